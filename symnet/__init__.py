@@ -1,0 +1,35 @@
+"""symnet: neural-network gradients derived symbolically, printed step by step."""
+from .derivation import Derivation, Name, Partial, Section, Step
+from .engine import Program, derive
+from .errors import DerivationError, NotDifferentiableError, ParseError, SymnetError, UnknownNameError
+from .functions import relu, sigmoid
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Derivation", "Step", "Section", "Partial", "Name", "Program",
+    "derive", "get", "catalog", "parse",
+    "sigmoid", "relu",
+    "SymnetError", "DerivationError", "ParseError", "UnknownNameError", "NotDifferentiableError",
+]
+
+
+def get(name: str) -> Derivation:
+    """The named curriculum derivation (see :func:`catalog` for the names)."""
+    from .curriculum import get as _get
+
+    return _get(name)
+
+
+def catalog() -> dict:
+    """Names of the curriculum derivations with their one-line descriptions."""
+    from .curriculum import catalog as _catalog
+
+    return _catalog()
+
+
+def parse(text: str, extra_names=()):
+    """Parse a formula written as text, safely (no Python is evaluated)."""
+    from .parsing import parse_expression
+
+    return parse_expression(text)

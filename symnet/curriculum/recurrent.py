@@ -1,0 +1,84 @@
+"""Backpropagation through time for the lecture's Elman network."""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..derivation import Name, Partial, Section, Step
+from ..functions import sigmoid
+from ..indexed import derive_indexed, unroll, unrolled_gradient
+from ..verify import check_equal
+from . import claim_entries, compose, register
+
+C = sp.Symbol("C")
+
+
+@register("rnn-bptt", "h^t = σ(W^i x^t + W^h h^(t−1)), y^t = softmax(W^o h^t): the BPTT recurrence, checked on an unrolled T = 3")
+def rnn_bptt():
+    T, D, H, K = sp.symbols("T D H K", integer=True, positive=True)
+    t, i, j, k, d, c, m = sp.symbols("t i j k d c m", integer=True)
+    ranges = {t: (1, T), i: (0, H - 1), j: (0, H - 1), k: (0, H - 1), d: (0, D - 1),
+              c: (0, K - 1), m: (0, K - 1)}
+    Wi = sp.IndexedBase(Name("Wi", "W^{i}", "Wⁱ"))
+    Wh = sp.IndexedBase(Name("Wh", "W^{h}", "Wʰ"))
+    Wo = sp.IndexedBase(Name("Wo", "W^{o}", "Wᵒ"))
+    x, h, s, o = (sp.IndexedBase(n) for n in ("x", "h", "s", "o"))
+    y, Y = sp.IndexedBase("y"), sp.IndexedBase(Name("Y", r"\hat{y}", "ŷ"))
+    delta = sp.IndexedBase(Name("delta", r"\delta", "δ"))
+    program = [
+        (s[t, i], sp.Sum(Wi[i, d] * x[t, d], (d, 0, D - 1)) + sp.Sum(Wh[i, k] * h[t - 1, k], (k, 0, H - 1))),
+        (h[t, i], sigmoid(s[t, i])),
+        (o[t, c], sp.Sum(Wo[c, k] * h[t, k], (k, 0, H - 1))),
+    ]
+    small = {T: 3, D: 2, H: 2, K: 2}
+    # y^t = softmax(o^t) with cost C^t = −log y^t_(r_t): ∂C/∂o^t = y^t − onehot (softmax-cross-entropy)
+    res = derive_indexed(program, ranges=ranges, seed=(o[t, c], y[t, c] - Y[t, c]),
+                         wrt=[Wh[j, k], Wi[j, d], Wo[c, k]], sizes=small, names={s: delta},
+                         probes={s: (t, j), h: (t, j)}, cost=C)
+    grad_h = res.adjoints[h]
+    recurrence = (
+        claim_entries(Partial(C, h[t, j]), (grad_h[1].xreplace(dict(zip(grad_h[0], (t, j)))),),
+                      sp.Sum(Wo[c, j] * (y[t, c] - Y[t, c]), (c, 0, K - 1))
+                      + sp.Sum(Wh[i, j] * delta[t + 1, i], (i, 0, H - 1)),
+                      {t: ranges[t], j: ranges[j]}, small,
+                      "from this step's output, plus from the next step through ∂h^(t+1)/∂h^t"),
+        claim_entries(delta[t, j], (res.adjoints[s][1].xreplace(dict(zip(res.adjoints[s][0], (t, j)))),),
+                      sigmoid(s[t, j]) * (1 - sigmoid(s[t, j])) * (
+                          sp.Sum(Wo[c, j] * (y[t, c] - Y[t, c]), (c, 0, K - 1))
+                          + sp.Sum(Wh[i, j] * delta[t + 1, i], (i, 0, H - 1))),
+                      {t: ranges[t], j: ranges[j]}, small,
+                      "δ^t = σ'(s^t) ∘ ∂C/∂h^t, with δ^(T+1) = 0"),
+    )
+
+    # check on an explicitly unrolled T = 3 network with the real softmax + cross-entropy cost
+    forward = unroll(program, ranges, small)
+    r = {1: 0, 2: 1, 3: 1}  # the correct class at each time step
+    probs, cost = {}, sp.S.Zero
+    for step in (1, 2, 3):
+        logits = [forward[o[step, q]] for q in range(2)]
+        norm = sum(sp.exp(v) for v in logits)
+        for q in range(2):
+            probs[y[step, q]] = sp.exp(logits[q]) / norm
+            probs[Y[step, q]] = sp.Integer(1 if q == r[step] else 0)
+        cost += -sp.log(probs[y[step, r[step]]])
+    unrolled = []
+    for base, entry in ((Wh, Wh[0, 1]), (Wi, Wi[1, 0]), (Wo, Wo[1, 1])):
+        formula = unrolled_gradient(res, entry, forward, ranges, small, {s: delta}, probs)
+        how = check_equal(formula, sp.diff(cost, entry), f"BPTT gradient for {entry}")
+        key = next(w for w in res.gradients if w.base == base)
+        at_entry = res.gradients[key].xreplace(dict(zip(key.indices, entry.indices)))
+        unrolled.append(Step(Partial(C, entry), (at_entry,),
+                             "the recurrence, written out for T = 3, equals SymPy's diff of the "
+                             "unrolled C = C¹ + C² + C³", how))
+    sections = list(res.sections) + [
+        Section("The BPTT recurrence", recurrence,
+                "The same weights act at every step, so each weight's gradient sums over time, and "
+                "the error signal at step t collects what flows back from step t + 1. Adjoints "
+                "past the last step (δ^(T+1)) are zero."),
+        Section("Checked on an unrolled T = 3 network", tuple(unrolled),
+                "D = H = K = 2, correct classes r = (0, 1, 1), h⁰ an input: the recurrence, with "
+                "every δ written out, against the derivative of the whole unrolled cost."),
+    ]
+    return compose("Backpropagation through time (Elman network)", sections,
+                   inputs=(x, Wi, Wh, Wo), wrt=tuple(res.gradients), outputs=(C,),
+                   definitions=tuple(program), gradients=res.gradients,
+                   local_partials={key: v[2] for key, v in res.local_partials.items()})

@@ -1,0 +1,146 @@
+"""The central value: a :class:`Derivation` and the :class:`Step` s it records.
+
+Everything symnet prints, draws, documents or (in later stages) generates code from is
+computed from a ``Derivation``. It is frozen: the engine builds it once, checking every
+step as it records it, and nothing edits it afterwards.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import sympy as sp
+
+__all__ = ["Name", "Partial", "Step", "Section", "Derivation"]
+
+# LaTeX and one-line text spellings of display names (``Name`` instances), by name.
+_SPELLINGS: dict[str, tuple[str, str]] = {}
+
+
+class Name(sp.Symbol):
+    """A symbol with its own LaTeX and text spelling, e.g. ``z2`` shown as z⁽²⁾ / z^{(2)}."""
+
+    def __new__(cls, name: str, latex: str | None = None, text: str | None = None, **assumptions):
+        obj = super().__new__(cls, name, **assumptions)
+        if latex is not None or text is not None or name not in _SPELLINGS:
+            _SPELLINGS[name] = (latex or sp.latex(sp.Symbol(name)), text or name)
+        return obj
+
+    def _latex(self, printer, exp=None):
+        body = _SPELLINGS[self.name][0]
+        return body if exp is None else "{%s}^{%s}" % (body, exp)
+
+    @property
+    def text(self) -> str:
+        return _SPELLINGS[self.name][1]
+
+
+class Partial(sp.Symbol):
+    """The display symbol ∂num/∂den used inside a chain-rule step.
+
+    It stands for a value that an earlier step established; checks substitute that
+    value before comparing. It never appears in a step's final value.
+    """
+
+    def __new__(cls, num: sp.Expr, den: sp.Expr, total: bool = False):
+        name = "∂%s/∂%s" % (num, den) if not total else "d%s/d%s" % (num, den)
+        # non-commutative, so that a product keeps the order it was written in:
+        # de/dc·∂c/∂b reads along the path, as the chain rule is spoken
+        obj = super().__new__(cls, name, commutative=False)
+        obj.num, obj.den, obj.total = num, den, total
+        return obj
+
+    def __getnewargs_ex__(self):
+        return ((self.num, self.den, self.total), {})
+
+    def _latex(self, printer, exp=None):
+        d = "d" if self.total else r"\partial"
+        body = r"\frac{%s %s}{%s %s}" % (d, _wrap(printer._print(self.num)), d,
+                                           _wrap(printer._print(self.den)))
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+
+def _wrap(s: str) -> str:
+    return s if len(s) <= 2 or s.startswith("{") else "{%s}" % s
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a derivation: ``lhs = chain[0] = chain[1] = … = value``.
+
+    ``why`` says which rule produced it; ``check`` says how it was verified:
+    ``definition`` (it defines its left side), ``symbolic`` (SymPy proved the forms
+    equal), ``numeric`` (agreement to 25 digits at random points, when simplification
+    was inconclusive) or ``exact`` (integer arithmetic).
+    """
+
+    lhs: sp.Expr
+    chain: tuple[sp.Expr, ...]
+    why: str = ""
+    check: str = "definition"
+    relation: str = "="
+
+    @property
+    def value(self) -> sp.Expr:
+        return self.chain[-1]
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled group of steps, with optional prose before them (``text``) and a table."""
+
+    title: str
+    steps: tuple[Step, ...] = ()
+    text: str = ""
+    table: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A forward computation, what it is differentiated with respect to, the results,
+    and the checked steps that lead there.
+
+    ``gradients`` maps each ``wrt`` variable to ∂(output)/∂(variable) for a scalar
+    output; ``jacobian`` holds the full matrix (one row per output) for vector outputs.
+    ``definitions`` is the forward program (the computational graph) as ordered
+    assignments; ``graph_values`` optional numeric values of its nodes at a point.
+    """
+
+    name: str
+    title: str
+    summary: str
+    inputs: tuple[sp.Symbol, ...]
+    wrt: tuple[sp.Expr, ...]
+    outputs: tuple[sp.Expr, ...]
+    definitions: tuple[tuple[sp.Expr, sp.Expr], ...]
+    gradients: Mapping[Any, sp.Expr]
+    sections: tuple[Section, ...]
+    jacobian: sp.Matrix | None = None
+    local_partials: Mapping[tuple[sp.Expr, sp.Expr], sp.Expr] = field(default_factory=dict)
+    point: Mapping[sp.Symbol, sp.Expr] = field(default_factory=dict)
+    kinks: tuple[sp.Expr, ...] = ()
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return tuple(s for sec in self.sections for s in sec.steps)
+
+    def gradient_at(self, values: Mapping[sp.Symbol, Any]) -> dict:
+        """The gradients at a point, refusing points where a kink makes them undefined."""
+        from .engine import evaluate_gradients
+
+        return evaluate_gradients(self, values)
+
+    def __str__(self) -> str:
+        from .render import render_text
+
+        return render_text(self)
+
+    def _repr_latex_(self) -> str:
+        from .render import render_latex
+
+        return render_latex(self)
+
+    def _repr_markdown_(self) -> str:
+        from .render import render_markdown
+
+        return render_markdown(self)

@@ -1,0 +1,433 @@
+"""The scalar derivation engine: a computational graph, differentiated by the chain rule.
+
+A formula becomes a straight-line program (the computational graph): one assignment
+per operation, shared sub-expressions becoming shared nodes. The engine then records,
+and checks as it records them:
+
+* the forward pass (the assignments, and their values at a point if one is given);
+* every local derivative ∂v/∂u of a node with respect to one of its arguments, by the
+  rule table in :mod:`symnet.rules`, checked against SymPy's ``diff``;
+* the reverse sweep: ∂out/∂u = Σ over the nodes v that use u of ∂out/∂v · ∂v/∂u (the
+  sum over paths), checked against the derivative of the output with node u cut free;
+* optionally the forward-mode sweeps, one per input, for comparison;
+* the results, checked against ``diff`` of the whole formula in elementary functions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
+
+import sympy as sp
+
+from .derivation import Derivation, Partial, Section, Step
+from .errors import DerivationError, NotDifferentiableError
+from .functions import explicit
+from .rules import differentiate, kinks_of
+from .verify import check_equal
+
+__all__ = ["Program", "derive", "evaluate_gradients"]
+
+
+def _is_leaf(e: sp.Expr) -> bool:
+    if e.is_Atom:
+        return True
+    # a constant multiple of a symbol (−x, 2x) is not worth a node of its own
+    return e.is_Mul and len(e.args) == 2 and e.args[0].is_Number and e.args[1].is_Atom
+
+
+@dataclass(frozen=True)
+class Program:
+    """A computational graph as ordered assignments ``node := expression``."""
+
+    assignments: tuple[tuple[sp.Symbol, sp.Expr], ...]
+    outputs: tuple[sp.Symbol, ...]
+
+    def __post_init__(self):
+        defined: set = set()
+        for target, expr in self.assignments:
+            if not isinstance(target, sp.Symbol):
+                raise DerivationError(f"an assignment target must be a symbol, not {target!r}")
+            if target in defined:
+                raise DerivationError(f"node {target} is assigned twice")
+            if target in expr.free_symbols:
+                raise DerivationError(f"node {target} is defined in terms of itself")
+            defined.add(target)
+        for out in self.outputs:
+            if out not in defined:
+                raise DerivationError(f"output {out} is not assigned in the program")
+        later = {t: k for k, (t, _) in enumerate(self.assignments)}
+        for k, (target, expr) in enumerate(self.assignments):
+            for s in expr.free_symbols:
+                if later.get(s, -1) > k:
+                    raise DerivationError(f"node {target} uses {s} before it is assigned")
+
+    @property
+    def nodes(self) -> tuple[sp.Symbol, ...]:
+        return tuple(t for t, _ in self.assignments)
+
+    @property
+    def definitions(self) -> dict:
+        return dict(self.assignments)
+
+    @property
+    def inputs(self) -> tuple[sp.Symbol, ...]:
+        nodes = set(self.nodes)
+        found: set = set()
+        for _, expr in self.assignments:
+            found |= {s for s in expr.free_symbols if s not in nodes}
+        return tuple(sorted(found, key=sp.default_sort_key))
+
+    @classmethod
+    def from_assignments(cls, assignments: Iterable, outputs: Sequence | None = None) -> "Program":
+        pairs = tuple((sp.sympify(t), sp.sympify(e)) for t, e in assignments)
+        if not pairs:
+            raise DerivationError("a program needs at least one assignment")
+        return cls(pairs, tuple(outputs) if outputs else (pairs[-1][0],))
+
+    @classmethod
+    def from_expressions(cls, exprs: Sequence[sp.Expr], outputs: Sequence[sp.Symbol],
+                         prefix: str = "u") -> "Program":
+        """Decompose formulas into one node per operation, sharing repeated sub-formulas."""
+        taken = {str(s) for e in exprs for s in e.free_symbols} | {str(o) for o in outputs}
+        counter = iter(range(1, 10**6))
+        assignments: list = []
+        node_of: dict = {}
+
+        def fresh() -> sp.Symbol:
+            while True:
+                name = f"{prefix}{next(counter)}"
+                if name not in taken:
+                    return sp.Symbol(name, real=True)
+
+        def node(e: sp.Expr, target: sp.Symbol | None = None) -> sp.Expr:
+            if target is None and (_is_leaf(e) or e in node_of):
+                return e if _is_leaf(e) else node_of[e]
+            if e.is_Add:
+                rebuilt = sp.Add(*[c * node(r) for c, r in (a.as_coeff_Mul() for a in e.args)])
+            elif e.is_Mul:
+                coeff, rest = e.as_coeff_Mul()
+                rebuilt = coeff * sp.Mul(*[node(f) for f in sp.Mul.make_args(rest)])
+            elif e.args:
+                rebuilt = e.func(*[node(a) for a in e.args])
+            else:
+                rebuilt = e
+            if target is not None and e in node_of:
+                rebuilt = node_of[e]
+            sym = target if target is not None else fresh()
+            assignments.append((sym, rebuilt))
+            node_of.setdefault(e, sym)
+            return sym
+
+        for e, out in zip(exprs, outputs):
+            node(e, out)
+        return cls(tuple(assignments), tuple(outputs))
+
+
+def _expander(program: Program):
+    """Functions that write a node in terms of the inputs, optionally holding one node free."""
+    definitions = program.definitions
+    cache: dict = {}
+
+    def full(e: sp.Expr) -> sp.Expr:
+        return e.xreplace({s: in_inputs(s) for s in e.free_symbols if s in definitions})
+
+    def in_inputs(sym: sp.Symbol) -> sp.Expr:
+        if sym not in cache:
+            cache[sym] = full(definitions[sym])
+        return cache[sym]
+
+    def holding(e: sp.Expr, free: sp.Symbol) -> sp.Expr:
+        """``e`` in terms of the inputs and of node ``free``, which is left as a symbol."""
+        memo: dict = {}
+
+        def sub(s):
+            if s == free or s not in definitions:
+                return s
+            if s not in memo:
+                memo[s] = definitions[s].xreplace({t: sub(t) for t in definitions[s].free_symbols})
+            return memo[s]
+
+        return e.xreplace({s: sub(s) for s in e.free_symbols})
+
+    return full, holding
+
+
+def _chain(*forms: sp.Expr) -> tuple:
+    """Equal forms of a step, without consecutive repeats."""
+    out: list = []
+    for f in forms:
+        if not out or out[-1] != f:
+            out.append(f)
+    return tuple(out)
+
+
+def _tidy(e: sp.Expr) -> sp.Expr:
+    """A light, predictable tidy-up: combine like terms, pull out common factors."""
+    return sp.factor_terms(sp.expand(e, deep=False, mul=True, multinomial=False, power_exp=False,
+                                     power_base=False, log=False)) if e.is_Add else e
+
+
+def _describe_paths(n: int) -> str:
+    return "chain rule" if n == 1 else f"multivariable chain rule: sum over the {n} paths"
+
+
+def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
+           summary: str = "", output: str | sp.Symbol = "f", mode: str = "reverse",
+           at: Mapping | None = None) -> Derivation:
+    """Derive the gradient (or Jacobian) of ``f`` step by step.
+
+    ``f`` is a SymPy expression (scalar output), a sequence of expressions (a vector
+    function; the result is its Jacobian) or a :class:`Program` of named assignments.
+    ``wrt`` lists the input symbols to differentiate with respect to (default: all).
+    ``mode`` is ``"reverse"`` (backpropagation), ``"forward"`` or ``"both"``.
+    ``at`` optionally maps inputs to numbers, to show every value at that point.
+    """
+    if mode not in ("reverse", "forward", "both"):
+        raise DerivationError(f"mode must be 'reverse', 'forward' or 'both', not {mode!r}")
+    program = _as_program(f, output)
+    inputs = program.inputs
+    if wrt is None:
+        wrt = inputs
+    wrt = tuple(sp.sympify(w) for w in ([wrt] if isinstance(wrt, sp.Basic) else wrt))
+    for w in wrt:
+        if not isinstance(w, sp.Symbol):
+            raise DerivationError(f"can only differentiate with respect to a symbol, not {w}")
+        if w not in inputs:
+            names = ", ".join(map(str, inputs)) or "none"
+            raise DerivationError(f"'{w}' does not appear in the formula (its inputs: {names})")
+    if not wrt:
+        raise DerivationError("nothing to differentiate with respect to: the formula has no inputs")
+    point = {sp.sympify(k): sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v)
+             for k, v in (at or {}).items()}
+    for k in point:
+        if k not in inputs:
+            raise DerivationError(f"the point names '{k}', which is not an input of the formula")
+
+    full, holding = _expander(program)
+    definitions = program.definitions
+    nodes = program.nodes
+    depends = _dependencies(program, wrt)
+    sections: list[Section] = []
+
+    # 1. forward pass
+    forward = []
+    values: dict = dict(point)
+    for target, expr in program.assignments:
+        if point and expr.free_symbols <= set(values):
+            shown = expr.xreplace(values)
+            values[target] = sp.nsimplify(sp.simplify(shown))
+            forward.append(Step(target, _chain(expr, _unevaluated(expr, values), values[target]),
+                                "definition", "exact"))
+        else:
+            forward.append(Step(target, (expr,), "definition", "definition"))
+    sections.append(Section("Forward pass", tuple(forward),
+                            "The formula as a computational graph: one node per operation."))
+
+    # 2. local derivatives, by the rule table, each checked against SymPy's diff
+    local: dict = {}
+    local_steps = []
+    for target, expr in program.assignments:
+        if target not in depends:
+            continue
+        for u in sorted(expr.free_symbols & (depends | set(wrt)), key=sp.default_sort_key):
+            value, rules = differentiate(expr, u)
+            check = check_equal(value, sp.diff(expr, u), f"local derivative ∂{target}/∂{u}")
+            local[(target, u)] = value
+            local_steps.append(Step(Partial(target, u), _chain(value), "; ".join(rules), check))
+    sections.append(Section("Local derivatives", tuple(local_steps),
+                            "Each node's derivative with respect to each of its arguments."))
+
+    # 3. reverse sweep, once per output
+    jac = sp.zeros(len(program.outputs), len(wrt))
+    in_graph: dict = {}
+    if mode in ("reverse", "both"):
+        for row, out in enumerate(program.outputs):
+            steps, adjoint = _reverse_sweep(out, program, wrt, depends, local, full, holding)
+            title_ = "Backward pass (reverse mode)" + (f" for {out}" if len(program.outputs) > 1 else "")
+            text = ("Start from d{0}/d{0} = 1 and walk the graph backwards. d{0}/du is the "
+                    "derivative of {0} with respect to node u along every path; ∂v/∂u is the "
+                    "local derivative along one edge. A node used by several others sums their "
+                    "contributions.".format(out))
+            sections.append(Section(title_, tuple(steps), text))
+            for col, w in enumerate(wrt):
+                in_graph[(out, w)] = adjoint.get(w, sp.S.Zero)
+    if mode in ("forward", "both"):
+        for col, w in enumerate(wrt):
+            steps, tangent = _forward_sweep(w, program, local, full)
+            sections.append(Section(f"Forward mode: seed d{w}/d{w} = 1", tuple(steps),
+                                    "Carry the derivative with respect to one input forward "
+                                    "through the graph, alongside the values."))
+            for row, out in enumerate(program.outputs):
+                in_graph.setdefault((out, w), tangent.get(out, sp.S.Zero))
+        if mode == "both":
+            n_in, n_out = len(wrt), len(program.outputs)
+            sections.append(Section("Forward versus reverse mode", (), (
+                f"Forward mode needed {n_in} sweep{'s' if n_in > 1 else ''} (one per input) for "
+                f"these {n_in * n_out} derivatives; reverse mode needed {n_out} (one per output). "
+                "For a scalar loss of many parameters, reverse mode — backpropagation — is the "
+                "cheap one.")))
+
+    # 4. results in terms of the inputs, checked against diff of the whole formula
+    results = []
+    for row, out in enumerate(program.outputs):
+        whole = explicit(full(out))
+        for col, w in enumerate(wrt):
+            value = in_graph[(out, w)]
+            expanded = _tidy(full(value))
+            check = check_equal(expanded, sp.diff(whole, w), f"result ∂{out}/∂{w}")
+            jac[row, col] = expanded
+            # d for the total derivative where ∂out/∂w already names a direct edge
+            lhs = Partial(out, w, total=(out, w) in local)
+            results.append(Step(lhs, _chain(value, expanded), "substitute the forward pass", check))
+    if len(program.outputs) > 1:
+        results.append(Step(sp.Symbol("J"), (jac,), f"rows {', '.join(map(str, program.outputs))}; "
+                            f"columns {', '.join(map(str, wrt))}", "exact"))
+    sections.append(Section("Result", tuple(results)))
+
+    if point:
+        sections.append(_at_point(point, values, program, wrt, in_graph, local, full))
+
+    gradients = {w: jac[0, k] for k, w in enumerate(wrt)} if len(program.outputs) == 1 else {}
+    kinks = tuple(dict.fromkeys(k for _, e in program.assignments for k in kinks_of(full(e))))
+    return Derivation(
+        name=name, title=title or f"Derivative of {program.outputs[0]}", summary=summary,
+        inputs=inputs, wrt=wrt, outputs=program.outputs,
+        definitions=program.assignments, gradients=gradients, sections=tuple(sections),
+        jacobian=jac, local_partials=dict(local), point=point, kinks=kinks,
+    )
+
+
+def _as_program(f, output) -> Program:
+    if isinstance(f, Program):
+        return f
+    if isinstance(f, sp.MatrixBase):
+        f = list(f)
+    if isinstance(f, (list, tuple)):
+        exprs = [sp.sympify(e) for e in f]
+        if not exprs:
+            raise DerivationError("an empty list of formulas has no derivative")
+        outs = [sp.Symbol(f"{output}{k + 1}") for k in range(len(exprs))]
+        return Program.from_expressions(exprs, outs)
+    try:
+        expr = sp.sympify(f, strict=True)
+    except sp.SympifyError as exc:
+        raise DerivationError(f"not a formula: {f!r}") from exc
+    if not isinstance(expr, sp.Expr):
+        raise DerivationError(f"not a differentiable formula: {expr}")
+    return Program.from_expressions([expr], [sp.Symbol(str(output))])
+
+
+def _dependencies(program: Program, wrt: Sequence) -> set:
+    """The nodes whose value depends on at least one of ``wrt``."""
+    dep: set = set()
+    for target, expr in program.assignments:
+        if expr.free_symbols & (dep | set(wrt)):
+            dep.add(target)
+    return dep
+
+
+def _reverse_sweep(out, program, wrt, depends, local, full, holding):
+    definitions = program.definitions
+    upstream = {out}
+    for target, expr in reversed(program.assignments):
+        if target in upstream:
+            upstream |= expr.free_symbols
+    adjoint: dict = {out: sp.S.One}
+    steps = [Step(Partial(out, out, total=True), (sp.S.One,), "seed", "exact")]
+    order = [t for t, _ in reversed(program.assignments) if t != out and t in depends and t in upstream]
+    order += list(wrt)
+    for u in order:
+        users = [v for v in adjoint if v in definitions and (v, u) in local]
+        if not users:
+            adjoint[u] = sp.S.Zero
+            if u in wrt:
+                steps.append(Step(Partial(out, u, total=True), (sp.S.Zero,), f"no path from {u} to {out}", "exact"))
+            continue
+        shown = sp.Add(*[(Partial(out, v, total=True) if v != out else 1) * Partial(v, u) for v in users])
+        product = sp.Add(*[adjoint[v] * local[(v, u)] for v in users])
+        value = _tidy(product)
+        _check_display(shown, product, adjoint, local, out, f"step d{out}/d{u}")
+        cut = holding(out, u)
+        reference = sp.diff(explicit(cut), u).xreplace({u: full(u)} if u in definitions else {})
+        check = check_equal(explicit(full(value)), reference, f"step ∂{out}/∂{u}")
+        adjoint[u] = value
+        steps.append(Step(Partial(out, u, total=True), _chain(shown, product, value),
+                          _describe_paths(len(users)), check))
+    return steps, adjoint
+
+
+def _check_display(shown, product, totals, local, anchor, what, forward=False):
+    """The displayed form (with ∂ symbols) must equal the computed one once the
+    established values of those symbols are put in."""
+    values = {}
+    for p in shown.atoms(Partial):
+        if p.total:
+            values[p] = totals[p.den] if not forward else totals[p.num]
+        else:
+            values[p] = local[(p.num, p.den)]
+    check_equal(shown.xreplace(values), product, what)
+
+
+def _forward_sweep(w, program, local, full):
+    tangent: dict = {w: sp.S.One}
+    steps = []
+    for target, expr in program.assignments:
+        args = [u for u in sorted(expr.free_symbols, key=sp.default_sort_key) if u in tangent and (target, u) in local]
+        if not args:
+            continue
+        shown = sp.Add(*[Partial(target, u) * (Partial(u, w, total=True) if u != w else 1) for u in args])
+        product = sp.Add(*[local[(target, u)] * tangent[u] for u in args])
+        value = _tidy(product)
+        _check_display(shown, product, tangent, local, w, f"tangent d{target}/d{w}", forward=True)
+        check = check_equal(explicit(full(value)), sp.diff(explicit(full(target)), w), f"tangent d{target}/d{w}")
+        tangent[target] = value
+        steps.append(Step(Partial(target, w, total=True), _chain(shown, product, value),
+                          _describe_paths(len(args)), check))
+    return steps, tangent
+
+
+def _unevaluated(expr: sp.Expr, values: Mapping) -> sp.Expr:
+    """``expr`` with the known values put in, but the arithmetic left undone (3 + 5)."""
+    with sp.evaluate(False):
+        return expr.subs({s: values[s] for s in expr.free_symbols if s in values})
+
+
+def _at_point(point, values, program, wrt, in_graph, local, full) -> Section:
+    label = ", ".join(f"{k} = {v}" for k, v in point.items())
+    steps = []
+    for (target, u), expr in local.items():
+        if expr.free_symbols <= set(values):
+            v = sp.nsimplify(sp.simplify(expr.xreplace(values)))
+            steps.append(Step(Partial(target, u), _chain(expr, _unevaluated(expr, values), v), "local derivative", "exact"))
+    for (out, w), expr in in_graph.items():
+        if expr.free_symbols <= set(values):
+            v = sp.nsimplify(sp.simplify(expr.xreplace(values)))
+            check = check_equal(v, sp.diff(explicit(full(out)), w).xreplace(point), f"value of ∂{out}/∂{w}")
+            lhs = Partial(out, w, total=(out, w) in local)
+            steps.append(Step(lhs, _chain(expr, _unevaluated(expr, values), v), "result", check))
+    return Section(f"Values at {label}", tuple(steps))
+
+
+def evaluate_gradients(derivation: Derivation, values: Mapping) -> dict:
+    """Each gradient at a point; refuses points where the formula is not differentiable."""
+    point = {sp.sympify(k): sp.sympify(v) for k, v in values.items()}
+    for k in point:
+        if k not in derivation.inputs:
+            raise DerivationError(f"the point names '{k}', which is not an input of the formula")
+    missing = [s for s in derivation.inputs if s not in point]
+    if missing:
+        raise DerivationError("the point gives no value for " + ", ".join(map(str, missing)))
+    label = ", ".join(f"{k} = {v}" for k, v in point.items())
+    for kink in derivation.kinks:
+        if sp.simplify(kink.xreplace(point)) == 0:
+            raise NotDifferentiableError(f"not differentiable at {label}: there {kink} = 0 "
+                                         "sits on a kink (relu, abs, step)")
+    out = {}
+    for k, w in enumerate(derivation.wrt):
+        entries = derivation.jacobian[:, k]
+        vals = [sp.simplify(e.xreplace(point)) for e in entries]
+        for v in vals:
+            if v.has(sp.nan, sp.zoo) or v in (sp.oo, -sp.oo) or not v.is_finite:
+                raise NotDifferentiableError(f"the derivative with respect to {w} is undefined at {label}")
+        out[w] = vals[0] if len(vals) == 1 else sp.Matrix(vals)
+    return out

@@ -1,0 +1,24 @@
+"""The exceptions symnet raises; each message names the problem in one line."""
+
+
+class SymnetError(Exception):
+    """Base class of symnet's own errors (the CLI prints these without a traceback)."""
+
+
+class DerivationError(SymnetError):
+    """A derivation could not be built, or a recorded step failed its check."""
+
+
+class ParseError(SymnetError):
+    """A formula given as text could not be parsed safely."""
+
+
+class UnknownNameError(SymnetError, KeyError):
+    """A named derivation that does not exist."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class NotDifferentiableError(SymnetError):
+    """A gradient asked for at a point where the function has no derivative."""

@@ -1,0 +1,126 @@
+"""Checking that two forms of a step are equal: symbolically, else numerically.
+
+SymPy's simplification can be inconclusive (it may fail to prove a true identity), so
+a difference that does not simplify to zero is evaluated at random points with mpmath
+at 30 significant digits. Disagreement there means the step is false and the engine
+refuses to record it.
+"""
+from __future__ import annotations
+
+import random
+
+import mpmath
+import sympy as sp
+
+from .errors import DerivationError
+from .functions import explicit
+
+__all__ = ["check_equal", "sample_point"]
+
+_DIGITS = 30
+# SymPy's simplify can take minutes on a few hundred operations (nested exponentials):
+# expand up to this size, simplify only small differences, else decide numerically
+_EXPAND_LIMIT = 400
+_SIMPLIFY_LIMIT = 60
+
+
+def sample_point(symbols, rng: random.Random) -> dict:
+    point = {}
+    for s in sorted(symbols, key=str):
+        if s.is_integer:
+            point[s] = sp.Integer(rng.randint(1, 4))
+            continue
+        v = rng.uniform(0.2, 1.8)
+        if not s.is_positive and not s.is_nonnegative and rng.random() < 0.5:
+            v = -v
+        point[s] = sp.Float(v, _DIGITS)
+    return point
+
+
+_MPMATH_EXTRAS = {
+    "Heaviside": lambda x, *_: mpmath.mpf(1) if x > 0 else (mpmath.mpf(0) if x < 0 else mpmath.mpf("nan")),
+    "sign": mpmath.sign,
+    "Max": max,
+    "Min": min,
+}
+
+
+def _evaluator(expr: sp.Expr, variables: list):
+    """A fast mpmath function of the variables (Indexed entries become plain arguments)."""
+    dummies = [sp.Dummy() for _ in variables]
+    body = expr.xreplace(dict(zip(variables, dummies)))
+    return sp.lambdify(dummies, body, modules=[_MPMATH_EXTRAS, "mpmath"])
+
+
+def _numeric_equal(a: sp.Expr, b: sp.Expr, trials: int = 4) -> bool | None:
+    """True/False at random points; None if no point could be evaluated to a number."""
+    symbols = (a.free_symbols | b.free_symbols)
+    # an Indexed entry W[0, 1] is a variable; its label W and integer indices are not
+    labels = {x.base.label for x in (a.atoms(sp.Indexed) | b.atoms(sp.Indexed))}
+    variables = sorted((s for s in symbols if s not in labels and not (isinstance(s, sp.Symbol) and s.is_integer)),
+                       key=str)
+    if any(isinstance(s, sp.Symbol) and s.is_integer for s in symbols - labels):
+        return None  # a free index: not a number anywhere
+    try:
+        fa, fb = _evaluator(a, variables), _evaluator(b, variables)
+    except Exception:  # a function mpmath does not know: SymPy's slower evaluation
+        fa = fb = None
+    rng = random.Random(20261126)
+    evaluated = 0
+    with mpmath.workdps(_DIGITS):
+        tolerance = mpmath.mpf(10) ** (5 - _DIGITS)
+        for _ in range(trials * 4):
+            point = sample_point(variables, rng)
+            try:
+                if fa is not None:
+                    args = [mpmath.mpf(str(point[v])) for v in variables]
+                    va, vb = mpmath.mpmathify(fa(*args)), mpmath.mpmathify(fb(*args))
+                else:
+                    va = mpmath.mpmathify(complex(sp.N(a.subs(point), _DIGITS)))
+                    vb = mpmath.mpmathify(complex(sp.N(b.subs(point), _DIGITS)))
+            except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+                continue
+            if not (mpmath.isfinite(va) and mpmath.isfinite(vb)):
+                continue
+            scale = max(mpmath.mpf(1), abs(va), abs(vb))
+            if abs(va - vb) > tolerance * scale:
+                return False
+            evaluated += 1
+            if evaluated >= trials:
+                return True
+    return None if evaluated == 0 else True
+
+
+def _simplifies_to_zero(e: sp.Expr) -> bool:
+    try:
+        return sp.simplify(e) == 0
+    except Exception:  # SymPy's simplifier can fail on sums; the numeric check decides then
+        return False
+
+
+def check_equal(a: sp.Expr, b: sp.Expr, what: str = "step") -> str:
+    """Return how ``a == b`` was established ('exact', 'symbolic' or 'numeric').
+
+    Raises :class:`DerivationError` naming ``what`` if the forms differ.
+    """
+    a, b = sp.sympify(a), sp.sympify(b)
+    if a == b:
+        return "exact"
+    ea, eb = explicit(a), explicit(b)
+    size = sp.count_ops(ea) + sp.count_ops(eb)
+    if size <= _EXPAND_LIMIT:
+        diff = sp.expand(ea - eb)
+        if diff == 0 or (sp.count_ops(diff) <= _SIMPLIFY_LIMIT and _simplifies_to_zero(diff)):
+            return "symbolic"
+    # large forms (written-out networks) are compared numerically only
+    verdict = _numeric_equal(ea, eb)
+    if verdict is True:
+        return "numeric"
+    if verdict is None:
+        raise DerivationError(f"could not evaluate {what} to check it: {_short(a)} = {_short(b)}")
+    raise DerivationError(f"{what} is false: {_short(a)} ≠ {_short(b)}")
+
+
+def _short(e, limit: int = 240) -> str:
+    s = str(e)
+    return s if len(s) <= limit else s[:limit] + f"… ({len(s)} characters)"
