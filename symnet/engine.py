@@ -212,10 +212,17 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
     # 1. forward pass
     forward = []
     values: dict = dict(point)
+    label = ", ".join(f"{k} = {v}" for k, v in point.items())
     for target, expr in program.assignments:
         if point and expr.free_symbols <= set(values):
+            for kink in kinks_of(expr):
+                if sp.simplify(kink.xreplace(values)) == 0:
+                    raise NotDifferentiableError(
+                        f"not differentiable at {label}: {target} = {expr} has a kink where {kink} = 0")
             shown = expr.xreplace(values)
             values[target] = sp.nsimplify(sp.simplify(shown))
+            if not _finite(values[target]):
+                raise NotDifferentiableError(f"{target} = {expr} is undefined at {label}")
             forward.append(Step(target, _chain(expr, _unevaluated(expr, values), values[target]),
                                 "definition", "exact"))
         else:
@@ -402,10 +409,16 @@ def _at_point(point, values, program, wrt, in_graph, local, full) -> Section:
     for (out, w), expr in in_graph.items():
         if expr.free_symbols <= set(values):
             v = sp.nsimplify(sp.simplify(expr.xreplace(values)))
+            if not _finite(v):
+                raise NotDifferentiableError(f"∂{out}/∂{w} is undefined at {label}")
             check = check_equal(v, sp.diff(explicit(full(out)), w).xreplace(point), f"value of ∂{out}/∂{w}")
             lhs = Partial(out, w, total=(out, w) in local)
             steps.append(Step(lhs, _chain(expr, _unevaluated(expr, values), v), "result", check))
     return Section(f"Values at {label}", tuple(steps))
+
+
+def _finite(v: sp.Expr) -> bool:
+    return not (v.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or v.is_finite is False)
 
 
 def evaluate_gradients(derivation: Derivation, values: Mapping) -> dict:

@@ -212,9 +212,23 @@ class _ParsablePrinter(StrPrinter):
     def _print_Dummy(self, e):
         return e.name
 
+    def _print_Partial(self, e):
+        return "Derivative(%s, %s)" % (self._print(e.num), self._print(e.den))
+
 
 def _parsable(expr) -> str:
     return _ParsablePrinter().doprint(expr)
+
+
+def _all_exprs(d: Derivation):
+    for t, e in d.definitions:
+        yield sp.sympify(t)
+        yield e
+    for k, v in d.gradients.items():
+        yield sp.sympify(k)
+        yield v
+    for s in d.steps:
+        yield from (f for f in s.chain if isinstance(f, sp.Basic))
 
 
 def render_json(d: Derivation) -> str:
@@ -223,8 +237,12 @@ def render_json(d: Derivation) -> str:
                 "forms": [_parsable(f) for f in s.chain], "relation": s.relation,
                 "text": _step_text(s), "latex": _step_latex(s), "why": s.why, "check": s.check}
 
+    indexed = sorted({_parsable(x.base.label) for e in _all_exprs(d) for x in e.atoms(sp.Indexed)})
     doc = {
         "name": d.name, "title": d.title, "summary": d.summary,
+        # to parse these strings: sympy.parse_expr(s, local_dict) with each name in
+        # "indexed" an IndexedBase and each in "functions" the symnet function of that name
+        "indexed": indexed, "functions": ["sigmoid", "relu"],
         "inputs": [_parsable(s) for s in d.inputs],
         "wrt": [_parsable(s) for s in d.wrt],
         "outputs": [_parsable(s) for s in d.outputs],

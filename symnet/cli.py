@@ -1,0 +1,140 @@
+"""The ``symnet`` command line.
+
+    symnet derive --list
+    symnet derive NAME [--format text|latex|markdown|json]
+    symnet derive "x*exp(x**2)" --wrt x [--at x=1] [--mode reverse|forward|both]
+    symnet graph NAME -o graph.svg
+    symnet docs [--check]
+
+Bad input (unknown name, unparseable formula, unknown variable, a point where the
+derivative does not exist) prints one line to stderr and exits with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import SymnetError
+
+EXIT_USAGE = 2
+_NAME_LIKE = re.compile(r"^[A-Za-z][\w-]*$")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.run(args)
+    except SymnetError as exc:
+        print(f"symnet: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # `symnet derive backprop | head`
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="symnet", description="Neural-network gradients derived "
+                                "symbolically and printed step by step.")
+    p.add_argument("--version", action="version", version=f"symnet {__version__}")
+    sub = p.add_subparsers(metavar="COMMAND")
+
+    d = sub.add_parser("derive", help="print a derivation step by step",
+                       description="Print a named curriculum derivation, or derive your own formula.")
+    d.add_argument("target", nargs="?", metavar="NAME|FORMULA",
+                   help="a name from --list, or a formula such as 'x*exp(x**2)'")
+    d.add_argument("--list", action="store_true", help="list the named derivations")
+    d.add_argument("--wrt", help="variables to differentiate with respect to, e.g. 'x,y' (default: all)")
+    d.add_argument("--at", help="a point, e.g. 'x=1,y=0.5': show every value there")
+    d.add_argument("--mode", choices=("reverse", "forward", "both"), default="reverse",
+                   help="reverse mode (backprop, default), forward mode, or both side by side")
+    d.add_argument("--format", choices=("text", "latex", "markdown", "json"), default="text")
+    d.set_defaults(run=_derive)
+
+    g = sub.add_parser("graph", help="draw a derivation's computational graph",
+                       description="Write the computational graph (values on nodes, local "
+                       "partials on edges) as DOT, or as SVG/PNG where Graphviz is installed.")
+    g.add_argument("target", metavar="NAME|FORMULA")
+    g.add_argument("-o", "--output", help="file to write (.dot, .svg, .png); default: DOT to stdout")
+    g.add_argument("--wrt")
+    g.add_argument("--at")
+    g.set_defaults(run=_graph)
+
+    c = sub.add_parser("docs", help="write the derivation pages under docs/derivations",
+                       description="Regenerate one Markdown page per derivation.")
+    c.add_argument("--out", default="docs/derivations", help="folder (default: docs/derivations)")
+    c.add_argument("--check", action="store_true", help="only report stale pages (exit 1 if any)")
+    c.set_defaults(run=_docs)
+    return p
+
+
+def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "reverse"):
+    from . import curriculum
+    from .engine import derive
+    from .parsing import parse_expression, parse_point, parse_symbols
+
+    if not target:
+        raise SymnetError("name a derivation or give a formula (see 'symnet derive --list')")
+    if target in curriculum.names():
+        if wrt or at or mode != "reverse":
+            raise SymnetError(f"'{target}' is a named derivation: --wrt, --at and --mode apply to "
+                              "your own formulas")
+        return curriculum.get(target)
+    if _NAME_LIKE.match(target) and "-" in target or (_NAME_LIKE.match(target) and wrt is None
+                                                       and not at):
+        curriculum.get(target)  # raises the unknown-name error, with a suggestion
+    expr = parse_expression(target)
+    variables = parse_symbols(wrt) if wrt else None
+    point = parse_point(at) if at else None
+    return derive(expr, variables, mode=mode, at=point, title=f"Derivative of {target}")
+
+
+def _derive(args) -> int:
+    from .curriculum import catalog
+    from .render import render
+
+    if args.list:
+        names = catalog()
+        width = max(map(len, names))
+        for name, summary in names.items():
+            print(f"{name.ljust(width)}  {summary}")
+        return 0
+    d = _resolve(args.target, args.wrt, args.at, args.mode)
+    sys.stdout.write(render(d, args.format))
+    return 0
+
+
+def _graph(args) -> int:
+    from .graph import to_dot, write_graph
+
+    d = _resolve(args.target, args.wrt, args.at)
+    if args.output:
+        path = write_graph(d, args.output)
+        print(f"wrote {path}")
+    else:
+        sys.stdout.write(to_dot(d))
+    return 0
+
+
+def _docs(args) -> int:
+    from .docs import stale_pages, write_pages
+
+    if args.check:
+        stale = stale_pages(args.out)
+        if stale:
+            print(f"stale pages in {args.out}: {', '.join(stale)} (run 'symnet docs')", file=sys.stderr)
+            return 1
+        print(f"{args.out}: up to date")
+        return 0
+    written = write_pages(args.out)
+    print(f"{len(written)} page(s) written to {Path(args.out)}" if written else f"{args.out}: up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
