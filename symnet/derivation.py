@@ -68,7 +68,8 @@ def _wrap(s: str) -> str:
 class Step:
     """One line of a derivation: ``lhs = chain[0] = chain[1] = … = value``.
 
-    ``why`` says which rule produced it; ``check`` says how it was verified:
+    ``why`` says which rule produced it; ``given`` lists substitutions (y_i = e^z_i/Σ…)
+    the forms are equal under; ``check`` says how it was verified:
     ``definition`` (it defines its left side), ``symbolic`` (SymPy proved the forms
     equal), ``numeric`` (agreement to 25 digits at random points, when simplification
     was inconclusive) or ``exact`` (integer arithmetic).
@@ -79,6 +80,7 @@ class Step:
     why: str = ""
     check: str = "definition"
     relation: str = "="
+    given: tuple = ()  # (symbol, value) pairs the forms are equal under, e.g. y_i = softmax_i
 
     @property
     def value(self) -> sp.Expr:

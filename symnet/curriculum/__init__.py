@@ -81,7 +81,7 @@ def claim(lhs, forms, reference=None, why: str = "", relation: str = "=",
                 how = _stronger(how, check_equal(a, b, f"claim {lhs}"))
             continue
         how = _stronger(how, check_equal(sub(f), sub(reference), f"claim {lhs}"))
-    return Step(sp.sympify(lhs), forms, why, how, relation)
+    return Step(sp.sympify(lhs), forms, why, how, relation, tuple((where or {}).items()))
 
 
 def _subs_all(e, where):
@@ -135,4 +135,5 @@ def claim_entries(lhs, forms, reference, ranges: dict, sizes: dict, why: str = "
         ref = entry(reference, point)
         for f in forms:
             how = _stronger(how, check_equal(entry(f, point), ref, f"claim {lhs} at {point}"))
-    return Step(sp.sympify(lhs), forms, why, "symbolic" if how == "exact" else how)
+    return Step(sp.sympify(lhs), forms, why, "symbolic" if how == "exact" else how,
+                given=tuple((where or {}).items()))

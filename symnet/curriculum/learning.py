@@ -155,7 +155,8 @@ def gradient_descent():
         claim(sp.Symbol("theta_new"), (theta - alpha * Partial(J, theta) ,), update,
               "move against the gradient", where={Partial(J, theta): d.gradients[theta]}),
         claim(sp.Symbol("theta_new") - 3, ((1 - 2 * alpha) * (theta - 3),), update - 3,
-              "the distance to the minimum θ = 3 shrinks by |1 − 2α| each step"),
+              "the distance to the minimum θ = 3 shrinks by |1 − 2α| each step",
+              where={sp.Symbol("theta_new"): update}),
     )
     run, value, lr = [], sp.Integer(0), sp.Rational(1, 10)
     for k in range(1, 6):

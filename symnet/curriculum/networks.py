@@ -45,10 +45,11 @@ def dense():
     grad_W = sp.Matrix(2, 3, lambda r_, c_: sp.diff(cost, Wm[r_, c_]))
     grad_b = sp.Matrix([sp.diff(cost, bm[r_]) for r_ in range(2)])
     grad_a = sp.Matrix([sp.diff(cost, am[c_]) for c_ in range(3)])
+    concrete = {Dsym: sp.ImmutableMatrix(dm), Asym: sp.ImmutableMatrix(am), Wsym: sp.ImmutableMatrix(Wm)}
     matrix = (
-        _matrix_claim(sp.Symbol("∂C/∂W"), Dsym * Asym.T, dm * am.T, grad_W, "outer product: entry (j, k) is δ_j a_k"),
-        _matrix_claim(sp.Symbol("∂C/∂b"), Dsym, dm, grad_b, "the bias gradient is the error signal"),
-        _matrix_claim(sp.Symbol("∂C/∂a"), Wsym.T * Dsym, Wm.T * dm, grad_a, "what flows to the layer below"),
+        _matrix_claim(sp.Symbol("∂C/∂W"), Dsym * Asym.T, dm * am.T, grad_W, "outer product: entry (j, k) is δ_j a_k", concrete),
+        _matrix_claim(sp.Symbol("∂C/∂b"), Dsym, dm, grad_b, "the bias gradient is the error signal", concrete),
+        _matrix_claim(sp.Symbol("∂C/∂a"), Wsym.T * Dsym, Wm.T * dm, grad_a, "what flows to the layer below", concrete),
     )
     sections = list(res.sections) + [Section(
         "Matrix form", matrix,
@@ -59,11 +60,14 @@ def dense():
                    local_partials={key: v[2] for key, v in res.local_partials.items()})
 
 
-def _matrix_claim(lhs, shown, concrete, reference, why) -> Step:
+def _matrix_claim(lhs, shown, concrete, reference, why, instance) -> Step:
+    """``lhs = shown`` in matrix notation, checked on a written-out instance: ``given``
+    holds that instance (the matrices, and ``lhs`` as SymPy's diff of the cost)."""
     how = "exact"
     for got, want in zip(concrete, reference):
         how = check_equal(got, want, f"matrix form of {lhs}") if how == "exact" else how
-    return Step(lhs, (shown,), why, "symbolic" if how == "exact" else how)
+    given = tuple(instance.items()) + ((lhs, sp.ImmutableMatrix(reference)),)
+    return Step(lhs, (shown,), why, "symbolic" if how == "exact" else how, given=given)
 
 
 @register("backprop", "the δ^L, δ^l recurrences of an L-layer sigmoid network, and why they equal the Jacobian chain")
@@ -171,8 +175,12 @@ def _jacobian_chain_section() -> Section:
         res = check_equal(u, v, "Jacobian chain against backprop")
         how = res if res != "exact" else how
     shown = sp.Symbol("∂C/∂y · ∂y/∂z² · W² · ∂a¹/∂z¹ · ∂z¹/∂W¹")
-    steps = (Step(sp.Symbol("∂C/∂W¹ (Jacobian chain)"), (shown, sp.Symbol("δ¹ xᵀ (backprop)")),
-                  "entry by entry on a 2-2-2 network: identical", "symbolic" if how == "exact" else how),)
+    result = sp.Symbol("δ¹ xᵀ (backprop)")
+    lhs = sp.Symbol("∂C/∂W¹ (Jacobian chain)")
+    given = ((lhs, sp.ImmutableMatrix(chain)), (shown, sp.ImmutableMatrix(chain)),
+             (result, sp.ImmutableMatrix(backprop_)))
+    steps = (Step(lhs, (shown, result), "entry by entry on a 2-2-2 network: identical",
+                  "symbolic" if how == "exact" else how, given=given),)
     return Section("Backprop equals the Jacobian chain", steps,
                    "The lecture asks whether backpropagation and the computational-graph (Jacobian "
                    "chain) approach agree. They do: multiplying the chain of Jacobians of shapes "
@@ -208,30 +216,33 @@ def vanishing_gradient():
     table = [("layers L", "bound 4^−L with |w| ≤ 1")]
     for layers in (1, 2, 5, 10, 20):
         table.append((str(layers), f"{float(sp.Rational(1, 4 ** layers)):.3g}"))
+    # the same chain with ReLU units (own names: v_l = w_l r_(l−1), r_l = relu(v_l))
+    vs = sp.symbols(f"v_1:{depth + 1}", real=True)
+    rs = sp.symbols(f"r_1:{depth + 1}", real=True)
     relu_assign, prev = [], x
-    for w, zl, al in zip(ws, zs, acts):
-        relu_assign += [(zl, w * prev), (al, relu(zl))]
-        prev = al
+    for w, vl, rl in zip(ws, vs, rs):
+        relu_assign += [(vl, w * prev), (rl, relu(vl))]
+        prev = rl
     dr = derive(Program.from_assignments(relu_assign), [x])
-    active = {sp.Heaviside(zl): 1 for zl in zs}
-    relu_chain = claim(Partial(acts[-1], x, total=True), (sp.Mul(*ws),),
-                       _subs_heaviside(dr.gradients[x], zs), "where every unit is active (z_l > 0), relu' = 1")
+    steps_ = sp.Mul(*[sp.Heaviside(vl) for vl in vs])
+    active = {sp.Heaviside(vl): sp.S.One for vl in vs}
+    relu_chain = (
+        claim(Partial(rs[-1], x, total=True), (sp.Mul(*ws) * steps_,), dr.gradients[x],
+              "relu'(v) = H(v), the unit step", where=dict(relu_assign[::-1])),
+        claim(Partial(rs[-1], x, total=True), (sp.Mul(*ws),), dr.gradients[x].xreplace(active),
+              "where every unit is active (v_l > 0), each H(v_l) = 1",
+              where={**active, **dict(relu_assign[::-1])}),
+    )
     sections = [
         Section("σ' is at most 1/4", bound),
         Section(f"A chain of {depth} sigmoid layers", d.sections[0].steps + (chain, shrink),
                 "a_l = σ(w_l a_(l−1)), one unit per layer: backprop multiplies one σ' per layer.",
                 table=tuple(table)),
-        Section("ReLU", (relu_chain,),
+        Section("ReLU", relu_chain,
                 "relu'(z) = 1 for z > 0: the activation no longer shrinks the product (the weights "
                 "alone set its size). This, unsupervised pre-training, GPUs and dropout are what "
                 "made deep networks trainable."),
     ]
-    _ = active
     return compose("Vanishing gradients", sections, inputs=d.inputs, wrt=d.wrt, outputs=d.outputs,
                    definitions=d.definitions, gradients=d.gradients, jacobian=d.jacobian,
                    local_partials=d.local_partials)
-
-
-def _subs_heaviside(expr, zs):
-    """The expression in the region where every z_l > 0 (each Heaviside step is 1)."""
-    return expr.replace(lambda e: isinstance(e, sp.Heaviside), lambda e: sp.S.One)
