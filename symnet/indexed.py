@@ -69,7 +69,7 @@ def _eliminate(factor: sp.Expr, limits: list) -> tuple:
         changed = False
         for lim in list(limits):
             var = lim[0]
-            for delta in factor.atoms(sp.KroneckerDelta):
+            for delta in sorted(factor.atoms(sp.KroneckerDelta), key=sp.default_sort_key):
                 if var not in delta.free_symbols or delta not in sp.Mul.make_args(factor):
                     continue
                 solution = sp.solve(delta.args[0] - delta.args[1], var)

@@ -33,7 +33,7 @@ _NAME = re.compile(r"^[^\W\d]\w*$")
 _BINARY = {
     ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
     ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b,
-    ast.Pow: None, ast.BitXor: None,  # both mean power (x^2 is common in notes)
+    ast.Pow: None,
 }
 
 
@@ -55,8 +55,9 @@ def parse_expression(text: str) -> sp.Expr:
         raise ParseError("the formula is empty")
     if len(text) > MAX_LENGTH:
         raise ParseError(f"the formula is longer than {MAX_LENGTH} characters")
+    # x^2 means x**2 in notes; replace before parsing, since Python's ^ binds looser than +
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
     except SyntaxError as exc:
         where = f" at column {exc.offset}" if exc.offset else ""
         raise ParseError(f"cannot parse {text!r}: invalid syntax{where}") from None
@@ -79,7 +80,7 @@ def _build(node: ast.AST, depth: int) -> sp.Expr:
         return -value if isinstance(node.op, ast.USub) else value
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         left, right = _build(node.left, depth + 1), _build(node.right, depth + 1)
-        if isinstance(node.op, (ast.Pow, ast.BitXor)):
+        if isinstance(node.op, ast.Pow):
             if right.is_Number and abs(right) > MAX_EXPONENT:
                 raise ParseError(f"exponent {right} is too large (at most {MAX_EXPONENT})")
             return left ** right

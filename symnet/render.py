@@ -233,9 +233,13 @@ def _all_exprs(d: Derivation):
 
 def render_json(d: Derivation) -> str:
     def step(s: Step) -> dict:
-        return {"lhs": _parsable(s.lhs), "value": _parsable(s.value),
+        out = {"lhs": _parsable(s.lhs), "value": _parsable(s.value),
                 "forms": [_parsable(f) for f in s.chain], "relation": s.relation,
                 "text": _step_text(s), "latex": _step_latex(s), "why": s.why, "check": s.check}
+        matrices = {m.name: [_parsable(m.rows), _parsable(m.cols)] for m in sorted(s.value.atoms(sp.MatrixSymbol), key=str)}
+        if matrices:  # names that are matrices in this step's value, with their shapes
+            out["matrices"] = matrices
+        return out
 
     indexed = sorted({_parsable(x.base.label) for e in _all_exprs(d) for x in e.atoms(sp.Indexed)})
     doc = {

@@ -1,0 +1,78 @@
+"""The command line as a user runs it: a subprocess, its output and exit status."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def symnet(*args, cwd=None):
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run([sys.executable, "-m", "symnet", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=300)
+
+
+def test_list():
+    r = symnet("derive", "--list")
+    assert r.returncode == 0
+    for name in ("linear-miles", "comp-graph", "backprop", "rnn-bptt"):
+        assert name in r.stdout
+
+
+def test_named_derivation_text_and_json():
+    r = symnet("derive", "comp-graph")
+    assert r.returncode == 0 and "de/db" in r.stdout and "= 8" in r.stdout
+    r = symnet("derive", "comp-graph", "--format", "json")
+    doc = json.loads(r.stdout)
+    assert doc["gradients"] == {"a": "b + 1", "b": "a + 2*b + 1"}
+
+
+def test_user_formula():
+    r = symnet("derive", "x*exp(x**2)", "--wrt", "x")
+    assert r.returncode == 0
+    assert "(1 + 2·x²)·exp(x²)" in r.stdout
+    r = symnet("derive", "x*y + sigmoid(x)", "--wrt", "x,y", "--at", "x=0,y=2", "--format", "markdown")
+    assert r.returncode == 0 and "$$" in r.stdout and "Values at" in r.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (("derive", "no-such-thing"), "unknown derivation 'no-such-thing'"),
+    (("derive", "sigmod"), "did you mean 'sigmoid'"),
+    (("derive", "x +* y", "--wrt", "x"), "cannot parse"),
+    (("derive", "x*y", "--wrt", "z"), "'z' does not appear"),
+    (("derive", "relu(x)", "--wrt", "x", "--at", "x=0"), "not differentiable at x = 0"),
+    (("derive", "__import__('os').system('echo pwned')", "--wrt", "x"), "not allowed"),
+    (("derive", "comp-graph", "--wrt", "a"), "named derivation"),
+    (("derive",), "name a derivation"),
+    (("graph", "comp-graph", "-o", "graph.pdf"), "cannot write a graph as '.pdf'"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
+    r = symnet(*args, cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "pwned" not in r.stdout
+
+
+def test_graph_as_dot(tmp_path):
+    r = symnet("graph", "comp-graph")
+    assert r.returncode == 0 and r.stdout.startswith("digraph")
+    out = tmp_path / "g.dot"
+    r = symnet("graph", "param-sharing", "-o", str(out))
+    assert r.returncode == 0 and out.read_text().startswith("digraph")
+
+
+def test_graph_as_svg(tmp_path):
+    out = tmp_path / "g.svg"
+    r = symnet("graph", "comp-graph", "-o", str(out))
+    if shutil.which("dot"):
+        assert r.returncode == 0 and "<svg" in out.read_text()
+    else:
+        assert r.returncode == 2 and "Graphviz" in r.stderr and not out.exists()

@@ -1,0 +1,57 @@
+"""The four output formats, and Jupyter's rich display."""
+from __future__ import annotations
+
+import json
+
+import sympy as sp
+
+import symnet
+from symnet.render import render
+from symnet.parsing import FUNCTIONS
+
+
+def test_text_is_readable_unicode(curriculum):
+    text = render(curriculum["mse-sigmoid"], "text")
+    assert "σ(z)" in text and "∂" in text and "θ₁₀" in text and "**" not in text
+
+
+def test_latex_and_markdown(curriculum):
+    d = curriculum["comp-graph"]
+    tex = render(d, "latex")
+    assert r"\frac{\partial e}{\partial c}" in tex and r"\begin{gather*}" in tex
+    md = render(d, "markdown")
+    assert md.startswith("# ") and "$$" in md
+    assert d._repr_latex_() == tex and d._repr_markdown_() == md
+
+
+def _parse(s, doc, matrices=None):
+    local = {name: sp.IndexedBase(name) for name in doc["indexed"]}
+    local.update({name: FUNCTIONS[name] for name in doc["functions"]})
+    for name, (rows, cols) in (matrices or {}).items():
+        local[name] = sp.MatrixSymbol(name, sp.sympify(rows), sp.sympify(cols))
+    return sp.parse_expr(s, local_dict=local)
+
+
+def test_json_results_parse_back(curriculum):
+    for name in ("mse-sigmoid", "dense", "softmax-cross-entropy", "jacobian"):
+        d = curriculum[name]
+        doc = json.loads(render(d, "json"))
+        assert doc["name"] == name and doc["sections"]
+        for key, value in doc["gradients"].items():
+            parsed = _parse(value, doc)
+            original = next(v for k, v in d.gradients.items() if sp.sstr(k) == key)
+            diff = sp.simplify(parsed.xreplace({s: sp.Symbol(s.name) for s in parsed.free_symbols})
+                               - original.xreplace({s: sp.Symbol(s.name) for s in original.free_symbols}))
+            assert diff == 0, (name, key)
+        for section in doc["sections"]:
+            for step in section["steps"]:
+                _parse(step["value"], doc, step.get("matrices"))  # SymPy-parsable, every one
+    doc = json.loads(render(curriculum["jacobian"], "json"))
+    assert doc["jacobian"] == [["1", "x3", "x2"], ["0", "0", "2"]]
+
+
+def test_unknown_format_is_an_error():
+    import pytest
+    d = symnet.derive(sp.Symbol("x") ** 2)
+    with pytest.raises(symnet.SymnetError, match="unknown format"):
+        render(d, "pdf")
