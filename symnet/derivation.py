@@ -138,9 +138,9 @@ class Derivation:
         return render_text(self)
 
     def _repr_latex_(self) -> str:
-        from .render import render_latex
+        from .render import render_latex_math
 
-        return render_latex(self)
+        return render_latex_math(self)
 
     def _repr_markdown_(self) -> str:
         from .render import render_markdown

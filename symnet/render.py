@@ -190,6 +190,16 @@ def render_latex(d: Derivation) -> str:
     return "\n".join(parts) + "\n"
 
 
+def render_latex_math(d: Derivation) -> str:
+    """The whole derivation as one display-math block, for Jupyter (MathJax/KaTeX)."""
+    rows = [r"\textbf{%s}" % _tex_text(d.title)]
+    for sec in d.sections:
+        if sec.steps:
+            rows.append(r"\textit{%s}" % _tex_text(sec.title))
+            rows.extend(r"\quad " + _step_latex(s) for s in sec.steps)
+    return "$$\n\\begin{array}{l}\n" + " \\\\\n".join(rows) + "\n\\end{array}\n$$"
+
+
 def render_markdown(d: Derivation, heading: str = "#") -> str:
     out = [f"{heading} {d.title}", ""]
     if d.summary:

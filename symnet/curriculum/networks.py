@@ -140,7 +140,7 @@ def backprop():
                 "result, with every δ written out, equals the derivative of the whole cost."),
         _jacobian_chain_section(),
     ]
-    return compose(f"Backpropagation through an {L}-layer sigmoid network", sections,
+    return compose(f"Backpropagation through a {L}-layer sigmoid network", sections,
                    inputs=tuple(a[:1]) + tuple(W[1:]) + tuple(b[1:]), wrt=tuple(wrt), outputs=(C,),
                    definitions=tuple(program), gradients=res.gradients,
                    local_partials={key: v[2] for key, v in res.local_partials.items()})
