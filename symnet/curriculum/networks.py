@@ -203,10 +203,7 @@ def vanishing_gradient():
     ws = sp.symbols(f"w_1:{depth + 1}", real=True)
     acts = sp.symbols(f"a_1:{depth + 1}", real=True)
     zs = sp.symbols(f"z_1:{depth + 1}", real=True)
-    assignments, prev = [], x
-    for w, zl, al in zip(ws, zs, acts):
-        assignments += [(zl, w * prev), (al, sigmoid(zl))]
-        prev = al
+    assignments = _unit_chain(x, ws, zs, acts, sigmoid)
     d = derive(Program.from_assignments(assignments), [x], title="Vanishing gradients")
     product = sp.Mul(*[w * _sigma_prime(zl) for w, zl in zip(ws, zs)])
     chain = claim(Partial(acts[-1], x, total=True), (product,), d.gradients[x],
@@ -219,10 +216,7 @@ def vanishing_gradient():
     # the same chain with ReLU units (own names: v_l = w_l r_(l−1), r_l = relu(v_l))
     vs = sp.symbols(f"v_1:{depth + 1}", real=True)
     rs = sp.symbols(f"r_1:{depth + 1}", real=True)
-    relu_assign, prev = [], x
-    for w, vl, rl in zip(ws, vs, rs):
-        relu_assign += [(vl, w * prev), (rl, relu(vl))]
-        prev = rl
+    relu_assign = _unit_chain(x, ws, vs, rs, relu)
     dr = derive(Program.from_assignments(relu_assign), [x])
     steps_ = sp.Mul(*[sp.Heaviside(vl) for vl in vs])
     active = {sp.Heaviside(vl): sp.S.One for vl in vs}
@@ -246,3 +240,12 @@ def vanishing_gradient():
     return compose("Vanishing gradients", sections, inputs=d.inputs, wrt=d.wrt, outputs=d.outputs,
                    definitions=d.definitions, gradients=d.gradients, jacobian=d.jacobian,
                    local_partials=d.local_partials)
+
+
+def _unit_chain(x, weights, pre, post, activation) -> list:
+    """One unit per layer: pre_l = w_l · post_(l−1), post_l = activation(pre_l)."""
+    assignments, prev = [], x
+    for w, p, q in zip(weights, pre, post):
+        assignments += [(p, w * prev), (q, activation(p))]
+        prev = q
+    return assignments
