@@ -85,9 +85,13 @@ def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "r
             raise SymnetError(f"'{target}' is a named derivation: --wrt, --at and --mode apply to "
                               "your own formulas")
         return curriculum.get(target)
-    if _NAME_LIKE.match(target) and "-" in target or (_NAME_LIKE.match(target) and wrt is None
-                                                       and not at):
-        curriculum.get(target)  # raises the unknown-name error, with a suggestion
+    if _NAME_LIKE.match(target) and ("-" in target or (wrt is None and not at)):
+        try:
+            curriculum.get(target)  # raises the unknown-name error, with a suggestion
+        except SymnetError as exc:
+            hint = "" if "-" in target or "did you mean" in str(exc) else \
+                f" (to differentiate the formula {target}, add --wrt)"
+            raise SymnetError(f"{exc}{hint}") from None
     expr = parse_expression(target)
     variables = parse_symbols(wrt) if wrt else None
     point = parse_point(at) if at else None
