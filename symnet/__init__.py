@@ -3,12 +3,13 @@ from .derivation import Derivation, Name, Partial, Section, Step
 from .engine import Program, derive
 from .errors import DerivationError, NotDifferentiableError, ParseError, SymnetError, UnknownNameError
 from .functions import relu, sigmoid
+from .codegen import compile
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Derivation", "Step", "Section", "Partial", "Name", "Program",
-    "derive", "get", "catalog", "parse",
+    "derive", "get", "catalog", "parse", "compile",
     "sigmoid", "relu",
     "SymnetError", "DerivationError", "ParseError", "UnknownNameError", "NotDifferentiableError",
 ]

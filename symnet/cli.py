@@ -65,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--at")
     g.set_defaults(run=_graph)
 
+    k = sub.add_parser("codegen", help="regenerate the committed kernels under kernels/",
+                       description="Emit the generated kernel modules from their derivations.")
+    k.add_argument("--backend", choices=("numpy",), default="numpy")
+    k.add_argument("--out", default="kernels", help="folder (default: kernels)")
+    k.add_argument("--check", action="store_true", help="only report stale files (exit 1 if any)")
+    k.set_defaults(run=_codegen)
+
     c = sub.add_parser("docs", help="write the derivation pages under docs/derivations",
                        description="Regenerate one Markdown page per derivation.")
     c.add_argument("--out", default="docs/derivations", help="folder (default: docs/derivations)")
@@ -122,6 +129,22 @@ def _graph(args) -> int:
         print(f"wrote {path}")
     else:
         sys.stdout.write(to_dot(d))
+    return 0
+
+
+def _codegen(args) -> int:
+    from .codegen.blocks import stale_sources, write_sources
+
+    where = Path(args.out) / args.backend
+    if args.check:
+        stale = stale_sources(args.out, args.backend)
+        if stale:
+            print(f"stale kernels in {where}: {', '.join(stale)} (run 'symnet codegen')", file=sys.stderr)
+            return 1
+        print(f"{where}: up to date")
+        return 0
+    written = write_sources(args.out, args.backend)
+    print(f"{len(written)} file(s) written to {where}" if written else f"{where}: up to date")
     return 0
 
 

@@ -1,0 +1,90 @@
+"""The curriculum blocks that become committed kernels, and writing them out.
+
+Each block is a derivation (made by the engine, here) plus the roles of its inputs; the
+generated module for it is emitted from that derivation alone. ``symnet codegen``
+writes them under ``kernels/``; a test fails when a committed file is stale.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import sympy as sp
+
+from ..engine import derive
+from ..errors import SymnetError
+from ..functions import sigmoid
+from .kernel import Kernel, describe
+from .numpy_backend import emit_module
+
+__all__ = ["BLOCKS", "numpy_sources", "write_sources", "stale_sources"]
+
+R = dict(real=True)
+z, y, a = sp.symbols("z y a", **R)
+
+
+@dataclass(frozen=True)
+class Block:
+    module: str
+    summary: str
+    kernel: Callable[[], Kernel]
+
+
+def _kernel(name, formula, wrt, output, roles):
+    return lambda: describe(derive(formula, wrt, output=output, name=name), name=name, roles=roles)
+
+
+BLOCKS = (
+    Block("sigmoid", "a = σ(z) and da/dz = σ(z)(1 − σ(z))",
+          _kernel("sigmoid", sigmoid(z), [z], "a", {})),
+    Block("mse", "L = (y − a)² and dL/da = −2(y − a)",
+          _kernel("mse", (y - a) ** 2, [a], "L", {y: "target"})),
+    Block("sigmoid_mse", "sigmoid + squared error fused: L = (y − σ(z))², dL/dz",
+          _kernel("sigmoid_mse", (y - sigmoid(z)) ** 2, [z], "L", {y: "target"})),
+    Block("log_sigmoid", "l = log σ(z) = −softplus(−z) and dl/dz = 1 − σ(z)",
+          _kernel("log_sigmoid", sp.log(sigmoid(z)), [z], "l", {})),
+    Block("softplus", "s = log(1 + e^z) and ds/dz = σ(z)",
+          _kernel("softplus", sp.log(1 + sp.exp(z)), [z], "s", {})),
+    Block("bce_logits", "binary cross-entropy on logits: C = −y log σ(z) − (1 − y) log(1 − σ(z)), dC/dz = σ(z) − y",
+          _kernel("bce_logits", -y * sp.log(sigmoid(z)) - (1 - y) * sp.log(1 - sigmoid(z)), [z], "C",
+                  {y: "target"})),
+)
+
+
+def numpy_sources() -> dict[str, str]:
+    out = {}
+    for block in BLOCKS:
+        out[f"{block.module}.py"] = emit_module([block.kernel()], f"the derivation of {block.summary}",
+                                                "symnet codegen --backend numpy")
+    return out
+
+
+def _sources(backend: str) -> dict[str, str]:
+    if backend != "numpy":
+        raise SymnetError(f"unknown backend {backend!r}; available: numpy")
+    return numpy_sources()
+
+
+def write_sources(folder: str | os.PathLike, backend: str = "numpy") -> list[Path]:
+    folder = Path(folder) / backend
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, content in _sources(backend).items():
+        path = folder / name
+        if path.exists() and path.read_text(encoding="utf-8") == content:
+            continue
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(content)
+        os.replace(tmp, path)
+        written.append(path)
+    return written
+
+
+def stale_sources(folder: str | os.PathLike, backend: str = "numpy") -> list[str]:
+    folder = Path(folder) / backend
+    return [name for name, content in _sources(backend).items()
+            if not (folder / name).exists() or (folder / name).read_text(encoding="utf-8") != content]
