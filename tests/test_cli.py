@@ -76,3 +76,12 @@ def test_graph_as_svg(tmp_path):
         assert r.returncode == 0 and "<svg" in out.read_text()
     else:
         assert r.returncode == 2 and "Graphviz" in r.stderr and not out.exists()
+
+
+def test_derive_stable_and_verify_and_codegen_check():
+    r = symnet("derive", "log(1 + exp(z))", "--wrt", "z", "--stable")
+    assert r.returncode == 0 and "softplus rule" in r.stdout
+    r = symnet("verify", cwd=ROOT)
+    assert r.returncode == 0 and "0 failed" in r.stdout and "worst ulps" in r.stdout
+    r = symnet("codegen", "--check", cwd=ROOT)
+    assert r.returncode == 0, r.stderr

@@ -19,7 +19,7 @@ from ..errors import SymnetError
 from ..render import text
 from .stability import Rule, stabilise
 
-__all__ = ["Kernel", "KernelInput", "KernelOutput", "describe"]
+__all__ = ["Kernel", "KernelInput", "KernelOutput", "describe", "stability_section"]
 
 ROLES = ("data", "parameter", "target", "upstream")
 
@@ -116,3 +116,26 @@ def describe(d: Derivation, *, name: str | None = None, roles: dict | None = Non
     formula = "; ".join(f"{text(out)} = {text(e)}" for out, e in forward.items())
     return Kernel(name or _identifier((d.name or "kernel").replace("-", "_"), set()), formula,
                   inputs, tuple(outs), tuple(assignments), tuple(results), tuple(fired))
+
+
+def stability_section(kernel: Kernel):
+    """The rewrites the code generator made, as checked steps: original = stable form."""
+    from ..derivation import Section, Step
+    from ..verify import check_equal
+    from .stability import softplus, stabilise
+
+    def plain(e):
+        return e.replace(softplus, lambda v: sp.log(1 + sp.exp(v)))
+
+    steps = []
+    for out in kernel.outputs:
+        stable, rules = stabilise(out.expr)
+        if not rules:
+            continue
+        how = check_equal(plain(out.expr), plain(stable).rewrite(sp.log), f"stable form of {out.meaning}")
+        why = "; ".join(f"{r.name} rule: {r.why}" for r in rules)
+        steps.append(Step(sp.Symbol(out.meaning), (out.expr, stable), why, how))
+    text_ = ("The code generator evaluates these forms instead: each equals the formula above, "
+             "and does not overflow or cancel where the written-out form does.") if steps else \
+        "No stability rule applies: the formulas are generated as derived."
+    return Section("Numerically stable forms for code generation", tuple(steps), text_)

@@ -1,0 +1,212 @@
+"""``symnet verify``: every generated function against its formula in mpmath.
+
+For each committed kernel (or one emitted afresh) and each output, in float64 and
+float32, at random points and at the extreme ones (0, ±1e−30, ±20, ±88.7, ±1000, and
+near the float32 limits), the worst error in ULPs and relative terms against the
+formula evaluated in mpmath at 50 digits. The reference is the numerically stable form
+of the formula (its rules are proved equal to the original symbolically), so 50 digits
+are enough even where the written-out form cancels; it is cross-checked against the
+written-out form at moderate points. Each gradient is also checked against a central
+difference of the formula in mpmath and, where torch is installed, against
+``torch.autograd``.
+"""
+from __future__ import annotations
+
+import importlib.util
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from ..functions import explicit
+from .blocks import BLOCKS
+from .kernel import Kernel
+from .numpy_backend import emit_module
+from .stability import log1p, softplus, stabilise
+
+__all__ = ["Result", "verify_numpy", "format_table", "ULP_BOUND"]
+
+# The stated bound, in units in the last place of max(|result|, size of its terms): a
+# difference of nearly equal terms (y − σ(z) with y ≈ σ(z)) cannot be more exact than
+# its terms, in any evaluation order.
+ULP_BOUND = {"float64": 16, "float32": 16}
+EXTREMES = [0.0, 1e-30, -1e-30, 20.0, -20.0, 88.7, -88.7, 1000.0, -1000.0, 3.0e38, -3.0e38, 1.2e-38, -1.2e-38]
+DIGITS = 50
+
+
+@dataclass(frozen=True)
+class Result:
+    function: str
+    check: str  # "mpmath", "finite differences" or "torch.autograd"
+    dtype: str
+    worst_rel: float
+    worst_ulps: float
+    worst_at: str
+    bound: str
+    passed: bool
+
+
+def _mp(expr: sp.Expr, variables):
+    # softplus(v) = log1p(e^v): log(1 + e^v) would cancel in mpmath too for v ≪ 0
+    body = explicit(expr.replace(softplus, lambda v: log1p(sp.exp(v))))
+    dummies = [sp.Dummy() for _ in variables]
+    return sp.lambdify(dummies, body.xreplace(dict(zip(variables, dummies))), modules="mpmath")
+
+
+def _load_function(kernel: Kernel, path: Path | None):
+    if path is not None and path.exists():
+        spec = importlib.util.spec_from_file_location(f"symnet_verify_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return getattr(module, kernel.name)
+    namespace: dict = {}
+    exec(compile(emit_module([kernel], "verify", "-"), f"<{kernel.name}>", "exec"), namespace)  # noqa: S102
+    return namespace[kernel.name]
+
+
+def _points(kernel: Kernel, dtype, n: int, rng) -> list[np.ndarray]:
+    """Arguments: data and parameters at random and extreme values, targets in [0, 1]."""
+    finfo = np.finfo(dtype)
+    extremes = [v for v in EXTREMES if abs(v) <= finfo.max]
+    columns = []
+    for k, inp in enumerate(kernel.inputs):
+        if inp.role == "target":
+            col = rng.uniform(0, 1, n + len(extremes))
+        else:
+            col = np.concatenate([rng.uniform(-30, 30, n // 2), rng.uniform(-3, 3, n - n // 2), extremes])
+            if k:  # later arguments: the extremes in another order, so combinations vary
+                col = np.roll(col, 3 * k)
+        columns.append(col.astype(dtype))
+    return columns
+
+
+def _magnitude(expr: sp.Expr) -> sp.Expr:
+    """The formula with every sum's terms made positive: the size of the intermediate
+    values, which sets the rounding error any evaluation of a difference must make."""
+    return expr.replace(lambda e: e.is_Add, lambda e: sp.Add(*[sp.Abs(a) for a in e.args]))
+
+
+def _ulps(got: float, want: float, scale: float, dtype) -> float:
+    """|got − want| in units in the last place of max(|want|, scale) in ``dtype``.
+    A result beyond the dtype's range must come out as the infinity of its sign."""
+    big = float(np.finfo(dtype).max)
+    if abs(want) > big:
+        return 0.0 if got == math.copysign(math.inf, want) else math.inf
+    if math.isnan(got) or math.isinf(got):
+        return math.inf
+    size = min(max(abs(want), scale), big)
+    with np.errstate(over="ignore"):
+        return abs(got - want) / float(np.spacing(dtype(size)))
+
+
+def verify_numpy(kernels_dir: str | Path | None = None, n: int = 200, seed: int = 0) -> list[Result]:
+    rng = np.random.default_rng(seed)
+    results: list[Result] = []
+    for block in BLOCKS:
+        kernel = block.kernel()
+        path = Path(kernels_dir) / "numpy" / f"{block.module}.py" if kernels_dir else None
+        fn = _load_function(kernel, path)
+        variables = [i.symbol for i in kernel.inputs]
+        for dtype in (np.float64, np.float32):
+            args = _points(kernel, dtype, n, rng)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                outs = fn(*args)
+            for out, spec in zip(outs, kernel.outputs):
+                stable, _ = stabilise(spec.expr)
+                ref, naive = _mp(stable, variables), _mp(spec.expr, variables)
+                size = _mp(_magnitude(stable), variables)
+                worst = (0.0, 0.0, "")
+                with mpmath.workdps(DIGITS):
+                    for j in range(len(args[0])):
+                        point = [mpmath.mpf(float(a[j])) for a in args]
+                        want = ref(*point)
+                        if all(abs(float(p)) <= 30 for p in point):  # the stable form is the formula
+                            assert abs(want - naive(*point)) <= mpmath.mpf(10) ** -30 * max(1, abs(want))
+                        w, g = float(want), float(out[j])
+                        ulps = _ulps(g, w, float(abs(size(*point))), dtype)
+                        rel = abs(g - w) / abs(w) if w else abs(g)
+                        if ulps > worst[1] or (ulps == worst[1] and rel > worst[0]):
+                            where = ", ".join(f"{i.name}={float(a[j]):.4g}" for i, a in zip(kernel.inputs, args))
+                            worst = (rel, ulps, where)
+                bound = ULP_BOUND[np.dtype(dtype).name]
+                results.append(Result(f"{block.module}.{spec.name}", "mpmath", np.dtype(dtype).name,
+                                      worst[0], worst[1], worst[2], f"≤ {bound} ulp*", worst[1] <= bound))
+        results += _gradient_checks(block.module, kernel, fn, rng)
+    return results
+
+
+def _gradient_checks(module: str, kernel: Kernel, fn, rng) -> list[Result]:
+    """Gradients at moderate float64 points against central differences (and torch)."""
+    values = [o for o in kernel.outputs if not o.meaning.startswith("∂")]
+    grads = [o for o in kernel.outputs if o.meaning.startswith("∂")]
+    if not values or not grads:
+        return []
+    variables = [i.symbol for i in kernel.inputs]
+    f = _mp(values[0].expr, variables)
+    args = [rng.uniform(0, 1, 40) if i.role == "target" else rng.uniform(-4, 4, 40) for i in kernel.inputs]
+    outs = dict(zip((o.name for o in kernel.outputs), fn(*args)))
+    results = []
+    for g in grads:
+        wrt = next(k for k, i in enumerate(kernel.inputs) if g.meaning.endswith(f"∂{i.symbol}") or
+                   g.name.endswith(f"_d{i.name}"))
+        worst = (0.0, "")
+        with mpmath.workdps(DIGITS):
+            h = mpmath.mpf(10) ** -20
+            for j in range(40):
+                point = [mpmath.mpf(float(a[j])) for a in args]
+                up, down = list(point), list(point)
+                up[wrt] += h
+                down[wrt] -= h
+                want = float((f(*up) - f(*down)) / (2 * h))
+                rel = abs(outs[g.name][j] - want) / max(abs(want), 1e-300)
+                if rel > worst[0]:
+                    worst = (rel, ", ".join(f"{i.name}={a[j]:.4g}" for i, a in zip(kernel.inputs, args)))
+        results.append(Result(f"{module}.{g.name}", "finite differences", "float64", worst[0], math.nan,
+                              worst[1], "rel ≤ 1e-12", worst[0] <= 1e-12))
+        torch_result = _torch_check(module, kernel, values[0], g, wrt, args, outs[g.name])
+        if torch_result:
+            results.append(torch_result)
+    return results
+
+
+def _torch_check(module, kernel, value, grad, wrt, args, got):
+    try:
+        import torch
+    except ImportError:
+        return None
+    variables = [i.symbol for i in kernel.inputs]
+    body = explicit(value.expr.replace(softplus, lambda v: sp.log(1 + sp.exp(v))))
+    tensors = [torch.tensor(a, dtype=torch.float64, requires_grad=(k == wrt)) for k, a in enumerate(args)]
+    torch_fn = sp.lambdify(variables, body, modules=[{"exp": torch.exp, "log": torch.log,
+                                                       "sin": torch.sin, "cos": torch.cos}, "math"])
+    try:
+        out = torch_fn(*tensors)
+        out.sum().backward()
+    except Exception:  # a formula torch cannot trace through lambdify: no torch row
+        return None
+    want = tensors[wrt].grad.numpy()
+    rel = np.abs(got - want) / np.maximum(np.abs(want), 1e-300)
+    k = int(np.argmax(rel))
+    return Result(f"{module}.{grad.name}", "torch.autograd", "float64", float(rel[k]), math.nan,
+                  ", ".join(f"{i.name}={a[k]:.4g}" for i, a in zip(kernel.inputs, args)), "rel ≤ 1e-12",
+                  float(rel[k]) <= 1e-12)
+
+
+def format_table(results: list[Result]) -> str:
+    head = ("function", "check", "dtype", "worst rel err", "worst ulps", "bound", "result", "worst at")
+    rows = [head] + [(r.function, r.check, r.dtype, f"{r.worst_rel:.2e}",
+                      "—" if math.isnan(r.worst_ulps) else f"{r.worst_ulps:.1f}", r.bound,
+                      "pass" if r.passed else "FAIL", r.worst_at) for r in results]
+    widths = [max(len(row[c]) for row in rows) for c in range(len(head))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    failed = sum(not r.passed for r in results)
+    lines.append("\n* ulps of max(|exact result|, size of its terms); the exact result is the formula in "
+                 f"mpmath at {DIGITS} digits")
+    lines.append(f"\n{len(results) - failed} passed, {failed} failed")
+    return "\n".join(lines)
