@@ -236,8 +236,9 @@ def test_verify_catches_a_wrong_kernel(tmp_path):
     for path in (ROOT / "kernels" / "numpy").glob("*.py"):
         source = path.read_text()
         if path.stem == "sigmoid":
-            source = source.replace("e = np.exp(-np.abs(x))\n    return np.where(x >= 0, 1, e) / (1 + e)",
-                                    "return 0.5 * np.tanh(0.5 * x) + 0.5")
+            source = source.replace("def _sigmoid(x, out=None):", "def _sigmoid(x, out=None):\n"
+                                    "    return np.add(0.5 * np.tanh(0.5 * x), 0.5, out=out)\n\n\n"
+                                    "def _replaced_sigmoid(x, out=None):")
         if path.stem == "mse":
             source = source.replace("return L, dL_da", "return L, dL_da * (1 + 1e-6)")
         (folder / path.name).write_text(source)

@@ -23,7 +23,7 @@ def test_latex_and_markdown(curriculum):
     assert md.startswith("# ") and "$$" in md
     assert d._repr_markdown_() == md
     jupyter = d._repr_latex_()  # one math block: MathJax renders no text-mode LaTeX
-    assert jupyter.startswith("$$") and jupyter.rstrip().endswith("$$") and r"\par" not in jupyter
+    assert jupyter.startswith("$$") and jupyter.rstrip().endswith("$$") and r"\par\textit" not in jupyter
 
 
 def _parse(s, doc, matrices=None):

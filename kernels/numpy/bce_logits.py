@@ -12,11 +12,14 @@ Regenerate with: symnet codegen --backend numpy
 import numpy as np
 
 
-def _sigmoid(x):
-    """σ(x) = 1/(1 + e^−x), as 1/(1 + e) for x ≥ 0 and e/(1 + e) for x < 0, e = e^−|x|:
-    e ≤ 1, so nothing overflows (σ(−1000) = 0, σ(1000) = 1 in float32)."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1, e) / (1 + e)
+def _sigmoid(x, out=None):
+    """σ(x) = 1/(1 + e^−x), in place. For x ≪ 0, e^−x overflows to inf and 1/(1 + inf)
+    is 0, the right limit: that overflow is expected and silenced (σ(−1000) = 0)."""
+    with np.errstate(over="ignore"):
+        out = np.negative(x, out=out)
+        np.exp(out, out=out)
+    out += 1
+    return np.reciprocal(out, out=out)
 
 
 def _inputs(**named):
@@ -63,7 +66,16 @@ def bce_logits(z, y):
     """
     (z, y), _shape, _dtype = _inputs(z=z, y=y)
     # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
-    C = _result(y*np.logaddexp(0, -z) + (1 - y)*np.logaddexp(0, z), _shape, _dtype)
+    b1 = np.negative(z, out=None)
+    np.logaddexp(0, b1, out=b1)
+    np.multiply(y, b1, out=b1)
+    b2 = np.subtract(1.0, y, out=None)
+    b3 = np.logaddexp(0, z, out=None)
+    np.multiply(b2, b3, out=b2)
+    np.add(b1, b2, out=b1)
+    C = b1
     # ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
-    dC_dz = _result(-y + _sigmoid(z), _shape, _dtype)
+    _sigmoid(z, out=b2)
+    np.subtract(b2, y, out=b2)
+    dC_dz = b2
     return C, dC_dz

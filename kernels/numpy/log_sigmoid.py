@@ -11,11 +11,14 @@ Regenerate with: symnet codegen --backend numpy
 import numpy as np
 
 
-def _sigmoid(x):
-    """σ(x) = 1/(1 + e^−x), as 1/(1 + e) for x ≥ 0 and e/(1 + e) for x < 0, e = e^−|x|:
-    e ≤ 1, so nothing overflows (σ(−1000) = 0, σ(1000) = 1 in float32)."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1, e) / (1 + e)
+def _sigmoid(x, out=None):
+    """σ(x) = 1/(1 + e^−x), in place. For x ≪ 0, e^−x overflows to inf and 1/(1 + inf)
+    is 0, the right limit: that overflow is expected and silenced (σ(−1000) = 0)."""
+    with np.errstate(over="ignore"):
+        out = np.negative(x, out=out)
+        np.exp(out, out=out)
+    out += 1
+    return np.reciprocal(out, out=out)
 
 
 def _inputs(**named):
@@ -60,9 +63,13 @@ def log_sigmoid(z):
       dl_dz: ∂l/∂z = 1 − σ(z)
     """
     (z,), _shape, _dtype = _inputs(z=z)
-    t0 = -z
+    # t0 = −z
+    b1 = np.negative(z, out=None)
     # l = log(σ(z))
-    l = _result(-np.logaddexp(0, t0), _shape, _dtype)
+    b2 = np.logaddexp(0, b1, out=None)
+    np.negative(b2, out=b2)
+    l = b2
     # ∂l/∂z = 1 − σ(z)
-    dl_dz = _result(_sigmoid(t0), _shape, _dtype)
+    b3 = _sigmoid(b1, out=None)
+    dl_dz = b3
     return l, dl_dz

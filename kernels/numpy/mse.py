@@ -50,9 +50,12 @@ def mse(a, y):
       dL_da: ∂L/∂a = 2·(a − y)
     """
     (a, y), _shape, _dtype = _inputs(a=a, y=y)
-    t0 = a - y
+    # t0 = a − y
+    b1 = np.subtract(a, y, out=None)
     # L = (y − a)²
-    L = _result(t0*t0, _shape, _dtype)
+    b2 = np.multiply(b1, b1, out=None)
+    L = b2
     # ∂L/∂a = 2·(a − y)
-    dL_da = _result(2*t0, _shape, _dtype)
+    b3 = np.multiply(b1, 2.0, out=None)
+    dL_da = b3
     return L, dL_da

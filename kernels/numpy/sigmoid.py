@@ -10,11 +10,14 @@ Regenerate with: symnet codegen --backend numpy
 import numpy as np
 
 
-def _sigmoid(x):
-    """σ(x) = 1/(1 + e^−x), as 1/(1 + e) for x ≥ 0 and e/(1 + e) for x < 0, e = e^−|x|:
-    e ≤ 1, so nothing overflows (σ(−1000) = 0, σ(1000) = 1 in float32)."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1, e) / (1 + e)
+def _sigmoid(x, out=None):
+    """σ(x) = 1/(1 + e^−x), in place. For x ≪ 0, e^−x overflows to inf and 1/(1 + inf)
+    is 0, the right limit: that overflow is expected and silenced (σ(−1000) = 0)."""
+    with np.errstate(over="ignore"):
+        out = np.negative(x, out=out)
+        np.exp(out, out=out)
+    out += 1
+    return np.reciprocal(out, out=out)
 
 
 def _inputs(**named):
@@ -59,9 +62,13 @@ def sigmoid(z):
       da_dz: ∂a/∂z = (1 − σ(z))·σ(z)
     """
     (z,), _shape, _dtype = _inputs(z=z)
-    t0 = _sigmoid(z)
+    # t0 = σ(z)
+    b1 = _sigmoid(z, out=None)
     # a = σ(z)
-    a = _result(t0, _shape, _dtype)
+    a = _result(b1, _shape, _dtype)
     # ∂a/∂z = (1 − σ(z))·σ(z)
-    da_dz = _result(t0*_sigmoid(-z), _shape, _dtype)
+    b2 = np.negative(z, out=None)
+    _sigmoid(b2, out=b2)
+    np.multiply(b1, b2, out=b2)
+    da_dz = b2
     return a, da_dz

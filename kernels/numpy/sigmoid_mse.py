@@ -10,11 +10,14 @@ Regenerate with: symnet codegen --backend numpy
 import numpy as np
 
 
-def _sigmoid(x):
-    """σ(x) = 1/(1 + e^−x), as 1/(1 + e) for x ≥ 0 and e/(1 + e) for x < 0, e = e^−|x|:
-    e ≤ 1, so nothing overflows (σ(−1000) = 0, σ(1000) = 1 in float32)."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1, e) / (1 + e)
+def _sigmoid(x, out=None):
+    """σ(x) = 1/(1 + e^−x), in place. For x ≪ 0, e^−x overflows to inf and 1/(1 + inf)
+    is 0, the right limit: that overflow is expected and silenced (σ(−1000) = 0)."""
+    with np.errstate(over="ignore"):
+        out = np.negative(x, out=out)
+        np.exp(out, out=out)
+    out += 1
+    return np.reciprocal(out, out=out)
 
 
 def _inputs(**named):
@@ -60,10 +63,18 @@ def sigmoid_mse(z, y):
       dL_dz: ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
     """
     (z, y), _shape, _dtype = _inputs(z=z, y=y)
-    t0 = _sigmoid(z)
-    t1 = -t0 + y
+    # t0 = σ(z)
+    b1 = _sigmoid(z, out=None)
+    # t1 = y − t₀
+    b2 = np.subtract(y, b1, out=None)
     # L = (y − σ(z))²
-    L = _result(t1*t1, _shape, _dtype)
+    b3 = np.multiply(b2, b2, out=None)
+    L = b3
     # ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-    dL_dz = _result(-2*t0*t1*_sigmoid(-z), _shape, _dtype)
+    b4 = np.multiply(b1, b2, out=None)
+    b5 = np.negative(z, out=None)
+    _sigmoid(b5, out=b5)
+    np.multiply(b4, b5, out=b4)
+    np.multiply(b4, -2.0, out=b4)
+    dL_dz = b4
     return L, dL_dz
