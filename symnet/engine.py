@@ -204,8 +204,6 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
             raise DerivationError(f"the point names '{k}', which is not an input of the formula")
 
     full, holding = _expander(program)
-    definitions = program.definitions
-    nodes = program.nodes
     depends = _dependencies(program, wrt)
     sections: list[Section] = []
 

@@ -1,9 +1,8 @@
 """``symnet.compile``: a derivation in, a generated, callable function out (cached)."""
 from __future__ import annotations
 
+import builtins
 from typing import Callable
-
-import sympy as sp
 
 from ..derivation import Derivation
 from ..errors import SymnetError
@@ -55,15 +54,8 @@ def compile(derivation: Derivation, backend: str = "numpy", *, value: bool = Tru
     source = emit_module([kernel], f"a derivation ('{derivation.name or derivation.title}')",
                          "symnet.compile(derivation, backend='numpy')")
     namespace: dict = {"__name__": f"symnet_generated_{kernel.name}"}
-    exec(builtins_compile(source, f"<symnet:{kernel.name}>", "exec"), namespace)  # noqa: S102 - our own output
+    exec(builtins.compile(source, f"<symnet:{kernel.name}>", "exec"), namespace)  # noqa: S102 - our own output
     compiled = CompiledKernel(namespace[kernel.name], source, kernel)
     _CACHE[key] = compiled
     return compiled
 
-
-def builtins_compile(*args):
-    import builtins
-    return builtins.compile(*args)
-
-
-_ = sp  # SymPy objects are the cache keys

@@ -4,7 +4,7 @@ From a :class:`~symnet.derivation.Derivation` it collects the named inputs (with
 roles), the outputs (the forward value and each gradient) and one common-subexpression-
 eliminated assignment list that computes all outputs together, so the forward value and
 its gradient share work (σ(z) is computed once and reused in σ(z)(1 − σ(z))). Every
-printer emits source from this one description.
+backend emits source from this one description.
 """
 from __future__ import annotations
 

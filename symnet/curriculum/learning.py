@@ -96,7 +96,7 @@ def perceptron():
         weights, ok = _perceptron_learn(gates[name])
         if not ok:
             raise AssertionError(f"the perceptron rule failed to learn {name}")
-        rows = [("x1", "x2", f"w0 + w1·x1 + w2·x2", "y", "target")]
+        rows = [("x1", "x2", "w0 + w1·x1 + w2·x2", "y", "target")]
         steps = []
         for (x1, x2) in inputs:
             s = weights[0] + weights[1] * x1 + weights[2] * x2
@@ -107,7 +107,7 @@ def perceptron():
         sections.append(Section(f"{name} is learnable", tuple(steps),
                                 "y = 1 if w0 + w1·x1 + w2·x2 > 0 else 0 (bias input 1).", table=tuple(rows)))
     # XOR: the four conditions cannot hold together
-    s00, s01, s10, s11 = w0, w0 + w2, w0 + w1, w0 + w1 + w2
+    s01, s10, s11 = w0 + w2, w0 + w1, w0 + w1 + w2
     with sp.evaluate(False):
         pair_sum = sp.Add(sp.Add(w0, w2), sp.Add(w0, w1))
         regroup = sp.Add(w0, sp.Add(w0, w1, w2))

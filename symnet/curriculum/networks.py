@@ -8,7 +8,7 @@ from ..engine import Program, derive
 from ..functions import relu, sigmoid
 from ..indexed import derive_indexed, unroll, unrolled_gradient
 from ..verify import check_equal
-from . import claim, compose, register, with_sections
+from . import claim, compose, register
 
 R = dict(real=True)
 C = sp.Symbol("C")
@@ -16,11 +16,6 @@ C = sp.Symbol("C")
 
 def _sigma_prime(u):
     return sigmoid(u) * (1 - sigmoid(u))
-
-
-def _layer_indices(label):
-    """Index symbols for one layer's entries: distinct objects, shown as plain i, j, k."""
-    return sp.Dummy("i", integer=True), sp.Dummy("j", integer=True)
 
 
 @register("dense", "a dense sigmoid layer entry by entry: ∂z_i/∂W_jk = δ_ij a_k, so ∂C/∂W = δ aᵀ, ∂C/∂a = Wᵀδ")
@@ -190,7 +185,6 @@ def _jacobian_chain_section() -> Section:
 
 @register("vanishing-gradient", "σ' ≤ 1/4, so a product of many sigmoid layers shrinks like 4^−L; ReLU's derivative is 1 where active")
 def vanishing_gradient():
-    s = sp.Symbol("s", real=True)  # s = σ(z) ∈ (0, 1)
     zz = sp.Symbol("z", real=True)
     bound = (
         claim(sp.Symbol("σ'(z)"), (sigmoid(zz) * (1 - sigmoid(zz)), sp.Rational(1, 4) - (sigmoid(zz) - sp.Rational(1, 2)) ** 2),
