@@ -236,9 +236,8 @@ def test_verify_catches_a_wrong_kernel(tmp_path):
     for path in (ROOT / "kernels" / "numpy").glob("*.py"):
         source = path.read_text()
         if path.stem == "sigmoid":
-            source = source.replace("def _sigmoid(x, out=None):", "def _sigmoid(x, out=None):\n"
-                                    "    return np.add(0.5 * np.tanh(0.5 * x), 0.5, out=out)\n\n\n"
-                                    "def _replaced_sigmoid(x, out=None):")
+            assert "np.copyto(a, b2)" in source
+            source = source.replace("np.copyto(a, b2)", "np.add(0.5 * np.tanh(0.5 * z), 0.5, out=a)")
         if path.stem == "mse":
             source = source.replace("return L, dL_da", "return L, dL_da * (1 + 1e-6)")
         (folder / path.name).write_text(source)

@@ -11,13 +11,14 @@ Regenerate with: symnet codegen --backend numpy
 """
 import numpy as np
 
+_BLOCK = 16384  # elements per block: the temporaries of a block stay in cache
 
-def _sigmoid(x, out=None):
+
+def _sigmoid(x, out):
     """σ(x) = 1/(1 + e^−x), in place. For x ≪ 0, e^−x overflows to inf and 1/(1 + inf)
-    is 0, the right limit: that overflow is expected and silenced (σ(−1000) = 0)."""
-    with np.errstate(over="ignore"):
-        out = np.negative(x, out=out)
-        np.exp(out, out=out)
+    is 0, the right limit (σ(−1000) = 0): the caller silences that overflow."""
+    np.negative(x, out=out)
+    np.exp(out, out=out)
     out += 1
     return np.reciprocal(out, out=out)
 
@@ -47,10 +48,9 @@ def _inputs(**named):
     return [a.astype(dtype, copy=False) for a in arrays.values()], shape, dtype
 
 
-def _result(value, shape, dtype):
-    """An output with the inputs' shape and dtype, never aliasing an input."""
-    value = np.asarray(value, dtype=dtype)
-    return np.array(np.broadcast_to(value, shape), dtype=dtype) if value.shape != shape else value
+def _flat(a, n):
+    """``a`` as n values in a row: a contiguous array's own memory, a 0-d value repeated."""
+    return np.broadcast_to(a, (n,)) if a.ndim == 0 else np.ascontiguousarray(a).reshape(-1)
 
 
 def bce_logits(z, y):
@@ -65,17 +65,29 @@ def bce_logits(z, y):
       dC_dz: ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
     """
     (z, y), _shape, _dtype = _inputs(z=z, y=y)
-    # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
-    b1 = np.negative(z, out=None)
-    np.logaddexp(0, b1, out=b1)
-    np.multiply(y, b1, out=b1)
-    b2 = np.subtract(1.0, y, out=None)
-    b3 = np.logaddexp(0, z, out=None)
-    np.multiply(b2, b3, out=b2)
-    np.add(b1, b2, out=b1)
-    C = b1
-    # ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
-    _sigmoid(z, out=b2)
-    np.subtract(b2, y, out=b2)
-    dC_dz = b2
+    C = np.empty(_shape, _dtype)
+    dC_dz = np.empty(_shape, _dtype)
+    _n = int(np.prod(_shape))
+    _z = _flat(z, _n)
+    _y = _flat(y, _n)
+    _C = _flat(C, _n)
+    _dC_dz = _flat(dC_dz, _n)
+    _b1 = np.empty(min(_n, _BLOCK), _dtype)
+    _b2 = np.empty(min(_n, _BLOCK), _dtype)
+    _b3 = np.empty(min(_n, _BLOCK), _dtype)
+    with np.errstate(over="ignore"):  # e^−x → ∞, 1/e^−x → ∞ give σ its limits 0 and 1
+        for _i in range(0, _n, _BLOCK):
+            z, y, C, dC_dz = _z[_i:_i + _BLOCK], _y[_i:_i + _BLOCK], _C[_i:_i + _BLOCK], _dC_dz[_i:_i + _BLOCK]
+            b1, b2, b3 = _b1[:C.size], _b2[:C.size], _b3[:C.size]
+            # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
+            np.negative(z, out=b1)
+            np.logaddexp(0, b1, out=b1)
+            np.multiply(y, b1, out=b1)
+            np.subtract(1.0, y, out=b2)
+            np.logaddexp(0, z, out=b3)
+            np.multiply(b2, b3, out=b2)
+            np.add(b1, b2, out=C)
+            # ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
+            _sigmoid(z, out=b1)
+            np.subtract(b1, y, out=dC_dz)
     return C, dC_dz

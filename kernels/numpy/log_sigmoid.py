@@ -10,13 +10,14 @@ Regenerate with: symnet codegen --backend numpy
 """
 import numpy as np
 
+_BLOCK = 16384  # elements per block: the temporaries of a block stay in cache
 
-def _sigmoid(x, out=None):
+
+def _sigmoid(x, out):
     """σ(x) = 1/(1 + e^−x), in place. For x ≪ 0, e^−x overflows to inf and 1/(1 + inf)
-    is 0, the right limit: that overflow is expected and silenced (σ(−1000) = 0)."""
-    with np.errstate(over="ignore"):
-        out = np.negative(x, out=out)
-        np.exp(out, out=out)
+    is 0, the right limit (σ(−1000) = 0): the caller silences that overflow."""
+    np.negative(x, out=out)
+    np.exp(out, out=out)
     out += 1
     return np.reciprocal(out, out=out)
 
@@ -46,10 +47,9 @@ def _inputs(**named):
     return [a.astype(dtype, copy=False) for a in arrays.values()], shape, dtype
 
 
-def _result(value, shape, dtype):
-    """An output with the inputs' shape and dtype, never aliasing an input."""
-    value = np.asarray(value, dtype=dtype)
-    return np.array(np.broadcast_to(value, shape), dtype=dtype) if value.shape != shape else value
+def _flat(a, n):
+    """``a`` as n values in a row: a contiguous array's own memory, a 0-d value repeated."""
+    return np.broadcast_to(a, (n,)) if a.ndim == 0 else np.ascontiguousarray(a).reshape(-1)
 
 
 def log_sigmoid(z):
@@ -63,13 +63,23 @@ def log_sigmoid(z):
       dl_dz: ∂l/∂z = 1 − σ(z)
     """
     (z,), _shape, _dtype = _inputs(z=z)
-    # t0 = −z
-    b1 = np.negative(z, out=None)
-    # l = log(σ(z))
-    b2 = np.logaddexp(0, b1, out=None)
-    np.negative(b2, out=b2)
-    l = b2
-    # ∂l/∂z = 1 − σ(z)
-    b3 = _sigmoid(b1, out=None)
-    dl_dz = b3
+    l = np.empty(_shape, _dtype)
+    dl_dz = np.empty(_shape, _dtype)
+    _n = int(np.prod(_shape))
+    _z = _flat(z, _n)
+    _l = _flat(l, _n)
+    _dl_dz = _flat(dl_dz, _n)
+    _b1 = np.empty(min(_n, _BLOCK), _dtype)
+    _b2 = np.empty(min(_n, _BLOCK), _dtype)
+    with np.errstate(over="ignore"):  # e^−x → ∞, 1/e^−x → ∞ give σ its limits 0 and 1
+        for _i in range(0, _n, _BLOCK):
+            z, l, dl_dz = _z[_i:_i + _BLOCK], _l[_i:_i + _BLOCK], _dl_dz[_i:_i + _BLOCK]
+            b1, b2 = _b1[:l.size], _b2[:l.size]
+            # t0 = −z
+            np.negative(z, out=b1)
+            # l = log(σ(z))
+            np.logaddexp(0, b1, out=b2)
+            np.negative(b2, out=l)
+            # ∂l/∂z = 1 − σ(z)
+            _sigmoid(b1, out=dl_dz)
     return l, dl_dz

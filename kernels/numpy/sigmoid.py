@@ -4,20 +4,13 @@ sigmoid: a = σ(z)
 
 Stability rules applied:
   sigmoid-complement: 1 − σ(x) rounds to 0 once σ(x) rounds to 1 (x > 17 in float32, 37 in float64), losing every digit of e^−x; σ(−x) keeps them
+  sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−x: σ(x) = 1/(1 + E), σ(−x) = 1/(1 + 1/E); E → ∞ (x ≪ 0) and 1/E → ∞ (x ≫ 0) give the right limits 0 and 1
 
 Regenerate with: symnet codegen --backend numpy
 """
 import numpy as np
 
-
-def _sigmoid(x, out=None):
-    """σ(x) = 1/(1 + e^−x), in place. For x ≪ 0, e^−x overflows to inf and 1/(1 + inf)
-    is 0, the right limit: that overflow is expected and silenced (σ(−1000) = 0)."""
-    with np.errstate(over="ignore"):
-        out = np.negative(x, out=out)
-        np.exp(out, out=out)
-    out += 1
-    return np.reciprocal(out, out=out)
+_BLOCK = 16384  # elements per block: the temporaries of a block stay in cache
 
 
 def _inputs(**named):
@@ -45,10 +38,9 @@ def _inputs(**named):
     return [a.astype(dtype, copy=False) for a in arrays.values()], shape, dtype
 
 
-def _result(value, shape, dtype):
-    """An output with the inputs' shape and dtype, never aliasing an input."""
-    value = np.asarray(value, dtype=dtype)
-    return np.array(np.broadcast_to(value, shape), dtype=dtype) if value.shape != shape else value
+def _flat(a, n):
+    """``a`` as n values in a row: a contiguous array's own memory, a 0-d value repeated."""
+    return np.broadcast_to(a, (n,)) if a.ndim == 0 else np.ascontiguousarray(a).reshape(-1)
 
 
 def sigmoid(z):
@@ -62,13 +54,29 @@ def sigmoid(z):
       da_dz: ∂a/∂z = (1 − σ(z))·σ(z)
     """
     (z,), _shape, _dtype = _inputs(z=z)
-    # t0 = σ(z)
-    b1 = _sigmoid(z, out=None)
-    # a = σ(z)
-    a = _result(b1, _shape, _dtype)
-    # ∂a/∂z = (1 − σ(z))·σ(z)
-    b2 = np.negative(z, out=None)
-    _sigmoid(b2, out=b2)
-    np.multiply(b1, b2, out=b2)
-    da_dz = b2
+    a = np.empty(_shape, _dtype)
+    da_dz = np.empty(_shape, _dtype)
+    _n = int(np.prod(_shape))
+    _z = _flat(z, _n)
+    _a = _flat(a, _n)
+    _da_dz = _flat(da_dz, _n)
+    _b1 = np.empty(min(_n, _BLOCK), _dtype)
+    _b2 = np.empty(min(_n, _BLOCK), _dtype)
+    _b3 = np.empty(min(_n, _BLOCK), _dtype)
+    with np.errstate(over="ignore", divide="ignore"):  # e^−x → ∞, 1/e^−x → ∞ give σ its limits 0 and 1
+        for _i in range(0, _n, _BLOCK):
+            z, a, da_dz = _z[_i:_i + _BLOCK], _a[_i:_i + _BLOCK], _da_dz[_i:_i + _BLOCK]
+            b1, b2, b3 = _b1[:a.size], _b2[:a.size], _b3[:a.size]
+            # t0 = exp(−z)
+            np.negative(z, out=b1)
+            np.exp(b1, out=b1)
+            # t1 = 1/(1 + t₀)
+            np.add(1.0, b1, out=b2)
+            np.reciprocal(b2, out=b2)
+            # a = σ(z)
+            np.copyto(a, b2)
+            # ∂a/∂z = (1 − σ(z))·σ(z)
+            np.reciprocal(b1, out=b3)
+            np.add(1.0, b3, out=b3)
+            np.divide(b2, b3, out=da_dz)
     return a, da_dz

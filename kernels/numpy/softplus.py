@@ -10,13 +10,14 @@ Regenerate with: symnet codegen --backend numpy
 """
 import numpy as np
 
+_BLOCK = 16384  # elements per block: the temporaries of a block stay in cache
 
-def _sigmoid(x, out=None):
+
+def _sigmoid(x, out):
     """σ(x) = 1/(1 + e^−x), in place. For x ≪ 0, e^−x overflows to inf and 1/(1 + inf)
-    is 0, the right limit: that overflow is expected and silenced (σ(−1000) = 0)."""
-    with np.errstate(over="ignore"):
-        out = np.negative(x, out=out)
-        np.exp(out, out=out)
+    is 0, the right limit (σ(−1000) = 0): the caller silences that overflow."""
+    np.negative(x, out=out)
+    np.exp(out, out=out)
     out += 1
     return np.reciprocal(out, out=out)
 
@@ -46,10 +47,9 @@ def _inputs(**named):
     return [a.astype(dtype, copy=False) for a in arrays.values()], shape, dtype
 
 
-def _result(value, shape, dtype):
-    """An output with the inputs' shape and dtype, never aliasing an input."""
-    value = np.asarray(value, dtype=dtype)
-    return np.array(np.broadcast_to(value, shape), dtype=dtype) if value.shape != shape else value
+def _flat(a, n):
+    """``a`` as n values in a row: a contiguous array's own memory, a 0-d value repeated."""
+    return np.broadcast_to(a, (n,)) if a.ndim == 0 else np.ascontiguousarray(a).reshape(-1)
 
 
 def softplus(z):
@@ -63,10 +63,19 @@ def softplus(z):
       ds_dz: ∂s/∂z = exp(z)/(1 + exp(z))
     """
     (z,), _shape, _dtype = _inputs(z=z)
-    # s = log(1 + exp(z))
-    b1 = np.logaddexp(0, z, out=None)
-    s = b1
-    # ∂s/∂z = exp(z)/(1 + exp(z))
-    b2 = _sigmoid(z, out=None)
-    ds_dz = b2
+    s = np.empty(_shape, _dtype)
+    ds_dz = np.empty(_shape, _dtype)
+    _n = int(np.prod(_shape))
+    _z = _flat(z, _n)
+    _s = _flat(s, _n)
+    _ds_dz = _flat(ds_dz, _n)
+    _b1 = np.empty(min(_n, _BLOCK), _dtype)
+    with np.errstate(over="ignore"):  # e^−x → ∞, 1/e^−x → ∞ give σ its limits 0 and 1
+        for _i in range(0, _n, _BLOCK):
+            z, s, ds_dz = _z[_i:_i + _BLOCK], _s[_i:_i + _BLOCK], _ds_dz[_i:_i + _BLOCK]
+            b1 = _b1[:s.size]
+            # s = log(1 + exp(z))
+            np.logaddexp(0, z, out=s)
+            # ∂s/∂z = exp(z)/(1 + exp(z))
+            _sigmoid(z, out=ds_dz)
     return s, ds_dz

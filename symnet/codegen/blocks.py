@@ -19,6 +19,7 @@ from ..errors import SymnetError
 from ..functions import sigmoid
 from .kernel import Kernel, describe
 from .numpy_backend import emit_module
+from .rowwise import row_modules
 
 __all__ = ["BLOCKS", "numpy_sources", "write_sources", "stale_sources"]
 
@@ -54,11 +55,21 @@ BLOCKS = (
 )
 
 
+ROW_SUMMARIES = {
+    "softmax": "softmax p_j = e^{z_j}/Σ_k e^{z_k} over each row, and its vector-Jacobian product",
+    "log_softmax": "log-softmax l_j = z_j − log Σ_k e^{z_k} over each row, and its vector-Jacobian product",
+    "softmax_cross_entropy": "softmax cross-entropy ('softmax-cross-entropy'): C = −log p_r, ∂C/∂z = p − onehot(r)",
+}
+
+
 def numpy_sources() -> dict[str, str]:
     out = {}
     for block in BLOCKS:
         out[f"{block.module}.py"] = emit_module([block.kernel()], f"the derivation of {block.summary}",
                                                 "symnet codegen --backend numpy")
+    for module, kernels in row_modules().items():
+        out[f"{module}.py"] = emit_module(kernels, f"the derivation of {ROW_SUMMARIES[module]}",
+                                          "symnet codegen --backend numpy")
     return out
 
 

@@ -137,6 +137,108 @@ def verify_numpy(kernels_dir: str | Path | None = None, n: int = 200, seed: int 
                 results.append(Result(f"{block.module}.{spec.name}", "mpmath", np.dtype(dtype).name,
                                       worst[0], worst[1], worst[2], f"≤ {bound} ulp*", worst[1] <= bound))
         results += _gradient_checks(block.module, kernel, fn, rng)
+    results += _row_checks(kernels_dir, rng)
+    return results
+
+
+def _row_logits(dtype, rng, V: int = 5) -> np.ndarray:
+    """Random rows, and rows at the extremes: ±1000, ±88.7, a spread of 2000, all equal."""
+    rows = [rng.uniform(-30, 30, V), rng.uniform(-3, 3, V), rng.uniform(-3, 3, V),
+            [1000.0, -1000.0, 0.0, 20.0, -20.0], [88.7, 88.7, -88.7, 0.0, 1e-30],
+            [-1000.0, -999.0, -1000.0, -1001.0, -1000.0], [7.0] * V]
+    return np.array(rows, dtype=dtype)
+
+
+def _row_exact(expr: sp.Expr, z_row, g_row, r_value: int, column: int) -> mpmath.mpf:
+    """The formula of one row evaluated at 50 digits (V = len(z_row))."""
+    from .rowwise import V, g, j, r, z
+    size = len(z_row)
+    def number(v):  # a float, or an mpf carrying a finite-difference step: every digit kept
+        return sp.Float(mpmath.nstr(mpmath.mpf(v), DIGITS + 10) if isinstance(v, mpmath.mpf) else float(v), DIGITS)
+
+    entries = {z[q]: number(z_row[q]) for q in range(size)}
+    entries.update({g[q]: number(g_row[q]) for q in range(size)})
+    value = expr.subs({V: size, j: column, r: r_value}).doit().xreplace(entries).evalf(DIGITS)
+    return mpmath.mpf(str(value))
+
+
+def _row_checks(kernels_dir, rng) -> list[Result]:
+    """Each fused row-wise function (value and gradient) against its formula at 50
+    digits, per entry; the gradient against central differences of the value formula
+    and against torch.autograd."""
+    from .rowwise import row_modules
+    results = []
+    for module, kernels in row_modules().items():
+        kernel = kernels[-1]  # the fused forward + backward function
+        path = Path(kernels_dir) / "numpy" / f"{module}.py" if kernels_dir else None
+        fn = _load_function(kernel, path)
+        for dtype in (np.float64, np.float32):
+            zs = _row_logits(dtype, rng)
+            rs = rng.integers(0, zs.shape[1], zs.shape[0])
+            gs = rng.normal(0, 1, zs.shape).astype(dtype)
+            args = [zs] + ([rs] if kernel.target else []) + ([gs] if kernel.upstream else [])
+            kwargs = {"reduction": "none"} if any(o.per_row for o in kernel.outputs) else {}
+            outs = fn(*args, **kwargs)
+            for out, spec in zip(outs, kernel.outputs):
+                worst = (0.0, 0.0, "")
+                for row in range(zs.shape[0]):
+                    for col in ([0] if spec.per_row else range(zs.shape[1])):
+                        want = float(_row_exact(spec.expr, zs[row], gs[row], int(rs[row]), col))
+                        got = float(out[row] if spec.per_row else out[row, col])
+                        scale = max(1.0, float(np.abs(gs[row]).max()) if kernel.upstream else 1.0,
+                                    float(np.abs(zs[row]).max()) if spec.expr.has(sp.log) else 1.0)
+                        ulps = _ulps(got, want, scale, dtype)
+                        rel = abs(got - want) / abs(want) if want else abs(got)
+                        if ulps > worst[1]:
+                            worst = (rel, ulps, f"row {row}, entry {col}")
+                bound = ULP_BOUND[np.dtype(dtype).name]
+                results.append(Result(f"{module}.{spec.name}", "mpmath", np.dtype(dtype).name, worst[0],
+                                      worst[1], worst[2], f"≤ {bound} ulp†", worst[1] <= bound))
+        results += _row_gradient_checks(module, kernel, fn, rng)
+    return results
+
+
+def _row_gradient_checks(module, kernel, fn, rng) -> list[Result]:
+    value, grad = kernel.outputs
+    zs = rng.uniform(-4, 4, (3, 4))
+    rs = rng.integers(0, 4, 3)
+    gs = rng.normal(0, 1, (3, 4))
+    args = [zs] + ([rs] if kernel.target else []) + ([gs] if kernel.upstream else [])
+    kwargs = {"reduction": "none"} if value.per_row else {}
+    got = fn(*args, **kwargs)[1]
+    h = mpmath.mpf(10) ** -20
+    worst = (0.0, "")
+    with mpmath.workdps(DIGITS):
+        for row in range(3):
+            for q in range(4):
+                total = mpmath.mpf(0)  # ∂/∂z_q of Σ_j g_j·value_j (or of the row's loss)
+                for sign in (1, -1):
+                    zrow = [mpmath.mpf(float(v)) for v in zs[row]]
+                    zrow[q] += sign * h
+                    cols = [0] if value.per_row else range(4)
+                    weights = [1] if value.per_row else [mpmath.mpf(float(v)) for v in gs[row]]
+                    total += sign * sum(w * _row_exact(value.expr, zrow, gs[row], int(rs[row]), c)
+                                        for w, c in zip(weights, cols))
+                want = float(total / (2 * h))
+                rel = abs(got[row, q] - want) / max(abs(want), 1e-300)
+                if rel > worst[0]:
+                    worst = (rel, f"row {row}, entry {q}")
+    results = [Result(f"{module}.{grad.name}", "finite differences", "float64", worst[0], math.nan,
+                      worst[1], "rel ≤ 1e-12", worst[0] <= 1e-12)]
+    try:
+        import torch
+    except ImportError:
+        return results
+    tz = torch.tensor(zs, requires_grad=True)
+    forward = {"softmax": lambda t: torch.softmax(t, -1), "log_softmax": lambda t: torch.log_softmax(t, -1),
+               "softmax_cross_entropy": lambda t: torch.nn.functional.cross_entropy(
+                   t, torch.tensor(rs), reduction="none")}[module]
+    out = forward(tz)
+    (out * torch.tensor(gs)).sum().backward() if kernel.upstream else out.sum().backward()
+    rel = np.abs(got - tz.grad.numpy()) / np.maximum(np.abs(tz.grad.numpy()), 1e-300)
+    k = np.unravel_index(int(np.argmax(rel)), rel.shape)
+    results.append(Result(f"{module}.{grad.name}", "torch.autograd", "float64", float(rel[k]), math.nan,
+                          f"row {k[0]}, entry {k[1]}", "rel ≤ 1e-12", float(rel[k]) <= 1e-12))
     return results
 
 
@@ -208,5 +310,7 @@ def format_table(results: list[Result]) -> str:
     failed = sum(not r.passed for r in results)
     lines.append("\n* ulps of max(|exact result|, size of its terms); the exact result is the formula in "
                  f"mpmath at {DIGITS} digits")
+    lines.append("† row-wise: ulps of max(|exact result|, 1, max |g| of the row, and max |z| of the row for "
+                 "formulas with a log)")
     lines.append(f"\n{len(results) - failed} passed, {failed} failed")
     return "\n".join(lines)

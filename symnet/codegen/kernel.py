@@ -17,7 +17,7 @@ import sympy as sp
 from ..derivation import Derivation
 from ..errors import SymnetError
 from ..render import text
-from .stability import Rule, stabilise
+from .stability import SIGMOID_PAIR, Rule, stabilise
 
 __all__ = ["Kernel", "KernelInput", "KernelOutput", "describe", "stability_section"]
 
@@ -111,6 +111,9 @@ def describe(d: Derivation, *, name: str | None = None, roles: dict | None = Non
         e, rules = stabilise(o.expr)
         stable.append(e)
         fired += [r for r in rules if r not in fired]
+    shared = SIGMOID_PAIR.apply(sp.Tuple(*stable))
+    if SIGMOID_PAIR.fired(sp.Tuple(*stable), shared):
+        stable, fired = list(shared), fired + [SIGMOID_PAIR]
     temps = sp.numbered_symbols("t", start=0, exclude=[i.symbol for i in inputs])
     assignments, results = sp.cse(stable, symbols=temps, order="none")
     formula = "; ".join(f"{text(out)} = {text(e)}" for out, e in forward.items())

@@ -12,19 +12,18 @@ import sympy as sp
 from ..errors import SymnetError
 from ..render import text
 from .kernel import Kernel
-from .stability import expm1, log1p
+from .stability import SIGMOID_PAIR, expm1, log1p, nexp
 
 __all__ = ["emit_module", "emit_function", "HELPERS"]
 
 # Helper functions a printed expression may call, emitted into the module when used.
 HELPERS = {
     "_sigmoid": '''\
-def _sigmoid(x, out=None):
+def _sigmoid(x, out):
     """σ(x) = 1/(1 + e^−x), in place. For x ≪ 0, e^−x overflows to inf and 1/(1 + inf)
-    is 0, the right limit: that overflow is expected and silenced (σ(−1000) = 0)."""
-    with np.errstate(over="ignore"):
-        out = np.negative(x, out=out)
-        np.exp(out, out=out)
+    is 0, the right limit (σ(−1000) = 0): the caller silences that overflow."""
+    np.negative(x, out=out)
+    np.exp(out, out=out)
     out += 1
     return np.reciprocal(out, out=out)
 ''',
@@ -53,22 +52,25 @@ def _inputs(**named):
     dtype = np.result_type(*(shaped or arrays).values())
     return [a.astype(dtype, copy=False) for a in arrays.values()], shape, dtype
 ''',
-    "_result": '''\
-def _result(value, shape, dtype):
-    """An output with the inputs' shape and dtype, never aliasing an input."""
-    value = np.asarray(value, dtype=dtype)
-    return np.array(np.broadcast_to(value, shape), dtype=dtype) if value.shape != shape else value
+    "_flat": '''\
+def _flat(a, n):
+    """``a`` as n values in a row: a contiguous array's own memory, a 0-d value repeated."""
+    return np.broadcast_to(a, (n,)) if a.ndim == 0 else np.ascontiguousarray(a).reshape(-1)
 ''',
 }
+
+# Elements per block: every operation runs over one block at a time, so the temporaries
+# stay in the CPU cache and memory sees each input read once and each output written once.
+BLOCK = 16384
 
 
 class _Lowering:
     """Lower a kernel's CSE'd expressions to NumPy ufunc calls writing into buffers.
 
-    Every intermediate array is a buffer; a buffer is written in place (``out=``) when
-    an operand is a buffer no longer needed, or reused from a pool of dead ones, so a
-    kernel allocates a few arrays instead of one per operation. Inputs are never
-    written, and an array returned as an output is never reused.
+    Every intermediate is a block-sized scratch buffer, written in place (``out=``): an
+    operand buffer no longer needed, else one from the pool of dead ones, else a new one.
+    Inputs are never written. The emitted function allocates its outputs and the few
+    scratch buffers once, then runs the operations block by block.
     """
 
     UNARY = {sp.exp: "np.exp", sp.log: "np.log", log1p: "np.log1p", expm1: "np.expm1",
@@ -84,7 +86,8 @@ class _Lowering:
         self.lines: list[str] = []
         self.pool: list[str] = []  # dead buffers, free for reuse
         self.count = 0
-        self.temps: dict = {}  # CSE temporary → buffer name
+        self.temps: dict = {}  # CSE temporary → buffer name, or ("literal", text)
+        self.written: dict = {}  # buffer → index of the line that last wrote it
 
     # -- operands: ("literal" | "input" | "buffer" | "fresh", text)
     def operand(self, e):
@@ -94,29 +97,26 @@ class _Lowering:
             return ("input", self.names[e])
         if e in self.temps:
             name = self.temps[e]
-            return ("literal", name[1]) if isinstance(name, tuple) else ("buffer", name)
+            return name if isinstance(name, tuple) else ("buffer", name)
         return self.lower(e)
 
-    def target(self, *operands):
+    def target(self, *operands) -> str:
         """Where an operation writes: a fresh intermediate operand in place, else a dead buffer."""
         for kind, name in operands:
             if kind == "fresh":
-                return name, True
+                return name
         if self.pool:
-            return self.pool.pop(), True
+            return self.pool.pop()
         self.count += 1
-        return f"b{self.count}", False
+        return f"b{self.count}"
 
     def call(self, template, *operands, helper=None):
-        out, exists = self.target(*operands)
+        out = self.target(*operands)
         if helper:
             self.helpers.add(helper)
-        args = [name for _, name in operands]
         self.free(*[o for o in operands if o[0] == "fresh" and o[1] != out])
-        if exists:
-            self.lines.append(template.format(*args, out=out))
-        else:
-            self.lines.append(f"{out} = " + template.format(*args, out="None"))
+        self.lines.append(template.format(*[name for _, name in operands], out=out))
+        self.written[out] = len(self.lines) - 1
         return ("fresh", out)
 
     def free(self, *operands):
@@ -171,16 +171,18 @@ class _Lowering:
                 return self.call("np.multiply({0}, {1}, out={out})", b, b)
             if exp == sp.S.Half:
                 return self.call("np.sqrt({0}, out={out})", self.operand(base))
-            return self.binary_power(self.operand(base), self.operand(exp))
+            return self.call("np.power({0}, {1}, out={out})", self.operand(base), self.operand(exp))
+        if isinstance(e, nexp):  # e^−x
+            arg = e.args[0]
+            if arg.could_extract_minus_sign():
+                return self.call("np.exp({0}, out={out})", self.operand(-arg))
+            return self.call("np.exp({0}, out={out})", self.call("np.negative({0}, out={out})", self.operand(arg)))
         if type(e) in self.UNARY:
             return self.call(self.UNARY[type(e)] + "({0}, out={out})", self.operand(e.args[0]))
         special = self.SPECIAL.get(type(e).__name__)
         if special is not None:
             return self.call(special[0], self.operand(e.args[0]), helper=special[1])
         raise SymnetError(f"the NumPy backend cannot generate {type(e).__name__} (in {e})")
-
-    def binary_power(self, a, b):
-        return self.call("np.power({0}, {1}, out={out})", a, b)
 
 
 def _last_uses(statements) -> dict:
@@ -195,47 +197,70 @@ def _last_uses(statements) -> dict:
 def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     """One function; the names of the helpers it calls are added to ``helpers``."""
     helpers = set() if helpers is None else helpers
-    args = ", ".join(i.name for i in kernel.inputs)
-    outputs = ", ".join(o.name for o in kernel.outputs)
+    helpers.update({"_inputs", "_flat"})
+    inputs = [i.name for i in kernel.inputs]
+    outputs = [o.name for o in kernel.outputs]
     doc = [f'    """{kernel.formula}', "", "    Arguments (float32 or float64 arrays of one shape):"]
     doc += [f"      {i.name}: {text(i.symbol)} ({i.role})" for i in kernel.inputs]
-    doc += ["", f"    Returns ({outputs}):"]
+    doc += ["", f"    Returns ({', '.join(outputs)}):"]
     doc += [f"      {o.name}: {o.meaning} = {text(o.expr)}" for o in kernel.outputs]
     doc += ['    """']
-    helpers.update({"_inputs", "_result"})
-    lines = [f"def {kernel.name}({args}):", *doc,
-             f"    ({args},), _shape, _dtype = _inputs({', '.join(f'{i.name}={i.name}' for i in kernel.inputs)})"
-             if len(kernel.inputs) == 1 else
-             f"    ({args}), _shape, _dtype = _inputs({', '.join(f'{i.name}={i.name}' for i in kernel.inputs)})"]
+
+    # the body, over one block: inputs and outputs are block views, b1, b2, … scratch buffers
     low = _Lowering({i.symbol: i.name for i in kernel.inputs}, helpers)
     statements = [e for _, e in kernel.assignments] + list(kernel.results)
     last = _last_uses(statements)
     temps = [t for t, _ in kernel.assignments]
-    returned: set = set()
     for k, (temp, expr) in enumerate(kernel.assignments):
         if expr.is_number and not expr.free_symbols:  # a constant: a Python float, no array
             low.temps[temp] = ("literal", repr(float(expr)))
             continue
         low.lines.append(f"# {temp} = {text(expr)}")
         kind, name = low.operand(expr)
-        if kind != "fresh":  # CSE never names a bare input or number; copy to be safe
-            kind, name = low.call("np.positive({0}, out={out})", (kind, name))
-        low.temps[temp] = name
-        _release(low, temps, last, k, returned)
+        low.temps[temp] = (kind, name) if kind in ("input", "literal") else name
+        _release(low, temps, last, k)
     for j, (out, result) in enumerate(zip(kernel.outputs, kernel.results)):
         k = len(kernel.assignments) + j
         low.lines.append(f"# {out.meaning} = {text(out.expr)}")
         kind, name = low.operand(result)
-        if kind == "fresh" and name not in returned and not _still_needed(low, name, temps, last, k):
-            low.lines.append(f"{out.name} = {name}")
-            returned.add(name)
-            if name in low.pool:
-                low.pool.remove(name)
-        else:  # an input, a literal, or an array another output still uses: a copy
-            low.lines.append(f"{out.name} = _result({name}, _shape, _dtype)")
-        _release(low, temps, last, k, returned)
-    lines += ["    " + line for line in low.lines]
-    lines.append(f"    return {outputs}" + ("," if len(kernel.outputs) == 1 else ""))
+        if kind == "fresh" and name in low.written and not _still_needed(low, name, temps, last, k):
+            # the operation that made the value writes it straight into the output instead
+            at = low.written.pop(name)
+            line = low.lines[at]
+            head, _, tail = line.rpartition(f"out={name})")
+            low.lines[at] = f"{head}out={out.name}){tail}"
+            low.free((kind, name))
+        else:  # an input, a number, or a value another output still reads: copied
+            low.lines.append(f"np.copyto({out.name}, {name})")
+        _release(low, temps, last, k)
+
+    scratch = [f"b{k}" for k in range(1, low.count + 1)]
+    views = inputs + outputs
+    lines = [f"def {kernel.name}({', '.join(inputs)}):", *doc,
+             f"    ({', '.join(inputs)}{',' if len(inputs) == 1 else ''}), _shape, _dtype = "
+             f"_inputs({', '.join(f'{n}={n}' for n in inputs)})"]
+    lines += [f"    {o} = np.empty(_shape, _dtype)" for o in outputs]
+    lines += ["    _n = int(np.prod(_shape))"]
+    lines += [f"    _{v} = _flat({v}, _n)" for v in views]
+    if scratch:
+        lines += [f"    _{b} = np.empty(min(_n, _BLOCK), _dtype)" for b in scratch]
+    loop = [f"for _i in range(0, _n, _BLOCK):",
+            f"    {', '.join(views)} = {', '.join(f'_{v}[_i:_i + _BLOCK]' for v in views)}"]
+    if scratch:
+        loop.append(f"    {', '.join(scratch)} = {', '.join(f'_{b}[:{outputs[0]}.size]' for b in scratch)}")
+    loop += ["    " + line for line in low.lines]
+    silence = set()  # σ's expected overflows: e^−x → ∞ for x ≪ 0, and 1/e^−x → ∞ for x ≫ 0
+    if any("_sigmoid(" in line for line in low.lines) or SIGMOID_PAIR in kernel.rules:
+        silence.add("over")
+    if SIGMOID_PAIR in kernel.rules:
+        silence.add("divide")
+    if silence:
+        args = ", ".join(f'{w}="ignore"' for w in sorted(silence, reverse=True))
+        lines.append(f"    with np.errstate({args}):  # e^−x → ∞, 1/e^−x → ∞ give σ its limits 0 and 1")
+        lines += ["        " + line for line in loop]
+    else:
+        lines += ["    " + line for line in loop]
+    lines.append(f"    return {', '.join(outputs)}" + ("," if len(outputs) == 1 else ""))
     return "\n".join(lines) + "\n"
 
 
@@ -243,21 +268,24 @@ def _still_needed(low, name, temps, last, k) -> bool:
     return any(low.temps.get(t) == name and last.get(t, -1) > k for t in temps)
 
 
-def _release(low, temps, last, k, returned) -> None:
+def _release(low, temps, last, k) -> None:
     """Buffers of temporaries read for the last time by statement k become reusable."""
     for t in temps:
         name = low.temps.get(t)
         if isinstance(name, tuple):
             continue
-        if name and last.get(t, -1) <= k and name not in returned and name not in low.pool \
+        if name and last.get(t, -1) <= k and name not in low.pool \
                 and not _still_needed(low, name, temps, last, k):
             low.pool.append(name)
 
 
 def emit_module(kernels: list[Kernel], source: str, regenerate: str) -> str:
     """A standalone module: header, helpers, then one function per kernel."""
+    from .numpy_rowwise import ROW_HELPERS, emit_row_function
+    from .rowwise import RowKernel
     used: set = set()
-    functions = [emit_function(k, used) for k in kernels]
+    functions = [emit_row_function(k, used) if isinstance(k, RowKernel) else emit_function(k, used)
+                 for k in kernels]
     rules = {r.name: r.why for k in kernels for r in k.rules}
     header = ['"""Generated by symnet from {} — do not edit.'.format(source), ""]
     for k in kernels:
@@ -265,6 +293,8 @@ def emit_module(kernels: list[Kernel], source: str, regenerate: str) -> str:
     if rules:
         header += ["", "Stability rules applied:"] + [f"  {name}: {why}" for name, why in rules.items()]
     header += ["", f"Regenerate with: {regenerate}", '"""']
-    helpers = [HELPERS[h] for h in HELPERS if h in used]
+    every = {**HELPERS, **ROW_HELPERS}
+    helpers = [every[h] for h in every if h in used]
     body = "\n\n".join(helpers + functions)
-    return "\n".join(header) + "\nimport numpy as np\n\n\n" + body
+    return "\n".join(header) + f"\nimport numpy as np\n\n_BLOCK = {BLOCK}  # elements per block: the temporaries " \
+        "of a block stay in cache\n\n\n" + body

@@ -173,4 +173,53 @@ def stabilise(expr: sp.Expr, rules=RULES) -> tuple[sp.Expr, tuple[Rule, ...]]:
     return expr, tuple(fired)
 
 
-__all__ += ["log1p", "expm1"]
+class nexp(sp.Function):  # noqa: N801
+    """nexp(x) = e^−x, kept as one opaque node so that 1/nexp(x) is not folded back into
+    e^x: the sigmoid-pair rule computes σ(x) and σ(−x) from this one exponential."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return -self
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return sp.exp(-x)
+
+    def _eval_evalf(self, prec):
+        x = self.args[0]._eval_evalf(prec)
+        return None if x is None else sp.exp(-x)._eval_evalf(prec)
+
+    def _symnet_text(self, printer):
+        return "exp(%s)" % printer._print(-self.args[0])
+
+    def _latex(self, printer, exp=None):
+        body = r"e^{%s}" % printer._print(-self.args[0])
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+
+def _share_sigmoid_pairs(e: sp.Expr) -> sp.Expr:
+    """σ(x) and σ(−x) both present → with E = e^−x: σ(x) = 1/(1 + E), σ(−x) = 1/(1 + 1/E)."""
+    sigs = e.atoms(sigmoid)
+    pairs = {}
+    for s in sorted(sigs, key=sp.default_sort_key):
+        u = s.args[0]
+        if sigmoid(-u) in sigs and u not in pairs and -u not in pairs:
+            pairs[-u if u.could_extract_minus_sign() else u] = True
+    if not pairs:
+        return e
+    mapping = {}
+    for u in pairs:
+        E = nexp(u)
+        mapping[sigmoid(u)] = 1 / (1 + E)
+        mapping[sigmoid(-u)] = 1 / (1 + 1 / E)
+    return e.xreplace(mapping)
+
+
+# Not a stability rule: an evaluation strategy the code generator applies across all the
+# outputs of one kernel (so σ(z) in the loss and σ(−z) in its gradient share work).
+SIGMOID_PAIR = Rule(
+    "sigmoid-pair", "σ(x) and σ(−x) from one exponential E = e^−x: σ(x) = 1/(1 + E), "
+    "σ(−x) = 1/(1 + 1/E); E → ∞ (x ≪ 0) and 1/E → ∞ (x ≫ 0) give the right limits 0 and 1",
+    _share_sigmoid_pairs, _introduces(nexp))
+
+__all__ += ["log1p", "expm1", "nexp", "SIGMOID_PAIR"]

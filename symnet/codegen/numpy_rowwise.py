@@ -1,0 +1,174 @@
+"""The NumPy emitter for row-wise kernels (softmax, log-softmax, softmax cross-entropy).
+
+A row formula is printed once, with an entry ``z_j`` as the whole block of rows, a row
+sum as ``np.sum(…, axis=1, keepdims=True)``, ``z_r`` as the entry of each row's class
+and the one-hot ``δ_jr`` term as a scatter into the gradient. The rows are processed a
+block at a time so the temporaries stay in cache.
+"""
+from __future__ import annotations
+
+import sympy as sp
+from sympy.printing.str import StrPrinter
+
+from ..errors import SymnetError
+from ..render import text
+from .rowwise import RowKernel, j, r, rowmax, rowsum
+
+__all__ = ["emit_row_function", "ROW_HELPERS"]
+
+ROW_HELPERS = {
+    "_logits": '''\
+def _logits(z):
+    """The logits as a C-contiguous (rows, V) float array, and their original shape."""
+    z = np.asarray(z)
+    if z.dtype not in (np.float32, np.float64):
+        raise TypeError(f"argument 'z' must hold float32 or float64 logits, not {z.dtype}")
+    if z.ndim == 0 or z.shape[-1] == 0:
+        raise ValueError(f"argument 'z' needs a last axis of at least one class, got shape {z.shape}")
+    return np.ascontiguousarray(z).reshape(-1, z.shape[-1]), z.shape
+''',
+    "_classes": '''\
+def _classes(r, shape):
+    """The class index of each row, checked to lie in [0, V): never an out-of-range read."""
+    r = np.asarray(r)
+    if r.dtype.kind not in "iu":
+        raise TypeError(f"argument 'r' must hold integer class indices, not {r.dtype}")
+    if r.shape != shape[:-1]:
+        raise ValueError(f"argument 'r' has shape {r.shape}; logits of shape {shape} need {shape[:-1]}")
+    if r.size and (r.min() < 0 or r.max() >= shape[-1]):
+        bad = r.min() if r.min() < 0 else r.max()
+        raise ValueError(f"class index {bad} in argument 'r' is outside [0, {shape[-1]})")
+    return r.reshape(-1, 1).astype(np.intp, copy=False)
+''',
+    "_like": '''\
+def _like(g, name, shape, dtype):
+    """An upstream gradient: the logits' shape, cast to their dtype."""
+    if g is None:
+        raise TypeError(f"argument {name!r} is missing (got None)")
+    g = np.asarray(g)
+    if g.dtype not in (np.float32, np.float64):
+        raise TypeError(f"argument {name!r} must hold float32 or float64 values, not {g.dtype}")
+    if g.shape != shape:
+        raise ValueError(f"argument {name!r} has shape {g.shape} but the logits have shape {shape}")
+    return np.ascontiguousarray(g, dtype=dtype).reshape(-1, shape[-1])
+''',
+    "_reduction": '''\
+def _reduction(reduction):
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+    return reduction
+''',
+}
+
+
+class _RowPrinter(StrPrinter):
+    """A row formula as a NumPy expression over a block of rows."""
+
+    printmethod = "_symnet_numpy"  # dispatch on class here, not Indexed's own _sympystr
+
+    def __init__(self, names: dict):
+        super().__init__()
+        self.names = names  # IndexedBase → the block's variable name
+
+    def _print_Indexed(self, e):
+        (index,) = e.indices
+        name = self.names[e.base]
+        if index == j:
+            return name
+        if index == r:
+            return f"np.take_along_axis({name}, r, axis=1)"
+        raise SymnetError(f"a row formula reads entries at j or r, not {e}")
+
+    def _print_rowmax(self, e):
+        return f"np.max({self.names[e.args[0]]}, axis=1, keepdims=True)"
+
+    def _print_rowsum(self, e):
+        return f"np.sum({self._print(e.args[0])}, axis=1, keepdims=True)"
+
+    def _print_exp(self, e):
+        return f"np.exp({self._print(e.args[0])})"
+
+    def _print_log(self, e):
+        return f"np.log({self._print(e.args[0])})"
+
+    def _print_Float(self, e):
+        return repr(float(e))
+
+    def _print_Function(self, e):
+        raise SymnetError(f"the NumPy row-wise backend cannot generate {type(e).__name__} (in {e})")
+
+
+def emit_row_function(kernel: RowKernel, helpers: set) -> str:
+    """One function over (..., V) logits: its arguments follow the kernel (z, r, g)."""
+    from .rowwise import g, z
+    helpers.update({"_logits"})
+    args = ["z"] + (["r"] if kernel.target else []) + (["g"] if kernel.upstream else [])
+    reduce = any(o.per_row for o in kernel.outputs)
+    signature = args + (['reduction="mean"'] if reduce else [])
+    doc = [f'    """{kernel.formula}', "",
+           "    Arguments:", "      z: logits, float32 or float64, shape (..., V)"]
+    if kernel.target:
+        doc.append("      r: the correct class of each row, integers in [0, V), shape (...)")
+    if kernel.upstream:
+        doc.append("      g: the upstream gradient of the outputs, shape (..., V)")
+    if reduce:
+        doc.append("      reduction: 'mean' (over rows; the gradient is divided by the rows too), 'sum' or 'none'")
+    doc += ["", f"    Returns {', '.join(o.name for o in kernel.outputs)}:" if len(kernel.outputs) == 1
+            else f"    Returns ({', '.join(o.name for o in kernel.outputs)}):"]
+    doc += [f"      {o.name}: {o.meaning} = {text(o.expr)}" for o in kernel.outputs]
+    doc.append('    """')
+    body = ["z, _shape = _logits(z)", "_rows, _V = z.shape"]
+    if kernel.target:
+        helpers.add("_classes")
+        body.append("r = _classes(r, _shape)")
+    if kernel.upstream:
+        helpers.add("_like")
+        body.append("g = _like(g, 'g', _shape, z.dtype)")
+    if reduce:
+        helpers.add("_reduction")
+        body.append("_reduction(reduction)")
+    for o in kernel.outputs:
+        body.append(f"{o.name} = np.empty((_rows, {'1' if o.per_row else '_V'}), z.dtype)")
+    if reduce and any(not o.per_row for o in kernel.outputs):
+        body.append("_scale = 1.0 / max(_rows, 1) if reduction == \"mean\" else 1.0  # ∂(mean)/∂(row loss)")
+    views = args[:1 + kernel.target + kernel.upstream] + [o.name for o in kernel.outputs]
+    body.append("_step = max(1, _BLOCK // _V)  # rows per block")
+    loop = [f"{', '.join(views)} = {', '.join(f'_{v}[_i:_i + _step]' for v in views)}"]
+    printer = _RowPrinter({z: "z", g: "g"})
+    for temp, expr in kernel.assignments:
+        loop.append(f"# {temp} = {text(expr)}")
+        loop.append(f"{temp} = {printer.doprint(expr)}")
+    for o, result, coeff in zip(kernel.outputs, kernel.results, kernel.scatter):
+        loop.append(f"# {o.meaning} = {text(o.expr)}")
+        loop.append(f"{o.name}[...] = {printer.doprint(result)}")
+        if coeff != 0:
+            sign, size = ("-=", -coeff) if coeff.could_extract_minus_sign() else ("+=", coeff)
+            loop.append(f"{o.name}[np.arange(len({o.name})), r[:, 0]] {sign} {printer.doprint(size)}"
+                        f"  # the one-hot term δ_jr·({text(coeff)}), at the class of each row")
+        if reduce and not o.per_row:
+            loop += ["if _scale != 1.0:", f"    {o.name} *= _scale"]
+    lines = [f"def {kernel.name}({', '.join(signature)}):", *doc]
+    lines += ["    " + b for b in body]
+    lines += ["    " + f"{', '.join(f'_{v}' for v in views)} = {', '.join(views)}"]
+    if any(q.name in ("max-shift", "log-sum-exp") for q in kernel.rules):
+        # z − m can overflow to −∞ only where the exact value is below −3.4e38: e^{−∞} = 0 is right
+        lines.append('    with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway')
+        lines.append("        for _i in range(0, _rows, _step):")
+        lines += ["            " + b for b in loop]
+    else:
+        lines.append("    for _i in range(0, _rows, _step):")
+        lines += ["        " + b for b in loop]
+    returns = []
+    for o in kernel.outputs:
+        if o.per_row:
+            lines.append(f"    {o.name} = _{o.name}.reshape(_shape[:-1])")
+            if reduce:
+                lines.append(f"    if reduction != \"none\":  # accumulated in float64, returned in the logits' type")
+                lines.append(f"        {o.name} = {o.name}.sum(dtype=np.float64) / "
+                             f"(max(_rows, 1) if reduction == \"mean\" else 1)")
+                lines.append(f"        {o.name} = np.asarray({o.name}, dtype=_z.dtype)[()]")
+        else:
+            lines.append(f"    {o.name} = _{o.name}.reshape(_shape)")
+        returns.append(o.name)
+    lines.append(f"    return {', '.join(returns)}")  # one output: the array itself
+    return "\n".join(lines) + "\n"

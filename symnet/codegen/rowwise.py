@@ -1,0 +1,237 @@
+"""Row-wise kernels: softmax, log-softmax and softmax cross-entropy over (N, V) logits.
+
+The formulas come from index-form derivations of one row: entries ``z[j]``, sums
+``Σ_k e^{z_k}``, and for cross-entropy the correct class ``r`` (``C = −log p_r``). The
+rows of a batch are independent, so a formula of one row is evaluated for all rows at
+once: an entry ``z[j]`` is the whole (rows, V) block, a sum over the row is a reduction
+over the last axis, ``z[r]`` picks one entry per row, and ``δ_jr`` (the one-hot target) is
+a scatter into the gradient.
+
+Row-wise stability rules (named and checked like the elementwise ones):
+
+- ``log-softmax``: log(e^a/S) → a − log S, so no quotient of exponentials is formed;
+- ``log-sum-exp``: log Σ_k e^{z_k} → m + log Σ_k e^{z_k − m} with m = max_k z_k (exact);
+- ``max-shift``: e^{z_j} → e^{z_j − m} in a formula unchanged by shifting every z by the
+  same amount (softmax and its gradients) — checked, for each formula, by evaluating
+  both forms at a small size; the rule does not fire where the check fails.
+
+After the shift every exponential is at most 1 and every sum at least 1: nothing
+overflows, nothing divides by zero, and the sums accumulate in the logits' float type.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import sympy as sp
+
+from ..derivation import Derivation
+from ..errors import SymnetError
+from ..indexed import derive_indexed
+from ..render import text
+from .stability import Rule
+
+__all__ = ["RowKernel", "rowmax", "row_kernel", "ROW_RULES", "stabilise_row", "row_modules"]
+
+V = sp.Symbol("V", integer=True, positive=True)  # entries in a row (classes)
+j, k = sp.symbols("j k", integer=True)
+r = sp.Symbol("r", integer=True, nonnegative=True)  # the correct class of a row
+z, g, p, l_ = sp.IndexedBase("z"), sp.IndexedBase("g"), sp.IndexedBase("p"), sp.IndexedBase("l")
+ROW = (0, V - 1)
+
+
+class rowmax(sp.Function):  # noqa: N801
+    """m = max_k z_k, the largest entry of the row (z is an IndexedBase)."""
+
+    nargs = 1
+
+    def _symnet_text(self, printer):
+        return "max_k %s_k" % printer._print(self.args[0])
+
+    def _latex(self, printer, exp=None):
+        body = r"\max_k %s_k" % printer._print(self.args[0])
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+
+def _sum(f):
+    return sp.Sum(f, (k, *ROW))
+
+
+def _lse_body(node):
+    """log Σ_k e^{z_k} (any base) → m + log Σ_k e^{z_k − m}."""
+    s = node.args[0]
+    e = s.function
+    base = e.args[0].base
+    m = rowmax(base)
+    return m + sp.log(sp.Sum(sp.exp(e.args[0] - m), *s.limits))
+
+
+def _is_lse(node):
+    return isinstance(node, sp.log) and isinstance(node.args[0], sp.Sum) \
+        and isinstance(node.args[0].function, sp.exp) and isinstance(node.args[0].function.args[0], sp.Indexed)
+
+
+def _log_softmax(e):
+    return e.replace(lambda n: isinstance(n, sp.log) and n.args[0].is_Mul, lambda n: sp.expand_log(n, force=True))
+
+
+def _log_sum_exp(e):
+    return e.replace(_is_lse, _lse_body)
+
+
+def _shift(e):
+    """e^{z[x]} → e^{z[x] − m} for every plain exponential of an entry, if that is an identity."""
+    plain = [a for a in e.atoms(sp.exp) if isinstance(a.args[0], sp.Indexed)]
+    if not plain:
+        return e
+    shifted = e.xreplace({a: sp.exp(a.args[0] - rowmax(a.args[0].base)) for a in plain})
+    return shifted if _same_at_small_size(e, shifted) else e
+
+
+def _same_at_small_size(a, b, size: int = 3, points: int = 3) -> bool:
+    """Both forms evaluated with V = 3 at random entries (m, r, j at several values)."""
+    rng = random.Random(0)
+    for _ in range(points):
+        values = {}
+        for base in {x.base for x in (a.atoms(sp.Indexed) | b.atoms(sp.Indexed))}:
+            for q in range(size):
+                values[base[q]] = sp.Float(rng.uniform(-2, 2), 30)
+        ms = {m: sp.Float(rng.uniform(-3, 3), 30) for m in (a.atoms(rowmax) | b.atoms(rowmax))}
+        for jj in range(size):
+            at = {V: size, j: jj, r: rng.randrange(size)}
+            va, vb = (x.xreplace(ms).subs(at).doit().xreplace(values).evalf(30) for x in (a, b))
+            if not (va.is_number and vb.is_number) or abs(complex(va) - complex(vb)) > 1e-20 * (1 + abs(complex(va))):
+                return False
+    return True
+
+
+ROW_RULES: tuple[Rule, ...] = (
+    Rule("log-softmax", "log(e^a/Σ e^z) forms a quotient of exponentials that overflows; "
+         "a − log Σ e^z does not", _log_softmax, lambda old, new: new != old),
+    Rule("log-sum-exp", "Σ_k e^{z_k} overflows for z_k > 88 in float32 (709 in float64); "
+         "m + log Σ_k e^{z_k − m}, m = max_k z_k, sums terms in (0, 1]", _log_sum_exp,
+         lambda old, new: new != old),
+    Rule("max-shift", "softmax is unchanged when every z_k moves by the same amount: with "
+         "e^{z_j − m} every exponential is ≤ 1 and the sum Σ_k e^{z_k − m} ≥ 1", _shift,
+         lambda old, new: new != old),
+)
+
+
+def stabilise_row(expr: sp.Expr) -> tuple[sp.Expr, tuple[Rule, ...]]:
+    fired = []
+    for rule in ROW_RULES:
+        new = rule.apply(expr)
+        if rule.fired(expr, new):
+            fired.append(rule)
+            expr = new
+    return expr, tuple(fired)
+
+
+class rowsum(sp.Function):  # noqa: N801
+    """Σ_j f_j over the whole row, with the entry index j implied: the array form of a sum."""
+
+    nargs = 1
+
+    def _symnet_text(self, printer):
+        return "Σ_j %s" % printer.parenthesize(self.args[0], 50)
+
+
+def _canonical(e: sp.Expr) -> sp.Expr:
+    """Every row sum over the entry index j, so that e^{z_j − m} inside and outside a sum
+    are one subexpression: in array form both are the whole row."""
+    for s in e.atoms(sp.Sum):
+        ((var, lo, hi),) = s.limits
+        if lo != 0 or hi != V - 1:
+            raise SymnetError(f"a row sum runs over the whole row, not {var} = {lo} … {hi}")
+    return e.replace(lambda n: isinstance(n, sp.Sum), lambda n: rowsum(n.function.xreplace({n.limits[0][0]: j})))
+
+
+@dataclass(frozen=True)
+class RowOutput:
+    name: str
+    expr: sp.Expr  # as derived (before the rules), for comments and verification
+    meaning: str
+    per_row: bool  # one value per row (a loss) rather than one per entry
+
+
+@dataclass(frozen=True)
+class RowKernel:
+    name: str
+    formula: str
+    target: bool  # takes the class index r of each row
+    upstream: bool  # takes the upstream gradient g (same shape as z)
+    outputs: tuple[RowOutput, ...]
+    assignments: tuple[tuple[sp.Symbol, sp.Expr], ...]
+    results: tuple[sp.Expr, ...]
+    scatter: tuple[sp.Expr, ...]  # per output: the coefficient of δ_jr, subtracted at column r
+    rules: tuple[Rule, ...]
+
+
+def row_kernel(name: str, formula: str, outputs: list[tuple[str, sp.Expr, str, bool]]) -> RowKernel:
+    """Describe a row-wise kernel from its outputs written in z (and g, r)."""
+    stable, scatter, fired = [], [], []
+    for _, expr, _, _ in outputs:
+        expr = sp.expand(expr) if expr.has(sp.KroneckerDelta) else expr
+        delta = sp.KroneckerDelta(j, r)
+        coeff = expr.coeff(delta) if expr.has(delta) else sp.S.Zero
+        rest = sp.expand(expr - coeff * delta) if coeff != 0 else expr
+        if rest.has(sp.KroneckerDelta) or coeff.has(j):
+            raise SymnetError(f"{name}: only a one-hot term δ_jr·(row value) can be generated, not {expr}")
+        s, rules = stabilise_row(rest)
+        s = _canonical(sp.factor_terms(s))
+        stable.append(s)
+        scatter.append(coeff)
+        fired += [q for q in rules if q not in fired]
+    temps = sp.numbered_symbols("t", start=0)
+    assignments, results = sp.cse(stable, symbols=temps, order="none")
+    outs = tuple(RowOutput(n, e, m, per_row) for n, e, m, per_row in outputs)
+    return RowKernel(name, formula, any(e.has(r) for _, e, _, _ in outputs), any(e.has(g) for _, e, _, _ in outputs),
+                     outs, tuple(assignments), tuple(results), tuple(scatter), tuple(fired))
+
+
+# ------------------------------------------------------------ the curriculum's row blocks
+
+def _softmax_entry(idx):
+    return sp.exp(z[idx]) / _sum(sp.exp(z[k]))
+
+
+def _backward(assignment, out):
+    """∂/∂z_j of Σ_i g_i·out_i through the index-form engine (the vector-Jacobian product)."""
+    i = sp.Symbol("i", integer=True)
+    res = derive_indexed([(out[i], assignment(i))], ranges={i: ROW, j: ROW, k: ROW},
+                         seed=(out[i], g[i]), wrt=[z[j]], sizes={V: 3})
+    return res.gradients[z[j]]
+
+
+def row_modules(d_softmax_ce: Derivation | None = None) -> dict[str, list[RowKernel]]:
+    """softmax, log-softmax and softmax cross-entropy: a forward function and a fused
+    forward + backward one for each, by module name."""
+    from ..curriculum import get
+
+    d = d_softmax_ce or get("softmax-cross-entropy")
+    ((y, definition),) = d.definitions  # y_i = e^{z_i}/Σ_k e^{z_k}
+    (wrt,) = d.wrt
+    grad = d.gradients[wrt]  # y_j − δ_jr, from the derivation
+    y_base, y_idx = y.base, y.indices[0]
+    as_z = grad.replace(lambda n: isinstance(n, sp.Indexed) and n.base == y_base,
+                        lambda n: definition.xreplace({y_idx: n.indices[0]}))
+    (size,) = {lim[2] + 1 for s in definition.atoms(sp.Sum) for lim in s.limits}  # the curriculum's K
+    as_z = as_z.xreplace({wrt.indices[0]: j, sp.Symbol("r", integer=True): r, size: V})
+    loss = -sp.log(_softmax_entry(r))  # C = −log y_r
+
+    def log_softmax(i):
+        return z[i] - sp.log(_sum(sp.exp(z[k])))
+
+    value = {"softmax": ("p", _softmax_entry(j), "p_j", False),
+             "log_softmax": ("l", log_softmax(j), "l_j", False),
+             "softmax_cross_entropy": ("loss", loss, "C = −log p_r", True)}
+    grads = {"softmax": ("dz", _backward(_softmax_entry, p), "Σ_i g_i ∂p_i/∂z_j", False),
+             "log_softmax": ("dz", _backward(log_softmax, l_), "Σ_i g_i ∂l_i/∂z_j", False),
+             "softmax_cross_entropy": ("dz", as_z, "∂C/∂z_j", False)}
+    formulas = {"softmax": ("p_j = e^{z_j}/Σ_k e^{z_k}", "; dz_j = Σ_i g_i ∂p_i/∂z_j"),
+                "log_softmax": ("l_j = z_j − log Σ_k e^{z_k}", "; dz_j = Σ_i g_i ∂l_i/∂z_j"),
+                "softmax_cross_entropy": ("C = −log p_r, p = softmax(z) (the mean over rows by default)",
+                                          "; ∂C/∂z_j = p_j − δ_jr")}
+    return {name: [row_kernel(name, formulas[name][0], [value[name]]),
+                   row_kernel(name + "_grad", "".join(formulas[name]), [value[name], grads[name]])]
+            for name in value}
