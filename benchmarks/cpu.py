@@ -2,12 +2,15 @@
 
     python3 benchmarks/cpu.py [--size N] [--repeat R] [--json FILE]
 
-Case (more come with the row-wise and layer kernels): the gradient dL/dz of
-L = (y − σ(z))² on N float32 values (default 10M). Peers, on the same data:
-``sympy.lambdify`` of the plain ``sympy.diff`` result, hand-written NumPy (naive and
-in-place), and torch CPU autograd where torch is installed. Prints medians and ratios
-(a speed-up > 1 means the generated code is faster). The hand-written versions here are
-references for timing only; nothing of them is generated.
+Cases: (1) the gradient dL/dz of L = (y − σ(z))² on N float32 values (default 10M);
+peers on the same data: ``sympy.lambdify`` of the plain ``sympy.diff`` result,
+hand-written NumPy (naive and in-place), torch CPU autograd where torch is installed.
+(2) softmax cross-entropy forward + backward on 4096×1000 float32 logits (mean over
+rows); peers: hand-written NumPy (naive and max-shifted), torch CPU autograd.
+(3) a dense sigmoid layer forward + backward, batch 1024, 1024 → 1024 float32; peers:
+hand-written NumPy, torch CPU autograd. Prints medians and ratios (a speed-up > 1 means
+the generated code is faster). The hand-written versions here are references for timing
+only; nothing of them is generated.
 """
 from __future__ import annotations
 
@@ -55,6 +58,102 @@ def hand_inplace(z, y):
     g *= s
     g *= -2
     return g
+
+
+def load_kernel(module: str):
+    import importlib.util
+    path = Path(__file__).resolve().parents[1] / "kernels" / "numpy" / f"{module}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{module}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def ce_naive(z, r):
+    """Reference: softmax then cross-entropy as written, with a one-hot matrix."""
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    onehot = np.zeros_like(z)
+    onehot[np.arange(len(r)), r] = 1
+    return -np.log(p[np.arange(len(r)), r]).mean(), (p - onehot) / len(r)
+
+
+def ce_shifted(z, r):
+    """Reference: the max-shifted, in-place version a careful person writes."""
+    m = z.max(axis=1, keepdims=True)
+    e = np.subtract(z, m)
+    np.exp(e, out=e)
+    s = e.sum(axis=1, keepdims=True)
+    rows = np.arange(len(r))
+    loss = (np.log(s[:, 0]) + m[:, 0] - z[rows, r]).mean()
+    e /= s
+    e[rows, r] -= 1
+    e /= len(r)
+    return loss, e
+
+
+def dense_hand(a, W, b, g):
+    """Reference: y = σ(a Wᵀ + b) and its backward, written by hand."""
+    y = 1 / (1 + np.exp(-(a @ W.T + b)))
+    delta = g * y * (1 - y)
+    return y, delta.T @ a, delta.sum(axis=0), delta @ W
+
+
+def row_cases(torch, repeat: int) -> dict:
+    rng = np.random.default_rng(1)
+    z = rng.normal(0, 3, (4096, 1000)).astype(np.float32)
+    r = rng.integers(0, 1000, 4096)
+    ce = load_kernel("softmax_cross_entropy").softmax_cross_entropy_grad
+    want = ce(z, r)[1]
+    for name, fn in (("naive", ce_naive), ("shifted", ce_shifted)):
+        np.testing.assert_allclose(fn(z, r)[1], want, atol=1e-6, err_msg=name)
+    cases = {"generated (symnet)": lambda: ce(z, r), "hand NumPy, naive": lambda: ce_naive(z, r),
+             "hand NumPy, max-shifted": lambda: ce_shifted(z, r)}
+    if torch:
+        tz, tr = torch.from_numpy(z), torch.from_numpy(r)
+
+        def torch_ce():
+            zz = tz.clone().requires_grad_(True)
+            loss = torch.nn.functional.cross_entropy(zz, tr)
+            (grad,) = torch.autograd.grad(loss, zz)
+            return loss, grad
+
+        np.testing.assert_allclose(torch_ce()[1].numpy(), want, atol=1e-6)
+        cases["torch CPU autograd"] = torch_ce
+    return {name: median_ms(fn, repeat) for name, fn in cases.items()}
+
+
+def dense_cases(torch, repeat: int) -> dict:
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=(1024, 1024)).astype(np.float32)
+    W = (rng.normal(size=(1024, 1024)) / 32).astype(np.float32)
+    b, g = rng.normal(size=1024).astype(np.float32), rng.normal(size=(1024, 1024)).astype(np.float32)
+    mod = load_kernel("dense")
+
+    def generated():
+        y = mod.dense_sigmoid(a, W, b)
+        return (y,) + mod.dense_sigmoid_backward(a, W, y, g)
+
+    for got, want in zip(generated(), dense_hand(a, W, b, g)):
+        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3)
+    cases = {"generated (symnet)": generated, "hand NumPy": lambda: dense_hand(a, W, b, g)}
+    if torch:
+        ta, tW, tb, tg = (torch.from_numpy(v) for v in (a, W, b, g))
+
+        def torch_dense():
+            w, bb, aa = tW.clone().requires_grad_(True), tb.clone().requires_grad_(True), ta.clone().requires_grad_(True)
+            y = torch.sigmoid(aa @ w.T + bb)
+            return torch.autograd.grad(y, (w, bb, aa), tg)
+
+        cases["torch CPU autograd"] = torch_dense
+    return {name: median_ms(fn, repeat) for name, fn in cases.items()}
+
+
+def print_case(title: str, times: dict) -> None:
+    base = times["generated (symnet)"]
+    print(title)
+    print(f"{'implementation':<26}{'median ms':>11}{'generated speed-up':>20}")
+    for name, ms in times.items():
+        print(f"{name:<26}{ms:>11.1f}{ms / base:>19.2f}×")
 
 
 def main(argv=None) -> int:
@@ -123,13 +222,30 @@ def main(argv=None) -> int:
     }
     if "torch CPU autograd" in times:
         goals["≥ 1.5× faster than torch CPU autograd"] = times["torch CPU autograd"] / base >= 1.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ce_times = row_cases(torch, args.repeat)
+        dense_times = dense_cases(torch, args.repeat)
+    print()
+    print_case("softmax cross-entropy forward + backward, 4096×1000 float32, mean over rows", ce_times)
+    print()
+    print_case("dense sigmoid layer forward + backward, batch 1024, 1024 → 1024 float32", dense_times)
+    if "torch CPU autograd" in ce_times:
+        goals["cross-entropy no slower than torch CPU autograd"] = \
+            ce_times["torch CPU autograd"] >= ce_times["generated (symnet)"]
+    print()
     for goal, met in goals.items():
         print(f"  {'met ' if met else 'NOT met'}  {goal}")
     if args.json:
         Path(args.json).write_text(json.dumps({
-            "case": "sigmoid_mse_grad", "size": args.size, "dtype": "float32", "repeat": args.repeat,
-            "median_ms": times, "goals": goals, "numpy": np.__version__,
+            "cases": {"sigmoid_mse_grad": {"size": args.size, "dtype": "float32", "median_ms": times},
+                      "softmax_cross_entropy_fwd_bwd": {"shape": [4096, 1000], "dtype": "float32",
+                                                        "median_ms": ce_times},
+                      "dense_sigmoid_fwd_bwd": {"batch": 1024, "in": 1024, "out": 1024, "dtype": "float32",
+                                                "median_ms": dense_times}},
+            "repeat": args.repeat, "goals": goals, "numpy": np.__version__,
             "torch": torch.__version__ if torch else None, "machine": platform.machine(),
+            "cores": __import__("os").cpu_count(),
         }, indent=2, ensure_ascii=False) + "\n")
     return 0
 

@@ -60,7 +60,7 @@ def softmax_cross_entropy(z, r, reduction="mean"):
     r = _classes(r, _shape)
     _reduction(reduction)
     loss = np.empty((_rows, 1), z.dtype)
-    _step = max(1, _BLOCK // _V)  # rows per block
+    _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _r, _loss = z, r, loss
     with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway
         for _i in range(0, _rows, _step):
@@ -95,7 +95,7 @@ def softmax_cross_entropy_grad(z, r, reduction="mean"):
     loss = np.empty((_rows, 1), z.dtype)
     dz = np.empty((_rows, _V), z.dtype)
     _scale = 1.0 / max(_rows, 1) if reduction == "mean" else 1.0  # ∂(mean)/∂(row loss)
-    _step = max(1, _BLOCK // _V)  # rows per block
+    _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _r, _loss, _dz = z, r, loss, dz
     with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway
         for _i in range(0, _rows, _step):
@@ -109,7 +109,7 @@ def softmax_cross_entropy_grad(z, r, reduction="mean"):
             # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
             loss[...] = t0 + np.log(t2) - np.take_along_axis(z, r, axis=1)
             # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
-            dz[...] = t1/t2
+            np.divide(t1, t2, out=dz)
             dz[np.arange(len(dz)), r[:, 0]] -= 1  # the one-hot term δ_jr·(−1), at the class of each row
             if _scale != 1.0:
                 dz *= _scale

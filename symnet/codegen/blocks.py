@@ -19,6 +19,7 @@ from ..errors import SymnetError
 from ..functions import sigmoid
 from .kernel import Kernel, describe
 from .numpy_backend import emit_module
+from .layers import layer_modules
 from .rowwise import row_modules
 
 __all__ = ["BLOCKS", "numpy_sources", "write_sources", "stale_sources"]
@@ -55,6 +56,12 @@ BLOCKS = (
 )
 
 
+LAYER_SUMMARIES = {
+    "dense": "a dense layer ('dense'): y = σ(W a + b), δ = g∘σ'(z), ∂C/∂W = δ aᵀ, ∂C/∂b = δ, ∂C/∂a = Wᵀδ; "
+             "and the linear layer z = W a + b",
+    "rnn_step": "one step of the Elman network ('rnn-bptt'): h = σ(W^i x + W^h h⁻) and its backward step",
+}
+
 ROW_SUMMARIES = {
     "softmax": "softmax p_j = e^{z_j}/Σ_k e^{z_k} over each row, and its vector-Jacobian product",
     "log_softmax": "log-softmax l_j = z_j − log Σ_k e^{z_k} over each row, and its vector-Jacobian product",
@@ -67,6 +74,9 @@ def numpy_sources() -> dict[str, str]:
     for block in BLOCKS:
         out[f"{block.module}.py"] = emit_module([block.kernel()], f"the derivation of {block.summary}",
                                                 "symnet codegen --backend numpy")
+    for module, kernels in layer_modules().items():
+        out[f"{module}.py"] = emit_module(kernels, f"the derivation of {LAYER_SUMMARIES[module]}",
+                                          "symnet codegen --backend numpy")
     for module, kernels in row_modules().items():
         out[f"{module}.py"] = emit_module(kernels, f"the derivation of {ROW_SUMMARIES[module]}",
                                           "symnet codegen --backend numpy")

@@ -132,7 +132,7 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     if reduce and any(not o.per_row for o in kernel.outputs):
         body.append("_scale = 1.0 / max(_rows, 1) if reduction == \"mean\" else 1.0  # ∂(mean)/∂(row loss)")
     views = args[:1 + kernel.target + kernel.upstream] + [o.name for o in kernel.outputs]
-    body.append("_step = max(1, _BLOCK // _V)  # rows per block")
+    body.append("_step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache")
     loop = [f"{', '.join(views)} = {', '.join(f'_{v}[_i:_i + _step]' for v in views)}"]
     printer = _RowPrinter({z: "z", g: "g"})
     for temp, expr in kernel.assignments:
@@ -140,7 +140,11 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
         loop.append(f"{temp} = {printer.doprint(expr)}")
     for o, result, coeff in zip(kernel.outputs, kernel.results, kernel.scatter):
         loop.append(f"# {o.meaning} = {text(o.expr)}")
-        loop.append(f"{o.name}[...] = {printer.doprint(result)}")
+        num, den = result.as_numer_denom()
+        if den != 1 and num.is_Atom and den.is_Atom:  # a quotient straight into the output
+            loop.append(f"np.divide({printer.doprint(num)}, {printer.doprint(den)}, out={o.name})")
+        else:
+            loop.append(f"{o.name}[...] = {printer.doprint(result)}")
         if coeff != 0:
             sign, size = ("-=", -coeff) if coeff.could_extract_minus_sign() else ("+=", coeff)
             loop.append(f"{o.name}[np.arange(len({o.name})), r[:, 0]] {sign} {printer.doprint(size)}"
