@@ -85,7 +85,8 @@ def log_softmax_grad(z, g):
             # t0 = −z_j + max_k z_k
             t0 = np.max(z, axis=1, keepdims=True) - z
             # t1 = exp(−t₀)
-            t1 = np.exp(-t0)
+            t1 = -t0
+            np.exp(t1, out=t1)
             # t2 = Σ_j t₁
             t2 = np.sum(t1, axis=1, keepdims=True)
             # l_j = −log(Σ_k exp(z_k)) + z_j

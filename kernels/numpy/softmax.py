@@ -53,7 +53,8 @@ def softmax(z):
         for _i in range(0, _rows, _step):
             z, p = _z[_i:_i + _step], _p[_i:_i + _step]
             # t0 = exp(−max_k z_k + z_j)
-            t0 = np.exp(-np.max(z, axis=1, keepdims=True) + z)
+            t0 = -np.max(z, axis=1, keepdims=True) + z
+            np.exp(t0, out=t0)
             # p_j = exp(z_j)/Σ_k exp(z_k)
             p[...] = t0/np.sum(t0, axis=1, keepdims=True)
     p = _p.reshape(_shape)
@@ -82,7 +83,8 @@ def softmax_grad(z, g):
         for _i in range(0, _rows, _step):
             z, g, p, dz = _z[_i:_i + _step], _g[_i:_i + _step], _p[_i:_i + _step], _dz[_i:_i + _step]
             # t0 = exp(−max_k z_k + z_j)
-            t0 = np.exp(-np.max(z, axis=1, keepdims=True) + z)
+            t0 = -np.max(z, axis=1, keepdims=True) + z
+            np.exp(t0, out=t0)
             # t1 = 1/Σ_j t₀
             t1 = 1/np.sum(t0, axis=1, keepdims=True)
             # t2 = t₀·t₁

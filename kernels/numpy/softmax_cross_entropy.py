@@ -103,16 +103,15 @@ def softmax_cross_entropy_grad(z, r, reduction="mean"):
             # t0 = max_k z_k
             t0 = np.max(z, axis=1, keepdims=True)
             # t1 = exp(−t₀ + z_j)
-            t1 = np.exp(-t0 + z)
+            t1 = -t0 + z
+            np.exp(t1, out=t1)
             # t2 = Σ_j t₁
             t2 = np.sum(t1, axis=1, keepdims=True)
             # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
             loss[...] = t0 + np.log(t2) - np.take_along_axis(z, r, axis=1)
             # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
-            np.divide(t1, t2, out=dz)
-            dz[np.arange(len(dz)), r[:, 0]] -= 1  # the one-hot term δ_jr·(−1), at the class of each row
-            if _scale != 1.0:
-                dz *= _scale
+            np.divide(t1, t2 / _scale, out=dz)
+            dz[np.arange(len(dz)), r[:, 0]] -= 1 * _scale  # the one-hot term δ_jr·(−1), at the class of each row
     loss = _loss.reshape(_shape[:-1])
     if reduction != "none":  # accumulated in float64, returned in the logits' type
         loss = loss.sum(dtype=np.float64) / (max(_rows, 1) if reduction == "mean" else 1)

@@ -138,7 +138,67 @@ def verify_numpy(kernels_dir: str | Path | None = None, n: int = 200, seed: int 
                                       worst[0], worst[1], worst[2], f"≤ {bound} ulp*", worst[1] <= bound))
         results += _gradient_checks(block.module, kernel, fn, rng)
     results += _row_checks(kernels_dir, rng)
+    results += _layer_checks(kernels_dir, rng)
     return results
+
+
+def _layer_checks(kernels_dir, rng) -> list[Result]:
+    """Each layer backward function against central differences (float64) of the cost
+    C = Σ g∘forward(…), and against torch.autograd where torch is installed."""
+    from .layers import layer_modules
+    results = []
+    for module, kernels in layer_modules().items():
+        fns = {k.name: _load_function(k, Path(kernels_dir) / "numpy" / f"{module}.py" if kernels_dir else None)
+               for k in kernels}
+        for forward in [k for k in kernels if not k.name.endswith("_backward")]:
+            backward = next(k for k in kernels if k.name == forward.name + "_backward")
+            shapes = {"a": (4, 3), "W": (5, 3), "b": (5,), "x": (4, 2), "hp": (4, 5), "Wi": (5, 2), "Wh": (5, 5)}
+            args = {a.name: rng.normal(size=shapes[a.name]) for a in forward.args}
+            out = fns[forward.name](*args.values())
+            g = rng.normal(size=out.shape)
+            extra = {"y": out, "h": out, "g": g}
+            bargs = [args[a.name] if a.name in args else extra[a.name] for a in backward.args]
+            grads = dict(zip((o.name for o in backward.outputs), fns[backward.name](*bargs)))
+            worst, h = (0.0, ""), 1e-6
+            for o in backward.outputs:
+                wrt = o.name[1:]
+                for idx in np.ndindex(args[wrt].shape):
+                    up, down = dict(args), dict(args)
+                    up[wrt], down[wrt] = args[wrt].copy(), args[wrt].copy()
+                    up[wrt][idx] += h
+                    down[wrt][idx] -= h
+                    want = float(((fns[forward.name](*up.values()) - fns[forward.name](*down.values())) * g).sum()) / (2 * h)
+                    err = abs(grads[o.name][idx] - want) / max(1.0, abs(want))
+                    if err > worst[0]:
+                        worst = (err, f"{o.name}{list(idx)}")
+            results.append(Result(f"{module}.{backward.name}", "finite differences", "float64", worst[0],
+                                  math.nan, worst[1], "err ≤ 1e-7", worst[0] <= 1e-7))
+            torch_result = _layer_torch(module, forward, backward, args, g, grads)
+            if torch_result:
+                results.append(torch_result)
+    return results
+
+
+def _layer_torch(module, forward, backward, args, g, grads):
+    try:
+        import torch
+    except ImportError:
+        return None
+    t = {n: torch.tensor(v, requires_grad=True) for n, v in args.items()}
+    act = torch.sigmoid if forward.name in ("dense_sigmoid", "rnn_step") else (lambda v: v)
+    if module == "rnn_step":
+        out = act(t["hp"] @ t["Wh"].T + t["x"] @ t["Wi"].T)
+    else:
+        out = act(t["a"] @ t["W"].T + t["b"])
+    (out * torch.tensor(g)).sum().backward()
+    worst = (0.0, "")
+    for o in backward.outputs:
+        want = t[o.name[1:]].grad.numpy()
+        err = float(np.max(np.abs(grads[o.name] - want) / np.maximum(np.abs(want), 1e-300)))
+        if err > worst[0]:
+            worst = (err, o.name)
+    return Result(f"{module}.{backward.name}", "torch.autograd", "float64", worst[0], math.nan, worst[1],
+                  "rel ≤ 1e-10", worst[0] <= 1e-10)
 
 
 def _row_logits(dtype, rng, V: int = 5) -> np.ndarray:

@@ -137,20 +137,27 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     printer = _RowPrinter({z: "z", g: "g"})
     for temp, expr in kernel.assignments:
         loop.append(f"# {temp} = {text(expr)}")
-        loop.append(f"{temp} = {printer.doprint(expr)}")
+        if isinstance(expr, (sp.exp, sp.log)) and not expr.args[0].is_Atom:  # the argument, then in place
+            loop.append(f"{temp} = {printer.doprint(expr.args[0])}")
+            loop.append(f"np.{type(expr).__name__}({temp}, out={temp})")
+        else:
+            loop.append(f"{temp} = {printer.doprint(expr)}")
     for o, result, coeff in zip(kernel.outputs, kernel.results, kernel.scatter):
         loop.append(f"# {o.meaning} = {text(o.expr)}")
+        scaled = reduce and not o.per_row  # the gradient of the mean: every term times _scale
         num, den = result.as_numer_denom()
         if den != 1 and num.is_Atom and den.is_Atom:  # a quotient straight into the output
-            loop.append(f"np.divide({printer.doprint(num)}, {printer.doprint(den)}, out={o.name})")
+            den_code = f"{printer.doprint(den)} / _scale" if scaled else printer.doprint(den)
+            loop.append(f"np.divide({printer.doprint(num)}, {den_code}, out={o.name})")
         else:
             loop.append(f"{o.name}[...] = {printer.doprint(result)}")
+            if scaled:
+                loop.append(f"{o.name} *= _scale")
         if coeff != 0:
             sign, size = ("-=", -coeff) if coeff.could_extract_minus_sign() else ("+=", coeff)
-            loop.append(f"{o.name}[np.arange(len({o.name})), r[:, 0]] {sign} {printer.doprint(size)}"
+            size_code = printer.doprint(size) + (" * _scale" if scaled else "")
+            loop.append(f"{o.name}[np.arange(len({o.name})), r[:, 0]] {sign} {size_code}"
                         f"  # the one-hot term δ_jr·({text(coeff)}), at the class of each row")
-        if reduce and not o.per_row:
-            loop += ["if _scale != 1.0:", f"    {o.name} *= _scale"]
     lines = [f"def {kernel.name}({', '.join(signature)}):", *doc]
     lines += ["    " + b for b in body]
     lines += ["    " + f"{', '.join(f'_{v}' for v in views)} = {', '.join(views)}"]
