@@ -5,7 +5,9 @@ Nothing here reuses symnet's own checker: values are computed with mpmath direct
 """
 from __future__ import annotations
 
+import importlib.util
 import random
+from pathlib import Path
 
 import mpmath
 import pytest
@@ -14,6 +16,15 @@ import sympy as sp
 from symnet.functions import explicit
 
 DIGITS = 40
+KERNELS = Path(__file__).resolve().parents[1] / "kernels" / "numpy"
+
+
+def load_kernel(name: str):
+    """A committed generated module, loaded from its file."""
+    spec = importlib.util.spec_from_file_location(f"kernel_{name}", KERNELS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def mp_function(expr: sp.Expr, variables):

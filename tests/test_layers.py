@@ -2,23 +2,11 @@
 torch.autograd and against central differences of a forward pass written here."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import load_kernel
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def load(name):
-    spec = importlib.util.spec_from_file_location(f"t_{name}", ROOT / "kernels" / "numpy" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-DENSE, RNN = load("dense"), load("rnn_step")
+DENSE, RNN = load_kernel("dense"), load_kernel("rnn_step")
 
 
 def sig(x):

@@ -3,9 +3,6 @@ against mpmath written out by hand here, at random and extreme logits; the row r
 bad input."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import mpmath
 import numpy as np
 import pytest
@@ -13,19 +10,10 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import load_kernel
 from symnet.codegen.rowwise import ROW_RULES, V, j, r, row_kernel, rowmax, stabilise_row, z
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def load(name):
-    spec = importlib.util.spec_from_file_location(f"t_{name}", ROOT / "kernels" / "numpy" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-CE, SM, LS = load("softmax_cross_entropy"), load("softmax"), load("log_softmax")
+CE, SM, LS = load_kernel("softmax_cross_entropy"), load_kernel("softmax"), load_kernel("log_softmax")
 
 
 def mp_row(row):

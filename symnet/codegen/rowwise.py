@@ -29,7 +29,7 @@ from ..derivation import Derivation
 from ..errors import SymnetError
 from ..indexed import derive_indexed
 from ..render import text
-from .stability import Rule
+from .stability import Rule, stabilise
 
 __all__ = ["RowKernel", "rowmax", "row_kernel", "ROW_RULES", "stabilise_row", "row_modules"]
 
@@ -118,13 +118,7 @@ ROW_RULES: tuple[Rule, ...] = (
 
 
 def stabilise_row(expr: sp.Expr) -> tuple[sp.Expr, tuple[Rule, ...]]:
-    fired = []
-    for rule in ROW_RULES:
-        new = rule.apply(expr)
-        if rule.fired(expr, new):
-            fired.append(rule)
-            expr = new
-    return expr, tuple(fired)
+    return stabilise(expr, ROW_RULES)
 
 
 class rowsum(sp.Function):  # noqa: N801
