@@ -117,8 +117,6 @@ class _Lowering:
             self.args[base] = LayerArg(step.name, base, step.indices, True, step.meaning)
         self.helpers = helpers
         self.axes: tuple = ()  # the axes of the array being printed elementwise
-        self.lines: list[str] = []
-        self.count = 0
 
     def batched(self, e) -> bool:
         return any(self.args[x.base].batched for x in e.atoms(sp.Indexed))
@@ -281,8 +279,7 @@ def layer_modules() -> dict[str, list[LayerKernel]]:
     j = sp.Symbol("j", integer=True)
     g, delta = sp.IndexedBase("g"), sp.IndexedBase("delta")
     ranges = {i: (0, n - 1), j: (0, n - 1), k: (0, m - 1)}
-    n0 = [s for s in zdef[1].free_symbols if s.name == "m"]
-    program = [(z_[i], zdef[1].xreplace({q: m for q in n0})), (y_[i], ydef[1])]
+    program = [(z_[i], zdef[1]), (y_[i], ydef[1])]  # the curriculum's n, m are these same symbols
     res = derive_indexed(program, ranges=ranges, seed=(y_[i], g[i]), wrt=[W[j, k], b[j], a[k]],
                          sizes={n: 2, m: 3}, names={z_: delta}, probes={z_: (j,)})
     delta_i = res.adjoints[z_][1].xreplace({sigmoid(z_[j]): y_[j]}).xreplace({j: i})  # σ(z) saved as y
