@@ -30,14 +30,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import symnet  # noqa: E402
 
 
-def median_ms(fn, repeat: int) -> float:
-    fn()  # warm up
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(times)
+def medians_ms(cases: dict, repeat: int, rounds: int = 3) -> dict:
+    """Median milliseconds of each case over `rounds` rounds of `repeat` back-to-back calls
+    (after one untimed call), the cases taking turns round by round, so that a slow spell
+    of this shared machine falls on all of them alike. Back-to-back calls are how a kernel
+    runs in a training loop; interleaving single calls instead would time how fast each
+    library's idle worker threads wake up."""
+    times = {name: [] for name in cases}
+    for _ in range(rounds):
+        for name, fn in cases.items():
+            fn()  # warm up: caches, thread pools
+            for _ in range(repeat):
+                t = time.perf_counter()
+                fn()
+                times[name].append((time.perf_counter() - t) * 1e3)
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def hand_naive(z, y):
@@ -109,17 +116,16 @@ def row_cases(torch, repeat: int) -> dict:
     cases = {"generated (symnet)": lambda: ce(z, r), "hand NumPy, naive": lambda: ce_naive(z, r),
              "hand NumPy, max-shifted": lambda: ce_shifted(z, r)}
     if torch:
-        tz, tr = torch.from_numpy(z), torch.from_numpy(r)
+        tz, tr = torch.from_numpy(z).requires_grad_(True), torch.from_numpy(r)  # a leaf: no copy per call
 
         def torch_ce():
-            zz = tz.clone().requires_grad_(True)
-            loss = torch.nn.functional.cross_entropy(zz, tr)
-            (grad,) = torch.autograd.grad(loss, zz)
+            loss = torch.nn.functional.cross_entropy(tz, tr)
+            (grad,) = torch.autograd.grad(loss, tz)
             return loss, grad
 
         np.testing.assert_allclose(torch_ce()[1].numpy(), want, atol=1e-6)
         cases["torch CPU autograd"] = torch_ce
-    return {name: median_ms(fn, repeat) for name, fn in cases.items()}
+    return medians_ms(cases, repeat)
 
 
 def dense_cases(torch, repeat: int) -> dict:
@@ -137,15 +143,15 @@ def dense_cases(torch, repeat: int) -> dict:
         np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3)
     cases = {"generated (symnet)": generated, "hand NumPy": lambda: dense_hand(a, W, b, g)}
     if torch:
-        ta, tW, tb, tg = (torch.from_numpy(v) for v in (a, W, b, g))
+        ta, tW, tb = (torch.from_numpy(v).requires_grad_(True) for v in (a, W, b))  # leaves: no copies
+        tg = torch.from_numpy(g)
 
         def torch_dense():
-            w, bb, aa = tW.clone().requires_grad_(True), tb.clone().requires_grad_(True), ta.clone().requires_grad_(True)
-            y = torch.sigmoid(aa @ w.T + bb)
-            return torch.autograd.grad(y, (w, bb, aa), tg)
+            y = torch.sigmoid(ta @ tW.T + tb)
+            return torch.autograd.grad(y, (tW, tb, ta), tg)
 
         cases["torch CPU autograd"] = torch_dense
-    return {name: median_ms(fn, repeat) for name, fn in cases.items()}
+    return medians_ms(cases, repeat)
 
 
 def print_case(title: str, times: dict) -> None:
@@ -182,12 +188,11 @@ def main(argv=None) -> int:
         import torch
 
         torch.set_num_threads(max(1, torch.get_num_threads()))
-        tz, ty = torch.from_numpy(z), torch.from_numpy(y)
+        tz, ty = torch.from_numpy(z).requires_grad_(True), torch.from_numpy(y)  # a leaf: no copy per call
 
         def torch_autograd():
-            zz = tz.clone().requires_grad_(True)
-            loss = ((ty - torch.sigmoid(zz)) ** 2).sum()
-            (grad,) = torch.autograd.grad(loss, zz)
+            loss = ((ty - torch.sigmoid(tz)) ** 2).sum()
+            (grad,) = torch.autograd.grad(loss, tz)
             return grad
 
         cases["torch CPU autograd"] = torch_autograd
@@ -207,7 +212,7 @@ def main(argv=None) -> int:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        times = {name: median_ms(fn, args.repeat) for name, fn in cases.items()}
+        times = medians_ms(cases, args.repeat)
     base = times["generated (symnet)"]
     print(f"sigmoid+MSE dL/dz, {args.size:,} float32 values, median of {args.repeat} "
           f"({platform.processor() or platform.machine()}, numpy {np.__version__}"
@@ -237,7 +242,9 @@ def main(argv=None) -> int:
     for goal, met in goals.items():
         print(f"  {'met ' if met else 'NOT met'}  {goal}")
     if args.json:
-        Path(args.json).write_text(json.dumps({
+        out = Path(args.json)
+        tmp = out.with_name(out.name + ".tmp")  # written whole, then moved into place
+        tmp.write_text(json.dumps({
             "cases": {"sigmoid_mse_grad": {"size": args.size, "dtype": "float32", "median_ms": times},
                       "softmax_cross_entropy_fwd_bwd": {"shape": [4096, 1000], "dtype": "float32",
                                                         "median_ms": ce_times},
@@ -247,6 +254,7 @@ def main(argv=None) -> int:
             "torch": torch.__version__ if torch else None, "machine": platform.machine(),
             "cores": __import__("os").cpu_count(),
         }, indent=2, ensure_ascii=False) + "\n")
+        tmp.replace(out)
     return 0
 
 

@@ -79,6 +79,41 @@ def test_reductions_and_shapes():
     assert one[0] == 0 and one[1][0, 0] == 0
 
 
+def test_large_inputs_split_over_threads_give_the_same_answer():
+    """Above _SHARE elements per core the rows are split over threads: each share must
+    write its own rows (checked against a float64 reference written here, and with one
+    core), and an error in a share must reach the caller."""
+    rng = np.random.default_rng(7)
+    rows, classes = 1500, 1400  # 2.1M entries: two or more shares on any machine with ≥ 2 cores
+    zs = (rng.normal(size=(rows, classes)) * 4).astype(np.float32)
+    rs = rng.integers(0, classes, rows)
+    z64 = zs.astype(np.float64)
+    p = np.exp(z64 - z64.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    want_loss = -np.log(p[np.arange(rows), rs]).mean()
+    p[np.arange(rows), rs] -= 1
+    loss, dz = CE.softmax_cross_entropy_grad(zs, rs)
+    assert loss == pytest.approx(want_loss, rel=1e-5)
+    np.testing.assert_allclose(dz, p / rows, rtol=1e-4, atol=1e-10)
+    cores = CE._CORES
+    try:
+        CE._CORES = 1
+        one_loss, one_dz = CE.softmax_cross_entropy_grad(zs, rs)
+    finally:
+        CE._CORES = cores
+    np.testing.assert_array_equal(dz, one_dz)  # the same blocks, the same arithmetic
+    assert one_loss == loss
+    if cores >= 2:
+        seen = []
+        def failing(lo, hi):
+            seen.append((lo, hi))
+            if lo > 0:
+                raise RuntimeError("share failed")
+        with pytest.raises(RuntimeError, match="share failed"):
+            CE._in_parallel(failing, rows, classes)
+        assert sorted(seen)[0][0] == 0 and sorted(seen)[-1][1] == rows
+
+
 def test_gradients_against_finite_differences():
     """∂/∂z of the loss (and of g·softmax, g·log-softmax) by central differences of the
     generated forward functions in float64."""

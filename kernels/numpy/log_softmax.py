@@ -9,9 +9,32 @@ Stability rules applied:
 
 Regenerate with: symnet codegen --backend numpy
 """
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 _BLOCK = 16384  # elements per block: the temporaries of a block stay in cache
+
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+_POOL = ThreadPoolExecutor(_CORES, thread_name_prefix="symnet")  # threads start on first use
+_SHARE = 1 << 19  # elements: less than this per core is not worth a thread
+
+
+def _in_parallel(work, rows, width):
+    """Run work(lo, hi) over the rows [0, rows), one contiguous share per core.
+
+    NumPy releases the GIL inside its loops, so the shares run at the same time.
+    """
+    shares = min(_CORES, rows, rows * width // _SHARE)
+    if shares < 2:
+        work(0, rows)
+        return
+    bounds = [rows * k // shares for k in range(shares + 1)]
+    others = [_POOL.submit(work, lo, hi) for lo, hi in zip(bounds[1:-1], bounds[2:])]
+    work(bounds[0], bounds[1])  # the calling thread takes the first share
+    for share in others:
+        share.result()  # re-raises an error from a share
 
 
 def _logits(z):
@@ -50,13 +73,18 @@ def log_softmax(z):
     l = np.empty((_rows, _V), z.dtype)
     _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _l = z, l
-    with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway
-        for _i in range(0, _rows, _step):
-            z, l = _z[_i:_i + _step], _l[_i:_i + _step]
-            # t0 = −z_j + max_k z_k
-            t0 = np.max(z, axis=1, keepdims=True) - z
-            # l_j = −log(Σ_k exp(z_k)) + z_j
-            l[...] = -t0 - np.log(np.sum(np.exp(-t0), axis=1, keepdims=True))
+
+    def _share(_lo, _hi):  # rows [lo, hi), a block at a time
+        with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway
+            for _i in range(_lo, _hi, _step):
+                _e = min(_i + _step, _hi)
+                z, l = _z[_i:_e], _l[_i:_e]
+                # t0 = −z_j + max_k z_k
+                t0 = np.max(z, axis=1, keepdims=True) - z
+                # l_j = −log(Σ_k exp(z_k)) + z_j
+                l[...] = -t0 - np.log(np.sum(np.exp(-t0), axis=1, keepdims=True))
+
+    _in_parallel(_share, _rows, _V)
     l = _l.reshape(_shape)
     return l
 
@@ -79,20 +107,25 @@ def log_softmax_grad(z, g):
     dz = np.empty((_rows, _V), z.dtype)
     _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _g, _l, _dz = z, g, l, dz
-    with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway
-        for _i in range(0, _rows, _step):
-            z, g, l, dz = _z[_i:_i + _step], _g[_i:_i + _step], _l[_i:_i + _step], _dz[_i:_i + _step]
-            # t0 = −z_j + max_k z_k
-            t0 = np.max(z, axis=1, keepdims=True) - z
-            # t1 = exp(−t₀)
-            t1 = -t0
-            np.exp(t1, out=t1)
-            # t2 = Σ_j t₁
-            t2 = np.sum(t1, axis=1, keepdims=True)
-            # l_j = −log(Σ_k exp(z_k)) + z_j
-            l[...] = -t0 - np.log(t2)
-            # Σ_i g_i ∂l_i/∂z_j = −Σ_i g_i·exp(z_j)/Σ_k exp(z_k) + g_j
-            dz[...] = -t1*np.sum(g, axis=1, keepdims=True)/t2 + g
+
+    def _share(_lo, _hi):  # rows [lo, hi), a block at a time
+        with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway
+            for _i in range(_lo, _hi, _step):
+                _e = min(_i + _step, _hi)
+                z, g, l, dz = _z[_i:_e], _g[_i:_e], _l[_i:_e], _dz[_i:_e]
+                # t0 = −z_j + max_k z_k
+                t0 = np.max(z, axis=1, keepdims=True) - z
+                # t1 = exp(−t₀)
+                t1 = -t0
+                np.exp(t1, out=t1)
+                # t2 = Σ_j t₁
+                t2 = np.sum(t1, axis=1, keepdims=True)
+                # l_j = −log(Σ_k exp(z_k)) + z_j
+                l[...] = -t0 - np.log(t2)
+                # Σ_i g_i ∂l_i/∂z_j = −Σ_i g_i·exp(z_j)/Σ_k exp(z_k) + g_j
+                dz[...] = -t1*np.sum(g, axis=1, keepdims=True)/t2 + g
+
+    _in_parallel(_share, _rows, _V)
     l = _l.reshape(_shape)
     dz = _dz.reshape(_shape)
     return l, dz

@@ -8,9 +8,32 @@ Stability rules applied:
 
 Regenerate with: symnet codegen --backend numpy
 """
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 _BLOCK = 16384  # elements per block: the temporaries of a block stay in cache
+
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+_POOL = ThreadPoolExecutor(_CORES, thread_name_prefix="symnet")  # threads start on first use
+_SHARE = 1 << 19  # elements: less than this per core is not worth a thread
+
+
+def _in_parallel(work, rows, width):
+    """Run work(lo, hi) over the rows [0, rows), one contiguous share per core.
+
+    NumPy releases the GIL inside its loops, so the shares run at the same time.
+    """
+    shares = min(_CORES, rows, rows * width // _SHARE)
+    if shares < 2:
+        work(0, rows)
+        return
+    bounds = [rows * k // shares for k in range(shares + 1)]
+    others = [_POOL.submit(work, lo, hi) for lo, hi in zip(bounds[1:-1], bounds[2:])]
+    work(bounds[0], bounds[1])  # the calling thread takes the first share
+    for share in others:
+        share.result()  # re-raises an error from a share
 
 
 def _logits(z):
@@ -49,14 +72,19 @@ def softmax(z):
     p = np.empty((_rows, _V), z.dtype)
     _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _p = z, p
-    with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway
-        for _i in range(0, _rows, _step):
-            z, p = _z[_i:_i + _step], _p[_i:_i + _step]
-            # t0 = exp(−max_k z_k + z_j)
-            t0 = -np.max(z, axis=1, keepdims=True) + z
-            np.exp(t0, out=t0)
-            # p_j = exp(z_j)/Σ_k exp(z_k)
-            p[...] = t0/np.sum(t0, axis=1, keepdims=True)
+
+    def _share(_lo, _hi):  # rows [lo, hi), a block at a time
+        with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway
+            for _i in range(_lo, _hi, _step):
+                _e = min(_i + _step, _hi)
+                z, p = _z[_i:_e], _p[_i:_e]
+                # t0 = exp(−max_k z_k + z_j)
+                t0 = -np.max(z, axis=1, keepdims=True) + z
+                np.exp(t0, out=t0)
+                # p_j = exp(z_j)/Σ_k exp(z_k)
+                p[...] = t0/np.sum(t0, axis=1, keepdims=True)
+
+    _in_parallel(_share, _rows, _V)
     p = _p.reshape(_shape)
     return p
 
@@ -79,20 +107,25 @@ def softmax_grad(z, g):
     dz = np.empty((_rows, _V), z.dtype)
     _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _g, _p, _dz = z, g, p, dz
-    with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway
-        for _i in range(0, _rows, _step):
-            z, g, p, dz = _z[_i:_i + _step], _g[_i:_i + _step], _p[_i:_i + _step], _dz[_i:_i + _step]
-            # t0 = exp(−max_k z_k + z_j)
-            t0 = -np.max(z, axis=1, keepdims=True) + z
-            np.exp(t0, out=t0)
-            # t1 = 1/Σ_j t₀
-            t1 = 1/np.sum(t0, axis=1, keepdims=True)
-            # t2 = t₀·t₁
-            t2 = t0*t1
-            # p_j = exp(z_j)/Σ_k exp(z_k)
-            p[...] = t2
-            # Σ_i g_i ∂p_i/∂z_j = g_j·exp(z_j)/Σ_k exp(z_k) − Σ_i (g_i·exp(z_i))·exp(z_j)/Σ_k exp(z_k)²
-            dz[...] = t2*(-t1*np.sum(t0*g, axis=1, keepdims=True) + g)
+
+    def _share(_lo, _hi):  # rows [lo, hi), a block at a time
+        with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway
+            for _i in range(_lo, _hi, _step):
+                _e = min(_i + _step, _hi)
+                z, g, p, dz = _z[_i:_e], _g[_i:_e], _p[_i:_e], _dz[_i:_e]
+                # t0 = exp(−max_k z_k + z_j)
+                t0 = -np.max(z, axis=1, keepdims=True) + z
+                np.exp(t0, out=t0)
+                # t1 = 1/Σ_j t₀
+                t1 = 1/np.sum(t0, axis=1, keepdims=True)
+                # t2 = t₀·t₁
+                t2 = t0*t1
+                # p_j = exp(z_j)/Σ_k exp(z_k)
+                p[...] = t2
+                # Σ_i g_i ∂p_i/∂z_j = g_j·exp(z_j)/Σ_k exp(z_k) − Σ_i (g_i·exp(z_i))·exp(z_j)/Σ_k exp(z_k)²
+                dz[...] = t2*(-t1*np.sum(t0*g, axis=1, keepdims=True) + g)
+
+    _in_parallel(_share, _rows, _V)
     p = _p.reshape(_shape)
     dz = _dz.reshape(_shape)
     return p, dz

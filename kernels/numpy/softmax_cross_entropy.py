@@ -10,9 +10,32 @@ Stability rules applied:
 
 Regenerate with: symnet codegen --backend numpy
 """
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 _BLOCK = 16384  # elements per block: the temporaries of a block stay in cache
+
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+_POOL = ThreadPoolExecutor(_CORES, thread_name_prefix="symnet")  # threads start on first use
+_SHARE = 1 << 19  # elements: less than this per core is not worth a thread
+
+
+def _in_parallel(work, rows, width):
+    """Run work(lo, hi) over the rows [0, rows), one contiguous share per core.
+
+    NumPy releases the GIL inside its loops, so the shares run at the same time.
+    """
+    shares = min(_CORES, rows, rows * width // _SHARE)
+    if shares < 2:
+        work(0, rows)
+        return
+    bounds = [rows * k // shares for k in range(shares + 1)]
+    others = [_POOL.submit(work, lo, hi) for lo, hi in zip(bounds[1:-1], bounds[2:])]
+    work(bounds[0], bounds[1])  # the calling thread takes the first share
+    for share in others:
+        share.result()  # re-raises an error from a share
 
 
 def _logits(z):
@@ -62,13 +85,18 @@ def softmax_cross_entropy(z, r, reduction="mean"):
     loss = np.empty((_rows, 1), z.dtype)
     _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _r, _loss = z, r, loss
-    with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway
-        for _i in range(0, _rows, _step):
-            z, r, loss = _z[_i:_i + _step], _r[_i:_i + _step], _loss[_i:_i + _step]
-            # t0 = max_k z_k
-            t0 = np.max(z, axis=1, keepdims=True)
-            # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
-            loss[...] = t0 + np.log(np.sum(np.exp(-t0 + z), axis=1, keepdims=True)) - np.take_along_axis(z, r, axis=1)
+
+    def _share(_lo, _hi):  # rows [lo, hi), a block at a time
+        with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway
+            for _i in range(_lo, _hi, _step):
+                _e = min(_i + _step, _hi)
+                z, r, loss = _z[_i:_e], _r[_i:_e], _loss[_i:_e]
+                # t0 = max_k z_k
+                t0 = np.max(z, axis=1, keepdims=True)
+                # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
+                loss[...] = t0 + np.log(np.sum(np.exp(-t0 + z), axis=1, keepdims=True)) - np.take_along_axis(z, r, axis=1)
+
+    _in_parallel(_share, _rows, _V)
     loss = _loss.reshape(_shape[:-1])
     if reduction != "none":  # accumulated in float64, returned in the logits' type
         loss = loss.sum(dtype=np.float64) / (max(_rows, 1) if reduction == "mean" else 1)
@@ -97,21 +125,26 @@ def softmax_cross_entropy_grad(z, r, reduction="mean"):
     _scale = 1.0 / max(_rows, 1) if reduction == "mean" else 1.0  # ∂(mean)/∂(row loss)
     _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _r, _loss, _dz = z, r, loss, dz
-    with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway
-        for _i in range(0, _rows, _step):
-            z, r, loss, dz = _z[_i:_i + _step], _r[_i:_i + _step], _loss[_i:_i + _step], _dz[_i:_i + _step]
-            # t0 = max_k z_k
-            t0 = np.max(z, axis=1, keepdims=True)
-            # t1 = exp(−t₀ + z_j)
-            t1 = -t0 + z
-            np.exp(t1, out=t1)
-            # t2 = Σ_j t₁
-            t2 = np.sum(t1, axis=1, keepdims=True)
-            # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
-            loss[...] = t0 + np.log(t2) - np.take_along_axis(z, r, axis=1)
-            # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
-            np.divide(t1, t2 / _scale, out=dz)
-            dz[np.arange(len(dz)), r[:, 0]] -= 1 * _scale  # the one-hot term δ_jr·(−1), at the class of each row
+
+    def _share(_lo, _hi):  # rows [lo, hi), a block at a time
+        with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway
+            for _i in range(_lo, _hi, _step):
+                _e = min(_i + _step, _hi)
+                z, r, loss, dz = _z[_i:_e], _r[_i:_e], _loss[_i:_e], _dz[_i:_e]
+                # t0 = max_k z_k
+                t0 = np.max(z, axis=1, keepdims=True)
+                # t1 = exp(−t₀ + z_j)
+                t1 = np.subtract(z, t0, out=dz)
+                np.exp(t1, out=t1)
+                # t2 = Σ_j t₁
+                t2 = np.sum(t1, axis=1, keepdims=True)
+                # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
+                loss[...] = t0 + np.log(t2) - np.take_along_axis(z, r, axis=1)
+                # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
+                np.multiply(t1, _scale / t2, out=dz)
+                dz[np.arange(len(dz)), r[:, 0]] -= 1 * _scale  # the one-hot term δ_jr·(−1), at the class of each row
+
+    _in_parallel(_share, _rows, _V)
     loss = _loss.reshape(_shape[:-1])
     if reduction != "none":  # accumulated in float64, returned in the logits' type
         loss = loss.sum(dtype=np.float64) / (max(_rows, 1) if reduction == "mean" else 1)

@@ -282,7 +282,7 @@ def _release(low, temps, last, k) -> None:
 def emit_module(kernels: list[Kernel], source: str, regenerate: str) -> str:
     """A standalone module: header, helpers, then one function per kernel."""
     from .layers import LAYER_HELPERS, LayerKernel, emit_layer_function
-    from .numpy_rowwise import ROW_HELPERS, emit_row_function
+    from .numpy_rowwise import HELPER_IMPORTS, ROW_HELPERS, emit_row_function
     from .rowwise import RowKernel
     used: set = set()
     functions = [emit_row_function(k, used) if isinstance(k, RowKernel) else
@@ -298,6 +298,8 @@ def emit_module(kernels: list[Kernel], source: str, regenerate: str) -> str:
     every = {**HELPERS, **ROW_HELPERS, **LAYER_HELPERS}
     helpers = [every[h] for h in every if h in used]
     body = "\n\n".join(helpers + functions)
-    block = f"_BLOCK = {BLOCK}  # elements per block: the temporaries of a block stay in cache\n\n\n" \
-        if "_BLOCK" in body else "\n"
-    return "\n".join(header) + "\nimport numpy as np\n\n" + block + body
+    block = f"_BLOCK = {BLOCK}  # elements per block: the temporaries of a block stay in cache\n" \
+        + ("\n" if body.startswith("_") else "\n\n") if "_BLOCK" in body else "\n"
+    imports = sorted({i for h in used for i in HELPER_IMPORTS.get(h, ())}, key=lambda i: (i.startswith("from"), i))
+    imports = "\n".join(imports + ["", "import numpy as np"] if imports else ["import numpy as np"])
+    return "\n".join(header) + "\n" + imports + "\n\n" + block + body

@@ -14,9 +14,33 @@ from ..errors import SymnetError
 from ..render import text
 from .rowwise import RowKernel, j, r, rowmax, rowsum
 
-__all__ = ["emit_row_function", "ROW_HELPERS"]
+__all__ = ["emit_row_function", "ROW_HELPERS", "HELPER_IMPORTS"]
+
+# Imports a helper needs beyond numpy (all from the standard library).
+HELPER_IMPORTS = {"_in_parallel": ["import os", "from concurrent.futures import ThreadPoolExecutor"]}
 
 ROW_HELPERS = {
+    "_in_parallel": '''\
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+_POOL = ThreadPoolExecutor(_CORES, thread_name_prefix="symnet")  # threads start on first use
+_SHARE = 1 << 19  # elements: less than this per core is not worth a thread
+
+
+def _in_parallel(work, rows, width):
+    """Run work(lo, hi) over the rows [0, rows), one contiguous share per core.
+
+    NumPy releases the GIL inside its loops, so the shares run at the same time.
+    """
+    shares = min(_CORES, rows, rows * width // _SHARE)
+    if shares < 2:
+        work(0, rows)
+        return
+    bounds = [rows * k // shares for k in range(shares + 1)]
+    others = [_POOL.submit(work, lo, hi) for lo, hi in zip(bounds[1:-1], bounds[2:])]
+    work(bounds[0], bounds[1])  # the calling thread takes the first share
+    for share in others:
+        share.result()  # re-raises an error from a share
+''',
     "_logits": '''\
 def _logits(z):
     """The logits as a C-contiguous (rows, V) float array, and their original shape."""
@@ -133,12 +157,27 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
         body.append("_scale = 1.0 / max(_rows, 1) if reduction == \"mean\" else 1.0  # ∂(mean)/∂(row loss)")
     views = args[:1 + kernel.target + kernel.upstream] + [o.name for o in kernel.outputs]
     body.append("_step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache")
-    loop = [f"{', '.join(views)} = {', '.join(f'_{v}[_i:_i + _step]' for v in views)}"]
+    loop = [f"{', '.join(views)} = {', '.join(f'_{v}[_i:_e]' for v in views)}"]
     printer = _RowPrinter({z: "z", g: "g"})
+    # A full-width temporary that is the numerator of a full-width output is built in that
+    # output's memory: one block-sized buffer fewer, and the quotient is taken in place.
+    home = {}
+    for o, result in zip(kernel.outputs, kernel.results):
+        num, den = result.as_numer_denom()
+        if not o.per_row and den != 1 and num.is_Symbol and den.is_Atom:
+            home[num] = o.name
     for temp, expr in kernel.assignments:
         loop.append(f"# {temp} = {text(expr)}")
-        if isinstance(expr, (sp.exp, sp.log)) and not expr.args[0].is_Atom:  # the argument, then in place
-            loop.append(f"{temp} = {printer.doprint(expr.args[0])}")
+        arg = expr.args[0] if isinstance(expr, (sp.exp, sp.log)) else None
+        if arg is not None and temp in home and isinstance(arg, sp.Add) and len(arg.args) == 2:
+            a, b = sorted(arg.args, key=lambda t: t.could_extract_minus_sign())  # z_j, then −m
+            if b.could_extract_minus_sign():
+                loop.append(f"{temp} = np.subtract({printer.doprint(a)}, {printer.doprint(-b)}, out={home[temp]})")
+            else:
+                loop.append(f"{temp} = np.add({printer.doprint(a)}, {printer.doprint(b)}, out={home[temp]})")
+            loop.append(f"np.{type(expr).__name__}({temp}, out={temp})")
+        elif arg is not None and not arg.is_Atom:  # the argument, then in place
+            loop.append(f"{temp} = {printer.doprint(arg)}")
             loop.append(f"np.{type(expr).__name__}({temp}, out={temp})")
         else:
             loop.append(f"{temp} = {printer.doprint(expr)}")
@@ -147,8 +186,9 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
         scaled = reduce and not o.per_row  # the gradient of the mean: every term times _scale
         num, den = result.as_numer_denom()
         if den != 1 and num.is_Atom and den.is_Atom:  # a quotient straight into the output
-            den_code = f"{printer.doprint(den)} / _scale" if scaled else printer.doprint(den)
-            loop.append(f"np.divide({printer.doprint(num)}, {den_code}, out={o.name})")
+            # one division per row, then a product per entry (a product is cheaper than a quotient)
+            inverse = f"_scale / {printer.doprint(den)}" if scaled else f"1 / {printer.doprint(den)}"
+            loop.append(f"np.multiply({printer.doprint(num)}, {inverse}, out={o.name})")
         else:
             loop.append(f"{o.name}[...] = {printer.doprint(result)}")
             if scaled:
@@ -160,15 +200,19 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
                         f"  # the one-hot term δ_jr·({text(coeff)}), at the class of each row")
     lines = [f"def {kernel.name}({', '.join(signature)}):", *doc]
     lines += ["    " + b for b in body]
-    lines += ["    " + f"{', '.join(f'_{v}' for v in views)} = {', '.join(views)}"]
+    lines += ["    " + f"{', '.join(f'_{v}' for v in views)} = {', '.join(views)}", ""]
+    # Each share of rows runs a block at a time; NumPy's error state is per thread, so it is set here.
+    lines.append("    def _share(_lo, _hi):  # rows [lo, hi), a block at a time")
+    inner = ["for _i in range(_lo, _hi, _step):",
+             "    _e = min(_i + _step, _hi)"] + ["    " + b for b in loop]
     if any(q.name in ("max-shift", "log-sum-exp") for q in kernel.rules):
         # z − m can overflow to −∞ only where the exact value is below −3.4e38: e^{−∞} = 0 is right
-        lines.append('    with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway')
-        lines.append("        for _i in range(0, _rows, _step):")
-        lines += ["            " + b for b in loop]
+        lines.append('        with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway')
+        lines += ["            " + b for b in inner]
     else:
-        lines.append("    for _i in range(0, _rows, _step):")
-        lines += ["        " + b for b in loop]
+        lines += ["        " + b for b in inner]
+    lines += ["", "    _in_parallel(_share, _rows, _V)"]
+    helpers.add("_in_parallel")
     returns = []
     for o in kernel.outputs:
         if o.per_row:
