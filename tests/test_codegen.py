@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import symnet
+from conftest import load_kernel
 from symnet import SymnetError, sigmoid
 from symnet.codegen import RULES, softplus, stabilise
 from symnet.codegen.blocks import BLOCKS, numpy_sources, stale_sources
@@ -146,6 +147,25 @@ def test_scalars_broadcast_and_outputs_never_alias():
     assert not np.shares_memory(df_dy, zs)  # ∂(zy)/∂y = z is a copy
 
 
+def test_outputs_are_whole_arrays_of_the_input_shape():
+    """Every block is written, the outputs keep the inputs' shape (also above one block
+    and for 0-d inputs); checked against the formula written out here."""
+    mod = load_kernel("sigmoid_mse")
+    rng = np.random.default_rng(5)
+    zs = rng.normal(0, 4, (300, 171))  # 51,300 values: four blocks, the last one partial
+    ys = rng.uniform(0, 1, zs.shape)
+    s = 1 / (1 + np.exp(-zs))
+    L, dL_dz = mod.sigmoid_mse(zs, ys)
+    assert L.shape == dL_dz.shape == zs.shape
+    np.testing.assert_allclose(L, (ys - s) ** 2, rtol=1e-12, atol=1e-300)
+    s_minus = 1 / (1 + np.exp(zs))  # 1 − σ(z) without cancellation
+    np.testing.assert_allclose(dL_dz, -2 * (ys - s) * s * s_minus, rtol=1e-12, atol=1e-300)
+    L0, d0 = mod.sigmoid_mse(np.float64(0.3), np.float64(0.5))
+    assert L0.shape == d0.shape == ()
+    s0 = 1 / (1 + np.exp(-0.3))
+    assert float(L0) == pytest.approx((0.5 - s0) ** 2, rel=1e-14)
+
+
 def test_compile_refuses_what_it_cannot_do():
     with pytest.raises(SymnetError, match="index-form"):
         symnet.compile(symnet.get("dense"))
@@ -239,7 +259,9 @@ def test_verify_catches_a_wrong_kernel(tmp_path):
             assert "np.copyto(a, b2)" in source
             source = source.replace("np.copyto(a, b2)", "np.add(0.5 * np.tanh(0.5 * z), 0.5, out=a)")
         if path.stem == "mse":
-            source = source.replace("return L, dL_da", "return L, dL_da * (1 + 1e-6)")
+            assert "return _L.reshape(_shape), _dL_da.reshape(_shape)" in source
+            source = source.replace("return _L.reshape(_shape), _dL_da.reshape(_shape)",
+                                    "return _L.reshape(_shape), _dL_da.reshape(_shape) * (1 + 1e-6)")
         (folder / path.name).write_text(source)
     failed = {(r.function, r.dtype) for r in verify_numpy(tmp_path, n=40) if not r.passed}
     assert ("mse.dL_da", "float64") in failed

@@ -70,8 +70,8 @@ def bce_logits(z, y):
     _n = int(np.prod(_shape))
     _z = _flat(z, _n)
     _y = _flat(y, _n)
-    _C = _flat(C, _n)
-    _dC_dz = _flat(dC_dz, _n)
+    _C = C.reshape(-1)  # a view: written block by block
+    _dC_dz = dC_dz.reshape(-1)  # a view: written block by block
     _b1 = np.empty(min(_n, _BLOCK), _dtype)
     _b2 = np.empty(min(_n, _BLOCK), _dtype)
     _b3 = np.empty(min(_n, _BLOCK), _dtype)
@@ -90,4 +90,4 @@ def bce_logits(z, y):
             # ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
             _sigmoid(z, out=b1)
             np.subtract(b1, y, out=dC_dz)
-    return C, dC_dz
+    return _C.reshape(_shape), _dC_dz.reshape(_shape)

@@ -67,8 +67,8 @@ def log_sigmoid(z):
     dl_dz = np.empty(_shape, _dtype)
     _n = int(np.prod(_shape))
     _z = _flat(z, _n)
-    _l = _flat(l, _n)
-    _dl_dz = _flat(dl_dz, _n)
+    _l = l.reshape(-1)  # a view: written block by block
+    _dl_dz = dl_dz.reshape(-1)  # a view: written block by block
     _b1 = np.empty(min(_n, _BLOCK), _dtype)
     _b2 = np.empty(min(_n, _BLOCK), _dtype)
     with np.errstate(over="ignore"):  # e^−x → ∞, 1/e^−x → ∞ give σ its limits 0 and 1
@@ -82,4 +82,4 @@ def log_sigmoid(z):
             np.negative(b2, out=l)
             # ∂l/∂z = 1 − σ(z)
             _sigmoid(b1, out=dl_dz)
-    return l, dl_dz
+    return _l.reshape(_shape), _dl_dz.reshape(_shape)

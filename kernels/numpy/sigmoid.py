@@ -58,8 +58,8 @@ def sigmoid(z):
     da_dz = np.empty(_shape, _dtype)
     _n = int(np.prod(_shape))
     _z = _flat(z, _n)
-    _a = _flat(a, _n)
-    _da_dz = _flat(da_dz, _n)
+    _a = a.reshape(-1)  # a view: written block by block
+    _da_dz = da_dz.reshape(-1)  # a view: written block by block
     _b1 = np.empty(min(_n, _BLOCK), _dtype)
     _b2 = np.empty(min(_n, _BLOCK), _dtype)
     _b3 = np.empty(min(_n, _BLOCK), _dtype)
@@ -79,4 +79,4 @@ def sigmoid(z):
             np.reciprocal(b1, out=b3)
             np.add(1.0, b3, out=b3)
             np.divide(b2, b3, out=da_dz)
-    return a, da_dz
+    return _a.reshape(_shape), _da_dz.reshape(_shape)

@@ -60,8 +60,8 @@ def sigmoid_mse(z, y):
     _n = int(np.prod(_shape))
     _z = _flat(z, _n)
     _y = _flat(y, _n)
-    _L = _flat(L, _n)
-    _dL_dz = _flat(dL_dz, _n)
+    _L = L.reshape(-1)  # a view: written block by block
+    _dL_dz = dL_dz.reshape(-1)  # a view: written block by block
     _b1 = np.empty(min(_n, _BLOCK), _dtype)
     _b2 = np.empty(min(_n, _BLOCK), _dtype)
     _b3 = np.empty(min(_n, _BLOCK), _dtype)
@@ -87,4 +87,4 @@ def sigmoid_mse(z, y):
             np.add(1.0, b5, out=b5)
             np.divide(b4, b5, out=b4)
             np.multiply(b4, -2.0, out=dL_dz)
-    return L, dL_dz
+    return _L.reshape(_shape), _dL_dz.reshape(_shape)

@@ -67,8 +67,8 @@ def softplus(z):
     ds_dz = np.empty(_shape, _dtype)
     _n = int(np.prod(_shape))
     _z = _flat(z, _n)
-    _s = _flat(s, _n)
-    _ds_dz = _flat(ds_dz, _n)
+    _s = s.reshape(-1)  # a view: written block by block
+    _ds_dz = ds_dz.reshape(-1)  # a view: written block by block
     _b1 = np.empty(min(_n, _BLOCK), _dtype)
     with np.errstate(over="ignore"):  # e^−x → ∞, 1/e^−x → ∞ give σ its limits 0 and 1
         for _i in range(0, _n, _BLOCK):
@@ -78,4 +78,4 @@ def softplus(z):
             np.logaddexp(0, z, out=s)
             # ∂s/∂z = exp(z)/(1 + exp(z))
             _sigmoid(z, out=ds_dz)
-    return s, ds_dz
+    return _s.reshape(_shape), _ds_dz.reshape(_shape)

@@ -241,7 +241,8 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
              f"_inputs({', '.join(f'{n}={n}' for n in inputs)})"]
     lines += [f"    {o} = np.empty(_shape, _dtype)" for o in outputs]
     lines += ["    _n = int(np.prod(_shape))"]
-    lines += [f"    _{v} = _flat({v}, _n)" for v in views]
+    lines += [f"    _{v} = _flat({v}, _n)" for v in inputs]
+    lines += [f"    _{v} = {v}.reshape(-1)  # a view: written block by block" for v in outputs]
     if scratch:
         lines += [f"    _{b} = np.empty(min(_n, _BLOCK), _dtype)" for b in scratch]
     loop = [f"for _i in range(0, _n, _BLOCK):",
@@ -260,7 +261,8 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
         lines += ["        " + line for line in loop]
     else:
         lines += ["    " + line for line in loop]
-    lines.append(f"    return {', '.join(outputs)}" + ("," if len(outputs) == 1 else ""))
+    # the loop rebinds the output names to block views: return the whole arrays, in the inputs' shape
+    lines.append(f"    return {', '.join(f'_{o}.reshape(_shape)' for o in outputs)}" + ("," if len(outputs) == 1 else ""))
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,79 @@
+"""Training the lecture's networks on the kernels symnet generated from its derivations.
+
+    >>> import symnet
+    >>> run = symnet.train("xor", seed=1)
+    >>> run.metrics["correct"]
+    4
+
+Tasks: ``miles``, ``perceptron``, ``xor``, ``digits``, ``rnn`` (see ``symnet train --help``).
+Backends: ``numpy`` (default; generated kernels only), ``torch`` (plain PyTorch autograd
+on the same model, the reference), ``triton`` (generated Triton kernels on a GPU).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from ..errors import SymnetError
+from .engines import BACKENDS, check_backend
+from .loop import Settings, TrainingDiverged, TrainResult, fit, load_checkpoint, save_checkpoint
+from .tasks import TASKS, get_task
+
+__all__ = ["train", "TASKS", "BACKENDS", "TrainResult", "TrainingDiverged", "Settings",
+           "save_plot", "get_task", "load_checkpoint", "save_checkpoint"]
+
+
+def train(task: str, backend: str = "numpy", *, epochs: int | None = None, lr: float | None = None,
+          batch: int | None = None, seed: int = 0, checkpoint=None, resume: bool = False,
+          plot=None, progress: bool = False) -> TrainResult:
+    """Train one of the lecture's networks and return its :class:`TrainResult`.
+
+    Unset hyper-parameters take the task's defaults (``get_task(name).defaults``).
+    ``checkpoint``: save the weights there (atomically) after every epoch; with
+    ``resume=True`` continue from it up to ``epochs``. ``plot``: write a PNG of the loss
+    curve and the task's own figure. Raises :class:`TrainingDiverged` on a NaN/inf loss.
+    """
+    job = get_task(task)
+    check_backend(backend, job)
+    d = job.defaults
+    settings = Settings(d["epochs"] if epochs is None else epochs, d["lr"] if lr is None else lr,
+                        d["batch"] if batch is None else batch, seed).check()
+    if plot is not None:
+        _plot_target(plot)
+    result = fit(job, backend, settings, checkpoint=checkpoint, resume=resume, progress=progress)
+    if plot is not None:
+        save_plot(job, result, plot)
+    return result
+
+
+def _plot_target(path) -> Path:
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise SymnetError(f"--plot writes a PNG; give a file name ending in .png, not {path.name!r}")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise SymnetError("--plot needs matplotlib: pip install matplotlib (or pip install 'symnet[train]')") from None
+    return path
+
+
+def save_plot(task, result: TrainResult, path) -> Path:
+    """The task's figure as a PNG, written whole then moved into place."""
+    path = _plot_target(path)
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    figure = Figure(figsize=(11, 4.2), layout="constrained")
+    task.plot(result, figure)
+    figure.suptitle(f"symnet train {result.task} ({result.backend} backend)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
+    os.close(fd)
+    try:
+        figure.savefig(tmp, dpi=110)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path

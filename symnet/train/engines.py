@@ -1,0 +1,84 @@
+"""How one SGD step runs on each backend.
+
+``numpy``: the task's gradient function calls only kernels that symnet generated from
+the derivations (``kernels/numpy``); the update ``w ← w − α·∂J/∂w`` is one in-place NumPy
+operation per weight. ``torch``: the same model written in PyTorch, its gradient from
+``torch.autograd`` — kept as the reference the generated gradients are compared with.
+"""
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from ..errors import SymnetError
+
+__all__ = ["BACKENDS", "NumpyEngine", "TorchEngine", "require_torch", "check_backend"]
+
+BACKENDS = ("numpy", "torch", "triton")
+
+
+def require_torch(why: str):
+    try:
+        import torch
+    except ImportError:
+        raise SymnetError(f"{why} needs PyTorch, which is not installed (pip install torch); "
+                          f"the numpy backend needs nothing more") from None
+    return torch
+
+
+def check_backend(backend: str, task) -> None:
+    if backend not in BACKENDS:
+        raise SymnetError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
+    if backend == "triton":
+        torch = require_torch("--backend triton")
+        interpreted = os.environ.get("TRITON_INTERPRET") == "1"
+        if not torch.cuda.is_available() and not interpreted:
+            raise SymnetError("--backend triton needs an NVIDIA GPU and none is visible; use --backend numpy "
+                              "(or set TRITON_INTERPRET=1 to run the Triton kernels on the CPU, slowly)")
+    if backend not in task.backends:
+        raise SymnetError(f"the {task.name} task runs on {', '.join(task.backends)}, not on {backend!r}")
+
+
+class NumpyEngine:
+    """SGD with a gradient function ``grads(params, idx) -> (loss, {name: ∂J/∂name})``."""
+
+    def __init__(self, params: dict, grads):
+        self.p = {k: np.array(v, copy=True) for k, v in params.items()}
+        self.grads = grads
+
+    def step(self, idx: np.ndarray, lr: float) -> float:
+        loss, grads = self.grads(self.p, idx)
+        loss = float(loss)
+        if math.isfinite(loss):  # a diverged step is never applied
+            for name, g in grads.items():
+                self.p[name] -= lr * g
+        return loss
+
+    def params(self) -> dict:
+        return {k: v.copy() for k, v in self.p.items()}
+
+
+class TorchEngine:
+    """SGD with ``objective(params, idx) -> (loss, J)``: J's autograd gradient is the step
+    (J is the loss itself, or a rescaled loss where the task's update is normalised)."""
+
+    def __init__(self, params: dict, objective, data=None):
+        self.torch = torch = require_torch("--backend torch")
+        self.p = {k: torch.tensor(np.asarray(v), requires_grad=True) for k, v in params.items()}
+        self.objective = objective
+
+    def step(self, idx: np.ndarray, lr: float) -> float:
+        torch = self.torch
+        loss, J = self.objective(self.p, torch.from_numpy(np.ascontiguousarray(idx)))
+        value = float(loss.detach())
+        if math.isfinite(value):
+            grads = torch.autograd.grad(J, list(self.p.values()))
+            with torch.no_grad():
+                for p, g in zip(self.p.values(), grads):
+                    p -= lr * g
+        return value
+
+    def params(self) -> dict:
+        return {k: v.detach().numpy().copy() for k, v in self.p.items()}

@@ -1,0 +1,65 @@
+"""The training tasks of the lecture, and the base every task follows."""
+from __future__ import annotations
+
+from ..errors import UnknownNameError
+
+__all__ = ["Task", "TASKS", "get_task"]
+
+
+class Task:
+    """One of the lecture's networks with its data.
+
+    A task names its defaults (epochs, learning rate, batch), the backends it runs on,
+    and supplies: ``prepare`` (the data), ``init_params`` (the weights, from the run's
+    random generator), ``engine`` (one SGD step per backend), ``evaluate`` (metrics after
+    each epoch), ``report`` (the final summary) and ``plot`` (figures for ``--plot``).
+    """
+
+    name = ""
+    summary = ""
+    defaults = {"epochs": 1, "lr": 0.1, "batch": 1}
+    backends = ("numpy", "torch")
+    shuffle = True
+    examples = 0
+
+    def prepare(self, settings) -> None:
+        raise NotImplementedError
+
+    def init_params(self, rng) -> dict:
+        raise NotImplementedError
+
+    def engine(self, backend: str, params: dict):
+        raise NotImplementedError
+
+    def evaluate(self, params: dict) -> dict:
+        return {}
+
+    def final_metrics(self, params: dict) -> dict:
+        return {}
+
+    def progress_text(self, record: dict) -> str:
+        return f"loss {record['loss']:.4g}"
+
+    def report(self, result) -> list[str]:
+        return []
+
+    def plot(self, result, figure) -> None:
+        """Draw on a matplotlib figure: the loss curve, then the task's own panel."""
+        raise NotImplementedError
+
+
+def _registry() -> dict:
+    from .classic import Miles, Perceptron
+    from .mlp import Digits, Xor
+    from .rnn import DelayedRecall
+    return {t.name: t for t in (Miles, Perceptron, Xor, Digits, DelayedRecall)}
+
+
+TASKS = ("miles", "perceptron", "xor", "digits", "rnn")
+
+
+def get_task(name: str) -> Task:
+    tasks = _registry()
+    if name not in tasks:
+        raise UnknownNameError(f"unknown task {name!r}; choose one of: {', '.join(TASKS)}")
+    return tasks[name]()
