@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Derivation", "Step", "Section", "Partial", "Name", "Program",
-    "derive", "get", "catalog", "parse", "compile",
+    "derive", "get", "catalog", "parse", "compile", "train",
     "sigmoid", "relu",
     "SymnetError", "DerivationError", "ParseError", "UnknownNameError", "NotDifferentiableError",
 ]
@@ -27,6 +27,17 @@ def catalog() -> dict:
     from .curriculum import catalog as _catalog
 
     return _catalog()
+
+
+def train(task: str, backend: str = "numpy", **settings):
+    """Train one of the lecture's networks on the generated kernels; see :mod:`symnet.training`.
+
+    ``symnet.train("xor", seed=1, epochs=3000)`` returns a ``TrainResult`` (metrics,
+    per-epoch history, weights, the printed summary).
+    """
+    from .training import train as _train
+
+    return _train(task, backend, **settings)
 
 
 def parse(text: str, extra_names=()):

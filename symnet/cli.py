@@ -5,6 +5,7 @@
     symnet derive "x*exp(x**2)" --wrt x [--at x=1] [--mode reverse|forward|both]
     symnet graph NAME -o graph.svg
     symnet docs [--check]
+    symnet train xor|digits|rnn|miles|perceptron [--backend numpy|torch|triton] [--epochs N] ...
 
 Bad input (unknown name, unparseable formula, unknown variable, a point where the
 derivative does not exist) prints one line to stderr and exits with status 2.
@@ -81,6 +82,27 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--backend", choices=("numpy",), default="numpy")
     v.add_argument("--kernels", default="kernels", help="folder of the committed kernels (default: kernels)")
     v.set_defaults(run=_verify)
+
+    t = sub.add_parser("train", help="train one of the lecture's networks on the generated kernels",
+                       description="Train one of the lecture's networks. The numpy backend (default) "
+                       "runs only kernels symnet generated from its derivations; torch is plain PyTorch "
+                       "autograd on the same model, the reference. Unset hyper-parameters take the "
+                       "task's defaults (shown by --list).")
+    t.add_argument("task", nargs="?", metavar="TASK", help="miles, perceptron, xor, digits or rnn")
+    t.add_argument("--list", action="store_true", help="list the tasks with their defaults")
+    t.add_argument("--backend", default="numpy", help="numpy (default), torch or triton")
+    t.add_argument("--epochs", type=int, help="passes over the training data")
+    t.add_argument("--lr", type=float, help="learning rate α in w ← w − α·∂J/∂w")
+    t.add_argument("--batch", type=int, help="examples per mini-batch")
+    t.add_argument("--seed", type=int, default=0, help="seed of the weights and the batches (default 0)")
+    t.add_argument("--plot", metavar="FILE.png", help="write the loss curve and the task's figure")
+    t.add_argument("--checkpoint", metavar="FILE", help="save the weights here after every epoch (atomically)")
+    t.add_argument("--resume", action="store_true", help="continue from --checkpoint up to --epochs")
+    t.add_argument("--json", action="store_true", help="print the final metrics as JSON only")
+    t.add_argument("--compare", action="store_true",
+                   help="digits: also train scikit-learn's MLPClassifier and the torch backend; side by side")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(run=_train)
 
     c = sub.add_parser("docs", help="write the derivation pages under docs/derivations",
                        description="Regenerate one Markdown page per derivation.")
@@ -173,6 +195,53 @@ def _verify(args) -> int:
     results = verify_numpy(folder if (folder / args.backend).is_dir() else None)
     print(format_table(results))
     return 0 if all(r.passed for r in results) else 1
+
+
+def _train(args) -> int:
+    import json
+
+    from .training import TASKS, TrainingDiverged, get_task, train
+
+    if args.list or not args.task:
+        for name in TASKS:
+            task = get_task(name)
+            d = task.defaults
+            print(f"{name:<11} {task.summary}\n{'':<11} defaults: --epochs {d['epochs']} --lr {d['lr']} "
+                  f"--batch {d['batch']}; backends: {', '.join(task.backends)}")
+        return 0 if args.list else EXIT_USAGE
+    if args.compare and args.task != "digits":
+        raise SymnetError("--compare is for the digits task (scikit-learn and torch side by side)")
+    try:
+        result = train(args.task, args.backend, epochs=args.epochs, lr=args.lr, batch=args.batch,
+                       seed=args.seed, checkpoint=args.checkpoint, resume=args.resume, plot=args.plot,
+                       progress=not (args.quiet or args.json))
+    except TrainingDiverged as exc:
+        print(f"symnet: training stopped: {exc}", file=sys.stderr)
+        return 1
+    rows = get_task(args.task).compare(result) if args.compare else None
+    if args.json:
+        out = result.as_json()
+        out.pop("history")
+        if rows:
+            out["compare"] = rows
+        print(json.dumps(out, indent=2))
+        return 0
+    resumed = f", resumed after epoch {result.start_epoch}" if result.start_epoch else ""
+    print(f"symnet train {result.task} — {args.backend} backend{resumed}")
+    print("\n".join(result.summary))
+    if rows:
+        print("\nside by side (same architecture, epochs, batch and learning rate; this machine):")
+        print(f"  {'implementation':<36}{'test accuracy':>14}{'ms per epoch':>14}")
+        for row in rows:
+            if "skipped" in row:
+                print(f"  {row['implementation']:<36}  skipped: {row['skipped']}")
+            else:
+                print(f"  {row['implementation']:<36}{100 * row['test_accuracy']:>13.2f}%{row['ms_per_epoch']:>14.1f}")
+    if args.plot:
+        print(f"\nplot written to {args.plot}")
+    if args.checkpoint:
+        print(f"weights saved to {args.checkpoint}")
+    return 0
 
 
 def _docs(args) -> int:

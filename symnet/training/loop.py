@@ -168,18 +168,20 @@ def fit(task, backend: str, settings: Settings, *, checkpoint=None, resume: bool
     result = TrainResult(task.name, backend, settings, metrics={}, history=history, start_epoch=start)
     bar = Progress(settings.epochs, f"{task.name} ({backend})", progress)
     train_seconds = 0.0
+    per_epoch = -(-n // settings.batch)
     try:
         for epoch in range(start, settings.epochs):
             order = rng.permutation(n) if task.shuffle else np.arange(n)
             started = time.perf_counter()
             losses = []
             for step, lo in enumerate(range(0, n, settings.batch)):
-                loss = engine.step(order[lo:lo + settings.batch], settings.lr)
+                lr = task.learning_rate(settings, epoch * per_epoch + step, settings.epochs * per_epoch)
+                loss = engine.step(order[lo:lo + settings.batch], lr)
                 if not math.isfinite(loss):
                     result.params = engine.params()
                     where = f"epoch {epoch + 1}, step {step + 1}"
                     kept = (f"; the last good checkpoint (epoch {epoch}) is kept in {checkpoint}"
-                            if checkpoint and epoch > start else "")
+                            if checkpoint and (epoch > start or resume) else "")
                     raise TrainingDiverged(f"the loss became {loss} at {where} (learning rate {settings.lr}); "
                                            f"training stopped before that step{kept}. Try a smaller --lr.",
                                            result)

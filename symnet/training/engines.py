@@ -49,7 +49,8 @@ class NumpyEngine:
         self.grads = grads
 
     def step(self, idx: np.ndarray, lr: float) -> float:
-        loss, grads = self.grads(self.p, idx)
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported by its loss
+            loss, grads = self.grads(self.p, idx)
         loss = float(loss)
         if math.isfinite(loss):  # a diverged step is never applied
             for name, g in grads.items():

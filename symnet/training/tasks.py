@@ -25,6 +25,10 @@ class Task:
     def prepare(self, settings) -> None:
         raise NotImplementedError
 
+    def learning_rate(self, settings, step: int, steps: int) -> float:
+        """The learning rate of global step ``step`` of ``steps``: constant by default."""
+        return settings.lr
+
     def init_params(self, rng) -> dict:
         raise NotImplementedError
 

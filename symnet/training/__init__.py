@@ -1,7 +1,7 @@
 """Training the lecture's networks on the kernels symnet generated from its derivations.
 
     >>> import symnet
-    >>> run = symnet.train("xor", seed=1)
+    >>> run = symnet.train("xor", seed=1)     # or symnet.training.train
     >>> run.metrics["correct"]
     4
 
