@@ -209,6 +209,10 @@ def main(argv=None) -> int:
                   "sympy.lambdify(diff)": plain(z[:1000], y[:1000])}
     for name, got in checks.items():
         np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-6, err_msg=name)
+    with warnings.catch_warnings():  # and the whole 10M output, every block of it
+        warnings.simplefilter("ignore")
+        np.testing.assert_allclose(generated(z=z, y=y)[0], hand_inplace(z, y), rtol=1e-3, atol=1e-6,
+                                   err_msg="generated, whole array")
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
