@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
 
     k = sub.add_parser("codegen", help="regenerate the committed kernels under kernels/",
                        description="Emit the generated kernel modules from their derivations.")
-    k.add_argument("--backend", choices=("numpy",), default="numpy")
+    k.add_argument("--backend", choices=("numpy", "triton"), default="numpy")
     k.add_argument("--out", default="kernels", help="folder (default: kernels)")
     k.add_argument("--check", action="store_true", help="only report stale files (exit 1 if any)")
     k.set_defaults(run=_codegen)
@@ -79,7 +79,8 @@ def _parser() -> argparse.ArgumentParser:
                        description="Worst errors of every generated function against its formula in "
                        "mpmath at 50 digits (float64 and float32, random and extreme points), and of "
                        "every gradient against finite differences and torch.autograd (if installed).")
-    v.add_argument("--backend", choices=("numpy",), default="numpy")
+    v.add_argument("--backend", choices=("numpy", "triton"), default="numpy",
+                   help="triton: on a GPU, or under TRITON_INTERPRET=1 (set for you where no GPU is visible)")
     v.add_argument("--kernels", default="kernels", help="folder of the committed kernels (default: kernels)")
     v.set_defaults(run=_verify)
 
@@ -190,6 +191,11 @@ def _verify(args) -> int:
     from .codegen.check import format_table, verify_numpy
 
     folder = Path(args.kernels)
+    if args.backend == "triton":
+        from .codegen.check_triton import verify_triton
+        results = verify_triton(folder if (folder / "triton").is_dir() else None)
+        print(format_table(results))
+        return 0 if all(r.passed for r in results) else 1
     if not (folder / args.backend).is_dir():
         print(f"note: no {folder / args.backend}; checking freshly generated kernels", file=sys.stderr)
     results = verify_numpy(folder if (folder / args.backend).is_dir() else None)

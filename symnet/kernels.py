@@ -8,6 +8,7 @@ and runs only generated code.
 from __future__ import annotations
 
 import importlib.util
+import sys
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
@@ -35,7 +36,13 @@ def load_kernel(module: str, backend: str = "numpy") -> ModuleType:
     if not path.is_file():
         known = sorted(p.stem for p in path.parent.glob("*.py") if not p.name.startswith("_"))
         raise SymnetError(f"no generated {backend} kernel {module!r}; known: {', '.join(known)}")
-    spec = importlib.util.spec_from_file_location(f"symnet_kernels_{backend}_{module}", path)
+    name = f"symnet_kernels_{backend}_{module}"
+    spec = importlib.util.spec_from_file_location(name, path)
     loaded = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaded)
+    sys.modules[name] = loaded  # importable by name: torch.compile looks functions up by their module
+    try:
+        spec.loader.exec_module(loaded)
+    except BaseException:
+        del sys.modules[name]
+        raise
     return loaded

@@ -22,7 +22,7 @@ from .numpy_backend import emit_module
 from .layers import layer_modules
 from .rowwise import row_modules
 
-__all__ = ["BLOCKS", "numpy_sources", "write_sources", "stale_sources"]
+__all__ = ["BLOCKS", "numpy_sources", "triton_sources", "write_sources", "stale_sources"]
 
 R = dict(real=True)
 z, y, a = sp.symbols("z y a", **R)
@@ -83,10 +83,28 @@ def numpy_sources() -> dict[str, str]:
     return out
 
 
+def triton_sources() -> dict[str, str]:
+    from .triton_backend import emit_triton_module
+    from .triton_rowwise import emit_triton_row_module
+    regenerate = "symnet codegen --backend triton"
+    out = {}
+    for block in BLOCKS:
+        out[f"{block.module}.py"] = emit_triton_module([block.kernel()], f"the derivation of {block.summary}",
+                                                       regenerate)
+    for module, kernels in row_modules().items():
+        if module == "softmax_cross_entropy":
+            out[f"{module}.py"] = emit_triton_row_module(kernels, f"the derivation of {ROW_SUMMARIES[module]}",
+                                                         regenerate)
+    return out
+
+
+BACKENDS = {"numpy": numpy_sources, "triton": triton_sources}
+
+
 def _sources(backend: str) -> dict[str, str]:
-    if backend != "numpy":
-        raise SymnetError(f"unknown backend {backend!r}; available: numpy")
-    return numpy_sources()
+    if backend not in BACKENDS:
+        raise SymnetError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)}")
+    return BACKENDS[backend]()
 
 
 def write_sources(folder: str | os.PathLike, backend: str = "numpy") -> list[Path]:

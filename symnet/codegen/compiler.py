@@ -11,7 +11,7 @@ from .numpy_backend import emit_module
 
 __all__ = ["compile", "CompiledKernel"]
 
-BACKENDS = ("numpy",)
+BACKENDS = ("numpy", "triton")
 _CACHE: dict = {}
 
 
@@ -51,11 +51,53 @@ def compile(derivation: Derivation, backend: str = "numpy", *, value: bool = Tru
     except KeyError:
         pass
     kernel = describe(derivation, name=name, value=value, gradients=gradients)
-    source = emit_module([kernel], f"a derivation ('{derivation.name or derivation.title}')",
-                         "symnet.compile(derivation, backend='numpy')")
-    namespace: dict = {"__name__": f"symnet_generated_{kernel.name}"}
-    exec(builtins.compile(source, f"<symnet:{kernel.name}>", "exec"), namespace)  # noqa: S102 - our own output
-    compiled = CompiledKernel(namespace[kernel.name], source, kernel)
+    what = f"a derivation ('{derivation.name or derivation.title}')"
+    if backend == "triton":
+        compiled = _compile_triton(kernel, what)
+    else:
+        source = emit_module([kernel], what, "symnet.compile(derivation, backend='numpy')")
+        namespace: dict = {"__name__": f"symnet_generated_{kernel.name}"}
+        exec(builtins.compile(source, f"<symnet:{kernel.name}>", "exec"), namespace)  # noqa: S102 - our own output
+        compiled = CompiledKernel(namespace[kernel.name], source, kernel)
     _CACHE[key] = compiled
+    return compiled
+
+
+def _compile_triton(kernel: Kernel, what: str) -> CompiledKernel:
+    """Triton reads a kernel's source from its file, so the module is written to a cache
+    folder (atomically, named by the hash of its source) and imported from there."""
+    import hashlib
+    import importlib.util
+    import os
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from .triton_backend import emit_triton_module
+
+    try:
+        import torch  # noqa: F401
+        import triton  # noqa: F401
+    except ImportError:
+        raise SymnetError("backend='triton' needs torch and triton: pip install torch triton") from None
+    draft = emit_triton_module([kernel], what, "symnet.compile(derivation, backend='triton')")
+    digest = hashlib.sha256(draft.encode()).hexdigest()[:12]
+    source = emit_triton_module([kernel], what, "symnet.compile(derivation, backend='triton')",
+                                op_namespace="symnet_user", op_suffix=f"_{digest}")
+    folder = Path(os.environ.get("SYMNET_CACHE") or Path(tempfile.gettempdir()) / f"symnet-{os.getuid()}") / "triton"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{kernel.name}_{digest}.py"
+    if not path.exists() or path.read_text(encoding="utf-8") != source:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(source)
+        os.replace(tmp, path)
+    spec = importlib.util.spec_from_file_location(f"symnet_user_{kernel.name}_{digest}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # importable by name, for torch.compile
+    spec.loader.exec_module(module)
+    compiled = CompiledKernel(getattr(module, kernel.name), source, kernel)
+    compiled.value = getattr(module, f"{kernel.name}_value", None)  # differentiable, a torch custom op
+    compiled.module = module
     return compiled
 

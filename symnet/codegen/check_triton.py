@@ -1,0 +1,185 @@
+"""``symnet verify --backend triton``: every Triton kernel against its formula in mpmath.
+
+The same references as the NumPy checks (``check.py``): each output at random and
+extreme points against the formula at 50 digits, in float64, float32 and bfloat16, and
+each gradient against ``torch.autograd`` of the formula written out in torch (float64).
+On a machine without a GPU the kernels run under ``TRITON_INTERPRET=1``.
+
+Bounds: float64 and float32 as for NumPy (16 ulps of the size of the terms) where the
+kernels run under the interpreter; on a GPU, Triton evaluates ``tl.exp`` as
+``ex2.approx(x·log2 e)``, whose relative error grows like |x|·2⁻²⁴, so float32 is held
+to 16 + |x| ulps there. bfloat16 inputs are compared at the bfloat16-rounded point, in
+units of bfloat16's last place (8 bits): ≤ 2 ulps (the output's rounding, and float32
+arithmetic far below it); results under 2⁻¹²⁰ count in absolute terms of that size.
+"""
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import sys
+from pathlib import Path
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from ..errors import SymnetError
+from ..functions import explicit
+from .blocks import BLOCKS
+from .check import DIGITS, ULP_BOUND, Result, _magnitude, _mp, _points, _row_exact, _row_logits, _ulps
+from .stability import stabilise
+
+__all__ = ["verify_triton", "load_triton_module"]
+
+
+def _torch():
+    try:
+        import torch
+        if not torch.cuda.is_available():
+            os.environ.setdefault("TRITON_INTERPRET", "1")  # before triton and any kernel are loaded
+        import triton  # noqa: F401
+    except ImportError:
+        raise SymnetError("--backend triton needs torch and triton (pip install torch triton)") from None
+    return torch
+
+
+def load_triton_module(module: str, kernels_dir: str | Path | None):
+    """A committed Triton module (``kernels/triton``), or the one emitted afresh."""
+    from .blocks import triton_sources
+    path = Path(kernels_dir) / "triton" / f"{module}.py" if kernels_dir else None
+    if path is None or not path.exists():
+        import tempfile
+        folder = Path(tempfile.mkdtemp(prefix="symnet-verify-"))
+        path = folder / f"{module}.py"
+        path.write_text(triton_sources()[f"{module}.py"], encoding="utf-8")  # Triton reads source files
+    spec = importlib.util.spec_from_file_location(f"symnet_verify_triton_{module}", path)
+    loaded = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = loaded
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
+BF16_MAX = 3.3895313892515355e38
+
+
+def _bf16_ulps(got: float, want: float, scale: float) -> float:
+    """|got − want| in bfloat16 ulps (8 significant bits) of max(|want|, scale, 2⁻¹²⁰): results
+    near and below the smallest normal number (2⁻¹²⁶) count in absolute terms, where
+    bfloat16 keeps fewer bits. Past bfloat16's range the result must be the infinity of its sign."""
+    if abs(want) > BF16_MAX:
+        return 0.0 if got == math.copysign(math.inf, want) else math.inf
+    if math.isnan(got) or math.isinf(got):
+        return math.inf
+    size = max(abs(want), scale, 2.0 ** -120)
+    return abs(got - want) / 2.0 ** (math.floor(math.log2(size)) - 7)
+
+
+def verify_triton(kernels_dir: str | Path | None = None, n: int = 40, seed: int = 0) -> list[Result]:
+    torch = _torch()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    on_gpu = device == "cuda"
+    rng = np.random.default_rng(seed)
+    results: list[Result] = []
+    for block in BLOCKS:
+        kernel = block.kernel()
+        module = load_triton_module(block.module, kernels_dir)
+        fn = getattr(module, kernel.name)
+        variables = [i.symbol for i in kernel.inputs]
+        for dtype, tdtype in ((np.float64, torch.float64), (np.float32, torch.float32), (np.float32, torch.bfloat16)):
+            args = _points(kernel, dtype, n, rng)
+            tensors = [torch.from_numpy(a).to(device=device, dtype=tdtype) for a in args]
+            at = [t.double().cpu().numpy() for t in tensors]  # the point the kernel saw
+            outs = fn(*tensors)
+            name = str(tdtype).removeprefix("torch.")
+            for out, spec in zip(outs, kernel.outputs):
+                stable, _ = stabilise(spec.expr)
+                ref, size = _mp(stable, variables), _mp(_magnitude(stable), variables)
+                got_all = out.double().cpu().numpy()
+                worst = (0.0, 0.0, "", 0.0)  # rel, ulps, where, ulps / allowed
+                with mpmath.workdps(DIGITS):
+                    for q in range(len(at[0])):
+                        point = [mpmath.mpf(float(a[q])) for a in at]
+                        want, scale = float(ref(*point)), float(abs(size(*point)))
+                        got = float(got_all[q])
+                        if tdtype == torch.bfloat16:
+                            ulps, allowed = _bf16_ulps(got, want, scale), 2.0
+                        else:
+                            ulps, allowed = _ulps(got, want, scale, dtype), float(ULP_BOUND[np.dtype(dtype).name])
+                            if on_gpu and dtype == np.float32:  # ex2.approx: error grows with |x|
+                                allowed += max(abs(float(a[q])) for a in at)
+                        if ulps / allowed > worst[3]:
+                            rel = abs(got - want) / abs(want) if want else abs(got)
+                            where = ", ".join(f"{i.name}={float(a[q]):.4g}" for i, a in zip(kernel.inputs, at))
+                            worst = (rel, ulps, where, ulps / allowed)
+                bound = {"bfloat16": "≤ 2 bf16 ulp", "float64": "≤ 16 ulp*"}.get(
+                    name, "≤ 16 + |x| ulp*" if on_gpu else "≤ 16 ulp*")
+                results.append(Result(f"{block.module}.{spec.name}", "mpmath", name,
+                                      worst[0], worst[1], worst[2], bound, worst[3] <= 1.0))
+        results += _autograd_checks(block.module, kernel, module, torch, device, rng)
+    results += _row_checks(kernels_dir, torch, device, rng)
+    return results
+
+
+def _autograd_checks(name, kernel, module, torch, device, rng) -> list[Result]:
+    """The custom op's gradient (the kernel's own) against torch.autograd of the formula."""
+    value_fn = getattr(module, f"{kernel.name}_value", None)
+    if value_fn is None:
+        return []
+    variables = [i.symbol for i in kernel.inputs]
+    value = next(o for o in kernel.outputs if not o.meaning.startswith("∂"))
+    formula = sp.lambdify(variables, explicit(value.expr), modules="torch")
+    args = [torch.tensor(rng.uniform(-4, 4, 64) if i.role != "target" else rng.uniform(0, 1, 64),
+                         dtype=torch.float64, device=device, requires_grad=True) for i in kernel.inputs]
+    upstream = torch.tensor(rng.normal(0, 1, 64), dtype=torch.float64, device=device)
+    ours = torch.autograd.grad((value_fn(*args) * upstream).sum(), args, allow_unused=True)
+    ref = torch.autograd.grad((formula(*args) * upstream).sum(), args, allow_unused=True)
+    worst = 0.0
+    for a, b, inp in zip(ours, ref, kernel.inputs):
+        if inp.role == "target" and a is None:
+            continue
+        a = torch.zeros_like(args[0]) if a is None else a
+        b = torch.zeros_like(args[0]) if b is None else b
+        worst = max(worst, float(((a - b).abs() / b.abs().clamp_min(1e-300)).max()))
+    return [Result(f"{name}.{value.name}_value", "torch.autograd", "float64", worst, float("nan"), "", "rel ≤ 1e-10",
+                   worst <= 1e-10)]
+
+
+def _row_checks(kernels_dir, torch, device, rng) -> list[Result]:
+    from .rowwise import row_modules
+    kernel = row_modules()["softmax_cross_entropy"][-1]
+    module = load_triton_module("softmax_cross_entropy", kernels_dir)
+    results = []
+    for dtype, tdtype in ((np.float64, torch.float64), (np.float32, torch.float32), (np.float32, torch.bfloat16)):
+        zs = _row_logits(dtype, rng)
+        rs = rng.integers(0, zs.shape[1], zs.shape[0])
+        tz = torch.from_numpy(zs).to(device=device, dtype=tdtype)
+        seen = tz.double().cpu().numpy()
+        loss, dz = module.softmax_cross_entropy_grad(tz, torch.from_numpy(rs).to(device), reduction="none")
+        name = str(tdtype).removeprefix("torch.")
+        for out, spec in zip((loss, dz), kernel.outputs):
+            got_all = out.double().cpu().numpy()
+            worst = (0.0, 0.0, "")
+            for row in range(zs.shape[0]):
+                for col in ([0] if spec.per_row else range(zs.shape[1])):
+                    want = float(_row_exact(spec.expr, seen[row], seen[row] * 0, int(rs[row]), col))
+                    got = float(got_all[row] if spec.per_row else got_all[row, col])
+                    scale = max(1.0, float(np.abs(seen[row]).max()) if spec.expr.has(sp.log) else 1.0)
+                    ulps = _bf16_ulps(got, want, scale) if tdtype == torch.bfloat16 else _ulps(got, want, scale, dtype)
+                    rel = abs(got - want) / abs(want) if want else abs(got)
+                    if ulps > worst[1]:
+                        worst = (rel, ulps, f"row {row}, entry {col}")
+            limit = 2.0 if tdtype == torch.bfloat16 else ULP_BOUND[np.dtype(dtype).name]
+            if device == "cuda" and tdtype == torch.float32:
+                limit += 1000.0  # ex2.approx: |z − m| up to 2000 in these rows
+            results.append(Result(f"softmax_cross_entropy.{spec.name}", "mpmath", name, worst[0], worst[1],
+                                  worst[2], f"≤ {limit:g} {'bf16 ' if tdtype == torch.bfloat16 else ''}ulp†",
+                                  worst[1] <= limit))
+    z = torch.tensor(rng.normal(0, 3, (9, 33)), dtype=torch.float64, device=device, requires_grad=True)
+    r = torch.tensor(rng.integers(0, 33, 9), device=device)
+    ours = torch.autograd.grad(module.softmax_cross_entropy_loss(z, r), z)[0]
+    ref = torch.autograd.grad(torch.nn.functional.cross_entropy(z, r), z)[0]
+    worst = float(((ours - ref).abs() / ref.abs().clamp_min(1e-300)).max())
+    results.append(Result("softmax_cross_entropy.loss", "torch.autograd", "float64", worst, float("nan"), "",
+                          "rel ≤ 1e-10", worst <= 1e-10))
+    return results

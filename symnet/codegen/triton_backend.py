@@ -1,0 +1,386 @@
+"""The Triton printer and the elementwise kernel skeleton.
+
+The printer is strict: it prints only what it has a table entry for and raises on any
+other node, naming it. Integer powers become products (Triton has no tensor ``**``);
+``log1p``, ``expm1``, softplus and ``tanh`` become small ``@triton.jit`` helpers written
+with ``tl.exp``/``tl.log`` only (Goldberg's log1p and Kahan's expm1 tricks keep full
+relative accuracy near 0), because the libdevice functions do not run under
+``TRITON_INTERPRET=1`` and every kernel must be testable on a CPU.
+
+The elementwise skeleton loads every input once, computes all outputs of the kernel's
+CSE'd assignment list in registers (float32, or float64 for float64 inputs; bfloat16 and
+float16 inputs are upcast), and stores each output once. A loss reduction, when asked
+for, is a per-block partial sum written beside the outputs: no second pass over memory.
+"""
+from __future__ import annotations
+
+import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.str import StrPrinter
+
+from ..errors import SymnetError
+from ..render import text
+from .kernel import Kernel
+
+__all__ = ["TritonPrinter", "emit_elementwise", "emit_triton_module", "TRITON_HELPERS", "HOST_HELPERS"]
+
+# Device helpers, written once per module where a kernel needs them.
+TRITON_HELPERS = {
+    "_log1p": '''\
+@triton.jit
+def _log1p(u):
+    """log(1 + u) to full relative accuracy near 0 (Goldberg): w = 1 + u rounds, and
+    log(w)·u/(w − 1) divides that rounding back out."""
+    w = 1.0 + u
+    return tl.where(w == 1.0, u, tl.log(w) * (u / (w - 1.0)))
+''',
+    "_expm1": '''\
+@triton.jit
+def _expm1(x):
+    """e^x − 1 to full relative accuracy near 0 (Kahan): (w − 1)·x/log(w), w = e^x."""
+    w = tl.exp(x)
+    near = tl.where(w == 1.0, x, (w - 1.0) * (x / tl.log(w)))
+    return tl.where(x > 20.0, w - 1.0, tl.where(x < -20.0, w - 1.0, near))
+''',
+    "_softplus": '''\
+@triton.jit
+def _softplus(x):
+    """log(1 + e^x) = max(x, 0) + log1p(e^−|x|): never overflows."""
+    return tl.maximum(x, 0.0) + _log1p(tl.exp(-tl.abs(x)))
+''',
+    "_tanh": '''\
+@triton.jit
+def _tanh(x):
+    """tanh x = sign(x)·e/(e + 2), e = expm1(2|x|): exact near 0, ±1 for large |x|."""
+    e = _expm1(2.0 * tl.abs(x))
+    t = tl.where(tl.abs(x) > 20.0, 1.0, e / (e + 2.0))
+    return tl.where(x < 0, -t, t)
+''',
+}
+HELPER_NEEDS = {"_softplus": ("_log1p",), "_tanh": ("_expm1",)}
+
+# Host helpers: argument checks, shared by every launcher of a module.
+HOST_HELPERS = {
+    "_tensors": '''\
+_FLOATS = (torch.float32, torch.float64, torch.bfloat16, torch.float16)
+
+
+def _tensors(**named):
+    """The arguments as contiguous tensors of one float dtype, shape and device, checked by name."""
+    first = None
+    out = []
+    for name, x in named.items():
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"argument {name!r} must be a torch.Tensor, not {type(x).__name__}")
+        if x.dtype not in _FLOATS:
+            raise TypeError(f"argument {name!r} has dtype {x.dtype}; the kernel takes float32, float64, "
+                            "bfloat16 or float16")
+        if first is None:
+            first = (name, x)
+            _device_ok(name, x)
+        else:
+            fname, f = first
+            if x.shape != f.shape:
+                raise ValueError(f"argument {name!r} has shape {tuple(x.shape)} but {fname!r} has shape "
+                                 f"{tuple(f.shape)}; pass tensors of one shape (symnet does not broadcast)")
+            if x.dtype != f.dtype:
+                raise TypeError(f"argument {name!r} is {x.dtype} but {fname!r} is {f.dtype}; pass one dtype")
+            if x.device != f.device:
+                raise ValueError(f"argument {name!r} is on {x.device} but {fname!r} is on {f.device}")
+        out.append(x.contiguous())  # a strided view is copied once: the kernel reads flat memory
+    return out
+''',
+    "_device_ok": '''\
+def _device_ok(name, x):
+    if x.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
+        raise ValueError(f"argument {name!r} is on {x.device}; the Triton kernels run on a CUDA device "
+                         "(or on the CPU under TRITON_INTERPRET=1)")
+''',
+    "_reduction": '''\
+def _reduction(reduction):
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+    return reduction
+''',
+}
+
+
+class TritonPrinter(StrPrinter):
+    """SymPy expressions as Triton expressions over register tensors."""
+
+    printmethod = "_symnet_triton"
+    FUNCTIONS = {  # SymPy class name → template; {0} is the printed argument
+        "exp": "tl.exp({0})", "log": "tl.log({0})", "sigmoid": "1.0 / (1.0 + tl.exp(-({0})))",
+        "nexp": "tl.exp(-({0}))", "Abs": "tl.abs({0})", "relu": "tl.maximum({0}, 0.0)",
+        "sin": "tl.sin({0})", "cos": "tl.cos({0})",
+        "softplus": "_softplus({0})", "log1p": "_log1p({0})", "expm1": "_expm1({0})", "tanh": "_tanh({0})",
+    }
+
+    def __init__(self, names: dict, helpers: set):
+        super().__init__()
+        self.names = names
+        self.helpers = helpers
+
+    def _print_Symbol(self, s):
+        return self.names.get(s, s.name)
+
+    def _print_Integer(self, e):
+        return f"{int(e)}.0"
+
+    def _print_Rational(self, e):
+        return repr(float(e))
+
+    def _print_Float(self, e):
+        return repr(float(e))
+
+    def _print_NumberSymbol(self, e):
+        return repr(float(e))
+
+    _print_Exp1 = _print_Pi = _print_NumberSymbol
+
+    def _print_Pow(self, e, rational=False):
+        base, exp = e.args
+        b = self.parenthesize(base, PRECEDENCE["Atom"], strict=True)  # an atom, else in parentheses
+        if exp.is_Integer:
+            n = int(exp)
+            product = " * ".join([b] * abs(n)) if n != 0 else "1.0"
+            if n < 0:
+                return f"1.0 / ({product})" if abs(n) > 1 else f"1.0 / {b}"
+            return f"({product})" if n > 1 else product
+        if exp == sp.S.Half:
+            return f"tl.sqrt({self._print(base)})"
+        if exp == -sp.S.Half:
+            return f"1.0 / tl.sqrt({self._print(base)})"
+        if exp.is_number:
+            return f"tl.exp({float(exp)!r} * tl.log({self._print(base)}))"  # a positive base
+        raise SymnetError(f"the Triton backend cannot generate the power {text(e)} (a symbolic exponent)")
+
+    def _print_Function(self, e):
+        name = type(e).__name__
+        template = self.FUNCTIONS.get(name)
+        if template is None or len(e.args) != 1:
+            raise SymnetError(f"the Triton backend cannot generate {name} (in {text(e)})")
+        helper = template.split("(")[0]
+        if helper.startswith("_"):
+            self.helpers.add(helper)
+            self.helpers.update(HELPER_NEEDS.get(helper, ()))
+        return template.format(self._print(e.args[0]))
+
+    _print_exp = _print_log = _print_Abs = _print_tanh = _print_sin = _print_cos = _print_Function
+
+    def _print_log1p(self, e):
+        return self._print_Function(e)
+
+    _print_expm1 = _print_log1p
+
+    def _print_Heaviside(self, e):  # relu'(0) = 0, as in PyTorch
+        return f"tl.where({self._print(e.args[0])} > 0, 1.0, 0.0)"
+
+    def _print_Max(self, e):
+        out = self._print(e.args[0])
+        for a in e.args[1:]:
+            out = f"tl.maximum({out}, {self._print(a)})"
+        return out
+
+    def _print_Min(self, e):
+        out = self._print(e.args[0])
+        for a in e.args[1:]:
+            out = f"tl.minimum({out}, {self._print(a)})"
+        return out
+
+    def _print_Piecewise(self, e):
+        *pieces, (last, cond) = e.args
+        if cond != sp.true:
+            raise SymnetError(f"the Triton backend needs a Piecewise with an 'otherwise' branch (in {text(e)})")
+        out = self._print(last)
+        for value, c in reversed(pieces):
+            out = f"tl.where({self._print(c)}, {self._print(value)}, {out})"
+        return out
+
+    def _print_And(self, e):
+        return " & ".join(f"({self._print(a)})" for a in e.args)
+
+    def _print_Or(self, e):
+        return " | ".join(f"({self._print(a)})" for a in e.args)
+
+    def emptyPrinter(self, e):
+        raise SymnetError(f"the Triton backend cannot generate {type(e).__name__} (in {e})")
+
+    REFUSED = (sp.Derivative, sp.Integral, sp.Sum, sp.Indexed, sp.MatrixBase)
+
+    def doprint(self, e):
+        for node in sp.preorder_traversal(e):  # strict: refuse what no table entry covers
+            if isinstance(node, self.REFUSED):
+                raise SymnetError(f"the Triton backend cannot generate {type(node).__name__} (in {text(e)})")
+        return super().doprint(e)
+
+
+def emit_elementwise(kernel: Kernel, helpers: set) -> str:
+    """The @triton.jit kernel, its launcher, and (in emit_autograd) the torch interface."""
+    helpers.update({"_tensors", "_device_ok", "_reduction"})
+    inputs = [i.name for i in kernel.inputs]
+    outputs = [o.name for o in kernel.outputs]
+    n_values = sum(1 for o in kernel.outputs if not o.meaning.startswith("∂"))
+    printer = TritonPrinter({i.symbol: i.name for i in kernel.inputs}, helpers)
+    k = f"_{kernel.name}_kernel"
+    ptrs = [f"{v}_ptr" for v in inputs + outputs]
+    sig = ", ".join(ptrs + ["partial_ptr", "n", "WRITE_VALUE: tl.constexpr", "REDUCE: tl.constexpr",
+                            "F64: tl.constexpr", "BLOCK: tl.constexpr"])
+    body = ["pid = tl.program_id(0)",
+            "offs = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)  # int64: no overflow past 2³¹ elements",
+            "mask = offs < n"]
+    for v in inputs:
+        body.append(f"{v} = tl.load({v}_ptr + offs, mask=mask, other=1.0)")
+    body.append("if F64:  # float64 stays float64 (gradcheck); everything else computes in float32")
+    body += [f"    {v} = {v}.to(tl.float64)" for v in inputs]
+    body.append("else:")
+    body += [f"    {v} = {v}.to(tl.float32)" for v in inputs]
+    for temp, expr in kernel.assignments:
+        body.append(f"# {temp} = {text(expr)}")
+        body.append(f"{temp} = {printer.doprint(expr)}")
+    for o, result in zip(kernel.outputs, kernel.results):
+        body.append(f"# {o.meaning} = {text(o.expr)}")
+        code = printer.doprint(result)
+        if not result.free_symbols:  # a constant output: a full block of it
+            code = f"tl.zeros([BLOCK], tl.float32) + {code}"
+        body.append(f"{o.name} = {code}")
+    for index, o in enumerate(kernel.outputs):
+        store = f"tl.store({o.name}_ptr + offs, {o.name}.to({o.name}_ptr.dtype.element_ty), mask=mask)"
+        if index < n_values:
+            body.append("if WRITE_VALUE:")
+            body.append("    " + store)
+            body.append("if REDUCE:  # this block's partial sum of the value: no second pass over memory")
+            body.append(f"    tl.store(partial_ptr + pid, tl.sum(tl.where(mask, {o.name}, 0.0), axis=0))")
+        else:
+            body.append(store)
+    jit = ["@triton.jit", f"def {k}({sig}):", f'    """{kernel.formula}: one block of elements per program."""']
+    jit += ["    " + b for b in body]
+
+    # the launcher
+    value_doc = [f"      {o.name}: {o.meaning} = {text(o.expr)}" for o in kernel.outputs]
+    reducible = n_values == 1
+    launcher = [f"def {kernel.name}({', '.join(inputs)}, *, reduction=\"none\"):",
+                f'    """{kernel.formula}, and its gradients, in one pass over memory.',
+                "",
+                "    Arguments: tensors of one shape, dtype (float32, float64, bfloat16, float16) and device.",
+                "    reduction: 'none' (the value entry by entry), or 'sum'/'mean' of it (accumulated in",
+                "    float32, or float64 for float64 inputs, without a second pass over memory).",
+                "",
+                f"    Returns ({', '.join(outputs)}):", *value_doc, '    """',
+                f"    {', '.join(inputs)}{',' if len(inputs) == 1 else ''} = _tensors({', '.join(f'{v}={v}' for v in inputs)})",
+                "    _reduction(reduction)"]
+    if not reducible:
+        launcher.append('    if reduction != "none":')
+        launcher.append(f'        raise ValueError("{kernel.name} has {n_values} value outputs; reduction needs one")')
+    first = inputs[0]
+    launcher += [f"    n = {first}.numel()",
+                 f"    f64 = {first}.dtype == torch.float64",
+                 "    blocks = triton.cdiv(n, BLOCK)"]
+    for index, o in enumerate(kernel.outputs):
+        if index < n_values:
+            launcher.append(f"    {o.name} = torch.empty_like({first}) if reduction == \"none\" else None")
+        else:
+            launcher.append(f"    {o.name} = torch.empty_like({first})")
+    launcher.append("    partial = torch.empty(max(blocks, 1), dtype=torch.float64 if f64 else torch.float32, "
+                    f"device={first}.device) if reduction != \"none\" else None")
+    args = inputs + [f"{o.name} if {o.name} is not None else partial" if i < n_values else o.name
+                     for i, o in enumerate(kernel.outputs)]
+    launcher += ["    if n:",
+                 f"        {k}[(blocks,)]({', '.join(args)}, partial if partial is not None else {first}, n,",
+                 "            WRITE_VALUE=reduction == \"none\", REDUCE=reduction != \"none\", F64=f64, BLOCK=BLOCK)"]
+    if n_values:
+        v = kernel.outputs[0].name
+        launcher += ['    if reduction != "none":',
+                     f"        {v} = (partial[:blocks].sum() / (n if reduction == \"mean\" else 1)).to({first}.dtype)"]
+    launcher.append(f"    return {', '.join(outputs)}" + ("," if len(outputs) == 1 else ""))
+    return "\n".join(jit) + "\n\n\n" + "\n".join(launcher) + "\n"
+
+
+def emit_autograd(kernel: Kernel, op_name: str) -> str:
+    """A torch custom op over the launcher (so torch.compile keeps it whole) with an autograd
+    formula: the gradients the kernel already computed, times the upstream gradient."""
+    inputs = [i for i in kernel.inputs]
+    values = [o for o in kernel.outputs if not o.meaning.startswith("∂")]
+    grads = [o for o in kernel.outputs if o.meaning.startswith("∂")]
+    if len(values) != 1:
+        return ""
+    wrt = {}  # input name → its gradient output
+    for o in grads:
+        for i in inputs:
+            if o.meaning.endswith(f"/∂{text(i.symbol)}"):
+                wrt[i.name] = o.name
+    names = [i.name for i in inputs]
+    v = values[0].name
+    ann = ", ".join(f"{n}: torch.Tensor" for n in names)
+    lines = [
+        f'_OP = "{op_name}"',
+        "",
+        "",
+        f"def _{kernel.name}_all({', '.join(names)}):",
+        f"    return {kernel.name}({', '.join(names)})",
+        "",
+        "",
+        "if not _registered(_OP):  # loading this file twice must not register the op twice",
+        f"    @torch.library.custom_op(_OP, mutates_args=())",
+        f"    def _{kernel.name}_op({ann}) -> list[torch.Tensor]:",
+        f"        return list(_{kernel.name}_all({', '.join(names)}))",
+        "",
+        f"    @_{kernel.name}_op.register_fake",
+        f"    def _({', '.join(names)}):",
+        f"        return [torch.empty_like({names[0]}) for _ in range({len(kernel.outputs)})]",
+        "",
+        "    def _setup(ctx, inputs, output):",
+        f"        ctx.save_for_backward(*output[1:])  # the gradients, computed in the same pass",
+        "",
+        "    def _backward(ctx, grads):",
+        "        saved = ctx.saved_tensors",
+        f"        g = grads[0]  # ∂(loss)/∂{v}",
+    ]
+    ret = []
+    for n in names:
+        if n in wrt:
+            idx = [o.name for o in grads].index(wrt[n])
+            ret.append(f"g * saved[{idx}]")
+        else:
+            ret.append("None")
+    lines += [f"        return {', '.join(ret)}" + ("," if len(ret) == 1 else ""),
+              "",
+              f"    _{kernel.name}_op.register_autograd(_backward, setup_context=_setup)",
+              "",
+              "",
+              f"def {kernel.name}_value({', '.join(names)}):",
+              f'    """{text(values[0].expr)} entry by entry, differentiable: torch.autograd uses the gradients',
+              f'    the kernel computed with it (a torch custom op: torch.compile keeps it whole)."""',
+              f"    return torch.ops.{op_name.replace('::', '.')}({', '.join(names)})[0]"]
+    return "\n".join(lines) + "\n"
+
+
+def emit_triton_module(kernels: list, source: str, regenerate: str, op_namespace: str = "symnet",
+                       op_suffix: str = "") -> str:
+    """A standalone module (imports torch and triton only): per kernel, the @triton.jit
+    kernel, its launcher, and a torch custom op ``op_namespace::name{op_suffix}`` with autograd."""
+    used: set = set()
+    parts = []
+    for kernel in kernels:
+        parts.append(emit_elementwise(kernel, used))
+        auto = emit_autograd(kernel, f"{op_namespace}::{kernel.name}{op_suffix}")
+        if auto:
+            parts.append(auto)
+    header = ['"""Generated by symnet from {} — do not edit.'.format(source), ""]
+    for k in kernels:
+        header.append(f"{k.name}: {k.formula}")
+    rules = {r.name: r.why for k in kernels for r in k.rules}
+    if rules:
+        header += ["", "Stability rules applied:"] + [f"  {name}: {why}" for name, why in rules.items()]
+    header += ["", "Arithmetic in float32 (float64 for float64 inputs); bfloat16/float16 inputs are upcast.",
+               f"Regenerate with: {regenerate}", '"""']
+    device = [TRITON_HELPERS[h] for h in TRITON_HELPERS if h in used]
+    host = [HOST_HELPERS[h] for h in HOST_HELPERS if h in used]
+    registered = '''\
+def _registered(name):
+    namespace, op = name.split("::")
+    return hasattr(getattr(torch.ops, namespace), op)
+'''
+    body = "\n\n".join(device + host + [registered] + parts)
+    imports = "import os\n\nimport torch\nimport triton\nimport triton.language as tl\n"
+    return "\n".join(header) + "\n" + imports + "\nBLOCK = 1024  # elements per program\n\n\n" + body

@@ -1,0 +1,303 @@
+"""The row-wise Triton skeleton: softmax cross-entropy over (N, V) logits, one program a row.
+
+From a :class:`~symnet.codegen.rowwise.RowKernel` (the CSE'd row formulas of the
+derivation) the skeleton emits:
+
+1. **pass 1** over the row in chunks of ``BLOCK_V``: the row maximum ``m`` and each row
+   sum whose summand is ``e^{z_j − m}`` as an *online* softmax (when a chunk raises the
+   maximum from m to m', the running sum is rescaled by e^{m − m'}), in float32 (float64
+   for float64 logits) — one read of the row, any V;
+2. the per-row outputs (the loss) printed from the formula, with ``z_r`` loaded from the
+   row at the class index (masked: a class outside [0, V) is never read);
+3. **pass 2** (fused forward + backward kernels only): each per-entry output (the
+   gradient) printed from the formula, the one-hot ``δ_jr`` term added where the column is
+   the row's class, times the reduction's scale, stored — optionally over the logits.
+
+Offsets are int64 (N·V may exceed 2³¹). Rows whose class is ``ignore_index`` get loss 0
+and gradient 0 and are not counted by the mean. The mean's divisor is a device tensor
+read by the kernel, so nothing waits on the host and a step can be captured in a CUDA
+graph.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..errors import SymnetError
+from ..render import text
+from .rowwise import RowKernel, j, r, rowmax, rowsum, z
+from .triton_backend import HOST_HELPERS, TRITON_HELPERS, TritonPrinter
+
+__all__ = ["emit_triton_row_module"]
+
+
+class _RowPrinter(TritonPrinter):
+    """Row formulas: z_j is the chunk of the row in registers, z_r the entry at the class."""
+
+    REFUSED = (sp.Derivative, sp.Integral, sp.Sum, sp.MatrixBase)
+
+    def _print_Indexed(self, e):
+        (index,) = e.indices
+        if e.base != z:
+            raise SymnetError(f"the Triton row-wise skeleton reads the logits z only, not {e}")
+        if index == j:
+            return "zj"
+        if index == r:
+            return "z_r"
+        raise SymnetError(f"a row formula reads entries at j or r, not {e}")
+
+    def _print_rowmax(self, e):
+        return "m"
+
+    def _print_Function(self, e):
+        if isinstance(e, rowsum):
+            return self.names[e]
+        return super()._print_Function(e)
+
+
+def _plan(kernel: RowKernel):
+    """Split the CSE'd assignments into per-entry and per-row values, and name the sums."""
+    entry, row = {}, {}
+    sums = {}  # rowsum node → accumulator name
+    for temp, expr in kernel.assignments:
+        if isinstance(expr, rowmax):
+            row[temp] = ("max", expr)
+            continue
+        for s in expr.atoms(rowsum):
+            sums.setdefault(s, f"s{len(sums)}")
+        outside = expr.replace(lambda n: isinstance(n, rowsum), lambda n: sp.Dummy())  # what is not summed
+        if outside.has(z[j]) or any(t in entry for t in outside.free_symbols):
+            entry[temp] = expr
+        else:
+            row[temp] = ("value", expr)
+    for result in kernel.results:
+        for s in result.atoms(rowsum):
+            sums.setdefault(s, f"s{len(sums)}")
+    maxes = [t for t, (kind, _) in row.items() if kind == "max"]
+    if len(maxes) != 1:
+        raise SymnetError(f"{kernel.name}: the online skeleton needs exactly one row maximum")
+    m = maxes[0]
+    summands = {}
+    for s, name in sums.items():
+        f = s.args[0].xreplace(entry).xreplace(entry)
+        if sp.simplify(f - sp.exp(z[j] - m)) != 0:
+            raise SymnetError(f"{kernel.name}: the online skeleton sums e^(z_j − m) only, not {text(f)}")
+        summands[name] = f
+    return m, entry, row, sums
+
+
+def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
+    if not kernel.target or kernel.upstream:
+        raise SymnetError(f"{kernel.name}: the Triton row-wise skeleton takes logits and class indices")
+    m, entry, row, sums = _plan(kernel)
+    names = {s: n for s, n in sums.items()}
+    names[m] = "m"
+    printer = _RowPrinter(names, helpers)
+    per_row = [(o, res) for o, res in zip(kernel.outputs, kernel.results) if o.per_row]
+    per_entry = [(o, res, c) for o, res, c in zip(kernel.outputs, kernel.results, kernel.scatter) if not o.per_row]
+    fused = bool(per_entry)
+    k = f"_{kernel.name}_kernel"
+    args = ["z_ptr", "r_ptr", "loss_ptr"] + (["dz_ptr", "scale_ptr"] if fused else []) + \
+        ["V", "stride", "ignore_index", "F64: tl.constexpr", "BLOCK_V: tl.constexpr"]
+    L = [
+        "@triton.jit",
+        f"def {k}({', '.join(args)}):",
+        f'    """{kernel.formula}: one row per program."""',
+        "    row = tl.program_id(0).to(tl.int64)",
+        "    start = row * stride  # int64: rows × V may pass 2³¹",
+        "    cols = tl.arange(0, BLOCK_V)",
+        "    cls = tl.load(r_ptr + row)",
+        "    ignored = cls == ignore_index",
+        "    valid = (cls >= 0) & (cls < V)  # a class outside [0, V) is never read",
+        "    acc: tl.constexpr = tl.float64 if F64 else tl.float32",
+        "    # pass 1: m = max_k z_k and Σ_k e^{z_k − m} online, rescaled whenever the maximum grows",
+        "    m = tl.full([], float(\"-inf\"), acc)",
+    ]
+    L += [f"    {s} = tl.zeros([], acc)" for s in sums.values()]
+    L += ["    for off in range(0, V, BLOCK_V):",
+          "        idx = off + cols",
+          "        zj = tl.load(z_ptr + start + idx, mask=idx < V, other=float(\"-inf\")).to(acc)",
+          "        m_new = tl.maximum(m, tl.max(zj, axis=0))",
+          "        # a row of −inf keeps m = −inf: shift by 0 there instead of −inf − (−inf)",
+          "        shift = tl.where(m_new == float(\"-inf\"), 0.0, m_new)"]
+    for s in sums.values():
+        L.append(f"        {s} = {s} * tl.exp(m - shift) + tl.sum(tl.exp(zj - shift), axis=0)")
+    L += ["        m = m_new",
+          "    z_r = tl.load(z_ptr + start + cls, mask=valid & ~ignored, other=float(\"nan\")).to(acc)"]
+    for temp, (kind, expr) in row.items():
+        if kind == "value":
+            L.append(f"    # {temp} = {text(expr)}")
+            L.append(f"    {temp} = {printer.doprint(expr)}")
+    for o, res in per_row:
+        L.append(f"    # {o.meaning} = {text(o.expr)}")
+        L.append(f"    {o.name} = tl.where(ignored, 0.0, {printer.doprint(res)})")
+        L.append(f"    tl.store({o.name}_ptr + row, {o.name}.to({o.name}_ptr.dtype.element_ty))")
+    if fused:
+        L += ["    scale = tl.load(scale_ptr).to(acc)  # 1/(rows counted) for the mean, else 1: read on the device",
+              "    scale = tl.where(ignored, 0.0, scale)",
+              "    # pass 2: the gradient entry by entry"]
+        L += ["    for off in range(0, V, BLOCK_V):",
+              "        idx = off + cols",
+              "        zj = tl.load(z_ptr + start + idx, mask=idx < V, other=0.0).to(acc)"]
+        for temp, expr in entry.items():
+            L.append(f"        # {temp} = {text(expr)}")
+            L.append(f"        {temp} = {printer.doprint(expr)}")
+        for o, res, coeff in per_entry:
+            L.append(f"        # {o.meaning} = {text(o.expr)}")
+            value = printer.doprint(res)
+            if coeff != 0:
+                value = f"{value} + tl.where(idx == cls, {printer.doprint(coeff)}, 0.0)  # the one-hot term δ_jr·({text(coeff)})"
+            L.append(f"        {o.name} = {value}")
+            L.append(f"        tl.store({o.name}_ptr + start + idx, ({o.name} * scale).to({o.name}_ptr.dtype.element_ty), "
+                     "mask=idx < V)")
+    return "\n".join(L) + "\n"
+
+
+def emit_row_launcher(kernel: RowKernel) -> str:
+    fused = any(not o.per_row for o in kernel.outputs)
+    k = f"_{kernel.name}_kernel"
+    outs = ", ".join(o.name for o in kernel.outputs)
+    doc = [f'    """{kernel.formula}', "",
+           "    Arguments:",
+           "      z: logits (N, V) or (..., V): float32, float64, bfloat16 or float16, on the GPU",
+           "      r: the class of each row, integers, shape (...)",
+           "      reduction: 'mean' (over the rows not ignored), 'sum' or 'none'",
+           "      ignore_index: rows of this class count for nothing (loss 0, gradient 0)",
+           "      check: check on the host that every class lies in [0, V) (one synchronisation);",
+           "        with check=False a bad class gives a NaN loss and is never read out of bounds",
+           ]
+    if fused:
+        doc.append("      inplace: write the gradient over the logits (saves N·V of memory)")
+    doc += ["", f"    Returns ({outs}):" if fused else f"    Returns {outs}:"]
+    doc += [f"      {o.name}: {o.meaning} = {text(o.expr)}" for o in kernel.outputs]
+    doc.append('    """')
+    sig = "z, r, reduction=\"mean\", ignore_index=-100, *, check=True" + (", inplace=False" if fused else "")
+    body = [
+        "_reduction(reduction)",
+        "z, r, shape = _rows(z, r, check, ignore_index)",
+        "N, V = z.shape",
+        "acc = torch.float64 if z.dtype == torch.float64 else torch.float32",
+        "loss = torch.empty(N, dtype=acc, device=z.device)",
+    ]
+    if fused:
+        body += [
+            "dz = z if inplace else torch.empty_like(z)",
+            "counted = (r != ignore_index).sum().to(acc) if reduction == \"mean\" else None  # stays on the device",
+            "scale = 1.0 / counted if reduction == \"mean\" else torch.ones((), dtype=acc, device=z.device)",
+        ]
+    args = "z, r, loss" + (", dz, scale" if fused else "")
+    body += [
+        "if N:",
+        f"    {k}[(N,)]({args}, V, z.stride(0), ignore_index, F64=z.dtype == torch.float64,",
+        "              BLOCK_V=min(triton.next_power_of_2(V), 4096 if z.element_size() > 2 else 8192))",
+        "if reduction == \"none\":",
+        "    loss = loss.to(z.dtype).reshape(shape[:-1])",
+        "elif reduction == \"sum\":",
+        "    loss = loss.sum().to(z.dtype)",
+        "else:",
+        "    loss = (loss.sum() / (r != ignore_index).sum()).to(z.dtype)",
+    ]
+    if fused:
+        body.append("return loss, dz.reshape(shape)")
+    else:
+        body.append("return loss")
+    return "\n".join([f"def {kernel.name}({sig}):", *doc] + ["    " + b for b in body]) + "\n"
+
+
+ROW_HOST = '''\
+def _rows(z, r, check, ignore_index):
+    """The logits as (N, V) rows with unit stride along V, the classes as int64, both checked."""
+    if not isinstance(z, torch.Tensor) or not isinstance(r, torch.Tensor):
+        raise TypeError("arguments 'z' and 'r' must be torch.Tensors")
+    if z.dtype not in (torch.float32, torch.float64, torch.bfloat16, torch.float16):
+        raise TypeError(f"argument 'z' has dtype {z.dtype}; the kernel takes float32, float64, bfloat16 or float16 logits")
+    if r.dtype.is_floating_point or r.dtype.is_complex or r.dtype == torch.bool:
+        raise TypeError(f"argument 'r' must hold integer class indices, not {r.dtype}")
+    if z.dim() == 0 or z.shape[-1] == 0:
+        raise ValueError(f"argument 'z' needs a last axis of at least one class, got shape {tuple(z.shape)}")
+    if tuple(r.shape) != tuple(z.shape[:-1]):
+        raise ValueError(f"argument 'r' has shape {tuple(r.shape)}; logits of shape {tuple(z.shape)} need "
+                         f"{tuple(z.shape[:-1])}")
+    _device_ok("z", z)
+    if r.device != z.device:
+        raise ValueError(f"argument 'r' is on {r.device} but 'z' is on {z.device}")
+    V = z.shape[-1]
+    shape = z.shape
+    z = z.reshape(-1, V)
+    if z.stride(-1) != 1:
+        z = z.contiguous()  # rows are read as contiguous runs
+    r = r.reshape(-1).to(torch.int64)
+    if check and r.numel():
+        bad = (r != ignore_index) & ((r < 0) | (r >= V))
+        if bool(bad.any()):
+            raise ValueError(f"class index {int(r[bad][0])} in argument 'r' is outside [0, {V}) "
+                             f"(and is not ignore_index={ignore_index})")
+    return z, r, shape
+'''
+
+
+def emit_row_autograd(kernel: RowKernel, op_name: str) -> str:
+    name = kernel.name.removesuffix("_grad")
+    return f'''\
+_ROW_OP = "{op_name}"
+
+if not _registered(_ROW_OP):
+    @torch.library.custom_op(_ROW_OP, mutates_args=())
+    def _{name}_op(z: torch.Tensor, r: torch.Tensor, reduction: str, ignore_index: int) -> list[torch.Tensor]:
+        loss, dz = {kernel.name}(z, r, reduction, ignore_index, check=False)
+        return [loss, dz]
+
+    @_{name}_op.register_fake
+    def _(z, r, reduction, ignore_index):
+        loss = z.new_empty(z.shape[:-1]) if reduction == "none" else z.new_empty(())
+        return [loss, torch.empty_like(z)]
+
+    def _setup(ctx, inputs, output):
+        ctx.reduction = inputs[2]
+        ctx.save_for_backward(output[1])  # ∂C/∂z, computed in the same launch
+
+    def _backward(ctx, grads):
+        (dz,) = ctx.saved_tensors
+        g = grads[0]
+        g = g.unsqueeze(-1) if ctx.reduction == "none" else g
+        return (g * dz).to(dz.dtype), None, None, None
+
+    _{name}_op.register_autograd(_backward, setup_context=_setup)
+
+
+def {name}_loss(z, r, reduction="mean", ignore_index=-100):
+    """The loss, differentiable (a torch custom op: torch.compile keeps it whole); its
+    gradient is the one the kernel wrote beside the loss. Classes are not checked here
+    (no host synchronisation); a bad class gives a NaN loss, never an out-of-bounds read."""
+    _reduction(reduction)
+    return torch.ops.{op_name.replace("::", ".")}(z, r, reduction, ignore_index)[0]
+'''
+
+
+def emit_triton_row_module(kernels: list, source: str, regenerate: str) -> str:
+    used: set = set()
+    parts = []
+    for kernel in kernels:
+        parts.append(emit_row_kernel(kernel, used))
+        parts.append(emit_row_launcher(kernel))
+    fused = [k for k in kernels if any(not o.per_row for o in k.outputs)]
+    if fused:
+        parts.append(emit_row_autograd(fused[0], f"symnet::{fused[0].name.removesuffix('_grad')}"))
+    header = ['"""Generated by symnet from {} — do not edit.'.format(source), ""]
+    for k in kernels:
+        header.append(f"{k.name}: {k.formula}")
+    rules = {q.name: q.why for k in kernels for q in k.rules}
+    if rules:
+        header += ["", "Stability rules applied:"] + [f"  {n}: {why}" for n, why in rules.items()]
+    header += ["", "One program per row: an online softmax pass (float32 accumulation; float64 for float64",
+               "logits), then the gradient pass. bfloat16/float16 logits are upcast in registers.",
+               f"Regenerate with: {regenerate}", '"""']
+    device = [TRITON_HELPERS[h] for h in TRITON_HELPERS if h in used]
+    registered = '''\
+def _registered(name):
+    namespace, op = name.split("::")
+    return hasattr(getattr(torch.ops, namespace), op)
+'''
+    host = [HOST_HELPERS["_device_ok"], HOST_HELPERS["_reduction"], ROW_HOST, registered]
+    body = "\n\n".join(device + host + parts)
+    imports = "import os\n\nimport torch\nimport triton\nimport triton.language as tl\n"
+    return "\n".join(header) + "\n" + imports + "\n\n" + body

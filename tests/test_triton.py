@@ -1,0 +1,228 @@
+"""The generated Triton kernels: against the formula in mpmath, against torch.autograd and
+torch's own functions, at odd shapes, extreme values and in bfloat16; bad input; the
+torch custom ops inside torch.compile. Without a GPU the kernels run under Triton's
+interpreter (TRITON_INTERPRET=1, set here before triton is imported): small sizes."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+torch = pytest.importorskip("torch")
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+triton = pytest.importorskip("triton")
+
+import symnet  # noqa: E402
+from symnet import SymnetError, sigmoid  # noqa: E402
+from symnet.codegen.blocks import stale_sources  # noqa: E402
+from symnet.kernels import load_kernel  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the interpreter's numpy overflows
+
+SMSE = load_kernel("sigmoid_mse", "triton")
+CE = load_kernel("softmax_cross_entropy", "triton")
+
+
+def t(x, dtype=torch.float32):
+    return torch.as_tensor(np.asarray(x), dtype=dtype, device=DEVICE)
+
+
+def test_committed_triton_kernels_are_fresh():
+    assert not stale_sources(ROOT / "kernels", "triton"), "run 'symnet codegen --backend triton'"
+
+
+def test_kernels_import_only_torch_and_triton():
+    for path in (ROOT / "kernels" / "triton").glob("*.py"):
+        imports = [line for line in path.read_text().splitlines() if line.startswith(("import ", "from "))]
+        assert set(imports) <= {"import os", "import torch", "import triton", "import triton.language as tl"}, path
+
+
+@pytest.mark.parametrize("n", [1, 1023, 1025])
+def test_sigmoid_mse_matches_mpmath_at_odd_sizes_and_extremes(n):
+    rng = np.random.default_rng(n)
+    z = rng.uniform(-30, 30, n)
+    z[: min(n, 6)] = [-1000.0, 1000.0, -88.7, 88.7, 0.0, 1e-30][: min(n, 6)]
+    y = rng.uniform(0, 1, n)
+    L, dL_dz = SMSE.sigmoid_mse(t(z), t(y))
+    for q in range(n):
+        with mpmath.workdps(40):
+            s = 1 / (1 + mpmath.exp(-mpmath.mpf(float(np.float32(z[q])))))
+            yy = mpmath.mpf(float(np.float32(y[q])))
+            want_L, want_d = (yy - s) ** 2, -2 * (yy - s) * s * (1 - s)
+        scale = float(abs(yy) + s)  # the size of the terms of y − σ(z)
+        assert abs(float(L[q]) - float(want_L)) <= 16 * 2 ** -23 * max(float(want_L), scale ** 2)
+        assert abs(float(dL_dz[q]) - float(want_d)) <= 16 * 2 ** -23 * max(abs(float(want_d)), scale * float(s * (1 - s))) + 2 ** -135  # subnormal results keep fewer bits
+    assert torch.isfinite(L).all() and torch.isfinite(dL_dz).all()
+
+
+def test_shape_1823_by_781_and_the_reduction():
+    rng = np.random.default_rng(0)
+    z, y = rng.normal(0, 4, (1823, 781)), rng.uniform(0, 1, (1823, 781))
+    L, d = SMSE.sigmoid_mse(t(z, torch.float64), t(y, torch.float64))
+    s = 1 / (1 + np.exp(-z))
+    assert L.shape == (1823, 781)
+    np.testing.assert_allclose(L.cpu().numpy(), (y - s) ** 2, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(d.cpu().numpy(), -2 * (y - s) * s / (1 + np.exp(z)), rtol=1e-11, atol=1e-300)
+    total, d2 = SMSE.sigmoid_mse(t(z, torch.float64), t(y, torch.float64), reduction="mean")
+    assert total.shape == () and float(total) == pytest.approx(((y - s) ** 2).mean(), rel=1e-12)
+    assert torch.equal(d, d2)
+
+
+def test_bfloat16_and_float16_inputs_are_upcast():
+    rng = np.random.default_rng(1)
+    z, y = rng.normal(0, 3, 3000), rng.uniform(0, 1, 3000)
+    for dtype, tol, tiny in ((torch.bfloat16, 2 ** -7, 1e-38), (torch.float16, 2 ** -10, 2 ** -24)):
+        zt, yt = t(z, dtype), t(y, dtype)
+        L, d = SMSE.sigmoid_mse(zt, yt)
+        assert L.dtype == dtype and d.dtype == dtype
+        zz = zt.double().requires_grad_(True)
+        ref = (yt.double() - torch.sigmoid(zz)) ** 2
+        (g,) = torch.autograd.grad(ref.sum(), zz)
+        # the exact values at the rounded inputs, rounded once more to the output type
+        # (float16's subnormals, below 6.1e-5, are spaced 2⁻²⁴ apart)
+        assert ((L.double() - ref.detach()).abs() <= 2 * tol * ref.detach().abs() + tiny).all()
+        assert ((d.double() - g).abs() <= 2 * tol * g.abs() + tiny).all()
+
+
+def test_custom_op_gradient_is_torch_autograds():
+    x = torch.randn(40, dtype=torch.float64, device=DEVICE, requires_grad=True)
+    y = torch.rand(40, dtype=torch.float64, device=DEVICE)
+    assert torch.autograd.gradcheck(lambda a: SMSE.sigmoid_mse_value(a, y), (x,))
+    g = torch.randn(40, dtype=torch.float64, device=DEVICE)
+    (ours,) = torch.autograd.grad((SMSE.sigmoid_mse_value(x, y) * g).sum(), x)
+    (ref,) = torch.autograd.grad((((y - torch.sigmoid(x)) ** 2) * g).sum(), x)
+    torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-15)
+
+
+def test_custom_op_runs_inside_torch_compile_without_graph_breaks():
+    x = torch.randn(64, device=DEVICE, requires_grad=True)
+    y = torch.rand(64, device=DEVICE)
+
+    def loss(a):
+        return SMSE.sigmoid_mse_value(a, y).mean() + CE.softmax_cross_entropy_loss(a.view(8, 8), torch.arange(8, device=DEVICE))
+
+    compiled = torch.compile(loss, fullgraph=True, backend="aot_eager")
+    (g1,) = torch.autograd.grad(compiled(x), x)
+    (g2,) = torch.autograd.grad(loss(x), x)
+    torch.testing.assert_close(g1, g2)
+
+
+@pytest.mark.parametrize("N, V", [(1, 1), (3, 7), (5, 1023), (2, 9000), (67, 129)])
+def test_cross_entropy_matches_torch(N, V):
+    g = torch.Generator().manual_seed(N * V)
+    z = (torch.randn(N, V, generator=g, dtype=torch.float64) * 3).to(DEVICE)
+    r = torch.randint(0, V, (N,), generator=g).to(DEVICE)
+    for reduction in ("mean", "sum", "none"):
+        loss, dz = CE.softmax_cross_entropy_grad(z, r, reduction)
+        zz = z.clone().requires_grad_(True)
+        ref = torch.nn.functional.cross_entropy(zz, r, reduction=reduction)
+        (g_ref,) = torch.autograd.grad(ref.sum(), zz)
+        torch.testing.assert_close(loss, ref.detach(), rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(dz, g_ref, rtol=1e-12, atol=1e-14)
+        assert float(CE.softmax_cross_entropy(z, r, reduction).sum()) == pytest.approx(float(ref.sum()), rel=1e-12)
+
+
+def test_cross_entropy_extremes_ignore_index_and_in_place():
+    z = t([[1000.0, -1000.0, 0.0], [-1e30, 3e38, 0.0], [88.7, 88.7, -88.7], [5.0, 5.0, 5.0]])
+    r = t([0, 1, 2, -100], torch.int64)
+    loss, dz = CE.softmax_cross_entropy_grad(z, r, "none")
+    want = torch.tensor([0.0, 0.0, 177.4 + float(np.log(2.0)), 0.0])
+    torch.testing.assert_close(loss.cpu(), want, rtol=1e-6, atol=1e-6)
+    assert torch.isfinite(dz).all() and float(dz[3].abs().max()) == 0.0  # the ignored row
+    mean, dz_mean = CE.softmax_cross_entropy_grad(z, r)  # mean over the 3 rows not ignored
+    assert float(mean) == pytest.approx(float(loss.sum()) / 3, rel=1e-6)
+    torch.testing.assert_close(dz_mean, dz / 3)
+    logits = t(np.random.default_rng(2).normal(size=(4, 50)))
+    keep = logits.clone()
+    _, separate = CE.softmax_cross_entropy_grad(keep, r.clamp(min=0))
+    _, written = CE.softmax_cross_entropy_grad(logits, r.clamp(min=0), inplace=True)
+    assert written.data_ptr() == logits.data_ptr()
+    torch.testing.assert_close(written, separate)
+
+
+def test_cross_entropy_in_bfloat16():
+    g = torch.Generator().manual_seed(3)
+    z = (torch.randn(16, 300, generator=g) * 4).bfloat16().to(DEVICE)
+    r = torch.randint(0, 300, (16,), generator=g).to(DEVICE)
+    loss, dz = CE.softmax_cross_entropy_grad(z, r)
+    assert loss.dtype == dz.dtype == torch.bfloat16
+    zz = z.double().requires_grad_(True)
+    ref = torch.nn.functional.cross_entropy(zz, r)
+    (g_ref,) = torch.autograd.grad(ref, zz)
+    assert abs(float(loss) - float(ref)) <= 2 ** -7 * float(ref)
+    assert ((dz.double() - g_ref).abs() <= 2 ** -7 * g_ref.abs() + 2 ** -7 / 16 / 300).all()
+
+
+def test_bad_input_is_refused_clearly():
+    z, y = t(np.zeros(4)), t(np.zeros(4))
+    cases = [
+        (lambda: SMSE.sigmoid_mse(z, t(np.zeros(5))), ValueError, "'y' has shape (5,) but 'z' has shape (4,)"),
+        (lambda: SMSE.sigmoid_mse(z, y.double()), TypeError, "'y' is torch.float64 but 'z' is torch.float32"),
+        (lambda: SMSE.sigmoid_mse(z.int(), y), TypeError, "'z' has dtype torch.int32"),
+        (lambda: SMSE.sigmoid_mse(np.zeros(4), y), TypeError, "'z' must be a torch.Tensor"),
+        (lambda: SMSE.sigmoid_mse(z, y, reduction="max"), ValueError, "reduction must be"),
+        (lambda: CE.softmax_cross_entropy(t(np.zeros((2, 3))), t([0, 3], torch.int64)), ValueError,
+         "class index 3 in argument 'r' is outside [0, 3)"),
+        (lambda: CE.softmax_cross_entropy(t(np.zeros((2, 3))), t([0, -1], torch.int64)), ValueError,
+         "class index -1"),
+        (lambda: CE.softmax_cross_entropy(t(np.zeros((2, 3))), t([0, 1, 2], torch.int64)), ValueError,
+         "'r' has shape (3,)"),
+        (lambda: CE.softmax_cross_entropy(t(np.zeros((2, 3))), t([0.0, 1.0])), TypeError, "integer class indices"),
+    ]
+    for call, error, message in cases:
+        with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+            call()
+    if DEVICE == "cpu":  # a CPU tensor without the interpreter: named, not a crash
+        os.environ["TRITON_INTERPRET"] = "0"
+        try:
+            with pytest.raises(ValueError, match="'z' is on cpu; the Triton kernels run on a CUDA device"):
+                SMSE.sigmoid_mse(z, y)
+        finally:
+            os.environ["TRITON_INTERPRET"] = "1"
+
+
+def test_a_bad_class_unchecked_is_nan_never_an_out_of_bounds_read():
+    z = t(np.random.default_rng(4).normal(size=(3, 5)))
+    loss = CE.softmax_cross_entropy(z, t([0, 7, 2], torch.int64), "none", check=False)
+    assert torch.isnan(loss[1]) and torch.isfinite(loss[[0, 2]]).all()
+
+
+def test_non_contiguous_input_is_handled():
+    base = t(np.random.default_rng(5).normal(size=(40, 2)))
+    z, y = base[:, 0], base[:, 1].sigmoid()
+    assert not z.is_contiguous()
+    L, d = SMSE.sigmoid_mse(z, y)
+    torch.testing.assert_close(L, (y - torch.sigmoid(z)) ** 2)
+    logits = t(np.random.default_rng(6).normal(size=(10, 6))).t()  # (6, 10) with stride (1, 6)
+    loss, dz = CE.softmax_cross_entropy_grad(logits, t(np.arange(6) % 10, torch.int64))
+    torch.testing.assert_close(loss, torch.nn.functional.cross_entropy(logits, t(np.arange(6) % 10, torch.int64)))
+
+
+def test_compile_for_triton_runs_a_users_formula():
+    x, w = sp.symbols("x w", real=True)
+    k = symnet.compile(symnet.derive(sp.log(1 + sp.exp(w * x)) + sigmoid(x) ** 3, [x, w]), backend="triton")
+    assert "@triton.jit" in k.source and "tl.exp" in k.source
+    xs = torch.linspace(-30, 30, 101, dtype=torch.float64, device=DEVICE)
+    ws = torch.linspace(-2, 2, 101, dtype=torch.float64, device=DEVICE)
+    assert k.inputs == ("w", "x")  # by name within a role
+    f, df_dx, df_dw = k(x=xs, w=ws)
+    xx, ww = xs.clone().requires_grad_(True), ws.clone().requires_grad_(True)
+    ref = torch.log1p(torch.exp(ww * xx)) + torch.sigmoid(xx) ** 3  # (F.softplus returns x past 20)
+    gx, gw = torch.autograd.grad(ref.sum(), (xx, ww))
+    torch.testing.assert_close(f, ref.detach(), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(df_dx, gx, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(df_dw, gw, rtol=1e-10, atol=1e-12)
+    assert symnet.compile(symnet.derive(sp.log(1 + sp.exp(w * x)) + sigmoid(x) ** 3, [x, w]), backend="triton") is k
+
+
+def test_the_printer_is_strict():
+    x = sp.Symbol("x", real=True)
+    with pytest.raises(SymnetError, match="cannot generate"):
+        symnet.compile(symnet.derive(sp.besselj(0, x), [x]), backend="triton")
