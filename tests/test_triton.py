@@ -226,3 +226,58 @@ def test_the_printer_is_strict():
     x = sp.Symbol("x", real=True)
     with pytest.raises(SymnetError, match="cannot generate"):
         symnet.compile(symnet.derive(sp.besselj(0, x), [x]), backend="triton")
+
+
+DENSE = load_kernel("dense", "triton")
+RNN = load_kernel("rnn_step", "triton")
+
+
+@pytest.mark.parametrize("B, m, n", [(1, 1, 1), (37, 19, 23), (70, 45, 33)])
+def test_dense_layers_match_torch_autograd(B, m, n):
+    g = torch.Generator().manual_seed(B + m + n)
+    a, W, b, up = (torch.randn(*s, generator=g, dtype=torch.float64).to(DEVICE) for s in ((B, m), (n, m), (n,), (B, n)))
+    aa, WW, bb = (x.clone().requires_grad_(True) for x in (a, W, b))
+    for forward, backward, ref in (
+            (DENSE.dense_sigmoid, lambda y: DENSE.dense_sigmoid_backward(a, W, y, up), torch.sigmoid(aa @ WW.T + bb)),
+            (DENSE.linear, lambda y: DENSE.linear_backward(a, W, up), aa @ WW.T + bb)):
+        y = forward(a, W, b)
+        torch.testing.assert_close(y, ref.detach(), rtol=1e-12, atol=1e-12)
+        dW, db, da = backward(y)
+        rW, rb, ra = torch.autograd.grad(ref, (WW, bb, aa), up)
+        for got, want in ((dW, rW), (db, rb), (da, ra)):
+            torch.testing.assert_close(got, want, rtol=1e-11, atol=1e-11)
+
+
+def test_rnn_step_matches_torch_autograd():
+    g = torch.Generator().manual_seed(9)
+    x, hp, Wi, Wh, up = (torch.randn(*s, generator=g, dtype=torch.float64).to(DEVICE)
+                         for s in ((11, 3), (11, 17), (17, 3), (17, 17), (11, 17)))
+    xx, hh, A, H = (v.clone().requires_grad_(True) for v in (x, hp, Wi, Wh))
+    ref = torch.sigmoid(xx @ A.T + hh @ H.T)
+    h = RNN.rnn_step(x, hp, Wi, Wh)
+    torch.testing.assert_close(h, ref.detach(), rtol=1e-12, atol=1e-12)
+    for got, want in zip(RNN.rnn_step_backward(x, hp, Wi, Wh, h, up), torch.autograd.grad(ref, (A, H, hh), up)):
+        torch.testing.assert_close(got, want, rtol=1e-11, atol=1e-11)
+
+
+def test_dense_in_float32_and_bfloat16():
+    g = torch.Generator().manual_seed(10)
+    a, W, b = (torch.randn(*s, generator=g).to(DEVICE) for s in ((40, 30), (20, 30), (20,)))
+    want = torch.sigmoid(a.double() @ W.double().T + b.double())
+    torch.testing.assert_close(DENSE.dense_sigmoid(a, W, b).double(), want, rtol=1e-5, atol=1e-6)  # IEEE float32
+    y16 = DENSE.dense_sigmoid(a.bfloat16(), W.bfloat16(), b.bfloat16())
+    at = [v.bfloat16().double() for v in (a, W, b)]
+    want16 = torch.sigmoid(at[0] @ at[1].T + at[2])
+    assert y16.dtype == torch.bfloat16 and float((y16.double() - want16).abs().max()) <= 2 ** -8 + 1e-3
+
+
+def test_dense_bad_input():
+    a, W, b = t(np.zeros((4, 3))), t(np.zeros((2, 3))), t(np.zeros(2))
+    for call, error, message in (
+            (lambda: DENSE.dense_sigmoid(a, t(np.zeros((2, 4))), b), ValueError, "'W' has shape (2, 4), expected (·, 3)"),
+            (lambda: DENSE.dense_sigmoid(a, W, t(np.zeros(3))), ValueError, "'b' has shape (3,), expected (2,)"),
+            (lambda: DENSE.dense_sigmoid(a, W.double(), b), TypeError, "'W' is torch.float64"),
+            (lambda: DENSE.dense_sigmoid_backward(a, W, t(np.zeros((4, 2))), t(np.zeros((3, 2)))), ValueError,
+             "'g' has shape (3, 2), expected (4, 2)")):
+        with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
+            call()

@@ -22,7 +22,7 @@ def _batch(name, x, dims, dtype=None):
     if x.dtype not in (np.float32, np.float64):
         raise TypeError(f"argument {name!r} must hold float32 or float64 values, not {x.dtype}")
     if x.ndim != len(dims) or any(d is not None and s != d for s, d in zip(x.shape, dims)):
-        want = "(" + ", ".join("·" if d is None else str(d) for d in dims) + ")"
+        want = "(" + ", ".join("·" if d is None else str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
         raise ValueError(f"argument {name!r} has shape {x.shape}, expected {want}")
     return x if dtype is None else x.astype(dtype, copy=False)
 
@@ -31,9 +31,9 @@ def dense_sigmoid(a, W, b):
     """y_i = σ(Σ_k W_ik a_k + b_i)
 
     Arguments (float32 or float64; B examples in a batch):
-      a: a: inputs, (B, m)
-      W: W: weights, (n, m)
-      b: b: biases, (n,)
+      a: inputs, (B, m)
+      W: weights, (n, m)
+      b: biases, (n,)
 
     Returns y:
       y: y_i = σ(b_i + Σ_k (a_k·W_ik))
@@ -51,10 +51,10 @@ def dense_sigmoid_backward(a, W, y, g):
     """δ_j = g_j·y_j(1 − y_j); ∂C/∂W = δ aᵀ, ∂C/∂b = δ, ∂C/∂a = Wᵀδ
 
     Arguments (float32 or float64; B examples in a batch):
-      a: a: inputs, (B, m)
-      W: W: weights, (n, m)
-      y: y: the forward output σ(z), (B, n)
-      g: g: ∂C/∂y, (B, n)
+      a: inputs, (B, m)
+      W: weights, (n, m)
+      y: the forward output σ(z), (B, n)
+      g: ∂C/∂y, (B, n)
 
     Returns (dW, db, da):
       dW: ∂C/∂W_ik = a_k·δ_i
@@ -81,9 +81,9 @@ def linear(a, W, b):
     """z_i = Σ_k W_ik a_k + b_i
 
     Arguments (float32 or float64; B examples in a batch):
-      a: a: inputs, (B, m)
-      W: W: weights, (n, m)
-      b: b: biases, (n,)
+      a: inputs, (B, m)
+      W: weights, (n, m)
+      b: biases, (n,)
 
     Returns z:
       z: z_i = b_i + Σ_k (a_k·W_ik)
@@ -101,9 +101,9 @@ def linear_backward(a, W, g):
     """∂C/∂W = g aᵀ, ∂C/∂b = g, ∂C/∂a = Wᵀg
 
     Arguments (float32 or float64; B examples in a batch):
-      a: a: inputs, (B, m)
-      W: W: weights, (n, m)
-      g: g: ∂C/∂z, (B, n)
+      a: inputs, (B, m)
+      W: weights, (n, m)
+      g: ∂C/∂z, (B, n)
 
     Returns (dW, db, da):
       dW: ∂C/∂W_ik = a_k·g_i

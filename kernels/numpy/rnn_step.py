@@ -20,7 +20,7 @@ def _batch(name, x, dims, dtype=None):
     if x.dtype not in (np.float32, np.float64):
         raise TypeError(f"argument {name!r} must hold float32 or float64 values, not {x.dtype}")
     if x.ndim != len(dims) or any(d is not None and s != d for s, d in zip(x.shape, dims)):
-        want = "(" + ", ".join("·" if d is None else str(d) for d in dims) + ")"
+        want = "(" + ", ".join("·" if d is None else str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
         raise ValueError(f"argument {name!r} has shape {x.shape}, expected {want}")
     return x if dtype is None else x.astype(dtype, copy=False)
 
@@ -29,10 +29,10 @@ def rnn_step(x, hp, Wi, Wh):
     """h_i = σ(Σ_k W^h_ik h⁻_k + Σ_d W^i_id x_d)
 
     Arguments (float32 or float64; B examples in a batch):
-      x: x: inputs at this step, (B, D)
-      hp: hp: the previous hidden state h^{t−1}, (B, H)
-      Wi: Wi: input weights W^i, (H, D)
-      Wh: Wh: recurrent weights W^h, (H, H)
+      x: inputs at this step, (B, D)
+      hp: the previous hidden state h^{t−1}, (B, H)
+      Wi: input weights W^i, (H, D)
+      Wh: recurrent weights W^h, (H, H)
 
     Returns h:
       h: h_i = σ(Σ_k (hp_k·Wʰ_ik) + Σ_d (x_d·Wⁱ_id))
@@ -51,12 +51,12 @@ def rnn_step_backward(x, hp, Wi, Wh, h, g):
     """δ_i = g_i·h_i(1 − h_i); ∂C/∂W^i = δ xᵀ, ∂C/∂W^h = δ h⁻ᵀ, ∂C/∂h⁻ = W^hᵀδ
 
     Arguments (float32 or float64; B examples in a batch):
-      x: x: inputs at this step, (B, D)
-      hp: hp: the previous hidden state h^{t−1}, (B, H)
-      Wi: Wi: input weights W^i, (H, D)
-      Wh: Wh: recurrent weights W^h, (H, H)
-      h: h: this step's output σ(s), (B, H)
-      g: g: ∂C/∂h^t from the output and from step t + 1, (B, H)
+      x: inputs at this step, (B, D)
+      hp: the previous hidden state h^{t−1}, (B, H)
+      Wi: input weights W^i, (H, D)
+      Wh: recurrent weights W^h, (H, H)
+      h: this step's output σ(s), (B, H)
+      g: ∂C/∂h^t from the output and from step t + 1, (B, H)
 
     Returns (dWi, dWh, dhp):
       dWi: ∂C/∂W^i_id = δ_i·x_d

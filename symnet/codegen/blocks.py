@@ -91,6 +91,10 @@ def triton_sources() -> dict[str, str]:
     for block in BLOCKS:
         out[f"{block.module}.py"] = emit_triton_module([block.kernel()], f"the derivation of {block.summary}",
                                                        regenerate)
+    from .triton_layers import emit_triton_layer_module
+    for module, kernels in layer_modules().items():
+        out[f"{module}.py"] = emit_triton_layer_module(kernels, f"the derivation of {LAYER_SUMMARIES[module]}",
+                                                       regenerate)
     for module, kernels in row_modules().items():
         if module == "softmax_cross_entropy":
             out[f"{module}.py"] = emit_triton_row_module(kernels, f"the derivation of {ROW_SUMMARIES[module]}",

@@ -40,7 +40,7 @@ def _batch(name, x, dims, dtype=None):
     if x.dtype not in (np.float32, np.float64):
         raise TypeError(f"argument {name!r} must hold float32 or float64 values, not {x.dtype}")
     if x.ndim != len(dims) or any(d is not None and s != d for s, d in zip(x.shape, dims)):
-        want = "(" + ", ".join("·" if d is None else str(d) for d in dims) + ")"
+        want = "(" + ", ".join("·" if d is None else str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
         raise ValueError(f"argument {name!r} has shape {x.shape}, expected {want}")
     return x if dtype is None else x.astype(dtype, copy=False)
 ''',
@@ -219,7 +219,7 @@ def emit_layer_function(kernel: LayerKernel, helpers: set) -> str:
     low = _Lowering(kernel, helpers)
     names = [a.name for a in kernel.args]
     doc = [f'    """{kernel.formula}', "", "    Arguments (float32 or float64; B examples in a batch):"]
-    doc += [f"      {a.name}: {a.meaning}" for a in kernel.args]
+    doc += [f"      {a.meaning}" for a in kernel.args]
     doc += ["", "    Returns " + (f"({', '.join(o.name for o in kernel.outputs)}):" if len(kernel.outputs) > 1
                                  else f"{kernel.outputs[0].name}:")]
     doc += [f"      {o.name}: {o.meaning} = {text(o.expr)}" for o in kernel.outputs]

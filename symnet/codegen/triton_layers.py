@@ -1,0 +1,387 @@
+"""The dense Triton skeleton: layer formulas as tiled matrix products with fused epilogues.
+
+From a :class:`~symnet.codegen.layers.LayerKernel` (the index-form derivation of a layer):
+
+- a **forward** output ``F(b_i + Σ_k W_ik a_k + Σ_d U_id x_d + …)`` becomes one kernel over
+  (batch × outputs) tiles: each contraction is a ``tl.dot`` loop into its own float32
+  accumulator, then the epilogue — the bias and the activation, printed from the formula —
+  runs on the tile in registers before the one store;
+- a **backward** kernel's named step (``δ_i = g_i·y_i(1 − y_i)``) is never stored: every
+  matrix product that reads δ computes it from y and g as it loads each tile, so the
+  activation derivative is fused into the backward matmuls. ``∂C/∂W = δᵀa`` (summed over
+  the batch) carries ``∂C/∂b = Σ δ`` in the same pass; ``∂C/∂a = δ W`` is another.
+
+Tile sizes are autotuned on a GPU (a small fixed set under the interpreter). float32
+products use IEEE float32 (no TF32), so the generated gradients match the NumPy ones;
+bfloat16/float16 inputs multiply natively and accumulate in float32.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..errors import SymnetError
+from ..render import text
+from .layers import LayerKernel
+from .triton_backend import HOST_HELPERS, TritonPrinter
+
+__all__ = ["emit_triton_layer_module"]
+
+CONFIGS = '''\
+if os.environ.get("TRITON_INTERPRET") == "1":  # the interpreter runs every config: keep one, small
+    _CONFIGS = [triton.Config({"BLOCK_M": 32, "BLOCK_N": 32, "BLOCK_K": 16})]
+else:
+    _CONFIGS = [triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s)
+                for bm, bn, bk, w, s in ((128, 128, 64, 8, 3), (128, 256, 64, 8, 3), (256, 128, 64, 8, 3),
+                                         (64, 128, 64, 4, 4), (128, 64, 32, 4, 4), (64, 64, 32, 4, 4),
+                                         (32, 32, 32, 4, 2))]
+'''
+
+HOST = '''\
+def _matrix(name, x, dims, like=None):
+    """A tensor with the given sizes (None: any), checked by name; contiguous."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"argument {name!r} must be a torch.Tensor, not {type(x).__name__}")
+    if x.dtype not in (torch.float32, torch.float64, torch.bfloat16, torch.float16):
+        raise TypeError(f"argument {name!r} has dtype {x.dtype}; the kernel takes float32, float64, bfloat16 or float16")
+    if x.dim() != len(dims) or any(d is not None and s != d for s, d in zip(x.shape, dims)):
+        want = "(" + ", ".join("·" if d is None else str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
+        raise ValueError(f"argument {name!r} has shape {tuple(x.shape)}, expected {want}")
+    if like is None:
+        _device_ok(name, x)
+    else:
+        if x.dtype != like.dtype:
+            raise TypeError(f"argument {name!r} is {x.dtype} but the inputs are {like.dtype}")
+        if x.device != like.device:
+            raise ValueError(f"argument {name!r} is on {x.device} but the inputs are on {like.device}")
+    return x.contiguous()
+'''
+
+PROLOGUE = [
+    "F64: tl.constexpr", "BLOCK_M: tl.constexpr", "BLOCK_N: tl.constexpr", "BLOCK_K: tl.constexpr",
+]
+
+
+class _TilePrinter(TritonPrinter):
+    """Entries of a layer formula as tiles: names[(base, layout)] gives each Indexed's tile."""
+
+    REFUSED = (sp.Derivative, sp.Integral, sp.MatrixBase)
+
+    def __init__(self, tiles: dict, helpers: set):
+        super().__init__({}, helpers)
+        self.tiles = tiles
+
+    def _print_Indexed(self, e):
+        try:
+            return self.tiles[e]
+        except KeyError:
+            raise SymnetError(f"the dense skeleton has no tile for {text(e)} here") from None
+
+    def _print_Sum(self, e):
+        try:
+            return self.tiles[e]
+        except KeyError:
+            raise SymnetError(f"the dense skeleton cannot generate the sum {text(e)} here") from None
+
+
+def _contraction(s: sp.Sum, args: dict):
+    """Σ_k P_ik q_k → (matrix argument P, vector argument q, the summed index k), or None."""
+    ((k, _, _),) = s.limits
+    factors = sp.Mul.make_args(s.function)
+    if len(factors) != 2 or not all(isinstance(f, sp.Indexed) for f in factors):
+        return None
+    mat = [f for f in factors if len(f.indices) == 2 and f.indices[1] == k and not args[f.base].batched]
+    vec = [f for f in factors if len(f.indices) == 1 and f.indices[0] == k and args[f.base].batched]
+    if len(mat) != 1 or len(vec) != 1:
+        return None
+    return mat[0], vec[0], k
+
+
+def _load_rows(ptr: str, rows: str, cols: str, nrows: str, ncols: str, other: str = "0.0") -> str:
+    """A (rows × cols) tile of a row-major matrix with ncols columns."""
+    return (f"tl.load({ptr} + {rows}[:, None].to(tl.int64) * {ncols} + {cols}[None, :], "
+            f"mask=({rows}[:, None] < {nrows}) & ({cols}[None, :] < {ncols}), other={other})")
+
+
+def emit_forward(kernel: LayerKernel, helpers: set) -> str:
+    (out,) = kernel.outputs
+    args = {a.base: a for a in kernel.args}
+    sums = sorted(out.expr.atoms(sp.Sum), key=sp.default_sort_key)
+    plans = []
+    for s in sums:
+        c = _contraction(s, args)
+        if c is None:
+            raise SymnetError(f"{kernel.name}: the dense skeleton multiplies a weight matrix by a batched "
+                              f"vector, not {text(s)}")
+        plans.append((s, *c))
+    (i,) = out.indices
+    batched = [a for a in kernel.args if a.batched]
+    vectors = [a for a in kernel.args if not a.batched and len(a.indices) == 1]
+    tiles = {}
+    name = f"_{kernel.name}_kernel"
+    ptrs = [f"{a.name}_ptr" for a in kernel.args] + [f"{out.name}_ptr"]
+    sizes = ["M", "N"] + [f"K{q}" for q in range(len(plans))]
+    L = ["@triton.autotune(configs=_CONFIGS, key=[" + ", ".join(f'"{s}"' for s in sizes) + "])",
+         "@triton.jit",
+         f"def {name}({', '.join(ptrs + sizes + ['PRECISION: tl.constexpr', 'UPCAST: tl.constexpr'] + PROLOGUE)}):",
+         f'    """{kernel.formula}: one (BLOCK_M examples × BLOCK_N outputs) tile per program."""',
+         "    rm = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)  # examples",
+         "    rn = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)  # outputs i",
+         "    acc_t: tl.constexpr = tl.float64 if F64 else tl.float32"]
+    for q, (s, mat, vec, k) in enumerate(plans):
+        P, v = args[mat.base].name, args[vec.base].name
+        L += [f"    # {text(s)}: ({v} tile) · ({P} tile)ᵀ, K{q} at a time",
+              f"    acc{q} = tl.zeros([BLOCK_M, BLOCK_N], acc_t)",
+              f"    for k0 in range(0, K{q}, BLOCK_K):",
+              "        rk = k0 + tl.arange(0, BLOCK_K)",
+              f"        {v}_t = {_load_rows(f'{v}_ptr', 'rm', 'rk', 'M', f'K{q}')}",
+              f"        {P}_t = {_load_rows(f'{P}_ptr', 'rn', 'rk', 'N', f'K{q}')}",
+              "        if UPCAST:  # the interpreter's dot of 16-bit tiles is wrong: multiply in float32 there",
+              f"            {v}_t, {P}_t = {v}_t.to(tl.float32), {P}_t.to(tl.float32)",
+              f"        acc{q} = tl.dot({v}_t, tl.trans({P}_t), acc{q}, input_precision=PRECISION)",
+              ]
+        tiles[s] = f"acc{q}"
+    for a in vectors:
+        L.append(f"    {a.name}_t = tl.load({a.name}_ptr + rn, mask=rn < N, other=0.0).to(acc_t)[None, :]")
+        tiles[a.base[i]] = f"{a.name}_t"
+    printer = _TilePrinter(tiles, helpers)
+    L.append(f"    # {out.meaning} = {text(out.expr)}")
+    L.append(f"    {out.name} = {printer.doprint(out.expr)}")
+    L.append(f"    mask = (rm[:, None] < M) & (rn[None, :] < N)")
+    L.append(f"    tl.store({out.name}_ptr + rm[:, None].to(tl.int64) * N + rn[None, :], "
+             f"{out.name}.to({out.name}_ptr.dtype.element_ty), mask=mask)")
+    del batched
+    return "\n".join(L) + "\n"
+
+
+def _checks(kernel: LayerKernel) -> tuple[list[str], dict]:
+    size_of: dict = {}
+    lines = []
+    first = kernel.args[0]
+    for a in kernel.args:
+        dims = (["B"] if a.batched and "batch" in size_of else ["None"] if a.batched else [])
+        dims += [size_of.get(q, "None") for q in a.indices]
+        like = "" if a is first else f", {first.name}"
+        lines.append(f"{a.name} = _matrix({a.name!r}, {a.name}, ({', '.join(dims)}{',' if len(dims) == 1 else ''}){like})")
+        if a.batched and "batch" not in size_of:
+            lines.append(f"B = {a.name}.shape[0]")
+            size_of["batch"] = "B"
+        for pos, q in enumerate(a.indices):
+            if q not in size_of:
+                size_of[q] = f"{a.name}.shape[{pos + (1 if a.batched else 0)}]"
+    return lines, size_of
+
+
+def emit_forward_launcher(kernel: LayerKernel) -> str:
+    (out,) = kernel.outputs
+    args = {a.base: a for a in kernel.args}
+    checks, size_of = _checks(kernel)
+    plans = [_contraction(s, args) for s in sorted(out.expr.atoms(sp.Sum), key=sp.default_sort_key)]
+    (i,) = out.indices
+    N = size_of[i]
+    Ks = [size_of[k] for _, _, k in plans]
+    doc = [f'    """{kernel.formula}', "", "    Arguments (tensors of one dtype and device; B examples):"]
+    doc += [f"      {a.meaning}" for a in kernel.args]
+    doc += ["", f"    Returns {out.name}: {out.meaning} = {text(out.expr)}", '    """']
+    first = kernel.args[0].name
+    body = checks + [f"{out.name} = torch.empty(B, {N}, dtype={first}.dtype, device={first}.device)",
+                     "grid = lambda meta: (triton.cdiv(B, meta[\"BLOCK_M\"]), triton.cdiv("
+                     f"{N}, meta[\"BLOCK_N\"]))",
+                     f"if B and {N}:",
+                     f"    _{kernel.name}_kernel[grid]({', '.join(a.name for a in kernel.args)}, {out.name}, B, {N}, "
+                     f"{', '.join(Ks)},",
+                     f"        PRECISION=\"ieee\" if {first}.dtype in (torch.float32, torch.float64) else \"tf32\",  "
+                     "# tf32: the default, unused for 16-bit inputs",
+                     f"        UPCAST={first}.element_size() == 2 and os.environ.get(\"TRITON_INTERPRET\") == \"1\",",
+                     f"        F64={first}.dtype == torch.float64)",
+                     f"return {out.name}"]
+    return "\n".join([f"def {kernel.name}({', '.join(a.name for a in kernel.args)}):", *doc]
+                     + ["    " + b for b in body]) + "\n"
+
+
+def _is_backward(kernel: LayerKernel) -> bool:
+    return bool(kernel.steps) or any(not o.per_example for o in kernel.outputs)
+
+
+def _steps(kernel: LayerKernel):
+    """The named step δ; a backward without one (a linear layer) reads the upstream g as δ."""
+    if kernel.steps:
+        return kernel.steps
+    from .layers import LayerOutput
+    upstream = [a for a in kernel.args if a.batched and a.name == "g"]
+    if len(upstream) != 1:
+        raise SymnetError(f"{kernel.name}: a backward kernel needs a named step δ or an upstream gradient g")
+    (g,) = upstream
+    return ((g.base, LayerOutput("delta", g.indices, g.base[g.indices], "δ_i = g_i (no activation)")),)
+
+
+def _classify(kernel: LayerKernel):
+    """The backward outputs: ('outer', P) Σ_batch δᵀ·arg; ('sum',) Σ_batch δ; ('back', W) δ·W."""
+    args = {a.base: a for a in kernel.args}
+    ((step_base, step),) = _steps(kernel)
+    plans = []
+    for o in kernel.outputs:
+        e = o.expr
+        if not o.per_example and e == step_base[o.indices[0]] and len(o.indices) == 1:
+            plans.append((o, "sum", None))
+        elif not o.per_example and e.is_Mul and len(o.indices) == 2:
+            factors = sp.Mul.make_args(e)
+            other = [f for f in factors if isinstance(f, sp.Indexed) and f.base != step_base]
+            if len(factors) != 2 or len(other) != 1 or not args[other[0].base].batched:
+                raise SymnetError(f"{kernel.name}: cannot generate {o.name} = {text(e)} as δᵀ·(batched argument)")
+            plans.append((o, "outer", args[other[0].base]))
+        elif o.per_example and isinstance(e, sp.Sum):
+            body = e.function
+            factors = sp.Mul.make_args(body)
+            mats = [f for f in factors if isinstance(f, sp.Indexed) and f.base != step_base]
+            if len(factors) != 2 or len(mats) != 1:
+                raise SymnetError(f"{kernel.name}: cannot generate {o.name} = {text(e)} as δ·W")
+            plans.append((o, "back", args[mats[0].base]))
+        else:
+            raise SymnetError(f"{kernel.name}: the dense skeleton cannot generate {o.name} = {text(e)}")
+    return step_base, step, plans
+
+
+def emit_backward(kernel: LayerKernel, helpers: set) -> tuple[str, list]:
+    """One kernel per matrix product; each computes δ from its inputs as it loads them."""
+    step_base, step, plans = _classify(kernel)
+    (i,) = step.indices
+    step_args = sorted({x.base for x in step.expr.atoms(sp.Indexed)}, key=str)
+    args = {a.base: a for a in kernel.args}
+    outer = [p for p in plans if p[1] == "outer"]
+    total = [p for p in plans if p[1] == "sum"]
+    back = [p for p in plans if p[1] == "back"]
+    pieces, launches = [], []
+    step_ptrs = [f"{args[b].name}_ptr" for b in step_args]
+
+    def delta(rows, cols, nrows, ncols, transposed=False):
+        """Lines loading the step's inputs as (rows × cols) tiles and forming δ there."""
+        tiles = {}
+        lines = []
+        for b in step_args:
+            a = args[b]
+            tile = (_load_rows(f"{a.name}_ptr", cols, rows, ncols, nrows) + ".to(acc_t)") if transposed else \
+                (_load_rows(f"{a.name}_ptr", rows, cols, nrows, ncols) + ".to(acc_t)")
+            if transposed:
+                tile = f"tl.trans({tile})"
+            lines.append(f"{a.name}_t = {tile}")
+            tiles[b[i]] = f"{a.name}_t"
+        printer = _TilePrinter(tiles, helpers)
+        lines.append(f"# {step.meaning} = {text(step.expr)}, from the tiles: never stored")
+        lines.append(f"{step.name} = {printer.doprint(step.expr)}")
+        return lines
+
+    for index, (o, kind, arg) in enumerate(outer):
+        name = f"_{kernel.name}_{o.name}_kernel"
+        with_sum = index == 0 and total
+        sum_out = total[0][0] if with_sum else None
+        ptrs = step_ptrs + [f"{arg.name}_ptr", f"{o.name}_ptr"] + ([f"{sum_out.name}_ptr"] if with_sum else [])
+        L = ["@triton.autotune(configs=_CONFIGS, key=[\"N\", \"K\", \"B\"])",
+             "@triton.jit",
+             f"def {name}({', '.join(ptrs + ['B', 'N', 'K'] + PROLOGUE)}):",
+             f'    """{o.meaning} = {text(o.expr)}, summed over the batch: δᵀ·{arg.name}'
+             + (f"; and {sum_out.meaning} = Σ_batch δ" if with_sum else "") + '."""',
+             "    rn = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)  # rows i of the result",
+             "    rk = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)  # its columns",
+             "    acc_t: tl.constexpr = tl.float64 if F64 else tl.float32",
+             "    acc = tl.zeros([BLOCK_M, BLOCK_N], acc_t)"]
+        if with_sum:
+            L.append("    total = tl.zeros([BLOCK_M], acc_t)")
+        L += ["    for b0 in range(0, B, BLOCK_K):  # the batch, BLOCK_K examples at a time",
+              "        rb = b0 + tl.arange(0, BLOCK_K)"]
+        L += ["        " + x for x in delta("rn", "rb", "N", "B", transposed=True)]
+        L += [f"        {arg.name}_t = {_load_rows(f'{arg.name}_ptr', 'rb', 'rk', 'B', 'K')}.to(acc_t)",
+              f"        acc = tl.dot({step.name}.to(acc_t), {arg.name}_t, acc, input_precision=\"ieee\")"]
+        if with_sum:
+            L.append(f"        total += tl.sum({step.name}, axis=1)")
+        L += ["    mask = (rn[:, None] < N) & (rk[None, :] < K)",
+              f"    tl.store({o.name}_ptr + rn[:, None].to(tl.int64) * K + rk[None, :], "
+              f"acc.to({o.name}_ptr.dtype.element_ty), mask=mask)"]
+        if with_sum:
+            L += ["    if tl.program_id(1) == 0:  # one column of programs writes ∂C/∂b",
+                  f"        tl.store({sum_out.name}_ptr + rn, total.to({sum_out.name}_ptr.dtype.element_ty), mask=rn < N)"]
+        pieces.append("\n".join(L) + "\n")
+        launches.append((name, o, kind, arg, sum_out))
+    for o, kind, mat in back:
+        name = f"_{kernel.name}_{o.name}_kernel"
+        ptrs = step_ptrs + [f"{mat.name}_ptr", f"{o.name}_ptr"]
+        L = ["@triton.autotune(configs=_CONFIGS, key=[\"B\", \"N\", \"K\"])",
+             "@triton.jit",
+             f"def {name}({', '.join(ptrs + ['B', 'N', 'K'] + PROLOGUE)}):",
+             f'    """{o.meaning} = {text(o.expr)}: δ·{mat.name}, one (examples × columns) tile per program."""',
+             "    rm = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)  # examples",
+             "    rk = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)  # columns k",
+             "    acc_t: tl.constexpr = tl.float64 if F64 else tl.float32",
+             "    acc = tl.zeros([BLOCK_M, BLOCK_N], acc_t)",
+             "    for i0 in range(0, N, BLOCK_K):  # the summed index i",
+             "        ri = i0 + tl.arange(0, BLOCK_K)"]
+        L += ["        " + x for x in delta("rm", "ri", "B", "N")]
+        L += [f"        {mat.name}_t = {_load_rows(f'{mat.name}_ptr', 'ri', 'rk', 'N', 'K')}.to(acc_t)",
+              f"        acc = tl.dot({step.name}.to(acc_t), {mat.name}_t, acc, input_precision=\"ieee\")",
+              "    mask = (rm[:, None] < B) & (rk[None, :] < K)",
+              f"    tl.store({o.name}_ptr + rm[:, None].to(tl.int64) * K + rk[None, :], "
+              f"acc.to({o.name}_ptr.dtype.element_ty), mask=mask)"]
+        pieces.append("\n".join(L) + "\n")
+        launches.append((name, o, kind, mat, None))
+    return "\n\n".join(pieces), launches, step_args
+
+
+def emit_backward_launcher(kernel: LayerKernel, launches, step_args) -> str:
+    checks, size_of = _checks(kernel)
+    args = {a.base: a for a in kernel.args}
+    ((_, step),) = _steps(kernel)
+    (i,) = step.indices
+    N = size_of[i]
+    first = kernel.args[0].name
+    step_names = [args[b].name for b in step_args]
+    doc = [f'    """{kernel.formula}', "", "    Arguments (tensors of one dtype and device; B examples):"]
+    doc += [f"      {a.meaning}" for a in kernel.args]
+    doc += ["", f"    Returns ({', '.join(o.name for o in kernel.outputs)}):"]
+    doc += [f"      {o.name}: {o.meaning} = {text(o.expr)}" for o in kernel.outputs]
+    doc.append('    """')
+    body = list(checks)
+    for o in kernel.outputs:
+        if len(o.indices) == 2:
+            shape = ", ".join(size_of[q] for q in o.indices)
+        elif o.per_example:
+            shape = f"B, {size_of[o.indices[0]]}"
+        else:
+            shape = size_of[o.indices[0]]
+        alloc = "torch.zeros" if not o.per_example else "torch.empty"  # an empty batch sums to 0
+        body.append(f"{o.name} = {alloc}({shape}, dtype={first}.dtype, device={first}.device)")
+    body.append("f64 = " + f"{first}.dtype == torch.float64")
+    body.append("if B:")
+    for name, o, kind, other, sum_out in launches:
+        if kind == "outer":
+            K = size_of[o.indices[1]]
+            extra = f", {sum_out.name}" if sum_out is not None else ""
+            body += [f"    grid = lambda meta: (triton.cdiv({N}, meta[\"BLOCK_M\"]), triton.cdiv({K}, meta[\"BLOCK_N\"]))",
+                     f"    {name}[grid]({', '.join(step_names)}, {other.name}, {o.name}{extra}, B, {N}, {K}, F64=f64)"]
+        else:
+            K = size_of[o.indices[0]]
+            body += [f"    grid = lambda meta: (triton.cdiv(B, meta[\"BLOCK_M\"]), triton.cdiv({K}, meta[\"BLOCK_N\"]))",
+                     f"    {name}[grid]({', '.join(step_names)}, {other.name}, {o.name}, B, {N}, {K}, F64=f64)"]
+    body.append(f"return {', '.join(o.name for o in kernel.outputs)}")
+    return "\n".join([f"def {kernel.name}({', '.join(a.name for a in kernel.args)}):", *doc]
+                     + ["    " + b for b in body]) + "\n"
+
+
+def emit_triton_layer_module(kernels: list[LayerKernel], source: str, regenerate: str) -> str:
+    used: set = set()
+    parts = []
+    for kernel in kernels:
+        if _is_backward(kernel):
+            code, launches, step_args = emit_backward(kernel, used)
+            parts += [code, emit_backward_launcher(kernel, launches, step_args)]
+        else:
+            parts += [emit_forward(kernel, used), emit_forward_launcher(kernel)]
+    header = ['"""Generated by symnet from {} — do not edit.'.format(source), ""]
+    header += [f"{k.name}: {k.formula}" for k in kernels]
+    header += ["", "Tiled matrix products (tl.dot, IEEE float32 for float32 inputs) with the bias and the",
+               "activation fused into the forward epilogue and δ formed inside the backward products;",
+               "tile sizes autotuned on a GPU. bfloat16/float16 multiply natively, accumulate in float32.",
+               f"Regenerate with: {regenerate}", '"""']
+    from .triton_backend import TRITON_HELPERS
+    device = [TRITON_HELPERS[h] for h in TRITON_HELPERS if h in used]
+    body = "\n\n".join([CONFIGS] + device + [HOST_HELPERS["_device_ok"], HOST] + parts)
+    imports = "import os\n\nimport torch\nimport triton\nimport triton.language as tl\n"
+    return "\n".join(header) + "\n" + imports + "\n" + body
