@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -162,3 +163,19 @@ def test_progress_goes_to_stderr(capsys):
     train("xor", epochs=20, progress=True)
     err = capsys.readouterr().err
     assert "xor (numpy): epoch 20/20" in err
+
+
+def test_triton_backend_follows_the_numpy_backend_step_by_step():
+    """The generated Triton kernels (under the interpreter without a GPU) lose the same as
+    the generated NumPy ones after each of the first 20 steps of a tiny model (XOR)."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        os.environ.setdefault("TRITON_INTERPRET", "1")  # before triton is first imported
+    pytest.importorskip("triton")
+    ours = fit(get_task("xor"), "numpy", Settings(20, 5.0, 4, 4))
+    gpu = fit(get_task("xor"), "triton", Settings(20, 5.0, 4, 4))
+    np.testing.assert_allclose(gpu.step_losses, ours.step_losses, rtol=1e-5)
+    for k in ours.params:
+        np.testing.assert_allclose(gpu.params[k], ours.params[k], rtol=1e-4, atol=1e-6)
+    with pytest.raises(SymnetError, match="the miles task runs on numpy, torch, not on 'triton'"):
+        train("miles", backend="triton")

@@ -281,3 +281,14 @@ def test_dense_bad_input():
              "'g' has shape (3, 2), expected (4, 2)")):
         with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
             call()
+
+
+def test_the_gpu_benchmark_script_checks_correctness_under_the_interpreter():
+    """benchmarks/gpu.py stays runnable: its correctness stage at small sizes (no timing)."""
+    import subprocess
+    import sys
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TRITON_INTERPRET": "1"}
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu.py"), "--small", "--check-only"],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "sigmoid_mse: correct" in run.stdout and "dense_bf16_8192x4096x4096: correct" in run.stdout

@@ -2,8 +2,10 @@
 
 ``numpy``: the task's gradient function calls only kernels that symnet generated from
 the derivations (``kernels/numpy``); the update ``w ← w − α·∂J/∂w`` is one in-place NumPy
-operation per weight. ``torch``: the same model written in PyTorch, its gradient from
-``torch.autograd`` — kept as the reference the generated gradients are compared with.
+operation per weight. ``triton``: the same with the generated Triton kernels
+(``kernels/triton``) on torch tensors on the GPU (or under ``TRITON_INTERPRET=1``).
+``torch``: the same model written in PyTorch, its gradient from ``torch.autograd`` — kept
+as the reference the generated gradients are compared with.
 """
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ import numpy as np
 
 from ..errors import SymnetError
 
-__all__ = ["BACKENDS", "NumpyEngine", "TorchEngine", "require_torch", "check_backend"]
+__all__ = ["BACKENDS", "NumpyEngine", "TorchEngine", "TritonEngine", "require_torch", "check_backend",
+           "triton_device"]
 
 BACKENDS = ("numpy", "torch", "triton")
 
@@ -83,3 +86,29 @@ class TorchEngine:
 
     def params(self) -> dict:
         return {k: v.detach().numpy().copy() for k, v in self.p.items()}
+
+
+def triton_device() -> str:
+    torch = require_torch("--backend triton")
+    return "cuda" if torch.cuda.is_available() else "cpu"  # cpu: under TRITON_INTERPRET=1
+
+
+class TritonEngine:
+    """SGD with a gradient function over torch tensors that calls the generated Triton kernels."""
+
+    def __init__(self, params: dict, grads):
+        self.torch = torch = require_torch("--backend triton")
+        device = triton_device()
+        self.p = {k: torch.tensor(np.asarray(v), device=device) for k, v in params.items()}
+        self.grads = grads
+
+    def step(self, idx: np.ndarray, lr: float) -> float:
+        loss, grads = self.grads(self.p, self.torch.from_numpy(np.ascontiguousarray(idx)).to(triton_device()))
+        value = float(loss)
+        if math.isfinite(value):
+            for name, g in grads.items():
+                self.p[name].sub_(g, alpha=lr)
+        return value
+
+    def params(self) -> dict:
+        return {k: v.cpu().numpy().copy() for k, v in self.p.items()}

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import SymnetError
 from ..kernels import load_kernel
-from .engines import NumpyEngine, TorchEngine, require_torch
+from .engines import NumpyEngine, TorchEngine, TritonEngine, require_torch, triton_device
 from .tasks import Task
 
 __all__ = ["Xor", "Digits", "mlp_grads", "mlp_forward"]
@@ -58,6 +58,31 @@ def mlp_grads(p: dict, x: np.ndarray, t: np.ndarray, output: str):
     return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 
+def mlp_grads_triton(p: dict, x, t, output: str):
+    """As :func:`mlp_grads`, on torch tensors, with the generated Triton kernels only."""
+    dense = load_kernel("dense", "triton")
+    h = dense.dense_sigmoid(x, p["W1"], p["b1"])                  # h = σ(W1 x + b1)
+    if output == "mse":
+        y = dense.dense_sigmoid(h, p["W2"], p["b2"])              # y = σ(W2 h + b2)
+        L, dL_dy = load_kernel("mse", "triton").mse(y, t)          # L = (t − y)², ∂L/∂y = 2(y − t)
+        B = len(x)
+        loss = L.double().sum() / B
+        dW2, db2, dh = dense.dense_sigmoid_backward(h, p["W2"], y, dL_dy / B)
+    else:
+        z = dense.linear(h, p["W2"], p["b2"])                      # z = W2 h + b2
+        loss, dz = load_kernel("softmax_cross_entropy", "triton").softmax_cross_entropy_grad(z, t)
+        dW2, db2, dh = dense.linear_backward(h, p["W2"], dz)
+    dW1, db1, _ = dense.dense_sigmoid_backward(x, p["W1"], h, dh)  # δ1 formed inside the products
+    return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+
+
+def triton_mlp_grads(data_x, data_t, output: str):
+    torch = require_torch("--backend triton")
+    X = torch.from_numpy(data_x).to(triton_device())
+    T = torch.from_numpy(data_t).to(triton_device())
+    return lambda p, idx: mlp_grads_triton(p, X[idx], T[idx], output)
+
+
 def torch_mlp_objective(data_x, data_t, output: str):
     """The same network in PyTorch; its gradient from autograd."""
     torch = require_torch("--backend torch")
@@ -83,6 +108,7 @@ class Xor(Task):
     name = "xor"
     summary = "a 2-2-1 sigmoid network with squared error learns XOR; prints the truth table"
     defaults = {"epochs": 3000, "lr": 5.0, "batch": 4}
+    backends = ("numpy", "torch", "triton")
     shuffle = True
 
     def prepare(self, settings) -> None:
@@ -103,6 +129,8 @@ class Xor(Task):
     def engine(self, backend: str, params: dict):
         if backend == "numpy":
             return NumpyEngine(params, lambda p, idx: mlp_grads(p, self.x[idx], self.t[idx], "mse"))
+        if backend == "triton":
+            return TritonEngine(params, triton_mlp_grads(self.x, self.t, "mse"))
         return TorchEngine(params, torch_mlp_objective(self.x, self.t, "mse"))
 
     def evaluate(self, params: dict) -> dict:
@@ -145,6 +173,7 @@ class Digits(Task):
     name = "digits"
     summary = "64-H-10 sigmoid network with softmax cross-entropy on the bundled 8×8 digits"
     defaults = {"epochs": 40, "lr": 1.0, "batch": 32}
+    backends = ("numpy", "torch", "triton")
     shuffle = True
     hidden = 64
 
@@ -175,6 +204,8 @@ class Digits(Task):
     def engine(self, backend: str, params: dict):
         if backend == "numpy":
             return NumpyEngine(params, lambda p, idx: mlp_grads(p, self.x[idx], self.t[idx], "ce"))
+        if backend == "triton":
+            return TritonEngine(params, triton_mlp_grads(self.x, self.t, "ce"))
         return TorchEngine(params, torch_mlp_objective(self.x, self.t, "ce"))
 
     def predict(self, params, x):

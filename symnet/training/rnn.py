@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import load_kernel
-from .engines import NumpyEngine, TorchEngine, require_torch
+from .engines import NumpyEngine, TorchEngine, TritonEngine, require_torch, triton_device
 from .mlp import init_layer
 from .tasks import Task
 
@@ -51,6 +51,33 @@ def bptt_grads(p: dict, x: np.ndarray, r: np.ndarray, delay: int):
     return loss, {"Wi": dWi, "Wh": dWh, "Wo": dWo}
 
 
+def bptt_grads_triton(p: dict, x, r, delay: int):
+    """As :func:`bptt_grads`, on torch tensors, with the generated Triton kernels only."""
+    import torch
+    step, dense = load_kernel("rnn_step", "triton"), load_kernel("dense", "triton")
+    ce = load_kernel("softmax_cross_entropy", "triton")
+    B, T, _ = x.shape
+    H, C = p["Wh"].shape[0], p["Wo"].shape[0]
+    no_bias = torch.zeros(C, dtype=x.dtype, device=x.device)
+    hs = [torch.zeros(B, H, dtype=x.dtype, device=x.device)]
+    for t in range(T):
+        hs.append(step.rnn_step(x[:, t], hs[-1], p["Wi"], p["Wh"]))
+    scored = torch.cat(hs[1 + delay:], dim=0)
+    z = dense.linear(scored, p["Wo"], no_bias)
+    targets = r[:, delay:].T.reshape(-1)
+    loss, dz = ce.softmax_cross_entropy_grad(z, targets)
+    dWo, _, dh_out = dense.linear_backward(scored, p["Wo"], dz)
+    dh_out = dh_out.reshape(T - delay, B, H)
+    dWi, dWh = torch.zeros_like(p["Wi"]), torch.zeros_like(p["Wh"])
+    carry = torch.zeros(B, H, dtype=x.dtype, device=x.device)
+    for t in range(T, 0, -1):
+        g = carry + dh_out[t - 1 - delay] if t > delay else carry
+        dWi_t, dWh_t, carry = step.rnn_step_backward(x[:, t - 1], hs[t - 1], p["Wi"], p["Wh"], hs[t], g)
+        dWi += dWi_t
+        dWh += dWh_t
+    return loss, {"Wi": dWi, "Wh": dWh, "Wo": dWo}
+
+
 def torch_rnn_objective(x: np.ndarray, r: np.ndarray, delay: int):
     torch = require_torch("--backend torch")
     X, R = torch.from_numpy(x), torch.from_numpy(r)
@@ -72,6 +99,7 @@ class DelayedRecall(Task):
     name = "rnn"
     summary = "the Elman network (sigmoid, BPTT) recalls the symbol seen 2 steps earlier"
     defaults = {"epochs": 30, "lr": 1.0, "batch": 32}
+    backends = ("numpy", "torch", "triton")
     shuffle = True
     symbols, delay, length, hidden = 4, 2, 12, 32
     train_size, test_size = 2048, 512
@@ -96,6 +124,11 @@ class DelayedRecall(Task):
     def engine(self, backend: str, params: dict):
         if backend == "numpy":
             return NumpyEngine(params, lambda p, idx: bptt_grads(p, self.x[idx], self.r[idx], self.delay))
+        if backend == "triton":
+            torch = require_torch("--backend triton")
+            X = torch.from_numpy(np.ascontiguousarray(self.x)).to(triton_device())
+            R = torch.from_numpy(self.r).to(triton_device())
+            return TritonEngine(params, lambda p, idx: bptt_grads_triton(p, X[idx], R[idx], self.delay))
         return TorchEngine(params, torch_rnn_objective(self.x, self.r, self.delay))
 
     def predict(self, params, x):
