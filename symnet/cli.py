@@ -86,9 +86,10 @@ def _parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train one of the lecture's networks on the generated kernels",
                        description="Train one of the lecture's networks. The numpy backend (default) "
-                       "runs only kernels symnet generated from its derivations; torch is plain PyTorch "
-                       "autograd on the same model, the reference. Unset hyper-parameters take the "
-                       "task's defaults (shown by --list).")
+                       "runs only kernels symnet generated from its derivations, triton the generated "
+                       "Triton kernels (a GPU, or TRITON_INTERPRET=1); torch is plain PyTorch autograd on "
+                       "the same model, the reference. Unset hyper-parameters take the task's defaults "
+                       "(shown by --list).")
     t.add_argument("task", nargs="?", metavar="TASK", help="miles, perceptron, xor, digits or rnn")
     t.add_argument("--list", action="store_true", help="list the tasks with their defaults")
     t.add_argument("--backend", default="numpy", help="numpy (default), torch or triton")
