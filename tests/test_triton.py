@@ -292,3 +292,17 @@ def test_the_gpu_benchmark_script_checks_correctness_under_the_interpreter():
                          capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "sigmoid_mse: correct" in run.stdout and "dense_bf16_8192x4096x4096: correct" in run.stdout
+
+
+def test_layer_custom_ops_differentiate_with_the_generated_backward():
+    g = torch.Generator().manual_seed(11)
+    a, W, b = (torch.randn(*s, generator=g, dtype=torch.float64).to(DEVICE).requires_grad_(True)
+               for s in ((6, 5), (4, 5), (4,)))
+    assert torch.autograd.gradcheck(DENSE.dense_sigmoid_layer, (a, W, b))
+    assert torch.autograd.gradcheck(DENSE.linear_layer, (a, W, b))
+    x, hp, Wi, Wh = (torch.randn(*s, generator=g, dtype=torch.float64).to(DEVICE).requires_grad_(True)
+                     for s in ((3, 2), (3, 4), (4, 2), (4, 4)))
+    out = RNN.rnn_step_layer(x, hp, Wi, Wh)
+    gx, gh = torch.autograd.grad(out.sum(), (x, hp), allow_unused=True)
+    assert gx is None and gh is not None  # the inputs x are data: no gradient is generated for them
+    assert torch.autograd.gradcheck(lambda h, A, B: RNN.rnn_step_layer(x.detach(), h, A, B), (hp, Wi, Wh))

@@ -50,6 +50,11 @@ def _matrix(name, x, dims, like=None):
     return x.contiguous()
 
 
+def _registered(name):
+    namespace, op = name.split("::")
+    return hasattr(getattr(torch.ops, namespace), op)
+
+
 @triton.autotune(configs=_CONFIGS, key=["M", "N", "K0"])
 @triton.jit
 def _dense_sigmoid_kernel(a_ptr, W_ptr, b_ptr, y_ptr, M, N, K0, PRECISION: tl.constexpr, UPCAST: tl.constexpr, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
@@ -172,6 +177,33 @@ def dense_sigmoid_backward(a, W, y, g):
     return dW, db, da
 
 
+if not _registered("symnet::dense_sigmoid"):  # loading this file twice must not register the op twice
+    @torch.library.custom_op("symnet::dense_sigmoid", mutates_args=())
+    def _dense_sigmoid_op(a: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return dense_sigmoid(a, W, b)
+
+    @_dense_sigmoid_op.register_fake
+    def _(a, W, b):
+        return a.new_empty(a.shape[0], W.shape[0])
+
+    def _dense_sigmoid_setup(ctx, inputs, output):
+        a, W, b = inputs
+        ctx.save_for_backward(a, W, output)
+
+    def _dense_sigmoid_backward(ctx, g):
+        a, W, y, = ctx.saved_tensors
+        grads = dense_sigmoid_backward(a, W, y, g.contiguous())
+        return grads[2], grads[0], grads[1]
+
+    _dense_sigmoid_op.register_autograd(_dense_sigmoid_backward, setup_context=_dense_sigmoid_setup)
+
+
+def dense_sigmoid_layer(a, W, b):
+    """y_i = σ(Σ_k W_ik a_k + b_i), differentiable: a torch custom op (torch.compile keeps it whole)
+    whose gradient comes from the generated dense_sigmoid_backward kernels."""
+    return torch.ops.symnet.dense_sigmoid(a, W, b)
+
+
 @triton.autotune(configs=_CONFIGS, key=["M", "N", "K0"])
 @triton.jit
 def _linear_kernel(a_ptr, W_ptr, b_ptr, z_ptr, M, N, K0, PRECISION: tl.constexpr, UPCAST: tl.constexpr, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
@@ -288,3 +320,30 @@ def linear_backward(a, W, g):
         grid = lambda meta: (triton.cdiv(B, meta["BLOCK_M"]), triton.cdiv(a.shape[1], meta["BLOCK_N"]))
         _linear_backward_da_kernel[grid](g, W, da, B, W.shape[0], a.shape[1], F64=f64)
     return dW, db, da
+
+
+if not _registered("symnet::linear"):  # loading this file twice must not register the op twice
+    @torch.library.custom_op("symnet::linear", mutates_args=())
+    def _linear_op(a: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return linear(a, W, b)
+
+    @_linear_op.register_fake
+    def _(a, W, b):
+        return a.new_empty(a.shape[0], W.shape[0])
+
+    def _linear_setup(ctx, inputs, output):
+        a, W, b = inputs
+        ctx.save_for_backward(a, W)
+
+    def _linear_backward(ctx, g):
+        a, W, = ctx.saved_tensors
+        grads = linear_backward(a, W, g.contiguous())
+        return grads[2], grads[0], grads[1]
+
+    _linear_op.register_autograd(_linear_backward, setup_context=_linear_setup)
+
+
+def linear_layer(a, W, b):
+    """z_i = Σ_k W_ik a_k + b_i, differentiable: a torch custom op (torch.compile keeps it whole)
+    whose gradient comes from the generated linear_backward kernels."""
+    return torch.ops.symnet.linear(a, W, b)
