@@ -72,11 +72,11 @@ def _softmax_cross_entropy_kernel(z_ptr, r_ptr, loss_ptr, V, stride, ignore_inde
     row = tl.program_id(0).to(tl.int64)
     start = row * stride  # int64: rows × V may pass 2³¹
     cols = tl.arange(0, BLOCK_V)
+    acc: tl.constexpr = tl.float64 if F64 else tl.float32
     cls = tl.load(r_ptr + row)
     ignored = cls == ignore_index
     valid = (cls >= 0) & (cls < V)  # a class outside [0, V) is never read
-    acc: tl.constexpr = tl.float64 if F64 else tl.float32
-    # pass 1: m = max_k z_k and Σ_k e^{z_k − m} online, rescaled whenever the maximum grows
+    # pass 1: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
     m = tl.full([], float("-inf"), acc)
     s0 = tl.zeros([], acc)
     for off in range(0, V, BLOCK_V):
@@ -85,7 +85,8 @@ def _softmax_cross_entropy_kernel(z_ptr, r_ptr, loss_ptr, V, stride, ignore_inde
         m_new = tl.maximum(m, tl.max(zj, axis=0))
         # a row of −inf keeps m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m_new == float("-inf"), 0.0, m_new)
-        s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(zj - shift), axis=0)
+        # s0 = Σ_j exp(−m + z_j)
+        s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(-shift + zj), axis=0)
         m = m_new
     z_r = tl.load(z_ptr + start + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
     # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
@@ -130,11 +131,11 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, scale_ptr
     row = tl.program_id(0).to(tl.int64)
     start = row * stride  # int64: rows × V may pass 2³¹
     cols = tl.arange(0, BLOCK_V)
+    acc: tl.constexpr = tl.float64 if F64 else tl.float32
     cls = tl.load(r_ptr + row)
     ignored = cls == ignore_index
     valid = (cls >= 0) & (cls < V)  # a class outside [0, V) is never read
-    acc: tl.constexpr = tl.float64 if F64 else tl.float32
-    # pass 1: m = max_k z_k and Σ_k e^{z_k − m} online, rescaled whenever the maximum grows
+    # pass 1: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
     m = tl.full([], float("-inf"), acc)
     s0 = tl.zeros([], acc)
     for off in range(0, V, BLOCK_V):
@@ -143,7 +144,8 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, scale_ptr
         m_new = tl.maximum(m, tl.max(zj, axis=0))
         # a row of −inf keeps m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m_new == float("-inf"), 0.0, m_new)
-        s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(zj - shift), axis=0)
+        # s0 = Σ_j exp(−m + z_j)
+        s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(-shift + zj), axis=0)
         m = m_new
     z_r = tl.load(z_ptr + start + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
     # t2 = Σ_j t₁
@@ -153,11 +155,11 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, scale_ptr
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     scale = tl.load(scale_ptr).to(acc)  # 1/(rows counted) for the mean, else 1: read on the device
     scale = tl.where(ignored, 0.0, scale)
-    # pass 2: the gradient entry by entry
+    # pass 2: the entries of the row
     for off in range(0, V, BLOCK_V):
         idx = off + cols
         zj = tl.load(z_ptr + start + idx, mask=idx < V, other=0.0).to(acc)
-        # t1 = exp(−t₀ + z_j)
+        # t1 = exp(−m + z_j)
         t1 = tl.exp(-m + zj)
         # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
         dz = t1/t2 + tl.where(idx == cls, -1.0, 0.0)  # the one-hot term δ_jr·(−1)

@@ -96,9 +96,8 @@ def triton_sources() -> dict[str, str]:
         out[f"{module}.py"] = emit_triton_layer_module(kernels, f"the derivation of {LAYER_SUMMARIES[module]}",
                                                        regenerate)
     for module, kernels in row_modules().items():
-        if module == "softmax_cross_entropy":
-            out[f"{module}.py"] = emit_triton_row_module(kernels, f"the derivation of {ROW_SUMMARIES[module]}",
-                                                         regenerate)
+        out[f"{module}.py"] = emit_triton_row_module(kernels, f"the derivation of {ROW_SUMMARIES[module]}",
+                                                     regenerate)
     return out
 
 

@@ -118,6 +118,40 @@ def verify_triton(kernels_dir: str | Path | None = None, n: int = 40, seed: int 
                                       worst[0], worst[1], worst[2], bound, worst[3] <= 1.0))
         results += _autograd_checks(block.module, kernel, module, torch, device, rng)
     results += _row_checks(kernels_dir, torch, device, rng)
+    results += _layer_checks(kernels_dir, torch, device, rng)
+    return results
+
+
+def _layer_checks(kernels_dir, torch, device, rng) -> list[Result]:
+    """The dense and RNN-step kernels, forward and backward, against torch.autograd (float64)."""
+    dense, step = load_triton_module("dense", kernels_dir), load_triton_module("rnn_step", kernels_dir)
+
+    def rand(*shape):
+        return torch.tensor(rng.normal(0, 1, shape), dtype=torch.float64, device=device)
+
+    a, W, b, g = rand(37, 19), rand(23, 19), rand(23), rand(37, 23)
+    x, hp, Wi, Wh, gh = rand(11, 3), rand(11, 17), rand(17, 3), rand(17, 17), rand(11, 17)
+    cases = {
+        "dense.dense_sigmoid": (lambda a, W, b: torch.sigmoid(a @ W.T + b), (a, W, b), g,
+                                lambda: dense.dense_sigmoid(a, W, b),
+                                lambda y: dense.dense_sigmoid_backward(a, W, y, g), (1, 2, 0)),
+        "dense.linear": (lambda a, W, b: a @ W.T + b, (a, W, b), g, lambda: dense.linear(a, W, b),
+                         lambda y: dense.linear_backward(a, W, g), (1, 2, 0)),
+        "rnn_step.rnn_step": (lambda x, hp, Wi, Wh: torch.sigmoid(x @ Wi.T + hp @ Wh.T), (x, hp, Wi, Wh), gh,
+                              lambda: step.rnn_step(x, hp, Wi, Wh),
+                              lambda h: step.rnn_step_backward(x, hp, Wi, Wh, h, gh), (2, 3, 1)),
+    }
+    results = []
+    for name, (formula, args, up, forward, backward, order) in cases.items():
+        leaves = [v.clone().requires_grad_(True) for v in args]
+        ref = formula(*leaves)
+        wanted = torch.autograd.grad(ref, [leaves[q] for q in order], up)
+        y = forward()
+        worst = float(((y - ref.detach()).abs() / ref.detach().abs().clamp_min(1e-300)).max())
+        for got, want in zip(backward(y), wanted):
+            worst = max(worst, float(((got - want).abs() / want.abs().clamp_min(1e-12)).max()))
+        results.append(Result(name, "torch.autograd", "float64", worst, float("nan"), "",
+                              "rel ≤ 1e-10", worst <= 1e-10))
     return results
 
 
@@ -147,24 +181,39 @@ def _autograd_checks(name, kernel, module, torch, device, rng) -> list[Result]:
 
 def _row_checks(kernels_dir, torch, device, rng) -> list[Result]:
     from .rowwise import row_modules
-    kernel = row_modules()["softmax_cross_entropy"][-1]
-    module = load_triton_module("softmax_cross_entropy", kernels_dir)
+    results = []
+    for module_name, kernels in row_modules().items():
+        results += _row_module_checks(module_name, kernels[-1], kernels_dir, torch, device, rng)
+    return results
+
+
+def _row_module_checks(module_name, kernel, kernels_dir, torch, device, rng) -> list[Result]:
+    """The fused kernel's outputs entry by entry against the row formula at 50 digits, and
+    the gradient against torch.autograd."""
+    module = load_triton_module(module_name, kernels_dir)
+    fn = getattr(module, kernel.name)
     results = []
     for dtype, tdtype in ((np.float64, torch.float64), (np.float32, torch.float32), (np.float32, torch.bfloat16)):
         zs = _row_logits(dtype, rng)
         rs = rng.integers(0, zs.shape[1], zs.shape[0])
+        gs = rng.normal(0, 1, zs.shape)
         tz = torch.from_numpy(zs).to(device=device, dtype=tdtype)
-        seen = tz.double().cpu().numpy()
-        loss, dz = module.softmax_cross_entropy_grad(tz, torch.from_numpy(rs).to(device), reduction="none")
+        tg = torch.from_numpy(gs).to(device=device, dtype=tdtype)
+        seen, g_seen = tz.double().cpu().numpy(), tg.double().cpu().numpy()
+        if kernel.target:
+            outs = fn(tz, torch.from_numpy(rs).to(device), reduction="none")
+        else:
+            outs = fn(tz, tg)
         name = str(tdtype).removeprefix("torch.")
-        for out, spec in zip((loss, dz), kernel.outputs):
+        for out, spec in zip(outs, kernel.outputs):
             got_all = out.double().cpu().numpy()
             worst = (0.0, 0.0, "")
             for row in range(zs.shape[0]):
                 for col in ([0] if spec.per_row else range(zs.shape[1])):
-                    want = float(_row_exact(spec.expr, seen[row], seen[row] * 0, int(rs[row]), col))
+                    want = float(_row_exact(spec.expr, seen[row], g_seen[row], int(rs[row]), col))
                     got = float(got_all[row] if spec.per_row else got_all[row, col])
-                    scale = max(1.0, float(np.abs(seen[row]).max()) if spec.expr.has(sp.log) else 1.0)
+                    scale = max(1.0, float(np.abs(g_seen[row]).max()) if kernel.upstream else 1.0,
+                                float(np.abs(seen[row]).max()) if spec.expr.has(sp.log) else 1.0)
                     ulps = _bf16_ulps(got, want, scale) if tdtype == torch.bfloat16 else _ulps(got, want, scale, dtype)
                     rel = abs(got - want) / abs(want) if want else abs(got)
                     if ulps > worst[1]:
@@ -172,14 +221,20 @@ def _row_checks(kernels_dir, torch, device, rng) -> list[Result]:
             limit = 2.0 if tdtype == torch.bfloat16 else ULP_BOUND[np.dtype(dtype).name]
             if device == "cuda" and tdtype == torch.float32:
                 limit += 1000.0  # ex2.approx: |z − m| up to 2000 in these rows
-            results.append(Result(f"softmax_cross_entropy.{spec.name}", "mpmath", name, worst[0], worst[1],
+            results.append(Result(f"{module_name}.{spec.name}", "mpmath", name, worst[0], worst[1],
                                   worst[2], f"≤ {limit:g} {'bf16 ' if tdtype == torch.bfloat16 else ''}ulp†",
                                   worst[1] <= limit))
     z = torch.tensor(rng.normal(0, 3, (9, 33)), dtype=torch.float64, device=device, requires_grad=True)
-    r = torch.tensor(rng.integers(0, 33, 9), device=device)
-    ours = torch.autograd.grad(module.softmax_cross_entropy_loss(z, r), z)[0]
-    ref = torch.autograd.grad(torch.nn.functional.cross_entropy(z, r), z)[0]
+    if kernel.target:
+        r = torch.tensor(rng.integers(0, 33, 9), device=device)
+        ours = torch.autograd.grad(module.softmax_cross_entropy_loss(z, r), z)[0]
+        ref = torch.autograd.grad(torch.nn.functional.cross_entropy(z, r), z)[0]
+        what = f"{module_name}.loss"
+    else:
+        up = torch.tensor(rng.normal(0, 1, (9, 33)), dtype=torch.float64, device=device)
+        ours = fn(z.detach(), up)[1]
+        ref = torch.autograd.grad(getattr(torch, module_name)(z, dim=-1), z, up)[0]
+        what = f"{module_name}.dz"
     worst = float(((ours - ref).abs() / ref.abs().clamp_min(1e-300)).max())
-    results.append(Result("softmax_cross_entropy.loss", "torch.autograd", "float64", worst, float("nan"), "",
-                          "rel ≤ 1e-10", worst <= 1e-10))
+    results.append(Result(what, "torch.autograd", "float64", worst, float("nan"), "", "rel ≤ 1e-10", worst <= 1e-10))
     return results

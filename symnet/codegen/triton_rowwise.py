@@ -24,7 +24,7 @@ import sympy as sp
 
 from ..errors import SymnetError
 from ..render import text
-from .rowwise import RowKernel, j, r, rowmax, rowsum, z
+from .rowwise import RowKernel, g, j, r, rowmax, rowsum, z
 from .triton_backend import HOST_HELPERS, TRITON_HELPERS, TritonPrinter
 
 __all__ = ["emit_triton_row_module"]
@@ -37,8 +37,10 @@ class _RowPrinter(TritonPrinter):
 
     def _print_Indexed(self, e):
         (index,) = e.indices
+        if e.base == g and index == j:
+            return "gj"
         if e.base != z:
-            raise SymnetError(f"the Triton row-wise skeleton reads the logits z only, not {e}")
+            raise SymnetError(f"the Triton row-wise skeleton reads the logits z and an upstream g, not {e}")
         if index == j:
             return "zj"
         if index == r:
@@ -54,50 +56,64 @@ class _RowPrinter(TritonPrinter):
         return super()._print_Function(e)
 
 
+M = sp.Symbol("m")  # the row maximum (the running one during pass 1)
+
+
 def _plan(kernel: RowKernel):
-    """Split the CSE'd assignments into per-entry and per-row values, and name the sums."""
+    """Split the CSE'd assignments into per-entry and per-row values, and classify the sums.
+
+    A row sum either has the form Σ_j e^{z_j − m}·h_j with h free of m (an online sum:
+    rescaled by e^{m − m'} when the running maximum grows), or is free of m (a plain sum).
+    """
+    def unmax(e):
+        return e.replace(lambda n: isinstance(n, rowmax), lambda n: M)
+
     entry, row = {}, {}
-    sums = {}  # rowsum node → accumulator name
+    aliases = {}  # a temporary that is the row maximum itself is m
     for temp, expr in kernel.assignments:
-        if isinstance(expr, rowmax):
-            row[temp] = ("max", expr)
+        expr = unmax(expr).xreplace(aliases)
+        if expr == M:
+            aliases[temp] = M
             continue
-        for s in expr.atoms(rowsum):
-            sums.setdefault(s, f"s{len(sums)}")
         outside = expr.replace(lambda n: isinstance(n, rowsum), lambda n: sp.Dummy())  # what is not summed
-        if outside.has(z[j]) or any(t in entry for t in outside.free_symbols):
+        if any(x.indices == (j,) for x in outside.atoms(sp.Indexed)) or any(t in entry for t in outside.free_symbols):
             entry[temp] = expr
         else:
-            row[temp] = ("value", expr)
-    for result in kernel.results:
-        for s in result.atoms(rowsum):
-            sums.setdefault(s, f"s{len(sums)}")
-    maxes = [t for t, (kind, _) in row.items() if kind == "max"]
-    if len(maxes) != 1:
-        raise SymnetError(f"{kernel.name}: the online skeleton needs exactly one row maximum")
-    m = maxes[0]
-    summands = {}
-    for s, name in sums.items():
-        f = s.args[0].xreplace(entry).xreplace(entry)
-        if sp.simplify(f - sp.exp(z[j] - m)) != 0:
-            raise SymnetError(f"{kernel.name}: the online skeleton sums e^(z_j − m) only, not {text(f)}")
-        summands[name] = f
-    return m, entry, row, sums
+            row[temp] = expr
+    results = [unmax(e).xreplace(aliases) for e in kernel.results]
+    sums = {}
+    for e in list(row.values()) + list(entry.values()) + results:
+        for node in e.atoms(rowsum):
+            sums.setdefault(node, f"s{len(sums)}")
+    kinds = {}
+    for node, name in sums.items():
+        f = node.args[0]
+        for _ in range(3):  # entry temporaries may name each other
+            f = f.xreplace(entry)
+        if not f.has(M):
+            kinds[name] = ("plain", f)
+            continue
+        h = sp.simplify(f / sp.exp(z[j] - M))
+        if h.has(M):
+            raise SymnetError(f"{kernel.name}: the online skeleton sums e^(z_j − m)·h_j with h free of m, "
+                              f"not {text(f)}")
+        kinds[name] = ("online", f)
+    return entry, row, results, sums, kinds
 
 
 def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
-    if not kernel.target or kernel.upstream:
-        raise SymnetError(f"{kernel.name}: the Triton row-wise skeleton takes logits and class indices")
-    m, entry, row, sums = _plan(kernel)
-    names = {s: n for s, n in sums.items()}
-    names[m] = "m"
+    entry, row, results, sums, kinds = _plan(kernel)
+    names = dict(sums)
+    names[M] = "m"
     printer = _RowPrinter(names, helpers)
-    per_row = [(o, res) for o, res in zip(kernel.outputs, kernel.results) if o.per_row]
-    per_entry = [(o, res, c) for o, res, c in zip(kernel.outputs, kernel.results, kernel.scatter) if not o.per_row]
-    fused = bool(per_entry)
+    per_row = [(o, res) for o, res in zip(kernel.outputs, results) if o.per_row]
+    per_entry = [(o, res, c) for o, res, c in zip(kernel.outputs, results, kernel.scatter) if not o.per_row]
+    target, upstream = kernel.target, kernel.upstream
     k = f"_{kernel.name}_kernel"
-    args = ["z_ptr", "r_ptr", "loss_ptr"] + (["dz_ptr", "scale_ptr"] if fused else []) + \
-        ["V", "stride", "ignore_index", "F64: tl.constexpr", "BLOCK_V: tl.constexpr"]
+    ptrs = ["z_ptr"] + (["g_ptr"] if upstream else []) + (["r_ptr"] if target else []) + \
+        [f"{o.name}_ptr" for o, _ in per_row] + [f"{o.name}_ptr" for o, _, _ in per_entry] + \
+        (["scale_ptr"] if target and per_entry else [])
+    args = ptrs + ["V", "stride"] + (["ignore_index"] if target else []) + ["F64: tl.constexpr", "BLOCK_V: tl.constexpr"]
     L = [
         "@triton.jit",
         f"def {k}({', '.join(args)}):",
@@ -105,39 +121,55 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
         "    row = tl.program_id(0).to(tl.int64)",
         "    start = row * stride  # int64: rows × V may pass 2³¹",
         "    cols = tl.arange(0, BLOCK_V)",
-        "    cls = tl.load(r_ptr + row)",
-        "    ignored = cls == ignore_index",
-        "    valid = (cls >= 0) & (cls < V)  # a class outside [0, V) is never read",
         "    acc: tl.constexpr = tl.float64 if F64 else tl.float32",
-        "    # pass 1: m = max_k z_k and Σ_k e^{z_k − m} online, rescaled whenever the maximum grows",
-        "    m = tl.full([], float(\"-inf\"), acc)",
     ]
-    L += [f"    {s} = tl.zeros([], acc)" for s in sums.values()]
+    if target:
+        L += ["    cls = tl.load(r_ptr + row)",
+              "    ignored = cls == ignore_index",
+              "    valid = (cls >= 0) & (cls < V)  # a class outside [0, V) is never read"]
+    L += ["    # pass 1: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows",
+          "    m = tl.full([], float(\"-inf\"), acc)"]
+    L += [f"    {name} = tl.zeros([], acc)" for name in sums.values()]
+    pass1 = {M: sp.Symbol("shift")}
+    p1 = _RowPrinter({sp.Symbol("shift"): "shift"}, helpers)
+    needs_g1 = any(f.has(g[j]) for _, f in kinds.values())
     L += ["    for off in range(0, V, BLOCK_V):",
           "        idx = off + cols",
-          "        zj = tl.load(z_ptr + start + idx, mask=idx < V, other=float(\"-inf\")).to(acc)",
-          "        m_new = tl.maximum(m, tl.max(zj, axis=0))",
+          "        zj = tl.load(z_ptr + start + idx, mask=idx < V, other=float(\"-inf\")).to(acc)"]
+    if upstream and needs_g1:
+        L.append("        gj = tl.load(g_ptr + start + idx, mask=idx < V, other=0.0).to(acc)")
+    L += ["        m_new = tl.maximum(m, tl.max(zj, axis=0))",
           "        # a row of −inf keeps m = −inf: shift by 0 there instead of −inf − (−inf)",
           "        shift = tl.where(m_new == float(\"-inf\"), 0.0, m_new)"]
-    for s in sums.values():
-        L.append(f"        {s} = {s} * tl.exp(m - shift) + tl.sum(tl.exp(zj - shift), axis=0)")
-    L += ["        m = m_new",
-          "    z_r = tl.load(z_ptr + start + cls, mask=valid & ~ignored, other=float(\"nan\")).to(acc)"]
-    for temp, (kind, expr) in row.items():
-        if kind == "value":
-            L.append(f"    # {temp} = {text(expr)}")
-            L.append(f"    {temp} = {printer.doprint(expr)}")
+    for name, (kind, f) in kinds.items():
+        term = p1.doprint(f.xreplace(pass1))
+        L.append(f"        # {name} = Σ_j {text(f)}")
+        if kind == "online":
+            # (past the row's end z = −inf, so e^{z − shift} = 0 there)
+            L.append(f"        {name} = {name} * tl.exp(m - shift) + tl.sum({term}, axis=0)")
+        else:
+            L.append(f"        {name} = {name} + tl.sum(tl.where(idx < V, {term}, 0.0), axis=0)")
+    L.append("        m = m_new")
+    if target:
+        L.append("    z_r = tl.load(z_ptr + start + cls, mask=valid & ~ignored, other=float(\"nan\")).to(acc)")
+    for temp, expr in row.items():
+        L.append(f"    # {temp} = {text(expr)}")
+        L.append(f"    {temp} = {printer.doprint(expr)}")
     for o, res in per_row:
         L.append(f"    # {o.meaning} = {text(o.expr)}")
-        L.append(f"    {o.name} = tl.where(ignored, 0.0, {printer.doprint(res)})")
+        value = printer.doprint(res)
+        L.append(f"    {o.name} = tl.where(ignored, 0.0, {value})" if target else f"    {o.name} = {value}")
         L.append(f"    tl.store({o.name}_ptr + row, {o.name}.to({o.name}_ptr.dtype.element_ty))")
-    if fused:
-        L += ["    scale = tl.load(scale_ptr).to(acc)  # 1/(rows counted) for the mean, else 1: read on the device",
-              "    scale = tl.where(ignored, 0.0, scale)",
-              "    # pass 2: the gradient entry by entry"]
-        L += ["    for off in range(0, V, BLOCK_V):",
+    if per_entry:
+        if target:
+            L += ["    scale = tl.load(scale_ptr).to(acc)  # 1/(rows counted) for the mean, else 1: read on the device",
+                  "    scale = tl.where(ignored, 0.0, scale)"]
+        L += ["    # pass 2: the entries of the row",
+              "    for off in range(0, V, BLOCK_V):",
               "        idx = off + cols",
               "        zj = tl.load(z_ptr + start + idx, mask=idx < V, other=0.0).to(acc)"]
+        if upstream:
+            L.append("        gj = tl.load(g_ptr + start + idx, mask=idx < V, other=0.0).to(acc)")
         for temp, expr in entry.items():
             L.append(f"        # {temp} = {text(expr)}")
             L.append(f"        {temp} = {printer.doprint(expr)}")
@@ -147,12 +179,15 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
             if coeff != 0:
                 value = f"{value} + tl.where(idx == cls, {printer.doprint(coeff)}, 0.0)  # the one-hot term δ_jr·({text(coeff)})"
             L.append(f"        {o.name} = {value}")
-            L.append(f"        tl.store({o.name}_ptr + start + idx, ({o.name} * scale).to({o.name}_ptr.dtype.element_ty), "
+            scaled = f"({o.name} * scale)" if target else o.name
+            L.append(f"        tl.store({o.name}_ptr + start + idx, {scaled}.to({o.name}_ptr.dtype.element_ty), "
                      "mask=idx < V)")
     return "\n".join(L) + "\n"
 
 
 def emit_row_launcher(kernel: RowKernel) -> str:
+    if not kernel.target:
+        return _plain_row_launcher(kernel)
     fused = any(not o.per_row for o in kernel.outputs)
     k = f"_{kernel.name}_kernel"
     outs = ", ".join(o.name for o in kernel.outputs)
@@ -203,6 +238,29 @@ def emit_row_launcher(kernel: RowKernel) -> str:
     return "\n".join([f"def {kernel.name}({sig}):", *doc] + ["    " + b for b in body]) + "\n"
 
 
+def _plain_row_launcher(kernel: RowKernel) -> str:
+    """softmax / log-softmax (and their vector-Jacobian products with an upstream g)."""
+    k = f"_{kernel.name}_kernel"
+    outs = [o.name for o in kernel.outputs]
+    doc = [f'    """{kernel.formula}', "", "    Arguments:",
+           "      z: logits (N, V) or (..., V): float32, float64, bfloat16 or float16, on the GPU"]
+    if kernel.upstream:
+        doc.append("      g: the upstream gradient of the outputs, the shape of z")
+    doc += ["", f"    Returns ({', '.join(outs)}):" if len(outs) > 1 else f"    Returns {outs[0]}:"]
+    doc += [f"      {o.name}: {o.meaning} = {text(o.expr)}" for o in kernel.outputs]
+    doc.append('    """')
+    args = ["z"] + (["g"] if kernel.upstream else [])
+    body = ["z, shape = _logit_rows(z)"]
+    if kernel.upstream:
+        body.append("g = _like_rows(g, z, shape)")
+    body += ["N, V = z.shape"] + [f"{o} = torch.empty_like(z)" for o in outs]
+    body += ["if N:",
+             f"    {k}[(N,)]({', '.join(args + outs)}, V, z.stride(0), F64=z.dtype == torch.float64,",
+             "              BLOCK_V=min(triton.next_power_of_2(V), 4096 if z.element_size() > 2 else 8192))",
+             f"return {', '.join(o + '.reshape(shape)' for o in outs)}"]
+    return "\n".join([f"def {kernel.name}({', '.join(args)}):", *doc] + ["    " + b for b in body]) + "\n"
+
+
 ROW_HOST = '''\
 def _rows(z, r, check, ignore_index):
     """The logits as (N, V) rows with unit stride along V, the classes as int64, both checked."""
@@ -232,6 +290,33 @@ def _rows(z, r, check, ignore_index):
             raise ValueError(f"class index {int(r[bad][0])} in argument 'r' is outside [0, {V}) "
                              f"(and is not ignore_index={ignore_index})")
     return z, r, shape
+'''
+
+
+PLAIN_HOST = '''\
+def _logit_rows(z):
+    """The logits as (N, V) rows with unit stride along V, checked."""
+    if not isinstance(z, torch.Tensor):
+        raise TypeError(f"argument 'z' must be a torch.Tensor, not {type(z).__name__}")
+    if z.dtype not in (torch.float32, torch.float64, torch.bfloat16, torch.float16):
+        raise TypeError(f"argument 'z' has dtype {z.dtype}; the kernel takes float32, float64, bfloat16 or float16 logits")
+    if z.dim() == 0 or z.shape[-1] == 0:
+        raise ValueError(f"argument 'z' needs a last axis of at least one class, got shape {tuple(z.shape)}")
+    _device_ok("z", z)
+    shape = z.shape
+    z = z.reshape(-1, shape[-1])
+    return (z if z.stride(-1) == 1 else z.contiguous()), shape
+
+
+def _like_rows(g, z, shape):
+    """An upstream gradient: the logits' shape, dtype and device, as contiguous rows."""
+    if not isinstance(g, torch.Tensor):
+        raise TypeError(f"argument 'g' must be a torch.Tensor, not {type(g).__name__}")
+    if g.shape != shape:
+        raise ValueError(f"argument 'g' has shape {tuple(g.shape)} but the logits have shape {tuple(shape)}")
+    if g.device != z.device:
+        raise ValueError(f"argument 'g' is on {g.device} but 'z' is on {z.device}")
+    return g.to(z.dtype).reshape(z.shape).contiguous()
 '''
 
 
@@ -279,7 +364,7 @@ def emit_triton_row_module(kernels: list, source: str, regenerate: str) -> str:
     for kernel in kernels:
         parts.append(emit_row_kernel(kernel, used))
         parts.append(emit_row_launcher(kernel))
-    fused = [k for k in kernels if any(not o.per_row for o in k.outputs)]
+    fused = [k for k in kernels if k.target and any(not o.per_row for o in k.outputs)]
     if fused:
         parts.append(emit_row_autograd(fused[0], f"symnet::{fused[0].name.removesuffix('_grad')}"))
     header = ['"""Generated by symnet from {} — do not edit.'.format(source), ""]
@@ -297,7 +382,9 @@ def _registered(name):
     namespace, op = name.split("::")
     return hasattr(getattr(torch.ops, namespace), op)
 '''
-    host = [HOST_HELPERS["_device_ok"], HOST_HELPERS["_reduction"], ROW_HOST, registered]
+    targets = any(k.target for k in kernels)
+    host = [HOST_HELPERS["_device_ok"]] + ([HOST_HELPERS["_reduction"], ROW_HOST] if targets else [PLAIN_HOST]) \
+        + [registered]
     body = "\n\n".join(device + host + parts)
     imports = "import os\n\nimport torch\nimport triton\nimport triton.language as tl\n"
     return "\n".join(header) + "\n" + imports + "\n\n" + body
