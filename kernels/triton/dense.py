@@ -16,6 +16,7 @@ import torch
 import triton
 import triton.language as tl
 
+
 if os.environ.get("TRITON_INTERPRET") == "1":  # the interpreter runs every config: keep one, small
     _CONFIGS = [triton.Config({"BLOCK_M": 32, "BLOCK_N": 32, "BLOCK_K": 16})]
 else:

@@ -322,9 +322,8 @@ def _rnn_step() -> list[LayerKernel]:
     d = get("rnn-bptt")
     (sdef, hdef, _odef) = d.definitions
     x, Wi, Wh, Wo = d.inputs
-    t = [q for q in sdef[0].indices if q.name == "t"][0]
     i = sdef[0].indices[1]
-    s_, h_ = sdef[0].base, hdef[0].base
+    h_ = hdef[0].base
     hp, g, delta = sp.IndexedBase("hp"), sp.IndexedBase("g"), sp.IndexedBase("delta")
     # the step at one t: h^{t−1} is an input hp, the time index is dropped
     drop = {}

@@ -12,7 +12,7 @@ from sympy.printing.str import StrPrinter
 
 from ..errors import SymnetError
 from ..render import text
-from .rowwise import RowKernel, j, r, rowmax, rowsum
+from .rowwise import RowKernel, j, r
 
 __all__ = ["emit_row_function", "ROW_HELPERS", "HELPER_IMPORTS"]
 

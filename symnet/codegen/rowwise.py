@@ -28,7 +28,6 @@ import sympy as sp
 from ..derivation import Derivation
 from ..errors import SymnetError
 from ..indexed import derive_indexed
-from ..render import text
 from .stability import Rule, stabilise
 
 __all__ = ["RowKernel", "rowmax", "row_kernel", "ROW_RULES", "stabilise_row", "row_modules"]

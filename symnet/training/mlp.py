@@ -36,43 +36,27 @@ def mlp_forward(p: dict, x: np.ndarray, output: str) -> np.ndarray:
     return dense.linear(h, p["W2"], p["b2"])
 
 
-def mlp_grads(p: dict, x: np.ndarray, t: np.ndarray, output: str):
-    """The mini-batch loss and ∂J/∂(W1, b1, W2, b2), from generated kernels only.
+def mlp_grads(p: dict, x, t, output: str, backend: str = "numpy"):
+    """The mini-batch loss and ∂J/∂(W1, b1, W2, b2), from generated kernels only: the NumPy
+    ones on arrays, or (``backend="triton"``) the Triton ones on torch tensors.
 
     ``output="mse"``: y = σ(W2 h + b2), J = mean over the batch of Σ (t − y)².
     ``output="ce"``: z = W2 h + b2, J = mean over the batch of −log softmax(z)_t.
     """
-    dense = load_kernel("dense")
+    dense = load_kernel("dense", backend)
     h = dense.dense_sigmoid(x, p["W1"], p["b1"])                  # h = σ(W1 x + b1)
     if output == "mse":
         y = dense.dense_sigmoid(h, p["W2"], p["b2"])              # y = σ(W2 h + b2)
-        L, dL_dy = load_kernel("mse").mse(y, t)                    # L = (t − y)², ∂L/∂y = 2(y − t)
+        L, dL_dy = load_kernel("mse", backend).mse(y, t)           # L = (t − y)², ∂L/∂y = 2(y − t)
         B = len(x)
-        loss = L.sum(dtype=np.float64) / B
-        dW2, db2, dh = dense.dense_sigmoid_backward(h, p["W2"], y, dL_dy / np.float32(B))
-    else:
-        z = dense.linear(h, p["W2"], p["b2"])                      # z = W2 h + b2
-        loss, dz = load_kernel("softmax_cross_entropy").softmax_cross_entropy_grad(z, t)  # mean; (p − onehot)/B
-        dW2, db2, dh = dense.linear_backward(h, p["W2"], dz)
-    dW1, db1, _ = dense.dense_sigmoid_backward(x, p["W1"], h, dh)  # δ1 = σ'(z1)∘(W2ᵀδ2)
-    return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
-
-
-def mlp_grads_triton(p: dict, x, t, output: str):
-    """As :func:`mlp_grads`, on torch tensors, with the generated Triton kernels only."""
-    dense = load_kernel("dense", "triton")
-    h = dense.dense_sigmoid(x, p["W1"], p["b1"])                  # h = σ(W1 x + b1)
-    if output == "mse":
-        y = dense.dense_sigmoid(h, p["W2"], p["b2"])              # y = σ(W2 h + b2)
-        L, dL_dy = load_kernel("mse", "triton").mse(y, t)          # L = (t − y)², ∂L/∂y = 2(y − t)
-        B = len(x)
-        loss = L.double().sum() / B
+        loss = L.sum() / B
         dW2, db2, dh = dense.dense_sigmoid_backward(h, p["W2"], y, dL_dy / B)
     else:
         z = dense.linear(h, p["W2"], p["b2"])                      # z = W2 h + b2
-        loss, dz = load_kernel("softmax_cross_entropy", "triton").softmax_cross_entropy_grad(z, t)
+        ce = load_kernel("softmax_cross_entropy", backend)
+        loss, dz = ce.softmax_cross_entropy_grad(z, t)            # the mean; (p − onehot)/B
         dW2, db2, dh = dense.linear_backward(h, p["W2"], dz)
-    dW1, db1, _ = dense.dense_sigmoid_backward(x, p["W1"], h, dh)  # δ1 formed inside the products
+    dW1, db1, _ = dense.dense_sigmoid_backward(x, p["W1"], h, dh)  # δ1 = σ'(z1)∘(W2ᵀδ2)
     return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 
@@ -80,7 +64,7 @@ def triton_mlp_grads(data_x, data_t, output: str):
     torch = require_torch("--backend triton")
     X = torch.from_numpy(data_x).to(triton_device())
     T = torch.from_numpy(data_t).to(triton_device())
-    return lambda p, idx: mlp_grads_triton(p, X[idx], T[idx], output)
+    return lambda p, idx: mlp_grads(p, X[idx], T[idx], output, "triton")
 
 
 def torch_mlp_objective(data_x, data_t, output: str):

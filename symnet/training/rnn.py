@@ -25,53 +25,38 @@ from .tasks import Task
 __all__ = ["DelayedRecall", "bptt_grads"]
 
 
-def bptt_grads(p: dict, x: np.ndarray, r: np.ndarray, delay: int):
-    """Loss and ∂C/∂(W^i, W^h, W^o) for a batch x (B, T, C) with classes r (B, T)."""
-    step, dense = load_kernel("rnn_step"), load_kernel("dense")
-    ce = load_kernel("softmax_cross_entropy")
+def _zeros(like, *shape):
+    return np.zeros(shape, like.dtype) if isinstance(like, np.ndarray) else like.new_zeros(shape)
+
+
+def _stack_rows(blocks):
+    if isinstance(blocks[0], np.ndarray):
+        return np.concatenate(blocks, axis=0)
+    import torch
+    return torch.cat(blocks, dim=0)
+
+
+def bptt_grads(p: dict, x, r, delay: int, backend: str = "numpy"):
+    """Loss and ∂C/∂(W^i, W^h, W^o) for a batch x (B, T, C) with classes r (B, T), from
+    generated kernels only: NumPy's on arrays, or (``backend="triton"``) Triton's on tensors."""
+    step, dense = load_kernel("rnn_step", backend), load_kernel("dense", backend)
+    ce = load_kernel("softmax_cross_entropy", backend)
     B, T, _ = x.shape
     H, C = p["Wh"].shape[0], p["Wo"].shape[0]
-    no_bias = np.zeros(C, np.float32)
-    hs = [np.zeros((B, H), np.float32)]                          # h^0 = 0
+    no_bias = _zeros(x, C)
+    hs = [_zeros(x, B, H)]                                        # h^0 = 0
     for t in range(T):
         hs.append(step.rnn_step(x[:, t], hs[-1], p["Wi"], p["Wh"]))  # h^t = σ(W^i x^t + W^h h^(t−1))
-    scored = np.concatenate(hs[1 + delay:], axis=0)               # h^t for t ≥ k, stacked (B·(T−k), H)
+    scored = _stack_rows(hs[1 + delay:])                          # h^t for t ≥ k, stacked (B·(T−k), H)
     z = dense.linear(scored, p["Wo"], no_bias)                    # z^t = W^o h^t
     targets = r[:, delay:].T.reshape(-1)                          # the same (time-major) order
     loss, dz = ce.softmax_cross_entropy_grad(z, targets)          # mean over scored steps; y − onehot
     dWo, _, dh_out = dense.linear_backward(scored, p["Wo"], dz)   # ∂C/∂W^o = Σ_t (y^t − onehot) h^tᵀ
     dh_out = dh_out.reshape(T - delay, B, H)
-    dWi, dWh = np.zeros_like(p["Wi"]), np.zeros_like(p["Wh"])
-    carry = np.zeros((B, H), np.float32)                          # ∂C/∂h^t from step t + 1
+    dWi, dWh = _zeros(x, *p["Wi"].shape), _zeros(x, *p["Wh"].shape)
+    carry = _zeros(x, B, H)                                       # ∂C/∂h^t from step t + 1
     for t in range(T, 0, -1):                                     # t = T … 1
-        g = carry + (dh_out[t - 1 - delay] if t > delay else 0)   # ∂C/∂h^t: from y^t and from h^(t+1)
-        dWi_t, dWh_t, carry = step.rnn_step_backward(x[:, t - 1], hs[t - 1], p["Wi"], p["Wh"], hs[t], g)
-        dWi += dWi_t
-        dWh += dWh_t
-    return loss, {"Wi": dWi, "Wh": dWh, "Wo": dWo}
-
-
-def bptt_grads_triton(p: dict, x, r, delay: int):
-    """As :func:`bptt_grads`, on torch tensors, with the generated Triton kernels only."""
-    import torch
-    step, dense = load_kernel("rnn_step", "triton"), load_kernel("dense", "triton")
-    ce = load_kernel("softmax_cross_entropy", "triton")
-    B, T, _ = x.shape
-    H, C = p["Wh"].shape[0], p["Wo"].shape[0]
-    no_bias = torch.zeros(C, dtype=x.dtype, device=x.device)
-    hs = [torch.zeros(B, H, dtype=x.dtype, device=x.device)]
-    for t in range(T):
-        hs.append(step.rnn_step(x[:, t], hs[-1], p["Wi"], p["Wh"]))
-    scored = torch.cat(hs[1 + delay:], dim=0)
-    z = dense.linear(scored, p["Wo"], no_bias)
-    targets = r[:, delay:].T.reshape(-1)
-    loss, dz = ce.softmax_cross_entropy_grad(z, targets)
-    dWo, _, dh_out = dense.linear_backward(scored, p["Wo"], dz)
-    dh_out = dh_out.reshape(T - delay, B, H)
-    dWi, dWh = torch.zeros_like(p["Wi"]), torch.zeros_like(p["Wh"])
-    carry = torch.zeros(B, H, dtype=x.dtype, device=x.device)
-    for t in range(T, 0, -1):
-        g = carry + dh_out[t - 1 - delay] if t > delay else carry
+        g = carry + dh_out[t - 1 - delay] if t > delay else carry  # ∂C/∂h^t: from y^t and from h^(t+1)
         dWi_t, dWh_t, carry = step.rnn_step_backward(x[:, t - 1], hs[t - 1], p["Wi"], p["Wh"], hs[t], g)
         dWi += dWi_t
         dWh += dWh_t
@@ -128,7 +113,7 @@ class DelayedRecall(Task):
             torch = require_torch("--backend triton")
             X = torch.from_numpy(np.ascontiguousarray(self.x)).to(triton_device())
             R = torch.from_numpy(self.r).to(triton_device())
-            return TritonEngine(params, lambda p, idx: bptt_grads_triton(p, X[idx], R[idx], self.delay))
+            return TritonEngine(params, lambda p, idx: bptt_grads(p, X[idx], R[idx], self.delay, "triton"))
         return TorchEngine(params, torch_rnn_objective(self.x, self.r, self.delay))
 
     def predict(self, params, x):
