@@ -179,3 +179,12 @@ def test_triton_backend_follows_the_numpy_backend_step_by_step():
         np.testing.assert_allclose(gpu.params[k], ours.params[k], rtol=1e-4, atol=1e-6)
     with pytest.raises(SymnetError, match="the miles task runs on numpy, torch, not on 'triton'"):
         train("miles", backend="triton")
+
+
+def test_json_after_a_resume_with_nothing_left_to_do_is_valid(tmp_path, capsys):
+    ck = tmp_path / "m.npz"
+    assert main(["train", "miles", "--epochs", "2", "--checkpoint", str(ck), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["train", "miles", "--epochs", "2", "--checkpoint", str(ck), "--resume", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
+    assert data["resumed_from_epoch"] == 2 and data["seconds_per_epoch"] is None

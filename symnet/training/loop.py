@@ -76,7 +76,8 @@ class TrainResult:
         return {"task": self.task, "backend": self.backend,
                 "settings": {"epochs": self.settings.epochs, "lr": self.settings.lr,
                              "batch": self.settings.batch, "seed": self.settings.seed},
-                "metrics": self.metrics, "seconds_per_epoch": self.seconds_per_epoch,
+                "metrics": self.metrics,
+                "seconds_per_epoch": self.seconds_per_epoch if math.isfinite(self.seconds_per_epoch) else None,
                 "resumed_from_epoch": self.start_epoch, "history": self.history}
 
 
