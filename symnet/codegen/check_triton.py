@@ -27,7 +27,7 @@ import sympy as sp
 from ..errors import SymnetError
 from ..functions import explicit
 from .blocks import BLOCKS
-from .check import DIGITS, ULP_BOUND, Result, _magnitude, _mp, _points, _row_exact, _row_logits, _ulps
+from .check import DIGITS, ULP_BOUND, Result, _magnitude, _mp, _points, _row_logits, _ulps, worst_row_error
 from .stability import stabilise
 
 __all__ = ["verify_triton", "load_triton_module"]
@@ -205,19 +205,9 @@ def _row_module_checks(module_name, kernel, kernels_dir, torch, device, rng) -> 
         else:
             outs = fn(tz, tg)
         name = str(tdtype).removeprefix("torch.")
+        ulps_of = _bf16_ulps if tdtype == torch.bfloat16 else (lambda got, want, scale: _ulps(got, want, scale, dtype))
         for out, spec in zip(outs, kernel.outputs):
-            got_all = out.double().cpu().numpy()
-            worst = (0.0, 0.0, "")
-            for row in range(zs.shape[0]):
-                for col in ([0] if spec.per_row else range(zs.shape[1])):
-                    want = float(_row_exact(spec.expr, seen[row], g_seen[row], int(rs[row]), col))
-                    got = float(got_all[row] if spec.per_row else got_all[row, col])
-                    scale = max(1.0, float(np.abs(g_seen[row]).max()) if kernel.upstream else 1.0,
-                                float(np.abs(seen[row]).max()) if spec.expr.has(sp.log) else 1.0)
-                    ulps = _bf16_ulps(got, want, scale) if tdtype == torch.bfloat16 else _ulps(got, want, scale, dtype)
-                    rel = abs(got - want) / abs(want) if want else abs(got)
-                    if ulps > worst[1]:
-                        worst = (rel, ulps, f"row {row}, entry {col}")
+            worst = worst_row_error(kernel, spec, seen, g_seen, rs, out.double().cpu().numpy(), ulps_of)
             limit = 2.0 if tdtype == torch.bfloat16 else ULP_BOUND[np.dtype(dtype).name]
             if device == "cuda" and tdtype == torch.float32:
                 limit += 1000.0  # ex2.approx: |z − m| up to 2000 in these rows
