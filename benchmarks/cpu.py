@@ -28,6 +28,7 @@ import sympy as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import symnet  # noqa: E402
+from symnet.kernels import load_kernel  # noqa: E402
 
 
 def medians_ms(cases: dict, repeat: int, rounds: int = 3) -> dict:
@@ -65,15 +66,6 @@ def hand_inplace(z, y):
     g *= s
     g *= -2
     return g
-
-
-def load_kernel(module: str):
-    import importlib.util
-    path = Path(__file__).resolve().parents[1] / "kernels" / "numpy" / f"{module}.py"
-    spec = importlib.util.spec_from_file_location(f"bench_{module}", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def ce_naive(z, r):
