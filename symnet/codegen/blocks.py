@@ -98,6 +98,15 @@ def triton_sources() -> dict[str, str]:
     for module, kernels in row_modules().items():
         out[f"{module}.py"] = emit_triton_row_module(kernels, f"the derivation of {ROW_SUMMARIES[module]}",
                                                      regenerate)
+    from .train_step import FUSED_MLPS, elman_step, mlp_step
+    from .triton_train import emit_triton_train_module
+    out["mlp_train.py"] = emit_triton_train_module(
+        [mlp_step(acts, loss) for acts, loss in FUSED_MLPS],
+        "the derivations of the dense layers ('dense', with σ, tanh, relu or no activation), squared error "
+        "and softmax cross-entropy: whole SGD steps of small MLPs", regenerate)
+    out["elman_train.py"] = emit_triton_train_module(
+        [elman_step()], "the derivation of the Elman network ('rnn-bptt') and softmax cross-entropy: "
+        "whole SGD steps with backpropagation through time", regenerate)
     return out
 
 

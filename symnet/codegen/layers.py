@@ -20,11 +20,11 @@ import sympy as sp
 from sympy.printing.str import StrPrinter
 
 from ..errors import SymnetError
-from ..functions import sigmoid
+from ..functions import relu, sigmoid
 from ..indexed import derive_indexed
 from ..render import text
 
-__all__ = ["LayerKernel", "layer_modules", "emit_layer_function", "LAYER_HELPERS"]
+__all__ = ["LayerKernel", "layer_modules", "dense_layer_kernels", "ACTIVATIONS", "emit_layer_function", "LAYER_HELPERS"]
 
 LAYER_HELPERS = {
     "_logistic": '''\
@@ -267,11 +267,32 @@ def _top(low: _Lowering, expr: sp.Expr, axes: tuple) -> str:
 
 def layer_modules() -> dict[str, list[LayerKernel]]:
     """dense (sigmoid and linear) and the Elman RNN step, forward and backward."""
+    sig, sig_back = dense_layer_kernels("sigmoid")
+    lin, lin_back = dense_layer_kernels("linear")
+    return {"dense": [sig, sig_back, lin, lin_back], "rnn_step": _rnn_step()}
+
+
+ACTIVATIONS = {"sigmoid": sigmoid, "tanh": sp.tanh, "relu": relu, "linear": None}
+_FORMULAS = {"sigmoid": ("σ", "y_j(1 − y_j)"), "tanh": ("tanh", "(1 − y_j²)"), "relu": ("relu", "H(z_j)")}
+
+
+def dense_layer_kernels(activation: str, bias: bool = True) -> tuple[LayerKernel, LayerKernel]:
+    """A dense layer y_i = f(Σ_k W_ik a_k + b_i) from the curriculum's ``dense`` derivation
+    with the activation f swapped in (``linear``: no f), forward and backward.
+
+    The backward step is δ_j = g_j·f'(z_j), derived by the index-form engine; wherever
+    f(z_j) appears in f' it is replaced by the saved output y_j (σ' = y(1 − y),
+    tanh' = 1 − y²); an f' that is not a function of f (relu' = H(z)) reads z.
+    ``bias=False`` drops b (the lecture's Elman network has none).
+    """
     from ..curriculum import get
 
+    if activation not in ACTIVATIONS:
+        raise SymnetError(f"unknown activation {activation!r}; choose one of: {', '.join(ACTIVATIONS)}")
+    f = ACTIVATIONS[activation]
     d = get("dense")
-    (zdef, ydef) = d.definitions  # z_i = Σ_k W_ik a_k + b_i, y_i = σ(z_i)
-    z_, y_ = zdef[0].base, ydef[0].base
+    (zdef, _ydef) = d.definitions  # z_i = Σ_k W_ik a_k + b_i, y_i = σ(z_i)
+    z_, y_ = zdef[0].base, _ydef[0].base
     (i,) = zdef[0].indices
     W, a, b = d.inputs
     (k,) = [lim[0] for s in zdef[1].atoms(sp.Sum) for lim in s.limits]
@@ -279,39 +300,42 @@ def layer_modules() -> dict[str, list[LayerKernel]]:
     j = sp.Symbol("j", integer=True)
     g, delta = sp.IndexedBase("g"), sp.IndexedBase("delta")
     ranges = {i: (0, n - 1), j: (0, n - 1), k: (0, m - 1)}
-    program = [(z_[i], zdef[1]), (y_[i], ydef[1])]  # the curriculum's n, m are these same symbols
-    res = derive_indexed(program, ranges=ranges, seed=(y_[i], g[i]), wrt=[W[j, k], b[j], a[k]],
+    zexpr = zdef[1] if bias else zdef[1] - b[i]  # the curriculum's n, m are these same symbols
+    wrt = [W[j, k]] + ([b[j]] if bias else []) + [a[k]]
+    A = [LayerArg("a", a, (k,), True, "a: inputs, (B, m)"), LayerArg("W", W, (i, k), False, "W: weights, (n, m)")]
+    A += [LayerArg("b", b, (i,), False, "b: biases, (n,)")] if bias else []
+    plus_b = " + b_i" if bias else ""
+    if f is None:
+        res = derive_indexed([(z_[i], zexpr)], ranges=ranges, seed=(z_[i], g[i]), wrt=wrt, sizes={n: 2, m: 3})
+        grads = {w.base: e for w, e in res.gradients.items()}
+        outs = [LayerOutput("dW", (i, k), grads[W].xreplace({j: i}), "∂C/∂W_ik", False)]
+        outs += [LayerOutput("db", (i,), grads[b].xreplace({j: i}), "∂C/∂b_i", False)] if bias else []
+        outs += [LayerOutput("da", (k,), grads[a], "∂C/∂a_k")]
+        forward = LayerKernel("linear", f"z_i = Σ_k W_ik a_k{plus_b}", tuple(A),
+                              (LayerOutput("z", (i,), zexpr, "z_i"),))
+        backward = LayerKernel("linear_backward", "∂C/∂W = g aᵀ" + (", ∂C/∂b = g" if bias else "") + ", ∂C/∂a = Wᵀg",
+                               (A[0], A[1], LayerArg("g", g, (i,), True, "g: ∂C/∂z, (B, n)")), tuple(outs))
+        return forward, backward
+    program = [(z_[i], zexpr), (y_[i], f(z_[i]))]
+    res = derive_indexed(program, ranges=ranges, seed=(y_[i], g[i]), wrt=wrt,
                          sizes={n: 2, m: 3}, names={z_: delta}, probes={z_: (j,)})
-    delta_i = res.adjoints[z_][1].xreplace({sigmoid(z_[j]): y_[j]}).xreplace({j: i})  # σ(z) saved as y
+    delta_i = res.adjoints[z_][1].xreplace({f(z_[j]): y_[j]}).xreplace({j: i})  # f(z) saved as y
     grads = {w.base: e for w, e in res.gradients.items()}
-    lin_res = derive_indexed([(z_[i], program[0][1])], ranges=ranges, seed=(z_[i], g[i]),
-                             wrt=[W[j, k], b[j], a[k]], sizes={n: 2, m: 3})
-    lin = {w.base: e for w, e in lin_res.gradients.items()}
-    A = [LayerArg("a", a, (k,), True, "a: inputs, (B, m)"), LayerArg("W", W, (i, k), False, "W: weights, (n, m)"),
-         LayerArg("b", b, (i,), False, "b: biases, (n,)")]
-    Ab = [A[0], LayerArg("W", W, (i, k), False, "W: weights, (n, m)"), LayerArg("y", y_, (i,), True, "y: the forward output σ(z), (B, n)"),
+    name, slope = _FORMULAS[activation]
+    Ab = [A[0], A[1], LayerArg("y", y_, (i,), True, f"y: the forward output {name}(z), (B, n)"),
           LayerArg("g", g, (i,), True, "g: ∂C/∂y, (B, n)")]
-    Al = [A[0], A[1], LayerArg("g", g, (i,), True, "g: ∂C/∂z, (B, n)")]
-
-    def back(gr, jname):
-        return gr.xreplace({j: i}) if jname else gr
-
-    dense = [
-        LayerKernel("dense_sigmoid", "y_i = σ(Σ_k W_ik a_k + b_i)", tuple(A),
-                    (LayerOutput("y", (i,), program[1][1].xreplace({z_[i]: program[0][1]}), "y_i"),)),
-        LayerKernel("dense_sigmoid_backward", "δ_j = g_j·y_j(1 − y_j); ∂C/∂W = δ aᵀ, ∂C/∂b = δ, ∂C/∂a = Wᵀδ",
-                    tuple(Ab), steps=((delta, LayerOutput("delta", (i,), delta_i, "δ_i")),),
-                    outputs=(LayerOutput("dW", (i, k), back(grads[W], True), "∂C/∂W_ik", False),
-                                LayerOutput("db", (i,), back(grads[b], True), "∂C/∂b_i", False),
-                                LayerOutput("da", (k,), grads[a].xreplace({j: i}), "∂C/∂a_k"))),
-        LayerKernel("linear", "z_i = Σ_k W_ik a_k + b_i", tuple(A),
-                    (LayerOutput("z", (i,), program[0][1], "z_i"),)),
-        LayerKernel("linear_backward", "∂C/∂W = g aᵀ, ∂C/∂b = g, ∂C/∂a = Wᵀg", tuple(Al),
-                    (LayerOutput("dW", (i, k), back(lin[W], True), "∂C/∂W_ik", False),
-                     LayerOutput("db", (i,), back(lin[b], True), "∂C/∂b_i", False),
-                     LayerOutput("da", (k,), lin[a], "∂C/∂a_k"))),
-    ]
-    return {"dense": dense, "rnn_step": _rnn_step()}
+    if delta_i.has(z_):  # f' is not a function of f(z): the backward reads z too
+        Ab.insert(3, LayerArg("z", z_, (i,), True, "z: the pre-activation, (B, n)"))
+    outs = [LayerOutput("dW", (i, k), grads[W].xreplace({j: i}), "∂C/∂W_ik", False)]
+    outs += [LayerOutput("db", (i,), grads[b].xreplace({j: i}), "∂C/∂b_i", False)] if bias else []
+    outs += [LayerOutput("da", (k,), grads[a].xreplace({j: i}), "∂C/∂a_k")]
+    forward = LayerKernel(f"dense_{activation}", f"y_i = {name}(Σ_k W_ik a_k{plus_b})", tuple(A),
+                          (LayerOutput("y", (i,), f(zexpr), "y_i"),))
+    backward = LayerKernel(f"dense_{activation}_backward",
+                           f"δ_j = g_j·{slope}; ∂C/∂W = δ aᵀ" + (", ∂C/∂b = δ" if bias else "") + ", ∂C/∂a = Wᵀδ",
+                           tuple(Ab), steps=((delta, LayerOutput("delta", (i,), delta_i, "δ_i")),),
+                           outputs=tuple(outs))
+    return forward, backward
 
 
 def _rnn_step() -> list[LayerKernel]:

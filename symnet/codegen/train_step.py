@@ -1,0 +1,135 @@
+"""A whole SGD training step of a small network, as one description made of derivations.
+
+symnet holds every formula of a network's step symbolically, so it can put them all in
+one kernel: the forward pass, the loss, backpropagation and the update. A step is
+assembled from derivations the rest of symnet already makes and checks:
+
+- each **dense layer** ``y_i = f(Σ_k W_ik a_k + b_i)`` from the curriculum's ``dense``
+  derivation with its activation f (σ, tanh, relu, or none), through the index-form
+  engine: ``δ_j = g_j·f'(z_j)``, ``∂C/∂W = δ aᵀ``, ``∂C/∂b = δ``, ``∂C/∂a = Wᵀδ``
+  (:func:`~symnet.codegen.layers.dense_layer_kernels`);
+- the **loss**: squared error ``L = (y − a)²`` with ``∂L/∂a`` from the scalar engine (the
+  ``mse`` block), or softmax cross-entropy ``C = −log p_r`` with ``∂C/∂z = p − onehot(r)``
+  from the ``softmax-cross-entropy`` derivation after the row stability rules
+  (log-softmax, log-sum-exp, max-shift);
+- the lecture's **Elman cell** ``h = σ(W^i x + W^h h⁻)`` and its backward step from the
+  ``rnn-bptt`` derivation, with a linear read-out ``z = W^o h`` (no biases, as in the
+  lecture).
+
+The step is SGD on the mean loss over the mini-batch: ``w ← w − α·∂J/∂w``. The Triton
+emitter (:mod:`symnet.codegen.triton_train`) prints these formulas into one kernel.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import SymnetError
+from .kernel import Kernel
+from .layers import ACTIVATIONS, LayerKernel, dense_layer_kernels
+from .rowwise import RowKernel
+
+__all__ = ["DenseStep", "LossStep", "MlpStep", "ElmanStep", "mlp_step", "elman_step", "FUSED_MLPS", "LOSSES"]
+
+LOSSES = ("mse", "ce")
+
+
+@dataclass(frozen=True)
+class DenseStep:
+    activation: str  # sigmoid, tanh, relu or linear
+    forward: LayerKernel  # y_i = f(Σ_k W_ik a_k + b_i)
+    backward: LayerKernel  # δ, ∂C/∂W, ∂C/∂b, ∂C/∂a
+    linear: LayerKernel  # z_i = Σ_k W_ik a_k + b_i: the contraction the forward applies f to
+
+
+@dataclass(frozen=True)
+class LossStep:
+    kind: str  # "mse": squared error on the last layer's output; "ce": softmax cross-entropy on it
+    kernel: Kernel | RowKernel
+
+
+@dataclass(frozen=True)
+class MlpStep:
+    name: str
+    formula: str
+    layers: tuple[DenseStep, ...]
+    loss: LossStep
+
+
+@dataclass(frozen=True)
+class ElmanStep:
+    name: str
+    formula: str
+    cell: LayerKernel  # h_i = σ(Σ_k W^h_ik h⁻_k + Σ_d W^i_id x_d)
+    cell_backward: LayerKernel
+    readout: DenseStep  # z_c = Σ_k W^o_ck h_k
+    loss: LossStep
+
+
+def dense_step(activation: str, bias: bool = True) -> DenseStep:
+    forward, backward = dense_layer_kernels(activation, bias)
+    linear = forward if activation == "linear" else dense_layer_kernels("linear", bias)[0]
+    return DenseStep(activation, forward, backward, linear)
+
+
+def loss_step(kind: str) -> LossStep:
+    if kind == "mse":
+        from .blocks import BLOCKS
+        (block,) = [b for b in BLOCKS if b.module == "mse"]
+        return LossStep(kind, block.kernel())
+    if kind == "ce":
+        from .rowwise import row_modules
+        (kernel,) = [k for k in row_modules()["softmax_cross_entropy"] if k.name.endswith("_grad")]
+        return LossStep(kind, kernel)
+    raise SymnetError(f"unknown loss {kind!r}; choose one of: {', '.join(LOSSES)}")
+
+
+_SHOWN = {"sigmoid": "σ", "tanh": "tanh", "relu": "relu", "linear": ""}
+
+
+def mlp_step(activations, loss: str, name: str | None = None) -> MlpStep:
+    """The training step of a multilayer perceptron: one activation per dense layer
+    (``("sigmoid", "linear")``: a sigmoid hidden layer and linear logits) and its loss."""
+    activations = tuple(activations)
+    if not activations:
+        raise SymnetError("an MLP step needs at least one layer")
+    for a in activations:
+        if a not in ACTIVATIONS:
+            raise SymnetError(f"unknown activation {a!r}; choose one of: {', '.join(ACTIVATIONS)}")
+    layers = tuple(dense_step(a) for a in activations)
+    loss_part = loss_step(loss)
+    chain = "a⁰ = x"
+    for n, a in enumerate(activations, 1):
+        f = _SHOWN[a]
+        chain += f", a{_sup(n)} = " + (f"{f}(W{_sup(n)}a{_sup(n - 1)} + b{_sup(n)})" if f else
+                                        f"W{_sup(n)}a{_sup(n - 1)} + b{_sup(n)}")
+    last = f"a{_sup(len(activations))}"
+    cost = (f"J = mean over the batch of Σ (t − {last})²" if loss == "mse"
+            else f"J = mean over the batch of −log softmax({last})_r")
+    name = name or "mlp_" + "_".join(activations) + "_" + loss
+    return MlpStep(name, f"{chain}; {cost}; w ← w − α·∂J/∂w", layers, loss_part)
+
+
+def _sup(n: int) -> str:
+    return "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(c)] for c in str(n))
+
+
+def elman_step() -> ElmanStep:
+    """The lecture's Elman network (sigmoid hidden units, softmax read-out), one BPTT step."""
+    from .layers import _rnn_step
+
+    cell, cell_backward = _rnn_step()
+    return ElmanStep("elman_sigmoid_ce",
+                     "h^t = σ(W^i x^t + W^h h^(t−1)), h^0 = 0; z^t = W^o h^t; "
+                     "J = mean over the scored steps t > k of −log softmax(z^t)_(r^t); "
+                     "∂J/∂W by backpropagation through time; w ← w − α·∂J/∂w",
+                     cell, cell_backward, dense_step("linear", bias=False), loss_step("ce"))
+
+
+# The networks whose fused step is committed under kernels/triton/mlp_train.py: the
+# lecture's XOR net, the digits net, and the same net with tanh and ReLU hidden units.
+FUSED_MLPS = (
+    (("sigmoid", "sigmoid"), "mse"),
+    (("sigmoid", "linear"), "ce"),
+    (("tanh", "linear"), "ce"),
+    (("relu", "linear"), "ce"),
+)

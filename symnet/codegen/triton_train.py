@@ -1,0 +1,675 @@
+"""The whole-step Triton skeleton: forward, loss, backpropagation and SGD in one launch.
+
+From an :class:`~symnet.codegen.train_step.MlpStep` or
+:class:`~symnet.codegen.train_step.ElmanStep` (the derivations of every layer and of the
+loss) this emits one ``@triton.jit`` kernel that runs training steps of a small network:
+
+- the **parameters** are loaded once into registers and stay there for every step of the
+  launch; the gradients accumulate in registers too;
+- each step reads its mini-batch by index from the data (a shuffled order held on the
+  GPU), ``BLOCK_B`` examples at a time: every contraction ``Σ_k W_ik a_k`` is one
+  ``tl.dot`` on register tiles, every activation, δ and loss term is printed from its
+  derivation onto the tile;
+- the update ``w ← w − α·∂J/∂w`` is applied in registers, with the step's learning rate
+  read from a device array; a step whose loss is NaN or ±inf is not applied, nor any after
+  it (the host reads the losses and reports the first bad one);
+- **epoch mode**: one program runs a whole epoch of steps (``STEPS`` > 1) in one launch;
+  **split mode** (one step over a larger batch): one program per ``BLOCK_B`` examples,
+  each adds its gradient into a zeroed scratch buffer with atomics, and the last program
+  to finish (an atomic counter) applies the update and zeroes the scratch again;
+- the Elman kernel runs the T forward steps (``h^t`` kept in a scratch row per sequence)
+  and then BPTT from t = T down to 1 with ``W^i``, ``W^h``, ``W^o`` in registers throughout.
+
+Sizes are padded to powers of two (at least 16, ``tl.dot``'s smallest tile) with masked
+loads; padded units carry exact zeros through every product, and padded logits are −inf.
+Arithmetic is float32; products use IEEE float32 by default (``precision="tf32"`` to
+trade accuracy for speed).
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..errors import SymnetError
+from ..render import text
+from .rowwise import j as row_j, r as row_r, rowmax, rowsum, z as row_z
+from .train_step import DenseStep, ElmanStep, LossStep, MlpStep
+from .triton_backend import HOST_HELPERS, TRITON_HELPERS, TritonPrinter, assemble
+from .triton_layers import _classify, _contraction
+
+__all__ = ["emit_triton_train_module"]
+
+# registers: every padded parameter and its gradient live in registers for the whole launch
+MAX_PARAMS = 32768   # padded parameter entries a fused kernel accepts
+MAX_WIDTH = 256      # padded units in one layer
+
+
+class _StepPrinter(TritonPrinter):
+    """Formulas on register tiles: ``tiles`` maps each Indexed entry (and contraction) to
+    its tile; row sums and the row maximum of the logits reduce over the tile's columns."""
+
+    REFUSED = (sp.Derivative, sp.Integral, sp.MatrixBase)
+
+    def __init__(self, tiles: dict, names: dict, helpers: set):
+        super().__init__(names, helpers)
+        self.tiles = tiles
+
+    def _print_Indexed(self, e):
+        try:
+            return self.tiles[e]
+        except KeyError:
+            raise SymnetError(f"the whole-step skeleton has no tile for {text(e)}") from None
+
+    def _print_Sum(self, e):
+        try:
+            return self.tiles[e]
+        except KeyError:
+            raise SymnetError(f"the whole-step skeleton cannot generate the sum {text(e)} here") from None
+
+    def _print_rowmax(self, e):
+        return f"tl.max({self.tiles[row_z[row_j]]}, axis=1)[:, None]"
+
+    def _print_Function(self, e):
+        if isinstance(e, rowsum):
+            return f"tl.sum({self._print(e.args[0])}, axis=1)[:, None]"
+        return super()._print_Function(e)
+
+
+class _Code:
+    def __init__(self):
+        self.lines: list[str] = []
+        self.depth = 1
+
+    def __call__(self, *lines: str) -> None:
+        self.lines += ["    " * self.depth + x if x else "" for x in lines]
+
+    def indent(self):
+        code = self
+
+        class _Block:
+            def __enter__(self):
+                code.depth += 1
+
+            def __exit__(self, *exc):
+                code.depth -= 1
+        return _Block()
+
+
+def _dot(a: str, b: str) -> str:
+    return f"tl.dot({a}, {b}, input_precision=PRECISION)"
+
+
+def _tile_load(ptr: str, rows: str, cols: str, nrows: str, ncols: str) -> str:
+    """A (rows × cols) tile of a row-major (nrows × ncols) parameter, zero where padded."""
+    return (f"tl.load({ptr} + {rows}[:, None] * {ncols} + {cols}[None, :], "
+            f"mask=({rows}[:, None] < {nrows}) & ({cols}[None, :] < {ncols}), other=0.0)")
+
+
+# ------------------------------------------------------------------ the pieces of a step
+
+class _Param:
+    """A parameter: its name, tile shape (padded sizes) and true sizes."""
+
+    def __init__(self, name: str, rows: tuple, cols: tuple | None = None):
+        self.name, self.rows, self.cols = name, rows, cols  # rows/cols: (arange, true size, padded size)
+
+    def load(self) -> str:
+        if self.cols is None:
+            (r, n, _) = self.rows
+            return f"tl.load({self.name}_ptr + {r}, mask={r} < {n}, other=0.0)"
+        return _tile_load(f"{self.name}_ptr", self.rows[0], self.cols[0], self.rows[1], self.cols[1])
+
+    def zeros(self) -> str:
+        shape = self.rows[2] if self.cols is None else f"{self.rows[2]}, {self.cols[2]}"
+        return f"tl.zeros([{shape}], tl.float32)"
+
+    def padded_offsets(self) -> str:
+        """Offsets into the scratch buffer, laid out with the padded sizes."""
+        if self.cols is None:
+            return self.rows[0]
+        return f"{self.rows[0]}[:, None] * {self.cols[2]} + {self.cols[0]}[None, :]"
+
+    def padded_size(self) -> str:
+        return self.rows[2] if self.cols is None else f"{self.rows[2]} * {self.cols[2]}"
+
+    def store(self, value: str, ptr: str | None = None) -> str:
+        ptr = ptr or f"{self.name}_ptr"
+        if self.cols is None:
+            (r, n, _) = self.rows
+            return f"tl.store({ptr} + {r}, {value}, mask={r} < {n})"
+        (r, n, _), (c, m, _) = self.rows, self.cols
+        return (f"tl.store({ptr} + {r}[:, None] * {m} + {c}[None, :], {value}, "
+                f"mask=({r}[:, None] < {n}) & ({c}[None, :] < {m}))")
+
+
+def _forward(code: _Code, layer: DenseStep, a_in: str, W: str, b: str | None, z: str, a_out: str,
+             helpers: set, units: str, extra: dict | None = None) -> None:
+    """z = W a + b by tl.dot, then a = f(z), both printed from the layer's derivation; ``units``
+    is the mask of real units: padded ones are set to exactly 0 (σ(0) = ½ would leak into
+    the next layer's padded columns and, through the update, into the weights)."""
+    lin = layer.linear
+    args = {x.base: x for x in lin.args}
+    (out,) = lin.outputs
+    tiles = dict(extra or {})
+    for s in out.expr.atoms(sp.Sum):
+        plan = _contraction(s, args)
+        if plan is None:
+            raise SymnetError(f"{lin.name}: the whole-step skeleton multiplies a weight matrix by the layer's "
+                              f"input, not {text(s)}")
+        tiles[s] = _dot(a_in, f"tl.trans({W})")
+    for x in lin.args:
+        if not x.batched and len(x.indices) == 1:
+            tiles[x.base[x.indices]] = f"{b}[None, :]"
+    printer = _StepPrinter(tiles, {}, helpers)
+    code(f"# {out.meaning} = {text(out.expr)}", f"{z} = {printer.doprint(out.expr)}")
+    if layer.activation != "linear":
+        (y,) = layer.forward.outputs
+        act = y.expr.func(sp.IndexedBase("z")[out.indices])  # f(z_i)
+        p = _StepPrinter({sp.IndexedBase("z")[out.indices]: z}, {}, helpers)
+        code(f"# {y.meaning} = {text(act)}; padded units 0",
+             f"{a_out} = tl.where({units}, {p.doprint(act)}, 0.0)")
+
+
+def _backward(code: _Code, layer: DenseStep, g: str, names: dict, d: str, grads: dict, g_in: str | None,
+              helpers: set) -> None:
+    """δ from g (and the saved y or z), then ∂C/∂W += δᵀa, ∂C/∂b += Σ δ, g_in = δ W.
+
+    ``names``: the layer's tiles — ``a`` (its input), ``y``, ``z``, ``W``; ``grads``: the
+    accumulators of its parameters by kind (``outer``, ``sum``)."""
+    step_base, step, plans = _classify(layer.backward)
+    args = {x.base: x for x in layer.backward.args}
+    tiles = {}
+    for base, x in args.items():
+        if x.batched and x.name in ("y", "z", "g"):
+            tiles[base[step.indices]] = {"y": names.get("y"), "z": names.get("z"), "g": g}[x.name]
+    if step_base[step.indices] in tiles:  # a linear layer: δ is the upstream gradient itself
+        code(f"{d} = {g}  # {step.meaning}")
+    else:
+        printer = _StepPrinter(tiles, {}, helpers)
+        code(f"# {step.meaning} = {text(step.expr)}", f"{d} = {printer.doprint(step.expr)}")
+    for o, kind, other in plans:
+        if kind == "outer":
+            code(f"# {o.meaning} = {text(o.expr)}, summed over the batch: δᵀ·{other.name}",
+                 f"{grads['outer']} += {_dot(f'tl.trans({d})', names['a'])}")
+        elif kind == "sum":
+            code(f"# {o.meaning} = {text(o.expr)}, summed over the batch",
+                 f"{grads['sum']} += tl.sum({d}, axis=0)")
+        elif g_in is not None:
+            code(f"# {o.meaning} = {text(o.expr)}: δ·W, the upstream gradient of the layer below",
+                 f"{g_in} = {_dot(d, names['W'])}")
+
+
+def _loss(code: _Code, loss: LossStep, out: str, cols: str, size: str, keep_rows: str, target: str,
+          helpers: set, total: str, g: str, divisor: str) -> None:
+    """The loss of each example into ``total`` and its gradient ∂L/∂out (÷ divisor) into ``g``."""
+    if loss.kind == "mse":
+        k = loss.kernel
+        (data,) = [i for i in k.inputs if i.role == "data"]
+        (tgt,) = [i for i in k.inputs if i.role == "target"]
+        names = {data.symbol: out, tgt.symbol: target}
+        for temp, _ in k.assignments:
+            names[temp] = f"mse_{temp}"
+        printer = _StepPrinter({}, names, helpers)
+        code(f"keep = {keep_rows}[:, None] & ({cols}[None, :] < {size})")
+        for temp, expr in k.assignments:
+            code(f"mse_{temp} = {printer.doprint(expr)}")
+        (value, grad) = k.outputs
+        (v_res, g_res) = k.results
+        code(f"# {value.meaning} = {text(value.expr)}, summed over the outputs and the batch",
+             f"{total} += tl.sum(tl.sum(tl.where(keep, {printer.doprint(v_res)}, 0.0), axis=1), axis=0)",
+             f"# {grad.meaning} = {text(grad.expr)}, of the mean over the batch",
+             f"{g} = tl.where(keep, {printer.doprint(g_res)}, 0.0) / {divisor}")
+        return
+    k = loss.kernel
+    code("# softmax cross-entropy over the logits of each row; padded columns are −inf",
+         f"zc = tl.where({cols}[None, :] < {size}, {out}, float(\"-inf\"))",
+         f"z_r = tl.sum(tl.where({cols}[None, :] == {target}[:, None], zc, 0.0), axis=1)[:, None]  # z at the class r")
+    names = {temp: f"ce_{temp}" for temp, _ in k.assignments}
+    printer = _StepPrinter({row_z[row_j]: "zc", row_z[row_r]: "z_r"}, names, helpers)
+    for temp, expr in k.assignments:
+        code(f"ce_{temp} = {printer.doprint(expr)}  # {text(expr)}")
+    (value, grad) = k.outputs
+    (v_res, g_res) = k.results
+    (_, coeff) = k.scatter
+    onehot = f"tl.where({cols}[None, :] == {target}[:, None], {printer.doprint(coeff)}, 0.0)"
+    code(f"# {value.meaning} = {text(value.expr)} (rules: {', '.join(r.name for r in k.rules)})",
+         f"{total} += tl.sum(tl.sum(tl.where({keep_rows}[:, None], {printer.doprint(v_res)}, 0.0), axis=1), axis=0)",
+         f"# {grad.meaning} = {text(grad.expr)}, of the mean over the batch",
+         f"{g} = tl.where({keep_rows}[:, None] & ({cols}[None, :] < {size}), "
+         f"{printer.doprint(g_res)} + {onehot}, 0.0) / {divisor}")
+
+
+def _apply(code: _Code, params: list, grads: dict, count: str, step: str) -> None:
+    """The end of a step: the mean loss, then w ← w − α·∂J/∂w — in registers (epoch mode),
+    or through the scratch buffer by the last program (split mode)."""
+    offsets, at = {}, []
+    for p in params:  # the scratch layout: each parameter's padded tile, then the loss
+        offsets[p.name] = " + ".join(at) if at else "0"
+        at.append(p.padded_size())
+    where = {p.name: f"scratch_ptr + {offsets[p.name]} + {p.padded_offsets()}" if offsets[p.name] != "0"
+             else f"scratch_ptr + {p.padded_offsets()}" for p in params}
+    loss_slot = f"scratch_ptr + {' + '.join(at)}"
+    code("if SPLIT:")
+    with code.indent():
+        code("# every program adds its share of the gradient; the last one to finish applies the step")
+        for p in params:
+            code(f"tl.atomic_add({where[p.name]}, {grads[p.name]})")
+        code(f"tl.atomic_add({loss_slot}, total)",
+             "done = tl.atomic_add(counter_ptr, 1)  # acq_rel: the adds above are seen by the last program",
+             "if done == tl.num_programs(0) - 1:")
+        with code.indent():
+            code(f"loss = tl.atomic_add({loss_slot}, 0.0) / {count}  # an atomic read: the sum of every share",
+                 f"tl.store({loss_slot}, 0.0)",
+                 f"tl.store(loss_ptr + {step}, loss)")
+            for p in params:
+                code(f"g_{p.name} = tl.atomic_add({where[p.name]}, {p.zeros()})",
+                     f"tl.store({where[p.name]}, {p.zeros()})  # zero again for the next launch")
+            code("if tl.abs(loss) < float(\"inf\"):  # a NaN or infinite loss: the step is not applied")
+            with code.indent():
+                for p in params:
+                    code(p.store(f"{p.load()} - lr * g_{p.name}"))
+            code("tl.atomic_xchg(counter_ptr, 0)")
+    code("else:")
+    with code.indent():
+        code(f"loss = total / {count}",
+             f"tl.store(loss_ptr + {step}, loss)",
+             "live = live & (tl.abs(loss) < float(\"inf\"))  # false from the first NaN or infinite loss on",
+             "# w ← w − α·∂J/∂w, in registers")
+        for p in params:
+            code(f"{p.name} = tl.where(live, {p.name} - lr * {grads[p.name]}, {p.name})")
+
+
+# ------------------------------------------------------------------ the MLP kernel
+
+def emit_mlp_kernel(step: MlpStep, helpers: set) -> str:
+    L = len(step.layers)
+    params = []
+    for n in range(1, L + 1):
+        params += [_Param(f"W{n}", (f"c{n}", f"D{n}", f"P{n}"), (f"c{n - 1}", f"D{n - 1}", f"P{n - 1}")),
+                   _Param(f"b{n}", (f"c{n}", f"D{n}", f"P{n}"))]
+    sizes = [f"D{n}" for n in range(L + 1)]
+    pads = [f"P{n}: tl.constexpr" for n in range(L + 1)]
+    sig = (["x_ptr", "t_ptr", "order_ptr", "lr_ptr", "loss_ptr"] + [f"{p.name}_ptr" for p in params]
+           + ["scratch_ptr", "counter_ptr", "N", "B", "STEPS"] + sizes + pads
+           + ["BLOCK_B: tl.constexpr", "SPLIT: tl.constexpr", "PRECISION: tl.constexpr"])
+    code = _Code()
+    code.lines = ["@triton.jit", f"def _{step.name}_kernel({', '.join(sig)}):",
+                  f'    """{step.formula}.',
+                  "",
+                  "    STEPS steps over order[0:N] in mini-batches of B (the last may be shorter);",
+                  '    the parameters stay in registers from the first step to the last."""']
+    code("rb = tl.arange(0, BLOCK_B)  # examples of a chunk")
+    for n in range(L + 1):
+        code(f"c{n} = tl.arange(0, P{n})  # " + ("inputs" if n == 0 else f"units of layer {n}"))
+    code("# the parameters: loaded once, kept in registers for every step of this launch")
+    for p in params:
+        code(f"{p.name} = {p.load()}")
+    code("live = tl.full([], 1, tl.int1)  # cleared by the first NaN or infinite loss: no later step is applied",
+         "for s in range(STEPS):")
+    with code.indent():
+        code("first = s * B",
+             "count = tl.minimum(N - first, B)  # examples in this step",
+             "lr = tl.load(lr_ptr + s)",
+             "total = tl.zeros([], tl.float32)  # Σ of the examples' losses")
+        grads = {}
+        for p in params:
+            grads[p.name] = f"d{p.name}"
+            code(f"d{p.name} = {p.zeros()}")
+        code("for b0 in range(tl.program_id(0) * BLOCK_B, count, tl.num_programs(0) * BLOCK_B):")
+        with code.indent():
+            code("rows = b0 + rb",
+                 "ok = rows < count",
+                 "ex = tl.load(order_ptr + first + rows, mask=ok, other=0).to(tl.int64)  # which examples",
+                 f"a0 = tl.load(x_ptr + ex[:, None] * D0 + c0[None, :], mask=ok[:, None] & (c0[None, :] < D0), other=0.0)")
+            outs = {}
+            for n, layer in enumerate(step.layers, 1):
+                code("", f"# layer {n}: {layer.forward.formula}")
+                a_out = f"a{n}" if layer.activation != "linear" else f"z{n}"
+                _forward(code, layer, f"a{n - 1}", f"W{n}", f"b{n}", f"z{n}", a_out, helpers, f"c{n}[None, :] < D{n}")
+                outs[n] = a_out
+            last = outs[L]
+            code("", "# the loss")
+            if step.loss.kind == "mse":
+                code(f"t = tl.load(t_ptr + ex[:, None] * D{L} + c{L}[None, :], "
+                     f"mask=ok[:, None] & (c{L}[None, :] < D{L}), other=0.0)")
+            else:
+                code("t = tl.load(t_ptr + ex, mask=ok, other=0)  # the class of each example")
+            _loss(code, step.loss, last, f"c{L}", f"D{L}", "ok", "t", helpers, "total", f"g{L}", "count")
+            for n in range(L, 0, -1):
+                layer = step.layers[n - 1]
+                code("", f"# layer {n}, backward: {layer.backward.formula}")
+                names = {"a": f"a{n - 1}", "y": outs[n], "z": f"z{n}", "W": f"W{n}"}
+                _backward(code, layer, f"g{n}", names, f"d{n}", {"outer": f"dW{n}", "sum": f"db{n}"},
+                          f"g{n - 1}" if n > 1 else None, helpers)
+        code("")
+        _apply(code, params, grads, "count", "s")
+    code("if not SPLIT:")
+    with code.indent():
+        for p in params:
+            code(p.store(p.name))
+    return "\n".join(code.lines) + "\n"
+
+
+# ------------------------------------------------------------------ the Elman kernel
+
+def emit_elman_kernel(step: ElmanStep, helpers: set) -> str:
+    params = [_Param("Wi", ("ch", "H", "PH"), ("cd", "D", "PD")),
+              _Param("Wh", ("ch", "H", "PH"), ("ch2", "H", "PH")),
+              _Param("Wo", ("cc", "C", "PC"), ("ch2", "H", "PH"))]
+    sig = (["x_ptr", "r_ptr", "order_ptr", "lr_ptr", "loss_ptr", "Wi_ptr", "Wh_ptr", "Wo_ptr", "hs_ptr",
+            "scratch_ptr", "counter_ptr", "N", "B", "STEPS", "T", "DELAY", "D", "H", "C",
+            "PD: tl.constexpr", "PH: tl.constexpr", "PC: tl.constexpr", "BLOCK_B: tl.constexpr",
+            "SPLIT: tl.constexpr", "PRECISION: tl.constexpr"])
+    code = _Code()
+    code.lines = ["@triton.jit", f"def _{step.name}_kernel({', '.join(sig)}):",
+                  f'    """{step.formula}.',
+                  "",
+                  "    STEPS steps over the sequences order[0:N] in mini-batches of B; x is (·, T, D), r (·, T).",
+                  "    hs (B, T + 1, PH) keeps each sequence's hidden states between the forward pass and BPTT;",
+                  '    W^i, W^h and W^o stay in registers from the first step to the last."""']
+    code("rb = tl.arange(0, BLOCK_B)  # sequences of a chunk",
+         "cd = tl.arange(0, PD)  # inputs",
+         "ch = tl.arange(0, PH)  # hidden units (rows of W^i, W^h)",
+         "ch2 = tl.arange(0, PH)  # hidden units (columns of W^h, W^o)",
+         "cc = tl.arange(0, PC)  # classes",
+         "# the parameters: loaded once, kept in registers for every time step and every step of this launch")
+    for p in params:
+        code(f"{p.name} = {p.load()}")
+    code("live = tl.full([], 1, tl.int1)  # cleared by the first NaN or infinite loss: no later step is applied",
+         "for s in range(STEPS):")
+    cell_fwd, cell_back = step.cell, step.cell_backward
+    with code.indent():
+        code("first = s * B",
+             "nseq = tl.minimum(N - first, B)  # sequences in this step",
+             "count = nseq * (T - DELAY)  # scored time steps: the mean is over these",
+             "lr = tl.load(lr_ptr + s)",
+             "total = tl.zeros([], tl.float32)")
+        grads = {}
+        for p in params:
+            grads[p.name] = f"d{p.name}"
+            code(f"d{p.name} = {p.zeros()}")
+        code("for b0 in range(tl.program_id(0) * BLOCK_B, nseq, tl.num_programs(0) * BLOCK_B):")
+        with code.indent():
+            code("rows = b0 + rb",
+                 "ok = rows < nseq",
+                 "ex = tl.load(order_ptr + first + rows, mask=ok, other=0).to(tl.int64)  # which sequences",
+                 "slot = hs_ptr + rows[:, None].to(tl.int64) * ((T + 1) * PH) + ch[None, :]  # h^t at slot + t·PH",
+                 "h = tl.zeros([BLOCK_B, PH], tl.float32)  # h^0 = 0",
+                 "tl.store(slot, h, mask=ok[:, None])",
+                 "", f"# forward over time: {cell_fwd.formula}",
+                 "for t in range(1, T + 1):")
+            with code.indent():
+                code("xt = tl.load(x_ptr + (ex[:, None] * T + (t - 1)) * D + cd[None, :], "
+                     "mask=ok[:, None] & (cd[None, :] < D), other=0.0)")
+                args = {a.base: a for a in cell_fwd.args}
+                (out,) = cell_fwd.outputs
+                tiles = {}
+                for sm in out.expr.atoms(sp.Sum):
+                    mat, vec, _ = _contraction(sm, args)
+                    tiles[sm] = _dot({"x": "xt", "hp": "h"}[args[vec.base].name], f"tl.trans({args[mat.base].name})")
+                printer = _StepPrinter(tiles, {}, helpers)
+                code(f"# {out.meaning} = {text(out.expr)}; padded units 0",
+                     f"h = tl.where(ch[None, :] < H, {printer.doprint(out.expr)}, 0.0)",
+                     "tl.store(slot + t * PH, h, mask=ok[:, None])")
+            code("tl.debug_barrier()  # the hidden states are read back by other threads of this program",
+                 "", f"# backpropagation through time, t = T … 1: {cell_back.formula}",
+                 "carry = tl.zeros([BLOCK_B, PH], tl.float32)  # ∂C/∂h^t from step t + 1",
+                 "for back in range(0, T):")
+            with code.indent():
+                code("t = T - back",
+                     "h = tl.load(slot + t * PH, mask=ok[:, None], other=0.0)",
+                     "hp = tl.load(slot + (t - 1) * PH, mask=ok[:, None], other=0.0)",
+                     "scored = ok & (tl.full([BLOCK_B], t, tl.int32) > DELAY)  # the read-out at t is scored from t > k on",
+                     "", f"# the read-out: {step.readout.forward.formula}")
+                _forward(code, step.readout, "h", "Wo", None, "zo", "zo", helpers, "cc[None, :] < C")
+                code("r = tl.load(r_ptr + ex * T + (t - 1), mask=scored, other=0)")
+                _loss(code, step.loss, "zo", "cc", "C", "scored", "r", helpers, "total", "go", "count")
+                code("", f"# read-out backward: {step.readout.backward.formula}")
+                _backward(code, step.readout, "go", {"a": "h", "W": "Wo"}, "do", {"outer": "dWo"}, "gh", helpers)
+                code("g = carry + gh  # ∂C/∂h^t: from the read-out at t and from h^(t+1)",
+                     "xt = tl.load(x_ptr + (ex[:, None] * T + (t - 1)) * D + cd[None, :], "
+                     "mask=ok[:, None] & (cd[None, :] < D), other=0.0)")
+                _cell_backward(code, cell_back, helpers)
+            code("tl.debug_barrier()  # the next chunk overwrites the hidden states")
+        code("")
+        _apply(code, params, grads, "count", "s")
+    code("if not SPLIT:")
+    with code.indent():
+        for p in params:
+            code(p.store(p.name))
+    return "\n".join(code.lines) + "\n"
+
+
+def _cell_backward(code: _Code, kernel, helpers: set) -> None:
+    step_base, step, plans = _classify(kernel)
+    args = {a.base: a for a in kernel.args}
+    tiles = {}
+    for base, a in args.items():
+        if a.batched and a.name in ("h", "g"):
+            tiles[base[step.indices]] = a.name
+    printer = _StepPrinter(tiles, {}, helpers)
+    code(f"# {step.meaning} = {text(step.expr)}", f"d = {printer.doprint(step.expr)}")
+    tile_of = {"x": "xt", "hp": "hp"}
+    for o, kind, other in plans:
+        if kind == "outer":
+            code(f"# {o.meaning} = {text(o.expr)}, summed over the batch (and, by the loop, over time)",
+                 f"d{o.name[1:]} += {_dot('tl.trans(d)', tile_of[other.name])}")
+        elif kind == "back":
+            code(f"# {o.meaning} = {text(o.expr)}: what h^(t−1) passes back",
+                 f"carry = {_dot('d', other.name)}")
+        else:
+            raise SymnetError(f"{kernel.name}: the Elman skeleton has no bias to sum into")
+
+
+# ------------------------------------------------------------------ host launchers
+
+HOST = '''\
+_SCRATCH = {}
+
+
+def _scratch(device, floats, key):
+    """A zeroed float32 buffer and an int32 counter per device and size, reused across launches:
+    every split launch leaves them zero again. (Launches that share them run on one stream.)"""
+    k = (str(device), floats, key)
+    if k not in _SCRATCH:
+        _SCRATCH[k] = (torch.zeros(floats, dtype=torch.float32, device=device),
+                       torch.zeros(1, dtype=torch.int32, device=device))
+    return _SCRATCH[k]
+
+
+def _pad(n):
+    return max(16, triton.next_power_of_2(n))
+
+
+def _floats(name, x, ndim, device=None):
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"argument {name!r} must be a torch.Tensor, not {type(x).__name__}")
+    if x.dtype != torch.float32:
+        raise TypeError(f"argument {name!r} has dtype {x.dtype}; the fused training kernels take float32")
+    if x.dim() != ndim:
+        raise ValueError(f"argument {name!r} has shape {tuple(x.shape)}; expected {ndim} dimensions")
+    if device is None:
+        _device_ok(name, x)
+    elif x.device != device:
+        raise ValueError(f"argument {name!r} is on {x.device} but the data is on {device}")
+
+
+def _param(name, w, shape, device):
+    """A parameter updated in place: float32, this shape, contiguous, on the data's device."""
+    _floats(name, w, len(shape), device)
+    if tuple(w.shape) != tuple(shape):
+        raise ValueError(f"argument {name!r} has shape {tuple(w.shape)}, expected {tuple(shape)}")
+    if not w.is_contiguous():
+        raise ValueError(f"argument {name!r} must be contiguous: the step updates it in place")
+
+
+def _steps(order, lr, batch, n_data, device, check):
+    """The order tensor, the per-step learning rates and the number of steps."""
+    if not isinstance(order, torch.Tensor) or order.dtype not in (torch.int32, torch.int64) or order.dim() != 1:
+        raise TypeError("order must be a 1-D int32/int64 tensor of example indices")
+    if order.device != device:
+        raise ValueError(f"order is on {order.device} but the data is on {device}")
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise ValueError(f"batch must be a positive whole number, not {batch!r}")
+    n = order.numel()
+    steps = triton.cdiv(n, batch)
+    if isinstance(lr, torch.Tensor):
+        if lr.dim() != 1 or lr.numel() != steps or lr.dtype != torch.float32 or lr.device != device:
+            raise ValueError(f"lr must be a float or a float32 tensor of {steps} learning rates (one per step) on {device}")
+        lrs = lr.contiguous()
+    else:
+        lrs = torch.full((steps,), float(lr), dtype=torch.float32, device=device)
+    if check and n and (int(order.min()) < 0 or int(order.max()) >= n_data):
+        raise IndexError(f"order holds an index outside [0, {n_data})")
+    return order.contiguous(), lrs, n, steps
+
+
+def _fits(padded, widths):
+    if max(widths) > MAX_WIDTH or padded > MAX_PARAMS:
+        raise ValueError(f"the fused kernel keeps every parameter and its gradient in registers: this network has "
+                         f"{padded} padded parameter entries (widest layer {max(widths)}); it takes at most "
+                         f"{MAX_PARAMS} (and {MAX_WIDTH} units a layer). Use the per-layer kernels instead.")
+'''
+
+
+def _mlp_launcher(step: MlpStep) -> str:
+    L = len(step.layers)
+    pnames = [f"{w}{n}" for n in range(1, L + 1) for w in ("W", "b")]
+    ce = step.loss.kind == "ce"
+    target_doc = ("t: the class of each example, int64 or int32 (N_data,)" if ce else
+                  f"t: the targets, float32 (N_data, D{L})")
+    lines = [f"def {step.name}(x, t, {', '.join(pnames)}, order, lr, batch, *, check=True, precision=\"ieee\"):",
+             f'    """{step.formula}.',
+             "",
+             "    Runs SGD steps over the examples order[0], order[1], … in mini-batches of ``batch`` — one",
+             "    step, or a whole epoch of them — in ONE kernel launch, and updates the parameters in place.",
+             "",
+             "    Arguments (on one CUDA device, or the CPU under TRITON_INTERPRET=1):",
+             "      x: the inputs, float32 (N_data, D0)",
+             f"      {target_doc}",
+             *[f"      W{n}: float32 (D{n}, D{n - 1}), b{n}: float32 (D{n},) — updated in place" for n in range(1, L + 1)],
+             "      order: int tensor of example indices; steps = ceil(len(order) / batch)",
+             "      lr: the learning rate, a float or a float32 tensor with one per step",
+             "      check: check on the host that every index (and class) is in range (one synchronisation)",
+             "      precision: \"ieee\" float32 products (default), or \"tf32\" (faster, ~1e-3 relative)",
+             "",
+             "    Returns the loss of each step before its update, a float32 tensor (steps,). A step whose loss",
+             "    is NaN or infinite is not applied, nor any step after it.",
+             '    """',
+             "    _floats(\"x\", x, 2)",
+             "    device = x.device"]
+    if ce:
+        lines += ["    if not isinstance(t, torch.Tensor) or t.dtype not in (torch.int32, torch.int64) or t.dim() != 1:",
+                  "        raise TypeError(\"t must be a 1-D int32/int64 tensor of classes, one per example\")",
+                  "    if t.device != device:",
+                  "        raise ValueError(f\"t is on {t.device} but x is on {device}\")"]
+    else:
+        lines += ["    _floats(\"t\", t, 2, device)"]
+    lines += ["    if t.shape[0] != x.shape[0]:",
+              "        raise ValueError(f\"x has {x.shape[0]} examples but t has {t.shape[0]}\")",
+              f"    sizes = [x.shape[1], {', '.join(f'W{n}.shape[0]' for n in range(1, L + 1))}]"]
+    for n in range(1, L + 1):
+        lines += [f"    _param(\"W{n}\", W{n}, (sizes[{n}], sizes[{n - 1}]), device)",
+                  f"    _param(\"b{n}\", b{n}, (sizes[{n}],), device)"]
+    if not ce:
+        lines += [f"    if t.shape[1] != sizes[{L}]:",
+                  f"        raise ValueError(f\"t has {{t.shape[1]}} outputs per example but the network has {{sizes[{L}]}}\")"]
+    lines += ["    if precision not in (\"ieee\", \"tf32\"):",
+              "        raise ValueError(f\"precision must be 'ieee' or 'tf32', not {precision!r}\")",
+              "    order, lrs, n, steps = _steps(order, lr, batch, x.shape[0], device, check)"]
+    if ce:
+        lines += [f"    if check and t.numel() and (int(t.min()) < 0 or int(t.max()) >= sizes[{L}]):",
+                  f"        raise IndexError(f\"a class in t lies outside [0, {{sizes[{L}]}})\")"]
+    lines += ["    pads = [_pad(d) for d in sizes]",
+              "    padded = sum(pads[i + 1] * (pads[i] + 1) for i in range(len(sizes) - 1))",
+              "    _fits(padded, pads)",
+              "    losses = torch.empty(steps, dtype=torch.float32, device=device)",
+              "    if not n:",
+              "        return losses",
+              "    block = 16 if batch <= 16 else 32",
+              "    programs = triton.cdiv(min(batch, n), block) if steps == 1 else 1  # split one step; run epochs in one program",
+              "    scratch, counter = _scratch(device, padded + 1, \"" + step.name + "\")",
+              f"    _{step.name}_kernel[(programs,)](",
+              f"        x.contiguous(), t.contiguous(), order, lrs, losses, {', '.join(pnames)}, scratch, counter,",
+              "        n, batch, steps, *sizes, *pads, BLOCK_B=block, SPLIT=programs > 1, PRECISION=precision,",
+              "        num_warps=4 if padded <= 8192 else 8)",
+              "    return losses"]
+    return "\n".join(lines) + "\n"
+
+
+def _elman_launcher(step: ElmanStep) -> str:
+    return f'''\
+def {step.name}(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, check=True, precision="ieee"):
+    """{step.formula}.
+
+    Runs SGD steps over the sequences order[0], order[1], … in mini-batches of ``batch`` — one step,
+    or a whole epoch of them — in ONE kernel launch: per step the forward pass over all T time
+    steps, BPTT back from T to 1, and the update, with W^i, W^h, W^o kept in registers throughout.
+
+    Arguments (on one CUDA device, or the CPU under TRITON_INTERPRET=1):
+      x: the input sequences, float32 (N_data, T, D)
+      r: the class to name at each time step, int64 or int32 (N_data, T); scored where t > delay
+      Wi: float32 (H, D), Wh: float32 (H, H), Wo: float32 (C, H) — updated in place
+      order: int tensor of sequence indices; steps = ceil(len(order) / batch)
+      lr: the learning rate, a float or a float32 tensor with one per step
+      delay: k, the number of first time steps that are not scored (0 ≤ k < T)
+      check: check on the host that every index and class is in range (one synchronisation)
+      precision: "ieee" float32 products (default), or "tf32" (faster, ~1e-3 relative)
+
+    Returns the loss of each step before its update, a float32 tensor (steps,). A step whose loss
+    is NaN or infinite is not applied, nor any step after it.
+    """
+    _floats("x", x, 3)
+    device = x.device
+    if not isinstance(r, torch.Tensor) or r.dtype not in (torch.int32, torch.int64) or r.dim() != 2:
+        raise TypeError("r must be a 2-D int32/int64 tensor of classes, (N_data, T)")
+    if r.device != device:
+        raise ValueError(f"r is on {{r.device}} but x is on {{device}}")
+    N_data, T, D = x.shape
+    H, C = Wh.shape[0], Wo.shape[0]
+    if tuple(r.shape) != (N_data, T):
+        raise ValueError(f"r has shape {{tuple(r.shape)}}, expected {{(N_data, T)}} like x")
+    _param("Wi", Wi, (H, D), device)
+    _param("Wh", Wh, (H, H), device)
+    _param("Wo", Wo, (C, H), device)
+    if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay < T:
+        raise ValueError(f"delay must be a whole number in [0, {{T}}), not {{delay!r}}")
+    if precision not in ("ieee", "tf32"):
+        raise ValueError(f"precision must be 'ieee' or 'tf32', not {{precision!r}}")
+    order, lrs, n, steps = _steps(order, lr, batch, N_data, device, check)
+    if check and r.numel() and (int(r[:, delay:].min()) < 0 or int(r[:, delay:].max()) >= C):
+        raise IndexError(f"a scored class in r lies outside [0, {{C}})")
+    PD, PH, PC = _pad(D), _pad(H), _pad(C)
+    padded = PH * PD + PH * PH + PC * PH
+    _fits(padded, (PD, PH, PC))
+    losses = torch.empty(steps, dtype=torch.float32, device=device)
+    if not n:
+        return losses
+    block = 16 if batch <= 16 else 32
+    programs = triton.cdiv(min(batch, n), block) if steps == 1 else 1  # split one step; run epochs in one program
+    scratch, counter = _scratch(device, padded + 1, "{step.name}")
+    hs = torch.empty(min(batch, n) * (T + 1) * PH, dtype=torch.float32, device=device)
+    _{step.name}_kernel[(programs,)](
+        x.contiguous(), r.contiguous(), order, lrs, losses, Wi, Wh, Wo, hs, scratch, counter,
+        n, batch, steps, T, delay, D, H, C, PD=PD, PH=PH, PC=PC, BLOCK_B=block, SPLIT=programs > 1,
+        PRECISION=precision, num_warps=4 if padded <= 8192 else 8)
+    return losses
+'''
+
+
+def emit_triton_train_module(steps: list, source: str, regenerate: str) -> str:
+    used: set = set()
+    parts = []
+    for step in steps:
+        if isinstance(step, MlpStep):
+            parts += [emit_mlp_kernel(step, used), _mlp_launcher(step)]
+        elif isinstance(step, ElmanStep):
+            parts += [emit_elman_kernel(step, used), _elman_launcher(step)]
+        else:
+            raise SymnetError(f"not a training step: {step!r}")
+    device = [TRITON_HELPERS[h] for h in TRITON_HELPERS if h in used]
+    limits = f"MAX_PARAMS = {MAX_PARAMS}  # padded parameter entries kept in registers\nMAX_WIDTH = {MAX_WIDTH}  # padded units in one layer\n\n\n"
+    return assemble(steps, source, regenerate,
+                    ["One launch runs whole SGD steps — forward, loss, backpropagation, update — with the",
+                     "parameters in registers: one step (split over programs by the batch), or a whole epoch",
+                     "of steps in one program. float32; IEEE float32 products unless precision=\"tf32\"."],
+                    device + [HOST_HELPERS["_device_ok"], HOST] + parts, preamble=limits)
