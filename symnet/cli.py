@@ -5,7 +5,7 @@
     symnet derive "x*exp(x**2)" --wrt x [--at x=1] [--mode reverse|forward|both]
     symnet graph NAME -o graph.svg
     symnet docs [--check]
-    symnet train xor|digits|rnn|miles|perceptron [--backend numpy|torch|triton] [--epochs N] ...
+    symnet train xor|digits|rnn|miles|perceptron [--backend numpy|torch|triton|triton-fused] [--epochs N] ...
 
 Bad input (unknown name, unparseable formula, unknown variable, a point where the
 derivative does not exist) prints one line to stderr and exits with status 2.
@@ -87,12 +87,13 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train one of the lecture's networks on the generated kernels",
                        description="Train one of the lecture's networks. The numpy backend (default) "
                        "runs only kernels symnet generated from its derivations, triton the generated "
-                       "Triton kernels (a GPU, or TRITON_INTERPRET=1); torch is plain PyTorch autograd on "
+                       "Triton kernels (a GPU, or TRITON_INTERPRET=1), triton-fused the generated "
+                       "whole-step kernels (one launch an epoch: xor, digits, rnn); torch is plain PyTorch autograd on "
                        "the same model, the reference. Unset hyper-parameters take the task's defaults "
                        "(shown by --list).")
     t.add_argument("task", nargs="?", metavar="TASK", help="miles, perceptron, xor, digits or rnn")
     t.add_argument("--list", action="store_true", help="list the tasks with their defaults")
-    t.add_argument("--backend", default="numpy", help="numpy (default), torch or triton")
+    t.add_argument("--backend", default="numpy", help="numpy (default), torch, triton (per-layer kernels) or triton-fused (one launch an epoch)")
     t.add_argument("--epochs", type=int, help="passes over the training data")
     t.add_argument("--lr", type=float, help="learning rate α in w ← w − α·∂J/∂w")
     t.add_argument("--batch", type=int, help="examples per mini-batch")

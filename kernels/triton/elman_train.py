@@ -83,6 +83,22 @@ def _steps(order, lr, batch, n_data, device, check):
     return order.contiguous(), lrs, n, steps
 
 
+def _plan(batch, n, steps, padded, pads, device, key):
+    """The launch: BLOCK_B, the programs (one step is split over programs by the batch; an epoch
+    runs in one program, the weights staying in its registers) and the scratch of split steps."""
+    _fits(padded, pads)
+    block = 16 if batch <= 16 or padded > 8192 else 32  # examples a program takes at a time
+    programs = triton.cdiv(min(batch, n), block) if steps == 1 and n else 1
+    scratch, counter = _scratch(device, padded + 1, key)
+    return block, programs, scratch, counter
+
+
+def _warps(padded):
+    """Warps a program: parameters and gradients are 2·padded floats spread over its threads' registers
+    (an SM has 65,536; a thread at most 255, and 65,536/threads when the program fills the SM)."""
+    return 4 if padded <= 8192 else 8 if padded <= 16384 else 16
+
+
 def _fits(padded, widths):
     if max(widths) > MAX_WIDTH or padded > MAX_PARAMS:
         raise ValueError(f"the fused kernel keeps every parameter and its gradient in registers: this network has "
@@ -251,16 +267,13 @@ def elman_sigmoid_ce(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, check=True, p
         raise IndexError(f"a scored class in r lies outside [0, {C})")
     PD, PH, PC = _pad(D), _pad(H), _pad(C)
     padded = PH * PD + PH * PH + PC * PH
-    _fits(padded, (PD, PH, PC))
     losses = torch.empty(steps, dtype=torch.float32, device=device)
+    block, programs, scratch, counter = _plan(batch, n, steps, padded, (PD, PH, PC), device, "elman_sigmoid_ce")
     if not n:
         return losses
-    block = 16 if batch <= 16 else 32
-    programs = triton.cdiv(min(batch, n), block) if steps == 1 else 1  # split one step; run epochs in one program
-    scratch, counter = _scratch(device, padded + 1, "elman_sigmoid_ce")
     hs = torch.empty(min(batch, n) * (T + 1) * PH, dtype=torch.float32, device=device)
     _elman_sigmoid_ce_kernel[(programs,)](
         x.contiguous(), r.contiguous(), order, lrs, losses, Wi, Wh, Wo, hs, scratch, counter,
         n, batch, steps, T, delay, D, H, C, PD=PD, PH=PH, PC=PC, BLOCK_B=block, SPLIT=programs > 1,
-        PRECISION=precision, num_warps=4 if padded <= 8192 else 8)
+        PRECISION=precision, num_warps=_warps(padded))
     return losses

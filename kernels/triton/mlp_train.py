@@ -102,11 +102,62 @@ def _steps(order, lr, batch, n_data, device, check):
     return order.contiguous(), lrs, n, steps
 
 
+def _plan(batch, n, steps, padded, pads, device, key):
+    """The launch: BLOCK_B, the programs (one step is split over programs by the batch; an epoch
+    runs in one program, the weights staying in its registers) and the scratch of split steps."""
+    _fits(padded, pads)
+    block = 16 if batch <= 16 or padded > 8192 else 32  # examples a program takes at a time
+    programs = triton.cdiv(min(batch, n), block) if steps == 1 and n else 1
+    scratch, counter = _scratch(device, padded + 1, key)
+    return block, programs, scratch, counter
+
+
+def _warps(padded):
+    """Warps a program: parameters and gradients are 2·padded floats spread over its threads' registers
+    (an SM has 65,536; a thread at most 255, and 65,536/threads when the program fills the SM)."""
+    return 4 if padded <= 8192 else 8 if padded <= 16384 else 16
+
+
 def _fits(padded, widths):
     if max(widths) > MAX_WIDTH or padded > MAX_PARAMS:
         raise ValueError(f"the fused kernel keeps every parameter and its gradient in registers: this network has "
                          f"{padded} padded parameter entries (widest layer {max(widths)}); it takes at most "
                          f"{MAX_PARAMS} (and {MAX_WIDTH} units a layer). Use the per-layer kernels instead.")
+
+
+def _run_mlp(kernel, key, x, t, params, order, lr, batch, ce, check, precision):
+    """Check the arguments of an MLP step by name, then launch it (see the networks' functions)."""
+    _floats("x", x, 2)
+    device = x.device
+    if ce:
+        if not isinstance(t, torch.Tensor) or t.dtype not in (torch.int32, torch.int64) or t.dim() != 1:
+            raise TypeError("t must be a 1-D int32/int64 tensor of classes, one per example")
+        if t.device != device:
+            raise ValueError(f"t is on {t.device} but x is on {device}")
+    else:
+        _floats("t", t, 2, device)
+    if t.shape[0] != x.shape[0]:
+        raise ValueError(f"x has {x.shape[0]} examples but t has {t.shape[0]}")
+    sizes = [x.shape[1]] + [w.shape[0] if isinstance(w, torch.Tensor) and w.dim() else 0 for w in params[::2]]
+    for n in range(1, len(sizes)):
+        _param(f"W{n}", params[2 * n - 2], (sizes[n], sizes[n - 1]), device)
+        _param(f"b{n}", params[2 * n - 1], (sizes[n],), device)
+    if not ce and t.shape[1] != sizes[-1]:
+        raise ValueError(f"t has {t.shape[1]} outputs per example but the network has {sizes[-1]}")
+    if precision not in ("ieee", "tf32"):
+        raise ValueError(f"precision must be 'ieee' or 'tf32', not {precision!r}")
+    order, lrs, n, steps = _steps(order, lr, batch, x.shape[0], device, check)
+    if ce and check and t.numel() and (int(t.min()) < 0 or int(t.max()) >= sizes[-1]):
+        raise IndexError(f"a class in t lies outside [0, {sizes[-1]})")
+    pads = [_pad(d) for d in sizes]
+    padded = sum(pads[i + 1] * (pads[i] + 1) for i in range(len(sizes) - 1))
+    losses = torch.empty(steps, dtype=torch.float32, device=device)
+    block, programs, scratch, counter = _plan(batch, n, steps, padded, pads, device, key)
+    if n:
+        kernel[(programs,)](x.contiguous(), t.contiguous(), order, lrs, losses, *params, scratch, counter,
+                            n, batch, steps, *sizes, *pads, BLOCK_B=block, SPLIT=programs > 1,
+                            PRECISION=precision, num_warps=_warps(padded))
+    return losses
 
 
 @triton.jit
@@ -240,35 +291,8 @@ def mlp_sigmoid_sigmoid_mse(x, t, W1, b1, W2, b2, order, lr, batch, *, check=Tru
     Returns the loss of each step before its update, a float32 tensor (steps,). A step whose loss
     is NaN or infinite is not applied, nor any step after it.
     """
-    _floats("x", x, 2)
-    device = x.device
-    _floats("t", t, 2, device)
-    if t.shape[0] != x.shape[0]:
-        raise ValueError(f"x has {x.shape[0]} examples but t has {t.shape[0]}")
-    sizes = [x.shape[1], W1.shape[0], W2.shape[0]]
-    _param("W1", W1, (sizes[1], sizes[0]), device)
-    _param("b1", b1, (sizes[1],), device)
-    _param("W2", W2, (sizes[2], sizes[1]), device)
-    _param("b2", b2, (sizes[2],), device)
-    if t.shape[1] != sizes[2]:
-        raise ValueError(f"t has {t.shape[1]} outputs per example but the network has {sizes[2]}")
-    if precision not in ("ieee", "tf32"):
-        raise ValueError(f"precision must be 'ieee' or 'tf32', not {precision!r}")
-    order, lrs, n, steps = _steps(order, lr, batch, x.shape[0], device, check)
-    pads = [_pad(d) for d in sizes]
-    padded = sum(pads[i + 1] * (pads[i] + 1) for i in range(len(sizes) - 1))
-    _fits(padded, pads)
-    losses = torch.empty(steps, dtype=torch.float32, device=device)
-    if not n:
-        return losses
-    block = 16 if batch <= 16 else 32
-    programs = triton.cdiv(min(batch, n), block) if steps == 1 else 1  # split one step; run epochs in one program
-    scratch, counter = _scratch(device, padded + 1, "mlp_sigmoid_sigmoid_mse")
-    _mlp_sigmoid_sigmoid_mse_kernel[(programs,)](
-        x.contiguous(), t.contiguous(), order, lrs, losses, W1, b1, W2, b2, scratch, counter,
-        n, batch, steps, *sizes, *pads, BLOCK_B=block, SPLIT=programs > 1, PRECISION=precision,
-        num_warps=4 if padded <= 8192 else 8)
-    return losses
+    return _run_mlp(_mlp_sigmoid_sigmoid_mse_kernel, "mlp_sigmoid_sigmoid_mse", x, t, [W1, b1, W2, b2], order, lr, batch,
+                    ce=False, check=check, precision=precision)
 
 
 @triton.jit
@@ -403,38 +427,8 @@ def mlp_sigmoid_linear_ce(x, t, W1, b1, W2, b2, order, lr, batch, *, check=True,
     Returns the loss of each step before its update, a float32 tensor (steps,). A step whose loss
     is NaN or infinite is not applied, nor any step after it.
     """
-    _floats("x", x, 2)
-    device = x.device
-    if not isinstance(t, torch.Tensor) or t.dtype not in (torch.int32, torch.int64) or t.dim() != 1:
-        raise TypeError("t must be a 1-D int32/int64 tensor of classes, one per example")
-    if t.device != device:
-        raise ValueError(f"t is on {t.device} but x is on {device}")
-    if t.shape[0] != x.shape[0]:
-        raise ValueError(f"x has {x.shape[0]} examples but t has {t.shape[0]}")
-    sizes = [x.shape[1], W1.shape[0], W2.shape[0]]
-    _param("W1", W1, (sizes[1], sizes[0]), device)
-    _param("b1", b1, (sizes[1],), device)
-    _param("W2", W2, (sizes[2], sizes[1]), device)
-    _param("b2", b2, (sizes[2],), device)
-    if precision not in ("ieee", "tf32"):
-        raise ValueError(f"precision must be 'ieee' or 'tf32', not {precision!r}")
-    order, lrs, n, steps = _steps(order, lr, batch, x.shape[0], device, check)
-    if check and t.numel() and (int(t.min()) < 0 or int(t.max()) >= sizes[2]):
-        raise IndexError(f"a class in t lies outside [0, {sizes[2]})")
-    pads = [_pad(d) for d in sizes]
-    padded = sum(pads[i + 1] * (pads[i] + 1) for i in range(len(sizes) - 1))
-    _fits(padded, pads)
-    losses = torch.empty(steps, dtype=torch.float32, device=device)
-    if not n:
-        return losses
-    block = 16 if batch <= 16 else 32
-    programs = triton.cdiv(min(batch, n), block) if steps == 1 else 1  # split one step; run epochs in one program
-    scratch, counter = _scratch(device, padded + 1, "mlp_sigmoid_linear_ce")
-    _mlp_sigmoid_linear_ce_kernel[(programs,)](
-        x.contiguous(), t.contiguous(), order, lrs, losses, W1, b1, W2, b2, scratch, counter,
-        n, batch, steps, *sizes, *pads, BLOCK_B=block, SPLIT=programs > 1, PRECISION=precision,
-        num_warps=4 if padded <= 8192 else 8)
-    return losses
+    return _run_mlp(_mlp_sigmoid_linear_ce_kernel, "mlp_sigmoid_linear_ce", x, t, [W1, b1, W2, b2], order, lr, batch,
+                    ce=True, check=check, precision=precision)
 
 
 @triton.jit
@@ -569,38 +563,8 @@ def mlp_tanh_linear_ce(x, t, W1, b1, W2, b2, order, lr, batch, *, check=True, pr
     Returns the loss of each step before its update, a float32 tensor (steps,). A step whose loss
     is NaN or infinite is not applied, nor any step after it.
     """
-    _floats("x", x, 2)
-    device = x.device
-    if not isinstance(t, torch.Tensor) or t.dtype not in (torch.int32, torch.int64) or t.dim() != 1:
-        raise TypeError("t must be a 1-D int32/int64 tensor of classes, one per example")
-    if t.device != device:
-        raise ValueError(f"t is on {t.device} but x is on {device}")
-    if t.shape[0] != x.shape[0]:
-        raise ValueError(f"x has {x.shape[0]} examples but t has {t.shape[0]}")
-    sizes = [x.shape[1], W1.shape[0], W2.shape[0]]
-    _param("W1", W1, (sizes[1], sizes[0]), device)
-    _param("b1", b1, (sizes[1],), device)
-    _param("W2", W2, (sizes[2], sizes[1]), device)
-    _param("b2", b2, (sizes[2],), device)
-    if precision not in ("ieee", "tf32"):
-        raise ValueError(f"precision must be 'ieee' or 'tf32', not {precision!r}")
-    order, lrs, n, steps = _steps(order, lr, batch, x.shape[0], device, check)
-    if check and t.numel() and (int(t.min()) < 0 or int(t.max()) >= sizes[2]):
-        raise IndexError(f"a class in t lies outside [0, {sizes[2]})")
-    pads = [_pad(d) for d in sizes]
-    padded = sum(pads[i + 1] * (pads[i] + 1) for i in range(len(sizes) - 1))
-    _fits(padded, pads)
-    losses = torch.empty(steps, dtype=torch.float32, device=device)
-    if not n:
-        return losses
-    block = 16 if batch <= 16 else 32
-    programs = triton.cdiv(min(batch, n), block) if steps == 1 else 1  # split one step; run epochs in one program
-    scratch, counter = _scratch(device, padded + 1, "mlp_tanh_linear_ce")
-    _mlp_tanh_linear_ce_kernel[(programs,)](
-        x.contiguous(), t.contiguous(), order, lrs, losses, W1, b1, W2, b2, scratch, counter,
-        n, batch, steps, *sizes, *pads, BLOCK_B=block, SPLIT=programs > 1, PRECISION=precision,
-        num_warps=4 if padded <= 8192 else 8)
-    return losses
+    return _run_mlp(_mlp_tanh_linear_ce_kernel, "mlp_tanh_linear_ce", x, t, [W1, b1, W2, b2], order, lr, batch,
+                    ce=True, check=check, precision=precision)
 
 
 @triton.jit
@@ -735,35 +699,5 @@ def mlp_relu_linear_ce(x, t, W1, b1, W2, b2, order, lr, batch, *, check=True, pr
     Returns the loss of each step before its update, a float32 tensor (steps,). A step whose loss
     is NaN or infinite is not applied, nor any step after it.
     """
-    _floats("x", x, 2)
-    device = x.device
-    if not isinstance(t, torch.Tensor) or t.dtype not in (torch.int32, torch.int64) or t.dim() != 1:
-        raise TypeError("t must be a 1-D int32/int64 tensor of classes, one per example")
-    if t.device != device:
-        raise ValueError(f"t is on {t.device} but x is on {device}")
-    if t.shape[0] != x.shape[0]:
-        raise ValueError(f"x has {x.shape[0]} examples but t has {t.shape[0]}")
-    sizes = [x.shape[1], W1.shape[0], W2.shape[0]]
-    _param("W1", W1, (sizes[1], sizes[0]), device)
-    _param("b1", b1, (sizes[1],), device)
-    _param("W2", W2, (sizes[2], sizes[1]), device)
-    _param("b2", b2, (sizes[2],), device)
-    if precision not in ("ieee", "tf32"):
-        raise ValueError(f"precision must be 'ieee' or 'tf32', not {precision!r}")
-    order, lrs, n, steps = _steps(order, lr, batch, x.shape[0], device, check)
-    if check and t.numel() and (int(t.min()) < 0 or int(t.max()) >= sizes[2]):
-        raise IndexError(f"a class in t lies outside [0, {sizes[2]})")
-    pads = [_pad(d) for d in sizes]
-    padded = sum(pads[i + 1] * (pads[i] + 1) for i in range(len(sizes) - 1))
-    _fits(padded, pads)
-    losses = torch.empty(steps, dtype=torch.float32, device=device)
-    if not n:
-        return losses
-    block = 16 if batch <= 16 else 32
-    programs = triton.cdiv(min(batch, n), block) if steps == 1 else 1  # split one step; run epochs in one program
-    scratch, counter = _scratch(device, padded + 1, "mlp_relu_linear_ce")
-    _mlp_relu_linear_ce_kernel[(programs,)](
-        x.contiguous(), t.contiguous(), order, lrs, losses, W1, b1, W2, b2, scratch, counter,
-        n, batch, steps, *sizes, *pads, BLOCK_B=block, SPLIT=programs > 1, PRECISION=precision,
-        num_warps=4 if padded <= 8192 else 8)
-    return losses
+    return _run_mlp(_mlp_relu_linear_ce_kernel, "mlp_relu_linear_ce", x, t, [W1, b1, W2, b2], order, lr, batch,
+                    ce=True, check=check, precision=precision)

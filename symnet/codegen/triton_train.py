@@ -523,11 +523,64 @@ def _steps(order, lr, batch, n_data, device, check):
     return order.contiguous(), lrs, n, steps
 
 
+def _plan(batch, n, steps, padded, pads, device, key):
+    """The launch: BLOCK_B, the programs (one step is split over programs by the batch; an epoch
+    runs in one program, the weights staying in its registers) and the scratch of split steps."""
+    _fits(padded, pads)
+    block = 16 if batch <= 16 or padded > 8192 else 32  # examples a program takes at a time
+    programs = triton.cdiv(min(batch, n), block) if steps == 1 and n else 1
+    scratch, counter = _scratch(device, padded + 1, key)
+    return block, programs, scratch, counter
+
+
+def _warps(padded):
+    """Warps a program: parameters and gradients are 2·padded floats spread over its threads' registers
+    (an SM has 65,536; a thread at most 255, and 65,536/threads when the program fills the SM)."""
+    return 4 if padded <= 8192 else 8 if padded <= 16384 else 16
+
+
 def _fits(padded, widths):
     if max(widths) > MAX_WIDTH or padded > MAX_PARAMS:
         raise ValueError(f"the fused kernel keeps every parameter and its gradient in registers: this network has "
                          f"{padded} padded parameter entries (widest layer {max(widths)}); it takes at most "
                          f"{MAX_PARAMS} (and {MAX_WIDTH} units a layer). Use the per-layer kernels instead.")
+'''
+
+
+MLP_HOST = '''\
+def _run_mlp(kernel, key, x, t, params, order, lr, batch, ce, check, precision):
+    """Check the arguments of an MLP step by name, then launch it (see the networks' functions)."""
+    _floats("x", x, 2)
+    device = x.device
+    if ce:
+        if not isinstance(t, torch.Tensor) or t.dtype not in (torch.int32, torch.int64) or t.dim() != 1:
+            raise TypeError("t must be a 1-D int32/int64 tensor of classes, one per example")
+        if t.device != device:
+            raise ValueError(f"t is on {t.device} but x is on {device}")
+    else:
+        _floats("t", t, 2, device)
+    if t.shape[0] != x.shape[0]:
+        raise ValueError(f"x has {x.shape[0]} examples but t has {t.shape[0]}")
+    sizes = [x.shape[1]] + [w.shape[0] if isinstance(w, torch.Tensor) and w.dim() else 0 for w in params[::2]]
+    for n in range(1, len(sizes)):
+        _param(f"W{n}", params[2 * n - 2], (sizes[n], sizes[n - 1]), device)
+        _param(f"b{n}", params[2 * n - 1], (sizes[n],), device)
+    if not ce and t.shape[1] != sizes[-1]:
+        raise ValueError(f"t has {t.shape[1]} outputs per example but the network has {sizes[-1]}")
+    if precision not in ("ieee", "tf32"):
+        raise ValueError(f"precision must be 'ieee' or 'tf32', not {precision!r}")
+    order, lrs, n, steps = _steps(order, lr, batch, x.shape[0], device, check)
+    if ce and check and t.numel() and (int(t.min()) < 0 or int(t.max()) >= sizes[-1]):
+        raise IndexError(f"a class in t lies outside [0, {sizes[-1]})")
+    pads = [_pad(d) for d in sizes]
+    padded = sum(pads[i + 1] * (pads[i] + 1) for i in range(len(sizes) - 1))
+    losses = torch.empty(steps, dtype=torch.float32, device=device)
+    block, programs, scratch, counter = _plan(batch, n, steps, padded, pads, device, key)
+    if n:
+        kernel[(programs,)](x.contiguous(), t.contiguous(), order, lrs, losses, *params, scratch, counter,
+                            n, batch, steps, *sizes, *pads, BLOCK_B=block, SPLIT=programs > 1,
+                            PRECISION=precision, num_warps=_warps(padded))
+    return losses
 '''
 
 
@@ -555,44 +608,8 @@ def _mlp_launcher(step: MlpStep) -> str:
              "    Returns the loss of each step before its update, a float32 tensor (steps,). A step whose loss",
              "    is NaN or infinite is not applied, nor any step after it.",
              '    """',
-             "    _floats(\"x\", x, 2)",
-             "    device = x.device"]
-    if ce:
-        lines += ["    if not isinstance(t, torch.Tensor) or t.dtype not in (torch.int32, torch.int64) or t.dim() != 1:",
-                  "        raise TypeError(\"t must be a 1-D int32/int64 tensor of classes, one per example\")",
-                  "    if t.device != device:",
-                  "        raise ValueError(f\"t is on {t.device} but x is on {device}\")"]
-    else:
-        lines += ["    _floats(\"t\", t, 2, device)"]
-    lines += ["    if t.shape[0] != x.shape[0]:",
-              "        raise ValueError(f\"x has {x.shape[0]} examples but t has {t.shape[0]}\")",
-              f"    sizes = [x.shape[1], {', '.join(f'W{n}.shape[0]' for n in range(1, L + 1))}]"]
-    for n in range(1, L + 1):
-        lines += [f"    _param(\"W{n}\", W{n}, (sizes[{n}], sizes[{n - 1}]), device)",
-                  f"    _param(\"b{n}\", b{n}, (sizes[{n}],), device)"]
-    if not ce:
-        lines += [f"    if t.shape[1] != sizes[{L}]:",
-                  f"        raise ValueError(f\"t has {{t.shape[1]}} outputs per example but the network has {{sizes[{L}]}}\")"]
-    lines += ["    if precision not in (\"ieee\", \"tf32\"):",
-              "        raise ValueError(f\"precision must be 'ieee' or 'tf32', not {precision!r}\")",
-              "    order, lrs, n, steps = _steps(order, lr, batch, x.shape[0], device, check)"]
-    if ce:
-        lines += [f"    if check and t.numel() and (int(t.min()) < 0 or int(t.max()) >= sizes[{L}]):",
-                  f"        raise IndexError(f\"a class in t lies outside [0, {{sizes[{L}]}})\")"]
-    lines += ["    pads = [_pad(d) for d in sizes]",
-              "    padded = sum(pads[i + 1] * (pads[i] + 1) for i in range(len(sizes) - 1))",
-              "    _fits(padded, pads)",
-              "    losses = torch.empty(steps, dtype=torch.float32, device=device)",
-              "    if not n:",
-              "        return losses",
-              "    block = 16 if batch <= 16 else 32",
-              "    programs = triton.cdiv(min(batch, n), block) if steps == 1 else 1  # split one step; run epochs in one program",
-              "    scratch, counter = _scratch(device, padded + 1, \"" + step.name + "\")",
-              f"    _{step.name}_kernel[(programs,)](",
-              f"        x.contiguous(), t.contiguous(), order, lrs, losses, {', '.join(pnames)}, scratch, counter,",
-              "        n, batch, steps, *sizes, *pads, BLOCK_B=block, SPLIT=programs > 1, PRECISION=precision,",
-              "        num_warps=4 if padded <= 8192 else 8)",
-              "    return losses"]
+             f"    return _run_mlp(_{step.name}_kernel, \"{step.name}\", x, t, [{', '.join(pnames)}], order, lr, batch,",
+             f"                    ce={ce}, check=check, precision=precision)"]
     return "\n".join(lines) + "\n"
 
 
@@ -640,18 +657,15 @@ def {step.name}(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, check=True, precis
         raise IndexError(f"a scored class in r lies outside [0, {{C}})")
     PD, PH, PC = _pad(D), _pad(H), _pad(C)
     padded = PH * PD + PH * PH + PC * PH
-    _fits(padded, (PD, PH, PC))
     losses = torch.empty(steps, dtype=torch.float32, device=device)
+    block, programs, scratch, counter = _plan(batch, n, steps, padded, (PD, PH, PC), device, "{step.name}")
     if not n:
         return losses
-    block = 16 if batch <= 16 else 32
-    programs = triton.cdiv(min(batch, n), block) if steps == 1 else 1  # split one step; run epochs in one program
-    scratch, counter = _scratch(device, padded + 1, "{step.name}")
     hs = torch.empty(min(batch, n) * (T + 1) * PH, dtype=torch.float32, device=device)
     _{step.name}_kernel[(programs,)](
         x.contiguous(), r.contiguous(), order, lrs, losses, Wi, Wh, Wo, hs, scratch, counter,
         n, batch, steps, T, delay, D, H, C, PD=PD, PH=PH, PC=PC, BLOCK_B=block, SPLIT=programs > 1,
-        PRECISION=precision, num_warps=4 if padded <= 8192 else 8)
+        PRECISION=precision, num_warps=_warps(padded))
     return losses
 '''
 
@@ -659,9 +673,11 @@ def {step.name}(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, check=True, precis
 def emit_triton_train_module(steps: list, source: str, regenerate: str) -> str:
     used: set = set()
     parts = []
+    host: set = set()
     for step in steps:
         if isinstance(step, MlpStep):
             parts += [emit_mlp_kernel(step, used), _mlp_launcher(step)]
+            host.add(MLP_HOST)
         elif isinstance(step, ElmanStep):
             parts += [emit_elman_kernel(step, used), _elman_launcher(step)]
         else:
@@ -672,4 +688,4 @@ def emit_triton_train_module(steps: list, source: str, regenerate: str) -> str:
                     ["One launch runs whole SGD steps — forward, loss, backpropagation, update — with the",
                      "parameters in registers: one step (split over programs by the batch), or a whole epoch",
                      "of steps in one program. float32; IEEE float32 products unless precision=\"tf32\"."],
-                    device + [HOST_HELPERS["_device_ok"], HOST] + parts, preamble=limits)
+                    device + [HOST_HELPERS["_device_ok"], HOST] + sorted(host) + parts, preamble=limits)

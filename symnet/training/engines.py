@@ -4,6 +4,9 @@
 the derivations (``kernels/numpy``); the update ``w ← w − α·∂J/∂w`` is one in-place NumPy
 operation per weight. ``triton``: the same with the generated Triton kernels
 (``kernels/triton``) on torch tensors on the GPU (or under ``TRITON_INTERPRET=1``).
+``triton-fused``: one generated kernel runs whole steps — forward, loss, backprop and
+update, with the weights in registers — and a whole epoch of them in one launch
+(``kernels/triton/mlp_train.py``, ``elman_train.py``).
 ``torch``: the same model written in PyTorch, its gradient from ``torch.autograd`` — kept
 as the reference the generated gradients are compared with.
 """
@@ -16,10 +19,10 @@ import numpy as np
 
 from ..errors import SymnetError
 
-__all__ = ["BACKENDS", "NumpyEngine", "TorchEngine", "TritonEngine", "require_torch", "check_backend",
-           "triton_device"]
+__all__ = ["BACKENDS", "NumpyEngine", "TorchEngine", "TritonEngine", "FusedEngine", "require_torch",
+           "check_backend", "triton_device"]
 
-BACKENDS = ("numpy", "torch", "triton")
+BACKENDS = ("numpy", "torch", "triton", "triton-fused")
 
 
 def require_torch(why: str):
@@ -34,11 +37,11 @@ def require_torch(why: str):
 def check_backend(backend: str, task) -> None:
     if backend not in BACKENDS:
         raise SymnetError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
-    if backend == "triton":
-        torch = require_torch("--backend triton")
+    if backend in ("triton", "triton-fused"):
+        torch = require_torch(f"--backend {backend}")
         interpreted = os.environ.get("TRITON_INTERPRET") == "1"
         if not torch.cuda.is_available() and not interpreted:
-            raise SymnetError("--backend triton needs an NVIDIA GPU and none is visible; use --backend numpy "
+            raise SymnetError(f"--backend {backend} needs an NVIDIA GPU and none is visible; use --backend numpy "
                               "(or set TRITON_INTERPRET=1 to run the Triton kernels on the CPU, slowly)")
     if backend not in task.backends:
         raise SymnetError(f"the {task.name} task runs on {', '.join(task.backends)}, not on {backend!r}")
@@ -109,6 +112,32 @@ class TritonEngine:
             for name, g in grads.items():
                 self.p[name].sub_(g, alpha=lr)
         return value
+
+    def params(self) -> dict:
+        return {k: v.cpu().numpy().copy() for k, v in self.p.items()}
+
+
+class FusedEngine:
+    """SGD by a generated whole-step kernel: ``launch(params, order, lrs, batch) -> losses``
+    runs ``ceil(len(order)/batch)`` steps in one launch, updating the parameter tensors in
+    place, and stops applying steps at the first NaN or infinite loss."""
+
+    def __init__(self, params: dict, launch):
+        self.torch = torch = require_torch("--backend triton-fused")
+        self.device = triton_device()
+        self.p = {k: torch.tensor(np.asarray(v), device=self.device).contiguous() for k, v in params.items()}
+        self.launch = launch
+
+    def _order(self, idx):
+        return self.torch.from_numpy(np.ascontiguousarray(idx, dtype=np.int64)).to(self.device)
+
+    def step(self, idx: np.ndarray, lr: float) -> float:
+        return float(self.launch(self.p, self._order(idx), lr, len(idx))[0])
+
+    def run_epoch(self, order: np.ndarray, lrs, batch: int) -> list[float]:
+        """Every step of an epoch in one launch; the loss of each step before its update."""
+        lrs = self.torch.tensor(np.asarray(lrs, dtype=np.float32), device=self.device)
+        return self.launch(self.p, self._order(order), lrs, batch).tolist()
 
     def params(self) -> dict:
         return {k: v.cpu().numpy().copy() for k, v in self.p.items()}

@@ -174,19 +174,26 @@ def fit(task, backend: str, settings: Settings, *, checkpoint=None, resume: bool
         for epoch in range(start, settings.epochs):
             order = rng.permutation(n) if task.shuffle else np.arange(n)
             started = time.perf_counter()
-            losses = []
-            for step, lo in enumerate(range(0, n, settings.batch)):
-                lr = task.learning_rate(settings, epoch * per_epoch + step, settings.epochs * per_epoch)
-                loss = engine.step(order[lo:lo + settings.batch], lr)
-                if not math.isfinite(loss):
-                    result.params = engine.params()
-                    where = f"epoch {epoch + 1}, step {step + 1}"
-                    kept = (f"; the last good checkpoint (epoch {epoch}) is kept in {checkpoint}"
-                            if checkpoint and (epoch > start or resume) else "")
-                    raise TrainingDiverged(f"the loss became {loss} at {where} (learning rate {settings.lr}); "
-                                           f"training stopped before that step{kept}. Try a smaller --lr.",
-                                           result)
-                losses.append(loss)
+            steps = range(0, n, settings.batch)
+            lrs = [task.learning_rate(settings, epoch * per_epoch + step, settings.epochs * per_epoch)
+                   for step in range(len(steps))]
+            if hasattr(engine, "run_epoch"):  # one launch for the whole epoch
+                losses = engine.run_epoch(order, lrs, settings.batch)
+            else:
+                losses = []
+                for step, lo in enumerate(steps):
+                    losses.append(engine.step(order[lo:lo + settings.batch], lrs[step]))
+                    if not math.isfinite(losses[-1]):
+                        break
+            bad = next((s for s, loss in enumerate(losses) if not math.isfinite(loss)), None)
+            if bad is not None:  # the engines never apply a step whose loss is not finite
+                result.params = engine.params()
+                where = f"epoch {epoch + 1}, step {bad + 1}"
+                kept = (f"; the last good checkpoint (epoch {epoch}) is kept in {checkpoint}"
+                        if checkpoint and (epoch > start or resume) else "")
+                raise TrainingDiverged(f"the loss became {losses[bad]} at {where} (learning rate {settings.lr}); "
+                                       f"training stopped before that step{kept}. Try a smaller --lr.",
+                                       result)
             train_seconds += time.perf_counter() - started
             result.step_losses += losses
             params = engine.params()

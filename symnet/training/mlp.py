@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import SymnetError
 from ..kernels import load_kernel
-from .engines import NumpyEngine, TorchEngine, TritonEngine, require_torch, triton_device
+from .engines import FusedEngine, NumpyEngine, TorchEngine, TritonEngine, require_torch, triton_device
 from .tasks import Task
 
 __all__ = ["Xor", "Digits", "mlp_grads", "mlp_forward"]
@@ -67,6 +67,18 @@ def triton_mlp_grads(data_x, data_t, output: str):
     return lambda p, idx: mlp_grads(p, X[idx], T[idx], output, "triton")
 
 
+def fused_mlp_engine(params: dict, data_x, data_t, kernel: str):
+    """The generated whole-step kernel ``kernel`` of kernels/triton/mlp_train.py: one launch an epoch."""
+    torch = require_torch("--backend triton-fused")
+    X = torch.from_numpy(data_x).to(triton_device())
+    T = torch.from_numpy(data_t).to(triton_device())
+    step = getattr(load_kernel("mlp_train", "triton"), kernel)
+
+    def launch(p, order, lrs, batch):
+        return step(X, T, p["W1"], p["b1"], p["W2"], p["b2"], order, lrs, batch, check=False)
+    return FusedEngine(params, launch)
+
+
 def torch_mlp_objective(data_x, data_t, output: str):
     """The same network in PyTorch; its gradient from autograd."""
     torch = require_torch("--backend torch")
@@ -92,7 +104,7 @@ class Xor(Task):
     name = "xor"
     summary = "a 2-2-1 sigmoid network with squared error learns XOR; prints the truth table"
     defaults = {"epochs": 3000, "lr": 5.0, "batch": 4}
-    backends = ("numpy", "torch", "triton")
+    backends = ("numpy", "torch", "triton", "triton-fused")
     shuffle = True
 
     def prepare(self, settings) -> None:
@@ -115,6 +127,8 @@ class Xor(Task):
             return NumpyEngine(params, lambda p, idx: mlp_grads(p, self.x[idx], self.t[idx], "mse"))
         if backend == "triton":
             return TritonEngine(params, triton_mlp_grads(self.x, self.t, "mse"))
+        if backend == "triton-fused":
+            return fused_mlp_engine(params, self.x, self.t, "mlp_sigmoid_sigmoid_mse")
         return TorchEngine(params, torch_mlp_objective(self.x, self.t, "mse"))
 
     def evaluate(self, params: dict) -> dict:
@@ -157,7 +171,7 @@ class Digits(Task):
     name = "digits"
     summary = "64-H-10 sigmoid network with softmax cross-entropy on the bundled 8×8 digits"
     defaults = {"epochs": 40, "lr": 1.0, "batch": 32}
-    backends = ("numpy", "torch", "triton")
+    backends = ("numpy", "torch", "triton", "triton-fused")
     shuffle = True
     hidden = 64
 
@@ -190,6 +204,8 @@ class Digits(Task):
             return NumpyEngine(params, lambda p, idx: mlp_grads(p, self.x[idx], self.t[idx], "ce"))
         if backend == "triton":
             return TritonEngine(params, triton_mlp_grads(self.x, self.t, "ce"))
+        if backend == "triton-fused":
+            return fused_mlp_engine(params, self.x, self.t, "mlp_sigmoid_linear_ce")
         return TorchEngine(params, torch_mlp_objective(self.x, self.t, "ce"))
 
     def predict(self, params, x):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import load_kernel
-from .engines import NumpyEngine, TorchEngine, TritonEngine, require_torch, triton_device
+from .engines import FusedEngine, NumpyEngine, TorchEngine, TritonEngine, require_torch, triton_device
 from .mlp import init_layer
 from .tasks import Task
 
@@ -84,7 +84,7 @@ class DelayedRecall(Task):
     name = "rnn"
     summary = "the Elman network (sigmoid, BPTT) recalls the symbol seen 2 steps earlier"
     defaults = {"epochs": 30, "lr": 1.0, "batch": 32}
-    backends = ("numpy", "torch", "triton")
+    backends = ("numpy", "torch", "triton", "triton-fused")
     shuffle = True
     symbols, delay, length, hidden = 4, 2, 12, 32
     train_size, test_size = 2048, 512
@@ -114,6 +114,13 @@ class DelayedRecall(Task):
             X = torch.from_numpy(np.ascontiguousarray(self.x)).to(triton_device())
             R = torch.from_numpy(self.r).to(triton_device())
             return TritonEngine(params, lambda p, idx: bptt_grads(p, X[idx], R[idx], self.delay, "triton"))
+        if backend == "triton-fused":  # forward over T, BPTT and the update: one launch an epoch
+            torch = require_torch("--backend triton-fused")
+            X = torch.from_numpy(np.ascontiguousarray(self.x)).to(triton_device())
+            R = torch.from_numpy(self.r).to(triton_device())
+            step = load_kernel("elman_train", "triton").elman_sigmoid_ce
+            return FusedEngine(params, lambda p, order, lrs, batch: step(
+                X, R, p["Wi"], p["Wh"], p["Wo"], order, lrs, batch, self.delay, check=False))
         return TorchEngine(params, torch_rnn_objective(self.x, self.r, self.delay))
 
     def predict(self, params, x):

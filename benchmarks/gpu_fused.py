@@ -1,0 +1,323 @@
+"""GPU benchmark: symnet's generated whole-step kernels against PyTorch, side by side in one run.
+
+    PYTHONPATH=. python3 benchmarks/gpu_fused.py [--json FILE] [--cases xor,digits,rnn,epoch]
+    PYTHONPATH=. TRITON_INTERPRET=1 python3 benchmarks/gpu_fused.py --small --check-only   # CPU smoke test
+
+Correctness first (the fused kernel's losses and updated weights against SGD in float64
+torch with autograd), then medians with ``triton.testing.do_bench`` on the same GPU.
+
+| case | peers | goal |
+|---|---|---|
+| XOR 2-2-1, batch 4, MSE, one SGD step | eager, torch.compile, torch.compile(mode="reduce-overhead") | ≥ 20× the best peer |
+| digits 64-64-10, batch 256, softmax-CE, one SGD step | same | ≥ 20× the best peer |
+| Elman σ RNN, T=32, B=64, D=32, H=128, C=32: fwd + BPTT (+ update, ours) | eager loop, torch.compile loop, cuDNN nn.RNN (tanh) | faster than cuDNN |
+| one digits epoch, 1797 examples, batch 64 | the eager loop | ≥ 50× eager |
+
+Every peer step is forward, loss, ``backward()`` and ``torch.optim.SGD(foreach=True).step()``
+on the same model, data already on the GPU; the RNN peers stop after the backward pass
+(their update is not timed), symnet's RNN step includes its update. The peers are
+references for timing only; nothing of them is generated.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from symnet.kernels import load_kernel  # noqa: E402
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+F = torch.nn.functional
+
+
+def timer():
+    if DEVICE == "cuda":
+        import triton.testing
+        return lambda fn: float(triton.testing.do_bench(fn, warmup=100, rep=500, return_mode="median"))
+    return None
+
+
+def close(name, got, want, rtol, atol):
+    got, want = torch.as_tensor(got).detach().double().cpu(), torch.as_tensor(want).detach().double().cpu()
+    if not torch.isfinite(got).all():
+        raise AssertionError(f"{name}: not finite")
+    err = float(((got - want).abs() - atol - rtol * want.abs()).max())
+    if err > 0:
+        raise AssertionError(f"{name}: differs from the float64 autograd reference beyond rtol={rtol}, atol={atol}")
+
+
+# ------------------------------------------------------------------------------ the models (peers)
+
+def mlp_loss(params, x, t, acts, loss):
+    a = x
+    for n, act in enumerate(acts, 1):
+        a = a @ params[2 * n - 2].T + params[2 * n - 1]
+        a = torch.sigmoid(a) if act == "sigmoid" else a
+    if loss == "mse":
+        return ((t - a) ** 2).sum() / x.shape[0]
+    return F.cross_entropy(a, t)
+
+
+def elman_loss(Wi, Wh, Wo, x, r, delay):
+    h = x.new_zeros(x.shape[0], Wh.shape[0])
+    logits = []
+    for t in range(x.shape[1]):
+        h = torch.sigmoid(x[:, t] @ Wi.T + h @ Wh.T)
+        if t >= delay:
+            logits.append(h @ Wo.T)
+    return F.cross_entropy(torch.cat(logits), r[:, delay:].T.reshape(-1))
+
+
+def torch_peers(make_params, loss_fn, update: bool):
+    """step functions: eager, torch.compile, torch.compile(mode="reduce-overhead")."""
+    peers = {}
+    for name, mode in (("torch eager", None), ("torch.compile", "default"), ("torch.compile reduce-overhead", "reduce-overhead")):
+        params = [p.clone().requires_grad_(True) for p in make_params()]
+        fn = loss_fn if mode is None else torch.compile(loss_fn, mode=mode)
+        opt = torch.optim.SGD(params, lr=1e-3, foreach=True)
+
+        def step(fn=fn, params=params, opt=opt):
+            loss = fn(*params)
+            loss.backward()
+            if update:
+                opt.step()
+            opt.zero_grad(set_to_none=True)
+            return loss
+        peers[name] = step
+    return peers
+
+
+def sgd_reference(loss_fn, params, batches, lr):
+    """SGD in float64 with autograd: the losses and the final weights."""
+    P = [p.detach().double().clone().requires_grad_(True) for p in params]
+    losses = []
+    for batch in batches:
+        loss = loss_fn(P, *batch)
+        grads = torch.autograd.grad(loss, P)
+        with torch.no_grad():
+            for p, g in zip(P, grads):
+                p -= lr * g
+        losses.append(float(loss.detach()))
+    return losses, [p.detach() for p in P]
+
+
+# ------------------------------------------------------------------------------ cases
+
+def case_mlp(name, sizes, acts, loss, batch, n_data, check_only, time_ms):
+    MLP = load_kernel("mlp_train", "triton")
+    kernel = getattr(MLP, f"mlp_{'_'.join(acts)}_{loss}")
+    g = torch.Generator(device=DEVICE).manual_seed(0)
+    x = torch.rand(n_data, sizes[0], device=DEVICE, generator=g)
+    t = (torch.rand(n_data, sizes[-1], device=DEVICE, generator=g) if loss == "mse"
+         else torch.randint(0, sizes[-1], (n_data,), device=DEVICE, generator=g))
+    params = []
+    for n in range(1, len(sizes)):
+        params += [torch.randn(sizes[n], sizes[n - 1], device=DEVICE, generator=g) / sizes[n - 1] ** 0.5,
+                   torch.randn(sizes[n], device=DEVICE, generator=g) * 0.1]
+    # correctness: 5 steps of one launch each (split over programs where the batch is large) and
+    # the same 5 steps in one launch (one program), against float64 autograd
+    steps = 5
+    order = torch.cat([torch.randperm(n_data, device=DEVICE, generator=g)[:batch] for _ in range(steps)])
+    want, W = sgd_reference(lambda P, xb, tb: mlp_loss(P, xb, tb, acts, loss), params,
+                            [(x[order[s * batch:(s + 1) * batch]].double(), t[order[s * batch:(s + 1) * batch]].double()
+                              if loss == "mse" else t[order[s * batch:(s + 1) * batch]]) for s in range(steps)], 0.5)
+    checked = []
+    for mode in ("one launch a step", "one launch for all steps"):
+        for precision, rtol in (("ieee", 1e-4), ("tf32", 2e-2)):
+            P = [p.clone() for p in params]
+            if mode == "one launch a step":
+                got = torch.cat([kernel(x, t, *P, order[s * batch:(s + 1) * batch], 0.5, batch, precision=precision)
+                                 for s in range(steps)])
+            else:
+                got = kernel(x, t, *P, order, 0.5, batch, precision=precision)
+            close(f"{name} {mode} {precision} losses", got, torch.tensor(want), rtol, 1e-6)
+            for p, w in zip(P, W):
+                close(f"{name} {mode} {precision} weights", p, w, rtol, 1e-3 if precision == "tf32" else 1e-5)
+            checked.append(f"{mode} ({precision})")
+    if check_only:
+        return {"checked": checked}
+    one = torch.arange(batch, device=DEVICE)
+    lr = torch.full((1,), 1e-3, device=DEVICE)
+    P = [p.clone() for p in params]
+    xb, tb = x[:batch].contiguous(), t[:batch].contiguous()
+    timings = {"symnet fused step (generated Triton)": time_ms(lambda: kernel(x, t, *P, one, lr, batch, check=False)),
+               "symnet fused step, tf32": time_ms(lambda: kernel(x, t, *P, one, lr, batch, check=False,
+                                                                  precision="tf32"))}
+    for peer, step in torch_peers(lambda: params, lambda *p: mlp_loss(p, xb, tb, acts, loss), update=True).items():
+        try:
+            timings[peer] = time_ms(step)
+        except Exception as exc:  # noqa: BLE001 - a failing peer is reported, not fatal
+            print(f"note: {peer} failed: {exc}", file=sys.stderr)
+    return {"checked": checked, "ms": timings}
+
+
+def case_rnn(T, B, D, H, C, delay, check_only, time_ms):
+    ELMAN = load_kernel("elman_train", "triton")
+    g = torch.Generator(device=DEVICE).manual_seed(1)
+    x = torch.randn(B, T, D, device=DEVICE, generator=g)
+    r = torch.randint(0, C, (B, T), device=DEVICE, generator=g)
+    params = [torch.randn(H, D, device=DEVICE, generator=g) / D ** 0.5,
+              torch.randn(H, H, device=DEVICE, generator=g) / H ** 0.5,
+              torch.randn(C, H, device=DEVICE, generator=g) / H ** 0.5]
+    order = torch.arange(B, device=DEVICE)
+    want, W = sgd_reference(lambda P, xb, rb: elman_loss(*P, xb, rb, delay), params,
+                            [(x.double(), r)] * 3, 0.5)
+    checked = []
+    for precision, rtol in (("ieee", 1e-4), ("tf32", 2e-2)):
+        P = [p.clone() for p in params]
+        got = torch.cat([ELMAN.elman_sigmoid_ce(x, r, *P, order, 0.5, B, delay, precision=precision) for _ in range(3)])
+        close(f"rnn {precision} losses", got, torch.tensor(want), rtol, 1e-6)
+        for p, w in zip(P, W):
+            close(f"rnn {precision} weights", p, w, rtol, 1e-3 if precision == "tf32" else 1e-5)
+        checked.append(f"3 steps ({precision})")
+    if check_only:
+        return {"checked": checked}
+    lr = torch.full((1,), 1e-3, device=DEVICE)
+    P = [p.clone() for p in params]
+    timings = {"symnet fused fwd+BPTT+update (generated Triton)":
+               time_ms(lambda: ELMAN.elman_sigmoid_ce(x, r, *P, order, lr, B, delay, check=False)),
+               "symnet fused, tf32":
+               time_ms(lambda: ELMAN.elman_sigmoid_ce(x, r, *P, order, lr, B, delay, check=False, precision="tf32"))}
+    peers = torch_peers(lambda: params, lambda *p: elman_loss(*p, x, r, delay), update=False)
+    peers.pop("torch.compile reduce-overhead")
+    rnn = torch.nn.RNN(D, H, nonlinearity="tanh", bias=False, batch_first=True).to(DEVICE)
+    Wo = params[2].clone().requires_grad_(True)
+
+    def cudnn_step():  # the strongest peer: cuDNN's fused RNN (tanh: cuDNN has no σ RNN), same read-out and loss
+        out, _ = rnn(x)
+        loss = F.cross_entropy(out[:, delay:].reshape(-1, H) @ Wo.T, r[:, delay:].reshape(-1))
+        loss.backward()
+        rnn.zero_grad(set_to_none=True)
+        Wo.grad = None
+    peers["cuDNN nn.RNN tanh fwd+bwd"] = cudnn_step
+    for peer, step in peers.items():
+        try:
+            timings[peer] = time_ms(step)
+        except Exception as exc:  # noqa: BLE001
+            print(f"note: {peer} failed: {exc}", file=sys.stderr)
+    return {"checked": checked, "ms": timings}
+
+
+def case_epoch(n_data, batch, check_only, time_ms):
+    MLP = load_kernel("mlp_train", "triton")
+    g = torch.Generator(device=DEVICE).manual_seed(2)
+    x = torch.rand(n_data, 64, device=DEVICE, generator=g)
+    t = torch.randint(0, 10, (n_data,), device=DEVICE, generator=g)
+    params = [torch.randn(64, 64, device=DEVICE, generator=g) / 8, torch.zeros(64, device=DEVICE),
+              torch.randn(10, 64, device=DEVICE, generator=g) / 8, torch.zeros(10, device=DEVICE)]
+    order = torch.randperm(n_data, device=DEVICE, generator=g)
+    steps = -(-n_data // batch)
+    want, W = sgd_reference(lambda P, xb, tb: mlp_loss(P, xb, tb, ("sigmoid", "linear"), "ce"), params,
+                            [(x[order[s * batch:(s + 1) * batch]].double(), t[order[s * batch:(s + 1) * batch]])
+                             for s in range(steps)], 0.5)
+    P = [p.clone() for p in params]
+    got = MLP.mlp_sigmoid_linear_ce(x, t, *P, order, 0.5, batch)
+    close("epoch losses", got, torch.tensor(want), 1e-4, 1e-6)
+    for p, w in zip(P, W):
+        close("epoch weights", p, w, 1e-4, 1e-5)
+    checked = [f"{steps} steps in one launch"]
+    if check_only:
+        return {"checked": checked}
+    lrs = torch.full((steps,), 1e-3, device=DEVICE)
+    P = [p.clone() for p in params]
+    E = [p.clone().requires_grad_(True) for p in params]
+    opt = torch.optim.SGD(E, lr=1e-3, foreach=True)
+
+    def eager_epoch():
+        for s in range(steps):
+            idx = order[s * batch:(s + 1) * batch]
+            loss = mlp_loss(E, x[idx], t[idx], ("sigmoid", "linear"), "ce")
+            loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+    return {"checked": checked, "ms": {
+        "symnet fused epoch, one launch (generated Triton)": time_ms(
+            lambda: MLP.mlp_sigmoid_linear_ce(x, t, *P, order, lrs, batch, check=False)),
+        "symnet fused epoch, tf32": time_ms(
+            lambda: MLP.mlp_sigmoid_linear_ce(x, t, *P, order, lrs, batch, check=False, precision="tf32")),
+        "torch eager loop": time_ms(eager_epoch)}}
+
+
+# ------------------------------------------------------------------------------ report
+
+GOALS = {  # case → (goal, the peers it is measured against, the ratio wanted)
+    "xor_step": ("≥ 20× the best peer", ("torch eager", "torch.compile", "torch.compile reduce-overhead"), 20),
+    "digits_step": ("≥ 20× the best peer", ("torch eager", "torch.compile", "torch.compile reduce-overhead"), 20),
+    "rnn_step": ("faster than cuDNN's tanh RNN", ("cuDNN nn.RNN tanh fwd+bwd",), 1),
+    "digits_epoch": ("≥ 50× the eager loop", ("torch eager loop",), 50),
+}
+
+
+def report(results: dict) -> list[str]:
+    lines, verdicts = [], []
+    for case, r in results.items():
+        timings = r["ms"]
+        ours_name = next(k for k in timings if k.endswith("(generated Triton)"))
+        ours = timings[ours_name]
+        lines.append(case)
+        for name, ms in timings.items():
+            lines.append(f"  {name:<50}{1e3 * ms:>10.1f} µs   symnet speed-up {ms / ours:7.2f}×")
+        goal, peers, target = GOALS[case]
+        measured = [timings[p] for p in peers if p in timings]
+        if not measured:
+            verdicts.append(f"  peer missing  {case}: {goal}")
+        else:
+            ratio = min(measured) / ours
+            verdicts.append(f"  {'met' if ratio >= target else 'NOT met':<8} {case}: {goal} (measured {ratio:.2f}×)")
+        lines.append("")
+    return lines + ["goals (IEEE float32 products):"] + verdicts
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--json", help="also write the results here (atomically)")
+    p.add_argument("--small", action="store_true", help="small sizes (for the interpreter smoke test)")
+    p.add_argument("--check-only", action="store_true", help="correctness checks only, no timing")
+    p.add_argument("--cases", help="comma-separated subset: xor, digits, rnn, epoch")
+    args = p.parse_args(argv)
+    if DEVICE != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
+        p.error("no GPU visible: run on a GPU, or with TRITON_INTERPRET=1 --small --check-only as a smoke test")
+    if DEVICE != "cuda" and not (args.small and args.check_only):
+        p.error("under the interpreter only --small --check-only makes sense (its times mean nothing)")
+    wanted = set((args.cases or "xor,digits,rnn,epoch").split(","))
+    time_ms, s, c = timer(), args.small, args.check_only
+    results = {}
+    if "xor" in wanted:
+        results["xor_step"] = case_mlp("xor", (2, 2, 1), ("sigmoid", "sigmoid"), "mse", 4, 4, c, time_ms)
+    if "digits" in wanted:
+        results["digits_step"] = case_mlp("digits", (64, 64, 10), ("sigmoid", "linear"), "ce",
+                                          40 if s else 256, 100 if s else 1797, c, time_ms)
+    if "rnn" in wanted:
+        results["rnn_step"] = case_rnn(*((5, 6, 3, 10, 4, 2) if s else (32, 64, 32, 128, 32, 2)), c, time_ms)
+    if "epoch" in wanted:
+        results["digits_epoch"] = case_epoch(*((70, 16) if s else (1797, 64)), c, time_ms)
+    if c:
+        for case, r in results.items():
+            print(f"{case}: correct — {', '.join(r['checked'])}")
+        return 0
+    lines = report(results)
+    meta = {"gpu": torch.cuda.get_device_name(), "date": datetime.date.today().isoformat(),
+            "torch": torch.__version__, "triton": __import__("triton").__version__,
+            "python": platform.python_version()}
+    print(f"{meta['gpu']}, torch {meta['torch']}, triton {meta['triton']}, {meta['date']}")
+    print("\n".join(lines))
+    if args.json:
+        out = Path(args.json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            json.dump({"meta": meta, "cases": results, "table": lines}, f, indent=2)
+        os.replace(tmp, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
