@@ -21,21 +21,14 @@ The peers here are references for timing only; nothing of them is generated.
 """
 from __future__ import annotations
 
-import argparse
-import datetime
-import json
-import os
-import platform
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gpu_common import DEVICE, arguments, close, meta, write_json  # noqa: E402 (beside this file)
 from symnet.kernels import load_kernel  # noqa: E402
-
-DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def timer():
@@ -63,11 +56,6 @@ def compiled(fn):
         return None
 
 
-def close(name, got, want, rtol, atol):
-    got, want = got.detach().double(), want.detach().double()
-    err = float(((got - want).abs() - atol - rtol * want.abs()).max())
-    if err > 0:
-        raise AssertionError(f"{name}: differs from the float64 reference by more than rtol={rtol}, atol={atol}")
 
 
 # ------------------------------------------------------------------------------ cases
@@ -228,17 +216,8 @@ def report(results: dict, copy: dict) -> list[str]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--json", help="also write the results here (atomically)")
-    p.add_argument("--small", action="store_true", help="small sizes (for the interpreter smoke test)")
-    p.add_argument("--check-only", action="store_true", help="correctness checks only, no timing")
-    p.add_argument("--cases", help="comma-separated subset: sigmoid_mse, ce, dense")
-    args = p.parse_args(argv)
-    if DEVICE != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
-        p.error("no GPU visible: run on a GPU, or with TRITON_INTERPRET=1 --small --check-only as a smoke test")
-    if DEVICE != "cuda" and not (args.small and args.check_only):
-        p.error("under the interpreter only --small --check-only makes sense (its times mean nothing)")
-    wanted = set((args.cases or "sigmoid_mse,ce,dense").split(","))
+    args = arguments(__doc__, "sigmoid_mse,ce,dense", argv)
+    wanted = args.cases
     time_ms = timer()
     s = args.small
     results = {}
@@ -261,18 +240,9 @@ def main(argv=None) -> int:
         return 0
     copy = copy_bandwidth(time_ms)
     lines = report(results, copy)
-    meta = {"gpu": torch.cuda.get_device_name(), "date": datetime.date.today().isoformat(),
-            "torch": torch.__version__, "triton": __import__("triton").__version__,
-            "python": platform.python_version()}
-    print(f"{meta['gpu']}, torch {meta['torch']}, triton {meta['triton']}, {meta['date']}")
+    m = meta()
     print("\n".join(lines))
-    if args.json:
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            json.dump({"meta": meta, "copy": copy, "cases": results, "table": lines}, f, indent=2)
-        os.replace(tmp, out)
+    write_json(args.json, {"meta": m, "copy": copy, "cases": results, "table": lines})
     return 0
 
 

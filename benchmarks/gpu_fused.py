@@ -20,21 +20,15 @@ references for timing only; nothing of them is generated.
 """
 from __future__ import annotations
 
-import argparse
-import datetime
-import json
-import os
-import platform
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gpu_common import DEVICE, arguments, close, meta, write_json  # noqa: E402 (beside this file)
 from symnet.kernels import load_kernel  # noqa: E402
 
-DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 F = torch.nn.functional
 
 
@@ -45,13 +39,6 @@ def timer():
     return None
 
 
-def close(name, got, want, rtol, atol):
-    got, want = torch.as_tensor(got).detach().double().cpu(), torch.as_tensor(want).detach().double().cpu()
-    if not torch.isfinite(got).all():
-        raise AssertionError(f"{name}: not finite")
-    err = float(((got - want).abs() - atol - rtol * want.abs()).max())
-    if err > 0:
-        raise AssertionError(f"{name}: differs from the float64 autograd reference beyond rtol={rtol}, atol={atol}")
 
 
 # ------------------------------------------------------------------------------ the models (peers)
@@ -277,46 +264,32 @@ def report(results: dict) -> list[str]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--json", help="also write the results here (atomically)")
-    p.add_argument("--small", action="store_true", help="small sizes (for the interpreter smoke test)")
-    p.add_argument("--check-only", action="store_true", help="correctness checks only, no timing")
-    p.add_argument("--cases", help="comma-separated subset: xor, digits, rnn, epoch")
-    args = p.parse_args(argv)
-    if DEVICE != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
-        p.error("no GPU visible: run on a GPU, or with TRITON_INTERPRET=1 --small --check-only as a smoke test")
-    if DEVICE != "cuda" and not (args.small and args.check_only):
-        p.error("under the interpreter only --small --check-only makes sense (its times mean nothing)")
-    wanted = set((args.cases or "xor,digits,rnn,epoch").split(","))
+    args = arguments(__doc__, "xor,digits,rnn,epoch", argv)
+    wanted = args.cases
     time_ms, s, c = timer(), args.small, args.check_only
-    results = {}
-    if "xor" in wanted:
-        results["xor_step"] = case_mlp("xor", (2, 2, 1), ("sigmoid", "sigmoid"), "mse", 4, 4, c, time_ms)
-    if "digits" in wanted:
-        results["digits_step"] = case_mlp("digits", (64, 64, 10), ("sigmoid", "linear"), "ce",
-                                          40 if s else 256, 100 if s else 1797, c, time_ms)
-    if "rnn" in wanted:
-        results["rnn_step"] = case_rnn(*((5, 6, 3, 10, 4, 2) if s else (32, 64, 32, 128, 32, 2)), c, time_ms)
-    if "epoch" in wanted:
-        results["digits_epoch"] = case_epoch(*((70, 16) if s else (1797, 64)), c, time_ms)
+    cases = {"xor_step": ("xor", lambda: case_mlp("xor", (2, 2, 1), ("sigmoid", "sigmoid"), "mse", 4, 4, c, time_ms)),
+             "digits_step": ("digits", lambda: case_mlp("digits", (64, 64, 10), ("sigmoid", "linear"), "ce",
+                                                          40 if s else 256, 100 if s else 1797, c, time_ms)),
+             "rnn_step": ("rnn", lambda: case_rnn(*((5, 6, 3, 10, 4, 2) if s else (32, 64, 32, 128, 32, 2)), c, time_ms)),
+             "digits_epoch": ("epoch", lambda: case_epoch(*((70, 16) if s else (1797, 64)), c, time_ms))}
+    results, failed = {}, {}
+    for case, (key, run) in cases.items():
+        if key not in wanted:
+            continue
+        try:  # one case failing must not cost the others' numbers (a GPU lease is short)
+            results[case] = run()
+        except Exception as exc:  # noqa: BLE001
+            failed[case] = f"{type(exc).__name__}: {exc}"
+            print(f"{case}: FAILED — {failed[case]}", file=sys.stderr)
     if c:
         for case, r in results.items():
             print(f"{case}: correct — {', '.join(r['checked'])}")
-        return 0
+        return 1 if failed else 0
     lines = report(results)
-    meta = {"gpu": torch.cuda.get_device_name(), "date": datetime.date.today().isoformat(),
-            "torch": torch.__version__, "triton": __import__("triton").__version__,
-            "python": platform.python_version()}
-    print(f"{meta['gpu']}, torch {meta['torch']}, triton {meta['triton']}, {meta['date']}")
+    m = meta()
     print("\n".join(lines))
-    if args.json:
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            json.dump({"meta": meta, "cases": results, "table": lines}, f, indent=2)
-        os.replace(tmp, out)
-    return 0
+    write_json(args.json, {"meta": m, "cases": results, "failed": failed, "table": lines})
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

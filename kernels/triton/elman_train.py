@@ -112,29 +112,29 @@ def _elman_sigmoid_ce_kernel(x_ptr, r_ptr, order_ptr, lr_ptr, loss_ptr, Wi_ptr, 
 
     STEPS steps over the sequences order[0:N] in mini-batches of B; x is (·, T, D), r (·, T).
     hs (B, T + 1, PH) keeps each sequence's hidden states between the forward pass and BPTT;
-    W^i, W^h and W^o stay in registers from the first step to the last."""
+    W^i, W^h and W^o stay in registers from the first step to the last, over every time step."""
     rb = tl.arange(0, BLOCK_B)  # sequences of a chunk
     cd = tl.arange(0, PD)  # inputs
     ch = tl.arange(0, PH)  # hidden units (rows of W^i, W^h)
     ch2 = tl.arange(0, PH)  # hidden units (columns of W^h, W^o)
     cc = tl.arange(0, PC)  # classes
-    # the parameters: loaded once, kept in registers for every time step and every step of this launch
+    # the parameters: loaded once, kept in registers for every step of this launch
     Wi = tl.load(Wi_ptr + ch[:, None] * D + cd[None, :], mask=(ch[:, None] < H) & (cd[None, :] < D), other=0.0)
     Wh = tl.load(Wh_ptr + ch[:, None] * H + ch2[None, :], mask=(ch[:, None] < H) & (ch2[None, :] < H), other=0.0)
     Wo = tl.load(Wo_ptr + cc[:, None] * H + ch2[None, :], mask=(cc[:, None] < C) & (ch2[None, :] < H), other=0.0)
     live = tl.full([], 1, tl.int1)  # cleared by the first NaN or infinite loss: no later step is applied
     for s in range(STEPS):
         first = s * B
-        nseq = tl.minimum(N - first, B)  # sequences in this step
-        count = nseq * (T - DELAY)  # scored time steps: the mean is over these
+        nb = tl.minimum(N - first, B)  # sequences in this step (the last may be fewer)
+        count = nb * (T - DELAY)  # scored time steps: the mean is over these
         lr = tl.load(lr_ptr + s)
-        total = tl.zeros([], tl.float32)
+        total = tl.zeros([], tl.float32)  # Σ of the losses
         dWi = tl.zeros([PH, PD], tl.float32)
         dWh = tl.zeros([PH, PH], tl.float32)
         dWo = tl.zeros([PC, PH], tl.float32)
-        for b0 in range(tl.program_id(0) * BLOCK_B, nseq, tl.num_programs(0) * BLOCK_B):
+        for b0 in range(tl.program_id(0) * BLOCK_B, nb, tl.num_programs(0) * BLOCK_B):
             rows = b0 + rb
-            ok = rows < nseq
+            ok = rows < nb
             ex = tl.load(order_ptr + first + rows, mask=ok, other=0).to(tl.int64)  # which sequences
             slot = hs_ptr + rows[:, None].to(tl.int64) * ((T + 1) * PH) + ch[None, :]  # h^t at slot + t·PH
             h = tl.zeros([BLOCK_B, PH], tl.float32)  # h^0 = 0

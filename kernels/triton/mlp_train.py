@@ -178,16 +178,17 @@ def _mlp_sigmoid_sigmoid_mse_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W
     live = tl.full([], 1, tl.int1)  # cleared by the first NaN or infinite loss: no later step is applied
     for s in range(STEPS):
         first = s * B
-        count = tl.minimum(N - first, B)  # examples in this step
+        nb = tl.minimum(N - first, B)  # examples in this step (the last may be fewer)
+        count = nb  # the mean is over these
         lr = tl.load(lr_ptr + s)
-        total = tl.zeros([], tl.float32)  # Σ of the examples' losses
+        total = tl.zeros([], tl.float32)  # Σ of the losses
         dW1 = tl.zeros([P1, P0], tl.float32)
         db1 = tl.zeros([P1], tl.float32)
         dW2 = tl.zeros([P2, P1], tl.float32)
         db2 = tl.zeros([P2], tl.float32)
-        for b0 in range(tl.program_id(0) * BLOCK_B, count, tl.num_programs(0) * BLOCK_B):
+        for b0 in range(tl.program_id(0) * BLOCK_B, nb, tl.num_programs(0) * BLOCK_B):
             rows = b0 + rb
-            ok = rows < count
+            ok = rows < nb
             ex = tl.load(order_ptr + first + rows, mask=ok, other=0).to(tl.int64)  # which examples
             a0 = tl.load(x_ptr + ex[:, None] * D0 + c0[None, :], mask=ok[:, None] & (c0[None, :] < D0), other=0.0)
 
@@ -313,16 +314,17 @@ def _mlp_sigmoid_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_
     live = tl.full([], 1, tl.int1)  # cleared by the first NaN or infinite loss: no later step is applied
     for s in range(STEPS):
         first = s * B
-        count = tl.minimum(N - first, B)  # examples in this step
+        nb = tl.minimum(N - first, B)  # examples in this step (the last may be fewer)
+        count = nb  # the mean is over these
         lr = tl.load(lr_ptr + s)
-        total = tl.zeros([], tl.float32)  # Σ of the examples' losses
+        total = tl.zeros([], tl.float32)  # Σ of the losses
         dW1 = tl.zeros([P1, P0], tl.float32)
         db1 = tl.zeros([P1], tl.float32)
         dW2 = tl.zeros([P2, P1], tl.float32)
         db2 = tl.zeros([P2], tl.float32)
-        for b0 in range(tl.program_id(0) * BLOCK_B, count, tl.num_programs(0) * BLOCK_B):
+        for b0 in range(tl.program_id(0) * BLOCK_B, nb, tl.num_programs(0) * BLOCK_B):
             rows = b0 + rb
-            ok = rows < count
+            ok = rows < nb
             ex = tl.load(order_ptr + first + rows, mask=ok, other=0).to(tl.int64)  # which examples
             a0 = tl.load(x_ptr + ex[:, None] * D0 + c0[None, :], mask=ok[:, None] & (c0[None, :] < D0), other=0.0)
 
@@ -449,16 +451,17 @@ def _mlp_tanh_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr
     live = tl.full([], 1, tl.int1)  # cleared by the first NaN or infinite loss: no later step is applied
     for s in range(STEPS):
         first = s * B
-        count = tl.minimum(N - first, B)  # examples in this step
+        nb = tl.minimum(N - first, B)  # examples in this step (the last may be fewer)
+        count = nb  # the mean is over these
         lr = tl.load(lr_ptr + s)
-        total = tl.zeros([], tl.float32)  # Σ of the examples' losses
+        total = tl.zeros([], tl.float32)  # Σ of the losses
         dW1 = tl.zeros([P1, P0], tl.float32)
         db1 = tl.zeros([P1], tl.float32)
         dW2 = tl.zeros([P2, P1], tl.float32)
         db2 = tl.zeros([P2], tl.float32)
-        for b0 in range(tl.program_id(0) * BLOCK_B, count, tl.num_programs(0) * BLOCK_B):
+        for b0 in range(tl.program_id(0) * BLOCK_B, nb, tl.num_programs(0) * BLOCK_B):
             rows = b0 + rb
-            ok = rows < count
+            ok = rows < nb
             ex = tl.load(order_ptr + first + rows, mask=ok, other=0).to(tl.int64)  # which examples
             a0 = tl.load(x_ptr + ex[:, None] * D0 + c0[None, :], mask=ok[:, None] & (c0[None, :] < D0), other=0.0)
 
@@ -585,16 +588,17 @@ def _mlp_relu_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr
     live = tl.full([], 1, tl.int1)  # cleared by the first NaN or infinite loss: no later step is applied
     for s in range(STEPS):
         first = s * B
-        count = tl.minimum(N - first, B)  # examples in this step
+        nb = tl.minimum(N - first, B)  # examples in this step (the last may be fewer)
+        count = nb  # the mean is over these
         lr = tl.load(lr_ptr + s)
-        total = tl.zeros([], tl.float32)  # Σ of the examples' losses
+        total = tl.zeros([], tl.float32)  # Σ of the losses
         dW1 = tl.zeros([P1, P0], tl.float32)
         db1 = tl.zeros([P1], tl.float32)
         dW2 = tl.zeros([P2, P1], tl.float32)
         db2 = tl.zeros([P2], tl.float32)
-        for b0 in range(tl.program_id(0) * BLOCK_B, count, tl.num_programs(0) * BLOCK_B):
+        for b0 in range(tl.program_id(0) * BLOCK_B, nb, tl.num_programs(0) * BLOCK_B):
             rows = b0 + rb
-            ok = rows < count
+            ok = rows < nb
             ex = tl.load(order_ptr + first + rows, mask=ok, other=0).to(tl.int64)  # which examples
             a0 = tl.load(x_ptr + ex[:, None] * D0 + c0[None, :], mask=ok[:, None] & (c0[None, :] < D0), other=0.0)
 

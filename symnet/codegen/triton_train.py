@@ -31,7 +31,7 @@ import sympy as sp
 
 from ..errors import SymnetError
 from ..render import text
-from .rowwise import j as row_j, r as row_r, rowmax, rowsum, z as row_z
+from .rowwise import j as row_j, r as row_r, rowsum, z as row_z
 from .train_step import DenseStep, ElmanStep, LossStep, MlpStep
 from .triton_backend import HOST_HELPERS, TRITON_HELPERS, TritonPrinter, assemble
 from .triton_layers import _classify, _contraction
@@ -278,6 +278,39 @@ def _apply(code: _Code, params: list, grads: dict, count: str, step: str) -> Non
             code(f"{p.name} = tl.where(live, {p.name} - lr * {grads[p.name]}, {p.name})")
 
 
+def _training_loop(code: _Code, params: list, unit: str, counts: list[str], chunk) -> None:
+    """The frame of every whole-step kernel: the parameters loaded into registers once; per
+    step, the gradients zeroed, the step's examples taken BLOCK_B at a time (``chunk`` emits
+    the forward and backward pass of one chunk), then the update; the parameters stored last."""
+    code("# the parameters: loaded once, kept in registers for every step of this launch")
+    for p in params:
+        code(f"{p.name} = {p.load()}")
+    code("live = tl.full([], 1, tl.int1)  # cleared by the first NaN or infinite loss: no later step is applied",
+         "for s in range(STEPS):")
+    with code.indent():
+        code("first = s * B",
+             f"nb = tl.minimum(N - first, B)  # {unit} in this step (the last may be fewer)",
+             *counts,
+             "lr = tl.load(lr_ptr + s)",
+             "total = tl.zeros([], tl.float32)  # Σ of the losses")
+        grads = {}
+        for p in params:
+            grads[p.name] = f"d{p.name}"
+            code(f"d{p.name} = {p.zeros()}")
+        code("for b0 in range(tl.program_id(0) * BLOCK_B, nb, tl.num_programs(0) * BLOCK_B):")
+        with code.indent():
+            code("rows = b0 + rb",
+                 "ok = rows < nb",
+                 f"ex = tl.load(order_ptr + first + rows, mask=ok, other=0).to(tl.int64)  # which {unit}")
+            chunk(code)
+        code("")
+        _apply(code, params, grads, "count", "s")
+    code("if not SPLIT:")
+    with code.indent():
+        for p in params:
+            code(p.store(p.name))
+
+
 # ------------------------------------------------------------------ the MLP kernel
 
 def emit_mlp_kernel(step: MlpStep, helpers: set) -> str:
@@ -300,52 +333,30 @@ def emit_mlp_kernel(step: MlpStep, helpers: set) -> str:
     code("rb = tl.arange(0, BLOCK_B)  # examples of a chunk")
     for n in range(L + 1):
         code(f"c{n} = tl.arange(0, P{n})  # " + ("inputs" if n == 0 else f"units of layer {n}"))
-    code("# the parameters: loaded once, kept in registers for every step of this launch")
-    for p in params:
-        code(f"{p.name} = {p.load()}")
-    code("live = tl.full([], 1, tl.int1)  # cleared by the first NaN or infinite loss: no later step is applied",
-         "for s in range(STEPS):")
-    with code.indent():
-        code("first = s * B",
-             "count = tl.minimum(N - first, B)  # examples in this step",
-             "lr = tl.load(lr_ptr + s)",
-             "total = tl.zeros([], tl.float32)  # Σ of the examples' losses")
-        grads = {}
-        for p in params:
-            grads[p.name] = f"d{p.name}"
-            code(f"d{p.name} = {p.zeros()}")
-        code("for b0 in range(tl.program_id(0) * BLOCK_B, count, tl.num_programs(0) * BLOCK_B):")
-        with code.indent():
-            code("rows = b0 + rb",
-                 "ok = rows < count",
-                 "ex = tl.load(order_ptr + first + rows, mask=ok, other=0).to(tl.int64)  # which examples",
-                 f"a0 = tl.load(x_ptr + ex[:, None] * D0 + c0[None, :], mask=ok[:, None] & (c0[None, :] < D0), other=0.0)")
-            outs = {}
-            for n, layer in enumerate(step.layers, 1):
-                code("", f"# layer {n}: {layer.forward.formula}")
-                a_out = f"a{n}" if layer.activation != "linear" else f"z{n}"
-                _forward(code, layer, f"a{n - 1}", f"W{n}", f"b{n}", f"z{n}", a_out, helpers, f"c{n}[None, :] < D{n}")
-                outs[n] = a_out
-            last = outs[L]
-            code("", "# the loss")
-            if step.loss.kind == "mse":
-                code(f"t = tl.load(t_ptr + ex[:, None] * D{L} + c{L}[None, :], "
-                     f"mask=ok[:, None] & (c{L}[None, :] < D{L}), other=0.0)")
-            else:
-                code("t = tl.load(t_ptr + ex, mask=ok, other=0)  # the class of each example")
-            _loss(code, step.loss, last, f"c{L}", f"D{L}", "ok", "t", helpers, "total", f"g{L}", "count")
-            for n in range(L, 0, -1):
-                layer = step.layers[n - 1]
-                code("", f"# layer {n}, backward: {layer.backward.formula}")
-                names = {"a": f"a{n - 1}", "y": outs[n], "z": f"z{n}", "W": f"W{n}"}
-                _backward(code, layer, f"g{n}", names, f"d{n}", {"outer": f"dW{n}", "sum": f"db{n}"},
-                          f"g{n - 1}" if n > 1 else None, helpers)
-        code("")
-        _apply(code, params, grads, "count", "s")
-    code("if not SPLIT:")
-    with code.indent():
-        for p in params:
-            code(p.store(p.name))
+
+    def chunk(code):
+        code("a0 = tl.load(x_ptr + ex[:, None] * D0 + c0[None, :], mask=ok[:, None] & (c0[None, :] < D0), other=0.0)")
+        outs = {}
+        for n, layer in enumerate(step.layers, 1):
+            code("", f"# layer {n}: {layer.forward.formula}")
+            a_out = f"a{n}" if layer.activation != "linear" else f"z{n}"
+            _forward(code, layer, f"a{n - 1}", f"W{n}", f"b{n}", f"z{n}", a_out, helpers, f"c{n}[None, :] < D{n}")
+            outs[n] = a_out
+        code("", "# the loss")
+        if step.loss.kind == "mse":
+            code(f"t = tl.load(t_ptr + ex[:, None] * D{L} + c{L}[None, :], "
+                 f"mask=ok[:, None] & (c{L}[None, :] < D{L}), other=0.0)")
+        else:
+            code("t = tl.load(t_ptr + ex, mask=ok, other=0)  # the class of each example")
+        _loss(code, step.loss, outs[L], f"c{L}", f"D{L}", "ok", "t", helpers, "total", f"g{L}", "count")
+        for n in range(L, 0, -1):
+            layer = step.layers[n - 1]
+            code("", f"# layer {n}, backward: {layer.backward.formula}")
+            names = {"a": f"a{n - 1}", "y": outs[n], "z": f"z{n}", "W": f"W{n}"}
+            _backward(code, layer, f"g{n}", names, f"d{n}", {"outer": f"dW{n}", "sum": f"db{n}"},
+                      f"g{n - 1}" if n > 1 else None, helpers)
+
+    _training_loop(code, params, "examples", ["count = nb  # the mean is over these"], chunk)
     return "\n".join(code.lines) + "\n"
 
 
@@ -365,77 +376,55 @@ def emit_elman_kernel(step: ElmanStep, helpers: set) -> str:
                   "",
                   "    STEPS steps over the sequences order[0:N] in mini-batches of B; x is (·, T, D), r (·, T).",
                   "    hs (B, T + 1, PH) keeps each sequence's hidden states between the forward pass and BPTT;",
-                  '    W^i, W^h and W^o stay in registers from the first step to the last."""']
+                  '    W^i, W^h and W^o stay in registers from the first step to the last, over every time step."""']
     code("rb = tl.arange(0, BLOCK_B)  # sequences of a chunk",
          "cd = tl.arange(0, PD)  # inputs",
          "ch = tl.arange(0, PH)  # hidden units (rows of W^i, W^h)",
          "ch2 = tl.arange(0, PH)  # hidden units (columns of W^h, W^o)",
-         "cc = tl.arange(0, PC)  # classes",
-         "# the parameters: loaded once, kept in registers for every time step and every step of this launch")
-    for p in params:
-        code(f"{p.name} = {p.load()}")
-    code("live = tl.full([], 1, tl.int1)  # cleared by the first NaN or infinite loss: no later step is applied",
-         "for s in range(STEPS):")
+         "cc = tl.arange(0, PC)  # classes")
     cell_fwd, cell_back = step.cell, step.cell_backward
-    with code.indent():
-        code("first = s * B",
-             "nseq = tl.minimum(N - first, B)  # sequences in this step",
-             "count = nseq * (T - DELAY)  # scored time steps: the mean is over these",
-             "lr = tl.load(lr_ptr + s)",
-             "total = tl.zeros([], tl.float32)")
-        grads = {}
-        for p in params:
-            grads[p.name] = f"d{p.name}"
-            code(f"d{p.name} = {p.zeros()}")
-        code("for b0 in range(tl.program_id(0) * BLOCK_B, nseq, tl.num_programs(0) * BLOCK_B):")
+    x_t = ("xt = tl.load(x_ptr + (ex[:, None] * T + (t - 1)) * D + cd[None, :], "
+           "mask=ok[:, None] & (cd[None, :] < D), other=0.0)")
+
+    def chunk(code):
+        code("slot = hs_ptr + rows[:, None].to(tl.int64) * ((T + 1) * PH) + ch[None, :]  # h^t at slot + t·PH",
+             "h = tl.zeros([BLOCK_B, PH], tl.float32)  # h^0 = 0",
+             "tl.store(slot, h, mask=ok[:, None])",
+             "", f"# forward over time: {cell_fwd.formula}",
+             "for t in range(1, T + 1):")
         with code.indent():
-            code("rows = b0 + rb",
-                 "ok = rows < nseq",
-                 "ex = tl.load(order_ptr + first + rows, mask=ok, other=0).to(tl.int64)  # which sequences",
-                 "slot = hs_ptr + rows[:, None].to(tl.int64) * ((T + 1) * PH) + ch[None, :]  # h^t at slot + t·PH",
-                 "h = tl.zeros([BLOCK_B, PH], tl.float32)  # h^0 = 0",
-                 "tl.store(slot, h, mask=ok[:, None])",
-                 "", f"# forward over time: {cell_fwd.formula}",
-                 "for t in range(1, T + 1):")
-            with code.indent():
-                code("xt = tl.load(x_ptr + (ex[:, None] * T + (t - 1)) * D + cd[None, :], "
-                     "mask=ok[:, None] & (cd[None, :] < D), other=0.0)")
-                args = {a.base: a for a in cell_fwd.args}
-                (out,) = cell_fwd.outputs
-                tiles = {}
-                for sm in out.expr.atoms(sp.Sum):
-                    mat, vec, _ = _contraction(sm, args)
-                    tiles[sm] = _dot({"x": "xt", "hp": "h"}[args[vec.base].name], f"tl.trans({args[mat.base].name})")
-                printer = _StepPrinter(tiles, {}, helpers)
-                code(f"# {out.meaning} = {text(out.expr)}; padded units 0",
-                     f"h = tl.where(ch[None, :] < H, {printer.doprint(out.expr)}, 0.0)",
-                     "tl.store(slot + t * PH, h, mask=ok[:, None])")
-            code("tl.debug_barrier()  # the hidden states are read back by other threads of this program",
-                 "", f"# backpropagation through time, t = T … 1: {cell_back.formula}",
-                 "carry = tl.zeros([BLOCK_B, PH], tl.float32)  # ∂C/∂h^t from step t + 1",
-                 "for back in range(0, T):")
-            with code.indent():
-                code("t = T - back",
-                     "h = tl.load(slot + t * PH, mask=ok[:, None], other=0.0)",
-                     "hp = tl.load(slot + (t - 1) * PH, mask=ok[:, None], other=0.0)",
-                     "scored = ok & (tl.full([BLOCK_B], t, tl.int32) > DELAY)  # the read-out at t is scored from t > k on",
-                     "", f"# the read-out: {step.readout.forward.formula}")
-                _forward(code, step.readout, "h", "Wo", None, "zo", "zo", helpers, "cc[None, :] < C")
-                code("r = tl.load(r_ptr + ex * T + (t - 1), mask=scored, other=0)")
-                _loss(code, step.loss, "zo", "cc", "C", "scored", "r", helpers, "total", "go", "count")
-                code("", f"# read-out backward: {step.readout.backward.formula}")
-                _backward(code, step.readout, "go", {"a": "h", "W": "Wo"}, "do", {"outer": "dWo"}, "gh", helpers)
-                code("g = carry + gh  # ∂C/∂h^t: from the read-out at t and from h^(t+1)",
-                     "xt = tl.load(x_ptr + (ex[:, None] * T + (t - 1)) * D + cd[None, :], "
-                     "mask=ok[:, None] & (cd[None, :] < D), other=0.0)")
-                _cell_backward(code, cell_back, helpers)
-            code("tl.debug_barrier()  # the next chunk overwrites the hidden states")
-        code("")
-        _apply(code, params, grads, "count", "s")
-    code("if not SPLIT:")
-    with code.indent():
-        for p in params:
-            code(p.store(p.name))
+            code(x_t)
+            args = {a.base: a for a in cell_fwd.args}
+            (out,) = cell_fwd.outputs
+            tiles = {}
+            for sm in out.expr.atoms(sp.Sum):
+                mat, vec, _ = _contraction(sm, args)
+                tiles[sm] = _dot({"x": "xt", "hp": "h"}[args[vec.base].name], f"tl.trans({args[mat.base].name})")
+            printer = _StepPrinter(tiles, {}, helpers)
+            code(f"# {out.meaning} = {text(out.expr)}; padded units 0",
+                 f"h = tl.where(ch[None, :] < H, {printer.doprint(out.expr)}, 0.0)",
+                 "tl.store(slot + t * PH, h, mask=ok[:, None])")
+        code("tl.debug_barrier()  # the hidden states are read back by other threads of this program",
+             "", f"# backpropagation through time, t = T … 1: {cell_back.formula}",
+             "carry = tl.zeros([BLOCK_B, PH], tl.float32)  # ∂C/∂h^t from step t + 1",
+             "for back in range(0, T):")
+        with code.indent():
+            code("t = T - back",
+                 "h = tl.load(slot + t * PH, mask=ok[:, None], other=0.0)",
+                 "hp = tl.load(slot + (t - 1) * PH, mask=ok[:, None], other=0.0)",
+                 "scored = ok & (tl.full([BLOCK_B], t, tl.int32) > DELAY)  # the read-out at t is scored from t > k on",
+                 "", f"# the read-out: {step.readout.forward.formula}")
+            _forward(code, step.readout, "h", "Wo", None, "zo", "zo", helpers, "cc[None, :] < C")
+            code("r = tl.load(r_ptr + ex * T + (t - 1), mask=scored, other=0)")
+            _loss(code, step.loss, "zo", "cc", "C", "scored", "r", helpers, "total", "go", "count")
+            code("", f"# read-out backward: {step.readout.backward.formula}")
+            _backward(code, step.readout, "go", {"a": "h", "W": "Wo"}, "do", {"outer": "dWo"}, "gh", helpers)
+            code("g = carry + gh  # ∂C/∂h^t: from the read-out at t and from h^(t+1)", x_t)
+            _cell_backward(code, cell_back, helpers)
+        code("tl.debug_barrier()  # the next chunk overwrites the hidden states")
+
+    _training_loop(code, params, "sequences", ["count = nb * (T - DELAY)  # scored time steps: the mean is over these"],
+                   chunk)
     return "\n".join(code.lines) + "\n"
 
 
