@@ -175,17 +175,20 @@ def _elman_sigmoid_ce_kernel(x_ptr, r_ptr, order_ptr, lr_ptr, loss_ptr, Wi_ptr, 
                 do = go  # δ_i = g_i (no activation)
                 # ∂C/∂W_ik = a_k·g_i, summed over the batch: δᵀ·a
                 dWo += tl.dot(tl.trans(do), h, input_precision=PRECISION)
-                # ∂C/∂a_k = Σ_i (g_i·W_ik): δ·W, the upstream gradient of the layer below
+                # ∂C/∂a_k = Σ_i (g_i·W_ik): δ·W, passed back to the layer's input
                 gh = tl.dot(do, Wo, input_precision=PRECISION)
-                g = carry + gh  # ∂C/∂h^t: from the read-out at t and from h^(t+1)
+
+                # ∂C/∂h^t: from the read-out at t and from h^(t+1)
+                g = carry + gh
                 xt = tl.load(x_ptr + (ex[:, None] * T + (t - 1)) * D + cd[None, :], mask=ok[:, None] & (cd[None, :] < D), other=0.0)
+                # the cell at t, backward; its weight gradients add up over t
                 # δ_i = (1 − h_i)·g_i·h_i
                 d = (1.0 - h)*g*h
-                # ∂C/∂W^i_id = δ_i·x_d, summed over the batch (and, by the loop, over time)
+                # ∂C/∂W^i_id = δ_i·x_d, summed over the batch: δᵀ·x
                 dWi += tl.dot(tl.trans(d), xt, input_precision=PRECISION)
-                # ∂C/∂W^h_ik = δ_i·hp_k, summed over the batch (and, by the loop, over time)
+                # ∂C/∂W^h_ik = δ_i·hp_k, summed over the batch: δᵀ·hp
                 dWh += tl.dot(tl.trans(d), hp, input_precision=PRECISION)
-                # ∂C/∂h⁻_k = Σ_i (δ_i·Wʰ_ik): what h^(t−1) passes back
+                # ∂C/∂h⁻_k = Σ_i (δ_i·Wʰ_ik): δ·Wh, passed back to the layer's input
                 carry = tl.dot(d, Wh, input_precision=PRECISION)
             tl.debug_barrier()  # the next chunk overwrites the hidden states
 

@@ -220,7 +220,7 @@ def _mlp_sigmoid_sigmoid_mse_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W
             dW2 += tl.dot(tl.trans(d2), a1, input_precision=PRECISION)
             # ∂C/∂b_i = δ_i, summed over the batch
             db2 += tl.sum(d2, axis=0)
-            # ∂C/∂a_k = Σ_i (δ_i·W_ik): δ·W, the upstream gradient of the layer below
+            # ∂C/∂a_k = Σ_i (δ_i·W_ik): δ·W, passed back to the layer's input
             g1 = tl.dot(d2, W2, input_precision=PRECISION)
 
             # layer 1, backward: δ_j = g_j·y_j(1 − y_j); ∂C/∂W = δ aᵀ, ∂C/∂b = δ, ∂C/∂a = Wᵀδ
@@ -357,7 +357,7 @@ def _mlp_sigmoid_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_
             dW2 += tl.dot(tl.trans(d2), a1, input_precision=PRECISION)
             # ∂C/∂b_i = g_i, summed over the batch
             db2 += tl.sum(d2, axis=0)
-            # ∂C/∂a_k = Σ_i (g_i·W_ik): δ·W, the upstream gradient of the layer below
+            # ∂C/∂a_k = Σ_i (g_i·W_ik): δ·W, passed back to the layer's input
             g1 = tl.dot(d2, W2, input_precision=PRECISION)
 
             # layer 1, backward: δ_j = g_j·y_j(1 − y_j); ∂C/∂W = δ aᵀ, ∂C/∂b = δ, ∂C/∂a = Wᵀδ
@@ -494,7 +494,7 @@ def _mlp_tanh_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr
             dW2 += tl.dot(tl.trans(d2), a1, input_precision=PRECISION)
             # ∂C/∂b_i = g_i, summed over the batch
             db2 += tl.sum(d2, axis=0)
-            # ∂C/∂a_k = Σ_i (g_i·W_ik): δ·W, the upstream gradient of the layer below
+            # ∂C/∂a_k = Σ_i (g_i·W_ik): δ·W, passed back to the layer's input
             g1 = tl.dot(d2, W2, input_precision=PRECISION)
 
             # layer 1, backward: δ_j = g_j·(1 − y_j²); ∂C/∂W = δ aᵀ, ∂C/∂b = δ, ∂C/∂a = Wᵀδ
@@ -631,7 +631,7 @@ def _mlp_relu_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr
             dW2 += tl.dot(tl.trans(d2), a1, input_precision=PRECISION)
             # ∂C/∂b_i = g_i, summed over the batch
             db2 += tl.sum(d2, axis=0)
-            # ∂C/∂a_k = Σ_i (g_i·W_ik): δ·W, the upstream gradient of the layer below
+            # ∂C/∂a_k = Σ_i (g_i·W_ik): δ·W, passed back to the layer's input
             g1 = tl.dot(d2, W2, input_precision=PRECISION)
 
             # layer 1, backward: δ_j = g_j·H(z_j); ∂C/∂W = δ aᵀ, ∂C/∂b = δ, ∂C/∂a = Wᵀδ

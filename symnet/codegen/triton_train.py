@@ -169,33 +169,33 @@ def _forward(code: _Code, layer: DenseStep, a_in: str, W: str, b: str | None, z:
              f"{a_out} = tl.where({units}, {p.doprint(act)}, 0.0)")
 
 
-def _backward(code: _Code, layer: DenseStep, g: str, names: dict, d: str, grads: dict, g_in: str | None,
-              helpers: set) -> None:
-    """δ from g (and the saved y or z), then ∂C/∂W += δᵀa, ∂C/∂b += Σ δ, g_in = δ W.
+def _backward(code: _Code, kernel, tiles: dict, d: str, targets: dict, helpers: set) -> None:
+    """A layer's backward from its derivation: δ from the upstream g (and the saved y or z),
+    then each gradient — ``outer`` Σ_batch δᵀ·(input) and ``sum`` Σ_batch δ are added to their
+    accumulators, ``back`` δ·W is what the layer passes to its input.
 
-    ``names``: the layer's tiles — ``a`` (its input), ``y``, ``z``, ``W``; ``grads``: the
-    accumulators of its parameters by kind (``outer``, ``sum``)."""
-    step_base, step, plans = _classify(layer.backward)
-    args = {x.base: x for x in layer.backward.args}
-    tiles = {}
-    for base, x in args.items():
-        if x.batched and x.name in ("y", "z", "g"):
-            tiles[base[step.indices]] = {"y": names.get("y"), "z": names.get("z"), "g": g}[x.name]
-    if step_base[step.indices] in tiles:  # a linear layer: δ is the upstream gradient itself
-        code(f"{d} = {g}  # {step.meaning}")
+    ``tiles``: the tile of each argument of the backward kernel, by name; ``targets``: the
+    variable each output goes to, by name (an output without one, such as ∂C/∂x of the
+    data, is not computed)."""
+    step_base, step, plans = _classify(kernel)
+    args = {x.base: x for x in kernel.args}
+    entry = {base[step.indices]: tiles[x.name] for base, x in args.items() if x.batched and x.name in tiles}
+    if step_base[step.indices] in entry:  # no activation: δ is the upstream gradient itself
+        code(f"{d} = {entry[step_base[step.indices]]}  # {step.meaning}")
     else:
-        printer = _StepPrinter(tiles, {}, helpers)
-        code(f"# {step.meaning} = {text(step.expr)}", f"{d} = {printer.doprint(step.expr)}")
+        code(f"# {step.meaning} = {text(step.expr)}", f"{d} = {_StepPrinter(entry, {}, helpers).doprint(step.expr)}")
     for o, kind, other in plans:
+        target = targets.get(o.name)
+        if target is None:
+            continue
         if kind == "outer":
             code(f"# {o.meaning} = {text(o.expr)}, summed over the batch: δᵀ·{other.name}",
-                 f"{grads['outer']} += {_dot(f'tl.trans({d})', names['a'])}")
+                 f"{target} += {_dot(f'tl.trans({d})', tiles[other.name])}")
         elif kind == "sum":
-            code(f"# {o.meaning} = {text(o.expr)}, summed over the batch",
-                 f"{grads['sum']} += tl.sum({d}, axis=0)")
-        elif g_in is not None:
-            code(f"# {o.meaning} = {text(o.expr)}: δ·W, the upstream gradient of the layer below",
-                 f"{g_in} = {_dot(d, names['W'])}")
+            code(f"# {o.meaning} = {text(o.expr)}, summed over the batch", f"{target} += tl.sum({d}, axis=0)")
+        else:
+            code(f"# {o.meaning} = {text(o.expr)}: δ·{other.name}, passed back to the layer's input",
+                 f"{target} = {_dot(d, tiles[other.name])}")
 
 
 def _loss(code: _Code, loss: LossStep, out: str, cols: str, size: str, keep_rows: str, target: str,
@@ -352,9 +352,9 @@ def emit_mlp_kernel(step: MlpStep, helpers: set) -> str:
         for n in range(L, 0, -1):
             layer = step.layers[n - 1]
             code("", f"# layer {n}, backward: {layer.backward.formula}")
-            names = {"a": f"a{n - 1}", "y": outs[n], "z": f"z{n}", "W": f"W{n}"}
-            _backward(code, layer, f"g{n}", names, f"d{n}", {"outer": f"dW{n}", "sum": f"db{n}"},
-                      f"g{n - 1}" if n > 1 else None, helpers)
+            tiles = {"a": f"a{n - 1}", "W": f"W{n}", "y": outs[n], "z": f"z{n}", "g": f"g{n}"}
+            _backward(code, layer.backward, tiles, f"d{n}",
+                      {"dW": f"dW{n}", "db": f"db{n}", "da": f"g{n - 1}" if n > 1 else None}, helpers)
 
     _training_loop(code, params, "examples", ["count = nb  # the mean is over these"], chunk)
     return "\n".join(code.lines) + "\n"
@@ -418,35 +418,17 @@ def emit_elman_kernel(step: ElmanStep, helpers: set) -> str:
             code("r = tl.load(r_ptr + ex * T + (t - 1), mask=scored, other=0)")
             _loss(code, step.loss, "zo", "cc", "C", "scored", "r", helpers, "total", "go", "count")
             code("", f"# read-out backward: {step.readout.backward.formula}")
-            _backward(code, step.readout, "go", {"a": "h", "W": "Wo"}, "do", {"outer": "dWo"}, "gh", helpers)
-            code("g = carry + gh  # ∂C/∂h^t: from the read-out at t and from h^(t+1)", x_t)
-            _cell_backward(code, cell_back, helpers)
+            _backward(code, step.readout.backward, {"a": "h", "W": "Wo", "g": "go"}, "do", {"dW": "dWo", "da": "gh"},
+                      helpers)
+            code("", "# ∂C/∂h^t: from the read-out at t and from h^(t+1)", "g = carry + gh", x_t,
+                 "# the cell at t, backward; its weight gradients add up over t")
+            _backward(code, cell_back, {"x": "xt", "hp": "hp", "Wi": "Wi", "Wh": "Wh", "h": "h", "g": "g"}, "d",
+                      {"dWi": "dWi", "dWh": "dWh", "dhp": "carry"}, helpers)
         code("tl.debug_barrier()  # the next chunk overwrites the hidden states")
 
     _training_loop(code, params, "sequences", ["count = nb * (T - DELAY)  # scored time steps: the mean is over these"],
                    chunk)
     return "\n".join(code.lines) + "\n"
-
-
-def _cell_backward(code: _Code, kernel, helpers: set) -> None:
-    step_base, step, plans = _classify(kernel)
-    args = {a.base: a for a in kernel.args}
-    tiles = {}
-    for base, a in args.items():
-        if a.batched and a.name in ("h", "g"):
-            tiles[base[step.indices]] = a.name
-    printer = _StepPrinter(tiles, {}, helpers)
-    code(f"# {step.meaning} = {text(step.expr)}", f"d = {printer.doprint(step.expr)}")
-    tile_of = {"x": "xt", "hp": "hp"}
-    for o, kind, other in plans:
-        if kind == "outer":
-            code(f"# {o.meaning} = {text(o.expr)}, summed over the batch (and, by the loop, over time)",
-                 f"d{o.name[1:]} += {_dot('tl.trans(d)', tile_of[other.name])}")
-        elif kind == "back":
-            code(f"# {o.meaning} = {text(o.expr)}: what h^(t−1) passes back",
-                 f"carry = {_dot('d', other.name)}")
-        else:
-            raise SymnetError(f"{kernel.name}: the Elman skeleton has no bias to sum into")
 
 
 # ------------------------------------------------------------------ host launchers
