@@ -3,13 +3,13 @@ from .derivation import Derivation, Name, Partial, Section, Step
 from .engine import Program, derive
 from .errors import DerivationError, NotDifferentiableError, ParseError, SymnetError, UnknownNameError
 from .functions import relu, sigmoid
-from .codegen import compile
+from .codegen import compile, compile_step
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Derivation", "Step", "Section", "Partial", "Name", "Program",
-    "derive", "get", "catalog", "parse", "compile", "train",
+    "derive", "get", "catalog", "parse", "compile", "compile_step", "train",
     "sigmoid", "relu",
     "SymnetError", "DerivationError", "ParseError", "UnknownNameError", "NotDifferentiableError",
 ]

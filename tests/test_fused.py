@@ -5,7 +5,6 @@ torch.autograd, for NaN handling and for bad input. Without a GPU the kernels ru
 Triton's interpreter (TRITON_INTERPRET=1, set before triton is imported): tiny sizes."""
 from __future__ import annotations
 
-import importlib.util
 import os
 
 import numpy as np
@@ -159,27 +158,26 @@ def test_each_fused_mlp_matches_sgd_by_torch_autograd(acts, loss, batch):
         np.testing.assert_allclose(q[k], w[k], rtol=1e-4, atol=1e-5)
 
 
-def test_the_emitter_makes_a_deeper_network_from_its_derivation(tmp_path):
-    """Not only the committed ones: three layers, relu → tanh → linear, emitted and run."""
-    from symnet.codegen.train_step import mlp_step
-    from symnet.codegen.triton_train import emit_triton_train_module
-    step = mlp_step(("relu", "tanh", "linear"), "ce")
-    path = tmp_path / "deep.py"
-    path.write_text(emit_triton_train_module([step], "a test", "-"))
-    spec = importlib.util.spec_from_file_location("symnet_test_deep", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def test_compile_step_makes_a_deeper_network_from_its_derivation(tmp_path, monkeypatch):
+    """Not only the committed ones: three layers, relu → tanh → linear, generated and run."""
+    monkeypatch.setenv("SYMNET_CACHE", str(tmp_path))
+    step = symnet.compile_step(("relu", "tanh", "linear"), "ce")
+    assert "def mlp_relu_tanh_linear_ce(" in step.source and list(tmp_path.glob("triton/mlp_relu_tanh_linear_ce_*.py"))
     rng = np.random.default_rng(5)
     sizes = (6, 20, 9, 4)
     x = rng.normal(size=(30, 6)).astype(np.float32)
     t = rng.integers(0, 4, 30)
     p = mlp_params(rng, sizes)
     order = rng.permutation(30)
-    got, q = run_mlp(module.mlp_relu_tanh_linear_ce, x, t, p, order, 0.2, 10)
+    got, q = run_mlp(step, x, t, p, order, 0.2, 10)
     want, w = torch_sgd(("relu", "tanh", "linear"), "ce", x, t, p, order, 0.2, 10)
     np.testing.assert_allclose(got, want, rtol=1e-5)
     for k in p:
         np.testing.assert_allclose(q[k], w[k], rtol=1e-4, atol=1e-5)
+    with pytest.raises(SymnetError, match="unknown activation 'gelu'"):
+        symnet.compile_step(("gelu", "linear"))
+    with pytest.raises(SymnetError, match="unknown loss 'hinge'"):
+        symnet.compile_step(("relu", "linear"), "hinge")
 
 
 def test_split_step_equals_the_numpy_step():

@@ -1,6 +1,6 @@
 """Code generation: derivation → kernel description → stabilised, CSE'd → backend source."""
-from .compiler import CompiledKernel, compile
+from .compiler import CompiledKernel, compile, compile_step
 from .kernel import Kernel, describe
 from .stability import RULES, softplus, stabilise
 
-__all__ = ["compile", "CompiledKernel", "Kernel", "describe", "RULES", "stabilise", "softplus"]
+__all__ = ["compile", "compile_step", "CompiledKernel", "Kernel", "describe", "RULES", "stabilise", "softplus"]

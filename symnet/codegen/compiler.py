@@ -9,7 +9,7 @@ from ..errors import SymnetError
 from .kernel import Kernel, describe
 from .numpy_backend import emit_module
 
-__all__ = ["compile", "CompiledKernel"]
+__all__ = ["compile", "compile_step", "CompiledKernel"]
 
 BACKENDS = ("numpy", "triton")
 _CACHE: dict = {}
@@ -67,11 +67,6 @@ def _compile_triton(kernel: Kernel, what: str) -> CompiledKernel:
     """Triton reads a kernel's source from its file, so the module is written to a cache
     folder (atomically, named by the hash of its source) and imported from there."""
     import hashlib
-    import importlib.util
-    import os
-    import sys
-    import tempfile
-    from pathlib import Path
 
     from .triton_backend import emit_triton_module
 
@@ -84,20 +79,65 @@ def _compile_triton(kernel: Kernel, what: str) -> CompiledKernel:
     digest = hashlib.sha256(draft.encode()).hexdigest()[:12]
     source = emit_triton_module([kernel], what, "symnet.compile(derivation, backend='triton')",
                                 op_namespace="symnet_user", op_suffix=f"_{digest}")
-    folder = Path(os.environ.get("SYMNET_CACHE") or Path(tempfile.gettempdir()) / f"symnet-{os.getuid()}") / "triton"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{kernel.name}_{digest}.py"
-    if not path.exists() or path.read_text(encoding="utf-8") != source:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(source)
-        os.replace(tmp, path)
-    spec = importlib.util.spec_from_file_location(f"symnet_user_{kernel.name}_{digest}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # importable by name, for torch.compile
-    spec.loader.exec_module(module)
+    module = _load_module(f"{kernel.name}_{digest}", source)
     compiled = CompiledKernel(getattr(module, kernel.name), source, kernel)
     compiled.value = getattr(module, f"{kernel.name}_value", None)  # differentiable, a torch custom op
     compiled.module = module
     return compiled
 
+
+
+def _load_module(name: str, source: str):
+    """Triton reads a kernel's source from its file: write the module to the cache folder
+    ($SYMNET_CACHE, else a per-user temporary folder) atomically, then import it by name."""
+    import importlib.util
+    import os
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(os.environ.get("SYMNET_CACHE") or Path(tempfile.gettempdir()) / f"symnet-{os.getuid()}") / "triton"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.py"
+    if not path.exists() or path.read_text(encoding="utf-8") != source:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(source)
+        os.replace(tmp, path)
+    spec = importlib.util.spec_from_file_location(f"symnet_user_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # importable by name, for torch.compile
+    spec.loader.exec_module(module)
+    return module
+
+
+def compile_step(activations, loss: str = "ce"):
+    """One generated Triton kernel for a whole SGD step of your own MLP: dense layers with the
+    given activations (each "sigmoid", "tanh", "relu" or "linear"), then ``loss`` ("mse": squared
+    error on the last layer's output; "ce": softmax cross-entropy on it).
+
+    ``symnet.compile_step(("relu", "relu", "linear"))(x, t, W1, b1, W2, b2, W3, b3, order, lr, batch)``
+    runs ceil(len(order)/batch) steps in one launch, updating the weights in place, and returns
+    each step's loss. The function's ``.source`` is the generated module.
+    """
+    import hashlib
+
+    try:
+        import torch  # noqa: F401
+        import triton  # noqa: F401
+    except ImportError:
+        raise SymnetError("compile_step needs torch and triton: pip install torch triton") from None
+    from .train_step import mlp_step
+    from .triton_train import emit_triton_train_module
+
+    key = ("step", tuple(activations), loss)
+    if key in _CACHE:
+        return _CACHE[key]
+    step = mlp_step(activations, loss)
+    source = emit_triton_train_module([step], "the derivations of the dense layers and the loss: a whole SGD step",
+                                      f"symnet.compile_step({tuple(activations)!r}, {loss!r})")
+    digest = hashlib.sha256(source.encode()).hexdigest()[:12]
+    function = getattr(_load_module(f"{step.name}_{digest}", source), step.name)
+    function.source = source
+    _CACHE[key] = function
+    return function

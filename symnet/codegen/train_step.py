@@ -89,6 +89,9 @@ _SHOWN = {"sigmoid": "σ", "tanh": "tanh", "relu": "relu", "linear": ""}
 def mlp_step(activations, loss: str, name: str | None = None) -> MlpStep:
     """The training step of a multilayer perceptron: one activation per dense layer
     (``("sigmoid", "linear")``: a sigmoid hidden layer and linear logits) and its loss."""
+    if isinstance(activations, str):
+        raise SymnetError(f"activations: one name per layer, such as ('{activations}', 'linear'), not the string "
+                          f"{activations!r}")
     activations = tuple(activations)
     if not activations:
         raise SymnetError("an MLP step needs at least one layer")
