@@ -86,7 +86,6 @@ def _compile_triton(kernel: Kernel, what: str) -> CompiledKernel:
     return compiled
 
 
-
 def _load_module(name: str, source: str):
     """Triton reads a kernel's source from its file: write the module to the cache folder
     ($SYMNET_CACHE, else a per-user temporary folder) atomically, then import it by name."""
