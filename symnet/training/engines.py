@@ -128,16 +128,11 @@ class FusedEngine:
         self.p = {k: torch.tensor(np.asarray(v), device=self.device).contiguous() for k, v in params.items()}
         self.launch = launch
 
-    def _order(self, idx):
-        return self.torch.from_numpy(np.ascontiguousarray(idx, dtype=np.int64)).to(self.device)
-
-    def step(self, idx: np.ndarray, lr: float) -> float:
-        return float(self.launch(self.p, self._order(idx), lr, len(idx))[0])
-
     def run_epoch(self, order: np.ndarray, lrs, batch: int) -> list[float]:
         """Every step of an epoch in one launch; the loss of each step before its update."""
         lrs = self.torch.tensor(np.asarray(lrs, dtype=np.float32), device=self.device)
-        return self.launch(self.p, self._order(order), lrs, batch).tolist()
+        order = self.torch.from_numpy(np.ascontiguousarray(order, dtype=np.int64)).to(self.device)
+        return self.launch(self.p, order, lrs, batch).tolist()
 
     def params(self) -> dict:
         return {k: v.cpu().numpy().copy() for k, v in self.p.items()}
