@@ -219,31 +219,42 @@ def main(argv=None) -> int:
     args = arguments(__doc__, "sigmoid_mse,ce,dense", argv)
     wanted = args.cases
     time_ms = timer()
-    s = args.small
-    results = {}
-    if "sigmoid_mse" in wanted:
-        results["sigmoid_mse"] = case_sigmoid_mse(3000 if s else 64 * 2 ** 20, args.check_only, time_ms)
-    if "ce" in wanted:
-        for key, (N, V, dtype) in {"ce_f32_8192x32000": (8192, 32000, torch.float32),
-                                   "ce_bf16_8192x32000": (8192, 32000, torch.bfloat16),
-                                   "ce_bf16_4096x128256": (4096, 128256, torch.bfloat16)}.items():
-            if s:
-                N, V = 6, 1500
-            results[key] = case_cross_entropy(N, V, dtype, args.check_only, time_ms)
+    s, c = args.small, args.check_only
+    cases = {"sigmoid_mse": ("sigmoid_mse", lambda: case_sigmoid_mse(3000 if s else 64 * 2 ** 20, c, time_ms))}
+    for key, (N, V, dtype) in {"ce_f32_8192x32000": (8192, 32000, torch.float32),
+                               "ce_bf16_8192x32000": (8192, 32000, torch.bfloat16),
+                               "ce_bf16_4096x128256": (4096, 128256, torch.bfloat16)}.items():
+        cases[key] = ("ce", lambda N=N, V=V, dtype=dtype: case_cross_entropy(*((6, 1500) if s else (N, V)), dtype, c,
+                                                                             time_ms))
+    cases["dense_bf16_8192x4096x4096"] = ("dense", lambda: case_dense(*((40, 24, 48) if s else (8192, 4096, 4096)),
+                                                                      c, time_ms))
+    m = copy = None
+    if not c:  # the bandwidth limit first: every case's verdict is measured against it
+        m, copy = meta(), copy_bandwidth(time_ms)
+    results, failed = {}, {}
+    for case, (key, run) in cases.items():
+        if key not in wanted:
+            continue
+        try:  # one case failing must not cost the others' numbers (a GPU lease is short)
+            results[case] = run()
+        except Exception as exc:  # noqa: BLE001
+            failed[case] = f"{type(exc).__name__}: {exc}"
+            print(f"{case}: FAILED — {failed[case]}", file=sys.stderr)
+            continue
+        finally:
             torch.cuda.empty_cache() if DEVICE == "cuda" else None
-    if "dense" in wanted:
-        results["dense_bf16_8192x4096x4096"] = case_dense(*((40, 24, 48) if s else (8192, 4096, 4096)),
-                                                          args.check_only, time_ms)
-    if args.check_only:
-        for case, r in results.items():
-            print(f"{case}: correct — {', '.join(r['checked'])}")
-        return 0
-    copy = copy_bandwidth(time_ms)
+        if c:
+            print(f"{case}: correct — {', '.join(results[case]['checked'])}")
+        else:  # each case's numbers as soon as they exist: a lease can end mid-run
+            print("\n".join(report({case: results[case]}, copy)[2:]), flush=True)
+            write_json(args.json, {"meta": m, "copy": copy, "cases": results, "failed": failed,
+                                   "table": report(results, copy)})
+    if c:
+        return 1 if failed else 0
     lines = report(results, copy)
-    m = meta()
     print("\n".join(lines))
-    write_json(args.json, {"meta": m, "copy": copy, "cases": results, "table": lines})
-    return 0
+    write_json(args.json, {"meta": m, "copy": copy, "cases": results, "failed": failed, "table": lines})
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -114,8 +114,15 @@ def _plan(batch, n, steps, padded, pads, device, key):
 
 def _warps(padded):
     """Warps a program: parameters and gradients are 2·padded floats spread over its threads' registers
-    (an SM has 65,536; a thread at most 255, and 65,536/threads when the program fills the SM)."""
-    return 4 if padded <= 8192 else 8 if padded <= 16384 else 16
+    (an SM has 65,536; a thread at most 255, and 65,536/threads when the program fills the SM).
+    Chosen from ptxas's report for sm_90a (benchmarks/sm90_compile.py): 4 warps spill 1.5 KB a thread
+    for digits 64-64-10 where 8 spill 0.6 KB; the 128-unit Elman RNN spills least with 16."""
+    return 4 if padded <= 1024 else 8 if padded <= 16384 else 16
+
+
+# No software pipelining: a step's loads are few and small, and the pipeliner's buffers cost shared
+# memory (the 128-unit Elman RNN in tf32 needs 230 KB with 3 stages, over an H100's 227 KB; 202 KB with 1).
+STAGES = 1
 
 
 def _fits(padded, widths):
@@ -156,7 +163,7 @@ def _run_mlp(kernel, key, x, t, params, order, lr, batch, ce, check, precision):
     if n:
         kernel[(programs,)](x.contiguous(), t.contiguous(), order, lrs, losses, *params, scratch, counter,
                             n, batch, steps, *sizes, *pads, BLOCK_B=block, SPLIT=programs > 1,
-                            PRECISION=precision, num_warps=_warps(padded))
+                            PRECISION=precision, num_warps=_warps(padded), num_stages=STAGES)
     return losses
 
 
