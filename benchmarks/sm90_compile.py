@@ -146,6 +146,10 @@ def cases(small: bool):
                                                                                      e(256, 128), e(256, 128))
     yield "linear fwd+bwd 256x128x64 f32", lambda: (K("dense").linear(e(256, 64), e(128, 64), e(128)),
                                                     K("dense").linear_backward(e(256, 64), e(128, 64), e(256, 128)))
+    f64 = torch.float64
+    yield "dense fwd+bwd 6x4x5 f64 (gradcheck)", lambda: (
+        K("dense").dense_sigmoid(e(6, 5, dtype=f64), e(4, 5, dtype=f64), e(4, dtype=f64)),
+        K("dense").dense_sigmoid_backward(e(6, 5, dtype=f64), e(4, 5, dtype=f64), e(6, 4, dtype=f64), e(6, 4, dtype=f64)))
     yield "rnn step fwd+bwd 64x32x128", lambda: (K("rnn_step").rnn_step(e(64, 32), e(64, 128), e(128, 32), e(128, 128)),
                                                 K("rnn_step").rnn_step_backward(e(64, 32), e(64, 128), e(128, 32),
                                                                                 e(128, 128), e(64, 128), e(64, 128)))

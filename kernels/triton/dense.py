@@ -71,7 +71,7 @@ def _dense_sigmoid_kernel(a_ptr, W_ptr, b_ptr, y_ptr, M, N, K0, PRECISION: tl.co
         W_t = tl.load(W_ptr + rn[:, None].to(tl.int64) * K0 + rk[None, :], mask=(rn[:, None] < N) & (rk[None, :] < K0), other=0.0)
         if UPCAST:  # the interpreter's dot of 16-bit tiles is wrong: multiply in float32 there
             a_t, W_t = a_t.to(tl.float32), W_t.to(tl.float32)
-        acc0 = tl.dot(a_t, tl.trans(W_t), acc0, input_precision=PRECISION)
+        acc0 = tl.dot(a_t, tl.trans(W_t), acc0, input_precision=PRECISION, out_dtype=acc_t)
     b_t = tl.load(b_ptr + rn, mask=rn < N, other=0.0).to(acc_t)[None, :]
     # y_i = σ(b_i + Σ_k (a_k·W_ik))
     y = 1.0 / (1.0 + tl.exp(-(b_t + acc0)))
@@ -119,7 +119,7 @@ def _dense_sigmoid_backward_dW_kernel(g_ptr, y_ptr, a_ptr, dW_ptr, db_ptr, B, N,
         # δ_i = (1 − y_i)·g_i·y_i, from the tiles: never stored
         delta = (1.0 - y_t)*g_t*y_t
         a_t = tl.load(a_ptr + rb[:, None].to(tl.int64) * K + rk[None, :], mask=(rb[:, None] < B) & (rk[None, :] < K), other=0.0).to(acc_t)
-        acc = tl.dot(delta.to(acc_t), a_t, acc, input_precision="ieee")
+        acc = tl.dot(delta.to(acc_t), a_t, acc, input_precision="ieee", out_dtype=acc_t)
         total += tl.sum(delta, axis=1)
     mask = (rn[:, None] < N) & (rk[None, :] < K)
     tl.store(dW_ptr + rn[:, None].to(tl.int64) * K + rk[None, :], acc.to(dW_ptr.dtype.element_ty), mask=mask)
@@ -142,7 +142,7 @@ def _dense_sigmoid_backward_da_kernel(g_ptr, y_ptr, W_ptr, da_ptr, B, N, K, F64:
         # δ_i = (1 − y_i)·g_i·y_i, from the tiles: never stored
         delta = (1.0 - y_t)*g_t*y_t
         W_t = tl.load(W_ptr + ri[:, None].to(tl.int64) * K + rk[None, :], mask=(ri[:, None] < N) & (rk[None, :] < K), other=0.0).to(acc_t)
-        acc = tl.dot(delta.to(acc_t), W_t, acc, input_precision="ieee")
+        acc = tl.dot(delta.to(acc_t), W_t, acc, input_precision="ieee", out_dtype=acc_t)
     mask = (rm[:, None] < B) & (rk[None, :] < K)
     tl.store(da_ptr + rm[:, None].to(tl.int64) * K + rk[None, :], acc.to(da_ptr.dtype.element_ty), mask=mask)
 
@@ -220,7 +220,7 @@ def _linear_kernel(a_ptr, W_ptr, b_ptr, z_ptr, M, N, K0, PRECISION: tl.constexpr
         W_t = tl.load(W_ptr + rn[:, None].to(tl.int64) * K0 + rk[None, :], mask=(rn[:, None] < N) & (rk[None, :] < K0), other=0.0)
         if UPCAST:  # the interpreter's dot of 16-bit tiles is wrong: multiply in float32 there
             a_t, W_t = a_t.to(tl.float32), W_t.to(tl.float32)
-        acc0 = tl.dot(a_t, tl.trans(W_t), acc0, input_precision=PRECISION)
+        acc0 = tl.dot(a_t, tl.trans(W_t), acc0, input_precision=PRECISION, out_dtype=acc_t)
     b_t = tl.load(b_ptr + rn, mask=rn < N, other=0.0).to(acc_t)[None, :]
     # z_i = b_i + Σ_k (a_k·W_ik)
     z = b_t + acc0
@@ -267,7 +267,7 @@ def _linear_backward_dW_kernel(g_ptr, a_ptr, dW_ptr, db_ptr, B, N, K, F64: tl.co
         # δ_i = g_i (no activation) = g_i, from the tiles: never stored
         delta = g_t
         a_t = tl.load(a_ptr + rb[:, None].to(tl.int64) * K + rk[None, :], mask=(rb[:, None] < B) & (rk[None, :] < K), other=0.0).to(acc_t)
-        acc = tl.dot(delta.to(acc_t), a_t, acc, input_precision="ieee")
+        acc = tl.dot(delta.to(acc_t), a_t, acc, input_precision="ieee", out_dtype=acc_t)
         total += tl.sum(delta, axis=1)
     mask = (rn[:, None] < N) & (rk[None, :] < K)
     tl.store(dW_ptr + rn[:, None].to(tl.int64) * K + rk[None, :], acc.to(dW_ptr.dtype.element_ty), mask=mask)
@@ -289,7 +289,7 @@ def _linear_backward_da_kernel(g_ptr, W_ptr, da_ptr, B, N, K, F64: tl.constexpr,
         # δ_i = g_i (no activation) = g_i, from the tiles: never stored
         delta = g_t
         W_t = tl.load(W_ptr + ri[:, None].to(tl.int64) * K + rk[None, :], mask=(ri[:, None] < N) & (rk[None, :] < K), other=0.0).to(acc_t)
-        acc = tl.dot(delta.to(acc_t), W_t, acc, input_precision="ieee")
+        acc = tl.dot(delta.to(acc_t), W_t, acc, input_precision="ieee", out_dtype=acc_t)
     mask = (rm[:, None] < B) & (rk[None, :] < K)
     tl.store(da_ptr + rm[:, None].to(tl.int64) * K + rk[None, :], acc.to(da_ptr.dtype.element_ty), mask=mask)
 

@@ -120,6 +120,11 @@ def _warps(padded):
     return 4 if padded <= 1024 else 8 if padded <= 16384 else 16
 
 
+# tl.dot's input precisions, most accurate first. "tf32x3" splits each float32 operand into a TF32
+# high part and a TF32 remainder and adds three tensor-core products (about float32's accuracy).
+PRECISIONS = ("ieee", "tf32x3", "tf32")
+
+
 # No software pipelining: a step's loads are few and small, and the pipeliner's buffers cost shared
 # memory (the 128-unit Elman RNN in tf32 needs 230 KB with 3 stages, over an H100's 227 KB; 202 KB with 1).
 STAGES = 1
@@ -151,8 +156,8 @@ def _run_mlp(kernel, key, x, t, params, order, lr, batch, ce, check, precision):
         _param(f"b{n}", params[2 * n - 1], (sizes[n],), device)
     if not ce and t.shape[1] != sizes[-1]:
         raise ValueError(f"t has {t.shape[1]} outputs per example but the network has {sizes[-1]}")
-    if precision not in ("ieee", "tf32"):
-        raise ValueError(f"precision must be 'ieee' or 'tf32', not {precision!r}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
     order, lrs, n, steps = _steps(order, lr, batch, x.shape[0], device, check)
     if ce and check and t.numel() and (int(t.min()) < 0 or int(t.max()) >= sizes[-1]):
         raise IndexError(f"a class in t lies outside [0, {sizes[-1]})")
@@ -294,7 +299,8 @@ def mlp_sigmoid_sigmoid_mse(x, t, W1, b1, W2, b2, order, lr, batch, *, check=Tru
       order: int tensor of example indices; steps = ceil(len(order) / batch)
       lr: the learning rate, a float or a float32 tensor with one per step
       check: check on the host that every index (and class) is in range (one synchronisation)
-      precision: "ieee" float32 products (default), or "tf32" (faster, ~1e-3 relative)
+      precision: "ieee" float32 products (default); "tf32x3" (tensor cores, three TF32 products
+        a product: about float32's accuracy); "tf32" (fastest, ~1e-3 relative)
 
     Returns the loss of each step before its update, a float32 tensor (steps,). A step whose loss
     is NaN or infinite is not applied, nor any step after it.
@@ -431,7 +437,8 @@ def mlp_sigmoid_linear_ce(x, t, W1, b1, W2, b2, order, lr, batch, *, check=True,
       order: int tensor of example indices; steps = ceil(len(order) / batch)
       lr: the learning rate, a float or a float32 tensor with one per step
       check: check on the host that every index (and class) is in range (one synchronisation)
-      precision: "ieee" float32 products (default), or "tf32" (faster, ~1e-3 relative)
+      precision: "ieee" float32 products (default); "tf32x3" (tensor cores, three TF32 products
+        a product: about float32's accuracy); "tf32" (fastest, ~1e-3 relative)
 
     Returns the loss of each step before its update, a float32 tensor (steps,). A step whose loss
     is NaN or infinite is not applied, nor any step after it.
@@ -568,7 +575,8 @@ def mlp_tanh_linear_ce(x, t, W1, b1, W2, b2, order, lr, batch, *, check=True, pr
       order: int tensor of example indices; steps = ceil(len(order) / batch)
       lr: the learning rate, a float or a float32 tensor with one per step
       check: check on the host that every index (and class) is in range (one synchronisation)
-      precision: "ieee" float32 products (default), or "tf32" (faster, ~1e-3 relative)
+      precision: "ieee" float32 products (default); "tf32x3" (tensor cores, three TF32 products
+        a product: about float32's accuracy); "tf32" (fastest, ~1e-3 relative)
 
     Returns the loss of each step before its update, a float32 tensor (steps,). A step whose loss
     is NaN or infinite is not applied, nor any step after it.
@@ -705,7 +713,8 @@ def mlp_relu_linear_ce(x, t, W1, b1, W2, b2, order, lr, batch, *, check=True, pr
       order: int tensor of example indices; steps = ceil(len(order) / batch)
       lr: the learning rate, a float or a float32 tensor with one per step
       check: check on the host that every index (and class) is in range (one synchronisation)
-      precision: "ieee" float32 products (default), or "tf32" (faster, ~1e-3 relative)
+      precision: "ieee" float32 products (default); "tf32x3" (tensor cores, three TF32 products
+        a product: about float32's accuracy); "tf32" (fastest, ~1e-3 relative)
 
     Returns the loss of each step before its update, a float32 tensor (steps,). A step whose loss
     is NaN or infinite is not applied, nor any step after it.

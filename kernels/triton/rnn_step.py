@@ -69,7 +69,7 @@ def _rnn_step_kernel(x_ptr, hp_ptr, Wi_ptr, Wh_ptr, h_ptr, M, N, K0, K1, PRECISI
         Wh_t = tl.load(Wh_ptr + rn[:, None].to(tl.int64) * K0 + rk[None, :], mask=(rn[:, None] < N) & (rk[None, :] < K0), other=0.0)
         if UPCAST:  # the interpreter's dot of 16-bit tiles is wrong: multiply in float32 there
             hp_t, Wh_t = hp_t.to(tl.float32), Wh_t.to(tl.float32)
-        acc0 = tl.dot(hp_t, tl.trans(Wh_t), acc0, input_precision=PRECISION)
+        acc0 = tl.dot(hp_t, tl.trans(Wh_t), acc0, input_precision=PRECISION, out_dtype=acc_t)
     # Σ_d (x_d·Wⁱ_id): (x tile) · (Wi tile)ᵀ, K1 at a time
     acc1 = tl.zeros([BLOCK_M, BLOCK_N], acc_t)
     for k0 in range(0, K1, BLOCK_K):
@@ -78,7 +78,7 @@ def _rnn_step_kernel(x_ptr, hp_ptr, Wi_ptr, Wh_ptr, h_ptr, M, N, K0, K1, PRECISI
         Wi_t = tl.load(Wi_ptr + rn[:, None].to(tl.int64) * K1 + rk[None, :], mask=(rn[:, None] < N) & (rk[None, :] < K1), other=0.0)
         if UPCAST:  # the interpreter's dot of 16-bit tiles is wrong: multiply in float32 there
             x_t, Wi_t = x_t.to(tl.float32), Wi_t.to(tl.float32)
-        acc1 = tl.dot(x_t, tl.trans(Wi_t), acc1, input_precision=PRECISION)
+        acc1 = tl.dot(x_t, tl.trans(Wi_t), acc1, input_precision=PRECISION, out_dtype=acc_t)
     # h_i = σ(Σ_k (hp_k·Wʰ_ik) + Σ_d (x_d·Wⁱ_id))
     h = 1.0 / (1.0 + tl.exp(-(acc0 + acc1)))
     mask = (rm[:, None] < M) & (rn[None, :] < N)
@@ -126,7 +126,7 @@ def _rnn_step_backward_dWi_kernel(g_ptr, h_ptr, x_ptr, dWi_ptr, B, N, K, F64: tl
         # δ_i = (1 − h_i)·g_i·h_i, from the tiles: never stored
         delta = (1.0 - h_t)*g_t*h_t
         x_t = tl.load(x_ptr + rb[:, None].to(tl.int64) * K + rk[None, :], mask=(rb[:, None] < B) & (rk[None, :] < K), other=0.0).to(acc_t)
-        acc = tl.dot(delta.to(acc_t), x_t, acc, input_precision="ieee")
+        acc = tl.dot(delta.to(acc_t), x_t, acc, input_precision="ieee", out_dtype=acc_t)
     mask = (rn[:, None] < N) & (rk[None, :] < K)
     tl.store(dWi_ptr + rn[:, None].to(tl.int64) * K + rk[None, :], acc.to(dWi_ptr.dtype.element_ty), mask=mask)
 
@@ -146,7 +146,7 @@ def _rnn_step_backward_dWh_kernel(g_ptr, h_ptr, hp_ptr, dWh_ptr, B, N, K, F64: t
         # δ_i = (1 − h_i)·g_i·h_i, from the tiles: never stored
         delta = (1.0 - h_t)*g_t*h_t
         hp_t = tl.load(hp_ptr + rb[:, None].to(tl.int64) * K + rk[None, :], mask=(rb[:, None] < B) & (rk[None, :] < K), other=0.0).to(acc_t)
-        acc = tl.dot(delta.to(acc_t), hp_t, acc, input_precision="ieee")
+        acc = tl.dot(delta.to(acc_t), hp_t, acc, input_precision="ieee", out_dtype=acc_t)
     mask = (rn[:, None] < N) & (rk[None, :] < K)
     tl.store(dWh_ptr + rn[:, None].to(tl.int64) * K + rk[None, :], acc.to(dWh_ptr.dtype.element_ty), mask=mask)
 
@@ -166,7 +166,7 @@ def _rnn_step_backward_dhp_kernel(g_ptr, h_ptr, Wh_ptr, dhp_ptr, B, N, K, F64: t
         # δ_i = (1 − h_i)·g_i·h_i, from the tiles: never stored
         delta = (1.0 - h_t)*g_t*h_t
         Wh_t = tl.load(Wh_ptr + ri[:, None].to(tl.int64) * K + rk[None, :], mask=(ri[:, None] < N) & (rk[None, :] < K), other=0.0).to(acc_t)
-        acc = tl.dot(delta.to(acc_t), Wh_t, acc, input_precision="ieee")
+        acc = tl.dot(delta.to(acc_t), Wh_t, acc, input_precision="ieee", out_dtype=acc_t)
     mask = (rm[:, None] < B) & (rk[None, :] < K)
     tl.store(dhp_ptr + rm[:, None].to(tl.int64) * K + rk[None, :], acc.to(dhp_ptr.dtype.element_ty), mask=mask)
 

@@ -137,7 +137,7 @@ def emit_forward(kernel: LayerKernel, helpers: set) -> str:
               f"        {P}_t = {_load_rows(f'{P}_ptr', 'rn', 'rk', 'N', f'K{q}')}",
               "        if UPCAST:  # the interpreter's dot of 16-bit tiles is wrong: multiply in float32 there",
               f"            {v}_t, {P}_t = {v}_t.to(tl.float32), {P}_t.to(tl.float32)",
-              f"        acc{q} = tl.dot({v}_t, tl.trans({P}_t), acc{q}, input_precision=PRECISION)",
+              f"        acc{q} = tl.dot({v}_t, tl.trans({P}_t), acc{q}, input_precision=PRECISION, out_dtype=acc_t)",
               ]
         tiles[s] = f"acc{q}"
     for a in vectors:
@@ -290,7 +290,7 @@ def emit_backward(kernel: LayerKernel, helpers: set) -> tuple[str, list]:
               "        rb = b0 + tl.arange(0, BLOCK_K)"]
         L += ["        " + x for x in delta("rn", "rb", "N", "B", transposed=True)]
         L += [f"        {arg.name}_t = {_load_rows(f'{arg.name}_ptr', 'rb', 'rk', 'B', 'K')}.to(acc_t)",
-              f"        acc = tl.dot({step.name}.to(acc_t), {arg.name}_t, acc, input_precision=\"ieee\")"]
+              f"        acc = tl.dot({step.name}.to(acc_t), {arg.name}_t, acc, input_precision=\"ieee\", out_dtype=acc_t)"]
         if with_sum:
             L.append(f"        total += tl.sum({step.name}, axis=1)")
         L += ["    mask = (rn[:, None] < N) & (rk[None, :] < K)",
@@ -316,7 +316,7 @@ def emit_backward(kernel: LayerKernel, helpers: set) -> tuple[str, list]:
              "        ri = i0 + tl.arange(0, BLOCK_K)"]
         L += ["        " + x for x in delta("rm", "ri", "B", "N")]
         L += [f"        {mat.name}_t = {_load_rows(f'{mat.name}_ptr', 'ri', 'rk', 'N', 'K')}.to(acc_t)",
-              f"        acc = tl.dot({step.name}.to(acc_t), {mat.name}_t, acc, input_precision=\"ieee\")",
+              f"        acc = tl.dot({step.name}.to(acc_t), {mat.name}_t, acc, input_precision=\"ieee\", out_dtype=acc_t)",
               "    mask = (rm[:, None] < B) & (rk[None, :] < K)",
               f"    tl.store({o.name}_ptr + rm[:, None].to(tl.int64) * K + rk[None, :], "
               f"acc.to({o.name}_ptr.dtype.element_ty), mask=mask)"]

@@ -22,8 +22,8 @@ loss) this emits one ``@triton.jit`` kernel that runs training steps of a small 
 
 Sizes are padded to powers of two (at least 16, ``tl.dot``'s smallest tile) with masked
 loads; padded units carry exact zeros through every product, and padded logits are −inf.
-Arithmetic is float32; products use IEEE float32 by default (``precision="tf32"`` to
-trade accuracy for speed).
+Arithmetic is float32; products use IEEE float32 by default (``precision="tf32x3"`` or
+``"tf32"`` put them on the tensor cores: about float32's accuracy, or ~1e-3 relative).
 """
 from __future__ import annotations
 
@@ -512,6 +512,11 @@ def _warps(padded):
     return 4 if padded <= 1024 else 8 if padded <= 16384 else 16
 
 
+# tl.dot's input precisions, most accurate first. "tf32x3" splits each float32 operand into a TF32
+# high part and a TF32 remainder and adds three tensor-core products (about float32's accuracy).
+PRECISIONS = ("ieee", "tf32x3", "tf32")
+
+
 # No software pipelining: a step's loads are few and small, and the pipeliner's buffers cost shared
 # memory (the 128-unit Elman RNN in tf32 needs 230 KB with 3 stages, over an H100's 227 KB; 202 KB with 1).
 STAGES = 1
@@ -545,8 +550,8 @@ def _run_mlp(kernel, key, x, t, params, order, lr, batch, ce, check, precision):
         _param(f"b{n}", params[2 * n - 1], (sizes[n],), device)
     if not ce and t.shape[1] != sizes[-1]:
         raise ValueError(f"t has {t.shape[1]} outputs per example but the network has {sizes[-1]}")
-    if precision not in ("ieee", "tf32"):
-        raise ValueError(f"precision must be 'ieee' or 'tf32', not {precision!r}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
     order, lrs, n, steps = _steps(order, lr, batch, x.shape[0], device, check)
     if ce and check and t.numel() and (int(t.min()) < 0 or int(t.max()) >= sizes[-1]):
         raise IndexError(f"a class in t lies outside [0, {sizes[-1]})")
@@ -581,7 +586,8 @@ def _mlp_launcher(step: MlpStep) -> str:
              "      order: int tensor of example indices; steps = ceil(len(order) / batch)",
              "      lr: the learning rate, a float or a float32 tensor with one per step",
              "      check: check on the host that every index (and class) is in range (one synchronisation)",
-             "      precision: \"ieee\" float32 products (default), or \"tf32\" (faster, ~1e-3 relative)",
+             "      precision: \"ieee\" float32 products (default); \"tf32x3\" (tensor cores, three TF32 products",
+             "        a product: about float32's accuracy); \"tf32\" (fastest, ~1e-3 relative)",
              "",
              "    Returns the loss of each step before its update, a float32 tensor (steps,). A step whose loss",
              "    is NaN or infinite is not applied, nor any step after it.",
@@ -608,7 +614,8 @@ def {step.name}(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, check=True, precis
       lr: the learning rate, a float or a float32 tensor with one per step
       delay: k, the number of first time steps that are not scored (0 ≤ k < T)
       check: check on the host that every index and class is in range (one synchronisation)
-      precision: "ieee" float32 products (default), or "tf32" (faster, ~1e-3 relative)
+      precision: "ieee" float32 products (default); "tf32x3" (tensor cores, three TF32 products
+        a product: about float32's accuracy); "tf32" (fastest, ~1e-3 relative)
 
     Returns the loss of each step before its update, a float32 tensor (steps,). A step whose loss
     is NaN or infinite is not applied, nor any step after it.
@@ -628,8 +635,8 @@ def {step.name}(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, check=True, precis
     _param("Wo", Wo, (C, H), device)
     if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay < T:
         raise ValueError(f"delay must be a whole number in [0, {{T}}), not {{delay!r}}")
-    if precision not in ("ieee", "tf32"):
-        raise ValueError(f"precision must be 'ieee' or 'tf32', not {{precision!r}}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {{PRECISIONS}}, not {{precision!r}}")
     order, lrs, n, steps = _steps(order, lr, batch, N_data, device, check)
     if check and r.numel() and (int(r[:, delay:].min()) < 0 or int(r[:, delay:].max()) >= C):
         raise IndexError(f"a scored class in r lies outside [0, {{C}})")
