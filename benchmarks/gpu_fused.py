@@ -99,10 +99,10 @@ def sgd_reference(loss_fn, params, batches, lr):
 PRECISIONS = ("ieee", "tf32x3", "tf32")  # the fused kernels' tl.dot input precisions
 
 
-def ours(label, run, time_ms) -> dict:
+def ours(label, run, time_ms, precisions=PRECISIONS) -> dict:
     """Our kernel's time at each precision; IEEE float32 products are the headline entry."""
     timings = {}
-    for precision in PRECISIONS:
+    for precision in precisions:
         name = f"{label} (generated Triton)" if precision == "ieee" else f"{label}, {precision}"
         timings[name] = time_ms(run(precision))
     return timings
@@ -176,16 +176,23 @@ def case_rnn(T, B, D, H, C, delay, check_only, time_ms):
     want, W = sgd_reference(lambda P, xb, rb: elman_loss(*P, xb, rb, delay), params,
                             [(x.double(), r)] * 3, 0.5)
     checked = []
+    fits = []
     for precision in PRECISIONS:
         P = [p.clone() for p in params]
-        got = torch.cat([ELMAN.elman_sigmoid_ce(x, r, *P, order, 0.5, B, delay, precision=precision) for _ in range(3)])
+        try:
+            got = torch.cat([ELMAN.elman_sigmoid_ce(x, r, *P, order, 0.5, B, delay, precision=precision)
+                             for _ in range(3)])
+        except ValueError as exc:  # tf32x3 needs 384 KB of shared memory at H = 128 (an H100 has 227)
+            print(f"note: rnn at precision {precision!r} refused: {exc}", file=sys.stderr)
+            continue
         checked.append(same_run("rnn 3 steps", precision, got, P, want, W))
+        fits.append(precision)
     if check_only:
         return {"checked": checked}
     lr = torch.full((1,), 1e-3, device=DEVICE)
     P = [p.clone() for p in params]
     run = lambda pr: lambda: ELMAN.elman_sigmoid_ce(x, r, *P, order, lr, B, delay, check=False, precision=pr)  # noqa: E731
-    timings = ours("symnet fused fwd+BPTT+update", run, time_ms)
+    timings = ours("symnet fused fwd+BPTT+update", run, time_ms, fits)
     peers = {}  # cuDNN first: it is the goal's peer, and compiling the unrolled loop takes long
     rnn = torch.nn.RNN(D, H, nonlinearity="tanh", bias=False, batch_first=True).to(DEVICE)
     Wo = params[2].clone().requires_grad_(True)

@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     src = torch.empty(1 << 30, dtype=torch.uint8, device=DEVICE)
     dst = torch.empty_like(src)
     copy = 2 * src.numel() / time_ms(lambda: dst.copy_(src)) / 1e6
-    del src, dst
+    src = dst = None  # free the copy buffers
     rows, lines = [], [f"{torch.cuda.get_device_name()}, copy {copy:.0f} GB/s"]
 
     # sigmoid+MSE, 64M float32, reduction="sum": read z, y; write dz
@@ -57,7 +57,7 @@ def main(argv=None) -> int:
             rows.append({"kernel": "sigmoid_mse", "BLOCK": block, "num_warps": warps, "ms": ms, "GB/s": gbs, "ok": ok})
             lines.append(f"sigmoid_mse 64M f32  BLOCK={block:<6} warps={warps:<3} {ms:7.3f} ms "
                          f"{gbs:6.0f} GB/s {gbs / copy:.2f}× copy{'' if ok else '  WRONG'}")
-    del z, y, want
+    z = y = want = None
     torch.cuda.empty_cache()
 
     # softmax cross-entropy, loss and gradient: read logits, write the gradient
@@ -83,7 +83,7 @@ def main(argv=None) -> int:
                              "ms": ms, "GB/s": gbs, "ok": ok})
                 lines.append(f"CE {str(dtype)[6:]:8} {N}x{V:<6} BLOCK_V={block:<6} warps={warps:<3} {ms:7.3f} ms "
                              f"{gbs:6.0f} GB/s {gbs / copy:.2f}× copy{'' if ok else '  WRONG'}")
-        del zz, want, dz
+        zz = want = dz = None
         torch.cuda.empty_cache()
     print("\n".join(lines))
     write_json(args.json, {"gpu": torch.cuda.get_device_name(), "torch": torch.__version__,

@@ -284,6 +284,20 @@ def test_bad_elman_input_is_named():
         ELMAN.elman_sigmoid_ce(x, r, W[0], dev(np.zeros((6, 5), np.float32)), W[2], dev(np.arange(4)), 0.1, 2, 1)
 
 
+def test_a_program_too_large_for_the_sm_is_a_named_error():
+    """On an H100 the 128-unit Elman RNN at precision='tf32x3' needs 384 KB of shared memory (227 KB
+    there): the compiler's OutOfResources becomes an error naming the network and the way out."""
+    from triton.runtime.errors import OutOfResources
+
+    class TooLarge:
+        def __getitem__(self, grid):
+            def launch(*args, **kwargs):
+                raise OutOfResources(393216, 232448, "shared memory")
+            return launch
+    with pytest.raises(ValueError, match="24576 padded parameter entries.*precision='tf32x3'.*try precision='ieee'"):
+        ELMAN._launch(TooLarge(), 4, 24576, PRECISION="tf32x3")
+
+
 def test_fused_backend_is_offered_only_where_there_is_a_kernel():
     with pytest.raises(SymnetError, match="the miles task runs on numpy, torch, not on 'triton-fused'"):
         symnet.train("miles", backend="triton-fused")

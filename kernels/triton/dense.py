@@ -17,13 +17,30 @@ import triton
 import triton.language as tl
 
 
-if os.environ.get("TRITON_INTERPRET") == "1":  # the interpreter runs every config: keep one, small
-    _CONFIGS = [triton.Config({"BLOCK_M": 32, "BLOCK_N": 32, "BLOCK_K": 16})]
-else:
-    _CONFIGS = [triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s)
+_GPU_CONFIGS = [triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s)
                 for bm, bn, bk, w, s in ((128, 128, 64, 8, 3), (128, 256, 64, 8, 3), (256, 128, 64, 8, 3),
                                          (64, 128, 64, 4, 4), (128, 64, 32, 4, 4), (64, 64, 32, 4, 4),
                                          (32, 32, 32, 4, 2))]
+if os.environ.get("TRITON_INTERPRET") == "1":  # the interpreter runs every config: keep one, small
+    _CONFIGS = [triton.Config({"BLOCK_M": 32, "BLOCK_N": 32, "BLOCK_K": 16})]
+else:
+    _CONFIGS = _GPU_CONFIGS
+
+
+def _fitting(rows, cols):
+    """The autotuner's first cut: no tile wider than the problem (rows × cols, padded to a power of
+    two) where a smaller one covers it, and float64 tiles at most 64 × 64 (larger ones spill, or want
+    more shared memory than an SM has: ptxas's report, benchmarks/sm90_compile.py). The benchmark
+    sizes keep every config; a 37×19 layer keeps one, which saves the compiles of six."""
+    def prune(configs, named_args, **kwargs):
+        R, C = (max(16, triton.next_power_of_2(int(named_args[d]))) for d in (rows, cols))
+        f64 = any(getattr(v, "dtype", None) == torch.float64 for v in named_args.values())
+        kept = [c for c in configs
+                if (c.kwargs["BLOCK_M"] <= R or c.kwargs["BLOCK_M"] == 32)
+                and (c.kwargs["BLOCK_N"] <= C or c.kwargs["BLOCK_N"] == 32)
+                and not (f64 and c.kwargs["BLOCK_M"] * c.kwargs["BLOCK_N"] > 64 * 64)]
+        return kept or configs[-1:]
+    return {"early_config_prune": prune}
 
 
 def _device_ok(name, x):
@@ -56,7 +73,7 @@ def _registered(name):
     return hasattr(getattr(torch.ops, namespace), op)
 
 
-@triton.autotune(configs=_CONFIGS, key=["M", "N", "K0"])
+@triton.autotune(configs=_CONFIGS, key=["M", "N", "K0"], prune_configs_by=_fitting("M", "N"))
 @triton.jit
 def _dense_sigmoid_kernel(a_ptr, W_ptr, b_ptr, y_ptr, M, N, K0, PRECISION: tl.constexpr, UPCAST: tl.constexpr, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """y_i = σ(Σ_k W_ik a_k + b_i): one (BLOCK_M examples × BLOCK_N outputs) tile per program."""
@@ -103,7 +120,7 @@ def dense_sigmoid(a, W, b):
     return y
 
 
-@triton.autotune(configs=_CONFIGS, key=["N", "K", "B"])
+@triton.autotune(configs=_CONFIGS, key=["N", "K", "B"], prune_configs_by=_fitting("N", "K"))
 @triton.jit
 def _dense_sigmoid_backward_dW_kernel(g_ptr, y_ptr, a_ptr, dW_ptr, db_ptr, B, N, K, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """∂C/∂W_ik = a_k·δ_i, summed over the batch: δᵀ·a; and ∂C/∂b_i = Σ_batch δ."""
@@ -127,7 +144,7 @@ def _dense_sigmoid_backward_dW_kernel(g_ptr, y_ptr, a_ptr, dW_ptr, db_ptr, B, N,
         tl.store(db_ptr + rn, total.to(db_ptr.dtype.element_ty), mask=rn < N)
 
 
-@triton.autotune(configs=_CONFIGS, key=["B", "N", "K"])
+@triton.autotune(configs=_CONFIGS, key=["B", "N", "K"], prune_configs_by=_fitting("B", "K"))
 @triton.jit
 def _dense_sigmoid_backward_da_kernel(g_ptr, y_ptr, W_ptr, da_ptr, B, N, K, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """∂C/∂a_k = Σ_i (δ_i·W_ik): δ·W, one (examples × columns) tile per program."""
@@ -205,7 +222,7 @@ def dense_sigmoid_layer(a, W, b):
     return torch.ops.symnet.dense_sigmoid(a, W, b)
 
 
-@triton.autotune(configs=_CONFIGS, key=["M", "N", "K0"])
+@triton.autotune(configs=_CONFIGS, key=["M", "N", "K0"], prune_configs_by=_fitting("M", "N"))
 @triton.jit
 def _linear_kernel(a_ptr, W_ptr, b_ptr, z_ptr, M, N, K0, PRECISION: tl.constexpr, UPCAST: tl.constexpr, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """z_i = Σ_k W_ik a_k + b_i: one (BLOCK_M examples × BLOCK_N outputs) tile per program."""
@@ -252,7 +269,7 @@ def linear(a, W, b):
     return z
 
 
-@triton.autotune(configs=_CONFIGS, key=["N", "K", "B"])
+@triton.autotune(configs=_CONFIGS, key=["N", "K", "B"], prune_configs_by=_fitting("N", "K"))
 @triton.jit
 def _linear_backward_dW_kernel(g_ptr, a_ptr, dW_ptr, db_ptr, B, N, K, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """∂C/∂W_ik = a_k·g_i, summed over the batch: δᵀ·a; and ∂C/∂b_i = Σ_batch δ."""
@@ -275,7 +292,7 @@ def _linear_backward_dW_kernel(g_ptr, a_ptr, dW_ptr, db_ptr, B, N, K, F64: tl.co
         tl.store(db_ptr + rn, total.to(db_ptr.dtype.element_ty), mask=rn < N)
 
 
-@triton.autotune(configs=_CONFIGS, key=["B", "N", "K"])
+@triton.autotune(configs=_CONFIGS, key=["B", "N", "K"], prune_configs_by=_fitting("B", "K"))
 @triton.jit
 def _linear_backward_da_kernel(g_ptr, W_ptr, da_ptr, B, N, K, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """∂C/∂a_k = Σ_i (g_i·W_ik): δ·W, one (examples × columns) tile per program."""

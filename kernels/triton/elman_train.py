@@ -4,7 +4,7 @@ elman_sigmoid_ce: h^t = σ(W^i x^t + W^h h^(t−1)), h^0 = 0; z^t = W^o h^t; J =
 
 One launch runs whole SGD steps — forward, loss, backpropagation, update — with the
 parameters in registers: one step (split over programs by the batch), or a whole epoch
-of steps in one program. float32; IEEE float32 products unless precision="tf32".
+of steps in one program. float32; IEEE float32 products unless precision="tf32x3" or "tf32".
 Regenerate with: symnet codegen --backend triton
 """
 import os
@@ -109,6 +109,17 @@ PRECISIONS = ("ieee", "tf32x3", "tf32")
 # No software pipelining: a step's loads are few and small, and the pipeliner's buffers cost shared
 # memory (the 128-unit Elman RNN in tf32 needs 230 KB with 3 stages, over an H100's 227 KB; 202 KB with 1).
 STAGES = 1
+
+
+def _launch(kernel, programs, padded, *args, **constants):
+    """Launch, turning the compiler's refusal of a program too large for one SM into a clear error."""
+    from triton.runtime.errors import OutOfResources
+    try:
+        kernel[(programs,)](*args, **constants, num_warps=_warps(padded), num_stages=STAGES)
+    except OutOfResources as exc:
+        raise ValueError(f"this network ({padded} padded parameter entries) does not fit one SM with "
+                         f"precision={constants['PRECISION']!r} ({exc}); try precision='ieee' or 'tf32', "
+                         f"or a smaller network") from None
 
 
 def _fits(padded, widths):
@@ -288,8 +299,8 @@ def elman_sigmoid_ce(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, check=True, p
     if not n:
         return losses
     hs = torch.empty(min(batch, n) * (T + 1) * PH, dtype=torch.float32, device=device)
-    _elman_sigmoid_ce_kernel[(programs,)](
-        x.contiguous(), r.contiguous(), order, lrs, losses, Wi, Wh, Wo, hs, scratch, counter,
-        n, batch, steps, T, delay, D, H, C, PD=PD, PH=PH, PC=PC, BLOCK_B=block, SPLIT=programs > 1,
-        PRECISION=precision, num_warps=_warps(padded), num_stages=STAGES)
+    _launch(_elman_sigmoid_ce_kernel, programs, padded,
+            x.contiguous(), r.contiguous(), order, lrs, losses, Wi, Wh, Wo, hs, scratch, counter,
+            n, batch, steps, T, delay, D, H, C, PD=PD, PH=PH, PC=PC, BLOCK_B=block, SPLIT=programs > 1,
+            PRECISION=precision)
     return losses

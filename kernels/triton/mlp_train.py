@@ -7,7 +7,7 @@ mlp_relu_linear_ce: a⁰ = x, a¹ = relu(W¹a⁰ + b¹), a² = W²a¹ + b²; J =
 
 One launch runs whole SGD steps — forward, loss, backpropagation, update — with the
 parameters in registers: one step (split over programs by the batch), or a whole epoch
-of steps in one program. float32; IEEE float32 products unless precision="tf32".
+of steps in one program. float32; IEEE float32 products unless precision="tf32x3" or "tf32".
 Regenerate with: symnet codegen --backend triton
 """
 import os
@@ -130,6 +130,17 @@ PRECISIONS = ("ieee", "tf32x3", "tf32")
 STAGES = 1
 
 
+def _launch(kernel, programs, padded, *args, **constants):
+    """Launch, turning the compiler's refusal of a program too large for one SM into a clear error."""
+    from triton.runtime.errors import OutOfResources
+    try:
+        kernel[(programs,)](*args, **constants, num_warps=_warps(padded), num_stages=STAGES)
+    except OutOfResources as exc:
+        raise ValueError(f"this network ({padded} padded parameter entries) does not fit one SM with "
+                         f"precision={constants['PRECISION']!r} ({exc}); try precision='ieee' or 'tf32', "
+                         f"or a smaller network") from None
+
+
 def _fits(padded, widths):
     if max(widths) > MAX_WIDTH or padded > MAX_PARAMS:
         raise ValueError(f"the fused kernel keeps every parameter and its gradient in registers: this network has "
@@ -166,9 +177,8 @@ def _run_mlp(kernel, key, x, t, params, order, lr, batch, ce, check, precision):
     losses = torch.empty(steps, dtype=torch.float32, device=device)
     block, programs, scratch, counter = _plan(batch, n, steps, padded, pads, device, key)
     if n:
-        kernel[(programs,)](x.contiguous(), t.contiguous(), order, lrs, losses, *params, scratch, counter,
-                            n, batch, steps, *sizes, *pads, BLOCK_B=block, SPLIT=programs > 1,
-                            PRECISION=precision, num_warps=_warps(padded), num_stages=STAGES)
+        _launch(kernel, programs, padded, x.contiguous(), t.contiguous(), order, lrs, losses, *params, scratch,
+                counter, n, batch, steps, *sizes, *pads, BLOCK_B=block, SPLIT=programs > 1, PRECISION=precision)
     return losses
 
 

@@ -15,13 +15,30 @@ import triton
 import triton.language as tl
 
 
-if os.environ.get("TRITON_INTERPRET") == "1":  # the interpreter runs every config: keep one, small
-    _CONFIGS = [triton.Config({"BLOCK_M": 32, "BLOCK_N": 32, "BLOCK_K": 16})]
-else:
-    _CONFIGS = [triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s)
+_GPU_CONFIGS = [triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s)
                 for bm, bn, bk, w, s in ((128, 128, 64, 8, 3), (128, 256, 64, 8, 3), (256, 128, 64, 8, 3),
                                          (64, 128, 64, 4, 4), (128, 64, 32, 4, 4), (64, 64, 32, 4, 4),
                                          (32, 32, 32, 4, 2))]
+if os.environ.get("TRITON_INTERPRET") == "1":  # the interpreter runs every config: keep one, small
+    _CONFIGS = [triton.Config({"BLOCK_M": 32, "BLOCK_N": 32, "BLOCK_K": 16})]
+else:
+    _CONFIGS = _GPU_CONFIGS
+
+
+def _fitting(rows, cols):
+    """The autotuner's first cut: no tile wider than the problem (rows × cols, padded to a power of
+    two) where a smaller one covers it, and float64 tiles at most 64 × 64 (larger ones spill, or want
+    more shared memory than an SM has: ptxas's report, benchmarks/sm90_compile.py). The benchmark
+    sizes keep every config; a 37×19 layer keeps one, which saves the compiles of six."""
+    def prune(configs, named_args, **kwargs):
+        R, C = (max(16, triton.next_power_of_2(int(named_args[d]))) for d in (rows, cols))
+        f64 = any(getattr(v, "dtype", None) == torch.float64 for v in named_args.values())
+        kept = [c for c in configs
+                if (c.kwargs["BLOCK_M"] <= R or c.kwargs["BLOCK_M"] == 32)
+                and (c.kwargs["BLOCK_N"] <= C or c.kwargs["BLOCK_N"] == 32)
+                and not (f64 and c.kwargs["BLOCK_M"] * c.kwargs["BLOCK_N"] > 64 * 64)]
+        return kept or configs[-1:]
+    return {"early_config_prune": prune}
 
 
 def _device_ok(name, x):
@@ -54,7 +71,7 @@ def _registered(name):
     return hasattr(getattr(torch.ops, namespace), op)
 
 
-@triton.autotune(configs=_CONFIGS, key=["M", "N", "K0", "K1"])
+@triton.autotune(configs=_CONFIGS, key=["M", "N", "K0", "K1"], prune_configs_by=_fitting("M", "N"))
 @triton.jit
 def _rnn_step_kernel(x_ptr, hp_ptr, Wi_ptr, Wh_ptr, h_ptr, M, N, K0, K1, PRECISION: tl.constexpr, UPCAST: tl.constexpr, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """h_i = σ(Σ_k W^h_ik h⁻_k + Σ_d W^i_id x_d): one (BLOCK_M examples × BLOCK_N outputs) tile per program."""
@@ -111,7 +128,7 @@ def rnn_step(x, hp, Wi, Wh):
     return h
 
 
-@triton.autotune(configs=_CONFIGS, key=["N", "K", "B"])
+@triton.autotune(configs=_CONFIGS, key=["N", "K", "B"], prune_configs_by=_fitting("N", "K"))
 @triton.jit
 def _rnn_step_backward_dWi_kernel(g_ptr, h_ptr, x_ptr, dWi_ptr, B, N, K, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """∂C/∂W^i_id = δ_i·x_d, summed over the batch: δᵀ·x."""
@@ -131,7 +148,7 @@ def _rnn_step_backward_dWi_kernel(g_ptr, h_ptr, x_ptr, dWi_ptr, B, N, K, F64: tl
     tl.store(dWi_ptr + rn[:, None].to(tl.int64) * K + rk[None, :], acc.to(dWi_ptr.dtype.element_ty), mask=mask)
 
 
-@triton.autotune(configs=_CONFIGS, key=["N", "K", "B"])
+@triton.autotune(configs=_CONFIGS, key=["N", "K", "B"], prune_configs_by=_fitting("N", "K"))
 @triton.jit
 def _rnn_step_backward_dWh_kernel(g_ptr, h_ptr, hp_ptr, dWh_ptr, B, N, K, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """∂C/∂W^h_ik = δ_i·hp_k, summed over the batch: δᵀ·hp."""
@@ -151,7 +168,7 @@ def _rnn_step_backward_dWh_kernel(g_ptr, h_ptr, hp_ptr, dWh_ptr, B, N, K, F64: t
     tl.store(dWh_ptr + rn[:, None].to(tl.int64) * K + rk[None, :], acc.to(dWh_ptr.dtype.element_ty), mask=mask)
 
 
-@triton.autotune(configs=_CONFIGS, key=["B", "N", "K"])
+@triton.autotune(configs=_CONFIGS, key=["B", "N", "K"], prune_configs_by=_fitting("B", "K"))
 @triton.jit
 def _rnn_step_backward_dhp_kernel(g_ptr, h_ptr, Wh_ptr, dhp_ptr, B, N, K, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """∂C/∂h⁻_k = Σ_i (δ_i·Wʰ_ik): δ·Wh, one (examples × columns) tile per program."""

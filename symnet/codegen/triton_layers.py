@@ -27,13 +27,30 @@ from .triton_backend import HOST_HELPERS, TRITON_HELPERS, TritonPrinter, assembl
 __all__ = ["emit_triton_layer_module"]
 
 CONFIGS = '''\
-if os.environ.get("TRITON_INTERPRET") == "1":  # the interpreter runs every config: keep one, small
-    _CONFIGS = [triton.Config({"BLOCK_M": 32, "BLOCK_N": 32, "BLOCK_K": 16})]
-else:
-    _CONFIGS = [triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s)
+_GPU_CONFIGS = [triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s)
                 for bm, bn, bk, w, s in ((128, 128, 64, 8, 3), (128, 256, 64, 8, 3), (256, 128, 64, 8, 3),
                                          (64, 128, 64, 4, 4), (128, 64, 32, 4, 4), (64, 64, 32, 4, 4),
                                          (32, 32, 32, 4, 2))]
+if os.environ.get("TRITON_INTERPRET") == "1":  # the interpreter runs every config: keep one, small
+    _CONFIGS = [triton.Config({"BLOCK_M": 32, "BLOCK_N": 32, "BLOCK_K": 16})]
+else:
+    _CONFIGS = _GPU_CONFIGS
+
+
+def _fitting(rows, cols):
+    """The autotuner's first cut: no tile wider than the problem (rows × cols, padded to a power of
+    two) where a smaller one covers it, and float64 tiles at most 64 × 64 (larger ones spill, or want
+    more shared memory than an SM has: ptxas's report, benchmarks/sm90_compile.py). The benchmark
+    sizes keep every config; a 37×19 layer keeps one, which saves the compiles of six."""
+    def prune(configs, named_args, **kwargs):
+        R, C = (max(16, triton.next_power_of_2(int(named_args[d]))) for d in (rows, cols))
+        f64 = any(getattr(v, "dtype", None) == torch.float64 for v in named_args.values())
+        kept = [c for c in configs
+                if (c.kwargs["BLOCK_M"] <= R or c.kwargs["BLOCK_M"] == 32)
+                and (c.kwargs["BLOCK_N"] <= C or c.kwargs["BLOCK_N"] == 32)
+                and not (f64 and c.kwargs["BLOCK_M"] * c.kwargs["BLOCK_N"] > 64 * 64)]
+        return kept or configs[-1:]
+    return {"early_config_prune": prune}
 '''
 
 HOST = '''\
@@ -120,7 +137,8 @@ def emit_forward(kernel: LayerKernel, helpers: set) -> str:
     name = f"_{kernel.name}_kernel"
     ptrs = [f"{a.name}_ptr" for a in kernel.args] + [f"{out.name}_ptr"]
     sizes = ["M", "N"] + [f"K{q}" for q in range(len(plans))]
-    L = ["@triton.autotune(configs=_CONFIGS, key=[" + ", ".join(f'"{s}"' for s in sizes) + "])",
+    L = ["@triton.autotune(configs=_CONFIGS, key=[" + ", ".join(f'"{s}"' for s in sizes)
+         + "], prune_configs_by=_fitting(\"M\", \"N\"))",
          "@triton.jit",
          f"def {name}({', '.join(ptrs + sizes + ['PRECISION: tl.constexpr', 'UPCAST: tl.constexpr'] + PROLOGUE)}):",
          f'    """{kernel.formula}: one (BLOCK_M examples × BLOCK_N outputs) tile per program."""',
@@ -275,7 +293,7 @@ def emit_backward(kernel: LayerKernel, helpers: set) -> tuple[str, list]:
         with_sum = index == 0 and total
         sum_out = total[0][0] if with_sum else None
         ptrs = step_ptrs + [f"{arg.name}_ptr", f"{o.name}_ptr"] + ([f"{sum_out.name}_ptr"] if with_sum else [])
-        L = ["@triton.autotune(configs=_CONFIGS, key=[\"N\", \"K\", \"B\"])",
+        L = ["@triton.autotune(configs=_CONFIGS, key=[\"N\", \"K\", \"B\"], prune_configs_by=_fitting(\"N\", \"K\"))",
              "@triton.jit",
              f"def {name}({', '.join(ptrs + ['B', 'N', 'K'] + PROLOGUE)}):",
              f'    """{o.meaning} = {text(o.expr)}, summed over the batch: δᵀ·{arg.name}'
@@ -304,7 +322,7 @@ def emit_backward(kernel: LayerKernel, helpers: set) -> tuple[str, list]:
     for o, kind, mat in back:
         name = f"_{kernel.name}_{o.name}_kernel"
         ptrs = step_ptrs + [f"{mat.name}_ptr", f"{o.name}_ptr"]
-        L = ["@triton.autotune(configs=_CONFIGS, key=[\"B\", \"N\", \"K\"])",
+        L = ["@triton.autotune(configs=_CONFIGS, key=[\"B\", \"N\", \"K\"], prune_configs_by=_fitting(\"B\", \"K\"))",
              "@triton.jit",
              f"def {name}({', '.join(ptrs + ['B', 'N', 'K'] + PROLOGUE)}):",
              f'    """{o.meaning} = {text(o.expr)}: δ·{mat.name}, one (examples × columns) tile per program."""',

@@ -522,6 +522,17 @@ PRECISIONS = ("ieee", "tf32x3", "tf32")
 STAGES = 1
 
 
+def _launch(kernel, programs, padded, *args, **constants):
+    """Launch, turning the compiler's refusal of a program too large for one SM into a clear error."""
+    from triton.runtime.errors import OutOfResources
+    try:
+        kernel[(programs,)](*args, **constants, num_warps=_warps(padded), num_stages=STAGES)
+    except OutOfResources as exc:
+        raise ValueError(f"this network ({padded} padded parameter entries) does not fit one SM with "
+                         f"precision={constants['PRECISION']!r} ({exc}); try precision='ieee' or 'tf32', "
+                         f"or a smaller network") from None
+
+
 def _fits(padded, widths):
     if max(widths) > MAX_WIDTH or padded > MAX_PARAMS:
         raise ValueError(f"the fused kernel keeps every parameter and its gradient in registers: this network has "
@@ -560,9 +571,8 @@ def _run_mlp(kernel, key, x, t, params, order, lr, batch, ce, check, precision):
     losses = torch.empty(steps, dtype=torch.float32, device=device)
     block, programs, scratch, counter = _plan(batch, n, steps, padded, pads, device, key)
     if n:
-        kernel[(programs,)](x.contiguous(), t.contiguous(), order, lrs, losses, *params, scratch, counter,
-                            n, batch, steps, *sizes, *pads, BLOCK_B=block, SPLIT=programs > 1,
-                            PRECISION=precision, num_warps=_warps(padded), num_stages=STAGES)
+        _launch(kernel, programs, padded, x.contiguous(), t.contiguous(), order, lrs, losses, *params, scratch,
+                counter, n, batch, steps, *sizes, *pads, BLOCK_B=block, SPLIT=programs > 1, PRECISION=precision)
     return losses
 '''
 
@@ -647,10 +657,10 @@ def {step.name}(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, check=True, precis
     if not n:
         return losses
     hs = torch.empty(min(batch, n) * (T + 1) * PH, dtype=torch.float32, device=device)
-    _{step.name}_kernel[(programs,)](
-        x.contiguous(), r.contiguous(), order, lrs, losses, Wi, Wh, Wo, hs, scratch, counter,
-        n, batch, steps, T, delay, D, H, C, PD=PD, PH=PH, PC=PC, BLOCK_B=block, SPLIT=programs > 1,
-        PRECISION=precision, num_warps=_warps(padded), num_stages=STAGES)
+    _launch(_{step.name}_kernel, programs, padded,
+            x.contiguous(), r.contiguous(), order, lrs, losses, Wi, Wh, Wo, hs, scratch, counter,
+            n, batch, steps, T, delay, D, H, C, PD=PD, PH=PH, PC=PC, BLOCK_B=block, SPLIT=programs > 1,
+            PRECISION=precision)
     return losses
 '''
 
@@ -672,5 +682,5 @@ def emit_triton_train_module(steps: list, source: str, regenerate: str) -> str:
     return assemble(steps, source, regenerate,
                     ["One launch runs whole SGD steps — forward, loss, backpropagation, update — with the",
                      "parameters in registers: one step (split over programs by the batch), or a whole epoch",
-                     "of steps in one program. float32; IEEE float32 products unless precision=\"tf32\"."],
+                     "of steps in one program. float32; IEEE float32 products unless precision=\"tf32x3\" or \"tf32\"."],
                     device + [HOST_HELPERS["_device_ok"], HOST] + sorted(host) + parts, preamble=limits)
