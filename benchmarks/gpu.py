@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gpu_common import DEVICE, arguments, close, meta, write_json  # noqa: E402 (beside this file)
+from gpu_common import DEVICE, arguments, close, meta, run_cases, write_json  # noqa: E402 (beside this file)
 from symnet.kernels import load_kernel  # noqa: E402
 
 
@@ -231,24 +231,15 @@ def main(argv=None) -> int:
     m = copy = None
     if not c:  # the bandwidth limit first: every case's verdict is measured against it
         m, copy = meta(), copy_bandwidth(time_ms)
-    results, failed = {}, {}
-    for case, (key, run) in cases.items():
-        if key not in wanted:
-            continue
-        try:  # one case failing must not cost the others' numbers (a GPU lease is short)
-            results[case] = run()
-        except Exception as exc:  # noqa: BLE001
-            failed[case] = f"{type(exc).__name__}: {exc}"
-            print(f"{case}: FAILED — {failed[case]}", file=sys.stderr)
-            continue
-        finally:
-            torch.cuda.empty_cache() if DEVICE == "cuda" else None
+
+    def done(case, results, failed):
         if c:
             print(f"{case}: correct — {', '.join(results[case]['checked'])}")
         else:  # each case's numbers as soon as they exist: a lease can end mid-run
             print("\n".join(report({case: results[case]}, copy)[2:]), flush=True)
             write_json(args.json, {"meta": m, "copy": copy, "cases": results, "failed": failed,
                                    "table": report(results, copy)})
+    results, failed = run_cases(cases, wanted, done)
     if c:
         return 1 if failed else 0
     lines = report(results, copy)

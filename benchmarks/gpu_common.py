@@ -40,6 +40,27 @@ def arguments(doc: str, cases: str, argv=None) -> argparse.Namespace:
     return args
 
 
+def run_cases(cases: dict, wanted: set, done) -> tuple[dict, dict]:
+    """Run the wanted cases ({case: (key, thunk)}) in order: one failing must not cost the others'
+    numbers (a GPU lease is short). done(case, results, failed) follows each success, so that each
+    case's numbers are printed and saved as soon as they exist. Returns (results, failed)."""
+    results, failed = {}, {}
+    for case, (key, run) in cases.items():
+        if key not in wanted:
+            continue
+        try:
+            results[case] = run()
+        except Exception as exc:  # noqa: BLE001
+            failed[case] = f"{type(exc).__name__}: {exc}"
+            print(f"{case}: FAILED — {failed[case]}", file=sys.stderr)
+            continue
+        finally:
+            if DEVICE == "cuda":
+                torch.cuda.empty_cache()
+        done(case, results, failed)
+    return results, failed
+
+
 def meta() -> dict:
     """The GPU, the date and the versions, printed above the table and kept in the JSON."""
     m = {"gpu": torch.cuda.get_device_name(), "date": datetime.date.today().isoformat(),

@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gpu_common import DEVICE, arguments, close, meta, write_json  # noqa: E402 (beside this file)
+from gpu_common import DEVICE, arguments, close, meta, run_cases, write_json  # noqa: E402 (beside this file)
 from symnet.kernels import load_kernel  # noqa: E402
 
 F = torch.nn.functional
@@ -319,21 +319,14 @@ def main(argv=None) -> int:
                                                           40 if s else 256, 100 if s else 1797, c, time_ms)),
              "rnn_step": ("rnn", lambda: case_rnn(*((5, 6, 3, 10, 4, 2) if s else (32, 64, 32, 128, 32, 2)), c, time_ms)),
              "digits_epoch": ("epoch", lambda: case_epoch(*((70, 16) if s else (1797, 64)), c, time_ms))}
-    results, failed = {}, {}
     m = None if c else meta()
-    for case, (key, run) in cases.items():
-        if key not in wanted:
-            continue
-        try:  # one case failing must not cost the others' numbers (a GPU lease is short)
-            results[case] = run()
-        except Exception as exc:  # noqa: BLE001
-            failed[case] = f"{type(exc).__name__}: {exc}"
-            print(f"{case}: FAILED — {failed[case]}", file=sys.stderr)
-            continue
+
+    def done(case, results, failed):
         print(f"{case}: correct — {', '.join(results[case]['checked'])}", flush=True)
         if not c:  # each case's numbers as soon as they exist: a lease can end mid-run
             print("\n".join(report({case: results[case]})), flush=True)
             write_json(args.json, {"meta": m, "cases": results, "failed": failed, "table": report(results)})
+    results, failed = run_cases(cases, wanted, done)
     if c:
         return 1 if failed else 0
     lines = report(results)
