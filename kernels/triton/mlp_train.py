@@ -132,10 +132,9 @@ STAGES = 1
 
 def _launch(kernel, programs, padded, *args, **constants):
     """Launch, turning the compiler's refusal of a program too large for one SM into a clear error."""
-    from triton.runtime.errors import OutOfResources
     try:
         kernel[(programs,)](*args, **constants, num_warps=_warps(padded), num_stages=STAGES)
-    except OutOfResources as exc:
+    except triton.runtime.OutOfResources as exc:
         raise ValueError(f"this network ({padded} padded parameter entries) does not fit one SM with "
                          f"precision={constants['PRECISION']!r} ({exc}); try precision='ieee' or 'tf32', "
                          f"or a smaller network") from None

@@ -524,10 +524,9 @@ STAGES = 1
 
 def _launch(kernel, programs, padded, *args, **constants):
     """Launch, turning the compiler's refusal of a program too large for one SM into a clear error."""
-    from triton.runtime.errors import OutOfResources
     try:
         kernel[(programs,)](*args, **constants, num_warps=_warps(padded), num_stages=STAGES)
-    except OutOfResources as exc:
+    except triton.runtime.OutOfResources as exc:
         raise ValueError(f"this network ({padded} padded parameter entries) does not fit one SM with "
                          f"precision={constants['PRECISION']!r} ({exc}); try precision='ieee' or 'tf32', "
                          f"or a smaller network") from None
@@ -577,6 +576,11 @@ def _run_mlp(kernel, key, x, t, params, order, lr, batch, ce, check, precision):
 '''
 
 
+PRECISION_DOC = """\
+      precision: "ieee" float32 products (default); "tf32x3" (tensor cores, three TF32 products
+        a product: about float32's accuracy); "tf32" (fastest, ~1e-3 relative)"""
+
+
 def _mlp_launcher(step: MlpStep) -> str:
     L = len(step.layers)
     pnames = [f"{w}{n}" for n in range(1, L + 1) for w in ("W", "b")]
@@ -596,8 +600,7 @@ def _mlp_launcher(step: MlpStep) -> str:
              "      order: int tensor of example indices; steps = ceil(len(order) / batch)",
              "      lr: the learning rate, a float or a float32 tensor with one per step",
              "      check: check on the host that every index (and class) is in range (one synchronisation)",
-             "      precision: \"ieee\" float32 products (default); \"tf32x3\" (tensor cores, three TF32 products",
-             "        a product: about float32's accuracy); \"tf32\" (fastest, ~1e-3 relative)",
+             *PRECISION_DOC.splitlines(),
              "",
              "    Returns the loss of each step before its update, a float32 tensor (steps,). A step whose loss",
              "    is NaN or infinite is not applied, nor any step after it.",
@@ -624,8 +627,7 @@ def {step.name}(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, check=True, precis
       lr: the learning rate, a float or a float32 tensor with one per step
       delay: k, the number of first time steps that are not scored (0 ≤ k < T)
       check: check on the host that every index and class is in range (one synchronisation)
-      precision: "ieee" float32 products (default); "tf32x3" (tensor cores, three TF32 products
-        a product: about float32's accuracy); "tf32" (fastest, ~1e-3 relative)
+{PRECISION_DOC}
 
     Returns the loss of each step before its update, a float32 tensor (steps,). A step whose loss
     is NaN or infinite is not applied, nor any step after it.

@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import SymnetError
 
 __all__ = ["BACKENDS", "NumpyEngine", "TorchEngine", "TritonEngine", "FusedEngine", "require_torch",
-           "check_backend", "triton_device"]
+           "check_backend", "triton_device", "on_device"]
 
 BACKENDS = ("numpy", "torch", "triton", "triton-fused")
 
@@ -96,17 +96,23 @@ def triton_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"  # cpu: under TRITON_INTERPRET=1
 
 
+def on_device(*arrays):
+    """The task's data as torch tensors on the Triton backends' device, copied there once."""
+    torch, device = require_torch("--backend triton"), triton_device()
+    return [torch.from_numpy(np.ascontiguousarray(a)).to(device) for a in arrays]
+
+
 class TritonEngine:
     """SGD with a gradient function over torch tensors that calls the generated Triton kernels."""
 
     def __init__(self, params: dict, grads):
         self.torch = torch = require_torch("--backend triton")
-        device = triton_device()
-        self.p = {k: torch.tensor(np.asarray(v), device=device) for k, v in params.items()}
+        self.device = triton_device()
+        self.p = {k: torch.tensor(np.asarray(v), device=self.device) for k, v in params.items()}
         self.grads = grads
 
     def step(self, idx: np.ndarray, lr: float) -> float:
-        loss, grads = self.grads(self.p, self.torch.from_numpy(np.ascontiguousarray(idx)).to(triton_device()))
+        loss, grads = self.grads(self.p, self.torch.from_numpy(np.ascontiguousarray(idx)).to(self.device))
         value = float(loss)
         if math.isfinite(value):
             for name, g in grads.items():

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import SymnetError
 from ..kernels import load_kernel
-from .engines import FusedEngine, NumpyEngine, TorchEngine, TritonEngine, require_torch, triton_device
+from .engines import FusedEngine, NumpyEngine, TorchEngine, TritonEngine, on_device, require_torch
 from .tasks import Task
 
 __all__ = ["Xor", "Digits", "mlp_grads", "mlp_forward"]
@@ -61,17 +61,13 @@ def mlp_grads(p: dict, x, t, output: str, backend: str = "numpy"):
 
 
 def triton_mlp_grads(data_x, data_t, output: str):
-    torch = require_torch("--backend triton")
-    X = torch.from_numpy(data_x).to(triton_device())
-    T = torch.from_numpy(data_t).to(triton_device())
+    X, T = on_device(data_x, data_t)
     return lambda p, idx: mlp_grads(p, X[idx], T[idx], output, "triton")
 
 
 def fused_mlp_engine(params: dict, data_x, data_t, kernel: str):
     """The generated whole-step kernel ``kernel`` of kernels/triton/mlp_train.py: one launch an epoch."""
-    torch = require_torch("--backend triton-fused")
-    X = torch.from_numpy(data_x).to(triton_device())
-    T = torch.from_numpy(data_t).to(triton_device())
+    X, T = on_device(data_x, data_t)
     step = getattr(load_kernel("mlp_train", "triton"), kernel)
 
     def launch(p, order, lrs, batch):

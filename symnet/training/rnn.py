@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import load_kernel
-from .engines import FusedEngine, NumpyEngine, TorchEngine, TritonEngine, require_torch, triton_device
+from .engines import FusedEngine, NumpyEngine, TorchEngine, TritonEngine, on_device, require_torch
 from .mlp import init_layer
 from .tasks import Task
 
@@ -109,15 +109,11 @@ class DelayedRecall(Task):
     def engine(self, backend: str, params: dict):
         if backend == "numpy":
             return NumpyEngine(params, lambda p, idx: bptt_grads(p, self.x[idx], self.r[idx], self.delay))
+        if backend in ("triton", "triton-fused"):
+            X, R = on_device(self.x, self.r)
         if backend == "triton":
-            torch = require_torch("--backend triton")
-            X = torch.from_numpy(np.ascontiguousarray(self.x)).to(triton_device())
-            R = torch.from_numpy(self.r).to(triton_device())
             return TritonEngine(params, lambda p, idx: bptt_grads(p, X[idx], R[idx], self.delay, "triton"))
         if backend == "triton-fused":  # forward over T, BPTT and the update: one launch an epoch
-            torch = require_torch("--backend triton-fused")
-            X = torch.from_numpy(np.ascontiguousarray(self.x)).to(triton_device())
-            R = torch.from_numpy(self.r).to(triton_device())
             step = load_kernel("elman_train", "triton").elman_sigmoid_ce
             return FusedEngine(params, lambda p, order, lrs, batch: step(
                 X, R, p["Wi"], p["Wh"], p["Wo"], order, lrs, batch, self.delay, check=False))
