@@ -291,8 +291,8 @@ def dense_layer_kernels(activation: str, bias: bool = True) -> tuple[LayerKernel
         raise SymnetError(f"unknown activation {activation!r}; choose one of: {', '.join(ACTIVATIONS)}")
     f = ACTIVATIONS[activation]
     d = get("dense")
-    (zdef, _ydef) = d.definitions  # z_i = Σ_k W_ik a_k + b_i, y_i = σ(z_i)
-    z_, y_ = zdef[0].base, _ydef[0].base
+    (zdef, ydef) = d.definitions  # z_i = Σ_k W_ik a_k + b_i, y_i = σ(z_i)
+    z_, y_ = zdef[0].base, ydef[0].base
     (i,) = zdef[0].indices
     W, a, b = d.inputs
     (k,) = [lim[0] for s in zdef[1].atoms(sp.Sum) for lim in s.limits]
