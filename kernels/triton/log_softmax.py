@@ -7,8 +7,9 @@ Stability rules applied:
   log-sum-exp: Σ_k e^{z_k} overflows for z_k > 88 in float32 (709 in float64); m + log Σ_k e^{z_k − m}, m = max_k z_k, sums terms in (0, 1]
   max-shift: softmax is unchanged when every z_k moves by the same amount: with e^{z_j − m} every exponential is ≤ 1 and the sum Σ_k e^{z_k − m} ≥ 1
 
-One program per row: an online softmax pass (float32 accumulation; float64 for float64
-logits), then the gradient pass. bfloat16/float16 logits are upcast in registers.
+One program per row (float32 accumulation; float64 for float64 logits; bfloat16/float16
+logits upcast in registers). A row of up to ONE_READ_MAX columns is read once and kept
+in registers; a longer one takes an online softmax pass, then the gradient pass.
 Regenerate with: symnet codegen --backend triton
 """
 import os
@@ -24,13 +25,23 @@ def _device_ok(name, x):
                          "(or on the CPU under TRITON_INTERPRET=1)")
 
 
-def _row_tiles(V):
-    """Columns a program takes at a time, and its warps: a row is read in BLOCK_V pieces, twice.
-    Measured on an H100 (benchmarks/results/gpu-sweep-h100-2026-11-27.txt): 16,384 columns and 16
-    warps were fastest for float32 8192×32000 (1.00 ms; 1.05 with 4096 and 4), bfloat16 8192×32000
-    (0.42 ms; 0.55 with 8192 and 4) and bfloat16 4096×128256 (1.05 ms; 1.23 with 8192 and 4)."""
-    block = min(triton.next_power_of_2(V), 16384)
-    return {"BLOCK_V": block, "num_warps": min(16, max(4, block // 1024))}
+ONE_READ_MAX = 32768  # the longest row a program holds in registers (float64: half), read once
+TILE = 16384  # the tile of a longer row, which is read twice
+
+
+def _row_tiles(V, dtype):
+    """Columns a program takes at a time, and its warps.
+
+    A row of up to ONE_READ_MAX columns is one tile, read once and kept in registers
+    (64 floats a thread at most: ptxas reports no spills on sm_90 at 32,768 float32 columns,
+    benchmarks/results/sm90-compile-*.txt); a longer one is read twice, in TILE columns at a
+    time: 16,384 columns with 16 warps, the fastest two-pass tiling of the H100 sweep
+    (benchmarks/results/gpu-sweep-h100-2026-11-27.txt)."""
+    f64 = dtype == torch.float64
+    if V <= (ONE_READ_MAX // 2 if f64 else ONE_READ_MAX):
+        block = triton.next_power_of_2(V)
+        return {"BLOCK_V": block, "ONE_READ": True, "num_warps": min(16, max(4, block * (2 if f64 else 1) // 2048))}
+    return {"BLOCK_V": TILE, "ONE_READ": False, "num_warps": min(16, max(4, TILE // 1024))}
 
 
 def _logit_rows(z):
@@ -64,33 +75,49 @@ def _registered(name):
 
 
 @triton.jit
-def _log_softmax_kernel(z_ptr, l_ptr, V, stride, F64: tl.constexpr, BLOCK_V: tl.constexpr):
+def _log_softmax_kernel(z_ptr, l_ptr, V, stride, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr):
     """l_j = z_j − log Σ_k e^{z_k}: one row per program."""
     row = tl.program_id(0).to(tl.int64)
     start = row * stride  # int64: rows × V may pass 2³¹
     cols = tl.arange(0, BLOCK_V)
     acc: tl.constexpr = tl.float64 if F64 else tl.float32
-    # pass 1: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
-    m = tl.full([], float("-inf"), acc)
-    s0 = tl.zeros([], acc)
-    for off in range(0, V, BLOCK_V):
-        idx = off + cols
+    if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
+        idx = cols
         zj = tl.load(z_ptr + start + idx, mask=idx < V, other=float("-inf")).to(acc)
-        m_new = tl.maximum(m, tl.max(zj, axis=0))
-        # a row of −inf keeps m = −inf: shift by 0 there instead of −inf − (−inf)
-        shift = tl.where(m_new == float("-inf"), 0.0, m_new)
+        m = tl.max(zj, axis=0)
+        # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
+        shift = tl.where(m == float("-inf"), 0.0, m)
         # s0 = Σ_j exp(−m + z_j)
-        s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(-shift + zj), axis=0)
-        m = m_new
+        s0 = tl.sum(tl.exp(-shift + zj), axis=0)
+    else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
+        m = tl.full([], float("-inf"), acc)
+        s0 = tl.zeros([], acc)
+        for off in range(0, V, BLOCK_V):
+            idx = off + cols
+            zj = tl.load(z_ptr + start + idx, mask=idx < V, other=float("-inf")).to(acc)
+            m_new = tl.maximum(m, tl.max(zj, axis=0))
+            shift = tl.where(m_new == float("-inf"), 0.0, m_new)
+            # s0 = Σ_j exp(−m + z_j)
+            s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(-shift + zj), axis=0)
+            m = m_new
     # pass 2: the entries of the row
-    for off in range(0, V, BLOCK_V):
-        idx = off + cols
-        zj = tl.load(z_ptr + start + idx, mask=idx < V, other=0.0).to(acc)
+    if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
+        # m is the shift of pass 1 here (they differ only in a row of −inf, where every
+        # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
         # t0 = m − z_j
-        t0 = m - zj
+        t0 = shift - zj
         # l_j = −log(Σ_k exp(z_k)) + z_j
         l = -t0 - tl.log(s0)
         tl.store(l_ptr + start + idx, l.to(l_ptr.dtype.element_ty), mask=idx < V)
+    else:
+        for off in range(0, V, BLOCK_V):
+            idx = off + cols
+            zj = tl.load(z_ptr + start + idx, mask=idx < V, other=0.0).to(acc)
+            # t0 = m − z_j
+            t0 = m - zj
+            # l_j = −log(Σ_k exp(z_k)) + z_j
+            l = -t0 - tl.log(s0)
+            tl.store(l_ptr + start + idx, l.to(l_ptr.dtype.element_ty), mask=idx < V)
 
 
 def log_softmax(z):
@@ -107,50 +134,76 @@ def log_softmax(z):
     l = torch.empty_like(z)
     if N:
         _log_softmax_kernel[(N,)](z, l, V, z.stride(0), F64=z.dtype == torch.float64,
-                  **_row_tiles(V))
+                  **_row_tiles(V, z.dtype))
     return l.reshape(shape)
 
 
 @triton.jit
-def _log_softmax_grad_kernel(z_ptr, g_ptr, l_ptr, dz_ptr, V, stride, F64: tl.constexpr, BLOCK_V: tl.constexpr):
+def _log_softmax_grad_kernel(z_ptr, g_ptr, l_ptr, dz_ptr, V, stride, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr):
     """l_j = z_j − log Σ_k e^{z_k}; dz_j = Σ_i g_i ∂l_i/∂z_j: one row per program."""
     row = tl.program_id(0).to(tl.int64)
     start = row * stride  # int64: rows × V may pass 2³¹
     cols = tl.arange(0, BLOCK_V)
     acc: tl.constexpr = tl.float64 if F64 else tl.float32
-    # pass 1: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
-    m = tl.full([], float("-inf"), acc)
-    s0 = tl.zeros([], acc)
-    s1 = tl.zeros([], acc)
-    for off in range(0, V, BLOCK_V):
-        idx = off + cols
+    if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
+        idx = cols
         zj = tl.load(z_ptr + start + idx, mask=idx < V, other=float("-inf")).to(acc)
         gj = tl.load(g_ptr + start + idx, mask=idx < V, other=0.0).to(acc)
-        m_new = tl.maximum(m, tl.max(zj, axis=0))
-        # a row of −inf keeps m = −inf: shift by 0 there instead of −inf − (−inf)
-        shift = tl.where(m_new == float("-inf"), 0.0, m_new)
+        m = tl.max(zj, axis=0)
+        # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
+        shift = tl.where(m == float("-inf"), 0.0, m)
         # s0 = Σ_j exp(−m + z_j)
-        s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(-shift + zj), axis=0)
+        s0 = tl.sum(tl.exp(-shift + zj), axis=0)
         # s1 = Σ_j g_j
-        s1 = s1 + tl.sum(tl.where(idx < V, gj, 0.0), axis=0)
-        m = m_new
+        s1 = tl.sum(tl.where(idx < V, gj, 0.0), axis=0)
+    else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
+        m = tl.full([], float("-inf"), acc)
+        s0 = tl.zeros([], acc)
+        s1 = tl.zeros([], acc)
+        for off in range(0, V, BLOCK_V):
+            idx = off + cols
+            zj = tl.load(z_ptr + start + idx, mask=idx < V, other=float("-inf")).to(acc)
+            gj = tl.load(g_ptr + start + idx, mask=idx < V, other=0.0).to(acc)
+            m_new = tl.maximum(m, tl.max(zj, axis=0))
+            shift = tl.where(m_new == float("-inf"), 0.0, m_new)
+            # s0 = Σ_j exp(−m + z_j)
+            s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(-shift + zj), axis=0)
+            # s1 = Σ_j g_j
+            s1 = s1 + tl.sum(tl.where(idx < V, gj, 0.0), axis=0)
+            m = m_new
     # t2 = Σ_j t₁
     t2 = s0
+    # inv0 = 1/t₂
+    inv0 = 1.0 / t2
     # pass 2: the entries of the row
-    for off in range(0, V, BLOCK_V):
-        idx = off + cols
-        zj = tl.load(z_ptr + start + idx, mask=idx < V, other=0.0).to(acc)
-        gj = tl.load(g_ptr + start + idx, mask=idx < V, other=0.0).to(acc)
+    if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
+        # m is the shift of pass 1 here (they differ only in a row of −inf, where every
+        # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
         # t0 = m − z_j
-        t0 = m - zj
+        t0 = shift - zj
         # t1 = exp(−t₀)
         t1 = tl.exp(-t0)
         # l_j = −log(Σ_k exp(z_k)) + z_j
         l = -t0 - tl.log(t2)
         tl.store(l_ptr + start + idx, l.to(l_ptr.dtype.element_ty), mask=idx < V)
         # Σ_i g_i ∂l_i/∂z_j = −Σ_i g_i·exp(z_j)/Σ_k exp(z_k) + g_j
-        dz = -t1*s1/t2 + gj
+        dz = -inv0*t1*s1 + gj
         tl.store(dz_ptr + start + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
+    else:
+        for off in range(0, V, BLOCK_V):
+            idx = off + cols
+            zj = tl.load(z_ptr + start + idx, mask=idx < V, other=0.0).to(acc)
+            gj = tl.load(g_ptr + start + idx, mask=idx < V, other=0.0).to(acc)
+            # t0 = m − z_j
+            t0 = m - zj
+            # t1 = exp(−t₀)
+            t1 = tl.exp(-t0)
+            # l_j = −log(Σ_k exp(z_k)) + z_j
+            l = -t0 - tl.log(t2)
+            tl.store(l_ptr + start + idx, l.to(l_ptr.dtype.element_ty), mask=idx < V)
+            # Σ_i g_i ∂l_i/∂z_j = −Σ_i g_i·exp(z_j)/Σ_k exp(z_k) + g_j
+            dz = -inv0*t1*s1 + gj
+            tl.store(dz_ptr + start + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
 
 
 def log_softmax_grad(z, g):
@@ -171,5 +224,5 @@ def log_softmax_grad(z, g):
     dz = torch.empty_like(z)
     if N:
         _log_softmax_grad_kernel[(N,)](z, g, l, dz, V, z.stride(0), F64=z.dtype == torch.float64,
-                  **_row_tiles(V))
+                  **_row_tiles(V, z.dtype))
     return l.reshape(shape), dz.reshape(shape)

@@ -8,8 +8,9 @@ Stability rules applied:
   log-sum-exp: Σ_k e^{z_k} overflows for z_k > 88 in float32 (709 in float64); m + log Σ_k e^{z_k − m}, m = max_k z_k, sums terms in (0, 1]
   max-shift: softmax is unchanged when every z_k moves by the same amount: with e^{z_j − m} every exponential is ≤ 1 and the sum Σ_k e^{z_k − m} ≥ 1
 
-One program per row: an online softmax pass (float32 accumulation; float64 for float64
-logits), then the gradient pass. bfloat16/float16 logits are upcast in registers.
+One program per row (float32 accumulation; float64 for float64 logits; bfloat16/float16
+logits upcast in registers). A row of up to ONE_READ_MAX columns is read once and kept
+in registers; a longer one takes an online softmax pass, then the gradient pass.
 Regenerate with: symnet codegen --backend triton
 """
 import os
@@ -25,13 +26,23 @@ def _device_ok(name, x):
                          "(or on the CPU under TRITON_INTERPRET=1)")
 
 
-def _row_tiles(V):
-    """Columns a program takes at a time, and its warps: a row is read in BLOCK_V pieces, twice.
-    Measured on an H100 (benchmarks/results/gpu-sweep-h100-2026-11-27.txt): 16,384 columns and 16
-    warps were fastest for float32 8192×32000 (1.00 ms; 1.05 with 4096 and 4), bfloat16 8192×32000
-    (0.42 ms; 0.55 with 8192 and 4) and bfloat16 4096×128256 (1.05 ms; 1.23 with 8192 and 4)."""
-    block = min(triton.next_power_of_2(V), 16384)
-    return {"BLOCK_V": block, "num_warps": min(16, max(4, block // 1024))}
+ONE_READ_MAX = 32768  # the longest row a program holds in registers (float64: half), read once
+TILE = 16384  # the tile of a longer row, which is read twice
+
+
+def _row_tiles(V, dtype):
+    """Columns a program takes at a time, and its warps.
+
+    A row of up to ONE_READ_MAX columns is one tile, read once and kept in registers
+    (64 floats a thread at most: ptxas reports no spills on sm_90 at 32,768 float32 columns,
+    benchmarks/results/sm90-compile-*.txt); a longer one is read twice, in TILE columns at a
+    time: 16,384 columns with 16 warps, the fastest two-pass tiling of the H100 sweep
+    (benchmarks/results/gpu-sweep-h100-2026-11-27.txt)."""
+    f64 = dtype == torch.float64
+    if V <= (ONE_READ_MAX // 2 if f64 else ONE_READ_MAX):
+        block = triton.next_power_of_2(V)
+        return {"BLOCK_V": block, "ONE_READ": True, "num_warps": min(16, max(4, block * (2 if f64 else 1) // 2048))}
+    return {"BLOCK_V": TILE, "ONE_READ": False, "num_warps": min(16, max(4, TILE // 1024))}
 
 
 def _reduction(reduction):
@@ -75,8 +86,19 @@ def _registered(name):
     return hasattr(getattr(torch.ops, namespace), op)
 
 
+SUM_BLOCK = 1024  # rows a program of the row count takes, and the last program adds at a time
+
+
 @triton.jit
-def _softmax_cross_entropy_kernel(z_ptr, r_ptr, loss_ptr, V, stride, ignore_index, F64: tl.constexpr, BLOCK_V: tl.constexpr):
+def _count_rows_kernel(r_ptr, count_ptr, N, ignore_index, R: tl.constexpr):
+    """count_ptr[0] += the rows whose class is not ignore_index (the mean's divisor): R rows a program."""
+    at = tl.program_id(0).to(tl.int64) * R + tl.arange(0, R)
+    cls = tl.load(r_ptr + at, mask=at < N, other=ignore_index)
+    tl.atomic_add(count_ptr, tl.sum((cls != ignore_index).to(tl.int32), axis=0))
+
+
+@triton.jit
+def _softmax_cross_entropy_kernel(z_ptr, r_ptr, loss_ptr, out_ptr, count_ptr, V, stride, ignore_index, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr, MEAN: tl.constexpr, REDUCE: tl.constexpr, R: tl.constexpr):
     """C = −log p_r, p = softmax(z) (the mean over rows by default): one row per program."""
     row = tl.program_id(0).to(tl.int64)
     start = row * stride  # int64: rows × V may pass 2³¹
@@ -85,22 +107,43 @@ def _softmax_cross_entropy_kernel(z_ptr, r_ptr, loss_ptr, V, stride, ignore_inde
     cls = tl.load(r_ptr + row)
     ignored = cls == ignore_index
     valid = (cls >= 0) & (cls < V)  # a class outside [0, V) is never read
-    # pass 1: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
-    m = tl.full([], float("-inf"), acc)
-    s0 = tl.zeros([], acc)
-    for off in range(0, V, BLOCK_V):
-        idx = off + cols
+    if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
+        idx = cols
         zj = tl.load(z_ptr + start + idx, mask=idx < V, other=float("-inf")).to(acc)
-        m_new = tl.maximum(m, tl.max(zj, axis=0))
-        # a row of −inf keeps m = −inf: shift by 0 there instead of −inf − (−inf)
-        shift = tl.where(m_new == float("-inf"), 0.0, m_new)
+        m = tl.max(zj, axis=0)
+        # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
+        shift = tl.where(m == float("-inf"), 0.0, m)
         # s0 = Σ_j exp(−m + z_j)
-        s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(-shift + zj), axis=0)
-        m = m_new
+        s0 = tl.sum(tl.exp(-shift + zj), axis=0)
+    else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
+        m = tl.full([], float("-inf"), acc)
+        s0 = tl.zeros([], acc)
+        for off in range(0, V, BLOCK_V):
+            idx = off + cols
+            zj = tl.load(z_ptr + start + idx, mask=idx < V, other=float("-inf")).to(acc)
+            m_new = tl.maximum(m, tl.max(zj, axis=0))
+            shift = tl.where(m_new == float("-inf"), 0.0, m_new)
+            # s0 = Σ_j exp(−m + z_j)
+            s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(-shift + zj), axis=0)
+            m = m_new
     z_r = tl.load(z_ptr + start + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
     # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
     loss = tl.where(ignored, 0.0, m + tl.log(s0) - z_r)
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
+    if MEAN:  # 1/(rows counted), counted on the device beforehand: nothing waits on the host
+        scale = 1.0 / tl.load(count_ptr).to(acc)
+    else:
+        scale = tl.full([], 1.0, acc)
+    if REDUCE:  # the last program to finish sums the rows' values: no second launch, no host sync
+        tl.debug_barrier()  # every thread of this program is past its stores
+        done = tl.atomic_add(count_ptr + 1, 1)  # acq_rel: the rows stored before it are seen by the last
+        rows = tl.num_programs(0)
+        if done == rows - 1:
+            total = tl.zeros([R], acc)
+            for first in range(0, rows, R):
+                at = first + tl.arange(0, R)
+                total += tl.load(loss_ptr + at, mask=at < rows, other=0.0, cache_modifier=".cg")
+            tl.store(out_ptr, (tl.sum(total, axis=0) * scale).to(out_ptr.dtype.element_ty))
 
 
 def softmax_cross_entropy(z, r, reduction="mean", ignore_index=-100, *, check=True):
@@ -116,26 +159,32 @@ def softmax_cross_entropy(z, r, reduction="mean", ignore_index=-100, *, check=Tr
 
     Returns loss:
       loss: C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
+
+    Launches: the kernel (one program a row), after a small one counting the rows for
+    the mean. The sum or mean is taken by the last program to finish, so nothing waits
+    on the host (with check=False) and the call can be captured in a CUDA graph.
     """
     _reduction(reduction)
     z, r, shape = _rows(z, r, check, ignore_index)
     N, V = z.shape
+    reduce = reduction != "none"
     acc = torch.float64 if z.dtype == torch.float64 else torch.float32
-    loss = torch.empty(N, dtype=acc, device=z.device)
+    loss = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row
+    out = torch.empty((), dtype=z.dtype, device=z.device) if reduce else loss
+    count = torch.zeros(2, dtype=torch.int32, device=z.device) if reduce else r  # rows counted; programs done
     if N:
-        _softmax_cross_entropy_kernel[(N,)](z, r, loss, V, z.stride(0), ignore_index, F64=z.dtype == torch.float64,
-                  **_row_tiles(V))
-    if reduction == "none":
-        loss = loss.to(z.dtype).reshape(shape[:-1])
-    elif reduction == "sum":
-        loss = loss.sum().to(z.dtype)
-    else:
-        loss = (loss.sum() / (r != ignore_index).sum()).to(z.dtype)
-    return loss
+        if reduction == "mean":
+            _count_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, count, N, ignore_index, R=SUM_BLOCK)
+        _softmax_cross_entropy_kernel[(N,)](z, r, loss, out, count, V, z.stride(0), ignore_index, F64=z.dtype == torch.float64,
+                  MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, z.dtype))
+    elif reduce:  # no rows: the sum is 0 and the mean undefined
+        out.fill_(0.0 if reduction == "sum" else float("nan"))
+    result = out if reduce else loss.reshape(shape[:-1])
+    return result
 
 
 @triton.jit
-def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, scale_ptr, V, stride, ignore_index, F64: tl.constexpr, BLOCK_V: tl.constexpr):
+def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, count_ptr, V, stride, ignore_index, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr, MEAN: tl.constexpr, REDUCE: tl.constexpr, R: tl.constexpr):
     """C = −log p_r, p = softmax(z) (the mean over rows by default); ∂C/∂z_j = p_j − δ_jr: one row per program."""
     row = tl.program_id(0).to(tl.int64)
     start = row * stride  # int64: rows × V may pass 2³¹
@@ -144,35 +193,66 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, scale_ptr
     cls = tl.load(r_ptr + row)
     ignored = cls == ignore_index
     valid = (cls >= 0) & (cls < V)  # a class outside [0, V) is never read
-    # pass 1: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
-    m = tl.full([], float("-inf"), acc)
-    s0 = tl.zeros([], acc)
-    for off in range(0, V, BLOCK_V):
-        idx = off + cols
+    if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
+        idx = cols
         zj = tl.load(z_ptr + start + idx, mask=idx < V, other=float("-inf")).to(acc)
-        m_new = tl.maximum(m, tl.max(zj, axis=0))
-        # a row of −inf keeps m = −inf: shift by 0 there instead of −inf − (−inf)
-        shift = tl.where(m_new == float("-inf"), 0.0, m_new)
+        m = tl.max(zj, axis=0)
+        # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
+        shift = tl.where(m == float("-inf"), 0.0, m)
         # s0 = Σ_j exp(−m + z_j)
-        s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(-shift + zj), axis=0)
-        m = m_new
+        s0 = tl.sum(tl.exp(-shift + zj), axis=0)
+    else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
+        m = tl.full([], float("-inf"), acc)
+        s0 = tl.zeros([], acc)
+        for off in range(0, V, BLOCK_V):
+            idx = off + cols
+            zj = tl.load(z_ptr + start + idx, mask=idx < V, other=float("-inf")).to(acc)
+            m_new = tl.maximum(m, tl.max(zj, axis=0))
+            shift = tl.where(m_new == float("-inf"), 0.0, m_new)
+            # s0 = Σ_j exp(−m + z_j)
+            s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(-shift + zj), axis=0)
+            m = m_new
     z_r = tl.load(z_ptr + start + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
     # t2 = Σ_j t₁
     t2 = s0
+    # inv0 = 1/t₂
+    inv0 = 1.0 / t2
     # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
     loss = tl.where(ignored, 0.0, m + tl.log(t2) - z_r)
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
-    scale = tl.load(scale_ptr).to(acc)  # 1/(rows counted) for the mean, else 1: read on the device
-    scale = tl.where(ignored, 0.0, scale)
+    if MEAN:  # 1/(rows counted), counted on the device beforehand: nothing waits on the host
+        scale = 1.0 / tl.load(count_ptr).to(acc)
+    else:
+        scale = tl.full([], 1.0, acc)
+    row_scale = tl.where(ignored, 0.0, scale)
     # pass 2: the entries of the row
-    for off in range(0, V, BLOCK_V):
-        idx = off + cols
-        zj = tl.load(z_ptr + start + idx, mask=idx < V, other=0.0).to(acc)
+    if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
+        # m is the shift of pass 1 here (they differ only in a row of −inf, where every
+        # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
         # t1 = exp(−m + z_j)
-        t1 = tl.exp(-m + zj)
+        t1 = tl.exp(-shift + zj)
         # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
-        dz = t1/t2 + tl.where(idx == cls, -1.0, 0.0)  # the one-hot term δ_jr·(−1)
-        tl.store(dz_ptr + start + idx, (dz * scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
+        dz = inv0*t1 + tl.where(idx == cls, -1.0, 0.0)  # the one-hot term δ_jr·(−1)
+        tl.store(dz_ptr + start + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
+    else:
+        for off in range(0, V, BLOCK_V):
+            idx = off + cols
+            zj = tl.load(z_ptr + start + idx, mask=idx < V, other=0.0).to(acc)
+            # t1 = exp(−m + z_j)
+            t1 = tl.exp(-m + zj)
+            # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
+            dz = inv0*t1 + tl.where(idx == cls, -1.0, 0.0)  # the one-hot term δ_jr·(−1)
+            tl.store(dz_ptr + start + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
+    if REDUCE:  # the last program to finish sums the rows' values: no second launch, no host sync
+        tl.debug_barrier()  # every thread of this program is past its stores
+        done = tl.atomic_add(count_ptr + 1, 1)  # acq_rel: the rows stored before it are seen by the last
+        rows = tl.num_programs(0)
+        if done == rows - 1:
+            total = tl.zeros([R], acc)
+            for first in range(0, rows, R):
+                at = first + tl.arange(0, R)
+                total += tl.load(loss_ptr + at, mask=at < rows, other=0.0, cache_modifier=".cg")
+            tl.store(out_ptr, (tl.sum(total, axis=0) * scale).to(out_ptr.dtype.element_ty))
 
 
 def softmax_cross_entropy_grad(z, r, reduction="mean", ignore_index=-100, *, check=True, inplace=False):
@@ -190,25 +270,29 @@ def softmax_cross_entropy_grad(z, r, reduction="mean", ignore_index=-100, *, che
     Returns (loss, dz):
       loss: C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
       dz: ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
+
+    Launches: the kernel (one program a row), after a small one counting the rows for
+    the mean. The sum or mean is taken by the last program to finish, so nothing waits
+    on the host (with check=False) and the call can be captured in a CUDA graph.
     """
     _reduction(reduction)
     z, r, shape = _rows(z, r, check, ignore_index)
     N, V = z.shape
+    reduce = reduction != "none"
     acc = torch.float64 if z.dtype == torch.float64 else torch.float32
-    loss = torch.empty(N, dtype=acc, device=z.device)
+    loss = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row
     dz = z if inplace else torch.empty_like(z)
-    counted = (r != ignore_index).sum().to(acc) if reduction == "mean" else None  # stays on the device
-    scale = 1.0 / counted if reduction == "mean" else torch.ones((), dtype=acc, device=z.device)
+    out = torch.empty((), dtype=z.dtype, device=z.device) if reduce else loss
+    count = torch.zeros(2, dtype=torch.int32, device=z.device) if reduce else r  # rows counted; programs done
     if N:
-        _softmax_cross_entropy_grad_kernel[(N,)](z, r, loss, dz, scale, V, z.stride(0), ignore_index, F64=z.dtype == torch.float64,
-                  **_row_tiles(V))
-    if reduction == "none":
-        loss = loss.to(z.dtype).reshape(shape[:-1])
-    elif reduction == "sum":
-        loss = loss.sum().to(z.dtype)
-    else:
-        loss = (loss.sum() * scale).to(z.dtype)
-    return loss, dz.reshape(shape)
+        if reduction == "mean":
+            _count_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, count, N, ignore_index, R=SUM_BLOCK)
+        _softmax_cross_entropy_grad_kernel[(N,)](z, r, loss, dz, out, count, V, z.stride(0), ignore_index, F64=z.dtype == torch.float64,
+                  MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, z.dtype))
+    elif reduce:  # no rows: the sum is 0 and the mean undefined
+        out.fill_(0.0 if reduction == "sum" else float("nan"))
+    result = out if reduce else loss.reshape(shape[:-1])
+    return result, dz.reshape(shape)
 
 
 _ROW_OP = "symnet::softmax_cross_entropy"

@@ -3,20 +3,25 @@
 From a :class:`~symnet.codegen.rowwise.RowKernel` (the CSE'd row formulas of the
 derivation) the skeleton emits:
 
-1. **pass 1** over the row in chunks of ``BLOCK_V``: the row maximum ``m`` and each row
-   sum whose summand is ``e^{z_j − m}`` as an *online* softmax (when a chunk raises the
-   maximum from m to m', the running sum is rescaled by e^{m − m'}), in float32 (float64
-   for float64 logits) — one read of the row, any V;
+1. **pass 1**: the row maximum ``m`` and each row sum. A row of at most ``ONE_READ_MAX``
+   columns (float64: half) is one tile, loaded once and kept in registers for pass 2, so
+   the logits are read from memory once. A longer row is read in tiles of ``BLOCK_V`` as
+   an *online* softmax (when a tile raises the maximum from m to m', the running sums
+   whose summand is ``e^{z_j − m}`` are rescaled by e^{m − m'}), any V. Float32
+   accumulation (float64 for float64 logits);
 2. the per-row outputs (the loss) printed from the formula, with ``z_r`` loaded from the
    row at the class index (masked: a class outside [0, V) is never read);
 3. **pass 2** (fused forward + backward kernels only): each per-entry output (the
    gradient) printed from the formula, the one-hot ``δ_jr`` term added where the column is
-   the row's class, times the reduction's scale, stored — optionally over the logits.
+   the row's class, times the reduction's scale, stored — optionally over the logits;
+   from the registers of pass 1, or from a second read of a long row;
+4. the ``sum``/``mean`` of the loss, taken by the last program to finish (an atomic
+   counter), in a fixed order, so the result is deterministic and needs no second launch.
 
 Offsets are int64 (N·V may exceed 2³¹). Rows whose class is ``ignore_index`` get loss 0
-and gradient 0 and are not counted by the mean. The mean's divisor is a device tensor
-read by the kernel, so nothing waits on the host and a step can be captured in a CUDA
-graph.
+and gradient 0 and are not counted by the mean. The mean's divisor is counted on the
+device by a small kernel before the row kernel, so nothing waits on the host and a
+step can be captured in a CUDA graph.
 """
 from __future__ import annotations
 
@@ -101,19 +106,47 @@ def _plan(kernel: RowKernel):
     return entry, row, results, sums, kinds
 
 
+def _hoist_reciprocals(entry: dict, row: dict, results: list, per_row: list) -> tuple:
+    """x/b with b the same for the whole row → x·(1/b), with 1/b computed once per row:
+    a division per entry becomes a multiplication (the SFU does one reciprocal a row, not V)."""
+    hoisted = {}
+
+    def of_row(e):
+        return not any(x.indices == (j,) for x in e.atoms(sp.Indexed)) and not (e.free_symbols & set(entry))
+
+    def hoist(e):
+        def one(node):
+            if node not in hoisted:
+                hoisted[node] = sp.Symbol(f"inv{len(hoisted)}")
+            return hoisted[node]
+        return e.replace(lambda n: isinstance(n, sp.Pow) and n.exp == -1 and of_row(n.base), one)
+
+    entry = {t: hoist(e) for t, e in entry.items()}
+    results = [res if keep else hoist(res) for res, keep in zip(results, per_row)]
+    row = dict(row)
+    row.update({sym: node for node, sym in hoisted.items()})
+    return entry, row, results
+
+
 def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     entry, row, results, sums, kinds = _plan(kernel)
+    entry, row, results = _hoist_reciprocals(entry, row, results, [o.per_row for o in kernel.outputs])
     names = dict(sums)
     names[M] = "m"
     printer = _RowPrinter(names, helpers)
     per_row = [(o, res) for o, res in zip(kernel.outputs, results) if o.per_row]
     per_entry = [(o, res, c) for o, res, c in zip(kernel.outputs, results, kernel.scatter) if not o.per_row]
     target, upstream = kernel.target, kernel.upstream
+    if target and len(per_row) != 1:
+        raise SymnetError(f"{kernel.name}: a row kernel with a target reduces one per-row output (the loss), "
+                          f"not {len(per_row)}")
     k = f"_{kernel.name}_kernel"
     ptrs = ["z_ptr"] + (["g_ptr"] if upstream else []) + (["r_ptr"] if target else []) + \
         [f"{o.name}_ptr" for o, _ in per_row] + [f"{o.name}_ptr" for o, _, _ in per_entry] + \
-        (["scale_ptr"] if target and per_entry else [])
-    args = ptrs + ["V", "stride"] + (["ignore_index"] if target else []) + ["F64: tl.constexpr", "BLOCK_V: tl.constexpr"]
+        (["out_ptr", "count_ptr"] if target else [])
+    args = ptrs + ["V", "stride"] + (["ignore_index"] if target else []) + \
+        ["F64: tl.constexpr", "BLOCK_V: tl.constexpr", "ONE_READ: tl.constexpr"] + \
+        (["MEAN: tl.constexpr", "REDUCE: tl.constexpr", "R: tl.constexpr"] if target else [])
     L = [
         "@triton.jit",
         f"def {k}({', '.join(args)}):",
@@ -127,29 +160,49 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
         L += ["    cls = tl.load(r_ptr + row)",
               "    ignored = cls == ignore_index",
               "    valid = (cls >= 0) & (cls < V)  # a class outside [0, V) is never read"]
-    L += ["    # pass 1: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows",
-          "    m = tl.full([], float(\"-inf\"), acc)"]
-    L += [f"    {name} = tl.zeros([], acc)" for name in sums.values()]
-    pass1 = {M: sp.Symbol("shift")}
     p1 = _RowPrinter({sp.Symbol("shift"): "shift"}, helpers)
+    shifted = {M: sp.Symbol("shift")}
     needs_g1 = any(f.has(g[j]) for _, f in kinds.values())
-    L += ["    for off in range(0, V, BLOCK_V):",
-          "        idx = off + cols",
+
+    def row_sums(indent: str, online_update: bool) -> list[str]:
+        out = []
+        for name, (kind, f) in kinds.items():
+            term = p1.doprint(f.xreplace(shifted))
+            out.append(f"{indent}# {name} = Σ_j {text(f)}")
+            if kind == "online" and online_update:
+                # (past the row's end z = −inf, so e^{z − shift} = 0 there)
+                out.append(f"{indent}{name} = {name} * tl.exp(m - shift) + tl.sum({term}, axis=0)")
+            elif kind == "online":
+                out.append(f"{indent}{name} = tl.sum({term}, axis=0)")
+            elif online_update:
+                out.append(f"{indent}{name} = {name} + tl.sum(tl.where(idx < V, {term}, 0.0), axis=0)")
+            else:
+                out.append(f"{indent}{name} = tl.sum(tl.where(idx < V, {term}, 0.0), axis=0)")
+        return out
+
+    # pass 1, the row in registers: one read, kept for pass 2
+    L += ["    if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers",
+          "        idx = cols",
           "        zj = tl.load(z_ptr + start + idx, mask=idx < V, other=float(\"-inf\")).to(acc)"]
-    if upstream and needs_g1:
+    if upstream:
         L.append("        gj = tl.load(g_ptr + start + idx, mask=idx < V, other=0.0).to(acc)")
-    L += ["        m_new = tl.maximum(m, tl.max(zj, axis=0))",
-          "        # a row of −inf keeps m = −inf: shift by 0 there instead of −inf − (−inf)",
-          "        shift = tl.where(m_new == float(\"-inf\"), 0.0, m_new)"]
-    for name, (kind, f) in kinds.items():
-        term = p1.doprint(f.xreplace(pass1))
-        L.append(f"        # {name} = Σ_j {text(f)}")
-        if kind == "online":
-            # (past the row's end z = −inf, so e^{z − shift} = 0 there)
-            L.append(f"        {name} = {name} * tl.exp(m - shift) + tl.sum({term}, axis=0)")
-        else:
-            L.append(f"        {name} = {name} + tl.sum(tl.where(idx < V, {term}, 0.0), axis=0)")
-    L.append("        m = m_new")
+    L += ["        m = tl.max(zj, axis=0)",
+          "        # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)",
+          "        shift = tl.where(m == float(\"-inf\"), 0.0, m)"]
+    L += row_sums("        ", online_update=False)
+    # pass 1 over a longer row, in tiles: the online softmax
+    L += ["    else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows",
+          "        m = tl.full([], float(\"-inf\"), acc)"]
+    L += [f"        {name} = tl.zeros([], acc)" for name in sums.values()]
+    L += ["        for off in range(0, V, BLOCK_V):",
+          "            idx = off + cols",
+          "            zj = tl.load(z_ptr + start + idx, mask=idx < V, other=float(\"-inf\")).to(acc)"]
+    if upstream and needs_g1:
+        L.append("            gj = tl.load(g_ptr + start + idx, mask=idx < V, other=0.0).to(acc)")
+    L += ["            m_new = tl.maximum(m, tl.max(zj, axis=0))",
+          "            shift = tl.where(m_new == float(\"-inf\"), 0.0, m_new)"]
+    L += row_sums("            ", online_update=True)
+    L.append("            m = m_new")
     if target:
         L.append("    z_r = tl.load(z_ptr + start + cls, mask=valid & ~ignored, other=float(\"nan\")).to(acc)")
     for temp, expr in row.items():
@@ -160,28 +213,55 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
         value = printer.doprint(res)
         L.append(f"    {o.name} = tl.where(ignored, 0.0, {value})" if target else f"    {o.name} = {value}")
         L.append(f"    tl.store({o.name}_ptr + row, {o.name}.to({o.name}_ptr.dtype.element_ty))")
+    if target:
+        # the reduction's scale: 1/(rows counted) for the mean, counted on the device beforehand
+        L += ["    if MEAN:  # 1/(rows counted), counted on the device beforehand: nothing waits on the host",
+              "        scale = 1.0 / tl.load(count_ptr).to(acc)",
+              "    else:",
+              "        scale = tl.full([], 1.0, acc)"]
     if per_entry:
+        def entry_body(indent: str, pr: _RowPrinter) -> list[str]:
+            out = []
+            for temp, expr in entry.items():
+                out.append(f"{indent}# {temp} = {text(expr)}")
+                out.append(f"{indent}{temp} = {pr.doprint(expr)}")
+            for o, res, coeff in per_entry:
+                out.append(f"{indent}# {o.meaning} = {text(o.expr)}")
+                value = pr.doprint(res)
+                if coeff != 0:
+                    value = (f"{value} + tl.where(idx == cls, {printer.doprint(coeff)}, 0.0)  "
+                             f"# the one-hot term δ_jr·({text(coeff)})")
+                out.append(f"{indent}{o.name} = {value}")
+                scaled = f"({o.name} * row_scale)" if target else o.name
+                out.append(f"{indent}tl.store({o.name}_ptr + start + idx, {scaled}.to({o.name}_ptr.dtype.element_ty), "
+                           "mask=idx < V)")
+            return out
         if target:
-            L += ["    scale = tl.load(scale_ptr).to(acc)  # 1/(rows counted) for the mean, else 1: read on the device",
-                  "    scale = tl.where(ignored, 0.0, scale)"]
-        L += ["    # pass 2: the entries of the row",
-              "    for off in range(0, V, BLOCK_V):",
-              "        idx = off + cols",
-              "        zj = tl.load(z_ptr + start + idx, mask=idx < V, other=0.0).to(acc)"]
+            L.append("    row_scale = tl.where(ignored, 0.0, scale)")
+        L.append("    # pass 2: the entries of the row")
+        L += ["    if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)",
+              "        # m is the shift of pass 1 here (they differ only in a row of −inf, where every",
+              "        # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed"]
+        L += entry_body("        ", _RowPrinter({**names, M: "shift"}, helpers))
+        L += ["    else:",
+              "        for off in range(0, V, BLOCK_V):",
+              "            idx = off + cols",
+              "            zj = tl.load(z_ptr + start + idx, mask=idx < V, other=0.0).to(acc)"]
         if upstream:
-            L.append("        gj = tl.load(g_ptr + start + idx, mask=idx < V, other=0.0).to(acc)")
-        for temp, expr in entry.items():
-            L.append(f"        # {temp} = {text(expr)}")
-            L.append(f"        {temp} = {printer.doprint(expr)}")
-        for o, res, coeff in per_entry:
-            L.append(f"        # {o.meaning} = {text(o.expr)}")
-            value = printer.doprint(res)
-            if coeff != 0:
-                value = f"{value} + tl.where(idx == cls, {printer.doprint(coeff)}, 0.0)  # the one-hot term δ_jr·({text(coeff)})"
-            L.append(f"        {o.name} = {value}")
-            scaled = f"({o.name} * scale)" if target else o.name
-            L.append(f"        tl.store({o.name}_ptr + start + idx, {scaled}.to({o.name}_ptr.dtype.element_ty), "
-                     "mask=idx < V)")
+            L.append("            gj = tl.load(g_ptr + start + idx, mask=idx < V, other=0.0).to(acc)")
+        L += entry_body("            ", printer)
+    if target:
+        o = per_row[0][0]
+        L += ["    if REDUCE:  # the last program to finish sums the rows' values: no second launch, no host sync",
+              "        tl.debug_barrier()  # every thread of this program is past its stores",
+              "        done = tl.atomic_add(count_ptr + 1, 1)  # acq_rel: the rows stored before it are seen by the last",
+              "        rows = tl.num_programs(0)",
+              "        if done == rows - 1:",
+              "            total = tl.zeros([R], acc)",
+              "            for first in range(0, rows, R):",
+              "                at = first + tl.arange(0, R)",
+              f"                total += tl.load({o.name}_ptr + at, mask=at < rows, other=0.0, cache_modifier=\".cg\")",
+              "            tl.store(out_ptr, (tl.sum(total, axis=0) * scale).to(out_ptr.dtype.element_ty))"]
     return "\n".join(L) + "\n"
 
 
@@ -191,6 +271,7 @@ def emit_row_launcher(kernel: RowKernel) -> str:
     fused = any(not o.per_row for o in kernel.outputs)
     k = f"_{kernel.name}_kernel"
     outs = ", ".join(o.name for o in kernel.outputs)
+    value = next(o.name for o in kernel.outputs if o.per_row)
     doc = [f'    """{kernel.formula}', "",
            "    Arguments:",
            "      z: logits (N, V) or (..., V): float32, float64, bfloat16 or float16, on the GPU",
@@ -204,38 +285,38 @@ def emit_row_launcher(kernel: RowKernel) -> str:
         doc.append("      inplace: write the gradient over the logits (saves N·V of memory)")
     doc += ["", f"    Returns ({outs}):" if fused else f"    Returns {outs}:"]
     doc += [f"      {o.name}: {o.meaning} = {text(o.expr)}" for o in kernel.outputs]
-    doc.append('    """')
+    doc += ["",
+            "    Launches: the kernel (one program a row), after a small one counting the rows for",
+            "    the mean. The sum or mean is taken by the last program to finish, so nothing waits",
+            "    on the host (with check=False) and the call can be captured in a CUDA graph.",
+            '    """']
     sig = "z, r, reduction=\"mean\", ignore_index=-100, *, check=True" + (", inplace=False" if fused else "")
     body = [
         "_reduction(reduction)",
         "z, r, shape = _rows(z, r, check, ignore_index)",
         "N, V = z.shape",
+        "reduce = reduction != \"none\"",
         "acc = torch.float64 if z.dtype == torch.float64 else torch.float32",
-        "loss = torch.empty(N, dtype=acc, device=z.device)",
+        f"{value} = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row",
     ]
     if fused:
-        body += [
-            "dz = z if inplace else torch.empty_like(z)",
-            "counted = (r != ignore_index).sum().to(acc) if reduction == \"mean\" else None  # stays on the device",
-            "scale = 1.0 / counted if reduction == \"mean\" else torch.ones((), dtype=acc, device=z.device)",
-        ]
-    mean = "(loss.sum() * scale)" if fused else "(loss.sum() / (r != ignore_index).sum())"
-    args = "z, r, loss" + (", dz, scale" if fused else "")
+        body.append("dz = z if inplace else torch.empty_like(z)")
+    body += [
+        f"out = torch.empty((), dtype=z.dtype, device=z.device) if reduce else {value}",
+        "count = torch.zeros(2, dtype=torch.int32, device=z.device) if reduce else r  # rows counted; programs done",
+    ]
+    args = f"z, r, {value}" + (", dz" if fused else "") + ", out, count"
     body += [
         "if N:",
+        "    if reduction == \"mean\":",
+        "        _count_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, count, N, ignore_index, R=SUM_BLOCK)",
         f"    {k}[(N,)]({args}, V, z.stride(0), ignore_index, F64=z.dtype == torch.float64,",
-        "              **_row_tiles(V))",
-        "if reduction == \"none\":",
-        "    loss = loss.to(z.dtype).reshape(shape[:-1])",
-        "elif reduction == \"sum\":",
-        "    loss = loss.sum().to(z.dtype)",
-        "else:",
-        f"    loss = {mean}.to(z.dtype)",
+        "              MEAN=reduction == \"mean\", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, z.dtype))",
+        "elif reduce:  # no rows: the sum is 0 and the mean undefined",
+        "    out.fill_(0.0 if reduction == \"sum\" else float(\"nan\"))",
+        f"result = out if reduce else {value}.reshape(shape[:-1])",
     ]
-    if fused:
-        body.append("return loss, dz.reshape(shape)")
-    else:
-        body.append("return loss")
+    body.append("return result, dz.reshape(shape)" if fused else "return result")
     return "\n".join([f"def {kernel.name}({sig}):", *doc] + ["    " + b for b in body]) + "\n"
 
 
@@ -257,19 +338,42 @@ def _plain_row_launcher(kernel: RowKernel) -> str:
     body += ["N, V = z.shape"] + [f"{o} = torch.empty_like(z)" for o in outs]
     body += ["if N:",
              f"    {k}[(N,)]({', '.join(args + outs)}, V, z.stride(0), F64=z.dtype == torch.float64,",
-             "              **_row_tiles(V))",
+             "              **_row_tiles(V, z.dtype))",
              f"return {', '.join(o + '.reshape(shape)' for o in outs)}"]
     return "\n".join([f"def {kernel.name}({', '.join(args)}):", *doc] + ["    " + b for b in body]) + "\n"
 
 
 ROW_TILES = '''\
-def _row_tiles(V):
-    """Columns a program takes at a time, and its warps: a row is read in BLOCK_V pieces, twice.
-    Measured on an H100 (benchmarks/results/gpu-sweep-h100-2026-11-27.txt): 16,384 columns and 16
-    warps were fastest for float32 8192×32000 (1.00 ms; 1.05 with 4096 and 4), bfloat16 8192×32000
-    (0.42 ms; 0.55 with 8192 and 4) and bfloat16 4096×128256 (1.05 ms; 1.23 with 8192 and 4)."""
-    block = min(triton.next_power_of_2(V), 16384)
-    return {"BLOCK_V": block, "num_warps": min(16, max(4, block // 1024))}
+ONE_READ_MAX = 32768  # the longest row a program holds in registers (float64: half), read once
+TILE = 16384  # the tile of a longer row, which is read twice
+
+
+def _row_tiles(V, dtype):
+    """Columns a program takes at a time, and its warps.
+
+    A row of up to ONE_READ_MAX columns is one tile, read once and kept in registers
+    (64 floats a thread at most: ptxas reports no spills on sm_90 at 32,768 float32 columns,
+    benchmarks/results/sm90-compile-*.txt); a longer one is read twice, in TILE columns at a
+    time: 16,384 columns with 16 warps, the fastest two-pass tiling of the H100 sweep
+    (benchmarks/results/gpu-sweep-h100-2026-11-27.txt)."""
+    f64 = dtype == torch.float64
+    if V <= (ONE_READ_MAX // 2 if f64 else ONE_READ_MAX):
+        block = triton.next_power_of_2(V)
+        return {"BLOCK_V": block, "ONE_READ": True, "num_warps": min(16, max(4, block * (2 if f64 else 1) // 2048))}
+    return {"BLOCK_V": TILE, "ONE_READ": False, "num_warps": min(16, max(4, TILE // 1024))}
+'''
+
+
+COUNT_ROWS = '''\
+SUM_BLOCK = 1024  # rows a program of the row count takes, and the last program adds at a time
+
+
+@triton.jit
+def _count_rows_kernel(r_ptr, count_ptr, N, ignore_index, R: tl.constexpr):
+    """count_ptr[0] += the rows whose class is not ignore_index (the mean's divisor): R rows a program."""
+    at = tl.program_id(0).to(tl.int64) * R + tl.arange(0, R)
+    cls = tl.load(r_ptr + at, mask=at < N, other=ignore_index)
+    tl.atomic_add(count_ptr, tl.sum((cls != ignore_index).to(tl.int32), axis=0))
 '''
 
 
@@ -382,8 +486,9 @@ def emit_triton_row_module(kernels: list, source: str, regenerate: str) -> str:
     device = [TRITON_HELPERS[h] for h in TRITON_HELPERS if h in used]
     targets = any(k.target for k in kernels)
     host = [HOST_HELPERS["_device_ok"], ROW_TILES] + ([HOST_HELPERS["_reduction"], ROW_HOST] if targets else [PLAIN_HOST]) \
-        + [HOST_HELPERS["_registered"]]
+        + [HOST_HELPERS["_registered"]] + ([COUNT_ROWS] if targets else [])
     return assemble(kernels, source, regenerate,
-                    ["One program per row: an online softmax pass (float32 accumulation; float64 for float64",
-                     "logits), then the gradient pass. bfloat16/float16 logits are upcast in registers."],
+                    ["One program per row (float32 accumulation; float64 for float64 logits; bfloat16/float16",
+                     "logits upcast in registers). A row of up to ONE_READ_MAX columns is read once and kept",
+                     "in registers; a longer one takes an online softmax pass, then the gradient pass."],
                     device + host + parts, preamble="\n")
