@@ -43,6 +43,19 @@ def _fitting(rows, cols):
     return {"early_config_prune": prune}
 
 
+@triton.jit
+def _tile_of(M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    """The (row, column) tile of this program, in groups of 8 tile rows (the L2 order of Triton's
+    matmul tutorial): the programs in flight share rows of the left operand and columns of the
+    right one in L2, instead of streaming the whole left operand once per column of tiles."""
+    GROUP: tl.constexpr = 8
+    pid = tl.program_id(0)
+    in_group = GROUP * tl.cdiv(N, BLOCK_N)
+    first = (pid // in_group) * GROUP
+    rows = tl.minimum(tl.cdiv(M, BLOCK_M) - first, GROUP)
+    return first + (pid % in_group) % rows, (pid % in_group) // rows
+
+
 def _device_ok(name, x):
     if x.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"argument {name!r} is on {x.device}; the Triton kernels run on a CUDA device "
@@ -77,8 +90,9 @@ def _registered(name):
 @triton.jit
 def _dense_sigmoid_kernel(a_ptr, W_ptr, b_ptr, y_ptr, M, N, K0, PRECISION: tl.constexpr, UPCAST: tl.constexpr, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """y_i = σ(Σ_k W_ik a_k + b_i): one (BLOCK_M examples × BLOCK_N outputs) tile per program."""
-    rm = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)  # examples
-    rn = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)  # outputs i
+    tile_m, tile_n = _tile_of(M, N, BLOCK_M, BLOCK_N)
+    rm = tile_m * BLOCK_M + tl.arange(0, BLOCK_M)  # examples
+    rn = tile_n * BLOCK_N + tl.arange(0, BLOCK_N)  # outputs i
     acc_t: tl.constexpr = tl.float64 if F64 else tl.float32
     # Σ_k (a_k·W_ik): (a tile) · (W tile)ᵀ, K0 at a time
     acc0 = tl.zeros([BLOCK_M, BLOCK_N], acc_t)
@@ -111,7 +125,7 @@ def dense_sigmoid(a, W, b):
     W = _matrix('W', W, (None, a.shape[1]), a)
     b = _matrix('b', b, (W.shape[0],), a)
     y = torch.empty(B, W.shape[0], dtype=a.dtype, device=a.device)
-    grid = lambda meta: (triton.cdiv(B, meta["BLOCK_M"]), triton.cdiv(W.shape[0], meta["BLOCK_N"]))
+    grid = lambda meta: (triton.cdiv(B, meta["BLOCK_M"]) * triton.cdiv(W.shape[0], meta["BLOCK_N"]),)
     if B and W.shape[0]:
         _dense_sigmoid_kernel[grid](a, W, b, y, B, W.shape[0], a.shape[1],
             PRECISION="ieee" if a.dtype in (torch.float32, torch.float64) else "tf32",  # tf32: the default, unused for 16-bit inputs
@@ -124,8 +138,9 @@ def dense_sigmoid(a, W, b):
 @triton.jit
 def _dense_sigmoid_backward_dW_kernel(g_ptr, y_ptr, a_ptr, dW_ptr, db_ptr, B, N, K, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """∂C/∂W_ik = a_k·δ_i, summed over the batch: δᵀ·a; and ∂C/∂b_i = Σ_batch δ."""
-    rn = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)  # rows i of the result
-    rk = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)  # its columns
+    tile_n, tile_k = _tile_of(N, K, BLOCK_M, BLOCK_N)
+    rn = tile_n * BLOCK_M + tl.arange(0, BLOCK_M)  # rows i of the result
+    rk = tile_k * BLOCK_N + tl.arange(0, BLOCK_N)  # its columns
     acc_t: tl.constexpr = tl.float64 if F64 else tl.float32
     acc = tl.zeros([BLOCK_M, BLOCK_N], acc_t)
     total = tl.zeros([BLOCK_M], acc_t)
@@ -140,7 +155,7 @@ def _dense_sigmoid_backward_dW_kernel(g_ptr, y_ptr, a_ptr, dW_ptr, db_ptr, B, N,
         total += tl.sum(delta, axis=1)
     mask = (rn[:, None] < N) & (rk[None, :] < K)
     tl.store(dW_ptr + rn[:, None].to(tl.int64) * K + rk[None, :], acc.to(dW_ptr.dtype.element_ty), mask=mask)
-    if tl.program_id(1) == 0:  # one column of programs writes ∂C/∂b
+    if tile_k == 0:  # one column of programs writes ∂C/∂b
         tl.store(db_ptr + rn, total.to(db_ptr.dtype.element_ty), mask=rn < N)
 
 
@@ -148,8 +163,9 @@ def _dense_sigmoid_backward_dW_kernel(g_ptr, y_ptr, a_ptr, dW_ptr, db_ptr, B, N,
 @triton.jit
 def _dense_sigmoid_backward_da_kernel(g_ptr, y_ptr, W_ptr, da_ptr, B, N, K, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """∂C/∂a_k = Σ_i (δ_i·W_ik): δ·W, one (examples × columns) tile per program."""
-    rm = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)  # examples
-    rk = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)  # columns k
+    tile_m, tile_k = _tile_of(B, K, BLOCK_M, BLOCK_N)
+    rm = tile_m * BLOCK_M + tl.arange(0, BLOCK_M)  # examples
+    rk = tile_k * BLOCK_N + tl.arange(0, BLOCK_N)  # columns k
     acc_t: tl.constexpr = tl.float64 if F64 else tl.float32
     acc = tl.zeros([BLOCK_M, BLOCK_N], acc_t)
     for i0 in range(0, N, BLOCK_K):  # the summed index i
@@ -188,9 +204,9 @@ def dense_sigmoid_backward(a, W, y, g):
     da = torch.empty(B, a.shape[1], dtype=a.dtype, device=a.device)
     f64 = a.dtype == torch.float64
     if B:
-        grid = lambda meta: (triton.cdiv(W.shape[0], meta["BLOCK_M"]), triton.cdiv(a.shape[1], meta["BLOCK_N"]))
+        grid = lambda meta: (triton.cdiv(W.shape[0], meta["BLOCK_M"]) * triton.cdiv(a.shape[1], meta["BLOCK_N"]),)
         _dense_sigmoid_backward_dW_kernel[grid](g, y, a, dW, db, B, W.shape[0], a.shape[1], F64=f64)
-        grid = lambda meta: (triton.cdiv(B, meta["BLOCK_M"]), triton.cdiv(a.shape[1], meta["BLOCK_N"]))
+        grid = lambda meta: (triton.cdiv(B, meta["BLOCK_M"]) * triton.cdiv(a.shape[1], meta["BLOCK_N"]),)
         _dense_sigmoid_backward_da_kernel[grid](g, y, W, da, B, W.shape[0], a.shape[1], F64=f64)
     return dW, db, da
 
@@ -226,8 +242,9 @@ def dense_sigmoid_layer(a, W, b):
 @triton.jit
 def _linear_kernel(a_ptr, W_ptr, b_ptr, z_ptr, M, N, K0, PRECISION: tl.constexpr, UPCAST: tl.constexpr, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """z_i = Σ_k W_ik a_k + b_i: one (BLOCK_M examples × BLOCK_N outputs) tile per program."""
-    rm = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)  # examples
-    rn = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)  # outputs i
+    tile_m, tile_n = _tile_of(M, N, BLOCK_M, BLOCK_N)
+    rm = tile_m * BLOCK_M + tl.arange(0, BLOCK_M)  # examples
+    rn = tile_n * BLOCK_N + tl.arange(0, BLOCK_N)  # outputs i
     acc_t: tl.constexpr = tl.float64 if F64 else tl.float32
     # Σ_k (a_k·W_ik): (a tile) · (W tile)ᵀ, K0 at a time
     acc0 = tl.zeros([BLOCK_M, BLOCK_N], acc_t)
@@ -260,7 +277,7 @@ def linear(a, W, b):
     W = _matrix('W', W, (None, a.shape[1]), a)
     b = _matrix('b', b, (W.shape[0],), a)
     z = torch.empty(B, W.shape[0], dtype=a.dtype, device=a.device)
-    grid = lambda meta: (triton.cdiv(B, meta["BLOCK_M"]), triton.cdiv(W.shape[0], meta["BLOCK_N"]))
+    grid = lambda meta: (triton.cdiv(B, meta["BLOCK_M"]) * triton.cdiv(W.shape[0], meta["BLOCK_N"]),)
     if B and W.shape[0]:
         _linear_kernel[grid](a, W, b, z, B, W.shape[0], a.shape[1],
             PRECISION="ieee" if a.dtype in (torch.float32, torch.float64) else "tf32",  # tf32: the default, unused for 16-bit inputs
@@ -273,8 +290,9 @@ def linear(a, W, b):
 @triton.jit
 def _linear_backward_dW_kernel(g_ptr, a_ptr, dW_ptr, db_ptr, B, N, K, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """∂C/∂W_ik = a_k·g_i, summed over the batch: δᵀ·a; and ∂C/∂b_i = Σ_batch δ."""
-    rn = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)  # rows i of the result
-    rk = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)  # its columns
+    tile_n, tile_k = _tile_of(N, K, BLOCK_M, BLOCK_N)
+    rn = tile_n * BLOCK_M + tl.arange(0, BLOCK_M)  # rows i of the result
+    rk = tile_k * BLOCK_N + tl.arange(0, BLOCK_N)  # its columns
     acc_t: tl.constexpr = tl.float64 if F64 else tl.float32
     acc = tl.zeros([BLOCK_M, BLOCK_N], acc_t)
     total = tl.zeros([BLOCK_M], acc_t)
@@ -288,7 +306,7 @@ def _linear_backward_dW_kernel(g_ptr, a_ptr, dW_ptr, db_ptr, B, N, K, F64: tl.co
         total += tl.sum(delta, axis=1)
     mask = (rn[:, None] < N) & (rk[None, :] < K)
     tl.store(dW_ptr + rn[:, None].to(tl.int64) * K + rk[None, :], acc.to(dW_ptr.dtype.element_ty), mask=mask)
-    if tl.program_id(1) == 0:  # one column of programs writes ∂C/∂b
+    if tile_k == 0:  # one column of programs writes ∂C/∂b
         tl.store(db_ptr + rn, total.to(db_ptr.dtype.element_ty), mask=rn < N)
 
 
@@ -296,8 +314,9 @@ def _linear_backward_dW_kernel(g_ptr, a_ptr, dW_ptr, db_ptr, B, N, K, F64: tl.co
 @triton.jit
 def _linear_backward_da_kernel(g_ptr, W_ptr, da_ptr, B, N, K, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """∂C/∂a_k = Σ_i (g_i·W_ik): δ·W, one (examples × columns) tile per program."""
-    rm = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)  # examples
-    rk = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)  # columns k
+    tile_m, tile_k = _tile_of(B, K, BLOCK_M, BLOCK_N)
+    rm = tile_m * BLOCK_M + tl.arange(0, BLOCK_M)  # examples
+    rk = tile_k * BLOCK_N + tl.arange(0, BLOCK_N)  # columns k
     acc_t: tl.constexpr = tl.float64 if F64 else tl.float32
     acc = tl.zeros([BLOCK_M, BLOCK_N], acc_t)
     for i0 in range(0, N, BLOCK_K):  # the summed index i
@@ -333,9 +352,9 @@ def linear_backward(a, W, g):
     da = torch.empty(B, a.shape[1], dtype=a.dtype, device=a.device)
     f64 = a.dtype == torch.float64
     if B:
-        grid = lambda meta: (triton.cdiv(W.shape[0], meta["BLOCK_M"]), triton.cdiv(a.shape[1], meta["BLOCK_N"]))
+        grid = lambda meta: (triton.cdiv(W.shape[0], meta["BLOCK_M"]) * triton.cdiv(a.shape[1], meta["BLOCK_N"]),)
         _linear_backward_dW_kernel[grid](g, a, dW, db, B, W.shape[0], a.shape[1], F64=f64)
-        grid = lambda meta: (triton.cdiv(B, meta["BLOCK_M"]), triton.cdiv(a.shape[1], meta["BLOCK_N"]))
+        grid = lambda meta: (triton.cdiv(B, meta["BLOCK_M"]) * triton.cdiv(a.shape[1], meta["BLOCK_N"]),)
         _linear_backward_da_kernel[grid](g, W, da, B, W.shape[0], a.shape[1], F64=f64)
     return dW, db, da
 

@@ -41,6 +41,19 @@ def _fitting(rows, cols):
     return {"early_config_prune": prune}
 
 
+@triton.jit
+def _tile_of(M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    """The (row, column) tile of this program, in groups of 8 tile rows (the L2 order of Triton's
+    matmul tutorial): the programs in flight share rows of the left operand and columns of the
+    right one in L2, instead of streaming the whole left operand once per column of tiles."""
+    GROUP: tl.constexpr = 8
+    pid = tl.program_id(0)
+    in_group = GROUP * tl.cdiv(N, BLOCK_N)
+    first = (pid // in_group) * GROUP
+    rows = tl.minimum(tl.cdiv(M, BLOCK_M) - first, GROUP)
+    return first + (pid % in_group) % rows, (pid % in_group) // rows
+
+
 def _device_ok(name, x):
     if x.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"argument {name!r} is on {x.device}; the Triton kernels run on a CUDA device "
@@ -75,8 +88,9 @@ def _registered(name):
 @triton.jit
 def _rnn_step_kernel(x_ptr, hp_ptr, Wi_ptr, Wh_ptr, h_ptr, M, N, K0, K1, PRECISION: tl.constexpr, UPCAST: tl.constexpr, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """h_i = σ(Σ_k W^h_ik h⁻_k + Σ_d W^i_id x_d): one (BLOCK_M examples × BLOCK_N outputs) tile per program."""
-    rm = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)  # examples
-    rn = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)  # outputs i
+    tile_m, tile_n = _tile_of(M, N, BLOCK_M, BLOCK_N)
+    rm = tile_m * BLOCK_M + tl.arange(0, BLOCK_M)  # examples
+    rn = tile_n * BLOCK_N + tl.arange(0, BLOCK_N)  # outputs i
     acc_t: tl.constexpr = tl.float64 if F64 else tl.float32
     # Σ_k (hp_k·Wʰ_ik): (hp tile) · (Wh tile)ᵀ, K0 at a time
     acc0 = tl.zeros([BLOCK_M, BLOCK_N], acc_t)
@@ -119,7 +133,7 @@ def rnn_step(x, hp, Wi, Wh):
     Wi = _matrix('Wi', Wi, (None, x.shape[1]), x)
     Wh = _matrix('Wh', Wh, (Wi.shape[0], hp.shape[1]), x)
     h = torch.empty(B, Wi.shape[0], dtype=x.dtype, device=x.device)
-    grid = lambda meta: (triton.cdiv(B, meta["BLOCK_M"]), triton.cdiv(Wi.shape[0], meta["BLOCK_N"]))
+    grid = lambda meta: (triton.cdiv(B, meta["BLOCK_M"]) * triton.cdiv(Wi.shape[0], meta["BLOCK_N"]),)
     if B and Wi.shape[0]:
         _rnn_step_kernel[grid](x, hp, Wi, Wh, h, B, Wi.shape[0], hp.shape[1], x.shape[1],
             PRECISION="ieee" if x.dtype in (torch.float32, torch.float64) else "tf32",  # tf32: the default, unused for 16-bit inputs
@@ -132,8 +146,9 @@ def rnn_step(x, hp, Wi, Wh):
 @triton.jit
 def _rnn_step_backward_dWi_kernel(g_ptr, h_ptr, x_ptr, dWi_ptr, B, N, K, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """∂C/∂W^i_id = δ_i·x_d, summed over the batch: δᵀ·x."""
-    rn = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)  # rows i of the result
-    rk = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)  # its columns
+    tile_n, tile_k = _tile_of(N, K, BLOCK_M, BLOCK_N)
+    rn = tile_n * BLOCK_M + tl.arange(0, BLOCK_M)  # rows i of the result
+    rk = tile_k * BLOCK_N + tl.arange(0, BLOCK_N)  # its columns
     acc_t: tl.constexpr = tl.float64 if F64 else tl.float32
     acc = tl.zeros([BLOCK_M, BLOCK_N], acc_t)
     for b0 in range(0, B, BLOCK_K):  # the batch, BLOCK_K examples at a time
@@ -152,8 +167,9 @@ def _rnn_step_backward_dWi_kernel(g_ptr, h_ptr, x_ptr, dWi_ptr, B, N, K, F64: tl
 @triton.jit
 def _rnn_step_backward_dWh_kernel(g_ptr, h_ptr, hp_ptr, dWh_ptr, B, N, K, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """∂C/∂W^h_ik = δ_i·hp_k, summed over the batch: δᵀ·hp."""
-    rn = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)  # rows i of the result
-    rk = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)  # its columns
+    tile_n, tile_k = _tile_of(N, K, BLOCK_M, BLOCK_N)
+    rn = tile_n * BLOCK_M + tl.arange(0, BLOCK_M)  # rows i of the result
+    rk = tile_k * BLOCK_N + tl.arange(0, BLOCK_N)  # its columns
     acc_t: tl.constexpr = tl.float64 if F64 else tl.float32
     acc = tl.zeros([BLOCK_M, BLOCK_N], acc_t)
     for b0 in range(0, B, BLOCK_K):  # the batch, BLOCK_K examples at a time
@@ -172,8 +188,9 @@ def _rnn_step_backward_dWh_kernel(g_ptr, h_ptr, hp_ptr, dWh_ptr, B, N, K, F64: t
 @triton.jit
 def _rnn_step_backward_dhp_kernel(g_ptr, h_ptr, Wh_ptr, dhp_ptr, B, N, K, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """∂C/∂h⁻_k = Σ_i (δ_i·Wʰ_ik): δ·Wh, one (examples × columns) tile per program."""
-    rm = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)  # examples
-    rk = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)  # columns k
+    tile_m, tile_k = _tile_of(B, K, BLOCK_M, BLOCK_N)
+    rm = tile_m * BLOCK_M + tl.arange(0, BLOCK_M)  # examples
+    rk = tile_k * BLOCK_N + tl.arange(0, BLOCK_N)  # columns k
     acc_t: tl.constexpr = tl.float64 if F64 else tl.float32
     acc = tl.zeros([BLOCK_M, BLOCK_N], acc_t)
     for i0 in range(0, N, BLOCK_K):  # the summed index i
@@ -216,11 +233,11 @@ def rnn_step_backward(x, hp, Wi, Wh, h, g):
     dhp = torch.empty(B, hp.shape[1], dtype=x.dtype, device=x.device)
     f64 = x.dtype == torch.float64
     if B:
-        grid = lambda meta: (triton.cdiv(Wi.shape[0], meta["BLOCK_M"]), triton.cdiv(x.shape[1], meta["BLOCK_N"]))
+        grid = lambda meta: (triton.cdiv(Wi.shape[0], meta["BLOCK_M"]) * triton.cdiv(x.shape[1], meta["BLOCK_N"]),)
         _rnn_step_backward_dWi_kernel[grid](g, h, x, dWi, B, Wi.shape[0], x.shape[1], F64=f64)
-        grid = lambda meta: (triton.cdiv(Wi.shape[0], meta["BLOCK_M"]), triton.cdiv(hp.shape[1], meta["BLOCK_N"]))
+        grid = lambda meta: (triton.cdiv(Wi.shape[0], meta["BLOCK_M"]) * triton.cdiv(hp.shape[1], meta["BLOCK_N"]),)
         _rnn_step_backward_dWh_kernel[grid](g, h, hp, dWh, B, Wi.shape[0], hp.shape[1], F64=f64)
-        grid = lambda meta: (triton.cdiv(B, meta["BLOCK_M"]), triton.cdiv(hp.shape[1], meta["BLOCK_N"]))
+        grid = lambda meta: (triton.cdiv(B, meta["BLOCK_M"]) * triton.cdiv(hp.shape[1], meta["BLOCK_N"]),)
         _rnn_step_backward_dhp_kernel[grid](g, h, Wh, dhp, B, Wi.shape[0], hp.shape[1], F64=f64)
     return dWi, dWh, dhp
 

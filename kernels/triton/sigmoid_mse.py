@@ -15,7 +15,9 @@ import torch
 import triton
 import triton.language as tl
 
-BLOCK = 1024  # elements per program
+# elements and warps a program takes: at copy bandwidth on an H100 for sigmoid+MSE over 64M
+# float32 (benchmarks/results/gpu-sweep-h100-2026-11-27.txt); 16,384 partial sums at that size
+BLOCK, WARPS = 4096, 8
 
 
 _FLOATS = (torch.float32, torch.float64, torch.bfloat16, torch.float16)
@@ -65,7 +67,7 @@ def _registered(name):
 
 
 @triton.jit
-def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, partial_ptr, n, WRITE_VALUE: tl.constexpr, REDUCE: tl.constexpr, F64: tl.constexpr, BLOCK: tl.constexpr):
+def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, partial_ptr, count_ptr, n, divisor, WRITE_VALUE: tl.constexpr, REDUCE: tl.constexpr, F64: tl.constexpr, BLOCK: tl.constexpr):
     """L = (y − σ(z))²: one block of elements per program."""
     pid = tl.program_id(0)
     offs = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)  # int64: no overflow past 2³¹ elements
@@ -90,9 +92,17 @@ def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, partial_ptr, n, WRITE_VA
     dL_dz = -2.0*t1*t2/(1.0 + 1.0 / t0)
     if WRITE_VALUE:
         tl.store(L_ptr + offs, L.to(L_ptr.dtype.element_ty), mask=mask)
-    if REDUCE:  # this block's partial sum of the value: no second pass over memory
-        tl.store(partial_ptr + pid, tl.sum(tl.where(mask, L, 0.0), axis=0))
     tl.store(dL_dz_ptr + offs, dL_dz.to(dL_dz_ptr.dtype.element_ty), mask=mask)
+    if REDUCE:  # this block's partial sum; the last program to finish adds the partial sums up
+        tl.store(partial_ptr + pid, tl.sum(tl.where(mask, L, 0.0), axis=0))
+        tl.debug_barrier()  # every thread of this program is past its stores
+        done = tl.atomic_add(count_ptr, 1)  # acq_rel: the partial sums stored before it are seen by the last
+        if done == tl.num_programs(0) - 1:  # in a fixed order: the same bits every run
+            total = tl.zeros([BLOCK], partial_ptr.dtype.element_ty)
+            for first in range(0, tl.num_programs(0), BLOCK):
+                at = first + tl.arange(0, BLOCK)
+                total += tl.load(partial_ptr + at, mask=at < tl.num_programs(0), other=0.0, cache_modifier=".cg")
+            tl.store(L_ptr, (tl.sum(total, axis=0) / divisor).to(L_ptr.dtype.element_ty))  # Σ, or Σ/n
 
 
 def sigmoid_mse(z, y, *, reduction="none"):
@@ -100,7 +110,8 @@ def sigmoid_mse(z, y, *, reduction="none"):
 
     Arguments: tensors of one shape, dtype (float32, float64, bfloat16, float16) and device.
     reduction: 'none' (the value entry by entry), or 'sum'/'mean' of it (accumulated in
-    float32, or float64 for float64 inputs, without a second pass over memory).
+    float32, or float64 for float64 inputs, without a second pass over memory: each
+    program sums its block, the last to finish adds those up; one launch, no host sync).
 
     Returns (L, dL_dz):
       L: L = (y − σ(z))²
@@ -111,14 +122,19 @@ def sigmoid_mse(z, y, *, reduction="none"):
     n = z.numel()
     f64 = z.dtype == torch.float64
     blocks = triton.cdiv(n, BLOCK)
-    L = torch.empty_like(z) if reduction == "none" else None
+    reduce = reduction != "none"
+    L = torch.empty((), dtype=z.dtype, device=z.device) if reduce else torch.empty_like(z)
     dL_dz = torch.empty_like(z)
-    partial = torch.empty(max(blocks, 1), dtype=torch.float64 if f64 else torch.float32, device=z.device) if reduction != "none" else None
+    if reduce:  # the blocks' partial sums, and the count of programs finished
+        partial = torch.empty(blocks, dtype=torch.float64 if f64 else torch.float32, device=z.device)
+        count = torch.zeros(1, dtype=torch.int32, device=z.device)
+    else:
+        partial = count = z  # not read
     if n:
-        _sigmoid_mse_kernel[(blocks,)](z, y, L if L is not None else partial, dL_dz, partial if partial is not None else z, n,
-            WRITE_VALUE=reduction == "none", REDUCE=reduction != "none", F64=f64, BLOCK=BLOCK)
-    if reduction != "none":
-        L = (partial[:blocks].sum() / (n if reduction == "mean" else 1)).to(z.dtype)
+        _sigmoid_mse_kernel[(blocks,)](z, y, L, dL_dz, partial, count, n, n if reduction == "mean" else 1,
+            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, BLOCK=BLOCK, num_warps=WARPS)
+    elif reduce:  # nothing to add up: the sum is 0, the mean undefined
+        L.fill_(0.0 if reduction == "sum" else float("nan"))
     return L, dL_dz
 
 

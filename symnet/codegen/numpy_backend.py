@@ -245,7 +245,7 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     lines += [f"    _{v} = {v}.reshape(-1)  # a view: written block by block" for v in outputs]
     if scratch:
         lines += [f"    _{b} = np.empty(min(_n, _BLOCK), _dtype)" for b in scratch]
-    loop = [f"for _i in range(0, _n, _BLOCK):",
+    loop = ["for _i in range(0, _n, _BLOCK):",
             f"    {', '.join(views)} = {', '.join(f'_{v}[_i:_i + _BLOCK]' for v in views)}"]
     if scratch:
         loop.append(f"    {', '.join(scratch)} = {', '.join(f'_{b}[:{outputs[0]}.size]' for b in scratch)}")

@@ -218,7 +218,7 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
         if o.per_row:
             lines.append(f"    {o.name} = _{o.name}.reshape(_shape[:-1])")
             if reduce:
-                lines.append(f"    if reduction != \"none\":  # accumulated in float64, returned in the logits' type")
+                lines.append("    if reduction != \"none\":  # accumulated in float64, returned in the logits' type")
                 lines.append(f"        {o.name} = {o.name}.sum(dtype=np.float64) / "
                              f"(max(_rows, 1) if reduction == \"mean\" else 1)")
                 lines.append(f"        {o.name} = np.asarray({o.name}, dtype=_z.dtype)[()]")

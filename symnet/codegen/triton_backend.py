@@ -10,7 +10,9 @@ relative accuracy near 0), because the libdevice functions do not run under
 The elementwise skeleton loads every input once, computes all outputs of the kernel's
 CSE'd assignment list in registers (float32, or float64 for float64 inputs; bfloat16 and
 float16 inputs are upcast), and stores each output once. A loss reduction, when asked
-for, is a per-block partial sum written beside the outputs: no second pass over memory.
+for, is a per-block partial sum written beside the outputs, and the last program to
+finish (an atomic counter) adds the partial sums up in a fixed order: no second pass
+over memory, no second launch, and the same bits every run.
 """
 from __future__ import annotations
 
@@ -26,6 +28,19 @@ __all__ = ["TritonPrinter", "emit_elementwise", "emit_triton_module", "assemble"
 
 # Device helpers, written once per module where a kernel needs them.
 TRITON_HELPERS = {
+    "_tile_of": '''\
+@triton.jit
+def _tile_of(M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    """The (row, column) tile of this program, in groups of 8 tile rows (the L2 order of Triton's
+    matmul tutorial): the programs in flight share rows of the left operand and columns of the
+    right one in L2, instead of streaming the whole left operand once per column of tiles."""
+    GROUP: tl.constexpr = 8
+    pid = tl.program_id(0)
+    in_group = GROUP * tl.cdiv(N, BLOCK_N)
+    first = (pid // in_group) * GROUP
+    rows = tl.minimum(tl.cdiv(M, BLOCK_M) - first, GROUP)
+    return first + (pid % in_group) % rows, (pid % in_group) // rows
+''',
     "_log1p": '''\
 @triton.jit
 def _log1p(u):
@@ -229,8 +244,9 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     printer = TritonPrinter({i.symbol: i.name for i in kernel.inputs}, helpers)
     k = f"_{kernel.name}_kernel"
     ptrs = [f"{v}_ptr" for v in inputs + outputs]
-    sig = ", ".join(ptrs + ["partial_ptr", "n", "WRITE_VALUE: tl.constexpr", "REDUCE: tl.constexpr",
-                            "F64: tl.constexpr", "BLOCK: tl.constexpr"])
+    reducible = n_values == 1
+    sig = ", ".join(ptrs + ["partial_ptr", "count_ptr", "n", "divisor", "WRITE_VALUE: tl.constexpr",
+                            "REDUCE: tl.constexpr", "F64: tl.constexpr", "BLOCK: tl.constexpr"])
     body = ["pid = tl.program_id(0)",
             "offs = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)  # int64: no overflow past 2³¹ elements",
             "mask = offs < n"]
@@ -254,22 +270,32 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
         if index < n_values:
             body.append("if WRITE_VALUE:")
             body.append("    " + store)
-            body.append("if REDUCE:  # this block's partial sum of the value: no second pass over memory")
-            body.append(f"    tl.store(partial_ptr + pid, tl.sum(tl.where(mask, {o.name}, 0.0), axis=0))")
         else:
             body.append(store)
+    if reducible:
+        v = kernel.outputs[0].name
+        body += ["if REDUCE:  # this block's partial sum; the last program to finish adds the partial sums up",
+                 f"    tl.store(partial_ptr + pid, tl.sum(tl.where(mask, {v}, 0.0), axis=0))",
+                 "    tl.debug_barrier()  # every thread of this program is past its stores",
+                 "    done = tl.atomic_add(count_ptr, 1)  # acq_rel: the partial sums stored before it are seen by the last",
+                 "    if done == tl.num_programs(0) - 1:  # in a fixed order: the same bits every run",
+                 "        total = tl.zeros([BLOCK], partial_ptr.dtype.element_ty)",
+                 "        for first in range(0, tl.num_programs(0), BLOCK):",
+                 "            at = first + tl.arange(0, BLOCK)",
+                 "            total += tl.load(partial_ptr + at, mask=at < tl.num_programs(0), other=0.0, cache_modifier=\".cg\")",
+                 f"        tl.store({v}_ptr, (tl.sum(total, axis=0) / divisor).to({v}_ptr.dtype.element_ty))  # Σ, or Σ/n"]
     jit = ["@triton.jit", f"def {k}({sig}):", f'    """{kernel.formula}: one block of elements per program."""']
     jit += ["    " + b for b in body]
 
     # the launcher
     value_doc = [f"      {o.name}: {o.meaning} = {text(o.expr)}" for o in kernel.outputs]
-    reducible = n_values == 1
     launcher = [f"def {kernel.name}({', '.join(inputs)}, *, reduction=\"none\"):",
                 f'    """{kernel.formula}, and its gradients, in one pass over memory.',
                 "",
                 "    Arguments: tensors of one shape, dtype (float32, float64, bfloat16, float16) and device.",
                 "    reduction: 'none' (the value entry by entry), or 'sum'/'mean' of it (accumulated in",
-                "    float32, or float64 for float64 inputs, without a second pass over memory).",
+                "    float32, or float64 for float64 inputs, without a second pass over memory: each",
+                "    program sums its block, the last to finish adds those up; one launch, no host sync).",
                 "",
                 f"    Returns ({', '.join(outputs)}):", *value_doc, '    """',
                 f"    {', '.join(inputs)}{',' if len(inputs) == 1 else ''} = _tensors({', '.join(f'{v}={v}' for v in inputs)})",
@@ -281,22 +307,27 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     launcher += [f"    n = {first}.numel()",
                  f"    f64 = {first}.dtype == torch.float64",
                  "    blocks = triton.cdiv(n, BLOCK)"]
+    launcher.append("    reduce = reduction != \"none\"")
     for index, o in enumerate(kernel.outputs):
         if index < n_values:
-            launcher.append(f"    {o.name} = torch.empty_like({first}) if reduction == \"none\" else None")
+            launcher.append(f"    {o.name} = torch.empty((), dtype={first}.dtype, device={first}.device) if reduce "
+                            f"else torch.empty_like({first})")
         else:
             launcher.append(f"    {o.name} = torch.empty_like({first})")
-    launcher.append("    partial = torch.empty(max(blocks, 1), dtype=torch.float64 if f64 else torch.float32, "
-                    f"device={first}.device) if reduction != \"none\" else None")
-    args = inputs + [f"{o.name} if {o.name} is not None else partial" if i < n_values else o.name
-                     for i, o in enumerate(kernel.outputs)]
+    launcher += ["    if reduce:  # the blocks' partial sums, and the count of programs finished",
+                 "        partial = torch.empty(blocks, dtype=torch.float64 if f64 else torch.float32, "
+                 f"device={first}.device)",
+                 f"        count = torch.zeros(1, dtype=torch.int32, device={first}.device)",
+                 "    else:",
+                 f"        partial = count = {first}  # not read"]
+    args = inputs + [o.name for o in kernel.outputs]
     launcher += ["    if n:",
-                 f"        {k}[(blocks,)]({', '.join(args)}, partial if partial is not None else {first}, n,",
-                 "            WRITE_VALUE=reduction == \"none\", REDUCE=reduction != \"none\", F64=f64, BLOCK=BLOCK)"]
+                 f"        {k}[(blocks,)]({', '.join(args)}, partial, count, n, n if reduction == \"mean\" else 1,",
+                 "            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, BLOCK=BLOCK, num_warps=WARPS)"]
     if n_values:
         v = kernel.outputs[0].name
-        launcher += ['    if reduction != "none":',
-                     f"        {v} = (partial[:blocks].sum() / (n if reduction == \"mean\" else 1)).to({first}.dtype)"]
+        launcher += ["    elif reduce:  # nothing to add up: the sum is 0, the mean undefined",
+                     f"        {v}.fill_(0.0 if reduction == \"sum\" else float(\"nan\"))"]
     launcher.append(f"    return {', '.join(outputs)}" + ("," if len(outputs) == 1 else ""))
     return "\n".join(jit) + "\n\n\n" + "\n".join(launcher) + "\n"
 
@@ -376,7 +407,9 @@ def emit_triton_module(kernels: list, source: str, regenerate: str, op_namespace
     return assemble(kernels, source, regenerate,
                     ["Arithmetic in float32 (float64 for float64 inputs); bfloat16/float16 inputs are upcast."],
                     device + host + [HOST_HELPERS["_registered"]] + parts,
-                    preamble="BLOCK = 1024  # elements per program\n\n\n")
+                    preamble="# elements and warps a program takes: at copy bandwidth on an H100 for sigmoid+MSE over 64M\n"
+                             "# float32 (benchmarks/results/gpu-sweep-h100-2026-11-27.txt); 16,384 partial sums at that size\n"
+                             "BLOCK, WARPS = 4096, 8\n\n\n")
 
 
 def assemble(kernels: list, source: str, regenerate: str, notes: list[str], sections: list[str],

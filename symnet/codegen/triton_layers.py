@@ -120,6 +120,7 @@ def _load_rows(ptr: str, rows: str, cols: str, nrows: str, ncols: str, other: st
 
 
 def emit_forward(kernel: LayerKernel, helpers: set) -> str:
+    helpers.add("_tile_of")
     (out,) = kernel.outputs
     args = {a.base: a for a in kernel.args}
     sums = sorted(out.expr.atoms(sp.Sum), key=sp.default_sort_key)
@@ -142,8 +143,9 @@ def emit_forward(kernel: LayerKernel, helpers: set) -> str:
          "@triton.jit",
          f"def {name}({', '.join(ptrs + sizes + ['PRECISION: tl.constexpr', 'UPCAST: tl.constexpr'] + PROLOGUE)}):",
          f'    """{kernel.formula}: one (BLOCK_M examples × BLOCK_N outputs) tile per program."""',
-         "    rm = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)  # examples",
-         "    rn = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)  # outputs i",
+         "    tile_m, tile_n = _tile_of(M, N, BLOCK_M, BLOCK_N)",
+         "    rm = tile_m * BLOCK_M + tl.arange(0, BLOCK_M)  # examples",
+         "    rn = tile_n * BLOCK_N + tl.arange(0, BLOCK_N)  # outputs i",
          "    acc_t: tl.constexpr = tl.float64 if F64 else tl.float32"]
     for q, (s, mat, vec, k) in enumerate(plans):
         P, v = args[mat.base].name, args[vec.base].name
@@ -202,8 +204,8 @@ def emit_forward_launcher(kernel: LayerKernel) -> str:
     doc += ["", f"    Returns {out.name}: {out.meaning} = {text(out.expr)}", '    """']
     first = kernel.args[0].name
     body = checks + [f"{out.name} = torch.empty(B, {N}, dtype={first}.dtype, device={first}.device)",
-                     "grid = lambda meta: (triton.cdiv(B, meta[\"BLOCK_M\"]), triton.cdiv("
-                     f"{N}, meta[\"BLOCK_N\"]))",
+                     "grid = lambda meta: (triton.cdiv(B, meta[\"BLOCK_M\"]) * triton.cdiv("
+                     f"{N}, meta[\"BLOCK_N\"]),)",
                      f"if B and {N}:",
                      f"    _{kernel.name}_kernel[grid]({', '.join(a.name for a in kernel.args)}, {out.name}, B, {N}, "
                      f"{', '.join(Ks)},",
@@ -260,6 +262,7 @@ def _classify(kernel: LayerKernel):
 
 
 def emit_backward(kernel: LayerKernel, helpers: set) -> tuple[str, list]:
+    helpers.add("_tile_of")
     """One kernel per matrix product; each computes δ from its inputs as it loads them."""
     step_base, step, plans = _classify(kernel)
     (i,) = step.indices
@@ -298,8 +301,9 @@ def emit_backward(kernel: LayerKernel, helpers: set) -> tuple[str, list]:
              f"def {name}({', '.join(ptrs + ['B', 'N', 'K'] + PROLOGUE)}):",
              f'    """{o.meaning} = {text(o.expr)}, summed over the batch: δᵀ·{arg.name}'
              + (f"; and {sum_out.meaning} = Σ_batch δ" if with_sum else "") + '."""',
-             "    rn = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)  # rows i of the result",
-             "    rk = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)  # its columns",
+             "    tile_n, tile_k = _tile_of(N, K, BLOCK_M, BLOCK_N)",
+             "    rn = tile_n * BLOCK_M + tl.arange(0, BLOCK_M)  # rows i of the result",
+             "    rk = tile_k * BLOCK_N + tl.arange(0, BLOCK_N)  # its columns",
              "    acc_t: tl.constexpr = tl.float64 if F64 else tl.float32",
              "    acc = tl.zeros([BLOCK_M, BLOCK_N], acc_t)"]
         if with_sum:
@@ -315,7 +319,7 @@ def emit_backward(kernel: LayerKernel, helpers: set) -> tuple[str, list]:
               f"    tl.store({o.name}_ptr + rn[:, None].to(tl.int64) * K + rk[None, :], "
               f"acc.to({o.name}_ptr.dtype.element_ty), mask=mask)"]
         if with_sum:
-            L += ["    if tl.program_id(1) == 0:  # one column of programs writes ∂C/∂b",
+            L += ["    if tile_k == 0:  # one column of programs writes ∂C/∂b",
                   f"        tl.store({sum_out.name}_ptr + rn, total.to({sum_out.name}_ptr.dtype.element_ty), mask=rn < N)"]
         pieces.append("\n".join(L) + "\n")
         launches.append((name, o, kind, arg, sum_out))
@@ -326,8 +330,9 @@ def emit_backward(kernel: LayerKernel, helpers: set) -> tuple[str, list]:
              "@triton.jit",
              f"def {name}({', '.join(ptrs + ['B', 'N', 'K'] + PROLOGUE)}):",
              f'    """{o.meaning} = {text(o.expr)}: δ·{mat.name}, one (examples × columns) tile per program."""',
-             "    rm = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)  # examples",
-             "    rk = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)  # columns k",
+             "    tile_m, tile_k = _tile_of(B, K, BLOCK_M, BLOCK_N)",
+             "    rm = tile_m * BLOCK_M + tl.arange(0, BLOCK_M)  # examples",
+             "    rk = tile_k * BLOCK_N + tl.arange(0, BLOCK_N)  # columns k",
              "    acc_t: tl.constexpr = tl.float64 if F64 else tl.float32",
              "    acc = tl.zeros([BLOCK_M, BLOCK_N], acc_t)",
              "    for i0 in range(0, N, BLOCK_K):  # the summed index i",
@@ -372,11 +377,11 @@ def emit_backward_launcher(kernel: LayerKernel, launches, step_args) -> str:
         if kind == "outer":
             K = size_of[o.indices[1]]
             extra = f", {sum_out.name}" if sum_out is not None else ""
-            body += [f"    grid = lambda meta: (triton.cdiv({N}, meta[\"BLOCK_M\"]), triton.cdiv({K}, meta[\"BLOCK_N\"]))",
+            body += [f"    grid = lambda meta: (triton.cdiv({N}, meta[\"BLOCK_M\"]) * triton.cdiv({K}, meta[\"BLOCK_N\"]),)",
                      f"    {name}[grid]({', '.join(step_names)}, {other.name}, {o.name}{extra}, B, {N}, {K}, F64=f64)"]
         else:
             K = size_of[o.indices[0]]
-            body += [f"    grid = lambda meta: (triton.cdiv(B, meta[\"BLOCK_M\"]), triton.cdiv({K}, meta[\"BLOCK_N\"]))",
+            body += [f"    grid = lambda meta: (triton.cdiv(B, meta[\"BLOCK_M\"]) * triton.cdiv({K}, meta[\"BLOCK_N\"]),)",
                      f"    {name}[grid]({', '.join(step_names)}, {other.name}, {o.name}, B, {N}, {K}, F64=f64)"]
     body.append(f"return {', '.join(o.name for o in kernel.outputs)}")
     return "\n".join([f"def {kernel.name}({', '.join(a.name for a in kernel.args)}):", *doc]
