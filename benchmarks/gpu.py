@@ -80,6 +80,9 @@ def case_sigmoid_mse(n: int, check_only: bool, time_ms):
         return grad
 
     ref = formula().double()
+    total = SMSE.sigmoid_mse(z, y, reduction="sum")[0]  # the sum, finished on the device by the last program
+    close("symnet (sum of L)", total.reshape(1), ((y.double() - torch.sigmoid(z.double())) ** 2).sum().reshape(1),
+          1e-5, 0)
     peers = {"symnet (generated Triton)": ours, "eager formula": formula, "eager autograd": autograd}
     for name, fn in (("torch.compile(autograd)", autograd), ("torch.compile(formula)", formula)):
         c = compiled(fn)

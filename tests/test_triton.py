@@ -77,6 +77,26 @@ def test_shape_1823_by_781_and_the_reduction():
     assert torch.equal(d, d2)
 
 
+def test_the_reduction_is_finished_by_the_last_program(monkeypatch):
+    """Blocks of 16 (4096 in use): 63 programs write partial sums, the last to finish adds
+    them up 16 at a time, in a fixed order; against the float64 sum of numpy's formula."""
+    monkeypatch.setattr(SMSE, "BLOCK", 16)
+    rng = np.random.default_rng(7)
+    z, y = rng.normal(0, 3, 1000), rng.uniform(0, 1, 1000)
+    want = (y - 1 / (1 + np.exp(-z))) ** 2
+    for dtype, rtol in ((torch.float64, 1e-13), (torch.float32, 1e-5)):
+        zz, yy = t(z, dtype), t(y, dtype)
+        total, _ = SMSE.sigmoid_mse(zz, yy, reduction="sum")
+        mean, _ = SMSE.sigmoid_mse(zz, yy, reduction="mean")
+        assert total.shape == mean.shape == () and total.dtype == mean.dtype == dtype
+        assert float(total) == pytest.approx(want.sum(), rel=rtol)
+        assert float(mean) == pytest.approx(want.mean(), rel=rtol)
+        assert float(SMSE.sigmoid_mse(zz, yy, reduction="sum")[0]) == float(total)  # the same bits again
+    empty = t(np.zeros(0))
+    assert float(SMSE.sigmoid_mse(empty, empty, reduction="sum")[0]) == 0.0
+    assert np.isnan(float(SMSE.sigmoid_mse(empty, empty, reduction="mean")[0]))
+
+
 def test_bfloat16_and_float16_inputs_are_upcast():
     rng = np.random.default_rng(1)
     z, y = rng.normal(0, 3, 3000), rng.uniform(0, 1, 3000)
@@ -116,8 +136,31 @@ def test_custom_op_runs_inside_torch_compile_without_graph_breaks():
     torch.testing.assert_close(g1, g2)
 
 
+SM, LSM = load_kernel("softmax", "triton"), load_kernel("log_softmax", "triton")
+
+
+@pytest.fixture(params=["one read", "two passes"])
+def row_path(request, monkeypatch):
+    """Each row test runs on both paths of the row skeleton: a row held in registers (read
+    once), and a row read twice in tiles (here 64 columns wide, so every row of more than 64
+    columns takes several tiles and the online rescaling)."""
+    if request.param == "two passes":
+        for module in (CE, SM, LSM):
+            monkeypatch.setattr(module, "ONE_READ_MAX", 64)
+            monkeypatch.setattr(module, "TILE", 64)
+    return request.param
+
+
+def test_row_tiles_choose_one_read_up_to_the_limit():
+    assert CE._row_tiles(32000, torch.float32) == {"BLOCK_V": 32768, "ONE_READ": True, "num_warps": 16}
+    assert CE._row_tiles(32000, torch.bfloat16)["ONE_READ"]
+    assert CE._row_tiles(10, torch.float32) == {"BLOCK_V": 16, "ONE_READ": True, "num_warps": 4}
+    assert not CE._row_tiles(32000, torch.float64)["ONE_READ"]  # float64 holds half as many
+    assert CE._row_tiles(128256, torch.bfloat16) == {"BLOCK_V": 16384, "ONE_READ": False, "num_warps": 16}
+
+
 @pytest.mark.parametrize("N, V", [(1, 1), (3, 7), (5, 1023), (2, 9000), (67, 129)])
-def test_cross_entropy_matches_torch(N, V):
+def test_cross_entropy_matches_torch(N, V, row_path):
     g = torch.Generator().manual_seed(N * V)
     z = (torch.randn(N, V, generator=g, dtype=torch.float64) * 3).to(DEVICE)
     r = torch.randint(0, V, (N,), generator=g).to(DEVICE)
@@ -131,7 +174,7 @@ def test_cross_entropy_matches_torch(N, V):
         assert float(CE.softmax_cross_entropy(z, r, reduction).sum()) == pytest.approx(float(ref.detach().sum()), rel=1e-12)
 
 
-def test_cross_entropy_extremes_ignore_index_and_in_place():
+def test_cross_entropy_extremes_ignore_index_and_in_place(row_path):
     z = t([[1000.0, -1000.0, 0.0], [-1e30, 3e38, 0.0], [88.7, 88.7, -88.7], [5.0, 5.0, 5.0]])
     r = t([0, 1, 2, -100], torch.int64)
     loss, dz = CE.softmax_cross_entropy_grad(z, r, "none")
@@ -149,7 +192,7 @@ def test_cross_entropy_extremes_ignore_index_and_in_place():
     torch.testing.assert_close(written, separate)
 
 
-def test_cross_entropy_in_bfloat16():
+def test_cross_entropy_in_bfloat16(row_path):
     g = torch.Generator().manual_seed(3)
     z = (torch.randn(16, 300, generator=g) * 4).bfloat16().to(DEVICE)
     r = torch.randint(0, 300, (16,), generator=g).to(DEVICE)
@@ -188,6 +231,38 @@ def test_bad_input_is_refused_clearly():
                 SMSE.sigmoid_mse(z, y)
         finally:
             os.environ["TRITON_INTERPRET"] = "1"
+
+
+def test_the_mean_and_sum_are_taken_on_the_device_by_the_last_program(row_path, monkeypatch):
+    """60 rows, counted and summed 16 at a time (SUM_BLOCK, 1024 in use): four programs of the
+    row counter, and 60 row programs of which the last to finish adds the losses up in a
+    fixed order; ignored rows are not counted by the mean."""
+    monkeypatch.setattr(CE, "SUM_BLOCK", 16)
+    gen = torch.Generator().manual_seed(11)
+    z = (torch.randn(60, 70, generator=gen, dtype=torch.float64) * 3).to(DEVICE)
+    r = torch.randint(0, 70, (60,), generator=gen)
+    r[::7] = -100
+    r = r.to(DEVICE)
+    zz = z.clone().requires_grad_(True)
+    for reduction in ("mean", "sum"):
+        ref = torch.nn.functional.cross_entropy(zz, r, reduction=reduction)
+        (g_ref,) = torch.autograd.grad(ref, zz)
+        loss, dz = CE.softmax_cross_entropy_grad(z, r, reduction)
+        assert loss.shape == () and loss.dtype == torch.float64
+        torch.testing.assert_close(loss, ref.detach(), rtol=1e-13, atol=0)
+        torch.testing.assert_close(dz, g_ref, rtol=1e-12, atol=1e-16)
+        torch.testing.assert_close(CE.softmax_cross_entropy(z, r, reduction), ref.detach(), rtol=1e-13, atol=0)
+    half = CE.softmax_cross_entropy(z.bfloat16(), r)  # the loss in the logits' dtype, summed in float32
+    assert half.dtype == torch.bfloat16
+    ref = torch.nn.functional.cross_entropy(z.bfloat16().double(), r)
+    assert abs(float(half) - float(ref)) <= 2 ** -8 * float(ref)
+
+
+def test_no_rows_give_a_zero_sum_and_an_undefined_mean():
+    z, r = torch.zeros(0, 5, device=DEVICE), torch.zeros(0, dtype=torch.int64, device=DEVICE)
+    assert float(CE.softmax_cross_entropy(z, r, "sum")) == 0.0
+    assert np.isnan(float(CE.softmax_cross_entropy_grad(z, r)[0]))
+    assert CE.softmax_cross_entropy(z, r, "none").shape == (0,)
 
 
 def test_a_bad_class_unchecked_is_nan_never_an_out_of_bounds_read():
@@ -234,7 +309,8 @@ DENSE = load_kernel("dense", "triton")
 RNN = load_kernel("rnn_step", "triton")
 
 
-@pytest.mark.parametrize("B, m, n", [(1, 1, 1), (37, 19, 23), (70, 45, 33)])
+@pytest.mark.parametrize("B, m, n", [(1, 1, 1), (37, 19, 23), (70, 45, 33),
+                                     (300, 8, 70)])  # 10 × 3 tiles of 32: a full group of 8 tile rows, then 2
 def test_dense_layers_match_torch_autograd(B, m, n):
     g = torch.Generator().manual_seed(B + m + n)
     a, W, b, up = (torch.randn(*s, generator=g, dtype=torch.float64).to(DEVICE) for s in ((B, m), (n, m), (n,), (B, n)))
@@ -299,6 +375,20 @@ def test_the_gpu_benchmark_script_checks_correctness_at_small_sizes():
     assert "sigmoid_mse: correct" in run.stdout and "dense_bf16_8192x4096x4096: correct" in run.stdout
 
 
+def test_the_gpu_sweep_script_runs_at_small_sizes():
+    """benchmarks/gpu_sweep.py stays runnable: every variant at tiny sizes, checked against the
+    default (a WRONG mark is a failure), under the interpreter where there is no GPU."""
+    import subprocess
+    import sys
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if DEVICE == "cpu":
+        env["TRITON_INTERPRET"] = "1"
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_sweep.py"), "--small"],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "one read" in run.stdout and "two passes" in run.stdout and "WRONG" not in run.stdout
+
+
 def test_layer_custom_ops_differentiate_with_the_generated_backward():
     g = torch.Generator().manual_seed(11)
     a, W, b = (torch.randn(*s, generator=g, dtype=torch.float64).to(DEVICE).requires_grad_(True)
@@ -326,11 +416,8 @@ def test_the_autotuner_tries_only_tiles_that_fit_the_problem():
     assert tiles(prune(DENSE._GPU_CONFIGS, {"a_ptr": f32, "M": 1, "N": 1})) == [(32, 32)]
 
 
-SM, LSM = load_kernel("softmax", "triton"), load_kernel("log_softmax", "triton")
-
-
 @pytest.mark.parametrize("N, V", [(1, 1), (4, 7), (3, 5000), (2, 9000)])
-def test_softmax_and_log_softmax_with_their_vector_jacobian_products(N, V):
+def test_softmax_and_log_softmax_with_their_vector_jacobian_products(N, V, row_path):
     gen = torch.Generator().manual_seed(N + V)
     z = (torch.randn(N, V, generator=gen, dtype=torch.float64) * 4).to(DEVICE)
     z[0, 0] = 1000.0 if V > 1 else z[0, 0]  # a row where e^z overflows without the max shift
