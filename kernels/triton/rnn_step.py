@@ -17,6 +17,7 @@ import triton.language as tl
 
 _GPU_CONFIGS = [triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s)
                 for bm, bn, bk, w, s in ((128, 128, 64, 8, 3), (128, 256, 64, 8, 3), (256, 128, 64, 8, 3),
+                                         (128, 256, 64, 8, 4), (256, 128, 64, 8, 4), (128, 128, 64, 8, 4),
                                          (64, 128, 64, 4, 4), (128, 64, 32, 4, 4), (64, 64, 32, 4, 4),
                                          (32, 32, 32, 4, 2))]
 if os.environ.get("TRITON_INTERPRET") == "1":  # the interpreter runs every config: keep one, small
