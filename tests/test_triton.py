@@ -142,12 +142,12 @@ SM, LSM = load_kernel("softmax", "triton"), load_kernel("log_softmax", "triton")
 @pytest.fixture(params=["one read", "two passes"])
 def row_path(request, monkeypatch):
     """Each row test runs on both paths of the row skeleton: a row held in registers (read
-    once), and a row read twice in tiles (here 64 columns wide, so every row of more than 64
-    columns takes several tiles and the online rescaling)."""
+    once), and a row read twice in tiles (here every row of more than 64 columns, in tiles of
+    256: rows of 1023 columns and more take several tiles and the online rescaling)."""
     if request.param == "two passes":
         for module in (CE, SM, LSM):
             monkeypatch.setattr(module, "ONE_READ_MAX", 64)
-            monkeypatch.setattr(module, "TILE", 64)
+            monkeypatch.setattr(module, "TILE", 256)
     return request.param
 
 
