@@ -120,7 +120,8 @@ def bce_logits(z, y, *, reduction="none"):
     Arguments: tensors of one shape, dtype (float32, float64, bfloat16, float16) and device.
     reduction: 'none' (the value entry by entry), or 'sum'/'mean' of it (accumulated in
     float32, or float64 for float64 inputs, without a second pass over memory: each
-    program sums its block, the last to finish adds those up; one launch, no host sync).
+    program sums its block, the last to finish adds those up: no second kernel over the
+    partial sums, only the zeroing of its counter before, and no host sync).
 
     Returns (C, dC_dz):
       C: C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))

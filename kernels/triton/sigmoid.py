@@ -106,7 +106,8 @@ def sigmoid(z, *, reduction="none"):
     Arguments: tensors of one shape, dtype (float32, float64, bfloat16, float16) and device.
     reduction: 'none' (the value entry by entry), or 'sum'/'mean' of it (accumulated in
     float32, or float64 for float64 inputs, without a second pass over memory: each
-    program sums its block, the last to finish adds those up; one launch, no host sync).
+    program sums its block, the last to finish adds those up: no second kernel over the
+    partial sums, only the zeroing of its counter before, and no host sync).
 
     Returns (a, da_dz):
       a: a = σ(z)

@@ -160,9 +160,10 @@ def softmax_cross_entropy(z, r, reduction="mean", ignore_index=-100, *, check=Tr
     Returns loss:
       loss: C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
 
-    Launches: the kernel (one program a row), after a small one counting the rows for
-    the mean. The sum or mean is taken by the last program to finish, so nothing waits
-    on the host (with check=False) and the call can be captured in a CUDA graph.
+    Launches: the kernel (one program a row); with a reduction, before it, the zeroing of
+    two counters and, for the mean, a small kernel counting the rows. The sum or mean is
+    taken by the last program to finish, so nothing waits on the host (with check=False)
+    and the call can be captured in a CUDA graph.
     """
     _reduction(reduction)
     z, r, shape = _rows(z, r, check, ignore_index)
@@ -271,9 +272,10 @@ def softmax_cross_entropy_grad(z, r, reduction="mean", ignore_index=-100, *, che
       loss: C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
       dz: ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
 
-    Launches: the kernel (one program a row), after a small one counting the rows for
-    the mean. The sum or mean is taken by the last program to finish, so nothing waits
-    on the host (with check=False) and the call can be captured in a CUDA graph.
+    Launches: the kernel (one program a row); with a reduction, before it, the zeroing of
+    two counters and, for the mean, a small kernel counting the rows. The sum or mean is
+    taken by the last program to finish, so nothing waits on the host (with check=False)
+    and the call can be captured in a CUDA graph.
     """
     _reduction(reduction)
     z, r, shape = _rows(z, r, check, ignore_index)

@@ -286,9 +286,10 @@ def emit_row_launcher(kernel: RowKernel) -> str:
     doc += ["", f"    Returns ({outs}):" if fused else f"    Returns {outs}:"]
     doc += [f"      {o.name}: {o.meaning} = {text(o.expr)}" for o in kernel.outputs]
     doc += ["",
-            "    Launches: the kernel (one program a row), after a small one counting the rows for",
-            "    the mean. The sum or mean is taken by the last program to finish, so nothing waits",
-            "    on the host (with check=False) and the call can be captured in a CUDA graph.",
+            "    Launches: the kernel (one program a row); with a reduction, before it, the zeroing of",
+            "    two counters and, for the mean, a small kernel counting the rows. The sum or mean is",
+            "    taken by the last program to finish, so nothing waits on the host (with check=False)",
+            "    and the call can be captured in a CUDA graph.",
             '    """']
     sig = "z, r, reduction=\"mean\", ignore_index=-100, *, check=True" + (", inplace=False" if fused else "")
     body = [
