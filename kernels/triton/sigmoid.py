@@ -90,8 +90,8 @@ def _sigmoid_kernel(z_ptr, a_ptr, da_dz_ptr, partial_ptr, count_ptr, n, divisor,
     tl.store(da_dz_ptr + offs, da_dz.to(da_dz_ptr.dtype.element_ty), mask=mask)
     if REDUCE:  # this block's partial sum; the last program to finish adds the partial sums up
         tl.store(partial_ptr + pid, tl.sum(tl.where(mask, a, 0.0), axis=0))
-        tl.debug_barrier()  # every thread of this program is past its stores
-        done = tl.atomic_add(count_ptr, 1)  # acq_rel: the partial sums stored before it are seen by the last
+        tl.debug_barrier()  # orders this program's stores before its atomic, whose release (GPU scope)
+        done = tl.atomic_add(count_ptr, 1)  # makes them visible to the last program's acquire
         if done == tl.num_programs(0) - 1:  # in a fixed order: the same bits every run
             total = tl.zeros([BLOCK], partial_ptr.dtype.element_ty)
             for first in range(0, tl.num_programs(0), BLOCK):

@@ -135,8 +135,8 @@ def _softmax_cross_entropy_kernel(z_ptr, r_ptr, loss_ptr, out_ptr, count_ptr, V,
     else:
         scale = tl.full([], 1.0, acc)
     if REDUCE:  # the last program to finish sums the rows' values: no second launch, no host sync
-        tl.debug_barrier()  # every thread of this program is past its stores
-        done = tl.atomic_add(count_ptr + 1, 1)  # acq_rel: the rows stored before it are seen by the last
+        tl.debug_barrier()  # orders this program's stores before its atomic, whose release (GPU scope)
+        done = tl.atomic_add(count_ptr + 1, 1)  # makes them visible to the last program's acquire
         rows = tl.num_programs(0)
         if done == rows - 1:
             total = tl.zeros([R], acc)
@@ -245,8 +245,8 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
             dz = inv0*t1 + tl.where(idx == cls, -1.0, 0.0)  # the one-hot term δ_jr·(−1)
             tl.store(dz_ptr + start + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
     if REDUCE:  # the last program to finish sums the rows' values: no second launch, no host sync
-        tl.debug_barrier()  # every thread of this program is past its stores
-        done = tl.atomic_add(count_ptr + 1, 1)  # acq_rel: the rows stored before it are seen by the last
+        tl.debug_barrier()  # orders this program's stores before its atomic, whose release (GPU scope)
+        done = tl.atomic_add(count_ptr + 1, 1)  # makes them visible to the last program's acquire
         rows = tl.num_programs(0)
         if done == rows - 1:
             total = tl.zeros([R], acc)

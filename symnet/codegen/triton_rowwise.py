@@ -253,8 +253,8 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     if target:
         o = per_row[0][0]
         L += ["    if REDUCE:  # the last program to finish sums the rows' values: no second launch, no host sync",
-              "        tl.debug_barrier()  # every thread of this program is past its stores",
-              "        done = tl.atomic_add(count_ptr + 1, 1)  # acq_rel: the rows stored before it are seen by the last",
+              "        tl.debug_barrier()  # orders this program's stores before its atomic, whose release (GPU scope)",
+              "        done = tl.atomic_add(count_ptr + 1, 1)  # makes them visible to the last program's acquire",
               "        rows = tl.num_programs(0)",
               "        if done == rows - 1:",
               "            total = tl.zeros([R], acc)",
