@@ -258,6 +258,24 @@ def test_the_mean_and_sum_are_taken_on_the_device_by_the_last_program(row_path, 
     assert abs(float(half) - float(ref)) <= 2 ** -8 * float(ref)
 
 
+@pytest.mark.parametrize("V", [32768, 32769, 2 ** 18 + 3])
+def test_long_rows_up_to_256k_classes(V):
+    """The largest row held in registers (32,768), the shortest read twice, and a row of more
+    than 256k classes (17 tiles of 16,384), in float32 and bfloat16, against float64 torch."""
+    gen = torch.Generator().manual_seed(V)
+    z64 = torch.randn(2, V, generator=gen, dtype=torch.float64) * 4
+    r = torch.tensor([V - 1, 5])
+    for dtype, tol in ((torch.float32, 1e-5), (torch.bfloat16, 2 ** -7)):
+        z = z64.to(dtype)
+        zz = z.double().requires_grad_(True)
+        ref = torch.nn.functional.cross_entropy(zz, r)
+        (g_ref,) = torch.autograd.grad(ref, zz)
+        ref = float(ref)
+        loss, dz = CE.softmax_cross_entropy_grad(z.to(DEVICE), r.to(DEVICE))
+        assert abs(float(loss) - ref) <= tol * ref
+        assert ((dz.double().cpu() - g_ref).abs() <= tol * g_ref.abs() + tol / V).all()
+
+
 def test_no_rows_give_a_zero_sum_and_an_undefined_mean():
     z, r = torch.zeros(0, 5, device=DEVICE), torch.zeros(0, dtype=torch.int64, device=DEVICE)
     assert float(CE.softmax_cross_entropy(z, r, "sum")) == 0.0
