@@ -22,6 +22,21 @@ BLOCK, WARPS = 4096, 8
 
 
 @triton.jit
+def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.constexpr):
+    """Every program counts itself done; the last to finish adds the n_values values up, R at a
+    time in a fixed order (the same bits every run), and stores Σ/divisor. A reduction in the
+    launch that computed the values: no second kernel, and nothing waits on the host."""
+    tl.debug_barrier()  # orders this program's stores before its atomic, whose release (GPU scope)
+    done = tl.atomic_add(count_ptr, 1)  # makes them visible to the last program's acquire
+    if done == tl.num_programs(0) - 1:
+        total = tl.zeros([R], values_ptr.dtype.element_ty)
+        for first in range(0, n_values, R):
+            at = first + tl.arange(0, R)
+            total += tl.load(values_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg")
+        tl.store(out_ptr, (tl.sum(total, axis=0) / divisor).to(out_ptr.dtype.element_ty))
+
+
+@triton.jit
 def _log1p(u):
     """log(1 + u) to full relative accuracy near 0 (Goldberg): w = 1 + u rounds, and
     log(w)·u/(w − 1) divides that rounding back out."""
@@ -104,14 +119,7 @@ def _bce_logits_kernel(z_ptr, y_ptr, C_ptr, dC_dz_ptr, partial_ptr, count_ptr, n
     tl.store(dC_dz_ptr + offs, dC_dz.to(dC_dz_ptr.dtype.element_ty), mask=mask)
     if REDUCE:  # this block's partial sum; the last program to finish adds the partial sums up
         tl.store(partial_ptr + pid, tl.sum(tl.where(mask, C, 0.0), axis=0))
-        tl.debug_barrier()  # orders this program's stores before its atomic, whose release (GPU scope)
-        done = tl.atomic_add(count_ptr, 1)  # makes them visible to the last program's acquire
-        if done == tl.num_programs(0) - 1:  # in a fixed order: the same bits every run
-            total = tl.zeros([BLOCK], partial_ptr.dtype.element_ty)
-            for first in range(0, tl.num_programs(0), BLOCK):
-                at = first + tl.arange(0, BLOCK)
-                total += tl.load(partial_ptr + at, mask=at < tl.num_programs(0), other=0.0, cache_modifier=".cg")
-            tl.store(C_ptr, (tl.sum(total, axis=0) / divisor).to(C_ptr.dtype.element_ty))  # Σ, or Σ/n
+        _sum_when_last(partial_ptr, tl.num_programs(0), count_ptr, C_ptr, divisor, BLOCK)  # Σ, or Σ/n
 
 
 def bce_logits(z, y, *, reduction="none"):

@@ -16,6 +16,21 @@ import triton.language as tl
 BLOCK, WARPS = 4096, 8
 
 
+@triton.jit
+def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.constexpr):
+    """Every program counts itself done; the last to finish adds the n_values values up, R at a
+    time in a fixed order (the same bits every run), and stores Σ/divisor. A reduction in the
+    launch that computed the values: no second kernel, and nothing waits on the host."""
+    tl.debug_barrier()  # orders this program's stores before its atomic, whose release (GPU scope)
+    done = tl.atomic_add(count_ptr, 1)  # makes them visible to the last program's acquire
+    if done == tl.num_programs(0) - 1:
+        total = tl.zeros([R], values_ptr.dtype.element_ty)
+        for first in range(0, n_values, R):
+            at = first + tl.arange(0, R)
+            total += tl.load(values_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg")
+        tl.store(out_ptr, (tl.sum(total, axis=0) / divisor).to(out_ptr.dtype.element_ty))
+
+
 _FLOATS = (torch.float32, torch.float64, torch.bfloat16, torch.float16)
 
 
@@ -87,14 +102,7 @@ def _mse_kernel(a_ptr, y_ptr, L_ptr, dL_da_ptr, partial_ptr, count_ptr, n, divis
     tl.store(dL_da_ptr + offs, dL_da.to(dL_da_ptr.dtype.element_ty), mask=mask)
     if REDUCE:  # this block's partial sum; the last program to finish adds the partial sums up
         tl.store(partial_ptr + pid, tl.sum(tl.where(mask, L, 0.0), axis=0))
-        tl.debug_barrier()  # orders this program's stores before its atomic, whose release (GPU scope)
-        done = tl.atomic_add(count_ptr, 1)  # makes them visible to the last program's acquire
-        if done == tl.num_programs(0) - 1:  # in a fixed order: the same bits every run
-            total = tl.zeros([BLOCK], partial_ptr.dtype.element_ty)
-            for first in range(0, tl.num_programs(0), BLOCK):
-                at = first + tl.arange(0, BLOCK)
-                total += tl.load(partial_ptr + at, mask=at < tl.num_programs(0), other=0.0, cache_modifier=".cg")
-            tl.store(L_ptr, (tl.sum(total, axis=0) / divisor).to(L_ptr.dtype.element_ty))  # Σ, or Σ/n
+        _sum_when_last(partial_ptr, tl.num_programs(0), count_ptr, L_ptr, divisor, BLOCK)  # Σ, or Σ/n
 
 
 def mse(a, y, *, reduction="none"):

@@ -20,6 +20,21 @@ import triton
 import triton.language as tl
 
 
+@triton.jit
+def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.constexpr):
+    """Every program counts itself done; the last to finish adds the n_values values up, R at a
+    time in a fixed order (the same bits every run), and stores Σ/divisor. A reduction in the
+    launch that computed the values: no second kernel, and nothing waits on the host."""
+    tl.debug_barrier()  # orders this program's stores before its atomic, whose release (GPU scope)
+    done = tl.atomic_add(count_ptr, 1)  # makes them visible to the last program's acquire
+    if done == tl.num_programs(0) - 1:
+        total = tl.zeros([R], values_ptr.dtype.element_ty)
+        for first in range(0, n_values, R):
+            at = first + tl.arange(0, R)
+            total += tl.load(values_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg")
+        tl.store(out_ptr, (tl.sum(total, axis=0) / divisor).to(out_ptr.dtype.element_ty))
+
+
 def _device_ok(name, x):
     if x.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"argument {name!r} is on {x.device}; the Triton kernels run on a CUDA device "
@@ -130,20 +145,12 @@ def _softmax_cross_entropy_kernel(z_ptr, r_ptr, loss_ptr, out_ptr, count_ptr, V,
     # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
     loss = tl.where(ignored, 0.0, m + tl.log(s0) - z_r)
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
-    if MEAN:  # 1/(rows counted), counted on the device beforehand: nothing waits on the host
-        scale = 1.0 / tl.load(count_ptr).to(acc)
+    if MEAN:  # the rows counted, on the device beforehand: nothing waits on the host
+        divisor = tl.load(count_ptr).to(acc)
     else:
-        scale = tl.full([], 1.0, acc)
-    if REDUCE:  # the last program to finish sums the rows' values: no second launch, no host sync
-        tl.debug_barrier()  # orders this program's stores before its atomic, whose release (GPU scope)
-        done = tl.atomic_add(count_ptr + 1, 1)  # makes them visible to the last program's acquire
-        rows = tl.num_programs(0)
-        if done == rows - 1:
-            total = tl.zeros([R], acc)
-            for first in range(0, rows, R):
-                at = first + tl.arange(0, R)
-                total += tl.load(loss_ptr + at, mask=at < rows, other=0.0, cache_modifier=".cg")
-            tl.store(out_ptr, (tl.sum(total, axis=0) * scale).to(out_ptr.dtype.element_ty))
+        divisor = tl.full([], 1.0, acc)
+    if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
+        _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)
 
 
 def softmax_cross_entropy(z, r, reduction="mean", ignore_index=-100, *, check=True):
@@ -221,11 +228,11 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
     # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
     loss = tl.where(ignored, 0.0, m + tl.log(t2) - z_r)
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
-    if MEAN:  # 1/(rows counted), counted on the device beforehand: nothing waits on the host
-        scale = 1.0 / tl.load(count_ptr).to(acc)
+    if MEAN:  # the rows counted, on the device beforehand: nothing waits on the host
+        divisor = tl.load(count_ptr).to(acc)
     else:
-        scale = tl.full([], 1.0, acc)
-    row_scale = tl.where(ignored, 0.0, scale)
+        divisor = tl.full([], 1.0, acc)
+    row_scale = tl.where(ignored, 0.0, 1.0 / divisor)
     # pass 2: the entries of the row
     if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
@@ -244,16 +251,8 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
             # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
             dz = inv0*t1 + tl.where(idx == cls, -1.0, 0.0)  # the one-hot term δ_jr·(−1)
             tl.store(dz_ptr + start + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
-    if REDUCE:  # the last program to finish sums the rows' values: no second launch, no host sync
-        tl.debug_barrier()  # orders this program's stores before its atomic, whose release (GPU scope)
-        done = tl.atomic_add(count_ptr + 1, 1)  # makes them visible to the last program's acquire
-        rows = tl.num_programs(0)
-        if done == rows - 1:
-            total = tl.zeros([R], acc)
-            for first in range(0, rows, R):
-                at = first + tl.arange(0, R)
-                total += tl.load(loss_ptr + at, mask=at < rows, other=0.0, cache_modifier=".cg")
-            tl.store(out_ptr, (tl.sum(total, axis=0) * scale).to(out_ptr.dtype.element_ty))
+    if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
+        _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)
 
 
 def softmax_cross_entropy_grad(z, r, reduction="mean", ignore_index=-100, *, check=True, inplace=False):

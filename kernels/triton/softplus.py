@@ -21,6 +21,21 @@ BLOCK, WARPS = 4096, 8
 
 
 @triton.jit
+def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.constexpr):
+    """Every program counts itself done; the last to finish adds the n_values values up, R at a
+    time in a fixed order (the same bits every run), and stores Σ/divisor. A reduction in the
+    launch that computed the values: no second kernel, and nothing waits on the host."""
+    tl.debug_barrier()  # orders this program's stores before its atomic, whose release (GPU scope)
+    done = tl.atomic_add(count_ptr, 1)  # makes them visible to the last program's acquire
+    if done == tl.num_programs(0) - 1:
+        total = tl.zeros([R], values_ptr.dtype.element_ty)
+        for first in range(0, n_values, R):
+            at = first + tl.arange(0, R)
+            total += tl.load(values_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg")
+        tl.store(out_ptr, (tl.sum(total, axis=0) / divisor).to(out_ptr.dtype.element_ty))
+
+
+@triton.jit
 def _log1p(u):
     """log(1 + u) to full relative accuracy near 0 (Goldberg): w = 1 + u rounds, and
     log(w)·u/(w − 1) divides that rounding back out."""
@@ -100,14 +115,7 @@ def _softplus_kernel(z_ptr, s_ptr, ds_dz_ptr, partial_ptr, count_ptr, n, divisor
     tl.store(ds_dz_ptr + offs, ds_dz.to(ds_dz_ptr.dtype.element_ty), mask=mask)
     if REDUCE:  # this block's partial sum; the last program to finish adds the partial sums up
         tl.store(partial_ptr + pid, tl.sum(tl.where(mask, s, 0.0), axis=0))
-        tl.debug_barrier()  # orders this program's stores before its atomic, whose release (GPU scope)
-        done = tl.atomic_add(count_ptr, 1)  # makes them visible to the last program's acquire
-        if done == tl.num_programs(0) - 1:  # in a fixed order: the same bits every run
-            total = tl.zeros([BLOCK], partial_ptr.dtype.element_ty)
-            for first in range(0, tl.num_programs(0), BLOCK):
-                at = first + tl.arange(0, BLOCK)
-                total += tl.load(partial_ptr + at, mask=at < tl.num_programs(0), other=0.0, cache_modifier=".cg")
-            tl.store(s_ptr, (tl.sum(total, axis=0) / divisor).to(s_ptr.dtype.element_ty))  # Σ, or Σ/n
+        _sum_when_last(partial_ptr, tl.num_programs(0), count_ptr, s_ptr, divisor, BLOCK)  # Σ, or Σ/n
 
 
 def softplus(z, *, reduction="none"):

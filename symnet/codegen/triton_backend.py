@@ -28,6 +28,21 @@ __all__ = ["TritonPrinter", "emit_elementwise", "emit_triton_module", "assemble"
 
 # Device helpers, written once per module where a kernel needs them.
 TRITON_HELPERS = {
+    "_sum_when_last": '''\
+@triton.jit
+def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.constexpr):
+    """Every program counts itself done; the last to finish adds the n_values values up, R at a
+    time in a fixed order (the same bits every run), and stores Σ/divisor. A reduction in the
+    launch that computed the values: no second kernel, and nothing waits on the host."""
+    tl.debug_barrier()  # orders this program's stores before its atomic, whose release (GPU scope)
+    done = tl.atomic_add(count_ptr, 1)  # makes them visible to the last program's acquire
+    if done == tl.num_programs(0) - 1:
+        total = tl.zeros([R], values_ptr.dtype.element_ty)
+        for first in range(0, n_values, R):
+            at = first + tl.arange(0, R)
+            total += tl.load(values_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg")
+        tl.store(out_ptr, (tl.sum(total, axis=0) / divisor).to(out_ptr.dtype.element_ty))
+''',
     "_tile_of": '''\
 @triton.jit
 def _tile_of(M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
@@ -274,16 +289,10 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
             body.append(store)
     if reducible:
         v = kernel.outputs[0].name
+        helpers.add("_sum_when_last")
         body += ["if REDUCE:  # this block's partial sum; the last program to finish adds the partial sums up",
                  f"    tl.store(partial_ptr + pid, tl.sum(tl.where(mask, {v}, 0.0), axis=0))",
-                 "    tl.debug_barrier()  # orders this program's stores before its atomic, whose release (GPU scope)",
-                 "    done = tl.atomic_add(count_ptr, 1)  # makes them visible to the last program's acquire",
-                 "    if done == tl.num_programs(0) - 1:  # in a fixed order: the same bits every run",
-                 "        total = tl.zeros([BLOCK], partial_ptr.dtype.element_ty)",
-                 "        for first in range(0, tl.num_programs(0), BLOCK):",
-                 "            at = first + tl.arange(0, BLOCK)",
-                 "            total += tl.load(partial_ptr + at, mask=at < tl.num_programs(0), other=0.0, cache_modifier=\".cg\")",
-                 f"        tl.store({v}_ptr, (tl.sum(total, axis=0) / divisor).to({v}_ptr.dtype.element_ty))  # Σ, or Σ/n"]
+                 f"    _sum_when_last(partial_ptr, tl.num_programs(0), count_ptr, {v}_ptr, divisor, BLOCK)  # Σ, or Σ/n"]
     jit = ["@triton.jit", f"def {k}({sig}):", f'    """{kernel.formula}: one block of elements per program."""']
     jit += ["    " + b for b in body]
 

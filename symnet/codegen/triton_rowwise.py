@@ -164,20 +164,16 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     shifted = {M: sp.Symbol("shift")}
     needs_g1 = any(f.has(g[j]) for _, f in kinds.values())
 
-    def row_sums(indent: str, online_update: bool) -> list[str]:
+    def row_sums(indent: str, running: bool) -> list[str]:
+        """Each row sum over the tile in registers; with ``running``, added to the sum so far
+        (an online sum rescaled by e^{m − shift} first)."""
         out = []
         for name, (kind, f) in kinds.items():
             term = p1.doprint(f.xreplace(shifted))
-            out.append(f"{indent}# {name} = Σ_j {text(f)}")
-            if kind == "online" and online_update:
-                # (past the row's end z = −inf, so e^{z − shift} = 0 there)
-                out.append(f"{indent}{name} = {name} * tl.exp(m - shift) + tl.sum({term}, axis=0)")
-            elif kind == "online":
-                out.append(f"{indent}{name} = tl.sum({term}, axis=0)")
-            elif online_update:
-                out.append(f"{indent}{name} = {name} + tl.sum(tl.where(idx < V, {term}, 0.0), axis=0)")
-            else:
-                out.append(f"{indent}{name} = tl.sum(tl.where(idx < V, {term}, 0.0), axis=0)")
+            # (an online term is e^{z − shift}·h: 0 past the row's end, where z = −inf)
+            tile = f"tl.sum({term}, axis=0)" if kind == "online" else f"tl.sum(tl.where(idx < V, {term}, 0.0), axis=0)"
+            carry = (f"{name} * tl.exp(m - shift) + " if kind == "online" else f"{name} + ") if running else ""
+            out += [f"{indent}# {name} = Σ_j {text(f)}", f"{indent}{name} = {carry}{tile}"]
         return out
 
     # pass 1, the row in registers: one read, kept for pass 2
@@ -189,7 +185,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     L += ["        m = tl.max(zj, axis=0)",
           "        # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)",
           "        shift = tl.where(m == float(\"-inf\"), 0.0, m)"]
-    L += row_sums("        ", online_update=False)
+    L += row_sums("        ", running=False)
     # pass 1 over a longer row, in tiles: the online softmax
     L += ["    else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows",
           "        m = tl.full([], float(\"-inf\"), acc)"]
@@ -201,7 +197,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
         L.append("            gj = tl.load(g_ptr + start + idx, mask=idx < V, other=0.0).to(acc)")
     L += ["            m_new = tl.maximum(m, tl.max(zj, axis=0))",
           "            shift = tl.where(m_new == float(\"-inf\"), 0.0, m_new)"]
-    L += row_sums("            ", online_update=True)
+    L += row_sums("            ", running=True)
     L.append("            m = m_new")
     if target:
         L.append("    z_r = tl.load(z_ptr + start + cls, mask=valid & ~ignored, other=float(\"nan\")).to(acc)")
@@ -214,11 +210,10 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
         L.append(f"    {o.name} = tl.where(ignored, 0.0, {value})" if target else f"    {o.name} = {value}")
         L.append(f"    tl.store({o.name}_ptr + row, {o.name}.to({o.name}_ptr.dtype.element_ty))")
     if target:
-        # the reduction's scale: 1/(rows counted) for the mean, counted on the device beforehand
-        L += ["    if MEAN:  # 1/(rows counted), counted on the device beforehand: nothing waits on the host",
-              "        scale = 1.0 / tl.load(count_ptr).to(acc)",
+        L += ["    if MEAN:  # the rows counted, on the device beforehand: nothing waits on the host",
+              "        divisor = tl.load(count_ptr).to(acc)",
               "    else:",
-              "        scale = tl.full([], 1.0, acc)"]
+              "        divisor = tl.full([], 1.0, acc)"]
     if per_entry:
         def entry_body(indent: str, pr: _RowPrinter) -> list[str]:
             out = []
@@ -237,7 +232,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
                            "mask=idx < V)")
             return out
         if target:
-            L.append("    row_scale = tl.where(ignored, 0.0, scale)")
+            L.append("    row_scale = tl.where(ignored, 0.0, 1.0 / divisor)")
         L.append("    # pass 2: the entries of the row")
         L += ["    if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)",
               "        # m is the shift of pass 1 here (they differ only in a row of −inf, where every",
@@ -252,16 +247,9 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
         L += entry_body("            ", printer)
     if target:
         o = per_row[0][0]
-        L += ["    if REDUCE:  # the last program to finish sums the rows' values: no second launch, no host sync",
-              "        tl.debug_barrier()  # orders this program's stores before its atomic, whose release (GPU scope)",
-              "        done = tl.atomic_add(count_ptr + 1, 1)  # makes them visible to the last program's acquire",
-              "        rows = tl.num_programs(0)",
-              "        if done == rows - 1:",
-              "            total = tl.zeros([R], acc)",
-              "            for first in range(0, rows, R):",
-              "                at = first + tl.arange(0, R)",
-              f"                total += tl.load({o.name}_ptr + at, mask=at < rows, other=0.0, cache_modifier=\".cg\")",
-              "            tl.store(out_ptr, (tl.sum(total, axis=0) * scale).to(out_ptr.dtype.element_ty))"]
+        helpers.add("_sum_when_last")
+        L += ["    if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)",
+              f"        _sum_when_last({o.name}_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)"]
     return "\n".join(L) + "\n"
 
 
