@@ -109,9 +109,10 @@ def _log_softmax_kernel(z_ptr, l_ptr, V, stride, F64: tl.constexpr, BLOCK_V: tl.
         # l_j = −log(Σ_k exp(z_k)) + z_j
         l = -t0 - tl.log(s0)
         tl.store(l_ptr + start + idx, l.to(l_ptr.dtype.element_ty), mask=idx < V)
-    else:
-        for off in range(0, V, BLOCK_V):
-            idx = off + cols
+    else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
+        last = (V - 1) // BLOCK_V * BLOCK_V
+        for back in range(0, V, BLOCK_V):
+            idx = last - back + cols
             zj = tl.load(z_ptr + start + idx, mask=idx < V, other=0.0).to(acc)
             # t0 = m − z_j
             t0 = m - zj
@@ -189,9 +190,10 @@ def _log_softmax_grad_kernel(z_ptr, g_ptr, l_ptr, dz_ptr, V, stride, F64: tl.con
         # Σ_i g_i ∂l_i/∂z_j = −Σ_i g_i·exp(z_j)/Σ_k exp(z_k) + g_j
         dz = -inv0*t1*s1 + gj
         tl.store(dz_ptr + start + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
-    else:
-        for off in range(0, V, BLOCK_V):
-            idx = off + cols
+    else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
+        last = (V - 1) // BLOCK_V * BLOCK_V
+        for back in range(0, V, BLOCK_V):
+            idx = last - back + cols
             zj = tl.load(z_ptr + start + idx, mask=idx < V, other=0.0).to(acc)
             gj = tl.load(g_ptr + start + idx, mask=idx < V, other=0.0).to(acc)
             # t0 = m − z_j

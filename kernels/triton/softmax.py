@@ -108,9 +108,10 @@ def _softmax_kernel(z_ptr, p_ptr, V, stride, F64: tl.constexpr, BLOCK_V: tl.cons
         # p_j = exp(z_j)/Σ_k exp(z_k)
         p = t0/s0
         tl.store(p_ptr + start + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
-    else:
-        for off in range(0, V, BLOCK_V):
-            idx = off + cols
+    else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
+        last = (V - 1) // BLOCK_V * BLOCK_V
+        for back in range(0, V, BLOCK_V):
+            idx = last - back + cols
             zj = tl.load(z_ptr + start + idx, mask=idx < V, other=0.0).to(acc)
             # t0 = exp(−m + z_j)
             t0 = tl.exp(-m + zj)
@@ -186,9 +187,10 @@ def _softmax_grad_kernel(z_ptr, g_ptr, p_ptr, dz_ptr, V, stride, F64: tl.constex
         # Σ_i g_i ∂p_i/∂z_j = g_j·exp(z_j)/Σ_k exp(z_k) − Σ_i (g_i·exp(z_i))·exp(z_j)/Σ_k exp(z_k)²
         dz = t2*(-t1*s1 + gj)
         tl.store(dz_ptr + start + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
-    else:
-        for off in range(0, V, BLOCK_V):
-            idx = off + cols
+    else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
+        last = (V - 1) // BLOCK_V * BLOCK_V
+        for back in range(0, V, BLOCK_V):
+            idx = last - back + cols
             zj = tl.load(z_ptr + start + idx, mask=idx < V, other=0.0).to(acc)
             gj = tl.load(g_ptr + start + idx, mask=idx < V, other=0.0).to(acc)
             # t0 = exp(−m + z_j)

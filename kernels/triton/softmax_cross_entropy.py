@@ -242,9 +242,10 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
         # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
         dz = inv0*t1 + tl.where(idx == cls, -1.0, 0.0)  # the one-hot term δ_jr·(−1)
         tl.store(dz_ptr + start + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
-    else:
-        for off in range(0, V, BLOCK_V):
-            idx = off + cols
+    else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
+        last = (V - 1) // BLOCK_V * BLOCK_V
+        for back in range(0, V, BLOCK_V):
+            idx = last - back + cols
             zj = tl.load(z_ptr + start + idx, mask=idx < V, other=0.0).to(acc)
             # t1 = exp(−m + z_j)
             t1 = tl.exp(-m + zj)

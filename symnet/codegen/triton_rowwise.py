@@ -14,7 +14,8 @@ derivation) the skeleton emits:
 3. **pass 2** (fused forward + backward kernels only): each per-entry output (the
    gradient) printed from the formula, the one-hot ``δ_jr`` term added where the column is
    the row's class, times the reduction's scale, stored — optionally over the logits;
-   from the registers of pass 1, or from a second read of a long row;
+   from the registers of pass 1, or from a second read of a long row, last tile first (the
+   tiles pass 1 read last are the likeliest to be in L2 still);
 4. the ``sum``/``mean`` of the loss, taken by the last program to finish (an atomic
    counter), in a fixed order, so the result is deterministic and needs no second launch.
 
@@ -238,9 +239,10 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
               "        # m is the shift of pass 1 here (they differ only in a row of −inf, where every",
               "        # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed"]
         L += entry_body("        ", _RowPrinter({**names, M: "shift"}, helpers))
-        L += ["    else:",
-              "        for off in range(0, V, BLOCK_V):",
-              "            idx = off + cols",
+        L += ["    else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2",
+              "        last = (V - 1) // BLOCK_V * BLOCK_V",
+              "        for back in range(0, V, BLOCK_V):",
+              "            idx = last - back + cols",
               "            zj = tl.load(z_ptr + start + idx, mask=idx < V, other=0.0).to(acc)"]
         if upstream:
             L.append("            gj = tl.load(g_ptr + start + idx, mask=idx < V, other=0.0).to(acc)")
