@@ -95,6 +95,8 @@ class Recorder:
                    "stages": md.num_stages, "shared": md.shared,
                    "constexprs": {k: v for k, v in kwargs.items() if k.isupper()}}
             row.update(resources(kernel.asm["ptx"], row["kernel"]))
+            ptx = kernel.asm["ptx"]  # tensor-core and TMA instructions, as written in the PTX
+            row.update(wgmma=ptx.count("wgmma.mma_async"), tma=ptx.count("cp.async.bulk.tensor"))
             if row not in recorder.rows:
                 recorder.rows.append(row)
             return kernel
@@ -106,6 +108,8 @@ class Recorder:
             if tuner.early_config_prune:  # what the autotuner would try on a GPU
                 configs = tuner.early_config_prune(configs, dict(zip(tuner.arg_names, args)), **kwargs)
             for config in configs:
+                if config.pre_hook:  # e.g. the boxes of a TMA kernel's descriptors
+                    config.pre_hook({**dict(zip(tuner.arg_names, args)), **kwargs, **config.all_kwargs()})
                 tuner.fn.run(*args, grid=grid, warmup=True, **kwargs, **config.all_kwargs())
 
         JITFunction.run = run
@@ -118,6 +122,10 @@ class Recorder:
             # every launcher picks what it picks on a GPU (tiles, and e.g. no float32 upcast for the
             # interpreter's 16-bit dot)
             module._device_ok = lambda name, x: None
+            if hasattr(module, "_faster"):  # a dense module: compile both forward kernels, as on an H100
+                module._has_tma = lambda device: True
+                module._programs = lambda device: 132
+                module._faster = lambda key, launches: [launch() for launch in launches.values()]
 
 
 def cases(small: bool):
@@ -210,10 +218,11 @@ def main(argv=None) -> int:
             failed[name] = f"{type(exc).__name__}: {str(exc)[:400]}"
             print(f"{name}: FAILED — {failed[name]}", file=sys.stderr)
     head = f"sm_90 compile report: triton {triton.__version__}, torch {torch.__version__}"
-    lines = [head, "", f"{'case':58} {'kernel':34} {'warps':>5} {'regs':>5} {'spill st/ld':>12} {'shared':>7}"]
+    lines = [head, "", f"{'case':58} {'kernel':34} {'warps':>5} {'regs':>5} {'spill st/ld':>12} {'shared':>7} "
+                       f"{'wgmma':>5} {'TMA':>4}"]
     for r in rec.rows:
         lines.append(f"{r['case'][:58]:58} {r['kernel'][:34]:34} {r['warps']:5} {r['registers']:5} "
-                     f"{r['spill_stores']:>5}/{r['spill_loads']:<6} {r['shared']:7}")
+                     f"{r['spill_stores']:>5}/{r['spill_loads']:<6} {r['shared']:7} {r['wgmma']:5} {r['tma']:4}")
     over = [r for r in rec.rows if r["shared"] > H100_SHARED]
     lines.append(f"\n{len(rec.rows)} compiles, {len(failed)} cases failed; {len(over)} kernels want more shared "
                  f"memory than an H100 SM has ({H100_SHARED} bytes): the autotuner skips such configs, "

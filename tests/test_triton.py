@@ -41,7 +41,8 @@ def test_committed_triton_kernels_are_fresh():
 def test_kernels_import_only_torch_and_triton():
     for path in (ROOT / "kernels" / "triton").glob("*.py"):
         imports = [line for line in path.read_text().splitlines() if line.startswith(("import ", "from "))]
-        assert set(imports) <= {"import os", "import torch", "import triton", "import triton.language as tl"}, path
+        assert set(imports) <= {"import os", "import torch", "import triton", "import triton.language as tl",
+                                "from triton.tools.tensor_descriptor import TensorDescriptor"}, path
 
 
 @pytest.mark.parametrize("n", [1, 1023, 1025])
@@ -395,6 +396,72 @@ def test_dense_in_float32_and_bfloat16():
     at = [v.bfloat16().double() for v in (a, W, b)]
     want16 = torch.sigmoid(at[0] @ at[1].T + at[2])
     assert y16.dtype == torch.bfloat16 and float((y16.double() - want16).abs().max()) <= 2 ** -8 + 1e-3
+
+
+@pytest.fixture
+def hopper(monkeypatch):
+    """The dense launchers as on a Hopper GPU: TMA present, and the persistent TMA kernel taken
+    (the interpreter runs it on the CPU). Yields the keys of the launches that took it."""
+    took = []
+    for module in (DENSE, RNN):
+        monkeypatch.setattr(module, "_has_tma", lambda device: True)
+        monkeypatch.setattr(module, "_faster", lambda key, launches: (took.append(key), launches["tma"]()))
+    return took
+
+
+# one unit in the last place: the interpreter's casts to 16 bits truncate (a GPU's round to nearest)
+@pytest.mark.parametrize("dtype, rtol", [(torch.bfloat16, 2 ** -7), (torch.float16, 2 ** -10)])
+def test_the_persistent_tma_forward_kernels(hopper, dtype, rtol):
+    """300 × 40 outputs in tiles of 32 × 32: 10 × 2 tiles, the last of each partial, taken in turn
+    by 4 programs; the 72 columns of k in slices of 16, the last slice half past the end (TMA reads
+    0 there). Against float64 torch on the same 16-bit inputs."""
+    g = torch.Generator().manual_seed(12)
+    a, W, b = (torch.randn(*s, generator=g).to(dtype).to(DEVICE) for s in ((300, 72), (40, 72), (40,)))
+    a64, W64, b64 = (v.double() for v in (a, W, b))
+    for forward, want in ((DENSE.dense_sigmoid, torch.sigmoid(a64 @ W64.T + b64)), (DENSE.linear, a64 @ W64.T + b64)):
+        y = forward(a, W, b)
+        assert y.dtype == dtype
+        torch.testing.assert_close(y.double(), want, rtol=rtol, atol=1e-4)
+    x, hp, Wi, Wh = (torch.randn(*s, generator=g).to(dtype).to(DEVICE) for s in ((11, 8), (11, 24), (24, 8), (24, 24)))
+    want = torch.sigmoid(x.double() @ Wi.double().T + hp.double() @ Wh.double().T)
+    torch.testing.assert_close(RNN.rnn_step(x, hp, Wi, Wh).double(), want, rtol=rtol, atol=1e-4)
+    assert [key[0] for key in hopper] == ["dense_sigmoid", "linear", "rnn_step"]
+    # rows TMA cannot address (70 columns of 2 bytes: 140, not a multiple of 16) take the tiled kernel
+    a70, W70 = a[:, :70].contiguous(), W[:, :70].contiguous()
+    torch.testing.assert_close(DENSE.linear(a70, W70, b).double(), a70.double() @ W70.double().T + b64,
+                               rtol=rtol, atol=1e-4)
+    assert len(hopper) == 3
+
+
+def test_the_faster_forward_is_measured_once_per_shape_and_kept(monkeypatch):
+    ran = []
+    launches = {"tiled": lambda: ran.append("tiled"), "tma": lambda: ran.append("tma")}
+    seconds = {"tiled": 2.0, "tma": 1.0}
+    monkeypatch.setattr(DENSE, "_FASTER", {})
+    monkeypatch.setattr(triton.testing, "do_bench", lambda launch: (launch(), seconds[ran[-1]])[1])
+    DENSE._faster(("linear", 8, 8, 8), launches)
+    assert ran == ["tiled", "tma", "tma"]  # each measured, then the faster run
+    DENSE._faster(("linear", 8, 8, 8), launches)
+    assert ran[3:] == ["tma"]  # the choice is kept: no second measurement
+    seconds.update(tiled=0.5)
+    DENSE._faster(("linear", 16, 8, 8), launches)
+    assert ran[4:] == ["tiled", "tma", "tiled"]  # another shape is measured anew
+    assert DENSE._FASTER[("linear", 16, 8, 8)] == {"tiled": 0.5, "tma": 1.0}
+
+
+def test_a_forward_kernel_that_cannot_run_is_left_out(monkeypatch):
+    ran = []
+
+    def broken():
+        raise RuntimeError("no TMA here")
+    monkeypatch.setattr(DENSE, "_FASTER", {})
+    monkeypatch.setattr(DENSE, "_FAILED", {})
+    monkeypatch.setattr(triton.testing, "do_bench", lambda launch: (launch(), 1.0)[1])
+    DENSE._faster(("linear", 8, 8, 8), {"tiled": lambda: ran.append("tiled"), "tma": broken})
+    assert ran == ["tiled", "tiled"]
+    assert "no TMA here" in str(DENSE._FAILED[("linear", 8, 8, 8), "tma"])
+    with pytest.raises(RuntimeError, match="no TMA here"):  # the tiled kernel, named first, must run
+        DENSE._faster(("linear", 16, 8, 8), {"tiled": broken, "tma": lambda: ran.append("tma")})
 
 
 def test_dense_bad_input():

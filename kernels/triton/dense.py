@@ -8,6 +8,8 @@ linear_backward: ∂C/∂W = g aᵀ, ∂C/∂b = g, ∂C/∂a = Wᵀg
 Tiled matrix products (tl.dot, IEEE float32 for float32 inputs) with the bias and the
 activation fused into the forward epilogue and δ formed inside the backward products;
 tile sizes autotuned on a GPU. bfloat16/float16 multiply natively, accumulate in float32.
+On Hopper a 16-bit forward also has a persistent kernel fed by TMA descriptors; the
+launcher times both once per shape and keeps the faster.
 Regenerate with: symnet codegen --backend triton
 """
 import os
@@ -15,6 +17,7 @@ import os
 import torch
 import triton
 import triton.language as tl
+from triton.tools.tensor_descriptor import TensorDescriptor
 
 
 _GPU_CONFIGS = [triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s)
@@ -44,17 +47,75 @@ def _fitting(rows, cols):
     return {"early_config_prune": prune}
 
 
+def _tma_configs(boxes):
+    """Tiles of the persistent TMA kernels; ``boxes`` sets each descriptor's box to a config's tile
+    (a pre-hook: the autotuner calls it before each trial and before the run). Shared memory on
+    sm_90: 3 stages of a 128 × 256 tile with 64-deep k-slices and the staged output tile is 208 KB
+    of the 227 KB an SM has (benchmarks/results/sm90-compile-*.txt)."""
+    if os.environ.get("TRITON_INTERPRET") == "1":
+        return [triton.Config({"BLOCK_M": 32, "BLOCK_N": 32, "BLOCK_K": 16}, pre_hook=boxes)]
+    return [triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s, pre_hook=boxes)
+            for bm, bn, bk, w, s in ((128, 256, 64, 8, 3), (128, 128, 64, 8, 4), (128, 128, 64, 4, 4),
+                                     (128, 128, 128, 8, 3), (64, 128, 64, 4, 4))]
+
+
+def _has_tma(device):
+    """Whether the device has the tensor memory accelerator: a GPU of compute capability 9.0 or later."""
+    return device.type == "cuda" and torch.cuda.get_device_capability(device)[0] >= 9
+
+
+def _tma_ok(*xs):
+    """Whether TMA can move these matrices: 16-bit entries, bases and rows on 16-byte boundaries."""
+    return xs[0].element_size() == 2 and _has_tma(xs[0].device) and all(
+        t.data_ptr() % 16 == 0 and t.stride(0) * t.element_size() % 16 == 0 for t in xs)
+
+
+def _programs(device):
+    """A persistent kernel's programs: one per SM (4 under the interpreter, so they loop)."""
+    if device.type != "cuda":
+        return 4
+    return torch.cuda.get_device_properties(device).multi_processor_count
+
+
+def _descriptor(x):
+    """A TMA descriptor of matrix x; its box (tile) is set per config by the kernel's pre-hook."""
+    return TensorDescriptor.from_tensor(x, [1] * x.dim())
+
+
+_FASTER = {}  # (kernel, sizes, dtype, device) → {launch: its time in ms}, measured on the first call
+_FAILED = {}  # (key, launch) → the error of a launch that could not run there (it is never taken)
+
+
+def _faster(key, launches):
+    """Run the launch that is faster for this key. The first call per key measures each (after
+    the autotuner has chosen its tiles) with triton.testing.do_bench and keeps the faster: the
+    persistent TMA kernel is taken only where a GPU measured it ahead of the tiled one, the first
+    launch named. Like any autotuning, that first call must not be inside a CUDA graph capture."""
+    if key not in _FASTER:
+        times = {}
+        for name, launch in launches.items():
+            try:
+                times[name] = triton.testing.do_bench(launch)
+            except Exception as exc:  # noqa: BLE001 - the first launch must run; another may be left out
+                if not times:
+                    raise
+                _FAILED[key, name] = exc
+                times[name] = float("inf")
+        _FASTER[key] = times
+    times = _FASTER[key]
+    launches[min(times, key=times.get)]()
+
+
 @triton.jit
-def _tile_of(M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
-    """The (row, column) tile of this program, in groups of 8 tile rows (the L2 order of Triton's
-    matmul tutorial): the programs in flight share rows of the left operand and columns of the
-    right one in L2, instead of streaming the whole left operand once per column of tiles."""
+def _tile_of(t, M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    """The (row, column) of tile t, in groups of 8 tile rows (the L2 order of Triton's matmul
+    tutorial): the tiles in flight share rows of the left operand and columns of the right one
+    in L2, instead of streaming the whole left operand once per column of tiles."""
     GROUP: tl.constexpr = 8
-    pid = tl.program_id(0)
     in_group = GROUP * tl.cdiv(N, BLOCK_N)
-    first = (pid // in_group) * GROUP
+    first = (t // in_group) * GROUP
     rows = tl.minimum(tl.cdiv(M, BLOCK_M) - first, GROUP)
-    return first + (pid % in_group) % rows, (pid % in_group) // rows
+    return first + (t % in_group) % rows, (t % in_group) // rows
 
 
 def _device_ok(name, x):
@@ -91,7 +152,7 @@ def _registered(name):
 @triton.jit
 def _dense_sigmoid_kernel(a_ptr, W_ptr, b_ptr, y_ptr, M, N, K0, PRECISION: tl.constexpr, UPCAST: tl.constexpr, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """y_i = σ(Σ_k W_ik a_k + b_i): one (BLOCK_M examples × BLOCK_N outputs) tile per program."""
-    tile_m, tile_n = _tile_of(M, N, BLOCK_M, BLOCK_N)
+    tile_m, tile_n = _tile_of(tl.program_id(0), M, N, BLOCK_M, BLOCK_N)
     rm = tile_m * BLOCK_M + tl.arange(0, BLOCK_M)  # examples
     rn = tile_n * BLOCK_N + tl.arange(0, BLOCK_N)  # outputs i
     acc_t: tl.constexpr = tl.float64 if F64 else tl.float32
@@ -111,6 +172,41 @@ def _dense_sigmoid_kernel(a_ptr, W_ptr, b_ptr, y_ptr, M, N, K0, PRECISION: tl.co
     tl.store(y_ptr + rm[:, None].to(tl.int64) * N + rn[None, :], y.to(y_ptr.dtype.element_ty), mask=mask)
 
 
+def _dense_sigmoid_boxes(nargs):
+    """The TMA boxes of a config: the batched operands BLOCK_M × BLOCK_K, the weights BLOCK_N ×
+    BLOCK_K, y BLOCK_M × BLOCK_N."""
+    bm, bn, bk = nargs["BLOCK_M"], nargs["BLOCK_N"], nargs["BLOCK_K"]
+    nargs["a_desc"].block_shape = [bm, bk]
+    nargs["W_desc"].block_shape = [bn, bk]
+    nargs["y_desc"].block_shape = [bm, bn]
+
+
+@triton.autotune(configs=_tma_configs(_dense_sigmoid_boxes), key=["M", "N", "K0"])
+@triton.jit
+def _dense_sigmoid_tma_kernel(a_desc, W_desc, b_ptr, y_desc, M, N, K0, PROGRAMS: tl.constexpr, UPCAST: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+    """y_i = σ(Σ_k W_ik a_k + b_i): PROGRAMS programs take the (BLOCK_M × BLOCK_N) tiles in turn."""
+    tiles = tl.cdiv(M, BLOCK_M) * tl.cdiv(N, BLOCK_N)
+    done = tl.program_id(0) - PROGRAMS  # the tile the epilogue stores, counted apart from t (as in
+    # Triton's persistent matmul): the loads of the flattened pipeline do not wait on the stores
+    for t in tl.range(tl.program_id(0), tiles, PROGRAMS, flatten=True):
+        tile_m, tile_n = _tile_of(t, M, N, BLOCK_M, BLOCK_N)
+        # Σ_k (a_k·W_ik): (a tile) · (W tile)ᵀ, K0 at a time
+        acc0 = tl.zeros([BLOCK_M, BLOCK_N], tl.float32)
+        for k0 in range(0, K0, BLOCK_K):
+            a_t = a_desc.load([tile_m * BLOCK_M, k0])
+            W_t = W_desc.load([tile_n * BLOCK_N, k0])
+            if UPCAST:  # the interpreter's dot of 16-bit tiles is wrong: multiply in float32 there
+                a_t, W_t = a_t.to(tl.float32), W_t.to(tl.float32)
+            acc0 = tl.dot(a_t, tl.trans(W_t), acc0)
+        done += PROGRAMS
+        tile_m, tile_n = _tile_of(done, M, N, BLOCK_M, BLOCK_N)
+        rn = tile_n * BLOCK_N + tl.arange(0, BLOCK_N)  # outputs i
+        b_t = tl.load(b_ptr + rn, mask=rn < N, other=0.0).to(tl.float32)[None, :]
+        # y_i = σ(b_i + Σ_k (a_k·W_ik))
+        y = 1.0 / (1.0 + tl.exp(-(b_t + acc0)))
+        y_desc.store([tile_m * BLOCK_M, tile_n * BLOCK_N], y.to(y_desc.dtype))
+
+
 def dense_sigmoid(a, W, b):
     """y_i = σ(Σ_k W_ik a_k + b_i)
 
@@ -126,12 +222,25 @@ def dense_sigmoid(a, W, b):
     W = _matrix('W', W, (None, a.shape[1]), a)
     b = _matrix('b', b, (W.shape[0],), a)
     y = torch.empty(B, W.shape[0], dtype=a.dtype, device=a.device)
-    grid = lambda meta: (triton.cdiv(B, meta["BLOCK_M"]) * triton.cdiv(W.shape[0], meta["BLOCK_N"]),)
-    if B and W.shape[0]:
+    if not (B and W.shape[0]):
+        return y
+
+    def tiled():
+        grid = lambda meta: (triton.cdiv(B, meta["BLOCK_M"]) * triton.cdiv(W.shape[0], meta["BLOCK_N"]),)
         _dense_sigmoid_kernel[grid](a, W, b, y, B, W.shape[0], a.shape[1],
             PRECISION="ieee" if a.dtype in (torch.float32, torch.float64) else "tf32",  # tf32: the default, unused for 16-bit inputs
-            UPCAST=a.element_size() == 2 and os.environ.get("TRITON_INTERPRET") == "1",
-            F64=a.dtype == torch.float64)
+            UPCAST=a.element_size() == 2 and os.environ.get("TRITON_INTERPRET") == "1", F64=a.dtype == torch.float64)
+
+    def tma():
+        programs = _programs(a.device)
+        grid = lambda meta: (min(programs, triton.cdiv(B, meta["BLOCK_M"]) * triton.cdiv(W.shape[0], meta["BLOCK_N"])),)
+        _dense_sigmoid_tma_kernel[grid](_descriptor(a), _descriptor(W), b, _descriptor(y), B, W.shape[0], a.shape[1],
+            PROGRAMS=programs, UPCAST=a.element_size() == 2 and os.environ.get("TRITON_INTERPRET") == "1")
+
+    if _tma_ok(a, W, y):  # 16-bit on Hopper: two kernels, the faster kept
+        _faster(('dense_sigmoid', B, W.shape[0], a.shape[1], a.dtype, a.device), {"tiled": tiled, "tma": tma})
+    else:
+        tiled()
     return y
 
 
@@ -139,7 +248,7 @@ def dense_sigmoid(a, W, b):
 @triton.jit
 def _dense_sigmoid_backward_dW_kernel(g_ptr, y_ptr, a_ptr, dW_ptr, db_ptr, B, N, K, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """∂C/∂W_ik = a_k·δ_i, summed over the batch: δᵀ·a; and ∂C/∂b_i = Σ_batch δ."""
-    tile_n, tile_k = _tile_of(N, K, BLOCK_M, BLOCK_N)
+    tile_n, tile_k = _tile_of(tl.program_id(0), N, K, BLOCK_M, BLOCK_N)
     rn = tile_n * BLOCK_M + tl.arange(0, BLOCK_M)  # rows i of the result
     rk = tile_k * BLOCK_N + tl.arange(0, BLOCK_N)  # its columns
     acc_t: tl.constexpr = tl.float64 if F64 else tl.float32
@@ -164,7 +273,7 @@ def _dense_sigmoid_backward_dW_kernel(g_ptr, y_ptr, a_ptr, dW_ptr, db_ptr, B, N,
 @triton.jit
 def _dense_sigmoid_backward_da_kernel(g_ptr, y_ptr, W_ptr, da_ptr, B, N, K, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """∂C/∂a_k = Σ_i (δ_i·W_ik): δ·W, one (examples × columns) tile per program."""
-    tile_m, tile_k = _tile_of(B, K, BLOCK_M, BLOCK_N)
+    tile_m, tile_k = _tile_of(tl.program_id(0), B, K, BLOCK_M, BLOCK_N)
     rm = tile_m * BLOCK_M + tl.arange(0, BLOCK_M)  # examples
     rk = tile_k * BLOCK_N + tl.arange(0, BLOCK_N)  # columns k
     acc_t: tl.constexpr = tl.float64 if F64 else tl.float32
@@ -243,7 +352,7 @@ def dense_sigmoid_layer(a, W, b):
 @triton.jit
 def _linear_kernel(a_ptr, W_ptr, b_ptr, z_ptr, M, N, K0, PRECISION: tl.constexpr, UPCAST: tl.constexpr, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """z_i = Σ_k W_ik a_k + b_i: one (BLOCK_M examples × BLOCK_N outputs) tile per program."""
-    tile_m, tile_n = _tile_of(M, N, BLOCK_M, BLOCK_N)
+    tile_m, tile_n = _tile_of(tl.program_id(0), M, N, BLOCK_M, BLOCK_N)
     rm = tile_m * BLOCK_M + tl.arange(0, BLOCK_M)  # examples
     rn = tile_n * BLOCK_N + tl.arange(0, BLOCK_N)  # outputs i
     acc_t: tl.constexpr = tl.float64 if F64 else tl.float32
@@ -263,6 +372,41 @@ def _linear_kernel(a_ptr, W_ptr, b_ptr, z_ptr, M, N, K0, PRECISION: tl.constexpr
     tl.store(z_ptr + rm[:, None].to(tl.int64) * N + rn[None, :], z.to(z_ptr.dtype.element_ty), mask=mask)
 
 
+def _linear_boxes(nargs):
+    """The TMA boxes of a config: the batched operands BLOCK_M × BLOCK_K, the weights BLOCK_N ×
+    BLOCK_K, z BLOCK_M × BLOCK_N."""
+    bm, bn, bk = nargs["BLOCK_M"], nargs["BLOCK_N"], nargs["BLOCK_K"]
+    nargs["a_desc"].block_shape = [bm, bk]
+    nargs["W_desc"].block_shape = [bn, bk]
+    nargs["z_desc"].block_shape = [bm, bn]
+
+
+@triton.autotune(configs=_tma_configs(_linear_boxes), key=["M", "N", "K0"])
+@triton.jit
+def _linear_tma_kernel(a_desc, W_desc, b_ptr, z_desc, M, N, K0, PROGRAMS: tl.constexpr, UPCAST: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+    """z_i = Σ_k W_ik a_k + b_i: PROGRAMS programs take the (BLOCK_M × BLOCK_N) tiles in turn."""
+    tiles = tl.cdiv(M, BLOCK_M) * tl.cdiv(N, BLOCK_N)
+    done = tl.program_id(0) - PROGRAMS  # the tile the epilogue stores, counted apart from t (as in
+    # Triton's persistent matmul): the loads of the flattened pipeline do not wait on the stores
+    for t in tl.range(tl.program_id(0), tiles, PROGRAMS, flatten=True):
+        tile_m, tile_n = _tile_of(t, M, N, BLOCK_M, BLOCK_N)
+        # Σ_k (a_k·W_ik): (a tile) · (W tile)ᵀ, K0 at a time
+        acc0 = tl.zeros([BLOCK_M, BLOCK_N], tl.float32)
+        for k0 in range(0, K0, BLOCK_K):
+            a_t = a_desc.load([tile_m * BLOCK_M, k0])
+            W_t = W_desc.load([tile_n * BLOCK_N, k0])
+            if UPCAST:  # the interpreter's dot of 16-bit tiles is wrong: multiply in float32 there
+                a_t, W_t = a_t.to(tl.float32), W_t.to(tl.float32)
+            acc0 = tl.dot(a_t, tl.trans(W_t), acc0)
+        done += PROGRAMS
+        tile_m, tile_n = _tile_of(done, M, N, BLOCK_M, BLOCK_N)
+        rn = tile_n * BLOCK_N + tl.arange(0, BLOCK_N)  # outputs i
+        b_t = tl.load(b_ptr + rn, mask=rn < N, other=0.0).to(tl.float32)[None, :]
+        # z_i = b_i + Σ_k (a_k·W_ik)
+        z = b_t + acc0
+        z_desc.store([tile_m * BLOCK_M, tile_n * BLOCK_N], z.to(z_desc.dtype))
+
+
 def linear(a, W, b):
     """z_i = Σ_k W_ik a_k + b_i
 
@@ -278,12 +422,25 @@ def linear(a, W, b):
     W = _matrix('W', W, (None, a.shape[1]), a)
     b = _matrix('b', b, (W.shape[0],), a)
     z = torch.empty(B, W.shape[0], dtype=a.dtype, device=a.device)
-    grid = lambda meta: (triton.cdiv(B, meta["BLOCK_M"]) * triton.cdiv(W.shape[0], meta["BLOCK_N"]),)
-    if B and W.shape[0]:
+    if not (B and W.shape[0]):
+        return z
+
+    def tiled():
+        grid = lambda meta: (triton.cdiv(B, meta["BLOCK_M"]) * triton.cdiv(W.shape[0], meta["BLOCK_N"]),)
         _linear_kernel[grid](a, W, b, z, B, W.shape[0], a.shape[1],
             PRECISION="ieee" if a.dtype in (torch.float32, torch.float64) else "tf32",  # tf32: the default, unused for 16-bit inputs
-            UPCAST=a.element_size() == 2 and os.environ.get("TRITON_INTERPRET") == "1",
-            F64=a.dtype == torch.float64)
+            UPCAST=a.element_size() == 2 and os.environ.get("TRITON_INTERPRET") == "1", F64=a.dtype == torch.float64)
+
+    def tma():
+        programs = _programs(a.device)
+        grid = lambda meta: (min(programs, triton.cdiv(B, meta["BLOCK_M"]) * triton.cdiv(W.shape[0], meta["BLOCK_N"])),)
+        _linear_tma_kernel[grid](_descriptor(a), _descriptor(W), b, _descriptor(z), B, W.shape[0], a.shape[1],
+            PROGRAMS=programs, UPCAST=a.element_size() == 2 and os.environ.get("TRITON_INTERPRET") == "1")
+
+    if _tma_ok(a, W, z):  # 16-bit on Hopper: two kernels, the faster kept
+        _faster(('linear', B, W.shape[0], a.shape[1], a.dtype, a.device), {"tiled": tiled, "tma": tma})
+    else:
+        tiled()
     return z
 
 
@@ -291,7 +448,7 @@ def linear(a, W, b):
 @triton.jit
 def _linear_backward_dW_kernel(g_ptr, a_ptr, dW_ptr, db_ptr, B, N, K, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """∂C/∂W_ik = a_k·g_i, summed over the batch: δᵀ·a; and ∂C/∂b_i = Σ_batch δ."""
-    tile_n, tile_k = _tile_of(N, K, BLOCK_M, BLOCK_N)
+    tile_n, tile_k = _tile_of(tl.program_id(0), N, K, BLOCK_M, BLOCK_N)
     rn = tile_n * BLOCK_M + tl.arange(0, BLOCK_M)  # rows i of the result
     rk = tile_k * BLOCK_N + tl.arange(0, BLOCK_N)  # its columns
     acc_t: tl.constexpr = tl.float64 if F64 else tl.float32
@@ -315,7 +472,7 @@ def _linear_backward_dW_kernel(g_ptr, a_ptr, dW_ptr, db_ptr, B, N, K, F64: tl.co
 @triton.jit
 def _linear_backward_da_kernel(g_ptr, W_ptr, da_ptr, B, N, K, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """∂C/∂a_k = Σ_i (g_i·W_ik): δ·W, one (examples × columns) tile per program."""
-    tile_m, tile_k = _tile_of(B, K, BLOCK_M, BLOCK_N)
+    tile_m, tile_k = _tile_of(tl.program_id(0), B, K, BLOCK_M, BLOCK_N)
     rm = tile_m * BLOCK_M + tl.arange(0, BLOCK_M)  # examples
     rk = tile_k * BLOCK_N + tl.arange(0, BLOCK_N)  # columns k
     acc_t: tl.constexpr = tl.float64 if F64 else tl.float32

@@ -6,6 +6,8 @@ rnn_step_backward: δ_i = g_i·h_i(1 − h_i); ∂C/∂W^i = δ xᵀ, ∂C/∂W^
 Tiled matrix products (tl.dot, IEEE float32 for float32 inputs) with the bias and the
 activation fused into the forward epilogue and δ formed inside the backward products;
 tile sizes autotuned on a GPU. bfloat16/float16 multiply natively, accumulate in float32.
+On Hopper a 16-bit forward also has a persistent kernel fed by TMA descriptors; the
+launcher times both once per shape and keeps the faster.
 Regenerate with: symnet codegen --backend triton
 """
 import os
@@ -13,6 +15,7 @@ import os
 import torch
 import triton
 import triton.language as tl
+from triton.tools.tensor_descriptor import TensorDescriptor
 
 
 _GPU_CONFIGS = [triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s)
@@ -42,17 +45,75 @@ def _fitting(rows, cols):
     return {"early_config_prune": prune}
 
 
+def _tma_configs(boxes):
+    """Tiles of the persistent TMA kernels; ``boxes`` sets each descriptor's box to a config's tile
+    (a pre-hook: the autotuner calls it before each trial and before the run). Shared memory on
+    sm_90: 3 stages of a 128 × 256 tile with 64-deep k-slices and the staged output tile is 208 KB
+    of the 227 KB an SM has (benchmarks/results/sm90-compile-*.txt)."""
+    if os.environ.get("TRITON_INTERPRET") == "1":
+        return [triton.Config({"BLOCK_M": 32, "BLOCK_N": 32, "BLOCK_K": 16}, pre_hook=boxes)]
+    return [triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s, pre_hook=boxes)
+            for bm, bn, bk, w, s in ((128, 256, 64, 8, 3), (128, 128, 64, 8, 4), (128, 128, 64, 4, 4),
+                                     (128, 128, 128, 8, 3), (64, 128, 64, 4, 4))]
+
+
+def _has_tma(device):
+    """Whether the device has the tensor memory accelerator: a GPU of compute capability 9.0 or later."""
+    return device.type == "cuda" and torch.cuda.get_device_capability(device)[0] >= 9
+
+
+def _tma_ok(*xs):
+    """Whether TMA can move these matrices: 16-bit entries, bases and rows on 16-byte boundaries."""
+    return xs[0].element_size() == 2 and _has_tma(xs[0].device) and all(
+        t.data_ptr() % 16 == 0 and t.stride(0) * t.element_size() % 16 == 0 for t in xs)
+
+
+def _programs(device):
+    """A persistent kernel's programs: one per SM (4 under the interpreter, so they loop)."""
+    if device.type != "cuda":
+        return 4
+    return torch.cuda.get_device_properties(device).multi_processor_count
+
+
+def _descriptor(x):
+    """A TMA descriptor of matrix x; its box (tile) is set per config by the kernel's pre-hook."""
+    return TensorDescriptor.from_tensor(x, [1] * x.dim())
+
+
+_FASTER = {}  # (kernel, sizes, dtype, device) → {launch: its time in ms}, measured on the first call
+_FAILED = {}  # (key, launch) → the error of a launch that could not run there (it is never taken)
+
+
+def _faster(key, launches):
+    """Run the launch that is faster for this key. The first call per key measures each (after
+    the autotuner has chosen its tiles) with triton.testing.do_bench and keeps the faster: the
+    persistent TMA kernel is taken only where a GPU measured it ahead of the tiled one, the first
+    launch named. Like any autotuning, that first call must not be inside a CUDA graph capture."""
+    if key not in _FASTER:
+        times = {}
+        for name, launch in launches.items():
+            try:
+                times[name] = triton.testing.do_bench(launch)
+            except Exception as exc:  # noqa: BLE001 - the first launch must run; another may be left out
+                if not times:
+                    raise
+                _FAILED[key, name] = exc
+                times[name] = float("inf")
+        _FASTER[key] = times
+    times = _FASTER[key]
+    launches[min(times, key=times.get)]()
+
+
 @triton.jit
-def _tile_of(M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
-    """The (row, column) tile of this program, in groups of 8 tile rows (the L2 order of Triton's
-    matmul tutorial): the programs in flight share rows of the left operand and columns of the
-    right one in L2, instead of streaming the whole left operand once per column of tiles."""
+def _tile_of(t, M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    """The (row, column) of tile t, in groups of 8 tile rows (the L2 order of Triton's matmul
+    tutorial): the tiles in flight share rows of the left operand and columns of the right one
+    in L2, instead of streaming the whole left operand once per column of tiles."""
     GROUP: tl.constexpr = 8
-    pid = tl.program_id(0)
     in_group = GROUP * tl.cdiv(N, BLOCK_N)
-    first = (pid // in_group) * GROUP
+    first = (t // in_group) * GROUP
     rows = tl.minimum(tl.cdiv(M, BLOCK_M) - first, GROUP)
-    return first + (pid % in_group) % rows, (pid % in_group) // rows
+    return first + (t % in_group) % rows, (t % in_group) // rows
 
 
 def _device_ok(name, x):
@@ -89,7 +150,7 @@ def _registered(name):
 @triton.jit
 def _rnn_step_kernel(x_ptr, hp_ptr, Wi_ptr, Wh_ptr, h_ptr, M, N, K0, K1, PRECISION: tl.constexpr, UPCAST: tl.constexpr, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """h_i = σ(Σ_k W^h_ik h⁻_k + Σ_d W^i_id x_d): one (BLOCK_M examples × BLOCK_N outputs) tile per program."""
-    tile_m, tile_n = _tile_of(M, N, BLOCK_M, BLOCK_N)
+    tile_m, tile_n = _tile_of(tl.program_id(0), M, N, BLOCK_M, BLOCK_N)
     rm = tile_m * BLOCK_M + tl.arange(0, BLOCK_M)  # examples
     rn = tile_n * BLOCK_N + tl.arange(0, BLOCK_N)  # outputs i
     acc_t: tl.constexpr = tl.float64 if F64 else tl.float32
@@ -117,6 +178,50 @@ def _rnn_step_kernel(x_ptr, hp_ptr, Wi_ptr, Wh_ptr, h_ptr, M, N, K0, K1, PRECISI
     tl.store(h_ptr + rm[:, None].to(tl.int64) * N + rn[None, :], h.to(h_ptr.dtype.element_ty), mask=mask)
 
 
+def _rnn_step_boxes(nargs):
+    """The TMA boxes of a config: the batched operands BLOCK_M × BLOCK_K, the weights BLOCK_N ×
+    BLOCK_K, h BLOCK_M × BLOCK_N."""
+    bm, bn, bk = nargs["BLOCK_M"], nargs["BLOCK_N"], nargs["BLOCK_K"]
+    nargs["hp_desc"].block_shape = [bm, bk]
+    nargs["Wh_desc"].block_shape = [bn, bk]
+    nargs["x_desc"].block_shape = [bm, bk]
+    nargs["Wi_desc"].block_shape = [bn, bk]
+    nargs["h_desc"].block_shape = [bm, bn]
+
+
+@triton.autotune(configs=_tma_configs(_rnn_step_boxes), key=["M", "N", "K0", "K1"])
+@triton.jit
+def _rnn_step_tma_kernel(hp_desc, Wh_desc, x_desc, Wi_desc, h_desc, M, N, K0, K1, PROGRAMS: tl.constexpr, UPCAST: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+    """h_i = σ(Σ_k W^h_ik h⁻_k + Σ_d W^i_id x_d): PROGRAMS programs take the (BLOCK_M × BLOCK_N) tiles in turn."""
+    tiles = tl.cdiv(M, BLOCK_M) * tl.cdiv(N, BLOCK_N)
+    done = tl.program_id(0) - PROGRAMS  # the tile the epilogue stores, counted apart from t (as in
+    # Triton's persistent matmul): the loads of the flattened pipeline do not wait on the stores
+    for t in tl.range(tl.program_id(0), tiles, PROGRAMS, flatten=True):
+        tile_m, tile_n = _tile_of(t, M, N, BLOCK_M, BLOCK_N)
+        # Σ_k (hp_k·Wʰ_ik): (hp tile) · (Wh tile)ᵀ, K0 at a time
+        acc0 = tl.zeros([BLOCK_M, BLOCK_N], tl.float32)
+        for k0 in range(0, K0, BLOCK_K):
+            hp_t = hp_desc.load([tile_m * BLOCK_M, k0])
+            Wh_t = Wh_desc.load([tile_n * BLOCK_N, k0])
+            if UPCAST:  # the interpreter's dot of 16-bit tiles is wrong: multiply in float32 there
+                hp_t, Wh_t = hp_t.to(tl.float32), Wh_t.to(tl.float32)
+            acc0 = tl.dot(hp_t, tl.trans(Wh_t), acc0)
+        # Σ_d (x_d·Wⁱ_id): (x tile) · (Wi tile)ᵀ, K1 at a time
+        acc1 = tl.zeros([BLOCK_M, BLOCK_N], tl.float32)
+        for k0 in range(0, K1, BLOCK_K):
+            x_t = x_desc.load([tile_m * BLOCK_M, k0])
+            Wi_t = Wi_desc.load([tile_n * BLOCK_N, k0])
+            if UPCAST:  # the interpreter's dot of 16-bit tiles is wrong: multiply in float32 there
+                x_t, Wi_t = x_t.to(tl.float32), Wi_t.to(tl.float32)
+            acc1 = tl.dot(x_t, tl.trans(Wi_t), acc1)
+        done += PROGRAMS
+        tile_m, tile_n = _tile_of(done, M, N, BLOCK_M, BLOCK_N)
+        rn = tile_n * BLOCK_N + tl.arange(0, BLOCK_N)  # outputs i
+        # h_i = σ(Σ_k (hp_k·Wʰ_ik) + Σ_d (x_d·Wⁱ_id))
+        h = 1.0 / (1.0 + tl.exp(-(acc0 + acc1)))
+        h_desc.store([tile_m * BLOCK_M, tile_n * BLOCK_N], h.to(h_desc.dtype))
+
+
 def rnn_step(x, hp, Wi, Wh):
     """h_i = σ(Σ_k W^h_ik h⁻_k + Σ_d W^i_id x_d)
 
@@ -134,12 +239,25 @@ def rnn_step(x, hp, Wi, Wh):
     Wi = _matrix('Wi', Wi, (None, x.shape[1]), x)
     Wh = _matrix('Wh', Wh, (Wi.shape[0], hp.shape[1]), x)
     h = torch.empty(B, Wi.shape[0], dtype=x.dtype, device=x.device)
-    grid = lambda meta: (triton.cdiv(B, meta["BLOCK_M"]) * triton.cdiv(Wi.shape[0], meta["BLOCK_N"]),)
-    if B and Wi.shape[0]:
+    if not (B and Wi.shape[0]):
+        return h
+
+    def tiled():
+        grid = lambda meta: (triton.cdiv(B, meta["BLOCK_M"]) * triton.cdiv(Wi.shape[0], meta["BLOCK_N"]),)
         _rnn_step_kernel[grid](x, hp, Wi, Wh, h, B, Wi.shape[0], hp.shape[1], x.shape[1],
             PRECISION="ieee" if x.dtype in (torch.float32, torch.float64) else "tf32",  # tf32: the default, unused for 16-bit inputs
-            UPCAST=x.element_size() == 2 and os.environ.get("TRITON_INTERPRET") == "1",
-            F64=x.dtype == torch.float64)
+            UPCAST=x.element_size() == 2 and os.environ.get("TRITON_INTERPRET") == "1", F64=x.dtype == torch.float64)
+
+    def tma():
+        programs = _programs(x.device)
+        grid = lambda meta: (min(programs, triton.cdiv(B, meta["BLOCK_M"]) * triton.cdiv(Wi.shape[0], meta["BLOCK_N"])),)
+        _rnn_step_tma_kernel[grid](_descriptor(hp), _descriptor(Wh), _descriptor(x), _descriptor(Wi), _descriptor(h), B, Wi.shape[0], hp.shape[1], x.shape[1],
+            PROGRAMS=programs, UPCAST=x.element_size() == 2 and os.environ.get("TRITON_INTERPRET") == "1")
+
+    if _tma_ok(hp, Wh, x, Wi, h):  # 16-bit on Hopper: two kernels, the faster kept
+        _faster(('rnn_step', B, Wi.shape[0], hp.shape[1], x.shape[1], x.dtype, x.device), {"tiled": tiled, "tma": tma})
+    else:
+        tiled()
     return h
 
 
@@ -147,7 +265,7 @@ def rnn_step(x, hp, Wi, Wh):
 @triton.jit
 def _rnn_step_backward_dWi_kernel(g_ptr, h_ptr, x_ptr, dWi_ptr, B, N, K, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """∂C/∂W^i_id = δ_i·x_d, summed over the batch: δᵀ·x."""
-    tile_n, tile_k = _tile_of(N, K, BLOCK_M, BLOCK_N)
+    tile_n, tile_k = _tile_of(tl.program_id(0), N, K, BLOCK_M, BLOCK_N)
     rn = tile_n * BLOCK_M + tl.arange(0, BLOCK_M)  # rows i of the result
     rk = tile_k * BLOCK_N + tl.arange(0, BLOCK_N)  # its columns
     acc_t: tl.constexpr = tl.float64 if F64 else tl.float32
@@ -168,7 +286,7 @@ def _rnn_step_backward_dWi_kernel(g_ptr, h_ptr, x_ptr, dWi_ptr, B, N, K, F64: tl
 @triton.jit
 def _rnn_step_backward_dWh_kernel(g_ptr, h_ptr, hp_ptr, dWh_ptr, B, N, K, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """∂C/∂W^h_ik = δ_i·hp_k, summed over the batch: δᵀ·hp."""
-    tile_n, tile_k = _tile_of(N, K, BLOCK_M, BLOCK_N)
+    tile_n, tile_k = _tile_of(tl.program_id(0), N, K, BLOCK_M, BLOCK_N)
     rn = tile_n * BLOCK_M + tl.arange(0, BLOCK_M)  # rows i of the result
     rk = tile_k * BLOCK_N + tl.arange(0, BLOCK_N)  # its columns
     acc_t: tl.constexpr = tl.float64 if F64 else tl.float32
@@ -189,7 +307,7 @@ def _rnn_step_backward_dWh_kernel(g_ptr, h_ptr, hp_ptr, dWh_ptr, B, N, K, F64: t
 @triton.jit
 def _rnn_step_backward_dhp_kernel(g_ptr, h_ptr, Wh_ptr, dhp_ptr, B, N, K, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """∂C/∂h⁻_k = Σ_i (δ_i·Wʰ_ik): δ·Wh, one (examples × columns) tile per program."""
-    tile_m, tile_k = _tile_of(B, K, BLOCK_M, BLOCK_N)
+    tile_m, tile_k = _tile_of(tl.program_id(0), B, K, BLOCK_M, BLOCK_N)
     rm = tile_m * BLOCK_M + tl.arange(0, BLOCK_M)  # examples
     rk = tile_k * BLOCK_N + tl.arange(0, BLOCK_N)  # columns k
     acc_t: tl.constexpr = tl.float64 if F64 else tl.float32

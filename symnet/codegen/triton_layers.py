@@ -14,6 +14,11 @@ From a :class:`~symnet.codegen.layers.LayerKernel` (the index-form derivation of
 Tile sizes are autotuned on a GPU (a small fixed set under the interpreter). float32
 products use IEEE float32 (no TF32), so the generated gradients match the NumPy ones;
 bfloat16/float16 inputs multiply natively and accumulate in float32.
+
+For 16-bit inputs on Hopper each forward also gets a **persistent TMA** kernel (one
+program per SM takes the tiles in turn; tiles move by TMA descriptors), with the same
+epilogue printed from the same formula. Its launcher measures both kernels once per shape
+and keeps the faster one.
 """
 from __future__ import annotations
 
@@ -73,6 +78,67 @@ def _matrix(name, x, dims, like=None):
             raise ValueError(f"argument {name!r} is on {x.device} but the inputs are on {like.device}")
     return x.contiguous()
 '''
+
+TMA_HOST = '''\
+def _tma_configs(boxes):
+    """Tiles of the persistent TMA kernels; ``boxes`` sets each descriptor's box to a config's tile
+    (a pre-hook: the autotuner calls it before each trial and before the run). Shared memory on
+    sm_90: 3 stages of a 128 × 256 tile with 64-deep k-slices and the staged output tile is 208 KB
+    of the 227 KB an SM has (benchmarks/results/sm90-compile-*.txt)."""
+    if os.environ.get("TRITON_INTERPRET") == "1":
+        return [triton.Config({"BLOCK_M": 32, "BLOCK_N": 32, "BLOCK_K": 16}, pre_hook=boxes)]
+    return [triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s, pre_hook=boxes)
+            for bm, bn, bk, w, s in ((128, 256, 64, 8, 3), (128, 128, 64, 8, 4), (128, 128, 64, 4, 4),
+                                     (128, 128, 128, 8, 3), (64, 128, 64, 4, 4))]
+
+
+def _has_tma(device):
+    """Whether the device has the tensor memory accelerator: a GPU of compute capability 9.0 or later."""
+    return device.type == "cuda" and torch.cuda.get_device_capability(device)[0] >= 9
+
+
+def _tma_ok(*xs):
+    """Whether TMA can move these matrices: 16-bit entries, bases and rows on 16-byte boundaries."""
+    return xs[0].element_size() == 2 and _has_tma(xs[0].device) and all(
+        t.data_ptr() % 16 == 0 and t.stride(0) * t.element_size() % 16 == 0 for t in xs)
+
+
+def _programs(device):
+    """A persistent kernel's programs: one per SM (4 under the interpreter, so they loop)."""
+    if device.type != "cuda":
+        return 4
+    return torch.cuda.get_device_properties(device).multi_processor_count
+
+
+def _descriptor(x):
+    """A TMA descriptor of matrix x; its box (tile) is set per config by the kernel's pre-hook."""
+    return TensorDescriptor.from_tensor(x, [1] * x.dim())
+
+
+_FASTER = {}  # (kernel, sizes, dtype, device) → {launch: its time in ms}, measured on the first call
+_FAILED = {}  # (key, launch) → the error of a launch that could not run there (it is never taken)
+
+
+def _faster(key, launches):
+    """Run the launch that is faster for this key. The first call per key measures each (after
+    the autotuner has chosen its tiles) with triton.testing.do_bench and keeps the faster: the
+    persistent TMA kernel is taken only where a GPU measured it ahead of the tiled one, the first
+    launch named. Like any autotuning, that first call must not be inside a CUDA graph capture."""
+    if key not in _FASTER:
+        times = {}
+        for name, launch in launches.items():
+            try:
+                times[name] = triton.testing.do_bench(launch)
+            except Exception as exc:  # noqa: BLE001 - the first launch must run; another may be left out
+                if not times:
+                    raise
+                _FAILED[key, name] = exc
+                times[name] = float("inf")
+        _FASTER[key] = times
+    times = _FASTER[key]
+    launches[min(times, key=times.get)]()
+'''
+
 
 PROLOGUE = [
     "F64: tl.constexpr", "BLOCK_M: tl.constexpr", "BLOCK_N: tl.constexpr", "BLOCK_K: tl.constexpr",
@@ -144,7 +210,7 @@ def emit_forward(kernel: LayerKernel, helpers: set) -> str:
          "@triton.jit",
          f"def {name}({', '.join(ptrs + sizes + ['PRECISION: tl.constexpr', 'UPCAST: tl.constexpr'] + PROLOGUE)}):",
          f'    """{kernel.formula}: one (BLOCK_M examples × BLOCK_N outputs) tile per program."""',
-         "    tile_m, tile_n = _tile_of(M, N, BLOCK_M, BLOCK_N)",
+         "    tile_m, tile_n = _tile_of(tl.program_id(0), M, N, BLOCK_M, BLOCK_N)",
          "    rm = tile_m * BLOCK_M + tl.arange(0, BLOCK_M)  # examples",
          "    rn = tile_n * BLOCK_N + tl.arange(0, BLOCK_N)  # outputs i",
          "    acc_t: tl.constexpr = tl.float64 if F64 else tl.float32"]
@@ -171,6 +237,64 @@ def emit_forward(kernel: LayerKernel, helpers: set) -> str:
     L.append(f"    tl.store({out.name}_ptr + rm[:, None].to(tl.int64) * N + rn[None, :], "
              f"{out.name}.to({out.name}_ptr.dtype.element_ty), mask=mask)")
     del batched
+    return "\n".join(L) + "\n"
+
+
+def emit_forward_tma(kernel: LayerKernel, helpers: set) -> str:
+    """The same forward as :func:`emit_forward` for 16-bit inputs on Hopper: persistent (one program
+    per SM, taking the tiles in turn, so one tile's epilogue overlaps the next one's loads) and fed by
+    TMA descriptors (the tensor memory accelerator copies whole tiles to shared memory; out-of-range
+    rows and columns read as 0 and are not written)."""
+    helpers.add("_tile_of")
+    (out,) = kernel.outputs
+    args = {a.base: a for a in kernel.args}
+    plans = [(s, *_contraction(s, args)) for s in sorted(out.expr.atoms(sp.Sum), key=sp.default_sort_key)]
+    (i,) = out.indices
+    vectors = [a for a in kernel.args if not a.batched and len(a.indices) == 1]
+    name = f"_{kernel.name}_tma_kernel"
+    operands = [args[b] for b in dict.fromkeys(x for _, mat, vec, _ in plans for x in (vec.base, mat.base))]
+    params = [f"{a.name}_desc" for a in operands] + [f"{a.name}_ptr" for a in vectors] + [f"{out.name}_desc"]
+    sizes = ["M", "N"] + [f"K{q}" for q in range(len(plans))]
+    boxes = [f"def _{kernel.name}_boxes(nargs):",
+             '    """The TMA boxes of a config: the batched operands BLOCK_M × BLOCK_K, the weights BLOCK_N ×',
+             f'    BLOCK_K, {out.name} BLOCK_M × BLOCK_N."""',
+             '    bm, bn, bk = nargs["BLOCK_M"], nargs["BLOCK_N"], nargs["BLOCK_K"]']
+    for a in operands:
+        boxes.append(f'    nargs["{a.name}_desc"].block_shape = [{"bm" if a.batched else "bn"}, bk]')
+    boxes.append(f'    nargs["{out.name}_desc"].block_shape = [bm, bn]')
+    L = ["\n".join(boxes), "", "",
+         "@triton.autotune(configs=_tma_configs(_" + kernel.name + "_boxes), key=["
+         + ", ".join(f'"{s}"' for s in sizes) + "])",
+         "@triton.jit",
+         f"def {name}({', '.join(params + sizes + ['PROGRAMS: tl.constexpr', 'UPCAST: tl.constexpr', 'BLOCK_M: tl.constexpr', 'BLOCK_N: tl.constexpr', 'BLOCK_K: tl.constexpr'])}):",
+         f'    """{kernel.formula}: PROGRAMS programs take the (BLOCK_M × BLOCK_N) tiles in turn."""',
+         "    tiles = tl.cdiv(M, BLOCK_M) * tl.cdiv(N, BLOCK_N)",
+         "    done = tl.program_id(0) - PROGRAMS  # the tile the epilogue stores, counted apart from t (as in",
+         "    # Triton's persistent matmul): the loads of the flattened pipeline do not wait on the stores",
+         "    for t in tl.range(tl.program_id(0), tiles, PROGRAMS, flatten=True):",
+         "        tile_m, tile_n = _tile_of(t, M, N, BLOCK_M, BLOCK_N)"]
+    tiles = {}
+    for q, (s, mat, vec, k) in enumerate(plans):
+        P, v = args[mat.base].name, args[vec.base].name
+        L += [f"        # {text(s)}: ({v} tile) · ({P} tile)ᵀ, K{q} at a time",
+              f"        acc{q} = tl.zeros([BLOCK_M, BLOCK_N], tl.float32)",
+              f"        for k0 in range(0, K{q}, BLOCK_K):",
+              f"            {v}_t = {v}_desc.load([tile_m * BLOCK_M, k0])",
+              f"            {P}_t = {P}_desc.load([tile_n * BLOCK_N, k0])",
+              "            if UPCAST:  # the interpreter's dot of 16-bit tiles is wrong: multiply in float32 there",
+              f"                {v}_t, {P}_t = {v}_t.to(tl.float32), {P}_t.to(tl.float32)",
+              f"            acc{q} = tl.dot({v}_t, tl.trans({P}_t), acc{q})"]
+        tiles[s] = f"acc{q}"
+    L += ["        done += PROGRAMS",
+          "        tile_m, tile_n = _tile_of(done, M, N, BLOCK_M, BLOCK_N)",
+          "        rn = tile_n * BLOCK_N + tl.arange(0, BLOCK_N)  # outputs i"]
+    for a in vectors:
+        L.append(f"        {a.name}_t = tl.load({a.name}_ptr + rn, mask=rn < N, other=0.0).to(tl.float32)[None, :]")
+        tiles[a.base[i]] = f"{a.name}_t"
+    printer = _TilePrinter(tiles, helpers)
+    L += [f"        # {out.meaning} = {text(out.expr)}",
+          f"        {out.name} = {printer.doprint(out.expr)}",
+          f"        {out.name}_desc.store([tile_m * BLOCK_M, tile_n * BLOCK_N], {out.name}.to({out.name}_desc.dtype))"]
     return "\n".join(L) + "\n"
 
 
@@ -204,19 +328,38 @@ def emit_forward_launcher(kernel: LayerKernel) -> str:
     doc += [f"      {a.meaning}" for a in kernel.args]
     doc += ["", f"    Returns {out.name}: {out.meaning} = {text(out.expr)}", '    """']
     first = kernel.args[0].name
+    upcast = f"UPCAST={first}.element_size() == 2 and os.environ.get(\"TRITON_INTERPRET\") == \"1\""
+    operands = [args[b].name for b in dict.fromkeys(x.base for mat, vec, _ in plans for x in (vec, mat))]
+    vectors = [a.name for a in kernel.args if not a.batched and len(a.indices) == 1]
+    tiles = f"triton.cdiv(B, meta[\"BLOCK_M\"]) * triton.cdiv({N}, meta[\"BLOCK_N\"])"
     body = checks + [f"{out.name} = torch.empty(B, {N}, dtype={first}.dtype, device={first}.device)",
-                     "grid = lambda meta: (triton.cdiv(B, meta[\"BLOCK_M\"]) * triton.cdiv("
-                     f"{N}, meta[\"BLOCK_N\"]),)",
-                     f"if B and {N}:",
+                     f"if not (B and {N}):",
+                     f"    return {out.name}",
+                     "",
+                     "def tiled():",
+                     f"    grid = lambda meta: ({tiles},)",
                      f"    _{kernel.name}_kernel[grid]({', '.join(a.name for a in kernel.args)}, {out.name}, B, {N}, "
                      f"{', '.join(Ks)},",
                      f"        PRECISION=\"ieee\" if {first}.dtype in (torch.float32, torch.float64) else \"tf32\",  "
                      "# tf32: the default, unused for 16-bit inputs",
-                     f"        UPCAST={first}.element_size() == 2 and os.environ.get(\"TRITON_INTERPRET\") == \"1\",",
-                     f"        F64={first}.dtype == torch.float64)",
+                     f"        {upcast}, F64={first}.dtype == torch.float64)",
+                     "",
+                     "def tma():",
+                     f"    programs = _programs({first}.device)",
+                     f"    grid = lambda meta: (min(programs, {tiles}),)",
+                     f"    _{kernel.name}_tma_kernel[grid]("
+                     + ", ".join([f"_descriptor({n})" for n in operands] + vectors + [f"_descriptor({out.name})"])
+                     + f", B, {N}, {', '.join(Ks)},",
+                     f"        PROGRAMS=programs, {upcast})",
+                     "",
+                     f"if _tma_ok({', '.join(operands + [out.name])}):  # 16-bit on Hopper: two kernels, the faster kept",
+                     f"    _faster(({kernel.name!r}, B, {N}, {', '.join(Ks)}, {first}.dtype, {first}.device), "
+                     "{\"tiled\": tiled, \"tma\": tma})",
+                     "else:",
+                     "    tiled()",
                      f"return {out.name}"]
     return "\n".join([f"def {kernel.name}({', '.join(a.name for a in kernel.args)}):", *doc]
-                     + ["    " + b for b in body]) + "\n"
+                     + [("    " + b) if b else "" for b in body]) + "\n"
 
 
 def _is_backward(kernel: LayerKernel) -> bool:
@@ -302,7 +445,7 @@ def emit_backward(kernel: LayerKernel, helpers: set) -> tuple[str, list]:
              f"def {name}({', '.join(ptrs + ['B', 'N', 'K'] + PROLOGUE)}):",
              f'    """{o.meaning} = {text(o.expr)}, summed over the batch: δᵀ·{arg.name}'
              + (f"; and {sum_out.meaning} = Σ_batch δ" if with_sum else "") + '."""',
-             "    tile_n, tile_k = _tile_of(N, K, BLOCK_M, BLOCK_N)",
+             "    tile_n, tile_k = _tile_of(tl.program_id(0), N, K, BLOCK_M, BLOCK_N)",
              "    rn = tile_n * BLOCK_M + tl.arange(0, BLOCK_M)  # rows i of the result",
              "    rk = tile_k * BLOCK_N + tl.arange(0, BLOCK_N)  # its columns",
              "    acc_t: tl.constexpr = tl.float64 if F64 else tl.float32",
@@ -331,7 +474,7 @@ def emit_backward(kernel: LayerKernel, helpers: set) -> tuple[str, list]:
              "@triton.jit",
              f"def {name}({', '.join(ptrs + ['B', 'N', 'K'] + PROLOGUE)}):",
              f'    """{o.meaning} = {text(o.expr)}: δ·{mat.name}, one (examples × columns) tile per program."""',
-             "    tile_m, tile_k = _tile_of(B, K, BLOCK_M, BLOCK_N)",
+             "    tile_m, tile_k = _tile_of(tl.program_id(0), B, K, BLOCK_M, BLOCK_N)",
              "    rm = tile_m * BLOCK_M + tl.arange(0, BLOCK_M)  # examples",
              "    rk = tile_k * BLOCK_N + tl.arange(0, BLOCK_N)  # columns k",
              "    acc_t: tl.constexpr = tl.float64 if F64 else tl.float32",
@@ -451,10 +594,13 @@ def emit_triton_layer_module(kernels: list[LayerKernel], source: str, regenerate
             if forward is not None:
                 parts.append(emit_layer_autograd(forward, kernel))
         else:
-            parts += [emit_forward(kernel, used), emit_forward_launcher(kernel)]
+            parts += [emit_forward(kernel, used), emit_forward_tma(kernel, used), emit_forward_launcher(kernel)]
     device = [TRITON_HELPERS[h] for h in TRITON_HELPERS if h in used]
     return assemble(kernels, source, regenerate,
                     ["Tiled matrix products (tl.dot, IEEE float32 for float32 inputs) with the bias and the",
                      "activation fused into the forward epilogue and δ formed inside the backward products;",
-                     "tile sizes autotuned on a GPU. bfloat16/float16 multiply natively, accumulate in float32."],
-                    [CONFIGS] + device + [HOST_HELPERS["_device_ok"], HOST, HOST_HELPERS["_registered"]] + parts)
+                     "tile sizes autotuned on a GPU. bfloat16/float16 multiply natively, accumulate in float32.",
+                     "On Hopper a 16-bit forward also has a persistent kernel fed by TMA descriptors; the",
+                     "launcher times both once per shape and keeps the faster."],
+                    [CONFIGS, TMA_HOST] + device + [HOST_HELPERS["_device_ok"], HOST, HOST_HELPERS["_registered"]] + parts,
+                    imports=["from triton.tools.tensor_descriptor import TensorDescriptor"])
