@@ -518,9 +518,10 @@ def test_layer_custom_ops_differentiate_with_the_generated_backward():
     assert torch.autograd.gradcheck(lambda h, A, B: RNN.rnn_step_layer(x.detach(), h, A, B), (hp, Wi, Wh))
 
 
-def test_the_autotuner_tries_only_tiles_that_fit_the_problem():
+def test_the_autotuner_tries_only_tiles_that_fit_the_problem(monkeypatch):
     """The GPU configs (10) are cut to the tiles a layer can use: all for the benchmark's
-    8192×4096 layer, the 32×32 one for a 37×19 layer, none over 64×64 for float64."""
+    8192×4096 layer, the 32×32 one for a 37×19 layer, none over 64×64 for float64; the
+    persistent TMA kernel's (5) likewise, down to its smallest tile."""
     prune = DENSE._fitting("M", "N")["early_config_prune"]
     tiles = lambda kept: sorted((c.kwargs["BLOCK_M"], c.kwargs["BLOCK_N"]) for c in kept)  # noqa: E731
     f32, f64 = torch.empty(1), torch.empty(1, dtype=torch.float64)
@@ -529,6 +530,10 @@ def test_the_autotuner_tries_only_tiles_that_fit_the_problem():
     assert tiles(prune(DENSE._GPU_CONFIGS, {"a_ptr": f32, "M": 100, "N": 70})) == [(32, 32), (64, 64), (64, 128), (128, 64), (128, 128), (128, 128)]
     assert tiles(prune(DENSE._GPU_CONFIGS, {"a_ptr": f64, "M": 8192, "N": 4096})) == [(32, 32), (64, 64)]
     assert tiles(prune(DENSE._GPU_CONFIGS, {"a_ptr": f32, "M": 1, "N": 1})) == [(32, 32)]
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)  # the TMA kernels' GPU configs (5), cut the same way
+    tma = DENSE._tma_configs(None)
+    assert len(prune(tma, {"M": 8192, "N": 4096})) == 5
+    assert tiles(prune(tma, {"M": 300, "N": 40})) == [(64, 128)]
 
 
 @pytest.mark.parametrize("N, V", [(1, 1), (4, 7), (3, 5000), (2, 9000)])

@@ -181,7 +181,7 @@ def _dense_sigmoid_boxes(nargs):
     nargs["y_desc"].block_shape = [bm, bn]
 
 
-@triton.autotune(configs=_tma_configs(_dense_sigmoid_boxes), key=["M", "N", "K0"])
+@triton.autotune(configs=_tma_configs(_dense_sigmoid_boxes), key=["M", "N", "K0"], prune_configs_by=_fitting("M", "N"))
 @triton.jit
 def _dense_sigmoid_tma_kernel(a_desc, W_desc, b_ptr, y_desc, M, N, K0, PROGRAMS: tl.constexpr, UPCAST: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """y_i = σ(Σ_k W_ik a_k + b_i): PROGRAMS programs take the (BLOCK_M × BLOCK_N) tiles in turn."""
@@ -381,7 +381,7 @@ def _linear_boxes(nargs):
     nargs["z_desc"].block_shape = [bm, bn]
 
 
-@triton.autotune(configs=_tma_configs(_linear_boxes), key=["M", "N", "K0"])
+@triton.autotune(configs=_tma_configs(_linear_boxes), key=["M", "N", "K0"], prune_configs_by=_fitting("M", "N"))
 @triton.jit
 def _linear_tma_kernel(a_desc, W_desc, b_ptr, z_desc, M, N, K0, PROGRAMS: tl.constexpr, UPCAST: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """z_i = Σ_k W_ik a_k + b_i: PROGRAMS programs take the (BLOCK_M × BLOCK_N) tiles in turn."""

@@ -189,7 +189,7 @@ def _rnn_step_boxes(nargs):
     nargs["h_desc"].block_shape = [bm, bn]
 
 
-@triton.autotune(configs=_tma_configs(_rnn_step_boxes), key=["M", "N", "K0", "K1"])
+@triton.autotune(configs=_tma_configs(_rnn_step_boxes), key=["M", "N", "K0", "K1"], prune_configs_by=_fitting("M", "N"))
 @triton.jit
 def _rnn_step_tma_kernel(hp_desc, Wh_desc, x_desc, Wi_desc, h_desc, M, N, K0, K1, PROGRAMS: tl.constexpr, UPCAST: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """h_i = σ(Σ_k W^h_ik h⁻_k + Σ_d W^i_id x_d): PROGRAMS programs take the (BLOCK_M × BLOCK_N) tiles in turn."""

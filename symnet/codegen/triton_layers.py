@@ -264,7 +264,7 @@ def emit_forward_tma(kernel: LayerKernel, helpers: set) -> str:
     boxes.append(f'    nargs["{out.name}_desc"].block_shape = [bm, bn]')
     L = ["\n".join(boxes), "", "",
          "@triton.autotune(configs=_tma_configs(_" + kernel.name + "_boxes), key=["
-         + ", ".join(f'"{s}"' for s in sizes) + "])",
+         + ", ".join(f'"{s}"' for s in sizes) + "], prune_configs_by=_fitting(\"M\", \"N\"))",
          "@triton.jit",
          f"def {name}({', '.join(params + sizes + ['PROGRAMS: tl.constexpr', 'UPCAST: tl.constexpr', 'BLOCK_M: tl.constexpr', 'BLOCK_N: tl.constexpr', 'BLOCK_K: tl.constexpr'])}):",
          f'    """{kernel.formula}: PROGRAMS programs take the (BLOCK_M × BLOCK_N) tiles in turn."""',
