@@ -433,6 +433,10 @@ def test_the_persistent_tma_forward_kernels(hopper, dtype, rtol):
     torch.testing.assert_close(DENSE.linear(a70, W70, b).double(), a70.double() @ W70.double().T + b64,
                                rtol=rtol, atol=1e-4)
     assert len(hopper) == 3
+    # no columns to sum over (m = 0): σ(b) from the tiled kernel, not an empty TMA descriptor
+    y0 = DENSE.dense_sigmoid(a[:, :0], W[:, :0], b)
+    torch.testing.assert_close(y0.double(), torch.sigmoid(b64).expand(300, 40), rtol=rtol, atol=1e-4)
+    assert len(hopper) == 3
 
 
 def test_the_faster_forward_is_measured_once_per_shape_and_kept(monkeypatch):

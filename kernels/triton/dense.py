@@ -65,9 +65,10 @@ def _has_tma(device):
 
 
 def _tma_ok(*xs):
-    """Whether TMA can move these matrices: 16-bit entries, bases and rows on 16-byte boundaries."""
+    """Whether TMA can move these matrices: 16-bit entries, none empty, bases and rows on 16-byte
+    boundaries."""
     return xs[0].element_size() == 2 and _has_tma(xs[0].device) and all(
-        t.data_ptr() % 16 == 0 and t.stride(0) * t.element_size() % 16 == 0 for t in xs)
+        t.numel() and t.data_ptr() % 16 == 0 and t.stride(0) * t.element_size() % 16 == 0 for t in xs)
 
 
 def _programs(device):
