@@ -92,9 +92,12 @@ def _log_softmax_kernel(z_ptr, l_ptr, V, stride, F64: tl.constexpr, BLOCK_V: tl.
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
+        # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
+        z_next = tl.load(z_ptr + start + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
             idx = off + cols
-            zj = tl.load(z_ptr + start + idx, mask=idx < V, other=float("-inf")).to(acc)
+            zj = z_next.to(acc)
+            z_next = tl.load(z_ptr + start + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             # s0 = Σ_j exp(−m + z_j)
@@ -110,10 +113,12 @@ def _log_softmax_kernel(z_ptr, l_ptr, V, stride, F64: tl.constexpr, BLOCK_V: tl.
         l = -t0 - tl.log(s0)
         tl.store(l_ptr + start + idx, l.to(l_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
-        last = (V - 1) // BLOCK_V * BLOCK_V
+        last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
+        z_next = tl.load(z_ptr + start + last + cols, mask=last + cols < V, other=0.0)
         for back in range(0, V, BLOCK_V):
             idx = last - back + cols
-            zj = tl.load(z_ptr + start + idx, mask=idx < V, other=0.0).to(acc)
+            zj = z_next.to(acc)
+            z_next = tl.load(z_ptr + start + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             # t0 = m − z_j
             t0 = m - zj
             # l_j = −log(Σ_k exp(z_k)) + z_j
@@ -161,10 +166,15 @@ def _log_softmax_grad_kernel(z_ptr, g_ptr, l_ptr, dz_ptr, V, stride, F64: tl.con
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
         s1 = tl.zeros([], acc)
+        # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
+        z_next = tl.load(z_ptr + start + cols, mask=cols < V, other=float("-inf"))
+        g_next = tl.load(g_ptr + start + cols, mask=cols < V, other=0.0)
         for off in range(0, V, BLOCK_V):
             idx = off + cols
-            zj = tl.load(z_ptr + start + idx, mask=idx < V, other=float("-inf")).to(acc)
-            gj = tl.load(g_ptr + start + idx, mask=idx < V, other=0.0).to(acc)
+            zj = z_next.to(acc)
+            z_next = tl.load(z_ptr + start + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
+            gj = g_next.to(acc)
+            g_next = tl.load(g_ptr + start + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=0.0)
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             # s0 = Σ_j exp(−m + z_j)
@@ -191,11 +201,15 @@ def _log_softmax_grad_kernel(z_ptr, g_ptr, l_ptr, dz_ptr, V, stride, F64: tl.con
         dz = -inv0*t1*s1 + gj
         tl.store(dz_ptr + start + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
-        last = (V - 1) // BLOCK_V * BLOCK_V
+        last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
+        z_next = tl.load(z_ptr + start + last + cols, mask=last + cols < V, other=0.0)
+        g_next = tl.load(g_ptr + start + last + cols, mask=last + cols < V, other=0.0)
         for back in range(0, V, BLOCK_V):
             idx = last - back + cols
-            zj = tl.load(z_ptr + start + idx, mask=idx < V, other=0.0).to(acc)
-            gj = tl.load(g_ptr + start + idx, mask=idx < V, other=0.0).to(acc)
+            zj = z_next.to(acc)
+            z_next = tl.load(z_ptr + start + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
+            gj = g_next.to(acc)
+            g_next = tl.load(g_ptr + start + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             # t0 = m − z_j
             t0 = m - zj
             # t1 = exp(−t₀)

@@ -133,9 +133,12 @@ def _softmax_cross_entropy_kernel(z_ptr, r_ptr, loss_ptr, out_ptr, count_ptr, V,
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
+        # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
+        z_next = tl.load(z_ptr + start + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
             idx = off + cols
-            zj = tl.load(z_ptr + start + idx, mask=idx < V, other=float("-inf")).to(acc)
+            zj = z_next.to(acc)
+            z_next = tl.load(z_ptr + start + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             # s0 = Σ_j exp(−m + z_j)
@@ -212,9 +215,12 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
+        # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
+        z_next = tl.load(z_ptr + start + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
             idx = off + cols
-            zj = tl.load(z_ptr + start + idx, mask=idx < V, other=float("-inf")).to(acc)
+            zj = z_next.to(acc)
+            z_next = tl.load(z_ptr + start + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             # s0 = Σ_j exp(−m + z_j)
@@ -243,10 +249,12 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
         dz = inv0*t1 + tl.where(idx == cls, -1.0, 0.0)  # the one-hot term δ_jr·(−1)
         tl.store(dz_ptr + start + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
-        last = (V - 1) // BLOCK_V * BLOCK_V
+        last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
+        z_next = tl.load(z_ptr + start + last + cols, mask=last + cols < V, other=0.0)
         for back in range(0, V, BLOCK_V):
             idx = last - back + cols
-            zj = tl.load(z_ptr + start + idx, mask=idx < V, other=0.0).to(acc)
+            zj = z_next.to(acc)
+            z_next = tl.load(z_ptr + start + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             # t1 = exp(−m + z_j)
             t1 = tl.exp(-m + zj)
             # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)

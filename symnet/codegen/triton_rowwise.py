@@ -15,7 +15,10 @@ derivation) the skeleton emits:
    gradient) printed from the formula, the one-hot ``δ_jr`` term added where the column is
    the row's class, times the reduction's scale, stored — optionally over the logits;
    from the registers of pass 1, or from a second read of a long row, last tile first (the
-   tiles pass 1 read last are the likeliest to be in L2 still);
+   tiles pass 1 read last are the likeliest to be in L2 still). In both passes over a long
+   row the next tile's load is issued before the current tile is worked on, so one program
+   keeps memory busy while it reduces (fewer programs need be in flight: more of the
+   second pass hits L2);
 4. the ``sum``/``mean`` of the loss, taken by the last program to finish (an atomic
    counter), in a fixed order, so the result is deterministic and needs no second launch.
 
@@ -191,11 +194,14 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     L += ["    else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows",
           "        m = tl.full([], float(\"-inf\"), acc)"]
     L += [f"        {name} = tl.zeros([], acc)" for name in sums.values()]
+    first = [("z", "float(\"-inf\")")] + ([("g", "0.0")] if upstream and needs_g1 else [])
+    L.append("        # each tile's successor is loaded before the tile's reductions: its load is in flight while they run")
+    L += [f"        {v}_next = tl.load({v}_ptr + start + cols, mask=cols < V, other={other})" for v, other in first]
     L += ["        for off in range(0, V, BLOCK_V):",
-          "            idx = off + cols",
-          "            zj = tl.load(z_ptr + start + idx, mask=idx < V, other=float(\"-inf\")).to(acc)"]
-    if upstream and needs_g1:
-        L.append("            gj = tl.load(g_ptr + start + idx, mask=idx < V, other=0.0).to(acc)")
+          "            idx = off + cols"]
+    for v, other in first:
+        L += [f"            {v}j = {v}_next.to(acc)",
+              f"            {v}_next = tl.load({v}_ptr + start + idx + BLOCK_V, mask=idx + BLOCK_V < V, other={other})"]
     L += ["            m_new = tl.maximum(m, tl.max(zj, axis=0))",
           "            shift = tl.where(m_new == float(\"-inf\"), 0.0, m_new)"]
     L += row_sums("            ", running=True)
@@ -239,13 +245,16 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
               "        # m is the shift of pass 1 here (they differ only in a row of −inf, where every",
               "        # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed"]
         L += entry_body("        ", _RowPrinter({**names, M: "shift"}, helpers))
+        second = ["z"] + (["g"] if upstream else [])
         L += ["    else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2",
-              "        last = (V - 1) // BLOCK_V * BLOCK_V",
-              "        for back in range(0, V, BLOCK_V):",
-              "            idx = last - back + cols",
-              "            zj = tl.load(z_ptr + start + idx, mask=idx < V, other=0.0).to(acc)"]
-        if upstream:
-            L.append("            gj = tl.load(g_ptr + start + idx, mask=idx < V, other=0.0).to(acc)")
+              "        last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance"]
+        L += [f"        {v}_next = tl.load({v}_ptr + start + last + cols, mask=last + cols < V, other=0.0)"
+              for v in second]
+        L += ["        for back in range(0, V, BLOCK_V):",
+              "            idx = last - back + cols"]
+        for v in second:
+            L += [f"            {v}j = {v}_next.to(acc)",
+                  f"            {v}_next = tl.load({v}_ptr + start + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)"]
         L += entry_body("            ", printer)
     if target:
         o = per_row[0][0]
