@@ -412,11 +412,18 @@ def hopper(monkeypatch):
 
 
 # one unit in the last place: the interpreter's casts to 16 bits truncate (a GPU's round to nearest)
-@pytest.mark.parametrize("dtype, rtol", [(torch.bfloat16, 2 ** -7), (torch.float16, 2 ** -10)])
-def test_the_persistent_tma_forward_kernels(hopper, dtype, rtol):
+@pytest.mark.parametrize("dtype, rtol, split", [(torch.bfloat16, 2 ** -7, True), (torch.bfloat16, 2 ** -7, False),
+                                                (torch.float16, 2 ** -10, True)])
+def test_the_persistent_tma_forward_kernels(hopper, dtype, rtol, split, monkeypatch):
     """300 × 40 outputs in tiles of 32 × 32: 10 × 2 tiles, the last of each partial, taken in turn
     by 4 programs; the 72 columns of k in slices of 16, the last slice half past the end (TMA reads
-    0 there). Against float64 torch on the same 16-bit inputs."""
+    0 there); each output tile stored whole, or in two halves (SPLIT). Against float64 torch on
+    the same 16-bit inputs."""
+    if DEVICE == "cpu":  # the interpreter's one config, with the output tile stored whole or split
+        for kernel in (DENSE._dense_sigmoid_tma_kernel, DENSE._linear_tma_kernel, RNN._rnn_step_tma_kernel):
+            (config,) = kernel.configs
+            monkeypatch.setattr(kernel, "configs", [triton.Config({**config.kwargs, "SPLIT": split},
+                                                                  pre_hook=config.pre_hook)])
     g = torch.Generator().manual_seed(12)
     a, W, b = (torch.randn(*s, generator=g).to(dtype).to(DEVICE) for s in ((300, 72), (40, 72), (40,)))
     a64, W64, b64 = (v.double() for v in (a, W, b))
@@ -527,7 +534,7 @@ def test_layer_custom_ops_differentiate_with_the_generated_backward():
 def test_the_autotuner_tries_only_tiles_that_fit_the_problem(monkeypatch):
     """The GPU configs (10) are cut to the tiles a layer can use: all for the benchmark's
     8192×4096 layer, the 32×32 one for a 37×19 layer, none over 64×64 for float64; the
-    persistent TMA kernel's (5) likewise, down to its smallest tile."""
+    persistent TMA kernel's (6) likewise, down to its smallest tile."""
     prune = DENSE._fitting("M", "N")["early_config_prune"]
     tiles = lambda kept: sorted((c.kwargs["BLOCK_M"], c.kwargs["BLOCK_N"]) for c in kept)  # noqa: E731
     f32, f64 = torch.empty(1), torch.empty(1, dtype=torch.float64)
@@ -536,9 +543,9 @@ def test_the_autotuner_tries_only_tiles_that_fit_the_problem(monkeypatch):
     assert tiles(prune(DENSE._GPU_CONFIGS, {"a_ptr": f32, "M": 100, "N": 70})) == [(32, 32), (64, 64), (64, 128), (128, 64), (128, 128), (128, 128)]
     assert tiles(prune(DENSE._GPU_CONFIGS, {"a_ptr": f64, "M": 8192, "N": 4096})) == [(32, 32), (64, 64)]
     assert tiles(prune(DENSE._GPU_CONFIGS, {"a_ptr": f32, "M": 1, "N": 1})) == [(32, 32)]
-    monkeypatch.delenv("TRITON_INTERPRET", raising=False)  # the TMA kernels' GPU configs (5), cut the same way
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)  # the TMA kernels' GPU configs (6), cut the same way
     tma = DENSE._tma_configs(None)
-    assert len(prune(tma, {"M": 8192, "N": 4096})) == 5
+    assert len(prune(tma, {"M": 8192, "N": 4096})) == 6
     assert tiles(prune(tma, {"M": 300, "N": 40})) == [(64, 128)]
 
 

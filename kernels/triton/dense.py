@@ -49,14 +49,17 @@ def _fitting(rows, cols):
 
 def _tma_configs(boxes):
     """Tiles of the persistent TMA kernels; ``boxes`` sets each descriptor's box to a config's tile
-    (a pre-hook: the autotuner calls it before each trial and before the run). Shared memory on
-    sm_90: 3 stages of a 128 × 256 tile with 64-deep k-slices and the staged output tile is 208 KB
-    of the 227 KB an SM has (benchmarks/results/sm90-compile-*.txt)."""
+    (a pre-hook: the autotuner calls it before each trial and before the run). SPLIT stores the
+    output tile in two halves, which halves the shared memory that stages it: on sm_90, 3 stages
+    of a 128 × 256 tile with 64-deep k-slices and the whole output tile take 208 KB of the 227 KB
+    an SM has, 4 stages and half the tile 224 KB (benchmarks/results/sm90-compile-*.txt)."""
     if os.environ.get("TRITON_INTERPRET") == "1":
-        return [triton.Config({"BLOCK_M": 32, "BLOCK_N": 32, "BLOCK_K": 16}, pre_hook=boxes)]
-    return [triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s, pre_hook=boxes)
-            for bm, bn, bk, w, s in ((128, 256, 64, 8, 3), (128, 128, 64, 8, 4), (128, 128, 64, 4, 4),
-                                     (128, 128, 128, 8, 3), (64, 128, 64, 4, 4))]
+        return [triton.Config({"BLOCK_M": 32, "BLOCK_N": 32, "BLOCK_K": 16, "SPLIT": True}, pre_hook=boxes)]
+    return [triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk, "SPLIT": split}, num_warps=w, num_stages=s,
+                          pre_hook=boxes)
+            for bm, bn, bk, w, s, split in ((128, 256, 64, 8, 3, False), (128, 256, 64, 8, 4, True),
+                                            (128, 128, 64, 8, 4, False), (128, 128, 64, 4, 4, False),
+                                            (128, 128, 128, 8, 3, False), (64, 128, 64, 4, 4, False))]
 
 
 def _has_tma(device):
@@ -179,12 +182,12 @@ def _dense_sigmoid_boxes(nargs):
     bm, bn, bk = nargs["BLOCK_M"], nargs["BLOCK_N"], nargs["BLOCK_K"]
     nargs["a_desc"].block_shape = [bm, bk]
     nargs["W_desc"].block_shape = [bn, bk]
-    nargs["y_desc"].block_shape = [bm, bn]
+    nargs["y_desc"].block_shape = [bm, bn // 2 if nargs["SPLIT"] else bn]
 
 
 @triton.autotune(configs=_tma_configs(_dense_sigmoid_boxes), key=["M", "N", "K0"], prune_configs_by=_fitting("M", "N"))
 @triton.jit
-def _dense_sigmoid_tma_kernel(a_desc, W_desc, b_ptr, y_desc, M, N, K0, PROGRAMS: tl.constexpr, UPCAST: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+def _dense_sigmoid_tma_kernel(a_desc, W_desc, b_ptr, y_desc, M, N, K0, PROGRAMS: tl.constexpr, UPCAST: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, SPLIT: tl.constexpr):
     """y_i = σ(Σ_k W_ik a_k + b_i): PROGRAMS programs take the (BLOCK_M × BLOCK_N) tiles in turn."""
     tiles = tl.cdiv(M, BLOCK_M) * tl.cdiv(N, BLOCK_N)
     done = tl.program_id(0) - PROGRAMS  # the tile the epilogue stores, counted apart from t (as in
@@ -205,7 +208,12 @@ def _dense_sigmoid_tma_kernel(a_desc, W_desc, b_ptr, y_desc, M, N, K0, PROGRAMS:
         b_t = tl.load(b_ptr + rn, mask=rn < N, other=0.0).to(tl.float32)[None, :]
         # y_i = σ(b_i + Σ_k (a_k·W_ik))
         y = 1.0 / (1.0 + tl.exp(-(b_t + acc0)))
-        y_desc.store([tile_m * BLOCK_M, tile_n * BLOCK_N], y.to(y_desc.dtype))
+        if SPLIT:  # in two halves of BLOCK_N / 2 columns: half the shared memory stages the store
+            left, right = tl.split(tl.permute(tl.reshape(y, [BLOCK_M, 2, BLOCK_N // 2]), [0, 2, 1]))
+            y_desc.store([tile_m * BLOCK_M, tile_n * BLOCK_N], left.to(y_desc.dtype))
+            y_desc.store([tile_m * BLOCK_M, tile_n * BLOCK_N + BLOCK_N // 2], right.to(y_desc.dtype))
+        else:
+            y_desc.store([tile_m * BLOCK_M, tile_n * BLOCK_N], y.to(y_desc.dtype))
 
 
 def dense_sigmoid(a, W, b):
@@ -379,12 +387,12 @@ def _linear_boxes(nargs):
     bm, bn, bk = nargs["BLOCK_M"], nargs["BLOCK_N"], nargs["BLOCK_K"]
     nargs["a_desc"].block_shape = [bm, bk]
     nargs["W_desc"].block_shape = [bn, bk]
-    nargs["z_desc"].block_shape = [bm, bn]
+    nargs["z_desc"].block_shape = [bm, bn // 2 if nargs["SPLIT"] else bn]
 
 
 @triton.autotune(configs=_tma_configs(_linear_boxes), key=["M", "N", "K0"], prune_configs_by=_fitting("M", "N"))
 @triton.jit
-def _linear_tma_kernel(a_desc, W_desc, b_ptr, z_desc, M, N, K0, PROGRAMS: tl.constexpr, UPCAST: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+def _linear_tma_kernel(a_desc, W_desc, b_ptr, z_desc, M, N, K0, PROGRAMS: tl.constexpr, UPCAST: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, SPLIT: tl.constexpr):
     """z_i = Σ_k W_ik a_k + b_i: PROGRAMS programs take the (BLOCK_M × BLOCK_N) tiles in turn."""
     tiles = tl.cdiv(M, BLOCK_M) * tl.cdiv(N, BLOCK_N)
     done = tl.program_id(0) - PROGRAMS  # the tile the epilogue stores, counted apart from t (as in
@@ -405,7 +413,12 @@ def _linear_tma_kernel(a_desc, W_desc, b_ptr, z_desc, M, N, K0, PROGRAMS: tl.con
         b_t = tl.load(b_ptr + rn, mask=rn < N, other=0.0).to(tl.float32)[None, :]
         # z_i = b_i + Σ_k (a_k·W_ik)
         z = b_t + acc0
-        z_desc.store([tile_m * BLOCK_M, tile_n * BLOCK_N], z.to(z_desc.dtype))
+        if SPLIT:  # in two halves of BLOCK_N / 2 columns: half the shared memory stages the store
+            left, right = tl.split(tl.permute(tl.reshape(z, [BLOCK_M, 2, BLOCK_N // 2]), [0, 2, 1]))
+            z_desc.store([tile_m * BLOCK_M, tile_n * BLOCK_N], left.to(z_desc.dtype))
+            z_desc.store([tile_m * BLOCK_M, tile_n * BLOCK_N + BLOCK_N // 2], right.to(z_desc.dtype))
+        else:
+            z_desc.store([tile_m * BLOCK_M, tile_n * BLOCK_N], z.to(z_desc.dtype))
 
 
 def linear(a, W, b):

@@ -47,14 +47,17 @@ def _fitting(rows, cols):
 
 def _tma_configs(boxes):
     """Tiles of the persistent TMA kernels; ``boxes`` sets each descriptor's box to a config's tile
-    (a pre-hook: the autotuner calls it before each trial and before the run). Shared memory on
-    sm_90: 3 stages of a 128 × 256 tile with 64-deep k-slices and the staged output tile is 208 KB
-    of the 227 KB an SM has (benchmarks/results/sm90-compile-*.txt)."""
+    (a pre-hook: the autotuner calls it before each trial and before the run). SPLIT stores the
+    output tile in two halves, which halves the shared memory that stages it: on sm_90, 3 stages
+    of a 128 × 256 tile with 64-deep k-slices and the whole output tile take 208 KB of the 227 KB
+    an SM has, 4 stages and half the tile 224 KB (benchmarks/results/sm90-compile-*.txt)."""
     if os.environ.get("TRITON_INTERPRET") == "1":
-        return [triton.Config({"BLOCK_M": 32, "BLOCK_N": 32, "BLOCK_K": 16}, pre_hook=boxes)]
-    return [triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s, pre_hook=boxes)
-            for bm, bn, bk, w, s in ((128, 256, 64, 8, 3), (128, 128, 64, 8, 4), (128, 128, 64, 4, 4),
-                                     (128, 128, 128, 8, 3), (64, 128, 64, 4, 4))]
+        return [triton.Config({"BLOCK_M": 32, "BLOCK_N": 32, "BLOCK_K": 16, "SPLIT": True}, pre_hook=boxes)]
+    return [triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk, "SPLIT": split}, num_warps=w, num_stages=s,
+                          pre_hook=boxes)
+            for bm, bn, bk, w, s, split in ((128, 256, 64, 8, 3, False), (128, 256, 64, 8, 4, True),
+                                            (128, 128, 64, 8, 4, False), (128, 128, 64, 4, 4, False),
+                                            (128, 128, 128, 8, 3, False), (64, 128, 64, 4, 4, False))]
 
 
 def _has_tma(device):
@@ -187,12 +190,12 @@ def _rnn_step_boxes(nargs):
     nargs["Wh_desc"].block_shape = [bn, bk]
     nargs["x_desc"].block_shape = [bm, bk]
     nargs["Wi_desc"].block_shape = [bn, bk]
-    nargs["h_desc"].block_shape = [bm, bn]
+    nargs["h_desc"].block_shape = [bm, bn // 2 if nargs["SPLIT"] else bn]
 
 
 @triton.autotune(configs=_tma_configs(_rnn_step_boxes), key=["M", "N", "K0", "K1"], prune_configs_by=_fitting("M", "N"))
 @triton.jit
-def _rnn_step_tma_kernel(hp_desc, Wh_desc, x_desc, Wi_desc, h_desc, M, N, K0, K1, PROGRAMS: tl.constexpr, UPCAST: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+def _rnn_step_tma_kernel(hp_desc, Wh_desc, x_desc, Wi_desc, h_desc, M, N, K0, K1, PROGRAMS: tl.constexpr, UPCAST: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, SPLIT: tl.constexpr):
     """h_i = σ(Σ_k W^h_ik h⁻_k + Σ_d W^i_id x_d): PROGRAMS programs take the (BLOCK_M × BLOCK_N) tiles in turn."""
     tiles = tl.cdiv(M, BLOCK_M) * tl.cdiv(N, BLOCK_N)
     done = tl.program_id(0) - PROGRAMS  # the tile the epilogue stores, counted apart from t (as in
@@ -220,7 +223,12 @@ def _rnn_step_tma_kernel(hp_desc, Wh_desc, x_desc, Wi_desc, h_desc, M, N, K0, K1
         rn = tile_n * BLOCK_N + tl.arange(0, BLOCK_N)  # outputs i
         # h_i = σ(Σ_k (hp_k·Wʰ_ik) + Σ_d (x_d·Wⁱ_id))
         h = 1.0 / (1.0 + tl.exp(-(acc0 + acc1)))
-        h_desc.store([tile_m * BLOCK_M, tile_n * BLOCK_N], h.to(h_desc.dtype))
+        if SPLIT:  # in two halves of BLOCK_N / 2 columns: half the shared memory stages the store
+            left, right = tl.split(tl.permute(tl.reshape(h, [BLOCK_M, 2, BLOCK_N // 2]), [0, 2, 1]))
+            h_desc.store([tile_m * BLOCK_M, tile_n * BLOCK_N], left.to(h_desc.dtype))
+            h_desc.store([tile_m * BLOCK_M, tile_n * BLOCK_N + BLOCK_N // 2], right.to(h_desc.dtype))
+        else:
+            h_desc.store([tile_m * BLOCK_M, tile_n * BLOCK_N], h.to(h_desc.dtype))
 
 
 def rnn_step(x, hp, Wi, Wh):

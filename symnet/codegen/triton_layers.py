@@ -82,14 +82,17 @@ def _matrix(name, x, dims, like=None):
 TMA_HOST = '''\
 def _tma_configs(boxes):
     """Tiles of the persistent TMA kernels; ``boxes`` sets each descriptor's box to a config's tile
-    (a pre-hook: the autotuner calls it before each trial and before the run). Shared memory on
-    sm_90: 3 stages of a 128 × 256 tile with 64-deep k-slices and the staged output tile is 208 KB
-    of the 227 KB an SM has (benchmarks/results/sm90-compile-*.txt)."""
+    (a pre-hook: the autotuner calls it before each trial and before the run). SPLIT stores the
+    output tile in two halves, which halves the shared memory that stages it: on sm_90, 3 stages
+    of a 128 × 256 tile with 64-deep k-slices and the whole output tile take 208 KB of the 227 KB
+    an SM has, 4 stages and half the tile 224 KB (benchmarks/results/sm90-compile-*.txt)."""
     if os.environ.get("TRITON_INTERPRET") == "1":
-        return [triton.Config({"BLOCK_M": 32, "BLOCK_N": 32, "BLOCK_K": 16}, pre_hook=boxes)]
-    return [triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s, pre_hook=boxes)
-            for bm, bn, bk, w, s in ((128, 256, 64, 8, 3), (128, 128, 64, 8, 4), (128, 128, 64, 4, 4),
-                                     (128, 128, 128, 8, 3), (64, 128, 64, 4, 4))]
+        return [triton.Config({"BLOCK_M": 32, "BLOCK_N": 32, "BLOCK_K": 16, "SPLIT": True}, pre_hook=boxes)]
+    return [triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk, "SPLIT": split}, num_warps=w, num_stages=s,
+                          pre_hook=boxes)
+            for bm, bn, bk, w, s, split in ((128, 256, 64, 8, 3, False), (128, 256, 64, 8, 4, True),
+                                            (128, 128, 64, 8, 4, False), (128, 128, 64, 4, 4, False),
+                                            (128, 128, 128, 8, 3, False), (64, 128, 64, 4, 4, False))]
 
 
 def _has_tma(device):
@@ -262,12 +265,12 @@ def emit_forward_tma(kernel: LayerKernel, helpers: set) -> str:
              '    bm, bn, bk = nargs["BLOCK_M"], nargs["BLOCK_N"], nargs["BLOCK_K"]']
     for a in operands:
         boxes.append(f'    nargs["{a.name}_desc"].block_shape = [{"bm" if a.batched else "bn"}, bk]')
-    boxes.append(f'    nargs["{out.name}_desc"].block_shape = [bm, bn]')
+    boxes.append(f'    nargs["{out.name}_desc"].block_shape = [bm, bn // 2 if nargs["SPLIT"] else bn]')
     L = ["\n".join(boxes), "", "",
          "@triton.autotune(configs=_tma_configs(_" + kernel.name + "_boxes), key=["
          + ", ".join(f'"{s}"' for s in sizes) + "], prune_configs_by=_fitting(\"M\", \"N\"))",
          "@triton.jit",
-         f"def {name}({', '.join(params + sizes + ['PROGRAMS: tl.constexpr', 'UPCAST: tl.constexpr', 'BLOCK_M: tl.constexpr', 'BLOCK_N: tl.constexpr', 'BLOCK_K: tl.constexpr'])}):",
+         f"def {name}({', '.join(params + sizes + ['PROGRAMS: tl.constexpr', 'UPCAST: tl.constexpr', 'BLOCK_M: tl.constexpr', 'BLOCK_N: tl.constexpr', 'BLOCK_K: tl.constexpr', 'SPLIT: tl.constexpr'])}):",
          f'    """{kernel.formula}: PROGRAMS programs take the (BLOCK_M × BLOCK_N) tiles in turn."""',
          "    tiles = tl.cdiv(M, BLOCK_M) * tl.cdiv(N, BLOCK_N)",
          "    done = tl.program_id(0) - PROGRAMS  # the tile the epilogue stores, counted apart from t (as in",
@@ -295,7 +298,12 @@ def emit_forward_tma(kernel: LayerKernel, helpers: set) -> str:
     printer = _TilePrinter(tiles, helpers)
     L += [f"        # {out.meaning} = {text(out.expr)}",
           f"        {out.name} = {printer.doprint(out.expr)}",
-          f"        {out.name}_desc.store([tile_m * BLOCK_M, tile_n * BLOCK_N], {out.name}.to({out.name}_desc.dtype))"]
+          "        if SPLIT:  # in two halves of BLOCK_N / 2 columns: half the shared memory stages the store",
+          f"            left, right = tl.split(tl.permute(tl.reshape({out.name}, [BLOCK_M, 2, BLOCK_N // 2]), [0, 2, 1]))",
+          f"            {out.name}_desc.store([tile_m * BLOCK_M, tile_n * BLOCK_N], left.to({out.name}_desc.dtype))",
+          f"            {out.name}_desc.store([tile_m * BLOCK_M, tile_n * BLOCK_N + BLOCK_N // 2], right.to({out.name}_desc.dtype))",
+          "        else:",
+          f"            {out.name}_desc.store([tile_m * BLOCK_M, tile_n * BLOCK_N], {out.name}.to({out.name}_desc.dtype))"]
     return "\n".join(L) + "\n"
 
 
