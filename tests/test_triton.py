@@ -79,8 +79,9 @@ def test_shape_1823_by_781_and_the_reduction():
 
 
 def test_the_reduction_is_finished_by_the_last_program(monkeypatch):
-    """Blocks of 16 (4096 in use): 63 programs write partial sums, the last to finish adds
-    them up 16 at a time, in a fixed order; against the float64 sum of numpy's formula."""
+    """Blocks of 16 (4096 in use; float64 half that): 63 programs (float64: 125) write partial
+    sums, the last to finish adds them up a block at a time, in a fixed order; against the
+    float64 sum of numpy's formula."""
     monkeypatch.setattr(SMSE, "BLOCK", 16)
     rng = np.random.default_rng(7)
     z, y = rng.normal(0, 3, 1000), rng.uniform(0, 1, 1000)

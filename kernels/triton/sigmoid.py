@@ -17,6 +17,7 @@ import triton.language as tl
 
 # elements and warps a program takes: at copy bandwidth on an H100 for sigmoid+MSE over 64M
 # float32 (benchmarks/results/gpu-sweep-h100-2026-11-27.txt); 16,384 partial sums at that size
+# (float64 takes half the block: 8 entries a thread, where 16 spilled registers on sm_90)
 BLOCK, WARPS = 4096, 8
 
 
@@ -125,7 +126,8 @@ def sigmoid(z, *, reduction="none"):
     _reduction(reduction)
     n = z.numel()
     f64 = z.dtype == torch.float64
-    blocks = triton.cdiv(n, BLOCK)
+    block = BLOCK // 2 if f64 else BLOCK
+    blocks = triton.cdiv(n, block)
     reduce = reduction != "none"
     a = torch.empty((), dtype=z.dtype, device=z.device) if reduce else torch.empty_like(z)
     da_dz = torch.empty_like(z)
@@ -136,7 +138,7 @@ def sigmoid(z, *, reduction="none"):
         partial = count = z  # not read
     if n:
         _sigmoid_kernel[(blocks,)](z, a, da_dz, partial, count, n, n if reduction == "mean" else 1,
-            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, BLOCK=BLOCK, num_warps=WARPS)
+            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, BLOCK=block, num_warps=WARPS)
     elif reduce:  # nothing to add up: the sum is 0, the mean undefined
         a.fill_(0.0 if reduction == "sum" else float("nan"))
     return a, da_dz
