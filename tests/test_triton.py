@@ -534,12 +534,15 @@ def test_layer_custom_ops_differentiate_with_the_generated_backward():
 
 def test_the_autotuner_tries_only_tiles_that_fit_the_problem(monkeypatch):
     """The GPU configs (10) are cut to the tiles a layer can use: all for the benchmark's
-    8192×4096 layer, the 32×32 one for a 37×19 layer, none over 64×64 for float64; the
+    bfloat16 8192×4096 layer, the 32×32 one for a 37×19 layer, none over 64×64 for float64 and
+    none over 128×128 for float32; the
     persistent TMA kernel's (6) likewise, down to its smallest tile."""
     prune = DENSE._fitting("M", "N")["early_config_prune"]
     tiles = lambda kept: sorted((c.kwargs["BLOCK_M"], c.kwargs["BLOCK_N"]) for c in kept)  # noqa: E731
-    f32, f64 = torch.empty(1), torch.empty(1, dtype=torch.float64)
-    assert len(prune(DENSE._GPU_CONFIGS, {"a_ptr": f32, "M": 8192, "N": 4096})) == 10
+    f32, f64, bf16 = torch.empty(1), torch.empty(1, dtype=torch.float64), torch.empty(1, dtype=torch.bfloat16)
+    assert len(prune(DENSE._GPU_CONFIGS, {"a_ptr": bf16, "M": 8192, "N": 4096})) == 10
+    assert tiles(prune(DENSE._GPU_CONFIGS, {"a_ptr": f32, "M": 8192, "N": 4096})) == [
+        (32, 32), (64, 64), (64, 128), (128, 64), (128, 128), (128, 128)]  # float32: none over 128 × 128
     assert tiles(prune(DENSE._GPU_CONFIGS, {"a_ptr": f32, "M": 37, "N": 19})) == [(32, 32)]
     assert tiles(prune(DENSE._GPU_CONFIGS, {"a_ptr": f32, "M": 100, "N": 70})) == [(32, 32), (64, 64), (64, 128), (128, 64), (128, 128), (128, 128)]
     assert tiles(prune(DENSE._GPU_CONFIGS, {"a_ptr": f64, "M": 8192, "N": 4096})) == [(32, 32), (64, 64)]

@@ -33,16 +33,19 @@ else:
 
 def _fitting(rows, cols):
     """The autotuner's first cut: no tile wider than the problem (rows × cols, padded to a power of
-    two) where a smaller one covers it, and float64 tiles at most 64 × 64 (larger ones spill, or want
-    more shared memory than an SM has: ptxas's report, benchmarks/sm90_compile.py). The benchmark
-    sizes keep every config; a 37×19 layer keeps one, which saves the compiles of six."""
+    two) where a smaller one covers it; float64 tiles at most 64 × 64 and float32 ones (IEEE: no
+    tensor cores, the products summed in registers) at most 128 × 128, because larger ones spill
+    (2.4 KB a thread for float32 at 128 × 256) or want more shared memory than an SM has: ptxas's
+    report, benchmarks/sm90_compile.py. The bfloat16 benchmark keeps every config; a 37×19 layer
+    keeps one, which saves the compiles of the others."""
     def prune(configs, named_args, **kwargs):
         R, C = (max(16, triton.next_power_of_2(int(named_args[d]))) for d in (rows, cols))
-        f64 = any(getattr(v, "dtype", None) == torch.float64 for v in named_args.values())
+        dtypes = {getattr(v, "dtype", None) for v in named_args.values()}
+        most = 64 * 64 if torch.float64 in dtypes else 128 * 128 if torch.float32 in dtypes else None
         kept = [c for c in configs
                 if (c.kwargs["BLOCK_M"] <= R or c.kwargs["BLOCK_M"] == 32)
                 and (c.kwargs["BLOCK_N"] <= C or c.kwargs["BLOCK_N"] == 32)
-                and not (f64 and c.kwargs["BLOCK_M"] * c.kwargs["BLOCK_N"] > 64 * 64)]
+                and (most is None or c.kwargs["BLOCK_M"] * c.kwargs["BLOCK_N"] <= most)]
         return kept or configs[-1:]
     return {"early_config_prune": prune}
 
