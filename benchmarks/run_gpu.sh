@@ -27,8 +27,8 @@ stage() {  # stage NAME LIMIT COMMAND...: run under min(LIMIT, what is left), ou
   timeout "$limit" "$@" > "$out/$name" 2>&1
   echo "$name: exit $? after $((SECONDS - start)) s"
 }
-stage "gpu-$gpu-$day.txt" 220 python3 benchmarks/gpu.py --json "$out/gpu-$gpu-$day.json"
-stage "tests-triton-$gpu-$day.txt" 200 python3 -m pytest -q -p no:cacheprovider tests/test_triton.py
+stage "gpu-$gpu-$day.txt" 260 python3 benchmarks/gpu.py --json "$out/gpu-$gpu-$day.json"
+stage "tests-triton-$gpu-$day.txt" 180 python3 -m pytest -q -p no:cacheprovider tests/test_triton.py
 stage "gpu-sweep-$gpu-$day.txt" 120 python3 benchmarks/gpu_sweep.py --json "$out/gpu-sweep-$gpu-$day.json"
 stage "gpu-fused-$gpu-$day.txt" 150 python3 benchmarks/gpu_fused.py --json "$out/gpu-fused-$gpu-$day.json"
 stage "tests-fused-$gpu-$day.txt" 600 python3 -m pytest -q -p no:cacheprovider tests/test_fused.py
