@@ -35,7 +35,8 @@ def _row_tiles(V, dtype):
     (64 floats a thread at most: ptxas reports no spills on sm_90 at 32,768 float32 columns,
     benchmarks/results/sm90-compile-*.txt); a longer one is read twice, in TILE columns at a
     time: 16,384 columns with 16 warps, the fastest two-pass tiling of the H100 sweep
-    (benchmarks/results/gpu-sweep-h100-2026-11-27.txt)."""
+    (benchmarks/results/gpu-sweep-h100-2026-11-27.txt, taken before the second pass ran last
+    tile first and each tile's neighbour was loaded ahead: benchmarks/gpu_sweep.py re-measures)."""
     f64 = dtype == torch.float64
     if V <= (ONE_READ_MAX // 2 if f64 else ONE_READ_MAX):
         block = triton.next_power_of_2(V)
