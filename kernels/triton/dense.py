@@ -228,6 +228,10 @@ def dense_sigmoid(a, W, b):
       b: biases, (n,)
 
     Returns y: y_i = σ(b_i + Σ_k (a_k·W_ik))
+
+    The first call for a shape autotunes the tiles; on Hopper, for bfloat16/float16, it also
+    times the tiled kernel against the persistent TMA one and keeps the faster (once per
+    shape; like any autotuning, not inside a CUDA graph capture).
     """
     a = _matrix('a', a, (None, None))
     B = a.shape[0]
@@ -433,6 +437,10 @@ def linear(a, W, b):
       b: biases, (n,)
 
     Returns z: z_i = b_i + Σ_k (a_k·W_ik)
+
+    The first call for a shape autotunes the tiles; on Hopper, for bfloat16/float16, it also
+    times the tiled kernel against the persistent TMA one and keeps the faster (once per
+    shape; like any autotuning, not inside a CUDA graph capture).
     """
     a = _matrix('a', a, (None, None))
     B = a.shape[0]

@@ -244,6 +244,10 @@ def rnn_step(x, hp, Wi, Wh):
       Wh: recurrent weights W^h, (H, H)
 
     Returns h: h_i = σ(Σ_k (hp_k·Wʰ_ik) + Σ_d (x_d·Wⁱ_id))
+
+    The first call for a shape autotunes the tiles; on Hopper, for bfloat16/float16, it also
+    times the tiled kernel against the persistent TMA one and keeps the faster (once per
+    shape; like any autotuning, not inside a CUDA graph capture).
     """
     x = _matrix('x', x, (None, None))
     B = x.shape[0]

@@ -338,7 +338,10 @@ def emit_forward_launcher(kernel: LayerKernel) -> str:
     Ks = [size_of[k] for _, _, k in plans]
     doc = [f'    """{kernel.formula}', "", "    Arguments (tensors of one dtype and device; B examples):"]
     doc += [f"      {a.meaning}" for a in kernel.args]
-    doc += ["", f"    Returns {out.name}: {out.meaning} = {text(out.expr)}", '    """']
+    doc += ["", f"    Returns {out.name}: {out.meaning} = {text(out.expr)}", "",
+            "    The first call for a shape autotunes the tiles; on Hopper, for bfloat16/float16, it also",
+            "    times the tiled kernel against the persistent TMA one and keeps the faster (once per",
+            "    shape; like any autotuning, not inside a CUDA graph capture).", '    """']
     first = kernel.args[0].name
     upcast = f"UPCAST={first}.element_size() == 2 and os.environ.get(\"TRITON_INTERPRET\") == \"1\""
     operands = [args[b].name for b in dict.fromkeys(x.base for mat, vec, _ in plans for x in (vec, mat))]
