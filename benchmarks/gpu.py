@@ -164,7 +164,7 @@ def case_dense(M: int, N: int, K: int, check_only: bool, time_ms):
     for (key, which), exc in D._FAILED.items():
         print(f"note: the {which} kernel could not run for {key}: {exc}", flush=True)
     for key, times in D._FASTER.items():  # what the launcher measured, and the tiles each kernel chose
-        tiles = {k or "tiled": str(getattr(getattr(D, f"_dense_sigmoid{k}_kernel"), "best_config", None))
+        tiles = {k.strip("_") or "tiled": str(getattr(getattr(D, f"_dense_sigmoid{k}_kernel"), "best_config", None))
                  for k in ("", "_tma")}
         print(f"note: {key[:4]}: the launcher measured {times} (ms); tiles: {tiles}", flush=True)
     if D._tma_ok(x, W) and not D._FAILED:  # both kernels shown
