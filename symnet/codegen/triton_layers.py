@@ -22,6 +22,8 @@ and keeps the faster one.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import sympy as sp
 
 from ..errors import SymnetError
@@ -193,25 +195,50 @@ def _load_rows(ptr: str, rows: str, cols: str, nrows: str, ncols: str, other: st
             f"mask=({rows}[:, None] < {nrows}) & ({cols}[None, :] < {ncols}), other={other})")
 
 
-def emit_forward(kernel: LayerKernel, helpers: set) -> str:
-    helpers.add("_tile_of")
+class _Forward(NamedTuple):
+    """What both forward kernels and their launcher are built from."""
+    out: object  # the output (its formula)
+    plans: list  # (Σ, weight matrix argument P, batched argument v, summed index) per contraction
+    vectors: list  # the per-output vector arguments (biases)
+    operands: list  # the matrix arguments, each once, v then P contraction by contraction
+
+
+def _forward(kernel: LayerKernel) -> _Forward:
     (out,) = kernel.outputs
     args = {a.base: a for a in kernel.args}
-    sums = sorted(out.expr.atoms(sp.Sum), key=sp.default_sort_key)
     plans = []
-    for s in sums:
+    for s in sorted(out.expr.atoms(sp.Sum), key=sp.default_sort_key):
         c = _contraction(s, args)
         if c is None:
             raise SymnetError(f"{kernel.name}: the dense skeleton multiplies a weight matrix by a batched "
                               f"vector, not {text(s)}")
-        plans.append((s, *c))
-    (i,) = out.indices
-    batched = [a for a in kernel.args if a.batched]
+        mat, vec, k = c
+        plans.append((s, args[mat.base], args[vec.base], k))
     vectors = [a for a in kernel.args if not a.batched and len(a.indices) == 1]
-    tiles = {}
+    operands = list({a.name: a for _, P, v, _ in plans for a in (v, P)}.values())
+    return _Forward(out, plans, vectors, operands)
+
+
+def _epilogue(f: _Forward, helpers: set, acc_t: str, indent: str) -> list[str]:
+    """The bias tiles and the output's formula over the accumulators acc0, acc1, … of the tile in
+    registers (rn: its output columns): printed alike for both forward kernels."""
+    (i,) = f.out.indices
+    tiles = {s: f"acc{q}" for q, (s, *_) in enumerate(f.plans)}
+    lines = []
+    for a in f.vectors:
+        lines.append(f"{indent}{a.name}_t = tl.load({a.name}_ptr + rn, mask=rn < N, other=0.0).to({acc_t})[None, :]")
+        tiles[a.base[i]] = f"{a.name}_t"
+    return lines + [f"{indent}# {f.out.meaning} = {text(f.out.expr)}",
+                    f"{indent}{f.out.name} = {_TilePrinter(tiles, helpers).doprint(f.out.expr)}"]
+
+
+def emit_forward(kernel: LayerKernel, helpers: set) -> str:
+    helpers.add("_tile_of")
+    f = _forward(kernel)
+    out = f.out
     name = f"_{kernel.name}_kernel"
     ptrs = [f"{a.name}_ptr" for a in kernel.args] + [f"{out.name}_ptr"]
-    sizes = ["M", "N"] + [f"K{q}" for q in range(len(plans))]
+    sizes = ["M", "N"] + [f"K{q}" for q in range(len(f.plans))]
     L = ["@triton.autotune(configs=_CONFIGS, key=[" + ", ".join(f'"{s}"' for s in sizes)
          + "], prune_configs_by=_fitting(\"M\", \"N\"))",
          "@triton.jit",
@@ -221,8 +248,8 @@ def emit_forward(kernel: LayerKernel, helpers: set) -> str:
          "    rm = tile_m * BLOCK_M + tl.arange(0, BLOCK_M)  # examples",
          "    rn = tile_n * BLOCK_N + tl.arange(0, BLOCK_N)  # outputs i",
          "    acc_t: tl.constexpr = tl.float64 if F64 else tl.float32"]
-    for q, (s, mat, vec, k) in enumerate(plans):
-        P, v = args[mat.base].name, args[vec.base].name
+    for q, (s, P, v, _) in enumerate(f.plans):
+        P, v = P.name, v.name
         L += [f"    # {text(s)}: ({v} tile) · ({P} tile)ᵀ, K{q} at a time",
               f"    acc{q} = tl.zeros([BLOCK_M, BLOCK_N], acc_t)",
               f"    for k0 in range(0, K{q}, BLOCK_K):",
@@ -233,17 +260,10 @@ def emit_forward(kernel: LayerKernel, helpers: set) -> str:
               f"            {v}_t, {P}_t = {v}_t.to(tl.float32), {P}_t.to(tl.float32)",
               f"        acc{q} = tl.dot({v}_t, tl.trans({P}_t), acc{q}, input_precision=PRECISION, out_dtype=acc_t)",
               ]
-        tiles[s] = f"acc{q}"
-    for a in vectors:
-        L.append(f"    {a.name}_t = tl.load({a.name}_ptr + rn, mask=rn < N, other=0.0).to(acc_t)[None, :]")
-        tiles[a.base[i]] = f"{a.name}_t"
-    printer = _TilePrinter(tiles, helpers)
-    L.append(f"    # {out.meaning} = {text(out.expr)}")
-    L.append(f"    {out.name} = {printer.doprint(out.expr)}")
+    L += _epilogue(f, helpers, "acc_t", "    ")
     L.append("    mask = (rm[:, None] < M) & (rn[None, :] < N)")
     L.append(f"    tl.store({out.name}_ptr + rm[:, None].to(tl.int64) * N + rn[None, :], "
              f"{out.name}.to({out.name}_ptr.dtype.element_ty), mask=mask)")
-    del batched
     return "\n".join(L) + "\n"
 
 
@@ -253,20 +273,16 @@ def emit_forward_tma(kernel: LayerKernel, helpers: set) -> str:
     TMA descriptors (the tensor memory accelerator copies whole tiles to shared memory; out-of-range
     rows and columns read as 0 and are not written)."""
     helpers.add("_tile_of")
-    (out,) = kernel.outputs
-    args = {a.base: a for a in kernel.args}
-    plans = [(s, *_contraction(s, args)) for s in sorted(out.expr.atoms(sp.Sum), key=sp.default_sort_key)]
-    (i,) = out.indices
-    vectors = [a for a in kernel.args if not a.batched and len(a.indices) == 1]
+    f = _forward(kernel)
+    out = f.out
     name = f"_{kernel.name}_tma_kernel"
-    operands = [args[b] for b in dict.fromkeys(x for _, mat, vec, _ in plans for x in (vec.base, mat.base))]
-    params = [f"{a.name}_desc" for a in operands] + [f"{a.name}_ptr" for a in vectors] + [f"{out.name}_desc"]
-    sizes = ["M", "N"] + [f"K{q}" for q in range(len(plans))]
+    params = [f"{a.name}_desc" for a in f.operands] + [f"{a.name}_ptr" for a in f.vectors] + [f"{out.name}_desc"]
+    sizes = ["M", "N"] + [f"K{q}" for q in range(len(f.plans))]
     boxes = [f"def _{kernel.name}_boxes(nargs):",
              '    """The TMA boxes of a config: the batched operands BLOCK_M × BLOCK_K, the weights BLOCK_N ×',
              f'    BLOCK_K, {out.name} BLOCK_M × BLOCK_N."""',
              '    bm, bn, bk = nargs["BLOCK_M"], nargs["BLOCK_N"], nargs["BLOCK_K"]']
-    for a in operands:
+    for a in f.operands:
         boxes.append(f'    nargs["{a.name}_desc"].block_shape = [{"bm" if a.batched else "bn"}, bk]')
     boxes.append(f'    nargs["{out.name}_desc"].block_shape = [bm, bn // 2 if nargs["SPLIT"] else bn]')
     L = ["\n".join(boxes), "", "",
@@ -280,9 +296,8 @@ def emit_forward_tma(kernel: LayerKernel, helpers: set) -> str:
          "    # Triton's persistent matmul): the loads of the flattened pipeline do not wait on the stores",
          "    for t in tl.range(tl.program_id(0), tiles, PROGRAMS, flatten=True):",
          "        tile_m, tile_n = _tile_of(t, M, N, BLOCK_M, BLOCK_N)"]
-    tiles = {}
-    for q, (s, mat, vec, k) in enumerate(plans):
-        P, v = args[mat.base].name, args[vec.base].name
+    for q, (s, P, v, _) in enumerate(f.plans):
+        P, v = P.name, v.name
         L += [f"        # {text(s)}: ({v} tile) · ({P} tile)ᵀ, K{q} at a time",
               f"        acc{q} = tl.zeros([BLOCK_M, BLOCK_N], tl.float32)",
               f"        for k0 in range(0, K{q}, BLOCK_K):",
@@ -291,17 +306,11 @@ def emit_forward_tma(kernel: LayerKernel, helpers: set) -> str:
               "            if UPCAST:  # the interpreter's dot of 16-bit tiles is wrong: multiply in float32 there",
               f"                {v}_t, {P}_t = {v}_t.to(tl.float32), {P}_t.to(tl.float32)",
               f"            acc{q} = tl.dot({v}_t, tl.trans({P}_t), acc{q})"]
-        tiles[s] = f"acc{q}"
     L += ["        done += PROGRAMS",
           "        tile_m, tile_n = _tile_of(done, M, N, BLOCK_M, BLOCK_N)",
           "        rn = tile_n * BLOCK_N + tl.arange(0, BLOCK_N)  # outputs i"]
-    for a in vectors:
-        L.append(f"        {a.name}_t = tl.load({a.name}_ptr + rn, mask=rn < N, other=0.0).to(tl.float32)[None, :]")
-        tiles[a.base[i]] = f"{a.name}_t"
-    printer = _TilePrinter(tiles, helpers)
-    L += [f"        # {out.meaning} = {text(out.expr)}",
-          f"        {out.name} = {printer.doprint(out.expr)}",
-          "        if SPLIT:  # in two halves of BLOCK_N / 2 columns: half the shared memory stages the store",
+    L += _epilogue(f, helpers, "tl.float32", "        ")
+    L += ["        if SPLIT:  # in two halves of BLOCK_N / 2 columns: half the shared memory stages the store",
           f"            left, right = tl.split(tl.permute(tl.reshape({out.name}, [BLOCK_M, 2, BLOCK_N // 2]), [0, 2, 1]))",
           f"            {out.name}_desc.store([tile_m * BLOCK_M, tile_n * BLOCK_N], left.to({out.name}_desc.dtype))",
           f"            {out.name}_desc.store([tile_m * BLOCK_M, tile_n * BLOCK_N + BLOCK_N // 2], right.to({out.name}_desc.dtype))",
@@ -329,13 +338,12 @@ def _checks(kernel: LayerKernel) -> tuple[list[str], dict]:
 
 
 def emit_forward_launcher(kernel: LayerKernel) -> str:
-    (out,) = kernel.outputs
-    args = {a.base: a for a in kernel.args}
+    f = _forward(kernel)
+    out = f.out
     checks, size_of = _checks(kernel)
-    plans = [_contraction(s, args) for s in sorted(out.expr.atoms(sp.Sum), key=sp.default_sort_key)]
     (i,) = out.indices
     N = size_of[i]
-    Ks = [size_of[k] for _, _, k in plans]
+    Ks = [size_of[k] for *_, k in f.plans]
     doc = [f'    """{kernel.formula}', "", "    Arguments (tensors of one dtype and device; B examples):"]
     doc += [f"      {a.meaning}" for a in kernel.args]
     doc += ["", f"    Returns {out.name}: {out.meaning} = {text(out.expr)}", "",
@@ -344,8 +352,8 @@ def emit_forward_launcher(kernel: LayerKernel) -> str:
             "    shape; like any autotuning, not inside a CUDA graph capture).", '    """']
     first = kernel.args[0].name
     upcast = f"UPCAST={first}.element_size() == 2 and os.environ.get(\"TRITON_INTERPRET\") == \"1\""
-    operands = [args[b].name for b in dict.fromkeys(x.base for mat, vec, _ in plans for x in (vec, mat))]
-    vectors = [a.name for a in kernel.args if not a.batched and len(a.indices) == 1]
+    operands = [a.name for a in f.operands]
+    vectors = [a.name for a in f.vectors]
     tiles = f"triton.cdiv(B, meta[\"BLOCK_M\"]) * triton.cdiv({N}, meta[\"BLOCK_N\"])"
     body = checks + [f"{out.name} = torch.empty(B, {N}, dtype={first}.dtype, device={first}.device)",
                      f"if not (B and {N}):",
