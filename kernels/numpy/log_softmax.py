@@ -84,8 +84,8 @@ def log_softmax(z):
       l: l_j = −log(Σ_k exp(z_k)) + z_j
 
     Raises:
-      TypeError: z does not hold float32 or float64 values
-      ValueError: z has no last axis or it is empty
+      TypeError: z holds no float32 or float64 values
+      ValueError: z has no last axis, or it is empty
     """
     z, _shape = _logits(z)
     _rows, _V = z.shape
@@ -120,8 +120,10 @@ def log_softmax_grad(z, g):
       dz: Σ_i g_i ∂l_i/∂z_j = −Σ_i g_i·exp(z_j)/Σ_k exp(z_k) + g_j
 
     Raises:
-      TypeError: z does not hold float32 or float64 values, g is missing or not float32/float64
-      ValueError: z has no last axis or it is empty, g has not the shape of z
+      TypeError: z holds no float32 or float64 values
+      TypeError: g is missing or holds no float32 or float64 values
+      ValueError: z has no last axis, or it is empty
+      ValueError: g has not the shape of z
     """
     z, _shape = _logits(z)
     _rows, _V = z.shape

@@ -83,8 +83,8 @@ def softmax(z):
       p: p_j = exp(z_j)/Σ_k exp(z_k)
 
     Raises:
-      TypeError: z does not hold float32 or float64 values
-      ValueError: z has no last axis or it is empty
+      TypeError: z holds no float32 or float64 values
+      ValueError: z has no last axis, or it is empty
     """
     z, _shape = _logits(z)
     _rows, _V = z.shape
@@ -120,8 +120,10 @@ def softmax_grad(z, g):
       dz: Σ_i g_i ∂p_i/∂z_j = g_j·exp(z_j)/Σ_k exp(z_k) − Σ_i (g_i·exp(z_i))·exp(z_j)/Σ_k exp(z_k)²
 
     Raises:
-      TypeError: z does not hold float32 or float64 values, g is missing or not float32/float64
-      ValueError: z has no last axis or it is empty, g has not the shape of z
+      TypeError: z holds no float32 or float64 values
+      TypeError: g is missing or holds no float32 or float64 values
+      ValueError: z has no last axis, or it is empty
+      ValueError: g has not the shape of z
     """
     z, _shape = _logits(z)
     _rows, _V = z.shape

@@ -125,8 +125,11 @@ def softmax_cross_entropy(z, r, reduction="mean", ignore_index=-100):
       loss: C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
 
     Raises:
-      TypeError: z does not hold float32 or float64 values, r does not hold integers, ignore_index is no integer
-      ValueError: z has no last axis or it is empty, r has the wrong shape or a class outside [0, V) that is not ignore_index, an unknown reduction
+      TypeError: z holds no float32 or float64 values
+      TypeError: r holds no integers, or ignore_index is no integer
+      ValueError: z has no last axis, or it is empty
+      ValueError: r has not the shape z.shape[:-1], or a class outside [0, V) that is not ignore_index
+      ValueError: reduction is none of 'mean', 'sum', 'none'
     """
     z, _shape = _logits(z)
     _rows, _V = z.shape
@@ -169,16 +172,22 @@ def softmax_cross_entropy_grad(z, r, reduction="mean", ignore_index=-100, *, inp
       reduction: 'mean' (over the rows that count, NaN if none count, as in torch; the gradient
         is divided by them too), 'sum' or 'none'
       ignore_index: rows of this class count for nothing (loss 0, gradient 0)
-      inplace: write the gradient over the logits and return z itself (saves N·V of memory;
-        z must then be a writable NumPy array whose entries do not overlap; any strides)
+      inplace: write the gradient into z, whatever its strides, and return z itself (z must
+        then be a writable NumPy array whose entries do not overlap; saves N·V of memory where
+        z is C-contiguous)
 
     Returns (loss, dz):
       loss: C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
       dz: ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
 
     Raises:
-      TypeError: z does not hold float32 or float64 values, r does not hold integers, ignore_index is no integer, inplace=True and z is no NumPy array
-      ValueError: z has no last axis or it is empty, r has the wrong shape or a class outside [0, V) that is not ignore_index, an unknown reduction, inplace=True and z is read-only or its entries overlap
+      TypeError: z holds no float32 or float64 values
+      TypeError: r holds no integers, or ignore_index is no integer
+      TypeError: inplace=True and z is no NumPy array
+      ValueError: z has no last axis, or it is empty
+      ValueError: r has not the shape z.shape[:-1], or a class outside [0, V) that is not ignore_index
+      ValueError: reduction is none of 'mean', 'sum', 'none'
+      ValueError: inplace=True and z is read-only or its entries overlap in memory
     """
     _caller = z
     z, _shape = _logits(z)

@@ -189,21 +189,23 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     if kernel.target:
         doc.append("      ignore_index: rows of this class count for nothing (loss 0, gradient 0)")
     if inplace:
-        doc += ["      inplace: write the gradient over the logits and return z itself (saves N·V of memory;",
-                "        z must then be a writable NumPy array whose entries do not overlap; any strides)"]
+        doc += ["      inplace: write the gradient into z, whatever its strides, and return z itself (z must",
+                "        then be a writable NumPy array whose entries do not overlap; saves N·V of memory where",
+                "        z is C-contiguous)"]
     doc += ["", f"    Returns {', '.join(o.name for o in kernel.outputs)}:" if len(kernel.outputs) == 1
             else f"    Returns ({', '.join(o.name for o in kernel.outputs)}):"]
     doc += [f"      {o.name}: {o.meaning} = {text(o.expr)}" for o in kernel.outputs]
-    doc += ["", "    Raises:",
-            "      TypeError: z does not hold float32 or float64 values"
-            + (", r does not hold integers, ignore_index is no integer" if kernel.target else "")
-            + (", g is missing or not float32/float64" if kernel.upstream else "")
-            + (", inplace=True and z is no NumPy array" if inplace else ""),
-            "      ValueError: z has no last axis or it is empty"
-            + (", r has the wrong shape or a class outside [0, V) that is not ignore_index" if kernel.target else "")
-            + (", g has not the shape of z" if kernel.upstream else "")
-            + (", an unknown reduction" if reduce else "")
-            + (", inplace=True and z is read-only or its entries overlap" if inplace else "")]
+    raises = [("TypeError", "z holds no float32 or float64 values", True),
+              ("TypeError", "r holds no integers, or ignore_index is no integer", kernel.target),
+              ("TypeError", "g is missing or holds no float32 or float64 values", kernel.upstream),
+              ("TypeError", "inplace=True and z is no NumPy array", inplace),
+              ("ValueError", "z has no last axis, or it is empty", True),
+              ("ValueError", "r has not the shape z.shape[:-1], or a class outside [0, V) that is not ignore_index",
+               kernel.target),
+              ("ValueError", "g has not the shape of z", kernel.upstream),
+              ("ValueError", "reduction is none of 'mean', 'sum', 'none'", reduce),
+              ("ValueError", "inplace=True and z is read-only or its entries overlap in memory", inplace)]
+    doc += ["", "    Raises:"] + [f"      {error}: {why}" for error, why, applies in raises if applies]
     doc.append('    """')
     body = (["_caller = z"] if inplace else []) + ["z, _shape = _logits(z)", "_rows, _V = z.shape"]
     if kernel.target:
