@@ -16,8 +16,23 @@ import numpy as np
 _BLOCK = 16384  # elements per block: the temporaries of a block stay in cache
 
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-_POOL = ThreadPoolExecutor(_CORES, thread_name_prefix="symnet")  # threads start on first use
 _SHARE = 1 << 19  # elements: less than this per core is not worth a thread
+
+
+def _new_pool():
+    """This process's own thread pool (its threads start on first use).
+
+    A forked child (a DataLoader worker, multiprocessing with fork) inherits the parent's
+    pool but none of its threads: work queued there would never run. So the child makes
+    a new one as it starts.
+    """
+    global _POOL
+    _POOL = ThreadPoolExecutor(_CORES, thread_name_prefix="symnet")
+
+
+_new_pool()
+if hasattr(os, "register_at_fork"):  # where there is no fork, there is nothing to redo
+    os.register_at_fork(after_in_child=_new_pool)
 
 
 def _in_parallel(work, rows, width):
@@ -66,6 +81,10 @@ def softmax(z):
 
     Returns p:
       p: p_j = exp(z_j)/Σ_k exp(z_k)
+
+    Raises:
+      TypeError: z holds no float32 or float64 values
+      ValueError: z has no last axis, or it is empty
     """
     z, _shape = _logits(z)
     _rows, _V = z.shape
@@ -99,6 +118,12 @@ def softmax_grad(z, g):
     Returns (p, dz):
       p: p_j = exp(z_j)/Σ_k exp(z_k)
       dz: Σ_i g_i ∂p_i/∂z_j = g_j·exp(z_j)/Σ_k exp(z_k) − Σ_i (g_i·exp(z_i))·exp(z_j)/Σ_k exp(z_k)²
+
+    Raises:
+      TypeError: z holds no float32 or float64 values
+      TypeError: g is missing or holds no float32 or float64 values
+      ValueError: z has no last axis, or it is empty
+      ValueError: g has not the shape of z
     """
     z, _shape = _logits(z)
     _rows, _V = z.shape

@@ -18,8 +18,23 @@ import numpy as np
 _BLOCK = 16384  # elements per block: the temporaries of a block stay in cache
 
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-_POOL = ThreadPoolExecutor(_CORES, thread_name_prefix="symnet")  # threads start on first use
 _SHARE = 1 << 19  # elements: less than this per core is not worth a thread
+
+
+def _new_pool():
+    """This process's own thread pool (its threads start on first use).
+
+    A forked child (a DataLoader worker, multiprocessing with fork) inherits the parent's
+    pool but none of its threads: work queued there would never run. So the child makes
+    a new one as it starts.
+    """
+    global _POOL
+    _POOL = ThreadPoolExecutor(_CORES, thread_name_prefix="symnet")
+
+
+_new_pool()
+if hasattr(os, "register_at_fork"):  # where there is no fork, there is nothing to redo
+    os.register_at_fork(after_in_child=_new_pool)
 
 
 def _in_parallel(work, rows, width):
@@ -48,17 +63,46 @@ def _logits(z):
     return np.ascontiguousarray(z).reshape(-1, z.shape[-1]), z.shape
 
 
-def _classes(r, shape):
-    """The class index of each row, checked to lie in [0, V): never an out-of-range read."""
+def _classes(r, shape, ignore_index):
+    """The class of each row as (rows, 1) indices in [0, V), checked: never an out-of-range
+    read. Rows of class ignore_index read class 0 instead; the mask of them is returned too
+    (None when there are none)."""
     r = np.asarray(r)
     if r.dtype.kind not in "iu":
         raise TypeError(f"argument 'r' must hold integer class indices, not {r.dtype}")
     if r.shape != shape[:-1]:
         raise ValueError(f"argument 'r' has shape {r.shape}; logits of shape {shape} need {shape[:-1]}")
-    if r.size and (r.min() < 0 or r.max() >= shape[-1]):
-        bad = r.min() if r.min() < 0 else r.max()
-        raise ValueError(f"class index {bad} in argument 'r' is outside [0, {shape[-1]})")
-    return r.reshape(-1, 1).astype(np.intp, copy=False)
+    if isinstance(ignore_index, (bool, np.bool_)) or not isinstance(ignore_index, (int, np.integer)):
+        raise TypeError(f"ignore_index must be an integer, not {ignore_index!r}")
+    r = r.reshape(-1, 1)
+    ignored = r[:, 0] == int(ignore_index)
+    outside = ~ignored & ((r[:, 0] < 0) | (r[:, 0] >= shape[-1]))
+    if outside.any():
+        raise ValueError(f"class index {r[outside][0, 0]} in argument 'r' is outside [0, {shape[-1]}) "
+                         f"(and is not ignore_index={ignore_index})")
+    if not ignored.any():
+        return r.astype(np.intp, copy=False), None
+    return np.where(ignored[:, None], 0, r).astype(np.intp, copy=False), ignored
+
+
+def _own_rows(a, name):
+    """inplace=True: the caller's array ``a`` as (rows, V) rows of its own memory (a view,
+    whatever its strides), or None where only a copy has that shape. Refused: anything that
+    is not a writable NumPy array, and arrays whose entries overlap (a stride of 0)."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"inplace=True writes into argument {name!r}, which must then be a NumPy array, "
+                        f"not {type(a).__name__}")
+    if not a.flags.writeable:
+        raise ValueError(f"inplace=True writes into argument {name!r}, but it is read-only "
+                         f"(a broadcast view?); pass a writable array or inplace=False")
+    span = a.itemsize  # entries apart by at least the span of the axes of smaller stride: no overlap
+    for stride, n in sorted((abs(s), n) for s, n in zip(a.strides, a.shape) if n > 1):
+        if stride < span:
+            raise ValueError(f"inplace=True writes into argument {name!r}, but its entries overlap in "
+                             f"memory (strides {a.strides}); pass an array of its own or inplace=False")
+        span = stride * (n - 1) + span
+    rows = a.reshape(-1, a.shape[-1])
+    return rows if a.size and np.may_share_memory(rows, a) else None
 
 
 def _reduction(reduction):
@@ -67,21 +111,31 @@ def _reduction(reduction):
     return reduction
 
 
-def softmax_cross_entropy(z, r, reduction="mean"):
+def softmax_cross_entropy(z, r, reduction="mean", ignore_index=-100):
     """C = −log p_r, p = softmax(z) (the mean over rows by default)
 
     Arguments:
       z: logits, float32 or float64, shape (..., V)
-      r: the correct class of each row, integers in [0, V), shape (...)
-      reduction: 'mean' (over rows; the gradient is divided by the rows too), 'sum' or 'none'
+      r: the correct class of each row, integers in [0, V) or ignore_index, shape (...)
+      reduction: 'mean' (over the rows that count, NaN if none count, as in torch; the gradient
+        is divided by them too), 'sum' or 'none'
+      ignore_index: rows of this class count for nothing (loss 0, gradient 0)
 
     Returns loss:
       loss: C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
+
+    Raises:
+      TypeError: z holds no float32 or float64 values
+      TypeError: r holds no integers, or ignore_index is no integer
+      ValueError: z has no last axis, or it is empty
+      ValueError: r has not the shape z.shape[:-1], or a class outside [0, V) that is not ignore_index
+      ValueError: reduction is none of 'mean', 'sum', 'none'
     """
     z, _shape = _logits(z)
     _rows, _V = z.shape
-    r = _classes(r, _shape)
+    r, _ignored = _classes(r, _shape, ignore_index)  # _ignored: the rows of class ignore_index
     _reduction(reduction)
+    _count = _rows if _ignored is None else _rows - int(_ignored.sum())  # the rows that count
     loss = np.empty((_rows, 1), z.dtype)
     _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _r, _loss = z, r, loss
@@ -95,42 +149,67 @@ def softmax_cross_entropy(z, r, reduction="mean"):
                 t0 = np.max(z, axis=1, keepdims=True)
                 # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
                 loss[...] = t0 + np.log(np.sum(np.exp(-t0 + z), axis=1, keepdims=True)) - np.take_along_axis(z, r, axis=1)
+                if _ignored is not None:  # rows of class ignore_index count for nothing
+                    _skip = _ignored[_i:_e]
+                    loss[_skip] = 0
 
     _in_parallel(_share, _rows, _V)
     loss = _loss.reshape(_shape[:-1])
     if reduction != "none":  # accumulated in float64, returned in the logits' type
-        loss = loss.sum(dtype=np.float64) / (max(_rows, 1) if reduction == "mean" else 1)
+        loss = loss.sum(dtype=np.float64)
+        if reduction == "mean":  # no rows that count: 0/0, NaN, as in torch
+            loss = loss / _count if _count else np.nan
         loss = np.asarray(loss, dtype=_z.dtype)[()]
     return loss
 
 
-def softmax_cross_entropy_grad(z, r, reduction="mean"):
+def softmax_cross_entropy_grad(z, r, reduction="mean", ignore_index=-100, *, inplace=False):
     """C = −log p_r, p = softmax(z) (the mean over rows by default); ∂C/∂z_j = p_j − δ_jr
 
     Arguments:
       z: logits, float32 or float64, shape (..., V)
-      r: the correct class of each row, integers in [0, V), shape (...)
-      reduction: 'mean' (over rows; the gradient is divided by the rows too), 'sum' or 'none'
+      r: the correct class of each row, integers in [0, V) or ignore_index, shape (...)
+      reduction: 'mean' (over the rows that count, NaN if none count, as in torch; the gradient
+        is divided by them too), 'sum' or 'none'
+      ignore_index: rows of this class count for nothing (loss 0, gradient 0)
+      inplace: write the gradient into z, whatever its strides, and return z itself (z must
+        then be a writable NumPy array whose entries do not overlap; saves N·V of memory where
+        z is C-contiguous)
 
     Returns (loss, dz):
       loss: C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
       dz: ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
+
+    Raises:
+      TypeError: z holds no float32 or float64 values
+      TypeError: r holds no integers, or ignore_index is no integer
+      TypeError: inplace=True and z is no NumPy array
+      ValueError: z has no last axis, or it is empty
+      ValueError: r has not the shape z.shape[:-1], or a class outside [0, V) that is not ignore_index
+      ValueError: reduction is none of 'mean', 'sum', 'none'
+      ValueError: inplace=True and z is read-only or its entries overlap in memory
     """
+    _caller = z
     z, _shape = _logits(z)
     _rows, _V = z.shape
-    r = _classes(r, _shape)
+    r, _ignored = _classes(r, _shape, ignore_index)  # _ignored: the rows of class ignore_index
     _reduction(reduction)
+    _count = _rows if _ignored is None else _rows - int(_ignored.sum())  # the rows that count
+    _into = _own_rows(_caller, 'z') if inplace else None  # the caller's logits as (rows, V), a view
     loss = np.empty((_rows, 1), z.dtype)
-    dz = np.empty((_rows, _V), z.dtype)
-    _scale = 1.0 / max(_rows, 1) if reduction == "mean" else 1.0  # ∂(mean)/∂(row loss)
+    dz = np.empty((_rows, _V), z.dtype) if _into is None else _into
+    _scale = 1.0 / _count if reduction == "mean" and _count else 1.0  # ∂(mean)/∂(row loss)
     _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _r, _loss, _dz = z, r, loss, dz
 
     def _share(_lo, _hi):  # rows [lo, hi), a block at a time
+        _beside = None if _into is None else np.empty((min(_step, _hi - _lo), _V), _z.dtype)
         with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway
             for _i in range(_lo, _hi, _step):
                 _e = min(_i + _step, _hi)
                 z, r, loss, dz = _z[_i:_e], _r[_i:_e], _loss[_i:_e], _dz[_i:_e]
+                if _into is not None:  # inplace: z's rows are all read before they are overwritten
+                    dz = _beside[:_e - _i]
                 # t0 = max_k z_k
                 t0 = np.max(z, axis=1, keepdims=True)
                 # t1 = exp(−t₀ + z_j)
@@ -143,11 +222,23 @@ def softmax_cross_entropy_grad(z, r, reduction="mean"):
                 # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
                 np.multiply(t1, _scale / t2, out=dz)
                 dz[np.arange(len(dz)), r[:, 0]] -= 1 * _scale  # the one-hot term δ_jr·(−1), at the class of each row
+                if _ignored is not None:  # rows of class ignore_index count for nothing
+                    _skip = _ignored[_i:_e]
+                    loss[_skip] = 0
+                    dz[_skip] = 0
+                if _into is not None:
+                    _dz[_i:_e] = dz
 
     _in_parallel(_share, _rows, _V)
     loss = _loss.reshape(_shape[:-1])
     if reduction != "none":  # accumulated in float64, returned in the logits' type
-        loss = loss.sum(dtype=np.float64) / (max(_rows, 1) if reduction == "mean" else 1)
+        loss = loss.sum(dtype=np.float64)
+        if reduction == "mean":  # no rows that count: 0/0, NaN, as in torch
+            loss = loss / _count if _count else np.nan
         loss = np.asarray(loss, dtype=_z.dtype)[()]
     dz = _dz.reshape(_shape)
+    if inplace:  # the caller's array is the gradient
+        if _into is None:  # its rows are no view of it: written back whole
+            _caller[...] = dz
+        dz = _caller
     return loss, dz

@@ -22,8 +22,23 @@ HELPER_IMPORTS = {"_in_parallel": ["import os", "from concurrent.futures import 
 ROW_HELPERS = {
     "_in_parallel": '''\
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-_POOL = ThreadPoolExecutor(_CORES, thread_name_prefix="symnet")  # threads start on first use
 _SHARE = 1 << 19  # elements: less than this per core is not worth a thread
+
+
+def _new_pool():
+    """This process's own thread pool (its threads start on first use).
+
+    A forked child (a DataLoader worker, multiprocessing with fork) inherits the parent's
+    pool but none of its threads: work queued there would never run. So the child makes
+    a new one as it starts.
+    """
+    global _POOL
+    _POOL = ThreadPoolExecutor(_CORES, thread_name_prefix="symnet")
+
+
+_new_pool()
+if hasattr(os, "register_at_fork"):  # where there is no fork, there is nothing to redo
+    os.register_at_fork(after_in_child=_new_pool)
 
 
 def _in_parallel(work, rows, width):
@@ -52,17 +67,46 @@ def _logits(z):
     return np.ascontiguousarray(z).reshape(-1, z.shape[-1]), z.shape
 ''',
     "_classes": '''\
-def _classes(r, shape):
-    """The class index of each row, checked to lie in [0, V): never an out-of-range read."""
+def _classes(r, shape, ignore_index):
+    """The class of each row as (rows, 1) indices in [0, V), checked: never an out-of-range
+    read. Rows of class ignore_index read class 0 instead; the mask of them is returned too
+    (None when there are none)."""
     r = np.asarray(r)
     if r.dtype.kind not in "iu":
         raise TypeError(f"argument 'r' must hold integer class indices, not {r.dtype}")
     if r.shape != shape[:-1]:
         raise ValueError(f"argument 'r' has shape {r.shape}; logits of shape {shape} need {shape[:-1]}")
-    if r.size and (r.min() < 0 or r.max() >= shape[-1]):
-        bad = r.min() if r.min() < 0 else r.max()
-        raise ValueError(f"class index {bad} in argument 'r' is outside [0, {shape[-1]})")
-    return r.reshape(-1, 1).astype(np.intp, copy=False)
+    if isinstance(ignore_index, (bool, np.bool_)) or not isinstance(ignore_index, (int, np.integer)):
+        raise TypeError(f"ignore_index must be an integer, not {ignore_index!r}")
+    r = r.reshape(-1, 1)
+    ignored = r[:, 0] == int(ignore_index)
+    outside = ~ignored & ((r[:, 0] < 0) | (r[:, 0] >= shape[-1]))
+    if outside.any():
+        raise ValueError(f"class index {r[outside][0, 0]} in argument 'r' is outside [0, {shape[-1]}) "
+                         f"(and is not ignore_index={ignore_index})")
+    if not ignored.any():
+        return r.astype(np.intp, copy=False), None
+    return np.where(ignored[:, None], 0, r).astype(np.intp, copy=False), ignored
+''',
+    "_own_rows": '''\
+def _own_rows(a, name):
+    """inplace=True: the caller's array ``a`` as (rows, V) rows of its own memory (a view,
+    whatever its strides), or None where only a copy has that shape. Refused: anything that
+    is not a writable NumPy array, and arrays whose entries overlap (a stride of 0)."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"inplace=True writes into argument {name!r}, which must then be a NumPy array, "
+                        f"not {type(a).__name__}")
+    if not a.flags.writeable:
+        raise ValueError(f"inplace=True writes into argument {name!r}, but it is read-only "
+                         f"(a broadcast view?); pass a writable array or inplace=False")
+    span = a.itemsize  # entries apart by at least the span of the axes of smaller stride: no overlap
+    for stride, n in sorted((abs(s), n) for s, n in zip(a.strides, a.shape) if n > 1):
+        if stride < span:
+            raise ValueError(f"inplace=True writes into argument {name!r}, but its entries overlap in "
+                             f"memory (strides {a.strides}); pass an array of its own or inplace=False")
+        span = stride * (n - 1) + span
+    rows = a.reshape(-1, a.shape[-1])
+    return rows if a.size and np.may_share_memory(rows, a) else None
 ''',
     "_like": '''\
 def _like(g, name, shape, dtype):
@@ -128,36 +172,69 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     helpers.update({"_logits"})
     args = ["z"] + (["r"] if kernel.target else []) + (["g"] if kernel.upstream else [])
     reduce = any(o.per_row for o in kernel.outputs)
-    signature = args + (['reduction="mean"'] if reduce else [])
+    wide = [o.name for o in kernel.outputs if not o.per_row]
+    # A loss with its gradient may write the gradient over the logits, as the Triton kernel may.
+    inplace = wide[0] if reduce and kernel.target and len(wide) == 1 else None
+    signature = args + (['reduction="mean"'] if reduce else []) + (["ignore_index=-100"] if kernel.target else []) \
+        + (["*", "inplace=False"] if inplace else [])
     doc = [f'    """{kernel.formula}', "",
            "    Arguments:", "      z: logits, float32 or float64, shape (..., V)"]
     if kernel.target:
-        doc.append("      r: the correct class of each row, integers in [0, V), shape (...)")
+        doc.append("      r: the correct class of each row, integers in [0, V) or ignore_index, shape (...)")
     if kernel.upstream:
         doc.append("      g: the upstream gradient of the outputs, shape (..., V)")
     if reduce:
-        doc.append("      reduction: 'mean' (over rows; the gradient is divided by the rows too), 'sum' or 'none'")
+        doc += ["      reduction: 'mean' (over the rows that count, NaN if none count, as in torch; the gradient",
+                "        is divided by them too), 'sum' or 'none'"]
+    if kernel.target:
+        doc.append("      ignore_index: rows of this class count for nothing (loss 0, gradient 0)")
+    if inplace:
+        doc += ["      inplace: write the gradient into z, whatever its strides, and return z itself (z must",
+                "        then be a writable NumPy array whose entries do not overlap; saves N·V of memory where",
+                "        z is C-contiguous)"]
     doc += ["", f"    Returns {', '.join(o.name for o in kernel.outputs)}:" if len(kernel.outputs) == 1
             else f"    Returns ({', '.join(o.name for o in kernel.outputs)}):"]
     doc += [f"      {o.name}: {o.meaning} = {text(o.expr)}" for o in kernel.outputs]
+    raises = [("TypeError", "z holds no float32 or float64 values", True),
+              ("TypeError", "r holds no integers, or ignore_index is no integer", kernel.target),
+              ("TypeError", "g is missing or holds no float32 or float64 values", kernel.upstream),
+              ("TypeError", "inplace=True and z is no NumPy array", inplace),
+              ("ValueError", "z has no last axis, or it is empty", True),
+              ("ValueError", "r has not the shape z.shape[:-1], or a class outside [0, V) that is not ignore_index",
+               kernel.target),
+              ("ValueError", "g has not the shape of z", kernel.upstream),
+              ("ValueError", "reduction is none of 'mean', 'sum', 'none'", reduce),
+              ("ValueError", "inplace=True and z is read-only or its entries overlap in memory", inplace)]
+    doc += ["", "    Raises:"] + [f"      {error}: {why}" for error, why, applies in raises if applies]
     doc.append('    """')
-    body = ["z, _shape = _logits(z)", "_rows, _V = z.shape"]
+    body = (["_caller = z"] if inplace else []) + ["z, _shape = _logits(z)", "_rows, _V = z.shape"]
     if kernel.target:
         helpers.add("_classes")
-        body.append("r = _classes(r, _shape)")
+        body.append("r, _ignored = _classes(r, _shape, ignore_index)  # _ignored: the rows of class ignore_index")
     if kernel.upstream:
         helpers.add("_like")
         body.append("g = _like(g, 'g', _shape, z.dtype)")
     if reduce:
         helpers.add("_reduction")
         body.append("_reduction(reduction)")
+    if kernel.target and reduce:
+        body.append("_count = _rows if _ignored is None else _rows - int(_ignored.sum())  # the rows that count")
+    if inplace:
+        helpers.add("_own_rows")
+        body.append("_into = _own_rows(_caller, 'z') if inplace else None  # the caller's logits as (rows, V), a view")
     for o in kernel.outputs:
-        body.append(f"{o.name} = np.empty((_rows, {'1' if o.per_row else '_V'}), z.dtype)")
-    if reduce and any(not o.per_row for o in kernel.outputs):
-        body.append("_scale = 1.0 / max(_rows, 1) if reduction == \"mean\" else 1.0  # ∂(mean)/∂(row loss)")
+        new = f"np.empty((_rows, {'1' if o.per_row else '_V'}), z.dtype)"
+        body.append(f"{o.name} = {new} if _into is None else _into" if o.name == inplace else f"{o.name} = {new}")
+    if reduce and wide:
+        count = "_count" if kernel.target else "_rows"
+        body.append(f"_scale = 1.0 / {count} if reduction == \"mean\" and {count} else 1.0  # ∂(mean)/∂(row loss)")
     views = args[:1 + kernel.target + kernel.upstream] + [o.name for o in kernel.outputs]
     body.append("_step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache")
     loop = [f"{', '.join(views)} = {', '.join(f'_{v}[_i:_e]' for v in views)}"]
+    if inplace:
+        # z's rows may be _into's: the block is computed beside them, then written over them
+        loop.append("if _into is not None:  # inplace: z's rows are all read before they are overwritten")
+        loop.append(f"    {inplace} = _beside[:_e - _i]")
     printer = _RowPrinter({z: "z", g: "g"})
     # A full-width temporary that is the numerator of a full-width output is built in that
     # output's memory: one block-sized buffer fewer, and the quotient is taken in place.
@@ -198,11 +275,20 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
             size_code = printer.doprint(size) + (" * _scale" if scaled else "")
             loop.append(f"{o.name}[np.arange(len({o.name})), r[:, 0]] {sign} {size_code}"
                         f"  # the one-hot term δ_jr·({text(coeff)}), at the class of each row")
+    if kernel.target:
+        loop.append("if _ignored is not None:  # rows of class ignore_index count for nothing")
+        loop.append("    _skip = _ignored[_i:_e]")
+        loop += [f"    {o.name}[_skip] = 0" for o in kernel.outputs]
+    if inplace:
+        loop.append("if _into is not None:")
+        loop.append(f"    _{inplace}[_i:_e] = {inplace}")
     lines = [f"def {kernel.name}({', '.join(signature)}):", *doc]
     lines += ["    " + b for b in body]
     lines += ["    " + f"{', '.join(f'_{v}' for v in views)} = {', '.join(views)}", ""]
     # Each share of rows runs a block at a time; NumPy's error state is per thread, so it is set here.
     lines.append("    def _share(_lo, _hi):  # rows [lo, hi), a block at a time")
+    if inplace:
+        lines.append(f"        _beside = None if _into is None else np.empty((min(_step, _hi - _lo), _V), _z.dtype)")
     inner = ["for _i in range(_lo, _hi, _step):",
              "    _e = min(_i + _step, _hi)"] + ["    " + b for b in loop]
     if any(q.name in ("max-shift", "log-sum-exp") for q in kernel.rules):
@@ -218,12 +304,19 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
         if o.per_row:
             lines.append(f"    {o.name} = _{o.name}.reshape(_shape[:-1])")
             if reduce:
+                count = "_count" if kernel.target else "_rows"
                 lines.append("    if reduction != \"none\":  # accumulated in float64, returned in the logits' type")
-                lines.append(f"        {o.name} = {o.name}.sum(dtype=np.float64) / "
-                             f"(max(_rows, 1) if reduction == \"mean\" else 1)")
+                lines.append(f"        {o.name} = {o.name}.sum(dtype=np.float64)")
+                lines.append(f"        if reduction == \"mean\":  # no rows that count: 0/0, NaN, as in torch")
+                lines.append(f"            {o.name} = {o.name} / {count} if {count} else np.nan")
                 lines.append(f"        {o.name} = np.asarray({o.name}, dtype=_z.dtype)[()]")
         else:
             lines.append(f"    {o.name} = _{o.name}.reshape(_shape)")
+            if o.name == inplace:
+                lines.append("    if inplace:  # the caller's array is the gradient")
+                lines.append(f"        if _into is None:  # its rows are no view of it: written back whole")
+                lines.append(f"            _caller[...] = {o.name}")
+                lines.append(f"        {o.name} = _caller")
         returns.append(o.name)
     lines.append(f"    return {', '.join(returns)}")  # one output: the array itself
     return "\n".join(lines) + "\n"
