@@ -366,3 +366,176 @@ def test_rnn_step_on_views(guarded, kind):
     for q, w in zip(got, want):
         close(q, w)
     untouched(gx, gh)
+
+
+# ------------------------------------------------------------------ fused training steps
+
+def mlp_data(seed=0, n=8, d=3, h=4, c=2):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, d, generator=gen).to(DEVICE)
+    t = torch.randint(0, c, (n,), generator=gen).to(DEVICE)
+    params = [torch.randn(h, d, generator=gen) * 0.5, torch.randn(h, generator=gen) * 0.1,
+              torch.randn(c, h, generator=gen) * 0.5, torch.randn(c, generator=gen) * 0.1]
+    return x, t, [p.to(DEVICE) for p in params]
+
+
+def mlp_reference(x, t, params, order, lr, batch):
+    """SGD on σ-linear-cross-entropy in float64 torch, gradients by torch.autograd."""
+    P = [f64(p).clone().requires_grad_() for p in params]
+    losses = []
+    for lo in range(0, len(order), batch):
+        idx = order[lo:lo + batch].cpu()
+        z = torch.sigmoid(f64(x).cpu()[idx] @ P[0].T + P[1]) @ P[2].T + P[3]
+        J = torch.nn.functional.cross_entropy(z, t.cpu()[idx])
+        grads = torch.autograd.grad(J, P)
+        with torch.no_grad():
+            for w, g in zip(P, grads):
+                w -= lr * g
+        losses.append(float(J.detach()))
+    return torch.tensor(losses, dtype=torch.float64), [p.detach() for p in P]
+
+
+def strided_copy(x, kind):
+    """x (1-D or 2-D) as a view of the given kind holding the same values."""
+    if kind == "offset":
+        base = torch.cat([torch.zeros_like(x[:3]), x])
+        return base[3:]
+    if kind == "strided rows":
+        base = torch.stack([x, torch.zeros_like(x)], 1)  # x at every other row
+        return base.reshape(2 * x.shape[0], *x.shape[1:])[::2] if x.dim() == 1 else base[:, 0]
+    if kind == "transposed":
+        return x.T.contiguous().T if x.dim() == 2 else x
+    if kind == "row-sliced":
+        return torch.cat([x, torch.zeros_like(x[:, :2])], 1)[:, :x.shape[1]] if x.dim() == 2 else x
+    return x
+
+
+@pytest.mark.parametrize("kind", ["offset", "strided rows", "transposed", "row-sliced"])
+@pytest.mark.parametrize("batch", [8, 4])  # one step split over programs; an epoch in one program
+def test_fused_mlp_on_views(guarded, kind, batch):
+    x, t, params = mlp_data()
+    order = torch.tensor([3, 1, 7, 0, 2, 6, 5, 4], device=DEVICE)
+    want_losses, want = mlp_reference(x, t, params, order, 0.5, batch)
+    mlp = guarded("mlp_train")
+    p = [w.clone() for w in params]
+    losses = mlp.mlp_sigmoid_linear_ce(strided_copy(x, kind), strided_copy(t, kind), *p,
+                                       strided_copy(order, kind), 0.5, batch)
+    close(losses, want_losses, rtol=1e-5, atol=1e-6)
+    for w, ref in zip(p, want):
+        close(w, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_fused_mlp_with_expanded_data():
+    """An expanded x (every example the same), t and order: copied, then as if contiguous."""
+    x, t, params = mlp_data()
+    xe, te = x[:1].expand(8, -1), t[:1].expand(8)
+    order = torch.zeros(1, dtype=torch.int64, device=DEVICE).expand(8)
+    want_losses, want = mlp_reference(xe.contiguous(), te.contiguous(), params, order.contiguous(), 0.5, 4)
+    mlp = load_kernel("mlp_train", "triton")
+    p = [w.clone() for w in params]
+    close(mlp.mlp_sigmoid_linear_ce(xe, te, *p, order, 0.5, 4), want_losses, rtol=1e-5, atol=1e-6)
+    for w, ref in zip(p, want):
+        close(w, ref, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [8, 1 << 40, -1])
+@pytest.mark.parametrize("batch", [8, 4])
+def test_fused_mlp_order_index_out_of_range_with_check_false(bad, batch):
+    """check=False: an index outside [0, N_data) is never followed; its step's loss is NaN and that
+    step is not applied, nor any after it; the steps before it are."""
+    x, t, params = mlp_data()
+    order = torch.tensor([3, 1, 7, 0, 2, bad, 5, 4], device=DEVICE)
+    mlp = load_kernel("mlp_train", "triton")
+    p = [w.clone() for w in params]
+    losses = mlp.mlp_sigmoid_linear_ce(x, t, *p, order, 0.5, batch, check=False)
+    if batch == 8:
+        assert torch.isnan(losses).all()
+        want = params
+    else:
+        want_losses, want = mlp_reference(x, t, params, order[:4], 0.5, 4)
+        close(losses[0], want_losses[0], rtol=1e-5, atol=1e-6)
+        assert torch.isnan(losses[1])
+    for w, ref in zip(p, want):
+        close(w, ref, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [2, -1, 1 << 33])
+def test_fused_mlp_class_out_of_range_with_check_false(bad):
+    x, t, params = mlp_data()
+    t[6] = bad
+    order = torch.arange(8, device=DEVICE)
+    mlp = load_kernel("mlp_train", "triton")
+    p = [w.clone() for w in params]
+    losses = mlp.mlp_sigmoid_linear_ce(x, t, *p, order, 0.5, 4, check=False)
+    want_losses, want = mlp_reference(x, t, params, order[:4], 0.5, 4)
+    close(losses[0], want_losses[0], rtol=1e-5, atol=1e-6)
+    assert torch.isnan(losses[1])
+    for w, ref in zip(p, want):
+        close(w, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_fused_mlp_order_without_examples_is_refused_even_with_check_false():
+    x, t, params = mlp_data()
+    mlp = load_kernel("mlp_train", "triton")
+    with pytest.raises(IndexError, match="no examples"):
+        mlp.mlp_sigmoid_linear_ce(x[:0], t[:0], *params, torch.zeros(2, dtype=torch.int64, device=DEVICE), 0.5, 2,
+                                  check=False)
+
+
+def elman_data(seed=0, n=4, T=3, D=2, H=4, C=3):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, T, D, generator=gen).to(DEVICE)
+    r = torch.randint(0, C, (n, T), generator=gen).to(DEVICE)
+    W = [(torch.randn(*s, generator=gen) * 0.5).to(DEVICE) for s in ((H, D), (H, H), (C, H))]
+    return x, r, W
+
+
+def test_fused_elman_bad_indices_with_check_false():
+    """An order index or a scored class out of range: the step is NaN and not applied."""
+    elman = load_kernel("elman_train", "triton")
+    x, r, W = elman_data()
+    good = [w.clone() for w in W]
+    losses = elman.elman_sigmoid_ce(x, r, *good, torch.arange(4, device=DEVICE), 0.1, 2, 1)
+    assert torch.isfinite(losses).all()
+    for order, rr in ((torch.tensor([0, 1, 9, 3], device=DEVICE), r),
+                      (torch.tensor([0, 1, -5, 3], device=DEVICE), r),
+                      (torch.arange(4, device=DEVICE), r.clone().index_put_((torch.tensor([2]), torch.tensor([2])),
+                                                                           torch.tensor(7)))):
+        p = [w.clone() for w in W]
+        losses = elman.elman_sigmoid_ce(x, rr, *p, order, 0.1, 2, 1, check=False)
+        assert torch.isfinite(losses[0]) and torch.isnan(losses[1])
+        first = [w.clone() for w in W]
+        elman.elman_sigmoid_ce(x, r, *first, order[:2], 0.1, 2, 1)
+        for w, ref in zip(p, first):
+            close(w, ref, rtol=0, atol=0)
+    # a class out of range at a time step that is not scored (t ≤ delay) is never used
+    rr = r.clone()
+    rr[:, 0] = 99
+    unscored = elman.elman_sigmoid_ce(x, rr, *[w.clone() for w in W], torch.arange(4, device=DEVICE), 0.1, 2, 1,
+                                      check=False)
+    scored = elman.elman_sigmoid_ce(x, r, *[w.clone() for w in W], torch.arange(4, device=DEVICE), 0.1, 2, 1)
+    assert torch.isfinite(unscored).all()
+    close(unscored, scored, rtol=0, atol=0)
+
+
+def test_fused_elman_on_views():
+    elman = load_kernel("elman_train", "triton")
+    x, r, W = elman_data()
+    order = torch.tensor([2, 0, 3, 1], device=DEVICE)
+    want = [w.clone() for w in W]
+    want_losses = elman.elman_sigmoid_ce(x, r, *want, order, 0.1, 2, 1)
+    xv = torch.cat([torch.zeros_like(x[:1]), x]).transpose(0, 1).contiguous().transpose(0, 1)[1:]  # offset, permuted
+    rv = torch.stack([r, torch.zeros_like(r)], 0)[0]
+    ov = torch.stack([order, order], 1)[:, 1]
+    p = [w.clone() for w in W]
+    close(elman.elman_sigmoid_ce(xv, rv, *p, ov, 0.1, 2, 1), want_losses, rtol=0, atol=0)
+    for w, ref in zip(p, want):
+        close(w, ref, rtol=0, atol=0)
+
+
+def test_fused_parameters_that_are_views_are_refused():
+    x, t, params = mlp_data()
+    mlp = load_kernel("mlp_train", "triton")
+    W1 = torch.zeros(3, 4, device=DEVICE).T
+    with pytest.raises(ValueError, match="'W1' must be contiguous"):
+        mlp.mlp_sigmoid_linear_ce(x, t, W1, *params[1:], torch.arange(8, device=DEVICE), 0.5, 4)
