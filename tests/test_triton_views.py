@@ -183,6 +183,51 @@ def test_cross_entropy_on_views(guarded, kind, N, V, reduction):
     untouched(gz)
 
 
+@pytest.mark.parametrize("dtype,rtol", [(torch.float64, 1e-12), (torch.bfloat16, 2e-2)])
+@pytest.mark.parametrize("kind", ["row-sliced", "expanded", "transposed"])
+def test_row_kernels_on_views_in_float64_and_bfloat16(guarded, kind, dtype, rtol):
+    N, V = 3, 7
+    z, gz = view(kind, N, V, dtype, seed=8)
+    up, _ = view(kind, N, V, dtype, seed=9)
+    r = torch.tensor([1, 6, 0], device=DEVICE)
+    Z = f64(z).requires_grad_()
+    ref = torch.nn.functional.cross_entropy(Z, r)
+    (want,) = torch.autograd.grad(ref, Z)
+    loss, dz = guarded("softmax_cross_entropy").softmax_cross_entropy_grad(z, r)
+    close(loss, ref, rtol=rtol, atol=rtol)
+    close(dz, want, rtol=rtol, atol=rtol)
+    p, dp = guarded("softmax").softmax_grad(z, up)
+    Z = f64(z).requires_grad_()
+    sm = torch.softmax(Z, -1)
+    (want,) = torch.autograd.grad(sm, Z, f64(up))
+    close(p, sm, rtol=rtol, atol=rtol)
+    close(dp, want, rtol=rtol, atol=4 * rtol)
+    untouched(gz)
+
+
+@pytest.mark.parametrize("kind", ["row-sliced", "expanded", "offset"])
+def test_long_rows_take_the_two_pass_path_on_views(guarded, kind):
+    """V > ONE_READ_MAX: the row is read in tiles, twice; every tile by the tensor's own row stride."""
+    m = guarded("softmax_cross_entropy")
+    N, V = 2, m.ONE_READ_MAX + 100
+    z, gz = view(kind, N, V, seed=11)
+    r = torch.tensor([V - 1, 5], device=DEVICE)
+    Z = f64(z).requires_grad_()
+    ref = torch.nn.functional.cross_entropy(Z, r, reduction="none")
+    (want,) = torch.autograd.grad(ref.sum(), Z)
+    loss, dz = m.softmax_cross_entropy_grad(z, r, "none")
+    close(loss, ref)
+    close(dz, want, rtol=1e-4, atol=1e-8)
+    up, _ = view(kind, N, V, seed=12)
+    ls, dls = guarded("log_softmax").log_softmax_grad(z, up)
+    Z = f64(z).requires_grad_()
+    lref = torch.log_softmax(Z, -1)
+    (want,) = torch.autograd.grad(lref, Z, f64(up))
+    close(ls, lref)
+    close(dls, want, rtol=1e-4, atol=1e-5)
+    untouched(gz)
+
+
 @pytest.mark.parametrize("kind", ["contiguous", "strided rows", "expanded", "offset"])
 def test_cross_entropy_classes_as_views(guarded, kind):
     """The classes are read as r[row] from flat memory: a strided or expanded r is made contiguous."""
@@ -241,6 +286,8 @@ def test_row_views_of_three_dimensional_logits(guarded):
     loss, dz = ce.softmax_cross_entropy_grad(z, r)
     close(loss, ref)
     close(dz, want)
+    ce.softmax_cross_entropy_grad(z, r, inplace=True)  # rows copied by the launcher, then copied back
+    close(z, want)
 
 
 @pytest.mark.parametrize("reduction", ["none", "sum"])
