@@ -586,3 +586,23 @@ def test_fused_parameters_that_are_views_are_refused():
     W1 = torch.zeros(3, 4, device=DEVICE).T
     with pytest.raises(ValueError, match="'W1' must be contiguous"):
         mlp.mlp_sigmoid_linear_ce(x, t, W1, *params[1:], torch.arange(8, device=DEVICE), 0.5, 4)
+
+
+def test_compiled_step_bounds_the_order_too(tmp_path, monkeypatch):
+    """A network compiled by compile_step (MSE: no classes) comes from the same emitter: a stray
+    order index with check=False makes its step NaN and unapplied, and is never followed."""
+    import symnet
+    monkeypatch.setenv("SYMNET_CACHE", str(tmp_path))
+    step = symnet.compile_step(("tanh", "linear"), "mse")
+    gen = torch.Generator().manual_seed(3)
+    x, t = torch.randn(6, 3, generator=gen).to(DEVICE), torch.randn(6, 2, generator=gen).to(DEVICE)
+    params = [(torch.randn(*s, generator=gen) * 0.5).to(DEVICE) for s in ((4, 3), (4,), (2, 4), (2,))]
+    order = torch.tensor([0, 1, 2, 6, 4, 5], device=DEVICE)
+    p = [w.clone() for w in params]
+    losses = step(x, t, *p, order, 0.1, 3, check=False)
+    first = [w.clone() for w in params]
+    want = step(x, t, *first, order[:3], 0.1, 3)
+    close(losses[0], want[0], rtol=0, atol=0)
+    assert torch.isnan(losses[1])
+    for w, ref in zip(p, first):
+        close(w, ref, rtol=0, atol=0)

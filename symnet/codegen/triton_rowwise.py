@@ -22,8 +22,11 @@ derivation) the skeleton emits:
 4. the ``sum``/``mean`` of the loss, taken by the last program to finish (an atomic
    counter), in a fixed order, so the result is deterministic and needs no second launch.
 
-Offsets are int64 (N·V may exceed 2³¹). Rows whose class is ``ignore_index`` get loss 0
-and gradient 0 and are not counted by the mean. The mean's divisor is counted on the
+Offsets are int64 (N·V may exceed 2³¹), and every (N, V) tensor is indexed by its own row
+stride (a row-sliced, offset or expanded view is read in place; the launcher copies one whose
+columns are not unit-stride). Rows whose class is ``ignore_index`` get loss 0
+and gradient 0 and are not counted by the mean; a class outside [0, V), which ``check=False``
+lets through, is never read and makes its row's loss and gradient NaN. The mean's divisor is counted on the
 device by a small kernel before the row kernel, so nothing waits on the host and a
 step can be captured in a CUDA graph.
 """

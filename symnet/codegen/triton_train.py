@@ -17,6 +17,9 @@ loss) this emits one ``@triton.jit`` kernel that runs training steps of a small 
   **split mode** (one step over a larger batch): one program per ``BLOCK_B`` examples,
   each adds its gradient into a zeroed scratch buffer with atomics, and the last program
   to finish (an atomic counter) applies the update and zeroes the scratch again;
+- every index read from user data is bounded in the kernel, also when the launcher's host
+  check is off: an example index outside [0, N_data) is replaced by 0 and a class outside
+  [0, C) is only compared with; either makes the step's loss NaN, so the step is not applied;
 - the Elman kernel runs the T forward steps (``h^t`` kept in a scratch row per sequence)
   and then BPTT from t = T down to 1 with ``W^i``, ``W^h``, ``W^o`` in registers throughout.
 
