@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import os
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -141,6 +140,20 @@ def close(got, want, rtol=2e-5, atol=2e-6):
 def untouched(*buffers):
     for g in buffers:
         assert not g.changed_outside(), "a kernel wrote into one of its inputs"
+
+
+def test_the_guards_see_a_write_past_the_end():
+    """The harness itself: a store one entry past a guarded tensor, or into a gap of a view, shows."""
+    g = GuardedTorch()
+    g.empty(3, 7)
+    assert g.intact()
+    g.buffers[0].buf[GUARD + 21] = 0.0
+    assert not g.intact()
+    x, gx = view("row-sliced", 3, 7)
+    x.add_(1.0)
+    assert not gx.changed_outside(gx.where) and gx.changed_outside()
+    x.as_strided((1,), (1,), x.storage_offset() + 7).fill_(0.0)  # column 7 of row 0: a gap of the view
+    assert gx.changed_outside(gx.where)
 
 
 # ------------------------------------------------------------------ row-wise kernels
@@ -329,10 +342,10 @@ ELEMENTWISE = {  # module → (its function, the inputs' names, torch float64 re
 
 
 @pytest.mark.parametrize("kind", VIEWS)
+@pytest.mark.parametrize("N,V", SHAPES)
 @pytest.mark.parametrize("name", ELEMENTWISE)
-def test_elementwise_kernels_on_views(guarded, name, kind):
+def test_elementwise_kernels_on_views(guarded, name, kind, N, V):
     """Elementwise launchers copy a strided view to contiguous memory (their docstring says so)."""
-    N, V = 3, 7
     ref = ELEMENTWISE[name]
     arity = ref.__code__.co_argcount
     ins = [view(kind, N, V, seed=10 + q, scale=2.0) for q in range(arity)]

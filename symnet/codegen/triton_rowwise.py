@@ -315,7 +315,8 @@ def emit_row_launcher(kernel: RowKernel) -> str:
         f"out = torch.empty((), dtype=z.dtype, device=z.device) if reduce else {value}",
         "count = torch.zeros(2, dtype=torch.int32, device=z.device) if reduce else r  # rows counted; programs done",
     ]
-    args = f"z, r, {value}" + (", dz" if fused else "") + ", out, count, V, z.stride(0)" + (", dz.stride(0)" if fused else "")
+    args = f"z, r, {value}" + (", dz" if fused else "") + ", out, count, V, z.stride(0)" + \
+        (", dz.stride(0)" if fused else "")
     body += [
         "if N:",
         "    if reduction == \"mean\":",
