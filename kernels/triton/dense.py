@@ -132,7 +132,8 @@ def _device_ok(name, x):
 
 
 def _matrix(name, x, dims, like=None):
-    """A tensor with the given sizes (None: any), checked by name; contiguous."""
+    """A tensor with the given sizes (None: any), checked by name; contiguous (a view is copied: the
+    kernels index every matrix as row-major with its own column count)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"argument {name!r} must be a torch.Tensor, not {type(x).__name__}")
     if x.dtype not in (torch.float32, torch.float64, torch.bfloat16, torch.float16):
@@ -222,7 +223,8 @@ def _dense_sigmoid_tma_kernel(a_desc, W_desc, b_ptr, y_desc, M, N, K0, PROGRAMS:
 def dense_sigmoid(a, W, b):
     """y_i = σ(Σ_k W_ik a_k + b_i)
 
-    Arguments (tensors of one dtype and device; B examples):
+    Arguments (tensors of one dtype and device; B examples; a view, sliced, offset, transposed
+    or expanded, is copied to contiguous memory first, and the outputs are new tensors):
       a: inputs, (B, m)
       W: weights, (n, m)
       b: biases, (n,)
@@ -309,7 +311,8 @@ def _dense_sigmoid_backward_da_kernel(g_ptr, y_ptr, W_ptr, da_ptr, B, N, K, F64:
 def dense_sigmoid_backward(a, W, y, g):
     """δ_j = g_j·y_j(1 − y_j); ∂C/∂W = δ aᵀ, ∂C/∂b = δ, ∂C/∂a = Wᵀδ
 
-    Arguments (tensors of one dtype and device; B examples):
+    Arguments (tensors of one dtype and device; B examples; a view, sliced, offset, transposed
+    or expanded, is copied to contiguous memory first, and the outputs are new tensors):
       a: inputs, (B, m)
       W: weights, (n, m)
       y: the forward output σ(z), (B, n)
@@ -431,7 +434,8 @@ def _linear_tma_kernel(a_desc, W_desc, b_ptr, z_desc, M, N, K0, PROGRAMS: tl.con
 def linear(a, W, b):
     """z_i = Σ_k W_ik a_k + b_i
 
-    Arguments (tensors of one dtype and device; B examples):
+    Arguments (tensors of one dtype and device; B examples; a view, sliced, offset, transposed
+    or expanded, is copied to contiguous memory first, and the outputs are new tensors):
       a: inputs, (B, m)
       W: weights, (n, m)
       b: biases, (n,)
@@ -516,7 +520,8 @@ def _linear_backward_da_kernel(g_ptr, W_ptr, da_ptr, B, N, K, F64: tl.constexpr,
 def linear_backward(a, W, g):
     """∂C/∂W = g aᵀ, ∂C/∂b = g, ∂C/∂a = Wᵀg
 
-    Arguments (tensors of one dtype and device; B examples):
+    Arguments (tensors of one dtype and device; B examples; a view, sliced, offset, transposed
+    or expanded, is copied to contiguous memory first, and the outputs are new tensors):
       a: inputs, (B, m)
       W: weights, (n, m)
       g: ∂C/∂z, (B, n)

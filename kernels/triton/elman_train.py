@@ -78,6 +78,8 @@ def _steps(order, lr, batch, n_data, device, check):
         lrs = lr.contiguous()
     else:
         lrs = torch.full((steps,), float(lr), dtype=torch.float32, device=device)
+    if n and not n_data:  # known on the host: no synchronisation needed
+        raise IndexError(f"order holds {n} indices but there are no examples")
     if check and n and (int(order.min()) < 0 or int(order.max()) >= n_data):
         raise IndexError(f"order holds an index outside [0, {n_data})")
     return order.contiguous(), lrs, n, steps
@@ -129,7 +131,7 @@ def _fits(padded, widths):
 
 
 @triton.jit
-def _elman_sigmoid_ce_kernel(x_ptr, r_ptr, order_ptr, lr_ptr, loss_ptr, Wi_ptr, Wh_ptr, Wo_ptr, hs_ptr, scratch_ptr, counter_ptr, N, B, STEPS, T, DELAY, D, H, C, PD: tl.constexpr, PH: tl.constexpr, PC: tl.constexpr, BLOCK_B: tl.constexpr, SPLIT: tl.constexpr, PRECISION: tl.constexpr):
+def _elman_sigmoid_ce_kernel(x_ptr, r_ptr, order_ptr, lr_ptr, loss_ptr, Wi_ptr, Wh_ptr, Wo_ptr, hs_ptr, scratch_ptr, counter_ptr, N, B, STEPS, N_DATA, T, DELAY, D, H, C, PD: tl.constexpr, PH: tl.constexpr, PC: tl.constexpr, BLOCK_B: tl.constexpr, SPLIT: tl.constexpr, PRECISION: tl.constexpr):
     """h^t = σ(W^i x^t + W^h h^(t−1)), h^0 = 0; z^t = W^o h^t; J = mean over the scored steps t > k of −log softmax(z^t)_(r^t); ∂J/∂W by backpropagation through time; w ← w − α·∂J/∂w.
 
     STEPS steps over the sequences order[0:N] in mini-batches of B; x is (·, T, D), r (·, T).
@@ -158,6 +160,11 @@ def _elman_sigmoid_ce_kernel(x_ptr, r_ptr, order_ptr, lr_ptr, loss_ptr, Wi_ptr, 
             rows = b0 + rb
             ok = rows < nb
             ex = tl.load(order_ptr + first + rows, mask=ok, other=0).to(tl.int64)  # which sequences
+            # an index outside [0, N_DATA) (check=False lets one through) is never followed: sequence 0
+            # is read in its place and the step's loss made NaN, so the step is not applied (nor any after)
+            stray = ok & ((ex < 0) | (ex >= N_DATA))
+            ex = tl.where(stray, 0, ex)
+            total += tl.where(tl.max(stray.to(tl.int32), axis=0) > 0, float("nan"), 0.0)
             slot = hs_ptr + rows[:, None].to(tl.int64) * ((T + 1) * PH) + ch[None, :]  # h^t at slot + t·PH
             h = tl.zeros([BLOCK_B, PH], tl.float32)  # h^0 = 0
             tl.store(slot, h, mask=ok[:, None])
@@ -182,6 +189,10 @@ def _elman_sigmoid_ce_kernel(x_ptr, r_ptr, order_ptr, lr_ptr, loss_ptr, Wi_ptr, 
                 # z_i = Σ_k (a_k·W_ik)
                 zo = tl.dot(h, tl.trans(Wo), input_precision=PRECISION)
                 r = tl.load(r_ptr + ex * T + (t - 1), mask=scored, other=0)
+                # a class outside [0, C) (check=False lets one through) is only compared with, never an
+                # index; it makes the step's loss NaN, so the step is not applied (nor any after it)
+                stray = scored & ((r < 0) | (r >= C))
+                total += tl.where(tl.max(stray.to(tl.int32), axis=0) > 0, float("nan"), 0.0)
                 # softmax cross-entropy over the logits of each row; padded columns are −inf
                 zc = tl.where(cc[None, :] < C, zo, float("-inf"))
                 z_r = tl.sum(tl.where(cc[None, :] == r[:, None], zc, 0.0), axis=1)[:, None]  # z at the class r
@@ -264,12 +275,17 @@ def elman_sigmoid_ce(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, check=True, p
       order: int tensor of sequence indices; steps = ceil(len(order) / batch)
       lr: the learning rate, a float or a float32 tensor with one per step
       delay: k, the number of first time steps that are not scored (0 ≤ k < T)
-      check: check on the host that every index and class is in range (one synchronisation)
+      check: check on the host that every index and class is in range (one synchronisation);
+        with check=False the kernel still never reads by an index out of range: a step holding
+        one has a NaN loss, so it is not applied, nor any step after it
       precision: "ieee" float32 products (default); "tf32x3" (tensor cores, three TF32 products
         a product: about float32's accuracy); "tf32" (fastest, ~1e-3 relative)
 
     Returns the loss of each step before its update, a float32 tensor (steps,). A step whose loss
     is NaN or infinite is not applied, nor any step after it.
+
+    Views: the data, targets and order are copied to contiguous memory where they are views
+    (sliced, transposed, expanded); the parameters must be contiguous (they are updated in place).
     """
     _floats("x", x, 3)
     device = x.device
@@ -300,6 +316,6 @@ def elman_sigmoid_ce(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, check=True, p
     hs = torch.empty(min(batch, n) * (T + 1) * PH, dtype=torch.float32, device=device)
     _launch(_elman_sigmoid_ce_kernel, programs, padded,
             x.contiguous(), r.contiguous(), order, lrs, losses, Wi, Wh, Wo, hs, scratch, counter,
-            n, batch, steps, T, delay, D, H, C, PD=PD, PH=PH, PC=PC, BLOCK_B=block, SPLIT=programs > 1,
+            n, batch, steps, N_data, T, delay, D, H, C, PD=PD, PH=PH, PC=PC, BLOCK_B=block, SPLIT=programs > 1,
             PRECISION=precision)
     return losses

@@ -97,6 +97,8 @@ def _steps(order, lr, batch, n_data, device, check):
         lrs = lr.contiguous()
     else:
         lrs = torch.full((steps,), float(lr), dtype=torch.float32, device=device)
+    if n and not n_data:  # known on the host: no synchronisation needed
+        raise IndexError(f"order holds {n} indices but there are no examples")
     if check and n and (int(order.min()) < 0 or int(order.max()) >= n_data):
         raise IndexError(f"order holds an index outside [0, {n_data})")
     return order.contiguous(), lrs, n, steps
@@ -177,12 +179,12 @@ def _run_mlp(kernel, key, x, t, params, order, lr, batch, ce, check, precision):
     block, programs, scratch, counter = _plan(batch, n, steps, padded, pads, device, key)
     if n:
         _launch(kernel, programs, padded, x.contiguous(), t.contiguous(), order, lrs, losses, *params, scratch,
-                counter, n, batch, steps, *sizes, *pads, BLOCK_B=block, SPLIT=programs > 1, PRECISION=precision)
+                counter, n, batch, steps, x.shape[0], *sizes, *pads, BLOCK_B=block, SPLIT=programs > 1, PRECISION=precision)
     return losses
 
 
 @triton.jit
-def _mlp_sigmoid_sigmoid_mse_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr, b1_ptr, W2_ptr, b2_ptr, scratch_ptr, counter_ptr, N, B, STEPS, D0, D1, D2, P0: tl.constexpr, P1: tl.constexpr, P2: tl.constexpr, BLOCK_B: tl.constexpr, SPLIT: tl.constexpr, PRECISION: tl.constexpr):
+def _mlp_sigmoid_sigmoid_mse_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr, b1_ptr, W2_ptr, b2_ptr, scratch_ptr, counter_ptr, N, B, STEPS, N_DATA, D0, D1, D2, P0: tl.constexpr, P1: tl.constexpr, P2: tl.constexpr, BLOCK_B: tl.constexpr, SPLIT: tl.constexpr, PRECISION: tl.constexpr):
     """a⁰ = x, a¹ = σ(W¹a⁰ + b¹), a² = σ(W²a¹ + b²); J = mean over the batch of Σ (t − a²)²; w ← w − α·∂J/∂w.
 
     STEPS steps over order[0:N] in mini-batches of B (the last may be shorter);
@@ -211,6 +213,11 @@ def _mlp_sigmoid_sigmoid_mse_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W
             rows = b0 + rb
             ok = rows < nb
             ex = tl.load(order_ptr + first + rows, mask=ok, other=0).to(tl.int64)  # which examples
+            # an index outside [0, N_DATA) (check=False lets one through) is never followed: example 0
+            # is read in its place and the step's loss made NaN, so the step is not applied (nor any after)
+            stray = ok & ((ex < 0) | (ex >= N_DATA))
+            ex = tl.where(stray, 0, ex)
+            total += tl.where(tl.max(stray.to(tl.int32), axis=0) > 0, float("nan"), 0.0)
             a0 = tl.load(x_ptr + ex[:, None] * D0 + c0[None, :], mask=ok[:, None] & (c0[None, :] < D0), other=0.0)
 
             # layer 1: y_i = σ(Σ_k W_ik a_k + b_i)
@@ -307,19 +314,24 @@ def mlp_sigmoid_sigmoid_mse(x, t, W1, b1, W2, b2, order, lr, batch, *, check=Tru
       W2: float32 (D2, D1), b2: float32 (D2,) — updated in place
       order: int tensor of example indices; steps = ceil(len(order) / batch)
       lr: the learning rate, a float or a float32 tensor with one per step
-      check: check on the host that every index (and class) is in range (one synchronisation)
+      check: check on the host that every index (and class) is in range (one synchronisation);
+        with check=False the kernel still never reads by an index out of range: a step holding
+        one has a NaN loss, so it is not applied, nor any step after it
       precision: "ieee" float32 products (default); "tf32x3" (tensor cores, three TF32 products
         a product: about float32's accuracy); "tf32" (fastest, ~1e-3 relative)
 
     Returns the loss of each step before its update, a float32 tensor (steps,). A step whose loss
     is NaN or infinite is not applied, nor any step after it.
+
+    Views: the data, targets and order are copied to contiguous memory where they are views
+    (sliced, transposed, expanded); the parameters must be contiguous (they are updated in place).
     """
     return _run_mlp(_mlp_sigmoid_sigmoid_mse_kernel, "mlp_sigmoid_sigmoid_mse", x, t, [W1, b1, W2, b2], order, lr, batch,
                     ce=False, check=check, precision=precision)
 
 
 @triton.jit
-def _mlp_sigmoid_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr, b1_ptr, W2_ptr, b2_ptr, scratch_ptr, counter_ptr, N, B, STEPS, D0, D1, D2, P0: tl.constexpr, P1: tl.constexpr, P2: tl.constexpr, BLOCK_B: tl.constexpr, SPLIT: tl.constexpr, PRECISION: tl.constexpr):
+def _mlp_sigmoid_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr, b1_ptr, W2_ptr, b2_ptr, scratch_ptr, counter_ptr, N, B, STEPS, N_DATA, D0, D1, D2, P0: tl.constexpr, P1: tl.constexpr, P2: tl.constexpr, BLOCK_B: tl.constexpr, SPLIT: tl.constexpr, PRECISION: tl.constexpr):
     """a⁰ = x, a¹ = σ(W¹a⁰ + b¹), a² = W²a¹ + b²; J = mean over the batch of −log softmax(a²)_r; w ← w − α·∂J/∂w.
 
     STEPS steps over order[0:N] in mini-batches of B (the last may be shorter);
@@ -348,6 +360,11 @@ def _mlp_sigmoid_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_
             rows = b0 + rb
             ok = rows < nb
             ex = tl.load(order_ptr + first + rows, mask=ok, other=0).to(tl.int64)  # which examples
+            # an index outside [0, N_DATA) (check=False lets one through) is never followed: example 0
+            # is read in its place and the step's loss made NaN, so the step is not applied (nor any after)
+            stray = ok & ((ex < 0) | (ex >= N_DATA))
+            ex = tl.where(stray, 0, ex)
+            total += tl.where(tl.max(stray.to(tl.int32), axis=0) > 0, float("nan"), 0.0)
             a0 = tl.load(x_ptr + ex[:, None] * D0 + c0[None, :], mask=ok[:, None] & (c0[None, :] < D0), other=0.0)
 
             # layer 1: y_i = σ(Σ_k W_ik a_k + b_i)
@@ -362,6 +379,10 @@ def _mlp_sigmoid_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_
 
             # the loss
             t = tl.load(t_ptr + ex, mask=ok, other=0)  # the class of each example
+            # a class outside [0, D2) (check=False lets one through) is only compared with, never an
+            # index; it makes the step's loss NaN, so the step is not applied (nor any after it)
+            stray = ok & ((t < 0) | (t >= D2))
+            total += tl.where(tl.max(stray.to(tl.int32), axis=0) > 0, float("nan"), 0.0)
             # softmax cross-entropy over the logits of each row; padded columns are −inf
             zc = tl.where(c2[None, :] < D2, z2, float("-inf"))
             z_r = tl.sum(tl.where(c2[None, :] == t[:, None], zc, 0.0), axis=1)[:, None]  # z at the class r
@@ -445,19 +466,24 @@ def mlp_sigmoid_linear_ce(x, t, W1, b1, W2, b2, order, lr, batch, *, check=True,
       W2: float32 (D2, D1), b2: float32 (D2,) — updated in place
       order: int tensor of example indices; steps = ceil(len(order) / batch)
       lr: the learning rate, a float or a float32 tensor with one per step
-      check: check on the host that every index (and class) is in range (one synchronisation)
+      check: check on the host that every index (and class) is in range (one synchronisation);
+        with check=False the kernel still never reads by an index out of range: a step holding
+        one has a NaN loss, so it is not applied, nor any step after it
       precision: "ieee" float32 products (default); "tf32x3" (tensor cores, three TF32 products
         a product: about float32's accuracy); "tf32" (fastest, ~1e-3 relative)
 
     Returns the loss of each step before its update, a float32 tensor (steps,). A step whose loss
     is NaN or infinite is not applied, nor any step after it.
+
+    Views: the data, targets and order are copied to contiguous memory where they are views
+    (sliced, transposed, expanded); the parameters must be contiguous (they are updated in place).
     """
     return _run_mlp(_mlp_sigmoid_linear_ce_kernel, "mlp_sigmoid_linear_ce", x, t, [W1, b1, W2, b2], order, lr, batch,
                     ce=True, check=check, precision=precision)
 
 
 @triton.jit
-def _mlp_tanh_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr, b1_ptr, W2_ptr, b2_ptr, scratch_ptr, counter_ptr, N, B, STEPS, D0, D1, D2, P0: tl.constexpr, P1: tl.constexpr, P2: tl.constexpr, BLOCK_B: tl.constexpr, SPLIT: tl.constexpr, PRECISION: tl.constexpr):
+def _mlp_tanh_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr, b1_ptr, W2_ptr, b2_ptr, scratch_ptr, counter_ptr, N, B, STEPS, N_DATA, D0, D1, D2, P0: tl.constexpr, P1: tl.constexpr, P2: tl.constexpr, BLOCK_B: tl.constexpr, SPLIT: tl.constexpr, PRECISION: tl.constexpr):
     """a⁰ = x, a¹ = tanh(W¹a⁰ + b¹), a² = W²a¹ + b²; J = mean over the batch of −log softmax(a²)_r; w ← w − α·∂J/∂w.
 
     STEPS steps over order[0:N] in mini-batches of B (the last may be shorter);
@@ -486,6 +512,11 @@ def _mlp_tanh_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr
             rows = b0 + rb
             ok = rows < nb
             ex = tl.load(order_ptr + first + rows, mask=ok, other=0).to(tl.int64)  # which examples
+            # an index outside [0, N_DATA) (check=False lets one through) is never followed: example 0
+            # is read in its place and the step's loss made NaN, so the step is not applied (nor any after)
+            stray = ok & ((ex < 0) | (ex >= N_DATA))
+            ex = tl.where(stray, 0, ex)
+            total += tl.where(tl.max(stray.to(tl.int32), axis=0) > 0, float("nan"), 0.0)
             a0 = tl.load(x_ptr + ex[:, None] * D0 + c0[None, :], mask=ok[:, None] & (c0[None, :] < D0), other=0.0)
 
             # layer 1: y_i = tanh(Σ_k W_ik a_k + b_i)
@@ -500,6 +531,10 @@ def _mlp_tanh_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr
 
             # the loss
             t = tl.load(t_ptr + ex, mask=ok, other=0)  # the class of each example
+            # a class outside [0, D2) (check=False lets one through) is only compared with, never an
+            # index; it makes the step's loss NaN, so the step is not applied (nor any after it)
+            stray = ok & ((t < 0) | (t >= D2))
+            total += tl.where(tl.max(stray.to(tl.int32), axis=0) > 0, float("nan"), 0.0)
             # softmax cross-entropy over the logits of each row; padded columns are −inf
             zc = tl.where(c2[None, :] < D2, z2, float("-inf"))
             z_r = tl.sum(tl.where(c2[None, :] == t[:, None], zc, 0.0), axis=1)[:, None]  # z at the class r
@@ -583,19 +618,24 @@ def mlp_tanh_linear_ce(x, t, W1, b1, W2, b2, order, lr, batch, *, check=True, pr
       W2: float32 (D2, D1), b2: float32 (D2,) — updated in place
       order: int tensor of example indices; steps = ceil(len(order) / batch)
       lr: the learning rate, a float or a float32 tensor with one per step
-      check: check on the host that every index (and class) is in range (one synchronisation)
+      check: check on the host that every index (and class) is in range (one synchronisation);
+        with check=False the kernel still never reads by an index out of range: a step holding
+        one has a NaN loss, so it is not applied, nor any step after it
       precision: "ieee" float32 products (default); "tf32x3" (tensor cores, three TF32 products
         a product: about float32's accuracy); "tf32" (fastest, ~1e-3 relative)
 
     Returns the loss of each step before its update, a float32 tensor (steps,). A step whose loss
     is NaN or infinite is not applied, nor any step after it.
+
+    Views: the data, targets and order are copied to contiguous memory where they are views
+    (sliced, transposed, expanded); the parameters must be contiguous (they are updated in place).
     """
     return _run_mlp(_mlp_tanh_linear_ce_kernel, "mlp_tanh_linear_ce", x, t, [W1, b1, W2, b2], order, lr, batch,
                     ce=True, check=check, precision=precision)
 
 
 @triton.jit
-def _mlp_relu_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr, b1_ptr, W2_ptr, b2_ptr, scratch_ptr, counter_ptr, N, B, STEPS, D0, D1, D2, P0: tl.constexpr, P1: tl.constexpr, P2: tl.constexpr, BLOCK_B: tl.constexpr, SPLIT: tl.constexpr, PRECISION: tl.constexpr):
+def _mlp_relu_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr, b1_ptr, W2_ptr, b2_ptr, scratch_ptr, counter_ptr, N, B, STEPS, N_DATA, D0, D1, D2, P0: tl.constexpr, P1: tl.constexpr, P2: tl.constexpr, BLOCK_B: tl.constexpr, SPLIT: tl.constexpr, PRECISION: tl.constexpr):
     """a⁰ = x, a¹ = relu(W¹a⁰ + b¹), a² = W²a¹ + b²; J = mean over the batch of −log softmax(a²)_r; w ← w − α·∂J/∂w.
 
     STEPS steps over order[0:N] in mini-batches of B (the last may be shorter);
@@ -624,6 +664,11 @@ def _mlp_relu_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr
             rows = b0 + rb
             ok = rows < nb
             ex = tl.load(order_ptr + first + rows, mask=ok, other=0).to(tl.int64)  # which examples
+            # an index outside [0, N_DATA) (check=False lets one through) is never followed: example 0
+            # is read in its place and the step's loss made NaN, so the step is not applied (nor any after)
+            stray = ok & ((ex < 0) | (ex >= N_DATA))
+            ex = tl.where(stray, 0, ex)
+            total += tl.where(tl.max(stray.to(tl.int32), axis=0) > 0, float("nan"), 0.0)
             a0 = tl.load(x_ptr + ex[:, None] * D0 + c0[None, :], mask=ok[:, None] & (c0[None, :] < D0), other=0.0)
 
             # layer 1: y_i = relu(Σ_k W_ik a_k + b_i)
@@ -638,6 +683,10 @@ def _mlp_relu_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr
 
             # the loss
             t = tl.load(t_ptr + ex, mask=ok, other=0)  # the class of each example
+            # a class outside [0, D2) (check=False lets one through) is only compared with, never an
+            # index; it makes the step's loss NaN, so the step is not applied (nor any after it)
+            stray = ok & ((t < 0) | (t >= D2))
+            total += tl.where(tl.max(stray.to(tl.int32), axis=0) > 0, float("nan"), 0.0)
             # softmax cross-entropy over the logits of each row; padded columns are −inf
             zc = tl.where(c2[None, :] < D2, z2, float("-inf"))
             z_r = tl.sum(tl.where(c2[None, :] == t[:, None], zc, 0.0), axis=1)[:, None]  # z at the class r
@@ -721,12 +770,17 @@ def mlp_relu_linear_ce(x, t, W1, b1, W2, b2, order, lr, batch, *, check=True, pr
       W2: float32 (D2, D1), b2: float32 (D2,) — updated in place
       order: int tensor of example indices; steps = ceil(len(order) / batch)
       lr: the learning rate, a float or a float32 tensor with one per step
-      check: check on the host that every index (and class) is in range (one synchronisation)
+      check: check on the host that every index (and class) is in range (one synchronisation);
+        with check=False the kernel still never reads by an index out of range: a step holding
+        one has a NaN loss, so it is not applied, nor any step after it
       precision: "ieee" float32 products (default); "tf32x3" (tensor cores, three TF32 products
         a product: about float32's accuracy); "tf32" (fastest, ~1e-3 relative)
 
     Returns the loss of each step before its update, a float32 tensor (steps,). A step whose loss
     is NaN or infinite is not applied, nor any step after it.
+
+    Views: the data, targets and order are copied to contiguous memory where they are views
+    (sliced, transposed, expanded); the parameters must be contiguous (they are updated in place).
     """
     return _run_mlp(_mlp_relu_linear_ce_kernel, "mlp_relu_linear_ce", x, t, [W1, b1, W2, b2], order, lr, batch,
                     ce=True, check=check, precision=precision)

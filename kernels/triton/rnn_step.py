@@ -130,7 +130,8 @@ def _device_ok(name, x):
 
 
 def _matrix(name, x, dims, like=None):
-    """A tensor with the given sizes (None: any), checked by name; contiguous."""
+    """A tensor with the given sizes (None: any), checked by name; contiguous (a view is copied: the
+    kernels index every matrix as row-major with its own column count)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"argument {name!r} must be a torch.Tensor, not {type(x).__name__}")
     if x.dtype not in (torch.float32, torch.float64, torch.bfloat16, torch.float16):
@@ -237,7 +238,8 @@ def _rnn_step_tma_kernel(hp_desc, Wh_desc, x_desc, Wi_desc, h_desc, M, N, K0, K1
 def rnn_step(x, hp, Wi, Wh):
     """h_i = σ(Σ_k W^h_ik h⁻_k + Σ_d W^i_id x_d)
 
-    Arguments (tensors of one dtype and device; B examples):
+    Arguments (tensors of one dtype and device; B examples; a view, sliced, offset, transposed
+    or expanded, is copied to contiguous memory first, and the outputs are new tensors):
       x: inputs at this step, (B, D)
       hp: the previous hidden state h^{t−1}, (B, H)
       Wi: input weights W^i, (H, D)
@@ -343,7 +345,8 @@ def _rnn_step_backward_dhp_kernel(g_ptr, h_ptr, Wh_ptr, dhp_ptr, B, N, K, F64: t
 def rnn_step_backward(x, hp, Wi, Wh, h, g):
     """δ_i = g_i·h_i(1 − h_i); ∂C/∂W^i = δ xᵀ, ∂C/∂W^h = δ h⁻ᵀ, ∂C/∂h⁻ = W^hᵀδ
 
-    Arguments (tensors of one dtype and device; B examples):
+    Arguments (tensors of one dtype and device; B examples; a view, sliced, offset, transposed
+    or expanded, is copied to contiguous memory first, and the outputs are new tensors):
       x: inputs at this step, (B, D)
       hp: the previous hidden state h^{t−1}, (B, H)
       Wi: input weights W^i, (H, D)

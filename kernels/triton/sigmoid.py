@@ -112,7 +112,9 @@ def _sigmoid_kernel(z_ptr, a_ptr, da_dz_ptr, partial_ptr, count_ptr, n, divisor,
 def sigmoid(z, *, reduction="none"):
     """a = σ(z), and its gradients, in one pass over memory.
 
-    Arguments: tensors of one shape, dtype (float32, float64, bfloat16, float16) and device.
+    Arguments: tensors of one shape, dtype (float32, float64, bfloat16, float16) and device;
+    a view (sliced, offset, transposed, expanded) is copied to contiguous memory first, and
+    the outputs are new contiguous tensors.
     reduction: 'none' (the value entry by entry), or 'sum'/'mean' of it (accumulated in
     float32, or float64 for float64 inputs, without a second pass over memory: each
     program sums its block, the last to finish adds those up: no second kernel over the

@@ -59,14 +59,15 @@ def _logit_rows(z):
 
 
 def _like_rows(g, z, shape):
-    """An upstream gradient: the logits' shape, dtype and device, as contiguous rows."""
+    """An upstream gradient: the logits' shape, dtype and device, as rows with unit stride along V."""
     if not isinstance(g, torch.Tensor):
         raise TypeError(f"argument 'g' must be a torch.Tensor, not {type(g).__name__}")
     if g.shape != shape:
         raise ValueError(f"argument 'g' has shape {tuple(g.shape)} but the logits have shape {tuple(shape)}")
     if g.device != z.device:
         raise ValueError(f"argument 'g' is on {g.device} but 'z' is on {z.device}")
-    return g.to(z.dtype).reshape(z.shape).contiguous()
+    g = g.to(z.dtype).reshape(z.shape)
+    return g if g.stride(-1) == 1 else g.contiguous()
 
 
 def _registered(name):
@@ -75,15 +76,17 @@ def _registered(name):
 
 
 @triton.jit
-def _softmax_kernel(z_ptr, p_ptr, V, stride, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr):
+def _softmax_kernel(z_ptr, p_ptr, V, z_stride, p_stride, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr):
     """p_j = e^{z_j}/Σ_k e^{z_k}: one row per program."""
     row = tl.program_id(0).to(tl.int64)
-    start = row * stride  # int64: rows × V may pass 2³¹
+    # each tensor's row by its own row stride (int64: rows × V may pass 2³¹); columns are unit-stride
+    z_row = z_ptr + row * z_stride
+    p_row = p_ptr + row * p_stride
     cols = tl.arange(0, BLOCK_V)
     acc: tl.constexpr = tl.float64 if F64 else tl.float32
     if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
         idx = cols
-        zj = tl.load(z_ptr + start + idx, mask=idx < V, other=float("-inf")).to(acc)
+        zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
@@ -93,11 +96,11 @@ def _softmax_kernel(z_ptr, p_ptr, V, stride, F64: tl.constexpr, BLOCK_V: tl.cons
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
-        z_next = tl.load(z_ptr + start + cols, mask=cols < V, other=float("-inf"))
+        z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
             idx = off + cols
             zj = z_next.to(acc)
-            z_next = tl.load(z_ptr + start + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
+            z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             # s0 = Σ_j exp(−m + z_j)
@@ -111,19 +114,19 @@ def _softmax_kernel(z_ptr, p_ptr, V, stride, F64: tl.constexpr, BLOCK_V: tl.cons
         t0 = tl.exp(-shift + zj)
         # p_j = exp(z_j)/Σ_k exp(z_k)
         p = t0/s0
-        tl.store(p_ptr + start + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
+        tl.store(p_row + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
-        z_next = tl.load(z_ptr + start + last + cols, mask=last + cols < V, other=0.0)
+        z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
         for back in range(0, V, BLOCK_V):
             idx = last - back + cols
             zj = z_next.to(acc)
-            z_next = tl.load(z_ptr + start + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
+            z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             # t0 = exp(−m + z_j)
             t0 = tl.exp(-m + zj)
             # p_j = exp(z_j)/Σ_k exp(z_k)
             p = t0/s0
-            tl.store(p_ptr + start + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
+            tl.store(p_row + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
 
 
 def softmax(z):
@@ -134,27 +137,36 @@ def softmax(z):
 
     Returns p:
       p: p_j = exp(z_j)/Σ_k exp(z_k)
+
+    Views: each tensor is read and written with its own row stride, so a row-sliced, offset or
+    expanded (stride 0) view is used in place; one whose last axis is not unit-stride (a
+    transposed view), or whose leading axes do not merge into rows, is copied first. The
+    outputs are new contiguous tensors.
     """
     z, shape = _logit_rows(z)
     N, V = z.shape
-    p = torch.empty_like(z)
+    p = torch.empty(N, V, dtype=z.dtype, device=z.device)
     if N:
-        _softmax_kernel[(N,)](z, p, V, z.stride(0), F64=z.dtype == torch.float64,
+        _softmax_kernel[(N,)](z, p, V, z.stride(0), p.stride(0), F64=z.dtype == torch.float64,
                   **_row_tiles(V, z.dtype))
     return p.reshape(shape)
 
 
 @triton.jit
-def _softmax_grad_kernel(z_ptr, g_ptr, p_ptr, dz_ptr, V, stride, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr):
+def _softmax_grad_kernel(z_ptr, g_ptr, p_ptr, dz_ptr, V, z_stride, g_stride, p_stride, dz_stride, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr):
     """p_j = e^{z_j}/Σ_k e^{z_k}; dz_j = Σ_i g_i ∂p_i/∂z_j: one row per program."""
     row = tl.program_id(0).to(tl.int64)
-    start = row * stride  # int64: rows × V may pass 2³¹
+    # each tensor's row by its own row stride (int64: rows × V may pass 2³¹); columns are unit-stride
+    z_row = z_ptr + row * z_stride
+    g_row = g_ptr + row * g_stride
+    p_row = p_ptr + row * p_stride
+    dz_row = dz_ptr + row * dz_stride
     cols = tl.arange(0, BLOCK_V)
     acc: tl.constexpr = tl.float64 if F64 else tl.float32
     if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
         idx = cols
-        zj = tl.load(z_ptr + start + idx, mask=idx < V, other=float("-inf")).to(acc)
-        gj = tl.load(g_ptr + start + idx, mask=idx < V, other=0.0).to(acc)
+        zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+        gj = tl.load(g_row + idx, mask=idx < V, other=0.0).to(acc)
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
@@ -167,14 +179,14 @@ def _softmax_grad_kernel(z_ptr, g_ptr, p_ptr, dz_ptr, V, stride, F64: tl.constex
         s0 = tl.zeros([], acc)
         s1 = tl.zeros([], acc)
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
-        z_next = tl.load(z_ptr + start + cols, mask=cols < V, other=float("-inf"))
-        g_next = tl.load(g_ptr + start + cols, mask=cols < V, other=0.0)
+        z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
+        g_next = tl.load(g_row + cols, mask=cols < V, other=0.0)
         for off in range(0, V, BLOCK_V):
             idx = off + cols
             zj = z_next.to(acc)
-            z_next = tl.load(z_ptr + start + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
+            z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
             gj = g_next.to(acc)
-            g_next = tl.load(g_ptr + start + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=0.0)
+            g_next = tl.load(g_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=0.0)
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             # s0 = Σ_j exp(−m + z_j)
@@ -194,30 +206,30 @@ def _softmax_grad_kernel(z_ptr, g_ptr, p_ptr, dz_ptr, V, stride, F64: tl.constex
         t2 = t0*t1
         # p_j = exp(z_j)/Σ_k exp(z_k)
         p = t2
-        tl.store(p_ptr + start + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
+        tl.store(p_row + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
         # Σ_i g_i ∂p_i/∂z_j = g_j·exp(z_j)/Σ_k exp(z_k) − Σ_i (g_i·exp(z_i))·exp(z_j)/Σ_k exp(z_k)²
         dz = t2*(-t1*s1 + gj)
-        tl.store(dz_ptr + start + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
+        tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
-        z_next = tl.load(z_ptr + start + last + cols, mask=last + cols < V, other=0.0)
-        g_next = tl.load(g_ptr + start + last + cols, mask=last + cols < V, other=0.0)
+        z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
+        g_next = tl.load(g_row + last + cols, mask=last + cols < V, other=0.0)
         for back in range(0, V, BLOCK_V):
             idx = last - back + cols
             zj = z_next.to(acc)
-            z_next = tl.load(z_ptr + start + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
+            z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             gj = g_next.to(acc)
-            g_next = tl.load(g_ptr + start + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
+            g_next = tl.load(g_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             # t0 = exp(−m + z_j)
             t0 = tl.exp(-m + zj)
             # t2 = t₀·t₁
             t2 = t0*t1
             # p_j = exp(z_j)/Σ_k exp(z_k)
             p = t2
-            tl.store(p_ptr + start + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
+            tl.store(p_row + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
             # Σ_i g_i ∂p_i/∂z_j = g_j·exp(z_j)/Σ_k exp(z_k) − Σ_i (g_i·exp(z_i))·exp(z_j)/Σ_k exp(z_k)²
             dz = t2*(-t1*s1 + gj)
-            tl.store(dz_ptr + start + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
+            tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
 
 
 def softmax_grad(z, g):
@@ -230,13 +242,18 @@ def softmax_grad(z, g):
     Returns (p, dz):
       p: p_j = exp(z_j)/Σ_k exp(z_k)
       dz: Σ_i g_i ∂p_i/∂z_j = g_j·exp(z_j)/Σ_k exp(z_k) − Σ_i (g_i·exp(z_i))·exp(z_j)/Σ_k exp(z_k)²
+
+    Views: each tensor is read and written with its own row stride, so a row-sliced, offset or
+    expanded (stride 0) view is used in place; one whose last axis is not unit-stride (a
+    transposed view), or whose leading axes do not merge into rows, is copied first. The
+    outputs are new contiguous tensors.
     """
     z, shape = _logit_rows(z)
     g = _like_rows(g, z, shape)
     N, V = z.shape
-    p = torch.empty_like(z)
-    dz = torch.empty_like(z)
+    p = torch.empty(N, V, dtype=z.dtype, device=z.device)
+    dz = torch.empty(N, V, dtype=z.dtype, device=z.device)
     if N:
-        _softmax_grad_kernel[(N,)](z, g, p, dz, V, z.stride(0), F64=z.dtype == torch.float64,
+        _softmax_grad_kernel[(N,)](z, g, p, dz, V, z.stride(0), g.stride(0), p.stride(0), dz.stride(0), F64=z.dtype == torch.float64,
                   **_row_tiles(V, z.dtype))
     return p.reshape(shape), dz.reshape(shape)

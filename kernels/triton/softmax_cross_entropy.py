@@ -88,13 +88,24 @@ def _rows(z, r, check, ignore_index):
     z = z.reshape(-1, V)
     if z.stride(-1) != 1:
         z = z.contiguous()  # rows are read as contiguous runs
-    r = r.reshape(-1).to(torch.int64)
+    r = r.reshape(-1).to(torch.int64).contiguous()  # the kernels read r[row] from flat memory
     if check and r.numel():
         bad = (r != ignore_index) & ((r < 0) | (r >= V))
         if bool(bad.any()):
             raise ValueError(f"class index {int(r[bad][0])} in argument 'r' is outside [0, {V}) "
                              f"(and is not ignore_index={ignore_index})")
     return z, r, shape
+
+
+def _gradient_rows(logits, z, inplace):
+    """Where the gradient goes: new (N, V) rows; with inplace, the rows z of the logits (which
+    the launcher copies back when z is a copy of them)."""
+    if not inplace:
+        return torch.empty(z.shape, dtype=z.dtype, device=z.device)
+    if any(s == 0 and n > 1 for s, n in zip(logits.stride(), logits.shape)):
+        raise ValueError("inplace=True writes the gradient over argument 'z', but 'z' is an expanded view "
+                         "(stride 0): its entries share memory")
+    return z
 
 
 def _registered(name):
@@ -114,18 +125,19 @@ def _count_rows_kernel(r_ptr, count_ptr, N, ignore_index, R: tl.constexpr):
 
 
 @triton.jit
-def _softmax_cross_entropy_kernel(z_ptr, r_ptr, loss_ptr, out_ptr, count_ptr, V, stride, ignore_index, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr, MEAN: tl.constexpr, REDUCE: tl.constexpr, R: tl.constexpr):
+def _softmax_cross_entropy_kernel(z_ptr, r_ptr, loss_ptr, out_ptr, count_ptr, V, z_stride, ignore_index, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr, MEAN: tl.constexpr, REDUCE: tl.constexpr, R: tl.constexpr):
     """C = −log p_r, p = softmax(z) (the mean over rows by default): one row per program."""
     row = tl.program_id(0).to(tl.int64)
-    start = row * stride  # int64: rows × V may pass 2³¹
+    # each tensor's row by its own row stride (int64: rows × V may pass 2³¹); columns are unit-stride
+    z_row = z_ptr + row * z_stride
     cols = tl.arange(0, BLOCK_V)
     acc: tl.constexpr = tl.float64 if F64 else tl.float32
-    cls = tl.load(r_ptr + row)
+    cls = tl.load(r_ptr + row)  # r is contiguous (the launcher's copy if need be)
     ignored = cls == ignore_index
     valid = (cls >= 0) & (cls < V)  # a class outside [0, V) is never read
     if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
         idx = cols
-        zj = tl.load(z_ptr + start + idx, mask=idx < V, other=float("-inf")).to(acc)
+        zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
@@ -135,17 +147,17 @@ def _softmax_cross_entropy_kernel(z_ptr, r_ptr, loss_ptr, out_ptr, count_ptr, V,
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
-        z_next = tl.load(z_ptr + start + cols, mask=cols < V, other=float("-inf"))
+        z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
             idx = off + cols
             zj = z_next.to(acc)
-            z_next = tl.load(z_ptr + start + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
+            z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             # s0 = Σ_j exp(−m + z_j)
             s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(-shift + zj), axis=0)
             m = m_new
-    z_r = tl.load(z_ptr + start + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
+    z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
     # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
     loss = tl.where(ignored, 0.0, m + tl.log(s0) - z_r)
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
@@ -166,10 +178,16 @@ def softmax_cross_entropy(z, r, reduction="mean", ignore_index=-100, *, check=Tr
       reduction: 'mean' (over the rows not ignored), 'sum' or 'none'
       ignore_index: rows of this class count for nothing (loss 0, gradient 0)
       check: check on the host that every class lies in [0, V) (one synchronisation);
-        with check=False a bad class gives a NaN loss and is never read out of bounds
+        with check=False a bad class gives a NaN loss (and a NaN gradient row) and is never
+        read out of bounds
 
     Returns loss:
       loss: C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
+
+    Views: each tensor is read and written with its own row stride, so a row-sliced, offset or
+    expanded (stride 0) view is used in place; one whose last axis is not unit-stride (a
+    transposed view), or whose leading axes do not merge into rows, is copied first. The
+    outputs are new contiguous tensors.
 
     Launches: the kernel (one program a row); with a reduction, before it, the zeroing of
     two counters and, for the mean, a small kernel counting the rows. The sum or mean is
@@ -196,18 +214,20 @@ def softmax_cross_entropy(z, r, reduction="mean", ignore_index=-100, *, check=Tr
 
 
 @triton.jit
-def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, count_ptr, V, stride, ignore_index, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr, MEAN: tl.constexpr, REDUCE: tl.constexpr, R: tl.constexpr):
+def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, count_ptr, V, z_stride, dz_stride, ignore_index, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr, MEAN: tl.constexpr, REDUCE: tl.constexpr, R: tl.constexpr):
     """C = −log p_r, p = softmax(z) (the mean over rows by default); ∂C/∂z_j = p_j − δ_jr: one row per program."""
     row = tl.program_id(0).to(tl.int64)
-    start = row * stride  # int64: rows × V may pass 2³¹
+    # each tensor's row by its own row stride (int64: rows × V may pass 2³¹); columns are unit-stride
+    z_row = z_ptr + row * z_stride
+    dz_row = dz_ptr + row * dz_stride
     cols = tl.arange(0, BLOCK_V)
     acc: tl.constexpr = tl.float64 if F64 else tl.float32
-    cls = tl.load(r_ptr + row)
+    cls = tl.load(r_ptr + row)  # r is contiguous (the launcher's copy if need be)
     ignored = cls == ignore_index
     valid = (cls >= 0) & (cls < V)  # a class outside [0, V) is never read
     if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
         idx = cols
-        zj = tl.load(z_ptr + start + idx, mask=idx < V, other=float("-inf")).to(acc)
+        zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
@@ -217,17 +237,17 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
-        z_next = tl.load(z_ptr + start + cols, mask=cols < V, other=float("-inf"))
+        z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
             idx = off + cols
             zj = z_next.to(acc)
-            z_next = tl.load(z_ptr + start + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
+            z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             # s0 = Σ_j exp(−m + z_j)
             s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(-shift + zj), axis=0)
             m = m_new
-    z_r = tl.load(z_ptr + start + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
+    z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
     # t2 = Σ_j t₁
     t2 = s0
     # inv0 = 1/t₂
@@ -239,7 +259,8 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
         divisor = tl.load(count_ptr).to(acc)
     else:
         divisor = tl.full([], 1.0, acc)
-    row_scale = tl.where(ignored, 0.0, 1.0 / divisor)
+    # a class outside [0, V) (possible with check=False) poisons its row: loss and gradient NaN
+    row_scale = tl.where(ignored, 0.0, tl.where(valid, 1.0 / divisor, float("nan")))
     # pass 2: the entries of the row
     if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
@@ -248,19 +269,19 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
         t1 = tl.exp(-shift + zj)
         # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
         dz = inv0*t1 + tl.where(idx == cls, -1.0, 0.0)  # the one-hot term δ_jr·(−1)
-        tl.store(dz_ptr + start + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
+        tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
-        z_next = tl.load(z_ptr + start + last + cols, mask=last + cols < V, other=0.0)
+        z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
         for back in range(0, V, BLOCK_V):
             idx = last - back + cols
             zj = z_next.to(acc)
-            z_next = tl.load(z_ptr + start + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
+            z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             # t1 = exp(−m + z_j)
             t1 = tl.exp(-m + zj)
             # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
             dz = inv0*t1 + tl.where(idx == cls, -1.0, 0.0)  # the one-hot term δ_jr·(−1)
-            tl.store(dz_ptr + start + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
+            tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
         _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)
 
@@ -274,12 +295,19 @@ def softmax_cross_entropy_grad(z, r, reduction="mean", ignore_index=-100, *, che
       reduction: 'mean' (over the rows not ignored), 'sum' or 'none'
       ignore_index: rows of this class count for nothing (loss 0, gradient 0)
       check: check on the host that every class lies in [0, V) (one synchronisation);
-        with check=False a bad class gives a NaN loss and is never read out of bounds
-      inplace: write the gradient over the logits (saves N·V of memory)
+        with check=False a bad class gives a NaN loss (and a NaN gradient row) and is never
+        read out of bounds
+      inplace: write the gradient over the logits z (saves N·V of memory); a z that had to be
+        copied (below) gets the gradient copied back; an expanded z (stride 0) is refused
 
     Returns (loss, dz):
       loss: C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
       dz: ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
+
+    Views: each tensor is read and written with its own row stride, so a row-sliced, offset or
+    expanded (stride 0) view is used in place; one whose last axis is not unit-stride (a
+    transposed view), or whose leading axes do not merge into rows, is copied first. The
+    outputs are new contiguous tensors.
 
     Launches: the kernel (one program a row); with a reduction, before it, the zeroing of
     two counters and, for the mean, a small kernel counting the rows. The sum or mean is
@@ -287,23 +315,26 @@ def softmax_cross_entropy_grad(z, r, reduction="mean", ignore_index=-100, *, che
     and the call can be captured in a CUDA graph.
     """
     _reduction(reduction)
+    logits = z  # the caller's tensor: inplace=True overwrites it
     z, r, shape = _rows(z, r, check, ignore_index)
     N, V = z.shape
     reduce = reduction != "none"
     acc = torch.float64 if z.dtype == torch.float64 else torch.float32
     loss = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row
-    dz = z if inplace else torch.empty_like(z)
+    dz = _gradient_rows(logits, z, inplace)
     out = torch.empty((), dtype=z.dtype, device=z.device) if reduce else loss
     count = torch.zeros(2, dtype=torch.int32, device=z.device) if reduce else r  # rows counted; programs done
     if N:
         if reduction == "mean":
             _count_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, count, N, ignore_index, R=SUM_BLOCK)
-        _softmax_cross_entropy_grad_kernel[(N,)](z, r, loss, dz, out, count, V, z.stride(0), ignore_index, F64=z.dtype == torch.float64,
+        _softmax_cross_entropy_grad_kernel[(N,)](z, r, loss, dz, out, count, V, z.stride(0), dz.stride(0), ignore_index, F64=z.dtype == torch.float64,
                   MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, z.dtype))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
     result = out if reduce else loss.reshape(shape[:-1])
-    return result, dz.reshape(shape)
+    if inplace and dz.untyped_storage().data_ptr() != logits.untyped_storage().data_ptr():
+        logits.copy_(dz.reshape(shape))  # the rows were a copy: write the gradient back
+    return result, (logits if inplace else dz.reshape(shape))
 
 
 _ROW_OP = "symnet::softmax_cross_entropy"

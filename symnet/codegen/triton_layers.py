@@ -66,7 +66,8 @@ def _fitting(rows, cols):
 
 HOST = '''\
 def _matrix(name, x, dims, like=None):
-    """A tensor with the given sizes (None: any), checked by name; contiguous."""
+    """A tensor with the given sizes (None: any), checked by name; contiguous (a view is copied: the
+    kernels index every matrix as row-major with its own column count)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"argument {name!r} must be a torch.Tensor, not {type(x).__name__}")
     if x.dtype not in (torch.float32, torch.float64, torch.bfloat16, torch.float16):
@@ -344,7 +345,8 @@ def emit_forward_launcher(kernel: LayerKernel) -> str:
     (i,) = out.indices
     N = size_of[i]
     Ks = [size_of[k] for *_, k in f.plans]
-    doc = [f'    """{kernel.formula}', "", "    Arguments (tensors of one dtype and device; B examples):"]
+    doc = [f'    """{kernel.formula}', "", "    Arguments (tensors of one dtype and device; B examples; a view, sliced, offset, transposed",
+           "    or expanded, is copied to contiguous memory first, and the outputs are new tensors):"]
     doc += [f"      {a.meaning}" for a in kernel.args]
     doc += ["", f"    Returns {out.name}: {out.meaning} = {text(out.expr)}", "",
             "    The first call for a shape autotunes the tiles; on Hopper, for bfloat16/float16, it also",
@@ -523,7 +525,8 @@ def emit_backward_launcher(kernel: LayerKernel, launches, step_args) -> str:
     N = size_of[i]
     first = kernel.args[0].name
     step_names = [args[b].name for b in step_args]
-    doc = [f'    """{kernel.formula}', "", "    Arguments (tensors of one dtype and device; B examples):"]
+    doc = [f'    """{kernel.formula}', "", "    Arguments (tensors of one dtype and device; B examples; a view, sliced, offset, transposed",
+           "    or expanded, is copied to contiguous memory first, and the outputs are new tensors):"]
     doc += [f"      {a.meaning}" for a in kernel.args]
     doc += ["", f"    Returns ({', '.join(o.name for o in kernel.outputs)}):"]
     doc += [f"      {o.name}: {o.meaning} = {text(o.expr)}" for o in kernel.outputs]

@@ -22,8 +22,11 @@ derivation) the skeleton emits:
 4. the ``sum``/``mean`` of the loss, taken by the last program to finish (an atomic
    counter), in a fixed order, so the result is deterministic and needs no second launch.
 
-Offsets are int64 (N·V may exceed 2³¹). Rows whose class is ``ignore_index`` get loss 0
-and gradient 0 and are not counted by the mean. The mean's divisor is counted on the
+Offsets are int64 (N·V may exceed 2³¹), and every (N, V) tensor is indexed by its own row
+stride (a row-sliced, offset or expanded view is read in place; the launcher copies one whose
+columns are not unit-stride). Rows whose class is ``ignore_index`` get loss 0
+and gradient 0 and are not counted by the mean; a class outside [0, V), which ``check=False``
+lets through, is never read and makes its row's loss and gradient NaN. The mean's divisor is counted on the
 device by a small kernel before the row kernel, so nothing waits on the host and a
 step can be captured in a CUDA graph.
 """
@@ -148,7 +151,8 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     ptrs = ["z_ptr"] + (["g_ptr"] if upstream else []) + (["r_ptr"] if target else []) + \
         [f"{o.name}_ptr" for o, _ in per_row] + [f"{o.name}_ptr" for o, _, _ in per_entry] + \
         (["out_ptr", "count_ptr"] if target else [])
-    args = ptrs + ["V", "stride"] + (["ignore_index"] if target else []) + \
+    rows = ["z"] + (["g"] if upstream else []) + [o.name for o, _, _ in per_entry]  # (N, V) tensors
+    args = ptrs + ["V"] + [f"{t}_stride" for t in rows] + (["ignore_index"] if target else []) + \
         ["F64: tl.constexpr", "BLOCK_V: tl.constexpr", "ONE_READ: tl.constexpr"] + \
         (["MEAN: tl.constexpr", "REDUCE: tl.constexpr", "R: tl.constexpr"] if target else [])
     L = [
@@ -156,12 +160,13 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
         f"def {k}({', '.join(args)}):",
         f'    """{kernel.formula}: one row per program."""',
         "    row = tl.program_id(0).to(tl.int64)",
-        "    start = row * stride  # int64: rows × V may pass 2³¹",
+        "    # each tensor's row by its own row stride (int64: rows × V may pass 2³¹); columns are unit-stride",
+        *[f"    {t}_row = {t}_ptr + row * {t}_stride" for t in rows],
         "    cols = tl.arange(0, BLOCK_V)",
         "    acc: tl.constexpr = tl.float64 if F64 else tl.float32",
     ]
     if target:
-        L += ["    cls = tl.load(r_ptr + row)",
+        L += ["    cls = tl.load(r_ptr + row)  # r is contiguous (the launcher's copy if need be)",
               "    ignored = cls == ignore_index",
               "    valid = (cls >= 0) & (cls < V)  # a class outside [0, V) is never read"]
     p1 = _RowPrinter({sp.Symbol("shift"): "shift"}, helpers)
@@ -183,9 +188,9 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     # pass 1, the row in registers: one read, kept for pass 2
     L += ["    if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers",
           "        idx = cols",
-          "        zj = tl.load(z_ptr + start + idx, mask=idx < V, other=float(\"-inf\")).to(acc)"]
+          "        zj = tl.load(z_row + idx, mask=idx < V, other=float(\"-inf\")).to(acc)"]
     if upstream:
-        L.append("        gj = tl.load(g_ptr + start + idx, mask=idx < V, other=0.0).to(acc)")
+        L.append("        gj = tl.load(g_row + idx, mask=idx < V, other=0.0).to(acc)")
     L += ["        m = tl.max(zj, axis=0)",
           "        # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)",
           "        shift = tl.where(m == float(\"-inf\"), 0.0, m)"]
@@ -196,18 +201,18 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     L += [f"        {name} = tl.zeros([], acc)" for name in sums.values()]
     first = [("z", "float(\"-inf\")")] + ([("g", "0.0")] if upstream and needs_g1 else [])
     L.append("        # each tile's successor is loaded before the tile's reductions: its load is in flight while they run")
-    L += [f"        {v}_next = tl.load({v}_ptr + start + cols, mask=cols < V, other={other})" for v, other in first]
+    L += [f"        {v}_next = tl.load({v}_row + cols, mask=cols < V, other={other})" for v, other in first]
     L += ["        for off in range(0, V, BLOCK_V):",
           "            idx = off + cols"]
     for v, other in first:
         L += [f"            {v}j = {v}_next.to(acc)",
-              f"            {v}_next = tl.load({v}_ptr + start + idx + BLOCK_V, mask=idx + BLOCK_V < V, other={other})"]
+              f"            {v}_next = tl.load({v}_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other={other})"]
     L += ["            m_new = tl.maximum(m, tl.max(zj, axis=0))",
           "            shift = tl.where(m_new == float(\"-inf\"), 0.0, m_new)"]
     L += row_sums("            ", running=True)
     L.append("            m = m_new")
     if target:
-        L.append("    z_r = tl.load(z_ptr + start + cls, mask=valid & ~ignored, other=float(\"nan\")).to(acc)")
+        L.append("    z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float(\"nan\")).to(acc)")
     for temp, expr in row.items():
         L.append(f"    # {temp} = {text(expr)}")
         L.append(f"    {temp} = {printer.doprint(expr)}")
@@ -235,11 +240,12 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
                              f"# the one-hot term δ_jr·({text(coeff)})")
                 out.append(f"{indent}{o.name} = {value}")
                 scaled = f"({o.name} * row_scale)" if target else o.name
-                out.append(f"{indent}tl.store({o.name}_ptr + start + idx, {scaled}.to({o.name}_ptr.dtype.element_ty), "
+                out.append(f"{indent}tl.store({o.name}_row + idx, {scaled}.to({o.name}_ptr.dtype.element_ty), "
                            "mask=idx < V)")
             return out
         if target:
-            L.append("    row_scale = tl.where(ignored, 0.0, 1.0 / divisor)")
+            L.append("    # a class outside [0, V) (possible with check=False) poisons its row: loss and gradient NaN")
+            L.append("    row_scale = tl.where(ignored, 0.0, tl.where(valid, 1.0 / divisor, float(\"nan\")))")
         L.append("    # pass 2: the entries of the row")
         L += ["    if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)",
               "        # m is the shift of pass 1 here (they differ only in a row of −inf, where every",
@@ -248,13 +254,13 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
         second = ["z"] + (["g"] if upstream else [])
         L += ["    else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2",
               "        last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance"]
-        L += [f"        {v}_next = tl.load({v}_ptr + start + last + cols, mask=last + cols < V, other=0.0)"
+        L += [f"        {v}_next = tl.load({v}_row + last + cols, mask=last + cols < V, other=0.0)"
               for v in second]
         L += ["        for back in range(0, V, BLOCK_V):",
               "            idx = last - back + cols"]
         for v in second:
             L += [f"            {v}j = {v}_next.to(acc)",
-                  f"            {v}_next = tl.load({v}_ptr + start + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)"]
+                  f"            {v}_next = tl.load({v}_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)"]
         L += entry_body("            ", printer)
     if target:
         o = per_row[0][0]
@@ -278,13 +284,16 @@ def emit_row_launcher(kernel: RowKernel) -> str:
            "      reduction: 'mean' (over the rows not ignored), 'sum' or 'none'",
            "      ignore_index: rows of this class count for nothing (loss 0, gradient 0)",
            "      check: check on the host that every class lies in [0, V) (one synchronisation);",
-           "        with check=False a bad class gives a NaN loss and is never read out of bounds",
+           "        with check=False a bad class gives a NaN loss (and a NaN gradient row) and is never",
+           "        read out of bounds",
            ]
     if fused:
-        doc.append("      inplace: write the gradient over the logits (saves N·V of memory)")
+        doc += ["      inplace: write the gradient over the logits z (saves N·V of memory); a z that had to be",
+                "        copied (below) gets the gradient copied back; an expanded z (stride 0) is refused"]
     doc += ["", f"    Returns ({outs}):" if fused else f"    Returns {outs}:"]
     doc += [f"      {o.name}: {o.meaning} = {text(o.expr)}" for o in kernel.outputs]
-    doc += ["",
+    doc += ["", *VIEWS_DOC,
+            "",
             "    Launches: the kernel (one program a row); with a reduction, before it, the zeroing of",
             "    two counters and, for the mean, a small kernel counting the rows. The sum or mean is",
             "    taken by the last program to finish, so nothing waits on the host (with check=False)",
@@ -293,6 +302,7 @@ def emit_row_launcher(kernel: RowKernel) -> str:
     sig = "z, r, reduction=\"mean\", ignore_index=-100, *, check=True" + (", inplace=False" if fused else "")
     body = [
         "_reduction(reduction)",
+        *(["logits = z  # the caller's tensor: inplace=True overwrites it"] if fused else []),
         "z, r, shape = _rows(z, r, check, ignore_index)",
         "N, V = z.shape",
         "reduce = reduction != \"none\"",
@@ -300,23 +310,29 @@ def emit_row_launcher(kernel: RowKernel) -> str:
         f"{value} = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row",
     ]
     if fused:
-        body.append("dz = z if inplace else torch.empty_like(z)")
+        body.append("dz = _gradient_rows(logits, z, inplace)")
     body += [
         f"out = torch.empty((), dtype=z.dtype, device=z.device) if reduce else {value}",
         "count = torch.zeros(2, dtype=torch.int32, device=z.device) if reduce else r  # rows counted; programs done",
     ]
-    args = f"z, r, {value}" + (", dz" if fused else "") + ", out, count"
+    args = f"z, r, {value}" + (", dz" if fused else "") + ", out, count, V, z.stride(0)" + \
+        (", dz.stride(0)" if fused else "")
     body += [
         "if N:",
         "    if reduction == \"mean\":",
         "        _count_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, count, N, ignore_index, R=SUM_BLOCK)",
-        f"    {k}[(N,)]({args}, V, z.stride(0), ignore_index, F64=z.dtype == torch.float64,",
+        f"    {k}[(N,)]({args}, ignore_index, F64=z.dtype == torch.float64,",
         "              MEAN=reduction == \"mean\", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, z.dtype))",
         "elif reduce:  # no rows: the sum is 0 and the mean undefined",
         "    out.fill_(0.0 if reduction == \"sum\" else float(\"nan\"))",
         f"result = out if reduce else {value}.reshape(shape[:-1])",
     ]
-    body.append("return result, dz.reshape(shape)" if fused else "return result")
+    if fused:
+        body += ["if inplace and dz.untyped_storage().data_ptr() != logits.untyped_storage().data_ptr():",
+                 "    logits.copy_(dz.reshape(shape))  # the rows were a copy: write the gradient back",
+                 "return result, (logits if inplace else dz.reshape(shape))"]
+    else:
+        body.append("return result")
     return "\n".join([f"def {kernel.name}({sig}):", *doc] + ["    " + b for b in body]) + "\n"
 
 
@@ -330,17 +346,26 @@ def _plain_row_launcher(kernel: RowKernel) -> str:
         doc.append("      g: the upstream gradient of the outputs, the shape of z")
     doc += ["", f"    Returns ({', '.join(outs)}):" if len(outs) > 1 else f"    Returns {outs[0]}:"]
     doc += [f"      {o.name}: {o.meaning} = {text(o.expr)}" for o in kernel.outputs]
-    doc.append('    """')
+    doc += ["", *VIEWS_DOC, '    """']
     args = ["z"] + (["g"] if kernel.upstream else [])
     body = ["z, shape = _logit_rows(z)"]
     if kernel.upstream:
         body.append("g = _like_rows(g, z, shape)")
-    body += ["N, V = z.shape"] + [f"{o} = torch.empty_like(z)" for o in outs]
+    body += ["N, V = z.shape"] + [f"{o} = torch.empty(N, V, dtype=z.dtype, device=z.device)" for o in outs]
+    strides = ", ".join(f"{x}.stride(0)" for x in args + outs)
     body += ["if N:",
-             f"    {k}[(N,)]({', '.join(args + outs)}, V, z.stride(0), F64=z.dtype == torch.float64,",
+             f"    {k}[(N,)]({', '.join(args + outs)}, V, {strides}, F64=z.dtype == torch.float64,",
              "              **_row_tiles(V, z.dtype))",
              f"return {', '.join(o + '.reshape(shape)' for o in outs)}"]
     return "\n".join([f"def {kernel.name}({', '.join(args)}):", *doc] + ["    " + b for b in body]) + "\n"
+
+
+VIEWS_DOC = [
+    "    Views: each tensor is read and written with its own row stride, so a row-sliced, offset or",
+    "    expanded (stride 0) view is used in place; one whose last axis is not unit-stride (a",
+    "    transposed view), or whose leading axes do not merge into rows, is copied first. The",
+    "    outputs are new contiguous tensors.",
+]
 
 
 ROW_TILES = '''\
@@ -400,13 +425,24 @@ def _rows(z, r, check, ignore_index):
     z = z.reshape(-1, V)
     if z.stride(-1) != 1:
         z = z.contiguous()  # rows are read as contiguous runs
-    r = r.reshape(-1).to(torch.int64)
+    r = r.reshape(-1).to(torch.int64).contiguous()  # the kernels read r[row] from flat memory
     if check and r.numel():
         bad = (r != ignore_index) & ((r < 0) | (r >= V))
         if bool(bad.any()):
             raise ValueError(f"class index {int(r[bad][0])} in argument 'r' is outside [0, {V}) "
                              f"(and is not ignore_index={ignore_index})")
     return z, r, shape
+
+
+def _gradient_rows(logits, z, inplace):
+    """Where the gradient goes: new (N, V) rows; with inplace, the rows z of the logits (which
+    the launcher copies back when z is a copy of them)."""
+    if not inplace:
+        return torch.empty(z.shape, dtype=z.dtype, device=z.device)
+    if any(s == 0 and n > 1 for s, n in zip(logits.stride(), logits.shape)):
+        raise ValueError("inplace=True writes the gradient over argument 'z', but 'z' is an expanded view "
+                         "(stride 0): its entries share memory")
+    return z
 '''
 
 
@@ -426,14 +462,15 @@ def _logit_rows(z):
 
 
 def _like_rows(g, z, shape):
-    """An upstream gradient: the logits' shape, dtype and device, as contiguous rows."""
+    """An upstream gradient: the logits' shape, dtype and device, as rows with unit stride along V."""
     if not isinstance(g, torch.Tensor):
         raise TypeError(f"argument 'g' must be a torch.Tensor, not {type(g).__name__}")
     if g.shape != shape:
         raise ValueError(f"argument 'g' has shape {tuple(g.shape)} but the logits have shape {tuple(shape)}")
     if g.device != z.device:
         raise ValueError(f"argument 'g' is on {g.device} but 'z' is on {z.device}")
-    return g.to(z.dtype).reshape(z.shape).contiguous()
+    g = g.to(z.dtype).reshape(z.shape)
+    return g if g.stride(-1) == 1 else g.contiguous()
 '''
 
 

@@ -17,6 +17,9 @@ loss) this emits one ``@triton.jit`` kernel that runs training steps of a small 
   **split mode** (one step over a larger batch): one program per ``BLOCK_B`` examples,
   each adds its gradient into a zeroed scratch buffer with atomics, and the last program
   to finish (an atomic counter) applies the update and zeroes the scratch again;
+- every index read from user data is bounded in the kernel, also when the launcher's host
+  check is off: an example index outside [0, N_data) is replaced by 0 and a class outside
+  [0, C) is only compared with; either makes the step's loss NaN, so the step is not applied;
 - the Elman kernel runs the T forward steps (``h^t`` kept in a scratch row per sequence)
   and then BPTT from t = T down to 1 with ``W^i``, ``W^h``, ``W^o`` in registers throughout.
 
@@ -220,6 +223,10 @@ def _loss(code: _Code, loss: LossStep, out: str, cols: str, size: str, keep_rows
              f"{g} = tl.where(keep, {printer.doprint(g_res)}, 0.0) / {divisor}")
         return
     k = loss.kernel
+    code(f"# a class outside [0, {size}) (check=False lets one through) is only compared with, never an",
+         "# index; it makes the step's loss NaN, so the step is not applied (nor any after it)",
+         f"stray = {keep_rows} & (({target} < 0) | ({target} >= {size}))",
+         f"{total} += tl.where(tl.max(stray.to(tl.int32), axis=0) > 0, float(\"nan\"), 0.0)")
     code("# softmax cross-entropy over the logits of each row; padded columns are −inf",
          f"zc = tl.where({cols}[None, :] < {size}, {out}, float(\"-inf\"))",
          f"z_r = tl.sum(tl.where({cols}[None, :] == {target}[:, None], zc, 0.0), axis=1)[:, None]  # z at the class r")
@@ -301,7 +308,12 @@ def _training_loop(code: _Code, params: list, unit: str, counts: list[str], chun
         with code.indent():
             code("rows = b0 + rb",
                  "ok = rows < nb",
-                 f"ex = tl.load(order_ptr + first + rows, mask=ok, other=0).to(tl.int64)  # which {unit}")
+                 f"ex = tl.load(order_ptr + first + rows, mask=ok, other=0).to(tl.int64)  # which {unit}",
+                 f"# an index outside [0, N_DATA) (check=False lets one through) is never followed: {unit[:-1]} 0",
+                 "# is read in its place and the step's loss made NaN, so the step is not applied (nor any after)",
+                 "stray = ok & ((ex < 0) | (ex >= N_DATA))",
+                 "ex = tl.where(stray, 0, ex)",
+                 "total += tl.where(tl.max(stray.to(tl.int32), axis=0) > 0, float(\"nan\"), 0.0)")
             chunk(code)
         code("")
         _apply(code, params, grads, "count", "s")
@@ -322,7 +334,7 @@ def emit_mlp_kernel(step: MlpStep, helpers: set) -> str:
     sizes = [f"D{n}" for n in range(L + 1)]
     pads = [f"P{n}: tl.constexpr" for n in range(L + 1)]
     sig = (["x_ptr", "t_ptr", "order_ptr", "lr_ptr", "loss_ptr"] + [f"{p.name}_ptr" for p in params]
-           + ["scratch_ptr", "counter_ptr", "N", "B", "STEPS"] + sizes + pads
+           + ["scratch_ptr", "counter_ptr", "N", "B", "STEPS", "N_DATA"] + sizes + pads
            + ["BLOCK_B: tl.constexpr", "SPLIT: tl.constexpr", "PRECISION: tl.constexpr"])
     code = _Code()
     code.lines = ["@triton.jit", f"def _{step.name}_kernel({', '.join(sig)}):",
@@ -367,7 +379,7 @@ def emit_elman_kernel(step: ElmanStep, helpers: set) -> str:
               _Param("Wh", ("ch", "H", "PH"), ("ch2", "H", "PH")),
               _Param("Wo", ("cc", "C", "PC"), ("ch2", "H", "PH"))]
     sig = (["x_ptr", "r_ptr", "order_ptr", "lr_ptr", "loss_ptr", "Wi_ptr", "Wh_ptr", "Wo_ptr", "hs_ptr",
-            "scratch_ptr", "counter_ptr", "N", "B", "STEPS", "T", "DELAY", "D", "H", "C",
+            "scratch_ptr", "counter_ptr", "N", "B", "STEPS", "N_DATA", "T", "DELAY", "D", "H", "C",
             "PD: tl.constexpr", "PH: tl.constexpr", "PC: tl.constexpr", "BLOCK_B: tl.constexpr",
             "SPLIT: tl.constexpr", "PRECISION: tl.constexpr"])
     code = _Code()
@@ -489,6 +501,8 @@ def _steps(order, lr, batch, n_data, device, check):
         lrs = lr.contiguous()
     else:
         lrs = torch.full((steps,), float(lr), dtype=torch.float32, device=device)
+    if n and not n_data:  # known on the host: no synchronisation needed
+        raise IndexError(f"order holds {n} indices but there are no examples")
     if check and n and (int(order.min()) < 0 or int(order.max()) >= n_data):
         raise IndexError(f"order holds an index outside [0, {n_data})")
     return order.contiguous(), lrs, n, steps
@@ -571,7 +585,7 @@ def _run_mlp(kernel, key, x, t, params, order, lr, batch, ce, check, precision):
     block, programs, scratch, counter = _plan(batch, n, steps, padded, pads, device, key)
     if n:
         _launch(kernel, programs, padded, x.contiguous(), t.contiguous(), order, lrs, losses, *params, scratch,
-                counter, n, batch, steps, *sizes, *pads, BLOCK_B=block, SPLIT=programs > 1, PRECISION=precision)
+                counter, n, batch, steps, x.shape[0], *sizes, *pads, BLOCK_B=block, SPLIT=programs > 1, PRECISION=precision)
     return losses
 '''
 
@@ -579,6 +593,16 @@ def _run_mlp(kernel, key, x, t, params, order, lr, batch, ce, check, precision):
 PRECISION_DOC = """\
       precision: "ieee" float32 products (default); "tf32x3" (tensor cores, three TF32 products
         a product: about float32's accuracy); "tf32" (fastest, ~1e-3 relative)"""
+
+
+CHECK_FALSE_DOC = """\
+        with check=False the kernel still never reads by an index out of range: a step holding
+        one has a NaN loss, so it is not applied, nor any step after it"""
+
+
+VIEWS_DOC = """\
+    Views: the data, targets and order are copied to contiguous memory where they are views
+    (sliced, transposed, expanded); the parameters must be contiguous (they are updated in place)."""
 
 
 def _mlp_launcher(step: MlpStep) -> str:
@@ -599,11 +623,14 @@ def _mlp_launcher(step: MlpStep) -> str:
              *[f"      W{n}: float32 (D{n}, D{n - 1}), b{n}: float32 (D{n},) — updated in place" for n in range(1, L + 1)],
              "      order: int tensor of example indices; steps = ceil(len(order) / batch)",
              "      lr: the learning rate, a float or a float32 tensor with one per step",
-             "      check: check on the host that every index (and class) is in range (one synchronisation)",
+             "      check: check on the host that every index (and class) is in range (one synchronisation);",
+             *CHECK_FALSE_DOC.splitlines(),
              *PRECISION_DOC.splitlines(),
              "",
              "    Returns the loss of each step before its update, a float32 tensor (steps,). A step whose loss",
              "    is NaN or infinite is not applied, nor any step after it.",
+             "",
+             *VIEWS_DOC.splitlines(),
              '    """',
              f"    return _run_mlp(_{step.name}_kernel, \"{step.name}\", x, t, [{', '.join(pnames)}], order, lr, batch,",
              f"                    ce={ce}, check=check, precision=precision)"]
@@ -626,11 +653,14 @@ def {step.name}(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, check=True, precis
       order: int tensor of sequence indices; steps = ceil(len(order) / batch)
       lr: the learning rate, a float or a float32 tensor with one per step
       delay: k, the number of first time steps that are not scored (0 ≤ k < T)
-      check: check on the host that every index and class is in range (one synchronisation)
+      check: check on the host that every index and class is in range (one synchronisation);
+{CHECK_FALSE_DOC}
 {PRECISION_DOC}
 
     Returns the loss of each step before its update, a float32 tensor (steps,). A step whose loss
     is NaN or infinite is not applied, nor any step after it.
+
+{VIEWS_DOC}
     """
     _floats("x", x, 3)
     device = x.device
@@ -661,7 +691,7 @@ def {step.name}(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, check=True, precis
     hs = torch.empty(min(batch, n) * (T + 1) * PH, dtype=torch.float32, device=device)
     _launch(_{step.name}_kernel, programs, padded,
             x.contiguous(), r.contiguous(), order, lrs, losses, Wi, Wh, Wo, hs, scratch, counter,
-            n, batch, steps, T, delay, D, H, C, PD=PD, PH=PH, PC=PC, BLOCK_B=block, SPLIT=programs > 1,
+            n, batch, steps, N_data, T, delay, D, H, C, PD=PD, PH=PH, PC=PC, BLOCK_B=block, SPLIT=programs > 1,
             PRECISION=precision)
     return losses
 '''
