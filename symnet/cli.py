@@ -21,6 +21,7 @@ from . import __version__
 from .errors import SymnetError
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a program stopped by Ctrl-C
 _NAME_LIKE = re.compile(r"^[A-Za-z][\w-]*$")
 
 
@@ -99,7 +100,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--batch", type=int, help="examples per mini-batch")
     t.add_argument("--seed", type=int, default=0, help="seed of the weights and the batches (default 0)")
     t.add_argument("--plot", metavar="FILE.png", help="write the loss curve and the task's figure")
-    t.add_argument("--checkpoint", metavar="FILE", help="save the weights here after every epoch (atomically)")
+    t.add_argument("--checkpoint", metavar="FILE", help="save the weights here after every epoch (atomically; "
+                   "the per-epoch history goes to FILE.history.jsonl beside it)")
     t.add_argument("--resume", action="store_true", help="continue from --checkpoint up to --epochs")
     t.add_argument("--json", action="store_true", help="print the final metrics as JSON only")
     t.add_argument("--compare", action="store_true",
@@ -208,7 +210,7 @@ def _verify(args) -> int:
 def _train(args) -> int:
     import json
 
-    from .training import TASKS, TrainingDiverged, get_task, train
+    from .training import TASKS, TrainingDiverged, TrainingInterrupted, get_task, train
 
     if args.list or not args.task:
         for name in TASKS:
@@ -225,7 +227,14 @@ def _train(args) -> int:
                        progress=not (args.quiet or args.json))
     except TrainingDiverged as exc:
         print(f"symnet: training stopped: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_USAGE
+    except TrainingInterrupted as exc:
+        print(f"symnet: training stopped: {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:  # before training started or while the plot was written
+        print("symnet: interrupted" + (f"; the checkpoint {args.checkpoint} holds the last completed epoch"
+                                       if args.checkpoint else ""), file=sys.stderr)
+        return EXIT_INTERRUPTED
     rows = get_task(args.task).compare(result) if args.compare else None
     if args.json:
         out = result.as_json()
