@@ -17,7 +17,7 @@ from ..errors import SymnetError
 from .checkpoint import (CheckpointError, check_writable, load_checkpoint, remove_stale_temporaries,
                          save_checkpoint, write_atomically)
 from .engines import BACKENDS, check_backend
-from .loop import Settings, TrainingDiverged, TrainingInterrupted, TrainResult, fit
+from .loop import SAVE_EVERY, Settings, TrainingDiverged, TrainingInterrupted, TrainResult, fit
 from .tasks import TASKS, get_task
 
 __all__ = ["train", "TASKS", "BACKENDS", "TrainResult", "TrainingDiverged", "TrainingInterrupted",
@@ -26,12 +26,14 @@ __all__ = ["train", "TASKS", "BACKENDS", "TrainResult", "TrainingDiverged", "Tra
 
 def train(task: str, backend: str = "numpy", *, epochs: int | None = None, lr: float | None = None,
           batch: int | None = None, seed: int = 0, checkpoint=None, resume: bool = False,
-          plot=None, progress: bool = False) -> TrainResult:
+          plot=None, progress: bool = False, save_every: float = SAVE_EVERY) -> TrainResult:
     """Train one of the lecture's networks and return its :class:`TrainResult`.
 
     Unset hyper-parameters take the task's defaults (``get_task(name).defaults``).
-    ``checkpoint``: save the weights there (atomically) after every epoch; with
-    ``resume=True`` continue from it up to ``epochs``. ``plot``: write a PNG of the loss
+    ``checkpoint``: save the weights there (atomically, durably) after an epoch once
+    ``save_every`` seconds have passed since the last save (0: every epoch), after the
+    last epoch and when training stops early; with ``resume=True`` continue from it up
+    to ``epochs``. ``plot``: write a PNG of the loss
     curve and the task's own figure. Every output is checked writable before training
     starts. Raises :class:`TrainingDiverged` when the loss or the weights become NaN or
     infinite, :class:`TrainingInterrupted` on Ctrl-C, :class:`CheckpointError` for a
@@ -46,7 +48,8 @@ def train(task: str, backend: str = "numpy", *, epochs: int | None = None, lr: f
     if plot is not None:
         remove_stale_temporaries(_plot_target(plot))
         check_writable(plot, "the plot")
-    result = fit(job, backend, settings, checkpoint=checkpoint, resume=resume, progress=progress)
+    result = fit(job, backend, settings, checkpoint=checkpoint, resume=resume, progress=progress,
+                 save_every=save_every)
     if plot is not None:
         save_plot(job, result, plot)
     return result

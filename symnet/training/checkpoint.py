@@ -119,6 +119,9 @@ def check_writable(path, what: str) -> Path:
     path = Path(path)
     if path.exists() and not path.is_file():
         raise SymnetError(f"cannot write {what} {path}: it exists and is not a regular file")
+    folder = next((f for f in path.parents if f.exists() or f.is_symlink()), None)
+    if folder is not None and not folder.is_dir():
+        raise SymnetError(f"cannot write {what} {path}: {folder} is not a folder")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = _create_temporary(path)
@@ -170,41 +173,44 @@ def _history_line(record) -> bytes:
 
 
 class CheckpointWriter:
-    """Saves a run after every epoch: the weights and small state in the checkpoint, one
-    line appended to the history sidecar. The first save of a run writes a fresh sidecar
-    (header with this run's id, then the history so far, as when resuming)."""
+    """Saves a run as it trains: the weights and small state in the checkpoint, the
+    history records since the last save appended to the sidecar. The first save of a run
+    writes a fresh sidecar (a header with this run's id, then the history so far, which
+    a resumed run brings along)."""
 
     def __init__(self, path):
         self.path = Path(path)
         self.history_path = history_path(self.path)
         self.run = secrets.token_hex(8)
         self._log = None
-        self._bytes = 0
+        self._bytes = self._records = 0
 
     def save(self, params: dict, state: dict, history: list) -> None:
-        """Save after an epoch: ``history``'s last record is that epoch's. Raises
-        :class:`SymnetError` naming the file when it cannot be written."""
+        """Save the run after its epoch ``state["epoch"]``, whose records ``history`` holds.
+        Raises :class:`SymnetError` naming the file when it cannot be written."""
         try:
             if self._log is None:
                 data = _history_line({"symnet_history": 1, "run": self.run})
                 data += b"".join(_history_line(r) for r in history)
                 write_atomically(self.history_path, lambda f: f.write(data), "the checkpoint history")
-                self._log = open(self.history_path, "ab")
-                self._bytes = len(data)
+                self._log = os.open(self.history_path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
+                                    | getattr(os, "O_BINARY", 0))
             else:
-                line = _history_line(history[-1])
-                self._log.write(line)
-                self._log.flush()
-                os.fsync(self._log.fileno())
-                self._bytes += len(line)
+                data = b"".join(_history_line(r) for r in history[self._records:])
+                unwritten = memoryview(data)
+                while unwritten:  # unbuffered: a failed append leaves nothing behind to be flushed later
+                    unwritten = unwritten[os.write(self._log, unwritten):]
+                os.fsync(self._log)
         except OSError as exc:
             raise _failed("the checkpoint history", self.history_path, exc) from None
+        self._bytes += len(data)
+        self._records = len(history)
         meta = {**state, "format": 2, "run": self.run, "history_bytes": self._bytes}
         write_atomically(self.path, lambda f: _write_npz(f, params, meta), "the checkpoint")
 
     def close(self) -> None:
         if self._log is not None:
-            self._log.close()
+            os.close(self._log)
             self._log = None
 
 

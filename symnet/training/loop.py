@@ -14,7 +14,10 @@ at once, naming the epoch and step, before the bad step is applied (engines that
 on the device are checked once an epoch); the last checkpoint written is the last good
 one. Ctrl-C stops training the same way, never in the middle of a save. Checkpoints and
 the other outputs are written as ``checkpoint.py`` describes: checked writable before
-training starts, atomically, durably, at the same cost every epoch.
+training starts, atomically, durably, at the same cost every epoch. A durable save costs
+a few fsyncs (milliseconds on a busy disk, far more than an epoch of xor), so the run is
+saved at most once every ``save_every`` seconds, after the last epoch, and whenever
+training stops early: a killed run loses at most that much work.
 """
 from __future__ import annotations
 
@@ -132,6 +135,9 @@ class Progress:
 
 # ---------------------------------------------------------------- interrupts
 
+SAVE_EVERY = 1.0  # seconds between checkpoint saves: a durable save costs fsyncs (ms on a busy disk)
+
+
 class _Interrupts:
     """SIGINT during training: a ``KeyboardInterrupt`` at once, except while a checkpoint is
     being saved, where it waits until the save is complete (so no half-written file and no
@@ -159,13 +165,16 @@ class _Interrupts:
             raise KeyboardInterrupt
 
     @contextmanager
-    def deferred(self):
+    def deferred(self, raise_pending: bool = True):
+        """Hold SIGINT back until the block is done; then raise it (unless told not to:
+        a run already stopping)."""
         self.saving = True
         try:
             yield
         finally:
             self.saving = False
-        if self.pending:
+        if self.pending and raise_pending:
+            self.pending = False
             raise KeyboardInterrupt
 
 
@@ -193,18 +202,21 @@ def _resume(task, checkpoint, params: dict, rng) -> tuple[dict, list, int]:
 
 
 def fit(task, backend: str, settings: Settings, *, checkpoint=None, resume: bool = False,
-        progress: bool = False) -> TrainResult:
+        progress: bool = False, save_every: float = SAVE_EVERY) -> TrainResult:
     """Train ``task`` with ``settings`` on ``backend``; see the module docstring.
 
     With ``checkpoint``, the file (and its history sidecar) is checked writable before
-    anything is trained, temporary files a killed run left beside it are removed, and
-    the run is saved after every epoch (see ``checkpoint.py``). Raises
-    :class:`TrainingDiverged` when the loss or the weights become NaN or infinite,
-    :class:`TrainingInterrupted` on SIGINT (Ctrl-C), :class:`CheckpointError` for a
-    checkpoint that cannot be resumed from, :class:`SymnetError` for bad settings or an
-    output that cannot be written.
+    anything is trained, temporary files a killed run left beside it are removed, and the
+    run is saved after an epoch when ``save_every`` seconds have passed since the last
+    save (0: after every epoch), after the last epoch, and when training stops early (the
+    last good epoch). Raises :class:`TrainingDiverged` when the loss or the weights become
+    NaN or infinite, :class:`TrainingInterrupted` on SIGINT (Ctrl-C),
+    :class:`CheckpointError` for a checkpoint that cannot be resumed from,
+    :class:`SymnetError` for bad settings or an output that cannot be written.
     """
     settings.check()
+    if not (isinstance(save_every, (int, float)) and math.isfinite(save_every) and save_every >= 0):
+        raise SymnetError(f"--save-every must be a non-negative number of seconds, not {save_every!r}")
     if resume and checkpoint is None:
         raise SymnetError("--resume needs --checkpoint FILE: the file to continue from")
     writer = None
@@ -228,67 +240,78 @@ def fit(task, backend: str, settings: Settings, *, checkpoint=None, resume: bool
     bar = Progress(settings.epochs, f"{task.name} ({backend})", progress)
     train_seconds = 0.0
     per_epoch = -(-n // settings.batch)
-    saved = start if resume else None  # the epoch of the last good checkpoint on disk
+    saved = start if resume else None  # the epoch of the last checkpoint on disk
+    last_save = time.monotonic()
     epoch = start
+    rng_state = rng.bit_generator.state  # at the end of the last completed epoch
 
-    def stopped(what: str, good: dict, error=TrainingDiverged):
-        result.params = good
+    def save(done: int) -> None:
+        nonlocal saved, last_save
+        writer.save(params, {"task": task.name, "backend": backend, "epoch": done, "rng": rng_state,
+                             "settings": _settings_json(settings)}, history)
+        saved, last_save = done, time.monotonic()
+
+    def stopped(what: str, error=TrainingDiverged):
+        """Save the last good epoch if it is not saved yet; the exception to raise."""
+        if writer is not None and epoch > (saved or 0):
+            with interrupts.deferred(raise_pending=False):
+                save(epoch)
+        result.params = params
         if saved is not None:
             kept = f"the last good checkpoint (epoch {saved}) is kept in {checkpoint}"
         else:
             kept = "no checkpoint was written" + ("" if checkpoint is not None else
-                                                  " (--checkpoint FILE saves every epoch)")
+                                                  " (--checkpoint FILE saves the run as it trains)")
         return error(f"{what}; {kept}", result)
 
     try:
         with _Interrupts() as interrupts:
-            for epoch in range(start, settings.epochs):
-                order = rng.permutation(n) if task.shuffle else np.arange(n)
-                started = time.perf_counter()
-                steps = range(0, n, settings.batch)
-                lrs = [task.learning_rate(settings, epoch * per_epoch + step, settings.epochs * per_epoch)
-                       for step in range(len(steps))]
-                if hasattr(engine, "run_epoch"):  # one launch for the whole epoch
-                    losses = engine.run_epoch(order, lrs, settings.batch)
-                else:
-                    losses = []
-                    for step, lo in enumerate(steps):
-                        try:
-                            losses.append(engine.step(order[lo:lo + settings.batch], lrs[step]))
-                        except NonFiniteWeights as bad:
-                            raise stopped(f"the weight {bad.name} would become NaN or infinite at epoch "
-                                          f"{epoch + 1}, step {step + 1} (learning rate {settings.lr}); training "
-                                          "stopped before that step. Try a smaller --lr", engine.params()) from None
-                        if not math.isfinite(losses[-1]):
-                            break
-                bad = next((s for s, loss in enumerate(losses) if not math.isfinite(loss)), None)
-                if bad is not None:  # the engines never apply a step whose loss is not finite
-                    raise stopped(f"the loss became {losses[bad]} at epoch {epoch + 1}, step {bad + 1} "
-                                  f"(learning rate {settings.lr}); training stopped before that step. "
-                                  "Try a smaller --lr", engine.params())
-                updated = engine.params()
-                bad = next((k for k, w in updated.items() if not np.isfinite(w).all()), None)
-                if bad is not None:  # engines that update on the device are checked once an epoch
-                    raise stopped(f"the weight {bad} became NaN or infinite in epoch {epoch + 1} (learning rate "
-                                  f"{settings.lr}); training stopped with the weights of epoch {epoch}. "
-                                  "Try a smaller --lr", params)
-                params = updated
-                train_seconds += time.perf_counter() - started
-                result.step_losses += losses
-                with np.errstate(over="ignore", invalid="ignore"):  # finite weights near the float limit
-                    metrics = task.evaluate(params)
-                record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), **metrics}
-                history.append(record)
-                if writer is not None:
-                    with interrupts.deferred():
-                        writer.save(params, {"task": task.name, "backend": backend, "epoch": epoch + 1,
-                                             "rng": rng.bit_generator.state,
-                                             "settings": _settings_json(settings)}, history)
-                        saved = epoch + 1  # before a Ctrl-C held back during the save is raised
-                bar.update(epoch + 1, task.progress_text(record))
-    except KeyboardInterrupt:
-        where = f"epoch {epoch + 1}" if epoch < settings.epochs else "the end of the run"
-        raise stopped(f"interrupted during {where}", params, TrainingInterrupted) from None
+            try:
+                for epoch in range(start, settings.epochs):  # ``epoch``: the epochs completed so far
+                    order = rng.permutation(n) if task.shuffle else np.arange(n)
+                    started = time.perf_counter()
+                    steps = range(0, n, settings.batch)
+                    lrs = [task.learning_rate(settings, epoch * per_epoch + step, settings.epochs * per_epoch)
+                           for step in range(len(steps))]
+                    if hasattr(engine, "run_epoch"):  # one launch for the whole epoch
+                        losses = engine.run_epoch(order, lrs, settings.batch)
+                    else:
+                        losses = []
+                        for step, lo in enumerate(steps):
+                            try:
+                                losses.append(engine.step(order[lo:lo + settings.batch], lrs[step]))
+                            except NonFiniteWeights as bad:
+                                raise stopped(f"the weight {bad.name} would become NaN or infinite at epoch "
+                                              f"{epoch + 1}, step {step + 1} (learning rate {settings.lr}); "
+                                              "training stopped before that step. Try a smaller --lr") from None
+                            if not math.isfinite(losses[-1]):
+                                break
+                    bad = next((s for s, loss in enumerate(losses) if not math.isfinite(loss)), None)
+                    if bad is not None:  # the engines never apply a step whose loss is not finite
+                        raise stopped(f"the loss became {losses[bad]} at epoch {epoch + 1}, step {bad + 1} "
+                                      f"(learning rate {settings.lr}); training stopped before that step. "
+                                      "Try a smaller --lr")
+                    updated = engine.params()
+                    bad = next((k for k, w in updated.items() if not np.isfinite(w).all()), None)
+                    if bad is not None:  # engines that update on the device are checked once an epoch
+                        raise stopped(f"the weight {bad} became NaN or infinite in epoch {epoch + 1} (learning "
+                                      f"rate {settings.lr}); training stopped with the weights of epoch {epoch}. "
+                                      "Try a smaller --lr")
+                    train_seconds += time.perf_counter() - started
+                    with np.errstate(over="ignore", invalid="ignore"):  # finite weights near the float limit
+                        metrics = task.evaluate(updated)
+                    with interrupts.deferred():  # the epoch is complete, and saved when due, or not at all
+                        params, rng_state = updated, rng.bit_generator.state
+                        history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), **metrics})
+                        result.step_losses += losses
+                        epoch += 1
+                        if writer is not None and (epoch == settings.epochs
+                                                   or time.monotonic() - last_save >= save_every):
+                            save(epoch)
+                    bar.update(epoch, task.progress_text(history[-1]))
+            except KeyboardInterrupt:
+                where = f"epoch {epoch + 1}" if epoch < settings.epochs else "the end of the run"
+                raise stopped(f"interrupted during {where}", TrainingInterrupted) from None
     finally:
         bar.close()
         if writer is not None:
