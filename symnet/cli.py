@@ -21,7 +21,6 @@ from . import __version__
 from .errors import SymnetError
 
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a program stopped by Ctrl-C
 _NAME_LIKE = re.compile(r"^[A-Za-z][\w-]*$")
 
 
@@ -210,6 +209,9 @@ def _verify(args) -> int:
     return 0 if all(r.passed for r in results) else 1
 
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a program stopped by Ctrl-C
+
+
 def _train(args) -> int:
     import json
 
@@ -234,9 +236,10 @@ def _train(args) -> int:
     except TrainingInterrupted as exc:
         print(f"symnet: training stopped: {exc}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except KeyboardInterrupt:  # before training started or while the plot was written
-        print("symnet: interrupted" + (f"; the checkpoint {args.checkpoint} holds the last completed epoch"
-                                       if args.checkpoint else ""), file=sys.stderr)
+    except KeyboardInterrupt:  # before training started, or while the plot was written
+        saved = args.checkpoint and Path(args.checkpoint).is_file()
+        print("symnet: interrupted" + (f"; the last checkpoint saved is {args.checkpoint}" if saved else ""),
+              file=sys.stderr)
         return EXIT_INTERRUPTED
     rows = get_task(args.task).compare(result) if args.compare else None
     if args.json:

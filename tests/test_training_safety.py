@@ -30,7 +30,6 @@ from symnet.errors import SymnetError
 from symnet.training import (CheckpointError, TrainingDiverged, get_task, load_checkpoint, save_checkpoint,
                              train)
 from symnet.training import checkpoint as ckpt
-from symnet.training.engines import NumpyEngine
 from symnet.training.loop import Settings, fit
 from symnet.training.tasks import Task
 
