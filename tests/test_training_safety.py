@@ -36,9 +36,9 @@ from symnet.training.tasks import Task
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def symnet(*args, timeout=120, preexec_fn=None, cwd=None):
+def symnet(*args, timeout=120, preexec_fn=None, cwd=None, env=None):
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "PYTHONDONTWRITEBYTECODE": "1"}
+           "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
     return subprocess.run([sys.executable, "-m", "symnet", *args], capture_output=True, text=True, env=env,
                           timeout=timeout, preexec_fn=preexec_fn, cwd=cwd)
 
@@ -76,6 +76,21 @@ def test_the_step_that_would_make_weights_infinite_is_not_applied(backend):
     weights = caught.value.result.params  # those of epoch 1, the last good one
     assert all(np.isfinite(w).all() for w in weights.values())
     assert max(abs(w).max() for w in weights.values()) == 1e308  # ±lr·x: one step applied, not two
+
+
+@pytest.mark.parametrize("backend, message", [
+    ("triton", "the weight W1 would become NaN or infinite at epoch 1, step 1"),
+    ("triton-fused", "the learning rate 1e+308 does not fit in float32"),  # the kernels' precision
+])
+def test_the_triton_backends_refuse_the_step_too(backend, message):
+    """On a GPU, or under the interpreter where none is visible (TRITON_INTERPRET is read at import)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    interpret = {} if torch.cuda.is_available() else {"TRITON_INTERPRET": "1"}
+    r = symnet("train", "xor", "--backend", backend, "--lr", "1e308", "--epochs", "2", "--quiet", timeout=600,
+               env=interpret)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert message in r.stderr.splitlines()[-1]  # (the interpreter may warn about masked lanes first)
 
 
 class _Blowup(Task):
@@ -153,6 +168,11 @@ def test_a_read_only_folder_is_refused_before_training(tmp_path):
             train("xor", epochs=10**7, plot=folder / "x.png")
     finally:
         folder.chmod(0o700)
+    ck = folder / "x.npz"
+    train("xor", epochs=2, checkpoint=ck)
+    ck.chmod(0)
+    with pytest.raises(SymnetError, match=f"cannot read the checkpoint {ck}: Permission denied"):
+        load_checkpoint(ck)
 
 
 def test_an_unwritable_plot_is_refused_before_training_in_well_under_a_second(tmp_path):

@@ -304,16 +304,21 @@ def load_checkpoint(path, expected: dict | None = None, task: str | None = None)
     per-epoch records in ``meta["history"]``.
 
     ``expected`` maps each weight's name to its shape (default: the weights of the task
-    the checkpoint names); with ``task``, a checkpoint of another task is refused. Everything is checked before data is read (see the module
-    docstring), so a crafted file costs neither time nor memory. Raises
-    :class:`SymnetError` when ``path`` does not exist, :class:`CheckpointError` (one line
+    the checkpoint names); with ``task``, a checkpoint of another task is refused.
+    Everything is checked before data is read (see the module docstring), so a crafted
+    file costs neither time nor memory. Raises :class:`SymnetError` when ``path`` does not
+    exist, cannot be read or holds another task's run, :class:`CheckpointError` (one line
     naming the file and the problem) when it is not a valid checkpoint of that model.
     """
     path = Path(path)
     if not path.is_file():
         raise SymnetError(f"no checkpoint at {path} to resume from (train once with --checkpoint {path})")
     try:
-        with open(path, "rb") as f:
+        file = open(path, "rb")
+    except OSError as exc:
+        raise SymnetError(f"cannot read the checkpoint {path}: {exc.strerror or exc}") from None
+    try:
+        with file as f:
             size = os.fstat(f.fileno()).st_size
             if size == 0:
                 raise CheckpointError("it is empty")

@@ -123,7 +123,8 @@ def on_device(*arrays):
 
 
 class TritonEngine:
-    """SGD with a gradient function over torch tensors that calls the generated Triton kernels."""
+    """SGD with a gradient function over torch tensors that calls the generated Triton kernels.
+    As :class:`NumpyEngine`, a step whose loss or updated weights are not finite is not applied."""
 
     def __init__(self, params: dict, grads):
         self.torch = torch = require_torch("--backend triton")
@@ -134,9 +135,13 @@ class TritonEngine:
     def step(self, idx: np.ndarray, lr: float) -> float:
         loss, grads = self.grads(self.p, self.torch.from_numpy(np.ascontiguousarray(idx)).to(self.device))
         value = float(loss)
-        if math.isfinite(value):
-            for name, g in grads.items():
-                self.p[name].sub_(g, alpha=lr)
+        if math.isfinite(value):  # as NumpyEngine: neither a non-finite loss nor weights are applied
+            updated = {name: self.p[name] - lr * g for name, g in grads.items()}
+            finite = self.torch.stack([self.torch.isfinite(w).all() for w in updated.values()]).tolist()
+            if not all(finite):
+                raise NonFiniteWeights(list(updated)[finite.index(False)], value)
+            for name, w in updated.items():
+                self.p[name].copy_(w)
         return value
 
     def params(self) -> dict:
@@ -155,7 +160,12 @@ class FusedEngine:
         self.launch = launch
 
     def run_epoch(self, order: np.ndarray, lrs, batch: int) -> list[float]:
-        """Every step of an epoch in one launch; the loss of each step before its update."""
+        """Every step of an epoch in one launch; the loss of each step before its update.
+        Raises :class:`SymnetError` for a learning rate beyond float32, the kernels' precision."""
+        largest = max(lrs, default=0.0)
+        if largest > float(np.finfo(np.float32).max):
+            raise SymnetError(f"the learning rate {largest:g} does not fit in float32, the precision of the fused "
+                              f"kernels (at most {np.finfo(np.float32).max:.3g})")
         lrs = self.torch.tensor(np.asarray(lrs, dtype=np.float32), device=self.device)
         order = self.torch.from_numpy(np.ascontiguousarray(order, dtype=np.int64)).to(self.device)
         return self.launch(self.p, order, lrs, batch).tolist()
