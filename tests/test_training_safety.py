@@ -452,7 +452,7 @@ def _crafted(folder: Path, good: Path, marker: Path) -> dict:
     cases = {}
     cases["empty"] = (folder / "empty.npz", "is empty")
     cases["empty"][0].write_bytes(b"")
-    cases["garbage"] = (folder / "garbage.npz", "File is not a zip file")
+    cases["garbage"] = (folder / "garbage.npz", "it is not a zip file")
     cases["garbage"][0].write_bytes(random.Random(1).randbytes(4096))
     cases["truncated"] = (folder / "truncated.npz", "not a valid symnet checkpoint")
     cases["truncated"][0].write_bytes(good.read_bytes()[: good.stat().st_size // 2])
@@ -482,6 +482,13 @@ def _crafted(folder: Path, good: Path, marker: Path) -> dict:
     cases["history-missing"] = (build("history-missing"), "history .* is missing")
     cases["wrong-task"] = (build("wrong-task", {"__meta__.npy": meta_with(task="miles")}),
                            "holds a 'miles' run, not 'xor'")
+    many = folder / "many-members.npz"  # 60,000 empty members: a 6 MB list zipfile would read whole
+    with zipfile.ZipFile(many, "w") as z:
+        for member, data in members.items():
+            z.writestr(member, data)
+        for i in range(60_000):
+            z.writestr(f"m{i}", b"")
+    cases["many-members"] = (many, r"its list of members claims \d+ bytes")
     cases["sparse-20GiB"] = (folder / "sparse.npz", "more than a checkpoint can be")
     with open(cases["sparse-20GiB"][0], "wb") as f:
         f.truncate(20 << 30)

@@ -26,6 +26,7 @@ import json
 import os
 import re
 import secrets
+import struct
 import zipfile
 from pathlib import Path
 
@@ -40,6 +41,7 @@ FILE_LIMIT = 64 << 20      # a checkpoint file, all members together (digits' we
 META_LIMIT = 16 << 20      # the __meta__ member (an inline history of a long run fits)
 HISTORY_LIMIT = 256 << 20  # the history sidecar (about two million epochs of xor)
 HEADER_LIMIT = 10_000      # an .npy header (NumPy's own default bound)
+DIRECTORY_LIMIT = 64 << 10  # the zip's list of members, read whole by zipfile (ours: 5 members, 0.5 KB)
 
 
 class CheckpointError(SymnetError):
@@ -216,6 +218,21 @@ class CheckpointWriter:
 
 # ---------------------------------------------------------------- reading
 
+def _check_directory(f, size: int) -> None:
+    """Bound the zip's central directory before ``zipfile`` reads it whole into a list of
+    members (a 64 MiB directory would be a million objects): its size is in the end record."""
+    tail = min(size, 22 + 0xFFFF)  # the end record and its comment
+    f.seek(size - tail)
+    data = f.read(tail)
+    at = data.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(data):
+        raise CheckpointError("it is not a zip file (no end record)")
+    directory = struct.unpack_from("<I", data, at + 12)[0]
+    if directory > DIRECTORY_LIMIT:  # 0xFFFFFFFF (zip64) included: symnet never writes one
+        raise CheckpointError(f"its list of members claims {directory} bytes, more than a checkpoint needs")
+    f.seek(0)
+
+
 def _member_header(z: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, label: str):
     """Open a member after checking its claimed size; read and check its .npy header."""
     if info.compress_type != zipfile.ZIP_STORED:
@@ -223,13 +240,17 @@ def _member_header(z: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, label:
     if info.file_size > limit:
         raise CheckpointError(f"member {info.filename} claims {info.file_size} bytes, more than {label} can hold")
     member = z.open(info)
-    major, _ = np.lib.format.read_magic(member)
-    read_header = {1: np.lib.format.read_array_header_1_0, 2: np.lib.format.read_array_header_2_0}.get(major)
-    if read_header is None:
-        raise CheckpointError(f"member {info.filename} has an unknown .npy version {major}")
-    shape, fortran, dtype = read_header(member, max_header_size=HEADER_LIMIT)
-    if dtype.hasobject:
-        raise CheckpointError(f"member {info.filename} holds Python objects (a pickle); refused")
+    try:
+        major, _ = np.lib.format.read_magic(member)
+        read_header = {1: np.lib.format.read_array_header_1_0, 2: np.lib.format.read_array_header_2_0}.get(major)
+        if read_header is None:
+            raise CheckpointError(f"member {info.filename} has an unknown .npy version {major}")
+        shape, fortran, dtype = read_header(member, max_header_size=HEADER_LIMIT)
+        if dtype.hasobject:
+            raise CheckpointError(f"member {info.filename} holds Python objects (a pickle); refused")
+    except BaseException:
+        member.close()
+        raise
     return member, shape, fortran, dtype
 
 
@@ -324,6 +345,7 @@ def load_checkpoint(path, expected: dict | None = None, task: str | None = None)
                 raise CheckpointError("it is empty")
             if size > FILE_LIMIT:
                 raise CheckpointError(f"it is {size} bytes, more than a checkpoint can be ({FILE_LIMIT})")
+            _check_directory(f, size)
             with zipfile.ZipFile(f) as z:
                 infos = z.infolist()
                 members = {info.filename: info for info in infos}
