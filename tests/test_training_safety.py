@@ -469,6 +469,8 @@ def _crafted(folder: Path, good: Path, marker: Path) -> dict:
     cases["meta-pickle"] = (build("meta-pickle", {"__meta__.npy": _saved(np.array([_Payload(str(marker))],
                                                                                   dtype=object))}),
                             "holds Python objects")
+    cases["huge-meta-string"] = (build("huge-meta-string", {"__meta__.npy": _npy((), "<U100000000")}),
+                                 r"member __meta__ claims 400000000 bytes of data in \d+")
     cases["nan"] = (build("nan", {"param_W1.npy": _saved(np.full((2, 2), np.nan, np.float32))}),
                     "W1 holds NaN or infinite values")
     cases["extra-member"] = (build("extra-member", extra={"evil.py": b"import os"}), "'evil.py' that is not a weight")

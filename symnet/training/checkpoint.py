@@ -254,8 +254,11 @@ def _member_header(z: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, label:
     return member, shape, fortran, dtype
 
 
-def _member_data(member, shape, fortran: bool, dtype, name: str) -> np.ndarray:
+def _member_data(member, size: int, shape, fortran: bool, dtype, name: str) -> np.ndarray:
+    """The array after its header, ``size`` the member's whole size: never read past it."""
     nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if nbytes > size:
+        raise CheckpointError(f"member {name} claims {nbytes} bytes of data in {size}")
     data = member.read(nbytes)
     if len(data) != nbytes or member.read(1):
         raise CheckpointError(f"member {name} is truncated or has extra bytes")
@@ -269,7 +272,7 @@ def _read_meta(z: zipfile.ZipFile, info) -> dict:
     if shape != () or dtype.kind != "U":
         raise CheckpointError(f"its __meta__ member is a {dtype} array of shape {shape}, not text")
     with member:
-        text = str(_member_data(member, shape, fortran, dtype, "__meta__")[()])
+        text = str(_member_data(member, info.file_size, shape, fortran, dtype, "__meta__")[()])
     meta = json.loads(text)
     if not isinstance(meta, dict):
         raise CheckpointError("its __meta__ is not a JSON object")
@@ -367,11 +370,11 @@ def load_checkpoint(path, expected: dict | None = None, task: str | None = None)
                     info = members[f"param_{name}.npy"]
                     limit = HEADER_LIMIT + 16 + 8 * int(np.prod(shape, dtype=np.int64))
                     member, got, fortran, dtype = _member_header(z, info, limit, "this model's weights")
-                    if got != tuple(shape) or dtype.kind != "f" or dtype.itemsize > 8:
-                        raise CheckpointError(f"its weight {name} is a {dtype} array of shape {got}, "
-                                              f"not a float array of shape {tuple(shape)}")
                     with member:
-                        params[name] = _member_data(member, got, fortran, dtype, info.filename)
+                        if got != tuple(shape) or dtype.kind != "f" or dtype.itemsize > 8:
+                            raise CheckpointError(f"its weight {name} is a {dtype} array of shape {got}, "
+                                                  f"not a float array of shape {tuple(shape)}")
+                        params[name] = _member_data(member, info.file_size, got, fortran, dtype, info.filename)
                     if not np.isfinite(params[name]).all():
                         raise CheckpointError(f"its weight {name} holds NaN or infinite values")
         meta["history"] = _check_history(meta["history"] if "history" in meta else _read_history(path, meta),
