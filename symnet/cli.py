@@ -99,7 +99,11 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--batch", type=int, help="examples per mini-batch")
     t.add_argument("--seed", type=int, default=0, help="seed of the weights and the batches (default 0)")
     t.add_argument("--plot", metavar="FILE.png", help="write the loss curve and the task's figure")
-    t.add_argument("--checkpoint", metavar="FILE", help="save the weights here after every epoch (atomically)")
+    t.add_argument("--checkpoint", metavar="FILE", help="save the run here as it trains (atomically and durably; "
+                   "the per-epoch history goes to FILE.history.jsonl beside it)")
+    t.add_argument("--save-every", type=float, default=1.0, metavar="SECONDS",
+                   help="with --checkpoint: save at most this often (default 1; 0: after every epoch); "
+                   "the last epoch, and the last good one when training stops early, are always saved")
     t.add_argument("--resume", action="store_true", help="continue from --checkpoint up to --epochs")
     t.add_argument("--json", action="store_true", help="print the final metrics as JSON only")
     t.add_argument("--compare", action="store_true",
@@ -205,10 +209,13 @@ def _verify(args) -> int:
     return 0 if all(r.passed for r in results) else 1
 
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a program stopped by Ctrl-C
+
+
 def _train(args) -> int:
     import json
 
-    from .training import TASKS, TrainingDiverged, get_task, train
+    from .training import TASKS, TrainingDiverged, TrainingInterrupted, get_task, train
 
     if args.list or not args.task:
         for name in TASKS:
@@ -222,10 +229,18 @@ def _train(args) -> int:
     try:
         result = train(args.task, args.backend, epochs=args.epochs, lr=args.lr, batch=args.batch,
                        seed=args.seed, checkpoint=args.checkpoint, resume=args.resume, plot=args.plot,
-                       progress=not (args.quiet or args.json))
+                       progress=not (args.quiet or args.json), save_every=args.save_every)
     except TrainingDiverged as exc:
         print(f"symnet: training stopped: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_USAGE
+    except TrainingInterrupted as exc:
+        print(f"symnet: training stopped: {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:  # before training started, or while the plot was written
+        saved = args.checkpoint and Path(args.checkpoint).is_file()
+        print("symnet: interrupted" + (f"; the last checkpoint saved is {args.checkpoint}" if saved else ""),
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     rows = get_task(args.task).compare(result) if args.compare else None
     if args.json:
         out = result.as_json()

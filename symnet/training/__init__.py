@@ -11,28 +11,34 @@ on the same model, the reference), ``triton`` (generated Triton kernels on a GPU
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from ..errors import SymnetError
+from .checkpoint import (CheckpointError, check_writable, load_checkpoint, remove_stale_temporaries,
+                         save_checkpoint, write_atomically)
 from .engines import BACKENDS, check_backend
-from .loop import Settings, TrainingDiverged, TrainResult, fit, load_checkpoint, save_checkpoint
+from .loop import SAVE_EVERY, Settings, TrainingDiverged, TrainingInterrupted, TrainResult, fit
 from .tasks import TASKS, get_task
 
-__all__ = ["train", "TASKS", "BACKENDS", "TrainResult", "TrainingDiverged", "Settings",
-           "save_plot", "get_task", "load_checkpoint", "save_checkpoint"]
+__all__ = ["train", "TASKS", "BACKENDS", "TrainResult", "TrainingDiverged", "TrainingInterrupted",
+           "CheckpointError", "Settings", "save_plot", "get_task", "load_checkpoint", "save_checkpoint"]
 
 
 def train(task: str, backend: str = "numpy", *, epochs: int | None = None, lr: float | None = None,
           batch: int | None = None, seed: int = 0, checkpoint=None, resume: bool = False,
-          plot=None, progress: bool = False) -> TrainResult:
+          plot=None, progress: bool = False, save_every: float = SAVE_EVERY) -> TrainResult:
     """Train one of the lecture's networks and return its :class:`TrainResult`.
 
     Unset hyper-parameters take the task's defaults (``get_task(name).defaults``).
-    ``checkpoint``: save the weights there (atomically) after every epoch; with
-    ``resume=True`` continue from it up to ``epochs``. ``plot``: write a PNG of the loss
-    curve and the task's own figure. Raises :class:`TrainingDiverged` on a NaN/inf loss.
+    ``checkpoint``: save the weights there (atomically, durably) after an epoch once
+    ``save_every`` seconds have passed since the last save (0: every epoch), after the
+    last epoch and when training stops early; with ``resume=True`` continue from it up
+    to ``epochs``. ``plot``: write a PNG of the loss
+    curve and the task's own figure. Every output is checked writable before training
+    starts. Raises :class:`TrainingDiverged` when the loss or the weights become NaN or
+    infinite, :class:`TrainingInterrupted` on Ctrl-C, :class:`CheckpointError` for a
+    checkpoint that cannot be resumed from, :class:`SymnetError` for bad settings or an
+    output that cannot be written.
     """
     job = get_task(task)
     check_backend(backend, job)
@@ -40,8 +46,10 @@ def train(task: str, backend: str = "numpy", *, epochs: int | None = None, lr: f
     settings = Settings(d["epochs"] if epochs is None else epochs, d["lr"] if lr is None else lr,
                         d["batch"] if batch is None else batch, seed).check()
     if plot is not None:
-        _plot_target(plot)
-    result = fit(job, backend, settings, checkpoint=checkpoint, resume=resume, progress=progress)
+        remove_stale_temporaries(_plot_target(plot))
+        check_writable(plot, "the plot")
+    result = fit(job, backend, settings, checkpoint=checkpoint, resume=resume, progress=progress,
+                 save_every=save_every)
     if plot is not None:
         save_plot(job, result, plot)
     return result
@@ -59,7 +67,9 @@ def _plot_target(path) -> Path:
 
 
 def save_plot(task, result: TrainResult, path) -> Path:
-    """The task's figure as a PNG, written whole then moved into place."""
+    """The task's figure as a PNG, written atomically (see ``checkpoint.write_atomically``).
+    Raises :class:`SymnetError` when ``path`` is not a ``.png`` name, matplotlib is
+    missing, or the file cannot be written."""
     path = _plot_target(path)
     import matplotlib
     matplotlib.use("Agg")
@@ -67,13 +77,8 @@ def save_plot(task, result: TrainResult, path) -> Path:
     figure = Figure(figsize=(11, 4.2), layout="constrained")
     task.plot(result, figure)
     figure.suptitle(f"symnet train {result.task} ({result.backend} backend)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
     try:
-        figure.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SymnetError(f"cannot write the plot {path}: {exc.strerror or exc}") from None
+    return write_atomically(path, lambda f: figure.savefig(f, format="png", dpi=110), "the plot")

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import SymnetError
 
-__all__ = ["BACKENDS", "NumpyEngine", "TorchEngine", "TritonEngine", "FusedEngine", "require_torch",
+__all__ = ["BACKENDS", "NonFiniteWeights", "NumpyEngine", "TorchEngine", "TritonEngine", "FusedEngine", "require_torch",
            "check_backend", "triton_device", "on_device"]
 
 BACKENDS = ("numpy", "torch", "triton", "triton-fused")
@@ -47,8 +47,19 @@ def check_backend(backend: str, task) -> None:
         raise SymnetError(f"the {task.name} task runs on {', '.join(task.backends)}, not on {backend!r}")
 
 
+class NonFiniteWeights(Exception):
+    """A step whose update would make the weight ``name`` NaN or infinite (its loss,
+    ``loss``, was finite); the step was not applied."""
+
+    def __init__(self, name: str, loss: float):
+        super().__init__(name, loss)
+        self.name, self.loss = name, loss
+
+
 class NumpyEngine:
-    """SGD with a gradient function ``grads(params, idx) -> (loss, {name: ∂J/∂name})``."""
+    """SGD with a gradient function ``grads(params, idx) -> (loss, {name: ∂J/∂name})``.
+    A step is applied only when its loss and the updated weights are finite; an update
+    that is not raises :class:`NonFiniteWeights`."""
 
     def __init__(self, params: dict, grads):
         self.p = {k: np.array(v, copy=True) for k, v in params.items()}
@@ -57,10 +68,15 @@ class NumpyEngine:
     def step(self, idx: np.ndarray, lr: float) -> float:
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported by its loss
             loss, grads = self.grads(self.p, idx)
-        loss = float(loss)
-        if math.isfinite(loss):  # a diverged step is never applied
-            for name, g in grads.items():
-                self.p[name] -= lr * g
+            loss = float(loss)
+            if not math.isfinite(loss):  # a diverged step is never applied
+                return loss
+            updated = {name: self.p[name] - lr * g for name, g in grads.items()}
+        bad = next((name for name, w in updated.items() if not np.isfinite(w).all()), None)
+        if bad is not None:
+            raise NonFiniteWeights(bad, loss)
+        for name, w in updated.items():
+            np.copyto(self.p[name], w)
         return loss
 
     def params(self) -> dict:
@@ -80,11 +96,15 @@ class TorchEngine:
         torch = self.torch
         loss, J = self.objective(self.p, torch.from_numpy(np.ascontiguousarray(idx)))
         value = float(loss.detach())
-        if math.isfinite(value):
+        if math.isfinite(value):  # as NumpyEngine: neither a non-finite loss nor weights are applied
             grads = torch.autograd.grad(J, list(self.p.values()))
             with torch.no_grad():
-                for p, g in zip(self.p.values(), grads):
-                    p -= lr * g
+                updated = {name: p - lr * g for (name, p), g in zip(self.p.items(), grads)}
+                bad = next((name for name, w in updated.items() if not bool(torch.isfinite(w).all())), None)
+                if bad is not None:
+                    raise NonFiniteWeights(bad, value)
+                for name, w in updated.items():
+                    self.p[name].copy_(w)
         return value
 
     def params(self) -> dict:
@@ -103,7 +123,8 @@ def on_device(*arrays):
 
 
 class TritonEngine:
-    """SGD with a gradient function over torch tensors that calls the generated Triton kernels."""
+    """SGD with a gradient function over torch tensors that calls the generated Triton kernels.
+    As :class:`NumpyEngine`, a step whose loss or updated weights are not finite is not applied."""
 
     def __init__(self, params: dict, grads):
         self.torch = torch = require_torch("--backend triton")
@@ -114,9 +135,13 @@ class TritonEngine:
     def step(self, idx: np.ndarray, lr: float) -> float:
         loss, grads = self.grads(self.p, self.torch.from_numpy(np.ascontiguousarray(idx)).to(self.device))
         value = float(loss)
-        if math.isfinite(value):
-            for name, g in grads.items():
-                self.p[name].sub_(g, alpha=lr)
+        if math.isfinite(value):  # as NumpyEngine: neither a non-finite loss nor weights are applied
+            updated = {name: self.p[name] - lr * g for name, g in grads.items()}
+            finite = self.torch.stack([self.torch.isfinite(w).all() for w in updated.values()]).tolist()
+            if not all(finite):
+                raise NonFiniteWeights(list(updated)[finite.index(False)], value)
+            for name, w in updated.items():
+                self.p[name].copy_(w)
         return value
 
     def params(self) -> dict:
@@ -135,7 +160,12 @@ class FusedEngine:
         self.launch = launch
 
     def run_epoch(self, order: np.ndarray, lrs, batch: int) -> list[float]:
-        """Every step of an epoch in one launch; the loss of each step before its update."""
+        """Every step of an epoch in one launch; the loss of each step before its update.
+        Raises :class:`SymnetError` for a learning rate beyond float32, the kernels' precision."""
+        largest = max(lrs, default=0.0)
+        if largest > float(np.finfo(np.float32).max):
+            raise SymnetError(f"the learning rate {largest:g} does not fit in float32, the precision of the fused "
+                              f"kernels (at most {np.finfo(np.float32).max:.3g})")
         lrs = self.torch.tensor(np.asarray(lrs, dtype=np.float32), device=self.device)
         order = self.torch.from_numpy(np.ascontiguousarray(order, dtype=np.int64)).to(self.device)
         return self.launch(self.p, order, lrs, batch).tolist()
