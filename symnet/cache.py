@@ -165,12 +165,17 @@ def _same(folder_fd: int, filename: str, data: bytes) -> bool:
         fd = os.open(filename, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=folder_fd)
     except OSError:
         return False
-    with os.fdopen(fd, "rb") as f:
+    try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size != len(data) or f.read(len(data) + 1) != data:
+        if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
             return False
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            if f.read(len(data) + 1) != data:
+                return False
         os.utime(fd)  # now: eviction removes the least recently used copies first
-    return True
+        return True
+    finally:
+        os.close(fd)
 
 
 def _evict(folder_fd: int, keep: str) -> None:
