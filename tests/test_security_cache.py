@@ -407,3 +407,28 @@ def test_load_kernel_refuses_what_is_not_a_str():
 def test_load_kernel_loads_a_committed_kernel_once_however_it_is_asked():
     assert load_kernel("sigmoid_mse") is load_kernel("sigmoid_mse", backend="numpy") is load_kernel(
         module="sigmoid_mse", backend="numpy")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_while_the_in_process_cache_was_locked_can_still_compile():
+    """DataLoader workers and multiprocessing fork: a lock another thread held at that moment
+    would stay held forever in the child."""
+    d = symnet.derive(sigmoid(x) * 7, [x])
+    with compiler._CACHE._lock:
+        pid = os.fork()
+        if pid == 0:  # the child: compile, and report by the exit status
+            ok = False
+            try:
+                ok = symnet.compile(d)(np.array([0.0]))[0][0] == 3.5
+            finally:
+                os._exit(0 if ok else 1)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child hung on the in-process cache's lock")

@@ -9,6 +9,7 @@ import ast
 import builtins
 import keyword
 import linecache
+import os
 import re
 import sys
 import threading
@@ -34,6 +35,11 @@ class _LeastRecentlyUsed:
     def __init__(self, size: int):
         self.size = size
         self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        if hasattr(os, "register_at_fork"):  # a child forked while another thread held the lock
+            os.register_at_fork(after_in_child=self._new_lock)
+
+    def _new_lock(self) -> None:
         self._lock = threading.Lock()
 
     def get(self, key):
@@ -202,14 +208,16 @@ def _load_module(name: str, source: str) -> ModuleType:
 def _exec_module(module_name: str, source: str, filename: str, *, register: bool = False) -> ModuleType:
     """A new module made by running ``source``, our generator's output (never a file's text).
 
-    ``filename`` (of the form ``<...>``) names it in tracebacks; the source is entered into
-    ``linecache`` under it with no modification time, so tracebacks and ``inspect.getsource``
-    (which Triton's ``@triton.jit`` calls) find it and ``linecache.checkcache`` keeps it."""
+    ``filename`` (of the form ``<...>``) names it in tracebacks. With ``register`` the module is
+    kept in ``sys.modules`` and its source in ``linecache`` under ``filename`` with no modification
+    time, so ``inspect.getsource`` (which Triton's ``@triton.jit`` calls, its interpreter even at
+    the first launch) finds it and ``linecache.checkcache`` keeps it. Without, nothing outlives
+    the module (the NumPy backend: the in-process cache's bound is the whole bound)."""
     module = ModuleType(module_name)
     module.__symnet_source__ = source
-    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
     code = builtins.compile(source, filename, "exec", dont_inherit=True)  # not this file's __future__ flags
     if register:
+        linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
         sys.modules[module_name] = module
     try:
         exec(code, module.__dict__)  # noqa: S102 - the code generator's own output
