@@ -192,8 +192,8 @@ def _load_module(name: str, source: str) -> ModuleType:
     and no ``__pycache__`` is read or written. Triton reads a kernel's source with
     ``inspect.getsource``, which asks ``linecache``: the source is registered there under a
     ``<symnet:...>`` filename, which linecache never looks up on disk. The module is kept in
-    ``sys.modules`` (torch.compile looks functions up by module), and a module already there
-    from the same source is reused: running it again would register its torch custom op twice.
+    ``sys.modules`` (torch.compile looks functions up by module); a module already there from
+    the same source (compiled before, then dropped from the in-process cache) is reused.
     """
     from ..cache import save_copy
 
