@@ -22,3 +22,13 @@ class UnknownNameError(SymnetError, KeyError):
 
 class NotDifferentiableError(SymnetError):
     """A gradient asked for at a point where the function has no derivative."""
+
+
+class UnsafeCacheError(SymnetError):
+    """symnet's cache folder is not the user's alone: another owner, writable by group or
+    others, a symbolic link, or not a folder."""
+
+
+class InvalidNameError(SymnetError, ValueError):
+    """A name symnet would put into generated code or a file path is not a plain identifier
+    it accepts (a kernel's name, a committed kernel module's name)."""

@@ -1,18 +1,70 @@
-"""``symnet.compile``: a derivation in, a generated, callable function out (cached)."""
+"""``symnet.compile``: a derivation in, a generated, callable function out (cached).
+
+Generated modules run from the source just generated, in memory, never from a file; the
+in-process cache keeps the :data:`MAX_COMPILED` most recently used functions.
+"""
 from __future__ import annotations
 
+import ast
 import builtins
+import keyword
+import linecache
+import os
+import re
+import sys
+import threading
+from collections import OrderedDict
+from types import ModuleType
 from typing import Callable
 
 from ..derivation import Derivation
-from ..errors import SymnetError
+from ..errors import InvalidNameError, SymnetError
 from .kernel import Kernel, describe
 from .numpy_backend import emit_module
 
 __all__ = ["compile", "compile_step", "CompiledKernel"]
 
 BACKENDS = ("numpy", "triton")
-_CACHE: dict = {}
+MAX_COMPILED = 128
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+
+
+class _LeastRecentlyUsed:
+    """A dict bounded to ``size`` entries that forgets the least recently used one first."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        if hasattr(os, "register_at_fork"):  # a child forked while another thread held the lock
+            os.register_at_fork(after_in_child=self._new_lock)
+
+    def _new_lock(self) -> None:
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            if key not in self._items:
+                return None
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_CACHE = _LeastRecentlyUsed(MAX_COMPILED)
 
 
 class CompiledKernel:
@@ -38,34 +90,78 @@ def compile(derivation: Derivation, backend: str = "numpy", *, value: bool = Tru
             gradients: bool = True, name: str | None = None) -> CompiledKernel:
     """Generate and load a function computing the derivation's value and gradients.
 
-    The source is emitted by the code generator from the derivation (see ``.source``);
-    repeated calls with the same derivation return the cached function.
+    The source is emitted by the code generator from the derivation (see ``.source``) and run
+    from memory; repeated calls with the same derivation return the cached function (the
+    :data:`MAX_COMPILED` most recently used are kept). ``name`` names the function; by default
+    the derivation's name. With ``backend="triton"`` a copy of the module is written to
+    symnet's cache folder for reading (see :mod:`symnet.cache`).
+
+    Raises:
+        SymnetError: an unknown backend, not a Derivation, or a derivation that cannot be generated.
+        InvalidNameError: ``name`` is not an ASCII identifier of at most 64 characters starting with
+            a letter, or is a Python keyword or builtin, or a name the generated module uses itself.
+        UnsafeCacheError: (triton) the cache folder is not the user's alone.
     """
     if backend not in BACKENDS:
         raise SymnetError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)}")
     if not isinstance(derivation, Derivation):
         raise SymnetError(f"symnet.compile takes a Derivation (from symnet.derive), not {type(derivation).__name__}")
+    if name is not None:
+        _check_name(name)
     key = (backend, derivation.definitions, derivation.wrt, derivation.outputs, value, gradients, name)
-    try:
-        return _CACHE[key]
-    except KeyError:
-        pass
+    compiled = _CACHE.get(key)
+    if compiled is not None:
+        return compiled
     kernel = describe(derivation, name=name, value=value, gradients=gradients)
     what = f"a derivation ('{derivation.name or derivation.title}')"
     if backend == "triton":
         compiled = _compile_triton(kernel, what)
     else:
         source = emit_module([kernel], what, "symnet.compile(derivation, backend='numpy')")
-        namespace: dict = {"__name__": f"symnet_generated_{kernel.name}"}
-        exec(builtins.compile(source, f"<symnet:{kernel.name}>", "exec"), namespace)  # noqa: S102 - our own output
-        compiled = CompiledKernel(namespace[kernel.name], source, kernel)
-    _CACHE[key] = compiled
+        _check_bound_once(source, kernel.name)
+        module = _exec_module(f"symnet_generated_{kernel.name}", source, f"<symnet:{kernel.name}>")
+        compiled = CompiledKernel(getattr(module, kernel.name), source, kernel)
+    _CACHE.put(key, compiled)
     return compiled
 
 
+def _check_name(name) -> None:
+    """Refuse a kernel name that is not a plain identifier the generated module can define."""
+    if not isinstance(name, str):
+        raise InvalidNameError(f"name must be a str, not {type(name).__name__}")
+    if not _NAME.fullmatch(name):
+        raise InvalidNameError(f"name {name!r} is not a plain identifier: use ASCII letters, digits and '_', "
+                               "starting with a letter, at most 64 characters")
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or hasattr(builtins, name):
+        raise InvalidNameError(f"name {name!r} is a Python keyword or builtin; choose another")
+
+
+def _check_bound_once(source: str, name: str) -> None:
+    """Refuse a kernel name that the generated module also binds for itself (``np``, ``torch``...)."""
+    bound = []
+
+    def visit(statements):
+        for node in statements:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                bound.extend((a.asname or a.name).split(".")[0] for a in node.names)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bound.append(node.name)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                bound.extend(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+            elif isinstance(node, (ast.If, ast.Try, ast.With, ast.For, ast.While)):
+                for field in ("body", "orelse", "finalbody", "handlers"):
+                    visit(getattr(node, field, []))
+            elif isinstance(node, ast.ExceptHandler):
+                visit(node.body)
+
+    visit(ast.parse(source).body)
+    if bound.count(name) != 1:
+        raise InvalidNameError(f"name {name!r} is used by the generated module itself; choose another")
+
+
 def _compile_triton(kernel: Kernel, what: str) -> CompiledKernel:
-    """Triton reads a kernel's source from its file, so the module is written to a cache
-    folder (atomically, named by the hash of its source) and imported from there."""
+    """The Triton module, run from memory; its torch custom op is named by the hash of its source."""
     import hashlib
 
     from .triton_backend import emit_triton_module
@@ -79,6 +175,7 @@ def _compile_triton(kernel: Kernel, what: str) -> CompiledKernel:
     digest = hashlib.sha256(draft.encode()).hexdigest()[:12]
     source = emit_triton_module([kernel], what, "symnet.compile(derivation, backend='triton')",
                                 op_namespace="symnet_user", op_suffix=f"_{digest}")
+    _check_bound_once(source, kernel.name)
     module = _load_module(f"{kernel.name}_{digest}", source)
     compiled = CompiledKernel(getattr(module, kernel.name), source, kernel)
     compiled.value = getattr(module, f"{kernel.name}_value", None)  # differentiable, a torch custom op
@@ -86,27 +183,48 @@ def _compile_triton(kernel: Kernel, what: str) -> CompiledKernel:
     return compiled
 
 
-def _load_module(name: str, source: str):
-    """Triton reads a kernel's source from its file: write the module to the cache folder
-    ($SYMNET_CACHE, else a per-user temporary folder) atomically, then import it by name."""
-    import importlib.util
-    import os
-    import sys
-    import tempfile
-    from pathlib import Path
+def _load_module(name: str, source: str) -> ModuleType:
+    """Run a generated Triton module from ``source`` itself, never from a file.
 
-    folder = Path(os.environ.get("SYMNET_CACHE") or Path(tempfile.gettempdir()) / f"symnet-{os.getuid()}") / "triton"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.py"
-    if not path.exists() or path.read_text(encoding="utf-8") != source:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(source)
-        os.replace(tmp, path)
-    spec = importlib.util.spec_from_file_location(f"symnet_user_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # importable by name, for torch.compile
-    spec.loader.exec_module(module)
+    A readable copy goes to the cache folder (:func:`symnet.cache.save_copy`, which refuses a
+    folder that is not the user's alone), but what runs is ``source``, compiled in memory: a
+    file another user planted, or a crash left corrupt, at the copy's path is never executed,
+    and no ``__pycache__`` is read or written. Triton reads a kernel's source with
+    ``inspect.getsource``, which asks ``linecache``: the source is registered there under a
+    ``<symnet:...>`` filename, which linecache never looks up on disk. The module is kept in
+    ``sys.modules`` (torch.compile looks functions up by module); a module already there from
+    the same source (compiled before, then dropped from the in-process cache) is reused.
+    """
+    from ..cache import save_copy
+
+    module_name = f"symnet_user_{name}"
+    save_copy("triton", f"{name}.py", source)
+    loaded = sys.modules.get(module_name)
+    if loaded is not None and getattr(loaded, "__symnet_source__", None) == source:
+        return loaded
+    return _exec_module(module_name, source, f"<symnet:{name}>", register=True)
+
+
+def _exec_module(module_name: str, source: str, filename: str, *, register: bool = False) -> ModuleType:
+    """A new module made by running ``source``, our generator's output (never a file's text).
+
+    ``filename`` (of the form ``<...>``) names it in tracebacks. With ``register`` the module is
+    kept in ``sys.modules`` and its source in ``linecache`` under ``filename`` with no modification
+    time, so ``inspect.getsource`` (which Triton's ``@triton.jit`` calls, its interpreter even at
+    the first launch) finds it and ``linecache.checkcache`` keeps it. Without, nothing outlives
+    the module (the NumPy backend: the in-process cache's bound is the whole bound)."""
+    module = ModuleType(module_name)
+    module.__symnet_source__ = source
+    code = builtins.compile(source, filename, "exec", dont_inherit=True)  # not this file's __future__ flags
+    if register:
+        linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+        sys.modules[module_name] = module
+    try:
+        exec(code, module.__dict__)  # noqa: S102 - the code generator's own output
+    except BaseException:
+        if register and sys.modules.get(module_name) is module:
+            del sys.modules[module_name]
+        raise
     return module
 
 
@@ -117,7 +235,12 @@ def compile_step(activations, loss: str = "ce"):
 
     ``symnet.compile_step(("relu", "relu", "linear"))(x, t, W1, b1, W2, b2, W3, b3, order, lr, batch)``
     runs ceil(len(order)/batch) steps in one launch, updating the weights in place, and returns
-    each step's loss. The function's ``.source`` is the generated module.
+    each step's loss. The function's ``.source`` is the generated module; it runs from memory,
+    and a copy is written to symnet's cache folder for reading (see :mod:`symnet.cache`).
+
+    Raises:
+        SymnetError: torch or triton missing, an unknown activation or loss.
+        UnsafeCacheError: the cache folder is not the user's alone.
     """
     import hashlib
 
@@ -129,14 +252,18 @@ def compile_step(activations, loss: str = "ce"):
     from .train_step import mlp_step
     from .triton_train import emit_triton_train_module
 
-    key = ("step", tuple(activations), loss)
-    if key in _CACHE:
-        return _CACHE[key]
+    activations = tuple(activations)
+    if not all(isinstance(a, str) for a in activations) or not isinstance(loss, str):
+        raise SymnetError("compile_step takes activation names and a loss name as strings")
+    key = ("step", activations, loss)
+    function = _CACHE.get(key)
+    if function is not None:
+        return function
     step = mlp_step(activations, loss)
     source = emit_triton_train_module([step], "the derivations of the dense layers and the loss: a whole SGD step",
-                                      f"symnet.compile_step({tuple(activations)!r}, {loss!r})")
+                                      f"symnet.compile_step({activations!r}, {loss!r})")
     digest = hashlib.sha256(source.encode()).hexdigest()[:12]
     function = getattr(_load_module(f"{step.name}_{digest}", source), step.name)
     function.source = source
-    _CACHE[key] = function
+    _CACHE.put(key, function)
     return function

@@ -1,0 +1,214 @@
+"""symnet's cache folder: the user's alone, and bounded.
+
+``symnet.compile(..., backend="triton")`` and ``symnet.compile_step`` keep a copy of each
+module they generate in ``<cache>/triton/`` for people to read, where ``<cache>`` is
+``$SYMNET_CACHE`` or else ``platformdirs.user_cache_dir("symnet")`` (``~/.cache/symnet``
+on Linux). The copies are never executed: a generated module runs from the source symnet
+has just generated, held in memory, so nothing another user planted in the folder, and no
+file a crash left half-written, can run.
+
+The folder is still kept private, since symnet writes and deletes files in it: each folder
+symnet creates on the way is made 0700, and the cache folder and its ``triton`` subfolder
+are refused unless they are folders (not symbolic links) owned by the current user that
+neither group nor others can write. All file operations happen relative to the checked
+folder's descriptor, so swapping a folder after the check does not redirect them.
+
+The folder is bounded: after each write the least recently used copies are deleted until
+at most :data:`MAX_FILES` files and :data:`MAX_BYTES` bytes remain (a copy that is reused
+counts as used), and temporary files a killed writer left behind are removed after an hour.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import stat
+import time
+import warnings
+from pathlib import Path
+
+import platformdirs
+
+from .errors import UnsafeCacheError
+
+__all__ = ["ENV", "MAX_FILES", "MAX_BYTES", "cache_root", "save_copy"]
+
+ENV = "SYMNET_CACHE"
+MAX_FILES = 256  # generated modules are 5-60 kB each
+MAX_BYTES = 32 * 2**20
+_STALE_TEMPORARY_S = 3600.0
+_OPEN_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def cache_root() -> Path:
+    """``$SYMNET_CACHE``, else the user's cache folder for symnet (it may not exist yet)."""
+    return Path(os.path.abspath(os.environ.get(ENV) or platformdirs.user_cache_dir("symnet")))
+
+
+def save_copy(kind: str, filename: str, text: str) -> Path | None:
+    """Write ``text`` to ``<cache>/<kind>/<filename>`` atomically (a fresh temporary file, fsync,
+    rename, fsync of the folder), with the user's umask, then evict the least recently used
+    files beyond the bounds. An identical existing copy is kept and marked as used.
+
+    Returns the file's path, or None after a warning when the disk refuses (read-only, full):
+    the copy is for reading only, so the caller goes on without it.
+
+    Raises:
+        UnsafeCacheError: the cache folder, its ``kind`` subfolder or a folder symnet would
+            create on the way is not the user's alone (see the module's docstring).
+    """
+    root = cache_root()
+    folder = root / kind
+    try:
+        folder_fd = _open_private(root, kind)
+    except OSError as e:
+        warnings.warn(f"symnet could not use its cache folder {folder}: {e.strerror or e}; "
+                      "going on without the readable copy (set SYMNET_CACHE to a writable folder)",
+                      RuntimeWarning, stacklevel=3)
+        return None
+    try:
+        _write(folder_fd, filename, text.encode("utf-8"))
+        _evict(folder_fd, keep=filename)
+    except OSError as e:
+        warnings.warn(f"symnet could not write {folder / filename}: {e.strerror or e}; "
+                      "going on without the readable copy", RuntimeWarning, stacklevel=3)
+        return None
+    finally:
+        os.close(folder_fd)
+    return folder / filename
+
+
+def _open_private(root: Path, kind: str) -> int:
+    """A descriptor of ``root/kind``, each checked; missing folders are created 0700 on the way.
+
+    The folders above ``root`` that already exist (your home, ``/tmp``) are trusted as they are;
+    ``root`` itself, ``kind`` and every folder symnet creates must pass :func:`_check`."""
+    above, missing = root.parent, []
+    while not os.path.lexists(above):
+        missing.append(above.name)
+        above = above.parent
+    fd = os.open(above, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    shown = above
+    try:
+        for name in (*reversed(missing), root.name, kind):
+            shown = shown / name
+            inner = _enter(fd, name, shown)
+            os.close(fd)
+            fd = inner
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _enter(parent_fd: int, name: str, shown: Path) -> int:
+    """The folder ``name`` inside ``parent_fd``, created 0700 if missing, opened without
+    following a symbolic link and checked through its own descriptor."""
+    try:
+        os.mkdir(name, 0o700, dir_fd=parent_fd)
+    except FileExistsError:
+        pass
+    try:
+        fd = os.open(name, _OPEN_FOLDER, dir_fd=parent_fd)
+    except OSError as e:
+        if e.errno in (errno.ELOOP, errno.ENOTDIR):  # a symbolic link or a file: say which
+            _check(os.stat(name, dir_fd=parent_fd, follow_symlinks=False), shown)
+        raise
+    try:
+        _check(os.fstat(fd), shown)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _check(st: os.stat_result, shown: Path) -> None:
+    uid = os.geteuid()
+    if stat.S_ISLNK(st.st_mode):
+        problem = "is a symbolic link"
+    elif not stat.S_ISDIR(st.st_mode):
+        problem = "is not a folder"
+    elif st.st_uid != uid:
+        problem = f"belongs to uid {st.st_uid}, not to you (uid {uid})"
+    elif st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        problem = f"can be written by others (mode {stat.S_IMODE(st.st_mode):04o})"
+    else:
+        return
+    raise UnsafeCacheError(f"symnet's cache folder {shown} {problem}: symnet uses only a folder of your own "
+                           f"that no one else can write; set {ENV} to one, or fix this one")
+
+
+def _write(folder_fd: int, filename: str, data: bytes) -> None:
+    if _same(folder_fd, filename, data):
+        return
+    temporary = f".{filename}.{secrets.token_hex(8)}.tmp"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666,
+                 dir_fd=folder_fd)  # 0o666 less the umask, as any file the user creates
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, filename, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+    except BaseException:
+        try:
+            os.unlink(temporary, dir_fd=folder_fd)
+        except FileNotFoundError:
+            pass
+        raise
+    os.fsync(folder_fd)  # the rename survives a crash too
+
+
+def _same(folder_fd: int, filename: str, data: bytes) -> bool:
+    """Whether ``filename`` is already a regular file holding ``data``; if so it is marked used."""
+    try:  # O_NONBLOCK: a FIFO planted under the name must not hang us
+        fd = os.open(filename, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=folder_fd)
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
+            return False
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            if f.read(len(data) + 1) != data:
+                return False
+        os.utime(fd)  # now: eviction removes the least recently used copies first
+        return True
+    finally:
+        os.close(fd)
+
+
+def _evict(folder_fd: int, keep: str) -> None:
+    """Delete the least recently used ``*.py`` copies until the bounds hold (never ``keep``),
+    and temporary files older than an hour. Other files in the folder are left alone."""
+    now = time.time()
+    copies, kept_bytes = [], 0
+    with os.scandir(folder_fd) as entries:
+        for entry in entries:
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            if entry.name.startswith(".") and entry.name.endswith(".tmp"):
+                if now - st.st_mtime > _STALE_TEMPORARY_S:
+                    _unlink(folder_fd, entry.name)
+            elif entry.name == keep:
+                kept_bytes = st.st_size
+            elif entry.name.endswith(".py"):
+                copies.append((st.st_mtime, entry.name, st.st_size))
+    copies.sort()  # oldest first
+    files, size = len(copies) + 1, kept_bytes + sum(c[2] for c in copies)
+    for _, name, nbytes in copies:
+        if files <= MAX_FILES and size <= MAX_BYTES:
+            break
+        _unlink(folder_fd, name)
+        files, size = files - 1, size - nbytes
+
+
+def _unlink(folder_fd: int, name: str) -> None:
+    try:
+        os.unlink(name, dir_fd=folder_fd)
+    except FileNotFoundError:  # another process evicted it first
+        pass
