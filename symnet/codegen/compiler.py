@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import builtins
+import functools
+import inspect
 from typing import Callable
 
 from ..derivation import Derivation
@@ -15,17 +17,36 @@ BACKENDS = ("numpy", "triton")
 _CACHE: dict = {}
 
 
+def _with_user_names(function: Callable, names: tuple) -> Callable:
+    """``function`` called by the user's names: the generated code may give an input a local
+    name of its own (``b1_`` for ``b1``, see kernel.local_names), so its leading parameters
+    are renamed to ``names`` and arguments are bound to them in order."""
+    signature = inspect.signature(function)
+    params = list(signature.parameters.values())
+    public = inspect.Signature([p.replace(name=n) for p, n in zip(params, names)] + params[len(names):])
+
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        bound = public.bind(*args, **kwargs)  # TypeError naming a missing or unexpected argument
+        return function(*bound.args, **bound.kwargs)
+
+    call.__signature__ = public
+    return call
+
+
 class CompiledKernel:
-    """A generated function with its ``source`` and ``kernel`` description."""
+    """A generated function with its ``source`` and ``kernel`` description, called with the
+    names of the derivation's inputs (``k(x=..., b1=...)``, or positionally in ``inputs`` order)."""
 
     def __init__(self, function: Callable, source: str, kernel: Kernel):
-        self._function = function
-        self.source = source
-        self.kernel = kernel
         self.outputs = tuple(o.name for o in kernel.outputs)
         self.inputs = tuple(i.name for i in kernel.inputs)
+        self._function = _with_user_names(function, self.inputs)
+        self.source = source
+        self.kernel = kernel
         self.__doc__ = function.__doc__
         self.__name__ = kernel.name
+        self.__signature__ = inspect.signature(self._function)
 
     def __call__(self, *args, **kwargs):
         return self._function(*args, **kwargs)
@@ -81,7 +102,8 @@ def _compile_triton(kernel: Kernel, what: str) -> CompiledKernel:
                                 op_namespace="symnet_user", op_suffix=f"_{digest}")
     module = _load_module(f"{kernel.name}_{digest}", source)
     compiled = CompiledKernel(getattr(module, kernel.name), source, kernel)
-    compiled.value = getattr(module, f"{kernel.name}_value", None)  # differentiable, a torch custom op
+    value = getattr(module, f"{kernel.name}_value", None)  # differentiable, a torch custom op
+    compiled.value = value and _with_user_names(value, compiled.inputs)
     compiled.module = module
     return compiled
 
