@@ -48,7 +48,7 @@ class CompiledKernel:
         self.__name__ = kernel.name
         self.__signature__ = inspect.signature(self._function)
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, /, *args, **kwargs):  # positional-only: an input may be named 'self'
         return self._function(*args, **kwargs)
 
     def __repr__(self):

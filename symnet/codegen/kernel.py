@@ -154,7 +154,8 @@ def describe(d: Derivation, *, name: str | None = None, roles: dict | None = Non
         raise SymnetError(f"'{d.name or d.title}' is an index-form derivation: it is generated as a "
                           "layer kernel, not as an elementwise function")
     roles = dict(roles or {})
-    roles = {sp.sympify(k) if isinstance(k, str) else k: v for k, v in roles.items()}
+    by_name = {str(s): s for s in d.inputs}  # a role given by name: looked up, never sympified
+    roles = {by_name.get(k, k) if isinstance(k, str) else k: v for k, v in roles.items()}
     unknown = [k for k in roles if k not in d.inputs]
     if unknown:
         raise SymnetError(f"roles name {unknown[0]}, which is not an input of the derivation")
