@@ -157,6 +157,7 @@ SKELETON_NAMES = frozenset({
     "WRITE_VALUE", "REDUCE", "F64", "BLOCK", "WARPS",  # its constexprs, and the module's tuning
     "reduction", "f64", "block", "blocks", "reduce", "partial", "count",  # the launcher
     "ctx", "inputs", "output", "grads", "saved", "g",  # the custom op's autograd
+    "NoneType",  # a keyword of torch's schema parser, which reads the custom op's parameter names
 })
 _TEMPORARY = re.compile(r"t\d+")
 LOCAL_FORMS = ("{}", "{}_ptr")
