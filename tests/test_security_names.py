@@ -259,14 +259,46 @@ def test_two_inputs_with_one_name_are_refused():
         symnet.compile(d)
 
 
-@pytest.mark.parametrize("name", ["np", "range", "min", "tl", "torch", "os", "len"])
+@pytest.mark.parametrize("name", ["np", "range", "min", "tl", "torch", "os", "len", "BLOCK"])
 def test_kernel_names_that_hide_a_module_or_builtin_are_refused(name):
     d = symnet.derive(x * sp.exp(x), [x])
-    with pytest.raises(SymnetError, match=f"kernel name '{name}'"):
-        symnet.compile(d, name=name)
+    if name != "BLOCK":  # the NumPy module's is _BLOCK
+        with pytest.raises(SymnetError, match=f"kernel name '{name}'"):
+            symnet.compile(d, name=name)
     _torch()
     with pytest.raises(SymnetError, match=f"kernel name '{name}'"):
         symnet.compile(d, backend="triton", name=name)
+
+
+@pytest.mark.parametrize("name", ["mask", "count", "x", "f", "kernel", "t0"])
+def test_kernel_names_like_the_skeletons_locals_work(name):
+    torch = _torch()
+    d = symnet.derive(x * sp.exp(x) + sp.Symbol("kernel", **R), [x])  # an input named like the default kernel
+    xs, ks = np.linspace(-2, 2, 9), np.full(9, 0.25)
+    for backend, convert in (("numpy", np.asarray), ("triton", torch.tensor)):
+        k = symnet.compile(d, backend=backend, name=name)
+        f, df = k(x=convert(xs), kernel=convert(ks))
+        np.testing.assert_allclose(np.asarray(f), xs * np.exp(xs) + ks, rtol=1e-13)
+        np.testing.assert_allclose(np.asarray(df), (1 + xs) * np.exp(xs), rtol=1e-13)
+
+
+@pytest.mark.parametrize("title, name", [("my loss", "my_loss"), ("range", "range_kernel"), ("1x", "kernel_1x"),
+                                         ("λ", "kernel"), ("mse-sigmoid", "mse_sigmoid")])
+def test_a_derivations_display_name_becomes_a_safe_kernel_name(title, name):
+    c = len(title)  # one formula per case: symnet.compile caches by formula, not by the derivation's name
+    d = symnet.derive(x * sp.exp(x) + c, [x], name=title)
+    k = symnet.compile(d)
+    assert k.__name__ == name and f"def {name}(" in k.source
+    xs = np.linspace(-2, 2, 9)
+    f, df = k(x=xs)
+    np.testing.assert_allclose(f, xs * np.exp(xs) + c, rtol=1e-13)
+    np.testing.assert_allclose(df, (1 + xs) * np.exp(xs), rtol=1e-13)
+
+
+@pytest.mark.parametrize("name", ["x y", "1x", "_k", "class", "a;b"])
+def test_a_kernel_name_given_is_checked(name):
+    with pytest.raises(ParseError, match="kernel name"):
+        symnet.compile(symnet.derive(x * sp.exp(x), [x]), name=name)
 
 
 def test_reduction_is_the_triton_launchers_own_argument():

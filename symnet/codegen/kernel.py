@@ -123,6 +123,17 @@ def local_names(names, reserved, forms=("{}",)) -> dict:
     return out
 
 
+def _default_name(title: str) -> str:
+    """The kernel's name when none is given, from the derivation's (a display name such as
+    'mse-sigmoid'): an ASCII identifier that hides no builtin or module the code uses."""
+    ident = re.sub(r"\W", "_", title.encode("ascii", "ignore").decode()).strip("_")[:MAX_NAME] or "kernel"
+    if ident[0].isdigit():
+        ident = f"kernel_{ident}"
+    if keyword.iskeyword(ident) or ident in COMMON_NAMES:
+        ident = f"{ident}_kernel"
+    return ident
+
+
 def _output_name(name: str, taken: set) -> str:
     base, k, ident = name, 1, name
     while ident in taken:
@@ -194,7 +205,7 @@ def describe(d: Derivation, *, name: str | None = None, roles: dict | None = Non
     temps = sp.numbered_symbols("t", start=0, exclude=[sp.Symbol(i.name) for i in inputs])
     assignments, results = sp.cse(stable, symbols=temps, order="none")
     formula = "; ".join(f"{text(out)} = {text(e)}" for out, e in forward.items())
-    name = public_name(name or (d.name or "kernel").replace("-", "_"), "kernel")
+    name = public_name(name, "kernel") if name else _default_name(d.name)
     return Kernel(name, formula,
                   inputs, tuple(outs), tuple(assignments), tuple(results), tuple(fired))
 

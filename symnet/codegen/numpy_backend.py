@@ -229,7 +229,7 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     outputs = [local[o.name] for o in kernel.outputs]
     doc = [f'    """{kernel.formula}', "", "    Arguments (float32 or float64 arrays of one shape):"]
     doc += [f"      {i.name}: {text(i.symbol)} ({i.role})" for i in kernel.inputs]
-    doc += ["", f"    Returns ({', '.join(outputs)}):"]
+    doc += ["", f"    Returns ({', '.join(o.name for o in kernel.outputs)}):"]
     doc += [f"      {o.name}: {o.meaning} = {text(o.expr)}" for o in kernel.outputs]
     doc += ['    """']
 

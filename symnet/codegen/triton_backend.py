@@ -172,7 +172,7 @@ def reserved_names(kernel: Kernel):
 
 def _local_names(kernel: Kernel) -> dict:
     """The user's name of each input and output → its identifier in the generated code."""
-    if kernel.name in COMMON_NAMES | SKELETON_NAMES:  # a module-level def would hide it from the code
+    if kernel.name in COMMON_NAMES | {"BLOCK", "WARPS"}:  # a module-level def would hide it from the code
         raise SymnetError(f"the kernel name {kernel.name!r} is a name the generated Triton module uses itself; "
                           "choose another")
     if any(i.name == "reduction" for i in kernel.inputs):
@@ -350,7 +350,7 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
                 "    program sums its block, the last to finish adds those up: no second kernel over the",
                 "    partial sums, only the zeroing of its counter before, and no host sync).",
                 "",
-                f"    Returns ({', '.join(outputs)}):", *value_doc, '    """',
+                f"    Returns ({', '.join(o.name for o in kernel.outputs)}):", *value_doc, '    """',
                 f"    {', '.join(inputs)}{',' if len(inputs) == 1 else ''} = "
                 f"_tensors({', '.join(f'{i.name}={v}' for i, v in zip(kernel.inputs, inputs))})",
                 "    _reduction(reduction)"]
