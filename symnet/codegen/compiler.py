@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
+import inspect
 import keyword
 import linecache
 import os
@@ -67,19 +69,38 @@ class _LeastRecentlyUsed:
 _CACHE = _LeastRecentlyUsed(MAX_COMPILED)
 
 
+def _with_user_names(function: Callable, names: tuple) -> Callable:
+    """``function`` called by the user's names: the generated code may give an input a local
+    name of its own (``b1_`` for ``b1``, see kernel.local_names), so its leading parameters
+    are renamed to ``names`` and arguments are bound to them in order."""
+    signature = inspect.signature(function)
+    params = list(signature.parameters.values())
+    public = inspect.Signature([p.replace(name=n) for p, n in zip(params, names)] + params[len(names):])
+
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        bound = public.bind(*args, **kwargs)  # TypeError naming a missing or unexpected argument
+        return function(*bound.args, **bound.kwargs)
+
+    call.__signature__ = public
+    return call
+
+
 class CompiledKernel:
-    """A generated function with its ``source`` and ``kernel`` description."""
+    """A generated function with its ``source`` and ``kernel`` description, called with the
+    names of the derivation's inputs (``k(x=..., b1=...)``, or positionally in ``inputs`` order)."""
 
     def __init__(self, function: Callable, source: str, kernel: Kernel):
-        self._function = function
-        self.source = source
-        self.kernel = kernel
         self.outputs = tuple(o.name for o in kernel.outputs)
         self.inputs = tuple(i.name for i in kernel.inputs)
+        self._function = _with_user_names(function, self.inputs)
+        self.source = source
+        self.kernel = kernel
         self.__doc__ = function.__doc__
         self.__name__ = kernel.name
+        self.__signature__ = inspect.signature(self._function)
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, /, *args, **kwargs):  # positional-only: an input may be named 'self'
         return self._function(*args, **kwargs)
 
     def __repr__(self):
@@ -108,7 +129,8 @@ def compile(derivation: Derivation, backend: str = "numpy", *, value: bool = Tru
         raise SymnetError(f"symnet.compile takes a Derivation (from symnet.derive), not {type(derivation).__name__}")
     if name is not None:
         _check_name(name)
-    key = (backend, derivation.definitions, derivation.wrt, derivation.outputs, value, gradients, name)
+    key = (backend, derivation.name, derivation.title, derivation.definitions, derivation.wrt, derivation.outputs,
+           value, gradients, name)
     compiled = _CACHE.get(key)
     if compiled is not None:
         return compiled
@@ -178,7 +200,8 @@ def _compile_triton(kernel: Kernel, what: str) -> CompiledKernel:
     _check_bound_once(source, kernel.name)
     module = _load_module(f"{kernel.name}_{digest}", source)
     compiled = CompiledKernel(getattr(module, kernel.name), source, kernel)
-    compiled.value = getattr(module, f"{kernel.name}_value", None)  # differentiable, a torch custom op
+    value = getattr(module, f"{kernel.name}_value", None)  # differentiable, a torch custom op
+    compiled.value = value and _with_user_names(value, compiled.inputs)
     compiled.module = module
     return compiled
 

@@ -5,21 +5,34 @@ roles), the outputs (the forward value and each gradient) and one common-subexpr
 eliminated assignment list that computes all outputs together, so the forward value and
 its gradient share work (σ(z) is computed once and reused in σ(z)(1 − σ(z))). Every
 backend emits source from this one description.
+
+Names. A kernel keeps the user's names for its public face: the generated function is
+called as ``k(x=..., b1=...)`` and its outputs are named ``f``, ``df_dx``. Each name must be
+an identifier (a letter, then letters, digits or underscores; not a keyword; not starting
+with ``_``): anything else is refused with a :class:`~symnet.errors.ParseError` naming it.
+Inside generated code the backends do not use those names directly: :func:`local_names`
+gives each one a local identifier that cannot collide with any name the generator uses
+(modules such as ``np`` and ``tl``, builtins such as ``range``, scratch buffers ``b1``,
+masks, pointers, constexprs, helpers, the kernel's own name), keeping the user's name
+wherever it is free (``x`` stays ``x``; ``range`` becomes ``range_``, ``λ`` becomes
+``lamda``). Generator-owned names beginning with ``_`` are out of every user's reach.
 """
 from __future__ import annotations
 
+import builtins
 import keyword
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import sympy as sp
 
 from ..derivation import Derivation
-from ..errors import SymnetError
+from ..errors import ParseError, SymnetError
 from ..render import text
 from .stability import SIGMOID_PAIR, Rule, stabilise
 
-__all__ = ["Kernel", "KernelInput", "KernelOutput", "describe", "stability_section"]
+__all__ = ["Kernel", "KernelInput", "KernelOutput", "describe", "local_names", "stability_section"]
 
 ROLES = ("data", "parameter", "target", "upstream")
 
@@ -27,7 +40,7 @@ ROLES = ("data", "parameter", "target", "upstream")
 @dataclass(frozen=True)
 class KernelInput:
     symbol: sp.Symbol
-    name: str  # a Python identifier
+    name: str  # the user's name, a Python identifier: the keyword the kernel is called with
     role: str
 
 
@@ -36,6 +49,7 @@ class KernelOutput:
     name: str
     expr: sp.Expr  # in terms of the inputs (before CSE), for comments and verification
     meaning: str  # readable math: "f", "∂f/∂x"
+    wrt: sp.Symbol | None = None  # the input a gradient is taken with respect to
 
 
 @dataclass(frozen=True)
@@ -49,11 +63,79 @@ class Kernel:
     rules: tuple[Rule, ...]  # the stability rules that fired
 
 
-def _identifier(name: str, taken: set) -> str:
-    ident = re.sub(r"\W", "_", name.encode("ascii", "ignore").decode()) or "arg"
-    if ident[0].isdigit() or keyword.iskeyword(ident):
-        ident = "arg_" + ident
-    base, k = ident, 1
+_NAME = re.compile(r"[^\W\d_]\w*")  # a letter, then letters, digits, underscores
+MAX_NAME = 100
+
+# Names generated code may rely on whatever the kernel: keywords, builtins, and the modules
+# the emitted modules import (each backend adds the names of its own skeleton).
+COMMON_NAMES = frozenset(keyword.kwlist) | frozenset(dir(builtins)) | {"np", "numpy", "tl", "triton", "torch", "math", "os"}
+
+
+def public_name(name: str, what: str = "variable") -> str:
+    """``name`` if it can be a keyword argument and an output's name; else ParseError naming it."""
+    problem = None
+    if not name:
+        problem = "is empty"
+    elif len(name) > MAX_NAME:
+        name, problem = name[:20] + "…", f"is longer than {MAX_NAME} characters"
+    elif name.startswith("_"):
+        problem = "starts with '_', which is reserved for names in generated code"
+    elif keyword.iskeyword(name):
+        problem = "is a Python keyword"
+    elif not (_NAME.fullmatch(name) and name.isidentifier()) or unicodedata.normalize("NFKC", name) != name:
+        problem = "is not an identifier (a letter, then letters, digits or underscores)"
+    if problem:
+        raise ParseError(f"the {what} name {name!r} {problem}: rename it to generate a kernel")
+    return name
+
+
+def _ascii(name: str) -> str:
+    """An ASCII spelling: accents dropped (é → e), Greek letters by name (λ → lamda, Θ → Theta)."""
+    out = []
+    for ch in unicodedata.normalize("NFKD", name):
+        if ch.isascii():
+            out.append(ch)
+        elif unicodedata.combining(ch):
+            continue
+        elif unicodedata.name(ch, "").startswith("GREEK"):
+            word = unicodedata.name(ch).split()[-1].lower()
+            out.append(word.capitalize() if ch.isupper() else word)
+        else:
+            out.append(f"u{ord(ch):04x}")
+    ident = "".join(out)
+    return ident if re.fullmatch(r"[A-Za-z]\w*", ident) else "v_" + re.sub(r"\W", "_", ident)
+
+
+def local_names(names, reserved, forms=("{}",)) -> dict:
+    """A local identifier for each user name, in generated code that uses the names ``reserved``
+    (a set, or a predicate) and derives further names from each local one by ``forms`` (e.g.
+    ``"{}_ptr"`` for its pointer): the user's name where every derived name is free, else
+    ``name_``, ``name__``, …, so that no two names, derived or reserved, are ever the same."""
+    taken = reserved if callable(reserved) else reserved.__contains__
+    used: set = set()
+    out = {}
+    for name in names:
+        ident = _ascii(name)
+        while any(taken(f.format(ident)) or f.format(ident) in used for f in forms) or keyword.iskeyword(ident):
+            ident += "_"
+        used.update(f.format(ident) for f in forms)
+        out[name] = ident
+    return out
+
+
+def _default_name(title: str) -> str:
+    """The kernel's name when none is given, from the derivation's (a display name such as
+    'mse-sigmoid'): an ASCII identifier that hides no builtin or module the code uses."""
+    ident = re.sub(r"\W", "_", title.encode("ascii", "ignore").decode()).strip("_")[:MAX_NAME] or "kernel"
+    if ident[0].isdigit():
+        ident = f"kernel_{ident}"
+    if keyword.iskeyword(ident) or ident in COMMON_NAMES:
+        ident = f"{ident}_kernel"
+    return ident
+
+
+def _output_name(name: str, taken: set) -> str:
+    base, k, ident = name, 1, name
     while ident in taken:
         k += 1
         ident = f"{base}_{k}"
@@ -82,15 +164,20 @@ def describe(d: Derivation, *, name: str | None = None, roles: dict | None = Non
     if any(not isinstance(w, sp.Symbol) for w in d.wrt) or any(isinstance(t, sp.Indexed) for t, _ in d.definitions):
         raise SymnetError(f"'{d.name or d.title}' is an index-form derivation: it is generated as a "
                           "layer kernel, not as an elementwise function")
-    taken: set = {"np", "numpy"}
     roles = dict(roles or {})
-    roles = {sp.sympify(k) if isinstance(k, str) else k: v for k, v in roles.items()}
+    by_name = {str(s): s for s in d.inputs}  # a role given by name: looked up, never sympified
+    roles = {by_name.get(k, k) if isinstance(k, str) else k: v for k, v in roles.items()}
     unknown = [k for k in roles if k not in d.inputs]
     if unknown:
         raise SymnetError(f"roles name {unknown[0]}, which is not an input of the derivation")
     # arguments in the order data, parameters, targets, upstream gradients; by name within
     ordered = sorted(d.inputs, key=lambda s: (ROLES.index(roles.get(s, "data")), str(s)))
-    inputs = tuple(KernelInput(s, _identifier(str(s), taken), roles.get(s, "data")) for s in ordered)
+    inputs = tuple(KernelInput(s, public_name(str(s)), roles.get(s, "data")) for s in ordered)
+    taken = {i.name for i in inputs}
+    if len(taken) < len(inputs):
+        twice = next(i.name for k, i in enumerate(inputs) if i.name in {j.name for j in inputs[:k]})
+        raise ParseError(f"two different inputs are both named {twice!r} (e.g. one real and one not): "
+                         "rename one to generate a kernel")
     for inp in inputs:
         if inp.role not in ROLES:
             raise SymnetError(f"unknown role {inp.role!r} for {inp.symbol}; roles are {', '.join(ROLES)}")
@@ -98,12 +185,12 @@ def describe(d: Derivation, *, name: str | None = None, roles: dict | None = Non
     forward = forward_expressions(d)
     if value:
         for out, expr in forward.items():
-            outs.append(KernelOutput(_identifier(str(out), taken), expr, text(out)))
+            outs.append(KernelOutput(_output_name(public_name(str(out), "output"), taken), expr, text(out)))
     if gradients:
         for row, out in enumerate(d.outputs):
             for col, w in enumerate(d.wrt):
-                ident = _identifier(f"d{out}_d{w}", taken)
-                outs.append(KernelOutput(ident, d.jacobian[row, col], f"∂{text(out)}/∂{text(w)}"))
+                ident = _output_name(public_name(f"d{out}_d{public_name(str(w))}", "output"), taken)
+                outs.append(KernelOutput(ident, d.jacobian[row, col], f"∂{text(out)}/∂{text(w)}", w))
     if not outs:
         raise SymnetError("a kernel needs at least one output")
     stable, fired = [], []
@@ -114,10 +201,12 @@ def describe(d: Derivation, *, name: str | None = None, roles: dict | None = Non
     shared = SIGMOID_PAIR.apply(sp.Tuple(*stable))
     if SIGMOID_PAIR.fired(sp.Tuple(*stable), shared):
         stable, fired = list(shared), fired + [SIGMOID_PAIR]
-    temps = sp.numbered_symbols("t", start=0, exclude=[i.symbol for i in inputs])
+    # temporaries t0, t1, …: never the name of an input (a real t0 and a plain t0 differ only in assumptions)
+    temps = sp.numbered_symbols("t", start=0, exclude=[sp.Symbol(i.name) for i in inputs])
     assignments, results = sp.cse(stable, symbols=temps, order="none")
     formula = "; ".join(f"{text(out)} = {text(e)}" for out, e in forward.items())
-    return Kernel(name or _identifier((d.name or "kernel").replace("-", "_"), set()), formula,
+    name = public_name(name, "kernel") if name else _default_name(d.name)
+    return Kernel(name, formula,
                   inputs, tuple(outs), tuple(assignments), tuple(results), tuple(fired))
 
 

@@ -4,17 +4,26 @@ Expressions are lowered to NumPy ufunc calls that write into reused buffers; whi
 ufunc or helper each SymPy function becomes lives in the tables of ``_Lowering``. The emitter writes a standalone module (it
 imports only NumPy): a header naming the formula, the checks of its inputs, then the
 CSE'd assignments with the math of each output as a comment.
+
+Names: the function is called with the user's names; inside, each input and output is a
+local identifier from :func:`~symnet.codegen.kernel.local_names` that avoids every name the
+skeleton uses (``np``, builtins, the helpers, ``_shape``, ``_n``, scratch buffers ``b1``, …,
+and the whole-length array ``_x`` behind each block view ``x``). ``symnet.compile`` binds
+the user's names to the parameters in order, so an input named ``b1`` or ``range`` is
+called as ``k(b1=...)`` although the generated code reads ``b1_``.
 """
 from __future__ import annotations
+
+import re
 
 import sympy as sp
 
 from ..errors import SymnetError
 from ..render import text
-from .kernel import Kernel
+from .kernel import COMMON_NAMES, Kernel, local_names
 from .stability import SIGMOID_PAIR, expm1, log1p, nexp
 
-__all__ = ["emit_module", "emit_function", "HELPERS"]
+__all__ = ["emit_module", "emit_function", "reserved_names", "HELPERS"]
 
 # Helper functions a printed expression may call, emitted into the module when used.
 HELPERS = {
@@ -58,6 +67,20 @@ def _flat(a, n):
     return np.broadcast_to(a, (n,)) if a.ndim == 0 else np.ascontiguousarray(a).reshape(-1)
 ''',
 }
+
+# The names the elementwise function's own code uses besides COMMON_NAMES and the helpers'
+# names; user names get local identifiers that avoid them, and avoid scratch buffers b1, b2, …
+# (with their whole-length arrays _b1, _b2, …), and for each local x its whole array _x.
+SKELETON_NAMES = frozenset({"_BLOCK", "_shape", "_dtype", "_n", "_i"})
+_SCRATCH = re.compile(r"_?b\d+")
+LOCAL_FORMS = ("{}", "_{}")
+
+
+def reserved_names(kernel: Kernel):
+    """Whether a name is one the generated function of ``kernel`` uses for itself."""
+    names = COMMON_NAMES | SKELETON_NAMES | set(HELPERS) | {kernel.name}
+    return lambda name: name in names or _SCRATCH.fullmatch(name) is not None
+
 
 # Elements per block: every operation runs over one block at a time, so the temporaries
 # stay in the CPU cache and memory sees each input read once and each output written once.
@@ -198,16 +221,20 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     """One function; the names of the helpers it calls are added to ``helpers``."""
     helpers = set() if helpers is None else helpers
     helpers.update({"_inputs", "_flat"})
-    inputs = [i.name for i in kernel.inputs]
-    outputs = [o.name for o in kernel.outputs]
+    if kernel.name in COMMON_NAMES:  # a module-level def would hide the module or builtin from the code
+        raise SymnetError(f"the kernel name {kernel.name!r} is a Python builtin or module name; choose another")
+    local = local_names([i.name for i in kernel.inputs] + [o.name for o in kernel.outputs],
+                        reserved_names(kernel), LOCAL_FORMS)
+    inputs = [local[i.name] for i in kernel.inputs]
+    outputs = [local[o.name] for o in kernel.outputs]
     doc = [f'    """{kernel.formula}', "", "    Arguments (float32 or float64 arrays of one shape):"]
     doc += [f"      {i.name}: {text(i.symbol)} ({i.role})" for i in kernel.inputs]
-    doc += ["", f"    Returns ({', '.join(outputs)}):"]
+    doc += ["", f"    Returns ({', '.join(o.name for o in kernel.outputs)}):"]
     doc += [f"      {o.name}: {o.meaning} = {text(o.expr)}" for o in kernel.outputs]
     doc += ['    """']
 
     # the body, over one block: inputs and outputs are block views, b1, b2, … scratch buffers
-    low = _Lowering({i.symbol: i.name for i in kernel.inputs}, helpers)
+    low = _Lowering({i.symbol: local[i.name] for i in kernel.inputs}, helpers)
     statements = [e for _, e in kernel.assignments] + list(kernel.results)
     last = _last_uses(statements)
     temps = [t for t, _ in kernel.assignments]
@@ -219,7 +246,7 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
         kind, name = low.operand(expr)
         low.temps[temp] = (kind, name) if kind in ("input", "literal") else name
         _release(low, temps, last, k)
-    for j, (out, result) in enumerate(zip(kernel.outputs, kernel.results)):
+    for j, (out, result, ident) in enumerate(zip(kernel.outputs, kernel.results, outputs)):
         k = len(kernel.assignments) + j
         low.lines.append(f"# {out.meaning} = {text(out.expr)}")
         kind, name = low.operand(result)
@@ -228,17 +255,17 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
             at = low.written.pop(name)
             line = low.lines[at]
             head, _, tail = line.rpartition(f"out={name})")
-            low.lines[at] = f"{head}out={out.name}){tail}"
+            low.lines[at] = f"{head}out={ident}){tail}"
             low.free((kind, name))
         else:  # an input, a number, or a value another output still reads: copied
-            low.lines.append(f"np.copyto({out.name}, {name})")
+            low.lines.append(f"np.copyto({ident}, {name})")
         _release(low, temps, last, k)
 
     scratch = [f"b{k}" for k in range(1, low.count + 1)]
     views = inputs + outputs
     lines = [f"def {kernel.name}({', '.join(inputs)}):", *doc,
              f"    ({', '.join(inputs)}{',' if len(inputs) == 1 else ''}), _shape, _dtype = "
-             f"_inputs({', '.join(f'{n}={n}' for n in inputs)})"]
+             f"_inputs({', '.join(f'{i.name}={n}' for i, n in zip(kernel.inputs, inputs))})"]
     lines += [f"    {o} = np.empty(_shape, _dtype)" for o in outputs]
     lines += ["    _n = int(np.prod(_shape))"]
     lines += [f"    _{v} = _flat({v}, _n)" for v in inputs]

@@ -13,8 +13,17 @@ float16 inputs are upcast), and stores each output once. A loss reduction, when 
 for, is a per-block partial sum written beside the outputs, and the last program to
 finish (an atomic counter) adds the partial sums up in a fixed order: no second pass
 over memory, no second launch, and the same bits every run.
+
+Names: the launcher is called with the user's names (``symnet.compile`` binds them to its
+parameters in order); inside the kernel, the launcher and the custom op, each input and
+output is a local identifier from :func:`~symnet.codegen.kernel.local_names` that avoids
+every name this skeleton uses (``tl``, ``torch``, ``mask``, ``n``, ``WRITE_VALUE``, the
+temporaries ``t0``, ``t1``, …, the helpers), and whose pointer ``x_ptr`` is free too. An
+input may not be named ``reduction``, the launcher's own keyword argument.
 """
 from __future__ import annotations
+
+import re
 
 import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
@@ -22,9 +31,10 @@ from sympy.printing.str import StrPrinter
 
 from ..errors import SymnetError
 from ..render import text
-from .kernel import Kernel
+from .kernel import COMMON_NAMES, Kernel, local_names
 
-__all__ = ["TritonPrinter", "emit_elementwise", "emit_triton_module", "assemble", "TRITON_HELPERS", "HOST_HELPERS"]
+__all__ = ["TritonPrinter", "emit_elementwise", "emit_triton_module", "assemble", "reserved_names",
+           "TRITON_HELPERS", "HOST_HELPERS"]
 
 # Device helpers, written once per module where a kernel needs them.
 TRITON_HELPERS = {
@@ -137,6 +147,39 @@ def _reduction(reduction):
     return reduction
 ''',
 }
+
+
+# The names the elementwise kernel, its launcher and its custom op use besides COMMON_NAMES
+# and the helpers' names; user names get local identifiers that avoid them, the temporaries
+# t0, t1, … and, with each local x, its pointer x_ptr.
+SKELETON_NAMES = frozenset({
+    "pid", "offs", "mask", "n", "divisor", "partial_ptr", "count_ptr",  # the @triton.jit kernel
+    "WRITE_VALUE", "REDUCE", "F64", "BLOCK", "WARPS",  # its constexprs, and the module's tuning
+    "reduction", "f64", "block", "blocks", "reduce", "partial", "count",  # the launcher
+    "ctx", "inputs", "output", "grads", "saved", "g",  # the custom op's autograd
+    "NoneType",  # a keyword of torch's schema parser, which reads the custom op's parameter names
+})
+_TEMPORARY = re.compile(r"t\d+")
+LOCAL_FORMS = ("{}", "{}_ptr")
+
+
+def reserved_names(kernel: Kernel):
+    """Whether a name is one the generated kernel, launcher or custom op of ``kernel`` uses."""
+    names = COMMON_NAMES | SKELETON_NAMES | set(TRITON_HELPERS) | set(HOST_HELPERS) \
+        | {kernel.name, f"{kernel.name}_value"}
+    return lambda name: name in names or _TEMPORARY.fullmatch(name) is not None
+
+
+def _local_names(kernel: Kernel) -> dict:
+    """The user's name of each input and output → its identifier in the generated code."""
+    if kernel.name in COMMON_NAMES | {"BLOCK", "WARPS"}:  # a module-level def would hide it from the code
+        raise SymnetError(f"the kernel name {kernel.name!r} is a name the generated Triton module uses itself; "
+                          "choose another")
+    if any(i.name == "reduction" for i in kernel.inputs):
+        raise SymnetError("an input is named 'reduction', the Triton launcher's own keyword argument; "
+                          "rename the variable")
+    return local_names([i.name for i in kernel.inputs] + [o.name for o in kernel.outputs],
+                       reserved_names(kernel), LOCAL_FORMS)
 
 
 class TritonPrinter(StrPrinter):
@@ -252,10 +295,11 @@ class TritonPrinter(StrPrinter):
 def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     """The @triton.jit kernel, its launcher, and (in emit_autograd) the torch interface."""
     helpers.update({"_tensors", "_device_ok", "_reduction"})
-    inputs = [i.name for i in kernel.inputs]
-    outputs = [o.name for o in kernel.outputs]
+    local = _local_names(kernel)
+    inputs = [local[i.name] for i in kernel.inputs]
+    outputs = [local[o.name] for o in kernel.outputs]
     n_values = sum(1 for o in kernel.outputs if not o.meaning.startswith("∂"))
-    printer = TritonPrinter({i.symbol: i.name for i in kernel.inputs}, helpers)
+    printer = TritonPrinter({i.symbol: local[i.name] for i in kernel.inputs}, helpers)
     k = f"_{kernel.name}_kernel"
     ptrs = [f"{v}_ptr" for v in inputs + outputs]
     reducible = n_values == 1
@@ -273,21 +317,21 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     for temp, expr in kernel.assignments:
         body.append(f"# {temp} = {text(expr)}")
         body.append(f"{temp} = {printer.doprint(expr)}")
-    for o, result in zip(kernel.outputs, kernel.results):
+    for o, v, result in zip(kernel.outputs, outputs, kernel.results):
         body.append(f"# {o.meaning} = {text(o.expr)}")
         code = printer.doprint(result)
         if not result.free_symbols:  # a constant output: a full block of it
             code = f"tl.zeros([BLOCK], tl.float32) + {code}"
-        body.append(f"{o.name} = {code}")
-    for index, o in enumerate(kernel.outputs):
-        store = f"tl.store({o.name}_ptr + offs, {o.name}.to({o.name}_ptr.dtype.element_ty), mask=mask)"
+        body.append(f"{v} = {code}")
+    for index, v in enumerate(outputs):
+        store = f"tl.store({v}_ptr + offs, {v}.to({v}_ptr.dtype.element_ty), mask=mask)"
         if index < n_values:
             body.append("if WRITE_VALUE:")
             body.append("    " + store)
         else:
             body.append(store)
     if reducible:
-        v = kernel.outputs[0].name
+        v = outputs[0]
         helpers.add("_sum_when_last")
         body += ["if REDUCE:  # this block's partial sum; the last program to finish adds the partial sums up",
                  f"    tl.store(partial_ptr + pid, tl.sum(tl.where(mask, {v}, 0.0), axis=0))",
@@ -308,8 +352,9 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
                 "    program sums its block, the last to finish adds those up: no second kernel over the",
                 "    partial sums, only the zeroing of its counter before, and no host sync).",
                 "",
-                f"    Returns ({', '.join(outputs)}):", *value_doc, '    """',
-                f"    {', '.join(inputs)}{',' if len(inputs) == 1 else ''} = _tensors({', '.join(f'{v}={v}' for v in inputs)})",
+                f"    Returns ({', '.join(o.name for o in kernel.outputs)}):", *value_doc, '    """',
+                f"    {', '.join(inputs)}{',' if len(inputs) == 1 else ''} = "
+                f"_tensors({', '.join(f'{i.name}={v}' for i, v in zip(kernel.inputs, inputs))})",
                 "    _reduction(reduction)"]
     if not reducible:
         launcher.append('    if reduction != "none":')
@@ -320,24 +365,24 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
                  "    block = BLOCK // 2 if f64 else BLOCK",
                  "    blocks = triton.cdiv(n, block)"]
     launcher.append("    reduce = reduction != \"none\"")
-    for index, o in enumerate(kernel.outputs):
+    for index, v in enumerate(outputs):
         if index < n_values:
-            launcher.append(f"    {o.name} = torch.empty((), dtype={first}.dtype, device={first}.device) if reduce "
+            launcher.append(f"    {v} = torch.empty((), dtype={first}.dtype, device={first}.device) if reduce "
                             f"else torch.empty_like({first})")
         else:
-            launcher.append(f"    {o.name} = torch.empty_like({first})")
+            launcher.append(f"    {v} = torch.empty_like({first})")
     launcher += ["    if reduce:  # the blocks' partial sums, and the count of programs finished",
                  "        partial = torch.empty(blocks, dtype=torch.float64 if f64 else torch.float32, "
                  f"device={first}.device)",
                  f"        count = torch.zeros(1, dtype=torch.int32, device={first}.device)",
                  "    else:",
                  f"        partial = count = {first}  # not read"]
-    args = inputs + [o.name for o in kernel.outputs]
+    args = inputs + outputs
     launcher += ["    if n:",
                  f"        {k}[(blocks,)]({', '.join(args)}, partial, count, n, n if reduction == \"mean\" else 1,",
                  "            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, BLOCK=block, num_warps=WARPS)"]
     if n_values:
-        v = kernel.outputs[0].name
+        v = outputs[0]
         launcher += ["    elif reduce:  # nothing to add up: the sum is 0, the mean undefined",
                      f"        {v}.fill_(0.0 if reduction == \"sum\" else float(\"nan\"))"]
     launcher.append(f"    return {', '.join(outputs)}" + ("," if len(outputs) == 1 else ""))
@@ -352,12 +397,13 @@ def emit_autograd(kernel: Kernel, op_name: str) -> str:
     grads = [o for o in kernel.outputs if o.meaning.startswith("∂")]
     if len(values) != 1:
         return ""
+    local = _local_names(kernel)
     wrt = {}  # input name → its gradient output
     for o in grads:
         for i in inputs:
-            if o.meaning.endswith(f"/∂{text(i.symbol)}"):
-                wrt[i.name] = o.name
-    names = [i.name for i in inputs]
+            if o.wrt == i.symbol:
+                wrt[local[i.name]] = o.name
+    names = [local[i.name] for i in inputs]
     v = values[0].name
     ann = ", ".join(f"{n}: torch.Tensor" for n in names)
     lines = [
