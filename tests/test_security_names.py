@@ -297,7 +297,7 @@ def test_a_derivations_display_name_becomes_a_safe_kernel_name(title, name):
 
 @pytest.mark.parametrize("name", ["x y", "1x", "_k", "class", "a;b"])
 def test_a_kernel_name_given_is_checked(name):
-    with pytest.raises(ParseError, match="kernel name"):
+    with pytest.raises(SymnetError, match="kernel name"):
         symnet.compile(symnet.derive(x * sp.exp(x), [x]), name=name)
 
 

@@ -152,10 +152,10 @@ def _check_name(name) -> None:
     if not isinstance(name, str):
         raise InvalidNameError(f"name must be a str, not {type(name).__name__}")
     if not _NAME.fullmatch(name):
-        raise InvalidNameError(f"name {name!r} is not a plain identifier: use ASCII letters, digits and '_', "
+        raise InvalidNameError(f"the kernel name {name!r} is not a plain identifier: use ASCII letters, digits and '_', "
                                "starting with a letter, at most 64 characters")
     if keyword.iskeyword(name) or keyword.issoftkeyword(name) or hasattr(builtins, name):
-        raise InvalidNameError(f"name {name!r} is a Python keyword or builtin; choose another")
+        raise InvalidNameError(f"the kernel name {name!r} is a Python keyword or builtin; choose another")
 
 
 def _check_bound_once(source: str, name: str) -> None:
@@ -179,7 +179,7 @@ def _check_bound_once(source: str, name: str) -> None:
 
     visit(ast.parse(source).body)
     if bound.count(name) != 1:
-        raise InvalidNameError(f"name {name!r} is used by the generated module itself; choose another")
+        raise InvalidNameError(f"the kernel name {name!r} is used by the generated module itself; choose another")
 
 
 def _compile_triton(kernel: Kernel, what: str) -> CompiledKernel:

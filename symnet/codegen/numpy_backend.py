@@ -18,7 +18,7 @@ import re
 
 import sympy as sp
 
-from ..errors import SymnetError
+from ..errors import InvalidNameError, SymnetError
 from ..render import text
 from .kernel import COMMON_NAMES, Kernel, local_names
 from .stability import SIGMOID_PAIR, expm1, log1p, nexp
@@ -222,7 +222,8 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     helpers = set() if helpers is None else helpers
     helpers.update({"_inputs", "_flat"})
     if kernel.name in COMMON_NAMES:  # a module-level def would hide the module or builtin from the code
-        raise SymnetError(f"the kernel name {kernel.name!r} is a Python builtin or module name; choose another")
+        raise InvalidNameError(f"the kernel name {kernel.name!r} is used by the generated module itself "
+                               "(a Python builtin or module name); choose another")
     local = local_names([i.name for i in kernel.inputs] + [o.name for o in kernel.outputs],
                         reserved_names(kernel), LOCAL_FORMS)
     inputs = [local[i.name] for i in kernel.inputs]

@@ -29,7 +29,7 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
-from ..errors import SymnetError
+from ..errors import InvalidNameError, SymnetError
 from ..render import text
 from .kernel import COMMON_NAMES, Kernel, local_names
 
@@ -173,8 +173,8 @@ def reserved_names(kernel: Kernel):
 def _local_names(kernel: Kernel) -> dict:
     """The user's name of each input and output → its identifier in the generated code."""
     if kernel.name in COMMON_NAMES | {"BLOCK", "WARPS"}:  # a module-level def would hide it from the code
-        raise SymnetError(f"the kernel name {kernel.name!r} is a name the generated Triton module uses itself; "
-                          "choose another")
+        raise InvalidNameError(f"the kernel name {kernel.name!r} is used by the generated module itself "
+                               "(a Python builtin or module name); choose another")
     if any(i.name == "reduction" for i in kernel.inputs):
         raise SymnetError("an input is named 'reduction', the Triton launcher's own keyword argument; "
                           "rename the variable")
