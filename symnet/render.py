@@ -7,7 +7,9 @@ a step is laid out.
 from __future__ import annotations
 
 import json
+import keyword
 import re
+from functools import lru_cache
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
@@ -419,11 +421,39 @@ def render_markdown(d: Derivation, heading: str = "#") -> str:
 
 
 class _ParsablePrinter(StrPrinter):
-    def _print_Dummy(self, e):
-        return e.name
+    """Strings that ``sympy.sympify`` reads back as they are: ``IndexedBase(W)[j, k]``,
+    ``MatrixSymbol(W, n, m)``, ``Symbol("t'")`` for names that are not plain identifiers."""
+
+    printmethod = "_symnet_json"  # not Indexed's own _sympystr: dispatch on class here
+
+    def _print_Symbol(self, e):
+        return e.name if _plain_name(e.name) else "Symbol(%r)" % e.name
+
+    _print_Dummy = _print_Symbol
 
     def _print_Partial(self, e):
         return "Derivative(%s, %s)" % (self._print(e.num), self._print(e.den))
+
+    def _print_Indexed(self, e):
+        return "%s[%s]" % (self._print(e.base), ", ".join(self._print(i) for i in e.indices))
+
+    def _print_IndexedBase(self, e):
+        return "IndexedBase(%s)" % self._print(e.label)
+
+    def _print_MatrixSymbol(self, e):
+        return "MatrixSymbol(%s, %s, %s)" % (self._print_Symbol(sp.Symbol(e.name)),
+                                             self._print(e.rows), self._print(e.cols))
+
+
+@lru_cache(maxsize=None)
+def _plain_name(name: str) -> bool:
+    """Whether sympify reads ``name`` back as the symbol of that name (E, I, S, beta do not)."""
+    if not name.isidentifier() or keyword.iskeyword(name):
+        return False
+    try:
+        return sp.sympify(name) == sp.Symbol(name)
+    except Exception:  # noqa: BLE001 - any failure means: spell it out
+        return False
 
 
 def _parsable(expr) -> str:
@@ -454,8 +484,8 @@ def render_json(d: Derivation) -> str:
     indexed = sorted({_parsable(x.base.label) for e in _all_exprs(d) for x in e.atoms(sp.Indexed)})
     doc = {
         "name": d.name, "title": d.title, "summary": d.summary,
-        # to parse these strings: sympy.parse_expr(s, local_dict) with each name in
-        # "indexed" an IndexedBase and each in "functions" the symnet function of that name
+        # each string parses back with sympy.sympify(s, locals={"sigmoid": symnet.sigmoid,
+        # "relu": symnet.relu}); "indexed" lists the IndexedBase names, for convenience
         "indexed": indexed, "functions": ["sigmoid", "relu"],
         "inputs": [_parsable(s) for s in d.inputs],
         "wrt": [_parsable(s) for s in d.wrt],
