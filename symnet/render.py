@@ -141,9 +141,21 @@ def latex(expr) -> str:
     return TexPrinter({"order": "none"}).doprint(expr)
 
 
+def _shown_forms(step: Step) -> tuple:
+    """The forms worth printing: one that prints exactly as the one before it (X = X) says
+    nothing, so it is left out; the last form always stays."""
+    shown, before = [], text(step.lhs)
+    for k, f in enumerate(step.chain):
+        printed = text(f)
+        if printed != before or (k == len(step.chain) - 1 and not shown):
+            shown.append(f)
+        before = printed
+    return tuple(shown)
+
+
 def _step_text(step: Step) -> str:
     rel = " %s " % step.relation
-    line = text(step.lhs) + rel + rel.join(text(f) for f in step.chain)
+    line = text(step.lhs) + rel + rel.join(text(f) for f in _shown_forms(step))
     notes = [n for n in (step.why, _check_label(step)) if n]
     return line + ("    [" + "; ".join(notes) + "]" if notes else "")
 
@@ -193,13 +205,13 @@ def _step_latex(step: Step) -> str:
     note_lines = _note_lines(step)
     width = len(_step_text(step)) - len(_step_notes(step))
     if width <= _LONG:
-        line = lhs + "".join(" %s %s" % (rel, latex(f)) for f in step.chain)
+        line = lhs + "".join(" %s %s" % (rel, latex(f)) for f in _shown_forms(step))
         if width + len(_step_notes(step)) <= _LONG + 10:
             return r"%s \qquad %s" % (line, note_lines[0]) if note_lines else line
         # the note below, wrapped
         return r"\begin{aligned}&%s" % line + "".join(r" \\ &\qquad " + n for n in note_lines) + r"\end{aligned}"
     lines = []
-    for k, f in enumerate(step.chain):
+    for k, f in enumerate(_shown_forms(step)):
         for j, piece in enumerate(_broken(f)):
             lead = (lhs if k == 0 else "") + " &%s %s" % (rel, piece) if j == 0 else r" &\quad " + piece
             lines.append(lead)
