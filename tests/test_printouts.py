@@ -385,3 +385,23 @@ def test_jacobian_results_use_one_notation(curriculum):
         result = next(sec for sec in curriculum[name].sections if sec.title == "Result")
         kinds = {s.lhs.total for s in result.steps if isinstance(s.lhs, Partial)}
         assert kinds == {True}, name
+
+
+# --------------------------------------------------------------- softmax --stable
+
+def test_softmax_stable_section_claims_only_what_holds(curriculum):
+    """It claimed forms that overflow do not, and quoted the σ case of the cancel rule."""
+    import numpy as np
+
+    from symnet.codegen.kernel import describe, stability_section
+
+    section = stability_section(describe(curriculum["softmax"]))
+    assert section.steps and "still overflow" in section.text
+    for step in section.steps:
+        assert "σ" not in step.why and "still overflows" in step.why
+    z = np.full(3, 1000.0)  # the claim checked independently: the printed form is not finite here
+    with np.errstate(all="ignore"):
+        value = (np.exp(z[1]) + np.exp(z[2])) * np.exp(z[0]) / np.exp(z).sum() ** 2
+    assert not np.isfinite(value)
+    sig = stability_section(describe(curriculum["sigmoid"]))  # a form that holds keeps its claim
+    assert "does not overflow" in sig.text and all("still overflows" not in s.why for s in sig.steps)
