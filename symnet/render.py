@@ -109,7 +109,10 @@ def _decimal(q: sp.Rational) -> str | None:
 
 class TexPrinter(LatexPrinter):
     def _print_Symbol(self, e, style="plain"):
-        if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", e.name):
+        plain = re.fullmatch(r"([A-Za-z][A-Za-z0-9_]*)('*)", e.name)
+        if plain and plain.group(2):  # theta_10' → \theta_{10}'
+            return super()._print_Symbol(sp.Symbol(plain.group(1)), style=style) + plain.group(2)
+        if plain:
             return super()._print_Symbol(e, style=style)
         return _math_text(e.name)  # σ'(0), ∇_z C, ∂C/∂W: each character as LaTeX math
 
