@@ -350,7 +350,17 @@ def _segments(s: str) -> list[tuple[bool, str]]:
         else:
             add(True, r"\text{?}" if c.isprintable() else "")
         k += 1
-    return out
+    # a short run between two math runs is math too: the L in ∂L/∂θ, not an upright L
+    merged: list[tuple[bool, str]] = []
+    for n, (is_math, piece) in enumerate(out):
+        between = 0 < n < len(out) - 1 and out[n - 1][0] and out[n + 1][0]
+        if not is_math and between and len(piece) <= 3 and re.fullmatch(r"[A-Za-z0-9/()',+=]+", piece):
+            is_math = True
+        if merged and merged[-1][0] == is_math:
+            merged[-1] = (is_math, merged[-1][1] + piece)
+        else:
+            merged.append((is_math, piece))
+    return merged
 
 
 def _math_text(s: str, words: bool = True) -> str:
