@@ -241,7 +241,10 @@ def _note_lines(step: Step) -> list[str]:
 
 
 def _broken(expr) -> list[str]:
-    """A long sum as pieces of at most about ``_LONG`` characters each (as printed in text)."""
+    """A long sum (or product) as pieces of at most about ``_LONG`` characters each (as
+    printed in text)."""
+    if isinstance(expr, sp.Mul) and len(text(expr)) > _LONG:
+        return _broken_product(expr)
     if not (isinstance(expr, sp.Add) and len(text(expr)) > _LONG):
         return [latex(expr)]
     printer = TexPrinter({"order": "none"})
@@ -257,6 +260,30 @@ def _broken(expr) -> list[str]:
             pieces.append(current)
             current, width = "", 0
         current += ("%s %s" % (sign, body)).strip() if not current else " %s %s" % (sign, body)
+        width += w
+    pieces.append(current)
+    return pieces
+
+
+def _broken_product(expr: sp.Mul) -> list[str]:
+    """A long product without a denominator, its factors over several lines (· between)."""
+    from sympy.printing.precedence import PRECEDENCE
+
+    negative = expr.could_extract_minus_sign()
+    body = -expr if negative else expr
+    factors = body.as_ordered_factors()
+    if not isinstance(body, sp.Mul) or any(f.is_Pow and f.exp.is_negative for f in factors) \
+            or any(not f.is_commutative for f in factors):
+        return [latex(expr)]
+    printer = TexPrinter({"order": "none"})
+    pieces, current, width = [], "-" if negative else "", 0
+    for f in factors:
+        printed = printer.parenthesize(f, PRECEDENCE["Mul"], strict=False)
+        w = len(text(f))
+        if current.strip("-") and width + w > _LONG - 15:  # TeX sets a product wider than text
+            pieces.append(current)
+            current, width = r"\cdot ", 0
+        current += (" " if current.strip("-") and not current.endswith(" ") else "") + printed
         width += w
     pieces.append(current)
     return pieces

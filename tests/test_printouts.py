@@ -105,6 +105,10 @@ def test_latex_compiles_with_pdflatex(curriculum, user_derivations, tmp_path):
     pieces = {name: render(d, "latex") for name, d in curriculum.items()}
     pieces.update({f"formula {f}": render(d, "latex") for f, d in user_derivations.items()})
     _compile_all(pieces, tmp_path)
+    # long steps are broken over lines: nothing runs far off an article page (BPTT ran 366 pt)
+    log = (tmp_path / "doc.log").read_text(errors="replace")
+    widths = [float(w) for w in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)]
+    assert max(widths, default=0) < 100, f"a line runs {max(widths):.0f} pt off the page"
 
 
 @needs_pdflatex
