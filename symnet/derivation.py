@@ -97,7 +97,7 @@ class Section:
     table: tuple[tuple[str, ...], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Derivation:
     """A forward computation, what it is differentiated with respect to, the results,
     and the checked steps that lead there.
@@ -136,6 +136,14 @@ class Derivation:
         from .render import render_text
 
         return render_text(self)
+
+    def __repr__(self) -> str:
+        from .render import text
+
+        wrt = ", ".join(text(w) for w in self.wrt[:6]) + (", …" if len(self.wrt) > 6 else "")
+        name = f" {self.name!r}" if self.name else ""
+        return (f"<Derivation{name}: {self.title!r}, {len(self.steps)} steps in "
+                f"{len(self.sections)} sections, with respect to ({wrt}); print() it for the steps>")
 
     def _repr_latex_(self) -> str:
         from .render import render_latex_math

@@ -281,8 +281,8 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
             expanded = _tidy(full(value))
             check = check_equal(expanded, sp.diff(whole, w), f"result ∂{out}/∂{w}")
             jac[row, col] = expanded
-            # d for the total derivative where ∂out/∂w already names a direct edge
-            lhs = Partial(out, w, total=(out, w) in local)
+            # d, as in the backward pass: the derivative along every path (one notation per result)
+            lhs = Partial(out, w, total=True)
             results.append(Step(lhs, _chain(value, expanded), "substitute the forward pass", check))
     if len(program.outputs) > 1:
         results.append(Step(sp.Symbol("J"), (jac,), f"rows {', '.join(map(str, program.outputs))}; "
@@ -410,7 +410,7 @@ def _at_point(point, values, program, wrt, in_graph, local, full) -> Section:
             if not _finite(v):
                 raise NotDifferentiableError(f"∂{out}/∂{w} is undefined at {label}")
             check = check_equal(v, sp.diff(explicit(full(out)), w).xreplace(point), f"value of ∂{out}/∂{w}")
-            lhs = Partial(out, w, total=(out, w) in local)
+            lhs = Partial(out, w, total=True)
             steps.append(Step(lhs, _chain(expr, _unevaluated(expr, values), v), "result", check))
     return Section(f"Values at {label}", tuple(steps))
 

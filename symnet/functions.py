@@ -53,6 +53,12 @@ class sigmoid(sp.Function):  # noqa: N801 - SymPy function classes are lower-cas
         body = r"\sigma\left(%s\right)" % printer._print(self.args[0])
         return body if exp is None else r"%s^{%s}" % (body, exp)
 
+    def _explicit_for(self, printer):
+        x = self.args[0]
+        if _raises_on_overflow(printer):  # Python's math.exp(1000) raises: never call it there
+            return sp.Piecewise((1 / (1 + sp.exp(-x)), x >= 0), (sp.exp(x) / (1 + sp.exp(x)), True))
+        return 1 / (1 + sp.exp(-x))  # IEEE exp overflows to inf, and 1/(1 + inf) = 0
+
 
 class relu(sp.Function):  # noqa: N801
     """The rectifier relu(x) = max(0, x); not differentiable at x = 0."""
@@ -87,6 +93,36 @@ class relu(sp.Function):  # noqa: N801
     def _latex(self, printer, exp=None):
         body = r"\operatorname{relu}\left(%s\right)" % printer._print(self.args[0])
         return body if exp is None else r"%s^{%s}" % (body, exp)
+
+    def _explicit_for(self, printer):
+        return sp.Max(0, self.args[0])
+
+
+# SymPy's code printers look for a method named after their ``printmethod``: math and
+# sympy (``lambdify``, ``pycode``) ``_pythoncode``; NumPy, SciPy, CuPy, JAX ``_numpycode``
+# and so on; mpmath ``_mpmathcode``; C, C++ and Fortran ``_ccode``, ``_cxxcode``, ``_fcode``. Each prints the function's elementary form, so ``lambdify`` and
+# ``ccode`` work without being told what ``sigmoid`` is.
+_PRINT_METHODS = ("_pythoncode", "_numpycode", "_scipycode", "_cupycode", "_jaxcode", "_mpmathcode", "_cmathcode", "_lambdacode", "_numexprcode",
+                  "_torchcode", "_tensorflowcode", "_ccode", "_cxxcode", "_fcode",
+                  "_rust_code", "_julia", "_octave", "_javascript")
+
+
+def _print_explicit(self, printer, *args, **kwargs):
+    return printer._print(self._explicit_for(printer))
+
+
+def _raises_on_overflow(printer) -> bool:
+    """Plain Python ``math`` (not NumPy, whose printers derive from the same class)."""
+    from sympy.printing.numpy import NumPyPrinter
+    from sympy.printing.pycode import MpmathPrinter, PythonCodePrinter, SymPyPrinter
+
+    return (isinstance(printer, PythonCodePrinter)
+            and not isinstance(printer, (NumPyPrinter, MpmathPrinter, SymPyPrinter)))
+
+
+for _cls in (sigmoid, relu):
+    for _method in _PRINT_METHODS:
+        setattr(_cls, _method, _print_explicit)
 
 
 def explicit(expr: sp.Expr) -> sp.Expr:

@@ -28,6 +28,11 @@ def _name(e) -> str:
     return text(e.base if isinstance(e, sp.Indexed) else e)
 
 
+def _is_number(e) -> bool:
+    """A single number (a matrix-valued step, as in ``jacobian`` or ``softmax``, is not)."""
+    return isinstance(e, sp.Expr) and bool(e.is_number)
+
+
 def _value(e: sp.Expr) -> str:
     if e.is_number and not e.is_Integer and not e.is_Rational:
         return f"{float(e):.4g}"
@@ -35,10 +40,17 @@ def _value(e: sp.Expr) -> str:
 
 
 def to_dot(d: Derivation) -> str:
-    """DOT source: one node per input and per assignment, one edge per direct use."""
+    """DOT source: one node per input and per assignment, one edge per direct use.
+
+    Raises :class:`SymnetError` for a derivation without a computational graph (one
+    made of claims only, such as ``perceptron``).
+    """
+    if not d.definitions:
+        raise SymnetError(f"'{d.name or d.title}' has no computational graph to draw: it states and "
+                          "checks claims (see 'symnet derive') rather than computing through nodes")
     values = {}
     for step in d.steps:
-        if step.check == "exact" and step.value.is_number and step.lhs in dict(d.definitions):
+        if step.check == "exact" and _is_number(step.value) and step.lhs in dict(d.definitions):
             values.setdefault(step.lhs, step.value)
     point = dict(d.point)
     lines = [f"digraph {_quote(d.name or 'derivation')} {{", "  rankdir=LR;",
@@ -73,7 +85,7 @@ def to_dot(d: Derivation) -> str:
             if step is not None:
                 label = f"{text(step.lhs)} = {text(step.value)}"
                 at = step.value.xreplace(known) if known else None
-                if at is not None and at.is_number and not step.value.is_number:
+                if at is not None and _is_number(at) and not _is_number(step.value):
                     label += f"\n= {_value(sp.nsimplify(at))}"
             lines.append(f"  {_quote(_name(s))} -> {_quote(_name(target))}"
                          + (f" [label={_quote(label)}]" if label else "") + ";")
@@ -93,7 +105,11 @@ def _uses(expr: sp.Expr) -> set:
 
 
 def write_graph(d: Derivation, path: str | os.PathLike) -> Path:
-    """Write the graph to ``path`` (.dot, .gv, .svg or .png), atomically."""
+    """Write the graph to ``path`` (.dot, .gv, .svg or .png), atomically.
+
+    Raises :class:`SymnetError` for an unknown suffix, a missing folder, a missing or
+    failing Graphviz (for .svg and .png), or a derivation without a graph (see :func:`to_dot`).
+    """
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in ("dot", "gv", "svg", "png"):

@@ -7,7 +7,9 @@ a step is laid out.
 from __future__ import annotations
 
 import json
+import keyword
 import re
+from functools import lru_cache
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
@@ -106,6 +108,14 @@ def _decimal(q: sp.Rational) -> str | None:
 
 
 class TexPrinter(LatexPrinter):
+    def _print_Symbol(self, e, style="plain"):
+        plain = re.fullmatch(r"([A-Za-z][A-Za-z0-9_]*)('*)", e.name)
+        if plain and plain.group(2):  # theta_10' → \theta_{10}'
+            return super()._print_Symbol(sp.Symbol(plain.group(1)), style=style) + plain.group(2)
+        if plain:
+            return super()._print_Symbol(e, style=style)
+        return _math_text(e.name)  # σ'(0), ∇_z C, ∂C/∂W: each character as LaTeX math
+
     def _print_Dummy(self, e):
         return self._print_Symbol(sp.Symbol(e.name))
 
@@ -117,7 +127,8 @@ class TexPrinter(LatexPrinter):
 
     def _print_KroneckerDelta(self, e, exp=None):
         a, b = (self._print(x) for x in e.args)
-        body = r"\delta_{%s %s}" % (a, b)
+        simple = all(isinstance(x, sp.Symbol) for x in e.args)
+        body = r"\delta_{%s %s}" % (a, b) if simple else r"\delta_{%s,\, %s}" % (a, b)
         return body if exp is None else r"%s^{%s}" % (body, exp)
 
     def _print_Heaviside(self, e, exp=None):
@@ -133,9 +144,21 @@ def latex(expr) -> str:
     return TexPrinter({"order": "none"}).doprint(expr)
 
 
+def _shown_forms(step: Step) -> tuple:
+    """The forms worth printing: one that prints exactly as the one before it (X = X) says
+    nothing, so it is left out; the last form always stays."""
+    shown, before = [], text(step.lhs)
+    for k, f in enumerate(step.chain):
+        printed = text(f)
+        if printed != before or (k == len(step.chain) - 1 and not shown):
+            shown.append(f)
+        before = printed
+    return tuple(shown)
+
+
 def _step_text(step: Step) -> str:
     rel = " %s " % step.relation
-    line = text(step.lhs) + rel + rel.join(text(f) for f in step.chain)
+    line = text(step.lhs) + rel + rel.join(text(f) for f in _shown_forms(step))
     notes = [n for n in (step.why, _check_label(step)) if n]
     return line + ("    [" + "; ".join(notes) + "]" if notes else "")
 
@@ -168,34 +191,265 @@ def _table_text(rows) -> list[str]:
     return out
 
 
+_RELATIONS_TEX = {"=": "=", "≤": r"\le", "≥": r"\ge", "<": "<", ">": ">"}
+_CHECK_TEX = {"symbolic": r"\checkmark\ \text{symbolic}", "numeric": r"\checkmark\ \text{numeric}",
+              "exact": r"\checkmark"}
+_LONG = 70  # characters of one-line text beyond which a step is broken over lines
+
+
 def _step_latex(step: Step) -> str:
-    rel = {"=": "=", "≤": r"\le", "≥": r"\ge", "<": "<", ">": ">"}[step.relation]
-    body = latex(step.lhs) + "".join(" %s %s" % (rel, latex(f)) for f in step.chain)
-    if step.why:
-        body += r" \qquad \text{(%s)}" % _tex_text(step.why)
-    return body
+    """One step as display math (no delimiters), valid in LaTeX's amsmath and in MathJax.
+
+    A long step puts each form on its own line (``aligned``), and a long sum its terms.
+    The rule that produced it and its check (✓) follow it in a ``\\qquad`` note.
+    """
+    rel = _RELATIONS_TEX[step.relation]
+    lhs = latex(step.lhs)
+    note_lines = _note_lines(step)
+    width = len(_step_text(step)) - len(_step_notes(step))
+    if width <= _LONG:
+        line = lhs + "".join(" %s %s" % (rel, latex(f)) for f in _shown_forms(step))
+        if width + len(_step_notes(step)) <= _LONG + 10:
+            return r"%s \qquad %s" % (line, note_lines[0]) if note_lines else line
+        # the note below, wrapped
+        return r"\begin{aligned}&%s" % line + "".join(r" \\ &\qquad " + n for n in note_lines) + r"\end{aligned}"
+    lines = []
+    for k, f in enumerate(_shown_forms(step)):
+        for j, piece in enumerate(_broken(f)):
+            lead = (lhs if k == 0 else "") + " &%s %s" % (rel, piece) if j == 0 else r" &\quad " + piece
+            lines.append(lead)
+    lines.extend(r" &\qquad " + n for n in note_lines)
+    return r"\begin{aligned}" + " \\\\\n".join(lines) + r"\end{aligned}"
+
+
+def _note_lines(step: Step) -> list[str]:
+    """The rule and the check as ``(…; ✓ symbolic)``, wrapped at about ``_LONG`` characters
+    when it has to go below the step (text inside math does not wrap by itself)."""
+    import textwrap
+
+    why = step.why
+    if not why and step.check not in _CHECK_TEX:
+        return []
+    check = _CHECK_TEX.get(step.check, "")
+    if len(why) <= _LONG:
+        return ["(" + _tex_note(why) + (r"\text{; }" if why and check else "") + check + ")"]
+    rows = textwrap.wrap(why, _LONG)
+    out = [_tex_note(r) for r in rows]
+    out[0] = "(" + out[0]
+    out[-1] += (r"\text{; }" if check else "") + check + ")"
+    return out
+
+
+def _broken(expr) -> list[str]:
+    """A long sum (or product) as pieces of at most about ``_LONG`` characters each (as
+    printed in text)."""
+    if isinstance(expr, sp.Mul) and len(text(expr)) > _LONG:
+        return _broken_product(expr)
+    if not (isinstance(expr, sp.Add) and len(text(expr)) > _LONG):
+        return [latex(expr)]
+    printer = TexPrinter({"order": "none"})
+    pieces, current, width = [], "", 0
+    for term in printer._as_ordered_terms(expr, order="none"):
+        negative = term.could_extract_minus_sign()
+        body = printer._print(-term if negative else term)
+        if isinstance(term if not negative else -term, sp.Add):
+            body = r"\left(%s\right)" % body
+        sign = "-" if negative else ("+" if current or pieces else "")
+        w = len(text(term))
+        if current and width + w > _LONG:
+            pieces.append(current)
+            current, width = "", 0
+        current += ("%s %s" % (sign, body)).strip() if not current else " %s %s" % (sign, body)
+        width += w
+    pieces.append(current)
+    return pieces
+
+
+def _broken_product(expr: sp.Mul) -> list[str]:
+    """A long product without a denominator, its factors over several lines (· between)."""
+    from sympy.printing.precedence import PRECEDENCE
+
+    negative = expr.could_extract_minus_sign()
+    body = -expr if negative else expr
+    factors = body.as_ordered_factors()
+    if not isinstance(body, sp.Mul) or any(f.is_Pow and f.exp.is_negative for f in factors) \
+            or any(not f.is_commutative for f in factors):
+        return [latex(expr)]
+    printer = TexPrinter({"order": "none"})
+    pieces, current, width = [], "-" if negative else "", 0
+    for f in factors:
+        printed = printer.parenthesize(f, PRECEDENCE["Mul"], strict=False)
+        w = len(text(f))
+        if current.strip("-") and width + w > _LONG - 15:  # TeX sets a product wider than text
+            pieces.append(current)
+            current, width = r"\cdot ", 0
+        current += (" " if current.strip("-") and not current.endswith(" ") else "") + printed
+        width += w
+    pieces.append(current)
+    return pieces
+
+
+def _step_notes(step: Step) -> str:
+    t = _step_text(step)
+    return t[t.index("    [") :] if "    [" in t else ""
+
+
+# ------------------------------------------------------------ prose inside LaTeX and MathJax
+# Titles, rule names and prose are unicode text with a little ASCII math (σ'(z^L) ∘ ∇_y C,
+# y_r = e^(z_r)/Σ_k e^(z_k), Wᵀδ). pdflatex has no glyphs for σ, ∂, −, ᵀ in text mode, and
+# MathJax prints \_ inside \text{} literally; so such text is split into plain-text runs
+# (only characters both accept) and math runs (σ → \sigma, ^(t−1) → ^{(t-1)}).
+
+def _greek() -> dict[str, str]:
+    from sympy.printing.pretty.pretty_symbology import greek_unicode
+
+    out = {}
+    for name, char in greek_unicode.items():
+        if isinstance(char, str) and len(char) == 1:
+            tex = sp.latex(sp.Symbol(name))
+            out[char] = tex + (" " if tex.startswith("\\") else "")
+    return out
+
+
+_MATH_CHARS = {
+    **_greek(),
+    "∂": r"\partial ", "∇": r"\nabla ", "−": "-", "·": r"\cdot ", "×": r"\times ",
+    "→": r"\to ", "←": r"\leftarrow ", "∘": r"\circ ", "≤": r"\le ", "≥": r"\ge ",
+    "≠": r"\ne ", "≈": r"\approx ", "∞": r"\infty ", "±": r"\pm ", "√": r"\surd ",
+    "½": r"\tfrac{1}{2}", "¼": r"\tfrac{1}{4}", "ᵀ": r"^{\mathsf{T}}", "ℝ": r"\mathbb{R}",
+    "∈": r"\in ", "…": r"\dots ", "⋯": r"\cdots ", "✓": r"\checkmark ",
+    "{": r"\{", "}": r"\}", "%": r"\%", "$": r"\$", "&": r"\&", "#": r"\#",
+    "\\": r"\backslash ", "~": r"\sim ", "<": "<", ">": ">", "|": "|", "*": r"\ast ",
+}
+_SUP = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾ⁱⁿʰᵒ", "0123456789-+()inho"))
+_SUB = dict(zip("₀₁₂₃₄₅₆₇₈₉₋₊₍₎", "0123456789-+()"))
+_TEXT_SAFE = re.compile(r"[A-Za-z0-9 .,;:!?()\[\]/=+\-'\"@`“”‘’—–]")
+_SCRIPT = re.compile(r"([\^_])(\([^()]*\)|\{[^{}]*\}|[−+\-]?[A-Za-z0-9']+)")
+
+
+def _segments(s: str) -> list[tuple[bool, str]]:
+    """``s`` as (is_math, piece) runs; math pieces are LaTeX math, text pieces plain."""
+    out: list[tuple[bool, str]] = []
+
+    def add(is_math, piece):
+        if out and out[-1][0] == is_math:
+            out[-1] = (is_math, out[-1][1] + piece)
+        else:
+            out.append((is_math, piece))
+
+    def base():  # the base of a script, y in y_r or W in W^(l+1), goes into math with it
+        if out and not out[-1][0]:
+            word = re.search(r"(?<![A-Za-z])[A-Za-z0-9]{1,3}$", out[-1][1])
+            if word:
+                rest = out[-1][1][: word.start()]
+                out[-1:] = [(False, rest)] if rest else []
+                add(True, word.group())
+
+    k = 0
+    while k < len(s):
+        c = s[k]
+        m = _SCRIPT.match(s, k)
+        if m and (k > 0 and not s[k - 1].isspace()):
+            base()
+            arg = m.group(2)
+            if arg[0] in "({" and arg[-1] in ")}":
+                arg = arg[1:-1] if arg[0] == "{" else arg
+            add(True, "%s{%s}" % (m.group(1), _math_text(arg, words=False)))
+            k = m.end()
+            continue
+        if c in _SUP or c in _SUB:
+            base()
+            table, mark = (_SUP, "^") if c in _SUP else (_SUB, "_")
+            j = k
+            while j < len(s) and s[j] in table:
+                j += 1
+            add(True, "%s{%s}" % (mark, "".join(table[x] for x in s[k:j])))
+            k = j
+            continue
+        if c == "'" and out and out[-1][0]:  # σ'(z): a prime, not an apostrophe
+            add(True, "'")
+        elif c in _MATH_CHARS:
+            add(True, _MATH_CHARS[c])
+        elif _TEXT_SAFE.fullmatch(c):
+            add(False, c)
+        elif c in "^_":  # a lone ^ or _ (at a word's start, or at the end)
+            add(True, r"\hat{}" if c == "^" else r"\_")
+        else:
+            add(True, r"\text{?}" if c.isprintable() else "")
+        k += 1
+    # a short run between two math runs is math too: the L in ∂L/∂θ, not an upright L
+    merged: list[tuple[bool, str]] = []
+    for n, (is_math, piece) in enumerate(out):
+        between = 0 < n < len(out) - 1 and out[n - 1][0] and out[n + 1][0]
+        if not is_math and between and len(piece) <= 3 and re.fullmatch(r"[A-Za-z0-9/()',+=]+", piece):
+            is_math = True
+        if merged and merged[-1][0] == is_math:
+            merged[-1] = (is_math, merged[-1][1] + piece)
+        else:
+            merged.append((is_math, piece))
+    return merged
+
+
+def _math_text(s: str, words: bool = True) -> str:
+    """Text as LaTeX math: letters in math italic, words of two or more letters upright."""
+    out = []
+    for is_math, piece in _segments(s):
+        if is_math:
+            out.append(piece)
+        elif words:
+            out.append(re.sub(r"[A-Za-z]{2,}|\s+", lambda m: r"\ " if m.group().isspace()
+                              else r"\text{%s}" % m.group(), piece))
+        else:
+            out.append(piece)
+    return "".join(out)
+
+
+def _tex_note(s: str, style: str = r"\text") -> str:
+    """Prose for inside math mode: plain runs in ``\\text{}`` (or ``\\textbf{}``, …),
+    math runs as they are."""
+    return "".join("{%s}" % p if is_math else r"%s{%s}" % (style, p) for is_math, p in _segments(s))
 
 
 def _tex_text(s: str) -> str:
-    return s.replace("\\", "").replace("{", "").replace("}", "").replace("_", r"\_").replace("%", r"\%")
+    """Prose for LaTeX text mode (titles, paragraphs): math runs in ``$…$``."""
+    return "".join("$%s$" % p if is_math else p for is_math, p in _segments(s))
 
 
 def render_latex(d: Derivation) -> str:
-    parts = [r"\textbf{%s}" % _tex_text(d.title)]
+    """The derivation as a LaTeX fragment for a document with ``amsmath`` and ``amssymb``.
+
+    It compiles with pdflatex's default UTF-8 input: every non-ASCII character is
+    written as a LaTeX command.
+    """
+    parts = [r"% symnet derivation; needs \usepackage{amsmath,amssymb}",
+             r"\textbf{%s}" % _tex_text(d.title)]
+    if d.summary:
+        parts.append(r"\par %s" % _tex_text(d.summary))
     for sec in d.sections:
-        parts.append(r"\par\textit{%s}" % _tex_text(sec.title))
+        parts.append(r"\par\medskip\textit{%s}" % _tex_text(sec.title))
+        if sec.text:
+            parts.append(r"\par %s" % _tex_text(sec.text))
+        if sec.table:
+            parts.append(_table_latex(sec.table))
         if sec.steps:
             parts.append(r"\begin{gather*}" + "\n" + " \\\\\n".join(_step_latex(s) for s in sec.steps)
                          + "\n" + r"\end{gather*}")
     return "\n".join(parts) + "\n"
 
 
+def _table_latex(rows) -> str:
+    body = [" & ".join(_tex_text(c) for c in r) + r" \\" for r in rows]
+    body.insert(1, r"\hline")
+    return (r"\par\begin{tabular}{%s}" % ("l" * len(rows[0])) + "\n" + "\n".join(body)
+            + "\n" + r"\end{tabular}")
+
+
 def render_latex_math(d: Derivation) -> str:
     """The whole derivation as one display-math block, for Jupyter (MathJax/KaTeX)."""
-    rows = [r"\textbf{%s}" % _tex_text(d.title)]
+    rows = [_tex_note(d.title, r"\textbf")]
     for sec in d.sections:
         if sec.steps:
-            rows.append(r"\textit{%s}" % _tex_text(sec.title))
+            rows.append(_tex_note(sec.title, r"\textit"))
             rows.extend(r"\quad " + _step_latex(s) for s in sec.steps)
     return "$$\n\\begin{array}{l}\n" + " \\\\\n".join(rows) + "\n\\end{array}\n$$"
 
@@ -219,11 +473,39 @@ def render_markdown(d: Derivation, heading: str = "#") -> str:
 
 
 class _ParsablePrinter(StrPrinter):
-    def _print_Dummy(self, e):
-        return e.name
+    """Strings that ``sympy.sympify`` reads back as they are: ``IndexedBase(W)[j, k]``,
+    ``MatrixSymbol(W, n, m)``, ``Symbol("t'")`` for names that are not plain identifiers."""
+
+    printmethod = "_symnet_json"  # not Indexed's own _sympystr: dispatch on class here
+
+    def _print_Symbol(self, e):
+        return e.name if _plain_name(e.name) else "Symbol(%r)" % e.name
+
+    _print_Dummy = _print_Symbol
 
     def _print_Partial(self, e):
         return "Derivative(%s, %s)" % (self._print(e.num), self._print(e.den))
+
+    def _print_Indexed(self, e):
+        return "%s[%s]" % (self._print(e.base), ", ".join(self._print(i) for i in e.indices))
+
+    def _print_IndexedBase(self, e):
+        return "IndexedBase(%s)" % self._print(e.label)
+
+    def _print_MatrixSymbol(self, e):
+        return "MatrixSymbol(%s, %s, %s)" % (self._print_Symbol(sp.Symbol(e.name)),
+                                             self._print(e.rows), self._print(e.cols))
+
+
+@lru_cache(maxsize=None)
+def _plain_name(name: str) -> bool:
+    """Whether sympify reads ``name`` back as the symbol of that name (E, I, S, beta do not)."""
+    if not name.isidentifier() or keyword.iskeyword(name):
+        return False
+    try:
+        return sp.sympify(name) == sp.Symbol(name)
+    except Exception:  # noqa: BLE001 - any failure means: spell it out
+        return False
 
 
 def _parsable(expr) -> str:
@@ -254,8 +536,8 @@ def render_json(d: Derivation) -> str:
     indexed = sorted({_parsable(x.base.label) for e in _all_exprs(d) for x in e.atoms(sp.Indexed)})
     doc = {
         "name": d.name, "title": d.title, "summary": d.summary,
-        # to parse these strings: sympy.parse_expr(s, local_dict) with each name in
-        # "indexed" an IndexedBase and each in "functions" the symnet function of that name
+        # each string parses back with sympy.sympify(s, locals={"sigmoid": symnet.sigmoid,
+        # "relu": symnet.relu}); "indexed" lists the IndexedBase names, for convenience
         "indexed": indexed, "functions": ["sigmoid", "relu"],
         "inputs": [_parsable(s) for s in d.inputs],
         "wrt": [_parsable(s) for s in d.wrt],

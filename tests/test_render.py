@@ -6,7 +6,7 @@ import json
 import sympy as sp
 
 import symnet
-from symnet.render import render
+from symnet.render import _parsable, render
 from symnet.parsing import FUNCTIONS
 
 
@@ -27,11 +27,8 @@ def test_latex_and_markdown(curriculum):
 
 
 def _parse(s, doc, matrices=None):
-    local = {name: sp.IndexedBase(name) for name in doc["indexed"]}
-    local.update({name: FUNCTIONS[name] for name in doc["functions"]})
-    for name, (rows, cols) in (matrices or {}).items():
-        local[name] = sp.MatrixSymbol(name, sp.sympify(rows), sp.sympify(cols))
-    return sp.parse_expr(s, local_dict=local)
+    # sympify reads them as they are: IndexedBase(W)[j, k], MatrixSymbol(W, n, m)
+    return sp.sympify(s, locals={name: FUNCTIONS[name] for name in doc["functions"]})
 
 
 def test_json_results_parse_back(curriculum):
@@ -41,7 +38,7 @@ def test_json_results_parse_back(curriculum):
         assert doc["name"] == name and doc["sections"]
         for key, value in doc["gradients"].items():
             parsed = _parse(value, doc)
-            original = next(v for k, v in d.gradients.items() if sp.sstr(k) == key)
+            original = next(v for k, v in d.gradients.items() if _parsable(k) == key)
             diff = sp.simplify(parsed.xreplace({s: sp.Symbol(s.name) for s in parsed.free_symbols})
                                - original.xreplace({s: sp.Symbol(s.name) for s in original.free_symbols}))
             assert diff == 0, (name, key)

@@ -210,6 +210,52 @@ def describe(d: Derivation, *, name: str | None = None, roles: dict | None = Non
                   inputs, tuple(outs), tuple(assignments), tuple(results), tuple(fired))
 
 
+# A rule's reason quotes the σ case it was written for; a formula without σ gets the
+# general reason (softmax --stable quoted σ, which softmax does not contain).
+_GENERAL_WHY = {
+    "cancel": "a factor divided out and multiplied back is 0·∞ = NaN where it underflows or "
+              "overflows; the fraction is cancelled symbolically first",
+}
+
+
+def _rule_why(rule, expr: sp.Expr) -> str:
+    from ..functions import sigmoid
+
+    if rule.name in _GENERAL_WHY and not expr.has(sigmoid):
+        return _GENERAL_WHY[rule.name]
+    return rule.why
+
+
+def _overflows_at(stable: sp.Expr, original: sp.Expr, inputs) -> float | None:
+    """An input value (every input set to it) where ``stable`` is not finite in float64
+    although the exact value is; None where there is none among ±1000, ±100."""
+    import mpmath
+    import numpy as np
+
+    from ..functions import explicit
+
+    if not inputs:
+        return None
+    try:
+        from .stability import softplus  # evaluated as the generator does: without overflow
+
+        fast = sp.lambdify(inputs, stable, [{softplus.__name__: lambda v: np.logaddexp(0, v)}, "numpy"])
+        exact = sp.lambdify(inputs, explicit(original), "mpmath")
+    except Exception:  # noqa: BLE001 - a form lambdify cannot print: no claim either way
+        return None
+    for v in (1000.0, -1000.0, 100.0, -100.0):
+        try:
+            with np.errstate(all="ignore"):
+                got = complex(fast(*[np.float64(v)] * len(inputs)))
+            with mpmath.workdps(30):
+                want = complex(exact(*[mpmath.mpf(v)] * len(inputs)))
+        except Exception:  # noqa: BLE001 - outside the domain: try the next point
+            continue
+        if not np.isfinite(got) and mpmath.isfinite(want.real) and abs(want) < 1e300:
+            return v
+    return None
+
+
 def stability_section(kernel: Kernel):
     """The rewrites the code generator made, as checked steps: original = stable form."""
     from ..derivation import Section, Step
@@ -219,15 +265,24 @@ def stability_section(kernel: Kernel):
     def plain(e):
         return e.replace(softplus, lambda v: sp.log(1 + sp.exp(v)))
 
-    steps = []
+    steps, overflows = [], []
     for out in kernel.outputs:
         stable, rules = stabilise(out.expr)
         if not rules:
             continue
         how = check_equal(plain(out.expr), plain(stable).rewrite(sp.log), f"stable form of {out.meaning}")
-        why = "; ".join(f"{r.name} rule: {r.why}" for r in rules)
+        why = "; ".join(f"{r.name} rule: {_rule_why(r, out.expr)}" for r in rules)
+        at = _overflows_at(stable, plain(out.expr), [i.symbol for i in kernel.inputs])
+        if at is not None:
+            why += f"; this form still overflows (not finite in float64 at every input = {at:g})"
+            overflows.append(out.meaning)
         steps.append(Step(sp.Symbol(out.meaning), (out.expr, stable), why, how))
     text_ = ("The code generator evaluates these forms instead: each equals the formula above, "
              "and does not overflow or cancel where the written-out form does.") if steps else \
         "No stability rule applies: the formulas are generated as derived."
+    if overflows:  # say so rather than claim what the form does not do (softmax, issue 17)
+        text_ = ("The code generator evaluates these forms instead: each equals the formula above "
+                 "and removes the cancellation the rule names, but " + ", ".join(overflows) +
+                 (" still overflows" if len(overflows) == 1 else " still overflow") + " for large inputs (the generated row-wise softmax kernels first shift every "
+                 "z by its maximum: the max-shift rule).")
     return Section("Numerically stable forms for code generation", tuple(steps), text_)

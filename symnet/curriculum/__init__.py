@@ -17,7 +17,7 @@ from ..derivation import Derivation, Section, Step
 from ..errors import UnknownNameError
 from ..verify import check_equal
 
-__all__ = ["register", "get", "catalog", "names", "claim", "with_sections", "compose"]
+__all__ = ["register", "get", "catalog", "names", "claim", "with_sections", "compose", "forward_section"]
 
 _BUILDERS: dict[str, tuple[str, Callable[[], Derivation]]] = {}
 
@@ -96,6 +96,12 @@ def _subs_all(e, where):
 def _stronger(a: str, b: str) -> str:
     rank = {"exact": 0, "symbolic": 1, "numeric": 2}
     return a if rank[a] >= rank[b] else b
+
+
+def forward_section(definitions, text: str = "") -> Section:
+    """The forward pass as definition steps, so that every name a later step uses is
+    defined before it (index-form derivations state no forward pass of their own)."""
+    return Section("Forward pass", tuple(Step(t, (e,), "definition") for t, e in definitions), text)
 
 
 def numbers(lhs, unevaluated, value, why: str = "") -> Step:

@@ -6,7 +6,7 @@ import sympy as sp
 from ..derivation import Partial, Section
 from ..engine import Program, derive
 from ..indexed import contract, derive_indexed
-from . import claim, claim_entries, compose, register, with_sections
+from . import claim, claim_entries, compose, forward_section, register, with_sections
 
 R = dict(real=True)
 K = sp.Symbol("K", integer=True, positive=True)
@@ -59,7 +59,8 @@ def softmax():
                             "quotient rule, entry by entry; then e^(z_i)/Σ_k e^(z_k) = y_i",
                             where={y[a]: _softmax_entry(a) for a in range(3)})
     text = ("Unlike an elementwise sigmoid, whose Jacobian is diagonal, every output of the softmax "
-            "depends on every input: the off-diagonal entries are −y_i·y_j.")
+            "depends on every input: the off-diagonal entries are −y_i·y_j. For K classes, in index "
+            "form, y_i = e^(z_i)/Σ_k e^(z_k):")
     return with_sections(d, after=[Section("In closed form", (small, general), text)])
 
 
@@ -80,11 +81,15 @@ def softmax_cross_entropy():
     probs = [sp.exp(z1) / Z, sp.exp(z2) / Z, sp.exp(z3) / Z]
     check = claim(sp.Symbol("∇_z C"), (sp.Matrix([probs[0], probs[1] - 1, probs[2]]).T,),
                   small.jacobian, "three classes, r = 2: (y_1, y_2 − 1, y_3)")
-    sections = list(res.sections) + [
+    sections = [forward_section(((y[i], _softmax_entry(i)),),
+                                "The softmax over K classes, then the cross-entropy C = −log y_r "
+                                "for the correct class r.")] + list(res.sections) + [
         Section("Result", (collapsed,),
                 "The non-diagonal softmax Jacobian and the 1/y_r of cross-entropy cancel: the "
                 "gradient is the predicted distribution minus the one-hot target."),
-        Section("Check with three classes", (check,)),
+        Section("Check with three classes", (check,),
+                "Three classes with inputs z₁, z₂, z₃ and correct class r = 2: the gradient ∇_z C "
+                "as a row, against the derivative of C = −log(e^(z₂)/(e^(z₁) + e^(z₂) + e^(z₃)))."),
     ]
     return compose("Softmax with cross-entropy: ∂C/∂z = y − onehot", sections,
                    inputs=(z,), wrt=(z[j],), outputs=(C,), definitions=((y[i], _softmax_entry(i)),),

@@ -57,7 +57,8 @@ def linear_miles():
         Section("Why a learning rate", tuple(run),
                 "Plain updates chase the last example only; moving a fraction L of the way limits "
                 "the influence of any single (possibly noisy) example. From c = 0.5 with L = 1/2:"),
-        Section("The same step as gradient descent", gradient + d.sections[-1].steps),
+        Section("The same step as gradient descent", d.sections[0].steps + gradient + d.sections[-1].steps,
+                "Half the squared error J of one example, as a computational graph:"),
     ]
     return compose("Learning from error: kilometres to miles", sections, inputs=(c, x, t), wrt=(c,),
                    outputs=(sp.Symbol("J"),), definitions=d.definitions, gradients=d.gradients,
@@ -171,14 +172,16 @@ def gradient_descent():
     xs, ys = sp.symbols("x_1:4", **R), sp.symbols("y_1:4", **R)
     batch = sum((y - w * x) ** 2 for x, y in zip(xs, ys)) / 3
     per_example = [derive((y - w * x) ** 2, [w]).gradients[w] for x, y in zip(xs, ys)]
-    mean = claim(Partial(sp.Symbol("J_batch"), w), (sp.Add(*per_example) / 3,), sp.diff(batch, w),
+    J_batch = sp.Symbol("J_batch")
+    mean = claim(Partial(J_batch, w), (sp.Add(*per_example) / 3,), sp.diff(batch, w),
                  "the derivative of a mean is the mean of the derivatives")
     sections = [
         Section("The update rule", steps, "For every parameter: θ := θ − α ∂J/∂θ."),
         Section("Five steps on J(θ) = (θ − 3)² from θ = 0", tuple(run)),
-        Section("Mini-batch gradient descent", (mean,),
+        Section("Mini-batch gradient descent", (Step(J_batch, (batch,), "definition"), mean),
                 "The training loop in four steps: (1) draw a random mini-batch; (2) compute the "
                 "gradient of the mini-batch loss; (3) move the weights a little against the "
-                "gradient; (4) repeat."),
+                "gradient; (4) repeat. A mini-batch of three examples (x₁, y₁), (x₂, y₂), "
+                "(x₃, y₃) and one weight w, with its mean squared error J_batch:"),
     ]
     return with_sections(d, after=sections, title="Gradient descent")

@@ -8,7 +8,7 @@ from ..engine import Program, derive
 from ..functions import relu, sigmoid
 from ..indexed import derive_indexed, unroll, unrolled_gradient
 from ..verify import check_equal
-from . import claim, compose, register
+from . import claim, compose, forward_section, register
 
 R = dict(real=True)
 C = sp.Symbol("C")
@@ -46,7 +46,8 @@ def dense():
         _matrix_claim(sp.Symbol("∂C/∂b"), Dsym, dm, grad_b, "the bias gradient is the error signal", concrete),
         _matrix_claim(sp.Symbol("∂C/∂a"), Wsym.T * Dsym, Wm.T * dm, grad_a, "what flows to the layer below", concrete),
     )
-    sections = list(res.sections) + [Section(
+    sections = [forward_section(program, "The layer entry by entry, feeding a cost C; g_i = ∂C/∂y_i "
+                                "is the gradient arriving from above.")] + list(res.sections) + [Section(
         "Matrix form", matrix,
         "Read off the index results: with δ = σ'(z) ∘ g, ∂C/∂W = δ aᵀ, ∂C/∂b = δ, ∂C/∂a = Wᵀδ. "
         "Checked against SymPy's diff of a written-out 2 × 3 layer with C = gᵀσ(W a + b).")]
@@ -126,7 +127,8 @@ def backprop():
         at_entry = res.gradients[W[l][probe[l], cols[l - 1]]].xreplace({probe[l]: 1, cols[l - 1]: 0})
         end_to_end.append(Step(Partial(C, entry), (at_entry,),
                                "with every δ written out, equals SymPy's diff of the whole cost", how))
-    sections = list(res.sections) + [
+    sections = [forward_section(program, "Layer by layer from the input a⁽0⁾, feeding a cost C; "
+                                "∇C_i = ∂C/∂a⁽3⁾_i is the gradient arriving from above.")] + list(res.sections) + [
         Section("The recurrences", tuple(recurrences),
                 "For any depth: δ^L = σ'(z^L) ∘ ∇_y C; δ^l = σ'(z^l) ∘ (W^(l+1))ᵀ δ^(l+1); "
                 "∂C/∂W^l = δ^l (a^(l−1))ᵀ; ∂C/∂b^l = δ^l."),
@@ -214,7 +216,7 @@ def vanishing_gradient():
     dr = derive(Program.from_assignments(relu_assign), [x])
     steps_ = sp.Mul(*[sp.Heaviside(vl) for vl in vs])
     active = {sp.Heaviside(vl): sp.S.One for vl in vs}
-    relu_chain = (
+    relu_chain = dr.sections[0].steps + (
         claim(Partial(rs[-1], x, total=True), (sp.Mul(*ws) * steps_,), dr.gradients[x],
               "relu'(v) = H(v), the unit step", where=dict(relu_assign[::-1])),
         claim(Partial(rs[-1], x, total=True), (sp.Mul(*ws),), dr.gradients[x].xreplace(active),

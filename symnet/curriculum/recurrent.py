@@ -7,7 +7,7 @@ from ..derivation import Name, Partial, Section, Step
 from ..functions import sigmoid
 from ..indexed import derive_indexed, unroll, unrolled_gradient
 from ..verify import check_equal
-from . import claim_entries, compose, register
+from . import claim_entries, compose, forward_section, register
 
 C = sp.Symbol("C")
 
@@ -69,7 +69,10 @@ def rnn_bptt():
         unrolled.append(Step(Partial(C, entry), (at_entry,),
                              "the recurrence, written out for T = 3, equals SymPy's diff of the "
                              "unrolled C = C¹ + C² + C³", how))
-    sections = list(res.sections) + [
+    forward_text = ("At each step t: x_t is the input, h_t the hidden state (h_0 given), "
+                    "y_t = softmax(o_t) the prediction and ŷ_t the one-hot target; the cost "
+                    "C = Σ_t C_t, with C_t = −log y_tr, gives ∂C/∂o_tc = y_tc − ŷ_tc (softmax-cross-entropy).")
+    sections = [forward_section(program, forward_text)] + list(res.sections) + [
         Section("The BPTT recurrence", recurrence,
                 "The same weights act at every step, so each weight's gradient sums over time, and "
                 "the error signal at step t collects what flows back from step t + 1. Adjoints "
