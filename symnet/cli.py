@@ -8,11 +8,15 @@
     symnet train xor|digits|rnn|miles|perceptron [--backend numpy|torch|triton|triton-fused] [--epochs N] ...
 
 Bad input (unknown name, unparseable formula, unknown variable, a point where the
-derivative does not exist) prints one line to stderr and exits with status 2.
+derivative does not exist or a value is not a finite real number, a value beyond the size
+limits) prints one line to stderr and exits with status 2. Where stdout cannot encode
+Unicode (``PYTHONIOENCODING=ascii``), characters it lacks are written as ``\\uXXXX``
+escapes instead of failing.
 """
 from __future__ import annotations
 
 import argparse
+import codecs
 import re
 import sys
 from pathlib import Path
@@ -25,6 +29,7 @@ _NAME_LIKE = re.compile(r"^[A-Za-z][\w-]*$")
 
 
 def main(argv: list[str] | None = None) -> int:
+    _escape_what_stdout_cannot_encode()
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
@@ -37,6 +42,31 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:  # `symnet derive backprop | head`
         return 0
+    except (RecursionError, MemoryError):
+        print("symnet: error: the input needs more memory or recursion than is available",
+              file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _escape_what_stdout_cannot_encode() -> None:
+    """Write ``\\u2202`` rather than fail with UnicodeEncodeError on a non-UTF stdout."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        utf = codecs.lookup(encoding).name.startswith("utf")
+    except LookupError:
+        utf = False
+    if not utf and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
+
+
+def _write(text: str) -> None:
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        print(f"symnet: note: stdout's encoding ({encoding}) lacks some of the symbols; they are "
+              "written as \\u escapes (set PYTHONIOENCODING=utf-8 to see them)", file=sys.stderr)
+    sys.stdout.write(text)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -137,7 +167,8 @@ def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "r
     expr = parse_expression(target)
     variables = parse_symbols(wrt) if wrt else None
     point = parse_point(at) if at else None
-    return derive(expr, variables, mode=mode, at=point, title=f"Derivative of {target}")
+    # the title shows the formula as parsed: one line, no stray whitespace
+    return derive(expr, variables, mode=mode, at=point, title=f"Derivative of {' '.join(target.split())}")
 
 
 def _derive(args) -> int:
@@ -157,7 +188,7 @@ def _derive(args) -> int:
         from .codegen.kernel import describe, stability_section
 
         d = dataclasses.replace(d, sections=d.sections + (stability_section(describe(d)),))
-    sys.stdout.write(render(d, args.format))
+    _write(render(d, args.format))
     return 0
 
 
@@ -169,7 +200,7 @@ def _graph(args) -> int:
         path = write_graph(d, args.output)
         print(f"wrote {path}")
     else:
-        sys.stdout.write(to_dot(d))
+        _write(to_dot(d))
     return 0
 
 

@@ -22,3 +22,7 @@ class UnknownNameError(SymnetError, KeyError):
 
 class NotDifferentiableError(SymnetError):
     """A gradient asked for at a point where the function has no derivative."""
+
+
+class LimitError(SymnetError):
+    """An input, or a value at a point, exceeds symnet's size limits (digits, nesting, magnitude)."""
