@@ -12,14 +12,17 @@ grow past the estimate; Python refuses to print integers beyond 4300 digits).
 """
 from __future__ import annotations
 
+import contextlib
 import math
-from typing import Mapping
+import signal
+import threading
+from typing import Iterator, Mapping
 
 import sympy as sp
 
 from .errors import LimitError
 
-__all__ = ["MAX_DIGITS", "PRINT_DIGITS", "check_magnitudes", "check_exact", "value_at"]
+__all__ = ["MAX_DIGITS", "PRINT_DIGITS", "check_magnitudes", "check_exact", "value_at", "time_limit"]
 
 MAX_DIGITS = 1000          # every intermediate value lies within 10^±1000 ...
 PRINT_DIGITS = 4000        # ... and every exact integer in a result has at most 4000 digits
@@ -110,3 +113,35 @@ def value_at(expr: sp.Expr, values: Mapping, where: str = "") -> sp.Expr:
     """``expr`` with ``values`` put in, computed exactly once it is known to be of bounded size."""
     check_magnitudes(expr, values, where)
     return check_exact(expr.xreplace(values), where)
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None, message: str = "the derivation took too long") -> Iterator[None]:
+    """Raise :class:`LimitError` (``message``) in the block once ``seconds`` have passed.
+
+    Symbolic work on a short formula can still grow without bound (``sigmoid`` nested 60
+    times, ``(x + (x + …)**2)**2``), so the command line runs a user's formula under this
+    limit. It uses ``SIGALRM``: only on POSIX and in the main thread; elsewhere, and for
+    ``seconds`` None or 0, the block runs unlimited. Once due, the error is raised again
+    every 50 ms, in case a broad ``except`` inside SymPy swallowed it.
+    """
+    if not seconds or not hasattr(signal, "setitimer") or \
+            threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def alarm(signum, frame):
+        raise LimitError(message)
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
+    try:
+        yield
+    finally:
+        while True:  # an alarm due while disarming raises here; disarm again
+            try:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+                break
+            except LimitError:
+                continue

@@ -25,6 +25,7 @@ from . import __version__
 from .errors import SymnetError
 
 EXIT_USAGE = 2
+TIME_LIMIT = 60.0  # seconds for a user's formula: derive, check and render it
 _NAME_LIKE = re.compile(r"^[A-Za-z][\w-]*$")
 
 
@@ -87,6 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--format", choices=("text", "latex", "markdown", "json"), default="text")
     d.add_argument("--stable", action="store_true",
                    help="add the numerically stable forms the code generator uses, and which rule fired")
+    d.add_argument("--time-limit", type=float, default=TIME_LIMIT, metavar="SECONDS",
+                   help=f"give up on your own formula after this long (default {TIME_LIMIT:g}; 0: no limit)")
     d.set_defaults(run=_derive)
 
     g = sub.add_parser("graph", help="draw a derivation's computational graph",
@@ -96,6 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("-o", "--output", help="file to write (.dot, .svg, .png); default: DOT to stdout")
     g.add_argument("--wrt")
     g.add_argument("--at")
+    g.add_argument("--time-limit", type=float, default=TIME_LIMIT, metavar="SECONDS",
+                   help=f"give up on your own formula after this long (default {TIME_LIMIT:g}; 0: no limit)")
     g.set_defaults(run=_graph)
 
     k = sub.add_parser("codegen", help="regenerate the committed kernels under kernels/",
@@ -145,6 +150,19 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _limited(args):
+    """A time limit for deriving and printing a user's formula (named derivations are ours)."""
+    from . import curriculum
+    from .bounds import time_limit
+
+    if args.target in curriculum.names() or not args.time_limit:
+        return time_limit(None)
+    if args.time_limit < 0:
+        raise SymnetError("--time-limit must be a number of seconds, or 0 for none")
+    return time_limit(args.time_limit, f"the formula took longer than {args.time_limit:g} s to derive "
+                      "and print (see --time-limit)")
+
+
 def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "reverse"):
     from . import curriculum
     from .engine import derive
@@ -181,26 +199,30 @@ def _derive(args) -> int:
         for name, summary in names.items():
             print(f"{name.ljust(width)}  {summary}")
         return 0
-    d = _resolve(args.target, args.wrt, args.at, args.mode)
-    if args.stable:
-        import dataclasses
+    with _limited(args):
+        d = _resolve(args.target, args.wrt, args.at, args.mode)
+        if args.stable:
+            import dataclasses
 
-        from .codegen.kernel import describe, stability_section
+            from .codegen.kernel import describe, stability_section
 
-        d = dataclasses.replace(d, sections=d.sections + (stability_section(describe(d)),))
-    _write(render(d, args.format))
+            d = dataclasses.replace(d, sections=d.sections + (stability_section(describe(d)),))
+        text = render(d, args.format)
+    _write(text)
     return 0
 
 
 def _graph(args) -> int:
     from .graph import to_dot, write_graph
 
-    d = _resolve(args.target, args.wrt, args.at)
-    if args.output:
-        path = write_graph(d, args.output)
-        print(f"wrote {path}")
-    else:
-        _write(to_dot(d))
+    with _limited(args):
+        d = _resolve(args.target, args.wrt, args.at)
+        if args.output:
+            path = write_graph(d, args.output)
+            print(f"wrote {path}")
+            return 0
+        text = to_dot(d)
+    _write(text)
     return 0
 
 

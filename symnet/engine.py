@@ -255,7 +255,7 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
     for target, expr in program.assignments:
         if point and expr.free_symbols <= set(values):
             for kink in kinks_of(expr):
-                if sp.simplify(value_at(kink, values, f"at {label}: ")) == 0:
+                if _simplified(value_at(kink, values, f"at {label}: ")) == 0:
                     raise NotDifferentiableError(
                         f"not differentiable at {label}: {target} = {expr} has a kink where {kink} = 0")
             values[target] = _value(expr, values, f"{target} = {expr}", label)
@@ -460,6 +460,26 @@ def _real(v: sp.Expr) -> bool:
     return not (im.is_number and abs(im) > sp.Float("1e-25") * max(1, abs(re)))
 
 
+def _simplified(v: sp.Expr) -> sp.Expr:
+    """A number in its simplest form, safely.
+
+    ``simplify`` combines logarithms: 2²⁰⁴⁸·log(2) became log(2^(2²⁰⁴⁸)), an integer of 2²⁰⁴⁸
+    bits; so logarithms are held opaque while it runs. ``nsimplify`` may round a tiny
+    value to 0 (σ'(−500) is not 0): its form is kept only where it equals the number.
+    """
+    logs = {g: sp.Dummy(real=True) for g in v.atoms(sp.log)}
+    simple = sp.simplify(v.xreplace(logs)).xreplace({d: g for g, d in logs.items()})
+    guess = sp.nsimplify(simple)
+    return guess if guess == simple or _same_number(guess, simple) else simple
+
+
+def _same_number(a: sp.Expr, b: sp.Expr) -> bool:
+    a, b = a.evalf(40), b.evalf(40)  # bounded: both passed the size limits
+    if not (a.is_number and b.is_number):
+        return False
+    return bool(abs(a - b) <= sp.Float("1e-30", 40) * abs(b)) if b != 0 else a == 0
+
+
 def _label(point: Mapping) -> str:
     label = ", ".join(f"{k} = {v}" for k, v in point.items())
     return label if len(label) <= 200 else label[:200] + "…"
@@ -469,7 +489,7 @@ def _value(expr: sp.Expr, values: Mapping, what: str, label: str) -> sp.Expr:
     """``expr`` at the point, exactly; refused where it is too large (:mod:`symnet.bounds`),
     undefined or not a real number."""
     v = value_at(expr, values, f"{what} at {label}: ")
-    v = check_exact(sp.nsimplify(sp.simplify(v)), f"{what} at {label}: ")
+    v = check_exact(_simplified(v), f"{what} at {label}: ")
     if not _finite(v):
         raise NotDifferentiableError(f"{what} is undefined at {label}")
     if not _real(v):
@@ -494,13 +514,13 @@ def evaluate_gradients(derivation: Derivation, values: Mapping) -> dict:
         raise DerivationError("the point gives no value for " + ", ".join(map(str, missing)))
     label = _label(point)
     for kink in derivation.kinks:
-        if sp.simplify(value_at(kink, point, f"at {label}: ")) == 0:
+        if _simplified(value_at(kink, point, f"at {label}: ")) == 0:
             raise NotDifferentiableError(f"not differentiable at {label}: there {kink} = 0 "
                                          "sits on a kink (relu, abs, step)")
     out = {}
     for k, w in enumerate(derivation.wrt):
         entries = derivation.jacobian[:, k]
-        vals = [check_exact(sp.simplify(value_at(e, point, f"at {label}: "))) for e in entries]
+        vals = [check_exact(_simplified(value_at(e, point, f"at {label}: "))) for e in entries]
         for v in vals:
             if v.has(sp.nan, sp.zoo) or v in (sp.oo, -sp.oo) or not v.is_finite:
                 raise NotDifferentiableError(f"the derivative with respect to {w} is undefined at {label}")

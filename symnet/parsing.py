@@ -108,13 +108,15 @@ def parse_expression(text: str) -> sp.Expr:
     except SyntaxError as exc:
         where = f" at column {exc.offset}" if exc.offset else ""
         reason = "too deeply nested" if "too many nested" in str(exc.msg) else "invalid syntax"
-        raise ParseError(f"cannot parse {text!r}: {reason}{where}") from None
+        raise ParseError(f"cannot parse {_short(text)!r}: {reason}{where}") from None
     except (RecursionError, MemoryError):
         raise ParseError("the formula is nested too deeply") from None
     try:
         return _build(tree.body, 0, source)
     except RecursionError:
         raise ParseError("the formula is nested too deeply") from None
+    except LimitError as exc:  # a number in the formula itself is beyond the limits
+        raise ParseError(str(exc)) from None
 
 
 def _number(node: ast.Constant, source: str) -> sp.Rational:

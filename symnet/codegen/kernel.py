@@ -16,6 +16,7 @@ import sympy as sp
 
 from ..derivation import Derivation
 from ..errors import SymnetError
+from ..parsing import as_symbol
 from ..render import text
 from .stability import SIGMOID_PAIR, Rule, stabilise
 
@@ -84,7 +85,8 @@ def describe(d: Derivation, *, name: str | None = None, roles: dict | None = Non
                           "layer kernel, not as an elementwise function")
     taken: set = {"np", "numpy"}
     roles = dict(roles or {})
-    roles = {sp.sympify(k) if isinstance(k, str) else k: v for k, v in roles.items()}
+    roles = {as_symbol(k, "role's variable", known=d.inputs) if isinstance(k, str) else k: v
+             for k, v in roles.items()}
     unknown = [k for k in roles if k not in d.inputs]
     if unknown:
         raise SymnetError(f"roles name {unknown[0]}, which is not an input of the derivation")
