@@ -229,8 +229,8 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
         wrt = inputs
     if isinstance(wrt, (sp.Basic, str)):
         wrt = [wrt]
-    wrt = tuple(as_symbol(w, known=inputs) if isinstance(w, str) else as_expression(w, "wrt entry")
-                for w in wrt)
+    wrt = tuple(as_symbol(w, known=inputs) if isinstance(w, (str, sp.Symbol))
+                else as_expression(w, "wrt entry") for w in wrt)
     for w in wrt:
         if not isinstance(w, sp.Symbol):
             raise DerivationError(f"can only differentiate with respect to a symbol, not {w}")

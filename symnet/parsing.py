@@ -289,16 +289,21 @@ def as_expression(value, what: str = "formula") -> sp.Expr:
 def as_symbol(value, what: str = "variable", known=(), label: bool = False) -> sp.Symbol:
     """A SymPy symbol: a ``Symbol`` as it is, or a name checked by the parser's rules.
 
-    A name is the symbol of that name among ``known`` (e.g. the formula's inputs, whatever
-    their assumptions), else a new real symbol; ``label`` allows the name of a function
-    (an output may be called σ). Raises :class:`ParseError`.
+    A name, or a symbol not among ``known`` (e.g. the formula's inputs), is the symbol of
+    that name among ``known`` whatever their assumptions (text makes real symbols, so
+    ``derive("x**2", wrt=[Symbol("x")])`` still means that x), else a new real symbol;
+    ``label`` allows the name of a function (an output may be called σ). Raises
+    :class:`ParseError`.
     """
     if isinstance(value, sp.Symbol):
-        return value
-    if isinstance(value, str):
+        symbol = value
+    elif isinstance(value, str):
         symbol = _variable(_checked_text(value, f"{what} name"), label)
-        return next((k for k in known if isinstance(k, sp.Symbol) and k.name == symbol.name), symbol)
-    raise ParseError(f"expected a {what} as a SymPy Symbol or a name, got {type(value).__name__}")
+    else:
+        raise ParseError(f"expected a {what} as a SymPy Symbol or a name, got {type(value).__name__}")
+    if symbol in known:
+        return symbol
+    return next((k for k in known if isinstance(k, sp.Symbol) and k.name == symbol.name), symbol)
 
 
 def as_point(values, what: str = "point", known=()) -> dict:

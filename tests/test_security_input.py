@@ -17,7 +17,7 @@ import pytest
 import sympy as sp
 
 import symnet
-from symnet import LimitError, NotDifferentiableError, ParseError, Program, derive, sigmoid
+from symnet import LimitError, NotDifferentiableError, ParseError, Program, derive
 from symnet.parsing import RESERVED_NAMES, as_expression, parse_expression, parse_point, parse_symbols
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -254,3 +254,10 @@ def test_cli_title_shows_the_formula_as_parsed():
     r = symnet_cli("derive", "x *   exp(x)\n", "--wrt", "x")
     assert r.returncode == 0
     assert r.stdout.decode().splitlines()[0] == "Derivative of x * exp(x)"
+
+
+def test_text_formulas_with_plain_sympy_symbols():
+    """Text makes real symbols; a plain Symbol of the same name still names that variable."""
+    px = sp.Symbol("x")
+    d = derive("x**3", wrt=[px], at={px: 2})
+    assert d.gradient_at({px: 2})[d.inputs[0]] == 12 and d.point == {d.inputs[0]: 2}
