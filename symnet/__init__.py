@@ -1,7 +1,8 @@
 """symnet: neural-network gradients derived symbolically, printed step by step."""
 from .derivation import Derivation, Name, Partial, Section, Step
 from .engine import Program, derive
-from .errors import DerivationError, NotDifferentiableError, ParseError, SymnetError, UnknownNameError
+from .errors import (DerivationError, LimitError, NotDifferentiableError, ParseError, SymnetError,
+                     UnknownNameError)
 from .functions import relu, sigmoid
 from .codegen import compile, compile_step
 
@@ -12,6 +13,7 @@ __all__ = [
     "derive", "get", "catalog", "parse", "compile", "compile_step", "train",
     "sigmoid", "relu",
     "SymnetError", "DerivationError", "ParseError", "UnknownNameError", "NotDifferentiableError",
+    "LimitError",
 ]
 
 
@@ -41,7 +43,13 @@ def train(task: str, backend: str = "numpy", **settings):
 
 
 def parse(text: str, extra_names=()):
-    """Parse a formula written as text, safely (no Python is evaluated)."""
+    """Parse a formula written as text, safely (no Python is evaluated).
+
+    Raises :class:`ParseError` for anything but arithmetic, numbers, variable names and
+    the functions of :data:`symnet.parsing.FUNCTIONS`, and for input beyond the parser's
+    limits (length, nesting, number sizes). ``extra_names`` is accepted for compatibility
+    and unused.
+    """
     from .parsing import parse_expression
 
     return parse_expression(text)

@@ -8,11 +8,15 @@
     symnet train xor|digits|rnn|miles|perceptron [--backend numpy|torch|triton|triton-fused] [--epochs N] ...
 
 Bad input (unknown name, unparseable formula, unknown variable, a point where the
-derivative does not exist) prints one line to stderr and exits with status 2.
+derivative does not exist or a value is not a finite real number, a value beyond the size
+limits) prints one line to stderr and exits with status 2. Where stdout cannot encode
+Unicode (``PYTHONIOENCODING=ascii``), characters it lacks are written as ``\\uXXXX``
+escapes instead of failing.
 """
 from __future__ import annotations
 
 import argparse
+import codecs
 import re
 import sys
 from pathlib import Path
@@ -21,10 +25,12 @@ from . import __version__
 from .errors import SymnetError
 
 EXIT_USAGE = 2
+TIME_LIMIT = 60.0  # seconds for a user's formula: derive, check and render it
 _NAME_LIKE = re.compile(r"^[A-Za-z][\w-]*$")
 
 
 def main(argv: list[str] | None = None) -> int:
+    _escape_what_stdout_cannot_encode()
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
@@ -37,6 +43,31 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:  # `symnet derive backprop | head`
         return 0
+    except (RecursionError, MemoryError):
+        print("symnet: error: the input needs more memory or recursion than is available",
+              file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _escape_what_stdout_cannot_encode() -> None:
+    """Write ``\\u2202`` rather than fail with UnicodeEncodeError on a non-UTF stdout."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        utf = codecs.lookup(encoding).name.startswith("utf")
+    except LookupError:
+        utf = False
+    if not utf and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
+
+
+def _write(text: str) -> None:
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        print(f"symnet: note: stdout's encoding ({encoding}) lacks some of the symbols; they are "
+              "written as \\u escapes (set PYTHONIOENCODING=utf-8 to see them)", file=sys.stderr)
+    sys.stdout.write(text)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,6 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--format", choices=("text", "latex", "markdown", "json"), default="text")
     d.add_argument("--stable", action="store_true",
                    help="add the numerically stable forms the code generator uses, and which rule fired")
+    d.add_argument("--time-limit", type=float, default=TIME_LIMIT, metavar="SECONDS",
+                   help=f"give up on your own formula after this long (default {TIME_LIMIT:g}; 0: no limit)")
     d.set_defaults(run=_derive)
 
     g = sub.add_parser("graph", help="draw a derivation's computational graph",
@@ -66,6 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("-o", "--output", help="file to write (.dot, .svg, .png); default: DOT to stdout")
     g.add_argument("--wrt")
     g.add_argument("--at")
+    g.add_argument("--time-limit", type=float, default=TIME_LIMIT, metavar="SECONDS",
+                   help=f"give up on your own formula after this long (default {TIME_LIMIT:g}; 0: no limit)")
     g.set_defaults(run=_graph)
 
     k = sub.add_parser("codegen", help="regenerate the committed kernels under kernels/",
@@ -119,6 +154,19 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _limited(args):
+    """A time limit for deriving and printing a user's formula (named derivations are ours)."""
+    from . import curriculum
+    from .bounds import time_limit
+
+    if args.target in curriculum.names() or not args.time_limit:
+        return time_limit(None)
+    if args.time_limit < 0:
+        raise SymnetError("--time-limit must be a number of seconds, or 0 for none")
+    return time_limit(args.time_limit, f"the formula took longer than {args.time_limit:g} s to derive "
+                      "and print (see --time-limit)")
+
+
 def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "reverse"):
     from . import curriculum
     from .engine import derive
@@ -141,7 +189,8 @@ def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "r
     expr = parse_expression(target)
     variables = parse_symbols(wrt) if wrt else None
     point = parse_point(at) if at else None
-    return derive(expr, variables, mode=mode, at=point, title=f"Derivative of {target}")
+    # the title shows the formula as parsed: one line, no stray whitespace
+    return derive(expr, variables, mode=mode, at=point, title=f"Derivative of {' '.join(target.split())}")
 
 
 def _derive(args) -> int:
@@ -154,26 +203,30 @@ def _derive(args) -> int:
         for name, summary in names.items():
             print(f"{name.ljust(width)}  {summary}")
         return 0
-    d = _resolve(args.target, args.wrt, args.at, args.mode)
-    if args.stable:
-        import dataclasses
+    with _limited(args):
+        d = _resolve(args.target, args.wrt, args.at, args.mode)
+        if args.stable:
+            import dataclasses
 
-        from .codegen.kernel import describe, stability_section
+            from .codegen.kernel import describe, stability_section
 
-        d = dataclasses.replace(d, sections=d.sections + (stability_section(describe(d)),))
-    sys.stdout.write(render(d, args.format))
+            d = dataclasses.replace(d, sections=d.sections + (stability_section(describe(d)),))
+        text = render(d, args.format)
+    _write(text)
     return 0
 
 
 def _graph(args) -> int:
     from .graph import to_dot, write_graph
 
-    d = _resolve(args.target, args.wrt, args.at)
-    if args.output:
-        path = write_graph(d, args.output)
-        print(f"wrote {path}")
-    else:
-        sys.stdout.write(to_dot(d))
+    with _limited(args):
+        d = _resolve(args.target, args.wrt, args.at)
+        if args.output:
+            path = write_graph(d, args.output)
+            print(f"wrote {path}")
+            return 0
+        text = to_dot(d)
+    _write(text)
     return 0
 
 

@@ -127,7 +127,14 @@ class Derivation:
         return tuple(s for sec in self.sections for s in sec.steps)
 
     def gradient_at(self, values: Mapping[sp.Symbol, Any]) -> dict:
-        """The gradients at a point, refusing points where a kink makes them undefined."""
+        """The gradients at a point, refusing points where a kink makes them undefined.
+
+        Keys may be symbols or names, values numbers or text (parsed safely, never
+        evaluated as Python). Raises :class:`~symnet.errors.ParseError` for refused text,
+        :class:`~symnet.errors.DerivationError` for a point that misses or adds inputs,
+        :class:`~symnet.errors.NotDifferentiableError` where a gradient is undefined or not
+        real, :class:`~symnet.errors.LimitError` where a value is beyond the size limits.
+        """
         from .engine import evaluate_gradients
 
         return evaluate_gradients(self, values)

@@ -14,14 +14,17 @@ and checks as it records them:
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 import sympy as sp
 
+from .bounds import check_exact, value_at
 from .derivation import Derivation, Partial, Section, Step
 from .errors import DerivationError, NotDifferentiableError
 from .functions import explicit
+from .parsing import as_expression, as_point, as_symbol
 from .rules import differentiate, kinks_of
 from .verify import check_equal
 
@@ -79,7 +82,18 @@ class Program:
 
     @classmethod
     def from_assignments(cls, assignments: Iterable, outputs: Sequence | None = None) -> "Program":
-        pairs = tuple((sp.sympify(t), sp.sympify(e)) for t, e in assignments)
+        """A program from ``(target, expression)`` pairs; the last target is the output unless
+        ``outputs`` names others. Targets may be symbols or names, expressions SymPy objects,
+        numbers or text (parsed safely, see :mod:`symnet.parsing`); raises
+        :class:`~symnet.errors.ParseError` for text the parser refuses and
+        :class:`~symnet.errors.DerivationError` for a malformed program."""
+        given = tuple(assignments)
+        pairs = tuple((as_symbol(t, "assignment target"), as_expression(e, "assigned expression"))
+                      for t, e in given)
+        if any(isinstance(part, str) for pair in given for part in pair):
+            pairs = _one_symbol_per_name(pairs)
+        targets = [t for t, _ in pairs]
+        outputs = [as_symbol(o, "output", known=targets) for o in outputs] if outputs else None
         if not pairs:
             raise DerivationError("a program needs at least one assignment")
         return cls(pairs, tuple(outputs) if outputs else (pairs[-1][0],))
@@ -121,6 +135,24 @@ class Program:
         for e, out in zip(exprs, outputs):
             node(e, out)
         return cls(tuple(assignments), tuple(outputs))
+
+
+def _one_symbol_per_name(pairs: tuple) -> tuple:
+    """Text makes real symbols; a name written as text and as a plain ``Symbol`` in the same
+    program must still be one variable, so each name maps to the first symbol seen with it."""
+    canonical: dict = {}
+    for target, expr in pairs:
+        canonical.setdefault(target.name, target)
+    for _, expr in pairs:
+        for s in sorted(expr.free_symbols, key=sp.default_sort_key):
+            if isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy):
+                canonical.setdefault(s.name, s)
+
+    def same(e: sp.Expr) -> sp.Expr:
+        return e.xreplace({s: canonical[s.name] for s in e.free_symbols
+                           if isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy)})
+
+    return tuple((canonical[t.name], same(e)) for t, e in pairs)
 
 
 def _expander(program: Program):
@@ -181,6 +213,13 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
     ``wrt`` lists the input symbols to differentiate with respect to (default: all).
     ``mode`` is ``"reverse"`` (backpropagation), ``"forward"`` or ``"both"``.
     ``at`` optionally maps inputs to numbers, to show every value at that point.
+
+    Text anywhere (``f``, the names in ``wrt`` and ``at``, the values in ``at``) is parsed
+    by :mod:`symnet.parsing`, never evaluated as Python. Raises :class:`ParseError` for
+    text it refuses, :class:`DerivationError` for a formula it cannot differentiate,
+    :class:`NotDifferentiableError` where a value at the point is undefined or not real,
+    and :class:`LimitError` where a value there is beyond the size limits of
+    :mod:`symnet.bounds`.
     """
     if mode not in ("reverse", "forward", "both"):
         raise DerivationError(f"mode must be 'reverse', 'forward' or 'both', not {mode!r}")
@@ -188,7 +227,10 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
     inputs = program.inputs
     if wrt is None:
         wrt = inputs
-    wrt = tuple(sp.sympify(w) for w in ([wrt] if isinstance(wrt, sp.Basic) else wrt))
+    if isinstance(wrt, (sp.Basic, str)):
+        wrt = [wrt]
+    wrt = tuple(as_symbol(w, known=inputs) if isinstance(w, (str, sp.Symbol))
+                else as_expression(w, "wrt entry") for w in wrt)
     for w in wrt:
         if not isinstance(w, sp.Symbol):
             raise DerivationError(f"can only differentiate with respect to a symbol, not {w}")
@@ -197,8 +239,7 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
             raise DerivationError(f"'{w}' does not appear in the formula (its inputs: {names})")
     if not wrt:
         raise DerivationError("nothing to differentiate with respect to: the formula has no inputs")
-    point = {sp.sympify(k): sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v)
-             for k, v in (at or {}).items()}
+    point = as_point(at, known=inputs) if at is not None else {}
     for k in point:
         if k not in inputs:
             raise DerivationError(f"the point names '{k}', which is not an input of the formula")
@@ -210,17 +251,14 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
     # 1. forward pass
     forward = []
     values: dict = dict(point)
-    label = ", ".join(f"{k} = {v}" for k, v in point.items())
+    label = _label(point)
     for target, expr in program.assignments:
         if point and expr.free_symbols <= set(values):
             for kink in kinks_of(expr):
-                if sp.simplify(kink.xreplace(values)) == 0:
+                if _simplified(value_at(kink, values, f"at {label}: ")) == 0:
                     raise NotDifferentiableError(
                         f"not differentiable at {label}: {target} = {expr} has a kink where {kink} = 0")
-            shown = expr.xreplace(values)
-            values[target] = sp.nsimplify(sp.simplify(shown))
-            if not _finite(values[target]):
-                raise NotDifferentiableError(f"{target} = {expr} is undefined at {label}")
+            values[target] = _value(expr, values, f"{target} = {expr}", label)
             forward.append(Step(target, _chain(expr, _unevaluated(expr, values), values[target]),
                                 "definition", "exact"))
         else:
@@ -307,19 +345,16 @@ def _as_program(f, output) -> Program:
         return f
     if isinstance(f, sp.MatrixBase):
         f = list(f)
+    output = as_symbol(output, "output", label=True).name  # a name checked like any other
     if isinstance(f, (list, tuple)):
-        exprs = [sp.sympify(e) for e in f]
+        exprs = [as_expression(e) for e in f]
         if not exprs:
             raise DerivationError("an empty list of formulas has no derivative")
         outs = [sp.Symbol(f"{output}{k + 1}") for k in range(len(exprs))]
         return Program.from_expressions(exprs, outs)
-    try:
-        expr = sp.sympify(f, strict=True)
-    except sp.SympifyError as exc:
-        raise DerivationError(f"not a formula: {f!r}") from exc
-    if not isinstance(expr, sp.Expr):
-        raise DerivationError(f"not a differentiable formula: {expr}")
-    return Program.from_expressions([expr], [sp.Symbol(str(output))])
+    if not isinstance(f, (str, numbers.Real, sp.Expr)):
+        raise DerivationError(f"not a differentiable formula: {type(f).__name__}")
+    return Program.from_expressions([as_expression(f)], [sp.Symbol(output)])
 
 
 def _dependencies(program: Program, wrt: Sequence) -> set:
@@ -398,18 +433,17 @@ def _unevaluated(expr: sp.Expr, values: Mapping) -> sp.Expr:
 
 
 def _at_point(point, values, program, wrt, in_graph, local, full) -> Section:
-    label = ", ".join(f"{k} = {v}" for k, v in point.items())
+    label = _label(point)
     steps = []
     for (target, u), expr in local.items():
         if expr.free_symbols <= set(values):
-            v = sp.nsimplify(sp.simplify(expr.xreplace(values)))
+            v = _value(expr, values, f"∂{target}/∂{u} = {expr}", label)
             steps.append(Step(Partial(target, u), _chain(expr, _unevaluated(expr, values), v), "local derivative", "exact"))
     for (out, w), expr in in_graph.items():
         if expr.free_symbols <= set(values):
-            v = sp.nsimplify(sp.simplify(expr.xreplace(values)))
-            if not _finite(v):
-                raise NotDifferentiableError(f"∂{out}/∂{w} is undefined at {label}")
-            check = check_equal(v, sp.diff(explicit(full(out)), w).xreplace(point), f"value of ∂{out}/∂{w}")
+            v = _value(expr, values, f"∂{out}/∂{w}", label)
+            reference = value_at(sp.diff(explicit(full(out)), w), point, f"at {label}: ")
+            check = check_equal(v, reference, f"value of ∂{out}/∂{w}")
             lhs = Partial(out, w, total=True)
             steps.append(Step(lhs, _chain(expr, _unevaluated(expr, values), v), "result", check))
     return Section(f"Values at {label}", tuple(steps))
@@ -419,26 +453,79 @@ def _finite(v: sp.Expr) -> bool:
     return not (v.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or v.is_finite is False)
 
 
+def _real(v: sp.Expr) -> bool:
+    if v.is_extended_real is not None:
+        return bool(v.is_extended_real)
+    re, im = v.evalf(30).as_real_imag()  # bounded: v passed the size limits
+    return not (im.is_number and abs(im) > sp.Float("1e-25") * max(1, abs(re)))
+
+
+def _simplified(v: sp.Expr) -> sp.Expr:
+    """A number in its simplest form, safely.
+
+    ``simplify`` combines logarithms: 2²⁰⁴⁸·log(2) became log(2^(2²⁰⁴⁸)), an integer of 2²⁰⁴⁸
+    bits; so logarithms are held opaque while it runs. ``nsimplify`` may round a tiny
+    value to 0 (σ'(−500) is not 0): its form is kept only where it equals the number.
+    """
+    logs = {g: sp.Dummy(real=True) for g in v.atoms(sp.log)}
+    simple = sp.simplify(v.xreplace(logs)).xreplace({d: g for g, d in logs.items()})
+    guess = sp.nsimplify(simple)
+    return guess if guess == simple or _same_number(guess, simple) else simple
+
+
+def _same_number(a: sp.Expr, b: sp.Expr) -> bool:
+    a, b = a.evalf(40), b.evalf(40)  # bounded: both passed the size limits
+    if not (a.is_number and b.is_number):
+        return False
+    return bool(abs(a - b) <= sp.Float("1e-30", 40) * abs(b)) if b != 0 else a == 0
+
+
+def _label(point: Mapping) -> str:
+    label = ", ".join(f"{k} = {v}" for k, v in point.items())
+    return label if len(label) <= 200 else label[:200] + "…"
+
+
+def _value(expr: sp.Expr, values: Mapping, what: str, label: str) -> sp.Expr:
+    """``expr`` at the point, exactly; refused where it is too large (:mod:`symnet.bounds`),
+    undefined or not a real number."""
+    v = value_at(expr, values, f"{what} at {label}: ")
+    v = check_exact(_simplified(v), f"{what} at {label}: ")
+    if not _finite(v):
+        raise NotDifferentiableError(f"{what} is undefined at {label}")
+    if not _real(v):
+        raise NotDifferentiableError(f"{what} is not a real number at {label}: it is {v}")
+    return v
+
+
 def evaluate_gradients(derivation: Derivation, values: Mapping) -> dict:
-    """Each gradient at a point; refuses points where the formula is not differentiable."""
-    point = {sp.sympify(k): sp.sympify(v) for k, v in values.items()}
+    """Each gradient at a point; refuses points where the formula is not differentiable.
+
+    Names and values given as text are parsed safely (:func:`symnet.parsing.as_point`).
+    Raises :class:`ParseError` for refused text, :class:`DerivationError` for a point that
+    misses or adds inputs, :class:`NotDifferentiableError` where a gradient is undefined or
+    not real, :class:`LimitError` where a value is beyond the size limits.
+    """
+    point = as_point(values, known=derivation.inputs)
     for k in point:
         if k not in derivation.inputs:
             raise DerivationError(f"the point names '{k}', which is not an input of the formula")
     missing = [s for s in derivation.inputs if s not in point]
     if missing:
         raise DerivationError("the point gives no value for " + ", ".join(map(str, missing)))
-    label = ", ".join(f"{k} = {v}" for k, v in point.items())
+    label = _label(point)
     for kink in derivation.kinks:
-        if sp.simplify(kink.xreplace(point)) == 0:
+        if _simplified(value_at(kink, point, f"at {label}: ")) == 0:
             raise NotDifferentiableError(f"not differentiable at {label}: there {kink} = 0 "
                                          "sits on a kink (relu, abs, step)")
     out = {}
     for k, w in enumerate(derivation.wrt):
         entries = derivation.jacobian[:, k]
-        vals = [sp.simplify(e.xreplace(point)) for e in entries]
+        vals = [check_exact(_simplified(value_at(e, point, f"at {label}: "))) for e in entries]
         for v in vals:
             if v.has(sp.nan, sp.zoo) or v in (sp.oo, -sp.oo) or not v.is_finite:
                 raise NotDifferentiableError(f"the derivative with respect to {w} is undefined at {label}")
+            if not _real(v):
+                raise NotDifferentiableError(f"the derivative with respect to {w} is not a real "
+                                             f"number at {label}: it is {v}")
         out[w] = vals[0] if len(vals) == 1 else sp.Matrix(vals)
     return out

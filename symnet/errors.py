@@ -32,3 +32,7 @@ class UnsafeCacheError(SymnetError):
 class InvalidNameError(SymnetError, ValueError):
     """A name symnet would put into generated code or a file path is not a plain identifier
     it accepts (a kernel's name, a committed kernel module's name)."""
+
+
+class LimitError(SymnetError):
+    """An input, or a value at a point, exceeds symnet's size limits (digits, nesting, magnitude)."""

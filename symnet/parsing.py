@@ -1,23 +1,38 @@
-"""A safe parser for formulas typed by a person (command line, notebooks).
+"""The one safe input path: every string symnet accepts is parsed here.
 
 SymPy's ``sympify`` evaluates its input as Python, so ``__import__('os').system(...)``
 would run. Here the text is parsed by Python's ``ast`` module and only arithmetic,
 numbers, names and calls of a fixed table of functions are turned into SymPy objects;
 anything else is refused with a one-line :class:`~symnet.errors.ParseError`. Nothing is
 ever evaluated as Python.
+
+The command line and the Python API share this path: :func:`as_expression`,
+:func:`as_symbol` and :func:`as_point` accept SymPy objects and numbers as they are and
+send every string through :func:`parse_expression`, so ``derive("…")``, ``at={x: "…"}``,
+``wrt=["…"]``, ``gradient_at`` and ``Program.from_assignments`` never reach ``sympify``
+with text.
+
+Limits keep parsing bounded: the text's length; the nesting depth (a chain of the same
+operator, ``a + b - c + …`` or ``a*b/c*…``, counts as one level, however long); the
+size of literals and of every number computed while parsing (powers are estimated
+before they are computed, see :mod:`symnet.bounds`).
 """
 from __future__ import annotations
 
 import ast
 import keyword
+import numbers
 import re
+from typing import Mapping
 
 import sympy as sp
 
-from .errors import ParseError
+from .bounds import MAX_DIGITS, check_magnitudes
+from .errors import LimitError, ParseError
 from .functions import relu, sigmoid
 
-__all__ = ["parse_expression", "parse_symbols", "parse_point", "FUNCTIONS"]
+__all__ = ["parse_expression", "parse_symbols", "parse_point", "as_expression", "as_symbol",
+           "as_point", "FUNCTIONS", "RESERVED_NAMES"]
 
 FUNCTIONS = {
     "exp": sp.exp, "log": sp.log, "ln": sp.log, "sqrt": sp.sqrt,
@@ -25,16 +40,29 @@ FUNCTIONS = {
     "sigmoid": sigmoid, "σ": sigmoid, "relu": relu,
 }
 CONSTANTS = {"pi": sp.pi}
+# Names that SymPy reads as something else (a number, a constant, a set, its own helpers
+# S, N, Q, O): a variable of that name would print like the constant (``df/dx = nan``)
+# and parse back as it. They are refused rather than silently given a second meaning.
+RESERVED_NAMES = frozenset(
+    {n for n in dir(sp) if not n.startswith("_") and isinstance(getattr(sp, n), sp.Basic)}
+    | {"S", "N", "Q", "O", "inf", "Infinity", "NaN"}) - set(CONSTANTS)
+_MEANINGS = {"nan": "not-a-number", "NaN": "not-a-number", "oo": "infinity", "inf": "infinity",
+             "Infinity": "infinity", "zoo": "complex infinity", "I": "the imaginary unit",
+             "E": "Euler's number e (write exp(1))", "S": "its singleton registry S",
+             "N": "numeric evaluation N()", "Q": "its assumption queries Q",
+             "O": "the order symbol O()", "true": "a truth value", "false": "a truth value"}
 MAX_LENGTH = 2000
 MAX_DEPTH = 60
 MAX_EXPONENT = 1000
-_NAME = re.compile(r"^[^\W\d]\w*$")
-
+MAX_LITERAL_DIGITS = 100
+MAX_NAME_LENGTH = 64
+_NAME = re.compile(r"^[^\W\d_]\w*$")
+_CHAINS = {ast.Add: "sum", ast.Sub: "sum", ast.Mult: "product", ast.Div: "product"}
 _BINARY = {
     ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
     ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b,
-    ast.Pow: None,
 }
+_UNDEFINED = (sp.zoo, sp.nan, sp.oo, -sp.oo)
 
 
 def _describe(node: ast.AST) -> str:
@@ -47,46 +75,116 @@ def _describe(node: ast.AST) -> str:
     return names.get(type(node), type(node).__name__)
 
 
-def parse_expression(text: str) -> sp.Expr:
-    """``"x*exp(x**2)"`` → ``x*exp(x**2)`` with real symbols; raises ParseError."""
+def _checked_text(text, what: str = "formula") -> str:
+    """``text`` stripped, if it is a string symnet will parse; else ParseError."""
     if not isinstance(text, str):
-        raise ParseError(f"expected the formula as text, got {type(text).__name__}")
-    if not text.strip():
-        raise ParseError("the formula is empty")
-    if len(text) > MAX_LENGTH:
-        raise ParseError(f"the formula is longer than {MAX_LENGTH} characters")
-    # x^2 means x**2 in notes; replace before parsing, since Python's ^ binds looser than +
+        raise ParseError(f"expected the {what} as text, got {type(text).__name__}")
     try:
-        tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ParseError(f"the {what} is not valid text: invalid UTF-8 or a lone surrogate at "
+                         f"character {exc.start + 1}") from None
+    if len(text) > MAX_LENGTH:
+        raise ParseError(f"the {what} is longer than {MAX_LENGTH} characters")
+    if "#" in text:
+        raise ParseError(f"'#' is not allowed in a {what} (Python would read the rest as a comment)")
+    if not text.strip():
+        raise ParseError(f"the {what} is empty")
+    return text.strip()
+
+
+def parse_expression(text: str) -> sp.Expr:
+    """``"x*exp(x**2)"`` → ``x*exp(x**2)`` with real symbols.
+
+    Raises :class:`ParseError` for anything but arithmetic, numbers, variable names and
+    the functions in ``FUNCTIONS``, and for input beyond the limits (length, nesting,
+    number sizes); never evaluates Python.
+    """
+    text = _checked_text(text)
+    # x^2 means x**2 in notes; replace before parsing, since Python's ^ binds looser than +
+    source = text.replace("^", "**")
+    try:
+        tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         where = f" at column {exc.offset}" if exc.offset else ""
-        raise ParseError(f"cannot parse {text!r}: invalid syntax{where}") from None
-    return _build(tree.body, 0)
+        reason = "too deeply nested" if "too many nested" in str(exc.msg) else "invalid syntax"
+        raise ParseError(f"cannot parse {_short(text)!r}: {reason}{where}") from None
+    except (RecursionError, MemoryError):
+        raise ParseError("the formula is nested too deeply") from None
+    try:
+        return _build(tree.body, 0, source)
+    except RecursionError:
+        raise ParseError("the formula is nested too deeply") from None
+    except LimitError as exc:  # a number in the formula itself is beyond the limits
+        raise ParseError(str(exc)) from None
 
 
-def _build(node: ast.AST, depth: int) -> sp.Expr:
+def _number(node: ast.Constant, source: str) -> sp.Rational:
+    value = node.value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ParseError(f"unsupported constant {value!r}: only numbers are allowed")
+    if isinstance(value, int):
+        number = sp.Integer(value)
+        literal = str(value) if abs(value) < 10 ** (MAX_LITERAL_DIGITS + 1) else "the number"
+    else:
+        # the literal as written, exactly: 0.1 is 1/10, 1e-400 is not 0 and 1e400 is not inf
+        literal = ast.get_source_segment(source, node) or repr(value)
+        try:
+            number = sp.Rational(literal.replace("_", ""))
+        except (TypeError, ValueError):
+            raise ParseError(f"cannot read the number {literal!r}") from None
+    if max(abs(number.p), number.q) > 10 ** MAX_LITERAL_DIGITS:
+        raise ParseError(f"the number {literal} has more than {MAX_LITERAL_DIGITS} digits (the limit "
+                         "for a number written in a formula)")
+    return number
+
+
+def _bounded(value: sp.Expr, node: ast.AST, source: str) -> sp.Expr:
+    """``value`` (just built for ``node``), unless it is undefined or its numbers too long."""
+    if value.has(*_UNDEFINED):
+        text = ast.get_source_segment(source, node) or "the formula"
+        raise ParseError(f"{text} is undefined (it would be {value.xreplace({sp.oo: sp.oo})})")
+    for r in value.atoms(sp.Rational):
+        if max(abs(r.p), r.q) > 10 ** MAX_DIGITS:
+            raise ParseError(f"a number in the formula is too large (more than {MAX_DIGITS} digits)")
+    return value
+
+
+def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
     if depth > MAX_DEPTH:
         raise ParseError("the formula is nested too deeply")
     if isinstance(node, ast.Constant):
-        if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
-            raise ParseError(f"unsupported constant {node.value!r}: only numbers are allowed")
-        if isinstance(node.value, int) and abs(node.value) > 10 ** 100:
-            raise ParseError("number too large")
-        return sp.Integer(node.value) if isinstance(node.value, int) else sp.nsimplify(node.value, rational=True)
+        return _number(node, source)
     if isinstance(node, ast.Name):
         return _symbol(node.id)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        value = _build(node.operand, depth + 1)
+        value = _build(node.operand, depth + 1, source)
         return -value if isinstance(node.op, ast.USub) else value
-    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        left, right = _build(node.left, depth + 1), _build(node.right, depth + 1)
-        if isinstance(node.op, ast.Pow):
-            if right.is_Number and abs(right) > MAX_EXPONENT:
-                raise ParseError(f"exponent {right} is too large (at most {MAX_EXPONENT})")
-            return left ** right
-        if isinstance(node.op, ast.Div) and right == 0:
-            raise ParseError("division by zero in the formula")
-        return _BINARY[type(node.op)](left, right)
+    if isinstance(node, ast.BinOp) and type(node.op) in _CHAINS:
+        # a + b - c + … is nested left-deep by Python's parser; it is one level here
+        family, chain, first = _CHAINS[type(node.op)], [], node
+        while isinstance(first, ast.BinOp) and _CHAINS.get(type(first.op)) == family:
+            chain.append(first)
+            first = first.left
+        value = _build(first, depth + 1, source)
+        for link in reversed(chain):
+            right = _build(link.right, depth + 1, source)
+            if isinstance(link.op, ast.Div) and right == 0:
+                raise ParseError("division by zero in the formula")
+            value = _bounded(_BINARY[type(link.op)](value, right), link, source)
+        return value
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+        left, right = _build(node.left, depth + 1, source), _build(node.right, depth + 1, source)
+        if right.is_Number and abs(right) > MAX_EXPONENT:
+            raise ParseError(f"exponent {right} is too large (at most {MAX_EXPONENT})")
+        if left.is_number and right.is_number:
+            # ((10**100)**1000)**1000: each exponent is small, the number is not
+            try:
+                check_magnitudes(sp.Pow(left, right, evaluate=False))
+            except LimitError:
+                raise ParseError(f"a number in the formula is too large (more than {MAX_DIGITS} "
+                                 "digits)") from None
+        return _bounded(left ** right, node, source)
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name):
             raise ParseError(f"unsupported call: {_describe(node.func)} is not allowed; "
@@ -96,46 +194,129 @@ def _build(node: ast.AST, depth: int) -> sp.Expr:
             raise ParseError(f"unknown function '{name}'; known: {', '.join(sorted(FUNCTIONS))}")
         if node.keywords or len(node.args) != 1:
             raise ParseError(f"{name}() takes exactly one argument")
-        return FUNCTIONS[name](_build(node.args[0], depth + 1))
+        argument = _build(node.args[0], depth + 1, source)
+        if argument.is_number:
+            check_magnitudes(FUNCTIONS[name](argument, evaluate=False))
+        return _bounded(FUNCTIONS[name](argument), node, source)
     raise ParseError(f"unsupported syntax: {_describe(node)} is not allowed in a formula")
 
 
-def _symbol(name: str) -> sp.Expr:
+def _symbol(name: str, label: bool = False) -> sp.Expr:
+    """The variable ``name``; ``label``: a name for a result (σ may name sigmoid's output)."""
     if name in CONSTANTS:
         return CONSTANTS[name]
-    if name in FUNCTIONS:
+    if name in FUNCTIONS and not label:
         raise ParseError(f"'{name}' is a function: write {name}(…)")
-    if name.startswith("_") or keyword.iskeyword(name) or not _NAME.match(name):
-        raise ParseError(f"'{name}' is not allowed as a variable name")
+    if name in RESERVED_NAMES:
+        meaning = _MEANINGS.get(name, "a constant")
+        raise ParseError(f"'{name}' means {meaning} in SymPy; choose another name for a variable")
+    if (keyword.iskeyword(name) or not _NAME.match(name) or len(name) > MAX_NAME_LENGTH):
+        raise ParseError(f"{name!r} is not allowed as a variable name (letters, digits and _, "
+                         f"starting with a letter, at most {MAX_NAME_LENGTH} characters)")
     return sp.Symbol(name, real=True)
 
 
 def parse_symbols(text: str) -> list[sp.Symbol]:
-    """``"x, y"`` or ``"x y"`` → the real symbols x and y."""
-    names = [n for n in re.split(r"[,\s]+", text.strip()) if n]
+    """``"x, y"`` or ``"x y"`` → the real symbols x and y; raises :class:`ParseError`."""
+    names = [n for n in re.split(r"[,\s]+", _checked_text(text, "list of variables")) if n]
     if not names:
         raise ParseError("no variable names given")
-    out = []
-    for n in names:
-        s = _symbol(n)
-        if not isinstance(s, sp.Symbol):
-            raise ParseError(f"'{n}' is a constant, not a variable")
-        out.append(s)
-    return out
+    return [_variable(n) for n in names]
+
+
+def _variable(name: str, label: bool = False) -> sp.Symbol:
+    s = _symbol(name, label)
+    if not isinstance(s, sp.Symbol):
+        raise ParseError(f"'{name}' is a constant, not a variable")
+    return s
 
 
 def parse_point(text: str) -> dict:
-    """``"x=1, y=-0.5"`` → {x: 1, y: -1/2}."""
+    """``"x=1, y=-0.5"`` → {x: 1, y: -1/2}; raises :class:`ParseError`."""
     point = {}
-    for part in [p for p in re.split(r"[,\s]+", text.strip()) if p]:
+    for part in [p for p in re.split(r"[,\s]+", _checked_text(text, "point")) if p]:
         if "=" not in part:
             raise ParseError(f"expected name=value in the point, got {part!r}")
         name, value = part.split("=", 1)
-        sym = _symbol(name.strip())
-        number = parse_expression(value)
-        if not number.is_number:
-            raise ParseError(f"the value of {name} must be a number, got {value!r}")
-        point[sym] = number
+        point[_variable(name.strip())] = _real_number(parse_expression(value), name.strip())
     if not point:
         raise ParseError("the point is empty")
+    return point
+
+
+def _real_number(value: sp.Expr, name) -> sp.Expr:
+    if not value.is_number:
+        raise ParseError(f"the value of {name} must be a number, got {_short(value)}")
+    if value.has(*_UNDEFINED) or value.is_extended_real is False:
+        raise ParseError(f"the value of {name} must be a finite real number, got {_short(value)}")
+    return value
+
+
+def _short(value, limit: int = 60) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def as_expression(value, what: str = "formula") -> sp.Expr:
+    """A SymPy expression from what a caller of the Python API passed.
+
+    SymPy expressions are taken as they are; ints, floats and other real numbers become
+    exact SymPy numbers; strings are parsed by :func:`parse_expression` (never by
+    ``sympify``). Anything else raises :class:`ParseError`.
+    """
+    if isinstance(value, str):
+        return parse_expression(value)
+    if isinstance(value, sp.Basic):
+        if not isinstance(value, sp.Expr):
+            raise ParseError(f"the {what} must be an expression, not {type(value).__name__}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ParseError(f"expected the {what} as a SymPy expression, a real number or text, "
+                         f"got {type(value).__name__}")
+    if isinstance(value, numbers.Integral):
+        number = sp.Integer(int(value))
+    elif isinstance(value, float):
+        number = sp.nsimplify(value) if value == value and abs(value) != float("inf") else sp.nan
+    else:  # Fraction, Decimal, NumPy scalars: SymPy converts these without evaluating text
+        number = sp.sympify(value, strict=True)
+    if number.has(*_UNDEFINED):
+        raise ParseError(f"the {what} must be a finite number, got {value!r}")
+    if isinstance(number, sp.Rational) and max(abs(number.p), number.q) > 10 ** MAX_DIGITS:
+        raise ParseError(f"the {what} is too large (more than {MAX_DIGITS} digits)")
+    return number
+
+
+def as_symbol(value, what: str = "variable", known=(), label: bool = False) -> sp.Symbol:
+    """A SymPy symbol: a ``Symbol`` as it is, or a name checked by the parser's rules.
+
+    A name, or a symbol not among ``known`` (e.g. the formula's inputs), is the symbol of
+    that name among ``known`` whatever their assumptions (text makes real symbols, so
+    ``derive("x**2", wrt=[Symbol("x")])`` still means that x), else a new real symbol;
+    ``label`` allows the name of a function (an output may be called σ). Raises
+    :class:`ParseError`.
+    """
+    if isinstance(value, sp.Symbol):
+        symbol = value
+    elif isinstance(value, str):
+        symbol = _variable(_checked_text(value, f"{what} name"), label)
+    else:
+        raise ParseError(f"expected a {what} as a SymPy Symbol or a name, got {type(value).__name__}")
+    if symbol in known:
+        return symbol
+    return next((k for k in known if isinstance(k, sp.Symbol) and k.name == symbol.name), symbol)
+
+
+def as_point(values, what: str = "point", known=()) -> dict:
+    """``{symbol or name: number or text}`` → ``{Symbol: exact real number}``.
+
+    Names and values given as strings go through the parser (a name is resolved among
+    ``known`` as in :func:`as_symbol`); raises :class:`ParseError`.
+    """
+    if not isinstance(values, Mapping):
+        raise ParseError(f"expected the {what} as a mapping from variables to numbers, "
+                         f"got {type(values).__name__}")
+    point = {}
+    for key, value in values.items():
+        symbol = as_symbol(key, known=known)
+        point[symbol] = _real_number(as_expression(value, f"value of {symbol}"), symbol)
     return point

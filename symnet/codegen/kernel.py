@@ -29,6 +29,7 @@ import sympy as sp
 
 from ..derivation import Derivation
 from ..errors import ParseError, SymnetError
+from ..parsing import as_symbol
 from ..render import text
 from .stability import SIGMOID_PAIR, Rule, stabilise
 
@@ -165,8 +166,8 @@ def describe(d: Derivation, *, name: str | None = None, roles: dict | None = Non
         raise SymnetError(f"'{d.name or d.title}' is an index-form derivation: it is generated as a "
                           "layer kernel, not as an elementwise function")
     roles = dict(roles or {})
-    by_name = {str(s): s for s in d.inputs}  # a role given by name: looked up, never sympified
-    roles = {by_name.get(k, k) if isinstance(k, str) else k: v for k, v in roles.items()}
+    roles = {as_symbol(k, "role's variable", known=d.inputs) if isinstance(k, str) else k: v
+             for k, v in roles.items()}
     unknown = [k for k in roles if k not in d.inputs]
     if unknown:
         raise SymnetError(f"roles name {unknown[0]}, which is not an input of the derivation")

@@ -1,0 +1,147 @@
+"""Size limits for the numbers symnet computes exactly from what a user typed.
+
+SymPy evaluates powers of rational numbers eagerly and exactly: ``2**(2**x)`` at x = 40
+builds an integer of 2⁴⁰ bits (137 GB), and ``x**x**x`` at 10 one of 3·10¹⁰ bits that
+never finishes. So before an expression is evaluated exactly at a point, every
+sub-expression is first estimated bottom-up in floating point (mpmath, 30 digits: its
+exponent is unbounded and its cost does not grow with the magnitude), and evaluation is
+refused with a one-line :class:`~symnet.errors.LimitError` when any estimate lies outside
+10^±MAX_DIGITS. Only then is the exact value computed, and it is refused too if an
+exact numerator or denominator has more than PRINT_DIGITS digits (sums of fractions can
+grow past the estimate; Python refuses to print integers beyond 4300 digits).
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import threading
+from typing import Iterator, Mapping
+
+import sympy as sp
+
+from .errors import LimitError
+
+__all__ = ["MAX_DIGITS", "PRINT_DIGITS", "check_magnitudes", "check_exact", "value_at", "time_limit"]
+
+MAX_DIGITS = 1000          # every intermediate value lies within 10^±1000 ...
+PRINT_DIGITS = 4000        # ... and every exact integer in a result has at most 4000 digits
+_PREC = 30                 # digits of the estimates
+_MAX_BITS = math.ceil(MAX_DIGITS * math.log2(10))
+_PRINT_BITS = math.ceil(PRINT_DIGITS * math.log2(10))
+# what the estimate of a sub-expression may raise when it is out of any sane range
+_ESTIMATE_ERRORS = (OverflowError, ValueError, ZeroDivisionError, MemoryError, RecursionError)
+
+
+def _short(e, limit: int = 80) -> str:
+    s = str(e)
+    return s if len(s) <= limit else s[:limit] + "…"
+
+
+def _log10_size(part) -> int | None:
+    """⌊log10 |part|⌋ for a nonzero finite Float, else None."""
+    if not isinstance(part, sp.Float) or not part.is_finite or part.is_zero:
+        return None
+    _, mantissa, exponent, bits = part._mpf_
+    if not mantissa:
+        return None
+    return (exponent + bits) * 30103 // 100000  # integers: the exponent may have 1000s of bits
+
+
+def _power_of_ten(size: int) -> str:
+    digits = str(abs(size))
+    if len(digits) <= 6:
+        return f"10^{size}"
+    return f"10^({'-' if size < 0 else ''}{digits[0]}.{digits[1]}e{len(digits) - 1})"
+
+
+def _check(estimate: sp.Expr, node: sp.Expr, where: str) -> None:
+    parts = (estimate,) if isinstance(estimate, sp.Float) else estimate.as_real_imag()
+    for part in parts:
+        size = _log10_size(part)
+        if size is not None and abs(size) > MAX_DIGITS:
+            kind = "large" if size > 0 else "small"
+            raise LimitError(f"{where}{_short(node)} is too {kind} to evaluate exactly (about "
+                             f"{_power_of_ten(size)}; symnet's limit is 10^±{MAX_DIGITS})")
+
+
+def check_magnitudes(expr: sp.Expr, values: Mapping | None = None, where: str = "") -> None:
+    """Estimate every sub-expression of ``expr`` (with ``values`` put in) in floating point;
+    raise :class:`LimitError` naming the first one outside 10^±MAX_DIGITS.
+
+    ``where`` starts the message (e.g. ``"f = 2**u1 at x = 40: "``). Nothing is computed exactly,
+    so this is fast whatever the magnitudes are.
+    """
+    values = values or {}
+    memo: dict = {}
+
+    def estimate(e: sp.Expr) -> sp.Expr:
+        if e in memo:
+            return memo[e]
+        try:
+            if e in values:
+                est = sp.sympify(values[e]).evalf(_PREC)
+            elif not e.args:
+                est = e.evalf(_PREC) if e.is_number else e
+            else:
+                est = e.func(*[estimate(a) for a in e.args])
+                if est.is_number:
+                    est = est.evalf(_PREC)
+        except LimitError:
+            raise
+        except _ESTIMATE_ERRORS:
+            raise LimitError(f"{where}{_short(e)} is too large to evaluate") from None
+        if est.is_number:
+            _check(est, e, where)
+        memo[e] = est
+        return est
+
+    if isinstance(expr, sp.Basic):
+        estimate(expr)
+
+
+def check_exact(value: sp.Expr, where: str = "") -> sp.Expr:
+    """``value`` itself, or :class:`LimitError` if one of its exact integers is too long to print."""
+    for r in value.atoms(sp.Rational):
+        if max(abs(r.p), r.q).bit_length() > _PRINT_BITS:
+            raise LimitError(f"{where}an exact number of more than {PRINT_DIGITS} digits, beyond "
+                             "symnet's limit")
+    return value
+
+
+def value_at(expr: sp.Expr, values: Mapping, where: str = "") -> sp.Expr:
+    """``expr`` with ``values`` put in, computed exactly once it is known to be of bounded size."""
+    check_magnitudes(expr, values, where)
+    return check_exact(expr.xreplace(values), where)
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None, message: str = "the derivation took too long") -> Iterator[None]:
+    """Raise :class:`LimitError` (``message``) in the block once ``seconds`` have passed.
+
+    Symbolic work on a short formula can still grow without bound (``sigmoid`` nested 60
+    times, ``(x + (x + …)**2)**2``), so the command line runs a user's formula under this
+    limit. It uses ``SIGALRM``: only on POSIX and in the main thread; elsewhere, and for
+    ``seconds`` None or 0, the block runs unlimited. Once due, the error is raised again
+    every 50 ms, in case a broad ``except`` inside SymPy swallowed it.
+    """
+    if not seconds or not hasattr(signal, "setitimer") or \
+            threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def alarm(signum, frame):
+        raise LimitError(message)
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
+    try:
+        yield
+    finally:
+        while True:  # an alarm due while disarming raises here; disarm again
+            try:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+                break
+            except LimitError:
+                continue
