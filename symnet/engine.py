@@ -22,6 +22,7 @@ import sympy as sp
 from .derivation import Derivation, Partial, Section, Step
 from .errors import DerivationError, NotDifferentiableError
 from .functions import explicit
+from .onesided import on_kink, one_sided
 from .rules import differentiate, kinks_of
 from .verify import check_equal
 
@@ -107,6 +108,8 @@ class Program:
             elif e.is_Mul:
                 coeff, rest = e.as_coeff_Mul()
                 rebuilt = coeff * sp.Mul(*[node(f) for f in sp.Mul.make_args(rest)])
+            elif isinstance(e, sp.Piecewise):  # branches are nodes; conditions read nodes
+                rebuilt = sp.Piecewise(*[(node(v), condition(c)) for v, c in e.args])
             elif e.args:
                 rebuilt = e.func(*[node(a) for a in e.args])
             else:
@@ -117,6 +120,13 @@ class Program:
             assignments.append((sym, rebuilt))
             node_of.setdefault(e, sym)
             return sym
+
+        def condition(c):
+            if isinstance(c, sp.core.relational.Relational):
+                return c.func(*[node(a) for a in c.args])
+            if isinstance(c, (sp.And, sp.Or, sp.Not)):
+                return c.func(*[condition(a) for a in c.args])
+            return c
 
         for e, out in zip(exprs, outputs):
             node(e, out)
@@ -163,6 +173,8 @@ def _chain(*forms: sp.Expr) -> tuple:
 
 def _tidy(e: sp.Expr) -> sp.Expr:
     """A light, predictable tidy-up: combine like terms, pull out common factors."""
+    if e.has(sp.Piecewise):  # expanding would split each branch into a sum of Piecewise
+        return sp.piecewise_fold(e)
     return sp.factor_terms(sp.expand(e, deep=False, mul=True, multinomial=False, power_exp=False,
                                      power_base=False, log=False)) if e.is_Add else e
 
@@ -184,11 +196,12 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
     """
     if mode not in ("reverse", "forward", "both"):
         raise DerivationError(f"mode must be 'reverse', 'forward' or 'both', not {mode!r}")
-    program = _as_program(f, output)
+    program, real = _real_program(_as_program(f, output))
     inputs = program.inputs
+    real.update({s.name: s for s in inputs})  # wrt and at may name an input by its name
     if wrt is None:
         wrt = inputs
-    wrt = tuple(sp.sympify(w) for w in ([wrt] if isinstance(wrt, sp.Basic) else wrt))
+    wrt = tuple(_as_real(sp.sympify(w), real) for w in ([wrt] if isinstance(wrt, sp.Basic) else wrt))
     for w in wrt:
         if not isinstance(w, sp.Symbol):
             raise DerivationError(f"can only differentiate with respect to a symbol, not {w}")
@@ -197,7 +210,7 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
             raise DerivationError(f"'{w}' does not appear in the formula (its inputs: {names})")
     if not wrt:
         raise DerivationError("nothing to differentiate with respect to: the formula has no inputs")
-    point = {sp.sympify(k): sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v)
+    point = {_as_real(sp.sympify(k), real): sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v)
              for k, v in (at or {}).items()}
     for k in point:
         if k not in inputs:
@@ -209,14 +222,13 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
 
     # 1. forward pass
     forward = []
+    at_kink: set = set()  # nodes whose value sits on a kink of their function
     values: dict = dict(point)
     label = ", ".join(f"{k} = {v}" for k, v in point.items())
     for target, expr in program.assignments:
         if point and expr.free_symbols <= set(values):
-            for kink in kinks_of(expr):
-                if sp.simplify(kink.xreplace(values)) == 0:
-                    raise NotDifferentiableError(
-                        f"not differentiable at {label}: {target} = {expr} has a kink where {kink} = 0")
+            if on_kink(kinks_of(expr), values):  # judged per variable, with the results below
+                at_kink.add(target)
             shown = expr.xreplace(values)
             values[target] = sp.nsimplify(sp.simplify(shown))
             if not _finite(values[target]):
@@ -290,7 +302,8 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
     sections.append(Section("Result", tuple(results)))
 
     if point:
-        sections.append(_at_point(point, values, program, wrt, in_graph, local, full))
+        sides = _judge_kinks(point, at_kink, program, wrt, full, label)
+        sections.append(_at_point(point, values, program, wrt, in_graph, local, full, at_kink, sides))
 
     gradients = {w: jac[0, k] for k, w in enumerate(wrt)} if len(program.outputs) == 1 else {}
     kinks = tuple(dict.fromkeys(k for _, e in program.assignments for k in kinks_of(full(e))))
@@ -320,6 +333,27 @@ def _as_program(f, output) -> Program:
     if not isinstance(expr, sp.Expr):
         raise DerivationError(f"not a differentiable formula: {expr}")
     return Program.from_expressions([expr], [sp.Symbol(str(output))])
+
+
+def _real_program(program: Program) -> tuple[Program, dict]:
+    """The program with every symbol not known to be real replaced by a real one of the same
+    name: users rarely declare symbols real, and SymPy differentiates |x| of a complex x
+    into re/im parts. Returns the program and the replacement (plain → real)."""
+    symbols = set()
+    for target, expr in program.assignments:
+        symbols |= expr.free_symbols | {target}
+    real = {s: sp.Symbol(s.name, real=True) for s in symbols
+            if type(s) is sp.Symbol and s.is_real is None}
+    if not real:
+        return program, {}
+    return Program(tuple((t.xreplace(real), e.xreplace(real)) for t, e in program.assignments),
+                   tuple(o.xreplace(real) for o in program.outputs)), real
+
+
+def _as_real(s, real: dict):
+    if s in real:
+        return real[s]
+    return real.get(s.name, s) if isinstance(s, sp.Symbol) else s
 
 
 def _dependencies(program: Program, wrt: Sequence) -> set:
@@ -397,15 +431,42 @@ def _unevaluated(expr: sp.Expr, values: Mapping) -> sp.Expr:
         return expr.subs({s: values[s] for s in expr.free_symbols if s in values})
 
 
-def _at_point(point, values, program, wrt, in_graph, local, full) -> Section:
+def _judge_kinks(point, at_kink, program, wrt, full, label) -> dict:
+    """On a kink, each requested derivative exists where the one-sided derivatives agree:
+    refuse the variables for which they do not; the others' values, from either side."""
+    if not at_kink or set(program.inputs) - set(point):
+        return {}
+    sides = {}
+    for out in program.outputs:
+        for w in wrt:
+            side = one_sided(full(out), w, point)
+            if not side.differentiable:
+                why = (f"from the left {side.left}, from the right {side.right}" if side.decided and
+                       _finite(side.left) and _finite(side.right) and side.left != side.right
+                       else "it is not continuous there, or a side has no derivative")
+                raise NotDifferentiableError(
+                    f"∂{out}/∂{w} does not exist at {label}: the point sits on a kink ({why}); "
+                    f"ask for the other variables with wrt=")
+            sides[(out, w)] = side.right
+    return sides
+
+
+def _at_point(point, values, program, wrt, in_graph, local, full, at_kink=frozenset(), sides=None) -> Section:
     label = ", ".join(f"{k} = {v}" for k, v in point.items())
     steps = []
     for (target, u), expr in local.items():
+        if target in at_kink:  # no local derivative on the kink itself
+            continue
         if expr.free_symbols <= set(values):
             v = sp.nsimplify(sp.simplify(expr.xreplace(values)))
             steps.append(Step(Partial(target, u), _chain(expr, _unevaluated(expr, values), v), "local derivative", "exact"))
     for (out, w), expr in in_graph.items():
         if expr.free_symbols <= set(values):
+            if sides and (out, w) in sides:  # on a kink: both one-sided derivatives, which agree
+                v = sp.nsimplify(sides[(out, w)])
+                lhs = Partial(out, w, total=(out, w) in local)
+                steps.append(Step(lhs, _chain(expr, v), "one-sided derivatives agree", "exact"))
+                continue
             v = sp.nsimplify(sp.simplify(expr.xreplace(values)))
             if not _finite(v):
                 raise NotDifferentiableError(f"∂{out}/∂{w} is undefined at {label}")
@@ -421,7 +482,11 @@ def _finite(v: sp.Expr) -> bool:
 
 def evaluate_gradients(derivation: Derivation, values: Mapping) -> dict:
     """Each gradient at a point; refuses points where the formula is not differentiable."""
-    point = {sp.sympify(k): sp.sympify(v) for k, v in values.items()}
+    by_name = {s.name: s for s in derivation.inputs if isinstance(s, sp.Symbol)}
+    point = {}
+    for k, v in values.items():
+        k = sp.sympify(k)
+        point[by_name.get(k.name, k) if isinstance(k, sp.Symbol) else k] = sp.sympify(v)
     for k in point:
         if k not in derivation.inputs:
             raise DerivationError(f"the point names '{k}', which is not an input of the formula")
@@ -429,16 +494,39 @@ def evaluate_gradients(derivation: Derivation, values: Mapping) -> dict:
     if missing:
         raise DerivationError("the point gives no value for " + ", ".join(map(str, missing)))
     label = ", ".join(f"{k} = {v}" for k, v in point.items())
-    for kink in derivation.kinks:
-        if sp.simplify(kink.xreplace(point)) == 0:
-            raise NotDifferentiableError(f"not differentiable at {label}: there {kink} = 0 "
-                                         "sits on a kink (relu, abs, step)")
+    kinked = on_kink(derivation.kinks, point)
     out = {}
     for k, w in enumerate(derivation.wrt):
         entries = derivation.jacobian[:, k]
+        if kinked:  # on a kink: the derivative exists where the one-sided derivatives agree
+            vals = []
+            for o in derivation.outputs:
+                side = one_sided(_forward_of(derivation, o), w, point)
+                if not side.differentiable:
+                    raise NotDifferentiableError(
+                        f"not differentiable with respect to {w} at {label}: the point sits on a kink "
+                        "(relu, abs, step, max/min or a where() boundary) and the one-sided derivatives differ")
+                vals.append(side.right)
+            out[w] = vals[0] if len(vals) == 1 else sp.Matrix(vals)
+            continue
         vals = [sp.simplify(e.xreplace(point)) for e in entries]
         for v in vals:
             if v.has(sp.nan, sp.zoo) or v in (sp.oo, -sp.oo) or not v.is_finite:
                 raise NotDifferentiableError(f"the derivative with respect to {w} is undefined at {label}")
         out[w] = vals[0] if len(vals) == 1 else sp.Matrix(vals)
     return out
+
+
+def _forward_of(derivation: Derivation, out) -> sp.Expr:
+    """An output of the derivation written in terms of its inputs."""
+    defs = dict(derivation.definitions)
+    memo: dict = {}
+
+    def full(sym):
+        if sym not in defs:
+            return sym
+        if sym not in memo:
+            memo[sym] = defs[sym].xreplace({u: full(u) for u in defs[sym].free_symbols})
+        return memo[sym]
+
+    return full(out)
