@@ -233,13 +233,14 @@ def _atan(x):
     big = a > 2.414213562373095
     mid = a > 0.66
     r = tl.where(big, -1.0 / tl.where(big, a, 1.0), tl.where(mid, (a - 1.0) / (a + 1.0), a))
-    y0 = tl.where(big, 1.5707963267948966, tl.where(mid, 0.7853981633974483, 0.0))
     z = r * r
     p = ((((-8.750608600031904122785e-1 * z - 1.615753718733365076637e1) * z - 7.500855792314704667340e1) * z
           - 1.228866684490136173410e2) * z - 6.485021904942025371773e1)
     q = (((((z + 2.485846490142306297962e1) * z + 1.650270098316988542046e2) * z + 4.328810604912902668951e2) * z
           + 4.853903996359136964868e2) * z + 1.945506571482613964425e2)
-    s = y0 + (r + r * z * p / q)
+    t = r + r * z * p / q
+    # the constants added to a tensor (not chosen by tl.where, which would make them float32)
+    s = tl.where(big, 1.5707963267948966 + t, tl.where(mid, 0.7853981633974483 + t, t))
     return tl.where(x < 0, -s, s)
 ''',
     "_erfc": '''\

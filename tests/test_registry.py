@@ -1,0 +1,255 @@
+"""The function registry, tested the way PyTorch's OpInfo tests its operators.
+
+For every function of the registry × backend (NumPy; Triton under TRITON_INTERPRET=1 on
+fewer points, it is slow) × dtype (float64, float32): the generated value and gradient
+against the registry's own mpmath reference at 50 digits (written independently of the
+SymPy form; the gradient by mpmath's numerical differentiation of it) at random points and
+at extremes (0, ±1e−30, ±1, ±20, ±88.7, ±1e4, both sides of every Piecewise boundary), with
+one tolerance table per dtype; and against torch's own function where torch has one. A toy
+function added through the registry alone works in derive, print, NumPy and Triton.
+"""
+from __future__ import annotations
+
+import math
+import os
+import random
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+import symnet
+from symnet import NotDifferentiableError
+from symnet.parsing import parse_expression
+from symnet.registry import REGISTRY, Function, Rule, register
+from symnet.render import render_text
+
+# name → the formula tested (one variable x), for every entry of the registry. A function of
+# several arguments is tested on a one-variable formula; its reference is built alongside.
+ROWS = {name: f"{name}(x)" for name in REGISTRY}
+ROWS.update({
+    "max": "max(x, 1 - x)", "min": "min(x, 1 - x)", "clamp": "clamp(x, -1, 2)",
+    "where": "where(x > 0, sqrt(x), x)",
+})
+# the mpmath references of the rows that are not a plain f(x)
+REFERENCES = {
+    "max": lambda x: max(x, 1 - x), "min": lambda x: min(x, 1 - x),
+    "clamp": lambda x: min(max(x, -1), 2),
+    "where": lambda x: mpmath.sqrt(x) if x > 0 else x,
+}
+EXTRA_BOUNDARIES = {"max": (0.5,), "min": (0.5,), "clamp": (-1.0, 2.0), "where": (0.0,), "abs": (0.0,),
+                    "softplus": ()}
+# one tolerance table per dtype: |got − exact| ≤ rtol·(|exact| + |x|) + the smallest normal number.
+# The |x| term admits the cancellation a formula cannot avoid (x − tanh x near 0, x/2·(1 + erf(x/√2))
+# for x ≪ 0, as torch computes them too); a value of 0 where a tiny one is due still fails.
+TOLERANCE = {np.float64: 1e-11, np.float32: 3e-5}
+# functions whose hand-made lowering is a known approximation, or whose float32 form loses more
+WIDER = {("tan", np.float32): 1e-4, ("gelu_tanh", np.float32): 1e-4}
+EXTREMES = (0.0, 1e-30, -1e-30, 1.0, -1.0, 20.0, -20.0, 88.7, -88.7, 1e4, -1e4)
+
+mpmath.mp.dps = 50
+assert set(ROWS) == set(REGISTRY), "every registry entry needs its row in ROWS"
+
+
+def reference(name):
+    return REFERENCES.get(name) or REGISTRY[name].mpmath
+
+
+def boundaries(name):
+    return tuple(REGISTRY[name].boundaries) + EXTRA_BOUNDARIES.get(name, ())
+
+
+def points(name, count, seed=1):
+    """Random points and the extremes in the function's domain, and both sides of its boundaries."""
+    lo, hi = REGISTRY[name].domain
+    rng = random.Random(f"{name}-{seed}")
+    out = [rng.uniform(max(lo, -6.0), min(hi, 6.0)) for _ in range(count)]
+    out += [x for x in EXTREMES if lo < x < hi or (x == 0 and lo == 0 and False)]
+    for b in boundaries(name):
+        out += [b - 1e-3, b + 1e-3, b - 1e-7, b + 1e-7]
+    return [x for x in out if lo < x < hi]
+
+
+_DERIVED: dict = {}
+
+
+def derived(name):
+    if name not in _DERIVED:
+        _DERIVED[name] = symnet.derive(parse_expression(ROWS[name]))
+    return _DERIVED[name]
+
+
+def exact(name, x):
+    """(value, derivative) at 50 digits; the derivative by mpmath.diff of the reference."""
+    f = reference(name)
+    with mpmath.workdps(50):
+        xm = mpmath.mpf(x)
+        value = f(xm)
+        if any(abs(xm - b) < mpmath.mpf("1e-12") for b in boundaries(name)):
+            slope = None  # on a boundary (not tested there)
+        else:
+            with mpmath.workdps(100):  # the difference quotient loses digits: work at 100
+                slope = mpmath.diff(f, xm)
+    return value, slope
+
+
+def assert_close(got, want, x, dtype, what, rtol, slack=0):
+    info = np.finfo(dtype)
+    got = float(got)
+    if want is None:
+        return
+    if mpmath.isnan(want):
+        assert math.isnan(got), f"{what} at x = {x!r}: expected NaN, got {got!r}"
+        return
+    if abs(want) > info.max:  # overflows this dtype: ±inf expected
+        assert math.isinf(got) and (got > 0) == (want > 0), f"{what} at x = {x!r}: expected ±inf, got {got!r}"
+        return
+    err = abs(mpmath.mpf(got) - want)
+    bound = rtol * (abs(want) + abs(x)) + info.tiny + slack
+    assert err <= bound, (f"{what} at x = {x!r} ({np.dtype(dtype).name}): got {got!r}, exact {mpmath.nstr(want, 17)}, "
+                          f"error {mpmath.nstr(err, 3)} > {mpmath.nstr(bound, 3)}")
+
+
+def check_backend(name, fn, xs, dtype, to_array, from_array):
+    rtol = WIDER.get((name, dtype), TOLERANCE[dtype])
+    xs = [float(dtype(x)) for x in xs]  # the exact value of the rounded input is the reference's input
+    value, grad = fn(to_array(np.array(xs, dtype=dtype)))
+    value, grad = from_array(value), from_array(grad)
+    for k, x in enumerate(xs):
+        v, g = exact(name, x)
+        assert_close(value[k], v, x, dtype, f"{name} value", rtol)
+        if g is not None and not (abs(v) > np.finfo(dtype).max):
+            assert_close(grad[k], g, x, dtype, f"{name} gradient", rtol, slack=1e-60)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("name", sorted(ROWS))
+def test_numpy_against_mpmath(name, dtype):
+    kernel = symnet.compile(derived(name), "numpy")
+    with np.errstate(all="ignore"):
+        check_backend(name, kernel, points(name, 12), dtype, lambda a: a, np.asarray)
+
+
+@pytest.mark.parametrize("name", sorted(ROWS))
+def test_derivation_prints_each_rule(name):
+    d = derived(name)
+    out = render_text(d)
+    entry = REGISTRY[name]
+    if entry.rule is not None:
+        assert entry.rule.name in out
+    if any(isinstance(n, sp.Piecewise) for n in sp.preorder_traversal(d.jacobian)):
+        assert "piecewise rule" in out
+
+
+# ------------------------------------------------------------------ Triton (interpreted on a CPU)
+
+def _torch():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        os.environ.setdefault("TRITON_INTERPRET", "1")
+    pytest.importorskip("triton")
+    return torch
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("name", sorted(ROWS))
+def test_triton_against_mpmath(name, dtype):
+    torch = _torch()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    kernel = symnet.compile(derived(name), "triton")
+    check_backend(name, kernel, points(name, 3), dtype,
+                  lambda a: torch.as_tensor(a, device=device), lambda t: t.cpu().numpy())
+
+
+@pytest.mark.parametrize("name", sorted(n for n in ROWS if REGISTRY[n].torch is not None and ROWS[n] == f"{n}(x)"))
+def test_numpy_against_torch(name):
+    """The generated function against torch's own, float64, value and autograd gradient."""
+    torch = _torch()
+    xs = np.array([x for x in points(name, 20) if abs(x) < 30], dtype=np.float64)
+    xs = xs[[all(abs(x - b) > 1e-9 for b in boundaries(name)) for x in xs]]
+    value, grad = symnet.compile(derived(name), "numpy")(xs)
+    t = torch.tensor(xs, requires_grad=True)
+    want = REGISTRY[name].torch(torch, t)
+    np.testing.assert_allclose(value, want.detach().numpy(), rtol=1e-10, atol=1e-12)
+    if name in TORCH_HAS_NO_GRADIENT:
+        return
+    (want_grad,) = torch.autograd.grad(want.sum(), t)
+    np.testing.assert_allclose(grad, want_grad.numpy(), rtol=TORCH_GRAD_RTOL.get(name, 1e-9), atol=1e-12)
+
+
+TORCH_HAS_NO_GRADIENT = {"Heaviside"}  # aten::heaviside has no derivative
+# torch's float64 hardsigmoid backward multiplies by 1/6 rounded to float32 (0.1666666716…);
+# mpmath agrees with the generated 1/6 (test_numpy_against_mpmath)
+TORCH_GRAD_RTOL = {"hardsigmoid": 1e-7}
+
+
+# ------------------------------------------------------------------ Piecewise and kinks
+
+def test_piecewise_derivations():
+    x = sp.Symbol("x")  # plain, not real: derive takes it as real
+    elu = parse_expression("elu(x)")
+    assert symnet.derive(elu, at={"x": 0}).gradients  # one-sided derivatives 1 and e⁰ agree
+    with pytest.raises(NotDifferentiableError, match="kink"):
+        symnet.derive(parse_expression("relu(x)"), at={"x": 0})
+    d = symnet.derive(parse_expression("where(x > 0, sqrt(x), x)"))
+    assert "piecewise rule" in render_text(d)
+    huber = sp.Piecewise((x ** 2 / 2, sp.Abs(x) <= 1), (sp.Abs(x) - sp.Rational(1, 2), True))
+    d = symnet.derive(huber, at={x: 1})  # Huber is differentiable at |x| = 1
+    (g,) = d.gradients.values()
+    assert sp.simplify(g.subs(list(d.inputs)[0], sp.Rational(3, 2)) - 1) == 0
+
+
+def test_kink_judged_per_variable():
+    f = parse_expression("relu(w*x)*v + c")
+    w, v, c, x = sp.symbols("w v c x", real=True)
+    at = {w: 0, x: 2, v: 3, c: 1}
+    d = symnet.derive(f, wrt=[v, c], at=at)
+    assert d.gradients == {v: sp.relu(w * x) if hasattr(sp, "relu") else symnet.relu(w * x), c: 1}
+    from symnet.engine import evaluate_gradients
+    assert evaluate_gradients(d, at) == {v: 0, c: 1}
+    with pytest.raises(NotDifferentiableError, match="∂f/∂w"):
+        symnet.derive(f, at=at)
+
+
+def test_abs_of_a_plain_symbol_derives():
+    x = sp.Symbol("x")
+    d = symnet.derive(x * sp.Abs(x), wrt=[x])
+    (g,) = d.gradients.values()
+    assert float(g.subs(list(d.inputs)[0], -2)) == 4.0
+
+
+# ------------------------------------------------------------------ a toy function, through the registry alone
+
+class cube(sp.Function):  # noqa: N801
+    """cube(x) = x³, a node of its own (a toy)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return 3 * self.args[0] ** 2
+
+    def _eval_evalf(self, prec):
+        return (self.args[0] ** 3)._eval_evalf(prec)
+
+
+def test_toy_function_through_the_registry_alone():
+    if "cube" not in REGISTRY:
+        register(Function("cube", cube, cls=cube, rule=Rule("cube rule", "cube′(u) = 3u²", lambda u: 3 * u ** 2),
+                          numpy="np.power({0}, 3, out={out})", triton="_cube({0})",
+                          mpmath=lambda x: x ** 3, torch=lambda t, x: x ** 3),
+                 triton_helpers={"_cube": "@triton.jit\ndef _cube(x):\n    return x * x * x\n"})
+    f = parse_expression("cube(sin(x))")
+    d = symnet.derive(f)
+    out = render_text(d)
+    assert "cube rule" in out and "sine rule" in out
+    xs = np.array([-1.5, 0.25, 2.0])
+    value, grad = symnet.compile(d, "numpy")(xs)
+    np.testing.assert_allclose(value, np.sin(xs) ** 3, rtol=1e-14)
+    np.testing.assert_allclose(grad, 3 * np.sin(xs) ** 2 * np.cos(xs), rtol=1e-14)
+    torch = _torch()
+    k = symnet.compile(d, "triton")
+    assert "def _cube" in k.source
+    tv, tg = k(torch.tensor(xs))
+    np.testing.assert_allclose(tv.numpy(), np.sin(xs) ** 3, rtol=1e-14)
+    np.testing.assert_allclose(tg.numpy(), 3 * np.sin(xs) ** 2 * np.cos(xs), rtol=1e-14)
