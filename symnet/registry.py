@@ -264,17 +264,21 @@ TRITON_HELPER_NEEDS = {"_sinh": ("_expm1",), "_asinh": ("_log1p",)}
 # NumPy helpers of the generated modules (NumPy has no erf ufunc, and SciPy is no dependency)
 NUMPY_HELPERS = {
     "_erf": '''\
-def _erf(x, out):
+def _erf(x, out=None):
     """erf(x) into out, by math.erf entry by entry: NumPy has no erf ufunc (slow: one Python call
     an entry, but exact to the last bit or so)."""
     import math
+    if out is None:
+        out = np.empty(np.shape(x), np.result_type(x, np.float32))
     out[...] = np.frompyfunc(math.erf, 1, 1)(x)
     return out
 ''',
     "_erfc": '''\
-def _erfc(x, out):
+def _erfc(x, out=None):
     """erfc(x) into out, by math.erfc entry by entry (NumPy has no erfc ufunc)."""
     import math
+    if out is None:
+        out = np.empty(np.shape(x), np.result_type(x, np.float32))
     out[...] = np.frompyfunc(math.erfc, 1, 1)(x)
     return out
 ''',

@@ -253,3 +253,70 @@ def test_toy_function_through_the_registry_alone():
     tv, tg = k(torch.tensor(xs))
     np.testing.assert_allclose(tv.numpy(), np.sin(xs) ** 3, rtol=1e-14)
     np.testing.assert_allclose(tg.numpy(), 3 * np.sin(xs) ** 2 * np.cos(xs), rtol=1e-14)
+
+
+# ------------------------------------------------------------------ activations in dense layers and the fused step
+
+def _torch_sgd(acts, x, t, p, order, lr, batch):
+    """SGD in float64 torch (autograd), softmax cross-entropy on the last layer."""
+    torch = _torch()
+    P = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in p.items()}
+    X = torch.tensor(x, dtype=torch.float64)
+    losses = []
+    for lo in range(0, len(order), batch):
+        idx = torch.from_numpy(order[lo:lo + batch])
+        a = X[idx]
+        for n, act in enumerate(acts, 1):
+            z = a @ P[f"W{n}"].T + P[f"b{n}"]
+            a = z if act == "linear" else REGISTRY[act].torch(torch, z)
+        J = torch.nn.functional.cross_entropy(a, torch.from_numpy(t)[idx])
+        grads = torch.autograd.grad(J, list(P.values()))
+        with torch.no_grad():
+            for w, g in zip(P.values(), grads):
+                w -= lr * g
+        losses.append(float(J.detach()))
+    return np.array(losses), {k: v.detach().numpy() for k, v in P.items()}
+
+
+@pytest.mark.parametrize("act", ["silu", "gelu", "elu", "leaky_relu"])
+def test_fused_step_follows_torch_for_20_steps(act, tmp_path, monkeypatch):
+    """The fused step rebuilt each activation as expr.func(z): for SiLU, z·σ(z), that was z."""
+    torch = _torch()
+    monkeypatch.setenv("SYMNET_CACHE", str(tmp_path))
+    step = symnet.compile_step((act, "linear"), "ce")
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(40, 5)).astype(np.float32)
+    t = rng.integers(0, 3, 40)
+    p = {"W1": rng.normal(0, 0.7, (8, 5)).astype(np.float32), "b1": rng.normal(0, 0.7, 8).astype(np.float32),
+         "W2": rng.normal(0, 0.7, (3, 8)).astype(np.float32), "b2": rng.normal(0, 0.7, 3).astype(np.float32)}
+    order = np.concatenate([rng.permutation(40) for _ in range(10)])  # 20 steps of 20
+    P = {k: torch.from_numpy(v.copy()) for k, v in p.items()}
+    got = step(torch.from_numpy(x), torch.from_numpy(t), P["W1"], P["b1"], P["W2"], P["b2"],
+               torch.from_numpy(order), 0.3, 20).numpy()
+    want, w = _torch_sgd((act, "linear"), x, t, p, order, 0.3, 20)
+    assert len(got) == 20
+    np.testing.assert_allclose(got, want, rtol=2e-5)
+    for k in p:
+        np.testing.assert_allclose(P[k].numpy(), w[k], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("act", ["silu", "gelu", "elu", "hardswish", "softsign"])
+def test_numpy_dense_layer_follows_torch(act):
+    """The NumPy dense-layer emitter prints every registry activation (it printed only σ and exp)."""
+    from symnet.codegen.layers import dense_layer_kernels, emit_layer_function
+    from symnet.codegen.numpy_backend import emit_module
+    torch = _torch()
+    forward, backward = dense_layer_kernels(act)
+    namespace: dict = {}
+    exec(emit_module([forward, backward], "a test", "-"), namespace)  # noqa: S102 - generated
+    rng = np.random.default_rng(7)
+    a, W, b, g = rng.normal(size=(6, 4)), rng.normal(size=(5, 4)), rng.normal(size=5), rng.normal(size=(6, 5))
+    y = namespace[forward.name](a, W, b)
+    z = a @ W.T + b
+    dW, db, da = namespace[backward.name](a, W, y, z, g)
+    A, Wt, B = (torch.tensor(v, requires_grad=True) for v in (a, W, b))
+    Y = REGISTRY[act].torch(torch, A @ Wt.T + B)
+    gA, gW, gB = torch.autograd.grad(Y, (A, Wt, B), torch.tensor(g))
+    np.testing.assert_allclose(y, Y.detach().numpy(), rtol=1e-12, atol=1e-14)
+    for got, want in ((dW, gW), (db, gB), (da, gA)):
+        np.testing.assert_allclose(got, want.numpy(), rtol=1e-10, atol=1e-12)
