@@ -446,7 +446,7 @@ def _judge_kinks(point, at_kink, program, wrt, full, label) -> dict:
                        else "it is not continuous there, or a side has no derivative")
                 raise NotDifferentiableError(
                     f"∂{out}/∂{w} does not exist at {label}: the point sits on a kink ({why}); "
-                    f"ask for the other variables with wrt=")
+                    f"the other variables can still be asked for (wrt)")
             sides[(out, w)] = side.right
     return sides
 
