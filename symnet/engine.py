@@ -22,7 +22,7 @@ import sympy as sp
 from .derivation import Derivation, Partial, Section, Step
 from .errors import DerivationError, NotDifferentiableError
 from .functions import explicit
-from .onesided import on_kink, one_sided
+from .onesided import on_kink, one_sided, tidy_piecewise
 from .rules import differentiate, kinks_of
 from .verify import check_equal
 
@@ -174,7 +174,7 @@ def _chain(*forms: sp.Expr) -> tuple:
 def _tidy(e: sp.Expr) -> sp.Expr:
     """A light, predictable tidy-up: combine like terms, pull out common factors."""
     if e.has(sp.Piecewise):  # expanding would split each branch into a sum of Piecewise
-        return sp.piecewise_fold(e)
+        return tidy_piecewise(e)
     return sp.factor_terms(sp.expand(e, deep=False, mul=True, multinomial=False, power_exp=False,
                                      power_base=False, log=False)) if e.is_Add else e
 

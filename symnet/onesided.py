@@ -98,3 +98,33 @@ def on_kink(kinks, point: Mapping) -> bool:
         if k.free_symbols <= set(point) and sp.simplify(k.xreplace(point)) == 0:
             return True
     return False
+
+
+def tidy_piecewise(expr: sp.Expr) -> sp.Expr:
+    """Piecewise branches that can never be taken dropped, and each condition of one real
+    variable written as its interval: {0 if x ≤ −3 ∧ (x ≥ 3 ∨ x ≤ −3); …} → {0 if x ≤ −3; …}.
+    A sum or product of Piecewise (a chain rule through where()) is folded into one first."""
+    return sp.piecewise_fold(expr).replace(lambda n: isinstance(n, sp.Piecewise), _reachable)
+
+
+def _reachable(pw: sp.Piecewise) -> sp.Expr:
+    symbols = set()
+    for _, cond in pw.args:
+        symbols |= cond.free_symbols
+    if len(symbols) != 1:
+        return pw
+    (s,) = symbols
+    if not s.is_real:
+        return pw
+    covered, kept = sp.S.EmptySet, []
+    try:
+        for value, cond in pw.args:
+            region = sp.S.Reals if cond == sp.true else cond.as_set()
+            if region.is_subset(covered):
+                continue  # every point of it was taken by an earlier branch
+            shown = cond if cond == sp.true or isinstance(region, sp.Union) else region.as_relational(s)
+            kept.append((value, shown))
+            covered = covered | region
+    except (NotImplementedError, TypeError, ValueError):
+        return pw
+    return sp.Piecewise(*kept) if kept else pw
