@@ -445,7 +445,7 @@ def _judge_kinks(point, at_kink, program, wrt, full, label) -> dict:
                        _finite(side.left) and _finite(side.right) and side.left != side.right
                        else "it is not continuous there, or a side has no derivative")
                 raise NotDifferentiableError(
-                    f"∂{out}/∂{w} does not exist at {label}: the point sits on a kink ({why}); "
+                    f"not differentiable at {label} with respect to {w} (∂{out}/∂{w}): the point sits on a kink ({why}); "
                     f"the other variables can still be asked for (wrt)")
             sides[(out, w)] = side.right
     return sides
