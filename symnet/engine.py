@@ -339,15 +339,11 @@ def _real_program(program: Program) -> tuple[Program, dict]:
     """The program with every symbol not known to be real replaced by a real one of the same
     name: users rarely declare symbols real, and SymPy differentiates |x| of a complex x
     into re/im parts. Returns the program and the replacement (plain → real)."""
-    symbols = set()
-    for target, expr in program.assignments:
-        symbols |= expr.free_symbols | {target}
-    real = {s: sp.Symbol(s.name, real=True) for s in symbols
+    real = {s: sp.Symbol(s.name, real=True) for s in program.inputs  # the nodes keep their names
             if type(s) is sp.Symbol and s.is_real is None}
     if not real:
         return program, {}
-    return Program(tuple((t.xreplace(real), e.xreplace(real)) for t, e in program.assignments),
-                   tuple(o.xreplace(real) for o in program.outputs)), real
+    return Program(tuple((t, e.xreplace(real)) for t, e in program.assignments), program.outputs), real
 
 
 def _as_real(s, real: dict):

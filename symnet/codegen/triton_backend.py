@@ -225,9 +225,9 @@ class TritonPrinter(StrPrinter):
         for needed in HELPER_NEEDS.get(helper, ()):
             self._need(needed)
 
-    def _print_Relational(self, e):
-        op = {"==": "==", "!=": "!="}.get(e.rel_op, e.rel_op)
-        return f"{self.parenthesize(e.lhs, PRECEDENCE['Add'] - 1)} {op} {self.parenthesize(e.rhs, PRECEDENCE['Add'] - 1)}"
+    def _print_Relational(self, e):  # x > 0.0 (StrPrinter would write Eq(x, 0) for ==)
+        prec = PRECEDENCE["Add"] - 1
+        return f"{self.parenthesize(e.lhs, prec)} {e.rel_op} {self.parenthesize(e.rhs, prec)}"
 
     def _print_Not(self, e):
         return f"~({self._print(e.args[0])})"
