@@ -251,12 +251,18 @@ class cube(sp.Function):  # noqa: N801
         return (self.args[0] ** 3)._eval_evalf(prec)
 
 
-def test_toy_function_through_the_registry_alone():
+def _register_cube():
     if "cube" not in REGISTRY:
         register(Function("cube", cube, cls=cube, rule=Rule("cube rule", "cube′(u) = 3u²", lambda u: 3 * u ** 2),
                           numpy="np.power({0}, 3, out={out})", triton="_cube({0})",
-                          mpmath=lambda x: x ** 3, torch=lambda t, x: x ** 3),
+                          mpmath=lambda x: x ** 3, torch=lambda t, x: x ** 3, family="activation"),
                  triton_helpers={"_cube": "@triton.jit\ndef _cube(x):\n    return x * x * x\n"})
+
+
+def test_toy_function_through_the_registry_alone(tmp_path, monkeypatch):
+    """cube is one registry entry (and no other code): derived, printed, generated for NumPy and
+    Triton, a dense layer's activation and the fused step's."""
+    _register_cube()
     f = parse_expression("cube(sin(x))")
     d = symnet.derive(f)
     out = render_text(d)
@@ -271,6 +277,8 @@ def test_toy_function_through_the_registry_alone():
     tv, tg = k(torch.tensor(xs))
     np.testing.assert_allclose(tv.numpy(), np.sin(xs) ** 3, rtol=1e-14)
     np.testing.assert_allclose(tg.numpy(), 3 * np.sin(xs) ** 2 * np.cos(xs), rtol=1e-14)
+    test_numpy_dense_layer_follows_torch("cube")
+    check_fused_step("cube", tmp_path, monkeypatch, lr=0.01, scale=0.2)  # x³ grows fast: small steps
 
 
 # ------------------------------------------------------------------ activations in dense layers and the fused step
@@ -299,19 +307,23 @@ def _torch_sgd(acts, x, t, p, order, lr, batch):
 @pytest.mark.parametrize("act", ["silu", "gelu", "elu", "leaky_relu", "mish", "hardswish"])
 def test_fused_step_follows_torch_for_20_steps(act, tmp_path, monkeypatch):
     """The fused step rebuilt each activation as expr.func(z): for SiLU, z·σ(z), that was z."""
+    check_fused_step(act, tmp_path, monkeypatch)
+
+
+def check_fused_step(act, tmp_path, monkeypatch, lr=0.3, scale=0.7):
     torch = _torch()
     monkeypatch.setenv("SYMNET_CACHE", str(tmp_path))
     step = symnet.compile_step((act, "linear"), "ce")
     rng = np.random.default_rng(4)
     x = rng.normal(size=(40, 5)).astype(np.float32)
     t = rng.integers(0, 3, 40)
-    p = {"W1": rng.normal(0, 0.7, (8, 5)).astype(np.float32), "b1": rng.normal(0, 0.7, 8).astype(np.float32),
-         "W2": rng.normal(0, 0.7, (3, 8)).astype(np.float32), "b2": rng.normal(0, 0.7, 3).astype(np.float32)}
+    p = {"W1": rng.normal(0, scale, (8, 5)).astype(np.float32), "b1": rng.normal(0, scale, 8).astype(np.float32),
+         "W2": rng.normal(0, scale, (3, 8)).astype(np.float32), "b2": rng.normal(0, scale, 3).astype(np.float32)}
     order = np.concatenate([rng.permutation(40) for _ in range(10)])  # 20 steps of 20
     P = {k: torch.from_numpy(v.copy()) for k, v in p.items()}
     got = step(torch.from_numpy(x), torch.from_numpy(t), P["W1"], P["b1"], P["W2"], P["b2"],
-               torch.from_numpy(order), 0.3, 20).numpy()
-    want, w = _torch_sgd((act, "linear"), x, t, p, order, 0.3, 20)
+               torch.from_numpy(order), lr, 20).numpy()
+    want, w = _torch_sgd((act, "linear"), x, t, p, order, lr, 20)
     assert len(got) == 20
     np.testing.assert_allclose(got, want, rtol=2e-5)
     for k in p:

@@ -14,12 +14,13 @@ of recomputing them: every ``σ(z_j)`` in a gradient is replaced by the saved ``
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sympy as sp
 
 from ..errors import SymnetError
-from ..functions import relu, sigmoid
+from ..functions import sigmoid
 from ..indexed import derive_indexed
 from ..registry import REGISTRY, activation_names
 from ..render import text
@@ -271,9 +272,30 @@ def layer_modules() -> dict[str, list[LayerKernel]]:
     return {"dense": [sig, sig_back, lin, lin_back], "rnn_step": _rnn_step()}
 
 
-# every activation of the function registry, by name ("linear": none); the lecture's three first
-ACTIVATIONS = {"sigmoid": sigmoid, "tanh": sp.tanh, "relu": relu, "linear": None}
-ACTIVATIONS.update({name: REGISTRY[name].build for name in activation_names() if name not in ACTIVATIONS})
+class _Activations(Mapping):
+    """Every activation of the function registry by name, its SymPy form (a class or a
+    rewrite), and "linear" (none): read from the registry on each lookup, so an activation
+    registered later is a layer's activation too. The lecture's three come first."""
+
+    FIRST = ("sigmoid", "tanh", "relu", "linear")
+
+    def __getitem__(self, name):
+        if name == "linear":
+            return None
+        entry = REGISTRY.get(name)
+        if entry is None or entry.family != "activation":
+            raise KeyError(name)
+        return entry.build
+
+    def __iter__(self):
+        yield from self.FIRST
+        yield from (n for n in activation_names() if n not in self.FIRST)
+
+    def __len__(self):
+        return sum(1 for _ in self)
+
+
+ACTIVATIONS = _Activations()
 _FORMULAS = {"sigmoid": ("σ", "y_j(1 − y_j)"), "tanh": ("tanh", "(1 − y_j²)"), "relu": ("relu", "H(z_j)")}
 
 
