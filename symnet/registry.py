@@ -196,26 +196,31 @@ def _tan(x):
 @triton.jit
 def _sinh(x):
     """sinh x = sign(x)·(E + E/(E + 1))/2 with E = expm1(|x|): full relative accuracy near 0;
-    for |x| > 1, h − 1/(4h) with h = e^(|x| − log 2), which overflows only where sinh does."""
+    for |x| > 1, h − 1/(4h) with h = e^|x|/2 = (e^(|x|/2)/2)·e^(|x|/2), which overflows only
+    where sinh does. Measured (interpreter, against mpmath): 3 ulp float64, 2 ulp float32."""
     a = tl.abs(x)
     e = _expm1(a)
     small = 0.5 * (e + e / (e + 1.0))
-    h = tl.exp(a - 0.6931471805599453)
+    half = tl.exp(0.5 * a)
+    h = (0.5 * half) * half
     s = tl.where(a < 1.0, small, h - 0.25 / h)
     return tl.where(x < 0, -s, s)
 ''',
     "_cosh": '''\
 @triton.jit
 def _cosh(x):
-    """cosh x = h + 1/(4h), h = e^(|x| − log 2): overflows only where cosh itself does."""
-    h = tl.exp(tl.abs(x) - 0.6931471805599453)
+    """cosh x = h + 1/(4h), h = e^|x|/2 = (e^(|x|/2)/2)·e^(|x|/2): overflows only where cosh
+    itself does. Measured (interpreter, against mpmath): 3 ulp float64, 2 ulp float32."""
+    half = tl.exp(0.5 * tl.abs(x))
+    h = (0.5 * half) * half
     return h + 0.25 / h
 ''',
     "_asinh": '''\
 @triton.jit
 def _asinh(x):
     """asinh x = sign(x)·log1p(a + a²/(1 + √(1 + a²))), a = |x|: full relative accuracy near 0;
-    for a > 2²⁸, log(a) + log 2 (the rest, 1/(4a²), is below the last bit)."""
+    for a > 2²⁸, log(a) + log 2 (the rest, 1/(4a²), is below the last bit). Measured
+    (interpreter, against mpmath): 1.2 ulp float64, 1.7 ulp float32."""
     a = tl.abs(x)
     big = a > 268435456.0
     b = tl.where(big, 1.0, a)  # keeps a² finite in the branch not taken
@@ -228,7 +233,8 @@ def _asinh(x):
 def _atan(x):
     """atan x by Cephes' atan.c (S. L. Moshier): reduce |x| to [0, 0.66] by atan a = π/2 −
     atan(1/a) (a > tan 3π/8) or π/4 + atan((a − 1)/(a + 1)) (a > 0.66), then
-    x + x³·P(x²)/Q(x²) of degree 4/5, peak relative error 2.6e-18 on [0, 0.66]."""
+    x + x³·P(x²)/Q(x²) of degree 4/5, peak relative error 2.6e-18 on [0, 0.66]. Measured
+    (interpreter, against mpmath): 0.8 ulp float64 and float32."""
     a = tl.abs(x)
     big = a > 2.414213562373095
     mid = a > 0.66
@@ -249,13 +255,16 @@ def _erfc(x):
     """erfc x: 1 − erf(x) for x < 1.25 (relative error at most 13 ulp there, erfc(1.25) = 0.077);
     for x ≥ 1.25 the continued fraction e^(−x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …))))
     (Abramowitz & Stegun 7.1.14), 100 terms from the bottom up: 8e-15 relative at x = 1.25,
-    below 1e-16 from x = 1.5 on; the rounding of x² adds x²·ε (float64: 8e-14 at x = 26, where
-    erfc underflows)."""
+    below 1e-16 from x = 1.5 on. e^(−x²) as e^(−h²)·e^(−(x − h)(x + h)) with h = x to 1/64,
+    whose square is exact (Cephes' expx2 idea): x² itself would round, an error of x²·ε.
+    Measured (interpreter, against mpmath, x in [−3, 26]): 29 ulp float64 (near x = 1.25),
+    2 ulp float32."""
     a = tl.where(x < 1.25, 1.25, x)  # the branch not taken stays finite
     f = a
     for k in tl.static_range(100, 0, -1):
         f = a + (0.5 * k) / f
-    tail = tl.exp(-a * a) / (1.7724538509055160273 * f)
+    h = tl.floor(a * 64.0) / 64.0
+    tail = tl.exp(-h * h) * tl.exp(-(a - h) * (a + h)) / (1.7724538509055160273 * f)
     return tl.where(x < 1.25, 1.0 - tl.erf(x), tail)
 ''',
 }
