@@ -197,7 +197,7 @@ def _tan(x):
 def _sinh(x):
     """sinh x = sign(x)·(E + E/(E + 1))/2 with E = expm1(|x|): full relative accuracy near 0;
     for |x| > 1, h − 1/(4h) with h = e^|x|/2 = (e^(|x|/2)/2)·e^(|x|/2), which overflows only
-    where sinh does. Measured (interpreter, against mpmath): 3 ulp float64, 2 ulp float32."""
+    where sinh does. Measured (interpreter, against mpmath): 1.4 ulp float64, 2.2 ulp float32."""
     a = tl.abs(x)
     e = _expm1(a)
     small = 0.5 * (e + e / (e + 1.0))
@@ -210,7 +210,7 @@ def _sinh(x):
 @triton.jit
 def _cosh(x):
     """cosh x = h + 1/(4h), h = e^|x|/2 = (e^(|x|/2)/2)·e^(|x|/2): overflows only where cosh
-    itself does. Measured (interpreter, against mpmath): 3 ulp float64, 2 ulp float32."""
+    itself does. Measured (interpreter, against mpmath): 1.4 ulp float64, 2.6 ulp float32."""
     half = tl.exp(0.5 * tl.abs(x))
     h = (0.5 * half) * half
     return h + 0.25 / h
