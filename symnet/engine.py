@@ -193,6 +193,13 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
     ``wrt`` lists the input symbols to differentiate with respect to (default: all).
     ``mode`` is ``"reverse"`` (backpropagation), ``"forward"`` or ``"both"``.
     ``at`` optionally maps inputs to numbers, to show every value at that point.
+
+    Symbols not declared real are taken as real (an input ``x`` becomes ``Symbol("x",
+    real=True)``); ``wrt`` and ``at`` may name inputs by their names. A Piecewise (``where``)
+    is differentiated branch by branch. Raises :class:`DerivationError` for a bad formula,
+    ``wrt`` or ``at``, or a step that fails its check; :class:`NotDifferentiableError` when
+    ``at`` sits on a kink (relu, |·|, max, a ``where`` boundary …) where the one-sided
+    derivatives with respect to a requested variable differ, or a derivative is undefined.
     """
     if mode not in ("reverse", "forward", "both"):
         raise DerivationError(f"mode must be 'reverse', 'forward' or 'both', not {mode!r}")
@@ -477,7 +484,11 @@ def _finite(v: sp.Expr) -> bool:
 
 
 def evaluate_gradients(derivation: Derivation, values: Mapping) -> dict:
-    """Each gradient at a point; refuses points where the formula is not differentiable."""
+    """Each gradient at a point (inputs given as symbols or by name).
+
+    On a kink a gradient exists where the one-sided derivatives agree, variable by
+    variable. Raises :class:`DerivationError` for a point that names an unknown input or
+    misses one, :class:`NotDifferentiableError` where a requested derivative does not exist."""
     by_name = {s.name: s for s in derivation.inputs if isinstance(s, sp.Symbol)}
     point = {}
     for k, v in values.items():
