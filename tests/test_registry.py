@@ -370,3 +370,24 @@ def test_triton_dense_layer_follows_torch(act, tmp_path, monkeypatch):
     want = REGISTRY[act].torch(torch, a @ W.T + b)
     torch.testing.assert_close(layer(a, W, b), want, rtol=1e-12, atol=1e-14)
     assert torch.autograd.gradcheck(layer, (a, W, b))
+
+
+@pytest.mark.parametrize("formula, reference", [
+    ("softplus(x, 2, 5)", lambda t, x: t.nn.functional.softplus(x, beta=2, threshold=5)),
+    ("leaky_relu(x, 0.2)", lambda t, x: t.nn.functional.leaky_relu(x, 0.2)),
+    ("elu(x, 0.5)", lambda t, x: t.nn.functional.elu(x, 0.5)),
+    ("celu(x, 2)", lambda t, x: t.nn.functional.celu(x, 2.0)),
+    ("hardtanh(x, -2, 3)", lambda t, x: t.nn.functional.hardtanh(x, -2.0, 3.0)),
+    ("softshrink(x, 1)", lambda t, x: t.nn.functional.softshrink(x, 1.0)),
+    ("hardshrink(x, 1)", lambda t, x: t.nn.functional.hardshrink(x, 1.0)),
+])
+def test_activation_options_follow_torch(formula, reference):
+    """The optional arguments (slopes, thresholds, α, bounds) as torch takes them."""
+    torch = _torch()
+    xs = np.array([-7.3, -2.6, -1.2, -0.4, 0.3, 0.9, 1.7, 2.8, 4.1, 9.5])
+    value, grad = symnet.compile(symnet.derive(parse_expression(formula)), "numpy")(xs)
+    t = torch.tensor(xs, requires_grad=True)
+    want = reference(torch, t)
+    (want_grad,) = torch.autograd.grad(want.sum(), t)
+    np.testing.assert_allclose(value, want.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(grad, want_grad.numpy(), rtol=1e-12, atol=1e-14)
