@@ -88,6 +88,7 @@ class _Lowering:
         self.count = 0
         self.temps: dict = {}  # CSE temporary → buffer name, or ("literal", text)
         self.written: dict = {}  # buffer → index of the line that last wrote it
+        self.branches = False  # a Piecewise was lowered: np.where computes every branch
 
     # -- operands: ("literal" | "input" | "buffer" | "fresh", text)
     def operand(self, e):
@@ -306,7 +307,7 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     if SIGMOID_PAIR in kernel.rules:
         silence.add("divide")
     why = "e^−x → ∞, 1/e^−x → ∞ give σ its limits 0 and 1"
-    if getattr(low, "branches", False):
+    if low.branches:
         silence |= {"over", "divide", "invalid"}
         why = "np.where computes every branch: one not taken may overflow or be NaN, and is dropped"
     if silence:
