@@ -25,6 +25,7 @@ from .derivation import Derivation, Partial, Section, Step
 from .errors import DerivationError, NotDifferentiableError
 from .functions import explicit
 from .parsing import as_expression, as_point, as_symbol
+from .onesided import on_kink, one_sided, tidy_piecewise
 from .rules import differentiate, kinks_of
 from .verify import check_equal
 
@@ -121,6 +122,8 @@ class Program:
             elif e.is_Mul:
                 coeff, rest = e.as_coeff_Mul()
                 rebuilt = coeff * sp.Mul(*[node(f) for f in sp.Mul.make_args(rest)])
+            elif isinstance(e, sp.Piecewise):  # branches are nodes; conditions read nodes
+                rebuilt = sp.Piecewise(*[(node(v), condition(c)) for v, c in e.args])
             elif e.args:
                 rebuilt = e.func(*[node(a) for a in e.args])
             else:
@@ -131,6 +134,13 @@ class Program:
             assignments.append((sym, rebuilt))
             node_of.setdefault(e, sym)
             return sym
+
+        def condition(c):
+            if isinstance(c, sp.core.relational.Relational):
+                return c.func(*[node(a) for a in c.args])
+            if isinstance(c, (sp.And, sp.Or, sp.Not)):
+                return c.func(*[condition(a) for a in c.args])
+            return c
 
         for e, out in zip(exprs, outputs):
             node(e, out)
@@ -195,6 +205,8 @@ def _chain(*forms: sp.Expr) -> tuple:
 
 def _tidy(e: sp.Expr) -> sp.Expr:
     """A light, predictable tidy-up: combine like terms, pull out common factors."""
+    if e.has(sp.Piecewise):  # expanding would split each branch into a sum of Piecewise
+        return tidy_piecewise(e)
     return sp.factor_terms(sp.expand(e, deep=False, mul=True, multinomial=False, power_exp=False,
                                      power_base=False, log=False)) if e.is_Add else e
 
@@ -214,17 +226,22 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
     ``mode`` is ``"reverse"`` (backpropagation), ``"forward"`` or ``"both"``.
     ``at`` optionally maps inputs to numbers, to show every value at that point.
 
-    Text anywhere (``f``, the names in ``wrt`` and ``at``, the values in ``at``) is parsed
-    by :mod:`symnet.parsing`, never evaluated as Python. Raises :class:`ParseError` for
-    text it refuses, :class:`DerivationError` for a formula it cannot differentiate,
-    :class:`NotDifferentiableError` where a value at the point is undefined or not real,
-    and :class:`LimitError` where a value there is beyond the size limits of
+    Symbols not declared real are taken as real (an input ``x`` becomes ``Symbol("x",
+    real=True)``); ``wrt`` and ``at`` may name inputs by their names. A Piecewise (``where``)
+    is differentiated branch by branch. Text anywhere (``f``, the names in ``wrt`` and ``at``,
+    the values in ``at``) is parsed by :mod:`symnet.parsing`, never evaluated as Python.
+
+    Raises :class:`ParseError` for text it refuses; :class:`DerivationError` for a bad
+    formula, ``wrt`` or ``at``, or a step that fails its check; :class:`NotDifferentiableError`
+    when ``at`` sits on a kink (relu, |·|, max, a ``where`` boundary …) where the one-sided
+    derivatives with respect to a requested variable differ, or where a value is undefined or
+    not real; :class:`LimitError` where a value at the point is beyond the size limits of
     :mod:`symnet.bounds`.
     """
     if mode not in ("reverse", "forward", "both"):
         raise DerivationError(f"mode must be 'reverse', 'forward' or 'both', not {mode!r}")
-    program = _as_program(f, output)
-    inputs = program.inputs
+    program, _ = _real_program(_as_program(f, output))
+    inputs = program.inputs  # wrt and at may name an input by its name (as_symbol)
     if wrt is None:
         wrt = inputs
     if isinstance(wrt, (sp.Basic, str)):
@@ -250,14 +267,13 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
 
     # 1. forward pass
     forward = []
+    at_kink: set = set()  # nodes whose value sits on a kink of their function
     values: dict = dict(point)
     label = _label(point)
     for target, expr in program.assignments:
         if point and expr.free_symbols <= set(values):
-            for kink in kinks_of(expr):
-                if _simplified(value_at(kink, values, f"at {label}: ")) == 0:
-                    raise NotDifferentiableError(
-                        f"not differentiable at {label}: {target} = {expr} has a kink where {kink} = 0")
+            if on_kink(kinks_of(expr), values, _zero_at(values, label)):  # judged per variable, below
+                at_kink.add(target)
             values[target] = _value(expr, values, f"{target} = {expr}", label)
             forward.append(Step(target, _chain(expr, _unevaluated(expr, values), values[target]),
                                 "definition", "exact"))
@@ -328,7 +344,8 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
     sections.append(Section("Result", tuple(results)))
 
     if point:
-        sections.append(_at_point(point, values, program, wrt, in_graph, local, full))
+        sides = _judge_kinks(point, at_kink, program, wrt, full, label)
+        sections.append(_at_point(point, values, program, wrt, in_graph, local, full, at_kink, sides))
 
     gradients = {w: jac[0, k] for k, w in enumerate(wrt)} if len(program.outputs) == 1 else {}
     kinks = tuple(dict.fromkeys(k for _, e in program.assignments for k in kinks_of(full(e))))
@@ -355,6 +372,17 @@ def _as_program(f, output) -> Program:
     if not isinstance(f, (str, numbers.Real, sp.Expr)):
         raise DerivationError(f"not a differentiable formula: {type(f).__name__}")
     return Program.from_expressions([as_expression(f)], [sp.Symbol(output)])
+
+
+def _real_program(program: Program) -> tuple[Program, dict]:
+    """The program with every symbol not known to be real replaced by a real one of the same
+    name: users rarely declare symbols real, and SymPy differentiates |x| of a complex x
+    into re/im parts. Returns the program and the replacement (plain → real)."""
+    real = {s: sp.Symbol(s.name, real=True) for s in program.inputs  # the nodes keep their names
+            if type(s) is sp.Symbol and s.is_real is None}
+    if not real:
+        return program, {}
+    return Program(tuple((t, e.xreplace(real)) for t, e in program.assignments), program.outputs), real
 
 
 def _dependencies(program: Program, wrt: Sequence) -> set:
@@ -432,15 +460,42 @@ def _unevaluated(expr: sp.Expr, values: Mapping) -> sp.Expr:
         return expr.subs({s: values[s] for s in expr.free_symbols if s in values})
 
 
-def _at_point(point, values, program, wrt, in_graph, local, full) -> Section:
+def _judge_kinks(point, at_kink, program, wrt, full, label) -> dict:
+    """On a kink, each requested derivative exists where the one-sided derivatives agree:
+    refuse the variables for which they do not; the others' values, from either side."""
+    if not at_kink or set(program.inputs) - set(point):
+        return {}
+    sides = {}
+    for out in program.outputs:
+        for w in wrt:
+            side = one_sided(full(out), w, point)
+            if not side.differentiable:
+                why = (f"from the left {side.left}, from the right {side.right}" if side.decided and
+                       _finite(side.left) and _finite(side.right) and side.left != side.right
+                       else "it is not continuous there, or a side has no derivative")
+                raise NotDifferentiableError(
+                    f"not differentiable at {label} with respect to {w} (∂{out}/∂{w}): the point sits on a kink ({why}); "
+                    f"the other variables can still be asked for (wrt)")
+            sides[(out, w)] = side.right
+    return sides
+
+
+def _at_point(point, values, program, wrt, in_graph, local, full, at_kink=frozenset(), sides=None) -> Section:
     label = _label(point)
     steps = []
     for (target, u), expr in local.items():
+        if target in at_kink:  # no local derivative on the kink itself
+            continue
         if expr.free_symbols <= set(values):
             v = _value(expr, values, f"∂{target}/∂{u} = {expr}", label)
             steps.append(Step(Partial(target, u), _chain(expr, _unevaluated(expr, values), v), "local derivative", "exact"))
     for (out, w), expr in in_graph.items():
         if expr.free_symbols <= set(values):
+            if sides and (out, w) in sides:  # on a kink: both one-sided derivatives, which agree
+                v = sp.nsimplify(sides[(out, w)])
+                lhs = Partial(out, w, total=True)
+                steps.append(Step(lhs, _chain(expr, v), "one-sided derivatives agree", "exact"))
+                continue
             v = _value(expr, values, f"∂{out}/∂{w}", label)
             reference = value_at(sp.diff(explicit(full(out)), w), point, f"at {label}: ")
             check = check_equal(v, reference, f"value of ∂{out}/∂{w}")
@@ -485,6 +540,11 @@ def _label(point: Mapping) -> str:
     return label if len(label) <= 200 else label[:200] + "…"
 
 
+def _zero_at(values: Mapping, label: str):
+    """Whether an expression is 0 at the point, evaluated within the size limits."""
+    return lambda e: _simplified(value_at(e, values, f"at {label}: ")) == 0
+
+
 def _value(expr: sp.Expr, values: Mapping, what: str, label: str) -> sp.Expr:
     """``expr`` at the point, exactly; refused where it is too large (:mod:`symnet.bounds`),
     undefined or not a real number."""
@@ -498,12 +558,13 @@ def _value(expr: sp.Expr, values: Mapping, what: str, label: str) -> sp.Expr:
 
 
 def evaluate_gradients(derivation: Derivation, values: Mapping) -> dict:
-    """Each gradient at a point; refuses points where the formula is not differentiable.
+    """Each gradient at a point (inputs given as symbols or by name); on a kink a gradient
+    exists where the one-sided derivatives agree, variable by variable.
 
     Names and values given as text are parsed safely (:func:`symnet.parsing.as_point`).
     Raises :class:`ParseError` for refused text, :class:`DerivationError` for a point that
-    misses or adds inputs, :class:`NotDifferentiableError` where a gradient is undefined or
-    not real, :class:`LimitError` where a value is beyond the size limits.
+    misses or adds inputs, :class:`NotDifferentiableError` where a requested derivative does
+    not exist or is not real, :class:`LimitError` where a value is beyond the size limits.
     """
     point = as_point(values, known=derivation.inputs)
     for k in point:
@@ -513,13 +574,21 @@ def evaluate_gradients(derivation: Derivation, values: Mapping) -> dict:
     if missing:
         raise DerivationError("the point gives no value for " + ", ".join(map(str, missing)))
     label = _label(point)
-    for kink in derivation.kinks:
-        if _simplified(value_at(kink, point, f"at {label}: ")) == 0:
-            raise NotDifferentiableError(f"not differentiable at {label}: there {kink} = 0 "
-                                         "sits on a kink (relu, abs, step)")
+    kinked = on_kink(derivation.kinks, point, _zero_at(point, label))
     out = {}
     for k, w in enumerate(derivation.wrt):
         entries = derivation.jacobian[:, k]
+        if kinked:  # on a kink: the derivative exists where the one-sided derivatives agree
+            vals = []
+            for o in derivation.outputs:
+                side = one_sided(_forward_of(derivation, o), w, point)
+                if not side.differentiable:
+                    raise NotDifferentiableError(
+                        f"not differentiable with respect to {w} at {label}: the point sits on a kink "
+                        "(relu, abs, step, max/min or a where() boundary) and the one-sided derivatives differ")
+                vals.append(side.right)
+            out[w] = vals[0] if len(vals) == 1 else sp.Matrix(vals)
+            continue
         vals = [check_exact(_simplified(value_at(e, point, f"at {label}: "))) for e in entries]
         for v in vals:
             if v.has(sp.nan, sp.zoo) or v in (sp.oo, -sp.oo) or not v.is_finite:
@@ -529,3 +598,18 @@ def evaluate_gradients(derivation: Derivation, values: Mapping) -> dict:
                                              f"number at {label}: it is {v}")
         out[w] = vals[0] if len(vals) == 1 else sp.Matrix(vals)
     return out
+
+
+def _forward_of(derivation: Derivation, out) -> sp.Expr:
+    """An output of the derivation written in terms of its inputs."""
+    defs = dict(derivation.definitions)
+    memo: dict = {}
+
+    def full(sym):
+        if sym not in defs:
+            return sym
+        if sym not in memo:
+            memo[sym] = defs[sym].xreplace({u: full(u) for u in defs[sym].free_symbols})
+        return memo[sym]
+
+    return full(out)

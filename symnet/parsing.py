@@ -29,16 +29,12 @@ import sympy as sp
 
 from .bounds import MAX_DIGITS, check_magnitudes
 from .errors import LimitError, ParseError
-from .functions import relu, sigmoid
+from .registry import NAMES
 
 __all__ = ["parse_expression", "parse_symbols", "parse_point", "as_expression", "as_symbol",
            "as_point", "FUNCTIONS", "RESERVED_NAMES"]
 
-FUNCTIONS = {
-    "exp": sp.exp, "log": sp.log, "ln": sp.log, "sqrt": sp.sqrt,
-    "sin": sp.sin, "cos": sp.cos, "tanh": sp.tanh, "abs": sp.Abs, "Abs": sp.Abs,
-    "sigmoid": sigmoid, "σ": sigmoid, "relu": relu,
-}
+FUNCTIONS = NAMES  # name → registry entry (symnet.registry): the functions a formula may call
 CONSTANTS = {"pi": sp.pi}
 # Names that SymPy reads as something else (a number, a constant, a set, its own helpers
 # S, N, Q, O): a variable of that name would print like the constant (``df/dx = nan``)
@@ -192,13 +188,46 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
         name = node.func.id
         if name not in FUNCTIONS:
             raise ParseError(f"unknown function '{name}'; known: {', '.join(sorted(FUNCTIONS))}")
-        if node.keywords or len(node.args) != 1:
-            raise ParseError(f"{name}() takes exactly one argument")
-        argument = _build(node.args[0], depth + 1, source)
-        if argument.is_number:
-            check_magnitudes(FUNCTIONS[name](argument, evaluate=False))
-        return _bounded(FUNCTIONS[name](argument), node, source)
+        entry = FUNCTIONS[name]
+        fewest, most = entry.arity
+        if node.keywords or len(node.args) < fewest or (most is not None and len(node.args) > most):
+            count = "exactly one argument" if (fewest, most) == (1, 1) else (
+                f"{fewest} to {most} arguments" if most != fewest else f"{fewest} arguments")
+            raise ParseError(f"{name}() takes {count}" if most is not None else
+                             f"{name}() takes at least {fewest} arguments")
+        if name == "where":  # where(condition, value if true, value otherwise)
+            args = [_condition(node.args[0], depth + 1, source)] + [_build(a, depth + 1, source)
+                                                                     for a in node.args[1:]]
+        else:
+            args = [_build(a, depth + 1, source) for a in node.args]
+        if all(getattr(a, "is_number", False) for a in args):
+            with sp.evaluate(False):  # exp(10**50): estimated before SymPy computes it
+                unevaluated = entry(*args)
+            check_magnitudes(unevaluated)
+        try:
+            return _bounded(entry(*args), node, source)
+        except (TypeError, ValueError) as exc:
+            raise ParseError(f"{name}() cannot take these arguments: {exc}") from None
     raise ParseError(f"unsupported syntax: {_describe(node)} is not allowed in a formula")
+
+
+_COMPARE = {ast.Gt: sp.StrictGreaterThan, ast.Lt: sp.StrictLessThan, ast.GtE: sp.GreaterThan,
+            ast.LtE: sp.LessThan, ast.Eq: sp.Eq, ast.NotEq: sp.Ne}
+
+
+def _condition(node: ast.AST, depth: int, source: str):
+    """The condition of ``where``: comparisons (chains too), joined by and/or/not."""
+    if depth > MAX_DEPTH:
+        raise ParseError("the formula is nested too deeply")
+    if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
+        sides = [_build(node.left, depth + 1, source)] + [_build(c, depth + 1, source) for c in node.comparators]
+        return sp.And(*[_COMPARE[type(op)](a, b) for op, a, b in zip(node.ops, sides, sides[1:])])
+    if isinstance(node, ast.BoolOp):
+        parts = [_condition(v, depth + 1, source) for v in node.values]
+        return sp.And(*parts) if isinstance(node.op, ast.And) else sp.Or(*parts)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return sp.Not(_condition(node.operand, depth + 1, source))
+    raise ParseError("the first argument of where() must be a comparison, such as x > 0")
 
 
 def _symbol(name: str, label: bool = False) -> sp.Expr:

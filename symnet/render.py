@@ -53,6 +53,21 @@ class TextPrinter(StrPrinter):
     def _print_exp(self, e):
         return "exp(%s)" % self._print(e.args[0])
 
+    def _print_Piecewise(self, e):  # {x if x > 0; expm1(x) otherwise}
+        parts = [f"{self._print(v)} if {self._print(c)}" if c != sp.true else f"{self._print(v)} otherwise"
+                 for v, c in e.args]
+        return "{" + "; ".join(parts) + "}"
+
+    def _print_Relational(self, e):
+        op = {"==": "=", "!=": "≠", ">=": "≥", "<=": "≤"}.get(e.rel_op, e.rel_op)
+        return f"{self._print(e.lhs)} {op} {self._print(e.rhs)}"
+
+    def _print_And(self, e):
+        return " and ".join(self._print(a) for a in e.args)
+
+    def _print_Or(self, e):
+        return " or ".join(self._print(a) for a in e.args)
+
     def _print_Partial(self, e):
         d = "d" if e.total else "∂"
         return "%s%s/%s%s" % (d, self._print(e.num), d, self._print(e.den))

@@ -7,34 +7,15 @@ engine checks every local derivative against.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
-
 import sympy as sp
 
-from .functions import relu, sigmoid
+from .registry import Rule, kink_arguments, rule_of, unary_rules
 
 __all__ = ["Rule", "UNARY_RULES", "differentiate", "kinks_of"]
 
-
-@dataclass(frozen=True)
-class Rule:
-    name: str
-    formula: str  # the rule in readable math, shown in the printout
-    derivative: Callable[[sp.Expr], sp.Expr]  # f'(u) as a function of the argument u
-    kink: bool = False  # not differentiable where the argument is 0
-
-
-UNARY_RULES: dict[type, Rule] = {
-    sp.exp: Rule("exponential rule", "(eᵘ)′ = eᵘ", sp.exp),
-    sp.log: Rule("logarithm rule", "(log u)′ = 1/u", lambda u: 1 / u),
-    sigmoid: Rule("sigmoid rule", "σ′(u) = σ(u)(1 − σ(u))", lambda u: sigmoid(u) * (1 - sigmoid(u))),
-    sp.tanh: Rule("tanh rule", "tanh′(u) = 1 − tanh²(u)", lambda u: 1 - sp.tanh(u) ** 2),
-    sp.sin: Rule("sine rule", "sin′(u) = cos(u)", sp.cos),
-    sp.cos: Rule("cosine rule", "cos′(u) = −sin(u)", lambda u: -sp.sin(u)),
-    relu: Rule("ReLU rule", "relu′(u) = H(u), undefined at u = 0", sp.Heaviside, kink=True),
-    sp.Abs: Rule("absolute-value rule", "|u|′ = sign(u), undefined at u = 0", sp.sign, kink=True),
-}
+# The rules of the functions in the registry (symnet.registry), by SymPy class: a snapshot
+# taken at import; differentiate() asks the registry itself, so later entries count too.
+UNARY_RULES: dict[type, Rule] = unary_rules()
 
 
 def differentiate(expr: sp.Expr, var: sp.Symbol) -> tuple[sp.Expr, tuple[str, ...]]:
@@ -80,8 +61,11 @@ def differentiate(expr: sp.Expr, var: sp.Symbol) -> tuple[sp.Expr, tuple[str, ..
                 return e * sp.log(base) * inner(exponent)
             note("general power rule")
             return e * d(exponent * sp.log(base))
-        rule = UNARY_RULES.get(type(e))
-        if rule is not None and len(e.args) == 1:
+        if isinstance(e, sp.Piecewise):  # each branch by the rules; a boundary is a kink
+            note("piecewise rule: each branch differentiated")
+            return sp.Piecewise(*[(d(value), cond) for value, cond in e.args])
+        rule = rule_of(type(e))
+        if rule is not None and (len(e.args) == 1 or isinstance(e, sp.Heaviside)):
             note(rule.name)
             return rule.derivative(e.args[0]) * inner(e.args[0])
         note("SymPy diff")
@@ -96,12 +80,12 @@ def differentiate(expr: sp.Expr, var: sp.Symbol) -> tuple[sp.Expr, tuple[str, ..
 
 
 def kinks_of(expr: sp.Expr) -> tuple[sp.Expr, ...]:
-    """Arguments u of functions that are not differentiable where u = 0."""
+    """Expressions u that are 0 where a function of ``expr`` may not be differentiable: the
+    arguments of relu, |·|, sign and H, the differences of max/min's arguments, and the
+    boundaries of a Piecewise's conditions (from the registry's kinks)."""
     found = []
     for node in sp.preorder_traversal(expr):
-        rule = UNARY_RULES.get(type(node))
-        if rule is not None and rule.kink and node.args[0] not in found:
-            found.append(node.args[0])
-        if isinstance(node, (sp.Heaviside, sp.sign)) and node.args[0] not in found:
-            found.append(node.args[0])
+        for u in kink_arguments(node):
+            if u not in found:
+                found.append(u)
     return tuple(found)

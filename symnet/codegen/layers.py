@@ -14,15 +14,17 @@ of recomputing them: every ``σ(z_j)`` in a gradient is replaced by the saved ``
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sympy as sp
-from sympy.printing.str import StrPrinter
 
 from ..errors import SymnetError
-from ..functions import relu, sigmoid
+from ..functions import sigmoid
 from ..indexed import derive_indexed
+from ..registry import REGISTRY, activation_names
 from ..render import text
+from .numpy_printer import NumpyExpressionPrinter
 
 __all__ = ["LayerKernel", "layer_modules", "dense_layer_kernels", "ACTIVATIONS", "emit_layer_function", "LAYER_HELPERS"]
 
@@ -81,13 +83,14 @@ class _Operand:
         self.code, self.axes = code, axes  # axes: index symbols, "batch" first where batched
 
 
-class _LayerPrinter(StrPrinter):
-    """Elementwise parts of a layer formula over (batch, entry) arrays."""
+class _LayerPrinter(NumpyExpressionPrinter):
+    """Elementwise parts of a layer formula over (batch, entry) arrays; the functions as the
+    registry lowers them (NumpyExpressionPrinter)."""
 
     printmethod = "_symnet_numpy"
 
     def __init__(self, lowering):
-        super().__init__()
+        super().__init__(lowering.helpers)
         self.lowering = lowering
 
     def _print_Indexed(self, e):
@@ -105,9 +108,6 @@ class _LayerPrinter(StrPrinter):
 
     def _print_Float(self, e):
         return repr(float(e))
-
-    def _print_Function(self, e):
-        raise SymnetError(f"the NumPy layer backend cannot generate {type(e).__name__} (in {e})")
 
 
 class _Lowering:
@@ -272,7 +272,30 @@ def layer_modules() -> dict[str, list[LayerKernel]]:
     return {"dense": [sig, sig_back, lin, lin_back], "rnn_step": _rnn_step()}
 
 
-ACTIVATIONS = {"sigmoid": sigmoid, "tanh": sp.tanh, "relu": relu, "linear": None}
+class _Activations(Mapping):
+    """Every activation of the function registry by name, its SymPy form (a class or a
+    rewrite), and "linear" (none): read from the registry on each lookup, so an activation
+    registered later is a layer's activation too. The lecture's three come first."""
+
+    FIRST = ("sigmoid", "tanh", "relu", "linear")
+
+    def __getitem__(self, name):
+        if name == "linear":
+            return None
+        entry = REGISTRY.get(name)
+        if entry is None or entry.family != "activation":
+            raise KeyError(name)
+        return entry.build
+
+    def __iter__(self):
+        yield from self.FIRST
+        yield from (n for n in activation_names() if n not in self.FIRST)
+
+    def __len__(self):
+        return sum(1 for _ in self)
+
+
+ACTIVATIONS = _Activations()
 _FORMULAS = {"sigmoid": ("σ", "y_j(1 − y_j)"), "tanh": ("tanh", "(1 − y_j²)"), "relu": ("relu", "H(z_j)")}
 
 
@@ -316,12 +339,14 @@ def dense_layer_kernels(activation: str, bias: bool = True) -> tuple[LayerKernel
         backward = LayerKernel("linear_backward", "∂C/∂W = g aᵀ" + (", ∂C/∂b = g" if bias else "") + ", ∂C/∂a = Wᵀg",
                                (A[0], A[1], LayerArg("g", g, (i,), True, "g: ∂C/∂z, (B, n)")), tuple(outs))
         return forward, backward
+    if activation not in _FORMULAS:  # an activation of the registry: δ_j = g_j·f′(z_j) by the scalar engine
+        return _registry_layer(activation, f, A, bias, plus_b, zexpr, z_, y_, g, delta, (i, j, k, n, m), wrt, W, a, b)
     program = [(z_[i], zexpr), (y_[i], f(z_[i]))]
     res = derive_indexed(program, ranges=ranges, seed=(y_[i], g[i]), wrt=wrt,
                          sizes={n: 2, m: 3}, names={z_: delta}, probes={z_: (j,)})
     delta_i = res.adjoints[z_][1].xreplace({f(z_[j]): y_[j]}).xreplace({j: i})  # f(z) saved as y
     grads = {w.base: e for w, e in res.gradients.items()}
-    name, slope = _FORMULAS[activation]
+    name, slope = _FORMULAS.get(activation, (activation, f"{activation}′(z_j)"))
     Ab = [A[0], A[1], LayerArg("y", y_, (i,), True, f"y: the forward output {name}(z), (B, n)"),
           LayerArg("g", g, (i,), True, "g: ∂C/∂y, (B, n)")]
     if delta_i.has(z_):  # f' is not a function of f(z): the backward reads z too
@@ -333,6 +358,36 @@ def dense_layer_kernels(activation: str, bias: bool = True) -> tuple[LayerKernel
                           (LayerOutput("y", (i,), f(zexpr), "y_i"),))
     backward = LayerKernel(f"dense_{activation}_backward",
                            f"δ_j = g_j·{slope}; ∂C/∂W = δ aᵀ" + (", ∂C/∂b = δ" if bias else "") + ", ∂C/∂a = Wᵀδ",
+                           tuple(Ab), steps=((delta, LayerOutput("delta", (i,), delta_i, "δ_i")),),
+                           outputs=tuple(outs))
+    return forward, backward
+
+
+def _registry_layer(activation, f, A, bias, plus_b, zexpr, z_, y_, g, delta, indices, wrt, W, a, b):
+    """A dense layer with any activation f of the registry: y = f(z) entry by entry, so
+    δ_i = g_i·f′(z_i) with f′ derived (and checked) by the scalar engine, and the gradients of
+    z = W a + b are the linear layer's with δ as its upstream gradient."""
+    from ..engine import derive
+
+    u = sp.Symbol("z", real=True)
+    slope = derive(f(u), wrt=[u]).gradients[u]
+    i, j, k, n, m = indices
+    ranges = {i: (0, n - 1), j: (0, n - 1), k: (0, m - 1)}
+    res = derive_indexed([(z_[i], zexpr)], ranges=ranges, seed=(z_[i], delta[i]), wrt=wrt,
+                         sizes={n: 2, m: 3})
+    grads = {w.base: e for w, e in res.gradients.items()}
+    delta_i = g[i] * slope.xreplace({u: z_[i]})
+    Ab = [A[0], A[1], LayerArg("y", y_, (i,), True, f"y: the forward output {activation}(z), (B, n)"),
+          LayerArg("z", z_, (i,), True, "z: the pre-activation, (B, n)"),
+          LayerArg("g", g, (i,), True, "g: ∂C/∂y, (B, n)")]
+    outs = [LayerOutput("dW", (i, k), grads[W].xreplace({j: i}), "∂C/∂W_ik", False)]
+    outs += [LayerOutput("db", (i,), grads[b].xreplace({j: i}), "∂C/∂b_i", False)] if bias else []
+    outs += [LayerOutput("da", (k,), grads[a].xreplace({j: i}), "∂C/∂a_k")]
+    forward = LayerKernel(f"dense_{activation}", f"y_i = {activation}(Σ_k W_ik a_k{plus_b})", tuple(A),
+                          (LayerOutput("y", (i,), f(zexpr), "y_i"),))
+    backward = LayerKernel(f"dense_{activation}_backward",
+                           f"δ_j = g_j·{activation}′(z_j) = g_j·({text(slope.xreplace({u: sp.Symbol('z_j')}))}); "
+                           f"∂C/∂W = δ aᵀ" + (", ∂C/∂b = δ" if bias else "") + ", ∂C/∂a = Wᵀδ",
                            tuple(Ab), steps=((delta, LayerOutput("delta", (i,), delta_i, "δ_i")),),
                            outputs=tuple(outs))
     return forward, backward

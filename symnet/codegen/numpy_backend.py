@@ -20,8 +20,9 @@ import sympy as sp
 
 from ..errors import InvalidNameError, SymnetError
 from ..render import text
+from ..registry import NUMPY_HELPERS, numpy_template
 from .kernel import COMMON_NAMES, Kernel, local_names
-from .stability import SIGMOID_PAIR, expm1, log1p, nexp
+from .stability import SIGMOID_PAIR, nexp
 
 __all__ = ["emit_module", "emit_function", "reserved_names", "HELPERS"]
 
@@ -78,7 +79,7 @@ LOCAL_FORMS = ("{}", "_{}")
 
 def reserved_names(kernel: Kernel):
     """Whether a name is one the generated function of ``kernel`` uses for itself."""
-    names = COMMON_NAMES | SKELETON_NAMES | set(HELPERS) | {kernel.name}
+    names = COMMON_NAMES | SKELETON_NAMES | set(HELPERS) | set(NUMPY_HELPERS) | {kernel.name}
     return lambda name: name in names or _SCRATCH.fullmatch(name) is not None
 
 
@@ -96,12 +97,11 @@ class _Lowering:
     scratch buffers once, then runs the operations block by block.
     """
 
-    UNARY = {sp.exp: "np.exp", sp.log: "np.log", log1p: "np.log1p", expm1: "np.expm1",
-             sp.tanh: "np.tanh", sp.sin: "np.sin", sp.cos: "np.cos", sp.Abs: "np.abs"}
-    SPECIAL = {"sigmoid": ("_sigmoid({0}, out={out})", "_sigmoid"),
-               "softplus": ("np.logaddexp(0, {0}, out={out})", None),
-               "relu": ("np.maximum({0}, 0, out={out})", None),
-               "Heaviside": ("np.heaviside({0}, 0, out={out})", None)}  # relu'(0) = 0, as in PyTorch
+    # which ufunc or helper each function becomes: the NumPy templates of the function
+    # registry (symnet.registry), e.g. sigmoid → "_sigmoid({0}, out={out})"
+    COMPARE = {">": ">", "<": "<", ">=": ">=", "<=": "<=", "==": "==", "!=": "!="}
+    UFUNC = {">": "greater", "<": "less", ">=": "greater_equal", "<=": "less_equal", "==": "equal",
+             "!=": "not_equal"}
 
     def __init__(self, names: dict, helpers: set):
         self.names = names  # input symbol → identifier
@@ -111,6 +111,7 @@ class _Lowering:
         self.count = 0
         self.temps: dict = {}  # CSE temporary → buffer name, or ("literal", text)
         self.written: dict = {}  # buffer → index of the line that last wrote it
+        self.branches = False  # a Piecewise was lowered: np.where computes every branch
 
     # -- operands: ("literal" | "input" | "buffer" | "fresh", text)
     def operand(self, e):
@@ -200,12 +201,62 @@ class _Lowering:
             if arg.could_extract_minus_sign():
                 return self.call("np.exp({0}, out={out})", self.operand(-arg))
             return self.call("np.exp({0}, out={out})", self.call("np.negative({0}, out={out})", self.operand(arg)))
-        if type(e) in self.UNARY:
-            return self.call(self.UNARY[type(e)] + "({0}, out={out})", self.operand(e.args[0]))
-        special = self.SPECIAL.get(type(e).__name__)
-        if special is not None:
-            return self.call(special[0], self.operand(e.args[0]), helper=special[1])
+        if isinstance(e, sp.Piecewise):
+            return self.piecewise(e)
+        if isinstance(e, sp.core.relational.Relational) and e.rel_op in self.UFUNC:  # a condition CSE
+            return self.call(f"np.{self.UFUNC[e.rel_op]}({{0}}, {{1}}, out={{out}})",  # shared: 0 or 1
+                             self.operand(e.lhs), self.operand(e.rhs))
+        if isinstance(e, (sp.And, sp.Or)):
+            acc = self.operand(e.args[0])
+            for a in e.args[1:]:
+                acc = self.call(f"np.logical_{'and' if isinstance(e, sp.And) else 'or'}({{0}}, {{1}}, out={{out}})",
+                                acc, self.operand(a))
+            return acc
+        if isinstance(e, sp.Not):
+            return self.call("np.logical_not({0}, out={out})", self.operand(e.args[0]))
+        lowering = numpy_template(type(e))
+        if lowering is not None:
+            template, helper = lowering
+            if isinstance(e, (sp.Max, sp.Min)):  # a binary ufunc, folded over the arguments
+                acc = self.operand(e.args[0])
+                for a in e.args[1:]:
+                    acc = self.call(template, acc, self.operand(a), helper=helper)
+                return acc
+            return self.call(template, self.operand(e.args[0]), helper=helper)
         raise SymnetError(f"the NumPy backend cannot generate {type(e).__name__} (in {e})")
+
+    def piecewise(self, e):
+        """A Piecewise as nested np.where: every branch is computed over the block and the
+        condition picks, so the branches not taken may overflow (silenced, and discarded)."""
+        *pieces, (last, cond) = e.args
+        if cond != sp.true:
+            raise SymnetError(f"the NumPy backend needs a Piecewise with an 'otherwise' branch (in {e})")
+        operands: list = []
+
+        def slot(op) -> str:
+            operands.append(op)
+            return "{%d}" % (len(operands) - 1)
+
+        def condition(c) -> str:
+            if isinstance(c, sp.core.relational.Relational) and c.rel_op in self.COMPARE:
+                return f"({slot(self.operand(c.lhs))} {self.COMPARE[c.rel_op]} {slot(self.operand(c.rhs))})"
+            if isinstance(c, (sp.And, sp.Or)):
+                parts = [condition(a) for a in c.args]
+                combined = parts[0]
+                for p in parts[1:]:
+                    combined = f"np.logical_{'and' if isinstance(c, sp.And) else 'or'}({combined}, {p})"
+                return combined
+            if isinstance(c, sp.Not):
+                return f"np.logical_not({condition(c.args[0])})"
+            if c.is_Symbol or isinstance(c, (sp.Dummy,)):  # a condition the CSE shared: 0.0 or 1.0
+                return f"({slot(self.operand(c))} != 0)"
+            raise SymnetError(f"the NumPy backend cannot generate the condition {c} (in {e})")
+
+        chosen = slot(self.operand(last))
+        for value, c in reversed(pieces):
+            chosen = f"np.where({condition(c)}, {slot(self.operand(value))}, {chosen})"
+        self.branches = True
+        return self.call(f"np.positive({chosen}, out={{out}})", *operands)
 
 
 def _last_uses(statements) -> dict:
@@ -283,9 +334,13 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
         silence.add("over")
     if SIGMOID_PAIR in kernel.rules:
         silence.add("divide")
+    why = "e^−x → ∞, 1/e^−x → ∞ give σ its limits 0 and 1"
+    if low.branches:
+        silence |= {"over", "divide", "invalid"}
+        why = "np.where computes every branch: one not taken may overflow or be NaN, and is dropped"
     if silence:
         args = ", ".join(f'{w}="ignore"' for w in sorted(silence, reverse=True))
-        lines.append(f"    with np.errstate({args}):  # e^−x → ∞, 1/e^−x → ∞ give σ its limits 0 and 1")
+        lines.append(f"    with np.errstate({args}):  # {why}")
         lines += ["        " + line for line in loop]
     else:
         lines += ["    " + line for line in loop]
@@ -325,7 +380,7 @@ def emit_module(kernels: list[Kernel], source: str, regenerate: str) -> str:
     if rules:
         header += ["", "Stability rules applied:"] + [f"  {name}: {why}" for name, why in rules.items()]
     header += ["", f"Regenerate with: {regenerate}", '"""']
-    every = {**HELPERS, **ROW_HELPERS, **LAYER_HELPERS}
+    every = {**HELPERS, **ROW_HELPERS, **LAYER_HELPERS, **NUMPY_HELPERS}
     helpers = [every[h] for h in every if h in used]
     body = "\n\n".join(helpers + functions)
     block = f"_BLOCK = {BLOCK}  # elements per block: the temporaries of a block stay in cache\n" \

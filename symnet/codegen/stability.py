@@ -15,28 +15,9 @@ from sympy.codegen.cfunctions import expm1, log1p
 from sympy.codegen.rewriting import expm1_opt, log1p_opt, optimize
 
 from ..functions import sigmoid
+from ..special import softplus
 
 __all__ = ["softplus", "Rule", "RULES", "stabilise"]
-
-
-class softplus(sp.Function):  # noqa: N801
-    """softplus(x) = log(1 + e^x), printed as an overflow-free log-add-exp."""
-
-    nargs = 1
-
-    def fdiff(self, argindex=1):
-        return sigmoid(self.args[0])
-
-    def _eval_rewrite_as_log(self, x, **kwargs):
-        return sp.log(1 + sp.exp(x))
-
-    def _eval_evalf(self, prec):
-        x = self.args[0]._eval_evalf(prec)
-        return None if x is None else sp.log(1 + sp.exp(x))._eval_evalf(prec)
-
-    def _latex(self, printer, exp=None):
-        body = r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
-        return body if exp is None else r"%s^{%s}" % (body, exp)
 
 
 @dataclass(frozen=True)

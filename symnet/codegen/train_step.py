@@ -102,7 +102,7 @@ def mlp_step(activations, loss: str, name: str | None = None) -> MlpStep:
     loss_part = loss_step(loss)
     chain = "a⁰ = x"
     for n, a in enumerate(activations, 1):
-        f = _SHOWN[a]
+        f = _SHOWN.get(a, a)
         chain += f", a{_sup(n)} = " + (f"{f}(W{_sup(n)}a{_sup(n - 1)} + b{_sup(n)})" if f else
                                         f"W{_sup(n)}a{_sup(n - 1)} + b{_sup(n)}")
     last = f"a{_sup(len(activations))}"

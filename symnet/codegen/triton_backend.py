@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from ..errors import InvalidNameError, SymnetError
 from ..render import text
+from ..registry import TRITON_DEVICE_HELPERS, TRITON_HELPER_NEEDS, triton_template
 from .kernel import COMMON_NAMES, Kernel, local_names
 
 __all__ = ["TritonPrinter", "emit_elementwise", "emit_triton_module", "assemble", "reserved_names",
@@ -97,6 +99,9 @@ def _tanh(x):
 ''',
 }
 HELPER_NEEDS = {"_softplus": ("_log1p",), "_tanh": ("_expm1",)}
+# the device helpers of the function registry (tan, sinh, cosh, asinh, atan, erfc, sign …)
+TRITON_HELPERS.update({k: v for k, v in TRITON_DEVICE_HELPERS.items() if k not in TRITON_HELPERS})
+HELPER_NEEDS.update(TRITON_HELPER_NEEDS)
 
 # Host helpers: argument checks, shared by every launcher of a module.
 HOST_HELPERS = {
@@ -165,7 +170,7 @@ LOCAL_FORMS = ("{}", "{}_ptr")
 
 def reserved_names(kernel: Kernel):
     """Whether a name is one the generated kernel, launcher or custom op of ``kernel`` uses."""
-    names = COMMON_NAMES | SKELETON_NAMES | set(TRITON_HELPERS) | set(HOST_HELPERS) \
+    names = COMMON_NAMES | SKELETON_NAMES | set(TRITON_HELPERS) | set(TRITON_DEVICE_HELPERS) | set(HOST_HELPERS) \
         | {kernel.name, f"{kernel.name}_value"}
     return lambda name: name in names or _TEMPORARY.fullmatch(name) is not None
 
@@ -186,17 +191,23 @@ class TritonPrinter(StrPrinter):
     """SymPy expressions as Triton expressions over register tensors."""
 
     printmethod = "_symnet_triton"
-    FUNCTIONS = {  # SymPy class name → template; {0} is the printed argument
-        "exp": "tl.exp({0})", "log": "tl.log({0})", "sigmoid": "1.0 / (1.0 + tl.exp(-({0})))",
-        "nexp": "tl.exp(-({0}))", "Abs": "tl.abs({0})", "relu": "tl.maximum({0}, 0.0)",
-        "sin": "tl.sin({0})", "cos": "tl.cos({0})",
-        "softplus": "_softplus({0})", "log1p": "_log1p({0})", "expm1": "_expm1({0})", "tanh": "_tanh({0})",
-    }
+    # SymPy class name → template, {0} the printed argument: the code generator's own nodes;
+    # the functions a formula may use take their Triton templates from the registry
+    FUNCTIONS = {"nexp": "tl.exp(-({0}))"}
 
-    def __init__(self, names: dict, helpers: set):
+    def __init__(self, names: dict, helpers: set, constant_dtype: str | None = None):
         super().__init__()
         self.names = names
         self.helpers = helpers
+        # Triton makes a Python float literal float32, even beside float64 tensors: where a
+        # kernel computes in float64, a constant float32 cannot hold exactly (0.01, 1/√π) is
+        # printed as tl.full([], c, <constant_dtype>), the dtype the kernel computes in
+        self.constant_dtype = constant_dtype
+
+    def _number(self, value: float) -> str:
+        if self.constant_dtype is None or float(np.float32(value)) == value or not np.isfinite(value):
+            return repr(value)
+        return f"tl.full([], {value!r}, {self.constant_dtype})"
 
     def _print_Symbol(self, s):
         return self.names.get(s, s.name)
@@ -205,18 +216,20 @@ class TritonPrinter(StrPrinter):
         return f"{int(e)}.0"
 
     def _print_Rational(self, e):
-        return repr(float(e))
+        return self._number(float(e))
 
     def _print_Float(self, e):
-        return repr(float(e))
+        return self._number(float(e))
 
     def _print_NumberSymbol(self, e):
-        return repr(float(e))
+        return self._number(float(e))
 
     _print_Exp1 = _print_Pi = _print_NumberSymbol
 
     def _print_Pow(self, e, rational=False):
         base, exp = e.args
+        if self.constant_dtype is not None and e.is_number and not e.free_symbols:  # √2, 1/√π: a constant
+            return self._number(float(e))
         b = self.parenthesize(base, PRECEDENCE["Atom"], strict=True)  # an atom, else in parentheses
         if exp.is_Integer:
             n = int(exp)
@@ -229,19 +242,38 @@ class TritonPrinter(StrPrinter):
         if exp == -sp.S.Half:
             return f"1.0 / tl.sqrt({self._print(base)})"
         if exp.is_number:
-            return f"tl.exp({float(exp)!r} * tl.log({self._print(base)}))"  # a positive base
-        raise SymnetError(f"the Triton backend cannot generate the power {text(e)} (a symbolic exponent)")
+            return f"tl.exp({self._number(float(exp))} * tl.log({self._print(base)}))"  # a positive base
+        if base.is_number and base.is_positive:  # 2^u = e^(u·log 2)
+            return f"tl.exp({self.parenthesize(exp, PRECEDENCE['Mul'])} * {self._number(float(sp.log(base)))})"
+        # b^u = e^(u·log b): real for b > 0 only, as SymPy's principal power
+        return f"tl.exp({self.parenthesize(exp, PRECEDENCE['Mul'])} * tl.log({self._print(base)}))"
 
     def _print_Function(self, e):
         name = type(e).__name__
-        template = self.FUNCTIONS.get(name)
-        if template is None or len(e.args) != 1:
+        if e.is_number and not e.free_symbols:  # log(2), erf(1): a constant
+            return self._number(float(e))
+        template = triton_template(type(e)) or self.FUNCTIONS.get(name)
+        if template is None or (len(e.args) != 1 and not isinstance(e, sp.Heaviside)):
             raise SymnetError(f"the Triton backend cannot generate {name} (in {text(e)})")
         helper = template.split("(")[0]
         if helper.startswith("_"):
-            self.helpers.add(helper)
-            self.helpers.update(HELPER_NEEDS.get(helper, ()))
+            self._need(helper)
         return template.format(self._print(e.args[0]))
+
+    def _need(self, helper: str) -> None:
+        """A device helper (and the helpers it calls) goes into the module."""
+        if helper not in TRITON_HELPERS and helper in TRITON_DEVICE_HELPERS:  # registered later
+            TRITON_HELPERS[helper] = TRITON_DEVICE_HELPERS[helper]
+        self.helpers.add(helper)
+        for needed in HELPER_NEEDS.get(helper, ()):
+            self._need(needed)
+
+    def _print_Relational(self, e):  # x > 0.0 (StrPrinter would write Eq(x, 0) for ==)
+        prec = PRECEDENCE["Add"] - 1
+        return f"{self.parenthesize(e.lhs, prec)} {e.rel_op} {self.parenthesize(e.rhs, prec)}"
+
+    def _print_Not(self, e):
+        return f"~({self._print(e.args[0])})"
 
     _print_exp = _print_log = _print_Abs = _print_tanh = _print_sin = _print_cos = _print_Function
 
@@ -252,6 +284,8 @@ class TritonPrinter(StrPrinter):
 
     def _print_Heaviside(self, e):  # relu'(0) = 0, as in PyTorch
         return f"tl.where({self._print(e.args[0])} > 0, 1.0, 0.0)"
+
+    _print_sign = _print_Function
 
     def _print_Max(self, e):
         out = self._print(e.args[0])
@@ -299,7 +333,8 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     inputs = [local[i.name] for i in kernel.inputs]
     outputs = [local[o.name] for o in kernel.outputs]
     n_values = sum(1 for o in kernel.outputs if not o.meaning.startswith("∂"))
-    printer = TritonPrinter({i.symbol: local[i.name] for i in kernel.inputs}, helpers)
+    printer = TritonPrinter({i.symbol: local[i.name] for i in kernel.inputs}, helpers,
+                            constant_dtype=f"{local[kernel.inputs[0].name]}.dtype")
     k = f"_{kernel.name}_kernel"
     ptrs = [f"{v}_ptr" for v in inputs + outputs]
     reducible = n_values == 1

@@ -161,7 +161,7 @@ class _TilePrinter(TritonPrinter):
     REFUSED = (sp.Derivative, sp.Integral, sp.MatrixBase)
 
     def __init__(self, tiles: dict, helpers: set):
-        super().__init__({}, helpers)
+        super().__init__({}, helpers, constant_dtype="acc_t")  # constants in the accumulator's dtype
         self.tiles = tiles
 
     def _print_Indexed(self, e):
@@ -567,6 +567,12 @@ def emit_layer_autograd(forward: LayerKernel, backward: LayerKernel) -> str:
     from_forward = [n for n in saved if n in names]
     returns = [f"grads[{[o.name for o in backward.outputs].index('d' + n)}]" if "d" + n in grads else "None"
                for n in names]
+    # an f′ that is not a function of f(z) (relu′ = H(z), SiLU′) reads z: recomputed by torch here
+    pre = "z" in saved and "z" not in names
+    if pre:
+        from_forward = [n for n in from_forward if n != "z"] + ["z"]
+    z_line = ("\n        z = a @ W.T" + (" + b" if "b" in names else "") + "  # the pre-activation f′ reads"
+              if pre else "")
     op = f"symnet::{forward.name}"
     ann = ", ".join(f"{n}: torch.Tensor" for n in names)
     return f'''\
@@ -580,7 +586,7 @@ if not _registered("{op}"):  # loading this file twice must not register the op 
         return {names[0]}.new_empty({names[0]}.shape[0], {_rows_of(forward)}.shape[0])
 
     def _{forward.name}_setup(ctx, inputs, output):
-        {", ".join(names)} = inputs
+        {", ".join(names)} = inputs{z_line}
         ctx.save_for_backward({", ".join(from_forward + (["output"] if out.name in saved else []))})
 
     def _{forward.name}_backward(ctx, g):

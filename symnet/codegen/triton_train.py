@@ -35,6 +35,7 @@ import sympy as sp
 from ..errors import SymnetError
 from ..render import text
 from .rowwise import j as row_j, r as row_r, rowsum, z as row_z
+from .layers import ACTIVATIONS
 from .train_step import DenseStep, ElmanStep, LossStep, MlpStep
 from .triton_backend import HOST_HELPERS, TRITON_HELPERS, TritonPrinter, assemble
 from .triton_layers import _classify, _contraction
@@ -166,7 +167,9 @@ def _forward(code: _Code, layer: DenseStep, a_in: str, W: str, b: str | None, z:
     code(f"# {out.meaning} = {text(out.expr)}", f"{z} = {printer.doprint(out.expr)}")
     if layer.activation != "linear":
         (y,) = layer.forward.outputs
-        act = y.expr.func(sp.IndexedBase("z")[out.indices])  # f(z_i)
+        # f(z_i): the activation applied to z, from its definition (a composite such as
+        # SiLU = z·σ(z) is a product, whose .func would not be f)
+        act = ACTIVATIONS[layer.activation](sp.IndexedBase("z")[out.indices])
         p = _StepPrinter({sp.IndexedBase("z")[out.indices]: z}, {}, helpers)
         code(f"# {y.meaning} = {text(act)}; padded units 0",
              f"{a_out} = tl.where({units}, {p.doprint(act)}, 0.0)")

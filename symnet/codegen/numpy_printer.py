@@ -1,0 +1,84 @@
+"""A NumPy printer for expressions over whole arrays (the dense-layer and row-wise families).
+
+The elementwise emitter (:mod:`symnet.codegen.numpy_backend`) lowers into buffers with
+``out=``; kernel families that print one NumPy expression per formula use this printer
+instead. Both take each function's lowering from the function registry
+(:mod:`symnet.registry`): here its template without the ``out=`` buffer
+(``np.tanh({0}, out={out})`` → ``np.tanh(z)``). Unknown nodes raise, naming their type.
+"""
+from __future__ import annotations
+
+import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.str import StrPrinter
+
+from ..errors import SymnetError
+from ..registry import numpy_template
+
+__all__ = ["NumpyExpressionPrinter"]
+
+
+class NumpyExpressionPrinter(StrPrinter):
+    """SymPy expressions as NumPy expressions; ``helpers`` collects the helpers they call."""
+
+    def __init__(self, helpers: set):
+        super().__init__()
+        self.helpers = helpers
+
+    def _print_Function(self, e):
+        lowering = numpy_template(type(e))
+        if lowering is None:
+            raise SymnetError(f"the NumPy backend cannot generate {type(e).__name__} (in {e})")
+        template, helper = lowering
+        if helper:
+            self.helpers.add(helper)
+        call = template.replace(", out={out}", "")
+        if isinstance(e, (sp.Max, sp.Min)):  # a binary ufunc, folded over the arguments
+            out = self._print(e.args[0])
+            for a in e.args[1:]:
+                out = call.format(out, self._print(a))
+            return out
+        return call.format(self._print(e.args[0]))
+
+    def _print_sigmoid(self, e):  # σ(x) = 1/(1 + e^−x) over a whole array
+        self.helpers.add("_logistic")
+        return f"_logistic({self._print(e.args[0])})"
+
+    _print_Max = _print_Min = _print_Abs = _print_Heaviside = _print_sign = _print_Function
+
+    def _print_Float(self, e):
+        return repr(float(e))
+
+    def _print_Pow(self, e, rational=False):
+        if e.exp == sp.S.Half:
+            return f"np.sqrt({self._print(e.base)})"
+        if e.exp == -sp.S.Half:
+            return f"1 / np.sqrt({self._print(e.base)})"
+        return super()._print_Pow(e, rational)
+
+    def _print_Piecewise(self, e):
+        *pieces, (last, cond) = e.args
+        if cond != sp.true:
+            raise SymnetError(f"the NumPy backend needs a Piecewise with an 'otherwise' branch (in {e})")
+        out = self._print(last)
+        for value, c in reversed(pieces):
+            out = f"np.where({self._print(c)}, {self._print(value)}, {out})"
+        return out
+
+    def _print_Relational(self, e):
+        prec = PRECEDENCE["Add"] - 1
+        return f"({self.parenthesize(e.lhs, prec)} {e.rel_op} {self.parenthesize(e.rhs, prec)})"
+
+    def _print_And(self, e):
+        return " & ".join(f"({self._print(a)})" for a in e.args)
+
+    def _print_Or(self, e):
+        return " | ".join(f"({self._print(a)})" for a in e.args)
+
+    def _print_Not(self, e):
+        return f"~({self._print(e.args[0])})"
+
+    def _print_NumberSymbol(self, e):
+        return repr(float(e))
+
+    _print_Pi = _print_Exp1 = _print_NumberSymbol

@@ -1,0 +1,489 @@
+"""The function registry: every function a formula may use, one entry each.
+
+An entry states everything symnet needs to know about one function, in one place:
+
+* its **SymPy form**: a SymPy class (``sp.tanh``, symnet's ``sigmoid``), or a *rewrite*,
+  a constructor that writes it in functions that have their own entries (SiLU is
+  ``x·σ(x)``, GELU ``x/2·(1 + erf(x/√2))``, ELU a ``Piecewise``), the way tinygrad defines
+  its composite activations from primitives, so every backend gets them for free;
+* its **parser name(s)** and arity (``symnet derive "silu(x)"``);
+* for a node of its own, its **derivative rule**: a name and the formula the printout
+  shows, and the derivative as a function of the argument; and where it is **not
+  differentiable** (its kinks, as expressions that vanish there);
+* its **NumPy lowering** (a ufunc call writing into a buffer, ``{0}`` the argument,
+  ``{out}`` the buffer) and its **Triton lowering** (a template, or a ``@triton.jit``
+  device helper written with ``tl.exp``/``tl.log``/``tl.sqrt``/``tl.where`` only, since
+  libdevice functions do not run under ``TRITON_INTERPRET=1``);
+* an **mpmath reference** and the **torch function** that computes the same thing, for
+  the registry-driven tests (``tests/test_registry.py``).
+
+Adding a function is one entry here plus its row in the test table. The parser
+(:mod:`symnet.parsing`), the derivative rules (:mod:`symnet.rules`), the NumPy and the
+Triton printers take their tables from :data:`REGISTRY`. This module imports neither
+torch nor triton: the torch references receive the ``torch`` module as an argument.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import mpmath
+import sympy as sp
+from sympy.codegen.cfunctions import expm1, log1p
+
+from .errors import SymnetError
+from .functions import relu, sigmoid
+from .special import softplus
+
+__all__ = ["Rule", "Function", "REGISTRY", "NAMES", "register", "lookup", "entry_of", "rule_of", "unary_rules",
+           "numpy_template", "triton_template", "TRITON_DEVICE_HELPERS", "TRITON_HELPER_NEEDS", "NUMPY_HELPERS",
+           "kink_arguments", "as_piecewise", "activation_names"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A local derivative rule, as the printout names and shows it."""
+
+    name: str
+    formula: str  # the rule in readable math, shown in the printout
+    derivative: Callable[[sp.Expr], sp.Expr]  # f'(u) as a function of the argument u
+    kink: bool = False  # not differentiable where the argument is 0
+
+
+@dataclass(frozen=True)
+class Function:
+    """One function of the registry (see the module docstring for what each field means)."""
+
+    name: str  # the parser name, and the key of the registry
+    build: Callable[..., sp.Expr]  # arguments → the SymPy expression (a class, or a rewrite)
+    arity: tuple[int, int | None] = (1, 1)  # fewest and most arguments (None: any number)
+    aliases: tuple[str, ...] = ()
+    cls: type | None = None  # the SymPy class of a node of its own; None: a rewrite
+    rule: Rule | None = None  # the derivative rule of a unary node
+    kinks: Callable[[tuple], tuple] | None = None  # args → expressions that are 0 on a kink
+    piecewise: Callable[..., sp.Expr] | None = None  # args → the same function as a Piecewise
+    numpy: str | None = None  # NumPy template: {0}, {1} the arguments, {out} the buffer written
+    numpy_helper: str | None = None  # a helper of the NumPy module the template calls
+    triton: str | None = None  # Triton template: {0}, {1} the printed arguments
+    mpmath: Callable | None = None  # reference at high precision, on mpf arguments
+    torch: Callable | None = None  # (torch, *tensors) → the same values, where torch has it
+    domain: tuple[float, float] = (-math.inf, math.inf)  # where it is real (first argument)
+    boundaries: tuple[float, ...] = ()  # where a Piecewise switches branch (first argument)
+    family: str = "elementary"  # "elementary" or "activation"
+    note: str = ""  # accuracy of a hand-written Triton helper, or a remark on the lowering
+
+    def __call__(self, *args):
+        return self.build(*args)
+
+
+REGISTRY: dict[str, Function] = {}
+
+
+NAMES: dict[str, Function] = {}  # every parser name and alias → its entry (the parser's table)
+_BY_CLASS: dict[type, Function] = {}
+
+
+def register(entry: Function, triton_helpers: dict | None = None, numpy_helpers: dict | None = None) -> Function:
+    """Add ``entry`` to the registry: its name and aliases become parser names, and every
+    table (rules, kinks, NumPy and Triton printers) sees it from then on.
+
+    ``triton_helpers``/``numpy_helpers`` map the names of helpers its templates call to their
+    source. Raises SymnetError if a name is taken.
+    """
+    for name in (entry.name, *entry.aliases):
+        if name in NAMES:
+            raise SymnetError(f"the function name {name!r} is registered twice")
+    for name in (entry.name, *entry.aliases):
+        NAMES[name] = entry
+    REGISTRY[entry.name] = entry
+    if entry.cls is not None:
+        _BY_CLASS[entry.cls] = entry
+    TRITON_DEVICE_HELPERS.update(triton_helpers or {})
+    NUMPY_HELPERS.update(numpy_helpers or {})
+    return entry
+
+
+def entry_of(cls: type) -> Function | None:
+    """The entry whose SymPy class is ``cls`` (None for a class no entry names)."""
+    return _BY_CLASS.get(cls)
+
+
+def lookup(name: str) -> Function:
+    """The entry of a parser name or alias; raises SymnetError for an unknown one."""
+    try:
+        return NAMES[name]
+    except KeyError:
+        raise SymnetError(f"unknown function {name!r}; known: {', '.join(sorted(NAMES))}") from None
+
+
+def rule_of(cls: type) -> Rule | None:
+    """The derivative rule of a SymPy class (None: no entry, or no rule of its own)."""
+    entry = _BY_CLASS.get(cls)
+    return None if entry is None else entry.rule
+
+
+def unary_rules() -> dict[type, Rule]:
+    """SymPy class → its derivative rule, for the entries that are nodes of their own."""
+    return {f.cls: f.rule for f in _BY_CLASS.values() if f.rule is not None}
+
+
+def numpy_template(cls: type) -> tuple[str, str | None] | None:
+    """(NumPy template, helper or None) of a SymPy class, or None."""
+    entry = _BY_CLASS.get(cls)
+    return None if entry is None or entry.numpy is None else (entry.numpy, entry.numpy_helper)
+
+
+def triton_template(cls: type) -> str | None:
+    """The Triton template of a SymPy class, or None."""
+    entry = _BY_CLASS.get(cls)
+    return None if entry is None else entry.triton
+
+
+def kink_arguments(node: sp.Basic) -> tuple:
+    """Expressions that vanish where ``node`` (one function application) is not differentiable."""
+    if isinstance(node, sp.Piecewise):
+        found = []
+        for _, cond in node.args:
+            for rel in _relationals(cond):
+                found.append(rel.lhs - rel.rhs)
+        return tuple(found)
+    entry = _BY_CLASS.get(type(node))
+    if entry is None or entry.kinks is None:
+        return ()
+    return tuple(entry.kinks(node.args))
+
+
+def _relationals(cond) -> list:
+    if isinstance(cond, sp.core.relational.Relational):
+        return [cond]
+    if isinstance(cond, (sp.And, sp.Or, sp.Not)):
+        return [r for a in cond.args for r in _relationals(a)]
+    return []
+
+
+def as_piecewise(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with every kinked function written as a Piecewise (relu, |u|, sign, H, max, min)."""
+    def rewrite(node):
+        entry = _BY_CLASS.get(type(node))
+        if entry is not None and entry.piecewise is not None:
+            return entry.piecewise(*node.args)
+        return node
+
+    kinked = tuple(c for c, f in _BY_CLASS.items() if f.piecewise is not None)
+    return expr.replace(lambda n: isinstance(n, kinked), rewrite)
+
+
+# ------------------------------------------------------------------ Triton device helpers
+# Written with tl.exp/tl.log/tl.sqrt/tl.where only (libdevice returns None under
+# TRITON_INTERPRET=1); the helpers _log1p, _expm1, _softplus and _tanh of the Triton
+# backend (symnet/codegen/triton_backend.py) are used by the entries below as well.
+
+TRITON_DEVICE_HELPERS = {
+    "_sign": '''\
+@triton.jit
+def _sign(x):
+    """sign(x): −1, 0 or 1."""
+    return tl.where(x > 0, 1.0, tl.where(x < 0, -1.0, 0.0))
+''',
+    "_tan": '''\
+@triton.jit
+def _tan(x):
+    """tan x = sin x / cos x (tl.sin and tl.cos are not libdevice calls)."""
+    return tl.sin(x) / tl.cos(x)
+''',
+    "_sinh": '''\
+@triton.jit
+def _sinh(x):
+    """sinh x = sign(x)·(E + E/(E + 1))/2 with E = expm1(|x|): full relative accuracy near 0;
+    for |x| > 1, h − 1/(4h) with h = e^|x|/2 = (e^(|x|/2)/2)·e^(|x|/2), which overflows only
+    where sinh does. Measured (interpreter, against mpmath): 1.4 ulp float64, 2.2 ulp float32."""
+    a = tl.abs(x)
+    e = _expm1(a)
+    small = 0.5 * (e + e / (e + 1.0))
+    half = tl.exp(0.5 * a)
+    h = (0.5 * half) * half
+    s = tl.where(a < 1.0, small, h - 0.25 / h)
+    return tl.where(x < 0, -s, s)
+''',
+    "_cosh": '''\
+@triton.jit
+def _cosh(x):
+    """cosh x = h + 1/(4h), h = e^|x|/2 = (e^(|x|/2)/2)·e^(|x|/2): overflows only where cosh
+    itself does. Measured (interpreter, against mpmath): 1.4 ulp float64, 2.6 ulp float32."""
+    half = tl.exp(0.5 * tl.abs(x))
+    h = (0.5 * half) * half
+    return h + 0.25 / h
+''',
+    "_asinh": '''\
+@triton.jit
+def _asinh(x):
+    """asinh x = sign(x)·log1p(a + a²/(1 + √(1 + a²))), a = |x|: full relative accuracy near 0;
+    for a > 2²⁸, log(a) + log 2 (the rest, 1/(4a²), is below the last bit). Measured
+    (interpreter, against mpmath): 1.2 ulp float64, 1.7 ulp float32."""
+    a = tl.abs(x)
+    big = a > 268435456.0
+    b = tl.where(big, 1.0, a)  # keeps a² finite in the branch not taken
+    small = _log1p(b + b * b / (1.0 + tl.sqrt(1.0 + b * b)))
+    s = tl.where(big, tl.log(a) + 0.6931471805599453, small)
+    return tl.where(x < 0, -s, s)
+''',
+    "_atan": '''\
+@triton.jit
+def _atan(x):
+    """atan x by Cephes' atan.c (S. L. Moshier): reduce |x| to [0, 0.66] by atan a = π/2 −
+    atan(1/a) (a > tan 3π/8) or π/4 + atan((a − 1)/(a + 1)) (a > 0.66), then
+    x + x³·P(x²)/Q(x²) of degree 4/5, peak relative error 2.6e-18 on [0, 0.66]. Measured
+    (interpreter, against mpmath): 0.8 ulp float64 and float32."""
+    a = tl.abs(x)
+    big = a > 2.414213562373095
+    mid = a > 0.66
+    r = tl.where(big, -1.0 / tl.where(big, a, 1.0), tl.where(mid, (a - 1.0) / (a + 1.0), a))
+    z = r * r
+    p = ((((-8.750608600031904122785e-1 * z - 1.615753718733365076637e1) * z - 7.500855792314704667340e1) * z
+          - 1.228866684490136173410e2) * z - 6.485021904942025371773e1)
+    q = (((((z + 2.485846490142306297962e1) * z + 1.650270098316988542046e2) * z + 4.328810604912902668951e2) * z
+          + 4.853903996359136964868e2) * z + 1.945506571482613964425e2)
+    t = r + r * z * p / q
+    # the constants added to a tensor (not chosen by tl.where, which would make them float32)
+    s = tl.where(big, 1.5707963267948966 + t, tl.where(mid, 0.7853981633974483 + t, t))
+    return tl.where(x < 0, -s, s)
+''',
+    "_erfc": '''\
+@triton.jit
+def _erfc(x):
+    """erfc x: 1 − erf(x) for x < 1.25 (relative error at most 13 ulp there, erfc(1.25) = 0.077);
+    for x ≥ 1.25 the continued fraction e^(−x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …))))
+    (Abramowitz & Stegun 7.1.14), 100 terms from the bottom up: 8e-15 relative at x = 1.25,
+    below 1e-16 from x = 1.5 on. e^(−x²) as e^(−h²)·e^(−(x − h)(x + h)) with h = x to 1/64,
+    whose square is exact (Cephes' expx2 idea): x² itself would round, an error of x²·ε.
+    Measured (interpreter, against mpmath, x in [−3, 26]): 29 ulp float64 (near x = 1.25),
+    2 ulp float32."""
+    a = tl.where(x < 1.25, 1.25, x)  # the branch not taken stays finite
+    f = a
+    for k in tl.static_range(100, 0, -1):
+        f = a + (0.5 * k) / f
+    h = tl.floor(a * 64.0) / 64.0
+    tail = tl.exp(-h * h) * tl.exp(-(a - h) * (a + h)) / (1.7724538509055160273 * f)
+    return tl.where(x < 1.25, 1.0 - tl.erf(x), tail)
+''',
+}
+TRITON_HELPER_NEEDS = {"_sinh": ("_expm1",), "_asinh": ("_log1p",)}
+
+# NumPy helpers of the generated modules (NumPy has no erf ufunc, and SciPy is no dependency)
+NUMPY_HELPERS = {
+    "_erf": '''\
+def _erf(x, out=None):
+    """erf(x) into out, by math.erf entry by entry: NumPy has no erf ufunc (slow: one Python call
+    an entry, but exact to the last bit or so)."""
+    import math
+    if out is None:
+        out = np.empty(np.shape(x), np.result_type(x, np.float32))
+    out[...] = np.frompyfunc(math.erf, 1, 1)(x)
+    return out
+''',
+    "_erfc": '''\
+def _erfc(x, out=None):
+    """erfc(x) into out, by math.erfc entry by entry (NumPy has no erfc ufunc)."""
+    import math
+    if out is None:
+        out = np.empty(np.shape(x), np.result_type(x, np.float32))
+    out[...] = np.frompyfunc(math.erfc, 1, 1)(x)
+    return out
+''',
+}
+
+
+# ------------------------------------------------------------------ the entries
+
+def _mp(f):
+    """An mpmath reference that returns NaN outside the real domain instead of raising."""
+    def ref(*args):
+        try:
+            value = f(*args)
+        except (ValueError, ZeroDivisionError):
+            return mpmath.mpf("nan")
+        return value if not isinstance(value, mpmath.mpc) else mpmath.mpf("nan")
+    return ref
+
+
+def _pw(*pieces):
+    return sp.Piecewise(*pieces)
+
+
+def _unary_kink(args):
+    return (args[0],)
+
+
+def _pairwise(args):
+    return tuple(a - b for k, a in enumerate(args) for b in args[k + 1:])
+
+
+def _F(name, build, **kw):
+    return register(Function(name, build, **kw))
+
+
+_half = sp.Rational(1, 2)
+_inf = math.inf
+
+# elementary functions: nodes of their own
+_F("exp", sp.exp, cls=sp.exp, rule=Rule("exponential rule", "(eᵘ)′ = eᵘ", sp.exp),
+   numpy="np.exp({0}, out={out})", triton="tl.exp({0})", mpmath=mpmath.exp, torch=lambda t, x: t.exp(x))
+_F("log", sp.log, aliases=("ln",), cls=sp.log, rule=Rule("logarithm rule", "(log u)′ = 1/u", lambda u: 1 / u),
+   numpy="np.log({0}, out={out})", triton="tl.log({0})", mpmath=_mp(mpmath.log), torch=lambda t, x: t.log(x),
+   domain=(0, _inf))
+_F("sqrt", sp.sqrt, mpmath=_mp(mpmath.sqrt), torch=lambda t, x: t.sqrt(x), domain=(0, _inf),
+   note="a power u^(1/2): the power rule, np.sqrt, tl.sqrt")
+_F("exp2", lambda x: 2 ** x, mpmath=lambda x: mpmath.power(2, x), torch=lambda t, x: t.exp2(x),
+   note="a power 2^u: the exponential rule, np.power, tl.exp(u·log 2)")
+_F("expm1", expm1, cls=expm1, rule=Rule("expm1 rule", "(eᵘ − 1)′ = eᵘ", sp.exp),
+   numpy="np.expm1({0}, out={out})", triton="_expm1({0})", mpmath=mpmath.expm1, torch=lambda t, x: t.expm1(x))
+_F("log2", lambda x: sp.log(x) / sp.log(2), mpmath=_mp(lambda x: mpmath.log(x, 2)), torch=lambda t, x: t.log2(x),
+   domain=(0, _inf), note="log(u)/log 2")
+_F("log1p", log1p, cls=log1p, rule=Rule("log1p rule", "log(1 + u)′ = 1/(1 + u)", lambda u: 1 / (1 + u)),
+   numpy="np.log1p({0}, out={out})", triton="_log1p({0})", mpmath=_mp(mpmath.log1p), torch=lambda t, x: t.log1p(x),
+   domain=(-1, _inf))
+_F("abs", sp.Abs, aliases=("Abs",), cls=sp.Abs,
+   rule=Rule("absolute-value rule", "|u|′ = sign(u), undefined at u = 0", sp.sign, kink=True),
+   kinks=_unary_kink, piecewise=lambda u: _pw((-u, u < 0), (u, True)),
+   numpy="np.abs({0}, out={out})", triton="tl.abs({0})", mpmath=abs, torch=lambda t, x: t.abs(x))
+_F("sign", sp.sign, cls=sp.sign, rule=Rule("sign rule", "sign′(u) = 0, undefined at u = 0", lambda u: sp.S.Zero,
+                                            kink=True),
+   kinks=_unary_kink, piecewise=lambda u: _pw((-1, u < 0), (0, sp.Eq(u, 0)), (1, True)),
+   numpy="np.sign({0}, out={out})", triton="_sign({0})", mpmath=mpmath.sign, torch=lambda t, x: t.sign(x),
+   boundaries=(0.0,))
+_F("max", sp.Max, aliases=("Max",), arity=(2, None), cls=sp.Max, kinks=_pairwise,
+   piecewise=lambda *a: sp.Max(*a).rewrite(sp.Piecewise),
+   numpy="np.maximum({0}, {1}, out={out})", triton="tl.maximum({0}, {1})",
+   mpmath=lambda *a: max(a), torch=lambda t, x, y: t.maximum(x, y))
+_F("min", sp.Min, aliases=("Min",), arity=(2, None), cls=sp.Min, kinks=_pairwise,
+   piecewise=lambda *a: sp.Min(*a).rewrite(sp.Piecewise),
+   numpy="np.minimum({0}, {1}, out={out})", triton="tl.minimum({0}, {1})",
+   mpmath=lambda *a: min(a), torch=lambda t, x, y: t.minimum(x, y))
+_F("clamp", lambda x, lo, hi: sp.Min(sp.Max(x, lo), hi), arity=(3, 3),
+   mpmath=lambda x, lo, hi: min(max(x, lo), hi), torch=lambda t, x, lo, hi: t.clamp(x, lo, hi),
+   note="min(max(x, lo), hi)")
+_F("where", lambda cond, a, b: sp.Piecewise((a, cond), (b, True)), arity=(3, 3),
+   note="where(cond, a, b): a Piecewise; cond is a comparison (x > 0, x <= y, ...)")
+_F("Heaviside", lambda x: sp.Heaviside(x, 0), aliases=("heaviside",), cls=sp.Heaviside,
+   rule=Rule("step rule", "H′(u) = 0, undefined at u = 0", lambda u: sp.S.Zero, kink=True),
+   kinks=_unary_kink, piecewise=lambda u, *h: _pw((0, u < 0), (h[0] if h else _half, sp.Eq(u, 0)), (1, True)),
+   numpy="np.heaviside({0}, 0, out={out})", triton="tl.where({0} > 0, 1.0, 0.0)",
+   mpmath=lambda x: mpmath.mpf(1) if x > 0 else mpmath.mpf(0), torch=lambda t, x: t.heaviside(x, t.zeros_like(x)),
+   boundaries=(0.0,), note="H(0) = 0, as torch.heaviside(x, 0) and relu′(0) in PyTorch")
+_F("sin", sp.sin, cls=sp.sin, rule=Rule("sine rule", "sin′(u) = cos(u)", sp.cos),
+   numpy="np.sin({0}, out={out})", triton="tl.sin({0})", mpmath=mpmath.sin, torch=lambda t, x: t.sin(x))
+_F("cos", sp.cos, cls=sp.cos, rule=Rule("cosine rule", "cos′(u) = −sin(u)", lambda u: -sp.sin(u)),
+   numpy="np.cos({0}, out={out})", triton="tl.cos({0})", mpmath=mpmath.cos, torch=lambda t, x: t.cos(x))
+_F("tan", sp.tan, cls=sp.tan, rule=Rule("tangent rule", "tan′(u) = 1 + tan²(u)", lambda u: 1 + sp.tan(u) ** 2),
+   numpy="np.tan({0}, out={out})", triton="_tan({0})", mpmath=mpmath.tan, torch=lambda t, x: t.tan(x),
+   domain=(-1.5, 1.5))
+_F("sinh", sp.sinh, cls=sp.sinh, rule=Rule("sinh rule", "sinh′(u) = cosh(u)", sp.cosh),
+   numpy="np.sinh({0}, out={out})", triton="_sinh({0})", mpmath=mpmath.sinh, torch=lambda t, x: t.sinh(x))
+_F("cosh", sp.cosh, cls=sp.cosh, rule=Rule("cosh rule", "cosh′(u) = sinh(u)", sp.sinh),
+   numpy="np.cosh({0}, out={out})", triton="_cosh({0})", mpmath=mpmath.cosh, torch=lambda t, x: t.cosh(x))
+_F("tanh", sp.tanh, cls=sp.tanh, rule=Rule("tanh rule", "tanh′(u) = 1 − tanh²(u)", lambda u: 1 - sp.tanh(u) ** 2),
+   numpy="np.tanh({0}, out={out})", triton="_tanh({0})", mpmath=mpmath.tanh, torch=lambda t, x: t.tanh(x),
+   family="activation")
+_F("asinh", sp.asinh, cls=sp.asinh,
+   rule=Rule("asinh rule", "asinh′(u) = 1/√(1 + u²)", lambda u: 1 / sp.sqrt(1 + u ** 2)),
+   numpy="np.arcsinh({0}, out={out})", triton="_asinh({0})", mpmath=mpmath.asinh, torch=lambda t, x: t.asinh(x))
+_F("atan", sp.atan, cls=sp.atan, rule=Rule("atan rule", "atan′(u) = 1/(1 + u²)", lambda u: 1 / (1 + u ** 2)),
+   numpy="np.arctan({0}, out={out})", triton="_atan({0})", mpmath=mpmath.atan, torch=lambda t, x: t.atan(x))
+_F("erf", sp.erf, cls=sp.erf,
+   rule=Rule("erf rule", "erf′(u) = 2/√π·e^(−u²)", lambda u: 2 / sp.sqrt(sp.pi) * sp.exp(-u ** 2)),
+   numpy="_erf({0}, out={out})", numpy_helper="_erf", triton="tl.erf({0})", mpmath=mpmath.erf,
+   torch=lambda t, x: t.erf(x), note="NumPy: math.erf over the block (NumPy has no erf ufunc)")
+_F("erfc", sp.erfc, cls=sp.erfc,
+   rule=Rule("erfc rule", "erfc′(u) = −2/√π·e^(−u²)", lambda u: -2 / sp.sqrt(sp.pi) * sp.exp(-u ** 2)),
+   numpy="_erfc({0}, out={out})", numpy_helper="_erfc", triton="_erfc({0})", mpmath=mpmath.erfc,
+   torch=lambda t, x: t.erfc(x), note="NumPy: math.erfc over the block")
+
+# activations
+_F("sigmoid", sigmoid, aliases=("σ",), cls=sigmoid,
+   rule=Rule("sigmoid rule", "σ′(u) = σ(u)(1 − σ(u))", lambda u: sigmoid(u) * (1 - sigmoid(u))),
+   numpy="_sigmoid({0}, out={out})", numpy_helper="_sigmoid", triton="1.0 / (1.0 + tl.exp(-({0})))",
+   mpmath=lambda x: 1 / (1 + mpmath.exp(-x)), torch=lambda t, x: t.sigmoid(x), family="activation")
+_F("relu", relu, cls=relu, rule=Rule("ReLU rule", "relu′(u) = H(u), undefined at u = 0", sp.Heaviside, kink=True),
+   kinks=_unary_kink, piecewise=lambda u: _pw((0, u < 0), (u, True)),
+   numpy="np.maximum({0}, 0, out={out})", triton="tl.maximum({0}, 0.0)",
+   mpmath=lambda x: max(x, 0), torch=lambda t, x: t.relu(x), boundaries=(0.0,), family="activation")
+_F("softplus", lambda x, beta=None, threshold=None: _softplus(x, beta, threshold), arity=(1, 3), cls=softplus,
+   rule=Rule("softplus rule", "softplus′(u) = σ(u)", sigmoid),
+   numpy="np.logaddexp(0, {0}, out={out})", triton="_softplus({0})",
+   mpmath=lambda x, beta=1, threshold=None: (x if threshold is not None and beta * x > threshold
+                                             else mpmath.log1p(mpmath.exp(beta * x)) / beta),
+   torch=lambda t, x: t.nn.functional.softplus(x, threshold=1e300), family="activation",
+   note="softplus(x, beta, threshold) as in torch: x where beta·x > threshold")
+
+
+def _softplus(x, beta, threshold):
+    if beta is None and threshold is None:
+        return softplus(x)
+    beta = 1 if beta is None else beta
+    inner = softplus(beta * x) / beta
+    return inner if threshold is None else sp.Piecewise((x, beta * x > threshold), (inner, True))
+
+
+_SELU_ALPHA = sp.Float("1.6732632423543772848170429916717", 32)
+_SELU_SCALE = sp.Float("1.0507009873554804934193349852946", 32)
+_GELU_C = sp.Rational(44715, 1000000)
+
+
+def _elu(x, alpha=1):
+    return sp.Piecewise((x, x > 0), (alpha * expm1(x), True))
+
+
+def _act(name, build, mp, torch_, arity=(1, 1), boundaries=(), **kw):
+    return _F(name, build, arity=arity, mpmath=mp, torch=torch_, boundaries=boundaries, family="activation", **kw)
+
+
+def _mpelu(x, alpha=1):
+    return x if x > 0 else alpha * mpmath.expm1(x)
+
+
+_act("leaky_relu", lambda x, slope=sp.Rational(1, 100): sp.Piecewise((x, x > 0), (slope * x, True)),
+     lambda x, slope=mpmath.mpf("0.01"): x if x > 0 else slope * x,
+     lambda t, x: t.nn.functional.leaky_relu(x, 0.01), arity=(1, 2), boundaries=(0.0,))
+_act("relu6", lambda x: sp.Piecewise((0, x < 0), (x, x < 6), (6, True)),
+     lambda x: min(max(x, 0), 6), lambda t, x: t.nn.functional.relu6(x), boundaries=(0.0, 6.0))
+_act("elu", _elu, _mpelu, lambda t, x: t.nn.functional.elu(x), arity=(1, 2), boundaries=(0.0,))
+_act("selu", lambda x: _SELU_SCALE * _elu(x, _SELU_ALPHA),
+     lambda x: mpmath.mpf("1.0507009873554804934193349852946") * _mpelu(x, mpmath.mpf("1.6732632423543772848170429916717")),
+     lambda t, x: t.nn.functional.selu(x), boundaries=(0.0,))
+_act("celu", lambda x, alpha=1: sp.Piecewise((x, x > 0), (alpha * expm1(x / alpha), True)),
+     lambda x, alpha=1: x if x > 0 else alpha * mpmath.expm1(x / alpha),
+     lambda t, x: t.nn.functional.celu(x), arity=(1, 2), boundaries=(0.0,))
+_act("gelu", lambda x: x / 2 * (1 + sp.erf(x / sp.sqrt(2))),
+     lambda x: x / 2 * (1 + mpmath.erf(x / mpmath.sqrt(2))), lambda t, x: t.nn.functional.gelu(x))
+_act("gelu_tanh", lambda x: x / 2 * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + _GELU_C * x ** 3))),
+     lambda x: x / 2 * (1 + mpmath.tanh(mpmath.sqrt(2 / mpmath.pi) * (x + mpmath.mpf("0.044715") * x ** 3))),
+     lambda t, x: t.nn.functional.gelu(x, approximate="tanh"))
+_act("silu", lambda x: x * sigmoid(x), lambda x: x / (1 + mpmath.exp(-x)), lambda t, x: t.nn.functional.silu(x),
+     aliases=("swish",))
+_act("mish", lambda x: x * sp.tanh(softplus(x)), lambda x: x * mpmath.tanh(mpmath.log1p(mpmath.exp(x))),
+     lambda t, x: t.nn.functional.mish(x))
+_act("softsign", lambda x: x / (1 + sp.Abs(x)), lambda x: x / (1 + abs(x)), lambda t, x: t.nn.functional.softsign(x))
+_act("hardtanh", lambda x, lo=-1, hi=1: sp.Piecewise((lo, x < lo), (hi, x > hi), (x, True)),
+     lambda x, lo=-1, hi=1: min(max(x, lo), hi), lambda t, x: t.nn.functional.hardtanh(x),
+     arity=(1, 3), boundaries=(-1.0, 1.0))
+_act("hardsigmoid", lambda x: sp.Piecewise((0, x <= -3), (1, x >= 3), (x / 6 + _half, True)),
+     lambda x: min(max(x / 6 + mpmath.mpf(1) / 2, 0), 1), lambda t, x: t.nn.functional.hardsigmoid(x),
+     boundaries=(-3.0, 3.0))
+_act("hardswish", lambda x: sp.Piecewise((0, x <= -3), (x, x >= 3), (x * (x + 3) / 6, True)),
+     lambda x: x * min(max(x + 3, 0), 6) / 6, lambda t, x: t.nn.functional.hardswish(x), boundaries=(-3.0, 3.0))
+_act("logsigmoid", lambda x: -softplus(-x), lambda x: -mpmath.log1p(mpmath.exp(-x)),
+     lambda t, x: t.nn.functional.logsigmoid(x))
+_act("tanhshrink", lambda x: x - sp.tanh(x), lambda x: x - mpmath.tanh(x), lambda t, x: t.nn.functional.tanhshrink(x))
+_act("softshrink", lambda x, lam=_half: sp.Piecewise((x - lam, x > lam), (x + lam, x < -lam), (0, True)),
+     lambda x, lam=mpmath.mpf(1) / 2: x - lam if x > lam else (x + lam if x < -lam else mpmath.mpf(0)),
+     lambda t, x: t.nn.functional.softshrink(x), arity=(1, 2), boundaries=(-0.5, 0.5))
+_act("hardshrink", lambda x, lam=_half: sp.Piecewise((x, x > lam), (x, x < -lam), (0, True)),
+     lambda x, lam=mpmath.mpf(1) / 2: x if (x > lam or x < -lam) else mpmath.mpf(0),
+     lambda t, x: t.nn.functional.hardshrink(x), arity=(1, 2), boundaries=(-0.5, 0.5))
+
+
+
+def activation_names() -> tuple[str, ...]:
+    """The activations a dense layer and the fused training step accept (besides "linear")."""
+    return tuple(f.name for f in REGISTRY.values() if f.family == "activation")
