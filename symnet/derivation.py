@@ -97,6 +97,29 @@ class Section:
     table: tuple[tuple[str, ...], ...] = ()
 
 
+class ByName(dict):
+    """A dict keyed by SymPy symbols that also finds a key by its name: the engine takes
+    plain symbols as real ones (``Symbol("x")`` becomes ``Symbol("x", real=True)``), so a
+    user's own ``x`` still finds the gradient with respect to the real x."""
+
+    def _named(self, key):
+        if isinstance(key, sp.Symbol):
+            return next((k for k in self if isinstance(k, sp.Symbol) and k.name == key.name), None)
+        return None
+
+    def __missing__(self, key):
+        named = self._named(key)
+        if named is None:
+            raise KeyError(key)
+        return dict.__getitem__(self, named)
+
+    def __contains__(self, key):
+        return dict.__contains__(self, key) or self._named(key) is not None
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+
 @dataclass(frozen=True, repr=False)
 class Derivation:
     """A forward computation, what it is differentiated with respect to, the results,

@@ -21,7 +21,7 @@ from typing import Iterable, Mapping, Sequence
 import sympy as sp
 
 from .bounds import check_exact, value_at
-from .derivation import Derivation, Partial, Section, Step
+from .derivation import ByName, Derivation, Partial, Section, Step
 from .errors import DerivationError, NotDifferentiableError
 from .functions import explicit
 from .parsing import as_expression, as_point, as_symbol
@@ -352,8 +352,8 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
     return Derivation(
         name=name, title=title or f"Derivative of {program.outputs[0]}", summary=summary,
         inputs=inputs, wrt=wrt, outputs=program.outputs,
-        definitions=program.assignments, gradients=gradients, sections=tuple(sections),
-        jacobian=jac, local_partials=dict(local), point=point, kinks=kinks,
+        definitions=program.assignments, gradients=ByName(gradients), sections=tuple(sections),
+        jacobian=jac, local_partials=dict(local), point=ByName(point), kinks=kinks,
     )
 
 

@@ -20,6 +20,7 @@ before they are computed, see :mod:`symnet.bounds`).
 from __future__ import annotations
 
 import ast
+import difflib
 import keyword
 import numbers
 import re
@@ -184,10 +185,13 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name):
             raise ParseError(f"unsupported call: {_describe(node.func)} is not allowed; "
-                             f"call one of {', '.join(sorted(FUNCTIONS))}")
+                             "call a function by its name, as in exp(x)")
         name = node.func.id
         if name not in FUNCTIONS:
-            raise ParseError(f"unknown function '{name}'; known: {', '.join(sorted(FUNCTIONS))}")
+            close = difflib.get_close_matches(name, FUNCTIONS, n=3)
+            hint = f"did you mean {' or '.join(close)}?" if close else \
+                f"the {len(FUNCTIONS)} known ones are listed in symnet.parsing.FUNCTIONS"
+            raise ParseError(f"unknown function '{_short(name)}'; {hint}")
         entry = FUNCTIONS[name]
         fewest, most = entry.arity
         if node.keywords or len(node.args) < fewest or (most is not None and len(node.args) > most):
