@@ -549,11 +549,13 @@ def render_json(d: Derivation) -> str:
         return out
 
     indexed = sorted({_parsable(x.base.label) for e in _all_exprs(d) for x in e.atoms(sp.Indexed)})
+    functions = sorted({type(f).__name__ for e in _all_exprs(d) for f in e.atoms(sp.Function)
+                        if type(f).__module__.startswith("symnet")})
     doc = {
         "name": d.name, "title": d.title, "summary": d.summary,
-        # each string parses back with sympy.sympify(s, locals={"sigmoid": symnet.sigmoid,
-        # "relu": symnet.relu}); "indexed" lists the IndexedBase names, for convenience
-        "indexed": indexed, "functions": ["sigmoid", "relu"],
+        # each string parses back with sympy.sympify(s, locals=symnet.parsing.FUNCTIONS);
+        # "indexed" lists the IndexedBase names and "functions" symnet's own functions used
+        "indexed": indexed, "functions": functions,
         "inputs": [_parsable(s) for s in d.inputs],
         "wrt": [_parsable(s) for s in d.wrt],
         "outputs": [_parsable(s) for s in d.outputs],

@@ -54,3 +54,21 @@ def test_unknown_format_is_an_error():
     d = symnet.derive(sp.Symbol("x") ** 2)
     with pytest.raises(symnet.SymnetError, match="unknown format"):
         render(d, "pdf")
+
+
+def test_json_of_registry_functions_parses_back_with_the_parsers_table():
+    """mish's gradient holds softplus and tanh: "functions" names symnet's own, and
+    sympify with symnet.parsing.FUNCTIONS reads every result back to the same value."""
+    import json
+
+    import symnet
+    from symnet.parsing import FUNCTIONS as TABLE
+
+    d = symnet.derive("mish(x) + gelu(y)")
+    doc = json.loads(render(d, "json"))
+    assert "softplus" in doc["functions"] and "relu" not in doc["functions"]
+    by_name = {s.name: v for s, v in d.gradients.items()}
+    for name, text in doc["gradients"].items():
+        back = sp.sympify(text, locals=dict(TABLE))
+        here = lambda e: e.xreplace({s: sp.Rational(3, 7) for s in e.free_symbols})  # noqa: E731
+        assert abs(sp.N(here(back) - here(by_name[name]), 30)) < 1e-25
