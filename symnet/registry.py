@@ -487,3 +487,6 @@ _act("hardshrink", lambda x, lam=_half: sp.Piecewise((x, x > lam), (x, x < -lam)
 def activation_names() -> tuple[str, ...]:
     """The activations a dense layer and the fused training step accept (besides "linear")."""
     return tuple(f.name for f in REGISTRY.values() if f.family == "activation")
+
+
+from . import losses as _losses  # noqa: E402,F401 - registers the elementwise losses (symnet/losses.py)
