@@ -185,7 +185,7 @@ _loss("squared_hinge", lambda x, t, margin=1: sp.Max(margin - t * x, 0) ** 2,
 
 # -------------------------------------------------------------- likelihood losses
 
-_POISSON_EPS = sp.Rational(1, 10 ** 8)
+_POISSON_EPS = sp.Float("1e-8")  # a Float: SymPy's log1p_opt would turn log(x + 1/10⁸) into log1p(10⁸x) − 8·log 10, which cancels
 
 
 def _poisson_nll(x, t, log_input=1):
