@@ -238,7 +238,7 @@ def _scale(name, p):
     cancellation), for the tolerance."""
     x, t = p["x"], p["t"]
     if name.startswith("poisson_nll"):
-        return abs(t * x) if name == "poisson_nll" else abs(t) * (abs(math.log(x + 1e-8)) + 1)  # log(x + eps): ±ε
+        return abs(t * x) if name == "poisson_nll" else abs(t) * (abs(math.log(x + 1e-8)) + 0.01)  # log(x + eps) near x = 1
     if name.startswith("kl_div"):
         return abs(t * x) + abs(t * math.log(t)) if name == "kl_div" and t > 0 else (
             math.exp(t) * (abs(t) + abs(x)) if name == "kl_div_log_target" else 0.0)
@@ -257,7 +257,7 @@ def _grad_scale(name, p, n):
     if name == "poisson_nll":
         return math.exp(x) + abs(t) if n == "x" else 0.0
     if name == "poisson_nll_rate":
-        return 1.0 + abs(t / (x + 1e-8)) if n == "x" else 1.0  # log(x + eps) has an error of ±ε
+        return 1.0 + abs(t / (x + 1e-8)) if n == "x" else abs(math.log(x + 1e-8)) + 0.01  # log(x + eps) near 1
     if name == "kl_div":
         return abs(math.log(t)) + abs(x) + 1.0 if (n == "t" and t > 0) else 0.0
     if name == "kl_div_log_target":
@@ -305,7 +305,7 @@ def test_triton_against_mpmath(name, dtype):
     torch = _torch()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     kernel = symnet.compile(derived(name), "triton")
-    pts = points(name, 2)[:2] + TRITON_POINTS.get(name, CASES[name].get("extremes", [])[:3])
+    pts = points(name, 3) + TRITON_POINTS.get(name, [])
     check_backend(name, kernel, pts, dtype, lambda a: torch.as_tensor(a, device=device), lambda t: t.cpu().numpy())
 
 
