@@ -11,9 +11,12 @@ Where torch's formula loses accuracy, the entry writes the same function in a st
 (named in its ``note``): BCE with logits and the focal loss never compute ``1 − σ(z)`` or
 ``log σ(z)`` directly but ``softplus(∓z)``, which does not overflow at ``z = ±1e4`` in float32;
 log-cosh is ``log1p(2·sinh²(d/2))`` for ``|d| < 1`` (full relative accuracy near 0) and
-``|d| + softplus(−2|d|) − log 2`` beyond (no overflow at 1e4).
+``|d| + softplus(−2|d|) − log 2`` beyond (no overflow at 1e4). torch's own
+``(1 − t)·z + (1 + (w − 1)t)·softplus(−z)`` cancels: at z = −20, t = 0 it gives 0 in float32
+where the loss is 2.1e-9.
 
-This module registers its entries when :mod:`symnet.registry` is imported.
+Options are numbers; one out of its range (``huber(x, t, -1)``, ``poisson_nll(x, t, 2)``)
+raises :class:`~symnet.errors.ParseError` naming the option. This module registers its entries when :mod:`symnet.registry` is imported.
 """
 from __future__ import annotations
 

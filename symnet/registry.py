@@ -70,7 +70,7 @@ class Function:
     torch: Callable | None = None  # (torch, *tensors) → the same values, where torch has it
     domain: tuple[float, float] = (-math.inf, math.inf)  # where it is real (first argument)
     boundaries: tuple[float, ...] = ()  # where a Piecewise switches branch (first argument)
-    family: str = "elementary"  # "elementary" or "activation"
+    family: str = "elementary"  # "elementary", "activation" or "loss" (symnet/losses.py)
     note: str = ""  # accuracy of a hand-written Triton helper, or a remark on the lowering
 
     def __call__(self, *args):
