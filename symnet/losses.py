@@ -53,9 +53,9 @@ def _positive(loss: str, name: str, value):
     return value
 
 
-def _loss(name, build, mp, arity, note, torch=None, aliases=()):
+def _loss(name, build, mp, arity, note, torch=None):
     """Register one loss; ``torch``: (torch, *tensors) → torch's own values, default options."""
-    return register(Function(name, build, arity=arity, aliases=aliases, mpmath=mp, torch=torch, family="loss",
+    return register(Function(name, build, arity=arity, mpmath=mp, torch=torch, family="loss",
                              note=note))
 
 
@@ -67,9 +67,9 @@ def _F(name):
 # -------------------------------------------------------------- regression losses
 
 _loss("mse", lambda x, t: (x - t) ** 2, lambda x, t: (x - t) ** 2, (2, 2),
-      "torch.nn.functional.mse_loss(reduction='none'): (x − t)²", _F("mse_loss"), aliases=("mse_loss",))
+      "torch.nn.functional.mse_loss(reduction='none'): (x − t)²", _F("mse_loss"))
 _loss("l1", lambda x, t: sp.Abs(x - t), lambda x, t: abs(x - t), (2, 2),
-      "torch.nn.functional.l1_loss(reduction='none'): |x − t|", _F("l1_loss"), aliases=("l1_loss",))
+      "torch.nn.functional.l1_loss(reduction='none'): |x − t|", _F("l1_loss"))
 
 
 def _smooth_l1(x, t, beta=1):
@@ -85,7 +85,7 @@ def _mp_smooth_l1(x, t, beta=1):
 
 _loss("smooth_l1", _smooth_l1, _mp_smooth_l1, (2, 3),
       "torch.nn.functional.smooth_l1_loss(beta): d²/(2β) where |d| < β, else |d| − β/2, d = x − t "
-      "(Girshick, Fast R-CNN, 2015); β > 0", _F("smooth_l1_loss"), aliases=("smooth_l1_loss",))
+      "(Girshick, Fast R-CNN, 2015); β > 0", _F("smooth_l1_loss"))
 
 
 def _huber(x, t, delta=1):
@@ -101,7 +101,7 @@ def _mp_huber(x, t, delta=1):
 
 _loss("huber", _huber, _mp_huber, (2, 3),
       "torch.nn.functional.huber_loss(delta): d²/2 where |d| < δ, else δ(|d| − δ/2), d = x − t "
-      "(Huber, 1964)", _F("huber_loss"), aliases=("huber_loss",))
+      "(Huber, 1964)", _F("huber_loss"))
 
 
 def _log_cosh(x, t):
@@ -130,7 +130,7 @@ _loss("bce", _bce, _mp_bce, (2, 2),
       "torch.nn.functional.binary_cross_entropy(reduction='none'): −(t·log p + (1 − t)·log(1 − p)), each log "
       "clamped at −100 as torch does (log(1 − p) computed as log1p(−p)); p in (0, 1). torch's gradient "
       "divides by max(p(1 − p), 1e-12) instead, which differs only where a log is clamped",
-      _F("binary_cross_entropy"), aliases=("binary_cross_entropy",))
+      _F("binary_cross_entropy"))
 
 
 def _bce_logits(z, t, pos_weight=1):
@@ -146,7 +146,7 @@ _loss("bce_logits", _bce_logits, _mp_bce_logits, (2, 3),
       "torch.nn.functional.binary_cross_entropy_with_logits(pos_weight): −(w·t·log σ(z) + (1 − t)·log(1 − σ(z))), "
       "written w·t·softplus(−z) + (1 − t)·softplus(z): torch's (1 − t)z + (1 + (w − 1)t)·softplus(−z) "
       "rearranged without cancellation",
-      _F("binary_cross_entropy_with_logits"), aliases=("binary_cross_entropy_with_logits",))
+      _F("binary_cross_entropy_with_logits"))
 
 
 def _focal(z, t, alpha=sp.Rational(1, 4), gamma=2):
@@ -171,7 +171,7 @@ _loss("focal", _focal, _mp_focal, (2, 4),
       "torchvision.ops.sigmoid_focal_loss(alpha=0.25, gamma=2, reduction='none') (Lin et al., Focal Loss for "
       "Dense Object Detection, 2017): α_t·(1 − p_t)^γ·CE(z, t), p = σ(z), p_t = p·t + (1 − p)(1 − t), "
       "α_t = α·t + (1 − α)(1 − t) (no α_t for α < 0); CE and 1 − p_t written with softplus and σ(∓z)",
-      lambda t, z, y: _torchvision_focal(t, z, y), aliases=("sigmoid_focal_loss",))
+      lambda t, z, y: _torchvision_focal(t, z, y))
 
 
 def _hinge(x, t, margin=1):
@@ -203,7 +203,7 @@ def _mp_poisson_nll(x, t, log_input=1):
 
 _loss("poisson_nll", _poisson_nll, _mp_poisson_nll, (2, 3),
       "torch.nn.functional.poisson_nll_loss(log_input, full=False, eps=1e-8, reduction='none'): "
-      "e^x − t·x (log_input = 1) or x − t·log(x + eps) (log_input = 0)", _F("poisson_nll_loss"), aliases=("poisson_nll_loss",))
+      "e^x − t·x (log_input = 1) or x − t·log(x + eps) (log_input = 0)", _F("poisson_nll_loss"))
 
 _GAUSS_EPS = sp.Rational(1, 10 ** 6)
 
@@ -222,8 +222,7 @@ def _mp_gaussian_nll(x, t, var, eps=mpmath.mpf("1e-6")):
 _loss("gaussian_nll", _gaussian_nll, _mp_gaussian_nll, (3, 4),
       "torch.nn.functional.gaussian_nll_loss(full=False, eps=1e-6, reduction='none'): "
       "(log max(var, eps) + (x − t)²/max(var, eps))/2. torch clamps var without a gradient (its gradient "
-      "is taken as if unclamped); here max(var, eps) has gradient 0 in var below eps", _F("gaussian_nll_loss"),
-      aliases=("gaussian_nll_loss",))
+      "is taken as if unclamped); here max(var, eps) has gradient 0 in var below eps", _F("gaussian_nll_loss"))
 
 
 def _kl_div(x, t, log_target=0):
