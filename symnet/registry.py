@@ -70,7 +70,7 @@ class Function:
     torch: Callable | None = None  # (torch, *tensors) → the same values, where torch has it
     domain: tuple[float, float] = (-math.inf, math.inf)  # where it is real (first argument)
     boundaries: tuple[float, ...] = ()  # where a Piecewise switches branch (first argument)
-    family: str = "elementary"  # "elementary" or "activation"
+    family: str = "elementary"  # "elementary", "activation" or "loss" (symnet/losses.py)
     note: str = ""  # accuracy of a hand-written Triton helper, or a remark on the lowering
 
     def __call__(self, *args):
@@ -487,3 +487,6 @@ _act("hardshrink", lambda x, lam=_half: sp.Piecewise((x, x > lam), (x, x < -lam)
 def activation_names() -> tuple[str, ...]:
     """The activations a dense layer and the fused training step accept (besides "linear")."""
     return tuple(f.name for f in REGISTRY.values() if f.family == "activation")
+
+
+from . import losses as _losses  # noqa: E402,F401 - registers the elementwise losses (symnet/losses.py)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .functions import sigmoid
+from .functions import _PRINT_METHODS, sigmoid
 
 __all__ = ["softplus"]
 
@@ -30,3 +30,15 @@ class softplus(sp.Function):  # noqa: N801
     def _latex(self, printer, exp=None):
         body = r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
         return body if exp is None else r"%s^{%s}" % (body, exp)
+
+    def _explicit_for(self, printer):
+        x = self.args[0]
+        return sp.Max(x, 0) + sp.log(1 + sp.exp(-sp.Abs(x)))  # overflow-free in every printer
+
+
+def _print_parenthesised(self, printer, *args, **kwargs):
+    return "(" + printer._print(self._explicit_for(printer)) + ")"  # a sum: bracketed where a call stood
+
+
+for _method in _PRINT_METHODS:  # lambdify and the code printers print softplus in elementary functions
+    setattr(softplus, _method, _print_parenthesised)

@@ -1,0 +1,256 @@
+"""The elementwise losses of issue 15, each one entry of the function registry.
+
+Every loss here is a *rewrite* into functions that have entries of their own (powers, ``abs``,
+``max``, ``log``, ``log1p``, ``softplus``, ``sigmoid``, ``sinh``, Piecewise), so the derivative
+rules, the printouts and both backends (NumPy, Triton) come from those entries. The arguments
+follow torch: the prediction first, then the target, then the options as numbers
+(``huber(x, t, 1)``, ``poisson_nll(x, t, 0)`` for ``log_input=False``). Each value is the loss of
+one element, before any reduction (torch's ``reduction='none'``).
+
+Where torch's formula loses accuracy, the entry writes the same function in a stable form
+(named in its ``note``): BCE with logits and the focal loss never compute ``1 − σ(z)`` or
+``log σ(z)`` directly but ``softplus(∓z)``, which does not overflow at ``z = ±1e4`` in float32;
+log-cosh is ``log1p(2·sinh²(d/2))`` for ``|d| < 1`` (full relative accuracy near 0) and
+``|d| + softplus(−2|d|) − log 2`` beyond (no overflow at 1e4). torch's own
+``(1 − t)·z + (1 + (w − 1)t)·softplus(−z)`` cancels: at z = −20, t = 0 it gives 0 in float32
+where the loss is 2.1e-9.
+
+Options are numbers; one out of its range (``huber(x, t, -1)``, ``poisson_nll(x, t, 2)``)
+raises :class:`~symnet.errors.ParseError` naming the option. This module registers its entries when :mod:`symnet.registry` is imported.
+"""
+from __future__ import annotations
+
+import mpmath
+import sympy as sp
+from sympy.codegen.cfunctions import log1p
+
+from .errors import ParseError
+from .functions import sigmoid
+from .registry import Function, register
+from .special import softplus
+
+__all__ = ["LOSSES"]
+
+LOSSES: tuple[str, ...] = ("mse", "l1", "smooth_l1", "huber", "bce", "bce_logits", "log_cosh", "hinge",
+                           "squared_hinge", "poisson_nll", "gaussian_nll", "kl_div", "focal")
+
+_half = sp.Rational(1, 2)
+
+
+def _flag(loss: str, name: str, value) -> bool:
+    """An option given as 0 or 1 (``log_input``, ``log_target``); raises ParseError otherwise."""
+    value = sp.sympify(value)
+    if value not in (sp.S.Zero, sp.S.One):
+        raise ParseError(f"the option {name} of {loss}() must be 0 or 1, not {value}")
+    return value == sp.S.One
+
+
+def _positive(loss: str, name: str, value):
+    """An option that must be a positive number (beta, delta, eps); raises ParseError otherwise."""
+    value = sp.sympify(value)
+    if not (value.is_number and value.is_positive):
+        raise ParseError(f"the option {name} of {loss}() must be a positive number, not {value}")
+    return value
+
+
+def _loss(name, build, mp, arity, note, torch=None):
+    """Register one loss; ``torch``: (torch, *tensors) → torch's own values, default options."""
+    return register(Function(name, build, arity=arity, mpmath=mp, torch=torch, family="loss",
+                             note=note))
+
+
+def _F(name):
+    """torch.nn.functional.<name>(*tensors, reduction='none')."""
+    return lambda t, *a, **kw: getattr(t.nn.functional, name)(*a, reduction="none", **kw)
+
+
+# -------------------------------------------------------------- regression losses
+
+_loss("mse", lambda x, t: (x - t) ** 2, lambda x, t: (x - t) ** 2, (2, 2),
+      "torch.nn.functional.mse_loss(reduction='none'): (x − t)²", _F("mse_loss"))
+_loss("l1", lambda x, t: sp.Abs(x - t), lambda x, t: abs(x - t), (2, 2),
+      "torch.nn.functional.l1_loss(reduction='none'): |x − t|", _F("l1_loss"))
+
+
+def _smooth_l1(x, t, beta=1):
+    beta = _positive("smooth_l1", "beta", beta)
+    d = x - t
+    return sp.Piecewise((d ** 2 / (2 * beta), sp.Abs(d) < beta), (sp.Abs(d) - beta / 2, True))
+
+
+def _mp_smooth_l1(x, t, beta=1):
+    d = abs(x - t)
+    return d ** 2 / (2 * beta) if d < beta else d - mpmath.mpf(beta) / 2
+
+
+_loss("smooth_l1", _smooth_l1, _mp_smooth_l1, (2, 3),
+      "torch.nn.functional.smooth_l1_loss(beta): d²/(2β) where |d| < β, else |d| − β/2, d = x − t "
+      "(Girshick, Fast R-CNN, 2015); β > 0", _F("smooth_l1_loss"))
+
+
+def _huber(x, t, delta=1):
+    delta = _positive("huber", "delta", delta)
+    d = x - t
+    return sp.Piecewise((d ** 2 / 2, sp.Abs(d) < delta), (delta * (sp.Abs(d) - delta / 2), True))
+
+
+def _mp_huber(x, t, delta=1):
+    d = abs(x - t)
+    return d ** 2 / 2 if d < delta else delta * (d - mpmath.mpf(delta) / 2)
+
+
+_loss("huber", _huber, _mp_huber, (2, 3),
+      "torch.nn.functional.huber_loss(delta): d²/2 where |d| < δ, else δ(|d| − δ/2), d = x − t "
+      "(Huber, 1964)", _F("huber_loss"))
+
+
+def _log_cosh(x, t):
+    d = x - t
+    a = sp.Abs(d)
+    return sp.Piecewise((log1p(2 * sp.sinh(d / 2) ** 2), a < 1), (a + softplus(-2 * a) - sp.log(2), True))
+
+
+_loss("log_cosh", _log_cosh, lambda x, t: mpmath.log(mpmath.cosh(x - t)), (2, 2),
+      "log cosh(x − t) (no torch function; e.g. Chen et al., log-cosh VAE, 2019), written "
+      "log1p(2·sinh²(d/2)) for |d| < 1 (accurate near 0) and |d| + softplus(−2|d|) − log 2 beyond "
+      "(no overflow)", lambda t, x, y: t.log(t.cosh(x - y)))
+
+# -------------------------------------------------------------- classification losses
+
+
+def _bce(p, t):
+    return -(t * sp.Max(sp.log(p), -100) + (1 - t) * sp.Max(log1p(-p), -100))
+
+
+def _mp_bce(p, t):
+    return -(t * max(mpmath.log(p), -100) + (1 - t) * max(mpmath.log(1 - p), -100))
+
+
+_loss("bce", _bce, _mp_bce, (2, 2),
+      "torch.nn.functional.binary_cross_entropy(reduction='none'): −(t·log p + (1 − t)·log(1 − p)), each log "
+      "clamped at −100 as torch does (log(1 − p) computed as log1p(−p)); p in (0, 1). torch's gradient "
+      "divides by max(p(1 − p), 1e-12) instead, which differs only where a log is clamped",
+      _F("binary_cross_entropy"))
+
+
+def _bce_logits(z, t, pos_weight=1):
+    return pos_weight * t * softplus(-z) + (1 - t) * softplus(z)
+
+
+def _mp_bce_logits(z, t, pos_weight=1):
+    s = 1 / (1 + mpmath.exp(-z))
+    return -(pos_weight * t * mpmath.log(s) + (1 - t) * mpmath.log(1 / (1 + mpmath.exp(z))))
+
+
+_loss("bce_logits", _bce_logits, _mp_bce_logits, (2, 3),
+      "torch.nn.functional.binary_cross_entropy_with_logits(pos_weight): −(w·t·log σ(z) + (1 − t)·log(1 − σ(z))), "
+      "written w·t·softplus(−z) + (1 − t)·softplus(z): torch's (1 − t)z + (1 + (w − 1)t)·softplus(−z) "
+      "rearranged without cancellation",
+      _F("binary_cross_entropy_with_logits"))
+
+
+def _focal(z, t, alpha=sp.Rational(1, 4), gamma=2):
+    ce = t * softplus(-z) + (1 - t) * softplus(z)
+    one_minus_pt = t * sigmoid(-z) + (1 - t) * sigmoid(z)  # 1 − p_t without 1 − σ(z)
+    loss = ce * one_minus_pt ** gamma
+    alpha = sp.sympify(alpha)
+    if alpha.is_number and alpha.is_negative:  # torchvision: alpha < 0 weighs no class
+        return loss
+    return (alpha * t + (1 - alpha) * (1 - t)) * loss
+
+
+def _mp_focal(z, t, alpha=mpmath.mpf("0.25"), gamma=2):
+    p = 1 / (1 + mpmath.exp(-z))
+    ce = -(t * mpmath.log(p) + (1 - t) * mpmath.log(1 / (1 + mpmath.exp(z))))
+    pt = p * t + (1 - p) * (1 - t)
+    loss = ce * (1 - pt) ** gamma
+    return loss if alpha < 0 else (alpha * t + (1 - alpha) * (1 - t)) * loss
+
+
+_loss("focal", _focal, _mp_focal, (2, 4),
+      "torchvision.ops.sigmoid_focal_loss(alpha=0.25, gamma=2, reduction='none') (Lin et al., Focal Loss for "
+      "Dense Object Detection, 2017): α_t·(1 − p_t)^γ·CE(z, t), p = σ(z), p_t = p·t + (1 − p)(1 − t), "
+      "α_t = α·t + (1 − α)(1 − t) (no α_t for α < 0); CE and 1 − p_t written with softplus and σ(∓z)",
+      lambda t, z, y: _torchvision_focal(t, z, y))
+
+
+def _hinge(x, t, margin=1):
+    return sp.Max(margin - t * x, 0)
+
+
+_loss("hinge", _hinge, lambda x, t, margin=1: max(margin - t * x, 0), (2, 3),
+      "the SVM hinge max(0, m − t·x), t in {−1, +1}, margin m = 1 (torch.nn.MultiMarginLoss with two classes "
+      "differs by its 1/C factor)", lambda t, x, y: t.clamp_min(1 - y * x, 0))
+_loss("squared_hinge", lambda x, t, margin=1: sp.Max(margin - t * x, 0) ** 2,
+      lambda x, t, margin=1: max(margin - t * x, 0) ** 2, (2, 3),
+      "the squared hinge max(0, m − t·x)², t in {−1, +1} (L2-SVM, e.g. Keras squared_hinge)",
+      lambda t, x, y: t.clamp_min(1 - y * x, 0) ** 2)
+
+# -------------------------------------------------------------- likelihood losses
+
+_POISSON_EPS = sp.Float("1e-8")  # a Float: SymPy's log1p_opt would turn log(x + 1/10⁸) into log1p(10⁸x) − 8·log 10, which cancels
+
+
+def _poisson_nll(x, t, log_input=1):
+    if _flag("poisson_nll", "log_input", log_input):
+        return sp.exp(x) - t * x
+    return x - t * sp.log(x + _POISSON_EPS)
+
+
+def _mp_poisson_nll(x, t, log_input=1):
+    return mpmath.exp(x) - t * x if log_input else x - t * mpmath.log(x + mpmath.mpf("1e-8"))
+
+
+_loss("poisson_nll", _poisson_nll, _mp_poisson_nll, (2, 3),
+      "torch.nn.functional.poisson_nll_loss(log_input, full=False, eps=1e-8, reduction='none'): "
+      "e^x − t·x (log_input = 1) or x − t·log(x + eps) (log_input = 0)", _F("poisson_nll_loss"))
+
+_GAUSS_EPS = sp.Rational(1, 10 ** 6)
+
+
+def _gaussian_nll(x, t, var, eps=_GAUSS_EPS):
+    eps = _positive("gaussian_nll", "eps", eps)
+    v = sp.Max(var, eps)
+    return (sp.log(v) + (x - t) ** 2 / v) / 2
+
+
+def _mp_gaussian_nll(x, t, var, eps=mpmath.mpf("1e-6")):
+    v = max(var, eps)
+    return (mpmath.log(v) + (x - t) ** 2 / v) / 2
+
+
+_loss("gaussian_nll", _gaussian_nll, _mp_gaussian_nll, (3, 4),
+      "torch.nn.functional.gaussian_nll_loss(full=False, eps=1e-6, reduction='none'): "
+      "(log max(var, eps) + (x − t)²/max(var, eps))/2. torch clamps var without a gradient (its gradient "
+      "is taken as if unclamped); here max(var, eps) has gradient 0 in var below eps", _F("gaussian_nll_loss"))
+
+
+def _kl_div(x, t, log_target=0):
+    if _flag("kl_div", "log_target", log_target):
+        return sp.exp(t) * (t - x)
+    return sp.Piecewise((t * (sp.log(t) - x), t > 0), (0, True))
+
+
+def _mp_kl_div(x, t, log_target=0):
+    if log_target:
+        return mpmath.exp(t) * (t - x)
+    return t * (mpmath.log(t) - x) if t > 0 else mpmath.mpf(0)
+
+
+_loss("kl_div", _kl_div, _mp_kl_div, (2, 3),
+      "torch.nn.functional.kl_div(reduction='none'), x a log-probability: t·(log t − x), 0 where t = 0 "
+      "(log_target = 0), or e^t·(t − x) (log_target = 1)", _F("kl_div"))
+
+
+def _torchvision_focal(torch, z, t, alpha=0.25, gamma=2):
+    """torchvision.ops.sigmoid_focal_loss(reduction='none'), where torchvision is installed; else its
+    formula as torchvision writes it (torchvision/ops/focal_loss.py)."""
+    try:
+        from torchvision.ops import sigmoid_focal_loss
+    except ImportError:
+        p = torch.sigmoid(z)
+        ce = torch.nn.functional.binary_cross_entropy_with_logits(z, t, reduction="none")
+        p_t = p * t + (1 - p) * (1 - t)
+        loss = ce * ((1 - p_t) ** gamma)
+        return loss if alpha < 0 else (alpha * t + (1 - alpha) * (1 - t)) * loss
+    return sigmoid_focal_loss(z, t, alpha, gamma, reduction="none")
