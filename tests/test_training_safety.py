@@ -457,7 +457,9 @@ def _crafted(folder: Path, good: Path, marker: Path) -> dict:
     cases["truncated"] = (folder / "truncated.npz", "not a valid symnet checkpoint")
     cases["truncated"][0].write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     cases["huge-shape"] = (build("huge-shape", {"param_W1.npy": _npy((65536, 32768), "<f8", bytes(16))}),
-                           r"W1 is a float64 array of shape \(65536, 32768\), not a float array of shape \(2, 2\)")
+                           r"W1 is a float64 array of shape \(65536, 32768\), not a float32 or float64 array of shape \(2, 2\)")
+    cases["float16"] = (build("float16", {"param_W1.npy": _npy((2, 2), "<f2", bytes(8))}),
+                        r"W1 is a float16 array of shape \(2, 2\), not a float32 or float64 array")
     big = 1 << 20
     cases["big-member"] = (build("big-member", {"param_W1.npy": _npy((big // 8,), "<f8", bytes(big))}),
                            r"member param_W1.npy claims \d+ bytes")

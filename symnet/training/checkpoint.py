@@ -371,9 +371,10 @@ def load_checkpoint(path, expected: dict | None = None, task: str | None = None)
                     limit = HEADER_LIMIT + 16 + 8 * int(np.prod(shape, dtype=np.int64))
                     member, got, fortran, dtype = _member_header(z, info, limit, "this model's weights")
                     with member:
-                        if got != tuple(shape) or dtype.kind != "f" or dtype.itemsize > 8:
+                        # symnet saves float32 or float64: a float16 weight would resume rounded
+                        if got != tuple(shape) or dtype.kind != "f" or dtype.itemsize not in (4, 8):
                             raise CheckpointError(f"its weight {name} is a {dtype} array of shape {got}, "
-                                                  f"not a float array of shape {tuple(shape)}")
+                                                  f"not a float32 or float64 array of shape {tuple(shape)}")
                         params[name] = _member_data(member, info.file_size, got, fortran, dtype, info.filename)
                     if not np.isfinite(params[name]).all():
                         raise CheckpointError(f"its weight {name} holds NaN or infinite values")
