@@ -189,6 +189,11 @@ def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "r
     expr = parse_expression(target)
     variables = parse_symbols(wrt) if wrt else None
     point = parse_point(at) if at else None
+    if point is not None:  # a partial point would print a Values section without the results
+        missing = sorted({s.name for s in expr.free_symbols} - {s.name for s in point})
+        if missing:
+            raise SymnetError(f"--at gives no value for {', '.join(missing)}: give every variable "
+                              f"(e.g. --at {','.join(f'{s.name}=1' for s in sorted(expr.free_symbols, key=str))})")
     # the title shows the formula as parsed: one line, no stray whitespace
     return derive(expr, variables, mode=mode, at=point, title=f"Derivative of {' '.join(target.split())}")
 

@@ -48,6 +48,7 @@ def test_user_formula():
     (("derive", "x +* y", "--wrt", "x"), "cannot parse"),
     (("derive", "x*y", "--wrt", "z"), "'z' does not appear"),
     (("derive", "relu(x)", "--wrt", "x", "--at", "x=0"), "not differentiable at x = 0"),
+    (("derive", "x*y", "--at", "x=1"), "--at gives no value for y"),
     (("derive", "__import__('os').system('echo pwned')", "--wrt", "x"), "not allowed"),
     (("derive", "comp-graph", "--wrt", "a"), "named derivation"),
     (("derive",), "name a derivation"),
