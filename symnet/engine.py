@@ -268,13 +268,26 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
     # 1. forward pass
     forward = []
     at_kink: set = set()  # nodes whose value sits on a kink of their function
+    off_domain: dict = {}  # nodes whose value is not real at the point → why
     values: dict = dict(point)
     label = _label(point)
     for target, expr in program.assignments:
         if point and expr.free_symbols <= set(values):
             if on_kink(kinks_of(expr), values, _zero_at(values, label)):  # judged per variable, below
                 at_kink.add(target)
-            values[target] = _value(expr, values, f"{target} = {expr}", label)
+            try:
+                values[target] = _value(expr, values, f"{target} = {expr}", label)
+            except NotDifferentiableError as exc:
+                # where(x > 0, sqrt(x), x) at x = −4: the branch not taken need not be real. Its
+                # value is kept as it is (complex, say); an output or result that uses it fails
+                # below with this node's reason.
+                cause = next((off_domain[u] for u in expr.free_symbols if u in off_domain), exc)
+                if target in program.outputs or not _finite(raw := _raw_value(expr, values, label)):
+                    raise cause from None
+                off_domain[target], values[target] = exc, raw
+                forward.append(Step(target, (expr,), "definition; not a real number at this point, "
+                                    "and the result does not use it", "definition"))
+                continue
             forward.append(Step(target, _chain(expr, _unevaluated(expr, values), values[target]),
                                 "definition", "exact"))
         else:
@@ -345,7 +358,13 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
 
     if point:
         sides = _judge_kinks(point, at_kink, program, wrt, full, label)
-        sections.append(_at_point(point, values, program, wrt, in_graph, local, full, at_kink, sides))
+        try:
+            sections.append(_at_point(point, values, program, wrt, in_graph, local, full, at_kink, sides,
+                                      off_domain))
+        except NotDifferentiableError:
+            if off_domain:  # the result used a node that is not real here: say which
+                raise next(iter(off_domain.values())) from None
+            raise
 
     gradients = {w: jac[0, k] for k, w in enumerate(wrt)} if len(program.outputs) == 1 else {}
     kinks = tuple(dict.fromkeys(k for _, e in program.assignments for k in kinks_of(full(e))))
@@ -480,11 +499,14 @@ def _judge_kinks(point, at_kink, program, wrt, full, label) -> dict:
     return sides
 
 
-def _at_point(point, values, program, wrt, in_graph, local, full, at_kink=frozenset(), sides=None) -> Section:
+def _at_point(point, values, program, wrt, in_graph, local, full, at_kink=frozenset(), sides=None,
+              off_domain=()) -> Section:
     label = _label(point)
     steps = []
     for (target, u), expr in local.items():
         if target in at_kink:  # no local derivative on the kink itself
+            continue
+        if target in off_domain or u in off_domain:  # an edge the result does not use here
             continue
         if expr.free_symbols <= set(values):
             v = _value(expr, values, f"∂{target}/∂{u} = {expr}", label)
@@ -543,6 +565,11 @@ def _label(point: Mapping) -> str:
 def _zero_at(values: Mapping, label: str):
     """Whether an expression is 0 at the point, evaluated within the size limits."""
     return lambda e: _simplified(value_at(e, values, f"at {label}: ")) == 0
+
+
+def _raw_value(expr: sp.Expr, values: Mapping, label: str) -> sp.Expr:
+    """``expr`` at the point, exactly and within the size limits, real or not."""
+    return check_exact(_simplified(value_at(expr, values, f"{expr} at {label}: ")), f"{expr} at {label}: ")
 
 
 def _value(expr: sp.Expr, values: Mapping, what: str, label: str) -> sp.Expr:

@@ -86,3 +86,18 @@ def test_derive_stable_and_verify_and_codegen_check():
     assert r.returncode == 0 and "0 failed" in r.stdout and "worst ulps" in r.stdout
     r = symnet("codegen", "--check", cwd=ROOT)
     assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("formula, point, want", [
+    ("where(x > 0, sqrt(x), x)", "x=-4", "df/dx = {1/(2·sqrt(x)) if x > 0; 1 otherwise}"),
+    ("where(x > 0, log(x), x)", "x=-1", "= 1    [result; ✓]"),
+])
+def test_a_branch_not_taken_need_not_be_real_at_the_point(formula, point, want, tmp_path):
+    r = symnet("derive", formula, "--wrt", "x", "--at", point, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert want in r.stdout and "df/dx" in r.stdout.splitlines()[-1] and r.stdout.rstrip().endswith("[result; ✓]")
+
+
+def test_a_node_the_result_uses_is_still_refused_where_it_is_not_real(tmp_path):
+    r = symnet("derive", "sqrt(x) + x", "--wrt", "x", "--at", "x=-1", cwd=tmp_path)
+    assert r.returncode == 2 and "sqrt(x) is not a real number at x = -1" in r.stderr
