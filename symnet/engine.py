@@ -276,7 +276,7 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
                 at_kink.add(target)
             values[target] = _value(expr, values, f"{target} = {expr}", label)
             forward.append(Step(target, _chain(expr, _unevaluated(expr, values), values[target]),
-                                "definition", "exact"))
+                                "definition", "exact", approx=_approx(values[target])))
         else:
             forward.append(Step(target, (expr,), "definition", "definition"))
     sections.append(Section("Forward pass", tuple(forward),
@@ -488,20 +488,41 @@ def _at_point(point, values, program, wrt, in_graph, local, full, at_kink=frozen
             continue
         if expr.free_symbols <= set(values):
             v = _value(expr, values, f"∂{target}/∂{u} = {expr}", label)
-            steps.append(Step(Partial(target, u), _chain(expr, _unevaluated(expr, values), v), "local derivative", "exact"))
+            steps.append(Step(Partial(target, u), _chain(expr, _unevaluated(expr, values), v), "local derivative", "exact",
+                              approx=_approx(v)))
     for (out, w), expr in in_graph.items():
         if expr.free_symbols <= set(values):
             if sides and (out, w) in sides:  # on a kink: both one-sided derivatives, which agree
                 v = sp.nsimplify(sides[(out, w)])
                 lhs = Partial(out, w, total=True)
-                steps.append(Step(lhs, _chain(expr, v), "one-sided derivatives agree", "exact"))
+                steps.append(Step(lhs, _chain(expr, v), "one-sided derivatives agree", "exact", approx=_approx(v)))
                 continue
             v = _value(expr, values, f"∂{out}/∂{w}", label)
             reference = value_at(sp.diff(explicit(full(out)), w), point, f"at {label}: ")
             check = check_equal(v, reference, f"value of ∂{out}/∂{w}")
             lhs = Partial(out, w, total=True)
-            steps.append(Step(lhs, _chain(expr, _unevaluated(expr, values), v), "result", check))
+            steps.append(Step(lhs, _chain(expr, _unevaluated(expr, values), v), "result", check, approx=_approx(v)))
     return Section(f"Values at {label}", tuple(steps))
+
+
+DECIMAL_DIGITS = 10  # significant digits of the decimal shown after each value at a point
+
+
+def _approx(v: sp.Expr):
+    """The exact value ``v`` as a decimal of DECIMAL_DIGITS significant digits, for display
+    after it (``σ(9/20) ≈ 0.6106392339``); None where the value is already a plain
+    integer or decimal, or where evaluation does not give a number of that precision.
+    ``v`` passed the size limits of :mod:`symnet.bounds`; evalf works to the precision
+    asked, raising its working precision where terms cancel (2 − 3.7e−44 is not 2)."""
+    if not isinstance(v, sp.Expr) or isinstance(v, (sp.Integer, sp.Float)) or not v.is_number:
+        return None
+    if isinstance(v, sp.Rational) and 10 ** DECIMAL_DIGITS % int(v.q) == 0 and abs(v) < 10 ** DECIMAL_DIGITS:
+        return None  # an exact decimal (3/5 = 0.6): it is its own decimal
+    try:
+        d = v.evalf(DECIMAL_DIGITS)
+    except (ValueError, TypeError, ArithmeticError, RecursionError):
+        return None
+    return d if isinstance(d, sp.Float) else None
 
 
 def _finite(v: sp.Expr) -> bool:

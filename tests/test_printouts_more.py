@@ -1,0 +1,71 @@
+"""Issue 17, points 1, 5 and 8: values at a point are exact and also shown as decimals; the
+parser reads what the printer prints; the training command line says what it does."""
+import json
+import math
+import re
+
+import mpmath
+import pytest
+import sympy as sp
+
+import symnet
+from symnet.errors import NotDifferentiableError
+from symnet.render import render
+
+
+def _values(d):
+    return [s for sec in d.sections if sec.title.startswith("Values at") for s in sec.steps]
+
+
+# ---- point 1: exact values at a point, each also as a decimal -----------------------------
+
+def test_values_at_a_point_are_not_rounded():
+    d = symnet.derive(symnet.parse("exp(x)/(1+exp(x)) + y"), at={"x": 100, "y": 1})
+    forward = {str(s.lhs): s for s in d.sections[0].steps}
+    f = forward["f"].value
+    mpmath.mp.dps = 80
+    true = 1 + mpmath.exp(100) / (1 + mpmath.exp(100))  # 2 − 3.7e−44
+    assert f != 2 and abs(sp.N(f, 60) - sp.Float(str(true), 60)) < sp.Float("1e-70")
+    dfdx = [s for s in _values(d) if "x" in str(s.lhs) and "d" in str(s.lhs) and s.why == "result"][0]
+    ref = mpmath.exp(100) / (1 + mpmath.exp(100)) ** 2
+    assert abs(float(dfdx.approx) / float(ref) - 1) < 1e-9
+
+
+def test_softplus_at_40_is_accepted():
+    d = symnet.derive(symnet.parse("log(1+exp(z))*y"), at={"z": 40, "y": 1})
+    results = {str(s.lhs): s for s in _values(d) if s.why == "result"}
+    assert len(results) == 2
+    (dz,) = [s for k, s in results.items() if "z" in k]
+    assert abs(float(dz.approx) - 1 / (1 + math.exp(-40))) < 1e-12
+
+
+def test_log_outside_its_domain_is_refused_with_the_reason():
+    with pytest.raises(NotDifferentiableError, match="not a real number"):
+        symnet.derive(symnet.parse("log(x)"), at={"x": -1})
+
+
+def test_every_value_at_a_point_is_shown_as_a_decimal():
+    d = symnet.derive(symnet.parse("sigmoid(x)"), at={"x": sp.Rational(45, 100)})
+    sig = 1 / (1 + math.exp(-0.45))
+    want = "%.10f" % (sig * (1 - sig))  # 10 significant digits
+    out = render(d, "text")
+    assert "≈ " + want in out, out
+    assert r"\approx " + want in render(d, "latex")
+    assert r"\approx " + want in render(d, "markdown")
+    steps = [s for sec in json.loads(render(d, "json"))["sections"] for s in sec["steps"] if "approx" in s and s["lhs"] != "f"]
+    assert steps and all(abs(float(s["approx"]) - sig * (1 - sig)) < 1e-9 for s in steps)
+
+
+def test_decimals_keep_tiny_and_huge_values():
+    d = symnet.derive(symnet.parse("sigmoid(x)"), at={"x": -500})
+    (res,) = [s for s in _values(d) if s.why == "result"]
+    mpmath.mp.dps = 50
+    ref = mpmath.exp(-500) / (1 + mpmath.exp(-500)) ** 2
+    assert float(res.approx) != 0 and abs(float(res.approx) / float(ref) - 1) < 1e-9
+    assert re.search(r"≈ 7\.1245764\d*e−218", render(d, "text"))
+
+
+def test_plain_values_get_no_decimal():
+    d = symnet.derive(symnet.parse("x*y"), at={"x": 2, "y": 3})
+    assert all(s.approx is None for s in _values(d))
+    assert "≈" not in render(d, "text")
