@@ -69,3 +69,28 @@ def test_plain_values_get_no_decimal():
     d = symnet.derive(symnet.parse("x*y"), at={"x": 2, "y": 3})
     assert all(s.approx is None for s in _values(d))
     assert "≈" not in render(d, "text")
+
+
+# ---- point 5: the parser reads what the printer prints ------------------------------------
+
+from symnet.render import text as printed  # noqa: E402
+
+ROUND_TRIP = ["x*exp(x**2)", "sigmoid(w*x + b)", "log(1 + exp(z))*y", "exp(-x)/(1 + exp(-x))**2",
+              "theta_1*x - alpha/x", "sqrt(x**2 + 1)/x**3", "tanh(x)*y**(-2) + 3/5*x"]
+
+
+@pytest.mark.parametrize("formula", ROUND_TRIP)
+def test_printed_results_parse_back(formula):
+    d = symnet.derive(symnet.parse(formula))
+    exprs = [d.gradients[k] for k in d.gradients] + [symnet.parse(formula)]
+    for e in exprs:
+        shown = printed(e)
+        back = symnet.parse(shown)  # equal up to SymPy's own evaluation (−(a − b) → b − a)
+        assert back == e or sp.expand(back - e) == 0, (shown, e)
+
+
+@pytest.mark.parametrize("shown, written", [
+    ("exp(−x)", "exp(-x)"), ("x²", "x**2"), ("x⁻¹·y", "y/x"), ("a×b", "a*b"), ("√(x + 1)", "sqrt(x + 1)"),
+    ("√x", "sqrt(x)"), ("u₁ + θ₁₀", "u_1 + theta_10"), ("(1 − σ(x))·σ(x)", "(1 - sigmoid(x))*sigmoid(x)")])
+def test_printed_notation_is_accepted(shown, written):
+    assert symnet.parse(shown) == symnet.parse(written)
