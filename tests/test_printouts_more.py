@@ -94,3 +94,70 @@ def test_printed_results_parse_back(formula):
     ("√x", "sqrt(x)"), ("u₁ + θ₁₀", "u_1 + theta_10"), ("(1 − σ(x))·σ(x)", "(1 - sigmoid(x))*sigmoid(x)")])
 def test_printed_notation_is_accepted(shown, written):
     assert symnet.parse(shown) == symnet.parse(written)
+
+
+# ---- point 8: the training command line says what it does ---------------------------------
+
+from symnet.cli import main  # noqa: E402
+
+
+def test_train_unknown_task_suggests_the_close_name(capsys):
+    assert main(["train", "XOR"]) == 2
+    assert "did you mean 'xor'?" in capsys.readouterr().err
+    assert main(["train", "digts"]) == 2
+    assert "did you mean 'digits'?" in capsys.readouterr().err
+
+
+def test_resume_below_the_checkpoint_says_nothing_to_do(tmp_path, capsys):
+    ck = tmp_path / "run.npz"
+    assert main(["train", "miles", "--epochs", "3", "--checkpoint", str(ck), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["train", "miles", "--epochs", "2", "--checkpoint", str(ck), "--resume"]) == 0
+    captured = capsys.readouterr()
+    assert "nan" not in captured.out + captured.err
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and "nothing to do" in err[0] and "epoch 3" in err[0]
+    assert main(["train", "digits", "--epochs", "1", "--checkpoint", str(tmp_path / "d.npz"), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["train", "digits", "--epochs", "1", "--checkpoint", str(tmp_path / "d.npz"), "--resume"]) == 0
+    captured = capsys.readouterr()
+    assert "nan" not in captured.out and "nothing to do" in captured.err
+
+
+def test_resume_with_another_schedule_says_so(tmp_path, capsys):
+    ck = tmp_path / "run.npz"
+    assert main(["train", "miles", "--epochs", "2", "--checkpoint", str(ck), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["train", "miles", "--epochs", "4", "--lr", "0.001", "--checkpoint", str(ck), "--resume",
+                 "--quiet"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--epochs 4" in err[0] and "--lr 0.001" in err[0]
+    assert main(["train", "miles", "--epochs", "6", "--lr", "0.001", "--checkpoint", str(ck), "--resume",
+                 "--quiet"]) == 0  # --lr as saved last time
+    err = capsys.readouterr().err
+    assert "--lr" not in err and "--epochs 6" in err
+
+
+def test_json_is_printed_when_training_diverges(capsys):
+    assert main(["train", "miles", "--lr", "1e10", "--json"]) == 2
+    out = json.loads(capsys.readouterr().out)
+    assert "loss became" in out["stopped"] and out["task"] == "miles"
+
+
+def test_plot_into_a_missing_folder_is_refused_like_graph(tmp_path, capsys):
+    target = tmp_path / "nowhere" / "p.png"
+    assert main(["train", "miles", "--plot", str(target), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "does not exist" in err[0] and str(tmp_path / "nowhere") in err[0]
+    assert not target.parent.exists()
+
+
+def test_train_plot_leaves_the_matplotlib_backend_alone(tmp_path):
+    import subprocess
+    import sys
+    code = ("import matplotlib; matplotlib.use('svg'); import symnet; "
+            f"symnet.train('miles', plot={str(tmp_path / 'p.png')!r}); print(matplotlib.get_backend())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "svg"
+    assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

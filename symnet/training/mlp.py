@@ -225,7 +225,8 @@ class Digits(Task):
                  f"SGD (batch {s.batch}, lr {s.lr} decaying to 0 along a half cosine, seed {s.seed})",
                  f"train {len(self.x)} images, test {len(self.x_test)} (a fixed stratified split)",
                  f"test accuracy {100 * m['test_accuracy']:.2f}%   train accuracy {100 * m['train_accuracy']:.2f}%   "
-                 f"final epoch loss {m['loss']:.4f}   {1e3 * result.seconds_per_epoch:.1f} ms per epoch",
+                 f"final epoch loss {m['loss']:.4f}" + (f"   {1e3 * result.seconds_per_epoch:.1f} ms per epoch"
+                                                       if math.isfinite(result.seconds_per_epoch) else ""),
                  "", "confusion matrix (rows: true digit, columns: predicted)",
                  "     " + "".join(f"{d:>4}" for d in range(10))]
         for d, row in enumerate(self.confusion(result.params)):

@@ -65,5 +65,10 @@ TASKS = ("miles", "perceptron", "xor", "digits", "rnn")
 def get_task(name: str) -> Task:
     tasks = _registry()
     if name not in tasks:
-        raise UnknownNameError(f"unknown task {name!r}; choose one of: {', '.join(TASKS)}")
+        import difflib
+        lower = {t.lower(): t for t in TASKS}
+        close = ([lower[name.lower()]] if isinstance(name, str) and name.lower() in lower else
+                 difflib.get_close_matches(str(name).lower(), list(TASKS), n=1))
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UnknownNameError(f"unknown task {name!r}{hint}; choose one of: {', '.join(TASKS)}")
     return tasks[name]()
