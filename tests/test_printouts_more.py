@@ -161,3 +161,36 @@ def test_train_plot_leaves_the_matplotlib_backend_alone(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "svg"
     assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _figure(task_name, epochs):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from symnet.training import get_task
+    result = symnet.train(task_name, epochs=epochs)
+    figure = Figure()
+    FigureCanvasAgg(figure)
+    task = get_task(task_name)
+    task.prepare(result.settings)
+    task.plot(result, figure)
+    return figure
+
+
+def test_xor_points_stand_out_from_their_region():
+    import matplotlib.colors as mc
+    ax = _figure("xor", 20).axes[1]
+    points = [c for c in ax.collections if c.get_offsets().shape[0] and len(c.get_facecolors()) and
+              c.get_offsets().shape[0] <= 4 and c.get_label().startswith("target")]
+    assert sum(c.get_offsets().shape[0] for c in points) == 4
+    for c in points:  # white face, black edge: never the colour of either region
+        assert all(mc.to_hex(f) == "#ffffff" for f in c.get_facecolors())
+        assert all(mc.to_hex(e) == "#000000" for e in c.get_edgecolors())
+    assert ax.get_legend() is not None
+
+
+@pytest.mark.parametrize("task, epochs", [("rnn", 1), ("digits", 1)])
+def test_two_axis_plots_have_a_legend_naming_both_curves(task, epochs):
+    figure = _figure(task, epochs)
+    legends = [ax.get_legend() for ax in figure.axes if ax.get_legend() is not None]
+    labels = {t.get_text() for lg in legends for t in lg.get_texts()}
+    assert {"train loss", "test accuracy"} <= labels

@@ -52,6 +52,13 @@ class Task:
         raise NotImplementedError
 
 
+def legend_both(ax, twin) -> None:
+    """One legend for a plot with two y axes (``twin = ax.twinx()``): both axes' lines."""
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = twin.get_legend_handles_labels()
+    twin.legend(h1 + h2, l1 + l2, loc="center right", fontsize="small")
+
+
 def _registry() -> dict:
     from .classic import Miles, Perceptron
     from .mlp import Digits, Xor
