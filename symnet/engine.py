@@ -274,7 +274,8 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
         if point and expr.free_symbols <= set(values):
             if on_kink(kinks_of(expr), values, _zero_at(values, label)):  # judged per variable, below
                 at_kink.add(target)
-            values[target] = _value(expr, values, f"{target} = {expr}", label)
+            shown = _users(full(target))  # the user's sub-formula, not a hidden node's name
+            values[target] = _value(expr, values, f"{target} = {shown}" if target in program.outputs else shown, label)
             forward.append(Step(target, _chain(expr, _unevaluated(expr, values), values[target]),
                                 "definition", "exact", approx=_approx(values[target])))
         else:
@@ -454,6 +455,12 @@ def _forward_sweep(w, program, local, full):
     return steps, tangent
 
 
+def _users(expr: sp.Expr, limit: int = 120) -> str:
+    """A node written as the user's sub-formula (``relu(w*x)``, not ``u2``), for messages."""
+    shown = str(expr)
+    return shown if len(shown) <= limit else shown[:limit] + "…"
+
+
 def _unevaluated(expr: sp.Expr, values: Mapping) -> sp.Expr:
     """``expr`` with the known values put in, but the arithmetic left undone (3 + 5)."""
     with sp.evaluate(False):
@@ -487,7 +494,8 @@ def _at_point(point, values, program, wrt, in_graph, local, full, at_kink=frozen
         if target in at_kink:  # no local derivative on the kink itself
             continue
         if expr.free_symbols <= set(values):
-            v = _value(expr, values, f"∂{target}/∂{u} = {expr}", label)
+            v = _value(expr, values, f"the derivative of {_users(full(target))} with respect to "
+                                     f"{_users(full(u))}", label)
             steps.append(Step(Partial(target, u), _chain(expr, _unevaluated(expr, values), v), "local derivative", "exact",
                               approx=_approx(v)))
     for (out, w), expr in in_graph.items():

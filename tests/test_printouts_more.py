@@ -194,3 +194,15 @@ def test_two_axis_plots_have_a_legend_naming_both_curves(task, epochs):
     legends = [ax.get_legend() for ax in figure.axes if ax.get_legend() is not None]
     labels = {t.get_text() for lg in legends for t in lg.get_texts()}
     assert {"train loss", "test accuracy"} <= labels
+
+
+@pytest.mark.parametrize("formula, point, named", [
+    ("log(x - 1)*y + x", {"x": 0, "y": 1}, "log(x - 1)"),
+    ("1/(x - 1) + x", {"x": 1}, "1/(x - 1)"),
+    ("sqrt(x)*y", {"x": 0, "y": 1}, "sqrt(x)"),
+])
+def test_errors_at_a_point_name_the_users_sub_formula(formula, point, named):
+    with pytest.raises(NotDifferentiableError) as info:
+        symnet.derive(symnet.parse(formula), at=point)
+    message = str(info.value)
+    assert named in message and not re.search(r"\bu\d", message), message
