@@ -67,6 +67,9 @@ def _plot_target(path) -> Path:
     except ImportError:
         raise SymnetError("--plot needs matplotlib: pip install matplotlib (or pip install 'symnet[train]')") from None
     if not path.parent.is_dir():  # as graph -o: refused, not created
+        blocking = next((f for f in path.parents if f.exists()), None)
+        if blocking is not None and not blocking.is_dir():
+            raise SymnetError(f"cannot write the plot {path}: {blocking} is not a folder")
         raise SymnetError(f"cannot write the plot {path}: the folder {path.parent} does not exist")
     return path
 
