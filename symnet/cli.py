@@ -290,6 +290,11 @@ def _train(args) -> int:
                        progress=not (args.quiet or args.json), save_every=args.save_every)
     except TrainingDiverged as exc:
         print(f"symnet: training stopped: {exc}", file=sys.stderr)
+        if args.json:  # the run up to the last good step, with the reason it stopped
+            out = exc.result.as_json()
+            out.pop("history", None)
+            out["stopped"] = str(exc)
+            print(json.dumps(out, indent=2, default=str))
         return EXIT_USAGE
     except TrainingInterrupted as exc:
         print(f"symnet: training stopped: {exc}", file=sys.stderr)

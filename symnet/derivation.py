@@ -72,7 +72,8 @@ class Step:
     the forms are equal under; ``check`` says how it was verified:
     ``definition`` (it defines its left side), ``symbolic`` (SymPy proved the forms
     equal), ``numeric`` (agreement to 25 digits at random points, when simplification
-    was inconclusive) or ``exact`` (integer arithmetic).
+    was inconclusive) or ``exact`` (integer arithmetic). ``approx``, for a value at a
+    point, is that value as a decimal, printed after it (``σ(0.45) ≈ 0.6106392339``).
     """
 
     lhs: sp.Expr
@@ -81,6 +82,7 @@ class Step:
     check: str = "definition"
     relation: str = "="
     given: tuple = ()  # (symbol, value) pairs the forms are equal under, e.g. y_i = softmax_i
+    approx: sp.Expr | None = None  # at a point: the value as a decimal (10 significant digits)
 
     @property
     def value(self) -> sp.Expr:

@@ -275,8 +275,10 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
         if point and expr.free_symbols <= set(values):
             if on_kink(kinks_of(expr), values, _zero_at(values, label)):  # judged per variable, below
                 at_kink.add(target)
+            shown = _users(full(target))  # the user's sub-formula, not a hidden node's name
+            what = f"{target} = {shown}" if target in program.outputs else shown
             try:
-                values[target] = _value(expr, values, f"{target} = {expr}", label)
+                values[target] = _value(expr, values, what, label)
             except NotDifferentiableError as exc:
                 # where(x > 0, sqrt(x), x) at x = −4: the branch not taken need not be real. Its
                 # value is kept as it is (complex, say); an output or result that uses it fails
@@ -289,7 +291,7 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
                                     "and the result does not use it", "definition"))
                 continue
             forward.append(Step(target, _chain(expr, _unevaluated(expr, values), values[target]),
-                                "definition", "exact"))
+                                "definition", "exact", approx=_approx(values[target])))
         else:
             forward.append(Step(target, (expr,), "definition", "definition"))
     sections.append(Section("Forward pass", tuple(forward),
@@ -473,6 +475,12 @@ def _forward_sweep(w, program, local, full):
     return steps, tangent
 
 
+def _users(expr: sp.Expr, limit: int = 120) -> str:
+    """A node written as the user's sub-formula (``relu(w*x)``, not ``u2``), for messages."""
+    shown = str(expr)
+    return shown if len(shown) <= limit else shown[:limit] + "…"
+
+
 def _unevaluated(expr: sp.Expr, values: Mapping) -> sp.Expr:
     """``expr`` with the known values put in, but the arithmetic left undone (3 + 5)."""
     with sp.evaluate(False):
@@ -509,21 +517,43 @@ def _at_point(point, values, program, wrt, in_graph, local, full, at_kink=frozen
         if target in off_domain or u in off_domain:  # an edge the result does not use here
             continue
         if expr.free_symbols <= set(values):
-            v = _value(expr, values, f"∂{target}/∂{u} = {expr}", label)
-            steps.append(Step(Partial(target, u), _chain(expr, _unevaluated(expr, values), v), "local derivative", "exact"))
+            v = _value(expr, values, f"the derivative of {_users(full(target))} with respect to "
+                                     f"{_users(full(u))}", label)
+            steps.append(Step(Partial(target, u), _chain(expr, _unevaluated(expr, values), v), "local derivative", "exact",
+                              approx=_approx(v)))
     for (out, w), expr in in_graph.items():
         if expr.free_symbols <= set(values):
             if sides and (out, w) in sides:  # on a kink: both one-sided derivatives, which agree
                 v = sp.nsimplify(sides[(out, w)])
                 lhs = Partial(out, w, total=True)
-                steps.append(Step(lhs, _chain(expr, v), "one-sided derivatives agree", "exact"))
+                steps.append(Step(lhs, _chain(expr, v), "one-sided derivatives agree", "exact", approx=_approx(v)))
                 continue
             v = _value(expr, values, f"∂{out}/∂{w}", label)
             reference = value_at(sp.diff(explicit(full(out)), w), point, f"at {label}: ")
             check = check_equal(v, reference, f"value of ∂{out}/∂{w}")
             lhs = Partial(out, w, total=True)
-            steps.append(Step(lhs, _chain(expr, _unevaluated(expr, values), v), "result", check))
+            steps.append(Step(lhs, _chain(expr, _unevaluated(expr, values), v), "result", check, approx=_approx(v)))
     return Section(f"Values at {label}", tuple(steps))
+
+
+DECIMAL_DIGITS = 10  # significant digits of the decimal shown after each value at a point
+
+
+def _approx(v: sp.Expr):
+    """The exact value ``v`` as a decimal of DECIMAL_DIGITS significant digits, for display
+    after it (``σ(9/20) ≈ 0.6106392339``); None where the value is already a plain
+    integer or decimal, or where evaluation does not give a number of that precision.
+    ``v`` passed the size limits of :mod:`symnet.bounds`; evalf works to the precision
+    asked, raising its working precision where terms cancel (2 − 3.7e−44 is not 2)."""
+    if not isinstance(v, sp.Expr) or isinstance(v, (sp.Integer, sp.Float)) or not v.is_number:
+        return None
+    if isinstance(v, sp.Rational) and 10 ** DECIMAL_DIGITS % int(v.q) == 0 and abs(v) < 10 ** DECIMAL_DIGITS:
+        return None  # an exact decimal (3/5 = 0.6): it is its own decimal
+    try:
+        d = v.evalf(DECIMAL_DIGITS)
+    except (ValueError, TypeError, ArithmeticError, RecursionError):
+        return None
+    return d if isinstance(d, sp.Float) else None
 
 
 def _finite(v: sp.Expr) -> bool:

@@ -90,16 +90,56 @@ def _checked_text(text, what: str = "formula") -> str:
     return text.strip()
 
 
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
+_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_SIGNS = str.maketrans({"−": "-", "·": "*", "×": "*", "÷": "/"})
+
+
+def _greek_names() -> dict:
+    """α → alpha, θ → theta …: the names symnet's printer shows as Greek letters; σ stays
+    (it is sigmoid), and ``lambda`` is spelt ``lam`` (a Python keyword)."""
+    from sympy.printing.pretty.pretty_symbology import greek_unicode
+    names = {letter: name for name, letter in greek_unicode.items() if isinstance(letter, str)
+             and len(letter) == 1 and name.isalpha() and name.lower() != "sigma"}
+    names.pop("λ", None)
+    names.pop("Λ", None)
+    return names
+
+
+_GREEK = None
+
+
+def normalise(text: str) -> str:
+    """What symnet prints, as text the parser reads: ``−`` → ``-``, ``·`` and ``×`` → ``*``,
+    ``÷`` → ``/``, superscript powers ``x²``, ``x⁻¹`` → ``x**(2)``, ``x**(-1)``, ``√x`` and
+    ``√(…)`` → ``sqrt``, ``H(x)`` → ``Heaviside(x)``, subscripts ``u₁`` → ``u_1``, and Greek
+    letters printed for names (``θ₁₀`` → ``theta_10``). Pure text, linear in the length of
+    ``text``, done before the (bounded) parse; at most triples the length."""
+    global _GREEK
+    text = re.sub(r"(?<![\w.])H(?=\s*\()", "Heaviside", text)  # relu' is printed H(x)
+    if text.isascii():
+        return text
+    if _GREEK is None:
+        _GREEK = _greek_names()
+    text = text.translate(_SIGNS)
+    text = re.sub(r"[⁺⁻]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+", lambda m: "**(%s)" % m.group(0).translate(_SUPERSCRIPTS), text)
+    text = re.sub(r"√\s*(?=\()", "sqrt", text)  # √(x + 1)
+    text = re.sub(r"√\s*(\w+(?:\.\d*)?)(?![\w(.])", r"sqrt(\1)", text)  # √x, √2.5; √exp(x) needs √(…)
+    text = re.sub(r"(?<=\w)([₀₁₂₃₄₅₆₇₈₉]+)", lambda m: "_" + m.group(1).translate(_SUBSCRIPTS), text)
+    return "".join(_GREEK.get(c, c) for c in text) if any(c in _GREEK for c in text) else text
+
+
 def parse_expression(text: str) -> sp.Expr:
     """``"x*exp(x**2)"`` → ``x*exp(x**2)`` with real symbols.
 
     Raises :class:`ParseError` for anything but arithmetic, numbers, variable names and
     the functions in ``FUNCTIONS``, and for input beyond the limits (length, nesting,
-    number sizes); never evaluates Python.
+    number sizes); never evaluates Python. Reads what symnet prints (see :func:`normalise`):
+    ``exp(−x)``, ``x²``, ``x·y``, ``σ(z)``, ``√x``, ``u₁``.
     """
     text = _checked_text(text)
     # x^2 means x**2 in notes; replace before parsing, since Python's ^ binds looser than +
-    source = text.replace("^", "**")
+    source = normalise(text).replace("^", "**")
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:

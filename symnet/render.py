@@ -174,6 +174,8 @@ def _shown_forms(step: Step) -> tuple:
 def _step_text(step: Step) -> str:
     rel = " %s " % step.relation
     line = text(step.lhs) + rel + rel.join(text(f) for f in _shown_forms(step))
+    if step.approx is not None:
+        line += " ≈ " + text(step.approx)
     notes = [n for n in (step.why, _check_label(step)) if n]
     return line + ("    [" + "; ".join(notes) + "]" if notes else "")
 
@@ -224,6 +226,8 @@ def _step_latex(step: Step) -> str:
     width = len(_step_text(step)) - len(_step_notes(step))
     if width <= _LONG:
         line = lhs + "".join(" %s %s" % (rel, latex(f)) for f in _shown_forms(step))
+        if step.approx is not None:
+            line += r" \approx " + latex(step.approx)
         if width + len(_step_notes(step)) <= _LONG + 10:
             return r"%s \qquad %s" % (line, note_lines[0]) if note_lines else line
         # the note below, wrapped
@@ -233,6 +237,8 @@ def _step_latex(step: Step) -> str:
         for j, piece in enumerate(_broken(f)):
             lead = (lhs if k == 0 else "") + " &%s %s" % (rel, piece) if j == 0 else r" &\quad " + piece
             lines.append(lead)
+    if step.approx is not None:
+        lines.append(r" &\approx " + latex(step.approx))
     lines.extend(r" &\qquad " + n for n in note_lines)
     return r"\begin{aligned}" + " \\\\\n".join(lines) + r"\end{aligned}"
 
@@ -543,6 +549,8 @@ def render_json(d: Derivation) -> str:
         out = {"lhs": _parsable(s.lhs), "value": _parsable(s.value),
                 "forms": [_parsable(f) for f in s.chain], "relation": s.relation,
                 "text": _step_text(s), "latex": _step_latex(s), "why": s.why, "check": s.check}
+        if s.approx is not None:  # a value at a point, as a decimal
+            out["approx"] = _parsable(s.approx)
         matrices = {m.name: [_parsable(m.rows), _parsable(m.cols)] for m in sorted(s.value.atoms(sp.MatrixSymbol), key=str)}
         if matrices:  # names that are matrices in this step's value, with their shapes
             out["matrices"] = matrices

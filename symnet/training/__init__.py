@@ -33,12 +33,15 @@ def train(task: str, backend: str = "numpy", *, epochs: int | None = None, lr: f
     ``checkpoint``: save the weights there (atomically, durably) after an epoch once
     ``save_every`` seconds have passed since the last save (0: every epoch), after the
     last epoch and when training stops early; with ``resume=True`` continue from it up
-    to ``epochs``. ``plot``: write a PNG of the loss
-    curve and the task's own figure. Every output is checked writable before training
+    to ``epochs`` (a line on stderr says when ``epochs`` or ``lr`` differ from the
+    checkpoint's run, or when it is already at ``epochs``: nothing to do). ``plot``: write
+    a PNG of the loss curve and the task's own figure, into an existing folder, without
+    pyplot (a notebook's matplotlib backend is left alone). Every output is checked writable before training
     starts. Raises :class:`TrainingDiverged` when the loss or the weights become NaN or
     infinite, :class:`TrainingInterrupted` on Ctrl-C, :class:`CheckpointError` for a
-    checkpoint that cannot be resumed from, :class:`SymnetError` for bad settings or an
-    output that cannot be written.
+    checkpoint that cannot be resumed from, :class:`UnknownNameError` for an unknown task
+    (with a did-you-mean), :class:`SymnetError` for bad settings, a plot folder that does
+    not exist, or an output that cannot be written.
     """
     job = get_task(task)
     check_backend(backend, job)
@@ -63,22 +66,26 @@ def _plot_target(path) -> Path:
         import matplotlib  # noqa: F401
     except ImportError:
         raise SymnetError("--plot needs matplotlib: pip install matplotlib (or pip install 'symnet[train]')") from None
+    if not path.parent.is_dir():  # as graph -o: refused, not created
+        blocking = next((f for f in path.parents if f.exists()), None)
+        if blocking is not None and not blocking.is_dir():
+            raise SymnetError(f"cannot write the plot {path}: {blocking} is not a folder")
+        raise SymnetError(f"cannot write the plot {path}: the folder {path.parent} does not exist")
     return path
 
 
 def save_plot(task, result: TrainResult, path) -> Path:
     """The task's figure as a PNG, written atomically (see ``checkpoint.write_atomically``).
-    Raises :class:`SymnetError` when ``path`` is not a ``.png`` name, matplotlib is
-    missing, or the file cannot be written."""
+    Raises :class:`SymnetError` when ``path`` is not a ``.png`` name, its folder does
+    not exist, matplotlib is missing, or the file cannot be written. Never switches
+    matplotlib's backend (pyplot is not used)."""
     path = _plot_target(path)
-    import matplotlib
-    matplotlib.use("Agg")
+    # a Figure on its own Agg canvas: pyplot and the process's backend (a notebook's
+    # inline one) are left alone
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     figure = Figure(figsize=(11, 4.2), layout="constrained")
+    FigureCanvasAgg(figure)
     task.plot(result, figure)
     figure.suptitle(f"symnet train {result.task} ({result.backend} backend)")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SymnetError(f"cannot write the plot {path}: {exc.strerror or exc}") from None
     return write_atomically(path, lambda f: figure.savefig(f, format="png", dpi=110), "the plot")

@@ -184,7 +184,7 @@ def _settings_json(settings: Settings) -> dict:
     return {"epochs": settings.epochs, "lr": settings.lr, "batch": settings.batch, "seed": settings.seed}
 
 
-def _resume(task, checkpoint, params: dict, rng) -> tuple[dict, list, int]:
+def _resume(task, checkpoint, params: dict, rng, settings: Settings) -> tuple[dict, list, int]:
     """The weights, history and epoch saved in ``checkpoint``, checked against this model;
     restores the random generator's state into ``rng``."""
     saved, meta = load_checkpoint(checkpoint, {k: v.shape for k, v in params.items()}, task.name)
@@ -198,7 +198,22 @@ def _resume(task, checkpoint, params: dict, rng) -> tuple[dict, list, int]:
     if any(set(record) != keys for record in meta["history"]):
         raise CheckpointError(f"{checkpoint} is not a valid symnet checkpoint: its history records are not "
                               f"the {task.name} task's ({', '.join(sorted(keys))})")
+    if meta["epoch"] < settings.epochs:  # else: nothing to do, said by fit
+        _note_schedule(checkpoint, meta.get("settings"), settings)
     return params, meta["history"], meta["epoch"]
+
+
+def _note_schedule(checkpoint, saved, settings: Settings) -> None:
+    """One line on stderr where --epochs or --lr differ from the checkpoint's: the rest of
+    the run follows the new schedule (the learning rate, and for a decaying schedule its
+    length), not the one the checkpoint was trained with."""
+    if not isinstance(saved, dict):
+        return
+    changed = [f"--{k} {getattr(settings, k)} (the checkpoint's run: {saved[k]})" for k in ("epochs", "lr")
+               if k in saved and saved[k] != getattr(settings, k)]
+    if changed:
+        print(f"symnet: note: resuming {checkpoint} with {' and '.join(changed)}: the rest of the run "
+              "follows the new learning-rate schedule", file=sys.stderr)
 
 
 def fit(task, backend: str, settings: Settings, *, checkpoint=None, resume: bool = False,
@@ -231,7 +246,10 @@ def fit(task, backend: str, settings: Settings, *, checkpoint=None, resume: bool
     history: list = []
     start = 0
     if resume:
-        params, history, start = _resume(task, checkpoint, params, rng)
+        params, history, start = _resume(task, checkpoint, params, rng, settings)
+        if start >= settings.epochs:  # the result is the checkpoint's, untimed
+            print(f"symnet: nothing to do: {checkpoint} is already at epoch {start}, and --epochs "
+                  f"{settings.epochs} asks for no more; give --epochs above {start} to train on", file=sys.stderr)
     if checkpoint is not None:
         writer = CheckpointWriter(checkpoint)
     engine = task.engine(backend, params)

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import SymnetError
 from ..kernels import load_kernel
 from .engines import FusedEngine, NumpyEngine, TorchEngine, TritonEngine, on_device, require_torch
-from .tasks import Task
+from .tasks import Task, legend_both
 
 __all__ = ["Xor", "Digits", "mlp_grads", "mlp_forward"]
 
@@ -155,7 +155,11 @@ class Xor(Task):
         out = mlp_forward(result.params, np.stack([gx.ravel(), gy.ravel()], 1), "mse").reshape(gx.shape)
         im = ax2.contourf(gx, gy, out, levels=np.linspace(0, 1, 11), cmap="RdBu_r")
         ax2.contour(gx, gy, out, levels=[0.5], colors="k")
-        ax2.scatter(self.x[:, 0], self.x[:, 1], c=self.t[:, 0], cmap="RdBu_r", edgecolors="k", s=120)
+        for target, marker in ((0, "s"), (1, "o")):  # white with a black edge: visible on either region
+            at = self.t[:, 0] == target
+            ax2.scatter(self.x[at, 0], self.x[at, 1], marker=marker, facecolors="white", edgecolors="k",
+                        linewidths=2, s=140, label=f"target {target}", zorder=3)
+        ax2.legend(loc="lower center", fontsize="small", framealpha=0.9)
         ax2.set(xlabel="x1", ylabel="x2", title="decision boundary (output = 0.5)", aspect="equal")
         figure.colorbar(im, ax=ax2)
 
@@ -225,7 +229,8 @@ class Digits(Task):
                  f"SGD (batch {s.batch}, lr {s.lr} decaying to 0 along a half cosine, seed {s.seed})",
                  f"train {len(self.x)} images, test {len(self.x_test)} (a fixed stratified split)",
                  f"test accuracy {100 * m['test_accuracy']:.2f}%   train accuracy {100 * m['train_accuracy']:.2f}%   "
-                 f"final epoch loss {m['loss']:.4f}   {1e3 * result.seconds_per_epoch:.1f} ms per epoch",
+                 f"final epoch loss {m['loss']:.4f}" + (f"   {1e3 * result.seconds_per_epoch:.1f} ms per epoch"
+                                                       if math.isfinite(result.seconds_per_epoch) else ""),
                  "", "confusion matrix (rows: true digit, columns: predicted)",
                  "     " + "".join(f"{d:>4}" for d in range(10))]
         for d, row in enumerate(self.confusion(result.params)):
@@ -240,6 +245,7 @@ class Digits(Task):
         twin = ax1.twinx()
         twin.plot(epochs, [100 * r["test_accuracy"] for r in result.history], color="C1", label="test accuracy")
         twin.set_ylabel("test accuracy (%)")
+        legend_both(ax1, twin)
         matrix = self.confusion(result.params)
         ax2.imshow(matrix, cmap="Blues")
         for (i, j), v in np.ndenumerate(matrix):

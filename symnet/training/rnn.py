@@ -20,7 +20,7 @@ import numpy as np
 from ..kernels import load_kernel
 from .engines import FusedEngine, NumpyEngine, TorchEngine, TritonEngine, on_device, require_torch
 from .mlp import init_layer
-from .tasks import Task
+from .tasks import Task, legend_both
 
 __all__ = ["DelayedRecall", "bptt_grads"]
 
@@ -154,5 +154,6 @@ class DelayedRecall(Task):
         ax.plot(epochs, [r["loss"] for r in result.history], label="train loss")
         ax.set(xlabel="epoch", ylabel="cross-entropy", title=f"Elman RNN, recall at delay {self.delay}")
         twin = ax.twinx()
-        twin.plot(epochs, [100 * r["test_accuracy"] for r in result.history], color="C1")
+        twin.plot(epochs, [100 * r["test_accuracy"] for r in result.history], color="C1", label="test accuracy")
         twin.set_ylabel("test accuracy (%)")
+        legend_both(ax, twin)

@@ -52,6 +52,13 @@ class Task:
         raise NotImplementedError
 
 
+def legend_both(ax, twin) -> None:
+    """One legend for a plot with two y axes (``twin = ax.twinx()``): both axes' lines."""
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = twin.get_legend_handles_labels()
+    twin.legend(h1 + h2, l1 + l2, loc="center right", fontsize="small")
+
+
 def _registry() -> dict:
     from .classic import Miles, Perceptron
     from .mlp import Digits, Xor
@@ -65,5 +72,10 @@ TASKS = ("miles", "perceptron", "xor", "digits", "rnn")
 def get_task(name: str) -> Task:
     tasks = _registry()
     if name not in tasks:
-        raise UnknownNameError(f"unknown task {name!r}; choose one of: {', '.join(TASKS)}")
+        import difflib
+        lower = {t.lower(): t for t in TASKS}
+        close = ([lower[name.lower()]] if isinstance(name, str) and name.lower() in lower else
+                 difflib.get_close_matches(str(name).lower(), list(TASKS), n=1))
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UnknownNameError(f"unknown task {name!r}{hint}; choose one of: {', '.join(TASKS)}")
     return tasks[name]()
