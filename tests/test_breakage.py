@@ -93,3 +93,27 @@ def test_huge_sympy_numbers_are_refused_with_one_clear_error():
     # within the limit it still works
     d = symnet.derive(x / sp.Integer(10) ** 999, at={x: 1})
     assert d.gradients[sp.Symbol("x", real=True)] == sp.Integer(10) ** -999
+
+
+# --- time limits that setitimer cannot take: nan, inf, 1e308 ------------------------------
+
+@pytest.mark.parametrize("value", ["nan", "-1"])
+def test_time_limit_nan_or_negative_is_one_clear_error(value):
+    assert_one_line_error(run_limited("derive", "x**2", "--time-limit", value), "--time-limit")
+
+
+@pytest.mark.parametrize("value", ["inf", "1e308"])
+def test_time_limit_beyond_any_timer_means_no_limit(value):
+    r = run_limited("derive", "x**2", "--time-limit", value)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert "2·x" in r.stdout
+
+
+def test_time_limit_function_refuses_nan():
+    from symnet.bounds import time_limit
+
+    with pytest.raises(SymnetError, match="time limit"):
+        with time_limit(float("nan")):
+            pass
+    with time_limit(float("inf")):  # no limit, no OverflowError
+        assert sp.Integer(2) ** 10 == 1024
