@@ -117,3 +117,23 @@ def test_time_limit_function_refuses_nan():
             pass
     with time_limit(float("inf")):  # no limit, no OverflowError
         assert sp.Integer(2) ** 10 == 1024
+
+
+# --- wrong types in the Python API: one clear SymnetError, not a TypeError/ValueError -----
+
+@pytest.mark.parametrize("wrt", [5, 2.5, None.__class__])
+def test_wrt_of_wrong_type_is_a_clear_error(wrt):
+    with pytest.raises(SymnetError, match="wrt"):
+        symnet.derive("x**2", wrt=wrt)
+
+
+@pytest.mark.parametrize("assignments", ["c=x", [("c",)], [("c", "x", "y")], ["cx"], 5, [5]])
+def test_malformed_assignments_are_a_clear_error(assignments):
+    with pytest.raises(SymnetError, match="assignment"):
+        symnet.Program.from_assignments(assignments)
+
+
+def test_well_formed_assignments_still_work():
+    p = symnet.Program.from_assignments([("c", "x*2"), ["d", "c + 1"]])
+    x = sp.Symbol("x", real=True)
+    assert symnet.derive(p).gradients[x] == 2
