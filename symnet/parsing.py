@@ -24,6 +24,7 @@ import keyword
 import math
 import numbers
 import re
+import unicodedata
 from typing import Mapping
 
 import sympy as sp
@@ -245,6 +246,9 @@ def _condition(node: ast.AST, depth: int, source: str):
 
 def _symbol(name: str, label: bool = False) -> sp.Expr:
     """The variable ``name``; ``label``: a name for a result (σ may name sigmoid's output)."""
+    # Python reads identifiers in a formula in NFKC form (ｘ is x); names given on their own
+    # (targets, wrt, points) are read the same way, or 'ｃ' and the formula's c would differ
+    name = unicodedata.normalize("NFKC", name)
     if name in CONSTANTS:
         return CONSTANTS[name]
     if name in FUNCTIONS and not label:

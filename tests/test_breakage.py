@@ -137,3 +137,18 @@ def test_well_formed_assignments_still_work():
     p = symnet.Program.from_assignments([("c", "x*2"), ["d", "c + 1"]])
     x = sp.Symbol("x", real=True)
     assert symnet.derive(p).gradients[x] == 2
+
+
+# --- names in NFKC form everywhere: Python reads the formula's ｃ as c ---------------------
+
+def test_compatibility_characters_name_the_same_variable_everywhere():
+    # the target 'ｃ' (fullwidth) and the c in 'c + 1' were two variables: df/dx was 0
+    p = symnet.Program.from_assignments([("ｃ", "x*2"), ("f", "c + 1")])
+    d = symnet.derive(p)
+    x = sp.Symbol("x", real=True)
+    assert d.inputs == (x,) and d.gradients[x] == 2
+    d = symnet.derive("ｘ**3", wrt=["ｘ"], at={"ｘ": 2})
+    assert d.gradients[x] == 3 * x ** 2 and d.point == {x: 2}
+    r = run_limited("derive", "x**2", "--wrt", "ｘ", "--at", "ｘ=3")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "= 6" in r.stdout
