@@ -26,6 +26,7 @@ __all__ = ["MAX_DIGITS", "PRINT_DIGITS", "check_magnitudes", "check_exact", "val
 
 MAX_DIGITS = 1000          # every intermediate value lies within 10^±1000 ...
 PRINT_DIGITS = 4000        # ... and every exact integer in a result has at most 4000 digits
+_LONGEST_TIMER = 1e8       # seconds (three years); a longer time limit is no limit
 _PREC = 30                 # digits of the estimates
 _MAX_BITS = math.ceil(MAX_DIGITS * math.log2(10))
 _PRINT_BITS = math.ceil(PRINT_DIGITS * math.log2(10))
@@ -122,9 +123,14 @@ def time_limit(seconds: float | None, message: str = "the derivation took too lo
     Symbolic work on a short formula can still grow without bound (``sigmoid`` nested 60
     times, ``(x + (x + …)**2)**2``), so the command line runs a user's formula under this
     limit. It uses ``SIGALRM``: only on POSIX and in the main thread; elsewhere, and for
-    ``seconds`` None or 0, the block runs unlimited. Once due, the error is raised again
+    ``seconds`` None, 0 or beyond three years (inf), the block runs unlimited; a
+    negative or nan ``seconds`` raises :class:`LimitError`. Once due, the error is raised again
     every 50 ms, in case a broad ``except`` inside SymPy swallowed it.
     """
+    if seconds is not None and not seconds >= 0:  # negative, or nan
+        raise LimitError(f"a time limit must be a number of seconds (0: none), not {seconds}")
+    if seconds and seconds > _LONGEST_TIMER:  # inf or 1e308: setitimer overflows; no limit
+        seconds = None
     if not seconds or not hasattr(signal, "setitimer") or \
             threading.current_thread() is not threading.main_thread():
         yield

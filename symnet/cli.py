@@ -161,7 +161,7 @@ def _limited(args):
 
     if args.target in curriculum.names() or not args.time_limit:
         return time_limit(None)
-    if args.time_limit < 0:
+    if not args.time_limit >= 0:  # negative, or nan
         raise SymnetError("--time-limit must be a number of seconds, or 0 for none")
     return time_limit(args.time_limit, f"the formula took longer than {args.time_limit:g} s to derive "
                       "and print (see --time-limit)")

@@ -88,7 +88,13 @@ class Program:
         numbers or text (parsed safely, see :mod:`symnet.parsing`); raises
         :class:`~symnet.errors.ParseError` for text the parser refuses and
         :class:`~symnet.errors.DerivationError` for a malformed program."""
+        if isinstance(assignments, (str, bytes)) or not isinstance(assignments, Iterable):
+            raise DerivationError("assignments must be a sequence of (target, expression) pairs, "
+                                  f"not {type(assignments).__name__}")
         given = tuple(assignments)
+        for pair in given:
+            if isinstance(pair, (str, bytes)) or not isinstance(pair, Sequence) or len(pair) != 2:
+                raise DerivationError(f"each assignment must be a (target, expression) pair, not {_brief(pair)}")
         pairs = tuple((as_symbol(t, "assignment target"), as_expression(e, "assigned expression"))
                       for t, e in given)
         if any(isinstance(part, str) for pair in given for part in pair):
@@ -246,6 +252,8 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
         wrt = inputs
     if isinstance(wrt, (sp.Basic, str)):
         wrt = [wrt]
+    if not isinstance(wrt, Iterable):
+        raise DerivationError(f"wrt must be a variable or a sequence of them, not {_brief(wrt)}")
     wrt = tuple(as_symbol(w, known=inputs) if isinstance(w, (str, sp.Symbol))
                 else as_expression(w, "wrt entry") for w in wrt)
     for w in wrt:
@@ -670,3 +678,9 @@ def _forward_of(derivation: Derivation, out) -> sp.Expr:
         return memo[sym]
 
     return full(out)
+
+
+def _brief(value, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for a one-line message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"

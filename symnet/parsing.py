@@ -22,8 +22,10 @@ from __future__ import annotations
 import ast
 import difflib
 import keyword
+import math
 import numbers
 import re
+import unicodedata
 from typing import Mapping
 
 import sympy as sp
@@ -54,12 +56,14 @@ MAX_EXPONENT = 1000
 MAX_LITERAL_DIGITS = 100
 MAX_NAME_LENGTH = 64
 _NAME = re.compile(r"^[^\W\d_]\w*$")
+_FLOAT_LITERAL = re.compile(r"(\d*)\.?(\d*)(?:[eE]([+-]?\d+))?")
 _CHAINS = {ast.Add: "sum", ast.Sub: "sum", ast.Mult: "product", ast.Div: "product"}
 _BINARY = {
     ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
     ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b,
 }
 _UNDEFINED = (sp.zoo, sp.nan, sp.oo, -sp.oo)
+_MAX_BITS = math.ceil(MAX_DIGITS * math.log2(10))
 
 
 def _describe(node: ast.AST) -> str:
@@ -166,10 +170,20 @@ def _number(node: ast.Constant, source: str) -> sp.Rational:
     else:
         # the literal as written, exactly: 0.1 is 1/10, 1e-400 is not 0 and 1e400 is not inf
         literal = ast.get_source_segment(source, node) or repr(value)
-        try:
-            number = sp.Rational(literal.replace("_", ""))
-        except (TypeError, ValueError):
-            raise ParseError(f"cannot read the number {literal!r}") from None
+        # 1e99999999999999999999: SymPy would build that integer (unbounded time and memory);
+        # a nonzero literal with an exponent beyond what its own length can offset is too long
+        # (0e99999999999999999999 too, so a zero is read from its digits alone)
+        written = _FLOAT_LITERAL.fullmatch(literal.replace("_", ""))
+        if written and not (written.group(1) + written.group(2)).strip("0"):
+            number = sp.Integer(0)
+        elif written and written.group(3) and abs(int(written.group(3))) > MAX_LITERAL_DIGITS + MAX_LENGTH:
+            raise ParseError(f"the number {_short(literal)} has more than {MAX_LITERAL_DIGITS} digits "
+                             "(the limit for a number written in a formula)")
+        else:
+            try:
+                number = sp.Rational(literal.replace("_", ""))
+            except (TypeError, ValueError):
+                raise ParseError(f"cannot read the number {literal!r}") from None
     if max(abs(number.p), number.q) > 10 ** MAX_LITERAL_DIGITS:
         raise ParseError(f"the number {literal} has more than {MAX_LITERAL_DIGITS} digits (the limit "
                          "for a number written in a formula)")
@@ -276,6 +290,9 @@ def _condition(node: ast.AST, depth: int, source: str):
 
 def _symbol(name: str, label: bool = False) -> sp.Expr:
     """The variable ``name``; ``label``: a name for a result (σ may name sigmoid's output)."""
+    # Python reads identifiers in a formula in NFKC form (ｘ is x); names given on their own
+    # (targets, wrt, points) are read the same way, or 'ｃ' and the formula's c would differ
+    name = unicodedata.normalize("NFKC", name)
     if name in CONSTANTS:
         return CONSTANTS[name]
     if name in FUNCTIONS and not label:
@@ -342,6 +359,10 @@ def as_expression(value, what: str = "formula") -> sp.Expr:
     if isinstance(value, sp.Basic):
         if not isinstance(value, sp.Expr):
             raise ParseError(f"the {what} must be an expression, not {type(value).__name__}")
+        # Integer(10)**5000 is built by the caller, but printing it fails (Python's 4300-digit
+        # limit) and computing with it is unbounded: the parser's limit holds here too
+        if any(max(abs(r.p), r.q).bit_length() > _MAX_BITS for r in value.atoms(sp.Rational)):
+            raise ParseError(f"a number in the {what} is too large (more than {MAX_DIGITS} digits)")
         return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ParseError(f"expected the {what} as a SymPy expression, a real number or text, "
