@@ -423,3 +423,9 @@ def test_triton_outputs_named_like_generated_names(output):
     assert k.outputs[0] == (f"{output}_2" if output in names else output)
     values = point(names, shape=(4,), seed=5)
     check(k, values, names, k(**{n: torch.tensor(v, dtype=torch.float64) for n, v in values.items()}))
+
+
+def test_a_misspelt_argument_is_named_with_the_inputs():
+    k = symnet.compile(symnet.derive((sp.Symbol("t", real=True) - symnet.sigmoid(x)) ** 2, [x]))
+    with pytest.raises(TypeError, match=r"missing a required argument: 't'; unexpected 'y' \(the inputs are "):
+        k(x=np.zeros(2), y=np.zeros(2))

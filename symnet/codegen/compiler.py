@@ -79,7 +79,12 @@ def _with_user_names(function: Callable, names: tuple) -> Callable:
 
     @functools.wraps(function)
     def call(*args, **kwargs):
-        bound = public.bind(*args, **kwargs)  # TypeError naming a missing or unexpected argument
+        try:
+            bound = public.bind(*args, **kwargs)
+        except TypeError as exc:  # name every unexpected argument too, and what the inputs are
+            unexpected = [k for k in kwargs if k not in public.parameters]
+            also = f"; unexpected {', '.join(map(repr, unexpected))}" if unexpected else ""
+            raise TypeError(f"{exc}{also} (the inputs are {', '.join(names)})") from None
         return function(*bound.args, **bound.kwargs)
 
     call.__signature__ = public
