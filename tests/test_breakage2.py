@@ -1,0 +1,87 @@
+"""Breaking it, round 2 (issue 20): hostile and careless input to the Triton kernels, crafted
+checkpoints and the cache folder. Each test here failed before its fix. Triton runs under its
+interpreter (TRITON_INTERPRET=1) with tiny shapes; references are torch in float64."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+triton = pytest.importorskip("triton")
+
+from symnet.kernels import load_kernel  # noqa: E402
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the interpreter's numpy overflows
+
+
+def _ce():
+    return load_kernel("softmax_cross_entropy", "triton")
+
+
+@pytest.mark.parametrize("make", [
+    lambda b: torch.as_strided(b, (4, 6), (1, 1)),  # row i starts one entry after row i-1
+    lambda b: torch.as_strided(b, (4, 6), (3, 1)),  # rows overlap by half
+    lambda b: torch.as_strided(b, (3, 2, 6), (0, 6, 1)),  # expanded on a leading axis
+], ids=["sliding", "half-overlap", "expanded-leading"])
+def test_inplace_gradient_refuses_a_view_whose_rows_overlap(make):
+    """inplace=True over a view whose entries share memory (as_strided) silently wrote a wrong
+    gradient, since programs overwrite each other's logits; only stride 0 was refused."""
+    base = torch.randn(40, device=DEVICE)
+    z = make(base)
+    r = torch.zeros(z.shape[:-1], dtype=torch.int64, device=DEVICE)
+    before = base.clone()
+    with pytest.raises(ValueError, match="share memory") as caught:
+        _ce().softmax_cross_entropy_grad(z, r, inplace=True)
+    assert "\n" not in str(caught.value)
+    assert torch.equal(base, before), "a refused call must not write"
+
+
+def test_inplace_gradient_still_takes_views_that_do_not_overlap():
+    """The overlap check is not too strict: column-strided and transposed views are written in place."""
+    for make in (lambda b: b[:, ::2], lambda b: b.t()):
+        base = torch.randn(6, 8, device=DEVICE, dtype=torch.float64)
+        z = make(base)
+        r = torch.arange(z.shape[0], device=DEVICE) % z.shape[1]
+        zr = z.detach().clone().requires_grad_()
+        torch.nn.functional.cross_entropy(zr, r).backward()
+        loss, dz = _ce().softmax_cross_entropy_grad(z, r, inplace=True)
+        assert dz is z
+        torch.testing.assert_close(z, zr.grad, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("ignore, error, message", [
+    (None, TypeError, "ignore_index must be an integer, not None"),
+    ("a", TypeError, "ignore_index must be an integer, not 'a'"),
+    (1.5, TypeError, "ignore_index must be an integer, not 1.5"),
+    (True, TypeError, "ignore_index must be an integer"),
+    (torch.tensor(2), TypeError, "ignore_index must be an integer"),
+    (2**70, ValueError, "outside the int64 range"),
+])
+def test_ignore_index_must_be_an_int64(ignore, error, message):
+    """ignore_index None or 'a' raised the interpreter's InterpreterError (a traceback), 2**70 an
+    OverflowError, and 1.5 silently ignored nothing: now one clear line, before any launch."""
+    z = torch.zeros(3, 5, device=DEVICE)
+    r = torch.tensor([0, 1, 2], device=DEVICE)
+    for call in (lambda: _ce().softmax_cross_entropy(z, r, ignore_index=ignore),
+                 lambda: _ce().softmax_cross_entropy_grad(z, r, ignore_index=ignore)):
+        with pytest.raises(error, match=message) as caught:
+            call()
+        assert type(caught.value) is error and "\n" not in str(caught.value)
+
+
+def test_ignore_index_takes_numpy_integers_and_extremes():
+    z = torch.randn(3, 5, device=DEVICE, dtype=torch.float64)
+    r = torch.tensor([0, 4, 2], device=DEVICE)
+    for ignore in (np.int32(4), np.int64(4), 4):
+        got = _ce().softmax_cross_entropy(z, r, ignore_index=ignore)
+        want = torch.nn.functional.cross_entropy(z, r, ignore_index=4)
+        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-12)
+    rr = torch.tensor([0, -2**63, 2], device=DEVICE)
+    got = _ce().softmax_cross_entropy(z, rr, ignore_index=-2**63)
+    want = torch.nn.functional.cross_entropy(z, rr.clamp(min=-100), ignore_index=-100)
+    torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-12)
