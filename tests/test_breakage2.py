@@ -85,3 +85,37 @@ def test_ignore_index_takes_numpy_integers_and_extremes():
     got = _ce().softmax_cross_entropy(z, rr, ignore_index=-2**63)
     want = torch.nn.functional.cross_entropy(z, rr.clamp(min=-100), ignore_index=-100)
     torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-12)
+
+
+# ---------------------------------------------------------------- crafted checkpoints
+
+def test_a_zip64_checkpoint_whose_end_record_lies_is_refused_before_its_member_list_is_read(tmp_path):
+    """A zip64 file whose plain end record claims a tiny list of members: zipfile takes the zip64
+    record's size instead, so the 64 KiB bound on the list was bypassed (600,000 members: 21 s and
+    over 300 MB before the refusal). symnet never writes zip64: refused from the end record."""
+    import io
+    import struct
+    import time
+    import zipfile
+
+    from symnet.training import CheckpointError, load_checkpoint, train
+    good = tmp_path / "good.npz"
+    train("xor", epochs=2, checkpoint=good)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(good) as z, zipfile.ZipFile(buf, "w") as out:
+        for name in z.namelist():
+            out.writestr(name, z.read(name))
+        for i in range(70_000):  # more than 65,535: zipfile writes the zip64 records
+            out.writestr(f"m{i}", b"")
+    data = bytearray(buf.getvalue())
+    end = data.rfind(b"PK\x05\x06")
+    assert data.find(b"PK\x06\x07") >= 0
+    struct.pack_into("<I", data, end + 12, 100)  # the plain end record: a 100-byte list
+    bad = tmp_path / "zip64.npz"
+    bad.write_bytes(bytes(data))
+    (tmp_path / "zip64.npz.history.jsonl").write_bytes((tmp_path / "good.npz.history.jsonl").read_bytes())
+    started = time.perf_counter()
+    with pytest.raises(CheckpointError, match="it is a zip64 file") as caught:
+        load_checkpoint(bad, None, "xor")
+    assert time.perf_counter() - started < 0.5 and "\n" not in str(caught.value)
+    load_checkpoint(good, None, "xor")  # a real checkpoint still loads

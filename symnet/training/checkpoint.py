@@ -221,12 +221,14 @@ class CheckpointWriter:
 def _check_directory(f, size: int) -> None:
     """Bound the zip's central directory before ``zipfile`` reads it whole into a list of
     members (a 64 MiB directory would be a million objects): its size is in the end record."""
-    tail = min(size, 22 + 0xFFFF)  # the end record and its comment
+    tail = min(size, 20 + 22 + 0xFFFF)  # the zip64 locator, the end record and its comment
     f.seek(size - tail)
     data = f.read(tail)
     at = data.rfind(b"PK\x05\x06")
     if at < 0 or at + 22 > len(data):
         raise CheckpointError("it is not a zip file (no end record)")
+    if at >= 20 and data[at - 20:at - 16] == b"PK\x06\x07":  # zipfile would take the zip64 record's sizes
+        raise CheckpointError("it is a zip64 file (its list of members is unbounded); symnet never writes one")
     directory = struct.unpack_from("<I", data, at + 12)[0]
     if directory > DIRECTORY_LIMIT:  # 0xFFFFFFFF (zip64) included: symnet never writes one
         raise CheckpointError(f"its list of members claims {directory} bytes, more than a checkpoint needs")
