@@ -119,3 +119,42 @@ def test_a_zip64_checkpoint_whose_end_record_lies_is_refused_before_its_member_l
         load_checkpoint(bad, None, "xor")
     assert time.perf_counter() - started < 0.5 and "\n" not in str(caught.value)
     load_checkpoint(good, None, "xor")  # a real checkpoint still loads
+
+
+_SWAPPED = r"""
+import os, pathlib, sys
+sys.path.insert(0, sys.argv[1])
+from symnet.errors import SymnetError
+from symnet.training import load_checkpoint
+which, good = sys.argv[2], pathlib.Path(sys.argv[3])
+target = good if which == "checkpoint" else good.with_name(good.name + ".history.jsonl")
+target.unlink()
+os.mkfifo(target)
+pathlib.Path.is_file = lambda self: True  # the FIFO is swapped in just after symnet's check
+try:
+    load_checkpoint(good, None, "xor")
+    print("loaded")
+except SymnetError as exc:
+    print(type(exc).__name__, exc)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs")
+@pytest.mark.parametrize("which", ["checkpoint", "history"])
+def test_a_fifo_swapped_in_after_the_check_does_not_hang_the_resume(tmp_path, which):
+    """open() of a FIFO with no writer blocks for ever: the checkpoint and its history sidecar
+    are now opened non-blocking and read only if they are regular files."""
+    import subprocess
+    import sys
+
+    from symnet.training import train
+    good = tmp_path / "good.npz"
+    train("xor", epochs=2, checkpoint=good)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        r = subprocess.run([sys.executable, "-c", _SWAPPED, root, which, str(good)],
+                           capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"load_checkpoint hung on a FIFO {which}")
+    assert r.returncode == 0, r.stderr
+    assert "is not a regular file" in r.stdout and r.stdout.count("\n") == 1, r.stdout
