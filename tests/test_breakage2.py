@@ -158,3 +158,21 @@ def test_a_fifo_swapped_in_after_the_check_does_not_hang_the_resume(tmp_path, wh
         pytest.fail(f"load_checkpoint hung on a FIFO {which}")
     assert r.returncode == 0, r.stderr
     assert "is not a regular file" in r.stdout and r.stdout.count("\n") == 1, r.stdout
+
+
+# ---------------------------------------------------------------- the cache folder
+
+def test_an_unexpanded_tilde_in_symnet_cache_means_the_home_folder(tmp_path, monkeypatch):
+    """SYMNET_CACHE='~/sn' (quoted, or set by a service) created a folder literally named '~' in
+    the working folder, one `rm -rf ~` away from the home folder."""
+    from symnet import cache
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    monkeypatch.setenv(cache.ENV, "~/sn")
+    assert cache.cache_root() == home / "sn"
+    assert cache.save_copy("triton", "k.py", "x = 1\n") == home / "sn" / "triton" / "k.py"
+    assert (home / "sn" / "triton" / "k.py").read_text() == "x = 1\n"
+    assert not (work / "~").exists()
