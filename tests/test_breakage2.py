@@ -176,3 +176,54 @@ def test_an_unexpanded_tilde_in_symnet_cache_means_the_home_folder(tmp_path, mon
     assert cache.save_copy("triton", "k.py", "x = 1\n") == home / "sn" / "triton" / "k.py"
     assert (home / "sn" / "triton" / "k.py").read_text() == "x = 1\n"
     assert not (work / "~").exists()
+
+
+# ---------------------------------------------------------------- fused training kernels
+
+def _xor():
+    x = torch.tensor([[0., 0], [0, 1], [1, 0], [1, 1]], device=DEVICE)
+    t = torch.tensor([[0.], [1], [1], [0]], device=DEVICE)
+    g = torch.Generator().manual_seed(0)
+    params = [torch.randn(2, 2, generator=g), torch.randn(2, generator=g), torch.randn(1, 2, generator=g),
+              torch.randn(1, generator=g)]
+    return x, t, [p.to(DEVICE) for p in params]
+
+
+@pytest.mark.parametrize("batch", [2**31, 10**30])
+def test_a_batch_too_big_for_the_kernel_is_one_clear_line(batch):
+    """batch=10**30 raised Triton's OverflowError ('integer to be specialized too large to
+    represent') from inside the launch."""
+    mlp = load_kernel("mlp_train", "triton")
+    x, t, params = _xor()
+    before = [p.clone() for p in params]
+    with pytest.raises(ValueError, match="batch must be a positive whole number below 2³¹") as caught:
+        mlp.mlp_sigmoid_sigmoid_mse(x, t, *params, torch.tensor([0, 1], device=DEVICE), 0.1, batch)
+    assert type(caught.value) is ValueError and "\n" not in str(caught.value)
+    assert all(torch.equal(p, q) for p, q in zip(params, before))
+
+
+@pytest.mark.parametrize("lr", ["x", None, [0.1], True])
+def test_a_learning_rate_that_is_no_number_is_named(lr):
+    """lr='x' or None raised float()'s own message, which names neither lr nor the kernel; True
+    was taken as 1.0."""
+    mlp = load_kernel("mlp_train", "triton")
+    x, t, params = _xor()
+    with pytest.raises(TypeError, match="lr must be a float or a float32 tensor") as caught:
+        mlp.mlp_sigmoid_sigmoid_mse(x, t, *params, torch.tensor([0, 1], device=DEVICE), lr, 2)
+    assert "\n" not in str(caught.value)
+
+
+def test_numeric_learning_rates_still_run_and_match_a_float64_step():
+    """A float, an int and a numpy float32 learning rate give the step torch computes in float64."""
+    mlp = load_kernel("mlp_train", "triton")
+    for lr in (0.5, 1, np.float32(0.5)):
+        x, t, params = _xor()
+        ref = [p.double().clone().requires_grad_() for p in params]
+        a1 = torch.sigmoid(x.double() @ ref[0].t() + ref[1])
+        a2 = torch.sigmoid(a1 @ ref[2].t() + ref[3])
+        loss = ((t.double() - a2) ** 2).sum(1).mean()
+        loss.backward()
+        got = mlp.mlp_sigmoid_sigmoid_mse(x, t, *params, torch.arange(4, device=DEVICE), lr, 4)
+        torch.testing.assert_close(got.double(), loss.detach().reshape(1), rtol=1e-5, atol=1e-6)
+        for p, r in zip(params, ref):
+            torch.testing.assert_close(p.double(), (r - float(lr) * r.grad).detach(), rtol=1e-5, atol=1e-6)
