@@ -41,8 +41,11 @@ _OPEN_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def cache_root() -> Path:
-    """``$SYMNET_CACHE``, else the user's cache folder for symnet (it may not exist yet)."""
-    return Path(os.path.abspath(os.environ.get(ENV) or platformdirs.user_cache_dir("symnet")))
+    """``$SYMNET_CACHE``, else the user's cache folder for symnet (it may not exist yet).
+
+    A leading ``~`` is the home folder, as in a shell: a ``SYMNET_CACHE=~/x`` that no shell
+    expanded (a quoted value, a service's environment) must not create a folder named ``~``."""
+    return Path(os.path.abspath(os.path.expanduser(os.environ.get(ENV) or platformdirs.user_cache_dir("symnet"))))
 
 
 def save_copy(kind: str, filename: str, text: str) -> Path | None:

@@ -89,14 +89,18 @@ def _steps(order, lr, batch, n_data, device, check):
         raise ValueError(f"order is on {order.device} but the data is on {device}")
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise ValueError(f"batch must be a positive whole number, not {batch!r}")
+    if batch >= 2**31:  # a kernel argument of 32 bits
+        raise ValueError(f"batch must be a positive whole number below 2³¹, not {batch!r}")
     n = order.numel()
     steps = triton.cdiv(n, batch)
     if isinstance(lr, torch.Tensor):
         if lr.dim() != 1 or lr.numel() != steps or lr.dtype != torch.float32 or lr.device != device:
             raise ValueError(f"lr must be a float or a float32 tensor of {steps} learning rates (one per step) on {device}")
         lrs = lr.contiguous()
-    else:
+    elif not isinstance(lr, bool) and hasattr(type(lr), "__float__"):  # a number (numpy's too)
         lrs = torch.full((steps,), float(lr), dtype=torch.float32, device=device)
+    else:
+        raise TypeError(f"lr must be a float or a float32 tensor of {steps} learning rates, not {lr!r}"[:200])
     if n and not n_data:  # known on the host: no synchronisation needed
         raise IndexError(f"order holds {n} indices but there are no examples")
     if check and n and (int(order.min()) < 0 or int(order.max()) >= n_data):

@@ -68,9 +68,15 @@ def _reduction(reduction):
 
 
 def _rows(z, r, check, ignore_index):
-    """The logits as (N, V) rows with unit stride along V, the classes as int64, both checked."""
+    """The logits as (N, V) rows with unit stride along V, the classes as int64, both checked,
+    and ignore_index as a Python int."""
     if not isinstance(z, torch.Tensor) or not isinstance(r, torch.Tensor):
         raise TypeError("arguments 'z' and 'r' must be torch.Tensors")
+    if isinstance(ignore_index, (bool, torch.Tensor)) or not hasattr(type(ignore_index), "__index__"):
+        raise TypeError(f"ignore_index must be an integer, not {ignore_index!r}")
+    ignore_index = ignore_index.__index__()  # a Python int (numpy's integers too)
+    if not -2**63 <= ignore_index < 2**63:
+        raise ValueError(f"ignore_index {ignore_index} is outside the int64 range of class indices")
     if z.dtype not in (torch.float32, torch.float64, torch.bfloat16, torch.float16):
         raise TypeError(f"argument 'z' has dtype {z.dtype}; the kernel takes float32, float64, bfloat16 or float16 logits")
     if r.dtype.is_floating_point or r.dtype.is_complex or r.dtype == torch.bool:
@@ -94,7 +100,7 @@ def _rows(z, r, check, ignore_index):
         if bool(bad.any()):
             raise ValueError(f"class index {int(r[bad][0])} in argument 'r' is outside [0, {V}) "
                              f"(and is not ignore_index={ignore_index})")
-    return z, r, shape
+    return z, r, shape, ignore_index
 
 
 def _gradient_rows(logits, z, inplace):
@@ -102,9 +108,12 @@ def _gradient_rows(logits, z, inplace):
     the launcher copies back when z is a copy of them)."""
     if not inplace:
         return torch.empty(z.shape, dtype=z.dtype, device=z.device)
-    if any(s == 0 and n > 1 for s, n in zip(logits.stride(), logits.shape)):
-        raise ValueError("inplace=True writes the gradient over argument 'z', but 'z' is an expanded view "
-                         "(stride 0): its entries share memory")
+    reach = 1  # the elements the smaller strides span: a larger stride must step past them
+    for stride, size in sorted((s, n) for s, n in zip(logits.stride(), logits.shape) if n > 1):
+        if stride < reach:
+            raise ValueError("inplace=True writes the gradient over argument 'z', but 'z' is an expanded view "
+                             "(stride 0) or another view whose entries share memory")
+        reach += stride * (size - 1)
     return z
 
 
@@ -195,7 +204,7 @@ def softmax_cross_entropy(z, r, reduction="mean", ignore_index=-100, *, check=Tr
     and the call can be captured in a CUDA graph.
     """
     _reduction(reduction)
-    z, r, shape = _rows(z, r, check, ignore_index)
+    z, r, shape, ignore_index = _rows(z, r, check, ignore_index)
     N, V = z.shape
     reduce = reduction != "none"
     acc = torch.float64 if z.dtype == torch.float64 else torch.float32
@@ -316,7 +325,7 @@ def softmax_cross_entropy_grad(z, r, reduction="mean", ignore_index=-100, *, che
     """
     _reduction(reduction)
     logits = z  # the caller's tensor: inplace=True overwrites it
-    z, r, shape = _rows(z, r, check, ignore_index)
+    z, r, shape, ignore_index = _rows(z, r, check, ignore_index)
     N, V = z.shape
     reduce = reduction != "none"
     acc = torch.float64 if z.dtype == torch.float64 else torch.float32

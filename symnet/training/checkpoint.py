@@ -26,6 +26,7 @@ import json
 import os
 import re
 import secrets
+import stat
 import struct
 import zipfile
 from pathlib import Path
@@ -221,12 +222,14 @@ class CheckpointWriter:
 def _check_directory(f, size: int) -> None:
     """Bound the zip's central directory before ``zipfile`` reads it whole into a list of
     members (a 64 MiB directory would be a million objects): its size is in the end record."""
-    tail = min(size, 22 + 0xFFFF)  # the end record and its comment
+    tail = min(size, 20 + 22 + 0xFFFF)  # the zip64 locator, the end record and its comment
     f.seek(size - tail)
     data = f.read(tail)
     at = data.rfind(b"PK\x05\x06")
     if at < 0 or at + 22 > len(data):
         raise CheckpointError("it is not a zip file (no end record)")
+    if at >= 20 and data[at - 20:at - 16] == b"PK\x06\x07":  # zipfile would take the zip64 record's sizes
+        raise CheckpointError("it is a zip64 file (its list of members is unbounded); symnet never writes one")
     directory = struct.unpack_from("<I", data, at + 12)[0]
     if directory > DIRECTORY_LIMIT:  # 0xFFFFFFFF (zip64) included: symnet never writes one
         raise CheckpointError(f"its list of members claims {directory} bytes, more than a checkpoint needs")
@@ -291,6 +294,20 @@ def _expected_shapes(meta: dict) -> dict:
     return {k: v.shape for k, v in task.init_params(np.random.default_rng(0)).items()}
 
 
+def _open_regular(path, shown: str):
+    """``path`` opened for reading only if it is a regular file: a FIFO or device swapped in
+    after an ``is_file`` check must neither block the open (O_NONBLOCK) nor be read."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+                 | getattr(os, "O_BINARY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise CheckpointError(f"{shown} is not a regular file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _read_history(path: Path, meta: dict) -> list:
     """The checkpoint's own lines of its history sidecar, checked against it."""
     side = history_path(path)
@@ -300,7 +317,7 @@ def _read_history(path: Path, meta: dict) -> list:
     if not side.is_file():
         raise CheckpointError(f"its history {side} is missing")
     try:
-        with open(side, "rb") as f:
+        with _open_regular(side, f"its history {side}") as f:
             if os.fstat(f.fileno()).st_size < nbytes:
                 raise CheckpointError(f"its history {side} is shorter than the checkpoint says")
             lines = f.read(nbytes).decode().splitlines()
@@ -338,7 +355,9 @@ def load_checkpoint(path, expected: dict | None = None, task: str | None = None)
     if not path.is_file():
         raise SymnetError(f"no checkpoint at {path} to resume from (train once with --checkpoint {path})")
     try:
-        file = open(path, "rb")
+        file = _open_regular(path, f"{path}")
+    except CheckpointError as exc:
+        raise SymnetError(f"cannot read the checkpoint {path}: {exc}") from None
     except OSError as exc:
         raise SymnetError(f"cannot read the checkpoint {path}: {exc.strerror or exc}") from None
     try:
