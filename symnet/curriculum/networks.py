@@ -127,8 +127,8 @@ def backprop():
         at_entry = res.gradients[W[l][probe[l], cols[l - 1]]].xreplace({probe[l]: 1, cols[l - 1]: 0})
         end_to_end.append(Step(Partial(C, entry), (at_entry,),
                                "with every δ written out, equals SymPy's diff of the whole cost", how))
-    sections = [forward_section(program, "Layer by layer from the input a⁽⁰⁾, feeding a cost C; "
-                                "∇C_i = ∂C/∂a⁽³⁾_i is the gradient arriving from above.")] + list(res.sections) + [
+    sections = [forward_section(program, "Layer by layer from the input a⁽0⁾, feeding a cost C; "
+                                "∇C_i = ∂C/∂a⁽3⁾_i is the gradient arriving from above.")] + list(res.sections) + [
         Section("The recurrences", tuple(recurrences),
                 "For any depth: δ^L = σ'(z^L) ∘ ∇_y C; δ^l = σ'(z^l) ∘ (W^(l+1))ᵀ δ^(l+1); "
                 "∂C/∂W^l = δ^l (a^(l−1))ᵀ; ∂C/∂b^l = δ^l."),
