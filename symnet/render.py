@@ -378,6 +378,12 @@ def _segments(s: str) -> list[tuple[bool, str]]:
             add(True, "%s{%s}" % (m.group(1), _math_text(arg, words=False)))
             k = m.end()
             continue
+        close = s.find("⁾", k) if c == "⁽" else -1
+        if 0 < close - k <= 8 and all(x.isalnum() or x in _SUP for x in s[k + 1:close]):
+            base()  # a⁽0⁾ (how layer names print): the whole group is the superscript
+            add(True, "^{(%s)}" % "".join(_SUP.get(x, x) for x in s[k + 1:close]))
+            k = close + 1
+            continue
         if c in _SUP or c in _SUB:
             base()
             table, mark = (_SUP, "^") if c in _SUP else (_SUB, "_")
