@@ -29,7 +29,7 @@ from .onesided import on_kink, one_sided, tidy_piecewise
 from .rules import differentiate, kinks_of
 from .verify import check_equal
 
-__all__ = ["Program", "derive", "evaluate_gradients"]
+__all__ = ["Program", "derive", "evaluate_gradients", "forward_expressions"]
 
 
 def _is_leaf(e: sp.Expr) -> bool:
@@ -620,16 +620,16 @@ def _check_number(v: sp.Expr, reference: sp.Expr, what: str) -> str:
     return check_equal(v, reference, what)
 
 
-def _raw_value(expr: sp.Expr, values: Mapping, label: str) -> sp.Expr:
+def _raw_value(expr: sp.Expr, values: Mapping, label: str, what: str | None = None) -> sp.Expr:
     """``expr`` at the point, exactly and within the size limits, real or not."""
-    return check_exact(_simplified(value_at(expr, values, f"{expr} at {label}: ")), f"{expr} at {label}: ")
+    where = f"{expr if what is None else what} at {label}: "
+    return check_exact(_simplified(value_at(expr, values, where)), where)
 
 
 def _value(expr: sp.Expr, values: Mapping, what: str, label: str) -> sp.Expr:
     """``expr`` at the point, exactly; refused where it is too large (:mod:`symnet.bounds`),
     undefined or not a real number."""
-    v = value_at(expr, values, f"{what} at {label}: ")
-    v = check_exact(_simplified(v), f"{what} at {label}: ")
+    v = _raw_value(expr, values, label, what)
     if not _finite(v):
         raise NotDifferentiableError(f"{what} is undefined at {label}")
     if not _real(v):
@@ -660,8 +660,8 @@ def evaluate_gradients(derivation: Derivation, values: Mapping) -> dict:
         entries = derivation.jacobian[:, k]
         if kinked:  # on a kink: the derivative exists where the one-sided derivatives agree
             vals = []
-            for o in derivation.outputs:
-                side = one_sided(_forward_of(derivation, o), w, point)
+            for o, whole in forward_expressions(derivation).items():
+                side = one_sided(whole, w, point)
                 if not side.differentiable:
                     raise NotDifferentiableError(
                         f"not differentiable with respect to {w} at {label}: the point sits on a kink "
@@ -680,19 +680,19 @@ def evaluate_gradients(derivation: Derivation, values: Mapping) -> dict:
     return out
 
 
-def _forward_of(derivation: Derivation, out) -> sp.Expr:
-    """An output of the derivation written in terms of its inputs."""
-    defs = dict(derivation.definitions)
+def forward_expressions(d: Derivation) -> dict:
+    """Each output of the derivation written in terms of its inputs."""
+    defs = {t: e for t, e in d.definitions if isinstance(t, sp.Symbol)}
     memo: dict = {}
 
-    def full(sym):
-        if sym not in defs:
-            return sym
-        if sym not in memo:
-            memo[sym] = defs[sym].xreplace({u: full(u) for u in defs[sym].free_symbols})
-        return memo[sym]
+    def full(s):
+        if s not in defs:
+            return s
+        if s not in memo:
+            memo[s] = defs[s].xreplace({u: full(u) for u in defs[s].free_symbols})
+        return memo[s]
 
-    return full(out)
+    return {out: full(out) for out in d.outputs}
 
 
 def _brief(value, limit: int = 60) -> str:

@@ -61,3 +61,15 @@ def random_point(variables, seed=0, low=-1.5, high=1.5):
 def curriculum():
     import symnet
     return {name: symnet.get(name) for name in symnet.catalog()}
+
+
+def triton_torch():
+    """torch, with triton importable, under the interpreter where there is no GPU; skips the
+    test where either is not installed."""
+    import os
+
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        os.environ.setdefault("TRITON_INTERPRET", "1")
+    pytest.importorskip("triton")
+    return torch

@@ -24,6 +24,7 @@ from symnet import NotDifferentiableError
 from symnet.parsing import parse_expression
 from symnet.registry import REGISTRY, Function, Rule, register
 from symnet.render import render_text
+from conftest import triton_torch
 
 # name → the formula tested (one variable x), for every entry of the registry. A function of
 # several arguments is tested on a one-variable formula; its reference is built alongside.
@@ -162,12 +163,7 @@ def test_derivation_prints_each_rule(name):
 
 # ------------------------------------------------------------------ Triton (interpreted on a CPU)
 
-def _torch():
-    torch = pytest.importorskip("torch")
-    if not torch.cuda.is_available():
-        os.environ.setdefault("TRITON_INTERPRET", "1")
-    pytest.importorskip("triton")
-    return torch
+_torch = triton_torch
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])

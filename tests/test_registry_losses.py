@@ -27,6 +27,7 @@ from symnet.losses import LOSSES
 from symnet.parsing import parse_expression
 from symnet.registry import REGISTRY
 from symnet.render import render_text
+from conftest import triton_torch
 
 MP = mpmath.mpf
 
@@ -284,12 +285,7 @@ def test_numpy_against_mpmath(name, dtype):
 
 # ------------------------------------------------------------------ Triton (interpreted on a CPU: a few points)
 
-def _torch():
-    torch = pytest.importorskip("torch")
-    if not torch.cuda.is_available():
-        os.environ.setdefault("TRITON_INTERPRET", "1")
-    pytest.importorskip("triton")
-    return torch
+_torch = triton_torch
 
 
 TRITON_POINTS = {  # the extremes that matter most for each, and two random points

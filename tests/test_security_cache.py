@@ -29,19 +29,14 @@ from symnet import SymnetError, sigmoid
 from symnet.codegen import compiler
 from symnet.errors import InvalidNameError, UnsafeCacheError
 from symnet.kernels import kernel_folder, load_kernel
+from conftest import triton_torch
 
 x, w = sp.symbols("x w", real=True)
 OTHER_UID = 54321  # a uid no test process runs as
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a folder to another uid")
 
 
-def triton_ready():
-    """torch and triton, with the interpreter when there is no GPU (skips without them)."""
-    torch = pytest.importorskip("torch")
-    if not torch.cuda.is_available():
-        os.environ.setdefault("TRITON_INTERPRET", "1")
-    pytest.importorskip("triton")
-    return torch
+triton_ready = triton_torch
 
 
 def payload(marker: Path) -> str:

@@ -34,6 +34,7 @@ from symnet import SymnetError
 from symnet.codegen.kernel import describe, local_names
 from symnet.errors import ParseError
 from symnet.functions import relu, sigmoid
+from conftest import triton_torch
 
 ROOT = Path(__file__).resolve().parents[1]
 R = dict(real=True)
@@ -360,12 +361,7 @@ def test_the_reserved_names_cover_every_name_of_the_skeleton(backend):
 
 # ------------------------------------------------------------------ Triton, under the interpreter
 
-def _torch():
-    torch = pytest.importorskip("torch")
-    if not torch.cuda.is_available():
-        os.environ.setdefault("TRITON_INTERPRET", "1")
-    pytest.importorskip("triton")
-    return torch
+_torch = triton_torch
 
 
 TRITON_GROUPS = groups([n for n in USABLE if n != "reduction"])  # the launcher's keyword: refused above

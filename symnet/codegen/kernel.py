@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ..derivation import Derivation
+from ..engine import forward_expressions
 from ..errors import ParseError, SymnetError
 from ..parsing import as_symbol
 from ..render import text
@@ -142,21 +143,6 @@ def _output_name(name: str, taken: set) -> str:
         ident = f"{base}_{k}"
     taken.add(ident)
     return ident
-
-
-def forward_expressions(d: Derivation) -> dict:
-    """Each output of the derivation written in terms of its inputs."""
-    defs = {t: e for t, e in d.definitions if isinstance(t, sp.Symbol)}
-    memo: dict = {}
-
-    def full(s):
-        if s not in defs:
-            return s
-        if s not in memo:
-            memo[s] = defs[s].xreplace({u: full(u) for u in defs[s].free_symbols})
-        return memo[s]
-
-    return {out: full(out) for out in d.outputs}
 
 
 def describe(d: Derivation, *, name: str | None = None, roles: dict | None = None,
