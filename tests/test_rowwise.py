@@ -201,4 +201,7 @@ def test_max_shift_refuses_a_formula_that_is_not_shift_invariant():
 def test_kernels_only_take_one_hot_terms():
     from symnet import SymnetError
     with pytest.raises(SymnetError, match="one-hot term"):
-        row_kernel("bad", "", [("x", sp.KroneckerDelta(j, r) * z[j], "x", False)])
+        row_kernel("bad", "", [("x", sp.KroneckerDelta(j, r) * sp.KroneckerDelta(j, 0) * z[j], "x", False)])
+    # δ_jr·z_j is δ_jr·z_r: a value of the row at its class, generated
+    (coeff,) = row_kernel("ok", "", [("x", sp.KroneckerDelta(j, r) * z[j], "x", False)]).scatter
+    assert coeff == z[r]

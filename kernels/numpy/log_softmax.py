@@ -98,10 +98,10 @@ def log_softmax(z):
             for _i in range(_lo, _hi, _step):
                 _e = min(_i + _step, _hi)
                 z, l = _z[_i:_e], _l[_i:_e]
-                # t0 = −z_j + max_k z_k
-                t0 = np.max(z, axis=1, keepdims=True) - z
+                # m_minus_z = −z_j + max_k z_k
+                m_minus_z = np.max(z, axis=1, keepdims=True) - z
                 # l_j = −log(Σ_k exp(z_k)) + z_j
-                l[...] = -t0 - np.log(np.sum(np.exp(-t0), axis=1, keepdims=True))
+                l[...] = -m_minus_z - np.log(np.sum(np.exp(-m_minus_z), axis=1, keepdims=True))
 
     _in_parallel(_share, _rows, _V)
     l = _l.reshape(_shape)
@@ -138,17 +138,17 @@ def log_softmax_grad(z, g):
             for _i in range(_lo, _hi, _step):
                 _e = min(_i + _step, _hi)
                 z, g, l, dz = _z[_i:_e], _g[_i:_e], _l[_i:_e], _dz[_i:_e]
-                # t0 = −z_j + max_k z_k
-                t0 = np.max(z, axis=1, keepdims=True) - z
-                # t1 = exp(−t₀)
-                t1 = -t0
-                np.exp(t1, out=t1)
-                # t2 = Σ_j t₁
-                t2 = np.sum(t1, axis=1, keepdims=True)
+                # m_minus_z = −z_j + max_k z_k
+                m_minus_z = np.max(z, axis=1, keepdims=True) - z
+                # exp_shifted = exp(−m_minus_z)
+                exp_shifted = -m_minus_z
+                np.exp(exp_shifted, out=exp_shifted)
+                # sum_exp = Σ_j exp_shifted
+                sum_exp = np.sum(exp_shifted, axis=1, keepdims=True)
                 # l_j = −log(Σ_k exp(z_k)) + z_j
-                l[...] = -t0 - np.log(t2)
+                l[...] = -m_minus_z - np.log(sum_exp)
                 # Σ_i g_i ∂l_i/∂z_j = −Σ_i g_i·exp(z_j)/Σ_k exp(z_k) + g_j
-                dz[...] = -t1*np.sum(g, axis=1, keepdims=True)/t2 + g
+                dz[...] = -exp_shifted*np.sum(g, axis=1, keepdims=True)/sum_exp + g
 
     _in_parallel(_share, _rows, _V)
     l = _l.reshape(_shape)

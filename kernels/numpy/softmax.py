@@ -97,11 +97,11 @@ def softmax(z):
             for _i in range(_lo, _hi, _step):
                 _e = min(_i + _step, _hi)
                 z, p = _z[_i:_e], _p[_i:_e]
-                # t0 = exp(−max_k z_k + z_j)
-                t0 = -np.max(z, axis=1, keepdims=True) + z
-                np.exp(t0, out=t0)
+                # exp_shifted = exp(−max_k z_k + z_j)
+                exp_shifted = -np.max(z, axis=1, keepdims=True) + z
+                np.exp(exp_shifted, out=exp_shifted)
                 # p_j = exp(z_j)/Σ_k exp(z_k)
-                p[...] = t0/np.sum(t0, axis=1, keepdims=True)
+                p[...] = exp_shifted/np.sum(exp_shifted, axis=1, keepdims=True)
 
     _in_parallel(_share, _rows, _V)
     p = _p.reshape(_shape)
@@ -138,17 +138,17 @@ def softmax_grad(z, g):
             for _i in range(_lo, _hi, _step):
                 _e = min(_i + _step, _hi)
                 z, g, p, dz = _z[_i:_e], _g[_i:_e], _p[_i:_e], _dz[_i:_e]
-                # t0 = exp(−max_k z_k + z_j)
-                t0 = -np.max(z, axis=1, keepdims=True) + z
-                np.exp(t0, out=t0)
-                # t1 = 1/Σ_j t₀
-                t1 = 1/np.sum(t0, axis=1, keepdims=True)
-                # t2 = t₀·t₁
-                t2 = t0*t1
+                # exp_shifted = exp(−max_k z_k + z_j)
+                exp_shifted = -np.max(z, axis=1, keepdims=True) + z
+                np.exp(exp_shifted, out=exp_shifted)
+                # inv_sum = 1/Σ_j exp_shifted
+                inv_sum = 1/np.sum(exp_shifted, axis=1, keepdims=True)
+                # prob = exp_shifted·inv_sum
+                prob = exp_shifted*inv_sum
                 # p_j = exp(z_j)/Σ_k exp(z_k)
-                p[...] = t2
+                p[...] = prob
                 # Σ_i g_i ∂p_i/∂z_j = g_j·exp(z_j)/Σ_k exp(z_k) − Σ_i (g_i·exp(z_i))·exp(z_j)/Σ_k exp(z_k)²
-                dz[...] = t2*(-t1*np.sum(t0*g, axis=1, keepdims=True) + g)
+                dz[...] = prob*(-inv_sum*np.sum(exp_shifted*g, axis=1, keepdims=True) + g)
 
     _in_parallel(_share, _rows, _V)
     p = _p.reshape(_shape)

@@ -117,8 +117,8 @@ def softmax_cross_entropy(z, r, reduction="mean", ignore_index=-100):
     Arguments:
       z: logits, float32 or float64, shape (..., V)
       r: the correct class of each row, integers in [0, V) or ignore_index, shape (...)
-      reduction: 'mean' (over the rows that count, NaN if none count, as in torch; the gradient
-        is divided by them too), 'sum' or 'none'
+      reduction: 'mean' (divided by the rows that count, NaN if that is 0, as in torch; the gradient
+        is divided by it too), 'sum' or 'none'
       ignore_index: rows of this class count for nothing (loss 0, gradient 0)
 
     Returns loss:
@@ -145,10 +145,10 @@ def softmax_cross_entropy(z, r, reduction="mean", ignore_index=-100):
             for _i in range(_lo, _hi, _step):
                 _e = min(_i + _step, _hi)
                 z, r, loss = _z[_i:_e], _r[_i:_e], _loss[_i:_e]
-                # t0 = max_k z_k
-                t0 = np.max(z, axis=1, keepdims=True)
+                # row_max = max_k z_k
+                row_max = np.max(z, axis=1, keepdims=True)
                 # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
-                loss[...] = t0 + np.log(np.sum(np.exp(-t0 + z), axis=1, keepdims=True)) - np.take_along_axis(z, r, axis=1)
+                loss[...] = row_max + np.log(np.sum(np.exp(-row_max + z), axis=1, keepdims=True)) - np.take_along_axis(z, r, axis=1)
                 if _ignored is not None:  # rows of class ignore_index count for nothing
                     _skip = _ignored[_i:_e]
                     loss[_skip] = 0
@@ -169,8 +169,8 @@ def softmax_cross_entropy_grad(z, r, reduction="mean", ignore_index=-100, *, inp
     Arguments:
       z: logits, float32 or float64, shape (..., V)
       r: the correct class of each row, integers in [0, V) or ignore_index, shape (...)
-      reduction: 'mean' (over the rows that count, NaN if none count, as in torch; the gradient
-        is divided by them too), 'sum' or 'none'
+      reduction: 'mean' (divided by the rows that count, NaN if that is 0, as in torch; the gradient
+        is divided by it too), 'sum' or 'none'
       ignore_index: rows of this class count for nothing (loss 0, gradient 0)
       inplace: write the gradient into z, whatever its strides, and return z itself (z must
         then be a writable NumPy array whose entries do not overlap; saves N·V of memory where
@@ -210,17 +210,17 @@ def softmax_cross_entropy_grad(z, r, reduction="mean", ignore_index=-100, *, inp
                 z, r, loss, dz = _z[_i:_e], _r[_i:_e], _loss[_i:_e], _dz[_i:_e]
                 if _into is not None:  # inplace: z's rows are all read before they are overwritten
                     dz = _beside[:_e - _i]
-                # t0 = max_k z_k
-                t0 = np.max(z, axis=1, keepdims=True)
-                # t1 = exp(−t₀ + z_j)
-                t1 = np.subtract(z, t0, out=dz)
-                np.exp(t1, out=t1)
-                # t2 = Σ_j t₁
-                t2 = np.sum(t1, axis=1, keepdims=True)
+                # row_max = max_k z_k
+                row_max = np.max(z, axis=1, keepdims=True)
+                # exp_shifted = exp(−row_max + z_j)
+                exp_shifted = np.subtract(z, row_max, out=dz)
+                np.exp(exp_shifted, out=exp_shifted)
+                # sum_exp = Σ_j exp_shifted
+                sum_exp = np.sum(exp_shifted, axis=1, keepdims=True)
                 # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
-                loss[...] = t0 + np.log(t2) - np.take_along_axis(z, r, axis=1)
+                loss[...] = row_max + np.log(sum_exp) - np.take_along_axis(z, r, axis=1)
                 # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
-                np.multiply(t1, _scale / t2, out=dz)
+                np.multiply(exp_shifted, _scale / sum_exp, out=dz)
                 dz[np.arange(len(dz)), r[:, 0]] -= 1 * _scale  # the one-hot term δ_jr·(−1), at the class of each row
                 if _ignored is not None:  # rows of class ignore_index count for nothing
                     _skip = _ignored[_i:_e]

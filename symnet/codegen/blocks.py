@@ -68,6 +68,19 @@ ROW_SUMMARIES = {
     "softmax_cross_entropy": "softmax cross-entropy ('softmax-cross-entropy'): C = −log p_r, ∂C/∂z = p − onehot(r)",
 }
 
+# the row-wise functions of the row registry (symnet/rowwise_registry.py) with modules of their own
+REGISTRY_ROW_SUMMARIES = {
+    "logsumexp": "the row registry's logsumexp L = log Σ_k e^{z_k} over each row, and ∂L/∂z",
+    "cross_entropy": "the row registry's softmax cross-entropy with class weights, label smoothing, softcap and "
+                     "z-loss, with class indices or soft targets, and ∂C/∂z",
+    "nll_loss": "the row registry's negative log-likelihood C = −w_r l_r on log-probabilities, and ∂C/∂l",
+}
+
+
+def registry_row_modules() -> dict:
+    from ..rowwise_registry import row_kernels
+    return {module: row_kernels(module) for module in REGISTRY_ROW_SUMMARIES}
+
 
 def numpy_sources() -> dict[str, str]:
     out = {}
@@ -79,6 +92,9 @@ def numpy_sources() -> dict[str, str]:
                                           "symnet codegen --backend numpy")
     for module, kernels in row_modules().items():
         out[f"{module}.py"] = emit_module(kernels, f"the derivation of {ROW_SUMMARIES[module]}",
+                                          "symnet codegen --backend numpy")
+    for module, kernels in registry_row_modules().items():
+        out[f"{module}.py"] = emit_module(kernels, f"the derivation of {REGISTRY_ROW_SUMMARIES[module]}",
                                           "symnet codegen --backend numpy")
     return out
 

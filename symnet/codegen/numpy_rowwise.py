@@ -8,11 +8,11 @@ block at a time so the temporaries stay in cache.
 from __future__ import annotations
 
 import sympy as sp
-from sympy.printing.str import StrPrinter
 
 from ..errors import SymnetError
 from ..render import text
-from .rowwise import RowKernel, j, r
+from .numpy_printer import NumpyExpressionPrinter
+from .rowwise import OPTION_NAMES, V, RowKernel, j, r, w
 
 __all__ = ["emit_row_function", "ROW_HELPERS", "HELPER_IMPORTS"]
 
@@ -120,6 +120,32 @@ def _like(g, name, shape, dtype):
         raise ValueError(f"argument {name!r} has shape {g.shape} but the logits have shape {shape}")
     return np.ascontiguousarray(g, dtype=dtype).reshape(-1, shape[-1])
 ''',
+    "_weights": '''\
+def _weights(weight, V, dtype):
+    """The class weights as a (1, V) array of the logits' dtype: all 1 for None."""
+    if weight is None:
+        return np.ones((1, V), dtype)
+    weight = np.asarray(weight)
+    if weight.dtype.kind not in "fiu" or weight.shape != (V,):
+        raise ValueError(f"weight must be a vector of {V} floats (one per class), not {weight.dtype} {weight.shape}")
+    if not np.isfinite(weight).all():
+        raise ValueError("weight holds a value that is not finite")
+    return weight.astype(dtype, copy=False).reshape(1, V)
+''',
+    "_options": '''\
+def _options(label_smoothing=0.0, softcap=None, z_loss_scale=0.0):
+    """The options checked: label_smoothing in [0, 1], softcap None or > 0, z_loss_scale ≥ 0."""
+    for name, value in (("label_smoothing", label_smoothing), ("z_loss_scale", z_loss_scale),
+                        ("softcap", 1.0 if softcap is None else softcap)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise ValueError(f"{name} must be a number, not {value!r}")
+    if not 0 <= label_smoothing <= 1:
+        raise ValueError(f"label_smoothing must lie in [0, 1], not {label_smoothing!r}")
+    if not 0 <= z_loss_scale < float("inf"):
+        raise ValueError(f"z_loss_scale must be finite and ≥ 0, not {z_loss_scale!r}")
+    if softcap is not None and not 0 < softcap < float("inf"):
+        raise ValueError(f"softcap must be finite and > 0 (or None), not {softcap!r}")
+''',
     "_reduction": '''\
 def _reduction(reduction):
     if reduction not in ("mean", "sum", "none"):
@@ -129,23 +155,37 @@ def _reduction(reduction):
 }
 
 
-class _RowPrinter(StrPrinter):
-    """A row formula as a NumPy expression over a block of rows."""
+class _RowPrinter(NumpyExpressionPrinter):
+    """A row formula as a NumPy expression over a block of rows; the functions of the
+    registry (tanh of the softcap …) print as the registry's NumPy printer prints them."""
 
     printmethod = "_symnet_numpy"  # dispatch on class here, not Indexed's own _sympystr
 
-    def __init__(self, names: dict):
-        super().__init__()
+    def __init__(self, names: dict, helpers: set | None = None):
+        super().__init__(helpers if helpers is not None else set())
         self.names = names  # IndexedBase → the block's variable name
 
     def _print_Indexed(self, e):
         (index,) = e.indices
         name = self.names[e.base]
+        if e.base == w:  # the class weights: one vector, (V,)
+            return "_w" if index == j else "_w[0, r]" if index == r else self._bad(e)
         if index == j:
             return name
         if index == r:
             return f"np.take_along_axis({name}, r, axis=1)"
+        return self._bad(e)
+
+    def _bad(self, e):
         raise SymnetError(f"a row formula reads entries at j or r, not {e}")
+
+    def _print_Symbol(self, e):
+        return OPTION_NAMES.get(e) or ("_V" if e == V else e.name)
+
+    def _print_gated(self, e):
+        option, rest = e.args
+        name = self._print(option)
+        return f"(0.0 if {name} == 0 else {name} * {self.parenthesize(rest, 50)})"
 
     def _print_rowmax(self, e):
         return f"np.max({self.names[e.args[0]]}, axis=1, keepdims=True)"
@@ -162,32 +202,57 @@ class _RowPrinter(StrPrinter):
     def _print_Float(self, e):
         return repr(float(e))
 
-    def _print_Function(self, e):
-        raise SymnetError(f"the NumPy row-wise backend cannot generate {type(e).__name__} (in {e})")
+
+def signature_of(kernel: RowKernel) -> tuple[list, list]:
+    """The arguments of a row kernel, in the order both backends take them: (tensors, options
+    with their defaults). Kernels with class weights or options take torch's order and names
+    (``F.cross_entropy``): z, r (or t), weight, ignore_index, reduction, label_smoothing,
+    softcap, z_loss_scale; the others (z, r, g), reduction, ignore_index."""
+    reduce = any(o.per_row for o in kernel.outputs) and (kernel.target or kernel.soft)
+    tensors = ["z"] + (["r"] if kernel.target else []) + (["t"] if kernel.soft else []) \
+        + (["g"] if kernel.upstream else [])
+    if kernel.weighted or kernel.options:
+        from .rowwise import LABEL_SMOOTHING, SOFTCAP, Z_LOSS_SCALE
+        options = (["weight=None"] if kernel.weighted else []) + (["ignore_index=-100"] if kernel.target else []) \
+            + (['reduction="mean"'] if reduce else []) \
+            + [f"{OPTION_NAMES[o]}={d}" for o, d in ((LABEL_SMOOTHING, "0.0"), (SOFTCAP, "None"),
+                                                     (Z_LOSS_SCALE, "0.0")) if o in kernel.options]
+    else:
+        options = (['reduction="mean"'] if reduce else []) + (["ignore_index=-100"] if kernel.target else [])
+    return tensors, options
 
 
 def emit_row_function(kernel: RowKernel, helpers: set) -> str:
-    """One function over (..., V) logits: its arguments follow the kernel (z, r, g)."""
-    from .rowwise import g, z
+    """One function over (..., V) logits: its arguments follow the kernel's signature."""
+    from .rowwise import SOFTCAP, g, t, z
     helpers.update({"_logits"})
-    args = ["z"] + (["r"] if kernel.target else []) + (["g"] if kernel.upstream else [])
-    reduce = any(o.per_row for o in kernel.outputs)
+    args, options = signature_of(kernel)
+    reduce = any(o.per_row for o in kernel.outputs) and (kernel.target or kernel.soft)
     wide = [o.name for o in kernel.outputs if not o.per_row]
     # A loss with its gradient may write the gradient over the logits, as the Triton kernel may.
     inplace = wide[0] if reduce and kernel.target and len(wide) == 1 else None
-    signature = args + (['reduction="mean"'] if reduce else []) + (["ignore_index=-100"] if kernel.target else []) \
-        + (["*", "inplace=False"] if inplace else [])
+    signature = args + options + (["*", "inplace=False"] if inplace else [])
     doc = [f'    """{kernel.formula}', "",
            "    Arguments:", "      z: logits, float32 or float64, shape (..., V)"]
     if kernel.target:
         doc.append("      r: the correct class of each row, integers in [0, V) or ignore_index, shape (...)")
+    if kernel.soft:
+        doc.append("      t: the soft target of each row, probabilities, shape (..., V)")
     if kernel.upstream:
         doc.append("      g: the upstream gradient of the outputs, shape (..., V)")
+    if kernel.weighted:
+        doc.append("      weight: a weight per class, shape (V,), or None (all 1)")
     if reduce:
-        doc += ["      reduction: 'mean' (over the rows that count, NaN if none count, as in torch; the gradient",
-                "        is divided by them too), 'sum' or 'none'"]
+        what = {"count": "the rows that count", "weight": "Σ weight[r] over the rows that count",
+                "rows": "the rows"}[kernel.divisor]
+        doc += [f"      reduction: 'mean' (divided by {what}, NaN if that is 0, as in torch; the gradient",
+                "        is divided by it too), 'sum' or 'none'"]
     if kernel.target:
         doc.append("      ignore_index: rows of this class count for nothing (loss 0, gradient 0)")
+    doc += [f"      {OPTION_NAMES[o]}: {why}" for o, why in (
+        (sp.Symbol("varepsilon", positive=True), "label smoothing ε in [0, 1]"),
+        (SOFTCAP, "s > 0: the logits become s·tanh(z/s) first (Gemma's softcap), or None"),
+        (sp.Symbol("lambda", positive=True), "λ ≥ 0: λ·lse² is added to each row's loss (z-loss)")) if o in kernel.options]
     if inplace:
         doc += ["      inplace: write the gradient into z, whatever its strides, and return z itself (z must",
                 "        then be a writable NumPy array whose entries do not overlap; saves N·V of memory where",
@@ -197,12 +262,16 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     doc += [f"      {o.name}: {o.meaning} = {text(o.expr)}" for o in kernel.outputs]
     raises = [("TypeError", "z holds no float32 or float64 values", True),
               ("TypeError", "r holds no integers, or ignore_index is no integer", kernel.target),
+              ("TypeError", "t holds no float32 or float64 values", kernel.soft),
               ("TypeError", "g is missing or holds no float32 or float64 values", kernel.upstream),
               ("TypeError", "inplace=True and z is no NumPy array", inplace),
               ("ValueError", "z has no last axis, or it is empty", True),
               ("ValueError", "r has not the shape z.shape[:-1], or a class outside [0, V) that is not ignore_index",
                kernel.target),
+              ("ValueError", "t has not the shape of z", kernel.soft),
               ("ValueError", "g has not the shape of z", kernel.upstream),
+              ("ValueError", "weight is not a vector of V finite floats", kernel.weighted),
+              ("ValueError", "an option is out of its range (above)", kernel.options),
               ("ValueError", "reduction is none of 'mean', 'sum', 'none'", reduce),
               ("ValueError", "inplace=True and z is read-only or its entries overlap in memory", inplace)]
     doc += ["", "    Raises:"] + [f"      {error}: {why}" for error, why, applies in raises if applies]
@@ -211,14 +280,27 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     if kernel.target:
         helpers.add("_classes")
         body.append("r, _ignored = _classes(r, _shape, ignore_index)  # _ignored: the rows of class ignore_index")
+    if kernel.soft:
+        helpers.add("_like")
+        body.append("t = _like(t, 't', _shape, z.dtype)")
     if kernel.upstream:
         helpers.add("_like")
         body.append("g = _like(g, 'g', _shape, z.dtype)")
+    if kernel.weighted:
+        helpers.add("_weights")
+        body.append("_w = _weights(weight, _V, z.dtype)")
+    if kernel.options:
+        helpers.add("_options")
+        body.append(f"_options({', '.join(f'{n}={n}' for n in (OPTION_NAMES[o] for o in kernel.options))})")
     if reduce:
         helpers.add("_reduction")
         body.append("_reduction(reduction)")
     if kernel.target and reduce:
-        body.append("_count = _rows if _ignored is None else _rows - int(_ignored.sum())  # the rows that count")
+        if kernel.divisor == "weight" and kernel.weighted:
+            body.append("_count = float(np.sum(_w[0, r[:, 0]], dtype=np.float64, where=True if _ignored is None "
+                        "else ~_ignored))  # Σ weight[r] over the rows that count")
+        else:
+            body.append("_count = _rows if _ignored is None else _rows - int(_ignored.sum())  # the rows that count")
     if inplace:
         helpers.add("_own_rows")
         body.append("_into = _own_rows(_caller, 'z') if inplace else None  # the caller's logits as (rows, V), a view")
@@ -228,14 +310,17 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     if reduce and wide:
         count = "_count" if kernel.target else "_rows"
         body.append(f"_scale = 1.0 / {count} if reduction == \"mean\" and {count} else 1.0  # ∂(mean)/∂(row loss)")
-    views = args[:1 + kernel.target + kernel.upstream] + [o.name for o in kernel.outputs]
+    views = args + [o.name for o in kernel.outputs]
     body.append("_step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache")
     loop = [f"{', '.join(views)} = {', '.join(f'_{v}[_i:_e]' for v in views)}"]
     if inplace:
         # z's rows may be _into's: the block is computed beside them, then written over them
         loop.append("if _into is not None:  # inplace: z's rows are all read before they are overwritten")
         loop.append(f"    {inplace} = _beside[:_e - _i]")
-    printer = _RowPrinter({z: "z", g: "g"})
+    printer = _RowPrinter({z: "z", g: "g", t: "t", w: "_w"}, helpers)
+    if kernel.cap is not None:  # the softcap: the formulas read c = cap(z), called z
+        loop.append(f"if softcap is not None:  # c_j = {text(kernel.cap)}, which the formulas call z_j")
+        loop.append(f"    z = {printer.doprint(kernel.cap)}")
     # A full-width temporary that is the numerator of a full-width output is built in that
     # output's memory: one block-sized buffer fewer, and the quotient is taken in place.
     home = {}
@@ -272,9 +357,17 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
                 loop.append(f"{o.name} *= _scale")
         if coeff != 0:
             sign, size = ("-=", -coeff) if coeff.could_extract_minus_sign() else ("+=", coeff)
-            size_code = printer.doprint(size) + (" * _scale" if scaled else "")
-            loop.append(f"{o.name}[np.arange(len({o.name})), r[:, 0]] {sign} {size_code}"
-                        f"  # the one-hot term δ_jr·({text(coeff)}), at the class of each row")
+            size_code = printer.parenthesize(size, 50) + (" * _scale" if scaled else "")
+            if size.is_number:
+                loop.append(f"{o.name}[np.arange(len({o.name})), r[:, 0]] {sign} {size_code}"
+                            f"  # the one-hot term δ_jr·({text(coeff)}), at the class of each row")
+            else:  # a value per row, (rows, 1)
+                loop.append(f"# the one-hot term δ_jr·({text(coeff)}), at the class of each row")
+                loop.append(f"np.put_along_axis({o.name}, r, np.take_along_axis({o.name}, r, axis=1) "
+                            f"{sign[0]} {size_code}, axis=1)")
+        if kernel.chain is not None and not o.per_row:  # a gradient in c, times ∂c/∂z with a softcap
+            loop.append("if softcap is not None:")
+            loop.append(f"    {o.name} *= {printer.doprint(kernel.chain)}  # ∂c_j/∂z_j = {text(kernel.chain)}")
     if kernel.target:
         loop.append("if _ignored is not None:  # rows of class ignore_index count for nothing")
         loop.append("    _skip = _ignored[_i:_e]")

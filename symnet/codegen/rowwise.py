@@ -30,13 +30,19 @@ from ..errors import SymnetError
 from ..indexed import derive_indexed
 from .stability import Rule, stabilise
 
-__all__ = ["RowKernel", "rowmax", "row_kernel", "ROW_RULES", "stabilise_row", "row_modules"]
+__all__ = ["RowKernel", "rowmax", "row_kernel", "ROW_RULES", "stabilise_row", "row_modules", "split_sums",
+           "OPTION_NAMES", "LABEL_SMOOTHING", "Z_LOSS_SCALE", "SOFTCAP"]
 
 V = sp.Symbol("V", integer=True, positive=True)  # entries in a row (classes)
 j, k = sp.symbols("j k", integer=True)
 r = sp.Symbol("r", integer=True, nonnegative=True)  # the correct class of a row
 z, g, p, l_ = sp.IndexedBase("z"), sp.IndexedBase("g"), sp.IndexedBase("p"), sp.IndexedBase("l")
+w = sp.IndexedBase("w")  # class weights, one per column (w_j, w_r)
+t = sp.IndexedBase("t")  # soft targets: a probability per entry, the shape of z
 ROW = (0, V - 1)
+# the scalar options of the cross-entropy family, by the argument name of the kernels
+LABEL_SMOOTHING, Z_LOSS_SCALE, SOFTCAP = sp.symbols("varepsilon lambda s", positive=True)
+OPTION_NAMES = {LABEL_SMOOTHING: "label_smoothing", Z_LOSS_SCALE: "z_loss_scale", SOFTCAP: "softcap"}
 
 
 class rowmax(sp.Function):  # noqa: N801
@@ -96,6 +102,7 @@ def _same_at_small_size(a, b, size: int = 3, points: int = 3) -> bool:
             for q in range(size):
                 values[base[q]] = sp.Float(rng.uniform(-2, 2), 30)
         ms = {m: sp.Float(rng.uniform(-3, 3), 30) for m in (a.atoms(rowmax) | b.atoms(rowmax))}
+        ms.update({o: sp.Float(rng.uniform(0.1, 2), 30) for o in OPTION_NAMES})  # the options: any values
         for jj in range(size):
             at = {V: size, j: jj, r: rng.randrange(size)}
             va, vb = (x.xreplace(ms).subs(at).doit().xreplace(values).evalf(30) for x in (a, b))
@@ -118,6 +125,45 @@ ROW_RULES: tuple[Rule, ...] = (
 
 def stabilise_row(expr: sp.Expr) -> tuple[sp.Expr, tuple[Rule, ...]]:
     return stabilise(expr, ROW_RULES)
+
+
+class gated(sp.Function):  # noqa: N801
+    """gated(a, x) = a·x, and 0 where the option a is 0 even if x is infinite: a term of an
+    option that is off is not computed (torch skips it: label smoothing 0 with a −∞ logit
+    leaves the loss finite, where 0·∞ would be NaN)."""
+
+    nargs = 2
+
+    def _symnet_text(self, printer):
+        return "%s·%s" % (printer._print(self.args[0]), printer.parenthesize(self.args[1], 50))
+
+
+def _gate_options(e: sp.Expr) -> sp.Expr:
+    """Each term a·x with a an option and x holding a row sum → gated(a, x)."""
+    terms = []
+    for term in sp.Add.make_args(e):
+        factors = sp.Mul.make_args(term)
+        option = next((f for f in factors if f in OPTION_NAMES), None)
+        if option is not None and term.has(rowsum):
+            rest = sp.Mul(*[f for f in factors if f is not option])
+            term = gated(option, rest)
+        terms.append(term)
+    return sp.Add(*terms)
+
+
+def _gate_option_terms(e: sp.Expr) -> sp.Expr:
+    return _gate_options(e) if any(e.has(o) for o in OPTION_NAMES) else e
+
+
+class CodeName(sp.Symbol):
+    """A temporary named by its math (row_max, lse …): printed as the code writes it, the
+    underscore no subscript, so comments use the code's names."""
+
+    def _symnet_text(self, printer):
+        return self.name
+
+    def _latex(self, printer):
+        return r"\mathtt{%s}" % self.name.replace("_", r"\_")
 
 
 class rowsum(sp.Function):  # noqa: N801
@@ -158,28 +204,91 @@ class RowKernel:
     results: tuple[sp.Expr, ...]
     scatter: tuple[sp.Expr, ...]  # per output: the coefficient of δ_jr, subtracted at column r
     rules: tuple[Rule, ...]
+    weighted: bool = False  # reads class weights w (w_j, w_r)
+    soft: bool = False  # reads soft targets t (the shape of z)
+    options: tuple[sp.Symbol, ...] = ()  # scalar options read by the formulas (OPTION_NAMES)
+    # softcap: the entries the formulas call z are c_j = cap (of the raw logits z_j), and
+    # each per-entry output (a gradient) is multiplied by chain = ∂c_j/∂z_j written in c_j
+    cap: sp.Expr | None = None
+    chain: sp.Expr | None = None
+    divisor: str = "count"  # the mean's divisor: "count" (rows not ignored), "weight" (Σ w_r), "rows"
 
 
-def row_kernel(name: str, formula: str, outputs: list[tuple[str, sp.Expr, str, bool]]) -> RowKernel:
-    """Describe a row-wise kernel from its outputs written in z (and g, r)."""
+def split_sums(e: sp.Expr) -> sp.Expr:
+    """Each row sum of a sum as a sum of row sums, factors free of the summation index
+    taken outside: Σ_k w_k (L − z_k) → L·Σ_k w_k − Σ_k w_k z_k (L a row value). A sum
+    whose terms are all free of the index is its count times them."""
+    def split(node):
+        ((var, lo, hi),) = node.limits
+        total = sp.S.Zero
+        for term in sp.Add.make_args(sp.expand_mul(node.function)):
+            inside = [f for f in sp.Mul.make_args(term) if f.has(var)]
+            outside = sp.Mul(*[f for f in sp.Mul.make_args(term) if not f.has(var)])
+            total += outside * (sp.Sum(sp.Mul(*inside), (var, lo, hi)) if inside else hi - lo + 1)
+        return total
+    return e.replace(lambda n: isinstance(n, sp.Sum) and len(n.limits) == 1, split)
+
+
+_MATH_NAMES = (  # a CSE temporary named by what it is (first match)
+    ("row_max", lambda e: isinstance(e, rowmax)),
+    ("sum_exp", lambda e: isinstance(e, rowsum) and isinstance(e.args[0], sp.exp)),
+    ("inv_sum", lambda e: isinstance(e, sp.Pow) and e.exp == -1 and isinstance(e.base, rowsum)),
+    ("log_sum_exp", lambda e: isinstance(e, sp.log) and isinstance(e.args[0], rowsum)),
+    ("lse", lambda e: e.is_Add and any(isinstance(a, rowmax) for a in e.args)
+     and any(isinstance(a, sp.log) for a in e.args)),
+    ("exp_shifted", lambda e: isinstance(e, sp.exp) and e.args[0].has(rowmax)),
+    ("prob", lambda e: e.is_Mul and len(e.args) == 2 and any(isinstance(a, sp.exp) for a in e.args)
+     and any(isinstance(a, sp.Pow) and a.exp == -1 and isinstance(a.base, rowsum) for a in e.args)),
+    ("m_minus_z", lambda e: e.is_Add and len(e.args) == 2 and any(isinstance(a, rowmax) for a in e.args)),
+)
+
+
+def _named_by_math(assignments, results) -> tuple:
+    """The CSE temporaries renamed by their math where it has a name (row_max, lse, inv_sum …)."""
+    rename, taken, full = {}, set(), {}
+    for temp, expr in assignments:
+        full[temp] = expr.xreplace(full)  # in z alone: what the tests read
+        name = next((n for n, test in _MATH_NAMES if test(full[temp])), None)
+        if name is not None and name not in taken:
+            taken.add(name)
+            rename[temp] = CodeName(name)
+    return ([(rename.get(a, a), e.xreplace(rename)) for a, e in assignments],
+            [e.xreplace(rename) for e in results])
+
+
+def row_kernel(name: str, formula: str, outputs: list[tuple[str, sp.Expr, str, bool]], *,
+               cap: sp.Expr | None = None, chain: sp.Expr | None = None, divisor: str = "count") -> RowKernel:
+    """Describe a row-wise kernel from its outputs written in z (and g, r, w, t and the options).
+
+    ``cap``/``chain``: the softcap, c_j = cap(z_j), and ∂c_j/∂z_j written in c_j (the
+    outputs are then written in c, called z); ``divisor``: the mean's (see RowKernel)."""
     stable, scatter, fired = [], [], []
+    per_row_of = [o[3] for o in outputs]
     for _, expr, _, _ in outputs:
+        expr = split_sums(expr)
         expr = sp.expand(expr) if expr.has(sp.KroneckerDelta) else expr
         delta = sp.KroneckerDelta(j, r)
         coeff = expr.coeff(delta) if expr.has(delta) else sp.S.Zero
         rest = sp.expand(expr - coeff * delta) if coeff != 0 else expr
-        if rest.has(sp.KroneckerDelta) or coeff.has(j):
+        coeff = coeff.xreplace({j: r})  # δ_jr·f(j) = δ_jr·f(r): a value of the row
+        if rest.has(sp.KroneckerDelta) or coeff.has(sp.KroneckerDelta):
             raise SymnetError(f"{name}: only a one-hot term δ_jr·(row value) can be generated, not {expr}")
         s, rules = stabilise_row(rest)
         s = _canonical(sp.factor_terms(s))
+        s = _gate_option_terms(s) if per_row_of[len(stable)] else s
         stable.append(s)
         scatter.append(coeff)
         fired += [q for q in rules if q not in fired]
     temps = sp.numbered_symbols("t", start=0)
     assignments, results = sp.cse(stable, symbols=temps, order="none")
+    assignments, results = _named_by_math(assignments, results)
     outs = tuple(RowOutput(n, e, m, per_row) for n, e, m, per_row in outputs)
+    every = [e for _, e, _, _ in outputs] + ([cap, chain] if cap is not None else [])
+    options = tuple(o for o in OPTION_NAMES if any(e.has(o) for e in every))
     return RowKernel(name, formula, any(e.has(r) for _, e, _, _ in outputs), any(e.has(g) for _, e, _, _ in outputs),
-                     outs, tuple(assignments), tuple(results), tuple(scatter), tuple(fired))
+                     outs, tuple(assignments), tuple(results), tuple(scatter), tuple(fired),
+                     weighted=any(e.has(w) for _, e, _, _ in outputs), soft=any(e.has(t) for _, e, _, _ in outputs),
+                     options=options, cap=cap, chain=chain, divisor=divisor)
 
 
 # ------------------------------------------------------------ the curriculum's row blocks
