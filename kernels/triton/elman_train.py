@@ -200,13 +200,13 @@ def _elman_sigmoid_ce_kernel(x_ptr, r_ptr, order_ptr, lr_ptr, loss_ptr, Wi_ptr, 
                 # softmax cross-entropy over the logits of each row; padded columns are −inf
                 zc = tl.where(cc[None, :] < C, zo, float("-inf"))
                 z_r = tl.sum(tl.where(cc[None, :] == r[:, None], zc, 0.0), axis=1)[:, None]  # z at the class r
-                ce_t0 = tl.max(zc, axis=1)[:, None]  # max_k z_k
-                ce_t1 = tl.exp(-ce_t0 + zc)  # exp(−t₀ + z_j)
-                ce_t2 = tl.sum(ce_t1, axis=1)[:, None]  # Σ_j t₁
+                ce_row_max = tl.max(zc, axis=1)[:, None]  # max_k z_k
+                ce_exp_shifted = tl.exp(-ce_row_max + zc)  # exp(−row_max + z_j)
+                ce_sum_exp = tl.sum(ce_exp_shifted, axis=1)[:, None]  # Σ_j exp_shifted
                 # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, max-shift)
-                total += tl.sum(tl.sum(tl.where(scored[:, None], ce_t0 + tl.log(ce_t2) - z_r, 0.0), axis=1), axis=0)
+                total += tl.sum(tl.sum(tl.where(scored[:, None], ce_row_max + tl.log(ce_sum_exp) - z_r, 0.0), axis=1), axis=0)
                 # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k), of the mean over the batch
-                go = tl.where(scored[:, None] & (cc[None, :] < C), ce_t1/ce_t2 + tl.where(cc[None, :] == r[:, None], -1.0, 0.0), 0.0) / count
+                go = tl.where(scored[:, None] & (cc[None, :] < C), ce_exp_shifted/ce_sum_exp + tl.where(cc[None, :] == r[:, None], -1.0, 0.0), 0.0) / count
 
                 # read-out backward: ∂C/∂W = g aᵀ, ∂C/∂a = Wᵀg
                 do = go  # δ_i = g_i (no activation)

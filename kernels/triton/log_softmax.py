@@ -59,14 +59,15 @@ def _logit_rows(z):
     return (z if z.stride(-1) == 1 else z.contiguous()), shape
 
 
-def _like_rows(g, z, shape):
-    """An upstream gradient: the logits' shape, dtype and device, as rows with unit stride along V."""
+def _like_rows(g, z, shape, name="g"):
+    """An upstream gradient (or soft targets): the logits' shape, dtype and device, as rows with
+    unit stride along V."""
     if not isinstance(g, torch.Tensor):
-        raise TypeError(f"argument 'g' must be a torch.Tensor, not {type(g).__name__}")
+        raise TypeError(f"argument {name!r} must be a torch.Tensor, not {type(g).__name__}")
     if g.shape != shape:
-        raise ValueError(f"argument 'g' has shape {tuple(g.shape)} but the logits have shape {tuple(shape)}")
+        raise ValueError(f"argument {name!r} has shape {tuple(g.shape)} but the logits have shape {tuple(shape)}")
     if g.device != z.device:
-        raise ValueError(f"argument 'g' is on {g.device} but 'z' is on {z.device}")
+        raise ValueError(f"argument {name!r} is on {g.device} but 'z' is on {z.device}")
     g = g.to(z.dtype).reshape(z.shape)
     return g if g.stride(-1) == 1 else g.contiguous()
 
@@ -111,10 +112,10 @@ def _log_softmax_kernel(z_ptr, l_ptr, V, z_stride, l_stride, F64: tl.constexpr, 
     if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
-        # t0 = m − z_j
-        t0 = shift - zj
+        # m_minus_z = m − z_j
+        m_minus_z = shift - zj
         # l_j = −log(Σ_k exp(z_k)) + z_j
-        l = -t0 - tl.log(s0)
+        l = -m_minus_z - tl.log(s0)
         tl.store(l_row + idx, l.to(l_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
@@ -123,10 +124,10 @@ def _log_softmax_kernel(z_ptr, l_ptr, V, z_stride, l_stride, F64: tl.constexpr, 
             idx = last - back + cols
             zj = z_next.to(acc)
             z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
-            # t0 = m − z_j
-            t0 = m - zj
+            # m_minus_z = m − z_j
+            m_minus_z = m - zj
             # l_j = −log(Σ_k exp(z_k)) + z_j
-            l = -t0 - tl.log(s0)
+            l = -m_minus_z - tl.log(s0)
             tl.store(l_row + idx, l.to(l_ptr.dtype.element_ty), mask=idx < V)
 
 
@@ -195,23 +196,23 @@ def _log_softmax_grad_kernel(z_ptr, g_ptr, l_ptr, dz_ptr, V, z_stride, g_stride,
             # s1 = Σ_j g_j
             s1 = s1 + tl.sum(tl.where(idx < V, gj, 0.0), axis=0)
             m = m_new
-    # t2 = Σ_j t₁
-    t2 = s0
-    # inv0 = 1/t₂
-    inv0 = 1.0 / t2
+    # sum_exp = Σ_j exp_shifted
+    sum_exp = s0
+    # inv_sum_exp = 1/sum_exp
+    inv_sum_exp = 1.0 / sum_exp
     # pass 2: the entries of the row
     if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
-        # t0 = m − z_j
-        t0 = shift - zj
-        # t1 = exp(−t₀)
-        t1 = tl.exp(-t0)
+        # m_minus_z = m − z_j
+        m_minus_z = shift - zj
+        # exp_shifted = exp(−m_minus_z)
+        exp_shifted = tl.exp(-m_minus_z)
         # l_j = −log(Σ_k exp(z_k)) + z_j
-        l = -t0 - tl.log(t2)
+        l = -m_minus_z - tl.log(sum_exp)
         tl.store(l_row + idx, l.to(l_ptr.dtype.element_ty), mask=idx < V)
         # Σ_i g_i ∂l_i/∂z_j = −Σ_i g_i·exp(z_j)/Σ_k exp(z_k) + g_j
-        dz = -inv0*t1*s1 + gj
+        dz = -exp_shifted*inv_sum_exp*s1 + gj
         tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
@@ -223,15 +224,15 @@ def _log_softmax_grad_kernel(z_ptr, g_ptr, l_ptr, dz_ptr, V, z_stride, g_stride,
             z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             gj = g_next.to(acc)
             g_next = tl.load(g_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
-            # t0 = m − z_j
-            t0 = m - zj
-            # t1 = exp(−t₀)
-            t1 = tl.exp(-t0)
+            # m_minus_z = m − z_j
+            m_minus_z = m - zj
+            # exp_shifted = exp(−m_minus_z)
+            exp_shifted = tl.exp(-m_minus_z)
             # l_j = −log(Σ_k exp(z_k)) + z_j
-            l = -t0 - tl.log(t2)
+            l = -m_minus_z - tl.log(sum_exp)
             tl.store(l_row + idx, l.to(l_ptr.dtype.element_ty), mask=idx < V)
             # Σ_i g_i ∂l_i/∂z_j = −Σ_i g_i·exp(z_j)/Σ_k exp(z_k) + g_j
-            dz = -inv0*t1*s1 + gj
+            dz = -exp_shifted*inv_sum_exp*s1 + gj
             tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
 
 

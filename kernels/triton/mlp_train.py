@@ -390,13 +390,13 @@ def _mlp_sigmoid_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_
             # softmax cross-entropy over the logits of each row; padded columns are −inf
             zc = tl.where(c2[None, :] < D2, z2, float("-inf"))
             z_r = tl.sum(tl.where(c2[None, :] == t[:, None], zc, 0.0), axis=1)[:, None]  # z at the class r
-            ce_t0 = tl.max(zc, axis=1)[:, None]  # max_k z_k
-            ce_t1 = tl.exp(-ce_t0 + zc)  # exp(−t₀ + z_j)
-            ce_t2 = tl.sum(ce_t1, axis=1)[:, None]  # Σ_j t₁
+            ce_row_max = tl.max(zc, axis=1)[:, None]  # max_k z_k
+            ce_exp_shifted = tl.exp(-ce_row_max + zc)  # exp(−row_max + z_j)
+            ce_sum_exp = tl.sum(ce_exp_shifted, axis=1)[:, None]  # Σ_j exp_shifted
             # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, max-shift)
-            total += tl.sum(tl.sum(tl.where(ok[:, None], ce_t0 + tl.log(ce_t2) - z_r, 0.0), axis=1), axis=0)
+            total += tl.sum(tl.sum(tl.where(ok[:, None], ce_row_max + tl.log(ce_sum_exp) - z_r, 0.0), axis=1), axis=0)
             # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k), of the mean over the batch
-            g2 = tl.where(ok[:, None] & (c2[None, :] < D2), ce_t1/ce_t2 + tl.where(c2[None, :] == t[:, None], -1.0, 0.0), 0.0) / count
+            g2 = tl.where(ok[:, None] & (c2[None, :] < D2), ce_exp_shifted/ce_sum_exp + tl.where(c2[None, :] == t[:, None], -1.0, 0.0), 0.0) / count
 
             # layer 2, backward: ∂C/∂W = g aᵀ, ∂C/∂b = g, ∂C/∂a = Wᵀg
             d2 = g2  # δ_i = g_i (no activation)
@@ -542,13 +542,13 @@ def _mlp_tanh_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr
             # softmax cross-entropy over the logits of each row; padded columns are −inf
             zc = tl.where(c2[None, :] < D2, z2, float("-inf"))
             z_r = tl.sum(tl.where(c2[None, :] == t[:, None], zc, 0.0), axis=1)[:, None]  # z at the class r
-            ce_t0 = tl.max(zc, axis=1)[:, None]  # max_k z_k
-            ce_t1 = tl.exp(-ce_t0 + zc)  # exp(−t₀ + z_j)
-            ce_t2 = tl.sum(ce_t1, axis=1)[:, None]  # Σ_j t₁
+            ce_row_max = tl.max(zc, axis=1)[:, None]  # max_k z_k
+            ce_exp_shifted = tl.exp(-ce_row_max + zc)  # exp(−row_max + z_j)
+            ce_sum_exp = tl.sum(ce_exp_shifted, axis=1)[:, None]  # Σ_j exp_shifted
             # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, max-shift)
-            total += tl.sum(tl.sum(tl.where(ok[:, None], ce_t0 + tl.log(ce_t2) - z_r, 0.0), axis=1), axis=0)
+            total += tl.sum(tl.sum(tl.where(ok[:, None], ce_row_max + tl.log(ce_sum_exp) - z_r, 0.0), axis=1), axis=0)
             # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k), of the mean over the batch
-            g2 = tl.where(ok[:, None] & (c2[None, :] < D2), ce_t1/ce_t2 + tl.where(c2[None, :] == t[:, None], -1.0, 0.0), 0.0) / count
+            g2 = tl.where(ok[:, None] & (c2[None, :] < D2), ce_exp_shifted/ce_sum_exp + tl.where(c2[None, :] == t[:, None], -1.0, 0.0), 0.0) / count
 
             # layer 2, backward: ∂C/∂W = g aᵀ, ∂C/∂b = g, ∂C/∂a = Wᵀg
             d2 = g2  # δ_i = g_i (no activation)
@@ -694,13 +694,13 @@ def _mlp_relu_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr
             # softmax cross-entropy over the logits of each row; padded columns are −inf
             zc = tl.where(c2[None, :] < D2, z2, float("-inf"))
             z_r = tl.sum(tl.where(c2[None, :] == t[:, None], zc, 0.0), axis=1)[:, None]  # z at the class r
-            ce_t0 = tl.max(zc, axis=1)[:, None]  # max_k z_k
-            ce_t1 = tl.exp(-ce_t0 + zc)  # exp(−t₀ + z_j)
-            ce_t2 = tl.sum(ce_t1, axis=1)[:, None]  # Σ_j t₁
+            ce_row_max = tl.max(zc, axis=1)[:, None]  # max_k z_k
+            ce_exp_shifted = tl.exp(-ce_row_max + zc)  # exp(−row_max + z_j)
+            ce_sum_exp = tl.sum(ce_exp_shifted, axis=1)[:, None]  # Σ_j exp_shifted
             # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, max-shift)
-            total += tl.sum(tl.sum(tl.where(ok[:, None], ce_t0 + tl.log(ce_t2) - z_r, 0.0), axis=1), axis=0)
+            total += tl.sum(tl.sum(tl.where(ok[:, None], ce_row_max + tl.log(ce_sum_exp) - z_r, 0.0), axis=1), axis=0)
             # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k), of the mean over the batch
-            g2 = tl.where(ok[:, None] & (c2[None, :] < D2), ce_t1/ce_t2 + tl.where(c2[None, :] == t[:, None], -1.0, 0.0), 0.0) / count
+            g2 = tl.where(ok[:, None] & (c2[None, :] < D2), ce_exp_shifted/ce_sum_exp + tl.where(c2[None, :] == t[:, None], -1.0, 0.0), 0.0) / count
 
             # layer 2, backward: ∂C/∂W = g aᵀ, ∂C/∂b = g, ∂C/∂a = Wᵀg
             d2 = g2  # δ_i = g_i (no activation)

@@ -58,14 +58,15 @@ def _logit_rows(z):
     return (z if z.stride(-1) == 1 else z.contiguous()), shape
 
 
-def _like_rows(g, z, shape):
-    """An upstream gradient: the logits' shape, dtype and device, as rows with unit stride along V."""
+def _like_rows(g, z, shape, name="g"):
+    """An upstream gradient (or soft targets): the logits' shape, dtype and device, as rows with
+    unit stride along V."""
     if not isinstance(g, torch.Tensor):
-        raise TypeError(f"argument 'g' must be a torch.Tensor, not {type(g).__name__}")
+        raise TypeError(f"argument {name!r} must be a torch.Tensor, not {type(g).__name__}")
     if g.shape != shape:
-        raise ValueError(f"argument 'g' has shape {tuple(g.shape)} but the logits have shape {tuple(shape)}")
+        raise ValueError(f"argument {name!r} has shape {tuple(g.shape)} but the logits have shape {tuple(shape)}")
     if g.device != z.device:
-        raise ValueError(f"argument 'g' is on {g.device} but 'z' is on {z.device}")
+        raise ValueError(f"argument {name!r} is on {g.device} but 'z' is on {z.device}")
     g = g.to(z.dtype).reshape(z.shape)
     return g if g.stride(-1) == 1 else g.contiguous()
 
@@ -110,10 +111,10 @@ def _softmax_kernel(z_ptr, p_ptr, V, z_stride, p_stride, F64: tl.constexpr, BLOC
     if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
-        # t0 = exp(−m + z_j)
-        t0 = tl.exp(-shift + zj)
+        # exp_shifted = exp(−m + z_j)
+        exp_shifted = tl.exp(-shift + zj)
         # p_j = exp(z_j)/Σ_k exp(z_k)
-        p = t0/s0
+        p = exp_shifted/s0
         tl.store(p_row + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
@@ -122,10 +123,10 @@ def _softmax_kernel(z_ptr, p_ptr, V, z_stride, p_stride, F64: tl.constexpr, BLOC
             idx = last - back + cols
             zj = z_next.to(acc)
             z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
-            # t0 = exp(−m + z_j)
-            t0 = tl.exp(-m + zj)
+            # exp_shifted = exp(−m + z_j)
+            exp_shifted = tl.exp(-m + zj)
             # p_j = exp(z_j)/Σ_k exp(z_k)
-            p = t0/s0
+            p = exp_shifted/s0
             tl.store(p_row + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
 
 
@@ -194,21 +195,21 @@ def _softmax_grad_kernel(z_ptr, g_ptr, p_ptr, dz_ptr, V, z_stride, g_stride, p_s
             # s1 = Σ_j g_j·exp(−m + z_j)
             s1 = s1 * tl.exp(m - shift) + tl.sum(tl.exp(-shift + zj)*gj, axis=0)
             m = m_new
-    # t1 = 1/Σ_j t₀
-    t1 = 1.0 / (s0)
+    # inv_sum = 1/Σ_j exp_shifted
+    inv_sum = 1.0 / (s0)
     # pass 2: the entries of the row
     if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
-        # t0 = exp(−m + z_j)
-        t0 = tl.exp(-shift + zj)
-        # t2 = t₀·t₁
-        t2 = t0*t1
+        # exp_shifted = exp(−m + z_j)
+        exp_shifted = tl.exp(-shift + zj)
+        # prob = exp_shifted·inv_sum
+        prob = exp_shifted*inv_sum
         # p_j = exp(z_j)/Σ_k exp(z_k)
-        p = t2
+        p = prob
         tl.store(p_row + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
         # Σ_i g_i ∂p_i/∂z_j = g_j·exp(z_j)/Σ_k exp(z_k) − Σ_i (g_i·exp(z_i))·exp(z_j)/Σ_k exp(z_k)²
-        dz = t2*(-t1*s1 + gj)
+        dz = prob*(-inv_sum*s1 + gj)
         tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
@@ -220,15 +221,15 @@ def _softmax_grad_kernel(z_ptr, g_ptr, p_ptr, dz_ptr, V, z_stride, g_stride, p_s
             z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             gj = g_next.to(acc)
             g_next = tl.load(g_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
-            # t0 = exp(−m + z_j)
-            t0 = tl.exp(-m + zj)
-            # t2 = t₀·t₁
-            t2 = t0*t1
+            # exp_shifted = exp(−m + z_j)
+            exp_shifted = tl.exp(-m + zj)
+            # prob = exp_shifted·inv_sum
+            prob = exp_shifted*inv_sum
             # p_j = exp(z_j)/Σ_k exp(z_k)
-            p = t2
+            p = prob
             tl.store(p_row + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
             # Σ_i g_i ∂p_i/∂z_j = g_j·exp(z_j)/Σ_k exp(z_k) − Σ_i (g_i·exp(z_i))·exp(z_j)/Σ_k exp(z_k)²
-            dz = t2*(-t1*s1 + gj)
+            dz = prob*(-inv_sum*s1 + gj)
             tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
 
 

@@ -170,8 +170,8 @@ def _softmax_cross_entropy_kernel(z_ptr, r_ptr, loss_ptr, out_ptr, count_ptr, V,
     # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
     loss = tl.where(ignored, 0.0, m + tl.log(s0) - z_r)
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
-    if MEAN:  # the rows counted, on the device beforehand: nothing waits on the host
-        divisor = tl.load(count_ptr).to(acc)
+    if MEAN:
+        divisor = tl.load(count_ptr).to(acc)  # the rows counted, on the device beforehand: nothing waits on the host
     else:
         divisor = tl.full([], 1.0, acc)
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
@@ -257,15 +257,15 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
             s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(-shift + zj), axis=0)
             m = m_new
     z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
-    # t2 = Σ_j t₁
-    t2 = s0
-    # inv0 = 1/t₂
-    inv0 = 1.0 / t2
+    # sum_exp = Σ_j exp_shifted
+    sum_exp = s0
+    # inv_sum_exp = 1/sum_exp
+    inv_sum_exp = 1.0 / sum_exp
     # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
-    loss = tl.where(ignored, 0.0, m + tl.log(t2) - z_r)
+    loss = tl.where(ignored, 0.0, m + tl.log(sum_exp) - z_r)
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
-    if MEAN:  # the rows counted, on the device beforehand: nothing waits on the host
-        divisor = tl.load(count_ptr).to(acc)
+    if MEAN:
+        divisor = tl.load(count_ptr).to(acc)  # the rows counted, on the device beforehand: nothing waits on the host
     else:
         divisor = tl.full([], 1.0, acc)
     # a class outside [0, V) (possible with check=False) poisons its row: loss and gradient NaN
@@ -274,10 +274,10 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
     if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
-        # t1 = exp(−m + z_j)
-        t1 = tl.exp(-shift + zj)
+        # exp_shifted = exp(−m + z_j)
+        exp_shifted = tl.exp(-shift + zj)
         # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
-        dz = inv0*t1 + tl.where(idx == cls, -1.0, 0.0)  # the one-hot term δ_jr·(−1)
+        dz = exp_shifted*inv_sum_exp + tl.where(idx == cls, -1.0, 0.0)  # the one-hot term δ_jr·(−1)
         tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
@@ -286,10 +286,10 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
             idx = last - back + cols
             zj = z_next.to(acc)
             z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
-            # t1 = exp(−m + z_j)
-            t1 = tl.exp(-m + zj)
+            # exp_shifted = exp(−m + z_j)
+            exp_shifted = tl.exp(-m + zj)
             # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
-            dz = inv0*t1 + tl.where(idx == cls, -1.0, 0.0)  # the one-hot term δ_jr·(−1)
+            dz = exp_shifted*inv_sum_exp + tl.where(idx == cls, -1.0, 0.0)  # the one-hot term δ_jr·(−1)
             tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
         _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)

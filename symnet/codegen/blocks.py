@@ -114,6 +114,9 @@ def triton_sources() -> dict[str, str]:
     for module, kernels in row_modules().items():
         out[f"{module}.py"] = emit_triton_row_module(kernels, f"the derivation of {ROW_SUMMARIES[module]}",
                                                      regenerate)
+    for module, kernels in registry_row_modules().items():
+        out[f"{module}.py"] = emit_triton_row_module(kernels, f"the derivation of {REGISTRY_ROW_SUMMARIES[module]}",
+                                                     regenerate)
     from .train_step import FUSED_MLPS, elman_step, mlp_step
     from .triton_train import emit_triton_train_module
     out["mlp_train.py"] = emit_triton_train_module(

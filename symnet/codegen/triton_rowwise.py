@@ -36,7 +36,7 @@ import sympy as sp
 
 from ..errors import SymnetError
 from ..render import text
-from .rowwise import RowKernel, g, j, r, rowmax, rowsum, z
+from .rowwise import OPTION_NAMES, RowKernel, V, g, j, r, rowmax, rowsum, t, w, z
 from .triton_backend import HOST_HELPERS, TRITON_HELPERS, TritonPrinter, assemble
 
 __all__ = ["emit_triton_row_module"]
@@ -51,6 +51,10 @@ class _RowPrinter(TritonPrinter):
         (index,) = e.indices
         if e.base == g and index == j:
             return "gj"
+        if e.base == t and index == j:
+            return "tj"
+        if e.base == w and index in (j, r):
+            return "wj" if index == j else "w_r"
         if e.base != z:
             raise SymnetError(f"the Triton row-wise skeleton reads the logits z and an upstream g, not {e}")
         if index == j:
@@ -61,6 +65,14 @@ class _RowPrinter(TritonPrinter):
 
     def _print_rowmax(self, e):
         return "m"
+
+    def _print_Symbol(self, e):
+        return OPTION_NAMES.get(e) or ("Vf" if e == V else super()._print_Symbol(e))
+
+    def _print_gated(self, e):  # a term of an option that is 0 is 0, even where the rest is infinite
+        option, rest = e.args
+        name = self._print(option)
+        return f"tl.where({name} == 0, 0.0, {name} * {self.parenthesize(rest, 50)})"
 
     def _print_Function(self, e):
         if isinstance(e, rowsum):
@@ -123,8 +135,10 @@ def _hoist_reciprocals(entry: dict, row: dict, results: list, per_row: list) -> 
 
     def hoist(e):
         def one(node):
-            if node not in hoisted:
-                hoisted[node] = sp.Symbol(f"inv{len(hoisted)}")
+            if node not in hoisted:  # named after what it inverts: inv_sum_exp = 1/sum_exp
+                base = node.base
+                hoisted[node] = sp.Symbol(f"inv_{base.name}" if base.is_Symbol and not base.name.startswith("t")
+                                          else f"inv{len(hoisted)}")
             return hoisted[node]
         return e.replace(lambda n: isinstance(n, sp.Pow) and n.exp == -1 and of_row(n.base), one)
 
@@ -144,34 +158,63 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     per_row = [(o, res) for o, res in zip(kernel.outputs, results) if o.per_row]
     per_entry = [(o, res, c) for o, res, c in zip(kernel.outputs, results, kernel.scatter) if not o.per_row]
     target, upstream = kernel.target, kernel.upstream
-    if target and len(per_row) != 1:
+    if (target or kernel.soft) and len(per_row) != 1:
         raise SymnetError(f"{kernel.name}: a row kernel with a target reduces one per-row output (the loss), "
                           f"not {len(per_row)}")
     k = f"_{kernel.name}_kernel"
+    soft, weighted, cap = kernel.soft, kernel.weighted, kernel.cap is not None
+    reduces = target or soft  # a loss per row, reduced by the launch
     ptrs = ["z_ptr"] + (["g_ptr"] if upstream else []) + (["r_ptr"] if target else []) + \
+        (["t_ptr"] if soft else []) + (["w_ptr"] if weighted else []) + (["opt_ptr"] if kernel.options else []) + \
         [f"{o.name}_ptr" for o, _ in per_row] + [f"{o.name}_ptr" for o, _, _ in per_entry] + \
-        (["out_ptr", "count_ptr"] if target else [])
-    rows = ["z"] + (["g"] if upstream else []) + [o.name for o, _, _ in per_entry]  # (N, V) tensors
-    args = ptrs + ["V"] + [f"{t}_stride" for t in rows] + (["ignore_index"] if target else []) + \
+        (["out_ptr", "count_ptr"] if reduces else []) + (["divisor_ptr"] if kernel.divisor == "weight" and weighted else [])
+    rows = ["z"] + (["g"] if upstream else []) + (["t"] if soft else []) + [o.name for o, _, _ in per_entry]
+    args = ptrs + ["V"] + [f"{x}_stride" for x in rows] + (["ignore_index"] if target else []) + \
         ["F64: tl.constexpr", "BLOCK_V: tl.constexpr", "ONE_READ: tl.constexpr"] + \
-        (["MEAN: tl.constexpr", "REDUCE: tl.constexpr", "R: tl.constexpr"] if target else [])
+        (["CAP: tl.constexpr"] if cap else []) + \
+        (["MEAN: tl.constexpr", "REDUCE: tl.constexpr", "R: tl.constexpr"] if reduces else [])
     L = [
         "@triton.jit",
         f"def {k}({', '.join(args)}):",
         f'    """{kernel.formula}: one row per program."""',
         "    row = tl.program_id(0).to(tl.int64)",
         "    # each tensor's row by its own row stride (int64: rows × V may pass 2³¹); columns are unit-stride",
-        *[f"    {t}_row = {t}_ptr + row * {t}_stride" for t in rows],
+        *[f"    {x}_row = {x}_ptr + row * {x}_stride" for x in rows],
         "    cols = tl.arange(0, BLOCK_V)",
         "    acc: tl.constexpr = tl.float64 if F64 else tl.float32",
     ]
+    if any(e.has(V) for e in list(entry.values()) + list(row.values()) + results):
+        L.append("    Vf = tl.full([], V, acc)  # the row length as a number of the computation's type")
+    L += [f"    {OPTION_NAMES[o]} = tl.load(opt_ptr + {n}).to(acc)" for n, o in enumerate(kernel.options)]
     if target:
         L += ["    cls = tl.load(r_ptr + row)  # r is contiguous (the launcher's copy if need be)",
               "    ignored = cls == ignore_index",
               "    valid = (cls >= 0) & (cls < V)  # a class outside [0, V) is never read"]
+        if weighted:
+            L.append("    w_r = tl.load(w_ptr + cls, mask=valid & ~ignored, other=0.0).to(acc)  # the class's weight")
+    elif reduces:
+        L.append("    ignored = False")
     p1 = _RowPrinter({sp.Symbol("shift"): "shift"}, helpers)
     shifted = {M: sp.Symbol("shift")}
     needs_g1 = any(f.has(g[j]) for _, f in kinds.values())
+    needs_t1 = any(f.has(t[j]) for _, f in kinds.values())
+    needs_w1 = any(f.has(w[j]) for _, f in kinds.values())
+    cap_code = printer.doprint(kernel.cap).replace("zj", "{0}") if cap else None
+
+    def capped(indent: str, v: str, valid_mask: str) -> list[str]:
+        """The softcap on loaded logits, where a softcap is given (past the row's end z stays −inf)."""
+        if not cap:
+            return []
+        return [f"{indent}if CAP:  # c = {text(kernel.cap)}, which the formulas call z",
+                f"{indent}    {v} = tl.where({valid_mask}, {cap_code.format(v)}, {v})"]
+
+    def side_loads(indent: str, pass1: bool) -> list[str]:
+        out = []
+        if soft and (needs_t1 or not pass1):
+            out.append(f"{indent}tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)")
+        if weighted and (needs_w1 or not pass1):
+            out.append(f"{indent}wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)")
+        return out
 
     def row_sums(indent: str, running: bool) -> list[str]:
         """Each row sum over the tile in registers; with ``running``, added to the sum so far
@@ -189,8 +232,10 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     L += ["    if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers",
           "        idx = cols",
           "        zj = tl.load(z_row + idx, mask=idx < V, other=float(\"-inf\")).to(acc)"]
+    L += capped("        ", "zj", "idx < V")
     if upstream:
         L.append("        gj = tl.load(g_row + idx, mask=idx < V, other=0.0).to(acc)")
+    L += side_loads("        ", pass1=False)
     L += ["        m = tl.max(zj, axis=0)",
           "        # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)",
           "        shift = tl.where(m == float(\"-inf\"), 0.0, m)"]
@@ -207,12 +252,15 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     for v, other in first:
         L += [f"            {v}j = {v}_next.to(acc)",
               f"            {v}_next = tl.load({v}_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other={other})"]
+    L += capped("            ", "zj", "idx < V")
+    L += side_loads("            ", pass1=True)
     L += ["            m_new = tl.maximum(m, tl.max(zj, axis=0))",
           "            shift = tl.where(m_new == float(\"-inf\"), 0.0, m_new)"]
     L += row_sums("            ", running=True)
     L.append("            m = m_new")
     if target:
         L.append("    z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float(\"nan\")).to(acc)")
+        L += capped("    ", "z_r", "valid")
     for temp, expr in row.items():
         L.append(f"    # {temp} = {text(expr)}")
         L.append(f"    {temp} = {printer.doprint(expr)}")
@@ -221,9 +269,13 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
         value = printer.doprint(res)
         L.append(f"    {o.name} = tl.where(ignored, 0.0, {value})" if target else f"    {o.name} = {value}")
         L.append(f"    tl.store({o.name}_ptr + row, {o.name}.to({o.name}_ptr.dtype.element_ty))")
-    if target:
-        L += ["    if MEAN:  # the rows counted, on the device beforehand: nothing waits on the host",
-              "        divisor = tl.load(count_ptr).to(acc)",
+    if reduces:
+        divisor = {"weight": "tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand"
+                   if weighted else None,
+                   "rows": "tl.num_programs(0).to(acc)  # the rows"}.get(kernel.divisor) \
+            or "tl.load(count_ptr).to(acc)  # the rows counted, on the device beforehand: nothing waits on the host"
+        L += ["    if MEAN:",
+              f"        divisor = {divisor}",
               "    else:",
               "        divisor = tl.full([], 1.0, acc)"]
     if per_entry:
@@ -239,18 +291,24 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
                     value = (f"{value} + tl.where(idx == cls, {printer.doprint(coeff)}, 0.0)  "
                              f"# the one-hot term δ_jr·({text(coeff)})")
                 out.append(f"{indent}{o.name} = {value}")
-                scaled = f"({o.name} * row_scale)" if target else o.name
+                if cap and kernel.chain is not None:
+                    out += [f"{indent}if CAP:  # a gradient in c, times ∂c_j/∂z_j = {text(kernel.chain)}",
+                            f"{indent}    {o.name} = {o.name} * ({pr.doprint(kernel.chain)})"]
+                scaled = f"({o.name} * row_scale)" if reduces else o.name
                 out.append(f"{indent}tl.store({o.name}_row + idx, {scaled}.to({o.name}_ptr.dtype.element_ty), "
                            "mask=idx < V)")
             return out
         if target:
             L.append("    # a class outside [0, V) (possible with check=False) poisons its row: loss and gradient NaN")
             L.append("    row_scale = tl.where(ignored, 0.0, tl.where(valid, 1.0 / divisor, float(\"nan\")))")
+        elif reduces:
+            L.append("    row_scale = 1.0 / divisor")
         L.append("    # pass 2: the entries of the row")
         L += ["    if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)",
               "        # m is the shift of pass 1 here (they differ only in a row of −inf, where every",
               "        # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed"]
         L += entry_body("        ", _RowPrinter({**names, M: "shift"}, helpers))
+        second_side = side_loads("            ", pass1=False)
         second = ["z"] + (["g"] if upstream else [])
         L += ["    else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2",
               "        last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance"]
@@ -261,8 +319,10 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
         for v in second:
             L += [f"            {v}j = {v}_next.to(acc)",
                   f"            {v}_next = tl.load({v}_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)"]
+        L += capped("            ", "zj", "idx < V")
+        L += second_side
         L += entry_body("            ", printer)
-    if target:
+    if reduces:
         o = per_row[0][0]
         helpers.add("_sum_when_last")
         L += ["    if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)",
@@ -271,6 +331,8 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
 
 
 def emit_row_launcher(kernel: RowKernel) -> str:
+    if kernel.weighted or kernel.options or kernel.soft:
+        return _option_row_launcher(kernel)
     if not kernel.target:
         return _plain_row_launcher(kernel)
     fused = any(not o.per_row for o in kernel.outputs)
@@ -351,13 +413,147 @@ def _plain_row_launcher(kernel: RowKernel) -> str:
     body = ["z, shape = _logit_rows(z)"]
     if kernel.upstream:
         body.append("g = _like_rows(g, z, shape)")
-    body += ["N, V = z.shape"] + [f"{o} = torch.empty(N, V, dtype=z.dtype, device=z.device)" for o in outs]
-    strides = ", ".join(f"{x}.stride(0)" for x in args + outs)
+    wide = [o.name for o in kernel.outputs if not o.per_row]
+    body += ["N, V = z.shape"] + [f"{o.name} = torch.empty({'N' if o.per_row else 'N, V'}, dtype=z.dtype, device=z.device)"
+                                  + ("  # one per row" if o.per_row else "") for o in kernel.outputs]
+    order = [o.name for o in kernel.outputs if o.per_row] + wide  # the kernel's pointer order
+    strides = ", ".join(f"{x}.stride(0)" for x in args + wide)
     body += ["if N:",
-             f"    {k}[(N,)]({', '.join(args + outs)}, V, {strides}, F64=z.dtype == torch.float64,",
+             f"    {k}[(N,)]({', '.join(args + order)}, V, {strides}, F64=z.dtype == torch.float64,",
              "              **_row_tiles(V, z.dtype))",
-             f"return {', '.join(o + '.reshape(shape)' for o in outs)}"]
+             "return " + ", ".join(o.name + (".reshape(shape[:-1])" if o.per_row else ".reshape(shape)")
+                                   for o in kernel.outputs)]
     return "\n".join([f"def {kernel.name}({', '.join(args)}):", *doc] + ["    " + b for b in body]) + "\n"
+
+
+def _option_row_launcher(kernel: RowKernel) -> str:
+    """A loss of the row registry (cross-entropy with class weights, label smoothing, softcap and
+    z-loss; with class indices r or soft targets t; NLL): the arguments of NumPy's twin, in
+    torch's order, then ``check``/``inplace``."""
+    from .numpy_rowwise import signature_of
+    k = f"_{kernel.name}_kernel"
+    tensors, options = signature_of(kernel)
+    fused = any(not o.per_row for o in kernel.outputs)
+    value = next(o.name for o in kernel.outputs if o.per_row)
+    target, soft, weighted = kernel.target, kernel.soft, kernel.weighted
+    weigh = kernel.divisor == "weight" and weighted
+    doc = [f'    """{kernel.formula}', "", "    Arguments (those of the NumPy function of the same name, in the same order):",
+           "      z: logits (N, V) or (..., V): float32, float64, bfloat16 or float16, on the GPU"]
+    doc += ["      r: the class of each row, integers, shape (...)"] if target else []
+    doc += ["      t: the soft target of each row (probabilities), the shape of z"] if soft else []
+    doc += ["      weight: a weight per class, shape (V,), or None (all 1)"] if weighted else []
+    doc += ["      ignore_index: rows of this class count for nothing (loss 0, gradient 0)"] if target else []
+    what = {"weight": "Σ weight[r] over the rows not ignored", "count": "the rows not ignored",
+            "rows": "the rows"}[kernel.divisor if weighted or kernel.divisor != "weight" else "count"]
+    doc += [f"      reduction: 'mean' (divided by {what}, as torch), 'sum' or 'none'"]
+    doc += [f"      {n}" for n in ("label_smoothing: ε in [0, 1]" if kernel.options and "label_smoothing=0.0" in options else "",
+                                   "softcap: s > 0, the logits become s·tanh(z/s) first; or None"
+                                   if any(x.startswith("softcap") for x in options) else "",
+                                   "z_loss_scale: λ ≥ 0, λ·lse² added to each row's loss"
+                                   if any(x.startswith("z_loss_scale") for x in options) else "") if n]
+    if target:
+        doc += ["      check: check on the host that every class lies in [0, V) (one synchronisation);",
+                "        with check=False a bad class gives a NaN loss and a NaN gradient row, never an",
+                "        out-of-bounds read"]
+    if fused and target:
+        doc += ["      inplace: write the gradient over the logits z (saves N·V of memory)"]
+    doc += ["", f"    Returns ({', '.join(o.name for o in kernel.outputs)}):" if fused else f"    Returns {value}:"]
+    doc += [f"      {o.name}: {o.meaning} = {text(o.expr)}" for o in kernel.outputs]
+    doc += ["", "    Raises:", "      TypeError: a tensor of the wrong kind or dtype",
+            "      ValueError: shapes that do not match, a bad class (check=True), an option out of range",
+            "", *VIEWS_DOC, '    """']
+    extra = (["check=True"] if target else []) + (["inplace=False"] if fused and target else [])
+    sig = ", ".join(tensors + options + (["*"] + extra if extra else []))
+    names = [o.split("=")[0] for o in options]
+    body = ["_reduction(reduction)"] if "reduction" in names else []
+    if target:
+        body += ["logits = z  # the caller's tensor: inplace=True overwrites it" if fused else "",
+                 "z, r, shape, ignore_index = _rows(z, r, check, ignore_index)"]
+    else:
+        body += ["z, shape = _logit_rows(z)", "t = _like_rows(t, z, shape, 't')"]
+    body = [b for b in body if b]
+    body += ["N, V = z.shape",
+             "reduce = reduction != \"none\"",
+             "acc = torch.float64 if z.dtype == torch.float64 else torch.float32"]
+    if weighted:
+        body.append("w = _class_weights(weight, z, acc)")
+    opts = [OPTION_NAMES[o] for o in kernel.options]
+    if opts:
+        body.append(f"opt = _option_values(z, {', '.join(f'{n}={n}' for n in opts)})")
+    body.append(f"{value} = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row")
+    if fused:
+        body.append("dz = _gradient_rows(logits, z, inplace)" if target else
+                    "dz = torch.empty(z.shape, dtype=z.dtype, device=z.device)")
+    body += [f"out = torch.empty((), dtype=z.dtype, device=z.device) if reduce else {value}",
+             f"count = torch.zeros(2, dtype=torch.int32, device=z.device) if reduce else {value}  # rows counted; programs done"]
+    if weigh:
+        body.append("divisor = torch.zeros((), dtype=acc, device=z.device)  # Σ w_r over the rows counted")
+    ptrs = ["z"] + (["r"] if target else []) + (["t"] if soft else []) + (["w"] if weighted else []) + \
+        (["opt"] if opts else []) + [value] + (["dz"] if fused else []) + ["out", "count"] + (["divisor"] if weigh else [])
+    strides = ["z.stride(0)"] + (["t.stride(0)"] if soft else []) + (["dz.stride(0)"] if fused else [])
+    consts = "F64=z.dtype == torch.float64, " + ("CAP=softcap is not None, " if kernel.cap is not None else "") + \
+        "MEAN=reduction == \"mean\", REDUCE=reduce, R=SUM_BLOCK"
+    body += ["if N:"]
+    if target:
+        body += ["    if reduction == \"mean\":"]
+        body += ["        _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, N, V, ignore_index, R=SUM_BLOCK)"
+                 if weigh else
+                 "        _count_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, count, N, ignore_index, R=SUM_BLOCK)"]
+    body += [f"    {k}[(N,)]({', '.join(ptrs)}, V, {', '.join(strides)},",
+             f"              {'ignore_index, ' if target else ''}{consts}, **_row_tiles(V, z.dtype))",
+             "elif reduce:  # no rows: the sum is 0 and the mean undefined",
+             "    out.fill_(0.0 if reduction == \"sum\" else float(\"nan\"))",
+             f"result = out if reduce else {value}.reshape(shape[:-1])"]
+    if fused and target:
+        body += ["if inplace and dz.untyped_storage().data_ptr() != logits.untyped_storage().data_ptr():",
+                 "    logits.copy_(dz.reshape(shape))  # the rows were a copy: write the gradient back",
+                 "return result, (logits if inplace else dz.reshape(shape))"]
+    elif fused:
+        body.append("return result, dz.reshape(shape)")
+    else:
+        body.append("return result")
+    return "\n".join([f"def {kernel.name}({sig}):", *doc] + ["    " + b for b in body]) + "\n"
+
+
+OPTION_HOST = '''\
+def _class_weights(weight, z, acc):
+    """The class weights as a contiguous (V,) tensor of the computation's dtype: all 1 for None."""
+    V = z.shape[-1]
+    if weight is None:
+        return torch.ones(V, dtype=acc, device=z.device)
+    if not isinstance(weight, torch.Tensor) or not weight.dtype.is_floating_point or tuple(weight.shape) != (V,):
+        raise ValueError(f"weight must be a float tensor of shape ({V},), one weight per class")
+    if weight.device != z.device:
+        raise ValueError(f"argument 'weight' is on {weight.device} but 'z' is on {z.device}")
+    return weight.to(acc).contiguous()
+
+
+def _option_values(z, label_smoothing=0.0, z_loss_scale=0.0, softcap=None):
+    """The options checked, as one float64 tensor on the logits' device (the kernel reads them
+    in its own type: float64 options stay exact in a float64 kernel)."""
+    for name, value in (("label_smoothing", label_smoothing), ("z_loss_scale", z_loss_scale),
+                        ("softcap", 1.0 if softcap is None else softcap)):
+        if isinstance(value, (bool, torch.Tensor)) or not isinstance(value, (int, float)):
+            raise ValueError(f"{name} must be a Python number, not {value!r}")
+    if not 0 <= label_smoothing <= 1:
+        raise ValueError(f"label_smoothing must lie in [0, 1], not {label_smoothing!r}")
+    if not 0 <= z_loss_scale < float("inf"):
+        raise ValueError(f"z_loss_scale must be finite and ≥ 0, not {z_loss_scale!r}")
+    if softcap is not None and not 0 < softcap < float("inf"):
+        raise ValueError(f"softcap must be finite and > 0 (or None), not {softcap!r}")
+    return torch.tensor([label_smoothing, z_loss_scale, 1.0 if softcap is None else softcap],
+                        dtype=torch.float64, device=z.device)
+
+
+@triton.jit
+def _weigh_rows_kernel(r_ptr, w_ptr, divisor_ptr, N, V, ignore_index, R: tl.constexpr):
+    """divisor_ptr[0] += Σ w[r] over R rows a program whose class is not ignore_index (the weighted
+    mean's divisor, as torch's); a class outside [0, V) adds nothing (its row is NaN anyway)."""
+    at = tl.program_id(0).to(tl.int64) * R + tl.arange(0, R)
+    cls = tl.load(r_ptr + at, mask=at < N, other=ignore_index)
+    keep = (cls != ignore_index) & (cls >= 0) & (cls < V)
+    tl.atomic_add(divisor_ptr, tl.sum(tl.load(w_ptr + cls, mask=keep, other=0.0), axis=0))
+'''
 
 
 VIEWS_DOC = [
@@ -470,14 +666,15 @@ def _logit_rows(z):
     return (z if z.stride(-1) == 1 else z.contiguous()), shape
 
 
-def _like_rows(g, z, shape):
-    """An upstream gradient: the logits' shape, dtype and device, as rows with unit stride along V."""
+def _like_rows(g, z, shape, name="g"):
+    """An upstream gradient (or soft targets): the logits' shape, dtype and device, as rows with
+    unit stride along V."""
     if not isinstance(g, torch.Tensor):
-        raise TypeError(f"argument 'g' must be a torch.Tensor, not {type(g).__name__}")
+        raise TypeError(f"argument {name!r} must be a torch.Tensor, not {type(g).__name__}")
     if g.shape != shape:
-        raise ValueError(f"argument 'g' has shape {tuple(g.shape)} but the logits have shape {tuple(shape)}")
+        raise ValueError(f"argument {name!r} has shape {tuple(g.shape)} but the logits have shape {tuple(shape)}")
     if g.device != z.device:
-        raise ValueError(f"argument 'g' is on {g.device} but 'z' is on {z.device}")
+        raise ValueError(f"argument {name!r} is on {g.device} but 'z' is on {z.device}")
     g = g.to(z.dtype).reshape(z.shape)
     return g if g.stride(-1) == 1 else g.contiguous()
 '''
@@ -521,6 +718,87 @@ def {name}_loss(z, r, reduction="mean", ignore_index=-100):
 '''
 
 
+def emit_option_autograd(kernels: list) -> str:
+    """The differentiable op of a registry loss module, with torch's signature:
+    ``cross_entropy_op(z, target, weight=None, ignore_index=-100, reduction="mean",
+    label_smoothing=0.0, softcap=None, z_loss_scale=0.0)`` (class indices or, for a floating
+    ``target``, soft targets), ``nll_loss_op(z, target, weight=None, ignore_index=-100,
+    reduction="mean")``. Its gradient with respect to z is the one the kernel wrote beside the
+    loss; the targets and the weights get none (asking for one is an error, not a silent None)."""
+    from .numpy_rowwise import signature_of
+    hard = next(k for k in kernels if k.target and any(not o.per_row for o in k.outputs))
+    soft = next((k for k in kernels if k.soft and any(not o.per_row for o in k.outputs)), None)
+    name = hard.name.removesuffix("_grad")
+    _, options = signature_of(hard)
+    names = [o.split("=")[0] for o in options]
+    has = {n: n in names for n in ("weight", "label_smoothing", "softcap", "z_loss_scale")}
+    schema = ["z: torch.Tensor", "target: torch.Tensor", "weight: Optional[torch.Tensor]", "ignore_index: int",
+              "reduction: str"] + (["label_smoothing: float", "softcap: Optional[float]", "z_loss_scale: float"]
+                                   if has["softcap"] else [])
+    passed = ["z", "target", "weight", "ignore_index", "reduction"] + \
+        (["label_smoothing", "softcap", "z_loss_scale"] if has["softcap"] else [])
+    opt_args = ", label_smoothing, softcap, z_loss_scale" if has["softcap"] else ""
+    call_hard = f"{hard.name}(z, target, weight, ignore_index, reduction{opt_args}, check=False)"
+    call_soft = f"{soft.name}(z, target, weight, reduction{opt_args})" if soft else None
+    body = [f"        loss, dz = {call_soft}" if soft else "",
+            ] if soft else []
+    dispatch = (f"""        if target.dtype.is_floating_point:  # soft targets: a probability per class
+            loss, dz = {call_soft}
+        else:
+            loss, dz = {call_hard}""" if soft else f"        loss, dz = {call_hard}")
+    defaults = 'weight=None, ignore_index=-100, reduction="mean"' + \
+        (", label_smoothing=0.0, softcap=None, z_loss_scale=0.0" if has["softcap"] else "")
+    nones = ", ".join(["None"] * (len(passed) - 1))
+    return f'''\
+_OP_{name.upper()} = "symnet::{name}"
+
+if not _registered(_OP_{name.upper()}):
+    from typing import Optional
+
+    @torch.library.custom_op(_OP_{name.upper()}, mutates_args=())
+    def _{name}_op({", ".join(schema)}) -> list[torch.Tensor]:
+{dispatch}
+        return [loss, dz]
+
+    @_{name}_op.register_fake
+    def _({", ".join(passed)}):
+        loss = z.new_empty(z.shape[:-1]) if reduction == "none" else z.new_empty(())
+        return [loss, torch.empty_like(z)]
+
+    def _setup_{name}(ctx, inputs, output):
+        ctx.reduction = inputs[4]
+        ctx.save_for_backward(output[1])  # ∂C/∂z, computed in the same launch
+
+    def _backward_{name}(ctx, grads):
+        (dz,) = ctx.saved_tensors
+        g = grads[0]
+        g = g.unsqueeze(-1) if ctx.reduction == "none" else g
+        return (g * dz).to(dz.dtype), {nones}
+
+    _{name}_op.register_autograd(_backward_{name}, setup_context=_setup_{name})
+
+
+def {name}_op(z, target, {defaults}):
+    """{name} as a differentiable torch op (torch.nn.functional.{"cross_entropy" if soft else name}'s arguments{
+    ", with Gemma's softcap and the z-loss λ·lse²" if has["softcap"] else ""}); z: logits (..., V), target:
+    class indices (...){" or soft targets (..., V), probabilities" if soft else ""}. The gradient with respect to z
+    is the one the kernel wrote beside the loss, times the upstream gradient.
+
+    Classes are not checked here (no host synchronisation): a class outside [0, V) that is not
+    ignore_index makes the loss NaN and the gradient of its row NaN, never a plausible number.
+
+    Raises:
+      ValueError: target or weight requires grad (no gradient is generated for them), or an
+        argument the kernel refuses (see {hard.name})
+    """
+    for what, tensor in (("target", target), ("weight", weight)):
+        if isinstance(tensor, torch.Tensor) and tensor.requires_grad:
+            raise ValueError(f"{name}_op gives no gradient with respect to its {{what}}; pass it detached")
+    _reduction(reduction)
+    return torch.ops.symnet.{name}({", ".join(passed)})[0]
+'''
+
+
 def emit_triton_row_module(kernels: list, source: str, regenerate: str) -> str:
     used: set = set()
     parts = []
@@ -528,12 +806,18 @@ def emit_triton_row_module(kernels: list, source: str, regenerate: str) -> str:
         parts.append(emit_row_kernel(kernel, used))
         parts.append(emit_row_launcher(kernel))
     fused = [k for k in kernels if k.target and any(not o.per_row for o in k.outputs)]
-    if fused:
+    if fused and (fused[0].weighted or fused[0].options):
+        parts.append(emit_option_autograd(kernels))
+    elif fused:
         parts.append(emit_row_autograd(fused[0], f"symnet::{fused[0].name.removesuffix('_grad')}"))
     device = [TRITON_HELPERS[h] for h in TRITON_HELPERS if h in used]
     targets = any(k.target for k in kernels)
-    host = [HOST_HELPERS["_device_ok"], ROW_TILES] + ([HOST_HELPERS["_reduction"], ROW_HOST] if targets else [PLAIN_HOST]) \
-        + [HOST_HELPERS["_registered"]] + ([COUNT_ROWS] if targets else [])
+    plain = not targets or any(k.soft for k in kernels)
+    losses = targets or any(k.soft for k in kernels)
+    options = any(k.weighted or k.options for k in kernels)
+    host = [HOST_HELPERS["_device_ok"], ROW_TILES] + ([HOST_HELPERS["_reduction"]] if losses else []) \
+        + ([ROW_HOST] if targets else []) + ([PLAIN_HOST] if plain else []) \
+        + [HOST_HELPERS["_registered"]] + ([COUNT_ROWS] if losses else []) + ([OPTION_HOST] if options else [])
     return assemble(kernels, source, regenerate,
                     ["One program per row (float32 accumulation; float64 for float64 logits; bfloat16/float16",
                      "logits upcast in registers). A row of up to ONE_READ_MAX columns is read once and kept",
