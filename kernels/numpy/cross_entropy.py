@@ -284,16 +284,16 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 t4 = 1/_V
                 # t5 = Σ_j w_j
                 t5 = np.sum(_w, axis=1, keepdims=True)
-                # prob = exp_shifted/sum_exp
-                prob = exp_shifted/sum_exp
-                # t7 = prob·w_r
-                t7 = prob*_w[0, r]
-                # t8 = t₄·varepsilon
-                t8 = t4*label_smoothing
+                # inv_sum = 1/sum_exp
+                inv_sum = 1/sum_exp
+                # prob = exp_shifted·inv_sum
+                prob = exp_shifted*inv_sum
+                # t8 = prob·w_r
+                t8 = prob*_w[0, r]
                 # C = λ·log(Σ_k exp(z_k))² + varepsilon·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − varepsilon)·(−z_r + log(Σ_k exp(z_k)))·w_r
                 loss[...] = (1 - label_smoothing)*(lse - np.take_along_axis(z, r, axis=1))*_w[0, r] + (0.0 if z_loss_scale == 0 else z_loss_scale * lse**2) + (0.0 if label_smoothing == 0 else label_smoothing * (t4*(lse*t5 - np.sum(_w*z, axis=1, keepdims=True))))
                 # ∂C/∂z_j = (−1 + varepsilon)·w_r·δ_jr − varepsilon·w_j/V + (1 − varepsilon)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + varepsilon·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
-                dz[...] = 2*lse*prob*z_loss_scale + prob*t5*t8 - t7*label_smoothing + t7 - t8*_w
+                dz[...] = -t4*label_smoothing*_w + t8 + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prob)) + (0.0 if label_smoothing == 0 else label_smoothing * (exp_shifted*inv_sum*t4*t5 - t8))
                 dz *= _scale
                 # the one-hot term δ_jr·(−w_r + varepsilon·w_r), at the class of each row
                 np.put_along_axis(dz, r, np.take_along_axis(dz, r, axis=1) + (label_smoothing*_w[0, r] - _w[0, r]) * _scale, axis=1)
@@ -363,20 +363,18 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
                 z, t, loss = _z[_i:_e], _t[_i:_e], _loss[_i:_e]
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
                     z = softcap*np.tanh(z/softcap)
-                # t0 = t_j·w_j
-                t0 = t*_w
-                # t1 = Σ_j (t₀·z_j)
-                t1 = np.sum(t0*z, axis=1, keepdims=True)
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # lse = row_max + log(Σ_j exp(−row_max + z_j))
                 lse = row_max + np.log(np.sum(np.exp(-row_max + z), axis=1, keepdims=True))
-                # t4 = lse·Σ_j t₀
-                t4 = lse*np.sum(t0, axis=1, keepdims=True)
-                # t5 = 1/V
-                t5 = 1/_V
+                # t2 = 1/V
+                t2 = 1/_V
+                # t3 = t_j·w_j
+                t3 = t*_w
+                # t4 = −Σ_j (t₃·z_j) + lse·Σ_j t₃
+                t4 = lse*np.sum(t3, axis=1, keepdims=True) - np.sum(t3*z, axis=1, keepdims=True)
                 # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(varepsilon/V + (1 − varepsilon)·t_k)·w_k)
-                loss[...] = -t1 + t4 + (0.0 if z_loss_scale == 0 else z_loss_scale * lse**2) + (0.0 if label_smoothing == 0 else label_smoothing * t1) + (0.0 if label_smoothing == 0 else label_smoothing * (-t4)) + (0.0 if label_smoothing == 0 else label_smoothing * (-t5*np.sum(_w*z, axis=1, keepdims=True))) + (0.0 if label_smoothing == 0 else label_smoothing * (lse*t5*np.sum(_w, axis=1, keepdims=True)))
+                loss[...] = t4 + (0.0 if z_loss_scale == 0 else z_loss_scale * lse**2) + (0.0 if label_smoothing == 0 else label_smoothing * (lse*t2*np.sum(_w, axis=1, keepdims=True) - t2*np.sum(_w*z, axis=1, keepdims=True) - t4))
 
     _in_parallel(_share, _rows, _V)
     loss = _loss.reshape(_shape[:-1])
@@ -433,10 +431,6 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 z, t, loss, dz = _z[_i:_e], _t[_i:_e], _loss[_i:_e], _dz[_i:_e]
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
                     z = softcap*np.tanh(z/softcap)
-                # t0 = t_j·w_j
-                t0 = t*_w
-                # t1 = Σ_j (t₀·z_j)
-                t1 = np.sum(t0*z, axis=1, keepdims=True)
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # exp_shifted = exp(−row_max + z_j)
@@ -446,22 +440,24 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 sum_exp = np.sum(exp_shifted, axis=1, keepdims=True)
                 # lse = row_max + log(sum_exp)
                 lse = row_max + np.log(sum_exp)
-                # t6 = Σ_j t₀
-                t6 = np.sum(t0, axis=1, keepdims=True)
-                # t7 = t₆·lse
-                t7 = lse*t6
-                # t8 = 1/V
-                t8 = 1/_V
-                # t9 = Σ_j w_j
-                t9 = np.sum(_w, axis=1, keepdims=True)
-                # t10 = t₈·varepsilon
-                t10 = t8*label_smoothing
+                # t4 = 1/V
+                t4 = 1/_V
+                # t5 = Σ_j w_j
+                t5 = np.sum(_w, axis=1, keepdims=True)
+                # t6 = t_j·w_j
+                t6 = t*_w
+                # t7 = Σ_j t₆
+                t7 = np.sum(t6, axis=1, keepdims=True)
+                # t8 = −Σ_j (t₆·z_j) + t₇·lse
+                t8 = lse*t7 - np.sum(t6*z, axis=1, keepdims=True)
+                # t9 = t₄·varepsilon
+                t9 = t4*label_smoothing
                 # prob = exp_shifted/sum_exp
                 prob = exp_shifted/sum_exp
                 # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(varepsilon/V + (1 − varepsilon)·t_k)·w_k)
-                loss[...] = -t1 + t7 + (0.0 if z_loss_scale == 0 else z_loss_scale * lse**2) + (0.0 if label_smoothing == 0 else label_smoothing * t1) + (0.0 if label_smoothing == 0 else label_smoothing * (-t7)) + (0.0 if label_smoothing == 0 else label_smoothing * (-t8*np.sum(_w*z, axis=1, keepdims=True))) + (0.0 if label_smoothing == 0 else label_smoothing * (lse*t8*t9))
+                loss[...] = t8 + (0.0 if z_loss_scale == 0 else z_loss_scale * lse**2) + (0.0 if label_smoothing == 0 else label_smoothing * (lse*t4*t5 - t4*np.sum(_w*z, axis=1, keepdims=True) - t8))
                 # ∂C/∂z_j = −(varepsilon/V + (1 − varepsilon)·t_j)·w_j + Σ_k ((varepsilon/V + (1 − varepsilon)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
-                dz[...] = 2*lse*prob*z_loss_scale + prob*(t10*t9 - t6*label_smoothing + t6) - (t10 + (1 - label_smoothing)*t)*_w
+                dz[...] = prob*(t5*t9 - t7*label_smoothing + t7) - (t9 + (1 - label_smoothing)*t)*_w + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prob))
                 dz *= _scale
                 if softcap is not None:
                     dz *= 1 - z**2/softcap**2  # ∂c_j/∂z_j = 1 − z_j²/s²

@@ -243,10 +243,10 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
         shift = tl.where(m == float("-inf"), 0.0, m)
         # s0 = Σ_j exp(−m + z_j)
         s0 = tl.sum(tl.exp(-shift + zj), axis=0)
-        # s1 = Σ_j w_j
-        s1 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
-        # s2 = Σ_j w_j·z_j
-        s2 = tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
+        # s1 = Σ_j w_j·z_j
+        s1 = tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
+        # s2 = Σ_j w_j
+        s2 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
@@ -265,10 +265,10 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             # s0 = Σ_j exp(−m + z_j)
             s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(-shift + zj), axis=0)
-            # s1 = Σ_j w_j
-            s1 = s1 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
-            # s2 = Σ_j w_j·z_j
-            s2 = s2 + tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
+            # s1 = Σ_j w_j·z_j
+            s1 = s1 + tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
+            # s2 = Σ_j w_j
+            s2 = s2 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
     z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
     if CAP:  # c = s·tanh(z_j/s), which the formulas call z
@@ -276,7 +276,7 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
     # lse = m + log(Σ_j exp(−m + z_j))
     lse = m + tl.log(s0)
     # C = λ·log(Σ_k exp(z_k))² + varepsilon·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − varepsilon)·(−z_r + log(Σ_k exp(z_k)))·w_r
-    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*(lse - z_r)*w_r + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((lse*s1 - s2)/Vf)))
+    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*(lse - z_r)*w_r + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((lse*s2 - s1)/Vf)))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
@@ -402,10 +402,8 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
     t4 = 1.0 / Vf
     # t5 = Σ_j w_j
     t5 = s1
-    # t8 = t₄·varepsilon
-    t8 = t4*label_smoothing
-    # inv_sum_exp = 1/sum_exp
-    inv_sum_exp = 1.0 / sum_exp
+    # inv_sum = 1/sum_exp
+    inv_sum = 1.0 / sum_exp
     # C = λ·log(Σ_k exp(z_k))² + varepsilon·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − varepsilon)·(−z_r + log(Σ_k exp(z_k)))·w_r
     loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*(lse - z_r)*w_r + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (t4*(lse*t5 - s2))))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
@@ -421,12 +419,12 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
         # exp_shifted = exp(−m + z_j)
         exp_shifted = tl.exp(-shift + zj)
-        # prob = invₛᵤₘ ₑₓₚ·exp_shifted
-        prob = exp_shifted*inv_sum_exp
-        # t7 = prob·w_r
-        t7 = prob*w_r
+        # prob = exp_shifted·inv_sum
+        prob = exp_shifted*inv_sum
+        # t8 = prob·w_r
+        t8 = prob*w_r
         # ∂C/∂z_j = (−1 + varepsilon)·w_r·δ_jr − varepsilon·w_j/V + (1 − varepsilon)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + varepsilon·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
-        dz = 2.0*lse*prob*z_loss_scale + prob*t5*t8 - t7*label_smoothing + t7 - t8*wj + tl.where(idx == cls, label_smoothing*w_r - w_r, 0.0)  # the one-hot term δ_jr·(−w_r + varepsilon·w_r)
+        dz = -t4*label_smoothing*wj + t8 + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_sum*t4*t5 - t8)) + tl.where(idx == cls, label_smoothing*w_r - w_r, 0.0)  # the one-hot term δ_jr·(−w_r + varepsilon·w_r)
         if CAP:  # a gradient in c, times ∂c_j/∂z_j = 1 − z_j²/s²
             dz = dz * (1.0 - (zj * zj)/(softcap * softcap))
         tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
@@ -442,12 +440,12 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             # exp_shifted = exp(−m + z_j)
             exp_shifted = tl.exp(-m + zj)
-            # prob = invₛᵤₘ ₑₓₚ·exp_shifted
-            prob = exp_shifted*inv_sum_exp
-            # t7 = prob·w_r
-            t7 = prob*w_r
+            # prob = exp_shifted·inv_sum
+            prob = exp_shifted*inv_sum
+            # t8 = prob·w_r
+            t8 = prob*w_r
             # ∂C/∂z_j = (−1 + varepsilon)·w_r·δ_jr − varepsilon·w_j/V + (1 − varepsilon)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + varepsilon·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
-            dz = 2.0*lse*prob*z_loss_scale + prob*t5*t8 - t7*label_smoothing + t7 - t8*wj + tl.where(idx == cls, label_smoothing*w_r - w_r, 0.0)  # the one-hot term δ_jr·(−w_r + varepsilon·w_r)
+            dz = -t4*label_smoothing*wj + t8 + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_sum*t4*t5 - t8)) + tl.where(idx == cls, label_smoothing*w_r - w_r, 0.0)  # the one-hot term δ_jr·(−w_r + varepsilon·w_r)
             if CAP:  # a gradient in c, times ∂c_j/∂z_j = 1 − z_j²/s²
                 dz = dz * (1.0 - (zj * zj)/(softcap * softcap))
             tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
@@ -535,16 +533,16 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
-        # s0 = Σ_j t_j·w_j·z_j
-        s0 = tl.sum(tl.where(idx < V, tj*wj*zj, 0.0), axis=0)
-        # s1 = Σ_j exp(−m + z_j)
-        s1 = tl.sum(tl.exp(-shift + zj), axis=0)
-        # s2 = Σ_j t_j·w_j
-        s2 = tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
-        # s3 = Σ_j w_j
-        s3 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
-        # s4 = Σ_j w_j·z_j
-        s4 = tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
+        # s0 = Σ_j exp(−m + z_j)
+        s0 = tl.sum(tl.exp(-shift + zj), axis=0)
+        # s1 = Σ_j t_j·w_j
+        s1 = tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
+        # s2 = Σ_j t_j·w_j·z_j
+        s2 = tl.sum(tl.where(idx < V, tj*wj*zj, 0.0), axis=0)
+        # s3 = Σ_j w_j·z_j
+        s3 = tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
+        # s4 = Σ_j w_j
+        s4 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
@@ -564,27 +562,25 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
-            # s0 = Σ_j t_j·w_j·z_j
-            s0 = s0 + tl.sum(tl.where(idx < V, tj*wj*zj, 0.0), axis=0)
-            # s1 = Σ_j exp(−m + z_j)
-            s1 = s1 * tl.exp(m - shift) + tl.sum(tl.exp(-shift + zj), axis=0)
-            # s2 = Σ_j t_j·w_j
-            s2 = s2 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
-            # s3 = Σ_j w_j
-            s3 = s3 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
-            # s4 = Σ_j w_j·z_j
-            s4 = s4 + tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
+            # s0 = Σ_j exp(−m + z_j)
+            s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(-shift + zj), axis=0)
+            # s1 = Σ_j t_j·w_j
+            s1 = s1 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
+            # s2 = Σ_j t_j·w_j·z_j
+            s2 = s2 + tl.sum(tl.where(idx < V, tj*wj*zj, 0.0), axis=0)
+            # s3 = Σ_j w_j·z_j
+            s3 = s3 + tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
+            # s4 = Σ_j w_j
+            s4 = s4 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
-    # t1 = Σ_j (t₀·z_j)
-    t1 = s0
     # lse = m + log(Σ_j exp(−m + z_j))
-    lse = m + tl.log(s1)
-    # t4 = lse·Σ_j t₀
-    t4 = lse*s2
-    # t5 = 1/V
-    t5 = 1.0 / Vf
+    lse = m + tl.log(s0)
+    # t2 = 1/V
+    t2 = 1.0 / Vf
+    # t4 = −Σ_j (t₃·z_j) + lse·Σ_j t₃
+    t4 = lse*s1 - s2
     # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(varepsilon/V + (1 − varepsilon)·t_k)·w_k)
-    loss = -t1 + t4 + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * t1) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (-t4)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (-t5*s4)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (lse*t5*s3))
+    loss = t4 + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (lse*t2*s4 - t2*s3 - t4))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.num_programs(0).to(acc)  # the rows
@@ -663,14 +659,14 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
-        # s0 = Σ_j t_j·w_j·z_j
-        s0 = tl.sum(tl.where(idx < V, tj*wj*zj, 0.0), axis=0)
-        # s1 = Σ_j exp(−m + z_j)
-        s1 = tl.sum(tl.exp(-shift + zj), axis=0)
+        # s0 = Σ_j exp(−m + z_j)
+        s0 = tl.sum(tl.exp(-shift + zj), axis=0)
+        # s1 = Σ_j w_j
+        s1 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
         # s2 = Σ_j t_j·w_j
         s2 = tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
-        # s3 = Σ_j w_j
-        s3 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
+        # s3 = Σ_j t_j·w_j·z_j
+        s3 = tl.sum(tl.where(idx < V, tj*wj*zj, 0.0), axis=0)
         # s4 = Σ_j w_j·z_j
         s4 = tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
@@ -692,37 +688,35 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
-            # s0 = Σ_j t_j·w_j·z_j
-            s0 = s0 + tl.sum(tl.where(idx < V, tj*wj*zj, 0.0), axis=0)
-            # s1 = Σ_j exp(−m + z_j)
-            s1 = s1 * tl.exp(m - shift) + tl.sum(tl.exp(-shift + zj), axis=0)
+            # s0 = Σ_j exp(−m + z_j)
+            s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(-shift + zj), axis=0)
+            # s1 = Σ_j w_j
+            s1 = s1 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             # s2 = Σ_j t_j·w_j
             s2 = s2 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
-            # s3 = Σ_j w_j
-            s3 = s3 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
+            # s3 = Σ_j t_j·w_j·z_j
+            s3 = s3 + tl.sum(tl.where(idx < V, tj*wj*zj, 0.0), axis=0)
             # s4 = Σ_j w_j·z_j
             s4 = s4 + tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
             m = m_new
-    # t1 = Σ_j (t₀·z_j)
-    t1 = s0
     # sum_exp = Σ_j exp_shifted
-    sum_exp = s1
+    sum_exp = s0
     # lse = m + log(sum_exp)
     lse = m + tl.log(sum_exp)
-    # t6 = Σ_j t₀
-    t6 = s2
-    # t7 = t₆·lse
-    t7 = lse*t6
-    # t8 = 1/V
-    t8 = 1.0 / Vf
-    # t9 = Σ_j w_j
-    t9 = s3
-    # t10 = t₈·varepsilon
-    t10 = t8*label_smoothing
+    # t4 = 1/V
+    t4 = 1.0 / Vf
+    # t5 = Σ_j w_j
+    t5 = s1
+    # t7 = Σ_j t₆
+    t7 = s2
+    # t8 = −Σ_j (t₆·z_j) + t₇·lse
+    t8 = lse*t7 - s3
+    # t9 = t₄·varepsilon
+    t9 = t4*label_smoothing
     # inv_sum_exp = 1/sum_exp
     inv_sum_exp = 1.0 / sum_exp
     # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(varepsilon/V + (1 − varepsilon)·t_k)·w_k)
-    loss = -t1 + t7 + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * t1) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (-t7)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (-t8*s4)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (lse*t8*t9))
+    loss = t8 + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (lse*t4*t5 - t4*s4 - t8))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.num_programs(0).to(acc)  # the rows
@@ -733,14 +727,14 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
     if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
-        # t0 = t_j·w_j
-        t0 = tj*wj
         # exp_shifted = exp(−m + z_j)
         exp_shifted = tl.exp(-shift + zj)
+        # t6 = t_j·w_j
+        t6 = tj*wj
         # prob = invₛᵤₘ ₑₓₚ·exp_shifted
         prob = exp_shifted*inv_sum_exp
         # ∂C/∂z_j = −(varepsilon/V + (1 − varepsilon)·t_j)·w_j + Σ_k ((varepsilon/V + (1 − varepsilon)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
-        dz = 2.0*lse*prob*z_loss_scale + prob*(t10*t9 - t6*label_smoothing + t6) - (t10 + (1.0 - label_smoothing)*tj)*wj
+        dz = prob*(t5*t9 - t7*label_smoothing + t7) - (t9 + (1.0 - label_smoothing)*tj)*wj + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
         if CAP:  # a gradient in c, times ∂c_j/∂z_j = 1 − z_j²/s²
             dz = dz * (1.0 - (zj * zj)/(softcap * softcap))
         tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
@@ -755,14 +749,14 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
                 zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
-            # t0 = t_j·w_j
-            t0 = tj*wj
             # exp_shifted = exp(−m + z_j)
             exp_shifted = tl.exp(-m + zj)
+            # t6 = t_j·w_j
+            t6 = tj*wj
             # prob = invₛᵤₘ ₑₓₚ·exp_shifted
             prob = exp_shifted*inv_sum_exp
             # ∂C/∂z_j = −(varepsilon/V + (1 − varepsilon)·t_j)·w_j + Σ_k ((varepsilon/V + (1 − varepsilon)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
-            dz = 2.0*lse*prob*z_loss_scale + prob*(t10*t9 - t6*label_smoothing + t6) - (t10 + (1.0 - label_smoothing)*tj)*wj
+            dz = prob*(t5*t9 - t7*label_smoothing + t7) - (t9 + (1.0 - label_smoothing)*tj)*wj + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
             if CAP:  # a gradient in c, times ∂c_j/∂z_j = 1 − z_j²/s²
                 dz = dz * (1.0 - (zj * zj)/(softcap * softcap))
             tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)

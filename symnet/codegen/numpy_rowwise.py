@@ -184,8 +184,9 @@ class _RowPrinter(NumpyExpressionPrinter):
 
     def _print_gated(self, e):
         option, rest = e.args
-        name = self._print(option)
-        return f"(0.0 if {name} == 0 else {name} * {self.parenthesize(rest, 50)})"
+        coeff, rest = rest.as_coeff_Mul()  # 2·λ first: λ·lse is finite where 2·lse overflows
+        name = self._print(option) if coeff == 1 else f"({self._print(coeff)} * {self._print(option)})"
+        return f"(0.0 if {self._print(option)} == 0 else {name} * {self.parenthesize(rest, 50)})"
 
     def _print_rowmax(self, e):
         return f"np.max({self.names[e.args[0]]}, axis=1, keepdims=True)"

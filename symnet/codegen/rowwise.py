@@ -140,15 +140,15 @@ class gated(sp.Function):  # noqa: N801
 
 def _gate_options(e: sp.Expr) -> sp.Expr:
     """Each term a·x with a an option and x holding a row sum → gated(a, x)."""
-    terms = []
+    terms, of_option = [], {}
     for term in sp.Add.make_args(e):
         factors = sp.Mul.make_args(term)
         option = next((f for f in factors if f in OPTION_NAMES), None)
         if option is not None and term.has(rowsum):
-            rest = sp.Mul(*[f for f in factors if f is not option])
-            term = gated(option, rest)
-        terms.append(term)
-    return sp.Add(*terms)
+            of_option.setdefault(option, []).append(sp.Mul(*[f for f in factors if f is not option]))
+        else:
+            terms.append(term)
+    return sp.Add(*terms, *(gated(o, sp.Add(*rest)) for o, rest in of_option.items()))
 
 
 def _gate_option_terms(e: sp.Expr) -> sp.Expr:
@@ -263,7 +263,6 @@ def row_kernel(name: str, formula: str, outputs: list[tuple[str, sp.Expr, str, b
     ``cap``/``chain``: the softcap, c_j = cap(z_j), and ∂c_j/∂z_j written in c_j (the
     outputs are then written in c, called z); ``divisor``: the mean's (see RowKernel)."""
     stable, scatter, fired = [], [], []
-    per_row_of = [o[3] for o in outputs]
     for _, expr, _, _ in outputs:
         expr = split_sums(expr)
         expr = sp.expand(expr) if expr.has(sp.KroneckerDelta) else expr
@@ -275,7 +274,7 @@ def row_kernel(name: str, formula: str, outputs: list[tuple[str, sp.Expr, str, b
             raise SymnetError(f"{name}: only a one-hot term δ_jr·(row value) can be generated, not {expr}")
         s, rules = stabilise_row(rest)
         s = _canonical(sp.factor_terms(s))
-        s = _gate_option_terms(s) if per_row_of[len(stable)] else s
+        s = _gate_option_terms(s)
         stable.append(s)
         scatter.append(coeff)
         fired += [q for q in rules if q not in fired]

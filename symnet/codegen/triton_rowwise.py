@@ -71,8 +71,9 @@ class _RowPrinter(TritonPrinter):
 
     def _print_gated(self, e):  # a term of an option that is 0 is 0, even where the rest is infinite
         option, rest = e.args
-        name = self._print(option)
-        return f"tl.where({name} == 0, 0.0, {name} * {self.parenthesize(rest, 50)})"
+        coeff, rest = rest.as_coeff_Mul()  # 2·λ first: λ·lse is finite where 2·lse overflows
+        name = self._print(option) if coeff == 1 else f"({self._print(coeff)} * {self._print(option)})"
+        return f"tl.where({self._print(option)} == 0, 0.0, {name} * {self.parenthesize(rest, 50)})"
 
     def _print_Function(self, e):
         if isinstance(e, rowsum):
