@@ -108,7 +108,7 @@ def _plan(kernel: RowKernel):
     results = [unmax(e).xreplace(aliases) for e in kernel.results]
     sums = {}
     for e in list(row.values()) + list(entry.values()) + results:
-        for node in e.atoms(rowsum):
+        for node in sorted(e.atoms(rowsum), key=sp.default_sort_key):  # a fixed order: the same code every run
             sums.setdefault(node, f"s{len(sums)}")
     kinds = {}
     for node, name in sums.items():
