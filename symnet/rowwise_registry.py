@@ -335,3 +335,33 @@ def row_kernels(module: str) -> list:
     """The row kernels of a committed module, from the entries that live there (in order)."""
     entry = next(e for e in ROW_REGISTRY.values() if e.module == module)
     return entry.kernels()
+
+
+def compile_row(name: str, backend: str = "numpy"):
+    """The module of a row-wise function generated now from its entry (what ``symnet codegen``
+    commits as ``kernels/<backend>/<module>.py``, emitted and loaded from memory):
+    ``compile_row("cross_entropy", "triton").cross_entropy_op(z, r, label_smoothing=0.1)``.
+    ``symnet.compile(name, backend)`` with a row-wise function's name comes here.
+
+    Raises:
+        SymnetError: an unknown name or backend; backend="triton" without torch and triton.
+    """
+    from .codegen.compiler import _exec_module, _load_module
+    from .errors import SymnetError
+    entry = row_entry(name)
+    kernels = row_kernels(entry.module)
+    what = f"the row registry's {entry.module}"
+    if backend == "numpy":
+        from .codegen.numpy_backend import emit_module
+        source = emit_module(kernels, what, f"symnet.compile({name!r}, backend='numpy')")
+        return _exec_module(f"symnet_generated_row_{entry.module}", source, f"<symnet:row_{entry.module}>")
+    if backend == "triton":
+        try:
+            import torch  # noqa: F401
+            import triton  # noqa: F401
+        except ImportError:
+            raise SymnetError("backend='triton' needs torch and triton: pip install torch triton") from None
+        from .codegen.triton_rowwise import emit_triton_row_module
+        source = emit_triton_row_module(kernels, what, f"symnet.compile({name!r}, backend='triton')")
+        return _load_module(f"row_{entry.module}", source)
+    raise SymnetError(f"unknown backend {backend!r}; available: numpy, triton")

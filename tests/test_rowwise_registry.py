@@ -388,3 +388,23 @@ def test_torch_signature_is_the_same_on_both_backends():
             b = [p for p in inspect.signature(getattr(tr_mod, name)).parameters.values()
                  if p.name not in ("check", "inplace")]
             assert [(p.name, p.default) for p in a] == [(p.name, p.default) for p in b], name
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_symnet_compile_generates_a_row_module_from_the_registry(backend):
+    import symnet
+    from symnet import SymnetError
+    module = symnet.compile("cross_entropy", backend)
+    z = _logits(3, 4, torch.float64, torch.Generator().manual_seed(8))
+    r = torch.tensor([1, 0, 3])
+    if backend == "numpy":
+        loss, dz = module.cross_entropy_grad(z.numpy(), r.numpy(), label_smoothing=0.2)
+        loss, dz = torch.as_tensor(np.asarray(loss)), torch.as_tensor(dz)
+    else:
+        loss, dz = module.cross_entropy_grad(z, r, label_smoothing=0.2)
+    want = _want(z, r, label_smoothing=0.2)
+    _close(loss, want[0], torch.float64, "compiled loss")
+    _close(dz, want[1], torch.float64, "compiled dz")
+    assert symnet.compile("logsumexp", backend).logsumexp is not None
+    with pytest.raises(SymnetError, match="unknown row-wise function"):
+        symnet.compile("no_such_row_function", backend)

@@ -120,16 +120,21 @@ def compile(derivation: Derivation, backend: str = "numpy", *, value: bool = Tru
     from memory; repeated calls with the same derivation return the cached function (the
     :data:`MAX_COMPILED` most recently used are kept). ``name`` names the function; by default
     the derivation's name. With ``backend="triton"`` a copy of the module is written to
-    symnet's cache folder for reading (see :mod:`symnet.cache`).
+    symnet's cache folder for reading (see :mod:`symnet.cache`). The name of a row-wise
+    function of :mod:`symnet.rowwise_registry` (``"cross_entropy"``, ``"logsumexp"`` …) instead
+    of a derivation gives its generated module (:func:`symnet.rowwise_registry.compile_row`).
 
     Raises:
-        SymnetError: an unknown backend, not a Derivation, or a derivation that cannot be generated.
+        SymnetError: an unknown backend, not a Derivation (nor a row-wise function's name), or a derivation that cannot be generated.
         InvalidNameError: ``name`` is not an ASCII identifier of at most 64 characters starting with
             a letter, or is a Python keyword or builtin, or a name the generated module uses itself.
         UnsafeCacheError: (triton) the cache folder is not the user's alone.
     """
     if backend not in BACKENDS:
         raise SymnetError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)}")
+    if isinstance(derivation, str):  # a row-wise function of the row registry, by name: its module
+        from ..rowwise_registry import compile_row
+        return compile_row(derivation, backend)
     if not isinstance(derivation, Derivation):
         raise SymnetError(f"symnet.compile takes a Derivation (from symnet.derive), not {type(derivation).__name__}")
     if name is not None:
