@@ -293,7 +293,7 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 # C = λ·log(Σ_k exp(z_k))² + varepsilon·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − varepsilon)·(−z_r + log(Σ_k exp(z_k)))·w_r
                 loss[...] = (1 - label_smoothing)*(lse - np.take_along_axis(z, r, axis=1))*_w[0, r] + (0.0 if z_loss_scale == 0 else z_loss_scale * lse**2) + (0.0 if label_smoothing == 0 else label_smoothing * (t4*(lse*t5 - np.sum(_w*z, axis=1, keepdims=True))))
                 # ∂C/∂z_j = (−1 + varepsilon)·w_r·δ_jr − varepsilon·w_j/V + (1 − varepsilon)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + varepsilon·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
-                dz[...] = -t4*label_smoothing*_w + t8 + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prob)) + (0.0 if label_smoothing == 0 else label_smoothing * (exp_shifted*inv_sum*t4*t5 - t8))
+                dz[...] = t8 + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prob)) + (0.0 if label_smoothing == 0 else label_smoothing * (exp_shifted*inv_sum*t4*t5 - t4*_w - t8))
                 dz *= _scale
                 # the one-hot term δ_jr·(−w_r + varepsilon·w_r), at the class of each row
                 np.put_along_axis(dz, r, np.take_along_axis(dz, r, axis=1) + (label_smoothing*_w[0, r] - _w[0, r]) * _scale, axis=1)

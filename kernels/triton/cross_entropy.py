@@ -424,7 +424,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         # t8 = prob·w_r
         t8 = prob*w_r
         # ∂C/∂z_j = (−1 + varepsilon)·w_r·δ_jr − varepsilon·w_j/V + (1 − varepsilon)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + varepsilon·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
-        dz = -t4*label_smoothing*wj + t8 + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_sum*t4*t5 - t8)) + tl.where(idx == cls, label_smoothing*w_r - w_r, 0.0)  # the one-hot term δ_jr·(−w_r + varepsilon·w_r)
+        dz = t8 + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_sum*t4*t5 - t4*wj - t8)) + tl.where(idx == cls, label_smoothing*w_r - w_r, 0.0)  # the one-hot term δ_jr·(−w_r + varepsilon·w_r)
         if CAP:  # a gradient in c, times ∂c_j/∂z_j = 1 − z_j²/s²
             dz = dz * (1.0 - (zj * zj)/(softcap * softcap))
         tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
@@ -445,7 +445,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             # t8 = prob·w_r
             t8 = prob*w_r
             # ∂C/∂z_j = (−1 + varepsilon)·w_r·δ_jr − varepsilon·w_j/V + (1 − varepsilon)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + varepsilon·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
-            dz = -t4*label_smoothing*wj + t8 + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_sum*t4*t5 - t8)) + tl.where(idx == cls, label_smoothing*w_r - w_r, 0.0)  # the one-hot term δ_jr·(−w_r + varepsilon·w_r)
+            dz = t8 + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_sum*t4*t5 - t4*wj - t8)) + tl.where(idx == cls, label_smoothing*w_r - w_r, 0.0)  # the one-hot term δ_jr·(−w_r + varepsilon·w_r)
             if CAP:  # a gradient in c, times ∂c_j/∂z_j = 1 − z_j²/s²
                 dz = dz * (1.0 - (zj * zj)/(softcap * softcap))
             tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)

@@ -139,12 +139,13 @@ class gated(sp.Function):  # noqa: N801
 
 
 def _gate_options(e: sp.Expr) -> sp.Expr:
-    """Each term a·x with a an option and x holding a row sum → gated(a, x)."""
+    """The terms a·x with a an option and x holding a row sum or an entry → gated(a, Σ x): not
+    computed at all when the option is 0 (no NaN from 0·∞, and no work for an option left off)."""
     terms, of_option = [], {}
     for term in sp.Add.make_args(e):
         factors = sp.Mul.make_args(term)
         option = next((f for f in factors if f in OPTION_NAMES), None)
-        if option is not None and term.has(rowsum):
+        if option is not None and (term.has(rowsum) or any(x.indices == (j,) for x in term.atoms(sp.Indexed))):
             of_option.setdefault(option, []).append(sp.Mul(*[f for f in factors if f is not option]))
         else:
             terms.append(term)
