@@ -179,6 +179,9 @@ def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "r
             raise SymnetError(f"'{target}' is a named derivation: --wrt, --at and --mode apply to "
                               "your own formulas")
         return curriculum.get(target)
+    from .rowwise_registry import ROW_REGISTRY
+    if target in ROW_REGISTRY and not (wrt or at or mode != "reverse"):  # a row-wise function: its derivation
+        return ROW_REGISTRY[target].derivation()
     if _NAME_LIKE.match(target) and ("-" in target or (wrt is None and not at)):
         try:
             curriculum.get(target)  # raises the unknown-name error, with a suggestion

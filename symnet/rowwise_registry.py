@@ -50,7 +50,7 @@ i, j, k, q = sp.symbols("i j k q", integer=True)
 r = sp.Symbol("r", integer=True, nonnegative=True)
 z, c, w, t, g = (sp.IndexedBase(n) for n in ("z", "c", "w", "t", "g"))
 p, l_, L, C = (sp.IndexedBase(n) for n in ("p", "l", "L", "C"))
-EPS, LAM, S = sp.symbols("varepsilon lambda s", positive=True)
+EPS, LAM, S = sp.symbols("ε λ s", positive=True)
 ROW = (0, V - 1)
 RANGES = {i: ROW, j: ROW, k: ROW, q: (0, 0)}
 SIZES = {V: 3}

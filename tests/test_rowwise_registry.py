@@ -413,3 +413,10 @@ def test_symnet_compile_generates_a_row_module_from_the_registry(backend):
     assert symnet.compile("logsumexp", backend).logsumexp is not None
     with pytest.raises(SymnetError, match="unknown row-wise function"):
         symnet.compile("no_such_row_function", backend)
+
+
+def test_symnet_derive_prints_a_row_function_s_derivation(capsys):
+    from symnet.cli import main
+    assert main(["derive", "cross_entropy"]) == 0
+    out = capsys.readouterr().out
+    assert "label smoothing ε" in out and "1 − c_j²/s²" in out and "✓" in out

@@ -165,7 +165,7 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
       z_loss_scale: λ ≥ 0: λ·lse² is added to each row's loss (z-loss)
 
     Returns loss:
-      loss: C = λ·log(Σ_k exp(z_k))² + varepsilon·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − varepsilon)·(−z_r + log(Σ_k exp(z_k)))·w_r
+      loss: C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
 
     Raises:
       TypeError: z holds no float32 or float64 values
@@ -198,8 +198,8 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
                 row_max = np.max(z, axis=1, keepdims=True)
                 # lse = row_max + log(Σ_j exp(−row_max + z_j))
                 lse = row_max + np.log(np.sum(np.exp(-row_max + z), axis=1, keepdims=True))
-                # C = λ·log(Σ_k exp(z_k))² + varepsilon·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − varepsilon)·(−z_r + log(Σ_k exp(z_k)))·w_r
-                loss[...] = (1 - label_smoothing)*(lse - np.take_along_axis(z, r, axis=1))*_w[0, r] + (0.0 if z_loss_scale == 0 else z_loss_scale * lse**2) + (0.0 if label_smoothing == 0 else label_smoothing * ((lse*np.sum(_w, axis=1, keepdims=True) - np.sum(_w*z, axis=1, keepdims=True))/_V))
+                # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
+                loss[...] = (1 - label_smoothing)*(lse - np.take_along_axis(z, r, axis=1))*_w[0, r] + (0.0 if label_smoothing == 0 else label_smoothing * ((lse*np.sum(_w, axis=1, keepdims=True) - np.sum(_w*z, axis=1, keepdims=True))/_V)) + (0.0 if z_loss_scale == 0 else z_loss_scale * lse**2)
                 if _ignored is not None:  # rows of class ignore_index count for nothing
                     _skip = _ignored[_i:_e]
                     loss[_skip] = 0
@@ -232,8 +232,8 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
         z is C-contiguous)
 
     Returns (loss, dz):
-      loss: C = λ·log(Σ_k exp(z_k))² + varepsilon·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − varepsilon)·(−z_r + log(Σ_k exp(z_k)))·w_r
-      dz: ∂C/∂z_j = (−1 + varepsilon)·w_r·δ_jr − varepsilon·w_j/V + (1 − varepsilon)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + varepsilon·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
+      loss: C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
+      dz: ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
 
     Raises:
       TypeError: z holds no float32 or float64 values
@@ -290,12 +290,12 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 prob = exp_shifted*inv_sum
                 # t8 = prob·w_r
                 t8 = prob*_w[0, r]
-                # C = λ·log(Σ_k exp(z_k))² + varepsilon·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − varepsilon)·(−z_r + log(Σ_k exp(z_k)))·w_r
-                loss[...] = (1 - label_smoothing)*(lse - np.take_along_axis(z, r, axis=1))*_w[0, r] + (0.0 if z_loss_scale == 0 else z_loss_scale * lse**2) + (0.0 if label_smoothing == 0 else label_smoothing * (t4*(lse*t5 - np.sum(_w*z, axis=1, keepdims=True))))
-                # ∂C/∂z_j = (−1 + varepsilon)·w_r·δ_jr − varepsilon·w_j/V + (1 − varepsilon)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + varepsilon·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
-                dz[...] = t8 + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prob)) + (0.0 if label_smoothing == 0 else label_smoothing * (exp_shifted*inv_sum*t4*t5 - t4*_w - t8))
+                # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
+                loss[...] = (1 - label_smoothing)*(lse - np.take_along_axis(z, r, axis=1))*_w[0, r] + (0.0 if label_smoothing == 0 else label_smoothing * (t4*(lse*t5 - np.sum(_w*z, axis=1, keepdims=True)))) + (0.0 if z_loss_scale == 0 else z_loss_scale * lse**2)
+                # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
+                dz[...] = t8 + (0.0 if label_smoothing == 0 else label_smoothing * (exp_shifted*inv_sum*t4*t5 - t4*_w - t8)) + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prob))
                 dz *= _scale
-                # the one-hot term δ_jr·(−w_r + varepsilon·w_r), at the class of each row
+                # the one-hot term δ_jr·(−w_r + ε·w_r), at the class of each row
                 np.put_along_axis(dz, r, np.take_along_axis(dz, r, axis=1) + (label_smoothing*_w[0, r] - _w[0, r]) * _scale, axis=1)
                 if softcap is not None:
                     dz *= 1 - z**2/softcap**2  # ∂c_j/∂z_j = 1 − z_j²/s²
@@ -335,7 +335,7 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
       z_loss_scale: λ ≥ 0: λ·lse² is added to each row's loss (z-loss)
 
     Returns loss:
-      loss: C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(varepsilon/V + (1 − varepsilon)·t_k)·w_k)
+      loss: C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
 
     Raises:
       TypeError: z holds no float32 or float64 values
@@ -363,18 +363,18 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
                 z, t, loss = _z[_i:_e], _t[_i:_e], _loss[_i:_e]
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
                     z = softcap*np.tanh(z/softcap)
+                # t0 = 1/V
+                t0 = 1/_V
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # lse = row_max + log(Σ_j exp(−row_max + z_j))
                 lse = row_max + np.log(np.sum(np.exp(-row_max + z), axis=1, keepdims=True))
-                # t2 = 1/V
-                t2 = 1/_V
                 # t3 = t_j·w_j
                 t3 = t*_w
                 # t4 = −Σ_j (t₃·z_j) + lse·Σ_j t₃
                 t4 = lse*np.sum(t3, axis=1, keepdims=True) - np.sum(t3*z, axis=1, keepdims=True)
-                # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(varepsilon/V + (1 − varepsilon)·t_k)·w_k)
-                loss[...] = t4 + (0.0 if z_loss_scale == 0 else z_loss_scale * lse**2) + (0.0 if label_smoothing == 0 else label_smoothing * (lse*t2*np.sum(_w, axis=1, keepdims=True) - t2*np.sum(_w*z, axis=1, keepdims=True) - t4))
+                # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
+                loss[...] = t4 + (0.0 if label_smoothing == 0 else label_smoothing * (lse*t0*np.sum(_w, axis=1, keepdims=True) - t0*np.sum(_w*z, axis=1, keepdims=True) - t4)) + (0.0 if z_loss_scale == 0 else z_loss_scale * lse**2)
 
     _in_parallel(_share, _rows, _V)
     loss = _loss.reshape(_shape[:-1])
@@ -400,8 +400,8 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
       z_loss_scale: λ ≥ 0: λ·lse² is added to each row's loss (z-loss)
 
     Returns (loss, dz):
-      loss: C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(varepsilon/V + (1 − varepsilon)·t_k)·w_k)
-      dz: ∂C/∂z_j = −(varepsilon/V + (1 − varepsilon)·t_j)·w_j + Σ_k ((varepsilon/V + (1 − varepsilon)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
+      loss: C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
+      dz: ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
 
     Raises:
       TypeError: z holds no float32 or float64 values
@@ -431,6 +431,8 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 z, t, loss, dz = _z[_i:_e], _t[_i:_e], _loss[_i:_e], _dz[_i:_e]
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
                     z = softcap*np.tanh(z/softcap)
+                # t0 = 1/V
+                t0 = 1/_V
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # exp_shifted = exp(−row_max + z_j)
@@ -440,8 +442,6 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 sum_exp = np.sum(exp_shifted, axis=1, keepdims=True)
                 # lse = row_max + log(sum_exp)
                 lse = row_max + np.log(sum_exp)
-                # t4 = 1/V
-                t4 = 1/_V
                 # t5 = Σ_j w_j
                 t5 = np.sum(_w, axis=1, keepdims=True)
                 # t6 = t_j·w_j
@@ -450,13 +450,13 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 t7 = np.sum(t6, axis=1, keepdims=True)
                 # t8 = −Σ_j (t₆·z_j) + t₇·lse
                 t8 = lse*t7 - np.sum(t6*z, axis=1, keepdims=True)
-                # t9 = t₄·varepsilon
-                t9 = t4*label_smoothing
+                # t9 = t₀·ε
+                t9 = t0*label_smoothing
                 # prob = exp_shifted/sum_exp
                 prob = exp_shifted/sum_exp
-                # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(varepsilon/V + (1 − varepsilon)·t_k)·w_k)
-                loss[...] = t8 + (0.0 if z_loss_scale == 0 else z_loss_scale * lse**2) + (0.0 if label_smoothing == 0 else label_smoothing * (lse*t4*t5 - t4*np.sum(_w*z, axis=1, keepdims=True) - t8))
-                # ∂C/∂z_j = −(varepsilon/V + (1 − varepsilon)·t_j)·w_j + Σ_k ((varepsilon/V + (1 − varepsilon)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
+                # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
+                loss[...] = t8 + (0.0 if label_smoothing == 0 else label_smoothing * (lse*t0*t5 - t0*np.sum(_w*z, axis=1, keepdims=True) - t8)) + (0.0 if z_loss_scale == 0 else z_loss_scale * lse**2)
+                # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
                 dz[...] = prob*(t5*t9 - t7*label_smoothing + t7) - (t9 + (1 - label_smoothing)*t)*_w + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prob))
                 dz *= _scale
                 if softcap is not None:

@@ -275,8 +275,8 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
         z_r = tl.where(valid, softcap*_tanh(z_r/softcap), z_r)
     # lse = m + log(Σ_j exp(−m + z_j))
     lse = m + tl.log(s0)
-    # C = λ·log(Σ_k exp(z_k))² + varepsilon·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − varepsilon)·(−z_r + log(Σ_k exp(z_k)))·w_r
-    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*(lse - z_r)*w_r + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((lse*s2 - s1)/Vf)))
+    # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
+    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*(lse - z_r)*w_r + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((lse*s2 - s1)/Vf)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
@@ -303,7 +303,7 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
         out-of-bounds read
 
     Returns loss:
-      loss: C = λ·log(Σ_k exp(z_k))² + varepsilon·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − varepsilon)·(−z_r + log(Σ_k exp(z_k)))·w_r
+      loss: C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
 
     Raises:
       TypeError: a tensor of the wrong kind or dtype
@@ -404,8 +404,8 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
     t5 = s1
     # inv_sum = 1/sum_exp
     inv_sum = 1.0 / sum_exp
-    # C = λ·log(Σ_k exp(z_k))² + varepsilon·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − varepsilon)·(−z_r + log(Σ_k exp(z_k)))·w_r
-    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*(lse - z_r)*w_r + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (t4*(lse*t5 - s2))))
+    # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
+    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*(lse - z_r)*w_r + tl.where(label_smoothing == 0, 0.0, label_smoothing * (t4*(lse*t5 - s2))) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
@@ -423,8 +423,8 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         prob = exp_shifted*inv_sum
         # t8 = prob·w_r
         t8 = prob*w_r
-        # ∂C/∂z_j = (−1 + varepsilon)·w_r·δ_jr − varepsilon·w_j/V + (1 − varepsilon)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + varepsilon·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
-        dz = t8 + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_sum*t4*t5 - t4*wj - t8)) + tl.where(idx == cls, label_smoothing*w_r - w_r, 0.0)  # the one-hot term δ_jr·(−w_r + varepsilon·w_r)
+        # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
+        dz = t8 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_sum*t4*t5 - t4*wj - t8)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) + tl.where(idx == cls, label_smoothing*w_r - w_r, 0.0)  # the one-hot term δ_jr·(−w_r + ε·w_r)
         if CAP:  # a gradient in c, times ∂c_j/∂z_j = 1 − z_j²/s²
             dz = dz * (1.0 - (zj * zj)/(softcap * softcap))
         tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
@@ -444,8 +444,8 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             prob = exp_shifted*inv_sum
             # t8 = prob·w_r
             t8 = prob*w_r
-            # ∂C/∂z_j = (−1 + varepsilon)·w_r·δ_jr − varepsilon·w_j/V + (1 − varepsilon)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + varepsilon·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
-            dz = t8 + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_sum*t4*t5 - t4*wj - t8)) + tl.where(idx == cls, label_smoothing*w_r - w_r, 0.0)  # the one-hot term δ_jr·(−w_r + varepsilon·w_r)
+            # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
+            dz = t8 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_sum*t4*t5 - t4*wj - t8)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) + tl.where(idx == cls, label_smoothing*w_r - w_r, 0.0)  # the one-hot term δ_jr·(−w_r + ε·w_r)
             if CAP:  # a gradient in c, times ∂c_j/∂z_j = 1 − z_j²/s²
                 dz = dz * (1.0 - (zj * zj)/(softcap * softcap))
             tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
@@ -471,8 +471,8 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
       inplace: write the gradient over the logits z (saves N·V of memory)
 
     Returns (loss, dz):
-      loss: C = λ·log(Σ_k exp(z_k))² + varepsilon·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − varepsilon)·(−z_r + log(Σ_k exp(z_k)))·w_r
-      dz: ∂C/∂z_j = (−1 + varepsilon)·w_r·δ_jr − varepsilon·w_j/V + (1 − varepsilon)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + varepsilon·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
+      loss: C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
+      dz: ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
 
     Raises:
       TypeError: a tensor of the wrong kind or dtype
@@ -573,14 +573,14 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
             # s4 = Σ_j w_j
             s4 = s4 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
+    # t0 = 1/V
+    t0 = 1.0 / Vf
     # lse = m + log(Σ_j exp(−m + z_j))
     lse = m + tl.log(s0)
-    # t2 = 1/V
-    t2 = 1.0 / Vf
     # t4 = −Σ_j (t₃·z_j) + lse·Σ_j t₃
     t4 = lse*s1 - s2
-    # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(varepsilon/V + (1 − varepsilon)·t_k)·w_k)
-    loss = t4 + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (lse*t2*s4 - t2*s3 - t4))
+    # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
+    loss = t4 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (lse*t0*s4 - t0*s3 - t4)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.num_programs(0).to(acc)  # the rows
@@ -603,7 +603,7 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
       z_loss_scale: λ ≥ 0, λ·lse² added to each row's loss
 
     Returns loss:
-      loss: C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(varepsilon/V + (1 − varepsilon)·t_k)·w_k)
+      loss: C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
 
     Raises:
       TypeError: a tensor of the wrong kind or dtype
@@ -699,24 +699,24 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             # s4 = Σ_j w_j·z_j
             s4 = s4 + tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
             m = m_new
+    # t0 = 1/V
+    t0 = 1.0 / Vf
     # sum_exp = Σ_j exp_shifted
     sum_exp = s0
     # lse = m + log(sum_exp)
     lse = m + tl.log(sum_exp)
-    # t4 = 1/V
-    t4 = 1.0 / Vf
     # t5 = Σ_j w_j
     t5 = s1
     # t7 = Σ_j t₆
     t7 = s2
     # t8 = −Σ_j (t₆·z_j) + t₇·lse
     t8 = lse*t7 - s3
-    # t9 = t₄·varepsilon
-    t9 = t4*label_smoothing
+    # t9 = t₀·ε
+    t9 = t0*label_smoothing
     # inv_sum_exp = 1/sum_exp
     inv_sum_exp = 1.0 / sum_exp
-    # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(varepsilon/V + (1 − varepsilon)·t_k)·w_k)
-    loss = t8 + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (lse*t4*t5 - t4*s4 - t8))
+    # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
+    loss = t8 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (lse*t0*t5 - t0*s4 - t8)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.num_programs(0).to(acc)  # the rows
@@ -733,7 +733,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         t6 = tj*wj
         # prob = invₛᵤₘ ₑₓₚ·exp_shifted
         prob = exp_shifted*inv_sum_exp
-        # ∂C/∂z_j = −(varepsilon/V + (1 − varepsilon)·t_j)·w_j + Σ_k ((varepsilon/V + (1 − varepsilon)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
+        # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
         dz = prob*(t5*t9 - t7*label_smoothing + t7) - (t9 + (1.0 - label_smoothing)*tj)*wj + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
         if CAP:  # a gradient in c, times ∂c_j/∂z_j = 1 − z_j²/s²
             dz = dz * (1.0 - (zj * zj)/(softcap * softcap))
@@ -755,7 +755,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             t6 = tj*wj
             # prob = invₛᵤₘ ₑₓₚ·exp_shifted
             prob = exp_shifted*inv_sum_exp
-            # ∂C/∂z_j = −(varepsilon/V + (1 − varepsilon)·t_j)·w_j + Σ_k ((varepsilon/V + (1 − varepsilon)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
+            # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
             dz = prob*(t5*t9 - t7*label_smoothing + t7) - (t9 + (1.0 - label_smoothing)*tj)*wj + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
             if CAP:  # a gradient in c, times ∂c_j/∂z_j = 1 − z_j²/s²
                 dz = dz * (1.0 - (zj * zj)/(softcap * softcap))
@@ -777,8 +777,8 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
       z_loss_scale: λ ≥ 0, λ·lse² added to each row's loss
 
     Returns (loss, dz):
-      loss: C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(varepsilon/V + (1 − varepsilon)·t_k)·w_k)
-      dz: ∂C/∂z_j = −(varepsilon/V + (1 − varepsilon)·t_j)·w_j + Σ_k ((varepsilon/V + (1 − varepsilon)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
+      loss: C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
+      dz: ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
 
     Raises:
       TypeError: a tensor of the wrong kind or dtype

@@ -225,7 +225,7 @@ def signature_of(kernel: RowKernel) -> tuple[list, list]:
 
 def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     """One function over (..., V) logits: its arguments follow the kernel's signature."""
-    from .rowwise import SOFTCAP, g, t, z
+    from .rowwise import LABEL_SMOOTHING, SOFTCAP, Z_LOSS_SCALE, g, t, z
     helpers.update({"_logits"})
     args, options = signature_of(kernel)
     reduce = any(o.per_row for o in kernel.outputs) and (kernel.target or kernel.soft)
@@ -251,9 +251,9 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     if kernel.target:
         doc.append("      ignore_index: rows of this class count for nothing (loss 0, gradient 0)")
     doc += [f"      {OPTION_NAMES[o]}: {why}" for o, why in (
-        (sp.Symbol("varepsilon", positive=True), "label smoothing ε in [0, 1]"),
+        (LABEL_SMOOTHING, "label smoothing ε in [0, 1]"),
         (SOFTCAP, "s > 0: the logits become s·tanh(z/s) first (Gemma's softcap), or None"),
-        (sp.Symbol("lambda", positive=True), "λ ≥ 0: λ·lse² is added to each row's loss (z-loss)")) if o in kernel.options]
+        (Z_LOSS_SCALE, "λ ≥ 0: λ·lse² is added to each row's loss (z-loss)")) if o in kernel.options]
     if inplace:
         doc += ["      inplace: write the gradient into z, whatever its strides, and return z itself (z must",
                 "        then be a writable NumPy array whose entries do not overlap; saves N·V of memory where",

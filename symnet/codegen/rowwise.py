@@ -41,7 +41,7 @@ w = sp.IndexedBase("w")  # class weights, one per column (w_j, w_r)
 t = sp.IndexedBase("t")  # soft targets: a probability per entry, the shape of z
 ROW = (0, V - 1)
 # the scalar options of the cross-entropy family, by the argument name of the kernels
-LABEL_SMOOTHING, Z_LOSS_SCALE, SOFTCAP = sp.symbols("varepsilon lambda s", positive=True)
+LABEL_SMOOTHING, Z_LOSS_SCALE, SOFTCAP = sp.symbols("ε λ s", positive=True)
 OPTION_NAMES = {LABEL_SMOOTHING: "label_smoothing", Z_LOSS_SCALE: "z_loss_scale", SOFTCAP: "softcap"}
 
 
