@@ -420,3 +420,25 @@ def test_symnet_derive_prints_a_row_function_s_derivation(capsys):
     assert main(["derive", "cross_entropy"]) == 0
     out = capsys.readouterr().out
     assert "label smoothing ε" in out and "1 − c_j²/s²" in out and "✓" in out
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_inplace_gradient_over_the_logits_with_options(backend):
+    gen = torch.Generator().manual_seed(12)
+    z = _logits(5, 6, torch.float64, gen)
+    r = torch.tensor([0, 5, -100, 3, 1])
+    opts = {"weight": torch.rand(6, dtype=torch.float64, generator=gen) + 0.5, "label_smoothing": 0.1,
+            "softcap": 4.0, "z_loss_scale": 1e-3}
+    want = _want(z, r, **opts)
+    if backend == "numpy":
+        mine = z.numpy().copy()
+        loss, dz = _numpy("cross_entropy").cross_entropy_grad(mine, r.numpy(), **{**opts, "weight": opts["weight"].numpy()},
+                                                              inplace=True)
+        assert dz is mine
+        dz = torch.as_tensor(dz)
+    else:
+        mine = z.clone()
+        loss, dz = _triton("cross_entropy").cross_entropy_grad(mine, r, **opts, inplace=True)
+        assert dz.data_ptr() == mine.data_ptr()
+    _close(torch.as_tensor(np.asarray(loss)), want[0], torch.float64, "inplace loss")
+    _close(dz, want[1], torch.float64, "inplace dz")
