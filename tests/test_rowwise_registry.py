@@ -442,3 +442,21 @@ def test_inplace_gradient_over_the_logits_with_options(backend):
         assert dz.data_ptr() == mine.data_ptr()
     _close(torch.as_tensor(np.asarray(loss)), want[0], torch.float64, "inplace loss")
     _close(dz, want[1], torch.float64, "inplace dz")
+
+
+def test_the_op_passes_opcheck_and_compiles():
+    m = _triton("cross_entropy")
+    gen = torch.Generator().manual_seed(13)
+    z = _logits(4, 6, torch.float64, gen).requires_grad_()
+    r = torch.tensor([1, -100, 5, 0])
+    w = torch.rand(6, dtype=torch.float64, generator=gen) + 0.5
+    t = torch.softmax(torch.randn(4, 6, dtype=torch.float64, generator=gen), -1)
+    for args in ((z, r, w, -100, "mean", 0.1, 4.0, 1e-3), (z, t, None, -100, "none", 0.0, None, 0.0)):
+        result = torch.library.opcheck(torch.ops.symnet.cross_entropy.default, args)
+        assert set(result.values()) == {"SUCCESS"}, result
+    f = torch.compile(lambda z, r: m.cross_entropy_op(z, r, w, label_smoothing=0.1), fullgraph=True, backend="aot_eager")
+    loss = f(z, r)
+    (got,) = torch.autograd.grad(loss, z)
+    want = _want(z.detach(), r, weight=w, label_smoothing=0.1)
+    _close(loss.detach(), want[0], torch.float64, "compiled loss")
+    _close(got, want[1], torch.float64, "compiled gradient")

@@ -842,9 +842,11 @@ if not _registered(_OP_CROSS_ENTROPY):
 
 
 def cross_entropy_op(z, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0, softcap=None, z_loss_scale=0.0):
-    """cross_entropy as a differentiable torch op (torch.nn.functional.cross_entropy's arguments, with Gemma's softcap and the z-loss λ·lse²); z: logits (..., V), target:
-    class indices (...) or soft targets (..., V), probabilities. The gradient with respect to z
-    is the one the kernel wrote beside the loss, times the upstream gradient.
+    """cross_entropy as a differentiable torch op: torch.nn.functional.cross_entropy's arguments,
+    then Gemma's softcap and the z-loss scale λ (λ·lse² added to each row).
+    z: logits (..., V); target: class indices (...) or soft targets (..., V), probabilities.
+    The gradient with respect to z is the one the kernel wrote beside the loss, times the
+    upstream gradient.
 
     Classes are not checked here (no host synchronisation): a class outside [0, V) that is not
     ignore_index makes the loss NaN and the gradient of its row NaN, never a plausible number.

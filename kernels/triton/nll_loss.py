@@ -399,9 +399,10 @@ if not _registered(_OP_NLL_LOSS):
 
 
 def nll_loss_op(z, target, weight=None, ignore_index=-100, reduction="mean"):
-    """nll_loss as a differentiable torch op (torch.nn.functional.nll_loss's arguments); z: logits (..., V), target:
-    class indices (...). The gradient with respect to z
-    is the one the kernel wrote beside the loss, times the upstream gradient.
+    """nll_loss as a differentiable torch op: torch.nn.functional.nll_loss's arguments.
+    z: logits (..., V); target: class indices (...).
+    The gradient with respect to z is the one the kernel wrote beside the loss, times the
+    upstream gradient.
 
     Classes are not checked here (no host synchronisation): a class outside [0, V) that is not
     ignore_index makes the loss NaN and the gradient of its row NaN, never a plausible number.

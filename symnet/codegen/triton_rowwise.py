@@ -780,10 +780,11 @@ if not _registered(_OP_{name.upper()}):
 
 
 def {name}_op(z, target, {defaults}):
-    """{name} as a differentiable torch op (torch.nn.functional.{"cross_entropy" if soft else name}'s arguments{
-    ", with Gemma's softcap and the z-loss λ·lse²" if has["softcap"] else ""}); z: logits (..., V), target:
-    class indices (...){" or soft targets (..., V), probabilities" if soft else ""}. The gradient with respect to z
-    is the one the kernel wrote beside the loss, times the upstream gradient.
+    """{name} as a differentiable torch op: torch.nn.functional.{"cross_entropy" if soft else name}'s arguments{
+    "," + chr(10) + "    then Gemma's softcap and the z-loss scale λ (λ·lse² added to each row)" if has["softcap"] else ""}.
+    z: logits (..., V); target: class indices (...){" or soft targets (..., V), probabilities" if soft else ""}.
+    The gradient with respect to z is the one the kernel wrote beside the loss, times the
+    upstream gradient.
 
     Classes are not checked here (no host synchronisation): a class outside [0, V) that is not
     ignore_index makes the loss NaN and the gradient of its row NaN, never a plausible number.
