@@ -199,7 +199,11 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
                 # lse = row_max + log(Σ_j exp(−row_max + z_j))
                 lse = row_max + np.log(np.sum(np.exp(-row_max + z), axis=1, keepdims=True))
                 # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-                loss[...] = (1 - label_smoothing)*(lse - np.take_along_axis(z, r, axis=1))*_w[0, r] + (0.0 if label_smoothing == 0 else label_smoothing * ((lse*np.sum(_w, axis=1, keepdims=True) - np.sum(_w*z, axis=1, keepdims=True))/_V)) + (0.0 if z_loss_scale == 0 else z_loss_scale * lse**2)
+                loss[...] = (1 - label_smoothing)*(lse - np.take_along_axis(z, r, axis=1))*_w[0, r]
+                if label_smoothing != 0:
+                    loss += label_smoothing * ((lse*np.sum(_w, axis=1, keepdims=True) - np.sum(_w*z, axis=1, keepdims=True))/_V)
+                if z_loss_scale != 0:
+                    loss += z_loss_scale * lse**2
                 if _ignored is not None:  # rows of class ignore_index count for nothing
                     _skip = _ignored[_i:_e]
                     loss[_skip] = 0
@@ -291,9 +295,17 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 # t8 = prob·w_r
                 t8 = prob*_w[0, r]
                 # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-                loss[...] = (1 - label_smoothing)*(lse - np.take_along_axis(z, r, axis=1))*_w[0, r] + (0.0 if label_smoothing == 0 else label_smoothing * (t4*(lse*t5 - np.sum(_w*z, axis=1, keepdims=True)))) + (0.0 if z_loss_scale == 0 else z_loss_scale * lse**2)
+                loss[...] = (1 - label_smoothing)*(lse - np.take_along_axis(z, r, axis=1))*_w[0, r]
+                if label_smoothing != 0:
+                    loss += label_smoothing * (t4*(lse*t5 - np.sum(_w*z, axis=1, keepdims=True)))
+                if z_loss_scale != 0:
+                    loss += z_loss_scale * lse**2
                 # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
-                dz[...] = t8 + (0.0 if label_smoothing == 0 else label_smoothing * (exp_shifted*inv_sum*t4*t5 - t4*_w - t8)) + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prob))
+                dz[...] = t8
+                if label_smoothing != 0:
+                    dz += label_smoothing * (exp_shifted*inv_sum*t4*t5 - t4*_w - t8)
+                if z_loss_scale != 0:
+                    dz += (2 * z_loss_scale) * (lse*prob)
                 dz *= _scale
                 # the one-hot term δ_jr·(−w_r + ε·w_r), at the class of each row
                 np.put_along_axis(dz, r, np.take_along_axis(dz, r, axis=1) + (label_smoothing*_w[0, r] - _w[0, r]) * _scale, axis=1)
@@ -374,7 +386,11 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
                 # t4 = −Σ_j (t₃·z_j) + lse·Σ_j t₃
                 t4 = lse*np.sum(t3, axis=1, keepdims=True) - np.sum(t3*z, axis=1, keepdims=True)
                 # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
-                loss[...] = t4 + (0.0 if label_smoothing == 0 else label_smoothing * (lse*t0*np.sum(_w, axis=1, keepdims=True) - t0*np.sum(_w*z, axis=1, keepdims=True) - t4)) + (0.0 if z_loss_scale == 0 else z_loss_scale * lse**2)
+                loss[...] = t4
+                if label_smoothing != 0:
+                    loss += label_smoothing * (lse*t0*np.sum(_w, axis=1, keepdims=True) - t0*np.sum(_w*z, axis=1, keepdims=True) - t4)
+                if z_loss_scale != 0:
+                    loss += z_loss_scale * lse**2
 
     _in_parallel(_share, _rows, _V)
     loss = _loss.reshape(_shape[:-1])
@@ -455,9 +471,15 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 # prob = exp_shifted/sum_exp
                 prob = exp_shifted/sum_exp
                 # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
-                loss[...] = t8 + (0.0 if label_smoothing == 0 else label_smoothing * (lse*t0*t5 - t0*np.sum(_w*z, axis=1, keepdims=True) - t8)) + (0.0 if z_loss_scale == 0 else z_loss_scale * lse**2)
+                loss[...] = t8
+                if label_smoothing != 0:
+                    loss += label_smoothing * (lse*t0*t5 - t0*np.sum(_w*z, axis=1, keepdims=True) - t8)
+                if z_loss_scale != 0:
+                    loss += z_loss_scale * lse**2
                 # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
-                dz[...] = prob*(t5*t9 - t7*label_smoothing + t7) - (t9 + (1 - label_smoothing)*t)*_w + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prob))
+                dz[...] = prob*(t5*t9 - t7*label_smoothing + t7) - (t9 + (1 - label_smoothing)*t)*_w
+                if z_loss_scale != 0:
+                    dz += (2 * z_loss_scale) * (lse*prob)
                 dz *= _scale
                 if softcap is not None:
                     dz *= 1 - z**2/softcap**2  # ∂c_j/∂z_j = 1 − z_j²/s²

@@ -353,7 +353,17 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
             inverse = f"_scale / {printer.doprint(den)}" if scaled else f"1 / {printer.doprint(den)}"
             loop.append(f"np.multiply({printer.doprint(num)}, {inverse}, out={o.name})")
         else:
-            loop.append(f"{o.name}[...] = {printer.doprint(result)}")
+            from .rowwise import gated
+            gates = sorted((a for a in sp.Add.make_args(result) if isinstance(a, gated)), key=sp.default_sort_key)
+            base = sp.Add(*[a for a in sp.Add.make_args(result) if not isinstance(a, gated)])
+            loop.append(f"{o.name}[...] = {printer.doprint(base)}")
+            for term in gates:  # the term of an option: computed only where the option is not 0
+                option, rest = term.args
+                number, rest = rest.as_coeff_Mul()  # 2·λ first: λ·lse is finite where 2·lse overflows
+                name = printer.doprint(option)
+                factor = name if number == 1 else f"({printer.doprint(number)} * {name})"
+                loop.append(f"if {name} != 0:")
+                loop.append(f"    {o.name} += {factor} * {printer.parenthesize(rest, 50)}")
             if scaled:
                 loop.append(f"{o.name} *= _scale")
         if coeff != 0:
