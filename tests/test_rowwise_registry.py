@@ -460,3 +460,14 @@ def test_the_op_passes_opcheck_and_compiles():
     want = _want(z.detach(), r, weight=w, label_smoothing=0.1)
     _close(loss.detach(), want[0], torch.float64, "compiled loss")
     _close(got, want[1], torch.float64, "compiled gradient")
+
+
+def test_a_second_derivative_is_a_clear_error_not_a_wrong_number():
+    z = _logits(3, 4, torch.float64, torch.Generator().manual_seed(14)).requires_grad_()
+    r = torch.tensor([0, 3, 1])
+    for op in (_triton("cross_entropy").cross_entropy_op,
+               _triton("softmax_cross_entropy").softmax_cross_entropy_loss):
+        with pytest.raises(RuntimeError, match="no second derivative"):
+            torch.autograd.grad(op(z, r), z, create_graph=True)
+        (first,) = torch.autograd.grad(op(z, r), z)  # the first derivative still works
+        assert bool(torch.isfinite(first).all())

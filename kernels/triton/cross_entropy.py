@@ -833,6 +833,9 @@ if not _registered(_OP_CROSS_ENTROPY):
         ctx.save_for_backward(output[1])  # ∂C/∂z, computed in the same launch
 
     def _backward_cross_entropy(ctx, grads):
+        if torch.is_grad_enabled():  # create_graph=True: this backward would be differentiated again
+            raise RuntimeError("symnet::cross_entropy has no second derivative (its gradient is a saved tensor, "
+                               "constant to autograd): create_graph=True through it would give a wrong one")
         (dz,) = ctx.saved_tensors
         g = grads[0]
         g = g.unsqueeze(-1) if ctx.reduction == "none" else g

@@ -390,6 +390,9 @@ if not _registered(_OP_NLL_LOSS):
         ctx.save_for_backward(output[1])  # ∂C/∂z, computed in the same launch
 
     def _backward_nll_loss(ctx, grads):
+        if torch.is_grad_enabled():  # create_graph=True: this backward would be differentiated again
+            raise RuntimeError("symnet::nll_loss has no second derivative (its gradient is a saved tensor, "
+                               "constant to autograd): create_graph=True through it would give a wrong one")
         (dz,) = ctx.saved_tensors
         g = grads[0]
         g = g.unsqueeze(-1) if ctx.reduction == "none" else g

@@ -364,6 +364,9 @@ if not _registered(_ROW_OP):
         ctx.save_for_backward(output[1])  # ∂C/∂z, computed in the same launch
 
     def _backward(ctx, grads):
+        if torch.is_grad_enabled():  # create_graph=True: this backward would be differentiated again
+            raise RuntimeError(f"{_ROW_OP} has no second derivative (its gradient is a saved tensor, "
+                               "constant to autograd): create_graph=True through it would give a wrong one")
         (dz,) = ctx.saved_tensors
         g = grads[0]
         g = g.unsqueeze(-1) if ctx.reduction == "none" else g
