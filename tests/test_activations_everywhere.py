@@ -354,3 +354,32 @@ def test_code_generation_does_not_import_the_curriculum():
               "print([m for m in sys.modules if 'curriculum' in m])\n")
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+# ------------------------------------------------------------------ one conditional printing for both backends
+
+def test_piecewise_and_comparisons_print_alike_on_both_backends():
+    """Piecewise, comparisons, And/Or/Not and Max/Min: one implementation (symnet/codegen/printing.py),
+    the backends differing only in their tables."""
+    from symnet.codegen.numpy_printer import NumpyExpressionPrinter
+    from symnet.codegen.printing import ConditionalPrinting
+    from symnet.codegen.triton_backend import TritonPrinter
+    x, y = sp.symbols("x y", real=True)
+    f = sp.Piecewise((sp.Max(x, y), sp.And(x > 0, sp.Or(y < 1, sp.Not(x > 2)))), (sp.Min(x, -y), True))
+    numpy_code = NumpyExpressionPrinter(set()).doprint(f)
+    triton_code = TritonPrinter({}, set()).doprint(f)
+    # SymPy writes Not(x > 2) as x <= 2; NumPy's comparisons are parenthesised (& binds tighter)
+    assert numpy_code == ("np.where(((x > 0)) & (((x <= 2)) | ((y < 1))), np.maximum(x, y), np.minimum(x, -y))")
+    assert triton_code == "tl.where((x > 0.0) & ((x <= 2.0) | (y < 1.0)), tl.maximum(x, y), tl.minimum(x, -y))"
+    for printer in (NumpyExpressionPrinter, TritonPrinter):
+        assert issubclass(printer, ConditionalPrinting)
+        for name in ("_print_Piecewise", "_print_Relational", "_print_And", "_print_Or", "_print_Not",
+                     "_print_Max", "_print_Min"):
+            assert getattr(printer, name) is getattr(ConditionalPrinting, name), f"{printer.__name__}.{name}"
+    # the NumPy code computes the right values
+    xs, ys = np.array([-1.0, 0.5, 3.0, 3.0]), np.array([2.0, 0.2, 0.5, 4.0])
+    got = eval(numpy_code, {"np": np, "x": xs, "y": ys})  # noqa: S307 - printed by the test itself
+    want = [float(f.subs({x: a, y: b})) for a, b in zip(xs, ys)]
+    np.testing.assert_array_equal(got, want)
+    with pytest.raises(SymnetError, match="the Triton backend needs a Piecewise with an 'otherwise' branch"):
+        TritonPrinter({}, set()).doprint(sp.Piecewise((x, x > 0)))
