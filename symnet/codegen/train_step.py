@@ -5,7 +5,7 @@ one kernel: the forward pass, the loss, backpropagation and the update. A step i
 assembled from derivations the rest of symnet already makes and checks:
 
 - each **dense layer** ``y_i = f(Σ_k W_ik a_k + b_i)`` from the curriculum's ``dense``
-  derivation with its activation f (σ, tanh, relu, or none), through the index-form
+  derivation with its activation f (any activation of the function registry, or none), through the index-form
   engine: ``δ_j = g_j·f'(z_j)``, ``∂C/∂W = δ aᵀ``, ``∂C/∂b = δ``, ``∂C/∂a = Wᵀδ``
   (:func:`~symnet.codegen.layers.dense_layer_kernels`);
 - the **loss**: an elementwise loss of the function registry (:mod:`symnet.losses`: ``mse``
@@ -46,7 +46,7 @@ def loss_names() -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class DenseStep:
-    activation: str  # sigmoid, tanh, relu or linear
+    activation: str  # an activation of the registry (sigmoid, tanh, silu, …) or "linear"
     forward: LayerKernel  # y_i = f(Σ_k W_ik a_k + b_i)
     backward: LayerKernel  # δ, ∂C/∂W, ∂C/∂b, ∂C/∂a
     linear: LayerKernel  # z_i = Σ_k W_ik a_k + b_i: the contraction the forward applies f to
