@@ -36,7 +36,7 @@ from .errors import SymnetError
 from .functions import relu, sigmoid
 from .special import softplus
 
-__all__ = ["Rule", "Function", "REGISTRY", "NAMES", "register", "lookup", "entry_of", "rule_of", "unary_rules",
+__all__ = ["Rule", "Function", "REGISTRY", "NAMES", "register", "unregister", "lookup", "entry_of", "rule_of", "unary_rules",
            "numpy_template", "triton_template", "TRITON_DEVICE_HELPERS", "TRITON_HELPER_NEEDS", "NUMPY_HELPERS",
            "kink_arguments", "as_piecewise", "activation_names"]
 
@@ -101,6 +101,20 @@ def register(entry: Function, triton_helpers: dict | None = None, numpy_helpers:
         _BY_CLASS[entry.cls] = entry
     TRITON_DEVICE_HELPERS.update(triton_helpers or {})
     NUMPY_HELPERS.update(numpy_helpers or {})
+    return entry
+
+
+def unregister(name: str) -> Function:
+    """Remove the entry ``name`` (and its aliases) from every table: the inverse of
+    :func:`register`, for a test or a session that added a function of its own. Helpers it
+    brought stay (others may call them). Raises SymnetError if ``name`` is not registered."""
+    entry = REGISTRY.pop(name, None)
+    if entry is None:
+        raise SymnetError(f"the function {name!r} is not registered")
+    for alias in (entry.name, *entry.aliases):
+        NAMES.pop(alias, None)
+    if entry.cls is not None and _BY_CLASS.get(entry.cls) is entry:
+        del _BY_CLASS[entry.cls]
     return entry
 
 

@@ -176,8 +176,8 @@ def test_compile_step_makes_a_deeper_network_from_its_derivation(tmp_path, monke
         np.testing.assert_allclose(q[k], w[k], rtol=1e-4, atol=1e-5)
     with pytest.raises(SymnetError, match="unknown activation 'gelu2'"):
         symnet.compile_step(("gelu2", "linear"))
-    with pytest.raises(SymnetError, match="unknown loss 'hinge'"):
-        symnet.compile_step(("relu", "linear"), "hinge")
+    with pytest.raises(SymnetError, match="unknown loss 'hinge2'"):
+        symnet.compile_step(("relu", "linear"), "hinge2")
 
 
 def test_split_step_equals_the_numpy_step():

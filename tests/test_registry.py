@@ -53,7 +53,14 @@ EXTRA_BOUNDARIES = {"max": (0.5,), "min": (0.5,), "clamp": (-1.0, 2.0), "where":
 # one tolerance table per dtype: |got − exact| ≤ rtol·(|exact| + |x|) + the smallest normal number.
 # The |x| term admits the cancellation a formula cannot avoid (x − tanh x near 0, x/2·(1 + erf(x/√2))
 # for x ≪ 0, as torch computes them too); a value of 0 where a tiny one is due still fails.
-TOLERANCE = {np.float64: 1e-13, np.float32: 1e-5}
+# bfloat16 (Triton only; computed in float32, stored in bfloat16): one bfloat16 ulp, 2⁻⁷ relative at the
+# bottom of a binade. (Triton's interpreter rounds a float32 → bfloat16 store toward zero, up to one ulp
+# off: 2.718… is stored as 2.703125 where torch rounds to 2.71875; a GPU rounds to nearest, half an ulp.)
+TOLERANCE = {np.float64: 1e-13, np.float32: 1e-5, "bfloat16": 2.0 ** -7}
+# (largest finite, smallest normal) of each dtype
+LIMITS = {np.float64: (np.finfo(np.float64).max, np.finfo(np.float64).tiny),
+          np.float32: (np.finfo(np.float32).max, np.finfo(np.float32).tiny),
+          "bfloat16": (3.3895313892515355e38, 1.1754943508222875e-38)}
 # (name, dtype) → a wider rtol, for a lowering known to lose more (none needed at present)
 WIDER: dict = {}
 EXTREMES = (0.0, 1e-30, -1e-30, 1.0, -1.0, 20.0, -20.0, 88.7, -88.7, 1e4, -1e4)
@@ -110,33 +117,41 @@ def exact(name, x):
     return value, slope
 
 
+def rounded(xs, dtype):
+    """The inputs rounded to ``dtype``: the exact value of each rounded input is the reference's input."""
+    if dtype == "bfloat16":
+        torch = _torch()
+        return torch.tensor(xs, dtype=torch.float64).to(torch.bfloat16).double().tolist()
+    return [float(dtype(x)) for x in xs]
+
+
 def assert_close(got, want, x, dtype, what, rtol, slack=0):
-    info = np.finfo(dtype)
+    largest, tiny = LIMITS[dtype]
     got = float(got)
     if want is None:
         return
     if mpmath.isnan(want):
         assert math.isnan(got), f"{what} at x = {x!r}: expected NaN, got {got!r}"
         return
-    if abs(want) > info.max:  # overflows this dtype: ±inf expected
+    if abs(want) > largest:  # overflows this dtype: ±inf expected
         assert math.isinf(got) and (got > 0) == (want > 0), f"{what} at x = {x!r}: expected ±inf, got {got!r}"
         return
     with mpmath.workdps(50):
         err = abs(mpmath.mpf(got) - want)
-        bound = rtol * (abs(want) + abs(x)) + info.tiny + slack
-    assert err <= bound, (f"{what} at x = {x!r} ({np.dtype(dtype).name}): got {got!r}, exact {mpmath.nstr(want, 17)}, "
+        bound = rtol * (abs(want) + abs(x)) + tiny + slack
+    assert err <= bound, (f"{what} at x = {x!r} ({dtype if isinstance(dtype, str) else np.dtype(dtype).name}): got {got!r}, exact {mpmath.nstr(want, 17)}, "
                           f"error {mpmath.nstr(err, 3)} > {mpmath.nstr(bound, 3)}")
 
 
 def check_backend(name, fn, xs, dtype, to_array, from_array):
     rtol = WIDER.get((name, dtype), TOLERANCE[dtype])
-    xs = [float(dtype(x)) for x in xs]  # the exact value of the rounded input is the reference's input
-    value, grad = fn(to_array(np.array(xs, dtype=dtype)))
+    xs = rounded(xs, dtype)
+    value, grad = fn(to_array(np.array(xs, dtype=np.float64 if isinstance(dtype, str) else dtype)))
     value, grad = from_array(value), from_array(grad)
     for k, x in enumerate(xs):
         v, g = exact(name, x)
         assert_close(value[k], v, x, dtype, f"{name} value", rtol)
-        if g is not None and not (abs(v) > np.finfo(dtype).max):
+        if g is not None and not (abs(v) > LIMITS[dtype][0]):
             assert_close(grad[k], g, x, dtype, f"{name} gradient", rtol, slack=1e-60)
 
 
@@ -166,14 +181,16 @@ def test_derivation_prints_each_rule(name):
 _torch = triton_torch
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, "bfloat16"], ids=["float64", "float32", "bfloat16"])
 @pytest.mark.parametrize("name", sorted(ROWS))
 def test_triton_against_mpmath(name, dtype):
     torch = _torch()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     kernel = symnet.compile(derived(name), "triton")
+    as_dtype = torch.bfloat16 if dtype == "bfloat16" else None
     check_backend(name, kernel, points(name, 3), dtype,
-                  lambda a: torch.as_tensor(a, device=device), lambda t: t.cpu().numpy())
+                  lambda a: torch.as_tensor(a, device=device).to(as_dtype or torch.as_tensor(a).dtype),
+                  lambda t: t.cpu().double().numpy())
 
 
 @pytest.mark.parametrize("name", sorted(n for n in REGISTRY if REGISTRY[n].torch is not None and ROWS.get(n) == f"{n}(x)"))

@@ -111,7 +111,31 @@ TORCH = {
 assert {f.name for f in REGISTRY.values() if f.family == "loss"} == set(LOSSES)
 assert set(LOSSES) <= {c["formula"].split("(")[0] for c in CASES.values()}, "every loss needs a case"
 
-TOLERANCE = {np.float64: 1e-13, np.float32: 2e-6}
+# bfloat16 (Triton only; computed in float32, stored in bfloat16): one bfloat16 ulp, 2⁻⁷ relative
+# (Triton's interpreter rounds a float32 → bfloat16 store toward zero; see tests/test_registry.py)
+TOLERANCE = {np.float64: 1e-13, np.float32: 2e-6, "bfloat16": 2.0 ** -7}
+
+
+class _Bfloat16Info:
+    """np.finfo's fields for bfloat16 (NumPy has no bfloat16)."""
+
+    max, tiny, eps = 3.3895313892515355e38, 1.1754943508222875e-38, 2.0 ** -7
+
+
+def _finfo(dtype):
+    return _Bfloat16Info if dtype == "bfloat16" else np.finfo(dtype)
+
+
+def _dtype_name(dtype):
+    return dtype if isinstance(dtype, str) else np.dtype(dtype).name
+
+
+def _rounded(value, dtype):
+    """``value`` rounded to ``dtype`` (the reference takes the rounded inputs)."""
+    if dtype == "bfloat16":
+        torch = _torch()
+        return torch.tensor(value, dtype=torch.float64).to(torch.bfloat16).item()
+    return float(dtype(value))
 LOGIT_EXTREMES = (0.0, 1e-30, -1e-30, 1.0, -1.0, 20.0, -20.0, 88.7, -88.7, 1e4, -1e4)
 
 
@@ -193,14 +217,14 @@ class Worst:
 
     @classmethod
     def add(cls, key, err, want, dtype, scale):
-        info = np.finfo(dtype)
+        info = _finfo(dtype)
         units = float(err / (info.eps * max(abs(want) + scale, info.tiny)))
         cls.table[key] = max(cls.table.get(key, 0.0), units)
 
 
 def assert_close(got, want, where, dtype, what, scale=0):
     """|got − exact| ≤ rtol·(|exact| + scale) + tiny; scale admits an unavoidable cancellation."""
-    info = np.finfo(dtype)
+    info = _finfo(dtype)
     got = float(got)
     if mpmath.isnan(want):
         assert math.isnan(got), f"{what} at {where}: expected NaN, got {got!r}"
@@ -208,20 +232,21 @@ def assert_close(got, want, where, dtype, what, scale=0):
     if abs(want) > info.max:
         assert math.isinf(got) and (got > 0) == (want > 0), f"{what} at {where}: expected ±inf, got {got!r}"
         return
-    assert math.isfinite(got), f"{what} at {where} ({np.dtype(dtype).name}): got {got!r}, exact {mpmath.nstr(want, 17)}"
+    assert math.isfinite(got), f"{what} at {where} ({_dtype_name(dtype)}): got {got!r}, exact {mpmath.nstr(want, 17)}"
     with mpmath.workdps(50):
         err = abs(MP(got) - want)
         bound = TOLERANCE[dtype] * (abs(want) + scale) + info.tiny
-    Worst.add((what, np.dtype(dtype).name), err, want, dtype, scale)
-    assert err <= bound, (f"{what} at {where} ({np.dtype(dtype).name}): got {got!r}, exact {mpmath.nstr(want, 17)}, "
+    Worst.add((what, _dtype_name(dtype)), err, want, dtype, scale)
+    assert err <= bound, (f"{what} at {where} ({_dtype_name(dtype)}): got {got!r}, exact {mpmath.nstr(want, 17)}, "
                           f"error {mpmath.nstr(err, 3)} > {mpmath.nstr(bound, 3)}")
 
 
 def check_backend(name, fn, pts, dtype, to_array, from_array):
     d = derived(name)
     names = [str(s) for s in d.inputs]
-    pts = [{k: float(dtype(v)) for k, v in p.items()} for p in pts]  # the reference takes the rounded inputs
-    outs = fn(*[to_array(np.array([p[n] for p in pts], dtype=dtype)) for n in names])
+    pts = [{k: _rounded(v, dtype) for k, v in p.items()} for p in pts]  # the reference takes the rounded inputs
+    as_numpy = np.float64 if isinstance(dtype, str) else dtype
+    outs = fn(*[to_array(np.array([p[n] for p in pts], dtype=as_numpy)) for n in names])
     value, grads = from_array(outs[0]), dict(zip(names, map(from_array, outs[1:])))
     for k, p in enumerate(pts):
         v, g = exact(name, p)
@@ -295,14 +320,16 @@ TRITON_POINTS = {  # the extremes that matter most for each, and two random poin
 }
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, "bfloat16"], ids=["float64", "float32", "bfloat16"])
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_triton_against_mpmath(name, dtype):
     torch = _torch()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     kernel = symnet.compile(derived(name), "triton")
     pts = points(name, 3) + TRITON_POINTS.get(name, [])
-    check_backend(name, kernel, pts, dtype, lambda a: torch.as_tensor(a, device=device), lambda t: t.cpu().numpy())
+    as_dtype = torch.bfloat16 if dtype == "bfloat16" else None
+    check_backend(name, kernel, pts, dtype, lambda a: torch.as_tensor(a, device=device).to(as_dtype or torch.as_tensor(a).dtype),
+                  lambda t: t.cpu().double().numpy())
 
 
 # ------------------------------------------------------------------ against torch's own functions

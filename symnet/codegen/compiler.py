@@ -263,8 +263,11 @@ def _exec_module(module_name: str, source: str, filename: str, *, register: bool
 
 def compile_step(activations, loss: str = "ce"):
     """One generated Triton kernel for a whole SGD step of your own MLP: dense layers with the
-    given activations (each "sigmoid", "tanh", "relu" or "linear"), then ``loss`` ("mse": squared
-    error on the last layer's output; "ce": softmax cross-entropy on it).
+    given activations (each "linear" or any activation of the function registry: "sigmoid",
+    "tanh", "relu", "silu", "gelu", … — see :func:`symnet.registry.activation_names`), then
+    ``loss``: "ce" (softmax cross-entropy on the last layer's outputs) or an elementwise loss of
+    the registry of (prediction, target), summed over the outputs ("mse", "l1", "smooth_l1",
+    "huber", "bce_logits", … — see :func:`symnet.codegen.train_step.loss_names`).
 
     ``symnet.compile_step(("relu", "relu", "linear"))(x, t, W1, b1, W2, b2, W3, b3, order, lr, batch)``
     runs ceil(len(order)/batch) steps in one launch, updating the weights in place, and returns
@@ -272,7 +275,8 @@ def compile_step(activations, loss: str = "ce"):
     and a copy is written to symnet's cache folder for reading (see :mod:`symnet.cache`).
 
     Raises:
-        SymnetError: torch or triton missing, an unknown activation or loss.
+        SymnetError: torch or triton missing, an unknown activation or loss, a loss that needs
+            more inputs than the prediction and the target (gaussian_nll: a variance).
         UnsafeCacheError: the cache folder is not the user's alone.
     """
     import hashlib

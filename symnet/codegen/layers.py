@@ -180,6 +180,8 @@ class _Lowering:
                 letters.setdefault(a, "abcdefghijklmnopqrstuvwxy"[len(letters) - 1])
         spec = [("".join(letters[a] for a in op.axes), op.code) for op in ops]
         out = "".join(letters[a] for a in axes)
+        if len(spec) == 1 and spec[0][0] == out:  # nothing to sum or move
+            return spec[0][1]
         if len(spec) > 1 and all(sub == out for sub, _ in spec):  # an elementwise product
             return " * ".join(code for _, code in spec)
         if len(spec) == 2:
@@ -256,7 +258,9 @@ def _top(low: _Lowering, expr: sp.Expr, axes: tuple) -> str:
     """An output: a sum of terms, each contracted or elementwise onto ``axes``."""
     parts = []
     for term in sp.Add.make_args(expr):
-        if isinstance(term, sp.Sum) or term.is_Mul:
+        if not term.has(sp.Indexed):  # a constant broadcasts by itself
+            parts.append(_LayerPrinter(low).doprint(term))
+        elif isinstance(term, sp.Sum) or term.is_Mul:
             parts.append(low.contract(term, axes))
         else:
             parts.append(low.align(low.operand(term), axes))
@@ -300,30 +304,25 @@ _FORMULAS = {"sigmoid": ("σ", "y_j(1 − y_j)"), "tanh": ("tanh", "(1 − y_j²
 
 
 def dense_layer_kernels(activation: str, bias: bool = True) -> tuple[LayerKernel, LayerKernel]:
-    """A dense layer y_i = f(Σ_k W_ik a_k + b_i) from the curriculum's ``dense`` derivation
-    with the activation f swapped in (``linear``: no f), forward and backward.
+    """A dense layer y_i = f(Σ_k W_ik a_k + b_i), the definition of the curriculum's ``dense``
+    derivation (written here: code generation does not import the curriculum) with the
+    activation f swapped in (``linear``: no f), forward and backward.
 
     The backward step is δ_j = g_j·f'(z_j), derived by the index-form engine; wherever
     f(z_j) appears in f' it is replaced by the saved output y_j (σ' = y(1 − y),
     tanh' = 1 − y²); an f' that is not a function of f (relu' = H(z)) reads z.
     ``bias=False`` drops b (the lecture's Elman network has none).
     """
-    from ..curriculum import get
-
     if activation not in ACTIVATIONS:
         raise SymnetError(f"unknown activation {activation!r}; choose one of: {', '.join(ACTIVATIONS)}")
     f = ACTIVATIONS[activation]
-    d = get("dense")
-    (zdef, ydef) = d.definitions  # z_i = Σ_k W_ik a_k + b_i, y_i = σ(z_i)
-    z_, y_ = zdef[0].base, ydef[0].base
-    (i,) = zdef[0].indices
-    W, a, b = d.inputs
-    (k,) = [lim[0] for s in zdef[1].atoms(sp.Sum) for lim in s.limits]
     n, m = sp.symbols("n m", integer=True, positive=True)
-    j = sp.Symbol("j", integer=True)
+    i, j, k = sp.symbols("i j k", integer=True)
+    W, a, b, z_, y_ = (sp.IndexedBase(name) for name in ("W", "a", "b", "z", "y"))
+    zdef = (z_[i], sp.Sum(W[i, k] * a[k], (k, 0, m - 1)) + b[i])  # as the curriculum's 'dense' writes it
     g, delta = sp.IndexedBase("g"), sp.IndexedBase("delta")
     ranges = {i: (0, n - 1), j: (0, n - 1), k: (0, m - 1)}
-    zexpr = zdef[1] if bias else zdef[1] - b[i]  # the curriculum's n, m are these same symbols
+    zexpr = zdef[1] if bias else zdef[1] - b[i]
     wrt = [W[j, k]] + ([b[j]] if bias else []) + [a[k]]
     A = [LayerArg("a", a, (k,), True, "a: inputs, (B, m)"), LayerArg("W", W, (i, k), False, "W: weights, (n, m)")]
     A += [LayerArg("b", b, (i,), False, "b: biases, (n,)")] if bias else []
@@ -396,26 +395,14 @@ def _registry_layer(activation, f, A, bias, plus_b, zexpr, z_, y_, g, delta, ind
 def _rnn_step() -> list[LayerKernel]:
     """One time step of the lecture's Elman network, h = σ(W^i x + W^h h⁻): the
     rnn-bptt recurrence is this step's backward run from t = T down to 1."""
-    from ..curriculum import get
+    from ..derivation import Name
 
-    d = get("rnn-bptt")
-    (sdef, hdef, _odef) = d.definitions
-    x, Wi, Wh, Wo = d.inputs
-    i = sdef[0].indices[1]
-    h_ = hdef[0].base
-    hp, g, delta = sp.IndexedBase("hp"), sp.IndexedBase("g"), sp.IndexedBase("delta")
-    # the step at one t: h^{t−1} is an input hp, the time index is dropped
-    drop = {}
-    for e in sdef[1].atoms(sp.Indexed):
-        if e.base == h_:
-            drop[e] = hp[e.indices[1]]
-        else:
-            drop[e] = e.base[e.indices[1:]] if e.base == x else e
-    body = sdef[1].xreplace(drop)
     H, D = sp.symbols("H D", integer=True, positive=True)
-    sizes_sym = {q for q in body.free_symbols if q.name in ("H", "D")}
-    body = body.xreplace({q: {"H": H, "D": D}[q.name] for q in sizes_sym})
-    kk, dd = [lim[0] for s in sorted(body.atoms(sp.Sum), key=sp.default_sort_key) for lim in s.limits]
+    i, kk, dd = sp.symbols("i k d", integer=True)
+    x, hp, g, delta = (sp.IndexedBase(name) for name in ("x", "hp", "g", "delta"))
+    Wi, Wh = sp.IndexedBase(Name("Wi", "W^{i}", "Wⁱ")), sp.IndexedBase(Name("Wh", "W^{h}", "Wʰ"))
+    # the curriculum's 'rnn-bptt' s^t_i at one t: h^{t−1} is an input hp, the time index is dropped
+    body = sp.Sum(Wi[i, dd] * x[dd], (dd, 0, D - 1)) + sp.Sum(Wh[i, kk] * hp[kk], (kk, 0, H - 1))
     j = sp.Symbol("j", integer=True)
     s1, h1 = sp.IndexedBase("s"), sp.IndexedBase("h")
     program = [(s1[i], body), (h1[i], sigmoid(s1[i]))]

@@ -9,17 +9,21 @@ instead. Both take each function's lowering from the function registry
 from __future__ import annotations
 
 import sympy as sp
-from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from ..errors import SymnetError
 from ..registry import numpy_template
+from .printing import ConditionalPrinting
 
 __all__ = ["NumpyExpressionPrinter"]
 
 
-class NumpyExpressionPrinter(StrPrinter):
+class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
     """SymPy expressions as NumPy expressions; ``helpers`` collects the helpers they call."""
+
+    # the table of ConditionalPrinting (symnet/codegen/printing.py); & and | bind tighter than >
+    BACKEND, WHERE, COMPARISON = "NumPy", "np.where({0}, {1}, {2})", "({0} {op} {1})"
+    MAXIMUM, MINIMUM = "np.maximum({0}, {1})", "np.minimum({0}, {1})"
 
     def __init__(self, helpers: set):
         super().__init__()
@@ -32,19 +36,13 @@ class NumpyExpressionPrinter(StrPrinter):
         template, helper = lowering
         if helper:
             self.helpers.add(helper)
-        call = template.replace(", out={out}", "")
-        if isinstance(e, (sp.Max, sp.Min)):  # a binary ufunc, folded over the arguments
-            out = self._print(e.args[0])
-            for a in e.args[1:]:
-                out = call.format(out, self._print(a))
-            return out
-        return call.format(self._print(e.args[0]))
+        return template.replace(", out={out}", "").format(self._print(e.args[0]))
 
     def _print_sigmoid(self, e):  # σ(x) = 1/(1 + e^−x) over a whole array
         self.helpers.add("_logistic")
         return f"_logistic({self._print(e.args[0])})"
 
-    _print_Max = _print_Min = _print_Abs = _print_Heaviside = _print_sign = _print_Function
+    _print_Abs = _print_Heaviside = _print_sign = _print_Function
 
     def _print_Float(self, e):
         return repr(float(e))
@@ -55,28 +53,6 @@ class NumpyExpressionPrinter(StrPrinter):
         if e.exp == -sp.S.Half:
             return f"1 / np.sqrt({self._print(e.base)})"
         return super()._print_Pow(e, rational)
-
-    def _print_Piecewise(self, e):
-        *pieces, (last, cond) = e.args
-        if cond != sp.true:
-            raise SymnetError(f"the NumPy backend needs a Piecewise with an 'otherwise' branch (in {e})")
-        out = self._print(last)
-        for value, c in reversed(pieces):
-            out = f"np.where({self._print(c)}, {self._print(value)}, {out})"
-        return out
-
-    def _print_Relational(self, e):
-        prec = PRECEDENCE["Add"] - 1
-        return f"({self.parenthesize(e.lhs, prec)} {e.rel_op} {self.parenthesize(e.rhs, prec)})"
-
-    def _print_And(self, e):
-        return " & ".join(f"({self._print(a)})" for a in e.args)
-
-    def _print_Or(self, e):
-        return " | ".join(f"({self._print(a)})" for a in e.args)
-
-    def _print_Not(self, e):
-        return f"~({self._print(e.args[0])})"
 
     def _print_NumberSymbol(self, e):
         return repr(float(e))

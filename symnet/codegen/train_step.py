@@ -5,11 +5,12 @@ one kernel: the forward pass, the loss, backpropagation and the update. A step i
 assembled from derivations the rest of symnet already makes and checks:
 
 - each **dense layer** ``y_i = f(Σ_k W_ik a_k + b_i)`` from the curriculum's ``dense``
-  derivation with its activation f (σ, tanh, relu, or none), through the index-form
+  derivation with its activation f (any activation of the function registry, or none), through the index-form
   engine: ``δ_j = g_j·f'(z_j)``, ``∂C/∂W = δ aᵀ``, ``∂C/∂b = δ``, ``∂C/∂a = Wᵀδ``
   (:func:`~symnet.codegen.layers.dense_layer_kernels`);
-- the **loss**: squared error ``L = (y − a)²`` with ``∂L/∂a`` from the scalar engine (the
-  ``mse`` block), or softmax cross-entropy ``C = −log p_r`` with ``∂C/∂z = p − onehot(r)``
+- the **loss**: an elementwise loss of the function registry (:mod:`symnet.losses`: ``mse``
+  ``L = (a − y)²``, ``l1``, ``smooth_l1``, ``huber``, ``bce_logits``, …) of the last layer's
+  output ``a`` and the target ``y``, with ``∂L/∂a`` from the scalar engine; or softmax cross-entropy ``C = −log p_r`` with ``∂C/∂z = p − onehot(r)``
   from the ``softmax-cross-entropy`` derivation after the row stability rules
   (log-softmax, log-sum-exp, max-shift);
 - the lecture's **Elman cell** ``h = σ(W^i x + W^h h⁻)`` and its backward step from the
@@ -23,19 +24,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sympy as sp
+
+from ..engine import derive
 from ..errors import SymnetError
-from .kernel import Kernel
+from ..registry import REGISTRY
+from ..render import text
+from .kernel import Kernel, describe
 from .layers import ACTIVATIONS, LayerKernel, dense_layer_kernels
 from .rowwise import RowKernel
 
-__all__ = ["DenseStep", "LossStep", "MlpStep", "ElmanStep", "mlp_step", "elman_step", "FUSED_MLPS", "LOSSES"]
+__all__ = ["DenseStep", "LossStep", "MlpStep", "ElmanStep", "mlp_step", "elman_step", "FUSED_MLPS", "loss_names"]
 
-LOSSES = ("mse", "ce")
+
+def loss_names() -> tuple[str, ...]:
+    """The losses a fused step takes: "ce" (softmax cross-entropy over the last layer's outputs)
+    and every elementwise loss of the registry that is a function of (prediction, target) alone,
+    read from the registry on each call (a loss registered later is offered too)."""
+    return ("ce",) + tuple(n for n, f in REGISTRY.items() if f.family == "loss" and f.arity[0] == 2)
 
 
 @dataclass(frozen=True)
 class DenseStep:
-    activation: str  # sigmoid, tanh, relu or linear
+    activation: str  # an activation of the registry (sigmoid, tanh, silu, …) or "linear"
     forward: LayerKernel  # y_i = f(Σ_k W_ik a_k + b_i)
     backward: LayerKernel  # δ, ∂C/∂W, ∂C/∂b, ∂C/∂a
     linear: LayerKernel  # z_i = Σ_k W_ik a_k + b_i: the contraction the forward applies f to
@@ -43,7 +54,7 @@ class DenseStep:
 
 @dataclass(frozen=True)
 class LossStep:
-    kind: str  # "mse": squared error on the last layer's output; "ce": softmax cross-entropy on it
+    kind: str  # "ce": softmax cross-entropy on the last layer's output; else the registry loss of that name
     kernel: Kernel | RowKernel
 
 
@@ -72,15 +83,23 @@ def dense_step(activation: str, bias: bool = True) -> DenseStep:
 
 
 def loss_step(kind: str) -> LossStep:
-    if kind == "mse":
-        from .blocks import BLOCKS
-        (block,) = [b for b in BLOCKS if b.module == "mse"]
-        return LossStep(kind, block.kernel())
+    """The loss of a step: softmax cross-entropy ("ce"), or the registry's elementwise loss
+    ``kind`` of the output a and the target y, L = kind(a, y), derived with ∂L/∂a.
+
+    Raises SymnetError for an unknown name, and for a loss that needs more than the prediction
+    and the target (gaussian_nll needs a variance per output, which a step has no input for)."""
     if kind == "ce":
         from .rowwise import row_modules
         (kernel,) = [k for k in row_modules()["softmax_cross_entropy"] if k.name.endswith("_grad")]
         return LossStep(kind, kernel)
-    raise SymnetError(f"unknown loss {kind!r}; choose one of: {', '.join(LOSSES)}")
+    entry = REGISTRY.get(kind) if isinstance(kind, str) else None
+    if entry is None or entry.family != "loss":
+        raise SymnetError(f"unknown loss {kind!r}; choose one of: {', '.join(loss_names())}")
+    if entry.arity[0] != 2:
+        raise SymnetError(f"the loss {kind!r} takes {entry.arity[0]} inputs per output; a training step gives it "
+                          f"only the prediction and the target (choose one of: {', '.join(loss_names())})")
+    y, a = sp.symbols("y a", real=True)
+    return LossStep(kind, describe(derive(entry(a, y), [a], output="L", name=kind), name=kind, roles={y: "target"}))
 
 
 _SHOWN = {"sigmoid": "σ", "tanh": "tanh", "relu": "relu", "linear": ""}
@@ -106,8 +125,8 @@ def mlp_step(activations, loss: str, name: str | None = None) -> MlpStep:
         chain += f", a{_sup(n)} = " + (f"{f}(W{_sup(n)}a{_sup(n - 1)} + b{_sup(n)})" if f else
                                         f"W{_sup(n)}a{_sup(n - 1)} + b{_sup(n)}")
     last = f"a{_sup(len(activations))}"
-    cost = (f"J = mean over the batch of Σ (t − {last})²" if loss == "mse"
-            else f"J = mean over the batch of −log softmax({last})_r")
+    cost = (f"J = mean over the batch of −log softmax({last})_r" if loss == "ce"
+            else f"J = mean over the batch of Σ {loss}({last}, t), {loss}(a, y) = {text(loss_part.kernel.outputs[0].expr)}")
     name = name or "mlp_" + "_".join(activations) + "_" + loss
     return MlpStep(name, f"{chain}; {cost}; w ← w − α·∂J/∂w", layers, loss_part)
 

@@ -34,6 +34,7 @@ from ..errors import InvalidNameError, SymnetError
 from ..render import text
 from ..registry import TRITON_DEVICE_HELPERS, TRITON_HELPER_NEEDS, triton_template
 from .kernel import COMMON_NAMES, Kernel, local_names
+from .printing import ConditionalPrinting
 
 __all__ = ["TritonPrinter", "emit_elementwise", "emit_triton_module", "assemble", "reserved_names",
            "TRITON_HELPERS", "HOST_HELPERS"]
@@ -187,8 +188,12 @@ def _local_names(kernel: Kernel) -> dict:
                        reserved_names(kernel), LOCAL_FORMS)
 
 
-class TritonPrinter(StrPrinter):
+class TritonPrinter(ConditionalPrinting, StrPrinter):
     """SymPy expressions as Triton expressions over register tensors."""
+
+    # the table of ConditionalPrinting (symnet/codegen/printing.py)
+    BACKEND, WHERE, COMPARISON = "Triton", "tl.where({0}, {1}, {2})", "{0} {op} {1}"
+    MAXIMUM, MINIMUM = "tl.maximum({0}, {1})", "tl.minimum({0}, {1})"
 
     printmethod = "_symnet_triton"
     # SymPy class name → template, {0} the printed argument: the code generator's own nodes;
@@ -268,13 +273,6 @@ class TritonPrinter(StrPrinter):
         for needed in HELPER_NEEDS.get(helper, ()):
             self._need(needed)
 
-    def _print_Relational(self, e):  # x > 0.0 (StrPrinter would write Eq(x, 0) for ==)
-        prec = PRECEDENCE["Add"] - 1
-        return f"{self.parenthesize(e.lhs, prec)} {e.rel_op} {self.parenthesize(e.rhs, prec)}"
-
-    def _print_Not(self, e):
-        return f"~({self._print(e.args[0])})"
-
     _print_exp = _print_log = _print_Abs = _print_tanh = _print_sin = _print_cos = _print_Function
 
     def _print_log1p(self, e):
@@ -286,33 +284,6 @@ class TritonPrinter(StrPrinter):
         return f"tl.where({self._print(e.args[0])} > 0, 1.0, 0.0)"
 
     _print_sign = _print_Function
-
-    def _print_Max(self, e):
-        out = self._print(e.args[0])
-        for a in e.args[1:]:
-            out = f"tl.maximum({out}, {self._print(a)})"
-        return out
-
-    def _print_Min(self, e):
-        out = self._print(e.args[0])
-        for a in e.args[1:]:
-            out = f"tl.minimum({out}, {self._print(a)})"
-        return out
-
-    def _print_Piecewise(self, e):
-        *pieces, (last, cond) = e.args
-        if cond != sp.true:
-            raise SymnetError(f"the Triton backend needs a Piecewise with an 'otherwise' branch (in {text(e)})")
-        out = self._print(last)
-        for value, c in reversed(pieces):
-            out = f"tl.where({self._print(c)}, {self._print(value)}, {out})"
-        return out
-
-    def _print_And(self, e):
-        return " & ".join(f"({self._print(a)})" for a in e.args)
-
-    def _print_Or(self, e):
-        return " | ".join(f"({self._print(a)})" for a in e.args)
 
     def emptyPrinter(self, e):
         raise SymnetError(f"the Triton backend cannot generate {type(e).__name__} (in {e})")

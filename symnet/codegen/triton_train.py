@@ -207,17 +207,17 @@ def _backward(code: _Code, kernel, tiles: dict, d: str, targets: dict, helpers: 
 def _loss(code: _Code, loss: LossStep, out: str, cols: str, size: str, keep_rows: str, target: str,
           helpers: set, total: str, g: str, divisor: str) -> None:
     """The loss of each example into ``total`` and its gradient ∂L/∂out (÷ divisor) into ``g``."""
-    if loss.kind == "mse":
+    if loss.kind != "ce":  # an elementwise loss L(a, t) of each output
         k = loss.kernel
         (data,) = [i for i in k.inputs if i.role == "data"]
         (tgt,) = [i for i in k.inputs if i.role == "target"]
         names = {data.symbol: out, tgt.symbol: target}
         for temp, _ in k.assignments:
-            names[temp] = f"mse_{temp}"
+            names[temp] = f"{loss.kind}_{temp}"
         printer = _StepPrinter({}, names, helpers)
         code(f"keep = {keep_rows}[:, None] & ({cols}[None, :] < {size})")
         for temp, expr in k.assignments:
-            code(f"mse_{temp} = {printer.doprint(expr)}")
+            code(f"{loss.kind}_{temp} = {printer.doprint(expr)}")
         (value, grad) = k.outputs
         (v_res, g_res) = k.results
         code(f"# {value.meaning} = {text(value.expr)}, summed over the outputs and the batch",
@@ -358,7 +358,7 @@ def emit_mlp_kernel(step: MlpStep, helpers: set) -> str:
             _forward(code, layer, f"a{n - 1}", f"W{n}", f"b{n}", f"z{n}", a_out, helpers, f"c{n}[None, :] < D{n}")
             outs[n] = a_out
         code("", "# the loss")
-        if step.loss.kind == "mse":
+        if step.loss.kind != "ce":
             code(f"t = tl.load(t_ptr + ex[:, None] * D{L} + c{L}[None, :], "
                  f"mask=ok[:, None] & (c{L}[None, :] < D{L}), other=0.0)")
         else:

@@ -1,0 +1,64 @@
+"""What the expression printers of every backend share: Piecewise, comparisons, And/Or/Not
+and Max/Min, printed the same way with each backend's names in a small table.
+
+A backend's printer (:class:`~symnet.codegen.numpy_printer.NumpyExpressionPrinter`,
+:class:`~symnet.codegen.triton_backend.TritonPrinter`) mixes this in before SymPy's
+``StrPrinter`` and sets the table: ``BACKEND`` (its name, for errors), ``WHERE`` (the
+select, ``{0}`` the condition, ``{1}`` the value where it holds, ``{2}`` else), ``MAXIMUM``
+and ``MINIMUM`` (binary, folded over more arguments) and ``COMPARISON`` (``{0} {op} {1}``,
+parenthesised where the backend's ``&``/``|`` bind tighter than the comparison itself).
+"""
+from __future__ import annotations
+
+import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
+
+from ..errors import SymnetError
+from ..render import text
+
+__all__ = ["ConditionalPrinting"]
+
+
+class ConditionalPrinting:
+    """Piecewise as nested selects, comparisons, And/Or/Not, Max/Min: one implementation."""
+
+    BACKEND: str
+    WHERE: str
+    MAXIMUM: str
+    MINIMUM: str
+    COMPARISON: str
+
+    def _print_Piecewise(self, e):
+        *pieces, (last, cond) = e.args
+        if cond != sp.true:
+            raise SymnetError(f"the {self.BACKEND} backend needs a Piecewise with an 'otherwise' branch "
+                              f"(in {text(e)})")
+        out = self._print(last)
+        for value, c in reversed(pieces):
+            out = self.WHERE.format(self._print(c), self._print(value), out)
+        return out
+
+    def _print_Relational(self, e):  # x > 0.0 (StrPrinter would write Eq(x, 0) for ==)
+        prec = PRECEDENCE["Add"] - 1
+        return self.COMPARISON.format(self.parenthesize(e.lhs, prec), self.parenthesize(e.rhs, prec), op=e.rel_op)
+
+    def _print_And(self, e):
+        return " & ".join(f"({self._print(a)})" for a in e.args)
+
+    def _print_Or(self, e):
+        return " | ".join(f"({self._print(a)})" for a in e.args)
+
+    def _print_Not(self, e):
+        return f"~({self._print(e.args[0])})"
+
+    def _fold(self, template, e):
+        out = self._print(e.args[0])
+        for a in e.args[1:]:
+            out = template.format(out, self._print(a))
+        return out
+
+    def _print_Max(self, e):
+        return self._fold(self.MAXIMUM, e)
+
+    def _print_Min(self, e):
+        return self._fold(self.MINIMUM, e)
