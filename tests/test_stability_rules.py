@@ -251,3 +251,28 @@ def test_compile_takes_under_two_seconds(what):
     assert time.process_time() - start < 2.0
     point = {str(v): np.array([0.3]) for v in d.inputs}
     assert all(np.isfinite(o).all() for o in k(**point))
+
+
+# ------------------------------------------------------------------ written forms and harmless formulas
+
+WRITTEN_SOFTPLUS = [  # every form is ±softplus(±x): overflow-free at ±1000 in float32
+    sp.log(1 + sp.exp(x)), sp.log(sp.exp(x) + 1), sp.log(1 + sp.exp(-x)), -sp.log(1 / (1 + sp.exp(x))),
+    sp.log(sigmoid(x)), sp.log(1 - sigmoid(x)), sp.log(1 / (1 + sp.exp(-x))), sp.log(sp.exp(x) / (1 + sp.exp(x))),
+    x - sp.log(1 + sp.exp(x)), sp.log(1 + sp.exp(x)) - x, -sp.log(sigmoid(-x)),
+]
+
+
+@pytest.mark.parametrize("formula", WRITTEN_SOFTPLUS, ids=str)
+def test_softplus_and_log_sigmoid_in_every_written_form(formula):
+    stable, _ = stabilise(formula)
+    assert stable.has(softplus) and not stable.has(sp.log), stable
+    for v in (-1000.0, -30.0, 30.0, 1000.0):
+        _check_at(formula, (x,), (v,), F32, "numpy")
+
+
+@pytest.mark.parametrize("formula", [
+    sp.log(x + sp.Float(1e-8)),  # not log1p: x + 1e-8 is not 1 + something small
+    (y - sigmoid(z)) ** 2, sp.sin(x) * y, sp.exp(x) + y, sp.log(x), sigmoid(x) * sigmoid(-x),
+], ids=str)
+def test_harmless_formulas_are_left_alone(formula):
+    assert stabilise(formula) == (formula, ())

@@ -507,8 +507,9 @@ RULES: tuple[Rule, ...] = (
          "−softplus(−x) does neither"),
     Rule("logaddexp", "log(e^a + e^b) overflows for a, b > 88 in float32; "
          "max(a, b) + log1p(e^−|a − b|) does not"),
-    Rule("log-sum-exp", "log Σ e^{a_i} overflows when any a_i is large; m + log Σ e^{a_i − m}, "
-         "m = max a_i, sums terms in (0, 1]"),
+    Rule("log-sum-exp", "log Σ e^{a_i} overflows when any a_i is large; m + log1p(Σ_{i≠k} e^{a_i − m}), "
+         "m = max a_i = a_k, sums terms in (0, 1] and keeps the small ones (a cross-entropy at a "
+         "large margin)"),
     Rule("log-cosh", "log((e^u + e^−u)/2) and log cosh u overflow for |u| > 89 in float32; "
          "|u| + log1p(e^−2|u|) − log 2 does not"),
     Rule("log-quotient", "log(e^a/S) forms a quotient of exponentials that overflows; a − log S "
