@@ -64,10 +64,6 @@ def _introduces(function):
     return lambda old, new: new.count(function) > old.count(function)
 
 
-def _changed(old, new):
-    return new != old
-
-
 # ------------------------------------------------------------------ helpers
 
 def _is_exp(e) -> bool:
@@ -342,8 +338,9 @@ def _log_rules(node):
     if terms and not _shifted(a):
         nexp = [t for t in terms if t[1] != 0]
         consts = [c for c, x in terms if x == 0]
-        if len(terms) == 2 and consts == [1]:  # log(1 + e^x)
-            return _Fired(softplus(nexp[0][1]), ["softplus"])
+        if len(terms) == 2 and consts == [1]:  # log(1 + c·e^x) = softplus(x + log c)
+            (c, x), = nexp
+            return _Fired(softplus(x + sp.log(c) if c != 1 else x), ["softplus"])
         if len(terms) == 2 and not consts and terms[0][0] == terms[1][0]:  # c·(e^x + e^y)
             (c, x), (_, y) = terms
             scale = sp.log(c) if c != 1 else sp.S.Zero
@@ -534,11 +531,14 @@ _MAX_REWRITES = 64  # rewrites of one node (a guard; no rule set here comes clos
 
 
 def stabilise(expr: sp.Expr, rules=RULES) -> tuple[sp.Expr, tuple[Rule, ...]]:
-    """``expr`` with every rule applied, and the rules that changed something.
+    """``expr`` with every rule applied, and the rules that changed something (in the order
+    they first fired), e.g. ``stabilise(log(1 + exp(x))) == (softplus(x), (<softplus rule>,))``.
 
-    Node-by-node rules (those with a ``local`` function, i.e. :data:`RULES`) are applied in one
-    bottom-up pass over the expression graph, each distinct node once; whole-expression rules
-    (``apply``/``fired``) are applied in order to the whole expression."""
+    When ``rules`` holds any of :data:`RULES` (the default), the whole node-by-node set is
+    applied in one bottom-up pass over the expression graph, each distinct node once (the
+    rules are not independent: a log-sum-exp needs the max-shift of its quotient first).
+    Whole-expression rules (``apply``/``fired``, e.g. the row-wise rules) are then applied in
+    order to the whole expression. Raises nothing: a node no rule matches is kept as written."""
     whole = [r for r in rules if r.apply is not None]
     if any(r.name in _BY_NAME and _BY_NAME[r.name] is r for r in rules):
         expr, fired = _rewrite(expr)
