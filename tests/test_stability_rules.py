@@ -330,3 +330,22 @@ def test_random_compositions_stay_exact(formula, xv, yv):
         stable, _ = stabilise(e)
         want, got = _mp(e, (x, y), (xv, yv)), _mp(stable, (x, y), (xv, yv))
         assert abs(got - want) <= mpmath.mpf("1e-40") * max(1, abs(want)), (e, stable)
+
+
+# ------------------------------------------------------------------ --stable lists the rules and reasons
+
+@pytest.mark.parametrize("formula, rules", [
+    ("log(exp(a) + exp(b))", ("logaddexp", "max-shift")),
+    ("log(1 + exp(a)) - a", ("softplus", "log-sigmoid")),
+    ("sqrt(a**2 + 1)", ("hypot",)),
+])
+def test_stable_flag_lists_the_rules_applied_with_their_reasons(formula, rules, capsys):
+    from symnet.cli import main
+
+    assert main(["derive", "--wrt", "a", "--stable", "--", formula]) == 0
+    out = capsys.readouterr().out
+    section = out[out.index("Numerically stable forms"):]
+    for name in rules:
+        rule = next(r for r in RULES if r.name == name)
+        assert f"{name} rule: {rule.why}" in section
+    assert "still overflow" not in section
