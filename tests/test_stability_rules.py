@@ -46,6 +46,8 @@ RULE_CASES = [
     ("tanh", (sp.exp(x) - sp.exp(-x)) / (sp.exp(x) + sp.exp(-x)), (x,), ANY, (100.0,), F32),
     ("tanh", 2 * sigmoid(2 * x) - 1, (x,), ANY, (1e-6,), F32),
     ("sech²", 1 - sp.tanh(x) ** 2, (x,), ANY, (10.0,), F32),
+    ("sech²", 4 / (sp.exp(x) + sp.exp(-x)) ** 2, (x,), ANY, (360.0,), F64),  # (e^x)² overflows: 0
+    ("sech²", 1 / sp.cosh(x) ** 2, (x,), ANY, (-360.0,), F64),
     ("max-shift", sp.exp(a) / (sp.exp(a) + sp.exp(b) + sp.exp(c)), (a, b, c), ANY, (800.0, 0.0, 1.0), F32),
     ("max-shift", sp.exp(b) / (sp.exp(c) + sp.exp(a) + sp.exp(b)), (a, b, c), ANY, (-200.0, 90.0, 89.0), F32),
     ("softmax-complement", 1 - sp.exp(a) / (sp.exp(a) + sp.exp(b)), (a, b), ANY, (30.0, 0.0), F32),

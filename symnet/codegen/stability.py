@@ -201,7 +201,9 @@ def _exp_rational(node):
     new = scale * sigmoid(c) ** i * sigmoid(-c) ** j * sp.tanh(c / 2) ** q
     if new == node:
         return None
-    target = "tanh" if q else ("sech²" if i and j and node.has(sp.tanh) else "sigmoid")
+    cosh_like = node.has(sp.tanh, sp.cosh) or any(  # e^x + e^−x: a cosh written out
+        a.is_Add and sum(1 for x in a.args if _is_exp(x.as_coeff_Mul()[1])) >= 2 for a in sp.preorder_traversal(node))
+    target = "tanh" if q else ("sech²" if i and j and cosh_like else "sigmoid")
     return _Fired(new, _rational_names(node, target))
 
 
@@ -210,7 +212,7 @@ def _rational_names(node, target):
     names = []
     divides = any(p.is_Pow and p.exp.is_negative and p.base.has(sigmoid, sp.tanh)
                   for p in sp.preorder_traversal(node))
-    if target == "sech²" and node.has(sp.tanh):
+    if target == "sech²":
         names.append("sech²")
     elif target == "tanh":
         names.append("tanh")
