@@ -110,8 +110,10 @@ def _shifted(e) -> bool:
 # ------------------------------------------------------------------ exp-rational recogniser
 # A node that is a rational function of e^a, σ(a), tanh(a), sinh(a), cosh(a), expm1(a) for
 # arguments a = k·c (k small integers, c one common expression) is a rational function R(t)
-# of t = e^c. R is cancelled (a small univariate fraction: cheap) and compared with the
-# stable forms below; the node is replaced by the first one R is a constant multiple of.
+# of t = e^c. R is cancelled (a small univariate fraction: cheap) and factored; where its
+# factors are only t, t + 1 and t − 1 it is K·σ(c)^i·σ(−c)^j·tanh(c/2)^q (t/(1 + t) = σ(c),
+# 1/(1 + t) = σ(−c), (t − 1)/(t + 1) = tanh(c/2)), which has no subtraction and no overflow:
+# 2σ(2x) − 1 = tanh(x), 1 − tanh²(x) = 4σ(2x)σ(−2x), e^x/(1 + e^x) = σ(x), σ'' = −σσ(−)tanh.
 
 _LEAVES = (sp.exp, sigmoid, sp.tanh, sp.sinh, sp.cosh, expm1)
 _MAX_LEAVES, _MAX_POWER = 8, 8
@@ -514,8 +516,7 @@ RULES: tuple[Rule, ...] = (
     Rule("log-quotient", "log(e^a/S) forms a quotient of exponentials that overflows; a − log S "
          "takes the logarithm of each factor instead"),
     Rule("log1mexp", "log(1 − e^x) is −inf for x near 0 (1 − e^x rounds to 0), log(−expm1(x)) loses "
-         "digits for x ≪ 0; Mächler (2012): log(−expm1(x)) for x > −log 2, log1p(−e^x) below",
-         local=None),
+         "digits for x ≪ 0; Mächler (2012): log(−expm1(x)) for x > −log 2, log1p(−e^x) below"),
     Rule("log1p", "log(1 + x) loses every digit of x when |x| < machine epsilon"),
     Rule("expm1", "e^x − 1 cancels catastrophically near x = 0", local=_expm1),
     Rule("hypot", "√(x² + c) overflows x² for |x| > 1.8e19 in float32 (1.3e154 in float64); "
