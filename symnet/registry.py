@@ -194,6 +194,14 @@ def as_piecewise(expr: sp.Expr) -> sp.Expr:
 # backend (symnet/codegen/triton_backend.py) are used by the entries below as well.
 
 TRITON_DEVICE_HELPERS = {
+    "_sigmoid": '''\
+@triton.jit
+def _sigmoid(x):
+    """σ(x) from E = e^−|x| ≤ 1 (never overflows): 1/(1 + E) for x ≥ 0, E/(1 + E) below, so
+    σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
+    e = tl.exp(-tl.abs(x))
+    return tl.where(x >= 0, 1.0, e) / (1.0 + e)
+''',
     "_sign": '''\
 @triton.jit
 def _sign(x):
@@ -416,7 +424,7 @@ _F("erfc", sp.erfc, cls=sp.erfc,
 # activations
 _F("sigmoid", sigmoid, aliases=("σ",), cls=sigmoid,
    rule=Rule("sigmoid rule", "σ′(u) = σ(u)(1 − σ(u))", lambda u: sigmoid(u) * (1 - sigmoid(u))),
-   numpy="_sigmoid({0}, out={out})", numpy_helper="_sigmoid", triton="1.0 / (1.0 + tl.exp(-({0})))",
+   numpy="_sigmoid({0}, out={out})", numpy_helper="_sigmoid", triton="_sigmoid({0})",
    mpmath=lambda x: 1 / (1 + mpmath.exp(-x)), torch=lambda t, x: t.sigmoid(x), family="activation")
 _F("relu", relu, cls=relu, rule=Rule("ReLU rule", "relu′(u) = H(u), undefined at u = 0", sp.Heaviside, kink=True),
    kinks=_unary_kink, piecewise=lambda u: _pw((0, u < 0), (u, True)),

@@ -3,24 +3,17 @@
 bce_logits: C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
 
 Stability rules applied:
+  log-sigmoid: log σ(x) underflows to log 0 for x ≪ 0, x − softplus(x) cancels for x ≫ 0; −softplus(−x) does neither
+  zero-limit: x·log x, x^y·log x and t·softplus(z) are 0·∞ = NaN at x = 0 or z = ±∞ where the limit is 0 (as torch returns); the limit is returned there
   sigmoid-complement: 1 − σ(x) rounds to 0 once σ(x) rounds to 1 (x > 17 in float32, 37 in float64), losing every digit of e^−x; σ(−x) keeps them
-  softplus: log(1 + e^x) overflows for x ≫ 0 and log σ(x) underflows to log 0 for x ≪ 0; softplus(x) = max(x, 0) + log1p(e^−|x|) does neither
-  cancel: a factor divided out again, σ(1 − σ)·(1/(1 − σ) − 1/σ), is 0·∞ = NaN where σ saturates to 0 or 1; the fraction is cancelled symbolically first
+  cancel: a factor divided out again, σ(1 − σ)·(1/(1 − σ) − 1/σ), is 0·∞ = NaN where σ saturates to 0 or 1; the product is multiplied out one level (or, for exponentials of one argument, the small fraction is cancelled) so that the factor cancels symbolically
+  sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−|x| ≤ 1 and r = 1/(1 + E): σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows
 
 Regenerate with: symnet codegen --backend numpy
 """
 import numpy as np
 
 _BLOCK = 16384  # elements per block: the temporaries of a block stay in cache
-
-
-def _sigmoid(x, out):
-    """σ(x) = 1/(1 + e^−x), in place. For x ≪ 0, e^−x overflows to inf and 1/(1 + inf)
-    is 0, the right limit (σ(−1000) = 0): the caller silences that overflow."""
-    np.negative(x, out=out)
-    np.exp(out, out=out)
-    out += 1
-    return np.reciprocal(out, out=out)
 
 
 def _inputs(**named):
@@ -75,19 +68,39 @@ def bce_logits(z, y):
     _b1 = np.empty(min(_n, _BLOCK), _dtype)
     _b2 = np.empty(min(_n, _BLOCK), _dtype)
     _b3 = np.empty(min(_n, _BLOCK), _dtype)
-    with np.errstate(over="ignore"):  # e^−x → ∞, 1/e^−x → ∞ give σ its limits 0 and 1
+    _b4 = np.empty(min(_n, _BLOCK), _dtype)
+    _b5 = np.empty(min(_n, _BLOCK), _dtype)
+    _b6 = np.empty(min(_n, _BLOCK), _dtype)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # np.where computes every branch: one not taken may overflow or be NaN, and is dropped
         for _i in range(0, _n, _BLOCK):
             z, y, C, dC_dz = _z[_i:_i + _BLOCK], _y[_i:_i + _BLOCK], _C[_i:_i + _BLOCK], _dC_dz[_i:_i + _BLOCK]
-            b1, b2, b3 = _b1[:C.size], _b2[:C.size], _b3[:C.size]
+            b1, b2, b3, b4, b5, b6 = _b1[:C.size], _b2[:C.size], _b3[:C.size], _b4[:C.size], _b5[:C.size], _b6[:C.size]
+            # t0 = 1 − y
+            np.subtract(1.0, y, out=b1)
+            # t1 = exp(−|z|)
+            np.abs(z, out=b2)
+            np.negative(b2, out=b2)
+            np.exp(b2, out=b2)
+            # t2 = 1/(1 + t₁)
+            np.add(1.0, b2, out=b3)
+            np.reciprocal(b3, out=b3)
+            # t3 = t₁·t₂
+            np.multiply(b2, b3, out=b4)
+            # t4 = z ≥ 0
+            np.greater_equal(z, 0.0, out=b2)
             # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
-            np.negative(z, out=b1)
-            np.logaddexp(0, b1, out=b1)
-            np.multiply(y, b1, out=b1)
-            np.subtract(1.0, y, out=b2)
-            np.logaddexp(0, z, out=b3)
-            np.multiply(b2, b3, out=b2)
-            np.add(b1, b2, out=C)
+            np.negative(z, out=b5)
+            np.logaddexp(0, b5, out=b5)
+            np.multiply(y, b5, out=b5)
+            np.positive(np.where((y == 0.0), 0.0, b5), out=b5)
+            np.logaddexp(0, z, out=b6)
+            np.multiply(b1, b6, out=b6)
+            np.positive(np.where((y == 1.0), 0.0, b6), out=b6)
+            np.add(b5, b6, out=C)
             # ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
-            _sigmoid(z, out=b1)
-            np.subtract(b1, y, out=dC_dz)
+            np.positive(np.where((b2 != 0), b3, b4), out=b5)
+            np.multiply(b1, b5, out=b5)
+            np.positive(np.where((b2 != 0), b4, b3), out=b6)
+            np.multiply(y, b6, out=b6)
+            np.subtract(b5, b6, out=dC_dz)
     return _C.reshape(_shape), _dC_dz.reshape(_shape)

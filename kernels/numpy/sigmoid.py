@@ -4,7 +4,7 @@ sigmoid: a = σ(z)
 
 Stability rules applied:
   sigmoid-complement: 1 − σ(x) rounds to 0 once σ(x) rounds to 1 (x > 17 in float32, 37 in float64), losing every digit of e^−x; σ(−x) keeps them
-  sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−x: σ(x) = 1/(1 + E), σ(−x) = 1/(1 + 1/E); E → ∞ (x ≪ 0) and 1/E → ∞ (x ≫ 0) give the right limits 0 and 1
+  sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−|x| ≤ 1 and r = 1/(1 + E): σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows
 
 Regenerate with: symnet codegen --backend numpy
 """
@@ -63,20 +63,28 @@ def sigmoid(z):
     _b1 = np.empty(min(_n, _BLOCK), _dtype)
     _b2 = np.empty(min(_n, _BLOCK), _dtype)
     _b3 = np.empty(min(_n, _BLOCK), _dtype)
-    with np.errstate(over="ignore", divide="ignore"):  # e^−x → ∞, 1/e^−x → ∞ give σ its limits 0 and 1
+    _b4 = np.empty(min(_n, _BLOCK), _dtype)
+    _b5 = np.empty(min(_n, _BLOCK), _dtype)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # np.where computes every branch: one not taken may overflow or be NaN, and is dropped
         for _i in range(0, _n, _BLOCK):
             z, a, da_dz = _z[_i:_i + _BLOCK], _a[_i:_i + _BLOCK], _da_dz[_i:_i + _BLOCK]
-            b1, b2, b3 = _b1[:a.size], _b2[:a.size], _b3[:a.size]
-            # t0 = exp(−z)
-            np.negative(z, out=b1)
+            b1, b2, b3, b4, b5 = _b1[:a.size], _b2[:a.size], _b3[:a.size], _b4[:a.size], _b5[:a.size]
+            # t0 = exp(−|z|)
+            np.abs(z, out=b1)
+            np.negative(b1, out=b1)
             np.exp(b1, out=b1)
             # t1 = 1/(1 + t₀)
             np.add(1.0, b1, out=b2)
             np.reciprocal(b2, out=b2)
+            # t2 = z ≥ 0
+            np.greater_equal(z, 0.0, out=b3)
+            # t3 = t₀·t₁
+            np.multiply(b1, b2, out=b4)
+            # t4 = {t₁ if t₂; t₃ otherwise}
+            np.positive(np.where((b3 != 0), b2, b4), out=b1)
             # a = σ(z)
-            np.copyto(a, b2)
+            np.copyto(a, b1)
             # ∂a/∂z = (1 − σ(z))·σ(z)
-            np.reciprocal(b1, out=b3)
-            np.add(1.0, b3, out=b3)
-            np.divide(b2, b3, out=da_dz)
+            np.positive(np.where((b3 != 0), b4, b2), out=b5)
+            np.multiply(b1, b5, out=da_dz)
     return _a.reshape(_shape), _da_dz.reshape(_shape)

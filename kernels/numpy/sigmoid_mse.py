@@ -4,7 +4,7 @@ sigmoid_mse: L = (y − σ(z))²
 
 Stability rules applied:
   sigmoid-complement: 1 − σ(x) rounds to 0 once σ(x) rounds to 1 (x > 17 in float32, 37 in float64), losing every digit of e^−x; σ(−x) keeps them
-  sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−x: σ(x) = 1/(1 + E), σ(−x) = 1/(1 + 1/E); E → ∞ (x ≪ 0) and 1/E → ∞ (x ≫ 0) give the right limits 0 and 1
+  sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−|x| ≤ 1 and r = 1/(1 + E): σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows
 
 Regenerate with: symnet codegen --backend numpy
 """
@@ -67,24 +67,32 @@ def sigmoid_mse(z, y):
     _b3 = np.empty(min(_n, _BLOCK), _dtype)
     _b4 = np.empty(min(_n, _BLOCK), _dtype)
     _b5 = np.empty(min(_n, _BLOCK), _dtype)
-    with np.errstate(over="ignore", divide="ignore"):  # e^−x → ∞, 1/e^−x → ∞ give σ its limits 0 and 1
+    _b6 = np.empty(min(_n, _BLOCK), _dtype)
+    _b7 = np.empty(min(_n, _BLOCK), _dtype)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # np.where computes every branch: one not taken may overflow or be NaN, and is dropped
         for _i in range(0, _n, _BLOCK):
             z, y, L, dL_dz = _z[_i:_i + _BLOCK], _y[_i:_i + _BLOCK], _L[_i:_i + _BLOCK], _dL_dz[_i:_i + _BLOCK]
-            b1, b2, b3, b4, b5 = _b1[:L.size], _b2[:L.size], _b3[:L.size], _b4[:L.size], _b5[:L.size]
-            # t0 = exp(−z)
-            np.negative(z, out=b1)
+            b1, b2, b3, b4, b5, b6, b7 = _b1[:L.size], _b2[:L.size], _b3[:L.size], _b4[:L.size], _b5[:L.size], _b6[:L.size], _b7[:L.size]
+            # t0 = exp(−|z|)
+            np.abs(z, out=b1)
+            np.negative(b1, out=b1)
             np.exp(b1, out=b1)
             # t1 = 1/(1 + t₀)
             np.add(1.0, b1, out=b2)
             np.reciprocal(b2, out=b2)
-            # t2 = y − t₁
-            np.subtract(y, b2, out=b3)
+            # t2 = z ≥ 0
+            np.greater_equal(z, 0.0, out=b3)
+            # t3 = t₀·t₁
+            np.multiply(b1, b2, out=b4)
+            # t4 = {t₁ if t₂; t₃ otherwise}
+            np.positive(np.where((b3 != 0), b2, b4), out=b1)
+            # t5 = y − t₄
+            np.subtract(y, b1, out=b5)
             # L = (y − σ(z))²
-            np.multiply(b3, b3, out=L)
+            np.multiply(b5, b5, out=L)
             # ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-            np.multiply(b2, b3, out=b4)
-            np.reciprocal(b1, out=b5)
-            np.add(1.0, b5, out=b5)
-            np.divide(b4, b5, out=b4)
-            np.multiply(b4, -2.0, out=dL_dz)
+            np.multiply(b1, b5, out=b6)
+            np.positive(np.where((b3 != 0), b4, b2), out=b7)
+            np.multiply(b6, b7, out=b6)
+            np.multiply(b6, -2.0, out=dL_dz)
     return _L.reshape(_shape), _dL_dz.reshape(_shape)

@@ -3,9 +3,11 @@
 bce_logits: C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
 
 Stability rules applied:
+  log-sigmoid: log σ(x) underflows to log 0 for x ≪ 0, x − softplus(x) cancels for x ≫ 0; −softplus(−x) does neither
+  zero-limit: x·log x, x^y·log x and t·softplus(z) are 0·∞ = NaN at x = 0 or z = ±∞ where the limit is 0 (as torch returns); the limit is returned there
   sigmoid-complement: 1 − σ(x) rounds to 0 once σ(x) rounds to 1 (x > 17 in float32, 37 in float64), losing every digit of e^−x; σ(−x) keeps them
-  softplus: log(1 + e^x) overflows for x ≫ 0 and log σ(x) underflows to log 0 for x ≪ 0; softplus(x) = max(x, 0) + log1p(e^−|x|) does neither
-  cancel: a factor divided out again, σ(1 − σ)·(1/(1 − σ) − 1/σ), is 0·∞ = NaN where σ saturates to 0 or 1; the fraction is cancelled symbolically first
+  cancel: a factor divided out again, σ(1 − σ)·(1/(1 − σ) − 1/σ), is 0·∞ = NaN where σ saturates to 0 or 1; the product is multiplied out one level (or, for exponentials of one argument, the small fraction is cancelled) so that the factor cancels symbolically
+  sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−|x| ≤ 1 and r = 1/(1 + E): σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows
 
 Arithmetic in float32 (float64 for float64 inputs); bfloat16/float16 inputs are upcast.
 Regenerate with: symnet codegen --backend triton
@@ -111,10 +113,20 @@ def _bce_logits_kernel(z_ptr, y_ptr, C_ptr, dC_dz_ptr, partial_ptr, count_ptr, n
     else:
         z = z.to(tl.float32)
         y = y.to(tl.float32)
+    # t0 = 1 − y
+    t0 = 1.0 - y
+    # t1 = exp(−|z|)
+    t1 = tl.exp(-(tl.abs(z)))
+    # t2 = 1/(1 + t₁)
+    t2 = 1.0 / (t1 + 1.0)
+    # t3 = t₁·t₂
+    t3 = t1*t2
+    # t4 = z ≥ 0
+    t4 = z >= 0.0
     # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
-    C = y*_softplus(-z) + (1.0 - y)*_softplus(z)
+    C = tl.where(y == 0.0, 0.0, y*_softplus(-z)) + tl.where(y == 1.0, 0.0, t0*_softplus(z))
     # ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
-    dC_dz = -y + 1.0 / (1.0 + tl.exp(-(z)))
+    dC_dz = t0*tl.where(t4, t2, t3) - y*tl.where(t4, t3, t2)
     if WRITE_VALUE:
         tl.store(C_ptr + offs, C.to(C_ptr.dtype.element_ty), mask=mask)
     tl.store(dC_dz_ptr + offs, dC_dz.to(dC_dz_ptr.dtype.element_ty), mask=mask)

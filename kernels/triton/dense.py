@@ -125,6 +125,14 @@ def _tile_of(t, M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
     return first + (t % in_group) % rows, (t % in_group) // rows
 
 
+@triton.jit
+def _sigmoid(x):
+    """σ(x) from E = e^−|x| ≤ 1 (never overflows): 1/(1 + E) for x ≥ 0, E/(1 + E) below, so
+    σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
+    e = tl.exp(-tl.abs(x))
+    return tl.where(x >= 0, 1.0, e) / (1.0 + e)
+
+
 def _device_ok(name, x):
     if x.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"argument {name!r} is on {x.device}; the Triton kernels run on a CUDA device "
@@ -175,7 +183,7 @@ def _dense_sigmoid_kernel(a_ptr, W_ptr, b_ptr, y_ptr, M, N, K0, PRECISION: tl.co
         acc0 = tl.dot(a_t, tl.trans(W_t), acc0, input_precision=PRECISION, out_dtype=acc_t)
     b_t = tl.load(b_ptr + rn, mask=rn < N, other=0.0).to(acc_t)[None, :]
     # y_i = σ(b_i + Σ_k (a_k·W_ik))
-    y = 1.0 / (1.0 + tl.exp(-(b_t + acc0)))
+    y = _sigmoid(b_t + acc0)
     mask = (rm[:, None] < M) & (rn[None, :] < N)
     tl.store(y_ptr + rm[:, None].to(tl.int64) * N + rn[None, :], y.to(y_ptr.dtype.element_ty), mask=mask)
 
@@ -211,7 +219,7 @@ def _dense_sigmoid_tma_kernel(a_desc, W_desc, b_ptr, y_desc, M, N, K0, PROGRAMS:
         rn = tile_n * BLOCK_N + tl.arange(0, BLOCK_N)  # outputs i
         b_t = tl.load(b_ptr + rn, mask=rn < N, other=0.0).to(tl.float32)[None, :]
         # y_i = σ(b_i + Σ_k (a_k·W_ik))
-        y = 1.0 / (1.0 + tl.exp(-(b_t + acc0)))
+        y = _sigmoid(b_t + acc0)
         if SPLIT:  # in two halves of BLOCK_N / 2 columns: half the shared memory stages the store
             left, right = tl.split(tl.permute(tl.reshape(y, [BLOCK_M, 2, BLOCK_N // 2]), [0, 2, 1]))
             y_desc.store([tile_m * BLOCK_M, tile_n * BLOCK_N], left.to(y_desc.dtype))

@@ -17,6 +17,14 @@ MAX_PARAMS = 32768  # padded parameter entries kept in registers
 MAX_WIDTH = 256  # padded units in one layer
 
 
+@triton.jit
+def _sigmoid(x):
+    """σ(x) from E = e^−|x| ≤ 1 (never overflows): 1/(1 + E) for x ≥ 0, E/(1 + E) below, so
+    σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
+    e = tl.exp(-tl.abs(x))
+    return tl.where(x >= 0, 1.0, e) / (1.0 + e)
+
+
 def _device_ok(name, x):
     if x.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"argument {name!r} is on {x.device}; the Triton kernels run on a CUDA device "
@@ -177,7 +185,7 @@ def _elman_sigmoid_ce_kernel(x_ptr, r_ptr, order_ptr, lr_ptr, loss_ptr, Wi_ptr, 
             for t in range(1, T + 1):
                 xt = tl.load(x_ptr + (ex[:, None] * T + (t - 1)) * D + cd[None, :], mask=ok[:, None] & (cd[None, :] < D), other=0.0)
                 # h_i = σ(Σ_k (hp_k·Wʰ_ik) + Σ_d (x_d·Wⁱ_id)); padded units 0
-                h = tl.where(ch[None, :] < H, 1.0 / (1.0 + tl.exp(-(tl.dot(h, tl.trans(Wh), input_precision=PRECISION) + tl.dot(xt, tl.trans(Wi), input_precision=PRECISION)))), 0.0)
+                h = tl.where(ch[None, :] < H, _sigmoid(tl.dot(h, tl.trans(Wh), input_precision=PRECISION) + tl.dot(xt, tl.trans(Wi), input_precision=PRECISION)), 0.0)
                 tl.store(slot + t * PH, h, mask=ok[:, None])
             tl.debug_barrier()  # the hidden states are read back by other threads of this program
 

@@ -36,6 +36,14 @@ def _tanh(x):
     return tl.where(x < 0, -t, t)
 
 
+@triton.jit
+def _sigmoid(x):
+    """σ(x) from E = e^−|x| ≤ 1 (never overflows): 1/(1 + E) for x ≥ 0, E/(1 + E) below, so
+    σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
+    e = tl.exp(-tl.abs(x))
+    return tl.where(x >= 0, 1.0, e) / (1.0 + e)
+
+
 def _device_ok(name, x):
     if x.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"argument {name!r} is on {x.device}; the Triton kernels run on a CUDA device "
@@ -228,13 +236,13 @@ def _mlp_sigmoid_sigmoid_mse_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W
             # z_i = b_i + Σ_k (a_k·W_ik)
             z1 = b1[None, :] + tl.dot(a0, tl.trans(W1), input_precision=PRECISION)
             # y_i = σ(z_i); padded units 0
-            a1 = tl.where(c1[None, :] < D1, 1.0 / (1.0 + tl.exp(-(z1))), 0.0)
+            a1 = tl.where(c1[None, :] < D1, _sigmoid(z1), 0.0)
 
             # layer 2: y_i = σ(Σ_k W_ik a_k + b_i)
             # z_i = b_i + Σ_k (a_k·W_ik)
             z2 = b2[None, :] + tl.dot(a1, tl.trans(W2), input_precision=PRECISION)
             # y_i = σ(z_i); padded units 0
-            a2 = tl.where(c2[None, :] < D2, 1.0 / (1.0 + tl.exp(-(z2))), 0.0)
+            a2 = tl.where(c2[None, :] < D2, _sigmoid(z2), 0.0)
 
             # the loss
             t = tl.load(t_ptr + ex[:, None] * D2 + c2[None, :], mask=ok[:, None] & (c2[None, :] < D2), other=0.0)
@@ -375,7 +383,7 @@ def _mlp_sigmoid_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_
             # z_i = b_i + Σ_k (a_k·W_ik)
             z1 = b1[None, :] + tl.dot(a0, tl.trans(W1), input_precision=PRECISION)
             # y_i = σ(z_i); padded units 0
-            a1 = tl.where(c1[None, :] < D1, 1.0 / (1.0 + tl.exp(-(z1))), 0.0)
+            a1 = tl.where(c1[None, :] < D1, _sigmoid(z1), 0.0)
 
             # layer 2: z_i = Σ_k W_ik a_k + b_i
             # z_i = b_i + Σ_k (a_k·W_ik)

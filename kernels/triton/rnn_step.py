@@ -123,6 +123,14 @@ def _tile_of(t, M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
     return first + (t % in_group) % rows, (t % in_group) // rows
 
 
+@triton.jit
+def _sigmoid(x):
+    """σ(x) from E = e^−|x| ≤ 1 (never overflows): 1/(1 + E) for x ≥ 0, E/(1 + E) below, so
+    σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
+    e = tl.exp(-tl.abs(x))
+    return tl.where(x >= 0, 1.0, e) / (1.0 + e)
+
+
 def _device_ok(name, x):
     if x.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"argument {name!r} is on {x.device}; the Triton kernels run on a CUDA device "
@@ -181,7 +189,7 @@ def _rnn_step_kernel(x_ptr, hp_ptr, Wi_ptr, Wh_ptr, h_ptr, M, N, K0, K1, PRECISI
             x_t, Wi_t = x_t.to(tl.float32), Wi_t.to(tl.float32)
         acc1 = tl.dot(x_t, tl.trans(Wi_t), acc1, input_precision=PRECISION, out_dtype=acc_t)
     # h_i = σ(Σ_k (hp_k·Wʰ_ik) + Σ_d (x_d·Wⁱ_id))
-    h = 1.0 / (1.0 + tl.exp(-(acc0 + acc1)))
+    h = _sigmoid(acc0 + acc1)
     mask = (rm[:, None] < M) & (rn[None, :] < N)
     tl.store(h_ptr + rm[:, None].to(tl.int64) * N + rn[None, :], h.to(h_ptr.dtype.element_ty), mask=mask)
 
@@ -226,7 +234,7 @@ def _rnn_step_tma_kernel(hp_desc, Wh_desc, x_desc, Wi_desc, h_desc, M, N, K0, K1
         tile_m, tile_n = _tile_of(done, M, N, BLOCK_M, BLOCK_N)
         rn = tile_n * BLOCK_N + tl.arange(0, BLOCK_N)  # outputs i
         # h_i = σ(Σ_k (hp_k·Wʰ_ik) + Σ_d (x_d·Wⁱ_id))
-        h = 1.0 / (1.0 + tl.exp(-(acc0 + acc1)))
+        h = _sigmoid(acc0 + acc1)
         if SPLIT:  # in two halves of BLOCK_N / 2 columns: half the shared memory stages the store
             left, right = tl.split(tl.permute(tl.reshape(h, [BLOCK_M, 2, BLOCK_N // 2]), [0, 2, 1]))
             h_desc.store([tile_m * BLOCK_M, tile_n * BLOCK_N], left.to(h_desc.dtype))

@@ -4,7 +4,7 @@ sigmoid: a = σ(z)
 
 Stability rules applied:
   sigmoid-complement: 1 − σ(x) rounds to 0 once σ(x) rounds to 1 (x > 17 in float32, 37 in float64), losing every digit of e^−x; σ(−x) keeps them
-  sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−x: σ(x) = 1/(1 + E), σ(−x) = 1/(1 + 1/E); E → ∞ (x ≪ 0) and 1/E → ∞ (x ≫ 0) give the right limits 0 and 1
+  sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−|x| ≤ 1 and r = 1/(1 + E): σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows
 
 Arithmetic in float32 (float64 for float64 inputs); bfloat16/float16 inputs are upcast.
 Regenerate with: symnet codegen --backend triton
@@ -93,14 +93,20 @@ def _sigmoid_kernel(z_ptr, a_ptr, da_dz_ptr, partial_ptr, count_ptr, n, divisor,
         z = z.to(tl.float64)
     else:
         z = z.to(tl.float32)
-    # t0 = exp(−z)
-    t0 = tl.exp(-(z))
+    # t0 = exp(−|z|)
+    t0 = tl.exp(-(tl.abs(z)))
     # t1 = 1/(1 + t₀)
     t1 = 1.0 / (t0 + 1.0)
+    # t2 = z ≥ 0
+    t2 = z >= 0.0
+    # t3 = t₀·t₁
+    t3 = t0*t1
+    # t4 = {t₁ if t₂; t₃ otherwise}
+    t4 = tl.where(t2, t1, t3)
     # a = σ(z)
-    a = t1
+    a = t4
     # ∂a/∂z = (1 − σ(z))·σ(z)
-    da_dz = t1/(1.0 + 1.0 / t0)
+    da_dz = t4*tl.where(t2, t3, t1)
     if WRITE_VALUE:
         tl.store(a_ptr + offs, a.to(a_ptr.dtype.element_ty), mask=mask)
     tl.store(da_dz_ptr + offs, da_dz.to(da_dz_ptr.dtype.element_ty), mask=mask)

@@ -4,7 +4,7 @@ sigmoid_mse: L = (y − σ(z))²
 
 Stability rules applied:
   sigmoid-complement: 1 − σ(x) rounds to 0 once σ(x) rounds to 1 (x > 17 in float32, 37 in float64), losing every digit of e^−x; σ(−x) keeps them
-  sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−x: σ(x) = 1/(1 + E), σ(−x) = 1/(1 + 1/E); E → ∞ (x ≪ 0) and 1/E → ∞ (x ≫ 0) give the right limits 0 and 1
+  sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−|x| ≤ 1 and r = 1/(1 + E): σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows
 
 Arithmetic in float32 (float64 for float64 inputs); bfloat16/float16 inputs are upcast.
 Regenerate with: symnet codegen --backend triton
@@ -96,16 +96,22 @@ def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, partial_ptr, count_ptr, 
     else:
         z = z.to(tl.float32)
         y = y.to(tl.float32)
-    # t0 = exp(−z)
-    t0 = tl.exp(-(z))
+    # t0 = exp(−|z|)
+    t0 = tl.exp(-(tl.abs(z)))
     # t1 = 1/(1 + t₀)
     t1 = 1.0 / (t0 + 1.0)
-    # t2 = y − t₁
-    t2 = -t1 + y
+    # t2 = z ≥ 0
+    t2 = z >= 0.0
+    # t3 = t₀·t₁
+    t3 = t0*t1
+    # t4 = {t₁ if t₂; t₃ otherwise}
+    t4 = tl.where(t2, t1, t3)
+    # t5 = y − t₄
+    t5 = -t4 + y
     # L = (y − σ(z))²
-    L = (t2 * t2)
+    L = (t5 * t5)
     # ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-    dL_dz = -2.0*t1*t2/(1.0 + 1.0 / t0)
+    dL_dz = -2.0*t4*t5*tl.where(t2, t3, t1)
     if WRITE_VALUE:
         tl.store(L_ptr + offs, L.to(L_ptr.dtype.element_ty), mask=mask)
     tl.store(dL_dz_ptr + offs, dL_dz.to(dL_dz_ptr.dtype.element_ty), mask=mask)

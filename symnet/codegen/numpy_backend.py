@@ -30,12 +30,10 @@ __all__ = ["emit_module", "emit_function", "reserved_names", "HELPERS"]
 HELPERS = {
     "_sigmoid": '''\
 def _sigmoid(x, out):
-    """σ(x) = 1/(1 + e^−x), in place. For x ≪ 0, e^−x overflows to inf and 1/(1 + inf)
-    is 0, the right limit (σ(−1000) = 0): the caller silences that overflow."""
-    np.negative(x, out=out)
-    np.exp(out, out=out)
-    out += 1
-    return np.reciprocal(out, out=out)
+    """σ(x) in place from E = e^−|x| ≤ 1, which never overflows: 1/(1 + E) for x ≥ 0 and
+    E/(1 + E) below, so σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
+    e = np.exp(-np.abs(x))
+    return np.divide(np.where(x >= 0, 1, e), 1 + e, out=out)
 ''',
     "_inputs": '''\
 def _inputs(**named):

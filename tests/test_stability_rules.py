@@ -1,0 +1,353 @@
+"""The node-by-node stability rules (issue 16, points 1 and 2) and their speed (issue 17, point 7).
+
+Each rule is checked twice, against references independent of symnet's code generator:
+
+1. exactness: the rewritten formula (and each rewritten gradient) equals the written one at
+   50 digits (mpmath) at many random points of its domain — the rewrites use Max, Abs,
+   Piecewise and opaque functions on which SymPy's simplification cannot decide;
+2. the failing value: at the input where the written form, evaluated naively in the
+   dtype, is wrong (inf, NaN, 0, or most digits lost), the generated NumPy function and the
+   generated Triton kernel (under TRITON_INTERPRET=1 where there is no GPU) return the
+   value and every gradient to a few ulps of the dtype, against mpmath at 60 digits of the
+   written formula and its written derivative.
+
+Then one test per example of issue 16's list, values and gradients, on both backends; and
+the compile-time goal: σ nested 16 deep and a sum of 32 sigmoids compile in under 2 s.
+"""
+from __future__ import annotations
+
+import random
+import time
+import warnings
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+import symnet
+from conftest import triton_torch
+from symnet import sigmoid
+from symnet.codegen.stability import RULES, stabilise
+from symnet.functions import explicit
+from symnet.special import softplus
+
+a, b, c, u, x, y, t, z = sp.symbols("a b c u x y t z", real=True)
+F32, F64 = np.float32, np.float64
+ANY, POS, NEG = (-4.0, 4.0), (0.05, 4.0), (-4.0, -0.05)
+
+# (rule, written formula, its variables in order, domain of random points, bad point, dtype)
+RULE_CASES = [
+    ("sigmoid", sp.exp(u) / (1 + sp.exp(u)), (u,), ANY, (1000.0,), F32),
+    ("sigmoid", sp.exp(-u) / (1 + sp.exp(-u)) ** 2, (u,), ANY, (-1000.0,), F32),
+    ("sigmoid-complement", 1 - sigmoid(u), (u,), ANY, (20.0,), F32),
+    ("cancel", sigmoid(u) * (1 - sigmoid(u)) * (1 / (1 - sigmoid(u)) - 1 / sigmoid(u)), (u,), ANY, (1000.0,), F32),
+    ("tanh", (1 - sp.exp(-2 * x)) / (1 + sp.exp(-2 * x)), (x,), ANY, (1e-6,), F32),
+    ("tanh", (sp.exp(x) - sp.exp(-x)) / (sp.exp(x) + sp.exp(-x)), (x,), ANY, (100.0,), F32),
+    ("tanh", 2 * sigmoid(2 * x) - 1, (x,), ANY, (1e-6,), F32),
+    ("sech²", 1 - sp.tanh(x) ** 2, (x,), ANY, (10.0,), F32),
+    ("sech²", 4 / (sp.exp(x) + sp.exp(-x)) ** 2, (x,), ANY, (360.0,), F64),  # (e^x)² overflows: 0
+    ("sech²", 1 / sp.cosh(x) ** 2, (x,), ANY, (-360.0,), F64),
+    ("max-shift", sp.exp(a) / (sp.exp(a) + sp.exp(b) + sp.exp(c)), (a, b, c), ANY, (800.0, 0.0, 1.0), F32),
+    ("max-shift", sp.exp(b) / (sp.exp(c) + sp.exp(a) + sp.exp(b)), (a, b, c), ANY, (-200.0, 90.0, 89.0), F32),
+    ("softmax-complement", 1 - sp.exp(a) / (sp.exp(a) + sp.exp(b)), (a, b), ANY, (30.0, 0.0), F32),
+    ("softplus", sp.log(1 + sp.exp(u)), (u,), ANY, (1000.0,), F32),
+    ("softplus", sp.log(2 * sp.exp(u) + 1), (u,), ANY, (1000.0,), F32),  # found by Hypothesis: c·e^x
+    ("log-sigmoid", sp.log(sigmoid(u)), (u,), ANY, (-1000.0,), F32),
+    ("log-sigmoid", sp.log(1 / (1 + sp.exp(-u))), (u,), ANY, (-1000.0,), F32),
+    ("log-sigmoid", x - sp.log(1 + sp.exp(x)), (x,), ANY, (20.0,), F32),
+    ("logaddexp", sp.log(sp.exp(a) + sp.exp(b)), (a, b), ANY, (800.0, 800.0), F32),
+    ("log-sum-exp", sp.log(sp.exp(a) + sp.exp(b) + sp.exp(c)), (a, b, c), ANY, (800.0, 799.0, 0.0), F32),
+    ("log-sum-exp", sp.log(2 * sp.exp(b) + 1 + sp.exp(a)), (a, b), ANY, (-5.0, 100.0), F32),
+    ("log-cosh", sp.log((sp.exp(u) + sp.exp(-u)) / 2), (u,), ANY, (100.0,), F32),
+    ("log-cosh", sp.log(sp.cosh(u)), (u,), ANY, (-100.0,), F32),
+    ("log-quotient", -sp.log(sp.exp(a) / (sp.exp(a) + sp.exp(b) + sp.exp(c))), (a, b, c), ANY,
+     (300.0, 299.5, 100.0), F32),
+    ("log1mexp", sp.log(1 - sp.exp(x)), (x,), NEG, (-1e-20,), F64),
+    ("log1mexp", sp.log(1 - sp.exp(x)), (x,), NEG, (-50.0,), F64),
+    ("log1p", sp.log(1 + u), (u,), (-0.9, 4.0), (1e-20,), F64),
+    ("expm1", sp.exp(u) - 1, (u,), ANY, (1e-20,), F64),
+    ("expm1", 1 - sp.exp(u), (u,), ANY, (-1e-20,), F64),
+    ("hypot", sp.sqrt(x ** 2 + 1), (x,), (-1e3, 1e3), (1e200,), F64),
+    ("hypot", sp.sqrt(3 * x ** 2 + 2), (x,), (-1e3, 1e3), (-1e30,), F32),
+    ("zero-limit", x * sp.log(x), (x,), POS, (0.0,), F64),
+    ("zero-limit", t * softplus(-z) + (1 - t) * softplus(z), (t, z), ANY, (1.0, np.inf), F32),
+    ("zero-power", x ** y, (x, y), POS, (0.0, 0.0), F64),
+]
+# the limits where the written formula has none to evaluate: (value, gradients in order)
+LIMITS = {
+    ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
+    ("zero-limit", 1.0): (0.0, (-np.inf, 0.0)),  # BCE with logits, t = 1, z = +∞
+    ("zero-power", 0.0): (1.0, (0.0, -np.inf)),  # 0⁰ = 1; ∂/∂x = y·x^{y−1} = 0 at y = 0; ∂/∂y = log x
+}
+
+
+def _id(case):
+    return f"{case[0]}:{case[1]}@{case[4]}"
+
+
+def _mp(expr, variables, point, dps=50):
+    """expr at point in mpmath (every symnet function written out)."""
+    e = explicit(expr.replace(softplus, lambda v: sp.log(1 + sp.exp(v))))
+    f = sp.lambdify(variables, e, modules=["mpmath"])
+    with mpmath.workdps(dps):
+        return f(*[mpmath.mpf(v) for v in point])
+
+
+def _ulps(got, want, dtype) -> float:
+    """|got − want| in units of the dtype's rounding (absolute below the normal range)."""
+    info = np.finfo(dtype)
+    want = mpmath.mpf(want) if not isinstance(want, float) else want
+    if np.isinf(float(want)) or np.isinf(got):
+        return 0.0 if float(want) == got else np.inf
+    if not np.isfinite(got):
+        return np.inf
+    err = abs(mpmath.mpf(float(got)) - mpmath.mpf(want))
+    unit = max(abs(mpmath.mpf(want)) * mpmath.mpf(float(info.eps)), mpmath.mpf(float(info.smallest_subnormal)))
+    return float(err / unit)
+
+
+@pytest.mark.parametrize("case", RULE_CASES, ids=_id)
+def test_rule_is_exact_at_50_digits(case):
+    rule, formula, variables, (lo, hi), _, _ = case
+    d = symnet.derive(formula, list(variables))
+    outputs = [formula] + list(d.jacobian)
+    stable = [stabilise(e) for e in outputs]
+    assert rule in {r.name for _, fired in stable for r in fired}
+    rng = random.Random(hash(_id(case)) & 0xFFFF)
+    for _ in range(12):
+        point = [rng.uniform(lo, hi) for _ in variables]
+        for written, (rewritten, _) in zip(outputs, stable):
+            want, got = _mp(written, variables, point, 60), _mp(rewritten, variables, point, 60)
+            assert abs(got - want) <= mpmath.mpf("1e-45") * max(1, abs(want)), (written, rewritten, point)
+
+
+# SymPy cannot decide these (Max/Abs of real symbols inside log, Piecewise limits at a point):
+# their exactness rests on the 50-digit check above
+UNDECIDED = {"logaddexp", "log-cosh", "log-quotient", "zero-limit"}
+
+
+def _plain(e):
+    from sympy.codegen.cfunctions import expm1, log1p
+
+    e = e.replace(softplus, lambda v: sp.log(1 + sp.exp(v))).replace(sigmoid, lambda v: 1 / (1 + sp.exp(-v)))
+    return e.replace(expm1, lambda v: sp.exp(v) - 1).replace(log1p, lambda v: sp.log(1 + v)).rewrite(sp.exp)
+
+
+@pytest.mark.parametrize("case", [c for c in RULE_CASES if c[0] not in UNDECIDED], ids=_id)
+def test_rule_is_a_symbolic_identity(case):
+    formula = case[1]
+    stable, _ = stabilise(formula)
+    assert sp.simplify(_plain(stable) - _plain(formula)) == 0
+
+
+def test_every_rule_has_a_case():
+    assert {r.name for r in RULES} <= {case[0] for case in RULE_CASES}
+
+
+def _naive(formula, variables, point, dtype):
+    f = sp.lambdify(variables, explicit(formula.replace(softplus, lambda v: sp.log(1 + sp.exp(v)))), "numpy")
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return float(dtype(f(*[dtype(v) for v in point])))
+
+
+def _run(kernel, backend, variables, point, dtype):
+    if backend == "numpy":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            outs = kernel(**{str(v): np.array([p], dtype=dtype) for v, p in zip(variables, point)})
+        return [float(o[0]) for o in outs]
+    torch = triton_torch()
+    tdtype = torch.float32 if dtype is F32 else torch.float64
+    outs = kernel(**{str(v): torch.tensor([p], dtype=tdtype) for v, p in zip(variables, point)})
+    return [float(o[0]) for o in outs]
+
+
+def _check_at(formula, variables, point, dtype, backend, limits=None, bound=8.0):
+    """The generated kernel's value and gradients at point, to ``bound`` ulps of mpmath."""
+    if backend == "triton":
+        triton_torch()  # TRITON_INTERPRET=1 where there is no GPU, before anything is compiled
+    d = symnet.derive(formula, list(variables))
+    kernel = symnet.compile(d, backend=backend)
+    point = [float(dtype(p)) for p in point]
+    got = _run(kernel, backend, variables, point, dtype)
+    if limits is not None:
+        want = [limits[0], *limits[1]]
+    else:
+        want = [_mp(o.expr, variables, point, 600) for o in kernel.kernel.outputs]  # e^−1000 survives
+    for name, g, w in zip(kernel.outputs, got, want):
+        assert _ulps(g, w, dtype) <= bound, f"{backend} {name}: got {g!r}, want {mpmath.nstr(w, 17)}"
+    return got, want
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+@pytest.mark.parametrize("case", RULE_CASES, ids=_id)
+def test_rule_fixes_the_failing_value(case, backend):
+    rule, formula, variables, _, point, dtype = case
+    limits = LIMITS.get((rule, point[0]))
+    _, want = _check_at(formula, variables, point, dtype, backend, limits)
+    naive = _naive(formula, variables, [float(dtype(p)) for p in point], dtype)
+    d = symnet.derive(formula, list(variables))
+    naive_grads = [_naive(g, variables, [float(dtype(p)) for p in point], dtype) for g in d.jacobian]
+    assert any(_ulps(n, w, dtype) > 100 for n, w in zip([naive, *naive_grads], want)), \
+        f"{rule}: the written form was already fine at {point}"
+
+
+# ------------------------------------------------------------------ issue 16's examples, one test each
+# (name, formula, variables, point, dtypes, limits or None: mpmath of the written formula at 600 digits)
+def _bce(zv, tv):
+    from symnet.registry import lookup
+    return lookup("bce_logits")(zv, tv)
+
+
+EXAMPLES = {
+    "cross-entropy-written-out": (-sp.log(sp.exp(a) / (sp.exp(a) + sp.exp(b) + sp.exp(c))), (a, b, c),
+                                  (400.0, 390.0, 380.0), (F32, F64), None),
+    "softmax-written-out-at-800": (sp.exp(a) / (sp.exp(a) + sp.exp(b) + sp.exp(c)), (a, b, c),
+                                   (800.0, 799.0, -3.0), (F32, F64), None),
+    "logaddexp-at-800": (sp.log(sp.exp(a) + sp.exp(b)), (a, b), (800.0, 800.0), (F32, F64), None),
+    "tanh-gradient-float32-at-10": (sp.tanh(x), (x,), (10.0,), (F32,), None),
+    "tanh-gradient-float64-at-18": (sp.tanh(x), (x,), (18.0,), (F64,), None),
+    "tanh-exponential-form-at-1e-6": ((1 - sp.exp(-2 * x)) / (1 + sp.exp(-2 * x)), (x,), (1e-6,), (F32, F64), None),
+    "log1mexp-at-minus-1e-20": (sp.log(1 - sp.exp(x)), (x,), (-1e-20,), (F32, F64), None),
+    "log-cosh-at-100": (sp.log((sp.exp(u) + sp.exp(-u)) / 2), (u,), (100.0,), (F32, F64), None),
+    "power-at-zero-base": (x ** y, (x, y), (0.0, 1.0), (F32, F64), (0.0, (1.0, 0.0))),  # torch's limits
+    "bce-with-logits-at-plus-inf": (_bce(z, t), (t, z), (1.0, np.inf), (F32, F64), (0.0, (-np.inf, 0.0))),
+    "bce-with-logits-at-minus-inf": (_bce(z, t), (t, z), (0.0, -np.inf), (F32, F64), (0.0, (np.inf, 0.0))),
+    "hypot-at-1e200": (sp.sqrt(x ** 2 + 1), (x,), (1e200,), (F64,), None),
+    "hypot-at-1e30-float32": (sp.sqrt(x ** 2 + 1), (x,), (1e30,), (F32,), None),
+    "sigmoid-at-minus-100-subnormal": (sigmoid(x), (x,), (-100.0,), (F32, F64), None),
+}
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_issue_example(name, backend):
+    formula, variables, point, dtypes, limits = EXAMPLES[name]
+    for dtype in dtypes:
+        _check_at(formula, variables, point, dtype, backend, limits)
+
+
+def test_sigmoid_at_minus_100_is_the_float32_subnormal():
+    (value, grad), _ = _check_at(sigmoid(x), (x,), (-100.0,), F32, "numpy")
+    assert value == float(np.float32(3.720076e-44)) and value > 0 and grad > 0
+
+
+# ------------------------------------------------------------------ speed (issue 17, point 7)
+
+def _nested(depth):
+    e = x
+    for _ in range(depth):
+        e = sigmoid(e)
+    return e
+
+
+def test_rewriting_visits_each_node_once():
+    """The rewrite is a pass over the expression graph: stabilising σ nested n deep and its
+    derivative costs time linear in n (measured: under 0.1 s at n = 16), where factoring the
+    whole expression took 258 s at n = 16."""
+    for depth in (8, 16, 32):
+        e = _nested(depth)
+        gradient = sp.diff(e, x)
+        start = time.perf_counter()
+        stable, _ = stabilise(gradient)
+        assert time.perf_counter() - start < 2.0, depth
+    # the rewritten gradient is exact at 50 digits
+    f = sp.lambdify(x, explicit(gradient), "mpmath")
+    g = sp.lambdify(x, explicit(stable), "mpmath")
+    with mpmath.workdps(50):
+        for v in ("-3.1", "0.2", "2.5"):
+            assert abs(f(mpmath.mpf(v)) - g(mpmath.mpf(v))) < mpmath.mpf("1e-45")
+
+
+@pytest.mark.parametrize("what", ["sigmoid nested 16 deep", "sum of 32 sigmoids"])
+def test_compile_takes_under_two_seconds(what):
+    if what.startswith("sum"):
+        xs = sp.symbols("x0:32", real=True)
+        d = symnet.derive(sum(sigmoid(v) for v in xs), list(xs[:4]))
+    else:  # symnet.derive of this takes 12 s itself (the engine's cost, not timed here): sp.diff's
+        import dataclasses  # gradient put into a derivation of σ(x), so that compile is what is timed
+
+        base, nested = symnet.derive(sigmoid(x), [x]), _nested(16)
+        d = dataclasses.replace(base, name="nested16", definitions=((base.outputs[0], nested),),
+                                jacobian=sp.Matrix([[sp.diff(nested, x)]]))
+    start = time.process_time()
+    k = symnet.compile(d, name=f"speed_{len(what)}")
+    assert time.process_time() - start < 2.0
+    point = {str(v): np.array([0.3]) for v in d.inputs}
+    assert all(np.isfinite(o).all() for o in k(**point))
+
+
+# ------------------------------------------------------------------ written forms and harmless formulas
+
+WRITTEN_SOFTPLUS = [  # every form is ±softplus(±x): overflow-free at ±1000 in float32
+    sp.log(1 + sp.exp(x)), sp.log(sp.exp(x) + 1), sp.log(1 + sp.exp(-x)), -sp.log(1 / (1 + sp.exp(x))),
+    sp.log(sigmoid(x)), sp.log(1 - sigmoid(x)), sp.log(1 / (1 + sp.exp(-x))), sp.log(sp.exp(x) / (1 + sp.exp(x))),
+    x - sp.log(1 + sp.exp(x)), sp.log(1 + sp.exp(x)) - x, -sp.log(sigmoid(-x)),
+]
+
+
+@pytest.mark.parametrize("formula", WRITTEN_SOFTPLUS, ids=str)
+def test_softplus_and_log_sigmoid_in_every_written_form(formula):
+    stable, _ = stabilise(formula)
+    assert stable.has(softplus) and not stable.has(sp.log), stable
+    for v in (-1000.0, -30.0, 30.0, 1000.0):
+        _check_at(formula, (x,), (v,), F32, "numpy")
+
+
+@pytest.mark.parametrize("formula", [
+    sp.log(x + sp.Float(1e-8)),  # not log1p: x + 1e-8 is not 1 + something small
+    (y - sigmoid(z)) ** 2, sp.sin(x) * y, sp.exp(x) + y, sp.log(x), sigmoid(x) * sigmoid(-x),
+], ids=str)
+def test_harmless_formulas_are_left_alone(formula):
+    assert stabilise(formula) == (formula, ())
+
+
+# ------------------------------------------------------------------ random compositions (Hypothesis)
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_UNARY = [sigmoid, sp.exp, sp.tanh, lambda e: 1 - sigmoid(e), lambda e: sp.log(1 + sp.exp(e)),
+          lambda e: sp.log(sigmoid(e)), lambda e: 2 * sigmoid(2 * e) - 1, lambda e: sp.exp(e) - 1,
+          lambda e: 1 - sp.tanh(e) ** 2, lambda e: sp.sqrt(e ** 2 + 1), lambda e: sp.log(sp.cosh(e))]
+_BINARY = [lambda p, q: p + q, lambda p, q: p * q, lambda p, q: p - q,
+           lambda p, q: sp.exp(p) / (sp.exp(p) + sp.exp(q)), lambda p, q: sp.log(sp.exp(p) + sp.exp(q))]
+
+
+def _compositions():
+    leaves = st.sampled_from([x, y, 2 * x, -y])
+    return st.recursive(leaves, lambda inner: st.one_of(
+        st.tuples(st.sampled_from(_UNARY), inner).map(lambda fa: fa[0](fa[1])),
+        st.tuples(st.sampled_from(_BINARY), inner, inner).map(lambda fab: fab[0](fab[1], fab[2]))), max_leaves=6)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(_compositions(), st.floats(-3, 3), st.floats(-3, 3))
+def test_random_compositions_stay_exact(formula, xv, yv):
+    """Random compositions of the written forms: the rewritten formula and its rewritten
+    gradient equal the written ones at 50 digits (a failure found here becomes a named case)."""
+    for e in (formula, sp.diff(formula, x)):
+        stable, _ = stabilise(e)
+        want, got = _mp(e, (x, y), (xv, yv)), _mp(stable, (x, y), (xv, yv))
+        assert abs(got - want) <= mpmath.mpf("1e-40") * max(1, abs(want)), (e, stable)
+
+
+# ------------------------------------------------------------------ --stable lists the rules and reasons
+
+@pytest.mark.parametrize("formula, rules", [
+    ("log(exp(a) + exp(b))", ("logaddexp", "max-shift")),
+    ("log(1 + exp(a)) - a", ("softplus", "log-sigmoid")),
+    ("sqrt(a**2 + 1)", ("hypot",)),
+])
+def test_stable_flag_lists_the_rules_applied_with_their_reasons(formula, rules, capsys):
+    from symnet.cli import main
+
+    assert main(["derive", "--wrt", "a", "--stable", "--", formula]) == 0
+    out = capsys.readouterr().out
+    section = out[out.index("Numerically stable forms"):]
+    for name in rules:
+        rule = next(r for r in RULES if r.name == name)
+        assert f"{name} rule: {rule.why}" in section
+    assert "still overflow" not in section
