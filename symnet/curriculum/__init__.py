@@ -2,13 +2,40 @@
 
 Each block module registers builders with :func:`register`; a builder runs the engine
 (and adds checked claims, such as the lecture's own form of a result) and returns a
-:class:`~symnet.derivation.Derivation`. Builders run on first use and are cached.
+:class:`~symnet.derivation.Derivation`. Builders run on first use and are cached, in
+memory and on disk.
+
+The disk cache: a built derivation does not depend on anything the user gives, so it is
+kept in ``<cache>/derivations/`` (the private folder of :mod:`symnet.cache`: created 0700,
+refused unless it is the user's alone), one file per name, keyed by symnet's version and a
+hash of symnet's source files: any change to symnet makes a fresh key, and files of other
+keys are deleted when a new one is written. A repeated ``symnet derive NAME`` then loads the
+derivation instead of building (and checking) it again.
+
+The format is pickle. A format parsed without running code (JSON of expression trees
+rebuilt from a whitelist of classes) would have to know every class a derivation holds
+(matrices, Indexed, Sum, Piecewise, symnet's display symbols and their spellings) and stay
+in step with them; pickle keeps the objects exactly. Pickle can run code, so a file is
+unpickled only when the cache folder and the file pass the checks of :mod:`symnet.cache`
+(folders owned by the user and writable by no one else, no symbolic links, opened through
+checked descriptors) and the file is a regular file owned by the user that neither group
+nor others can write: whoever could plant such a file can already run code as the user.
+Anything else — a file another user owns or could write, a link, a file that does not
+unpickle to a derivation of that name — is ignored (with a warning where it looks
+planted) and the derivation is built again.
 """
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
+import io
+import os
+import pickle
+import stat
+import warnings
 from functools import lru_cache
+from pathlib import Path
 from typing import Callable, Iterable
 
 import sympy as sp
@@ -57,8 +84,116 @@ def get(name: str) -> Derivation:
         hint = f"; did you mean '{close[0]}'?" if close else "; see 'symnet derive --list'"
         raise UnknownNameError(f"unknown derivation '{name}'{hint}")
     summary, build = _BUILDERS[name]
+    cached = _load_cached(name)
+    if cached is not None:
+        return cached
     d = build()
-    return dataclasses.replace(d, name=name, summary=d.summary or summary)
+    d = dataclasses.replace(d, name=name, summary=d.summary or summary)
+    _store(name, d)
+    return d
+
+
+# ---------------------------------------------------------------- the disk cache
+
+DISK_CACHE = "derivations"  # the subfolder of symnet's cache folder
+_DISK_ENV = "SYMNET_NO_DISK_CACHE"  # set (to anything) to build every derivation afresh
+
+
+@lru_cache(maxsize=None)
+def cache_key() -> str:
+    """symnet's version and a hash of its source files (paths and contents)."""
+    from .. import __version__
+
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return f"{__version__}-{digest.hexdigest()[:20]}"
+
+
+def _filename(name: str) -> str:
+    return f"{name}-{cache_key()}.pickle"
+
+
+def _load_cached(name: str) -> Derivation | None:
+    """The derivation ``name`` from the disk cache, or None (missing, stale, refused)."""
+    if os.environ.get(_DISK_ENV):
+        return None
+    from .. import cache
+    from ..derivation import _SPELLINGS
+
+    try:
+        folder_fd = cache._open_private(cache.cache_root(), DISK_CACHE)
+    except (OSError, cache.UnsafeCacheError) as exc:
+        warnings.warn(f"symnet does not use its derivation cache: {exc}", RuntimeWarning, stacklevel=3)
+        return None
+    try:
+        try:  # O_NONBLOCK: a FIFO planted under the name must not hang us
+            fd = os.open(_filename(name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                         dir_fd=folder_fd)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:  # a symbolic link (ELOOP) or worse: never read
+            warnings.warn(f"symnet ignores {_filename(name)} in its derivation cache: {exc.strerror}",
+                          RuntimeWarning, stacklevel=3)
+            return None
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if (not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid()
+                    or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+                warnings.warn(f"symnet ignores {_filename(name)} in its derivation cache: not a file of "
+                              "yours that only you can write", RuntimeWarning, stacklevel=3)
+                return None
+            data = f.read()
+        try:
+            stream = io.BytesIO(data)
+            unpickler = pickle.Unpickler(stream)
+            spellings, d = unpickler.load(), None
+            if isinstance(spellings, dict):
+                for key, value in spellings.items():
+                    _SPELLINGS.setdefault(key, value)
+                d = unpickler.load()
+        except Exception:  # noqa: BLE001 - a truncated or foreign file: build again
+            return None
+        return d if isinstance(d, Derivation) and d.name == name else None
+    finally:
+        os.close(folder_fd)
+
+
+def _store(name: str, d: Derivation) -> None:
+    """Keep ``d`` in the disk cache (atomically), deleting files of other keys; a disk that
+    refuses is warned about and ignored."""
+    if os.environ.get(_DISK_ENV):
+        return
+    from .. import cache
+    from ..derivation import _SPELLINGS
+
+    stream = io.BytesIO()
+    pickler = pickle.Pickler(stream, protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        pickler.dump(dict(_SPELLINGS))  # first: Name symbols find their spelling as they load
+        pickler.dump(d)
+    except Exception:  # noqa: BLE001 - something in it does not pickle: keep it in memory only
+        return
+    try:
+        folder_fd = cache._open_private(cache.cache_root(), DISK_CACHE)
+    except (OSError, cache.UnsafeCacheError) as exc:
+        warnings.warn(f"symnet does not use its derivation cache: {exc}", RuntimeWarning, stacklevel=3)
+        return
+    try:
+        filename = _filename(name)
+        cache._write(folder_fd, filename, stream.getvalue())
+        suffix = f"-{cache_key()}.pickle"
+        with os.scandir(folder_fd) as entries:
+            stale = [e.name for e in entries if e.name.endswith(".pickle") and not e.name.endswith(suffix)]
+        for old in stale:
+            cache._unlink(folder_fd, old)
+    except OSError as exc:
+        warnings.warn(f"symnet could not write its derivation cache: {exc.strerror or exc}",
+                      RuntimeWarning, stacklevel=3)
+    finally:
+        os.close(folder_fd)
 
 
 # ---------------------------------------------------------------- helpers for builders

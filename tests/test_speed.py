@@ -1,0 +1,224 @@
+"""Speed of derivations (issue 17, point 7), measured deterministically: the work the engine's
+checks do grows with the size of the computational graph, not of the written-out formula;
+false steps are still refused; results agree with torch's autograd; named derivations are
+cached on disk (hit, stale key, hostile content refused); ``train --compare`` times torch at
+its better thread setting."""
+from __future__ import annotations
+
+import os
+import pickle
+import warnings
+
+import pytest
+import sympy as sp
+
+import symnet
+import symnet.engine as engine
+import symnet.verify as verify
+from symnet import DerivationError, sigmoid
+from symnet import curriculum
+from symnet.graphcheck import GraphCheck
+
+
+def network(layers: int, width: int = 2, n_in: int = 2) -> sp.Expr:
+    """A written-out network of sigmoid layers, ending in one sigmoid unit."""
+    a = list(sp.symbols(f"x1:{n_in + 1}", real=True))
+    for layer in range(layers):
+        units = width if layer < layers - 1 else 1
+        a = [sigmoid(sum(sp.Symbol(f"w{layer}_{i}_{j}", real=True) * a[j] for j in range(len(a)))
+                     + sp.Symbol(f"b{layer}_{i}", real=True)) for i in range(units)]
+    return a[0]
+
+
+def _work(monkeypatch, f):
+    """Derive f, recording the operations handed to check_equal and the simplify calls."""
+    record = {"ops": 0, "calls": 0, "simplify": 0}
+    real_check, real_simplify = engine.check_equal, verify._simplifies_to_zero
+
+    def counting_check(a, b, what="step"):
+        record["calls"] += 1
+        record["ops"] += sp.count_ops(a) + sp.count_ops(b)
+        return real_check(a, b, what)
+
+    def counting_simplify(e):
+        record["simplify"] += 1
+        return real_simplify(e)
+
+    monkeypatch.setattr(engine, "check_equal", counting_check)
+    monkeypatch.setattr(verify, "_simplifies_to_zero", counting_simplify)
+    d = symnet.derive(f)
+    return d, record
+
+
+def test_check_work_grows_with_the_graph_not_the_expansion(monkeypatch):
+    d2, w2 = _work(monkeypatch, network(2))
+    d4, w4 = _work(monkeypatch, network(4))
+    nodes2, nodes4 = len(d2.definitions), len(d4.definitions)
+    expanded2 = sp.count_ops(d2.gradients[sp.Symbol("x1", real=True)])
+    expanded4 = sp.count_ops(d4.gradients[sp.Symbol("x1", real=True)])
+    assert expanded4 / expanded2 > 8  # the written-out gradient grows much faster ...
+    growth = nodes4 / nodes2
+    assert w4["calls"] <= 3 * growth * w2["calls"]  # ... than the checks' work
+    assert w4["ops"] <= 3 * growth * w2["ops"]
+    assert w4["simplify"] <= 3 * growth * max(1, w2["simplify"])
+    # the large steps were checked on the graph and say so
+    sweep = next(s for s in d4.sections if s.title.startswith("Backward"))
+    assert {s.check for s in sweep.steps} <= {"exact", "numeric"} and "numeric" in {s.check for s in sweep.steps}
+
+
+def test_large_network_gradients_match_torch_autograd():
+    torch = pytest.importorskip("torch")
+    f = network(3)
+    d = symnet.derive(f)
+    variables = sorted(f.free_symbols, key=str)
+    point = {v: 0.3 + 0.17 * k * (-1) ** k for k, v in enumerate(variables)}
+    tensors = {v: torch.tensor(point[v], dtype=torch.float64, requires_grad=True) for v in variables}
+    z = sp.lambdify(variables, symnet.functions.explicit(f),
+                    modules=[{"exp": torch.exp}, "math"])(*[tensors[v] for v in variables])
+    z.backward()
+    for v in variables:
+        got = float(d.gradients[v].subs(point).evalf(30))
+        assert got == pytest.approx(float(tensors[v].grad), rel=1e-12, abs=1e-15), v
+
+
+def test_a_false_step_in_a_large_graph_is_refused(monkeypatch):
+    monkeypatch.setattr(engine, "_tidy", lambda e: e * sp.Rational(10**12 + 1, 10**12))
+    with pytest.raises(DerivationError, match="is false"):
+        symnet.derive(network(3))
+
+
+def test_graph_check_compares_with_an_independent_forward_mode_reference():
+    x, y = sp.symbols("x y", real=True)
+    program = engine.Program.from_expressions([sigmoid(x * y) * sp.exp(x)], [sp.Symbol("f")])
+    graph = GraphCheck(program, verify.sample_point)
+    assert graph.ready
+    good = sp.diff(symnet.functions.explicit(sigmoid(x * y) * sp.exp(x)), x)
+    assert graph.derivative_equals(good, sp.Symbol("f"), x, "good")
+    with pytest.raises(DerivationError, match="is false"):
+        graph.derivative_equals(good * (1 + sp.Rational(1, 10**20)), sp.Symbol("f"), x, "bad")
+
+
+def test_small_formulas_keep_their_symbolic_proofs():
+    x, t = sp.symbols("x t", real=True)
+    d = symnet.derive((t - sigmoid(x)) ** 2, wrt=[x])
+    result = next(s for s in d.sections if s.title == "Result")
+    assert result.steps[0].check in ("exact", "symbolic")
+
+
+# ---------------------------------------------------------------------- the disk cache
+
+NAME = "sigmoid"
+
+
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYMNET_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("SYMNET_NO_DISK_CACHE", raising=False)
+    curriculum.get.cache_clear()
+    yield tmp_path / "cache" / curriculum.DISK_CACHE
+    curriculum.get.cache_clear()
+
+
+def _builds(monkeypatch):
+    """Count the builder's runs for NAME."""
+    curriculum._load()
+    summary, build = curriculum._BUILDERS[NAME]
+    runs = []
+
+    def counted():
+        runs.append(1)
+        return build()
+
+    monkeypatch.setitem(curriculum._BUILDERS, NAME, (summary, counted))
+    return runs
+
+
+def test_disk_cache_hit_gives_the_same_derivation(fresh_cache, monkeypatch):
+    runs = _builds(monkeypatch)
+    first = curriculum.get(NAME)
+    assert runs == [1] and len(list(fresh_cache.glob("*.pickle"))) == 1
+    assert (fresh_cache.stat().st_mode & 0o777) == 0o700
+    curriculum.get.cache_clear()
+    second = curriculum.get(NAME)
+    assert runs == [1]  # loaded, not built
+    assert str(second) == str(first) and second.gradients == first.gradients
+
+
+def test_stale_key_builds_again_and_removes_the_old_file(fresh_cache, monkeypatch):
+    runs = _builds(monkeypatch)
+    curriculum.get(NAME)
+    old = list(fresh_cache.glob("*.pickle"))
+    curriculum.get.cache_clear()
+    monkeypatch.setattr(curriculum, "cache_key", lambda: "0.0.0-changed")
+    curriculum.get(NAME)
+    assert runs == [1, 1]
+    assert not any(p.exists() for p in old)
+    assert [p.name for p in fresh_cache.glob("*.pickle")] == [f"{NAME}-0.0.0-changed.pickle"]
+
+
+class _Planted:
+    def __reduce__(self):
+        return (os.system, ("touch planted-by-pickle",))
+
+
+def _plant(fresh_cache, data: bytes, mode: int = 0o644):
+    fresh_cache.mkdir(parents=True, mode=0o700, exist_ok=True)
+    fresh_cache.parent.chmod(0o700)
+    path = fresh_cache / curriculum._filename(NAME)
+    path.write_bytes(data)
+    path.chmod(mode)
+    return path
+
+
+@pytest.mark.parametrize("mode", [0o666, 0o620])
+def test_a_cache_file_others_can_write_is_never_unpickled(fresh_cache, monkeypatch, tmp_path, mode):
+    runs = _builds(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    _plant(fresh_cache, pickle.dumps(_Planted()), mode)
+    with pytest.warns(RuntimeWarning, match="ignores"):
+        d = curriculum.get(NAME)
+    assert runs == [1] and d.name == NAME and not (tmp_path / "planted-by-pickle").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a file to another uid")
+def test_a_cache_file_of_another_user_is_never_unpickled(fresh_cache, monkeypatch, tmp_path):
+    runs = _builds(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    path = _plant(fresh_cache, pickle.dumps(_Planted()))
+    os.chown(path, 54321, 54321)
+    with pytest.warns(RuntimeWarning, match="ignores"):
+        curriculum.get(NAME)
+    assert runs == [1] and not (tmp_path / "planted-by-pickle").exists()
+
+
+def test_a_symbolic_link_in_the_cache_is_not_followed(fresh_cache, monkeypatch, tmp_path):
+    runs = _builds(monkeypatch)
+    target = tmp_path / "elsewhere.pickle"
+    target.write_bytes(b"not read")
+    fresh_cache.mkdir(parents=True, mode=0o700)
+    (fresh_cache / curriculum._filename(NAME)).symlink_to(target)
+    with pytest.warns(RuntimeWarning, match="ignores"):
+        curriculum.get(NAME)
+    assert runs == [1]
+
+
+def test_a_group_writable_cache_folder_is_refused(fresh_cache, monkeypatch, tmp_path):
+    runs = _builds(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    _plant(fresh_cache, pickle.dumps(_Planted()))
+    fresh_cache.chmod(0o770)
+    with pytest.warns(RuntimeWarning, match="can be written by others"):
+        curriculum.get(NAME)
+    assert runs == [1] and not (tmp_path / "planted-by-pickle").exists()
+
+
+def test_a_corrupt_or_foreign_cache_file_is_rebuilt(fresh_cache, monkeypatch):
+    runs = _builds(monkeypatch)
+    _plant(fresh_cache, b"\x80\x05garbage")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert curriculum.get(NAME).name == NAME
+    curriculum.get.cache_clear()
+    _plant(fresh_cache, pickle.dumps({}) + pickle.dumps("a string, not a derivation"))
+    assert curriculum.get(NAME).name == NAME
+    assert runs == [1, 1]
