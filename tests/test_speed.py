@@ -222,3 +222,76 @@ def test_a_corrupt_or_foreign_cache_file_is_rebuilt(fresh_cache, monkeypatch):
     _plant(fresh_cache, pickle.dumps({}) + pickle.dumps("a string, not a derivation"))
     assert curriculum.get(NAME).name == NAME
     assert runs == [1, 1]
+
+
+# ---------------------------------------------------------------------- progress
+
+class _Terminal:
+    def __init__(self, tty):
+        self.tty, self.text = tty, ""
+
+    def isatty(self):
+        return self.tty
+
+    def write(self, s):
+        self.text += s
+
+    def flush(self):
+        pass
+
+
+def test_progress_shows_on_a_terminal_after_the_delay_and_is_erased():
+    import time
+    from symnet.cli import _progress
+
+    term = _Terminal(True)
+    with _progress("deriving x", stream=term, after=0.05, every=0.02):
+        time.sleep(0.3)
+    assert "symnet: deriving x … 0 s" in term.text and term.text.endswith("\r")
+    quick = _Terminal(True)
+    with _progress("deriving x", stream=quick, after=5):
+        pass
+    assert quick.text == ""
+    pipe = _Terminal(False)
+    with _progress("deriving x", stream=pipe, after=0.0, every=0.01):
+        time.sleep(0.1)
+    assert pipe.text == ""
+
+
+# ---------------------------------------------------------------------- train --compare
+
+def test_compare_times_torch_at_its_faster_thread_setting():
+    torch = pytest.importorskip("torch")
+    from symnet.training.mlp import best_torch_threads, torch_threads
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        seen = []
+
+        def timing(fast_at):
+            def seconds():
+                seen.append(torch.get_num_threads())
+                return 0.01 if torch.get_num_threads() == fast_at else 1.0
+            return seconds
+
+        assert best_torch_threads(timing(1))[0] == 1
+        threads, tried = best_torch_threads(timing(2))
+        assert threads == 2 and set(tried) == {1, 2} and set(seen) == {1, 2}
+        assert torch.get_num_threads() == 2  # restored
+        with torch_threads(1):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_train_compare_says_which_thread_setting_torch_ran_at(capsys):
+    pytest.importorskip("torch")
+    pytest.importorskip("sklearn")
+    from symnet.cli import main
+
+    assert main(["train", "digits", "--compare", "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "torch CPU autograd, 1 thread" in out or "torch CPU autograd, 2 threads" in out
+    assert "the faster thread setting here" in out or "its only setting here" in out
