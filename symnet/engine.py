@@ -301,7 +301,7 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
                                     "and the result does not use it", "definition"))
                 continue
             forward.append(Step(target, _chain(expr, _unevaluated(expr, values), values[target]),
-                                "definition", "exact", approx=_approx(values[target])))
+                                "definition" + _convention(expr, values), "exact", approx=_approx(values[target])))
         else:
             forward.append(Step(target, (expr,), "definition", "definition"))
     sections.append(Section("Forward pass", tuple(forward),
@@ -419,9 +419,19 @@ def _real_program(program: Program) -> tuple[Program, dict]:
     into re/im parts. Returns the program and the replacement (plain → real)."""
     real = {s: sp.Symbol(s.name, real=True) for s in program.inputs  # the nodes keep their names
             if type(s) is sp.Symbol and s.is_real is None}
-    if not real:
+    halves = any(h.args[1:] != (sp.S.Zero,) for _, e in program.assignments for h in e.atoms(sp.Heaviside))
+    if not real and not halves:
         return program, {}
-    return Program(tuple((t, e.xreplace(real)) for t, e in program.assignments), program.outputs), real
+    return Program(tuple((t, _heaviside_at_0(e.xreplace(real))) for t, e in program.assignments),
+                   program.outputs), real
+
+
+def _heaviside_at_0(e: sp.Expr) -> sp.Expr:
+    """SymPy's Heaviside(u) (its second argument 1/2 by default) is 1/2 at u = 0; symnet's H(0) is 0 everywhere (the
+    parser, the generated kernels, torch.heaviside(x, 0)): a user's Heaviside(u) becomes
+    Heaviside(u, 0), so that a value printed at 0 is the one the compiled code gives."""
+    return e.replace(lambda h: isinstance(h, sp.Heaviside) and h.args[1:] == (sp.S.Half,),
+                     lambda h: sp.Heaviside(h.args[0], 0))
 
 
 def _dependencies(program: Program, wrt: Sequence) -> set:
@@ -623,6 +633,22 @@ def _at_point(point, values, program, wrt, in_graph, local, full, at_kink=frozen
             lhs = Partial(out, w, total=True)
             steps.append(Step(lhs, _chain(expr, _unevaluated(expr, values), v), "result", check, approx=_approx(v)))
     return Section(f"Values at {label}", tuple(steps))
+
+
+HEAVISIDE_AT_0 = ("H(0) = 0 (symnet's convention, as torch.heaviside(x, 0) and the generated kernels; "
+                  "SymPy's own Heaviside(0) is 1/2)")
+
+
+def _convention(expr: sp.Expr, values: Mapping) -> str:
+    """A note on the step where a value depends on a convention: H at exactly 0."""
+    for h in expr.atoms(sp.Heaviside):
+        try:
+            at_zero = value_at(h.args[0], values, "") == 0
+        except Exception:  # noqa: BLE001 - not a number here: no note
+            at_zero = False
+        if at_zero:
+            return "; " + HEAVISIDE_AT_0
+    return ""
 
 
 DECIMAL_DIGITS = 10  # significant digits of the decimal shown after each value at a point

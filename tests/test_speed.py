@@ -295,3 +295,22 @@ def test_train_compare_says_which_thread_setting_torch_ran_at(capsys):
     out = capsys.readouterr().out
     assert "torch CPU autograd, 1 thread" in out or "torch CPU autograd, 2 threads" in out
     assert "the faster thread setting here" in out or "its only setting here" in out
+
+
+# ---------------------------------------------------------------------- H(0)
+
+def test_heaviside_at_zero_is_zero_in_derive_compile_and_torch_and_says_so():
+    import numpy as np
+
+    x, y = sp.symbols("x y")
+    for f in (sp.Heaviside(x) * y, symnet.parse("H(x)*y")):  # SymPy's own H (1/2 at 0) and the parser's
+        d = symnet.derive(f, wrt=[y], at={"x": 0, "y": 2})
+        step = d.sections[0].steps[0]
+        assert step.value == 0 and "H(0) = 0" in step.why and "1/2" in step.why
+        assert d.gradients[y].subs(sp.Symbol("x", real=True), 0) == 0
+        kernel = symnet.compile(symnet.derive(f, wrt=[y]), "numpy")
+        got = kernel(np.array([0.0, -1.0, 1.0]), np.array([2.0, 2.0, 2.0]))
+        values = got[0] if isinstance(got, tuple) else got
+        assert list(np.asarray(values, dtype=float).ravel()[:3]) == [0.0, 0.0, 2.0]
+    torch = pytest.importorskip("torch")
+    assert float(torch.heaviside(torch.tensor(0.0), torch.tensor(0.0))) == 0.0
