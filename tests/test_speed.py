@@ -156,6 +156,20 @@ def test_stale_key_builds_again_and_removes_the_old_file(fresh_cache, monkeypatc
     assert [p.name for p in fresh_cache.glob("*.pickle")] == [f"{NAME}-0.0.0-changed.pickle"]
 
 
+def test_repeated_cli_derive_reads_the_printout_from_disk(fresh_cache, monkeypatch, capsys):
+    from symnet import render
+    from symnet.cli import main
+
+    runs = _builds(monkeypatch)
+    assert main(["derive", NAME]) == 0
+    first = capsys.readouterr().out
+    assert runs == [1] and any(p.name.endswith(".text.txt") for p in fresh_cache.iterdir())
+    curriculum.get.cache_clear()
+    monkeypatch.setattr(render, "render", lambda *a, **k: pytest.fail("rendered again"))
+    assert main(["derive", NAME]) == 0
+    assert capsys.readouterr().out == first and runs == [1]
+
+
 class _Planted:
     def __reduce__(self):
         return (os.system, ("touch planted-by-pickle",))

@@ -116,49 +116,76 @@ def _filename(name: str) -> str:
     return f"{name}-{cache_key()}.pickle"
 
 
-def _load_cached(name: str) -> Derivation | None:
-    """The derivation ``name`` from the disk cache, or None (missing, stale, refused)."""
-    if os.environ.get(_DISK_ENV):
-        return None
+def _read(filename: str) -> bytes | None:
+    """The bytes of ``filename`` in the derivation cache, or None: missing, or refused (with
+    a warning) unless it is a regular file of the user's that no one else can write, in a
+    folder that passes :mod:`symnet.cache`'s checks."""
     from .. import cache
-    from ..derivation import _SPELLINGS
 
     try:
         folder_fd = cache._open_private(cache.cache_root(), DISK_CACHE)
     except (OSError, cache.UnsafeCacheError) as exc:
-        warnings.warn(f"symnet does not use its derivation cache: {exc}", RuntimeWarning, stacklevel=3)
+        warnings.warn(f"symnet does not use its derivation cache: {exc}", RuntimeWarning, stacklevel=4)
         return None
     try:
         try:  # O_NONBLOCK: a FIFO planted under the name must not hang us
-            fd = os.open(_filename(name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
-                         dir_fd=folder_fd)
+            fd = os.open(filename, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=folder_fd)
         except FileNotFoundError:
             return None
         except OSError as exc:  # a symbolic link (ELOOP) or worse: never read
-            warnings.warn(f"symnet ignores {_filename(name)} in its derivation cache: {exc.strerror}",
-                          RuntimeWarning, stacklevel=3)
+            warnings.warn(f"symnet ignores {filename} in its derivation cache: {exc.strerror}",
+                          RuntimeWarning, stacklevel=4)
             return None
         with os.fdopen(fd, "rb") as f:
             st = os.fstat(f.fileno())
             if (not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid()
                     or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
-                warnings.warn(f"symnet ignores {_filename(name)} in its derivation cache: not a file of "
-                              "yours that only you can write", RuntimeWarning, stacklevel=3)
+                warnings.warn(f"symnet ignores {filename} in its derivation cache: not a file of "
+                              "yours that only you can write", RuntimeWarning, stacklevel=4)
                 return None
-            data = f.read()
-        try:
-            stream = io.BytesIO(data)
-            unpickler = pickle.Unpickler(stream)
-            spellings, d = unpickler.load(), None
-            if isinstance(spellings, dict):
-                for key, value in spellings.items():
-                    _SPELLINGS.setdefault(key, value)
-                d = unpickler.load()
-        except Exception:  # noqa: BLE001 - a truncated or foreign file: build again
-            return None
-        return d if isinstance(d, Derivation) and d.name == name else None
+            return f.read()
     finally:
         os.close(folder_fd)
+
+
+def _load_cached(name: str) -> Derivation | None:
+    """The derivation ``name`` from the disk cache, or None (missing, stale, refused)."""
+    if os.environ.get(_DISK_ENV):
+        return None
+    from ..derivation import _SPELLINGS
+
+    data = _read(_filename(name))
+    if data is None:
+        return None
+    try:
+        unpickler = pickle.Unpickler(io.BytesIO(data))
+        spellings, d = unpickler.load(), None
+        if isinstance(spellings, dict):
+            for key, value in spellings.items():
+                _SPELLINGS.setdefault(key, value)
+            d = unpickler.load()
+    except Exception:  # noqa: BLE001 - a truncated or foreign file: build again
+        return None
+    return d if isinstance(d, Derivation) and d.name == name else None
+
+
+def cached_text(name: str, fmt: str) -> str | None:
+    """The printout of the named derivation ``name`` in format ``fmt`` from the disk cache
+    (written by :func:`store_text`), or None. Not unpickled: plain UTF-8 text."""
+    if os.environ.get(_DISK_ENV) or name not in ORDER or not fmt.isalnum():
+        return None
+    data = _read(f"{name}-{cache_key()}.{fmt}.txt")
+    try:
+        return None if data is None else data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def store_text(name: str, fmt: str, text: str) -> None:
+    """Keep the printout of ``name`` in format ``fmt`` for :func:`cached_text`."""
+    if os.environ.get(_DISK_ENV) or name not in ORDER or not fmt.isalnum():
+        return
+    _save(f"{name}-{cache_key()}.{fmt}.txt", text.encode("utf-8"))
 
 
 def _store(name: str, d: Derivation) -> None:
@@ -166,7 +193,6 @@ def _store(name: str, d: Derivation) -> None:
     refuses is warned about and ignored."""
     if os.environ.get(_DISK_ENV):
         return
-    from .. import cache
     from ..derivation import _SPELLINGS
 
     stream = io.BytesIO()
@@ -176,22 +202,30 @@ def _store(name: str, d: Derivation) -> None:
         pickler.dump(d)
     except Exception:  # noqa: BLE001 - something in it does not pickle: keep it in memory only
         return
+    _save(_filename(name), stream.getvalue())
+
+
+def _save(filename: str, data: bytes) -> None:
+    """Write ``filename`` atomically into the derivation cache and delete the files of other
+    keys; a folder or disk that refuses is warned about and ignored."""
+    from .. import cache
+
     try:
         folder_fd = cache._open_private(cache.cache_root(), DISK_CACHE)
     except (OSError, cache.UnsafeCacheError) as exc:
-        warnings.warn(f"symnet does not use its derivation cache: {exc}", RuntimeWarning, stacklevel=3)
+        warnings.warn(f"symnet does not use its derivation cache: {exc}", RuntimeWarning, stacklevel=4)
         return
     try:
-        filename = _filename(name)
-        cache._write(folder_fd, filename, stream.getvalue())
-        suffix = f"-{cache_key()}.pickle"
+        cache._write(folder_fd, filename, data)
+        current = f"-{cache_key()}."
         with os.scandir(folder_fd) as entries:
-            stale = [e.name for e in entries if e.name.endswith(".pickle") and not e.name.endswith(suffix)]
+            stale = [e.name for e in entries
+                     if e.name.endswith((".pickle", ".txt")) and not e.name.startswith(".") and current not in e.name]
         for old in stale:
             cache._unlink(folder_fd, old)
     except OSError as exc:
         warnings.warn(f"symnet could not write its derivation cache: {exc.strerror or exc}",
-                      RuntimeWarning, stacklevel=3)
+                      RuntimeWarning, stacklevel=4)
     finally:
         os.close(folder_fd)
 
