@@ -55,7 +55,14 @@ def _function(e: sp.Expr):
     if f is not None:
         return f
     key = (e.func, len(e.args))
-    if key not in _LAMBDIFIED:  # symnet's own functions (σ, relu, softplus …): their mpmath form
+    if key not in _LAMBDIFIED:
+        from .registry import entry_of
+
+        entry = entry_of(e.func)
+        if entry is not None and entry.mpmath is not None:  # the registry's high-precision reference
+            _LAMBDIFIED[key] = entry.mpmath
+            return entry.mpmath
+        # else symnet's own functions (σ, relu, softplus …): their elementary form in mpmath
         dummies = [sp.Dummy() for _ in e.args]
         try:
             body = explicit(e.func(*dummies))
@@ -154,7 +161,12 @@ def _combine(x, args):
         if isinstance(x, sp.Not):
             return not args[0]
         if isinstance(x, sp.Function):
-            return _real(mpmath.mpmathify(_function(x)(*args)))
+            try:
+                return _real(mpmath.mpmathify(_function(x)(*args)))
+            except Unevaluable:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a function mpmath cannot evaluate here
+                raise Unevaluable(f"{x.func}: {exc}") from None
     except (ZeroDivisionError, ValueError, TypeError, OverflowError) as exc:
         raise Unevaluable(str(exc)) from None
     raise Unevaluable(f"cannot evaluate {type(x).__name__}")
