@@ -6,7 +6,6 @@ its better thread setting."""
 from __future__ import annotations
 
 import os
-import pickle
 import warnings
 
 import pytest
@@ -133,109 +132,106 @@ def _builds(monkeypatch):
     return runs
 
 
-def test_disk_cache_hit_gives_the_same_derivation(fresh_cache, monkeypatch):
-    runs = _builds(monkeypatch)
-    first = curriculum.get(NAME)
-    assert runs == [1] and len(list(fresh_cache.glob("*.pickle"))) == 1
-    assert (fresh_cache.stat().st_mode & 0o777) == 0o700
-    curriculum.get.cache_clear()
-    second = curriculum.get(NAME)
-    assert runs == [1]  # loaded, not built
-    assert str(second) == str(first) and second.gradients == first.gradients
+def _derive(capsys, *extra):
+    from symnet.cli import main
 
-
-def test_stale_key_builds_again_and_removes_the_old_file(fresh_cache, monkeypatch):
-    runs = _builds(monkeypatch)
-    curriculum.get(NAME)
-    old = list(fresh_cache.glob("*.pickle"))
-    curriculum.get.cache_clear()
-    monkeypatch.setattr(curriculum, "cache_key", lambda: "0.0.0-changed")
-    curriculum.get(NAME)
-    assert runs == [1, 1]
-    assert not any(p.exists() for p in old)
-    assert [p.name for p in fresh_cache.glob("*.pickle")] == [f"{NAME}-0.0.0-changed.pickle"]
+    curriculum.get.cache_clear()  # a fresh process: only the disk cache remains
+    assert main(["derive", NAME, *extra]) == 0
+    return capsys.readouterr().out
 
 
 def test_repeated_cli_derive_reads_the_printout_from_disk(fresh_cache, monkeypatch, capsys):
     from symnet import render
-    from symnet.cli import main
 
     runs = _builds(monkeypatch)
-    assert main(["derive", NAME]) == 0
-    first = capsys.readouterr().out
-    assert runs == [1] and any(p.name.endswith(".text.txt") for p in fresh_cache.iterdir())
-    curriculum.get.cache_clear()
+    first = _derive(capsys)
+    assert runs == [1] and [p.name for p in fresh_cache.iterdir()] == [curriculum.text_filename(NAME, "text")]
+    assert (fresh_cache.stat().st_mode & 0o777) == 0o700
     monkeypatch.setattr(render, "render", lambda *a, **k: pytest.fail("rendered again"))
-    assert main(["derive", NAME]) == 0
-    assert capsys.readouterr().out == first and runs == [1]
+    assert _derive(capsys) == first and runs == [1]
 
 
-class _Planted:
-    def __reduce__(self):
-        return (os.system, ("touch planted-by-pickle",))
+def test_each_format_is_kept_apart(fresh_cache, monkeypatch, capsys):
+    runs = _builds(monkeypatch)
+    text, latex = _derive(capsys), _derive(capsys, "--format", "latex")
+    assert runs == [1, 1] and text != latex
+    assert _derive(capsys) == text and _derive(capsys, "--format", "latex") == latex and runs == [1, 1]
 
 
-def _plant(fresh_cache, data: bytes, mode: int = 0o644):
+def test_stale_key_builds_again_and_removes_the_old_file(fresh_cache, monkeypatch, capsys):
+    runs = _builds(monkeypatch)
+    _derive(capsys)
+    old = list(fresh_cache.iterdir())
+    monkeypatch.setattr(curriculum, "cache_key", lambda: "0.0.0-changed")
+    _derive(capsys)
+    assert runs == [1, 1]
+    assert not any(p.exists() for p in old)
+    assert [p.name for p in fresh_cache.iterdir()] == [f"{NAME}-0.0.0-changed.text.txt"]
+
+
+PLANTED = "symnet derive sigmoid: the planted printout\n"
+
+
+def _plant(fresh_cache, mode: int = 0o644):
     fresh_cache.mkdir(parents=True, mode=0o700, exist_ok=True)
     fresh_cache.parent.chmod(0o700)
-    path = fresh_cache / curriculum._filename(NAME)
-    path.write_bytes(data)
+    path = fresh_cache / curriculum.text_filename(NAME, "text")
+    path.write_text(PLANTED)
     path.chmod(mode)
     return path
 
 
-@pytest.mark.parametrize("mode", [0o666, 0o620])
-def test_a_cache_file_others_can_write_is_never_unpickled(fresh_cache, monkeypatch, tmp_path, mode):
+def test_the_plain_cache_file_is_used(fresh_cache, monkeypatch, capsys):
     runs = _builds(monkeypatch)
-    monkeypatch.chdir(tmp_path)
-    _plant(fresh_cache, pickle.dumps(_Planted()), mode)
+    _plant(fresh_cache)  # the user's own file, as symnet writes it: printed as it is
+    assert _derive(capsys) == PLANTED and runs == []
+
+
+@pytest.mark.parametrize("mode", [0o666, 0o620])
+def test_a_cache_file_others_can_write_is_not_used(fresh_cache, monkeypatch, capsys, mode):
+    runs = _builds(monkeypatch)
+    _plant(fresh_cache, mode)
     with pytest.warns(RuntimeWarning, match="ignores"):
-        d = curriculum.get(NAME)
-    assert runs == [1] and d.name == NAME and not (tmp_path / "planted-by-pickle").exists()
+        out = _derive(capsys)
+    assert runs == [1] and out != PLANTED and "σ" in out
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a file to another uid")
-def test_a_cache_file_of_another_user_is_never_unpickled(fresh_cache, monkeypatch, tmp_path):
+def test_a_cache_file_of_another_user_is_not_used(fresh_cache, monkeypatch, capsys):
     runs = _builds(monkeypatch)
-    monkeypatch.chdir(tmp_path)
-    path = _plant(fresh_cache, pickle.dumps(_Planted()))
-    os.chown(path, 54321, 54321)
+    os.chown(_plant(fresh_cache), 54321, 54321)
     with pytest.warns(RuntimeWarning, match="ignores"):
-        curriculum.get(NAME)
-    assert runs == [1] and not (tmp_path / "planted-by-pickle").exists()
+        out = _derive(capsys)
+    assert runs == [1] and out != PLANTED
 
 
-def test_a_symbolic_link_in_the_cache_is_not_followed(fresh_cache, monkeypatch, tmp_path):
+def test_a_symbolic_link_in_the_cache_is_not_followed(fresh_cache, monkeypatch, capsys, tmp_path):
     runs = _builds(monkeypatch)
-    target = tmp_path / "elsewhere.pickle"
-    target.write_bytes(b"not read")
+    target = tmp_path / "elsewhere.txt"
+    target.write_text(PLANTED)
     fresh_cache.mkdir(parents=True, mode=0o700)
-    (fresh_cache / curriculum._filename(NAME)).symlink_to(target)
+    (fresh_cache / curriculum.text_filename(NAME, "text")).symlink_to(target)
     with pytest.warns(RuntimeWarning, match="ignores"):
-        curriculum.get(NAME)
-    assert runs == [1]
+        out = _derive(capsys)
+    assert runs == [1] and out != PLANTED
 
 
-def test_a_group_writable_cache_folder_is_refused(fresh_cache, monkeypatch, tmp_path):
+def test_a_group_writable_cache_folder_is_refused(fresh_cache, monkeypatch, capsys):
     runs = _builds(monkeypatch)
-    monkeypatch.chdir(tmp_path)
-    _plant(fresh_cache, pickle.dumps(_Planted()))
+    _plant(fresh_cache)
     fresh_cache.chmod(0o770)
     with pytest.warns(RuntimeWarning, match="can be written by others"):
-        curriculum.get(NAME)
-    assert runs == [1] and not (tmp_path / "planted-by-pickle").exists()
+        out = _derive(capsys)
+    assert runs == [1] and out != PLANTED
 
 
-def test_a_corrupt_or_foreign_cache_file_is_rebuilt(fresh_cache, monkeypatch):
+def test_a_cache_file_that_is_not_text_is_rebuilt(fresh_cache, monkeypatch, capsys):
     runs = _builds(monkeypatch)
-    _plant(fresh_cache, b"\x80\x05garbage")
+    _plant(fresh_cache).write_bytes(b"\xff\xfe not utf-8")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert curriculum.get(NAME).name == NAME
-    curriculum.get.cache_clear()
-    _plant(fresh_cache, pickle.dumps({}) + pickle.dumps("a string, not a derivation"))
-    assert curriculum.get(NAME).name == NAME
-    assert runs == [1, 1]
+        out = _derive(capsys)
+    assert runs == [1] and "σ" in out
 
 
 # ---------------------------------------------------------------------- progress

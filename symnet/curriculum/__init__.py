@@ -5,33 +5,29 @@ Each block module registers builders with :func:`register`; a builder runs the e
 :class:`~symnet.derivation.Derivation`. Builders run on first use and are cached, in
 memory and on disk.
 
-The disk cache: a built derivation does not depend on anything the user gives, so it is
-kept in ``<cache>/derivations/`` (the private folder of :mod:`symnet.cache`: created 0700,
-refused unless it is the user's alone), one file per name, keyed by symnet's version and a
-hash of symnet's source files: any change to symnet makes a fresh key, and files of other
-keys are deleted when a new one is written. A repeated ``symnet derive NAME`` then loads the
-derivation instead of building (and checking) it again.
+The disk cache: a named derivation does not depend on anything the user gives, so its
+printout (per format) is kept in ``<cache>/derivations/`` (the private folder of
+:mod:`symnet.cache`: created 0700, refused unless it is the user's alone), keyed by symnet's
+version and a hash of symnet's source files: any change to symnet makes a fresh key, and
+files of other keys are deleted when a new one is written. A repeated ``symnet derive NAME``
+then prints the stored text instead of building (and checking) the derivation again.
 
-The format is pickle. A format parsed without running code (JSON of expression trees
-rebuilt from a whitelist of classes) would have to know every class a derivation holds
-(matrices, Indexed, Sum, Piecewise, symnet's display symbols and their spellings) and stay
-in step with them; pickle keeps the objects exactly. Pickle can run code, so a file is
-unpickled only when the cache folder and the file pass the checks of :mod:`symnet.cache`
-(folders owned by the user and writable by no one else, no symbolic links, opened through
-checked descriptors) and the file is a regular file owned by the user that neither group
-nor others can write: whoever could plant such a file can already run code as the user.
-Anything else — a file another user owns or could write, a link, a file that does not
-unpickle to a derivation of that name — is ignored (with a warning where it looks
-planted) and the derivation is built again.
+What is stored is the printed text, not the Derivation object: plain UTF-8 that is read and
+printed, never executed or parsed, so a planted file could at worst change what is printed,
+and even that is prevented by reading only a regular file owned by the user that neither
+group nor others can write, in a folder that passes :mod:`symnet.cache`'s checks (opened
+through checked descriptors, no symbolic links followed). Pickling the Derivation was tried
+and rejected: unpickling runs code (acceptable only behind those checks), and SymPy rebuilds
+each object through its constructor, so the unevaluated forms a printout shows (3 + 2,
+2·(θ − 3), a Σ of 1·e^z) do not come back as they were built. Python's ``symnet.get(NAME)``
+builds the derivation once per process (memory cache).
 """
 from __future__ import annotations
 
 import dataclasses
 import difflib
 import hashlib
-import io
 import os
-import pickle
 import stat
 import warnings
 from functools import lru_cache
@@ -84,13 +80,8 @@ def get(name: str) -> Derivation:
         hint = f"; did you mean '{close[0]}'?" if close else "; see 'symnet derive --list'"
         raise UnknownNameError(f"unknown derivation '{name}'{hint}")
     summary, build = _BUILDERS[name]
-    cached = _load_cached(name)
-    if cached is not None:
-        return cached
     d = build()
-    d = dataclasses.replace(d, name=name, summary=d.summary or summary)
-    _store(name, d)
-    return d
+    return dataclasses.replace(d, name=name, summary=d.summary or summary)
 
 
 # ---------------------------------------------------------------- the disk cache
@@ -110,10 +101,6 @@ def cache_key() -> str:
         digest.update(str(path.relative_to(root)).encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return f"{__version__}-{digest.hexdigest()[:20]}"
-
-
-def _filename(name: str) -> str:
-    return f"{name}-{cache_key()}.pickle"
 
 
 def _read(filename: str) -> bytes | None:
@@ -148,33 +135,12 @@ def _read(filename: str) -> bytes | None:
         os.close(folder_fd)
 
 
-def _load_cached(name: str) -> Derivation | None:
-    """The derivation ``name`` from the disk cache, or None (missing, stale, refused)."""
-    if os.environ.get(_DISK_ENV):
-        return None
-    from ..derivation import _SPELLINGS
-
-    data = _read(_filename(name))
-    if data is None:
-        return None
-    try:
-        unpickler = pickle.Unpickler(io.BytesIO(data))
-        spellings, d = unpickler.load(), None
-        if isinstance(spellings, dict):
-            for key, value in spellings.items():
-                _SPELLINGS.setdefault(key, value)
-            d = unpickler.load()
-    except Exception:  # noqa: BLE001 - a truncated or foreign file: build again
-        return None
-    return d if isinstance(d, Derivation) and d.name == name else None
-
-
 def cached_text(name: str, fmt: str) -> str | None:
     """The printout of the named derivation ``name`` in format ``fmt`` from the disk cache
-    (written by :func:`store_text`), or None. Not unpickled: plain UTF-8 text."""
+    (written by :func:`store_text`), or None: plain UTF-8 text, printed as it is."""
     if os.environ.get(_DISK_ENV) or name not in ORDER or not fmt.isalnum():
         return None
-    data = _read(f"{name}-{cache_key()}.{fmt}.txt")
+    data = _read(text_filename(name, fmt))
     try:
         return None if data is None else data.decode("utf-8")
     except UnicodeDecodeError:
@@ -185,24 +151,11 @@ def store_text(name: str, fmt: str, text: str) -> None:
     """Keep the printout of ``name`` in format ``fmt`` for :func:`cached_text`."""
     if os.environ.get(_DISK_ENV) or name not in ORDER or not fmt.isalnum():
         return
-    _save(f"{name}-{cache_key()}.{fmt}.txt", text.encode("utf-8"))
+    _save(text_filename(name, fmt), text.encode("utf-8"))
 
 
-def _store(name: str, d: Derivation) -> None:
-    """Keep ``d`` in the disk cache (atomically), deleting files of other keys; a disk that
-    refuses is warned about and ignored."""
-    if os.environ.get(_DISK_ENV):
-        return
-    from ..derivation import _SPELLINGS
-
-    stream = io.BytesIO()
-    pickler = pickle.Pickler(stream, protocol=pickle.HIGHEST_PROTOCOL)
-    try:
-        pickler.dump(dict(_SPELLINGS))  # first: Name symbols find their spelling as they load
-        pickler.dump(d)
-    except Exception:  # noqa: BLE001 - something in it does not pickle: keep it in memory only
-        return
-    _save(_filename(name), stream.getvalue())
+def text_filename(name: str, fmt: str) -> str:
+    return f"{name}-{cache_key()}.{fmt}.txt"
 
 
 def _save(filename: str, data: bytes) -> None:
@@ -220,7 +173,7 @@ def _save(filename: str, data: bytes) -> None:
         current = f"-{cache_key()}."
         with os.scandir(folder_fd) as entries:
             stale = [e.name for e in entries
-                     if e.name.endswith((".pickle", ".txt")) and not e.name.startswith(".") and current not in e.name]
+                     if e.name.endswith(".txt") and not e.name.startswith(".") and current not in e.name]
         for old in stale:
             cache._unlink(folder_fd, old)
     except OSError as exc:
