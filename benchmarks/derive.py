@@ -5,8 +5,8 @@
 Prints, all measured in the same run on this machine:
 
 1. the cold time of ``python -m symnet derive NAME`` (a fresh process each) for every named
-   derivation, first with an empty disk cache (it builds and stores the derivation), then
-   again (it loads it), beside the cold time of ``python -c "import sympy"``; goal: every
+   derivation, first with an empty disk cache (it builds the derivation and stores its
+   printout), then again (best of 3; it prints the stored text), beside the cold time of ``python -c "import sympy"``; goal: every
    named derivation within 1.5× ``import sympy`` after its first build;
 2. ``symnet.derive`` of written-out networks of 1…N sigmoid layers (2 inputs, 2 units a
    layer, one output unit) beside ``sympy.diff`` (every parameter) + ``sympy.cse`` of the same
