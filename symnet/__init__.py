@@ -4,7 +4,6 @@ from .engine import Program, derive
 from .errors import (DerivationError, LimitError, NotDifferentiableError, ParseError, SymnetError,
                      UnknownNameError)
 from .functions import relu, sigmoid
-from .codegen import compile, compile_step
 
 __version__ = "0.1.0"
 
@@ -15,6 +14,16 @@ __all__ = [
     "SymnetError", "DerivationError", "ParseError", "UnknownNameError", "NotDifferentiableError",
     "LimitError",
 ]
+
+
+def __getattr__(name: str):
+    """``compile`` and ``compile_step`` load the code generator on first use, so that
+    ``import symnet`` (and ``symnet derive``) does not pay for it."""
+    if name in ("compile", "compile_step"):
+        from . import codegen
+
+        return getattr(codegen, name)
+    raise AttributeError(f"module 'symnet' has no attribute {name!r}")
 
 
 def get(name: str) -> Derivation:

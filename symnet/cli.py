@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import contextlib
 import re
 import sys
+import threading
+import time
 from pathlib import Path
 
 from . import __version__
@@ -154,6 +157,46 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+PROGRESS_AFTER_S = 1.0  # a task that takes longer shows a progress line on a terminal
+
+
+@contextlib.contextmanager
+def _progress(label: str, stream=None, after: float = PROGRESS_AFTER_S, every: float = 0.5):
+    """While the block runs longer than ``after`` seconds, show ``symnet: LABEL … N s`` on
+    stderr, rewritten in place and erased at the end; only where stderr is a terminal, so
+    pipes, files and tests see nothing."""
+    stream = sys.stderr if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    if not (isatty and isatty()):
+        yield
+        return
+    done = threading.Event()
+    shown = []
+    start = time.monotonic()
+
+    def show():
+        if done.wait(after):
+            return
+        while True:
+            line = f"symnet: {label} … {time.monotonic() - start:.0f} s"
+            stream.write("\r" + line)
+            stream.flush()
+            shown.append(len(line))
+            if done.wait(every):
+                return
+
+    thread = threading.Thread(target=show, name="symnet-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+        if shown:
+            stream.write("\r" + " " * max(shown) + "\r")
+            stream.flush()
+
+
 def _limited(args):
     """A time limit for deriving and printing a user's formula (named derivations are ours)."""
     from . import curriculum
@@ -165,6 +208,11 @@ def _limited(args):
         raise SymnetError("--time-limit must be a number of seconds, or 0 for none")
     return time_limit(args.time_limit, f"the formula took longer than {args.time_limit:g} s to derive "
                       "and print (see --time-limit)")
+
+
+def _short(text: str | None, limit: int = 40) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "reverse"):
@@ -211,15 +259,25 @@ def _derive(args) -> int:
         for name, summary in names.items():
             print(f"{name.ljust(width)}  {summary}")
         return 0
-    with _limited(args):
-        d = _resolve(args.target, args.wrt, args.at, args.mode)
-        if args.stable:
-            import dataclasses
+    from . import curriculum
 
-            from .codegen.kernel import describe, stability_section
+    # a named derivation's printout does not depend on the user: kept on disk after its first
+    # build (symnet.curriculum), so a repeated `symnet derive NAME` only reads it
+    named = args.target in curriculum.ORDER and not (args.wrt or args.at or args.mode != "reverse")
+    kind = args.format + ("stable" if args.stable else "")
+    text = curriculum.cached_text(args.target, kind) if named else None
+    if text is None:
+        with _limited(args), _progress(f"deriving {_short(args.target)}"):
+            d = _resolve(args.target, args.wrt, args.at, args.mode)
+            if args.stable:
+                import dataclasses
 
-            d = dataclasses.replace(d, sections=d.sections + (stability_section(describe(d)),))
-        text = render(d, args.format)
+                from .codegen.kernel import describe, stability_section
+
+                d = dataclasses.replace(d, sections=d.sections + (stability_section(describe(d)),))
+            text = render(d, args.format)
+        if named:
+            curriculum.store_text(args.target, kind, text)
     _write(text)
     return 0
 
@@ -227,7 +285,7 @@ def _derive(args) -> int:
 def _graph(args) -> int:
     from .graph import to_dot, write_graph
 
-    with _limited(args):
+    with _limited(args), _progress(f"deriving {_short(args.target)}"):
         d = _resolve(args.target, args.wrt, args.at)
         if args.output:
             path = write_graph(d, args.output)
@@ -249,7 +307,8 @@ def _codegen(args) -> int:
             return 1
         print(f"{where}: up to date")
         return 0
-    written = write_sources(args.out, args.backend)
+    with _progress(f"generating {args.backend} kernels"):
+        written = write_sources(args.out, args.backend)
     print(f"{len(written)} file(s) written to {where}" if written else f"{where}: up to date")
     return 0
 
@@ -326,6 +385,9 @@ def _train(args) -> int:
                 print(f"  {row['implementation']:<36}  skipped: {row['skipped']}")
             else:
                 print(f"  {row['implementation']:<36}{100 * row['test_accuracy']:>13.2f}%{row['ms_per_epoch']:>14.1f}")
+        for row in rows:
+            if row.get("note"):
+                print(f"  ({row['note']})")
     if args.plot:
         print(f"\nplot written to {args.plot}")
     if args.checkpoint:

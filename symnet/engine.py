@@ -24,10 +24,11 @@ from .bounds import check_exact, value_at
 from .derivation import ByName, Derivation, Partial, Section, Step
 from .errors import DerivationError, NotDifferentiableError
 from .functions import explicit
+from .graphcheck import GraphCheck
 from .parsing import as_expression, as_point, as_symbol
 from .onesided import on_kink, one_sided, tidy_piecewise
 from .rules import differentiate, kinks_of
-from .verify import check_equal
+from .verify import check_equal, sample_point
 
 __all__ = ["Program", "derive", "evaluate_gradients", "forward_expressions"]
 
@@ -271,6 +272,7 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
 
     full, holding = _expander(program)
     depends = _dependencies(program, wrt)
+    checks = _Checks(program)
     sections: list[Section] = []
 
     # 1. forward pass
@@ -299,7 +301,7 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
                                     "and the result does not use it", "definition"))
                 continue
             forward.append(Step(target, _chain(expr, _unevaluated(expr, values), values[target]),
-                                "definition", "exact", approx=_approx(values[target])))
+                                "definition" + _convention(expr, values), "exact", approx=_approx(values[target])))
         else:
             forward.append(Step(target, (expr,), "definition", "definition"))
     sections.append(Section("Forward pass", tuple(forward),
@@ -324,7 +326,7 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
     in_graph: dict = {}
     if mode in ("reverse", "both"):
         for row, out in enumerate(program.outputs):
-            steps, adjoint = _reverse_sweep(out, program, wrt, depends, local, full, holding)
+            steps, adjoint = _reverse_sweep(out, program, wrt, depends, local, full, holding, checks)
             title_ = "Backward pass (reverse mode)" + (f" for {out}" if len(program.outputs) > 1 else "")
             text = ("Start from d{0}/d{0} = 1 and walk the graph backwards. d{0}/du is the "
                     "derivative of {0} with respect to node u along every path; ∂v/∂u is the "
@@ -335,7 +337,7 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
                 in_graph[(out, w)] = adjoint.get(w, sp.S.Zero)
     if mode in ("forward", "both"):
         for col, w in enumerate(wrt):
-            steps, tangent = _forward_sweep(w, program, local, full)
+            steps, tangent = _forward_sweep(w, program, local, full, checks)
             sections.append(Section(f"Forward mode: seed d{w}/d{w} = 1", tuple(steps),
                                     "Carry the derivative with respect to one input forward "
                                     "through the graph, alongside the values."))
@@ -352,11 +354,19 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
     # 4. results in terms of the inputs, checked against diff of the whole formula
     results = []
     for row, out in enumerate(program.outputs):
-        whole = explicit(full(out))
         for col, w in enumerate(wrt):
             value = in_graph[(out, w)]
-            expanded = _tidy(full(value))
-            check = check_equal(expanded, sp.diff(whole, w), f"result ∂{out}/∂{w}")
+            # written out, a large result is left as the substitution gives it (tidying it
+            # costs time that grows with its written-out size)
+            expanded = full(value) if checks.large(out) else _tidy(full(value))
+
+            def written_out(expanded=expanded, w=w, opaque=False):
+                form = (lambda e: e) if opaque else explicit
+                return form(expanded), sp.diff(form(full(out)), w)
+
+            check = checks.derivative(expanded, out, w, f"result ∂{out}/∂{w}", written_out)
+            if check is None:
+                check = check_equal(*written_out(), f"result ∂{out}/∂{w}")
             jac[row, col] = expanded
             # d, as in the backward pass: the derivative along every path (one notation per result)
             lhs = Partial(out, w, total=True)
@@ -409,9 +419,19 @@ def _real_program(program: Program) -> tuple[Program, dict]:
     into re/im parts. Returns the program and the replacement (plain → real)."""
     real = {s: sp.Symbol(s.name, real=True) for s in program.inputs  # the nodes keep their names
             if type(s) is sp.Symbol and s.is_real is None}
-    if not real:
+    halves = any(h.args[1:] != (sp.S.Zero,) for _, e in program.assignments for h in e.atoms(sp.Heaviside))
+    if not real and not halves:
         return program, {}
-    return Program(tuple((t, e.xreplace(real)) for t, e in program.assignments), program.outputs), real
+    return Program(tuple((t, _heaviside_at_0(e.xreplace(real))) for t, e in program.assignments),
+                   program.outputs), real
+
+
+def _heaviside_at_0(e: sp.Expr) -> sp.Expr:
+    """SymPy's Heaviside(u) (its second argument 1/2 by default) is 1/2 at u = 0; symnet's H(0) is 0 everywhere (the
+    parser, the generated kernels, torch.heaviside(x, 0)): a user's Heaviside(u) becomes
+    Heaviside(u, 0), so that a value printed at 0 is the one the compiled code gives."""
+    return e.replace(lambda h: isinstance(h, sp.Heaviside) and h.args[1:] == (sp.S.Half,),
+                     lambda h: sp.Heaviside(h.args[0], 0))
 
 
 def _dependencies(program: Program, wrt: Sequence) -> set:
@@ -423,7 +443,71 @@ def _dependencies(program: Program, wrt: Sequence) -> set:
     return dep
 
 
-def _reverse_sweep(out, program, wrt, depends, local, full, holding):
+# A whole-formula check (a step of a sweep, a result) is made on the expanded formula while
+# that is at most this many operations (a symbolic proof where SymPy finds one); beyond, on
+# the graph, node by node (symnet.graphcheck), at a cost that grows with the graph's size.
+EXPANDED_LIMIT = 10
+
+
+def _expanded_sizes(program: Program) -> dict:
+    """Each node's size (operations) once written out in the inputs, without writing it out."""
+    size: dict = {}
+    for target, expr in program.assignments:
+        total, stack = 0, [expr]
+        while stack:
+            x = stack.pop()
+            if x in size:
+                total += size[x]
+            elif x.args:
+                total += 1
+                stack.extend(x.args)
+        size[target] = total
+    return size
+
+
+class _Checks:
+    """Where a whole-formula step is checked: expanded (small graphs) or on the graph."""
+
+    def __init__(self, program: Program):
+        self.program = program
+        self.size = _expanded_sizes(program)
+        self._graph = None
+
+    def large(self, node) -> bool:
+        return self.size.get(node, 0) > EXPANDED_LIMIT
+
+    def graph(self):
+        if self._graph is None:
+            self._graph = GraphCheck(self.program, sample_point)
+        return self._graph if self._graph.ready else None
+
+    def derivative(self, value, num, den, what: str, reference=None) -> str | None:
+        """How ``value`` (in node names) was checked equal to d num/d den (node den held
+        free): on the graph at random points ('numeric'), then, for a small formula, by a
+        cheap symbolic proof (``reference()`` gives both sides written out; 'symbolic' where
+        their expanded difference is 0). None where the graph check cannot decide (no point
+        could be evaluated): the caller checks the written-out forms instead.
+
+        Raises :class:`DerivationError` where the graph check finds them different."""
+        small = reference is not None and not self.large(num)
+        if small:
+            a, b = reference()
+            if a == b:  # identical forms: nothing to prove
+                return "exact"
+        graph = self.graph()
+        if graph is None or not graph.derivative_equals(value, num, den, what):
+            return None
+        if small:
+            try:
+                a, b = reference(opaque=True)
+                if sp.expand(a - b) == 0:
+                    return "symbolic"
+            except Exception:  # noqa: BLE001 - no proof: the numeric check stands
+                pass
+        return "numeric"
+
+
+def _reverse_sweep(out, program, wrt, depends, local, full, holding, checks):
     definitions = program.definitions
     upstream = {out}
     for target, expr in reversed(program.assignments):
@@ -444,9 +528,15 @@ def _reverse_sweep(out, program, wrt, depends, local, full, holding):
         product = sp.Add(*[adjoint[v] * local[(v, u)] for v in users])
         value = _tidy(product)
         _check_display(shown, product, adjoint, local, out, f"step d{out}/d{u}")
-        cut = holding(out, u)
-        reference = sp.diff(explicit(cut), u).xreplace({u: full(u)} if u in definitions else {})
-        check = check_equal(explicit(full(value)), reference, f"step ∂{out}/∂{u}")
+        def written_out(value=value, u=u, opaque=False):
+            form = (lambda e: e) if opaque else explicit
+            cut = holding(out, u)
+            reference = sp.diff(form(cut), u).xreplace({u: full(u)} if u in definitions else {})
+            return form(full(value)), reference
+
+        check = checks.derivative(value, out, u, f"step ∂{out}/∂{u}", written_out)
+        if check is None:
+            check = check_equal(*written_out(), f"step ∂{out}/∂{u}")
         adjoint[u] = value
         steps.append(Step(Partial(out, u, total=True), _chain(shown, product, value),
                           _describe_paths(len(users)), check))
@@ -465,7 +555,7 @@ def _check_display(shown, product, totals, local, anchor, what, forward=False):
     check_equal(shown.xreplace(values), product, what)
 
 
-def _forward_sweep(w, program, local, full):
+def _forward_sweep(w, program, local, full, checks):
     tangent: dict = {w: sp.S.One}
     steps = []
     for target, expr in program.assignments:
@@ -476,7 +566,13 @@ def _forward_sweep(w, program, local, full):
         product = sp.Add(*[local[(target, u)] * tangent[u] for u in args])
         value = _tidy(product)
         _check_display(shown, product, tangent, local, w, f"tangent d{target}/d{w}", forward=True)
-        check = check_equal(explicit(full(value)), sp.diff(explicit(full(target)), w), f"tangent d{target}/d{w}")
+        def written_out(value=value, target=target, opaque=False):
+            form = (lambda e: e) if opaque else explicit
+            return form(full(value)), sp.diff(form(full(target)), w)
+
+        check = checks.derivative(value, target, w, f"tangent d{target}/d{w}", written_out)
+        if check is None:
+            check = check_equal(*written_out(), f"tangent d{target}/d{w}")
         tangent[target] = value
         steps.append(Step(Partial(target, w, total=True), _chain(shown, product, value),
                           _describe_paths(len(args)), check))
@@ -542,6 +638,22 @@ def _at_point(point, values, program, wrt, in_graph, local, full, at_kink=frozen
             lhs = Partial(out, w, total=True)
             steps.append(Step(lhs, _chain(expr, _unevaluated(expr, values), v), "result", check, approx=_approx(v)))
     return Section(f"Values at {label}", tuple(steps))
+
+
+HEAVISIDE_AT_0 = ("H(0) = 0 (symnet's convention, as torch.heaviside(x, 0) and the generated kernels; "
+                  "SymPy's own Heaviside(0) is 1/2)")
+
+
+def _convention(expr: sp.Expr, values: Mapping) -> str:
+    """A note on the step where a value depends on a convention: H at exactly 0."""
+    for h in expr.atoms(sp.Heaviside):
+        try:
+            at_zero = value_at(h.args[0], values, "") == 0
+        except Exception:  # noqa: BLE001 - not a number here: no note
+            at_zero = False
+        if at_zero:
+            return "; " + HEAVISIDE_AT_0
+    return ""
 
 
 DECIMAL_DIGITS = 10  # significant digits of the decimal shown after each value at a point

@@ -61,9 +61,17 @@ HOSTILE = {
 }
 
 
+# since the engine checks large steps on the graph (issue 17, point 7) these two are derived
+# within their 2 s limit: finishing within it is ending cleanly too
+MAY_FINISH = (HOSTILE["nested sigmoid (time)"], HOSTILE["nested squares (time, memory)"])
+
+
 @pytest.mark.parametrize("args", HOSTILE.values(), ids=HOSTILE.keys())
 def test_hostile_input_ends_cleanly_within_seconds(args):
     r, seconds = run_limited(*args)
+    if args in MAY_FINISH and r.returncode == 0:
+        assert "Result" in r.stdout and not r.stderr.strip() and seconds < SECONDS
+        return
     assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr[-2000:]
     assert r.stderr.startswith("symnet: error: ") and len(r.stderr) < 400

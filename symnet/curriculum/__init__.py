@@ -2,13 +2,36 @@
 
 Each block module registers builders with :func:`register`; a builder runs the engine
 (and adds checked claims, such as the lecture's own form of a result) and returns a
-:class:`~symnet.derivation.Derivation`. Builders run on first use and are cached.
+:class:`~symnet.derivation.Derivation`. Builders run on first use and are cached, in
+memory and on disk.
+
+The disk cache: a named derivation does not depend on anything the user gives, so its
+printout (per format) is kept in ``<cache>/derivations/`` (the private folder of
+:mod:`symnet.cache`: created 0700, refused unless it is the user's alone), keyed by symnet's
+version and a hash of symnet's source files: any change to symnet makes a fresh key, and
+files of other keys are deleted when a new one is written. A repeated ``symnet derive NAME``
+then prints the stored text instead of building (and checking) the derivation again.
+
+What is stored is the printed text, not the Derivation object: plain UTF-8 that is read and
+printed, never executed or parsed, so a planted file could at worst change what is printed,
+and even that is prevented by reading only a regular file owned by the user that neither
+group nor others can write, in a folder that passes :mod:`symnet.cache`'s checks (opened
+through checked descriptors, no symbolic links followed). Pickling the Derivation was tried
+and rejected: unpickling runs code (acceptable only behind those checks), and SymPy rebuilds
+each object through its constructor, so the unevaluated forms a printout shows (3 + 2,
+2·(θ − 3), a Σ of 1·e^z) do not come back as they were built. Python's ``symnet.get(NAME)``
+builds the derivation once per process (memory cache).
 """
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
+import os
+import stat
+import warnings
 from functools import lru_cache
+from pathlib import Path
 from typing import Callable, Iterable
 
 import sympy as sp
@@ -59,6 +82,105 @@ def get(name: str) -> Derivation:
     summary, build = _BUILDERS[name]
     d = build()
     return dataclasses.replace(d, name=name, summary=d.summary or summary)
+
+
+# ---------------------------------------------------------------- the disk cache
+
+DISK_CACHE = "derivations"  # the subfolder of symnet's cache folder
+_DISK_ENV = "SYMNET_NO_DISK_CACHE"  # set (to anything) to build every derivation afresh
+
+
+@lru_cache(maxsize=None)
+def cache_key() -> str:
+    """symnet's version and a hash of its source files (paths and contents)."""
+    from .. import __version__
+
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return f"{__version__}-{digest.hexdigest()[:20]}"
+
+
+def _read(filename: str) -> bytes | None:
+    """The bytes of ``filename`` in the derivation cache, or None: missing, or refused (with
+    a warning) unless it is a regular file of the user's that no one else can write, in a
+    folder that passes :mod:`symnet.cache`'s checks."""
+    from .. import cache
+
+    try:
+        folder_fd = cache._open_private(cache.cache_root(), DISK_CACHE)
+    except (OSError, cache.UnsafeCacheError) as exc:
+        warnings.warn(f"symnet does not use its derivation cache: {exc}", RuntimeWarning, stacklevel=4)
+        return None
+    try:
+        try:  # O_NONBLOCK: a FIFO planted under the name must not hang us
+            fd = os.open(filename, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=folder_fd)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:  # a symbolic link (ELOOP) or worse: never read
+            warnings.warn(f"symnet ignores {filename} in its derivation cache: {exc.strerror}",
+                          RuntimeWarning, stacklevel=4)
+            return None
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if (not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid()
+                    or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+                warnings.warn(f"symnet ignores {filename} in its derivation cache: not a file of "
+                              "yours that only you can write", RuntimeWarning, stacklevel=4)
+                return None
+            return f.read()
+    finally:
+        os.close(folder_fd)
+
+
+def cached_text(name: str, fmt: str) -> str | None:
+    """The printout of the named derivation ``name`` in format ``fmt`` from the disk cache
+    (written by :func:`store_text`), or None: plain UTF-8 text, printed as it is."""
+    if os.environ.get(_DISK_ENV) or name not in ORDER or not fmt.isalnum():
+        return None
+    data = _read(text_filename(name, fmt))
+    try:
+        return None if data is None else data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def store_text(name: str, fmt: str, text: str) -> None:
+    """Keep the printout of ``name`` in format ``fmt`` for :func:`cached_text`."""
+    if os.environ.get(_DISK_ENV) or name not in ORDER or not fmt.isalnum():
+        return
+    _save(text_filename(name, fmt), text.encode("utf-8"))
+
+
+def text_filename(name: str, fmt: str) -> str:
+    return f"{name}-{cache_key()}.{fmt}.txt"
+
+
+def _save(filename: str, data: bytes) -> None:
+    """Write ``filename`` atomically into the derivation cache and delete the files of other
+    keys; a folder or disk that refuses is warned about and ignored."""
+    from .. import cache
+
+    try:
+        folder_fd = cache._open_private(cache.cache_root(), DISK_CACHE)
+    except (OSError, cache.UnsafeCacheError) as exc:
+        warnings.warn(f"symnet does not use its derivation cache: {exc}", RuntimeWarning, stacklevel=4)
+        return
+    try:
+        cache._write(folder_fd, filename, data)
+        current = f"-{cache_key()}."
+        with os.scandir(folder_fd) as entries:
+            stale = [e.name for e in entries
+                     if e.name.endswith(".txt") and not e.name.startswith(".") and current not in e.name]
+        for old in stale:
+            cache._unlink(folder_fd, old)
+    except OSError as exc:
+        warnings.warn(f"symnet could not write its derivation cache: {exc.strerror or exc}",
+                      RuntimeWarning, stacklevel=4)
+    finally:
+        os.close(folder_fd)
 
 
 # ---------------------------------------------------------------- helpers for builders
