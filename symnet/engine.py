@@ -27,7 +27,7 @@ from .functions import explicit
 from .parsing import as_expression, as_point, as_symbol
 from .onesided import on_kink, one_sided, tidy_piecewise
 from .rules import differentiate, kinks_of
-from .verify import check_equal
+from .stepcheck import check_equal
 
 __all__ = ["Program", "derive", "evaluate_gradients", "forward_expressions"]
 
