@@ -5,12 +5,13 @@ from .errors import (DerivationError, LimitError, NotDifferentiableError, ParseE
                      UnknownNameError)
 from .functions import relu, sigmoid
 from .codegen import compile, compile_step
+from .verify import verify  # noqa: E402 - the function; the package is symnet.verify's modules
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Derivation", "Step", "Section", "Partial", "Name", "Program",
-    "derive", "get", "catalog", "parse", "compile", "compile_step", "train",
+    "derive", "get", "catalog", "parse", "compile", "compile_step", "train", "verify",
     "sigmoid", "relu",
     "SymnetError", "DerivationError", "ParseError", "UnknownNameError", "NotDifferentiableError",
     "LimitError",

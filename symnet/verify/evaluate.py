@@ -20,8 +20,12 @@ class NotEvaluable(SymnetError):
     """A node the evaluator has no rule for."""
 
 
-def _heaviside(x, h=mpmath.mpf(0.5)):
-    return mpmath.mpf(0) if x < 0 else (mpmath.mpf(1) if x > 0 else h)
+def _heaviside(x, h=None):
+    """H(x) with symnet's convention H(0) = 0 (the registry's, as torch.heaviside(x, 0) and relu′(0)
+    in PyTorch; the generated code uses it whatever value SymPy's Heaviside carries)."""
+    if mpmath.isnan(x):
+        return x
+    return mpmath.mpf(0) if x <= 0 else mpmath.mpf(1)
 
 
 _MP = {
