@@ -227,6 +227,10 @@ def _derive(args) -> int:
             from .codegen.kernel import describe, stability_section
 
             d = dataclasses.replace(d, sections=d.sections + (stability_section(describe(d)),))
+            if args.target not in catalog():  # your own formula: its hazards measured (symnet/verify/hazard.py)
+                from .verify.hazard import hazard_section
+
+                d = dataclasses.replace(d, sections=d.sections + (hazard_section(d),))
         text = render(d, args.format)
     _write(text)
     return 0

@@ -86,3 +86,43 @@ def test_reference_resolves_cancellation_in_mpmath():
     x = sp.Symbol("x", real=True)
     value, digits = reference(1 - sp.tanh(x) ** 2, {x: 88.7})
     assert digits > 50 and float(value) == pytest.approx(4 * math.exp(-2 * 88.7), rel=1e-12)
+
+
+# ------------------------------------------------------------------ the measured hazard report (--stable)
+
+def test_stable_reports_measured_hazards_and_ranges():
+    r = run("derive", "x*y", "--stable")
+    assert r.returncode == 0, r.stderr
+    assert "Measured hazards of the generated code" in r.stdout
+    assert "no hazard found in x ∈ [-inf, inf]; y ∈ [-inf, inf]" in r.stdout
+
+
+def test_hazards_are_found_by_measuring():
+    """A naive 1 − tanh² and tanh(x) in float32: found to underflow to 0 from |x| ≈ 10 (true 8e−9) and
+    to cancel near the point where it stops being 0 — by evaluation, not by inspecting the formula."""
+    import sympy as sp
+    from symnet.verify.hazard import hazards
+    x = sp.Symbol("x", real=True)
+    d = symnet.derive(sp.tanh(x), [x])
+
+    def naive(xs):
+        t = np.tanh(xs)
+        return t, 1 - t * t
+
+    rows = {(r["output"], r["dtype"]): r for r in hazards(d, function=naive)}
+    assert "underflow" in rows[("df_dx", "float32")]["found"]
+    assert "cancellation" in rows[("df_dx", "float64")]["found"]
+    assert not rows[("f", "float64")]["found"]  # np.tanh itself is accurate
+
+
+@pytest.mark.parametrize("formula", ["log(exp(a) + exp(b))", "x*y", "sigmoid(x)"])
+def test_no_hazard_claimed_where_the_table_fails(formula):
+    """--stable never says "no hazard found" for an output the verify table measures past the bound."""
+    from symnet.parsing import parse_expression
+    from symnet.verify.hazard import hazards
+    d = symnet.derive(parse_expression(formula), title=formula)
+    report = symnet.verify(formula, n=20, torch=False)
+    for r in hazards(d, n=20):
+        cell = report.cell(r["output"], r["dtype"], "symnet numpy")
+        if not r["found"]:
+            assert cell.passed(BOUNDS[r["dtype"]]), (formula, r, str(report))
