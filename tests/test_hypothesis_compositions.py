@@ -91,4 +91,16 @@ def test_random_compositions_match_mpmath(formula, points):
 
 
 # -------------------------------------------------------------- regressions Hypothesis found
-# (none yet: each failure Hypothesis finds is added here by name, with the point it failed at)
+# Found by a longer, randomized run of the test above (150 examples); kept as named tests. Both are
+# open bugs of the code generator (outside the measurement): xfail(strict) until fixed.
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="found 2026-11-30: the generated gradient underflows to 0, true −9.6e−100")
+def test_regression_mish_of_log2_gradient_at_a_tiny_x():
+    check("(sign(x)) + (mish(log2(x)))", [2.8585445864182006e-231])
+
+
+@pytest.mark.xfail(strict=True, raises=symnet.SymnetError,
+                   reason="found 2026-11-30: the NumPy backend cannot generate ITE(t0, x <= -3, False)")
+def test_regression_nested_piecewise_activations_generate():
+    check("relu(hardsigmoid(hardshrink(x)))", [2.0131857780081507e-23, -1.1196978421407309, 4.146874000582525, 0.5])
