@@ -126,3 +126,17 @@ def test_no_hazard_claimed_where_the_table_fails(formula):
         cell = report.cell(r["output"], r["dtype"], "symnet numpy")
         if not r["found"]:
             assert cell.passed(BOUNDS[r["dtype"]]), (formula, r, str(report))
+
+
+def test_triton_backend_is_measured_and_marked_under_the_interpreter(monkeypatch):
+    pytest.importorskip("triton")
+    pytest.importorskip("torch")
+    import torch
+    if not torch.cuda.is_available():
+        monkeypatch.setenv("TRITON_INTERPRET", "1")
+    report = symnet.verify("sigmoid(x)", n=4, backends=("numpy", "triton"), torch=False)
+    cells = [c for c in report.cells if c.implementation == "symnet triton"]
+    assert len(cells) == 4 and all(c.measured and c.points > 10 for c in cells)
+    if not torch.cuda.is_available():
+        assert all(not c.held for c in cells) and "TRITON_INTERPRET=1" in str(report)
+        assert cells[0].text().endswith("*")
