@@ -5,6 +5,7 @@
     symnet derive "x*exp(x**2)" --wrt x [--at x=1] [--mode reverse|forward|both]
     symnet graph NAME -o graph.svg
     symnet docs [--check]
+    symnet verify "log(exp(a) + exp(b))" [--wrt a] [--dtype float32,float64] [--backend numpy,triton] [--max-ulp N]
     symnet train xor|digits|rnn|miles|perceptron [--backend numpy|torch|triton|triton-fused] [--epochs N] ...
 
 Bad input (unknown name, unparseable formula, unknown variable, a point where the
