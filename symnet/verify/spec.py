@@ -47,7 +47,8 @@ def sweep(dtype: str, per_decade: int = 4) -> list[float]:
     fi = np.finfo(dtype)
     lo, hi = math.log10(float(fi.smallest_subnormal)), math.log10(float(fi.max))
     n = int((hi - lo) * per_decade) + 1
-    mags = np.logspace(lo, hi, n).astype(dtype)
+    with np.errstate(over="ignore"):
+        mags = np.logspace(lo, hi, n).astype(dtype)
     mags = mags[np.isfinite(mags) & (mags > 0)]
     return sorted({float(s * m) for m in mags for s in (1, -1)})
 
