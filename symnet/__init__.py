@@ -4,12 +4,13 @@ from .engine import Program, derive
 from .errors import (DerivationError, LimitError, NotDifferentiableError, ParseError, SymnetError,
                      UnknownNameError)
 from .functions import relu, sigmoid
+from .verify import verify  # the function; its package's modules are symnet.verify.*
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Derivation", "Step", "Section", "Partial", "Name", "Program",
-    "derive", "get", "catalog", "parse", "compile", "compile_step", "train",
+    "derive", "get", "catalog", "parse", "compile", "compile_step", "train", "verify",
     "sigmoid", "relu",
     "SymnetError", "DerivationError", "ParseError", "UnknownNameError", "NotDifferentiableError",
     "LimitError",

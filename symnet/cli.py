@@ -5,6 +5,7 @@
     symnet derive "x*exp(x**2)" --wrt x [--at x=1] [--mode reverse|forward|both]
     symnet graph NAME -o graph.svg
     symnet docs [--check]
+    symnet verify "log(exp(a) + exp(b))" [--wrt a] [--dtype float32,float64] [--backend numpy,triton] [--max-ulp N]
     symnet train xor|digits|rnn|miles|perceptron [--backend numpy|torch|triton|triton-fused] [--epochs N] ...
 
 Bad input (unknown name, unparseable formula, unknown variable, a point where the
@@ -113,12 +114,23 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--check", action="store_true", help="only report stale files (exit 1 if any)")
     k.set_defaults(run=_codegen)
 
-    v = sub.add_parser("verify", help="check every generated kernel against its formula in mpmath",
-                       description="Worst errors of every generated function against its formula in "
-                       "mpmath at 50 digits (float64 and float32, random and extreme points), and of "
-                       "every gradient against finite differences and torch.autograd (if installed).")
-    v.add_argument("--backend", choices=("numpy", "triton"), default="numpy",
-                   help="triton: on a GPU, or under TRITON_INTERPRET=1 (set for you where no GPU is visible)")
+    v = sub.add_parser("verify", help="measure a formula's accuracy in ULPs, or check every generated kernel",
+                       description="With a FORMULA: the worst error in ULPs of its generated value and "
+                       "gradients against mpmath at 50 digits (random and extreme points), per dtype and "
+                       "backend, beside torch autograd of the formula as written and torch's built-in; exit "
+                       "status 1 past the bound. Without: every committed kernel against its formula in "
+                       "mpmath (float64 and float32), and every gradient against finite differences and "
+                       "torch.autograd (if installed).")
+    v.add_argument("formula", nargs="?", metavar="FORMULA", help="a formula such as 'log(exp(a) + exp(b))'")
+    v.add_argument("--wrt", help="with FORMULA: the variables of the gradients (default: all)")
+    v.add_argument("--dtype", default="float32,float64", help="with FORMULA: dtypes (default float32,float64)")
+    v.add_argument("--backend", default=None,
+                   help="numpy (default) or triton; with FORMULA a list, e.g. numpy,triton. triton: on a GPU, or "
+                   "under TRITON_INTERPRET=1 (set for you where no GPU is visible)")
+    v.add_argument("--max-ulp", type=float, metavar="N",
+                   help="with FORMULA: the bound in ULPs (default 4 for float64, 8 for float32)")
+    v.add_argument("--points", type=int, default=60, metavar="N", help="with FORMULA: random points besides the "
+                   "extremes (default 60)")
     v.add_argument("--kernels", default="kernels", help="folder of the committed kernels (default: kernels)")
     v.set_defaults(run=_verify)
 
@@ -275,6 +287,10 @@ def _derive(args) -> int:
                 from .codegen.kernel import describe, stability_section
 
                 d = dataclasses.replace(d, sections=d.sections + (stability_section(describe(d)),))
+                if args.target not in curriculum.ORDER:  # your own formula: its hazards measured (symnet/verify/hazard.py)
+                    from .verify.hazard import hazard_section
+
+                    d = dataclasses.replace(d, sections=d.sections + (hazard_section(d),))
             text = render(d, args.format)
         if named:
             curriculum.store_text(args.target, kind, text)
@@ -316,6 +332,12 @@ def _codegen(args) -> int:
 def _verify(args) -> int:
     from .codegen.check import format_table, verify_numpy
 
+    if args.formula is not None:
+        return _verify_formula(args)
+    if args.backend is None:
+        args.backend = "numpy"
+    if args.backend not in ("numpy", "triton"):
+        raise SymnetError(f"unknown backend {args.backend!r}; available: numpy, triton")
     folder = Path(args.kernels)
     if args.backend == "triton":
         from .codegen.check_triton import verify_triton
@@ -327,6 +349,25 @@ def _verify(args) -> int:
     results = verify_numpy(folder if (folder / args.backend).is_dir() else None)
     print(format_table(results))
     return 0 if all(r.passed for r in results) else 1
+
+
+def _verify_formula(args) -> int:
+    from .verify import verify
+
+    def listed(text, what):
+        items = [t for t in re.split(r"[,\s]+", text) if t]
+        if not items:
+            raise SymnetError(f"--{what} names nothing")
+        return tuple(items)
+
+    if args.max_ulp is not None and not args.max_ulp >= 0:
+        raise SymnetError("--max-ulp must be a number of ULPs ≥ 0")
+    if not 0 <= args.points <= 100000:
+        raise SymnetError("--points must be between 0 and 100000")
+    report = verify(args.formula, args.wrt, dtypes=listed(args.dtype, "dtype"),
+                    backends=listed(args.backend or "numpy", "backend"), n=args.points, max_ulp=args.max_ulp)
+    _write(str(report))
+    return 0 if report.passed else 1
 
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a program stopped by Ctrl-C

@@ -28,7 +28,7 @@ from .graphcheck import GraphCheck
 from .parsing import as_expression, as_point, as_symbol
 from .onesided import on_kink, one_sided, tidy_piecewise
 from .rules import differentiate, kinks_of
-from .verify import check_equal, sample_point
+from .stepcheck import check_equal, sample_point
 
 __all__ = ["Program", "derive", "evaluate_gradients", "forward_expressions"]
 

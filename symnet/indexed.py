@@ -23,7 +23,7 @@ import sympy as sp
 
 from .derivation import Partial, Section, Step
 from .errors import DerivationError
-from .verify import check_equal
+from .stepcheck import check_equal
 
 __all__ = ["contract", "IndexedDerivative", "derive_indexed"]
 

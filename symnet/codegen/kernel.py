@@ -246,7 +246,7 @@ def _overflows_at(stable: sp.Expr, original: sp.Expr, inputs) -> float | None:
 def stability_section(kernel: Kernel):
     """The rewrites the code generator made, as checked steps: original = stable form."""
     from ..derivation import Section, Step
-    from ..verify import check_equal
+    from ..stepcheck import check_equal
     from .stability import softplus, stabilise
 
     def plain(e):

@@ -38,7 +38,7 @@ import sympy as sp
 
 from ..derivation import Derivation, Section, Step
 from ..errors import UnknownNameError
-from ..verify import check_equal
+from ..stepcheck import check_equal
 
 __all__ = ["register", "get", "catalog", "names", "claim", "with_sections", "compose", "forward_section"]
 

@@ -7,7 +7,7 @@ import sympy as sp
 
 from ..derivation import Partial, Section, Step
 from ..engine import derive
-from ..verify import check_equal
+from ..stepcheck import check_equal
 from . import claim, compose, numbers, register, with_sections
 
 R = dict(real=True)

@@ -7,7 +7,7 @@ from ..derivation import Name, Partial, Section, Step
 from ..engine import Program, derive
 from ..functions import relu, sigmoid
 from ..indexed import derive_indexed, unroll, unrolled_gradient
-from ..verify import check_equal
+from ..stepcheck import check_equal
 from . import claim, compose, forward_section, register
 
 R = dict(real=True)

@@ -6,7 +6,7 @@ import sympy as sp
 from ..derivation import Name, Partial, Section, Step
 from ..functions import sigmoid
 from ..indexed import derive_indexed, unroll, unrolled_gradient
-from ..verify import check_equal
+from ..stepcheck import check_equal
 from . import claim_entries, compose, forward_section, register
 
 C = sp.Symbol("C")

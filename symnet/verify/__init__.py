@@ -1,0 +1,16 @@
+"""Measuring accuracy (issue 16): ``symnet.verify(formula)`` and ``symnet verify FORMULA``.
+
+* :mod:`symnet.verify.spec`: the one spec registry (outputs, dtypes, backends, points) and the
+  tolerance table per dtype, shared by the command, the tests and ``benchmarks/accuracy.py``;
+* :mod:`symnet.verify.evaluate`: a formula in mpmath (the reference) and in torch (autograd of the
+  formula as written);
+* :mod:`symnet.verify.measure`: the ULP tables (:func:`verify`);
+* :mod:`symnet.verify.hazard`: the measured hazard report of ``symnet derive FORMULA --stable``.
+
+The derivation step checker that was ``symnet.verify`` is :mod:`symnet.stepcheck`.
+"""
+from ..stepcheck import check_equal  # noqa: F401 - the step checker's old home, for code not yet moved
+from .measure import Cell, Report, verify
+from .spec import BOUNDS
+
+__all__ = ["verify", "Report", "Cell", "BOUNDS"]

@@ -1,0 +1,201 @@
+"""Evaluating a SymPy expression by walking its tree: in mpmath (the reference, at any precision)
+and in torch (autograd of the formula as written, every function through the registry's torch
+reference). One walk for both, so the reference and torch read the same tree."""
+from __future__ import annotations
+
+import math
+
+import mpmath
+import sympy as sp
+from sympy.codegen.cfunctions import expm1, log1p
+
+from ..errors import SymnetError
+from ..functions import relu, sigmoid
+from ..special import softplus
+
+__all__ = ["mp_value", "reference", "torch_value", "NotEvaluable"]
+
+
+class NotEvaluable(SymnetError):
+    """A node the evaluator has no rule for."""
+
+
+def _heaviside(x, h=None):
+    """H(x) with symnet's convention H(0) = 0 (the registry's, as torch.heaviside(x, 0) and relu′(0)
+    in PyTorch; the generated code uses it whatever value SymPy's Heaviside carries)."""
+    if mpmath.isnan(x):
+        return x
+    return mpmath.mpf(0) if x <= 0 else mpmath.mpf(1)
+
+
+_MP = {
+    sp.exp: mpmath.exp, sp.log: mpmath.log, expm1: mpmath.expm1, log1p: mpmath.log1p, sp.sin: mpmath.sin,
+    sp.cos: mpmath.cos, sp.tan: mpmath.tan, sp.sinh: mpmath.sinh, sp.cosh: mpmath.cosh, sp.tanh: mpmath.tanh,
+    sp.asinh: mpmath.asinh, sp.atan: mpmath.atan, sp.erf: mpmath.erf, sp.erfc: mpmath.erfc, sp.Abs: abs,
+    sp.sign: mpmath.sign, sp.Heaviside: _heaviside, sigmoid: lambda x: 1 / (1 + mpmath.exp(-x)),
+    relu: lambda x: max(x, mpmath.mpf(0)), softplus: lambda x: mpmath.log1p(mpmath.exp(x)),
+    sp.Max: lambda *a: max(a), sp.Min: lambda *a: min(a),
+}
+
+
+def mp_value(expr: sp.Basic, env: dict):
+    """``expr`` at the point ``env`` (symbol → mpf) in mpmath at the current precision; NaN where
+    it is not a real number."""
+    if expr.is_Symbol:
+        return env[expr]
+    if expr.is_Number or expr in (sp.pi, sp.E) or expr.is_NumberSymbol:
+        if expr is sp.zoo or expr is sp.nan:
+            return mpmath.mpf("nan")
+        if expr is sp.oo:
+            return mpmath.inf
+        if expr is sp.S.NegativeInfinity:
+            return -mpmath.inf
+        if expr.is_Rational:
+            return mpmath.mpf(int(expr.p)) / int(expr.q)
+        return mpmath.mpf(str(sp.Float(expr, mpmath.mp.dps + 5)))
+    if expr is sp.true:
+        return True
+    if expr is sp.false:
+        return False
+    args = [mp_value(a, env) for a in expr.args] if not isinstance(expr, sp.Piecewise) else None
+    if expr.is_Add:
+        return mpmath.fsum(args)
+    if expr.is_Mul:
+        out = mpmath.mpf(1)
+        for a in args:
+            out = out * a
+        return out
+    if expr.is_Pow:
+        b, e = args
+        if b == 0 and e < 0:
+            return mpmath.inf if e == int(e) and int(e) % 2 == 0 else mpmath.mpf("nan")  # ±inf: no limit
+        v = mpmath.power(b, e)
+        return v if not isinstance(v, mpmath.mpc) else (v.real if v.imag == 0 else mpmath.mpf("nan"))
+    if isinstance(expr, sp.Piecewise):
+        for value, cond in expr.args:
+            c = mp_value(cond, env)
+            if c is True or (c is not False and bool(c)):
+                return mp_value(value, env)
+        return mpmath.mpf("nan")
+    if isinstance(expr, sp.core.relational.Relational):
+        lhs, rhs = args
+        return bool({"<": lhs < rhs, "<=": lhs <= rhs, ">": lhs > rhs, ">=": lhs >= rhs,
+                     "==": lhs == rhs, "!=": lhs != rhs}[expr.rel_op])
+    if isinstance(expr, sp.And):
+        return all(args)
+    if isinstance(expr, sp.Or):
+        return any(args)
+    if isinstance(expr, sp.Not):
+        return not args[0]
+    f = _MP.get(type(expr))
+    if f is None:
+        raise NotEvaluable(f"no mpmath rule for {type(expr).__name__}")
+    try:
+        v = f(*args)
+    except (ValueError, ZeroDivisionError):
+        return mpmath.mpf("nan")
+    if isinstance(v, mpmath.mpc):
+        return v.real if v.imag == 0 else mpmath.mpf("nan")
+    return v
+
+
+LADDER = (50, 100, 300, 1200)  # digits: 50, raised while two successive precisions disagree
+_ZERO = mpmath.mpf("1e-340")  # below every dtype's smallest subnormal: rounds to 0 in all of them
+
+
+def _agree(a, b, dps: int) -> bool:
+    if mpmath.isnan(a) or mpmath.isnan(b):
+        return mpmath.isnan(a) and mpmath.isnan(b)
+    if mpmath.isinf(a) or mpmath.isinf(b):
+        return a == b
+    if abs(a) < _ZERO and abs(b) < _ZERO:  # 0 at 50 and 100 digits may be a cancellation: 300 decides
+        return dps >= 300
+    return abs(a - b) <= mpmath.mpf("1e-30") * abs(b)
+
+
+def reference(expr: sp.Expr, env_floats: dict):
+    """The exact value of ``expr`` at a point of floats: evaluated at 50 digits, then at 100, 300
+    and 1200 until two successive precisions agree to 30 digits (the formula as written may
+    cancel, in mpmath too: 1 − tanh²(88) needs 77 digits; a 0 is taken as 0 only when it is 0 at
+    100 and at 300 digits, so a result below 1e−290 may be read as 0). Returns (mpf or None where no two
+    precisions agreed, digits used); NaN where the formula is not a real number there."""
+    previous = None
+    for dps in LADDER:
+        with mpmath.workdps(dps):
+            env = {s: mpmath.mpf(v) for s, v in env_floats.items()}
+            try:
+                value = +mp_value(expr, env)
+            except (ValueError, ZeroDivisionError, OverflowError, TypeError):
+                value = mpmath.mpf("nan")
+        if previous is not None and _agree(value, previous, dps):
+            return value, dps
+        previous = value
+    return None, LADDER[-1]
+
+
+def torch_value(expr: sp.Basic, env: dict, torch):
+    """``expr`` in torch, tensors in ``env``: each registry function through its torch reference
+    (``Function.torch``), a Piecewise as nested ``torch.where``."""
+    from ..registry import entry_of
+
+    if expr.is_Symbol:
+        return env[expr]
+    if expr.is_Number or expr.is_NumberSymbol:
+        return float(expr)
+    if expr is sp.true or expr is sp.false:
+        return bool(expr)
+    if isinstance(expr, sp.Piecewise):
+        out = None
+        for value, cond in reversed(expr.args):
+            v = torch_value(value, env, torch)
+            if out is None:
+                out = v if torch.is_tensor(v) else torch.full_like(next(iter(env.values())), v)
+                continue
+            c = torch_value(cond, env, torch)
+            if c is True:
+                out = v if torch.is_tensor(v) else torch.full_like(out, v)
+            elif c is not False:
+                out = torch.where(c, v if torch.is_tensor(v) else torch.tensor(v, dtype=out.dtype), out)
+        return out
+    args = [torch_value(a, env, torch) for a in expr.args]
+    if expr.is_Add:
+        out = args[0]
+        for a in args[1:]:
+            out = out + a
+        return out
+    if expr.is_Mul:
+        out = args[0]
+        for a in args[1:]:
+            out = out * a
+        return out
+    if expr.is_Pow:
+        b, e = args
+        if e == 0.5:
+            return torch.sqrt(b) if torch.is_tensor(b) else math.sqrt(b)
+        return b ** e
+    if isinstance(expr, sp.core.relational.Relational):
+        lhs, rhs = args
+        return {"<": lambda: lhs < rhs, "<=": lambda: lhs <= rhs, ">": lambda: lhs > rhs,
+                ">=": lambda: lhs >= rhs, "==": lambda: lhs == rhs, "!=": lambda: lhs != rhs}[expr.rel_op]()
+    if isinstance(expr, (sp.And, sp.Or)):
+        out = args[0]
+        for a in args[1:]:
+            out = (out & a) if isinstance(expr, sp.And) else (out | a)
+        return out
+    if isinstance(expr, sp.Not):
+        return ~args[0]
+    args = [a if torch.is_tensor(a) else torch.tensor(a, dtype=next(iter(env.values())).dtype) for a in args]
+    if isinstance(expr, (sp.Max, sp.Min)):
+        f = torch.maximum if isinstance(expr, sp.Max) else torch.minimum
+        out = args[0]
+        for a in args[1:]:
+            out = f(out, a)
+        return out
+    if isinstance(expr, sp.Heaviside):
+        return torch.heaviside(args[0], args[1] if len(args) > 1 else torch.full_like(args[0], 0.5))
+    if isinstance(expr, softplus):
+        return torch.nn.functional.softplus(args[0])  # torch's as written (threshold 20)
+    entry = entry_of(type(expr))
+    if entry is None or entry.torch is None:
+        raise NotEvaluable(f"no torch reference for {type(expr).__name__}")
+    return entry.torch(torch, *args)

@@ -1,0 +1,108 @@
+"""The measured hazard report of ``symnet derive FORMULA --stable`` (issue 16 point 3).
+
+For the generated form of each output (the NumPy code ``symnet.compile`` runs), in float32 and
+float64, at a grid of extreme points (each dtype's extremes: 0, ±1e−30, subnormals, ±1, ±20,
+±88.7, ±1e4, ±3e38, the largest finite number, ±inf, both sides of every Piecewise boundary, and
+random points), the result is compared with the exact value in mpmath. A hazard is FOUND, never
+asserted:
+
+* **overflow**: NaN or ±inf where the true result is a finite number of the dtype (or the wrong
+  infinity);
+* **underflow**: 0 or a subnormal where the true result is a normal number;
+* **cancellation** (lost digits): a finite normal result off by more than the dtype's bound
+  (:data:`symnet.verify.spec.BOUNDS`) in ULPs.
+
+An output with none at any point is reported as "no hazard found in" the ranges measured, with
+the number of points.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import mpmath
+import numpy as np
+
+from .measure import classify, measure_points, _boundaries
+from .spec import BOUNDS
+
+__all__ = ["hazards", "hazard_section"]
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.4g}"
+
+
+def hazards(d, dtypes=("float32", "float64"), n: int = 20, seed: int = 0, function=None) -> list[dict]:
+    """One dict per output × dtype: ``output``, ``meaning``, ``dtype``, ``points`` measured, ``ranges``
+    (text), ``found`` (kind → (where, got, true, ULPs): the first point of an overflow or underflow,
+    the worst of a cancellation). ``function``: what to measure instead of the generated code (called
+    with the input arrays in the kernel's order, returning one array per output); for tests."""
+    from ..codegen import compile as compile_
+    from .evaluate import reference
+
+    kernel = compile_(d, "numpy")
+    k = kernel.kernel
+    symbols = [i.symbol for i in k.inputs]
+    names = [i.name for i in k.inputs]
+    bounds_at = [(None if len(symbols) == 1 else symbols.index(s), v)
+                 for s, v in {bv for o in k.outputs for bv in _boundaries(o.expr)}]
+    rows = []
+    for dt in dtypes:
+        pts = measure_points(symbols, dt, n, seed, False, bounds_at)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            outs = (function or kernel)(*[np.ascontiguousarray(pts[:, q]) for q in range(len(symbols))])
+        fi = np.finfo(dt)
+        for q, o in enumerate(k.outputs):
+            found: dict[str, tuple] = {}
+            measured = []
+            for r, row in enumerate(pts):
+                env = {s: float(v) for s, v in zip(symbols, row)}
+                true, _ = reference(o.expr, env)
+                if true is None or mpmath.isnan(true):
+                    continue
+                measured.append(row)
+                got = float(outs[q][r])
+                kind, ulps = classify(got, true, dt)
+                where = ", ".join(f"{nm}={_fmt(float(v))}" for nm, v in zip(names, row))
+                t = float(true) if abs(true) < mpmath.mpf("1e400") else math.copysign(math.inf, float(true))
+                hazard = None
+                if kind == "mismatch":
+                    hazard = "overflow"
+                elif kind == "normal" and (got == 0 or abs(got) < fi.tiny):
+                    hazard = "underflow"
+                elif kind == "normal" and ulps > BOUNDS[dt]:
+                    hazard = "cancellation"
+                if hazard and (hazard not in found or (hazard == "cancellation" and ulps > found[hazard][3])):
+                    found[hazard] = (where, got, t, ulps)
+            ranges = "; ".join(f"{nm} ∈ [{_fmt(min(float(r[i]) for r in measured))}, "
+                               f"{_fmt(max(float(r[i]) for r in measured))}]" for i, nm in enumerate(names)) \
+                if measured else "no point in the domain"
+            rows.append({"output": o.name, "meaning": o.meaning, "dtype": dt, "points": len(measured),
+                         "ranges": ranges, "found": found})
+    return rows
+
+
+def hazard_section(d):
+    """The measured hazards as a Section (a table: output, dtype, what was found, where)."""
+    from ..derivation import Section
+
+    rows = hazards(d)
+    table = [("output", "dtype", "measured", "hazard found", "first/worst point")]
+    for r in rows:
+        if not r["found"]:
+            table.append((r["meaning"], r["dtype"], f"{r['points']} points", f"no hazard found in {r['ranges']}", ""))
+        for kind, (where, got, true, ulps) in r["found"].items():
+            what = {"overflow": f"overflow: {got:.4g} where the true value is {true:.6g}",
+                    "underflow": f"underflow: {got:.4g} where the true value is {true:.6g} (a term underflowed, "
+                                 "or overflowed in a divisor)",
+                    "cancellation": f"cancellation: {ulps:.3g} ULP off (true {true:.6g}, got {got:.6g})"}[kind]
+            table.append((r["meaning"], r["dtype"], f"{r['points']} points", what, where))
+    text = ("The generated code of each output, run in float32 and float64 at the extreme points of each dtype "
+            "(0, ±1e−30, subnormals, ±1, ±20, ±88.7, ±1e4, ±3e38, the largest number, ±inf, both sides of "
+            "each Piecewise boundary) and random ones, against mpmath: overflow = NaN/inf where the true value "
+            f"is finite; underflow = 0 or subnormal where it is normal; cancellation = more than "
+            f"{BOUNDS['float32']:g} (float32) / {BOUNDS['float64']:g} (float64) ULPs off. Measured, not claimed: "
+            "points outside the formula's domain are left out, and ranges not listed were not measured.")
+    return Section("Measured hazards of the generated code", (), text, tuple(table))

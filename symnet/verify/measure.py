@@ -1,0 +1,461 @@
+"""``symnet.verify``: the worst error in ULPs of every output, dtype and backend against mpmath.
+
+For each output of a formula (its value and each gradient), each dtype and each backend: the
+generated function is run at random and extreme points (:func:`symnet.verify.spec.extremes`,
+both sides of every Piecewise boundary), and each result is compared with the exact value
+(the output's formula in mpmath at 50 digits, raised to 100, 300, 1200 where the formula as
+written cancels in mpmath too). Beside it, the same figure for torch autograd of the formula as
+written (each function through the registry's torch reference) and for torch's built-in
+function where there is one.
+
+ULPs. The error of a result ``got`` is ``|got − true| / ulp(true)``, with ``true`` rounded to the
+dtype (through float64: a double rounding for float32, at most half a float32 ULP off) and
+``ulp`` its spacing there. Where the true result is 0 or subnormal the error is in units of the
+dtype's smallest subnormal (an absolute floor) and is shown apart ("sub"): the bound holds where
+the true result is a normal number. A NaN or infinity where the true result is not one (or of the
+other sign) is a mismatch, shown as such, and always fails. Points where the formula is not a
+real number (outside its domain, or a limit mpmath cannot take, inf − inf) are skipped and
+counted; so are the rare ones where no two precisions agreed ("unresolved").
+"""
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from dataclasses import dataclass, field
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from ..errors import SymnetError
+from .evaluate import NotEvaluable, reference, torch_value
+from .spec import BOUNDS, Spec, extremes, spec_for, sweep
+
+__all__ = ["Cell", "Report", "verify", "measure_points", "classify"]
+
+IMPLEMENTATIONS = ("symnet numpy", "symnet triton", "torch autograd", "torch built-in")
+
+
+@dataclass
+class Cell:
+    """The worst error of one implementation, for one output and dtype."""
+
+    output: str
+    dtype: str
+    implementation: str
+    worst_ulp: float = 0.0  # where the true result is normal
+    worst_at: str = ""
+    worst_sub: float = 0.0  # where it is 0 or subnormal, in smallest-subnormal units
+    sub_at: str = ""
+    mismatches: int = 0  # NaN or inf where the true result is not that
+    mismatch_at: str = ""
+    points: int = 0
+    note: str = ""  # why there is no figure ("not measurable in the interpreter: ...")
+    held: bool = True  # held to the bound (False: Triton under TRITON_INTERPRET=1, shown with *)
+
+    @property
+    def measured(self) -> bool:
+        return not self.note
+
+    def passed(self, bound: float) -> bool:
+        return self.measured and self.mismatches == 0 and self.worst_ulp <= bound
+
+    def text(self) -> str:
+        if not self.measured:
+            return "n/m"
+        star = "" if self.held else "*"
+        if self.mismatches:
+            return f"{self.mismatch_at.split(':')[0]}×{self.mismatches}{star}"
+        return _num(self.worst_ulp) + star
+
+
+def _num(v: float) -> str:
+    return "0" if v == 0 else (f"{v:.2f}" if v < 10 else (f"{v:.0f}" if v < 1e5 else f"{v:.1e}"))
+
+
+@dataclass
+class Report:
+    """The measured table of one formula; ``passed`` when every symnet cell measured is within bound."""
+
+    formula: str
+    bounds: dict
+    cells: list = field(default_factory=list)
+    skipped: dict = field(default_factory=dict)  # dtype → points outside the domain
+    unresolved: dict = field(default_factory=dict)  # dtype → points no precision resolved
+    notes: list = field(default_factory=list)
+
+    def cell(self, output: str, dtype: str, implementation: str) -> Cell | None:
+        return next((c for c in self.cells if (c.output, c.dtype, c.implementation) == (output, dtype, implementation)),
+                    None)
+
+    @property
+    def failures(self) -> list:
+        return [c for c in self.cells if c.implementation.startswith("symnet") and c.measured and c.held
+                and not c.passed(self.bounds[c.dtype])]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def table(self) -> str:
+        impls = [i for i in IMPLEMENTATIONS if any(c.implementation == i for c in self.cells)]
+        head = ["output", "dtype", "bound"] + impls + ["result"]
+        rows = [head]
+        keys = []
+        for c in self.cells:
+            if (c.output, c.dtype) not in keys:
+                keys.append((c.output, c.dtype))
+        for out, dtype in keys:
+            row = [out, dtype, f"≤ {_num(self.bounds[dtype])}"]
+            ok = True
+            for i in impls:
+                c = self.cell(out, dtype, i)
+                row.append("" if c is None else c.text())
+                if c is not None and i.startswith("symnet") and c.measured and c.held and \
+                        not c.passed(self.bounds[dtype]):
+                    ok = False
+            row.append("pass" if ok else "FAIL")
+            rows.append(row)
+        widths = [max(len(r[k]) for r in rows) for k in range(len(head))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+    def details(self) -> str:
+        lines = []
+        for c in self.cells:
+            if not c.measured:
+                lines.append(f"  {c.implementation}, {c.output}, {c.dtype}: {c.note}")
+                continue
+            if c.mismatches:
+                lines.append(f"  {c.implementation}, {c.output}, {c.dtype}: {c.mismatches} NaN/inf mismatch(es), "
+                             f"e.g. {c.mismatch_at}")
+            if c.worst_ulp > self.bounds[c.dtype] or c.implementation.startswith("symnet"):
+                if c.worst_at:
+                    lines.append(f"  {c.implementation}, {c.output}, {c.dtype}: worst {_num(c.worst_ulp)} ULP at "
+                                 f"{c.worst_at}" + (f"; true 0/subnormal: {_num(c.worst_sub)} subnormal steps at "
+                                                    f"{c.sub_at}" if c.worst_sub else ""))
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        n = {d: max((c.points for c in self.cells if c.dtype == d), default=0) for d in self.bounds}
+        parts = [f"Accuracy of {self.formula}: worst error in ULPs against mpmath (50 digits, more where the "
+                 "formula cancels), where the true result is a normal number",
+                 "", self.table(), "",
+                 "points: " + ", ".join(f"{d}: {n[d]} measured, {self.skipped.get(d, 0)} outside the domain, "
+                                        f"{self.unresolved.get(d, 0)} unresolved" for d in n),
+                 "NaN×k / inf×k: k points where the result is NaN / infinite and the true value is not; "
+                 "n/m: not measurable (below).", "Worst points:", self.details()]
+        parts += self.notes
+        parts.append("" if self.passed else f"{len(self.failures)} symnet figure(s) past the bound")
+        return "\n".join(p for p in parts if p is not None).rstrip() + "\n"
+
+
+def classify(got: float, true, dtype: str) -> tuple[str, float]:
+    """("normal"|"sub"|"mismatch"|"ok", ULPs) of one result against the exact value ``true`` (mpf)."""
+    t = float(true) if abs(true) < mpmath.mpf("1e400") else math.copysign(math.inf, float(true))
+    with np.errstate(over="ignore"):
+        td = np.dtype(dtype).type(t)
+    if math.isnan(got):
+        return "mismatch", math.inf
+    if math.isinf(td):
+        return ("ok", 0.0) if got == td else ("mismatch", math.inf)
+    if math.isinf(got):
+        return "mismatch", math.inf
+    fi = np.finfo(dtype)
+    err = float(abs(mpmath.mpf(got) - true))
+    if abs(td) >= fi.tiny:
+        with np.errstate(over="ignore"):
+            step = float(np.spacing(np.abs(td)))
+        if math.isinf(step):  # the largest finite number: the step below it
+            step = float(np.spacing(np.nextafter(np.abs(td), td.dtype.type(0))))
+        return "normal", err / step
+    return "sub", err / float(fi.smallest_subnormal)
+
+
+def _boundaries(expr: sp.Expr) -> list[tuple[sp.Symbol, float]]:
+    """(variable, value) where a condition of a Piecewise in ``expr`` on one variable switches."""
+    found = []
+    for pw in expr.atoms(sp.Piecewise):
+        for _, cond in pw.args:
+            for rel in cond.atoms(sp.core.relational.Relational):
+                diff = rel.lhs - rel.rhs
+                syms = diff.free_symbols
+                if len(syms) != 1:
+                    continue
+                s = next(iter(syms))
+                try:
+                    poly = sp.Poly(diff, s)
+                except sp.PolynomialError:
+                    continue
+                if poly.degree() == 1:
+                    a, b = poly.all_coeffs()
+                    found.append((s, float(-b / a)))
+    return found
+
+
+def measure_points(variables, dtype: str, n: int = 60, seed: int = 0, full_sweep: bool = False,
+                   boundaries=(), others=(0.0, 1.0, 0.3, -1.5, 0.7, 2.5), ranges=()) -> np.ndarray:
+    """Points (one row each, a column per variable) in ``dtype``: the extremes, both sides of each
+    boundary (``(index of variable or None for all, value)``), ``n`` random values (log-uniform
+    magnitudes 1e−8…1e8 of both signs, and uniform in ±5), with ``full_sweep`` the log-spaced sweep
+    of the dtype's finite range. One variable sweeps while the others take the values ``others``;
+    ``ranges`` (one (lo, hi) or (None, None) per variable) keeps a variable inside its range."""
+    typ = np.dtype(dtype).type
+    rng = np.random.default_rng(seed)
+    values = list(extremes(dtype))
+    if full_sweep:
+        values += sweep(dtype)
+    values += list(np.concatenate([rng.choice([-1, 1], n // 2) * 10 ** rng.uniform(-8, 8, n // 2),
+                                   rng.uniform(-5, 5, n - n // 2)]))
+    k = len(variables)
+    per_var: list[list[float]] = [list(values) for _ in range(k)]
+    for i, (lo, hi) in enumerate(ranges or ()):
+        if lo is not None:
+            per_var[i] = [v for v in per_var[i] if lo <= v <= hi] + list(np.linspace(lo, hi, 7))
+    for index, b in boundaries:
+        bd = typ(b)
+        near = [float(bd), float(np.nextafter(bd, typ(math.inf))), float(np.nextafter(bd, typ(-math.inf)))]
+        for i in range(k) if index is None else [index]:
+            per_var[i] += near
+    rows = []
+    if k == 1:
+        rows = [(v,) for v in per_var[0]]
+    else:
+        for i in range(k):
+            for j, v in enumerate(per_var[i]):
+                rows.append(tuple(v if q == i else _inside(others[(j + q) % len(others)], (ranges or {}) and ranges[q])
+                                  for q in range(k)))
+        rows += [(v,) * k for v in values if all(any(v == w for w in pv) for pv in per_var)]
+        for _ in range(n):
+            rows.append(tuple(float(rng.choice(per_var[q])) for q in range(k)))
+    with np.errstate(over="ignore"):
+        arr = np.array(rows, dtype=np.float64).astype(dtype) if rows else np.zeros((0, k), dtype)
+    return np.unique(arr, axis=0) if len(arr) else arr
+
+
+def _inside(v: float, rng) -> float:
+    """``v`` moved into the range ``rng`` ((lo, hi), or empty/(None, None) for any value)."""
+    if not rng or rng[0] is None:
+        return v
+    lo, hi = rng
+    return v if lo <= v <= hi else lo + (hi - lo) * (abs(v) % 1.0)
+
+
+def _where(names, row) -> str:
+    return ", ".join(f"{n}={float(v):.6g}" for n, v in zip(names, row))
+
+
+class _Acc:
+    """Accumulates one cell from the results at each point."""
+
+    def __init__(self, cell: Cell, names):
+        self.cell, self.names = cell, names
+
+    def add(self, got: float, true, row) -> None:
+        kind, ulps = classify(got, true, self.cell.dtype)
+        c = self.cell
+        c.points += 1
+        if kind == "mismatch":
+            c.mismatches += 1
+            if not c.mismatch_at:
+                c.mismatch_at = f"{'NaN' if math.isnan(got) else 'inf'}: got {got:.6g}, true {mpmath.nstr(true, 8)} " \
+                                f"at {_where(self.names, row)}"
+        elif kind == "normal" and ulps > c.worst_ulp:
+            c.worst_ulp, c.worst_at = ulps, f"{_where(self.names, row)} (got {got:.9g}, true {mpmath.nstr(true, 10)})"
+        elif kind == "sub" and ulps > c.worst_sub:
+            c.worst_sub, c.sub_at = ulps, _where(self.names, row)
+
+
+def _as_derivation(d_or_formula, wrt):
+    from ..derivation import Derivation
+    from ..engine import derive
+    from ..parsing import parse_expression, parse_symbols
+
+    if isinstance(d_or_formula, Derivation):
+        return d_or_formula, spec_for(d_or_formula.title or d_or_formula.name or "derivation")
+    if isinstance(d_or_formula, Spec):
+        spec = d_or_formula
+    elif isinstance(d_or_formula, str):
+        spec = spec_for(d_or_formula)
+    else:
+        raise SymnetError(f"symnet.verify takes a formula (str) or a Derivation, not {type(d_or_formula).__name__}")
+    expr = parse_expression(spec.formula)
+    variables = parse_symbols(wrt) if isinstance(wrt, str) else wrt
+    return derive(expr, variables, title=spec.formula), spec
+
+
+def verify(d_or_formula, wrt=None, *, dtypes=("float32", "float64"), backends=("numpy",), n: int = 60,
+           seed: int = 0, max_ulp: dict | float | None = None, full_sweep: bool = False,
+           torch: bool = True) -> Report:
+    """Measure the accuracy of a formula's generated code: a :class:`Report` whose table gives, per
+    output (value and each gradient) × dtype × backend, the worst error in ULPs against mpmath,
+    beside torch autograd of the formula as written and torch's built-in function where there is one.
+
+    ``d_or_formula``: a formula (``"log(exp(a) + exp(b))"``) or a Derivation from :func:`symnet.derive`.
+    ``max_ulp``: the bound (a number for every dtype, or a dict per dtype); default
+    :data:`symnet.verify.spec.BOUNDS`. ``str(report)`` is the printed table; ``report.passed``.
+
+    Raises:
+        ParseError: the formula or ``wrt`` does not parse.
+        SymnetError: an unknown dtype or backend, or a derivation that cannot be generated.
+    """
+    from ..codegen import compile as compile_
+
+    for dt in dtypes:
+        if dt not in BOUNDS:
+            raise SymnetError(f"unknown dtype {dt!r}; available: {', '.join(BOUNDS)}")
+    for b in backends:
+        if b not in ("numpy", "triton"):
+            raise SymnetError(f"unknown backend {b!r}; available: numpy, triton")
+    bounds = dict(BOUNDS)
+    if isinstance(max_ulp, dict):
+        bounds.update(max_ulp)
+    elif max_ulp is not None:
+        bounds = {k: float(max_ulp) for k in bounds}
+    d, spec = _as_derivation(d_or_formula, wrt)
+    kernel = compile_(d, "numpy")
+    k = kernel.kernel
+    symbols = [i.symbol for i in k.inputs]
+    names = [i.name for i in k.inputs]
+    report = Report(spec.formula, {dt: bounds[dt] for dt in dtypes})
+    # spec.arguments: the order torch's built-in takes them (bce_logits(z, t) → z first)
+    by_name = dict(zip(names, symbols))
+    builtin_order = [by_name.get(a) for a in spec.arguments] if spec.arguments else None
+    if builtin_order and any(s is None for s in builtin_order):
+        builtin_order = None
+    bounds_at = [(None if len(symbols) == 1 else symbols.index(s), v) for s, v in
+                 {bv for o in k.outputs for bv in _boundaries(o.expr)}]
+    if spec.boundaries and builtin_order:
+        bounds_at += [(symbols.index(builtin_order[0]), b) for b in spec.boundaries]
+    cache: dict = {}
+    triton = {b: None for b in backends if b == "triton"}
+    for dt in dtypes:
+        ranges = [spec.ranges.get(a, (None, None)) for a in (
+            [spec.arguments[builtin_order.index(s)] for s in symbols] if builtin_order else [])] or ()
+        pts = measure_points(symbols, dt, n, seed, full_sweep, bounds_at, spec.others, ranges)
+        truths, keep = [], []
+        skipped = unresolved = 0
+        for r, row in enumerate(pts):
+            env = {s: float(v) for s, v in zip(symbols, row)}
+            vals = []
+            for q, o in enumerate(k.outputs):
+                key = (q, tuple(env.values()))
+                if key not in cache:
+                    cache[key] = reference(o.expr, env)
+                vals.append(cache[key][0])
+            if any(v is None for v in vals):
+                unresolved += 1
+            elif any(mpmath.isnan(v) for v in vals):
+                skipped += 1
+            else:
+                truths.append(vals)
+                keep.append(r)
+        report.skipped[dt], report.unresolved[dt] = skipped, unresolved
+        pts = pts[keep]
+        results: dict[str, list] = {}
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            outs = kernel(*[np.ascontiguousarray(pts[:, q]) for q in range(len(symbols))]) if len(pts) else None
+        results["symnet numpy"] = [np.asarray(o, dtype=np.float64) for o in outs] if outs is not None else None
+        if "triton" in backends:
+            results["symnet triton"] = _triton(d, pts, len(symbols), triton)
+        if torch:
+            results["torch autograd"] = _torch_autograd(k, pts, symbols, dt, None)
+            if spec.torch_builtin is not None and builtin_order:
+                results["torch built-in"] = _torch_autograd(k, pts, symbols, dt, (spec.torch_builtin, builtin_order))
+        for q, o in enumerate(k.outputs):
+            for impl in IMPLEMENTATIONS:
+                if impl not in results:
+                    continue
+                cell = Cell(o.name, dt, impl)
+                report.cells.append(cell)
+                got = results[impl]
+                if isinstance(got, str):
+                    cell.note = got
+                    continue
+                if got is None or got[q] is None:
+                    cell.note = "no result"
+                    continue
+                acc = _Acc(cell, names)
+                for r in range(len(pts)):
+                    acc.add(float(got[q][r]), truths[r][q], pts[r])
+    if "triton" in backends and os.environ.get("TRITON_INTERPRET") == "1":
+        report.notes.append("* symnet triton ran under TRITON_INTERPRET=1 (the CPU interpreter, which rounds some "
+                            "float32 operations through bfloat16 and has no libdevice): its figures are shown, "
+                            "not held to the bound.")
+        for c in report.cells:
+            if c.implementation != "symnet triton" or not c.measured:
+                continue
+            c.held = False
+            ref = report.cell(c.output, c.dtype, "symnet numpy")
+            worse = c.mismatches > (ref.mismatches if ref else 0) or (ref is not None and ref.measured and
+                                                                     c.worst_ulp > 16 * max(ref.worst_ulp, 1.0))
+            if worse:
+                report.notes.append(f"  symnet triton, {c.output}, {c.dtype}: worse than the NumPy code at the same "
+                                    "points; not measurable in the interpreter (possibly its bfloat16 rounding), "
+                                    "to be measured on a GPU")
+    return report
+
+
+def _triton(d, pts, nvars, state):
+    """The Triton backend's results, or a string saying why there are none."""
+    try:
+        import torch
+        if not torch.cuda.is_available():
+            os.environ.setdefault("TRITON_INTERPRET", "1")
+        from ..codegen import compile as compile_
+        if state.get("triton") is None:
+            state["triton"] = compile_(d, "triton")
+        fn = state["triton"]
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        args = [torch.tensor(np.ascontiguousarray(pts[:, q]), device=device) for q in range(nvars)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            outs = fn(*args)
+        if outs is None or any(o is None for o in outs):
+            return "not measurable in the interpreter (the kernel returned None: libdevice)"
+        return [o.detach().cpu().double().numpy() for o in outs]
+    except SymnetError as exc:
+        return f"not available: {exc}"
+    except Exception as exc:  # noqa: BLE001 - the interpreter's limits: reported, not raised
+        return f"not measurable in the interpreter ({type(exc).__name__}: {str(exc).splitlines()[0][:80] if str(exc) else ''})"
+
+
+def _torch_autograd(k, pts, symbols, dtype, builtin):
+    """torch's results for every output of the kernel: the value outputs from the formula as
+    written (or the built-in), the gradients by autograd; a string where torch cannot."""
+    try:
+        import torch
+    except ImportError:
+        return "torch is not installed"
+    tdtype = getattr(torch, dtype)
+    tensors = {s: torch.tensor(pts[:, q], dtype=tdtype, requires_grad=True) for q, s in enumerate(symbols)}
+    values = [o for o in k.outputs if o.wrt is None]
+    out: list = [None] * len(k.outputs)
+    try:
+        for vi, vo in enumerate(values):
+            if builtin is not None:
+                fn, order = builtin
+                y = fn(torch, *[tensors[s] for s in order])
+            else:
+                y = torch_value(vo.expr, tensors, torch)
+            if not torch.is_tensor(y):
+                y = torch.full((len(pts),), float(y), dtype=tdtype)
+            y = y.expand(len(pts)) if y.dim() == 0 else y
+            out[k.outputs.index(vo)] = y.detach().double().numpy()
+            grads = torch.autograd.grad(y.sum(), list(tensors.values()), allow_unused=True,
+                                        retain_graph=False) if y.requires_grad else [None] * len(tensors)
+            g_of = dict(zip(tensors, grads))
+            # the gradient outputs of this value: describe() lists them row by row after the values
+            grad_outs = [o for o in k.outputs if o.wrt is not None]
+            per_row = len(grad_outs) // max(len(values), 1)
+            for go in grad_outs[vi * per_row:(vi + 1) * per_row]:
+                g = g_of.get(go.wrt)
+                out[k.outputs.index(go)] = np.zeros(len(pts)) if g is None else g.double().numpy()
+    except NotEvaluable as exc:
+        return f"not available: {exc}"
+    except (RuntimeError, TypeError, ValueError) as exc:
+        return f"torch refused: {str(exc).splitlines()[0][:80]}"
+    return out

@@ -1,0 +1,106 @@
+"""Random compositions of registry functions (depth ≤ 3), compiled with the NumPy backend, against
+mpmath at random points of their domain (issue 16, "How it is checked"). The tolerance is the
+formula's own sensitivity to rounding: each node's value perturbed by one relative unit moves the
+result by a measured amount (mpmath), and the generated code may be off by a few float64 rounding
+errors of each node, i.e. err ≤ 16·eps·(|f| + Σ_nodes |∂f/∂node · node|). A wrong derivative, a
+wrong lowering or a stability rewrite that is not exact fails by far more. A composition Hypothesis
+finds failing is kept below as a named regression test."""
+from __future__ import annotations
+
+import math
+import warnings
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+import symnet  # noqa: E402
+from symnet.parsing import parse_expression  # noqa: E402
+from symnet.registry import REGISTRY  # noqa: E402
+from symnet.verify.evaluate import mp_value, reference  # noqa: E402
+
+UNARY = sorted(n for n, f in REGISTRY.items() if f.arity[0] == 1 and f.family != "loss" and n != "where")
+EPS = float(np.finfo(np.float64).eps)
+
+
+def _chain(names) -> str:
+    text = "x"
+    for f in names:
+        text = f"{f}({text})"
+    return text
+
+
+def compositions(depth: int = 3):
+    """f3(f2(f1(x))) with 1 to ``depth`` functions, alone or combined with a second chain by + − ×."""
+    chain = st.lists(st.sampled_from(UNARY), min_size=1, max_size=depth).map(_chain)
+    return st.one_of(chain, st.builds(lambda a, op, b: f"({a}) {op} ({b})", chain, st.sampled_from("+-*"),
+                                      st.lists(st.sampled_from(UNARY), min_size=1, max_size=depth - 1).map(_chain)))
+
+
+def _sensitivity(expr, env):
+    """Σ over the nodes of ``expr`` of |∂f/∂node · node| at ``env``, measured in mpmath (50 digits)."""
+    delta = mpmath.mpf("1e-25")
+    total = mpmath.mpf(0)
+    with mpmath.workdps(60):
+        base = mp_value(expr, {s: mpmath.mpf(v) for s, v in env.items()})
+        for node in set(sp.preorder_traversal(expr)):
+            if node.is_Atom or not isinstance(node, sp.Expr) or node == expr:
+                continue
+            moved = expr.xreplace({node: node * (1 + sp.Float(1e-25, 60))})
+            v = mp_value(moved, {s: mpmath.mpf(v) for s, v in env.items()})
+            if mpmath.isfinite(v):
+                total += abs(v - base) / delta
+    return total
+
+
+def check(formula: str, points) -> None:
+    expr = parse_expression(formula)
+    if not expr.free_symbols:  # x − x: nothing to differentiate
+        return
+    x = next(iter(expr.free_symbols))
+    k = symnet.compile(symnet.derive(expr, [x]))
+    kernel = k.kernel
+    xs = np.array(points, dtype=np.float64)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        outs = k(xs)
+    for out, spec in zip(outs, kernel.outputs):
+        for j, xv in enumerate(xs):
+            env = {x: float(xv)}
+            true, _ = reference(spec.expr, env)
+            if true is None or not mpmath.isfinite(true) or abs(true) > 1e250:
+                continue  # outside the domain, or beyond the range the tolerance is meant for
+            got = float(out[j])
+            sens = _sensitivity(spec.expr, env)
+            if not mpmath.isfinite(sens) or sens > 1e250:
+                continue
+            allowed = 16 * EPS * float(abs(true) + sens) + 1e-300
+            assert math.isfinite(got) and abs(got - float(true)) <= allowed, (
+                f"{formula}: {spec.name} at x={xv!r}: got {got!r}, true {mpmath.nstr(true, 17)}, "
+                f"allowed ±{allowed:.3g}")
+
+
+@settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(compositions(), st.lists(st.one_of(st.floats(-5, 5), st.floats(-60, 60)), min_size=4, max_size=4))
+def test_random_compositions_match_mpmath(formula, points):
+    check(formula, points)
+
+
+# -------------------------------------------------------------- regressions Hypothesis found
+# Found by a longer, randomized run of the test above (150 examples); kept as named tests. Both are
+# open bugs of the code generator (outside the measurement): xfail(strict) until fixed.
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="found 2026-11-30: the generated gradient underflows to 0, true −9.6e−100")
+def test_regression_mish_of_log2_gradient_at_a_tiny_x():
+    check("(sign(x)) + (mish(log2(x)))", [2.8585445864182006e-231])
+
+
+@pytest.mark.xfail(strict=True, raises=symnet.SymnetError,
+                   reason="found 2026-11-30: the NumPy backend cannot generate ITE(t0, x <= -3, False)")
+def test_regression_nested_piecewise_activations_generate():
+    check("relu(hardsigmoid(hardshrink(x)))", [2.0131857780081507e-23, -1.1196978421407309, 4.146874000582525, 0.5])
