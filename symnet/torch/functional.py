@@ -40,7 +40,7 @@ def _reduce(x: torch.Tensor, reduction: str) -> torch.Tensor:
     raise SymnetError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
 
 
-def activation(name: str, input: torch.Tensor, *params: float) -> torch.Tensor:
+def activation(name: str, input: torch.Tensor, *params: float) -> torch.Tensor:  # noqa: A002
     """The registry activation ``name`` (``symnet.registry.activation_names()``) applied entry by
     entry, with its extra parameters (as the registry orders them)."""
     op = _ops._POINTWISE.get(name)
@@ -57,6 +57,9 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
                           f"{', '.join(n for n, o in _ops._POINTWISE.items() if len(o.inputs) > 1 and '_' != n[0] and not n.startswith('formula_'))}")
     tensors = _broadcast(input, *(target if isinstance(target, (tuple, list)) else (target,)))
     return _reduce(op.op(*tensors, [float(p) for p in params])[0], reduction)
+
+
+_apply_activation = activation
 
 
 def _activation_names():
@@ -136,7 +139,7 @@ def dense(input, weight, bias=None, activation="sigmoid"):
     y = y.reshape(*lead, weight.shape[0])
     if act in ("linear", "sigmoid"):
         return y
-    return activation(act, y)  # registry name: gelu, silu, leaky_relu (default slope), ...
+    return _apply_activation(act, y)  # registry name: gelu, silu, leaky_relu (default slope), ...
 
 
 def linear(input, weight, bias=None):
