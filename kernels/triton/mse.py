@@ -170,11 +170,11 @@ if not _registered(_OP):  # loading this file twice must not register the op twi
     # second derivative through it is a one-line error (it has no derivative of its own)
     @torch.library.custom_op(_OP + "_backward", mutates_args=())
     def _backward_op(g: torch.Tensor, partials: list[torch.Tensor], inputs: list[torch.Tensor]) -> list[torch.Tensor]:
-        return [(g * p).to(p.dtype) for p in partials]
+        return [(g * _part).to(_part.dtype) for _part in partials]
 
     @_backward_op.register_fake
     def _(g, partials, inputs):
-        return [torch.empty_like(p) for p in partials]
+        return [torch.empty_like(_part) for _part in partials]
 
     def _twice(ctx, grads):
         raise RuntimeError(f"{_OP} is differentiable once: its backward has no derivative "
