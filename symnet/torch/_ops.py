@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import inspect
 import os
 
 import sympy as sp
@@ -221,24 +222,37 @@ def formula_op(expr: sp.Expr, inputs: tuple[sp.Symbol, ...]) -> Pointwise:
 
 
 # ---------------------------------------------------------------------------------------
-# Dense layers: y = act(a Wᵀ + b) on (B, m) rows; act "linear" or "sigmoid" (fused kernels).
+# Dense layers: y = act(a Wᵀ + b) on (B, m) rows: "linear", or an activation with a fused
+# generated kernel pair dense_<act> / dense_<act>_backward in kernels/triton/dense.py (σ today).
+
+@torch.compiler.assume_constant_result  # torch.compile takes the answer as a constant (no file access traced)
+def fused_dense(activation: str) -> bool:
+    """Whether the committed dense module has fused forward and backward kernels for ``activation``."""
+    k = _kernels("dense")
+    return activation == "linear" or (hasattr(k, f"dense_{activation}") and hasattr(k, f"dense_{activation}_backward"))
+
 
 def _dense_impl(a: torch.Tensor, W: torch.Tensor, b: torch.Tensor | None, activation: str) -> torch.Tensor:
     k = _kernels("dense")
     with _launch("dense", a):
         if b is None:
             b = torch.zeros(W.shape[0], dtype=a.dtype, device=a.device)
-        return (k.linear if activation == "linear" else k.dense_sigmoid)(a, W, b)
+        return (k.linear if activation == "linear" else getattr(k, f"dense_{activation}"))(a, W, b)
 
 
-def _dense_backward_impl(g: torch.Tensor, a: torch.Tensor, W: torch.Tensor, y: torch.Tensor,
+def _dense_backward_impl(g: torch.Tensor, a: torch.Tensor, W: torch.Tensor, b: torch.Tensor | None, y: torch.Tensor,
                          activation: str) -> list[torch.Tensor]:
     k = _kernels("dense")
+    g = g.contiguous()
     with _launch("dense_backward", a):
         if activation == "linear":
-            dW, db, da = k.linear_backward(a, W, g.contiguous())
-        else:
-            dW, db, da = k.dense_sigmoid_backward(a, W, y, g.contiguous())
+            dW, db, da = k.linear_backward(a, W, g)
+        else:  # the generated backward's arguments by name: a, W, y = f(z), z (an f′ that reads z), g
+            backward = getattr(k, f"dense_{activation}_backward")
+            known = {"a": a, "W": W, "y": y, "g": g}
+            if "z" in inspect.signature(backward).parameters:
+                known["z"] = a @ W.T + (b if b is not None else 0)
+            dW, db, da = backward(*(known[n] for n in inspect.signature(backward).parameters))
     return [da, dW, db]
 
 
@@ -249,18 +263,18 @@ if not _exists("dense"):
     def _dense_setup(ctx, inputs, output):
         a, W, b, activation = inputs
         ctx.activation, ctx.has_bias = activation, b is not None
-        ctx.save_for_backward(a, W, output)
+        ctx.save_for_backward(a, W, b, output)
 
     def _dense_backward(ctx, g):
-        a, W, y = ctx.saved_tensors
-        da, dW, db = torch.ops.symnet_torch.dense_backward(g, a, W, y, ctx.activation)
+        a, W, b, y = ctx.saved_tensors
+        da, dW, db = torch.ops.symnet_torch.dense_backward(g, a, W, b, y, ctx.activation)
         return da, dW, (db if ctx.has_bias else None), None
 
     _dense.register_autograd(_dense_backward, setup_context=_dense_setup)
     _dense.register_vmap(_vmap_loop(torch.ops.symnet_torch.dense))
 
     _dense_b = torch.library.custom_op(f"{NS}::dense_backward", _dense_backward_impl, mutates_args=())
-    _dense_b.register_fake(lambda g, a, W, y, activation: [torch.empty_like(a), torch.empty_like(W),
+    _dense_b.register_fake(lambda g, a, W, b, y, activation: [torch.empty_like(a), torch.empty_like(W),
                                                            W.new_empty(W.shape[0])])
     _dense_b.register_autograd(_refuse_second("dense"), setup_context=lambda ctx, inputs, output: None)
     _dense_b.register_vmap(_vmap_loop(torch.ops.symnet_torch.dense_backward))

@@ -129,15 +129,16 @@ def _autocast(*tensors):
 
 def dense(input, weight, bias=None, activation="sigmoid"):
     """activation(input Wᵀ + b) on ``(*, in_features)``; ``activation`` None/"linear", "sigmoid"
-    (one fused generated kernel each way), or any activation of the registry (the linear kernel,
-    then that activation's kernel)."""
+    or another activation with fused generated dense kernels (one kernel each way), or any
+    activation of the registry (the linear kernel, then that activation's kernel)."""
     act = "linear" if activation in (None, "linear", "identity") else activation
     input, weight, bias = _autocast(input, weight, bias)
     lead = input.shape[:-1]
     rows = input.reshape(-1, input.shape[-1])
-    y = torch.ops.symnet_torch.dense(rows, weight, bias, "sigmoid" if act == "sigmoid" else "linear")
+    fused = _ops.fused_dense(act)
+    y = torch.ops.symnet_torch.dense(rows, weight, bias, act if fused else "linear")
     y = y.reshape(*lead, weight.shape[0])
-    if act in ("linear", "sigmoid"):
+    if fused:
         return y
     return _apply_activation(act, y)  # registry name: gelu, silu, leaky_relu (default slope), ...
 
