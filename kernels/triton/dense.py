@@ -164,6 +164,13 @@ def _registered(name):
     return hasattr(getattr(torch.ops, namespace), op)
 
 
+def _no_gradient(ctx, i, name):
+    """No generated gradient for input i: an error where it is asked for, never a silent None."""
+    if ctx.needs_input_grad[i]:
+        raise RuntimeError(f"symnet generated no gradient for argument {name!r} of this op (leave it out of "
+                           "autograd with .detach(), or use symnet.torch, which differentiates every input)")
+
+
 @triton.autotune(configs=_CONFIGS, key=["M", "N", "K0"], prune_configs_by=_fitting("M", "N"))
 @triton.jit
 def _dense_sigmoid_kernel(a_ptr, W_ptr, b_ptr, y_ptr, M, N, K0, PRECISION: tl.constexpr, UPCAST: tl.constexpr, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
@@ -357,13 +364,26 @@ if not _registered("symnet::dense_sigmoid"):  # loading this file twice must not
     def _(a, W, b):
         return a.new_empty(a.shape[0], W.shape[0])
 
+    @torch.library.custom_op("symnet::dense_sigmoid_backward", mutates_args=())
+    def _dense_sigmoid_backward_op(a: torch.Tensor, W: torch.Tensor, b: torch.Tensor, y: torch.Tensor, g: torch.Tensor) -> list[torch.Tensor]:
+        return list(dense_sigmoid_backward(a, W, y, g.contiguous()))
+
+    @_dense_sigmoid_backward_op.register_fake
+    def _(a, W, b, y, g):
+        return [torch.empty_like(W), torch.empty_like(b), torch.empty_like(a)]
+
+    def _dense_sigmoid_twice(ctx, grads):
+        raise RuntimeError("symnet::dense_sigmoid is differentiable once: its backward has no derivative "
+                           "(create_graph=True then backward again is not supported)")
+
+    _dense_sigmoid_backward_op.register_autograd(_dense_sigmoid_twice, setup_context=lambda ctx, inputs, output: None)
+
     def _dense_sigmoid_setup(ctx, inputs, output):
         a, W, b = inputs
-        ctx.save_for_backward(a, W, output)
+        ctx.save_for_backward(a, W, b, output)
 
     def _dense_sigmoid_backward(ctx, g):
-        a, W, y, = ctx.saved_tensors
-        grads = dense_sigmoid_backward(a, W, y, g.contiguous())
+        grads = torch.ops.symnet.dense_sigmoid_backward(*ctx.saved_tensors, g)
         return grads[2], grads[0], grads[1]
 
     _dense_sigmoid_op.register_autograd(_dense_sigmoid_backward, setup_context=_dense_sigmoid_setup)
@@ -371,7 +391,7 @@ if not _registered("symnet::dense_sigmoid"):  # loading this file twice must not
 
 def dense_sigmoid_layer(a, W, b):
     """y_i = σ(Σ_k W_ik a_k + b_i), differentiable: a torch custom op (torch.compile keeps it whole)
-    whose gradient comes from the generated dense_sigmoid_backward kernels."""
+    whose gradient comes from the generated dense_sigmoid_backward kernels (itself a custom op)."""
     return torch.ops.symnet.dense_sigmoid(a, W, b)
 
 
@@ -564,13 +584,26 @@ if not _registered("symnet::linear"):  # loading this file twice must not regist
     def _(a, W, b):
         return a.new_empty(a.shape[0], W.shape[0])
 
+    @torch.library.custom_op("symnet::linear_backward", mutates_args=())
+    def _linear_backward_op(a: torch.Tensor, W: torch.Tensor, b: torch.Tensor, g: torch.Tensor) -> list[torch.Tensor]:
+        return list(linear_backward(a, W, g.contiguous()))
+
+    @_linear_backward_op.register_fake
+    def _(a, W, b, g):
+        return [torch.empty_like(W), torch.empty_like(b), torch.empty_like(a)]
+
+    def _linear_twice(ctx, grads):
+        raise RuntimeError("symnet::linear is differentiable once: its backward has no derivative "
+                           "(create_graph=True then backward again is not supported)")
+
+    _linear_backward_op.register_autograd(_linear_twice, setup_context=lambda ctx, inputs, output: None)
+
     def _linear_setup(ctx, inputs, output):
         a, W, b = inputs
-        ctx.save_for_backward(a, W)
+        ctx.save_for_backward(a, W, b)
 
     def _linear_backward(ctx, g):
-        a, W, = ctx.saved_tensors
-        grads = linear_backward(a, W, g.contiguous())
+        grads = torch.ops.symnet.linear_backward(*ctx.saved_tensors, g)
         return grads[2], grads[0], grads[1]
 
     _linear_op.register_autograd(_linear_backward, setup_context=_linear_setup)
@@ -578,5 +611,5 @@ if not _registered("symnet::linear"):  # loading this file twice must not regist
 
 def linear_layer(a, W, b):
     """z_i = Σ_k W_ik a_k + b_i, differentiable: a torch custom op (torch.compile keeps it whole)
-    whose gradient comes from the generated linear_backward kernels."""
+    whose gradient comes from the generated linear_backward kernels (itself a custom op)."""
     return torch.ops.symnet.linear(a, W, b)

@@ -104,6 +104,13 @@ def _registered(name):
     return hasattr(getattr(torch.ops, namespace), op)
 
 
+def _no_gradient(ctx, i, name):
+    """No generated gradient for input i: an error where it is asked for, never a silent None."""
+    if ctx.needs_input_grad[i]:
+        raise RuntimeError(f"symnet generated no gradient for argument {name!r} of this op (leave it out of "
+                           "autograd with .detach(), or use symnet.torch, which differentiates every input)")
+
+
 @triton.jit
 def _log_sigmoid_kernel(z_ptr, l_ptr, dl_dz_ptr, partial_ptr, count_ptr, n, divisor, WRITE_VALUE: tl.constexpr, REDUCE: tl.constexpr, F64: tl.constexpr, BLOCK: tl.constexpr):
     """l = log(σ(z)): one block of elements per program."""
@@ -182,13 +189,30 @@ if not _registered(_OP):  # loading this file twice must not register the op twi
     def _(z):
         return [torch.empty_like(z) for _ in range(2)]
 
+    # the backward is a custom op too: torch.compile traces it through its fake kernel, and a
+    # second derivative through it is a one-line error (it has no derivative of its own)
+    @torch.library.custom_op(_OP + "_backward", mutates_args=())
+    def _backward_op(g: torch.Tensor, partials: list[torch.Tensor], inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+        return [(g * _part).to(_part.dtype) for _part in partials]
+
+    @_backward_op.register_fake
+    def _(g, partials, inputs):
+        return [torch.empty_like(_part) for _part in partials]
+
+    def _twice(ctx, grads):
+        raise RuntimeError(f"{_OP} is differentiable once: its backward has no derivative "
+                           "(create_graph=True then backward again is not supported)")
+
+    _backward_op.register_autograd(_twice, setup_context=lambda ctx, inputs, output: None)
+
     def _setup(ctx, inputs, output):
-        ctx.save_for_backward(*output[1:])  # the gradients, computed in the same pass
+        ctx.save_for_backward(*inputs, *output[1:])  # the gradients, computed in the same pass
+        ctx.mark_non_differentiable(*output[1:])
 
     def _backward(ctx, grads):
-        saved = ctx.saved_tensors
-        g = grads[0]  # ∂(loss)/∂l
-        return g * saved[0],
+        saved = ctx.saved_tensors  # the inputs (1), then the gradients
+        parts = torch.ops.symnet.log_sigmoid_backward(grads[0], list(saved[1:]), list(saved[:1]))  # grads[0]: ∂(loss)/∂l
+        return parts[0],
 
     _log_sigmoid_op.register_autograd(_backward, setup_context=_setup)
 

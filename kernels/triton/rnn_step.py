@@ -162,6 +162,13 @@ def _registered(name):
     return hasattr(getattr(torch.ops, namespace), op)
 
 
+def _no_gradient(ctx, i, name):
+    """No generated gradient for input i: an error where it is asked for, never a silent None."""
+    if ctx.needs_input_grad[i]:
+        raise RuntimeError(f"symnet generated no gradient for argument {name!r} of this op (leave it out of "
+                           "autograd with .detach(), or use symnet.torch, which differentiates every input)")
+
+
 @triton.autotune(configs=_CONFIGS, key=["M", "N", "K0", "K1"], prune_configs_by=_fitting("M", "N"))
 @triton.jit
 def _rnn_step_kernel(x_ptr, hp_ptr, Wi_ptr, Wh_ptr, h_ptr, M, N, K0, K1, PRECISION: tl.constexpr, UPCAST: tl.constexpr, F64: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
@@ -397,19 +404,32 @@ if not _registered("symnet::rnn_step"):  # loading this file twice must not regi
     def _(x, hp, Wi, Wh):
         return x.new_empty(x.shape[0], Wi.shape[0])
 
+    @torch.library.custom_op("symnet::rnn_step_backward", mutates_args=())
+    def _rnn_step_backward_op(x: torch.Tensor, hp: torch.Tensor, Wi: torch.Tensor, Wh: torch.Tensor, h: torch.Tensor, g: torch.Tensor) -> list[torch.Tensor]:
+        return list(rnn_step_backward(x, hp, Wi, Wh, h, g.contiguous()))
+
+    @_rnn_step_backward_op.register_fake
+    def _(x, hp, Wi, Wh, h, g):
+        return [torch.empty_like(Wi), torch.empty_like(Wh), torch.empty_like(hp)]
+
+    def _rnn_step_twice(ctx, grads):
+        raise RuntimeError("symnet::rnn_step is differentiable once: its backward has no derivative "
+                           "(create_graph=True then backward again is not supported)")
+
+    _rnn_step_backward_op.register_autograd(_rnn_step_twice, setup_context=lambda ctx, inputs, output: None)
+
     def _rnn_step_setup(ctx, inputs, output):
         x, hp, Wi, Wh = inputs
         ctx.save_for_backward(x, hp, Wi, Wh, output)
 
     def _rnn_step_backward(ctx, g):
-        x, hp, Wi, Wh, h, = ctx.saved_tensors
-        grads = rnn_step_backward(x, hp, Wi, Wh, h, g.contiguous())
-        return None, grads[2], grads[0], grads[1]
+        grads = torch.ops.symnet.rnn_step_backward(*ctx.saved_tensors, g)
+        return _no_gradient(ctx, 0, 'x'), grads[2], grads[0], grads[1]
 
     _rnn_step_op.register_autograd(_rnn_step_backward, setup_context=_rnn_step_setup)
 
 
 def rnn_step_layer(x, hp, Wi, Wh):
     """h_i = σ(Σ_k W^h_ik h⁻_k + Σ_d W^i_id x_d), differentiable: a torch custom op (torch.compile keeps it whole)
-    whose gradient comes from the generated rnn_step_backward kernels."""
+    whose gradient comes from the generated rnn_step_backward kernels (itself a custom op)."""
     return torch.ops.symnet.rnn_step(x, hp, Wi, Wh)

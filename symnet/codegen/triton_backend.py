@@ -146,6 +146,13 @@ def _registered(name):
     namespace, op = name.split("::")
     return hasattr(getattr(torch.ops, namespace), op)
 ''',
+    "_no_gradient": '''\
+def _no_gradient(ctx, i, name):
+    """No generated gradient for input i: an error where it is asked for, never a silent None."""
+    if ctx.needs_input_grad[i]:
+        raise RuntimeError(f"symnet generated no gradient for argument {name!r} of this op (leave it out of "
+                           "autograd with .detach(), or use symnet.torch, which differentiates every input)")
+''',
     "_reduction": '''\
 def _reduction(reduction):
     if reduction not in ("mean", "sum", "none"):
@@ -162,7 +169,7 @@ SKELETON_NAMES = frozenset({
     "pid", "offs", "mask", "n", "divisor", "partial_ptr", "count_ptr",  # the @triton.jit kernel
     "WRITE_VALUE", "REDUCE", "F64", "BLOCK", "WARPS",  # its constexprs, and the module's tuning
     "reduction", "f64", "block", "blocks", "reduce", "partial", "count",  # the launcher
-    "ctx", "inputs", "output", "grads", "saved", "g",  # the custom op's autograd
+    "ctx", "inputs", "output", "grads", "saved", "g", "parts", "partials",  # the custom op's autograd
     "NoneType",  # a keyword of torch's schema parser, which reads the custom op's parameter names
 })
 _TEMPORARY = re.compile(r"t\d+")
@@ -429,20 +436,38 @@ def emit_autograd(kernel: Kernel, op_name: str) -> str:
         f"    def _({', '.join(names)}):",
         f"        return [torch.empty_like({names[0]}) for _ in range({len(kernel.outputs)})]",
         "",
+        "    # the backward is a custom op too: torch.compile traces it through its fake kernel, and a",
+        "    # second derivative through it is a one-line error (it has no derivative of its own)",
+        "    @torch.library.custom_op(_OP + \"_backward\", mutates_args=())",
+        "    def _backward_op(g: torch.Tensor, partials: list[torch.Tensor], inputs: list[torch.Tensor]) -> list[torch.Tensor]:",
+        "        return [(g * _part).to(_part.dtype) for _part in partials]",
+        "",
+        "    @_backward_op.register_fake",
+        "    def _(g, partials, inputs):",
+        "        return [torch.empty_like(_part) for _part in partials]",
+        "",
+        "    def _twice(ctx, grads):",
+        "        raise RuntimeError(f\"{_OP} is differentiable once: its backward has no derivative \"",
+        "                           \"(create_graph=True then backward again is not supported)\")",
+        "",
+        "    _backward_op.register_autograd(_twice, setup_context=lambda ctx, inputs, output: None)",
+        "",
         "    def _setup(ctx, inputs, output):",
-        "        ctx.save_for_backward(*output[1:])  # the gradients, computed in the same pass",
+        "        ctx.save_for_backward(*inputs, *output[1:])  # the gradients, computed in the same pass",
+        "        ctx.mark_non_differentiable(*output[1:])",
         "",
         "    def _backward(ctx, grads):",
-        "        saved = ctx.saved_tensors",
-        f"        g = grads[0]  # ∂(loss)/∂{v}",
+        f"        saved = ctx.saved_tensors  # the inputs ({len(names)}), then the gradients",
+        f"        parts = torch.ops.{op_name.replace('::', '.')}_backward(grads[0], list(saved[{len(names)}:]), "
+        f"list(saved[:{len(names)}]))  # grads[0]: ∂(loss)/∂{v}",
     ]
     ret = []
-    for n in names:
+    for i, n in enumerate(names):
         if n in wrt:
             idx = [o.name for o in grads].index(wrt[n])
-            ret.append(f"g * saved[{idx}]")
+            ret.append(f"parts[{idx}]")
         else:
-            ret.append("None")
+            ret.append(f"_no_gradient(ctx, {i}, {n!r})")
     lines += [f"        return {', '.join(ret)}" + ("," if len(ret) == 1 else ""),
               "",
               f"    _{kernel.name}_op.register_autograd(_backward, setup_context=_setup)",
@@ -470,7 +495,7 @@ def emit_triton_module(kernels: list, source: str, regenerate: str, op_namespace
     host = [HOST_HELPERS[h] for h in HOST_HELPERS if h in used]
     return assemble(kernels, source, regenerate,
                     ["Arithmetic in float32 (float64 for float64 inputs); bfloat16/float16 inputs are upcast."],
-                    device + host + [HOST_HELPERS["_registered"]] + parts,
+                    device + host + [HOST_HELPERS["_registered"], HOST_HELPERS["_no_gradient"]] + parts,
                     preamble="# elements and warps a program takes: at copy bandwidth on an H100 for sigmoid+MSE over 64M\n"
                              "# float32 (benchmarks/results/gpu-sweep-h100-2026-11-27.txt); 16,384 partial sums at that size\n"
                              "# (float64 takes half the block: 8 entries a thread, where 16 spilled registers on sm_90)\n"

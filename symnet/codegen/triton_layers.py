@@ -559,22 +559,29 @@ def emit_backward_launcher(kernel: LayerKernel, launches, step_args) -> str:
 
 
 def emit_layer_autograd(forward: LayerKernel, backward: LayerKernel) -> str:
-    """A torch custom op for the forward kernel whose autograd formula is the backward kernel."""
+    """A torch custom op for the forward kernel whose autograd formula is a second custom op,
+    ``<op>_backward``, running the backward kernel: torch.compile and opcheck trace both through
+    their fake kernels and never launch Triton on a FakeTensor. The backward op has no
+    derivative (a second derivative is a one-line error), and an input without a generated
+    gradient that requires grad is an error, never a silent None."""
     (out,) = forward.outputs
     names = [a.name for a in forward.args]
-    grads = {o.name: o for o in backward.outputs}
+    order = [o.name for o in backward.outputs]
+    for o in order:
+        if o[1:] not in names:
+            raise SymnetError(f"{backward.name}: output {o} is not d<an argument of {forward.name}>")
     saved = [a.name for a in backward.args if a.name != "g"]
-    from_forward = [n for n in saved if n in names]
-    returns = [f"grads[{[o.name for o in backward.outputs].index('d' + n)}]" if "d" + n in grads else "None"
-               for n in names]
     # an f′ that is not a function of f(z) (relu′ = H(z), SiLU′) reads z: recomputed by torch here
     pre = "z" in saved and "z" not in names
-    if pre:
-        from_forward = [n for n in from_forward if n != "z"] + ["z"]
     z_line = ("\n        z = a @ W.T" + (" + b" if "b" in names else "") + "  # the pre-activation f′ reads"
               if pre else "")
+    kept = names + (["z"] if pre else []) + ([out.name] if out.name in saved else [])
+    returns = [f"grads[{order.index('d' + n)}]" if "d" + n in order else f"_no_gradient(ctx, {i}, {n!r})"
+               for i, n in enumerate(names)]
     op = f"symnet::{forward.name}"
     ann = ", ".join(f"{n}: torch.Tensor" for n in names)
+    bann = ", ".join(f"{n}: torch.Tensor" for n in kept + ["g"])
+    fakes = ", ".join(f"torch.empty_like({o[1:]})" for o in order)
     return f'''\
 if not _registered("{op}"):  # loading this file twice must not register the op twice
     @torch.library.custom_op("{op}", mutates_args=())
@@ -585,13 +592,26 @@ if not _registered("{op}"):  # loading this file twice must not register the op 
     def _({", ".join(names)}):
         return {names[0]}.new_empty({names[0]}.shape[0], {_rows_of(forward)}.shape[0])
 
+    @torch.library.custom_op("{op}_backward", mutates_args=())
+    def _{forward.name}_backward_op({bann}) -> list[torch.Tensor]:
+        return list({backward.name}({", ".join(saved + ["g.contiguous()"])}))
+
+    @_{forward.name}_backward_op.register_fake
+    def _({", ".join(kept + ["g"])}):
+        return [{fakes}]
+
+    def _{forward.name}_twice(ctx, grads):
+        raise RuntimeError("{op} is differentiable once: its backward has no derivative "
+                           "(create_graph=True then backward again is not supported)")
+
+    _{forward.name}_backward_op.register_autograd(_{forward.name}_twice, setup_context=lambda ctx, inputs, output: None)
+
     def _{forward.name}_setup(ctx, inputs, output):
         {", ".join(names)} = inputs{z_line}
-        ctx.save_for_backward({", ".join(from_forward + (["output"] if out.name in saved else []))})
+        ctx.save_for_backward({", ".join(kept[:-1] + ["output"] if out.name in saved else kept)})
 
     def _{forward.name}_backward(ctx, g):
-        {", ".join(from_forward + ([out.name] if out.name in saved else []))}, = ctx.saved_tensors
-        grads = {backward.name}({", ".join(saved + ["g.contiguous()"])})
+        grads = torch.ops.{op.replace("::", ".")}_backward(*ctx.saved_tensors, g)
         return {", ".join(returns)}
 
     _{forward.name}_op.register_autograd(_{forward.name}_backward, setup_context=_{forward.name}_setup)
@@ -599,7 +619,7 @@ if not _registered("{op}"):  # loading this file twice must not register the op 
 
 def {forward.name}_layer({", ".join(names)}):
     """{forward.formula}, differentiable: a torch custom op (torch.compile keeps it whole)
-    whose gradient comes from the generated {backward.name} kernels."""
+    whose gradient comes from the generated {backward.name} kernels (itself a custom op)."""
     return torch.ops.{op.replace("::", ".")}({", ".join(names)})
 '''
 
@@ -634,5 +654,6 @@ def emit_triton_layer_module(kernels: list[LayerKernel], source: str, regenerate
                      "tile sizes autotuned on a GPU. bfloat16/float16 multiply natively, accumulate in float32.",
                      "On Hopper a 16-bit forward also has a persistent kernel fed by TMA descriptors; the",
                      "launcher times both once per shape and keeps the faster."],
-                    [CONFIGS, TMA_HOST] + device + [HOST_HELPERS["_device_ok"], HOST, HOST_HELPERS["_registered"]] + parts,
+                    [CONFIGS, TMA_HOST] + device + [HOST_HELPERS["_device_ok"], HOST, HOST_HELPERS["_registered"],
+                     HOST_HELPERS["_no_gradient"]] + parts,
                     imports=["from triton.tools.tensor_descriptor import TensorDescriptor"])

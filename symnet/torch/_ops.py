@@ -1,0 +1,415 @@
+"""The torch.library ops of :mod:`symnet.torch`, registered when this module is imported.
+
+Every op wraps generated code: the committed Triton kernels under ``kernels/triton/`` (dense,
+rnn_step, softmax, log_softmax, softmax_cross_entropy) or, for the activations and elementwise
+losses of the registry, the Triton module ``symnet.compile`` generates from the registry
+entry's derivation with respect to EVERY tensor input (compiled on first use, cached).
+
+Each op is a pair of opaque custom ops: the forward, and its backward (``<op>_backward``),
+so ``torch.compile`` and ``torch.export`` trace both through their fake kernels and never
+launch Triton on a FakeTensor. The backward ops have an autograd formula that raises
+:class:`DoubleBackwardError` (one line naming the op): a second derivative is refused, never
+silently wrong. Each op has a vmap rule.
+
+Devices: a launch runs under ``torch.cuda.device(x.device)`` for CUDA tensors. CPU tensors run
+the Triton kernels in Triton's interpreter when ``TRITON_INTERPRET=1``; otherwise the op raises
+:class:`DeviceError` (there is no silent fallback to another implementation).
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import inspect
+import os
+
+import sympy as sp
+import torch
+
+from ..errors import SymnetError
+
+NS = "symnet_torch"
+
+
+class DeviceError(SymnetError, ValueError):
+    """A tensor on a device the Triton kernels cannot run on (a CPU tensor without TRITON_INTERPRET=1)."""
+
+
+class DoubleBackwardError(SymnetError, RuntimeError):
+    """A second derivative (``create_graph=True`` then backward again) through a symnet op."""
+
+
+def _launch(op: str, x: torch.Tensor):
+    """The device guard of a launch, after checking the device can run Triton at all."""
+    if x.device.type == "cuda":
+        return torch.cuda.device(x.device)
+    if os.environ.get("TRITON_INTERPRET") != "1":
+        raise DeviceError(f"{NS}::{op}: the tensors are on {x.device}; symnet's Triton kernels run on a CUDA "
+                          "device, or on the CPU with TRITON_INTERPRET=1 set before triton is imported")
+    return contextlib.nullcontext()
+
+
+def _refuse_second(op: str):
+    def backward(ctx, *grads):
+        raise DoubleBackwardError(f"{NS}::{op} is differentiable once: its backward has no derivative "
+                                  "(create_graph=True then backward again is not supported)")
+    return backward
+
+
+def _exists(name: str) -> bool:
+    return hasattr(getattr(torch.ops, NS), name)
+
+
+@functools.lru_cache(maxsize=None)
+def _kernels(module: str):
+    from ..kernels import load_kernel
+
+    return load_kernel(module, "triton")
+
+
+# ---------------------------------------------------------------------------------------
+# vmap: the batch dimension of every batched tensor moved to the front (unbatched ones are
+# expanded); an op that works row by row or entry by entry takes the batch as more rows, the
+# others run once per batch entry.
+
+def _front(x, d, size):
+    if not isinstance(x, torch.Tensor):
+        return x
+    return x.movedim(d, 0) if d is not None else x.unsqueeze(0).expand(size, *x.shape)
+
+
+def _vmap_loop(op):
+    def rule(info, in_dims, *args):
+        args = [[_front(t, d, info.batch_size) for t, d in zip(a, dims)] if isinstance(a, (list, tuple))
+                else (_front(a, d, info.batch_size) if d is not None or isinstance(a, torch.Tensor) else a)
+                for a, d in zip(args, in_dims)]
+        outs = []
+        for i in range(info.batch_size):
+            pick = [[t[i] for t in a] if isinstance(a, list) else (a[i] if isinstance(a, torch.Tensor) else a)
+                    for a in args]
+            outs.append(op(*pick))
+        if isinstance(outs[0], (list, tuple)):
+            return [torch.stack(o) for o in zip(*outs)], [0] * len(outs[0])
+        return torch.stack(outs), 0
+    return rule
+
+
+# ---------------------------------------------------------------------------------------
+# Elementwise ops: one generated kernel returns the value and ∂f/∂(each tensor input).
+
+_POINTWISE: dict[str, "Pointwise"] = {}
+_SYMBOLS = ("x", "t", "v", "u", "w")
+
+
+class Pointwise:
+    """An elementwise op ``symnet_torch::<name>(Tensor x, ..., float[] params) -> Tensor[]``
+    returning [f, ∂f/∂x, ...]; ``build(params)`` gives the compiled kernel (wrt = every input,
+    in order) for the given extra parameters."""
+
+    def __init__(self, name: str, inputs: tuple[str, ...], build):
+        self.name, self.inputs, self._build = name, inputs, build
+        self._compiled = {}
+        schema = "(" + ", ".join(f"Tensor {n}" for n in inputs) + ", float[] params) -> Tensor[]"
+        n = len(inputs)
+        op = torch.library.custom_op(f"{NS}::{name}", self._run, mutates_args=(), schema=schema)
+        op.register_fake(lambda *args: [torch.empty_like(args[0]) for _ in range(n + 1)])
+
+        def setup(ctx, inputs, output):
+            ctx.save_for_backward(*inputs[:n], *output[1:])
+            ctx.mark_non_differentiable(*output[1:])
+            ctx.no_params = [] if not inputs[n] else None  # the structure torch expects for the floats
+
+        def backward(ctx, grads):
+            saved = ctx.saved_tensors
+            parts = torch.ops.symnet_torch.pointwise_backward(grads[0], list(saved[n:]), list(saved[:n]), name)
+            return (*parts, ctx.no_params)
+
+        op.register_autograd(backward, setup_context=setup)
+        op.register_vmap(self._vmap)
+        self.op = getattr(torch.ops.symnet_torch, name).default
+        _POINTWISE[name] = self
+
+    def kernel(self, params=()):
+        params = tuple(float(p) for p in params)
+        compiled = self._compiled.get(params)
+        if compiled is None:
+            compiled = self._compiled[params] = self._build(params)
+        return compiled
+
+    def _run(self, *args):
+        tensors, params = args[:-1], args[-1]
+        with _launch(self.name, tensors[0]):
+            out = self.kernel(params)(**{n: t.contiguous() for n, t in zip(self.inputs, tensors)})
+        return [o.reshape(tensors[0].shape) for o in out]
+
+    def _vmap(self, info, in_dims, *args):
+        tensors = [_front(t, d, info.batch_size) for t, d in zip(args[:-1], in_dims[:-1])]
+        out = self.op(*tensors, args[-1])
+        return out, [0] * len(out)
+
+
+def _pointwise_backward_impl(g: torch.Tensor, partials: list[torch.Tensor], inputs: list[torch.Tensor],
+                             op: str) -> list[torch.Tensor]:
+    return [(g * p).to(p.dtype) for p in partials]
+
+
+if not _exists("pointwise_backward"):
+    _pwb = torch.library.custom_op(f"{NS}::pointwise_backward", _pointwise_backward_impl, mutates_args=())
+    _pwb.register_fake(lambda g, partials, inputs, op: [torch.empty_like(p) for p in partials])
+
+    def _pwb_backward(ctx, grads):
+        raise DoubleBackwardError(f"{NS}::{ctx.op} is differentiable once: its backward has no derivative "
+                                  "(create_graph=True then backward again is not supported)")
+
+    def _pwb_setup(ctx, inputs, output):
+        ctx.op = inputs[3]
+
+    _pwb.register_autograd(_pwb_backward, setup_context=_pwb_setup)
+
+    def _pwb_vmap(info, in_dims, g, partials, inputs, op):
+        b = info.batch_size
+        return (torch.ops.symnet_torch.pointwise_backward(_front(g, in_dims[0], b),
+                                                          [_front(p, d, b) for p, d in zip(partials, in_dims[1])],
+                                                          [_front(x, d, b) for x, d in zip(inputs, in_dims[2])], op),
+                [0] * len(partials))
+
+    _pwb.register_vmap(_pwb_vmap)
+
+
+def _as_number(p: float):
+    return sp.Rational(repr(float(p))) if float(p) == float(p) and abs(float(p)) != float("inf") else sp.Float(p)
+
+
+def _registry_op(entry) -> Pointwise:
+    """The op of one registry activation (one tensor input) or loss (its required tensor inputs)."""
+    inputs = _SYMBOLS[:entry.arity[0]]
+
+    def build(params):
+        from .. import compile as symnet_compile
+        from ..engine import derive
+
+        symbols = sp.symbols(" ".join(inputs), real=True)
+        symbols = symbols if isinstance(symbols, tuple) else (symbols,)
+        expr = entry.build(*symbols, *map(_as_number, params))
+        d = derive(expr, wrt=list(symbols), name=entry.name)
+        return symnet_compile(d, backend="triton")
+
+    return Pointwise(entry.name, inputs, build)
+
+
+def registry_ops() -> dict[str, Pointwise]:
+    """Every activation and elementwise loss of the registry, as ops (registered once)."""
+    from ..registry import REGISTRY
+
+    for entry in REGISTRY.values():
+        if entry.family in ("activation", "loss") and entry.name not in _POINTWISE:
+            _registry_op(entry)
+    return _POINTWISE
+
+
+def formula_op(expr: sp.Expr, inputs: tuple[sp.Symbol, ...]) -> Pointwise:
+    """The op of a user's formula, named by a hash of the formula and its declared inputs."""
+    from .. import compile as symnet_compile
+    from ..engine import derive
+
+    key = f"{sp.srepr(expr)}|{','.join(s.name for s in inputs)}"
+    name = "formula_" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    if name in _POINTWISE:
+        return _POINTWISE[name]
+    d = derive(expr, wrt=list(inputs), name="formula")
+    compiled = symnet_compile(d, backend="triton")
+    return Pointwise(name, tuple(s.name for s in inputs), lambda params: compiled)
+
+
+# ---------------------------------------------------------------------------------------
+# Dense layers: y = act(a Wᵀ + b) on (B, m) rows: "linear", or an activation with a fused
+# generated kernel pair dense_<act> / dense_<act>_backward in kernels/triton/dense.py (σ today).
+
+@torch.compiler.assume_constant_result  # torch.compile takes the answer as a constant (no file access traced)
+def fused_dense(activation: str) -> bool:
+    """Whether the committed dense module has fused forward and backward kernels for ``activation``."""
+    k = _kernels("dense")
+    return activation == "linear" or (hasattr(k, f"dense_{activation}") and hasattr(k, f"dense_{activation}_backward"))
+
+
+def _dense_impl(a: torch.Tensor, W: torch.Tensor, b: torch.Tensor | None, activation: str) -> torch.Tensor:
+    k = _kernels("dense")
+    with _launch("dense", a):
+        if b is None:
+            b = torch.zeros(W.shape[0], dtype=a.dtype, device=a.device)
+        return (k.linear if activation == "linear" else getattr(k, f"dense_{activation}"))(a, W, b)
+
+
+def _dense_backward_impl(g: torch.Tensor, a: torch.Tensor, W: torch.Tensor, b: torch.Tensor | None, y: torch.Tensor,
+                         activation: str) -> list[torch.Tensor]:
+    k = _kernels("dense")
+    g = g.contiguous()
+    with _launch("dense_backward", a):
+        if activation == "linear":
+            dW, db, da = k.linear_backward(a, W, g)
+        else:  # the generated backward's arguments by name: a, W, y = f(z), z (an f′ that reads z), g
+            backward = getattr(k, f"dense_{activation}_backward")
+            known = {"a": a, "W": W, "y": y, "g": g}
+            if "z" in inspect.signature(backward).parameters:
+                known["z"] = a @ W.T + (b if b is not None else 0)
+            dW, db, da = backward(*(known[n] for n in inspect.signature(backward).parameters))
+    return [da, dW, db]
+
+
+if not _exists("dense"):
+    _dense = torch.library.custom_op(f"{NS}::dense", _dense_impl, mutates_args=())
+    _dense.register_fake(lambda a, W, b, activation: a.new_empty(a.shape[0], W.shape[0]))
+
+    def _dense_setup(ctx, inputs, output):
+        a, W, b, activation = inputs
+        ctx.activation, ctx.has_bias = activation, b is not None
+        ctx.save_for_backward(a, W, b, output)
+
+    def _dense_backward(ctx, g):
+        a, W, b, y = ctx.saved_tensors
+        da, dW, db = torch.ops.symnet_torch.dense_backward(g, a, W, b, y, ctx.activation)
+        return da, dW, (db if ctx.has_bias else None), None
+
+    _dense.register_autograd(_dense_backward, setup_context=_dense_setup)
+    _dense.register_vmap(_vmap_loop(torch.ops.symnet_torch.dense))
+
+    _dense_b = torch.library.custom_op(f"{NS}::dense_backward", _dense_backward_impl, mutates_args=())
+    _dense_b.register_fake(lambda g, a, W, b, y, activation: [torch.empty_like(a), torch.empty_like(W),
+                                                           W.new_empty(W.shape[0])])
+    _dense_b.register_autograd(_refuse_second("dense"), setup_context=lambda ctx, inputs, output: None)
+    _dense_b.register_vmap(_vmap_loop(torch.ops.symnet_torch.dense_backward))
+
+
+# ---------------------------------------------------------------------------------------
+# One Elman step h = σ(x Wiᵀ + hp Whᵀ) (kernels/triton/rnn_step.py).
+
+def _rnn_impl(x: torch.Tensor, hp: torch.Tensor, Wi: torch.Tensor, Wh: torch.Tensor) -> torch.Tensor:
+    with _launch("rnn_step", x):
+        return _kernels("rnn_step").rnn_step(x, hp, Wi, Wh)
+
+
+def _rnn_backward_impl(g: torch.Tensor, x: torch.Tensor, hp: torch.Tensor, Wi: torch.Tensor, Wh: torch.Tensor,
+                       h: torch.Tensor) -> list[torch.Tensor]:
+    g = g.contiguous()
+    with _launch("rnn_step_backward", x):
+        dWi, dWh, dhp = _kernels("rnn_step").rnn_step_backward(x, hp, Wi, Wh, h, g)
+        # ∂C/∂x = Wⁱᵀδ with δ = g·h(1 − h): the dense σ layer's ∂C/∂a, with a = x, W = Wⁱ, y = h
+        _, _, dx = _kernels("dense").dense_sigmoid_backward(x, Wi, h, g)
+    return [dx, dhp, dWi, dWh]
+
+
+if not _exists("rnn_step"):
+    _rnn = torch.library.custom_op(f"{NS}::rnn_step", _rnn_impl, mutates_args=())
+    _rnn.register_fake(lambda x, hp, Wi, Wh: x.new_empty(x.shape[0], Wi.shape[0]))
+
+    def _rnn_setup(ctx, inputs, output):
+        ctx.save_for_backward(*inputs, output)
+
+    def _rnn_backward(ctx, g):
+        return tuple(torch.ops.symnet_torch.rnn_step_backward(g, *ctx.saved_tensors))
+
+    _rnn.register_autograd(_rnn_backward, setup_context=_rnn_setup)
+    _rnn.register_vmap(_vmap_loop(torch.ops.symnet_torch.rnn_step))
+
+    _rnn_b = torch.library.custom_op(f"{NS}::rnn_step_backward", _rnn_backward_impl, mutates_args=())
+    _rnn_b.register_fake(lambda g, x, hp, Wi, Wh, h: [torch.empty_like(x), torch.empty_like(hp),
+                                                      torch.empty_like(Wi), torch.empty_like(Wh)])
+    _rnn_b.register_autograd(_refuse_second("rnn_step"), setup_context=lambda ctx, inputs, output: None)
+    _rnn_b.register_vmap(_vmap_loop(torch.ops.symnet_torch.rnn_step_backward))
+
+
+# ---------------------------------------------------------------------------------------
+# softmax / log_softmax over the last axis (kernels/triton/softmax.py, log_softmax.py).
+
+def _softmax_impl(z: torch.Tensor, log: bool) -> torch.Tensor:
+    with _launch("softmax", z):
+        return _kernels("log_softmax").log_softmax(z) if log else _kernels("softmax").softmax(z)
+
+
+def _softmax_backward_impl(g: torch.Tensor, z: torch.Tensor, log: bool) -> torch.Tensor:
+    with _launch("softmax_backward", z):
+        if log:
+            return _kernels("log_softmax").log_softmax_grad(z, g)[1]
+        return _kernels("softmax").softmax_grad(z, g)[1]
+
+
+def _rows_vmap(op):
+    def rule(info, in_dims, *args):  # row-wise over the last axis: the batch is more rows
+        args = [_front(a, d, info.batch_size) if isinstance(a, torch.Tensor) else a for a, d in zip(args, in_dims)]
+        return op(*args), 0
+    return rule
+
+
+if not _exists("softmax"):
+    _sm = torch.library.custom_op(f"{NS}::softmax", _softmax_impl, mutates_args=())
+    _sm.register_fake(lambda z, log: torch.empty_like(z))
+
+    def _sm_setup(ctx, inputs, output):
+        ctx.log = inputs[1]
+        ctx.save_for_backward(inputs[0])
+
+    def _sm_backward(ctx, g):
+        (z,) = ctx.saved_tensors
+        return torch.ops.symnet_torch.softmax_backward(g, z, ctx.log), None
+
+    _sm.register_autograd(_sm_backward, setup_context=_sm_setup)
+    _sm.register_vmap(_rows_vmap(torch.ops.symnet_torch.softmax))
+
+    _sm_b = torch.library.custom_op(f"{NS}::softmax_backward", _softmax_backward_impl, mutates_args=())
+    _sm_b.register_fake(lambda g, z, log: torch.empty_like(z))
+    _sm_b.register_autograd(_refuse_second("softmax"), setup_context=lambda ctx, inputs, output: None)
+    _sm_b.register_vmap(_rows_vmap(torch.ops.symnet_torch.softmax_backward))
+
+
+# ---------------------------------------------------------------------------------------
+# Softmax cross-entropy over (N, V) rows with integer classes (kernels/triton/softmax_cross_entropy.py).
+
+def _ce_impl(z: torch.Tensor, target: torch.Tensor, reduction: str, ignore_index: int) -> list[torch.Tensor]:
+    with _launch("cross_entropy", z):
+        loss, dz = _kernels("softmax_cross_entropy").softmax_cross_entropy_grad(z, target, reduction, ignore_index,
+                                                                                check=False)
+    return [loss, dz]
+
+
+def _ce_backward_impl(g: torch.Tensor, dz: torch.Tensor, z: torch.Tensor, reduction: str) -> torch.Tensor:
+    g = g.unsqueeze(-1) if reduction == "none" else g
+    return (g * dz).to(dz.dtype)
+
+
+def _ce_vmap(info, in_dims, z, target, reduction, ignore_index):
+    b = info.batch_size
+    z, target = _front(z, in_dims[0], b), _front(target, in_dims[1], b)
+    rows = z.shape[1]
+    loss, dz = torch.ops.symnet_torch.cross_entropy(z.reshape(b * rows, z.shape[-1]), target.reshape(-1),
+                                                    "none", ignore_index)
+    loss = loss.reshape(b, rows)
+    dz = dz.reshape(z.shape)
+    if reduction == "none":
+        return [loss, dz], [0, 0]
+    if reduction == "sum":
+        return [loss.sum(1), dz], [0, 0]
+    counted = (target != ignore_index).sum(1)
+    return [loss.sum(1) / counted, dz / counted[:, None, None]], [0, 0]
+
+
+if not _exists("cross_entropy"):
+    _ce = torch.library.custom_op(f"{NS}::cross_entropy", _ce_impl, mutates_args=())
+    _ce.register_fake(lambda z, target, reduction, ignore_index:
+                      [z.new_empty(z.shape[:-1]) if reduction == "none" else z.new_empty(()), torch.empty_like(z)])
+
+    def _ce_setup(ctx, inputs, output):
+        ctx.reduction = inputs[2]
+        ctx.save_for_backward(output[1], inputs[0])
+        ctx.mark_non_differentiable(output[1])
+
+    def _ce_backward(ctx, grads):
+        dz, z = ctx.saved_tensors
+        return torch.ops.symnet_torch.cross_entropy_backward(grads[0], dz, z, ctx.reduction), None, None, None
+
+    _ce.register_autograd(_ce_backward, setup_context=_ce_setup)
+    _ce.register_vmap(_ce_vmap)
+
+    _ce_b = torch.library.custom_op(f"{NS}::cross_entropy_backward", _ce_backward_impl, mutates_args=())
+    _ce_b.register_fake(lambda g, dz, z, reduction: torch.empty_like(dz))
+    _ce_b.register_autograd(_refuse_second("cross_entropy"), setup_context=lambda ctx, inputs, output: None)
+    _ce_b.register_vmap(_vmap_loop(torch.ops.symnet_torch.cross_entropy_backward))

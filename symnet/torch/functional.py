@@ -1,0 +1,208 @@
+"""symnet's ops with ``torch.nn.functional``'s names, arguments, defaults and shapes.
+
+Every function is differentiable in every floating-point tensor argument (the gradients come
+from symnet's generated kernels), works under ``torch.compile(fullgraph=True)``, ``torch.export``
+and ``torch.vmap``, and refuses a second derivative with :class:`DoubleBackwardError`. Inputs
+may have any leading shape ``(*, F)``. ``linear``, ``dense`` and ``rnn_step`` follow autocast:
+under ``torch.autocast`` their floating-point arguments are cast to the autocast dtype first
+(bf16 activations with fp32 weights work). The elementwise functions broadcast their tensor
+arguments as torch does.
+
+Raises:
+    DeviceError: a CPU tensor without ``TRITON_INTERPRET=1`` (the kernels are Triton kernels).
+    SymnetError: an option the generated kernels do not have (named in the message).
+"""
+from __future__ import annotations
+
+import inspect
+
+import torch
+
+from ..errors import SymnetError
+from . import _ops
+
+__all__ = ["linear", "dense", "rnn_step", "softmax", "log_softmax", "cross_entropy", "activation", "loss",
+           "sigmoid", "tanh", "relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish",
+           "softplus", "softsign", "hardtanh", "hardsigmoid", "hardswish", "logsigmoid", "tanhshrink",
+           "softshrink", "hardshrink", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits"]
+
+_ops.registry_ops()
+
+
+def _reduce(x: torch.Tensor, reduction: str) -> torch.Tensor:
+    if reduction == "mean":
+        return x.mean()
+    if reduction == "sum":
+        return x.sum()
+    if reduction == "none":
+        return x
+    raise SymnetError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+
+
+def activation(name: str, input: torch.Tensor, *params: float) -> torch.Tensor:  # noqa: A002
+    """The registry activation ``name`` (``symnet.registry.activation_names()``) applied entry by
+    entry, with its extra parameters (as the registry orders them)."""
+    op = _ops._POINTWISE.get(name)
+    if op is None or len(op.inputs) != 1:
+        raise SymnetError(f"no activation {name!r}; known: {', '.join(_activation_names())}")
+    return op.op(input, [float(p) for p in params])[0]
+
+
+def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str = "mean") -> torch.Tensor:
+    """The registry's elementwise loss ``name`` (mse, l1, huber, bce_logits, focal, ...), reduced."""
+    op = _ops._POINTWISE.get(name)
+    if op is None or len(op.inputs) < 2:
+        raise SymnetError(f"no elementwise loss {name!r}; known: "
+                          f"{', '.join(n for n, o in _ops._POINTWISE.items() if len(o.inputs) > 1 and '_' != n[0] and not n.startswith('formula_'))}")
+    tensors = _broadcast(input, *(target if isinstance(target, (tuple, list)) else (target,)))
+    return _reduce(op.op(*tensors, [float(p) for p in params])[0], reduction)
+
+
+_apply_activation = activation
+
+
+def _activation_names():
+    return [n for n, o in _ops._POINTWISE.items() if len(o.inputs) == 1]
+
+
+def _broadcast(*args):
+    like = next((a for a in args if isinstance(a, torch.Tensor)), None)
+    if like is None:
+        raise SymnetError("pass at least one torch.Tensor")
+    dtype = like.dtype if like.is_floating_point() else torch.get_default_dtype()
+    args = [a if isinstance(a, torch.Tensor) else torch.tensor(float(a), dtype=dtype, device=like.device) for a in args]
+    return torch.broadcast_tensors(*args)
+
+
+def sigmoid(input): return activation("sigmoid", input)  # noqa: E704
+def tanh(input): return activation("tanh", input)  # noqa: E704
+def relu(input, inplace=False): return activation("relu", input)  # noqa: E704
+def relu6(input, inplace=False): return activation("relu6", input)  # noqa: E704
+def leaky_relu(input, negative_slope=0.01, inplace=False): return activation("leaky_relu", input, negative_slope)  # noqa: E704
+def elu(input, alpha=1.0, inplace=False): return activation("elu", input, alpha)  # noqa: E704
+def selu(input, inplace=False): return activation("selu", input)  # noqa: E704
+def celu(input, alpha=1.0, inplace=False): return activation("celu", input, alpha)  # noqa: E704
+def silu(input, inplace=False): return activation("silu", input)  # noqa: E704
+def mish(input, inplace=False): return activation("mish", input)  # noqa: E704
+def softplus(input, beta=1.0, threshold=20.0): return activation("softplus", input, beta, threshold)  # noqa: E704
+def softsign(input): return activation("softsign", input)  # noqa: E704
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False): return activation("hardtanh", input, min_val, max_val)  # noqa: E704
+def hardsigmoid(input, inplace=False): return activation("hardsigmoid", input)  # noqa: E704
+def hardswish(input, inplace=False): return activation("hardswish", input)  # noqa: E704
+def logsigmoid(input): return activation("logsigmoid", input)  # noqa: E704
+def tanhshrink(input): return activation("tanhshrink", input)  # noqa: E704
+def softshrink(input, lambd=0.5): return activation("softshrink", input, lambd)  # noqa: E704
+def hardshrink(input, lambd=0.5): return activation("hardshrink", input, lambd)  # noqa: E704
+
+
+def gelu(input, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise SymnetError(f"approximate must be 'none' or 'tanh', not {approximate!r}")
+    return activation("gelu" if approximate == "none" else "gelu_tanh", input)
+
+
+def mse_loss(input, target, reduction="mean"): return loss("mse", input, target, reduction=reduction)  # noqa: E704
+def l1_loss(input, target, reduction="mean"): return loss("l1", input, target, reduction=reduction)  # noqa: E704
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0): return loss("smooth_l1", input, target, beta, reduction=reduction)  # noqa: E704
+def huber_loss(input, target, reduction="mean", delta=1.0): return loss("huber", input, target, delta, reduction=reduction)  # noqa: E704
+def binary_cross_entropy(input, target, reduction="mean"): return loss("bce", input, target, reduction=reduction)  # noqa: E704
+
+
+def binary_cross_entropy_with_logits(input, target, reduction="mean", pos_weight=None):
+    """As torch's; ``pos_weight`` a Python number (one weight for every entry), or None."""
+    if isinstance(pos_weight, torch.Tensor):
+        raise SymnetError("binary_cross_entropy_with_logits: pos_weight must be a Python number here (the "
+                          "generated kernel has one weight for all entries), not a tensor")
+    params = () if pos_weight is None else (pos_weight,)
+    return loss("bce_logits", input, target, *params, reduction=reduction)
+
+
+def _autocast(*tensors):
+    """The tensors cast to the autocast dtype where autocast is on (as torch does for matmuls)."""
+    device = tensors[0].device.type
+    if device in ("cpu", "cuda") and torch.is_autocast_enabled(device):
+        dtype = torch.get_autocast_dtype(device)
+        return [t.to(dtype) if t is not None and t.is_floating_point() else t for t in tensors]
+    return list(tensors)
+
+
+def dense(input, weight, bias=None, activation="sigmoid"):
+    """activation(input Wᵀ + b) on ``(*, in_features)``; ``activation`` None/"linear", "sigmoid"
+    or another activation with fused generated dense kernels (one kernel each way), or any
+    activation of the registry (the linear kernel, then that activation's kernel)."""
+    act = "linear" if activation in (None, "linear", "identity") else activation
+    input, weight, bias = _autocast(input, weight, bias)
+    lead = input.shape[:-1]
+    rows = input.reshape(-1, input.shape[-1])
+    fused = _ops.fused_dense(act)
+    y = torch.ops.symnet_torch.dense(rows, weight, bias, act if fused else "linear")
+    y = y.reshape(*lead, weight.shape[0])
+    if fused:
+        return y
+    return _apply_activation(act, y)  # registry name: gelu, silu, leaky_relu (default slope), ...
+
+
+def linear(input, weight, bias=None):
+    """``input Wᵀ + b`` as torch.nn.functional.linear: input ``(*, in_features)``, weight
+    ``(out_features, in_features)``, bias ``(out_features,)`` or None."""
+    return dense(input, weight, bias, activation=None)
+
+
+def rnn_step(input, hx, weight_ih, weight_hh):
+    """One Elman step h = σ(input W_ihᵀ + hx W_hhᵀ) (no biases), input ``(*, D)``, hx ``(*, H)``."""
+    input, hx, weight_ih, weight_hh = _autocast(input, hx, weight_ih, weight_hh)
+    lead = input.shape[:-1]
+    h = torch.ops.symnet_torch.rnn_step(input.reshape(-1, input.shape[-1]), hx.reshape(-1, hx.shape[-1]),
+                                        weight_ih, weight_hh)
+    return h.reshape(*lead, weight_ih.shape[0])
+
+
+def _last(input, dim, log):
+    if dim is None:
+        dim = 0 if input.dim() in (0, 1, 3) else 1  # torch's legacy implicit dim
+    moved = input.movedim(dim, -1)
+    return torch.ops.symnet_torch.softmax(moved, log).movedim(-1, dim)
+
+
+def softmax(input, dim=None, dtype=None):
+    """As torch.nn.functional.softmax (``dim`` should be given; None picks torch's legacy choice)."""
+    return _last(input if dtype is None else input.to(dtype), dim, False)
+
+
+def log_softmax(input, dim=None, dtype=None):
+    """As torch.nn.functional.log_softmax."""
+    return _last(input if dtype is None else input.to(dtype), dim, True)
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """As torch.nn.functional.cross_entropy with class-index targets: input ``(N, C)``,
+    ``(N, C, d1, ...)`` or ``(C,)``; target ``(N,)``, ``(N, d1, ...)`` or ``()``.
+
+    A class outside [0, C) that is not ``ignore_index`` gives a NaN loss and NaN in that row's
+    gradient (no host synchronisation to check it). Raises :class:`SymnetError` for ``weight``,
+    ``label_smoothing`` or soft (floating-point) targets, which the generated kernel lacks.
+    """
+    if reduction not in ("mean", "sum", "none"):
+        raise SymnetError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+    extra = {"weight": weight, "label_smoothing": label_smoothing}
+    wanted = {k: v for k, v in extra.items() if v is not None and not (k == "label_smoothing" and v == 0.0)}
+    if wanted:
+        raise SymnetError(f"cross_entropy: {', '.join(wanted)} not supported by the generated kernel "
+                          f"(its arguments: {', '.join(_ce_parameters())})")
+    if target.is_floating_point():
+        raise SymnetError("cross_entropy: soft (probability) targets are not supported by the generated kernel; "
+                          "pass class indices")
+    if input.dim() == 1:
+        input, target = input.unsqueeze(0), target.unsqueeze(0)
+        loss_ = cross_entropy(input, target, None, ignore_index, reduction)
+        return loss_.squeeze(0) if reduction == "none" else loss_
+    z = input.movedim(1, -1) if input.dim() > 2 else input
+    shape = z.shape[:-1]
+    out = torch.ops.symnet_torch.cross_entropy(z.reshape(-1, z.shape[-1]), target.reshape(-1), reduction,
+                                               int(ignore_index))[0]
+    return out.reshape(shape) if reduction == "none" else out
+
+
+def _ce_parameters():
+    return list(inspect.signature(_ops._kernels("softmax_cross_entropy").softmax_cross_entropy_grad).parameters)
