@@ -1,0 +1,1 @@
+"""symnet as a PyTorch library. ``symnet.torch.optim``: the fused training step as an optimizer."""
