@@ -226,6 +226,10 @@ def test_fused_step_refuses_what_it_cannot_do():
         FusedStep([params[0], params[1], torch.zeros(2, 5, device=DEVICE), params[3]], activations=act, lr=0.1)
     with pytest.raises(FusedStepError, match="unknown activation"):
         FusedStep(params, activations=("swish!", "linear"), lr=0.1)
+    class Shard(torch.Tensor):  # as FSDP2's DTensor: a tensor subclass the kernel cannot write whole
+        pass
+    with pytest.raises(FusedStepError, match="parameter 0 .W1. is a Shard, not a plain tensor"):
+        FusedStep([params[0].detach().as_subclass(Shard), *params[1:]], activations=act, lr=0.1)
     with torch.inference_mode():
         frozen = [p.detach().clone() for p in params]
     with pytest.raises(FusedStepError, match="inference_mode"):

@@ -325,7 +325,11 @@ def _rule_update(code: _Code, rule, p: _Param, w: str, g: str, states: dict, sto
     new = {}
     for symbol, expr in rule.assignments:
         var = f"{p.name}_new_{_STATE_NAMES.get(symbol.name, symbol.name)}"
-        code(f"{var} = {_StepPrinter({}, names, set()).doprint(expr)}  # {text(symbol)} ← {text(expr)}")
+        helpers: set = set()
+        printed = _StepPrinter({}, names, helpers).doprint(expr)
+        if helpers:  # the rules use +, ×, ÷ and √ only; a helper would need emitting into the module
+            raise SymnetError(f"the {rule.name} update needs the Triton helpers {sorted(helpers)}")
+        code(f"{var} = {printed}  # {text(symbol)} ← {text(expr)}")
         names[symbol] = var
         new[symbol] = var
     for n, s in rule.state:

@@ -196,3 +196,10 @@ def numpy_update(rule: UpdateRule):
     function = getattr(module, f"{rule.name}_update")
     function.source = source
     return function
+
+
+if __name__ == "__main__":  # python -m symnet.codegen.update_rules adam: print the derivation
+    import sys
+
+    for name in sys.argv[1:] or OPTIMIZERS:
+        print(update_rule(name).text(), end="\n\n")

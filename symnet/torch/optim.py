@@ -58,6 +58,10 @@ class FusedStep:
 
         if optimizer not in OPTIMIZERS:
             raise FusedStepError(f"unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
+        if isinstance(model_or_params, torch.nn.parallel.DistributedDataParallel):
+            raise FusedStepError("the fused step computes and applies its own gradients in one process; under "
+                                 "DistributedDataParallel they would never be averaged: use symnet's ops with a "
+                                 "torch.optim optimizer instead")
         params = list(model_or_params.parameters()) if isinstance(model_or_params, torch.nn.Module) \
             else list(model_or_params)
         activations = tuple(activations) if not isinstance(activations, str) else (activations,)
@@ -170,6 +174,9 @@ def _check_params(params: list, layers: int) -> None:
         what = f"parameter {i} ({'W' if i % 2 == 0 else 'b'}{i // 2 + 1})"
         if not isinstance(p, torch.Tensor):
             raise FusedStepError(f"{what} is a {type(p).__name__}, not a torch.Tensor")
+        if type(p) not in (torch.Tensor, torch.nn.Parameter):
+            raise FusedStepError(f"{what} is a {type(p).__name__}, not a plain tensor (an FSDP2 shard is a DTensor); "
+                                 "the fused step updates whole tensors in one process")
         if p.dtype != torch.float32:
             raise FusedStepError(f"{what} has dtype {p.dtype}; the fused step updates float32 parameters")
         if p.dim() != (2 if i % 2 == 0 else 1):
