@@ -2,7 +2,7 @@
 linear layer, softmax cross-entropy; their gradients from the generated backward kernels)
 trained with torch.distributed on gloo, 2 processes on localhost — DistributedDataParallel
 and FSDP2 (``torch.distributed.fsdp.fully_shard``). After 5 steps the weights equal those of
-one process that took the whole batch (float64, ≤ 1e-6). Without a GPU the kernels run under
+one process that took the whole batch (≤ 1e-6 in float32; ≤ 1e-12 in float64). Without a GPU the kernels run under
 Triton's interpreter.
 
 Each run is this file as a script (``python tests/test_distributed.py ddp PORT OUT``), which
@@ -33,8 +33,11 @@ STEPS = 5
 LR, MOMENTUM = 0.5, 0.9
 
 
-def _network():
-    """Two layers of symnet ops, float64: a dense σ layer, a linear layer, softmax cross-entropy."""
+DTYPES = {"float64": 1e-12, "float32": 1e-6}  # the largest difference allowed from the one-process run
+
+
+def _network(dtype: str):
+    """Two layers of symnet ops: a dense σ layer, a linear layer, softmax cross-entropy."""
     from symnet.kernels import load_kernel
 
     dense = load_kernel("dense", "triton")
@@ -44,10 +47,10 @@ def _network():
         def __init__(self):
             super().__init__()
             g = torch.Generator().manual_seed(0)
-            self.W1 = torch.nn.Parameter(torch.randn(6, 4, generator=g, dtype=torch.float64) * 0.5)
-            self.b1 = torch.nn.Parameter(torch.randn(6, generator=g, dtype=torch.float64) * 0.1)
-            self.W2 = torch.nn.Parameter(torch.randn(3, 6, generator=g, dtype=torch.float64) * 0.5)
-            self.b2 = torch.nn.Parameter(torch.randn(3, generator=g, dtype=torch.float64) * 0.1)
+            self.W1 = torch.nn.Parameter(torch.randn(6, 4, generator=g, dtype=getattr(torch, dtype)) * 0.5)
+            self.b1 = torch.nn.Parameter(torch.randn(6, generator=g, dtype=getattr(torch, dtype)) * 0.1)
+            self.W2 = torch.nn.Parameter(torch.randn(3, 6, generator=g, dtype=getattr(torch, dtype)) * 0.5)
+            self.b2 = torch.nn.Parameter(torch.randn(3, generator=g, dtype=getattr(torch, dtype)) * 0.1)
 
         def forward(self, x):
             return dense.linear_layer(dense.dense_sigmoid_layer(x, self.W1, self.b1), self.W2, self.b2)
@@ -55,9 +58,9 @@ def _network():
     return Net(), ce.softmax_cross_entropy_loss
 
 
-def _data():
+def _data(dtype: str):
     g = torch.Generator().manual_seed(1)
-    return torch.randn(16, 4, generator=g, dtype=torch.float64), torch.randint(0, 3, (16,), generator=g)
+    return torch.randn(16, 4, generator=g, dtype=getattr(torch, dtype)), torch.randint(0, 3, (16,), generator=g)
 
 
 def _train(net, loss_fn, x, t, steps=STEPS):
@@ -74,20 +77,23 @@ def _worker(rank: int, kind: str, port: int, out: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=WORLD)
     try:
-        net, loss_fn = _network()
-        if kind == "ddp":
-            model = torch.nn.parallel.DistributedDataParallel(net)
-        else:
-            from torch.distributed.fsdp import fully_shard
-            model = fully_shard(net)  # each rank holds half of every parameter (a DTensor shard)
-        x, t = _data()
-        _train(model, loss_fn, x[rank::WORLD], t[rank::WORLD])  # each rank its half of every batch
-        weights = {}
-        for name, p in net.named_parameters():
-            full = p.full_tensor() if hasattr(p, "full_tensor") else p  # FSDP2: gather the shards
-            weights[name] = full.detach().clone()
+        result = {}
+        for dtype in DTYPES:
+            net, loss_fn = _network(dtype)
+            if kind == "ddp":
+                model = torch.nn.parallel.DistributedDataParallel(net)
+            else:
+                from torch.distributed.fsdp import fully_shard
+                model = fully_shard(net)  # each rank holds half of every parameter (a DTensor shard)
+            x, t = _data(dtype)
+            _train(model, loss_fn, x[rank::WORLD], t[rank::WORLD])  # each rank its half of every batch
+            weights = {}
+            for name, p in net.named_parameters():
+                full = p.full_tensor() if hasattr(p, "full_tensor") else p  # FSDP2: gather the shards
+                weights[name] = full.detach().clone()
+            result[dtype] = {"weights": weights, "kinds": [type(p).__name__ for p in net.parameters()]}
         if rank == 0:
-            torch.save({"weights": weights, "kinds": [type(p).__name__ for p in net.parameters()]}, out)
+            torch.save(result, out)
         dist.barrier()
     finally:
         dist.destroy_process_group()
@@ -110,9 +116,9 @@ def _run(kind: str, tmp_path) -> dict:
     return torch.load(out)
 
 
-def _single_process():
-    net, loss_fn = _network()
-    x, t = _data()
+def _single_process(dtype: str):
+    net, loss_fn = _network(dtype)
+    x, t = _data(dtype)
     _train(net, loss_fn, x, t)
     return {k: v.detach() for k, v in net.named_parameters()}, x, t
 
@@ -129,19 +135,22 @@ def test_fsdp2_on_gloo_equals_one_process(tmp_path):
     _check(_run("fsdp", tmp_path), "DTensor")
 
 
-def _check(result: dict, kind: str) -> None:
-    assert set(result["kinds"]) == {kind}
-    reference, x, t = _single_process()
-    start, _ = _network()
-    for name, w in reference.items():
-        got = result["weights"][name]
-        err = (got - w).abs().max().item()
-        assert err <= 1e-6, f"{name}: max |Δ| {err:.3g} from the one-process run"
-        assert (w - getattr(start, name).detach()).abs().max() > 1e-2, f"{name} did not move"
-    # the check can tell: one rank training alone on its half of the batch ends elsewhere
-    alone, loss_fn = _network()
-    _train(alone, loss_fn, x[0::WORLD], t[0::WORLD])
-    assert max((a.detach() - reference[n]).abs().max().item() for n, a in alone.named_parameters()) > 1e-3
+def _check(results: dict, kind: str) -> None:
+    for dtype, tolerance in DTYPES.items():
+        result = results[dtype]
+        assert set(result["kinds"]) == {kind}
+        reference, x, t = _single_process(dtype)
+        start, _ = _network(dtype)
+        for name, w in reference.items():
+            got = result["weights"][name]
+            assert got.dtype == w.dtype
+            err = (got - w).abs().max().item()
+            assert err <= tolerance, f"{dtype} {name}: max |Δ| {err:.3g} from the one-process run"
+            assert (w - getattr(start, name).detach()).abs().max() > 1e-2, f"{name} did not move"
+        # the check can tell: one rank training alone on its half of the batch ends elsewhere
+        alone, loss_fn = _network(dtype)
+        _train(alone, loss_fn, x[0::WORLD], t[0::WORLD])
+        assert max((a.detach() - reference[n]).abs().max().item() for n, a in alone.named_parameters()) > 1e-3
 
 
 if __name__ == "__main__":
