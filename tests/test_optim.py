@@ -247,3 +247,26 @@ def test_a_nan_loss_is_not_applied_and_is_reported():
         opt.step(x, t)
     assert opt.steps_taken == 0
     assert all(torch.equal(a.detach(), b) for a, b in zip(params, before))
+
+
+def test_state_dict_round_trip_continues_the_same_trajectory():
+    act = ("tanh", "linear")
+    _, params = _nets(act, (3, 4, 2))
+    x, t = _data(6, 3, 2)
+    opt = FusedStep(params, activations=act, optimizer="adam", lr=0.05)
+    for _ in range(3):
+        opt.step(x, t)
+    saved_params = [p.detach().clone() for p in params]
+    saved = opt.state_dict()
+    after = [opt.step(x, t).item() for _ in range(2)]
+    with torch.no_grad():
+        for p, s in zip(params, saved_params):
+            p.copy_(s)
+    again = FusedStep(params, activations=act, optimizer="adam", lr=0.01)
+    again.load_state_dict(saved)
+    assert again.lr == 0.05 and again.steps_taken == 3
+    assert [again.step(x, t).item() for _ in range(2)] == after
+    with pytest.raises(FusedStepError, match="the state is of optimizer 'adam', not 'momentum'"):
+        FusedStep(params, activations=act, optimizer="momentum", lr=0.1).load_state_dict(saved)
+    with pytest.raises(FusedStepError, match="x is a|x must be a torch.Tensor"):
+        again.step([[0.0] * 3], t)

@@ -121,6 +121,12 @@ class FusedStep:
         import torch
 
         _check_params(self.params, len(self.activations))
+        device = self.params[0].device
+        for name, value in (("x", x), ("target", target), ("order", order)):
+            if not isinstance(value, torch.Tensor):
+                raise FusedStepError(f"{name} must be a torch.Tensor, not {type(value).__name__}")
+            if value.device != device:
+                raise FusedStepError(f"{name} is on {value.device} but the parameters are on {device}")
         args = (x, target, *self.params, order, self._lr, batch)
         losses = self._function(*args, state=self.state, step0=self.steps_taken, check=True,
                                 precision=self.precision, **self.hyper)
@@ -133,6 +139,31 @@ class FusedStep:
             raise FusedStepError(f"step {self.steps_taken + 1} had loss {float(losses[applied])}: it was not applied, "
                                  "nor any after it")
         return losses
+
+    def state_dict(self) -> dict:
+        """The optimizer's settings, state tensors (copies) and step count, as ``torch.optim``'s."""
+        return {"optimizer": self.optimizer, "lr": self._lr, "hyper": dict(self.hyper), "steps_taken": self.steps_taken,
+                "state": [s.detach().clone() for s in self.state]}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Take up ``state`` from :meth:`state_dict` (same optimizer and parameter shapes).
+
+        Raises:
+            FusedStepError: another optimizer, or state tensors of other shapes.
+        """
+        import torch
+
+        if state.get("optimizer") != self.optimizer:
+            raise FusedStepError(f"the state is of optimizer {state.get('optimizer')!r}, not {self.optimizer!r}")
+        saved = state["state"]
+        if len(saved) != len(self.state) or any(a.shape != b.shape for a, b in zip(saved, self.state)):
+            raise FusedStepError("the state tensors do not match these parameters' shapes")
+        with torch.no_grad():  # an in-place copy: the version counters move
+            for mine, theirs in zip(self.state, saved):
+                mine.copy_(theirs)
+        self.lr = state["lr"]
+        self.hyper.update(state["hyper"])
+        self.steps_taken = int(state["steps_taken"])
 
     def zero_state(self) -> None:
         """Forget the optimizer's state (momentum buffers, Adam's moments, the step count)."""
