@@ -279,9 +279,12 @@ def _apply(code: _Code, params: list, grads: dict, count: str, step: str, rule=N
                 for p in params:
                     if rule is None:
                         code(p.store(f"{p.load()} - lr * g_{p.name}"))
-                    else:
-                        _rule_update(code, rule, p, p.load(), f"g_{p.name}",
-                                     {n: _state(p, n).load() for n, _ in rule.state}, store=True)
+                    else:  # each value read once (names of their own: the registers' are the epoch mode's)
+                        code(f"{p.name}_old = {p.load()}")
+                        for n, _ in rule.state:
+                            code(f"{_state(p, n).name}_old = {_state(p, n).load()}")
+                        _rule_update(code, rule, p, f"{p.name}_old", f"g_{p.name}",
+                                     {n: f"{_state(p, n).name}_old" for n, _ in rule.state}, store=True)
             code("tl.atomic_xchg(counter_ptr, 0)")
     code("else:")
     with code.indent():
@@ -320,8 +323,8 @@ def _rule_update(code: _Code, rule, p: _Param, w: str, g: str, states: dict, sto
 
     names = {s: n for n, s in rule.hyper}
     names.update({s: n for n, s, _ in rule.per_step})
-    names[w_sym], names[g_sym] = f"({w})", f"({g})"
-    names.update({s: f"({states[n]})" for n, s in rule.state})
+    names[w_sym], names[g_sym] = w, g
+    names.update({s: states[n] for n, s in rule.state})
     new = {}
     for symbol, expr in rule.assignments:
         var = f"{p.name}_new_{_STATE_NAMES.get(symbol.name, symbol.name)}"
