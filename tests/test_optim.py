@@ -145,7 +145,8 @@ def test_fused_step_split_over_programs_and_a_whole_epoch_in_one_launch(name):
     activations = ("relu", "linear")
     net, params = _nets(activations, (4, 5, 3), seed=1)
     x, t = _data(40, 4, 3, seed=1)
-    fused = FusedStep(net, activations=activations, optimizer=name, **settings)  # the module's own parameters
+    fused = FusedStep(net, optimizer=name, **settings)  # the module's own parameters; activations read from it
+    assert fused.activations == activations
     ref_net, _ = _nets(activations, (4, 5, 3), seed=1)
     opt = make(ref_net.parameters())
     for _ in range(3):
@@ -230,6 +231,10 @@ def test_fused_step_refuses_what_it_cannot_do():
         pass
     with pytest.raises(FusedStepError, match="parameter 0 .W1. is a Shard, not a plain tensor"):
         FusedStep([params[0].detach().as_subclass(Shard), *params[1:]], activations=act, lr=0.1)
+    with pytest.raises(FusedStepError, match="cannot take Dropout here"):
+        FusedStep(torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Dropout(), torch.nn.Linear(4, 2)), lr=0.1)
+    with pytest.raises(FusedStepError, match="activations=... is needed"):
+        FusedStep(params, lr=0.1)
     with torch.inference_mode():
         frozen = [p.detach().clone() for p in params]
     with pytest.raises(FusedStepError, match="inference_mode"):

@@ -32,7 +32,9 @@ class FusedStep:
             (an ``nn.Sequential`` of ``nn.Linear`` and activation modules), or that list of tensors:
             ``Wn`` of shape ``(out, in)`` as ``nn.Linear.weight``, ``bn`` of shape ``(out,)``; float32,
             contiguous, on one device, leaf tensors, no two sharing memory.
-        activations: one per layer, "sigmoid", "tanh", "relu" or "linear".
+        activations: one per layer, "sigmoid", "tanh", "relu" or "linear"; read from the model when
+            it is an ``nn.Sequential`` of ``nn.Linear`` layers, each followed by ``nn.Sigmoid``,
+            ``nn.Tanh``, ``nn.ReLU`` or nothing.
         loss: "ce" (softmax cross-entropy on the last layer, ``target`` the classes) or "mse"
             (squared error summed over the outputs, averaged over the batch).
         optimizer: "sgd", "momentum" (``torch.optim.SGD(momentum=...)``) or "adam".
@@ -47,7 +49,7 @@ class FusedStep:
             optimizer, activation or loss.
     """
 
-    def __init__(self, model_or_params, *, activations, loss: str = "ce", optimizer: str = "sgd", lr: float,
+    def __init__(self, model_or_params, *, activations=None, loss: str = "ce", optimizer: str = "sgd", lr: float,
                  momentum: float = 0.9, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
                  precision: str = "ieee"):
         import torch
@@ -64,6 +66,8 @@ class FusedStep:
                                  "torch.optim optimizer instead")
         params = list(model_or_params.parameters()) if isinstance(model_or_params, torch.nn.Module) \
             else list(model_or_params)
+        if activations is None:
+            activations = _activations_of(model_or_params)
         activations = tuple(activations) if not isinstance(activations, str) else (activations,)
         _check_params(params, len(activations))
         self.params = params
@@ -174,6 +178,25 @@ class FusedStep:
     def __repr__(self):
         hyper = ", ".join(f"{k}={v}" for k, v in self.hyper.items())
         return f"FusedStep({self.optimizer}, activations={self.activations}, loss={self.loss!r}, lr={self._lr}, {hyper})"
+
+
+def _activations_of(model) -> tuple:
+    """The activations of an ``nn.Sequential`` of ``nn.Linear`` layers and activation modules."""
+    import torch
+
+    names = {torch.nn.Sigmoid: "sigmoid", torch.nn.Tanh: "tanh", torch.nn.ReLU: "relu"}
+    if not isinstance(model, torch.nn.Sequential):
+        raise FusedStepError("activations=... is needed unless the model is an nn.Sequential of nn.Linear layers")
+    found = []
+    for module in model:
+        if isinstance(module, torch.nn.Linear) and module.bias is not None:
+            found.append("linear")
+        elif type(module) in names and found and found[-1] == "linear":
+            found[-1] = names[type(module)]
+        else:
+            raise FusedStepError(f"the fused step cannot take {type(module).__name__} here: it takes nn.Linear layers "
+                                 "with biases, each followed by nn.Sigmoid, nn.Tanh, nn.ReLU or nothing")
+    return tuple(found)
 
 
 def _device(x):
