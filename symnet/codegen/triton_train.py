@@ -291,7 +291,7 @@ def _apply(code: _Code, params: list, grads: dict, count: str, step: str, rule=N
         code(f"loss = total / {count}",
              f"tl.store(loss_ptr + {step}, loss)",
              "live = live & (tl.abs(loss) < float(\"inf\"))  # false from the first NaN or infinite loss on",
-             "# w ← w − α·∂J/∂w, in registers")
+             "# w ← w − α·∂J/∂w, in registers" if rule is None else f"# {rule.title}, in registers")
         for p in params:
             if rule is None:
                 code(f"{p.name} = tl.where(live, {p.name} - lr * {grads[p.name]}, {p.name})")
