@@ -36,3 +36,8 @@ class InvalidNameError(SymnetError, ValueError):
 
 class LimitError(SymnetError):
     """An input, or a value at a point, exceeds symnet's size limits (digits, nesting, magnitude)."""
+
+
+class FusedStepError(SymnetError, ValueError):
+    """The fused training step cannot take these parameters or settings (see
+    :class:`symnet.torch.optim.FusedStep`)."""

@@ -261,7 +261,7 @@ def _exec_module(module_name: str, source: str, filename: str, *, register: bool
     return module
 
 
-def compile_step(activations, loss: str = "ce"):
+def compile_step(activations, loss: str = "ce", optimizer: str | None = None):
     """One generated Triton kernel for a whole SGD step of your own MLP: dense layers with the
     given activations (each "linear" or any activation of the function registry: "sigmoid",
     "tanh", "relu", "silu", "gelu", … — see :func:`symnet.registry.activation_names`), then
@@ -274,9 +274,14 @@ def compile_step(activations, loss: str = "ce"):
     each step's loss. The function's ``.source`` is the generated module; it runs from memory,
     and a copy is written to symnet's cache folder for reading (see :mod:`symnet.cache`).
 
+    With ``optimizer`` ("sgd" with weight decay, "momentum" or "adam", each derived in
+    :mod:`symnet.codegen.update_rules`) the kernel applies that update rule instead, its state
+    kept in tensors the caller passes: ``f(x, t, W1, b1, …, order, lr, batch, state=[...],
+    step0=..., <hyperparameters>)``; :class:`symnet.torch.optim.FusedStep` wraps it.
+
     Raises:
-        SymnetError: torch or triton missing, an unknown activation or loss, a loss that needs
-            more inputs than the prediction and the target (gaussian_nll: a variance).
+        SymnetError: torch or triton missing, an unknown activation, loss or optimizer, a loss
+            that needs more inputs than the prediction and the target (gaussian_nll: a variance).
         UnsafeCacheError: the cache folder is not the user's alone.
     """
     import hashlib
@@ -292,15 +297,36 @@ def compile_step(activations, loss: str = "ce"):
     activations = tuple(activations)
     if not all(isinstance(a, str) for a in activations) or not isinstance(loss, str):
         raise SymnetError("compile_step takes activation names and a loss name as strings")
-    key = ("step", activations, loss)
+    key = ("step", activations, loss) + ((optimizer,) if optimizer is not None else ())
     function = _CACHE.get(key)
     if function is not None:
         return function
     step = mlp_step(activations, loss)
-    source = emit_triton_train_module([step], "the derivations of the dense layers and the loss: a whole SGD step",
-                                      f"symnet.compile_step({activations!r}, {loss!r})")
+    if optimizer is None:
+        source = emit_triton_train_module([step], "the derivations of the dense layers and the loss: a whole SGD step",
+                                          f"symnet.compile_step({activations!r}, {loss!r})")
+    else:
+        source = _step_with_rule(step, activations, loss, optimizer)
     digest = hashlib.sha256(source.encode()).hexdigest()[:12]
-    function = getattr(_load_module(f"{step.name}_{digest}", source), step.name)
+    name = step.name if optimizer is None else f"{step.name}_{optimizer}"
+    function = getattr(_load_module(f"{name}_{digest}", source), name)
     function.source = source
     _CACHE.put(key, function)
     return function
+
+
+def _step_with_rule(step, activations: tuple, loss: str, optimizer) -> str:
+    """The Triton module of an MLP step applying the update rule ``optimizer``."""
+    import dataclasses
+
+    from .triton_train import emit_triton_train_module
+    from .update_rules import update_rule
+
+    if not isinstance(optimizer, str):
+        raise SymnetError(f"optimizer must be a name, not {type(optimizer).__name__}")
+    rule = update_rule(optimizer)
+    head = step.formula.rsplit(";", 1)[0]
+    step = dataclasses.replace(step, name=f"{step.name}_{rule.name}", formula=f"{head}; {rule.title}")
+    return emit_triton_train_module([step], f"the derivations of the dense layers, the loss and the {rule.name} "
+                                    "update rule: a whole training step",
+                                    f"symnet.compile_step({activations!r}, {loss!r}, optimizer={optimizer!r})", rule)

@@ -248,9 +248,10 @@ def _loss(code: _Code, loss: LossStep, out: str, cols: str, size: str, keep_rows
          f"{printer.doprint(g_res)} + {onehot}, 0.0) / {divisor}")
 
 
-def _apply(code: _Code, params: list, grads: dict, count: str, step: str) -> None:
-    """The end of a step: the mean loss, then w ← w − α·∂J/∂w — in registers (epoch mode),
-    or through the scratch buffer by the last program (split mode)."""
+def _apply(code: _Code, params: list, grads: dict, count: str, step: str, rule=None) -> None:
+    """The end of a step: the mean loss, then w ← w − α·∂J/∂w (or ``rule``'s update, see
+    :func:`_rule_update`) — in registers (epoch mode), or through the scratch buffer by the last
+    program (split mode)."""
     offsets, at = {}, []
     for p in params:  # the scratch layout: each parameter's padded tile, then the loss
         offsets[p.name] = " + ".join(at) if at else "0"
@@ -276,25 +277,94 @@ def _apply(code: _Code, params: list, grads: dict, count: str, step: str) -> Non
             code("if tl.abs(loss) < float(\"inf\"):  # a NaN or infinite loss: the step is not applied")
             with code.indent():
                 for p in params:
-                    code(p.store(f"{p.load()} - lr * g_{p.name}"))
+                    if rule is None:
+                        code(p.store(f"{p.load()} - lr * g_{p.name}"))
+                    else:  # each value read once (names of their own: the registers' are the epoch mode's)
+                        code(f"{p.name}_old = {p.load()}")
+                        for n, _ in rule.state:
+                            code(f"{_state(p, n).name}_old = {_state(p, n).load()}")
+                        _rule_update(code, rule, p, f"{p.name}_old", f"g_{p.name}",
+                                     {n: f"{_state(p, n).name}_old" for n, _ in rule.state}, store=True)
             code("tl.atomic_xchg(counter_ptr, 0)")
     code("else:")
     with code.indent():
         code(f"loss = total / {count}",
              f"tl.store(loss_ptr + {step}, loss)",
              "live = live & (tl.abs(loss) < float(\"inf\"))  # false from the first NaN or infinite loss on",
-             "# w ← w − α·∂J/∂w, in registers")
+             "# w ← w − α·∂J/∂w, in registers" if rule is None else f"# {rule.title}, in registers")
         for p in params:
-            code(f"{p.name} = tl.where(live, {p.name} - lr * {grads[p.name]}, {p.name})")
+            if rule is None:
+                code(f"{p.name} = tl.where(live, {p.name} - lr * {grads[p.name]}, {p.name})")
+            else:
+                _rule_update(code, rule, p, p.name, grads[p.name], {n: _state(p, n).name for n, _ in rule.state})
 
 
-def _training_loop(code: _Code, params: list, unit: str, counts: list[str], chunk) -> None:
+# ------------------------------------------------------------------ optimizer update rules
+
+def _state(p: _Param, name: str) -> _Param:
+    """A state variable of an update rule (Adam's m, the momentum buffer b) for parameter ``p``:
+    laid out like ``p``, in its own tensor."""
+    return _Param(f"{p.name}_{name}", p.rows, p.cols)
+
+
+def _load_states(code: _Code, rule, params: list) -> None:
+    code(f"# the {rule.name} state of every parameter ({', '.join(n for n, _ in rule.state)}): in registers too")
+    for p in params:
+        for n, _ in rule.state:
+            code(f"{_state(p, n).name} = {_state(p, n).load()}")
+
+
+def _rule_update(code: _Code, rule, p: _Param, w: str, g: str, states: dict, store: bool = False) -> None:
+    """``rule``'s per-entry assignments (from its derivation, :mod:`symnet.codegen.update_rules`)
+    printed onto parameter ``p``'s tile ``w`` with its gradient ``g`` and state tiles ``states``.
+    In epoch mode (``store`` false) the new values replace the registers' while ``live``; in
+    split mode they are stored."""
+    from .update_rules import g as g_sym, w as w_sym
+
+    names = {s: n for n, s in rule.hyper}
+    names.update({s: n for n, s, _ in rule.per_step})
+    names[w_sym], names[g_sym] = w, g
+    names.update({s: states[n] for n, s in rule.state})
+    new = {}
+    for symbol, expr in rule.assignments:
+        var = f"{p.name}_new_{_STATE_NAMES.get(symbol.name, symbol.name)}"
+        helpers: set = set()
+        printed = _StepPrinter({}, names, helpers).doprint(expr)
+        if helpers:  # the rules use +, ×, ÷ and √ only; a helper would need emitting into the module
+            raise SymnetError(f"the {rule.name} update needs the Triton helpers {sorted(helpers)}")
+        code(f"{var} = {printed}  # {text(symbol)} ← {text(expr)}")
+        names[symbol] = var
+        new[symbol] = var
+    for n, s in rule.state:
+        if store:
+            code(_state(p, n).store(new[s]))
+        else:
+            code(f"{states[n]} = tl.where(live, {new[s]}, {states[n]})")
+    if store:
+        code(p.store(new[w_sym]))
+    else:
+        code(f"{w} = tl.where(live, {new[w_sym]}, {w})")
+
+
+_STATE_NAMES = {"g_λ": "g_wd"}
+
+
+def _rule_args(rule) -> tuple[list, list]:
+    """The kernel's extra arguments for ``rule``: the state pointers of each parameter go after
+    the parameters; the hyperparameters (lr excepted: per step already) and per-step arrays last."""
+    scalars = [n for n, _ in rule.hyper if n != "lr"] + [f"{n}_ptr" for n, _, _ in rule.per_step]
+    return [n for n, _ in rule.state], scalars
+
+
+def _training_loop(code: _Code, params: list, unit: str, counts: list[str], chunk, rule=None) -> None:
     """The frame of every whole-step kernel: the parameters loaded into registers once; per
     step, the gradients zeroed, the step's examples taken BLOCK_B at a time (``chunk`` emits
     the forward and backward pass of one chunk), then the update; the parameters stored last."""
     code("# the parameters: loaded once, kept in registers for every step of this launch")
     for p in params:
         code(f"{p.name} = {p.load()}")
+    if rule is not None:
+        _load_states(code, rule, params)
     code("live = tl.full([], 1, tl.int1)  # cleared by the first NaN or infinite loss: no later step is applied",
          "for s in range(STEPS):")
     with code.indent():
@@ -302,6 +372,7 @@ def _training_loop(code: _Code, params: list, unit: str, counts: list[str], chun
              f"nb = tl.minimum(N - first, B)  # {unit} in this step (the last may be fewer)",
              *counts,
              "lr = tl.load(lr_ptr + s)",
+             *[f"{n} = tl.load({n}_ptr + s)  # {text(e)}, this step's" for n, _, e in (rule.per_step if rule else ())],
              "total = tl.zeros([], tl.float32)  # Σ of the losses")
         grads = {}
         for p in params:
@@ -319,16 +390,18 @@ def _training_loop(code: _Code, params: list, unit: str, counts: list[str], chun
                  "total += tl.where(tl.max(stray.to(tl.int32), axis=0) > 0, float(\"nan\"), 0.0)")
             chunk(code)
         code("")
-        _apply(code, params, grads, "count", "s")
+        _apply(code, params, grads, "count", "s", rule)
     code("if not SPLIT:")
     with code.indent():
         for p in params:
             code(p.store(p.name))
+            for n, _ in (rule.state if rule else ()):
+                code(_state(p, n).store(_state(p, n).name))
 
 
 # ------------------------------------------------------------------ the MLP kernel
 
-def emit_mlp_kernel(step: MlpStep, helpers: set) -> str:
+def emit_mlp_kernel(step: MlpStep, helpers: set, rule=None) -> str:
     L = len(step.layers)
     params = []
     for n in range(1, L + 1):
@@ -339,6 +412,11 @@ def emit_mlp_kernel(step: MlpStep, helpers: set) -> str:
     sig = (["x_ptr", "t_ptr", "order_ptr", "lr_ptr", "loss_ptr"] + [f"{p.name}_ptr" for p in params]
            + ["scratch_ptr", "counter_ptr", "N", "B", "STEPS", "N_DATA"] + sizes + pads
            + ["BLOCK_B: tl.constexpr", "SPLIT: tl.constexpr", "PRECISION: tl.constexpr"])
+    if rule is not None:
+        states, scalars = _rule_args(rule)
+        at = sig.index("scratch_ptr")
+        sig[at:at] = [f"{p.name}_{n}_ptr" for p in params for n in states]
+        sig[sig.index(f"P0: tl.constexpr"):sig.index(f"P0: tl.constexpr")] = scalars
     code = _Code()
     code.lines = ["@triton.jit", f"def _{step.name}_kernel({', '.join(sig)}):",
                   f'    """{step.formula}.',
@@ -371,7 +449,7 @@ def emit_mlp_kernel(step: MlpStep, helpers: set) -> str:
             _backward(code, layer.backward, tiles, f"d{n}",
                       {"dW": f"dW{n}", "db": f"db{n}", "da": f"g{n - 1}" if n > 1 else None}, helpers)
 
-    _training_loop(code, params, "examples", ["count = nb  # the mean is over these"], chunk)
+    _training_loop(code, params, "examples", ["count = nb  # the mean is over these"], chunk, rule)
     return "\n".join(code.lines) + "\n"
 
 
@@ -644,6 +722,82 @@ def _mlp_launcher(step: MlpStep) -> str:
     return "\n".join(lines) + "\n"
 
 
+MLP_OPT_HOST = '''\
+def _run_mlp_opt(kernel, key, x, t, params, states, hyper, per_step, order, lr, batch, ce, check, precision):
+    """An MLP step with an optimizer's state: the state tensors are checked like the parameters
+    (each laid out like its parameter, updated in place), then the step is launched."""
+    _floats("x", x, 2)
+    device = x.device
+    if ce:
+        if not isinstance(t, torch.Tensor) or t.dtype not in (torch.int32, torch.int64) or t.dim() != 1:
+            raise TypeError("t must be a 1-D int32/int64 tensor of classes, one per example")
+        if t.device != device:
+            raise ValueError(f"t is on {t.device} but x is on {device}")
+    else:
+        _floats("t", t, 2, device)
+    if t.shape[0] != x.shape[0]:
+        raise ValueError(f"x has {x.shape[0]} examples but t has {t.shape[0]}")
+    sizes = [x.shape[1]] + [w.shape[0] if isinstance(w, torch.Tensor) and w.dim() else 0 for w in params[::2]]
+    for n in range(1, len(sizes)):
+        _param(f"W{n}", params[2 * n - 2], (sizes[n], sizes[n - 1]), device)
+        _param(f"b{n}", params[2 * n - 1], (sizes[n],), device)
+    per = len(states) // len(params)
+    for i, w in enumerate(params):
+        for k in range(per):
+            _param(f"the state {k} of parameter {i}", states[i * per + k], tuple(w.shape), device)
+    if not ce and t.shape[1] != sizes[-1]:
+        raise ValueError(f"t has {t.shape[1]} outputs per example but the network has {sizes[-1]}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+    order, lrs, n, steps = _steps(order, lr, batch, x.shape[0], device, check)
+    if ce and check and t.numel() and (int(t.min()) < 0 or int(t.max()) >= sizes[-1]):
+        raise IndexError(f"a class in t lies outside [0, {sizes[-1]})")
+    pads = [_pad(d) for d in sizes]
+    padded = sum(pads[i + 1] * (pads[i] + 1) for i in range(len(sizes) - 1))
+    losses = torch.empty(steps, dtype=torch.float32, device=device)
+    block, programs, scratch, counter = _plan(batch, n, steps, padded, pads, device, key)
+    if n:
+        arrays = [torch.tensor(values[:steps], dtype=torch.float32, device=device) for values in per_step]
+        _launch(kernel, programs, padded, x.contiguous(), t.contiguous(), order, lrs, losses, *params, *states,
+                scratch, counter, n, batch, steps, x.shape[0], *sizes, *hyper, *arrays, *pads, BLOCK_B=block,
+                SPLIT=programs > 1, PRECISION=precision)
+    return losses
+'''
+
+
+def _mlp_opt_launcher(step: MlpStep, rule) -> str:
+    """The launcher of an MLP step with ``rule``'s update; its per-step scalars (Adam's bias
+    corrections) are printed from the rule's expressions and computed on the host in float64."""
+    from sympy.printing.pycode import pycode
+
+    from .update_rules import t as t_sym
+
+    L = len(step.layers)
+    pnames = [f"{w}{n}" for n in range(1, L + 1) for w in ("W", "b")]
+    states = [n for n, _ in rule.state]
+    hyper = [n for n, _ in rule.hyper if n != "lr"]
+    ce = step.loss.kind == "ce"
+    names = {s: sp.Symbol(n) for n, s in rule.hyper}
+    names[t_sym] = sp.Symbol("k")
+    per_step = [f"[{pycode(e.xreplace(names))} for k in range(step0 + 1, step0 + steps + 1)]"
+                for _, _, e in rule.per_step]
+    lines = [f"def {step.name}(x, t, {', '.join(pnames)}, order, lr, batch, *, state, step0, {', '.join(hyper)}, "
+             "check=True, precision=\"ieee\"):",
+             f'    """{step.formula}.',
+             "",
+             "    As the plain SGD step, with the optimizer's state updated in place too: ``state`` lists,",
+             f"    for each parameter in order, its {', '.join(states) or 'no'} tensor(s) (float32, the parameter's",
+             "    shape, contiguous; zero before the first step); ``step0`` counts the steps taken before.",
+             "    Returns the loss of each step before its update, a float32 tensor (steps,).",
+             '    """',
+             "    steps = triton.cdiv(order.numel(), batch) if isinstance(order, torch.Tensor) and isinstance(batch, int) "
+             "and batch > 0 else 0",
+             f"    per_step = [{', '.join(per_step)}]",
+             f"    return _run_mlp_opt(_{step.name}_kernel, \"{step.name}\", x, t, [{', '.join(pnames)}], list(state), "
+             f"[{', '.join(hyper)}], per_step, order, lr, batch, ce={ce}, check=check, precision=precision)"]
+    return "\n".join(lines) + "\n"
+
+
 def _elman_launcher(step: ElmanStep) -> str:
     return f'''\
 def {step.name}(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, check=True, precision="ieee"):
@@ -704,14 +858,21 @@ def {step.name}(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, check=True, precis
 '''
 
 
-def emit_triton_train_module(steps: list, source: str, regenerate: str) -> str:
+def emit_triton_train_module(steps: list, source: str, regenerate: str, rule=None) -> str:
+    """The Triton module of the training steps ``steps``; with an update ``rule`` (momentum, Adam:
+    :func:`symnet.codegen.update_rules.update_rule`) the MLP steps apply it instead of plain SGD."""
     used: set = set()
     parts = []
     host: set = set()
     for step in steps:
-        if isinstance(step, MlpStep):
+        if isinstance(step, MlpStep) and rule is not None:
+            parts += [emit_mlp_kernel(step, used, rule), _mlp_opt_launcher(step, rule)]
+            host.add(MLP_OPT_HOST)
+        elif isinstance(step, MlpStep):
             parts += [emit_mlp_kernel(step, used), _mlp_launcher(step)]
             host.add(MLP_HOST)
+        elif isinstance(step, ElmanStep) and rule is not None:
+            raise SymnetError(f"the fused Elman step has plain SGD only, not {rule.name}")
         elif isinstance(step, ElmanStep):
             parts += [emit_elman_kernel(step, used), _elman_launcher(step)]
         else:

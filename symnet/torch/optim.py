@@ -1,0 +1,261 @@
+"""The fused training step as an optimizer: one Triton launch per step, autograd told.
+
+:class:`FusedStep` wraps :func:`symnet.compile_step`: forward, loss, backpropagation and
+the update of an MLP run in ONE generated kernel, which writes the parameters (and the
+optimizer's state) in place through their data pointers. Autograd cannot see such a write,
+so after every launch the version counter of each tensor written is bumped
+(``torch.autograd.graph.increment_version``, the public call for custom kernels): a graph
+that saved a parameter before the step then refuses to backpropagate ("modified by an
+inplace operation") instead of silently using the new values.
+
+The update rules (plain SGD with weight decay, SGD with momentum, Adam) are derived with
+SymPy in :mod:`symnet.codegen.update_rules` and printed into the kernel; they follow
+``torch.optim.SGD`` and ``torch.optim.Adam``.
+"""
+from __future__ import annotations
+
+import math
+
+from ..errors import FusedStepError
+
+__all__ = ["FusedStep"]
+
+
+class FusedStep:
+    """An optimizer-like fused training step for an MLP of dense layers.
+
+    ``FusedStep(model_or_params, activations=("relu", "linear"), loss="ce", optimizer="adam", lr=1e-3)``
+    then ``opt.step(x, target)`` runs one step over the whole batch and returns its loss.
+
+    Args:
+        model_or_params: an ``nn.Module`` whose ``parameters()`` are, in order, ``W1, b1, W2, b2, …``
+            (an ``nn.Sequential`` of ``nn.Linear`` and activation modules), or that list of tensors:
+            ``Wn`` of shape ``(out, in)`` as ``nn.Linear.weight``, ``bn`` of shape ``(out,)``; float32,
+            contiguous, on one device, leaf tensors, no two sharing memory.
+        activations: one per layer, "sigmoid", "tanh", "relu" or "linear"; read from the model when
+            it is an ``nn.Sequential`` of ``nn.Linear`` layers, each followed by ``nn.Sigmoid``,
+            ``nn.Tanh``, ``nn.ReLU`` or nothing.
+        loss: "ce" (softmax cross-entropy on the last layer, ``target`` the classes) or "mse"
+            (squared error summed over the outputs, averaged over the batch).
+        optimizer: "sgd", "momentum" (``torch.optim.SGD(momentum=...)``) or "adam".
+        lr, momentum, betas, eps, weight_decay: as ``torch.optim``'s (L2 weight decay added to the
+            gradient, as SGD and Adam, not AdamW, do).
+        precision: the products' precision, see :func:`symnet.compile_step`.
+
+    Raises:
+        FusedStepError: parameters that are not float32, not contiguous, not leaves (inside an
+            autograd graph), on several devices, sharing memory, of the wrong number or shapes;
+            a learning rate or hyperparameter that is NaN, infinite or out of range; an unknown
+            optimizer, activation or loss.
+    """
+
+    def __init__(self, model_or_params, *, activations=None, loss: str = "ce", optimizer: str = "sgd", lr: float,
+                 momentum: float = 0.9, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
+                 precision: str = "ieee"):
+        import torch
+
+        from ..codegen.compiler import compile_step
+        from ..codegen.update_rules import OPTIMIZERS, update_rule
+        from ..errors import SymnetError
+
+        if optimizer not in OPTIMIZERS:
+            raise FusedStepError(f"unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
+        if isinstance(model_or_params, torch.nn.parallel.DistributedDataParallel):
+            raise FusedStepError("the fused step computes and applies its own gradients in one process; under "
+                                 "DistributedDataParallel they would never be averaged: use symnet's ops with a "
+                                 "torch.optim optimizer instead")
+        params = list(model_or_params.parameters()) if isinstance(model_or_params, torch.nn.Module) \
+            else list(model_or_params)
+        if activations is None:
+            activations = _activations_of(model_or_params)
+        activations = tuple(activations) if not isinstance(activations, str) else (activations,)
+        _check_params(params, len(activations))
+        self.params = params
+        self.activations, self.loss, self.optimizer, self.precision = activations, loss, optimizer, precision
+        self.rule = update_rule(optimizer)
+        self.hyper = {"weight_decay": _number("weight_decay", weight_decay, low=0.0)}
+        if optimizer == "momentum":
+            self.hyper["momentum"] = _number("momentum", momentum, low=0.0)
+        if optimizer == "adam":
+            if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+                raise FusedStepError(f"betas must be a pair (beta1, beta2), not {betas!r}"[:200])
+            self.hyper["beta1"] = _number("betas[0]", betas[0], low=0.0, below=1.0)
+            self.hyper["beta2"] = _number("betas[1]", betas[1], low=0.0, below=1.0)
+            self.hyper["eps"] = _number("eps", eps, low=0.0, strict=True)
+        self.lr = lr  # checked by the property
+        try:
+            self._function = compile_step(activations, loss, optimizer=optimizer)
+        except FusedStepError:
+            raise
+        except SymnetError as exc:
+            raise FusedStepError(str(exc)) from None
+        self.state = [torch.zeros_like(p) for p in params for _ in self.rule.state]
+        self.steps_taken = 0
+
+    @property
+    def lr(self) -> float:
+        return self._lr
+
+    @lr.setter
+    def lr(self, value) -> None:
+        self._lr = _number("lr", value, low=0.0)
+
+    def step(self, x, target):
+        """One step over the whole batch ``(x, target)``; returns its loss (a 0-d float32 tensor,
+        before the update). The parameters and the optimizer's state are updated in place and their
+        version counters bumped.
+
+        Raises:
+            FusedStepError: the parameters changed since (see the class); the step's loss is NaN or
+                infinite (the step is then not applied).
+            TypeError, ValueError, IndexError: ``x`` or ``target`` of the wrong kind, shape, device or range.
+        """
+        import torch
+
+        order = torch.arange(x.shape[0] if isinstance(x, torch.Tensor) and x.dim() else 0, device=_device(x))
+        losses = self.steps(x, target, order, max(1, order.numel()))
+        return losses[0] if losses.numel() else losses.new_zeros(())
+
+    def steps(self, x, target, order, batch: int):
+        """Steps over ``x[order[0]], x[order[1]], …`` in mini-batches of ``batch`` (the last may be
+        shorter), all in one launch; returns each step's loss, a float32 tensor.
+
+        Raises: as :meth:`step`; a NaN or infinite loss stops the updates at that step.
+        """
+        import torch
+
+        _check_params(self.params, len(self.activations))
+        device = self.params[0].device
+        for name, value in (("x", x), ("target", target), ("order", order)):
+            if not isinstance(value, torch.Tensor):
+                raise FusedStepError(f"{name} must be a torch.Tensor, not {type(value).__name__}")
+            if value.device != device:
+                raise FusedStepError(f"{name} is on {value.device} but the parameters are on {device}")
+        args = (x, target, *self.params, order, self._lr, batch)
+        losses = self._function(*args, state=self.state, step0=self.steps_taken, check=True,
+                                precision=self.precision, **self.hyper)
+        # the kernel wrote through data pointers: tell autograd, so a graph that saved a parameter refuses
+        torch.autograd.graph.increment_version(self.params + self.state)
+        finite = torch.isfinite(losses)
+        applied = int(finite.cumprod(0).sum()) if losses.numel() else 0
+        self.steps_taken += applied
+        if applied < losses.numel():
+            raise FusedStepError(f"step {self.steps_taken + 1} had loss {float(losses[applied])}: it was not applied, "
+                                 "nor any after it")
+        return losses
+
+    def state_dict(self) -> dict:
+        """The optimizer's settings, state tensors (copies) and step count, as ``torch.optim``'s."""
+        return {"optimizer": self.optimizer, "lr": self._lr, "hyper": dict(self.hyper), "steps_taken": self.steps_taken,
+                "state": [s.detach().clone() for s in self.state]}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Take up ``state`` from :meth:`state_dict` (same optimizer and parameter shapes).
+
+        Raises:
+            FusedStepError: another optimizer, or state tensors of other shapes.
+        """
+        import torch
+
+        if state.get("optimizer") != self.optimizer:
+            raise FusedStepError(f"the state is of optimizer {state.get('optimizer')!r}, not {self.optimizer!r}")
+        saved = state["state"]
+        if len(saved) != len(self.state) or any(a.shape != b.shape for a, b in zip(saved, self.state)):
+            raise FusedStepError("the state tensors do not match these parameters' shapes")
+        with torch.no_grad():  # an in-place copy: the version counters move
+            for mine, theirs in zip(self.state, saved):
+                mine.copy_(theirs)
+        self.lr = state["lr"]
+        self.hyper.update(state["hyper"])
+        self.steps_taken = int(state["steps_taken"])
+
+    def zero_state(self) -> None:
+        """Forget the optimizer's state (momentum buffers, Adam's moments, the step count)."""
+        for s in self.state:
+            s.zero_()
+        self.steps_taken = 0
+
+    def __repr__(self):
+        hyper = ", ".join(f"{k}={v}" for k, v in self.hyper.items())
+        return f"FusedStep({self.optimizer}, activations={self.activations}, loss={self.loss!r}, lr={self._lr}, {hyper})"
+
+
+def _activations_of(model) -> tuple:
+    """The activations of an ``nn.Sequential`` of ``nn.Linear`` layers and activation modules."""
+    import torch
+
+    names = {torch.nn.Sigmoid: "sigmoid", torch.nn.Tanh: "tanh", torch.nn.ReLU: "relu"}
+    if not isinstance(model, torch.nn.Sequential):
+        raise FusedStepError("activations=... is needed unless the model is an nn.Sequential of nn.Linear layers")
+    found = []
+    for module in model:
+        if isinstance(module, torch.nn.Linear) and module.bias is not None:
+            found.append("linear")
+        elif type(module) in names and found and found[-1] == "linear":
+            found[-1] = names[type(module)]
+        else:
+            raise FusedStepError(f"the fused step cannot take {type(module).__name__} here: it takes nn.Linear layers "
+                                 "with biases, each followed by nn.Sigmoid, nn.Tanh, nn.ReLU or nothing")
+    return tuple(found)
+
+
+def _device(x):
+    import torch
+
+    return x.device if isinstance(x, torch.Tensor) else None
+
+
+def _number(name: str, value, *, low: float, below: float | None = None, strict: bool = False) -> float:
+    if isinstance(value, bool) or not hasattr(type(value), "__float__"):
+        raise FusedStepError(f"{name} must be a number, not {type(value).__name__}")
+    value = float(value)
+    if math.isnan(value) or math.isinf(value):
+        raise FusedStepError(f"{name} must be finite, not {value}")
+    if value < low or (strict and value == low) or (below is not None and value >= below):
+        interval = f"{'(' if strict else '['}{low}, {below if below is not None else '∞'})"
+        raise FusedStepError(f"{name} must lie in {interval}, not {value}")
+    return value
+
+
+def _check_params(params: list, layers: int) -> None:
+    """Refuse parameters the fused kernel cannot update in place, or whose update autograd would miss."""
+    import torch
+
+    if len(params) != 2 * layers:
+        raise FusedStepError(f"{layers} layer(s) take {2 * layers} parameters (W1, b1, …), not {len(params)}")
+    device = None
+    for i, p in enumerate(params):
+        what = f"parameter {i} ({'W' if i % 2 == 0 else 'b'}{i // 2 + 1})"
+        if not isinstance(p, torch.Tensor):
+            raise FusedStepError(f"{what} is a {type(p).__name__}, not a torch.Tensor")
+        if type(p) not in (torch.Tensor, torch.nn.Parameter):
+            raise FusedStepError(f"{what} is a {type(p).__name__}, not a plain tensor (an FSDP2 shard is a DTensor); "
+                                 "the fused step updates whole tensors in one process")
+        if p.dtype != torch.float32:
+            raise FusedStepError(f"{what} has dtype {p.dtype}; the fused step updates float32 parameters")
+        if p.dim() != (2 if i % 2 == 0 else 1):
+            raise FusedStepError(f"{what} has shape {tuple(p.shape)}; expected a {'matrix' if i % 2 == 0 else 'vector'}")
+        if not p.is_contiguous():
+            raise FusedStepError(f"{what} is not contiguous; the fused step writes it in place")
+        if p.requires_grad and p.grad_fn is not None:
+            raise FusedStepError(f"{what} is not a leaf: it is computed inside an autograd graph "
+                                 f"({type(p.grad_fn).__name__}); the fused step updates leaf parameters only")
+        if p.is_inference():
+            raise FusedStepError(f"{what} was made under torch.inference_mode; autograd could not be told of "
+                                 "its update")
+        device = device or p.device
+        if p.device != device:
+            raise FusedStepError(f"{what} is on {p.device} but parameter 0 is on {device}")
+    for i in range(0, len(params) - 2, 2):
+        W, b, W_next = params[i], params[i + 1], params[i + 2]
+        if b.shape[0] != W.shape[0] or W_next.shape[1] != W.shape[0]:
+            raise FusedStepError(f"the shapes {tuple(W.shape)}, {tuple(b.shape)}, {tuple(W_next.shape)} do not chain "
+                                 f"(layer {i // 2 + 1} has {W.shape[0]} units)")
+    if params[-1].shape[0] != params[-2].shape[0]:
+        raise FusedStepError(f"the last bias has {params[-1].shape[0]} entries for {params[-2].shape[0]} units")
+    spans = sorted((p.data_ptr(), p.data_ptr() + p.numel() * p.element_size(), i) for i, p in enumerate(params)
+                   if p.numel())
+    for (_, end, i), (start, _, j) in zip(spans, spans[1:]):
+        if start < end:
+            raise FusedStepError(f"parameters {min(i, j)} and {max(i, j)} share memory; the fused step would update "
+                                 "it twice")
