@@ -13,7 +13,7 @@ import sympy as sp
 
 import symnet
 import symnet.engine as engine
-import symnet.verify as verify
+import symnet.stepcheck as verify
 from symnet import DerivationError, sigmoid
 from symnet import curriculum
 from symnet.graphcheck import GraphCheck
