@@ -6,11 +6,9 @@ in-process cache keeps the :data:`MAX_COMPILED` most recently used functions.
 from __future__ import annotations
 
 import ast
-import builtins
 import functools
 import inspect
 import keyword
-import linecache
 import os
 import re
 import sys
@@ -22,6 +20,7 @@ from typing import Callable
 from ..derivation import Derivation
 from ..errors import InvalidNameError, SymnetError
 from .kernel import Kernel, describe
+from .modules import _exec_module
 from .numpy_backend import emit_module
 
 __all__ = ["compile", "compile_step", "CompiledKernel"]
@@ -236,29 +235,6 @@ def _load_module(name: str, source: str) -> ModuleType:
     if loaded is not None and getattr(loaded, "__symnet_source__", None) == source:
         return loaded
     return _exec_module(module_name, source, f"<symnet:{name}>", register=True)
-
-
-def _exec_module(module_name: str, source: str, filename: str, *, register: bool = False) -> ModuleType:
-    """A new module made by running ``source``, our generator's output (never a file's text).
-
-    ``filename`` (of the form ``<...>``) names it in tracebacks. With ``register`` the module is
-    kept in ``sys.modules`` and its source in ``linecache`` under ``filename`` with no modification
-    time, so ``inspect.getsource`` (which Triton's ``@triton.jit`` calls, its interpreter even at
-    the first launch) finds it and ``linecache.checkcache`` keeps it. Without, nothing outlives
-    the module (the NumPy backend: the in-process cache's bound is the whole bound)."""
-    module = ModuleType(module_name)
-    module.__symnet_source__ = source
-    code = builtins.compile(source, filename, "exec", dont_inherit=True)  # not this file's __future__ flags
-    if register:
-        linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
-        sys.modules[module_name] = module
-    try:
-        exec(code, module.__dict__)  # noqa: S102 - the code generator's own output
-    except BaseException:
-        if register and sys.modules.get(module_name) is module:
-            del sys.modules[module_name]
-        raise
-    return module
 
 
 def compile_step(activations, loss: str = "ce", optimizer: str | None = None):

@@ -168,7 +168,7 @@ def per_step_values(rule: UpdateRule, step: int, hyper: dict) -> dict:
 def numpy_update(rule: UpdateRule):
     """A NumPy function ``f(w, g, *state, **hyper_and_per_step) -> (w', *state')`` generated from
     the rule's assignments (``f.source`` holds its code). The arrays' dtype is kept."""
-    from .compiler import _exec_module
+    from .modules import _exec_module
     from .numpy_printer import NumpyExpressionPrinter
 
     helpers: set = set()
