@@ -126,25 +126,23 @@ def spec_for(formula: str) -> Spec:
 # Registry entries measured past BOUNDS with the reduced sweep of tests/test_accuracy.py (numpy
 # backend, this machine): (name, output, dtype) → the measured worst ULPs. Filled from the
 # measurement, never by hand-loosening a bound; a test fails (xfail strict) once one is fixed.
-# Measured 2026-11-30 with REDUCED_POINTS random points; all are true errors of the generated code
+# Measured 2026-11-30 (after merging main: the stability rules of h-rules) with REDUCED_POINTS random points; all are true errors of the generated code
 # (cancellation: tanh′ = 1 − tanh², hardsigmoid x/6 + 1/2 near −3, tanhshrink x − tanh x near 0;
 # overflow to NaN/inf at large |x|), which the stability rules of issue 16 point 1 are to fix.
 REDUCED_POINTS = 20
 KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
-    ('tanh', 'df_dx', 'float32'): '1.03e+07 ULP',
-    ('tanh', 'df_dx', 'float64'): '5.61e+15 ULP',
-    ('asinh', 'df_dx', 'float64'): '6.89e+15 ULP',
     ('erf', 'df_dx', 'float64'): '8.26 ULP',
     ('erfc', 'df_dx', 'float64'): '8.26 ULP',
     ('gelu', 'f', 'float32'): '2.5e+05 ULP',
     ('gelu', 'df_dx', 'float32'): 'NaN/inf at 4 points',
     ('gelu', 'f', 'float64'): '4.93e+15 ULP',
     ('gelu', 'df_dx', 'float64'): 'NaN/inf at 2 points',
-    ('gelu_tanh', 'f', 'float32'): 'NaN/inf at 2 points',
+    ('gelu_tanh', 'f', 'float32'): '15.7 ULP',
     ('gelu_tanh', 'df_dx', 'float32'): 'NaN/inf at 4 points',
-    ('gelu_tanh', 'f', 'float64'): 'NaN/inf at 1 points',
+    ('gelu_tanh', 'f', 'float64'): '556 ULP',
     ('gelu_tanh', 'df_dx', 'float64'): 'NaN/inf at 4 points',
-    ('mish', 'df_dx', 'float64'): '7.46 ULP',
+    ('mish', 'df_dx', 'float32'): '19.1 ULP',
+    ('softsign', 'df_dx', 'float32'): '1.1e+07 ULP',
     ('softsign', 'df_dx', 'float64'): '5.79e+15 ULP',
     ('hardsigmoid', 'f', 'float32'): '2.8e+06 ULP',
     ('hardsigmoid', 'f', 'float64'): '3e+15 ULP',
@@ -156,15 +154,15 @@ KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
     ('bce_logits', 'df_dx', 'float32'): '1.25e+07 ULP',
     ('bce_logits', 'df_dt', 'float64'): '5.71e+15 ULP',
     ('bce_logits', 'df_dx', 'float64'): '5.71e+15 ULP',
-    ('focal', 'df_dt', 'float32'): 'NaN/inf at 4 points',
-    ('focal', 'df_dx', 'float32'): 'NaN/inf at 3 points',
+    ('focal', 'df_dt', 'float32'): 'NaN/inf at 2 points',
+    ('focal', 'df_dx', 'float32'): 'NaN/inf at 2 points',
     ('focal', 'f', 'float64'): '4.64 ULP',
-    ('focal', 'df_dt', 'float64'): 'NaN/inf at 3 points',
-    ('focal', 'df_dx', 'float64'): 'NaN/inf at 3 points',
+    ('focal', 'df_dt', 'float64'): 'NaN/inf at 1 points',
+    ('focal', 'df_dx', 'float64'): 'NaN/inf at 1 points',
     ('poisson_nll', 'f', 'float32'): 'NaN/inf at 1 points',
     ('poisson_nll', 'df_dx', 'float32'): '1.06e+07 ULP',
     ('poisson_nll', 'df_dx', 'float64'): '2.21e+06 ULP',
     ('gaussian_nll', 'f', 'float32'): 'NaN/inf at 1 points',
-    ('gaussian_nll', 'df_dv', 'float32'): 'NaN/inf at 16 points',
-    ('gaussian_nll', 'df_dv', 'float64'): 'NaN/inf at 15 points',
+    ('gaussian_nll', 'df_dv', 'float32'): 'NaN/inf at 5 points',
+    ('gaussian_nll', 'df_dv', 'float64'): 'NaN/inf at 4 points',
 }
