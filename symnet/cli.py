@@ -284,7 +284,7 @@ def _derive(args) -> int:
             if args.stable:
                 import dataclasses
 
-                from .codegen.kernel import describe, stability_section
+                from .codegen.ir import describe, stability_section
 
                 d = dataclasses.replace(d, sections=d.sections + (stability_section(describe(d)),))
                 if args.target not in curriculum.ORDER:  # your own formula: its hazards measured (symnet/verify/hazard.py)
@@ -330,7 +330,7 @@ def _codegen(args) -> int:
 
 
 def _verify(args) -> int:
-    from .codegen.check import format_table, verify_numpy
+    from .verify.kernels import format_table, verify_numpy
 
     if args.formula is not None:
         return _verify_formula(args)
@@ -340,7 +340,7 @@ def _verify(args) -> int:
         raise SymnetError(f"unknown backend {args.backend!r}; available: numpy, triton")
     folder = Path(args.kernels)
     if args.backend == "triton":
-        from .codegen.check_triton import verify_triton
+        from .verify.kernels_triton import verify_triton
         results = verify_triton(folder if (folder / "triton").is_dir() else None)
         print(format_table(results))
         return 0 if all(r.passed for r in results) else 1

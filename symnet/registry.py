@@ -191,7 +191,7 @@ def as_piecewise(expr: sp.Expr) -> sp.Expr:
 # ------------------------------------------------------------------ Triton device helpers
 # Written with tl.exp/tl.log/tl.sqrt/tl.where only (libdevice returns None under
 # TRITON_INTERPRET=1); the helpers _log1p, _expm1, _softplus and _tanh of the Triton
-# backend (symnet/codegen/triton_backend.py) are used by the entries below as well.
+# backend (symnet/codegen/backends/triton/elementwise.py) are used by the entries below as well.
 
 TRITON_DEVICE_HELPERS = {
     "_sigmoid": '''\

@@ -11,7 +11,7 @@ logits ``z_0 … z_{V−1}`` (with, for a loss, the row's class ``r`` or its sof
   differentiates the formula entry by entry, checks every step at small sizes, and the
   result prints like any derivation (``print(entry.derivation())``); the gradients are
   never typed in;
-* the **row kernels** built from that derivation (:class:`~symnet.codegen.rowwise.RowKernel`,
+* the **row kernels** built from that derivation (:class:`~symnet.codegen.families.rowwise.RowKernel`,
   the typed description both backends print: arguments, outputs — a value, or the
   gradient with respect to ``z`` — and options), in the committed module ``module``;
 * the **torch function** computing the same thing (``torch.nn.functional.*``), for the tests.
@@ -44,7 +44,7 @@ from .indexed import derive_indexed
 
 __all__ = ["RowFunction", "ROW_REGISTRY", "row_entry", "row_kernels", "ROW_MODULES"]
 
-# the names the row kernels are written in (those of symnet.codegen.rowwise)
+# the names the row kernels are written in (those of symnet.codegen.families.rowwise)
 V = sp.Symbol("V", integer=True, positive=True)
 i, j, k, q = sp.symbols("i j k q", integer=True)
 r = sp.Symbol("r", integer=True, nonnegative=True)
@@ -201,7 +201,7 @@ def _nll_derivation() -> Derivation:
 
 def _to_kernel_names(e: sp.Expr) -> sp.Expr:
     """The registry's names → those of the row kernels (the same symbols, by construction)."""
-    from .codegen import rowwise as rw
+    from .codegen.families import rowwise as rw
     mapping = {V: rw.V, j: rw.j, k: rw.k, r: rw.r, EPS: rw.LABEL_SMOOTHING, LAM: rw.Z_LOSS_SCALE, S: rw.SOFTCAP}
     e = e.xreplace(mapping)
     bases = {z: rw.z, w: rw.w, t: rw.t, g: rw.g, c: rw.z}
@@ -210,7 +210,7 @@ def _to_kernel_names(e: sp.Expr) -> sp.Expr:
 
 
 def _softmax_kernels():
-    from .codegen.rowwise import row_kernel
+    from .codegen.families.rowwise import row_kernel
     d = _softmax_derivation()
     value = _to_kernel_names(sp.exp(z[j]) / sp.Sum(sp.exp(z[k]), (k, *ROW)))
     grad = _to_kernel_names(_entry_values(d))
@@ -220,7 +220,7 @@ def _softmax_kernels():
 
 
 def _logsumexp_kernels():
-    from .codegen.rowwise import row_kernel
+    from .codegen.families.rowwise import row_kernel
     d = _logsumexp_derivation()
     value = _to_kernel_names(_lse(z))
     grad = _to_kernel_names(_entry_values(d))
@@ -230,7 +230,7 @@ def _logsumexp_kernels():
 
 
 def _ce_kernels(soft: bool):
-    from .codegen.rowwise import row_kernel
+    from .codegen.families.rowwise import row_kernel
     plain, _, chain, _ = _ce_derivations(soft)
     loss = _to_kernel_names((_ce_soft if soft else _ce_hard)(z))
     grad = _to_kernel_names(plain.gradients[z[j]])
@@ -247,7 +247,7 @@ def _ce_kernels(soft: bool):
 
 
 def _nll_kernels():
-    from .codegen.rowwise import row_kernel
+    from .codegen.families.rowwise import row_kernel
     d = _nll_derivation()
     loss = _to_kernel_names(_nll(z))
     grad = _to_kernel_names(_entry_values(d))
@@ -315,7 +315,7 @@ _register(RowFunction("nll_loss", "C = −w_r l_r", "nll_loss", _nll_derivation,
 
 
 def _row_module_kernels(module: str):
-    from .codegen.rowwise import row_modules
+    from .codegen.families.rowwise import row_modules
     return row_modules()[module]
 
 
@@ -352,7 +352,7 @@ def compile_row(name: str, backend: str = "numpy"):
     kernels = row_kernels(entry.module)
     what = f"the row registry's {entry.module}"
     if backend == "numpy":
-        from .codegen.numpy_backend import emit_module
+        from .codegen.backends.numpy.elementwise import emit_module
         source = emit_module(kernels, what, f"symnet.compile({name!r}, backend='numpy')")
         return _exec_module(f"symnet_generated_row_{entry.module}", source, f"<symnet:row_{entry.module}>")
     if backend == "triton":
@@ -361,7 +361,7 @@ def compile_row(name: str, backend: str = "numpy"):
             import triton  # noqa: F401
         except ImportError:
             raise SymnetError("backend='triton' needs torch and triton: pip install torch triton") from None
-        from .codegen.triton_rowwise import emit_triton_row_module
+        from .codegen.backends.triton.rowwise import emit_triton_row_module
         source = emit_triton_row_module(kernels, what, f"symnet.compile({name!r}, backend='triton')")
         return _load_module(f"row_{entry.module}", source)
     raise SymnetError(f"unknown backend {backend!r}; available: numpy, triton")

@@ -22,7 +22,7 @@ import pytest
 import sympy as sp
 
 import symnet
-from symnet.codegen.layers import dense_layer_kernels
+from symnet.codegen.families.dense import dense_layer_kernels
 from symnet.errors import SymnetError
 from symnet.parsing import parse_expression
 from symnet.registry import REGISTRY, Function, activation_names, register, unregister
@@ -87,7 +87,7 @@ _NUMPY: dict = {}
 def _numpy_layers(act):
     """The generated NumPy module of dense_<act> and linear, forward and backward."""
     if act not in _NUMPY:
-        from symnet.codegen.numpy_backend import emit_module
+        from symnet.codegen.backends.numpy.elementwise import emit_module
         kernels = [*dense_layer_kernels(act), *dense_layer_kernels("linear")]
         namespace: dict = {}
         exec(emit_module(kernels, "a test", "-"), namespace)  # noqa: S102 - generated
@@ -130,7 +130,7 @@ def triton_sgd(act, x, t, p, order, monkeypatch, tmp_path):
     torch = triton_torch()
     monkeypatch.setenv("SYMNET_CACHE", str(tmp_path))
     from symnet.codegen.compiler import _load_module
-    from symnet.codegen.triton_layers import emit_triton_layer_module
+    from symnet.codegen.backends.triton.dense import emit_triton_layer_module
     kernels = [*dense_layer_kernels(act), *dense_layer_kernels("linear")]
     module = _load_module(f"dense_{act}_everywhere", emit_triton_layer_module(kernels, "a test", "-"))
     layer, linear = getattr(module, f"dense_{act}_layer"), module.linear_layer
@@ -200,7 +200,7 @@ LOSS_CASES = {
 
 
 def test_every_loss_of_two_inputs_is_a_fused_step_loss_or_refused_by_name():
-    from symnet.codegen.train_step import loss_names
+    from symnet.codegen.families.step import loss_names
     from symnet.losses import LOSSES
     assert set(LOSS_CASES) == set(loss_names()) - {"ce"}
     assert set(LOSSES) - set(loss_names()) == {"gaussian_nll"}
@@ -335,8 +335,8 @@ def test_code_generation_has_no_import_cycles():
 
 
 # the row-wise kernels still take softmax cross-entropy's definition from the curriculum
-# (symnet/codegen/rowwise.py, another part of issue 15)
-CURRICULUM_STILL_READ_BY = {"symnet.codegen.rowwise"}
+# (symnet/codegen/families/rowwise.py, another part of issue 15)
+CURRICULUM_STILL_READ_BY = {"symnet.codegen.families.rowwise"}
 
 
 def test_code_generation_does_not_import_the_curriculum():
@@ -346,9 +346,9 @@ def test_code_generation_does_not_import_the_curriculum():
     # and at run time: importing code generation, making a dense layer of each kind, the NumPy
     # modules and an elementwise fused step's description loads no module of the curriculum
     script = ("import sys, symnet.codegen\n"
-              "from symnet.codegen.layers import dense_layer_kernels\n"
-              "from symnet.codegen.numpy_backend import emit_module\n"
-              "from symnet.codegen.train_step import mlp_step\n"
+              "from symnet.codegen.families.dense import dense_layer_kernels\n"
+              "from symnet.codegen.backends.numpy.elementwise import emit_module\n"
+              "from symnet.codegen.families.step import mlp_step\n"
               "emit_module([*dense_layer_kernels('silu'), *dense_layer_kernels('linear')], 'x', 'x')\n"
               "mlp_step(('sigmoid', 'linear'), 'mse')\n"
               "print([m for m in sys.modules if 'curriculum' in m])\n")
@@ -359,11 +359,11 @@ def test_code_generation_does_not_import_the_curriculum():
 # ------------------------------------------------------------------ one conditional printing for both backends
 
 def test_piecewise_and_comparisons_print_alike_on_both_backends():
-    """Piecewise, comparisons, And/Or/Not and Max/Min: one implementation (symnet/codegen/printing.py),
+    """Piecewise, comparisons, And/Or/Not and Max/Min: one implementation (symnet/codegen/backends/printing.py),
     the backends differing only in their tables."""
-    from symnet.codegen.numpy_printer import NumpyExpressionPrinter
-    from symnet.codegen.printing import ConditionalPrinting
-    from symnet.codegen.triton_backend import TritonPrinter
+    from symnet.codegen.backends.numpy.printer import NumpyExpressionPrinter
+    from symnet.codegen.backends.printing import ConditionalPrinting
+    from symnet.codegen.backends.triton.elementwise import TritonPrinter
     x, y = sp.symbols("x y", real=True)
     f = sp.Piecewise((sp.Max(x, y), sp.And(x > 0, sp.Or(y < 1, sp.Not(x > 2)))), (sp.Min(x, -y), True))
     numpy_code = NumpyExpressionPrinter(set()).doprint(f)

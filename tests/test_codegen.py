@@ -242,7 +242,7 @@ def test_sources_are_deterministic():
 # ------------------------------------------------------------------ symnet verify
 
 def test_verify_passes_on_the_committed_kernels():
-    from symnet.codegen.check import format_table, verify_numpy
+    from symnet.verify.kernels import format_table, verify_numpy
     results = verify_numpy(ROOT / "kernels", n=60)
     assert results and all(r.passed for r in results), format_table(results)
     checks = {r.check for r in results}
@@ -253,7 +253,7 @@ def test_verify_passes_on_the_committed_kernels():
 def test_verify_catches_a_wrong_kernel(tmp_path):
     """The harness can fail: σ through tanh (no relative accuracy for z ≪ 0), and a
     gradient off by one part in a million."""
-    from symnet.codegen.check import verify_numpy
+    from symnet.verify.kernels import verify_numpy
     folder = tmp_path / "numpy"
     folder.mkdir()
     for path in (ROOT / "kernels" / "numpy").glob("*.py"):
@@ -272,7 +272,7 @@ def test_verify_catches_a_wrong_kernel(tmp_path):
 
 
 def test_derivation_printout_says_which_rule_fired():
-    from symnet.codegen.kernel import describe, stability_section
+    from symnet.codegen.ir import describe, stability_section
     d = symnet.derive(sp.log(1 + sp.exp(z)) - y * z, [z])
     section = stability_section(describe(d))
     whys = " ".join(s.why for s in section.steps)

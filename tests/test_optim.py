@@ -1,4 +1,4 @@
-"""The update rules (symnet.codegen.update_rules) and the fused step as an optimizer
+"""The update rules (symnet.codegen.families.update_rules) and the fused step as an optimizer
 (symnet.torch.optim.FusedStep): derived SGD with momentum and Adam follow torch.optim.SGD
 and torch.optim.Adam for 20 steps — the generated NumPy update in float64, the generated
 fused Triton step in float32 (under the interpreter without a GPU); the fused step bumps
@@ -15,7 +15,7 @@ if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 triton = pytest.importorskip("triton")
 
-from symnet.codegen.update_rules import numpy_update, per_step_values, update_rule  # noqa: E402
+from symnet.codegen.families.update_rules import numpy_update, per_step_values, update_rule  # noqa: E402
 from symnet.errors import FusedStepError, SymnetError  # noqa: E402
 from symnet.torch.optim import FusedStep  # noqa: E402
 

@@ -398,7 +398,7 @@ def test_softmax_stable_section_claims_only_what_holds(curriculum):
     the max-shift rule applies node by node (issue 16) the forms it prints hold: checked here."""
     import numpy as np
 
-    from symnet.codegen.kernel import describe, stability_section
+    from symnet.codegen.ir import describe, stability_section
 
     section = stability_section(describe(curriculum["softmax"]))
     assert section.steps and "still overflow" not in section.text and "does not overflow" in section.text

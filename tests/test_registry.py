@@ -346,8 +346,8 @@ def check_fused_step(act, tmp_path, monkeypatch, lr=0.3, scale=0.7):
 @pytest.mark.parametrize("act", [n for n in REGISTRY if REGISTRY[n].family == "activation"])
 def test_numpy_dense_layer_follows_torch(act):
     """The NumPy dense-layer emitter prints every registry activation (it printed only σ and exp)."""
-    from symnet.codegen.layers import dense_layer_kernels, emit_layer_function
-    from symnet.codegen.numpy_backend import emit_module
+    from symnet.codegen.families.dense import dense_layer_kernels, emit_layer_function
+    from symnet.codegen.backends.numpy.elementwise import emit_module
     torch = _torch()
     forward, backward = dense_layer_kernels(act)
     namespace: dict = {}
@@ -373,8 +373,8 @@ def test_triton_dense_layer_follows_torch(act, tmp_path, monkeypatch):
     torch = _torch()
     monkeypatch.setenv("SYMNET_CACHE", str(tmp_path))
     from symnet.codegen.compiler import _load_module
-    from symnet.codegen.layers import dense_layer_kernels
-    from symnet.codegen.triton_layers import emit_triton_layer_module
+    from symnet.codegen.families.dense import dense_layer_kernels
+    from symnet.codegen.backends.triton.dense import emit_triton_layer_module
     forward, backward = dense_layer_kernels(act)
     module = _load_module(f"dense_{act}_registry_test", emit_triton_layer_module([forward, backward], "a test", "-"))
     layer = getattr(module, f"dense_{act}_layer")

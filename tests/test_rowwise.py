@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import load_kernel
-from symnet.codegen.rowwise import ROW_RULES, V, j, r, row_kernel, rowmax, stabilise_row, z
+from symnet.codegen.families.rowwise import ROW_RULES, V, j, r, row_kernel, rowmax, stabilise_row, z
 
 CE, SM, LS = load_kernel("softmax_cross_entropy"), load_kernel("softmax"), load_kernel("log_softmax")
 

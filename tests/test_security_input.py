@@ -56,7 +56,7 @@ def entry_points(payload: str) -> dict:
 
 
 def _describe(d, payload):
-    from symnet.codegen.kernel import describe
+    from symnet.codegen.ir import describe
 
     return describe(d, roles={payload: "data"})
 

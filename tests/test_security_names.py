@@ -31,7 +31,7 @@ import sympy as sp
 
 import symnet
 from symnet import SymnetError
-from symnet.codegen.kernel import describe, local_names
+from symnet.codegen.ir import describe, local_names
 from symnet.errors import ParseError
 from symnet.functions import relu, sigmoid
 from conftest import triton_torch
@@ -76,8 +76,8 @@ REPRESENTATIVE = [  # between them every helper of both elementwise emitters
 
 @functools.cache
 def generated_sources() -> tuple:
-    from symnet.codegen.numpy_backend import emit_module
-    from symnet.codegen.triton_backend import emit_triton_module
+    from symnet.codegen.backends.numpy.elementwise import emit_module
+    from symnet.codegen.backends.triton.elementwise import emit_triton_module
     sources = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "kernels").glob("*/*.py"))]
     for formula, output in REPRESENTATIVE:
         kernel = describe(symnet.derive(formula, sorted(formula.free_symbols, key=str), output=output))
@@ -337,7 +337,8 @@ def _user_scopes(tree, functions):
 def test_the_reserved_names_cover_every_name_of_the_skeleton(backend):
     """Every identifier in the scopes where user names live is either the user's (or derived
     from it) or one the backend reserves: a new name in the skeleton must be reserved too."""
-    from symnet.codegen import numpy_backend, triton_backend
+    from symnet.codegen.backends.numpy import elementwise as numpy_backend
+    from symnet.codegen.backends.triton import elementwise as triton_backend
     module = numpy_backend if backend == "numpy" else triton_backend
     d = renamed(placeholder_derivation(), (["alpha", "beta"] + PADDING)[:GROUP])
     for formula, output in REPRESENTATIVE + [(None, None)]:

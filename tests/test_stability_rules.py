@@ -28,7 +28,7 @@ import sympy as sp
 import symnet
 from conftest import triton_torch
 from symnet import sigmoid
-from symnet.codegen.stability import RULES, stabilise
+from symnet.codegen.rewrite import RULES, stabilise
 from symnet.functions import explicit
 from symnet.special import softplus
 

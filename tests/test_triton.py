@@ -573,8 +573,8 @@ def test_softmax_and_log_softmax_with_their_vector_jacobian_products(N, V, row_p
 
 
 def test_verify_triton_passes_on_the_committed_kernels():
-    from symnet.codegen.check import format_table
-    from symnet.codegen.check_triton import verify_triton
+    from symnet.verify.kernels import format_table
+    from symnet.verify.kernels_triton import verify_triton
     results = verify_triton(ROOT / "kernels", n=12)
     assert results and all(r.passed for r in results), format_table(results)
     assert {"float64", "float32", "bfloat16"} <= {r.dtype for r in results}

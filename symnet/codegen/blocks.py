@@ -17,10 +17,10 @@ import sympy as sp
 from ..engine import derive
 from ..errors import SymnetError
 from ..functions import sigmoid
-from .kernel import Kernel, describe
-from .numpy_backend import emit_module
-from .layers import layer_modules
-from .rowwise import row_modules
+from .ir import Kernel, describe
+from .backends.numpy.elementwise import emit_module
+from .families.dense import layer_modules
+from .families.rowwise import row_modules
 
 __all__ = ["BLOCKS", "numpy_sources", "triton_sources", "write_sources", "stale_sources"]
 
@@ -100,14 +100,14 @@ def numpy_sources() -> dict[str, str]:
 
 
 def triton_sources() -> dict[str, str]:
-    from .triton_backend import emit_triton_module
-    from .triton_rowwise import emit_triton_row_module
+    from .backends.triton.elementwise import emit_triton_module
+    from .backends.triton.rowwise import emit_triton_row_module
     regenerate = "symnet codegen --backend triton"
     out = {}
     for block in BLOCKS:
         out[f"{block.module}.py"] = emit_triton_module([block.kernel()], f"the derivation of {block.summary}",
                                                        regenerate)
-    from .triton_layers import emit_triton_layer_module
+    from .backends.triton.dense import emit_triton_layer_module
     for module, kernels in layer_modules().items():
         out[f"{module}.py"] = emit_triton_layer_module(kernels, f"the derivation of {LAYER_SUMMARIES[module]}",
                                                        regenerate)
@@ -117,8 +117,8 @@ def triton_sources() -> dict[str, str]:
     for module, kernels in registry_row_modules().items():
         out[f"{module}.py"] = emit_triton_row_module(kernels, f"the derivation of {REGISTRY_ROW_SUMMARIES[module]}",
                                                      regenerate)
-    from .train_step import FUSED_MLPS, elman_step, mlp_step
-    from .triton_train import emit_triton_train_module
+    from .families.step import FUSED_MLPS, elman_step, mlp_step
+    from .backends.triton.step import emit_triton_train_module
     out["mlp_train.py"] = emit_triton_train_module(
         [mlp_step(acts, loss) for acts, loss in FUSED_MLPS],
         "the derivations of the dense layers ('dense', with σ, tanh, relu or no activation), squared error "

@@ -19,9 +19,9 @@ from typing import Callable
 
 from ..derivation import Derivation
 from ..errors import InvalidNameError, SymnetError
-from .kernel import Kernel, describe
+from .ir import Kernel, describe
 from .modules import _exec_module
-from .numpy_backend import emit_module
+from .backends.numpy.elementwise import emit_module
 
 __all__ = ["compile", "compile_step", "CompiledKernel"]
 
@@ -195,7 +195,7 @@ def _compile_triton(kernel: Kernel, what: str) -> CompiledKernel:
     """The Triton module, run from memory; its torch custom op is named by the hash of its source."""
     import hashlib
 
-    from .triton_backend import emit_triton_module
+    from .backends.triton.elementwise import emit_triton_module
 
     try:
         import torch  # noqa: F401
@@ -243,7 +243,7 @@ def compile_step(activations, loss: str = "ce", optimizer: str | None = None):
     "tanh", "relu", "silu", "gelu", … — see :func:`symnet.registry.activation_names`), then
     ``loss``: "ce" (softmax cross-entropy on the last layer's outputs) or an elementwise loss of
     the registry of (prediction, target), summed over the outputs ("mse", "l1", "smooth_l1",
-    "huber", "bce_logits", … — see :func:`symnet.codegen.train_step.loss_names`).
+    "huber", "bce_logits", … — see :func:`symnet.codegen.families.step.loss_names`).
 
     ``symnet.compile_step(("relu", "relu", "linear"))(x, t, W1, b1, W2, b2, W3, b3, order, lr, batch)``
     runs ceil(len(order)/batch) steps in one launch, updating the weights in place, and returns
@@ -251,7 +251,7 @@ def compile_step(activations, loss: str = "ce", optimizer: str | None = None):
     and a copy is written to symnet's cache folder for reading (see :mod:`symnet.cache`).
 
     With ``optimizer`` ("sgd" with weight decay, "momentum" or "adam", each derived in
-    :mod:`symnet.codegen.update_rules`) the kernel applies that update rule instead, its state
+    :mod:`symnet.codegen.families.update_rules`) the kernel applies that update rule instead, its state
     kept in tensors the caller passes: ``f(x, t, W1, b1, …, order, lr, batch, state=[...],
     step0=..., <hyperparameters>)``; :class:`symnet.torch.optim.FusedStep` wraps it.
 
@@ -267,8 +267,8 @@ def compile_step(activations, loss: str = "ce", optimizer: str | None = None):
         import triton  # noqa: F401
     except ImportError:
         raise SymnetError("compile_step needs torch and triton: pip install torch triton") from None
-    from .train_step import mlp_step
-    from .triton_train import emit_triton_train_module
+    from .families.step import mlp_step
+    from .backends.triton.step import emit_triton_train_module
 
     activations = tuple(activations)
     if not all(isinstance(a, str) for a in activations) or not isinstance(loss, str):
@@ -295,8 +295,8 @@ def _step_with_rule(step, activations: tuple, loss: str, optimizer) -> str:
     """The Triton module of an MLP step applying the update rule ``optimizer``."""
     import dataclasses
 
-    from .triton_train import emit_triton_train_module
-    from .update_rules import update_rule
+    from .backends.triton.step import emit_triton_train_module
+    from .families.update_rules import update_rule
 
     if not isinstance(optimizer, str):
         raise SymnetError(f"optimizer must be a name, not {type(optimizer).__name__}")

@@ -9,7 +9,7 @@ that saved a parameter before the step then refuses to backpropagate ("modified 
 inplace operation") instead of silently using the new values.
 
 The update rules (plain SGD with weight decay, SGD with momentum, Adam) are derived with
-SymPy in :mod:`symnet.codegen.update_rules` and printed into the kernel; they follow
+SymPy in :mod:`symnet.codegen.families.update_rules` and printed into the kernel; they follow
 ``torch.optim.SGD`` and ``torch.optim.Adam``.
 """
 from __future__ import annotations
@@ -55,7 +55,7 @@ class FusedStep:
         import torch
 
         from ..codegen.compiler import compile_step
-        from ..codegen.update_rules import OPTIMIZERS, update_rule
+        from ..codegen.families.update_rules import OPTIMIZERS, update_rule
         from ..errors import SymnetError
 
         if optimizer not in OPTIMIZERS:

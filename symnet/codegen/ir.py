@@ -32,7 +32,7 @@ from ..engine import forward_expressions
 from ..errors import ParseError, SymnetError
 from ..parsing import as_symbol
 from ..render import text
-from .stability import SIGMOID_PAIR, Rule, stabilise
+from .rewrite import SIGMOID_PAIR, Rule, stabilise
 
 __all__ = ["Kernel", "KernelInput", "KernelOutput", "describe", "local_names", "stability_section"]
 
@@ -224,7 +224,7 @@ def _overflows_at(stable: sp.Expr, original: sp.Expr, inputs) -> float | None:
     if not inputs:
         return None
     try:
-        from .stability import softplus  # evaluated as the generator does: without overflow
+        from .rewrite import softplus  # evaluated as the generator does: without overflow
 
         fast = sp.lambdify(inputs, stable, [{softplus.__name__: lambda v: np.logaddexp(0, v)}, "numpy"])
         exact = sp.lambdify(inputs, explicit(original), "mpmath")
@@ -247,7 +247,7 @@ def stability_section(kernel: Kernel):
     """The rewrites the code generator made, as checked steps: original = stable form."""
     from ..derivation import Section, Step
     from ..stepcheck import check_equal
-    from .stability import softplus, stabilise
+    from .rewrite import softplus, stabilise
 
     def plain(e):
         return e.replace(softplus, lambda v: sp.log(1 + sp.exp(v)))

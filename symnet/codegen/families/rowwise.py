@@ -25,10 +25,10 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..derivation import Derivation
-from ..errors import SymnetError
-from ..indexed import derive_indexed
-from .stability import Rule, stabilise
+from ...derivation import Derivation
+from ...errors import SymnetError
+from ...indexed import derive_indexed
+from ..rewrite import Rule, stabilise
 
 __all__ = ["RowKernel", "rowmax", "row_kernel", "ROW_RULES", "stabilise_row", "row_modules", "split_sums",
            "OPTION_NAMES", "LABEL_SMOOTHING", "Z_LOSS_SCALE", "SOFTCAP"]
@@ -308,7 +308,7 @@ def _backward(assignment, out):
 def row_modules(d_softmax_ce: Derivation | None = None) -> dict[str, list[RowKernel]]:
     """softmax, log-softmax and softmax cross-entropy: a forward function and a fused
     forward + backward one for each, by module name."""
-    from ..curriculum import get
+    from ...curriculum import get
 
     d = d_softmax_ce or get("softmax-cross-entropy")
     ((y, definition),) = d.definitions  # y_i = e^{z_i}/Σ_k e^{z_k}

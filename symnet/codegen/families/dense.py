@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..errors import SymnetError
-from ..functions import sigmoid
-from ..indexed import derive_indexed
-from ..registry import REGISTRY, activation_names
-from ..render import text
-from .numpy_printer import NumpyExpressionPrinter
+from ...errors import SymnetError
+from ...functions import sigmoid
+from ...indexed import derive_indexed
+from ...registry import REGISTRY, activation_names
+from ...render import text
+from ..backends.numpy.printer import NumpyExpressionPrinter
 
 __all__ = ["LayerKernel", "layer_modules", "dense_layer_kernels", "ACTIVATIONS", "emit_layer_function", "LAYER_HELPERS"]
 
@@ -366,7 +366,7 @@ def _registry_layer(activation, f, A, bias, plus_b, zexpr, z_, y_, g, delta, ind
     """A dense layer with any activation f of the registry: y = f(z) entry by entry, so
     δ_i = g_i·f′(z_i) with f′ derived (and checked) by the scalar engine, and the gradients of
     z = W a + b are the linear layer's with δ as its upstream gradient."""
-    from ..engine import derive
+    from ...engine import derive
 
     u = sp.Symbol("z", real=True)
     slope = derive(f(u), wrt=[u]).gradients[u]
@@ -395,7 +395,7 @@ def _registry_layer(activation, f, A, bias, plus_b, zexpr, z_, y_, g, delta, ind
 def _rnn_step() -> list[LayerKernel]:
     """One time step of the lecture's Elman network, h = σ(W^i x + W^h h⁻): the
     rnn-bptt recurrence is this step's backward run from t = T down to 1."""
-    from ..derivation import Name
+    from ...derivation import Name
 
     H, D = sp.symbols("H D", integer=True, positive=True)
     i, kk, dd = sp.symbols("i k d", integer=True)

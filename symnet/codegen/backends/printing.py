@@ -1,8 +1,8 @@
 """What the expression printers of every backend share: Piecewise, comparisons, And/Or/Not
 and Max/Min, printed the same way with each backend's names in a small table.
 
-A backend's printer (:class:`~symnet.codegen.numpy_printer.NumpyExpressionPrinter`,
-:class:`~symnet.codegen.triton_backend.TritonPrinter`) mixes this in before SymPy's
+A backend's printer (:class:`~symnet.codegen.backends.numpy.printer.NumpyExpressionPrinter`,
+:class:`~symnet.codegen.backends.triton.elementwise.TritonPrinter`) mixes this in before SymPy's
 ``StrPrinter`` and sets the table: ``BACKEND`` (its name, for errors), ``WHERE`` (the
 select, ``{0}`` the condition, ``{1}`` the value where it holds, ``{2}`` else), ``MAXIMUM``
 and ``MINIMUM`` (binary, folded over more arguments) and ``COMPARISON`` (``{0} {op} {1}``,
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 
-from ..errors import SymnetError
-from ..render import text
+from ...errors import SymnetError
+from ...render import text
 
 __all__ = ["ConditionalPrinting"]
 

@@ -23,10 +23,10 @@ import numpy as np
 import sympy as sp
 
 from ..functions import explicit
-from .blocks import BLOCKS
-from .kernel import Kernel
-from .numpy_backend import emit_module
-from .stability import log1p, softplus, stabilise
+from ..codegen.blocks import BLOCKS
+from ..codegen.ir import Kernel
+from ..codegen.backends.numpy.elementwise import emit_module
+from ..codegen.rewrite import log1p, softplus, stabilise
 
 __all__ = ["Result", "verify_numpy", "format_table", "ULP_BOUND"]
 
@@ -145,7 +145,7 @@ def verify_numpy(kernels_dir: str | Path | None = None, n: int = 200, seed: int 
 def _layer_checks(kernels_dir, rng) -> list[Result]:
     """Each layer backward function against central differences (float64) of the cost
     C = Σ g∘forward(…), and against torch.autograd where torch is installed."""
-    from .layers import layer_modules
+    from ..codegen.families.dense import layer_modules
     results = []
     for module, kernels in layer_modules().items():
         fns = {k.name: _load_function(k, Path(kernels_dir) / "numpy" / f"{module}.py" if kernels_dir else None)
@@ -211,7 +211,7 @@ def _row_logits(dtype, rng, V: int = 5) -> np.ndarray:
 
 def _row_exact(expr: sp.Expr, z_row, g_row, r_value: int, column: int) -> mpmath.mpf:
     """The formula of one row evaluated at 50 digits (V = len(z_row))."""
-    from .rowwise import V, g, j, r, z
+    from ..codegen.families.rowwise import V, g, j, r, z
     size = len(z_row)
     def number(v):  # a float, or an mpf carrying a finite-difference step: every digit kept
         return sp.Float(mpmath.nstr(mpmath.mpf(v), DIGITS + 10) if isinstance(v, mpmath.mpf) else float(v), DIGITS)
@@ -226,7 +226,7 @@ def _row_checks(kernels_dir, rng) -> list[Result]:
     """Each fused row-wise function (value and gradient) against its formula at 50
     digits, per entry; the gradient against central differences of the value formula
     and against torch.autograd."""
-    from .rowwise import row_modules
+    from ..codegen.families.rowwise import row_modules
     results = []
     for module, kernels in row_modules().items():
         kernel = kernels[-1]  # the fused forward + backward function

@@ -6,7 +6,7 @@ imports only NumPy): a header naming the formula, the checks of its inputs, then
 CSE'd assignments with the math of each output as a comment.
 
 Names: the function is called with the user's names; inside, each input and output is a
-local identifier from :func:`~symnet.codegen.kernel.local_names` that avoids every name the
+local identifier from :func:`~symnet.codegen.ir.local_names` that avoids every name the
 skeleton uses (``np``, builtins, the helpers, ``_shape``, ``_n``, scratch buffers ``b1``, …,
 and the whole-length array ``_x`` behind each block view ``x``). ``symnet.compile`` binds
 the user's names to the parameters in order, so an input named ``b1`` or ``range`` is
@@ -18,11 +18,11 @@ import re
 
 import sympy as sp
 
-from ..errors import InvalidNameError, SymnetError
-from ..render import text
-from ..registry import NUMPY_HELPERS, numpy_template
-from .kernel import COMMON_NAMES, Kernel, local_names
-from .stability import SIGMOID_PAIR, nexp
+from ....errors import InvalidNameError, SymnetError
+from ....render import text
+from ....registry import NUMPY_HELPERS, numpy_template
+from ...ir import COMMON_NAMES, Kernel, local_names
+from ...rewrite import SIGMOID_PAIR, nexp
 
 __all__ = ["emit_module", "emit_function", "reserved_names", "HELPERS"]
 
@@ -364,9 +364,9 @@ def _release(low, temps, last, k) -> None:
 
 def emit_module(kernels: list[Kernel], source: str, regenerate: str) -> str:
     """A standalone module: header, helpers, then one function per kernel."""
-    from .layers import LAYER_HELPERS, LayerKernel, emit_layer_function
-    from .numpy_rowwise import HELPER_IMPORTS, ROW_HELPERS, emit_row_function
-    from .rowwise import RowKernel
+    from ...families.dense import LAYER_HELPERS, LayerKernel, emit_layer_function
+    from .rowwise import HELPER_IMPORTS, ROW_HELPERS, emit_row_function
+    from ...families.rowwise import RowKernel
     used: set = set()
     functions = [emit_row_function(k, used) if isinstance(k, RowKernel) else
                  emit_layer_function(k, used) if isinstance(k, LayerKernel) else emit_function(k, used)

@@ -1,6 +1,6 @@
 """The dense Triton skeleton: layer formulas as tiled matrix products with fused epilogues.
 
-From a :class:`~symnet.codegen.layers.LayerKernel` (the index-form derivation of a layer):
+From a :class:`~symnet.codegen.families.dense.LayerKernel` (the index-form derivation of a layer):
 
 - a **forward** output ``F(b_i + Σ_k W_ik a_k + Σ_d U_id x_d + …)`` becomes one kernel over
   (batch × outputs) tiles: each contraction is a ``tl.dot`` loop into its own float32
@@ -26,10 +26,10 @@ from typing import NamedTuple
 
 import sympy as sp
 
-from ..errors import SymnetError
-from ..render import text
-from .layers import LayerKernel
-from .triton_backend import HOST_HELPERS, TRITON_HELPERS, TritonPrinter, assemble
+from ....errors import SymnetError
+from ....render import text
+from ...families.dense import LayerKernel
+from .elementwise import HOST_HELPERS, TRITON_HELPERS, TritonPrinter, assemble
 
 __all__ = ["emit_triton_layer_module"]
 
@@ -395,7 +395,7 @@ def _steps(kernel: LayerKernel):
     """The named step δ; a backward without one (a linear layer) reads the upstream g as δ."""
     if kernel.steps:
         return kernel.steps
-    from .layers import LayerOutput
+    from ...families.dense import LayerOutput
     upstream = [a for a in kernel.args if a.batched and a.name == "g"]
     if len(upstream) != 1:
         raise SymnetError(f"{kernel.name}: a backward kernel needs a named step δ or an upstream gradient g")

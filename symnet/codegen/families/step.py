@@ -7,7 +7,7 @@ assembled from derivations the rest of symnet already makes and checks:
 - each **dense layer** ``y_i = f(Σ_k W_ik a_k + b_i)`` from the curriculum's ``dense``
   derivation with its activation f (any activation of the function registry, or none), through the index-form
   engine: ``δ_j = g_j·f'(z_j)``, ``∂C/∂W = δ aᵀ``, ``∂C/∂b = δ``, ``∂C/∂a = Wᵀδ``
-  (:func:`~symnet.codegen.layers.dense_layer_kernels`);
+  (:func:`~symnet.codegen.families.dense.dense_layer_kernels`);
 - the **loss**: an elementwise loss of the function registry (:mod:`symnet.losses`: ``mse``
   ``L = (a − y)²``, ``l1``, ``smooth_l1``, ``huber``, ``bce_logits``, …) of the last layer's
   output ``a`` and the target ``y``, with ``∂L/∂a`` from the scalar engine; or softmax cross-entropy ``C = −log p_r`` with ``∂C/∂z = p − onehot(r)``
@@ -18,7 +18,7 @@ assembled from derivations the rest of symnet already makes and checks:
   lecture).
 
 The step is SGD on the mean loss over the mini-batch: ``w ← w − α·∂J/∂w``. The Triton
-emitter (:mod:`symnet.codegen.triton_train`) prints these formulas into one kernel.
+emitter (:mod:`symnet.codegen.backends.triton.step`) prints these formulas into one kernel.
 """
 from __future__ import annotations
 
@@ -26,12 +26,12 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..engine import derive
-from ..errors import SymnetError
-from ..registry import REGISTRY
-from ..render import text
-from .kernel import Kernel, describe
-from .layers import ACTIVATIONS, LayerKernel, dense_layer_kernels
+from ...engine import derive
+from ...errors import SymnetError
+from ...registry import REGISTRY
+from ...render import text
+from ..ir import Kernel, describe
+from .dense import ACTIVATIONS, LayerKernel, dense_layer_kernels
 from .rowwise import RowKernel
 
 __all__ = ["DenseStep", "LossStep", "MlpStep", "ElmanStep", "mlp_step", "elman_step", "FUSED_MLPS", "loss_names"]
@@ -137,7 +137,7 @@ def _sup(n: int) -> str:
 
 def elman_step() -> ElmanStep:
     """The lecture's Elman network (sigmoid hidden units, softmax read-out), one BPTT step."""
-    from .layers import _rnn_step
+    from .dense import _rnn_step
 
     cell, cell_backward = _rnn_step()
     return ElmanStep("elman_sigmoid_ce",

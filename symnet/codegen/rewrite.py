@@ -33,7 +33,7 @@ __all__ = ["softplus", "Rule", "RULES", "stabilise"]
 class Rule:
     """A named rewrite. ``local(node)`` (node-by-node rules) returns the node's new form, or
     None where it does not apply; ``apply``/``fired`` (whole-expression rules, such as the
-    row-wise ones of :mod:`symnet.codegen.rowwise`) rewrite a whole expression."""
+    row-wise ones of :mod:`symnet.codegen.families.rowwise`) rewrite a whole expression."""
 
     name: str
     why: str

@@ -26,9 +26,9 @@ import sympy as sp
 
 from ..errors import SymnetError
 from ..functions import explicit
-from .blocks import BLOCKS
-from .check import DIGITS, ULP_BOUND, Result, _magnitude, _mp, _points, _row_logits, _ulps, worst_row_error
-from .stability import stabilise
+from ..codegen.blocks import BLOCKS
+from .kernels import DIGITS, ULP_BOUND, Result, _magnitude, _mp, _points, _row_logits, _ulps, worst_row_error
+from ..codegen.rewrite import stabilise
 
 __all__ = ["verify_triton", "load_triton_module"]
 
@@ -46,7 +46,7 @@ def _torch():
 
 def load_triton_module(module: str, kernels_dir: str | Path | None):
     """A committed Triton module (``kernels/triton``), or the one emitted afresh."""
-    from .blocks import triton_sources
+    from ..codegen.blocks import triton_sources
     path = Path(kernels_dir) / "triton" / f"{module}.py" if kernels_dir else None
     if path is None or not path.exists():
         import tempfile
@@ -183,7 +183,7 @@ def _autograd_checks(name, kernel, module, torch, device, rng) -> list[Result]:
 
 
 def _row_checks(kernels_dir, torch, device, rng) -> list[Result]:
-    from .rowwise import row_modules
+    from ..codegen.families.rowwise import row_modules
     results = []
     for module_name, kernels in row_modules().items():
         results += _row_module_checks(module_name, kernels[-1], kernels_dir, torch, device, rng)

@@ -1,6 +1,6 @@
 """The row-wise Triton skeleton: softmax cross-entropy over (N, V) logits, one program a row.
 
-From a :class:`~symnet.codegen.rowwise.RowKernel` (the CSE'd row formulas of the
+From a :class:`~symnet.codegen.families.rowwise.RowKernel` (the CSE'd row formulas of the
 derivation) the skeleton emits:
 
 1. **pass 1**: the row maximum ``m`` and each row sum. A row of at most ``ONE_READ_MAX``
@@ -34,10 +34,10 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..errors import SymnetError
-from ..render import text
-from .rowwise import OPTION_NAMES, RowKernel, V, g, j, r, rowmax, rowsum, t, w, z
-from .triton_backend import HOST_HELPERS, TRITON_HELPERS, TritonPrinter, assemble
+from ....errors import SymnetError
+from ....render import text
+from ...families.rowwise import OPTION_NAMES, RowKernel, V, g, j, r, rowmax, rowsum, t, w, z
+from .elementwise import HOST_HELPERS, TRITON_HELPERS, TritonPrinter, assemble
 
 __all__ = ["emit_triton_row_module"]
 
@@ -431,7 +431,7 @@ def _option_row_launcher(kernel: RowKernel) -> str:
     """A loss of the row registry (cross-entropy with class weights, label smoothing, softcap and
     z-loss; with class indices r or soft targets t; NLL): the arguments of NumPy's twin, in
     torch's order, then ``check``/``inplace``."""
-    from .numpy_rowwise import signature_of
+    from ..numpy.rowwise import signature_of
     k = f"_{kernel.name}_kernel"
     tensors, options = signature_of(kernel)
     fused = any(not o.per_row for o in kernel.outputs)
@@ -729,7 +729,7 @@ def emit_option_autograd(kernels: list) -> str:
     ``target``, soft targets), ``nll_loss_op(z, target, weight=None, ignore_index=-100,
     reduction="mean")``. Its gradient with respect to z is the one the kernel wrote beside the
     loss; the targets and the weights get none (asking for one is an error, not a silent None)."""
-    from .numpy_rowwise import signature_of
+    from ..numpy.rowwise import signature_of
     hard = next(k for k in kernels if k.target and any(not o.per_row for o in k.outputs))
     soft = next((k for k in kernels if k.soft and any(not o.per_row for o in k.outputs)), None)
     name = hard.name.removesuffix("_grad")

@@ -1,7 +1,7 @@
 """The whole-step Triton skeleton: forward, loss, backpropagation and SGD in one launch.
 
-From an :class:`~symnet.codegen.train_step.MlpStep` or
-:class:`~symnet.codegen.train_step.ElmanStep` (the derivations of every layer and of the
+From an :class:`~symnet.codegen.families.step.MlpStep` or
+:class:`~symnet.codegen.families.step.ElmanStep` (the derivations of every layer and of the
 loss) this emits one ``@triton.jit`` kernel that runs training steps of a small network:
 
 - the **parameters** are loaded once into registers and stay there for every step of the
@@ -32,13 +32,13 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..errors import SymnetError
-from ..render import text
-from .rowwise import j as row_j, r as row_r, rowsum, z as row_z
-from .layers import ACTIVATIONS
-from .train_step import DenseStep, ElmanStep, LossStep, MlpStep
-from .triton_backend import HOST_HELPERS, TRITON_HELPERS, TritonPrinter, assemble
-from .triton_layers import _classify, _contraction
+from ....errors import SymnetError
+from ....render import text
+from ...families.rowwise import j as row_j, r as row_r, rowsum, z as row_z
+from ...families.dense import ACTIVATIONS
+from ...families.step import DenseStep, ElmanStep, LossStep, MlpStep
+from .elementwise import HOST_HELPERS, TRITON_HELPERS, TritonPrinter, assemble
+from .dense import _classify, _contraction
 
 __all__ = ["emit_triton_train_module"]
 
@@ -315,11 +315,11 @@ def _load_states(code: _Code, rule, params: list) -> None:
 
 
 def _rule_update(code: _Code, rule, p: _Param, w: str, g: str, states: dict, store: bool = False) -> None:
-    """``rule``'s per-entry assignments (from its derivation, :mod:`symnet.codegen.update_rules`)
+    """``rule``'s per-entry assignments (from its derivation, :mod:`symnet.codegen.families.update_rules`)
     printed onto parameter ``p``'s tile ``w`` with its gradient ``g`` and state tiles ``states``.
     In epoch mode (``store`` false) the new values replace the registers' while ``live``; in
     split mode they are stored."""
-    from .update_rules import g as g_sym, w as w_sym
+    from ...families.update_rules import g as g_sym, w as w_sym
 
     names = {s: n for n, s in rule.hyper}
     names.update({s: n for n, s, _ in rule.per_step})
@@ -770,7 +770,7 @@ def _mlp_opt_launcher(step: MlpStep, rule) -> str:
     corrections) are printed from the rule's expressions and computed on the host in float64."""
     from sympy.printing.pycode import pycode
 
-    from .update_rules import t as t_sym
+    from ...families.update_rules import t as t_sym
 
     L = len(step.layers)
     pnames = [f"{w}{n}" for n in range(1, L + 1) for w in ("W", "b")]
@@ -860,7 +860,7 @@ def {step.name}(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, check=True, precis
 
 def emit_triton_train_module(steps: list, source: str, regenerate: str, rule=None) -> str:
     """The Triton module of the training steps ``steps``; with an update ``rule`` (momentum, Adam:
-    :func:`symnet.codegen.update_rules.update_rule`) the MLP steps apply it instead of plain SGD."""
+    :func:`symnet.codegen.families.update_rules.update_rule`) the MLP steps apply it instead of plain SGD."""
     used: set = set()
     parts = []
     host: set = set()

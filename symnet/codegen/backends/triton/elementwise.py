@@ -16,7 +16,7 @@ over memory, no second launch, and the same bits every run.
 
 Names: the launcher is called with the user's names (``symnet.compile`` binds them to its
 parameters in order); inside the kernel, the launcher and the custom op, each input and
-output is a local identifier from :func:`~symnet.codegen.kernel.local_names` that avoids
+output is a local identifier from :func:`~symnet.codegen.ir.local_names` that avoids
 every name this skeleton uses (``tl``, ``torch``, ``mask``, ``n``, ``WRITE_VALUE``, the
 temporaries ``t0``, ``t1``, …, the helpers), and whose pointer ``x_ptr`` is free too. An
 input may not be named ``reduction``, the launcher's own keyword argument.
@@ -30,11 +30,11 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
-from ..errors import InvalidNameError, SymnetError
-from ..render import text
-from ..registry import TRITON_DEVICE_HELPERS, TRITON_HELPER_NEEDS, triton_template
-from .kernel import COMMON_NAMES, Kernel, local_names
-from .printing import ConditionalPrinting
+from ....errors import InvalidNameError, SymnetError
+from ....render import text
+from ....registry import TRITON_DEVICE_HELPERS, TRITON_HELPER_NEEDS, triton_template
+from ...ir import COMMON_NAMES, Kernel, local_names
+from ..printing import ConditionalPrinting
 
 __all__ = ["TritonPrinter", "emit_elementwise", "emit_triton_module", "assemble", "reserved_names",
            "TRITON_HELPERS", "HOST_HELPERS"]
@@ -198,7 +198,7 @@ def _local_names(kernel: Kernel) -> dict:
 class TritonPrinter(ConditionalPrinting, StrPrinter):
     """SymPy expressions as Triton expressions over register tensors."""
 
-    # the table of ConditionalPrinting (symnet/codegen/printing.py)
+    # the table of ConditionalPrinting (symnet/codegen/backends/printing.py)
     BACKEND, WHERE, COMPARISON = "Triton", "tl.where({0}, {1}, {2})", "{0} {op} {1}"
     MAXIMUM, MINIMUM = "tl.maximum({0}, {1})", "tl.minimum({0}, {1})"
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..errors import SymnetError
-from ..render import text
-from .numpy_printer import NumpyExpressionPrinter
-from .rowwise import OPTION_NAMES, V, RowKernel, j, r, w
+from ....errors import SymnetError
+from ....render import text
+from .printer import NumpyExpressionPrinter
+from ...families.rowwise import OPTION_NAMES, V, RowKernel, j, r, w
 
 __all__ = ["emit_row_function", "ROW_HELPERS", "HELPER_IMPORTS"]
 
@@ -213,7 +213,7 @@ def signature_of(kernel: RowKernel) -> tuple[list, list]:
     tensors = ["z"] + (["r"] if kernel.target else []) + (["t"] if kernel.soft else []) \
         + (["g"] if kernel.upstream else [])
     if kernel.weighted or kernel.options:
-        from .rowwise import LABEL_SMOOTHING, SOFTCAP, Z_LOSS_SCALE
+        from ...families.rowwise import LABEL_SMOOTHING, SOFTCAP, Z_LOSS_SCALE
         options = (["weight=None"] if kernel.weighted else []) + (["ignore_index=-100"] if kernel.target else []) \
             + (['reduction="mean"'] if reduce else []) \
             + [f"{OPTION_NAMES[o]}={d}" for o, d in ((LABEL_SMOOTHING, "0.0"), (SOFTCAP, "None"),
@@ -225,7 +225,7 @@ def signature_of(kernel: RowKernel) -> tuple[list, list]:
 
 def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     """One function over (..., V) logits: its arguments follow the kernel's signature."""
-    from .rowwise import LABEL_SMOOTHING, SOFTCAP, Z_LOSS_SCALE, g, t, z
+    from ...families.rowwise import LABEL_SMOOTHING, SOFTCAP, Z_LOSS_SCALE, g, t, z
     helpers.update({"_logits"})
     args, options = signature_of(kernel)
     reduce = any(o.per_row for o in kernel.outputs) and (kernel.target or kernel.soft)
@@ -353,7 +353,7 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
             inverse = f"_scale / {printer.doprint(den)}" if scaled else f"1 / {printer.doprint(den)}"
             loop.append(f"np.multiply({printer.doprint(num)}, {inverse}, out={o.name})")
         else:
-            from .rowwise import gated
+            from ...families.rowwise import gated
             gates = sorted((a for a in sp.Add.make_args(result) if isinstance(a, gated)), key=sp.default_sort_key)
             base = sp.Add(*[a for a in sp.Add.make_args(result) if not isinstance(a, gated)])
             loop.append(f"{o.name}[...] = {printer.doprint(base)}")

@@ -1,6 +1,6 @@
 """A NumPy printer for expressions over whole arrays (the dense-layer and row-wise families).
 
-The elementwise emitter (:mod:`symnet.codegen.numpy_backend`) lowers into buffers with
+The elementwise emitter (:mod:`symnet.codegen.backends.numpy.elementwise`) lowers into buffers with
 ``out=``; kernel families that print one NumPy expression per formula use this printer
 instead. Both take each function's lowering from the function registry
 (:mod:`symnet.registry`): here its template without the ``out=`` buffer
@@ -11,9 +11,9 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-from ..errors import SymnetError
-from ..registry import numpy_template
-from .printing import ConditionalPrinting
+from ....errors import SymnetError
+from ....registry import numpy_template
+from ..printing import ConditionalPrinting
 
 __all__ = ["NumpyExpressionPrinter"]
 
@@ -21,7 +21,7 @@ __all__ = ["NumpyExpressionPrinter"]
 class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
     """SymPy expressions as NumPy expressions; ``helpers`` collects the helpers they call."""
 
-    # the table of ConditionalPrinting (symnet/codegen/printing.py); & and | bind tighter than >
+    # the table of ConditionalPrinting (symnet/codegen/backends/printing.py); & and | bind tighter than >
     BACKEND, WHERE, COMPARISON = "NumPy", "np.where({0}, {1}, {2})", "({0} {op} {1})"
     MAXIMUM, MINIMUM = "np.maximum({0}, {1})", "np.minimum({0}, {1})"
 
