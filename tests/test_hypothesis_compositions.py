@@ -113,14 +113,39 @@ def test_regression_mish_of_log2_gradient_at_a_tiny_x():
     check("(sign(x)) + (mish(log2(x)))", [2.8585445864182006e-231])
 
 
-@pytest.mark.xfail(strict=True, raises=symnet.SymnetError,
-                   reason="found 2026-11-30: the NumPy backend cannot generate ITE(t0, x <= -3, False)")
+# found 2026-11-30: "the NumPy backend cannot generate ITE(t0, x <= -3, False)"; fixed (ir._without_ite)
 def test_regression_nested_piecewise_activations_generate():
     check("relu(hardsigmoid(hardshrink(x)))", [2.0131857780081507e-23, -1.1196978421407309, 4.146874000582525, 0.5])
 
 
-@pytest.mark.xfail(strict=True, raises=symnet.SymnetError,
-                   reason="found 2026-11-30 after merging main: the NumPy backend cannot generate an ITE condition")
+# found 2026-11-30: "the NumPy backend cannot generate an ITE condition"; fixed (ir._without_ite)
 @pytest.mark.parametrize("formula", ["gelu_tanh(elu(x))", "elu(elu(x))"])
 def test_regression_nested_elu_generates(formula):
     check(formula, [0.0, -1.5, 2.0])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_nested_piecewise_matches_torch(backend):
+    """elu(elu(x)) and relu(hardsigmoid(hardshrink(x))) fold into ITE conditions; both backends
+    generate them and agree with torch float64 autograd, values and gradients."""
+    torch = pytest.importorskip("torch")
+    if backend == "triton":
+        pytest.importorskip("triton")
+        import os
+        if os.environ.get("TRITON_INTERPRET") != "1" and not torch.cuda.is_available():
+            pytest.skip("Triton needs a GPU or TRITON_INTERPRET=1")
+    F = torch.nn.functional
+    cases = {"elu(elu(x))": lambda x: F.elu(F.elu(x)),
+             "relu(hardsigmoid(hardshrink(x)))": lambda x: F.relu(F.hardsigmoid(F.hardshrink(x)))}
+    xs = [0.0, -1.5, 2.0, -4.0, 0.7, -0.3, 3.5]
+    for formula, reference in cases.items():
+        k = symnet.compile(symnet.derive(symnet.parse(formula)), backend)
+        x = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
+        y = reference(x)
+        (g,) = torch.autograd.grad(y.sum(), x)
+        arg = x.detach() if backend == "triton" else x.detach().numpy()
+        value, grad = k(x=arg)
+        value, grad = (torch.as_tensor(value).cpu().double(), torch.as_tensor(grad).cpu().double())
+        assert torch.allclose(value, y.detach(), rtol=1e-12, atol=1e-14), formula
+        # torch's float64 hardsigmoid backward uses 1/6 rounded to float32: 1e-7 relative
+        assert torch.allclose(grad, g, rtol=1e-7, atol=1e-14), formula

@@ -87,6 +87,8 @@ def mp_value(expr: sp.Basic, env: dict):
         return any(args)
     if isinstance(expr, sp.Not):
         return not args[0]
+    if isinstance(expr, sp.ITE):  # if c then a else b, from a folded nested Piecewise
+        return args[1] if args[0] else args[2]
     f = _MP.get(type(expr))
     if f is None:
         raise NotEvaluable(f"no mpmath rule for {type(expr).__name__}")
@@ -184,6 +186,8 @@ def torch_value(expr: sp.Basic, env: dict, torch):
         return out
     if isinstance(expr, sp.Not):
         return ~args[0]
+    if isinstance(expr, sp.ITE):
+        return torch.where(args[0], args[1], args[2])
     args = [a if torch.is_tensor(a) else torch.tensor(a, dtype=next(iter(env.values())).dtype) for a in args]
     if isinstance(expr, (sp.Max, sp.Min)):
         f = torch.maximum if isinstance(expr, sp.Max) else torch.minimum
