@@ -179,8 +179,9 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     """As torch.nn.functional.cross_entropy with class-index targets: input ``(N, C)``,
     ``(N, C, d1, ...)`` or ``(C,)``; target ``(N,)``, ``(N, d1, ...)`` or ``()``.
 
-    A class outside [0, C) that is not ``ignore_index`` gives a NaN loss and NaN in that row's
-    gradient (no host synchronisation to check it). Raises :class:`SymnetError` for ``weight``,
+    A class outside [0, C) that is not ``ignore_index`` raises ``IndexError``, as in torch (one host
+    synchronisation); only while a CUDA graph is captured is it left unchecked, and then gives a NaN
+    loss and NaN in that row's gradient. Raises :class:`SymnetError` for ``weight``,
     ``label_smoothing`` or soft (floating-point) targets, which the generated kernel lacks.
     """
     if reduction not in ("mean", "sum", "none"):
