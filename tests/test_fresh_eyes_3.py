@@ -1,19 +1,43 @@
 """Faults found by reading only the README as a new user (third round), each with its test."""
 import os
+import subprocess
+import sys
 
 import pytest
+import sympy as sp
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("triton")
-os.environ.setdefault("TRITON_INTERPRET", "1")
+import symnet
 
-import symnet.torch as st  # noqa: E402
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "oo", "I"])
+def test_a_non_finite_value_at_a_point_is_named_as_a_value_not_a_variable(value):
+    """Was: `symnet derive "x**2" --at x=inf` said "'inf' means infinity in SymPy; choose another
+    name for a variable" (the value was read as a variable's name)."""
+    run = subprocess.run([sys.executable, "-m", "symnet", "derive", "x**2", "--at", f"x={value}"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [f"symnet: error: the value of x must be a finite real number, "
+                                               f"got '{value}'"]
+    x = sp.Symbol("x", real=True)
+    with pytest.raises(symnet.errors.SymnetError, match="the value of x must be a finite real number"):
+        symnet.derive(x**2).gradient_at({"x": value})
+
+
+@pytest.fixture
+def st():
+    """symnet.torch, its kernels run by Triton's interpreter on the CPU (skips without torch/triton)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+    import symnet.torch
+    return symnet.torch
 
 
 @pytest.mark.parametrize("target, ignore_index", [([0, 1, 7, 2], -100), ([0, 1, -100, 2], 2),
                                                   ([0, 1, -1, 2], -100)])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_cross_entropy_refuses_a_class_out_of_range_as_torch_does(target, ignore_index, reduction):
+def test_cross_entropy_refuses_a_class_out_of_range_as_torch_does(st, target, ignore_index, reduction):
+    import torch
     """Was: symnet.torch's cross_entropy returned a NaN loss silently (torch raises IndexError)."""
     z, y = torch.randn(4, 3, dtype=torch.float64), torch.tensor(target)
     with pytest.raises(IndexError):
@@ -24,7 +48,8 @@ def test_cross_entropy_refuses_a_class_out_of_range_as_torch_does(target, ignore
         st.nn.CrossEntropyLoss(ignore_index=ignore_index, reduction=reduction)(z, y)
 
 
-def test_cross_entropy_with_good_classes_still_matches_torch():
+def test_cross_entropy_with_good_classes_still_matches_torch(st):
+    import torch
     z = torch.randn(2, 4, 3, dtype=torch.float64, requires_grad=True)
     y = torch.tensor([[0, -100, 3], [2, 1, 0]])
     got = st.functional.cross_entropy(z, y)
