@@ -58,3 +58,18 @@ def test_cross_entropy_with_good_classes_still_matches_torch(st):
     (gw,) = torch.autograd.grad(want, z)
     torch.testing.assert_close(got, want)
     torch.testing.assert_close(g, gw)
+
+
+def test_verify_reads_a_tiny_true_value_as_itself_not_as_zero():
+    """Was: `symnet verify "log(1+exp(x))"` took log(1 + e^−709) = 1.2e−308 (and e^−700 ≈ 9.9e−305, a
+    normal float64) as 0 — 0 at 100 and at 300 digits — so it reported symnet's correct value as
+    2.5e15 subnormal steps off, and would have missed an underflow to 0 there."""
+    run = subprocess.run([sys.executable, "-m", "symnet", "verify", "log(1+exp(x))", "--dtype", "float64"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    ours = [line for line in run.stdout.splitlines() if line.strip().startswith("symnet numpy, f, float64")]
+    assert ours and "subnormal steps" not in ours[0], ours
+    # the formula as written (torch autograd) does underflow to 0 there, and is now the one blamed
+    naive = [line for line in run.stdout.splitlines() if line.strip().startswith("torch autograd, f, float64")]
+    if naive:
+        assert any("subnormal steps at x=-709" in line for line in naive), naive
