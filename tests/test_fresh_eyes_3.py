@@ -73,3 +73,17 @@ def test_verify_reads_a_tiny_true_value_as_itself_not_as_zero():
     naive = [line for line in run.stdout.splitlines() if line.strip().startswith("torch autograd, f, float64")]
     if naive:
         assert any("subnormal steps at x=-709" in line for line in naive), naive
+
+
+def test_compile_with_a_name_works_and_refuses_bad_names():
+    """Was: symnet.compile(d, name="mykern") raised NameError: name 'builtins' is not defined."""
+    import numpy as np
+    x = sp.Symbol("x", real=True)
+    d = symnet.derive(sp.sin(x) * x)
+    k = symnet.compile(d, name="mykern")
+    v, g = k(x=np.array([0.5, -2.0]))
+    np.testing.assert_allclose(v, np.sin([0.5, -2.0]) * [0.5, -2.0], rtol=1e-15)
+    np.testing.assert_allclose(g, np.cos([0.5, -2.0]) * [0.5, -2.0] + np.sin([0.5, -2.0]), rtol=1e-15)
+    for bad in ("print", "class", "np", "1x", "x" * 65):
+        with pytest.raises(symnet.errors.InvalidNameError):
+            symnet.compile(d, name=bad)

@@ -80,7 +80,8 @@ def _front(x, d, size):
 
 def _vmap_loop(op):
     def rule(info, in_dims, *args):
-        args = [[_front(t, d, info.batch_size) for t, d in zip(a, dims)] if isinstance(a, (list, tuple))
+        args = [[_front(t, e, info.batch_size) for t, e in zip(a, d if isinstance(d, (list, tuple)) else [d] * len(a))]
+                if isinstance(a, (list, tuple))
                 else (_front(a, d, info.batch_size) if d is not None or isinstance(a, torch.Tensor) else a)
                 for a, d in zip(args, in_dims)]
         outs = []
