@@ -87,3 +87,13 @@ def test_compile_with_a_name_works_and_refuses_bad_names():
     for bad in ("print", "class", "np", "1x", "x" * 65):
         with pytest.raises(symnet.errors.InvalidNameError):
             symnet.compile(d, name=bad)
+
+
+def test_latex_puts_the_variable_of_a_partial_into_math():
+    """Was: the LaTeX prose read `$\\partial v/\\partial $u` — the u of ∂v/∂u left upright, outside
+    math (and `-\\partial J/\\partial }\\text{c` in linear-miles)."""
+    run = subprocess.run([sys.executable, "-m", "symnet", "derive", "tanh(x)*y", "--format", "latex"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert r"$\partial v/\partial u$ is the local derivative" in run.stdout
+    assert r"\partial $u" not in run.stdout
