@@ -97,3 +97,21 @@ def test_latex_puts_the_variable_of_a_partial_into_math():
     assert run.returncode == 0, run.stderr
     assert r"$\partial v/\partial u$ is the local derivative" in run.stdout
     assert r"\partial $u" not in run.stdout
+
+
+@pytest.mark.parametrize("bad", ["nope", "softmax", "mse", 5])
+def test_linear_refuses_an_unknown_activation_when_it_is_made(st, bad):
+    """Was: st.nn.Linear(4, 3, activation="nope") was accepted, and failed only at the first forward
+    (after the linear kernel had run)."""
+    import torch
+    with pytest.raises(symnet.errors.SymnetError, match="no activation"):
+        st.nn.Linear(4, 3, activation=bad)
+    with pytest.raises(symnet.errors.SymnetError, match="no activation"):
+        st.functional.dense(torch.randn(2, 4), torch.randn(3, 4), None, activation=bad)
+    for good in (None, "linear", "identity", "sigmoid", "gelu"):
+        layer = st.nn.Linear(4, 3, activation=good).double()
+        x = torch.randn(2, 4, dtype=torch.float64)
+        y = x @ layer.weight.T + layer.bias
+        want = {None: y, "linear": y, "identity": y, "sigmoid": torch.sigmoid(y),
+                "gelu": torch.nn.functional.gelu(y)}[good]
+        torch.testing.assert_close(layer(x), want)
