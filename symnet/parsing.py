@@ -330,6 +330,8 @@ def parse_point(text: str) -> dict:
             raise ParseError(f"expected name=value in the point, got {part!r}")
         name, value = part.split("=", 1)
         variable = _variable(name.strip())
+        if not value.strip():
+            raise ParseError(f"no value given for {name.strip()} in the point (write {name.strip()}=1)")
         if value.strip().lstrip("+-") in _NOT_FINITE:
             # 'inf' is a value here, not a variable's name: say what is wrong with it
             raise ParseError(f"the value of {name.strip()} must be a finite real number, got {value.strip()!r}")

@@ -115,3 +115,24 @@ def test_linear_refuses_an_unknown_activation_when_it_is_made(st, bad):
         want = {None: y, "linear": y, "identity": y, "sigmoid": torch.sigmoid(y),
                 "gelu": torch.nn.functional.gelu(y)}[good]
         torch.testing.assert_close(layer(x), want)
+
+
+def test_wrt_naming_a_variable_twice_is_refused():
+    """Was: `symnet derive "x*y" --wrt x,x` printed df/dx twice and derive(wrt=[x, x]) gave a
+    Jacobian with a repeated column (from_formula already refused repeated inputs)."""
+    x, y = sp.symbols("x y", real=True)
+    with pytest.raises(symnet.errors.SymnetError, match="wrt names x more than once"):
+        symnet.derive(x * y, wrt=[x, "x"])
+    run = subprocess.run([sys.executable, "-m", "symnet", "derive", "x*y", "--wrt", "x,x"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and run.stderr.strip().splitlines() == [
+        "symnet: error: wrt names x more than once; name each variable once"]
+    assert symnet.derive(x * y, wrt=[y, x]).jacobian == sp.Matrix([[x, y]])
+
+
+def test_an_empty_value_at_a_point_is_named():
+    """Was: `--at "x="` said "the formula is empty"."""
+    run = subprocess.run([sys.executable, "-m", "symnet", "derive", "x*y", "--at", "x=,y=2"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == ["symnet: error: no value given for x in the point (write x=1)"]
