@@ -263,6 +263,9 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
         if w not in inputs:
             names = ", ".join(map(str, inputs)) or "none"
             raise DerivationError(f"'{w}' does not appear in the formula (its inputs: {names})")
+    repeated = sorted({str(w) for w in wrt if wrt.count(w) > 1})
+    if repeated:
+        raise DerivationError(f"wrt names {', '.join(repeated)} more than once; name each variable once")
     if not wrt:
         raise DerivationError("nothing to differentiate with respect to: the formula has no inputs")
     point = as_point(at, known=inputs) if at is not None else {}

@@ -50,6 +50,7 @@ _MEANINGS = {"nan": "not-a-number", "NaN": "not-a-number", "oo": "infinity", "in
              "E": "Euler's number e (write exp(1))", "S": "its singleton registry S",
              "N": "numeric evaluation N()", "Q": "its assumption queries Q",
              "O": "the order symbol O()", "true": "a truth value", "false": "a truth value"}
+_NOT_FINITE = {"nan", "NaN", "oo", "inf", "Infinity", "zoo", "I"}  # as a value at a point
 MAX_LENGTH = 2000
 MAX_DEPTH = 60
 MAX_EXPONENT = 1000
@@ -328,7 +329,13 @@ def parse_point(text: str) -> dict:
         if "=" not in part:
             raise ParseError(f"expected name=value in the point, got {part!r}")
         name, value = part.split("=", 1)
-        point[_variable(name.strip())] = _real_number(parse_expression(value), name.strip())
+        variable = _variable(name.strip())
+        if not value.strip():
+            raise ParseError(f"no value given for {name.strip()} in the point (write {name.strip()}=1)")
+        if value.strip().lstrip("+-") in _NOT_FINITE:
+            # 'inf' is a value here, not a variable's name: say what is wrong with it
+            raise ParseError(f"the value of {name.strip()} must be a finite real number, got {value.strip()!r}")
+        point[variable] = _real_number(parse_expression(value), name.strip())
     if not point:
         raise ParseError("the point is empty")
     return point
@@ -412,5 +419,7 @@ def as_point(values, what: str = "point", known=()) -> dict:
     point = {}
     for key, value in values.items():
         symbol = as_symbol(key, known=known)
+        if isinstance(value, str) and value.strip().lstrip("+-") in _NOT_FINITE:
+            raise ParseError(f"the value of {symbol} must be a finite real number, got {value.strip()!r}")
         point[symbol] = _real_number(as_expression(value, f"value of {symbol}"), symbol)
     return point

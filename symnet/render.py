@@ -410,6 +410,14 @@ def _segments(s: str) -> list[tuple[bool, str]]:
         between = 0 < n < len(out) - 1 and out[n - 1][0] and out[n + 1][0]
         if not is_math and between and len(piece) <= 3 and re.fullmatch(r"[A-Za-z0-9/()',+=]+", piece):
             is_math = True
+        if not is_math and merged and merged[-1][0] and merged[-1][1].endswith(r"\partial "):
+            # the u of ∂v/∂u at the end of a math run is the variable, not an upright word
+            word = re.match(r"[A-Za-z][A-Za-z0-9]{0,2}(?![A-Za-z0-9])", piece)
+            if word:
+                merged[-1] = (True, merged[-1][1] + word.group())
+                piece = piece[word.end():]
+                if not piece:
+                    continue
         if merged and merged[-1][0] == is_math:
             merged[-1] = (is_math, merged[-1][1] + piece)
         else:

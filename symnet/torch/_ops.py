@@ -366,9 +366,17 @@ if not _exists("softmax"):
 # Softmax cross-entropy over (N, V) rows with integer classes (kernels/triton/softmax_cross_entropy.py).
 
 def _ce_impl(z: torch.Tensor, target: torch.Tensor, reduction: str, ignore_index: int) -> list[torch.Tensor]:
+    # Classes are checked on the host (one synchronisation, as torch raises for a class out of range)
+    # except while a CUDA graph is being captured, where the kernel's NaN row is the only signal.
+    check = not (z.is_cuda and torch.cuda.is_current_stream_capturing())
     with _launch("cross_entropy", z):
-        loss, dz = _kernels("softmax_cross_entropy").softmax_cross_entropy_grad(z, target, reduction, ignore_index,
-                                                                                check=False)
+        try:
+            loss, dz = _kernels("softmax_cross_entropy").softmax_cross_entropy_grad(z, target, reduction,
+                                                                                    ignore_index, check=check)
+        except ValueError as e:
+            if "class index" not in str(e):
+                raise
+            raise IndexError(f"cross_entropy: {e}".replace("argument 'r'", "target")) from None
     return [loss, dz]
 
 

@@ -131,7 +131,7 @@ def dense(input, weight, bias=None, activation="sigmoid"):
     """activation(input Wᵀ + b) on ``(*, in_features)``; ``activation`` None/"linear", "sigmoid"
     or another activation with fused generated dense kernels (one kernel each way), or any
     activation of the registry (the linear kernel, then that activation's kernel)."""
-    act = "linear" if activation in (None, "linear", "identity") else activation
+    act = _dense_activation(activation)
     input, weight, bias = _autocast(input, weight, bias)
     lead = input.shape[:-1]
     rows = input.reshape(-1, input.shape[-1])
@@ -141,6 +141,14 @@ def dense(input, weight, bias=None, activation="sigmoid"):
     if fused:
         return y
     return _apply_activation(act, y)  # registry name: gelu, silu, leaky_relu (default slope), ...
+
+
+def _dense_activation(activation) -> str:
+    """The activation name a dense layer runs ("linear" for None/"identity"), checked before any launch."""
+    act = "linear" if activation in (None, "linear", "identity") else activation
+    if act != "linear" and (not isinstance(act, str) or act not in _activation_names()):
+        raise SymnetError(f"no activation {act!r}; known: linear, {', '.join(_activation_names())}")
+    return act
 
 
 def linear(input, weight, bias=None):
@@ -179,8 +187,9 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     """As torch.nn.functional.cross_entropy with class-index targets: input ``(N, C)``,
     ``(N, C, d1, ...)`` or ``(C,)``; target ``(N,)``, ``(N, d1, ...)`` or ``()``.
 
-    A class outside [0, C) that is not ``ignore_index`` gives a NaN loss and NaN in that row's
-    gradient (no host synchronisation to check it). Raises :class:`SymnetError` for ``weight``,
+    A class outside [0, C) that is not ``ignore_index`` raises ``IndexError``, as in torch (one host
+    synchronisation); only while a CUDA graph is captured is it left unchecked, and then gives a NaN
+    loss and NaN in that row's gradient. Raises :class:`SymnetError` for ``weight``,
     ``label_smoothing`` or soft (floating-point) targets, which the generated kernel lacks.
     """
     if reduction not in ("mean", "sum", "none"):

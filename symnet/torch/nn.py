@@ -20,6 +20,7 @@ class Linear(torch.nn.Linear):
     activation name ("sigmoid" is one fused kernel)."""
 
     def __init__(self, in_features, out_features, bias=True, activation=None, device=None, dtype=None):
+        F._dense_activation(activation)  # an unknown name is refused here, as torch refuses bad arguments
         super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
         self.activation = activation
 

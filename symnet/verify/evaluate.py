@@ -101,7 +101,7 @@ def mp_value(expr: sp.Basic, env: dict):
     return v
 
 
-LADDER = (50, 100, 300, 1200)  # digits: 50, raised while two successive precisions disagree
+LADDER = (50, 100, 300, 1200, 2400)  # digits: 50, raised while two successive precisions disagree
 _ZERO = mpmath.mpf("1e-340")  # below every dtype's smallest subnormal: rounds to 0 in all of them
 
 
@@ -110,16 +110,17 @@ def _agree(a, b, dps: int) -> bool:
         return mpmath.isnan(a) and mpmath.isnan(b)
     if mpmath.isinf(a) or mpmath.isinf(b):
         return a == b
-    if abs(a) < _ZERO and abs(b) < _ZERO:  # 0 at 50 and 100 digits may be a cancellation: 300 decides
-        return dps >= 300
+    if abs(a) < _ZERO and abs(b) < _ZERO:  # 0 at 50, 100 or 300 digits may be a cancellation:
+        return dps >= 1200  # log(1 + e^−709) = 1.2e−308 is 0 at 300 digits; 1200 holds float64's 4.9e−324
     return abs(a - b) <= mpmath.mpf("1e-30") * abs(b)
 
 
 def reference(expr: sp.Expr, env_floats: dict):
-    """The exact value of ``expr`` at a point of floats: evaluated at 50 digits, then at 100, 300
-    and 1200 until two successive precisions agree to 30 digits (the formula as written may
+    """The exact value of ``expr`` at a point of floats: evaluated at 50 digits, then at 100, 300,
+    1200 and 2400 until two successive precisions agree to 30 digits (the formula as written may
     cancel, in mpmath too: 1 − tanh²(88) needs 77 digits; a 0 is taken as 0 only when it is 0 at
-    100 and at 300 digits, so a result below 1e−290 may be read as 0). Returns (mpf or None where no two
+    300 and at 1200 digits, so log(1 + e^−709) = 1.2e−308, 0 at 300 digits, is not read as 0:
+    every float64 down to its smallest subnormal survives 1 + it at 1200 digits). Returns (mpf or None where no two
     precisions agreed, digits used); NaN where the formula is not a real number there."""
     previous = None
     for dps in LADDER:

@@ -3,7 +3,7 @@
 For each output of a formula (its value and each gradient), each dtype and each backend: the
 generated function is run at random and extreme points (:func:`symnet.verify.spec.extremes`,
 both sides of every Piecewise boundary), and each result is compared with the exact value
-(the output's formula in mpmath at 50 digits, raised to 100, 300, 1200 where the formula as
+(the output's formula in mpmath at 50 digits, raised to 100, 300, 1200, 2400 where the formula as
 written cancels in mpmath too). Beside it, the same figure for torch autograd of the formula as
 written (each function through the registry's torch reference) and for torch's built-in
 function where there is one.
