@@ -183,25 +183,28 @@ def log_softmax(input, dim=None, dtype=None):
     return _last(input if dtype is None else input.to(dtype), dim, True)
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
-    """As torch.nn.functional.cross_entropy with class-index targets: input ``(N, C)``,
-    ``(N, C, d1, ...)`` or ``(C,)``; target ``(N,)``, ``(N, d1, ...)`` or ``()``.
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0,
+                  softcap=None, z_loss_scale=0.0):
+    """As torch.nn.functional.cross_entropy: input (logits) ``(N, C)``, ``(N, C, d1, ...)`` or
+    ``(C,)``; target class indices ``(N,)``, ``(N, d1, ...)`` or ``()``, or probabilities of the
+    input's shape (soft targets); ``weight`` ``(C,)``; ``reduction`` "mean" (weighted mean, as
+    torch), "sum" or "none"; ``label_smoothing`` in [0, 1]. Beyond torch, as Liger-Kernel:
+    ``softcap`` (logits replaced by softcap·tanh(z/softcap), Gemma 2) and ``z_loss_scale``
+    (λ·logsumexp² added to each row, PaLM's z-loss).
 
-    A class outside [0, C) that is not ``ignore_index`` raises ``IndexError``, as in torch (one host
+    Without options the generated ``softmax_cross_entropy`` kernel runs; with any, the generated
+    ``cross_entropy`` kernel of the row registry (``symnet/rowwise_registry.py``). A class outside
+    [0, C) that is not ``ignore_index`` raises ``IndexError``, as in torch (one host
     synchronisation); only while a CUDA graph is captured is it left unchecked, and then gives a NaN
-    loss and NaN in that row's gradient. Raises :class:`SymnetError` for ``weight``,
-    ``label_smoothing`` or soft (floating-point) targets, which the generated kernel lacks.
+    loss and NaN in that row's gradient. No gradient flows to ``target`` or ``weight`` (a tensor of
+    them that requires grad raises ``ValueError``).
     """
     if reduction not in ("mean", "sum", "none"):
         raise SymnetError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
-    extra = {"weight": weight, "label_smoothing": label_smoothing}
-    wanted = {k: v for k, v in extra.items() if v is not None and not (k == "label_smoothing" and v == 0.0)}
-    if wanted:
-        raise SymnetError(f"cross_entropy: {', '.join(wanted)} not supported by the generated kernel "
-                          f"(its arguments: {', '.join(_ce_parameters())})")
-    if target.is_floating_point():
-        raise SymnetError("cross_entropy: soft (probability) targets are not supported by the generated kernel; "
-                          "pass class indices")
+    soft = target.is_floating_point()
+    if weight is not None or label_smoothing or softcap is not None or z_loss_scale or soft:
+        return _cross_entropy_with_options(input, target, weight, ignore_index, reduction, float(label_smoothing),
+                                           softcap, float(z_loss_scale))
     if input.dim() == 1:
         input, target = input.unsqueeze(0), target.unsqueeze(0)
         loss_ = cross_entropy(input, target, None, ignore_index, reduction)
@@ -211,6 +214,30 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     out = torch.ops.symnet_torch.cross_entropy(z.reshape(-1, z.shape[-1]), target.reshape(-1), reduction,
                                                int(ignore_index))[0]
     return out.reshape(shape) if reduction == "none" else out
+
+
+def _cross_entropy_with_options(input, target, weight, ignore_index, reduction, label_smoothing, softcap,
+                                z_loss_scale):
+    soft = target.is_floating_point()
+    one = input.dim() == 1
+    z = input.unsqueeze(0) if one else (input.movedim(1, -1) if input.dim() > 2 else input)
+    t = target.unsqueeze(0) if one else (target.movedim(1, -1) if soft and target.dim() > 2 else target)
+    shape, classes = z.shape[:-1], z.shape[-1]
+    z = z.reshape(-1, classes)
+    t = t.reshape(-1, classes) if soft else t.reshape(-1)
+    if soft and t.shape != z.shape:
+        raise ValueError(f"cross_entropy: soft targets must have the input's shape, got {tuple(target.shape)}")
+    if not soft and not (z.is_cuda and torch.cuda.is_current_stream_capturing()):
+        bad = (t != ignore_index) & ((t < 0) | (t >= classes))
+        if bool(bad.any()):
+            raise IndexError(f"cross_entropy: target {int(t[bad][0])} is out of bounds for {classes} classes")
+    with _ops._launch("cross_entropy", z):
+        out = _ops._kernels("cross_entropy").cross_entropy_op(z, t, weight, int(ignore_index), reduction,
+                                                               label_smoothing, softcap, z_loss_scale)
+    if reduction == "none":
+        out = out.reshape(shape)
+        return out.squeeze(0) if one else out
+    return out
 
 
 def _ce_parameters():

@@ -38,15 +38,19 @@ class _Loss(torch.nn.Module):
 
 
 class CrossEntropyLoss(_Loss):
-    """torch.nn.CrossEntropyLoss with class-index targets (see :func:`functional.cross_entropy`)."""
+    """torch.nn.CrossEntropyLoss, plus Liger's ``softcap`` and ``z_loss_scale`` (see
+    :func:`functional.cross_entropy`)."""
 
-    def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0, softcap=None,
+                 z_loss_scale=0.0):
         super().__init__(reduction)
         self.register_buffer("weight", weight)
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
+        self.softcap, self.z_loss_scale = softcap, z_loss_scale
 
     def forward(self, input, target):
-        return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
+        return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing,
+                               self.softcap, self.z_loss_scale)
 
 
 class MSELoss(_Loss):
