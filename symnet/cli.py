@@ -22,7 +22,6 @@ import contextlib
 import re
 import sys
 import threading
-import time
 from pathlib import Path
 
 from . import __version__
@@ -175,38 +174,32 @@ PROGRESS_AFTER_S = 1.0  # a task that takes longer shows a progress line on a te
 @contextlib.contextmanager
 def _progress(label: str, stream=None, after: float = PROGRESS_AFTER_S, every: float = 0.5):
     """While the block runs longer than ``after`` seconds, show ``symnet: LABEL … N s`` on
-    stderr, rewritten in place and erased at the end; only where stderr is a terminal, so
-    pipes, files and tests see nothing."""
+    stderr, drawn by tqdm (its ``delay``; an indeterminate bar of elapsed seconds, redrawn every
+    ``every`` seconds) and erased at the end; only where stderr is a terminal, so pipes, files
+    and tests see nothing."""
     stream = sys.stderr if stream is None else stream
     isatty = getattr(stream, "isatty", None)
     if not (isatty and isatty()):
         yield
         return
+    from tqdm import tqdm
+
+    bar = tqdm(desc=f"symnet: {label}", bar_format="{desc} … {elapsed_s:.0f} s", file=stream, delay=after,
+               mininterval=every, leave=False, dynamic_ncols=False)
     done = threading.Event()
-    shown = []
-    start = time.monotonic()
 
-    def show():
-        if done.wait(after):
-            return
-        while True:
-            line = f"symnet: {label} … {time.monotonic() - start:.0f} s"
-            stream.write("\r" + line)
-            stream.flush()
-            shown.append(len(line))
-            if done.wait(every):
-                return
+    def tick():  # a block of SymPy work calls nothing back: the elapsed time is redrawn from here
+        while not done.wait(every):
+            bar.update(0)
 
-    thread = threading.Thread(target=show, name="symnet-progress", daemon=True)
+    thread = threading.Thread(target=tick, name="symnet-progress", daemon=True)
     thread.start()
     try:
         yield
     finally:
         done.set()
         thread.join()
-        if shown:
-            stream.write("\r" + " " * max(shown) + "\r")
-            stream.flush()
+        bar.close()
 
 
 def _limited(args):
