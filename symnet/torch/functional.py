@@ -193,8 +193,12 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     if target.is_floating_point():
         raise SymnetError("cross_entropy: soft (probability) targets are not supported by the generated kernel; "
                           "pass class indices")
+    want = (input.shape[0], *input.shape[2:]) if input.dim() > 1 else ()
+    if tuple(target.shape) != tuple(want) and not (input.dim() == 1 and tuple(target.shape) == (1,)):  # torch refuses these too; reshaping would hide the mismatch
+        raise ValueError(f"cross_entropy: target has shape {tuple(target.shape)}; input of shape "
+                         f"{tuple(input.shape)} needs class indices of shape {tuple(want)}")
     if input.dim() == 1:
-        input, target = input.unsqueeze(0), target.unsqueeze(0)
+        input, target = input.unsqueeze(0), target.reshape(1)
         loss_ = cross_entropy(input, target, None, ignore_index, reduction)
         return loss_.squeeze(0) if reduction == "none" else loss_
     z = input.movedim(1, -1) if input.dim() > 2 else input
