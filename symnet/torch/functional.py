@@ -85,7 +85,10 @@ def selu(input, inplace=False): return activation("selu", input)  # noqa: E704
 def celu(input, alpha=1.0, inplace=False): return activation("celu", input, alpha)  # noqa: E704
 def silu(input, inplace=False): return activation("silu", input)  # noqa: E704
 def mish(input, inplace=False): return activation("mish", input)  # noqa: E704
-def softplus(input, beta=1.0, threshold=20.0): return activation("softplus", input, beta, threshold)  # noqa: E704
+def softplus(input, beta=1.0, threshold=20.0):
+    if beta == 0:  # softplus is log(1 + e^{βx})/β: there is no formula to derive at β = 0
+        raise SymnetError("softplus: beta must be nonzero, not 0")
+    return activation("softplus", input, beta, threshold)
 def softsign(input): return activation("softsign", input)  # noqa: E704
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False): return activation("hardtanh", input, min_val, max_val)  # noqa: E704
 def hardsigmoid(input, inplace=False): return activation("hardsigmoid", input)  # noqa: E704
