@@ -174,3 +174,25 @@ def test_bce_gradient_at_saturated_probability_is_finite():
     t = torch.tensor([0.0, 1.0], dtype=torch.float64, device=DEVICE)
     SF.binary_cross_entropy(p, t, reduction="sum").backward()
     assert torch.isfinite(p.grad).all()
+
+
+# --- an ignored row with NaN/∞ logits got a NaN gradient row from the Triton kernels (NumPy: 0; docs: 0) ------
+
+@pytest.mark.parametrize("module,fn", [("cross_entropy", "cross_entropy_grad"),
+                                       ("softmax_cross_entropy", "softmax_cross_entropy_grad")])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_ignored_row_has_zero_gradient_whatever_its_logits(module, fn, reduction):
+    T = load_kernel(module, "triton")
+    N = load_kernel(module, "numpy")
+    z = torch.tensor([[NAN, 0.0, 1.0], [1.0, 2.0, -1.0], [math.inf, -math.inf, 0.0]], dtype=torch.float64)
+    r = torch.tensor([-100, 1, -100])
+    loss, dz = getattr(T, fn)(z.to(DEVICE), r.to(DEVICE), reduction=reduction)
+    assert torch.equal(dz[0].cpu(), torch.zeros(3, dtype=torch.float64))
+    assert torch.equal(dz[2].cpu(), torch.zeros(3, dtype=torch.float64))
+    # the row that counts: as torch in float64 on that row alone
+    zz = z[1:2].clone().requires_grad_()
+    F.cross_entropy(zz, r[1:2], reduction="sum").backward()
+    torch.testing.assert_close(dz[1].cpu(), zz.grad[0])
+    nloss, ndz = getattr(N, fn)(z.numpy(), r.numpy(), reduction=reduction)
+    torch.testing.assert_close(dz.cpu(), torch.as_tensor(ndz))
+    torch.testing.assert_close(torch.as_tensor(loss).cpu(), torch.as_tensor(nloss))

@@ -296,6 +296,8 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
                     out += [f"{indent}if CAP:  # a gradient in c, times ∂c_j/∂z_j = {text(kernel.chain)}",
                             f"{indent}    {o.name} = {o.name} * ({pr.doprint(kernel.chain)})"]
                 scaled = f"({o.name} * row_scale)" if reduces else o.name
+                if reduces and target:  # an ignored row's gradient is 0 even where its logits are NaN or ±∞
+                    scaled = f"tl.where(ignored, 0.0, {o.name} * row_scale)"
                 out.append(f"{indent}tl.store({o.name}_row + idx, {scaled}.to({o.name}_ptr.dtype.element_ty), "
                            "mask=idx < V)")
             return out
