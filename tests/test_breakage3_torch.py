@@ -196,3 +196,19 @@ def test_ignored_row_has_zero_gradient_whatever_its_logits(module, fn, reduction
     nloss, ndz = getattr(N, fn)(z.numpy(), r.numpy(), reduction=reduction)
     torch.testing.assert_close(dz.cpu(), torch.as_tensor(ndz))
     torch.testing.assert_close(torch.as_tensor(loss).cpu(), torch.as_tensor(nloss))
+
+
+# --- FusedStep: lr=1e300 passed every check, then torch failed converting it to float32 at the first step ----
+
+@pytest.mark.parametrize("kw", [{"lr": 1e300}, {"lr": 1e39}, {"lr": 0.1, "weight_decay": 1e39}])
+def test_fused_step_hyperparameter_beyond_float32_is_refused_up_front(kw):
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2)).to(DEVICE)
+    with pytest.raises(SymnetError, match="float32"):
+        FusedStep(model, **kw)
+
+
+def test_fused_step_load_state_dict_of_the_wrong_kind():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2)).to(DEVICE)
+    opt = FusedStep(model, lr=0.1)
+    with pytest.raises(SymnetError, match="must be a dict"):
+        opt.load_state_dict(None)
