@@ -139,6 +139,9 @@ def main() -> int:
     args = parser.parse_args()
     env = dict(os.environ, SYMNET_CACHE=tempfile.mkdtemp(prefix="symnet-bench-"), PYTHONPATH=str(ROOT))
     env.pop("SYMNET_NO_DISK_CACHE", None)
+    # as an installed package runs: with its bytecode cached (some sandboxes set
+    # PYTHONDONTWRITEBYTECODE, which makes every cold start compile symnet's sources again)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     report: dict = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                     "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
                     "python": platform.python_version(), "sympy": sp.__version__, "symnet": symnet.__version__}

@@ -376,11 +376,11 @@ _F("sign", sp.sign, cls=sp.sign, rule=Rule("sign rule", "sign′(u) = 0, undefin
    boundaries=(0.0,))
 _F("max", sp.Max, aliases=("Max",), arity=(2, None), cls=sp.Max, kinks=_pairwise,
    piecewise=lambda *a: sp.Max(*a).rewrite(sp.Piecewise),
-   numpy="np.maximum({0}, {1}, out={out})", triton="tl.maximum({0}, {1})",
+   numpy="np.maximum({0}, {1}, out={out})", triton="tl.maximum({0}, {1}, propagate_nan=tl.PropagateNan.ALL)",
    mpmath=lambda *a: max(a), torch=lambda t, x, y: t.maximum(x, y))
 _F("min", sp.Min, aliases=("Min",), arity=(2, None), cls=sp.Min, kinks=_pairwise,
    piecewise=lambda *a: sp.Min(*a).rewrite(sp.Piecewise),
-   numpy="np.minimum({0}, {1}, out={out})", triton="tl.minimum({0}, {1})",
+   numpy="np.minimum({0}, {1}, out={out})", triton="tl.minimum({0}, {1}, propagate_nan=tl.PropagateNan.ALL)",
    mpmath=lambda *a: min(a), torch=lambda t, x, y: t.minimum(x, y))
 _F("clamp", lambda x, lo, hi: sp.Min(sp.Max(x, lo), hi), arity=(3, 3),
    mpmath=lambda x, lo, hi: min(max(x, lo), hi), torch=lambda t, x, lo, hi: t.clamp(x, lo, hi),
@@ -428,7 +428,7 @@ _F("sigmoid", sigmoid, aliases=("σ",), cls=sigmoid,
    mpmath=lambda x: 1 / (1 + mpmath.exp(-x)), torch=lambda t, x: t.sigmoid(x), family="activation")
 _F("relu", relu, cls=relu, rule=Rule("ReLU rule", "relu′(u) = H(u), undefined at u = 0", sp.Heaviside, kink=True),
    kinks=_unary_kink, piecewise=lambda u: _pw((0, u < 0), (u, True)),
-   numpy="np.maximum({0}, 0, out={out})", triton="tl.maximum({0}, 0.0)",
+   numpy="np.maximum({0}, 0, out={out})", triton="tl.maximum({0}, 0.0, propagate_nan=tl.PropagateNan.ALL)",
    mpmath=lambda x: max(x, 0), torch=lambda t, x: t.relu(x), boundaries=(0.0,), family="activation")
 _F("softplus", lambda x, beta=None, threshold=None: _softplus(x, beta, threshold), arity=(1, 3), cls=softplus,
    rule=Rule("softplus rule", "softplus′(u) = σ(u)", sigmoid),
@@ -467,7 +467,7 @@ def _mpelu(x, alpha=1):
 _act("leaky_relu", lambda x, slope=sp.Rational(1, 100): sp.Piecewise((x, x > 0), (slope * x, True)),
      lambda x, slope=mpmath.mpf("0.01"): x if x > 0 else slope * x,
      lambda t, x: t.nn.functional.leaky_relu(x, 0.01), arity=(1, 2), boundaries=(0.0,))
-_act("relu6", lambda x: sp.Piecewise((0, x < 0), (x, x < 6), (6, True)),
+_act("relu6", lambda x: sp.Piecewise((0, x < 0), (6, x >= 6), (x, True)),  # NaN falls through to x, as torch,
      lambda x: min(max(x, 0), 6), lambda t, x: t.nn.functional.relu6(x), boundaries=(0.0, 6.0))
 _act("elu", _elu, _mpelu, lambda t, x: t.nn.functional.elu(x), arity=(1, 2), boundaries=(0.0,))
 _act("selu", lambda x: _SELU_SCALE * _elu(x, _SELU_ALPHA),

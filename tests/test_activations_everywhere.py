@@ -370,7 +370,10 @@ def test_piecewise_and_comparisons_print_alike_on_both_backends():
     triton_code = TritonPrinter({}, set()).doprint(f)
     # SymPy writes Not(x > 2) as x <= 2; NumPy's comparisons are parenthesised (& binds tighter)
     assert numpy_code == ("np.where(((x > 0)) & (((x <= 2)) | ((y < 1))), np.maximum(x, y), np.minimum(x, -y))")
-    assert triton_code == "tl.where((x > 0.0) & ((x <= 2.0) | (y < 1.0)), tl.maximum(x, y), tl.minimum(x, -y))"
+    # Triton's max/min propagate NaN, as NumPy's and torch's do (tl.maximum alone drops it)
+    assert triton_code == ("tl.where((x > 0.0) & ((x <= 2.0) | (y < 1.0)), "
+                           "tl.maximum(x, y, propagate_nan=tl.PropagateNan.ALL), "
+                           "tl.minimum(x, -y, propagate_nan=tl.PropagateNan.ALL))")
     for printer in (NumpyExpressionPrinter, TritonPrinter):
         assert issubclass(printer, ConditionalPrinting)
         for name in ("_print_Piecewise", "_print_Relational", "_print_And", "_print_Or", "_print_Not",

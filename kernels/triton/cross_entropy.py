@@ -153,6 +153,8 @@ def _like_rows(g, z, shape, name="g"):
     unit stride along V."""
     if not isinstance(g, torch.Tensor):
         raise TypeError(f"argument {name!r} must be a torch.Tensor, not {type(g).__name__}")
+    if not g.dtype.is_floating_point:  # a complex one would lose its imaginary part in the cast below
+        raise TypeError(f"argument {name!r} must hold floating-point values, not {g.dtype}")
     if g.shape != shape:
         raise ValueError(f"argument {name!r} has shape {tuple(g.shape)} but the logits have shape {tuple(shape)}")
     if g.device != z.device:
@@ -427,7 +429,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         dz = t8 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_sum*t4*t5 - t4*wj - t8)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) + tl.where(idx == cls, label_smoothing*w_r - w_r, 0.0)  # the one-hot term δ_jr·(−w_r + ε·w_r)
         if CAP:  # a gradient in c, times ∂c_j/∂z_j = 1 − z_j²/s²
             dz = dz * (1.0 - (zj * zj)/(softcap * softcap))
-        tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
+        tl.store(dz_row + idx, tl.where(ignored, 0.0, dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
         z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
@@ -448,7 +450,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             dz = t8 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_sum*t4*t5 - t4*wj - t8)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) + tl.where(idx == cls, label_smoothing*w_r - w_r, 0.0)  # the one-hot term δ_jr·(−w_r + ε·w_r)
             if CAP:  # a gradient in c, times ∂c_j/∂z_j = 1 − z_j²/s²
                 dz = dz * (1.0 - (zj * zj)/(softcap * softcap))
-            tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
+            tl.store(dz_row + idx, tl.where(ignored, 0.0, dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
         _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)
 

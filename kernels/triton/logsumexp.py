@@ -64,6 +64,8 @@ def _like_rows(g, z, shape, name="g"):
     unit stride along V."""
     if not isinstance(g, torch.Tensor):
         raise TypeError(f"argument {name!r} must be a torch.Tensor, not {type(g).__name__}")
+    if not g.dtype.is_floating_point:  # a complex one would lose its imaginary part in the cast below
+        raise TypeError(f"argument {name!r} must hold floating-point values, not {g.dtype}")
     if g.shape != shape:
         raise ValueError(f"argument {name!r} has shape {tuple(g.shape)} but the logits have shape {tuple(shape)}")
     if g.device != z.device:

@@ -687,7 +687,7 @@ def _mlp_relu_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr
             # z_i = b_i + Σ_k (a_k·W_ik)
             z1 = b1[None, :] + tl.dot(a0, tl.trans(W1), input_precision=PRECISION)
             # y_i = relu(z_i); padded units 0
-            a1 = tl.where(c1[None, :] < D1, tl.maximum(z1, 0.0), 0.0)
+            a1 = tl.where(c1[None, :] < D1, tl.maximum(z1, 0.0, propagate_nan=tl.PropagateNan.ALL), 0.0)
 
             # layer 2: z_i = Σ_k W_ik a_k + b_i
             # z_i = b_i + Σ_k (a_k·W_ik)

@@ -302,7 +302,7 @@ def _nll_loss_grad_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, dz_ptr, out_ptr, count_
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
         # ∂C/∂l_j = −w_r·δ_jr
         dz = 0.0 + tl.where(idx == cls, -w_r, 0.0)  # the one-hot term δ_jr·(−w_r)
-        tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
+        tl.store(dz_row + idx, tl.where(ignored, 0.0, dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
         z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
@@ -313,7 +313,7 @@ def _nll_loss_grad_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, dz_ptr, out_ptr, count_
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             # ∂C/∂l_j = −w_r·δ_jr
             dz = 0.0 + tl.where(idx == cls, -w_r, 0.0)  # the one-hot term δ_jr·(−w_r)
-            tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
+            tl.store(dz_row + idx, tl.where(ignored, 0.0, dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
         _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)
 

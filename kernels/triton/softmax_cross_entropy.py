@@ -278,7 +278,7 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
         exp_shifted = tl.exp(-shift + zj)
         # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
         dz = exp_shifted*inv_sum_exp + tl.where(idx == cls, -1.0, 0.0)  # the one-hot term δ_jr·(−1)
-        tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
+        tl.store(dz_row + idx, tl.where(ignored, 0.0, dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
         z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
@@ -290,7 +290,7 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
             exp_shifted = tl.exp(-m + zj)
             # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
             dz = exp_shifted*inv_sum_exp + tl.where(idx == cls, -1.0, 0.0)  # the one-hot term δ_jr·(−1)
-            tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
+            tl.store(dz_row + idx, tl.where(ignored, 0.0, dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
         _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)
 

@@ -29,6 +29,9 @@ class Formula(torch.nn.Module):
         for k, v in kwargs.items():
             if k not in names:
                 raise TypeError(f"unexpected argument {k!r} (the inputs are {', '.join(names)})")
+        twice = [k for k in kwargs if k in names[:len(args)]]
+        if twice:
+            raise TypeError(f"got multiple values for argument {twice[0]!r}")
         args = list(args) + [kwargs[n] for n in names[len(args):] if n in kwargs]
         if len(args) != len(names):
             raise TypeError(f"the formula takes {len(names)} arguments ({', '.join(names)}), got {len(args)}")

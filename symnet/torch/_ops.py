@@ -132,6 +132,9 @@ class Pointwise:
 
     def kernel(self, params=()):
         params = tuple(float(p) for p in params)
+        bad = [p for p in params if p != p or abs(p) == float("inf")]
+        if bad:  # the formula is derived with the number in it: NaN or ∞ there has no meaning
+            raise SymnetError(f"{self.name}: its parameters must be finite numbers, not {bad[0]}")
         compiled = self._compiled.get(params)
         if compiled is None:
             compiled = self._compiled[params] = self._build(params)

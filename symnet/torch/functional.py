@@ -85,7 +85,10 @@ def selu(input, inplace=False): return activation("selu", input)  # noqa: E704
 def celu(input, alpha=1.0, inplace=False): return activation("celu", input, alpha)  # noqa: E704
 def silu(input, inplace=False): return activation("silu", input)  # noqa: E704
 def mish(input, inplace=False): return activation("mish", input)  # noqa: E704
-def softplus(input, beta=1.0, threshold=20.0): return activation("softplus", input, beta, threshold)  # noqa: E704
+def softplus(input, beta=1.0, threshold=20.0):
+    if beta == 0:  # softplus is log(1 + e^{βx})/β: there is no formula to derive at β = 0
+        raise SymnetError("softplus: beta must be nonzero, not 0")
+    return activation("softplus", input, beta, threshold)
 def softsign(input): return activation("softsign", input)  # noqa: E704
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False): return activation("hardtanh", input, min_val, max_val)  # noqa: E704
 def hardsigmoid(input, inplace=False): return activation("hardsigmoid", input)  # noqa: E704
@@ -202,11 +205,16 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     if reduction not in ("mean", "sum", "none"):
         raise SymnetError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
     soft = target.is_floating_point()
+    want = (input.shape[0], *input.shape[2:]) if input.dim() > 1 else ()
+    if not soft and tuple(target.shape) != tuple(want) and not (input.dim() == 1 and tuple(target.shape) == (1,)):
+        # torch refuses these too; reshaping would hide the mismatch
+        raise ValueError(f"cross_entropy: target has shape {tuple(target.shape)}; input of shape "
+                         f"{tuple(input.shape)} needs class indices of shape {tuple(want)}")
     if weight is not None or label_smoothing or softcap is not None or z_loss_scale or soft:
         return _cross_entropy_with_options(input, target, weight, ignore_index, reduction, float(label_smoothing),
                                            softcap, float(z_loss_scale))
     if input.dim() == 1:
-        input, target = input.unsqueeze(0), target.unsqueeze(0)
+        input, target = input.unsqueeze(0), target.reshape(1)
         loss_ = cross_entropy(input, target, None, ignore_index, reduction)
         return loss_.squeeze(0) if reduction == "none" else loss_
     z = input.movedim(1, -1) if input.dim() > 2 else input
@@ -219,14 +227,15 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
 def _cross_entropy_with_options(input, target, weight, ignore_index, reduction, label_smoothing, softcap,
                                 z_loss_scale):
     soft = target.is_floating_point()
+    if soft and target.shape != input.shape:
+        raise ValueError(f"cross_entropy: soft targets must have the input's shape {tuple(input.shape)}, "
+                         f"got {tuple(target.shape)}")
     one = input.dim() == 1
     z = input.unsqueeze(0) if one else (input.movedim(1, -1) if input.dim() > 2 else input)
     t = target.unsqueeze(0) if one else (target.movedim(1, -1) if soft and target.dim() > 2 else target)
     shape, classes = z.shape[:-1], z.shape[-1]
     z = z.reshape(-1, classes)
     t = t.reshape(-1, classes) if soft else t.reshape(-1)
-    if soft and t.shape != z.shape:
-        raise ValueError(f"cross_entropy: soft targets must have the input's shape, got {tuple(target.shape)}")
     if not soft and not (z.is_cuda and torch.cuda.is_current_stream_capturing()):
         bad = (t != ignore_index) & ((t < 0) | (t >= classes))
         if bool(bad.any()):

@@ -162,10 +162,15 @@ class ElmanRNN(torch.nn.Module):
             torch.nn.init.uniform_(w, -bound, bound)
 
     def forward(self, input, hx=None):
+        if input.dim() not in (2, 3):
+            raise ValueError(f"ElmanRNN: input must be (L, H_in), (L, N, H_in) or, batch_first, (N, L, H_in), "
+                             f"not of shape {tuple(input.shape)}")
         unbatched = input.dim() == 2
         x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)
         h = (x.new_zeros(x.shape[1], self.hidden_size) if hx is None
              else (hx.unsqueeze(1) if unbatched else hx)[0])
+        if x.shape[0] == 0:  # torch.nn.RNN refuses it too
+            raise ValueError("ElmanRNN: expected a sequence length larger than 0")
         out = []
         for t in range(x.shape[0]):
             h = F.rnn_step(x[t], h, self.weight_ih_l0, self.weight_hh_l0)

@@ -157,6 +157,8 @@ class FusedStep:
         """
         import torch
 
+        if not isinstance(state, dict):
+            raise FusedStepError(f"the state must be a dict from state_dict(), not {type(state).__name__}")
         if state.get("optimizer") != self.optimizer:
             raise FusedStepError(f"the state is of optimizer {state.get('optimizer')!r}, not {self.optimizer!r}")
         saved = state["state"]
@@ -214,7 +216,12 @@ def _number(name: str, value, *, low: float, below: float | None = None, strict:
     if value < low or (strict and value == low) or (below is not None and value >= below):
         interval = f"{'(' if strict else '['}{low}, {below if below is not None else '∞'})"
         raise FusedStepError(f"{name} must lie in {interval}, not {value}")
+    if abs(value) > _FLOAT32_MAX:  # the kernel takes it as a float32: torch's conversion would overflow
+        raise FusedStepError(f"{name} must be at most {_FLOAT32_MAX:.7g} (it is passed as a float32), not {value}")
     return value
+
+
+_FLOAT32_MAX = 3.4028234663852886e38
 
 
 def _check_params(params: list, layers: int) -> None:

@@ -200,7 +200,9 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
 
     # the table of ConditionalPrinting (symnet/codegen/backends/printing.py)
     BACKEND, WHERE, COMPARISON = "Triton", "tl.where({0}, {1}, {2})", "{0} {op} {1}"
-    MAXIMUM, MINIMUM = "tl.maximum({0}, {1})", "tl.minimum({0}, {1})"
+    # NaN in, NaN out, as torch.maximum (relu(nan) = nan); tl.maximum alone returns the other operand
+    MAXIMUM = "tl.maximum({0}, {1}, propagate_nan=tl.PropagateNan.ALL)"
+    MINIMUM = "tl.minimum({0}, {1}, propagate_nan=tl.PropagateNan.ALL)"
 
     printmethod = "_symnet_triton"
     # SymPy class name → template, {0} the printed argument: the code generator's own nodes;

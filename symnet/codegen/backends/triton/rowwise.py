@@ -296,6 +296,8 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
                     out += [f"{indent}if CAP:  # a gradient in c, times ∂c_j/∂z_j = {text(kernel.chain)}",
                             f"{indent}    {o.name} = {o.name} * ({pr.doprint(kernel.chain)})"]
                 scaled = f"({o.name} * row_scale)" if reduces else o.name
+                if reduces and target:  # an ignored row's gradient is 0 even where its logits are NaN or ±∞
+                    scaled = f"tl.where(ignored, 0.0, {o.name} * row_scale)"
                 out.append(f"{indent}tl.store({o.name}_row + idx, {scaled}.to({o.name}_ptr.dtype.element_ty), "
                            "mask=idx < V)")
             return out
@@ -672,6 +674,8 @@ def _like_rows(g, z, shape, name="g"):
     unit stride along V."""
     if not isinstance(g, torch.Tensor):
         raise TypeError(f"argument {name!r} must be a torch.Tensor, not {type(g).__name__}")
+    if not g.dtype.is_floating_point:  # a complex one would lose its imaginary part in the cast below
+        raise TypeError(f"argument {name!r} must hold floating-point values, not {g.dtype}")
     if g.shape != shape:
         raise ValueError(f"argument {name!r} has shape {tuple(g.shape)} but the logits have shape {tuple(shape)}")
     if g.device != z.device:
