@@ -6,6 +6,7 @@ in-process cache keeps the :data:`MAX_COMPILED` most recently used functions.
 from __future__ import annotations
 
 import ast
+import builtins
 import functools
 import inspect
 import keyword
