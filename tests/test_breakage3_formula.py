@@ -97,3 +97,23 @@ def test_verify_of_a_tower_of_exponentials_is_bounded_in_time():
     report = symnet.verify("exp(exp(exp(exp(x))))", dtypes=("float64",), n=2)
     assert time.monotonic() - start < 60
     assert "f" in str(report)
+
+
+def test_a_garbled_derivation_cache_file_is_rebuilt_not_printed(tmp_path, monkeypatch):
+    """Fault: a file in the derivation cache whose content was garbled (a truncated write on a
+    full disk, a stray edit) was printed by ``symnet derive NAME`` as the derivation. The
+    cached text now carries its SHA-256; a file that does not match is rebuilt and rewritten."""
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("SYMNET_CACHE", str(tmp_path))
+    monkeypatch.delenv("SYMNET_NO_DISK_CACHE", raising=False)
+    run = lambda: subprocess.run([sys.executable, "-m", "symnet", "derive", "linear-miles"],  # noqa: E731
+                                 capture_output=True, text=True, timeout=300)
+    first = run()
+    assert first.returncode == 0
+    (cached,) = (tmp_path / "derivations").glob("linear-miles-*.txt")
+    cached.write_text("GARBAGE\n")
+    second = run()
+    assert second.returncode == 0 and second.stdout == first.stdout
+    assert "GARBAGE" not in cached.read_text()
