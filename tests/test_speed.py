@@ -176,7 +176,7 @@ def _plant(fresh_cache, mode: int = 0o644):
     fresh_cache.mkdir(parents=True, mode=0o700, exist_ok=True)
     fresh_cache.parent.chmod(0o700)
     path = fresh_cache / curriculum.text_filename(NAME, "text")
-    path.write_text(PLANTED)
+    path.write_bytes(curriculum.text_bytes(PLANTED))  # as symnet writes it: the text with its digest
     path.chmod(mode)
     return path
 

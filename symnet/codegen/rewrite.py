@@ -450,6 +450,23 @@ def _power_of(f):
     return None
 
 
+def _finite_where_zero(g, b) -> bool:
+    """Whether the factor ``g`` is surely finite where ``b`` = 0, so that the limit 0 of the
+    rest of a product there is the product's limit: a polynomial in b's variables (numbers and
+    factors free of them included), or, for b a variable, a factor finite at b = 0
+    (log(x + 1) at x = 0). Not 1/sin(x), exp(1/x), 1/(x² + x³): x·log(x)/sin(x) → −∞, not 0."""
+    syms = b.free_symbols
+    try:
+        if g.is_polynomial(*syms):
+            return True
+        if b.is_Symbol:
+            v = g.xreplace({b: sp.S.Zero})
+            return v.is_finite is True and not v.has(sp.zoo, sp.nan, sp.oo, -sp.oo)
+    except (TypeError, ValueError, RecursionError):
+        pass
+    return False
+
+
 def _zero_limits(node):
     """b^e·log b → 0 at b = 0 (x·log x included); a·softplus(u) → 0 where a = 0 (BCE at ±∞)."""
     if not node.is_Mul:
@@ -459,13 +476,15 @@ def _zero_limits(node):
         b = lg.args[0]
         for f in node.args:
             pe = _power_of(f) if f is not lg else None
-            if pe and pe[0] == b and not b.is_number:
+            if pe and pe[0] == b and not b.is_number and all(
+                    _finite_where_zero(g, b) for g in node.args if g is not f and g is not lg):
                 e = pe[1]
                 cond = sp.Eq(b, 0) if (e.is_number and e.is_positive) else sp.And(sp.Eq(b, 0), e > 0)
                 return _Final(_Fired(sp.Piecewise((0, cond), (node, True)), ["zero-limit"]))
     for f in node.args:  # y·x^{y−1} (the derivative of x^y): 0 where y = 0, as torch
         pe = _power_of(f) if not f.is_Symbol else None
-        if pe and not pe[1].is_number and (pe[1] + 1) in node.args:
+        if pe and not pe[1].is_number and (pe[1] + 1) in node.args and all(
+                _finite_where_zero(g, pe[1] + 1) for g in node.args if g is not f and g != pe[1] + 1):
             return _Final(_Fired(sp.Piecewise((0, sp.Eq(pe[1] + 1, 0)), (node, True)), ["zero-limit"]))
     sps = [f for f in node.args if isinstance(f, softplus)]
     if sps:
@@ -555,6 +574,16 @@ def stabilise(expr: sp.Expr, rules=RULES) -> tuple[sp.Expr, tuple[Rule, ...]]:
     return expr, tuple(fired)
 
 
+def _without_ite(e):
+    """Conditions with every ITE(a, b, c) written as (a ∧ b) ∨ (¬a ∧ c). SymPy turns a relation
+    on a Piecewise (``Eq(y**z guarded, 0)``: the zero-power guard of x**y**z) into an ITE, which
+    no backend prints ("the NumPy backend cannot generate ITE")."""
+    if not isinstance(e, sp.Basic) or not e.has(sp.ITE):
+        return e
+    return e.replace(lambda n: isinstance(n, sp.ITE),
+                     lambda n: sp.Or(sp.And(n.args[0], n.args[1]), sp.And(sp.Not(n.args[0]), n.args[2])))
+
+
 def _rewrite(expr):
     memo: dict = {}
     fired: list = []
@@ -588,6 +617,7 @@ def _rewrite(expr):
                 names = [_LOCAL_RULE.get(rule, "cancel")]
             if result == new:
                 continue
+            result = _without_ite(result)
             note(names)
             if final or depth > _MAX_REWRITES:
                 out = result
@@ -644,7 +674,7 @@ def _share_sigmoid_pairs(e: sp.Expr) -> sp.Expr:
         r = 1 / (1 + E)
         mapping[sigmoid(u)] = sp.Piecewise((r, u >= 0), (E * r, True))
         mapping[sigmoid(-u)] = sp.Piecewise((E * r, u >= 0), (r, True))
-    return e.xreplace(mapping)
+    return _without_ite(e.xreplace(mapping))
 
 
 # Not a stability rule: an evaluation strategy the code generator applies across all the

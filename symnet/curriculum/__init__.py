@@ -141,8 +141,13 @@ def cached_text(name: str, fmt: str) -> str | None:
     if os.environ.get(_DISK_ENV) or name not in ORDER or not fmt.isalnum():
         return None
     data = _read(text_filename(name, fmt))
+    if data is None:
+        return None
+    header, _, body = data.partition(b"\n")  # the digest store_text wrote: a garbled or truncated file is rebuilt
+    if header != _TEXT_HEADER + hashlib.sha256(body).hexdigest().encode():
+        return None
     try:
-        return None if data is None else data.decode("utf-8")
+        return body.decode("utf-8")
     except UnicodeDecodeError:
         return None
 
@@ -151,7 +156,16 @@ def store_text(name: str, fmt: str, text: str) -> None:
     """Keep the printout of ``name`` in format ``fmt`` for :func:`cached_text`."""
     if os.environ.get(_DISK_ENV) or name not in ORDER or not fmt.isalnum():
         return
-    _save(text_filename(name, fmt), text.encode("utf-8"))
+    _save(text_filename(name, fmt), text_bytes(text))
+
+
+def text_bytes(text: str) -> bytes:
+    """A printout as its cache file holds it: a line with its SHA-256, then the UTF-8 text."""
+    body = text.encode("utf-8")
+    return _TEXT_HEADER + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
+
+
+_TEXT_HEADER = b"symnet derivation text sha256="
 
 
 def text_filename(name: str, fmt: str) -> str:

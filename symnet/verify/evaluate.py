@@ -28,12 +28,54 @@ def _heaviside(x, h=None):
     return mpmath.mpf(0) if x <= 0 else mpmath.mpf(1)
 
 
+# Beyond every dtype (float64's largest is 1.8e308, and a true value past 1e400 is read as ±inf):
+# e^a for |a| > _HUGE is taken as inf or 0 instead of computed. mpmath would compute it exactly,
+# which for the a = e^{e^{e^x}} of exp(exp(exp(exp(x)))) at x = 88.7 is a number of 10^38 digits:
+# `symnet verify` hung (issue: breakage round 3).
+_HUGE = mpmath.mpf("1e400")
+
+
+def _exp(a):
+    if a > _HUGE:
+        return mpmath.inf
+    if a < -_HUGE:
+        return mpmath.mpf(0)
+    return mpmath.exp(a)
+
+
+def _sinh(a):
+    return mpmath.sinh(a) if abs(a) <= _HUGE else (mpmath.inf if a > 0 else -mpmath.inf)
+
+
+def _cosh(a):
+    return mpmath.cosh(a) if abs(a) <= _HUGE else mpmath.inf
+
+
+def _expm1(a):
+    return mpmath.expm1(a) if abs(a) <= _HUGE else (mpmath.inf if a > 0 else mpmath.mpf(-1))
+
+
+def _power(b, e):
+    """b^e, with |e·log|b|| beyond _HUGE taken as ±inf or 0 (see _exp)."""
+    if b != 0 and not mpmath.isinf(b) and not mpmath.isinf(e) and not mpmath.isnan(b) and not mpmath.isnan(e):
+        size = e * mpmath.log(abs(b))
+        if abs(size) > _HUGE:
+            if size < 0:
+                return mpmath.mpf(0)
+            if b > 0:
+                return mpmath.inf
+            if e == int(e):
+                return mpmath.inf if int(e) % 2 == 0 else -mpmath.inf
+            return mpmath.mpf("nan")
+    return mpmath.power(b, e)
+
+
 _MP = {
-    sp.exp: mpmath.exp, sp.log: mpmath.log, expm1: mpmath.expm1, log1p: mpmath.log1p, sp.sin: mpmath.sin,
-    sp.cos: mpmath.cos, sp.tan: mpmath.tan, sp.sinh: mpmath.sinh, sp.cosh: mpmath.cosh, sp.tanh: mpmath.tanh,
+    sp.exp: _exp, sp.log: mpmath.log, expm1: _expm1, log1p: mpmath.log1p, sp.sin: mpmath.sin,
+    sp.cos: mpmath.cos, sp.tan: mpmath.tan, sp.sinh: _sinh, sp.cosh: _cosh, sp.tanh: mpmath.tanh,
     sp.asinh: mpmath.asinh, sp.atan: mpmath.atan, sp.erf: mpmath.erf, sp.erfc: mpmath.erfc, sp.Abs: abs,
-    sp.sign: mpmath.sign, sp.Heaviside: _heaviside, sigmoid: lambda x: 1 / (1 + mpmath.exp(-x)),
-    relu: lambda x: max(x, mpmath.mpf(0)), softplus: lambda x: mpmath.log1p(mpmath.exp(x)),
+    sp.sign: mpmath.sign, sp.Heaviside: _heaviside, sigmoid: lambda x: 1 / (1 + _exp(-x)),
+    relu: lambda x: max(x, mpmath.mpf(0)), softplus: lambda x: mpmath.log1p(_exp(x)),
     sp.Max: lambda *a: max(a), sp.Min: lambda *a: min(a),
 }
 
@@ -69,7 +111,7 @@ def mp_value(expr: sp.Basic, env: dict):
         b, e = args
         if b == 0 and e < 0:
             return mpmath.inf if e == int(e) and int(e) % 2 == 0 else mpmath.mpf("nan")  # ±inf: no limit
-        v = mpmath.power(b, e)
+        v = _power(b, e)
         return v if not isinstance(v, mpmath.mpc) else (v.real if v.imag == 0 else mpmath.mpf("nan"))
     if isinstance(expr, sp.Piecewise):
         for value, cond in expr.args:
