@@ -32,7 +32,7 @@ from ..engine import forward_expressions
 from ..errors import ParseError, SymnetError
 from ..parsing import as_symbol
 from ..render import text
-from .rewrite import SIGMOID_PAIR, Rule, stabilise
+from .rewrite import SIGMOID_PAIR, Rule, stabilise, without_ite
 
 __all__ = ["Kernel", "KernelInput", "KernelOutput", "describe", "local_names", "stability_section"]
 
@@ -190,22 +190,13 @@ def describe(d: Derivation, *, name: str | None = None, roles: dict | None = Non
         stable, fired = list(shared), fired + [SIGMOID_PAIR]
     # temporaries t0, t1, …: never the name of an input (a real t0 and a plain t0 differ only in assumptions)
     temps = sp.numbered_symbols("t", start=0, exclude=[sp.Symbol(i.name) for i in inputs])
-    stable = [_without_ite(e) for e in stable]
+    stable = [without_ite(e) for e in stable]
     assignments, results = sp.cse(stable, symbols=temps, order="none")
-    assignments = [(t, _without_ite(e)) for t, e in assignments]
+    assignments = [(t, without_ite(e)) for t, e in assignments]
     formula = "; ".join(f"{text(out)} = {text(e)}" for out, e in forward.items())
     name = public_name(name, "kernel") if name else _default_name(d.name)
     return Kernel(name, formula,
                   inputs, tuple(outs), tuple(assignments), tuple(results), tuple(fired))
-
-
-def _without_ite(e):
-    """A nested Piecewise folds into conditions ``ITE(c, a, b)`` (elu(elu(x)): "x > 0, or else
-    expm1(x) > 0"), which no backend prints: written as ``(c ∧ a) ∨ (¬c ∧ b)`` instead."""
-    if not isinstance(e, sp.Basic) or not e.has(sp.ITE):
-        return e
-    return e.replace(lambda n: isinstance(n, sp.ITE),
-                     lambda n: sp.Or(sp.And(n.args[0], n.args[1]), sp.And(sp.Not(n.args[0]), n.args[2])))
 
 
 # A rule's reason quotes the σ case it was written for; a formula without σ gets the

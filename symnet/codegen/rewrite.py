@@ -574,7 +574,7 @@ def stabilise(expr: sp.Expr, rules=RULES) -> tuple[sp.Expr, tuple[Rule, ...]]:
     return expr, tuple(fired)
 
 
-def _without_ite(e):
+def without_ite(e):
     """Conditions with every ITE(a, b, c) written as (a ∧ b) ∨ (¬a ∧ c). SymPy turns a relation
     on a Piecewise (``Eq(y**z guarded, 0)``: the zero-power guard of x**y**z) into an ITE, which
     no backend prints ("the NumPy backend cannot generate ITE")."""
@@ -617,7 +617,7 @@ def _rewrite(expr):
                 names = [_LOCAL_RULE.get(rule, "cancel")]
             if result == new:
                 continue
-            result = _without_ite(result)
+            result = without_ite(result)
             note(names)
             if final or depth > _MAX_REWRITES:
                 out = result
@@ -674,7 +674,7 @@ def _share_sigmoid_pairs(e: sp.Expr) -> sp.Expr:
         r = 1 / (1 + E)
         mapping[sigmoid(u)] = sp.Piecewise((r, u >= 0), (E * r, True))
         mapping[sigmoid(-u)] = sp.Piecewise((E * r, u >= 0), (r, True))
-    return _without_ite(e.xreplace(mapping))
+    return without_ite(e.xreplace(mapping))
 
 
 # Not a stability rule: an evaluation strategy the code generator applies across all the
