@@ -368,10 +368,15 @@ if not _exists("softmax"):
 # ---------------------------------------------------------------------------------------
 # Softmax cross-entropy over (N, V) rows with integer classes (kernels/triton/softmax_cross_entropy.py).
 
+def classes_checkable(z: torch.Tensor) -> bool:
+    """Classes are checked on the host (one synchronisation, as torch raises for a class out of
+    range) except while a CUDA graph is captured, where the kernel's NaN loss and NaN gradient row
+    are the signal."""
+    return not (z.is_cuda and torch.cuda.is_current_stream_capturing())
+
+
 def _ce_impl(z: torch.Tensor, target: torch.Tensor, reduction: str, ignore_index: int) -> list[torch.Tensor]:
-    # Classes are checked on the host (one synchronisation, as torch raises for a class out of range)
-    # except while a CUDA graph is being captured, where the kernel's NaN row is the only signal.
-    check = not (z.is_cuda and torch.cuda.is_current_stream_capturing())
+    check = classes_checkable(z)
     with _launch("cross_entropy", z):
         try:
             loss, dz = _kernels("softmax_cross_entropy").softmax_cross_entropy_grad(z, target, reduction,

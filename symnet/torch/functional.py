@@ -14,7 +14,6 @@ Raises:
 """
 from __future__ import annotations
 
-import inspect
 
 import torch
 
@@ -199,7 +198,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     ``cross_entropy`` kernel of the row registry (``symnet/rowwise_registry.py``). A class outside
     [0, C) that is not ``ignore_index`` raises ``IndexError``, as in torch (one host
     synchronisation); only while a CUDA graph is captured is it left unchecked, and then gives a NaN
-    loss and NaN in that row's gradient. No gradient flows to ``target`` or ``weight`` (a tensor of
+    loss and NaN in that row's gradient. With options it does not trace under
+    ``torch.compile(fullgraph=True)`` yet (it loads its kernel module and checks on the host). No gradient flows to ``target`` or ``weight`` (a tensor of
     them that requires grad raises ``ValueError``).
     """
     if reduction not in ("mean", "sum", "none"):
@@ -236,7 +236,7 @@ def _cross_entropy_with_options(input, target, weight, ignore_index, reduction, 
     shape, classes = z.shape[:-1], z.shape[-1]
     z = z.reshape(-1, classes)
     t = t.reshape(-1, classes) if soft else t.reshape(-1)
-    if not soft and not (z.is_cuda and torch.cuda.is_current_stream_capturing()):
+    if not soft and _ops.classes_checkable(z):
         bad = (t != ignore_index) & ((t < 0) | (t >= classes))
         if bool(bad.any()):
             raise IndexError(f"cross_entropy: target {int(t[bad][0])} is out of bounds for {classes} classes")
@@ -247,7 +247,3 @@ def _cross_entropy_with_options(input, target, weight, ignore_index, reduction, 
         out = out.reshape(shape)
         return out.squeeze(0) if one else out
     return out
-
-
-def _ce_parameters():
-    return list(inspect.signature(_ops._kernels("softmax_cross_entropy").softmax_cross_entropy_grad).parameters)

@@ -11,7 +11,6 @@
 
 The derivation step checker that was ``symnet.verify`` is :mod:`symnet.stepcheck`.
 """
-from ..stepcheck import check_equal  # noqa: F401 - the step checker's old home, for code not yet moved
 from .measure import Cell, Report, verify
 from .spec import BOUNDS
 
