@@ -31,6 +31,7 @@ from ...indexed import derive_indexed
 from ..rewrite import Rule, stabilise
 
 __all__ = ["RowKernel", "rowmax", "row_kernel", "ROW_RULES", "stabilise_row", "row_modules", "split_sums",
+           "softmax_cross_entropy_gradient",
            "OPTION_NAMES", "LABEL_SMOOTHING", "Z_LOSS_SCALE", "SOFTCAP"]
 
 V = sp.Symbol("V", integer=True, positive=True)  # entries in a row (classes)
@@ -291,7 +292,7 @@ def row_kernel(name: str, formula: str, outputs: list[tuple[str, sp.Expr, str, b
                      options=options, cap=cap, chain=chain, divisor=divisor)
 
 
-# ------------------------------------------------------------ the curriculum's row blocks
+# ------------------------------------------------------------ the row blocks of the lectures
 
 def _softmax_entry(idx):
     return sp.exp(z[idx]) / _sum(sp.exp(z[k]))
@@ -305,20 +306,31 @@ def _backward(assignment, out):
     return res.gradients[z[j]]
 
 
+def softmax_cross_entropy_gradient() -> sp.Expr:
+    """∂C/∂z_j of softmax cross-entropy C = −log p_r, p_j = e^{z_j}/Σ_k e^{z_k}: p_j − δ_jr with
+    p_j written out. The result of the curriculum's 'softmax-cross-entropy' derivation, which
+    derives it with the index-form engine and checks it entry by entry; written here because
+    code generation does not import the curriculum (tests/test_layout.py checks that the two
+    agree)."""
+    return _softmax_entry(j) - sp.KroneckerDelta(j, r)
+
+
 def row_modules(d_softmax_ce: Derivation | None = None) -> dict[str, list[RowKernel]]:
     """softmax, log-softmax and softmax cross-entropy: a forward function and a fused
-    forward + backward one for each, by module name."""
-    from ...curriculum import get
-
-    d = d_softmax_ce or get("softmax-cross-entropy")
-    ((y, definition),) = d.definitions  # y_i = e^{z_i}/Σ_k e^{z_k}
-    (wrt,) = d.wrt
-    grad = d.gradients[wrt]  # y_j − δ_jr, from the derivation
-    y_base, y_idx = y.base, y.indices[0]
-    as_z = grad.replace(lambda n: isinstance(n, sp.Indexed) and n.base == y_base,
-                        lambda n: definition.xreplace({y_idx: n.indices[0]}))
-    (size,) = {lim[2] + 1 for s in definition.atoms(sp.Sum) for lim in s.limits}  # the curriculum's K
-    as_z = as_z.xreplace({wrt.indices[0]: j, sp.Symbol("r", integer=True): r, size: V})
+    forward + backward one for each, by module name. ``d_softmax_ce``, a derivation of the
+    curriculum's form (y_i = softmax, wrt z_j), replaces the gradient written here."""
+    if d_softmax_ce is None:
+        as_z = softmax_cross_entropy_gradient()
+    else:
+        d = d_softmax_ce
+        ((y, definition),) = d.definitions  # y_i = e^{z_i}/Σ_k e^{z_k}
+        (wrt,) = d.wrt
+        grad = d.gradients[wrt]  # y_j − δ_jr, from the derivation
+        y_base, y_idx = y.base, y.indices[0]
+        as_z = grad.replace(lambda n: isinstance(n, sp.Indexed) and n.base == y_base,
+                            lambda n: definition.xreplace({y_idx: n.indices[0]}))
+        (size,) = {lim[2] + 1 for s in definition.atoms(sp.Sum) for lim in s.limits}  # the derivation's K
+        as_z = as_z.xreplace({wrt.indices[0]: j, sp.Symbol("r", integer=True): r, size: V})
     loss = -sp.log(_softmax_entry(r))  # C = −log y_r
 
     def log_softmax(i):
