@@ -120,20 +120,20 @@ def _bce_logits_kernel(z_ptr, y_ptr, C_ptr, dC_dz_ptr, partial_ptr, count_ptr, n
     else:
         z = z.to(tl.float32)
         y = y.to(tl.float32)
-    # t0 = 1 − y
-    t0 = 1.0 - y
-    # t1 = exp(−|z|)
-    t1 = tl.exp(-(tl.abs(z)))
-    # t2 = 1/(1 + t₁)
-    t2 = 1.0 / (t1 + 1.0)
-    # t3 = t₁·t₂
-    t3 = t1*t2
-    # t4 = z ≥ 0
-    t4 = z >= 0.0
+    # one_minus_y = 1 − y
+    one_minus_y = 1.0 - y
+    # exp_neg_abs_z = exp(−|z|)
+    exp_neg_abs_z = tl.exp(-(tl.abs(z)))
+    # sig_abs_z = 1/(1 + exp_neg_abs_z)
+    sig_abs_z = 1.0 / (exp_neg_abs_z + 1.0)
+    # sig_neg_abs_z = exp_neg_abs_z·sig_abs_z
+    sig_neg_abs_z = exp_neg_abs_z*sig_abs_z
+    # z_nonneg = z ≥ 0
+    z_nonneg = z >= 0.0
     # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
-    C = tl.where(y == 0.0, 0.0, y*_softplus(-z)) + tl.where(y == 1.0, 0.0, t0*_softplus(z))
-    # ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
-    dC_dz = t0*tl.where(t4, t2, t3) - y*tl.where(t4, t3, t2)
+    C = tl.where(y == 0.0, 0.0, y*_softplus(-z)) + tl.where(y == 1.0, 0.0, one_minus_y*_softplus(z))
+    # dC_dz = ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
+    dC_dz = one_minus_y*tl.where(z_nonneg, sig_abs_z, sig_neg_abs_z) - y*tl.where(z_nonneg, sig_neg_abs_z, sig_abs_z)
     if WRITE_VALUE:
         tl.store(C_ptr + offs, C.to(C_ptr.dtype.element_ty), mask=mask)
     tl.store(dC_dz_ptr + offs, dC_dz.to(dC_dz_ptr.dtype.element_ty), mask=mask)

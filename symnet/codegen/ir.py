@@ -34,7 +34,8 @@ from ..parsing import as_symbol
 from ..render import text
 from .rewrite import SIGMOID_PAIR, Rule, stabilise, without_ite
 
-__all__ = ["Kernel", "KernelInput", "KernelOutput", "describe", "local_names", "stability_section"]
+__all__ = ["Kernel", "KernelInput", "KernelOutput", "describe", "local_names", "stability_section",
+           "temporary_names", "output_comment"]
 
 ROLES = ("data", "parameter", "target", "upstream")
 
@@ -275,3 +276,170 @@ def stability_section(kernel: Kernel):
                  (" still overflows" if len(overflows) == 1 else " still overflow") + " for large inputs (the generated row-wise softmax kernels first shift every "
                  "z by its maximum: the max-shift rule).")
     return Section("Numerically stable forms for code generation", tuple(steps), text_)
+
+
+# ------------------------------------------------------------------ temporaries named by their math
+
+MAX_TEMPORARY = 20  # characters: a longer description falls back to a numbered name (prod_1, sum_1)
+
+# the short word of a function in a temporary's name: σ(z) → sig_z; any other function by its
+# class name in lower case (tanh(z) → tanh_z, softplus(z) → softplus_z)
+FUNCTION_WORDS = {"sigmoid": "sig", "Abs": "abs", "Heaviside": "step", "log1p": "log1p", "expm1": "expm1",
+                  "Max": "max", "Min": "min", "sign": "sign"}
+NUMBER_WORDS = {0: "zero", 1: "one", 2: "two", 3: "three", sp.S.Half: "half"}
+RELATION_WORDS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne"}
+# x ⋈ 0: the sign the comparison asks for
+SIGN_WORDS = {">": "pos", ">=": "nonneg", "<": "neg", "<=": "nonpos", "==": "is_zero", "!=": "nonzero"}
+# the word of a numbered name, by the class of the expression too large to name
+FALLBACK_WORDS = ((sp.Add, "sum"), (sp.Mul, "prod"), (sp.Pow, "pow"), (sp.Piecewise, "where"),
+                  (sp.core.relational.Relational, "cond"), (sp.Function, "fn"))
+
+
+def _math_name(e: sp.Basic, known: dict) -> str | None:
+    """A name for ``e`` from its structure: the names of the symbols and temporaries it reads
+    (``known``) joined by the words of its operations; None where there is no word for a part."""
+    if e in known:
+        return known[e]
+    if e.is_Number:
+        if e in NUMBER_WORDS:
+            return NUMBER_WORDS[e]
+        return f"minus_{NUMBER_WORDS[-e]}" if -e in NUMBER_WORDS else None
+    if isinstance(e, sp.core.relational.Relational):
+        lhs = _math_name(e.lhs, known)
+        if lhs is None:
+            return None
+        if e.rhs == 0:
+            return f"{lhs}_{SIGN_WORDS[e.rel_op]}"
+        rhs = _math_name(e.rhs, known)
+        return None if rhs is None else f"{lhs}_{RELATION_WORDS[e.rel_op]}_{rhs}"
+    if isinstance(e, sp.Piecewise):
+        return _piecewise_name(e, known)
+    if isinstance(e, sp.Add):
+        positive = [t for t in e.args if not t.could_extract_minus_sign()]
+        negative = [-t for t in e.args if t.could_extract_minus_sign()]
+        positive.sort(key=lambda t: not t.is_Number)  # 1 − y, 1 + e: the constant first
+        words = [_math_name(t, known) for t in positive + negative]
+        if None in words:
+            return None
+        if not positive:  # −a − b
+            return "neg_" + "_minus_".join(words)
+        out = "_plus_".join(words[:len(positive)])
+        return "_minus_".join([out] + words[len(positive):])
+    if isinstance(e, sp.Mul):
+        coeff, rest = e.as_coeff_Mul()
+        if coeff == -1:
+            inner = _math_name(rest, known)
+            return None if inner is None else f"neg_{inner}"
+        if _sigmoid_of_negative(e, known):  # e^−u · σ(u) = σ(−u)
+            return "sig_neg_" + _sigmoid_of_negative(e, known)
+        num = [f for f in sp.Mul.make_args(e) if not (f.is_Pow and f.exp.is_Integer and f.exp < 0)]
+        den = [f.base ** -f.exp for f in sp.Mul.make_args(e) if f.is_Pow and f.exp.is_Integer and f.exp < 0]
+        top = [_math_name(f, known) for f in num]
+        bottom = [_math_name(f, known) for f in den]
+        if None in top + bottom:
+            return None
+        out = "_times_".join(top) if top else "one"
+        return out + "".join(f"_over_{b}" for b in bottom)
+    if isinstance(e, sp.Pow):
+        base, exp = e.args
+        inner = _math_name(base, known)
+        if inner is None:
+            return None
+        if exp == -1:
+            if isinstance(base, sp.Add) and len(base.args) == 2 and 1 in base.args:  # 1/(1 + e^−u) = σ(u)
+                other = next(a for a in base.args if a != 1)
+                name = known.get(other, "")
+                if name.startswith("exp_neg_"):
+                    return "sig_" + name[len("exp_neg_"):]
+            return f"inv_{inner}"
+        words = {2: "sq", 3: "cube", sp.S.Half: "sqrt", -sp.S.Half: "rsqrt", -2: "inv_sq"}
+        if exp in words:
+            return f"{words[exp]}_{inner}"
+        power = _math_name(exp, known)
+        return None if power is None else f"{inner}_pow_{power}"
+    if isinstance(e, sp.Function) and len(e.args) >= 1:
+        name = type(e).__name__
+        args = [_math_name(a, known) for a in e.args]
+        if None in args:
+            return None
+        if name in ("exp", "nexp"):
+            (arg,) = e.args
+            if name == "nexp":
+                return f"exp_neg_{args[0]}"
+            if arg.could_extract_minus_sign():
+                inner = _math_name(-arg, known)
+                return None if inner is None else f"exp_neg_{inner}"
+            return f"exp_{args[0]}"
+        word = FUNCTION_WORDS.get(name, name.lower())
+        return f"{word}_{'_'.join(args)}" if word.isidentifier() else None
+    return None
+
+
+def _sigmoid_of_negative(e: sp.Mul, known: dict) -> str | None:
+    """``u`` where ``e`` is e^−u·σ(u) with both factors named (exp_neg_u, sig_u): σ(−u)."""
+    factors = sp.Mul.make_args(e)
+    if len(factors) != 2 or not all(f in known for f in factors):
+        return None
+    a, b = sorted(known[f] for f in factors)
+    if a.startswith("exp_neg_") and b == "sig_" + a[len("exp_neg_"):]:
+        return a[len("exp_neg_"):]
+    return None
+
+
+def _piecewise_name(e: sp.Piecewise, known: dict) -> str | None:
+    """{σ(|u|) if u ≥ 0; σ(−|u|) otherwise} is σ(u) (the sigmoid-pair rule), the other way round
+    σ(−u); any other select is where_<its first condition>."""
+    if len(e.args) == 2 and e.args[1].cond == sp.true:
+        (value, cond), (other, _) = e.args
+        names = [known.get(value), known.get(other)]
+        relation = cond if isinstance(cond, sp.core.relational.Relational) else None
+        if relation is None and cond in known:  # a condition the CSE named: find its relation
+            relation = next((k for k, v in known.items() if v == known[cond]
+                             and isinstance(k, sp.core.relational.Relational)), None)
+        if relation is not None and relation.rel_op == ">=" and relation.rhs == 0 and None not in names:
+            u = _math_name(relation.lhs, known)
+            if names == [f"sig_abs_{u}", f"sig_neg_abs_{u}"]:
+                return f"sig_{u}"
+            if names == [f"sig_neg_abs_{u}", f"sig_abs_{u}"]:
+                return f"sig_neg_{u}"
+    condition = _math_name(e.args[0].cond, known)
+    return None if condition is None else f"where_{condition}"
+
+
+def output_comment(ident: str, output: KernelOutput) -> str:
+    """The comment above an output's statement, in the code's name: ``dL_dz = ∂L/∂z = …``
+    (``L = …`` where the math's name is the code's)."""
+    math = f"{output.meaning} = {text(output.expr)}"
+    return math if ident == output.meaning else f"{ident} = {math}"
+
+
+def temporary_names(kernel: Kernel, reserved) -> dict:
+    """An identifier for each CSE temporary of ``kernel``, named by its math: 1 − y → one_minus_y,
+    e^−|z| → exp_neg_abs_z, 1/(1 + e^−|z|) → sig_abs_z, σ(z) → sig_z. A description longer than
+    MAX_TEMPORARY characters, or of a part with no word (a constant such as 0.3), becomes a
+    numbered name by the expression's class (sum_1, prod_1). Names never equal a name in
+    ``reserved`` (a set or a predicate: the skeleton's names and the inputs' and outputs'
+    identifiers with their derived forms), a keyword, or each other (a clash gets _2, _3, …).
+
+    Descriptions read the inputs by their public names, so the names of a kernel do not
+    depend on the backend; only the clash suffixes do."""
+    taken = reserved if callable(reserved) else reserved.__contains__
+    known: dict = {i.symbol: i.name for i in kernel.inputs}
+    used: set = set()
+    counts: dict = {}
+    out = {}
+    for temp, expr in kernel.assignments:
+        name = _math_name(expr, known)
+        if name is None or len(name) > MAX_TEMPORARY or not name.isidentifier():
+            word = next((w for cls, w in FALLBACK_WORDS if isinstance(expr, cls)), "value")
+            counts[word] = counts.get(word, 0) + 1
+            name = f"{word}_{counts[word]}"
+        base, k = name, 1
+        while taken(name) or name in used or keyword.iskeyword(name):
+            k += 1
+            name = f"{base}_{k}"
+        used.add(name)
+        known[temp] = out[temp] = name
+        if isinstance(expr, sp.core.relational.Relational):
+            known.setdefault(expr, name)  # a Piecewise's condition names the relation it shares
+    return out

@@ -331,19 +331,7 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
             home[num] = o.name
     for temp, expr in kernel.assignments:
         loop.append(f"# {temp} = {text(expr)}")
-        arg = expr.args[0] if isinstance(expr, (sp.exp, sp.log)) else None
-        if arg is not None and temp in home and isinstance(arg, sp.Add) and len(arg.args) == 2:
-            a, b = sorted(arg.args, key=lambda t: t.could_extract_minus_sign())  # z_j, then −m
-            if b.could_extract_minus_sign():
-                loop.append(f"{temp} = np.subtract({printer.doprint(a)}, {printer.doprint(-b)}, out={home[temp]})")
-            else:
-                loop.append(f"{temp} = np.add({printer.doprint(a)}, {printer.doprint(b)}, out={home[temp]})")
-            loop.append(f"np.{type(expr).__name__}({temp}, out={temp})")
-        elif arg is not None and not arg.is_Atom:  # the argument, then in place
-            loop.append(f"{temp} = {printer.doprint(arg)}")
-            loop.append(f"np.{type(expr).__name__}({temp}, out={temp})")
-        else:
-            loop.append(f"{temp} = {printer.doprint(expr)}")
+        loop += printer.assign_in_place(str(temp), expr, home.get(temp))  # e^{z − m}: in one array
     for o, result, coeff in zip(kernel.outputs, kernel.results, kernel.scatter):
         loop.append(f"# {o.meaning} = {text(o.expr)}")
         scaled = reduce and not o.per_row  # the gradient of the mean: every term times _scale
@@ -351,7 +339,7 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
         if den != 1 and num.is_Atom and den.is_Atom:  # a quotient straight into the output
             # one division per row, then a product per entry (a product is cheaper than a quotient)
             inverse = f"_scale / {printer.doprint(den)}" if scaled else f"1 / {printer.doprint(den)}"
-            loop.append(f"np.multiply({printer.doprint(num)}, {inverse}, out={o.name})")
+            loop.append(printer.product_into(o.name, printer.doprint(num), inverse))
         else:
             from ...families.rowwise import gated
             gates = sorted((a for a in sp.Add.make_args(result) if isinstance(a, gated)), key=sp.default_sort_key)

@@ -18,12 +18,10 @@ Names: the launcher is called with the user's names (``symnet.compile`` binds th
 parameters in order); inside the kernel, the launcher and the custom op, each input and
 output is a local identifier from :func:`~symnet.codegen.ir.local_names` that avoids
 every name this skeleton uses (``tl``, ``torch``, ``mask``, ``n``, ``WRITE_VALUE``, the
-temporaries ``t0``, ``t1``, …, the helpers), and whose pointer ``x_ptr`` is free too. An
+temporaries, named by their math (``sig_z``), the helpers), and whose pointer ``x_ptr`` is free too. An
 input may not be named ``reduction``, the launcher's own keyword argument.
 """
 from __future__ import annotations
-
-import re
 
 import numpy as np
 import sympy as sp
@@ -33,7 +31,7 @@ from sympy.printing.str import StrPrinter
 from ....errors import InvalidNameError, SymnetError
 from ....render import text
 from ....registry import TRITON_DEVICE_HELPERS, TRITON_HELPER_NEEDS, triton_template
-from ...ir import COMMON_NAMES, Kernel, local_names
+from ...ir import COMMON_NAMES, Kernel, local_names, output_comment, temporary_names
 from ..printing import ConditionalPrinting
 
 __all__ = ["TritonPrinter", "emit_elementwise", "emit_triton_module", "assemble", "reserved_names",
@@ -164,7 +162,7 @@ def _reduction(reduction):
 
 # The names the elementwise kernel, its launcher and its custom op use besides COMMON_NAMES
 # and the helpers' names; user names get local identifiers that avoid them, the temporaries
-# t0, t1, … and, with each local x, its pointer x_ptr.
+# (named by their math: sig_z, one_minus_y) and, with each local x, its pointer x_ptr.
 SKELETON_NAMES = frozenset({
     "pid", "offs", "mask", "n", "divisor", "partial_ptr", "count_ptr",  # the @triton.jit kernel
     "WRITE_VALUE", "REDUCE", "F64", "BLOCK", "WARPS",  # its constexprs, and the module's tuning
@@ -172,15 +170,29 @@ SKELETON_NAMES = frozenset({
     "ctx", "inputs", "output", "grads", "saved", "g", "parts", "partials",  # the custom op's autograd
     "NoneType",  # a keyword of torch's schema parser, which reads the custom op's parameter names
 })
-_TEMPORARY = re.compile(r"t\d+")
 LOCAL_FORMS = ("{}", "{}_ptr")
 
 
-def reserved_names(kernel: Kernel):
-    """Whether a name is one the generated kernel, launcher or custom op of ``kernel`` uses."""
-    names = COMMON_NAMES | SKELETON_NAMES | set(TRITON_HELPERS) | set(TRITON_DEVICE_HELPERS) | set(HOST_HELPERS) \
+def _static_names(kernel: Kernel) -> frozenset:
+    return COMMON_NAMES | SKELETON_NAMES | set(TRITON_HELPERS) | set(TRITON_DEVICE_HELPERS) | set(HOST_HELPERS) \
         | {kernel.name, f"{kernel.name}_value"}
-    return lambda name: name in names or _TEMPORARY.fullmatch(name) is not None
+
+
+def temporaries(kernel: Kernel) -> dict:
+    """Each CSE temporary of ``kernel`` → its identifier, named by its math (sig_z, one_minus_y):
+    :func:`~symnet.codegen.ir.temporary_names`, avoiding the skeleton's names and the inputs'
+    and outputs' names with their pointers (``x_ptr``)."""
+    publics = [i.name for i in kernel.inputs] + [o.name for o in kernel.outputs]
+    users = {f.format(n) for n in publics for f in LOCAL_FORMS}
+    static = _static_names(kernel)
+    return temporary_names(kernel, lambda name: name in static or name in users)
+
+
+def reserved_names(kernel: Kernel):
+    """Whether a name is one the generated kernel, launcher or custom op of ``kernel`` uses:
+    the skeleton's, the helpers', and its temporaries' (:func:`temporaries`)."""
+    names = _static_names(kernel) | set(temporaries(kernel).values())
+    return names.__contains__
 
 
 def _local_names(kernel: Kernel) -> dict:
@@ -313,8 +325,10 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     inputs = [local[i.name] for i in kernel.inputs]
     outputs = [local[o.name] for o in kernel.outputs]
     n_values = sum(1 for o in kernel.outputs if not o.meaning.startswith("∂"))
-    printer = TritonPrinter({i.symbol: local[i.name] for i in kernel.inputs}, helpers,
+    temps = temporaries(kernel)
+    printer = TritonPrinter({**{i.symbol: local[i.name] for i in kernel.inputs}, **temps}, helpers,
                             constant_dtype=f"{local[kernel.inputs[0].name]}.dtype")
+    named = {t: sp.Symbol(name) for t, name in temps.items()}  # the comments use the code's names
     k = f"_{kernel.name}_kernel"
     ptrs = [f"{v}_ptr" for v in inputs + outputs]
     reducible = n_values == 1
@@ -330,10 +344,10 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     body.append("else:")
     body += [f"    {v} = {v}.to(tl.float32)" for v in inputs]
     for temp, expr in kernel.assignments:
-        body.append(f"# {temp} = {text(expr)}")
-        body.append(f"{temp} = {printer.doprint(expr)}")
+        body.append(f"# {temps[temp]} = {text(expr.xreplace(named))}")
+        body.append(f"{temps[temp]} = {printer.doprint(expr)}")
     for o, v, result in zip(kernel.outputs, outputs, kernel.results):
-        body.append(f"# {o.meaning} = {text(o.expr)}")
+        body.append(f"# {output_comment(v, o)}")
         code = printer.doprint(result)
         if not result.free_symbols:  # a constant output: a full block of it
             code = f"tl.zeros([BLOCK], tl.float32) + {code}"
