@@ -19,7 +19,8 @@ def test_the_pipeline_folders_import():
     for name in ("symnet.codegen.ir", "symnet.codegen.rewrite", "symnet.codegen.families.rowwise",
                  "symnet.codegen.families.dense", "symnet.codegen.families.step",
                  "symnet.codegen.backends.numpy.printer", "symnet.codegen.backends.numpy.elementwise",
-                 "symnet.codegen.backends.triton.elementwise", "symnet.verify.kernels"):
+                 "symnet.codegen.backends.triton.printer", "symnet.codegen.backends.triton.elementwise",
+                 "symnet.verify.kernels"):
         importlib.import_module(name)
 
 

@@ -2,7 +2,7 @@
 and Max/Min, printed the same way with each backend's names in a small table.
 
 A backend's printer (:class:`~symnet.codegen.backends.numpy.printer.NumpyExpressionPrinter`,
-:class:`~symnet.codegen.backends.triton.elementwise.TritonPrinter`) mixes this in before SymPy's
+:class:`~symnet.codegen.backends.triton.printer.TritonPrinter`) mixes this in before SymPy's
 ``StrPrinter`` and sets the table: ``BACKEND`` (its name, for errors), ``WHERE`` (the
 select, ``{0}`` the condition, ``{1}`` the value where it holds, ``{2}`` else), ``MAXIMUM``
 and ``MINIMUM`` (binary, folded over more arguments) and ``COMPARISON`` (``{0} {op} {1}``,

@@ -37,7 +37,8 @@ import sympy as sp
 from ....errors import SymnetError
 from ....render import text
 from ...families.rowwise import OPTION_NAMES, RowKernel, V, g, j, r, rowmax, rowsum, t, w, z
-from .elementwise import HOST_HELPERS, TRITON_HELPERS, TritonPrinter, assemble
+from .elementwise import HOST_HELPERS, assemble
+from .printer import TRITON_HELPERS, TritonPrinter
 
 __all__ = ["emit_triton_row_module"]
 
