@@ -303,7 +303,11 @@ def _math_name(e: sp.Basic, known: dict) -> str | None:
     if e.is_Number:
         if e in NUMBER_WORDS:
             return NUMBER_WORDS[e]
-        return f"minus_{NUMBER_WORDS[-e]}" if -e in NUMBER_WORDS else None
+        if -e in NUMBER_WORDS:
+            return f"minus_{NUMBER_WORDS[-e]}"
+        if e.is_Integer and abs(e) < 1000:  # 5 → "5" (never first: z_times_5)
+            return str(e).replace("-", "minus_")
+        return None
     if isinstance(e, sp.core.relational.Relational):
         lhs = _math_name(e.lhs, known)
         if lhs is None:
@@ -330,14 +334,13 @@ def _math_name(e: sp.Basic, known: dict) -> str | None:
         if coeff == -1:
             inner = _math_name(rest, known)
             return None if inner is None else f"neg_{inner}"
-        if _sigmoid_of_negative(e, known):  # e^−u · σ(u) = σ(−u)
-            return "sig_neg_" + _sigmoid_of_negative(e, known)
         num = [f for f in sp.Mul.make_args(e) if not (f.is_Pow and f.exp.is_Integer and f.exp < 0)]
         den = [f.base ** -f.exp for f in sp.Mul.make_args(e) if f.is_Pow and f.exp.is_Integer and f.exp < 0]
         top = [_math_name(f, known) for f in num]
         bottom = [_math_name(f, known) for f in den]
         if None in top + bottom:
             return None
+        top = [w for w in top if not w[0].isdigit()] + [w for w in top if w[0].isdigit()]  # z_times_5
         out = "_times_".join(top) if top else "one"
         return out + "".join(f"_over_{b}" for b in bottom)
     if isinstance(e, sp.Pow):
@@ -346,11 +349,6 @@ def _math_name(e: sp.Basic, known: dict) -> str | None:
         if inner is None:
             return None
         if exp == -1:
-            if isinstance(base, sp.Add) and len(base.args) == 2 and 1 in base.args:  # 1/(1 + e^−u) = σ(u)
-                other = next(a for a in base.args if a != 1)
-                name = known.get(other, "")
-                if name.startswith("exp_neg_"):
-                    return "sig_" + name[len("exp_neg_"):]
             return f"inv_{inner}"
         words = {2: "sq", 3: "cube", sp.S.Half: "sqrt", -sp.S.Half: "rsqrt", -2: "inv_sq"}
         if exp in words:
@@ -375,35 +373,55 @@ def _math_name(e: sp.Basic, known: dict) -> str | None:
     return None
 
 
-def _sigmoid_of_negative(e: sp.Mul, known: dict) -> str | None:
-    """``u`` where ``e`` is e^−u·σ(u) with both factors named (exp_neg_u, sig_u): σ(−u)."""
-    factors = sp.Mul.make_args(e)
-    if len(factors) != 2 or not all(f in known for f in factors):
-        return None
-    a, b = sorted(known[f] for f in factors)
-    if a.startswith("exp_neg_") and b == "sig_" + a[len("exp_neg_"):]:
-        return a[len("exp_neg_"):]
-    return None
-
-
 def _piecewise_name(e: sp.Piecewise, known: dict) -> str | None:
-    """{σ(|u|) if u ≥ 0; σ(−|u|) otherwise} is σ(u) (the sigmoid-pair rule), the other way round
-    σ(−u); any other select is where_<its first condition>."""
-    if len(e.args) == 2 and e.args[1].cond == sp.true:
-        (value, cond), (other, _) = e.args
-        names = [known.get(value), known.get(other)]
-        relation = cond if isinstance(cond, sp.core.relational.Relational) else None
-        if relation is None and cond in known:  # a condition the CSE named: find its relation
-            relation = next((k for k, v in known.items() if v == known[cond]
-                             and isinstance(k, sp.core.relational.Relational)), None)
-        if relation is not None and relation.rel_op == ">=" and relation.rhs == 0 and None not in names:
-            u = _math_name(relation.lhs, known)
-            if names == [f"sig_abs_{u}", f"sig_neg_abs_{u}"]:
-                return f"sig_{u}"
-            if names == [f"sig_neg_abs_{u}", f"sig_abs_{u}"]:
-                return f"sig_neg_{u}"
+    """A select: where_<its first condition>."""
     condition = _math_name(e.args[0].cond, known)
     return None if condition is None else f"where_{condition}"
+
+
+def _fact(e: sp.Basic, facts: dict, full: dict, relations: dict, known: dict):
+    """What a temporary is where its own structure hides it, as (kind, u, name of u): e^−u
+    ("exp_neg"), and σ(u) ("sig") as the sigmoid-pair rule builds it: 1/(1 + e^−u) = σ(u),
+    e^−u·σ(u) = σ(−u), {σ(|x|) if x ≥ 0; σ(−|x|) otherwise} = σ(x) (the other way round σ(−x)).
+    ``u`` is compared written out in the inputs (``full``), so a user's variable called
+    ``sig_abs_z`` is never taken for σ(|z|). None where it is none of these."""
+    def name_of(a):
+        return _math_name(a, known)
+
+    arg = None
+    if type(e).__name__ == "nexp":
+        arg = e.args[0]
+    elif isinstance(e, sp.exp) and e.args[0].could_extract_minus_sign():
+        arg = -e.args[0]
+    if arg is not None:
+        n = name_of(arg)
+        return None if n is None else ("exp_neg", arg.xreplace(full), n)
+    if isinstance(e, sp.Pow) and e.exp == -1 and isinstance(e.base, sp.Add) and len(e.base.args) == 2 \
+            and sp.S.One in e.base.args:
+        other = next(a for a in e.base.args if a != 1)
+        f = facts.get(other)
+        return ("sig", f[1], f[2]) if f and f[0] == "exp_neg" else None
+    if isinstance(e, sp.Mul) and len(e.args) == 2 and all(a in facts for a in e.args):
+        kinds = {facts[a][0]: facts[a] for a in e.args}
+        if set(kinds) == {"exp_neg", "sig"} and kinds["exp_neg"][1] == kinds["sig"][1]:
+            _, u, n = kinds["sig"]
+            return ("sig", -u, f"neg_{n}")
+        return None
+    if isinstance(e, sp.Piecewise) and len(e.args) == 2 and e.args[1].cond == sp.true:
+        (a, cond), (b, _) = e.args
+        relation = relations.get(cond, cond)
+        fa, fb = facts.get(a), facts.get(b)
+        if not (isinstance(relation, sp.core.relational.Relational) and relation.rel_op == ">="
+                and relation.rhs == 0 and fa and fb and fa[0] == fb[0] == "sig"):
+            return None
+        x, n = relation.lhs.xreplace(full), name_of(relation.lhs)
+        if n is None:
+            return None
+        if (fa[1], fb[1]) == (sp.Abs(x), -sp.Abs(x)):
+            return ("sig", x, n)
+        if (fa[1], fb[1]) == (-sp.Abs(x), sp.Abs(x)):
+            return ("sig", -x, f"neg_{n}")
+    return None
 
 
 def output_comment(ident: str, output: KernelOutput) -> str:
@@ -424,12 +442,16 @@ def temporary_names(kernel: Kernel, reserved) -> dict:
     Descriptions read the inputs by their public names, so the names of a kernel do not
     depend on the backend; only the clash suffixes do."""
     taken = reserved if callable(reserved) else reserved.__contains__
-    known: dict = {i.symbol: i.name for i in kernel.inputs}
+    known: dict = {i.symbol: i.name for i in kernel.inputs}  # each part by the name the code gives it
+    facts: dict = {}  # temporary → (kind, u, name of u): e^−u, σ(u) (see _fact)
+    full: dict = {}  # temporary → its expression in the inputs
+    relations: dict = {}  # a temporary that is a condition → its relation
     used: set = set()
     counts: dict = {}
     out = {}
     for temp, expr in kernel.assignments:
-        name = _math_name(expr, known)
+        fact = _fact(expr, facts, full, relations, known)
+        name = f"{fact[0]}_{fact[2]}" if fact else _math_name(expr, known)
         if name is None or len(name) > MAX_TEMPORARY or not name.isidentifier():
             word = next((w for cls, w in FALLBACK_WORDS if isinstance(expr, cls)), "value")
             counts[word] = counts.get(word, 0) + 1
@@ -440,6 +462,10 @@ def temporary_names(kernel: Kernel, reserved) -> dict:
             name = f"{base}_{k}"
         used.add(name)
         known[temp] = out[temp] = name
+        full[temp] = expr.xreplace(full)
+        if fact:
+            facts[temp] = fact
         if isinstance(expr, sp.core.relational.Relational):
+            relations[temp] = expr
             known.setdefault(expr, name)  # a Piecewise's condition names the relation it shares
     return out

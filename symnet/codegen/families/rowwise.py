@@ -21,6 +21,7 @@ overflows, nothing divides by zero, and the sums accumulate in the logits' float
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 
 import sympy as sp
@@ -245,15 +246,55 @@ _MATH_NAMES = (  # a CSE temporary named by what it is (first match)
 )
 
 
+# Names the row skeletons of both backends use (NumPy's and Triton's loops, pointers, masks,
+# row sums s0, s1, …): a temporary named by its math never takes one of them.
+ROW_SKELETON_NAMES = frozenset("""
+    BLOCK_V CAP F64 MEAN N ONE_READ ONE_READ_MAX R REDUCE SUM_BLOCK TILE V Vf a acc at back bad block
+    bounds check cls cols count count_ptr ctx divisor divisor_ptr done dtype dz dz_ptr dz_row dz_stride
+    e f64 first g g_next g_ptr g_row g_stride gj grads hi idx ignore_index ignored inplace inputs k keep
+    l l_ptr l_row l_stride label_smoothing last lo logits loss loss_ptr lse_ptr m m_new n n_values name
+    namespace near np off op opt opt_ptr os others out out_ptr output outside p p_ptr p_row p_stride r
+    r_ptr reach reduce reduction result row row_scale rows s shape share shares shift size softcap span
+    stride t t_ptr t_row t_stride target tensor tj tl torch total triton valid value values_ptr w w_ptr
+    w_r weight what width wj work x z z_loss_scale z_next z_ptr z_r z_row z_stride zj
+""".split())
+_ROW_SUM = re.compile(r"s\d+")
+# the words of a row formula's leaves in a temporary's name (z_r, w_r: the entry at the class r)
+_ROW_WORDS = {z[j]: "z", w[j]: "w", t[j]: "t", g[j]: "g", z[r]: "zr", w[r]: "wr", V: "V",
+              LABEL_SMOOTHING: "eps", Z_LOSS_SCALE: "lam", SOFTCAP: "cap"}
+
+
+def _row_name(e: sp.Expr, known: dict) -> str | None:
+    """A name from the structure of a row formula: a row sum Σ_j f_j is sum_f, the rest as an
+    elementwise temporary is named (codegen/ir.py)."""
+    from ..ir import MAX_TEMPORARY, _math_name
+    words = dict(known)
+    for s_ in e.atoms(rowsum):
+        inner = _math_name(s_.args[0], {**_ROW_WORDS, **known})
+        if inner is not None:
+            words[s_] = f"sum_{inner}"
+    name = _math_name(e, {**_ROW_WORDS, **words})
+    return name if name is not None and len(name) <= MAX_TEMPORARY else None
+
+
 def _named_by_math(assignments, results) -> tuple:
-    """The CSE temporaries renamed by their math where it has a name (row_max, lse, inv_sum …)."""
-    rename, taken, full = {}, set(), {}
+    """The CSE temporaries renamed by their math: row_max, lse, inv_sum … where the table has
+    a name, else from the formula's structure (sum_w, inv_V, prob_times_wr), else a numbered
+    name by its kind (sum_1); never a name of the row skeletons."""
+    rename, taken, full, known, counts = {}, set(), {}, {}, {}
     for temp, expr in assignments:
         full[temp] = expr.xreplace(full)  # in z alone: what the tests read
         name = next((n for n, test in _MATH_NAMES if test(full[temp])), None)
-        if name is not None and name not in taken:
-            taken.add(name)
-            rename[temp] = CodeName(name)
+        if name is None or name in taken:
+            name = _row_name(expr, known)
+        if name is None or name in taken or name in ROW_SKELETON_NAMES or _ROW_SUM.fullmatch(name):
+            word = "sum" if expr.is_Add else "prod" if expr.is_Mul else "value"
+            while name is None or name in taken or name in ROW_SKELETON_NAMES:
+                counts[word] = counts.get(word, 0) + 1
+                name = f"{word}_{counts[word]}"
+        taken.add(name)
+        rename[temp] = CodeName(name)
+        known[temp] = name
     return ([(rename.get(a, a), e.xreplace(rename)) for a, e in assignments],
             [e.xreplace(rename) for e in results])
 
