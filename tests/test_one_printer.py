@@ -266,3 +266,32 @@ def test_a_float32_kernel_computes_in_float32():
     f, df = scope["k"](a)
     assert f.dtype == df.dtype == np.float32
     assert len(seen) > 3 and set(seen) == {np.dtype(np.float32)}, seen
+
+
+def test_row_temporaries_never_take_a_name_of_the_row_skeletons():
+    """Every identifier of the committed row-wise modules (both backends) is a temporary, a name
+    the row skeletons reserve (ROW_SKELETON_NAMES), a row sum s0, s1 …, or the module's own (a
+    builtin, an import, a def, a _name): a new skeleton name must be reserved, or a temporary
+    named by its math could take it."""
+    import builtins
+
+    from symnet.codegen.blocks import registry_row_modules
+    from symnet.codegen.families.rowwise import ROW_SKELETON_NAMES, row_modules
+    kernels = [k for ks in (*row_modules().values(), *registry_row_modules().values()) for k in ks]
+    temps = {str(t) for k in kernels for t, _ in k.assignments}
+    assert not temps & ROW_SKELETON_NAMES
+    assert not {t for t in temps if NUMBERED.fullmatch(t)}
+    modules = {"cross_entropy", "nll_loss", "logsumexp", "softmax", "log_softmax", "softmax_cross_entropy"}
+    left = {}
+    for path in sorted(p for p in (ROOT / "kernels").glob("*/*.py") if p.stem in modules):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        ids = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | \
+            {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
+        own = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        own |= {(a.asname or a.name).split(".")[0] for n in ast.walk(tree)
+                if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+        rest = {i for i in ids - set(dir(builtins)) - own - temps - ROW_SKELETON_NAMES
+                if not i.startswith("_") and not re.fullmatch(r"s\d+", i)}
+        if rest:
+            left[str(path.relative_to(ROOT))] = sorted(rest)
+    assert not left, f"names of the row skeletons not in ROW_SKELETON_NAMES: {left}"

@@ -32,6 +32,8 @@ step can be captured in a CUDA graph.
 """
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 
 from ....errors import SymnetError
@@ -139,7 +141,7 @@ def _hoist_reciprocals(entry: dict, row: dict, results: list, per_row: list) -> 
         def one(node):
             if node not in hoisted:  # named after what it inverts: inv_sum_exp = 1/sum_exp
                 base = node.base
-                hoisted[node] = sp.Symbol(f"inv_{base.name}" if base.is_Symbol and not base.name.startswith("t")
+                hoisted[node] = sp.Symbol(f"inv_{base.name}" if base.is_Symbol and not re.fullmatch(r"t\d+", base.name)
                                           else f"inv{len(hoisted)}")
             return hoisted[node]
         return e.replace(lambda n: isinstance(n, sp.Pow) and n.exp == -1 and of_row(n.base), one)
