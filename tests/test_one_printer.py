@@ -130,7 +130,8 @@ def every_kernel():
 
 
 def test_registry_kernels_name_their_temporaries_by_their_math(every_kernel):
-    assert {n for n in REGISTRY} - set(every_kernel) == set(), "every registry function has a kernel here"
+    # every registry function has a kernel here (but the toy "cube" tests/test_registry.py may have added)
+    assert {n for n in REGISTRY} - set(every_kernel) <= {"cube"}
     numbered, fallbacks, named = {}, {}, 0
     for name, kernel in every_kernel.items():
         for source in (emit_module([kernel], "a test", "-"), emit_triton_module([kernel], "a test", "-")):

@@ -12,10 +12,16 @@ an identifier (a letter, then letters, digits or underscores; not a keyword; not
 with ``_``): anything else is refused with a :class:`~symnet.errors.ParseError` naming it.
 Inside generated code the backends do not use those names directly: :func:`local_names`
 gives each one a local identifier that cannot collide with any name the generator uses
-(modules such as ``np`` and ``tl``, builtins such as ``range``, scratch buffers ``b1``,
+(modules such as ``np`` and ``tl``, builtins such as ``range``, the kernel's temporaries,
 masks, pointers, constexprs, helpers, the kernel's own name), keeping the user's name
 wherever it is free (``x`` stays ``x``; ``range`` becomes ``range_``, ``λ`` becomes
 ``lamda``). Generator-owned names beginning with ``_`` are out of every user's reach.
+
+Temporaries. :func:`temporary_names` names each CSE temporary by its math (``1 − y`` →
+``one_minus_y``, ``e^−|z|`` → ``exp_neg_abs_z``, ``σ(z)`` → ``sig_z``), from a table of words
+per SymPy class and registry function, avoiding the inputs' and outputs' names (a user's
+variable called ``sig_z`` keeps its name and the temporary becomes ``sig_z_2``); a
+description longer than 20 characters becomes a numbered name by its kind (``prod_1``).
 """
 from __future__ import annotations
 
@@ -189,7 +195,8 @@ def describe(d: Derivation, *, name: str | None = None, roles: dict | None = Non
     shared = SIGMOID_PAIR.apply(sp.Tuple(*stable))
     if SIGMOID_PAIR.fired(sp.Tuple(*stable), shared):
         stable, fired = list(shared), fired + [SIGMOID_PAIR]
-    # temporaries t0, t1, …: never the name of an input (a real t0 and a plain t0 differ only in assumptions)
+    # CSE temporaries t0, t1, … (the backends name them by their math: temporary_names): never
+    # the name of an input (a real t0 and a plain t0 differ only in assumptions)
     temps = sp.numbered_symbols("t", start=0, exclude=[sp.Symbol(i.name) for i in inputs])
     stable = [without_ite(e) for e in stable]
     assignments, results = sp.cse(stable, symbols=temps, order="none")

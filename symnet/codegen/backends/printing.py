@@ -6,7 +6,10 @@ A backend's printer (:class:`~symnet.codegen.backends.numpy.printer.NumpyExpress
 ``StrPrinter`` and sets the table: ``BACKEND`` (its name, for errors), ``WHERE`` (the
 select, ``{0}`` the condition, ``{1}`` the value where it holds, ``{2}`` else), ``MAXIMUM``
 and ``MINIMUM`` (binary, folded over more arguments) and ``COMPARISON`` (``{0} {op} {1}``,
-parenthesised where the backend's ``&``/``|`` bind tighter than the comparison itself).
+parenthesised where the backend's ``&``/``|`` bind tighter than the comparison itself), and
+``CONSTANT_SELECT`` (where set: a select whose every value is a constant prints its first value
+in this template, ``{0}`` the constant, so that the select has the kernel's dtype; NumPy's
+``np.where(c, 1.0, 0.0)`` alone is float64).
 """
 from __future__ import annotations
 
@@ -27,15 +30,18 @@ class ConditionalPrinting:
     MAXIMUM: str
     MINIMUM: str
     COMPARISON: str
+    CONSTANT_SELECT: str | None = None
 
     def _print_Piecewise(self, e):
         *pieces, (last, cond) = e.args
         if cond != sp.true:
             raise SymnetError(f"the {self.BACKEND} backend needs a Piecewise with an 'otherwise' branch "
                               f"(in {text(e)})")
+        typed = self.CONSTANT_SELECT if self.CONSTANT_SELECT and all(v.is_number for v, _ in e.args) else None
         out = self._print(last)
-        for value, c in reversed(pieces):
-            out = self.WHERE.format(self._print(c), self._print(value), out)
+        for k, (value, c) in reversed(list(enumerate(pieces))):
+            code = self._print(value)
+            out = self.WHERE.format(self._print(c), typed.format(code) if typed and k == 0 else code, out)
         return out
 
     def _print_Relational(self, e):  # x > 0.0 (StrPrinter would write Eq(x, 0) for ==)

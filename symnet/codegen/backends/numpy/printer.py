@@ -47,6 +47,8 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         self.helpers = helpers
         self.names = names or {}
         self.dtype = dtype
+        # np.where of constants only is float64 (or int64): its first value takes the kernel's dtype
+        self.CONSTANT_SELECT = f"{dtype}.type({{0}})" if dtype else None
 
     # the functions of one argument a statement may apply in place: np.exp(t, out=t)
     IN_PLACE = {sp.exp: "exp", sp.log: "log"}
@@ -117,13 +119,6 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         if arg.could_extract_minus_sign():
             return f"np.exp({self._print(-arg)})"
         return self.FUNCTIONS["nexp"].format(self._print(arg))
-
-    def _print_Piecewise(self, e):
-        # np.where of constants only is float64 (or int64): the first value takes the kernel's dtype
-        if self.dtype and all(v.is_number for v, _ in e.args):
-            (value, cond), *rest = e.args
-            e = sp.Piecewise((sp.Symbol(f"{self.dtype}.type({self._float(float(value))})"), cond), *rest)
-        return super()._print_Piecewise(e)
 
     def _print_Float(self, e):
         return self._float(float(e))
