@@ -79,7 +79,7 @@ def bce_logits(z, y):
             # z_nonneg = z ≥ 0
             z_nonneg = (z >= 0)
             # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
-            C[...] = np.where((y == 0), 0, y*np.logaddexp(0, -z)) + np.where((y == 1), 0, one_minus_y*np.logaddexp(0, z))
+            np.add(np.where((y == 0), 0, y*np.logaddexp(0, -z)), np.where((y == 1), 0, one_minus_y*np.logaddexp(0, z)), out=C)
             # dC_dz = ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
-            dC_dz[...] = one_minus_y*np.where(z_nonneg, sig_abs_z, sig_neg_abs_z) - y*np.where(z_nonneg, sig_neg_abs_z, sig_abs_z)
+            np.subtract(one_minus_y*np.where(z_nonneg, sig_abs_z, sig_neg_abs_z), y*np.where(z_nonneg, sig_neg_abs_z, sig_abs_z), out=dC_dz)
     return _C.reshape(_shape), _dC_dz.reshape(_shape)

@@ -13,11 +13,11 @@ import numpy as np
 _BLOCK = 16384  # elements per block: the temporaries of a block stay in cache
 
 
-def _sigmoid(x):
+def _sigmoid(x, out=None):
     """σ(x) from E = e^−|x| ≤ 1, which never overflows: 1/(1 + E) for x ≥ 0 and E/(1 + E)
     below, so σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1, e) / (1 + e)
+    return np.divide(np.where(x >= 0, 1, e), 1 + e, out=out)
 
 
 def _inputs(**named):
@@ -73,7 +73,7 @@ def log_sigmoid(z):
             # neg_z = −z
             neg_z = -z
             # l = log(σ(z))
-            l[...] = -np.logaddexp(0, neg_z)
+            np.multiply(-1, np.logaddexp(0, neg_z), out=l)
             # dl_dz = ∂l/∂z = 1 − σ(z)
-            dl_dz[...] = _sigmoid(neg_z)
+            _sigmoid(neg_z, out=dl_dz)
     return _l.reshape(_shape), _dl_dz.reshape(_shape)

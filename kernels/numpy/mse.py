@@ -63,7 +63,7 @@ def mse(a, y):
         # a_minus_y = a − y
         a_minus_y = a - y
         # L = (y − a)²
-        L[...] = a_minus_y**2
+        np.square(a_minus_y, out=L)
         # dL_da = ∂L/∂a = 2·(a − y)
-        dL_da[...] = 2*a_minus_y
+        np.multiply(2, a_minus_y, out=dL_da)
     return _L.reshape(_shape), _dL_da.reshape(_shape)

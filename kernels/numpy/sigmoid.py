@@ -76,5 +76,5 @@ def sigmoid(z):
             # a = σ(z)
             a[...] = sig_z
             # da_dz = ∂a/∂z = (1 − σ(z))·σ(z)
-            da_dz[...] = sig_z*np.where(z_nonneg, sig_neg_abs_z, sig_abs_z)
+            np.multiply(sig_z, np.where(z_nonneg, sig_neg_abs_z, sig_abs_z), out=da_dz)
     return _a.reshape(_shape), _da_dz.reshape(_shape)

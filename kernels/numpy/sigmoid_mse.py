@@ -78,7 +78,7 @@ def sigmoid_mse(z, y):
             # y_minus_sig_z = y − sig_z
             y_minus_sig_z = -sig_z + y
             # L = (y − σ(z))²
-            L[...] = y_minus_sig_z**2
+            np.square(y_minus_sig_z, out=L)
             # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-            dL_dz[...] = -2*sig_z*y_minus_sig_z*np.where(z_nonneg, sig_neg_abs_z, sig_abs_z)
+            np.multiply(-2*sig_z*y_minus_sig_z, np.where(z_nonneg, sig_neg_abs_z, sig_abs_z), out=dL_dz)
     return _L.reshape(_shape), _dL_dz.reshape(_shape)

@@ -13,11 +13,11 @@ import numpy as np
 _BLOCK = 16384  # elements per block: the temporaries of a block stay in cache
 
 
-def _sigmoid(x):
+def _sigmoid(x, out=None):
     """σ(x) from E = e^−|x| ≤ 1, which never overflows: 1/(1 + E) for x ≥ 0 and E/(1 + E)
     below, so σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1, e) / (1 + e)
+    return np.divide(np.where(x >= 0, 1, e), 1 + e, out=out)
 
 
 def _inputs(**named):
@@ -71,7 +71,7 @@ def softplus(z):
         for _i in range(0, _n, _BLOCK):
             z, s, ds_dz = _z[_i:_i + _BLOCK], _s[_i:_i + _BLOCK], _ds_dz[_i:_i + _BLOCK]
             # s = log(1 + exp(z))
-            s[...] = np.logaddexp(0, z)
+            np.logaddexp(0, z, out=s)
             # ds_dz = ∂s/∂z = exp(z)/(1 + exp(z))
-            ds_dz[...] = _sigmoid(z)
+            _sigmoid(z, out=ds_dz)
     return _s.reshape(_shape), _ds_dz.reshape(_shape)

@@ -26,19 +26,13 @@ from ....render import text
 from ....registry import NUMPY_HELPERS
 from ...ir import COMMON_NAMES, Kernel, local_names, output_comment, temporary_names
 from ...rewrite import SIGMOID_PAIR
-from .printer import NumpyExpressionPrinter
+from .printer import PRINTER_HELPERS, NumpyExpressionPrinter
 
 __all__ = ["emit_module", "emit_function", "reserved_names", "temporaries", "HELPERS"]
 
 # Helper functions a printed expression may call, emitted into the module when used.
 HELPERS = {
-    "_sigmoid": '''\
-def _sigmoid(x):
-    """σ(x) from E = e^−|x| ≤ 1, which never overflows: 1/(1 + E) for x ≥ 0 and E/(1 + E)
-    below, so σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1, e) / (1 + e)
-''',
+    **PRINTER_HELPERS,  # _sigmoid: the helpers the printer's expressions call
     "_inputs": '''\
 def _inputs(**named):
     """The arguments as arrays of one floating dtype and one shape (0-d values broadcast).
@@ -133,7 +127,7 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
         body.append(f"{temps[temp]} = {printer.doprint(expr)}")
     for out, result, ident in zip(kernel.outputs, kernel.results, outputs):
         body.append(f"# {output_comment(ident, out)}")
-        body.append(f"{ident}[...] = {printer.doprint(result)}")
+        body.append(printer.assign_into(ident, result))  # the last operation writes the output
 
     views = inputs + outputs
     lines = [f"def {kernel.name}({', '.join(inputs)}):", *doc,

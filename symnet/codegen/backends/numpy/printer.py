@@ -28,7 +28,19 @@ from ....errors import SymnetError
 from ....registry import numpy_template
 from ..printing import ConditionalPrinting
 
-__all__ = ["NumpyExpressionPrinter"]
+__all__ = ["NumpyExpressionPrinter", "PRINTER_HELPERS"]
+
+# Helpers the printed expressions call besides the registry's (NUMPY_HELPERS), emitted into a
+# module where used; each takes the buffer ``out`` a statement in place writes (assign_into).
+PRINTER_HELPERS = {
+    "_sigmoid": '''\
+def _sigmoid(x, out=None):
+    """σ(x) from E = e^−|x| ≤ 1, which never overflows: 1/(1 + E) for x ≥ 0 and E/(1 + E)
+    below, so σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
+    e = np.exp(-np.abs(x))
+    return np.divide(np.where(x >= 0, 1, e), 1 + e, out=out)
+''',
+}
 
 
 class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
@@ -71,6 +83,38 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         else:
             first = f"{name} = {self.doprint(arg)}"
         return [first, f"np.{ufunc}({name}, out={name})"]
+
+    def assign_into(self, out: str, expr) -> str:
+        """The statement writing ``expr`` into the existing array ``out``: its last operation
+        (a sum, product, quotient, square or registry function) writes there itself through the
+        ufunc's ``out=``, which saves a temporary and a copy a statement; anything else is
+        ``out[...] = expr``."""
+        code = self._into(out, expr) if not expr.is_number else None
+        return code or f"{out}[...] = {self.doprint(expr)}"
+
+    def _into(self, out: str, e) -> str | None:
+        if isinstance(e, sp.Add):
+            *rest, last = sorted(e.args, key=lambda t: t.could_extract_minus_sign())  # a − b, not −b + a
+            head = sp.Add(*rest)
+            if last.could_extract_minus_sign():
+                return f"np.subtract({self.doprint(head)}, {self.doprint(-last)}, out={out})"
+            return f"np.add({self.doprint(head)}, {self.doprint(last)}, out={out})"
+        if isinstance(e, sp.Mul):
+            *rest, last = e.as_ordered_factors()
+            head = sp.Mul(*rest)
+            if isinstance(last, sp.Pow) and last.exp == -1:
+                return f"np.divide({self.doprint(head)}, {self.doprint(last.base)}, out={out})"
+            return f"np.multiply({self.doprint(head)}, {self.doprint(last)}, out={out})"
+        if isinstance(e, sp.Pow) and e.exp == 2:
+            return f"np.square({self.doprint(e.base)}, out={out})"
+        if isinstance(e, sp.Function) and len(e.args) == 1:
+            lowering = numpy_template(type(e))
+            if lowering is not None and "out={out}" in lowering[0]:
+                template, helper = lowering
+                if helper:
+                    self.helpers.add(helper)
+                return template.format(self.doprint(e.args[0]), out=out)
+        return None
 
     def product_into(self, out: str, a: str, b: str) -> str:
         """The statement writing the product of the printed ``a`` and ``b`` into the array ``out``."""
