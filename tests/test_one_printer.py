@@ -165,6 +165,9 @@ def test_the_issue_s_names():
     assert "# y_minus_sig_z = y − sig_z" in source
     assert "t₀" not in source and "t₁" not in source
     x = sp.Symbol("x", **R)
+    source = emit_module([describe(symnet.derive(sp.sqrt(x) * sp.sin(x), [x]))], "a test", "-")
+    assert "# sqrt_x = sqrt(x)" in source and "sqrtₓ" not in source  # the code's name, no subscript
+    x = sp.Symbol("x", **R)
     long = describe(symnet.derive(sp.exp(sp.sin(x) * sp.cos(x) + sp.tanh(x) ** 2) * sp.sin(x) * sp.cos(x), [x]))
     assert all(len(t) <= 20 for t in temporary_names(long, set()).values())
 

@@ -431,6 +431,17 @@ def _fact(e: sp.Basic, facts: dict, full: dict, relations: dict, known: dict):
     return None
 
 
+class CodeName(sp.Symbol):
+    """A temporary named by its math (row_max, sig_z …): printed as the code writes it, the
+    underscore no subscript (``sqrt_x``, not sqrtₓ), so comments use the code's names."""
+
+    def _symnet_text(self, printer):
+        return self.name
+
+    def _latex(self, printer):
+        return r"\mathtt{%s}" % self.name.replace("_", r"\_")
+
+
 def output_comment(ident: str, output: KernelOutput) -> str:
     """The comment above an output's statement, in the code's name: ``dL_dz = ∂L/∂z = …``
     (``L = …`` where the math's name is the code's)."""

@@ -29,6 +29,7 @@ import sympy as sp
 from ...derivation import Derivation
 from ...errors import SymnetError
 from ...indexed import derive_indexed
+from ..ir import MAX_TEMPORARY, CodeName, _math_name
 from ..rewrite import Rule, stabilise
 
 __all__ = ["RowKernel", "rowmax", "row_kernel", "ROW_RULES", "stabilise_row", "row_modules", "split_sums",
@@ -158,17 +159,6 @@ def _gate_option_terms(e: sp.Expr) -> sp.Expr:
     return _gate_options(e) if any(e.has(o) for o in OPTION_NAMES) else e
 
 
-class CodeName(sp.Symbol):
-    """A temporary named by its math (row_max, lse …): printed as the code writes it, the
-    underscore no subscript, so comments use the code's names."""
-
-    def _symnet_text(self, printer):
-        return self.name
-
-    def _latex(self, printer):
-        return r"\mathtt{%s}" % self.name.replace("_", r"\_")
-
-
 class rowsum(sp.Function):  # noqa: N801
     """Σ_j f_j over the whole row, with the entry index j implied: the array form of a sum."""
 
@@ -267,7 +257,6 @@ _ROW_WORDS = {z[j]: "z", w[j]: "w", t[j]: "t", g[j]: "g", z[r]: "zr", w[r]: "wr"
 def _row_name(e: sp.Expr, known: dict) -> str | None:
     """A name from the structure of a row formula: a row sum Σ_j f_j is sum_f, the rest as an
     elementwise temporary is named (codegen/ir.py)."""
-    from ..ir import MAX_TEMPORARY, _math_name
     words = dict(known)
     for s_ in e.atoms(rowsum):
         inner = _math_name(s_.args[0], {**_ROW_WORDS, **known})

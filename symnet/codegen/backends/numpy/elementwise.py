@@ -19,12 +19,10 @@ order, so an input named ``range`` is called as ``k(range=...)`` although the co
 """
 from __future__ import annotations
 
-import sympy as sp
-
 from ....errors import InvalidNameError
 from ....render import text
 from ....registry import NUMPY_HELPERS
-from ...ir import COMMON_NAMES, Kernel, local_names, output_comment, temporary_names
+from ...ir import COMMON_NAMES, CodeName, Kernel, local_names, output_comment, temporary_names
 from ...rewrite import SIGMOID_PAIR
 from .printer import PRINTER_HELPERS, NumpyExpressionPrinter
 
@@ -120,7 +118,7 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     temps = temporaries(kernel)
     printer = NumpyExpressionPrinter(helpers, {**{i.symbol: local[i.name] for i in kernel.inputs}, **temps},
                                      dtype="_dtype")
-    named = {t: sp.Symbol(name) for t, name in temps.items()}  # the comments use the code's names
+    named = {t: CodeName(name) for t, name in temps.items()}  # the comments use the code's names
     body: list[str] = []
     for temp, expr in kernel.assignments:
         body.append(f"# {temps[temp]} = {text(expr.xreplace(named))}")

@@ -18,12 +18,10 @@ input may not be named ``reduction``, the launcher's own keyword argument.
 """
 from __future__ import annotations
 
-import sympy as sp
-
 from ....errors import InvalidNameError, SymnetError
 from ....registry import TRITON_DEVICE_HELPERS
 from ....render import text
-from ...ir import COMMON_NAMES, Kernel, local_names, output_comment, temporary_names
+from ...ir import COMMON_NAMES, CodeName, Kernel, local_names, output_comment, temporary_names
 from .printer import TRITON_HELPERS, TritonPrinter
 
 __all__ = ["TritonPrinter", "emit_elementwise", "emit_triton_module", "assemble", "reserved_names",
@@ -144,7 +142,7 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     temps = temporaries(kernel)
     printer = TritonPrinter({**{i.symbol: local[i.name] for i in kernel.inputs}, **temps}, helpers,
                             constant_dtype=f"{local[kernel.inputs[0].name]}.dtype")
-    named = {t: sp.Symbol(name) for t, name in temps.items()}  # the comments use the code's names
+    named = {t: CodeName(name) for t, name in temps.items()}  # the comments use the code's names
     k = f"_{kernel.name}_kernel"
     ptrs = [f"{v}_ptr" for v in inputs + outputs]
     reducible = n_values == 1
