@@ -34,7 +34,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from .errors import SymnetError
 from .functions import relu, sigmoid
-from .special import softplus
+from .special import ndtr, nexpsq, nexpsq2, softplus
 
 __all__ = ["Rule", "Function", "REGISTRY", "NAMES", "register", "unregister", "lookup", "entry_of", "rule_of", "unary_rules",
            "numpy_template", "triton_template", "TRITON_DEVICE_HELPERS", "TRITON_HELPER_NEEDS", "NUMPY_HELPERS",
@@ -289,8 +289,46 @@ def _erfc(x):
     tail = tl.exp(-h * h) * tl.exp(-(a - h) * (a + h)) / (1.7724538509055160273 * f)
     return tl.where(x < 1.25, 1.0 - tl.erf(x), tail)
 ''',
+    "_nexpsq": '''\
+@triton.jit
+def _nexpsq(x):
+    """e^(−x²) without rounding x² (that is an error of x²·ε: 700 ulp at x = 26 in float64):
+    x = h + l with h = |x| to 1/64, whose square is exact (|x| capped at 28, where e^(−x²) is 0
+    in float64; h then has 12 bits, so h² is exact in float32 too), and
+    e^(−x²) = e^(−h²)·e^(−l·(|x| + h)) (Cephes' expx2 idea)."""
+    a = tl.minimum(tl.abs(x), 28.0, propagate_nan=tl.PropagateNan.ALL)
+    h = tl.floor(a * 64.0) / 64.0
+    return tl.exp(-(h * h)) * tl.exp(-((a - h) * (a + h)))
+''',
+    "_nexpsq2": '''\
+@triton.jit
+def _nexpsq2(x):
+    """e^(−x²/2) without rounding x², as _nexpsq (|x| capped at 39, where it is 0 in float64)."""
+    a = tl.minimum(tl.abs(x), 39.0, propagate_nan=tl.PropagateNan.ALL)
+    h = tl.floor(a * 64.0) / 64.0
+    return tl.exp(-0.5 * (h * h)) * tl.exp(-0.5 * ((a - h) * (a + h)))
+''',
+    "_ndtr": '''\
+@triton.jit
+def _ndtr(x):
+    """Φ(x) = erfc(u)/2, u = −x/√2, with the rounding of u corrected: erfc turns a relative error
+    ε of u into 2u²·ε (700 ulp at x = −37 in float64). x (capped at ±40, where Φ is 0 or 1) is
+    h + l, h = x to 1/64 (12 bits); with c = 1/√2 = c1 + c2, c1 of 12 bits, x·c = h·c1 (exact) +
+    (h·c2 + l·c) (small), summed exactly into s + e (Knuth's TwoSum), and
+    Φ = (erfc(−s) + e·2/√π·e^(−s²))/2 to first order in e."""
+    a = tl.minimum(tl.maximum(x, -40.0, propagate_nan=tl.PropagateNan.ALL), 40.0,
+                   propagate_nan=tl.PropagateNan.ALL)
+    h = tl.floor(a * 64.0) / 64.0
+    p = h * 0.70703125
+    q = h * tl.full([], 7.55311865475244e-05, a.dtype) + (a - h) * tl.full([], 0.7071067811865476, a.dtype)
+    s = p + q
+    b = s - p
+    e = (p - (s - b)) + (q - b)
+    corr = e * tl.full([], 1.1283791670955126, a.dtype) * tl.exp(-(s * s))
+    return 0.5 * (_erfc(-s) + corr)
+''',
 }
-TRITON_HELPER_NEEDS = {"_sinh": ("_expm1",), "_asinh": ("_log1p",)}
+TRITON_HELPER_NEEDS = {"_sinh": ("_expm1",), "_asinh": ("_log1p",), "_ndtr": ("_erfc",)}
 
 # NumPy helpers of the generated modules (NumPy has no erf ufunc, and SciPy is no dependency)
 NUMPY_HELPERS = {
@@ -311,6 +349,39 @@ def _erfc(x, out=None):
     if out is None:
         out = np.empty(np.shape(x), np.result_type(x, np.float32))
     out[...] = np.frompyfunc(math.erfc, 1, 1)(x)
+    return out
+''',
+    "_nexpsq": '''\
+def _nexpsq(x, c, out=None):
+    """e^(−c·x²), c = 1 or 1/2, without rounding x² (that is an error of c·x²·ε: 700 ulp at
+    e^(−x²), x = 26, in float64): x = h + l with h = |x| to 1/64, whose square is exact (|x| capped
+    where e^(−c·x²) is 0 in float64: h has 12 bits, so h² is exact in float32 too), and
+    e^(−c·x²) = e^(−c·h²)·e^(−c·l·(|x| + h)) (Cephes' expx2 idea)."""
+    a = np.minimum(np.abs(x), 28.0 if c == 1 else 39.0)  # NaN stays NaN
+    h = np.floor(a * 64.0) / 64.0
+    return np.multiply(np.exp(-c * (h * h)), np.exp(-c * ((a - h) * (a + h))), out=out)
+''',
+    "_ndtr": '''\
+def _ndtr(x, out=None):
+    """Φ(x) = erfc(u)/2, u = −x/√2, in float64 (math.erfc entry by entry), with the rounding of u
+    corrected: erfc turns a relative error ε of u into 2u²·ε (700 ulp at x = −37). With
+    x·c = p + d exactly (Dekker's product; c = 1/√2 to twice float64's precision, x capped at ±40
+    where Φ is 0 or 1), Φ = (erfc(−p) + d·2/√π·e^(−p²))/2 to first order in d."""
+    import math
+    if out is None:
+        out = np.empty(np.shape(x), np.result_type(x, np.float32))
+    a = np.clip(np.asarray(x, np.float64), -40.0, 40.0)  # NaN stays NaN
+    c, c_lo = 0.7071067811865476, -4.833646656726457e-17
+    t = 134217729.0 * c
+    ch = t - (t - c)
+    cl = c - ch
+    t = 134217729.0 * a
+    ah = t - (t - a)
+    al = a - ah
+    p = a * c
+    d = (((ah * ch - p) + ah * cl + al * ch) + al * cl) + a * c_lo
+    erfc = np.frompyfunc(math.erfc, 1, 1)(-p).astype(np.float64)
+    out[...] = 0.5 * (erfc + d * 1.1283791670955126 * np.exp(-(p * p)))
     return out
 ''',
 }
@@ -421,6 +492,18 @@ _F("erfc", sp.erfc, cls=sp.erfc,
    numpy="_erfc({0}, out={out})", numpy_helper="_erfc", triton="_erfc({0})", mpmath=mpmath.erfc,
    torch=lambda t, x: t.erfc(x), note="NumPy: math.erfc over the block")
 
+_F("ndtr", ndtr, aliases=("Phi",), cls=ndtr,
+   rule=Rule("normal-CDF rule", "Φ′(u) = e^(−u²/2)/√(2π)", lambda u: sp.exp(-u ** 2 / 2) / sp.sqrt(2 * sp.pi)),
+   numpy="_ndtr({0}, out={out})", numpy_helper="_ndtr", triton="_ndtr({0})", mpmath=mpmath.ncdf,
+   torch=lambda t, x: t.special.ndtr(x),
+   note="Φ(x) = erfc(−x/√2)/2 with the rounding of x/√2 corrected; NumPy: math.erfc over the block")
+# e^(−u²), e^(−u²/2): nodes of the code generator (the exp-square rule), lowered like the entries
+# but no parser names (formulas write exp(−u²))
+for _cls, _c in ((nexpsq, "1.0"), (nexpsq2, "0.5")):
+    _BY_CLASS[_cls] = Function(_cls.__name__, _cls, cls=_cls, numpy=f"_nexpsq({{0}}, {_c}, out={{out}})",
+                               numpy_helper="_nexpsq", triton=f"_{_cls.__name__}({{0}})",
+                               mpmath=(lambda c: lambda u: mpmath.exp(-c * u ** 2))(mpmath.mpf(_c)))
+
 # activations
 _F("sigmoid", sigmoid, aliases=("σ",), cls=sigmoid,
    rule=Rule("sigmoid rule", "σ′(u) = σ(u)(1 − σ(u))", lambda u: sigmoid(u) * (1 - sigmoid(u))),
@@ -476,8 +559,8 @@ _act("selu", lambda x: _SELU_SCALE * _elu(x, _SELU_ALPHA),
 _act("celu", lambda x, alpha=1: sp.Piecewise((x, x > 0), (alpha * expm1(x / alpha), True)),
      lambda x, alpha=1: x if x > 0 else alpha * mpmath.expm1(x / alpha),
      lambda t, x: t.nn.functional.celu(x), arity=(1, 2), boundaries=(0.0,))
-_act("gelu", lambda x: x / 2 * (1 + sp.erf(x / sp.sqrt(2))),
-     lambda x: x / 2 * (1 + mpmath.erf(x / mpmath.sqrt(2))), lambda t, x: t.nn.functional.gelu(x))
+_act("gelu", lambda x: x * ndtr(x),  # x·Φ(x): x/2·(1 + erf(x/√2)) cancels for x ≪ 0
+     lambda x: x * mpmath.ncdf(x), lambda t, x: t.nn.functional.gelu(x))
 _act("gelu_tanh", lambda x: x / 2 * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + _GELU_C * x ** 3))),
      lambda x: x / 2 * (1 + mpmath.tanh(mpmath.sqrt(2 / mpmath.pi) * (x + mpmath.mpf("0.044715") * x ** 3))),
      lambda t, x: t.nn.functional.gelu(x, approximate="tanh"))

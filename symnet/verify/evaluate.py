@@ -132,6 +132,11 @@ def mp_value(expr: sp.Basic, env: dict):
     if isinstance(expr, sp.ITE):  # if c then a else b, from a folded nested Piecewise
         return args[1] if args[0] else args[2]
     f = _MP.get(type(expr))
+    if f is None:  # a registry entry of its own (ndtr, the code generator's e^(−u²)): its mpmath reference
+        from ..registry import entry_of
+
+        entry = entry_of(type(expr))
+        f = entry.mpmath if entry is not None else None
     if f is None:
         raise NotEvaluable(f"no mpmath rule for {type(expr).__name__}")
     try:

@@ -173,6 +173,10 @@ class _Lowering:
         if e.is_Mul:
             coeff, rest = e.as_coeff_Mul()
             factors = list(sp.Mul.make_args(rest))
+            numbers = [f for f in factors if f.is_number and not f.free_symbols]
+            if numbers and len(numbers) < len(factors):  # √2·x·e^(−x²/2): the constants last, folded
+                coeff = coeff * sp.Mul(*numbers)  # into one (√2·x overflows first where the rest is 0)
+                factors = [f for f in factors if f not in numbers]
             acc = self.operand(factors[0])
             for f in factors[1:]:
                 if isinstance(f, sp.Pow) and f.exp.is_Integer and f.exp < 0:  # a·b⁻¹ as a/b
