@@ -686,6 +686,9 @@ _BY_CLASS[ndtr_tanh_pdf] = Function(
                       / (1 + mpmath.exp(-2 * mpmath.sqrt(2 / mpmath.pi) * (x + mpmath.mpf("0.044715") * x ** 3)))
                       / (1 + mpmath.exp(2 * mpmath.sqrt(2 / mpmath.pi) * (x + mpmath.mpf("0.044715") * x ** 3)))))
 
+NAMES["ndtr_tanh"], NAMES["ndtr_tanh_pdf"] = _BY_CLASS[ndtr_tanh], _BY_CLASS[ndtr_tanh_pdf]  # a printed
+# gradient of gelu_tanh parses back (symnet derive --format json); not rows of the registry's own tables
+
 # activations
 _F("sigmoid", sigmoid, aliases=("σ",), cls=sigmoid,
    rule=Rule("sigmoid rule", "σ′(u) = σ(u)(1 − σ(u))", lambda u: sigmoid(u) * (1 - sigmoid(u))),

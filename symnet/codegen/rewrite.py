@@ -585,8 +585,8 @@ RULES: tuple[Rule, ...] = (
     Rule("zero-limit", "x·log x, x^y·log x and t·softplus(z) are 0·∞ = NaN at x = 0 or z = ±∞ where the "
          "limit is 0 (as torch returns); the limit is returned there", local=_zero_limits),
     Rule("exp-square", "e^(−x²) (erf′, erfc′) and e^(−x²/2) (the normal density: GELU′) round x² "
-         "first, an error of x²·ε that exp turns into x² ulp (26 ulp at erf′(14) in float64, 700 at "
-         "x = 26); with x = h + l, h = x to 1/64 (exact square), e^(−h²)·e^(−l·(x + h)) is exact to "
+         "first, an error of x²·ε that exp turns into x² ulp (26 ulp at erf′(14) in float64, 500 at "
+         "x = 25.7); with x = h + l, h = x to 1/64 (exact square), e^(−h²)·e^(−l·(x + h)) is exact to "
          "a few ulp", apply=_exp_square, fired=lambda old, new: new != old),
     Rule("zero-power", "b^y with a variable exponent is e^{y·log b} in Triton: NaN at b = 0, y = 0, where "
          "b⁰ = 1 (torch's 0⁰ = 1)", local=_zero_power),
