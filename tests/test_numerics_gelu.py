@@ -198,3 +198,17 @@ def test_exp_square_reason_is_printed():
     d = symnet.derive("erf(x)")
     out = render_text(dataclasses.replace(d, sections=d.sections + (stability_section(describe(d)),)))
     assert "exp-square" in out and "x²" in out
+
+
+def test_reference_keeps_nan_through_expm1_sinh_cosh():
+    """Found by Hypothesis once ndtr joined the registry (the derandomized sample moved):
+    elu(sqrt(x)) at x = −1 is NaN (sqrt of a negative), but the mpmath reference read expm1(NaN) as −1
+    (its overflow guard took NaN for −∞), so the generated NaN was counted as an error."""
+    from symnet.parsing import parse_expression
+    from symnet.verify.evaluate import reference
+
+    for formula in ("elu(sqrt(x))", "sinh(sqrt(x))", "cosh(sqrt(x))", "expm1(sqrt(x))"):
+        e = parse_expression(formula)
+        (xs,) = e.free_symbols
+        value, _ = reference(e, {xs: -1.0})
+        assert value is not None and mpmath.isnan(value), (formula, value)

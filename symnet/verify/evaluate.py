@@ -44,15 +44,16 @@ def _exp(a):
 
 
 def _sinh(a):
-    return mpmath.sinh(a) if abs(a) <= _HUGE else (mpmath.inf if a > 0 else -mpmath.inf)
+    return mpmath.sinh(a) if mpmath.isnan(a) or abs(a) <= _HUGE else (mpmath.inf if a > 0 else -mpmath.inf)
 
 
 def _cosh(a):
-    return mpmath.cosh(a) if abs(a) <= _HUGE else mpmath.inf
+    return mpmath.cosh(a) if mpmath.isnan(a) or abs(a) <= _HUGE else mpmath.inf
 
 
 def _expm1(a):
-    return mpmath.expm1(a) if abs(a) <= _HUGE else (mpmath.inf if a > 0 else mpmath.mpf(-1))
+    # NaN stays NaN (elu(sqrt(x)) at x = −1 read −1: found by Hypothesis)
+    return mpmath.expm1(a) if mpmath.isnan(a) or abs(a) <= _HUGE else (mpmath.inf if a > 0 else mpmath.mpf(-1))
 
 
 def _power(b, e):
