@@ -212,3 +212,13 @@ def test_reference_keeps_nan_through_expm1_sinh_cosh():
         (xs,) = e.free_symbols
         value, _ = reference(e, {xs: -1.0})
         assert value is not None and mpmath.isnan(value), (formula, value)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_triton_erfc_at_the_largest_numbers_and_inf(dtype):
+    """Triton's erfc helper was NaN at x = inf (and 3e38 in float32): (x − h)(x + h) = NaN·inf there."""
+    big = float(np.finfo(dtype).max)
+    xs = [30.0, 1e30, big, math.inf, -math.inf, math.nan]
+    value, _ = run("erfc(x)", "triton", xs, dtype)
+    assert list(value[:5]) == [0.0, 0.0, 0.0, 0.0, 2.0]
+    assert math.isnan(value[5])
