@@ -678,7 +678,8 @@ _BY_CLASS[ndtr_tanh] = Function(
     triton="_ndtr_tanh({0})",
     rule=Rule("tanh-CDF rule", "S′(u) = 2√(2/π)·(1 + 0.134145·u²)·σ(v)·σ(−v), v = 2√(2/π)·(u + 0.044715·u³)",
               ndtr_tanh_pdf),
-    mpmath=lambda x: 1 / (1 + mpmath.exp(-2 * mpmath.sqrt(2 / mpmath.pi) * (x + mpmath.mpf("0.044715") * x ** 3))))
+    mpmath=lambda x: 1 / (1 + mpmath.exp(-2 * mpmath.sqrt(2 / mpmath.pi) * (x + mpmath.mpf("0.044715") * x ** 3))),
+    torch=lambda t, x: t.sigmoid(2 * math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
 _BY_CLASS[ndtr_tanh_pdf] = Function(
     "ndtr_tanh_pdf", ndtr_tanh_pdf, cls=ndtr_tanh_pdf, numpy="_ndtr_tanh_pdf({0}, out={out})",
     numpy_helper="_ndtr_tanh_pdf", triton="_ndtr_tanh_pdf({0})",
@@ -686,7 +687,10 @@ _BY_CLASS[ndtr_tanh_pdf] = Function(
               lambda u: ndtr_tanh_pdf(u).fdiff()),
     mpmath=lambda x: (2 * mpmath.sqrt(2 / mpmath.pi) * (1 + 3 * mpmath.mpf("0.044715") * x ** 2)
                       / (1 + mpmath.exp(-2 * mpmath.sqrt(2 / mpmath.pi) * (x + mpmath.mpf("0.044715") * x ** 3)))
-                      / (1 + mpmath.exp(2 * mpmath.sqrt(2 / mpmath.pi) * (x + mpmath.mpf("0.044715") * x ** 3)))))
+                      / (1 + mpmath.exp(2 * mpmath.sqrt(2 / mpmath.pi) * (x + mpmath.mpf("0.044715") * x ** 3)))),
+    torch=lambda t, x: (2 * math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x ** 2)
+                        * t.sigmoid(2 * math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))
+                        * t.sigmoid(-2 * math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))))
 
 NAMES["ndtr_tanh"], NAMES["ndtr_tanh_pdf"] = _BY_CLASS[ndtr_tanh], _BY_CLASS[ndtr_tanh_pdf]  # a printed
 # gradient of gelu_tanh parses back (symnet derive --format json); not rows of the registry's own tables
