@@ -57,6 +57,19 @@ class ConditionalPrinting:
     def _print_Not(self, e):
         return f"~({self._print(e.args[0])})"
 
+    def _print_Mul(self, e):
+        """A product with its constant last: x·e^(−x²/2)·√2 as (x·e^(−x²/2))·1.414…, so that a
+        constant > 1 never overflows x first into inf·0 = NaN where the rest underflows
+        (GELU′ at x = 3e38 in float32). x/2 is printed as SymPy writes it (the constant last)."""
+        numbers = [a for a in e.args if a.is_number and not a.free_symbols]
+        others = [a for a in e.args if not (a.is_number and not a.free_symbols)]
+        c = sp.Mul(*numbers)
+        if not numbers or not others or (c.is_Rational and abs(c.p) == 1):
+            return super()._print_Mul(e)
+        rest = self.parenthesize(sp.Mul(*others), PRECEDENCE["Mul"])
+        return f"{rest} * {self._print(c.evalf(20))}" if c.is_positive else \
+            f"-({rest} * {self._print((-c).evalf(20))})"
+
     def _fold(self, template, e):
         out = self._print(e.args[0])
         for a in e.args[1:]:
