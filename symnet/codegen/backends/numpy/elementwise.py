@@ -154,6 +154,8 @@ class _Lowering:
         return self.call(f"np.{ufunc}({{0}}, {{1}}, out={{out}})", a, b)
 
     def lower(self, e):
+        if isinstance(e, sp.UnevaluatedExpr):  # a sum kept whole (the affine-root rule's (x + 3)/6)
+            return self.lower(e.args[0])
         if e.is_Add:
             terms = [t.as_coeff_Mul() for t in e.args]
             terms.sort(key=lambda cm: bool(cm[0].is_negative))  # a − b, not −b + a
