@@ -221,3 +221,67 @@ def test_verify_command_timeout_is_one_line():
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "time budget of 0.001 s ran out while measuring" in lines[0]
     assert "Traceback" not in out.stderr
+
+
+# ------------------------------------------------------------------ the cross-entropy softcap gradient
+
+def _softcap_want(z, r, s):
+    """∂(Σ C)/∂z of cross_entropy(s·tanh(z/s), r) at 50 digits: (softmax(c)_j − δ_jr)·sech²(z_j/s)."""
+    with mpmath.workdps(50):
+        out = []
+        for row, cls in zip(z, r):
+            c = [s * mpmath.tanh(mpmath.mpf(float(v)) / s) for v in row]
+            total = mpmath.fsum(mpmath.exp(v) for v in c)
+            out.append([(mpmath.exp(cj) / total - (1 if j == cls else 0)) / mpmath.cosh(mpmath.mpf(float(v)) / s) ** 2
+                        for j, (cj, v) in enumerate(zip(c, row))])
+        return out
+
+
+SOFTCAP_Z = [[20.0, 0.0, -25.0, 3.0, 41.0, -0.5, 7.0, 1e-3], [-30.0, 2.0, 0.25, 18.0, -9.0, 60.0, 0.0, -2.0]]
+SOFTCAP_R = [1, 3]
+
+
+def _check_softcap(dz, dtype, what):
+    want = _softcap_want(SOFTCAP_Z, SOFTCAP_R, 1)
+    # float32: the argument 2z/s of σ carries its rounding, |2z/s|·eps relative (1e−5 at |z| = 60)
+    rel = 1e-13 if dtype is F64 else 2e-5
+    tiny = float(np.finfo(dtype).tiny)
+    for i, row in enumerate(want):
+        for j, w in enumerate(row):
+            got = float(dz[i][j])
+            if abs(w) < tiny:  # not a normal number of the dtype (sech²(60) in float32): 0 or subnormal
+                assert abs(got) < tiny, f"{what} dz[{i}][{j}] = {got!r}, want {mpmath.nstr(w, 17)}"
+                continue
+            assert abs(got - w) <= rel * abs(w), f"{what} dz[{i}][{j}] = {got!r}, want {mpmath.nstr(w, 17)}"
+
+
+@pytest.mark.parametrize("dtype", [F32, F64], ids=["float32", "float64"])
+def test_cross_entropy_softcap_gradient_numpy(dtype):
+    """Where tanh(z/s) rounds to 1 (|z/s| ≥ 20 in float64, 9 in float32) the gradient keeps the
+    factor sech²(z/s) (≈ 1.7e−17 at z/s = 20), on the committed NumPy kernel, hard and soft targets."""
+    from symnet.kernels import load_kernel
+
+    m = load_kernel("cross_entropy", "numpy")
+    z = np.array(SOFTCAP_Z, dtype=dtype)
+    _, dz = m.cross_entropy_grad(z, np.array(SOFTCAP_R), reduction="sum", softcap=1.0)
+    _check_softcap(dz, dtype, "numpy")
+    t = np.zeros_like(z)
+    t[np.arange(2), SOFTCAP_R] = 1
+    _, dz = m.cross_entropy_soft_grad(z, t, reduction="sum", softcap=1.0)
+    _check_softcap(dz, dtype, "numpy soft")
+
+
+@pytest.mark.parametrize("tiles", [False, True], ids=["one-read", "tiles"])
+def test_cross_entropy_softcap_gradient_triton(tiles, monkeypatch):
+    """The same on the committed Triton kernel (TRITON_INTERPRET=1 here), a row read once and in tiles."""
+    from symnet.kernels import load_kernel
+
+    torch = triton_torch()
+    m = load_kernel("cross_entropy", "triton")
+    if tiles:
+        monkeypatch.setattr(m, "ONE_READ_MAX", 4)
+        monkeypatch.setattr(m, "TILE", 4)
+    for tdtype, dtype in ((torch.float64, F64), (torch.float32, F32)):
+        z = torch.tensor(SOFTCAP_Z, dtype=tdtype)
+        _, dz = m.cross_entropy_grad(z, torch.tensor(SOFTCAP_R), reduction="sum", softcap=1.0)
+        _check_softcap(dz.double().numpy(), dtype, f"triton {tdtype}")
