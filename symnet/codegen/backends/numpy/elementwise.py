@@ -174,6 +174,8 @@ class _Lowering:
             return acc
         if e.is_Mul:
             coeff, rest = e.as_coeff_Mul()
+            if isinstance(rest, sp.UnevaluatedExpr) and coeff.is_Rational and coeff.p == 1 and coeff.q > 1:
+                return self.binary("divide", self.operand(rest), ("literal", repr(float(coeff.q))))  # (x + 3)/6
             factors = list(sp.Mul.make_args(rest))
             acc = self.operand(factors[0])
             for f in factors[1:]:
