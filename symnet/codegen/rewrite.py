@@ -615,6 +615,23 @@ def _tanhshrink(node):
     return None
 
 
+class Grouped(sp.UnevaluatedExpr):
+    """A sum kept as one factor (SymPy distributes 1/6·(x + 3) into x/6 + 1/2 otherwise); printed
+    and lowered as its sum. Its assumptions (real, finite, sign) are its sum's, so that
+    Heaviside or Abs of an expression containing it still evaluate."""
+
+    def _delegate(fact):
+        return lambda self: getattr(self.args[0], fact)
+
+    # in the class body: SymPy collects the _eval_is_* handlers when the class is created
+
+    for _fact in ("real", "extended_real", "finite", "zero", "positive", "negative", "nonnegative",
+                  "nonpositive", "extended_positive", "extended_negative", "extended_nonnegative",
+                  "extended_nonpositive", "nonzero", "extended_nonzero", "integer", "rational", "complex"):
+        locals()[f"_eval_is_{_fact}"] = _delegate(f"is_{_fact}")
+    del _fact, _delegate
+
+
 def _affine_root(node):
     """u/n + b (n a whole number, b·n a whole number) → (u + b·n)/n: x/6 + 1/2 rounds x/6 first and
     cancels near its root x = −3; (x + 3)/6 is exact there (Sterbenz) and rounds once. The
@@ -632,7 +649,7 @@ def _affine_root(node):
     shift = b * n
     if not shift.is_Integer:
         return None
-    inner = sp.UnevaluatedExpr(sp.Add(c.p * u, shift))  # a product 1/n·(…), not distributed
+    inner = Grouped(sp.Add(c.p * u, shift))  # a product 1/n·(…), not distributed
     return _Final(_Fired(sp.Rational(1, n) * inner, ["affine-root"]))
 
 
