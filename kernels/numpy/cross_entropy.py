@@ -150,6 +150,12 @@ def _reduction(reduction):
     return reduction
 
 
+def _logistic(x):
+    """σ(x) = 1/(1 + e^−x): e^−x overflows to inf for x ≪ 0 and 1/(1 + inf) = 0 is right."""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))
+
+
 def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0, softcap=None, z_loss_scale=0.0):
     """C = w_r(1 − ε)(lse − c_r) + (ε/V)Σ_k w_k(lse − c_k) + λ·lse², lse = log Σ_k e^{c_k}, c = s·tanh(z/s) with a softcap s, else z
 
@@ -274,6 +280,7 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 if _into is not None:  # inplace: z's rows are all read before they are overwritten
                     dz = _beside[:_e - _i]
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
+                    _chain = 4*_logistic(-2*z/softcap)*_logistic(2*z/softcap)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
                     z = softcap*np.tanh(z/softcap)
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
@@ -310,7 +317,7 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 # the one-hot term δ_jr·(−w_r + ε·w_r), at the class of each row
                 np.put_along_axis(dz, r, np.take_along_axis(dz, r, axis=1) + (label_smoothing*_w[0, r] - _w[0, r]) * _scale, axis=1)
                 if softcap is not None:
-                    dz *= 1 - z**2/softcap**2  # ∂c_j/∂z_j = 1 − z_j²/s²
+                    dz *= _chain  # ∂c_j/∂z_j
                 if _ignored is not None:  # rows of class ignore_index count for nothing
                     _skip = _ignored[_i:_e]
                     loss[_skip] = 0
@@ -446,6 +453,7 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 _e = min(_i + _step, _hi)
                 z, t, loss, dz = _z[_i:_e], _t[_i:_e], _loss[_i:_e], _dz[_i:_e]
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
+                    _chain = 4*_logistic(-2*z/softcap)*_logistic(2*z/softcap)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
                     z = softcap*np.tanh(z/softcap)
                 # inv_V = 1/V
                 inv_V = 1/_V
@@ -482,7 +490,7 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                     dz += (2 * z_loss_scale) * (lse*prob)
                 dz *= _scale
                 if softcap is not None:
-                    dz *= 1 - z**2/softcap**2  # ∂c_j/∂z_j = 1 − z_j²/s²
+                    dz *= _chain  # ∂c_j/∂z_j
 
     _in_parallel(_share, _rows, _V)
     loss = _loss.reshape(_shape[:-1])

@@ -201,7 +201,8 @@ class RowKernel:
     soft: bool = False  # reads soft targets t (the shape of z)
     options: tuple[sp.Symbol, ...] = ()  # scalar options read by the formulas (OPTION_NAMES)
     # softcap: the entries the formulas call z are c_j = cap (of the raw logits z_j), and
-    # each per-entry output (a gradient) is multiplied by chain = ∂c_j/∂z_j written in c_j
+    # each per-entry output (a gradient) is multiplied by chain = ∂c_j/∂z_j written in the raw z_j
+    # (evaluated before the cap: the sech² form, which 1 − c_j²/s² is not once tanh rounds to 1)
     cap: sp.Expr | None = None
     chain: sp.Expr | None = None
     divisor: str = "count"  # the mean's divisor: "count" (rows not ignored), "weight" (Σ w_r), "rows"
@@ -292,8 +293,8 @@ def row_kernel(name: str, formula: str, outputs: list[tuple[str, sp.Expr, str, b
                cap: sp.Expr | None = None, chain: sp.Expr | None = None, divisor: str = "count") -> RowKernel:
     """Describe a row-wise kernel from its outputs written in z (and g, r, w, t and the options).
 
-    ``cap``/``chain``: the softcap, c_j = cap(z_j), and ∂c_j/∂z_j written in c_j (the
-    outputs are then written in c, called z); ``divisor``: the mean's (see RowKernel)."""
+    ``cap``/``chain``: the softcap, c_j = cap(z_j), and ∂c_j/∂z_j written in the raw z_j (the
+    outputs are then written in c, called z; the chain is evaluated before the cap); ``divisor``: the mean's (see RowKernel)."""
     stable, scatter, fired = [], [], []
     for _, expr, _, _ in outputs:
         expr = split_sums(expr)

@@ -321,6 +321,8 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     printer = _RowPrinter({z: "z", g: "g", t: "t", w: "_w"}, helpers)
     if kernel.cap is not None:  # the softcap: the formulas read c = cap(z), called z
         loop.append(f"if softcap is not None:  # c_j = {text(kernel.cap)}, which the formulas call z_j")
+        if kernel.chain is not None and any(not o.per_row for o in kernel.outputs):
+            loop.append(f"    _chain = {printer.doprint(kernel.chain)}  # ∂c_j/∂z_j = {text(kernel.chain)}, of the raw z")
         loop.append(f"    z = {printer.doprint(kernel.cap)}")
     # A full-width temporary that is the numerator of a full-width output is built in that
     # output's memory: one block-sized buffer fewer, and the quotient is taken in place.
@@ -366,7 +368,7 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
                             f"{sign[0]} {size_code}, axis=1)")
         if kernel.chain is not None and not o.per_row:  # a gradient in c, times ∂c/∂z with a softcap
             loop.append("if softcap is not None:")
-            loop.append(f"    {o.name} *= {printer.doprint(kernel.chain)}  # ∂c_j/∂z_j = {text(kernel.chain)}")
+            loop.append(f"    {o.name} *= _chain  # ∂c_j/∂z_j")
     if kernel.target:
         loop.append("if _ignored is not None:  # rows of class ignore_index count for nothing")
         loop.append("    _skip = _ignored[_i:_e]")
