@@ -7,6 +7,7 @@ Stability rules applied:
   zero-limit: x·log x, x^y·log x and t·softplus(z) are 0·∞ = NaN at x = 0 or z = ±∞ where the limit is 0 (as torch returns); the limit is returned there
   sigmoid-complement: 1 − σ(x) rounds to 0 once σ(x) rounds to 1 (x > 17 in float32, 37 in float64), losing every digit of e^−x; σ(−x) keeps them
   cancel: a factor divided out again, σ(1 − σ)·(1/(1 − σ) − 1/σ), is 0·∞ = NaN where σ saturates to 0 or 1; the product is multiplied out one level (or, for exponentials of one argument, the small fraction is cancelled) so that the factor cancels symbolically
+  sigmoid-target: (1 − t)σ(u) − tσ(−u) = σ(u) − t cancels term against term (0 at t = 1/2, u = −1e−30, true −2.5e−31); σ(u) − t, (1 − t) − σ(−u) or tanh(u/2)/2 + (1/2 − t), whichever term is smallest, cancels only where σ(u) ≈ t truly
   sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−|x| ≤ 1 and r = 1/(1 + E): σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows
 
 Regenerate with: symnet codegen --backend numpy
@@ -71,36 +72,51 @@ def bce_logits(z, y):
     _b4 = np.empty(min(_n, _BLOCK), _dtype)
     _b5 = np.empty(min(_n, _BLOCK), _dtype)
     _b6 = np.empty(min(_n, _BLOCK), _dtype)
+    _b7 = np.empty(min(_n, _BLOCK), _dtype)
+    _b8 = np.empty(min(_n, _BLOCK), _dtype)
+    _b9 = np.empty(min(_n, _BLOCK), _dtype)
+    _b10 = np.empty(min(_n, _BLOCK), _dtype)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # np.where computes every branch: one not taken may overflow or be NaN, and is dropped
         for _i in range(0, _n, _BLOCK):
             z, y, C, dC_dz = _z[_i:_i + _BLOCK], _y[_i:_i + _BLOCK], _C[_i:_i + _BLOCK], _dC_dz[_i:_i + _BLOCK]
-            b1, b2, b3, b4, b5, b6 = _b1[:C.size], _b2[:C.size], _b3[:C.size], _b4[:C.size], _b5[:C.size], _b6[:C.size]
+            b1, b2, b3, b4, b5, b6, b7, b8, b9, b10 = _b1[:C.size], _b2[:C.size], _b3[:C.size], _b4[:C.size], _b5[:C.size], _b6[:C.size], _b7[:C.size], _b8[:C.size], _b9[:C.size], _b10[:C.size]
             # t0 = 1 − y
             np.subtract(1.0, y, out=b1)
-            # t1 = exp(−|z|)
+            # t1 = |z|
             np.abs(z, out=b2)
-            np.negative(b2, out=b2)
-            np.exp(b2, out=b2)
-            # t2 = 1/(1 + t₁)
-            np.add(1.0, b2, out=b3)
-            np.reciprocal(b3, out=b3)
-            # t3 = t₁·t₂
-            np.multiply(b2, b3, out=b4)
+            # t2 = exp(−t₁)
+            np.negative(b2, out=b3)
+            np.exp(b3, out=b3)
+            # t3 = 1/(1 + t₂)
+            np.add(1.0, b3, out=b4)
+            np.reciprocal(b4, out=b4)
             # t4 = z ≥ 0
-            np.greater_equal(z, 0.0, out=b2)
+            np.greater_equal(z, 0.0, out=b5)
+            # t5 = t₂·t₃
+            np.multiply(b3, b4, out=b6)
+            # t7 = z > t₆
+            np.greater(z, 1.0986122886681098, out=b3)
             # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
-            np.negative(z, out=b5)
-            np.logaddexp(0, b5, out=b5)
-            np.multiply(y, b5, out=b5)
-            np.positive(np.where((y == 0.0), 0.0, b5), out=b5)
-            np.logaddexp(0, z, out=b6)
-            np.multiply(b1, b6, out=b6)
-            np.positive(np.where((y == 1.0), 0.0, b6), out=b6)
-            np.add(b5, b6, out=C)
+            np.negative(z, out=b7)
+            np.logaddexp(0, b7, out=b7)
+            np.multiply(y, b7, out=b7)
+            np.positive(np.where((y == 0.0), 0.0, b7), out=b7)
+            np.logaddexp(0, z, out=b8)
+            np.multiply(b1, b8, out=b8)
+            np.positive(np.where((y == 1.0), 0.0, b8), out=b8)
+            np.add(b7, b8, out=C)
             # ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
-            np.positive(np.where((b2 != 0), b3, b4), out=b5)
-            np.multiply(b1, b5, out=b5)
-            np.positive(np.where((b2 != 0), b4, b3), out=b6)
-            np.multiply(y, b6, out=b6)
-            np.subtract(b5, b6, out=dC_dz)
+            np.multiply(z, 0.5, out=b7)
+            np.tanh(b7, out=b7)
+            np.multiply(b7, 0.5, out=b7)
+            np.subtract(0.5, y, out=b8)
+            np.positive(np.where((b2 <= 1.0986122886681098), b8, 0.0), out=b8)
+            np.add(b7, b8, out=b7)
+            np.positive(np.where((b3 != 0), b1, 0.0), out=b8)
+            np.positive(np.where((b5 != 0), b6, b4), out=b9)
+            np.subtract(b8, b9, out=b8)
+            np.negative(z, out=b9)
+            np.positive(np.where((b5 != 0), b4, b6), out=b10)
+            np.subtract(b10, y, out=b10)
+            np.positive(np.where((1.0986122886681098 < b9), b10, np.where((b3 != 0), b8, b7)), out=dC_dz)
     return _C.reshape(_shape), _dC_dz.reshape(_shape)
