@@ -128,8 +128,11 @@ def _mp_bce(p, t):
 
 _loss("bce", _bce, _mp_bce, (2, 2),
       "torch.nn.functional.binary_cross_entropy(reduction='none'): −(t·log p + (1 − t)·log(1 − p)), each log "
-      "clamped at −100 as torch does (log(1 − p) computed as log1p(−p)); p in (0, 1). torch's gradient "
-      "divides by max(p(1 − p), 1e-12) instead, which differs only where a log is clamped",
+      "clamped at −100 as torch does (log(1 − p) computed as log1p(−p)); p in [0, 1]. The gradient is the "
+      "derivative of this clamped value, the same clamp applied consistently: −t/p + (1 − t)/(1 − p), each "
+      "term 0 where its log is clamped (so finite at p = 0 and 1: 1 − t at p = 0, −t at p = 1; the "
+      "heaviside-gate rule). torch's gradient divides by max(p(1 − p), 1e-12) instead (−1e12·t at p = 0), "
+      "which differs only where a log is clamped",
       _F("binary_cross_entropy"))
 
 
@@ -222,7 +225,9 @@ def _mp_gaussian_nll(x, t, var, eps=mpmath.mpf("1e-6")):
 _loss("gaussian_nll", _gaussian_nll, _mp_gaussian_nll, (3, 4),
       "torch.nn.functional.gaussian_nll_loss(full=False, eps=1e-6, reduction='none'): "
       "(log max(var, eps) + (x − t)²/max(var, eps))/2. torch clamps var without a gradient (its gradient "
-      "is taken as if unclamped); here max(var, eps) has gradient 0 in var below eps", _F("gaussian_nll_loss"))
+      "is taken as if unclamped, at the clamped value); here max(var, eps) has gradient 0 in var below eps, the "
+      "derivative of the value computed (a select, 0 and not 0·∞ where (x − t)² is huge: the heaviside-gate "
+      "rule)", _F("gaussian_nll_loss"))
 
 
 def _kl_div(x, t, log_target=0):

@@ -568,8 +568,9 @@ def _heaviside_gate(node):
 
 def _exp_minus(node):
     """e^u − B → expm1(u) + (1 − B) for |u| < log 2, the written form elsewhere: the Poisson-NLL
-    gradient e^x − t is 0 at t = 1, x = −1e−30 (true −1e−30). Where e^u ≈ B cancels with |u| <
-    log 2, B is in [1/2, 2] and 1 − B is exact (Sterbenz); elsewhere there is nothing to lose."""
+    gradient e^x − t is 0 at t = 1, x = −1e−30 (true −1e−30). For |u| < log 2, |expm1(u)| < e^u and
+    1 − B is exact where the two cancel (B in [1/2, 2], Sterbenz): exact at B = 1 for every u, never
+    worse than the written form; where e^u ≈ B ≠ 1 the cancellation is true (e^u is rounded first)."""
     if not (node.is_Add and len(node.args) == 2):
         return None
     for e, rest in (node.args, node.args[::-1]):
