@@ -152,14 +152,19 @@ _loss("bce_logits", _bce_logits, _mp_bce_logits, (2, 3),
       _F("binary_cross_entropy_with_logits"))
 
 
+_FOCAL_FAR = 1000  # σ(−1000) = 5e−435: 0 in every dtype (float64's smallest subnormal is 4.9e−324)
+
+
 def _focal(z, t, alpha=sp.Rational(1, 4), gamma=2):
     ce = t * softplus(-z) + (1 - t) * softplus(z)
-    one_minus_pt = t * sigmoid(-z) + (1 - t) * sigmoid(z)  # 1 − p_t without 1 − σ(z)
-    loss = ce * one_minus_pt ** gamma
     alpha = sp.sympify(alpha)
-    if alpha.is_number and alpha.is_negative:  # torchvision: alpha < 0 weighs no class
-        return loss
-    return (alpha * t + (1 - alpha) * (1 - t)) * loss
+    weight = sp.S.One if (alpha.is_number and alpha.is_negative) else (alpha * t + (1 - alpha) * (1 - t))
+    one_minus_pt = t * sigmoid(-z) + (1 - t) * sigmoid(z)  # 1 − p_t without 1 − σ(z)
+    # beyond |z| = 1000, 1 − p_t is 1 − t (z > 0) or t (z < 0) to far below any dtype's rounding: the
+    # general form's gradient multiplies CE ≈ |z| by σ(−|z|) = 0, which is ∞·0 = NaN where CE·2
+    # overflows (z = ±3e38 in float32, ±1.8e308 in float64)
+    return sp.Piecewise((weight * ce * (1 - t) ** gamma, z > _FOCAL_FAR), (weight * ce * t ** gamma, z < -_FOCAL_FAR),
+                        (weight * ce * one_minus_pt ** gamma, True))
 
 
 def _mp_focal(z, t, alpha=mpmath.mpf("0.25"), gamma=2):
@@ -173,7 +178,9 @@ def _mp_focal(z, t, alpha=mpmath.mpf("0.25"), gamma=2):
 _loss("focal", _focal, _mp_focal, (2, 4),
       "torchvision.ops.sigmoid_focal_loss(alpha=0.25, gamma=2, reduction='none') (Lin et al., Focal Loss for "
       "Dense Object Detection, 2017): α_t·(1 − p_t)^γ·CE(z, t), p = σ(z), p_t = p·t + (1 − p)(1 − t), "
-      "α_t = α·t + (1 − α)(1 − t) (no α_t for α < 0); CE and 1 − p_t written with softplus and σ(∓z)",
+      "α_t = α·t + (1 − α)(1 − t) (no α_t for α < 0); CE and 1 − p_t written with softplus and σ(∓z); "
+      "beyond |z| = 1000 (σ(−|z|) < 1e−434, 0 in every dtype) 1 − p_t is written 1 − t (z > 0) or t (z < 0), so "
+      "that no gradient multiplies CE ≈ |z| by σ(−|z|) = 0 (∞·0 = NaN at z = ±3e38 in float32)",
       lambda t, z, y: _torchvision_focal(t, z, y))
 
 

@@ -1,8 +1,10 @@
 """The registry losses at the points where their generated code failed (issue 16, the loss entries of
 symnet.verify.spec.KNOWN_FAILURES): each against mpmath (50 digits, raised where the written formula
-cancels in mpmath too: symnet.verify.evaluate.reference), and torch float64 where torch has the loss. The fixes are the loss rules of symnet/codegen/rewrite.py (softplus-difference,
-sigmoid-target, heaviside-gate, exp-minus); each is exact (checked here on the whole losses, at 50
-digits, at random points and on both sides of every branch boundary the rules introduce).
+cancels in mpmath too: symnet.verify.evaluate.reference), and torch float64 where torch has the loss.
+The fixes are the loss rules of symnet/codegen/rewrite.py (softplus-difference, sigmoid-target,
+heaviside-gate, exp-minus, collect) and, for the focal loss, its far form beyond |z| = 1000; each is
+exact (checked here on the whole losses in mpmath, at random points and on both sides of every
+branch point the rules introduce).
 """
 from __future__ import annotations
 
@@ -208,10 +210,41 @@ def test_gaussian_nll_variance_gradient_below_eps_is_zero(point, dtype):
     assert got["df_dv"] == 0.0
 
 
+# ------------------------------------------------------------------ focal loss (torchvision's sigmoid_focal_loss)
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+@pytest.mark.parametrize("point", [(-1e-30, 0.5), (-1.10616e-08, 0.5), (1e-6, 0.5), (-2.0, 0.0), (3.0, 1.0)])
+def test_focal_logit_gradient_where_its_terms_cancel(point, dtype):
+    """At t = 1/2 the gradient's two products (−2t·X and 2(1 − t)·X, X = (1 − p_t)·CE·σσ(−)) and the
+    σ(z) − t of CE′ cancelled: 6.9e−18 where the true value is −3.1e−32 (1.3e30 ULP); the collect and
+    sigmoid-target rules take (1 − 2t) out exactly."""
+    _check("focal", (x, t), point, dtype, ["f", "df_dx", "df_dt"])
+
+
+@pytest.mark.parametrize("dtype,point", [(F32, (3e38, 0.0)), (F32, (-3e38, 1.0)), (F32, (3e38, 0.3)),
+                                         (F64, (-1.7976931348623157e308, 1.0)), (F64, (1.7976931348623157e308, 0.3)),
+                                         (F64, (1001.0, 0.25)), (F64, (-999.0, 0.25))])
+def test_focal_gradients_at_extreme_logits_are_finite(point, dtype):
+    """Beyond |z| = 1000, 1 − p_t is 1 − t or t: the gradient no longer multiplies CE ≈ |z| (doubled: inf)
+    by σ(−|z|) = 0, which was NaN at z = ±3e38 in float32 and ±1.8e308 in float64 (torch autograd too)."""
+    _check("focal", (x, t), point, dtype, ["f", "df_dx"])
+
+
+def test_focal_matches_torchvision_formula_in_float64():
+    from symnet.losses import _torchvision_focal
+
+    for point in [(0.3, 0.2), (-4.0, 1.0), (2.5, 1 / 3)]:
+        got = _run("focal", (x, t), point, F64)
+        val, (gz, gt) = _torch_grads(lambda T, a, b: _torchvision_focal(T, a, b), point, (True, True))
+        assert got["f"] == pytest.approx(val, rel=1e-13)
+        assert got["df_dx"] == pytest.approx(gz, rel=1e-12) and got["df_dt"] == pytest.approx(gt, rel=1e-12)
+
+
 # ------------------------------------------------------------------ exactness of the rewritten losses
 
 _CASES = [("bce_logits", (x, t), {t: (0.0, 1.0)}), ("bce", (x, t), {x: (0.0, 1.0), t: (0.0, 1.0)}),
-          ("poisson_nll", (x, t), {t: (0.0, 5.0)}), ("gaussian_nll", (x, t, v), {v: (0.0, 3.0)})]
+          ("poisson_nll", (x, t), {t: (0.0, 5.0)}), ("gaussian_nll", (x, t, v), {v: (0.0, 3.0)}),
+          ("focal", (x, t), {t: (0.0, 1.0)})]
 
 
 @pytest.mark.parametrize("name,variables,ranges", _CASES, ids=[c[0] for c in _CASES])
@@ -248,6 +281,7 @@ def test_the_rules_fire_on_the_losses():
     assert {"softplus-difference", "sigmoid-target"} <= names["bce_logits"]
     assert "heaviside-gate" in names["bce"] and "heaviside-gate" in names["gaussian_nll"]
     assert "exp-minus" in names["poisson_nll"]
+    assert {"collect", "sigmoid-target"} <= names["focal"]
 
 
 # ------------------------------------------------------------------ the Triton backend (interpreter on a CPU)

@@ -78,6 +78,8 @@ RULE_CASES = [
     ("sigmoid-target", (1 - t) * sigmoid(u) - t * sigmoid(-u), (t, u), ANY, (0.5, -1e-30), F64),
     ("heaviside-gate", sp.Max(sp.log(x), -100), (x,), POS, (0.0,), F64),
     ("exp-minus", sp.exp(u) - t, (u, t), ANY, (-1e-30, 1.0), F64),
+    ("collect", -2 * t * sigmoid(u) * sigmoid(-u) * softplus(u) + 2 * (1 - t) * sigmoid(u) * sigmoid(-u) * softplus(u),
+     (t, u), ANY, (0.5 + 2.0 ** -30, 1.0), F64),
 ]
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {

@@ -586,6 +586,40 @@ def _exp_minus(node):
     return None
 
 
+def _n_terms(e) -> int:
+    return len(e.args) if e.is_Add else 1
+
+
+def _collect_pair(node):
+    """Two terms of a sum with a common factor whose rest cancels symbolically, c₁·X + c₂·X → (c₁ + c₂)·X
+    (−2t·X + 2(1 − t)·X = (2 − 4t)·X: 0 at t = 1/2, where the two products cancel to rounding noise),
+    or whose rest is a loss form above ((1 − t)·X·σ(z) − t·X·σ(−z) → X·(σ(z) − t)): the focal-loss
+    gradient, which product rule and expansion leave as such pairs."""
+    if not (node.is_Add and 2 <= len(node.args) <= 12 and node.has(sigmoid, softplus)):
+        return None
+    args = node.args
+    pairs = [(args[i], args[j]) for i in range(len(args)) for j in range(i + 1, len(args))]
+    combined = {}
+    for p, q in pairs:  # first the pairs c₁·X + c₂·X whose coefficients combine, then the loss forms
+        r = sp.factor_terms(p + q)
+        combined[p, q] = r
+        if not r.is_Mul:
+            continue
+        X = sp.Mul(*[f for f in r.args if f.has(sp.Function)])
+        cp, cq = sp.cancel(p / X), sp.cancel(q / X)
+        if X == 1 or cp.has(sp.Function) or cq.has(sp.Function) or not (cp.is_polynomial() and cq.is_polynomial()):
+            continue
+        c = sp.expand(cp + cq)
+        if _n_terms(c) < _n_terms(sp.expand(cp)) + _n_terms(sp.expand(cq)):
+            return _Fired(node - p - q + sp.factor(c) * X, ["collect"])
+    for p, q in pairs:
+        r = combined[p, q]
+        for f in sp.Mul.make_args(r) if r.is_Mul else ():
+            if f.is_Add and (_sigmoid_target(f) is not None or _softplus_difference(f) is not None):
+                return _Fired(node - p - q + r, ["collect"])
+    return None
+
+
 _LOSS_RULES = (
     Rule("softplus-difference", "softplus(u) − softplus(−u) is u exactly; written out it is "
          "log 2 − log 2 = 0 at u = 1e−300 (∂/∂t of BCE with logits)", local=_softplus_difference),
@@ -596,6 +630,9 @@ _LOSS_RULES = (
          "derivative of a clamp, H(log p + 100)/p at p = 0); a select returns 0 there", local=_heaviside_gate),
     Rule("exp-minus", "e^u − t cancels near u = 0, t = 1 (0 at u = −1e−30, true −1e−30); "
          "expm1(u) + (1 − t) for |u| < log 2 does not", local=_exp_minus),
+    Rule("collect", "t·X + (1 − t)·X·…, two products of one factor X summed, cancel to rounding noise where "
+         "they are opposite (−2t·X + 2(1 − t)·X at t = 1/2); the factor is taken out and its coefficients "
+         "summed symbolically ((2 − 4t)·X, exactly 0 there)", local=_collect_pair),
 )
 
 
