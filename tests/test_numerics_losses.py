@@ -21,7 +21,7 @@ import symnet
 from conftest import triton_torch
 from symnet.codegen.rewrite import stabilise
 from symnet.registry import lookup
-from symnet.verify.evaluate import mp_value, reference
+from symnet.verify.evaluate import reference
 
 x, t, v = sp.symbols("x t v", real=True)
 F32, F64 = np.float32, np.float64
