@@ -295,3 +295,5 @@ def test_triton_at_the_failing_points(dtype):
     assert got["df_dx"] == pytest.approx(0.7, rel=1e-6)
     got = _run("gaussian_nll", (x, t, v), (1.0, -1e30, 0.0), dtype, backend="triton")
     assert got["df_dv"] == 0.0
+    _check("focal", (x, t), (-1e-30, 0.5), dtype, ["f", "df_dx", "df_dt"], backend="triton")
+    _check("focal", (x, t), (3e38, 0.0), dtype, ["f", "df_dx"], backend="triton")
