@@ -544,6 +544,138 @@ def _exp_square(expr):
                 found[node] = new
     return expr.xreplace(found) if found else expr
 
+# ------------------------------------------------------------------ loss rules (issue 16: the losses)
+# Forms the registry's losses take once differentiated (BCE with logits, BCE, Poisson NLL,
+# Gaussian NLL); each is exact for every real input and removes a cancellation or a 0·∞.
+
+def _softplus_difference(node):
+    """k·softplus(u) − k·softplus(−u) → k·u (log((1 + e^u)/(1 + e^−u)) = u exactly): ∂/∂t of BCE
+    with logits, which is log 2 − log 2 = 0 at u = 1e−300 where the true value is −1e−300."""
+    if not node.is_Add:
+        return None
+    for term in node.args:
+        k, f = term.as_coeff_Mul()
+        if isinstance(f, softplus):
+            u = f.args[0]
+            other = -k * softplus(-u)
+            if other in node.args and not u.could_extract_minus_sign():
+                return _Final(_Fired(node - term - other + k * u, ["softplus-difference"]))
+    return None
+
+
+def _grouped(first, second, where):
+    """first + second with second summed on its own first, in a branch taken ``where``: second is
+    wrapped in a select on that same condition (SymPy flattens a sum into one list of terms, and
+    the generated code adds them positives first, which would round first + 1 before − t)."""
+    return first + sp.Piecewise((second, where), (0, True))
+
+
+def _sigmoid_target(node):
+    """A·σ(u) − B·σ(−u) with A + B = 1 (the BCE-with-logits gradient (1 − t)σ(z) − tσ(−z)) is
+    σ(u) − B, computed from the term of smallest magnitude so that only a true σ(u) ≈ B cancels:
+    σ(u) − B for u < −log 3, A − σ(−u) for u > log 3 (A = 1 − B is exact where σ(u) ≈ B ≥ 3/4),
+    tanh(u/2)/2 + (1/2 − B) between (1/2 − B exact where σ(u) ≈ B in [1/4, 3/4]). Exact at
+    B = 0, 1/2, 1 for every u; the written form is 0 at B = 1/2, u = −1e−30 (true −2.5e−31)."""
+    if not (node.is_Add and len(node.args) == 2):
+        return None
+    for pos, neg in (node.args, node.args[::-1]):
+        sp_ = [f for f in sp.Mul.make_args(pos) if isinstance(f, sigmoid)]
+        if len(sp_) != 1:
+            continue
+        u = sp_[0].args[0]
+        a = pos / sp_[0]
+        b = -neg / sigmoid(-u)
+        if b.has(sigmoid) or a.has(sigmoid) or sp.expand(a + b - 1) != 0:
+            continue
+        third = sp.log(3)
+        new = sp.Piecewise((sigmoid(u) - b, u < -third), (_grouped(-sigmoid(-u), a, u > third), u > third),
+                           (_grouped(sp.tanh(u / 2) / 2, sp.S.Half - b, sp.Abs(u) <= third), True))
+        return _Final(_Fired(new, ["sigmoid-target"]))
+    return None
+
+
+def _heaviside_gate(node):
+    """H(u)·g → g where u > 0, else 0 (H(0) = 0, as relu′(0) in torch): the derivative of a
+    clamp, max(log p, −100)′ = H(log p + 100)/p, is 0·∞ = NaN at p = 0 where it is 0."""
+    if not node.is_Mul:
+        return None
+    gates = [f for f in node.args if isinstance(f, sp.Heaviside)]
+    if not gates:
+        return None
+    rest = sp.Mul(*[f for f in node.args if f not in gates])
+    cond = sp.And(*[g.args[0] > 0 for g in gates])
+    return _Final(_Fired(sp.Piecewise((rest, cond), (0, True)), ["heaviside-gate"]))
+
+
+def _exp_minus(node):
+    """e^u − B → expm1(u) + (1 − B) for |u| < log 2, the written form elsewhere: the Poisson-NLL
+    gradient e^x − t is 0 at t = 1, x = −1e−30 (true −1e−30). For |u| < log 2, |expm1(u)| < e^u and
+    1 − B is exact where the two cancel (B in [1/2, 2], Sterbenz): exact at B = 1 for every u, never
+    worse than the written form; where e^u ≈ B ≠ 1 the cancellation is true (e^u is rounded first)."""
+    if not (node.is_Add and len(node.args) == 2):
+        return None
+    for e, rest in (node.args, node.args[::-1]):
+        if _is_exp(e) and not rest.is_number and rest.could_extract_minus_sign() and not rest.has(sp.exp):
+            u = e.args[0]
+            b = -rest
+            near = sp.Abs(u) < sp.log(2)
+            pieces = [(_grouped(expm1(u), 1 - b, near), near)]
+            if u in sp.Mul.make_args(b):  # e^u − c·u (the Poisson NLL): both terms overflow, inf − inf
+                pieces.append((u * (e / u - b / u), u > 64))  # e^64 ≈ 6e27: no cancellation left to lose
+            new = sp.Piecewise(*pieces, (node, True))
+            return _Final(_Fired(new, ["exp-minus"]))
+    return None
+
+
+def _n_terms(e) -> int:
+    return len(e.args) if e.is_Add else 1
+
+
+def _collect_pair(node):
+    """Two terms of a sum with a common factor whose rest cancels symbolically, c₁·X + c₂·X → (c₁ + c₂)·X
+    (−2t·X + 2(1 − t)·X = (2 − 4t)·X: 0 at t = 1/2, where the two products cancel to rounding noise),
+    or whose rest is a loss form above ((1 − t)·X·σ(z) − t·X·σ(−z) → X·(σ(z) − t)): the focal-loss
+    gradient, which product rule and expansion leave as such pairs."""
+    if not (node.is_Add and 2 <= len(node.args) <= 12 and node.has(sigmoid, softplus)):
+        return None
+    args = node.args
+    pairs = [(args[i], args[j]) for i in range(len(args)) for j in range(i + 1, len(args))]
+    combined = {}
+    for p, q in pairs:  # first the pairs c₁·X + c₂·X whose coefficients combine, then the loss forms
+        r = sp.factor_terms(p + q)
+        combined[p, q] = r
+        if not r.is_Mul:
+            continue
+        X = sp.Mul(*[f for f in r.args if f.has(sp.Function)])
+        cp, cq = sp.cancel(p / X), sp.cancel(q / X)
+        if X == 1 or cp.has(sp.Function) or cq.has(sp.Function) or not (cp.is_polynomial() and cq.is_polynomial()):
+            continue
+        c = sp.expand(cp + cq)
+        if _n_terms(c) < _n_terms(sp.expand(cp)) + _n_terms(sp.expand(cq)):
+            return _Fired(node - p - q + sp.factor(c) * X, ["collect"])
+    for p, q in pairs:
+        r = combined[p, q]
+        for f in sp.Mul.make_args(r) if r.is_Mul else ():
+            if f.is_Add and (_sigmoid_target(f) is not None or _softplus_difference(f) is not None):
+                return _Fired(node - p - q + r, ["collect"])
+    return None
+
+
+_LOSS_RULES = (
+    Rule("softplus-difference", "softplus(u) − softplus(−u) is u exactly; written out it is "
+         "log 2 − log 2 = 0 at u = 1e−300 (∂/∂t of BCE with logits)", local=_softplus_difference),
+    Rule("sigmoid-target", "(1 − t)σ(u) − tσ(−u) = σ(u) − t cancels term against term (0 at t = 1/2, "
+         "u = −1e−30, true −2.5e−31); σ(u) − t, (1 − t) − σ(−u) or tanh(u/2)/2 + (1/2 − t), whichever "
+         "term is smallest, cancels only where σ(u) ≈ t truly", local=_sigmoid_target),
+    Rule("heaviside-gate", "H(u)·g is 0·∞ = NaN where g is infinite and the gate is closed (the "
+         "derivative of a clamp, H(log p + 100)/p at p = 0); a select returns 0 there", local=_heaviside_gate),
+    Rule("exp-minus", "e^u − t cancels near u = 0, t = 1 (0 at u = −1e−30, true −1e−30); "
+         "expm1(u) + (1 − t) for |u| < log 2 does not", local=_exp_minus),
+    Rule("collect", "t·X + (1 − t)·X·…, two products of one factor X summed, cancel to rounding noise where "
+         "they are opposite (−2t·X + 2(1 − t)·X at t = 1/2); the factor is taken out and its coefficients "
+         "summed symbolically ((2 − 4t)·X, exactly 0 there)", local=_collect_pair),
+)
+
 
 RULES: tuple[Rule, ...] = (
     Rule("sigmoid", "1/(1 + e^−x) overflows e^−x for x ≪ 0 (NaN in float32 at x = −1000); σ is printed "
@@ -724,6 +856,9 @@ _LOCAL_RULE = {_softmax_shift: "max-shift", _expm1: "expm1", _hypot: "hypot", _z
 _LOCAL += tuple(_CANCEL_LOCAL)  # the cancellation block above
 _LOCAL_RULE.update(_CANCEL_LOCAL)
 _MAX_REWRITES = 64  # rewrites of one node (a guard; no rule set here comes close)
+RULES += _LOSS_RULES  # the loss rules: one block above, tried after the rules above
+_BY_NAME.update({r.name: r for r in _LOSS_RULES})
+_LOCAL += tuple(r.local for r in _LOSS_RULES)
 
 
 def stabilise(expr: sp.Expr, rules=RULES) -> tuple[sp.Expr, tuple[Rule, ...]]:
