@@ -18,6 +18,14 @@ import numpy as np
 
 _BLOCK = 16384  # elements per block: the temporaries of a block stay in cache
 
+
+def _sigmoid(x, out=None):
+    """σ(x) from E = e^−|x| ≤ 1, which never overflows: 1/(1 + E) for x ≥ 0 and E/(1 + E)
+    below, so σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
+    e = np.exp(-np.abs(x))
+    return np.divide(np.where(x >= 0, 1, e), 1 + e, out=out)
+
+
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 _SHARE = 1 << 19  # elements: less than this per core is not worth a thread
 
@@ -150,12 +158,6 @@ def _reduction(reduction):
     return reduction
 
 
-def _logistic(x):
-    """σ(x) = 1/(1 + e^−x): e^−x overflows to inf for x ≪ 0 and 1/(1 + inf) = 0 is right."""
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-x))
-
-
 def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0, softcap=None, z_loss_scale=0.0):
     """C = w_r(1 − ε)(lse − c_r) + (ε/V)Σ_k w_k(lse − c_k) + λ·lse², lse = log Σ_k e^{c_k}, c = s·tanh(z/s) with a softcap s, else z
 
@@ -280,7 +282,7 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 if _into is not None:  # inplace: z's rows are all read before they are overwritten
                     dz = _beside[:_e - _i]
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
-                    _chain = 4*_logistic(-2*z/softcap)*_logistic(2*z/softcap)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
+                    _chain = (_sigmoid(-((z/softcap) * 2.0))*_sigmoid((z/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
                     z = softcap*np.tanh(z/softcap)
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
@@ -453,7 +455,7 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 _e = min(_i + _step, _hi)
                 z, t, loss, dz = _z[_i:_e], _t[_i:_e], _loss[_i:_e], _dz[_i:_e]
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
-                    _chain = 4*_logistic(-2*z/softcap)*_logistic(2*z/softcap)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
+                    _chain = (_sigmoid(-((z/softcap) * 2.0))*_sigmoid((z/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
                     z = softcap*np.tanh(z/softcap)
                 # inv_V = 1/V
                 inv_V = 1/_V

@@ -80,5 +80,5 @@ def sigmoid_mse(z, y):
             # L = (y − σ(z))²
             np.square(y_minus_sig_z, out=L)
             # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-            np.multiply(-2*sig_z*y_minus_sig_z, np.where(z_nonneg, sig_neg_abs_z, sig_abs_z), out=dL_dz)
+            np.multiply(-((sig_z*y_minus_sig_z) * 2.0), np.where(z_nonneg, sig_neg_abs_z, sig_abs_z), out=dL_dz)
     return _L.reshape(_shape), _dL_dz.reshape(_shape)

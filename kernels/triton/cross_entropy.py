@@ -52,6 +52,14 @@ def _tanh(x):
     return tl.where(x < 0, -t, t)
 
 
+@triton.jit
+def _sigmoid(x):
+    """σ(x) from E = e^−|x| ≤ 1 (never overflows): 1/(1 + E) for x ≥ 0, E/(1 + E) below, so
+    σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
+    e = tl.exp(-tl.abs(x))
+    return tl.where(x >= 0, 1.0, e) / (1.0 + e)
+
+
 def _device_ok(name, x):
     if x.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"argument {name!r} is on {x.device}; the Triton kernels run on a CUDA device "
@@ -359,6 +367,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         idx = cols
         zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
         if CAP:  # c = s·tanh(z_j/s), which the formulas call z
+            chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
             zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
         wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
         m = tl.max(zj, axis=0)
@@ -427,8 +436,8 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         prob_times_wr = prob*w_r
         # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
         dz = prob_times_wr + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*wj - prob_times_wr)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) + tl.where(idx == cls, label_smoothing*w_r - w_r, 0.0)  # the one-hot term δ_jr·(−w_r + ε·w_r)
-        if CAP:  # a gradient in c, times ∂c_j/∂z_j = 1 − z_j²/s²
-            dz = dz * (1.0 - (zj * zj)/(softcap * softcap))
+        if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
+            dz = dz * chain_j
         tl.store(dz_row + idx, tl.where(ignored, 0.0, dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
@@ -438,6 +447,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             zj = z_next.to(acc)
             z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
+                chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
                 zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             # exp_shifted = exp(−m + z_j)
@@ -448,8 +458,8 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             prob_times_wr = prob*w_r
             # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
             dz = prob_times_wr + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*wj - prob_times_wr)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) + tl.where(idx == cls, label_smoothing*w_r - w_r, 0.0)  # the one-hot term δ_jr·(−w_r + ε·w_r)
-            if CAP:  # a gradient in c, times ∂c_j/∂z_j = 1 − z_j²/s²
-                dz = dz * (1.0 - (zj * zj)/(softcap * softcap))
+            if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
+                dz = dz * chain_j
             tl.store(dz_row + idx, tl.where(ignored, 0.0, dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
         _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)
@@ -655,6 +665,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         idx = cols
         zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
         if CAP:  # c = s·tanh(z_j/s), which the formulas call z
+            chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
             zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
         tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
         wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
@@ -737,8 +748,8 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         prob = exp_shifted*inv_sum_exp
         # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
         dz = prob*(inv_V_times_eps*sum_w - sum_t_times_w*label_smoothing + sum_t_times_w) - (inv_V_times_eps + (1.0 - label_smoothing)*tj)*wj + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
-        if CAP:  # a gradient in c, times ∂c_j/∂z_j = 1 − z_j²/s²
-            dz = dz * (1.0 - (zj * zj)/(softcap * softcap))
+        if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
+            dz = dz * chain_j
         tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
@@ -748,6 +759,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             zj = z_next.to(acc)
             z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
+                chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
                 zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
@@ -759,8 +771,8 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             prob = exp_shifted*inv_sum_exp
             # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
             dz = prob*(inv_V_times_eps*sum_w - sum_t_times_w*label_smoothing + sum_t_times_w) - (inv_V_times_eps + (1.0 - label_smoothing)*tj)*wj + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
-            if CAP:  # a gradient in c, times ∂c_j/∂z_j = 1 − z_j²/s²
-                dz = dz * (1.0 - (zj * zj)/(softcap * softcap))
+            if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
+                dz = dz * chain_j
             tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
         _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)

@@ -104,7 +104,7 @@ def _mse_kernel(a_ptr, y_ptr, L_ptr, dL_da_ptr, partial_ptr, count_ptr, n, divis
     # L = (y − a)²
     L = (a_minus_y * a_minus_y)
     # dL_da = ∂L/∂a = 2·(a − y)
-    dL_da = 2.0*a_minus_y
+    dL_da = a_minus_y * 2.0
     if WRITE_VALUE:
         tl.store(L_ptr + offs, L.to(L_ptr.dtype.element_ty), mask=mask)
     tl.store(dL_da_ptr + offs, dL_da.to(dL_da_ptr.dtype.element_ty), mask=mask)

@@ -118,7 +118,7 @@ def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, partial_ptr, count_ptr, 
     # L = (y − σ(z))²
     L = (y_minus_sig_z * y_minus_sig_z)
     # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-    dL_dz = -2.0*sig_z*y_minus_sig_z*tl.where(z_nonneg, sig_neg_abs_z, sig_abs_z)
+    dL_dz = -((sig_z*y_minus_sig_z*tl.where(z_nonneg, sig_neg_abs_z, sig_abs_z)) * 2.0)
     if WRITE_VALUE:
         tl.store(L_ptr + offs, L.to(L_ptr.dtype.element_ty), mask=mask)
     tl.store(dL_dz_ptr + offs, dL_dz.to(dL_dz_ptr.dtype.element_ty), mask=mask)
