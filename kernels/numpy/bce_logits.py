@@ -76,7 +76,7 @@ def bce_logits(z, y):
             # exp_neg_abs_z = exp(−abs_z)
             exp_neg_abs_z = np.exp(-(abs_z))
             # sig_abs_z = 1/(1 + exp_neg_abs_z)
-            sig_abs_z = 1/(exp_neg_abs_z + 1)
+            sig_abs_z = 1/(1 + exp_neg_abs_z)
             # z_nonneg = z ≥ 0
             z_nonneg = (z >= 0)
             # sig_neg_abs_z = exp_neg_abs_z·sig_abs_z
@@ -88,5 +88,5 @@ def bce_logits(z, y):
             # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
             np.add(np.where((y == 0), 0, y*np.logaddexp(0, -z)), np.where((y == 1), 0, one_minus_y*np.logaddexp(0, z)), out=C)
             # dC_dz = ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
-            dC_dz[...] = np.where((log_three < -z), -y + np.where(z_nonneg, sig_abs_z, sig_neg_abs_z), np.where(z_gt_log_three, np.where(z_gt_log_three, one_minus_y, 0) - np.where(z_nonneg, sig_neg_abs_z, sig_abs_z), np.where((abs_z <= log_three), 1/2 - y, 0) + np.tanh(z/2)/2))
+            dC_dz[...] = np.where((log_three < -z), np.where(z_nonneg, sig_abs_z, sig_neg_abs_z) - y, np.where(z_gt_log_three, np.where(z_gt_log_three, one_minus_y, 0) - np.where(z_nonneg, sig_neg_abs_z, sig_abs_z), np.tanh(z/2)/2 + np.where((abs_z <= log_three), 1/2 - y, 0)))
     return _C.reshape(_shape), _dC_dz.reshape(_shape)

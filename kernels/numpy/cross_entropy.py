@@ -205,7 +205,7 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # lse = row_max + log(Σ_j exp(−row_max + z_j))
-                lse = row_max + np.log(np.sum(np.exp(-row_max + z), axis=1, keepdims=True))
+                lse = row_max + np.log(np.sum(np.exp(z - row_max), axis=1, keepdims=True))
                 # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
                 loss[...] = (1 - label_smoothing)*(lse - np.take_along_axis(z, r, axis=1))*_w[0, r]
                 if label_smoothing != 0:
@@ -287,7 +287,7 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # exp_shifted = exp(−row_max + z_j)
-                exp_shifted = -row_max + z
+                exp_shifted = z - row_max
                 np.exp(exp_shifted, out=exp_shifted)
                 # sum_exp = Σ_j exp_shifted
                 sum_exp = np.sum(exp_shifted, axis=1, keepdims=True)
@@ -312,7 +312,7 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
                 dz[...] = prob_times_wr
                 if label_smoothing != 0:
-                    dz += label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*_w - prob_times_wr)
+                    dz += label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - prob_times_wr - inv_V*_w)
                 if z_loss_scale != 0:
                     dz += (2 * z_loss_scale) * (lse*prob)
                 dz *= _scale
@@ -389,7 +389,7 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # lse = row_max + log(Σ_j exp(−row_max + z_j))
-                lse = row_max + np.log(np.sum(np.exp(-row_max + z), axis=1, keepdims=True))
+                lse = row_max + np.log(np.sum(np.exp(z - row_max), axis=1, keepdims=True))
                 # t_times_w = t_j·w_j
                 t_times_w = t*_w
                 # sum_1 = −Σ_j (t_times_w·z_j) + lse·Σ_j t_times_w
@@ -397,7 +397,7 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
                 # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
                 loss[...] = sum_1
                 if label_smoothing != 0:
-                    loss += label_smoothing * (inv_V*lse*np.sum(_w, axis=1, keepdims=True) - inv_V*np.sum(_w*z, axis=1, keepdims=True) - sum_1)
+                    loss += label_smoothing * (inv_V*lse*np.sum(_w, axis=1, keepdims=True) - sum_1 - inv_V*np.sum(_w*z, axis=1, keepdims=True))
                 if z_loss_scale != 0:
                     loss += z_loss_scale * lse**2
 
@@ -462,7 +462,7 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # exp_shifted = exp(−row_max + z_j)
-                exp_shifted = -row_max + z
+                exp_shifted = z - row_max
                 np.exp(exp_shifted, out=exp_shifted)
                 # sum_exp = Σ_j exp_shifted
                 sum_exp = np.sum(exp_shifted, axis=1, keepdims=True)
@@ -483,11 +483,11 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
                 loss[...] = sum_1
                 if label_smoothing != 0:
-                    loss += label_smoothing * (inv_V*lse*sum_w - inv_V*np.sum(_w*z, axis=1, keepdims=True) - sum_1)
+                    loss += label_smoothing * (inv_V*lse*sum_w - sum_1 - inv_V*np.sum(_w*z, axis=1, keepdims=True))
                 if z_loss_scale != 0:
                     loss += z_loss_scale * lse**2
                 # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
-                dz[...] = prob*(inv_V_times_eps*sum_w - sum_t_times_w*label_smoothing + sum_t_times_w) - (inv_V_times_eps + (1 - label_smoothing)*t)*_w
+                dz[...] = prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) - ((1 - label_smoothing)*t + inv_V_times_eps)*_w
                 if z_loss_scale != 0:
                     dz += (2 * z_loss_scale) * (lse*prob)
                 dz *= _scale

@@ -101,7 +101,7 @@ def log_softmax(z):
                 # m_minus_z = −z_j + max_k z_k
                 m_minus_z = np.max(z, axis=1, keepdims=True) - z
                 # l_j = −log(Σ_k exp(z_k)) + z_j
-                l[...] = -m_minus_z - np.log(np.sum(np.exp(-m_minus_z), axis=1, keepdims=True))
+                l[...] = (-m_minus_z) - np.log(np.sum(np.exp(-m_minus_z), axis=1, keepdims=True))
 
     _in_parallel(_share, _rows, _V)
     l = _l.reshape(_shape)
@@ -146,9 +146,9 @@ def log_softmax_grad(z, g):
                 # sum_exp = Σ_j exp_shifted
                 sum_exp = np.sum(exp_shifted, axis=1, keepdims=True)
                 # l_j = −log(Σ_k exp(z_k)) + z_j
-                l[...] = -m_minus_z - np.log(sum_exp)
+                l[...] = (-m_minus_z) - np.log(sum_exp)
                 # Σ_i g_i ∂l_i/∂z_j = −Σ_i g_i·exp(z_j)/Σ_k exp(z_k) + g_j
-                dz[...] = -exp_shifted*np.sum(g, axis=1, keepdims=True)/sum_exp + g
+                dz[...] = g - exp_shifted*np.sum(g, axis=1, keepdims=True)/sum_exp
 
     _in_parallel(_share, _rows, _V)
     l = _l.reshape(_shape)

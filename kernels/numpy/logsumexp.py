@@ -89,7 +89,7 @@ def logsumexp(z):
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # L = log(Σ_k exp(z_k))
-                lse[...] = row_max + np.log(np.sum(np.exp(-row_max + z), axis=1, keepdims=True))
+                lse[...] = row_max + np.log(np.sum(np.exp(z - row_max), axis=1, keepdims=True))
 
     _in_parallel(_share, _rows, _V)
     lse = _lse.reshape(_shape[:-1])

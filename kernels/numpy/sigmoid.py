@@ -66,7 +66,7 @@ def sigmoid(z):
             # exp_neg_abs_z = exp(−|z|)
             exp_neg_abs_z = np.exp(-(np.abs(z)))
             # sig_abs_z = 1/(1 + exp_neg_abs_z)
-            sig_abs_z = 1/(exp_neg_abs_z + 1)
+            sig_abs_z = 1/(1 + exp_neg_abs_z)
             # z_nonneg = z ≥ 0
             z_nonneg = (z >= 0)
             # sig_neg_abs_z = exp_neg_abs_z·sig_abs_z

@@ -68,7 +68,7 @@ def sigmoid_mse(z, y):
             # exp_neg_abs_z = exp(−|z|)
             exp_neg_abs_z = np.exp(-(np.abs(z)))
             # sig_abs_z = 1/(1 + exp_neg_abs_z)
-            sig_abs_z = 1/(exp_neg_abs_z + 1)
+            sig_abs_z = 1/(1 + exp_neg_abs_z)
             # z_nonneg = z ≥ 0
             z_nonneg = (z >= 0)
             # sig_neg_abs_z = exp_neg_abs_z·sig_abs_z
@@ -76,7 +76,7 @@ def sigmoid_mse(z, y):
             # sig_z = {sig_abs_z if z_nonneg; sig_neg_abs_z otherwise}
             sig_z = np.where(z_nonneg, sig_abs_z, sig_neg_abs_z)
             # y_minus_sig_z = y − sig_z
-            y_minus_sig_z = -sig_z + y
+            y_minus_sig_z = y - sig_z
             # L = (y − σ(z))²
             np.square(y_minus_sig_z, out=L)
             # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)

@@ -98,7 +98,7 @@ def softmax(z):
                 _e = min(_i + _step, _hi)
                 z, p = _z[_i:_e], _p[_i:_e]
                 # exp_shifted = exp(−max_k z_k + z_j)
-                exp_shifted = -np.max(z, axis=1, keepdims=True) + z
+                exp_shifted = z - np.max(z, axis=1, keepdims=True)
                 np.exp(exp_shifted, out=exp_shifted)
                 # p_j = exp(z_j)/Σ_k exp(z_k)
                 p[...] = exp_shifted/np.sum(exp_shifted, axis=1, keepdims=True)
@@ -139,7 +139,7 @@ def softmax_grad(z, g):
                 _e = min(_i + _step, _hi)
                 z, g, p, dz = _z[_i:_e], _g[_i:_e], _p[_i:_e], _dz[_i:_e]
                 # exp_shifted = exp(−max_k z_k + z_j)
-                exp_shifted = -np.max(z, axis=1, keepdims=True) + z
+                exp_shifted = z - np.max(z, axis=1, keepdims=True)
                 np.exp(exp_shifted, out=exp_shifted)
                 # inv_sum = 1/Σ_j exp_shifted
                 inv_sum = 1/np.sum(exp_shifted, axis=1, keepdims=True)
@@ -148,7 +148,7 @@ def softmax_grad(z, g):
                 # p_j = exp(z_j)/Σ_k exp(z_k)
                 p[...] = prob
                 # Σ_i g_i ∂p_i/∂z_j = g_j·exp(z_j)/Σ_k exp(z_k) − Σ_i (g_i·exp(z_i))·exp(z_j)/Σ_k exp(z_k)²
-                dz[...] = prob*(-inv_sum*np.sum(exp_shifted*g, axis=1, keepdims=True) + g)
+                dz[...] = prob*(g - inv_sum*np.sum(exp_shifted*g, axis=1, keepdims=True))
 
     _in_parallel(_share, _rows, _V)
     p = _p.reshape(_shape)

@@ -148,7 +148,7 @@ def softmax_cross_entropy(z, r, reduction="mean", ignore_index=-100):
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
-                loss[...] = row_max + np.log(np.sum(np.exp(-row_max + z), axis=1, keepdims=True)) - np.take_along_axis(z, r, axis=1)
+                loss[...] = row_max + np.log(np.sum(np.exp(z - row_max), axis=1, keepdims=True)) - np.take_along_axis(z, r, axis=1)
                 if _ignored is not None:  # rows of class ignore_index count for nothing
                     _skip = _ignored[_i:_e]
                     loss[_skip] = 0

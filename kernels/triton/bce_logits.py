@@ -144,7 +144,7 @@ def _bce_logits_kernel(z_ptr, y_ptr, C_ptr, dC_dz_ptr, partial_ptr, count_ptr, n
     # exp_neg_abs_z = exp(−abs_z)
     exp_neg_abs_z = tl.exp(-(abs_z))
     # sig_abs_z = 1/(1 + exp_neg_abs_z)
-    sig_abs_z = 1.0 / (exp_neg_abs_z + 1.0)
+    sig_abs_z = 1.0 / (1.0 + exp_neg_abs_z)
     # z_nonneg = z ≥ 0
     z_nonneg = z >= 0.0
     # sig_neg_abs_z = exp_neg_abs_z·sig_abs_z
@@ -156,7 +156,7 @@ def _bce_logits_kernel(z_ptr, y_ptr, C_ptr, dC_dz_ptr, partial_ptr, count_ptr, n
     # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
     C = tl.where(y == 0.0, 0.0, y*_softplus(-z)) + tl.where(y == 1.0, 0.0, one_minus_y*_softplus(z))
     # dC_dz = ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
-    dC_dz = tl.where(log_three < -z, -y + tl.where(z_nonneg, sig_abs_z, sig_neg_abs_z), tl.where(z_gt_log_three, tl.where(z_gt_log_three, one_minus_y, 0.0) - tl.where(z_nonneg, sig_neg_abs_z, sig_abs_z), tl.where(abs_z <= log_three, 0.5 - y, 0.0) + _tanh(z/2.0)/2.0))
+    dC_dz = tl.where(log_three < -z, tl.where(z_nonneg, sig_abs_z, sig_neg_abs_z) - y, tl.where(z_gt_log_three, tl.where(z_gt_log_three, one_minus_y, 0.0) - tl.where(z_nonneg, sig_neg_abs_z, sig_abs_z), _tanh(z/2.0)/2.0 + tl.where(abs_z <= log_three, 0.5 - y, 0.0)))
     if WRITE_VALUE:
         tl.store(C_ptr + offs, C.to(C_ptr.dtype.element_ty), mask=mask)
     tl.store(dC_dz_ptr + offs, dC_dz.to(dC_dz_ptr.dtype.element_ty), mask=mask)

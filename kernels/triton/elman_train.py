@@ -209,7 +209,7 @@ def _elman_sigmoid_ce_kernel(x_ptr, r_ptr, order_ptr, lr_ptr, loss_ptr, Wi_ptr, 
                 zc = tl.where(cc[None, :] < C, zo, float("-inf"))
                 z_r = tl.sum(tl.where(cc[None, :] == r[:, None], zc, 0.0), axis=1)[:, None]  # z at the class r
                 ce_row_max = tl.max(zc, axis=1)[:, None]  # max_k z_k
-                ce_exp_shifted = tl.exp(-ce_row_max + zc)  # exp(−row_max + z_j)
+                ce_exp_shifted = tl.exp(zc - ce_row_max)  # exp(−row_max + z_j)
                 ce_sum_exp = tl.sum(ce_exp_shifted, axis=1)[:, None]  # Σ_j exp_shifted
                 # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, max-shift)
                 total += tl.sum(tl.sum(tl.where(scored[:, None], ce_row_max + tl.log(ce_sum_exp) - z_r, 0.0), axis=1), axis=0)

@@ -95,7 +95,7 @@ def _log_softmax_kernel(z_ptr, l_ptr, V, z_stride, l_stride, F64: tl.constexpr, 
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
         # s0 = Σ_j exp(−m + z_j)
-        s0 = tl.sum(tl.exp(-shift + zj), axis=0)
+        s0 = tl.sum(tl.exp(zj - shift), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
@@ -108,7 +108,7 @@ def _log_softmax_kernel(z_ptr, l_ptr, V, z_stride, l_stride, F64: tl.constexpr, 
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             # s0 = Σ_j exp(−m + z_j)
-            s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(-shift + zj), axis=0)
+            s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(zj - shift), axis=0)
             m = m_new
     # pass 2: the entries of the row
     if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
@@ -117,7 +117,7 @@ def _log_softmax_kernel(z_ptr, l_ptr, V, z_stride, l_stride, F64: tl.constexpr, 
         # m_minus_z = m − z_j
         m_minus_z = shift - zj
         # l_j = −log(Σ_k exp(z_k)) + z_j
-        l = -m_minus_z - tl.log(s0)
+        l = (-m_minus_z) - tl.log(s0)
         tl.store(l_row + idx, l.to(l_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
@@ -129,7 +129,7 @@ def _log_softmax_kernel(z_ptr, l_ptr, V, z_stride, l_stride, F64: tl.constexpr, 
             # m_minus_z = m − z_j
             m_minus_z = m - zj
             # l_j = −log(Σ_k exp(z_k)) + z_j
-            l = -m_minus_z - tl.log(s0)
+            l = (-m_minus_z) - tl.log(s0)
             tl.store(l_row + idx, l.to(l_ptr.dtype.element_ty), mask=idx < V)
 
 
@@ -175,7 +175,7 @@ def _log_softmax_grad_kernel(z_ptr, g_ptr, l_ptr, dz_ptr, V, z_stride, g_stride,
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
         # s0 = Σ_j exp(−m + z_j)
-        s0 = tl.sum(tl.exp(-shift + zj), axis=0)
+        s0 = tl.sum(tl.exp(zj - shift), axis=0)
         # s1 = Σ_j g_j
         s1 = tl.sum(tl.where(idx < V, gj, 0.0), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
@@ -194,7 +194,7 @@ def _log_softmax_grad_kernel(z_ptr, g_ptr, l_ptr, dz_ptr, V, z_stride, g_stride,
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             # s0 = Σ_j exp(−m + z_j)
-            s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(-shift + zj), axis=0)
+            s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(zj - shift), axis=0)
             # s1 = Σ_j g_j
             s1 = s1 + tl.sum(tl.where(idx < V, gj, 0.0), axis=0)
             m = m_new
@@ -211,10 +211,10 @@ def _log_softmax_grad_kernel(z_ptr, g_ptr, l_ptr, dz_ptr, V, z_stride, g_stride,
         # exp_shifted = exp(−m_minus_z)
         exp_shifted = tl.exp(-m_minus_z)
         # l_j = −log(Σ_k exp(z_k)) + z_j
-        l = -m_minus_z - tl.log(sum_exp)
+        l = (-m_minus_z) - tl.log(sum_exp)
         tl.store(l_row + idx, l.to(l_ptr.dtype.element_ty), mask=idx < V)
         # Σ_i g_i ∂l_i/∂z_j = −Σ_i g_i·exp(z_j)/Σ_k exp(z_k) + g_j
-        dz = -exp_shifted*inv_sum_exp*s1 + gj
+        dz = gj - exp_shifted*inv_sum_exp*s1
         tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
@@ -231,10 +231,10 @@ def _log_softmax_grad_kernel(z_ptr, g_ptr, l_ptr, dz_ptr, V, z_stride, g_stride,
             # exp_shifted = exp(−m_minus_z)
             exp_shifted = tl.exp(-m_minus_z)
             # l_j = −log(Σ_k exp(z_k)) + z_j
-            l = -m_minus_z - tl.log(sum_exp)
+            l = (-m_minus_z) - tl.log(sum_exp)
             tl.store(l_row + idx, l.to(l_ptr.dtype.element_ty), mask=idx < V)
             # Σ_i g_i ∂l_i/∂z_j = −Σ_i g_i·exp(z_j)/Σ_k exp(z_k) + g_j
-            dz = -exp_shifted*inv_sum_exp*s1 + gj
+            dz = gj - exp_shifted*inv_sum_exp*s1
             tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
 
 

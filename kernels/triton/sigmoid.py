@@ -103,7 +103,7 @@ def _sigmoid_kernel(z_ptr, a_ptr, da_dz_ptr, partial_ptr, count_ptr, n, divisor,
     # exp_neg_abs_z = exp(−|z|)
     exp_neg_abs_z = tl.exp(-(tl.abs(z)))
     # sig_abs_z = 1/(1 + exp_neg_abs_z)
-    sig_abs_z = 1.0 / (exp_neg_abs_z + 1.0)
+    sig_abs_z = 1.0 / (1.0 + exp_neg_abs_z)
     # z_nonneg = z ≥ 0
     z_nonneg = z >= 0.0
     # sig_neg_abs_z = exp_neg_abs_z·sig_abs_z

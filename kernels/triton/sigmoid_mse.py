@@ -106,7 +106,7 @@ def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, partial_ptr, count_ptr, 
     # exp_neg_abs_z = exp(−|z|)
     exp_neg_abs_z = tl.exp(-(tl.abs(z)))
     # sig_abs_z = 1/(1 + exp_neg_abs_z)
-    sig_abs_z = 1.0 / (exp_neg_abs_z + 1.0)
+    sig_abs_z = 1.0 / (1.0 + exp_neg_abs_z)
     # z_nonneg = z ≥ 0
     z_nonneg = z >= 0.0
     # sig_neg_abs_z = exp_neg_abs_z·sig_abs_z
@@ -114,7 +114,7 @@ def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, partial_ptr, count_ptr, 
     # sig_z = {sig_abs_z if z_nonneg; sig_neg_abs_z otherwise}
     sig_z = tl.where(z_nonneg, sig_abs_z, sig_neg_abs_z)
     # y_minus_sig_z = y − sig_z
-    y_minus_sig_z = -sig_z + y
+    y_minus_sig_z = y - sig_z
     # L = (y − σ(z))²
     L = (y_minus_sig_z * y_minus_sig_z)
     # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)

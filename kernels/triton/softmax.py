@@ -94,7 +94,7 @@ def _softmax_kernel(z_ptr, p_ptr, V, z_stride, p_stride, F64: tl.constexpr, BLOC
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
         # s0 = Σ_j exp(−m + z_j)
-        s0 = tl.sum(tl.exp(-shift + zj), axis=0)
+        s0 = tl.sum(tl.exp(zj - shift), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
@@ -107,14 +107,14 @@ def _softmax_kernel(z_ptr, p_ptr, V, z_stride, p_stride, F64: tl.constexpr, BLOC
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             # s0 = Σ_j exp(−m + z_j)
-            s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(-shift + zj), axis=0)
+            s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(zj - shift), axis=0)
             m = m_new
     # pass 2: the entries of the row
     if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
         # exp_shifted = exp(−m + z_j)
-        exp_shifted = tl.exp(-shift + zj)
+        exp_shifted = tl.exp(zj - shift)
         # p_j = exp(z_j)/Σ_k exp(z_k)
         p = exp_shifted/s0
         tl.store(p_row + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
@@ -126,7 +126,7 @@ def _softmax_kernel(z_ptr, p_ptr, V, z_stride, p_stride, F64: tl.constexpr, BLOC
             zj = z_next.to(acc)
             z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             # exp_shifted = exp(−m + z_j)
-            exp_shifted = tl.exp(-m + zj)
+            exp_shifted = tl.exp(zj - m)
             # p_j = exp(z_j)/Σ_k exp(z_k)
             p = exp_shifted/s0
             tl.store(p_row + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
@@ -174,9 +174,9 @@ def _softmax_grad_kernel(z_ptr, g_ptr, p_ptr, dz_ptr, V, z_stride, g_stride, p_s
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
         # s0 = Σ_j exp(−m + z_j)
-        s0 = tl.sum(tl.exp(-shift + zj), axis=0)
+        s0 = tl.sum(tl.exp(zj - shift), axis=0)
         # s1 = Σ_j g_j·exp(−m + z_j)
-        s1 = tl.sum(tl.exp(-shift + zj)*gj, axis=0)
+        s1 = tl.sum(tl.exp(zj - shift)*gj, axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
@@ -193,9 +193,9 @@ def _softmax_grad_kernel(z_ptr, g_ptr, p_ptr, dz_ptr, V, z_stride, g_stride, p_s
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             # s0 = Σ_j exp(−m + z_j)
-            s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(-shift + zj), axis=0)
+            s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(zj - shift), axis=0)
             # s1 = Σ_j g_j·exp(−m + z_j)
-            s1 = s1 * tl.exp(m - shift) + tl.sum(tl.exp(-shift + zj)*gj, axis=0)
+            s1 = s1 * tl.exp(m - shift) + tl.sum(tl.exp(zj - shift)*gj, axis=0)
             m = m_new
     # inv_sum = 1/Σ_j exp_shifted
     inv_sum = 1.0 / (s0)
@@ -204,14 +204,14 @@ def _softmax_grad_kernel(z_ptr, g_ptr, p_ptr, dz_ptr, V, z_stride, g_stride, p_s
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
         # exp_shifted = exp(−m + z_j)
-        exp_shifted = tl.exp(-shift + zj)
+        exp_shifted = tl.exp(zj - shift)
         # prob = exp_shifted·inv_sum
         prob = exp_shifted*inv_sum
         # p_j = exp(z_j)/Σ_k exp(z_k)
         p = prob
         tl.store(p_row + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
         # Σ_i g_i ∂p_i/∂z_j = g_j·exp(z_j)/Σ_k exp(z_k) − Σ_i (g_i·exp(z_i))·exp(z_j)/Σ_k exp(z_k)²
-        dz = prob*(-inv_sum*s1 + gj)
+        dz = prob*(gj - inv_sum*s1)
         tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
@@ -224,14 +224,14 @@ def _softmax_grad_kernel(z_ptr, g_ptr, p_ptr, dz_ptr, V, z_stride, g_stride, p_s
             gj = g_next.to(acc)
             g_next = tl.load(g_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             # exp_shifted = exp(−m + z_j)
-            exp_shifted = tl.exp(-m + zj)
+            exp_shifted = tl.exp(zj - m)
             # prob = exp_shifted·inv_sum
             prob = exp_shifted*inv_sum
             # p_j = exp(z_j)/Σ_k exp(z_k)
             p = prob
             tl.store(p_row + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
             # Σ_i g_i ∂p_i/∂z_j = g_j·exp(z_j)/Σ_k exp(z_k) − Σ_i (g_i·exp(z_i))·exp(z_j)/Σ_k exp(z_k)²
-            dz = prob*(-inv_sum*s1 + gj)
+            dz = prob*(gj - inv_sum*s1)
             tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
 
 

@@ -57,6 +57,21 @@ class ConditionalPrinting:
     def _print_Not(self, e):
         return f"~({self._print(e.args[0])})"
 
+    def _print_Add(self, e):
+        """A sum in SymPy's canonical order of its terms (a constant first), those with a minus
+        sign last: ``1 - x + log(t)`` as ``1 + log_t - x``, evaluated left to right, so that a
+        constant meets the term it cancels against before a small one is added (KL′ at t = 1/3:
+        ``1 + log(t)`` is exact by Sterbenz's lemma, ``log(t) - x`` first is not)."""
+        terms = sorted(e.args, key=lambda t: bool(t.could_extract_minus_sign()))
+        prec = PRECEDENCE["Add"]
+        out = self.parenthesize(terms[0], prec)
+        for t in terms[1:]:
+            if t.could_extract_minus_sign():
+                out += f" - {self.parenthesize(-t, prec, strict=True)}"
+            else:
+                out += f" + {self.parenthesize(t, prec)}"
+        return out
+
     def _print_Mul(self, e):
         """A product with its constant last: x·e^(−x²/2)·√2 as (x·e^(−x²/2))·1.414…, so that a
         constant > 1 never overflows x first into inf·0 = NaN where the rest underflows
