@@ -256,7 +256,6 @@ def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "r
 
 def _derive(args) -> int:
     from .curriculum import catalog
-    from .render import render
 
     if args.list:
         names = catalog()
@@ -271,7 +270,9 @@ def _derive(args) -> int:
     named = args.target in curriculum.ORDER and not (args.wrt or args.at or args.mode != "reverse")
     kind = args.format + ("stable" if args.stable else "")
     text = curriculum.cached_text(args.target, kind) if named else None
-    if text is None:
+    if text is None:  # only now the engine and the printers are loaded (tests/test_startup.py)
+        from .render import render
+
         with _limited(args), _progress(f"deriving {_short(args.target)}"):
             d = _resolve(args.target, args.wrt, args.at, args.mode)
             if args.stable:
