@@ -29,9 +29,9 @@ _LAZY = {
     "Derivation": (".derivation", "Derivation"), "Step": (".derivation", "Step"),
     "Section": (".derivation", "Section"), "Partial": (".derivation", "Partial"),
     "Name": (".derivation", "Name"),
-    "Program": (".engine", "Program"), "derive": (".engine", "derive"),
+    "Program": (".engine", "Program"),
     "sigmoid": (".functions", "sigmoid"), "relu": (".functions", "relu"),
-    "compile": (".codegen", "compile"), "compile_step": (".codegen", "compile_step"),
+    "compile_step": (".codegen", "compile_step"),
 }
 
 
@@ -81,6 +81,57 @@ class _Symnet(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _Symnet
+
+
+def derive(f, wrt=None, *, progress: bool | None = None, **options):
+    """Derive the gradient (or Jacobian) of ``f`` step by step: :func:`symnet.engine.derive`
+    (``f`` an expression, a sequence of them or a :class:`Program`; ``wrt``; the keywords
+    ``name``, ``title``, ``summary``, ``output``, ``mode`` and ``at``; see its docstring), with
+    a progress line.
+
+    ``progress``: None (default) shows ``symnet: deriving … N s`` on stderr after a second,
+    where stderr is a terminal or in a Jupyter notebook (tqdm's bar there); True shows it
+    anywhere; False never (see :mod:`symnet.progress`).
+
+    Raises:
+        ParseError: ``f`` is text the parser refuses.
+        DerivationError: a bad formula, ``wrt``, ``at`` or ``mode``, or a step that fails its check.
+        NotDifferentiableError: ``at`` sits where a requested derivative does not exist or a
+            value is undefined or not real.
+        LimitError: a value at the point is beyond the size limits of :mod:`symnet.bounds`.
+        SymnetError: ``progress`` is not None, True or False.
+    """
+    from .progress import check_setting, progress as _progress
+
+    check_setting(progress)
+    from .engine import derive as _derive
+
+    with _progress("deriving", progress):
+        return _derive(f, wrt, **options)
+
+
+def compile(derivation, backend: str = "numpy", *, progress: bool | None = None, **options):  # noqa: A001
+    """Generate and load a function computing the derivation's value and gradients:
+    :func:`symnet.codegen.compile` (``backend`` "numpy" or "triton"; the keywords ``value``,
+    ``gradients`` and ``name``; see its docstring), with a progress line.
+
+    ``progress``: None (default) shows ``symnet: generating BACKEND code … N s`` on stderr
+    after a second, where stderr is a terminal or in a Jupyter notebook (tqdm's bar there);
+    True shows it anywhere; False never (see :mod:`symnet.progress`).
+
+    Raises:
+        SymnetError: an unknown backend, not a Derivation (nor a row-wise function's name), a
+            derivation that cannot be generated, or ``progress`` not None, True or False.
+        InvalidNameError: ``name`` is not a name the generated module can use.
+        UnsafeCacheError: (triton) the cache folder is not the user's alone.
+    """
+    from .progress import check_setting, progress as _progress
+
+    check_setting(progress)
+    from .codegen import compile as _compile
+
+    with _progress(f"generating {backend} code" if isinstance(backend, str) else "generating code", progress):
+        return _compile(derivation, backend, **options)
 
 
 def get(name: str):

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import argparse
 import codecs
-import contextlib
 import re
 import sys
-import threading
 from pathlib import Path
 
 from . import __version__
@@ -171,35 +169,12 @@ def _parser() -> argparse.ArgumentParser:
 PROGRESS_AFTER_S = 1.0  # a task that takes longer shows a progress line on a terminal
 
 
-@contextlib.contextmanager
 def _progress(label: str, stream=None, after: float = PROGRESS_AFTER_S, every: float = 0.5):
-    """While the block runs longer than ``after`` seconds, show ``symnet: LABEL … N s`` on
-    stderr, drawn by tqdm (its ``delay``; an indeterminate bar of elapsed seconds, redrawn every
-    ``every`` seconds) and erased at the end; only where stderr is a terminal, so pipes, files
-    and tests see nothing."""
-    stream = sys.stderr if stream is None else stream
-    isatty = getattr(stream, "isatty", None)
-    if not (isatty and isatty()):
-        yield
-        return
-    from tqdm import tqdm
+    """``symnet: LABEL … N s`` on stderr while a block runs longer than ``after`` seconds, only
+    where stderr is a terminal (:func:`symnet.progress.progress`, shared with the Python API)."""
+    from .progress import progress
 
-    bar = tqdm(desc=f"symnet: {label}", bar_format="{desc} … {elapsed_s:.0f} s", file=stream, delay=after,
-               mininterval=every, leave=False, dynamic_ncols=False)
-    done = threading.Event()
-
-    def tick():  # a block of SymPy work calls nothing back: the elapsed time is redrawn from here
-        while not done.wait(every):
-            bar.update(0)
-
-    thread = threading.Thread(target=tick, name="symnet-progress", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        done.set()
-        thread.join()
-        bar.close()
+    return progress(label, None, stream, after, every)
 
 
 def _limited(args):
