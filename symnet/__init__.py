@@ -136,14 +136,16 @@ def compile(derivation, backend: str = "numpy", *, progress: bool | None = None,
 
 def get(name: str):
     """The named curriculum derivation (see :func:`catalog` for the names), a
-    :class:`~symnet.derivation.Derivation`.
+    :class:`~symnet.derivation.Derivation`: built once, then kept in memory and in symnet's
+    private disk cache (see :mod:`symnet.curriculum`), so a later process loads it in
+    milliseconds instead of building it again (``SYMNET_NO_DISK_CACHE=1``: always build).
 
     Raises:
         UnknownNameError: no derivation has that name (the message suggests a close one).
     """
-    from .curriculum import get as _get
+    from .curriculum import get_stored
 
-    return _get(name)
+    return get_stored(name)
 
 
 def catalog() -> dict:

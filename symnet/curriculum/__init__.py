@@ -5,22 +5,28 @@ Each block module registers builders with :func:`register`; a builder runs the e
 :class:`~symnet.derivation.Derivation`. Builders run on first use and are cached, in
 memory and on disk.
 
-The disk cache: a named derivation does not depend on anything the user gives, so its
-printout (per format) is kept in ``<cache>/derivations/`` (the private folder of
-:mod:`symnet.cache`: created 0700, refused unless it is the user's alone), keyed by symnet's
-version and a hash of symnet's source files: any change to symnet makes a fresh key, and
-files of other keys are deleted when a new one is written. A repeated ``symnet derive NAME``
-then prints the stored text instead of building (and checking) the derivation again.
+The disk cache: a named derivation does not depend on anything the user gives, so it is kept
+in ``<cache>/derivations/`` (the private folder of :mod:`symnet.cache`: created 0700, refused
+unless it is the user's alone), keyed by symnet's version, a hash of symnet's source files and
+SymPy's version: any change makes a fresh key, and files of other keys are deleted when a new
+one is written. Each file starts with a line holding the SHA-256 of the rest, written
+atomically (a temporary file, fsync, rename); a garbled or truncated file is built again.
 
-What is stored is the printed text, not the Derivation object: plain UTF-8 that is read and
-printed, never executed or parsed, so a planted file could at worst change what is printed,
-and even that is prevented by reading only a regular file owned by the user that neither
-group nor others can write, in a folder that passes :mod:`symnet.cache`'s checks (opened
-through checked descriptors, no symbolic links followed). Pickling the Derivation was tried
-and rejected: unpickling runs code (acceptable only behind those checks), and SymPy rebuilds
-each object through its constructor, so the unevaluated forms a printout shows (3 + 2,
-2·(θ − 3), a Σ of 1·e^z) do not come back as they were built. Python's ``symnet.get(NAME)``
-builds the derivation once per process (memory cache).
+* ``symnet derive NAME`` keeps the printout (per format): plain UTF-8 that is read and printed,
+  never executed or parsed; a repeated command prints it without loading SymPy or the engine.
+* ``symnet.get(NAME)`` (:func:`get_stored`) keeps the Derivation itself
+  (:mod:`symnet.curriculum._store`): SymPy's own pickling rebuilds every object through its
+  constructor, which evaluates (3 + 2, 2·(θ − 3), a Σ of 1·e^z come back changed) and loses a
+  ``Name``'s spelling, so each object is stored as its class and arguments and rebuilt without
+  evaluation; a derivation is stored only if it comes back exactly (compared object by object
+  with ``sympy.srepr``), and the loader calls nothing but those rebuilders
+  (``tests/test_startup.py`` checks that every named derivation prints the same, in every
+  format, loaded in a fresh process).
+
+A planted file could at worst change what is printed, and even that is prevented by reading
+only a regular file owned by the user that neither group nor others can write, in a folder
+that passes :mod:`symnet.cache`'s checks (opened through checked descriptors, no symbolic
+links followed). The in-memory caches keep each derivation once per process.
 """
 from __future__ import annotations
 
@@ -71,6 +77,12 @@ def catalog() -> dict[str, str]:
 
 @lru_cache(maxsize=None)
 def get(name: str) -> Derivation:
+    """The named derivation, built on first use in this process (the command line's path:
+    it keeps printouts, not derivations, on disk).
+
+    Raises:
+        UnknownNameError: no derivation has that name (the message suggests a close one).
+    """
     import dataclasses
     import difflib
 
@@ -84,6 +96,21 @@ def get(name: str) -> Derivation:
     return dataclasses.replace(d, name=name, summary=d.summary or summary)
 
 
+@lru_cache(maxsize=None)
+def get_stored(name: str) -> Derivation:
+    """The named derivation for ``symnet.get``: from the disk cache (:func:`cached_derivation`),
+    else built by :func:`get` and stored there (:func:`store_derivation`); once per process.
+
+    Raises:
+        UnknownNameError: no derivation has that name (the message suggests a close one).
+    """
+    d = cached_derivation(name)
+    if d is None:
+        d = get(name)
+        store_derivation(name, d)
+    return d
+
+
 # ---------------------------------------------------------------- the disk cache
 
 DISK_CACHE = "derivations"  # the subfolder of symnet's cache folder
@@ -92,7 +119,13 @@ _DISK_ENV = "SYMNET_NO_DISK_CACHE"  # set (to anything) to build every derivatio
 
 @lru_cache(maxsize=None)
 def cache_key() -> str:
-    """symnet's version and a hash of its source files (paths and contents)."""
+    """symnet's version and a hash of its source files (paths and contents) and of SymPy's
+    version file (what is printed, and how a stored derivation is rebuilt, depend on it).
+
+    Reading and hashing the ~1 MB of sources takes ~2 ms (measured), so a changed file always
+    gives a new key (no mtimes are trusted); SymPy's version is found without importing it."""
+    import importlib.util
+
     from .. import __version__
 
     root = Path(__file__).resolve().parents[1]
@@ -100,6 +133,9 @@ def cache_key() -> str:
     for path in sorted(root.rglob("*.py")):
         digest.update(str(path.relative_to(root)).encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
+    spec = importlib.util.find_spec("sympy")
+    release = Path(spec.origin).with_name("release.py") if spec and spec.origin else None
+    digest.update(b"sympy\0" + (release.read_bytes() if release and release.is_file() else b"?"))
     return f"{__version__}-{digest.hexdigest()[:20]}"
 
 
@@ -159,6 +195,50 @@ def store_text(name: str, fmt: str, text: str) -> None:
     _save(text_filename(name, fmt), text_bytes(text))
 
 
+def cached_derivation(name: str) -> Derivation | None:
+    """The named derivation ``name`` from the disk cache (written by :func:`store_derivation`),
+    or None: missing, refused (see :func:`_read`), garbled (its SHA-256 differs) or not one
+    :mod:`symnet.curriculum._store` rebuilds; the caller then builds it again."""
+    if os.environ.get(_DISK_ENV) or name not in ORDER:
+        return None
+    data = _read(derivation_filename(name))
+    if data is None:
+        return None
+    header, _, body = data.partition(b"\n")
+    if header != _PICKLE_HEADER + hashlib.sha256(body).hexdigest().encode():
+        return None
+    from . import _store
+
+    try:
+        d = _store.loads(body)
+    except _store.UnfaithfulError:
+        return None
+    return d if d.name == name else None
+
+
+def store_derivation(name: str, d: Derivation) -> None:
+    """Keep the built derivation ``name`` for :func:`cached_derivation`, if it comes back exactly
+    as it is (:func:`symnet.curriculum._store.same`); else nothing is stored."""
+    if os.environ.get(_DISK_ENV) or name not in ORDER:
+        return
+    from . import _store
+
+    try:
+        body = _store.dumps(d)
+        if not _store.same(_store.loads(body), d):
+            return
+    except _store.UnfaithfulError:
+        return
+    _save(derivation_filename(name), _PICKLE_HEADER + hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+
+
+_PICKLE_HEADER = b"symnet derivation pickle sha256="
+
+
+def derivation_filename(name: str) -> str:
+    return f"{name}-{cache_key()}.pickle"
+
+
 def text_bytes(text: str) -> bytes:
     """A printout as its cache file holds it: a line with its SHA-256, then the UTF-8 text."""
     body = text.encode("utf-8")
@@ -186,8 +266,8 @@ def _save(filename: str, data: bytes) -> None:
         cache._write(folder_fd, filename, data)
         current = f"-{cache_key()}."
         with os.scandir(folder_fd) as entries:
-            stale = [e.name for e in entries
-                     if e.name.endswith(".txt") and not e.name.startswith(".") and current not in e.name]
+            stale = [e.name for e in entries if e.name.endswith((".txt", ".pickle"))
+                     and not e.name.startswith(".") and current not in e.name]
         for old in stale:
             cache._unlink(folder_fd, old)
     except OSError as exc:
