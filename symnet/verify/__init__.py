@@ -5,6 +5,7 @@
 * :mod:`symnet.verify.evaluate`: a formula in mpmath (the reference) and in torch (autograd of the
   formula as written);
 * :mod:`symnet.verify.measure`: the ULP tables (:func:`verify`);
+* :mod:`symnet.verify.budget`: the wall-clock budget (``--timeout``, ``timeout=``);
 * :mod:`symnet.verify.hazard`: the measured hazard report of ``symnet derive FORMULA --stable``;
 * :mod:`symnet.verify.kernels`, :mod:`symnet.verify.kernels_triton`: ``symnet verify`` with no
   formula, every committed kernel against its formula.
@@ -15,9 +16,10 @@ does not load the others. The derivation step checker that was ``symnet.verify``
 """
 import importlib
 
-__all__ = ["verify", "Report", "Cell", "BOUNDS"]
+__all__ = ["verify", "Report", "Cell", "BOUNDS", "VerifyTimeoutError"]
 
-_LAZY = {"verify": ".measure", "Report": ".measure", "Cell": ".measure", "BOUNDS": ".spec"}
+_LAZY = {"verify": ".measure", "Report": ".measure", "Cell": ".measure", "BOUNDS": ".spec",
+         "VerifyTimeoutError": ".budget"}
 
 
 def __getattr__(name: str):
