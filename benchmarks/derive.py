@@ -1,6 +1,6 @@
 """Derivation speed: named derivations from the command line, written-out networks, compile.
 
-    python3 benchmarks/derive.py [--layers 4] [--skip-compile] [--json FILE]
+    python3 benchmarks/derive.py [--layers 4] [--skip-compile] [--only-named] [--json FILE]
 
 Prints, all measured in the same run on this machine:
 
@@ -8,6 +8,8 @@ Prints, all measured in the same run on this machine:
    derivation, first with an empty disk cache (it builds the derivation and stores its
    printout), then again (best of 3; it prints the stored text), beside the cold time of ``python -c "import sympy"``; goal: every
    named derivation within 1.5× ``import sympy`` after its first build;
+1b. the cold time of ``symnet.get(NAME)`` from Python (a fresh process each: the whole process,
+   and inside it ``import symnet`` + ``get``), first with an empty disk cache, then again;
 2. ``symnet.derive`` of written-out networks of 1…N sigmoid layers (2 inputs, 2 units a
    layer, one output unit) beside ``sympy.diff`` (every parameter) + ``sympy.cse`` of the same
    expression, the ratio, and the growth exponent of the derive time fitted against the size
@@ -50,6 +52,23 @@ def cold(args: list[str], env: dict, repeat: int = 1) -> float:
         subprocess.run(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
         best = min(best, time.perf_counter() - start)
     return best
+
+
+_GET = "import sys, time; start = time.perf_counter(); import symnet; symnet.get(sys.argv[1]); print(time.perf_counter() - start)"
+
+
+def python_get(env: dict) -> list[dict]:
+    """``symnet.get(NAME)`` in a fresh process, whole process (wall) and inside it (import symnet
+    + get): first with an empty disk cache, then again (best of 3)."""
+    rows = []
+    for name in names():
+        args = [sys.executable, "-c", _GET, name]
+        first = cold(args, env)
+        again = cold(args, env, repeat=3)
+        inside = min(float(subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True,
+                                          check=True).stdout) for _ in range(3))
+        rows.append({"name": name, "first_s": first, "cached_s": again, "cached_inside_s": inside})
+    return rows
 
 
 def network(layers: int, width: int = 2, n_in: int = 2) -> sp.Expr:
@@ -135,6 +154,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--skip-compile", action="store_true")
+    parser.add_argument("--only-named", action="store_true", help="parts 1 and 1b only")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     env = dict(os.environ, SYMNET_CACHE=tempfile.mkdtemp(prefix="symnet-bench-"), PYTHONPATH=str(ROOT))
@@ -159,23 +179,35 @@ def main() -> int:
     print(f"   goal ≤ 1.5×: worst {worst['name']} {worst['ratio']:.2f}× "
           f"({'met' if worst['ratio'] <= 1.5 else 'not met'})")
 
-    print("\n2. written-out sigmoid networks (2 inputs, 2 units a layer): symnet.derive vs sympy.diff + cse")
-    print(f"   {'layers':>6}{'graph nodes':>13}{'gradient ops':>14}{'derive':>10}{'diff+cse':>10}{'ratio':>8}")
-    report["networks"] = networks(args.layers)
-    for r in report["networks"]:
-        print(f"   {r['layers']:>6}{r['graph_nodes']:>13}{r['expanded_gradient_ops']:>14}{r['derive_s']:>9.2f}s"
-              f"{r['diff_cse_s']:>9.2f}s{r['ratio']:>7.1f}×")
-    rows = [r for r in report["networks"] if r["layers"] >= 2]
-    if len(rows) >= 2:
-        report["derive_exponent_vs_graph_nodes"] = fit_exponent([r["graph_nodes"] for r in rows],
-                                                                 [r["derive_s"] for r in rows])
-        report["gradient_ops_exponent_vs_graph_nodes"] = fit_exponent([r["graph_nodes"] for r in rows],
-                                                                       [r["expanded_gradient_ops"] for r in rows])
-        print(f"   derive time ~ nodes^{report['derive_exponent_vs_graph_nodes']:.2f} (layers ≥ 2); "
-              f"the written-out gradient grows ~ nodes^{report['gradient_ops_exponent_vs_graph_nodes']:.2f}")
-    last = report["networks"][-1]
-    print(f"   goal ≤ 5× at 4 layers: {last['layers']} layers {last['ratio']:.1f}× "
-          f"({'met' if last['ratio'] <= 5 else 'not met'})")
+    print("\n1b. symnet.get(NAME) from Python, fresh process each (its own disk cache)")
+    print(f"   {'name':<24}{'first build':>12}{'cached':>10}{'cached/sympy':>14}{'in-process':>12}")
+    get_env = dict(env, SYMNET_CACHE=tempfile.mkdtemp(prefix="symnet-bench-get-"))
+    report["python_get"] = python_get(get_env)
+    for r in report["python_get"]:
+        r["ratio"] = r["cached_s"] / sympy_s
+        print(f"   {r['name']:<24}{r['first_s']:>11.2f}s{r['cached_s']:>9.2f}s{r['ratio']:>13.2f}×"
+              f"{r['cached_inside_s']:>11.2f}s")
+
+    if args.only_named:
+        args.skip_compile = True
+    else:
+        print("\n2. written-out sigmoid networks (2 inputs, 2 units a layer): symnet.derive vs sympy.diff + cse")
+        print(f"   {'layers':>6}{'graph nodes':>13}{'gradient ops':>14}{'derive':>10}{'diff+cse':>10}{'ratio':>8}")
+        report["networks"] = networks(args.layers)
+        for r in report["networks"]:
+            print(f"   {r['layers']:>6}{r['graph_nodes']:>13}{r['expanded_gradient_ops']:>14}{r['derive_s']:>9.2f}s"
+                  f"{r['diff_cse_s']:>9.2f}s{r['ratio']:>7.1f}×")
+        rows = [r for r in report["networks"] if r["layers"] >= 2]
+        if len(rows) >= 2:
+            report["derive_exponent_vs_graph_nodes"] = fit_exponent([r["graph_nodes"] for r in rows],
+                                                                     [r["derive_s"] for r in rows])
+            report["gradient_ops_exponent_vs_graph_nodes"] = fit_exponent([r["graph_nodes"] for r in rows],
+                                                                           [r["expanded_gradient_ops"] for r in rows])
+            print(f"   derive time ~ nodes^{report['derive_exponent_vs_graph_nodes']:.2f} (layers ≥ 2); "
+                  f"the written-out gradient grows ~ nodes^{report['gradient_ops_exponent_vs_graph_nodes']:.2f}")
+        last = report["networks"][-1]
+        print(f"   goal ≤ 5× at 4 layers: {last['layers']} layers {last['ratio']:.1f}× "
+              f"({'met' if last['ratio'] <= 5 else 'not met'})")
 
     if not args.skip_compile:
         print(f"\n3. symnet.compile (numpy), fresh process each, limit {COMPILE_LIMIT_S} s")

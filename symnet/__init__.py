@@ -1,10 +1,18 @@
-"""symnet: neural-network gradients derived symbolically, printed step by step."""
-from .derivation import Derivation, Name, Partial, Section, Step
-from .engine import Program, derive
+"""symnet: neural-network gradients derived symbolically, printed step by step.
+
+``import symnet`` loads only this module and :mod:`symnet.errors`: every other public name
+(``Derivation``, ``derive``, ``sigmoid``, ``verify``, ...) loads its module on first use
+(PEP 562), so ``symnet derive NAME`` can print a stored printout without loading SymPy, NumPy
+or the engine (see ``tests/test_startup.py``).
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+
 from .errors import (DerivationError, LimitError, NotDifferentiableError, ParseError, SymnetError,
                      UnknownNameError)
-from .functions import relu, sigmoid
-from .verify import verify  # the function; its package's modules are symnet.verify.*
 
 __version__ = "0.1.0"
 
@@ -16,22 +24,128 @@ __all__ = [
     "LimitError",
 ]
 
+# public name -> (module, attribute): loaded on first use
+_LAZY = {
+    "Derivation": (".derivation", "Derivation"), "Step": (".derivation", "Step"),
+    "Section": (".derivation", "Section"), "Partial": (".derivation", "Partial"),
+    "Name": (".derivation", "Name"),
+    "Program": (".engine", "Program"),
+    "sigmoid": (".functions", "sigmoid"), "relu": (".functions", "relu"),
+    "compile_step": (".codegen", "compile_step"),
+}
+
 
 def __getattr__(name: str):
-    """``compile`` and ``compile_step`` load the code generator on first use, so that
-    ``import symnet`` (and ``symnet derive``) does not pay for it."""
-    if name in ("compile", "compile_step"):
-        from . import codegen
-
-        return getattr(codegen, name)
+    """The public names of :data:`_LAZY` from their modules, and symnet's subpackages
+    (``symnet.codegen``), each loaded on first use."""
+    if name in _LAZY:
+        module, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(module, __name__), attribute)
+        globals()[name] = value  # later uses find it directly
+        return value
+    if not name.startswith("_"):
+        try:
+            return importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
     raise AttributeError(f"module 'symnet' has no attribute {name!r}")
 
 
-def get(name: str) -> Derivation:
-    """The named curriculum derivation (see :func:`catalog` for the names)."""
-    from .curriculum import get as _get
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
 
-    return _get(name)
+
+class _Symnet(types.ModuleType):
+    """``symnet.verify`` is the function :func:`symnet.verify.measure.verify`, loaded on first
+    use, even after the package of the same name (``symnet.verify.spec`` ...) was imported: the
+    import system's ``symnet.verify = <package>`` is ignored (the package is in ``sys.modules``)."""
+
+    @property
+    def verify(self):
+        override = self.__dict__.get("_verify_override")
+        if override is not None:
+            return override
+        from .verify.measure import verify
+
+        return verify
+
+    @verify.setter
+    def verify(self, value):  # a test's monkeypatch replaces the function; the package import is ignored
+        if not (isinstance(value, types.ModuleType) and value.__name__ == f"{__name__}.verify"):
+            self.__dict__["_verify_override"] = value
+
+    @verify.deleter
+    def verify(self):
+        self.__dict__.pop("_verify_override", None)
+
+
+sys.modules[__name__].__class__ = _Symnet
+
+
+def derive(f, wrt=None, *, progress: bool | None = None, **options):
+    """Derive the gradient (or Jacobian) of ``f`` step by step: :func:`symnet.engine.derive`
+    (``f`` an expression, a sequence of them or a :class:`Program`; ``wrt``; the keywords
+    ``name``, ``title``, ``summary``, ``output``, ``mode`` and ``at``; see its docstring), with
+    a progress line.
+
+    ``progress``: None (default) shows ``symnet: deriving … N s`` on stderr after a second,
+    where stderr is a terminal or in a Jupyter notebook (tqdm's bar there); True shows it
+    anywhere; False never (see :mod:`symnet.progress`).
+
+    Raises:
+        ParseError: ``f`` is text the parser refuses.
+        DerivationError: a bad formula, ``wrt``, ``at`` or ``mode``, or a step that fails its check.
+        NotDifferentiableError: ``at`` sits where a requested derivative does not exist or a
+            value is undefined or not real.
+        LimitError: a value at the point is beyond the size limits of :mod:`symnet.bounds`.
+        SymnetError: ``progress`` is not None, True or False.
+    """
+    from .progress import check_setting, progress as _progress
+
+    check_setting(progress)
+    from .engine import derive as _derive
+
+    with _progress("deriving", progress):
+        return _derive(f, wrt, **options)
+
+
+def compile(derivation, backend: str = "numpy", *, progress: bool | None = None, **options):  # noqa: A001
+    """Generate and load a function computing the derivation's value and gradients:
+    :func:`symnet.codegen.compile` (``backend`` "numpy" or "triton"; the keywords ``value``,
+    ``gradients`` and ``name``; see its docstring), with a progress line.
+
+    ``progress``: None (default) shows ``symnet: generating BACKEND code … N s`` on stderr
+    after a second, where stderr is a terminal or in a Jupyter notebook (tqdm's bar there);
+    True shows it anywhere; False never (see :mod:`symnet.progress`).
+
+    Raises:
+        SymnetError: an unknown backend, not a Derivation (nor a row-wise function's name), a
+            derivation that cannot be generated, or ``progress`` not None, True or False.
+        InvalidNameError: ``name`` is not a name the generated module can use.
+        UnsafeCacheError: (triton) the cache folder is not the user's alone.
+    """
+    from .progress import check_setting, progress as _progress
+
+    check_setting(progress)
+    from .codegen import compile as _compile
+
+    with _progress(f"generating {backend} code" if isinstance(backend, str) else "generating code", progress):
+        return _compile(derivation, backend, **options)
+
+
+def get(name: str):
+    """The named curriculum derivation (see :func:`catalog` for the names), a
+    :class:`~symnet.derivation.Derivation`: built once, then kept in memory and in symnet's
+    private disk cache (see :mod:`symnet.curriculum`), so a later process loads it in
+    milliseconds instead of building it again (``SYMNET_NO_DISK_CACHE=1``: always build).
+
+    Raises:
+        UnknownNameError: no derivation has that name (the message suggests a close one).
+    """
+    from .curriculum import get_stored
+
+    return get_stored(name)
 
 
 def catalog() -> dict:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
 import time
 import warnings
@@ -144,6 +143,8 @@ def _check(st: os.stat_result, shown: Path) -> None:
 def _write(folder_fd: int, filename: str, data: bytes) -> None:
     if _same(folder_fd, filename, data):
         return
+    import secrets  # here: a cached printout's read path does not load it
+
     temporary = f".{filename}.{secrets.token_hex(8)}.tmp"
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666,
                  dir_fd=folder_fd)  # 0o666 less the umask, as any file the user creates

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import argparse
 import codecs
-import contextlib
 import re
 import sys
-import threading
 from pathlib import Path
 
 from . import __version__
@@ -174,35 +172,12 @@ def _parser() -> argparse.ArgumentParser:
 PROGRESS_AFTER_S = 1.0  # a task that takes longer shows a progress line on a terminal
 
 
-@contextlib.contextmanager
 def _progress(label: str, stream=None, after: float = PROGRESS_AFTER_S, every: float = 0.5):
-    """While the block runs longer than ``after`` seconds, show ``symnet: LABEL … N s`` on
-    stderr, drawn by tqdm (its ``delay``; an indeterminate bar of elapsed seconds, redrawn every
-    ``every`` seconds) and erased at the end; only where stderr is a terminal, so pipes, files
-    and tests see nothing."""
-    stream = sys.stderr if stream is None else stream
-    isatty = getattr(stream, "isatty", None)
-    if not (isatty and isatty()):
-        yield
-        return
-    from tqdm import tqdm
+    """``symnet: LABEL … N s`` on stderr while a block runs longer than ``after`` seconds, only
+    where stderr is a terminal (:func:`symnet.progress.progress`, shared with the Python API)."""
+    from .progress import progress
 
-    bar = tqdm(desc=f"symnet: {label}", bar_format="{desc} … {elapsed_s:.0f} s", file=stream, delay=after,
-               mininterval=every, leave=False, dynamic_ncols=False)
-    done = threading.Event()
-
-    def tick():  # a block of SymPy work calls nothing back: the elapsed time is redrawn from here
-        while not done.wait(every):
-            bar.update(0)
-
-    thread = threading.Thread(target=tick, name="symnet-progress", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        done.set()
-        thread.join()
-        bar.close()
+    return progress(label, None, stream, after, every)
 
 
 def _limited(args):
@@ -259,7 +234,6 @@ def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "r
 
 def _derive(args) -> int:
     from .curriculum import catalog
-    from .render import render
 
     if args.list:
         names = catalog()
@@ -274,7 +248,9 @@ def _derive(args) -> int:
     named = args.target in curriculum.ORDER and not (args.wrt or args.at or args.mode != "reverse")
     kind = args.format + ("stable" if args.stable else "")
     text = curriculum.cached_text(args.target, kind) if named else None
-    if text is None:
+    if text is None:  # only now the engine and the printers are loaded (tests/test_startup.py)
+        from .render import render
+
         with _limited(args), _progress(f"deriving {_short(args.target)}"):
             d = _resolve(args.target, args.wrt, args.at, args.mode)
             if args.stable:

@@ -5,40 +5,43 @@ Each block module registers builders with :func:`register`; a builder runs the e
 :class:`~symnet.derivation.Derivation`. Builders run on first use and are cached, in
 memory and on disk.
 
-The disk cache: a named derivation does not depend on anything the user gives, so its
-printout (per format) is kept in ``<cache>/derivations/`` (the private folder of
-:mod:`symnet.cache`: created 0700, refused unless it is the user's alone), keyed by symnet's
-version and a hash of symnet's source files: any change to symnet makes a fresh key, and
-files of other keys are deleted when a new one is written. A repeated ``symnet derive NAME``
-then prints the stored text instead of building (and checking) the derivation again.
+The disk cache: a named derivation does not depend on anything the user gives, so it is kept
+in ``<cache>/derivations/`` (the private folder of :mod:`symnet.cache`: created 0700, refused
+unless it is the user's alone), keyed by symnet's version, a hash of symnet's source files and
+SymPy's version: any change makes a fresh key, and files of other keys are deleted when a new
+one is written. Each file starts with a line holding the SHA-256 of the rest, written
+atomically (a temporary file, fsync, rename); a garbled or truncated file is built again.
 
-What is stored is the printed text, not the Derivation object: plain UTF-8 that is read and
-printed, never executed or parsed, so a planted file could at worst change what is printed,
-and even that is prevented by reading only a regular file owned by the user that neither
-group nor others can write, in a folder that passes :mod:`symnet.cache`'s checks (opened
-through checked descriptors, no symbolic links followed). Pickling the Derivation was tried
-and rejected: unpickling runs code (acceptable only behind those checks), and SymPy rebuilds
-each object through its constructor, so the unevaluated forms a printout shows (3 + 2,
-2·(θ − 3), a Σ of 1·e^z) do not come back as they were built. Python's ``symnet.get(NAME)``
-builds the derivation once per process (memory cache).
+* ``symnet derive NAME`` keeps the printout (per format): plain UTF-8 that is read and printed,
+  never executed or parsed; a repeated command prints it without loading SymPy or the engine.
+* ``symnet.get(NAME)`` (:func:`get_stored`) keeps the Derivation itself
+  (:mod:`symnet.curriculum._store`): SymPy's own pickling rebuilds every object through its
+  constructor, which evaluates (3 + 2, 2·(θ − 3), a Σ of 1·e^z come back changed) and loses a
+  ``Name``'s spelling, so each object is stored as its class and arguments and rebuilt without
+  evaluation; a derivation is stored only if it comes back exactly (compared object by object
+  with ``sympy.srepr``), and the loader calls nothing but those rebuilders
+  (``tests/test_startup.py`` checks that every named derivation prints the same, in every
+  format, loaded in a fresh process).
+
+A planted file could at worst change what is printed, and even that is prevented by reading
+only a regular file owned by the user that neither group nor others can write, in a folder
+that passes :mod:`symnet.cache`'s checks (opened through checked descriptors, no symbolic
+links followed). The in-memory caches keep each derivation once per process.
 """
 from __future__ import annotations
 
-import dataclasses
-import difflib
 import hashlib
 import os
 import stat
 import warnings
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable
 
-import sympy as sp
+if TYPE_CHECKING:
+    from ..derivation import Derivation
 
-from ..derivation import Derivation, Section, Step
 from ..errors import UnknownNameError
-from ..stepcheck import check_equal
 
 __all__ = ["register", "get", "catalog", "names", "claim", "with_sections", "compose", "forward_section"]
 
@@ -74,6 +77,15 @@ def catalog() -> dict[str, str]:
 
 @lru_cache(maxsize=None)
 def get(name: str) -> Derivation:
+    """The named derivation, built on first use in this process (the command line's path:
+    it keeps printouts, not derivations, on disk).
+
+    Raises:
+        UnknownNameError: no derivation has that name (the message suggests a close one).
+    """
+    import dataclasses
+    import difflib
+
     _load()
     if name not in _BUILDERS:
         close = difflib.get_close_matches(name, list(_BUILDERS), n=1)
@@ -84,6 +96,21 @@ def get(name: str) -> Derivation:
     return dataclasses.replace(d, name=name, summary=d.summary or summary)
 
 
+@lru_cache(maxsize=None)
+def get_stored(name: str) -> Derivation:
+    """The named derivation for ``symnet.get``: from the disk cache (:func:`cached_derivation`),
+    else built by :func:`get` and stored there (:func:`store_derivation`); once per process.
+
+    Raises:
+        UnknownNameError: no derivation has that name (the message suggests a close one).
+    """
+    d = cached_derivation(name)
+    if d is None:
+        d = get(name)
+        store_derivation(name, d)
+    return d
+
+
 # ---------------------------------------------------------------- the disk cache
 
 DISK_CACHE = "derivations"  # the subfolder of symnet's cache folder
@@ -92,7 +119,13 @@ _DISK_ENV = "SYMNET_NO_DISK_CACHE"  # set (to anything) to build every derivatio
 
 @lru_cache(maxsize=None)
 def cache_key() -> str:
-    """symnet's version and a hash of its source files (paths and contents)."""
+    """symnet's version and a hash of its source files (paths and contents) and of SymPy's
+    version file (what is printed, and how a stored derivation is rebuilt, depend on it).
+
+    Reading and hashing the ~1 MB of sources takes ~2 ms (measured), so a changed file always
+    gives a new key (no mtimes are trusted); SymPy's version is found without importing it."""
+    import importlib.util
+
     from .. import __version__
 
     root = Path(__file__).resolve().parents[1]
@@ -100,6 +133,9 @@ def cache_key() -> str:
     for path in sorted(root.rglob("*.py")):
         digest.update(str(path.relative_to(root)).encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
+    spec = importlib.util.find_spec("sympy")
+    release = Path(spec.origin).with_name("release.py") if spec and spec.origin else None
+    digest.update(b"sympy\0" + (release.read_bytes() if release and release.is_file() else b"?"))
     return f"{__version__}-{digest.hexdigest()[:20]}"
 
 
@@ -159,6 +195,50 @@ def store_text(name: str, fmt: str, text: str) -> None:
     _save(text_filename(name, fmt), text_bytes(text))
 
 
+def cached_derivation(name: str) -> Derivation | None:
+    """The named derivation ``name`` from the disk cache (written by :func:`store_derivation`),
+    or None: missing, refused (see :func:`_read`), garbled (its SHA-256 differs) or not one
+    :mod:`symnet.curriculum._store` rebuilds; the caller then builds it again."""
+    if os.environ.get(_DISK_ENV) or name not in ORDER:
+        return None
+    data = _read(derivation_filename(name))
+    if data is None:
+        return None
+    header, _, body = data.partition(b"\n")
+    if header != _PICKLE_HEADER + hashlib.sha256(body).hexdigest().encode():
+        return None
+    from . import _store
+
+    try:
+        d = _store.loads(body)
+    except _store.UnfaithfulError:
+        return None
+    return d if d.name == name else None
+
+
+def store_derivation(name: str, d: Derivation) -> None:
+    """Keep the built derivation ``name`` for :func:`cached_derivation`, if it comes back exactly
+    as it is (:func:`symnet.curriculum._store.same`); else nothing is stored."""
+    if os.environ.get(_DISK_ENV) or name not in ORDER:
+        return
+    from . import _store
+
+    try:
+        body = _store.dumps(d)
+        if not _store.same(_store.loads(body), d):
+            return
+    except _store.UnfaithfulError:
+        return
+    _save(derivation_filename(name), _PICKLE_HEADER + hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+
+
+_PICKLE_HEADER = b"symnet derivation pickle sha256="
+
+
+def derivation_filename(name: str) -> str:
+    return f"{name}-{cache_key()}.pickle"
+
+
 def text_bytes(text: str) -> bytes:
     """A printout as its cache file holds it: a line with its SHA-256, then the UTF-8 text."""
     body = text.encode("utf-8")
@@ -186,8 +266,8 @@ def _save(filename: str, data: bytes) -> None:
         cache._write(folder_fd, filename, data)
         current = f"-{cache_key()}."
         with os.scandir(folder_fd) as entries:
-            stale = [e.name for e in entries
-                     if e.name.endswith(".txt") and not e.name.startswith(".") and current not in e.name]
+            stale = [e.name for e in entries if e.name.endswith((".txt", ".pickle"))
+                     and not e.name.startswith(".") and current not in e.name]
         for old in stale:
             cache._unlink(folder_fd, old)
     except OSError as exc:
@@ -198,84 +278,14 @@ def _save(filename: str, data: bytes) -> None:
 
 
 # ---------------------------------------------------------------- helpers for builders
+# (in ._helpers, which loads SymPy: loaded when a builder imports them, not for a cached printout)
 
-def claim(lhs, forms, reference=None, why: str = "", relation: str = "=",
-          where: dict | None = None) -> Step:
-    """A step stating ``lhs = forms…``, each form checked equal to ``reference``.
-
-    ``where`` substitutes definitions (``a → σ(z)``) on both sides before checking; with
-    no ``reference`` the first form is the reference. For a ``relation`` other than "="
-    the caller proves the relation and the forms are checked equal to each other.
-    """
-    forms = tuple(sp.sympify(f) for f in (forms if isinstance(forms, (tuple, list)) else (forms,)))
-    reference = forms[0] if reference is None else sp.sympify(reference)
-    sub = (lambda e: _subs_all(e, where)) if where else (lambda e: e)
-    how = "exact"
-    for f in forms:
-        if isinstance(f, sp.MatrixBase):
-            for a, b in zip(sub(f), sub(reference)):
-                how = _stronger(how, check_equal(a, b, f"claim {lhs}"))
-            continue
-        how = _stronger(how, check_equal(sub(f), sub(reference), f"claim {lhs}"))
-    return Step(sp.sympify(lhs), forms, why, how, relation, tuple((where or {}).items()))
+_HELPERS = ("claim", "claim_entries", "forward_section", "numbers", "with_sections", "compose")
 
 
-def _subs_all(e, where):
-    for _ in range(10):  # definitions may refer to each other
-        new = e.xreplace(where) if not isinstance(e, sp.MatrixBase) else e.xreplace(where)
-        if new == e:
-            return e
-        e = new
-    return e
+def __getattr__(name: str):
+    if name in _HELPERS:
+        from . import _helpers
 
-
-def _stronger(a: str, b: str) -> str:
-    rank = {"exact": 0, "symbolic": 1, "numeric": 2}
-    return a if rank[a] >= rank[b] else b
-
-
-def forward_section(definitions, text: str = "") -> Section:
-    """The forward pass as definition steps, so that every name a later step uses is
-    defined before it (index-form derivations state no forward pass of their own)."""
-    return Section("Forward pass", tuple(Step(t, (e,), "definition") for t, e in definitions), text)
-
-
-def numbers(lhs, unevaluated, value, why: str = "") -> Step:
-    """``lhs = 3 + 5 = 8`` with exact arithmetic checked."""
-    check_equal(sp.sympify(unevaluated).doit(), value, f"arithmetic for {lhs}")
-    return Step(sp.sympify(lhs), (unevaluated, sp.sympify(value)), why, "exact")
-
-
-def with_sections(d: Derivation, before: Iterable[Section] = (), after: Iterable[Section] = (),
-                  **changes) -> Derivation:
-    return dataclasses.replace(d, sections=tuple(before) + d.sections + tuple(after), **changes)
-
-
-def compose(title: str, sections: Iterable[Section], *, inputs=(), wrt=(), outputs=(),
-            definitions=(), gradients=None, **extra) -> Derivation:
-    return Derivation(name="", title=title, summary="", inputs=tuple(inputs), wrt=tuple(wrt),
-                      outputs=tuple(outputs), definitions=tuple(definitions),
-                      gradients=dict(gradients or {}), sections=tuple(sections), **extra)
-
-
-def claim_entries(lhs, forms, reference, ranges: dict, sizes: dict, why: str = "",
-                  where: dict | None = None) -> Step:
-    """An index-form claim, checked entry by entry at small sizes.
-
-    ``reference`` is an expression with the same free indices; ``ranges`` maps each free
-    index to (lo, hi) in terms of the size symbols, which ``sizes`` sets to numbers.
-    """
-    from ..indexed import _index_points, _instantiate
-
-    forms = tuple(sp.sympify(f) for f in (forms if isinstance(forms, (tuple, list)) else (forms,)))
-    how = "exact"
-    def entry(e, point):
-        e = e.xreplace(sizes).subs(point)
-        return _instantiate(_subs_all(e, where) if where else e, sizes, point, ranges)
-
-    for point in _index_points(list(ranges), ranges, sizes, limit=30):
-        ref = entry(reference, point)
-        for f in forms:
-            how = _stronger(how, check_equal(entry(f, point), ref, f"claim {lhs} at {point}"))
-    return Step(sp.sympify(lhs), forms, why, "symbolic" if how == "exact" else how,
-                given=tuple((where or {}).items()))
+        return getattr(_helpers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

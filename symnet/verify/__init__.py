@@ -10,10 +10,25 @@
 * :mod:`symnet.verify.kernels`, :mod:`symnet.verify.kernels_triton`: ``symnet verify`` with no
   formula, every committed kernel against its formula.
 
-The derivation step checker that was ``symnet.verify`` is :mod:`symnet.stepcheck`.
+The names below load their modules (NumPy, mpmath) on first use, so importing one submodule
+does not load the others. The derivation step checker that was ``symnet.verify`` is
+:mod:`symnet.stepcheck`.
 """
-from .budget import VerifyTimeoutError
-from .measure import Cell, Report, verify
-from .spec import BOUNDS
+import importlib
 
 __all__ = ["verify", "Report", "Cell", "BOUNDS", "VerifyTimeoutError"]
+
+_LAZY = {"verify": ".measure", "Report": ".measure", "Cell": ".measure", "BOUNDS": ".spec",
+         "VerifyTimeoutError": ".budget"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

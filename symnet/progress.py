@@ -1,0 +1,85 @@
+"""One progress line for work that takes longer than a second, shared by the command line
+and the Python API (``symnet.derive(..., progress=)``, ``symnet.compile(..., progress=)``).
+
+``progress=None`` (automatic) shows it where someone watches: stderr is a terminal, or the
+code runs in a Jupyter kernel (there tqdm's notebook bar, via ``tqdm.auto``); ``True`` always
+(on stderr), ``False`` never. Either way nothing appears before :data:`PROGRESS_AFTER_S`
+seconds, and the line is erased at the end. A progress line already open in this thread
+(``symnet.compile`` deriving inside ``symnet.derive``'s line, say) shows no second one.
+"""
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+
+from .errors import SymnetError
+
+__all__ = ["PROGRESS_AFTER_S", "progress"]
+
+PROGRESS_AFTER_S = 1.0  # a task that takes longer shows a progress line
+REDRAW_S = 0.5  # the elapsed seconds are redrawn this often
+_open = threading.local()
+
+
+def _in_jupyter() -> bool:
+    """Whether this process is a Jupyter kernel (IPython's kernel app is configured)."""
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython else None
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+
+
+def check_setting(enabled) -> None:
+    """Raises SymnetError unless ``enabled`` is None, True or False."""
+    if enabled is not None and not isinstance(enabled, bool):
+        raise SymnetError(f"progress must be None (automatic), True or False, not {enabled!r}")
+
+
+@contextlib.contextmanager
+def progress(label: str, enabled: bool | None = None, stream=None, after: float | None = None,
+             every: float | None = None):
+    """While the block runs longer than ``after`` seconds (default :data:`PROGRESS_AFTER_S`),
+    show ``symnet: LABEL … N s`` on ``stream`` (default stderr), drawn by tqdm (its ``delay``; an
+    indeterminate bar of elapsed seconds, redrawn every ``every`` seconds) and erased at the end.
+
+    ``enabled``: None shows it only where stderr is a terminal or in a Jupyter kernel, so pipes,
+    files and tests see nothing; True always; False never.
+
+    Raises:
+        SymnetError: ``enabled`` is not None, True or False.
+    """
+    check_setting(enabled)
+    stream = sys.stderr if stream is None else stream
+    after = PROGRESS_AFTER_S if after is None else after
+    every = REDRAW_S if every is None else every
+    jupyter = False
+    if enabled is None:
+        isatty = getattr(stream, "isatty", None)
+        jupyter = _in_jupyter()
+        enabled = jupyter or bool(isatty and isatty())
+    if not enabled or getattr(_open, "active", False):
+        yield
+        return
+    if jupyter:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
+
+    bar = tqdm(desc=f"symnet: {label}", bar_format="{desc} … {elapsed_s:.0f} s", file=stream, delay=after,
+               mininterval=every, leave=False, dynamic_ncols=False)
+    done = threading.Event()
+
+    def tick():  # a block of SymPy work calls nothing back: the elapsed time is redrawn from here
+        while not done.wait(every):
+            bar.update(0)
+
+    thread = threading.Thread(target=tick, name="symnet-progress", daemon=True)
+    _open.active = True
+    thread.start()
+    try:
+        yield
+    finally:
+        _open.active = False
+        done.set()
+        thread.join()
+        bar.close()
