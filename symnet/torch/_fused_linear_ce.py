@@ -97,6 +97,7 @@ def _chunked(input, weight, target, bias, class_weight, ignore_index, label_smoo
         dz = dz.to(input.dtype)  # the matmuls in the input's dtype (bf16 on tensor cores); sums in float32
         gi[start:stop] = dz @ weight
         gw += dz.t() @ x
+        del dz  # before the next chunk's logits: one chunk held at a time
     return loss, gi, gw, gb
 
 
@@ -161,19 +162,28 @@ def _forward_fake(input, weight, target, bias, class_weight, ignore_index, reduc
     return [loss, *_no_grads(input, weight)]
 
 
-def _scale_impl(g: torch.Tensor, grads: list[torch.Tensor]) -> list[torch.Tensor]:
-    """The gradients of reduction "mean"/"sum", computed in the forward, times the upstream scalar g."""
+def _scale_impl(g: torch.Tensor, grads: list[torch.Tensor], inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The gradients of reduction "mean"/"sum", computed in the forward, times the upstream scalar g.
+    ``inputs`` (input, weight) are not read: they tie the result to them, so that a second
+    derivative (create_graph=True) reaches this op's refusal instead of a silent zero."""
     return [(g * t).to(t.dtype) for t in grads]
 
 
 def _rows_backward_impl(g: torch.Tensor, input: torch.Tensor, weight: torch.Tensor, target: torch.Tensor,
                         bias: torch.Tensor | None, class_weight: torch.Tensor | None, ignore_index: int,
-                        label_smoothing: float, softcap: float | None, z_loss_scale: float,
+                        reduction: str, label_smoothing: float, softcap: float | None, z_loss_scale: float,
                         chunk_size: int) -> list[torch.Tensor]:
-    """reduction="none": the chunks again, each row's ∂C/∂z times its g_i before the matmuls."""
+    """The chunks again, each row's ∂C/∂z times its g_i before the matmuls: reduction="none"
+    (g one number a row), or a forward that computed no gradients (g a scalar: g_i = g, or
+    g/Σw for "mean")."""
+    acc = _acc(input.dtype)
     with _ops._launch("fused_linear_cross_entropy_backward", input), _no_autocast(input):
+        g_rows = g.to(acc).expand(input.shape[0])
+        if reduction == "mean":
+            divisor = _mean_divisor(target, class_weight, ignore_index, weight.shape[0], acc)
+            g_rows = g_rows * torch.where(divisor == 0, 0, 1 / divisor)
         _, gi, gw, gb = _chunked(input, weight, target, bias, class_weight, ignore_index, label_smoothing, softcap,
-                                 z_loss_scale, chunk_size, True, g_rows=g.to(_acc(input.dtype)))
+                                 z_loss_scale, chunk_size, True, g_rows=g_rows)
     return [gi, gw.to(weight.dtype), gb.to(_bias_dtype(weight, bias))]
 
 
@@ -183,31 +193,30 @@ if not _ops._exists("fused_linear_cross_entropy"):
 
     def _setup(ctx, inputs, output):
         input, weight, target, bias, class_weight, ignore_index, reduction, ls, softcap, zl, chunk, with_grads = inputs
-        ctx.has_bias, ctx.reduction, ctx.with_grads = bias is not None, reduction, with_grads
-        ctx.options = (ignore_index, ls, softcap, zl, chunk)
-        if reduction == "none":  # the backward runs the chunks again with each row's g_i
+        ctx.has_bias = bias is not None
+        ctx.options = (ignore_index, reduction, ls, softcap, zl, chunk)
+        ctx.again = reduction == "none" or not with_grads
+        if ctx.again:  # the backward runs the chunks again with each row's g_i
             ctx.save_for_backward(input, weight, target, bias, class_weight)
-        else:  # the gradients, computed in the forward
-            ctx.save_for_backward(*output[1:])
+        else:  # the gradients, computed in the forward (input and weight: see _scale_impl)
+            ctx.save_for_backward(input, weight, *output[1:])
         ctx.mark_non_differentiable(*output[1:])
 
     def _backward(ctx, grads):
-        if not ctx.with_grads:
-            raise RuntimeError(f"{NS}::fused_linear_cross_entropy was called with with_grads=False: it has no "
-                               "gradients to give (call it through symnet.torch.functional)")
         g = grads[0]
-        if ctx.reduction == "none":
+        if ctx.again:
             gi, gw, gb = torch.ops.symnet_torch.fused_linear_cross_entropy_rows_backward(g, *ctx.saved_tensors,
                                                                                         *ctx.options)
         else:
-            gi, gw, gb = torch.ops.symnet_torch.fused_linear_cross_entropy_scale(g, list(ctx.saved_tensors))
+            input, weight, *grads = ctx.saved_tensors
+            gi, gw, gb = torch.ops.symnet_torch.fused_linear_cross_entropy_scale(g, grads, [input, weight])
         return gi, gw, None, (gb if ctx.has_bias else None), *([None] * 8)
 
     _flce.register_autograd(_backward, setup_context=_setup)
     _flce.register_vmap(_ops._vmap_loop(torch.ops.symnet_torch.fused_linear_cross_entropy))
 
     _scale = torch.library.custom_op(f"{NS}::fused_linear_cross_entropy_scale", _scale_impl, mutates_args=())
-    _scale.register_fake(lambda g, grads: [torch.empty_like(t) for t in grads])
+    _scale.register_fake(lambda g, grads, inputs: [torch.empty_like(t) for t in grads])
     _scale.register_autograd(_ops._refuse_second("fused_linear_cross_entropy"),
                              setup_context=lambda ctx, inputs, output: None)
     _scale.register_vmap(_ops._vmap_loop(torch.ops.symnet_torch.fused_linear_cross_entropy_scale))
