@@ -224,7 +224,7 @@ def test_peak_memory_is_a_chunk_not_the_logits():
         want.backward()
     with _PeakBytes(x, W) as fused:  # the op's body, so the mode sees every allocation inside it
         got = flce._forward_impl(x, W, t, None, None, -100, "mean", 0.0, None, 0.0, chunk, True)
-    assert unfused.peak >= 3 * logits  # logits, their log-softmax, ∂C/∂(log-softmax) and ∂C/∂z
+    assert unfused.peak >= 3 * logits  # the saved log-softmax, its gradient and ∂C/∂z, all (N, V)
     # one chunk's logits, ∂W (float32) and the matmul's ∂W term, ∂x, and the kernels' small buffers
     assert fused.peak <= chunk * V * 4 + 2 * V * H * 4 + N * H * 4 + 4 * V * 4 + N * 4 + 1024 < logits / 3
     _close(got[0], want, 1e-6, "loss")
@@ -306,6 +306,13 @@ def test_compile_training_equals_eager_and_torch(reduction):
     for h in heads[:2]:
         _close(h.weight, heads[2].weight, 1e-12, "weight after 3 steps")
         _close(h.bias, heads[2].bias, 1e-12, "bias after 3 steps")
+
+
+def test_vmap():
+    x, W = _t(3, 5, 4, seed=1, grad=False), _t(7, 4, seed=2, grad=False)
+    t = _classes(15, 7, seed=3, ignored=[4]).reshape(3, 5)
+    got = torch.vmap(lambda a, b: SF.fused_linear_cross_entropy(a, W, b, chunk_size=2))(x, t)
+    _close(got, torch.stack([F.cross_entropy(x[i] @ W.T, t[i]) for i in range(3)]), 1e-12, "loss")
 
 
 def _opcheck_cases():
