@@ -373,3 +373,18 @@ def test_no_grad_computes_the_loss_only():
     with torch.no_grad():
         got = SF.fused_linear_cross_entropy(x, W, t, chunk_size=3, label_smoothing=0.2)
     _close(got, _reference(x, W, t, None, "mean", label_smoothing=0.2), 1e-12, "loss")
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_no_rows(reduction):
+    x, W = _t(0, 4, seed=1), _t(7, 4, seed=2)
+    t = torch.zeros(0, dtype=torch.long, device=DEVICE)
+    _check(x, W, t, None, reduction, chunk_size=None)
+
+
+def test_cpu_without_the_interpreter_is_a_clear_error(monkeypatch):
+    if DEVICE == "cuda":
+        pytest.skip("a CUDA machine runs the kernels on the GPU")
+    monkeypatch.delenv("TRITON_INTERPRET")
+    with pytest.raises(st.DeviceError, match="TRITON_INTERPRET=1"):
+        SF.fused_linear_cross_entropy(torch.ones(2, 3), torch.ones(4, 3), torch.tensor([0, 1]))
