@@ -3,12 +3,16 @@ weight and bias against ``F.linear`` + ``F.cross_entropy`` under float64 autogra
 ignore_index incl. every row ignored, label smoothing, class weights, softcap, z-loss), the whole
 (N, V) logits never allocated (the kernel sees chunk-sized logits; the peak of tracked allocations
 stays below one logits matrix where the unfused path holds three), bf16 and autocast, training under
-torch.compile(fullgraph=True, backend="aot_eager"), opcheck, and the errors. Under Triton's
+torch.compile(fullgraph=True, backend="aot_eager"), vmap, a torch.export round trip in a fresh process,
+opcheck, and the errors. Under Triton's
 interpreter: tiny shapes, several chunks each."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import weakref
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +32,7 @@ from symnet.torch import _ops  # noqa: E402
 from symnet.torch import functional as SF  # noqa: E402
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::UserWarning")
 F = torch.nn.functional
 
@@ -313,6 +318,32 @@ def test_vmap():
     t = _classes(15, 7, seed=3, ignored=[4]).reshape(3, 5)
     got = torch.vmap(lambda a, b: SF.fused_linear_cross_entropy(a, W, b, chunk_size=2))(x, t)
     _close(got, torch.stack([F.cross_entropy(x[i] @ W.T, t[i]) for i in range(3)]), 1e-12, "loss")
+
+
+class _Head(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lm_head = torch.nn.Linear(4, 9)
+        self.loss = st.nn.FusedLinearCrossEntropyLoss(label_smoothing=0.1, chunk_size=2)
+
+    def forward(self, h, y):
+        return self.loss(self.lm_head.weight, h, y, self.lm_head.bias)
+
+
+def test_export_round_trip_in_a_fresh_process(tmp_path):
+    torch.manual_seed(0)
+    model, h, y = _Head(), torch.randn(2, 3, 4), torch.randint(0, 9, (2, 3))
+    path = tmp_path / "head.pt2"
+    torch.export.save(torch.export.export(model, (h, y)), str(path))
+    torch.save({"h": h, "y": y, "loss": model(h, y)}, tmp_path / "io.pt")
+    code = ("import sys, torch, symnet.torch\n"
+            "ep = torch.export.load(sys.argv[1]); io = torch.load(sys.argv[2])\n"
+            "print(float((ep.module()(io['h'], io['y']) - io['loss']).abs()))\n")
+    env = dict(os.environ, TRITON_INTERPRET=os.environ.get("TRITON_INTERPRET", "1"))
+    done = subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / "io.pt")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert float(done.stdout.strip().splitlines()[-1]) == 0.0
 
 
 def _opcheck_cases():
