@@ -4,8 +4,7 @@ ignore_index incl. every row ignored, label smoothing, class weights, softcap, z
 (N, V) logits never allocated (the kernel sees chunk-sized logits; the peak of tracked allocations
 stays below one logits matrix where the unfused path holds three), bf16 and autocast, training under
 torch.compile(fullgraph=True, backend="aot_eager"), vmap, a torch.export round trip in a fresh process,
-opcheck, and the errors. Under Triton's
-interpreter: tiny shapes, several chunks each."""
+opcheck, and the errors. Under Triton's interpreter: tiny shapes, several chunks each."""
 from __future__ import annotations
 
 import os
