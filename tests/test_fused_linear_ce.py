@@ -359,7 +359,8 @@ def _opcheck_cases():
          (g, x.detach(), W.detach(), t, b.detach(), None, -100, "none", 0.0, None, 0.0, 2)),
         (ops.fused_linear_cross_entropy_rows_backward.default,
          (g[0], x.detach(), W.detach(), t, None, cw, -100, "mean", 0.1, None, 0.0, 2)),
-        (ops.fused_linear_cross_entropy_scale.default, (g[0], [x.detach(), W.detach(), b.detach()], [x.detach(), W.detach()])),
+        (ops.fused_linear_cross_entropy_scale.default,
+         (g[0], [x.detach(), W.detach(), b.detach()], [x.detach(), W.detach()])),
     ]
 
 
