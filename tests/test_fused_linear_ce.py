@@ -391,6 +391,8 @@ def test_refusals():
         SF.fused_linear_cross_entropy(x, W, t, chunk_size=0)
     with pytest.raises(SymnetError, match="target has shape"):
         SF.fused_linear_cross_entropy(x, W, t[:3])
+    with pytest.raises(SymnetError, match="one floating-point dtype"):
+        SF.fused_linear_cross_entropy(x.float(), W, t)
     with pytest.raises(SymnetError, match="ce_weight"):
         SF.fused_linear_cross_entropy(x, W, t, ce_weight=torch.ones(5, dtype=torch.float64, requires_grad=True))
     loss = SF.fused_linear_cross_entropy(x, W, t, chunk_size=2)

@@ -259,8 +259,8 @@ def fused_linear_cross_entropy(input, weight, target, bias=None, *, ce_weight=No
       IndexError: a class outside [0, V) that is not ``ignore_index`` (as torch; one host
         synchronisation, skipped while a CUDA graph is captured: then that row's loss and
         gradient are NaN)
-      SymnetError: a bad ``reduction``, ``chunk_size`` or shape, soft targets, ``ce_weight`` or
-        ``target`` requiring grad
+      SymnetError: a bad ``reduction``, ``chunk_size``, shape or dtype (input and weight of
+        different dtypes outside autocast), soft targets, ``ce_weight`` or ``target`` requiring grad
       DeviceError: a CPU tensor without ``TRITON_INTERPRET=1``
       ValueError: an option out of range (from the kernel: label_smoothing, softcap, z_loss_scale)
     """
@@ -287,6 +287,9 @@ def fused_linear_cross_entropy(input, weight, target, bias=None, *, ce_weight=No
     input, weight, bias = _autocast(input, weight, bias)
     lead = input.shape[:-1]
     rows = input.reshape(-1, input.shape[-1])
+    if weight.dtype != rows.dtype or not rows.is_floating_point():
+        raise SymnetError(f"fused_linear_cross_entropy: input ({rows.dtype}) and weight ({weight.dtype}) need one "
+                          "floating-point dtype, as F.linear (or run under torch.autocast)")
     if bias is not None and bias.dtype != rows.dtype:
         bias = bias.to(rows.dtype)  # addmm needs one dtype, as F.linear
     chunk = chunk_size if chunk_size is not None else chunk_rows(rows.shape[0], weight.shape[0], rows.dtype)
