@@ -29,8 +29,10 @@ mean) is taken once over all rows, so the chunks never see it. The matmuls are t
 
 Memory budget: a chunk's logits (float32, or float64 for float64 inputs) take at most
 :data:`LOGITS_CHUNK_BYTES` (64 MiB), i.e. ``chunk rows = max(1, LOGITS_CHUNK_BYTES // (V · 4))``
-(524 rows for V = 32,000); ``chunk_size=`` sets the rows directly. Held besides: ∂C/∂x (N·H,
-the input's dtype), ∂C/∂W (V·H, float32) and ∂C/∂b until backward, as in Liger.
+(524 rows for V = 32,000); ``chunk_size=`` sets the rows directly. bf16/fp16 inputs hold, for
+a moment, the chunk's logits from the matmul and its gradient cast back for the matmuls, each
+half that size. Held besides: ∂C/∂x (N·H, the input's dtype), ∂C/∂W (V·H, float32) and ∂C/∂b
+until backward, as in Liger (and the input and weight, referenced, for the backward).
 """
 from __future__ import annotations
 
