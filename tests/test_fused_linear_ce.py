@@ -84,7 +84,7 @@ def _both(x, W, t, b, reduction, chunk_size, **options):
     ours = SF.fused_linear_cross_entropy(x, W, t, b, reduction=reduction, chunk_size=chunk_size, **options)
     ref = _reference(x, W, t, b, reduction, **options)
     g = torch.randn(ref.shape, generator=torch.Generator().manual_seed(9), dtype=ref.dtype).to(DEVICE)
-    wrt = [a for a in (x, W, b) if a is not None]
+    wrt = [a for a in (x, W, b) if a is not None and a.requires_grad]
     return ((ours, *torch.autograd.grad((ours * g).sum(), wrt)),
             (ref, *torch.autograd.grad((ref * g).sum(), wrt)))
 
@@ -227,7 +227,7 @@ def test_peak_memory_is_a_chunk_not_the_logits():
         want = F.cross_entropy(F.linear(xr, Wr), t)
         want.backward()
     with _PeakBytes(x, W) as fused:  # the op's body, so the mode sees every allocation inside it
-        got = flce._forward_impl(x, W, t, None, None, -100, "mean", 0.0, None, 0.0, chunk, True)
+        got = flce._forward_impl(x, W, t, None, None, -100, "mean", 0.0, None, 0.0, chunk, True, True)
     assert unfused.peak >= 3 * logits  # the saved log-softmax, its gradient and ∂C/∂z, all (N, V)
     # one chunk's logits, ∂W (float32) and the matmul's ∂W term, ∂x, and the kernels' small buffers
     assert fused.peak <= chunk * V * 4 + 2 * V * H * 4 + N * H * 4 + 4 * V * 4 + N * 4 + 1024 < logits / 3
@@ -351,20 +351,22 @@ def _opcheck_cases():
     ops = torch.ops.symnet_torch
     g = torch.randn(5, dtype=torch.float64).to(DEVICE)
     return [
-        (ops.fused_linear_cross_entropy.default, (x, W, t, b, None, -100, "mean", 0.0, None, 0.0, 2, True)),
-        (ops.fused_linear_cross_entropy.default, (x, W, t, None, cw, -100, "sum", 0.1, 3.0, 1e-3, 3, True)),
-        (ops.fused_linear_cross_entropy.default, (x, W, t, b, None, -100, "none", 0.0, None, 0.0, 2, True)),
-        (ops.fused_linear_cross_entropy.default, (x, W, t, b, None, -100, "mean", 0.0, None, 0.0, 2, False)),
+        (ops.fused_linear_cross_entropy.default, (x, W, t, b, None, -100, "mean", 0.0, None, 0.0, 2, True, True)),
+        (ops.fused_linear_cross_entropy.default, (x, W, t, None, cw, -100, "sum", 0.1, 3.0, 1e-3, 3, True, True)),
+        (ops.fused_linear_cross_entropy.default, (x, W, t, b, None, -100, "none", 0.0, None, 0.0, 2, True, True)),
+        (ops.fused_linear_cross_entropy.default, (x, W, t, b, None, -100, "mean", 0.0, None, 0.0, 2, False, False)),
+        (ops.fused_linear_cross_entropy.default, (x, W.detach(), t, b, None, -100, "mean", 0.0, None, 0.0, 2, True,
+                                                  False)),
         (ops.fused_linear_cross_entropy_rows_backward.default,
-         (g, x.detach(), W.detach(), t, b.detach(), None, -100, "none", 0.0, None, 0.0, 2)),
+         (g, x.detach(), W.detach(), t, b.detach(), None, -100, "none", 0.0, None, 0.0, 2, True)),
         (ops.fused_linear_cross_entropy_rows_backward.default,
-         (g[0], x.detach(), W.detach(), t, None, cw, -100, "mean", 0.1, None, 0.0, 2)),
+         (g[0], x.detach(), W.detach(), t, None, cw, -100, "mean", 0.1, None, 0.0, 2, False)),
         (ops.fused_linear_cross_entropy_scale.default,
          (g[0], [x.detach(), W.detach(), b.detach()], [x.detach(), W.detach()])),
     ]
 
 
-@pytest.mark.parametrize("i", range(7))
+@pytest.mark.parametrize("i", range(8))
 def test_opcheck(i):
     op, args = _opcheck_cases()[i]
     torch.library.opcheck(op, args, test_utils=("test_schema", "test_autograd_registration", "test_faketensor",
@@ -399,6 +401,18 @@ def test_refusals():
     (gx,) = torch.autograd.grad(loss, x, create_graph=True)
     with pytest.raises(DoubleBackwardError, match="fused_linear_cross_entropy"):
         gx.sum().backward()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_a_frozen_weight_gets_no_gradient_sums(reduction, monkeypatch):
+    x, W, b, t = _t(7, 4, seed=1), _t(5, 4, seed=2, grad=False), _t(5, seed=3), _classes(7, 5)
+    matmuls = []
+    real = torch.Tensor.__matmul__
+    monkeypatch.setattr(torch.Tensor, "__matmul__", lambda a, c: matmuls.append(tuple(c.shape)) or real(a, c))
+    ours, ref = _both(x, W, t, b, reduction, 3)
+    assert set(matmuls) == {(5, 4)}  # (∂C/∂z) W only, no (∂C/∂z)ᵀ x_c: ∂W is not summed (z by addmm)
+    for name, a, r in zip(("loss", "∂input", "∂bias"), ours, ref):
+        _close(a, r, 1e-12, name)
 
 
 def test_no_grad_computes_the_loss_only():

@@ -68,16 +68,17 @@ def _no_autocast(x: torch.Tensor):
 
 
 def _chunked(input, weight, target, bias, class_weight, ignore_index, label_smoothing, softcap, z_loss_scale,
-             chunk_size, grads, g_rows=None):
+             chunk_size, grads, weight_grad, g_rows=None):
     """Per-row losses and, with ``grads``, the unscaled gradients (∂x, ∂W, ∂b) of Σ_i g_i·C_i
-    (g_i = 1 without ``g_rows``), one chunk of rows at a time."""
+    (g_i = 1 without ``g_rows``; ∂W None without ``weight_grad``: a frozen head, as in LoRA
+    fine-tuning, saves its V·H sums and a third of the matmuls), one chunk of rows at a time."""
     kernels = _ops._kernels("cross_entropy")
     N, H = input.shape
     V = weight.shape[0]
     acc = _acc(input.dtype)
     loss = torch.empty(N, dtype=acc, device=input.device)
     gi = torch.empty_like(input) if grads else None
-    gw = torch.zeros(V, H, dtype=acc, device=input.device) if grads else None
+    gw = torch.zeros(V, H, dtype=acc, device=input.device) if grads and weight_grad else None
     gb = torch.zeros(V, dtype=acc, device=input.device) if grads else None
     wt = weight.t()
     for start in range(0, N, chunk_size):
@@ -98,7 +99,8 @@ def _chunked(input, weight, target, bias, class_weight, ignore_index, label_smoo
         gb += dz.sum(0)
         dz = dz.to(input.dtype)  # the matmuls in the input's dtype (bf16 on tensor cores); sums in float32
         gi[start:stop] = dz @ weight
-        gw += dz.t() @ x
+        if gw is not None:
+            gw += dz.t() @ x
         del dz  # before the next chunk's logits: one chunk held at a time
     return loss, gi, gw, gb
 
@@ -123,14 +125,14 @@ def _check_classes(input, target, ignore_index, V):
 def _forward_impl(input: torch.Tensor, weight: torch.Tensor, target: torch.Tensor, bias: torch.Tensor | None,
                   class_weight: torch.Tensor | None, ignore_index: int, reduction: str, label_smoothing: float,
                   softcap: float | None, z_loss_scale: float, chunk_size: int,
-                  with_grads: bool) -> list[torch.Tensor]:
+                  with_grads: bool, weight_grad: bool) -> list[torch.Tensor]:
     V = weight.shape[0]
     acc = _acc(input.dtype)
     grads = with_grads and reduction != "none"
     _check_classes(input, target, ignore_index, V)
     with _ops._launch("fused_linear_cross_entropy", input), _no_autocast(input):
         loss, gi, gw, gb = _chunked(input, weight, target, bias, class_weight, ignore_index, label_smoothing,
-                                    softcap, z_loss_scale, chunk_size, grads)
+                                    softcap, z_loss_scale, chunk_size, grads, weight_grad)
         if reduction == "none":
             return [loss, *_no_grads(input, weight)]
         total = loss.sum()
@@ -142,8 +144,12 @@ def _forward_impl(input: torch.Tensor, weight: torch.Tensor, target: torch.Tenso
         if not grads:
             return [total, *_no_grads(input, weight)]
         if scale is not None:
-            gi, gw, gb = gi * scale.to(gi.dtype), gw * scale, gb * scale
-        return [total, gi, gw.to(weight.dtype), gb.to(_bias_dtype(weight, bias))]
+            gi, gw, gb = gi * scale.to(gi.dtype), (gw * scale if gw is not None else None), gb * scale
+        return [total, gi, _weight_grad(gw, weight), gb.to(_bias_dtype(weight, bias))]
+
+
+def _weight_grad(gw, weight):
+    return gw.to(weight.dtype) if gw is not None else weight.new_empty(0)
 
 
 def _bias_dtype(weight, bias):
@@ -155,11 +161,11 @@ def _no_grads(input, weight):
 
 
 def _forward_fake(input, weight, target, bias, class_weight, ignore_index, reduction, label_smoothing, softcap,
-                  z_loss_scale, chunk_size, with_grads):
+                  z_loss_scale, chunk_size, with_grads, weight_grad):
     acc = _acc(input.dtype)
     loss = input.new_empty(input.shape[0] if reduction == "none" else (), dtype=acc)
     if with_grads and reduction != "none":
-        return [loss, torch.empty_like(input), torch.empty_like(weight),
+        return [loss, torch.empty_like(input), torch.empty_like(weight) if weight_grad else weight.new_empty(0),
                 weight.new_empty(weight.shape[0], dtype=_bias_dtype(weight, bias))]
     return [loss, *_no_grads(input, weight)]
 
@@ -174,7 +180,7 @@ def _scale_impl(g: torch.Tensor, grads: list[torch.Tensor], inputs: list[torch.T
 def _rows_backward_impl(g: torch.Tensor, input: torch.Tensor, weight: torch.Tensor, target: torch.Tensor,
                         bias: torch.Tensor | None, class_weight: torch.Tensor | None, ignore_index: int,
                         reduction: str, label_smoothing: float, softcap: float | None, z_loss_scale: float,
-                        chunk_size: int) -> list[torch.Tensor]:
+                        chunk_size: int, weight_grad: bool) -> list[torch.Tensor]:
     """The chunks again, each row's ∂C/∂z times its g_i before the matmuls: reduction="none"
     (g one number a row), or a forward that computed no gradients (g a scalar: g_i = g, or
     g/Σw for "mean")."""
@@ -185,8 +191,8 @@ def _rows_backward_impl(g: torch.Tensor, input: torch.Tensor, weight: torch.Tens
             divisor = _mean_divisor(target, class_weight, ignore_index, weight.shape[0], acc)
             g_rows = g_rows * torch.where(divisor == 0, 0, 1 / divisor)
         _, gi, gw, gb = _chunked(input, weight, target, bias, class_weight, ignore_index, label_smoothing, softcap,
-                                 z_loss_scale, chunk_size, True, g_rows=g_rows)
-    return [gi, gw.to(weight.dtype), gb.to(_bias_dtype(weight, bias))]
+                                 z_loss_scale, chunk_size, True, weight_grad, g_rows=g_rows)
+    return [gi, _weight_grad(gw, weight), gb.to(_bias_dtype(weight, bias))]
 
 
 if not _ops._exists("fused_linear_cross_entropy"):
@@ -194,8 +200,9 @@ if not _ops._exists("fused_linear_cross_entropy"):
     _flce.register_fake(_forward_fake)
 
     def _setup(ctx, inputs, output):
-        input, weight, target, bias, class_weight, ignore_index, reduction, ls, softcap, zl, chunk, with_grads = inputs
-        ctx.has_bias = bias is not None
+        input, weight, target, bias, class_weight, ignore_index, reduction, ls, softcap, zl, chunk, with_grads, \
+            weight_grad = inputs
+        ctx.has_bias, ctx.weight_grad = bias is not None, weight_grad
         ctx.options = (ignore_index, reduction, ls, softcap, zl, chunk)
         ctx.again = reduction == "none" or not with_grads
         if ctx.again:  # the backward runs the chunks again with each row's g_i
@@ -207,12 +214,13 @@ if not _ops._exists("fused_linear_cross_entropy"):
     def _backward(ctx, grads):
         g = grads[0]
         if ctx.again:
-            gi, gw, gb = torch.ops.symnet_torch.fused_linear_cross_entropy_rows_backward(g, *ctx.saved_tensors,
-                                                                                        *ctx.options)
+            gi, gw, gb = torch.ops.symnet_torch.fused_linear_cross_entropy_rows_backward(
+                g, *ctx.saved_tensors, *ctx.options, ctx.needs_input_grad[1])
         else:
             input, weight, *grads = ctx.saved_tensors
             gi, gw, gb = torch.ops.symnet_torch.fused_linear_cross_entropy_scale(g, grads, [input, weight])
-        return gi, gw, None, (gb if ctx.has_bias else None), *([None] * 8)
+        weight_grad = ctx.needs_input_grad[1] if ctx.again else ctx.weight_grad
+        return gi, (gw if weight_grad else None), None, (gb if ctx.has_bias else None), *([None] * 9)
 
     _flce.register_autograd(_backward, setup_context=_setup)
     _flce.register_vmap(_ops._vmap_loop(torch.ops.symnet_torch.fused_linear_cross_entropy))
@@ -226,7 +234,7 @@ if not _ops._exists("fused_linear_cross_entropy"):
     _rows_b = torch.library.custom_op(f"{NS}::fused_linear_cross_entropy_rows_backward", _rows_backward_impl,
                                       mutates_args=())
     _rows_b.register_fake(lambda g, input, weight, target, bias, class_weight, *options:
-                          [torch.empty_like(input), torch.empty_like(weight),
+                          [torch.empty_like(input), torch.empty_like(weight) if options[-1] else weight.new_empty(0),
                            weight.new_empty(weight.shape[0], dtype=_bias_dtype(weight, bias))])
     _rows_b.register_autograd(_ops._refuse_second("fused_linear_cross_entropy"),
                               setup_context=lambda ctx, inputs, output: None)
@@ -298,5 +306,6 @@ def fused_linear_cross_entropy(input, weight, target, bias=None, *, ce_weight=No
     with_grads = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (input, weight, bias))
     out = torch.ops.symnet_torch.fused_linear_cross_entropy(
         rows, weight, target.reshape(-1), bias, ce_weight, int(ignore_index), reduction, float(label_smoothing),
-        None if softcap is None else float(softcap), float(z_loss_scale), int(chunk), with_grads)[0]
+        None if softcap is None else float(softcap), float(z_loss_scale), int(chunk), with_grads,
+        with_grads and weight.requires_grad)[0]
     return out.reshape(lead) if reduction == "none" else out
