@@ -19,8 +19,10 @@ import torch
 
 from ..errors import SymnetError
 from . import _ops
+from ._fused_linear_ce import fused_linear_cross_entropy
 
-__all__ = ["linear", "dense", "rnn_step", "softmax", "log_softmax", "cross_entropy", "activation", "loss",
+__all__ = ["linear", "dense", "rnn_step", "softmax", "log_softmax", "cross_entropy", "fused_linear_cross_entropy",
+           "activation", "loss",
            "sigmoid", "tanh", "relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish",
            "softplus", "softsign", "hardtanh", "hardsigmoid", "hardswish", "logsigmoid", "tanhshrink",
            "softshrink", "hardshrink", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",

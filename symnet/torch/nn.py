@@ -8,7 +8,7 @@ import torch
 
 from . import functional as F
 
-__all__ = ["Linear", "CrossEntropyLoss", "ElmanRNN", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss",
+__all__ = ["Linear", "CrossEntropyLoss", "FusedLinearCrossEntropyLoss", "ElmanRNN", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss",
            "BCEWithLogitsLoss", "Sigmoid", "Tanh", "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU",
            "SiLU", "Mish", "Softplus", "Softsign", "Hardtanh", "Hardsigmoid", "Hardswish", "LogSigmoid",
            "Tanhshrink", "Softshrink", "Hardshrink", "Softmax", "LogSoftmax"]
@@ -51,6 +51,26 @@ class CrossEntropyLoss(_Loss):
     def forward(self, input, target):
         return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing,
                                self.softcap, self.z_loss_scale)
+
+
+class FusedLinearCrossEntropyLoss(_Loss):
+    """Liger-Kernel's ``LigerFusedLinearCrossEntropyLoss``: the last linear layer and
+    cross-entropy in one, chunked over rows so the (N, V) logits are never held (see
+    :func:`functional.fused_linear_cross_entropy`). ``forward(lin_weight, _input, target,
+    bias=None)`` in Liger's argument order."""
+
+    def __init__(self, ce_weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0, softcap=None,
+                 z_loss_scale=0.0, chunk_size=None):
+        super().__init__(reduction)
+        self.register_buffer("ce_weight", ce_weight)
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
+        self.softcap, self.z_loss_scale, self.chunk_size = softcap, z_loss_scale, chunk_size
+
+    def forward(self, lin_weight, _input, target, bias=None):
+        return F.fused_linear_cross_entropy(_input, lin_weight, target, bias, ce_weight=self.ce_weight,
+                                            ignore_index=self.ignore_index, reduction=self.reduction,
+                                            label_smoothing=self.label_smoothing, softcap=self.softcap,
+                                            z_loss_scale=self.z_loss_scale, chunk_size=self.chunk_size)
 
 
 class MSELoss(_Loss):
