@@ -430,3 +430,83 @@ if not _exists("cross_entropy"):
     _ce_b.register_fake(lambda g, dz, z, reduction: torch.empty_like(dz))
     _ce_b.register_autograd(_refuse_second("cross_entropy"), setup_context=lambda ctx, inputs, output: None)
     _ce_b.register_vmap(_vmap_loop(torch.ops.symnet_torch.cross_entropy_backward))
+
+
+# ---------------------------------------------------------------------------------------
+# Cross-entropy with options (class weights, label smoothing, soft targets, softcap, z-loss):
+# the row registry's generated kernels (kernels/triton/cross_entropy.py), registered here at
+# import time so torch.compile traces only the op (its fake kernel), never the module load or
+# the host class check, which run in the op's real implementation.
+
+def _ce_options_impl(z: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None, ignore_index: int,
+                     reduction: str, label_smoothing: float, softcap: float | None,
+                     z_loss_scale: float) -> list[torch.Tensor]:
+    k = _kernels("cross_entropy")
+    with _launch("cross_entropy_options", z):
+        if target.dtype.is_floating_point:  # soft targets: a probability per class
+            loss, dz = k.cross_entropy_soft_grad(z, target, weight, reduction, label_smoothing, softcap, z_loss_scale)
+        else:
+            if classes_checkable(z) and target.numel():
+                classes = z.shape[-1]
+                bad = (target != ignore_index) & ((target < 0) | (target >= classes))
+                if bool(bad.any()):
+                    raise IndexError(f"cross_entropy: target {int(target[bad][0])} is out of bounds for "
+                                     f"{classes} classes")
+            loss, dz = k.cross_entropy_grad(z, target, weight, ignore_index, reduction, label_smoothing, softcap,
+                                            z_loss_scale, check=False)
+    return [loss, dz]
+
+
+def _ce_options_fake(z, target, weight, ignore_index, reduction, label_smoothing, softcap, z_loss_scale):
+    return [z.new_empty(z.shape[:-1]) if reduction == "none" else z.new_empty(()), torch.empty_like(z)]
+
+
+def _ce_options_vmap(op):
+    """The vmap rule of an op with cross_entropy_op's schema (z, target, weight, ignore_index,
+    reduction, label_smoothing, softcap, z_loss_scale) -> [loss, dz]: with reduction "none" and
+    one weight for all, the batch is more rows (one launch); otherwise one call per batch entry
+    (a mean's divisor is per entry)."""
+    loop = _vmap_loop(op)
+
+    def rule(info, in_dims, z, target, weight, *rest):
+        reduction = rest[1]
+        if reduction != "none" or in_dims[2] is not None:
+            return loop(info, in_dims, z, target, weight, *rest)
+        b = info.batch_size
+        z, target = _front(z, in_dims[0], b), _front(target, in_dims[1], b)
+        classes = z.shape[-1]
+        soft = target.is_floating_point()
+        loss, dz = op(z.reshape(-1, classes), target.reshape(-1, classes) if soft else target.reshape(-1),
+                      weight, *rest)
+        return [loss.reshape(z.shape[:-1]), dz.reshape(z.shape)], [0, 0]
+    return rule
+
+
+if not _exists("cross_entropy_options"):
+    _ceo = torch.library.custom_op(f"{NS}::cross_entropy_options", _ce_options_impl, mutates_args=())
+    _ceo.register_fake(_ce_options_fake)
+
+    def _ceo_setup(ctx, inputs, output):
+        ctx.reduction = inputs[4]
+        ctx.save_for_backward(output[1], inputs[0])
+        ctx.mark_non_differentiable(output[1])
+
+    def _ceo_backward(ctx, grads):
+        dz, z = ctx.saved_tensors
+        return (torch.ops.symnet_torch.cross_entropy_backward(grads[0], dz, z, ctx.reduction),
+                None, None, None, None, None, None, None)
+
+    _ceo.register_autograd(_ceo_backward, setup_context=_ceo_setup)
+    _ceo.register_vmap(_ce_options_vmap(torch.ops.symnet_torch.cross_entropy_options))
+
+
+def register_generated_vmap() -> list[str]:
+    """vmap rules for the committed kernel modules' own ops that have none (``symnet::cross_entropy``,
+    whose schema is the options op's): loads that module (once) and registers its rule; returns the
+    ops given a rule."""
+    _kernels("cross_entropy")
+    name = "symnet::cross_entropy"
+    if not getattr(register_generated_vmap, "done", False):
+        torch.library.register_vmap(name, _ce_options_vmap(torch.ops.symnet.cross_entropy))
+        register_generated_vmap.done = True
+    return [name]
