@@ -14,6 +14,7 @@ if not torch.cuda.is_available():
 pytest.importorskip("triton")
 
 import symnet.torch as st  # noqa: E402
+from symnet import SymnetError  # noqa: E402
 from symnet.torch import _ops  # noqa: E402
 from symnet.torch import functional as SF  # noqa: E402
 
@@ -189,3 +190,123 @@ def test_every_symnet_torch_op_has_a_vmap_rule():
     missing = [n for n in names
                if not torch._C._dispatch_has_kernel_for_dispatch_key(f"symnet_torch::{n}", "FuncTorchBatched")]
     assert missing == []
+
+
+# --- point 2: the elementwise Triton launches visible to Inductor (torch.library.triton_op) ----------
+
+POINTWISE = {  # registry op, its parameters, torch's function of (x, t)
+    "sigmoid": ((), lambda x, t: torch.sigmoid(x)),
+    "gelu": ((), lambda x, t: F.gelu(x)),
+    "leaky_relu": ((0.2,), lambda x, t: F.leaky_relu(x, 0.2)),
+    "huber": ((1.0,), lambda x, t: F.huber_loss(x, t, reduction="none")),
+    "bce_logits": ((), lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction="none")),
+}
+
+
+def _xt(seed=4, shape=(3, 5)):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(*shape, generator=g, dtype=torch.float64).to(DEVICE) * 2
+    t = torch.rand(*shape, generator=g, dtype=torch.float64).to(DEVICE)
+    return x, t
+
+
+@pytest.mark.parametrize("name", list(POINTWISE))
+def test_launch_pointwise_equals_the_generated_launcher_and_torch(name):
+    """The launch a triton_op makes (symnet.torch._ops.launch_pointwise: the generated kernel called
+    with the generator's convention) gives the generated launcher's bits, and torch's values and
+    gradients in float64."""
+    params, reference = POINTWISE[name]
+    op = _ops._POINTWISE[name]
+    compiled = op.kernel(params)
+    x, t = _xt()
+    tensors = dict(zip(op.inputs, (x, t)))
+    got = _ops.launch_pointwise(compiled, tensors)
+    want = compiled(**tensors)
+    assert len(got) == len(want) == len(op.inputs) + 1
+    for a, b in zip(got, want):
+        assert torch.equal(a, b)
+    xr, tr = x.clone().requires_grad_(), t.clone().requires_grad_()
+    ref = reference(xr, tr)
+    refs = torch.autograd.grad(ref.sum(), (xr, tr)[:len(op.inputs)], allow_unused=True)
+    torch.testing.assert_close(got[0], ref.detach(), rtol=1e-12, atol=1e-14)
+    for a, b in zip(got[1:], refs):
+        torch.testing.assert_close(a, b, rtol=1e-11, atol=1e-14)
+
+
+def test_a_triton_op_registered_op_runs_eagerly_with_autograd_and_vmap():
+    """An op registered through torch.library.triton_op (as on a GPU) runs eagerly under the
+    interpreter (wrap_triton hands back the kernel there), differentiates every input, and has vmap."""
+    base = _ops._POINTWISE["huber"]
+    name = "test_visible_huber"
+    op = _ops._POINTWISE.get(name) or _ops.Pointwise(name, base.inputs, base._build, visible=True)
+    schema = str(getattr(OPS, name).default._schema)
+    assert schema == f"symnet_torch::{name}(Tensor x, Tensor t, float[] params) -> Tensor[]"
+    x, t = _xt()
+    x1, t1 = x.clone().requires_grad_(), t.clone().requires_grad_()
+    out = op.op(x1, t1, [1.0])[0]
+    gx, gt = torch.autograd.grad((out * out).sum(), (x1, t1))
+    x2, t2 = x.clone().requires_grad_(), t.clone().requires_grad_()
+    ref = F.huber_loss(x2, t2, reduction="none")
+    rx, rt = torch.autograd.grad((ref * ref).sum(), (x2, t2))
+    torch.testing.assert_close(out.detach(), ref.detach(), rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(gx, rx, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(gt, rt, rtol=1e-12, atol=1e-14)
+    batched = torch.vmap(lambda a, b: op.op(a, b, [1.0])[0])(x, t)
+    torch.testing.assert_close(batched, F.huber_loss(x, t, reduction="none"), rtol=1e-12, atol=1e-14)
+
+
+def _compiled_copy(compiled, tmp_path):
+    """The generated module loaded again with Triton's JIT (not its interpreter): kernels that
+    wrap_triton can trace. Nothing is launched (there is no GPU here)."""
+    import importlib.util
+    import types
+    path = tmp_path / f"jit_{compiled.kernel.name}.py"
+    path.write_text(compiled.source)
+    old = os.environ.get("TRITON_INTERPRET")
+    os.environ["TRITON_INTERPRET"] = "0"
+    try:
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        if old is None:
+            del os.environ["TRITON_INTERPRET"]
+        else:
+            os.environ["TRITON_INTERPRET"] = old
+    return types.SimpleNamespace(module=module, kernel=compiled.kernel, inputs=compiled.inputs,
+                                 outputs=compiled.outputs)
+
+
+def test_traced_triton_op_shows_the_kernel_to_inductor(tmp_path):
+    """What AOTAutograd hands Inductor for a triton_op-registered op (functionalized make_fx trace):
+    the generated Triton kernel itself (triton_kernel_wrapper_functional), with the launch's
+    arguments, not an opaque call. Under the interpreter kernels cannot be traced, so the module
+    is loaded once more with Triton's JIT; nothing is launched."""
+    from torch._subclasses.functional_tensor import dispatch_functionalize
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    jit = _compiled_copy(_ops._POINTWISE["huber"].kernel((1.0,)), tmp_path)
+    name = "test_traced_huber"
+    op = _ops._POINTWISE.get(name) or _ops.Pointwise(name, ("x", "t"), lambda params: jit, visible=True)
+    x, t = _xt()
+    gm = make_fx(dispatch_functionalize(lambda x, t: op.op(x, t, [1.0])[0] * 2), tracing_mode="fake")(x, t)
+    code = gm.code
+    assert "triton_kernel_wrapper_functional" in code and f"symnet_torch.{name}" not in code
+    for arg in ("'t_ptr'", "'x_ptr'", "'f_ptr'", "'df_dx_ptr'", "'df_dt_ptr'", "'WRITE_VALUE': True",
+                "'REDUCE': False", "'F64': True", f"'n': {x.numel()}"):
+        assert arg in code, arg
+    # the interpreter's ops stay opaque custom ops (fake kernel; Inductor calls them as they are)
+    assert _ops.inductor_visible() is (os.environ.get("TRITON_INTERPRET") != "1")
+
+
+def test_launch_pointwise_refuses_another_calling_convention():
+    import types
+    compiled = _ops._POINTWISE["sigmoid"].kernel(())
+
+    def kernel(a, b):
+        pass
+    kernel.arg_names = ["z_ptr", "a_ptr"]
+    fake = types.SimpleNamespace(module=types.SimpleNamespace(_sigmoid_kernel=kernel), kernel=compiled.kernel,
+                                 inputs=compiled.inputs, outputs=compiled.outputs)
+    with pytest.raises(SymnetError, match="the generated kernel takes"):
+        _ops.launch_pointwise(fake, {"z": torch.zeros(2)})

@@ -105,15 +105,19 @@ _SYMBOLS = ("x", "t", "v", "u", "w")
 class Pointwise:
     """An elementwise op ``symnet_torch::<name>(Tensor x, ..., float[] params) -> Tensor[]``
     returning [f, ∂f/∂x, ...]; ``build(params)`` gives the compiled kernel (wrt = every input,
-    in order) for the given extra parameters."""
+    in order) for the given extra parameters. ``visible``: register it with
+    torch.library.triton_op (default: :func:`inductor_visible`)."""
 
-    def __init__(self, name: str, inputs: tuple[str, ...], build):
+    def __init__(self, name: str, inputs: tuple[str, ...], build, visible: bool | None = None):
         self.name, self.inputs, self._build = name, inputs, build
         self._compiled = {}
         schema = "(" + ", ".join(f"Tensor {n}" for n in inputs) + ", float[] params) -> Tensor[]"
         n = len(inputs)
-        op = torch.library.custom_op(f"{NS}::{name}", self._run, mutates_args=(), schema=schema)
-        op.register_fake(lambda *args: [torch.empty_like(args[0]) for _ in range(n + 1)])
+        if inductor_visible() if visible is None else visible:  # the launch itself is the op: Inductor sees the Triton kernel (wrap_triton)
+            op = torch.library.triton_op(f"{NS}::{name}", _typed(self._run_visible, inputs), mutates_args=())
+        else:
+            op = torch.library.custom_op(f"{NS}::{name}", self._run, mutates_args=(), schema=schema)
+            op.register_fake(lambda *args: [torch.empty_like(args[0]) for _ in range(n + 1)])
 
         def setup(ctx, inputs, output):
             ctx.save_for_backward(*inputs[:n], *output[1:])
@@ -146,10 +150,75 @@ class Pointwise:
             out = self.kernel(params)(**{n: t.contiguous() for n, t in zip(self.inputs, tensors)})
         return [o.reshape(tensors[0].shape) for o in out]
 
+    def _run_visible(self, *args):
+        """The op as torch.library.triton_op runs it: eagerly a plain launch; traced (torch.compile,
+        its fake kernel) a wrap_triton launch that Inductor sees and schedules."""
+        tensors, params = args[:-1], args[-1]
+        with _launch(self.name, tensors[0]):
+            out = launch_pointwise(self.kernel(params), dict(zip(self.inputs, tensors)), torch.library.wrap_triton)
+        return [o.reshape(tensors[0].shape) for o in out]
+
     def _vmap(self, info, in_dims, *args):
         tensors = [_front(t, d, info.batch_size) for t, d in zip(args[:-1], in_dims[:-1])]
         out = self.op(*tensors, args[-1])
         return out, [0] * len(out)
+
+
+def inductor_visible() -> bool:
+    """Whether ops are registered with torch.library.triton_op (their Triton launches visible to
+    Inductor): wherever the kernels are compiled ones. Under TRITON_INTERPRET=1 a kernel is an
+    interpreted function, which wrap_triton cannot trace, so the ops are opaque custom ops with
+    fake kernels there (torch.compile still traces them; Inductor calls them as they are)."""
+    return os.environ.get("TRITON_INTERPRET") != "1"
+
+
+_TAIL = ["partial_ptr", "count_ptr", "n", "divisor", "WRITE_VALUE", "REDUCE", "F64", "BLOCK"]
+
+
+def launch_pointwise(compiled, tensors: dict, wrap=lambda kernel: kernel) -> list[torch.Tensor]:
+    """One launch of an elementwise kernel that ``symnet.compile`` generated (reduction "none"),
+    through ``wrap`` (``torch.library.wrap_triton`` in a triton_op): every output, as new
+    contiguous tensors of the first input's shape. Only metadata is read on the host (shapes,
+    dtypes, devices: the generated module's own checks), so it traces under make_fx.
+
+    Raises:
+        SymnetError: the generated kernel's arguments are not the ones this launch passes (the
+            generator's calling convention changed).
+    """
+    module = compiled.module
+    jit = getattr(module, f"_{compiled.kernel.name}_kernel")
+    names = list(getattr(jit, "arg_names", ()))
+    width = len(compiled.inputs) + len(compiled.outputs)
+    if len(names) != width + len(_TAIL) or names[width:] != _TAIL:
+        raise SymnetError(f"{compiled.kernel.name}: the generated kernel takes ({', '.join(names)}), not the "
+                          "inputs, the outputs and " + ", ".join(_TAIL))
+    ins = module._tensors(**{n: tensors[n] for n in compiled.inputs})  # checked, contiguous
+    first = ins[0]
+    outs = [torch.empty_like(first) for _ in compiled.outputs]
+    n = first.numel()
+    f64 = first.dtype == torch.float64
+    block = module.BLOCK // 2 if f64 else module.BLOCK
+    if n:
+        unread = first.new_empty(1)  # partial sums and their count: not read without REDUCE (no input aliased)
+        wrap(jit)[(triton_cdiv(n, block),)](*ins, *outs, unread, unread, n, 1, WRITE_VALUE=True, REDUCE=False,
+                                           F64=f64, BLOCK=block, num_warps=module.WARPS)
+    return outs
+
+
+def triton_cdiv(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _typed(fn, inputs: tuple[str, ...]):
+    """``fn(*tensors, params)`` with the signature torch.library infers the op's schema from:
+    (Tensor <input>, ..., float[] params) -> Tensor[]."""
+    def typed(*args, **kwargs):
+        return fn(*signature.bind(*args, **kwargs).args)
+    P = inspect.Parameter
+    typed.__signature__ = signature = inspect.Signature(
+        [P(n, P.POSITIONAL_OR_KEYWORD, annotation=torch.Tensor) for n in inputs]
+        + [P("params", P.POSITIONAL_OR_KEYWORD, annotation=list[float])], return_annotation=list[torch.Tensor])
+    return typed
 
 
 def _pointwise_backward_impl(g: torch.Tensor, partials: list[torch.Tensor], inputs: list[torch.Tensor],
