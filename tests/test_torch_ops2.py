@@ -210,49 +210,35 @@ def _xt(seed=4, shape=(3, 5)):
     return x, t
 
 
+def _visible(name, build=None):
+    """The registry op ``name`` registered once more through torch.library.triton_op (as on a GPU)."""
+    base = _ops._POINTWISE[name]
+    return (_ops._POINTWISE.get(f"visible_{name}")
+            or _ops.Pointwise(f"visible_{name}", base.inputs, build or base._build, visible=True))
+
+
 @pytest.mark.parametrize("name", list(POINTWISE))
-def test_launch_pointwise_equals_the_generated_launcher_and_torch(name):
-    """The launch a triton_op makes (symnet.torch._ops.launch_pointwise: the generated kernel called
-    with the generator's convention) gives the generated launcher's bits, and torch's values and
-    gradients in float64."""
+def test_triton_op_registered_ops_equal_torch_with_autograd_and_vmap(name):
+    """Ops registered through torch.library.triton_op (as on a GPU) run eagerly under the
+    interpreter (wrap_triton hands back the kernel there), equal torch's values and gradients of
+    every input in float64, and have vmap rules."""
     params, reference = POINTWISE[name]
-    op = _ops._POINTWISE[name]
-    compiled = op.kernel(params)
+    op = _visible(name)
+    schema = str(getattr(OPS, f"visible_{name}").default._schema)
+    assert schema == (f"symnet_torch::visible_{name}(" + ", ".join(f"Tensor {n}" for n in op.inputs)
+                      + ", float[] params) -> Tensor[]")
     x, t = _xt()
-    tensors = dict(zip(op.inputs, (x, t)))
-    got = _ops.launch_pointwise(compiled, tensors)
-    want = compiled(**tensors)
-    assert len(got) == len(want) == len(op.inputs) + 1
-    for a, b in zip(got, want):
-        assert torch.equal(a, b)
-    xr, tr = x.clone().requires_grad_(), t.clone().requires_grad_()
-    ref = reference(xr, tr)
-    refs = torch.autograd.grad(ref.sum(), (xr, tr)[:len(op.inputs)], allow_unused=True)
-    torch.testing.assert_close(got[0], ref.detach(), rtol=1e-12, atol=1e-14)
-    for a, b in zip(got[1:], refs):
-        torch.testing.assert_close(a, b, rtol=1e-11, atol=1e-14)
-
-
-def test_a_triton_op_registered_op_runs_eagerly_with_autograd_and_vmap():
-    """An op registered through torch.library.triton_op (as on a GPU) runs eagerly under the
-    interpreter (wrap_triton hands back the kernel there), differentiates every input, and has vmap."""
-    base = _ops._POINTWISE["huber"]
-    name = "test_visible_huber"
-    op = _ops._POINTWISE.get(name) or _ops.Pointwise(name, base.inputs, base._build, visible=True)
-    schema = str(getattr(OPS, name).default._schema)
-    assert schema == f"symnet_torch::{name}(Tensor x, Tensor t, float[] params) -> Tensor[]"
-    x, t = _xt()
-    x1, t1 = x.clone().requires_grad_(), t.clone().requires_grad_()
-    out = op.op(x1, t1, [1.0])[0]
-    gx, gt = torch.autograd.grad((out * out).sum(), (x1, t1))
-    x2, t2 = x.clone().requires_grad_(), t.clone().requires_grad_()
-    ref = F.huber_loss(x2, t2, reduction="none")
-    rx, rt = torch.autograd.grad((ref * ref).sum(), (x2, t2))
+    ins = [a.clone().requires_grad_() for a in (x, t)[:len(op.inputs)]]
+    out = op.op(*ins, list(params))[0]
+    got = torch.autograd.grad((out * out).sum(), ins)
+    refs = [a.clone().requires_grad_() for a in (x, t)[:len(op.inputs)]]
+    ref = reference(*refs, *([t] if len(refs) == 1 else []))
+    want = torch.autograd.grad((ref * ref).sum(), refs)
     torch.testing.assert_close(out.detach(), ref.detach(), rtol=1e-12, atol=1e-14)
-    torch.testing.assert_close(gx, rx, rtol=1e-12, atol=1e-14)
-    torch.testing.assert_close(gt, rt, rtol=1e-12, atol=1e-14)
-    batched = torch.vmap(lambda a, b: op.op(a, b, [1.0])[0])(x, t)
-    torch.testing.assert_close(batched, F.huber_loss(x, t, reduction="none"), rtol=1e-12, atol=1e-14)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, rtol=1e-11, atol=1e-14)
+    batched = torch.vmap(lambda *a: op.op(*a, list(params))[0])(*(x, t)[:len(op.inputs)])
+    torch.testing.assert_close(batched, ref.detach(), rtol=1e-12, atol=1e-14)
 
 
 def _compiled_copy(compiled, tmp_path):
@@ -286,27 +272,14 @@ def test_traced_triton_op_shows_the_kernel_to_inductor(tmp_path):
     from torch.fx.experimental.proxy_tensor import make_fx
 
     jit = _compiled_copy(_ops._POINTWISE["huber"].kernel((1.0,)), tmp_path)
-    name = "test_traced_huber"
+    name = "traced_huber"
     op = _ops._POINTWISE.get(name) or _ops.Pointwise(name, ("x", "t"), lambda params: jit, visible=True)
     x, t = _xt()
     gm = make_fx(dispatch_functionalize(lambda x, t: op.op(x, t, [1.0])[0] * 2), tracing_mode="fake")(x, t)
     code = gm.code
-    assert "triton_kernel_wrapper_functional" in code and f"symnet_torch.{name}" not in code
-    for arg in ("'t_ptr'", "'x_ptr'", "'f_ptr'", "'df_dx_ptr'", "'df_dt_ptr'", "'WRITE_VALUE': True",
+    assert code.count("triton_kernel_wrapper_functional(") == 1 and f"symnet_torch.{name}" not in code
+    for arg in ("'t_ptr': arg1_1", "'x_ptr': arg0_1", "'f_ptr'", "'df_dx_ptr'", "'df_dt_ptr'", "'WRITE_VALUE': True",
                 "'REDUCE': False", "'F64': True", f"'n': {x.numel()}"):
         assert arg in code, arg
     # the interpreter's ops stay opaque custom ops (fake kernel; Inductor calls them as they are)
     assert _ops.inductor_visible() is (os.environ.get("TRITON_INTERPRET") != "1")
-
-
-def test_launch_pointwise_refuses_another_calling_convention():
-    import types
-    compiled = _ops._POINTWISE["sigmoid"].kernel(())
-
-    def kernel(a, b):
-        pass
-    kernel.arg_names = ["z_ptr", "a_ptr"]
-    fake = types.SimpleNamespace(module=types.SimpleNamespace(_sigmoid_kernel=kernel), kernel=compiled.kernel,
-                                 inputs=compiled.inputs, outputs=compiled.outputs)
-    with pytest.raises(SymnetError, match="the generated kernel takes"):
-        _ops.launch_pointwise(fake, {"z": torch.zeros(2)})

@@ -22,6 +22,7 @@ import functools
 import hashlib
 import inspect
 import os
+import types
 
 import sympy as sp
 import torch
@@ -155,7 +156,9 @@ class Pointwise:
         its fake kernel) a wrap_triton launch that Inductor sees and schedules."""
         tensors, params = args[:-1], args[-1]
         with _launch(self.name, tensors[0]):
-            out = launch_pointwise(self.kernel(params), dict(zip(self.inputs, tensors)), torch.library.wrap_triton)
+            compiled = self.kernel(params)
+            named = dict(zip(self.inputs, tensors))
+            out = traced_launches(compiled.module, compiled.kernel.name)(*(named[n] for n in compiled.inputs))
         return [o.reshape(tensors[0].shape) for o in out]
 
     def _vmap(self, info, in_dims, *args):
@@ -172,41 +175,30 @@ def inductor_visible() -> bool:
     return os.environ.get("TRITON_INTERPRET") != "1"
 
 
-_TAIL = ["partial_ptr", "count_ptr", "n", "divisor", "WRITE_VALUE", "REDUCE", "F64", "BLOCK"]
-
-
-def launch_pointwise(compiled, tensors: dict, wrap=lambda kernel: kernel) -> list[torch.Tensor]:
-    """One launch of an elementwise kernel that ``symnet.compile`` generated (reduction "none"),
-    through ``wrap`` (``torch.library.wrap_triton`` in a triton_op): every output, as new
-    contiguous tensors of the first input's shape. Only metadata is read on the host (shapes,
-    dtypes, devices: the generated module's own checks), so it traces under make_fx.
-
-    Raises:
-        SymnetError: the generated kernel's arguments are not the ones this launch passes (the
-            generator's calling convention changed).
-    """
-    module = compiled.module
-    jit = getattr(module, f"_{compiled.kernel.name}_kernel")
-    names = list(getattr(jit, "arg_names", ()))
-    width = len(compiled.inputs) + len(compiled.outputs)
-    if len(names) != width + len(_TAIL) or names[width:] != _TAIL:
-        raise SymnetError(f"{compiled.kernel.name}: the generated kernel takes ({', '.join(names)}), not the "
-                          "inputs, the outputs and " + ", ".join(_TAIL))
-    ins = module._tensors(**{n: tensors[n] for n in compiled.inputs})  # checked, contiguous
-    first = ins[0]
-    outs = [torch.empty_like(first) for _ in compiled.outputs]
-    n = first.numel()
-    f64 = first.dtype == torch.float64
-    block = module.BLOCK // 2 if f64 else module.BLOCK
-    if n:
-        unread = first.new_empty(1)  # partial sums and their count: not read without REDUCE (no input aliased)
-        wrap(jit)[(triton_cdiv(n, block),)](*ins, *outs, unread, unread, n, 1, WRITE_VALUE=True, REDUCE=False,
-                                           F64=f64, BLOCK=block, num_warps=module.WARPS)
-    return outs
-
-
-def triton_cdiv(a: int, b: int) -> int:
-    return -(-a // b)
+def traced_launches(module, function: str):
+    """The generated launcher ``module.<function>`` with every Triton kernel it launches (the
+    module's ``_*_kernel`` functions) passed through ``torch.library.wrap_triton`` at this call:
+    eagerly the launcher itself; while torch.compile traces a triton_op (FunctionalTensorMode,
+    fake tensors) the same launcher code whose launches are traced as
+    ``triton_kernel_wrapper_*`` nodes, which Inductor compiles and schedules. The generated
+    launcher is not copied or edited: its code runs with those names rebound."""
+    launcher = getattr(module, function)
+    rebound = {}
+    for name, value in vars(module).items():
+        if name.startswith("_") and name.endswith("_kernel"):
+            try:
+                wrapped = torch.library.wrap_triton(value)
+            except RuntimeError:  # not a Triton kernel
+                continue
+            if wrapped is not value:
+                rebound[name] = wrapped
+    if not rebound:
+        return launcher
+    names = {**vars(module), **rebound}
+    traced = types.FunctionType(launcher.__code__, names, launcher.__name__, launcher.__defaults__,
+                                launcher.__closure__)
+    traced.__kwdefaults__ = launcher.__kwdefaults__
+    return traced
 
 
 def _typed(fn, inputs: tuple[str, ...]):
