@@ -113,7 +113,7 @@ def test_compiled_options_path_still_refuses_a_bad_class():
     z, t, w = _data()
     t[2] = 9
     run = torch.compile(lambda z: SF.cross_entropy(z, t, weight=w), fullgraph=True, backend="aot_eager")
-    with pytest.raises(IndexError, match="target 9 is out of bounds for 4 classes"):
+    with pytest.raises(IndexError, match="class index 9 in target is outside \\[0, 4\\)"):
         run(z)
 
 
@@ -241,13 +241,11 @@ def test_triton_op_registered_ops_equal_torch_with_autograd_and_vmap(name):
     torch.testing.assert_close(batched, ref.detach(), rtol=1e-12, atol=1e-14)
 
 
-def _compiled_copy(compiled, tmp_path):
-    """The generated module loaded again with Triton's JIT (not its interpreter): kernels that
-    wrap_triton can trace. Nothing is launched (there is no GPU here)."""
+def _jit_module(source, path):
+    """A generated module loaded again with Triton's JIT (not its interpreter): kernels that
+    wrap_triton can trace. Nothing is launched from it (there is no GPU here)."""
     import importlib.util
-    import types
-    path = tmp_path / f"jit_{compiled.kernel.name}.py"
-    path.write_text(compiled.source)
+    path.write_text(source)
     old = os.environ.get("TRITON_INTERPRET")
     os.environ["TRITON_INTERPRET"] = "0"
     try:
@@ -259,6 +257,12 @@ def _compiled_copy(compiled, tmp_path):
             del os.environ["TRITON_INTERPRET"]
         else:
             os.environ["TRITON_INTERPRET"] = old
+    return module
+
+
+def _compiled_copy(compiled, tmp_path):
+    import types
+    module = _jit_module(compiled.source, tmp_path / f"jit_{compiled.kernel.name}.py")
     return types.SimpleNamespace(module=module, kernel=compiled.kernel, inputs=compiled.inputs,
                                  outputs=compiled.outputs)
 
@@ -283,3 +287,89 @@ def test_traced_triton_op_shows_the_kernel_to_inductor(tmp_path):
         assert arg in code, arg
     # the interpreter's ops stay opaque custom ops (fake kernel; Inductor calls them as they are)
     assert _ops.inductor_visible() is (os.environ.get("TRITON_INTERPRET") != "1")
+
+
+def _ce_visible(name, module_of):
+    if name not in dir(OPS):
+        (_ops._ce_options_op if "options" in name else _ops._ce_op)(name, module_of, True)
+    return getattr(OPS, name).default
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_triton_op_registered_cross_entropy_equals_torch(reduction):
+    """Both cross-entropy ops registered through torch.library.triton_op (as on a GPU) run eagerly
+    under the interpreter: loss and gradient equal torch's in float64; a bad class still raises."""
+    plain = _ce_visible("visible_cross_entropy", lambda: _ops._kernels("softmax_cross_entropy"))
+    options = _ce_visible("visible_cross_entropy_options", lambda: _ops._kernels("cross_entropy"))
+    z, t, w = _data()
+    for call, kw in ((lambda z: plain(z, t, reduction, -100), {}),
+                     (lambda z: options(z, t, w, -100, reduction, 0.1, None, 0.0), dict(weight=w, label_smoothing=0.1))):
+        z1, z2 = z.clone().requires_grad_(), z.clone().requires_grad_()
+        loss = call(z1)[0]
+        ref = F.cross_entropy(z2, t, reduction=reduction, **kw)
+        torch.testing.assert_close(loss, ref, rtol=1e-12, atol=1e-14)
+        scale = torch.linspace(0.5, 1.5, loss.numel(), dtype=torch.float64).reshape(loss.shape)
+        (g1,) = torch.autograd.grad((loss * scale).sum(), z1)
+        (g2,) = torch.autograd.grad((ref * scale).sum(), z2)
+        torch.testing.assert_close(g1, g2, rtol=1e-12, atol=1e-14)
+    bad = t.clone()
+    bad[0] = 4
+    with pytest.raises(IndexError, match="class index 4 in target is outside"):
+        plain(z, bad, reduction, -100)
+    with pytest.raises(IndexError, match="class index 4 in target is outside"):
+        options(z, bad, None, -100, reduction, 0.0, None, 0.0)
+
+
+def test_traced_cross_entropy_triton_ops_show_their_kernels(tmp_path):
+    """The functionalized trace of both cross-entropy triton_ops (what Inductor receives): the class
+    check as its own op, then the generated kernels as triton_kernel_wrapper_functional nodes."""
+    from torch._subclasses.functional_tensor import dispatch_functionalize
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    root = os.path.join(os.path.dirname(__file__), "..", "kernels", "triton")
+    sources = {m: open(os.path.join(root, f"{m}.py")).read() for m in ("softmax_cross_entropy", "cross_entropy")}
+    jit = {m: _jit_module(src, tmp_path / f"jit_{m}.py") for m, src in sources.items()}
+    plain = _ce_visible("traced_cross_entropy", lambda: jit["softmax_cross_entropy"])
+    options = _ce_visible("traced_cross_entropy_options", lambda: jit["cross_entropy"])
+    z, t, w = _data()
+    _, soft, _ = _data(soft=True)
+    cases = [(lambda z, t, w: plain(z, t, "mean", -100)[0], t, ["_count_rows_kernel", "_softmax_cross_entropy_grad_kernel"]),
+             (lambda z, t, w: options(z, t, w, -100, "mean", 0.1, 2.0, 1e-3)[0], t,
+              ["_weigh_rows_kernel", "_cross_entropy_grad_kernel"]),
+             (lambda z, t, w: options(z, t, w, -100, "sum", 0.1, None, 0.0)[0], soft, ["_cross_entropy_soft_grad_kernel"])]
+    from torch._higher_order_ops.triton_kernel_wrap import kernel_side_table
+    for fn, target, kernels in cases:
+        gm = make_fx(dispatch_functionalize(fn), tracing_mode="fake")(z, target, w)
+        code = gm.code
+        assert code.count("triton_kernel_wrapper_functional(") == len(kernels), code
+        assert "symnet_torch.traced_cross_entropy" not in code
+        assert ("symnet_torch.checked_classes" in code) is (target is t)
+        traced = [kernel_side_table.get_kernel(n.kwargs["kernel_idx"]).fn.__name__ for n in gm.graph.nodes
+                  if "triton_kernel_wrapper_functional" in str(n.target)]
+        assert traced == kernels
+
+
+# --- point 5: bf16 linear ----------------------------------------------------------------------------
+
+def test_bf16_linear_rounds_once_from_float32_as_torch_on_a_gpu():
+    """Why bf16 linear was up to 1 ulp off torch: the kernel accumulates a·Wᵀ + b in float32 and
+    rounds once to bf16 (torch: the same sum, rounded to nearest). Triton's interpreter converts
+    float32 to bfloat16 by truncation (triton/runtime/interpreter.py, cast_impl: no rounding
+    mode), a GPU rounds to nearest even. So: under the interpreter the result is exactly the
+    float32 sum truncated (≤ 1 ulp from torch); on a GPU it is torch's."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(16, 40, generator=g).bfloat16().to(DEVICE)
+    W = torch.randn(24, 40, generator=g).bfloat16().to(DEVICE)
+    b = torch.randn(24, generator=g).bfloat16().to(DEVICE)
+    ours = SF.linear(x, W, b)
+    exact = x.double() @ W.double().T + b.double()  # (its float32 rounding is the kernel's float32 sum here)
+    nearest = exact.bfloat16()
+    assert torch.equal(F.linear(x, W, b), nearest)
+    if os.environ.get("TRITON_INTERPRET") == "1":
+        bits = exact.float().view(torch.int32) & ~0xFFFF
+        truncated = bits.view(torch.float32).bfloat16()
+        assert torch.equal(ours, truncated)
+        ulp = (nearest.float().abs() * 2.0 ** -7).clamp(min=2.0 ** -126)
+        assert ((ours.float() - nearest.float()).abs() <= ulp).all()
+    else:
+        assert torch.equal(ours, nearest)

@@ -436,12 +436,35 @@ def classes_checkable(z: torch.Tensor) -> bool:
     return not (z.is_cuda and torch.cuda.is_current_stream_capturing())
 
 
-def _ce_impl(z: torch.Tensor, target: torch.Tensor, reduction: str, ignore_index: int) -> list[torch.Tensor]:
-    check = classes_checkable(z)
+def _checked_classes_impl(target: torch.Tensor, classes: int, ignore_index: int) -> torch.Tensor:
+    if classes_checkable(target) and target.numel():
+        bad = (target != ignore_index) & ((target < 0) | (target >= classes))
+        if bool(bad.any()):
+            v = int(target[bad][0])
+            raise IndexError(f"cross_entropy: class index {v} in target is outside [0, {classes}) (out of bounds; "
+                             f"not ignore_index={ignore_index})")
+    return target.clone()
+
+
+if not _exists("checked_classes"):  # the host check of the classes, an opaque op of its own: a traced
+    # (triton_op) cross-entropy keeps it as a node that runs before its kernels
+    _cc = torch.library.custom_op(f"{NS}::checked_classes", _checked_classes_impl, mutates_args=())
+    _cc.register_fake(lambda target, classes, ignore_index: torch.empty_like(target))
+    _cc.register_vmap(lambda info, in_dims, target, classes, ignore_index:
+                      (torch.ops.symnet_torch.checked_classes(_front(target, in_dims[0], info.batch_size), classes,
+                                                              ignore_index), 0))
+
+
+def _ce_body(module, traced: bool, z, target, reduction, ignore_index):
     with _launch("cross_entropy", z):
+        if traced:  # a triton_op: the check as its own op, the launches visible (traced_launches)
+            target = torch.ops.symnet_torch.checked_classes(target, z.shape[-1], ignore_index)
+            loss, dz = traced_launches(module, "softmax_cross_entropy_grad")(z, target, reduction, ignore_index,
+                                                                             check=False)
+            return [loss, dz]
         try:
-            loss, dz = _kernels("softmax_cross_entropy").softmax_cross_entropy_grad(z, target, reduction,
-                                                                                    ignore_index, check=check)
+            loss, dz = module.softmax_cross_entropy_grad(z, target, reduction, ignore_index,
+                                                         check=classes_checkable(z))
         except ValueError as e:
             if "class index" not in str(e):
                 raise
@@ -449,43 +472,57 @@ def _ce_impl(z: torch.Tensor, target: torch.Tensor, reduction: str, ignore_index
     return [loss, dz]
 
 
+def _ce_op(name: str, module_of, visible: bool):
+    """Registers ``symnet_torch::<name>``, softmax cross-entropy over (N, V) rows with integer
+    classes: a triton_op where ``visible``, else an opaque custom op with a fake kernel."""
+    def run(z: torch.Tensor, target: torch.Tensor, reduction: str, ignore_index: int) -> list[torch.Tensor]:
+        return _ce_body(module_of(), visible, z, target, reduction, ignore_index)
+
+    if visible:
+        op = torch.library.triton_op(f"{NS}::{name}", run, mutates_args=())
+    else:
+        op = torch.library.custom_op(f"{NS}::{name}", run, mutates_args=())
+        op.register_fake(lambda z, target, reduction, ignore_index:
+                         [z.new_empty(z.shape[:-1]) if reduction == "none" else z.new_empty(()), torch.empty_like(z)])
+
+    def setup(ctx, inputs, output):
+        ctx.reduction = inputs[2]
+        ctx.save_for_backward(output[1], inputs[0])
+        ctx.mark_non_differentiable(output[1])
+
+    def backward(ctx, grads):
+        dz, z = ctx.saved_tensors
+        return torch.ops.symnet_torch.cross_entropy_backward(grads[0], dz, z, ctx.reduction), None, None, None
+
+    op.register_autograd(backward, setup_context=setup)
+    op.register_vmap(_ce_vmap(getattr(torch.ops.symnet_torch, name)))
+    return op
+
+
 def _ce_backward_impl(g: torch.Tensor, dz: torch.Tensor, z: torch.Tensor, reduction: str) -> torch.Tensor:
     g = g.unsqueeze(-1) if reduction == "none" else g
     return (g * dz).to(dz.dtype)
 
 
-def _ce_vmap(info, in_dims, z, target, reduction, ignore_index):
-    b = info.batch_size
-    z, target = _front(z, in_dims[0], b), _front(target, in_dims[1], b)
-    rows = z.shape[1]
-    loss, dz = torch.ops.symnet_torch.cross_entropy(z.reshape(b * rows, z.shape[-1]), target.reshape(-1),
-                                                    "none", ignore_index)
-    loss = loss.reshape(b, rows)
-    dz = dz.reshape(z.shape)
-    if reduction == "none":
-        return [loss, dz], [0, 0]
-    if reduction == "sum":
-        return [loss.sum(1), dz], [0, 0]
-    counted = (target != ignore_index).sum(1)
-    return [loss.sum(1) / counted, dz / counted[:, None, None]], [0, 0]
+def _ce_vmap(op):
+    def rule(info, in_dims, z, target, reduction, ignore_index):
+        b = info.batch_size
+        z, target = _front(z, in_dims[0], b), _front(target, in_dims[1], b)
+        rows = z.shape[1]
+        loss, dz = op(z.reshape(b * rows, z.shape[-1]), target.reshape(-1), "none", ignore_index)
+        loss = loss.reshape(b, rows)
+        dz = dz.reshape(z.shape)
+        if reduction == "none":
+            return [loss, dz], [0, 0]
+        if reduction == "sum":
+            return [loss.sum(1), dz], [0, 0]
+        counted = (target != ignore_index).sum(1)
+        return [loss.sum(1) / counted, dz / counted[:, None, None]], [0, 0]
+    return rule
 
 
 if not _exists("cross_entropy"):
-    _ce = torch.library.custom_op(f"{NS}::cross_entropy", _ce_impl, mutates_args=())
-    _ce.register_fake(lambda z, target, reduction, ignore_index:
-                      [z.new_empty(z.shape[:-1]) if reduction == "none" else z.new_empty(()), torch.empty_like(z)])
-
-    def _ce_setup(ctx, inputs, output):
-        ctx.reduction = inputs[2]
-        ctx.save_for_backward(output[1], inputs[0])
-        ctx.mark_non_differentiable(output[1])
-
-    def _ce_backward(ctx, grads):
-        dz, z = ctx.saved_tensors
-        return torch.ops.symnet_torch.cross_entropy_backward(grads[0], dz, z, ctx.reduction), None, None, None
-
-    _ce.register_autograd(_ce_backward, setup_context=_ce_setup)
-    _ce.register_vmap(_ce_vmap)
+    _ce_op("cross_entropy", lambda: _kernels("softmax_cross_entropy"), inductor_visible())
 
     _ce_b = torch.library.custom_op(f"{NS}::cross_entropy_backward", _ce_backward_impl, mutates_args=())
     _ce_b.register_fake(lambda g, dz, z, reduction: torch.empty_like(dz))
@@ -499,22 +536,17 @@ if not _exists("cross_entropy"):
 # import time so torch.compile traces only the op (its fake kernel), never the module load or
 # the host class check, which run in the op's real implementation.
 
-def _ce_options_impl(z: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None, ignore_index: int,
-                     reduction: str, label_smoothing: float, softcap: float | None,
-                     z_loss_scale: float) -> list[torch.Tensor]:
-    k = _kernels("cross_entropy")
+def _ce_options_body(module, traced: bool, z, target, weight, ignore_index, reduction, label_smoothing, softcap,
+                     z_loss_scale):
+    launch = (lambda f: traced_launches(module, f)) if traced else (lambda f: getattr(module, f))
     with _launch("cross_entropy_options", z):
         if target.dtype.is_floating_point:  # soft targets: a probability per class
-            loss, dz = k.cross_entropy_soft_grad(z, target, weight, reduction, label_smoothing, softcap, z_loss_scale)
+            loss, dz = launch("cross_entropy_soft_grad")(z, target, weight, reduction, label_smoothing, softcap,
+                                                         z_loss_scale)
         else:
-            if classes_checkable(z) and target.numel():
-                classes = z.shape[-1]
-                bad = (target != ignore_index) & ((target < 0) | (target >= classes))
-                if bool(bad.any()):
-                    raise IndexError(f"cross_entropy: target {int(target[bad][0])} is out of bounds for "
-                                     f"{classes} classes")
-            loss, dz = k.cross_entropy_grad(z, target, weight, ignore_index, reduction, label_smoothing, softcap,
-                                            z_loss_scale, check=False)
+            target = torch.ops.symnet_torch.checked_classes(target, z.shape[-1], ignore_index)
+            loss, dz = launch("cross_entropy_grad")(z, target, weight, ignore_index, reduction, label_smoothing,
+                                                    softcap, z_loss_scale, check=False)
     return [loss, dz]
 
 
@@ -543,22 +575,37 @@ def _ce_options_vmap(op):
     return rule
 
 
-if not _exists("cross_entropy_options"):
-    _ceo = torch.library.custom_op(f"{NS}::cross_entropy_options", _ce_options_impl, mutates_args=())
-    _ceo.register_fake(_ce_options_fake)
+def _ce_options_op(name: str, module_of, visible: bool):
+    """Registers ``symnet_torch::<name>``, the options cross-entropy (the schema of the generated
+    ``symnet::cross_entropy``): a triton_op where ``visible``, else an opaque custom op."""
+    def run(z: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None, ignore_index: int, reduction: str,
+            label_smoothing: float, softcap: float | None, z_loss_scale: float) -> list[torch.Tensor]:
+        return _ce_options_body(module_of(), visible, z, target, weight, ignore_index, reduction, label_smoothing,
+                                softcap, z_loss_scale)
 
-    def _ceo_setup(ctx, inputs, output):
+    if visible:
+        op = torch.library.triton_op(f"{NS}::{name}", run, mutates_args=())
+    else:
+        op = torch.library.custom_op(f"{NS}::{name}", run, mutates_args=())
+        op.register_fake(_ce_options_fake)
+
+    def setup(ctx, inputs, output):
         ctx.reduction = inputs[4]
         ctx.save_for_backward(output[1], inputs[0])
         ctx.mark_non_differentiable(output[1])
 
-    def _ceo_backward(ctx, grads):
+    def backward(ctx, grads):
         dz, z = ctx.saved_tensors
         return (torch.ops.symnet_torch.cross_entropy_backward(grads[0], dz, z, ctx.reduction),
                 None, None, None, None, None, None, None)
 
-    _ceo.register_autograd(_ceo_backward, setup_context=_ceo_setup)
-    _ceo.register_vmap(_ce_options_vmap(torch.ops.symnet_torch.cross_entropy_options))
+    op.register_autograd(backward, setup_context=setup)
+    op.register_vmap(_ce_options_vmap(getattr(torch.ops.symnet_torch, name)))
+    return op
+
+
+if not _exists("cross_entropy_options"):
+    _ce_options_op("cross_entropy_options", lambda: _kernels("cross_entropy"), inductor_visible())
 
 
 def register_generated_vmap() -> list[str]:
