@@ -373,3 +373,80 @@ def test_bf16_linear_rounds_once_from_float32_as_torch_on_a_gpu():
         assert ((ours.float() - nearest.float()).abs() <= ulp).all()
     else:
         assert torch.equal(ours, nearest)
+
+
+# --- point 4: the fused Elman step with momentum and Adam (derived update rules) ----------------------
+
+def _torch_elman_steps(p, x, r, delay, order, batch, name, hyper, lr, steps):
+    """torch.optim over a float64 loop of the same network: h^t = σ(W^i x^t + W^h h^(t−1)),
+    z^t = W^o h^t, the mean cross-entropy over the scored steps t > delay."""
+    P = {k: v.clone().double().requires_grad_() for k, v in p.items()}
+    params = [P["Wi"], P["Wh"], P["Wo"]]
+    if name == "adam":
+        opt = torch.optim.Adam(params, lr=lr, betas=(hyper["beta1"], hyper["beta2"]), eps=hyper["eps"],
+                               weight_decay=hyper["weight_decay"])
+    else:
+        opt = torch.optim.SGD(params, lr=lr, momentum=hyper.get("momentum", 0.0), weight_decay=hyper["weight_decay"])
+    losses = []
+    for s in range(steps):
+        idx = order[s * batch:(s + 1) * batch]
+        xb, rb = x[idx].double(), r[idx]
+        h = torch.zeros(len(idx), P["Wh"].shape[0], dtype=torch.float64)
+        total, T = 0.0, xb.shape[1]
+        for t in range(T):
+            h = torch.sigmoid(xb[:, t] @ P["Wi"].T + h @ P["Wh"].T)
+            if t + 1 > delay:
+                total = total + F.cross_entropy(h @ P["Wo"].T, rb[:, t], reduction="sum")
+        loss = total / (len(idx) * (T - delay))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return torch.tensor(losses, dtype=torch.float64), {k: v.detach() for k, v in P.items()}
+
+
+ELMAN_RULES = {"momentum": dict(momentum=0.9, weight_decay=0.01),
+               "adam": dict(beta1=0.9, beta2=0.99, eps=1e-8, weight_decay=0.01)}
+
+
+@pytest.mark.parametrize("name", list(ELMAN_RULES))
+def test_fused_elman_step_with_momentum_and_adam_equals_torch_optim(name):
+    """Three steps in one launch (epoch mode), then one step over 40 sequences split over two
+    programs in each of two launches (step0 carries Adam's bias corrections on): losses and weights equal
+    torch.optim.SGD(momentum)/Adam over a float64 torch loop."""
+    from symnet.codegen.compiler import compile_elman_step
+    from symnet.codegen.families.update_rules import update_rule
+
+    hyper = ELMAN_RULES[name]
+    f = compile_elman_step(name)
+    per = len(update_rule(name).state)
+    g = torch.Generator().manual_seed(0)
+    N, T, D, H, C, delay = 40, 3, 3, 4, 3, 1  # 40 sequences in one step: two programs of 32
+    x = torch.randn(N, T, D, generator=g)
+    r = torch.randint(0, C, (N, T), generator=g)
+    p = {"Wi": torch.randn(H, D, generator=g) * .5, "Wh": torch.randn(H, H, generator=g) * .5,
+         "Wo": torch.randn(C, H, generator=g) * .5}
+    for order, batch, launches in ((torch.tensor([0, 1, 2, 3, 4, 5, 2, 5, 1]), 3, 1),
+                                   (torch.randperm(N, generator=g), N, 2)):
+        P = {k: v.clone().to(DEVICE) for k, v in p.items()}
+        state = [torch.zeros_like(P[k]) for k in ("Wi", "Wh", "Wo") for _ in range(per)]
+        got = torch.cat([f(x.to(DEVICE), r.to(DEVICE), P["Wi"], P["Wh"], P["Wo"], order.to(DEVICE), 0.1, batch, delay,
+                           state=state, step0=i * (len(order) // batch), **hyper).cpu() for i in range(launches)])
+        steps = launches * -(-len(order) // batch)
+        want, Q = _torch_elman_steps(p, x, r, delay, order.repeat(launches), batch, name, hyper, 0.1, steps)
+        torch.testing.assert_close(got.double(), want, rtol=2e-6, atol=1e-7)
+        for k in P:
+            torch.testing.assert_close(P[k].cpu().double(), Q[k], rtol=1e-5, atol=1e-6)
+        assert float(state[-1].abs().sum()) > 0  # the state moved, in place
+
+
+def test_fused_elman_step_refuses_state_of_the_wrong_shape():
+    from symnet.codegen.compiler import compile_elman_step
+    f = compile_elman_step("momentum")
+    x, r = torch.zeros(2, 3, 3), torch.zeros(2, 3, dtype=torch.int64)
+    W = [torch.zeros(4, 3), torch.zeros(4, 4), torch.zeros(3, 4)]
+    with pytest.raises(ValueError, match="state must list 3 tensors"):
+        f(x, r, *W, torch.arange(2), 0.1, 2, 1, state=[], step0=0, momentum=0.9, weight_decay=0.0)
+    with pytest.raises(ValueError, match="the state 0 of parameter 1"):
+        f(x, r, *W, torch.arange(2), 0.1, 2, 1, state=[torch.zeros(4, 3)] * 3, step0=0, momentum=0.9,
+          weight_decay=0.0)
