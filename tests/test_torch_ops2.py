@@ -286,7 +286,8 @@ def test_traced_triton_op_shows_the_kernel_to_inductor(tmp_path):
                 "'REDUCE': False", "'F64': True", f"'n': {x.numel()}"):
         assert arg in code, arg
     # the interpreter's ops stay opaque custom ops (fake kernel; Inductor calls them as they are)
-    assert _ops.inductor_visible() is (os.environ.get("TRITON_INTERPRET") != "1")
+    assert _ops.inductor_visible() is (os.environ.get("TRITON_INTERPRET") != "1"
+                                       and os.environ.get("SYMNET_TORCH_OPAQUE") != "1")
 
 
 def _ce_visible(name, module_of):
@@ -450,3 +451,25 @@ def test_fused_elman_step_refuses_state_of_the_wrong_shape():
     with pytest.raises(ValueError, match="the state 0 of parameter 1"):
         f(x, r, *W, torch.arange(2), 0.1, 2, 1, state=[torch.zeros(4, 3)] * 3, step0=0, momentum=0.9,
           weight_decay=0.0)
+
+
+def test_inductor_compile_on_cpu_under_the_interpreter():
+    """One Inductor torch.compile (not aot_eager) of a GELU + weighted, smoothed cross-entropy under
+    the interpreter: the ops are opaque there (Inductor calls them); loss and gradient equal torch's."""
+    torch._dynamo.reset()
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(4, 3, generator=g, dtype=torch.float64).to(DEVICE)
+    t = torch.tensor([0, 2, 1, -100], device=DEVICE)
+    w = (torch.rand(3, generator=g, dtype=torch.float64) + 0.5).to(DEVICE)
+    W = torch.randn(3, 3, generator=g, dtype=torch.float64).to(DEVICE).requires_grad_()
+
+    def f(W):
+        return SF.cross_entropy(SF.gelu(x @ W.T), t, weight=w, label_smoothing=0.1)
+
+    loss = torch.compile(f, fullgraph=True, backend="inductor")(W)
+    (gW,) = torch.autograd.grad(loss, W)
+    W2 = W.detach().clone().requires_grad_()
+    ref = F.cross_entropy(F.gelu(x @ W2.T), t, weight=w, label_smoothing=0.1)
+    (gR,) = torch.autograd.grad(ref, W2)
+    torch.testing.assert_close(loss, ref, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(gW, gR, rtol=1e-12, atol=1e-14)

@@ -171,8 +171,9 @@ def inductor_visible() -> bool:
     """Whether ops are registered with torch.library.triton_op (their Triton launches visible to
     Inductor): wherever the kernels are compiled ones. Under TRITON_INTERPRET=1 a kernel is an
     interpreted function, which wrap_triton cannot trace, so the ops are opaque custom ops with
-    fake kernels there (torch.compile still traces them; Inductor calls them as they are)."""
-    return os.environ.get("TRITON_INTERPRET") != "1"
+    fake kernels there (torch.compile still traces them; Inductor calls them as they are).
+    ``SYMNET_TORCH_OPAQUE=1`` (set before ``import symnet.torch``) registers opaque ops everywhere."""
+    return os.environ.get("TRITON_INTERPRET") != "1" and os.environ.get("SYMNET_TORCH_OPAQUE") != "1"
 
 
 def traced_launches(module, function: str):
