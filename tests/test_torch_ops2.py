@@ -13,8 +13,6 @@ if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 pytest.importorskip("triton")
 
-import symnet.torch as st  # noqa: E402
-from symnet import SymnetError  # noqa: E402
 from symnet.torch import _ops  # noqa: E402
 from symnet.torch import functional as SF  # noqa: E402
 
@@ -304,7 +302,8 @@ def test_triton_op_registered_cross_entropy_equals_torch(reduction):
     options = _ce_visible("visible_cross_entropy_options", lambda: _ops._kernels("cross_entropy"))
     z, t, w = _data()
     for call, kw in ((lambda z: plain(z, t, reduction, -100), {}),
-                     (lambda z: options(z, t, w, -100, reduction, 0.1, None, 0.0), dict(weight=w, label_smoothing=0.1))):
+                     (lambda z: options(z, t, w, -100, reduction, 0.1, None, 0.0),
+                      dict(weight=w, label_smoothing=0.1))):
         z1, z2 = z.clone().requires_grad_(), z.clone().requires_grad_()
         loss = call(z1)[0]
         ref = F.cross_entropy(z2, t, reduction=reduction, **kw)
@@ -334,10 +333,12 @@ def test_traced_cross_entropy_triton_ops_show_their_kernels(tmp_path):
     options = _ce_visible("traced_cross_entropy_options", lambda: jit["cross_entropy"])
     z, t, w = _data()
     _, soft, _ = _data(soft=True)
-    cases = [(lambda z, t, w: plain(z, t, "mean", -100)[0], t, ["_count_rows_kernel", "_softmax_cross_entropy_grad_kernel"]),
+    cases = [(lambda z, t, w: plain(z, t, "mean", -100)[0], t,
+              ["_count_rows_kernel", "_softmax_cross_entropy_grad_kernel"]),
              (lambda z, t, w: options(z, t, w, -100, "mean", 0.1, 2.0, 1e-3)[0], t,
               ["_weigh_rows_kernel", "_cross_entropy_grad_kernel"]),
-             (lambda z, t, w: options(z, t, w, -100, "sum", 0.1, None, 0.0)[0], soft, ["_cross_entropy_soft_grad_kernel"])]
+             (lambda z, t, w: options(z, t, w, -100, "sum", 0.1, None, 0.0)[0], soft,
+              ["_cross_entropy_soft_grad_kernel"])]
     from torch._higher_order_ops.triton_kernel_wrap import kernel_side_table
     for fn, target, kernels in cases:
         gm = make_fx(dispatch_functionalize(fn), tracing_mode="fake")(z, target, w)

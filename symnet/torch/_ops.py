@@ -114,7 +114,7 @@ class Pointwise:
         self._compiled = {}
         schema = "(" + ", ".join(f"Tensor {n}" for n in inputs) + ", float[] params) -> Tensor[]"
         n = len(inputs)
-        if inductor_visible() if visible is None else visible:  # the launch itself is the op: Inductor sees the Triton kernel (wrap_triton)
+        if inductor_visible() if visible is None else visible:  # the launch is the op: Inductor sees the kernel
             op = torch.library.triton_op(f"{NS}::{name}", _typed(self._run_visible, inputs), mutates_args=())
         else:
             op = torch.library.custom_op(f"{NS}::{name}", self._run, mutates_args=(), schema=schema)
