@@ -5,7 +5,7 @@
     symnet derive "x*exp(x**2)" --wrt x [--at x=1] [--mode reverse|forward|both]
     symnet graph NAME -o graph.svg
     symnet docs [--check]
-    symnet verify "log(exp(a) + exp(b))" [--wrt a] [--dtype float32,float64] [--backend numpy,triton] [--max-ulp N]
+    symnet verify "log(exp(a) + exp(b))" [--wrt a] [--dtype float32,float64] [--backend numpy,triton] [--max-ulp N] [--timeout S]
     symnet train xor|digits|rnn|miles|perceptron [--backend numpy|torch|triton|triton-fused] [--epochs N] ...
 
 Bad input (unknown name, unparseable formula, unknown variable, a point where the
@@ -131,6 +131,9 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--points", type=int, default=60, metavar="N", help="with FORMULA: random points besides the "
                    "extremes (default 60)")
     v.add_argument("--kernels", default="kernels", help="folder of the committed kernels (default: kernels)")
+    v.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="with FORMULA: stop after this long, naming what was being measured (default 120; 0: "
+                   "no limit)")
     v.set_defaults(run=_verify)
 
     t = sub.add_parser("train", help="train one of the lecture's networks on the generated kernels",
@@ -357,8 +360,14 @@ def _verify_formula(args) -> int:
         raise SymnetError("--max-ulp must be a number of ULPs ≥ 0")
     if not 0 <= args.points <= 100000:
         raise SymnetError("--points must be between 0 and 100000")
+    from .verify.budget import DEFAULT_TIMEOUT
+
+    timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+    if not timeout >= 0:  # negative, or nan
+        raise SymnetError("--timeout must be a number of seconds, or 0 for none")
     report = verify(args.formula, args.wrt, dtypes=listed(args.dtype, "dtype"),
-                    backends=listed(args.backend or "numpy", "backend"), n=args.points, max_ulp=args.max_ulp)
+                    backends=listed(args.backend or "numpy", "backend"), n=args.points, max_ulp=args.max_ulp,
+                    timeout=timeout)
     _write(str(report))
     return 0 if report.passed else 1
 

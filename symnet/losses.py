@@ -128,8 +128,11 @@ def _mp_bce(p, t):
 
 _loss("bce", _bce, _mp_bce, (2, 2),
       "torch.nn.functional.binary_cross_entropy(reduction='none'): −(t·log p + (1 − t)·log(1 − p)), each log "
-      "clamped at −100 as torch does (log(1 − p) computed as log1p(−p)); p in (0, 1). torch's gradient "
-      "divides by max(p(1 − p), 1e-12) instead, which differs only where a log is clamped",
+      "clamped at −100 as torch does (log(1 − p) computed as log1p(−p)); p in [0, 1]. The gradient is the "
+      "derivative of this clamped value, the same clamp applied consistently: −t/p + (1 − t)/(1 − p), each "
+      "term 0 where its log is clamped (so finite at p = 0 and 1: 1 − t at p = 0, −t at p = 1; the "
+      "heaviside-gate rule). torch's gradient divides by max(p(1 − p), 1e-12) instead (−1e12·t at p = 0), "
+      "which differs only where a log is clamped",
       _F("binary_cross_entropy"))
 
 
@@ -149,14 +152,19 @@ _loss("bce_logits", _bce_logits, _mp_bce_logits, (2, 3),
       _F("binary_cross_entropy_with_logits"))
 
 
+_FOCAL_FAR = 1000  # σ(−1000) = 5e−435: 0 in every dtype (float64's smallest subnormal is 4.9e−324)
+
+
 def _focal(z, t, alpha=sp.Rational(1, 4), gamma=2):
     ce = t * softplus(-z) + (1 - t) * softplus(z)
-    one_minus_pt = t * sigmoid(-z) + (1 - t) * sigmoid(z)  # 1 − p_t without 1 − σ(z)
-    loss = ce * one_minus_pt ** gamma
     alpha = sp.sympify(alpha)
-    if alpha.is_number and alpha.is_negative:  # torchvision: alpha < 0 weighs no class
-        return loss
-    return (alpha * t + (1 - alpha) * (1 - t)) * loss
+    weight = sp.S.One if (alpha.is_number and alpha.is_negative) else (alpha * t + (1 - alpha) * (1 - t))
+    one_minus_pt = t * sigmoid(-z) + (1 - t) * sigmoid(z)  # 1 − p_t without 1 − σ(z)
+    # beyond |z| = 1000, 1 − p_t is 1 − t (z > 0) or t (z < 0) to far below any dtype's rounding: the
+    # general form's gradient multiplies CE ≈ |z| by σ(−|z|) = 0, which is ∞·0 = NaN where CE·2
+    # overflows (z = ±3e38 in float32, ±1.8e308 in float64)
+    return sp.Piecewise((weight * ce * (1 - t) ** gamma, z > _FOCAL_FAR), (weight * ce * t ** gamma, z < -_FOCAL_FAR),
+                        (weight * ce * one_minus_pt ** gamma, True))
 
 
 def _mp_focal(z, t, alpha=mpmath.mpf("0.25"), gamma=2):
@@ -170,7 +178,9 @@ def _mp_focal(z, t, alpha=mpmath.mpf("0.25"), gamma=2):
 _loss("focal", _focal, _mp_focal, (2, 4),
       "torchvision.ops.sigmoid_focal_loss(alpha=0.25, gamma=2, reduction='none') (Lin et al., Focal Loss for "
       "Dense Object Detection, 2017): α_t·(1 − p_t)^γ·CE(z, t), p = σ(z), p_t = p·t + (1 − p)(1 − t), "
-      "α_t = α·t + (1 − α)(1 − t) (no α_t for α < 0); CE and 1 − p_t written with softplus and σ(∓z)",
+      "α_t = α·t + (1 − α)(1 − t) (no α_t for α < 0); CE and 1 − p_t written with softplus and σ(∓z); "
+      "beyond |z| = 1000 (σ(−|z|) < 1e−434, 0 in every dtype) 1 − p_t is written 1 − t (z > 0) or t (z < 0), so "
+      "that no gradient multiplies CE ≈ |z| by σ(−|z|) = 0 (∞·0 = NaN at z = ±3e38 in float32)",
       lambda t, z, y: _torchvision_focal(t, z, y))
 
 
@@ -222,7 +232,9 @@ def _mp_gaussian_nll(x, t, var, eps=mpmath.mpf("1e-6")):
 _loss("gaussian_nll", _gaussian_nll, _mp_gaussian_nll, (3, 4),
       "torch.nn.functional.gaussian_nll_loss(full=False, eps=1e-6, reduction='none'): "
       "(log max(var, eps) + (x − t)²/max(var, eps))/2. torch clamps var without a gradient (its gradient "
-      "is taken as if unclamped); here max(var, eps) has gradient 0 in var below eps", _F("gaussian_nll_loss"))
+      "is taken as if unclamped, at the clamped value); here max(var, eps) has gradient 0 in var below eps, the "
+      "derivative of the value computed (a select, 0 and not 0·∞ where (x − t)² is huge: the heaviside-gate "
+      "rule)", _F("gaussian_nll_loss"))
 
 
 def _kl_div(x, t, log_target=0):

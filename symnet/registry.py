@@ -34,7 +34,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from .errors import SymnetError
 from .functions import relu, sigmoid
-from .special import softplus
+from .special import ndtr, ndtr_tanh, ndtr_tanh_pdf, nexpsq, nexpsq2, softplus
 
 __all__ = ["Rule", "Function", "REGISTRY", "NAMES", "register", "unregister", "lookup", "entry_of", "rule_of", "unary_rules",
            "numpy_template", "triton_template", "TRITON_DEVICE_HELPERS", "TRITON_HELPER_NEEDS", "NUMPY_HELPERS",
@@ -281,7 +281,9 @@ def _erfc(x):
     whose square is exact (Cephes' expx2 idea): x² itself would round, an error of x²·ε.
     Measured (interpreter, against mpmath, x in [−3, 26]): 29 ulp float64 (near x = 1.25),
     2 ulp float32."""
-    a = tl.where(x < 1.25, 1.25, x)  # the branch not taken stays finite
+    # the branch not taken stays finite; x capped at 30 (erfc is 0 there in float64): inf − inf = NaN
+    # otherwise in e^(−(x − h)(x + h)) at x = inf, 3e38 (float32)
+    a = tl.where(x < 1.25, 1.25, tl.minimum(x, 30.0, propagate_nan=tl.PropagateNan.ALL))
     f = a
     for k in tl.static_range(100, 0, -1):
         f = a + (0.5 * k) / f
@@ -289,8 +291,144 @@ def _erfc(x):
     tail = tl.exp(-h * h) * tl.exp(-(a - h) * (a + h)) / (1.7724538509055160273 * f)
     return tl.where(x < 1.25, 1.0 - tl.erf(x), tail)
 ''',
+    "_nexpsq": '''\
+@triton.jit
+def _nexpsq(x):
+    """e^(−x²) without rounding x² (that is an error of x²·ε: 700 ulp at x = 26 in float64):
+    x = h + l with h = |x| to 1/64, whose square is exact (|x| capped at 28, where e^(−x²) is 0
+    in float64; h then has 12 bits, so h² is exact in float32 too), and
+    e^(−x²) = e^(−h²)·e^(−l·(|x| + h)) (Cephes' expx2 idea)."""
+    a = tl.minimum(tl.abs(x), 28.0, propagate_nan=tl.PropagateNan.ALL)
+    h = tl.floor(a * 64.0) / 64.0
+    return tl.exp(-(h * h)) * tl.exp(-((a - h) * (a + h)))
+''',
+    "_nexpsq2": '''\
+@triton.jit
+def _nexpsq2(x):
+    """e^(−x²/2) without rounding x², as _nexpsq (|x| capped at 39, where it is 0 in float64)."""
+    a = tl.minimum(tl.abs(x), 39.0, propagate_nan=tl.PropagateNan.ALL)
+    h = tl.floor(a * 64.0) / 64.0
+    return tl.exp(-0.5 * (h * h)) * tl.exp(-0.5 * ((a - h) * (a + h)))
+''',
+    "_ndtr": '''\
+@triton.jit
+def _ndtr(x):
+    """Φ(x) = erfc(u)/2, u = −x/√2, with the rounding of u corrected: erfc turns a relative error
+    ε of u into 2u²·ε (700 ulp at x = −37 in float64). x (capped at ±40, where Φ is 0 or 1) is
+    h + l, h = x to 1/64 (12 bits); with c = 1/√2 = c1 + c2, c1 of 12 bits, x·c = h·c1 (exact) +
+    (h·c2 + l·c) (small), summed exactly into s + e (Knuth's TwoSum), and
+    Φ = (erfc(−s) + e·2/√π·e^(−s²))/2 to first order in e."""
+    a = tl.minimum(tl.maximum(x, -40.0, propagate_nan=tl.PropagateNan.ALL), 40.0,
+                   propagate_nan=tl.PropagateNan.ALL)
+    h = tl.floor(a * 64.0) / 64.0
+    p = h * 0.70703125
+    q = h * tl.full([], 7.55311865475244e-05, a.dtype) + (a - h) * tl.full([], 0.7071067811865476, a.dtype)
+    s = p + q
+    b = s - p
+    e = (p - (s - b)) + (q - b)
+    corr = e * tl.full([], 1.1283791670955126, a.dtype) * tl.exp(-(s * s))
+    return 0.5 * (_erfc(-s) + corr)
+''',
+    "_ndtr_tanh": '''\
+@triton.jit
+def _ndtr_tanh(x):
+    """S(x) = σ(v), v = 2√(2/π)·(x + 0.044715·x³) (GELU-tanh = x·S(x)): e^v turns a relative
+    error δ of v into |v|·δ (556 ulp at x = −20 in float64), so v is computed as v + v_l to twice
+    float64's precision (Dekker's products, Knuth's sums) and S = σ(v)·(1 + v_l·σ(−v)) to first
+    order in v_l; in float64 (float32 rounds the float64 result once)."""
+    a = tl.minimum(tl.maximum(x.to(tl.float64), -30.0, propagate_nan=tl.PropagateNan.ALL), 30.0,
+                   propagate_nan=tl.PropagateNan.ALL)  # in float64; beyond ±30, S is 0 or 1
+    split = tl.full([], 134217729.0, tl.float64)
+    c_hi = tl.full([], 0.044715, tl.float64)
+    k_hi = tl.full([], 1.5957691216057308, tl.float64)
+    s = a * a  # v = 2√(2/π)·a·(1 + 0.044715·a²) = v + v_l, to twice float64's precision (Dekker)
+    t = split * a
+    ah = t - (t - a)
+    al = a - ah
+    s_l = ((ah * ah - s) + ah * al + al * ah) + al * al
+    m = c_hi * s
+    t = split * c_hi
+    ch = t - (t - c_hi)
+    cl = c_hi - ch
+    t = split * s
+    sh = t - (t - s)
+    sl = s - sh
+    m_l = ((ch * sh - m) + ch * sl + cl * sh) + cl * sl
+    m_l = m_l + (c_hi * s_l + tl.full([], 2.1960211427085595e-18, tl.float64) * s)
+    w = 1.0 + m
+    b = w - 1.0
+    w_l = ((1.0 - (w - b)) + (m - b)) + m_l
+    y = a * w
+    t = split * w
+    wh = t - (t - w)
+    wl = w - wh
+    y_l = ((ah * wh - y) + ah * wl + al * wh) + al * wl
+    y_l = y_l + a * w_l
+    v = k_hi * y
+    t = split * k_hi
+    kh = t - (t - k_hi)
+    kl = k_hi - kh
+    t = split * y
+    yh = t - (t - y)
+    yl = y - yh
+    v_l = ((kh * yh - v) + kh * yl + kl * yh) + kl * yl
+    v_l = v_l + (k_hi * y_l - tl.full([], 9.96930880911092e-17, tl.float64) * y)
+    e = tl.exp(-tl.abs(v))
+    sig = tl.where(v >= 0, 1.0, e) / (1.0 + e)  # σ(v), σ(−v): never overflow
+    neg = tl.where(v >= 0, e, 1.0) / (1.0 + e)
+    return (sig + sig * (v_l * neg)).to(x.dtype)
+''',
+    "_ndtr_tanh_pdf": '''\
+@triton.jit
+def _ndtr_tanh_pdf(x):
+    """S′(x) = v′·σ(v)·σ(−v), v′ = 2√(2/π)·(1 + 0.134145·x²), with v as in _ndtr_tanh and
+    σσ(v + v_l) = σσ(v)·(1 + v_l·(σ(−v) − σ(v))): 0 where σ(v)σ(−v) underflows (never x²·0)."""
+    a = tl.minimum(tl.maximum(x.to(tl.float64), -30.0, propagate_nan=tl.PropagateNan.ALL), 30.0,
+                   propagate_nan=tl.PropagateNan.ALL)  # in float64; beyond ±30, S is 0 or 1
+    split = tl.full([], 134217729.0, tl.float64)
+    c_hi = tl.full([], 0.044715, tl.float64)
+    k_hi = tl.full([], 1.5957691216057308, tl.float64)
+    s = a * a  # v = 2√(2/π)·a·(1 + 0.044715·a²) = v + v_l, to twice float64's precision (Dekker)
+    t = split * a
+    ah = t - (t - a)
+    al = a - ah
+    s_l = ((ah * ah - s) + ah * al + al * ah) + al * al
+    m = c_hi * s
+    t = split * c_hi
+    ch = t - (t - c_hi)
+    cl = c_hi - ch
+    t = split * s
+    sh = t - (t - s)
+    sl = s - sh
+    m_l = ((ch * sh - m) + ch * sl + cl * sh) + cl * sl
+    m_l = m_l + (c_hi * s_l + tl.full([], 2.1960211427085595e-18, tl.float64) * s)
+    w = 1.0 + m
+    b = w - 1.0
+    w_l = ((1.0 - (w - b)) + (m - b)) + m_l
+    y = a * w
+    t = split * w
+    wh = t - (t - w)
+    wl = w - wh
+    y_l = ((ah * wh - y) + ah * wl + al * wh) + al * wl
+    y_l = y_l + a * w_l
+    v = k_hi * y
+    t = split * k_hi
+    kh = t - (t - k_hi)
+    kl = k_hi - kh
+    t = split * y
+    yh = t - (t - y)
+    yl = y - yh
+    v_l = ((kh * yh - v) + kh * yl + kl * yh) + kl * yl
+    v_l = v_l + (k_hi * y_l - tl.full([], 9.96930880911092e-17, tl.float64) * y)
+    e = tl.exp(-tl.abs(v))
+    sig = tl.where(v >= 0, 1.0, e) / (1.0 + e)  # σ(v), σ(−v): never overflow
+    neg = tl.where(v >= 0, e, 1.0) / (1.0 + e)
+    d = k_hi * (1.0 + tl.full([], 0.134145, tl.float64) * s)
+    pair = sig * neg
+    return (d * (pair + pair * (v_l * (neg - sig)))).to(x.dtype)
+''',
 }
-TRITON_HELPER_NEEDS = {"_sinh": ("_expm1",), "_asinh": ("_log1p",)}
+TRITON_HELPER_NEEDS = {"_sinh": ("_expm1",), "_asinh": ("_log1p",), "_ndtr": ("_erfc",)}
 
 # NumPy helpers of the generated modules (NumPy has no erf ufunc, and SciPy is no dependency)
 NUMPY_HELPERS = {
@@ -311,6 +449,107 @@ def _erfc(x, out=None):
     if out is None:
         out = np.empty(np.shape(x), np.result_type(x, np.float32))
     out[...] = np.frompyfunc(math.erfc, 1, 1)(x)
+    return out
+''',
+    "_nexpsq": '''\
+def _nexpsq(x, c, out=None):
+    """e^(−c·x²), c = 1 or 1/2, without rounding x² (that is an error of c·x²·ε: 700 ulp at
+    e^(−x²), x = 26, in float64): x = h + l with h = |x| to 1/64, whose square is exact (|x| capped
+    where e^(−c·x²) is 0 in float64: h has 12 bits, so h² is exact in float32 too), and
+    e^(−c·x²) = e^(−c·h²)·e^(−c·l·(|x| + h)) (Cephes' expx2 idea)."""
+    a = np.minimum(np.abs(x), 28.0 if c == 1 else 39.0)  # NaN stays NaN
+    h = np.floor(a * 64.0) / 64.0
+    return np.multiply(np.exp(-c * (h * h)), np.exp(-c * ((a - h) * (a + h))), out=out)
+''',
+    "_ndtr": '''\
+def _ndtr(x, out=None):
+    """Φ(x) = erfc(u)/2, u = −x/√2, in float64 (math.erfc entry by entry), with the rounding of u
+    corrected: erfc turns a relative error ε of u into 2u²·ε (700 ulp at x = −37). With
+    x·c = p + d exactly (Dekker's product; c = 1/√2 to twice float64's precision, x capped at ±40
+    where Φ is 0 or 1), Φ = (erfc(−p) + d·2/√π·e^(−p²))/2 to first order in d."""
+    import math
+    if out is None:
+        out = np.empty(np.shape(x), np.result_type(x, np.float32))
+    a = np.clip(np.asarray(x, np.float64), -40.0, 40.0)  # NaN stays NaN
+    c, c_lo = 0.7071067811865476, -4.833646656726457e-17
+    t = 134217729.0 * c
+    ch = t - (t - c)
+    cl = c - ch
+    t = 134217729.0 * a
+    ah = t - (t - a)
+    al = a - ah
+    p = a * c
+    d = (((ah * ch - p) + ah * cl + al * ch) + al * cl) + a * c_lo
+    erfc = np.frompyfunc(math.erfc, 1, 1)(-p).astype(np.float64)
+    out[...] = 0.5 * (erfc + d * 1.1283791670955126 * np.exp(-(p * p)))
+    return out
+''',
+    "_ndtr_tanh": '''\
+def _ndtr_tanh(x, out=None):
+    """S(x) = σ(v), v = 2√(2/π)·(x + 0.044715·x³) (GELU-tanh = x·S(x)): e^v turns a relative
+    error δ of v into |v|·δ (556 ulp at x = −20 in float64), so v is computed as v + v_l to twice
+    float64's precision (Dekker's products, Knuth's sums) and S = σ(v)·(1 + v_l·σ(−v)) to first
+    order in v_l; in float64 (float32 rounds the float64 result once)."""
+    if out is None:
+        out = np.empty(np.shape(x), np.result_type(x, np.float32))
+    a = np.clip(np.asarray(x, np.float64), -30.0, 30.0)  # NaN stays NaN; beyond ±30, S is 0 or 1
+
+    def two_prod(p, q):  # p·q = r + e exactly (Dekker)
+        r = p * q
+        t = 134217729.0 * p
+        ph = t - (t - p)
+        t = 134217729.0 * q
+        qh = t - (t - q)
+        return r, ((ph * qh - r) + ph * (q - qh) + (p - ph) * qh) + (p - ph) * (q - qh)
+
+    s, s_l = two_prod(a, a)  # v = 2√(2/π)·a·(1 + 0.044715·a²) = v + v_l, to twice float64's precision
+    m, m_l = two_prod(0.044715, s)
+    m_l = m_l + (0.044715 * s_l + 2.1960211427085595e-18 * s)
+    w = 1.0 + m
+    b = w - 1.0
+    w_l = ((1.0 - (w - b)) + (m - b)) + m_l
+    y, y_l = two_prod(a, w)
+    y_l = y_l + a * w_l
+    v, v_l = two_prod(1.5957691216057308, y)
+    v_l = v_l + (1.5957691216057308 * y_l - 9.96930880911092e-17 * y)
+    e = np.exp(-np.abs(v))
+    sig = np.where(v >= 0, 1.0, e) / (1.0 + e)  # σ(v), σ(−v): never overflows
+    neg = np.where(v >= 0, e, 1.0) / (1.0 + e)
+    out[...] = sig + sig * (v_l * neg)
+    return out
+''',
+    "_ndtr_tanh_pdf": '''\
+def _ndtr_tanh_pdf(x, out=None):
+    """S′(x) = v′·σ(v)·σ(−v), v′ = 2√(2/π)·(1 + 0.134145·x²), with v as in _ndtr_tanh and
+    σσ(v + v_l) = σσ(v)·(1 + v_l·(σ(−v) − σ(v))): 0 where σ(v)σ(−v) underflows (never x²·0)."""
+    if out is None:
+        out = np.empty(np.shape(x), np.result_type(x, np.float32))
+    a = np.clip(np.asarray(x, np.float64), -30.0, 30.0)  # NaN stays NaN; beyond ±30, S is 0 or 1
+
+    def two_prod(p, q):  # p·q = r + e exactly (Dekker)
+        r = p * q
+        t = 134217729.0 * p
+        ph = t - (t - p)
+        t = 134217729.0 * q
+        qh = t - (t - q)
+        return r, ((ph * qh - r) + ph * (q - qh) + (p - ph) * qh) + (p - ph) * (q - qh)
+
+    s, s_l = two_prod(a, a)  # v = 2√(2/π)·a·(1 + 0.044715·a²) = v + v_l, to twice float64's precision
+    m, m_l = two_prod(0.044715, s)
+    m_l = m_l + (0.044715 * s_l + 2.1960211427085595e-18 * s)
+    w = 1.0 + m
+    b = w - 1.0
+    w_l = ((1.0 - (w - b)) + (m - b)) + m_l
+    y, y_l = two_prod(a, w)
+    y_l = y_l + a * w_l
+    v, v_l = two_prod(1.5957691216057308, y)
+    v_l = v_l + (1.5957691216057308 * y_l - 9.96930880911092e-17 * y)
+    e = np.exp(-np.abs(v))
+    sig = np.where(v >= 0, 1.0, e) / (1.0 + e)  # σ(v), σ(−v): never overflows
+    neg = np.where(v >= 0, e, 1.0) / (1.0 + e)
+    d = 1.5957691216057308 * (1.0 + 0.134145 * s)
+    pair = sig * neg
+    out[...] = d * (pair + pair * (v_l * (neg - sig)))
     return out
 ''',
 }
@@ -421,6 +660,41 @@ _F("erfc", sp.erfc, cls=sp.erfc,
    numpy="_erfc({0}, out={out})", numpy_helper="_erfc", triton="_erfc({0})", mpmath=mpmath.erfc,
    torch=lambda t, x: t.erfc(x), note="NumPy: math.erfc over the block")
 
+_F("ndtr", ndtr, aliases=("Phi",), cls=ndtr,
+   rule=Rule("normal-CDF rule", "Φ′(u) = e^(−u²/2)/√(2π)", lambda u: sp.exp(-u ** 2 / 2) / sp.sqrt(2 * sp.pi)),
+   numpy="_ndtr({0}, out={out})", numpy_helper="_ndtr", triton="_ndtr({0})", mpmath=mpmath.ncdf,
+   torch=lambda t, x: t.special.ndtr(x),
+   note="Φ(x) = erfc(−x/√2)/2 with the rounding of x/√2 corrected; NumPy: math.erfc over the block")
+# e^(−u²), e^(−u²/2): nodes of the code generator (the exp-square rule), lowered like the entries
+# but no parser names (formulas write exp(−u²))
+for _cls, _c in ((nexpsq, "1.0"), (nexpsq2, "0.5")):
+    _BY_CLASS[_cls] = Function(_cls.__name__, _cls, cls=_cls, numpy=f"_nexpsq({{0}}, {_c}, out={{out}})",
+                               numpy_helper="_nexpsq", triton=f"_{_cls.__name__}({{0}})",
+                               mpmath=(lambda c: lambda u: mpmath.exp(-c * u ** 2))(mpmath.mpf(_c)))
+
+# S(x), S′(x) of GELU-tanh = x·S(x) (symnet/special.py): nodes of their own, no parser names
+_BY_CLASS[ndtr_tanh] = Function(
+    "ndtr_tanh", ndtr_tanh, cls=ndtr_tanh, numpy="_ndtr_tanh({0}, out={out})", numpy_helper="_ndtr_tanh",
+    triton="_ndtr_tanh({0})",
+    rule=Rule("tanh-CDF rule", "S′(u) = 2√(2/π)·(1 + 0.134145·u²)·σ(v)·σ(−v), v = 2√(2/π)·(u + 0.044715·u³)",
+              ndtr_tanh_pdf),
+    mpmath=lambda x: 1 / (1 + mpmath.exp(-2 * mpmath.sqrt(2 / mpmath.pi) * (x + mpmath.mpf("0.044715") * x ** 3))),
+    torch=lambda t, x: t.sigmoid(2 * math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+_BY_CLASS[ndtr_tanh_pdf] = Function(
+    "ndtr_tanh_pdf", ndtr_tanh_pdf, cls=ndtr_tanh_pdf, numpy="_ndtr_tanh_pdf({0}, out={out})",
+    numpy_helper="_ndtr_tanh_pdf", triton="_ndtr_tanh_pdf({0})",
+    rule=Rule("tanh-CDF density rule", "S″(u) = v″·σσ(−) + v′·S′(u)·(σ(−v) − σ(v))",
+              lambda u: ndtr_tanh_pdf(u).fdiff()),
+    mpmath=lambda x: (2 * mpmath.sqrt(2 / mpmath.pi) * (1 + 3 * mpmath.mpf("0.044715") * x ** 2)
+                      / (1 + mpmath.exp(-2 * mpmath.sqrt(2 / mpmath.pi) * (x + mpmath.mpf("0.044715") * x ** 3)))
+                      / (1 + mpmath.exp(2 * mpmath.sqrt(2 / mpmath.pi) * (x + mpmath.mpf("0.044715") * x ** 3)))),
+    torch=lambda t, x: (2 * math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x ** 2)
+                        * t.sigmoid(2 * math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))
+                        * t.sigmoid(-2 * math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))))
+
+NAMES["ndtr_tanh"], NAMES["ndtr_tanh_pdf"] = _BY_CLASS[ndtr_tanh], _BY_CLASS[ndtr_tanh_pdf]  # a printed
+# gradient of gelu_tanh parses back (symnet derive --format json); not rows of the registry's own tables
+
 # activations
 _F("sigmoid", sigmoid, aliases=("σ",), cls=sigmoid,
    rule=Rule("sigmoid rule", "σ′(u) = σ(u)(1 − σ(u))", lambda u: sigmoid(u) * (1 - sigmoid(u))),
@@ -449,7 +723,6 @@ def _softplus(x, beta, threshold):
 
 _SELU_ALPHA = sp.Float("1.6732632423543772848170429916717", 32)
 _SELU_SCALE = sp.Float("1.0507009873554804934193349852946", 32)
-_GELU_C = sp.Rational(44715, 1000000)
 
 
 def _elu(x, alpha=1):
@@ -476,9 +749,9 @@ _act("selu", lambda x: _SELU_SCALE * _elu(x, _SELU_ALPHA),
 _act("celu", lambda x, alpha=1: sp.Piecewise((x, x > 0), (alpha * expm1(x / alpha), True)),
      lambda x, alpha=1: x if x > 0 else alpha * mpmath.expm1(x / alpha),
      lambda t, x: t.nn.functional.celu(x), arity=(1, 2), boundaries=(0.0,))
-_act("gelu", lambda x: x / 2 * (1 + sp.erf(x / sp.sqrt(2))),
-     lambda x: x / 2 * (1 + mpmath.erf(x / mpmath.sqrt(2))), lambda t, x: t.nn.functional.gelu(x))
-_act("gelu_tanh", lambda x: x / 2 * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + _GELU_C * x ** 3))),
+_act("gelu", lambda x: x * ndtr(x),  # x·Φ(x): x/2·(1 + erf(x/√2)) cancels for x ≪ 0
+     lambda x: x * mpmath.ncdf(x), lambda t, x: t.nn.functional.gelu(x))
+_act("gelu_tanh", lambda x: x * ndtr_tanh(x),  # x/2·(1 + tanh(√(2/π)(x + 0.044715x³))), as x·σ(v) (special.py)
      lambda x: x / 2 * (1 + mpmath.tanh(mpmath.sqrt(2 / mpmath.pi) * (x + mpmath.mpf("0.044715") * x ** 3))),
      lambda t, x: t.nn.functional.gelu(x, approximate="tanh"))
 _act("silu", lambda x: x * sigmoid(x), lambda x: x / (1 + mpmath.exp(-x)), lambda t, x: t.nn.functional.silu(x),

@@ -99,8 +99,10 @@ def _as_derivation(title: str, forward: tuple, res, wrt, gradient, extra: tuple 
 
 
 def _softcap_chain(res_capped, res_plain) -> tuple[sp.Expr, Step]:
-    """∂c_j/∂z_j written in c_j (1 − c_j²/s²), checked: the capped gradient is the chain
-    factor times the gradient in c."""
+    """∂c_j/∂z_j = 1 − tanh²(z_j/s) (= 1 − c_j²/s², checked: the capped gradient is the chain
+    factor times the gradient in c), returned in the raw z_j in its stable form 4σ(2z_j/s)σ(−2z_j/s)
+    (the sech² rule): 1 − c_j²/s² is 0 once tanh(z_j/s) rounds to 1, where the true factor is
+    e.g. sech²(20) ≈ 1.7e−17. The kernels evaluate it before the cap overwrites z."""
     (_, _, local) = res_capped.local_partials[(c, z)]
     local = local.xreplace({i: j}) if local.has(i) else local
     chain_c = sp.expand(local.replace(lambda n: isinstance(n, sp.tanh), lambda n: c[j] / S))
@@ -120,7 +122,10 @@ def _softcap_chain(res_capped, res_plain) -> tuple[sp.Expr, Step]:
     step = Step(sp.Symbol("∂c_j/∂z_j"), (local, chain_c), "the softcap c_j = s·tanh(z_j/s), differentiated; "
                 "tanh(z_j/s) = c_j/s. The gradient with a softcap is this factor times the one in c "
                 "(checked at V = 3)", "numeric")
-    return chain_c.xreplace({c[j]: z[j]}), step
+    from .codegen.rewrite import stabilise
+    raw = local.xreplace({i: j}).replace(lambda n: isinstance(n, sp.KroneckerDelta), lambda n: sp.S.One)
+    stable, _ = stabilise(raw)  # the sech² rule: 4σ(2z_j/s)σ(−2z_j/s)
+    return stable, step
 
 
 @dataclass(frozen=True)
@@ -186,8 +191,9 @@ def _ce_derivation(soft: bool = False) -> Derivation:
         (Section("Without a softcap (c = z)", tuple(plain.sections[-1].steps),
                  "The same derivation with the logits used as they are."),
          Section("The softcap as a factor", (step,),
-                 "So a kernel computes the gradient in c and multiplies it by 1 − c_j²/s² where a softcap "
-                 "is given.")))
+                 "So a kernel computes the gradient in c and multiplies it by ∂c_j/∂z_j where a softcap "
+                 "is given, evaluated from the raw z_j as 4σ(2z_j/s)σ(−2z_j/s) (the sech² rule: 1 − c_j²/s² "
+                 "is 0 once tanh(z_j/s) rounds to 1).")))
 
 
 @lru_cache(maxsize=None)

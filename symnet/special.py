@@ -42,3 +42,186 @@ def _print_parenthesised(self, printer, *args, **kwargs):
 
 for _method in _PRINT_METHODS:  # lambdify and the code printers print softplus in elementary functions
     setattr(softplus, _method, _print_parenthesised)
+
+
+class ndtr(sp.Function):  # noqa: N801
+    """Φ(x) = erfc(−x/√2)/2, the standard normal CDF (``torch.special.ndtr``): GELU is x·Φ(x).
+
+    Written as (1 + erf(x/√2))/2 it cancels for x ≪ 0 (every digit lost from x ≈ −5.5 in float32,
+    −8.3 in float64), and erfc(−x/√2) alone rounds x/√2 first, which erfc amplifies 2u²-fold
+    (700 ulp at x = −37); the generated code corrects that rounding (the ``_ndtr`` helpers of
+    :mod:`symnet.registry`)."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return sp.S.Half
+        if x is sp.oo:
+            return sp.S.One
+        if x is sp.S.NegativeInfinity:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return sp.exp(-x ** 2 / 2) / sp.sqrt(2 * sp.pi)
+
+    def _eval_rewrite_as_erfc(self, x, **kwargs):
+        return sp.erfc(-x / sp.sqrt(2)) / 2
+
+    def _eval_rewrite_as_erf(self, x, **kwargs):
+        return (1 + sp.erf(x / sp.sqrt(2))) / 2
+
+    def _eval_evalf(self, prec):
+        x = self.args[0]._eval_evalf(prec)
+        return None if x is None else (sp.erfc(-x / sp.sqrt(2)) / 2)._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _latex(self, printer, exp=None):
+        body = r"\Phi\left(%s\right)" % printer._print(self.args[0])
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+    def _explicit_for(self, printer):
+        return sp.erfc(-self.args[0] / sp.sqrt(2)) / 2
+
+
+for _method in _PRINT_METHODS:  # lambdify and the code printers print Φ as erfc
+    setattr(ndtr, _method, _print_parenthesised)
+
+
+class _ExpNegSquare(sp.Function):
+    """e^(−c·u²) as one node of the code generator (the ``exp-square`` stability rule of
+    :mod:`symnet.codegen.rewrite`): the generated code evaluates it without rounding u² (an error
+    of c·u²·ε, 700 ulp at e^(−u²), u = 26, in float64). Not a parser name: formulas write exp(−u²)."""
+
+    nargs = 1
+    c = sp.S.One
+
+    def fdiff(self, argindex=1):
+        return -2 * self.c * self.args[0] * self
+
+    def _eval_rewrite_as_exp(self, u, **kwargs):
+        return sp.exp(-self.c * u ** 2)
+
+    def _eval_evalf(self, prec):
+        u = self.args[0]._eval_evalf(prec)
+        return None if u is None else sp.exp(-self.c * u ** 2)._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_is_positive(self):
+        return True if self.args[0].is_extended_real else None
+
+    def _symnet_text(self, printer):
+        return "exp(%s)" % printer._print(-self.c * self.args[0] ** 2)
+
+    def _latex(self, printer, exp=None):
+        body = r"e^{%s}" % printer._print(-self.c * self.args[0] ** 2)
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+    def _explicit_for(self, printer):
+        return sp.exp(-self.c * self.args[0] ** 2)
+
+
+class nexpsq(_ExpNegSquare):  # noqa: N801
+    """nexpsq(u) = e^(−u²) (erf′ and erfc′), evaluated without rounding u²."""
+
+    c = sp.S.One
+
+
+class nexpsq2(_ExpNegSquare):  # noqa: N801
+    """nexpsq2(u) = e^(−u²/2) (the normal density, Φ′ = nexpsq2/√(2π)), evaluated without rounding u²."""
+
+    c = sp.S.Half
+
+
+for _cls in (nexpsq, nexpsq2):
+    for _method in _PRINT_METHODS:
+        setattr(_cls, _method, _print_parenthesised)
+
+__all__ += ["ndtr", "nexpsq", "nexpsq2"]
+
+
+# GELU's tanh approximation: gelu_tanh(x) = x·S(x), S(x) = (1 + tanh(v/2))/2 = σ(v) with
+# v = 2√(2/π)·(x + 0.044715·x³). e^v turns a relative error δ of v into |v|·δ (556 ulp at x = −20 in
+# float64), so the generated code computes v in double-word arithmetic (the _ndtr_tanh helpers).
+_K2 = 2 * sp.sqrt(2 / sp.pi)
+_C = sp.Rational(44715, 1000000)
+
+
+def _tanh_cdf_argument(x):
+    return _K2 * (x + _C * x ** 3)
+
+
+class ndtr_tanh(sp.Function):  # noqa: N801
+    """S(x) = (1 + tanh(√(2/π)·(x + 0.044715·x³)))/2, the tanh approximation of Φ (GELU-tanh is x·S(x));
+    S(x) = σ(v), v = 2√(2/π)·(x + 0.044715·x³), without the cancellation of 1 + tanh for x ≪ 0."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return ndtr_tanh_pdf(self.args[0])
+
+    def _eval_rewrite_as_tanh(self, x, **kwargs):
+        return (1 + sp.tanh(_tanh_cdf_argument(x) / 2)) / 2
+
+    def _eval_evalf(self, prec):
+        x = self.args[0]._eval_evalf(prec)
+        return None if x is None else (1 / (1 + sp.exp(-_tanh_cdf_argument(x))))._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _latex(self, printer, exp=None):
+        body = r"S_{\tanh}\left(%s\right)" % printer._print(self.args[0])
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+    def _explicit_for(self, printer):
+        return (1 + sp.tanh(_tanh_cdf_argument(self.args[0]) / 2)) / 2
+
+
+class ndtr_tanh_pdf(sp.Function):  # noqa: N801
+    """S′(x) = v′(x)·σ(v)·σ(−v) = v′(x)·S(x)·S(−x) (v odd), v′ = 2√(2/π)·(1 + 0.134145·x²): 0 where
+    σ(v)σ(−v) underflows, never x²·0 = inf·0."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        v1 = sp.diff(_tanh_cdf_argument(x), x)
+        return sp.diff(v1, x) * ndtr_tanh(x) * ndtr_tanh(-x) + v1 * ndtr_tanh_pdf(x) * (ndtr_tanh(-x) - ndtr_tanh(x))
+
+    def _eval_rewrite_as_tanh(self, x, **kwargs):
+        v = _tanh_cdf_argument(x)
+        return sp.diff(v, x) * (1 - sp.tanh(v / 2) ** 2) / 4
+
+    def _eval_evalf(self, prec):
+        x = self.args[0]._eval_evalf(prec)
+        if x is None:
+            return None
+        v = _tanh_cdf_argument(x)
+        s = 1 / (1 + sp.exp(-v))
+        return (sp.diff(_tanh_cdf_argument(sp.Symbol("t")), sp.Symbol("t")).subs(sp.Symbol("t"), x)
+                * s * (1 - s))._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _latex(self, printer, exp=None):
+        body = r"S_{\tanh}'\left(%s\right)" % printer._print(self.args[0])
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+    def _explicit_for(self, printer):
+        return self._eval_rewrite_as_tanh(self.args[0])
+
+
+for _cls in (ndtr_tanh, ndtr_tanh_pdf):
+    for _method in _PRINT_METHODS:
+        setattr(_cls, _method, _print_parenthesised)
+
+__all__ += ["ndtr_tanh", "ndtr_tanh_pdf"]

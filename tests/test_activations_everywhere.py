@@ -334,9 +334,8 @@ def test_code_generation_has_no_import_cycles():
     assert not cycles, f"import cycles in symnet/codegen (imports inside functions included): {cycles}"
 
 
-# the row-wise kernels still take softmax cross-entropy's definition from the curriculum
-# (symnet/codegen/families/rowwise.py, another part of issue 15)
-CURRICULUM_STILL_READ_BY = {"symnet.codegen.families.rowwise"}
+# none: the row-wise family writes softmax cross-entropy's gradient itself (tests/test_layout.py)
+CURRICULUM_STILL_READ_BY: set = set()
 
 
 def test_code_generation_does_not_import_the_curriculum():

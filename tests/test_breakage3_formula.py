@@ -119,14 +119,12 @@ def test_a_garbled_derivation_cache_file_is_rebuilt_not_printed(tmp_path, monkey
     assert "GARBAGE" not in cached.read_text()
 
 
-@pytest.mark.xfail(strict=True, reason="not fixed: the row-wise generator multiplies by ∂c/∂z written in c, "
-                   "1 − c²/s², which is 0 once tanh(z/s) rounds to 1 (the sech² hazard the stability rules "
-                   "fix elsewhere); needs the raw z/s kept beside c in both backends")
 def test_cross_entropy_softcap_gradient_keeps_the_sech_squared_factor():
     """Fault: ``symnet.compile("cross_entropy").cross_entropy_grad(z, r, softcap=1)`` at
     z = [[20, 0]], r = [1] (float64) gives ∂C/∂z₀ = 0; the true value is
     softmax(c)₀·sech²(20) ≈ 1.2e−17 (c = tanh z). The generated code computes the chain factor as
-    1 − c²/s², which cancels to 0; 1/cosh²(z/s) (or 4σ(2z/s)σ(−2z/s)) does not."""
+    1 − c²/s², which cancels to 0; 1/cosh²(z/s) (or 4σ(2z/s)σ(−2z/s)) does not. Fixed: the factor
+    is 4σ(2z/s)σ(−2z/s) of the raw z (the sech² rule), evaluated before the cap."""
     m = symnet.compile("cross_entropy", "numpy")
     z = np.array([[20.0, 0.0]])
     out = m.cross_entropy_grad(z, np.array([1]), reduction="sum", softcap=1.0)

@@ -164,11 +164,8 @@ def test_elman_rnn_bad_input_shapes(shape):
         rnn(torch.randn(*shape, device=DEVICE))
 
 
-# --- not fixed: binary_cross_entropy's gradient at p = 0 or 1 ------------------------------------------------
+# --- binary_cross_entropy's gradient at p = 0 or 1: H(log p + 100)/p was 0·∞ = NaN (fixed: the heaviside-gate rule) ---
 
-@pytest.mark.xfail(strict=True, reason="the derivative of max(log p, −100) is H(log p + 100)/p, which prints as "
-                                       "0·∞ = NaN at p = 0 (torch: (p − t)/max(p(1 − p), 1e-12)); a fix needs the "
-                                       "derivative as a select, in the generator")
 def test_bce_gradient_at_saturated_probability_is_finite():
     p = torch.tensor([0.0, 1.0], dtype=torch.float64, device=DEVICE, requires_grad=True)
     t = torch.tensor([0.0, 1.0], dtype=torch.float64, device=DEVICE)

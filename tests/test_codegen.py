@@ -259,8 +259,8 @@ def test_verify_catches_a_wrong_kernel(tmp_path):
     for path in (ROOT / "kernels" / "numpy").glob("*.py"):
         source = path.read_text()
         if path.stem == "sigmoid":
-            assert "np.copyto(a, b1)" in source
-            source = source.replace("np.copyto(a, b1)", "np.add(0.5 * np.tanh(0.5 * z), 0.5, out=a)")
+            assert "a[...] = sig_z" in source
+            source = source.replace("a[...] = sig_z", "a[...] = 0.5 * np.tanh(0.5 * z) + 0.5")
         if path.stem == "mse":
             assert "return _L.reshape(_shape), _dL_da.reshape(_shape)" in source
             source = source.replace("return _L.reshape(_shape), _dL_da.reshape(_shape)",

@@ -19,5 +19,77 @@ def test_the_pipeline_folders_import():
     for name in ("symnet.codegen.ir", "symnet.codegen.rewrite", "symnet.codegen.families.rowwise",
                  "symnet.codegen.families.dense", "symnet.codegen.families.step",
                  "symnet.codegen.backends.numpy.printer", "symnet.codegen.backends.numpy.elementwise",
-                 "symnet.codegen.backends.triton.elementwise", "symnet.verify.kernels"):
+                 "symnet.codegen.backends.triton.printer", "symnet.codegen.backends.triton.elementwise",
+                 "symnet.verify.kernels"):
         importlib.import_module(name)
+
+
+# ------------------------------------------------------------------ code generation does not import the curriculum
+
+def _imported_modules(path: pathlib.Path) -> set:
+    """Every module a file imports, at module level or inside a function, relative imports
+    resolved, and any module named as a string to importlib.import_module / __import__."""
+    import ast
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    package = parts if parts[-1] == "__init__" else parts[:-1]
+    package = [p for p in package if p != "__init__"]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package[:len(package) - node.level + 1] + ([base] if base else []))
+            found.add(base)
+            found |= {f"{base}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str) and getattr(node.func, "attr", getattr(node.func, "id", "")) \
+                in ("import_module", "__import__"):
+            found.add(node.args[0].value)
+    return found
+
+
+def test_no_module_of_code_generation_imports_the_curriculum():
+    """Every module of symnet/codegen, imports inside functions included (the row-wise family
+    read softmax cross-entropy from the curriculum in one)."""
+    modules = sorted((ROOT / "symnet" / "codegen").rglob("*.py"))
+    assert len(modules) > 15
+    readers = {str(p.relative_to(ROOT)): sorted(m for m in _imported_modules(p) if "curriculum" in m)
+               for p in modules}
+    readers = {p: m for p, m in readers.items() if m}
+    assert not readers, f"modules of symnet/codegen importing the curriculum: {readers}"
+
+
+def test_the_scan_sees_a_function_level_relative_import(tmp_path):
+    """The scan can fail: the import the row-wise family had, inside a function."""
+    folder = ROOT / "symnet" / "codegen" / "families"
+    probe = folder / "_probe_for_test_layout.py"
+    try:
+        probe.write_text("def f():\n    from ...curriculum import get\n    return get\n", encoding="utf-8")
+        assert "symnet.curriculum" in _imported_modules(probe)
+    finally:
+        probe.unlink()
+
+
+def test_generating_every_committed_kernel_loads_no_curriculum_module():
+    import subprocess
+    import sys
+    script = ("import sys\n"
+              "from symnet.codegen.blocks import numpy_sources\n"
+              "from symnet.codegen.families.rowwise import row_modules\n"
+              "row_modules(); numpy_sources()\n"
+              "print([m for m in sys.modules if 'curriculum' in m])\n")
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_the_row_family_s_softmax_cross_entropy_gradient_is_the_curriculum_s():
+    """The row-wise family writes ∂C/∂z_j = p_j − δ_jr itself; the curriculum derives it (index-form
+    engine) and checks it: the kernels built from either are the same."""
+    from symnet.codegen.families.rowwise import row_modules
+    from symnet.curriculum import get
+    own, derived = row_modules(), row_modules(get("softmax-cross-entropy"))
+    assert own.keys() == derived.keys()
+    for name in own:
+        assert own[name] == derived[name], name

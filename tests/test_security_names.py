@@ -177,9 +177,9 @@ def check(kernel, values: dict, names: list, outs, rel=1e-12):
 def test_the_gathered_names_include_the_issues_and_every_kind():
     gathered = set(NAMES)
     assert set(ISSUE_NAMES) <= set(USABLE) | {"b1", "b2"}
-    # module names, builtins, constexprs, masks, pointers, program ids, scratch buffers, temporaries, helpers
+    # module names, builtins, constexprs, masks, pointers, program ids, temporaries (named by their math), helpers
     assert {"np", "tl", "triton", "torch", "range", "min", "len", "BLOCK", "F64", "mask", "offs", "pid",
-            "x_ptr", "partial_ptr", "b1", "t0", "_sigmoid", "_log1p", "_BLOCK", "_shape"} <= gathered
+            "x_ptr", "partial_ptr", "b1", "sig_z", "_sigmoid", "_log1p", "_BLOCK", "_shape"} <= gathered
     assert len(USABLE) > 300
 
 

@@ -73,12 +73,24 @@ RULE_CASES = [
     ("zero-limit", x * sp.log(x), (x,), POS, (0.0,), F64),
     ("zero-limit", t * softplus(-z) + (1 - t) * softplus(z), (t, z), ANY, (1.0, np.inf), F32),
     ("zero-power", x ** y, (x, y), POS, (0.0, 0.0), F64),
+    ("exp-square", sp.exp(-x ** 2), (x,), ANY, (25.742121060530266,), F64),  # x² rounded: 500 ulp
+    # the loss rules (BCE with logits, BCE, Poisson NLL: tests/test_numerics_losses.py)
+    ("softplus-difference", softplus(u) - softplus(-u), (u,), ANY, (1e-300,), F64),
+    ("sigmoid-target", (1 - t) * sigmoid(u) - t * sigmoid(-u), (t, u), ANY, (0.5, -1e-30), F64),
+    ("heaviside-gate", sp.Max(sp.log(x), -100), (x,), POS, (0.0,), F64),
+    ("exp-minus", sp.exp(u) - t, (u, t), ANY, (-1e-30, 1.0), F64),
+    ("collect", -2 * t * sigmoid(u) * sigmoid(-u) * softplus(u) + 2 * (1 - t) * sigmoid(u) * sigmoid(-u) * softplus(u),
+     (t, u), ANY, (0.5 + 2.0 ** -30, 1.0), F64),
 ]
+# the cancellation block's rules (softsign′, tanhshrink, hardsigmoid): cases in tests/test_numerics_cancel.py
+from test_numerics_cancel import NOT_IDENTITIES, TOLERANCE, RULE_CASES as _CANCEL_CASES  # noqa: E402
+RULE_CASES += _CANCEL_CASES
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
     ("zero-limit", 1.0): (0.0, (-np.inf, 0.0)),  # BCE with logits, t = 1, z = +∞
     ("zero-power", 0.0): (1.0, (0.0, -np.inf)),  # 0⁰ = 1; ∂/∂x = y·x^{y−1} = 0 at y = 0; ∂/∂y = log x
+    ("heaviside-gate", 0.0): (-100.0, (0.0,)),  # max(log x, −100) at x = 0: clamped, slope 0
 }
 
 
@@ -119,12 +131,13 @@ def test_rule_is_exact_at_50_digits(case):
         point = [rng.uniform(lo, hi) for _ in variables]
         for written, (rewritten, _) in zip(outputs, stable):
             want, got = _mp(written, variables, point, 60), _mp(rewritten, variables, point, 60)
-            assert abs(got - want) <= mpmath.mpf("1e-45") * max(1, abs(want)), (written, rewritten, point)
+            tol = TOLERANCE.get(rule, mpmath.mpf("1e-45"))
+            assert abs(got - want) <= tol * max(1, abs(want)), (written, rewritten, point)
 
 
 # SymPy cannot decide these (Max/Abs of real symbols inside log, Piecewise limits at a point):
 # their exactness rests on the 50-digit check above
-UNDECIDED = {"logaddexp", "log-cosh", "log-quotient", "zero-limit"}
+UNDECIDED = {"logaddexp", "log-cosh", "log-quotient", "zero-limit"} | NOT_IDENTITIES
 
 
 def _plain(e):

@@ -7,6 +7,7 @@ Stability rules applied:
   zero-limit: x·log x, x^y·log x and t·softplus(z) are 0·∞ = NaN at x = 0 or z = ±∞ where the limit is 0 (as torch returns); the limit is returned there
   sigmoid-complement: 1 − σ(x) rounds to 0 once σ(x) rounds to 1 (x > 17 in float32, 37 in float64), losing every digit of e^−x; σ(−x) keeps them
   cancel: a factor divided out again, σ(1 − σ)·(1/(1 − σ) − 1/σ), is 0·∞ = NaN where σ saturates to 0 or 1; the product is multiplied out one level (or, for exponentials of one argument, the small fraction is cancelled) so that the factor cancels symbolically
+  sigmoid-target: (1 − t)σ(u) − tσ(−u) = σ(u) − t cancels term against term (0 at t = 1/2, u = −1e−30, true −2.5e−31); σ(u) − t, (1 − t) − σ(−u) or tanh(u/2)/2 + (1/2 − t), whichever term is smallest, cancels only where σ(u) ≈ t truly
   sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−|x| ≤ 1 and r = 1/(1 + E): σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows
 
 Regenerate with: symnet codegen --backend numpy
@@ -65,42 +66,27 @@ def bce_logits(z, y):
     _y = _flat(y, _n)
     _C = C.reshape(-1)  # a view: written block by block
     _dC_dz = dC_dz.reshape(-1)  # a view: written block by block
-    _b1 = np.empty(min(_n, _BLOCK), _dtype)
-    _b2 = np.empty(min(_n, _BLOCK), _dtype)
-    _b3 = np.empty(min(_n, _BLOCK), _dtype)
-    _b4 = np.empty(min(_n, _BLOCK), _dtype)
-    _b5 = np.empty(min(_n, _BLOCK), _dtype)
-    _b6 = np.empty(min(_n, _BLOCK), _dtype)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # np.where computes every branch: one not taken may overflow or be NaN, and is dropped
         for _i in range(0, _n, _BLOCK):
             z, y, C, dC_dz = _z[_i:_i + _BLOCK], _y[_i:_i + _BLOCK], _C[_i:_i + _BLOCK], _dC_dz[_i:_i + _BLOCK]
-            b1, b2, b3, b4, b5, b6 = _b1[:C.size], _b2[:C.size], _b3[:C.size], _b4[:C.size], _b5[:C.size], _b6[:C.size]
-            # t0 = 1 − y
-            np.subtract(1.0, y, out=b1)
-            # t1 = exp(−|z|)
-            np.abs(z, out=b2)
-            np.negative(b2, out=b2)
-            np.exp(b2, out=b2)
-            # t2 = 1/(1 + t₁)
-            np.add(1.0, b2, out=b3)
-            np.reciprocal(b3, out=b3)
-            # t3 = t₁·t₂
-            np.multiply(b2, b3, out=b4)
-            # t4 = z ≥ 0
-            np.greater_equal(z, 0.0, out=b2)
+            # one_minus_y = 1 − y
+            one_minus_y = 1 - y
+            # abs_z = |z|
+            abs_z = np.abs(z)
+            # exp_neg_abs_z = exp(−abs_z)
+            exp_neg_abs_z = np.exp(-(abs_z))
+            # sig_abs_z = 1/(1 + exp_neg_abs_z)
+            sig_abs_z = 1/(exp_neg_abs_z + 1)
+            # z_nonneg = z ≥ 0
+            z_nonneg = (z >= 0)
+            # sig_neg_abs_z = exp_neg_abs_z·sig_abs_z
+            sig_neg_abs_z = exp_neg_abs_z*sig_abs_z
+            # log_three = log(3)
+            log_three = 1.0986122886681098
+            # z_gt_log_three = z > log_three
+            z_gt_log_three = (z > log_three)
             # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
-            np.negative(z, out=b5)
-            np.logaddexp(0, b5, out=b5)
-            np.multiply(y, b5, out=b5)
-            np.positive(np.where((y == 0.0), 0.0, b5), out=b5)
-            np.logaddexp(0, z, out=b6)
-            np.multiply(b1, b6, out=b6)
-            np.positive(np.where((y == 1.0), 0.0, b6), out=b6)
-            np.add(b5, b6, out=C)
-            # ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
-            np.positive(np.where((b2 != 0), b3, b4), out=b5)
-            np.multiply(b1, b5, out=b5)
-            np.positive(np.where((b2 != 0), b4, b3), out=b6)
-            np.multiply(y, b6, out=b6)
-            np.subtract(b5, b6, out=dC_dz)
+            np.add(np.where((y == 0), 0, y*np.logaddexp(0, -z)), np.where((y == 1), 0, one_minus_y*np.logaddexp(0, z)), out=C)
+            # dC_dz = ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
+            dC_dz[...] = np.where((log_three < -z), -y + np.where(z_nonneg, sig_abs_z, sig_neg_abs_z), np.where(z_gt_log_three, np.where(z_gt_log_three, one_minus_y, 0) - np.where(z_nonneg, sig_neg_abs_z, sig_abs_z), np.where((abs_z <= log_three), 1/2 - y, 0) + np.tanh(z/2)/2))
     return _C.reshape(_shape), _dC_dz.reshape(_shape)

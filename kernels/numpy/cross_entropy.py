@@ -18,6 +18,14 @@ import numpy as np
 
 _BLOCK = 16384  # elements per block: the temporaries of a block stay in cache
 
+
+def _sigmoid(x, out=None):
+    """σ(x) from E = e^−|x| ≤ 1, which never overflows: 1/(1 + E) for x ≥ 0 and E/(1 + E)
+    below, so σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
+    e = np.exp(-np.abs(x))
+    return np.divide(np.where(x >= 0, 1, e), 1 + e, out=out)
+
+
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 _SHARE = 1 << 19  # elements: less than this per core is not worth a thread
 
@@ -274,6 +282,7 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 if _into is not None:  # inplace: z's rows are all read before they are overwritten
                     dz = _beside[:_e - _i]
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
+                    _chain = (_sigmoid(-((z/softcap) * 2.0))*_sigmoid((z/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
                     z = softcap*np.tanh(z/softcap)
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
@@ -284,33 +293,33 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 sum_exp = np.sum(exp_shifted, axis=1, keepdims=True)
                 # lse = row_max + log(sum_exp)
                 lse = row_max + np.log(sum_exp)
-                # t4 = 1/V
-                t4 = 1/_V
-                # t5 = Σ_j w_j
-                t5 = np.sum(_w, axis=1, keepdims=True)
+                # inv_V = 1/V
+                inv_V = 1/_V
+                # sum_w = Σ_j w_j
+                sum_w = np.sum(_w, axis=1, keepdims=True)
                 # inv_sum = 1/sum_exp
                 inv_sum = 1/sum_exp
                 # prob = exp_shifted·inv_sum
                 prob = exp_shifted*inv_sum
-                # t8 = prob·w_r
-                t8 = prob*_w[0, r]
+                # prob_times_wr = prob·w_r
+                prob_times_wr = prob*_w[0, r]
                 # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
                 loss[...] = (1 - label_smoothing)*(lse - np.take_along_axis(z, r, axis=1))*_w[0, r]
                 if label_smoothing != 0:
-                    loss += label_smoothing * (t4*(lse*t5 - np.sum(_w*z, axis=1, keepdims=True)))
+                    loss += label_smoothing * (inv_V*(lse*sum_w - np.sum(_w*z, axis=1, keepdims=True)))
                 if z_loss_scale != 0:
                     loss += z_loss_scale * lse**2
                 # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
-                dz[...] = t8
+                dz[...] = prob_times_wr
                 if label_smoothing != 0:
-                    dz += label_smoothing * (exp_shifted*inv_sum*t4*t5 - t4*_w - t8)
+                    dz += label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*_w - prob_times_wr)
                 if z_loss_scale != 0:
                     dz += (2 * z_loss_scale) * (lse*prob)
                 dz *= _scale
                 # the one-hot term δ_jr·(−w_r + ε·w_r), at the class of each row
                 np.put_along_axis(dz, r, np.take_along_axis(dz, r, axis=1) + (label_smoothing*_w[0, r] - _w[0, r]) * _scale, axis=1)
                 if softcap is not None:
-                    dz *= 1 - z**2/softcap**2  # ∂c_j/∂z_j = 1 − z_j²/s²
+                    dz *= _chain  # ∂c_j/∂z_j
                 if _ignored is not None:  # rows of class ignore_index count for nothing
                     _skip = _ignored[_i:_e]
                     loss[_skip] = 0
@@ -375,20 +384,20 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
                 z, t, loss = _z[_i:_e], _t[_i:_e], _loss[_i:_e]
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
                     z = softcap*np.tanh(z/softcap)
-                # t0 = 1/V
-                t0 = 1/_V
+                # inv_V = 1/V
+                inv_V = 1/_V
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # lse = row_max + log(Σ_j exp(−row_max + z_j))
                 lse = row_max + np.log(np.sum(np.exp(-row_max + z), axis=1, keepdims=True))
-                # t3 = t_j·w_j
-                t3 = t*_w
-                # t4 = −Σ_j (t₃·z_j) + lse·Σ_j t₃
-                t4 = lse*np.sum(t3, axis=1, keepdims=True) - np.sum(t3*z, axis=1, keepdims=True)
+                # t_times_w = t_j·w_j
+                t_times_w = t*_w
+                # sum_1 = −Σ_j (t_times_w·z_j) + lse·Σ_j t_times_w
+                sum_1 = lse*np.sum(t_times_w, axis=1, keepdims=True) - np.sum(t_times_w*z, axis=1, keepdims=True)
                 # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
-                loss[...] = t4
+                loss[...] = sum_1
                 if label_smoothing != 0:
-                    loss += label_smoothing * (lse*t0*np.sum(_w, axis=1, keepdims=True) - t0*np.sum(_w*z, axis=1, keepdims=True) - t4)
+                    loss += label_smoothing * (inv_V*lse*np.sum(_w, axis=1, keepdims=True) - inv_V*np.sum(_w*z, axis=1, keepdims=True) - sum_1)
                 if z_loss_scale != 0:
                     loss += z_loss_scale * lse**2
 
@@ -446,9 +455,10 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 _e = min(_i + _step, _hi)
                 z, t, loss, dz = _z[_i:_e], _t[_i:_e], _loss[_i:_e], _dz[_i:_e]
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
+                    _chain = (_sigmoid(-((z/softcap) * 2.0))*_sigmoid((z/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
                     z = softcap*np.tanh(z/softcap)
-                # t0 = 1/V
-                t0 = 1/_V
+                # inv_V = 1/V
+                inv_V = 1/_V
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # exp_shifted = exp(−row_max + z_j)
@@ -458,31 +468,31 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 sum_exp = np.sum(exp_shifted, axis=1, keepdims=True)
                 # lse = row_max + log(sum_exp)
                 lse = row_max + np.log(sum_exp)
-                # t5 = Σ_j w_j
-                t5 = np.sum(_w, axis=1, keepdims=True)
-                # t6 = t_j·w_j
-                t6 = t*_w
-                # t7 = Σ_j t₆
-                t7 = np.sum(t6, axis=1, keepdims=True)
-                # t8 = −Σ_j (t₆·z_j) + t₇·lse
-                t8 = lse*t7 - np.sum(t6*z, axis=1, keepdims=True)
-                # t9 = t₀·ε
-                t9 = t0*label_smoothing
+                # sum_w = Σ_j w_j
+                sum_w = np.sum(_w, axis=1, keepdims=True)
+                # t_times_w = t_j·w_j
+                t_times_w = t*_w
+                # sum_t_times_w = Σ_j t_times_w
+                sum_t_times_w = np.sum(t_times_w, axis=1, keepdims=True)
+                # sum_1 = −Σ_j (t_times_w·z_j) + lse·sum_t_times_w
+                sum_1 = lse*sum_t_times_w - np.sum(t_times_w*z, axis=1, keepdims=True)
+                # inv_V_times_eps = ε·inv_V
+                inv_V_times_eps = inv_V*label_smoothing
                 # prob = exp_shifted/sum_exp
                 prob = exp_shifted/sum_exp
                 # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
-                loss[...] = t8
+                loss[...] = sum_1
                 if label_smoothing != 0:
-                    loss += label_smoothing * (lse*t0*t5 - t0*np.sum(_w*z, axis=1, keepdims=True) - t8)
+                    loss += label_smoothing * (inv_V*lse*sum_w - inv_V*np.sum(_w*z, axis=1, keepdims=True) - sum_1)
                 if z_loss_scale != 0:
                     loss += z_loss_scale * lse**2
                 # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
-                dz[...] = prob*(t5*t9 - t7*label_smoothing + t7) - (t9 + (1 - label_smoothing)*t)*_w
+                dz[...] = prob*(inv_V_times_eps*sum_w - sum_t_times_w*label_smoothing + sum_t_times_w) - (inv_V_times_eps + (1 - label_smoothing)*t)*_w
                 if z_loss_scale != 0:
                     dz += (2 * z_loss_scale) * (lse*prob)
                 dz *= _scale
                 if softcap is not None:
-                    dz *= 1 - z**2/softcap**2  # ∂c_j/∂z_j = 1 − z_j²/s²
+                    dz *= _chain  # ∂c_j/∂z_j
 
     _in_parallel(_share, _rows, _V)
     loss = _loss.reshape(_shape[:-1])

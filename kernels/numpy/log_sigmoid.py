@@ -13,9 +13,9 @@ import numpy as np
 _BLOCK = 16384  # elements per block: the temporaries of a block stay in cache
 
 
-def _sigmoid(x, out):
-    """σ(x) in place from E = e^−|x| ≤ 1, which never overflows: 1/(1 + E) for x ≥ 0 and
-    E/(1 + E) below, so σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
+def _sigmoid(x, out=None):
+    """σ(x) from E = e^−|x| ≤ 1, which never overflows: 1/(1 + E) for x ≥ 0 and E/(1 + E)
+    below, so σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
     e = np.exp(-np.abs(x))
     return np.divide(np.where(x >= 0, 1, e), 1 + e, out=out)
 
@@ -67,17 +67,13 @@ def log_sigmoid(z):
     _z = _flat(z, _n)
     _l = l.reshape(-1)  # a view: written block by block
     _dl_dz = dl_dz.reshape(-1)  # a view: written block by block
-    _b1 = np.empty(min(_n, _BLOCK), _dtype)
-    _b2 = np.empty(min(_n, _BLOCK), _dtype)
     with np.errstate(over="ignore"):  # e^−x → ∞, 1/e^−x → ∞ give σ its limits 0 and 1
         for _i in range(0, _n, _BLOCK):
             z, l, dl_dz = _z[_i:_i + _BLOCK], _l[_i:_i + _BLOCK], _dl_dz[_i:_i + _BLOCK]
-            b1, b2 = _b1[:l.size], _b2[:l.size]
-            # t0 = −z
-            np.negative(z, out=b1)
+            # neg_z = −z
+            neg_z = -z
             # l = log(σ(z))
-            np.logaddexp(0, b1, out=b2)
-            np.negative(b2, out=l)
-            # ∂l/∂z = 1 − σ(z)
-            _sigmoid(b1, out=dl_dz)
+            np.multiply(-1, np.logaddexp(0, neg_z), out=l)
+            # dl_dz = ∂l/∂z = 1 − σ(z)
+            _sigmoid(neg_z, out=dl_dz)
     return _l.reshape(_shape), _dl_dz.reshape(_shape)

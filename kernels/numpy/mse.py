@@ -58,15 +58,12 @@ def mse(a, y):
     _y = _flat(y, _n)
     _L = L.reshape(-1)  # a view: written block by block
     _dL_da = dL_da.reshape(-1)  # a view: written block by block
-    _b1 = np.empty(min(_n, _BLOCK), _dtype)
-    _b2 = np.empty(min(_n, _BLOCK), _dtype)
     for _i in range(0, _n, _BLOCK):
         a, y, L, dL_da = _a[_i:_i + _BLOCK], _y[_i:_i + _BLOCK], _L[_i:_i + _BLOCK], _dL_da[_i:_i + _BLOCK]
-        b1, b2 = _b1[:L.size], _b2[:L.size]
-        # t0 = a − y
-        np.subtract(a, y, out=b1)
+        # a_minus_y = a − y
+        a_minus_y = a - y
         # L = (y − a)²
-        np.multiply(b1, b1, out=L)
-        # ∂L/∂a = 2·(a − y)
-        np.multiply(b1, 2.0, out=dL_da)
+        np.square(a_minus_y, out=L)
+        # dL_da = ∂L/∂a = 2·(a − y)
+        np.multiply(2, a_minus_y, out=dL_da)
     return _L.reshape(_shape), _dL_da.reshape(_shape)

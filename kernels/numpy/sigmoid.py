@@ -60,31 +60,21 @@ def sigmoid(z):
     _z = _flat(z, _n)
     _a = a.reshape(-1)  # a view: written block by block
     _da_dz = da_dz.reshape(-1)  # a view: written block by block
-    _b1 = np.empty(min(_n, _BLOCK), _dtype)
-    _b2 = np.empty(min(_n, _BLOCK), _dtype)
-    _b3 = np.empty(min(_n, _BLOCK), _dtype)
-    _b4 = np.empty(min(_n, _BLOCK), _dtype)
-    _b5 = np.empty(min(_n, _BLOCK), _dtype)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # np.where computes every branch: one not taken may overflow or be NaN, and is dropped
         for _i in range(0, _n, _BLOCK):
             z, a, da_dz = _z[_i:_i + _BLOCK], _a[_i:_i + _BLOCK], _da_dz[_i:_i + _BLOCK]
-            b1, b2, b3, b4, b5 = _b1[:a.size], _b2[:a.size], _b3[:a.size], _b4[:a.size], _b5[:a.size]
-            # t0 = exp(−|z|)
-            np.abs(z, out=b1)
-            np.negative(b1, out=b1)
-            np.exp(b1, out=b1)
-            # t1 = 1/(1 + t₀)
-            np.add(1.0, b1, out=b2)
-            np.reciprocal(b2, out=b2)
-            # t2 = z ≥ 0
-            np.greater_equal(z, 0.0, out=b3)
-            # t3 = t₀·t₁
-            np.multiply(b1, b2, out=b4)
-            # t4 = {t₁ if t₂; t₃ otherwise}
-            np.positive(np.where((b3 != 0), b2, b4), out=b1)
+            # exp_neg_abs_z = exp(−|z|)
+            exp_neg_abs_z = np.exp(-(np.abs(z)))
+            # sig_abs_z = 1/(1 + exp_neg_abs_z)
+            sig_abs_z = 1/(exp_neg_abs_z + 1)
+            # z_nonneg = z ≥ 0
+            z_nonneg = (z >= 0)
+            # sig_neg_abs_z = exp_neg_abs_z·sig_abs_z
+            sig_neg_abs_z = exp_neg_abs_z*sig_abs_z
+            # sig_z = {sig_abs_z if z_nonneg; sig_neg_abs_z otherwise}
+            sig_z = np.where(z_nonneg, sig_abs_z, sig_neg_abs_z)
             # a = σ(z)
-            np.copyto(a, b1)
-            # ∂a/∂z = (1 − σ(z))·σ(z)
-            np.positive(np.where((b3 != 0), b4, b2), out=b5)
-            np.multiply(b1, b5, out=da_dz)
+            a[...] = sig_z
+            # da_dz = ∂a/∂z = (1 − σ(z))·σ(z)
+            np.multiply(sig_z, np.where(z_nonneg, sig_neg_abs_z, sig_abs_z), out=da_dz)
     return _a.reshape(_shape), _da_dz.reshape(_shape)

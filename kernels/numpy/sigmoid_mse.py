@@ -62,37 +62,23 @@ def sigmoid_mse(z, y):
     _y = _flat(y, _n)
     _L = L.reshape(-1)  # a view: written block by block
     _dL_dz = dL_dz.reshape(-1)  # a view: written block by block
-    _b1 = np.empty(min(_n, _BLOCK), _dtype)
-    _b2 = np.empty(min(_n, _BLOCK), _dtype)
-    _b3 = np.empty(min(_n, _BLOCK), _dtype)
-    _b4 = np.empty(min(_n, _BLOCK), _dtype)
-    _b5 = np.empty(min(_n, _BLOCK), _dtype)
-    _b6 = np.empty(min(_n, _BLOCK), _dtype)
-    _b7 = np.empty(min(_n, _BLOCK), _dtype)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # np.where computes every branch: one not taken may overflow or be NaN, and is dropped
         for _i in range(0, _n, _BLOCK):
             z, y, L, dL_dz = _z[_i:_i + _BLOCK], _y[_i:_i + _BLOCK], _L[_i:_i + _BLOCK], _dL_dz[_i:_i + _BLOCK]
-            b1, b2, b3, b4, b5, b6, b7 = _b1[:L.size], _b2[:L.size], _b3[:L.size], _b4[:L.size], _b5[:L.size], _b6[:L.size], _b7[:L.size]
-            # t0 = exp(−|z|)
-            np.abs(z, out=b1)
-            np.negative(b1, out=b1)
-            np.exp(b1, out=b1)
-            # t1 = 1/(1 + t₀)
-            np.add(1.0, b1, out=b2)
-            np.reciprocal(b2, out=b2)
-            # t2 = z ≥ 0
-            np.greater_equal(z, 0.0, out=b3)
-            # t3 = t₀·t₁
-            np.multiply(b1, b2, out=b4)
-            # t4 = {t₁ if t₂; t₃ otherwise}
-            np.positive(np.where((b3 != 0), b2, b4), out=b1)
-            # t5 = y − t₄
-            np.subtract(y, b1, out=b5)
+            # exp_neg_abs_z = exp(−|z|)
+            exp_neg_abs_z = np.exp(-(np.abs(z)))
+            # sig_abs_z = 1/(1 + exp_neg_abs_z)
+            sig_abs_z = 1/(exp_neg_abs_z + 1)
+            # z_nonneg = z ≥ 0
+            z_nonneg = (z >= 0)
+            # sig_neg_abs_z = exp_neg_abs_z·sig_abs_z
+            sig_neg_abs_z = exp_neg_abs_z*sig_abs_z
+            # sig_z = {sig_abs_z if z_nonneg; sig_neg_abs_z otherwise}
+            sig_z = np.where(z_nonneg, sig_abs_z, sig_neg_abs_z)
+            # y_minus_sig_z = y − sig_z
+            y_minus_sig_z = -sig_z + y
             # L = (y − σ(z))²
-            np.multiply(b5, b5, out=L)
-            # ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-            np.multiply(b1, b5, out=b6)
-            np.positive(np.where((b3 != 0), b4, b2), out=b7)
-            np.multiply(b6, b7, out=b6)
-            np.multiply(b6, -2.0, out=dL_dz)
+            np.square(y_minus_sig_z, out=L)
+            # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
+            np.multiply(-((sig_z*y_minus_sig_z) * 2.0), np.where(z_nonneg, sig_neg_abs_z, sig_abs_z), out=dL_dz)
     return _L.reshape(_shape), _dL_dz.reshape(_shape)

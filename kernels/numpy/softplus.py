@@ -13,9 +13,9 @@ import numpy as np
 _BLOCK = 16384  # elements per block: the temporaries of a block stay in cache
 
 
-def _sigmoid(x, out):
-    """σ(x) in place from E = e^−|x| ≤ 1, which never overflows: 1/(1 + E) for x ≥ 0 and
-    E/(1 + E) below, so σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
+def _sigmoid(x, out=None):
+    """σ(x) from E = e^−|x| ≤ 1, which never overflows: 1/(1 + E) for x ≥ 0 and E/(1 + E)
+    below, so σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
     e = np.exp(-np.abs(x))
     return np.divide(np.where(x >= 0, 1, e), 1 + e, out=out)
 
@@ -67,13 +67,11 @@ def softplus(z):
     _z = _flat(z, _n)
     _s = s.reshape(-1)  # a view: written block by block
     _ds_dz = ds_dz.reshape(-1)  # a view: written block by block
-    _b1 = np.empty(min(_n, _BLOCK), _dtype)
     with np.errstate(over="ignore"):  # e^−x → ∞, 1/e^−x → ∞ give σ its limits 0 and 1
         for _i in range(0, _n, _BLOCK):
             z, s, ds_dz = _z[_i:_i + _BLOCK], _s[_i:_i + _BLOCK], _ds_dz[_i:_i + _BLOCK]
-            b1 = _b1[:s.size]
             # s = log(1 + exp(z))
             np.logaddexp(0, z, out=s)
-            # ∂s/∂z = exp(z)/(1 + exp(z))
+            # ds_dz = ∂s/∂z = exp(z)/(1 + exp(z))
             _sigmoid(z, out=ds_dz)
     return _s.reshape(_shape), _ds_dz.reshape(_shape)

@@ -7,6 +7,7 @@ Stability rules applied:
   zero-limit: x·log x, x^y·log x and t·softplus(z) are 0·∞ = NaN at x = 0 or z = ±∞ where the limit is 0 (as torch returns); the limit is returned there
   sigmoid-complement: 1 − σ(x) rounds to 0 once σ(x) rounds to 1 (x > 17 in float32, 37 in float64), losing every digit of e^−x; σ(−x) keeps them
   cancel: a factor divided out again, σ(1 − σ)·(1/(1 − σ) − 1/σ), is 0·∞ = NaN where σ saturates to 0 or 1; the product is multiplied out one level (or, for exponentials of one argument, the small fraction is cancelled) so that the factor cancels symbolically
+  sigmoid-target: (1 − t)σ(u) − tσ(−u) = σ(u) − t cancels term against term (0 at t = 1/2, u = −1e−30, true −2.5e−31); σ(u) − t, (1 − t) − σ(−u) or tanh(u/2)/2 + (1/2 − t), whichever term is smallest, cancels only where σ(u) ≈ t truly
   sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−|x| ≤ 1 and r = 1/(1 + E): σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows
 
 Arithmetic in float32 (float64 for float64 inputs); bfloat16/float16 inputs are upcast.
@@ -48,9 +49,25 @@ def _log1p(u):
 
 
 @triton.jit
+def _expm1(x):
+    """e^x − 1 to full relative accuracy near 0 (Kahan): (w − 1)·x/log(w), w = e^x."""
+    w = tl.exp(x)
+    near = tl.where(w == 1.0, x, (w - 1.0) * (x / tl.log(w)))
+    return tl.where(x > 20.0, w - 1.0, tl.where(x < -20.0, w - 1.0, near))
+
+
+@triton.jit
 def _softplus(x):
     """log(1 + e^x) = max(x, 0) + log1p(e^−|x|): never overflows."""
     return tl.maximum(x, 0.0) + _log1p(tl.exp(-tl.abs(x)))
+
+
+@triton.jit
+def _tanh(x):
+    """tanh x = sign(x)·e/(e + 2), e = expm1(2|x|): exact near 0, ±1 for large |x|."""
+    e = _expm1(2.0 * tl.abs(x))
+    t = tl.where(tl.abs(x) > 20.0, 1.0, e / (e + 2.0))
+    return tl.where(x < 0, -t, t)
 
 
 _FLOATS = (torch.float32, torch.float64, torch.bfloat16, torch.float16)
@@ -120,20 +137,26 @@ def _bce_logits_kernel(z_ptr, y_ptr, C_ptr, dC_dz_ptr, partial_ptr, count_ptr, n
     else:
         z = z.to(tl.float32)
         y = y.to(tl.float32)
-    # t0 = 1 − y
-    t0 = 1.0 - y
-    # t1 = exp(−|z|)
-    t1 = tl.exp(-(tl.abs(z)))
-    # t2 = 1/(1 + t₁)
-    t2 = 1.0 / (t1 + 1.0)
-    # t3 = t₁·t₂
-    t3 = t1*t2
-    # t4 = z ≥ 0
-    t4 = z >= 0.0
+    # one_minus_y = 1 − y
+    one_minus_y = 1.0 - y
+    # abs_z = |z|
+    abs_z = tl.abs(z)
+    # exp_neg_abs_z = exp(−abs_z)
+    exp_neg_abs_z = tl.exp(-(abs_z))
+    # sig_abs_z = 1/(1 + exp_neg_abs_z)
+    sig_abs_z = 1.0 / (exp_neg_abs_z + 1.0)
+    # z_nonneg = z ≥ 0
+    z_nonneg = z >= 0.0
+    # sig_neg_abs_z = exp_neg_abs_z·sig_abs_z
+    sig_neg_abs_z = exp_neg_abs_z*sig_abs_z
+    # log_three = log(3)
+    log_three = tl.full([], 1.0986122886681098, z.dtype)
+    # z_gt_log_three = z > log_three
+    z_gt_log_three = z > log_three
     # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
-    C = tl.where(y == 0.0, 0.0, y*_softplus(-z)) + tl.where(y == 1.0, 0.0, t0*_softplus(z))
-    # ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
-    dC_dz = t0*tl.where(t4, t2, t3) - y*tl.where(t4, t3, t2)
+    C = tl.where(y == 0.0, 0.0, y*_softplus(-z)) + tl.where(y == 1.0, 0.0, one_minus_y*_softplus(z))
+    # dC_dz = ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
+    dC_dz = tl.where(log_three < -z, -y + tl.where(z_nonneg, sig_abs_z, sig_neg_abs_z), tl.where(z_gt_log_three, tl.where(z_gt_log_three, one_minus_y, 0.0) - tl.where(z_nonneg, sig_neg_abs_z, sig_abs_z), tl.where(abs_z <= log_three, 0.5 - y, 0.0) + _tanh(z/2.0)/2.0))
     if WRITE_VALUE:
         tl.store(C_ptr + offs, C.to(C_ptr.dtype.element_ty), mask=mask)
     tl.store(dC_dz_ptr + offs, dC_dz.to(dC_dz_ptr.dtype.element_ty), mask=mask)

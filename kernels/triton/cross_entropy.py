@@ -52,6 +52,14 @@ def _tanh(x):
     return tl.where(x < 0, -t, t)
 
 
+@triton.jit
+def _sigmoid(x):
+    """σ(x) from E = e^−|x| ≤ 1 (never overflows): 1/(1 + E) for x ≥ 0, E/(1 + E) below, so
+    σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
+    e = tl.exp(-tl.abs(x))
+    return tl.where(x >= 0, 1.0, e) / (1.0 + e)
+
+
 def _device_ok(name, x):
     if x.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"argument {name!r} is on {x.device}; the Triton kernels run on a CUDA device "
@@ -359,6 +367,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         idx = cols
         zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
         if CAP:  # c = s·tanh(z_j/s), which the formulas call z
+            chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
             zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
         wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
         m = tl.max(zj, axis=0)
@@ -400,14 +409,14 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
     sum_exp = s0
     # lse = m + log(sum_exp)
     lse = m + tl.log(sum_exp)
-    # t4 = 1/V
-    t4 = 1.0 / Vf
-    # t5 = Σ_j w_j
-    t5 = s1
+    # inv_V = 1/V
+    inv_V = 1.0 / Vf
+    # sum_w = Σ_j w_j
+    sum_w = s1
     # inv_sum = 1/sum_exp
     inv_sum = 1.0 / sum_exp
     # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*(lse - z_r)*w_r + tl.where(label_smoothing == 0, 0.0, label_smoothing * (t4*(lse*t5 - s2))) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)))
+    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*(lse - z_r)*w_r + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(lse*sum_w - s2))) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
@@ -423,12 +432,12 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         exp_shifted = tl.exp(-shift + zj)
         # prob = exp_shifted·inv_sum
         prob = exp_shifted*inv_sum
-        # t8 = prob·w_r
-        t8 = prob*w_r
+        # prob_times_wr = prob·w_r
+        prob_times_wr = prob*w_r
         # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
-        dz = t8 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_sum*t4*t5 - t4*wj - t8)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) + tl.where(idx == cls, label_smoothing*w_r - w_r, 0.0)  # the one-hot term δ_jr·(−w_r + ε·w_r)
-        if CAP:  # a gradient in c, times ∂c_j/∂z_j = 1 − z_j²/s²
-            dz = dz * (1.0 - (zj * zj)/(softcap * softcap))
+        dz = prob_times_wr + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*wj - prob_times_wr)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) + tl.where(idx == cls, label_smoothing*w_r - w_r, 0.0)  # the one-hot term δ_jr·(−w_r + ε·w_r)
+        if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
+            dz = dz * chain_j
         tl.store(dz_row + idx, tl.where(ignored, 0.0, dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
@@ -438,18 +447,19 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             zj = z_next.to(acc)
             z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
+                chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
                 zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             # exp_shifted = exp(−m + z_j)
             exp_shifted = tl.exp(-m + zj)
             # prob = exp_shifted·inv_sum
             prob = exp_shifted*inv_sum
-            # t8 = prob·w_r
-            t8 = prob*w_r
+            # prob_times_wr = prob·w_r
+            prob_times_wr = prob*w_r
             # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
-            dz = t8 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_sum*t4*t5 - t4*wj - t8)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) + tl.where(idx == cls, label_smoothing*w_r - w_r, 0.0)  # the one-hot term δ_jr·(−w_r + ε·w_r)
-            if CAP:  # a gradient in c, times ∂c_j/∂z_j = 1 − z_j²/s²
-                dz = dz * (1.0 - (zj * zj)/(softcap * softcap))
+            dz = prob_times_wr + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*wj - prob_times_wr)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) + tl.where(idx == cls, label_smoothing*w_r - w_r, 0.0)  # the one-hot term δ_jr·(−w_r + ε·w_r)
+            if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
+                dz = dz * chain_j
             tl.store(dz_row + idx, tl.where(ignored, 0.0, dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
         _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)
@@ -575,14 +585,14 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
             # s4 = Σ_j w_j
             s4 = s4 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
-    # t0 = 1/V
-    t0 = 1.0 / Vf
+    # inv_V = 1/V
+    inv_V = 1.0 / Vf
     # lse = m + log(Σ_j exp(−m + z_j))
     lse = m + tl.log(s0)
-    # t4 = −Σ_j (t₃·z_j) + lse·Σ_j t₃
-    t4 = lse*s1 - s2
+    # sum_1 = −Σ_j (t_times_w·z_j) + lse·Σ_j t_times_w
+    sum_1 = lse*s1 - s2
     # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
-    loss = t4 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (lse*t0*s4 - t0*s3 - t4)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse))
+    loss = sum_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*lse*s4 - inv_V*s3 - sum_1)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.num_programs(0).to(acc)  # the rows
@@ -655,6 +665,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         idx = cols
         zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
         if CAP:  # c = s·tanh(z_j/s), which the formulas call z
+            chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
             zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
         tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
         wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
@@ -701,24 +712,24 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             # s4 = Σ_j w_j·z_j
             s4 = s4 + tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
             m = m_new
-    # t0 = 1/V
-    t0 = 1.0 / Vf
+    # inv_V = 1/V
+    inv_V = 1.0 / Vf
     # sum_exp = Σ_j exp_shifted
     sum_exp = s0
     # lse = m + log(sum_exp)
     lse = m + tl.log(sum_exp)
-    # t5 = Σ_j w_j
-    t5 = s1
-    # t7 = Σ_j t₆
-    t7 = s2
-    # t8 = −Σ_j (t₆·z_j) + t₇·lse
-    t8 = lse*t7 - s3
-    # t9 = t₀·ε
-    t9 = t0*label_smoothing
+    # sum_w = Σ_j w_j
+    sum_w = s1
+    # sum_t_times_w = Σ_j t_times_w
+    sum_t_times_w = s2
+    # sum_1 = −Σ_j (t_times_w·z_j) + lse·sum_t_times_w
+    sum_1 = lse*sum_t_times_w - s3
+    # inv_V_times_eps = ε·inv_V
+    inv_V_times_eps = inv_V*label_smoothing
     # inv_sum_exp = 1/sum_exp
     inv_sum_exp = 1.0 / sum_exp
     # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
-    loss = t8 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (lse*t0*t5 - t0*s4 - t8)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse))
+    loss = sum_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*lse*sum_w - inv_V*s4 - sum_1)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.num_programs(0).to(acc)  # the rows
@@ -731,14 +742,14 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
         # exp_shifted = exp(−m + z_j)
         exp_shifted = tl.exp(-shift + zj)
-        # t6 = t_j·w_j
-        t6 = tj*wj
+        # t_times_w = t_j·w_j
+        t_times_w = tj*wj
         # prob = invₛᵤₘ ₑₓₚ·exp_shifted
         prob = exp_shifted*inv_sum_exp
         # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
-        dz = prob*(t5*t9 - t7*label_smoothing + t7) - (t9 + (1.0 - label_smoothing)*tj)*wj + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
-        if CAP:  # a gradient in c, times ∂c_j/∂z_j = 1 − z_j²/s²
-            dz = dz * (1.0 - (zj * zj)/(softcap * softcap))
+        dz = prob*(inv_V_times_eps*sum_w - sum_t_times_w*label_smoothing + sum_t_times_w) - (inv_V_times_eps + (1.0 - label_smoothing)*tj)*wj + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
+        if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
+            dz = dz * chain_j
         tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
@@ -748,19 +759,20 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             zj = z_next.to(acc)
             z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
+                chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
                 zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             # exp_shifted = exp(−m + z_j)
             exp_shifted = tl.exp(-m + zj)
-            # t6 = t_j·w_j
-            t6 = tj*wj
+            # t_times_w = t_j·w_j
+            t_times_w = tj*wj
             # prob = invₛᵤₘ ₑₓₚ·exp_shifted
             prob = exp_shifted*inv_sum_exp
             # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
-            dz = prob*(t5*t9 - t7*label_smoothing + t7) - (t9 + (1.0 - label_smoothing)*tj)*wj + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
-            if CAP:  # a gradient in c, times ∂c_j/∂z_j = 1 − z_j²/s²
-                dz = dz * (1.0 - (zj * zj)/(softcap * softcap))
+            dz = prob*(inv_V_times_eps*sum_w - sum_t_times_w*label_smoothing + sum_t_times_w) - (inv_V_times_eps + (1.0 - label_smoothing)*tj)*wj + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
+            if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
+                dz = dz * chain_j
             tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
         _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)

@@ -122,12 +122,12 @@ def _log_sigmoid_kernel(z_ptr, l_ptr, dl_dz_ptr, partial_ptr, count_ptr, n, divi
         z = z.to(tl.float64)
     else:
         z = z.to(tl.float32)
-    # t0 = −z
-    t0 = -z
+    # neg_z = −z
+    neg_z = -z
     # l = log(σ(z))
-    l = -_softplus(t0)
-    # ∂l/∂z = 1 − σ(z)
-    dl_dz = _sigmoid(t0)
+    l = -_softplus(neg_z)
+    # dl_dz = ∂l/∂z = 1 − σ(z)
+    dl_dz = _sigmoid(neg_z)
     if WRITE_VALUE:
         tl.store(l_ptr + offs, l.to(l_ptr.dtype.element_ty), mask=mask)
     tl.store(dl_dz_ptr + offs, dl_dz.to(dl_dz_ptr.dtype.element_ty), mask=mask)

@@ -251,7 +251,7 @@ def _mlp_sigmoid_sigmoid_mse_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W
             # L = (a − y)², summed over the outputs and the batch
             total += tl.sum(tl.sum(tl.where(keep, (mse_t0 * mse_t0), 0.0), axis=1), axis=0)
             # ∂L/∂a = 2·(a − y), of the mean over the batch
-            g2 = tl.where(keep, 2.0*mse_t0, 0.0) / count
+            g2 = tl.where(keep, mse_t0 * 2.0, 0.0) / count
 
             # layer 2, backward: δ_j = g_j·y_j(1 − y_j); ∂C/∂W = δ aᵀ, ∂C/∂b = δ, ∂C/∂a = Wᵀδ
             # δ_i = (1 − y_i)·g_i·y_i

@@ -99,12 +99,12 @@ def _mse_kernel(a_ptr, y_ptr, L_ptr, dL_da_ptr, partial_ptr, count_ptr, n, divis
     else:
         a = a.to(tl.float32)
         y = y.to(tl.float32)
-    # t0 = a − y
-    t0 = a - y
+    # a_minus_y = a − y
+    a_minus_y = a - y
     # L = (y − a)²
-    L = (t0 * t0)
-    # ∂L/∂a = 2·(a − y)
-    dL_da = 2.0*t0
+    L = (a_minus_y * a_minus_y)
+    # dL_da = ∂L/∂a = 2·(a − y)
+    dL_da = a_minus_y * 2.0
     if WRITE_VALUE:
         tl.store(L_ptr + offs, L.to(L_ptr.dtype.element_ty), mask=mask)
     tl.store(dL_da_ptr + offs, dL_da.to(dL_da_ptr.dtype.element_ty), mask=mask)

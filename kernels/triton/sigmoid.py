@@ -100,20 +100,20 @@ def _sigmoid_kernel(z_ptr, a_ptr, da_dz_ptr, partial_ptr, count_ptr, n, divisor,
         z = z.to(tl.float64)
     else:
         z = z.to(tl.float32)
-    # t0 = exp(−|z|)
-    t0 = tl.exp(-(tl.abs(z)))
-    # t1 = 1/(1 + t₀)
-    t1 = 1.0 / (t0 + 1.0)
-    # t2 = z ≥ 0
-    t2 = z >= 0.0
-    # t3 = t₀·t₁
-    t3 = t0*t1
-    # t4 = {t₁ if t₂; t₃ otherwise}
-    t4 = tl.where(t2, t1, t3)
+    # exp_neg_abs_z = exp(−|z|)
+    exp_neg_abs_z = tl.exp(-(tl.abs(z)))
+    # sig_abs_z = 1/(1 + exp_neg_abs_z)
+    sig_abs_z = 1.0 / (exp_neg_abs_z + 1.0)
+    # z_nonneg = z ≥ 0
+    z_nonneg = z >= 0.0
+    # sig_neg_abs_z = exp_neg_abs_z·sig_abs_z
+    sig_neg_abs_z = exp_neg_abs_z*sig_abs_z
+    # sig_z = {sig_abs_z if z_nonneg; sig_neg_abs_z otherwise}
+    sig_z = tl.where(z_nonneg, sig_abs_z, sig_neg_abs_z)
     # a = σ(z)
-    a = t4
-    # ∂a/∂z = (1 − σ(z))·σ(z)
-    da_dz = t4*tl.where(t2, t3, t1)
+    a = sig_z
+    # da_dz = ∂a/∂z = (1 − σ(z))·σ(z)
+    da_dz = sig_z*tl.where(z_nonneg, sig_neg_abs_z, sig_abs_z)
     if WRITE_VALUE:
         tl.store(a_ptr + offs, a.to(a_ptr.dtype.element_ty), mask=mask)
     tl.store(da_dz_ptr + offs, da_dz.to(da_dz_ptr.dtype.element_ty), mask=mask)

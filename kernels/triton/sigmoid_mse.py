@@ -103,22 +103,22 @@ def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, partial_ptr, count_ptr, 
     else:
         z = z.to(tl.float32)
         y = y.to(tl.float32)
-    # t0 = exp(−|z|)
-    t0 = tl.exp(-(tl.abs(z)))
-    # t1 = 1/(1 + t₀)
-    t1 = 1.0 / (t0 + 1.0)
-    # t2 = z ≥ 0
-    t2 = z >= 0.0
-    # t3 = t₀·t₁
-    t3 = t0*t1
-    # t4 = {t₁ if t₂; t₃ otherwise}
-    t4 = tl.where(t2, t1, t3)
-    # t5 = y − t₄
-    t5 = -t4 + y
+    # exp_neg_abs_z = exp(−|z|)
+    exp_neg_abs_z = tl.exp(-(tl.abs(z)))
+    # sig_abs_z = 1/(1 + exp_neg_abs_z)
+    sig_abs_z = 1.0 / (exp_neg_abs_z + 1.0)
+    # z_nonneg = z ≥ 0
+    z_nonneg = z >= 0.0
+    # sig_neg_abs_z = exp_neg_abs_z·sig_abs_z
+    sig_neg_abs_z = exp_neg_abs_z*sig_abs_z
+    # sig_z = {sig_abs_z if z_nonneg; sig_neg_abs_z otherwise}
+    sig_z = tl.where(z_nonneg, sig_abs_z, sig_neg_abs_z)
+    # y_minus_sig_z = y − sig_z
+    y_minus_sig_z = -sig_z + y
     # L = (y − σ(z))²
-    L = (t5 * t5)
-    # ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-    dL_dz = -2.0*t4*t5*tl.where(t2, t3, t1)
+    L = (y_minus_sig_z * y_minus_sig_z)
+    # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
+    dL_dz = -((sig_z*y_minus_sig_z*tl.where(z_nonneg, sig_neg_abs_z, sig_abs_z)) * 2.0)
     if WRITE_VALUE:
         tl.store(L_ptr + offs, L.to(L_ptr.dtype.element_ty), mask=mask)
     tl.store(dL_dz_ptr + offs, dL_dz.to(dL_dz_ptr.dtype.element_ty), mask=mask)

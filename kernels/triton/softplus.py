@@ -124,7 +124,7 @@ def _softplus_kernel(z_ptr, s_ptr, ds_dz_ptr, partial_ptr, count_ptr, n, divisor
         z = z.to(tl.float32)
     # s = log(1 + exp(z))
     s = _softplus(z)
-    # ∂s/∂z = exp(z)/(1 + exp(z))
+    # ds_dz = ∂s/∂z = exp(z)/(1 + exp(z))
     ds_dz = _sigmoid(z)
     if WRITE_VALUE:
         tl.store(s_ptr + offs, s.to(s_ptr.dtype.element_ty), mask=mask)

@@ -12,10 +12,16 @@ an identifier (a letter, then letters, digits or underscores; not a keyword; not
 with ``_``): anything else is refused with a :class:`~symnet.errors.ParseError` naming it.
 Inside generated code the backends do not use those names directly: :func:`local_names`
 gives each one a local identifier that cannot collide with any name the generator uses
-(modules such as ``np`` and ``tl``, builtins such as ``range``, scratch buffers ``b1``,
+(modules such as ``np`` and ``tl``, builtins such as ``range``, the kernel's temporaries,
 masks, pointers, constexprs, helpers, the kernel's own name), keeping the user's name
 wherever it is free (``x`` stays ``x``; ``range`` becomes ``range_``, ``λ`` becomes
 ``lamda``). Generator-owned names beginning with ``_`` are out of every user's reach.
+
+Temporaries. :func:`temporary_names` names each CSE temporary by its math (``1 − y`` →
+``one_minus_y``, ``e^−|z|`` → ``exp_neg_abs_z``, ``σ(z)`` → ``sig_z``), from a table of words
+per SymPy class and registry function, avoiding the inputs' and outputs' names (a user's
+variable called ``sig_z`` keeps its name and the temporary becomes ``sig_z_2``); a
+description longer than 20 characters becomes a numbered name by its kind (``prod_1``).
 """
 from __future__ import annotations
 
@@ -34,7 +40,8 @@ from ..parsing import as_symbol
 from ..render import text
 from .rewrite import SIGMOID_PAIR, Rule, stabilise, without_ite
 
-__all__ = ["Kernel", "KernelInput", "KernelOutput", "describe", "local_names", "stability_section"]
+__all__ = ["Kernel", "KernelInput", "KernelOutput", "describe", "local_names", "stability_section",
+           "temporary_names", "output_comment"]
 
 ROLES = ("data", "parameter", "target", "upstream")
 
@@ -188,7 +195,8 @@ def describe(d: Derivation, *, name: str | None = None, roles: dict | None = Non
     shared = SIGMOID_PAIR.apply(sp.Tuple(*stable))
     if SIGMOID_PAIR.fired(sp.Tuple(*stable), shared):
         stable, fired = list(shared), fired + [SIGMOID_PAIR]
-    # temporaries t0, t1, …: never the name of an input (a real t0 and a plain t0 differ only in assumptions)
+    # CSE temporaries t0, t1, … (the backends name them by their math: temporary_names): never
+    # the name of an input (a real t0 and a plain t0 differ only in assumptions)
     temps = sp.numbered_symbols("t", start=0, exclude=[sp.Symbol(i.name) for i in inputs])
     stable = [without_ite(e) for e in stable]
     assignments, results = sp.cse(stable, symbols=temps, order="none")
@@ -275,3 +283,207 @@ def stability_section(kernel: Kernel):
                  (" still overflows" if len(overflows) == 1 else " still overflow") + " for large inputs (the generated row-wise softmax kernels first shift every "
                  "z by its maximum: the max-shift rule).")
     return Section("Numerically stable forms for code generation", tuple(steps), text_)
+
+
+# ------------------------------------------------------------------ temporaries named by their math
+
+MAX_TEMPORARY = 20  # characters: a longer description falls back to a numbered name (prod_1, sum_1)
+
+# the short word of a function in a temporary's name: σ(z) → sig_z; any other function by its
+# class name in lower case (tanh(z) → tanh_z, softplus(z) → softplus_z)
+FUNCTION_WORDS = {"sigmoid": "sig", "Abs": "abs", "Heaviside": "step", "log1p": "log1p", "expm1": "expm1",
+                  "Max": "max", "Min": "min", "sign": "sign"}
+NUMBER_WORDS = {0: "zero", 1: "one", 2: "two", 3: "three", sp.S.Half: "half"}
+RELATION_WORDS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne"}
+# x ⋈ 0: the sign the comparison asks for
+SIGN_WORDS = {">": "pos", ">=": "nonneg", "<": "neg", "<=": "nonpos", "==": "is_zero", "!=": "nonzero"}
+# the word of a numbered name, by the class of the expression too large to name
+FALLBACK_WORDS = ((sp.Add, "sum"), (sp.Mul, "prod"), (sp.Pow, "pow"), (sp.Piecewise, "where"),
+                  (sp.core.relational.Relational, "cond"), (sp.Function, "fn"))
+
+
+def _math_name(e: sp.Basic, known: dict) -> str | None:
+    """A name for ``e`` from its structure: the names of the symbols and temporaries it reads
+    (``known``) joined by the words of its operations; None where there is no word for a part."""
+    if e in known:
+        return known[e]
+    if e.is_Number:
+        if e in NUMBER_WORDS:
+            return NUMBER_WORDS[e]
+        if -e in NUMBER_WORDS:
+            return f"minus_{NUMBER_WORDS[-e]}"
+        if e.is_Integer and abs(e) < 1000:  # 5 → "5" (never first: z_times_5)
+            return str(e).replace("-", "minus_")
+        return None
+    if isinstance(e, sp.core.relational.Relational):
+        lhs = _math_name(e.lhs, known)
+        if lhs is None:
+            return None
+        if e.rhs == 0:
+            return f"{lhs}_{SIGN_WORDS[e.rel_op]}"
+        rhs = _math_name(e.rhs, known)
+        return None if rhs is None else f"{lhs}_{RELATION_WORDS[e.rel_op]}_{rhs}"
+    if isinstance(e, sp.Piecewise):
+        return _piecewise_name(e, known)
+    if isinstance(e, sp.Add):
+        positive = [t for t in e.args if not t.could_extract_minus_sign()]
+        negative = [-t for t in e.args if t.could_extract_minus_sign()]
+        positive.sort(key=lambda t: not t.is_Number)  # 1 − y, 1 + e: the constant first
+        words = [_math_name(t, known) for t in positive + negative]
+        if None in words:
+            return None
+        if not positive:  # −a − b
+            return "neg_" + "_minus_".join(words)
+        out = "_plus_".join(words[:len(positive)])
+        return "_minus_".join([out] + words[len(positive):])
+    if isinstance(e, sp.Mul):
+        coeff, rest = e.as_coeff_Mul()
+        if coeff == -1:
+            inner = _math_name(rest, known)
+            return None if inner is None else f"neg_{inner}"
+        num = [f for f in sp.Mul.make_args(e) if not (f.is_Pow and f.exp.is_Integer and f.exp < 0)]
+        den = [f.base ** -f.exp for f in sp.Mul.make_args(e) if f.is_Pow and f.exp.is_Integer and f.exp < 0]
+        top = [_math_name(f, known) for f in num]
+        bottom = [_math_name(f, known) for f in den]
+        if None in top + bottom:
+            return None
+        top = [w for w in top if not w[0].isdigit()] + [w for w in top if w[0].isdigit()]  # z_times_5
+        out = "_times_".join(top) if top else "one"
+        return out + "".join(f"_over_{b}" for b in bottom)
+    if isinstance(e, sp.Pow):
+        base, exp = e.args
+        inner = _math_name(base, known)
+        if inner is None:
+            return None
+        if exp == -1:
+            return f"inv_{inner}"
+        words = {2: "sq", 3: "cube", sp.S.Half: "sqrt", -sp.S.Half: "rsqrt", -2: "inv_sq"}
+        if exp in words:
+            return f"{words[exp]}_{inner}"
+        power = _math_name(exp, known)
+        return None if power is None else f"{inner}_pow_{power}"
+    if isinstance(e, sp.Function) and len(e.args) >= 1:
+        name = type(e).__name__
+        args = [_math_name(a, known) for a in e.args]
+        if None in args:
+            return None
+        if name in ("exp", "nexp"):
+            (arg,) = e.args
+            if name == "nexp":
+                return f"exp_neg_{args[0]}"
+            if arg.could_extract_minus_sign():
+                inner = _math_name(-arg, known)
+                return None if inner is None else f"exp_neg_{inner}"
+            return f"exp_{args[0]}"
+        word = FUNCTION_WORDS.get(name, name.lower())
+        return f"{word}_{'_'.join(args)}" if word.isidentifier() else None
+    return None
+
+
+def _piecewise_name(e: sp.Piecewise, known: dict) -> str | None:
+    """A select: where_<its first condition>."""
+    condition = _math_name(e.args[0].cond, known)
+    return None if condition is None else f"where_{condition}"
+
+
+def _fact(e: sp.Basic, facts: dict, full: dict, relations: dict, known: dict):
+    """What a temporary is where its own structure hides it, as (kind, u, name of u): e^−u
+    ("exp_neg"), and σ(u) ("sig") as the sigmoid-pair rule builds it: 1/(1 + e^−u) = σ(u),
+    e^−u·σ(u) = σ(−u), {σ(|x|) if x ≥ 0; σ(−|x|) otherwise} = σ(x) (the other way round σ(−x)).
+    ``u`` is compared written out in the inputs (``full``), so a user's variable called
+    ``sig_abs_z`` is never taken for σ(|z|). None where it is none of these."""
+    def name_of(a):
+        return _math_name(a, known)
+
+    arg = None
+    if type(e).__name__ == "nexp":
+        arg = e.args[0]
+    elif isinstance(e, sp.exp) and e.args[0].could_extract_minus_sign():
+        arg = -e.args[0]
+    if arg is not None:
+        n = name_of(arg)
+        return None if n is None else ("exp_neg", arg.xreplace(full), n)
+    if isinstance(e, sp.Pow) and e.exp == -1 and isinstance(e.base, sp.Add) and len(e.base.args) == 2 \
+            and sp.S.One in e.base.args:
+        other = next(a for a in e.base.args if a != 1)
+        f = facts.get(other)
+        return ("sig", f[1], f[2]) if f and f[0] == "exp_neg" else None
+    if isinstance(e, sp.Mul) and len(e.args) == 2 and all(a in facts for a in e.args):
+        kinds = {facts[a][0]: facts[a] for a in e.args}
+        if set(kinds) == {"exp_neg", "sig"} and kinds["exp_neg"][1] == kinds["sig"][1]:
+            _, u, n = kinds["sig"]
+            return ("sig", -u, f"neg_{n}")
+        return None
+    if isinstance(e, sp.Piecewise) and len(e.args) == 2 and e.args[1].cond == sp.true:
+        (a, cond), (b, _) = e.args
+        relation = relations.get(cond, cond)
+        fa, fb = facts.get(a), facts.get(b)
+        if not (isinstance(relation, sp.core.relational.Relational) and relation.rel_op == ">="
+                and relation.rhs == 0 and fa and fb and fa[0] == fb[0] == "sig"):
+            return None
+        x, n = relation.lhs.xreplace(full), name_of(relation.lhs)
+        if n is None:
+            return None
+        if (fa[1], fb[1]) == (sp.Abs(x), -sp.Abs(x)):
+            return ("sig", x, n)
+        if (fa[1], fb[1]) == (-sp.Abs(x), sp.Abs(x)):
+            return ("sig", -x, f"neg_{n}")
+    return None
+
+
+class CodeName(sp.Symbol):
+    """A temporary named by its math (row_max, sig_z …): printed as the code writes it, the
+    underscore no subscript (``sqrt_x``, not sqrtₓ), so comments use the code's names."""
+
+    def _symnet_text(self, printer):
+        return self.name
+
+    def _latex(self, printer):
+        return r"\mathtt{%s}" % self.name.replace("_", r"\_")
+
+
+def output_comment(ident: str, output: KernelOutput) -> str:
+    """The comment above an output's statement, in the code's name: ``dL_dz = ∂L/∂z = …``
+    (``L = …`` where the math's name is the code's)."""
+    math = f"{output.meaning} = {text(output.expr)}"
+    return math if ident == output.meaning else f"{ident} = {math}"
+
+
+def temporary_names(kernel: Kernel, reserved) -> dict:
+    """An identifier for each CSE temporary of ``kernel``, named by its math: 1 − y → one_minus_y,
+    e^−|z| → exp_neg_abs_z, 1/(1 + e^−|z|) → sig_abs_z, σ(z) → sig_z. A description longer than
+    MAX_TEMPORARY characters, or of a part with no word (a constant such as 0.3), becomes a
+    numbered name by the expression's class (sum_1, prod_1). Names never equal a name in
+    ``reserved`` (a set or a predicate: the skeleton's names and the inputs' and outputs'
+    identifiers with their derived forms), a keyword, or each other (a clash gets _2, _3, …).
+
+    Descriptions read the inputs by their public names, so the names of a kernel do not
+    depend on the backend; only the clash suffixes do."""
+    taken = reserved if callable(reserved) else reserved.__contains__
+    known: dict = {i.symbol: i.name for i in kernel.inputs}  # each part by the name the code gives it
+    facts: dict = {}  # temporary → (kind, u, name of u): e^−u, σ(u) (see _fact)
+    full: dict = {}  # temporary → its expression in the inputs
+    relations: dict = {}  # a temporary that is a condition → its relation
+    used: set = set()
+    counts: dict = {}
+    out = {}
+    for temp, expr in kernel.assignments:
+        fact = _fact(expr, facts, full, relations, known)
+        name = f"{fact[0]}_{fact[2]}" if fact else _math_name(expr, known)
+        if name is None or len(name) > MAX_TEMPORARY or not name.isidentifier():
+            word = next((w for cls, w in FALLBACK_WORDS if isinstance(expr, cls)), "value")
+            counts[word] = counts.get(word, 0) + 1
+            name = f"{word}_{counts[word]}"
+        base, k = name, 1
+        while taken(name) or name in used or keyword.iskeyword(name):
+            k += 1
+            name = f"{base}_{k}"
+        used.add(name)
+        known[temp] = out[temp] = name
+        full[temp] = expr.xreplace(full)
+        if fact:
+            facts[temp] = fact
+        if isinstance(expr, sp.core.relational.Relational):
+            relations[temp] = expr
+            known.setdefault(expr, name)  # a Piecewise's condition names the relation it shares
+    return out

@@ -44,15 +44,16 @@ def _exp(a):
 
 
 def _sinh(a):
-    return mpmath.sinh(a) if abs(a) <= _HUGE else (mpmath.inf if a > 0 else -mpmath.inf)
+    return mpmath.sinh(a) if mpmath.isnan(a) or abs(a) <= _HUGE else (mpmath.inf if a > 0 else -mpmath.inf)
 
 
 def _cosh(a):
-    return mpmath.cosh(a) if abs(a) <= _HUGE else mpmath.inf
+    return mpmath.cosh(a) if mpmath.isnan(a) or abs(a) <= _HUGE else mpmath.inf
 
 
 def _expm1(a):
-    return mpmath.expm1(a) if abs(a) <= _HUGE else (mpmath.inf if a > 0 else mpmath.mpf(-1))
+    # NaN stays NaN (elu(sqrt(x)) at x = −1 read −1: found by Hypothesis)
+    return mpmath.expm1(a) if mpmath.isnan(a) or abs(a) <= _HUGE else (mpmath.inf if a > 0 else mpmath.mpf(-1))
 
 
 def _power(b, e):
@@ -132,6 +133,11 @@ def mp_value(expr: sp.Basic, env: dict):
     if isinstance(expr, sp.ITE):  # if c then a else b, from a folded nested Piecewise
         return args[1] if args[0] else args[2]
     f = _MP.get(type(expr))
+    if f is None:  # a registry entry of its own (ndtr, the code generator's e^(−u²)): its mpmath reference
+        from ..registry import entry_of
+
+        entry = entry_of(type(expr))
+        f = entry.mpmath if entry is not None else None
     if f is None:
         raise NotEvaluable(f"no mpmath rule for {type(expr).__name__}")
     try:

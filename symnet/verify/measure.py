@@ -29,6 +29,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import SymnetError
+from .budget import Budget
 from .evaluate import NotEvaluable, reference, torch_value
 from .spec import BOUNDS, Spec, extremes, spec_for, sweep
 
@@ -288,7 +289,7 @@ def _as_derivation(d_or_formula, wrt):
 
 def verify(d_or_formula, wrt=None, *, dtypes=("float32", "float64"), backends=("numpy",), n: int = 60,
            seed: int = 0, max_ulp: dict | float | None = None, full_sweep: bool = False,
-           torch: bool = True) -> Report:
+           torch: bool = True, timeout: float | None = None) -> Report:
     """Measure the accuracy of a formula's generated code: a :class:`Report` whose table gives, per
     output (value and each gradient) × dtype × backend, the worst error in ULPs against mpmath,
     beside torch autograd of the formula as written and torch's built-in function where there is one.
@@ -296,11 +297,21 @@ def verify(d_or_formula, wrt=None, *, dtypes=("float32", "float64"), backends=("
     ``d_or_formula``: a formula (``"log(exp(a) + exp(b))"``) or a Derivation from :func:`symnet.derive`.
     ``max_ulp``: the bound (a number for every dtype, or a dict per dtype); default
     :data:`symnet.verify.spec.BOUNDS`. ``str(report)`` is the printed table; ``report.passed``.
+    ``timeout``: a wall-clock budget in seconds for the whole measurement (deriving, generating,
+    the 50-digit references, every backend); None or 0 (the default here): none. The command line
+    (``symnet verify FORMULA``) passes ``--timeout``, 120 s by default.
 
     Raises:
         ParseError: the formula or ``wrt`` does not parse.
         SymnetError: an unknown dtype or backend, or a derivation that cannot be generated.
+        VerifyTimeoutError: (a LimitError) the budget ran out; the message names what was being
+            measured. LimitError also for a negative or nan ``timeout``.
     """
+    with Budget(timeout) as budget:
+        return _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, torch, budget)
+
+
+def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, torch, budget) -> Report:
     from ..codegen import compile as compile_
 
     for dt in dtypes:
@@ -314,7 +325,10 @@ def verify(d_or_formula, wrt=None, *, dtypes=("float32", "float64"), backends=("
         bounds.update(max_ulp)
     elif max_ulp is not None:
         bounds = {k: float(max_ulp) for k in bounds}
+    named = d_or_formula if isinstance(d_or_formula, str) else getattr(d_or_formula, "formula", None)
+    budget.stage(f"{named or 'the formula'}: its derivation")
     d, spec = _as_derivation(d_or_formula, wrt)
+    budget.stage(f"{spec.formula}: its generated NumPy code")
     kernel = compile_(d, "numpy")
     k = kernel.kernel
     symbols = [i.symbol for i in k.inputs]
@@ -343,6 +357,8 @@ def verify(d_or_formula, wrt=None, *, dtypes=("float32", "float64"), backends=("
             for q, o in enumerate(k.outputs):
                 key = (q, tuple(env.values()))
                 if key not in cache:
+                    budget.stage(f"{spec.formula}: the 50-digit reference of {o.name} in {dt} at "
+                                 + ", ".join(f"{s}={v:.6g}" for s, v in env.items()))
                     cache[key] = reference(o.expr, env)
                 vals.append(cache[key][0])
             if any(v is None for v in vals):
@@ -355,15 +371,19 @@ def verify(d_or_formula, wrt=None, *, dtypes=("float32", "float64"), backends=("
         report.skipped[dt], report.unresolved[dt] = skipped, unresolved
         pts = pts[keep]
         results: dict[str, list] = {}
+        budget.stage(f"{spec.formula}: the generated NumPy code in {dt}")
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             outs = kernel(*[np.ascontiguousarray(pts[:, q]) for q in range(len(symbols))]) if len(pts) else None
         results["symnet numpy"] = [np.asarray(o, dtype=np.float64) for o in outs] if outs is not None else None
         if "triton" in backends:
+            budget.stage(f"{spec.formula}: the generated Triton code in {dt}")
             results["symnet triton"] = _triton(d, pts, len(symbols), triton)
         if torch:
+            budget.stage(f"{spec.formula}: torch autograd in {dt}")
             results["torch autograd"] = _torch_autograd(k, pts, symbols, dt, None)
             if spec.torch_builtin is not None and builtin_order:
+                budget.stage(f"{spec.formula}: torch's built-in in {dt}")
                 results["torch built-in"] = _torch_autograd(k, pts, symbols, dt, (spec.torch_builtin, builtin_order))
         for q, o in enumerate(k.outputs):
             for impl in IMPLEMENTATIONS:

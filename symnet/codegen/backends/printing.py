@@ -2,11 +2,14 @@
 and Max/Min, printed the same way with each backend's names in a small table.
 
 A backend's printer (:class:`~symnet.codegen.backends.numpy.printer.NumpyExpressionPrinter`,
-:class:`~symnet.codegen.backends.triton.elementwise.TritonPrinter`) mixes this in before SymPy's
+:class:`~symnet.codegen.backends.triton.printer.TritonPrinter`) mixes this in before SymPy's
 ``StrPrinter`` and sets the table: ``BACKEND`` (its name, for errors), ``WHERE`` (the
 select, ``{0}`` the condition, ``{1}`` the value where it holds, ``{2}`` else), ``MAXIMUM``
 and ``MINIMUM`` (binary, folded over more arguments) and ``COMPARISON`` (``{0} {op} {1}``,
-parenthesised where the backend's ``&``/``|`` bind tighter than the comparison itself).
+parenthesised where the backend's ``&``/``|`` bind tighter than the comparison itself), and
+``CONSTANT_SELECT`` (where set: a select whose every value is a constant prints its first value
+in this template, ``{0}`` the constant, so that the select has the kernel's dtype; NumPy's
+``np.where(c, 1.0, 0.0)`` alone is float64).
 """
 from __future__ import annotations
 
@@ -27,15 +30,18 @@ class ConditionalPrinting:
     MAXIMUM: str
     MINIMUM: str
     COMPARISON: str
+    CONSTANT_SELECT: str | None = None
 
     def _print_Piecewise(self, e):
         *pieces, (last, cond) = e.args
         if cond != sp.true:
             raise SymnetError(f"the {self.BACKEND} backend needs a Piecewise with an 'otherwise' branch "
                               f"(in {text(e)})")
+        typed = self.CONSTANT_SELECT if self.CONSTANT_SELECT and all(v.is_number for v, _ in e.args) else None
         out = self._print(last)
-        for value, c in reversed(pieces):
-            out = self.WHERE.format(self._print(c), self._print(value), out)
+        for k, (value, c) in reversed(list(enumerate(pieces))):
+            code = self._print(value)
+            out = self.WHERE.format(self._print(c), typed.format(code) if typed and k == 0 else code, out)
         return out
 
     def _print_Relational(self, e):  # x > 0.0 (StrPrinter would write Eq(x, 0) for ==)
@@ -50,6 +56,19 @@ class ConditionalPrinting:
 
     def _print_Not(self, e):
         return f"~({self._print(e.args[0])})"
+
+    def _print_Mul(self, e):
+        """A product with its constant last: x·e^(−x²/2)·√2 as (x·e^(−x²/2))·1.414…, so that a
+        constant > 1 never overflows x first into inf·0 = NaN where the rest underflows
+        (GELU′ at x = 3e38 in float32). x/2 is printed as SymPy writes it (the constant last)."""
+        numbers = [a for a in e.args if a.is_number and not a.free_symbols]
+        others = [a for a in e.args if not (a.is_number and not a.free_symbols)]
+        c = sp.Mul(*numbers)
+        if not numbers or not others or (c.is_Rational and abs(c.p) == 1):
+            return super()._print_Mul(e)
+        rest = self.parenthesize(sp.Mul(*others), PRECEDENCE["Mul"])
+        return f"{rest} * {self._print(c.evalf(20))}" if c.is_positive else \
+            f"-({rest} * {self._print((-c).evalf(20))})"
 
     def _fold(self, template, e):
         out = self._print(e.args[0])

@@ -21,6 +21,7 @@ overflows, nothing divides by zero, and the sums accumulate in the logits' float
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 
 import sympy as sp
@@ -28,9 +29,11 @@ import sympy as sp
 from ...derivation import Derivation
 from ...errors import SymnetError
 from ...indexed import derive_indexed
+from ..ir import MAX_TEMPORARY, CodeName, _math_name
 from ..rewrite import Rule, stabilise
 
 __all__ = ["RowKernel", "rowmax", "row_kernel", "ROW_RULES", "stabilise_row", "row_modules", "split_sums",
+           "softmax_cross_entropy_gradient",
            "OPTION_NAMES", "LABEL_SMOOTHING", "Z_LOSS_SCALE", "SOFTCAP"]
 
 V = sp.Symbol("V", integer=True, positive=True)  # entries in a row (classes)
@@ -156,17 +159,6 @@ def _gate_option_terms(e: sp.Expr) -> sp.Expr:
     return _gate_options(e) if any(e.has(o) for o in OPTION_NAMES) else e
 
 
-class CodeName(sp.Symbol):
-    """A temporary named by its math (row_max, lse …): printed as the code writes it, the
-    underscore no subscript, so comments use the code's names."""
-
-    def _symnet_text(self, printer):
-        return self.name
-
-    def _latex(self, printer):
-        return r"\mathtt{%s}" % self.name.replace("_", r"\_")
-
-
 class rowsum(sp.Function):  # noqa: N801
     """Σ_j f_j over the whole row, with the entry index j implied: the array form of a sum."""
 
@@ -209,7 +201,8 @@ class RowKernel:
     soft: bool = False  # reads soft targets t (the shape of z)
     options: tuple[sp.Symbol, ...] = ()  # scalar options read by the formulas (OPTION_NAMES)
     # softcap: the entries the formulas call z are c_j = cap (of the raw logits z_j), and
-    # each per-entry output (a gradient) is multiplied by chain = ∂c_j/∂z_j written in c_j
+    # each per-entry output (a gradient) is multiplied by chain = ∂c_j/∂z_j written in the raw z_j
+    # (evaluated before the cap: the sech² form, which 1 − c_j²/s² is not once tanh rounds to 1)
     cap: sp.Expr | None = None
     chain: sp.Expr | None = None
     divisor: str = "count"  # the mean's divisor: "count" (rows not ignored), "weight" (Σ w_r), "rows"
@@ -244,15 +237,54 @@ _MATH_NAMES = (  # a CSE temporary named by what it is (first match)
 )
 
 
+# Names the row skeletons of both backends use (NumPy's and Triton's loops, pointers, masks,
+# row sums s0, s1, …): a temporary named by its math never takes one of them.
+ROW_SKELETON_NAMES = frozenset("""
+    BLOCK_V CAP F64 MEAN N ONE_READ ONE_READ_MAX R REDUCE SUM_BLOCK TILE V Vf a acc at back bad block
+    bounds check cls cols count count_ptr ctx divisor divisor_ptr done dtype dz dz_ptr dz_row dz_stride
+    e f64 first g g_next g_ptr g_row g_stride gj grads hi idx ignore_index ignored inplace inputs inv_sum_exp k keep
+    l l_ptr l_row l_stride label_smoothing last lo logits loss loss_ptr lse_ptr m m_new n n_values name
+    namespace near np off op opt opt_ptr os others out out_ptr output outside p p_ptr p_row p_stride r
+    r_ptr reach reduce reduction result row row_scale rows s shape share shares shift size softcap span
+    stride t t_ptr t_row t_stride target tensor tj tl torch total triton valid value values_ptr w w_ptr
+    w_r weight what width wj work x z z_loss_scale z_next z_ptr z_r z_row z_stride zj
+""".split())
+_ROW_SUM = re.compile(r"s\d+")
+# the words of a row formula's leaves in a temporary's name (z_r, w_r: the entry at the class r)
+_ROW_WORDS = {z[j]: "z", w[j]: "w", t[j]: "t", g[j]: "g", z[r]: "zr", w[r]: "wr", V: "V",
+              LABEL_SMOOTHING: "eps", Z_LOSS_SCALE: "lam", SOFTCAP: "cap"}
+
+
+def _row_name(e: sp.Expr, known: dict) -> str | None:
+    """A name from the structure of a row formula: a row sum Σ_j f_j is sum_f, the rest as an
+    elementwise temporary is named (codegen/ir.py)."""
+    words = dict(known)
+    for s_ in e.atoms(rowsum):
+        inner = _math_name(s_.args[0], {**_ROW_WORDS, **known})
+        if inner is not None:
+            words[s_] = f"sum_{inner}"
+    name = _math_name(e, {**_ROW_WORDS, **words})
+    return name if name is not None and len(name) <= MAX_TEMPORARY else None
+
+
 def _named_by_math(assignments, results) -> tuple:
-    """The CSE temporaries renamed by their math where it has a name (row_max, lse, inv_sum …)."""
-    rename, taken, full = {}, set(), {}
+    """The CSE temporaries renamed by their math: row_max, lse, inv_sum … where the table has
+    a name, else from the formula's structure (sum_w, inv_V, prob_times_wr), else a numbered
+    name by its kind (sum_1); never a name of the row skeletons."""
+    rename, taken, full, known, counts = {}, set(), {}, {}, {}
     for temp, expr in assignments:
         full[temp] = expr.xreplace(full)  # in z alone: what the tests read
         name = next((n for n, test in _MATH_NAMES if test(full[temp])), None)
-        if name is not None and name not in taken:
-            taken.add(name)
-            rename[temp] = CodeName(name)
+        if name is None or name in taken:
+            name = _row_name(expr, known)
+        if name is None or name in taken or name in ROW_SKELETON_NAMES or _ROW_SUM.fullmatch(name):
+            word = "sum" if expr.is_Add else "prod" if expr.is_Mul else "value"
+            while name is None or name in taken or name in ROW_SKELETON_NAMES:
+                counts[word] = counts.get(word, 0) + 1
+                name = f"{word}_{counts[word]}"
+        taken.add(name)
+        rename[temp] = CodeName(name)
+        known[temp] = name
     return ([(rename.get(a, a), e.xreplace(rename)) for a, e in assignments],
             [e.xreplace(rename) for e in results])
 
@@ -261,8 +293,8 @@ def row_kernel(name: str, formula: str, outputs: list[tuple[str, sp.Expr, str, b
                cap: sp.Expr | None = None, chain: sp.Expr | None = None, divisor: str = "count") -> RowKernel:
     """Describe a row-wise kernel from its outputs written in z (and g, r, w, t and the options).
 
-    ``cap``/``chain``: the softcap, c_j = cap(z_j), and ∂c_j/∂z_j written in c_j (the
-    outputs are then written in c, called z); ``divisor``: the mean's (see RowKernel)."""
+    ``cap``/``chain``: the softcap, c_j = cap(z_j), and ∂c_j/∂z_j written in the raw z_j (the
+    outputs are then written in c, called z; the chain is evaluated before the cap); ``divisor``: the mean's (see RowKernel)."""
     stable, scatter, fired = [], [], []
     for _, expr, _, _ in outputs:
         expr = split_sums(expr)
@@ -291,7 +323,7 @@ def row_kernel(name: str, formula: str, outputs: list[tuple[str, sp.Expr, str, b
                      options=options, cap=cap, chain=chain, divisor=divisor)
 
 
-# ------------------------------------------------------------ the curriculum's row blocks
+# ------------------------------------------------------------ the row blocks of the lectures
 
 def _softmax_entry(idx):
     return sp.exp(z[idx]) / _sum(sp.exp(z[k]))
@@ -305,20 +337,31 @@ def _backward(assignment, out):
     return res.gradients[z[j]]
 
 
+def softmax_cross_entropy_gradient() -> sp.Expr:
+    """∂C/∂z_j of softmax cross-entropy C = −log p_r, p_j = e^{z_j}/Σ_k e^{z_k}: p_j − δ_jr with
+    p_j written out. The result of the curriculum's 'softmax-cross-entropy' derivation, which
+    derives it with the index-form engine and checks it entry by entry; written here because
+    code generation does not import the curriculum (tests/test_layout.py checks that the two
+    agree)."""
+    return _softmax_entry(j) - sp.KroneckerDelta(j, r)
+
+
 def row_modules(d_softmax_ce: Derivation | None = None) -> dict[str, list[RowKernel]]:
     """softmax, log-softmax and softmax cross-entropy: a forward function and a fused
-    forward + backward one for each, by module name."""
-    from ...curriculum import get
-
-    d = d_softmax_ce or get("softmax-cross-entropy")
-    ((y, definition),) = d.definitions  # y_i = e^{z_i}/Σ_k e^{z_k}
-    (wrt,) = d.wrt
-    grad = d.gradients[wrt]  # y_j − δ_jr, from the derivation
-    y_base, y_idx = y.base, y.indices[0]
-    as_z = grad.replace(lambda n: isinstance(n, sp.Indexed) and n.base == y_base,
-                        lambda n: definition.xreplace({y_idx: n.indices[0]}))
-    (size,) = {lim[2] + 1 for s in definition.atoms(sp.Sum) for lim in s.limits}  # the curriculum's K
-    as_z = as_z.xreplace({wrt.indices[0]: j, sp.Symbol("r", integer=True): r, size: V})
+    forward + backward one for each, by module name. ``d_softmax_ce``, a derivation of the
+    curriculum's form (y_i = softmax, wrt z_j), replaces the gradient written here."""
+    if d_softmax_ce is None:
+        as_z = softmax_cross_entropy_gradient()
+    else:
+        d = d_softmax_ce
+        ((y, definition),) = d.definitions  # y_i = e^{z_i}/Σ_k e^{z_k}
+        (wrt,) = d.wrt
+        grad = d.gradients[wrt]  # y_j − δ_jr, from the derivation
+        y_base, y_idx = y.base, y.indices[0]
+        as_z = grad.replace(lambda n: isinstance(n, sp.Indexed) and n.base == y_base,
+                            lambda n: definition.xreplace({y_idx: n.indices[0]}))
+        (size,) = {lim[2] + 1 for s in definition.atoms(sp.Sum) for lim in s.limits}  # the derivation's K
+        as_z = as_z.xreplace({wrt.indices[0]: j, sp.Symbol("r", integer=True): r, size: V})
     loss = -sp.log(_softmax_entry(r))  # C = −log y_r
 
     def log_softmax(i):

@@ -1,12 +1,25 @@
-"""A NumPy printer for expressions over whole arrays (the dense-layer and row-wise families).
+"""The NumPy printer: SymPy expressions as NumPy expressions over whole arrays, used by every
+NumPy kernel family (elementwise, row-wise, dense layer, update rules).
 
-The elementwise emitter (:mod:`symnet.codegen.backends.numpy.elementwise`) lowers into buffers with
-``out=``; kernel families that print one NumPy expression per formula use this printer
-instead. Both take each function's lowering from the function registry
-(:mod:`symnet.registry`): here its template without the ``out=`` buffer
-(``np.tanh({0}, out={out})`` → ``np.tanh(z)``). Unknown nodes raise, naming their type.
+Each function's lowering comes from the function registry (:mod:`symnet.registry`): its
+NumPy template without the ``out=`` buffer (``np.tanh({0}, out={out})`` → ``np.tanh(z)``);
+the code generator's own nodes (``nexp``) from the table ``FUNCTIONS``; Piecewise,
+comparisons and Max/Min from :class:`~symnet.codegen.backends.printing.ConditionalPrinting`.
+Unknown nodes raise, naming their type.
+
+Statements in place: where a family keeps memory small (the row-wise blocks), the printer
+chooses the in-place forms (:meth:`NumpyExpressionPrinter.assign_in_place`,
+:meth:`NumpyExpressionPrinter.product_into`): a ufunc's ``out=`` is written here and nowhere
+else.
+
+Dtypes: a float32 array stays float32. A constant (``√2``, ``log 2``, ``e³``) is printed as a
+Python float, which NumPy does not let widen an array (NEP 50), never as ``np.sqrt(2)``, a
+float64 scalar that would; a select whose every value is a constant takes its dtype from
+``dtype`` (the name of the kernel's dtype variable) where the family gives one.
 """
 from __future__ import annotations
+
+import math
 
 import sympy as sp
 from sympy.printing.str import StrPrinter
@@ -15,37 +28,144 @@ from ....errors import SymnetError
 from ....registry import numpy_template
 from ..printing import ConditionalPrinting
 
-__all__ = ["NumpyExpressionPrinter"]
+__all__ = ["NumpyExpressionPrinter", "PRINTER_HELPERS"]
+
+# Helpers the printed expressions call besides the registry's (NUMPY_HELPERS), emitted into a
+# module where used; each takes the buffer ``out`` a statement in place writes (assign_into).
+PRINTER_HELPERS = {
+    "_sigmoid": '''\
+def _sigmoid(x, out=None):
+    """σ(x) from E = e^−|x| ≤ 1, which never overflows: 1/(1 + E) for x ≥ 0 and E/(1 + E)
+    below, so σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
+    e = np.exp(-np.abs(x))
+    return np.divide(np.where(x >= 0, 1, e), 1 + e, out=out)
+''',
+}
 
 
 class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
-    """SymPy expressions as NumPy expressions; ``helpers`` collects the helpers they call."""
+    """SymPy expressions as NumPy expressions; ``helpers`` collects the helpers they call,
+    ``names`` maps symbols to the identifiers the code uses (default: the symbol's name)."""
 
     # the table of ConditionalPrinting (symnet/codegen/backends/printing.py); & and | bind tighter than >
     BACKEND, WHERE, COMPARISON = "NumPy", "np.where({0}, {1}, {2})", "({0} {op} {1})"
     MAXIMUM, MINIMUM = "np.maximum({0}, {1})", "np.minimum({0}, {1})"
+    # SymPy class name → template, {0} the printed argument: the code generator's own nodes;
+    # the functions a formula may use take their NumPy templates from the registry
+    FUNCTIONS = {"nexp": "np.exp(-({0}))"}
 
-    def __init__(self, helpers: set):
+    def __init__(self, helpers: set, names: dict | None = None, dtype: str | None = None):
         super().__init__()
         self.helpers = helpers
+        self.names = names or {}
+        self.dtype = dtype
+        # np.where of constants only is float64 (or int64): its first value takes the kernel's dtype
+        self.CONSTANT_SELECT = f"{dtype}.type({{0}})" if dtype else None
+
+    # the functions of one argument a statement may apply in place: np.exp(t, out=t)
+    IN_PLACE = {sp.exp: "exp", sp.log: "log"}
+
+    def assign_in_place(self, name: str, expr, buffer: str | None = None) -> list[str]:
+        """Statements setting ``name`` to ``expr`` with one array: a function of IN_PLACE of a
+        compound argument is applied in place to the argument (into ``buffer``, an array of its
+        shape, where given and the argument is a sum of two terms); anything else is one
+        assignment."""
+        ufunc = self.IN_PLACE.get(type(expr))
+        arg = expr.args[0] if ufunc else None
+        if arg is None or arg.is_Atom:
+            return [f"{name} = {self.doprint(expr)}"]
+        if buffer is not None and isinstance(arg, sp.Add) and len(arg.args) == 2:
+            a, b = sorted(arg.args, key=lambda t: t.could_extract_minus_sign())  # z_j, then −m
+            if b.could_extract_minus_sign():
+                first = f"{name} = np.subtract({self.doprint(a)}, {self.doprint(-b)}, out={buffer})"
+            else:
+                first = f"{name} = np.add({self.doprint(a)}, {self.doprint(b)}, out={buffer})"
+        else:
+            first = f"{name} = {self.doprint(arg)}"
+        return [first, f"np.{ufunc}({name}, out={name})"]
+
+    def assign_into(self, out: str, expr) -> str:
+        """The statement writing ``expr`` into the existing array ``out``: its last operation
+        (a sum, product, quotient, square or registry function) writes there itself through the
+        ufunc's ``out=``, which saves a temporary and a copy a statement; anything else is
+        ``out[...] = expr``."""
+        code = self._into(out, expr) if not expr.is_number else None
+        return code or f"{out}[...] = {self.doprint(expr)}"
+
+    def _into(self, out: str, e) -> str | None:
+        if isinstance(e, sp.Add):
+            *rest, last = sorted(e.args, key=lambda t: t.could_extract_minus_sign())  # a − b, not −b + a
+            head = sp.Add(*rest)
+            if last.could_extract_minus_sign():
+                return f"np.subtract({self.doprint(head)}, {self.doprint(-last)}, out={out})"
+            return f"np.add({self.doprint(head)}, {self.doprint(last)}, out={out})"
+        if isinstance(e, sp.Mul):
+            *rest, last = e.as_ordered_factors()
+            head = sp.Mul(*rest)
+            if isinstance(last, sp.Pow) and last.exp == -1:
+                return f"np.divide({self.doprint(head)}, {self.doprint(last.base)}, out={out})"
+            return f"np.multiply({self.doprint(head)}, {self.doprint(last)}, out={out})"
+        if isinstance(e, sp.Pow) and e.exp == 2:
+            return f"np.square({self.doprint(e.base)}, out={out})"
+        if isinstance(e, sp.Function) and len(e.args) == 1:
+            lowering = numpy_template(type(e))
+            if lowering is not None and "out={out}" in lowering[0]:
+                template, helper = lowering
+                if helper:
+                    self.helpers.add(helper)
+                return template.format(self.doprint(e.args[0]), out=out)
+        return None
+
+    def product_into(self, out: str, a: str, b: str) -> str:
+        """The statement writing the product of the printed ``a`` and ``b`` into the array ``out``."""
+        return f"np.multiply({a}, {b}, out={out})"
+
+    def _print(self, expr, **kwargs):
+        # a constant expression (√2, log 2, 2π): one Python float, which keeps float32 float32
+        if isinstance(expr, sp.Expr) and not expr.is_Atom and expr.is_number:
+            try:
+                value = float(expr)
+            except TypeError:  # complex: left to the printer, which raises
+                pass
+            else:
+                return self._float(value)
+        return super()._print(expr, **kwargs)
+
+    @staticmethod
+    def _float(value: float) -> str:
+        if math.isnan(value):
+            return "np.nan"
+        if math.isinf(value):
+            return "np.inf" if value > 0 else "-np.inf"
+        return repr(value)
+
+    def _print_Symbol(self, e):
+        return self.names.get(e, e.name)
+
+    _print_Dummy = _print_Symbol
 
     def _print_Function(self, e):
         lowering = numpy_template(type(e))
         if lowering is None:
-            raise SymnetError(f"the NumPy backend cannot generate {type(e).__name__} (in {e})")
+            template = self.FUNCTIONS.get(type(e).__name__)
+            if template is None:
+                raise SymnetError(f"the NumPy backend cannot generate {type(e).__name__} (in {e})")
+            return template.format(self._print(e.args[0]))
         template, helper = lowering
         if helper:
             self.helpers.add(helper)
         return template.replace(", out={out}", "").format(self._print(e.args[0]))
 
-    def _print_sigmoid(self, e):  # σ(x) = 1/(1 + e^−x) over a whole array
-        self.helpers.add("_logistic")
-        return f"_logistic({self._print(e.args[0])})"
-
     _print_Abs = _print_Heaviside = _print_sign = _print_Function
 
+    def _print_nexp(self, e):  # e^−x: np.exp(-x), or np.exp(x) for e^−(−x)
+        (arg,) = e.args
+        if arg.could_extract_minus_sign():
+            return f"np.exp({self._print(-arg)})"
+        return self.FUNCTIONS["nexp"].format(self._print(arg))
+
     def _print_Float(self, e):
-        return repr(float(e))
+        return self._float(float(e))
 
     def _print_Pow(self, e, rational=False):
         if e.exp == sp.S.Half:
@@ -55,6 +175,6 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         return super()._print_Pow(e, rational)
 
     def _print_NumberSymbol(self, e):
-        return repr(float(e))
+        return self._float(float(e))
 
     _print_Pi = _print_Exp1 = _print_NumberSymbol

@@ -321,6 +321,8 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     printer = _RowPrinter({z: "z", g: "g", t: "t", w: "_w"}, helpers)
     if kernel.cap is not None:  # the softcap: the formulas read c = cap(z), called z
         loop.append(f"if softcap is not None:  # c_j = {text(kernel.cap)}, which the formulas call z_j")
+        if kernel.chain is not None and any(not o.per_row for o in kernel.outputs):
+            loop.append(f"    _chain = {printer.doprint(kernel.chain)}  # ∂c_j/∂z_j = {text(kernel.chain)}, of the raw z")
         loop.append(f"    z = {printer.doprint(kernel.cap)}")
     # A full-width temporary that is the numerator of a full-width output is built in that
     # output's memory: one block-sized buffer fewer, and the quotient is taken in place.
@@ -331,19 +333,7 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
             home[num] = o.name
     for temp, expr in kernel.assignments:
         loop.append(f"# {temp} = {text(expr)}")
-        arg = expr.args[0] if isinstance(expr, (sp.exp, sp.log)) else None
-        if arg is not None and temp in home and isinstance(arg, sp.Add) and len(arg.args) == 2:
-            a, b = sorted(arg.args, key=lambda t: t.could_extract_minus_sign())  # z_j, then −m
-            if b.could_extract_minus_sign():
-                loop.append(f"{temp} = np.subtract({printer.doprint(a)}, {printer.doprint(-b)}, out={home[temp]})")
-            else:
-                loop.append(f"{temp} = np.add({printer.doprint(a)}, {printer.doprint(b)}, out={home[temp]})")
-            loop.append(f"np.{type(expr).__name__}({temp}, out={temp})")
-        elif arg is not None and not arg.is_Atom:  # the argument, then in place
-            loop.append(f"{temp} = {printer.doprint(arg)}")
-            loop.append(f"np.{type(expr).__name__}({temp}, out={temp})")
-        else:
-            loop.append(f"{temp} = {printer.doprint(expr)}")
+        loop += printer.assign_in_place(str(temp), expr, home.get(temp))  # e^{z − m}: in one array
     for o, result, coeff in zip(kernel.outputs, kernel.results, kernel.scatter):
         loop.append(f"# {o.meaning} = {text(o.expr)}")
         scaled = reduce and not o.per_row  # the gradient of the mean: every term times _scale
@@ -351,7 +341,7 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
         if den != 1 and num.is_Atom and den.is_Atom:  # a quotient straight into the output
             # one division per row, then a product per entry (a product is cheaper than a quotient)
             inverse = f"_scale / {printer.doprint(den)}" if scaled else f"1 / {printer.doprint(den)}"
-            loop.append(f"np.multiply({printer.doprint(num)}, {inverse}, out={o.name})")
+            loop.append(printer.product_into(o.name, printer.doprint(num), inverse))
         else:
             from ...families.rowwise import gated
             gates = sorted((a for a in sp.Add.make_args(result) if isinstance(a, gated)), key=sp.default_sort_key)
@@ -378,7 +368,7 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
                             f"{sign[0]} {size_code}, axis=1)")
         if kernel.chain is not None and not o.per_row:  # a gradient in c, times ∂c/∂z with a softcap
             loop.append("if softcap is not None:")
-            loop.append(f"    {o.name} *= {printer.doprint(kernel.chain)}  # ∂c_j/∂z_j = {text(kernel.chain)}")
+            loop.append(f"    {o.name} *= _chain  # ∂c_j/∂z_j")
     if kernel.target:
         loop.append("if _ignored is not None:  # rows of class ignore_index count for nothing")
         loop.append("    _skip = _ignored[_i:_e]")

@@ -29,7 +29,8 @@ import sympy as sp
 from ....errors import SymnetError
 from ....render import text
 from ...families.dense import LayerKernel
-from .elementwise import HOST_HELPERS, TRITON_HELPERS, TritonPrinter, assemble
+from .elementwise import HOST_HELPERS, assemble
+from .printer import TRITON_HELPERS, TritonPrinter
 
 __all__ = ["emit_triton_layer_module"]
 

@@ -1,11 +1,6 @@
-"""The Triton printer and the elementwise kernel skeleton.
-
-The printer is strict: it prints only what it has a table entry for and raises on any
-other node, naming it. Integer powers become products (Triton has no tensor ``**``);
-``log1p``, ``expm1``, softplus and ``tanh`` become small ``@triton.jit`` helpers written
-with ``tl.exp``/``tl.log`` only (Goldberg's log1p and Kahan's expm1 tricks keep full
-relative accuracy near 0), because the libdevice functions do not run under
-``TRITON_INTERPRET=1`` and every kernel must be testable on a CPU.
+"""The Triton elementwise kernel skeleton; its expressions are printed by the Triton printer
+(:class:`~symnet.codegen.backends.triton.printer.TritonPrinter`, re-exported here), which
+every Triton kernel family uses.
 
 The elementwise skeleton loads every input once, computes all outputs of the kernel's
 CSE'd assignment list in registers (float32, or float64 for float64 inputs; bfloat16 and
@@ -18,91 +13,19 @@ Names: the launcher is called with the user's names (``symnet.compile`` binds th
 parameters in order); inside the kernel, the launcher and the custom op, each input and
 output is a local identifier from :func:`~symnet.codegen.ir.local_names` that avoids
 every name this skeleton uses (``tl``, ``torch``, ``mask``, ``n``, ``WRITE_VALUE``, the
-temporaries ``t0``, ``t1``, …, the helpers), and whose pointer ``x_ptr`` is free too. An
+temporaries, named by their math (``sig_z``), the helpers), and whose pointer ``x_ptr`` is free too. An
 input may not be named ``reduction``, the launcher's own keyword argument.
 """
 from __future__ import annotations
 
-import re
-
-import numpy as np
-import sympy as sp
-from sympy.printing.precedence import PRECEDENCE
-from sympy.printing.str import StrPrinter
-
 from ....errors import InvalidNameError, SymnetError
+from ....registry import TRITON_DEVICE_HELPERS
 from ....render import text
-from ....registry import TRITON_DEVICE_HELPERS, TRITON_HELPER_NEEDS, triton_template
-from ...ir import COMMON_NAMES, Kernel, local_names
-from ..printing import ConditionalPrinting
+from ...ir import COMMON_NAMES, CodeName, Kernel, local_names, output_comment, temporary_names
+from .printer import TRITON_HELPERS, TritonPrinter
 
 __all__ = ["TritonPrinter", "emit_elementwise", "emit_triton_module", "assemble", "reserved_names",
            "TRITON_HELPERS", "HOST_HELPERS"]
-
-# Device helpers, written once per module where a kernel needs them.
-TRITON_HELPERS = {
-    "_sum_when_last": '''\
-@triton.jit
-def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.constexpr):
-    """Every program counts itself done; the last to finish adds the n_values values up, R at a
-    time in a fixed order (the same bits every run), and stores Σ/divisor. A reduction in the
-    launch that computed the values: no second kernel, and nothing waits on the host."""
-    tl.debug_barrier()  # orders this program's stores before its atomic, whose release (GPU scope)
-    done = tl.atomic_add(count_ptr, 1)  # makes them visible to the last program's acquire
-    if done == tl.num_programs(0) - 1:
-        total = tl.zeros([R], values_ptr.dtype.element_ty)
-        for first in range(0, n_values, R):
-            at = first + tl.arange(0, R)
-            total += tl.load(values_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg")
-        tl.store(out_ptr, (tl.sum(total, axis=0) / divisor).to(out_ptr.dtype.element_ty))
-''',
-    "_tile_of": '''\
-@triton.jit
-def _tile_of(t, M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
-    """The (row, column) of tile t, in groups of 8 tile rows (the L2 order of Triton's matmul
-    tutorial): the tiles in flight share rows of the left operand and columns of the right one
-    in L2, instead of streaming the whole left operand once per column of tiles."""
-    GROUP: tl.constexpr = 8
-    in_group = GROUP * tl.cdiv(N, BLOCK_N)
-    first = (t // in_group) * GROUP
-    rows = tl.minimum(tl.cdiv(M, BLOCK_M) - first, GROUP)
-    return first + (t % in_group) % rows, (t % in_group) // rows
-''',
-    "_log1p": '''\
-@triton.jit
-def _log1p(u):
-    """log(1 + u) to full relative accuracy near 0 (Goldberg): w = 1 + u rounds, and
-    log(w)·u/(w − 1) divides that rounding back out."""
-    w = 1.0 + u
-    return tl.where(w == 1.0, u, tl.log(w) * (u / (w - 1.0)))
-''',
-    "_expm1": '''\
-@triton.jit
-def _expm1(x):
-    """e^x − 1 to full relative accuracy near 0 (Kahan): (w − 1)·x/log(w), w = e^x."""
-    w = tl.exp(x)
-    near = tl.where(w == 1.0, x, (w - 1.0) * (x / tl.log(w)))
-    return tl.where(x > 20.0, w - 1.0, tl.where(x < -20.0, w - 1.0, near))
-''',
-    "_softplus": '''\
-@triton.jit
-def _softplus(x):
-    """log(1 + e^x) = max(x, 0) + log1p(e^−|x|): never overflows."""
-    return tl.maximum(x, 0.0) + _log1p(tl.exp(-tl.abs(x)))
-''',
-    "_tanh": '''\
-@triton.jit
-def _tanh(x):
-    """tanh x = sign(x)·e/(e + 2), e = expm1(2|x|): exact near 0, ±1 for large |x|."""
-    e = _expm1(2.0 * tl.abs(x))
-    t = tl.where(tl.abs(x) > 20.0, 1.0, e / (e + 2.0))
-    return tl.where(x < 0, -t, t)
-''',
-}
-HELPER_NEEDS = {"_softplus": ("_log1p",), "_tanh": ("_expm1",)}
-# the device helpers of the function registry (tan, sinh, cosh, asinh, atan, erfc, sign …)
-TRITON_HELPERS.update({k: v for k, v in TRITON_DEVICE_HELPERS.items() if k not in TRITON_HELPERS})
-HELPER_NEEDS.update(TRITON_HELPER_NEEDS)
 
 # Host helpers: argument checks, shared by every launcher of a module.
 HOST_HELPERS = {
@@ -164,7 +87,7 @@ def _reduction(reduction):
 
 # The names the elementwise kernel, its launcher and its custom op use besides COMMON_NAMES
 # and the helpers' names; user names get local identifiers that avoid them, the temporaries
-# t0, t1, … and, with each local x, its pointer x_ptr.
+# (named by their math: sig_z, one_minus_y) and, with each local x, its pointer x_ptr.
 SKELETON_NAMES = frozenset({
     "pid", "offs", "mask", "n", "divisor", "partial_ptr", "count_ptr",  # the @triton.jit kernel
     "WRITE_VALUE", "REDUCE", "F64", "BLOCK", "WARPS",  # its constexprs, and the module's tuning
@@ -172,15 +95,29 @@ SKELETON_NAMES = frozenset({
     "ctx", "inputs", "output", "grads", "saved", "g", "parts", "partials",  # the custom op's autograd
     "NoneType",  # a keyword of torch's schema parser, which reads the custom op's parameter names
 })
-_TEMPORARY = re.compile(r"t\d+")
 LOCAL_FORMS = ("{}", "{}_ptr")
 
 
-def reserved_names(kernel: Kernel):
-    """Whether a name is one the generated kernel, launcher or custom op of ``kernel`` uses."""
-    names = COMMON_NAMES | SKELETON_NAMES | set(TRITON_HELPERS) | set(TRITON_DEVICE_HELPERS) | set(HOST_HELPERS) \
+def _static_names(kernel: Kernel) -> frozenset:
+    return COMMON_NAMES | SKELETON_NAMES | set(TRITON_HELPERS) | set(TRITON_DEVICE_HELPERS) | set(HOST_HELPERS) \
         | {kernel.name, f"{kernel.name}_value"}
-    return lambda name: name in names or _TEMPORARY.fullmatch(name) is not None
+
+
+def temporaries(kernel: Kernel) -> dict:
+    """Each CSE temporary of ``kernel`` → its identifier, named by its math (sig_z, one_minus_y):
+    :func:`~symnet.codegen.ir.temporary_names`, avoiding the skeleton's names and the inputs'
+    and outputs' names with their pointers (``x_ptr``)."""
+    publics = [i.name for i in kernel.inputs] + [o.name for o in kernel.outputs]
+    users = {f.format(n) for n in publics for f in LOCAL_FORMS}
+    static = _static_names(kernel)
+    return temporary_names(kernel, lambda name: name in static or name in users)
+
+
+def reserved_names(kernel: Kernel):
+    """Whether a name is one the generated kernel, launcher or custom op of ``kernel`` uses:
+    the skeleton's, the helpers', and its temporaries' (:func:`temporaries`)."""
+    names = _static_names(kernel) | set(temporaries(kernel).values())
+    return names.__contains__
 
 
 def _local_names(kernel: Kernel) -> dict:
@@ -195,117 +132,6 @@ def _local_names(kernel: Kernel) -> dict:
                        reserved_names(kernel), LOCAL_FORMS)
 
 
-class TritonPrinter(ConditionalPrinting, StrPrinter):
-    """SymPy expressions as Triton expressions over register tensors."""
-
-    # the table of ConditionalPrinting (symnet/codegen/backends/printing.py)
-    BACKEND, WHERE, COMPARISON = "Triton", "tl.where({0}, {1}, {2})", "{0} {op} {1}"
-    # NaN in, NaN out, as torch.maximum (relu(nan) = nan); tl.maximum alone returns the other operand
-    MAXIMUM = "tl.maximum({0}, {1}, propagate_nan=tl.PropagateNan.ALL)"
-    MINIMUM = "tl.minimum({0}, {1}, propagate_nan=tl.PropagateNan.ALL)"
-
-    printmethod = "_symnet_triton"
-    # SymPy class name → template, {0} the printed argument: the code generator's own nodes;
-    # the functions a formula may use take their Triton templates from the registry
-    FUNCTIONS = {"nexp": "tl.exp(-({0}))"}
-
-    def __init__(self, names: dict, helpers: set, constant_dtype: str | None = None):
-        super().__init__()
-        self.names = names
-        self.helpers = helpers
-        # Triton makes a Python float literal float32, even beside float64 tensors: where a
-        # kernel computes in float64, a constant float32 cannot hold exactly (0.01, 1/√π) is
-        # printed as tl.full([], c, <constant_dtype>), the dtype the kernel computes in
-        self.constant_dtype = constant_dtype
-
-    def _number(self, value: float) -> str:
-        if self.constant_dtype is None or float(np.float32(value)) == value or not np.isfinite(value):
-            return repr(value)
-        return f"tl.full([], {value!r}, {self.constant_dtype})"
-
-    def _print_Symbol(self, s):
-        return self.names.get(s, s.name)
-
-    def _print_Integer(self, e):
-        return f"{int(e)}.0"
-
-    def _print_Rational(self, e):
-        return self._number(float(e))
-
-    def _print_Float(self, e):
-        return self._number(float(e))
-
-    def _print_NumberSymbol(self, e):
-        return self._number(float(e))
-
-    _print_Exp1 = _print_Pi = _print_NumberSymbol
-
-    def _print_Pow(self, e, rational=False):
-        base, exp = e.args
-        if self.constant_dtype is not None and e.is_number and not e.free_symbols:  # √2, 1/√π: a constant
-            return self._number(float(e))
-        b = self.parenthesize(base, PRECEDENCE["Atom"], strict=True)  # an atom, else in parentheses
-        if exp.is_Integer:
-            n = int(exp)
-            product = " * ".join([b] * abs(n)) if n != 0 else "1.0"
-            if n < 0:
-                return f"1.0 / ({product})" if abs(n) > 1 else f"1.0 / {b}"
-            return f"({product})" if n > 1 else product
-        if exp == sp.S.Half:
-            return f"tl.sqrt({self._print(base)})"
-        if exp == -sp.S.Half:
-            return f"1.0 / tl.sqrt({self._print(base)})"
-        if exp.is_number:
-            return f"tl.exp({self._number(float(exp))} * tl.log({self._print(base)}))"  # a positive base
-        if base.is_number and base.is_positive:  # 2^u = e^(u·log 2)
-            return f"tl.exp({self.parenthesize(exp, PRECEDENCE['Mul'])} * {self._number(float(sp.log(base)))})"
-        # b^u = e^(u·log b): real for b > 0 only, as SymPy's principal power
-        return f"tl.exp({self.parenthesize(exp, PRECEDENCE['Mul'])} * tl.log({self._print(base)}))"
-
-    def _print_Function(self, e):
-        name = type(e).__name__
-        if e.is_number and not e.free_symbols:  # log(2), erf(1): a constant
-            return self._number(float(e))
-        template = triton_template(type(e)) or self.FUNCTIONS.get(name)
-        if template is None or (len(e.args) != 1 and not isinstance(e, sp.Heaviside)):
-            raise SymnetError(f"the Triton backend cannot generate {name} (in {text(e)})")
-        helper = template.split("(")[0]
-        if helper.startswith("_"):
-            self._need(helper)
-        return template.format(self._print(e.args[0]))
-
-    def _need(self, helper: str) -> None:
-        """A device helper (and the helpers it calls) goes into the module."""
-        if helper not in TRITON_HELPERS and helper in TRITON_DEVICE_HELPERS:  # registered later
-            TRITON_HELPERS[helper] = TRITON_DEVICE_HELPERS[helper]
-        self.helpers.add(helper)
-        for needed in HELPER_NEEDS.get(helper, ()):
-            self._need(needed)
-
-    _print_exp = _print_log = _print_Abs = _print_tanh = _print_sin = _print_cos = _print_Function
-
-    def _print_log1p(self, e):
-        return self._print_Function(e)
-
-    _print_expm1 = _print_log1p
-
-    def _print_Heaviside(self, e):  # relu'(0) = 0, as in PyTorch
-        return f"tl.where({self._print(e.args[0])} > 0, 1.0, 0.0)"
-
-    _print_sign = _print_Function
-
-    def emptyPrinter(self, e):
-        raise SymnetError(f"the Triton backend cannot generate {type(e).__name__} (in {e})")
-
-    REFUSED = (sp.Derivative, sp.Integral, sp.Sum, sp.Indexed, sp.MatrixBase)
-
-    def doprint(self, e):
-        for node in sp.preorder_traversal(e):  # strict: refuse what no table entry covers
-            if isinstance(node, self.REFUSED):
-                raise SymnetError(f"the Triton backend cannot generate {type(node).__name__} (in {text(e)})")
-        return super().doprint(e)
-
-
 def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     """The @triton.jit kernel, its launcher, and (in emit_autograd) the torch interface."""
     helpers.update({"_tensors", "_device_ok", "_reduction"})
@@ -313,8 +139,10 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     inputs = [local[i.name] for i in kernel.inputs]
     outputs = [local[o.name] for o in kernel.outputs]
     n_values = sum(1 for o in kernel.outputs if not o.meaning.startswith("∂"))
-    printer = TritonPrinter({i.symbol: local[i.name] for i in kernel.inputs}, helpers,
+    temps = temporaries(kernel)
+    printer = TritonPrinter({**{i.symbol: local[i.name] for i in kernel.inputs}, **temps}, helpers,
                             constant_dtype=f"{local[kernel.inputs[0].name]}.dtype")
+    named = {t: CodeName(name) for t, name in temps.items()}  # the comments use the code's names
     k = f"_{kernel.name}_kernel"
     ptrs = [f"{v}_ptr" for v in inputs + outputs]
     reducible = n_values == 1
@@ -330,10 +158,10 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     body.append("else:")
     body += [f"    {v} = {v}.to(tl.float32)" for v in inputs]
     for temp, expr in kernel.assignments:
-        body.append(f"# {temp} = {text(expr)}")
-        body.append(f"{temp} = {printer.doprint(expr)}")
+        body.append(f"# {temps[temp]} = {text(expr.xreplace(named))}")
+        body.append(f"{temps[temp]} = {printer.doprint(expr)}")
     for o, v, result in zip(kernel.outputs, outputs, kernel.results):
-        body.append(f"# {o.meaning} = {text(o.expr)}")
+        body.append(f"# {output_comment(v, o)}")
         code = printer.doprint(result)
         if not result.free_symbols:  # a constant output: a full block of it
             code = f"tl.zeros([BLOCK], tl.float32) + {code}"

@@ -32,12 +32,15 @@ step can be captured in a CUDA graph.
 """
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 
 from ....errors import SymnetError
 from ....render import text
 from ...families.rowwise import OPTION_NAMES, RowKernel, V, g, j, r, rowmax, rowsum, t, w, z
-from .elementwise import HOST_HELPERS, TRITON_HELPERS, TritonPrinter, assemble
+from .elementwise import HOST_HELPERS, assemble
+from .printer import TRITON_HELPERS, TritonPrinter
 
 __all__ = ["emit_triton_row_module"]
 
@@ -138,7 +141,7 @@ def _hoist_reciprocals(entry: dict, row: dict, results: list, per_row: list) -> 
         def one(node):
             if node not in hoisted:  # named after what it inverts: inv_sum_exp = 1/sum_exp
                 base = node.base
-                hoisted[node] = sp.Symbol(f"inv_{base.name}" if base.is_Symbol and not base.name.startswith("t")
+                hoisted[node] = sp.Symbol(f"inv_{base.name}" if base.is_Symbol and not re.fullmatch(r"t\d+", base.name)
                                           else f"inv{len(hoisted)}")
             return hoisted[node]
         return e.replace(lambda n: isinstance(n, sp.Pow) and n.exp == -1 and of_row(n.base), one)
@@ -202,11 +205,14 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     needs_w1 = any(f.has(w[j]) for _, f in kinds.values())
     cap_code = printer.doprint(kernel.cap).replace("zj", "{0}") if cap else None
 
-    def capped(indent: str, v: str, valid_mask: str) -> list[str]:
-        """The softcap on loaded logits, where a softcap is given (past the row's end z stays −inf)."""
+    def capped(indent: str, v: str, valid_mask: str, chain: bool = False) -> list[str]:
+        """The softcap on loaded logits, where a softcap is given (past the row's end z stays −inf);
+        with ``chain``, ∂c_j/∂z_j of the raw logits first (chain_j, for the per-entry outputs)."""
         if not cap:
             return []
-        return [f"{indent}if CAP:  # c = {text(kernel.cap)}, which the formulas call z",
+        keep = [f"{indent}    chain_j = {printer.doprint(kernel.chain)}  # ∂c_j/∂z_j = {text(kernel.chain)}, "
+                "of the raw z"] if chain and kernel.chain is not None and per_entry else []
+        return [f"{indent}if CAP:  # c = {text(kernel.cap)}, which the formulas call z", *keep,
                 f"{indent}    {v} = tl.where({valid_mask}, {cap_code.format(v)}, {v})"]
 
     def side_loads(indent: str, pass1: bool) -> list[str]:
@@ -233,7 +239,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     L += ["    if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers",
           "        idx = cols",
           "        zj = tl.load(z_row + idx, mask=idx < V, other=float(\"-inf\")).to(acc)"]
-    L += capped("        ", "zj", "idx < V")
+    L += capped("        ", "zj", "idx < V", chain=True)
     if upstream:
         L.append("        gj = tl.load(g_row + idx, mask=idx < V, other=0.0).to(acc)")
     L += side_loads("        ", pass1=False)
@@ -294,7 +300,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
                 out.append(f"{indent}{o.name} = {value}")
                 if cap and kernel.chain is not None:
                     out += [f"{indent}if CAP:  # a gradient in c, times ∂c_j/∂z_j = {text(kernel.chain)}",
-                            f"{indent}    {o.name} = {o.name} * ({pr.doprint(kernel.chain)})"]
+                            f"{indent}    {o.name} = {o.name} * chain_j"]
                 scaled = f"({o.name} * row_scale)" if reduces else o.name
                 if reduces and target:  # an ignored row's gradient is 0 even where its logits are NaN or ±∞
                     scaled = f"tl.where(ignored, 0.0, {o.name} * row_scale)"
@@ -322,7 +328,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
         for v in second:
             L += [f"            {v}j = {v}_next.to(acc)",
                   f"            {v}_next = tl.load({v}_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)"]
-        L += capped("            ", "zj", "idx < V")
+        L += capped("            ", "zj", "idx < V", chain=True)
         L += second_side
         L += entry_body("            ", printer)
     if reduces:

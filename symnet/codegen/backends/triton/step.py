@@ -37,7 +37,8 @@ from ....render import text
 from ...families.rowwise import j as row_j, r as row_r, rowsum, z as row_z
 from ...families.dense import ACTIVATIONS
 from ...families.step import DenseStep, ElmanStep, LossStep, MlpStep
-from .elementwise import HOST_HELPERS, TRITON_HELPERS, TritonPrinter, assemble
+from .elementwise import HOST_HELPERS, assemble
+from .printer import TRITON_HELPERS, TritonPrinter
 from .dense import _classify, _contraction
 
 __all__ = ["emit_triton_train_module"]

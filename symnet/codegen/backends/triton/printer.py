@@ -1,0 +1,203 @@
+"""The Triton printer: SymPy expressions as Triton expressions over register tensors, used by
+every Triton kernel family (elementwise, row-wise, dense layer, fused step); a family adds
+only the nodes of its own skeleton (an Indexed entry as its tile, a row sum as ``tl.sum``) in a
+subclass.
+
+The printer is strict: it prints only what it has a table entry for and raises on any
+other node, naming it. Integer powers become products (Triton has no tensor ``**``);
+``log1p``, ``expm1``, softplus and ``tanh`` become small ``@triton.jit`` helpers written
+with ``tl.exp``/``tl.log`` only (Goldberg's log1p and Kahan's expm1 tricks keep full
+relative accuracy near 0), because the libdevice functions do not run under
+``TRITON_INTERPRET=1`` and every kernel must be testable on a CPU. Each function's template
+comes from the function registry (:mod:`symnet.registry`); Piecewise, comparisons and
+Max/Min from :class:`~symnet.codegen.backends.printing.ConditionalPrinting`.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.str import StrPrinter
+
+from ....errors import SymnetError
+from ....registry import TRITON_DEVICE_HELPERS, TRITON_HELPER_NEEDS, triton_template
+from ....render import text
+from ..printing import ConditionalPrinting
+
+__all__ = ["TritonPrinter", "TRITON_HELPERS", "HELPER_NEEDS"]
+
+# Device helpers, written once per module where a kernel needs them.
+TRITON_HELPERS = {
+    "_sum_when_last": '''\
+@triton.jit
+def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.constexpr):
+    """Every program counts itself done; the last to finish adds the n_values values up, R at a
+    time in a fixed order (the same bits every run), and stores Σ/divisor. A reduction in the
+    launch that computed the values: no second kernel, and nothing waits on the host."""
+    tl.debug_barrier()  # orders this program's stores before its atomic, whose release (GPU scope)
+    done = tl.atomic_add(count_ptr, 1)  # makes them visible to the last program's acquire
+    if done == tl.num_programs(0) - 1:
+        total = tl.zeros([R], values_ptr.dtype.element_ty)
+        for first in range(0, n_values, R):
+            at = first + tl.arange(0, R)
+            total += tl.load(values_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg")
+        tl.store(out_ptr, (tl.sum(total, axis=0) / divisor).to(out_ptr.dtype.element_ty))
+''',
+    "_tile_of": '''\
+@triton.jit
+def _tile_of(t, M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    """The (row, column) of tile t, in groups of 8 tile rows (the L2 order of Triton's matmul
+    tutorial): the tiles in flight share rows of the left operand and columns of the right one
+    in L2, instead of streaming the whole left operand once per column of tiles."""
+    GROUP: tl.constexpr = 8
+    in_group = GROUP * tl.cdiv(N, BLOCK_N)
+    first = (t // in_group) * GROUP
+    rows = tl.minimum(tl.cdiv(M, BLOCK_M) - first, GROUP)
+    return first + (t % in_group) % rows, (t % in_group) // rows
+''',
+    "_log1p": '''\
+@triton.jit
+def _log1p(u):
+    """log(1 + u) to full relative accuracy near 0 (Goldberg): w = 1 + u rounds, and
+    log(w)·u/(w − 1) divides that rounding back out."""
+    w = 1.0 + u
+    return tl.where(w == 1.0, u, tl.log(w) * (u / (w - 1.0)))
+''',
+    "_expm1": '''\
+@triton.jit
+def _expm1(x):
+    """e^x − 1 to full relative accuracy near 0 (Kahan): (w − 1)·x/log(w), w = e^x."""
+    w = tl.exp(x)
+    near = tl.where(w == 1.0, x, (w - 1.0) * (x / tl.log(w)))
+    return tl.where(x > 20.0, w - 1.0, tl.where(x < -20.0, w - 1.0, near))
+''',
+    "_softplus": '''\
+@triton.jit
+def _softplus(x):
+    """log(1 + e^x) = max(x, 0) + log1p(e^−|x|): never overflows."""
+    return tl.maximum(x, 0.0) + _log1p(tl.exp(-tl.abs(x)))
+''',
+    "_tanh": '''\
+@triton.jit
+def _tanh(x):
+    """tanh x = sign(x)·e/(e + 2), e = expm1(2|x|): exact near 0, ±1 for large |x|."""
+    e = _expm1(2.0 * tl.abs(x))
+    t = tl.where(tl.abs(x) > 20.0, 1.0, e / (e + 2.0))
+    return tl.where(x < 0, -t, t)
+''',
+}
+HELPER_NEEDS = {"_softplus": ("_log1p",), "_tanh": ("_expm1",)}
+# the device helpers of the function registry (tan, sinh, cosh, asinh, atan, erfc, sign …)
+TRITON_HELPERS.update({k: v for k, v in TRITON_DEVICE_HELPERS.items() if k not in TRITON_HELPERS})
+HELPER_NEEDS.update(TRITON_HELPER_NEEDS)
+
+
+class TritonPrinter(ConditionalPrinting, StrPrinter):
+    """SymPy expressions as Triton expressions over register tensors."""
+
+    # the table of ConditionalPrinting (symnet/codegen/backends/printing.py)
+    BACKEND, WHERE, COMPARISON = "Triton", "tl.where({0}, {1}, {2})", "{0} {op} {1}"
+    # NaN in, NaN out, as torch.maximum (relu(nan) = nan); tl.maximum alone returns the other operand
+    MAXIMUM = "tl.maximum({0}, {1}, propagate_nan=tl.PropagateNan.ALL)"
+    MINIMUM = "tl.minimum({0}, {1}, propagate_nan=tl.PropagateNan.ALL)"
+
+    printmethod = "_symnet_triton"
+    # SymPy class name → template, {0} the printed argument: the code generator's own nodes;
+    # the functions a formula may use take their Triton templates from the registry
+    FUNCTIONS = {"nexp": "tl.exp(-({0}))"}
+
+    def __init__(self, names: dict, helpers: set, constant_dtype: str | None = None):
+        super().__init__()
+        self.names = names
+        self.helpers = helpers
+        # Triton makes a Python float literal float32, even beside float64 tensors: where a
+        # kernel computes in float64, a constant float32 cannot hold exactly (0.01, 1/√π) is
+        # printed as tl.full([], c, <constant_dtype>), the dtype the kernel computes in
+        self.constant_dtype = constant_dtype
+
+    def _number(self, value: float) -> str:
+        if self.constant_dtype is None or float(np.float32(value)) == value or not np.isfinite(value):
+            return repr(value)
+        return f"tl.full([], {value!r}, {self.constant_dtype})"
+
+    def _print_Symbol(self, s):
+        return self.names.get(s, s.name)
+
+    def _print_Integer(self, e):
+        return f"{int(e)}.0"
+
+    def _print_Rational(self, e):
+        return self._number(float(e))
+
+    def _print_Float(self, e):
+        return self._number(float(e))
+
+    def _print_NumberSymbol(self, e):
+        return self._number(float(e))
+
+    _print_Exp1 = _print_Pi = _print_NumberSymbol
+
+    def _print_Pow(self, e, rational=False):
+        base, exp = e.args
+        if self.constant_dtype is not None and e.is_number and not e.free_symbols:  # √2, 1/√π: a constant
+            return self._number(float(e))
+        b = self.parenthesize(base, PRECEDENCE["Atom"], strict=True)  # an atom, else in parentheses
+        if exp.is_Integer:
+            n = int(exp)
+            product = " * ".join([b] * abs(n)) if n != 0 else "1.0"
+            if n < 0:
+                return f"1.0 / ({product})" if abs(n) > 1 else f"1.0 / {b}"
+            return f"({product})" if n > 1 else product
+        if exp == sp.S.Half:
+            return f"tl.sqrt({self._print(base)})"
+        if exp == -sp.S.Half:
+            return f"1.0 / tl.sqrt({self._print(base)})"
+        if exp.is_number:
+            return f"tl.exp({self._number(float(exp))} * tl.log({self._print(base)}))"  # a positive base
+        if base.is_number and base.is_positive:  # 2^u = e^(u·log 2)
+            return f"tl.exp({self.parenthesize(exp, PRECEDENCE['Mul'])} * {self._number(float(sp.log(base)))})"
+        # b^u = e^(u·log b): real for b > 0 only, as SymPy's principal power
+        return f"tl.exp({self.parenthesize(exp, PRECEDENCE['Mul'])} * tl.log({self._print(base)}))"
+
+    def _print_Function(self, e):
+        name = type(e).__name__
+        if e.is_number and not e.free_symbols:  # log(2), erf(1): a constant
+            return self._number(float(e))
+        template = triton_template(type(e)) or self.FUNCTIONS.get(name)
+        if template is None or (len(e.args) != 1 and not isinstance(e, sp.Heaviside)):
+            raise SymnetError(f"the Triton backend cannot generate {name} (in {text(e)})")
+        helper = template.split("(")[0]
+        if helper.startswith("_"):
+            self._need(helper)
+        return template.format(self._print(e.args[0]))
+
+    def _need(self, helper: str) -> None:
+        """A device helper (and the helpers it calls) goes into the module."""
+        if helper not in TRITON_HELPERS and helper in TRITON_DEVICE_HELPERS:  # registered later
+            TRITON_HELPERS[helper] = TRITON_DEVICE_HELPERS[helper]
+        self.helpers.add(helper)
+        for needed in HELPER_NEEDS.get(helper, ()):
+            self._need(needed)
+
+    _print_exp = _print_log = _print_Abs = _print_tanh = _print_sin = _print_cos = _print_Function
+
+    def _print_log1p(self, e):
+        return self._print_Function(e)
+
+    _print_expm1 = _print_log1p
+
+    def _print_Heaviside(self, e):  # relu'(0) = 0, as in PyTorch
+        return f"tl.where({self._print(e.args[0])} > 0, 1.0, 0.0)"
+
+    _print_sign = _print_Function
+
+    def emptyPrinter(self, e):
+        raise SymnetError(f"the Triton backend cannot generate {type(e).__name__} (in {e})")
+
+    REFUSED = (sp.Derivative, sp.Integral, sp.Sum, sp.Indexed, sp.MatrixBase)
+
+    def doprint(self, e):
+        for node in sp.preorder_traversal(e):  # strict: refuse what no table entry covers
+            if isinstance(node, self.REFUSED):
+                raise SymnetError(f"the Triton backend cannot generate {type(node).__name__} (in {text(e)})")
+        return super().doprint(e)

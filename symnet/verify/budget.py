@@ -1,0 +1,82 @@
+"""A wall-clock budget for measuring a formula (``symnet verify FORMULA --timeout SECONDS``,
+``symnet.verify(formula, timeout=SECONDS)``).
+
+A formula can take unboundedly long to derive, generate or evaluate at 50 digits; the budget
+stops the measurement with one line that names what was being measured when it ran out. It is
+enforced twice: by ``SIGALRM`` (POSIX, main thread; as :func:`symnet.bounds.time_limit`), which
+interrupts a long SymPy or mpmath computation, and by a check at every stage and point, which is
+all there is on other platforms and threads.
+"""
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+from ..errors import LimitError
+
+__all__ = ["Budget", "VerifyTimeoutError", "DEFAULT_TIMEOUT"]
+
+DEFAULT_TIMEOUT = 120.0  # seconds: the command line's default (--timeout)
+_LONGEST = 1e8  # seconds (three years); a longer budget is no budget (setitimer overflows)
+
+
+class VerifyTimeoutError(LimitError):
+    """``symnet verify``'s time budget ran out; the message names what was being measured."""
+
+
+class Budget:
+    """``with Budget(seconds) as b: b.stage("the value f in float32") …``: raises
+    :class:`VerifyTimeoutError` once ``seconds`` have passed. ``seconds`` None or 0: no budget.
+
+    Raises:
+        LimitError: ``seconds`` negative or nan.
+    """
+
+    def __init__(self, seconds: float | None):
+        if seconds is not None and not seconds >= 0:  # negative, or nan
+            raise LimitError(f"a time budget must be a number of seconds (0: none), not {seconds}")
+        self.seconds = seconds if seconds and seconds <= _LONGEST else None
+        self.what = "the formula"
+        self._deadline = None
+        self._previous = None
+        self._armed = False
+
+    def message(self) -> str:
+        return (f"the verify time budget of {self.seconds:g} s ran out while measuring {self.what} "
+                "(raise it with --timeout SECONDS, or timeout=; 0 for none)")
+
+    def stage(self, what: str) -> None:
+        """Name what is measured from now on, and stop if the budget is spent."""
+        self.what = what
+        self.check()
+
+    def check(self) -> None:
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            raise VerifyTimeoutError(self.message())
+
+    def _alarm(self, signum, frame):
+        raise VerifyTimeoutError(self.message())
+
+    def __enter__(self) -> "Budget":
+        if self.seconds is None:
+            return self
+        self._deadline = time.monotonic() + self.seconds
+        if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGALRM, self._alarm)
+            self._armed = True
+            # once due, again every 50 ms, in case a broad ``except`` inside SymPy swallowed it
+            signal.setitimer(signal.ITIMER_REAL, self.seconds, 0.05)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self._armed:
+            return
+        while True:  # an alarm due while disarming raises here; disarm again
+            try:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, self._previous)
+                break
+            except VerifyTimeoutError:
+                continue
+        self._armed = False
