@@ -292,6 +292,49 @@ def compile_step(activations, loss: str = "ce", optimizer: str | None = None):
     return function
 
 
+def compile_elman_step(optimizer: str):
+    """The fused Elman step (``kernels/triton/elman_train.py``'s ``elman_sigmoid_ce``) applying the
+    update rule ``optimizer`` ("sgd" with weight decay, "momentum" or "adam") instead of plain SGD:
+    ``f(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, state, step0, <hyperparameters>)``; see
+    :func:`compile_step` for ``state`` and ``step0``.
+
+    Raises:
+        SymnetError: torch or triton missing, an unknown optimizer.
+        UnsafeCacheError: the cache folder is not the user's alone.
+    """
+    import dataclasses
+    import hashlib
+
+    try:
+        import torch  # noqa: F401
+        import triton  # noqa: F401
+    except ImportError:
+        raise SymnetError("compile_elman_step needs torch and triton: pip install torch triton") from None
+    from .backends.triton.step import emit_triton_train_module
+    from .families.step import elman_step
+    from .families.update_rules import update_rule
+
+    if not isinstance(optimizer, str):
+        raise SymnetError(f"optimizer must be a name, not {type(optimizer).__name__}")
+    key = ("elman", optimizer)
+    function = _CACHE.get(key)
+    if function is not None:
+        return function
+    rule = update_rule(optimizer)
+    step = elman_step()
+    head = step.formula.rsplit(";", 1)[0]
+    step = dataclasses.replace(step, name=f"{step.name}_{rule.name}", formula=f"{head}; {rule.title}")
+    source = emit_triton_train_module([step], "the derivation of the Elman network ('rnn-bptt'), softmax "
+                                      f"cross-entropy and the {rule.name} update rule: whole training steps with "
+                                      "backpropagation through time",
+                                      f"symnet.codegen.compiler.compile_elman_step({optimizer!r})", rule)
+    digest = hashlib.sha256(source.encode()).hexdigest()[:12]
+    function = getattr(_load_module(f"{step.name}_{digest}", source), step.name)
+    function.source = source
+    _CACHE.put(key, function)
+    return function
+
+
 def _step_with_rule(step, activations: tuple, loss: str, optimizer) -> str:
     """The Triton module of an MLP step applying the update rule ``optimizer``."""
     import dataclasses

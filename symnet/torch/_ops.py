@@ -22,6 +22,7 @@ import functools
 import hashlib
 import inspect
 import os
+import types
 
 import sympy as sp
 import torch
@@ -105,15 +106,19 @@ _SYMBOLS = ("x", "t", "v", "u", "w")
 class Pointwise:
     """An elementwise op ``symnet_torch::<name>(Tensor x, ..., float[] params) -> Tensor[]``
     returning [f, ∂f/∂x, ...]; ``build(params)`` gives the compiled kernel (wrt = every input,
-    in order) for the given extra parameters."""
+    in order) for the given extra parameters. ``visible``: register it with
+    torch.library.triton_op (default: :func:`inductor_visible`)."""
 
-    def __init__(self, name: str, inputs: tuple[str, ...], build):
+    def __init__(self, name: str, inputs: tuple[str, ...], build, visible: bool | None = None):
         self.name, self.inputs, self._build = name, inputs, build
         self._compiled = {}
         schema = "(" + ", ".join(f"Tensor {n}" for n in inputs) + ", float[] params) -> Tensor[]"
         n = len(inputs)
-        op = torch.library.custom_op(f"{NS}::{name}", self._run, mutates_args=(), schema=schema)
-        op.register_fake(lambda *args: [torch.empty_like(args[0]) for _ in range(n + 1)])
+        if inductor_visible() if visible is None else visible:  # the launch is the op: Inductor sees the kernel
+            op = torch.library.triton_op(f"{NS}::{name}", _typed(self._run_visible, inputs), mutates_args=())
+        else:
+            op = torch.library.custom_op(f"{NS}::{name}", self._run, mutates_args=(), schema=schema)
+            op.register_fake(lambda *args: [torch.empty_like(args[0]) for _ in range(n + 1)])
 
         def setup(ctx, inputs, output):
             ctx.save_for_backward(*inputs[:n], *output[1:])
@@ -146,10 +151,67 @@ class Pointwise:
             out = self.kernel(params)(**{n: t.contiguous() for n, t in zip(self.inputs, tensors)})
         return [o.reshape(tensors[0].shape) for o in out]
 
+    def _run_visible(self, *args):
+        """The op as torch.library.triton_op runs it: eagerly a plain launch; traced (torch.compile,
+        its fake kernel) a wrap_triton launch that Inductor sees and schedules."""
+        tensors, params = args[:-1], args[-1]
+        with _launch(self.name, tensors[0]):
+            compiled = self.kernel(params)
+            named = dict(zip(self.inputs, tensors))
+            out = traced_launches(compiled.module, compiled.kernel.name)(*(named[n] for n in compiled.inputs))
+        return [o.reshape(tensors[0].shape) for o in out]
+
     def _vmap(self, info, in_dims, *args):
         tensors = [_front(t, d, info.batch_size) for t, d in zip(args[:-1], in_dims[:-1])]
         out = self.op(*tensors, args[-1])
         return out, [0] * len(out)
+
+
+def inductor_visible() -> bool:
+    """Whether ops are registered with torch.library.triton_op (their Triton launches visible to
+    Inductor): wherever the kernels are compiled ones. Under TRITON_INTERPRET=1 a kernel is an
+    interpreted function, which wrap_triton cannot trace, so the ops are opaque custom ops with
+    fake kernels there (torch.compile still traces them; Inductor calls them as they are).
+    ``SYMNET_TORCH_OPAQUE=1`` (set before ``import symnet.torch``) registers opaque ops everywhere."""
+    return os.environ.get("TRITON_INTERPRET") != "1" and os.environ.get("SYMNET_TORCH_OPAQUE") != "1"
+
+
+def traced_launches(module, function: str):
+    """The generated launcher ``module.<function>`` with every Triton kernel it launches (the
+    module's ``_*_kernel`` functions) passed through ``torch.library.wrap_triton`` at this call:
+    eagerly the launcher itself; while torch.compile traces a triton_op (FunctionalTensorMode,
+    fake tensors) the same launcher code whose launches are traced as
+    ``triton_kernel_wrapper_*`` nodes, which Inductor compiles and schedules. The generated
+    launcher is not copied or edited: its code runs with those names rebound."""
+    launcher = getattr(module, function)
+    rebound = {}
+    for name, value in vars(module).items():
+        if name.startswith("_") and name.endswith("_kernel"):
+            try:
+                wrapped = torch.library.wrap_triton(value)
+            except RuntimeError:  # not a Triton kernel
+                continue
+            if wrapped is not value:
+                rebound[name] = wrapped
+    if not rebound:
+        return launcher
+    names = {**vars(module), **rebound}
+    traced = types.FunctionType(launcher.__code__, names, launcher.__name__, launcher.__defaults__,
+                                launcher.__closure__)
+    traced.__kwdefaults__ = launcher.__kwdefaults__
+    return traced
+
+
+def _typed(fn, inputs: tuple[str, ...]):
+    """``fn(*tensors, params)`` with the signature torch.library infers the op's schema from:
+    (Tensor <input>, ..., float[] params) -> Tensor[]."""
+    def typed(*args, **kwargs):
+        return fn(*signature.bind(*args, **kwargs).args)
+    P = inspect.Parameter
+    typed.__signature__ = signature = inspect.Signature(
+        [P(n, P.POSITIONAL_OR_KEYWORD, annotation=torch.Tensor) for n in inputs]
+        + [P("params", P.POSITIONAL_OR_KEYWORD, annotation=list[float])], return_annotation=list[torch.Tensor])
+    return typed
 
 
 def _pointwise_backward_impl(g: torch.Tensor, partials: list[torch.Tensor], inputs: list[torch.Tensor],
@@ -375,12 +437,35 @@ def classes_checkable(z: torch.Tensor) -> bool:
     return not (z.is_cuda and torch.cuda.is_current_stream_capturing())
 
 
-def _ce_impl(z: torch.Tensor, target: torch.Tensor, reduction: str, ignore_index: int) -> list[torch.Tensor]:
-    check = classes_checkable(z)
+def _checked_classes_impl(target: torch.Tensor, classes: int, ignore_index: int) -> torch.Tensor:
+    if classes_checkable(target) and target.numel():
+        bad = (target != ignore_index) & ((target < 0) | (target >= classes))
+        if bool(bad.any()):
+            v = int(target[bad][0])
+            raise IndexError(f"cross_entropy: class index {v} in target is outside [0, {classes}) (out of bounds; "
+                             f"not ignore_index={ignore_index})")
+    return target.clone()
+
+
+if not _exists("checked_classes"):  # the host check of the classes, an opaque op of its own: a traced
+    # (triton_op) cross-entropy keeps it as a node that runs before its kernels
+    _cc = torch.library.custom_op(f"{NS}::checked_classes", _checked_classes_impl, mutates_args=())
+    _cc.register_fake(lambda target, classes, ignore_index: torch.empty_like(target))
+    _cc.register_vmap(lambda info, in_dims, target, classes, ignore_index:
+                      (torch.ops.symnet_torch.checked_classes(_front(target, in_dims[0], info.batch_size), classes,
+                                                              ignore_index), 0))
+
+
+def _ce_body(module, traced: bool, z, target, reduction, ignore_index):
     with _launch("cross_entropy", z):
+        if traced:  # a triton_op: the check as its own op, the launches visible (traced_launches)
+            target = torch.ops.symnet_torch.checked_classes(target, z.shape[-1], ignore_index)
+            loss, dz = traced_launches(module, "softmax_cross_entropy_grad")(z, target, reduction, ignore_index,
+                                                                             check=False)
+            return [loss, dz]
         try:
-            loss, dz = _kernels("softmax_cross_entropy").softmax_cross_entropy_grad(z, target, reduction,
-                                                                                    ignore_index, check=check)
+            loss, dz = module.softmax_cross_entropy_grad(z, target, reduction, ignore_index,
+                                                         check=classes_checkable(z))
         except ValueError as e:
             if "class index" not in str(e):
                 raise
@@ -388,45 +473,149 @@ def _ce_impl(z: torch.Tensor, target: torch.Tensor, reduction: str, ignore_index
     return [loss, dz]
 
 
+def _ce_op(name: str, module_of, visible: bool):
+    """Registers ``symnet_torch::<name>``, softmax cross-entropy over (N, V) rows with integer
+    classes: a triton_op where ``visible``, else an opaque custom op with a fake kernel."""
+    def run(z: torch.Tensor, target: torch.Tensor, reduction: str, ignore_index: int) -> list[torch.Tensor]:
+        return _ce_body(module_of(), visible, z, target, reduction, ignore_index)
+
+    if visible:
+        op = torch.library.triton_op(f"{NS}::{name}", run, mutates_args=())
+    else:
+        op = torch.library.custom_op(f"{NS}::{name}", run, mutates_args=())
+        op.register_fake(lambda z, target, reduction, ignore_index:
+                         [z.new_empty(z.shape[:-1]) if reduction == "none" else z.new_empty(()), torch.empty_like(z)])
+
+    def setup(ctx, inputs, output):
+        ctx.reduction = inputs[2]
+        ctx.save_for_backward(output[1], inputs[0])
+        ctx.mark_non_differentiable(output[1])
+
+    def backward(ctx, grads):
+        dz, z = ctx.saved_tensors
+        return torch.ops.symnet_torch.cross_entropy_backward(grads[0], dz, z, ctx.reduction), None, None, None
+
+    op.register_autograd(backward, setup_context=setup)
+    op.register_vmap(_ce_vmap(getattr(torch.ops.symnet_torch, name)))
+    return op
+
+
 def _ce_backward_impl(g: torch.Tensor, dz: torch.Tensor, z: torch.Tensor, reduction: str) -> torch.Tensor:
     g = g.unsqueeze(-1) if reduction == "none" else g
     return (g * dz).to(dz.dtype)
 
 
-def _ce_vmap(info, in_dims, z, target, reduction, ignore_index):
-    b = info.batch_size
-    z, target = _front(z, in_dims[0], b), _front(target, in_dims[1], b)
-    rows = z.shape[1]
-    loss, dz = torch.ops.symnet_torch.cross_entropy(z.reshape(b * rows, z.shape[-1]), target.reshape(-1),
-                                                    "none", ignore_index)
-    loss = loss.reshape(b, rows)
-    dz = dz.reshape(z.shape)
-    if reduction == "none":
-        return [loss, dz], [0, 0]
-    if reduction == "sum":
-        return [loss.sum(1), dz], [0, 0]
-    counted = (target != ignore_index).sum(1)
-    return [loss.sum(1) / counted, dz / counted[:, None, None]], [0, 0]
+def _ce_vmap(op):
+    def rule(info, in_dims, z, target, reduction, ignore_index):
+        b = info.batch_size
+        z, target = _front(z, in_dims[0], b), _front(target, in_dims[1], b)
+        rows = z.shape[1]
+        loss, dz = op(z.reshape(b * rows, z.shape[-1]), target.reshape(-1), "none", ignore_index)
+        loss = loss.reshape(b, rows)
+        dz = dz.reshape(z.shape)
+        if reduction == "none":
+            return [loss, dz], [0, 0]
+        if reduction == "sum":
+            return [loss.sum(1), dz], [0, 0]
+        counted = (target != ignore_index).sum(1)
+        return [loss.sum(1) / counted, dz / counted[:, None, None]], [0, 0]
+    return rule
 
 
 if not _exists("cross_entropy"):
-    _ce = torch.library.custom_op(f"{NS}::cross_entropy", _ce_impl, mutates_args=())
-    _ce.register_fake(lambda z, target, reduction, ignore_index:
-                      [z.new_empty(z.shape[:-1]) if reduction == "none" else z.new_empty(()), torch.empty_like(z)])
-
-    def _ce_setup(ctx, inputs, output):
-        ctx.reduction = inputs[2]
-        ctx.save_for_backward(output[1], inputs[0])
-        ctx.mark_non_differentiable(output[1])
-
-    def _ce_backward(ctx, grads):
-        dz, z = ctx.saved_tensors
-        return torch.ops.symnet_torch.cross_entropy_backward(grads[0], dz, z, ctx.reduction), None, None, None
-
-    _ce.register_autograd(_ce_backward, setup_context=_ce_setup)
-    _ce.register_vmap(_ce_vmap)
+    _ce_op("cross_entropy", lambda: _kernels("softmax_cross_entropy"), inductor_visible())
 
     _ce_b = torch.library.custom_op(f"{NS}::cross_entropy_backward", _ce_backward_impl, mutates_args=())
     _ce_b.register_fake(lambda g, dz, z, reduction: torch.empty_like(dz))
     _ce_b.register_autograd(_refuse_second("cross_entropy"), setup_context=lambda ctx, inputs, output: None)
     _ce_b.register_vmap(_vmap_loop(torch.ops.symnet_torch.cross_entropy_backward))
+
+
+# ---------------------------------------------------------------------------------------
+# Cross-entropy with options (class weights, label smoothing, soft targets, softcap, z-loss):
+# the row registry's generated kernels (kernels/triton/cross_entropy.py), registered here at
+# import time so torch.compile traces only the op (its fake kernel), never the module load or
+# the host class check, which run in the op's real implementation.
+
+def _ce_options_body(module, traced: bool, z, target, weight, ignore_index, reduction, label_smoothing, softcap,
+                     z_loss_scale):
+    launch = (lambda f: traced_launches(module, f)) if traced else (lambda f: getattr(module, f))
+    with _launch("cross_entropy_options", z):
+        if target.dtype.is_floating_point:  # soft targets: a probability per class
+            loss, dz = launch("cross_entropy_soft_grad")(z, target, weight, reduction, label_smoothing, softcap,
+                                                         z_loss_scale)
+        else:
+            target = torch.ops.symnet_torch.checked_classes(target, z.shape[-1], ignore_index)
+            loss, dz = launch("cross_entropy_grad")(z, target, weight, ignore_index, reduction, label_smoothing,
+                                                    softcap, z_loss_scale, check=False)
+    return [loss, dz]
+
+
+def _ce_options_fake(z, target, weight, ignore_index, reduction, label_smoothing, softcap, z_loss_scale):
+    return [z.new_empty(z.shape[:-1]) if reduction == "none" else z.new_empty(()), torch.empty_like(z)]
+
+
+def _ce_options_vmap(op):
+    """The vmap rule of an op with cross_entropy_op's schema (z, target, weight, ignore_index,
+    reduction, label_smoothing, softcap, z_loss_scale) -> [loss, dz]: with reduction "none" and
+    one weight for all, the batch is more rows (one launch); otherwise one call per batch entry
+    (a mean's divisor is per entry)."""
+    loop = _vmap_loop(op)
+
+    def rule(info, in_dims, z, target, weight, *rest):
+        reduction = rest[1]
+        if reduction != "none" or in_dims[2] is not None:
+            return loop(info, in_dims, z, target, weight, *rest)
+        b = info.batch_size
+        z, target = _front(z, in_dims[0], b), _front(target, in_dims[1], b)
+        classes = z.shape[-1]
+        soft = target.is_floating_point()
+        loss, dz = op(z.reshape(-1, classes), target.reshape(-1, classes) if soft else target.reshape(-1),
+                      weight, *rest)
+        return [loss.reshape(z.shape[:-1]), dz.reshape(z.shape)], [0, 0]
+    return rule
+
+
+def _ce_options_op(name: str, module_of, visible: bool):
+    """Registers ``symnet_torch::<name>``, the options cross-entropy (the schema of the generated
+    ``symnet::cross_entropy``): a triton_op where ``visible``, else an opaque custom op."""
+    def run(z: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None, ignore_index: int, reduction: str,
+            label_smoothing: float, softcap: float | None, z_loss_scale: float) -> list[torch.Tensor]:
+        return _ce_options_body(module_of(), visible, z, target, weight, ignore_index, reduction, label_smoothing,
+                                softcap, z_loss_scale)
+
+    if visible:
+        op = torch.library.triton_op(f"{NS}::{name}", run, mutates_args=())
+    else:
+        op = torch.library.custom_op(f"{NS}::{name}", run, mutates_args=())
+        op.register_fake(_ce_options_fake)
+
+    def setup(ctx, inputs, output):
+        ctx.reduction = inputs[4]
+        ctx.save_for_backward(output[1], inputs[0])
+        ctx.mark_non_differentiable(output[1])
+
+    def backward(ctx, grads):
+        dz, z = ctx.saved_tensors
+        return (torch.ops.symnet_torch.cross_entropy_backward(grads[0], dz, z, ctx.reduction),
+                None, None, None, None, None, None, None)
+
+    op.register_autograd(backward, setup_context=setup)
+    op.register_vmap(_ce_options_vmap(getattr(torch.ops.symnet_torch, name)))
+    return op
+
+
+if not _exists("cross_entropy_options"):
+    _ce_options_op("cross_entropy_options", lambda: _kernels("cross_entropy"), inductor_visible())
+
+
+def register_generated_vmap() -> list[str]:
+    """vmap rules for the committed kernel modules' own ops that have none (``symnet::cross_entropy``,
+    whose schema is the options op's): loads that module (once) and registers its rule; returns the
+    ops given a rule."""
+    _kernels("cross_entropy")
+    name = "symnet::cross_entropy"
+    if not getattr(register_generated_vmap, "done", False):
+        torch.library.register_vmap(name, _ce_options_vmap(torch.ops.symnet.cross_entropy))
+        register_generated_vmap.done = True
+    return [name]

@@ -199,10 +199,10 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     Without options the generated ``softmax_cross_entropy`` kernel runs; with any, the generated
     ``cross_entropy`` kernel of the row registry (``symnet/rowwise_registry.py``). A class outside
     [0, C) that is not ``ignore_index`` raises ``IndexError``, as in torch (one host
-    synchronisation); only while a CUDA graph is captured is it left unchecked, and then gives a NaN
-    loss and NaN in that row's gradient. With options it does not trace under
-    ``torch.compile(fullgraph=True)`` yet (it loads its kernel module and checks on the host). No gradient flows to ``target`` or ``weight`` (a tensor of
-    them that requires grad raises ``ValueError``).
+    synchronisation, in the op's implementation, so ``torch.compile(fullgraph=True)`` traces either
+    path); only while a CUDA graph is captured is it left unchecked, and then gives a NaN loss and
+    NaN in that row's gradient. No gradient flows to ``target`` or ``weight`` (a tensor of them
+    that requires grad raises ``ValueError``).
     """
     if reduction not in ("mean", "sum", "none"):
         raise SymnetError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
@@ -238,13 +238,12 @@ def _cross_entropy_with_options(input, target, weight, ignore_index, reduction, 
     shape, classes = z.shape[:-1], z.shape[-1]
     z = z.reshape(-1, classes)
     t = t.reshape(-1, classes) if soft else t.reshape(-1)
-    if not soft and _ops.classes_checkable(z):
-        bad = (t != ignore_index) & ((t < 0) | (t >= classes))
-        if bool(bad.any()):
-            raise IndexError(f"cross_entropy: target {int(t[bad][0])} is out of bounds for {classes} classes")
-    with _ops._launch("cross_entropy", z):
-        out = _ops._kernels("cross_entropy").cross_entropy_op(z, t, weight, int(ignore_index), reduction,
-                                                               label_smoothing, softcap, z_loss_scale)
+    for what, tensor in (("target", t), ("weight", weight)):
+        if isinstance(tensor, torch.Tensor) and tensor.requires_grad:
+            raise ValueError(f"cross_entropy gives no gradient with respect to its {what}; pass it detached")
+    out = torch.ops.symnet_torch.cross_entropy_options(z, t, weight, int(ignore_index), reduction, label_smoothing,
+                                                       None if softcap is None else float(softcap),
+                                                       z_loss_scale)[0]
     if reduction == "none":
         out = out.reshape(shape)
         return out.squeeze(0) if one else out

@@ -456,7 +456,7 @@ def emit_mlp_kernel(step: MlpStep, helpers: set, rule=None) -> str:
 
 # ------------------------------------------------------------------ the Elman kernel
 
-def emit_elman_kernel(step: ElmanStep, helpers: set) -> str:
+def emit_elman_kernel(step: ElmanStep, helpers: set, rule=None) -> str:
     params = [_Param("Wi", ("ch", "H", "PH"), ("cd", "D", "PD")),
               _Param("Wh", ("ch", "H", "PH"), ("ch2", "H", "PH")),
               _Param("Wo", ("cc", "C", "PC"), ("ch2", "H", "PH"))]
@@ -464,6 +464,12 @@ def emit_elman_kernel(step: ElmanStep, helpers: set) -> str:
             "scratch_ptr", "counter_ptr", "N", "B", "STEPS", "N_DATA", "T", "DELAY", "D", "H", "C",
             "PD: tl.constexpr", "PH: tl.constexpr", "PC: tl.constexpr", "BLOCK_B: tl.constexpr",
             "SPLIT: tl.constexpr", "PRECISION: tl.constexpr"])
+    if rule is not None:  # as the MLP's: state pointers after the parameters' scratch, scalars before the pads
+        states, scalars = _rule_args(rule)
+        at = sig.index("hs_ptr")
+        sig[at:at] = [f"{p.name}_{n}_ptr" for p in params for n in states]
+        at = sig.index("PD: tl.constexpr")
+        sig[at:at] = scalars
     code = _Code()
     code.lines = ["@triton.jit", f"def _{step.name}_kernel({', '.join(sig)}):",
                   f'    """{step.formula}.',
@@ -521,7 +527,7 @@ def emit_elman_kernel(step: ElmanStep, helpers: set) -> str:
         code("tl.debug_barrier()  # the next chunk overwrites the hidden states")
 
     _training_loop(code, params, "sequences", ["count = nb * (T - DELAY)  # scored time steps: the mean is over these"],
-                   chunk)
+                   chunk, rule)
     return "\n".join(code.lines) + "\n"
 
 
@@ -799,12 +805,42 @@ def _mlp_opt_launcher(step: MlpStep, rule) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _elman_launcher(step: ElmanStep) -> str:
+def _elman_launcher(step: ElmanStep, rule=None) -> str:
+    """The launcher of the Elman step; with ``rule`` (momentum, Adam) its state tensors, the step
+    count before and the hyperparameters are arguments too, and its per-step scalars (Adam's bias
+    corrections) are printed from the rule's expressions and computed on the host in float64."""
+    from sympy.printing.pycode import pycode
+
+    from ...families.update_rules import t as t_sym
+
+    states = [n for n, _ in rule.state] if rule else []
+    hyper = [n for n, _ in rule.hyper if n != "lr"] if rule else []
+    extra = f"state, step0, {', '.join(hyper)}, " if rule else ""
+    names = {s: sp.Symbol(n) for n, s in rule.hyper} if rule else {}
+    names[t_sym] = sp.Symbol("k")
+    per_step = [f"[{pycode(e.xreplace(names))} for k in range(step0 + 1, step0 + steps + 1)]"
+                for _, _, e in (rule.per_step if rule else ())]
+    state_doc = (f"      state: for W^i, W^h, W^o in turn, its {', '.join(states) or 'no'} tensor(s) (float32, the\n"
+                 "        parameter's shape, contiguous; zero before the first step) — updated in place\n"
+                 "      step0: the steps taken before (Adam's bias corrections count from it)\n"
+                 f"      {', '.join(hyper)}: the update's hyperparameters ({rule.title})\n") if rule else ""
+    state_check = ("    if not isinstance(state, (list, tuple)) or len(state) != " + str(3 * len(states)) + ":\n"
+                   f"        raise ValueError(\"state must list {3 * len(states)} tensors: "
+                   f"{', '.join(states)} of W^i, W^h, W^o in turn\")\n"
+                   "    for i, (w, shape) in enumerate(((Wi, (H, D)), (Wh, (H, H)), (Wo, (C, H)))):\n"
+                   f"        for k in range({len(states)}):\n"
+                   f"            _param(f\"the state {{k}} of parameter {{i}}\", state[i * {len(states)} + k], shape, device)\n"
+                   ) if rule else ""
+    arrays = ("    arrays = [torch.tensor(values[:steps], dtype=torch.float32, device=device) for values in "
+              f"[{', '.join(per_step)}]]\n") if rule else ""
+    more = "*state, " if rule else ""
+    scalars = f"*[{', '.join(hyper)}], *arrays, " if rule else ""
+    what = f"{rule.name} steps ({rule.title})" if rule else "SGD steps"
     return f'''\
-def {step.name}(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, check=True, precision="ieee"):
+def {step.name}(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, {extra}check=True, precision="ieee"):
     """{step.formula}.
 
-    Runs SGD steps over the sequences order[0], order[1], … in mini-batches of ``batch`` — one step,
+    Runs {what} over the sequences order[0], order[1], … in mini-batches of ``batch`` — one step,
     or a whole epoch of them — in ONE kernel launch: per step the forward pass over all T time
     steps, BPTT back from T to 1, and the update, with W^i, W^h, W^o kept in registers throughout.
 
@@ -815,7 +851,7 @@ def {step.name}(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, check=True, precis
       order: int tensor of sequence indices; steps = ceil(len(order) / batch)
       lr: the learning rate, a float or a float32 tensor with one per step
       delay: k, the number of first time steps that are not scored (0 ≤ k < T)
-      check: check on the host that every index and class is in range (one synchronisation);
+{state_doc}      check: check on the host that every index and class is in range (one synchronisation);
 {CHECK_FALSE_DOC}
 {PRECISION_DOC}
 
@@ -837,7 +873,7 @@ def {step.name}(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, check=True, precis
     _param("Wi", Wi, (H, D), device)
     _param("Wh", Wh, (H, H), device)
     _param("Wo", Wo, (C, H), device)
-    if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay < T:
+{state_check}    if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay < T:
         raise ValueError(f"delay must be a whole number in [0, {{T}}), not {{delay!r}}")
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {{PRECISIONS}}, not {{precision!r}}")
@@ -851,9 +887,9 @@ def {step.name}(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, check=True, precis
     if not n:
         return losses
     hs = torch.empty(min(batch, n) * (T + 1) * PH, dtype=torch.float32, device=device)
-    _launch(_{step.name}_kernel, programs, padded,
-            x.contiguous(), r.contiguous(), order, lrs, losses, Wi, Wh, Wo, hs, scratch, counter,
-            n, batch, steps, N_data, T, delay, D, H, C, PD=PD, PH=PH, PC=PC, BLOCK_B=block, SPLIT=programs > 1,
+{arrays}    _launch(_{step.name}_kernel, programs, padded,
+            x.contiguous(), r.contiguous(), order, lrs, losses, Wi, Wh, Wo, {more}hs, scratch, counter,
+            n, batch, steps, N_data, T, delay, D, H, C, {scalars}PD=PD, PH=PH, PC=PC, BLOCK_B=block, SPLIT=programs > 1,
             PRECISION=precision)
     return losses
 '''
@@ -861,7 +897,7 @@ def {step.name}(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, check=True, precis
 
 def emit_triton_train_module(steps: list, source: str, regenerate: str, rule=None) -> str:
     """The Triton module of the training steps ``steps``; with an update ``rule`` (momentum, Adam:
-    :func:`symnet.codegen.families.update_rules.update_rule`) the MLP steps apply it instead of plain SGD."""
+    :func:`symnet.codegen.families.update_rules.update_rule`) the MLP and Elman steps apply it instead of plain SGD."""
     used: set = set()
     parts = []
     host: set = set()
@@ -872,10 +908,8 @@ def emit_triton_train_module(steps: list, source: str, regenerate: str, rule=Non
         elif isinstance(step, MlpStep):
             parts += [emit_mlp_kernel(step, used), _mlp_launcher(step)]
             host.add(MLP_HOST)
-        elif isinstance(step, ElmanStep) and rule is not None:
-            raise SymnetError(f"the fused Elman step has plain SGD only, not {rule.name}")
         elif isinstance(step, ElmanStep):
-            parts += [emit_elman_kernel(step, used), _elman_launcher(step)]
+            parts += [emit_elman_kernel(step, used, rule), _elman_launcher(step, rule)]
         else:
             raise SymnetError(f"not a training step: {step!r}")
     device = [TRITON_HELPERS[h] for h in TRITON_HELPERS if h in used]
