@@ -241,7 +241,7 @@ _MATH_NAMES = (  # a CSE temporary named by what it is (first match)
 # row sums s0, s1, …): a temporary named by its math never takes one of them.
 ROW_SKELETON_NAMES = frozenset("""
     BLOCK_V CAP F64 MEAN N ONE_READ ONE_READ_MAX R REDUCE SUM_BLOCK TILE V Vf a acc at back bad block
-    bounds check cls cols count count_ptr ctx divisor divisor_ptr done dtype dz dz_ptr dz_row dz_stride
+    bounds chain_j check cls cols count count_ptr ctx divisor divisor_ptr done dtype dz dz_ptr dz_row dz_stride
     e f64 first g g_next g_ptr g_row g_stride gj grads hi idx ignore_index ignored inplace inputs inv_sum_exp k keep
     l l_ptr l_row l_stride label_smoothing last lo logits loss loss_ptr lse_ptr m m_new n n_values name
     namespace near np off op opt opt_ptr os others out out_ptr output outside p p_ptr p_row p_stride r
