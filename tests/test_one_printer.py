@@ -299,3 +299,21 @@ def test_row_temporaries_never_take_a_name_of_the_row_skeletons():
         if rest:
             left[str(path.relative_to(ROOT))] = sorted(rest)
     assert not left, f"names of the row skeletons not in ROW_SKELETON_NAMES: {left}"
+
+
+def test_a_kept_sum_over_a_whole_number_is_one_true_division_on_both_backends():
+    """The affine-root rule's (x + 3)/6 (a Grouped sum, hardsigmoid): printed as the sum divided
+    by 6, one rounding as torch, not x·(1/6) + 1/2 (the NumPy _Lowering's two special cases,
+    now the printers' ordinary output)."""
+    from symnet.codegen.backends.numpy.printer import NumpyExpressionPrinter
+    from symnet.codegen.backends.triton.printer import TritonPrinter
+    from symnet.codegen.rewrite import Grouped
+    x = sp.Symbol("x", **R)
+    e = Grouped(x + 3) / 6
+    assert NumpyExpressionPrinter(set()).doprint(e) == "(x + 3)/6"
+    assert TritonPrinter({}, set()).doprint(e) == "(x + 3.0)/6.0"
+    a = np.float32(np.linspace(-3, 3, 10001, dtype=np.float32))
+    got = eval(NumpyExpressionPrinter(set()).doprint(e), {"x": a, "np": np})  # noqa: S307
+    assert got.dtype == np.float32
+    # within an ulp of the exact value (the sum rounds once, the division once)
+    np.testing.assert_allclose(got, (a.astype(np.float64) + 3) / 6, rtol=1.2e-7, atol=1e-45)
