@@ -68,7 +68,7 @@ def test_no_backend_module_outside_the_printers_lowers_expressions(path):
 @pytest.mark.parametrize("path", sorted((CODEGEN / "families").rglob("*.py")), ids=lambda p: p.name)
 def test_no_family_module_writes_ufunc_buffers(path):
     source = path.read_text(encoding="utf-8")
-    assert [f for f in lowering_in(source) if "_Lowering" not in f] == []
+    assert lowering_in(source) == []
 
 
 def test_every_printer_of_code_generation_is_its_backend_s_one_printer():
@@ -310,8 +310,8 @@ def test_a_kept_sum_over_a_whole_number_is_one_true_division_on_both_backends():
     from symnet.codegen.rewrite import Grouped
     x = sp.Symbol("x", **R)
     e = Grouped(x + 3) / 6
-    assert NumpyExpressionPrinter(set()).doprint(e) == "(x + 3)/6"
-    assert TritonPrinter({}, set()).doprint(e) == "(x + 3.0)/6.0"
+    assert NumpyExpressionPrinter(set()).doprint(e) == "(3 + x)/6"
+    assert TritonPrinter({}, set()).doprint(e) == "(3.0 + x)/6.0"
     a = np.float32(np.linspace(-3, 3, 10001, dtype=np.float32))
     got = eval(NumpyExpressionPrinter(set()).doprint(e), {"x": a, "np": np})  # noqa: S307
     assert got.dtype == np.float32

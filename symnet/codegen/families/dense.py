@@ -110,7 +110,9 @@ class _LayerPrinter(NumpyExpressionPrinter):
         return repr(float(e))
 
 
-class _Lowering:
+class _EinsumOperands:
+    """Indexed entries and sums of a dense layer as einsum operands (axes: batch?, free indices);
+    every scalar expression between them is printed by the NumPy printer."""
     def __init__(self, kernel: LayerKernel, helpers: set):
         self.args = {a.base: a for a in kernel.args}
         for base, step in kernel.steps:  # an intermediate reads like a per-example argument
@@ -218,7 +220,7 @@ def _as_matmul(a, b, out):
 
 def emit_layer_function(kernel: LayerKernel, helpers: set) -> str:
     helpers.add("_batch")
-    low = _Lowering(kernel, helpers)
+    low = _EinsumOperands(kernel, helpers)
     names = [a.name for a in kernel.args]
     doc = [f'    """{kernel.formula}', "", "    Arguments (float32 or float64; B examples in a batch):"]
     doc += [f"      {a.meaning}" for a in kernel.args]
@@ -254,7 +256,7 @@ def emit_layer_function(kernel: LayerKernel, helpers: set) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _top(low: _Lowering, expr: sp.Expr, axes: tuple) -> str:
+def _top(low: _EinsumOperands, expr: sp.Expr, axes: tuple) -> str:
     """An output: a sum of terms, each contracted or elementwise onto ``axes``."""
     parts = []
     for term in sp.Add.make_args(expr):
