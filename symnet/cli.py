@@ -20,6 +20,7 @@ import argparse
 import codecs
 import re
 import sys
+import warnings
 from pathlib import Path
 
 from . import __version__
@@ -38,7 +39,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return args.run(args)
+        formatwarning, warnings.formatwarning = warnings.formatwarning, _one_line_warning({})
+        try:
+            return args.run(args)
+        finally:
+            warnings.formatwarning = formatwarning
     except SymnetError as exc:
         print(f"symnet: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -48,6 +53,19 @@ def main(argv: list[str] | None = None) -> int:
         print("symnet: error: the input needs more memory or recursion than is available",
               file=sys.stderr)
         return EXIT_USAGE
+
+
+def _one_line_warning(seen: dict):
+    """A ``warnings.formatwarning`` for the command line: each distinct message once, as one
+    ``symnet: warning: ...`` line (not Python's file:line and source-line format). Only the
+    format is replaced, so ``pytest.warns`` and ``-W error`` still see every warning."""
+    def format_(message, category, filename, lineno, line=None):
+        text = str(message)
+        if text in seen:
+            return ""
+        seen[text] = True
+        return f"symnet: warning: {text}\n"
+    return format_
 
 
 def _escape_what_stdout_cannot_encode() -> None:
