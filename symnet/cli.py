@@ -342,7 +342,12 @@ def _verify(args) -> int:
 
 
 def _verify_formula(args) -> int:
+    from . import curriculum
     from .verify import verify
+
+    if args.formula.strip() in curriculum.names():  # would be measured as a variable (f = backprop)
+        raise SymnetError(f"'{args.formula.strip()}' is a named derivation, not a formula: symnet verify "
+                          "takes a formula such as 'softsign(x)'; without one it checks every committed kernel")
 
     def listed(text, what):
         items = [t for t in re.split(r"[,\s]+", text) if t]

@@ -33,6 +33,22 @@ def test_cli_cache_warning_is_one_line_once(tmp_path):
     assert lines[0].startswith("symnet: warning: ") and "not a folder" in lines[0]
 
 
+@pytest.mark.parametrize("name", ["backprop", "comp-graph", "linear-miles"])
+def test_verify_refuses_a_named_derivation(name):
+    # `symnet verify backprop` measured the formula f = backprop (a variable; "df_dbackprop 0 ULP,
+    # pass"), `symnet verify comp-graph` the difference comp − graph; now one line, status 2
+    r = _symnet("verify", name, "--points", "3")
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.strip().splitlines() == [
+        f"symnet: error: '{name}' is a named derivation, not a formula: symnet verify takes a formula such as "
+        "'softsign(x)'; without one it checks every committed kernel"]
+
+
+def test_verify_still_takes_a_plain_variable():
+    r = _symnet("verify", "x", "--points", "3")
+    assert r.returncode == 0 and "df_dx" in r.stdout
+
+
 torch = pytest.importorskip("torch")
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")  # before triton is imported
