@@ -49,6 +49,18 @@ def test_verify_still_takes_a_plain_variable():
     assert r.returncode == 0 and "df_dx" in r.stdout
 
 
+def test_compile_of_a_formula_string_says_to_derive_it():
+    # symnet.compile("gelu(x)") answered only "unknown row-wise function 'gelu(x)'; known: softmax, ..."
+    import symnet
+    from symnet.errors import SymnetError
+
+    with pytest.raises(SymnetError, match=r"symnet.compile takes a Derivation \(symnet.derive\('gelu\(x\)'\)"):
+        symnet.compile("gelu(x)")
+    with pytest.raises(SymnetError, match=r"^unknown row-wise function 'xxxx.*\.\.\.'"):  # a long string cut
+        symnet.compile("x" * 500)
+    assert symnet.compile("logsumexp").logsumexp is not None  # a row-wise name still compiles
+
+
 torch = pytest.importorskip("torch")
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")  # before triton is imported
