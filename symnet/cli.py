@@ -138,13 +138,13 @@ def _parser() -> argparse.ArgumentParser:
                        "torch.autograd (if installed).")
     v.add_argument("formula", nargs="?", metavar="FORMULA", help="a formula such as 'log(exp(a) + exp(b))'")
     v.add_argument("--wrt", help="with FORMULA: the variables of the gradients (default: all)")
-    v.add_argument("--dtype", default="float32,float64", help="with FORMULA: dtypes (default float32,float64)")
+    v.add_argument("--dtype", default=None, help="with FORMULA: dtypes (default float32,float64)")
     v.add_argument("--backend", default=None,
                    help="numpy (default) or triton; with FORMULA a list, e.g. numpy,triton. triton: on a GPU, or "
                    "under TRITON_INTERPRET=1 (set for you where no GPU is visible)")
     v.add_argument("--max-ulp", type=float, metavar="N",
                    help="with FORMULA: the bound in ULPs (default 4 for float64, 8 for float32)")
-    v.add_argument("--points", type=int, default=60, metavar="N", help="with FORMULA: random points besides the "
+    v.add_argument("--points", type=int, default=None, metavar="N", help="with FORMULA: random points besides the "
                    "extremes (default 60)")
     v.add_argument("--kernels", default="kernels", help="folder of the committed kernels (default: kernels)")
     v.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
@@ -324,6 +324,11 @@ def _verify(args) -> int:
 
     if args.formula is not None:
         return _verify_formula(args)
+    given = [option for option, value in (("--wrt", args.wrt), ("--dtype", args.dtype), ("--max-ulp", args.max_ulp),
+                                          ("--points", args.points), ("--timeout", args.timeout)) if value is not None]
+    if given:  # they would be ignored silently: the committed kernels are checked at fixed settings
+        raise SymnetError(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} only with a FORMULA (symnet verify 'softsign(x)' "
+                          f"{given[0]} ...); without one every committed kernel is checked as it is")
     if args.backend is None:
         args.backend = "numpy"
     if args.backend not in ("numpy", "triton"):
@@ -357,6 +362,10 @@ def _verify_formula(args) -> int:
 
     if args.max_ulp is not None and not args.max_ulp >= 0:
         raise SymnetError("--max-ulp must be a number of ULPs ≥ 0")
+    if args.dtype is None:
+        args.dtype = "float32,float64"
+    if args.points is None:
+        args.points = 60
     if not 0 <= args.points <= 100000:
         raise SymnetError("--points must be between 0 and 100000")
     from .verify.budget import DEFAULT_TIMEOUT

@@ -44,6 +44,16 @@ def test_verify_refuses_a_named_derivation(name):
         "'softsign(x)'; without one it checks every committed kernel"]
 
 
+@pytest.mark.parametrize("options, named", [(["--points", "5"], "--points applies"),
+                                            (["--timeout", "5", "--dtype", "float32"], "--dtype, --timeout apply")])
+def test_verify_without_formula_refuses_the_formula_options(options, named):
+    # `symnet verify --points 5` (or --timeout, --dtype, --wrt, --max-ulp) ignored the option and ran
+    # the whole committed-kernel check; now one line naming it, before any work
+    r = _symnet("verify", *options)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith(f"symnet: error: {named} only with a FORMULA") and len(r.stderr.splitlines()) == 1
+
+
 def test_verify_still_takes_a_plain_variable():
     r = _symnet("verify", "x", "--points", "3")
     assert r.returncode == 0 and "df_dx" in r.stdout
