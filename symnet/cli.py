@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        formatwarning, warnings.formatwarning = warnings.formatwarning, _one_line_warning({})
+        formatwarning = warnings.formatwarning
+        warnings.formatwarning = _one_line_warning({}, formatwarning)
         try:
             return args.run(args)
         finally:
@@ -55,12 +56,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
 
 
-def _one_line_warning(seen: dict):
-    """A ``warnings.formatwarning`` for the command line: each distinct message once, as one
-    ``symnet: warning: ...`` line (not Python's file:line and source-line format). Only the
-    format is replaced, so ``pytest.warns`` and ``-W error`` still see every warning."""
+def _one_line_warning(seen: dict, other):
+    """A ``warnings.formatwarning`` for the command line: each distinct warning of symnet's own
+    (every one starts "symnet ...") once, as one ``symnet: warning: ...`` line, not Python's
+    file:line and source-line format; any other library's through ``other``. Only the format
+    is replaced, so ``pytest.warns`` and ``-W error`` still see every warning."""
     def format_(message, category, filename, lineno, line=None):
         text = str(message)
+        if not text.startswith("symnet "):
+            return other(message, category, filename, lineno, line)
         if text in seen:
             return ""
         seen[text] = True
