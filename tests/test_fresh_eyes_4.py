@@ -123,3 +123,15 @@ def test_fused_step_says_how_to_take_another_activation_module(interpret):
     assert abs(float(loss) - expected.item()) < 1e-5
     for mine, theirs in zip(model.parameters(), ref.parameters()):
         torch.testing.assert_close(mine.double(), theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_fused_step_names_a_linear_layer_without_bias(interpret):
+    # nn.Linear(bias=False) in the model was reported as "cannot take Linear here: it takes nn.Linear
+    # layers with biases ..." (a Linear refused as if it were not one); now it says the bias is missing
+    from symnet.errors import FusedStepError
+    from symnet.torch.optim import FusedStep
+
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8, bias=False), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    with pytest.raises(FusedStepError, match=r"^the fused step cannot take nn.Linear\(4, 8, bias=False\): every "
+                                             r"layer needs its bias"):
+        FusedStep(model, lr=0.1)

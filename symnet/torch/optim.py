@@ -200,6 +200,9 @@ def _activations_of(model) -> tuple:
             found.append("linear")
         elif type(module) in names and found and found[-1] == "linear":
             found[-1] = names[type(module)]
+        elif isinstance(module, torch.nn.Linear):
+            raise FusedStepError(f"the fused step cannot take nn.Linear({module.in_features}, {module.out_features}, "
+                                 "bias=False): every layer needs its bias (zero it to do without)")
         else:
             raise FusedStepError(f"the fused step cannot take {type(module).__name__} here: it reads nn.Linear layers "
                                  "with biases, each followed by nn.Sigmoid, nn.Tanh, nn.ReLU or nothing; for another "
