@@ -331,8 +331,9 @@ def _verify(args) -> int:
     given = [option for option, value in (("--wrt", args.wrt), ("--dtype", args.dtype), ("--max-ulp", args.max_ulp),
                                           ("--points", args.points), ("--timeout", args.timeout)) if value is not None]
     if given:  # they would be ignored silently: the committed kernels are checked at fixed settings
-        raise SymnetError(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} only with a FORMULA (symnet verify 'softsign(x)' "
-                          f"{given[0]} ...); without one every committed kernel is checked as it is")
+        verb = "applies" if len(given) == 1 else "apply"
+        raise SymnetError(f"{', '.join(given)} {verb} only with a FORMULA (symnet verify 'softsign(x)' {given[0]} ...); "
+                          "without one every committed kernel is checked as it is")
     if args.backend is None:
         args.backend = "numpy"
     if args.backend not in ("numpy", "triton"):
