@@ -128,6 +128,16 @@ def compile(derivation, backend: str = "numpy", *, progress: bool | None = None,
     from .progress import check_setting, progress as _progress
 
     check_setting(progress)
+    if isinstance(derivation, str):  # a row-wise function by name; a formula was read as one too
+        from .rowwise_registry import ROW_REGISTRY
+
+        if derivation not in ROW_REGISTRY:
+            from .errors import SymnetError
+
+            text = derivation if len(derivation) <= 60 else derivation[:57] + "..."
+            raise SymnetError(f"unknown row-wise function {text!r}: symnet.compile takes a Derivation "
+                              f"(symnet.derive({text!r}) for a formula) or the name of a row-wise function "
+                              f"({', '.join(ROW_REGISTRY)})")
     from .codegen import compile as _compile
 
     with _progress(f"generating {backend} code" if isinstance(backend, str) else "generating code", progress):

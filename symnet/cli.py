@@ -20,6 +20,7 @@ import argparse
 import codecs
 import re
 import sys
+import warnings
 from pathlib import Path
 
 from . import __version__
@@ -38,7 +39,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return args.run(args)
+        formatwarning = warnings.formatwarning
+        warnings.formatwarning = _one_line_warning({}, formatwarning)
+        try:
+            return args.run(args)
+        finally:
+            warnings.formatwarning = formatwarning
     except SymnetError as exc:
         print(f"symnet: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -48,6 +54,22 @@ def main(argv: list[str] | None = None) -> int:
         print("symnet: error: the input needs more memory or recursion than is available",
               file=sys.stderr)
         return EXIT_USAGE
+
+
+def _one_line_warning(seen: dict, other):
+    """A ``warnings.formatwarning`` for the command line: each distinct warning of symnet's own
+    (every one starts "symnet ...") once, as one ``symnet: warning: ...`` line, not Python's
+    file:line and source-line format; any other library's through ``other``. Only the format
+    is replaced, so ``pytest.warns`` and ``-W error`` still see every warning."""
+    def format_(message, category, filename, lineno, line=None):
+        text = str(message)
+        if not text.startswith("symnet "):
+            return other(message, category, filename, lineno, line)
+        if text in seen:
+            return ""
+        seen[text] = True
+        return f"symnet: warning: {text}\n"
+    return format_
 
 
 def _escape_what_stdout_cannot_encode() -> None:
@@ -120,13 +142,13 @@ def _parser() -> argparse.ArgumentParser:
                        "torch.autograd (if installed).")
     v.add_argument("formula", nargs="?", metavar="FORMULA", help="a formula such as 'log(exp(a) + exp(b))'")
     v.add_argument("--wrt", help="with FORMULA: the variables of the gradients (default: all)")
-    v.add_argument("--dtype", default="float32,float64", help="with FORMULA: dtypes (default float32,float64)")
+    v.add_argument("--dtype", default=None, help="with FORMULA: dtypes (default float32,float64)")
     v.add_argument("--backend", default=None,
                    help="numpy (default) or triton; with FORMULA a list, e.g. numpy,triton. triton: on a GPU, or "
                    "under TRITON_INTERPRET=1 (set for you where no GPU is visible)")
     v.add_argument("--max-ulp", type=float, metavar="N",
                    help="with FORMULA: the bound in ULPs (default 4 for float64, 8 for float32)")
-    v.add_argument("--points", type=int, default=60, metavar="N", help="with FORMULA: random points besides the "
+    v.add_argument("--points", type=int, default=None, metavar="N", help="with FORMULA: random points besides the "
                    "extremes (default 60)")
     v.add_argument("--kernels", default="kernels", help="folder of the committed kernels (default: kernels)")
     v.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
@@ -306,6 +328,12 @@ def _verify(args) -> int:
 
     if args.formula is not None:
         return _verify_formula(args)
+    given = [option for option, value in (("--wrt", args.wrt), ("--dtype", args.dtype), ("--max-ulp", args.max_ulp),
+                                          ("--points", args.points), ("--timeout", args.timeout)) if value is not None]
+    if given:  # they would be ignored silently: the committed kernels are checked at fixed settings
+        verb = "applies" if len(given) == 1 else "apply"
+        raise SymnetError(f"{', '.join(given)} {verb} only with a FORMULA (symnet verify 'softsign(x)' {given[0]} ...); "
+                          "without one every committed kernel is checked as it is")
     if args.backend is None:
         args.backend = "numpy"
     if args.backend not in ("numpy", "triton"):
@@ -324,7 +352,12 @@ def _verify(args) -> int:
 
 
 def _verify_formula(args) -> int:
+    from . import curriculum
     from .verify import verify
+
+    if args.formula.strip() in curriculum.names():  # would be measured as a variable (f = backprop)
+        raise SymnetError(f"'{args.formula.strip()}' is a named derivation, not a formula: symnet verify "
+                          "takes a formula such as 'softsign(x)'; without one it checks every committed kernel")
 
     def listed(text, what):
         items = [t for t in re.split(r"[,\s]+", text) if t]
@@ -334,6 +367,10 @@ def _verify_formula(args) -> int:
 
     if args.max_ulp is not None and not args.max_ulp >= 0:
         raise SymnetError("--max-ulp must be a number of ULPs ≥ 0")
+    if args.dtype is None:
+        args.dtype = "float32,float64"
+    if args.points is None:
+        args.points = 60
     if not 0 <= args.points <= 100000:
         raise SymnetError("--points must be between 0 and 100000")
     from .verify.budget import DEFAULT_TIMEOUT

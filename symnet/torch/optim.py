@@ -32,11 +32,13 @@ class FusedStep:
             (an ``nn.Sequential`` of ``nn.Linear`` and activation modules), or that list of tensors:
             ``Wn`` of shape ``(out, in)`` as ``nn.Linear.weight``, ``bn`` of shape ``(out,)``; float32,
             contiguous, on one device, leaf tensors, no two sharing memory.
-        activations: one per layer, "sigmoid", "tanh", "relu" or "linear"; read from the model when
-            it is an ``nn.Sequential`` of ``nn.Linear`` layers, each followed by ``nn.Sigmoid``,
-            ``nn.Tanh``, ``nn.ReLU`` or nothing.
-        loss: "ce" (softmax cross-entropy on the last layer, ``target`` the classes) or "mse"
-            (squared error summed over the outputs, averaged over the batch).
+        activations: one per layer: "linear" or any activation of the function registry
+            ("sigmoid", "tanh", "relu", "gelu", "silu", … as :func:`symnet.compile_step`); read
+            from the model when it is an ``nn.Sequential`` of ``nn.Linear`` layers, each followed
+            by ``nn.Sigmoid``, ``nn.Tanh``, ``nn.ReLU`` or nothing (pass it for any other).
+        loss: "ce" (softmax cross-entropy on the last layer, ``target`` the classes) or an
+            elementwise loss of the registry of (prediction, target) such as "mse" (summed over
+            the outputs, averaged over the batch), as :func:`symnet.compile_step`.
         optimizer: "sgd", "momentum" (``torch.optim.SGD(momentum=...)``) or "adam".
         lr, momentum, betas, eps, weight_decay: as ``torch.optim``'s (L2 weight decay added to the
             gradient, as SGD and Adam, not AdamW, do).
@@ -131,6 +133,9 @@ class FusedStep:
                 raise FusedStepError(f"{name} must be a torch.Tensor, not {type(value).__name__}")
             if value.device != device:
                 raise FusedStepError(f"{name} is on {value.device} but the parameters are on {device}")
+        inputs = self.params[0].shape[1]  # W1 is (out, in): name x, not W1, when x has other features
+        if x.dim() != 2 or x.shape[1] != inputs:
+            raise ValueError(f"x has shape {tuple(x.shape)}; the first layer takes (examples, {inputs})")
         args = (x, target, *self.params, order, self._lr, batch)
         losses = self._function(*args, state=self.state, step0=self.steps_taken, check=True,
                                 precision=self.precision, **self.hyper)
@@ -195,9 +200,13 @@ def _activations_of(model) -> tuple:
             found.append("linear")
         elif type(module) in names and found and found[-1] == "linear":
             found[-1] = names[type(module)]
+        elif isinstance(module, torch.nn.Linear):
+            raise FusedStepError(f"the fused step cannot take nn.Linear({module.in_features}, {module.out_features}, "
+                                 "bias=False): every layer needs its bias (zero it to do without)")
         else:
-            raise FusedStepError(f"the fused step cannot take {type(module).__name__} here: it takes nn.Linear layers "
-                                 "with biases, each followed by nn.Sigmoid, nn.Tanh, nn.ReLU or nothing")
+            raise FusedStepError(f"the fused step cannot take {type(module).__name__} here: it reads nn.Linear layers "
+                                 "with biases, each followed by nn.Sigmoid, nn.Tanh, nn.ReLU or nothing; for another "
+                                 "activation (nn.GELU, nn.SiLU, ...) pass activations=(...), a registry name a layer")
     return tuple(found)
 
 
