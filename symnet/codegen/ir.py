@@ -201,10 +201,28 @@ def describe(d: Derivation, *, name: str | None = None, roles: dict | None = Non
     stable = [without_ite(e) for e in stable]
     assignments, results = sp.cse(stable, symbols=temps, order="none")
     assignments = [(t, without_ite(e)) for t, e in assignments]
+    assignments, results = _inline_reciprocals(assignments, results)
     formula = "; ".join(f"{text(out)} = {text(e)}" for out, e in forward.items())
     name = public_name(name, "kernel") if name else _default_name(d.name)
     return Kernel(name, formula,
                   inputs, tuple(outs), tuple(assignments), tuple(results), tuple(fired))
+
+
+def _inline_reciprocals(assignments, results):
+    """CSE's temporaries that are the reciprocal of an input (``inv_y = 1/y``) put back where they
+    are used, so that ``x/y`` is one division: ``x·(1/y)`` is inf where y is subnormal (1/y
+    overflows in float32 below 2.9e−39) although x/y is finite, and rounds twice."""
+    inline = {}
+    kept = []
+    for t, e in assignments:
+        e = e.xreplace(inline) if inline else e
+        if isinstance(e, sp.Pow) and e.exp == -1 and e.base.is_Symbol:
+            inline[t] = e
+        else:
+            kept.append((t, e))
+    if not inline:
+        return assignments, results
+    return kept, [r.xreplace(inline) for r in results]
 
 
 # A rule's reason quotes the σ case it was written for; a formula without σ gets the
