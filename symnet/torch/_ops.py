@@ -9,7 +9,9 @@ Each op is a pair of opaque custom ops: the forward, and its backward (``<op>_ba
 so ``torch.compile`` and ``torch.export`` trace both through their fake kernels and never
 launch Triton on a FakeTensor. The backward ops have an autograd formula that raises
 :class:`DoubleBackwardError` (one line naming the op): a second derivative is refused, never
-silently wrong. Each op has a vmap rule.
+silently wrong. Each op has a vmap rule, and so has each op of the committed kernel modules
+(``symnet::*``): importing this module loads those modules and registers their rules
+(:func:`register_generated_vmap`).
 
 Devices: a launch runs under ``torch.cuda.device(x.device)`` for CUDA tensors. CPU tensors run
 the Triton kernels in Triton's interpreter when ``TRITON_INTERPRET=1``; otherwise the op raises
