@@ -9,7 +9,9 @@ Each op is a pair of opaque custom ops: the forward, and its backward (``<op>_ba
 so ``torch.compile`` and ``torch.export`` trace both through their fake kernels and never
 launch Triton on a FakeTensor. The backward ops have an autograd formula that raises
 :class:`DoubleBackwardError` (one line naming the op): a second derivative is refused, never
-silently wrong. Each op has a vmap rule.
+silently wrong. Each op has a vmap rule, and so has each op of the committed kernel modules
+(``symnet::*``): importing this module loads those modules and registers their rules
+(:func:`register_generated_vmap`).
 
 Devices: a launch runs under ``torch.cuda.device(x.device)`` for CUDA tensors. CPU tensors run
 the Triton kernels in Triton's interpreter when ``TRITON_INTERPRET=1``; otherwise the op raises
@@ -609,13 +611,125 @@ if not _exists("cross_entropy_options"):
     _ce_options_op("cross_entropy_options", lambda: _kernels("cross_entropy"), inductor_visible())
 
 
+# ---------------------------------------------------------------------------------------
+# vmap rules for the committed kernel modules' own ops (``symnet::*``, defined when a module
+# under kernels/triton/ loads). Each op of those modules is named in _GENERATED_VMAP with its
+# kind of rule; an op missing from it has no rule (tests/test_vmap_generated.py fails on it).
+
+def _dims(d, n):
+    return list(d) if isinstance(d, (list, tuple)) else [d] * n
+
+
+def _elementwise_vmap(op):
+    """Entry by entry (tensors of one shape, any shape): every tensor, and every tensor of a
+    list argument, with its batch dimension moved to the front, unbatched ones expanded to
+    the batch size (the kernels take one shape and copy an expanded view once); one call."""
+    def rule(info, in_dims, *args):
+        b = info.batch_size
+        args = [[_front(t, td, b) for t, td in zip(a, _dims(d, len(a)))] if isinstance(a, (list, tuple))
+                else _front(a, d, b) for a, d in zip(args, in_dims)]
+        out = op(*args)
+        return (list(out), [0] * len(out)) if isinstance(out, (list, tuple)) else (out, 0)
+    return rule
+
+
+def _rows_fold_vmap(op, rows: tuple[int, ...], shared: tuple[int, ...]):
+    """A row op ((B, ·) arguments ``rows``, weights ``shared``) whose rows are independent:
+    with every weight unbatched, the vmapped dimension is folded into the rows (one launch,
+    (V, B, ·) -> (V·B, ·)); a batched weight is one call per batch entry."""
+    loop = _vmap_loop(op)
+
+    def rule(info, in_dims, *args):
+        if any(in_dims[i] is not None for i in shared):
+            return loop(info, in_dims, *args)
+        b = info.batch_size
+        args = list(args)
+        for i in rows:
+            x = _front(args[i], in_dims[i], b)
+            n = x.shape[1]  # rows per batch entry
+            args[i] = x.reshape(b * n, *x.shape[2:])
+        out = op(*args)
+        return out.reshape(b, n, *out.shape[1:]), 0
+    return rule
+
+
+def _row_loss_vmap(op, reduction_at: int, weight_at: int | None):
+    """A row loss op (z, target, ...) -> [loss, dz] with its reduction the argument at
+    ``reduction_at``: with reduction 'none' and the class weight (argument ``weight_at``)
+    unbatched, the vmapped dimension is more rows (one launch); a 'mean' or 'sum' is not folded
+    across the vmapped dimension (each batch entry has its own sum and divisor): one call per
+    batch entry, as is a batched weight."""
+    loop = _vmap_loop(op)
+
+    def rule(info, in_dims, z, target, *rest):
+        args = (z, target, *rest)
+        if args[reduction_at] != "none" or (weight_at is not None and in_dims[weight_at] is not None):
+            return loop(info, in_dims, *args)
+        b = info.batch_size
+        z, target = _front(z, in_dims[0], b), _front(target, in_dims[1], b)
+        classes = z.shape[-1]
+        soft = target.is_floating_point()
+        loss, dz = op(z.reshape(-1, classes), target.reshape(-1, classes) if soft else target.reshape(-1), *rest)
+        return [loss.reshape(z.shape[:-1]), dz.reshape(z.shape)], [0, 0]
+    return rule
+
+
+def _loop_vmap(op):
+    """One call per batch entry: the backward of a layer sums its weight gradients over the
+    rows, so folding the vmapped dimension into the rows would sum across it."""
+    return _vmap_loop(op)
+
+
+_GENERATED_VMAP = {
+    # elementwise activations and losses: [f, ∂f/∂inputs] entry by entry; their backward g·∂f
+    **{name: _elementwise_vmap for name in ("sigmoid", "log_sigmoid", "softplus", "mse", "sigmoid_mse",
+                                            "bce_logits")},
+    **{name + "_backward": _elementwise_vmap for name in ("sigmoid", "log_sigmoid", "softplus", "mse",
+                                                          "sigmoid_mse", "bce_logits")},
+    # layers: rows folded when the weights are unbatched; their backward loops (see _loop_vmap)
+    "linear": lambda op: _rows_fold_vmap(op, rows=(0,), shared=(1, 2)),
+    "dense_sigmoid": lambda op: _rows_fold_vmap(op, rows=(0,), shared=(1, 2)),
+    "rnn_step": lambda op: _rows_fold_vmap(op, rows=(0, 1), shared=(2, 3)),
+    "linear_backward": _loop_vmap,
+    "dense_sigmoid_backward": _loop_vmap,
+    "rnn_step_backward": _loop_vmap,
+    # row losses (z, target, ...): (z, r, reduction, ignore_index), (z, target, weight,
+    # ignore_index, reduction), and cross_entropy with options (the schema of cross_entropy_options)
+    "softmax_cross_entropy": lambda op: _row_loss_vmap(op, reduction_at=2, weight_at=None),
+    "nll_loss": lambda op: _row_loss_vmap(op, reduction_at=4, weight_at=2),
+    "cross_entropy": _ce_options_vmap,
+}
+
+_GENERATED_DONE: set[str] = set()
+
+
+def generated_vmap_ops() -> dict[str, object]:
+    """The rule builder of each ``symnet::`` op that has one (the op's name without namespace)."""
+    return dict(_GENERATED_VMAP)
+
+
 def register_generated_vmap() -> list[str]:
-    """vmap rules for the committed kernel modules' own ops that have none (``symnet::cross_entropy``,
-    whose schema is the options op's): loads that module (once) and registers its rule; returns the
-    ops given a rule."""
-    _kernels("cross_entropy")
-    name = "symnet::cross_entropy"
-    if not getattr(register_generated_vmap, "done", False):
-        torch.library.register_vmap(name, _ce_options_vmap(torch.ops.symnet.cross_entropy))
-        register_generated_vmap.done = True
-    return [name]
+    """vmap rules for the committed kernel modules' own ops (``symnet::*``): loads every committed
+    Triton kernel module (once; this defines their ops) and registers the rule of each op named in
+    ``_GENERATED_VMAP`` that is defined; returns the ``symnet::`` ops with a rule. Called when this
+    module is imported. An op of those modules not named there is left without a rule.
+
+    Raises:
+        SymnetError: no committed Triton kernels found (``symnet.kernels.kernel_folder``).
+    """
+    from ..kernels import _committed
+
+    for module in _committed("triton"):
+        _kernels(module)
+    done = []
+    for name, rule_of in _GENERATED_VMAP.items():
+        if not hasattr(torch.ops.symnet, name):
+            continue
+        if name not in _GENERATED_DONE:
+            torch.library.register_vmap(f"symnet::{name}", rule_of(getattr(torch.ops.symnet, name)))
+            _GENERATED_DONE.add(name)
+        done.append(f"symnet::{name}")
+    return done
+
+
+register_generated_vmap()
