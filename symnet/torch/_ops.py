@@ -430,6 +430,17 @@ if not _exists("softmax"):
 # ---------------------------------------------------------------------------------------
 # Softmax cross-entropy over (N, V) rows with integer classes (kernels/triton/softmax_cross_entropy.py).
 
+def ignore_index_arg(value, op: str) -> int:
+    """``ignore_index`` as a Python int, as torch takes it: an int (or numpy integer), not a float
+    (1.5 would silently ignore class 1), a bool or a tensor, within int64."""
+    if isinstance(value, (bool, torch.Tensor)) or not hasattr(type(value), "__index__"):
+        raise TypeError(f"{op}: ignore_index must be an int, not {value!r}")
+    value = value.__index__()
+    if not -2**63 <= value < 2**63:
+        raise ValueError(f"{op}: ignore_index {value} is outside the int64 range of class indices")
+    return value
+
+
 def classes_checkable(z: torch.Tensor) -> bool:
     """Classes are checked on the host (one synchronisation, as torch raises for a class out of
     range) except while a CUDA graph is captured, where the kernel's NaN loss and NaN gradient row
@@ -518,7 +529,11 @@ def _ce_vmap(op):
         if reduction == "sum":
             return [loss.sum(1), dz], [0, 0]
         counted = (target != ignore_index).sum(1)
-        return [loss.sum(1) / counted, dz / counted[:, None, None]], [0, 0]
+        # an entry whose rows are all ignored: loss NaN (0/0) but gradient 0, as torch; a plain 0/0 here
+        # would send ∞ back to the rows' zero gradients (autograd differentiates this rule): NaN
+        per = counted.clamp(min=1)
+        mean = torch.where(counted == 0, float("nan"), loss.sum(1) / per)
+        return [mean, dz / per[:, None, None]], [0, 0]
     return rule
 
 
