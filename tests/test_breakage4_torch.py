@@ -216,3 +216,35 @@ def test_fused_step_still_takes_plain_tensors():
     opt = FusedStep(params, activations=("tanh", "linear"), optimizer="sgd", lr=0.1)
     loss = opt.step(torch.randn(6, 3, device=DEVICE), torch.randint(0, 3, (6,), device=DEVICE))
     assert torch.isfinite(loss)
+
+
+# --- narrow integer classes compared in their own dtype: int8 200 wraps to −56, uint8 −100 to 156 ---------------
+
+def _wide():
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(3, 2, generator=g, dtype=torch.float64)
+    W = torch.randn(200, 2, generator=g, dtype=torch.float64)
+    return x, W
+
+
+def test_int8_classes_with_200_classes_are_not_out_of_bounds():
+    """int8 classes [−100, 3, 7] for 200 classes: 'class index 3 ... outside [0, 200)' (200 wrapped to −56)."""
+    x, W = _wide()
+    t8 = torch.tensor([-100, 3, 7], dtype=torch.int8)
+    z = x @ W.T
+    want = F.cross_entropy(z, t8.long(), label_smoothing=0.1)
+    torch.testing.assert_close(SF.cross_entropy(z.to(DEVICE), t8.to(DEVICE), label_smoothing=0.1).cpu(), want)
+    want = F.cross_entropy(z, t8.long())
+    torch.testing.assert_close(SF.fused_linear_cross_entropy(x.to(DEVICE), W.to(DEVICE), t8.to(DEVICE)).cpu(), want)
+
+
+def test_uint8_class_156_is_not_taken_for_ignore_index_minus_100():
+    """uint8 class 156 equalled −100 (wrapped) in the mean's divisor while the kernel scored it:
+    the fused linear CE's mean and the vmapped cross-entropy's mean were 3/2 too large, silently."""
+    x, W = _wide()
+    t = torch.tensor([156, 3, 7], dtype=torch.uint8)
+    want = F.cross_entropy(x @ W.T, t.long())
+    got = SF.fused_linear_cross_entropy(x.to(DEVICE), W.to(DEVICE), t.to(DEVICE))
+    torch.testing.assert_close(got.cpu(), want)
+    got = torch.vmap(lambda z, t: SF.cross_entropy(z, t))((x @ W.T).to(DEVICE)[None], t.to(DEVICE)[None])
+    torch.testing.assert_close(got.cpu(), want[None])

@@ -441,6 +441,17 @@ def ignore_index_arg(value, op: str) -> int:
     return value
 
 
+_NARROW_INTEGERS = (torch.uint8, torch.int8, torch.int16, torch.int32)
+
+
+def int64_classes(target: torch.Tensor) -> torch.Tensor:
+    """Integer classes as int64 (others unchanged, for the kernels to refuse): compared with a
+    Python int in their own narrow dtype, int8 classes wrap (200 becomes −56, so class 3 was
+    "out of bounds for 200 classes") and uint8 ones too (−100 becomes 156, so class 156 counted
+    as ignore_index in the mean's divisor while the kernel, in int64, scored it)."""
+    return target.to(torch.int64) if target.dtype in _NARROW_INTEGERS else target
+
+
 def classes_checkable(z: torch.Tensor) -> bool:
     """Classes are checked on the host (one synchronisation, as torch raises for a class out of
     range) except while a CUDA graph is captured, where the kernel's NaN loss and NaN gradient row

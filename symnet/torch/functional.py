@@ -208,6 +208,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     if reduction not in ("mean", "sum", "none"):
         raise SymnetError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
     ignore_index = _ops.ignore_index_arg(ignore_index, "cross_entropy")
+    target = _ops.int64_classes(target)
     soft = target.is_floating_point()
     if soft and ignore_index >= 0:  # torch refuses it too: a soft target has no class to ignore
         raise ValueError(f"cross_entropy: ignore_index ({ignore_index}) is not supported for soft (floating-point) "
