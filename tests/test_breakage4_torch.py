@@ -248,3 +248,37 @@ def test_uint8_class_156_is_not_taken_for_ignore_index_minus_100():
     torch.testing.assert_close(got.cpu(), want)
     got = torch.vmap(lambda z, t: SF.cross_entropy(z, t))((x @ W.T).to(DEVICE)[None], t.to(DEVICE)[None])
     torch.testing.assert_close(got.cpu(), want[None])
+
+
+# --- reduction="none": an ignored row's gradient was g_i·0, NaN for an upstream NaN/∞ (torch: 0) -------------
+
+@pytest.mark.parametrize("call, ls", [
+    (lambda x, W, t: SF.fused_linear_cross_entropy(x, W, t, reduction="none"), 0.0),
+    (lambda x, W, t: SF.fused_linear_cross_entropy(x, W, t, reduction="none", label_smoothing=0.1), 0.1),
+    (lambda x, W, t: SF.cross_entropy(x @ W.T, t, reduction="none"), 0.0),
+    (lambda x, W, t: SF.cross_entropy(x @ W.T, t, reduction="none", label_smoothing=0.1), 0.1),
+], ids=["fused_linear", "fused_linear_options", "plain", "options"])
+def test_ignored_row_gradient_is_zero_whatever_its_upstream_gradient(call, ls):
+    x0, W0, _, t = _data()
+    t[0], t[3] = -100, -100
+    g = torch.tensor([float("nan"), 1.0, -2.0, float("inf"), 0.5], dtype=torch.float64)
+    x = x0.clone().to(DEVICE).requires_grad_()
+    call(x, W0.to(DEVICE), t.to(DEVICE)).backward(g.to(DEVICE))
+    xr = x0.clone().requires_grad_()
+    F.cross_entropy(xr @ W0.T, t, reduction="none", label_smoothing=ls).backward(g)
+    assert torch.isfinite(x.grad).all()
+    torch.testing.assert_close(x.grad.cpu(), xr.grad)
+
+
+def test_fused_linear_class_weights_summing_to_zero_give_no_finite_gradient():
+    """Rows that count whose class weights sum to 0: the mean is ±∞/NaN, as torch; its gradient
+    was 0 (the guard meant for all rows ignored), a finite gradient of a non-finite loss."""
+    x0, W0, _, _ = _data()
+    cw = torch.tensor([1.0, -1.0, 2.0, 1.0], dtype=torch.float64)
+    t = torch.tensor([1, 3, -100, -100, -100])  # −1 + 1 = 0
+    x = x0.clone().to(DEVICE).requires_grad_()
+    loss = SF.fused_linear_cross_entropy(x, W0.to(DEVICE), t.to(DEVICE), ce_weight=cw.to(DEVICE))
+    loss.backward()
+    want = F.cross_entropy(x0 @ W0.T, t, weight=cw)
+    assert not torch.isfinite(want) and not torch.isfinite(loss)
+    assert not torch.isfinite(x.grad[:2]).any()  # torch: NaN there too

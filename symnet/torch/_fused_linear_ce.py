@@ -145,7 +145,8 @@ def _forward_impl(input: torch.Tensor, weight: torch.Tensor, target: torch.Tenso
         if reduction == "mean":
             divisor = _mean_divisor(target, class_weight, ignore_index, V, acc)
             total = total / divisor  # all rows ignored: 0/0 = NaN, as torch
-            scale = torch.where(divisor == 0, 0, 1 / divisor)  # ... with gradient 0, as torch
+            # ... with gradient 0, as torch; but class weights summing to 0 over rows that count: 1/0, as torch
+            scale = torch.where((target != ignore_index).any(), 1 / divisor, 0)
         if not grads:
             return [total, *_no_grads(input, weight)]
         if scale is not None:
@@ -191,10 +192,11 @@ def _rows_backward_impl(g: torch.Tensor, input: torch.Tensor, weight: torch.Tens
     g/Σw for "mean")."""
     acc = _acc(input.dtype)
     with _ops._launch("fused_linear_cross_entropy_backward", input), _no_autocast(input):
-        g_rows = g.to(acc).expand(input.shape[0])
+        # an ignored row's gradient is 0 whatever its upstream g_i (NaN, ∞ included), as torch's
+        g_rows = torch.where(target != ignore_index, g.to(acc).expand(input.shape[0]), 0)
         if reduction == "mean":
             divisor = _mean_divisor(target, class_weight, ignore_index, weight.shape[0], acc)
-            g_rows = g_rows * torch.where(divisor == 0, 0, 1 / divisor)
+            g_rows = g_rows * torch.where((target != ignore_index).any(), 1 / divisor, 0)
         _, gi, gw, gb = _chunked(input, weight, target, bias, class_weight, ignore_index, label_smoothing, softcap,
                                  z_loss_scale, chunk_size, True, weight_grad, g_rows=g_rows)
     return [gi, _weight_grad(gw, weight), gb.to(_bias_dtype(weight, bias))]

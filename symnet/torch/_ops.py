@@ -509,17 +509,26 @@ def _ce_op(name: str, module_of, visible: bool):
                          [z.new_empty(z.shape[:-1]) if reduction == "none" else z.new_empty(()), torch.empty_like(z)])
 
     def setup(ctx, inputs, output):
-        ctx.reduction = inputs[2]
-        ctx.save_for_backward(output[1], inputs[0])
+        ctx.reduction, ctx.ignore_index = inputs[2], inputs[3]
+        ctx.save_for_backward(output[1], inputs[0], inputs[1] if inputs[2] == "none" else None)
         ctx.mark_non_differentiable(output[1])
 
     def backward(ctx, grads):
-        dz, z = ctx.saved_tensors
-        return torch.ops.symnet_torch.cross_entropy_backward(grads[0], dz, z, ctx.reduction), None, None, None
+        dz, z, target = ctx.saved_tensors
+        g = _ignored_rows_zero(grads[0], target, ctx.ignore_index)
+        return torch.ops.symnet_torch.cross_entropy_backward(g, dz, z, ctx.reduction), None, None, None
 
     op.register_autograd(backward, setup_context=setup)
     op.register_vmap(_ce_vmap(getattr(torch.ops.symnet_torch, name)))
     return op
+
+
+def _ignored_rows_zero(g, target, ignore_index):
+    """reduction="none": an ignored row's gradient is 0 whatever its upstream g_i (NaN or ∞ too,
+    where g_i·0 would be NaN), as torch's; ``target`` None (another reduction, soft targets): g."""
+    if target is None or target.is_floating_point():
+        return g
+    return torch.where(target.reshape(g.shape) != ignore_index, g, 0)
 
 
 def _ce_backward_impl(g: torch.Tensor, dz: torch.Tensor, z: torch.Tensor, reduction: str) -> torch.Tensor:
@@ -617,13 +626,14 @@ def _ce_options_op(name: str, module_of, visible: bool):
         op.register_fake(_ce_options_fake)
 
     def setup(ctx, inputs, output):
-        ctx.reduction = inputs[4]
-        ctx.save_for_backward(output[1], inputs[0])
+        ctx.reduction, ctx.ignore_index = inputs[4], inputs[3]
+        ctx.save_for_backward(output[1], inputs[0], inputs[1] if inputs[4] == "none" else None)
         ctx.mark_non_differentiable(output[1])
 
     def backward(ctx, grads):
-        dz, z = ctx.saved_tensors
-        return (torch.ops.symnet_torch.cross_entropy_backward(grads[0], dz, z, ctx.reduction),
+        dz, z, target = ctx.saved_tensors
+        g = _ignored_rows_zero(grads[0], target, ctx.ignore_index)
+        return (torch.ops.symnet_torch.cross_entropy_backward(g, dz, z, ctx.reduction),
                 None, None, None, None, None, None, None)
 
     op.register_autograd(backward, setup_context=setup)
