@@ -282,3 +282,31 @@ def test_fused_linear_class_weights_summing_to_zero_give_no_finite_gradient():
     want = F.cross_entropy(x0 @ W0.T, t, weight=cw)
     assert not torch.isfinite(want) and not torch.isfinite(loss)
     assert not torch.isfinite(x.grad[:2]).any()  # torch: NaN there too
+
+
+# --- symnet.compile_step(..., optimizer=...): its hyperparameters and step0 went to the kernel unchecked --------
+
+@pytest.mark.parametrize("bad, match", [
+    ({"beta1": 1.0}, r"beta1 must lie in \[0.0, 1.0\)"),
+    ({"beta2": float("nan")}, "beta2 must be a finite number"),
+    ({"eps": 0.0}, r"eps must lie in \(0.0"),
+    ({"weight_decay": -1.0}, r"weight_decay must lie in \[0.0"),
+    ({"step0": -1}, "step0 must be a whole number"),
+    ({"step0": 1.5}, "step0 must be a whole number"),
+])
+def test_compile_step_with_adam_checks_its_hyperparameters(bad, match):
+    """β₁ = 1, a NaN β₂, ε = 0 or step0 = −1 made every weight NaN after the first step, silently."""
+    import symnet
+
+    f = symnet.compile_step(("tanh", "linear"), "ce", optimizer="adam")
+    params = [p.detach().clone() for p in _model().parameters()]
+    state = [torch.zeros_like(p) for p in params for _ in range(2)]
+    before = [p.clone() for p in params]
+    kw = {"step0": 0, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0, **bad}
+    x, t = torch.randn(6, 3, device=DEVICE), torch.randint(0, 3, (6,), device=DEVICE)
+    with pytest.raises(ValueError, match=match):
+        f(x, t, *params, torch.arange(6, device=DEVICE), 0.1, 2, state=state, **kw)
+    assert all(torch.equal(p, b) for p, b in zip(params, before))
+    f(x, t, *params, torch.arange(6, device=DEVICE), 0.1, 2, state=state,
+      **{**kw, "step0": 0, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0})
+    assert all(torch.isfinite(p).all() for p in params)
