@@ -37,6 +37,7 @@ until backward, as in Liger (and the input and weight, referenced, for the backw
 from __future__ import annotations
 
 import contextlib
+import math
 
 import torch
 
@@ -131,6 +132,10 @@ def _forward_impl(input: torch.Tensor, weight: torch.Tensor, target: torch.Tenso
     grads = with_grads and reduction != "none"
     _check_classes(input, target, ignore_index, V)
     with _ops._launch("fused_linear_cross_entropy", input), _no_autocast(input):
+        if input.shape[0] == 0:  # no chunk runs: the kernel's launcher still checks the options (launches nothing)
+            _ops._kernels("cross_entropy").cross_entropy(input.new_empty(0, V, dtype=acc), target, class_weight,
+                                                         ignore_index, "none", label_smoothing, softcap,
+                                                         z_loss_scale, check=False)
         loss, gi, gw, gb = _chunked(input, weight, target, bias, class_weight, ignore_index, label_smoothing,
                                     softcap, z_loss_scale, chunk_size, grads, weight_grad)
         if reduction == "none":
@@ -140,7 +145,8 @@ def _forward_impl(input: torch.Tensor, weight: torch.Tensor, target: torch.Tenso
         if reduction == "mean":
             divisor = _mean_divisor(target, class_weight, ignore_index, V, acc)
             total = total / divisor  # all rows ignored: 0/0 = NaN, as torch
-            scale = torch.where(divisor == 0, 0, 1 / divisor)  # ... with gradient 0, as torch
+            # ... with gradient 0, as torch; but class weights summing to 0 over rows that count: 1/0, as torch
+            scale = torch.where((target != ignore_index).any(), 1 / divisor, 0)
         if not grads:
             return [total, *_no_grads(input, weight)]
         if scale is not None:
@@ -186,10 +192,11 @@ def _rows_backward_impl(g: torch.Tensor, input: torch.Tensor, weight: torch.Tens
     g/Σw for "mean")."""
     acc = _acc(input.dtype)
     with _ops._launch("fused_linear_cross_entropy_backward", input), _no_autocast(input):
-        g_rows = g.to(acc).expand(input.shape[0])
+        # an ignored row's gradient is 0 whatever its upstream g_i (NaN, ∞ included), as torch's
+        g_rows = torch.where(target != ignore_index, g.to(acc).expand(input.shape[0]), 0)
         if reduction == "mean":
             divisor = _mean_divisor(target, class_weight, ignore_index, weight.shape[0], acc)
-            g_rows = g_rows * torch.where(divisor == 0, 0, 1 / divisor)
+            g_rows = g_rows * torch.where((target != ignore_index).any(), 1 / divisor, 0)
         _, gi, gw, gb = _chunked(input, weight, target, bias, class_weight, ignore_index, label_smoothing, softcap,
                                  z_loss_scale, chunk_size, True, weight_grad, g_rows=g_rows)
     return [gi, _weight_grad(gw, weight), gb.to(_bias_dtype(weight, bias))]
@@ -276,6 +283,7 @@ def fused_linear_cross_entropy(input, weight, target, bias=None, *, ce_weight=No
     """
     if reduction not in ("mean", "sum", "none"):
         raise SymnetError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+    ignore_index = _ops.ignore_index_arg(ignore_index, "fused_linear_cross_entropy")
     if target.is_floating_point():
         raise SymnetError("fused_linear_cross_entropy: target must hold class indices; soft targets would be an "
                           "(N, V) tensor, the size this op exists to avoid (use cross_entropy for them)")
@@ -296,16 +304,17 @@ def fused_linear_cross_entropy(input, weight, target, bias=None, *, ce_weight=No
 
     input, weight, bias = _autocast(input, weight, bias)
     lead = input.shape[:-1]
-    rows = input.reshape(-1, input.shape[-1])
+    rows = input.reshape(math.prod(lead), input.shape[-1])  # not -1: H = 0 leaves no row count to infer
     if weight.dtype != rows.dtype or not rows.is_floating_point():
         raise SymnetError(f"fused_linear_cross_entropy: input ({rows.dtype}) and weight ({weight.dtype}) need one "
                           "floating-point dtype, as F.linear (or run under torch.autocast)")
     if bias is not None and bias.dtype != rows.dtype:
         bias = bias.to(rows.dtype)  # addmm needs one dtype, as F.linear
-    chunk = chunk_size if chunk_size is not None else chunk_rows(rows.shape[0], weight.shape[0], rows.dtype)
+    # a chunk_size past the rows is one chunk; capped so that it fits the op's int64 argument
+    chunk = min(chunk_size, 2**62) if chunk_size is not None else chunk_rows(rows.shape[0], weight.shape[0], rows.dtype)
     with_grads = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (input, weight, bias))
     out = torch.ops.symnet_torch.fused_linear_cross_entropy(
-        rows, weight, target.reshape(-1), bias, ce_weight, int(ignore_index), reduction, float(label_smoothing),
+        rows, weight, _ops.int64_classes(target.reshape(-1)), bias, ce_weight, ignore_index, reduction, float(label_smoothing),
         None if softcap is None else float(softcap), float(z_loss_scale), int(chunk), with_grads,
         with_grads and weight.requires_grad)[0]
     return out.reshape(lead) if reduction == "none" else out

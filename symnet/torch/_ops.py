@@ -432,6 +432,28 @@ if not _exists("softmax"):
 # ---------------------------------------------------------------------------------------
 # Softmax cross-entropy over (N, V) rows with integer classes (kernels/triton/softmax_cross_entropy.py).
 
+def ignore_index_arg(value, op: str) -> int:
+    """``ignore_index`` as a Python int, as torch takes it: an int (or numpy integer), not a float
+    (1.5 would silently ignore class 1), a bool or a tensor, within int64."""
+    if isinstance(value, (bool, torch.Tensor)) or not hasattr(type(value), "__index__"):
+        raise TypeError(f"{op}: ignore_index must be an int, not {value!r}")
+    value = value.__index__()
+    if not -2**63 <= value < 2**63:
+        raise ValueError(f"{op}: ignore_index {value} is outside the int64 range of class indices")
+    return value
+
+
+_NARROW_INTEGERS = (torch.uint8, torch.int8, torch.int16, torch.int32)
+
+
+def int64_classes(target: torch.Tensor) -> torch.Tensor:
+    """Integer classes as int64 (others unchanged, for the kernels to refuse): compared with a
+    Python int in their own narrow dtype, int8 classes wrap (200 becomes −56, so class 3 was
+    "out of bounds for 200 classes") and uint8 ones too (−100 becomes 156, so class 156 counted
+    as ignore_index in the mean's divisor while the kernel, in int64, scored it)."""
+    return target.to(torch.int64) if target.dtype in _NARROW_INTEGERS else target
+
+
 def classes_checkable(z: torch.Tensor) -> bool:
     """Classes are checked on the host (one synchronisation, as torch raises for a class out of
     range) except while a CUDA graph is captured, where the kernel's NaN loss and NaN gradient row
@@ -489,17 +511,26 @@ def _ce_op(name: str, module_of, visible: bool):
                          [z.new_empty(z.shape[:-1]) if reduction == "none" else z.new_empty(()), torch.empty_like(z)])
 
     def setup(ctx, inputs, output):
-        ctx.reduction = inputs[2]
-        ctx.save_for_backward(output[1], inputs[0])
+        ctx.reduction, ctx.ignore_index = inputs[2], inputs[3]
+        ctx.save_for_backward(output[1], inputs[0], inputs[1] if inputs[2] == "none" else None)
         ctx.mark_non_differentiable(output[1])
 
     def backward(ctx, grads):
-        dz, z = ctx.saved_tensors
-        return torch.ops.symnet_torch.cross_entropy_backward(grads[0], dz, z, ctx.reduction), None, None, None
+        dz, z, target = ctx.saved_tensors
+        g = _ignored_rows_zero(grads[0], target, ctx.ignore_index)
+        return torch.ops.symnet_torch.cross_entropy_backward(g, dz, z, ctx.reduction), None, None, None
 
     op.register_autograd(backward, setup_context=setup)
     op.register_vmap(_ce_vmap(getattr(torch.ops.symnet_torch, name)))
     return op
+
+
+def _ignored_rows_zero(g, target, ignore_index):
+    """reduction="none": an ignored row's gradient is 0 whatever its upstream g_i (NaN or ∞ too,
+    where g_i·0 would be NaN), as torch's; ``target`` None (another reduction, soft targets): g."""
+    if target is None or target.is_floating_point():
+        return g
+    return torch.where(target.reshape(g.shape) != ignore_index, g, 0)
 
 
 def _ce_backward_impl(g: torch.Tensor, dz: torch.Tensor, z: torch.Tensor, reduction: str) -> torch.Tensor:
@@ -520,7 +551,11 @@ def _ce_vmap(op):
         if reduction == "sum":
             return [loss.sum(1), dz], [0, 0]
         counted = (target != ignore_index).sum(1)
-        return [loss.sum(1) / counted, dz / counted[:, None, None]], [0, 0]
+        # an entry whose rows are all ignored: loss NaN (0/0) but gradient 0, as torch; a plain 0/0 here
+        # would send ∞ back to the rows' zero gradients (autograd differentiates this rule): NaN
+        per = counted.clamp(min=1)
+        mean = torch.where(counted == 0, float("nan"), loss.sum(1) / per)
+        return [mean, dz / per[:, None, None]], [0, 0]
     return rule
 
 
@@ -593,13 +628,14 @@ def _ce_options_op(name: str, module_of, visible: bool):
         op.register_fake(_ce_options_fake)
 
     def setup(ctx, inputs, output):
-        ctx.reduction = inputs[4]
-        ctx.save_for_backward(output[1], inputs[0])
+        ctx.reduction, ctx.ignore_index = inputs[4], inputs[3]
+        ctx.save_for_backward(output[1], inputs[0], inputs[1] if inputs[4] == "none" else None)
         ctx.mark_non_differentiable(output[1])
 
     def backward(ctx, grads):
-        dz, z = ctx.saved_tensors
-        return (torch.ops.symnet_torch.cross_entropy_backward(grads[0], dz, z, ctx.reduction),
+        dz, z, target = ctx.saved_tensors
+        g = _ignored_rows_zero(grads[0], target, ctx.ignore_index)
+        return (torch.ops.symnet_torch.cross_entropy_backward(g, dz, z, ctx.reduction),
                 None, None, None, None, None, None, None)
 
     op.register_autograd(backward, setup_context=setup)

@@ -14,6 +14,7 @@ Raises:
 """
 from __future__ import annotations
 
+import math
 
 import torch
 
@@ -206,7 +207,12 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     """
     if reduction not in ("mean", "sum", "none"):
         raise SymnetError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+    ignore_index = _ops.ignore_index_arg(ignore_index, "cross_entropy")
+    target = _ops.int64_classes(target)
     soft = target.is_floating_point()
+    if soft and ignore_index >= 0:  # torch refuses it too: a soft target has no class to ignore
+        raise ValueError(f"cross_entropy: ignore_index ({ignore_index}) is not supported for soft (floating-point) "
+                         "targets")
     want = (input.shape[0], *input.shape[2:]) if input.dim() > 1 else ()
     if not soft and tuple(target.shape) != tuple(want) and not (input.dim() == 1 and tuple(target.shape) == (1,)):
         # torch refuses these too; reshaping would hide the mismatch
@@ -221,8 +227,9 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         return loss_.squeeze(0) if reduction == "none" else loss_
     z = input.movedim(1, -1) if input.dim() > 2 else input
     shape = z.shape[:-1]
-    out = torch.ops.symnet_torch.cross_entropy(z.reshape(-1, z.shape[-1]), target.reshape(-1), reduction,
-                                               int(ignore_index))[0]
+    rows = math.prod(shape)  # not -1: with 0 classes there is no row count to infer
+    out = torch.ops.symnet_torch.cross_entropy(z.reshape(rows, z.shape[-1]), target.reshape(rows), reduction,
+                                               ignore_index)[0]
     return out.reshape(shape) if reduction == "none" else out
 
 
@@ -236,8 +243,9 @@ def _cross_entropy_with_options(input, target, weight, ignore_index, reduction, 
     z = input.unsqueeze(0) if one else (input.movedim(1, -1) if input.dim() > 2 else input)
     t = target.unsqueeze(0) if one else (target.movedim(1, -1) if soft and target.dim() > 2 else target)
     shape, classes = z.shape[:-1], z.shape[-1]
-    z = z.reshape(-1, classes)
-    t = t.reshape(-1, classes) if soft else t.reshape(-1)
+    rows = math.prod(shape)  # not -1: with 0 classes there is no row count to infer
+    z = z.reshape(rows, classes)
+    t = t.reshape(rows, classes) if soft else t.reshape(rows)
     for what, tensor in (("target", t), ("weight", weight)):
         if isinstance(tensor, torch.Tensor) and tensor.requires_grad:
             raise ValueError(f"cross_entropy gives no gradient with respect to its {what}; pass it detached")

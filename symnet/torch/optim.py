@@ -75,15 +75,14 @@ class FusedStep:
         self.params = params
         self.activations, self.loss, self.optimizer, self.precision = activations, loss, optimizer, precision
         self.rule = update_rule(optimizer)
-        self.hyper = {"weight_decay": _number("weight_decay", weight_decay, low=0.0)}
+        hyper = {"weight_decay": weight_decay}
         if optimizer == "momentum":
-            self.hyper["momentum"] = _number("momentum", momentum, low=0.0)
+            hyper["momentum"] = momentum
         if optimizer == "adam":
             if not isinstance(betas, (tuple, list)) or len(betas) != 2:
                 raise FusedStepError(f"betas must be a pair (beta1, beta2), not {betas!r}"[:200])
-            self.hyper["beta1"] = _number("betas[0]", betas[0], low=0.0, below=1.0)
-            self.hyper["beta2"] = _number("betas[1]", betas[1], low=0.0, below=1.0)
-            self.hyper["eps"] = _number("eps", eps, low=0.0, strict=True)
+            hyper.update(beta1=betas[0], beta2=betas[1], eps=eps)
+        self.hyper = _hyper(hyper)
         self.lr = lr  # checked by the property
         try:
             self._function = compile_step(activations, loss, optimizer=optimizer)
@@ -158,7 +157,9 @@ class FusedStep:
         """Take up ``state`` from :meth:`state_dict` (same optimizer and parameter shapes).
 
         Raises:
-            FusedStepError: another optimizer, or state tensors of other shapes.
+            FusedStepError: another optimizer, state tensors of other shapes, another optimizer's
+                hyperparameters, a learning rate or hyperparameter out of range (as the constructor
+                refuses them), or a step count that is not a whole number ≥ 0. Nothing is changed then.
         """
         import torch
 
@@ -169,12 +170,19 @@ class FusedStep:
         saved = state["state"]
         if len(saved) != len(self.state) or any(a.shape != b.shape for a, b in zip(saved, self.state)):
             raise FusedStepError("the state tensors do not match these parameters' shapes")
+        hyper = state.get("hyper")
+        if not isinstance(hyper, dict) or set(hyper) != set(self.hyper):
+            raise FusedStepError(f"the state's hyperparameters {sorted(hyper) if isinstance(hyper, dict) else hyper!r} "
+                                 f"are not {self.optimizer}'s {sorted(self.hyper)}"[:300])
+        hyper = _hyper(hyper)  # checked as the constructor checks them: the kernel would take any number
+        steps = state.get("steps_taken")
+        if isinstance(steps, bool) or not hasattr(type(steps), "__index__") or steps.__index__() < 0:
+            raise FusedStepError(f"steps_taken must be a whole number ≥ 0, not {steps!r}"[:200])
+        lr = _number("lr", state.get("lr"), low=0.0)
         with torch.no_grad():  # an in-place copy: the version counters move
             for mine, theirs in zip(self.state, saved):
                 mine.copy_(theirs)
-        self.lr = state["lr"]
-        self.hyper.update(state["hyper"])
-        self.steps_taken = int(state["steps_taken"])
+        self._lr, self.hyper, self.steps_taken = lr, hyper, steps.__index__()
 
     def zero_state(self) -> None:
         """Forget the optimizer's state (momentum buffers, Adam's moments, the step count)."""
@@ -214,6 +222,20 @@ def _device(x):
     import torch
 
     return x.device if isinstance(x, torch.Tensor) else None
+
+
+_RANGES = {"weight_decay": ("weight_decay", {"low": 0.0}), "momentum": ("momentum", {"low": 0.0}),
+           "beta1": ("betas[0]", {"low": 0.0, "below": 1.0}), "beta2": ("betas[1]", {"low": 0.0, "below": 1.0}),
+           "eps": ("eps", {"low": 0.0, "strict": True})}
+
+
+def _hyper(values: dict) -> dict:
+    """The hyperparameters, each checked against its range (as floats)."""
+    out = {}
+    for key, value in values.items():
+        name, bounds = _RANGES[key]
+        out[key] = _number(name, value, **bounds)
+    return out
 
 
 def _number(name: str, value, *, low: float, below: float | None = None, strict: bool = False) -> float:
@@ -275,3 +297,10 @@ def _check_params(params: list, layers: int) -> None:
         if start < end:
             raise FusedStepError(f"parameters {min(i, j)} and {max(i, j)} share memory; the fused step would update "
                                  "it twice")
+    # last, after the checks of what each tensor is
+    frozen = [i for i, p in enumerate(params) if isinstance(p, torch.Tensor) and not p.requires_grad]
+    if frozen and (len(frozen) < len(params) or any(isinstance(p, torch.nn.Parameter) for p in params)):
+        i = frozen[0]  # torch.optim leaves a parameter with requires_grad=False alone; the kernel updates all
+        raise FusedStepError(f"parameter {i} ({'W' if i % 2 == 0 else 'b'}{i // 2 + 1}) is frozen (requires_grad="
+                             "False), but the fused step updates every parameter: unfreeze it, or train with "
+                             "symnet's ops and a torch.optim optimizer")

@@ -772,6 +772,31 @@ def _run_mlp_opt(kernel, key, x, t, params, states, hyper, per_step, order, lr, 
 '''
 
 
+HYPER_HOST = '''\
+_HYPER_RANGES = {"beta1": (0.0, 1.0, False), "beta2": (0.0, 1.0, False), "eps": (0.0, None, True)}
+
+
+def _check_hyper(step0, hyper):
+    """The step count and the update's hyperparameters checked before any use: the kernel would
+    take any number (a NaN, β₁ = 1 or step0 < 0 turns the weights into NaN, silently)."""
+    if isinstance(step0, bool) or not hasattr(type(step0), "__index__") or step0.__index__() < 0:
+        raise ValueError(f"step0 must be a whole number ≥ 0, not {step0!r}")
+    for name, value in hyper.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) == float("inf"):
+            raise ValueError(f"{name} must be a finite number, not {value!r}")
+        low, below, strict = _HYPER_RANGES.get(name, (0.0, None, False))
+        if value < low or (strict and value == low) or (below is not None and value >= below):
+            bounds = f"{'(' if strict else '['}{low}, {below if below is not None else '∞'})"
+            raise ValueError(f"{name} must lie in {bounds}, not {value!r}")
+'''
+
+
+def _hyper_check_line(rule) -> str:
+    """The launcher's first line with an update rule: its step count and hyperparameters checked."""
+    hyper = [n for n, _ in rule.hyper if n != "lr"]
+    return f"    _check_hyper(step0, {{{', '.join(f'{n!r}: {n}' for n in hyper)}}})\n"
+
+
 def _mlp_opt_launcher(step: MlpStep, rule) -> str:
     """The launcher of an MLP step with ``rule``'s update; its per-step scalars (Adam's bias
     corrections) are printed from the rule's expressions and computed on the host in float64."""
@@ -797,6 +822,7 @@ def _mlp_opt_launcher(step: MlpStep, rule) -> str:
              "    shape, contiguous; zero before the first step); ``step0`` counts the steps taken before.",
              "    Returns the loss of each step before its update, a float32 tensor (steps,).",
              '    """',
+             _hyper_check_line(rule).rstrip("\n"),
              "    steps = triton.cdiv(order.numel(), batch) if isinstance(order, torch.Tensor) and isinstance(batch, int) "
              "and batch > 0 else 0",
              f"    per_step = [{', '.join(per_step)}]",
@@ -860,7 +886,7 @@ def {step.name}(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, {extra}check=True,
 
 {VIEWS_DOC}
     """
-    _floats("x", x, 3)
+{_hyper_check_line(rule) if rule else ""}    _floats("x", x, 3)
     device = x.device
     if not isinstance(r, torch.Tensor) or r.dtype not in (torch.int32, torch.int64) or r.dim() != 2:
         raise TypeError("r must be a 2-D int32/int64 tensor of classes, (N_data, T)")
@@ -904,12 +930,14 @@ def emit_triton_train_module(steps: list, source: str, regenerate: str, rule=Non
     for step in steps:
         if isinstance(step, MlpStep) and rule is not None:
             parts += [emit_mlp_kernel(step, used, rule), _mlp_opt_launcher(step, rule)]
-            host.add(MLP_OPT_HOST)
+            host.update((MLP_OPT_HOST, HYPER_HOST))
         elif isinstance(step, MlpStep):
             parts += [emit_mlp_kernel(step, used), _mlp_launcher(step)]
             host.add(MLP_HOST)
         elif isinstance(step, ElmanStep):
             parts += [emit_elman_kernel(step, used, rule), _elman_launcher(step, rule)]
+            if rule is not None:
+                host.add(HYPER_HOST)
         else:
             raise SymnetError(f"not a training step: {step!r}")
     device = [TRITON_HELPERS[h] for h in TRITON_HELPERS if h in used]
