@@ -135,3 +135,18 @@ def test_fused_step_names_a_linear_layer_without_bias(interpret):
     with pytest.raises(FusedStepError, match=r"^the fused step cannot take nn.Linear\(4, 8, bias=False\): every "
                                              r"layer needs its bias"):
         FusedStep(model, lr=0.1)
+
+
+def test_quotient_is_one_division_not_a_product_with_an_overflowing_reciprocal():
+    """x/y at x = y = −1.47e−39 in float32 (y subnormal): 1 (one division). Computed as x·(1/y),
+    CSE's shared reciprocal, it was inf·(−1.47e−39)… = inf, because 1/y overflows float32."""
+    import numpy as np
+    import symnet
+
+    k = symnet.compile(symnet.derive("x/y"), backend="numpy")
+    v = np.float32([-1.47e-39, 3.0, 1e-30])
+    with np.errstate(over="ignore"):
+        f, df_dx, _ = k(v, v)
+    np.testing.assert_array_equal(f, np.float32([1.0, 1.0, 1.0]))
+    assert f.dtype == np.float32
+    np.testing.assert_allclose(df_dx[1:], 1 / v[1:].astype(np.float64), rtol=1e-7)
