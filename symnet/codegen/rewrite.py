@@ -146,6 +146,16 @@ def _split(arg):
 def _exp_rational(node):
     if not (node.is_Add or node.is_Mul or node.is_Pow):
         return None
+    if node.is_Mul:  # y·e^{xy}·σ(−xy): the factors in e^c recognised apart from the others (y)
+        inner = [f for f in node.args if _collect(f, set())]
+        if 2 <= len(inner) < len(node.args):
+            found = _exp_rational(sp.Mul(*inner))
+            if found is None:
+                return None
+            outer = sp.Mul(*[f for f in node.args if f not in inner])
+            if isinstance(found, _Fired):
+                return _Fired(outer * found.expr, found.names)
+            return outer * found
     leaves: set = set()
     if not _collect(node, leaves) or not leaves:
         return None

