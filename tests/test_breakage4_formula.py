@@ -44,3 +44,25 @@ def test_sigmoid_recognised_beside_a_factor_outside_the_exponential(formula):
     np.testing.assert_allclose(got[0], ref.detach().numpy(), rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(got[1], gx.numpy(), rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(got[2], gy.numpy(), rtol=1e-12, atol=1e-300)
+
+
+def _sig(u):
+    return 1 / (1 + mpmath.exp(-u))
+
+
+@pytest.mark.parametrize("formula, value", [
+    ("t*sigmoid(u) - (1-t)*sigmoid(-u)", lambda t, u: t * _sig(u) - (1 - t) * _sig(-u)),
+    ("(1-t)*sigmoid(u) - t*sigmoid(-u)", lambda t, u: (1 - t) * _sig(u) - t * _sig(-u)),
+])
+def test_sigmoid_target_sums_the_target_part_first(formula, value):
+    """Fault: the sigmoid-target rule wrote σ(u) − B for u < −log 3 as one flattened sum, so
+    with B = 1 − t it was printed ``sig_u + t - 1`` = (σ(u) + t) − 1: at t = 1, u = −40 it gave
+    0 (true σ(−40) = 4.2e−18), at u = −20 only 8 digits. Now B is summed on its own first
+    (σ(u) + (t − 1)), as the rule's other branches already were."""
+    k = _compiled(formula)
+    ts = [1.0, 0.999, 1.0, 0.0, 0.5, 0.25]
+    us = [-20.0, -20.0, -40.0, -40.0, -1e-30, 3.0]
+    got = _at(k, ts, us)[0]
+    with mpmath.workdps(60):
+        want = [float(value(mpmath.mpf(t), mpmath.mpf(u))) for t, u in zip(ts, us)]
+    np.testing.assert_allclose(got, want, rtol=1e-14, atol=0)
