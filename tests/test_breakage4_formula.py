@@ -66,3 +66,22 @@ def test_sigmoid_target_sums_the_target_part_first(formula, value):
     with mpmath.workdps(60):
         want = [float(value(mpmath.mpf(t), mpmath.mpf(u))) for t, u in zip(ts, us)]
     np.testing.assert_allclose(got, want, rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize("formula", ["tanhshrink(x*y)", "x*y - tanh(x*y)"])
+def test_tanhshrink_series_of_a_product_keeps_the_product(formula):
+    """Fault: the tanhshrink series u³·Q(u²)/cosh u with u = x·y was distributed by SymPy into
+    x³·y³·Q(x²·y²), which is ∞·0 = NaN at x = 1e200, y = 0 where u = 0 and the value is 0 (torch:
+    0). Now the product is kept as one factor inside the series."""
+    k = _compiled(formula)
+    x = [1e200, 0.3, 1e-5, -0.7, 0.0]
+    y = [0.0, 0.2, 1e-5, 1.1, -1e300]
+    got = _at(k, x, y)
+    with mpmath.workdps(60):
+        u = [mpmath.mpf(a) * b for a, b in zip(x, y)]
+        want = [float(v - mpmath.tanh(v)) for v in u]
+        gx = [float(b * mpmath.tanh(v) ** 2) for v, b in zip(u, y)]  # (u − tanh u)′ = tanh² u
+        gy = [float(a * mpmath.tanh(v) ** 2) for v, a in zip(u, x)]
+    np.testing.assert_allclose(got[0], want, rtol=1e-14, atol=0)
+    np.testing.assert_allclose(got[1], gx, rtol=1e-13, atol=0)
+    np.testing.assert_allclose(got[2], gy, rtol=1e-13, atol=0)

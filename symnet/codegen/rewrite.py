@@ -783,6 +783,8 @@ _TANHSHRINK_TERMS = 14
 
 
 def _tanhshrink_series(u):
+    if u.is_Mul:  # (x·y)³ kept a power of the product: SymPy's x³·y³ is ∞·0 = NaN at x = 1e200, y = 0
+        u = Grouped(u)
     y = u ** 2
     q = sp.S.Zero
     for k in range(_TANHSHRINK_TERMS, 0, -1):  # Horner in y
