@@ -598,7 +598,8 @@ def _sigmoid_target(node):
         if b.has(sigmoid) or a.has(sigmoid) or sp.expand(a + b - 1) != 0:
             continue
         third = sp.log(3)
-        new = sp.Piecewise((_grouped(sigmoid(u), -b, u < -third), u < -third), (_grouped(-sigmoid(-u), a, u > third), u > third),
+        low = _grouped(sigmoid(u), -b, u < -third) if b.is_Add else sigmoid(u) - b  # σ(u) + (t − 1), not (σ(u) + t) − 1
+        new = sp.Piecewise((low, u < -third), (_grouped(-sigmoid(-u), a, u > third), u > third),
                            (_grouped(sp.tanh(u / 2) / 2, sp.S.Half - b, sp.Abs(u) <= third), True))
         return _Final(_Fired(new, ["sigmoid-target"]))
     return None
