@@ -85,3 +85,54 @@ def test_tanhshrink_series_of_a_product_keeps_the_product(formula):
     np.testing.assert_allclose(got[0], want, rtol=1e-14, atol=0)
     np.testing.assert_allclose(got[1], gx, rtol=1e-13, atol=0)
     np.testing.assert_allclose(got[2], gy, rtol=1e-13, atol=0)
+
+
+def test_verify_timeout_of_a_wrong_type_is_one_clear_error():
+    """Fault: ``symnet.verify(f, timeout="5")`` raised Python's bare "'>=' not supported between
+    instances of 'str' and 'int'", naming neither the argument nor what it wants."""
+    for bad in ("5", [1], 1j):
+        with pytest.raises(TypeError, match="timeout"):
+            symnet.verify("x*y", dtypes=("float64",), n=5, torch=False, timeout=bad)
+
+
+_PLANT = r'''
+import hashlib, os, pickle, sys
+import symnet
+from symnet import curriculum as C
+from symnet.curriculum._store import _node
+
+class R:
+    def __reduce__(self):
+        return (_node, ("symnet.__main__:X", ()))
+
+name = C.ORDER[0]
+body = pickle.dumps(R(), protocol=5)
+folder = os.path.join(os.environ["SYMNET_CACHE"], C.DISK_CACHE)
+os.makedirs(folder, mode=0o700, exist_ok=True)
+with open(os.path.join(folder, C.derivation_filename(name)), "wb") as f:
+    f.write(C._PICKLE_HEADER + hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+sys.argv = ["host-program", "--version"]
+d = symnet.get(name)
+print("got", type(d).__name__, d.name == name)
+'''
+
+
+def test_planted_derivation_cannot_import_symnet_main(tmp_path):
+    """Fault: a derivation cache file naming the class ``symnet.__main__:X`` made the loader
+    import ``symnet.__main__``, which runs symnet's command line on the host program's own
+    ``sys.argv`` and exits the process (``symnet.get`` never returned; with argv ``codegen …``
+    it would write files). Now no dunder module is imported: the file is refused and the
+    derivation built afresh."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, SYMNET_CACHE=str(cache), PYTHONPATH=root)
+    env.pop("SYMNET_NO_DISK_CACHE", None)
+    run = subprocess.run([sys.executable, "-c", _PLANT], capture_output=True, text=True, env=env, timeout=300, cwd=root)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "got Derivation True" in run.stdout, (run.stdout, run.stderr[-2000:])
