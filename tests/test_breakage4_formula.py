@@ -136,3 +136,40 @@ def test_planted_derivation_cannot_import_symnet_main(tmp_path):
     run = subprocess.run([sys.executable, "-c", _PLANT], capture_output=True, text=True, env=env, timeout=300, cwd=root)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "got Derivation True" in run.stdout, (run.stdout, run.stderr[-2000:])
+
+
+_HUGE = r'''
+import os, sys, resource, warnings
+import symnet
+from symnet import curriculum as C
+
+name = C.ORDER[0]
+folder = os.path.join(os.environ["SYMNET_CACHE"], C.DISK_CACHE)
+os.makedirs(folder, mode=0o700, exist_ok=True)
+with open(os.path.join(folder, C.derivation_filename(name)), "wb") as f:
+    f.truncate(4 * 2**30)  # sparse: no disk used
+resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, 3 * 2**30))
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter("always")
+    d = symnet.get(name)
+print("got", d.name == name, any("larger than" in str(x.message) for x in w))
+'''
+
+
+def test_planted_huge_cache_file_is_not_read_whole(tmp_path):
+    """Fault: the derivation cache read a file whole, whatever its size: a 4 GB sparse file
+    planted under a derivation's name made ``symnet.get`` allocate 4 GB (MemoryError under a
+    memory limit). Now a file over 64 MiB is ignored with a warning and the derivation rebuilt."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, SYMNET_CACHE=str(cache), PYTHONPATH=root)
+    env.pop("SYMNET_NO_DISK_CACHE", None)
+    run = subprocess.run([sys.executable, "-c", _HUGE], capture_output=True, text=True, env=env, timeout=300, cwd=root)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "got True True" in run.stdout, (run.stdout, run.stderr[-2000:])
