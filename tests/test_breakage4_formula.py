@@ -3,6 +3,7 @@ timeout and the derivation store. Each test is a fault found by trying to break 
 docstrings), checked against an independent reference (torch float64, mpmath)."""
 from __future__ import annotations
 
+import math
 import warnings
 
 import mpmath
@@ -173,3 +174,23 @@ def test_planted_huge_cache_file_is_not_read_whole(tmp_path):
     run = subprocess.run([sys.executable, "-c", _HUGE], capture_output=True, text=True, env=env, timeout=300, cwd=root)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "got True True" in run.stdout, (run.stdout, run.stderr[-2000:])
+
+
+@pytest.mark.parametrize("formula, value", [
+    ("x + 10**308*3", lambda x: math.inf),
+    ("x - 10**400", lambda x: -math.inf),
+    ("x/10**400", lambda x: x * 0.0),
+    ("x*10**400/10**300", lambda x: x * 1e100),
+    ("x/3 + 10**308", lambda x: x / 3 + 1e308),
+    ("x/10**300 + 10**10", lambda x: 1e10),
+])
+def test_integer_constants_beyond_float_range(formula, value):
+    """Fault: an integer constant past float range was printed exactly (3000…0), so calling the
+    kernel raised "OverflowError: int too large to convert to float" from inside the generated
+    code; and the affine-root rule rewrote x/3 + 10³⁰⁸ as (x + 3·10³⁰⁸)/3, whose shifted constant
+    overflows to inf where the true value is 1e308. Now such constants print as their float value
+    (±inf past 1.8e308, as the arithmetic gives) and affine-root fires only for a small shift."""
+    k = _compiled(formula)
+    x = [1.0, 0.0, -3.0]
+    got = _at(k, x)[0]
+    np.testing.assert_allclose(got, [value(v) for v in x], rtol=1e-15)

@@ -839,7 +839,7 @@ def _affine_root(node):
         return None
     n = c.q
     shift = b * n
-    if not shift.is_Integer:
+    if not shift.is_Integer or abs(shift) > 2**64:  # x/3 + 10³⁰⁸: b·n = 3·10³⁰⁸ overflows, x/3 + b does not
         return None
     inner = Grouped(sp.Add(c.p * u, shift))  # a product 1/n·(…), not distributed
     return _Final(_Fired(sp.Rational(1, n) * inner, ["affine-root"]))
