@@ -194,3 +194,37 @@ def test_integer_constants_beyond_float_range(formula, value):
     x = [1.0, 0.0, -3.0]
     got = _at(k, x)[0]
     np.testing.assert_allclose(got, [value(v) for v in x], rtol=1e-15)
+
+
+_FOLDER = r'''
+import os, warnings
+import symnet
+from symnet import curriculum as C
+
+name = C.ORDER[1]
+folder = os.path.join(os.environ["SYMNET_CACHE"], C.DISK_CACHE)
+os.makedirs(os.path.join(folder, C.derivation_filename(name)), mode=0o700)
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter("always")
+    d = symnet.get(name)
+print("got", d.name == name, any("not a file" in str(x.message) for x in w))
+'''
+
+
+def test_folder_planted_under_a_cache_name_is_ignored(tmp_path):
+    """Fault: a folder in the derivation cache under a derivation's file name made
+    ``symnet.get`` fail with a traceback (IsADirectoryError from os.fdopen). Now it is ignored
+    with a warning, and the derivation built afresh."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, SYMNET_CACHE=str(cache), PYTHONPATH=root)
+    env.pop("SYMNET_NO_DISK_CACHE", None)
+    run = subprocess.run([sys.executable, "-c", _FOLDER], capture_output=True, text=True, env=env, timeout=300, cwd=root)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "got True True" in run.stdout, (run.stdout, run.stderr[-2000:])

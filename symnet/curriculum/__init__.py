@@ -160,7 +160,17 @@ def _read(filename: str) -> bytes | None:
             warnings.warn(f"symnet ignores {filename} in its derivation cache: {exc.strerror}",
                           RuntimeWarning, stacklevel=4)
             return None
-        with os.fdopen(fd, "rb") as f:
+        try:  # a folder planted under the name: os.fdopen would raise IsADirectoryError
+            f = os.fdopen(fd, "rb")
+        except OSError:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+            warnings.warn(f"symnet ignores {filename} in its derivation cache: not a file",
+                          RuntimeWarning, stacklevel=4)
+            return None
+        with f:
             st = os.fstat(f.fileno())
             if (not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid()
                     or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
