@@ -228,3 +228,13 @@ def test_folder_planted_under_a_cache_name_is_ignored(tmp_path):
     run = subprocess.run([sys.executable, "-c", _FOLDER], capture_output=True, text=True, env=env, timeout=300, cwd=root)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "got True True" in run.stdout, (run.stdout, run.stderr[-2000:])
+
+
+@pytest.mark.parametrize("formula", ["ℌ*x + H", "ﬁ + fi*x", "ｘ + x", "µ*x + μ"])
+def test_names_python_folds_together_are_refused(formula):
+    """Fault: Python folds identifiers to NFKC, so ``ℌ*x + H`` parsed as H·x + H and ``ｘ + x``
+    as 2x (two variables the user wrote apart silently one), while the micro sign ``µ`` became a
+    variable apart from the Greek ``μ`` (read as mu). Now such a name is one clear ParseError."""
+    with pytest.raises(symnet.ParseError, match="would be one variable"):
+        symnet.parse(formula)
+    assert sorted(s.name for s in symnet.parse("α*x + x₁ + θ₁₀").free_symbols) == ["alpha", "theta_10", "x", "x_1"]
