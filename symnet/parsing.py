@@ -131,6 +131,9 @@ def normalise(text: str) -> str:
     text = re.sub(r"√\s*(?=\()", "sqrt", text)  # √(x + 1)
     text = re.sub(r"√\s*(\w+(?:\.\d*)?)(?![\w(.])", r"sqrt(\1)", text)  # √x, √2.5; √exp(x) needs √(…)
     text = re.sub(r"(?<=\w)([₀₁₂₃₄₅₆₇₈₉]+)", lambda m: "_" + m.group(1).translate(_SUBSCRIPTS), text)
+    # each name in the NFKC form Python reads it in, before the Greek names: the micro sign µ is
+    # μ (mu), ϑ is θ (theta), as Python would make them, not variables named μ or θ apart
+    text = re.sub(r"\w+", lambda m: unicodedata.normalize("NFKC", m.group(0)), text)
     return "".join(_GREEK.get(c, c) for c in text) if any(c in _GREEK for c in text) else text
 
 
@@ -145,7 +148,6 @@ def parse_expression(text: str) -> sp.Expr:
     text = _checked_text(text)
     # x^2 means x**2 in notes; replace before parsing, since Python's ^ binds looser than +
     source = normalise(text).replace("^", "**")
-    _check_folding(source)
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
@@ -160,20 +162,6 @@ def parse_expression(text: str) -> sp.Expr:
         raise ParseError("the formula is nested too deeply") from None
     except LimitError as exc:  # a number in the formula itself is beyond the limits
         raise ParseError(str(exc)) from None
-
-
-def _check_folding(source: str) -> None:
-    """ParseError for a name Python would read as another (it folds identifiers to NFKC): ``ℌ``
-    and ``H``, ``ｘ`` and ``x``, ``ﬁ`` and ``fi`` would silently be one variable, and the micro
-    sign ``µ`` a variable apart from the Greek ``μ`` that symnet reads as ``mu``."""
-    if source.isascii():
-        return
-    for match in re.finditer(r"\w+", source):
-        word = match.group(0)
-        folded = unicodedata.normalize("NFKC", word)
-        if folded != word:
-            raise ParseError(f"the name {word!r} is read by Python as {folded!r} (a compatibility "
-                             f"spelling; {word!r} and {folded!r} would be one variable): write {folded!r}")
 
 
 def _number(node: ast.Constant, source: str) -> sp.Rational:
