@@ -131,6 +131,9 @@ def normalise(text: str) -> str:
     text = re.sub(r"√\s*(?=\()", "sqrt", text)  # √(x + 1)
     text = re.sub(r"√\s*(\w+(?:\.\d*)?)(?![\w(.])", r"sqrt(\1)", text)  # √x, √2.5; √exp(x) needs √(…)
     text = re.sub(r"(?<=\w)([₀₁₂₃₄₅₆₇₈₉]+)", lambda m: "_" + m.group(1).translate(_SUBSCRIPTS), text)
+    # each name in the NFKC form Python reads it in, before the Greek names: the micro sign µ is
+    # μ (mu), ϑ is θ (theta), as Python would make them, not variables named μ or θ apart
+    text = re.sub(r"\w+", lambda m: unicodedata.normalize("NFKC", m.group(0)), text)
     return "".join(_GREEK.get(c, c) for c in text) if any(c in _GREEK for c in text) else text
 
 

@@ -146,6 +146,16 @@ def _split(arg):
 def _exp_rational(node):
     if not (node.is_Add or node.is_Mul or node.is_Pow):
         return None
+    if node.is_Mul:  # y·e^{xy}·σ(−xy): the factors in e^c recognised apart from the others (y)
+        inner = [f for f in node.args if _collect(f, set())]
+        if 2 <= len(inner) < len(node.args):
+            found = _exp_rational(sp.Mul(*inner))
+            if found is None:
+                return None
+            outer = sp.Mul(*[f for f in node.args if f not in inner])
+            if isinstance(found, _Fired):
+                return _Fired(outer * found.expr, found.names)
+            return outer * found
     leaves: set = set()
     if not _collect(node, leaves) or not leaves:
         return None
@@ -588,7 +598,8 @@ def _sigmoid_target(node):
         if b.has(sigmoid) or a.has(sigmoid) or sp.expand(a + b - 1) != 0:
             continue
         third = sp.log(3)
-        new = sp.Piecewise((sigmoid(u) - b, u < -third), (_grouped(-sigmoid(-u), a, u > third), u > third),
+        low = _grouped(sigmoid(u), -b, u < -third) if b.is_Add else sigmoid(u) - b  # σ(u) + (t − 1), not (σ(u) + t) − 1
+        new = sp.Piecewise((low, u < -third), (_grouped(-sigmoid(-u), a, u > third), u > third),
                            (_grouped(sp.tanh(u / 2) / 2, sp.S.Half - b, sp.Abs(u) <= third), True))
         return _Final(_Fired(new, ["sigmoid-target"]))
     return None
@@ -773,6 +784,8 @@ _TANHSHRINK_TERMS = 14
 
 
 def _tanhshrink_series(u):
+    if u.is_Mul:  # (x·y)³ kept a power of the product: SymPy's x³·y³ is ∞·0 = NaN at x = 1e200, y = 0
+        u = Grouped(u)
     y = u ** 2
     q = sp.S.Zero
     for k in range(_TANHSHRINK_TERMS, 0, -1):  # Horner in y
@@ -826,7 +839,7 @@ def _affine_root(node):
         return None
     n = c.q
     shift = b * n
-    if not shift.is_Integer:
+    if not shift.is_Integer or abs(shift) > 2**64:  # x/3 + 10³⁰⁸: b·n = 3·10³⁰⁸ overflows, x/3 + b does not
         return None
     inner = Grouped(sp.Add(c.p * u, shift))  # a product 1/n·(…), not distributed
     return _Final(_Fired(sp.Rational(1, n) * inner, ["affine-root"]))

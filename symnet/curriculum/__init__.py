@@ -114,6 +114,7 @@ def get_stored(name: str) -> Derivation:
 # ---------------------------------------------------------------- the disk cache
 
 DISK_CACHE = "derivations"  # the subfolder of symnet's cache folder
+_MAX_FILE_BYTES = 64 * 2**20  # a stored derivation or printout is 3-100 kB
 _DISK_ENV = "SYMNET_NO_DISK_CACHE"  # set (to anything) to build every derivation afresh
 
 
@@ -159,14 +160,29 @@ def _read(filename: str) -> bytes | None:
             warnings.warn(f"symnet ignores {filename} in its derivation cache: {exc.strerror}",
                           RuntimeWarning, stacklevel=4)
             return None
-        with os.fdopen(fd, "rb") as f:
+        try:  # a folder planted under the name: os.fdopen would raise IsADirectoryError
+            f = os.fdopen(fd, "rb")
+        except OSError:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+            warnings.warn(f"symnet ignores {filename} in its derivation cache: not a file",
+                          RuntimeWarning, stacklevel=4)
+            return None
+        with f:
             st = os.fstat(f.fileno())
             if (not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid()
                     or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
                 warnings.warn(f"symnet ignores {filename} in its derivation cache: not a file of "
                               "yours that only you can write", RuntimeWarning, stacklevel=4)
                 return None
-            return f.read()
+            data = f.read(_MAX_FILE_BYTES + 1)  # a planted sparse file of gigabytes is not read whole
+            if len(data) > _MAX_FILE_BYTES:
+                warnings.warn(f"symnet ignores {filename} in its derivation cache: larger than "
+                              f"{_MAX_FILE_BYTES >> 20} MiB", RuntimeWarning, stacklevel=4)
+                return None
+            return data
     finally:
         os.close(folder_fd)
 

@@ -43,7 +43,10 @@ def _class_name(cls: type) -> str:
 
 def _basic_class(name: str) -> type:
     module, _, qualname = name.partition(":")
-    if not module.startswith(_MODULES) or not qualname.isidentifier():
+    # a dunder module is never a class's home, and importing one runs code: symnet.__main__
+    # runs the command line on the process's own argv and exits it
+    if (not module.startswith(_MODULES) or not qualname.isidentifier()
+            or not all(part.isidentifier() and not part.startswith("__") for part in module.split("."))):
         raise UnfaithfulError(f"not a class symnet stores: {name}")
     try:
         cls = getattr(importlib.import_module(module), qualname)

@@ -9,6 +9,7 @@ all there is on other platforms and threads.
 """
 from __future__ import annotations
 
+import numbers
 import signal
 import threading
 import time
@@ -34,6 +35,8 @@ class Budget:
     """
 
     def __init__(self, seconds: float | None):
+        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, numbers.Real)):
+            raise TypeError(f"a time budget (timeout=) must be a number of seconds, not {type(seconds).__name__}")
         if seconds is not None and not seconds >= 0:  # negative, or nan
             raise LimitError(f"a time budget must be a number of seconds (0: none), not {seconds}")
         self.seconds = seconds if seconds and seconds <= _LONGEST else None

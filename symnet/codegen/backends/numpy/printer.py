@@ -167,6 +167,19 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
     def _print_Float(self, e):
         return self._float(float(e))
 
+    # an integer or fraction too large for a float (3·10³⁰⁸) printed exactly made the kernel raise
+    # "OverflowError: int too large to convert to float" when NumPy met it: printed as its float
+    # value instead (±inf past 1.8e308, as the arithmetic would give); smaller ones stay exact
+    _EXACT_BELOW = 2**1000
+
+    def _print_Integer(self, e):
+        return str(e.p) if abs(e.p) < self._EXACT_BELOW else self._float(float(e))
+
+    def _print_Rational(self, e):
+        if abs(e.p) < self._EXACT_BELOW and e.q < self._EXACT_BELOW:
+            return super()._print_Rational(e)
+        return self._float(float(e))
+
     def _print_Pow(self, e, rational=False):
         if e.exp == sp.S.Half:
             return f"np.sqrt({self._print(e.base)})"
