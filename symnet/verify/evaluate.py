@@ -81,57 +81,92 @@ _MP = {
 }
 
 
-def mp_value(expr: sp.Basic, env: dict):
+class _Track:
+    """What one reference evaluation lost: the most decimal digits any sum of rounded terms (or a
+    log of a rounded number near 1) cancelled. Two precisions that agree prove nothing when both
+    absorbed the same small term: 1 − σ(709) is exactly 0 at 50, 100 and 300 digits (1 + e^−709
+    rounds to 1), so t·σ(u)(1 − σ(u)) + … agreed on a wrong, negative value (issue 16, verify)."""
+
+    def __init__(self):
+        self.lost = 0.0
+
+    def cancel(self, terms, total) -> None:
+        big = max((abs(a) for a in terms), default=0)
+        if big == 0 or mpmath.isinf(big) or mpmath.isnan(big):
+            return
+        self.lost = max(self.lost, math.inf if total == 0 else float(mpmath.log10(big / abs(total))))
+
+
+def mp_value(expr: sp.Basic, env: dict, track: _Track | None = None):
     """``expr`` at the point ``env`` (symbol → mpf) in mpmath at the current precision; NaN where
-    it is not a real number."""
+    it is not a real number. ``track``: records the digits lost to cancellation of rounded terms."""
+    return _walk(expr, env, track if track is not None else _Track())[0]
+
+
+def _walk(expr: sp.Basic, env: dict, track: _Track):
+    """(value, exact): ``exact`` when no rounding happened (inputs, dyadic constants, and sums and
+    products of those, computed exactly), so that a 0 from exact terms (1 − t at t = 1) is a true 0."""
     if expr.is_Symbol:
-        return env[expr]
+        return env[expr], True
     if expr.is_Number or expr in (sp.pi, sp.E) or expr.is_NumberSymbol:
         if expr is sp.zoo or expr is sp.nan:
-            return mpmath.mpf("nan")
+            return mpmath.mpf("nan"), False
         if expr is sp.oo:
-            return mpmath.inf
+            return mpmath.inf, True
         if expr is sp.S.NegativeInfinity:
-            return -mpmath.inf
+            return -mpmath.inf, True
         if expr.is_Rational:
-            return mpmath.mpf(int(expr.p)) / int(expr.q)
-        return mpmath.mpf(str(sp.Float(expr, mpmath.mp.dps + 5)))
+            q = int(expr.q)
+            return mpmath.mpf(int(expr.p)) / q, q & (q - 1) == 0
+        return mpmath.mpf(str(sp.Float(expr, mpmath.mp.dps + 5))), False
     if expr is sp.true:
-        return True
+        return True, True
     if expr is sp.false:
-        return False
-    args = [mp_value(a, env) for a in expr.args] if not isinstance(expr, sp.Piecewise) else None
+        return False, True
+    pairs = [_walk(a, env, track) for a in expr.args] if not isinstance(expr, sp.Piecewise) else None
+    args = [a for a, _ in pairs] if pairs is not None else None
+    exact = pairs is not None and all(e for _, e in pairs)
     if expr.is_Add:
-        return mpmath.fsum(args)
+        if exact and not any(mpmath.isinf(a) or mpmath.isnan(a) for a in args):
+            out = mpmath.mpf(0)
+            for a in args:
+                out = mpmath.fadd(out, a, exact=True)
+            return out, True
+        out = mpmath.fsum(args)
+        track.cancel(args, out)
+        return out, False
     if expr.is_Mul:
         out = mpmath.mpf(1)
+        fin = exact and not any(mpmath.isinf(a) or mpmath.isnan(a) for a in args)
         for a in args:
-            out = out * a
-        return out
+            out = mpmath.fmul(out, a, exact=True) if fin else out * a
+        return out, fin
     if expr.is_Pow:
         b, e = args
         if b == 0 and e < 0:
-            return mpmath.inf if e == int(e) and int(e) % 2 == 0 else mpmath.mpf("nan")  # ±inf: no limit
+            return (mpmath.inf if e == int(e) and int(e) % 2 == 0 else mpmath.mpf("nan")), False  # ±inf: no limit
         v = _power(b, e)
-        return v if not isinstance(v, mpmath.mpc) else (v.real if v.imag == 0 else mpmath.mpf("nan"))
+        return (v if not isinstance(v, mpmath.mpc) else (v.real if v.imag == 0 else mpmath.mpf("nan"))), False
     if isinstance(expr, sp.Piecewise):
         for value, cond in expr.args:
-            c = mp_value(cond, env)
+            c = _walk(cond, env, track)[0]
             if c is True or (c is not False and bool(c)):
-                return mp_value(value, env)
-        return mpmath.mpf("nan")
+                return _walk(value, env, track)
+        return mpmath.mpf("nan"), False
     if isinstance(expr, sp.core.relational.Relational):
         lhs, rhs = args
         return bool({"<": lhs < rhs, "<=": lhs <= rhs, ">": lhs > rhs, ">=": lhs >= rhs,
-                     "==": lhs == rhs, "!=": lhs != rhs}[expr.rel_op])
+                     "==": lhs == rhs, "!=": lhs != rhs}[expr.rel_op]), True
     if isinstance(expr, sp.And):
-        return all(args)
+        return all(args), True
     if isinstance(expr, sp.Or):
-        return any(args)
+        return any(args), True
     if isinstance(expr, sp.Not):
-        return not args[0]
+        return not args[0], True
     if isinstance(expr, sp.ITE):  # if c then a else b, from a folded nested Piecewise
-        return args[1] if args[0] else args[2]
+        return (args[1] if args[0] else args[2]), pairs[1 if args[0] else 2][1]
+    if isinstance(expr, (sp.Max, sp.Min, sp.Abs)):
+        return _MP[type(expr)](*args), exact
     f = _MP.get(type(expr))
     if f is None:  # a registry entry of its own (ndtr, the code generator's e^(−u²)): its mpmath reference
         from ..registry import entry_of
@@ -143,10 +178,12 @@ def mp_value(expr: sp.Basic, env: dict):
     try:
         v = f(*args)
     except (ValueError, ZeroDivisionError):
-        return mpmath.mpf("nan")
+        return mpmath.mpf("nan"), False
     if isinstance(v, mpmath.mpc):
-        return v.real if v.imag == 0 else mpmath.mpf("nan")
-    return v
+        v = v.real if v.imag == 0 else mpmath.mpf("nan")
+    if isinstance(expr, sp.log) and not exact and mpmath.isfinite(v):
+        track.cancel([mpmath.mpf(1)], v)  # log x near x = 1: 1/|log x| amplifies x's rounding
+    return v, False
 
 
 LADDER = (50, 100, 300, 1200, 2400)  # digits: 50, raised while two successive precisions disagree
@@ -163,22 +200,36 @@ def _agree(a, b, dps: int) -> bool:
     return abs(a - b) <= mpmath.mpf("1e-30") * abs(b)
 
 
+_KEEP = 25  # digits that must survive the worst cancellation of a rung for it to count
+
+
 def reference(expr: sp.Expr, env_floats: dict):
     """The exact value of ``expr`` at a point of floats: evaluated at 50 digits, then at 100, 300,
-    1200 and 2400 until two successive precisions agree to 30 digits (the formula as written may
-    cancel, in mpmath too: 1 − tanh²(88) needs 77 digits; a 0 is taken as 0 only when it is 0 at
-    300 and at 1200 digits, so log(1 + e^−709) = 1.2e−308, 0 at 300 digits, is not read as 0:
-    every float64 down to its smallest subnormal survives 1 + it at 1200 digits). Returns (mpf or None where no two
-    precisions agreed, digits used); NaN where the formula is not a real number there."""
+    1200 and 2400 until two successive precisions agree to 30 digits AND the later one kept at
+    least 25 digits through its worst cancellation (a sum of rounded terms, or a log of a rounded
+    number near 1; agreement alone is no proof: 1 − σ(709) is exactly 0 at 50, 100 and 300 digits,
+    1 + e^−709 rounding to 1 at each). The formula as written may cancel, in mpmath too: 1 − tanh²(88)
+    needs 77 digits; a 0 is taken as 0 only when it is 0 at 300 and at 1200 digits, so
+    log(1 + e^−709) = 1.2e−308, 0 at 300 digits, is not read as 0. Returns (mpf, or None where no
+    precision up to 2400 digits determined it: "unresolved"; digits used). At 2400 digits agreement
+    with 1200 is accepted whatever was cancelled (what both absorbed is below 10^−1200 of its sum);
+    NaN where the formula is not a real number there."""
     previous = None
     for dps in LADDER:
+        track = _Track()
         with mpmath.workdps(dps):
             env = {s: mpmath.mpf(v) for s, v in env_floats.items()}
             try:
-                value = +mp_value(expr, env)
+                value = +mp_value(expr, env, track)
             except (ValueError, ZeroDivisionError, OverflowError, TypeError):
                 value = mpmath.mpf("nan")
-        if previous is not None and _agree(value, previous, dps):
+        # at the last rung, agreement with 1200 digits is taken as it stands: what both absorb is
+        # below 10^−1200 of its sum (e^−2763), past every dtype's range in all but contrived formulas
+        kept = (mpmath.isnan(value) or mpmath.isinf(value) or track.lost <= dps - _KEEP
+                or dps == LADDER[-1])
+        # a 0 with nothing cancelled on the way (0 = 1 − t at t = 1, summed exactly) is a true 0 at once
+        sure_zero = value == 0 and previous == 0 and track.lost <= dps - _KEEP
+        if previous is not None and kept and (sure_zero or _agree(value, previous, dps)):
             return value, dps
         previous = value
     return None, LADDER[-1]
