@@ -53,3 +53,38 @@ def test_verify_float64_gradient_passes_with_a_true_reference():
     cell = r.cell("df_du", "float64", "symnet numpy")
     assert cell.mismatches == 0 and cell.worst_ulp <= 4, str(r)
     assert r.unresolved["float64"] == 0
+
+
+def test_logsumexp_gradient_error_is_that_of_the_rounded_difference():
+    """`symnet verify "log(exp(a)+exp(b))" --dtype float64` FAILs (91 and 384 ULP) at a = −226.48,
+    b = 0.3 (∂/∂a) and a = 709, b = 1.72 (∂/∂b): the gradient, e^a/(e^a + e^b) = σ(a − b), sits
+    where σ's condition number is |a − b| ≈ 227 and 707, and a − b itself is rounded (half an ULP
+    of 707 is 5.7e−14, i.e. up to ~256 relative ULPs of the result). Inherent to any code that takes
+    a − b in float64: the generated gradient is exactly as accurate as σ(fl(a − b)) computed
+    exactly, and as torch.logsumexp's gradient, at every point."""
+    torch = pytest.importorskip("torch")
+    import numpy as np
+
+    from symnet.codegen import compile as compile_
+    from symnet.verify.measure import _as_derivation
+
+    d, _ = _as_derivation("log(exp(a)+exp(b))", None)
+    kernel = compile_(d, "numpy")
+    rng = np.random.default_rng(1)
+    A = -226.481 + rng.uniform(-1, 1, 40)
+    B = 0.3 + rng.uniform(-1, 1, 40)
+    _, da, _ = kernel(A, B)
+    ta, tb = torch.tensor(A, requires_grad=True), torch.tensor(B, requires_grad=True)
+    torch.logsumexp(torch.stack([ta, tb]), 0).sum().backward()
+    worst_symnet = worst_rounded = 0.0
+    with mpmath.workdps(60):
+        for i in range(len(A)):
+            ea, eb = mpmath.exp(mpmath.mpf(A[i])), mpmath.exp(mpmath.mpf(B[i]))
+            true = ea / (ea + eb)
+            ulp = float(np.spacing(np.float64(float(true))))
+            rounded = 1 / (1 + mpmath.exp(-mpmath.mpf(float(A[i] - B[i]))))  # σ(fl(a − b)), exactly
+            err = float(abs(mpmath.mpf(float(da[i])) - true)) / ulp
+            worst_symnet, worst_rounded = max(worst_symnet, err), max(worst_rounded, float(abs(rounded - true)) / ulp)
+            assert err <= float(abs(rounded - true)) / ulp + 1
+            assert err <= abs(ta.grad[i].item() - float(true)) / ulp + 1
+    assert worst_rounded > 30  # the rounding of a − b alone costs tens of ULPs here
