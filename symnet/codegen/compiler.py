@@ -235,7 +235,11 @@ def _load_module(name: str, source: str) -> ModuleType:
     loaded = sys.modules.get(module_name)
     if loaded is not None and getattr(loaded, "__symnet_source__", None) == source:
         return loaded
-    return _exec_module(module_name, source, f"<symnet:{name}>", register=True)
+    module = _exec_module(module_name, source, f"<symnet:{name}>", register=True)
+    ops = sys.modules.get("symnet.torch._ops")
+    if ops is not None:  # a dense layer's new symnet:: ops get their vmap rules, as the committed ones
+        ops.register_generated_vmap()
+    return module
 
 
 def compile_step(activations, loss: str = "ce", optimizer: str | None = None):

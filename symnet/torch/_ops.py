@@ -24,6 +24,7 @@ import functools
 import hashlib
 import inspect
 import os
+import re
 import types
 
 import sympy as sp
@@ -740,8 +741,22 @@ _GENERATED_DONE: set[str] = set()
 
 
 def generated_vmap_ops() -> dict[str, object]:
-    """The rule builder of each ``symnet::`` op that has one (the op's name without namespace)."""
+    """The rule builder of each committed ``symnet::`` op (the op's name without namespace)."""
     return dict(_GENERATED_VMAP)
+
+
+_DENSE_OP = re.compile(r"dense_\w+")
+
+
+def _rule_builder(name: str):
+    """The vmap rule builder of the ``symnet::`` op ``name``: from _GENERATED_VMAP, or, for the dense
+    layers ``symnet.compile`` generates at run time with any registry activation (``dense_relu``,
+    ``dense_gelu_backward``: the schema of dense_sigmoid), the dense layer's rules; else None."""
+    if name in _GENERATED_VMAP:
+        return _GENERATED_VMAP[name]
+    if _DENSE_OP.fullmatch(name):
+        return _GENERATED_VMAP["dense_sigmoid_backward" if name.endswith("_backward") else "dense_sigmoid"]
+    return None
 
 
 def register_generated_vmap() -> list[str]:
@@ -758,8 +773,9 @@ def register_generated_vmap() -> list[str]:
     for module in _committed("triton"):
         _kernels(module)
     done = []
-    for name, rule_of in _GENERATED_VMAP.items():
-        if not hasattr(torch.ops.symnet, name):
+    for name in sorted(set(_GENERATED_VMAP) | set(torch.ops.symnet)):
+        rule_of = _rule_builder(name)
+        if rule_of is None or not hasattr(torch.ops.symnet, name):
             continue
         if name not in _GENERATED_DONE:
             torch.library.register_vmap(f"symnet::{name}", rule_of(getattr(torch.ops.symnet, name)))
