@@ -37,7 +37,7 @@ from .functions import relu, sigmoid
 from .special import ndtr, ndtr_tanh, ndtr_tanh_pdf, nexpsq, nexpsq2, softplus
 
 __all__ = ["Rule", "Function", "REGISTRY", "NAMES", "register", "unregister", "lookup", "entry_of", "rule_of", "unary_rules",
-           "numpy_template", "triton_template", "TRITON_DEVICE_HELPERS", "TRITON_HELPER_NEEDS", "NUMPY_HELPERS",
+           "numpy_template", "triton_template", "TRITON_DEVICE_HELPERS", "TRITON_HELPER_NEEDS", "NUMPY_HELPERS", "NUMPY_HELPER_NEEDS",
            "kink_arguments", "as_piecewise", "activation_names"]
 
 
@@ -329,19 +329,16 @@ def _ndtr(x):
     corr = e * tl.full([], 1.1283791670955126, a.dtype) * tl.exp(-(s * s))
     return 0.5 * (_erfc(-s) + corr)
 ''',
-    "_ndtr_tanh": '''\
+    "_gelu_tanh_v": '''\
 @triton.jit
-def _ndtr_tanh(x):
-    """S(x) = σ(v), v = 2√(2/π)·(x + 0.044715·x³) (GELU-tanh = x·S(x)): e^v turns a relative
-    error δ of v into |v|·δ (556 ulp at x = −20 in float64), so v is computed as v + v_l to twice
-    float64's precision (Dekker's products, Knuth's sums) and S = σ(v)·(1 + v_l·σ(−v)) to first
-    order in v_l; in float64 (float32 rounds the float64 result once)."""
-    a = tl.minimum(tl.maximum(x.to(tl.float64), -30.0, propagate_nan=tl.PropagateNan.ALL), 30.0,
-                   propagate_nan=tl.PropagateNan.ALL)  # in float64; beyond ±30, S is 0 or 1
+def _gelu_tanh_v(a):
+    """v + v_l = 2√(2/π)·a·(1 + 0.044715·a²) to twice float64's precision (Dekker's products,
+    Knuth's sums), a in float64; returns a², v, v_l (GELU-tanh's S = σ(v): e^v turns a relative
+    error δ of v into |v|·δ, 556 ulp at x = −20 in float64)."""
     split = tl.full([], 134217729.0, tl.float64)
     c_hi = tl.full([], 0.044715, tl.float64)
     k_hi = tl.full([], 1.5957691216057308, tl.float64)
-    s = a * a  # v = 2√(2/π)·a·(1 + 0.044715·a²) = v + v_l, to twice float64's precision (Dekker)
+    s = a * a
     t = split * a
     ah = t - (t - a)
     al = a - ah
@@ -373,6 +370,17 @@ def _ndtr_tanh(x):
     yl = y - yh
     v_l = ((kh * yh - v) + kh * yl + kl * yh) + kl * yl
     v_l = v_l + (k_hi * y_l - tl.full([], 9.96930880911092e-17, tl.float64) * y)
+    return s, v, v_l
+''',
+    "_ndtr_tanh": '''\
+@triton.jit
+def _ndtr_tanh(x):
+    """S(x) = σ(v), v = 2√(2/π)·(x + 0.044715·x³) (GELU-tanh = x·S(x)), with v + v_l from
+    _gelu_tanh_v and S = σ(v)·(1 + v_l·σ(−v)) to first order in v_l; in float64 (float32 rounds
+    the float64 result once)."""
+    a = tl.minimum(tl.maximum(x.to(tl.float64), -30.0, propagate_nan=tl.PropagateNan.ALL), 30.0,
+                   propagate_nan=tl.PropagateNan.ALL)  # in float64; beyond ±30, S is 0 or 1
+    s, v, v_l = _gelu_tanh_v(a)
     e = tl.exp(-tl.abs(v))
     sig = tl.where(v >= 0, 1.0, e) / (1.0 + e)  # σ(v), σ(−v): never overflow
     neg = tl.where(v >= 0, e, 1.0) / (1.0 + e)
@@ -381,54 +389,24 @@ def _ndtr_tanh(x):
     "_ndtr_tanh_pdf": '''\
 @triton.jit
 def _ndtr_tanh_pdf(x):
-    """S′(x) = v′·σ(v)·σ(−v), v′ = 2√(2/π)·(1 + 0.134145·x²), with v as in _ndtr_tanh and
+    """S′(x) = v′·σ(v)·σ(−v), v′ = 2√(2/π)·(1 + 0.134145·x²), with v + v_l from _gelu_tanh_v and
     σσ(v + v_l) = σσ(v)·(1 + v_l·(σ(−v) − σ(v))): 0 where σ(v)σ(−v) underflows (never x²·0)."""
     a = tl.minimum(tl.maximum(x.to(tl.float64), -30.0, propagate_nan=tl.PropagateNan.ALL), 30.0,
                    propagate_nan=tl.PropagateNan.ALL)  # in float64; beyond ±30, S is 0 or 1
-    split = tl.full([], 134217729.0, tl.float64)
-    c_hi = tl.full([], 0.044715, tl.float64)
-    k_hi = tl.full([], 1.5957691216057308, tl.float64)
-    s = a * a  # v = 2√(2/π)·a·(1 + 0.044715·a²) = v + v_l, to twice float64's precision (Dekker)
-    t = split * a
-    ah = t - (t - a)
-    al = a - ah
-    s_l = ((ah * ah - s) + ah * al + al * ah) + al * al
-    m = c_hi * s
-    t = split * c_hi
-    ch = t - (t - c_hi)
-    cl = c_hi - ch
-    t = split * s
-    sh = t - (t - s)
-    sl = s - sh
-    m_l = ((ch * sh - m) + ch * sl + cl * sh) + cl * sl
-    m_l = m_l + (c_hi * s_l + tl.full([], 2.1960211427085595e-18, tl.float64) * s)
-    w = 1.0 + m
-    b = w - 1.0
-    w_l = ((1.0 - (w - b)) + (m - b)) + m_l
-    y = a * w
-    t = split * w
-    wh = t - (t - w)
-    wl = w - wh
-    y_l = ((ah * wh - y) + ah * wl + al * wh) + al * wl
-    y_l = y_l + a * w_l
-    v = k_hi * y
-    t = split * k_hi
-    kh = t - (t - k_hi)
-    kl = k_hi - kh
-    t = split * y
-    yh = t - (t - y)
-    yl = y - yh
-    v_l = ((kh * yh - v) + kh * yl + kl * yh) + kl * yl
-    v_l = v_l + (k_hi * y_l - tl.full([], 9.96930880911092e-17, tl.float64) * y)
+    s, v, v_l = _gelu_tanh_v(a)
     e = tl.exp(-tl.abs(v))
     sig = tl.where(v >= 0, 1.0, e) / (1.0 + e)  # σ(v), σ(−v): never overflow
     neg = tl.where(v >= 0, e, 1.0) / (1.0 + e)
-    d = k_hi * (1.0 + tl.full([], 0.134145, tl.float64) * s)
+    d = tl.full([], 1.5957691216057308, tl.float64) * (1.0 + tl.full([], 0.134145, tl.float64) * s)
     pair = sig * neg
     return (d * (pair + pair * (v_l * (neg - sig)))).to(x.dtype)
 ''',
 }
-TRITON_HELPER_NEEDS = {"_sinh": ("_expm1",), "_asinh": ("_log1p",), "_ndtr": ("_erfc",)}
+TRITON_HELPER_NEEDS = {"_sinh": ("_expm1",), "_asinh": ("_log1p",), "_ndtr": ("_erfc",),
+                       "_ndtr_tanh": ("_gelu_tanh_v",), "_ndtr_tanh_pdf": ("_gelu_tanh_v",)}
+
+# NumPy helpers a NumPy helper calls: emitted with it
+NUMPY_HELPER_NEEDS = {"_ndtr_tanh": ("_gelu_tanh_v",), "_ndtr_tanh_pdf": ("_gelu_tanh_v",)}
 
 # NumPy helpers of the generated modules (NumPy has no erf ufunc, and SciPy is no dependency)
 NUMPY_HELPERS = {
@@ -484,16 +462,11 @@ def _ndtr(x, out=None):
     out[...] = 0.5 * (erfc + d * 1.1283791670955126 * np.exp(-(p * p)))
     return out
 ''',
-    "_ndtr_tanh": '''\
-def _ndtr_tanh(x, out=None):
-    """S(x) = σ(v), v = 2√(2/π)·(x + 0.044715·x³) (GELU-tanh = x·S(x)): e^v turns a relative
-    error δ of v into |v|·δ (556 ulp at x = −20 in float64), so v is computed as v + v_l to twice
-    float64's precision (Dekker's products, Knuth's sums) and S = σ(v)·(1 + v_l·σ(−v)) to first
-    order in v_l; in float64 (float32 rounds the float64 result once)."""
-    if out is None:
-        out = np.empty(np.shape(x), np.result_type(x, np.float32))
-    a = np.clip(np.asarray(x, np.float64), -30.0, 30.0)  # NaN stays NaN; beyond ±30, S is 0 or 1
-
+    "_gelu_tanh_v": '''\
+def _gelu_tanh_v(a):
+    """v + v_l = 2√(2/π)·a·(1 + 0.044715·a²) to twice float64's precision (Dekker's products,
+    Knuth's sums), a in float64; returns a², v, v_l (GELU-tanh's S = σ(v): e^v turns a relative
+    error δ of v into |v|·δ, 556 ulp at x = −20 in float64)."""
     def two_prod(p, q):  # p·q = r + e exactly (Dekker)
         r = p * q
         t = 134217729.0 * p
@@ -502,7 +475,7 @@ def _ndtr_tanh(x, out=None):
         qh = t - (t - q)
         return r, ((ph * qh - r) + ph * (q - qh) + (p - ph) * qh) + (p - ph) * (q - qh)
 
-    s, s_l = two_prod(a, a)  # v = 2√(2/π)·a·(1 + 0.044715·a²) = v + v_l, to twice float64's precision
+    s, s_l = two_prod(a, a)
     m, m_l = two_prod(0.044715, s)
     m_l = m_l + (0.044715 * s_l + 2.1960211427085595e-18 * s)
     w = 1.0 + m
@@ -512,6 +485,17 @@ def _ndtr_tanh(x, out=None):
     y_l = y_l + a * w_l
     v, v_l = two_prod(1.5957691216057308, y)
     v_l = v_l + (1.5957691216057308 * y_l - 9.96930880911092e-17 * y)
+    return s, v, v_l
+''',
+    "_ndtr_tanh": '''\
+def _ndtr_tanh(x, out=None):
+    """S(x) = σ(v), v = 2√(2/π)·(x + 0.044715·x³) (GELU-tanh = x·S(x)), with v + v_l from
+    _gelu_tanh_v and S = σ(v)·(1 + v_l·σ(−v)) to first order in v_l; in float64 (float32 rounds
+    the float64 result once)."""
+    if out is None:
+        out = np.empty(np.shape(x), np.result_type(x, np.float32))
+    a = np.clip(np.asarray(x, np.float64), -30.0, 30.0)  # NaN stays NaN; beyond ±30, S is 0 or 1
+    s, v, v_l = _gelu_tanh_v(a)
     e = np.exp(-np.abs(v))
     sig = np.where(v >= 0, 1.0, e) / (1.0 + e)  # σ(v), σ(−v): never overflows
     neg = np.where(v >= 0, e, 1.0) / (1.0 + e)
@@ -520,30 +504,12 @@ def _ndtr_tanh(x, out=None):
 ''',
     "_ndtr_tanh_pdf": '''\
 def _ndtr_tanh_pdf(x, out=None):
-    """S′(x) = v′·σ(v)·σ(−v), v′ = 2√(2/π)·(1 + 0.134145·x²), with v as in _ndtr_tanh and
+    """S′(x) = v′·σ(v)·σ(−v), v′ = 2√(2/π)·(1 + 0.134145·x²), with v + v_l from _gelu_tanh_v and
     σσ(v + v_l) = σσ(v)·(1 + v_l·(σ(−v) − σ(v))): 0 where σ(v)σ(−v) underflows (never x²·0)."""
     if out is None:
         out = np.empty(np.shape(x), np.result_type(x, np.float32))
     a = np.clip(np.asarray(x, np.float64), -30.0, 30.0)  # NaN stays NaN; beyond ±30, S is 0 or 1
-
-    def two_prod(p, q):  # p·q = r + e exactly (Dekker)
-        r = p * q
-        t = 134217729.0 * p
-        ph = t - (t - p)
-        t = 134217729.0 * q
-        qh = t - (t - q)
-        return r, ((ph * qh - r) + ph * (q - qh) + (p - ph) * qh) + (p - ph) * (q - qh)
-
-    s, s_l = two_prod(a, a)  # v = 2√(2/π)·a·(1 + 0.044715·a²) = v + v_l, to twice float64's precision
-    m, m_l = two_prod(0.044715, s)
-    m_l = m_l + (0.044715 * s_l + 2.1960211427085595e-18 * s)
-    w = 1.0 + m
-    b = w - 1.0
-    w_l = ((1.0 - (w - b)) + (m - b)) + m_l
-    y, y_l = two_prod(a, w)
-    y_l = y_l + a * w_l
-    v, v_l = two_prod(1.5957691216057308, y)
-    v_l = v_l + (1.5957691216057308 * y_l - 9.96930880911092e-17 * y)
+    s, v, v_l = _gelu_tanh_v(a)
     e = np.exp(-np.abs(v))
     sig = np.where(v >= 0, 1.0, e) / (1.0 + e)  # σ(v), σ(−v): never overflows
     neg = np.where(v >= 0, e, 1.0) / (1.0 + e)

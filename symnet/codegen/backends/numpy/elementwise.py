@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from ....errors import InvalidNameError
 from ....render import text
-from ....registry import NUMPY_HELPERS
+from ....registry import NUMPY_HELPER_NEEDS, NUMPY_HELPERS
 from ...ir import COMMON_NAMES, CodeName, Kernel, local_names, output_comment, temporary_names
 from ...rewrite import SIGMOID_PAIR
 from .printer import PRINTER_HELPERS, NumpyExpressionPrinter
@@ -174,6 +174,7 @@ def emit_module(kernels: list[Kernel], source: str, regenerate: str) -> str:
     if rules:
         header += ["", "Stability rules applied:"] + [f"  {name}: {why}" for name, why in rules.items()]
     header += ["", f"Regenerate with: {regenerate}", '"""']
+    used |= {n for h in list(used) for n in NUMPY_HELPER_NEEDS.get(h, ())}  # what a used helper calls
     every = {**HELPERS, **ROW_HELPERS, **LAYER_HELPERS, **NUMPY_HELPERS}
     helpers = [every[h] for h in every if h in used]
     body = "\n\n".join(helpers + functions)
