@@ -88,3 +88,16 @@ def test_logsumexp_gradient_error_is_that_of_the_rounded_difference():
             assert err <= float(abs(rounded - true)) / ulp + 1
             assert err <= abs(ta.grad[i].item() - float(true)) / ulp + 1
     assert worst_rounded > 30  # the rounding of a − b alone costs tens of ULPs here
+
+
+def test_a_reference_far_outside_every_float_format_prints_as_its_order_of_magnitude():
+    """GELU-tanh′ at −1.8e308 is about −10^(−1.8e923): printed with its digits, mpmath's exponent
+    alone was a thousand-digit line in the verify report; now its order of magnitude."""
+    import mpmath
+    from symnet.verify.measure import _true_text
+
+    with mpmath.workdps(30):
+        tiny = -mpmath.power(10, -mpmath.mpf("1.8e923"))
+        assert _true_text(tiny, 8) == "-10^(-1.8e+923)"
+        assert _true_text(mpmath.mpf("2.5e-300"), 8) == mpmath.nstr(mpmath.mpf("2.5e-300"), 8)
+        assert _true_text(mpmath.mpf(0), 8) == "0.0"

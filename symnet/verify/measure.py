@@ -244,6 +244,15 @@ def _inside(v: float, rng) -> float:
     return v if lo <= v <= hi else lo + (hi - lo) * (abs(v) % 1.0)
 
 
+def _true_text(true, digits: int) -> str:
+    """A reference value as text: ``digits`` significant digits, or, far outside every float
+    format (mpmath's exponents are unbounded: GELU-tanh′ at −1.8e308 is about −10^(−1.8e923)), its order
+    of magnitude alone, so one line stays one line."""
+    if true and mpmath.isfinite(true) and abs(mpmath.log10(abs(true))) > 1000:
+        return f"{'-' if true < 0 else ''}10^({mpmath.nstr(mpmath.log10(abs(true)), 3)})"
+    return mpmath.nstr(true, digits)
+
+
 def _where(names, row) -> str:
     return ", ".join(f"{n}={float(v):.6g}" for n, v in zip(names, row))
 
@@ -261,10 +270,10 @@ class _Acc:
         if kind == "mismatch":
             c.mismatches += 1
             if not c.mismatch_at:
-                c.mismatch_at = f"{'NaN' if math.isnan(got) else 'inf'}: got {got:.6g}, true {mpmath.nstr(true, 8)} " \
+                c.mismatch_at = f"{'NaN' if math.isnan(got) else 'inf'}: got {got:.6g}, true {_true_text(true, 8)} " \
                                 f"at {_where(self.names, row)}"
         elif kind == "normal" and ulps > c.worst_ulp:
-            c.worst_ulp, c.worst_at = ulps, f"{_where(self.names, row)} (got {got:.9g}, true {mpmath.nstr(true, 10)})"
+            c.worst_ulp, c.worst_at = ulps, f"{_where(self.names, row)} (got {got:.9g}, true {_true_text(true, 10)})"
         elif kind == "sub" and ulps > c.worst_sub:
             c.worst_sub, c.sub_at = ulps, _where(self.names, row)
 
