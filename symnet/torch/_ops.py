@@ -173,10 +173,15 @@ class Pointwise:
 def inductor_visible() -> bool:
     """Whether ops are registered with torch.library.triton_op (their Triton launches visible to
     Inductor): wherever the kernels are compiled ones. Under TRITON_INTERPRET=1 a kernel is an
-    interpreted function, which wrap_triton cannot trace, so the ops are opaque custom ops with
+    interpreted function, which wrap_triton does not trace, so the ops are opaque custom ops with
     fake kernels there (torch.compile still traces them; Inductor calls them as they are).
-    ``SYMNET_TORCH_OPAQUE=1`` (set before ``import symnet.torch``) registers opaque ops everywhere."""
-    return os.environ.get("TRITON_INTERPRET") != "1" and os.environ.get("SYMNET_TORCH_OPAQUE") != "1"
+    Set before ``import symnet.torch``: ``SYMNET_TORCH_OPAQUE=1`` registers opaque ops everywhere;
+    ``SYMNET_TORCH_TRITON_OP=1`` (for tests) registers triton_ops under the interpreter too, whose
+    traced launches run there through :func:`symnet.torch._interpreted.jit_twin` (eagerly, under
+    ``torch.compile(backend="aot_eager")``; Inductor's CPU backend cannot compile Triton kernels)."""
+    if os.environ.get("SYMNET_TORCH_OPAQUE") == "1":
+        return False
+    return os.environ.get("TRITON_INTERPRET") != "1" or os.environ.get("SYMNET_TORCH_TRITON_OP") == "1"
 
 
 def traced_launches(module, function: str):
@@ -190,6 +195,9 @@ def traced_launches(module, function: str):
     rebound = {}
     for name, value in vars(module).items():
         if name.startswith("_") and name.endswith("_kernel"):
+            if _interpreted_kernel(value):  # Triton's interpreter: a JIT face wrap_triton traces
+                from ._interpreted import jit_twin
+                value = rebound[name] = jit_twin(value)
             try:
                 wrapped = torch.library.wrap_triton(value)
             except RuntimeError:  # not a Triton kernel
@@ -203,6 +211,13 @@ def traced_launches(module, function: str):
                                 launcher.__closure__)
     traced.__kwdefaults__ = launcher.__kwdefaults__
     return traced
+
+
+def _interpreted_kernel(value) -> bool:
+    if os.environ.get("TRITON_INTERPRET") != "1":
+        return False
+    from ._interpreted import is_interpreted
+    return is_interpreted(value)
 
 
 def _typed(fn, inputs: tuple[str, ...]):
@@ -481,9 +496,19 @@ if not _exists("checked_classes"):  # the host check of the classes, an opaque o
                                                               ignore_index), 0))
 
 
+def _specialize_classes(z: torch.Tensor) -> None:
+    """A traced launch takes the class count as a number: the launcher's tile (BLOCK_V, a
+    constexpr) is triton.next_power_of_2(V), whose bit operations on a symbolic V (dynamic
+    shapes: opcheck's test_aot_dispatch_dynamic, torch.compile(dynamic=True)) built sympy
+    expressions for 80 s a trace on this CPU; the kernel is compiled for one tile anyway."""
+    if isinstance(z.shape[-1], torch.SymInt):
+        int(z.shape[-1])  # a guard on V: the shape environment replaces it by its value
+
+
 def _ce_body(module, traced: bool, z, target, reduction, ignore_index):
     with _launch("cross_entropy", z):
         if traced:  # a triton_op: the check as its own op, the launches visible (traced_launches)
+            _specialize_classes(z)
             target = torch.ops.symnet_torch.checked_classes(target, z.shape[-1], ignore_index)
             loss, dz = traced_launches(module, "softmax_cross_entropy_grad")(z, target, reduction, ignore_index,
                                                                              check=False)
@@ -578,6 +603,8 @@ if not _exists("cross_entropy"):
 def _ce_options_body(module, traced: bool, z, target, weight, ignore_index, reduction, label_smoothing, softcap,
                      z_loss_scale):
     launch = (lambda f: traced_launches(module, f)) if traced else (lambda f: getattr(module, f))
+    if traced:
+        _specialize_classes(z)
     with _launch("cross_entropy_options", z):
         if target.dtype.is_floating_point:  # soft targets: a probability per class
             loss, dz = launch("cross_entropy_soft_grad")(z, target, weight, reduction, label_smoothing, softcap,
