@@ -496,6 +496,20 @@ if not _exists("checked_classes"):  # the host check of the classes, an opaque o
                                                               ignore_index), 0))
 
 
+def _refuse_interpreted_none(op: str, reduction: str) -> None:
+    """A traced triton_op launch under Triton's interpreter (SYMNET_TORCH_TRITON_OP=1) with
+    reduction="none" would be silently wrong: torch finds the tensors a kernel writes from its
+    TTIR, which needs a GPU driver; without one it takes every tensor argument as written and
+    clones each, and the launcher passes the per-row loss also as the unused sum (``out =
+    loss``), so the unwritten clone is copied back over the loss. Refused in one line."""
+    from torch._library.triton import is_wrap_triton_enabled
+
+    if reduction == "none" and os.environ.get("TRITON_INTERPRET") == "1" and is_wrap_triton_enabled():
+        raise SymnetError(f"{NS}::{op}: reduction='none' is not traced as a triton_op under TRITON_INTERPRET=1 "
+                          "(torch cannot tell which tensors the interpreted kernel writes); unset "
+                          "SYMNET_TORCH_TRITON_OP or use 'mean' or 'sum'")
+
+
 def _specialize_classes(z: torch.Tensor) -> None:
     """A traced launch takes the class count as a number: the launcher's tile (BLOCK_V, a
     constexpr) is triton.next_power_of_2(V), whose bit operations on a symbolic V (dynamic
@@ -508,6 +522,7 @@ def _specialize_classes(z: torch.Tensor) -> None:
 def _ce_body(module, traced: bool, z, target, reduction, ignore_index):
     with _launch("cross_entropy", z):
         if traced:  # a triton_op: the check as its own op, the launches visible (traced_launches)
+            _refuse_interpreted_none("cross_entropy", reduction)
             _specialize_classes(z)
             target = torch.ops.symnet_torch.checked_classes(target, z.shape[-1], ignore_index)
             loss, dz = traced_launches(module, "softmax_cross_entropy_grad")(z, target, reduction, ignore_index,
@@ -604,6 +619,7 @@ def _ce_options_body(module, traced: bool, z, target, weight, ignore_index, redu
                      z_loss_scale):
     launch = (lambda f: traced_launches(module, f)) if traced else (lambda f: getattr(module, f))
     if traced:
+        _refuse_interpreted_none("cross_entropy_options", reduction)
         _specialize_classes(z)
     with _launch("cross_entropy_options", z):
         if target.dtype.is_floating_point:  # soft targets: a probability per class
