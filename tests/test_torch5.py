@@ -278,6 +278,125 @@ def test_triton_op_path_runs_under_the_interpreter(tmp_path):
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-6000:]
 
 
+
+# --- 2. torch.func through symnet ops ------------------------------------------------------------
+
+def _func_cases():
+    """(name, symnet function, torch function, inputs): every op of symnet.torch, each argument
+    differentiated (torch.func.grad with argnums = every tensor input)."""
+    from symnet.torch import functional as SF
+
+    g = torch.Generator().manual_seed(11)
+
+    def r(*shape, lo=None):
+        x = torch.randn(*shape, generator=g, dtype=torch.float64)
+        return x if lo is None else x.abs() * 0.4 + lo
+
+    x, t = r(4, 3), r(4, 3, lo=0.1)
+    W, b, Wh, h = r(5, 3), r(5), r(5, 5), r(4, 5)
+    y = torch.tensor([1, 0, 4, 2])
+    cases = [(name, getattr(SF, name), reference, (x,)) for name, reference in (
+        ("sigmoid", torch.sigmoid), ("gelu", F.gelu), ("silu", F.silu), ("softplus", F.softplus),
+        ("logsigmoid", F.logsigmoid), ("tanh", torch.tanh), ("mish", F.mish), ("elu", F.elu))]
+    cases += [
+        ("mse_loss", SF.mse_loss, F.mse_loss, (x, t)),
+        ("huber_loss", lambda a, b: SF.huber_loss(a, b, delta=0.5), lambda a, b: F.huber_loss(a, b, delta=0.5), (x, t)),
+        ("binary_cross_entropy_with_logits", SF.binary_cross_entropy_with_logits,
+         F.binary_cross_entropy_with_logits, (x, t)),
+        ("linear", SF.linear, F.linear, (x, W, b)),
+        ("dense sigmoid", lambda a, w, c: SF.dense(a, w, c, activation="sigmoid"),
+         lambda a, w, c: torch.sigmoid(F.linear(a, w, c)), (x, W, b)),
+        ("rnn_step", SF.rnn_step, lambda a, hp, wi, wh: torch.sigmoid(a @ wi.T + hp @ wh.T), (x, h, W, Wh)),
+        ("softmax", lambda z: SF.softmax(z, -1), lambda z: F.softmax(z, -1), (x,)),
+        ("log_softmax", lambda z: SF.log_softmax(z, 0), lambda z: F.log_softmax(z, 0), (x,)),
+        ("cross_entropy", lambda z: SF.cross_entropy(z, y[:, None].clamp(max=2).squeeze(1)),
+         lambda z: F.cross_entropy(z, y[:, None].clamp(max=2).squeeze(1)), (x,)),
+        ("cross_entropy options", lambda z: SF.cross_entropy(z, y.clamp(max=2), label_smoothing=0.1, reduction="sum"),
+         lambda z: F.cross_entropy(z, y.clamp(max=2), label_smoothing=0.1, reduction="sum"), (x,)),
+        ("fused_linear_cross_entropy", lambda a, w, c: SF.fused_linear_cross_entropy(a, w, y, c),
+         lambda a, w, c: F.cross_entropy(F.linear(a, w, c), y), (x, W, b)),
+    ]
+    return cases
+
+
+FUNC_CASES = _func_cases()
+
+
+def _scalar(fn):
+    """Σ c·fn(...) with weights c, so every output entry counts with its own factor."""
+    def total(*a):
+        out = fn(*a)
+        return (out * torch.linspace(0.5, 1.5, out.numel(), dtype=out.dtype).reshape(out.shape)).sum()
+    return total
+
+
+@pytest.mark.parametrize("name, mine, theirs, inputs", FUNC_CASES, ids=[c[0] for c in FUNC_CASES])
+def test_torch_func_grad_through_every_op(name, mine, theirs, inputs):
+    """torch.func.grad with respect to every tensor argument, against torch's own functions in float64."""
+    argnums = tuple(range(len(inputs)))
+    got = torch.func.grad(_scalar(mine), argnums=argnums)(*inputs)
+    want = torch.func.grad(_scalar(theirs), argnums=argnums)(*inputs)
+    for i, (a, b) in enumerate(zip(got, want)):
+        _close(a, b, f"{name} ∂/∂argument {i}", rtol=1e-11, atol=1e-12)
+
+
+@pytest.mark.parametrize("name, mine, theirs, inputs", FUNC_CASES[::3], ids=[c[0] for c in FUNC_CASES[::3]])
+def test_torch_func_vjp_jacrev_and_vmap_of_grad(name, mine, theirs, inputs):
+    out, pull = torch.func.vjp(mine, *inputs)
+    ref, pull_ref = torch.func.vjp(theirs, *inputs)
+    _close(out, ref, f"{name} vjp value")
+    v = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).reshape(out.shape)
+    for i, (a, b) in enumerate(zip(pull(v), pull_ref(v))):
+        _close(a, b, f"{name} vjp ∂/∂argument {i}", rtol=1e-11, atol=1e-12)
+    _close(torch.func.jacrev(mine)(*inputs), torch.func.jacrev(theirs)(*inputs), f"{name} jacrev", rtol=1e-11,
+           atol=1e-12)
+    if all(a.shape == inputs[0].shape for a in inputs) and name != "log_softmax":  # per-row gradients
+        rows = lambda f: torch.vmap(torch.func.grad(lambda *row: _scalar(f)(*(r[None] for r in row))))  # noqa: E731
+        _close(rows(mine)(*inputs), rows(theirs)(*inputs), f"{name} vmap(grad)", rtol=1e-11, atol=1e-12)
+
+
+def test_torch_func_grad_of_module_parameters_with_functional_call():
+    """Per-parameter gradients of a symnet.torch model by torch.func (functional_call), as of the
+    same model built from torch.nn."""
+    import symnet.torch as st
+
+    torch.manual_seed(0)
+    mine = torch.nn.Sequential(st.nn.Linear(3, 4, activation="sigmoid"), st.nn.GELU(), st.nn.Linear(4, 2)).double()
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Sigmoid(), torch.nn.GELU(),
+                                 torch.nn.Linear(4, 2)).double()
+    theirs[0].load_state_dict(mine[0].state_dict())
+    theirs[3].load_state_dict(mine[2].state_dict())
+    x, y = torch.randn(5, 3, dtype=torch.float64), torch.tensor([0, 1, 1, 0, 1])
+
+    def loss(model, ce):
+        return lambda params: ce(torch.func.functional_call(model, params, (x,)), y)
+
+    got = torch.func.grad(loss(mine, st.functional.cross_entropy))(dict(mine.named_parameters()))
+    want = torch.func.grad(loss(theirs, F.cross_entropy))(dict(theirs.named_parameters()))
+    for (k, a), b in zip(got.items(), [want[k.replace("2.", "3.")] for k in got]):
+        _close(a, b, f"∂/∂{k}", rtol=1e-11, atol=1e-12)
+
+
+def test_torch_func_second_derivative_and_forward_mode():
+    """grad of grad raises DoubleBackwardError naming the op (never a silent 0); jvp works for the
+    elementwise ops (their kernels return ∂f/∂x) and is a one-line ForwardModeError elsewhere."""
+    from symnet.torch import DoubleBackwardError, functional as SF
+    from symnet.torch._ops import ForwardModeError
+
+    x, t = torch.randn(4, 3, dtype=torch.float64), torch.rand(4, 3, dtype=torch.float64)
+    for f in (lambda x: SF.gelu(x).sum(), lambda x: SF.huber_loss(x, t), lambda x: SF.softmax(x, -1)[:, 0].sum()):
+        with pytest.raises(DoubleBackwardError, match="is differentiable once"):
+            torch.func.grad(lambda x, f=f: torch.func.grad(f)(x).sum())(x)
+    value, tangent = torch.func.jvp(lambda a, b: SF.huber_loss(a, b, reduction="none"), (x, t), (t, x))
+    ref, ref_tangent = torch.func.jvp(lambda a, b: F.huber_loss(a, b, reduction="none"), (x, t), (t, x))
+    _close(value, ref, "jvp value")
+    _close(tangent, ref_tangent, "jvp tangent")
+    with pytest.raises(ForwardModeError, match="symnet_torch::softmax has no forward-mode derivative"):
+        torch.func.jvp(lambda z: SF.softmax(z, -1), (x,), (t,))
+    # plain autograd and torch.compile still call the ops themselves (no autograd.Function in between)
+    gm = torch.fx.experimental.proxy_tensor.make_fx(lambda x: SF.gelu(x))(x)
+    assert "symnet_torch.gelu.default" in gm.code
+
 if __name__ == "__main__":
     if sys.argv[1] == "check":
         print(json.dumps(triton_op_path_checks(sys.argv[2])))

@@ -35,7 +35,7 @@ class Formula(torch.nn.Module):
         args = list(args) + [kwargs[n] for n in names[len(args):] if n in kwargs]
         if len(args) != len(names):
             raise TypeError(f"the formula takes {len(names)} arguments ({', '.join(names)}), got {len(args)}")
-        return self._op.op(*_broadcast(*args), [])[0]
+        return _ops.call(self._op.op, *_broadcast(*args), [])[0]
 
     def extra_repr(self):
         return f"{self.expr}, inputs=[{', '.join(s.name for s in self.inputs)}]"

@@ -221,21 +221,22 @@ if not _ops._exists("fused_linear_cross_entropy"):
     def _backward(ctx, grads):
         g = grads[0]
         if ctx.again:
-            gi, gw, gb = torch.ops.symnet_torch.fused_linear_cross_entropy_rows_backward(
-                g, *ctx.saved_tensors, *ctx.options, ctx.needs_input_grad[1])
+            gi, gw, gb = _ops.call(torch.ops.symnet_torch.fused_linear_cross_entropy_rows_backward.default,
+                                   g, *ctx.saved_tensors, *ctx.options, ctx.needs_input_grad[1])
         else:
             input, weight, *grads = ctx.saved_tensors
-            gi, gw, gb = torch.ops.symnet_torch.fused_linear_cross_entropy_scale(g, grads, [input, weight])
+            gi, gw, gb = _ops.call(torch.ops.symnet_torch.fused_linear_cross_entropy_scale.default, g, grads,
+                                   [input, weight])
         weight_grad = ctx.needs_input_grad[1] if ctx.again else ctx.weight_grad
         return gi, (gw if weight_grad else None), None, (gb if ctx.has_bias else None), *([None] * 9)
 
-    _flce.register_autograd(_backward, setup_context=_setup)
+    _ops.register_autograd(_flce, _backward, _setup)
     _flce.register_vmap(_ops._vmap_loop(torch.ops.symnet_torch.fused_linear_cross_entropy))
 
     _scale = torch.library.custom_op(f"{NS}::fused_linear_cross_entropy_scale", _scale_impl, mutates_args=())
     _scale.register_fake(lambda g, grads, inputs: [torch.empty_like(t) for t in grads])
-    _scale.register_autograd(_ops._refuse_second("fused_linear_cross_entropy"),
-                             setup_context=lambda ctx, inputs, output: None)
+    _ops.register_autograd(_scale, _ops._refuse_second("fused_linear_cross_entropy"),
+                           lambda ctx, inputs, output: None)
     _scale.register_vmap(_ops._vmap_loop(torch.ops.symnet_torch.fused_linear_cross_entropy_scale))
 
     _rows_b = torch.library.custom_op(f"{NS}::fused_linear_cross_entropy_rows_backward", _rows_backward_impl,
@@ -243,8 +244,8 @@ if not _ops._exists("fused_linear_cross_entropy"):
     _rows_b.register_fake(lambda g, input, weight, target, bias, class_weight, *options:
                           [torch.empty_like(input), torch.empty_like(weight) if options[-1] else weight.new_empty(0),
                            weight.new_empty(weight.shape[0], dtype=_bias_dtype(weight, bias))])
-    _rows_b.register_autograd(_ops._refuse_second("fused_linear_cross_entropy"),
-                              setup_context=lambda ctx, inputs, output: None)
+    _ops.register_autograd(_rows_b, _ops._refuse_second("fused_linear_cross_entropy"),
+                           lambda ctx, inputs, output: None)
     _rows_b.register_vmap(_ops._vmap_loop(torch.ops.symnet_torch.fused_linear_cross_entropy_rows_backward))
 
 
@@ -313,7 +314,7 @@ def fused_linear_cross_entropy(input, weight, target, bias=None, *, ce_weight=No
     # a chunk_size past the rows is one chunk; capped so that it fits the op's int64 argument
     chunk = min(chunk_size, 2**62) if chunk_size is not None else chunk_rows(rows.shape[0], weight.shape[0], rows.dtype)
     with_grads = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (input, weight, bias))
-    out = torch.ops.symnet_torch.fused_linear_cross_entropy(
+    out = _ops.call(torch.ops.symnet_torch.fused_linear_cross_entropy.default,
         rows, weight, _ops.int64_classes(target.reshape(-1)), bias, ce_weight, ignore_index, reduction, float(label_smoothing),
         None if softcap is None else float(softcap), float(z_loss_scale), int(chunk), with_grads,
         with_grads and weight.requires_grad)[0]

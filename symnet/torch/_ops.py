@@ -60,6 +60,128 @@ def _refuse_second(op: str):
     return backward
 
 
+# ---------------------------------------------------------------------------------------
+# torch.func (grad, vjp, jacrev, vmap of those): torch's custom-op autograd is an
+# autograd.Function whose forward takes ctx, which torch.func refuses ("must override the
+# setup_context staticmethod"). Each differentiable op's autograd formula (its setup_context
+# and backward) is also kept here, and :func:`call` runs the op through an autograd.Function
+# of the torch.func form (forward without ctx, setup_context, a generated vmap rule) while a
+# torch.func transform is active; otherwise it calls the op (torch.compile, torch.export and
+# plain autograd see the op itself).
+
+_AUTOGRAD: dict[str, tuple] = {}
+
+
+def register_autograd(op, backward, setup) -> None:
+    """``op.register_autograd(backward, setup_context=setup)``, kept for :func:`call`."""
+    op.register_autograd(backward, setup_context=setup)
+    _AUTOGRAD[op._name] = (setup, backward)
+
+
+def _transforms_active() -> bool:
+    if torch.compiler.is_compiling():
+        return False
+    return torch._C._functorch.peek_interpreter_stack() is not None
+
+
+def call(op, *args):
+    """The symnet_torch op ``op`` (an OpOverload) applied to ``args``; under torch.func.grad,
+    vjp, jacrev or vmap through an autograd.Function of the torch.func form (see above);
+    torch.func.jvp (forward mode) raises :class:`ForwardModeError` naming the op, except for the
+    elementwise ops, whose kernels return ∂f/∂(each input) (their jvp is Σ ∂f/∂xᵢ·ẋᵢ)."""
+    if not _transforms_active():
+        return op(*args)
+    return _function(op._opname).apply(*args)
+
+
+class ForwardModeError(SymnetError, NotImplementedError):
+    """Forward-mode AD (torch.func.jvp, jacfwd) through a symnet op that has no forward formula."""
+
+
+def _flatten(args):
+    """The arguments with each list spread out (autograd.Function sees only top-level tensors),
+    and the lengths to put them back (None: not a list)."""
+    flat, layout = [], []
+    for a in args:
+        if isinstance(a, (list, tuple)):
+            layout.append(len(a))
+            flat += list(a)
+        else:
+            layout.append(None)
+            flat.append(a)
+    return flat, tuple(layout)
+
+
+def _unflatten(flat, layout):
+    args, i = [], 0
+    for n in layout:
+        args.append(flat[i] if n is None else list(flat[i:i + n]))
+        i += 1 if n is None else n
+    return args
+
+
+def _flat_grads(args, grads):
+    """The backward's gradients (one per argument, a list for a list) laid out as _flatten's."""
+    out = []
+    for a, g in zip(args, grads):
+        if isinstance(a, (list, tuple)):
+            g = g if isinstance(g, (list, tuple)) and len(g) == len(a) else [None] * len(a)
+            out += [gi if isinstance(ai, torch.Tensor) else None for ai, gi in zip(a, g)]
+        else:
+            out.append(g if isinstance(a, torch.Tensor) else None)
+    return out
+
+
+class _Func:
+    def __init__(self, function):
+        self.function = function
+
+    def apply(self, *args):
+        flat, layout = _flatten(args)
+        return self.function.apply(layout, *flat)
+
+
+@functools.lru_cache(maxsize=None)
+def _function(name: str):
+    overload = getattr(getattr(torch.ops, NS), name).default
+    setup, backward = _AUTOGRAD[name]
+    listed = str(overload._schema.returns[0].type) == "List[Tensor]"
+    pointwise = name in _POINTWISE
+
+    def forward(layout, *flat):
+        out = overload(*_unflatten(flat, layout))
+        return tuple(out) if listed else out
+
+    def setup_context(ctx, inputs, output):
+        ctx.layout, ctx.args = inputs[0], _unflatten(inputs[1:], inputs[0])
+        if pointwise:
+            ctx.save_for_forward(*output[1:])
+        setup(ctx, ctx.args, list(output) if listed else output)
+
+    def backward_(ctx, *grads):
+        flat_needs = ctx.needs_input_grad
+        ctx.needs_input_grad = tuple(any(n) if isinstance(n, list) else n  # one per argument, as the op's
+                                     for n in _unflatten(flat_needs[1:], ctx.layout))
+        try:
+            grads_in = backward(ctx, list(grads) if listed else grads[0])
+        finally:
+            ctx.needs_input_grad = flat_needs
+        return (None, *_flat_grads(ctx.args, grads_in if isinstance(grads_in, tuple) else (grads_in,)))
+
+    def jvp(ctx, layout_tangent, *tangents):
+        if not pointwise:
+            raise ForwardModeError(f"{NS}::{name} has no forward-mode derivative (torch.func.jvp, jacfwd); "
+                                   "use torch.func.vjp, grad or jacrev")
+        partials = ctx.saved_tensors
+        df = sum(p * t for p, t in zip(partials, tangents) if t is not None)
+        return (df, *(None for _ in partials))
+
+    return _Func(type(f"SymnetFunction_{name}", (torch.autograd.Function,),
+                      {"generate_vmap_rule": True, "forward": staticmethod(forward),
+                       "setup_context": staticmethod(setup_context), "backward": staticmethod(backward_),
+                       "jvp": staticmethod(jvp)}))
+
+
 def _exists(name: str) -> bool:
     return hasattr(getattr(torch.ops, NS), name)
 
@@ -130,10 +252,11 @@ class Pointwise:
 
         def backward(ctx, grads):
             saved = ctx.saved_tensors
-            parts = torch.ops.symnet_torch.pointwise_backward(grads[0], list(saved[n:]), list(saved[:n]), name)
+            parts = call(torch.ops.symnet_torch.pointwise_backward.default, grads[0], list(saved[n:]), list(saved[:n]),
+                         name)
             return (*parts, ctx.no_params)
 
-        op.register_autograd(backward, setup_context=setup)
+        register_autograd(op, backward, setup)
         op.register_vmap(self._vmap)
         self.op = getattr(torch.ops.symnet_torch, name).default
         _POINTWISE[name] = self
@@ -248,7 +371,7 @@ if not _exists("pointwise_backward"):
     def _pwb_setup(ctx, inputs, output):
         ctx.op = inputs[3]
 
-    _pwb.register_autograd(_pwb_backward, setup_context=_pwb_setup)
+    register_autograd(_pwb, _pwb_backward, _pwb_setup)
 
     def _pwb_vmap(info, in_dims, g, partials, inputs, op):
         b = info.batch_size
@@ -351,16 +474,16 @@ if not _exists("dense"):
 
     def _dense_backward(ctx, g):
         a, W, b, y = ctx.saved_tensors
-        da, dW, db = torch.ops.symnet_torch.dense_backward(g, a, W, b, y, ctx.activation)
+        da, dW, db = call(torch.ops.symnet_torch.dense_backward.default, g, a, W, b, y, ctx.activation)
         return da, dW, (db if ctx.has_bias else None), None
 
-    _dense.register_autograd(_dense_backward, setup_context=_dense_setup)
+    register_autograd(_dense, _dense_backward, _dense_setup)
     _dense.register_vmap(_vmap_loop(torch.ops.symnet_torch.dense))
 
     _dense_b = torch.library.custom_op(f"{NS}::dense_backward", _dense_backward_impl, mutates_args=())
     _dense_b.register_fake(lambda g, a, W, b, y, activation: [torch.empty_like(a), torch.empty_like(W),
                                                            W.new_empty(W.shape[0])])
-    _dense_b.register_autograd(_refuse_second("dense"), setup_context=lambda ctx, inputs, output: None)
+    register_autograd(_dense_b, _refuse_second("dense"), lambda ctx, inputs, output: None)
     _dense_b.register_vmap(_vmap_loop(torch.ops.symnet_torch.dense_backward))
 
 
@@ -390,15 +513,15 @@ if not _exists("rnn_step"):
         ctx.save_for_backward(*inputs, output)
 
     def _rnn_backward(ctx, g):
-        return tuple(torch.ops.symnet_torch.rnn_step_backward(g, *ctx.saved_tensors))
+        return tuple(call(torch.ops.symnet_torch.rnn_step_backward.default, g, *ctx.saved_tensors))
 
-    _rnn.register_autograd(_rnn_backward, setup_context=_rnn_setup)
+    register_autograd(_rnn, _rnn_backward, _rnn_setup)
     _rnn.register_vmap(_vmap_loop(torch.ops.symnet_torch.rnn_step))
 
     _rnn_b = torch.library.custom_op(f"{NS}::rnn_step_backward", _rnn_backward_impl, mutates_args=())
     _rnn_b.register_fake(lambda g, x, hp, Wi, Wh, h: [torch.empty_like(x), torch.empty_like(hp),
                                                       torch.empty_like(Wi), torch.empty_like(Wh)])
-    _rnn_b.register_autograd(_refuse_second("rnn_step"), setup_context=lambda ctx, inputs, output: None)
+    register_autograd(_rnn_b, _refuse_second("rnn_step"), lambda ctx, inputs, output: None)
     _rnn_b.register_vmap(_vmap_loop(torch.ops.symnet_torch.rnn_step_backward))
 
 
@@ -434,14 +557,14 @@ if not _exists("softmax"):
 
     def _sm_backward(ctx, g):
         (z,) = ctx.saved_tensors
-        return torch.ops.symnet_torch.softmax_backward(g, z, ctx.log), None
+        return call(torch.ops.symnet_torch.softmax_backward.default, g, z, ctx.log), None
 
-    _sm.register_autograd(_sm_backward, setup_context=_sm_setup)
+    register_autograd(_sm, _sm_backward, _sm_setup)
     _sm.register_vmap(_rows_vmap(torch.ops.symnet_torch.softmax))
 
     _sm_b = torch.library.custom_op(f"{NS}::softmax_backward", _softmax_backward_impl, mutates_args=())
     _sm_b.register_fake(lambda g, z, log: torch.empty_like(z))
-    _sm_b.register_autograd(_refuse_second("softmax"), setup_context=lambda ctx, inputs, output: None)
+    register_autograd(_sm_b, _refuse_second("softmax"), lambda ctx, inputs, output: None)
     _sm_b.register_vmap(_rows_vmap(torch.ops.symnet_torch.softmax_backward))
 
 
@@ -559,9 +682,9 @@ def _ce_op(name: str, module_of, visible: bool):
     def backward(ctx, grads):
         dz, z, target = ctx.saved_tensors
         g = _ignored_rows_zero(grads[0], target, ctx.ignore_index)
-        return torch.ops.symnet_torch.cross_entropy_backward(g, dz, z, ctx.reduction), None, None, None
+        return call(torch.ops.symnet_torch.cross_entropy_backward.default, g, dz, z, ctx.reduction), None, None, None
 
-    op.register_autograd(backward, setup_context=setup)
+    register_autograd(op, backward, setup)
     op.register_vmap(_ce_vmap(getattr(torch.ops.symnet_torch, name)))
     return op
 
@@ -605,7 +728,7 @@ if not _exists("cross_entropy"):
 
     _ce_b = torch.library.custom_op(f"{NS}::cross_entropy_backward", _ce_backward_impl, mutates_args=())
     _ce_b.register_fake(lambda g, dz, z, reduction: torch.empty_like(dz))
-    _ce_b.register_autograd(_refuse_second("cross_entropy"), setup_context=lambda ctx, inputs, output: None)
+    register_autograd(_ce_b, _refuse_second("cross_entropy"), lambda ctx, inputs, output: None)
     _ce_b.register_vmap(_vmap_loop(torch.ops.symnet_torch.cross_entropy_backward))
 
 
@@ -679,10 +802,10 @@ def _ce_options_op(name: str, module_of, visible: bool):
     def backward(ctx, grads):
         dz, z, target = ctx.saved_tensors
         g = _ignored_rows_zero(grads[0], target, ctx.ignore_index)
-        return (torch.ops.symnet_torch.cross_entropy_backward(g, dz, z, ctx.reduction),
+        return (call(torch.ops.symnet_torch.cross_entropy_backward.default, g, dz, z, ctx.reduction),
                 None, None, None, None, None, None, None)
 
-    op.register_autograd(backward, setup_context=setup)
+    register_autograd(op, backward, setup)
     op.register_vmap(_ce_options_vmap(getattr(torch.ops.symnet_torch, name)))
     return op
 

@@ -48,7 +48,7 @@ def activation(name: str, input: torch.Tensor, *params: float) -> torch.Tensor: 
     op = _ops._POINTWISE.get(name)
     if op is None or len(op.inputs) != 1:
         raise SymnetError(f"no activation {name!r}; known: {', '.join(_activation_names())}")
-    return op.op(input, [float(p) for p in params])[0]
+    return _ops.call(op.op, input, [float(p) for p in params])[0]
 
 
 def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str = "mean") -> torch.Tensor:
@@ -58,7 +58,7 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
         raise SymnetError(f"no elementwise loss {name!r}; known: "
                           f"{', '.join(n for n, o in _ops._POINTWISE.items() if len(o.inputs) > 1 and '_' != n[0] and not n.startswith('formula_'))}")
     tensors = _broadcast(input, *(target if isinstance(target, (tuple, list)) else (target,)))
-    return _reduce(op.op(*tensors, [float(p) for p in params])[0], reduction)
+    return _reduce(_ops.call(op.op, *tensors, [float(p) for p in params])[0], reduction)
 
 
 _apply_activation = activation
@@ -141,7 +141,7 @@ def dense(input, weight, bias=None, activation="sigmoid"):
     lead = input.shape[:-1]
     rows = input.reshape(-1, input.shape[-1])
     fused = _ops.fused_dense(act)
-    y = torch.ops.symnet_torch.dense(rows, weight, bias, act if fused else "linear")
+    y = _ops.call(torch.ops.symnet_torch.dense.default, rows, weight, bias, act if fused else "linear")
     y = y.reshape(*lead, weight.shape[0])
     if fused:
         return y
@@ -166,7 +166,7 @@ def rnn_step(input, hx, weight_ih, weight_hh):
     """One Elman step h = σ(input W_ihᵀ + hx W_hhᵀ) (no biases), input ``(*, D)``, hx ``(*, H)``."""
     input, hx, weight_ih, weight_hh = _autocast(input, hx, weight_ih, weight_hh)
     lead = input.shape[:-1]
-    h = torch.ops.symnet_torch.rnn_step(input.reshape(-1, input.shape[-1]), hx.reshape(-1, hx.shape[-1]),
+    h = _ops.call(torch.ops.symnet_torch.rnn_step.default, input.reshape(-1, input.shape[-1]), hx.reshape(-1, hx.shape[-1]),
                                         weight_ih, weight_hh)
     return h.reshape(*lead, weight_ih.shape[0])
 
@@ -175,7 +175,7 @@ def _last(input, dim, log):
     if dim is None:
         dim = 0 if input.dim() in (0, 1, 3) else 1  # torch's legacy implicit dim
     moved = input.movedim(dim, -1)
-    return torch.ops.symnet_torch.softmax(moved, log).movedim(-1, dim)
+    return _ops.call(torch.ops.symnet_torch.softmax.default, moved, log).movedim(-1, dim)
 
 
 def softmax(input, dim=None, dtype=None):
@@ -228,8 +228,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     z = input.movedim(1, -1) if input.dim() > 2 else input
     shape = z.shape[:-1]
     rows = math.prod(shape)  # not -1: with 0 classes there is no row count to infer
-    out = torch.ops.symnet_torch.cross_entropy(z.reshape(rows, z.shape[-1]), target.reshape(rows), reduction,
-                                               ignore_index)[0]
+    out = _ops.call(torch.ops.symnet_torch.cross_entropy.default, z.reshape(rows, z.shape[-1]), target.reshape(rows),
+                    reduction, ignore_index)[0]
     return out.reshape(shape) if reduction == "none" else out
 
 
@@ -249,9 +249,8 @@ def _cross_entropy_with_options(input, target, weight, ignore_index, reduction, 
     for what, tensor in (("target", t), ("weight", weight)):
         if isinstance(tensor, torch.Tensor) and tensor.requires_grad:
             raise ValueError(f"cross_entropy gives no gradient with respect to its {what}; pass it detached")
-    out = torch.ops.symnet_torch.cross_entropy_options(z, t, weight, int(ignore_index), reduction, label_smoothing,
-                                                       None if softcap is None else float(softcap),
-                                                       z_loss_scale)[0]
+    out = _ops.call(torch.ops.symnet_torch.cross_entropy_options.default, z, t, weight, int(ignore_index), reduction,
+                    label_smoothing, None if softcap is None else float(softcap), z_loss_scale)[0]
     if reduction == "none":
         out = out.reshape(shape)
         return out.squeeze(0) if one else out
