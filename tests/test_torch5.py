@@ -397,6 +397,82 @@ def test_torch_func_second_derivative_and_forward_mode():
     gm = torch.fx.experimental.proxy_tensor.make_fx(lambda x: SF.gelu(x))(x)
     assert "symnet_torch.gelu.default" in gm.code
 
+
+# --- 3. the raw compile_step refuses a bad lr and memory it would update twice ------------------
+
+def _raw_step(optimizer="momentum"):
+    import symnet
+
+    f = symnet.compile_step(("tanh", "linear"), "mse", optimizer=optimizer)
+    g = torch.Generator().manual_seed(2)
+    params = [torch.randn(4, 3, generator=g) * 0.5, torch.zeros(4), torch.randn(2, 4, generator=g) * 0.5,
+              torch.zeros(2)]
+    per = 1 if optimizer == "momentum" else 2
+    state = [torch.zeros_like(p) for p in params for _ in range(per)]
+    hyper = {"momentum": 0.9, "weight_decay": 0.0} if optimizer == "momentum" else \
+        {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0}
+    x, t = torch.randn(6, 3, generator=g), torch.randn(6, 2, generator=g)
+    return f, x, t, params, state, hyper
+
+
+@pytest.mark.parametrize("lr", [float("nan"), float("inf"), -0.1, 1e39])
+def test_raw_compile_step_refuses_a_bad_learning_rate(lr):
+    """A NaN, infinite, negative or float32-overflowing lr went to the kernel (weights NaN or
+    ascending), silently; FusedStep refused it, the raw API did not."""
+    from symnet.errors import FusedStepError
+
+    f, x, t, params, state, hyper = _raw_step()
+    before = [p.clone() for p in params]
+    with pytest.raises(FusedStepError, match="lr is .*; a learning rate must be a finite number ≥ 0"):
+        f(x, t, *params, torch.arange(6), lr, 3, state=state, step0=0, **hyper)
+    lrs = torch.tensor([0.1, lr], dtype=torch.float32)
+    if lr <= 3.4e38:  # a float32 tensor cannot hold 1e39 (it is inf there: refused as such)
+        with pytest.raises(FusedStepError, match=r"lr\[1\] is .*; a learning rate must be a finite number ≥ 0"):
+            f(x, t, *params, torch.arange(6), lrs, 3, state=state, step0=0, **hyper)
+    assert all(torch.equal(p, b) for p, b in zip(params, before))
+    f(x, t, *params, torch.arange(6), 0.1, 3, state=state, step0=0, **hyper)  # a good one runs
+    assert not all(torch.equal(p, b) for p, b in zip(params, before))
+
+
+def _aliased(params, state):
+    """(what, params, state, the error expected): memory shared where the step writes."""
+    W1, b1, W2, b2 = params
+    buffer = torch.zeros(W1.numel() + 8)
+    first, shifted = buffer[:W1.numel()].view_as(W1), buffer[8:8 + W1.numel()].view_as(W1)  # overlapping
+    yield "state[0] is W1", params, [W1, *state[1:]], r"W1 and state\[0\] share memory"
+    yield "state[2] is state[1]", params, [*state[:2], state[1], *state[3:]], r"state\[1\] and state\[2\] share memory"
+    yield "a view of b1 as a state", params, [state[0], b1[:], *state[2:]], r"b1 and state\[1\] share memory"
+    yield "W1 and state[0] overlapping slices of one buffer", [first, b1, W2, b2], [shifted, *state[1:]], \
+        r"W1 and state\[0\] share memory"
+
+
+def test_raw_compile_step_refuses_state_sharing_memory_with_what_it_updates():
+    """Momentum/Adam state aliasing a weight or another state tensor, or overlapping views of one
+    buffer: the kernel keeps each in registers and writes it back, so one update was lost."""
+    from symnet.errors import FusedStepError
+
+    for optimizer in ("momentum", "adam"):
+        f, x, t, params, state, hyper = _raw_step(optimizer)
+        for what, ps, st, match in _aliased(params, state):
+            with pytest.raises(FusedStepError, match=match):
+                f(x, t, *ps, torch.arange(6), 0.1, 3, state=st, step0=0, **hyper)
+        # a weight that is also the input x (read while it is written)
+        x_as_weight = torch.randn(4, 3)
+        with pytest.raises(FusedStepError, match="W1 and x share memory"):
+            f(x_as_weight, torch.randn(4, 2), x_as_weight, *params[1:], torch.arange(4), 0.1, 2, state=state,
+              step0=0, **hyper)
+        # disjoint slices of one buffer are fine: the step runs and equals the same step on separate tensors
+        buffer = torch.zeros(2 * params[0].numel())
+        halves = [buffer[:params[0].numel()].view_as(params[0]), buffer[params[0].numel():].view_as(params[0])]
+        halves[0].copy_(params[0])
+        ps = [halves[0], *[p.clone() for p in params[1:]]]
+        st = [halves[1], *[s.clone() for s in state[1:]]]
+        ref_ps, ref_st = [p.clone() for p in params], [s.clone() for s in state]
+        f(x, t, *ps, torch.arange(6), 0.1, 3, state=st, step0=0, **hyper)
+        f(x, t, *ref_ps, torch.arange(6), 0.1, 3, state=ref_st, step0=0, **hyper)
+        for a, b in zip(ps + st, ref_ps + ref_st):
+            assert torch.equal(a, b)
+
 if __name__ == "__main__":
     if sys.argv[1] == "check":
         print(json.dumps(triton_op_path_checks(sys.argv[2])))

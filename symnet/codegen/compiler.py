@@ -264,6 +264,10 @@ def compile_step(activations, loss: str = "ce", optimizer: str | None = None):
         SymnetError: torch or triton missing, an unknown activation, loss or optimizer, a loss
             that needs more inputs than the prediction and the target (gaussian_nll: a variance).
         UnsafeCacheError: the cache folder is not the user's alone.
+
+    The returned function raises :class:`~symnet.errors.FusedStepError` (one line) for an lr that
+    is NaN, infinite or negative, and for a parameter or state tensor sharing memory with another
+    argument (:func:`check_step_arguments`), besides the generated launcher's own checks.
     """
     import hashlib
 
@@ -290,7 +294,7 @@ def compile_step(activations, loss: str = "ce", optimizer: str | None = None):
         source = _step_with_rule(step, activations, loss, optimizer)
     digest = hashlib.sha256(source.encode()).hexdigest()[:12]
     name = step.name if optimizer is None else f"{step.name}_{optimizer}"
-    function = getattr(_load_module(f"{name}_{digest}", source), name)
+    function = _guarded_step(getattr(_load_module(f"{name}_{digest}", source), name))
     function.source = source
     _CACHE.put(key, function)
     return function
@@ -305,6 +309,8 @@ def compile_elman_step(optimizer: str):
     Raises:
         SymnetError: torch or triton missing, an unknown optimizer.
         UnsafeCacheError: the cache folder is not the user's alone.
+
+    The returned function raises :class:`~symnet.errors.FusedStepError` as :func:`compile_step`'s.
     """
     import dataclasses
     import hashlib
@@ -333,10 +339,88 @@ def compile_elman_step(optimizer: str):
                                       "backpropagation through time",
                                       f"symnet.codegen.compiler.compile_elman_step({optimizer!r})", rule)
     digest = hashlib.sha256(source.encode()).hexdigest()[:12]
-    function = getattr(_load_module(f"{step.name}_{digest}", source), step.name)
+    function = _guarded_step(getattr(_load_module(f"{step.name}_{digest}", source), step.name))
     function.source = source
     _CACHE.put(key, function)
     return function
+
+
+_READ_ONLY = {"x", "t", "r", "order", "lr", "batch", "delay"}  # a step's arguments it does not write
+
+
+def _guarded_step(function):
+    """The generated step ``function`` behind the checks of :func:`check_step_arguments` (lr, and
+    the tensors it writes in place sharing memory with another argument)."""
+    signature = inspect.signature(function)
+    written = [n for n, p in signature.parameters.items()
+               if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and n not in _READ_ONLY]
+
+    @functools.wraps(function)
+    def step(*args, **kwargs):
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError:
+            return function(*args, **kwargs)  # the generated function's own error
+        check_step_arguments(function.__name__, bound.arguments, written)
+        return function(*args, **kwargs)
+
+    return step
+
+
+def check_step_arguments(name: str, arguments: dict, written: list[str]) -> None:
+    """Refuse, in one line, what the generated step kernel would take silently: a learning rate
+    that is NaN, infinite, negative or past float32 (a number, or with ``check`` a tensor of one
+    per step: one synchronisation), and a tensor it updates in place (a parameter or a state
+    tensor: momentum, Adam's m and v) that shares memory with another argument (the same tensor
+    twice, a view of it, overlapping slices of one buffer): the kernel keeps each in registers and
+    writes it back, so one of two updates of shared memory would be lost or mixed.
+
+    Raises:
+        FusedStepError: naming the argument(s).
+    """
+    import torch
+
+    from ..errors import FusedStepError
+
+    lr = arguments.get("lr")
+    if isinstance(lr, torch.Tensor):
+        if arguments.get("check", True) and lr.is_floating_point() and lr.numel():
+            bad = ~torch.isfinite(lr) | (lr < 0)
+            if bool(bad.any()):
+                i = int(bad.nonzero()[0, 0])
+                raise FusedStepError(f"{name}: lr[{i}] is {float(lr[i])}; a learning rate must be a finite number ≥ 0")
+    elif not isinstance(lr, bool) and hasattr(type(lr), "__float__"):
+        value = float(lr)
+        if value != value or value in (float("inf"), float("-inf")) or value < 0 or value > 3.4028234663852886e38:
+            raise FusedStepError(f"{name}: lr is {value}; a learning rate must be a finite number ≥ 0 "
+                                 "(and fit a float32)")
+    state = arguments.get("state")
+    updated = [(n, arguments.get(n)) for n in written]
+    if isinstance(state, (list, tuple)):
+        updated += [(f"state[{i}]", s) for i, s in enumerate(state)]
+    updated = [(n, t) for n, t in updated if isinstance(t, torch.Tensor)]
+    others = [(n, t) for n, t in arguments.items() if n not in written and isinstance(t, torch.Tensor)]
+    for i, (n, t) in enumerate(updated):
+        for m, u in updated[i + 1:] + others:
+            if _share_memory(t, u):
+                raise FusedStepError(f"{name}: {n} and {m} share memory; the step updates {n} in place, so "
+                                     "pass tensors of their own (e.g. .clone())")
+
+
+def _share_memory(a, b) -> bool:
+    """Whether two tensors' spans of bytes in one storage intersect (a strided view's span runs
+    from its first element to its last)."""
+    if not a.numel() or not b.numel() or a.device != b.device:
+        return False
+    if a.untyped_storage().data_ptr() != b.untyped_storage().data_ptr():
+        return False
+
+    def span(t):
+        start = t.data_ptr()
+        return start, start + (sum((n - 1) * abs(s) for n, s in zip(t.shape, t.stride())) + 1) * t.element_size()
+
+    (a0, a1), (b0, b1) = span(a), span(b)
+    return a0 < b1 and b0 < a1
 
 
 def _step_with_rule(step, activations: tuple, loss: str, optimizer) -> str:
