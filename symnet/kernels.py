@@ -72,4 +72,7 @@ def _load(module: str, backend: str) -> ModuleType:
     except BaseException:
         del sys.modules[name]
         raise
+    register = getattr(sys.modules.get("symnet.torch._ops"), "register_generated_vmap", None)
+    if backend == "triton" and register is not None:  # the module's symnet:: ops get their vmap rules as it loads
+        register(load=False)
     return loaded

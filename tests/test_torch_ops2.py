@@ -450,7 +450,7 @@ def test_fused_elman_step_refuses_state_of_the_wrong_shape():
     with pytest.raises(ValueError, match="state must list 3 tensors"):
         f(x, r, *W, torch.arange(2), 0.1, 2, 1, state=[], step0=0, momentum=0.9, weight_decay=0.0)
     with pytest.raises(ValueError, match="the state 0 of parameter 1"):
-        f(x, r, *W, torch.arange(2), 0.1, 2, 1, state=[torch.zeros(4, 3)] * 3, step0=0, momentum=0.9,
+        f(x, r, *W, torch.arange(2), 0.1, 2, 1, state=[torch.zeros(4, 3) for _ in range(3)], step0=0, momentum=0.9,
           weight_decay=0.0)
 
 

@@ -15,8 +15,12 @@ if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 pytest.importorskip("triton")
 
-import symnet.torch  # noqa: E402,F401  (registers the rules, loading every kernel module)
+import symnet.torch  # noqa: E402,F401  (registers the rules of each kernel module as it loads)
+from symnet.kernels import _committed, load_kernel  # noqa: E402
 from symnet.torch import _ops  # noqa: E402
+
+for _module in _committed("triton"):  # every committed module's ops, each with its rules as it loads
+    load_kernel(_module, "triton")
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 F = torch.nn.functional
@@ -199,7 +203,7 @@ def test_vmap_equals_a_loop_and_torch(name, k):
 
 
 def test_every_generated_op_has_a_vmap_rule():
-    """Every op the committed kernel modules define (all loaded by importing symnet.torch) has a
+    """Every op the committed kernel modules define (all loaded above, after symnet.torch) has a
     FuncTorchBatched kernel (a vmap rule) and a case above: a new op without either fails here."""
     names = sorted(torch.ops.symnet)  # and the dense layers other tests generated at run time
     assert {"linear", "rnn_step", "cross_entropy", "mse_backward"} <= set(names)

@@ -236,9 +236,9 @@ def _load_module(name: str, source: str) -> ModuleType:
     if loaded is not None and getattr(loaded, "__symnet_source__", None) == source:
         return loaded
     module = _exec_module(module_name, source, f"<symnet:{name}>", register=True)
-    ops = sys.modules.get("symnet.torch._ops")
-    if ops is not None:  # a dense layer's new symnet:: ops get their vmap rules, as the committed ones
-        ops.register_generated_vmap()
+    register = getattr(sys.modules.get("symnet.torch._ops"), "register_generated_vmap", None)
+    if register is not None:  # a dense layer's new symnet:: ops get their vmap rules, as the committed ones
+        register(load=False)
     return module
 
 
