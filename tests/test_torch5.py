@@ -238,7 +238,6 @@ def _check_reload(path):
 def triton_op_path_checks(export_path: str) -> dict:
     """Every check of the triton_op path, in this process (run with SYMNET_TORCH_TRITON_OP=1 and
     TRITON_INTERPRET=1 set before symnet.torch is imported)."""
-    import symnet.torch  # noqa: F401
     from symnet.torch import _ops
 
     assert _ops.inductor_visible(), "SYMNET_TORCH_TRITON_OP=1 did not register triton_ops"

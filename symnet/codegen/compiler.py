@@ -388,7 +388,8 @@ def check_step_arguments(name: str, arguments: dict, written: list[str]) -> None
             bad = ~torch.isfinite(lr) | (lr < 0)
             if bool(bad.any()):
                 i = int(bad.nonzero()[0, 0])
-                raise FusedStepError(f"{name}: lr[{i}] is {float(lr[i])}; a learning rate must be a finite number ≥ 0")
+                raise FusedStepError(f"{name}: lr[{i}] is {float(lr[i])}; a learning rate must be a finite "
+                                     "number ≥ 0")
     elif not isinstance(lr, bool) and hasattr(type(lr), "__float__"):
         value = float(lr)
         if value != value or value in (float("inf"), float("-inf")) or value < 0 or value > 3.4028234663852886e38:

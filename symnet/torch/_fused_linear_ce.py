@@ -315,7 +315,7 @@ def fused_linear_cross_entropy(input, weight, target, bias=None, *, ce_weight=No
     chunk = min(chunk_size, 2**62) if chunk_size is not None else chunk_rows(rows.shape[0], weight.shape[0], rows.dtype)
     with_grads = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (input, weight, bias))
     out = _ops.call(torch.ops.symnet_torch.fused_linear_cross_entropy.default,
-        rows, weight, _ops.int64_classes(target.reshape(-1)), bias, ce_weight, ignore_index, reduction, float(label_smoothing),
-        None if softcap is None else float(softcap), float(z_loss_scale), int(chunk), with_grads,
-        with_grads and weight.requires_grad)[0]
+                    rows, weight, _ops.int64_classes(target.reshape(-1)), bias, ce_weight, ignore_index, reduction,
+                    float(label_smoothing), None if softcap is None else float(softcap), float(z_loss_scale),
+                    int(chunk), with_grads, with_grads and weight.requires_grad)[0]
     return out.reshape(lead) if reduction == "none" else out

@@ -166,8 +166,8 @@ def rnn_step(input, hx, weight_ih, weight_hh):
     """One Elman step h = σ(input W_ihᵀ + hx W_hhᵀ) (no biases), input ``(*, D)``, hx ``(*, H)``."""
     input, hx, weight_ih, weight_hh = _autocast(input, hx, weight_ih, weight_hh)
     lead = input.shape[:-1]
-    h = _ops.call(torch.ops.symnet_torch.rnn_step.default, input.reshape(-1, input.shape[-1]), hx.reshape(-1, hx.shape[-1]),
-                                        weight_ih, weight_hh)
+    h = _ops.call(torch.ops.symnet_torch.rnn_step.default, input.reshape(-1, input.shape[-1]),
+                  hx.reshape(-1, hx.shape[-1]), weight_ih, weight_hh)
     return h.reshape(*lead, weight_ih.shape[0])
 
 
