@@ -283,7 +283,7 @@ def test_triton_op_path_runs_under_the_interpreter(tmp_path):
 def _func_cases():
     """(name, symnet function, torch function, inputs): every op of symnet.torch, each argument
     differentiated (torch.func.grad with argnums = every tensor input)."""
-    from symnet.torch import functional as SF
+    from symnet.torch import from_formula, functional as SF
 
     g = torch.Generator().manual_seed(11)
 
@@ -314,6 +314,8 @@ def _func_cases():
          lambda z: F.cross_entropy(z, y.clamp(max=2), label_smoothing=0.1, reduction="sum"), (x,)),
         ("fused_linear_cross_entropy", lambda a, w, c: SF.fused_linear_cross_entropy(a, w, y, c),
          lambda a, w, c: F.cross_entropy(F.linear(a, w, c), y), (x, W, b)),
+        ("from_formula", from_formula("w*sin(x) + b", inputs=["x", "w", "b"]),
+         lambda x, w, b: w * torch.sin(x) + b, (x, t, x.flip(0))),
     ]
     return cases
 
