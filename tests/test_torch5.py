@@ -27,6 +27,9 @@ pytest.importorskip("triton")
 
 ROOT = Path(__file__).resolve().parents[1]
 F = torch.nn.functional
+# the in-process tests use CPU tensors: Triton's interpreter (on a GPU machine they are skipped)
+cpu_interpreter = pytest.mark.skipif(os.environ.get("TRITON_INTERPRET") != "1",
+                                     reason="CPU tensors, run by Triton's interpreter (TRITON_INTERPRET=1)")
 
 
 def _close(got, want, what, rtol=1e-12, atol=1e-13):
@@ -331,6 +334,7 @@ def _scalar(fn):
     return total
 
 
+@cpu_interpreter
 @pytest.mark.parametrize("name, mine, theirs, inputs", FUNC_CASES, ids=[c[0] for c in FUNC_CASES])
 def test_torch_func_grad_through_every_op(name, mine, theirs, inputs):
     """torch.func.grad with respect to every tensor argument, against torch's own functions in float64."""
@@ -341,6 +345,7 @@ def test_torch_func_grad_through_every_op(name, mine, theirs, inputs):
         _close(a, b, f"{name} ∂/∂argument {i}", rtol=1e-11, atol=1e-12)
 
 
+@cpu_interpreter
 @pytest.mark.parametrize("name, mine, theirs, inputs", FUNC_CASES[::3], ids=[c[0] for c in FUNC_CASES[::3]])
 def test_torch_func_vjp_jacrev_and_vmap_of_grad(name, mine, theirs, inputs):
     out, pull = torch.func.vjp(mine, *inputs)
@@ -356,6 +361,7 @@ def test_torch_func_vjp_jacrev_and_vmap_of_grad(name, mine, theirs, inputs):
         _close(rows(mine)(*inputs), rows(theirs)(*inputs), f"{name} vmap(grad)", rtol=1e-11, atol=1e-12)
 
 
+@cpu_interpreter
 def test_torch_func_grad_of_module_parameters_with_functional_call():
     """Per-parameter gradients of a symnet.torch model by torch.func (functional_call), as of the
     same model built from torch.nn."""
@@ -378,6 +384,7 @@ def test_torch_func_grad_of_module_parameters_with_functional_call():
         _close(a, b, f"∂/∂{k}", rtol=1e-11, atol=1e-12)
 
 
+@cpu_interpreter
 def test_torch_func_second_derivative_and_forward_mode():
     """grad of grad raises DoubleBackwardError naming the op (never a silent 0); jvp works for the
     elementwise ops (their kernels return ∂f/∂x) and is a one-line ForwardModeError elsewhere."""
@@ -416,6 +423,7 @@ def _raw_step(optimizer="momentum"):
     return f, x, t, params, state, hyper
 
 
+@cpu_interpreter
 @pytest.mark.parametrize("lr", [float("nan"), float("inf"), -0.1, 1e39])
 def test_raw_compile_step_refuses_a_bad_learning_rate(lr):
     """A NaN, infinite, negative or float32-overflowing lr went to the kernel (weights NaN or
@@ -447,6 +455,7 @@ def _aliased(params, state):
         r"W1 and state\[0\] share memory"
 
 
+@cpu_interpreter
 def test_raw_compile_step_refuses_state_sharing_memory_with_what_it_updates():
     """Momentum/Adam state aliasing a weight or another state tensor, or overlapping views of one
     buffer: the kernel keeps each in registers and writes it back, so one update was lost."""
