@@ -34,7 +34,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from .errors import SymnetError
 from .functions import relu, sigmoid
-from .special import ndtr, ndtr_tanh, ndtr_tanh_pdf, nexpsq, nexpsq2, softplus
+from .special import exp_twosum, ndtr, ndtr_tanh, ndtr_tanh_pdf, nexpsq, nexpsq2, sigmoid_twosum, softplus
 
 __all__ = ["Rule", "Function", "REGISTRY", "NAMES", "register", "unregister", "lookup", "entry_of", "rule_of", "unary_rules",
            "numpy_template", "triton_template", "TRITON_DEVICE_HELPERS", "TRITON_HELPER_NEEDS", "NUMPY_HELPERS", "NUMPY_HELPER_NEEDS",
@@ -637,6 +637,88 @@ for _cls, _c in ((nexpsq, "1.0"), (nexpsq2, "0.5")):
     _BY_CLASS[_cls] = Function(_cls.__name__, _cls, cls=_cls, numpy=f"_nexpsq({{0}}, {_c}, out={{out}})",
                                numpy_helper="_nexpsq", triton=f"_{_cls.__name__}({{0}})",
                                mpmath=(lambda c: lambda u: mpmath.exp(-c * u ** 2))(mpmath.mpf(_c)))
+
+# e^(x + y), σ(x + y) with the rounding of x + y corrected (the two-sum rule of
+# symnet.codegen.rewrite): nodes of the code generator, no parser names. s = fl(x + y) and its
+# error e (Knuth's TwoSum: exact in any binary format, round to nearest), then to first order in e
+# e^(s + e) = e^s + e^s·e and σ(s + e) = σ(s) + σ(s)σ(−s)·e; e = 0 where s is ±inf or NaN (TwoSum
+# would give NaN there: inf − inf).
+TRITON_DEVICE_HELPERS.update({
+    "_twosum_error": '''\
+@triton.jit
+def _twosum_error(x, y, s):
+    """The rounding error e of s = fl(x + y), x + y = s + e exactly (Knuth's TwoSum); 0 where s is
+    not finite."""
+    b = s - x
+    e = (x - (s - b)) + (y - b)
+    return tl.where(tl.abs(s) < float("inf"), e, 0.0)
+''',
+    "_exp_twosum": '''\
+@triton.jit
+def _exp_twosum(x, y):
+    """e^(x + y) = e^s·(1 + e) with s + e = x + y exactly: e^s alone is off by the rounding of x + y
+    (|x + y|·ε/2 relative: 256 ulp at x + y = −707 in float64)."""
+    s = x + y
+    e = _twosum_error(x, y, s)
+    t = tl.exp(s)
+    return tl.where(t < float("inf"), t + t * e, t)  # t = inf: inf·e would be NaN or −inf
+''',
+    "_sigmoid_twosum": '''\
+@triton.jit
+def _sigmoid_twosum(x, y):
+    """σ(x + y) = σ(s) + σ(s)σ(−s)·e with s + e = x + y exactly; σ(±s) from E = e^−|s| ≤ 1 (never
+    overflows)."""
+    s = x + y
+    e = _twosum_error(x, y, s)
+    E = tl.exp(-tl.abs(s))
+    sig = tl.where(s >= 0, 1.0, E) / (1.0 + E)
+    neg = tl.where(s >= 0, E, 1.0) / (1.0 + E)
+    return sig + sig * (neg * e)
+''',
+})
+TRITON_HELPER_NEEDS.update({"_exp_twosum": ("_twosum_error",), "_sigmoid_twosum": ("_twosum_error",)})
+NUMPY_HELPERS.update({
+    "_twosum_error": '''\
+def _twosum_error(x, y, s):
+    """The rounding error e of s = fl(x + y), x + y = s + e exactly (Knuth's TwoSum); 0 where s is
+    not finite."""
+    with np.errstate(invalid="ignore"):
+        b = s - x
+        e = (x - (s - b)) + (y - b)
+    return np.where(np.isfinite(s), e, 0.0).astype(s.dtype, copy=False)
+''',
+    "_exp_twosum": '''\
+def _exp_twosum(x, y, out=None):
+    """e^(x + y) = e^s·(1 + e) with s + e = x + y exactly: e^s alone is off by the rounding of x + y
+    (|x + y|·ε/2 relative: 256 ulp at x + y = −707 in float64)."""
+    with np.errstate(over="ignore", invalid="ignore"):  # x + y → ±inf: e^s is inf or 0, as it should
+        s = np.add(x, y)
+        e = _twosum_error(x, y, s)
+        t = np.exp(s)
+        return np.add(t, np.where(t < np.inf, t * e, 0.0), out=out)  # t = inf: inf·e would be NaN or −inf
+''',
+    "_sigmoid_twosum": '''\
+def _sigmoid_twosum(x, y, out=None):
+    """σ(x + y) = σ(s) + σ(s)σ(−s)·e with s + e = x + y exactly; σ(±s) from E = e^−|s| ≤ 1 (never
+    overflows)."""
+    with np.errstate(over="ignore"):  # x + y → ±inf: σ is 1 or 0, as it should
+        s = np.add(x, y)
+    e = _twosum_error(x, y, s)
+    E = np.exp(-np.abs(s))
+    r = 1.0 / (1.0 + E)
+    sig = np.where(s >= 0, r, E * r)
+    neg = np.where(s >= 0, E * r, r)
+    return np.add(sig, sig * (neg * e), out=out)
+''',
+})
+NUMPY_HELPER_NEEDS.update({"_exp_twosum": ("_twosum_error",), "_sigmoid_twosum": ("_twosum_error",)})
+_BY_CLASS[exp_twosum] = Function(
+    "exp_twosum", exp_twosum, arity=(2, 2), cls=exp_twosum, numpy="_exp_twosum({0}, {1}, out={out})",
+    numpy_helper="_exp_twosum", triton="_exp_twosum({0}, {1})", mpmath=lambda x, y: mpmath.exp(x + y))
+_BY_CLASS[sigmoid_twosum] = Function(
+    "sigmoid_twosum", sigmoid_twosum, arity=(2, 2), cls=sigmoid_twosum,
+    numpy="_sigmoid_twosum({0}, {1}, out={out})", numpy_helper="_sigmoid_twosum",
+    triton="_sigmoid_twosum({0}, {1})", mpmath=lambda x, y: 1 / (1 + mpmath.exp(-(x + y))))
 
 # S(x), S′(x) of GELU-tanh = x·S(x) (symnet/special.py): nodes of their own, no parser names
 _BY_CLASS[ndtr_tanh] = Function(
