@@ -927,10 +927,10 @@ def _two_sum(expr):
 
 
 RULES += (
-    Rule("two-sum", "e^(a − b) and σ(a − b) turn the rounding of a − b into a relative error of up to "
-         "|a − b|·ε/2 (the gradient of log(e^a + e^b) = σ(a − b), 384 ulp at a = 709, b = 1.72 in "
-         "float64); with s + e = a − b exactly (Knuth's TwoSum), e^s·(1 + e) and σ(s) + σ(s)σ(−s)·e "
-         "are exact to first order in e",
+    Rule("two-sum", "e^(a − b) turns the rounding of a − b into a relative error of up to |a − b|·ε/2 "
+         "(the gradient of log(e^a + e^b), e^(b − m)/Σ e^(a_i − m): 384 ulp at a = 709, b = 1.72 in float64); "
+         "with s + e = a − b exactly (Knuth's TwoSum), e^s·(1 + e) is exact to first order in e (so is "
+         "the sigmoid of a − b, from the same s and e)",
          apply=_two_sum, fired=lambda old, new: new != old),
 )
 _BY_NAME["two-sum"] = RULES[-1]
