@@ -704,6 +704,115 @@ def _reciprocal_difference(node):
     return None
 
 
+class WidenedBase(sp.Function):
+    """A subexpression computed in float64 and rounded once to the kernel's dtype: ``widen(body)``.
+
+    Each body has a class of its own (``body`` and ``leaves`` are class attributes; the node's
+    arguments are the leaves, the input symbols of the body), as SymPy's ``implemented_function``
+    does: common-subexpression elimination sees only ``widened_…(t, x)`` and cannot take ``e^x``
+    out of the body into a float32 temporary. The printers print the body with every leaf cast to
+    float64 and the result cast back to a leaf's dtype: a no-op in a float64 kernel."""
+
+    body: sp.Expr = sp.S.Zero
+    leaves: tuple = ()
+
+    @property
+    def expanded(self) -> sp.Expr:
+        """The body at this node's arguments (the leaves, unless something was substituted)."""
+        return self.body.xreplace(dict(zip(self.leaves, self.args)))
+
+    def _eval_evalf(self, prec):
+        return self.expanded._eval_evalf(prec)
+
+    def _eval_rewrite(self, rule, args, **hints):
+        return self.expanded.rewrite(rule, **hints)
+
+    def _eval_is_real(self):
+        return self.expanded.is_real
+
+    def _symnet_text(self, printer):
+        return "f64(%s)" % printer._print(self.expanded)
+
+    def _latex(self, printer, exp=None):
+        body = r"\operatorname{f64}\left(%s\right)" % printer._print(self.expanded)
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+
+_WIDENED: dict = {}
+
+
+def widen(body: sp.Expr) -> sp.Expr:
+    """``body`` marked to be computed in float64 (see :class:`WidenedBase`); one class per body,
+    named by a digest of it, so that generated code does not depend on the order of calls."""
+    import hashlib
+
+    from sympy.utilities.lambdify import lambdify
+
+    cls = _WIDENED.get(body)
+    if cls is None:
+        leaves = tuple(sorted(body.free_symbols, key=sp.default_sort_key))
+        digest = hashlib.sha1(sp.srepr(body).encode()).hexdigest()[:10]
+        plain = body.replace(softplus, lambda v: log1p(sp.exp(v))).replace(sigmoid, lambda v: 1 / (1 + sp.exp(-v)))
+        exact = lambdify(leaves, plain, "mpmath")
+        fast = lambdify(leaves, plain, "numpy")
+
+        def imp(*args):  # lambdify's hook (implemented_function): mpmath numbers or NumPy arrays
+            import mpmath
+            return exact(*args) if any(isinstance(a, mpmath.mpf) for a in args) else fast(*args)
+
+        cls = type(f"widened_{digest}", (WidenedBase,), {"body": body, "leaves": leaves, "nargs": len(leaves),
+                                                    "_imp_": staticmethod(imp)})
+        _WIDENED[body] = cls
+    return cls(*cls.leaves)
+
+
+# the functions whose rounding a float32 kernel cannot take back once it cancels against a target
+_ROUNDED = (sp.exp, expm1, sp.log, log1p, sigmoid, sp.tanh)
+
+
+def _widen_hazard(node) -> bool:
+    """A sum where a rounded function of some inputs meets a term in another input (e^x − t·x,
+    log t + 1 − x, σ(z) − t: a prediction against a target), or a square of a difference beside a
+    term in another input ((x − t)²/v² − 1/v: x − t squared overflows float32 at 1.8e19)."""
+    if not (node.is_Add and len(node.args) >= 2 and len(node.free_symbols) >= 2):
+        return False
+    rounded = [f for f in node.atoms(*_ROUNDED) if f.free_symbols]
+    squares = [q for q in node.atoms(sp.Pow) if q.exp.is_Integer and q.exp >= 2 and q.base.is_Add
+               and len(q.base.free_symbols) >= 2]
+    for hazards in (rounded, squares):
+        for h in hazards:  # the other term holds none of them: −(1 − t)·log1p(−p) beside −t·log p is no target
+            if any(not a.has(*hazards) and a.free_symbols - h.free_symbols for a in node.args):
+                return True
+    return False
+
+
+def _widen_all(expr):
+    """Every hazardous sum of ``expr`` (innermost first) in float64 (:func:`_widen_hazard`)."""
+    memo: dict = {}
+
+    def visit(node):
+        if node in memo:
+            return memo[node]
+        if not node.args or isinstance(node, WidenedBase):
+            return node
+        args = tuple(visit(a) for a in node.args)
+        new = node.func(*args) if args != node.args else node
+        if _widen_hazard(new):
+            new = widen(new)
+        memo[node] = new
+        return new
+
+    return visit(sp.sympify(expr))
+
+
+WIDEN = Rule(
+    "widen", "a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, "
+    "log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 "
+    "(|x − t| > 1.8e19) is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 "
+    "ULP; (x − t)² of any float32 is finite there); the same operations in a float64 kernel",
+    apply=_widen_all, fired=lambda old, new: old != new)
+
+
 _LOSS_RULES = (
     Rule("softplus-difference", "softplus(u) − softplus(−u) is u exactly; written out it is "
          "log 2 − log 2 = 0 at u = 1e−300 (∂/∂t of BCE with logits)", local=_softplus_difference),
@@ -905,6 +1014,7 @@ _LOCAL += tuple(_CANCEL_LOCAL)  # the cancellation block above
 _LOCAL_RULE.update(_CANCEL_LOCAL)
 _MAX_REWRITES = 64  # rewrites of one node (a guard; no rule set here comes close)
 RULES += _LOSS_RULES  # the loss rules: one block above, tried after the rules above
+RULES += (WIDEN,)  # a whole-expression rule: after every node-by-node rule, on their result
 _BY_NAME.update({r.name: r for r in _LOSS_RULES})
 _LOCAL += tuple(r.local for r in _LOSS_RULES)
 
@@ -1041,4 +1151,4 @@ SIGMOID_PAIR = Rule(
     "σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows",
     _share_sigmoid_pairs, _introduces(nexp))
 
-__all__ += ["log1p", "expm1", "nexp", "SIGMOID_PAIR"]
+__all__ += ["log1p", "expm1", "nexp", "SIGMOID_PAIR", "WidenedBase", "widen"]

@@ -158,6 +158,15 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
 
     _print_Abs = _print_Heaviside = _print_sign = _print_Function
 
+    def _print_WidenedBase(self, e):
+        """A widened sum (the widen rule): its body over float64 copies of the leaves, rounded once
+        to the first leaf's dtype (np.asarray copies nothing where the kernel is float64 already)."""
+        names = dict(self.names)
+        for leaf in e.args:
+            names[leaf] = f"np.asarray({self._print(leaf)}, np.float64)"
+        body = type(self)(self.helpers, names).doprint(e.expanded)
+        return f"np.asarray({body}, {self._print(e.args[0])}.dtype)"
+
     def _print_nexp(self, e):  # e^−x: np.exp(-x), or np.exp(x) for e^−(−x)
         (arg,) = e.args
         if arg.could_extract_minus_sign():

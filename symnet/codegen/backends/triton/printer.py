@@ -171,6 +171,15 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             self._need(helper)
         return template.format(self._print(e.args[0]))
 
+    def _print_WidenedBase(self, e):
+        """A widened sum (the widen rule): its body over float64 copies of the leaves, constants in
+        float64, rounded once to the first leaf's dtype (no-ops where the kernel computes in float64)."""
+        names = dict(self.names)
+        for leaf in e.args:
+            names[leaf] = f"{self._print(leaf)}.to(tl.float64)"
+        body = type(self)(names, self.helpers, constant_dtype="tl.float64").doprint(e.expanded)
+        return f"({body}).to({self._print(e.args[0])}.dtype)"
+
     def _need(self, helper: str) -> None:
         """A device helper (and the helpers it calls) goes into the module."""
         if helper not in TRITON_HELPERS and helper in TRITON_DEVICE_HELPERS:  # registered later
