@@ -7,7 +7,8 @@ and float64, and never worse than torch's own loss (autograd in the same dtype).
   exact at p = 0, p = 1 and subnormal p, where a clamp is on and one term stands alone.
 * float32 sums that cancel or overflow: the widen rule computes them in float64 and rounds once —
   σ(z) − t (BCE with logits ∂z, 10 ULP), e^x − t·x (Poisson NLL, 21 ULP), log t + 1 − x (KL ∂t, 78 ULP),
-  (x − t)²/v (Gaussian NLL: inf where |x − t| > 1.8e19 although the loss is finite).
+  (x − t)²/v (Gaussian NLL: inf where |x − t| > 1.8e19 although the loss is finite), and the focal
+  loss's ∂t (its product-rule terms cancel; t² underflows beside a huge z).
 """
 from __future__ import annotations
 
@@ -185,6 +186,19 @@ def _gaussian_grid(dtype):
     return [list(c) for c in zip(*rows)]
 
 
+def _focal_grid(dtype):
+    """Where ∂t of the focal loss cancelled in float32 (t = 1/2, z ≈ −0.294: 500 ULP) and where t²
+    underflowed mid-product (t = 1.5e−33, z = −5.9e31: 4.1e6 ULP)."""
+    zs, tt = [], []
+    for zv in _near([-0.294071, -0.3], dtype, 3):
+        zs.append(zv)
+        tt.append(0.5)
+    for tv in (1.46566e-33, 1e-30, 3e-35):
+        zs.append(-5.90022e31)
+        tt.append(tv)
+    return [zs, tt]
+
+
 def _F(name, **kw):
     return lambda torch, *a: getattr(torch.nn.functional, name)(*a, reduction="none", **kw)
 
@@ -199,6 +213,8 @@ CASES = {
     "poisson_nll": (lookup("poisson_nll")(x, t), (x, t), _poisson_grid, _F("poisson_nll_loss", log_input=True),
                     (F32,)),
     "kl_div": (lookup("kl_div")(x, t), (x, t), _kl_grid, _F("kl_div"), (F32,)),
+    "focal": (lookup("focal")(z, t), (z, t), _focal_grid,
+              lambda torch, a, b: __import__("symnet.losses").losses._torchvision_focal(torch, a, b), (F32,)),
     "gaussian_nll": (lookup("gaussian_nll")(x, t, v), (x, t, v), _gaussian_grid,
                      lambda torch, a, b, c: torch.nn.functional.gaussian_nll_loss(a, b, c, reduction="none"),
                      (F32, F64)),
@@ -242,7 +258,8 @@ def test_the_written_forms_fail_at_these_points():
     from symnet.special import softplus
 
     for name, dtype, output in [("bce", F64, "df_dp"), ("bce_logits", F32, "df_dz"), ("poisson_nll", F32, "f"),
-                                ("kl_div", F32, "df_dt"), ("gaussian_nll", F32, "f"), ("gaussian_nll", F32, "df_dv")]:
+                                ("kl_div", F32, "df_dt"), ("gaussian_nll", F32, "f"), ("gaussian_nll", F32, "df_dv"),
+                                ("focal", F32, "df_dt")]:
         formula, variables, grid, _, _ = CASES[name]
         d = symnet.derive(formula, list(variables))
         names = ["f"] + [f"df_d{s}" for s in variables]

@@ -81,5 +81,5 @@ def bce_logits(z, y):
             # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
             np.add(np.where((y == 0), 0, y*np.logaddexp(0, -z)), np.where((y == 1), 0, (1 - y)*np.logaddexp(0, z)), out=C)
             # dC_dz = ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
-            dC_dz[...] = np.where((log_three < -z), np.asarray(_sigmoid(np.asarray(z, np.float64)) - np.asarray(y, np.float64), y.dtype), np.where((log_three < z), np.asarray(np.where((np.asarray(z, np.float64) > 1.0986122886681098), 1 - np.asarray(y, np.float64), 0) - _sigmoid(-np.asarray(z, np.float64)), y.dtype), np.asarray(np.tanh(np.asarray(z, np.float64)/2)/2 + np.where((np.abs(np.asarray(z, np.float64)) <= 1.0986122886681098), 1/2 - np.asarray(y, np.float64), 0), y.dtype)))
+            dC_dz[...] = np.where((log_three < -z), np.asarray(_sigmoid(np.asarray(z, np.float64)) - np.asarray(y, np.float64), np.result_type(y, z)), np.where((log_three < z), np.asarray(np.where((np.asarray(z, np.float64) > 1.0986122886681098), 1 - np.asarray(y, np.float64), 0) - _sigmoid(-np.asarray(z, np.float64)), np.result_type(y, z)), np.asarray(np.tanh(np.asarray(z, np.float64)/2)/2 + np.where((np.abs(np.asarray(z, np.float64)) <= 1.0986122886681098), 1/2 - np.asarray(y, np.float64), 0), np.result_type(y, z))))
     return _C.reshape(_shape), _dC_dz.reshape(_shape)

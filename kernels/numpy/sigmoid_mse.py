@@ -74,7 +74,7 @@ def sigmoid_mse(z, y):
         for _i in range(0, _n, _BLOCK):
             z, y, L, dL_dz = _z[_i:_i + _BLOCK], _y[_i:_i + _BLOCK], _L[_i:_i + _BLOCK], _dL_dz[_i:_i + _BLOCK]
             # fn_1 = f64(y − σ(z))
-            fn_1 = np.asarray(np.asarray(y, np.float64) - _sigmoid(np.asarray(z, np.float64)), y.dtype)
+            fn_1 = np.asarray(np.asarray(y, np.float64) - _sigmoid(np.asarray(z, np.float64)), np.result_type(y, z))
             # exp_neg_abs_z = exp(−|z|)
             exp_neg_abs_z = np.exp(-(np.abs(z)))
             # sig_abs_z = 1/(1 + exp_neg_abs_z)

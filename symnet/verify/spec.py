@@ -138,4 +138,8 @@ KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
     ('mish', 'df_dx', 'float32'): '19.1 ULP',
     # α_t·(1 − p_t)²·CE: some 12 roundings (4.64 at t = 1/3, z = 2.5; torch autograd the same, torchvision 4.8e15)
     ('focal', 'f', 'float64'): '4.64 ULP',
+    # σ(z) − t of the sigmoid-target rule, widened (computed in one sum, σ(z) by itself rather than shared
+    # through the sigmoid pair with the other terms): 4.37 at t = 0.7, z = 1.71 on the reduced sweep; the
+    # full sweep's worst went from 8.11 to 4.98 with it (torch autograd NaN/inf)
+    ('focal', 'df_dx', 'float64'): '4.37 ULP',
 }

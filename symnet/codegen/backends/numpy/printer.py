@@ -160,12 +160,13 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
 
     def _print_WidenedBase(self, e):
         """A widened sum (the widen rule): its body over float64 copies of the leaves, rounded once
-        to the first leaf's dtype (np.asarray copies nothing where the kernel is float64 already)."""
+        to the leaves' own dtype (np.asarray copies nothing where the kernel is float64 already; a
+        Python float beside a float32 array stays float32, NEP 50)."""
         names = dict(self.names)
         for leaf in e.args:
             names[leaf] = f"np.asarray({self._print(leaf)}, np.float64)"
         body = type(self)(self.helpers, names).doprint(e.expanded)
-        return f"np.asarray({body}, {self._print(e.args[0])}.dtype)"
+        return f"np.asarray({body}, np.result_type({', '.join(self._print(leaf) for leaf in e.args)}))"
 
     def _print_nexp(self, e):  # e^−x: np.exp(-x), or np.exp(x) for e^−(−x)
         (arg,) = e.args
