@@ -73,8 +73,8 @@ def sigmoid_mse(z, y):
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # np.where computes every branch: one not taken may overflow or be NaN, and is dropped
         for _i in range(0, _n, _BLOCK):
             z, y, L, dL_dz = _z[_i:_i + _BLOCK], _y[_i:_i + _BLOCK], _L[_i:_i + _BLOCK], _dL_dz[_i:_i + _BLOCK]
-            # fn_1 = f64(y − σ(z))
-            fn_1 = np.asarray(np.asarray(y, np.float64) - _sigmoid(np.asarray(z, np.float64)), np.result_type(y, z))
+            # y_minus_sig_z = f64(y − σ(z))
+            y_minus_sig_z = np.asarray(np.asarray(y, np.float64) - _sigmoid(np.asarray(z, np.float64)), np.result_type(y, z))
             # exp_neg_abs_z = exp(−|z|)
             exp_neg_abs_z = np.exp(-(np.abs(z)))
             # sig_abs_z = 1/(1 + exp_neg_abs_z)
@@ -84,7 +84,7 @@ def sigmoid_mse(z, y):
             # sig_neg_abs_z = exp_neg_abs_z·sig_abs_z
             sig_neg_abs_z = exp_neg_abs_z*sig_abs_z
             # L = (y − σ(z))²
-            np.square(fn_1, out=L)
+            np.square(y_minus_sig_z, out=L)
             # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-            np.multiply(-((fn_1*np.where(z_nonneg, sig_abs_z, sig_neg_abs_z)) * 2.0), np.where(z_nonneg, sig_neg_abs_z, sig_abs_z), out=dL_dz)
+            np.multiply(-((y_minus_sig_z*np.where(z_nonneg, sig_abs_z, sig_neg_abs_z)) * 2.0), np.where(z_nonneg, sig_neg_abs_z, sig_abs_z), out=dL_dz)
     return _L.reshape(_shape), _dL_dz.reshape(_shape)

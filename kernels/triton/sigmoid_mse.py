@@ -112,8 +112,8 @@ def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, partial_ptr, count_ptr, 
     else:
         z = z.to(tl.float32)
         y = y.to(tl.float32)
-    # fn_1 = f64(y − σ(z))
-    fn_1 = (y.to(tl.float64) - _sigmoid(z.to(tl.float64))).to(y.dtype)
+    # y_minus_sig_z = f64(y − σ(z))
+    y_minus_sig_z = (y.to(tl.float64) - _sigmoid(z.to(tl.float64))).to(y.dtype)
     # exp_neg_abs_z = exp(−|z|)
     exp_neg_abs_z = tl.exp(-(tl.abs(z)))
     # sig_abs_z = 1/(1 + exp_neg_abs_z)
@@ -123,9 +123,9 @@ def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, partial_ptr, count_ptr, 
     # sig_neg_abs_z = exp_neg_abs_z·sig_abs_z
     sig_neg_abs_z = exp_neg_abs_z*sig_abs_z
     # L = (y − σ(z))²
-    L = (fn_1 * fn_1)
+    L = (y_minus_sig_z * y_minus_sig_z)
     # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-    dL_dz = -((fn_1*tl.where(z_nonneg, sig_abs_z, sig_neg_abs_z)*tl.where(z_nonneg, sig_neg_abs_z, sig_abs_z)) * 2.0)
+    dL_dz = -((y_minus_sig_z*tl.where(z_nonneg, sig_abs_z, sig_neg_abs_z)*tl.where(z_nonneg, sig_neg_abs_z, sig_abs_z)) * 2.0)
     if WRITE_VALUE:
         tl.store(L_ptr + offs, L.to(L_ptr.dtype.element_ty), mask=mask)
     tl.store(dL_dz_ptr + offs, dL_dz.to(dL_dz_ptr.dtype.element_ty), mask=mask)

@@ -19,6 +19,8 @@ float64 scalar that would; a select whose every value is a constant takes its dt
 """
 from __future__ import annotations
 
+import copy
+
 import math
 
 import sympy as sp
@@ -165,7 +167,9 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         names = dict(self.names)
         for leaf in e.args:
             names[leaf] = f"np.asarray({self._print(leaf)}, np.float64)"
-        body = type(self)(self.helpers, names).doprint(e.expanded)
+        wide = copy.copy(self)  # the same printer (a family's subclass too), over the float64 names
+        wide.names, wide.CONSTANT_SELECT = names, None  # a select of constants: float64 too
+        body = wide.doprint(e.expanded)
         return f"np.asarray({body}, np.result_type({', '.join(self._print(leaf) for leaf in e.args)}))"
 
     def _print_nexp(self, e):  # e^−x: np.exp(-x), or np.exp(x) for e^−(−x)

@@ -14,6 +14,8 @@ Max/Min from :class:`~symnet.codegen.backends.printing.ConditionalPrinting`.
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
@@ -177,7 +179,9 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         names = dict(self.names)
         for leaf in e.args:
             names[leaf] = f"{self._print(leaf)}.to(tl.float64)"
-        body = type(self)(names, self.helpers, constant_dtype="tl.float64").doprint(e.expanded)
+        wide = copy.copy(self)  # the same printer (a family's subclass too), over the float64 names
+        wide.names, wide.constant_dtype = names, "tl.float64"
+        body = wide.doprint(e.expanded)
         return f"({body}).to({self._print(e.args[0])}.dtype)"
 
     def _need(self, helper: str) -> None:
