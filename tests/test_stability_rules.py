@@ -85,6 +85,8 @@ RULE_CASES = [
 # the cancellation block's rules (softsign′, tanhshrink, hardsigmoid): cases in tests/test_numerics_cancel.py
 from test_numerics_cancel import NOT_IDENTITIES, TOLERANCE, RULE_CASES as _CANCEL_CASES  # noqa: E402
 RULE_CASES += _CANCEL_CASES
+from test_loss_accuracy5 import RULE_CASES as _LOSS5_CASES  # noqa: E402 (reciprocal-difference, widen)
+RULE_CASES += _LOSS5_CASES
 from test_twosum import RULE_CASES as _TWOSUM_CASES  # noqa: E402 - the two-sum rule: tests/test_twosum.py
 RULE_CASES += _TWOSUM_CASES
 # the limits where the written formula has none to evaluate: (value, gradients in order)
@@ -313,7 +315,8 @@ def test_softplus_and_log_sigmoid_in_every_written_form(formula):
 
 @pytest.mark.parametrize("formula", [
     sp.log(x + sp.Float(1e-8)),  # not log1p: x + 1e-8 is not 1 + something small
-    (y - sigmoid(z)) ** 2, sp.sin(x) * y, sp.exp(x) + y, sp.log(x), sigmoid(x) * sigmoid(-x),
+    # (y − σ(z))² and e^x + y are no longer left alone: the widen rule computes y − σ(z) in float64
+    (y * sigmoid(z)) ** 2, sp.sin(x) * y, sp.exp(x) * y, sp.log(x), sigmoid(x) * sigmoid(-x),
 ], ids=str)
 def test_harmless_formulas_are_left_alone(formula):
     assert stabilise(formula) == (formula, ())

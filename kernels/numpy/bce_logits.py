@@ -8,13 +8,20 @@ Stability rules applied:
   sigmoid-complement: 1 − σ(x) rounds to 0 once σ(x) rounds to 1 (x > 17 in float32, 37 in float64), losing every digit of e^−x; σ(−x) keeps them
   cancel: a factor divided out again, σ(1 − σ)·(1/(1 − σ) − 1/σ), is 0·∞ = NaN where σ saturates to 0 or 1; the product is multiplied out one level (or, for exponentials of one argument, the small fraction is cancelled) so that the factor cancels symbolically
   sigmoid-target: (1 − t)σ(u) − tσ(−u) = σ(u) − t cancels term against term (0 at t = 1/2, u = −1e−30, true −2.5e−31); σ(u) − t, (1 − t) − σ(−u) or tanh(u/2)/2 + (1/2 − t), whichever term is smallest, cancels only where σ(u) ≈ t truly
-  sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−|x| ≤ 1 and r = 1/(1 + E): σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows
+  widen: a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 (|x − t| > 1.8e19) is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 ULP; (x − t)² of any float32 is finite there); the same operations in a float64 kernel
 
 Regenerate with: symnet codegen --backend numpy
 """
 import numpy as np
 
 _BLOCK = 16384  # elements per block: the temporaries of a block stay in cache
+
+
+def _sigmoid(x, out=None):
+    """σ(x) from E = e^−|x| ≤ 1, which never overflows: 1/(1 + E) for x ≥ 0 and E/(1 + E)
+    below, so σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
+    e = np.exp(-np.abs(x))
+    return np.divide(np.where(x >= 0, 1, e), 1 + e, out=out)
 
 
 def _inputs(**named):
@@ -69,24 +76,10 @@ def bce_logits(z, y):
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # np.where computes every branch: one not taken may overflow or be NaN, and is dropped
         for _i in range(0, _n, _BLOCK):
             z, y, C, dC_dz = _z[_i:_i + _BLOCK], _y[_i:_i + _BLOCK], _C[_i:_i + _BLOCK], _dC_dz[_i:_i + _BLOCK]
-            # one_minus_y = 1 − y
-            one_minus_y = 1 - y
-            # abs_z = |z|
-            abs_z = np.abs(z)
-            # exp_neg_abs_z = exp(−abs_z)
-            exp_neg_abs_z = np.exp(-(abs_z))
-            # sig_abs_z = 1/(1 + exp_neg_abs_z)
-            sig_abs_z = 1/(1 + exp_neg_abs_z)
-            # z_nonneg = z ≥ 0
-            z_nonneg = (z >= 0)
-            # sig_neg_abs_z = exp_neg_abs_z·sig_abs_z
-            sig_neg_abs_z = exp_neg_abs_z*sig_abs_z
             # log_three = log(3)
             log_three = 1.0986122886681098
-            # z_gt_log_three = z > log_three
-            z_gt_log_three = (z > log_three)
             # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
-            np.add(np.where((y == 0), 0, y*np.logaddexp(0, -z)), np.where((y == 1), 0, one_minus_y*np.logaddexp(0, z)), out=C)
+            np.add(np.where((y == 0), 0, y*np.logaddexp(0, -z)), np.where((y == 1), 0, (1 - y)*np.logaddexp(0, z)), out=C)
             # dC_dz = ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
-            dC_dz[...] = np.where((log_three < -z), np.where(z_nonneg, sig_abs_z, sig_neg_abs_z) - y, np.where(z_gt_log_three, np.where(z_gt_log_three, one_minus_y, 0) - np.where(z_nonneg, sig_neg_abs_z, sig_abs_z), np.tanh(z/2)/2 + np.where((abs_z <= log_three), 1/2 - y, 0)))
+            dC_dz[...] = np.where((log_three < -z), np.asarray(_sigmoid(np.asarray(z, np.float64)) - np.asarray(y, np.float64), np.result_type(y, z)), np.where((log_three < z), np.asarray(np.where((np.asarray(z, np.float64) > 1.0986122886681098), 1 - np.asarray(y, np.float64), 0) - _sigmoid(-np.asarray(z, np.float64)), np.result_type(y, z)), np.asarray(np.tanh(np.asarray(z, np.float64)/2)/2 + np.where((np.abs(np.asarray(z, np.float64)) <= 1.0986122886681098), 1/2 - np.asarray(y, np.float64), 0), np.result_type(y, z))))
     return _C.reshape(_shape), _dC_dz.reshape(_shape)

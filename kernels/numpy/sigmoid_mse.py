@@ -3,6 +3,7 @@
 sigmoid_mse: L = (y − σ(z))²
 
 Stability rules applied:
+  widen: a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 (|x − t| > 1.8e19) is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 ULP; (x − t)² of any float32 is finite there); the same operations in a float64 kernel
   sigmoid-complement: 1 − σ(x) rounds to 0 once σ(x) rounds to 1 (x > 17 in float32, 37 in float64), losing every digit of e^−x; σ(−x) keeps them
   sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−|x| ≤ 1 and r = 1/(1 + E): σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows
 
@@ -11,6 +12,13 @@ Regenerate with: symnet codegen --backend numpy
 import numpy as np
 
 _BLOCK = 16384  # elements per block: the temporaries of a block stay in cache
+
+
+def _sigmoid(x, out=None):
+    """σ(x) from E = e^−|x| ≤ 1, which never overflows: 1/(1 + E) for x ≥ 0 and E/(1 + E)
+    below, so σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
+    e = np.exp(-np.abs(x))
+    return np.divide(np.where(x >= 0, 1, e), 1 + e, out=out)
 
 
 def _inputs(**named):
@@ -65,6 +73,8 @@ def sigmoid_mse(z, y):
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # np.where computes every branch: one not taken may overflow or be NaN, and is dropped
         for _i in range(0, _n, _BLOCK):
             z, y, L, dL_dz = _z[_i:_i + _BLOCK], _y[_i:_i + _BLOCK], _L[_i:_i + _BLOCK], _dL_dz[_i:_i + _BLOCK]
+            # y_minus_sig_z = f64(y − σ(z))
+            y_minus_sig_z = np.asarray(np.asarray(y, np.float64) - _sigmoid(np.asarray(z, np.float64)), np.result_type(y, z))
             # exp_neg_abs_z = exp(−|z|)
             exp_neg_abs_z = np.exp(-(np.abs(z)))
             # sig_abs_z = 1/(1 + exp_neg_abs_z)
@@ -73,12 +83,8 @@ def sigmoid_mse(z, y):
             z_nonneg = (z >= 0)
             # sig_neg_abs_z = exp_neg_abs_z·sig_abs_z
             sig_neg_abs_z = exp_neg_abs_z*sig_abs_z
-            # sig_z = {sig_abs_z if z_nonneg; sig_neg_abs_z otherwise}
-            sig_z = np.where(z_nonneg, sig_abs_z, sig_neg_abs_z)
-            # y_minus_sig_z = y − sig_z
-            y_minus_sig_z = y - sig_z
             # L = (y − σ(z))²
             np.square(y_minus_sig_z, out=L)
             # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-            np.multiply(-((sig_z*y_minus_sig_z) * 2.0), np.where(z_nonneg, sig_neg_abs_z, sig_abs_z), out=dL_dz)
+            np.multiply(-((y_minus_sig_z*np.where(z_nonneg, sig_abs_z, sig_neg_abs_z)) * 2.0), np.where(z_nonneg, sig_neg_abs_z, sig_abs_z), out=dL_dz)
     return _L.reshape(_shape), _dL_dz.reshape(_shape)

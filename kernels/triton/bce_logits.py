@@ -8,7 +8,7 @@ Stability rules applied:
   sigmoid-complement: 1 − σ(x) rounds to 0 once σ(x) rounds to 1 (x > 17 in float32, 37 in float64), losing every digit of e^−x; σ(−x) keeps them
   cancel: a factor divided out again, σ(1 − σ)·(1/(1 − σ) − 1/σ), is 0·∞ = NaN where σ saturates to 0 or 1; the product is multiplied out one level (or, for exponentials of one argument, the small fraction is cancelled) so that the factor cancels symbolically
   sigmoid-target: (1 − t)σ(u) − tσ(−u) = σ(u) − t cancels term against term (0 at t = 1/2, u = −1e−30, true −2.5e−31); σ(u) − t, (1 − t) − σ(−u) or tanh(u/2)/2 + (1/2 − t), whichever term is smallest, cancels only where σ(u) ≈ t truly
-  sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−|x| ≤ 1 and r = 1/(1 + E): σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows
+  widen: a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 (|x − t| > 1.8e19) is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 ULP; (x − t)² of any float32 is finite there); the same operations in a float64 kernel
 
 Arithmetic in float32 (float64 for float64 inputs); bfloat16/float16 inputs are upcast.
 Regenerate with: symnet codegen --backend triton
@@ -68,6 +68,14 @@ def _tanh(x):
     e = _expm1(2.0 * tl.abs(x))
     t = tl.where(tl.abs(x) > 20.0, 1.0, e / (e + 2.0))
     return tl.where(x < 0, -t, t)
+
+
+@triton.jit
+def _sigmoid(x):
+    """σ(x) from E = e^−|x| ≤ 1 (never overflows): 1/(1 + E) for x ≥ 0, E/(1 + E) below, so
+    σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
+    e = tl.exp(-tl.abs(x))
+    return tl.where(x >= 0, 1.0, e) / (1.0 + e)
 
 
 _FLOATS = (torch.float32, torch.float64, torch.bfloat16, torch.float16)
@@ -137,26 +145,12 @@ def _bce_logits_kernel(z_ptr, y_ptr, C_ptr, dC_dz_ptr, partial_ptr, count_ptr, n
     else:
         z = z.to(tl.float32)
         y = y.to(tl.float32)
-    # one_minus_y = 1 − y
-    one_minus_y = 1.0 - y
-    # abs_z = |z|
-    abs_z = tl.abs(z)
-    # exp_neg_abs_z = exp(−abs_z)
-    exp_neg_abs_z = tl.exp(-(abs_z))
-    # sig_abs_z = 1/(1 + exp_neg_abs_z)
-    sig_abs_z = 1.0 / (1.0 + exp_neg_abs_z)
-    # z_nonneg = z ≥ 0
-    z_nonneg = z >= 0.0
-    # sig_neg_abs_z = exp_neg_abs_z·sig_abs_z
-    sig_neg_abs_z = exp_neg_abs_z*sig_abs_z
     # log_three = log(3)
     log_three = tl.full([], 1.0986122886681098, z.dtype)
-    # z_gt_log_three = z > log_three
-    z_gt_log_three = z > log_three
     # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
-    C = tl.where(y == 0.0, 0.0, y*_softplus(-z)) + tl.where(y == 1.0, 0.0, one_minus_y*_softplus(z))
+    C = tl.where(y == 0.0, 0.0, y*_softplus(-z)) + tl.where(y == 1.0, 0.0, (1.0 - y)*_softplus(z))
     # dC_dz = ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
-    dC_dz = tl.where(log_three < -z, tl.where(z_nonneg, sig_abs_z, sig_neg_abs_z) - y, tl.where(z_gt_log_three, tl.where(z_gt_log_three, one_minus_y, 0.0) - tl.where(z_nonneg, sig_neg_abs_z, sig_abs_z), _tanh(z/2.0)/2.0 + tl.where(abs_z <= log_three, 0.5 - y, 0.0)))
+    dC_dz = tl.where(log_three < -z, (_sigmoid(z.to(tl.float64)) - y.to(tl.float64)).to(y.dtype), tl.where(log_three < z, (tl.where(z.to(tl.float64) > tl.full([], 1.0986122886681098, tl.float64), 1.0 - y.to(tl.float64), 0.0) - _sigmoid(-z.to(tl.float64))).to(y.dtype), (_tanh(z.to(tl.float64)/2.0)/2.0 + tl.where(tl.abs(z.to(tl.float64)) <= tl.full([], 1.0986122886681098, tl.float64), 0.5 - y.to(tl.float64), 0.0)).to(y.dtype)))
     if WRITE_VALUE:
         tl.store(C_ptr + offs, C.to(C_ptr.dtype.element_ty), mask=mask)
     tl.store(dC_dz_ptr + offs, dC_dz.to(dC_dz_ptr.dtype.element_ty), mask=mask)

@@ -3,6 +3,7 @@
 sigmoid_mse: L = (y − σ(z))²
 
 Stability rules applied:
+  widen: a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 (|x − t| > 1.8e19) is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 ULP; (x − t)² of any float32 is finite there); the same operations in a float64 kernel
   sigmoid-complement: 1 − σ(x) rounds to 0 once σ(x) rounds to 1 (x > 17 in float32, 37 in float64), losing every digit of e^−x; σ(−x) keeps them
   sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−|x| ≤ 1 and r = 1/(1 + E): σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows
 
@@ -34,6 +35,14 @@ def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.cons
             at = first + tl.arange(0, R)
             total += tl.load(values_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg")
         tl.store(out_ptr, (tl.sum(total, axis=0) / divisor).to(out_ptr.dtype.element_ty))
+
+
+@triton.jit
+def _sigmoid(x):
+    """σ(x) from E = e^−|x| ≤ 1 (never overflows): 1/(1 + E) for x ≥ 0, E/(1 + E) below, so
+    σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
+    e = tl.exp(-tl.abs(x))
+    return tl.where(x >= 0, 1.0, e) / (1.0 + e)
 
 
 _FLOATS = (torch.float32, torch.float64, torch.bfloat16, torch.float16)
@@ -103,6 +112,8 @@ def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, partial_ptr, count_ptr, 
     else:
         z = z.to(tl.float32)
         y = y.to(tl.float32)
+    # y_minus_sig_z = f64(y − σ(z))
+    y_minus_sig_z = (y.to(tl.float64) - _sigmoid(z.to(tl.float64))).to(y.dtype)
     # exp_neg_abs_z = exp(−|z|)
     exp_neg_abs_z = tl.exp(-(tl.abs(z)))
     # sig_abs_z = 1/(1 + exp_neg_abs_z)
@@ -111,14 +122,10 @@ def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, partial_ptr, count_ptr, 
     z_nonneg = z >= 0.0
     # sig_neg_abs_z = exp_neg_abs_z·sig_abs_z
     sig_neg_abs_z = exp_neg_abs_z*sig_abs_z
-    # sig_z = {sig_abs_z if z_nonneg; sig_neg_abs_z otherwise}
-    sig_z = tl.where(z_nonneg, sig_abs_z, sig_neg_abs_z)
-    # y_minus_sig_z = y − sig_z
-    y_minus_sig_z = y - sig_z
     # L = (y − σ(z))²
     L = (y_minus_sig_z * y_minus_sig_z)
     # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-    dL_dz = -((sig_z*y_minus_sig_z*tl.where(z_nonneg, sig_neg_abs_z, sig_abs_z)) * 2.0)
+    dL_dz = -((y_minus_sig_z*tl.where(z_nonneg, sig_abs_z, sig_neg_abs_z)*tl.where(z_nonneg, sig_neg_abs_z, sig_abs_z)) * 2.0)
     if WRITE_VALUE:
         tl.store(L_ptr + offs, L.to(L_ptr.dtype.element_ty), mask=mask)
     tl.store(dL_dz_ptr + offs, dL_dz.to(dL_dz_ptr.dtype.element_ty), mask=mask)

@@ -38,7 +38,7 @@ from ..engine import forward_expressions
 from ..errors import ParseError, SymnetError
 from ..parsing import as_symbol
 from ..render import text
-from .rewrite import SIGMOID_PAIR, Rule, stabilise, without_ite
+from .rewrite import SIGMOID_PAIR, Rule, WidenedBase, stabilise, without_ite
 
 __all__ = ["Kernel", "KernelInput", "KernelOutput", "describe", "local_names", "stability_section",
            "temporary_names", "output_comment"]
@@ -380,6 +380,8 @@ def _math_name(e: sp.Basic, known: dict) -> str | None:
             return f"{words[exp]}_{inner}"
         power = _math_name(exp, known)
         return None if power is None else f"{inner}_pow_{power}"
+    if isinstance(e, WidenedBase):  # computed in float64: named by its sum (y_minus_sig_z)
+        return _math_name(e.expanded, known)
     if isinstance(e, sp.Function) and len(e.args) >= 1:
         name = type(e).__name__
         args = [_math_name(a, known) for a in e.args]

@@ -672,6 +672,162 @@ def _collect_pair(node):
     return None
 
 
+def _reciprocal_difference(node):
+    """a/(1 − p) − b/p with a + b = 1 (∂/∂p of BCE, −t/p + (1 − t)/(1 − p)) → (p − b)/(p(1 − p)): the two
+    quotients nearly cancel where p ≈ b (106 ULP in float64 at p = 0.3, t = 0.3 + 2⁻⁴⁸), p − b does not
+    round (Sterbenz) there. Each term may be gated (H(log p + 100)/p after the heaviside-gate rule: a
+    select that is 0 where the clamp is on); the combined form is used where both gates are open, each
+    term alone where only its gate is (p = 0, p = 1, p < e^−100): never 1/p apart, which overflows
+    where p is subnormal."""
+    if not (node.is_Add and len(node.args) == 2):
+        return None
+
+    def gated(term):
+        if isinstance(term, sp.Piecewise) and len(term.args) == 2 and term.args[1].expr == 0 \
+                and term.args[1].cond == sp.true:
+            return term.args[0].expr, term.args[0].cond
+        return term, sp.true
+
+    (g1, c1), (g2, c2) = gated(node.args[0]), gated(node.args[1])
+    for (ga, ca), (gb, cb) in (((g1, c1), (g2, c2)), ((g2, c2), (g1, c1))):
+        for f in sp.Mul.make_args(gb):
+            if not (isinstance(f, sp.Pow) and f.exp == -1 and f.base.is_Symbol):
+                continue
+            p = f.base
+            b = -gb * p
+            a = sp.cancel(ga * (1 - p))
+            if b.has(p) or a.has(p) or not b.free_symbols or sp.expand(a + b - 1) != 0:
+                continue
+            both = sp.And(ca, cb)
+            new = sp.Piecewise(((p - b) / (p * (1 - p)), both), (ga, ca), (gb, cb), (0, True))
+            return _Final(_Fired(new, ["reciprocal-difference"]))
+    return None
+
+
+class WidenedBase(sp.Function):
+    """A subexpression computed in float64 and rounded once to the kernel's dtype: ``widen(body)``.
+
+    Each body has a class of its own (``body`` and ``leaves`` are class attributes; the node's
+    arguments are the leaves, the input symbols of the body), as SymPy's ``implemented_function``
+    does: common-subexpression elimination sees only ``widened_…(t, x)`` and cannot take ``e^x``
+    out of the body into a float32 temporary. The printers print the body with every leaf cast to
+    float64 and the result cast back to a leaf's dtype: a no-op in a float64 kernel."""
+
+    body: sp.Expr = sp.S.Zero
+    leaves: tuple = ()
+
+    @property
+    def expanded(self) -> sp.Expr:
+        """The body at this node's arguments (the leaves, unless something was substituted)."""
+        return self.body.xreplace(dict(zip(self.leaves, self.args)))
+
+    def _eval_evalf(self, prec):
+        return self.expanded._eval_evalf(prec)
+
+    def _eval_rewrite(self, rule, args, **hints):
+        return self.expanded.rewrite(rule, **hints)
+
+    def _eval_is_real(self):
+        return self.expanded.is_real
+
+    def _symnet_text(self, printer):
+        return "f64(%s)" % printer._print(self.expanded)
+
+    def _latex(self, printer, exp=None):
+        body = r"\operatorname{f64}\left(%s\right)" % printer._print(self.expanded)
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+
+_WIDENED: dict = {}
+
+
+def widen(body: sp.Expr) -> sp.Expr:
+    """``body`` marked to be computed in float64 (see :class:`WidenedBase`); one class per body,
+    named by a digest of it, so that generated code does not depend on the order of calls."""
+    import hashlib
+
+    from sympy.utilities.lambdify import lambdify
+
+    cls = _WIDENED.get(body)
+    if cls is None:
+        leaves = tuple(sorted(body.free_symbols, key=sp.default_sort_key))
+        digest = hashlib.sha1(sp.srepr(body).encode()).hexdigest()[:10]
+        plain = body.replace(softplus, lambda v: log1p(sp.exp(v))).replace(sigmoid, lambda v: 1 / (1 + sp.exp(-v)))
+        exact = lambdify(leaves, plain, "mpmath")
+        fast = lambdify(leaves, plain, "numpy")
+
+        def imp(*args):  # lambdify's hook (implemented_function): mpmath numbers or NumPy arrays
+            import mpmath
+            return exact(*args) if any(isinstance(a, mpmath.mpf) for a in args) else fast(*args)
+
+        cls = type(f"widened_{digest}", (WidenedBase,), {"body": body, "leaves": leaves, "nargs": len(leaves),
+                                                    "_imp_": staticmethod(imp)})
+        _WIDENED[body] = cls
+    return cls(*cls.leaves)
+
+
+def unwiden(expr):
+    """``expr`` with every widened node replaced by its sum (what it computes, exactly)."""
+    if not isinstance(expr, sp.Basic) or not expr.has(WidenedBase):
+        return expr
+    return expr.replace(lambda e: isinstance(e, WidenedBase), lambda e: e.expanded)
+
+
+# the functions whose rounding a float32 kernel cannot take back once it cancels against a target
+_ROUNDED = (sp.exp, expm1, sp.log, log1p, sigmoid, sp.tanh)
+
+
+def _widen_hazard(node) -> bool:
+    """A sum where a rounded function of some inputs meets a term in another input (e^x − t·x,
+    log t + 1 − x, σ(z) − t: a prediction against a target), or a square of a difference beside a
+    term in another input ((x − t)²/v² − 1/v: x − t squared overflows float32 at 1.8e19), or an
+    input's power in a product with another input beside such a term (the far focal gradient
+    −z·t²·w + 2t·w·ce: t² underflows float32 at t = 1.5e−33 although t²·z does not), or terms of
+    opposite signs that each hold a rounded function."""
+    if not (node.is_Add and len(node.args) >= 2 and len(node.free_symbols) >= 2):
+        return False
+    rounded = [f for f in node.atoms(*_ROUNDED) if f.free_symbols]
+    powers = [q for q in node.atoms(sp.Pow) if q.exp.is_Integer and q.exp >= 2 and q.free_symbols]
+    products = [m for m in node.atoms(sp.Mul) if m.free_symbols]
+    squares = [q for q in powers if (q.base.is_Add and len(q.base.free_symbols) >= 2) or (
+        q.base.is_Symbol and any(q in m.args and m.free_symbols - q.free_symbols for m in products))]
+    for hazards in (rounded, squares):
+        for h in hazards:  # the other term holds none of them: −(1 − t)·log1p(−p) beside −t·log p is no target
+            if any(not a.has(*hazards) and a.free_symbols - h.free_symbols for a in node.args):
+                return True
+    # terms of opposite signs that each hold a rounded function (the focal gradient's product rule:
+    # 500 ULP in float32 at t = 1/2, z = −0.294 where they cancel); sums of one sign do not cancel
+    holders = [a for a in node.args if a.has(*_ROUNDED, softplus)]
+    return len(holders) >= 2 and len({a.could_extract_minus_sign() for a in holders}) == 2
+
+
+def _widen_all(expr):
+    """Every hazardous sum of ``expr`` (innermost first) in float64 (:func:`_widen_hazard`)."""
+    memo: dict = {}
+
+    def visit(node):
+        if node in memo:
+            return memo[node]
+        if not node.args or isinstance(node, WidenedBase):
+            return node
+        args = tuple(visit(a) for a in node.args)
+        new = node.func(*args) if args != node.args else node
+        if _widen_hazard(new):
+            new = widen(new)
+        memo[node] = new
+        return new
+
+    return visit(sp.sympify(expr))
+
+
+WIDEN = Rule(
+    "widen", "a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, "
+    "log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 "
+    "(|x − t| > 1.8e19) is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 "
+    "ULP; (x − t)² of any float32 is finite there); the same operations in a float64 kernel",
+    apply=_widen_all, fired=lambda old, new: old != new)
+
+
 _LOSS_RULES = (
     Rule("softplus-difference", "softplus(u) − softplus(−u) is u exactly; written out it is "
          "log 2 − log 2 = 0 at u = 1e−300 (∂/∂t of BCE with logits)", local=_softplus_difference),
@@ -685,6 +841,9 @@ _LOSS_RULES = (
     Rule("collect", "t·X + (1 − t)·X·…, two products of one factor X summed, cancel to rounding noise where "
          "they are opposite (−2t·X + 2(1 − t)·X at t = 1/2); the factor is taken out and its coefficients "
          "summed symbolically ((2 − 4t)·X, exactly 0 there)", local=_collect_pair),
+    Rule("reciprocal-difference", "a/(1 − p) − b/p with a + b = 1 (the BCE gradient (1 − t)/(1 − p) − t/p) "
+         "cancels where p ≈ t (106 ULP in float64); (p − t)/(p(1 − p)) does not, and each term is kept alone "
+         "where the other's clamp is on (p = 0, p = 1)", local=_reciprocal_difference),
 )
 
 
@@ -870,6 +1029,7 @@ _LOCAL += tuple(_CANCEL_LOCAL)  # the cancellation block above
 _LOCAL_RULE.update(_CANCEL_LOCAL)
 _MAX_REWRITES = 64  # rewrites of one node (a guard; no rule set here comes close)
 RULES += _LOSS_RULES  # the loss rules: one block above, tried after the rules above
+RULES += (WIDEN,)  # a whole-expression rule: after every node-by-node rule, on their result
 _BY_NAME.update({r.name: r for r in _LOSS_RULES})
 _LOCAL += tuple(r.local for r in _LOSS_RULES)
 
@@ -1068,4 +1228,4 @@ SIGMOID_PAIR = Rule(
     "σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows",
     _share_sigmoid_pairs, _introduces(nexp))
 
-__all__ += ["log1p", "expm1", "nexp", "SIGMOID_PAIR"]
+__all__ += ["log1p", "expm1", "nexp", "SIGMOID_PAIR", "WidenedBase", "widen", "unwiden"]

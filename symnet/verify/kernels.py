@@ -26,7 +26,7 @@ from ..functions import explicit
 from ..codegen.blocks import BLOCKS
 from ..codegen.ir import Kernel
 from ..codegen.backends.numpy.elementwise import emit_module
-from ..codegen.rewrite import log1p, softplus, stabilise
+from ..codegen.rewrite import log1p, softplus, stabilise, unwiden
 
 __all__ = ["Result", "verify_numpy", "format_table", "ULP_BOUND"]
 
@@ -87,7 +87,7 @@ def _points(kernel: Kernel, dtype, n: int, rng) -> list[np.ndarray]:
 def _magnitude(expr: sp.Expr) -> sp.Expr:
     """The formula with every sum's terms made positive: the size of the intermediate
     values, which sets the rounding error any evaluation of a difference must make."""
-    return expr.replace(lambda e: e.is_Add, lambda e: sp.Add(*[sp.Abs(a) for a in e.args]))
+    return unwiden(expr).replace(lambda e: e.is_Add, lambda e: sp.Add(*[sp.Abs(a) for a in e.args]))
 
 
 def _ulps(got: float, want: float, scale: float, dtype) -> float:

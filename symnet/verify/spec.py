@@ -136,11 +136,10 @@ KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
     ('gelu', 'df_dx', 'float64'): '13.6 ULP',
     ('gelu_tanh', 'df_dx', 'float64'): '10.9 ULP',
     ('mish', 'df_dx', 'float32'): '19.1 ULP',
-    # σ(z) − t where σ(z) ≈ t truly (σ(1) − 0.7: the smallest term, tanh(1/2)/2 with numpy's 1.4-ULP
-    # tanh, is 7.4 times the result); torch 1.2e+07 on the reduced sweep. Not reachable in working precision
-    ('bce_logits', 'df_dx', 'float32'): '10.2 ULP',
     # α_t·(1 − p_t)²·CE: some 12 roundings (4.64 at t = 1/3, z = 2.5; torch autograd the same, torchvision 4.8e15)
     ('focal', 'f', 'float64'): '4.64 ULP',
-    ('gaussian_nll', 'f', 'float32'): 'NaN/inf at 1 points',
-    ('gaussian_nll', 'df_dv', 'float32'): 'NaN/inf at 1 points',  # (x − t)² overflows at |x − t| > 1.8e19
+    # σ(z) − t of the sigmoid-target rule, widened (computed in one sum, σ(z) by itself rather than shared
+    # through the sigmoid pair with the other terms): 4.37 at t = 0.7, z = 1.71 on the reduced sweep; the
+    # full sweep's worst went from 8.11 to 4.98 with it (torch autograd NaN/inf)
+    ('focal', 'df_dx', 'float64'): '4.37 ULP',
 }

@@ -19,6 +19,8 @@ float64 scalar that would; a select whose every value is a constant takes its dt
 """
 from __future__ import annotations
 
+import copy
+
 import math
 
 import sympy as sp
@@ -157,6 +159,18 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         return template.replace(", out={out}", "").format(*[self._print(a) for a in e.args])
 
     _print_Abs = _print_Heaviside = _print_sign = _print_Function
+
+    def _print_WidenedBase(self, e):
+        """A widened sum (the widen rule): its body over float64 copies of the leaves, rounded once
+        to the leaves' own dtype (np.asarray copies nothing where the kernel is float64 already; a
+        Python float beside a float32 array stays float32, NEP 50)."""
+        names = dict(self.names)
+        for leaf in e.args:
+            names[leaf] = f"np.asarray({self._print(leaf)}, np.float64)"
+        wide = copy.copy(self)  # the same printer (a family's subclass too), over the float64 names
+        wide.names, wide.CONSTANT_SELECT = names, None  # a select of constants: float64 too
+        body = wide.doprint(e.expanded)
+        return f"np.asarray({body}, np.result_type({', '.join(self._print(leaf) for leaf in e.args)}))"
 
     def _print_nexp(self, e):  # e^−x: np.exp(-x), or np.exp(x) for e^−(−x)
         (arg,) = e.args

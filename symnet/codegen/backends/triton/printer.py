@@ -14,6 +14,8 @@ Max/Min from :class:`~symnet.codegen.backends.printing.ConditionalPrinting`.
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
@@ -171,6 +173,17 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         if helper.startswith("_"):
             self._need(helper)
         return template.format(*[self._print(a) for a in e.args[:arity]])
+
+    def _print_WidenedBase(self, e):
+        """A widened sum (the widen rule): its body over float64 copies of the leaves, constants in
+        float64, rounded once to the first leaf's dtype (no-ops where the kernel computes in float64)."""
+        names = dict(self.names)
+        for leaf in e.args:
+            names[leaf] = f"{self._print(leaf)}.to(tl.float64)"
+        wide = copy.copy(self)  # the same printer (a family's subclass too), over the float64 names
+        wide.names, wide.constant_dtype = names, "tl.float64"
+        body = wide.doprint(e.expanded)
+        return f"({body}).to({self._print(e.args[0])}.dtype)"
 
     def _need(self, helper: str) -> None:
         """A device helper (and the helpers it calls) goes into the module."""
