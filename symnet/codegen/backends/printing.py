@@ -44,6 +44,12 @@ class ConditionalPrinting:
             out = self.WHERE.format(self._print(c), typed.format(code) if typed and k == 0 else code, out)
         return out
 
+    def _print_RootSeries(self, e):  # the root-series rule's d·P(d), Horner (symnet/codegen/roots.py)
+        from ..roots import horner
+
+        d = self.parenthesize(e.shift, PRECEDENCE["Mul"])
+        return horner(d, [self._print(c) for c in e.coefficients])
+
     def _print_Relational(self, e):  # x > 0.0 (StrPrinter would write Eq(x, 0) for ==)
         prec = PRECEDENCE["Add"] - 1
         return self.COMPARISON.format(self.parenthesize(e.lhs, prec), self.parenthesize(e.rhs, prec), op=e.rel_op)
