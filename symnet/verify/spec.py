@@ -131,11 +131,8 @@ def spec_for(formula: str) -> Spec:
 # overflow to NaN/inf at large |x|), which the stability rules of issue 16 point 1 are to fix.
 REDUCED_POINTS = 20
 KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
-    # by the root x ≈ −0.752 of GELU′ = Φ + x·φ the two terms cancel (each rounded once: 13.6 ULP at
-    # x = −0.773 where the result is −0.009; torch's built-in 21 ULP there); elsewhere ≤ 3 ULP
-    ('gelu', 'df_dx', 'float64'): '13.6 ULP',
-    ('gelu_tanh', 'df_dx', 'float64'): '10.9 ULP',
-    ('mish', 'df_dx', 'float32'): '19.1 ULP',
+    # (gelu′, gelu_tanh′ float64 and mish′ float32, 13.6 / 10.9 / 19.1 ULP by their roots: fixed by the
+    # root-series rule, tests/test_root_series.py)
     # σ(z) − t where σ(z) ≈ t truly (σ(1) − 0.7: the smallest term, tanh(1/2)/2 with numpy's 1.4-ULP
     # tanh, is 7.4 times the result); torch 1.2e+07 on the reduced sweep. Not reachable in working precision
     ('bce_logits', 'df_dx', 'float32'): '10.2 ULP',
