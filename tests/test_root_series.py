@@ -24,8 +24,8 @@ _x = sp.Symbol("x", real=True)
 # the case of tests/test_stability_rules.py (rule, written formula, variables, random range, bad point, dtype):
 # silu at the float nearest the root of silu′, where the written silu′ is ~1e7 ULP off
 ROOT_CASES = [("root-series", _x * symnet.sigmoid(_x), (_x,), (-3.0, 3.0), (-1.2784645427610738,), np.float64)]
-FIRES = ("silu", "mish", "gelu", "gelu_tanh")
-TORCH = {"silu": "silu", "mish": "mish", "gelu": "gelu", "gelu_tanh": "gelu"}
+FIRES = ("silu", "mish", "gelu", "gelu_tanh", "hardswish")  # the registry's, scanned (values and derivatives)
+TORCH = {"silu": "silu", "mish": "mish", "gelu": "gelu", "gelu_tanh": "gelu", "hardswish": "hardswish"}
 
 
 def _derivative(name):
