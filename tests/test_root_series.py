@@ -194,6 +194,7 @@ def test_does_not_fire_without_cancellation_or_with_two_variables():
     assert ROOT_SERIES not in stabilise(sp.sin(x))[1]  # a root, but no sum cancels at it
     assert ROOT_SERIES not in stabilise(x * symnet.functions.sigmoid(x))[1]  # silu: a product at 0
     assert ROOT_SERIES not in stabilise(sp.exp(x) + 1)[1]  # no root
+    assert ROOT_SERIES not in stabilise(sp.log(x + sp.Float(1e-8)))[1]  # a root of log, not of a sum
 
 
 def test_user_formula_with_a_cancelling_root():

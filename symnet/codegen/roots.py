@@ -170,6 +170,25 @@ def _sign_changes(f):
     return out
 
 
+def _a_sum_cancels(expr, x, r) -> bool:
+    """Some sum in ``expr`` goes through 0 at r while its terms do not: Σ|terms| ≫ |sum| there."""
+    from ..verify.evaluate import mp_value
+
+    with mpmath.workdps(DIGITS):
+        for node in sp.preorder_traversal(expr):
+            if not (isinstance(node, sp.Add) and node.has(x)):
+                continue
+            try:
+                terms = [abs(mp_value(t, {x: r})) for t in node.args]
+                total = abs(mp_value(node, {x: r}))
+            except Exception:  # noqa: BLE001 - a term mpmath cannot evaluate: not this sum
+                continue
+            size = mpmath.fsum(terms)
+            if mpmath.isfinite(size) and size > 0 and total < size * mpmath.mpf(10) ** (20 - DIGITS):
+                return True
+    return False
+
+
 def _radius(a) -> float:
     """The radius of convergence, from the root test on the last coefficients."""
     ks = [k for k in range(len(a) // 2, len(a)) if a[k] != 0]
@@ -227,6 +246,8 @@ def _cancelling_roots(expr):
                 continue
             if not (a - 1e-9 <= r <= b + 1e-9) or abs(f(r)) > mpmath.mpf(10) ** (10 - DIGITS):
                 continue
+        if not _a_sum_cancels(expr, x, r):
+            continue  # the root is not a sum's (log(x + 1e−8) at 1 − 1e−8: log amplifies, no sum cancels)
         if probe is None:
             probe = _float_probe(expr, x)
         near = np.array([float(r)], dtype=np.float64)
