@@ -889,7 +889,7 @@ def _root_series(expr):
     if len(symbols) != 1 or not isinstance(next(iter(symbols)), sp.Symbol):
         return expr
     (x,) = symbols
-    fits = cancelling_roots(expr)
+    fits = cancelling_roots(expr, without_ite(_share_sigmoid_pairs(expr)))  # measured as generated
     if not fits:
         return expr
     branches = []

@@ -31,7 +31,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-__all__ = ["RootSeries", "RootFit", "cancelling_roots", "DIGITS", "OUTSIDE_ULP", "CANCELLING_ULP"]
+__all__ = ["RootSeries", "RootFit", "cancelling_roots", "taylor", "DIGITS", "OUTSIDE_ULP", "CANCELLING_ULP"]
 
 DIGITS = 60  # findroot and the Taylor coefficients
 SPAN = 8.0  # roots are looked for in [−SPAN, SPAN] (where activations bend; beyond, terms do not meet)
@@ -86,14 +86,6 @@ class RootSeries(sp.Function):
         return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
 
 
-def horner(d: str, coefficients: list[str]) -> str:
-    """d·(c0 + d·(c1 + … + d·cn)) as text, from printed d and coefficients."""
-    body = coefficients[-1]
-    for c in reversed(coefficients[:-1]):
-        body = f"{c} + {d}*({body})"
-    return f"{d}*({body})"
-
-
 @dataclass(frozen=True)
 class RootFit:
     """One cancelling root of f: r (to DIGITS), its pieces, the window and P's coefficients."""
@@ -123,28 +115,32 @@ def _pieces(r) -> tuple[float, float, float]:
     return r1, r2, r3
 
 
-def _float_probe(expr, x):
-    """The written form as the NumPy backend generates it (σ pairs shared, CSE'd), as a function."""
-    from .backends.numpy.elementwise import emit_module
-    from .ir import Kernel, KernelInput, KernelOutput
-    from .modules import _exec_module
-    from .rewrite import SIGMOID_PAIR, without_ite
+def _float_probe(written, x):
+    """``written`` (the form the kernel computes: σ pairs shared) printed by the NumPy backend's
+    expression printer after CSE, as a function of a float32 or float64 array (the kernel's own
+    module emitter is not used: it imports the rules, which import this module)."""
+    from ..registry import NUMPY_HELPER_NEEDS, NUMPY_HELPERS
+    from .backends.numpy.printer import PRINTER_HELPERS, NumpyExpressionPrinter
 
     y = sp.Symbol("x", real=True)
-    e = expr.xreplace({x: y})
-    shared = SIGMOID_PAIR.apply(sp.Tuple(e))[0]
-    temps = sp.numbered_symbols("t", start=0, exclude=[y])
-    assignments, results = sp.cse([without_ite(shared)], symbols=temps, order="none")
-    kernel = Kernel("root_probe", "f", (KernelInput(y, "x", "data"),), (KernelOutput("f", e, "f"),),
-                    tuple((t, without_ite(a)) for t, a in assignments), tuple(results), ())
-    module = _exec_module("symnet_root_probe", emit_module([kernel], "the root-series probe", "-"), "<root-probe>")
-    fn = module.root_probe
+    e = written.xreplace({x: y})
+    assignments, (result,) = sp.cse([e], symbols=sp.numbered_symbols("_t", exclude=[y]), order="none")
+    helpers: set = set()
+    printer = NumpyExpressionPrinter(helpers, {y: "x"}, dtype="_dtype")
+    lines = [f"    {t.name} = {printer.doprint(a)}" for t, a in assignments] + [f"    return {printer.doprint(result)}"]
+    helpers |= {n for h in list(helpers) for n in NUMPY_HELPER_NEEDS.get(h, ())}
+    every = {**PRINTER_HELPERS, **NUMPY_HELPERS}
+    source = "\n\n".join(["import numpy as np"] + [every[h] for h in every if h in helpers] +
+                          ["def probe(x):\n    _dtype = x.dtype\n" + "\n".join(lines)])
+    namespace: dict = {}
+    exec(compile(source, "<symnet root-series probe>", "exec"), namespace)  # noqa: S102 - generated here
+    fn = namespace["probe"]
 
     def run(points):
         import warnings
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            (out,) = fn(points)
+            out = np.broadcast_to(fn(points), points.shape)
         return np.asarray(out, dtype=np.float64)
     return run
 
@@ -221,16 +217,18 @@ def _degree(c, w) -> int | None:
 
 
 @functools.lru_cache(maxsize=512)
-def cancelling_roots(expr: sp.Expr) -> tuple[RootFit, ...]:
+def cancelling_roots(expr: sp.Expr, written: sp.Expr | None = None) -> tuple[RootFit, ...]:
     """The simple real roots of ``expr`` (one free symbol) in [−SPAN, SPAN] where its written form
-    cancels, each with its window and series; () where there is none. Raises nothing."""
+    cancels, each with its window and series; () where there is none. ``written``: the form the
+    generated code computes (σ pairs shared; default ``expr``), measured in float32 and float64.
+    Raises nothing."""
     try:
-        return _cancelling_roots(expr)
+        return _cancelling_roots(expr, expr if written is None else written)
     except Exception:  # noqa: BLE001 - a form the analysis cannot evaluate: no rewrite
         return ()
 
 
-def _cancelling_roots(expr):
+def _cancelling_roots(expr, written):
     (x,) = expr.free_symbols
     f = _mp(expr, x)
     brackets = _sign_changes(f)
@@ -249,7 +247,7 @@ def _cancelling_roots(expr):
         if not _a_sum_cancels(expr, x, r):
             continue  # the root is not a sum's (log(x + 1e−8) at 1 − 1e−8: log amplifies, no sum cancels)
         if probe is None:
-            probe = _float_probe(expr, x)
+            probe = _float_probe(written, x)
         near = np.array([float(r)], dtype=np.float64)
         near = np.concatenate([np.nextafter(near, -np.inf), near, np.nextafter(near, np.inf)])
         with mpmath.workdps(50):

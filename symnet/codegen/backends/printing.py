@@ -45,10 +45,11 @@ class ConditionalPrinting:
         return out
 
     def _print_RootSeries(self, e):  # the root-series rule's d·P(d), Horner (symnet/codegen/roots.py)
-        from ..roots import horner
-
         d = self.parenthesize(e.shift, PRECEDENCE["Mul"])
-        return horner(d, [self._print(c) for c in e.coefficients])
+        *rest, body = [self._print(c) for c in e.coefficients]
+        for c in reversed(rest):
+            body = f"{c} + {d}*({body})"
+        return f"{d}*({body})"
 
     def _print_Relational(self, e):  # x > 0.0 (StrPrinter would write Eq(x, 0) for ==)
         prec = PRECEDENCE["Add"] - 1
