@@ -2,13 +2,14 @@
 # One call on a lent GPU (the device tool): the benchmarks and the Triton tests on the GPU.
 # Results land in $OUT (or benchmarks/results/ when OUT is unset) as
 #   device-<gpu>-<date>.txt, gpu-fused-<gpu>-<date>.{json,txt}, gpu-<gpu>-<date>.{json,txt},
-#   gpu-sweep-<gpu>-<date>.{json,txt}, tests-{triton,fused}-<gpu>-<date>.txt;
-# commit them under benchmarks/results/. The stages run in order of what the open issues need,
-# each under its own limit, all within BUDGET seconds (default 570): a lease is 15 minutes, start-up
-# included. Each benchmark writes its JSON after every case, so a stage cut short keeps what it measured.
+#   gpu-sweep-<gpu>-<date>.{json,txt}, tests-{triton,torch,fused}-<gpu>-<date>.txt;
+# commit them under benchmarks/results/. The stages run in order of what the open issues need
+# (correctness of every kernel first, then symnet.torch's triton_op path, then issue 19's goal cases),
+# each under its own limit, all within BUDGET seconds (default 360, issue 19: a lease is 15 minutes,
+# start-up included, and a rerun must fit). Each benchmark writes its JSON after every case, so a stage cut short keeps what it measured.
 set -u
 start=$SECONDS
-budget=${BUDGET:-570}
+budget=${BUDGET:-360}
 left() { echo $((budget - (SECONDS - start))); }
 out=${OUT:-benchmarks/results}
 mkdir -p "$out"
@@ -27,12 +28,16 @@ stage() {  # stage NAME LIMIT COMMAND...: run under min(LIMIT, what is left), ou
   timeout "$limit" "$@" > "$out/$name" 2>&1
   echo "$name: exit $? after $((SECONDS - start)) s"
 }
-stage "gpu-$gpu-$day.txt" 260 python3 benchmarks/gpu.py --json "$out/gpu-$gpu-$day.json"
-stage "tests-triton-$gpu-$day.txt" 180 python3 -m pytest -q -p no:cacheprovider tests/test_triton.py
-stage "gpu-sweep-$gpu-$day.txt" 120 python3 benchmarks/gpu_sweep.py --json "$out/gpu-sweep-$gpu-$day.json"
-stage "gpu-fused-$gpu-$day.txt" 150 python3 benchmarks/gpu_fused.py --json "$out/gpu-fused-$gpu-$day.json"
+stage "tests-triton-$gpu-$day.txt" 110 python3 -m pytest -q -p no:cacheprovider tests/test_triton.py
+# symnet.torch on CUDA tensors: the triton_op/wrap_triton registration (never run before), opcheck,
+# torch.compile with Inductor, export, fused linear + cross-entropy
+stage "tests-torch-$gpu-$day.txt" 70 python3 -m pytest -q -p no:cacheprovider tests/test_symnet_torch.py \
+    tests/test_fused_linear_ce.py
+stage "gpu-$gpu-$day.txt" 110 python3 benchmarks/gpu.py --json "$out/gpu-$gpu-$day.json"
+stage "gpu-fused-$gpu-$day.txt" 60 python3 benchmarks/gpu_fused.py --json "$out/gpu-fused-$gpu-$day.json"
+stage "gpu-sweep-$gpu-$day.txt" 60 python3 benchmarks/gpu_sweep.py --json "$out/gpu-sweep-$gpu-$day.json"
 stage "tests-fused-$gpu-$day.txt" 600 python3 -m pytest -q -p no:cacheprovider tests/test_fused.py
-tail -3 "$out/tests-triton-$gpu-$day.txt" "$out/tests-fused-$gpu-$day.txt" 2>/dev/null
+tail -3 "$out/tests-triton-$gpu-$day.txt" "$out/tests-torch-$gpu-$day.txt" "$out/tests-fused-$gpu-$day.txt" 2>/dev/null
 grep -E "FAILED|Error" "$out/gpu-$gpu-$day.txt" "$out/gpu-fused-$gpu-$day.txt" 2>/dev/null | head -20
 tail -30 "$out/gpu-sweep-$gpu-$day.txt" 2>/dev/null
 tail -30 "$out/gpu-$gpu-$day.txt"

@@ -404,16 +404,27 @@ def _as_program(f, output) -> Program:
         return f
     if isinstance(f, sp.MatrixBase):
         f = list(f)
+    default = output == "f"
     output = as_symbol(output, "output", label=True).name  # a name checked like any other
     if isinstance(f, (list, tuple)):
         exprs = [as_expression(e) for e in f]
         if not exprs:
             raise DerivationError("an empty list of formulas has no derivative")
-        outs = [sp.Symbol(f"{output}{k + 1}") for k in range(len(exprs))]
-        return Program.from_expressions(exprs, outs)
-    if not isinstance(f, (str, numbers.Real, sp.Expr)):
+    elif not isinstance(f, (str, numbers.Real, sp.Expr)):
         raise DerivationError(f"not a differentiable formula: {type(f).__name__}")
-    return Program.from_expressions([as_expression(f)], [sp.Symbol(output)])
+    else:
+        exprs = [as_expression(f)]
+    taken = {s.name for e in exprs for s in e.free_symbols}
+    names = lambda base: [base] if len(exprs) == 1 else [f"{base}{k + 1}" for k in range(len(exprs))]  # noqa: E731
+    if taken & set(names(output)):
+        if not default:
+            clash = sorted(taken & set(names(output)))[0]
+            raise DerivationError(f"the output name '{clash}' is also a variable of the formula; "
+                                  "choose another output name")
+        # a formula in a variable called f: its output is called F (or y, out, out_2, …)
+        fresh = ("F", "y", "out", *(f"out_{k}" for k in range(2, len(taken) + 3)))
+        output = next(n for n in fresh if not taken & set(names(n)))
+    return Program.from_expressions(exprs, [sp.Symbol(n) for n in names(output)])
 
 
 def _real_program(program: Program) -> tuple[Program, dict]:

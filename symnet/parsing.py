@@ -54,7 +54,8 @@ _NOT_FINITE = {"nan", "NaN", "oo", "inf", "Infinity", "zoo", "I"}  # as a value 
 MAX_LENGTH = 2000
 MAX_DEPTH = 60
 MAX_EXPONENT = 1000
-MAX_LITERAL_DIGITS = 100
+MAX_LITERAL_DIGITS = 100    # significant digits of a number written in a formula ...
+MAX_LITERAL_EXPONENT = 400  # ... and its magnitude, within 10^±400 (float64 spans 4.9e−324 … 1.8e308)
 MAX_NAME_LENGTH = 64
 _NAME = re.compile(r"^[^\W\d_]\w*$")
 _FLOAT_LITERAL = re.compile(r"(\d*)\.?(\d*)(?:[eE]([+-]?\d+))?")
@@ -178,20 +179,32 @@ def _number(node: ast.Constant, source: str) -> sp.Rational:
         # a nonzero literal with an exponent beyond what its own length can offset is too long
         # (0e99999999999999999999 too, so a zero is read from its digits alone)
         written = _FLOAT_LITERAL.fullmatch(literal.replace("_", ""))
-        if written and not (written.group(1) + written.group(2)).strip("0"):
+        significant = (written.group(1) + written.group(2)).strip("0") if written else ""
+        if written and not significant:
             number = sp.Integer(0)
-        elif written and written.group(3) and abs(int(written.group(3))) > MAX_LITERAL_DIGITS + MAX_LENGTH:
-            raise ParseError(f"the number {_short(literal)} has more than {MAX_LITERAL_DIGITS} digits "
-                             "(the limit for a number written in a formula)")
+        elif len(significant) > MAX_LITERAL_DIGITS:
+            raise ParseError(f"the number {_short(literal)} has more than {MAX_LITERAL_DIGITS} significant "
+                             "digits (the limit for a number written in a formula)")
+        elif written and written.group(3) and abs(int(written.group(3))) > MAX_LITERAL_EXPONENT + MAX_LENGTH:
+            raise _out_of_range(literal)
         else:
             try:
                 number = sp.Rational(literal.replace("_", ""))
             except (TypeError, ValueError):
                 raise ParseError(f"cannot read the number {literal!r}") from None
+            if not sp.Rational(1, 10 ** MAX_LITERAL_EXPONENT) < abs(number) < 10 ** MAX_LITERAL_EXPONENT:
+                raise _out_of_range(literal)
+        return number
     if max(abs(number.p), number.q) > 10 ** MAX_LITERAL_DIGITS:
         raise ParseError(f"the number {literal} has more than {MAX_LITERAL_DIGITS} digits (the limit "
                          "for a number written in a formula)")
     return number
+
+
+def _out_of_range(literal: str) -> ParseError:
+    return ParseError(f"the number {_short(literal)} is out of range: a number written in a formula lies "
+                      f"strictly within 10^±{MAX_LITERAL_EXPONENT} (float64 spans 4.9e-324 to 1.8e308); write "
+                      "larger ones as powers, like 10**500")
 
 
 def _bounded(value: sp.Expr, node: ast.AST, source: str) -> sp.Expr:

@@ -225,3 +225,72 @@ for _cls in (ndtr_tanh, ndtr_tanh_pdf):
         setattr(_cls, _method, _print_parenthesised)
 
 __all__ += ["ndtr_tanh", "ndtr_tanh_pdf"]
+
+
+# e^(x + y) and σ(x + y) of two exact operands (inputs, their negations, max/min of inputs): the
+# ``two-sum`` stability rule of :mod:`symnet.codegen.rewrite`. The generated code takes s = fl(x + y)
+# and its rounding error e exactly (Knuth's TwoSum), then e^(s + e) = e^s·(1 + e) and
+# σ(s + e) = σ(s) + σ(s)σ(−s)·e to first order in e (|e| ≤ ulp(s)/2): e^s alone turns the rounding of
+# x + y into a relative error of up to |x + y|·ε/2 (256 ulp at x − y = −707 in float64).
+class _TwoSumFunction(sp.Function):
+    nargs = 2
+
+    def _sum(self):
+        x, y = self.args
+        return x + y
+
+    def _eval_evalf(self, prec):
+        s = self._sum()._eval_evalf(prec)
+        return None if s is None else self._of(s)._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return True if all(a.is_extended_real for a in self.args) else None
+
+    def _eval_is_positive(self):
+        return True if all(a.is_extended_real for a in self.args) else None
+
+    def _symnet_text(self, printer):
+        return printer._print(self._of(self._sum()))
+
+    def _latex(self, printer, exp=None):
+        body = printer._print(self._of(self._sum()))
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+    def _explicit_for(self, printer):
+        return self._of(self._sum())
+
+
+class exp_twosum(_TwoSumFunction):  # noqa: N801
+    """exp_twosum(x, y) = e^(x + y), the rounding of x + y corrected (see above)."""
+
+    @staticmethod
+    def _of(s):
+        return sp.exp(s)
+
+    def fdiff(self, argindex=1):
+        return self
+
+    def _eval_rewrite_as_exp(self, x, y, **kwargs):
+        return sp.exp(x + y)
+
+
+class sigmoid_twosum(_TwoSumFunction):  # noqa: N801
+    """sigmoid_twosum(x, y) = σ(x + y), the rounding of x + y corrected (see above)."""
+
+    @staticmethod
+    def _of(s):
+        return sigmoid(s)
+
+    def fdiff(self, argindex=1):
+        x, y = self.args
+        return sigmoid_twosum(x, y) * sigmoid_twosum(-x, -y)
+
+    def _eval_rewrite_as_exp(self, x, y, **kwargs):
+        return 1 / (1 + sp.exp(-x - y))
+
+
+for _cls in (exp_twosum, sigmoid_twosum):
+    for _method in _PRINT_METHODS:
+        setattr(_cls, _method, _print_parenthesised)
+
+__all__ += ["exp_twosum", "sigmoid_twosum"]

@@ -56,7 +56,7 @@ def assert_one_line_error(r, *words):
     ["derive", "x", "--wrt", "x", "--at", "x=2.5E+0000099999999999999999"],
 ])
 def test_huge_float_exponent_is_refused_quickly(args):
-    assert_one_line_error(run_limited(*args), "digits")
+    assert_one_line_error(run_limited(*args), "out of range")
 
 
 def test_zero_with_huge_exponent_is_zero():
@@ -73,7 +73,7 @@ def test_float_literals_still_exact():
     assert symnet.parse("1_0.5e1_0*x") == 105000000000 * x
     assert symnet.parse("x*1e-100") == x / sp.Integer(10) ** 100
     assert symnet.parse("x*2.5e3") == 2500 * x
-    with pytest.raises(ParseError, match="digits"):
+    with pytest.raises(ParseError, match="out of range"):
         symnet.parse("x*1e-2101")
 
 

@@ -85,6 +85,8 @@ RULE_CASES = [
 # the cancellation block's rules (softsign′, tanhshrink, hardsigmoid): cases in tests/test_numerics_cancel.py
 from test_numerics_cancel import NOT_IDENTITIES, TOLERANCE, RULE_CASES as _CANCEL_CASES  # noqa: E402
 RULE_CASES += _CANCEL_CASES
+from test_twosum import RULE_CASES as _TWOSUM_CASES  # noqa: E402 - the two-sum rule: tests/test_twosum.py
+RULE_CASES += _TWOSUM_CASES
 from test_root_series import ROOT_CASES  # noqa: E402  (the root-series rule: tests/test_root_series.py)
 RULE_CASES += ROOT_CASES
 # the limits where the written formula has none to evaluate: (value, gradients in order)

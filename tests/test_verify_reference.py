@@ -59,9 +59,10 @@ def test_logsumexp_gradient_error_is_that_of_the_rounded_difference():
     """`symnet verify "log(exp(a)+exp(b))" --dtype float64` FAILs (91 and 384 ULP) at a = −226.48,
     b = 0.3 (∂/∂a) and a = 709, b = 1.72 (∂/∂b): the gradient, e^a/(e^a + e^b) = σ(a − b), sits
     where σ's condition number is |a − b| ≈ 227 and 707, and a − b itself is rounded (half an ULP
-    of 707 is 5.7e−14, i.e. up to ~256 relative ULPs of the result). Inherent to any code that takes
-    a − b in float64: the generated gradient is exactly as accurate as σ(fl(a − b)) computed
-    exactly, and as torch.logsumexp's gradient, at every point."""
+    of 707 is 5.7e−14, i.e. up to ~256 relative ULPs of the result): σ(fl(a − b)) computed exactly,
+    and torch.logsumexp's gradient, are that far off. The generated gradient is never further off
+    than either, at every point (since the two-sum rule, which corrects the rounding of a − b, it is
+    within 2 ULP: tests/test_twosum.py)."""
     torch = pytest.importorskip("torch")
     import numpy as np
 

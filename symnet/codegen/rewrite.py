@@ -24,7 +24,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
 from ..functions import sigmoid
-from ..special import nexpsq, nexpsq2, softplus
+from ..special import exp_twosum, nexpsq, nexpsq2, sigmoid_twosum, softplus
 
 __all__ = ["softplus", "Rule", "RULES", "stabilise"]
 
@@ -872,6 +872,68 @@ _MAX_REWRITES = 64  # rewrites of one node (a guard; no rule set here comes clos
 RULES += _LOSS_RULES  # the loss rules: one block above, tried after the rules above
 _BY_NAME.update({r.name: r for r in _LOSS_RULES})
 _LOCAL += tuple(r.local for r in _LOSS_RULES)
+
+# ------------------------------------------------------------------ two-sum (issue 16: the rounding of a
+# difference of inputs, e^(a − b) and σ(a − b)); tested in tests/test_twosum.py
+
+
+def _exact_operand(e) -> bool:
+    """A float the generated code holds without rounding: an input, its negation, a max/min of such."""
+    if e.is_Symbol:
+        return True
+    if isinstance(e, (sp.Max, sp.Min)):
+        return all(_exact_operand(a) for a in e.args)
+    c, rest = e.as_coeff_Mul()
+    return c == -1 and _exact_operand(rest)
+
+
+def _two_operands(arg):
+    """(x, y) for arg = x + y with x, y exact operands (a − b, a − max(a, b)), else None."""
+    if not (arg.is_Add and len(arg.args) == 2 and all(_exact_operand(t) for t in arg.args)):
+        return None
+    return tuple(sorted(arg.args, key=lambda t: t.could_extract_minus_sign()))  # x − y, not −y + x
+
+
+def _shifted_pairs(arg):
+    """[(x_1, −m), …, (x_n, −m)] for arg = x_1 + … + x_n − n·m (2 ≤ n ≤ 4, the x_i and m exact operands):
+    a product of max-shifted exponentials, e^(a + b − 2·max(a, b, c)) in a softmax gradient, is
+    e^(a − m)·e^(b − m) (a + b and its difference with 2m would both round); else None."""
+    if not arg.is_Add:
+        return None
+    shifts = [t for t in arg.args if t.as_coeff_Mul()[0].is_Integer and t.as_coeff_Mul()[0] <= -2]
+    if len(shifts) != 1:
+        return None
+    n, m = shifts[0].as_coeff_Mul()
+    rest = [t for t in arg.args if t is not shifts[0]]
+    xs = [x for t in rest for x in ([t] if t.as_coeff_Mul()[0] != 2 else [t / 2, t / 2])]  # 2a: a, a
+    if -n > 4 or len(xs) != -n or not _exact_operand(m) or not all(_exact_operand(x) for x in xs):
+        return None
+    return [(x, -m) for x in xs]
+
+
+def _two_sum(expr):
+    """Every e^(x + y) and σ(x + y) of two exact operands as exp_twosum/sigmoid_twosum, and a product
+    of max-shifted exponentials as a product of exp_twosum; applied after the other rules, so that
+    they still see these exponentials (a max-shift writes e^(a − max(a, b)))."""
+    found = {}
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, (sp.exp, sigmoid)) and node not in found:
+            pair = _two_operands(node.args[0])
+            if pair is not None:
+                found[node] = (exp_twosum if isinstance(node, sp.exp) else sigmoid_twosum)(*pair)
+            elif isinstance(node, sp.exp) and _shifted_pairs(node.args[0]) is not None:
+                found[node] = sp.Mul(*[exp_twosum(*p) for p in _shifted_pairs(node.args[0])], evaluate=False)
+    return expr.xreplace(found) if found else expr
+
+
+RULES += (
+    Rule("two-sum", "e^(a − b) turns the rounding of a − b into a relative error of up to |a − b|·ε/2 "
+         "(the gradient of log(e^a + e^b), e^(b − m)/Σ e^(a_i − m): 384 ulp at a = 709, b = 1.72 in float64); "
+         "with s + e = a − b exactly (Knuth's TwoSum), e^s·(1 + e) is exact to first order in e (so is "
+         "the sigmoid of a − b, from the same s and e)",
+         apply=_two_sum, fired=lambda old, new: new != old),
+)
+_BY_NAME["two-sum"] = RULES[-1]
 
 
 # ------------------------------------------------------------------ root-series (issue 16: silu′, mish′,

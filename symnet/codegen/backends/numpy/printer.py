@@ -107,13 +107,13 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             return f"np.multiply({self.doprint(head)}, {self.doprint(last)}, out={out})"
         if isinstance(e, sp.Pow) and e.exp == 2:
             return f"np.square({self.doprint(e.base)}, out={out})"
-        if isinstance(e, sp.Function) and len(e.args) == 1:
+        if isinstance(e, sp.Function):
             lowering = numpy_template(type(e))
-            if lowering is not None and "out={out}" in lowering[0]:
+            if lowering is not None and "out={out}" in lowering[0] and "{%d}" % (len(e.args) - 1) in lowering[0]:
                 template, helper = lowering
                 if helper:
                     self.helpers.add(helper)
-                return template.format(self.doprint(e.args[0]), out=out)
+                return template.format(*[self.doprint(a) for a in e.args], out=out)
         return None
 
     def product_into(self, out: str, a: str, b: str) -> str:
@@ -154,7 +154,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         template, helper = lowering
         if helper:
             self.helpers.add(helper)
-        return template.replace(", out={out}", "").format(self._print(e.args[0]))
+        return template.replace(", out={out}", "").format(*[self._print(a) for a in e.args])
 
     _print_Abs = _print_Heaviside = _print_sign = _print_Function
 

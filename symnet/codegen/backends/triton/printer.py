@@ -164,12 +164,13 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         if e.is_number and not e.free_symbols:  # log(2), erf(1): a constant
             return self._number(float(e))
         template = triton_template(type(e)) or self.FUNCTIONS.get(name)
-        if template is None or (len(e.args) != 1 and not isinstance(e, sp.Heaviside)):
+        arity = 1 if isinstance(e, sp.Heaviside) else len(e.args)  # H(u, 0): its argument u
+        if template is None or "{%d}" % (arity - 1) not in template or "{%d}" % arity in template:
             raise SymnetError(f"the Triton backend cannot generate {name} (in {text(e)})")
         helper = template.split("(")[0]
         if helper.startswith("_"):
             self._need(helper)
-        return template.format(self._print(e.args[0]))
+        return template.format(*[self._print(a) for a in e.args[:arity]])
 
     def _need(self, helper: str) -> None:
         """A device helper (and the helpers it calls) goes into the module."""
