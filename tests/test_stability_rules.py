@@ -89,6 +89,8 @@ from test_loss_accuracy5 import RULE_CASES as _LOSS5_CASES  # noqa: E402 (recipr
 RULE_CASES += _LOSS5_CASES
 from test_twosum import RULE_CASES as _TWOSUM_CASES  # noqa: E402 - the two-sum rule: tests/test_twosum.py
 RULE_CASES += _TWOSUM_CASES
+from test_root_series import ROOT_CASES  # noqa: E402  (the root-series rule: tests/test_root_series.py)
+RULE_CASES += ROOT_CASES
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞

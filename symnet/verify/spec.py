@@ -131,11 +131,8 @@ def spec_for(formula: str) -> Spec:
 # overflow to NaN/inf at large |x|), which the stability rules of issue 16 point 1 are to fix.
 REDUCED_POINTS = 20
 KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
-    # by the root x ≈ −0.752 of GELU′ = Φ + x·φ the two terms cancel (each rounded once: 13.6 ULP at
-    # x = −0.773 where the result is −0.009; torch's built-in 21 ULP there); elsewhere ≤ 3 ULP
-    ('gelu', 'df_dx', 'float64'): '13.6 ULP',
-    ('gelu_tanh', 'df_dx', 'float64'): '10.9 ULP',
-    ('mish', 'df_dx', 'float32'): '19.1 ULP',
+    # (gelu′, gelu_tanh′ float64 and mish′ float32, 13.6 / 10.9 / 19.1 ULP by their roots: fixed by the
+    # root-series rule, tests/test_root_series.py)
     # α_t·(1 − p_t)²·CE: some 12 roundings (4.64 at t = 1/3, z = 2.5; torch autograd the same, torchvision 4.8e15)
     ('focal', 'f', 'float64'): '4.64 ULP',
     # σ(z) − t of the sigmoid-target rule, widened (computed in one sum, σ(z) by itself rather than shared

@@ -44,6 +44,13 @@ class ConditionalPrinting:
             out = self.WHERE.format(self._print(c), typed.format(code) if typed and k == 0 else code, out)
         return out
 
+    def _print_RootSeries(self, e):  # the root-series rule's d·P(d), Horner (symnet/codegen/roots.py)
+        d = self.parenthesize(e.shift, PRECEDENCE["Mul"])
+        *rest, body = [self._print(c) for c in e.coefficients]
+        for c in reversed(rest):
+            body = f"{c} + {d}*({body})"
+        return f"{d}*({body})"
+
     def _print_Relational(self, e):  # x > 0.0 (StrPrinter would write Eq(x, 0) for ==)
         prec = PRECEDENCE["Add"] - 1
         return self.COMPARISON.format(self.parenthesize(e.lhs, prec), self.parenthesize(e.rhs, prec), op=e.rel_op)

@@ -1,0 +1,360 @@
+"""The root-series rule's analysis: a function of one variable whose written form cancels at a
+simple real root r (silu′ = σ(x)·(1 + x·σ(−x)) at r ≈ −1.2785: terms of size ~1 whose sum goes
+through 0, each term's rounding amplified by Σ|terms|/|result|, unbounded as x → r) is evaluated
+near r as d·P(d) with d = ((x − r1) − r2) − r3 and P the Taylor polynomial of f(x)/(x − r) about r.
+
+* r1 = float32(r), r2 = r − r1 rounded to a multiple of ulp64(r) (28 bits), r3 = r − r1 − r2 (a
+  float64): x − r1 is exact by Sterbenz (x within a factor 2 of r1) in float32 and in float64; in
+  float64 (x − r1) − r2 is exact too (both multiples of ulp64(r), below 2^29 of them), so d is rounded
+  once, relative to itself, even at the float nearest the root. In float32 x − r1 is 0 or at least
+  ulp32(r) > 2|r2|: no cancellation against r2 (rounded to float32) either.
+* P's coefficients: the Taylor coefficients of f about r, from f at Chebyshev points of a disc well
+  inside the radius of convergence (:func:`taylor`, 120 digits; mpmath.taylor differentiates once per
+  order, 5 s for degree 65); its degree is the smallest whose truncation over the window is below
+  2^−60 of |P| there (checked against f at 50 digits before the rule fires).
+* The window |x − r| < w is measured: the written form (printed by the NumPy backend's printer, σ
+  pairs shared as the kernel does) and the series, each run in float64 and float32 on a dense grid
+  around r against mpmath; w (a multiple of 1/32) is the one whose worst error, the series inside and
+  the written form outside, in units of :data:`OUTSIDE_ULP`, is least; w stays under 0.45 of the
+  series' radius of convergence (estimated from the coefficients) and where Horner's own terms
+  cancel by at most :data:`HORNER_CONDITION`.
+* The rule fires only where the cancellation is real: a sum in f goes through 0 at r while its terms
+  do not (log(x + 1e−8) at 1 − 1e−8 is a root of log, not of a sum), and at the float64 nearest r the
+  written form is more than :data:`CANCELLING_ULP` ULP off (sin at π, x·σ(x) at 0 are not).
+* Cost: about 0.3–1.2 s per firing output on this 2-core box (cached per expression); an output of
+  one variable where it does not fire, one 161-point scan for sign changes at 20 digits.
+
+:class:`RootSeries` is the series node: its value (SymPy, mpmath, ``evalf``) is the exact function
+it stands for, so every exactness check of the stable forms sees the function itself; only the code
+printers lower it to d·P(d) in Horner form, and the series is proved against mpmath separately.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+__all__ = ["RootSeries", "RootFit", "cancelling_roots", "taylor", "DIGITS", "OUTSIDE_ULP", "CANCELLING_ULP"]
+
+DIGITS = 60  # findroot and the Taylor coefficients
+SPAN = 8.0  # roots are looked for in [−SPAN, SPAN] (where activations bend; beyond, terms do not meet)
+GRID = 161  # sign changes on this many points
+OUTSIDE_ULP = {"float64": 3.0, "float32": 6.0}  # the written form's error allowed outside the window
+CANCELLING_ULP = 1e3  # at the float64 nearest the root: the written form's error that is cancellation
+TRUNCATION = 2.0 ** -60  # P's truncation over the window, relative to |P|
+MAX_DEGREE = 64
+MAX_WINDOW = 1.5
+HORNER_CONDITION = 8.0  # a bound on the search; the window is then chosen by measurement
+
+
+class RootSeries(sp.Function):
+    """RootSeries(d, f, c0, …, cn): the value f, printed by the code generators as
+    d·(c0 + d·(c1 + … + d·cn)) (Horner), d = x − r as the rule writes it. Its value everywhere
+    (``evalf``, mpmath, SymPy's rewrites) is f's: the series is an evaluation strategy, proved
+    against f at 50 digits when the rule makes it (see :func:`cancelling_roots`)."""
+
+    @classmethod
+    def eval(cls, *args):
+        return None
+
+    @property
+    def shift(self):
+        return self.args[0]
+
+    @property
+    def exact(self):
+        return self.args[1]
+
+    @property
+    def coefficients(self):
+        return self.args[2:]
+
+    def _eval_evalf(self, prec):
+        return self.exact._eval_evalf(prec)
+
+    def _eval_rewrite(self, rule, args, **hints):  # rewritten, it is the function it stands for
+        return args[1]
+
+    def _eval_is_real(self):
+        return self.exact.is_real
+
+    def _mpmathcode(self, printer):
+        return printer._print(self.exact)
+
+    def _symnet_text(self, printer):
+        return "series_%d(%s)" % (len(self.coefficients) - 1, printer._print(self.shift))
+
+    def _latex(self, printer, exp=None):
+        body = r"P_{%d}\left(%s\right)" % (len(self.coefficients) - 1, printer._print(self.shift))
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+
+@dataclass(frozen=True)
+class RootFit:
+    """One cancelling root of f: r (to DIGITS), its pieces, the window and P's coefficients."""
+
+    root: mpmath.mpf
+    pieces: tuple[float, float, float]
+    window: float
+    coefficients: tuple  # mpf, c0 = f′(r)
+    worst_outside: dict  # dtype → the written form's worst error outside the window, measured
+    worst_inside: dict  # dtype → the written form's worst error inside it (what the series removes)
+
+
+def _mp(expr, x):
+    from ..verify.evaluate import mp_value
+
+    def f(v):
+        return mp_value(expr, {x: mpmath.mpf(v)})
+    return f
+
+
+def _pieces(r) -> tuple[float, float, float]:
+    ulp = math.ldexp(1.0, math.frexp(float(r))[1] - 53)  # float64's spacing at r
+    with mpmath.workdps(DIGITS):
+        r1 = float(np.float32(float(r)))
+        r2 = float(mpmath.nint((r - r1) / ulp)) * ulp  # on x's float64 grid: (x − r1) − r2 exact
+        r3 = float(r - r1 - r2)
+    return r1, r2, r3
+
+
+def _float_probe(written, x):
+    """``written`` (the form the kernel computes: σ pairs shared) printed by the NumPy backend's
+    expression printer after CSE, as a function of a float32 or float64 array (the kernel's own
+    module emitter is not used: it imports the rules, which import this module)."""
+    from ..registry import NUMPY_HELPER_NEEDS, NUMPY_HELPERS
+    from .backends.numpy.printer import PRINTER_HELPERS, NumpyExpressionPrinter
+
+    y = sp.Symbol("x", real=True)
+    e = written.xreplace({x: y})
+    assignments, (result,) = sp.cse([e], symbols=sp.numbered_symbols("_t", exclude=[y]), order="none")
+    helpers: set = set()
+    printer = NumpyExpressionPrinter(helpers, {y: "x"}, dtype="_dtype")
+    lines = [f"    {t.name} = {printer.doprint(a)}" for t, a in assignments] + [f"    return {printer.doprint(result)}"]
+    helpers |= {n for h in list(helpers) for n in NUMPY_HELPER_NEEDS.get(h, ())}
+    every = {**PRINTER_HELPERS, **NUMPY_HELPERS}
+    source = "\n\n".join(["import numpy as np"] + [every[h] for h in every if h in helpers] +
+                          ["def probe(x):\n    _dtype = x.dtype\n" + "\n".join(lines)])
+    namespace: dict = {}
+    exec(compile(source, "<symnet root-series probe>", "exec"), namespace)  # noqa: S102 - generated here
+    fn = namespace["probe"]
+
+    def run(points):
+        import warnings
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            out = np.broadcast_to(fn(points), points.shape)
+        return np.asarray(out, dtype=np.float64)
+    return run
+
+
+def _ulps(got: np.ndarray, want: list, dtype) -> np.ndarray:
+    w = np.array([float(v) for v in want])
+    spacing = np.spacing(np.abs(w.astype(dtype))).astype(np.float64)
+    spacing = np.maximum(spacing, float(np.finfo(dtype).smallest_subnormal))
+    with np.errstate(all="ignore"):
+        return np.abs(got - w) / spacing
+
+
+def _sign_changes(f):
+    xs = np.linspace(-SPAN, SPAN, GRID)
+    with mpmath.workdps(20):
+        vals = [f(v) for v in xs]
+    out = []
+    for a, b, fa, fb in zip(xs, xs[1:], vals, vals[1:]):
+        if not (mpmath.isfinite(fa) and mpmath.isfinite(fb)):
+            continue
+        if fa == 0 or fa * fb < 0:
+            out.append((float(a), float(b)))
+    return out
+
+
+def _a_sum_cancels(expr, x, r) -> bool:
+    """Some sum in ``expr`` goes through 0 at r while its terms do not: Σ|terms| ≫ |sum| there."""
+    from ..verify.evaluate import mp_value
+
+    with mpmath.workdps(DIGITS):
+        for node in sp.preorder_traversal(expr):
+            if not (isinstance(node, sp.Add) and node.has(x)):
+                continue
+            try:
+                terms = [abs(mp_value(t, {x: r})) for t in node.args]
+                total = abs(mp_value(node, {x: r}))
+            except Exception:  # noqa: BLE001 - a term mpmath cannot evaluate: not this sum
+                continue
+            size = mpmath.fsum(terms)
+            if mpmath.isfinite(size) and size > 0 and total < size * mpmath.mpf(10) ** (20 - DIGITS):
+                return True
+    return False
+
+
+def _radius(a) -> float:
+    """The radius of convergence, from the root test on the last coefficients."""
+    ks = [k for k in range(len(a) // 2, len(a)) if a[k] != 0]
+    if not ks:
+        return math.inf
+    return float(min(abs(a[k]) ** (-mpmath.mpf(1) / k) for k in ks))
+
+
+def _horner_condition(c, w) -> float:
+    """max over the window of Σ|c_k|·|d|^k / |P(d)|: how much Horner's own roundings are amplified."""
+    worst = 0.0
+    for s in np.linspace(-1, 1, 17):
+        d = mpmath.mpf(float(s) * w)
+        value = abs(mpmath.polyval(list(reversed(c)), d))
+        size = mpmath.polyval([abs(v) for v in reversed(c)], abs(d))
+        worst = max(worst, math.inf if value == 0 else float(size / value))
+    return worst
+
+
+def _degree(c, w) -> int | None:
+    """The smallest n with Σ_{k>n} |c_k|·w^k below TRUNCATION·|P| on the window, or None."""
+    floor = min(abs(mpmath.polyval(list(reversed(c)), s * w)) for s in (-1, 0, 1))
+    if floor == 0:
+        return None
+    for n in range(0, len(c) - 4):
+        tail = sum(abs(c[k]) * mpmath.mpf(w) ** k for k in range(n + 1, len(c)))
+        if tail < TRUNCATION * floor and abs(c[-1]) * mpmath.mpf(w) ** (len(c) - 1) < TRUNCATION * floor / 100:
+            return n
+    return None
+
+
+@functools.lru_cache(maxsize=512)
+def cancelling_roots(expr: sp.Expr, written: sp.Expr | None = None) -> tuple[RootFit, ...]:
+    """The simple real roots of ``expr`` (one free symbol) in [−SPAN, SPAN] where its written form
+    cancels, each with its window and series; () where there is none. ``written``: the form the
+    generated code computes (σ pairs shared; default ``expr``), measured in float32 and float64.
+    Raises nothing."""
+    try:
+        return _cancelling_roots(expr, expr if written is None else written)
+    except Exception:  # noqa: BLE001 - a form the analysis cannot evaluate: no rewrite
+        return ()
+
+
+def _cancelling_roots(expr, written):
+    (x,) = expr.free_symbols
+    f = _mp(expr, x)
+    brackets = _sign_changes(f)
+    if not brackets:
+        return ()
+    probe = None
+    fits = []
+    for a, b in brackets:
+        with mpmath.workdps(DIGITS):
+            try:
+                r = mpmath.findroot(f, (mpmath.mpf(a), mpmath.mpf(b)), solver="anderson")
+            except (ValueError, ZeroDivisionError):
+                continue
+            if not (a - 1e-9 <= r <= b + 1e-9) or abs(f(r)) > mpmath.mpf(10) ** (10 - DIGITS):
+                continue
+        if not _a_sum_cancels(expr, x, r):
+            continue  # the root is not a sum's (log(x + 1e−8) at 1 − 1e−8: log amplifies, no sum cancels)
+        if probe is None:
+            probe = _float_probe(written, x)
+        near = np.array([float(r)], dtype=np.float64)
+        near = np.concatenate([np.nextafter(near, -np.inf), near, np.nextafter(near, np.inf)])
+        with mpmath.workdps(50):
+            truth = [f(v) for v in near]
+        if np.max(_ulps(probe(near), truth, np.float64)) < CANCELLING_ULP:
+            continue  # no sum cancels at r: the form is accurate there as written
+        fit = _fit(f, r, probe)
+        if fit is not None:
+            fits.append(fit)
+    return tuple(fits)
+
+
+def taylor(f, r, n: int, rho) -> list:
+    """The Taylor coefficients a_0 … a_{n−1} of f about r, from f at n Chebyshev points of
+    [r − ρ, r + ρ] (one evaluation each, where mpmath.taylor differentiates n times): the interpolant's
+    Chebyshev coefficients, turned into monomials in (x − r)/ρ. They are the Taylor coefficients up
+    to (ρ/R)^n of the largest (R the radius of convergence), computed at twice DIGITS."""
+    with mpmath.workdps(2 * DIGITS):
+        rho = mpmath.mpf(rho)
+        angles = [mpmath.pi * (j + mpmath.mpf(1) / 2) / n for j in range(n)]
+        values = [f(r + rho * mpmath.cos(t)) for t in angles]
+        cheb = [2 * mpmath.fsum(v * mpmath.cos(k * t) for v, t in zip(values, angles)) / n for k in range(n)]
+        cheb[0] /= 2
+        mono = [mpmath.mpf(0)] * n
+        t_prev, t_cur = [mpmath.mpf(1)], [mpmath.mpf(0), mpmath.mpf(1)]  # T_0, T_1 as monomials
+        for k in range(n):
+            t_k = t_prev if k == 0 else t_cur
+            if k >= 2:
+                t_k = [mpmath.mpf(0)] + [2 * c for c in t_cur]
+                for i, c in enumerate(t_prev):
+                    t_k[i] -= c
+                t_prev, t_cur = t_cur, t_k
+            for i, c in enumerate(t_k):
+                mono[i] += cheb[k] * c
+        return [m / rho ** i for i, m in enumerate(mono)]
+
+
+def _series_in(dtype, pts, pieces, coefficients) -> np.ndarray:
+    """d·P(d) evaluated as the generated code does, in ``dtype``."""
+    r1, r2, r3 = (dtype(p) for p in pieces)
+    with np.errstate(all="ignore"):
+        d = ((pts - r1) - r2) - r3
+        body = np.full_like(pts, dtype(float(coefficients[-1])))
+        for c in reversed(coefficients[:-1]):
+            body = dtype(float(c)) + d * body
+        return (d * body).astype(np.float64)
+
+
+def _fit(f, r, probe) -> RootFit | None:
+    a = taylor(f, r, MAX_DEGREE + 8, 0.5)
+    radius = _radius(a[: MAX_DEGREE + 2])
+    if radius < 1.5:  # the points must lie well inside the disc of convergence
+        a = taylor(f, r, MAX_DEGREE + 8, radius / 3)
+    a = a[: MAX_DEGREE + 2]
+    c = a[1:]  # f(x)/(x − r) = Σ a_{k+1}·(x − r)^k
+    if c[0] == 0:
+        return None  # not a simple root
+    radius = _radius(a)
+    cap = math.floor(min(MAX_WINDOW, 0.45 * radius) * 32) / 32
+    with mpmath.workdps(DIGITS):
+        while cap > 1 / 32 and (_degree(c, cap) is None or _horner_condition(c, cap) > HORNER_CONDITION):
+            cap -= 1 / 32  # P's own terms must not cancel much: Σ|c_k|·w^k ≤ HORNER_CONDITION·|P|
+        top = _degree(c, cap)
+    if top is None:
+        return None
+    pieces = _pieces(r)
+    # the written form and the series, measured on a dense grid about r (and beyond the cap)
+    span = cap * 1.25
+    grids = {}
+    for dtype in (np.float64, np.float32):
+        pts = (float(r) + np.linspace(-span, span, 801)).astype(dtype)
+        with mpmath.workdps(50):
+            truth = [f(float(v)) for v in pts]
+        written = _ulps(probe(pts), truth, dtype) / OUTSIDE_ULP[np.dtype(dtype).name]
+        series = _ulps(_series_in(dtype, pts, pieces, c[: top + 1]), truth, dtype) / OUTSIDE_ULP[np.dtype(dtype).name]
+        grids[np.dtype(dtype).name] = (np.abs(pts.astype(np.float64) - float(r)), written, series)
+    # the window: the multiple of 1/32 up to the cap whose worst error (written form outside, series
+    # inside, in units of OUTSIDE_ULP) is least; the smallest such
+    best = None
+    for k in range(1, int(round(cap * 32)) + 1):
+        w = k / 32
+        worst = max(max(float(np.max(np.where(dist < w, series, written))) for dist, written, series in grids.values()),
+                    1.0)
+        if best is None or worst < best[0]:
+            best = (worst, w)
+    w = best[1]
+    worst_in = {n: float(err[dist < w].max()) * OUTSIDE_ULP[n] for n, (dist, err, _) in grids.items()}
+    worst_out = {n: float(err[dist >= w].max()) * OUTSIDE_ULP[n] for n, (dist, err, _) in grids.items()}
+    with mpmath.workdps(DIGITS):
+        n = _degree(c, w)
+        if n is None:
+            return None
+        coefficients = tuple(c[: n + 1])
+        # the proof: the series equals f at 50 digits' scrutiny to TRUNCATION over the window
+        for s in np.linspace(-1, 1, 21):
+            dd = mpmath.mpf(float(s) * w)
+            if dd == 0:
+                continue
+            want = f(r + dd)
+            got = dd * mpmath.polyval(list(reversed(coefficients)), dd)
+            if abs(got - want) > 4 * TRUNCATION * abs(want):
+                return None
+    return RootFit(r, pieces, w, coefficients, worst_out, worst_in)
