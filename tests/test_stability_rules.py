@@ -91,6 +91,8 @@ from test_twosum import RULE_CASES as _TWOSUM_CASES  # noqa: E402 - the two-sum 
 RULE_CASES += _TWOSUM_CASES
 from test_root_series import ROOT_CASES  # noqa: E402  (the root-series rule: tests/test_root_series.py)
 RULE_CASES += ROOT_CASES
+from test_loss_accuracy6 import RULE_CASES as _LOSS6_CASES  # noqa: E402  (scaled-square: tests/test_loss_accuracy6.py)
+RULE_CASES += _LOSS6_CASES
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞

@@ -1136,6 +1136,53 @@ _BY_NAME[ROOT_SERIES.name] = ROOT_SERIES
 __all__ += ["ROOT_SERIES"]
 
 
+# ------------------------------------------------------------------ scaled-square (issue 16: the Gaussian NLL
+# (x − t)²/v overflows float64 at |x − t| > 1.3e154 where the loss is finite); tested in tests/test_loss_accuracy6.py
+
+
+def _scaled_square(node):
+    """c·d²/V → c·d·(d/V) and c·d²/V² → c·(d/V)², d a sum of two or more inputs, V not a number: d² is
+    never formed, so it does not overflow where the quotient is finite (d = 1e160, V = 1e10: d²/V is
+    1e310 → inf, the loss's d·(d/V) = 1e310 too, but d = 1e155, V = 1e10 gives 1e300). d/V is kept as
+    one factor (SymPy folds d·(d/V) back into d²/V). Roundings: d·(d/V) rounds d/V and the product (as
+    d² and the quotient did); (d/V)² the same. d/V underflows only where d·(d/V) is below any normal
+    number beside V's own terms (d/V < 2⁻¹⁰²² with d·(d/V) > 2⁻⁵² needs V > 1.8e308)."""
+    if not node.is_Mul:
+        return None
+    squares = [f for f in node.args if f.is_Pow and f.exp == 2 and f.base.is_Add and len(f.base.free_symbols) >= 2]
+    quotients = [f for f in node.args if f.is_Pow and f.exp in (-1, -2) and not f.base.is_number
+                 and not f.base.is_Add]
+    if len(squares) != 1 or len(quotients) != 1:
+        return None
+    (sq,), (q,) = squares, quotients
+    d, V = sq.base, q.base
+    rest = sp.Mul(*[f for f in node.args if f is not sq and f is not q])
+    scaled = d * Grouped(d / V) if q.exp == -1 else Grouped(d / V) ** 2
+    return _Final(_Fired(rest * scaled, ["scaled-square"]))
+
+
+def _scaled_squares(expr):
+    """Every product of ``expr`` that :func:`_scaled_square` rewrites, rewritten."""
+    if not isinstance(expr, sp.Basic):
+        return expr
+    return expr.replace(lambda n: isinstance(n, sp.Mul) and _scaled_square(n) is not None,
+                        lambda n: _scaled_square(n).expr.expr)
+
+
+SCALED_SQUARE = Rule(
+    "scaled-square", "d²/V with d = x − t overflows at |d| > 1.3e154 in float64 (1.8e19 in float32) although "
+    "d²/V is finite for V > 1 (the Gaussian NLL (x − t)²/v, and its ∂v, (x − t)²/v²: NaN/inf at x − t = 1e155, "
+    "v = 1e10); d·(d/V) and (d/V)² round as often and do not overflow before the result does",
+    apply=_scaled_squares, fired=lambda old, new: new != old)
+# a whole-expression rule, before the widen rule (which then computes the scaled form in float64 in a
+# float32 kernel): run node by node it would rewrite d²/V inside (1 − d²/V)/(2V), the Gaussian NLL's ∂v as
+# differentiated, before the rules above distribute it into d²/(2V²) and 1/(2V), where (d/V)² applies
+_at = RULES.index(WIDEN)
+RULES = RULES[:_at] + (SCALED_SQUARE,) + RULES[_at:]
+_BY_NAME[SCALED_SQUARE.name] = SCALED_SQUARE
+__all__ += ["SCALED_SQUARE"]
+
+
 def stabilise(expr: sp.Expr, rules=RULES) -> tuple[sp.Expr, tuple[Rule, ...]]:
     """``expr`` with every rule applied, and the rules that changed something (in the order
     they first fired), e.g. ``stabilise(log(1 + exp(x))) == (softplus(x), (<softplus rule>,))``.
