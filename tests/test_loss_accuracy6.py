@@ -6,6 +6,8 @@ form), and never worse than torch (its own loss, autograd in the same dtype).
 
 * Gaussian NLL, float64: (x − t)²/v overflowed at |x − t| > 1.3e154 where the loss is finite; the
   scaled-square rule computes d·(d/v) and (d/v)² (∂v).
+* the focal loss beyond |z| = 1000, float64: t²·w·CE rounded t² first, subnormal or 0 at tiny t although
+  the loss is normal; the power-product rule computes t·(t·w·CE).
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ F32, F64 = np.float32, np.float64
 # the rule cases of tests/test_stability_rules.py (rule, written formula, variables, domain, bad point, dtype)
 RULE_CASES = [
     ("scaled-square", sp.log(v) + (x - t) ** 2 / v, (x, t, v), (0.5, 4.0), (1e155, 0.0, 1e10), F64),
+    ("power-product", t ** 2 * x, (t, x), (0.5, 4.0), (1e-160, 1e200), F64),
 ]
 
 
@@ -150,9 +153,26 @@ def _gaussian_torch(torch, a, b, c):
     return torch.nn.functional.gaussian_nll_loss(a, b, c, reduction="none")
 
 
+def _focal_far_grid(dtype):
+    """Beyond |z| = 1000 (the far pieces t²·w·CE and (1 − t)²·w·CE): tiny t against huge |z|, where t²
+    is subnormal or 0 mid-product although the loss and ∂t are normal (f 3.2e11 ULP at t = 9.1e−161,
+    z = −1e279; ∂t 2.6e15 at t = 2.9e−207, z = −9.7e123); and ordinary far points."""
+    rows = [(-1.0e279, 9.1e-161), (-9.7e123, 2.9e-207), (-1e300, 1e-160), (-5e3, 1e-100), (-2e3, 3e-120),
+            (-1e200, 1e-150), (-1e30, 1e-140), (1e279, 1 - 2.0 ** -52), (-1e279, 0.5), (2e3, 0.25)]
+    for zv in (-1e5, -1e250):
+        for tv in (1e-130, 1e-170, 1e-250):
+            rows.append((zv, tv))
+    return [list(c) for c in zip(*rows)]
+
+
+def _focal_torch(torch, a, b):
+    return __import__("symnet.losses").losses._torchvision_focal(torch, a, b)
+
+
 # name: (formula, variables in the kernel's argument names, grid, torch's loss (same argument order), dtypes)
 CASES = {
     "gaussian_nll": (lookup("gaussian_nll")(x, t, v), (x, t, v), _gaussian_grid, _gaussian_torch, (F64,)),
+    "focal_far": (lookup("focal")(z, t), (z, t), _focal_far_grid, _focal_torch, (F64,)),
 }
 
 
@@ -225,6 +245,24 @@ def test_scaled_square_is_exact_and_avoids_the_square():
 def test_scaled_square_does_not_fire_elsewhere():
     for e in ((x - t) ** 2, (x - t) ** 2 / 3, x ** 2 / v, (x - t) ** 2 / (v + 1), (x - t) ** 3 / v):
         assert SCALED_SQUARE not in stabilise(e)[1], e
+
+
+def test_power_product_does_not_fire_without_a_second_input():
+    from symnet.codegen.rewrite import POWER_PRODUCT
+
+    for e in (t ** 2, 3 * t ** 2, t ** 2 * sp.exp(t), x * t):
+        assert POWER_PRODUCT not in stabilise(e)[1], e
+    stable, fired = stabilise(t ** 3 * x)
+    assert POWER_PRODUCT in fired and not stable.has(t ** 3) and not stable.has(t ** 2)
+
+
+def test_the_written_far_focal_underflows():
+    """The grid reaches the failure: t²·w·CE as written (t² first) is far off at t = 9.1e−161."""
+    tv, zv = F64(9.1e-161), F64(-1.0e279)
+    written = tv ** 2 * (F64(0.75) - tv / 2) * (tv * -zv)
+    with mpmath.workdps(50):
+        true = mpmath.mpf(float(tv)) ** 2 * (mpmath.mpf("0.75") - mpmath.mpf(float(tv)) / 2) * mpmath.mpf(float(tv)) * -mpmath.mpf(float(zv))
+    assert _ulps(float(written), true, F64) > 1e6
 
 
 def test_the_written_gaussian_overflows():
