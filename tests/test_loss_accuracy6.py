@@ -6,6 +6,8 @@ form), and never worse than torch (its own loss, autograd in the same dtype).
 
 * Gaussian NLL, float64: (x − t)²/v overflowed at |x − t| > 1.3e154 where the loss is finite; the
   scaled-square rule computes d·(d/v) and (d/v)² (∂v).
+* silu′ below its root-series window, float64: σ(x)·(1 + x·σ(−x)) cancelled the rounding of x·σ(−x);
+  the silu-slope rule computes ((1 + x) + e^x)·e^x/(1 + e^x)² there (1 + x exact).
 * the focal loss beyond |z| = 1000, float64: t²·w·CE rounded t² first, subnormal or 0 at tiny t although
   the loss is normal; the power-product rule computes t·(t·w·CE).
 """
@@ -33,6 +35,10 @@ F32, F64 = np.float32, np.float64
 RULE_CASES = [
     ("scaled-square", sp.log(v) + (x - t) ** 2 / v, (x, t, v), (0.5, 4.0), (1e155, 0.0, 1e10), F64),
     ("power-product", t ** 2 * x, (t, x), (0.5, 4.0), (1e-160, 1e200), F64),
+    # silu′ where the silu-slope branch is taken: its own gain (≤ 5 ULP → ≤ 4) is below the 100 ULP
+    # that this case list requires of the written form, so the case is where the written e^−x overflows
+    # float32 (σ(x) = 0, silu′ true −1.9e−37); the dense grids of silu′ are below
+    ("silu-slope", x * symnet.sigmoid(x), (x,), (-4.0, -2.5), (-88.8,), F32),
 ]
 
 
@@ -165,6 +171,16 @@ def _focal_far_grid(dtype):
     return [list(c) for c in zip(*rows)]
 
 
+def _silu_grid(dtype):
+    """silu′ below the root-series window (−1.2785 ± 0.72): 4.9 ULP at x = −2.31 and 5 near −2.62 as
+    written (1 + x·σ(−x) cancels the rounding of x·σ(−x) ≈ −2.4); dense there, sparse to −40."""
+    pts = [-2.444798266088696, -2.4110370123374456, -2.6994331443814605, -2.3601700566855617, -4.819069069069069,
+           -2.3099999999999996]  # the written form's worst on a 4000-point grid: 4.95, 4.92, 4.82, 4.65, 4.36, 4.94 ULP
+    pts += list(np.linspace(-2.75, -2.3, 451)) + list(np.linspace(-40, -2.75, 150))
+    pts += list(np.linspace(-2.1, -1.9, 21))  # either side of the branch at −2
+    return [pts]
+
+
 def _focal_torch(torch, a, b):
     return __import__("symnet.losses").losses._torchvision_focal(torch, a, b)
 
@@ -173,6 +189,7 @@ def _focal_torch(torch, a, b):
 CASES = {
     "gaussian_nll": (lookup("gaussian_nll")(x, t, v), (x, t, v), _gaussian_grid, _gaussian_torch, (F64,)),
     "focal_far": (lookup("focal")(z, t), (z, t), _focal_far_grid, _focal_torch, (F64,)),
+    "silu": (lookup("silu")(x), (x,), _silu_grid, lambda torch, a: torch.nn.functional.silu(a), (F64, F32)),
 }
 
 

@@ -1161,6 +1161,43 @@ def _scaled_square(node):
     return _Final(_Fired(rest * scaled, ["scaled-square"]))
 
 
+_SILU_SLOPE_BELOW = -2  # from here down: beyond the root-series window about −1.2785 (±1.03)
+
+
+def _silu_slope(node):
+    """σ(u)·(1 + u·σ(−u)) (silu′, the derivative of u·σ(u)) → for u < 0, with E = e^u:
+    ((1 + u) + E)·E/(1 + E)². Written, u·σ(−u) is ≈ −2.4 at u = −2.6 and 1 + u·σ(−u) ≈ −1.4 cancels its
+    rounding (4.9 ULP in float64 at u = −2.31, just outside the root-series window); 1 + u is exact for
+    u in [−2^52, 0) where it matters (both multiples of ulp(u), |1 + u| ≤ |u|), and ((1 + u) + E) rounds
+    once; it cancels only at the root (−1.2785, where the root-series rule takes over). u ≥ 0 as written
+    (every term positive)."""
+    if not (node.is_Mul and len(node.args) == 2):
+        return None
+    for sig, add in (node.args, node.args[::-1]):
+        if not (isinstance(sig, sigmoid) and add.is_Add and len(add.args) == 2 and sp.S.One in add.args):
+            continue
+        u = sig.args[0]
+        (term,) = [a for a in add.args if a != 1]
+        if sp.expand(term - u * sigmoid(-u)) != 0:
+            continue
+        E = sp.exp(u)
+        negative = (Grouped(1 + u) + E) * E / (1 + E) ** 2
+        return _Final(_Fired(sp.Piecewise((negative, u < _SILU_SLOPE_BELOW), (node, True)), ["silu-slope"]))
+    return None
+
+
+SILU_SLOPE = Rule(
+    "silu-slope", "σ(u)·(1 + u·σ(−u)) (silu′) cancels its terms' rounding for u < 0, where u·σ(−u) ≈ −2.4 "
+    "against 1 (4.9 ULP in float64 at u = −2.31, outside the root-series window); ((1 + u) + e^u)·e^u/(1 + e^u)² "
+    "has 1 + u exact and one rounded sum, which cancels only at the root (the root-series rule's)",
+    local=_silu_slope)
+RULES += (SILU_SLOPE,)
+_BY_NAME[SILU_SLOPE.name] = SILU_SLOPE
+_LOCAL += (_silu_slope,)
+_LOCAL_RULE[_silu_slope] = SILU_SLOPE.name
+__all__ += ["SILU_SLOPE"]
+
+
 def _scaled_squares(expr):
     """Every product of ``expr`` that :func:`_scaled_square` rewrites, rewritten."""
     if not isinstance(expr, sp.Basic):
