@@ -8,6 +8,8 @@ form), and never worse than torch (its own loss, autograd in the same dtype).
   scaled-square rule computes d·(d/v) and (d/v)² (∂v).
 * silu′ below its root-series window, float64: σ(x)·(1 + x·σ(−x)) cancelled the rounding of x·σ(−x);
   the silu-slope rule computes ((1 + x) + e^x)·e^x/(1 + e^x)² there (1 + x exact).
+* mish′ below its root-series window, float64 (7.7 ULP at x = −2.29): the mish-slope rule writes it over
+  one denominator, e^x·(4(1 + x) + e^x((6 + 4x) + e^x(4 + e^x)))/N², N = 2 + e^x(2 + e^x).
 * the focal loss beyond |z| = 1000, float64: t²·w·CE rounded t² first, subnormal or 0 at tiny t although
   the loss is normal; the power-product rule computes t·(t·w·CE).
 """
@@ -39,6 +41,7 @@ RULE_CASES = [
     # that this case list requires of the written form, so the case is where the written e^−x overflows
     # float32 (σ(x) = 0, silu′ true −1.9e−37); the dense grids of silu′ are below
     ("silu-slope", x * symnet.sigmoid(x), (x,), (-4.0, -2.5), (-88.8,), F32),
+    ("mish-slope", lookup("mish")(x), (x,), (-4.0, -2.5), (-88.8,), F32),  # the same: e^−x overflows float32
 ]
 
 
@@ -155,6 +158,12 @@ def _gaussian_cancelling(dtype):
     return [list(c) for c in zip(*rows)]
 
 
+def _grid(grid, dtype):
+    """The grid's points rounded to ``dtype`` (the points the kernel sees, and the reference's)."""
+    with np.errstate(over="ignore"):
+        return [[float(q) for q in np.asarray(c, dtype=np.float64).astype(dtype)] for c in grid(dtype)]
+
+
 def _gaussian_torch(torch, a, b, c):
     return torch.nn.functional.gaussian_nll_loss(a, b, c, reduction="none")
 
@@ -181,6 +190,15 @@ def _silu_grid(dtype):
     return [pts]
 
 
+def _mish_grid(dtype):
+    """mish′ below its root-series window (−1.1924 ± 0.81): 7.7 ULP at x = −2.29 and 5.2 at −4.83 as
+    written (tanh(softplus x) + x·σ(x)·sech²(softplus x): two terms that cancel their roundings)."""
+    pts = [-2.29, -4.83210702341137]  # the written form's worst on dense grids (7.74, 5.24 ULP)
+    pts += list(np.linspace(-2.6, -2.0, 301)) + list(np.linspace(-40, -2.6, 150))
+    pts += list(np.linspace(-2.05, -1.95, 21))  # either side of the branch at −2
+    return [pts]
+
+
 def _focal_torch(torch, a, b):
     return __import__("symnet.losses").losses._torchvision_focal(torch, a, b)
 
@@ -190,6 +208,7 @@ CASES = {
     "gaussian_nll": (lookup("gaussian_nll")(x, t, v), (x, t, v), _gaussian_grid, _gaussian_torch, (F64,)),
     "focal_far": (lookup("focal")(z, t), (z, t), _focal_far_grid, _focal_torch, (F64,)),
     "silu": (lookup("silu")(x), (x,), _silu_grid, lambda torch, a: torch.nn.functional.silu(a), (F64, F32)),
+    "mish": (lookup("mish")(x), (x,), _mish_grid, lambda torch, a: torch.nn.functional.mish(a), (F64, F32)),
 }
 
 
@@ -199,7 +218,7 @@ def test_within_bound_numpy(name):
     formula, variables, grid, _, dtypes = CASES[name]
     kernel = _kernel(formula, variables, "numpy")
     for dtype in dtypes:
-        columns = grid(dtype)
+        columns = _grid(grid, dtype)
         results = _run(kernel, "numpy", variables, columns, dtype)
         bound = BOUNDS[np.dtype(dtype).name]
         for out, (w, at) in _worst(kernel, results, variables, columns, dtype).items():
@@ -213,7 +232,7 @@ def test_within_bound_triton(name):
     triton_torch()  # TRITON_INTERPRET=1 where there is no GPU, before anything is compiled
     kernel = _kernel(formula, variables, "triton")
     dtype = F64  # the float64 cells; the interpreter is slow: a sample of the grid
-    columns = [c[::3] for c in grid(dtype)]
+    columns = [c[::3] for c in _grid(grid, dtype)]
     results = _run(kernel, "triton", variables, columns, dtype)
     for out, (w, at) in _worst(kernel, results, variables, columns, dtype).items():
         assert w <= BOUNDS["float64"], f"{name} {out} float64 triton: {w:.3g} ULP at {at}"
@@ -226,7 +245,7 @@ def test_never_worse_than_torch(name):
     formula, variables, grid, torch_fn, dtypes = CASES[name]
     kernel = _kernel(formula, variables, "numpy")
     for dtype in dtypes:
-        columns = grid(dtype)
+        columns = _grid(grid, dtype)
         ours = _run(kernel, "numpy", variables, columns, dtype)
         theirs = _torch_values(torch_fn, variables, columns, dtype)
         bound = BOUNDS[np.dtype(dtype).name]
