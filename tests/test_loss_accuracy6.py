@@ -144,6 +144,8 @@ def _gaussian_grid(dtype):
         for s in (2.0, 0.5, 10.0, 0.1):
             rows.append((dv, 0.0, dv * dv * s))
     rows += [(1e-5, 0.0, 1e305), (2.5, -1.5, 0.3), (0.7, 0.3, 1e-300), (1e154, -1e154, 1e-7)]
+    # the benchmark's sweep: d·(d/V) = 3e308 before the ½ (f = 1.5e308), (d/V)² = 1.9e308 (∂v = −9.7e307)
+    rows += [(0.7, -1.73607e151, 1e-7), (2.5, -9.76861e153, 0.7)]
     return [list(c) for c in zip(*rows)]
 
 
@@ -299,6 +301,16 @@ def test_the_written_far_focal_underflows():
     with mpmath.workdps(50):
         true = mpmath.mpf(float(tv)) ** 2 * (mpmath.mpf("0.75") - mpmath.mpf(float(tv)) / 2) * mpmath.mpf(float(tv)) * -mpmath.mpf(float(zv))
     assert _ulps(float(written), true, F64) > 1e6
+
+
+def test_gaussian_dv_float32_is_still_widened():
+    """(d/V)² beside 1/(2V) is the widen rule's hazard as (x − t)²/V² was: ∂v in float32 is computed in
+    float64 where it cancels (21 ULP in float32 otherwise at x = 0, t = 1.70624, v = 2.5)."""
+    formula, variables, _, _, _ = CASES["gaussian_nll"]
+    kernel = _kernel(formula, variables, "numpy")
+    columns = _grid(lambda dtype: [[0.0, 2.5, 1.0], [1.70624, 3.32644, 2.5], [2.5, 0.7, 1.4719]], F32)
+    worst = _worst(kernel, _run(kernel, "numpy", variables, columns, F32), variables, columns, F32)
+    assert worst["df_dv"][0] <= 1.0, worst["df_dv"]
 
 
 def test_the_written_gaussian_overflows():

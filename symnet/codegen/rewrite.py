@@ -791,6 +791,11 @@ def _widen_hazard(node) -> bool:
     products = [m for m in node.atoms(sp.Mul) if m.free_symbols]
     squares = [q for q in powers if (q.base.is_Add and len(q.base.free_symbols) >= 2) or (
         q.base.is_Symbol and any(q in m.args and m.free_symbols - q.free_symbols for m in products))]
+    # the scaled-square rule's quotient d/V: the difference d inside it is the hazard ((d/V)·((d/V)/2)
+    # beside 1/(2V), as (x − t)²/V² was)
+    squares += [a for g in node.atoms(sp.UnevaluatedExpr) if g.args[0].is_Mul
+                and any(f.is_Pow and f.exp.is_negative for f in g.args[0].args)
+                for a in g.args[0].args if a.is_Add and len(a.free_symbols) >= 2]
     for hazards in (rounded, squares):
         for h in hazards:  # the other term holds none of them: −(1 − t)·log1p(−p) beside −t·log p is no target
             if any(not a.has(*hazards) and a.free_symbols - h.free_symbols for a in node.args):
@@ -1141,7 +1146,7 @@ __all__ += ["ROOT_SERIES"]
 
 
 def _scaled_square(node):
-    """c·d²/V → c·d·(d/V) and c·d²/V² → c·(d/V)², d a sum of two or more inputs, V not a number: d² is
+    """c·d²/V → d·(c·(d/V)) and c·d²/V² → (d/V)·(c·(d/V)), d a sum of two or more inputs, V not a number: d² is
     never formed, so it does not overflow where the quotient is finite (d = 1e160, V = 1e10: d²/V is
     1e310 → inf, the loss's d·(d/V) = 1e310 too, but d = 1e155, V = 1e10 gives 1e300). d/V is kept as
     one factor (SymPy folds d·(d/V) back into d²/V). Roundings: d·(d/V) rounds d/V and the product (as
@@ -1157,7 +1162,11 @@ def _scaled_square(node):
     (sq,), (q,) = squares, quotients
     d, V = sq.base, q.base
     rest = sp.Mul(*[f for f in node.args if f is not sq and f is not q])
-    scaled = d * Grouped(d / V) if q.exp == -1 else Grouped(d / V) ** 2
+    # the number on the quotient: d·(d/V)/2 overflows where d·((d/V)/2) does not (1.5e308 at d = 1.7e151,
+    # V = 1e−6); (d/V)/2 is exact (c/2 distributed into d would round x/3 and t/3 apart)
+    c, rest = rest.as_coeff_Mul()
+    quotient = Grouped(d / V)
+    scaled = d * Grouped(c * quotient) if q.exp == -1 else quotient * Grouped(c * quotient)
     return _Final(_Fired(rest * scaled, ["scaled-square"]))
 
 
