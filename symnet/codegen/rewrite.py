@@ -1259,6 +1259,13 @@ SCALED_SQUARE = Rule(
     "v = 1e10); d·(d/V) and (d/V)² round as often and do not overflow before the result does",
     apply=_scaled_squares, fired=lambda old, new: new != old)
 
+def _bounded(f) -> bool:
+    """f is at most 1 in magnitude (σ, tanh, sin, cos, erf and their positive powers): s^n·f underflows
+    only where s^n does (y²·σ(z)² is left as written)."""
+    base = f.base if f.is_Pow and f.exp.is_positive else f
+    return f.is_number or isinstance(base, (sigmoid, sp.tanh, sp.sin, sp.cos, sp.erf))
+
+
 def _power_product(node):
     """c·s^n·Y → c·s·(s·(…(s·Y))), s an input, n ≥ 2, Y a product in other inputs too: s^n underflows
     (or overflows) where s^n·Y does not (the far focal loss t²·w·CE, t = 9.1e−161, z = −1e279: t² is
@@ -1274,7 +1281,7 @@ def _power_product(node):
     s, n = q.base, int(q.exp)
     coeff, factors = node.as_coeff_mul()
     rest = sp.Mul(*[f for f in factors if f is not q])
-    if not (rest.free_symbols - {s}) or n > 8:
+    if not (rest.free_symbols - {s}) or n > 8 or all(_bounded(f) for f in sp.Mul.make_args(rest)):
         return None
     inner = rest
     for _ in range(n):
