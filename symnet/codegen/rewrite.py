@@ -1145,6 +1145,9 @@ __all__ += ["ROOT_SERIES"]
 # (x − t)²/v overflows float64 at |x − t| > 1.3e154 where the loss is finite); tested in tests/test_loss_accuracy6.py
 
 
+_SCALED_FROM = 2 ** 60  # |x − t| from which d² is not formed (d² < 1.4e36: finite in float32)
+
+
 def _scaled_square(node):
     """c·d²/V → d·(c·(d/V)) and c·d²/V² → (d/V)·(c·(d/V)), d a sum of two or more inputs, V not a number: d² is
     never formed, so it does not overflow where the quotient is finite (d = 1e160, V = 1e10: d²/V is
@@ -1167,7 +1170,9 @@ def _scaled_square(node):
     c, rest = rest.as_coeff_Mul()
     quotient = Grouped(d / V)
     scaled = d * Grouped(c * quotient) if q.exp == -1 else quotient * Grouped(c * quotient)
-    return _Final(_Fired(rest * scaled, ["scaled-square"]))
+    # only where d² could overflow (float32 from 1.8e19): below, the written form, whose roundings are
+    # as many (d², V², the quotient) and which is what the rest of the range was measured with
+    return _Final(_Fired(sp.Piecewise((node, sp.Abs(d) < _SCALED_FROM), (rest * scaled, True)), ["scaled-square"]))
 
 
 _SILU_SLOPE_BELOW = -2  # from here down: beyond the root-series window about −1.2785 (±1.03)
@@ -1227,9 +1232,13 @@ def _mish_slope(node):
             continue
         E = sp.exp(u)
         N = 2 + E * (2 + E)
-        P = 4 * Grouped(1 + u) + E * (Grouped(6 + 4 * u) + E * (4 + E))
+        # 6 + 4u as 2(3 + 2u), the same rounding: a 4u of its own would be shared with the written branch's
+        # 4u·σ(u)·…, which then computes 4u first (−inf at u = −1.8e308, times σ(u) = 0: NaN)
+        P = 4 * Grouped(1 + u) + E * (2 * Grouped(3 + 2 * u) + E * (4 + E))
         negative = E * P / N ** 2  # one quotient: (E/N)·(P/N) shares a rounded 1/N (4.0 ULP)
-        return _Final(_Fired(sp.Piecewise((negative, u < _MISH_SLOPE_BELOW), (node, True)), ["mish-slope"]))
+        # down to −1000 (e^−1000 is 0 in every dtype; below, 4(1 + u) overflows at u = −4.5e307 and 0·∞ is NaN)
+        where = sp.And(u < _MISH_SLOPE_BELOW, u > -1000)
+        return _Final(_Fired(sp.Piecewise((negative, where), (node, True)), ["mish-slope"]))
     return None
 
 
