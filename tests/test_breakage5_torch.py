@@ -113,3 +113,26 @@ def test_raw_compile_step_finds_memory_shared_by_two_storages():
     loss = step(torch.from_numpy(buf[0:8]).view(4, 2), t, torch.from_numpy(buf[8:14].copy()).view(3, 2),
                 torch.zeros(3), torch.randn(2, 3), torch.zeros(2), order, 0.1, 2)
     assert torch.isfinite(loss).all()
+
+
+# --- symnet.compile's kernels under torch.func ---------------------------------------------------
+
+def test_vmap_or_grad_through_a_symnet_compile_kernel_is_one_clear_error():
+    """torch.vmap over a ``symnet.compile(..., backend="triton")`` function failed deep inside torch
+    with "NotImplementedError: Cannot access storage of BatchedTensorImpl"; it is a plain launcher,
+    not a torch op: now one SymnetError pointing to symnet.torch.from_formula (which does work)."""
+    import sympy as sp
+
+    from symnet.errors import SymnetError
+
+    x, y = sp.symbols("x y", real=True)
+    k = symnet.compile(symnet.derive(x * sp.sin(y), wrt=[x, y], name="b5_xsiny"), backend="triton")
+    a = torch.randn(2, 3, dtype=D)
+    with pytest.raises(SymnetError, match="from_formula"):
+        torch.vmap(lambda u: k(x=u, y=u))(a)
+    with pytest.raises(SymnetError, match="not a torch op"):
+        torch.func.grad(lambda u: k(x=u, y=u)[0].sum())(a[0])
+    out = k(x=a, y=a)  # plain tensors still run
+    torch.testing.assert_close(out[0], a * torch.sin(a), rtol=1e-12, atol=1e-14)
+    f = st.from_formula(x * sp.sin(y), [x, y])
+    torch.testing.assert_close(torch.vmap(lambda u: f(u, u))(a), a * torch.sin(a), rtol=1e-12, atol=1e-14)

@@ -5,12 +5,15 @@ and FSDP2 (``torch.distributed.fsdp.fully_shard``). After 5 steps the weights eq
 one process that took the whole batch (≤ 1e-6 in float32; ≤ 1e-12 in float64). Without a GPU the kernels run under
 Triton's interpreter.
 
-Each run is this file as a script (``python tests/test_distributed.py ddp PORT OUT``), which
-spawns its two workers with torch.multiprocessing."""
+Each run is this file as a script (``python tests/test_distributed.py ddp RENDEZVOUS OUT``), which
+spawns its two workers with torch.multiprocessing. The workers meet through a file
+(``init_method="file://RENDEZVOUS"``, a fresh path in the test's tmp_path), not a TCP port: a
+port found free and released before the workers bind it can be taken meanwhile by another
+process (test suites run side by side), failing with EADDRINUSE, or another run's rank could
+join this run's store."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -71,11 +74,10 @@ def _train(net, loss_fn, x, t, steps=STEPS):
         opt.step()
 
 
-def _worker(rank: int, kind: str, port: int, out: str) -> None:
+def _worker(rank: int, kind: str, rendezvous: str, out: str) -> None:
     import torch.distributed as dist
 
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=WORLD)
+    dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=WORLD)
     try:
         result = {}
         for dtype in DTYPES:
@@ -92,6 +94,7 @@ def _worker(rank: int, kind: str, port: int, out: str) -> None:
                 full = p.full_tensor() if hasattr(p, "full_tensor") else p  # FSDP2: gather the shards
                 weights[name] = full.detach().clone()
             result[dtype] = {"weights": weights, "kinds": [type(p).__name__ for p in net.parameters()]}
+            del model, net  # the DDP reducer / FSDP state go while the process group is alive
         if rank == 0:
             torch.save(result, out)
         dist.barrier()
@@ -99,18 +102,13 @@ def _worker(rank: int, kind: str, port: int, out: str) -> None:
         dist.destroy_process_group()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _run(kind: str, tmp_path) -> dict:
     out = tmp_path / f"{kind}.pt"
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     if not torch.cuda.is_available():
         env["TRITON_INTERPRET"] = "1"
-    done = subprocess.run([sys.executable, __file__, kind, str(_free_port()), str(out)], env=env, cwd=ROOT,
+    rendezvous = tmp_path / f"{kind}.rendezvous"  # a path of this test's own, not yet a file
+    done = subprocess.run([sys.executable, __file__, kind, str(rendezvous), str(out)], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     return torch.load(out)
@@ -156,5 +154,5 @@ def _check(results: dict, kind: str) -> None:
 if __name__ == "__main__":
     import torch.multiprocessing as mp
 
-    kind, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    mp.spawn(_worker, args=(kind, port, out), nprocs=WORLD)
+    kind, rendezvous, out = sys.argv[1], sys.argv[2], sys.argv[3]
+    mp.spawn(_worker, args=(kind, rendezvous, out), nprocs=WORLD)

@@ -106,7 +106,20 @@ class CompiledKernel:
         self.__signature__ = inspect.signature(self._function)
 
     def __call__(self, /, *args, **kwargs):  # positional-only: an input may be named 'self'
+        if any(map(_transformed, args)) or any(map(_transformed, kwargs.values())):
+            raise SymnetError(f"symnet kernel {self.kernel.name}: a plain generated function, not a torch op, so "
+                              "torch.func transforms (vmap, grad, jvp) cannot pass through it; use "
+                              "symnet.torch.from_formula(expr, inputs=[...]) for a differentiable, vmappable op")
         return self._function(*args, **kwargs)
+
+
+def _transformed(value) -> bool:
+    """Whether ``value`` is a tensor wrapped by a torch.func transform (vmap's BatchedTensor, grad's
+    wrapper): the generated launchers read data pointers, which such a tensor does not have
+    ("NotImplementedError: Cannot access storage of BatchedTensorImpl" from deep inside torch)."""
+    torch = sys.modules.get("torch")
+    return (torch is not None and isinstance(value, torch.Tensor)
+            and torch._C._functorch.is_functorch_wrapped_tensor(value))
 
     def __repr__(self):
         return f"<symnet kernel {self.kernel.name}({', '.join(self.inputs)}) -> ({', '.join(self.outputs)})>"
