@@ -1,5 +1,6 @@
 """Past one process: a small network made of symnet's generated Triton ops (dense σ layer,
-linear layer, softmax cross-entropy; their gradients from the generated backward kernels)
+linear layer, softmax cross-entropy; their gradients from the generated backward kernels) and
+symnet.torch's modules (nn.Linear with GELU, nn.Tanh, nn.CrossEntropyLoss with label smoothing)
 trained with torch.distributed on gloo, 2 processes on localhost — DistributedDataParallel
 and FSDP2 (``torch.distributed.fsdp.fully_shard``). After 5 steps the weights equal those of
 one process that took the whole batch (≤ 1e-6 in float32; ≤ 1e-12 in float64). Without a GPU the kernels run under
@@ -40,11 +41,15 @@ DTYPES = {"float64": 1e-12, "float32": 1e-6}  # the largest difference allowed f
 
 
 def _network(dtype: str):
-    """Two layers of symnet ops: a dense σ layer, a linear layer, softmax cross-entropy."""
+    """symnet ops of both kinds: the committed kernels' own ops (a dense σ layer, a linear layer,
+    softmax cross-entropy) and symnet.torch's modules between them (``nn.Linear`` with a fused GELU,
+    ``nn.Tanh``), with symnet.torch's cross-entropy with label smoothing added to the loss."""
+    import symnet.torch as st
     from symnet.kernels import load_kernel
 
     dense = load_kernel("dense", "triton")
     ce = load_kernel("softmax_cross_entropy", "triton")
+    smoothed = st.nn.CrossEntropyLoss(label_smoothing=0.1)
 
     class Net(torch.nn.Module):
         def __init__(self):
@@ -54,11 +59,20 @@ def _network(dtype: str):
             self.b1 = torch.nn.Parameter(torch.randn(6, generator=g, dtype=getattr(torch, dtype)) * 0.1)
             self.W2 = torch.nn.Parameter(torch.randn(3, 6, generator=g, dtype=getattr(torch, dtype)) * 0.5)
             self.b2 = torch.nn.Parameter(torch.randn(3, generator=g, dtype=getattr(torch, dtype)) * 0.1)
+            self.hidden = st.nn.Linear(6, 6, activation="gelu", dtype=getattr(torch, dtype))
+            self.act = st.nn.Tanh()
+            with torch.no_grad():  # the same start in every process (not torch's global generator)
+                self.hidden.weight.copy_(torch.randn(6, 6, generator=g, dtype=getattr(torch, dtype)) * 0.5)
+                self.hidden.bias.copy_(torch.randn(6, generator=g, dtype=getattr(torch, dtype)) * 0.1)
 
         def forward(self, x):
-            return dense.linear_layer(dense.dense_sigmoid_layer(x, self.W1, self.b1), self.W2, self.b2)
+            h = self.act(self.hidden(dense.dense_sigmoid_layer(x, self.W1, self.b1)))
+            return dense.linear_layer(h, self.W2, self.b2)
 
-    return Net(), ce.softmax_cross_entropy_loss
+    def loss(z, t):
+        return ce.softmax_cross_entropy_loss(z, t) + smoothed(z, t)
+
+    return Net(), loss
 
 
 def _data(dtype: str):
@@ -144,7 +158,7 @@ def _check(results: dict, kind: str) -> None:
             assert got.dtype == w.dtype
             err = (got - w).abs().max().item()
             assert err <= tolerance, f"{dtype} {name}: max |Δ| {err:.3g} from the one-process run"
-            assert (w - getattr(start, name).detach()).abs().max() > 1e-2, f"{name} did not move"
+            assert (w - dict(start.named_parameters())[name].detach()).abs().max() > 1e-2, f"{name} did not move"
         # the check can tell: one rank training alone on its half of the batch ends elsewhere
         alone, loss_fn = _network(dtype)
         _train(alone, loss_fn, x[0::WORLD], t[0::WORLD])
