@@ -54,3 +54,22 @@ def test_root_series_fires_after_affine_root():
     pts, want = _silu_prime_near_root(10 ** 8)
     _, got = _run(k, pts)
     assert float(_ulps(got, want, np.float64).max()) <= 4
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_reciprocal_difference_at_subnormal_p(dtype):
+    """(1 − t)/(1 − p) − t/p → (p − t)/(p(1 − p)) was printed into the output as
+    np.multiply(1/(p·(1 − p)), p − t): the reciprocal of a subnormal p overflows, so the gradient
+    was inf at p = 5e−324, t = 0 (true 1: the t/p term is 0); the quotient is now one division."""
+    d = symnet.derive("-(t*log(p) + (1 - t)*log(1 - p))")
+    k = symnet.compile(d, "numpy")
+    tiny = float(np.finfo(dtype).smallest_subnormal)
+    p = np.array([tiny, 4 * tiny, tiny, 0.3, 0.7, 1e-30], dtype=dtype)
+    t = np.array([0.0, 2 * tiny, tiny / 2 if dtype is np.float64 else 0.0, 0.3, 1.5, 0.0], dtype=dtype)
+    _, dp, _ = _run(k, p, t)
+    assert dp.dtype == dtype
+    with mpmath.workdps(60):
+        want = [float((1 - mpmath.mpf(float(b))) / (1 - mpmath.mpf(float(a))) - mpmath.mpf(float(b)) / mpmath.mpf(float(a)))
+                for a, b in zip(p, t)]
+    assert np.all(np.isfinite(dp)), dp
+    assert float(_ulps(dp, want, dtype).max()) <= 2, (dp, want)
