@@ -151,3 +151,14 @@ def test_root_series_scaled_function(scale):
     _, got = _run(k, pts)
     want = [w * float(scale) for w in want]  # silu′ values ~1e−17 times a power of ten: exact enough
     assert float(_ulps(got, want, np.float64).max()) <= 4
+
+
+@pytest.mark.parametrize("literal", ["1" * 120, "0x" + "f" * 400])
+def test_long_integer_literal_is_named(literal):
+    """An integer literal of 10^101 or more was reported as "the number the number has more than 100
+    digits" (in a formula and at --at): the message now quotes the literal as written (shortened)."""
+    with pytest.raises(symnet.ParseError) as info:
+        symnet.parse("x*" + literal)
+    message = str(info.value)
+    assert "the number the number" not in message
+    assert message.startswith("the number " + literal[:20]) and "more than 100 digits" in message
