@@ -14,7 +14,8 @@ near r as d·P(d) with d = ((x − r1) − r2) − r3 and P the Taylor polynomia
   2^−60 of |P| there (checked against f at 50 digits before the rule fires).
 * The window |x − r| < w is measured: the written form (printed by the NumPy backend's printer, σ
   pairs shared as the kernel does) and the series, each run in float64 and float32 on a dense grid
-  around r against mpmath; w (a multiple of 1/32) is the one whose worst error, the series inside and
+  around r against mpmath; w (a multiple of 1/32, or a power of 2 where another root or a kink of f is
+  nearer than 1/16: the window stays within half the distance to another root, short of a kink) is the one whose worst error, the series inside and
   the written form outside, in units of :data:`OUTSIDE_ULP`, is least; w stays under 0.45 of the
   series' radius of convergence (estimated from the coefficients) and where Horner's own terms
   cancel by at most :data:`HORNER_CONDITION`.
@@ -48,6 +49,7 @@ CANCELLING_ULP = 1e3  # at the float64 nearest the root: the written form's erro
 TRUNCATION = 2.0 ** -60  # P's truncation over the window, relative to |P|
 MAX_DEGREE = 64
 MAX_WINDOW = 1.5
+MIN_WINDOW = 2.0 ** -10  # a window is a multiple of 1/32, or a power of 2 down to this where 1/32 does not fit
 HORNER_CONDITION = 8.0  # a bound on the search; the window is then chosen by measurement
 
 
@@ -311,7 +313,7 @@ def _cancelling_roots(expr, written):
         # (x·e^x + 0.3678: the series about −1.0209 was used at the root −0.9794, 3.6e14 ULP off)
         limit = min((abs(float(r) - float(o)) if o is not None else max(a - float(r), float(r) - b, 0.0)
                      for j, (o, (a, b)) in enumerate(found) if j != i), default=math.inf) / 2
-        if limit < 1 / 32:
+        if limit < MIN_WINDOW:
             continue
         if not _a_sum_cancels(expr, x, r):
             continue  # the root is not a sum's (log(x + 1e−8) at 1 − 1e−8: log amplifies, no sum cancels)
@@ -326,7 +328,7 @@ def _cancelling_roots(expr, written):
         # P continues f's branch analytically: it is f only up to f's nearest kink (where(|x − c| < h, …)
         # a bump between the 21 proof points was ignored: 4.5e15 ULP off on it)
         limit = min(limit, _kink_distance(expr, x, r))
-        if limit < 1 / 32:
+        if limit < MIN_WINDOW:
             continue
         fit = _fit(f, r, probe, limit)
         if fit is not None:
@@ -380,9 +382,11 @@ def _fit(f, r, probe, limit: float = math.inf) -> RootFit | None:
     if c[0] == 0:
         return None  # not a simple root
     radius = _radius(a)
-    cap = math.floor(min(MAX_WINDOW, 0.45 * radius, limit) * 32) / 32
-    if cap < 1 / 32:
-        return None  # no window of the smallest width fits
+    cap = min(MAX_WINDOW, 0.45 * radius, limit)
+    if cap < MIN_WINDOW:
+        return None
+    # a multiple of 1/32; below 1/32 (another root or a kink that near) a power of 2
+    cap = math.floor(cap * 32) / 32 if cap >= 1 / 32 else 2.0 ** math.floor(math.log2(cap))
     with mpmath.workdps(DIGITS):
         while cap > 1 / 32 and (_degree(c, cap) is None or _horner_condition(c, cap) > HORNER_CONDITION):
             cap -= 1 / 32  # P's own terms must not cancel much: Σ|c_k|·w^k ≤ HORNER_CONDITION·|P|
@@ -403,8 +407,7 @@ def _fit(f, r, probe, limit: float = math.inf) -> RootFit | None:
     # the window: the multiple of 1/32 up to the cap whose worst error (written form outside, series
     # inside, in units of OUTSIDE_ULP) is least; the smallest such
     best = None
-    for k in range(1, int(round(cap * 32)) + 1):
-        w = k / 32
+    for w in [k / 32 for k in range(1, int(round(cap * 32)) + 1)] or [cap]:
         worst = max(max(float(np.max(np.where(dist < w, series, written))) for dist, written, series in grids.values()),
                     1.0)
         if best is None or worst < best[0]:
