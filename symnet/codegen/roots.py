@@ -211,32 +211,37 @@ def _kink_distance(expr, x, r) -> float:
     if not kinks:
         return math.inf
     centre = float(r)
-    xs = np.linspace(centre - 1.25 * MAX_WINDOW, centre + 1.25 * MAX_WINDOW, 1201)
+    step = 1.25 * MAX_WINDOW / 600
     nearest = math.inf
     for u in kinks:
         g = _mp(u, x)
         with mpmath.workdps(30):
-            vals = [g(v) for v in xs]
-            for a, b, ga, gb in zip(xs, xs[1:], vals, vals[1:]):
-                if min(abs(a - centre), abs(b - centre)) >= nearest:
-                    continue
-                if not (mpmath.isfinite(ga) and mpmath.isfinite(gb)):
-                    nearest = min(nearest, abs(a - centre), abs(b - centre))
-                elif ga == 0:
-                    nearest = min(nearest, abs(a - centre))
-                elif ga * gb < 0:
-                    lo, hi, glo = mpmath.mpf(a), mpmath.mpf(b), ga
-                    while hi - lo > 1e-12:  # bisection: g need not be smooth
-                        mid = (lo + hi) / 2
-                        gm = g(mid)
-                        if not mpmath.isfinite(gm) or gm == 0:
-                            lo = hi = mid
-                            break
-                        if (gm < 0) == (glo < 0):
-                            lo, glo = mid, gm
-                        else:
-                            hi = mid
-                    nearest = min(nearest, float(min(abs(lo - centre), abs(hi - centre))))
+            inner = {1: g(centre), -1: None}
+            inner[-1] = inner[1]
+            for i in range(600):  # outwards from r, both ways: stops at the nearest switch found so far
+                if i * step >= nearest:
+                    break
+                for side in (1, -1):
+                    a, b = centre + side * i * step, centre + side * (i + 1) * step
+                    ga, gb = inner[side], g(b)
+                    inner[side] = gb
+                    if not (mpmath.isfinite(ga) and mpmath.isfinite(gb)):
+                        nearest = min(nearest, i * step)
+                    elif ga == 0:
+                        nearest = min(nearest, i * step)
+                    elif ga * gb < 0:
+                        lo, hi, glo = mpmath.mpf(a), mpmath.mpf(b), ga
+                        while abs(hi - lo) > 1e-12:  # bisection: g need not be smooth
+                            mid = (lo + hi) / 2
+                            gm = g(mid)
+                            if not mpmath.isfinite(gm) or gm == 0:
+                                lo = hi = mid
+                                break
+                            if (gm < 0) == (glo < 0):
+                                lo, glo = mid, gm
+                            else:
+                                hi = mid
+                        nearest = min(nearest, float(min(abs(lo - centre), abs(hi - centre))))
     return nearest
 
 
