@@ -162,3 +162,19 @@ def test_long_integer_literal_is_named(literal):
     message = str(info.value)
     assert "the number the number" not in message
     assert message.startswith("the number " + literal[:20]) and "more than 100 digits" in message
+
+
+def test_root_series_tiny_root():
+    """sin(x) − 1e−30: findroot's default tolerance is absolute, so the root near 1e−30 came back with
+    f(r) = 3e−65, 1e−35 of the terms, where the cancellation test wants 1e−40: the rule did not fire
+    and the value was 8.6e15 ULP off at the float nearest the root."""
+    k = symnet.compile(symnet.derive("sin(x) - 1e-30"), "numpy", gradients=False)
+    assert "root-series" in k.source
+    with mpmath.workdps(80):
+        c = mpmath.mpf(10) ** -30
+        r = float(mpmath.findroot(lambda v: mpmath.sin(v) - c, 1e-30))
+        for dtype in (np.float64, np.float32):
+            pts = np.array([r * (1 + s) for s in (-1e-3, -1e-6, 0, 1e-6, 1e-3, 1, -1, 3)], dtype=dtype)
+            (got,) = _run(k, pts)
+            want = [float(mpmath.sin(mpmath.mpf(float(p))) - c) for p in pts]
+            assert float(_ulps(got, want, dtype).max()) <= 4, (dtype, got, want)
