@@ -303,15 +303,19 @@ def _cancelling_roots(expr, written):
     found = []  # (the root, or None where findroot failed, its bracket)
     for a, b in brackets:
         with mpmath.workdps(DIGITS):
-            try:
-                # to full precision relative to r (the default tolerance is absolute: sin(x) − 1e−30 stopped
-                # with f(r) = 3e−65, and no sum was seen to cancel there); the checks below verify
-                r = mpmath.findroot(f, (mpmath.mpf(a), mpmath.mpf(b)), solver="anderson",
-                                    tol=mpmath.mpf(10) ** (-3 * DIGITS), verify=False)
-            except (ValueError, ZeroDivisionError):
-                r = None
-            if r is not None and (not (a - 1e-9 <= r <= b + 1e-9) or abs(f(r)) > mpmath.mpf(10) ** (10 - DIGITS)):
-                r = None
+            r = None
+            # first to full precision relative to r (the default tolerance is absolute: sin(x) − 1e−30
+            # stopped with f(r) = 3e−65, and no sum was seen to cancel there), else as before; the checks
+            # below verify
+            for tight in (dict(tol=mpmath.mpf(10) ** (-3 * DIGITS), verify=False), {}):
+                try:
+                    r = mpmath.findroot(f, (mpmath.mpf(a), mpmath.mpf(b)), solver="anderson", **tight)
+                except (ValueError, ZeroDivisionError):
+                    r = None
+                if r is not None and (not (a - 1e-9 <= r <= b + 1e-9) or abs(f(r)) > mpmath.mpf(10) ** (10 - DIGITS)):
+                    r = None
+                if r is not None:
+                    break
         found.append((r, (a, b)))
     for i, (r, _) in enumerate(found):
         if r is None:
