@@ -8,7 +8,6 @@ import warnings
 import mpmath
 import numpy as np
 import pytest
-import sympy as sp
 
 import symnet
 
