@@ -1,0 +1,90 @@
+"""Fresh eyes, round 5: a new user's tries of symnet verify FORMULA on hand-written activations,
+symnet.compile, symnet.torch and the fused step. Each test is one fault found and fixed, through
+the public API or the command line, against an independent reference (torch float64, mpmath)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import symnet
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _symnet(*args, env_extra=None):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **(env_extra or {}))
+    return subprocess.run([sys.executable, "-m", "symnet", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_hand_written_mish_gradient_is_finite_for_large_x():
+    # mish written out, x*tanh(log(1+exp(x))): its generated gradient kept e^x·σ(−x) (the factor
+    # e^x/(1 + e^x) beside sech²(softplus x), whose σ's have another argument, so the sigmoid rule
+    # gave up on the product): inf·0 = NaN from x ≈ 710 (float64) / 89 (float32), true 1.
+    # Now each argument's factors are recognised apart: e^x·σ(−x) = σ(x).
+    torch = pytest.importorskip("torch")
+    k = symnet.compile(symnet.derive("x*tanh(log(1+exp(x)))", wrt=["x"]), backend="numpy")
+    xs = np.array([-50.0, -3.0, -1.0, 0.5, 20.0, 89.0, 100.0, 710.0, 930.4, 4698.0, 3e38])
+    for dtype in (np.float64, np.float32):
+        x = xs.astype(dtype)
+        _, g = k(x=x)
+        t = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
+        torch.nn.functional.mish(t).sum().backward()
+        assert np.all(np.isfinite(g)), (dtype, g)
+        np.testing.assert_allclose(g.astype(np.float64), t.grad.numpy(), rtol=1e-5 if dtype == np.float32 else 1e-12,
+                                   atol=1e-30)
+
+
+@pytest.mark.parametrize("formula", ["x*(1+erf(x/sqrt(2)))/2", "0.5*x*(1+erf(x/sqrt(2)))", "1 - erf(-x)",
+                                     "1 - erf(x)"])
+def test_gelu_written_with_erf_does_not_cancel(formula):
+    # GELU written out with erf: 1 + erf(x/√2) was computed as written, which cancels for x ≪ 0
+    # (symnet verify: 26,081 ULP in float32 at x = −4.48, 6e15 ULP in float64; every digit lost from
+    # x ≈ −6 in float32). Now the erf-complement rule writes 1 + erf(u) as 2Φ(√2·u) (erfc(−u)).
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 50
+    gelu_like = "sqrt" in formula
+    d = symnet.derive(formula, wrt=["x"])
+    k = symnet.compile(d, backend="numpy")
+    xs = [-20.0, -9.0, -4.48, -1.0, -0.75, 0.3, 3.0]
+
+    def true(v):
+        v = mpmath.mpf(v)
+        if gelu_like:
+            phi = mpmath.ncdf(v)
+            return v * phi, phi + v * mpmath.npdf(v)
+        s = 1 if "-x" in formula else -1  # 1 - erf(-x) = erfc(-x), 1 - erf(x) = erfc(x)
+        return mpmath.erfc(-s * v), s * 2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-v * v)
+
+    # 1 − erf(−x) = 2Φ(√2·x): √2·x rounds, a relative error 2x²·ε in Φ (SymPy would write erfc(x) back
+    # as 2 − erfc(−x), so that form is not used); GELU's Φ(x) and 1 − erf(x) = erfc(x) take x exactly
+    loose = formula == "1 - erf(-x)"
+    for dtype, rtol in ((np.float64, 1e-13 if loose else 2e-15), (np.float32, 3e-5 if loose else 1e-6)):
+        f, g = k(x=np.array(xs, dtype=dtype))
+        for i, v in enumerate(xs):
+            tf, tg = (float(t) for t in true(float(dtype(v))))
+            for got, want in ((f[i], tf), (g[i], tg)):
+                if abs(want) < np.finfo(dtype).tiny:
+                    continue
+                assert abs(float(got) - want) <= rtol * abs(want), (formula, dtype, v, got, want)
+
+
+def test_cli_takes_a_formula_that_starts_with_a_minus():
+    # `symnet verify "-log(exp(a)/(exp(a)+exp(b)))"` (cross-entropy written out) and
+    # `symnet derive "-x*y"` stopped at argparse: "unrecognized arguments: -log(...)". Now a formula
+    # after derive/graph/verify is a positional whatever its first character (-h, -o, --… stay options)
+    r = _symnet("derive", "-x*y", "--wrt", "x")
+    assert r.returncode == 0, r.stderr
+    assert "df/dx = −y" in r.stdout and "Derivative of -x*y" in r.stdout
+    r = _symnet("verify", "-log(exp(a)/(exp(a)+exp(b)))", "--points", "4", "--dtype", "float64")
+    assert r.returncode == 0, r.stderr
+    assert "Accuracy of -log(exp(a)/(exp(a)+exp(b)))" in r.stdout
+    r = _symnet("derive", "-x")
+    assert r.returncode == 0 and "df/dx = −1" in r.stdout, r.stderr
+    r = _symnet("derive", "sigmoid", "-h")
+    assert r.returncode == 0 and r.stdout.startswith("usage: symnet derive")
