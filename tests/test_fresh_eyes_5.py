@@ -88,3 +88,54 @@ def test_cli_takes_a_formula_that_starts_with_a_minus():
     assert r.returncode == 0 and "df/dx = −1" in r.stdout, r.stderr
     r = _symnet("derive", "sigmoid", "-h")
     assert r.returncode == 0 and r.stdout.startswith("usage: symnet derive")
+
+
+@pytest.mark.parametrize("formula, grad", [("16777217*x", 16777217.0), ("1e308*x", 1e308),
+                                           ("x*(3 + 10**20)", 1e20 + 3)])
+def test_triton_float64_keeps_integer_constants(formula, grad):
+    # `symnet verify "1e308*x" --backend triton`: ∂f/∂x came back inf at every float64 point, and
+    # 16777217·x gave 16777216: an integer constant was printed as a Python float literal
+    # ("16777217.0"), which Triton makes float32 even in a float64 kernel. Compiling 1e308·x also
+    # printed NumPy's "RuntimeWarning: overflow encountered in cast". Now an integer beyond 2^24 is a
+    # constant of the kernel's dtype, and no warning.
+    import warnings
+
+    from conftest import triton_torch
+
+    torch = triton_torch()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        k = symnet.compile(symnet.derive(formula, wrt=["x"]), backend="triton")
+    x = torch.tensor([1.0, -0.5, 2.0], dtype=torch.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the interpreter's own overflow warnings (f = 1e308·2)
+        f, g = k(x)
+    assert g.dtype == torch.float64
+    assert torch.equal(g, torch.full_like(x, grad)), g
+    assert torch.equal(f[:2], x[:2] * grad)
+
+
+def test_compile_step_refuses_one_string_of_activations():
+    # symnet.compile_step("tanh", "ce") answered "unknown activation 't'" (the string taken letter by
+    # letter); now it says that activations are one name per layer
+    pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    from symnet.errors import SymnetError
+
+    with pytest.raises(SymnetError, match=r"one name per layer, such as \('tanh', 'linear'\)"):
+        symnet.compile_step("tanh", "ce")
+
+
+def test_fused_step_names_a_weight_shared_by_two_layers():
+    # a model whose two Linear layers share one weight (tied weights) was refused with
+    # "2 layer(s) take 4 parameters (W1, b1, …), not 3": Module.parameters() lists a shared
+    # parameter once. Now it is refused as shared memory, as the README says.
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    from symnet.errors import FusedStepError
+    from symnet.torch.optim import FusedStep
+
+    m = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Tanh(), torch.nn.Linear(4, 4))
+    m[2].weight = m[0].weight
+    with pytest.raises(FusedStepError, match=r"parameters 0 and 2 share memory"):
+        FusedStep(m, loss="mse", optimizer="adam", lr=0.1)
