@@ -139,3 +139,18 @@ def test_fused_step_names_a_weight_shared_by_two_layers():
     m[2].weight = m[0].weight
     with pytest.raises(FusedStepError, match=r"parameters 0 and 2 share memory"):
         FusedStep(m, loss="mse", optimizer="adam", lr=0.1)
+
+
+@pytest.mark.parametrize("value", [1e-300, 5e-324, 2.0 ** -60, 1.7976931348623157e308, 0.30000000000000004])
+def test_gradient_at_a_python_float_keeps_its_value(value):
+    # d.gradient_at({"x": 1e-300}) of x**2 answered {x: 0} (the string "1e-300" gave 2e-300): a float
+    # went through sympy.nsimplify, which rounds a tiny number to 0 (and 2^-60, float64's largest
+    # number, 0.1 + 0.2 to nearby decimals). Now a float is read as nsimplify's fraction only where that
+    # is the same float, else as the decimal Python prints (what the string would give).
+    import sympy as sp
+
+    d = symnet.derive("x**2", wrt=["x"])
+    (g,) = d.gradient_at({"x": value}).values()
+    assert float(g) == 2 * value or (value > 1e308 and g == 2 * sp.Rational(repr(value)))
+    assert g != 0
+    assert d.gradient_at({"x": 0.1})[d.wrt[0]] == sp.Rational(1, 5)  # 0.1 still means 1/10
