@@ -154,3 +154,17 @@ def test_gradient_at_a_python_float_keeps_its_value(value):
     assert float(g) == 2 * value or (value > 1e308 and g == 2 * sp.Rational(repr(value)))
     assert g != 0
     assert d.gradient_at({"x": 0.1})[d.wrt[0]] == sp.Rational(1, 5)  # 0.1 still means 1/10
+
+
+def test_a_tiny_derivative_on_a_kink_and_on_a_graph_edge_is_not_printed_as_zero():
+    # `symnet derive "elu(x)*1e-300" --wrt x --at x=0` ended "[…] = 0 [one-sided derivatives agree; ✓]"
+    # and `symnet graph "x*1e-300*y" --at x=1,y=2` labelled both edges "= 0": both went through
+    # sympy.nsimplify, which rounds 1e−300 to 0. Now its form is kept only where it is the same number.
+    r = _symnet("derive", "elu(x)*1e-300", "--wrt", "x", "--at", "x=0")
+    assert r.returncode == 0, r.stderr
+    last = r.stdout.strip().splitlines()[-1]
+    assert "one-sided derivatives agree" in last and "≈ 1.000000000e−300" in last and not last.split("[")[0].rstrip().endswith("= 0")
+    r = _symnet("graph", "x*1e-300*y", "--at", "x=1,y=2")
+    assert r.returncode == 0, r.stderr
+    edges = [line for line in r.stdout.splitlines() if "->" in line]
+    assert len(edges) == 2 and not any('\\n= 0"' in e for e in edges), edges
