@@ -168,3 +168,22 @@ def test_a_tiny_derivative_on_a_kink_and_on_a_graph_edge_is_not_printed_as_zero(
     assert r.returncode == 0, r.stderr
     edges = [line for line in r.stdout.splitlines() if "->" in line]
     assert len(edges) == 2 and not any('\\n= 0"' in e for e in edges), edges
+
+
+def test_gelu_tanh_written_out_gradient_does_not_cancel():
+    # GELU's tanh form written out, x*(1+tanh(√(2/π)(x + 0.044715x³)))/2: the value became x·σ(2u), but
+    # its gradient kept 1/2 + tanh(u)/2 beside the other term (the sigmoid rule gave up on a sum with a
+    # term not in e^u), 0 for x ≪ 0: 2.9e12 ULP in float64 at x = −20 (symnet verify). Now the sum's
+    # terms in e^u are recognised apart: σ(2u). Reference: mpmath written out.
+    mpmath = pytest.importorskip("mpmath")
+    formula = "x*(1+tanh(sqrt(2/pi)*(x+0.044715*x**3)))/2"
+    k = symnet.compile(symnet.derive(formula, wrt=["x"]), backend="numpy")
+    xs = np.array([-20.0, -8.0, -4.0, -1.0, 0.5, 3.0])
+    _, g = k(x=xs)
+    with mpmath.workdps(800):  # 1 + tanh(u) at u = −603 (x = −20) is 1e−524: written out, at 800 digits
+        c, a = mpmath.sqrt(2 / mpmath.pi), mpmath.mpf("0.044715")
+        for v, got in zip(xs, g):
+            v = mpmath.mpf(float(v))
+            u = c * (v + a * v ** 3)
+            want = (1 + mpmath.tanh(u)) / 2 + v * (1 - mpmath.tanh(u) ** 2) * c * (1 + 3 * a * v ** 2) / 2
+            assert abs(got - want) <= 1e-12 * abs(want), (float(v), got, float(want))

@@ -182,6 +182,17 @@ def _exp_rational(node):
             if isinstance(found, _Fired):
                 return _Fired(outer * found.expr, found.names)
             return outer * found
+    if node.is_Add:  # 1/2 + tanh(u)/2 + x·(…) (GELU-tanh′ written out): the terms in e^c apart from the others
+        inner = [a for a in node.args if _collect(a, set())]
+        keys = {_leaf_argument(a) for a in inner if not a.is_Rational}
+        if 2 <= len(inner) < len(node.args) and len(keys) == 1 and None not in keys:
+            found = _exp_rational(sp.Add(*inner))
+            if found is None:
+                return None
+            rest = [a for a in node.args if a not in inner]
+            if isinstance(found, _Fired):
+                return _Fired(sp.Add(found.expr, *rest), found.names)
+            return sp.Add(found, *rest)
     leaves: set = set()
     if not _collect(node, leaves) or not leaves:
         return None
