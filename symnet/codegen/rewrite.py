@@ -1141,7 +1141,12 @@ def _two_sum(expr):
     for node in sp.preorder_traversal(expr):
         if isinstance(node, (sp.exp, sigmoid)) and node not in found:
             pair = _two_operands(node.args[0])
-            if pair is not None:
+            gap = _two_operands((-node.args[0]).args[0]) if isinstance(node, sp.exp) and isinstance(
+                -node.args[0], sp.Abs) else None  # e^−|x + y| = e^(min(x, −y) − max(x, −y)), logaddexp's
+            if gap is not None:
+                x, y = gap
+                found[node] = exp_twosum(sp.Min(x, -y), -sp.Max(x, -y))
+            elif pair is not None:
                 found[node] = (exp_twosum if isinstance(node, sp.exp) else sigmoid_twosum)(*pair)
             elif isinstance(node, sp.exp) and _shifted_pairs(node.args[0]) is not None:
                 found[node] = sp.Mul(*[exp_twosum(*p) for p in _shifted_pairs(node.args[0])], evaluate=False)
@@ -1152,7 +1157,7 @@ RULES += (
     Rule("two-sum", "e^(a − b) turns the rounding of a − b into a relative error of up to |a − b|·ε/2 "
          "(the gradient of log(e^a + e^b), e^(b − m)/Σ e^(a_i − m): 384 ulp at a = 709, b = 1.72 in float64); "
          "with s + e = a − b exactly (Knuth's TwoSum), e^s·(1 + e) is exact to first order in e (so is "
-         "the sigmoid of a − b, from the same s and e)",
+         "the sigmoid of a − b, from the same s and e; and logaddexp's e^−|a − b| as e^(min(a, b) − max(a, b)))",
          apply=_two_sum, fired=lambda old, new: new != old),
 )
 _BY_NAME["two-sum"] = RULES[-1]
