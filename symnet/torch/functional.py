@@ -246,9 +246,6 @@ def _cross_entropy_with_options(input, target, weight, ignore_index, reduction, 
     rows = math.prod(shape)  # not -1: with 0 classes there is no row count to infer
     z = z.reshape(rows, classes)
     t = t.reshape(rows, classes) if soft else t.reshape(rows)
-    for what, tensor in (("target", t), ("weight", weight)):
-        if isinstance(tensor, torch.Tensor) and tensor.requires_grad:
-            raise ValueError(f"cross_entropy gives no gradient with respect to its {what}; pass it detached")
     out = _ops.call(torch.ops.symnet_torch.cross_entropy_options.default, z, t, weight, int(ignore_index), reduction,
                     label_smoothing, None if softcap is None else float(softcap), z_loss_scale)[0]
     if reduction == "none":
