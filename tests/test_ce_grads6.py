@@ -235,3 +235,18 @@ def test_report_maxima():
         groups[key] = max(groups.get(key, 0.0), err)
     for key, err in sorted(groups.items()):
         print("max |ours - torch|", *key, f"{err:.2e}")
+
+
+@pytest.mark.parametrize("soft", [False, True])
+def test_float32_gradients_stay_float32_and_close(soft):
+    z, t, w = _data(soft, seed=8)
+    z32, w32 = z.float().requires_grad_(), w.float().requires_grad_()
+    t32 = t.float().requires_grad_() if soft else t
+    ours = SF.cross_entropy(z32, t32, weight=w32, label_smoothing=0.1, softcap=5.0, z_loss_scale=0.01)
+    leaves32 = (z32, t32, w32) if soft else (z32, w32)
+    z, w = z.requires_grad_(), w.requires_grad_()
+    t = t.requires_grad_() if soft else t
+    ref = _definition(z, t, w, -100, "mean", 0.1, 5.0, 0.01)
+    for a, b in zip(torch.autograd.grad(ours, leaves32), torch.autograd.grad(ref, (z, t, w) if soft else (z, w))):
+        assert a.dtype == torch.float32
+        torch.testing.assert_close(a.double(), b, rtol=1e-5, atol=1e-6)
