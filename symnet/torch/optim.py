@@ -66,8 +66,9 @@ class FusedStep:
             raise FusedStepError("the fused step computes and applies its own gradients in one process; under "
                                  "DistributedDataParallel they would never be averaged: use symnet's ops with a "
                                  "torch.optim optimizer instead")
-        params = list(model_or_params.parameters()) if isinstance(model_or_params, torch.nn.Module) \
-            else list(model_or_params)
+        # a weight shared by two layers counted twice, so that it is refused as shared, not miscounted
+        params = [p for _, p in model_or_params.named_parameters(remove_duplicate=False)] \
+            if isinstance(model_or_params, torch.nn.Module) else list(model_or_params)
         if activations is None:
             activations = _activations_of(model_or_params)
         activations = tuple(activations) if not isinstance(activations, str) else (activations,)
@@ -239,9 +240,18 @@ def _hyper(values: dict) -> dict:
 
 
 def _number(name: str, value, *, low: float, below: float | None = None, strict: bool = False) -> float:
+    import torch
+
+    from ..codegen.compiler import _complex_number
+
     if isinstance(value, bool) or not hasattr(type(value), "__float__"):
         raise FusedStepError(f"{name} must be a number, not {type(value).__name__}")
-    value = float(value)
+    if _complex_number(value) or (isinstance(value, torch.Tensor) and value.is_complex()):
+        raise FusedStepError(f"{name} must be a real number, not {value!r}"[:200])
+    try:
+        value = float(value)
+    except (TypeError, ValueError, RuntimeError, OverflowError) as exc:  # 10**400, a tensor of several numbers
+        raise FusedStepError(f"{name} must be one number, not {str(value)[:60]} ({exc})") from None
     if math.isnan(value) or math.isinf(value):
         raise FusedStepError(f"{name} must be finite, not {value}")
     if value < low or (strict and value == low) or (below is not None and value >= below):
