@@ -1246,12 +1246,12 @@ _SILU_SLOPE_BELOW = -2  # from here down: beyond the root-series window about �
 
 
 def _silu_slope(node):
-    """σ(u)·(1 + u·σ(−u)) (silu′, the derivative of u·σ(u)) → for u < 0, with E = e^u:
+    """σ(u)·(1 + u·σ(−u)) (silu′, the derivative of u·σ(u)) → for u < −2, with E = e^u:
     ((1 + u) + E)·E/(1 + E)². Written, u·σ(−u) is ≈ −2.4 at u = −2.6 and 1 + u·σ(−u) ≈ −1.4 cancels its
     rounding (4.9 ULP in float64 at u = −2.31, just outside the root-series window); 1 + u is exact for
     u in [−2^52, 0) where it matters (both multiples of ulp(u), |1 + u| ≤ |u|), and ((1 + u) + E) rounds
-    once; it cancels only at the root (−1.2785, where the root-series rule takes over). u ≥ 0 as written
-    (every term positive)."""
+    once; it cancels only at the root (−1.2785, where the root-series rule takes over: from −2 up, the
+    written form, which the root-series window was measured with). u ≥ 0 as written (every term positive)."""
     if not (node.is_Mul and len(node.args) == 2):
         return None
     for sig, add in (node.args, node.args[::-1]):
@@ -1268,7 +1268,8 @@ def _silu_slope(node):
 
 
 SILU_SLOPE = Rule(
-    "silu-slope", "σ(u)·(1 + u·σ(−u)) (silu′) cancels its terms' rounding for u < 0, where u·σ(−u) ≈ −2.4 "
+    "silu-slope", "σ(u)·(1 + u·σ(−u)) (silu′) cancels its terms' rounding below the root-series window "
+    "(u < −2), where u·σ(−u) ≈ −2.4 "
     "against 1 (4.9 ULP in float64 at u = −2.31, outside the root-series window); ((1 + u) + e^u)·e^u/(1 + e^u)² "
     "has 1 + u exact and one rounded sum, which cancels only at the root (the root-series rule's)",
     local=_silu_slope)
@@ -1279,15 +1280,17 @@ _LOCAL_RULE[_silu_slope] = SILU_SLOPE.name
 __all__ += ["SILU_SLOPE"]
 
 
-_MISH_SLOPE_BELOW = -2  # from here down: beyond the root-series window about −1.1924 (±1.03)
+_MISH_SLOPE_BELOW = -0.5  # below −0.5: right of the root (−1.1924) so that the root-series window, kept short of this branch, ends inside it
 
 
 def _mish_slope(node):
     """tanh(softplus(u)) + 4u·σ(u)·σ(−2·softplus(u))·σ(2·softplus(u)) (mish′ after the sech² rule) → for
-    u < −2, with E = e^u and N = 2 + E(2 + E) = 1 + (1 + E)²: E·P/N², P = 4(1 + u) + E((6 + 4u) +
+    −1000 < u < −0.5, with E = e^u and N = 2 + E(2 + E) = 1 + (1 + E)²: E·P/N², P = 4(1 + u) + E((6 + 4u) +
     E(4 + E)) (tanh(log1p E) = E(2 + E)/N, sech² = 4(1 + E)²/N², σ(u) = E/(1 + E), over one denominator).
     Written, the two terms (≈ 0.1 and ≈ −0.2 at u = −2.3) cancel their roundings (7.7 ULP in float64 at
-    u = −2.29, 5.2 at −4.8); in P, 4(1 + u) is exact and dominates (≤ −4 against |E(6 + 4u)| < 0.3)."""
+    u = −2.29, 5.2 at −4.8); in P, 4(1 + u) is exact and dominates below −2 (≤ −4 against |E(6 + 4u)| < 0.3).
+    The branch starts at −0.5, right of the root (−1.1924): the root-series window stays short of a branch
+    point, and one left of the root would leave the written form between the two (9.9 ULP at −1.9455)."""
     if not (node.is_Add and len(node.args) == 2):
         return None
     for th, other in (node.args, node.args[::-1]):
@@ -1311,7 +1314,8 @@ def _mish_slope(node):
 
 MISH_SLOPE = Rule(
     "mish-slope", "tanh(softplus(u)) + u·σ(u)·sech²(softplus(u)) (mish′) cancels its terms' roundings for u < −2 "
-    "(7.7 ULP in float64 at u = −2.29, outside the root-series window); over one denominator, "
+    "(7.7 ULP in float64 at u = −2.29, outside the root-series window); from −0.5 down to −1000, over one "
+    "denominator, "
     "e^u·(4(1 + u) + e^u((6 + 4u) + e^u(4 + e^u)))/N² with N = 2 + e^u(2 + e^u), 4(1 + u) exact and "
     "dominant", local=_mish_slope)
 RULES += (MISH_SLOPE,)
@@ -1332,14 +1336,15 @@ def _scaled_squares(expr):
 SCALED_SQUARE = Rule(
     "scaled-square", "d²/V with d = x − t overflows at |d| > 1.3e154 in float64 (1.8e19 in float32) although "
     "d²/V is finite for V > 1 (the Gaussian NLL (x − t)²/v, and its ∂v, (x − t)²/v²: NaN/inf at x − t = 1e155, "
-    "v = 1e10); d·(d/V) and (d/V)² round as often and do not overflow before the result does",
+    "v = 1e10); from |d| = 2⁶⁰ on, d·(d/V) and (d/V)·(d/V) (the number on the quotient) round as often and do "
+    "not overflow before the result does",
     apply=_scaled_squares, fired=lambda old, new: new != old)
 
 def _bounded(f) -> bool:
     """f is at most 1 in magnitude (σ, tanh, sin, cos, erf and their positive powers): s^n·f underflows
     only where s^n does (y²·σ(z)² is left as written)."""
     base = f.base if f.is_Pow and f.exp.is_positive else f
-    return f.is_number or isinstance(base, (sigmoid, sp.tanh, sp.sin, sp.cos, sp.erf))
+    return bool(f.is_number) or type(base).__name__ in ("sigmoid", "tanh", "sin", "cos", "erf")
 
 
 def _power_product(node):
@@ -1369,7 +1374,21 @@ def _power_products(expr):
     """Every product of ``expr`` that :func:`_power_product` rewrites, rewritten."""
     if not isinstance(expr, sp.Basic):
         return expr
-    return expr.replace(lambda e: isinstance(e, sp.Mul) and _power_product(e) is not None, _power_product)
+    memo: dict = {}
+
+    def visit(node):  # bottom up, each node once; a rewritten product is not rewritten again
+        if node in memo:
+            return memo[node]
+        if not node.args or isinstance(node, (WidenedBase, sp.UnevaluatedExpr)):
+            return node
+        args = tuple(visit(a) for a in node.args)
+        new = node.func(*args) if args != node.args else node
+        if new.is_Mul:
+            new = _power_product(new) or new
+        memo[node] = new
+        return new
+
+    return visit(expr)
 
 
 POWER_PRODUCT = Rule(
