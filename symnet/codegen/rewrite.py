@@ -1231,7 +1231,7 @@ def _scaled_square(node):
         return None
     (sq,), (q,) = squares, quotients
     d, V = sq.base, q.base
-    rest = sp.Mul(*[f for f in node.args if f is not sq and f is not q])
+    rest = sp.Mul(*[f for f in node.args if f != sq and f != q])  # by value: SymPy's cache may hand out equal copies
     # the number on the quotient: d·(d/V)/2 overflows where d·((d/V)/2) does not (1.5e308 at d = 1.7e151,
     # V = 1e−6); (d/V)/2 is exact (c/2 distributed into d would round x/3 and t/3 apart)
     c, rest = rest.as_coeff_Mul()
@@ -1361,7 +1361,7 @@ def _power_product(node):
     (q,) = powers
     s, n = q.base, int(q.exp)
     coeff, factors = node.as_coeff_mul()
-    rest = sp.Mul(*[f for f in factors if f is not q])
+    rest = sp.Mul(*[f for f in factors if f != q])  # by value: as_coeff_mul may hand out equal copies
     if not (rest.free_symbols - {s}) or n > 8 or all(_bounded(f) for f in sp.Mul.make_args(rest)):
         return None
     inner = rest
