@@ -44,6 +44,25 @@ def _sigmoid(x):
     return tl.where(x >= 0, 1.0, e) / (1.0 + e)
 
 
+@triton.jit
+def _twosum_error(x, y, s):
+    """The rounding error e of s = fl(x + y), x + y = s + e exactly (Knuth's TwoSum); 0 where s is
+    not finite."""
+    b = s - x
+    e = (x - (s - b)) + (y - b)
+    return tl.where(tl.abs(s) < float("inf"), e, 0.0)
+
+
+@triton.jit
+def _exp_twosum(x, y):
+    """e^(x + y) = e^s·(1 + e) with s + e = x + y exactly: e^s alone is off by the rounding of x + y
+    (|x + y|·ε/2 relative: 256 ulp at x + y = −707 in float64)."""
+    s = x + y
+    e = _twosum_error(x, y, s)
+    t = tl.exp(s)
+    return tl.where(t < float("inf"), t + t * e, t)  # t = inf: inf·e would be NaN or −inf
+
+
 def _device_ok(name, x):
     if x.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"argument {name!r} is on {x.device}; the Triton kernels run on a CUDA device "
@@ -399,9 +418,9 @@ def _mlp_sigmoid_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_
             zc = tl.where(c2[None, :] < D2, z2, float("-inf"))
             z_r = tl.sum(tl.where(c2[None, :] == t[:, None], zc, 0.0), axis=1)[:, None]  # z at the class r
             ce_row_max = tl.max(zc, axis=1)[:, None]  # max_k z_k
-            ce_exp_shifted = tl.exp(zc - ce_row_max)  # exp(−row_max + z_j)
+            ce_exp_shifted = _exp_twosum(zc, -ce_row_max)  # exp(−row_max + z_j)
             ce_sum_exp = tl.sum(ce_exp_shifted, axis=1)[:, None]  # Σ_j exp_shifted
-            # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, max-shift)
+            # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, two-sum, max-shift)
             total += tl.sum(tl.sum(tl.where(ok[:, None], ce_row_max + tl.log(ce_sum_exp) - z_r, 0.0), axis=1), axis=0)
             # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k), of the mean over the batch
             g2 = tl.where(ok[:, None] & (c2[None, :] < D2), ce_exp_shifted/ce_sum_exp + tl.where(c2[None, :] == t[:, None], -1.0, 0.0), 0.0) / count
@@ -551,9 +570,9 @@ def _mlp_tanh_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr
             zc = tl.where(c2[None, :] < D2, z2, float("-inf"))
             z_r = tl.sum(tl.where(c2[None, :] == t[:, None], zc, 0.0), axis=1)[:, None]  # z at the class r
             ce_row_max = tl.max(zc, axis=1)[:, None]  # max_k z_k
-            ce_exp_shifted = tl.exp(zc - ce_row_max)  # exp(−row_max + z_j)
+            ce_exp_shifted = _exp_twosum(zc, -ce_row_max)  # exp(−row_max + z_j)
             ce_sum_exp = tl.sum(ce_exp_shifted, axis=1)[:, None]  # Σ_j exp_shifted
-            # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, max-shift)
+            # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, two-sum, max-shift)
             total += tl.sum(tl.sum(tl.where(ok[:, None], ce_row_max + tl.log(ce_sum_exp) - z_r, 0.0), axis=1), axis=0)
             # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k), of the mean over the batch
             g2 = tl.where(ok[:, None] & (c2[None, :] < D2), ce_exp_shifted/ce_sum_exp + tl.where(c2[None, :] == t[:, None], -1.0, 0.0), 0.0) / count
@@ -703,9 +722,9 @@ def _mlp_relu_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr
             zc = tl.where(c2[None, :] < D2, z2, float("-inf"))
             z_r = tl.sum(tl.where(c2[None, :] == t[:, None], zc, 0.0), axis=1)[:, None]  # z at the class r
             ce_row_max = tl.max(zc, axis=1)[:, None]  # max_k z_k
-            ce_exp_shifted = tl.exp(zc - ce_row_max)  # exp(−row_max + z_j)
+            ce_exp_shifted = _exp_twosum(zc, -ce_row_max)  # exp(−row_max + z_j)
             ce_sum_exp = tl.sum(ce_exp_shifted, axis=1)[:, None]  # Σ_j exp_shifted
-            # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, max-shift)
+            # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, two-sum, max-shift)
             total += tl.sum(tl.sum(tl.where(ok[:, None], ce_row_max + tl.log(ce_sum_exp) - z_r, 0.0), axis=1), axis=0)
             # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k), of the mean over the batch
             g2 = tl.where(ok[:, None] & (c2[None, :] < D2), ce_exp_shifted/ce_sum_exp + tl.where(c2[None, :] == t[:, None], -1.0, 0.0), 0.0) / count

@@ -39,6 +39,7 @@ import sympy as sp
 from ....errors import SymnetError
 from ....render import text
 from ...families.rowwise import OPTION_NAMES, RowKernel, V, g, j, r, rowmax, rowsum, t, w, z
+from ....special import exp_twosum
 from .elementwise import HOST_HELPERS, assemble
 from .printer import TRITON_HELPERS, TritonPrinter
 
@@ -121,7 +122,8 @@ def _plan(kernel: RowKernel):
         if not f.has(M):
             kinds[name] = ("plain", f)
             continue
-        h = sp.simplify(f / sp.exp(z[j] - M))
+        plain = f.replace(lambda n: isinstance(n, exp_twosum), lambda n: sp.exp(n.args[0] + n.args[1]))
+        h = sp.simplify(plain / sp.exp(z[j] - M))
         if h.has(M):
             raise SymnetError(f"{kernel.name}: the online skeleton sums e^(z_j − m)·h_j with h free of m, "
                               f"not {text(f)}")
@@ -223,6 +225,13 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
             out.append(f"{indent}wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)")
         return out
 
+    # the online sums' rescaling e^{m − m'}, with the rounding of m − m' corrected where the
+    # two-sum rule corrects the terms (its error would reach the sum's old part otherwise)
+    twosum = any(q.name == "two-sum" for q in kernel.rules)
+    if twosum and any(kind == "online" for kind, _ in kinds.values()):
+        helpers.add("_exp_twosum")
+    rescale = "_exp_twosum(m, -shift)" if twosum else "tl.exp(m - shift)"
+
     def row_sums(indent: str, running: bool) -> list[str]:
         """Each row sum over the tile in registers; with ``running``, added to the sum so far
         (an online sum rescaled by e^{m − shift} first)."""
@@ -231,7 +240,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
             term = p1.doprint(f.xreplace(shifted))
             # (an online term is e^{z − shift}·h: 0 past the row's end, where z = −inf)
             tile = f"tl.sum({term}, axis=0)" if kind == "online" else f"tl.sum(tl.where(idx < V, {term}, 0.0), axis=0)"
-            carry = (f"{name} * tl.exp(m - shift) + " if kind == "online" else f"{name} + ") if running else ""
+            carry = (f"{name} * {rescale} + " if kind == "online" else f"{name} + ") if running else ""
             out += [f"{indent}# {name} = Σ_j {text(f)}", f"{indent}{name} = {carry}{tile}"]
         return out
 
