@@ -7,6 +7,7 @@ cross_entropy_soft_grad: C = Σ_k w_k((1 − ε)t_k + ε/V)(lse − c_k) + λ·l
 
 Stability rules applied:
   log-sum-exp: Σ_k e^{z_k} overflows for z_k > 88 in float32 (709 in float64); m + log Σ_k e^{z_k − m}, m = max_k z_k, sums terms in (0, 1]
+  entry-gap: lse − z_r = (m − z_r) + log Σ_k e^{z_k − m}: both terms ≥ 0, so they add without cancelling; (m + log Σ) − z_r loses the small loss of a confident row at large logits (the rounding of m + log Σ, ulp(m), against a loss ≪ m: 48 ULP in float64 where torch's (z_r − m) − log Σ has 0.4)
   two-sum: e^{z_j − m} turns the rounding of z_j − m into a relative error of up to |z_j − m|·ε/2 (256 ULP at z = [709, 1.72] in float64, 32 at [88, 0.3] in float32); with s + err = z_j − m exactly (Knuth's TwoSum: additions only, exact under FMA contraction too), e^s·(1 + err) is exact to first order in err, in the numerators and in the terms of Σ_k e^{z_k − m}
   max-shift: softmax is unchanged when every z_k moves by the same amount: with e^{z_j − m} every exponential is ≤ 1 and the sum Σ_k e^{z_k − m} ≥ 1
 
@@ -224,10 +225,13 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
                     z = softcap*np.tanh(z/softcap)
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
-                # lse = row_max + log(Σ_j exp(−row_max + z_j))
-                lse = row_max + np.log(np.sum(_exp_twosum(z, -row_max), axis=1, keepdims=True))
+                # log_sum_exp = log(Σ_j exp(−row_max + z_j))
+                log_sum_exp = np.sum(_exp_twosum(z, -row_max), axis=1, keepdims=True)
+                np.log(log_sum_exp, out=log_sum_exp)
+                # lse = log_sum_exp + row_max
+                lse = log_sum_exp + row_max
                 # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-                loss[...] = (1 - label_smoothing)*(lse - np.take_along_axis(z, r, axis=1))*_w[0, r]
+                loss[...] = (1 - label_smoothing)*_w[0, r]*(log_sum_exp + (row_max - np.take_along_axis(z, r, axis=1)))
                 if label_smoothing != 0:
                     loss += label_smoothing * ((lse*np.sum(_w, axis=1, keepdims=True) - np.sum(_w*z, axis=1, keepdims=True))/_V)
                 if z_loss_scale != 0:
@@ -310,10 +314,12 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 exp_shifted = _exp_twosum(z, -row_max)
                 # sum_exp = Σ_j exp_shifted
                 sum_exp = np.sum(exp_shifted, axis=1, keepdims=True)
-                # lse = row_max + log(sum_exp)
-                lse = row_max + np.log(sum_exp)
+                # log_sum_exp = log(sum_exp)
+                log_sum_exp = np.log(sum_exp)
                 # inv_V = 1/V
                 inv_V = 1/_V
+                # lse = log_sum_exp + row_max
+                lse = log_sum_exp + row_max
                 # sum_w = Σ_j w_j
                 sum_w = np.sum(_w, axis=1, keepdims=True)
                 # inv_sum = 1/sum_exp
@@ -323,7 +329,7 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 # prob_times_wr = prob·w_r
                 prob_times_wr = prob*_w[0, r]
                 # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-                loss[...] = (1 - label_smoothing)*(lse - np.take_along_axis(z, r, axis=1))*_w[0, r]
+                loss[...] = (1 - label_smoothing)*_w[0, r]*(log_sum_exp + (row_max - np.take_along_axis(z, r, axis=1)))
                 if label_smoothing != 0:
                     loss += label_smoothing * (inv_V*(lse*sum_w - np.sum(_w*z, axis=1, keepdims=True)))
                 if z_loss_scale != 0:

@@ -7,6 +7,7 @@ cross_entropy_soft_grad: C = Σ_k w_k((1 − ε)t_k + ε/V)(lse − c_k) + λ·l
 
 Stability rules applied:
   log-sum-exp: Σ_k e^{z_k} overflows for z_k > 88 in float32 (709 in float64); m + log Σ_k e^{z_k − m}, m = max_k z_k, sums terms in (0, 1]
+  entry-gap: lse − z_r = (m − z_r) + log Σ_k e^{z_k − m}: both terms ≥ 0, so they add without cancelling; (m + log Σ) − z_r loses the small loss of a confident row at large logits (the rounding of m + log Σ, ulp(m), against a loss ≪ m: 48 ULP in float64 where torch's (z_r − m) − log Σ has 0.4)
   two-sum: e^{z_j − m} turns the rounding of z_j − m into a relative error of up to |z_j − m|·ε/2 (256 ULP at z = [709, 1.72] in float64, 32 at [88, 0.3] in float32); with s + err = z_j − m exactly (Knuth's TwoSum: additions only, exact under FMA contraction too), e^s·(1 + err) is exact to first order in err, in the numerators and in the terms of Σ_k e^{z_k − m}
   max-shift: softmax is unchanged when every z_k moves by the same amount: with e^{z_j − m} every exponential is ≤ 1 and the sum Σ_k e^{z_k − m} ≥ 1
 
@@ -303,10 +304,12 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
     z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
     if CAP:  # c = s·tanh(z_j/s), which the formulas call z
         z_r = tl.where(valid, softcap*_tanh(z_r/softcap), z_r)
-    # lse = m + log(Σ_j exp(−m + z_j))
-    lse = m + tl.log(s0)
+    # log_sum_exp = log(Σ_j exp(−m + z_j))
+    log_sum_exp = tl.log(s0)
+    # lse = m + log_sum_exp
+    lse = m + log_sum_exp
     # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*(lse - z_r)*w_r + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((lse*s2 - s1)/Vf)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)))
+    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp + (m - z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((lse*s2 - s1)/Vf)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
@@ -427,16 +430,18 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         z_r = tl.where(valid, softcap*_tanh(z_r/softcap), z_r)
     # sum_exp = Σ_j exp_shifted
     sum_exp = s0
-    # lse = m + log(sum_exp)
-    lse = m + tl.log(sum_exp)
+    # log_sum_exp = log(sum_exp)
+    log_sum_exp = tl.log(sum_exp)
     # inv_V = 1/V
     inv_V = 1.0 / Vf
+    # lse = m + log_sum_exp
+    lse = m + log_sum_exp
     # sum_w = Σ_j w_j
     sum_w = s1
     # inv_sum = 1/sum_exp
     inv_sum = 1.0 / sum_exp
     # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*(lse - z_r)*w_r + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(lse*sum_w - s2))) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)))
+    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp + (m - z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(lse*sum_w - s2))) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand

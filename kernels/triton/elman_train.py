@@ -230,8 +230,8 @@ def _elman_sigmoid_ce_kernel(x_ptr, r_ptr, order_ptr, lr_ptr, loss_ptr, Wi_ptr, 
                 ce_row_max = tl.max(zc, axis=1)[:, None]  # max_k z_k
                 ce_exp_shifted = _exp_twosum(zc, -ce_row_max)  # exp(−row_max + z_j)
                 ce_sum_exp = tl.sum(ce_exp_shifted, axis=1)[:, None]  # Σ_j exp_shifted
-                # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, two-sum, max-shift)
-                total += tl.sum(tl.sum(tl.where(scored[:, None], ce_row_max + tl.log(ce_sum_exp) - z_r, 0.0), axis=1), axis=0)
+                # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, entry-gap, two-sum, max-shift)
+                total += tl.sum(tl.sum(tl.where(scored[:, None], (ce_row_max - z_r) + tl.log(ce_sum_exp), 0.0), axis=1), axis=0)
                 # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k), of the mean over the batch
                 go = tl.where(scored[:, None] & (cc[None, :] < C), ce_exp_shifted/ce_sum_exp + tl.where(cc[None, :] == r[:, None], -1.0, 0.0), 0.0) / count
 
