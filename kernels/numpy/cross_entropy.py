@@ -9,6 +9,7 @@ Stability rules applied:
   log-sum-exp: Σ_k e^{z_k} overflows for z_k > 88 in float32 (709 in float64); m + log Σ_k e^{z_k − m}, m = max_k z_k, sums terms in (0, 1]
   entry-gap: lse − z_r = (m − z_r) + log Σ_k e^{z_k − m}: both terms ≥ 0, so they add without cancelling; (m + log Σ) − z_r loses the small loss of a confident row at large logits (the rounding of m + log Σ, ulp(m), against a loss ≪ m: 48 ULP in float64 where torch's (z_r − m) − log Σ has 0.4)
   two-sum: e^{z_j − m} turns the rounding of z_j − m into a relative error of up to |z_j − m|·ε/2 (256 ULP at z = [709, 1.72] in float64, 32 at [88, 0.3] in float32); with s + err = z_j − m exactly (Knuth's TwoSum: additions only, exact under FMA contraction too), e^s·(1 + err) is exact to first order in err, in the numerators and in the terms of Σ_k e^{z_k − m}
+  log1p-sum: log Σ_k e^{z_k − m} is log(1 + tiny) when one entry dominates the row: fl(Σ) keeps tiny only to ε absolute, so log-softmax and the loss at the row's maximum (and logsumexp near 0) are off by up to ε/tiny relative (10¹⁵ ULP in float64, as torch); log1p(Σ − 1) with Σ − 1 summed as the terms below the maximum plus (the entries at it − 1) keeps them to a few ULP
   max-shift: softmax is unchanged when every z_k moves by the same amount: with e^{z_j − m} every exponential is ≤ 1 and the sum Σ_k e^{z_k − m} ≥ 1
 
 Regenerate with: symnet codegen --backend numpy
@@ -225,9 +226,8 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
                     z = softcap*np.tanh(z/softcap)
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
-                # log_sum_exp = log(Σ_j exp(−row_max + z_j))
-                log_sum_exp = np.sum(_exp_twosum(z, -row_max), axis=1, keepdims=True)
-                np.log(log_sum_exp, out=log_sum_exp)
+                # log_sum_exp = log1p((Σ_j exp(−row_max + z_j) − 1))
+                log_sum_exp = np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
                 # lse = log_sum_exp + row_max
                 lse = log_sum_exp + row_max
                 # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
@@ -312,18 +312,16 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 row_max = np.max(z, axis=1, keepdims=True)
                 # exp_shifted = exp(−row_max + z_j)
                 exp_shifted = _exp_twosum(z, -row_max)
-                # sum_exp = Σ_j exp_shifted
-                sum_exp = np.sum(exp_shifted, axis=1, keepdims=True)
-                # log_sum_exp = log(sum_exp)
-                log_sum_exp = np.log(sum_exp)
+                # log_sum_exp = log1p((Σ_j exp_shifted − 1))
+                log_sum_exp = np.log1p((np.sum(exp_shifted - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
                 # inv_V = 1/V
                 inv_V = 1/_V
                 # lse = log_sum_exp + row_max
                 lse = log_sum_exp + row_max
                 # sum_w = Σ_j w_j
                 sum_w = np.sum(_w, axis=1, keepdims=True)
-                # inv_sum = 1/sum_exp
-                inv_sum = 1/sum_exp
+                # inv_sum = 1/Σ_j exp_shifted
+                inv_sum = 1/np.sum(exp_shifted, axis=1, keepdims=True)
                 # prob = exp_shifted·inv_sum
                 prob = exp_shifted*inv_sum
                 # prob_times_wr = prob·w_r
@@ -413,8 +411,8 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
                 inv_V = 1/_V
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
-                # lse = row_max + log(Σ_j exp(−row_max + z_j))
-                lse = row_max + np.log(np.sum(_exp_twosum(z, -row_max), axis=1, keepdims=True))
+                # lse = row_max + log1p((Σ_j exp(−row_max + z_j) − 1))
+                lse = row_max + np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
                 # t_times_w = t_j·w_j
                 t_times_w = t*_w
                 # sum_1 = −Σ_j (t_times_w·z_j) + lse·Σ_j t_times_w
@@ -488,10 +486,8 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 row_max = np.max(z, axis=1, keepdims=True)
                 # exp_shifted = exp(−row_max + z_j)
                 exp_shifted = _exp_twosum(z, -row_max)
-                # sum_exp = Σ_j exp_shifted
-                sum_exp = np.sum(exp_shifted, axis=1, keepdims=True)
-                # lse = row_max + log(sum_exp)
-                lse = row_max + np.log(sum_exp)
+                # lse = row_max + log1p((Σ_j exp_shifted − 1))
+                lse = row_max + np.log1p((np.sum(exp_shifted - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
                 # sum_w = Σ_j w_j
                 sum_w = np.sum(_w, axis=1, keepdims=True)
                 # t_times_w = t_j·w_j
@@ -502,8 +498,8 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 sum_1 = lse*sum_t_times_w - np.sum(t_times_w*z, axis=1, keepdims=True)
                 # inv_V_times_eps = ε·inv_V
                 inv_V_times_eps = inv_V*label_smoothing
-                # prob = exp_shifted/sum_exp
-                prob = exp_shifted/sum_exp
+                # prob = exp_shifted/Σ_j exp_shifted
+                prob = exp_shifted/np.sum(exp_shifted, axis=1, keepdims=True)
                 # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
                 loss[...] = sum_1
                 if label_smoothing != 0:

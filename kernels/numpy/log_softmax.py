@@ -6,6 +6,7 @@ log_softmax_grad: l_j = z_j − log Σ_k e^{z_k}; dz_j = Σ_i g_i ∂l_i/∂z_j
 Stability rules applied:
   log-sum-exp: Σ_k e^{z_k} overflows for z_k > 88 in float32 (709 in float64); m + log Σ_k e^{z_k − m}, m = max_k z_k, sums terms in (0, 1]
   two-sum: e^{z_j − m} turns the rounding of z_j − m into a relative error of up to |z_j − m|·ε/2 (256 ULP at z = [709, 1.72] in float64, 32 at [88, 0.3] in float32); with s + err = z_j − m exactly (Knuth's TwoSum: additions only, exact under FMA contraction too), e^s·(1 + err) is exact to first order in err, in the numerators and in the terms of Σ_k e^{z_k − m}
+  log1p-sum: log Σ_k e^{z_k − m} is log(1 + tiny) when one entry dominates the row: fl(Σ) keeps tiny only to ε absolute, so log-softmax and the loss at the row's maximum (and logsumexp near 0) are off by up to ε/tiny relative (10¹⁵ ULP in float64, as torch); log1p(Σ − 1) with Σ − 1 summed as the terms below the maximum plus (the entries at it − 1) keeps them to a few ULP
   max-shift: softmax is unchanged when every z_k moves by the same amount: with e^{z_j − m} every exponential is ≤ 1 and the sum Σ_k e^{z_k − m} ≥ 1
 
 Regenerate with: symnet codegen --backend numpy
@@ -121,7 +122,7 @@ def log_softmax(z):
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # l_j = −log(Σ_k exp(z_k)) + z_j
-                l[...] = z - row_max - np.log(np.sum(_exp_twosum(z, -row_max), axis=1, keepdims=True))
+                l[...] = z - row_max - np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
 
     _in_parallel(_share, _rows, _V)
     l = _l.reshape(_shape)
@@ -162,12 +163,10 @@ def log_softmax_grad(z, g):
                 row_max = np.max(z, axis=1, keepdims=True)
                 # exp_shifted = exp(−row_max + z_j)
                 exp_shifted = _exp_twosum(z, -row_max)
-                # sum_exp = Σ_j exp_shifted
-                sum_exp = np.sum(exp_shifted, axis=1, keepdims=True)
                 # l_j = −log(Σ_k exp(z_k)) + z_j
-                l[...] = z - row_max - np.log(sum_exp)
+                l[...] = z - row_max - np.log1p((np.sum(exp_shifted - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
                 # Σ_i g_i ∂l_i/∂z_j = −Σ_i g_i·exp(z_j)/Σ_k exp(z_k) + g_j
-                dz[...] = g - exp_shifted*np.sum(g, axis=1, keepdims=True)/sum_exp
+                dz[...] = g - exp_shifted*np.sum(g, axis=1, keepdims=True)/np.sum(exp_shifted, axis=1, keepdims=True)
 
     _in_parallel(_share, _rows, _V)
     l = _l.reshape(_shape)

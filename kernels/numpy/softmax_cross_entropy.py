@@ -8,6 +8,7 @@ Stability rules applied:
   log-sum-exp: Σ_k e^{z_k} overflows for z_k > 88 in float32 (709 in float64); m + log Σ_k e^{z_k − m}, m = max_k z_k, sums terms in (0, 1]
   entry-gap: lse − z_r = (m − z_r) + log Σ_k e^{z_k − m}: both terms ≥ 0, so they add without cancelling; (m + log Σ) − z_r loses the small loss of a confident row at large logits (the rounding of m + log Σ, ulp(m), against a loss ≪ m: 48 ULP in float64 where torch's (z_r − m) − log Σ has 0.4)
   two-sum: e^{z_j − m} turns the rounding of z_j − m into a relative error of up to |z_j − m|·ε/2 (256 ULP at z = [709, 1.72] in float64, 32 at [88, 0.3] in float32); with s + err = z_j − m exactly (Knuth's TwoSum: additions only, exact under FMA contraction too), e^s·(1 + err) is exact to first order in err, in the numerators and in the terms of Σ_k e^{z_k − m}
+  log1p-sum: log Σ_k e^{z_k − m} is log(1 + tiny) when one entry dominates the row: fl(Σ) keeps tiny only to ε absolute, so log-softmax and the loss at the row's maximum (and logsumexp near 0) are off by up to ε/tiny relative (10¹⁵ ULP in float64, as torch); log1p(Σ − 1) with Σ − 1 summed as the terms below the maximum plus (the entries at it − 1) keeps them to a few ULP
   max-shift: softmax is unchanged when every z_k moves by the same amount: with e^{z_j − m} every exponential is ≤ 1 and the sum Σ_k e^{z_k − m} ≥ 1
 
 Regenerate with: symnet codegen --backend numpy
@@ -169,7 +170,7 @@ def softmax_cross_entropy(z, r, reduction="mean", ignore_index=-100):
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
-                loss[...] = (row_max - np.take_along_axis(z, r, axis=1)) + np.log(np.sum(_exp_twosum(z, -row_max), axis=1, keepdims=True))
+                loss[...] = (row_max - np.take_along_axis(z, r, axis=1)) + np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
                 if _ignored is not None:  # rows of class ignore_index count for nothing
                     _skip = _ignored[_i:_e]
                     loss[_skip] = 0
@@ -235,12 +236,11 @@ def softmax_cross_entropy_grad(z, r, reduction="mean", ignore_index=-100, *, inp
                 row_max = np.max(z, axis=1, keepdims=True)
                 # exp_shifted = exp(−row_max + z_j)
                 exp_shifted = _exp_twosum(z, -row_max)
-                # sum_exp = Σ_j exp_shifted
-                sum_exp = np.sum(exp_shifted, axis=1, keepdims=True)
                 # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
-                loss[...] = (row_max - np.take_along_axis(z, r, axis=1)) + np.log(sum_exp)
+                loss[...] = (row_max - np.take_along_axis(z, r, axis=1)) + np.log1p((np.sum(exp_shifted - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
                 # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
-                np.multiply(exp_shifted, _scale / sum_exp, out=dz)
+                dz[...] = exp_shifted/np.sum(exp_shifted, axis=1, keepdims=True)
+                dz *= _scale
                 dz[np.arange(len(dz)), r[:, 0]] -= 1 * _scale  # the one-hot term δ_jr·(−1), at the class of each row
                 if _ignored is not None:  # rows of class ignore_index count for nothing
                     _skip = _ignored[_i:_e]

@@ -6,6 +6,7 @@ logsumexp_grad: L = log Σ_k e^{z_k}; ∂L/∂z_j
 Stability rules applied:
   log-sum-exp: Σ_k e^{z_k} overflows for z_k > 88 in float32 (709 in float64); m + log Σ_k e^{z_k − m}, m = max_k z_k, sums terms in (0, 1]
   two-sum: e^{z_j − m} turns the rounding of z_j − m into a relative error of up to |z_j − m|·ε/2 (256 ULP at z = [709, 1.72] in float64, 32 at [88, 0.3] in float32); with s + err = z_j − m exactly (Knuth's TwoSum: additions only, exact under FMA contraction too), e^s·(1 + err) is exact to first order in err, in the numerators and in the terms of Σ_k e^{z_k − m}
+  log1p-sum: log Σ_k e^{z_k − m} is log(1 + tiny) when one entry dominates the row: fl(Σ) keeps tiny only to ε absolute, so log-softmax and the loss at the row's maximum (and logsumexp near 0) are off by up to ε/tiny relative (10¹⁵ ULP in float64, as torch); log1p(Σ − 1) with Σ − 1 summed as the terms below the maximum plus (the entries at it − 1) keeps them to a few ULP
   max-shift: softmax is unchanged when every z_k moves by the same amount: with e^{z_j − m} every exponential is ≤ 1 and the sum Σ_k e^{z_k − m} ≥ 1
 
 One program per row (float32 accumulation; float64 for float64 logits; bfloat16/float16
@@ -18,6 +19,14 @@ import os
 import torch
 import triton
 import triton.language as tl
+
+
+@triton.jit
+def _log1p(u):
+    """log(1 + u) to full relative accuracy near 0 (Goldberg): w = 1 + u rounds, and
+    log(w)·u/(w − 1) divides that rounding back out."""
+    w = 1.0 + u
+    return tl.where(w == 1.0, u, tl.log(w) * (u / (w - 1.0)))
 
 
 @triton.jit
@@ -113,11 +122,12 @@ def _logsumexp_kernel(z_ptr, lse_ptr, V, z_stride, F64: tl.constexpr, BLOCK_V: t
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
-        # s0 = Σ_j exp(−m + z_j)
-        s0 = tl.sum(_exp_twosum(zj, -shift), axis=0)
+        # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
+        s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
+        s0_top = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
@@ -126,11 +136,13 @@ def _logsumexp_kernel(z_ptr, lse_ptr, V, z_stride, F64: tl.constexpr, BLOCK_V: t
             z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
-            # s0 = Σ_j exp(−m + z_j)
-            s0 = s0 * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift), axis=0)
+            # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
+            s0 = (s0 + tl.where(m_new > m, s0_top, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            s0_top = tl.where(m_new > m, 0.0, s0_top) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             m = m_new
+        s0 = s0 + (s0_top - 1.0)
     # L = log(Σ_k exp(z_k))
-    lse = m + tl.log(s0)
+    lse = m + _log1p(s0)
     tl.store(lse_ptr + row, lse.to(lse_ptr.dtype.element_ty))
 
 
@@ -172,11 +184,15 @@ def _logsumexp_grad_kernel(z_ptr, lse_ptr, dz_ptr, V, z_stride, dz_stride, F64: 
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
-        # s0 = Σ_j exp(−m + z_j)
-        s0 = tl.sum(_exp_twosum(zj, -shift), axis=0)
+        # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
+        s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
+        # s1 = Σ_j exp(−m + z_j)
+        s1 = tl.sum(_exp_twosum(zj, -shift), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
+        s1 = tl.zeros([], acc)
+        s0_top = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
@@ -185,15 +201,15 @@ def _logsumexp_grad_kernel(z_ptr, lse_ptr, dz_ptr, V, z_stride, dz_stride, F64: 
             z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
-            # s0 = Σ_j exp(−m + z_j)
-            s0 = s0 * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift), axis=0)
+            # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
+            s0 = (s0 + tl.where(m_new > m, s0_top, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            s0_top = tl.where(m_new > m, 0.0, s0_top) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
+            # s1 = Σ_j exp(−m + z_j)
+            s1 = s1 * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift), axis=0)
             m = m_new
-    # sum_exp = Σ_j exp_shifted
-    sum_exp = s0
-    # inv_sum_exp = 1/sum_exp
-    inv_sum_exp = 1.0 / sum_exp
+        s0 = s0 + (s0_top - 1.0)
     # L = log(Σ_k exp(z_k))
-    lse = m + tl.log(sum_exp)
+    lse = m + _log1p(s0)
     tl.store(lse_ptr + row, lse.to(lse_ptr.dtype.element_ty))
     # pass 2: the entries of the row
     if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
@@ -202,7 +218,7 @@ def _logsumexp_grad_kernel(z_ptr, lse_ptr, dz_ptr, V, z_stride, dz_stride, F64: 
         # exp_shifted = exp(−m + z_j)
         exp_shifted = _exp_twosum(zj, -shift)
         # ∂L/∂z_j = exp(z_j)/Σ_k exp(z_k)
-        dz = exp_shifted*inv_sum_exp
+        dz = exp_shifted/s1
         tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
@@ -214,7 +230,7 @@ def _logsumexp_grad_kernel(z_ptr, lse_ptr, dz_ptr, V, z_stride, dz_stride, F64: 
             # exp_shifted = exp(−m + z_j)
             exp_shifted = _exp_twosum(zj, -m)
             # ∂L/∂z_j = exp(z_j)/Σ_k exp(z_k)
-            dz = exp_shifted*inv_sum_exp
+            dz = exp_shifted/s1
             tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
 
 

@@ -21,6 +21,14 @@ MAX_WIDTH = 256  # padded units in one layer
 
 
 @triton.jit
+def _log1p(u):
+    """log(1 + u) to full relative accuracy near 0 (Goldberg): w = 1 + u rounds, and
+    log(w)·u/(w − 1) divides that rounding back out."""
+    w = 1.0 + u
+    return tl.where(w == 1.0, u, tl.log(w) * (u / (w - 1.0)))
+
+
+@triton.jit
 def _expm1(x):
     """e^x − 1 to full relative accuracy near 0 (Kahan): (w − 1)·x/log(w), w = e^x."""
     w = tl.exp(x)
@@ -419,11 +427,10 @@ def _mlp_sigmoid_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_
             z_r = tl.sum(tl.where(c2[None, :] == t[:, None], zc, 0.0), axis=1)[:, None]  # z at the class r
             ce_row_max = tl.max(zc, axis=1)[:, None]  # max_k z_k
             ce_exp_shifted = _exp_twosum(zc, -ce_row_max)  # exp(−row_max + z_j)
-            ce_sum_exp = tl.sum(ce_exp_shifted, axis=1)[:, None]  # Σ_j exp_shifted
-            # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, entry-gap, two-sum, max-shift)
-            total += tl.sum(tl.sum(tl.where(ok[:, None], (ce_row_max - z_r) + tl.log(ce_sum_exp), 0.0), axis=1), axis=0)
+            # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, entry-gap, two-sum, log1p-sum, max-shift)
+            total += tl.sum(tl.sum(tl.where(ok[:, None], (ce_row_max - z_r) + _log1p((tl.sum(ce_exp_shifted - tl.where(zc == ce_row_max, 1.0, 0.0), axis=1)[:, None] + (tl.sum(tl.where(zc == ce_row_max, 1.0, 0.0), axis=1)[:, None] - 1.0))), 0.0), axis=1), axis=0)
             # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k), of the mean over the batch
-            g2 = tl.where(ok[:, None] & (c2[None, :] < D2), ce_exp_shifted/ce_sum_exp + tl.where(c2[None, :] == t[:, None], -1.0, 0.0), 0.0) / count
+            g2 = tl.where(ok[:, None] & (c2[None, :] < D2), ce_exp_shifted/tl.sum(ce_exp_shifted, axis=1)[:, None] + tl.where(c2[None, :] == t[:, None], -1.0, 0.0), 0.0) / count
 
             # layer 2, backward: ∂C/∂W = g aᵀ, ∂C/∂b = g, ∂C/∂a = Wᵀg
             d2 = g2  # δ_i = g_i (no activation)
@@ -571,11 +578,10 @@ def _mlp_tanh_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr
             z_r = tl.sum(tl.where(c2[None, :] == t[:, None], zc, 0.0), axis=1)[:, None]  # z at the class r
             ce_row_max = tl.max(zc, axis=1)[:, None]  # max_k z_k
             ce_exp_shifted = _exp_twosum(zc, -ce_row_max)  # exp(−row_max + z_j)
-            ce_sum_exp = tl.sum(ce_exp_shifted, axis=1)[:, None]  # Σ_j exp_shifted
-            # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, entry-gap, two-sum, max-shift)
-            total += tl.sum(tl.sum(tl.where(ok[:, None], (ce_row_max - z_r) + tl.log(ce_sum_exp), 0.0), axis=1), axis=0)
+            # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, entry-gap, two-sum, log1p-sum, max-shift)
+            total += tl.sum(tl.sum(tl.where(ok[:, None], (ce_row_max - z_r) + _log1p((tl.sum(ce_exp_shifted - tl.where(zc == ce_row_max, 1.0, 0.0), axis=1)[:, None] + (tl.sum(tl.where(zc == ce_row_max, 1.0, 0.0), axis=1)[:, None] - 1.0))), 0.0), axis=1), axis=0)
             # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k), of the mean over the batch
-            g2 = tl.where(ok[:, None] & (c2[None, :] < D2), ce_exp_shifted/ce_sum_exp + tl.where(c2[None, :] == t[:, None], -1.0, 0.0), 0.0) / count
+            g2 = tl.where(ok[:, None] & (c2[None, :] < D2), ce_exp_shifted/tl.sum(ce_exp_shifted, axis=1)[:, None] + tl.where(c2[None, :] == t[:, None], -1.0, 0.0), 0.0) / count
 
             # layer 2, backward: ∂C/∂W = g aᵀ, ∂C/∂b = g, ∂C/∂a = Wᵀg
             d2 = g2  # δ_i = g_i (no activation)
@@ -723,11 +729,10 @@ def _mlp_relu_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr
             z_r = tl.sum(tl.where(c2[None, :] == t[:, None], zc, 0.0), axis=1)[:, None]  # z at the class r
             ce_row_max = tl.max(zc, axis=1)[:, None]  # max_k z_k
             ce_exp_shifted = _exp_twosum(zc, -ce_row_max)  # exp(−row_max + z_j)
-            ce_sum_exp = tl.sum(ce_exp_shifted, axis=1)[:, None]  # Σ_j exp_shifted
-            # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, entry-gap, two-sum, max-shift)
-            total += tl.sum(tl.sum(tl.where(ok[:, None], (ce_row_max - z_r) + tl.log(ce_sum_exp), 0.0), axis=1), axis=0)
+            # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, entry-gap, two-sum, log1p-sum, max-shift)
+            total += tl.sum(tl.sum(tl.where(ok[:, None], (ce_row_max - z_r) + _log1p((tl.sum(ce_exp_shifted - tl.where(zc == ce_row_max, 1.0, 0.0), axis=1)[:, None] + (tl.sum(tl.where(zc == ce_row_max, 1.0, 0.0), axis=1)[:, None] - 1.0))), 0.0), axis=1), axis=0)
             # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k), of the mean over the batch
-            g2 = tl.where(ok[:, None] & (c2[None, :] < D2), ce_exp_shifted/ce_sum_exp + tl.where(c2[None, :] == t[:, None], -1.0, 0.0), 0.0) / count
+            g2 = tl.where(ok[:, None] & (c2[None, :] < D2), ce_exp_shifted/tl.sum(ce_exp_shifted, axis=1)[:, None] + tl.where(c2[None, :] == t[:, None], -1.0, 0.0), 0.0) / count
 
             # layer 2, backward: ∂C/∂W = g aᵀ, ∂C/∂b = g, ∂C/∂a = Wᵀg
             d2 = g2  # δ_i = g_i (no activation)

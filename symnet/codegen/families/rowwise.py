@@ -21,7 +21,15 @@ Row-wise stability rules (named and checked like the elementwise ones):
   the numerators of softmax and of the gradients directly, and the row sum Σ_k e^{z_k − m},
   whose terms' errors would otherwise add up to (Σ_k |z_k − m|·e^{z_k − m}/Σ)·ε/2 (log V·ε/2
   in a long row). The z_j − m of log-softmax, z_j − m − log Σ, is not an exponential: its
-  rounding is at most ε/2 of the result (|z_j − m| ≤ |z_j − m − log Σ|) and is left as is.
+  rounding is at most ε/2 of the result (|z_j − m| ≤ |z_j − m − log Σ|) and is left as is;
+- ``log1p-sum``: log Σ_k e^{z_k − m} → log1p(Σ_k e^{z_k − m} − 1), the sum less one maximum's
+  term (e^0 = 1) summed as such: Σ_k (e^{z_k − m} − [z_k = m]) + (#{k: z_k = m} − 1). Where one
+  entry dominates, Σ = 1 + tiny and fl(Σ) keeps tiny only to ε absolute: log-softmax and the
+  loss at the maximum were off by up to ε/tiny relative (10¹⁵ ULP, as torch's);
+- ``entry-gap``: the loss lse − z_r as (m − z_r) + log Σ: two terms ≥ 0, no cancellation.
+
+What is left: the gradient p_r − 1 at a row's maximum still cancels (as torch's), and the
+label-smoothing term (ε/V)(lse·Σ_k w_k − Σ_k w_k z_k) cancels at large logits (tests/test_rowwise_twosum.py).
 
 After the shift every exponential is at most 1 and every sum at least 1: nothing
 overflows, nothing divides by zero, and the sums accumulate in the logits' float type.
@@ -38,6 +46,8 @@ from ...derivation import Derivation
 from ...errors import SymnetError
 from ...indexed import derive_indexed
 from ..ir import MAX_TEMPORARY, CodeName, _math_name
+from sympy.codegen.cfunctions import log1p
+
 from ...special import exp_twosum
 from ..rewrite import Grouped, Rule, stabilise
 
@@ -68,6 +78,35 @@ class rowmax(sp.Function):  # noqa: N801
     def _latex(self, printer, exp=None):
         body = r"\max_k %s_k" % printer._print(self.args[0])
         return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+
+class sum_rest(sp.Function):  # noqa: N801
+    """Σ_k e^{z_k − m} − 1 (the argument: that Sum), m = max_k z_k: the row sum without the term of one
+    maximum entry, which is e^0 = 1 — summed as such, so nothing cancels (fl(Σ) − 1 keeps only the
+    bits of Σ above 1). In the kernels it is ``rowsum_rest``."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, s):
+        if s.is_number:
+            return s - 1
+
+    def _eval_is_real(self):
+        return True
+
+    def _symnet_text(self, printer):
+        return "(%s − 1)" % printer._print(self.args[0])
+
+
+class rowsum_rest(sp.Function):  # noqa: N801
+    """rowsum_rest(f_j, z_j, m) = Σ_j f_j − 1 for f_j = e^{z_j − m}, m = max_k z_k, summed without
+    cancelling: Σ_{z_j < m} f_j + (#{j: z_j = m} − 1) (f_j = 1 at every maximum)."""
+
+    nargs = 3
+
+    def _symnet_text(self, printer):
+        return "(Σ_j %s − 1)" % printer.parenthesize(self.args[0], 50)
 
 
 def _sum(f):
@@ -160,6 +199,16 @@ def _group_gap(e):
     return e.replace(_is_lse_minus_entry, _entry_gap)
 
 
+def _is_log_of_shifted_sum(n) -> bool:
+    return isinstance(n, sp.log) and isinstance(n.args[0], sp.Sum) \
+        and isinstance(n.args[0].function, exp_twosum) and n.args[0].function.has(rowmax)
+
+
+def _log1p_sum(e):
+    """log Σ_k e^{z_k − m} → log1p(Σ_k e^{z_k − m} − 1), the sum less one maximum's term summed as such."""
+    return e.replace(_is_log_of_shifted_sum, lambda n: log1p(sum_rest(n.args[0])))
+
+
 ROW_RULES: tuple[Rule, ...] = (
     Rule("log-softmax", "log(e^a/Σ e^z) forms a quotient of exponentials that overflows; "
          "a − log Σ e^z does not", _log_softmax, lambda old, new: new != old),
@@ -177,6 +226,11 @@ ROW_RULES: tuple[Rule, ...] = (
          "(256 ULP at z = [709, 1.72] in float64, 32 at [88, 0.3] in float32); with s + err = z_j − m exactly "
          "(Knuth's TwoSum: additions only, exact under FMA contraction too), e^s·(1 + err) is exact to first order "
          "in err, in the numerators and in the terms of Σ_k e^{z_k − m}", _two_sum, lambda old, new: new != old),
+    Rule("log1p-sum", "log Σ_k e^{z_k − m} is log(1 + tiny) when one entry dominates the row: fl(Σ) keeps tiny "
+         "only to ε absolute, so log-softmax and the loss at the row's maximum (and logsumexp near 0) are off "
+         "by up to ε/tiny relative (10¹⁵ ULP in float64, as torch); log1p(Σ − 1) with Σ − 1 summed as the terms "
+         "below the maximum plus (the entries at it − 1) keeps them to a few ULP", _log1p_sum,
+         lambda old, new: new != old),
 )
 
 
@@ -229,6 +283,12 @@ def _canonical(e: sp.Expr) -> sp.Expr:
         ((var, lo, hi),) = s.limits
         if lo != 0 or hi != V - 1:
             raise SymnetError(f"a row sum runs over the whole row, not {var} = {lo} … {hi}")
+    def rest(n):  # Σ_k e^{z_k − m} − 1 → rowsum_rest(e^{z_j − m}, z_j, m)
+        ((var, _, _),) = n.args[0].limits
+        f = n.args[0].function.xreplace({var: j})
+        entry = next(a for a in f.args if isinstance(a, sp.Indexed))
+        return rowsum_rest(f, entry, rowmax(entry.base))
+    e = e.replace(lambda n: isinstance(n, sum_rest), rest)
     return e.replace(lambda n: isinstance(n, sp.Sum), lambda n: rowsum(n.function.xreplace({n.limits[0][0]: j})))
 
 
@@ -281,9 +341,10 @@ _MATH_NAMES = (  # a CSE temporary named by what it is (first match)
     ("row_max", lambda e: isinstance(e, rowmax)),
     ("sum_exp", lambda e: isinstance(e, rowsum) and isinstance(e.args[0], (sp.exp, exp_twosum))),
     ("inv_sum", lambda e: isinstance(e, sp.Pow) and e.exp == -1 and isinstance(e.base, rowsum)),
-    ("log_sum_exp", lambda e: isinstance(e, sp.log) and isinstance(e.args[0], rowsum)),
+    ("sum_rest", lambda e: isinstance(e, rowsum_rest)),
+    ("log_sum_exp", lambda e: isinstance(e, (sp.log, log1p)) and isinstance(e.args[0], (rowsum, rowsum_rest))),
     ("lse", lambda e: e.is_Add and any(isinstance(a, rowmax) for a in e.args)
-     and any(isinstance(a, sp.log) for a in e.args)),
+     and any(isinstance(a, (sp.log, log1p)) for a in e.args)),
     ("exp_shifted", lambda e: isinstance(e, (sp.exp, exp_twosum)) and e.has(rowmax)),
     ("prob", lambda e: e.is_Mul and len(e.args) == 2 and any(isinstance(a, (sp.exp, exp_twosum)) for a in e.args)
      and any(isinstance(a, sp.Pow) and a.exp == -1 and isinstance(a.base, rowsum) for a in e.args)),
