@@ -312,16 +312,18 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 row_max = np.max(z, axis=1, keepdims=True)
                 # exp_shifted = exp(−row_max + z_j)
                 exp_shifted = _exp_twosum(z, -row_max)
-                # log_sum_exp = log1p((Σ_j exp_shifted − 1))
-                log_sum_exp = np.log1p((np.sum(exp_shifted - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
+                # sum_rest = (Σ_j exp_shifted − 1)
+                sum_rest = (np.sum(exp_shifted - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1))
+                # log_sum_exp = log1p(sum_rest)
+                log_sum_exp = np.log1p(sum_rest)
                 # inv_V = 1/V
                 inv_V = 1/_V
                 # lse = log_sum_exp + row_max
                 lse = log_sum_exp + row_max
                 # sum_w = Σ_j w_j
                 sum_w = np.sum(_w, axis=1, keepdims=True)
-                # inv_sum = 1/Σ_j exp_shifted
-                inv_sum = 1/np.sum(exp_shifted, axis=1, keepdims=True)
+                # inv_sum = 1/(1 + sum_rest)
+                inv_sum = 1/(1 + sum_rest)
                 # prob = exp_shifted·inv_sum
                 prob = exp_shifted*inv_sum
                 # prob_times_wr = prob·w_r
@@ -486,8 +488,10 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 row_max = np.max(z, axis=1, keepdims=True)
                 # exp_shifted = exp(−row_max + z_j)
                 exp_shifted = _exp_twosum(z, -row_max)
-                # lse = row_max + log1p((Σ_j exp_shifted − 1))
-                lse = row_max + np.log1p((np.sum(exp_shifted - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
+                # sum_rest = (Σ_j exp_shifted − 1)
+                sum_rest = (np.sum(exp_shifted - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1))
+                # lse = row_max + log1p(sum_rest)
+                lse = row_max + np.log1p(sum_rest)
                 # sum_w = Σ_j w_j
                 sum_w = np.sum(_w, axis=1, keepdims=True)
                 # t_times_w = t_j·w_j
@@ -498,8 +502,8 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 sum_1 = lse*sum_t_times_w - np.sum(t_times_w*z, axis=1, keepdims=True)
                 # inv_V_times_eps = ε·inv_V
                 inv_V_times_eps = inv_V*label_smoothing
-                # prob = exp_shifted/Σ_j exp_shifted
-                prob = exp_shifted/np.sum(exp_shifted, axis=1, keepdims=True)
+                # prob = exp_shifted/(1 + sum_rest)
+                prob = exp_shifted/(1 + sum_rest)
                 # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
                 loss[...] = sum_1
                 if label_smoothing != 0:

@@ -163,10 +163,12 @@ def log_softmax_grad(z, g):
                 row_max = np.max(z, axis=1, keepdims=True)
                 # exp_shifted = exp(−row_max + z_j)
                 exp_shifted = _exp_twosum(z, -row_max)
+                # sum_rest = (Σ_j exp_shifted − 1)
+                sum_rest = (np.sum(exp_shifted - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1))
                 # l_j = −log(Σ_k exp(z_k)) + z_j
-                l[...] = z - row_max - np.log1p((np.sum(exp_shifted - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
+                l[...] = z - row_max - np.log1p(sum_rest)
                 # Σ_i g_i ∂l_i/∂z_j = −Σ_i g_i·exp(z_j)/Σ_k exp(z_k) + g_j
-                dz[...] = g - exp_shifted*np.sum(g, axis=1, keepdims=True)/np.sum(exp_shifted, axis=1, keepdims=True)
+                dz[...] = g - exp_shifted*np.sum(g, axis=1, keepdims=True)/(1 + sum_rest)
 
     _in_parallel(_share, _rows, _V)
     l = _l.reshape(_shape)

@@ -236,10 +236,12 @@ def softmax_cross_entropy_grad(z, r, reduction="mean", ignore_index=-100, *, inp
                 row_max = np.max(z, axis=1, keepdims=True)
                 # exp_shifted = exp(−row_max + z_j)
                 exp_shifted = _exp_twosum(z, -row_max)
+                # sum_rest = (Σ_j exp_shifted − 1)
+                sum_rest = (np.sum(exp_shifted - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1))
                 # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
-                loss[...] = (row_max - np.take_along_axis(z, r, axis=1)) + np.log1p((np.sum(exp_shifted - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
+                loss[...] = (row_max - np.take_along_axis(z, r, axis=1)) + np.log1p(sum_rest)
                 # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
-                dz[...] = exp_shifted/np.sum(exp_shifted, axis=1, keepdims=True)
+                dz[...] = exp_shifted/(1 + sum_rest)
                 dz *= _scale
                 dz[np.arange(len(dz)), r[:, 0]] -= 1 * _scale  # the one-hot term δ_jr·(−1), at the class of each row
                 if _ignored is not None:  # rows of class ignore_index count for nothing

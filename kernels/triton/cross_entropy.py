@@ -412,16 +412,13 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
         # s1 = Σ_j w_j
         s1 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
-        # s2 = Σ_j exp(−m + z_j)
-        s2 = tl.sum(_exp_twosum(zj, -shift), axis=0)
-        # s3 = Σ_j w_j·z_j
-        s3 = tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
+        # s2 = Σ_j w_j·z_j
+        s2 = tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
         s1 = tl.zeros([], acc)
         s2 = tl.zeros([], acc)
-        s3 = tl.zeros([], acc)
         s0_top = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
@@ -439,27 +436,27 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             s0_top = tl.where(m_new > m, 0.0, s0_top) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j w_j
             s1 = s1 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
-            # s2 = Σ_j exp(−m + z_j)
-            s2 = s2 * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift), axis=0)
-            # s3 = Σ_j w_j·z_j
-            s3 = s3 + tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
+            # s2 = Σ_j w_j·z_j
+            s2 = s2 + tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
             m = m_new
         s0 = s0 + (s0_top - 1.0)
     z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
     if CAP:  # c = s·tanh(z_j/s), which the formulas call z
         z_r = tl.where(valid, softcap*_tanh(z_r/softcap), z_r)
-    # log_sum_exp = log1p((Σ_j exp_shifted − 1))
-    log_sum_exp = _log1p(s0)
+    # sum_rest = (Σ_j exp_shifted − 1)
+    sum_rest = s0
+    # log_sum_exp = log1p(sum_rest)
+    log_sum_exp = _log1p(sum_rest)
     # inv_V = 1/V
     inv_V = 1.0 / Vf
     # lse = m + log_sum_exp
     lse = m + log_sum_exp
     # sum_w = Σ_j w_j
     sum_w = s1
-    # inv_sum = 1/Σ_j exp_shifted
-    inv_sum = 1.0 / (s2)
+    # inv_sum = 1/(1 + sum_rest)
+    inv_sum = 1.0 / (1.0 + sum_rest)
     # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp + (m - z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(lse*sum_w - s3))) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)))
+    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp + (m - z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(lse*sum_w - s2))) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
@@ -726,10 +723,8 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         s2 = tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
         # s3 = Σ_j t_j·w_j·z_j
         s3 = tl.sum(tl.where(idx < V, tj*wj*zj, 0.0), axis=0)
-        # s4 = Σ_j exp(−m + z_j)
-        s4 = tl.sum(_exp_twosum(zj, -shift), axis=0)
-        # s5 = Σ_j w_j·z_j
-        s5 = tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
+        # s4 = Σ_j w_j·z_j
+        s4 = tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
@@ -737,7 +732,6 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         s2 = tl.zeros([], acc)
         s3 = tl.zeros([], acc)
         s4 = tl.zeros([], acc)
-        s5 = tl.zeros([], acc)
         s0_top = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
@@ -760,16 +754,16 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             s2 = s2 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
             # s3 = Σ_j t_j·w_j·z_j
             s3 = s3 + tl.sum(tl.where(idx < V, tj*wj*zj, 0.0), axis=0)
-            # s4 = Σ_j exp(−m + z_j)
-            s4 = s4 * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift), axis=0)
-            # s5 = Σ_j w_j·z_j
-            s5 = s5 + tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
+            # s4 = Σ_j w_j·z_j
+            s4 = s4 + tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
             m = m_new
         s0 = s0 + (s0_top - 1.0)
     # inv_V = 1/V
     inv_V = 1.0 / Vf
-    # lse = m + log1p((Σ_j exp_shifted − 1))
-    lse = m + _log1p(s0)
+    # sum_rest = (Σ_j exp_shifted − 1)
+    sum_rest = s0
+    # lse = m + log1p(sum_rest)
+    lse = m + _log1p(sum_rest)
     # sum_w = Σ_j w_j
     sum_w = s1
     # sum_t_times_w = Σ_j t_times_w
@@ -778,8 +772,10 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
     sum_1 = lse*sum_t_times_w - s3
     # inv_V_times_eps = ε·inv_V
     inv_V_times_eps = inv_V*label_smoothing
+    # inv0 = 1/(1 + sum_rest)
+    inv0 = 1.0 / (1.0 + sum_rest)
     # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
-    loss = sum_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*lse*sum_w - sum_1 - inv_V*s5)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse))
+    loss = sum_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*lse*sum_w - sum_1 - inv_V*s4)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.num_programs(0).to(acc)  # the rows
@@ -794,8 +790,8 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         exp_shifted = _exp_twosum(zj, -shift)
         # t_times_w = t_j·w_j
         t_times_w = tj*wj
-        # prob = exp_shifted/Σ_j exp_shifted
-        prob = exp_shifted/s4
+        # prob = inv₀·exp_shifted
+        prob = exp_shifted*inv0
         # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
         dz = prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) - ((1.0 - label_smoothing)*tj + inv_V_times_eps)*wj
         if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
@@ -817,8 +813,8 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             exp_shifted = _exp_twosum(zj, -m)
             # t_times_w = t_j·w_j
             t_times_w = tj*wj
-            # prob = exp_shifted/Σ_j exp_shifted
-            prob = exp_shifted/s4
+            # prob = inv₀·exp_shifted
+            prob = exp_shifted*inv0
             # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
             dz = prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) - ((1.0 - label_smoothing)*tj + inv_V_times_eps)*wj
             if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)

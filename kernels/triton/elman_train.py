@@ -237,10 +237,11 @@ def _elman_sigmoid_ce_kernel(x_ptr, r_ptr, order_ptr, lr_ptr, loss_ptr, Wi_ptr, 
                 z_r = tl.sum(tl.where(cc[None, :] == r[:, None], zc, 0.0), axis=1)[:, None]  # z at the class r
                 ce_row_max = tl.max(zc, axis=1)[:, None]  # max_k z_k
                 ce_exp_shifted = _exp_twosum(zc, -ce_row_max)  # exp(−row_max + z_j)
+                ce_sum_rest = (tl.sum(ce_exp_shifted - tl.where(zc == ce_row_max, 1.0, 0.0), axis=1)[:, None] + (tl.sum(tl.where(zc == ce_row_max, 1.0, 0.0), axis=1)[:, None] - 1.0))  # (Σ_j exp_shifted − 1)
                 # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, entry-gap, two-sum, log1p-sum, max-shift)
-                total += tl.sum(tl.sum(tl.where(scored[:, None], (ce_row_max - z_r) + _log1p((tl.sum(ce_exp_shifted - tl.where(zc == ce_row_max, 1.0, 0.0), axis=1)[:, None] + (tl.sum(tl.where(zc == ce_row_max, 1.0, 0.0), axis=1)[:, None] - 1.0))), 0.0), axis=1), axis=0)
+                total += tl.sum(tl.sum(tl.where(scored[:, None], (ce_row_max - z_r) + _log1p(ce_sum_rest), 0.0), axis=1), axis=0)
                 # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k), of the mean over the batch
-                go = tl.where(scored[:, None] & (cc[None, :] < C), ce_exp_shifted/tl.sum(ce_exp_shifted, axis=1)[:, None] + tl.where(cc[None, :] == r[:, None], -1.0, 0.0), 0.0) / count
+                go = tl.where(scored[:, None] & (cc[None, :] < C), ce_exp_shifted/(1.0 + ce_sum_rest) + tl.where(cc[None, :] == r[:, None], -1.0, 0.0), 0.0) / count
 
                 # read-out backward: ∂C/∂W = g aᵀ, ∂C/∂a = Wᵀg
                 do = go  # δ_i = g_i (no activation)

@@ -186,12 +186,9 @@ def _logsumexp_grad_kernel(z_ptr, lse_ptr, dz_ptr, V, z_stride, dz_stride, F64: 
         shift = tl.where(m == float("-inf"), 0.0, m)
         # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
         s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
-        # s1 = Σ_j exp(−m + z_j)
-        s1 = tl.sum(_exp_twosum(zj, -shift), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
-        s1 = tl.zeros([], acc)
         s0_top = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
@@ -204,12 +201,14 @@ def _logsumexp_grad_kernel(z_ptr, lse_ptr, dz_ptr, V, z_stride, dz_stride, F64: 
             # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
             s0 = (s0 + tl.where(m_new > m, s0_top, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
             s0_top = tl.where(m_new > m, 0.0, s0_top) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
-            # s1 = Σ_j exp(−m + z_j)
-            s1 = s1 * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift), axis=0)
             m = m_new
         s0 = s0 + (s0_top - 1.0)
+    # sum_rest = (Σ_j exp_shifted − 1)
+    sum_rest = s0
+    # inv0 = 1/(1 + sum_rest)
+    inv0 = 1.0 / (1.0 + sum_rest)
     # L = log(Σ_k exp(z_k))
-    lse = m + _log1p(s0)
+    lse = m + _log1p(sum_rest)
     tl.store(lse_ptr + row, lse.to(lse_ptr.dtype.element_ty))
     # pass 2: the entries of the row
     if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
@@ -218,7 +217,7 @@ def _logsumexp_grad_kernel(z_ptr, lse_ptr, dz_ptr, V, z_stride, dz_stride, F64: 
         # exp_shifted = exp(−m + z_j)
         exp_shifted = _exp_twosum(zj, -shift)
         # ∂L/∂z_j = exp(z_j)/Σ_k exp(z_k)
-        dz = exp_shifted/s1
+        dz = exp_shifted*inv0
         tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
@@ -230,7 +229,7 @@ def _logsumexp_grad_kernel(z_ptr, lse_ptr, dz_ptr, V, z_stride, dz_stride, F64: 
             # exp_shifted = exp(−m + z_j)
             exp_shifted = _exp_twosum(zj, -m)
             # ∂L/∂z_j = exp(z_j)/Σ_k exp(z_k)
-            dz = exp_shifted/s1
+            dz = exp_shifted*inv0
             tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
 
 

@@ -129,6 +129,8 @@ def _softmax_kernel(z_ptr, p_ptr, V, z_stride, p_stride, F64: tl.constexpr, BLOC
             # s0 = Σ_j exp(−m + z_j)
             s0 = s0 * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift), axis=0)
             m = m_new
+    # inv0 = 1/Σ_j exp_shifted
+    inv0 = 1.0 / (s0)
     # pass 2: the entries of the row
     if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
@@ -136,7 +138,7 @@ def _softmax_kernel(z_ptr, p_ptr, V, z_stride, p_stride, F64: tl.constexpr, BLOC
         # exp_shifted = exp(−m + z_j)
         exp_shifted = _exp_twosum(zj, -shift)
         # p_j = exp(z_j)/Σ_k exp(z_k)
-        p = exp_shifted/s0
+        p = exp_shifted*inv0
         tl.store(p_row + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
@@ -148,7 +150,7 @@ def _softmax_kernel(z_ptr, p_ptr, V, z_stride, p_stride, F64: tl.constexpr, BLOC
             # exp_shifted = exp(−m + z_j)
             exp_shifted = _exp_twosum(zj, -m)
             # p_j = exp(z_j)/Σ_k exp(z_k)
-            p = exp_shifted/s0
+            p = exp_shifted*inv0
             tl.store(p_row + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
 
 

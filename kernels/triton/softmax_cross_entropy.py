@@ -275,12 +275,9 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
         shift = tl.where(m == float("-inf"), 0.0, m)
         # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
         s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
-        # s1 = Σ_j exp(−m + z_j)
-        s1 = tl.sum(_exp_twosum(zj, -shift), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
-        s1 = tl.zeros([], acc)
         s0_top = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
@@ -293,13 +290,15 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
             # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
             s0 = (s0 + tl.where(m_new > m, s0_top, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
             s0_top = tl.where(m_new > m, 0.0, s0_top) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
-            # s1 = Σ_j exp(−m + z_j)
-            s1 = s1 * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift), axis=0)
             m = m_new
         s0 = s0 + (s0_top - 1.0)
     z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
+    # sum_rest = (Σ_j exp_shifted − 1)
+    sum_rest = s0
+    # inv0 = 1/(1 + sum_rest)
+    inv0 = 1.0 / (1.0 + sum_rest)
     # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
-    loss = tl.where(ignored, 0.0, (m - z_r) + _log1p(s0))
+    loss = tl.where(ignored, 0.0, (m - z_r) + _log1p(sum_rest))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(count_ptr).to(acc)  # the rows counted, on the device beforehand: nothing waits on the host
@@ -314,7 +313,7 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
         # exp_shifted = exp(−m + z_j)
         exp_shifted = _exp_twosum(zj, -shift)
         # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
-        dz = exp_shifted/s1 + tl.where(idx == cls, -1.0, 0.0)  # the one-hot term δ_jr·(−1)
+        dz = exp_shifted*inv0 + tl.where(idx == cls, -1.0, 0.0)  # the one-hot term δ_jr·(−1)
         tl.store(dz_row + idx, tl.where(ignored, 0.0, dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
@@ -326,7 +325,7 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
             # exp_shifted = exp(−m + z_j)
             exp_shifted = _exp_twosum(zj, -m)
             # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
-            dz = exp_shifted/s1 + tl.where(idx == cls, -1.0, 0.0)  # the one-hot term δ_jr·(−1)
+            dz = exp_shifted*inv0 + tl.where(idx == cls, -1.0, 0.0)  # the one-hot term δ_jr·(−1)
             tl.store(dz_row + idx, tl.where(ignored, 0.0, dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
         _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)

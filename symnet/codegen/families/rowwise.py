@@ -205,8 +205,16 @@ def _is_log_of_shifted_sum(n) -> bool:
 
 
 def _log1p_sum(e):
-    """log Σ_k e^{z_k − m} → log1p(Σ_k e^{z_k − m} − 1), the sum less one maximum's term summed as such."""
+    """log Σ_k e^{z_k − m} → log1p(Σ_k e^{z_k − m} − 1), the sum less one maximum's term summed as such
+    (row_kernel then writes the same sum elsewhere, 1/Σ of a gradient, as 1 + (Σ − 1): one sum, not two)."""
     return e.replace(_is_log_of_shifted_sum, lambda n: log1p(sum_rest(n.args[0])))
+
+
+def _one_sum(stable: list) -> list:
+    """Σ_j e^{z_j − m} → 1 + rowsum_rest(…) in every output of a kernel that has the latter: one row sum
+    where there would be two of the same terms (1 + (Σ − 1) rounds as Σ does)."""
+    rests = {n.args[0]: n for e in stable for n in e.atoms(rowsum_rest)}
+    return [e.xreplace({rowsum(f): 1 + rest for f, rest in rests.items()}) for e in stable] if rests else stable
 
 
 ROW_RULES: tuple[Rule, ...] = (
@@ -342,12 +350,16 @@ _MATH_NAMES = (  # a CSE temporary named by what it is (first match)
     ("sum_exp", lambda e: isinstance(e, rowsum) and isinstance(e.args[0], (sp.exp, exp_twosum))),
     ("inv_sum", lambda e: isinstance(e, sp.Pow) and e.exp == -1 and isinstance(e.base, rowsum)),
     ("sum_rest", lambda e: isinstance(e, rowsum_rest)),
+    ("sum_exp", lambda e: e.is_Add and len(e.args) == 2 and sp.S.One in e.args
+     and any(isinstance(a, rowsum_rest) for a in e.args)),  # Σ_j e^{z_j − m} = 1 + (Σ − 1)
+    ("inv_sum", lambda e: isinstance(e, sp.Pow) and e.exp == -1 and e.base.is_Add and e.base.has(rowsum_rest)),
     ("log_sum_exp", lambda e: isinstance(e, (sp.log, log1p)) and isinstance(e.args[0], (rowsum, rowsum_rest))),
     ("lse", lambda e: e.is_Add and any(isinstance(a, rowmax) for a in e.args)
      and any(isinstance(a, (sp.log, log1p)) for a in e.args)),
     ("exp_shifted", lambda e: isinstance(e, (sp.exp, exp_twosum)) and e.has(rowmax)),
     ("prob", lambda e: e.is_Mul and len(e.args) == 2 and any(isinstance(a, (sp.exp, exp_twosum)) for a in e.args)
-     and any(isinstance(a, sp.Pow) and a.exp == -1 and isinstance(a.base, rowsum) for a in e.args)),
+     and any(isinstance(a, sp.Pow) and a.exp == -1 and (isinstance(a.base, rowsum) or a.base.has(rowsum_rest))
+             for a in e.args)),
     ("m_minus_z", lambda e: e.is_Add and len(e.args) == 2 and any(isinstance(a, rowmax) for a in e.args)),
 )
 
@@ -426,6 +438,7 @@ def row_kernel(name: str, formula: str, outputs: list[tuple[str, sp.Expr, str, b
         stable.append(s)
         scatter.append(coeff)
         fired += [q for q in rules if q not in fired]
+    stable = _one_sum(stable)
     temps = sp.numbered_symbols("t", start=0)
     assignments, results = sp.cse(stable, symbols=temps, order="none")
     assignments, results = _named_by_math(assignments, results)

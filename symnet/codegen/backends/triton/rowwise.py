@@ -140,6 +140,7 @@ def _hoist_reciprocals(entry: dict, row: dict, results: list, per_row: list) -> 
     hoisted = {}
 
     def of_row(e):
+        e = e.replace(lambda n: isinstance(n, (rowsum, rowsum_rest)), lambda n: sp.Dummy())  # a sum is of the row
         return not any(x.indices == (j,) for x in e.atoms(sp.Indexed)) and not (e.free_symbols & set(entry))
 
     def hoist(e):
