@@ -171,7 +171,9 @@ def _number(node: ast.Constant, source: str) -> sp.Rational:
         raise ParseError(f"unsupported constant {value!r}: only numbers are allowed")
     if isinstance(value, int):
         number = sp.Integer(value)
-        literal = str(value) if abs(value) < 10 ** (MAX_LITERAL_DIGITS + 1) else "the number"
+        # as written (0x…, 1_000 …): str() of a long int would be "the number the number has …"
+        literal = ast.get_source_segment(source, node) or (
+            str(value) if abs(value) < 10 ** (MAX_LITERAL_DIGITS + 1) else "written")
     else:
         # the literal as written, exactly: 0.1 is 1/10, 1e-400 is not 0 and 1e400 is not inf
         literal = ast.get_source_segment(source, node) or repr(value)
@@ -196,7 +198,7 @@ def _number(node: ast.Constant, source: str) -> sp.Rational:
                 raise _out_of_range(literal)
         return number
     if max(abs(number.p), number.q) > 10 ** MAX_LITERAL_DIGITS:
-        raise ParseError(f"the number {literal} has more than {MAX_LITERAL_DIGITS} digits (the limit "
+        raise ParseError(f"the number {_short(literal)} has more than {MAX_LITERAL_DIGITS} digits (the limit "
                          "for a number written in a formula)")
     return number
 

@@ -5,6 +5,7 @@ Nothing here reuses symnet's own checker: values are computed with mpmath direct
 """
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -24,6 +25,16 @@ def load_kernel(name: str):
     from symnet.kernels import load_kernel as load
     assert kernel_folder("numpy") == KERNELS, "the tests check the checkout's kernels/"
     return load(name)
+
+
+def torch_and_triton():
+    """(torch, triton) for a test module that runs the Triton kernels, or skip the module where
+    either is missing. Without a GPU the kernels run in Triton's interpreter: TRITON_INTERPRET=1
+    is set before triton is imported (it is read at import)."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        os.environ.setdefault("TRITON_INTERPRET", "1")
+    return torch, pytest.importorskip("triton")
 
 
 def mp_function(expr: sp.Expr, variables):

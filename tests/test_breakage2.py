@@ -7,11 +7,9 @@ import os
 
 import numpy as np
 import pytest
+from conftest import torch_and_triton
 
-torch = pytest.importorskip("torch")
-if not torch.cuda.is_available():
-    os.environ.setdefault("TRITON_INTERPRET", "1")
-triton = pytest.importorskip("triton")
+torch, triton = torch_and_triton()
 
 from symnet.kernels import load_kernel  # noqa: E402
 

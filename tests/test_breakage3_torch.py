@@ -4,14 +4,10 @@ or the one-line error it should give. Under Triton's interpreter: tiny shapes.""
 from __future__ import annotations
 
 import math
-import os
-
 import pytest
+from conftest import torch_and_triton
 
-torch = pytest.importorskip("torch")
-if not torch.cuda.is_available():
-    os.environ.setdefault("TRITON_INTERPRET", "1")
-pytest.importorskip("triton")
+torch, _ = torch_and_triton()
 
 import symnet.torch as st  # noqa: E402
 from symnet import SymnetError  # noqa: E402

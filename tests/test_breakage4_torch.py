@@ -4,14 +4,10 @@ as a test against torch float64 or the one-line error it should give. Under Trit
 interpreter: tiny shapes."""
 from __future__ import annotations
 
-import os
-
 import pytest
+from conftest import torch_and_triton
 
-torch = pytest.importorskip("torch")
-if not torch.cuda.is_available():
-    os.environ.setdefault("TRITON_INTERPRET", "1")
-pytest.importorskip("triton")
+torch, _ = torch_and_triton()
 
 import numpy as np  # noqa: E402
 

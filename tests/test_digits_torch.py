@@ -5,14 +5,10 @@ order of mini-batches; the test accuracies agree within 0.5 %. Under Triton's in
 without a GPU: a few epochs only."""
 from __future__ import annotations
 
-import os
-
 import pytest
+from conftest import torch_and_triton
 
-torch = pytest.importorskip("torch")
-if not torch.cuda.is_available():
-    os.environ.setdefault("TRITON_INTERPRET", "1")
-pytest.importorskip("triton")
+torch, _ = torch_and_triton()
 datasets = pytest.importorskip("sklearn.datasets")
 
 from symnet.kernels import load_kernel  # noqa: E402

@@ -1,16 +1,20 @@
 """Past one process: a small network made of symnet's generated Triton ops (dense σ layer,
-linear layer, softmax cross-entropy; their gradients from the generated backward kernels)
+linear layer, softmax cross-entropy; their gradients from the generated backward kernels) and
+symnet.torch's modules (nn.Linear with GELU, nn.Tanh, nn.CrossEntropyLoss with label smoothing)
 trained with torch.distributed on gloo, 2 processes on localhost — DistributedDataParallel
 and FSDP2 (``torch.distributed.fsdp.fully_shard``). After 5 steps the weights equal those of
 one process that took the whole batch (≤ 1e-6 in float32; ≤ 1e-12 in float64). Without a GPU the kernels run under
 Triton's interpreter.
 
-Each run is this file as a script (``python tests/test_distributed.py ddp PORT OUT``), which
-spawns its two workers with torch.multiprocessing."""
+Each run is this file as a script (``python tests/test_distributed.py ddp RENDEZVOUS OUT``), which
+spawns its two workers with torch.multiprocessing. The workers meet through a file
+(``init_method="file://RENDEZVOUS"``, a fresh path in the test's tmp_path), not a TCP port: a
+port found free and released before the workers bind it can be taken meanwhile by another
+process (test suites run side by side), failing with EADDRINUSE, or another run's rank could
+join this run's store."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -37,11 +41,15 @@ DTYPES = {"float64": 1e-12, "float32": 1e-6}  # the largest difference allowed f
 
 
 def _network(dtype: str):
-    """Two layers of symnet ops: a dense σ layer, a linear layer, softmax cross-entropy."""
+    """symnet ops of both kinds: the committed kernels' own ops (a dense σ layer, a linear layer,
+    softmax cross-entropy) and symnet.torch's modules between them (``nn.Linear`` with a fused GELU,
+    ``nn.Tanh``), with symnet.torch's cross-entropy with label smoothing added to the loss."""
+    import symnet.torch as st
     from symnet.kernels import load_kernel
 
     dense = load_kernel("dense", "triton")
     ce = load_kernel("softmax_cross_entropy", "triton")
+    smoothed = st.nn.CrossEntropyLoss(label_smoothing=0.1)
 
     class Net(torch.nn.Module):
         def __init__(self):
@@ -51,11 +59,20 @@ def _network(dtype: str):
             self.b1 = torch.nn.Parameter(torch.randn(6, generator=g, dtype=getattr(torch, dtype)) * 0.1)
             self.W2 = torch.nn.Parameter(torch.randn(3, 6, generator=g, dtype=getattr(torch, dtype)) * 0.5)
             self.b2 = torch.nn.Parameter(torch.randn(3, generator=g, dtype=getattr(torch, dtype)) * 0.1)
+            self.hidden = st.nn.Linear(6, 6, activation="gelu", dtype=getattr(torch, dtype))
+            self.act = st.nn.Tanh()
+            with torch.no_grad():  # the same start in every process (not torch's global generator)
+                self.hidden.weight.copy_(torch.randn(6, 6, generator=g, dtype=getattr(torch, dtype)) * 0.5)
+                self.hidden.bias.copy_(torch.randn(6, generator=g, dtype=getattr(torch, dtype)) * 0.1)
 
         def forward(self, x):
-            return dense.linear_layer(dense.dense_sigmoid_layer(x, self.W1, self.b1), self.W2, self.b2)
+            h = self.act(self.hidden(dense.dense_sigmoid_layer(x, self.W1, self.b1)))
+            return dense.linear_layer(h, self.W2, self.b2)
 
-    return Net(), ce.softmax_cross_entropy_loss
+    def loss(z, t):
+        return ce.softmax_cross_entropy_loss(z, t) + smoothed(z, t)
+
+    return Net(), loss
 
 
 def _data(dtype: str):
@@ -71,11 +88,10 @@ def _train(net, loss_fn, x, t, steps=STEPS):
         opt.step()
 
 
-def _worker(rank: int, kind: str, port: int, out: str) -> None:
+def _worker(rank: int, kind: str, rendezvous: str, out: str) -> None:
     import torch.distributed as dist
 
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=WORLD)
+    dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=WORLD)
     try:
         result = {}
         for dtype in DTYPES:
@@ -92,6 +108,7 @@ def _worker(rank: int, kind: str, port: int, out: str) -> None:
                 full = p.full_tensor() if hasattr(p, "full_tensor") else p  # FSDP2: gather the shards
                 weights[name] = full.detach().clone()
             result[dtype] = {"weights": weights, "kinds": [type(p).__name__ for p in net.parameters()]}
+            del model, net  # the DDP reducer / FSDP state go while the process group is alive
         if rank == 0:
             torch.save(result, out)
         dist.barrier()
@@ -99,18 +116,13 @@ def _worker(rank: int, kind: str, port: int, out: str) -> None:
         dist.destroy_process_group()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _run(kind: str, tmp_path) -> dict:
     out = tmp_path / f"{kind}.pt"
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     if not torch.cuda.is_available():
         env["TRITON_INTERPRET"] = "1"
-    done = subprocess.run([sys.executable, __file__, kind, str(_free_port()), str(out)], env=env, cwd=ROOT,
+    rendezvous = tmp_path / f"{kind}.rendezvous"  # a path of this test's own, not yet a file
+    done = subprocess.run([sys.executable, __file__, kind, str(rendezvous), str(out)], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     return torch.load(out)
@@ -146,7 +158,7 @@ def _check(results: dict, kind: str) -> None:
             assert got.dtype == w.dtype
             err = (got - w).abs().max().item()
             assert err <= tolerance, f"{dtype} {name}: max |Δ| {err:.3g} from the one-process run"
-            assert (w - getattr(start, name).detach()).abs().max() > 1e-2, f"{name} did not move"
+            assert (w - dict(start.named_parameters())[name].detach()).abs().max() > 1e-2, f"{name} did not move"
         # the check can tell: one rank training alone on its half of the batch ends elsewhere
         alone, loss_fn = _network(dtype)
         _train(alone, loss_fn, x[0::WORLD], t[0::WORLD])
@@ -156,5 +168,5 @@ def _check(results: dict, kind: str) -> None:
 if __name__ == "__main__":
     import torch.multiprocessing as mp
 
-    kind, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    mp.spawn(_worker, args=(kind, port, out), nprocs=WORLD)
+    kind, rendezvous, out = sys.argv[1], sys.argv[2], sys.argv[3]
+    mp.spawn(_worker, args=(kind, rendezvous, out), nprocs=WORLD)

@@ -25,6 +25,21 @@ def test_one_page_per_derivation_with_math(curriculum):
     assert "comp-graph.md" in generated["README.md"]
 
 
+def test_rules_page_lists_every_rule_with_its_reason():
+    """docs/derivations/stability-rules.md names every rule the generator tries, once, with the
+    reason it prints; a | inside a reason (|x|) does not split the table's row."""
+    from symnet.codegen.families.rowwise import ROW_RULES
+    from symnet.codegen.rewrite import RULES
+
+    page = pages()["stability-rules.md"]
+    rows = [line for line in page.splitlines() if line.startswith("| `")]
+    assert len(rows) == len(RULES) + len(ROW_RULES)
+    for rule, row in zip((*RULES, *ROW_RULES), rows):  # in the order tried, elementwise first
+        assert row.startswith(f"| `{rule.name}` | ") and rule.why.replace("|", "\\|") in row
+        assert row.replace("\\|", "").count("|") == 3, row  # two cells
+    assert "stability-rules.md" in pages()["README.md"]
+
+
 def test_graph_has_values_on_nodes_and_partials_on_edges(curriculum):
     dot = to_dot(curriculum["comp-graph"])
     assert '"c" [label="c = a + b\\n= 5"]' in dot

@@ -5,15 +5,11 @@ fused Triton step in float32 (under the interpreter without a GPU); the fused st
 the version counters of what it writes and refuses what it cannot do."""
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
+from conftest import torch_and_triton
 
-torch = pytest.importorskip("torch")
-if not torch.cuda.is_available():
-    os.environ.setdefault("TRITON_INTERPRET", "1")
-triton = pytest.importorskip("triton")
+torch, triton = torch_and_triton()
 
 from symnet.codegen.families.update_rules import numpy_update, per_step_values, update_rule  # noqa: E402
 from symnet.errors import FusedStepError, SymnetError  # noqa: E402

@@ -12,11 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import torch_and_triton
 
-torch = pytest.importorskip("torch")
-if not torch.cuda.is_available():
-    os.environ.setdefault("TRITON_INTERPRET", "1")
-pytest.importorskip("triton")
+torch, _ = torch_and_triton()
 
 import symnet.torch as st  # noqa: E402
 from symnet import SymnetError  # noqa: E402

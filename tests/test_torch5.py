@@ -19,11 +19,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import torch_and_triton
 
-torch = pytest.importorskip("torch")
-if not torch.cuda.is_available():
-    os.environ.setdefault("TRITON_INTERPRET", "1")
-pytest.importorskip("triton")
+torch, _ = torch_and_triton()
 
 ROOT = Path(__file__).resolve().parents[1]
 F = torch.nn.functional

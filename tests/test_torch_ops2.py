@@ -7,11 +7,9 @@ from __future__ import annotations
 import os
 
 import pytest
+from conftest import torch_and_triton
 
-torch = pytest.importorskip("torch")
-if not torch.cuda.is_available():
-    os.environ.setdefault("TRITON_INTERPRET", "1")
-pytest.importorskip("triton")
+torch, _ = torch_and_triton()
 
 from symnet.torch import _ops  # noqa: E402
 from symnet.torch import functional as SF  # noqa: E402

@@ -8,14 +8,10 @@ here, is NaN where the index is bad. Under Triton's interpreter (TRITON_INTERPRE
 from __future__ import annotations
 
 import math
-import os
-
 import pytest
+from conftest import torch_and_triton
 
-torch = pytest.importorskip("torch")
-if not torch.cuda.is_available():
-    os.environ.setdefault("TRITON_INTERPRET", "1")
-triton = pytest.importorskip("triton")
+torch, triton = torch_and_triton()
 
 from symnet.kernels import load_kernel  # noqa: E402
 

@@ -6,14 +6,10 @@ arguments, another batch dimension) that takes the rule's other path (fold vs lo
 Triton's interpreter on the CPU."""
 from __future__ import annotations
 
-import os
-
 import pytest
+from conftest import torch_and_triton
 
-torch = pytest.importorskip("torch")
-if not torch.cuda.is_available():
-    os.environ.setdefault("TRITON_INTERPRET", "1")
-pytest.importorskip("triton")
+torch, _ = torch_and_triton()
 
 import symnet.torch  # noqa: E402,F401  (registers the rules of each kernel module as it loads)
 from symnet.kernels import _committed, load_kernel  # noqa: E402

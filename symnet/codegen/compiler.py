@@ -106,7 +106,20 @@ class CompiledKernel:
         self.__signature__ = inspect.signature(self._function)
 
     def __call__(self, /, *args, **kwargs):  # positional-only: an input may be named 'self'
+        if any(map(_transformed, args)) or any(map(_transformed, kwargs.values())):
+            raise SymnetError(f"symnet kernel {self.kernel.name}: a plain generated function, not a torch op, so "
+                              "torch.func transforms (vmap, grad, jvp) cannot pass through it; use "
+                              "symnet.torch.from_formula(expr, inputs=[...]) for a differentiable, vmappable op")
         return self._function(*args, **kwargs)
+
+
+def _transformed(value) -> bool:
+    """Whether ``value`` is a tensor wrapped by a torch.func transform (vmap's BatchedTensor, grad's
+    wrapper): the generated launchers read data pointers, which such a tensor does not have
+    ("NotImplementedError: Cannot access storage of BatchedTensorImpl" from deep inside torch)."""
+    torch = sys.modules.get("torch")
+    return (torch is not None and isinstance(value, torch.Tensor)
+            and torch._C._functorch.is_functorch_wrapped_tensor(value))
 
     def __repr__(self):
         return f"<symnet kernel {self.kernel.name}({', '.join(self.inputs)}) -> ({', '.join(self.outputs)})>"
@@ -385,13 +398,19 @@ def check_step_arguments(name: str, arguments: dict, written: list[str]) -> None
     lr = arguments.get("lr")
     if isinstance(lr, torch.Tensor):
         if arguments.get("check", True) and lr.is_floating_point() and lr.numel():
-            bad = ~torch.isfinite(lr) | (lr < 0)
+            flat = lr.reshape(-1)  # a 0-d tensor too (its nonzero() has no index to name)
+            bad = ~torch.isfinite(flat) | (flat < 0)
             if bool(bad.any()):
                 i = int(bad.nonzero()[0, 0])
-                raise FusedStepError(f"{name}: lr[{i}] is {float(lr[i])}; a learning rate must be a finite "
-                                     "number ≥ 0")
+                raise FusedStepError(f"{name}: lr{f'[{i}]' if lr.dim() else ''} is {float(flat[i])}; a learning "
+                                     "rate must be a finite number ≥ 0")
     elif not isinstance(lr, bool) and hasattr(type(lr), "__float__"):
-        value = float(lr)
+        if _complex_number(lr):  # numpy's complex scalars convert to float dropping the imaginary part
+            raise FusedStepError(f"{name}: lr is {lr!r}; a learning rate must be a real number")
+        try:
+            value = float(lr)
+        except (TypeError, ValueError, OverflowError) as exc:  # 10**400, a numpy array of several
+            raise FusedStepError(f"{name}: lr {str(lr)[:60]} is not one float32 number ({exc})") from None
         if value != value or value in (float("inf"), float("-inf")) or value < 0 or value > 3.4028234663852886e38:
             raise FusedStepError(f"{name}: lr is {value}; a learning rate must be a finite number ≥ 0 "
                                  "(and fit a float32)")
@@ -408,13 +427,23 @@ def check_step_arguments(name: str, arguments: dict, written: list[str]) -> None
                                      "pass tensors of their own (e.g. .clone())")
 
 
+def _complex_number(value) -> bool:
+    """Whether ``value`` is a complex number (Python's, numpy's complex scalars and arrays)."""
+    import numbers
+
+    if isinstance(value, numbers.Complex) and not isinstance(value, numbers.Real):
+        return True
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    return kind == "c"
+
+
 def _share_memory(a, b) -> bool:
     """Whether two tensors' spans of bytes in one storage intersect (a strided view's span runs
     from its first element to its last)."""
     if not a.numel() or not b.numel() or a.device != b.device:
         return False
-    if a.untyped_storage().data_ptr() != b.untyped_storage().data_ptr():
-        return False
+    # no shortcut on the storages: two storages can share memory (torch.from_numpy of two
+    # overlapping slices of one array, DLPack, frombuffer), so the byte spans are compared
 
     def span(t):
         start = t.data_ptr()

@@ -14,7 +14,8 @@ near r as d·P(d) with d = ((x − r1) − r2) − r3 and P the Taylor polynomia
   2^−60 of |P| there (checked against f at 50 digits before the rule fires).
 * The window |x − r| < w is measured: the written form (printed by the NumPy backend's printer, σ
   pairs shared as the kernel does) and the series, each run in float64 and float32 on a dense grid
-  around r against mpmath; w (a multiple of 1/32) is the one whose worst error, the series inside and
+  around r against mpmath; w (a multiple of 1/32, or a power of 2 where another root or a kink of f is
+  nearer than 1/16: the window stays within half the distance to another root, short of a kink) is the one whose worst error, the series inside and
   the written form outside, in units of :data:`OUTSIDE_ULP`, is least; w stays under 0.45 of the
   series' radius of convergence (estimated from the coefficients) and where Horner's own terms
   cancel by at most :data:`HORNER_CONDITION`.
@@ -48,6 +49,7 @@ CANCELLING_ULP = 1e3  # at the float64 nearest the root: the written form's erro
 TRUNCATION = 2.0 ** -60  # P's truncation over the window, relative to |P|
 MAX_DEGREE = 64
 MAX_WINDOW = 1.5
+MIN_WINDOW = 2.0 ** -10  # a window is a multiple of 1/32, or a power of 2 down to this where 1/32 does not fit
 HORNER_CONDITION = 8.0  # a bound on the search; the window is then chosen by measurement
 
 
@@ -153,11 +155,17 @@ def _float_probe(written, x):
 
 
 def _ulps(got: np.ndarray, want: list, dtype) -> np.ndarray:
+    """|got − want| in ULPs of ``dtype``; 0 where the truth is beyond ``dtype``'s range (no form can
+    hold it: silu′(x)·1e300 in float32) or undefined in both, inf where ``got`` is NaN and the
+    truth a number (NaN errors made every window's worst error NaN: no window, no rule)."""
     w = np.array([float(v) for v in want])
-    spacing = np.spacing(np.abs(w.astype(dtype))).astype(np.float64)
-    spacing = np.maximum(spacing, float(np.finfo(dtype).smallest_subnormal))
     with np.errstate(all="ignore"):
-        return np.abs(got - w) / spacing
+        spacing = np.spacing(np.abs(w.astype(dtype))).astype(np.float64)
+        spacing = np.maximum(spacing, float(np.finfo(dtype).smallest_subnormal))
+        err = np.abs(got - w) / spacing
+        beyond = np.isinf(w.astype(dtype)) & np.isfinite(w)
+    err = np.where(np.isnan(err) & ~np.isnan(w), np.inf, err)
+    return np.where(np.isnan(w) | beyond | (got == w), 0.0, err)
 
 
 def _sign_changes(f):
@@ -192,12 +200,61 @@ def _a_sum_cancels(expr, x, r) -> bool:
     return False
 
 
+def _kink_distance(expr, x, r) -> float:
+    """The distance from r to the nearest point within 1.25·MAX_WINDOW of it where a function of
+    ``expr`` switches branch (the argument of relu, |·|, sign, H, max/min's differences, a Piecewise's
+    boundaries: :func:`symnet.rules.kinks_of`), to 1e−12; inf where none does. A kink function NaN
+    (undefined) on part of the span counts as a switch there."""
+    from ..rules import kinks_of
+
+    kinks = [u for u in kinks_of(expr) if u.has(x)]
+    if not kinks:
+        return math.inf
+    centre = float(r)
+    step = 1.25 * MAX_WINDOW / 600
+    nearest = math.inf
+    for u in kinks:
+        g = _mp(u, x)
+        with mpmath.workdps(30):
+            inner = {1: g(centre), -1: None}
+            inner[-1] = inner[1]
+            for i in range(600):  # outwards from r, both ways: stops at the nearest switch found so far
+                if i * step >= nearest:
+                    break
+                for side in (1, -1):
+                    a, b = centre + side * i * step, centre + side * (i + 1) * step
+                    ga, gb = inner[side], g(b)
+                    inner[side] = gb
+                    if not (mpmath.isfinite(ga) and mpmath.isfinite(gb)):
+                        nearest = min(nearest, i * step)
+                    elif ga == 0:
+                        nearest = min(nearest, i * step)
+                    elif ga * gb < 0:
+                        lo, hi, glo = mpmath.mpf(a), mpmath.mpf(b), ga
+                        while abs(hi - lo) > 1e-12:  # bisection: g need not be smooth
+                            mid = (lo + hi) / 2
+                            gm = g(mid)
+                            if not mpmath.isfinite(gm) or gm == 0:
+                                lo = hi = mid
+                                break
+                            if (gm < 0) == (glo < 0):
+                                lo, glo = mid, gm
+                            else:
+                                hi = mid
+                        nearest = min(nearest, float(min(abs(lo - centre), abs(hi - centre))))
+    return nearest
+
+
 def _radius(a) -> float:
     """The radius of convergence, from the root test on the last coefficients."""
     ks = [k for k in range(len(a) // 2, len(a)) if a[k] != 0]
     if not ks:
         return math.inf
-    return float(min(abs(a[k]) ** (-mpmath.mpf(1) / k) for k in ks))
+    # the radius is f's whatever its scale; the root test on the last ~60 coefficients is not
+    # (silu′(x)·1e300 read as 2.6e−9: no window, no rule): f scaled by a power of 10^10 near |f′(r)|
+    first = next((abs(v) for v in a[1:] if v != 0), mpmath.mpf(1))
+    scale = mpmath.mpf(10) ** (10 * int(mpmath.nint(mpmath.log10(first) / 10)))
+    return float(min((abs(a[k]) / scale) ** (-mpmath.mpf(1) / k) for k in ks))
 
 
 def _horner_condition(c, w) -> float:
@@ -243,14 +300,33 @@ def _cancelling_roots(expr, written):
         return ()
     probe = None
     fits = []
+    found = []  # (the root, or None where findroot failed, its bracket)
     for a, b in brackets:
         with mpmath.workdps(DIGITS):
-            try:
-                r = mpmath.findroot(f, (mpmath.mpf(a), mpmath.mpf(b)), solver="anderson")
-            except (ValueError, ZeroDivisionError):
-                continue
-            if not (a - 1e-9 <= r <= b + 1e-9) or abs(f(r)) > mpmath.mpf(10) ** (10 - DIGITS):
-                continue
+            r = None
+            # first to full precision relative to r (the default tolerance is absolute: sin(x) − 1e−30
+            # stopped with f(r) = 3e−65, and no sum was seen to cancel there), else as before; the checks
+            # below verify
+            for tight in (dict(tol=mpmath.mpf(10) ** (-3 * DIGITS), verify=False), {}):
+                try:
+                    r = mpmath.findroot(f, (mpmath.mpf(a), mpmath.mpf(b)), solver="anderson", **tight)
+                except (ValueError, ZeroDivisionError):
+                    r = None
+                if r is not None and (not (a - 1e-9 <= r <= b + 1e-9) or abs(f(r)) > mpmath.mpf(10) ** (10 - DIGITS)):
+                    r = None
+                if r is not None:
+                    break
+        found.append((r, (a, b)))
+    for i, (r, _) in enumerate(found):
+        if r is None:
+            continue
+        # every other sign change of f is a root of P too (P = f/(x − r)): Horner cancels there, so
+        # the window (and the grid it is measured on) stays within half the distance to it
+        # (x·e^x + 0.3678: the series about −1.0209 was used at the root −0.9794, 3.6e14 ULP off)
+        limit = min((abs(float(r) - float(o)) if o is not None else max(a - float(r), float(r) - b, 0.0)
+                     for j, (o, (a, b)) in enumerate(found) if j != i), default=math.inf) / 2
+        if limit < MIN_WINDOW:
+            continue
         if not _a_sum_cancels(expr, x, r):
             continue  # the root is not a sum's (log(x + 1e−8) at 1 − 1e−8: log amplifies, no sum cancels)
         if probe is None:
@@ -261,7 +337,12 @@ def _cancelling_roots(expr, written):
             truth = [f(v) for v in near]
         if np.max(_ulps(probe(near), truth, np.float64)) < CANCELLING_ULP:
             continue  # no sum cancels at r: the form is accurate there as written
-        fit = _fit(f, r, probe)
+        # P continues f's branch analytically: it is f only up to f's nearest kink (where(|x − c| < h, …)
+        # a bump between the 21 proof points was ignored: 4.5e15 ULP off on it)
+        limit = min(limit, _kink_distance(expr, x, r))
+        if limit < MIN_WINDOW:
+            continue
+        fit = _fit(f, r, probe, limit)
         if fit is not None:
             fits.append(fit)
     return tuple(fits)
@@ -303,7 +384,7 @@ def _series_in(dtype, pts, pieces, coefficients) -> np.ndarray:
         return (d * body).astype(np.float64)
 
 
-def _fit(f, r, probe) -> RootFit | None:
+def _fit(f, r, probe, limit: float = math.inf) -> RootFit | None:
     a = taylor(f, r, MAX_DEGREE + 8, 0.5)
     radius = _radius(a[: MAX_DEGREE + 2])
     if radius < 1.5:  # the points must lie well inside the disc of convergence
@@ -313,7 +394,11 @@ def _fit(f, r, probe) -> RootFit | None:
     if c[0] == 0:
         return None  # not a simple root
     radius = _radius(a)
-    cap = math.floor(min(MAX_WINDOW, 0.45 * radius) * 32) / 32
+    cap = min(MAX_WINDOW, 0.45 * radius, limit)
+    if cap < MIN_WINDOW:
+        return None
+    # a multiple of 1/32; below 1/32 (another root or a kink that near) a power of 2
+    cap = math.floor(cap * 32) / 32 if cap >= 1 / 32 else 2.0 ** math.floor(math.log2(cap))
     with mpmath.workdps(DIGITS):
         while cap > 1 / 32 and (_degree(c, cap) is None or _horner_condition(c, cap) > HORNER_CONDITION):
             cap -= 1 / 32  # P's own terms must not cancel much: Σ|c_k|·w^k ≤ HORNER_CONDITION·|P|
@@ -334,12 +419,13 @@ def _fit(f, r, probe) -> RootFit | None:
     # the window: the multiple of 1/32 up to the cap whose worst error (written form outside, series
     # inside, in units of OUTSIDE_ULP) is least; the smallest such
     best = None
-    for k in range(1, int(round(cap * 32)) + 1):
-        w = k / 32
+    for w in [k / 32 for k in range(1, int(round(cap * 32)) + 1)] or [cap]:
         worst = max(max(float(np.max(np.where(dist < w, series, written))) for dist, written, series in grids.values()),
                     1.0)
         if best is None or worst < best[0]:
             best = (worst, w)
+    if best is None:
+        return None
     w = best[1]
     worst_in = {n: float(err[dist < w].max()) * OUTSIDE_ULP[n] for n, (dist, err, _) in grids.items()}
     worst_out = {n: float(err[dist >= w].max()) * OUTSIDE_ULP[n] for n, (dist, err, _) in grids.items()}

@@ -97,9 +97,20 @@ class ForwardModeError(SymnetError, NotImplementedError):
     """Forward-mode AD (torch.func.jvp, jacfwd) through a symnet op that has no forward formula."""
 
 
+class _Layout:
+    """How to put the flattened arguments back (one entry an argument: its length for a list, else
+    None). Not a tuple: torch.func flattens an autograd.Function's arguments as pytrees, and under
+    vmap of jvp (jacfwd of jacrev, hessian) it pairs each top-level argument with one tangent, so a
+    tuple here (several pytree leaves) broke that pairing with an internal treespec error."""
+    __slots__ = ("lengths",)
+
+    def __init__(self, lengths):
+        self.lengths = tuple(lengths)
+
+
 def _flatten(args):
     """The arguments with each list spread out (autograd.Function sees only top-level tensors),
-    and the lengths to put them back (None: not a list)."""
+    and the lengths to put them back (a :class:`_Layout`)."""
     flat, layout = [], []
     for a in args:
         if isinstance(a, (list, tuple)):
@@ -108,12 +119,12 @@ def _flatten(args):
         else:
             layout.append(None)
             flat.append(a)
-    return flat, tuple(layout)
+    return flat, _Layout(layout)
 
 
 def _unflatten(flat, layout):
     args, i = [], 0
-    for n in layout:
+    for n in layout.lengths:
         args.append(flat[i] if n is None else list(flat[i:i + n]))
         i += 1 if n is None else n
     return args
@@ -168,6 +179,11 @@ def _function(name: str):
         return (None, *_flat_grads(ctx.args, grads_in if isinstance(grads_in, tuple) else (grads_in,)))
 
     def jvp(ctx, layout_tangent, *tangents):
+        if name.endswith("_backward"):  # forward mode through a backward: a second derivative
+            op = ctx.args[3] if name == "pointwise_backward" else name[:-len("_backward")]
+            raise DoubleBackwardError(f"{NS}::{op} is differentiable once: its backward has no derivative "
+                                      "(forward mode over a gradient, as jacfwd(jacrev(f)) or hessian, is not "
+                                      "supported)")
         if not pointwise:
             raise ForwardModeError(f"{NS}::{name} has no forward-mode derivative (torch.func.jvp, jacfwd); "
                                    "use torch.func.vjp, grad or jacrev")

@@ -239,9 +239,18 @@ def _hyper(values: dict) -> dict:
 
 
 def _number(name: str, value, *, low: float, below: float | None = None, strict: bool = False) -> float:
+    import torch
+
+    from ..codegen.compiler import _complex_number
+
     if isinstance(value, bool) or not hasattr(type(value), "__float__"):
         raise FusedStepError(f"{name} must be a number, not {type(value).__name__}")
-    value = float(value)
+    if _complex_number(value) or (isinstance(value, torch.Tensor) and value.is_complex()):
+        raise FusedStepError(f"{name} must be a real number, not {value!r}"[:200])
+    try:
+        value = float(value)
+    except (TypeError, ValueError, RuntimeError, OverflowError) as exc:  # 10**400, a tensor of several numbers
+        raise FusedStepError(f"{name} must be one number, not {str(value)[:60]} ({exc})") from None
     if math.isnan(value) or math.isinf(value):
         raise FusedStepError(f"{name} must be finite, not {value}")
     if value < low or (strict and value == low) or (below is not None and value >= below):

@@ -128,6 +128,8 @@ def _walk(expr: sp.Basic, env: dict, track: _Track):
             return _walk(expr.expanded, env, track)
     if expr is sp.false:
         return False, True
+    if isinstance(expr, sp.UnevaluatedExpr):  # a sum kept as one factor (Grouped, the affine-root rule): its value
+        return _walk(expr.args[0], env, track)
     pairs = [_walk(a, env, track) for a in expr.args] if not isinstance(expr, sp.Piecewise) else None
     args = [a for a, _ in pairs] if pairs is not None else None
     exact = pairs is not None and all(e for _, e in pairs)

@@ -102,7 +102,15 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
                 return f"np.subtract({self.doprint(head)}, {self.doprint(-last)}, out={out})"
             return f"np.add({self.doprint(head)}, {self.doprint(last)}, out={out})"
         if isinstance(e, sp.Mul):
-            *rest, last = e.as_ordered_factors()
+            factors = e.as_ordered_factors()
+            # a quotient is one division, wherever SymPy orders its denominator: (p − t)/(p(1 − p))
+            # printed as 1/(p(1 − p))·(p − t) rounded twice and overflowed the reciprocal of a
+            # subnormal p (inf where the BCE gradient is 1 at p = 5e−324, t = 0)
+            den = [f for f in factors if isinstance(f, sp.Pow) and f.exp == -1]
+            if den and len(den) < len(factors):
+                num = sp.Mul(*[f for f in factors if f not in den])
+                return f"np.divide({self.doprint(num)}, {self.doprint(sp.Mul(*[f.base for f in den]))}, out={out})"
+            *rest, last = factors
             head = sp.Mul(*rest)
             if isinstance(last, sp.Pow) and last.exp == -1:
                 return f"np.divide({self.doprint(head)}, {self.doprint(last.base)}, out={out})"
