@@ -292,7 +292,7 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
         s0 = tl.zeros([], acc)
         s1 = tl.zeros([], acc)
         s2 = tl.zeros([], acc)
-        s0_top = tl.zeros([], acc)  # the entries at the running maximum
+        n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
@@ -305,14 +305,14 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-            s0 = (s0 + tl.where(m_new > m, s0_top, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
-            s0_top = tl.where(m_new > m, 0.0, s0_top) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
+            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j w_j·z_j
             s1 = s1 + tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
             # s2 = Σ_j w_j
             s2 = s2 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
-        s0 = s0 + (s0_top - 1.0)
+        s0 = s0 + (n_at_max - 1.0)
     z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
     if CAP:  # c = s·tanh(z_j/s), which the formulas call z
         z_r = tl.where(valid, softcap*_tanh(z_r/softcap), z_r)
@@ -419,7 +419,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         s0 = tl.zeros([], acc)
         s1 = tl.zeros([], acc)
         s2 = tl.zeros([], acc)
-        s0_top = tl.zeros([], acc)  # the entries at the running maximum
+        n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
@@ -432,14 +432,14 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-            s0 = (s0 + tl.where(m_new > m, s0_top, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
-            s0_top = tl.where(m_new > m, 0.0, s0_top) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
+            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j w_j
             s1 = s1 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             # s2 = Σ_j w_j·z_j
             s2 = s2 + tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
             m = m_new
-        s0 = s0 + (s0_top - 1.0)
+        s0 = s0 + (n_at_max - 1.0)
     z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
     if CAP:  # c = s·tanh(z_j/s), which the formulas call z
         z_r = tl.where(valid, softcap*_tanh(z_r/softcap), z_r)
@@ -602,7 +602,7 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
         s2 = tl.zeros([], acc)
         s3 = tl.zeros([], acc)
         s4 = tl.zeros([], acc)
-        s0_top = tl.zeros([], acc)  # the entries at the running maximum
+        n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
@@ -616,8 +616,8 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-            s0 = (s0 + tl.where(m_new > m, s0_top, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
-            s0_top = tl.where(m_new > m, 0.0, s0_top) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
+            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j t_j·w_j
             s1 = s1 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
             # s2 = Σ_j t_j·w_j·z_j
@@ -627,7 +627,7 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
             # s4 = Σ_j w_j
             s4 = s4 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
-        s0 = s0 + (s0_top - 1.0)
+        s0 = s0 + (n_at_max - 1.0)
     # inv_V = 1/V
     inv_V = 1.0 / Vf
     # lse = m + log1p((Σ_j exp(−m + z_j) − 1))
@@ -732,7 +732,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         s2 = tl.zeros([], acc)
         s3 = tl.zeros([], acc)
         s4 = tl.zeros([], acc)
-        s0_top = tl.zeros([], acc)  # the entries at the running maximum
+        n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
@@ -746,8 +746,8 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-            s0 = (s0 + tl.where(m_new > m, s0_top, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
-            s0_top = tl.where(m_new > m, 0.0, s0_top) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
+            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j w_j
             s1 = s1 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             # s2 = Σ_j t_j·w_j
@@ -757,7 +757,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             # s4 = Σ_j w_j·z_j
             s4 = s4 + tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
             m = m_new
-        s0 = s0 + (s0_top - 1.0)
+        s0 = s0 + (n_at_max - 1.0)
     # inv_V = 1/V
     inv_V = 1.0 / Vf
     # sum_rest = (Σ_j exp_shifted − 1)

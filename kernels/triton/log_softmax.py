@@ -128,7 +128,7 @@ def _log_softmax_kernel(z_ptr, l_ptr, V, z_stride, l_stride, F64: tl.constexpr, 
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
-        s0_top = tl.zeros([], acc)  # the entries at the running maximum
+        n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
@@ -138,10 +138,10 @@ def _log_softmax_kernel(z_ptr, l_ptr, V, z_stride, l_stride, F64: tl.constexpr, 
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-            s0 = (s0 + tl.where(m_new > m, s0_top, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
-            s0_top = tl.where(m_new > m, 0.0, s0_top) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
+            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             m = m_new
-        s0 = s0 + (s0_top - 1.0)
+        s0 = s0 + (n_at_max - 1.0)
     # pass 2: the entries of the row
     if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
@@ -210,7 +210,7 @@ def _log_softmax_grad_kernel(z_ptr, g_ptr, l_ptr, dz_ptr, V, z_stride, g_stride,
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
         s1 = tl.zeros([], acc)
-        s0_top = tl.zeros([], acc)  # the entries at the running maximum
+        n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         g_next = tl.load(g_row + cols, mask=cols < V, other=0.0)
@@ -223,12 +223,12 @@ def _log_softmax_grad_kernel(z_ptr, g_ptr, l_ptr, dz_ptr, V, z_stride, g_stride,
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-            s0 = (s0 + tl.where(m_new > m, s0_top, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
-            s0_top = tl.where(m_new > m, 0.0, s0_top) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
+            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j g_j
             s1 = s1 + tl.sum(tl.where(idx < V, gj, 0.0), axis=0)
             m = m_new
-        s0 = s0 + (s0_top - 1.0)
+        s0 = s0 + (n_at_max - 1.0)
     # sum_rest = (Σ_j exp_shifted − 1)
     sum_rest = s0
     # inv0 = 1/(1 + sum_rest)

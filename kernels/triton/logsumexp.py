@@ -127,7 +127,7 @@ def _logsumexp_kernel(z_ptr, lse_ptr, V, z_stride, F64: tl.constexpr, BLOCK_V: t
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
-        s0_top = tl.zeros([], acc)  # the entries at the running maximum
+        n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
@@ -137,10 +137,10 @@ def _logsumexp_kernel(z_ptr, lse_ptr, V, z_stride, F64: tl.constexpr, BLOCK_V: t
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-            s0 = (s0 + tl.where(m_new > m, s0_top, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
-            s0_top = tl.where(m_new > m, 0.0, s0_top) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
+            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             m = m_new
-        s0 = s0 + (s0_top - 1.0)
+        s0 = s0 + (n_at_max - 1.0)
     # L = log(Σ_k exp(z_k))
     lse = m + _log1p(s0)
     tl.store(lse_ptr + row, lse.to(lse_ptr.dtype.element_ty))
@@ -189,7 +189,7 @@ def _logsumexp_grad_kernel(z_ptr, lse_ptr, dz_ptr, V, z_stride, dz_stride, F64: 
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
-        s0_top = tl.zeros([], acc)  # the entries at the running maximum
+        n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
@@ -199,10 +199,10 @@ def _logsumexp_grad_kernel(z_ptr, lse_ptr, dz_ptr, V, z_stride, dz_stride, F64: 
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-            s0 = (s0 + tl.where(m_new > m, s0_top, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
-            s0_top = tl.where(m_new > m, 0.0, s0_top) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
+            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             m = m_new
-        s0 = s0 + (s0_top - 1.0)
+        s0 = s0 + (n_at_max - 1.0)
     # sum_rest = (Σ_j exp_shifted − 1)
     sum_rest = s0
     # inv0 = 1/(1 + sum_rest)

@@ -185,7 +185,7 @@ def _softmax_cross_entropy_kernel(z_ptr, r_ptr, loss_ptr, out_ptr, count_ptr, V,
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
-        s0_top = tl.zeros([], acc)  # the entries at the running maximum
+        n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
@@ -195,10 +195,10 @@ def _softmax_cross_entropy_kernel(z_ptr, r_ptr, loss_ptr, out_ptr, count_ptr, V,
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-            s0 = (s0 + tl.where(m_new > m, s0_top, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
-            s0_top = tl.where(m_new > m, 0.0, s0_top) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
+            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             m = m_new
-        s0 = s0 + (s0_top - 1.0)
+        s0 = s0 + (n_at_max - 1.0)
     z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
     # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
     loss = tl.where(ignored, 0.0, (m - z_r) + _log1p(s0))
@@ -278,7 +278,7 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
-        s0_top = tl.zeros([], acc)  # the entries at the running maximum
+        n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
@@ -288,10 +288,10 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-            s0 = (s0 + tl.where(m_new > m, s0_top, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
-            s0_top = tl.where(m_new > m, 0.0, s0_top) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
+            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             m = m_new
-        s0 = s0 + (s0_top - 1.0)
+        s0 = s0 + (n_at_max - 1.0)
     z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
     # sum_rest = (Σ_j exp_shifted − 1)
     sum_rest = s0

@@ -120,6 +120,8 @@ def _plan(kernel: RowKernel):
         for _ in range(3):  # entry temporaries may name each other
             f = f.xreplace(entry)
         if isinstance(node, rowsum_rest):  # Σ_j e^{z_j − m} − 1: the terms below the maximum, counted at it
+            if any(kind == "rest" for kind, _ in kinds.values()):
+                raise SymnetError(f"{kernel.name}: one row sum less the maximum's term (n_at_max counts its entries)")
             kinds[name] = ("rest", f)
             continue
         if not f.has(M):
@@ -248,8 +250,8 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
                 top = "tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)"
                 out.append(f"{indent}# {name} = Σ_j {text(f)} − 1: the terms below the maximum, the entries at it less one")
                 if running:  # the entries at the old maximum join the terms below when it grows
-                    out += [f"{indent}{name} = ({name} + tl.where(m_new > m, {name}_top, 0.0)) * {rescale} + {below}",
-                            f"{indent}{name}_top = tl.where(m_new > m, 0.0, {name}_top) + {top}"]
+                    out += [f"{indent}{name} = ({name} + tl.where(m_new > m, n_at_max, 0.0)) * {rescale} + {below}",
+                            f"{indent}n_at_max = tl.where(m_new > m, 0.0, n_at_max) + {top}"]
                 else:
                     out.append(f"{indent}{name} = {below} + ({top} - 1.0)")
                 continue
@@ -275,7 +277,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     L += ["    else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows",
           "        m = tl.full([], float(\"-inf\"), acc)"]
     L += [f"        {name} = tl.zeros([], acc)" for name in sums.values()]
-    L += [f"        {name}_top = tl.zeros([], acc)  # the entries at the running maximum" for name, (kind, _) in kinds.items()
+    L += [f"        n_at_max = tl.zeros([], acc)  # the entries at the running maximum" for name, (kind, _) in kinds.items()
           if kind == "rest"]
     first = [("z", "float(\"-inf\")")] + ([("g", "0.0")] if upstream and needs_g1 else [])
     L.append("        # each tile's successor is loaded before the tile's reductions: its load is in flight while they run")
@@ -291,7 +293,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
           "            shift = tl.where(m_new == float(\"-inf\"), 0.0, m_new)"]
     L += row_sums("            ", running=True)
     L.append("            m = m_new")
-    L += [f"        {name} = {name} + ({name}_top - 1.0)" for name, (kind, _) in kinds.items() if kind == "rest"]
+    L += [f"        {name} = {name} + (n_at_max - 1.0)" for name, (kind, _) in kinds.items() if kind == "rest"]
     if target:
         L.append("    z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float(\"nan\")).to(acc)")
         L += capped("    ", "z_r", "valid")
