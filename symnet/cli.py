@@ -34,7 +34,11 @@ _NAME_LIKE = re.compile(r"^[A-Za-z][\w-]*$")
 def main(argv: list[str] | None = None) -> int:
     _escape_what_stdout_cannot_encode()
     parser = _parser()
+    argv, formulas = _formulas_as_positionals(sys.argv[1:] if argv is None else list(argv))
     args = parser.parse_args(argv)
+    for key, value in vars(args).items():  # the formula as typed, without the space added below
+        if isinstance(value, str) and value in formulas:
+            setattr(args, key, formulas[value])
     if not hasattr(args, "run"):
         parser.print_help()
         return EXIT_USAGE
@@ -54,6 +58,25 @@ def main(argv: list[str] | None = None) -> int:
         print("symnet: error: the input needs more memory or recursion than is available",
               file=sys.stderr)
         return EXIT_USAGE
+
+
+def _formulas_as_positionals(argv: list[str]) -> tuple[list[str], dict]:
+    """`symnet derive "-x*y"`: argparse takes an argument starting with '-' for an option
+    ("unrecognized arguments: -x*y"). After derive, graph or verify, one that is not an option
+    (-h, -o…, --…) is a formula: given to argparse with a leading space, which it takes as a
+    positional; the space is removed again after parsing."""
+    if not argv or argv[0] not in ("derive", "graph", "verify"):
+        return argv, {}
+    out, formulas = argv[:1], {}
+    for i, a in enumerate(argv[1:], 1):
+        if "--" in argv[1:i]:  # after `--` every argument is positional already
+            out.append(a)
+        elif a.startswith("-") and len(a) > 1 and a[1] != "-" and (any(c in a for c in "()*/+^ ") or a[1] not in "ho"):
+            formulas[" " + a] = a
+            out.append(" " + a)
+        else:
+            out.append(a)
+    return out, formulas
 
 
 def _one_line_warning(seen: dict, other):

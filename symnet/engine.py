@@ -642,7 +642,7 @@ def _at_point(point, values, program, wrt, in_graph, local, full, at_kink=frozen
     for (out, w), expr in in_graph.items():
         if expr.free_symbols <= set(values):
             if sides and (out, w) in sides:  # on a kink: both one-sided derivatives, which agree
-                v = sp.nsimplify(sides[(out, w)])
+                v = _simplified(sides[(out, w)])  # not nsimplify alone: it rounds 1e−300 to 0
                 lhs = Partial(out, w, total=True)
                 steps.append(Step(lhs, _chain(expr, v), "one-sided derivatives agree", "exact", approx=_approx(v)))
                 continue

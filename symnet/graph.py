@@ -86,7 +86,9 @@ def to_dot(d: Derivation) -> str:
                 label = f"{text(step.lhs)} = {text(step.value)}"
                 at = step.value.xreplace(known) if known else None
                 if at is not None and _is_number(at) and not _is_number(step.value):
-                    label += f"\n= {_value(sp.nsimplify(at))}"
+                    from .engine import _simplified  # nsimplify alone rounds 1e−300 to 0
+
+                    label += f"\n= {_value(_simplified(at))}"
             lines.append(f"  {_quote(_name(s))} -> {_quote(_name(target))}"
                          + (f" [label={_quote(label)}]" if label else "") + ";")
     lines.append("}")

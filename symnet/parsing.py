@@ -396,6 +396,8 @@ def as_expression(value, what: str = "formula") -> sp.Expr:
         number = sp.Integer(int(value))
     elif isinstance(value, float):
         number = sp.nsimplify(value) if value == value and abs(value) != float("inf") else sp.nan
+        if number.is_Rational and float(number) != value:  # nsimplify(1e-300) is 0: the decimal Python prints
+            number = sp.Rational(repr(value))
     else:  # Fraction, Decimal, NumPy scalars: SymPy converts these without evaluating text
         number = sp.sympify(value, strict=True)
     if number.has(*_UNDEFINED):

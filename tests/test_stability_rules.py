@@ -74,6 +74,8 @@ RULE_CASES = [
     ("zero-limit", t * softplus(-z) + (1 - t) * softplus(z), (t, z), ANY, (1.0, np.inf), F32),
     ("zero-power", x ** y, (x, y), POS, (0.0, 0.0), F64),
     ("exp-square", sp.exp(-x ** 2), (x,), ANY, (25.742121060530266,), F64),  # x² rounded: 500 ulp
+    ("erf-complement", 1 - sp.erf(x), (x,), ANY, (7.0,), F64),  # erf(7) rounds to 1: 0, true 4e−23
+    ("erf-complement", x * (1 + sp.erf(x / sp.sqrt(2))) / 2, (x,), ANY, (-10.0,), F64),  # GELU with erf
     # the loss rules (BCE with logits, BCE, Poisson NLL: tests/test_numerics_losses.py)
     ("softplus-difference", softplus(u) - softplus(-u), (u,), ANY, (1e-300,), F64),
     ("sigmoid-target", (1 - t) * sigmoid(u) - t * sigmoid(-u), (t, u), ANY, (0.5, -1e-30), F64),
@@ -143,7 +145,7 @@ def test_rule_is_exact_at_50_digits(case):
 
 # SymPy cannot decide these (Max/Abs of real symbols inside log, Piecewise limits at a point):
 # their exactness rests on the 50-digit check above
-UNDECIDED = {"logaddexp", "log-cosh", "log-quotient", "zero-limit"} | NOT_IDENTITIES
+UNDECIDED = {"logaddexp", "log-cosh", "log-quotient", "zero-limit", "erf-complement"} | NOT_IDENTITIES
 
 
 def _plain(e):

@@ -297,11 +297,12 @@ def test_cpu_without_the_interpreter_is_a_clear_error(monkeypatch):
         SF.linear(torch.ones(2, 3), torch.ones(4, 3))
 
 
-def test_cross_entropy_refuses_a_bad_reduction_and_a_target_that_requires_grad():
+def test_cross_entropy_refuses_a_bad_reduction_and_differentiates_a_soft_target():
     with pytest.raises(SymnetError, match="reduction"):
         SF.cross_entropy(torch.zeros(2, 3), torch.tensor([0, 1]), reduction="avg")
-    with pytest.raises(ValueError, match="target"):
-        SF.cross_entropy(torch.zeros(2, 3), torch.full((2, 3), 1 / 3, requires_grad=True))
+    t = torch.full((2, 3), 1 / 3, requires_grad=True)  # tests/test_ce_grads6.py checks every option
+    SF.cross_entropy(torch.zeros(2, 3), t).backward()
+    _same(t.grad, torch.full((2, 3), 3.0).log() / 2, 1e-6)  # −lp/N, lp = −log 3
 
 
 # --- from_formula ---------------------------------------------------------------------------------

@@ -134,6 +134,24 @@ def test_logaddexp_gradient_is_within_two_ulp_where_a_minus_b_rounds(backend):
 
 
 @pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_logaddexp_minus_its_larger_term_where_a_minus_b_rounds(backend):
+    """log(e^a + e^b) − a = log1p(e^−|a − b|) + max(0, b − a) (the logaddexp and log-quotient rules):
+    e^−|a − b| took the rounding of a − b, 384 ULP at a = 709, b = 1.72 in float64 (fresh eyes
+    round 5); it is now e^(min(a, b) − max(a, b)) with that rounding carried (≤ 2 ULP)."""
+    rng = np.random.default_rng(5)
+    n = 120 if backend == "numpy" else 16
+    formula = sp.log(sp.exp(a) + sp.exp(b)) - a
+    kernel = _kernel(formula, (a, b), backend)
+    for dtype, span in ((F64, 700.0), (F32, 85.0)):
+        A = np.concatenate([[709.0 if dtype is F64 else 88.0], rng.uniform(-span / 2, span / 2, n)])
+        B = np.concatenate([[1.72 if dtype is F64 else 1.3], A[1:] - rng.uniform(span * 0.7, span, n)])
+        outs = _run(kernel, backend, [A, B], dtype)
+        worst = _worst(formula, (a, b), [A, B], outs, dtype, dps=800)  # log(e^709 + e^1.72) − 709 ≈ 7e−308
+        bound = 2.0 if backend == "numpy" or dtype is F64 else 8.0  # the interpreter's float32 is looser
+        assert max(worst) <= bound, (dtype.__name__, worst)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
 def test_cross_entropy_written_out_at_the_verify_point(backend):
     """`symnet verify "-log(exp(a)/(exp(a)+exp(b)+exp(c)))"` found 384 ULP (float64) at logits a
     few hundred apart: the loss and every gradient are now within 4 ULP there."""

@@ -292,6 +292,9 @@ def compile_step(activations, loss: str = "ce", optimizer: str | None = None):
     from .families.step import mlp_step
     from .backends.triton.step import emit_triton_train_module
 
+    if isinstance(activations, str):  # compile_step("tanh"): not t, a, n, h (mlp_step's message)
+        from .families.step import mlp_step as _refuse
+        _refuse(activations, loss)
     activations = tuple(activations)
     if not all(isinstance(a, str) for a in activations) or not isinstance(loss, str):
         raise SymnetError("compile_step takes activation names and a loss name as strings")

@@ -24,7 +24,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
 from ..functions import sigmoid
-from ..special import exp_twosum, nexpsq, nexpsq2, sigmoid_twosum, softplus
+from ..special import exp_twosum, ndtr, nexpsq, nexpsq2, sigmoid_twosum, softplus
 
 __all__ = ["softplus", "Rule", "RULES", "stabilise"]
 
@@ -143,11 +143,37 @@ def _split(arg):
     return q, p
 
 
+def _leaf_argument(f):
+    """The one primitive argument p (leaf arguments q·p) of the leaves of f, or None (none, several)."""
+    leaves: set = set()
+    _collect(f, leaves)
+    ps = {_split(2 * leaf.args[0] if isinstance(leaf, sp.tanh) else leaf.args[0])[1] for leaf in leaves}
+    return ps.pop() if len(ps) == 1 else None
+
+
 def _exp_rational(node):
     if not (node.is_Add or node.is_Mul or node.is_Pow):
         return None
     if node.is_Mul:  # y·e^{xy}·σ(−xy): the factors in e^c recognised apart from the others (y)
         inner = [f for f in node.args if _collect(f, set())]
+        groups: dict = {}  # e^x·σ(−x)·σ(2s)σ(−2s) (a hand-written mish′): each argument's factors apart
+        for f in inner:
+            if not f.is_Rational:
+                groups.setdefault(_leaf_argument(f), []).append(f)
+        if len(groups) > 1 and None not in groups:
+            names: list = []
+            out, changed = [f for f in node.args if f not in inner or f.is_Rational], False
+            for group in groups.values():
+                found = _exp_rational(sp.Mul(*group)) if len(group) >= 2 else None
+                if isinstance(found, _Fired):
+                    names += [n for n in found.names if n not in names]
+                    found = found.expr
+                changed |= found is not None
+                out.append(group[0] if found is None else found)
+                out += group[1:] if found is None else []
+            if changed:
+                return _Fired(sp.Mul(*out), names or ["sigmoid"])
+            return None
         if 2 <= len(inner) < len(node.args):
             found = _exp_rational(sp.Mul(*inner))
             if found is None:
@@ -156,6 +182,17 @@ def _exp_rational(node):
             if isinstance(found, _Fired):
                 return _Fired(outer * found.expr, found.names)
             return outer * found
+    if node.is_Add:  # 1/2 + tanh(u)/2 + x·(…) (GELU-tanh′ written out): the terms in e^c apart from the others
+        inner = [a for a in node.args if _collect(a, set())]
+        keys = {_leaf_argument(a) for a in inner if not a.is_Rational}
+        if 2 <= len(inner) < len(node.args) and len(keys) == 1 and None not in keys:
+            found = _exp_rational(sp.Add(*inner))
+            if found is None:
+                return None
+            rest = [a for a in node.args if a not in inner]
+            if isinstance(found, _Fired):
+                return _Fired(sp.Add(found.expr, *rest), found.names)
+            return sp.Add(found, *rest)
     leaves: set = set()
     if not _collect(node, leaves) or not leaves:
         return None
@@ -1004,9 +1041,34 @@ def _affine_root(node):
     return _Final(_Fired(sp.Rational(1, n) * inner, ["affine-root"]))
 
 
-_CANCEL_LOCAL = {_abs_sign: "abs-sign", _fraction_complement: "fraction-complement", _tanhshrink: "tanhshrink",
+def _erf_complement(node):
+    """k + k·erf(u) → k·erfc(−u) (the other terms of the sum kept), or 2k·Φ(√2·u) where SymPy would
+    write erfc(−u) back as 2 − erfc(u) (ndtr, whose own form corrects the rounding of v/√2; for GELU
+    u = x/√2, so Φ(x))."""
+    if not node.is_Add:
+        return None
+    numbers = [t for t in node.args if t.is_Number and t != 0]
+    if len(numbers) != 1:
+        return None
+    (k,) = numbers
+    for t in node.args:
+        c, rest = t.as_coeff_Mul()
+        if isinstance(rest, sp.erf) and abs(c) == abs(k):
+            u = rest.args[0] if c == k else -rest.args[0]  # k + k·erf(u) = k·erfc(−u)
+            new = k * sp.erfc(-u)
+            if not isinstance(new.as_coeff_Mul()[1], sp.erfc):  # SymPy wrote erfc(−w) as 2 − erfc(w)
+                new = 2 * k * ndtr(sp.sqrt(2) * u)
+            others = [a for a in node.args if a is not t and a is not k]
+            return _Fired(sp.Add(new, *others), ["erf-complement"])
+    return None
+
+
+_CANCEL_LOCAL = {_erf_complement: "erf-complement", _abs_sign: "abs-sign", _fraction_complement: "fraction-complement", _tanhshrink: "tanhshrink",
                  _affine_root: "affine-root"}
 RULES += (
+    Rule("erf-complement", "1 + erf(u) cancels for u ≪ 0 (erf(u) → −1: GELU written with erf, "
+         "x·(1 + erf(x/√2))/2, 26,000 ULP off at x = −4.5 in float32, every digit lost from x ≈ −6); "
+         "erfc(−u) = 2Φ(√2·u) is the same number with no subtraction", local=_erf_complement),
     Rule("abs-sign", "u·sign(u) is |u| (the derivative of |u| multiplied back): one exact number in place of "
          "a product, so that the fraction-complement rule can see it", local=_abs_sign),
     Rule("fraction-complement", "K/S − K·a/S² with a a term of S cancels once a ≫ the rest of S "
@@ -1079,7 +1141,12 @@ def _two_sum(expr):
     for node in sp.preorder_traversal(expr):
         if isinstance(node, (sp.exp, sigmoid)) and node not in found:
             pair = _two_operands(node.args[0])
-            if pair is not None:
+            gap = _two_operands((-node.args[0]).args[0]) if isinstance(node, sp.exp) and isinstance(
+                -node.args[0], sp.Abs) else None  # e^−|x + y| = e^(min(x, −y) − max(x, −y)), logaddexp's
+            if gap is not None:
+                x, y = gap
+                found[node] = exp_twosum(sp.Min(x, -y), -sp.Max(x, -y))
+            elif pair is not None:
                 found[node] = (exp_twosum if isinstance(node, sp.exp) else sigmoid_twosum)(*pair)
             elif isinstance(node, sp.exp) and _shifted_pairs(node.args[0]) is not None:
                 found[node] = sp.Mul(*[exp_twosum(*p) for p in _shifted_pairs(node.args[0])], evaluate=False)
@@ -1090,7 +1157,7 @@ RULES += (
     Rule("two-sum", "e^(a − b) turns the rounding of a − b into a relative error of up to |a − b|·ε/2 "
          "(the gradient of log(e^a + e^b), e^(b − m)/Σ e^(a_i − m): 384 ulp at a = 709, b = 1.72 in float64); "
          "with s + e = a − b exactly (Knuth's TwoSum), e^s·(1 + e) is exact to first order in e (so is "
-         "the sigmoid of a − b, from the same s and e)",
+         "the sigmoid of a − b, from the same s and e; and logaddexp's e^−|a − b| as e^(min(a, b) − max(a, b)))",
          apply=_two_sum, fired=lambda old, new: new != old),
 )
 _BY_NAME["two-sum"] = RULES[-1]

@@ -811,22 +811,107 @@ def _ce_options_op(name: str, module_of, visible: bool):
 
     def setup(ctx, inputs, output):
         ctx.reduction, ctx.ignore_index = inputs[4], inputs[3]
-        ctx.save_for_backward(output[1], inputs[0], inputs[1] if inputs[4] == "none" else None)
+        ctx.label_smoothing, ctx.softcap = inputs[5], inputs[6]
+        # references only (no copies): the target, weight and loss serve ∂/∂target and ∂/∂weight
+        ctx.save_for_backward(output[1], inputs[0], inputs[1], inputs[2], output[0])
         ctx.mark_non_differentiable(output[1])
 
     def backward(ctx, grads):
-        dz, z, target = ctx.saved_tensors
-        g = _ignored_rows_zero(grads[0], target, ctx.ignore_index)
-        return (call(torch.ops.symnet_torch.cross_entropy_backward.default, g, dz, z, ctx.reduction),
-                None, None, None, None, None, None, None)
+        dz, z, target, weight, loss = ctx.saved_tensors
+        g = _ignored_rows_zero(grads[0], target if ctx.reduction == "none" else None, ctx.ignore_index)
+        dzz = (call(torch.ops.symnet_torch.cross_entropy_backward.default, g, dz, z, ctx.reduction)
+               if ctx.needs_input_grad[0] else None)
+        dt = dw = None
+        want_t = ctx.needs_input_grad[1] and target.is_floating_point()
+        want_w = weight is not None and ctx.needs_input_grad[2]
+        if want_t or want_w:  # only then: no cost to a call whose target and weight are constants
+            dt, dw = call(torch.ops.symnet_torch.cross_entropy_options_backward.default, g, z, target, weight, loss,
+                          ctx.ignore_index, ctx.reduction, ctx.label_smoothing, ctx.softcap)
+            dt, dw = (dt if want_t else None), (dw if want_w else None)
+        return dzz, dt, dw, None, None, None, None, None
 
     register_autograd(op, backward, setup)
     op.register_vmap(_ce_options_vmap(getattr(torch.ops.symnet_torch, name)))
     return op
 
 
+def _ce_target_weight_grads_impl(g: torch.Tensor, z: torch.Tensor, target: torch.Tensor,
+                                 weight: torch.Tensor | None, loss: torch.Tensor, ignore_index: int, reduction: str,
+                                 label_smoothing: float, softcap: float | None) -> list[torch.Tensor]:
+    """∂loss/∂target (soft targets) and ∂loss/∂weight of the options cross-entropy over (N, V)
+    rows, given the upstream gradient ``g`` and the forward ``loss``; ``[dt, dw]``, each empty
+    (shape (0,)) where there is none (class-index targets; no weight).
+
+    From torch's definition (``torch.nn.functional.cross_entropy`` / ``CrossEntropyLoss`` docs),
+    with c = softcap·tanh(z/softcap) (or z), lp = log_softmax(c) from the generated
+    ``log_softmax`` kernel, ε the label smoothing, w the weight (1 without one) and a_i the
+    upstream factor of row i (g_i for "none", g for "sum", g/N or g/D for "mean"):
+
+    - soft targets, ℓ_i = −Σ_k w_k((1−ε)t_ik + ε/V)·lp_ik + λ·lse_i², "mean" dividing by N:
+      ∂/∂t_ik = −a_i(1−ε)w_k·lp_ik,  ∂/∂w_k = −Σ_i a_i((1−ε)t_ik + ε/V)·lp_ik;
+    - class indices r_i, m_i = [r_i ≠ ignore_index], ℓ_i = m_i(−(1−ε)w_{r_i}·lp_{i,r_i}
+      − (ε/V)Σ_k w_k·lp_ik + λ·lse_i²), "mean" dividing by D = Σ_i m_i·w_{r_i}:
+      ∂/∂w_k = Σ_i a_i·m_i(−(1−ε)[r_i = k]·lp_{i,r_i} − (ε/V)·lp_ik) − ("mean" only) (g·L/D)·n_k,
+      n_k = Σ_i m_i[r_i = k], L the mean loss (its z-loss too: it shares the divisor D).
+
+    The softcap enters only through lp (it is a function of z alone); the z-loss λ·lse² has no
+    target or weight in it, and reaches ∂/∂w only through the divisor D of a hard-target mean.
+    With every row ignored the weight gradient is 0 (the input's is 0 too, as torch's)."""
+    acc = torch.promote_types(z.dtype, torch.float32)
+    rows, classes = z.shape
+    soft = target.is_floating_point()
+    dt = torch.zeros_like(target) if soft else target.new_zeros((0,), dtype=z.dtype)
+    dw = torch.zeros_like(weight) if weight is not None else z.new_zeros((0,))
+    if rows == 0 or classes == 0:
+        return [dt, dw]
+    c = z if softcap is None else softcap * torch.tanh(z.to(acc) / softcap)  # the capped logits, in acc
+    with _launch("cross_entropy_options_backward", z):
+        lp = _kernels("log_softmax").log_softmax(c.contiguous()).to(acc)
+    w = weight.to(acc) if weight is not None else None
+    eps = float(label_smoothing)
+    g = g.to(acc)
+    if soft:
+        t = target.to(acc)
+        a = g.reshape(rows, 1) if reduction == "none" else (g / rows if reduction == "mean" else g)
+        dt = (-(a * (1 - eps)) * lp * (w if w is not None else 1.0)).to(target.dtype)
+        if weight is not None:
+            dw = (-(a * ((1 - eps) * t + eps / classes) * lp)).sum(0).to(weight.dtype)
+        return [dt, dw]
+    if weight is None:
+        return [dt, dw]
+    keep = target != ignore_index
+    r = torch.where(keep, target, 0)
+    m = keep.to(acc)
+    lp_r = lp.gather(1, r.unsqueeze(1)).squeeze(1)
+    a = g.reshape(rows) * m if reduction == "none" else g * m
+    per_class = torch.zeros(classes, dtype=acc, device=z.device)
+    per_class = per_class.index_add(0, r, -(1 - eps) * a * lp_r)  # the [r_i = k] term
+    if eps:
+        per_class = per_class + (-(eps / classes) * a.unsqueeze(1) * lp).sum(0)
+    if reduction == "mean":
+        counted = keep.sum()
+        d = (w[r] * m).sum()
+        n = torch.zeros(classes, dtype=acc, device=z.device).index_add(0, r, m)
+        grad = (per_class - g * loss.to(acc) * n) / d
+        per_class = torch.where(counted == 0, 0.0, grad)
+    return [dt, per_class.to(weight.dtype)]
+
+
+def _ce_target_weight_grads_fake(g, z, target, weight, loss, ignore_index, reduction, label_smoothing, softcap):
+    soft = target.is_floating_point()
+    return [torch.empty_like(target) if soft else z.new_empty((0,)),
+            torch.empty_like(weight) if weight is not None else z.new_empty((0,))]
+
+
 if not _exists("cross_entropy_options"):
     _ce_options_op("cross_entropy_options", lambda: _kernels("cross_entropy"), inductor_visible())
+
+    # ∂/∂target and ∂/∂weight: an op of its own (opaque to torch.compile, differentiable once)
+    _ce_tw = torch.library.custom_op(f"{NS}::cross_entropy_options_backward", _ce_target_weight_grads_impl,
+                                     mutates_args=())
+    _ce_tw.register_fake(_ce_target_weight_grads_fake)
+    register_autograd(_ce_tw, _refuse_second("cross_entropy_options"), lambda ctx, inputs, output: None)
+    _ce_tw.register_vmap(_vmap_loop(torch.ops.symnet_torch.cross_entropy_options_backward))
 
 
 # ---------------------------------------------------------------------------------------

@@ -202,8 +202,22 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     [0, C) that is not ``ignore_index`` raises ``IndexError``, as in torch (one host
     synchronisation, in the op's implementation, so ``torch.compile(fullgraph=True)`` traces either
     path); only while a CUDA graph is captured is it left unchecked, and then gives a NaN loss and
-    NaN in that row's gradient. No gradient flows to ``target`` or ``weight`` (a tensor of them
-    that requires grad raises ``ValueError``).
+    NaN in that row's gradient.
+
+    Gradients flow to ``input``, to soft ``target`` and to ``weight`` (hard and soft targets),
+    computed only when they require grad, from the rows of the generated ``log_softmax`` kernel
+    lp = log_softmax(c), c = softcap·tanh(z/softcap) (or z), with torch ops for the sums over
+    rows. From torch's definition (``torch.nn.functional.cross_entropy`` docs: soft targets
+    ℓ_i = −Σ_k w_k t'_ik·lp_ik, t' = (1−ε)t + ε/V, "mean" dividing by N; class indices
+    ℓ_i = −w_{r_i}(1−ε)·lp_{i,r_i} − (ε/V)Σ_k w_k·lp_ik, ignored rows 0, "mean" dividing by
+    D = Σ w_{r_i} over the rows kept), with a_i the upstream factor of row i (g_i, g, g/N or g/D):
+    ∂/∂t_ik = −a_i(1−ε)w_k·lp_ik; soft ∂/∂w_k = −Σ_i a_i t'_ik·lp_ik; hard ∂/∂w_k =
+    Σ_{i kept} a_i(−(1−ε)[r_i = k]·lp_{i,r_i} − (ε/V)·lp_ik) − (g·L/D)·n_k for "mean" (n_k the kept
+    rows of class k, L the loss) and without the last term otherwise. The z-loss λ·lse² holds no
+    target or weight: it reaches ∂/∂w only through D (its mean shares the divisor). With every row
+    ignored the gradients are 0. (torch's own nll_loss refuses a class weight that requires grad;
+    this follows its formula.) Differentiable once: a second derivative raises
+    ``DoubleBackwardError``.
     """
     if reduction not in ("mean", "sum", "none"):
         raise SymnetError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
@@ -246,9 +260,6 @@ def _cross_entropy_with_options(input, target, weight, ignore_index, reduction, 
     rows = math.prod(shape)  # not -1: with 0 classes there is no row count to infer
     z = z.reshape(rows, classes)
     t = t.reshape(rows, classes) if soft else t.reshape(rows)
-    for what, tensor in (("target", t), ("weight", weight)):
-        if isinstance(tensor, torch.Tensor) and tensor.requires_grad:
-            raise ValueError(f"cross_entropy gives no gradient with respect to its {what}; pass it detached")
     out = _ops.call(torch.ops.symnet_torch.cross_entropy_options.default, z, t, weight, int(ignore_index), reduction,
                     label_smoothing, None if softcap is None else float(softcap), z_loss_scale)[0]
     if reduction == "none":

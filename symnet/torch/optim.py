@@ -66,8 +66,9 @@ class FusedStep:
             raise FusedStepError("the fused step computes and applies its own gradients in one process; under "
                                  "DistributedDataParallel they would never be averaged: use symnet's ops with a "
                                  "torch.optim optimizer instead")
-        params = list(model_or_params.parameters()) if isinstance(model_or_params, torch.nn.Module) \
-            else list(model_or_params)
+        # a weight shared by two layers counted twice, so that it is refused as shared, not miscounted
+        params = [p for _, p in model_or_params.named_parameters(remove_duplicate=False)] \
+            if isinstance(model_or_params, torch.nn.Module) else list(model_or_params)
         if activations is None:
             activations = _activations_of(model_or_params)
         activations = tuple(activations) if not isinstance(activations, str) else (activations,)

@@ -118,15 +118,20 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         self.constant_dtype = constant_dtype
 
     def _number(self, value: float) -> str:
-        if self.constant_dtype is None or float(np.float32(value)) == value or not np.isfinite(value):
+        if self.constant_dtype is None or not np.isfinite(value):
             return repr(value)
+        with np.errstate(over="ignore"):  # 1e308: not a float32, no RuntimeWarning about the cast
+            if float(np.float32(value)) == value:
+                return repr(value)
         return f"tl.full([], {value!r}, {self.constant_dtype})"
 
     def _print_Symbol(self, s):
         return self.names.get(s, s.name)
 
     def _print_Integer(self, e):
-        return f"{int(e)}.0"
+        if abs(int(e)) <= 2 ** 24:  # exact in float32, the dtype Triton gives a Python float literal
+            return f"{int(e)}.0"
+        return self._number(float(e))  # 16777217, 10**308: tl.full in the kernel's dtype (inf in float32)
 
     def _print_Rational(self, e):
         return self._number(float(e))
