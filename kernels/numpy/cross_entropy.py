@@ -7,6 +7,9 @@ cross_entropy_soft_grad: C = Σ_k w_k((1 − ε)t_k + ε/V)(lse − c_k) + λ·l
 
 Stability rules applied:
   log-sum-exp: Σ_k e^{z_k} overflows for z_k > 88 in float32 (709 in float64); m + log Σ_k e^{z_k − m}, m = max_k z_k, sums terms in (0, 1]
+  entry-gap: lse − z_r = (m − z_r) + log Σ_k e^{z_k − m}: both terms ≥ 0, so they add without cancelling; (m + log Σ) − z_r loses the small loss of a confident row at large logits (the rounding of m + log Σ, ulp(m), against a loss ≪ m: 48 ULP in float64 where torch's (z_r − m) − log Σ has 0.4)
+  two-sum: e^{z_j − m} turns the rounding of z_j − m into a relative error of up to |z_j − m|·ε/2 (256 ULP at z = [709, 1.72] in float64, 32 at [88, 0.3] in float32); with s + err = z_j − m exactly (Knuth's TwoSum: additions only, exact under FMA contraction too), e^s·(1 + err) is exact to first order in err, in the numerators and in the terms of Σ_k e^{z_k − m}
+  log1p-sum: log Σ_k e^{z_k − m} is log(1 + tiny) when one entry dominates the row: fl(Σ) keeps tiny only to ε absolute, so log-softmax and the loss at the row's maximum (and logsumexp near 0) are off by up to ε/tiny relative (10¹⁵ ULP in float64, as torch); log1p(Σ − 1) with Σ − 1 summed as the terms below the maximum plus (the entries at it − 1) keeps them to a few ULP
   max-shift: softmax is unchanged when every z_k moves by the same amount: with e^{z_j − m} every exponential is ≤ 1 and the sum Σ_k e^{z_k − m} ≥ 1
 
 Regenerate with: symnet codegen --backend numpy
@@ -158,6 +161,26 @@ def _reduction(reduction):
     return reduction
 
 
+def _exp_twosum(x, y, out=None):
+    """e^(x + y) = e^s + e^s·e with s + e = x + y exactly (Knuth's TwoSum): e^s alone is off by the
+    rounding of x + y (|x + y|·ε/2 relative: 256 ulp at x + y = −707 in float64). In place, one
+    temporary besides s: about 2.5 times a plain e^(x + y)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = np.add(x, y)
+        b = s - x  # TwoSum: e = (x − (s − b)) + (y − b)
+        e = np.subtract(s, b)
+        np.subtract(x, e, out=e)
+        np.subtract(y, b, out=b)
+        e += b
+        t = np.exp(s, out=s)
+        e *= t
+        r = np.add(t, e, out=out)
+        bad = ~np.isfinite(r)  # s = ±inf (e NaN) or e^s = inf (inf·e): e^s itself, as it should
+        if bad.any():
+            np.copyto(r, t, where=bad)
+        return r
+
+
 def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0, softcap=None, z_loss_scale=0.0):
     """C = w_r(1 − ε)(lse − c_r) + (ε/V)Σ_k w_k(lse − c_k) + λ·lse², lse = log Σ_k e^{c_k}, c = s·tanh(z/s) with a softcap s, else z
 
@@ -204,10 +227,12 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
                     z = softcap*np.tanh(z/softcap)
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
-                # lse = row_max + log(Σ_j exp(−row_max + z_j))
-                lse = row_max + np.log(np.sum(np.exp(z - row_max), axis=1, keepdims=True))
+                # log_sum_exp = log1p((Σ_j exp(−row_max + z_j) − 1))
+                log_sum_exp = np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
+                # lse = log_sum_exp + row_max
+                lse = log_sum_exp + row_max
                 # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-                loss[...] = (1 - label_smoothing)*(lse - np.take_along_axis(z, r, axis=1))*_w[0, r]
+                loss[...] = (1 - label_smoothing)*_w[0, r]*(log_sum_exp + (row_max - np.take_along_axis(z, r, axis=1)))
                 if label_smoothing != 0:
                     loss += label_smoothing * ((lse*np.sum(_w, axis=1, keepdims=True) - np.sum(_w*z, axis=1, keepdims=True))/_V)
                 if z_loss_scale != 0:
@@ -287,24 +312,25 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # exp_shifted = exp(−row_max + z_j)
-                exp_shifted = z - row_max
-                np.exp(exp_shifted, out=exp_shifted)
-                # sum_exp = Σ_j exp_shifted
-                sum_exp = np.sum(exp_shifted, axis=1, keepdims=True)
-                # lse = row_max + log(sum_exp)
-                lse = row_max + np.log(sum_exp)
+                exp_shifted = _exp_twosum(z, -row_max)
+                # sum_rest = (Σ_j exp_shifted − 1)
+                sum_rest = (np.sum(exp_shifted - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1))
+                # log_sum_exp = log1p(sum_rest)
+                log_sum_exp = np.log1p(sum_rest)
                 # inv_V = 1/V
                 inv_V = 1/_V
+                # lse = log_sum_exp + row_max
+                lse = log_sum_exp + row_max
                 # sum_w = Σ_j w_j
                 sum_w = np.sum(_w, axis=1, keepdims=True)
-                # inv_sum = 1/sum_exp
-                inv_sum = 1/sum_exp
+                # inv_sum = 1/(1 + sum_rest)
+                inv_sum = 1/(1 + sum_rest)
                 # prob = exp_shifted·inv_sum
                 prob = exp_shifted*inv_sum
                 # prob_times_wr = prob·w_r
                 prob_times_wr = prob*_w[0, r]
                 # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-                loss[...] = (1 - label_smoothing)*(lse - np.take_along_axis(z, r, axis=1))*_w[0, r]
+                loss[...] = (1 - label_smoothing)*_w[0, r]*(log_sum_exp + (row_max - np.take_along_axis(z, r, axis=1)))
                 if label_smoothing != 0:
                     loss += label_smoothing * (inv_V*(lse*sum_w - np.sum(_w*z, axis=1, keepdims=True)))
                 if z_loss_scale != 0:
@@ -388,8 +414,8 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
                 inv_V = 1/_V
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
-                # lse = row_max + log(Σ_j exp(−row_max + z_j))
-                lse = row_max + np.log(np.sum(np.exp(z - row_max), axis=1, keepdims=True))
+                # lse = row_max + log1p((Σ_j exp(−row_max + z_j) − 1))
+                lse = row_max + np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
                 # t_times_w = t_j·w_j
                 t_times_w = t*_w
                 # sum_1 = −Σ_j (t_times_w·z_j) + lse·Σ_j t_times_w
@@ -462,12 +488,11 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # exp_shifted = exp(−row_max + z_j)
-                exp_shifted = z - row_max
-                np.exp(exp_shifted, out=exp_shifted)
-                # sum_exp = Σ_j exp_shifted
-                sum_exp = np.sum(exp_shifted, axis=1, keepdims=True)
-                # lse = row_max + log(sum_exp)
-                lse = row_max + np.log(sum_exp)
+                exp_shifted = _exp_twosum(z, -row_max)
+                # sum_rest = (Σ_j exp_shifted − 1)
+                sum_rest = (np.sum(exp_shifted - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1))
+                # lse = row_max + log1p(sum_rest)
+                lse = row_max + np.log1p(sum_rest)
                 # sum_w = Σ_j w_j
                 sum_w = np.sum(_w, axis=1, keepdims=True)
                 # t_times_w = t_j·w_j
@@ -478,8 +503,8 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 sum_1 = lse*sum_t_times_w - np.sum(t_times_w*z, axis=1, keepdims=True)
                 # inv_V_times_eps = ε·inv_V
                 inv_V_times_eps = inv_V*label_smoothing
-                # prob = exp_shifted/sum_exp
-                prob = exp_shifted/sum_exp
+                # prob = exp_shifted/(1 + sum_rest)
+                prob = exp_shifted/(1 + sum_rest)
                 # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
                 loss[...] = sum_1
                 if label_smoothing != 0:

@@ -7,6 +7,9 @@ cross_entropy_soft_grad: C = Σ_k w_k((1 − ε)t_k + ε/V)(lse − c_k) + λ·l
 
 Stability rules applied:
   log-sum-exp: Σ_k e^{z_k} overflows for z_k > 88 in float32 (709 in float64); m + log Σ_k e^{z_k − m}, m = max_k z_k, sums terms in (0, 1]
+  entry-gap: lse − z_r = (m − z_r) + log Σ_k e^{z_k − m}: both terms ≥ 0, so they add without cancelling; (m + log Σ) − z_r loses the small loss of a confident row at large logits (the rounding of m + log Σ, ulp(m), against a loss ≪ m: 48 ULP in float64 where torch's (z_r − m) − log Σ has 0.4)
+  two-sum: e^{z_j − m} turns the rounding of z_j − m into a relative error of up to |z_j − m|·ε/2 (256 ULP at z = [709, 1.72] in float64, 32 at [88, 0.3] in float32); with s + err = z_j − m exactly (Knuth's TwoSum: additions only, exact under FMA contraction too), e^s·(1 + err) is exact to first order in err, in the numerators and in the terms of Σ_k e^{z_k − m}
+  log1p-sum: log Σ_k e^{z_k − m} is log(1 + tiny) when one entry dominates the row: fl(Σ) keeps tiny only to ε absolute, so log-softmax and the loss at the row's maximum (and logsumexp near 0) are off by up to ε/tiny relative (10¹⁵ ULP in float64, as torch); log1p(Σ − 1) with Σ − 1 summed as the terms below the maximum plus (the entries at it − 1) keeps them to a few ULP
   max-shift: softmax is unchanged when every z_k moves by the same amount: with e^{z_j − m} every exponential is ≤ 1 and the sum Σ_k e^{z_k − m} ≥ 1
 
 One program per row (float32 accumulation; float64 for float64 logits; bfloat16/float16
@@ -37,6 +40,14 @@ def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.cons
 
 
 @triton.jit
+def _log1p(u):
+    """log(1 + u) to full relative accuracy near 0 (Goldberg): w = 1 + u rounds, and
+    log(w)·u/(w − 1) divides that rounding back out."""
+    w = 1.0 + u
+    return tl.where(w == 1.0, u, tl.log(w) * (u / (w - 1.0)))
+
+
+@triton.jit
 def _expm1(x):
     """e^x − 1 to full relative accuracy near 0 (Kahan): (w − 1)·x/log(w), w = e^x."""
     w = tl.exp(x)
@@ -58,6 +69,25 @@ def _sigmoid(x):
     σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
     e = tl.exp(-tl.abs(x))
     return tl.where(x >= 0, 1.0, e) / (1.0 + e)
+
+
+@triton.jit
+def _twosum_error(x, y, s):
+    """The rounding error e of s = fl(x + y), x + y = s + e exactly (Knuth's TwoSum); 0 where s is
+    not finite."""
+    b = s - x
+    e = (x - (s - b)) + (y - b)
+    return tl.where(tl.abs(s) < float("inf"), e, 0.0)
+
+
+@triton.jit
+def _exp_twosum(x, y):
+    """e^(x + y) = e^s·(1 + e) with s + e = x + y exactly: e^s alone is off by the rounding of x + y
+    (|x + y|·ε/2 relative: 256 ulp at x + y = −707 in float64)."""
+    s = x + y
+    e = _twosum_error(x, y, s)
+    t = tl.exp(s)
+    return tl.where(t < float("inf"), t + t * e, t)  # t = inf: inf·e would be NaN or −inf
 
 
 def _device_ok(name, x):
@@ -251,8 +281,8 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
-        # s0 = Σ_j exp(−m + z_j)
-        s0 = tl.sum(tl.exp(zj - shift), axis=0)
+        # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
+        s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
         # s1 = Σ_j w_j·z_j
         s1 = tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
         # s2 = Σ_j w_j
@@ -262,6 +292,7 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
         s0 = tl.zeros([], acc)
         s1 = tl.zeros([], acc)
         s2 = tl.zeros([], acc)
+        n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
@@ -273,20 +304,24 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
-            # s0 = Σ_j exp(−m + z_j)
-            s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(zj - shift), axis=0)
+            # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
+            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j w_j·z_j
             s1 = s1 + tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
             # s2 = Σ_j w_j
             s2 = s2 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
+        s0 = s0 + (n_at_max - 1.0)
     z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
     if CAP:  # c = s·tanh(z_j/s), which the formulas call z
         z_r = tl.where(valid, softcap*_tanh(z_r/softcap), z_r)
-    # lse = m + log(Σ_j exp(−m + z_j))
-    lse = m + tl.log(s0)
+    # log_sum_exp = log1p((Σ_j exp(−m + z_j) − 1))
+    log_sum_exp = _log1p(s0)
+    # lse = m + log_sum_exp
+    lse = m + log_sum_exp
     # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*(lse - z_r)*w_r + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((lse*s2 - s1)/Vf)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)))
+    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp + (m - z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((lse*s2 - s1)/Vf)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
@@ -373,8 +408,8 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
-        # s0 = Σ_j exp(−m + z_j)
-        s0 = tl.sum(tl.exp(zj - shift), axis=0)
+        # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
+        s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
         # s1 = Σ_j w_j
         s1 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
         # s2 = Σ_j w_j·z_j
@@ -384,6 +419,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         s0 = tl.zeros([], acc)
         s1 = tl.zeros([], acc)
         s2 = tl.zeros([], acc)
+        n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
@@ -395,28 +431,32 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
-            # s0 = Σ_j exp(−m + z_j)
-            s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(zj - shift), axis=0)
+            # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
+            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j w_j
             s1 = s1 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             # s2 = Σ_j w_j·z_j
             s2 = s2 + tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
             m = m_new
+        s0 = s0 + (n_at_max - 1.0)
     z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
     if CAP:  # c = s·tanh(z_j/s), which the formulas call z
         z_r = tl.where(valid, softcap*_tanh(z_r/softcap), z_r)
-    # sum_exp = Σ_j exp_shifted
-    sum_exp = s0
-    # lse = m + log(sum_exp)
-    lse = m + tl.log(sum_exp)
+    # sum_rest = (Σ_j exp_shifted − 1)
+    sum_rest = s0
+    # log_sum_exp = log1p(sum_rest)
+    log_sum_exp = _log1p(sum_rest)
     # inv_V = 1/V
     inv_V = 1.0 / Vf
+    # lse = m + log_sum_exp
+    lse = m + log_sum_exp
     # sum_w = Σ_j w_j
     sum_w = s1
-    # inv_sum = 1/sum_exp
-    inv_sum = 1.0 / sum_exp
+    # inv_sum = 1/(1 + sum_rest)
+    inv_sum = 1.0 / (1.0 + sum_rest)
     # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*(lse - z_r)*w_r + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(lse*sum_w - s2))) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)))
+    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp + (m - z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(lse*sum_w - s2))) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
@@ -429,7 +469,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
         # exp_shifted = exp(−m + z_j)
-        exp_shifted = tl.exp(zj - shift)
+        exp_shifted = _exp_twosum(zj, -shift)
         # prob = exp_shifted·inv_sum
         prob = exp_shifted*inv_sum
         # prob_times_wr = prob·w_r
@@ -451,7 +491,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
                 zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             # exp_shifted = exp(−m + z_j)
-            exp_shifted = tl.exp(zj - m)
+            exp_shifted = _exp_twosum(zj, -m)
             # prob = exp_shifted·inv_sum
             prob = exp_shifted*inv_sum
             # prob_times_wr = prob·w_r
@@ -545,8 +585,8 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
-        # s0 = Σ_j exp(−m + z_j)
-        s0 = tl.sum(tl.exp(zj - shift), axis=0)
+        # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
+        s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
         # s1 = Σ_j t_j·w_j
         s1 = tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
         # s2 = Σ_j t_j·w_j·z_j
@@ -562,6 +602,7 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
         s2 = tl.zeros([], acc)
         s3 = tl.zeros([], acc)
         s4 = tl.zeros([], acc)
+        n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
@@ -574,8 +615,9 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
-            # s0 = Σ_j exp(−m + z_j)
-            s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(zj - shift), axis=0)
+            # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
+            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j t_j·w_j
             s1 = s1 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
             # s2 = Σ_j t_j·w_j·z_j
@@ -585,10 +627,11 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
             # s4 = Σ_j w_j
             s4 = s4 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
+        s0 = s0 + (n_at_max - 1.0)
     # inv_V = 1/V
     inv_V = 1.0 / Vf
-    # lse = m + log(Σ_j exp(−m + z_j))
-    lse = m + tl.log(s0)
+    # lse = m + log1p((Σ_j exp(−m + z_j) − 1))
+    lse = m + _log1p(s0)
     # sum_1 = −Σ_j (t_times_w·z_j) + lse·Σ_j t_times_w
     sum_1 = lse*s1 - s2
     # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
@@ -672,8 +715,8 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
-        # s0 = Σ_j exp(−m + z_j)
-        s0 = tl.sum(tl.exp(zj - shift), axis=0)
+        # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
+        s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
         # s1 = Σ_j w_j
         s1 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
         # s2 = Σ_j t_j·w_j
@@ -689,6 +732,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         s2 = tl.zeros([], acc)
         s3 = tl.zeros([], acc)
         s4 = tl.zeros([], acc)
+        n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
@@ -701,8 +745,9 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
-            # s0 = Σ_j exp(−m + z_j)
-            s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(zj - shift), axis=0)
+            # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
+            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j w_j
             s1 = s1 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             # s2 = Σ_j t_j·w_j
@@ -712,12 +757,13 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             # s4 = Σ_j w_j·z_j
             s4 = s4 + tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
             m = m_new
+        s0 = s0 + (n_at_max - 1.0)
     # inv_V = 1/V
     inv_V = 1.0 / Vf
-    # sum_exp = Σ_j exp_shifted
-    sum_exp = s0
-    # lse = m + log(sum_exp)
-    lse = m + tl.log(sum_exp)
+    # sum_rest = (Σ_j exp_shifted − 1)
+    sum_rest = s0
+    # lse = m + log1p(sum_rest)
+    lse = m + _log1p(sum_rest)
     # sum_w = Σ_j w_j
     sum_w = s1
     # sum_t_times_w = Σ_j t_times_w
@@ -726,8 +772,8 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
     sum_1 = lse*sum_t_times_w - s3
     # inv_V_times_eps = ε·inv_V
     inv_V_times_eps = inv_V*label_smoothing
-    # inv_sum_exp = 1/sum_exp
-    inv_sum_exp = 1.0 / sum_exp
+    # inv0 = 1/(1 + sum_rest)
+    inv0 = 1.0 / (1.0 + sum_rest)
     # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
     loss = sum_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*lse*sum_w - sum_1 - inv_V*s4)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
@@ -741,11 +787,11 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
         # exp_shifted = exp(−m + z_j)
-        exp_shifted = tl.exp(zj - shift)
+        exp_shifted = _exp_twosum(zj, -shift)
         # t_times_w = t_j·w_j
         t_times_w = tj*wj
-        # prob = invₛᵤₘ ₑₓₚ·exp_shifted
-        prob = exp_shifted*inv_sum_exp
+        # prob = inv₀·exp_shifted
+        prob = exp_shifted*inv0
         # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
         dz = prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) - ((1.0 - label_smoothing)*tj + inv_V_times_eps)*wj
         if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
@@ -764,11 +810,11 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             # exp_shifted = exp(−m + z_j)
-            exp_shifted = tl.exp(zj - m)
+            exp_shifted = _exp_twosum(zj, -m)
             # t_times_w = t_j·w_j
             t_times_w = tj*wj
-            # prob = invₛᵤₘ ₑₓₚ·exp_shifted
-            prob = exp_shifted*inv_sum_exp
+            # prob = inv₀·exp_shifted
+            prob = exp_shifted*inv0
             # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
             dz = prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) - ((1.0 - label_smoothing)*tj + inv_V_times_eps)*wj
             if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)

@@ -5,6 +5,8 @@ logsumexp_grad: L = log Σ_k e^{z_k}; ∂L/∂z_j
 
 Stability rules applied:
   log-sum-exp: Σ_k e^{z_k} overflows for z_k > 88 in float32 (709 in float64); m + log Σ_k e^{z_k − m}, m = max_k z_k, sums terms in (0, 1]
+  two-sum: e^{z_j − m} turns the rounding of z_j − m into a relative error of up to |z_j − m|·ε/2 (256 ULP at z = [709, 1.72] in float64, 32 at [88, 0.3] in float32); with s + err = z_j − m exactly (Knuth's TwoSum: additions only, exact under FMA contraction too), e^s·(1 + err) is exact to first order in err, in the numerators and in the terms of Σ_k e^{z_k − m}
+  log1p-sum: log Σ_k e^{z_k − m} is log(1 + tiny) when one entry dominates the row: fl(Σ) keeps tiny only to ε absolute, so log-softmax and the loss at the row's maximum (and logsumexp near 0) are off by up to ε/tiny relative (10¹⁵ ULP in float64, as torch); log1p(Σ − 1) with Σ − 1 summed as the terms below the maximum plus (the entries at it − 1) keeps them to a few ULP
   max-shift: softmax is unchanged when every z_k moves by the same amount: with e^{z_j − m} every exponential is ≤ 1 and the sum Σ_k e^{z_k − m} ≥ 1
 
 One program per row (float32 accumulation; float64 for float64 logits; bfloat16/float16
@@ -17,6 +19,33 @@ import os
 import torch
 import triton
 import triton.language as tl
+
+
+@triton.jit
+def _log1p(u):
+    """log(1 + u) to full relative accuracy near 0 (Goldberg): w = 1 + u rounds, and
+    log(w)·u/(w − 1) divides that rounding back out."""
+    w = 1.0 + u
+    return tl.where(w == 1.0, u, tl.log(w) * (u / (w - 1.0)))
+
+
+@triton.jit
+def _twosum_error(x, y, s):
+    """The rounding error e of s = fl(x + y), x + y = s + e exactly (Knuth's TwoSum); 0 where s is
+    not finite."""
+    b = s - x
+    e = (x - (s - b)) + (y - b)
+    return tl.where(tl.abs(s) < float("inf"), e, 0.0)
+
+
+@triton.jit
+def _exp_twosum(x, y):
+    """e^(x + y) = e^s·(1 + e) with s + e = x + y exactly: e^s alone is off by the rounding of x + y
+    (|x + y|·ε/2 relative: 256 ulp at x + y = −707 in float64)."""
+    s = x + y
+    e = _twosum_error(x, y, s)
+    t = tl.exp(s)
+    return tl.where(t < float("inf"), t + t * e, t)  # t = inf: inf·e would be NaN or −inf
 
 
 def _device_ok(name, x):
@@ -93,11 +122,12 @@ def _logsumexp_kernel(z_ptr, lse_ptr, V, z_stride, F64: tl.constexpr, BLOCK_V: t
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
-        # s0 = Σ_j exp(−m + z_j)
-        s0 = tl.sum(tl.exp(zj - shift), axis=0)
+        # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
+        s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
+        n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
@@ -106,11 +136,13 @@ def _logsumexp_kernel(z_ptr, lse_ptr, V, z_stride, F64: tl.constexpr, BLOCK_V: t
             z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
-            # s0 = Σ_j exp(−m + z_j)
-            s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(zj - shift), axis=0)
+            # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
+            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             m = m_new
+        s0 = s0 + (n_at_max - 1.0)
     # L = log(Σ_k exp(z_k))
-    lse = m + tl.log(s0)
+    lse = m + _log1p(s0)
     tl.store(lse_ptr + row, lse.to(lse_ptr.dtype.element_ty))
 
 
@@ -152,11 +184,12 @@ def _logsumexp_grad_kernel(z_ptr, lse_ptr, dz_ptr, V, z_stride, dz_stride, F64: 
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
-        # s0 = Σ_j exp(−m + z_j)
-        s0 = tl.sum(tl.exp(zj - shift), axis=0)
+        # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
+        s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
+        n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
@@ -165,24 +198,26 @@ def _logsumexp_grad_kernel(z_ptr, lse_ptr, dz_ptr, V, z_stride, dz_stride, F64: 
             z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
-            # s0 = Σ_j exp(−m + z_j)
-            s0 = s0 * tl.exp(m - shift) + tl.sum(tl.exp(zj - shift), axis=0)
+            # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
+            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             m = m_new
-    # sum_exp = Σ_j exp_shifted
-    sum_exp = s0
-    # inv_sum_exp = 1/sum_exp
-    inv_sum_exp = 1.0 / sum_exp
+        s0 = s0 + (n_at_max - 1.0)
+    # sum_rest = (Σ_j exp_shifted − 1)
+    sum_rest = s0
+    # inv0 = 1/(1 + sum_rest)
+    inv0 = 1.0 / (1.0 + sum_rest)
     # L = log(Σ_k exp(z_k))
-    lse = m + tl.log(sum_exp)
+    lse = m + _log1p(sum_rest)
     tl.store(lse_ptr + row, lse.to(lse_ptr.dtype.element_ty))
     # pass 2: the entries of the row
     if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
         # exp_shifted = exp(−m + z_j)
-        exp_shifted = tl.exp(zj - shift)
+        exp_shifted = _exp_twosum(zj, -shift)
         # ∂L/∂z_j = exp(z_j)/Σ_k exp(z_k)
-        dz = exp_shifted*inv_sum_exp
+        dz = exp_shifted*inv0
         tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
@@ -192,9 +227,9 @@ def _logsumexp_grad_kernel(z_ptr, lse_ptr, dz_ptr, V, z_stride, dz_stride, F64: 
             zj = z_next.to(acc)
             z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             # exp_shifted = exp(−m + z_j)
-            exp_shifted = tl.exp(zj - m)
+            exp_shifted = _exp_twosum(zj, -m)
             # ∂L/∂z_j = exp(z_j)/Σ_k exp(z_k)
-            dz = exp_shifted*inv_sum_exp
+            dz = exp_shifted*inv0
             tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
 
 

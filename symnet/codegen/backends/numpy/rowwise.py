@@ -194,6 +194,13 @@ class _RowPrinter(NumpyExpressionPrinter):
     def _print_rowsum(self, e):
         return f"np.sum({self._print(e.args[0])}, axis=1, keepdims=True)"
 
+    def _print_rowsum_rest(self, e):
+        """Σ_j f_j − 1 (f_j = e^{z_j − m}): the terms below the maximum (f − 1 = 0 at it, exactly; NaN where
+        m = +∞, as torch's log-softmax there), plus the entries at it less one."""
+        f, x, m = (self._print(a) for a in e.args)
+        return (f"(np.sum({self.parenthesize(e.args[0], 50)} - ({x} == {m}), axis=1, keepdims=True) "
+                f"+ (np.sum({x} == {m}, axis=1, keepdims=True, dtype={x}.dtype) - 1))")
+
     def _print_exp(self, e):
         return f"np.exp({self._print(e.args[0])})"
 

@@ -38,7 +38,8 @@ import sympy as sp
 
 from ....errors import SymnetError
 from ....render import text
-from ...families.rowwise import OPTION_NAMES, RowKernel, V, g, j, r, rowmax, rowsum, t, w, z
+from ...families.rowwise import OPTION_NAMES, RowKernel, V, g, j, r, rowmax, rowsum, rowsum_rest, t, w, z
+from ....special import exp_twosum
 from .elementwise import HOST_HELPERS, assemble
 from .printer import TRITON_HELPERS, TritonPrinter
 
@@ -79,7 +80,7 @@ class _RowPrinter(TritonPrinter):
         return f"tl.where({self._print(option)} == 0, 0.0, {name} * {self.parenthesize(rest, 50)})"
 
     def _print_Function(self, e):
-        if isinstance(e, rowsum):
+        if isinstance(e, (rowsum, rowsum_rest)):
             return self.names[e]
         return super()._print_Function(e)
 
@@ -103,7 +104,7 @@ def _plan(kernel: RowKernel):
         if expr == M:
             aliases[temp] = M
             continue
-        outside = expr.replace(lambda n: isinstance(n, rowsum), lambda n: sp.Dummy())  # what is not summed
+        outside = expr.replace(lambda n: isinstance(n, (rowsum, rowsum_rest)), lambda n: sp.Dummy())  # not summed
         if any(x.indices == (j,) for x in outside.atoms(sp.Indexed)) or any(t in entry for t in outside.free_symbols):
             entry[temp] = expr
         else:
@@ -111,17 +112,23 @@ def _plan(kernel: RowKernel):
     results = [unmax(e).xreplace(aliases) for e in kernel.results]
     sums = {}
     for e in list(row.values()) + list(entry.values()) + results:
-        for node in sorted(e.atoms(rowsum), key=sp.default_sort_key):  # a fixed order: the same code every run
+        for node in sorted(e.atoms(rowsum, rowsum_rest), key=sp.default_sort_key):  # fixed order: the same code
             sums.setdefault(node, f"s{len(sums)}")
     kinds = {}
     for node, name in sums.items():
         f = node.args[0]
         for _ in range(3):  # entry temporaries may name each other
             f = f.xreplace(entry)
+        if isinstance(node, rowsum_rest):  # Σ_j e^{z_j − m} − 1: the terms below the maximum, counted at it
+            if any(kind == "rest" for kind, _ in kinds.values()):
+                raise SymnetError(f"{kernel.name}: one row sum less the maximum's term (n_at_max counts its entries)")
+            kinds[name] = ("rest", f)
+            continue
         if not f.has(M):
             kinds[name] = ("plain", f)
             continue
-        h = sp.simplify(f / sp.exp(z[j] - M))
+        plain = f.replace(lambda n: isinstance(n, exp_twosum), lambda n: sp.exp(n.args[0] + n.args[1]))
+        h = sp.simplify(plain / sp.exp(z[j] - M))
         if h.has(M):
             raise SymnetError(f"{kernel.name}: the online skeleton sums e^(z_j − m)·h_j with h free of m, "
                               f"not {text(f)}")
@@ -135,6 +142,7 @@ def _hoist_reciprocals(entry: dict, row: dict, results: list, per_row: list) -> 
     hoisted = {}
 
     def of_row(e):
+        e = e.replace(lambda n: isinstance(n, (rowsum, rowsum_rest)), lambda n: sp.Dummy())  # a sum is of the row
         return not any(x.indices == (j,) for x in e.atoms(sp.Indexed)) and not (e.free_symbols & set(entry))
 
     def hoist(e):
@@ -223,15 +231,33 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
             out.append(f"{indent}wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)")
         return out
 
+    # the online sums' rescaling e^{m − m'}, with the rounding of m − m' corrected where the
+    # two-sum rule corrects the terms (its error would reach the sum's old part otherwise)
+    twosum = any(q.name == "two-sum" for q in kernel.rules)
+    if twosum and any(kind in ("online", "rest") for kind, _ in kinds.values()):
+        helpers.add("_exp_twosum")
+    rescale = "_exp_twosum(m, -shift)" if twosum else "tl.exp(m - shift)"
+
     def row_sums(indent: str, running: bool) -> list[str]:
         """Each row sum over the tile in registers; with ``running``, added to the sum so far
         (an online sum rescaled by e^{m − shift} first)."""
         out = []
         for name, (kind, f) in kinds.items():
             term = p1.doprint(f.xreplace(shifted))
+            if kind == "rest":  # f = 1 at every maximum: Σ_j f − 1 = Σ_{z_j < m} f + (#{z_j = m} − 1)
+                # (f − 1 = 0 at the maximum: NaN where it is +∞, as torch's log-softmax there)
+                below = f"tl.sum({term} - tl.where(zj == shift, 1.0, 0.0), axis=0)"
+                top = "tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)"
+                out.append(f"{indent}# {name} = Σ_j {text(f)} − 1: the terms below the maximum, the entries at it less one")
+                if running:  # the entries at the old maximum join the terms below when it grows
+                    out += [f"{indent}{name} = ({name} + tl.where(m_new > m, n_at_max, 0.0)) * {rescale} + {below}",
+                            f"{indent}n_at_max = tl.where(m_new > m, 0.0, n_at_max) + {top}"]
+                else:
+                    out.append(f"{indent}{name} = {below} + ({top} - 1.0)")
+                continue
             # (an online term is e^{z − shift}·h: 0 past the row's end, where z = −inf)
             tile = f"tl.sum({term}, axis=0)" if kind == "online" else f"tl.sum(tl.where(idx < V, {term}, 0.0), axis=0)"
-            carry = (f"{name} * tl.exp(m - shift) + " if kind == "online" else f"{name} + ") if running else ""
+            carry = (f"{name} * {rescale} + " if kind == "online" else f"{name} + ") if running else ""
             out += [f"{indent}# {name} = Σ_j {text(f)}", f"{indent}{name} = {carry}{tile}"]
         return out
 
@@ -251,6 +277,8 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     L += ["    else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows",
           "        m = tl.full([], float(\"-inf\"), acc)"]
     L += [f"        {name} = tl.zeros([], acc)" for name in sums.values()]
+    L += [f"        n_at_max = tl.zeros([], acc)  # the entries at the running maximum" for name, (kind, _) in kinds.items()
+          if kind == "rest"]
     first = [("z", "float(\"-inf\")")] + ([("g", "0.0")] if upstream and needs_g1 else [])
     L.append("        # each tile's successor is loaded before the tile's reductions: its load is in flight while they run")
     L += [f"        {v}_next = tl.load({v}_row + cols, mask=cols < V, other={other})" for v, other in first]
@@ -265,6 +293,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
           "            shift = tl.where(m_new == float(\"-inf\"), 0.0, m_new)"]
     L += row_sums("            ", running=True)
     L.append("            m = m_new")
+    L += [f"        {name} = {name} + (n_at_max - 1.0)" for name, (kind, _) in kinds.items() if kind == "rest"]
     if target:
         L.append("    z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float(\"nan\")).to(acc)")
         L += capped("    ", "z_r", "valid")

@@ -34,7 +34,7 @@ import sympy as sp
 
 from ....errors import SymnetError
 from ....render import text
-from ...families.rowwise import j as row_j, r as row_r, rowsum, z as row_z
+from ...families.rowwise import j as row_j, r as row_r, rowsum, rowsum_rest, z as row_z
 from ...families.dense import ACTIVATIONS
 from ...families.step import DenseStep, ElmanStep, LossStep, MlpStep
 from .elementwise import HOST_HELPERS, assemble
@@ -76,6 +76,10 @@ class _StepPrinter(TritonPrinter):
     def _print_Function(self, e):
         if isinstance(e, rowsum):
             return f"tl.sum({self._print(e.args[0])}, axis=1)[:, None]"
+        if isinstance(e, rowsum_rest):  # Σ_j f_j − 1, f = e^{z_j − m}: the terms below m, the entries at m less one
+            f, x, m = (self._print(a) for a in e.args)
+            return (f"(tl.sum({f} - tl.where({x} == {m}, 1.0, 0.0), axis=1)[:, None] "
+                    f"+ (tl.sum(tl.where({x} == {m}, 1.0, 0.0), axis=1)[:, None] - 1.0))")
         return super()._print_Function(e)
 
 
