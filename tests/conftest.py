@@ -37,6 +37,27 @@ def torch_and_triton():
     return torch, pytest.importorskip("triton")
 
 
+def torch_autograd_values(torch_fn, variables, columns, dtype):
+    """torch's formula ``torch_fn(torch, *tensors)`` and its autograd gradients in ``dtype``, one row a
+    point: {"f": values, "df_d<v>": ∂/∂v for each variable torch differentiates}, as float64 arrays."""
+    import warnings
+
+    import numpy as np
+    import torch
+
+    tdtype = torch.float32 if np.dtype(dtype) == np.float32 else torch.float64
+    tensors = [torch.tensor(np.asarray(c, dtype=dtype), dtype=tdtype, requires_grad=True) for c in columns]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = torch_fn(torch, *tensors)
+        grads = torch.autograd.grad(value.sum(), tensors, allow_unused=True)
+    got = {"f": value.detach().double().numpy()}
+    for s, g in zip(variables, grads):
+        if g is not None:
+            got[f"df_d{s}"] = g.double().numpy()
+    return got
+
+
 def mp_function(expr: sp.Expr, variables):
     """An mpmath function of ``variables`` computing ``expr`` (σ written out)."""
     dummies = [sp.Dummy() for _ in variables]

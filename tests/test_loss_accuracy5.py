@@ -21,7 +21,7 @@ import pytest
 import sympy as sp
 
 import symnet
-from conftest import triton_torch
+from conftest import torch_autograd_values, triton_torch
 from symnet.codegen.rewrite import WidenedBase, stabilise
 from symnet.registry import lookup
 from symnet.verify.evaluate import reference
@@ -89,18 +89,7 @@ def _worst(kernel, results, variables, columns, dtype):
 
 def _torch_worst(torch_fn, variables, columns, dtype, kernel):
     """torch's own loss (autograd in ``dtype``): {output name: worst ULPs} for the outputs it gives."""
-    import torch
-
-    tdtype = torch.float32 if dtype is F32 else torch.float64
-    tensors = [torch.tensor(np.asarray(c, dtype=dtype), dtype=tdtype, requires_grad=True) for c in columns]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value = torch_fn(torch, *tensors)
-        grads = torch.autograd.grad(value.sum(), tensors, allow_unused=True)
-    got = {"f": value.detach().double().numpy()}
-    for s, g in zip(variables, grads):
-        if g is not None:
-            got[f"df_d{s}"] = g.double().numpy()
+    got = torch_autograd_values(torch_fn, variables, columns, dtype)
     worst = {}
     for out in kernel.kernel.outputs:
         if out.name not in got:

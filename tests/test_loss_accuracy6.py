@@ -24,7 +24,7 @@ import pytest
 import sympy as sp
 
 import symnet
-from conftest import triton_torch
+from conftest import torch_autograd_values, triton_torch
 from symnet.codegen.rewrite import SCALED_SQUARE, stabilise, unwiden
 from symnet.registry import lookup
 from symnet.verify.evaluate import reference
@@ -111,23 +111,6 @@ def _worst(kernel, results, variables, columns, dtype):
         k = int(errs.argmax())
         worst[out.name] = (max(float(errs[k]), 0.0), {str(s): c[k] for s, c in zip(variables, columns)})
     return worst
-
-
-def _torch_values(torch_fn, variables, columns, dtype):
-    """torch's loss and its autograd gradients in ``dtype``: {output name: values}."""
-    import torch
-
-    tdtype = torch.float32 if dtype is F32 else torch.float64
-    tensors = [torch.tensor(np.asarray(c, dtype=dtype), dtype=tdtype, requires_grad=True) for c in columns]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value = torch_fn(torch, *tensors)
-        grads = torch.autograd.grad(value.sum(), tensors, allow_unused=True)
-    got = {"f": value.detach().double().numpy()}
-    for s, g in zip(variables, grads):
-        if g is not None:
-            got[f"df_d{s}"] = g.double().numpy()
-    return got
 
 
 # ------------------------------------------------------------------ the grids around each failing point
@@ -249,7 +232,7 @@ def test_never_worse_than_torch(name):
     for dtype in dtypes:
         columns = _grid(grid, dtype)
         ours = _run(kernel, "numpy", variables, columns, dtype)
-        theirs = _torch_values(torch_fn, variables, columns, dtype)
+        theirs = torch_autograd_values(torch_fn, variables, columns, dtype)
         bound = BOUNDS[np.dtype(dtype).name]
         for q, out in enumerate(kernel.kernel.outputs):
             if out.name not in theirs:
@@ -329,7 +312,7 @@ def test_gaussian_dv_where_it_cancels_is_within_the_terms_rounding():
     kernel = _kernel(formula, variables, "numpy")
     columns = _gaussian_cancelling(F64)
     ours = dict(zip([o.name for o in kernel.kernel.outputs], _run(kernel, "numpy", variables, columns, F64)))
-    theirs = _torch_values(torch_fn, variables, columns, F64)
+    theirs = torch_autograd_values(torch_fn, variables, columns, F64)
     out = next(o for o in kernel.kernel.outputs if o.name == "df_dv")
     for r, true in enumerate(_truth(out, variables, columns)):
         scale = float(np.spacing(0.5 / columns[2][r]))
