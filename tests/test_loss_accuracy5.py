@@ -295,3 +295,26 @@ def test_widen_is_computed_in_float64_and_rounded_once():
     f64 = k(x=xs.astype(F64), t=ts.astype(F64))[0]
     assert f32.dtype == F32 and np.array_equal(f32, f64.astype(F32))
     assert np.array_equal(f64, np.exp(xs.astype(F64)) - ts.astype(F64) * xs.astype(F64))
+
+
+@pytest.mark.parametrize("module", ["sigmoid_mse", "bce_logits"])
+def test_widened_numpy_kernel_is_its_float64_result_rounded_once(module):
+    """A committed float32 NumPy kernel with a widened sum computes the whole block in float64 and
+    rounds each output once (cheaper than float64 copies of the widened sum beside a float32
+    evaluation of the rest: 260 → 176 ms for sigmoid_mse on 10M values; the first version of
+    this printed the widened body without its parentheses, y − σ(z)² for (y − σ(z))²): every
+    output is bitwise the float64 kernel's, rounded to float32, and right against float64 math."""
+    from conftest import load_kernel
+
+    fn = getattr(load_kernel(module), module)
+    rng = np.random.default_rng(7)
+    z = np.concatenate([rng.normal(0, 6, 2000), [0.0, -88.0, 88.0, 1e-30, -1e4, 3e38]]).astype(F32)
+    y = rng.uniform(0, 1, z.size).astype(F32)
+    narrow, wide = fn(z, y), fn(z.astype(F64), y.astype(F64))
+    for a, b in zip(narrow, wide):
+        assert a.dtype == F32 and np.array_equal(a, b.astype(F32), equal_nan=True)
+    s = 1 / (1 + np.exp(-z.astype(F64)))
+    if module == "sigmoid_mse":  # L = (y − σ(z))², ∂L/∂z = −2(y − σ)σ(1 − σ)
+        d = y.astype(F64) - s
+        np.testing.assert_allclose(wide[0], d ** 2, rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(wide[1], -2 * d * s * (1 / (1 + np.exp(z.astype(F64)))), rtol=1e-12, atol=1e-300)

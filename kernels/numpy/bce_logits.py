@@ -76,10 +76,12 @@ def bce_logits(z, y):
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # np.where computes every branch: one not taken may overflow or be NaN, and is dropped
         for _i in range(0, _n, _BLOCK):
             z, y, C, dC_dz = _z[_i:_i + _BLOCK], _y[_i:_i + _BLOCK], _C[_i:_i + _BLOCK], _dC_dz[_i:_i + _BLOCK]
+            # the block in float64 (a widened sum): each output rounded once, as it is written
+            z, y = np.asarray(z, np.float64), np.asarray(y, np.float64)
             # log_three = log(3)
             log_three = 1.0986122886681098
             # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
             np.add(np.where((y == 0), 0, y*np.logaddexp(0, -z)), np.where((y == 1), 0, (1 - y)*np.logaddexp(0, z)), out=C)
             # dC_dz = ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
-            dC_dz[...] = np.where((log_three < -z), np.asarray(_sigmoid(np.asarray(z, np.float64)) - np.asarray(y, np.float64), np.result_type(y, z)), np.where((log_three < z), np.asarray(np.where((np.asarray(z, np.float64) > 1.0986122886681098), 1 - np.asarray(y, np.float64), 0) - _sigmoid(-np.asarray(z, np.float64)), np.result_type(y, z)), np.asarray(np.tanh(np.asarray(z, np.float64)/2)/2 + np.where((np.abs(np.asarray(z, np.float64)) <= 1.0986122886681098), 1/2 - np.asarray(y, np.float64), 0), np.result_type(y, z))))
+            dC_dz[...] = np.where((log_three < -z), (_sigmoid(z) - y), np.where((log_three < z), (np.where((z > 1.0986122886681098), 1 - y, 0) - _sigmoid(-z)), (np.tanh(z/2)/2 + np.where((np.abs(z) <= 1.0986122886681098), 1/2 - y, 0))))
     return _C.reshape(_shape), _dC_dz.reshape(_shape)

@@ -73,8 +73,10 @@ def sigmoid_mse(z, y):
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # np.where computes every branch: one not taken may overflow or be NaN, and is dropped
         for _i in range(0, _n, _BLOCK):
             z, y, L, dL_dz = _z[_i:_i + _BLOCK], _y[_i:_i + _BLOCK], _L[_i:_i + _BLOCK], _dL_dz[_i:_i + _BLOCK]
+            # the block in float64 (a widened sum): each output rounded once, as it is written
+            z, y = np.asarray(z, np.float64), np.asarray(y, np.float64)
             # y_minus_sig_z = f64(y − σ(z))
-            y_minus_sig_z = np.asarray(np.asarray(y, np.float64) - _sigmoid(np.asarray(z, np.float64)), np.result_type(y, z))
+            y_minus_sig_z = (y - _sigmoid(z))
             # exp_neg_abs_z = exp(−|z|)
             exp_neg_abs_z = np.exp(-(np.abs(z)))
             # sig_abs_z = 1/(1 + exp_neg_abs_z)

@@ -63,6 +63,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         self.dtype = dtype
         # np.where of constants only is float64 (or int64): its first value takes the kernel's dtype
         self.CONSTANT_SELECT = f"{dtype}.type({{0}})" if dtype else None
+        self.wide = False  # True: every input is a float64 block, a widened sum prints as its body
 
     # the functions of one argument a statement may apply in place: np.exp(t, out=t)
     IN_PLACE = {sp.exp: "exp", sp.log: "log"}
@@ -172,6 +173,8 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         """A widened sum (the widen rule): its body over float64 copies of the leaves, rounded once
         to the leaves' own dtype (np.asarray copies nothing where the kernel is float64 already; a
         Python float beside a float32 array stays float32, NEP 50)."""
+        if self.wide:  # the whole block is float64 already (emit_function): the body as it is
+            return f"({self._print(e.expanded)})"  # a call before: an operand of any operator
         names = dict(self.names)
         for leaf in e.args:
             names[leaf] = f"np.asarray({self._print(leaf)}, np.float64)"
