@@ -76,7 +76,7 @@ def sigmoid_mse(z, y):
             # the block in float64 (a widened sum): each output rounded once, as it is written
             z, y = np.asarray(z, np.float64), np.asarray(y, np.float64)
             # y_minus_sig_z = f64(y − σ(z))
-            y_minus_sig_z = (y - _sigmoid(z))
+            y_minus_sig_z = y - _sigmoid(z)
             # exp_neg_abs_z = exp(−|z|)
             exp_neg_abs_z = np.exp(-(np.abs(z)))
             # sig_abs_z = 1/(1 + exp_neg_abs_z)

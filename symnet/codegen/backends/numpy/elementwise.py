@@ -128,7 +128,8 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     body: list[str] = []
     for temp, expr in kernel.assignments:
         body.append(f"# {temps[temp]} = {text(expr.xreplace(named))}")
-        body.append(f"{temps[temp]} = {printer.doprint(expr)}")
+        whole = expr.expanded if wide and isinstance(expr, WidenedBase) else expr  # no (…) around a statement
+        body.append(f"{temps[temp]} = {printer.doprint(whole)}")
     for out, result, ident in zip(kernel.outputs, kernel.results, outputs):
         body.append(f"# {output_comment(ident, out)}")
         body.append(printer.assign_into(ident, result))  # the last operation writes the output
