@@ -112,6 +112,9 @@ class CompiledKernel:
                               "symnet.torch.from_formula(expr, inputs=[...]) for a differentiable, vmappable op")
         return self._function(*args, **kwargs)
 
+    def __repr__(self):
+        return f"<symnet kernel {self.kernel.name}({', '.join(self.inputs)}) -> ({', '.join(self.outputs)})>"
+
 
 def _transformed(value) -> bool:
     """Whether ``value`` is a tensor wrapped by a torch.func transform (vmap's BatchedTensor, grad's
@@ -120,9 +123,6 @@ def _transformed(value) -> bool:
     torch = sys.modules.get("torch")
     return (torch is not None and isinstance(value, torch.Tensor)
             and torch._C._functorch.is_functorch_wrapped_tensor(value))
-
-    def __repr__(self):
-        return f"<symnet kernel {self.kernel.name}({', '.join(self.inputs)}) -> ({', '.join(self.outputs)})>"
 
 
 def compile(derivation: Derivation, backend: str = "numpy", *, value: bool = True,  # noqa: A001
@@ -293,8 +293,7 @@ def compile_step(activations, loss: str = "ce", optimizer: str | None = None):
     from .backends.triton.step import emit_triton_train_module
 
     if isinstance(activations, str):  # compile_step("tanh"): not t, a, n, h (mlp_step's message)
-        from .families.step import mlp_step as _refuse
-        _refuse(activations, loss)
+        mlp_step(activations, loss)
     activations = tuple(activations)
     if not all(isinstance(a, str) for a in activations) or not isinstance(loss, str):
         raise SymnetError("compile_step takes activation names and a loss name as strings")
