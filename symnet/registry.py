@@ -717,25 +717,23 @@ def _twosum_error(x, y, s):
     not finite."""
     with np.errstate(invalid="ignore"):
         b = s - x
-        e = (x - (s - b)) + (y - b)
-    return np.where(np.isfinite(s), e, 0.0).astype(s.dtype, copy=False)
+        e = x - (s - b)
+        e += y - b
+    bad = ~np.isfinite(s)
+    return np.where(bad, 0.0, e).astype(s.dtype, copy=False) if bad.any() else e
 ''',
     "_exp_twosum": '''\
 def _exp_twosum(x, y, out=None):
     """e^(x + y) = e^s + e^s·e with s + e = x + y exactly (Knuth's TwoSum): e^s alone is off by the
-    rounding of x + y (|x + y|·ε/2 relative: 256 ulp at x + y = −707 in float64). In place, one
-    temporary besides s: about 2.5 times a plain e^(x + y)."""
+    rounding of x + y (|x + y|·ε/2 relative: 256 ulp at x + y = −707 in float64). In place where it
+    can be: about 2.5 times a plain e^(x + y)."""
     with np.errstate(over="ignore", invalid="ignore"):
         s = np.add(x, y)
-        b = s - x  # TwoSum: e = (x − (s − b)) + (y − b)
-        e = np.subtract(s, b)
-        np.subtract(x, e, out=e)
-        np.subtract(y, b, out=b)
-        e += b
-        t = np.exp(s, out=s)
+        e = _twosum_error(x, y, s)
+        t = np.exp(s)
         e *= t
         r = np.add(t, e, out=out)
-        bad = ~np.isfinite(r)  # s = ±inf (e NaN) or e^s = inf (inf·e): e^s itself, as it should
+        bad = ~np.isfinite(r)  # e^s = inf (inf·e): e^s itself, as it should
         if bad.any():
             np.copyto(r, t, where=bad)
         return r
@@ -754,7 +752,7 @@ def _sigmoid_twosum(x, y, out=None):
     return np.add(sig, sig * (neg * e), out=out)
 ''',
 })
-NUMPY_HELPER_NEEDS.update({"_sigmoid_twosum": ("_twosum_error",)})
+NUMPY_HELPER_NEEDS.update({"_exp_twosum": ("_twosum_error",), "_sigmoid_twosum": ("_twosum_error",)})
 _BY_CLASS[exp_twosum] = Function(
     "exp_twosum", exp_twosum, arity=(2, 2), cls=exp_twosum, numpy="_exp_twosum({0}, {1}, out={out})",
     numpy_helper="_exp_twosum", triton="_exp_twosum({0}, {1})", mpmath=lambda x, y: mpmath.exp(x + y))

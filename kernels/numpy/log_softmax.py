@@ -76,21 +76,28 @@ def _like(g, name, shape, dtype):
     return np.ascontiguousarray(g, dtype=dtype).reshape(-1, shape[-1])
 
 
+def _twosum_error(x, y, s):
+    """The rounding error e of s = fl(x + y), x + y = s + e exactly (Knuth's TwoSum); 0 where s is
+    not finite."""
+    with np.errstate(invalid="ignore"):
+        b = s - x
+        e = x - (s - b)
+        e += y - b
+    bad = ~np.isfinite(s)
+    return np.where(bad, 0.0, e).astype(s.dtype, copy=False) if bad.any() else e
+
+
 def _exp_twosum(x, y, out=None):
     """e^(x + y) = e^s + e^s·e with s + e = x + y exactly (Knuth's TwoSum): e^s alone is off by the
-    rounding of x + y (|x + y|·ε/2 relative: 256 ulp at x + y = −707 in float64). In place, one
-    temporary besides s: about 2.5 times a plain e^(x + y)."""
+    rounding of x + y (|x + y|·ε/2 relative: 256 ulp at x + y = −707 in float64). In place where it
+    can be: about 2.5 times a plain e^(x + y)."""
     with np.errstate(over="ignore", invalid="ignore"):
         s = np.add(x, y)
-        b = s - x  # TwoSum: e = (x − (s − b)) + (y − b)
-        e = np.subtract(s, b)
-        np.subtract(x, e, out=e)
-        np.subtract(y, b, out=b)
-        e += b
-        t = np.exp(s, out=s)
+        e = _twosum_error(x, y, s)
+        t = np.exp(s)
         e *= t
         r = np.add(t, e, out=out)
-        bad = ~np.isfinite(r)  # s = ±inf (e NaN) or e^s = inf (inf·e): e^s itself, as it should
+        bad = ~np.isfinite(r)  # e^s = inf (inf·e): e^s itself, as it should
         if bad.any():
             np.copyto(r, t, where=bad)
         return r
