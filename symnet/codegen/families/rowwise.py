@@ -217,6 +217,20 @@ def _one_sum(stable: list) -> list:
     return [e.xreplace({rowsum(f): 1 + rest for f, rest in rests.items()}) for e in stable] if rests else stable
 
 
+def _is_row_lse(e) -> bool:
+    """The whole expression is m + log Σ_k e^{z_k − m} (or its log1p form): the output is the lse itself."""
+    return e.is_Add and len(e.args) == 2 and any(isinstance(a, rowmax) for a in e.args) \
+        and any(isinstance(a, (sp.log, log1p)) for a in e.args)
+
+
+def _infinite_max(e):
+    """m + log Σ_k e^{z_k − m} → m where m = +∞ (the limit: a row holding +∞ has lse +∞, as torch's)."""
+    if not _is_row_lse(e):
+        return e
+    m = next(a for a in e.args if isinstance(a, rowmax))
+    return sp.Piecewise((m, sp.Eq(m, sp.oo)), (e, True))
+
+
 ROW_RULES: tuple[Rule, ...] = (
     Rule("log-softmax", "log(e^a/Σ e^z) forms a quotient of exponentials that overflows; "
          "a − log Σ e^z does not", _log_softmax, lambda old, new: new != old),
@@ -239,6 +253,10 @@ ROW_RULES: tuple[Rule, ...] = (
          "by up to ε/tiny relative (10¹⁵ ULP in float64, as torch); log1p(Σ − 1) with Σ − 1 summed as the terms "
          "below the maximum plus (the entries at it − 1) keeps them to a few ULP", _log1p_sum,
          lambda old, new: new != old),
+    Rule("infinite-max", "a row holding +∞ has m = +∞, and e^{z_k − m} at it is e^{∞ − ∞} = NaN, so m + log Σ_k "
+         "e^{z_k − m} is NaN where the logsumexp is +∞ (torch's answer); the lse is written m where m = +∞ (a select "
+         "per row, where the lse itself is the output; softmax, log-softmax and the loss of such a row stay NaN, "
+         "as torch's)", _infinite_max, lambda old, new: new != old),
 )
 
 

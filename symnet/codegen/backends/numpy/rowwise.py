@@ -210,6 +210,9 @@ class _RowPrinter(NumpyExpressionPrinter):
     def _print_Float(self, e):
         return repr(float(e))
 
+    def _print_Infinity(self, e):  # the infinite-max rule's m = +∞
+        return "np.inf"
+
 
 def signature_of(kernel: RowKernel) -> tuple[list, list]:
     """The arguments of a row kernel, in the order both backends take them: (tensors, options

@@ -70,6 +70,9 @@ class _RowPrinter(TritonPrinter):
     def _print_rowmax(self, e):
         return "m"
 
+    def _print_Infinity(self, e):  # the infinite-max rule's m = +∞
+        return 'float("inf")'
+
     def _print_Symbol(self, e):
         return OPTION_NAMES.get(e) or ("Vf" if e == V else super()._print_Symbol(e))
 
