@@ -11,6 +11,7 @@ Stability rules applied:
   two-sum: e^{z_j − m} turns the rounding of z_j − m into a relative error of up to |z_j − m|·ε/2 (256 ULP at z = [709, 1.72] in float64, 32 at [88, 0.3] in float32); with s + err = z_j − m exactly (Knuth's TwoSum: additions only, exact under FMA contraction too), e^s·(1 + err) is exact to first order in err, in the numerators and in the terms of Σ_k e^{z_k − m}
   log1p-sum: log Σ_k e^{z_k − m} is log(1 + tiny) when one entry dominates the row: fl(Σ) keeps tiny only to ε absolute, so log-softmax and the loss at the row's maximum (and logsumexp near 0) are off by up to ε/tiny relative (10¹⁵ ULP in float64, as torch); log1p(Σ − 1) with Σ − 1 summed as the terms below the maximum plus (the entries at it − 1) keeps them to a few ULP
   max-shift: softmax is unchanged when every z_k moves by the same amount: with e^{z_j − m} every exponential is ≤ 1 and the sum Σ_k e^{z_k − m} ≥ 1
+  class-gap: at the row's class the gradient holds c·(p_r − 1) (the one-hot term against c·p_r), which cancels where p_r ≈ 1, a confident row: fl(p_r) keeps 1 − p_r only to ε absolute (10¹⁵ ULP in float64, as torch); p_r − 1 = (e^{z_r − m} − Σ)/Σ = (expm1(z_r − m) − (Σ − 1))/Σ with Σ − 1 the sum less one maximum's term: two terms ≤ 0, no cancellation. A value per row, written over the gradient's column r (no second pass over the row)
 
 Regenerate with: symnet codegen --backend numpy
 """
@@ -336,6 +337,10 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 prob = exp_shifted*inv_sum
                 # prob_times_wr = prob·w_r
                 prob_times_wr = prob*_w[0, r]
+                # prod_1 = (−sum_rest + expm1(−row_max + z_r))·inv_sum·w_r
+                prod_1 = inv_sum*(np.expm1(np.take_along_axis(z, r, axis=1) - row_max) - sum_rest)*_w[0, r]
+                # prod_2 = inv_sum·exp(−row_max + z_r)
+                prod_2 = inv_sum*_exp_twosum(np.take_along_axis(z, r, axis=1), -row_max)
                 # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
                 loss[...] = (1 - label_smoothing)*_w[0, r]*(log_sum_exp + (row_max - np.take_along_axis(z, r, axis=1)))
                 if label_smoothing != 0:
@@ -349,8 +354,8 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 if z_loss_scale != 0:
                     dz += (2 * z_loss_scale) * (lse*prob)
                 dz *= _scale
-                # the one-hot term δ_jr·(−w_r + ε·w_r), at the class of each row
-                np.put_along_axis(dz, r, np.take_along_axis(dz, r, axis=1) + (label_smoothing*_w[0, r] - _w[0, r]) * _scale, axis=1)
+                # at the class of each row (δ_jr = 1): −ε·inv_V·w_r + prod_1 + ε·(−prod_1 + inv_V·prod_2·sum_w) + λ·(2·lse·prod_2)
+                np.put_along_axis(dz, r, (prod_1 + (0.0 if label_smoothing == 0 else label_smoothing * (inv_V*prod_2*sum_w - prod_1)) + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prod_2)) - inv_V*label_smoothing*_w[0, r]) * _scale, axis=1)
                 if softcap is not None:
                     dz *= _chain  # ∂c_j/∂z_j
                 if _ignored is not None:  # rows of class ignore_index count for nothing

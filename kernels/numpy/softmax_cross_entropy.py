@@ -10,6 +10,7 @@ Stability rules applied:
   two-sum: e^{z_j − m} turns the rounding of z_j − m into a relative error of up to |z_j − m|·ε/2 (256 ULP at z = [709, 1.72] in float64, 32 at [88, 0.3] in float32); with s + err = z_j − m exactly (Knuth's TwoSum: additions only, exact under FMA contraction too), e^s·(1 + err) is exact to first order in err, in the numerators and in the terms of Σ_k e^{z_k − m}
   log1p-sum: log Σ_k e^{z_k − m} is log(1 + tiny) when one entry dominates the row: fl(Σ) keeps tiny only to ε absolute, so log-softmax and the loss at the row's maximum (and logsumexp near 0) are off by up to ε/tiny relative (10¹⁵ ULP in float64, as torch); log1p(Σ − 1) with Σ − 1 summed as the terms below the maximum plus (the entries at it − 1) keeps them to a few ULP
   max-shift: softmax is unchanged when every z_k moves by the same amount: with e^{z_j − m} every exponential is ≤ 1 and the sum Σ_k e^{z_k − m} ≥ 1
+  class-gap: at the row's class the gradient holds c·(p_r − 1) (the one-hot term against c·p_r), which cancels where p_r ≈ 1, a confident row: fl(p_r) keeps 1 − p_r only to ε absolute (10¹⁵ ULP in float64, as torch); p_r − 1 = (e^{z_r − m} − Σ)/Σ = (expm1(z_r − m) − (Σ − 1))/Σ with Σ − 1 the sum less one maximum's term: two terms ≤ 0, no cancellation. A value per row, written over the gradient's column r (no second pass over the row)
 
 Regenerate with: symnet codegen --backend numpy
 """
@@ -251,7 +252,8 @@ def softmax_cross_entropy_grad(z, r, reduction="mean", ignore_index=-100, *, inp
                 # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
                 dz[...] = exp_shifted/(1 + sum_rest)
                 dz *= _scale
-                dz[np.arange(len(dz)), r[:, 0]] -= 1 * _scale  # the one-hot term δ_jr·(−1), at the class of each row
+                # at the class of each row (δ_jr = 1): (−sum_rest + expm1(−row_max + z_r))/(1 + sum_rest)
+                np.put_along_axis(dz, r, ((np.expm1(np.take_along_axis(z, r, axis=1) - row_max) - sum_rest)/(1 + sum_rest)) * _scale, axis=1)
                 if _ignored is not None:  # rows of class ignore_index count for nothing
                     _skip = _ignored[_i:_e]
                     loss[_skip] = 0

@@ -11,6 +11,7 @@ Stability rules applied:
   two-sum: e^{z_j − m} turns the rounding of z_j − m into a relative error of up to |z_j − m|·ε/2 (256 ULP at z = [709, 1.72] in float64, 32 at [88, 0.3] in float32); with s + err = z_j − m exactly (Knuth's TwoSum: additions only, exact under FMA contraction too), e^s·(1 + err) is exact to first order in err, in the numerators and in the terms of Σ_k e^{z_k − m}
   log1p-sum: log Σ_k e^{z_k − m} is log(1 + tiny) when one entry dominates the row: fl(Σ) keeps tiny only to ε absolute, so log-softmax and the loss at the row's maximum (and logsumexp near 0) are off by up to ε/tiny relative (10¹⁵ ULP in float64, as torch); log1p(Σ − 1) with Σ − 1 summed as the terms below the maximum plus (the entries at it − 1) keeps them to a few ULP
   max-shift: softmax is unchanged when every z_k moves by the same amount: with e^{z_j − m} every exponential is ≤ 1 and the sum Σ_k e^{z_k − m} ≥ 1
+  class-gap: at the row's class the gradient holds c·(p_r − 1) (the one-hot term against c·p_r), which cancels where p_r ≈ 1, a confident row: fl(p_r) keeps 1 − p_r only to ε absolute (10¹⁵ ULP in float64, as torch); p_r − 1 = (e^{z_r − m} − Σ)/Σ = (expm1(z_r − m) − (Σ − 1))/Σ with Σ − 1 the sum less one maximum's term: two terms ≤ 0, no cancellation. A value per row, written over the gradient's column r (no second pass over the row)
 
 One program per row (float32 accumulation; float64 for float64 logits; bfloat16/float16
 logits upcast in registers). A row of up to ONE_READ_MAX columns is read once and kept
@@ -462,6 +463,12 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
     else:
         divisor = tl.full([], 1.0, acc)
+    # prod_1 = (−sum_rest + expm1(−m + z_r))·inv_sum·w_r
+    prod_1 = inv_sum*(_expm1(z_r - m) - sum_rest)*w_r
+    # prod_2 = inv_sum·exp(−m + z_r)
+    prod_2 = inv_sum*_exp_twosum(z_r, -m)
+    # dz at the class of the row (δ_jr = 1): −ε·inv_V·w_r + prod_1 + ε·(−prod_1 + inv_V·prod_2·sum_w) + λ·(2·lse·prod_2)
+    dz_at_r = prod_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*prod_2*sum_w - prod_1)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prod_2)) - inv_V*label_smoothing*w_r
     # a class outside [0, V) (possible with check=False) poisons its row: loss and gradient NaN
     row_scale = tl.where(ignored, 0.0, tl.where(valid, 1.0 / divisor, float("nan")))
     # pass 2: the entries of the row
@@ -475,7 +482,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         # prob_times_wr = prob·w_r
         prob_times_wr = prob*w_r
         # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
-        dz = prob_times_wr + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - prob_times_wr - inv_V*wj)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) + tl.where(idx == cls, label_smoothing*w_r - w_r, 0.0)  # the one-hot term δ_jr·(−w_r + ε·w_r)
+        dz = tl.where(idx == cls, dz_at_r, prob_times_wr + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - prob_times_wr - inv_V*wj)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)))
         if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
             dz = dz * chain_j
         tl.store(dz_row + idx, tl.where(ignored, 0.0, dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
@@ -497,7 +504,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             # prob_times_wr = prob·w_r
             prob_times_wr = prob*w_r
             # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
-            dz = prob_times_wr + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - prob_times_wr - inv_V*wj)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) + tl.where(idx == cls, label_smoothing*w_r - w_r, 0.0)  # the one-hot term δ_jr·(−w_r + ε·w_r)
+            dz = tl.where(idx == cls, dz_at_r, prob_times_wr + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - prob_times_wr - inv_V*wj)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)))
             if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
                 dz = dz * chain_j
             tl.store(dz_row + idx, tl.where(ignored, 0.0, dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)

@@ -26,6 +26,14 @@ def _log1p(u):
 
 
 @triton.jit
+def _expm1(x):
+    """e^x − 1 to full relative accuracy near 0 (Kahan): (w − 1)·x/log(w), w = e^x."""
+    w = tl.exp(x)
+    near = tl.where(w == 1.0, x, (w - 1.0) * (x / tl.log(w)))
+    return tl.where(x > 20.0, w - 1.0, tl.where(x < -20.0, w - 1.0, near))
+
+
+@triton.jit
 def _sigmoid(x):
     """σ(x) from E = e^−|x| ≤ 1 (never overflows): 1/(1 + E) for x ≥ 0, E/(1 + E) below, so
     σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
@@ -238,10 +246,10 @@ def _elman_sigmoid_ce_kernel(x_ptr, r_ptr, order_ptr, lr_ptr, loss_ptr, Wi_ptr, 
                 ce_row_max = tl.max(zc, axis=1)[:, None]  # max_k z_k
                 ce_exp_shifted = _exp_twosum(zc, -ce_row_max)  # exp(−row_max + z_j)
                 ce_sum_rest = (tl.sum(ce_exp_shifted - tl.where(zc == ce_row_max, 1.0, 0.0), axis=1)[:, None] + (tl.sum(tl.where(zc == ce_row_max, 1.0, 0.0), axis=1)[:, None] - 1.0))  # (Σ_j exp_shifted − 1)
-                # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, entry-gap, two-sum, log1p-sum, max-shift)
+                # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, entry-gap, two-sum, log1p-sum, max-shift, class-gap)
                 total += tl.sum(tl.sum(tl.where(scored[:, None], (ce_row_max - z_r) + _log1p(ce_sum_rest), 0.0), axis=1), axis=0)
                 # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k), of the mean over the batch
-                go = tl.where(scored[:, None] & (cc[None, :] < C), ce_exp_shifted/(1.0 + ce_sum_rest) + tl.where(cc[None, :] == r[:, None], -1.0, 0.0), 0.0) / count
+                go = tl.where(scored[:, None] & (cc[None, :] < C), tl.where(cc[None, :] == r[:, None], (_expm1(z_r - ce_row_max) - ce_sum_rest)/(1.0 + ce_sum_rest), ce_exp_shifted/(1.0 + ce_sum_rest)), 0.0) / count
 
                 # read-out backward: ∂C/∂W = g aᵀ, ∂C/∂a = Wᵀg
                 do = go  # δ_i = g_i (no activation)

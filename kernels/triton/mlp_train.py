@@ -428,10 +428,10 @@ def _mlp_sigmoid_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_
             ce_row_max = tl.max(zc, axis=1)[:, None]  # max_k z_k
             ce_exp_shifted = _exp_twosum(zc, -ce_row_max)  # exp(−row_max + z_j)
             ce_sum_rest = (tl.sum(ce_exp_shifted - tl.where(zc == ce_row_max, 1.0, 0.0), axis=1)[:, None] + (tl.sum(tl.where(zc == ce_row_max, 1.0, 0.0), axis=1)[:, None] - 1.0))  # (Σ_j exp_shifted − 1)
-            # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, entry-gap, two-sum, log1p-sum, max-shift)
+            # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, entry-gap, two-sum, log1p-sum, max-shift, class-gap)
             total += tl.sum(tl.sum(tl.where(ok[:, None], (ce_row_max - z_r) + _log1p(ce_sum_rest), 0.0), axis=1), axis=0)
             # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k), of the mean over the batch
-            g2 = tl.where(ok[:, None] & (c2[None, :] < D2), ce_exp_shifted/(1.0 + ce_sum_rest) + tl.where(c2[None, :] == t[:, None], -1.0, 0.0), 0.0) / count
+            g2 = tl.where(ok[:, None] & (c2[None, :] < D2), tl.where(c2[None, :] == t[:, None], (_expm1(z_r - ce_row_max) - ce_sum_rest)/(1.0 + ce_sum_rest), ce_exp_shifted/(1.0 + ce_sum_rest)), 0.0) / count
 
             # layer 2, backward: ∂C/∂W = g aᵀ, ∂C/∂b = g, ∂C/∂a = Wᵀg
             d2 = g2  # δ_i = g_i (no activation)
@@ -580,10 +580,10 @@ def _mlp_tanh_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr
             ce_row_max = tl.max(zc, axis=1)[:, None]  # max_k z_k
             ce_exp_shifted = _exp_twosum(zc, -ce_row_max)  # exp(−row_max + z_j)
             ce_sum_rest = (tl.sum(ce_exp_shifted - tl.where(zc == ce_row_max, 1.0, 0.0), axis=1)[:, None] + (tl.sum(tl.where(zc == ce_row_max, 1.0, 0.0), axis=1)[:, None] - 1.0))  # (Σ_j exp_shifted − 1)
-            # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, entry-gap, two-sum, log1p-sum, max-shift)
+            # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, entry-gap, two-sum, log1p-sum, max-shift, class-gap)
             total += tl.sum(tl.sum(tl.where(ok[:, None], (ce_row_max - z_r) + _log1p(ce_sum_rest), 0.0), axis=1), axis=0)
             # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k), of the mean over the batch
-            g2 = tl.where(ok[:, None] & (c2[None, :] < D2), ce_exp_shifted/(1.0 + ce_sum_rest) + tl.where(c2[None, :] == t[:, None], -1.0, 0.0), 0.0) / count
+            g2 = tl.where(ok[:, None] & (c2[None, :] < D2), tl.where(c2[None, :] == t[:, None], (_expm1(z_r - ce_row_max) - ce_sum_rest)/(1.0 + ce_sum_rest), ce_exp_shifted/(1.0 + ce_sum_rest)), 0.0) / count
 
             # layer 2, backward: ∂C/∂W = g aᵀ, ∂C/∂b = g, ∂C/∂a = Wᵀg
             d2 = g2  # δ_i = g_i (no activation)
@@ -732,10 +732,10 @@ def _mlp_relu_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr
             ce_row_max = tl.max(zc, axis=1)[:, None]  # max_k z_k
             ce_exp_shifted = _exp_twosum(zc, -ce_row_max)  # exp(−row_max + z_j)
             ce_sum_rest = (tl.sum(ce_exp_shifted - tl.where(zc == ce_row_max, 1.0, 0.0), axis=1)[:, None] + (tl.sum(tl.where(zc == ce_row_max, 1.0, 0.0), axis=1)[:, None] - 1.0))  # (Σ_j exp_shifted − 1)
-            # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, entry-gap, two-sum, log1p-sum, max-shift)
+            # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k)) (rules: log-softmax, log-sum-exp, entry-gap, two-sum, log1p-sum, max-shift, class-gap)
             total += tl.sum(tl.sum(tl.where(ok[:, None], (ce_row_max - z_r) + _log1p(ce_sum_rest), 0.0), axis=1), axis=0)
             # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k), of the mean over the batch
-            g2 = tl.where(ok[:, None] & (c2[None, :] < D2), ce_exp_shifted/(1.0 + ce_sum_rest) + tl.where(c2[None, :] == t[:, None], -1.0, 0.0), 0.0) / count
+            g2 = tl.where(ok[:, None] & (c2[None, :] < D2), tl.where(c2[None, :] == t[:, None], (_expm1(z_r - ce_row_max) - ce_sum_rest)/(1.0 + ce_sum_rest), ce_exp_shifted/(1.0 + ce_sum_rest)), 0.0) / count
 
             # layer 2, backward: ∂C/∂W = g aᵀ, ∂C/∂b = g, ∂C/∂a = Wᵀg
             d2 = g2  # δ_i = g_i (no activation)

@@ -10,6 +10,7 @@ Stability rules applied:
   two-sum: e^{z_j − m} turns the rounding of z_j − m into a relative error of up to |z_j − m|·ε/2 (256 ULP at z = [709, 1.72] in float64, 32 at [88, 0.3] in float32); with s + err = z_j − m exactly (Knuth's TwoSum: additions only, exact under FMA contraction too), e^s·(1 + err) is exact to first order in err, in the numerators and in the terms of Σ_k e^{z_k − m}
   log1p-sum: log Σ_k e^{z_k − m} is log(1 + tiny) when one entry dominates the row: fl(Σ) keeps tiny only to ε absolute, so log-softmax and the loss at the row's maximum (and logsumexp near 0) are off by up to ε/tiny relative (10¹⁵ ULP in float64, as torch); log1p(Σ − 1) with Σ − 1 summed as the terms below the maximum plus (the entries at it − 1) keeps them to a few ULP
   max-shift: softmax is unchanged when every z_k moves by the same amount: with e^{z_j − m} every exponential is ≤ 1 and the sum Σ_k e^{z_k − m} ≥ 1
+  class-gap: at the row's class the gradient holds c·(p_r − 1) (the one-hot term against c·p_r), which cancels where p_r ≈ 1, a confident row: fl(p_r) keeps 1 − p_r only to ε absolute (10¹⁵ ULP in float64, as torch); p_r − 1 = (e^{z_r − m} − Σ)/Σ = (expm1(z_r − m) − (Σ − 1))/Σ with Σ − 1 the sum less one maximum's term: two terms ≤ 0, no cancellation. A value per row, written over the gradient's column r (no second pass over the row)
 
 One program per row (float32 accumulation; float64 for float64 logits; bfloat16/float16
 logits upcast in registers). A row of up to ONE_READ_MAX columns is read once and kept
@@ -44,6 +45,14 @@ def _log1p(u):
     log(w)·u/(w − 1) divides that rounding back out."""
     w = 1.0 + u
     return tl.where(w == 1.0, u, tl.log(w) * (u / (w - 1.0)))
+
+
+@triton.jit
+def _expm1(x):
+    """e^x − 1 to full relative accuracy near 0 (Kahan): (w − 1)·x/log(w), w = e^x."""
+    w = tl.exp(x)
+    near = tl.where(w == 1.0, x, (w - 1.0) * (x / tl.log(w)))
+    return tl.where(x > 20.0, w - 1.0, tl.where(x < -20.0, w - 1.0, near))
 
 
 @triton.jit
@@ -304,6 +313,8 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
         divisor = tl.load(count_ptr).to(acc)  # the rows counted, on the device beforehand: nothing waits on the host
     else:
         divisor = tl.full([], 1.0, acc)
+    # dz at the class of the row (δ_jr = 1): (−sum_rest + expm1(−m + z_r))/(1 + sum_rest)
+    dz_at_r = (_expm1(z_r - m) - sum_rest)/(1.0 + sum_rest)
     # a class outside [0, V) (possible with check=False) poisons its row: loss and gradient NaN
     row_scale = tl.where(ignored, 0.0, tl.where(valid, 1.0 / divisor, float("nan")))
     # pass 2: the entries of the row
@@ -313,7 +324,7 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
         # exp_shifted = exp(−m + z_j)
         exp_shifted = _exp_twosum(zj, -shift)
         # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
-        dz = exp_shifted*inv0 + tl.where(idx == cls, -1.0, 0.0)  # the one-hot term δ_jr·(−1)
+        dz = tl.where(idx == cls, dz_at_r, exp_shifted*inv0)
         tl.store(dz_row + idx, tl.where(ignored, 0.0, dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
@@ -325,7 +336,7 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
             # exp_shifted = exp(−m + z_j)
             exp_shifted = _exp_twosum(zj, -m)
             # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
-            dz = exp_shifted*inv0 + tl.where(idx == cls, -1.0, 0.0)  # the one-hot term δ_jr·(−1)
+            dz = tl.where(idx == cls, dz_at_r, exp_shifted*inv0)
             tl.store(dz_row + idx, tl.where(ignored, 0.0, dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
         _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)

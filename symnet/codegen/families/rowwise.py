@@ -46,7 +46,7 @@ from ...derivation import Derivation
 from ...errors import SymnetError
 from ...indexed import derive_indexed
 from ..ir import MAX_TEMPORARY, CodeName, _math_name
-from sympy.codegen.cfunctions import log1p
+from sympy.codegen.cfunctions import expm1, log1p
 
 from ...special import exp_twosum
 from ..rewrite import Grouped, Rule, stabilise
@@ -217,6 +217,45 @@ def _one_sum(stable: list) -> list:
     return [e.xreplace({rowsum(f): 1 + rest for f, rest in rests.items()}) for e in stable] if rests else stable
 
 
+def _class_probability(term):
+    """c·e^{z_r}/Σ_k e^{z_k} (c free of both) → (c, e^{z_r}, the sum), else None: a term of p_r, the
+    probability of the row's class, in the gradient at its column."""
+    factors = sp.Mul.make_args(term)
+    top = [f for f in factors if isinstance(f, sp.exp) and isinstance(f.args[0], sp.Indexed)
+           and f.args[0].indices == (r,)]
+    if len(top) != 1:
+        return None
+    base = top[0].args[0].base
+    sums = [f for f in factors if isinstance(f, sp.Pow) and f.exp == -1 and isinstance(f.base, sp.Sum)
+            and f.base.function == sp.exp(base[f.base.limits[0][0]])]
+    if len(sums) != 1:
+        return None
+    c = sp.Mul(*[f for f in factors if f is not top[0] and f is not sums[0]])
+    return (c, top[0], sums[0].base) if not c.has(sp.exp, sp.Sum) else None
+
+
+def _class_gap(e):
+    """c·p_r − c → c·(e^{z_r − m} − Σ)/Σ = c·(expm1(z_r − m) − (Σ − 1))/Σ, Σ = Σ_k e^{z_k − m}, for each
+    such pair of terms of the gradient at the class column (δ_jr = 1)."""
+    if not e.is_Add:
+        return e
+    terms = list(e.args)
+    out = []
+    for term in e.args:
+        found = _class_probability(term) if term in terms else None
+        if found is None or -found[0] not in terms:
+            continue
+        c, top, total = found
+        terms.remove(term)
+        terms.remove(-c)
+        (var, lo, hi), = total.limits
+        entry = top.args[0]
+        m = rowmax(entry.base)
+        shifted = sp.Sum(sp.exp(entry.base[var] - m), (var, lo, hi))
+        out.append(c * (expm1(entry - m) - sum_rest(shifted)) / shifted)
+    return sp.Add(*terms, *out) if out else e
+
+
 def _is_row_lse(e) -> bool:
     """The whole expression is m + log Σ_k e^{z_k − m} (or its log1p form): the output is the lse itself."""
     return e.is_Add and len(e.args) == 2 and any(isinstance(a, rowmax) for a in e.args) \
@@ -232,6 +271,11 @@ def _infinite_max(e):
 
 
 ROW_RULES: tuple[Rule, ...] = (
+    Rule("class-gap", "at the row's class the gradient holds c·(p_r − 1) (the one-hot term against c·p_r), which "
+         "cancels where p_r ≈ 1, a confident row: fl(p_r) keeps 1 − p_r only to ε absolute (10¹⁵ ULP in float64, "
+         "as torch); p_r − 1 = (e^{z_r − m} − Σ)/Σ = (expm1(z_r − m) − (Σ − 1))/Σ with Σ − 1 the sum less one "
+         "maximum's term: two terms ≤ 0, no cancellation. A value per row, written over the gradient's column r "
+         "(no second pass over the row)", _class_gap, lambda old, new: new != old),
     Rule("log-softmax", "log(e^a/Σ e^z) forms a quotient of exponentials that overflows; "
          "a − log Σ e^z does not", _log_softmax, lambda old, new: new != old),
     Rule("log-sum-exp", "Σ_k e^{z_k} overflows for z_k > 88 in float32 (709 in float64); "
@@ -346,6 +390,11 @@ class RowKernel:
     cap: sp.Expr | None = None
     chain: sp.Expr | None = None
     divisor: str = "count"  # the mean's divisor: "count" (rows not ignored), "weight" (Σ w_r), "rows"
+    # per output: its value at the class column r as a value of the row (the class-gap rule), written
+    # over that column in place of the one-hot term's addition, or None; and the temporaries it
+    # needs beyond ``assignments`` (values of the row, printed after them)
+    at_class: tuple[sp.Expr | None, ...] = ()
+    class_assignments: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
 
 
 def split_sums(e: sp.Expr) -> sp.Expr:
@@ -441,7 +490,7 @@ def row_kernel(name: str, formula: str, outputs: list[tuple[str, sp.Expr, str, b
 
     ``cap``/``chain``: the softcap, c_j = cap(z_j), and ∂c_j/∂z_j written in the raw z_j (the
     outputs are then written in c, called z; the chain is evaluated before the cap); ``divisor``: the mean's (see RowKernel)."""
-    stable, scatter, fired = [], [], []
+    stable, scatter, fired, at_class = [], [], [], []
     for _, expr, _, _ in outputs:
         expr = split_sums(expr)
         expr = sp.expand(expr) if expr.has(sp.KroneckerDelta) else expr
@@ -457,17 +506,40 @@ def row_kernel(name: str, formula: str, outputs: list[tuple[str, sp.Expr, str, b
         stable.append(s)
         scatter.append(coeff)
         fired += [q for q in rules if q not in fired]
-    stable = _one_sum(stable)
+        at = None
+        if coeff != 0:  # the value at the class column, δ_jr = 1: where the class-gap rule has work there
+            x, rules = stabilise_row(sp.expand(rest.xreplace({j: r}) + coeff))
+            if any(q.name == "class-gap" for q in rules):
+                at = _gate_option_terms(_canonical(sp.factor_terms(x)))
+                fired += [q for q in rules if q not in fired]
+        at_class.append(at)
+    at_exprs = [a for a in at_class if a is not None]
+    both = _one_sum(stable + at_exprs)
+    stable, at_exprs = both[:len(stable)], both[len(stable):]
     temps = sp.numbered_symbols("t", start=0)
     assignments, results = sp.cse(stable, symbols=temps, order="none")
-    assignments, results = _named_by_math(assignments, results)
+    class_assignments = []
+    if at_exprs:  # the row values of the outputs written as they are, then what the values at r add to them
+        full = {}
+        for temp, e in assignments:
+            full[temp] = e.xreplace(full)
+        known = {e: temp for temp, e in reversed(list(full.items()))}
+        at_exprs = [a.xreplace(known) for a in at_exprs]
+        more = sp.numbered_symbols("u", start=0)
+        class_assignments, at_exprs = sp.cse(at_exprs, symbols=more, order="none")
+    n_plain, n_results = len(assignments), len(results)
+    assignments, results = _named_by_math(list(assignments) + list(class_assignments), list(results) + at_exprs)
+    assignments, class_assignments = assignments[:n_plain], assignments[n_plain:]
+    results, at_exprs = results[:n_results], iter(results[n_results:])
+    at_class = [None if a is None else next(at_exprs) for a in at_class]
     outs = tuple(RowOutput(n, e, m, per_row) for n, e, m, per_row in outputs)
     every = [e for _, e, _, _ in outputs] + ([cap, chain] if cap is not None else [])
     options = tuple(o for o in OPTION_NAMES if any(e.has(o) for e in every))
     return RowKernel(name, formula, any(e.has(r) for _, e, _, _ in outputs), any(e.has(g) for _, e, _, _ in outputs),
                      outs, tuple(assignments), tuple(results), tuple(scatter), tuple(fired),
                      weighted=any(e.has(w) for _, e, _, _ in outputs), soft=any(e.has(t) for _, e, _, _ in outputs),
-                     options=options, cap=cap, chain=chain, divisor=divisor)
+                     options=options, cap=cap, chain=chain, divisor=divisor,
+                     at_class=tuple(at_class), class_assignments=tuple(class_assignments))
 
 
 # ------------------------------------------------------------ the row blocks of the lectures

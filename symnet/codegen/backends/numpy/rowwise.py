@@ -344,7 +344,11 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     for temp, expr in kernel.assignments:
         loop.append(f"# {temp} = {text(expr)}")
         loop += printer.assign_in_place(str(temp), expr, home.get(temp))  # e^{z − m}: in one array
-    for o, result, coeff in zip(kernel.outputs, kernel.results, kernel.scatter):
+    for temp, expr in kernel.class_assignments:  # values of the row, at its class (the class-gap rule)
+        loop.append(f"# {temp} = {text(expr)}")
+        loop.append(f"{temp} = {printer.doprint(expr)}")
+    at_class = kernel.at_class or (None,) * len(kernel.outputs)
+    for o, result, coeff, at in zip(kernel.outputs, kernel.results, kernel.scatter, at_class):
         loop.append(f"# {o.meaning} = {text(o.expr)}")
         scaled = reduce and not o.per_row  # the gradient of the mean: every term times _scale
         num, den = result.as_numer_denom()
@@ -366,7 +370,11 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
                 loop.append(f"    {o.name} += {factor} * {printer.parenthesize(rest, 50)}")
             if scaled:
                 loop.append(f"{o.name} *= _scale")
-        if coeff != 0:
+        if at is not None:  # the value at the class column, written over it (class-gap: no cancellation)
+            loop.append(f"# at the class of each row (δ_jr = 1): {text(at)}")
+            loop.append(f"np.put_along_axis({o.name}, r, {printer.parenthesize(at, 50)}"
+                        f"{' * _scale' if scaled else ''}, axis=1)")
+        elif coeff != 0:
             sign, size = ("-=", -coeff) if coeff.could_extract_minus_sign() else ("+=", coeff)
             size_code = printer.parenthesize(size, 50) + (" * _scale" if scaled else "")
             if size.is_number:

@@ -113,8 +113,13 @@ def _plan(kernel: RowKernel):
         else:
             row[temp] = expr
     results = [unmax(e).xreplace(aliases) for e in kernel.results]
+    # the values at the class column (class-gap) and their temporaries: values of the row
+    at_row = {temp: unmax(expr).xreplace(aliases) for temp, expr in kernel.class_assignments}
+    at_class = [None if a is None else unmax(a).xreplace(aliases)
+                for a in (kernel.at_class or (None,) * len(kernel.outputs))]
     sums = {}
-    for e in list(row.values()) + list(entry.values()) + results:
+    for e in list(row.values()) + list(entry.values()) + results + list(at_row.values()) \
+            + [a for a in at_class if a is not None]:
         for node in sorted(e.atoms(rowsum, rowsum_rest), key=sp.default_sort_key):  # fixed order: the same code
             sums.setdefault(node, f"s{len(sums)}")
     kinds = {}
@@ -136,7 +141,7 @@ def _plan(kernel: RowKernel):
             raise SymnetError(f"{kernel.name}: the online skeleton sums e^(z_j − m)·h_j with h free of m, "
                               f"not {text(f)}")
         kinds[name] = ("online", f)
-    return entry, row, results, sums, kinds
+    return entry, row, results, sums, kinds, at_row, at_class
 
 
 def _hoist_reciprocals(entry: dict, row: dict, results: list, per_row: list) -> tuple:
@@ -165,13 +170,14 @@ def _hoist_reciprocals(entry: dict, row: dict, results: list, per_row: list) -> 
 
 
 def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
-    entry, row, results, sums, kinds = _plan(kernel)
+    entry, row, results, sums, kinds, at_row, at_class = _plan(kernel)
     entry, row, results = _hoist_reciprocals(entry, row, results, [o.per_row for o in kernel.outputs])
     names = dict(sums)
     names[M] = "m"
     printer = _RowPrinter(names, helpers)
     per_row = [(o, res) for o, res in zip(kernel.outputs, results) if o.per_row]
-    per_entry = [(o, res, c) for o, res, c in zip(kernel.outputs, results, kernel.scatter) if not o.per_row]
+    per_entry = [(o, res, c, at) for o, res, c, at in zip(kernel.outputs, results, kernel.scatter, at_class)
+                 if not o.per_row]
     target, upstream = kernel.target, kernel.upstream
     if (target or kernel.soft) and len(per_row) != 1:
         raise SymnetError(f"{kernel.name}: a row kernel with a target reduces one per-row output (the loss), "
@@ -181,9 +187,9 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     reduces = target or soft  # a loss per row, reduced by the launch
     ptrs = ["z_ptr"] + (["g_ptr"] if upstream else []) + (["r_ptr"] if target else []) + \
         (["t_ptr"] if soft else []) + (["w_ptr"] if weighted else []) + (["opt_ptr"] if kernel.options else []) + \
-        [f"{o.name}_ptr" for o, _ in per_row] + [f"{o.name}_ptr" for o, _, _ in per_entry] + \
+        [f"{o.name}_ptr" for o, _ in per_row] + [f"{o.name}_ptr" for o, _, _, _ in per_entry] + \
         (["out_ptr", "count_ptr"] if reduces else []) + (["divisor_ptr"] if kernel.divisor == "weight" and weighted else [])
-    rows = ["z"] + (["g"] if upstream else []) + (["t"] if soft else []) + [o.name for o, _, _ in per_entry]
+    rows = ["z"] + (["g"] if upstream else []) + (["t"] if soft else []) + [o.name for o, _, _, _ in per_entry]
     args = ptrs + ["V"] + [f"{x}_stride" for x in rows] + (["ignore_index"] if target else []) + \
         ["F64: tl.constexpr", "BLOCK_V: tl.constexpr", "ONE_READ: tl.constexpr"] + \
         (["CAP: tl.constexpr"] if cap else []) + \
@@ -323,10 +329,12 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
             for temp, expr in entry.items():
                 out.append(f"{indent}# {temp} = {text(expr)}")
                 out.append(f"{indent}{temp} = {pr.doprint(expr)}")
-            for o, res, coeff in per_entry:
+            for o, res, coeff, at in per_entry:
                 out.append(f"{indent}# {o.meaning} = {text(o.expr)}")
                 value = pr.doprint(res)
-                if coeff != 0:
+                if at is not None:  # the value at the class column, computed once per row (class-gap)
+                    value = f"tl.where(idx == cls, {o.name}_at_r, {value})"
+                elif coeff != 0:
                     value = (f"{value} + tl.where(idx == cls, {printer.doprint(coeff)}, 0.0)  "
                              f"# the one-hot term δ_jr·({text(coeff)})")
                 out.append(f"{indent}{o.name} = {value}")
@@ -339,6 +347,13 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
                 out.append(f"{indent}tl.store({o.name}_row + idx, {scaled}.to({o.name}_ptr.dtype.element_ty), "
                            "mask=idx < V)")
             return out
+        for temp, expr in at_row.items():  # values of the row at its class (the class-gap rule)
+            L.append(f"    # {temp} = {text(expr)}")
+            L.append(f"    {temp} = {printer.doprint(expr)}")
+        for o, _, _, at in per_entry:
+            if at is not None:
+                L.append(f"    # {o.name} at the class of the row (δ_jr = 1): {text(at)}")
+                L.append(f"    {o.name}_at_r = {printer.doprint(at)}")
         if target:
             L.append("    # a class outside [0, V) (possible with check=False) poisons its row: loss and gradient NaN")
             L.append("    row_scale = tl.where(ignored, 0.0, tl.where(valid, 1.0 / divisor, float(\"nan\")))")

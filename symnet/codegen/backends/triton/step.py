@@ -238,19 +238,22 @@ def _loss(code: _Code, loss: LossStep, out: str, cols: str, size: str, keep_rows
     code("# softmax cross-entropy over the logits of each row; padded columns are −inf",
          f"zc = tl.where({cols}[None, :] < {size}, {out}, float(\"-inf\"))",
          f"z_r = tl.sum(tl.where({cols}[None, :] == {target}[:, None], zc, 0.0), axis=1)[:, None]  # z at the class r")
-    names = {temp: f"ce_{temp}" for temp, _ in k.assignments}
+    names = {temp: f"ce_{temp}" for temp, _ in k.assignments + k.class_assignments}
     printer = _StepPrinter({row_z[row_j]: "zc", row_z[row_r]: "z_r"}, names, helpers)
-    for temp, expr in k.assignments:
+    for temp, expr in k.assignments + k.class_assignments:
         code(f"ce_{temp} = {printer.doprint(expr)}  # {text(expr)}")
     (value, grad) = k.outputs
     (v_res, g_res) = k.results
     (_, coeff) = k.scatter
+    at = k.at_class[1] if k.at_class else None  # the gradient at the class column (class-gap), per row
     onehot = f"tl.where({cols}[None, :] == {target}[:, None], {printer.doprint(coeff)}, 0.0)"
+    at_class = f"tl.where({cols}[None, :] == {target}[:, None], {printer.doprint(at)}, {printer.doprint(g_res)})" \
+        if at is not None else f"{printer.doprint(g_res)} + {onehot}"
     code(f"# {value.meaning} = {text(value.expr)} (rules: {', '.join(r.name for r in k.rules)})",
          f"{total} += tl.sum(tl.sum(tl.where({keep_rows}[:, None], {printer.doprint(v_res)}, 0.0), axis=1), axis=0)",
          f"# {grad.meaning} = {text(grad.expr)}, of the mean over the batch",
          f"{g} = tl.where({keep_rows}[:, None] & ({cols}[None, :] < {size}), "
-         f"{printer.doprint(g_res)} + {onehot}, 0.0) / {divisor}")
+         f"{at_class}, 0.0) / {divisor}")
 
 
 def _apply(code: _Code, params: list, grads: dict, count: str, step: str, rule=None) -> None:
