@@ -8,6 +8,7 @@ cross_entropy_soft_grad: C = Σ_k w_k((1 − ε)t_k + ε/V)(lse − c_k) + λ·l
 Stability rules applied:
   log-sum-exp: Σ_k e^{z_k} overflows for z_k > 88 in float32 (709 in float64); m + log Σ_k e^{z_k − m}, m = max_k z_k, sums terms in (0, 1]
   entry-gap: lse − z_r = (m − z_r) + log Σ_k e^{z_k − m}: both terms ≥ 0, so they add without cancelling; (m + log Σ) − z_r loses the small loss of a confident row at large logits (the rounding of m + log Σ, ulp(m), against a loss ≪ m: 48 ULP in float64 where torch's (z_r − m) − log Σ has 0.4)
+  sum-gap: a loss that weighs every entry (label smoothing (ε/V)Σ_k w_k(lse − z_k), soft targets Σ_k a_k(lse − z_k)) written lse·Σ_k a_k − Σ_k a_k z_k cancels at large logits: both terms are ≈ m·Σ_k a_k and their rounding, ulp(m·Σ_k a_k), swamps a small loss (36 ULP in float64 at logits 600 apart, where torch's Σ_k a_k·(lse − z_k) has 0.9); Σ_k a_k(m − z_k) + log Σ_k e^{z_k − m}·Σ_k a_k adds terms ≥ 0 (a_k ≥ 0), no cancellation. One more subtraction per entry; a long row read in tiles adds (m' − m)·Σ a_k so far when its running maximum grows from m to m'
   two-sum: e^{z_j − m} turns the rounding of z_j − m into a relative error of up to |z_j − m|·ε/2 (256 ULP at z = [709, 1.72] in float64, 32 at [88, 0.3] in float32); with s + err = z_j − m exactly (Knuth's TwoSum: additions only, exact under FMA contraction too), e^s·(1 + err) is exact to first order in err, in the numerators and in the terms of Σ_k e^{z_k − m}
   log1p-sum: log Σ_k e^{z_k − m} is log(1 + tiny) when one entry dominates the row: fl(Σ) keeps tiny only to ε absolute, so log-softmax and the loss at the row's maximum (and logsumexp near 0) are off by up to ε/tiny relative (10¹⁵ ULP in float64, as torch); log1p(Σ − 1) with Σ − 1 summed as the terms below the maximum plus (the entries at it − 1) keeps them to a few ULP
   max-shift: softmax is unchanged when every z_k moves by the same amount: with e^{z_j − m} every exponential is ≤ 1 and the sum Σ_k e^{z_k − m} ≥ 1
@@ -237,14 +238,12 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
                 row_max = np.max(z, axis=1, keepdims=True)
                 # log_sum_exp = log1p((Σ_j exp(−row_max + z_j) − 1))
                 log_sum_exp = np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
-                # lse = log_sum_exp + row_max
-                lse = log_sum_exp + row_max
                 # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
                 loss[...] = (1 - label_smoothing)*_w[0, r]*(log_sum_exp + (row_max - np.take_along_axis(z, r, axis=1)))
                 if label_smoothing != 0:
-                    loss += label_smoothing * ((lse*np.sum(_w, axis=1, keepdims=True) - np.sum(_w*z, axis=1, keepdims=True))/_V)
+                    loss += label_smoothing * ((log_sum_exp*np.sum(_w, axis=1, keepdims=True) + np.sum(_w*(row_max - z), axis=1, keepdims=True))/_V)
                 if z_loss_scale != 0:
-                    loss += z_loss_scale * lse**2
+                    loss += z_loss_scale * (log_sum_exp + row_max)**2
                 if _ignored is not None:  # rows of class ignore_index count for nothing
                     _skip = _ignored[_i:_e]
                     loss[_skip] = 0
@@ -327,10 +326,10 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 log_sum_exp = np.log1p(sum_rest)
                 # inv_V = 1/V
                 inv_V = 1/_V
-                # lse = log_sum_exp + row_max
-                lse = log_sum_exp + row_max
                 # sum_w = Σ_j w_j
                 sum_w = np.sum(_w, axis=1, keepdims=True)
+                # lse = log_sum_exp + row_max
+                lse = log_sum_exp + row_max
                 # inv_sum = 1/(1 + sum_rest)
                 inv_sum = 1/(1 + sum_rest)
                 # prob = exp_shifted·inv_sum
@@ -344,7 +343,7 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
                 loss[...] = (1 - label_smoothing)*_w[0, r]*(log_sum_exp + (row_max - np.take_along_axis(z, r, axis=1)))
                 if label_smoothing != 0:
-                    loss += label_smoothing * (inv_V*(lse*sum_w - np.sum(_w*z, axis=1, keepdims=True)))
+                    loss += label_smoothing * (inv_V*(log_sum_exp*sum_w + np.sum(_w*(row_max - z), axis=1, keepdims=True)))
                 if z_loss_scale != 0:
                     loss += z_loss_scale * lse**2
                 # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
@@ -422,22 +421,22 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
                 z, t, loss = _z[_i:_e], _t[_i:_e], _loss[_i:_e]
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
                     z = softcap*np.tanh(z/softcap)
-                # inv_V = 1/V
-                inv_V = 1/_V
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
-                # lse = row_max + log1p((Σ_j exp(−row_max + z_j) − 1))
-                lse = row_max + np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
+                # log_sum_exp = log1p((Σ_j exp(−row_max + z_j) − 1))
+                log_sum_exp = np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
                 # t_times_w = t_j·w_j
                 t_times_w = t*_w
-                # sum_1 = −Σ_j (t_times_w·z_j) + lse·Σ_j t_times_w
-                sum_1 = lse*np.sum(t_times_w, axis=1, keepdims=True) - np.sum(t_times_w*z, axis=1, keepdims=True)
+                # value_1 = −z_j + row_max
+                value_1 = row_max - z
+                # sum_1 = log_sum_exp·Σ_j t_times_w + Σ_j (t_times_w·value_1)
+                sum_1 = log_sum_exp*np.sum(t_times_w, axis=1, keepdims=True) + np.sum(t_times_w*value_1, axis=1, keepdims=True)
                 # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
                 loss[...] = sum_1
                 if label_smoothing != 0:
-                    loss += label_smoothing * (inv_V*lse*np.sum(_w, axis=1, keepdims=True) - sum_1 - inv_V*np.sum(_w*z, axis=1, keepdims=True))
+                    loss += label_smoothing * ((log_sum_exp*np.sum(_w, axis=1, keepdims=True) + np.sum(value_1*_w, axis=1, keepdims=True))/_V - sum_1)
                 if z_loss_scale != 0:
-                    loss += z_loss_scale * lse**2
+                    loss += z_loss_scale * (log_sum_exp + row_max)**2
 
     _in_parallel(_share, _rows, _V)
     loss = _loss.reshape(_shape[:-1])
@@ -495,24 +494,28 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
                     _chain = (_sigmoid(-((z/softcap) * 2.0))*_sigmoid((z/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
                     z = softcap*np.tanh(z/softcap)
-                # inv_V = 1/V
-                inv_V = 1/_V
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # exp_shifted = exp(−row_max + z_j)
                 exp_shifted = _exp_twosum(z, -row_max)
                 # sum_rest = (Σ_j exp_shifted − 1)
                 sum_rest = (np.sum(exp_shifted - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1))
-                # lse = row_max + log1p(sum_rest)
-                lse = row_max + np.log1p(sum_rest)
-                # sum_w = Σ_j w_j
-                sum_w = np.sum(_w, axis=1, keepdims=True)
+                # log_sum_exp = log1p(sum_rest)
+                log_sum_exp = np.log1p(sum_rest)
                 # t_times_w = t_j·w_j
                 t_times_w = t*_w
                 # sum_t_times_w = Σ_j t_times_w
                 sum_t_times_w = np.sum(t_times_w, axis=1, keepdims=True)
-                # sum_1 = −Σ_j (t_times_w·z_j) + lse·sum_t_times_w
-                sum_1 = lse*sum_t_times_w - np.sum(t_times_w*z, axis=1, keepdims=True)
+                # value_1 = −z_j + row_max
+                value_1 = row_max - z
+                # sum_1 = log_sum_exp·sum_t_times_w + Σ_j (t_times_w·value_1)
+                sum_1 = log_sum_exp*sum_t_times_w + np.sum(t_times_w*value_1, axis=1, keepdims=True)
+                # inv_V = 1/V
+                inv_V = 1/_V
+                # sum_w = Σ_j w_j
+                sum_w = np.sum(_w, axis=1, keepdims=True)
+                # lse = log_sum_exp + row_max
+                lse = log_sum_exp + row_max
                 # inv_V_times_eps = ε·inv_V
                 inv_V_times_eps = inv_V*label_smoothing
                 # prob = exp_shifted/(1 + sum_rest)
@@ -520,7 +523,7 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
                 loss[...] = sum_1
                 if label_smoothing != 0:
-                    loss += label_smoothing * (inv_V*lse*sum_w - sum_1 - inv_V*np.sum(_w*z, axis=1, keepdims=True))
+                    loss += label_smoothing * (inv_V*(log_sum_exp*sum_w + np.sum(value_1*_w, axis=1, keepdims=True)) - sum_1)
                 if z_loss_scale != 0:
                     loss += z_loss_scale * lse**2
                 # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)

@@ -8,6 +8,7 @@ cross_entropy_soft_grad: C = Σ_k w_k((1 − ε)t_k + ε/V)(lse − c_k) + λ·l
 Stability rules applied:
   log-sum-exp: Σ_k e^{z_k} overflows for z_k > 88 in float32 (709 in float64); m + log Σ_k e^{z_k − m}, m = max_k z_k, sums terms in (0, 1]
   entry-gap: lse − z_r = (m − z_r) + log Σ_k e^{z_k − m}: both terms ≥ 0, so they add without cancelling; (m + log Σ) − z_r loses the small loss of a confident row at large logits (the rounding of m + log Σ, ulp(m), against a loss ≪ m: 48 ULP in float64 where torch's (z_r − m) − log Σ has 0.4)
+  sum-gap: a loss that weighs every entry (label smoothing (ε/V)Σ_k w_k(lse − z_k), soft targets Σ_k a_k(lse − z_k)) written lse·Σ_k a_k − Σ_k a_k z_k cancels at large logits: both terms are ≈ m·Σ_k a_k and their rounding, ulp(m·Σ_k a_k), swamps a small loss (36 ULP in float64 at logits 600 apart, where torch's Σ_k a_k·(lse − z_k) has 0.9); Σ_k a_k(m − z_k) + log Σ_k e^{z_k − m}·Σ_k a_k adds terms ≥ 0 (a_k ≥ 0), no cancellation. One more subtraction per entry; a long row read in tiles adds (m' − m)·Σ a_k so far when its running maximum grows from m to m'
   two-sum: e^{z_j − m} turns the rounding of z_j − m into a relative error of up to |z_j − m|·ε/2 (256 ULP at z = [709, 1.72] in float64, 32 at [88, 0.3] in float32); with s + err = z_j − m exactly (Knuth's TwoSum: additions only, exact under FMA contraction too), e^s·(1 + err) is exact to first order in err, in the numerators and in the terms of Σ_k e^{z_k − m}
   log1p-sum: log Σ_k e^{z_k − m} is log(1 + tiny) when one entry dominates the row: fl(Σ) keeps tiny only to ε absolute, so log-softmax and the loss at the row's maximum (and logsumexp near 0) are off by up to ε/tiny relative (10¹⁵ ULP in float64, as torch); log1p(Σ − 1) with Σ − 1 summed as the terms below the maximum plus (the entries at it − 1) keeps them to a few ULP
   max-shift: softmax is unchanged when every z_k moves by the same amount: with e^{z_j − m} every exponential is ≤ 1 and the sum Σ_k e^{z_k − m} ≥ 1
@@ -284,8 +285,8 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
         shift = tl.where(m == float("-inf"), 0.0, m)
         # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
         s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
-        # s1 = Σ_j w_j·z_j
-        s1 = tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
+        # s1 = Σ_j w_j·(m − z_j)
+        s1 = tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
         # s2 = Σ_j w_j
         s2 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
@@ -293,6 +294,7 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
         s0 = tl.zeros([], acc)
         s1 = tl.zeros([], acc)
         s2 = tl.zeros([], acc)
+        s1_h = tl.zeros([], acc)  # Σ_j h_j so far, of s1 = Σ_j h_j·(m − z_j)
         n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
@@ -308,8 +310,9 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
             # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
             s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
             n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
-            # s1 = Σ_j w_j·z_j
-            s1 = s1 + tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
+            # s1 = Σ_j w_j·(m − z_j); s1_h = Σ_j w_j so far
+            s1 = s1 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s1_h, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+            s1_h = s1_h + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             # s2 = Σ_j w_j
             s2 = s2 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
@@ -319,10 +322,8 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
         z_r = tl.where(valid, softcap*_tanh(z_r/softcap), z_r)
     # log_sum_exp = log1p((Σ_j exp(−m + z_j) − 1))
     log_sum_exp = _log1p(s0)
-    # lse = m + log_sum_exp
-    lse = m + log_sum_exp
     # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp + (m - z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((lse*s2 - s1)/Vf)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)))
+    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp + (m - z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((log_sum_exp*s2 + s1)/Vf)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * ((m + log_sum_exp) * (m + log_sum_exp))))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
@@ -413,13 +414,14 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
         # s1 = Σ_j w_j
         s1 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
-        # s2 = Σ_j w_j·z_j
-        s2 = tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
+        # s2 = Σ_j w_j·(m − z_j)
+        s2 = tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
         s1 = tl.zeros([], acc)
         s2 = tl.zeros([], acc)
+        s2_h = tl.zeros([], acc)  # Σ_j h_j so far, of s2 = Σ_j h_j·(m − z_j)
         n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
@@ -437,8 +439,9 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j w_j
             s1 = s1 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
-            # s2 = Σ_j w_j·z_j
-            s2 = s2 + tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
+            # s2 = Σ_j w_j·(m − z_j); s2_h = Σ_j w_j so far
+            s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s2_h, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+            s2_h = s2_h + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
         s0 = s0 + (n_at_max - 1.0)
     z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
@@ -450,14 +453,14 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
     log_sum_exp = _log1p(sum_rest)
     # inv_V = 1/V
     inv_V = 1.0 / Vf
-    # lse = m + log_sum_exp
-    lse = m + log_sum_exp
     # sum_w = Σ_j w_j
     sum_w = s1
+    # lse = m + log_sum_exp
+    lse = m + log_sum_exp
     # inv_sum = 1/(1 + sum_rest)
     inv_sum = 1.0 / (1.0 + sum_rest)
     # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp + (m - z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(lse*sum_w - s2))) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)))
+    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp + (m - z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(log_sum_exp*sum_w + s2))) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
@@ -596,10 +599,10 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
         s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
         # s1 = Σ_j t_j·w_j
         s1 = tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
-        # s2 = Σ_j t_j·w_j·z_j
-        s2 = tl.sum(tl.where(idx < V, tj*wj*zj, 0.0), axis=0)
-        # s3 = Σ_j w_j·z_j
-        s3 = tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
+        # s2 = Σ_j t_j·w_j·(m − z_j)
+        s2 = tl.sum(tl.where(idx < V, tj*wj*(shift - zj), 0.0), axis=0)
+        # s3 = Σ_j w_j·(m − z_j)
+        s3 = tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
         # s4 = Σ_j w_j
         s4 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
@@ -609,6 +612,8 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
         s2 = tl.zeros([], acc)
         s3 = tl.zeros([], acc)
         s4 = tl.zeros([], acc)
+        s2_h = tl.zeros([], acc)  # Σ_j h_j so far, of s2 = Σ_j h_j·(m − z_j)
+        s3_h = tl.zeros([], acc)  # Σ_j h_j so far, of s3 = Σ_j h_j·(m − z_j)
         n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
@@ -627,22 +632,22 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
             n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j t_j·w_j
             s1 = s1 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
-            # s2 = Σ_j t_j·w_j·z_j
-            s2 = s2 + tl.sum(tl.where(idx < V, tj*wj*zj, 0.0), axis=0)
-            # s3 = Σ_j w_j·z_j
-            s3 = s3 + tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
+            # s2 = Σ_j t_j·w_j·(m − z_j); s2_h = Σ_j t_j·w_j so far
+            s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s2_h, 0.0) + tl.sum(tl.where(idx < V, tj*wj*(shift - zj), 0.0), axis=0)
+            s2_h = s2_h + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
+            # s3 = Σ_j w_j·(m − z_j); s3_h = Σ_j w_j so far
+            s3 = s3 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s3_h, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+            s3_h = s3_h + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             # s4 = Σ_j w_j
             s4 = s4 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
         s0 = s0 + (n_at_max - 1.0)
-    # inv_V = 1/V
-    inv_V = 1.0 / Vf
-    # lse = m + log1p((Σ_j exp(−m + z_j) − 1))
-    lse = m + _log1p(s0)
-    # sum_1 = −Σ_j (t_times_w·z_j) + lse·Σ_j t_times_w
-    sum_1 = lse*s1 - s2
+    # log_sum_exp = log1p((Σ_j exp(−m + z_j) − 1))
+    log_sum_exp = _log1p(s0)
+    # sum_1 = log_sum_exp·Σ_j t_times_w + Σ_j (t_times_w·value_1)
+    sum_1 = log_sum_exp*s1 + s2
     # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
-    loss = sum_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*lse*s4 - sum_1 - inv_V*s3)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse))
+    loss = sum_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((log_sum_exp*s4 + s3)/Vf - sum_1)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * ((m + log_sum_exp) * (m + log_sum_exp)))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.num_programs(0).to(acc)  # the rows
@@ -724,14 +729,14 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         shift = tl.where(m == float("-inf"), 0.0, m)
         # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
         s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
-        # s1 = Σ_j w_j
-        s1 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
-        # s2 = Σ_j t_j·w_j
-        s2 = tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
-        # s3 = Σ_j t_j·w_j·z_j
-        s3 = tl.sum(tl.where(idx < V, tj*wj*zj, 0.0), axis=0)
-        # s4 = Σ_j w_j·z_j
-        s4 = tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
+        # s1 = Σ_j t_j·w_j
+        s1 = tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
+        # s2 = Σ_j t_j·w_j·(m − z_j)
+        s2 = tl.sum(tl.where(idx < V, tj*wj*(shift - zj), 0.0), axis=0)
+        # s3 = Σ_j w_j
+        s3 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
+        # s4 = Σ_j w_j·(m − z_j)
+        s4 = tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
@@ -739,6 +744,8 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         s2 = tl.zeros([], acc)
         s3 = tl.zeros([], acc)
         s4 = tl.zeros([], acc)
+        s2_h = tl.zeros([], acc)  # Σ_j h_j so far, of s2 = Σ_j h_j·(m − z_j)
+        s4_h = tl.zeros([], acc)  # Σ_j h_j so far, of s4 = Σ_j h_j·(m − z_j)
         n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
@@ -755,34 +762,38 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
             s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
             n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
-            # s1 = Σ_j w_j
-            s1 = s1 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
-            # s2 = Σ_j t_j·w_j
-            s2 = s2 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
-            # s3 = Σ_j t_j·w_j·z_j
-            s3 = s3 + tl.sum(tl.where(idx < V, tj*wj*zj, 0.0), axis=0)
-            # s4 = Σ_j w_j·z_j
-            s4 = s4 + tl.sum(tl.where(idx < V, wj*zj, 0.0), axis=0)
+            # s1 = Σ_j t_j·w_j
+            s1 = s1 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
+            # s2 = Σ_j t_j·w_j·(m − z_j); s2_h = Σ_j t_j·w_j so far
+            s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s2_h, 0.0) + tl.sum(tl.where(idx < V, tj*wj*(shift - zj), 0.0), axis=0)
+            s2_h = s2_h + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
+            # s3 = Σ_j w_j
+            s3 = s3 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
+            # s4 = Σ_j w_j·(m − z_j); s4_h = Σ_j w_j so far
+            s4 = s4 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s4_h, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+            s4_h = s4_h + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
         s0 = s0 + (n_at_max - 1.0)
-    # inv_V = 1/V
-    inv_V = 1.0 / Vf
     # sum_rest = (Σ_j exp_shifted − 1)
     sum_rest = s0
-    # lse = m + log1p(sum_rest)
-    lse = m + _log1p(sum_rest)
-    # sum_w = Σ_j w_j
-    sum_w = s1
+    # log_sum_exp = log1p(sum_rest)
+    log_sum_exp = _log1p(sum_rest)
     # sum_t_times_w = Σ_j t_times_w
-    sum_t_times_w = s2
-    # sum_1 = −Σ_j (t_times_w·z_j) + lse·sum_t_times_w
-    sum_1 = lse*sum_t_times_w - s3
+    sum_t_times_w = s1
+    # sum_1 = log_sum_exp·sum_t_times_w + Σ_j (t_times_w·value_1)
+    sum_1 = log_sum_exp*sum_t_times_w + s2
+    # inv_V = 1/V
+    inv_V = 1.0 / Vf
+    # sum_w = Σ_j w_j
+    sum_w = s3
+    # lse = m + log_sum_exp
+    lse = m + log_sum_exp
     # inv_V_times_eps = ε·inv_V
     inv_V_times_eps = inv_V*label_smoothing
     # inv0 = 1/(1 + sum_rest)
     inv0 = 1.0 / (1.0 + sum_rest)
     # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
-    loss = sum_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*lse*sum_w - sum_1 - inv_V*s4)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse))
+    loss = sum_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(log_sum_exp*sum_w + s4) - sum_1)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.num_programs(0).to(acc)  # the rows
@@ -797,6 +808,8 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         exp_shifted = _exp_twosum(zj, -shift)
         # t_times_w = t_j·w_j
         t_times_w = tj*wj
+        # value_1 = m − z_j
+        value_1 = shift - zj
         # prob = inv₀·exp_shifted
         prob = exp_shifted*inv0
         # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
@@ -820,6 +833,8 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             exp_shifted = _exp_twosum(zj, -m)
             # t_times_w = t_j·w_j
             t_times_w = tj*wj
+            # value_1 = m − z_j
+            value_1 = m - zj
             # prob = inv₀·exp_shifted
             prob = exp_shifted*inv0
             # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)

@@ -26,10 +26,15 @@ Row-wise stability rules (named and checked like the elementwise ones):
   term (e^0 = 1) summed as such: Σ_k (e^{z_k − m} − [z_k = m]) + (#{k: z_k = m} − 1). Where one
   entry dominates, Σ = 1 + tiny and fl(Σ) keeps tiny only to ε absolute: log-softmax and the
   loss at the maximum were off by up to ε/tiny relative (10¹⁵ ULP, as torch's);
-- ``entry-gap``: the loss lse − z_r as (m − z_r) + log Σ: two terms ≥ 0, no cancellation.
+- ``entry-gap``: the loss lse − z_r as (m − z_r) + log Σ: two terms ≥ 0, no cancellation;
+- ``sum-gap``: a loss weighing every entry, Σ_k a_k(lse − z_k) (label smoothing, soft targets), as
+  Σ_k a_k(m − z_k) + log Σ·Σ_k a_k, not lse·Σ_k a_k − Σ_k a_k z_k (which cancels at large logits);
+- ``class-gap``: the gradient at the class column, c·(p_r − 1), as c·(expm1(z_r − m) − (Σ − 1))/Σ, a value
+  per row written over that column (RowKernel.at_class);
+- ``infinite-max``: the lse of a row holding +∞ is +∞ (a select per row where the lse is the output).
 
-What is left: the gradient p_r − 1 at a row's maximum still cancels (as torch's), and the
-label-smoothing term (ε/V)(lse·Σ_k w_k − Σ_k w_k z_k) cancels at large logits (tests/test_rowwise_twosum.py).
+What is left: the soft-target gradient p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j (as torch's:
+about an ULP of its terms), and so does the smoothed gradient at the class column near its zero.
 
 After the shift every exponential is at most 1 and every sum at least 1: nothing
 overflows, nothing divides by zero, and the sums accumulate in the logits' float type.
@@ -199,6 +204,43 @@ def _group_gap(e):
     return e.replace(_is_lse_minus_entry, _entry_gap)
 
 
+def _entry_sum(term):
+    """c·Σ_k f_k·z_k (c free of k, z_k a factor of the summand) → (c, Σ_k f_k, z_k), else None."""
+    for factor in sp.Mul.make_args(term):
+        if isinstance(factor, sp.Sum) and len(factor.limits) == 1:
+            var = factor.limits[0][0]
+            inner = sp.Mul.make_args(factor.function)
+            entry = [x for x in inner if isinstance(x, sp.Indexed) and x.indices == (var,) and x.base not in (w, t)]
+            if len(entry) == 1:
+                f = sp.Mul(*[x for x in inner if x is not entry[0]])
+                return term / factor, sp.Sum(f, *factor.limits), entry[0]
+    return None
+
+
+def _sum_gap(e):
+    """… + X·Σ_k f_k − Σ_k f_k z_k (X = m + log Σ, the lse) → … + Σ_k f_k·(m − z_k) + (X − m)·Σ_k f_k, for
+    each such pair of terms of a sum (a coefficient c of both kept)."""
+    def pairs(node):
+        terms, out = list(node.args), []
+        for term in node.args:
+            found = _entry_sum(term) if term in terms else None
+            if found is None:
+                continue
+            c, total, entry = found
+            m = rowmax(entry.base)
+            for other in terms:
+                x = other / (-c * total)
+                if other is not term and (x == m or (x.is_Add and m in x.args)):
+                    terms.remove(term)
+                    terms.remove(other)
+                    (var, lo, hi), = total.limits
+                    gap = sp.Sum(total.function * Grouped(m - entry), (var, lo, hi))
+                    out.append(-c * (gap + (x - m) * total))
+                    break
+        return sp.Add(*terms, *out) if out else node
+    return e.replace(lambda n: n.is_Add and any(isinstance(a, sp.Sum) or a.has(sp.Sum) for a in n.args), pairs)
+
+
 def _is_log_of_shifted_sum(n) -> bool:
     return isinstance(n, sp.log) and isinstance(n.args[0], sp.Sum) \
         and isinstance(n.args[0].function, exp_twosum) and n.args[0].function.has(rowmax)
@@ -288,6 +330,12 @@ ROW_RULES: tuple[Rule, ...] = (
          "cancelling; (m + log Σ) − z_r loses the small loss of a confident row at large logits (the rounding "
          "of m + log Σ, ulp(m), against a loss ≪ m: 48 ULP in float64 where torch's (z_r − m) − log Σ has 0.4)",
          _group_gap, lambda old, new: new != old),
+    Rule("sum-gap", "a loss that weighs every entry (label smoothing (ε/V)Σ_k w_k(lse − z_k), soft targets "
+         "Σ_k a_k(lse − z_k)) written lse·Σ_k a_k − Σ_k a_k z_k cancels at large logits: both terms are ≈ m·Σ_k a_k "
+         "and their rounding, ulp(m·Σ_k a_k), swamps a small loss (36 ULP in float64 at logits 600 apart, where "
+         "torch's Σ_k a_k·(lse − z_k) has 0.9); Σ_k a_k(m − z_k) + log Σ_k e^{z_k − m}·Σ_k a_k adds terms ≥ 0 "
+         "(a_k ≥ 0), no cancellation. One more subtraction per entry; a long row read in tiles adds (m' − m)·Σ a_k "
+         "so far when its running maximum grows from m to m'", _sum_gap, lambda old, new: new != old),
     Rule("two-sum", "e^{z_j − m} turns the rounding of z_j − m into a relative error of up to |z_j − m|·ε/2 "
          "(256 ULP at z = [709, 1.72] in float64, 32 at [88, 0.3] in float32); with s + err = z_j − m exactly "
          "(Knuth's TwoSum: additions only, exact under FMA contraction too), e^s·(1 + err) is exact to first order "

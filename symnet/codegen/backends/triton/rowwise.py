@@ -7,7 +7,8 @@ derivation) the skeleton emits:
    columns (float64: half) is one tile, loaded once and kept in registers for pass 2, so
    the logits are read from memory once. A longer row is read in tiles of ``BLOCK_V`` as
    an *online* softmax (when a tile raises the maximum from m to m', the running sums
-   whose summand is ``e^{z_j − m}`` are rescaled by e^{m − m'}), any V. Float32
+   whose summand is ``e^{z_j − m}`` are rescaled by e^{m − m'}, and a sum Σ_j h_j·(m − z_j), the
+   sum-gap rule's, grows by (m' − m)·Σ_j h_j so far), any V. Float32
    accumulation (float64 for float64 logits);
 2. the per-row outputs (the loss) printed from the formula, with ``z_r`` loaded from the
    row at the class index (masked: a class outside [0, V) is never read);
@@ -91,6 +92,16 @@ class _RowPrinter(TritonPrinter):
 M = sp.Symbol("m")  # the row maximum (the running one during pass 1)
 
 
+def _gap_weight(f):
+    """h_j of a summand h_j·(m − z_j) (the sum-gap rule's), h free of m; else None."""
+    factors = sp.Mul.make_args(f)
+    gaps = [a for a in factors if (a.args[0] if isinstance(a, sp.UnevaluatedExpr) else a) == M - z[j]]
+    if len(gaps) != 1:
+        return None
+    h = sp.Mul(*[a for a in factors if a is not gaps[0]])
+    return None if h.has(M) else h
+
+
 def _plan(kernel: RowKernel):
     """Split the CSE'd assignments into per-entry and per-row values, and classify the sums.
 
@@ -134,6 +145,9 @@ def _plan(kernel: RowKernel):
             continue
         if not f.has(M):
             kinds[name] = ("plain", f)
+            continue
+        if _gap_weight(f) is not None:  # Σ_j h_j·(m − z_j): grows by (m' − m)·Σ_j h_j with the maximum
+            kinds[name] = ("gap", f)
             continue
         plain = f.replace(lambda n: isinstance(n, exp_twosum), lambda n: sp.exp(n.args[0] + n.args[1]))
         h = sp.simplify(plain / sp.exp(z[j] - M))
@@ -264,6 +278,13 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
                 else:
                     out.append(f"{indent}{name} = {below} + ({top} - 1.0)")
                 continue
+            if kind == "gap" and running:  # h·(m − z): every term so far grows by (m' − m)·h when m does
+                h = p1.doprint(_gap_weight(f))
+                out += [f"{indent}# {name} = Σ_j {text(f)}; {name}_h = Σ_j {text(_gap_weight(f))} so far",
+                        f"{indent}{name} = {name} + tl.where((m_new > m) & (m > float(\"-inf\")), (m_new - m) * {name}_h, "
+                        f"0.0) + tl.sum(tl.where(idx < V, {term}, 0.0), axis=0)",
+                        f"{indent}{name}_h = {name}_h + tl.sum(tl.where(idx < V, {h}, 0.0), axis=0)"]
+                continue
             # (an online term is e^{z − shift}·h: 0 past the row's end, where z = −inf)
             tile = f"tl.sum({term}, axis=0)" if kind == "online" else f"tl.sum(tl.where(idx < V, {term}, 0.0), axis=0)"
             carry = (f"{name} * {rescale} + " if kind == "online" else f"{name} + ") if running else ""
@@ -286,6 +307,8 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     L += ["    else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows",
           "        m = tl.full([], float(\"-inf\"), acc)"]
     L += [f"        {name} = tl.zeros([], acc)" for name in sums.values()]
+    L += [f"        {name}_h = tl.zeros([], acc)  # Σ_j h_j so far, of {name} = Σ_j h_j·(m − z_j)"
+          for name, (kind, _) in kinds.items() if kind == "gap"]
     L += [f"        n_at_max = tl.zeros([], acc)  # the entries at the running maximum" for name, (kind, _) in kinds.items()
           if kind == "rest"]
     first = [("z", "float(\"-inf\")")] + ([("g", "0.0")] if upstream and needs_g1 else [])
