@@ -207,8 +207,8 @@ def test_masked_logits_and_ignored_rows_give_torch_s_answers(backend):
     inf = np.inf
     for dtype in (np.float64, np.float32):
         rows = np.array([[-inf, 0.5, 2.0, 1.0], [3.0, -inf, -inf, 1.0], [600.0, 599.0, -inf, 598.5],
-                         [1.0, 2.0, 3.0, 4.0], [-inf, -inf, 5.0, 4.0]], dtype)
-        r = np.array([2, 0, 1, -100, 3])
+                         [1.0, 2.0, 3.0, 4.0], [-inf, -inf, 5.0, 4.0], [-inf, 0.5, 2.0, 1.0]], dtype)
+        r = np.array([2, 0, 1, -100, 3, 0])  # the last: the class itself masked (loss +∞, p_r − 1 = −1)
         for weight in (None, np.array([1.0, 2.0, 0.5, 1.5])):
             for eps in (0.0, 0.1):
                 ours = symnet_ce(backend, rows, r, weight, eps)
@@ -250,6 +250,46 @@ def test_triton_tiled_rows_gap_sum(monkeypatch, dtype):
     assert np.isinf(ours[0][1])  # a masked class of weight > 0: +∞, as torch's
     assert (loss_ulp[[0, 2]] <= BOUND[dtype]).all(), f"tiled loss: {loss_ulp} ULP"
     np.testing.assert_allclose(ours[0], torch_ce(rows, r, weight, 0.1)[0], rtol=1e-5)
+
+
+# ------------------------------------------------------------------ the rules as identities
+
+def _at_v3(e, values, m):
+    """e at V = 3, entries ``values``, the row maximum m, to 40 digits (independent of the rules' own check)."""
+    from symnet.codegen.families import rowwise as rw
+    e = e.xreplace({rw.rowmax(rw.z): m}).subs({rw.V: 3, rw.r: 1}).doit()
+    return e.xreplace(values).evalf(40)
+
+
+def test_new_row_rules_are_identities():
+    """class-gap, sum-gap and infinite-max rewrite to the same value (40 digits, V = 3, random entries), and
+    infinite-max gives +∞ where the maximum is +∞."""
+    import sympy as sp
+    from symnet.codegen.families import rowwise as rw
+    k = sp.Symbol("k", integer=True)
+    rules = {q.name: q for q in rw.ROW_RULES}
+    total = sp.Sum(sp.exp(rw.z[k]), (k, 0, rw.V - 1))
+    m = rw.rowmax(rw.z)
+    shifted = sp.Sum(sp.exp(rw.z[k] - m), (k, 0, rw.V - 1))
+    lse = m + sp.log(shifted)
+    eps = rw.LABEL_SMOOTHING
+    cases = {"class-gap": rw.w[rw.r] * sp.exp(rw.z[rw.r]) / total - rw.w[rw.r],
+             "sum-gap": eps / rw.V * (lse * sp.Sum(rw.w[k], (k, 0, rw.V - 1))
+                                       - sp.Sum(rw.w[k] * rw.z[k], (k, 0, rw.V - 1))) + lse ** 2,
+             "infinite-max": lse}
+    rng = np.random.default_rng(6)
+    for name, before in cases.items():
+        after = rules[name].apply(before)
+        assert after != before, name
+        for _ in range(3):
+            zs = rng.uniform(-5, 5, 3)
+            values = {rw.z[q]: sp.Float(zs[q], 40) for q in range(3)}
+            values.update({rw.w[q]: sp.Float(rng.uniform(0.1, 2), 40) for q in range(3)})
+            values[eps] = sp.Float(0.1, 40)
+            mx = sp.Float(zs.max(), 40)
+            a, b = _at_v3(before, values, mx), _at_v3(after, values, mx)
+            assert abs(a - b) <= 1e-35 * (1 + abs(a)), (name, a, b)
+    assert rules["infinite-max"].apply(lse).xreplace({m: sp.oo}) == sp.oo
 
 
 # ------------------------------------------------------------------ +∞ in a row
