@@ -250,6 +250,11 @@ def test_triton_tiled_rows_gap_sum(monkeypatch, dtype):
     assert np.isinf(ours[0][1])  # a masked class of weight > 0: +∞, as torch's
     assert (loss_ulp[[0, 2]] <= BOUND[dtype]).all(), f"tiled loss: {loss_ulp} ULP"
     np.testing.assert_allclose(ours[0], torch_ce(rows, r, weight, 0.1)[0], rtol=1e-5)
+    finite = rows[[0, 2]]  # soft targets: Σ_k a_k(m − z_k) over the tiles too
+    t = _soft_targets(finite)
+    soft, _ = symnet_ce("triton", finite, t, weight, 0.1)
+    soft_ulp = ulps(soft, exact(finite, 0.1, weight, t=t)["loss"], dtype)
+    assert (soft_ulp <= BOUND[dtype]).all(), f"tiled soft-target loss: {soft_ulp} ULP"
 
 
 # ------------------------------------------------------------------ the rules as identities
