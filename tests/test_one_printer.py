@@ -283,7 +283,7 @@ def test_row_temporaries_never_take_a_name_of_the_row_skeletons():
     from symnet.codegen.blocks import registry_row_modules
     from symnet.codegen.families.rowwise import ROW_SKELETON_NAMES, row_modules
     kernels = [k for ks in (*row_modules().values(), *registry_row_modules().values()) for k in ks]
-    temps = {str(t) for k in kernels for t, _ in k.assignments}
+    temps = {str(t) for k in kernels for t, _ in k.assignments + k.class_assignments}
     assert not temps & ROW_SKELETON_NAMES
     assert not {t for t in temps if NUMBERED.fullmatch(t)}
     modules = {"cross_entropy", "nll_loss", "logsumexp", "softmax", "log_softmax", "softmax_cross_entropy"}

@@ -336,10 +336,10 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 prob = exp_shifted*inv_sum
                 # prob_times_wr = prob·w_r
                 prob_times_wr = prob*_w[0, r]
-                # prod_1 = (−sum_rest + expm1(−row_max + z_r))·inv_sum·w_r
-                prod_1 = inv_sum*(np.expm1(np.take_along_axis(z, r, axis=1) - row_max) - sum_rest)*_w[0, r]
-                # prod_2 = inv_sum·exp(−row_max + z_r)
-                prod_2 = inv_sum*_exp_twosum(np.take_along_axis(z, r, axis=1), -row_max)
+                # wr_p_r_minus_1 = (−sum_rest + expm1(−row_max + z_r))·inv_sum·w_r
+                wr_p_r_minus_1 = inv_sum*(np.expm1(np.take_along_axis(z, r, axis=1) - row_max) - sum_rest)*_w[0, r]
+                # prob_r = inv_sum·exp(−row_max + z_r)
+                prob_r = inv_sum*_exp_twosum(np.take_along_axis(z, r, axis=1), -row_max)
                 # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
                 loss[...] = (1 - label_smoothing)*_w[0, r]*(log_sum_exp + (row_max - np.take_along_axis(z, r, axis=1)))
                 if label_smoothing != 0:
@@ -353,8 +353,8 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 if z_loss_scale != 0:
                     dz += (2 * z_loss_scale) * (lse*prob)
                 dz *= _scale
-                # at the class of each row (δ_jr = 1): −ε·inv_V·w_r + prod_1 + ε·(−prod_1 + inv_V·prod_2·sum_w) + λ·(2·lse·prod_2)
-                np.put_along_axis(dz, r, (prod_1 + (0.0 if label_smoothing == 0 else label_smoothing * (inv_V*prod_2*sum_w - prod_1)) + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prod_2)) - inv_V*label_smoothing*_w[0, r]) * _scale, axis=1)
+                # at the class of each row (δ_jr = 1): −ε·inv_V·w_r + wr_p_r_minus_1 + ε·(−wr_p_r_minus_1 + inv_V·prob_r·sum_w) + λ·(2·lse·prob_r)
+                np.put_along_axis(dz, r, (wr_p_r_minus_1 + (0.0 if label_smoothing == 0 else label_smoothing * (inv_V*prob_r*sum_w - wr_p_r_minus_1)) + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prob_r)) - inv_V*label_smoothing*_w[0, r]) * _scale, axis=1)
                 if softcap is not None:
                     dz *= _chain  # ∂c_j/∂z_j
                 if _ignored is not None:  # rows of class ignore_index count for nothing

@@ -294,7 +294,7 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
         s0 = tl.zeros([], acc)
         s1 = tl.zeros([], acc)
         s2 = tl.zeros([], acc)
-        s1_h = tl.zeros([], acc)  # Σ_j h_j so far, of s1 = Σ_j h_j·(m − z_j)
+        s3 = tl.zeros([], acc)  # Σ_j h_j so far, of s1 = Σ_j h_j·(m − z_j)
         n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
@@ -310,9 +310,9 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
             # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
             s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
             n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
-            # s1 = Σ_j w_j·(m − z_j); s1_h = Σ_j w_j so far
-            s1 = s1 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s1_h, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
-            s1_h = s1_h + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
+            # s1 = Σ_j w_j·(m − z_j); s3 = Σ_j w_j so far
+            s1 = s1 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s3, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+            s3 = s3 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             # s2 = Σ_j w_j
             s2 = s2 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
@@ -421,7 +421,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         s0 = tl.zeros([], acc)
         s1 = tl.zeros([], acc)
         s2 = tl.zeros([], acc)
-        s2_h = tl.zeros([], acc)  # Σ_j h_j so far, of s2 = Σ_j h_j·(m − z_j)
+        s3 = tl.zeros([], acc)  # Σ_j h_j so far, of s2 = Σ_j h_j·(m − z_j)
         n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
@@ -439,9 +439,9 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j w_j
             s1 = s1 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
-            # s2 = Σ_j w_j·(m − z_j); s2_h = Σ_j w_j so far
-            s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s2_h, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
-            s2_h = s2_h + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
+            # s2 = Σ_j w_j·(m − z_j); s3 = Σ_j w_j so far
+            s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s3, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+            s3 = s3 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
         s0 = s0 + (n_at_max - 1.0)
     z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
@@ -466,12 +466,12 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
     else:
         divisor = tl.full([], 1.0, acc)
-    # prod_1 = (−sum_rest + expm1(−m + z_r))·inv_sum·w_r
-    prod_1 = inv_sum*(_expm1(z_r - m) - sum_rest)*w_r
-    # prod_2 = inv_sum·exp(−m + z_r)
-    prod_2 = inv_sum*_exp_twosum(z_r, -m)
-    # dz at the class of the row (δ_jr = 1): −ε·inv_V·w_r + prod_1 + ε·(−prod_1 + inv_V·prod_2·sum_w) + λ·(2·lse·prod_2)
-    dz_at_r = prod_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*prod_2*sum_w - prod_1)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prod_2)) - inv_V*label_smoothing*w_r
+    # wr_p_r_minus_1 = (−sum_rest + expm1(−m + z_r))·inv_sum·w_r
+    wr_p_r_minus_1 = inv_sum*(_expm1(z_r - m) - sum_rest)*w_r
+    # prob_r = inv_sum·exp(−m + z_r)
+    prob_r = inv_sum*_exp_twosum(z_r, -m)
+    # dz at the class of the row (δ_jr = 1): −ε·inv_V·w_r + wr_p_r_minus_1 + ε·(−wr_p_r_minus_1 + inv_V·prob_r·sum_w) + λ·(2·lse·prob_r)
+    dz_at_r = wr_p_r_minus_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*prob_r*sum_w - wr_p_r_minus_1)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob_r)) - inv_V*label_smoothing*w_r
     # a class outside [0, V) (possible with check=False) poisons its row: loss and gradient NaN
     row_scale = tl.where(ignored, 0.0, tl.where(valid, 1.0 / divisor, float("nan")))
     # pass 2: the entries of the row
@@ -612,8 +612,8 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
         s2 = tl.zeros([], acc)
         s3 = tl.zeros([], acc)
         s4 = tl.zeros([], acc)
-        s2_h = tl.zeros([], acc)  # Σ_j h_j so far, of s2 = Σ_j h_j·(m − z_j)
-        s3_h = tl.zeros([], acc)  # Σ_j h_j so far, of s3 = Σ_j h_j·(m − z_j)
+        s5 = tl.zeros([], acc)  # Σ_j h_j so far, of s2 = Σ_j h_j·(m − z_j)
+        s6 = tl.zeros([], acc)  # Σ_j h_j so far, of s3 = Σ_j h_j·(m − z_j)
         n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
@@ -632,12 +632,12 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
             n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j t_j·w_j
             s1 = s1 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
-            # s2 = Σ_j t_j·w_j·(m − z_j); s2_h = Σ_j t_j·w_j so far
-            s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s2_h, 0.0) + tl.sum(tl.where(idx < V, tj*wj*(shift - zj), 0.0), axis=0)
-            s2_h = s2_h + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
-            # s3 = Σ_j w_j·(m − z_j); s3_h = Σ_j w_j so far
-            s3 = s3 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s3_h, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
-            s3_h = s3_h + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
+            # s2 = Σ_j t_j·w_j·(m − z_j); s5 = Σ_j t_j·w_j so far
+            s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s5, 0.0) + tl.sum(tl.where(idx < V, tj*wj*(shift - zj), 0.0), axis=0)
+            s5 = s5 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
+            # s3 = Σ_j w_j·(m − z_j); s6 = Σ_j w_j so far
+            s3 = s3 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s6, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+            s6 = s6 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             # s4 = Σ_j w_j
             s4 = s4 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
@@ -744,8 +744,8 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         s2 = tl.zeros([], acc)
         s3 = tl.zeros([], acc)
         s4 = tl.zeros([], acc)
-        s2_h = tl.zeros([], acc)  # Σ_j h_j so far, of s2 = Σ_j h_j·(m − z_j)
-        s4_h = tl.zeros([], acc)  # Σ_j h_j so far, of s4 = Σ_j h_j·(m − z_j)
+        s5 = tl.zeros([], acc)  # Σ_j h_j so far, of s2 = Σ_j h_j·(m − z_j)
+        s6 = tl.zeros([], acc)  # Σ_j h_j so far, of s4 = Σ_j h_j·(m − z_j)
         n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
@@ -764,14 +764,14 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j t_j·w_j
             s1 = s1 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
-            # s2 = Σ_j t_j·w_j·(m − z_j); s2_h = Σ_j t_j·w_j so far
-            s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s2_h, 0.0) + tl.sum(tl.where(idx < V, tj*wj*(shift - zj), 0.0), axis=0)
-            s2_h = s2_h + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
+            # s2 = Σ_j t_j·w_j·(m − z_j); s5 = Σ_j t_j·w_j so far
+            s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s5, 0.0) + tl.sum(tl.where(idx < V, tj*wj*(shift - zj), 0.0), axis=0)
+            s5 = s5 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
             # s3 = Σ_j w_j
             s3 = s3 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
-            # s4 = Σ_j w_j·(m − z_j); s4_h = Σ_j w_j so far
-            s4 = s4 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s4_h, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
-            s4_h = s4_h + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
+            # s4 = Σ_j w_j·(m − z_j); s6 = Σ_j w_j so far
+            s4 = s4 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s6, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+            s6 = s6 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
         s0 = s0 + (n_at_max - 1.0)
     # sum_rest = (Σ_j exp_shifted − 1)

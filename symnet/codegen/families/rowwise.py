@@ -472,6 +472,10 @@ _MATH_NAMES = (  # a CSE temporary named by what it is (first match)
     ("lse", lambda e: e.is_Add and any(isinstance(a, rowmax) for a in e.args)
      and any(isinstance(a, (sp.log, log1p)) for a in e.args)),
     ("exp_shifted", lambda e: isinstance(e, (sp.exp, exp_twosum)) and e.has(rowmax)),
+    ("p_r_minus_1", lambda e: e.has(expm1) and not e.has(w)),  # the class-gap rule's (p_r − 1)
+    ("wr_p_r_minus_1", lambda e: e.has(expm1) and e.has(w[r])),
+    ("prob_r", lambda e: e.is_Mul and any(isinstance(a, exp_twosum) and a.has(z[r]) for a in e.args)
+     and any(isinstance(a, sp.Pow) and a.exp == -1 and a.base.has(rowsum_rest) for a in e.args)),
     ("prob", lambda e: e.is_Mul and len(e.args) == 2 and any(isinstance(a, (sp.exp, exp_twosum)) for a in e.args)
      and any(isinstance(a, sp.Pow) and a.exp == -1 and (isinstance(a.base, rowsum) or a.base.has(rowsum_rest))
              for a in e.args)),
@@ -490,8 +494,9 @@ ROW_SKELETON_NAMES = frozenset("""
     r_ptr reach reduce reduction result row row_scale rows s shape share shares shift size softcap span
     stride t t_ptr t_row t_stride target tensor tj tl torch total triton valid value values_ptr w w_ptr
     w_r weight what width wj work x z z_loss_scale z_next z_ptr z_r z_row z_stride zj
-    b u y n_at_max inv0 inv1 inv2 inv3
-""".split())  # (b, u, y: the TwoSum and log1p helpers' locals; inv0 …: hoisted reciprocals of row sums)
+    b u y n_at_max inv0 inv1 inv2 inv3 dz_at_r
+""".split())  # (b, u, y: the TwoSum and log1p helpers' locals; inv0 …: hoisted reciprocals of row sums;
+# dz_at_r: the gradient at the row's class, the class-gap rule's)
 _ROW_SUM = re.compile(r"s\d+")
 # the words of a row formula's leaves in a temporary's name (z_r, w_r: the entry at the class r)
 _ROW_WORDS = {z[j]: "z", w[j]: "w", t[j]: "t", g[j]: "g", z[r]: "zr", w[r]: "wr", V: "V",

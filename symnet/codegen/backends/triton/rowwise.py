@@ -158,6 +158,15 @@ def _plan(kernel: RowKernel):
     return entry, row, results, sums, kinds, at_row, at_class
 
 
+def _gap_weight_sums(sums: dict, kinds: dict) -> dict:
+    """The name of Σ_j h_j so far (a row sum sN of its own) for each sum Σ_j h_j·(m − z_j) of a tiled row."""
+    names = {}
+    for name, (kind, _) in kinds.items():
+        if kind == "gap":
+            names[name] = f"s{len(sums) + len(names)}"
+    return names
+
+
 def _hoist_reciprocals(entry: dict, row: dict, results: list, per_row: list) -> tuple:
     """x/b with b the same for the whole row → x·(1/b), with 1/b computed once per row:
     a division per entry becomes a multiplication (the SFU does one reciprocal a row, not V)."""
@@ -185,6 +194,7 @@ def _hoist_reciprocals(entry: dict, row: dict, results: list, per_row: list) -> 
 
 def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     entry, row, results, sums, kinds, at_row, at_class = _plan(kernel)
+    weight_sums = _gap_weight_sums(sums, kinds)
     entry, row, results = _hoist_reciprocals(entry, row, results, [o.per_row for o in kernel.outputs])
     names = dict(sums)
     names[M] = "m"
@@ -279,11 +289,11 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
                     out.append(f"{indent}{name} = {below} + ({top} - 1.0)")
                 continue
             if kind == "gap" and running:  # h·(m − z): every term so far grows by (m' − m)·h when m does
-                h = p1.doprint(_gap_weight(f))
-                out += [f"{indent}# {name} = Σ_j {text(f)}; {name}_h = Σ_j {text(_gap_weight(f))} so far",
-                        f"{indent}{name} = {name} + tl.where((m_new > m) & (m > float(\"-inf\")), (m_new - m) * {name}_h, "
+                h, hs = p1.doprint(_gap_weight(f)), weight_sums[name]
+                out += [f"{indent}# {name} = Σ_j {text(f)}; {hs} = Σ_j {text(_gap_weight(f))} so far",
+                        f"{indent}{name} = {name} + tl.where((m_new > m) & (m > float(\"-inf\")), (m_new - m) * {hs}, "
                         f"0.0) + tl.sum(tl.where(idx < V, {term}, 0.0), axis=0)",
-                        f"{indent}{name}_h = {name}_h + tl.sum(tl.where(idx < V, {h}, 0.0), axis=0)"]
+                        f"{indent}{hs} = {hs} + tl.sum(tl.where(idx < V, {h}, 0.0), axis=0)"]
                 continue
             # (an online term is e^{z − shift}·h: 0 past the row's end, where z = −inf)
             tile = f"tl.sum({term}, axis=0)" if kind == "online" else f"tl.sum(tl.where(idx < V, {term}, 0.0), axis=0)"
@@ -307,8 +317,8 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     L += ["    else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows",
           "        m = tl.full([], float(\"-inf\"), acc)"]
     L += [f"        {name} = tl.zeros([], acc)" for name in sums.values()]
-    L += [f"        {name}_h = tl.zeros([], acc)  # Σ_j h_j so far, of {name} = Σ_j h_j·(m − z_j)"
-          for name, (kind, _) in kinds.items() if kind == "gap"]
+    L += [f"        {hs} = tl.zeros([], acc)  # Σ_j h_j so far, of {name} = Σ_j h_j·(m − z_j)"
+          for name, hs in weight_sums.items()]
     L += [f"        n_at_max = tl.zeros([], acc)  # the entries at the running maximum" for name, (kind, _) in kinds.items()
           if kind == "rest"]
     first = [("z", "float(\"-inf\")")] + ([("g", "0.0")] if upstream and needs_g1 else [])
