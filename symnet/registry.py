@@ -34,7 +34,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from .errors import SymnetError
 from .functions import relu, sigmoid
-from .special import exp_twosum, ndtr, ndtr_tanh, ndtr_tanh_pdf, nexpsq, nexpsq2, sigmoid_twosum, softplus
+from .special import exp_shift, exp_twosum, ndtr, ndtr_tanh, ndtr_tanh_pdf, nexpsq, nexpsq2, sigmoid_twosum, softplus
 
 __all__ = ["Rule", "Function", "REGISTRY", "NAMES", "register", "unregister", "lookup", "entry_of", "rule_of", "unary_rules",
            "numpy_template", "triton_template", "TRITON_DEVICE_HELPERS", "TRITON_HELPER_NEEDS", "NUMPY_HELPERS", "NUMPY_HELPER_NEEDS",
@@ -760,6 +760,32 @@ _BY_CLASS[sigmoid_twosum] = Function(
     "sigmoid_twosum", sigmoid_twosum, arity=(2, 2), cls=sigmoid_twosum,
     numpy="_sigmoid_twosum({0}, {1}, out={out})", numpy_helper="_sigmoid_twosum",
     triton="_sigmoid_twosum({0}, {1})", mpmath=lambda x, y: 1 / (1 + mpmath.exp(-(x + y))))
+
+# e^(x − m) for m a max of x and other inputs (the infinite-shift rule of symnet.codegen.rewrite):
+# exp_twosum(x, −m), and 1 where x = m (the largest term of a max-shifted sum, also where m = ±inf:
+# inf − inf would be NaN)
+TRITON_DEVICE_HELPERS["_exp_shift"] = '''\
+@triton.jit
+def _exp_shift(x, m):
+    """e^(x − m), 1 where x = m: the max's own term of a max-shifted sum, also where m is ±inf."""
+    return tl.where(x == m, 1.0, _exp_twosum(x, -m))
+'''
+TRITON_HELPER_NEEDS["_exp_shift"] = ("_exp_twosum", "_twosum_error")
+NUMPY_HELPERS["_exp_shift"] = '''\
+def _exp_shift(x, m, out=None):
+    """e^(x − m), 1 where x = m: the max's own term of a max-shifted sum, also where m is ±inf
+    (inf − inf would be NaN)."""
+    r = _exp_twosum(x, -m, out=out)
+    same = x == m
+    if same.any():
+        np.copyto(r, 1.0, where=same)
+    return r
+'''
+NUMPY_HELPER_NEEDS["_exp_shift"] = ("_exp_twosum", "_twosum_error")
+_BY_CLASS[exp_shift] = Function(
+    "exp_shift", exp_shift, arity=(2, 2), cls=exp_shift, numpy="_exp_shift({0}, {1}, out={out})",
+    numpy_helper="_exp_shift", triton="_exp_shift({0}, {1})",
+    mpmath=lambda x, m: mpmath.mpf(1) if x == m else mpmath.exp(x - m))
 
 # S(x), S′(x) of GELU-tanh = x·S(x) (symnet/special.py): nodes of their own, no parser names
 _BY_CLASS[ndtr_tanh] = Function(

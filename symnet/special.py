@@ -294,3 +294,45 @@ for _cls in (exp_twosum, sigmoid_twosum):
         setattr(_cls, _method, _print_parenthesised)
 
 __all__ += ["exp_twosum", "sigmoid_twosum"]
+
+
+# e^(x − m) for m = max(…, x, …): the ``infinite-shift`` stability rule of :mod:`symnet.codegen.rewrite`.
+# A max-shifted sum Σ e^(a_i − m) has e^0 = 1 for the largest term; where m is ±inf, a_k − m is
+# inf − inf = NaN (log(e^a + e^b + e^c) at a = inf, or every a_i = −inf). exp_shift is 1 where x = m,
+# whatever m is, and e^(x − m) with the rounding of x − m corrected (as exp_twosum) elsewhere.
+class exp_shift(sp.Function):  # noqa: N801
+    """exp_shift(x, m) = e^(x − m), 1 where x = m (also where x = m = ±inf: the max's own term)."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        return self if argindex == 1 else -self
+
+    def _eval_rewrite_as_exp(self, x, m, **kwargs):
+        return sp.exp(x - m)
+
+    def _eval_evalf(self, prec):
+        s = (self.args[0] - self.args[1])._eval_evalf(prec)
+        return None if s is None else sp.exp(s)._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return True if all(a.is_extended_real for a in self.args) else None
+
+    def _eval_is_positive(self):
+        return True if all(a.is_extended_real for a in self.args) else None
+
+    def _symnet_text(self, printer):
+        return printer._print(sp.exp(self.args[0] - self.args[1]))
+
+    def _latex(self, printer, exp=None):
+        body = printer._print(sp.exp(self.args[0] - self.args[1]))
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+    def _explicit_for(self, printer):
+        return sp.exp(self.args[0] - self.args[1])
+
+
+for _method in _PRINT_METHODS:
+    setattr(exp_shift, _method, _print_parenthesised)
+
+__all__ += ["exp_shift"]

@@ -24,7 +24,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
 from ..functions import sigmoid
-from ..special import exp_twosum, ndtr, nexpsq, nexpsq2, sigmoid_twosum, softplus
+from ..special import exp_shift, exp_twosum, ndtr, nexpsq, nexpsq2, sigmoid_twosum, softplus
 
 __all__ = ["softplus", "Rule", "RULES", "stabilise"]
 
@@ -1166,6 +1166,66 @@ RULES += (
          apply=_two_sum, fired=lambda old, new: new != old),
 )
 _BY_NAME["two-sum"] = RULES[-1]
+
+
+# ------------------------------------------------------------------ infinite-shift (issue 16: a max-shifted
+# sum at ±inf: log(e^a + e^b + e^c) at a = inf or every a_i = −inf); tested in tests/test_stability7.py
+
+def _max_term(x, m) -> bool:
+    """x is one of the arguments of the max m (or the min of the same arguments: logaddexp's gap)."""
+    return isinstance(m, sp.Max) and (x in m.args or (isinstance(x, sp.Min) and set(x.args) == set(m.args)))
+
+
+def _difference_of_max(arg):
+    """(x, m) for arg = x − m with x a term of the max m, else None."""
+    if not (arg.is_Add and len(arg.args) == 2):
+        return None
+    for m in arg.args:
+        if isinstance(-m, sp.Max):
+            (x,) = [t for t in arg.args if t is not m]
+            if _max_term(x, -m):
+                return x, -m
+    return None
+
+
+def _gap(y, x):
+    """y − x, 0 where y = x (inf − inf): a term of max(0, b − a, …) = max(a, b, …) − a."""
+    return sp.Piecewise((0, sp.Eq(y, x)), (y - x, True))
+
+
+def _infinite_shift(expr):
+    """e^(x − m) and exp_twosum(x, −m) (m = max(…, x, …)) → exp_shift(x, m); in max(0, b − a, …) (the
+    cross-entropy's max − a), b − a → 0 where b = a. Log-sum-exp's branches for the largest term
+    (Eq(a_k − m, 0)) are left as they are: at m = ±inf the condition is NaN = 0, false, and the last
+    branch, Σ exp_shift − 1, holds the limit (1 + 0 + … − 1 = 0 at a lone +inf; n − 1 at all −inf)."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.Max):
+        return expr
+    found = {}
+    for node in sp.preorder_traversal(expr):
+        if node in found:
+            continue
+        if isinstance(node, exp_twosum) and isinstance(-node.args[1], sp.Max) and _max_term(node.args[0], -node.args[1]):
+            found[node] = exp_shift(node.args[0], -node.args[1])
+        elif isinstance(node, sp.exp) and _difference_of_max(node.args[0]) is not None:
+            found[node] = exp_shift(*_difference_of_max(node.args[0]))
+        elif isinstance(node, sp.Max) and sp.S.Zero in node.args and len(node.args) >= 2:
+            rest = [t for t in node.args if t != 0]
+            pairs = [_two_operands(t) for t in rest]
+            if all(p is not None and p[1].could_extract_minus_sign() for p in pairs) and len({p[1] for p in pairs}) == 1:
+                found[node] = sp.Max(0, *[_gap(y, -mx) for y, mx in pairs])
+    return expr.xreplace(found) if found else expr
+
+
+INFINITE_SHIFT = Rule(
+    "infinite-shift", "a max-shifted sum subtracts m = max a_i from every a_i: where m is ±inf, the largest term's "
+    "a_k − m is inf − inf = NaN (log(e^a + e^b + e^c) and its softmax gradient at a = inf, or at every a_i = −inf; "
+    "the cross-entropy's max(0, b − a) at a = b = −inf); it is 0 by definition (the term e^0 = 1, as torch's "
+    "logsumexp masks an infinite max), so the value is ±inf and the softmax weights their limits (1 for a lone "
+    "+inf entry, 0 for the others; equal weights among entries at the same infinity, the limit along the diagonal, "
+    "where torch's autograd gives NaN)", apply=_infinite_shift, fired=lambda old, new: new != old)
+RULES += (INFINITE_SHIFT,)
+_BY_NAME[INFINITE_SHIFT.name] = INFINITE_SHIFT
+__all__ += ["INFINITE_SHIFT"]
 
 
 # ------------------------------------------------------------------ root-series (issue 16: silu′, mish′,

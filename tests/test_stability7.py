@@ -1,0 +1,170 @@
+"""Issue 16, last numerics points: a written-out log-sum-exp, softmax and cross-entropy of three or
+more terms at infinite arguments (the ``infinite-shift`` rule).
+
+A max-shifted sum subtracts m = max a_i from every a_i; where m is ±inf the largest term's a_k − m
+was inf − inf = NaN, so log(e^a + e^b + e^c) was NaN at a = +inf (true +inf) and at every a_i = −inf
+(true −inf), and every gradient NaN. The references are independent of symnet: torch float64
+(``torch.logsumexp``, ``torch.logaddexp``, ``torch.softmax``, ``torch.log_softmax`` and their autograd)
+wherever torch gives a number, and the limits of the softmax weights where torch's own autograd
+gives NaN (1 for a lone +inf entry and 0 for the others). Both backends; Triton under
+TRITON_INTERPRET=1 where there is no GPU.
+"""
+from __future__ import annotations
+
+import math
+import random
+import warnings
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+import symnet
+from conftest import triton_torch
+from symnet.codegen.rewrite import stabilise
+from symnet.special import exp_shift
+
+a, b, c, d = sp.symbols("a b c d", real=True)
+E = sp.exp
+INF = math.inf
+F32, F64 = np.float32, np.float64
+
+LSE3 = sp.log(E(a) + E(b) + E(c))
+LSE4 = sp.log(E(a) + E(b) + E(c) + E(d))
+LSE2 = sp.log(E(a) + E(b))
+CE3 = -sp.log(E(a) / (E(a) + E(b) + E(c)))
+SOFTMAX3 = E(a) / (E(a) + E(b) + E(c))
+
+# the rule's cases for tests/test_stability_rules.py (rule, formula, variables, domain, bad point, dtype)
+# and the limits there (value, gradients): the written gradient e^a/Σ is inf/inf at a = +inf
+RULE_CASES = [
+    ("infinite-shift", LSE3, (a, b, c), (-4.0, 4.0), (INF, 0.0, 1.0), F64),
+    ("infinite-shift", LSE3, (a, b, c), (-4.0, 4.0), (-INF, -INF, -INF), F32),
+]
+LIMITS = {
+    ("infinite-shift", INF): (INF, (1.0, 0.0, 0.0)),
+    ("infinite-shift", -INF): (-INF, (1 / 3, 1 / 3, 1 / 3)),  # every a_i equal: the weights are equal
+}
+
+POINTS = [
+    (INF, 0.0, 1.0), (0.0, INF, 1.0), (1.0, 0.0, INF), (INF, -INF, 1.0), (INF, -3.0, -INF),
+    (-INF, -INF, -INF), (-INF, -INF, 1.0), (-INF, 0.0, 1.0), (INF, INF, 1.0),
+]  # finite points: test_finite_points_keep_their_accuracy (mpmath; torch's own rounding differs there)
+
+
+def _torch_reference(name, point):
+    """torch float64's value and autograd gradients at point (NaN where torch gives NaN)."""
+    torch = pytest.importorskip("torch")
+    x = torch.tensor(point, dtype=torch.float64, requires_grad=True)
+    if name == "lse":
+        y = torch.logsumexp(x, 0)
+    elif name == "lse2":
+        y = torch.logaddexp(x[0], x[1])
+    elif name == "ce":
+        y = -torch.log_softmax(x, 0)[0]
+    else:
+        y = torch.softmax(x, 0)[0]
+    (g,) = torch.autograd.grad(y, x)
+    return [float(y.detach())] + [float(v) for v in g]
+
+
+def _limit(name, point):
+    """The limits of the value and the gradients, along the diagonal where several entries are the
+    same infinity (the softmax weights of equal entries are equal): p_i = [a_i = max]/#{a_j = max}
+    where the max is infinite, the written form where it is finite."""
+    m = max(point)
+    if math.isinf(m):
+        top = [1.0 if v == m else 0.0 for v in point]
+        p = [t / sum(top) for t in top]
+    else:
+        w = [math.exp(v - m) for v in point]
+        p = [v / sum(w) for v in w]
+    lse = m if math.isinf(m) else m + math.log(sum(math.exp(v - m) for v in point))
+    if name in ("lse", "lse2"):
+        return [lse] + p
+    if name == "ce":
+        ce = INF if p[0] == 0 else -math.log(p[0])
+        return [ce, p[0] - 1] + p[1:]
+    return [p[0], p[0] * (1 - p[0])] + [-p[0] * q for q in p[1:]]
+
+
+def _run(formula, variables, points, backend, dtype):
+    if backend == "triton":
+        torch = triton_torch()
+    k = symnet.compile(symnet.derive(formula, list(variables)), backend=backend)
+    columns = [[p[i] for p in points] for i in range(len(variables))]
+    if backend == "numpy":
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the helpers silence their own inf − inf
+            outs = k(*[np.asarray(col, dtype) for col in columns])
+        return [np.asarray(o, np.float64) for o in outs]
+    tdtype = torch.float32 if dtype is F32 else torch.float64
+    return [o.double().numpy() for o in k(*[torch.tensor(np.asarray(col, dtype), dtype=tdtype) for col in columns])]
+
+
+def _same(got, want, dtype) -> bool:
+    if math.isnan(want) or math.isinf(want) or want == 0:
+        return got == want or (math.isnan(want) and math.isnan(got))
+    return abs(got - want) <= 4 * float(np.finfo(dtype).eps) * abs(want)
+
+
+FORMULAS = {"lse": (LSE3, (a, b, c)), "ce": (CE3, (a, b, c)), "softmax": (SOFTMAX3, (a, b, c)),
+            "lse2": (LSE2, (a, b))}
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["f64", "f32"])
+@pytest.mark.parametrize("name", list(FORMULAS))
+def test_written_out_log_sum_exp_at_infinities_matches_torch_and_the_limits(name, dtype, backend):
+    """Every value and gradient: torch float64's where torch gives a number, else the limit; never NaN."""
+    formula, variables = FORMULAS[name]
+    points = [p[:len(variables)] for p in POINTS]
+    outs = _run(formula, variables, points, backend, dtype)
+    bad = []
+    for j, point in enumerate(points):
+        ref, limit = _torch_reference(name, point), _limit(name, point)
+        for i, (got, t, lim) in enumerate(zip((float(o[j]) for o in outs), ref, limit)):
+            want = lim if math.isnan(t) else t
+            if not (_same(got, want, dtype) and _same(got, lim, dtype)):
+                bad.append(f"output {i} at {point}: got {got!r}, torch {t!r}, limit {lim!r}")
+    assert not bad, f"{name} ({backend}, {dtype.__name__}): " + "; ".join(bad)
+
+
+def test_four_terms_at_infinities():
+    outs = _run(LSE4, (a, b, c, d), [(INF, 0.0, 1.0, -2.0), (-INF, -INF, -INF, -INF), (5.0, INF, INF, 1.0)],
+                "numpy", F64)
+    assert [float(o[0]) for o in outs] == [INF, 1.0, 0.0, 0.0, 0.0]
+    assert [float(o[1]) for o in outs] == [-INF, 0.25, 0.25, 0.25, 0.25]
+    assert [float(o[2]) for o in outs] == [INF, 0.0, 0.5, 0.5, 0.0]
+
+
+def test_rule_fires_names_itself_and_is_an_identity():
+    """exp_shift(x, m) is e^(x − m): the rewrite is exact; finite points keep the written digits."""
+    for formula in (LSE3, CE3, SOFTMAX3, LSE2):
+        new, fired = stabilise(formula)
+        assert "infinite-shift" in [r.name for r in fired] and new.has(exp_shift)
+        plain = new.replace(exp_shift, lambda x, m: E(x - m))
+        f_new = sp.lambdify((a, b, c), plain, "mpmath")
+        f_old = sp.lambdify((a, b, c), formula, "mpmath")
+        rng = random.Random(7)
+        with mpmath.workdps(80):  # the written CE, −log(1 − 1.5e−9), loses 9 of its digits
+            for _ in range(10):
+                p = [mpmath.mpf(rng.uniform(-30, 30)) for _ in range(3)]
+                assert abs(f_new(*p) - f_old(*p)) <= mpmath.mpf("1e-45") * abs(f_old(*p))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_finite_points_keep_their_accuracy(backend):
+    """At finite points (large margins, ties, −700 apart) the value and gradients stay within 2 ulp of
+    mpmath at 50 digits: the guard changes nothing there."""
+    points = [(400.0, 390.0, 380.0), (3.0, 3.0, -2.0), (709.0, 1.72, 0.5), (-5.0, 100.0, 100.0), (0.1, -0.2, 0.3)]
+    outs = _run(LSE3, (a, b, c), points, backend, F64)
+    exprs = [LSE3] + [sp.diff(LSE3, v) for v in (a, b, c)]
+    fns = [sp.lambdify((a, b, c), e, "mpmath") for e in exprs]
+    with mpmath.workdps(50):
+        for j, p in enumerate(points):
+            for out, fn in zip(outs, fns):
+                want = fn(*[mpmath.mpf(v) for v in p])
+                err = abs(mpmath.mpf(float(out[j])) - want) / max(abs(want), mpmath.mpf(2.0 ** -1022))
+                assert err <= 2 * np.finfo(F64).eps, (p, float(out[j]), want)
