@@ -336,3 +336,45 @@ for _method in _PRINT_METHODS:
     setattr(exp_shift, _method, _print_parenthesised)
 
 __all__ += ["exp_shift"]
+
+
+class ndtr_tanh_slope(sp.Function):  # noqa: N801
+    """S(x) + x·S′(x), GELU-tanh′ (GELU-tanh = x·S(x), S = σ(v)): the ``gelu-tanh-slope`` rule's node.
+    For x < −1/4 the generated code computes it as e^v·((1 + x·v′) + e^v)/(1 + e^v)² with x·v′ and
+    1 + x·v′ in double-word arithmetic (each of the dozen roundings of S + x·S′ otherwise adds up:
+    5.4 ULP in float64 at x = −3.92), as written elsewhere (the helpers of :mod:`symnet.registry`)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return 2 * ndtr_tanh_pdf(x) + x * ndtr_tanh_pdf(x).fdiff()
+
+    def _eval_rewrite_as_tanh(self, x, **kwargs):
+        return ndtr_tanh(x)._eval_rewrite_as_tanh(x) + x * ndtr_tanh_pdf(x)._eval_rewrite_as_tanh(x)
+
+    def _eval_evalf(self, prec):
+        x = self.args[0]._eval_evalf(prec)
+        return None if x is None else (ndtr_tanh(x) + x * ndtr_tanh_pdf(x))._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _symnet_text(self, printer):
+        x = self.args[0]
+        return printer._print(ndtr_tanh(x) + x * ndtr_tanh_pdf(x))
+
+    def _latex(self, printer, exp=None):
+        x = self.args[0]
+        body = r"\left(%s\right)" % printer._print(ndtr_tanh(x) + x * ndtr_tanh_pdf(x))
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+    def _explicit_for(self, printer):
+        x = self.args[0]
+        return ndtr_tanh(x)._explicit_for(printer) + x * ndtr_tanh_pdf(x)._explicit_for(printer)
+
+
+for _method in _PRINT_METHODS:
+    setattr(ndtr_tanh_slope, _method, _print_parenthesised)
+
+__all__ += ["ndtr_tanh_slope"]

@@ -1235,15 +1235,18 @@ __all__ += ["INFINITE_SHIFT"]
 def _root_series(expr):
     """f of one variable x with a simple real root r where its written form cancels →
     Piecewise((RootSeries(d, f, P's coefficients), |d| < w), (f, True)), d = ((x − r1) − r2) − r3."""
-    from .roots import RootSeries, cancelling_roots
+    from .roots import RootSeries, as_written, cancelling_roots
 
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.Add) or expr.has(RootSeries, sp.Indexed):
+    if not isinstance(expr, sp.Expr) or expr.has(RootSeries, sp.Indexed):
+        return expr
+    exact = as_written(expr)
+    if not exact.has(sp.Add):
         return expr
     symbols = expr.free_symbols
     if len(symbols) != 1 or not isinstance(next(iter(symbols)), sp.Symbol):
         return expr
     (x,) = symbols
-    fits = cancelling_roots(expr, without_ite(_share_sigmoid_pairs(expr)))  # measured as generated
+    fits = cancelling_roots(exact, without_ite(_share_sigmoid_pairs(expr)))  # measured as generated
     if not fits:
         return expr
     branches = []
@@ -1368,8 +1371,30 @@ def _mish_slope(node):
         negative = E * P / N ** 2  # one quotient: (E/N)·(P/N) shares a rounded 1/N (4.0 ULP)
         # down to −1000 (e^−1000 is 0 in every dtype; below, 4(1 + u) overflows at u = −4.5e307 and 0·∞ is NaN)
         where = sp.And(u < _MISH_SLOPE_BELOW, u > -1000)
-        return _Final(_Fired(sp.Piecewise((negative, where), (node, True)), ["mish-slope"]))
+        series, near = _mish_series(u, node)
+        return _Final(_Fired(sp.Piecewise((series, near), (negative, where), (node, True)), ["mish-slope", "mish-series"]))
     return None
+
+
+# the mish-series window: from −1.0625 (into the root-series window about −1.1924, whose Piecewise is taken
+# first there; its measurement reads this branch as mish′ itself, not as a kink) to −1/4, about c = −13/16
+# (exact; u − c exact by Sterbenz for u in [−1.625, −0.40625], rounded once above); P of degree 30: the last
+# term, 1e−20, is below 2^−60 of f
+_MISH_SERIES = dict(centre=-0.8125, lo=-1.0078125, hi=-0.25, radius=1.125, degree=31)
+
+
+def _mish_series(u, node):
+    """(f(c) + (u − c)·P(u − c), −1 < u < −1/4) for mish′ = ``node`` of argument u: c0 + (ρ + d·P(d)),
+    c0 + ρ = mish′(c) as two float64s, d = u − c, P from :func:`roots.centred_coefficients`. The node's
+    value is mish′'s at any precision (c0 + ρ + (f − c0 − ρ)); only the printers write the polynomial."""
+    from .roots import CentredSeries, centred_coefficients
+
+    k = _MISH_SERIES
+    c0, rho, coefficients = centred_coefficients("mish′", k["centre"], k["radius"], k["degree"])
+    c0, rho = sp.Float(c0, 40), sp.Float(rho, 40)  # 40 digits: c0 + ρ exact in any sum of SymPy's
+    d = Grouped(u - sp.Float(k["centre"]))
+    g = CentredSeries(d, node - c0 - rho, *[sp.Float(c, 25) for c in coefficients])
+    return c0 + Grouped(rho + g), sp.And(u > sp.Float(k["lo"]), u < sp.Float(k["hi"]))
 
 
 MISH_SLOPE = Rule(
@@ -1378,11 +1403,47 @@ MISH_SLOPE = Rule(
     "denominator, "
     "e^u·(4(1 + u) + e^u((6 + 4u) + e^u(4 + e^u)))/N² with N = 2 + e^u(2 + e^u), 4(1 + u) exact and "
     "dominant", local=_mish_slope)
-RULES += (MISH_SLOPE,)
+MISH_SERIES = Rule(
+    "mish-series", "mish′ on [−1, −1/4] (between its root-series window and 0) has no cancellation, but a "
+    "dozen roundings of one sign add up in e^u·P/N² (the mish-slope form: 4.7 ULP in float64 at u = −0.85) and in "
+    "the written form (3.4 ULP at u = −0.4); f(c) + d·P(d) about c = −13/16, with f(c) = c0 + ρ two float64s, "
+    "d = u − c exact and P the Taylor polynomial of (f − f(c))/(u − c) (mpmath, 120 digits; degree 30, "
+    "truncation < 2^−60), Horner: 2.0 ULP (measured)")
+RULES += (MISH_SLOPE, MISH_SERIES)
 _BY_NAME[MISH_SLOPE.name] = MISH_SLOPE
+_BY_NAME[MISH_SERIES.name] = MISH_SERIES
 _LOCAL += (_mish_slope,)
 _LOCAL_RULE[_mish_slope] = MISH_SLOPE.name
-__all__ += ["MISH_SLOPE"]
+__all__ += ["MISH_SLOPE", "MISH_SERIES"]
+
+
+def _gelu_tanh_slope(node):
+    """S(u) + u·S′(u) (GELU-tanh′, S = ndtr_tanh, S′ = ndtr_tanh_pdf), among the terms of a sum →
+    ndtr_tanh_slope(u), whose helpers compute it for u < −1/4 in double-word arithmetic where it matters."""
+    if not node.is_Add:
+        return None
+    from ..special import ndtr_tanh, ndtr_tanh_pdf, ndtr_tanh_slope
+
+    for s in node.args:
+        if isinstance(s, ndtr_tanh):
+            u = s.args[0]
+            term = u * ndtr_tanh_pdf(u)
+            if term in node.args:
+                return _Final(_Fired(node - s - term + ndtr_tanh_slope(u), ["gelu-tanh-slope"]))
+    return None
+
+
+GELU_TANH_SLOPE = Rule(
+    "gelu-tanh-slope", "S(x) + x·S′(x) (gelu_tanh′, S = σ(v), v = 2√(2/π)(x + 0.044715x³)) has no cancellation "
+    "left of its root-series window, but a dozen roundings of one sign add up (5.4 ULP in float64 at x = −3.92, "
+    "6.7 at −1.25); for x < −1/4 it is e^v·((1 + x·v′) + e^v)/(1 + e^v)² with x·v′ and 1 + x·v′ in double-word "
+    "arithmetic, e^(v + v_l) = e^v(1 + v_l) and the quotient by (1 + e^v)² a small correction below e^v = 1/8: "
+    "3.3 ULP at most (measured)", local=_gelu_tanh_slope)
+RULES += (GELU_TANH_SLOPE,)
+_BY_NAME[GELU_TANH_SLOPE.name] = GELU_TANH_SLOPE
+_LOCAL += (_gelu_tanh_slope,)
+_LOCAL_RULE[_gelu_tanh_slope] = GELU_TANH_SLOPE.name
+__all__ += ["GELU_TANH_SLOPE"]
 
 
 def _scaled_squares(expr):
