@@ -52,6 +52,9 @@ RULE_CASES = [
     # gelu_tanh′ at −8 in float32: the written (1 + tanh u)/2 + … is 0 (tanh u rounds to −1), true −4.7e−20;
     # the rule's own gain (6.7 → 3.2 ULP in float64) is on the dense grids below
     ("gelu-tanh-slope", lookup("gelu_tanh")(x), (x,), (-4.0, -0.3), (-8.0,), F32),
+    # mish′(log x)/x: the mish-slope branch's e^u = x times 1/x; at the smallest subnormal x·P/N² keeps
+    # 3 bits, P/N² (x^(1 − 1)) all of them: −743.4
+    ("power-merge", lookup("mish")(sp.log(x)), (x,), (0.05, 4.0), (5e-324,), F64),
 ]
 LIMITS = {
     ("infinite-shift", INF): (INF, (1.0, 0.0, 0.0)),
@@ -187,7 +190,7 @@ def test_finite_points_keep_their_accuracy(backend):
 # after; float32 5.70 → 2.87. The bound is 4 (float64) and 8 (float32) ULP; 3 and 4 are asked here.
 
 def _mish_prime_mp(v):
-    v = mpmath.mpf(v)
+    v = v if isinstance(v, mpmath.mpf) else mpmath.mpf(v)
     t = mpmath.tanh(mpmath.log1p(mpmath.exp(v)))
     return t + v * (1 - t ** 2) / (1 + mpmath.exp(-v))
 
@@ -297,3 +300,20 @@ def test_gelu_tanh_slope_fires_and_is_exact():
             assert abs(node.evalf(50) - want) <= 1e-45 * abs(want)
             from symnet.registry import entry_of
             assert abs(entry_of(ndtr_tanh_slope).mpmath(mpmath.mpf(v)) - want) <= 1e-45 * abs(want)
+
+
+# ------------------------------------------------------------------ power-merge (the Hypothesis regression
+# mish(log2 x), tests/test_hypothesis_compositions.py, no longer xfail)
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_mish_of_log_gradient_at_tiny_x(backend):
+    """mish′(log₂ x)/(x log 2) at x = 2.9e−231 (the mish-slope branch's x^(1/log 2) underflowed to 0, true
+    −9.6e−100) and mish′(log x)/x at the smallest subnormals (x·P/N² lost its digits, true −743.4): normal
+    results, to the accuracy the rounded log x allows (|u|·ε relative: a few hundred ULP at u = −766)."""
+    for base, point, rel in ((2, 2.8585445864182006e-231, 1e-12), (None, 5e-324, 1e-14), (None, 1e-310, 1e-14)):
+        formula = lookup("mish")(sp.log(x) / sp.log(base) if base else sp.log(x))
+        (_, grad) = _run(formula, (x,), [(point,)], backend, F64)
+        with mpmath.workdps(60):  # mish′(u)·u′, u = log_b x
+            scale = mpmath.log(base) if base else mpmath.mpf(1)
+            want = _mish_prime_mp(mpmath.log(mpmath.mpf(point)) / scale) / (mpmath.mpf(point) * scale)
+        assert abs(float(grad[0]) - float(want)) <= rel * abs(float(want)), (formula, point, float(grad[0]), want)

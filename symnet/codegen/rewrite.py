@@ -1446,6 +1446,48 @@ _LOCAL_RULE[_gelu_tanh_slope] = GELU_TANH_SLOPE.name
 __all__ += ["GELU_TANH_SLOPE"]
 
 
+def _power_merge(node):
+    """c·x^k·Piecewise(…, (x^p·R, cond), …) with k < 0 < p (x an input) → the other factors moved into
+    every branch, where SymPy writes x^p·x^k as the one power x^(p+k): mish′(u)·u′ with u = log2 x has
+    e^u = x^(1/log 2) in the mish-slope branch, 0 in float64 from x = 2e−224 although e^u/x is normal."""
+    if not node.is_Mul:
+        return None
+    pieces = [f for f in node.args if isinstance(f, sp.Piecewise)]
+    if len(pieces) != 1:
+        return None
+    (pw,) = pieces
+    rest = [f for f in node.args if f is not pw]
+    powers = {f.base: f for f in rest if f.is_Pow and f.base.is_Symbol and f.exp.is_number and f.exp.is_negative}
+
+    def merged(e):  # x^p·R·(c·x^k) → x^(p+k)·R·c, or None (SymPy keeps x^(1/log 2)·x^−1 apart)
+        factors = sp.Mul.make_args(e)
+        g = next((g for g in factors if (g.is_Pow and g.base in powers and g.exp.is_number and g.exp.is_positive)
+                  or g in powers), None)
+        if g is None:
+            return None
+        base, p = (g.base, g.exp) if g.is_Pow else (g, sp.S.One)
+        k = powers[base]
+        return sp.Mul(sp.Pow(base, p + k.exp), *[f for f in factors if f is not g], *[f for f in rest if f is not k])
+
+    if not powers or all(merged(e) is None for e, _ in pw.args):
+        return None
+    outer = sp.Mul(*rest)
+    branches = [(merged(e) if merged(e) is not None else outer * e, c) for e, c in pw.args]
+    return _Final(_Fired(sp.Piecewise(*branches), ["power-merge"]))
+
+
+POWER_MERGE = Rule(
+    "power-merge", "x^k·(… x^p·R …) with k < 0 < p, the second a branch of a Piecewise (mish′(log₂ x)/(x log 2): "
+    "the mish-slope branch's e^u = x^(1/log 2) is 0 in float64 at x = 2.9e−231 where the gradient is −9.6e−100) "
+    "rounds x^p to 0 (or inf) first; moved into the branches, x^p·x^k is the one power x^(p+k), which does not",
+    local=_power_merge)
+RULES += (POWER_MERGE,)
+_BY_NAME[POWER_MERGE.name] = POWER_MERGE
+_LOCAL += (_power_merge,)
+_LOCAL_RULE[_power_merge] = POWER_MERGE.name
+__all__ += ["POWER_MERGE"]
+
+
 def _scaled_squares(expr):
     """Every product of ``expr`` that :func:`_scaled_square` rewrites, rewritten."""
     if not isinstance(expr, sp.Basic):
