@@ -894,7 +894,11 @@ def _ndtr_tanh_slope(x, out=None):
     sig = np.where(v >= 0, 1.0, e) / (1.0 + e)
     neg = np.where(v >= 0, e, 1.0) / (1.0 + e)
     pair = sig * neg
-    written = (sig + sig * (v_l * neg)) + a * (1.5957691216057308 * (1.0 + 0.134145 * s) * (pair + pair * (v_l * (neg - sig))))
+    out[...] = (sig + sig * (v_l * neg)) + a * (1.5957691216057308 * (1.0 + 0.134145 * s) * (pair + pair * (v_l * (neg - sig))))
+    left = a < -0.25  # the double-word form only where it is taken (its cost, not its value: as np.where)
+    if not left.any():
+        return out
+    a, v_l, e = a[left], v_l[left], e[left]
     s, s_l = two_prod(a, a)
     m, m_l = two_prod(0.134145, s)
     m_l = m_l + (0.134145 * s_l + 1.3526957332032908e-17 * s)
@@ -911,8 +915,7 @@ def _ndtr_tanh_slope(x, out=None):
     q = e * ((u + e) + u_l)
     den = (1.0 + e) * (1.0 + e)
     c = e * (2.0 + e) / den
-    left = np.where(e < 0.125, q + q * (v_l - c), (q + q * v_l) / den)
-    out[...] = np.where(a < -0.25, left, written)
+    out[left] = np.where(e < 0.125, q + q * (v_l - c), (q + q * v_l) / den)
     return out
 """
 NUMPY_HELPER_NEEDS["_ndtr_tanh_slope"] = ("_gelu_tanh_v",)
