@@ -1376,15 +1376,17 @@ def _mish_slope(node):
     return None
 
 
-# the mish-series window: from −1.0625 (into the root-series window about −1.1924, whose Piecewise is taken
-# first there; its measurement reads this branch as mish′ itself, not as a kink) to −1/4, about c = −13/16
+# the mish-series window: from −1.0078125 (past the right end of the root-series window about −1.1924,
+# −1.0049, whose Piecewise is taken first where the two overlap; its measurement reads this branch as mish′
+# itself, roots.as_written, not as a kink that the window must stay short of) to −1/4, about c = −13/16
 # (exact; u − c exact by Sterbenz for u in [−1.625, −0.40625], rounded once above); P of degree 30: the last
-# term, 1e−20, is below 2^−60 of f
+# term, 1e−20, is below 2^−60 of f (a window that reached −1.0625 moved the measured root window to 0.0625
+# and left 5.2 ULP between the two)
 _MISH_SERIES = dict(centre=-0.8125, lo=-1.0078125, hi=-0.25, radius=1.125, degree=31)
 
 
 def _mish_series(u, node):
-    """(f(c) + (u − c)·P(u − c), −1 < u < −1/4) for mish′ = ``node`` of argument u: c0 + (ρ + d·P(d)),
+    """(f(c) + (u − c)·P(u − c), −1.0078 < u < −1/4) for mish′ = ``node`` of argument u: c0 + (ρ + d·P(d)),
     c0 + ρ = mish′(c) as two float64s, d = u − c, P from :func:`roots.centred_coefficients`. The node's
     value is mish′'s at any precision (c0 + ρ + (f − c0 − ρ)); only the printers write the polynomial."""
     from .roots import CentredSeries, centred_coefficients
