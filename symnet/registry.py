@@ -34,7 +34,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from .errors import SymnetError
 from .functions import relu, sigmoid
-from .special import exp_twosum, ndtr, ndtr_tanh, ndtr_tanh_pdf, nexpsq, nexpsq2, sigmoid_twosum, softplus
+from .special import exp_shift, exp_twosum, ndtr, ndtr_tanh, ndtr_tanh_pdf, ndtr_tanh_slope, nexpsq, nexpsq2, sigmoid_twosum, softplus
 
 __all__ = ["Rule", "Function", "REGISTRY", "NAMES", "register", "unregister", "lookup", "entry_of", "rule_of", "unary_rules",
            "numpy_template", "triton_template", "TRITON_DEVICE_HELPERS", "TRITON_HELPER_NEEDS", "NUMPY_HELPERS", "NUMPY_HELPER_NEEDS",
@@ -761,6 +761,32 @@ _BY_CLASS[sigmoid_twosum] = Function(
     numpy="_sigmoid_twosum({0}, {1}, out={out})", numpy_helper="_sigmoid_twosum",
     triton="_sigmoid_twosum({0}, {1})", mpmath=lambda x, y: 1 / (1 + mpmath.exp(-(x + y))))
 
+# e^(x − m) for m a max of x and other inputs (the infinite-shift rule of symnet.codegen.rewrite):
+# exp_twosum(x, −m), and 1 where x = m (the largest term of a max-shifted sum, also where m = ±inf:
+# inf − inf would be NaN)
+TRITON_DEVICE_HELPERS["_exp_shift"] = '''\
+@triton.jit
+def _exp_shift(x, m):
+    """e^(x − m), 1 where x = m: the max's own term of a max-shifted sum, also where m is ±inf."""
+    return tl.where(x == m, 1.0, _exp_twosum(x, -m))
+'''
+TRITON_HELPER_NEEDS["_exp_shift"] = ("_exp_twosum", "_twosum_error")
+NUMPY_HELPERS["_exp_shift"] = '''\
+def _exp_shift(x, m, out=None):
+    """e^(x − m), 1 where x = m: the max's own term of a max-shifted sum, also where m is ±inf
+    (inf − inf would be NaN)."""
+    r = _exp_twosum(x, -m, out=out)
+    same = x == m
+    if same.any():
+        np.copyto(r, 1.0, where=same)
+    return r
+'''
+NUMPY_HELPER_NEEDS["_exp_shift"] = ("_exp_twosum", "_twosum_error")
+_BY_CLASS[exp_shift] = Function(
+    "exp_shift", exp_shift, arity=(2, 2), cls=exp_shift, numpy="_exp_shift({0}, {1}, out={out})",
+    numpy_helper="_exp_shift", triton="_exp_shift({0}, {1})",
+    mpmath=lambda x, m: mpmath.mpf(1) if x == m else mpmath.exp(x - m))
+
 # S(x), S′(x) of GELU-tanh = x·S(x) (symnet/special.py): nodes of their own, no parser names
 _BY_CLASS[ndtr_tanh] = Function(
     "ndtr_tanh", ndtr_tanh, cls=ndtr_tanh, numpy="_ndtr_tanh({0}, out={out})", numpy_helper="_ndtr_tanh",
@@ -780,6 +806,123 @@ _BY_CLASS[ndtr_tanh_pdf] = Function(
     torch=lambda t, x: (2 * math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x ** 2)
                         * t.sigmoid(2 * math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))
                         * t.sigmoid(-2 * math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))))
+
+# S(x) + x·S′(x), GELU-tanh′ (the gelu-tanh-slope rule of symnet.codegen.rewrite): for x < −1/4,
+# e^v·((1 + x·v′) + e^v)/(1 + e^v)² with x·v′ + 1 in double-word arithmetic; S + x·S′ as the two
+# helpers above elsewhere. In float64 (float32 rounds the float64 result once).
+TRITON_DEVICE_HELPERS["_ndtr_tanh_slope"] = """\
+@triton.jit
+def _ndtr_tanh_slope(x):
+    \"\"\"S(x) + x·S′(x) (GELU-tanh′): for x < −1/4, e^v·((1 + x·v′) + e^v)/(1 + e^v)² with x·v′ =
+    2√(2/π)·x·(1 + 0.134145·x²) and 1 + x·v′ in double-word arithmetic (Dekker's products, Knuth's
+    sums), e^(v + v_l) = e^v·(1 + v_l), and, below e^v = 1/8, the quotient by (1 + e^v)² as
+    q·(1 − c) with c = e^v(2 + e^v)/(1 + e^v)² small: one rounding of consequence each (S + x·S′ as
+    written: 5.4 ULP in float64 at x = −3.92). Elsewhere S + x·S′ as _ndtr_tanh, _ndtr_tanh_pdf.\"\"\"
+    a = tl.minimum(tl.maximum(x.to(tl.float64), -30.0, propagate_nan=tl.PropagateNan.ALL), 30.0,
+                   propagate_nan=tl.PropagateNan.ALL)  # in float64; beyond ±30, S is 0 or 1, S′ is 0
+    s, v, v_l = _gelu_tanh_v(a)
+    e = tl.exp(-tl.abs(v))
+    sig = tl.where(v >= 0, 1.0, e) / (1.0 + e)
+    neg = tl.where(v >= 0, e, 1.0) / (1.0 + e)
+    pair = sig * neg
+    k = tl.full([], 1.5957691216057308, tl.float64)
+    c3 = tl.full([], 0.134145, tl.float64)
+    written = (sig + sig * (v_l * neg)) + a * (k * (1.0 + c3 * s) * (pair + pair * (v_l * (neg - sig))))
+    split = tl.full([], 134217729.0, tl.float64)
+    t = split * a
+    ah = t - (t - a)
+    al = a - ah
+    s_l = ((ah * ah - s) + ah * al + al * ah) + al * al
+    m = c3 * s
+    t = split * c3
+    ch = t - (t - c3)
+    cl = c3 - ch
+    t = split * s
+    sh = t - (t - s)
+    sl = s - sh
+    m_l = ((ch * sh - m) + ch * sl + cl * sh) + cl * sl
+    m_l = m_l + (c3 * s_l + tl.full([], 1.3526957332032908e-17, tl.float64) * s)
+    w = 1.0 + m
+    b = w - 1.0
+    w_l = ((1.0 - (w - b)) + (m - b)) + m_l
+    y = a * w
+    t = split * w
+    wh = t - (t - w)
+    wl = w - wh
+    y_l = ((ah * wh - y) + ah * wl + al * wh) + al * wl
+    y_l = y_l + a * w_l
+    xd = k * y
+    t = split * k
+    kh = t - (t - k)
+    kl = k - kh
+    t = split * y
+    yh = t - (t - y)
+    yl = y - yh
+    xd_l = ((kh * yh - xd) + kh * yl + kl * yh) + kl * yl
+    xd_l = xd_l + (k * y_l - tl.full([], 9.96930880911092e-17, tl.float64) * y)
+    u = 1.0 + xd
+    bb = u - xd
+    u_l = ((1.0 - bb) + (xd - (u - bb))) + xd_l
+    q = e * ((u + e) + u_l)
+    den = (1.0 + e) * (1.0 + e)
+    c = e * (2.0 + e) / den
+    left = tl.where(e < 0.125, q + q * (v_l - c), (q + q * v_l) / den)
+    return tl.where(a < -0.25, left, written).to(x.dtype)
+"""
+TRITON_HELPER_NEEDS["_ndtr_tanh_slope"] = ("_gelu_tanh_v",)
+NUMPY_HELPERS["_ndtr_tanh_slope"] = """\
+def _ndtr_tanh_slope(x, out=None):
+    \"\"\"S(x) + x·S′(x) (GELU-tanh′): for x < −1/4, e^v·((1 + x·v′) + e^v)/(1 + e^v)² with x·v′ =
+    2√(2/π)·x·(1 + 0.134145·x²) and 1 + x·v′ in double-word arithmetic (Dekker's products, Knuth's
+    sums), e^(v + v_l) = e^v·(1 + v_l), and, below e^v = 1/8, the quotient by (1 + e^v)² as
+    q·(1 − c) with c = e^v(2 + e^v)/(1 + e^v)² small: one rounding of consequence each (S + x·S′ as
+    written: 5.4 ULP in float64 at x = −3.92). Elsewhere S + x·S′ as _ndtr_tanh, _ndtr_tanh_pdf; in
+    float64 (float32 rounds the float64 result once).\"\"\"
+    def two_prod(p, q):  # p·q = r + e exactly (Dekker)
+        r = p * q
+        t = 134217729.0 * p
+        ph = t - (t - p)
+        t = 134217729.0 * q
+        qh = t - (t - q)
+        return r, ((ph * qh - r) + ph * (q - qh) + (p - ph) * qh) + (p - ph) * (q - qh)
+
+    if out is None:
+        out = np.empty(np.shape(x), np.result_type(x, np.float32))
+    a = np.clip(np.asarray(x, np.float64), -30.0, 30.0)  # NaN stays NaN; beyond ±30, S is 0 or 1, S′ is 0
+    s, v, v_l = _gelu_tanh_v(a)
+    e = np.exp(-np.abs(v))
+    sig = np.where(v >= 0, 1.0, e) / (1.0 + e)
+    neg = np.where(v >= 0, e, 1.0) / (1.0 + e)
+    pair = sig * neg
+    out[...] = (sig + sig * (v_l * neg)) + a * (1.5957691216057308 * (1.0 + 0.134145 * s) * (pair + pair * (v_l * (neg - sig))))
+    left = a < -0.25  # the double-word form only where it is taken (its cost, not its value: as np.where)
+    if not left.any():
+        return out
+    a, v_l, e = a[left], v_l[left], e[left]
+    s, s_l = two_prod(a, a)
+    m, m_l = two_prod(0.134145, s)
+    m_l = m_l + (0.134145 * s_l + 1.3526957332032908e-17 * s)
+    w = 1.0 + m
+    b = w - 1.0
+    w_l = ((1.0 - (w - b)) + (m - b)) + m_l
+    y, y_l = two_prod(a, w)
+    y_l = y_l + a * w_l
+    xd, xd_l = two_prod(1.5957691216057308, y)
+    xd_l = xd_l + (1.5957691216057308 * y_l - 9.96930880911092e-17 * y)
+    u = 1.0 + xd
+    bb = u - xd
+    u_l = ((1.0 - bb) + (xd - (u - bb))) + xd_l
+    q = e * ((u + e) + u_l)
+    den = (1.0 + e) * (1.0 + e)
+    c = e * (2.0 + e) / den
+    out[left] = np.where(e < 0.125, q + q * (v_l - c), (q + q * v_l) / den)
+    return out
+"""
+NUMPY_HELPER_NEEDS["_ndtr_tanh_slope"] = ("_gelu_tanh_v",)
+_BY_CLASS[ndtr_tanh_slope] = Function(
+    "ndtr_tanh_slope", ndtr_tanh_slope, cls=ndtr_tanh_slope, numpy="_ndtr_tanh_slope({0}, out={out})",
+    numpy_helper="_ndtr_tanh_slope", triton="_ndtr_tanh_slope({0})",
+    mpmath=lambda x: _BY_CLASS[ndtr_tanh].mpmath(x) + x * _BY_CLASS[ndtr_tanh_pdf].mpmath(x))
 
 NAMES["ndtr_tanh"], NAMES["ndtr_tanh_pdf"] = _BY_CLASS[ndtr_tanh], _BY_CLASS[ndtr_tanh_pdf]  # a printed
 # gradient of gelu_tanh parses back (symnet derive --format json); not rows of the registry's own tables

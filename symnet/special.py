@@ -294,3 +294,87 @@ for _cls in (exp_twosum, sigmoid_twosum):
         setattr(_cls, _method, _print_parenthesised)
 
 __all__ += ["exp_twosum", "sigmoid_twosum"]
+
+
+# e^(x − m) for m = max(…, x, …): the ``infinite-shift`` stability rule of :mod:`symnet.codegen.rewrite`.
+# A max-shifted sum Σ e^(a_i − m) has e^0 = 1 for the largest term; where m is ±inf, a_k − m is
+# inf − inf = NaN (log(e^a + e^b + e^c) at a = inf, or every a_i = −inf). exp_shift is 1 where x = m,
+# whatever m is, and e^(x − m) with the rounding of x − m corrected (as exp_twosum) elsewhere.
+class exp_shift(sp.Function):  # noqa: N801
+    """exp_shift(x, m) = e^(x − m), 1 where x = m (also where x = m = ±inf: the max's own term)."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        return self if argindex == 1 else -self
+
+    def _eval_rewrite_as_exp(self, x, m, **kwargs):
+        return sp.exp(x - m)
+
+    def _eval_evalf(self, prec):
+        s = (self.args[0] - self.args[1])._eval_evalf(prec)
+        return None if s is None else sp.exp(s)._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return True if all(a.is_extended_real for a in self.args) else None
+
+    def _eval_is_positive(self):
+        return True if all(a.is_extended_real for a in self.args) else None
+
+    def _symnet_text(self, printer):
+        return printer._print(sp.exp(self.args[0] - self.args[1]))
+
+    def _latex(self, printer, exp=None):
+        body = printer._print(sp.exp(self.args[0] - self.args[1]))
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+    def _explicit_for(self, printer):
+        return sp.exp(self.args[0] - self.args[1])
+
+
+for _method in _PRINT_METHODS:
+    setattr(exp_shift, _method, _print_parenthesised)
+
+__all__ += ["exp_shift"]
+
+
+class ndtr_tanh_slope(sp.Function):  # noqa: N801
+    """S(x) + x·S′(x), GELU-tanh′ (GELU-tanh = x·S(x), S = σ(v)): the ``gelu-tanh-slope`` rule's node.
+    For x < −1/4 the generated code computes it as e^v·((1 + x·v′) + e^v)/(1 + e^v)² with x·v′ and
+    1 + x·v′ in double-word arithmetic (each of the dozen roundings of S + x·S′ otherwise adds up:
+    5.4 ULP in float64 at x = −3.92), as written elsewhere (the helpers of :mod:`symnet.registry`)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return 2 * ndtr_tanh_pdf(x) + x * ndtr_tanh_pdf(x).fdiff()
+
+    def _eval_rewrite_as_tanh(self, x, **kwargs):
+        return ndtr_tanh(x)._eval_rewrite_as_tanh(x) + x * ndtr_tanh_pdf(x)._eval_rewrite_as_tanh(x)
+
+    def _eval_evalf(self, prec):
+        x = self.args[0]._eval_evalf(prec)
+        return None if x is None else (ndtr_tanh(x) + x * ndtr_tanh_pdf(x))._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _symnet_text(self, printer):
+        x = self.args[0]
+        return printer._print(ndtr_tanh(x) + x * ndtr_tanh_pdf(x))
+
+    def _latex(self, printer, exp=None):
+        x = self.args[0]
+        body = r"\left(%s\right)" % printer._print(ndtr_tanh(x) + x * ndtr_tanh_pdf(x))
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+    def _explicit_for(self, printer):
+        x = self.args[0]
+        return ndtr_tanh(x)._explicit_for(printer) + x * ndtr_tanh_pdf(x)._explicit_for(printer)
+
+
+for _method in _PRINT_METHODS:
+    setattr(ndtr_tanh_slope, _method, _print_parenthesised)
+
+__all__ += ["ndtr_tanh_slope"]

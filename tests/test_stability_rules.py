@@ -95,6 +95,8 @@ from test_root_series import ROOT_CASES  # noqa: E402  (the root-series rule: te
 RULE_CASES += ROOT_CASES
 from test_loss_accuracy6 import RULE_CASES as _LOSS6_CASES  # noqa: E402  (scaled-square: tests/test_loss_accuracy6.py)
 RULE_CASES += _LOSS6_CASES
+from test_stability7 import LIMITS as _LIMITS7, RULE_CASES as _CASES7  # noqa: E402  (infinite-shift: tests/test_stability7.py)
+RULE_CASES += _CASES7
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -102,6 +104,7 @@ LIMITS = {
     ("zero-power", 0.0): (1.0, (0.0, -np.inf)),  # 0⁰ = 1; ∂/∂x = y·x^{y−1} = 0 at y = 0; ∂/∂y = log x
     ("heaviside-gate", 0.0): (-100.0, (0.0,)),  # max(log x, −100) at x = 0: clamped, slope 0
 }
+LIMITS.update(_LIMITS7)
 
 
 def _id(case):

@@ -24,7 +24,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
 from ..functions import sigmoid
-from ..special import exp_twosum, ndtr, nexpsq, nexpsq2, sigmoid_twosum, softplus
+from ..special import exp_shift, exp_twosum, ndtr, nexpsq, nexpsq2, sigmoid_twosum, softplus
 
 __all__ = ["softplus", "Rule", "RULES", "stabilise"]
 
@@ -1168,6 +1168,66 @@ RULES += (
 _BY_NAME["two-sum"] = RULES[-1]
 
 
+# ------------------------------------------------------------------ infinite-shift (issue 16: a max-shifted
+# sum at ±inf: log(e^a + e^b + e^c) at a = inf or every a_i = −inf); tested in tests/test_stability7.py
+
+def _max_term(x, m) -> bool:
+    """x is one of the arguments of the max m (or the min of the same arguments: logaddexp's gap)."""
+    return isinstance(m, sp.Max) and (x in m.args or (isinstance(x, sp.Min) and set(x.args) == set(m.args)))
+
+
+def _difference_of_max(arg):
+    """(x, m) for arg = x − m with x a term of the max m, else None."""
+    if not (arg.is_Add and len(arg.args) == 2):
+        return None
+    for m in arg.args:
+        if isinstance(-m, sp.Max):
+            (x,) = [t for t in arg.args if t is not m]
+            if _max_term(x, -m):
+                return x, -m
+    return None
+
+
+def _gap(y, x):
+    """y − x, 0 where y = x (inf − inf): a term of max(0, b − a, …) = max(a, b, …) − a."""
+    return sp.Piecewise((0, sp.Eq(y, x)), (y - x, True))
+
+
+def _infinite_shift(expr):
+    """e^(x − m) and exp_twosum(x, −m) (m = max(…, x, …)) → exp_shift(x, m); in max(0, b − a, …) (the
+    cross-entropy's max − a), b − a → 0 where b = a. Log-sum-exp's branches for the largest term
+    (Eq(a_k − m, 0)) are left as they are: at m = ±inf the condition is NaN = 0, false, and the last
+    branch, Σ exp_shift − 1, holds the limit (1 + 0 + … − 1 = 0 at a lone +inf; n − 1 at all −inf)."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.Max):
+        return expr
+    found = {}
+    for node in sp.preorder_traversal(expr):
+        if node in found:
+            continue
+        if isinstance(node, exp_twosum) and isinstance(-node.args[1], sp.Max) and _max_term(node.args[0], -node.args[1]):
+            found[node] = exp_shift(node.args[0], -node.args[1])
+        elif isinstance(node, sp.exp) and _difference_of_max(node.args[0]) is not None:
+            found[node] = exp_shift(*_difference_of_max(node.args[0]))
+        elif isinstance(node, sp.Max) and sp.S.Zero in node.args and len(node.args) >= 2:
+            rest = [t for t in node.args if t != 0]
+            pairs = [_two_operands(t) for t in rest]
+            if all(p is not None and p[1].could_extract_minus_sign() for p in pairs) and len({p[1] for p in pairs}) == 1:
+                found[node] = sp.Max(0, *[_gap(y, -mx) for y, mx in pairs])
+    return expr.xreplace(found) if found else expr
+
+
+INFINITE_SHIFT = Rule(
+    "infinite-shift", "a max-shifted sum subtracts m = max a_i from every a_i: where m is ±inf, the largest term's "
+    "a_k − m is inf − inf = NaN (log(e^a + e^b + e^c) and its softmax gradient at a = inf, or at every a_i = −inf; "
+    "the cross-entropy's max(0, b − a) at a = b = −inf); it is 0 by definition (the term e^0 = 1, as torch's "
+    "logsumexp masks an infinite max), so the value is ±inf and the softmax weights their limits (1 for a lone "
+    "+inf entry, 0 for the others; equal weights among entries at the same infinity, the limit along the diagonal, "
+    "where torch's autograd gives NaN)", apply=_infinite_shift, fired=lambda old, new: new != old)
+RULES += (INFINITE_SHIFT,)
+_BY_NAME[INFINITE_SHIFT.name] = INFINITE_SHIFT
+__all__ += ["INFINITE_SHIFT"]
+
+
 # ------------------------------------------------------------------ root-series (issue 16: silu′, mish′,
 # gelu′, gelu_tanh′ cancel at their simple real root); the analysis is in roots.py, tested in
 # tests/test_root_series.py
@@ -1175,15 +1235,18 @@ _BY_NAME["two-sum"] = RULES[-1]
 def _root_series(expr):
     """f of one variable x with a simple real root r where its written form cancels →
     Piecewise((RootSeries(d, f, P's coefficients), |d| < w), (f, True)), d = ((x − r1) − r2) − r3."""
-    from .roots import RootSeries, cancelling_roots
+    from .roots import RootSeries, as_written, cancelling_roots
 
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.Add) or expr.has(RootSeries, sp.Indexed):
+    if not isinstance(expr, sp.Expr) or expr.has(RootSeries, sp.Indexed):
+        return expr
+    exact = as_written(expr)
+    if not exact.has(sp.Add):
         return expr
     symbols = expr.free_symbols
     if len(symbols) != 1 or not isinstance(next(iter(symbols)), sp.Symbol):
         return expr
     (x,) = symbols
-    fits = cancelling_roots(expr, without_ite(_share_sigmoid_pairs(expr)))  # measured as generated
+    fits = cancelling_roots(exact, without_ite(_share_sigmoid_pairs(expr)))  # measured as generated
     if not fits:
         return expr
     branches = []
@@ -1308,8 +1371,32 @@ def _mish_slope(node):
         negative = E * P / N ** 2  # one quotient: (E/N)·(P/N) shares a rounded 1/N (4.0 ULP)
         # down to −1000 (e^−1000 is 0 in every dtype; below, 4(1 + u) overflows at u = −4.5e307 and 0·∞ is NaN)
         where = sp.And(u < _MISH_SLOPE_BELOW, u > -1000)
-        return _Final(_Fired(sp.Piecewise((negative, where), (node, True)), ["mish-slope"]))
+        series, near = _mish_series(u, node)
+        return _Final(_Fired(sp.Piecewise((series, near), (negative, where), (node, True)), ["mish-slope", "mish-series"]))
     return None
+
+
+# the mish-series window: from −1.0078125 (past the right end of the root-series window about −1.1924,
+# −1.0049, whose Piecewise is taken first where the two overlap; its measurement reads this branch as mish′
+# itself, roots.as_written, not as a kink that the window must stay short of) to −1/4, about c = −13/16
+# (exact; u − c exact by Sterbenz for u in [−1.625, −0.40625], rounded once above); P of degree 30: the last
+# term, 1e−20, is below 2^−60 of f (a window that reached −1.0625 moved the measured root window to 0.0625
+# and left 5.2 ULP between the two)
+_MISH_SERIES = dict(centre=-0.8125, lo=-1.0078125, hi=-0.25, radius=1.125, degree=31)
+
+
+def _mish_series(u, node):
+    """(f(c) + (u − c)·P(u − c), −1.0078 < u < −1/4) for mish′ = ``node`` of argument u: c0 + (ρ + d·P(d)),
+    c0 + ρ = mish′(c) as two float64s, d = u − c, P from :func:`roots.centred_coefficients`. The node's
+    value is mish′'s at any precision (c0 + ρ + (f − c0 − ρ)); only the printers write the polynomial."""
+    from .roots import CentredSeries, centred_coefficients
+
+    k = _MISH_SERIES
+    c0, rho, coefficients = centred_coefficients("mish′", k["centre"], k["radius"], k["degree"])
+    c0, rho = sp.Float(c0, 40), sp.Float(rho, 40)  # 40 digits: c0 + ρ exact in any sum of SymPy's
+    d = Grouped(u - sp.Float(k["centre"]))
+    g = CentredSeries(d, node - c0 - rho, *[sp.Float(c, 25) for c in coefficients])
+    return c0 + Grouped(rho + g), sp.And(u > sp.Float(k["lo"]), u < sp.Float(k["hi"]))
 
 
 MISH_SLOPE = Rule(
@@ -1318,11 +1405,89 @@ MISH_SLOPE = Rule(
     "denominator, "
     "e^u·(4(1 + u) + e^u((6 + 4u) + e^u(4 + e^u)))/N² with N = 2 + e^u(2 + e^u), 4(1 + u) exact and "
     "dominant", local=_mish_slope)
-RULES += (MISH_SLOPE,)
+MISH_SERIES = Rule(
+    "mish-series", "mish′ on [−1, −1/4] (between its root-series window and 0) has no cancellation, but a "
+    "dozen roundings of one sign add up in e^u·P/N² (the mish-slope form: 4.7 ULP in float64 at u = −0.85) and in "
+    "the written form (3.4 ULP at u = −0.4); f(c) + d·P(d) about c = −13/16, with f(c) = c0 + ρ two float64s, "
+    "d = u − c exact and P the Taylor polynomial of (f − f(c))/(u − c) (mpmath, 120 digits; degree 30, "
+    "truncation < 2^−60), Horner: 2.0 ULP (measured)")
+RULES += (MISH_SLOPE, MISH_SERIES)
 _BY_NAME[MISH_SLOPE.name] = MISH_SLOPE
+_BY_NAME[MISH_SERIES.name] = MISH_SERIES
 _LOCAL += (_mish_slope,)
 _LOCAL_RULE[_mish_slope] = MISH_SLOPE.name
-__all__ += ["MISH_SLOPE"]
+__all__ += ["MISH_SLOPE", "MISH_SERIES"]
+
+
+def _gelu_tanh_slope(node):
+    """S(u) + u·S′(u) (GELU-tanh′, S = ndtr_tanh, S′ = ndtr_tanh_pdf), among the terms of a sum →
+    ndtr_tanh_slope(u), whose helpers compute it for u < −1/4 in double-word arithmetic where it matters."""
+    if not node.is_Add:
+        return None
+    from ..special import ndtr_tanh, ndtr_tanh_pdf, ndtr_tanh_slope
+
+    for s in node.args:
+        if isinstance(s, ndtr_tanh):
+            u = s.args[0]
+            term = u * ndtr_tanh_pdf(u)
+            if term in node.args:
+                return _Final(_Fired(node - s - term + ndtr_tanh_slope(u), ["gelu-tanh-slope"]))
+    return None
+
+
+GELU_TANH_SLOPE = Rule(
+    "gelu-tanh-slope", "S(x) + x·S′(x) (gelu_tanh′, S = σ(v), v = 2√(2/π)(x + 0.044715x³)) has no cancellation "
+    "left of its root-series window, but a dozen roundings of one sign add up (5.4 ULP in float64 at x = −3.92, "
+    "6.7 at −1.25); for x < −1/4 it is e^v·((1 + x·v′) + e^v)/(1 + e^v)² with x·v′ and 1 + x·v′ in double-word "
+    "arithmetic, e^(v + v_l) = e^v(1 + v_l) and the quotient by (1 + e^v)² a small correction below e^v = 1/8: "
+    "3.3 ULP at most (measured)", local=_gelu_tanh_slope)
+RULES += (GELU_TANH_SLOPE,)
+_BY_NAME[GELU_TANH_SLOPE.name] = GELU_TANH_SLOPE
+_LOCAL += (_gelu_tanh_slope,)
+_LOCAL_RULE[_gelu_tanh_slope] = GELU_TANH_SLOPE.name
+__all__ += ["GELU_TANH_SLOPE"]
+
+
+def _power_merge(node):
+    """c·x^k·Piecewise(…, (x^p·R, cond), …) with k < 0 < p (x an input) → the other factors moved into
+    every branch, where SymPy writes x^p·x^k as the one power x^(p+k): mish′(u)·u′ with u = log2 x has
+    e^u = x^(1/log 2) in the mish-slope branch, 0 in float64 from x = 2e−224 although e^u/x is normal."""
+    if not node.is_Mul:
+        return None
+    pieces = [f for f in node.args if isinstance(f, sp.Piecewise)]
+    if len(pieces) != 1:
+        return None
+    (pw,) = pieces
+    rest = [f for f in node.args if f is not pw]
+    powers = {f.base: f for f in rest if f.is_Pow and f.base.is_Symbol and f.exp.is_number and f.exp.is_negative}
+
+    def merged(e):  # x^p·R·(c·x^k) → x^(p+k)·R·c, or None (SymPy keeps x^(1/log 2)·x^−1 apart)
+        factors = sp.Mul.make_args(e)
+        g = next((g for g in factors if (g.is_Pow and g.base in powers and g.exp.is_number and g.exp.is_positive)
+                  or g in powers), None)
+        if g is None:
+            return None
+        base, p = (g.base, g.exp) if g.is_Pow else (g, sp.S.One)
+        k = powers[base]
+        return sp.Mul(sp.Pow(base, p + k.exp), *[f for f in factors if f is not g], *[f for f in rest if f is not k])
+
+    if not powers or all(merged(e) is None for e, _ in pw.args):
+        return None
+    outer = sp.Mul(*rest)
+    branches = [(merged(e) if merged(e) is not None else outer * e, c) for e, c in pw.args]
+    return _Final(_Fired(sp.Piecewise(*branches), ["power-merge"]))
+
+
+POWER_MERGE = Rule(
+    "power-merge", "x^k·(… x^p·R …) with k < 0 < p, the second a branch of a Piecewise (mish′(log₂ x)/(x log 2): "
+    "the mish-slope branch's e^u = x^(1/log 2) is 0 in float64 at x = 2.9e−231 where the gradient is −9.6e−100) "
+    "rounds x^p to 0 (or inf) first; moved into the branches, x^p·x^k is the one power x^(p+k), which does not",
+    local=_power_merge)
+RULES += (POWER_MERGE,)
+_BY_NAME[POWER_MERGE.name] = POWER_MERGE
+_LOCAL += (_power_merge,)
+_LOCAL_RULE[_power_merge] = POWER_MERGE.name
+__all__ += ["POWER_MERGE"]
 
 
 def _scaled_squares(expr):

@@ -53,11 +53,10 @@ MIN_WINDOW = 2.0 ** -10  # a window is a multiple of 1/32, or a power of 2 down 
 HORNER_CONDITION = 8.0  # a bound on the search; the window is then chosen by measurement
 
 
-class RootSeries(sp.Function):
-    """RootSeries(d, f, c0, …, cn): the value f, printed by the code generators as
-    d·(c0 + d·(c1 + … + d·cn)) (Horner), d = x − r as the rule writes it. Its value everywhere
-    (``evalf``, mpmath, SymPy's rewrites) is f's: the series is an evaluation strategy, proved
-    against f at 50 digits when the rule makes it (see :func:`cancelling_roots`)."""
+class SeriesBase(sp.Function):
+    """A node (d, f, c0, …, cn) whose value is f, printed by the code generators as
+    d·(c0 + d·(c1 + … + d·cn)) (Horner). Its value everywhere (``evalf``, mpmath, SymPy's
+    rewrites) is f's: the series is an evaluation strategy, proved against f at 50 digits."""
 
     @classmethod
     def eval(cls, *args):
@@ -93,6 +92,13 @@ class RootSeries(sp.Function):
     def _latex(self, printer, exp=None):
         body = r"P_{%d}\left(%s\right)" % (len(self.coefficients) - 1, printer._print(self.shift))
         return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+
+class RootSeries(SeriesBase):
+    """RootSeries(d, f, c0, …, cn): the value f, printed by the code generators as
+    d·(c0 + d·(c1 + … + d·cn)) (Horner), d = x − r as the rule writes it. Its value everywhere
+    (``evalf``, mpmath, SymPy's rewrites) is f's: the series is an evaluation strategy, proved
+    against f at 50 digits when the rule makes it (see :func:`cancelling_roots`)."""
 
 
 @dataclass(frozen=True)
@@ -287,7 +293,7 @@ def cancelling_roots(expr: sp.Expr, written: sp.Expr | None = None) -> tuple[Roo
     generated code computes (σ pairs shared; default ``expr``), measured in float32 and float64.
     Raises nothing."""
     try:
-        return _cancelling_roots(expr, expr if written is None else written)
+        return _cancelling_roots(as_written(expr), expr if written is None else written)
     except Exception:  # noqa: BLE001 - a form the analysis cannot evaluate: no rewrite
         return ()
 
@@ -444,3 +450,58 @@ def _fit(f, r, probe, limit: float = math.inf) -> RootFit | None:
             if abs(got - want) > 4 * TRUNCATION * abs(want):
                 return None
     return RootFit(r, pieces, w, coefficients, worst_out, worst_in)
+
+
+# ------------------------------------------------------------------ a Taylor series about a fixed centre
+# (the mish-series rule of symnet/codegen/rewrite.py): where a written form is a chain of a dozen
+# roundings, each of one sign (no cancellation, but ~12 half-ULPs add up: mish′'s e^u·P/N² on
+# [−1, −0.5], 4.7 ULP in float64), f = (c0 + ρ) + d·P(d), d = u − c exact (Sterbenz), c0 + ρ = f(c) as
+# two float64s and P the Taylor polynomial of (f − f(c))/(u − c): three roundings of consequence
+# (d·P(d), ρ + …, c0 + …).
+
+
+class CentredSeries(SeriesBase):
+    """CentredSeries(d, g, c0, …, cn): g = f − f(c) (f(c) = c0 + ρ given as two floats beside it),
+    printed as d·P(d) like :class:`RootSeries`; its value everywhere is g's. Not a RootSeries: the
+    root-series rule, which leaves a formula that has one alone, still sees f."""
+
+
+@functools.lru_cache(maxsize=None)
+def centred_coefficients(name: str, centre: float, radius: float, degree: int):
+    """(c0, ρ, [P's coefficients]) of the function ``name`` (a key of :data:`CENTRED_FUNCTIONS`) about
+    ``centre``: c0 = f(c) rounded to float64, ρ = f(c) − c0 rounded, P the Taylor coefficients of
+    (f − f(c))/(u − c) (:func:`taylor`, Chebyshev points at ``radius``)."""
+    f = CENTRED_FUNCTIONS[name]
+    with mpmath.workdps(2 * DIGITS):
+        c = mpmath.mpf(centre)
+        co = taylor(f, c, degree + 1, radius)
+        c0 = float(co[0])
+        rho = float(co[0] - c0)
+    return c0, rho, tuple(co[1:])
+
+
+def _mish_slope_mp(u):
+    s = mpmath.log1p(mpmath.exp(u))
+    t = mpmath.tanh(s)
+    return t + u * (1 - t ** 2) / (1 + mpmath.exp(-u))
+
+
+CENTRED_FUNCTIONS = {"mish′": _mish_slope_mp}
+__all__ += ["SeriesBase", "CentredSeries", "centred_coefficients", "CENTRED_FUNCTIONS"]
+
+
+def as_written(expr):
+    """``expr`` with the rules' other evaluation strategies of one function undone, for the root-series
+    analysis (the sum that cancels, its kinks, its exact value): the mish-series branch (f's own Taylor
+    series, whose bounds are no kinks the window must stay short of) dropped, ndtr_tanh_slope(u) (the
+    gelu-tanh-slope rule's) the sum S(u) + u·S′(u) it stands for. The generated code, measured, is
+    ``expr`` itself."""
+    from ..special import ndtr_tanh, ndtr_tanh_pdf, ndtr_tanh_slope
+
+    expr = expr.replace(lambda n: isinstance(n, sp.Piecewise) and n.has(CentredSeries),
+                        lambda n: sp.Piecewise(*[p for p in n.args if not p.expr.has(CentredSeries)]))
+    return expr.replace(lambda n: isinstance(n, ndtr_tanh_slope),
+                        lambda n: ndtr_tanh(n.args[0]) + n.args[0] * ndtr_tanh_pdf(n.args[0]))
+
+
+__all__ += ["as_written"]

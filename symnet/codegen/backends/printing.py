@@ -51,6 +51,8 @@ class ConditionalPrinting:
             body = f"{c} + {d}*({body})"
         return f"{d}*({body})"
 
+    _print_CentredSeries = _print_RootSeries  # the mish-series rule's d·P(d) (roots.CentredSeries)
+
     def _print_Relational(self, e):  # x > 0.0 (StrPrinter would write Eq(x, 0) for ==)
         prec = PRECEDENCE["Add"] - 1
         return self.COMPARISON.format(self.parenthesize(e.lhs, prec), self.parenthesize(e.rhs, prec), op=e.rel_op)
