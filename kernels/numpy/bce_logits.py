@@ -17,11 +17,13 @@ import numpy as np
 _BLOCK = 16384  # elements per block: the temporaries of a block stay in cache
 
 
-def _sigmoid(x, out=None):
+def _sigmoid(x, out=None, e=None):
     """σ(x) from E = e^−|x| ≤ 1, which never overflows: 1/(1 + E) for x ≥ 0 and E/(1 + E)
-    below, so σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
-    e = np.exp(-np.abs(x))
-    return np.divide(np.where(x >= 0, 1, e), 1 + e, out=out)
+    below, so σ(−100) in float32 is the subnormal 3.7e−44, not 0. The numerator max(E, [x ≥ 0])
+    is that select without a branch per element; ``e``: E where the caller has it already."""
+    if e is None:
+        e = np.exp(-np.abs(x))
+    return np.divide(np.maximum(e, x >= 0), 1 + e, out=out)
 
 
 def _inputs(**named):
@@ -73,7 +75,7 @@ def bce_logits(z, y):
     _y = _flat(y, _n)
     _C = C.reshape(-1)  # a view: written block by block
     _dC_dz = dC_dz.reshape(-1)  # a view: written block by block
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # np.where computes every branch: one not taken may overflow or be NaN, and is dropped
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a select computes every branch: one not taken may overflow or be NaN, and is dropped
         for _i in range(0, _n, _BLOCK):
             z, y, C, dC_dz = _z[_i:_i + _BLOCK], _y[_i:_i + _BLOCK], _C[_i:_i + _BLOCK], _dC_dz[_i:_i + _BLOCK]
             # the block in float64 (a widened sum): each output rounded once, as it is written

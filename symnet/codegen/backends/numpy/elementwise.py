@@ -19,11 +19,14 @@ order, so an input named ``range`` is called as ``k(range=...)`` although the co
 """
 from __future__ import annotations
 
+import sympy as sp
+
 from ....errors import InvalidNameError
+from ....functions import sigmoid
 from ....render import text
 from ....registry import NUMPY_HELPER_NEEDS, NUMPY_HELPERS
 from ...ir import COMMON_NAMES, CodeName, Kernel, local_names, output_comment, temporary_names
-from ...rewrite import SIGMOID_PAIR, WidenedBase
+from ...rewrite import SIGMOID_PAIR, WidenedBase, nexp
 from .printer import PRINTER_HELPERS, NumpyExpressionPrinter
 
 __all__ = ["emit_module", "emit_function", "reserved_names", "temporaries", "HELPERS"]
@@ -96,6 +99,25 @@ def temporaries(kernel: Kernel) -> dict:
     return temporary_names(kernel, lambda name: name in static or name in users)
 
 
+def _sharing_order(assignments: list) -> list:
+    """The assignments, each widened sum that has σ(u) in its body moved down to just after the
+    temporary e^−|u| (the sigmoid-pair rule's E) where nothing in between reads it: in a kernel
+    computed in float64 the printer then gives σ(u) that exponential (``_sigmoid(u, e=E)``, the
+    same bits) instead of computing it again; CSE does not look inside the widened node."""
+    order = list(assignments)
+    for temp, expr in assignments:
+        if not isinstance(expr, WidenedBase):
+            continue
+        for s in expr.expanded.atoms(sigmoid):
+            want = nexp(sp.Abs(s.args[0]))
+            at = order.index((temp, expr))
+            later = [k for k in range(at + 1, len(order)) if order[k][1] == want]
+            if later and not any(order[k][1].has(temp) for k in range(at + 1, later[0] + 1)):
+                order.insert(later[0], order.pop(at))  # after the pop, index later[0] is just past E
+                break
+    return order
+
+
 def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     """One function; the names of the helpers it calls are added to ``helpers``."""
     helpers = set() if helpers is None else helpers
@@ -126,10 +148,11 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     printer.wide = wide
     named = {t: CodeName(name) for t, name in temps.items()}  # the comments use the code's names
     body: list[str] = []
-    for temp, expr in kernel.assignments:
+    for temp, expr in _sharing_order(kernel.assignments) if wide else kernel.assignments:
         body.append(f"# {temps[temp]} = {text(expr.xreplace(named))}")
         whole = expr.expanded if wide and isinstance(expr, WidenedBase) else expr  # no (…) around a statement
         body.append(f"{temps[temp]} = {printer.doprint(whole)}")
+        printer.definitions[temp] = expr  # what the statements below may use (printer: arithmetic selects)
     for out, result, ident in zip(kernel.outputs, kernel.results, outputs):
         body.append(f"# {output_comment(ident, out)}")
         body.append(printer.assign_into(ident, result))  # the last operation writes the output
@@ -155,9 +178,9 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     if SIGMOID_PAIR in kernel.rules:
         silence.add("divide")
     why = "e^−x → ∞, 1/e^−x → ∞ give σ its limits 0 and 1"
-    if any("np.where(" in line for line in body if not line.startswith("#")):
+    if any(e.has(sp.Piecewise) for e in [e for _, e in kernel.assignments] + list(kernel.results)):
         silence |= {"over", "divide", "invalid"}
-        why = "np.where computes every branch: one not taken may overflow or be NaN, and is dropped"
+        why = "a select computes every branch: one not taken may overflow or be NaN, and is dropped"
     if silence:
         args = ", ".join(f'{w}="ignore"' for w in sorted(silence, reverse=True))
         lines.append(f"    with np.errstate({args}):  # {why}")
