@@ -2,7 +2,8 @@
 
 The printer selects without a branch per element where it knows the values (the sigmoid-pair
 selects as max/min, a product of two swapped selects as the product of their values, σ given
-the kernel's own e^−|x|) and computes softplus(x) and softplus(−x) from one log(1 + e^−|x|).
+the kernel's own e^−|x|), and the elementwise emitter computes softplus(x) and softplus(−x)
+from one log(1 + e^−|x|).
 Every kernel is printed twice, with ``NumpyExpressionPrinter.ARITHMETIC_SELECTS`` on and off
 (off: np.where, the printing of before), and both are run on random and extreme inputs in
 float32 and float64: every output must be the same bits (NaN where NaN). The helpers' texts are
@@ -109,7 +110,7 @@ def test_arithmetic_selects_give_the_bits_of_np_where(name, dtype, monkeypatch):
         assert same_bits(g, w), f"{name}, output {k} ({dtype.__name__}): {np.flatnonzero(~((g == w) | np.isnan(g)))[:5]}"
 
 
-def test_the_sigmoid_kernels_select_without_np_where(monkeypatch):
+def test_the_faster_forms_are_printed(monkeypatch):
     """What the identity above is about: the arithmetic forms are printed where they apply."""
     for name in ("sigmoid_mse_grad", "sigmoid_mse_both", "block sigmoid"):
         source = _module(FORMULAS[name](), True, monkeypatch)["__source__"]
@@ -118,6 +119,19 @@ def test_the_sigmoid_kernels_select_without_np_where(monkeypatch):
         assert "e=exp_neg_abs_z" in loop or name == "block sigmoid", name
     grad = _module(FORMULAS["sigmoid_mse_grad"](), True, monkeypatch)["__source__"]
     assert "(sig_abs_z*sig_neg_abs_z) * 2.0" in grad  # σ(z)·σ(−z) = r·E·r, one product
+    for name in ("softplus_pair", "bce_both", "block bce_logits"):  # one np.logaddexp for softplus(±z)
+        source = _module(FORMULAS[name](), True, monkeypatch)["__source__"]
+        assert source.count("np.logaddexp(") == 1 and "np.maximum(-z, 0) + softplus_neg_abs_z" in source, name
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_logaddexp_is_max_plus_the_shared_term(dtype):
+    """What the softplus sharing relies on: NumPy's np.logaddexp(0, u) is max(u, 0) + np.logaddexp(0, −|u|)."""
+    u = _logits(np.random.default_rng(5), dtype)
+    with np.errstate(all="ignore"):
+        shared = np.logaddexp(0, -np.abs(u))
+        for v in (u, -u):
+            assert same_bits(np.maximum(v, 0) + shared, np.logaddexp(0, v))
 
 
 @pytest.mark.parametrize("module", ["sigmoid", "sigmoid_mse", "bce_logits", "softplus", "log_sigmoid"])

@@ -80,10 +80,12 @@ def bce_logits(z, y):
             z, y, C, dC_dz = _z[_i:_i + _BLOCK], _y[_i:_i + _BLOCK], _C[_i:_i + _BLOCK], _dC_dz[_i:_i + _BLOCK]
             # the block in float64 (a widened sum): each output rounded once, as it is written
             z, y = np.asarray(z, np.float64), np.asarray(y, np.float64)
+            # softplus_neg_abs_z = softplus(−|z|)
+            softplus_neg_abs_z = np.logaddexp(0, -np.abs(z))
             # log_three = log(3)
             log_three = 1.0986122886681098
             # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
-            np.add(np.where((y == 0), 0, y*np.logaddexp(0, -z)), np.where((y == 1), 0, (1 - y)*np.logaddexp(0, z)), out=C)
+            np.add(np.where((y == 0), 0, y*(np.maximum(-z, 0) + softplus_neg_abs_z)), np.where((y == 1), 0, (1 - y)*(np.maximum(z, 0) + softplus_neg_abs_z)), out=C)
             # dC_dz = ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
             dC_dz[...] = np.where((log_three < -z), (_sigmoid(z) - y), np.where((log_three < z), (np.where((z > 1.0986122886681098), 1 - y, 0) - _sigmoid(-z)), (np.tanh(z/2)/2 + np.where((np.abs(z) <= 1.0986122886681098), 1/2 - y, 0))))
     return _C.reshape(_shape), _dC_dz.reshape(_shape)

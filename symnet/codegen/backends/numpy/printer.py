@@ -26,6 +26,8 @@ their expressions, tells it what a temporary holds):
   {a if c; b}·{b if c; a}, is a·b whatever c (IEEE multiplication commutes): σ(z)·σ(−z) = r·E·r;
 * σ(x) where the kernel has E = e^−|x| as a temporary of its own dtype calls
   ``_sigmoid(x, e=E)``: the exponential the helper would compute again, bit for bit.
+* softplus(±x) where the kernel has L = softplus(−|x|) (the elementwise emitter adds it where
+  both signs occur) is max(±x, 0) + L: what np.logaddexp(0, ±x) computes, one call for two.
 
 Dtypes: a float32 array stays float32. A constant (``√2``, ``log 2``, ``e³``) is printed as a
 Python float, which NumPy does not let widen an array (NEP 50), never as ``np.sqrt(2)``, a
@@ -44,6 +46,7 @@ from sympy.printing.str import StrPrinter
 from ....errors import SymnetError
 from ....functions import sigmoid
 from ....registry import numpy_template
+from ....special import softplus
 from ..printing import ConditionalPrinting
 
 __all__ = ["NumpyExpressionPrinter", "PRINTER_HELPERS"]
@@ -148,6 +151,9 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             return f"np.square({self.doprint(e.base)}, out={out})"
         if isinstance(e, sigmoid) and self._shared_exponential(e.args[0]):
             return self._print_sigmoid(e, out)
+        if isinstance(e, softplus) and self._shared_log1p_exp(e.args[0]):
+            u = self._print(e.args[0])
+            return f"np.add(np.maximum({u}, 0), {self._shared_log1p_exp(e.args[0])}, out={out})"
         if isinstance(e, sp.Function):
             lowering = numpy_template(type(e))
             if lowering is not None and "out={out}" in lowering[0] and "{%d}" % (len(e.args) - 1) in lowering[0]:
@@ -222,6 +228,25 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             return self._print_Function(e) if out is None else None
         self.helpers.add("_sigmoid")
         return f"_sigmoid({self._print(e.args[0])}{'' if out is None else f', out={out}'}, e={shared})"
+
+    def _shared_log1p_exp(self, u) -> str | None:
+        """The printed temporary holding softplus(−|u|) = log(1 + e^−|u|), if the kernel has one
+        (the emitter adds it where softplus(u) and softplus(−u) are both printed)."""
+        if not self.ARITHMETIC_SELECTS:
+            return None
+        want = softplus(-sp.Abs(u))
+        for temp, expr in self.definitions.items():
+            if expr == want:
+                return self._print(temp)
+        return None
+
+    def _print_softplus(self, e):
+        """softplus(u) = max(u, 0) + log(1 + e^−|u|) where the kernel has the second term: the bits
+        of np.logaddexp(0, u), which computes it so (libm's exp and log1p)."""
+        shared = self._shared_log1p_exp(e.args[0]) if len(e.args) == 1 else None
+        if shared is None:
+            return self._print_Function(e)
+        return f"(np.maximum({self._print(e.args[0])}, 0) + {shared})"
 
     def _sigmoid_pair(self, r, q) -> bool:
         """Whether ``r`` is 1/(1 + E) and ``q`` is E·r (or E/(1 + E)) with E = e^−|u|: printed,
