@@ -23,6 +23,9 @@ from symnet.codegen.backends.numpy.printer import PRINTER_HELPERS, NumpyExpressi
 from symnet.codegen.blocks import BLOCKS
 from symnet.codegen.ir import describe
 from symnet.kernels import load_kernel
+from symnet.losses import LOSSES
+from symnet.parsing import parse_expression
+from symnet.registry import activation_names
 
 N = 40_000  # more than two blocks of 16384
 
@@ -97,6 +100,11 @@ FORMULAS = {
     "log_sigmoid": (lambda: describe(symnet.derive(sp.log(sigmoid(z)), [z]))),
 }
 FORMULAS |= {f"block {b.module}": b.kernel for b in BLOCKS}
+# every activation and elementwise loss of the registries, whose stability rules print selects
+FORMULAS |= {f"activation {a}": (lambda a=a: describe(symnet.derive(parse_expression(f"{a}(z)"), [z])))
+             for a in activation_names()}
+FORMULAS |= {f"loss {f}": (lambda f=f: describe(symnet.derive(parse_expression(f"{f}(z, y)"), [z])))
+             for f in LOSSES if f != "gaussian_nll"}
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

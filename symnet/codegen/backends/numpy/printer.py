@@ -26,6 +26,9 @@ their expressions, tells it what a temporary holds):
   {a if c; b}·{b if c; a}, is a·b whatever c (IEEE multiplication commutes): σ(z)·σ(−z) = r·E·r;
 * σ(x) where the kernel has E = e^−|x| as a temporary of its own dtype calls
   ``_sigmoid(x, e=E)``: the exponential the helper would compute again, bit for bit.
+* any other select, in the elementwise family: ``_select(c, a, b)``, the bits of a where c
+  holds and of b elsewhere by integer masks (4 array operations, a third of np.where's time on a
+  random condition, twice it on one that rarely changes);
 * softplus(±x) where the kernel has L = softplus(−|x|) (the elementwise emitter adds it where
   both signs occur) is max(±x, 0) + L: what np.logaddexp(0, ±x) computes, one call for two.
 
@@ -63,6 +66,21 @@ def _sigmoid(x, out=None, e=None):
         e = np.exp(-np.abs(x))
     return np.divide(np.maximum(e, x >= 0), 1 + e, out=out)
 ''',
+    "_select": '''\
+def _select(c, a, b):
+    """np.where(c, a, b), bit for bit, without a branch per element: b ^ ((a ^ b) & −c) over
+    integers of the values' width (np.where branches per element, and a condition on random
+    data mispredicts half of them: 3× this; it is 2× faster only where c rarely changes)."""
+    dtype = np.result_type(a, b)
+    bits = np.dtype(f"i{dtype.itemsize}")
+    shape = np.broadcast_shapes(np.shape(c), np.shape(a), np.shape(b))
+    a = np.broadcast_to(np.asarray(a, dtype), shape).view(bits)
+    b = np.broadcast_to(np.asarray(b, dtype), shape).view(bits)
+    out = np.bitwise_xor(a, b)
+    out &= np.subtract(0, c, dtype=bits)  # −1 (every bit set) where c holds, 0 elsewhere
+    out ^= b
+    return out.view(dtype)
+''',
 }
 
 
@@ -88,6 +106,15 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         # temporary symbol → its expression, where the family gives them (the kernel's CSE
         # assignments, each a value of the kernel's dtype): what the arithmetic selects rely on
         self.definitions: dict = {}
+        self.branchless = False  # True (select_without_branches): every other select is _select
+
+    def select_without_branches(self) -> None:
+        """Print each select the arithmetic forms do not cover as ``_select(c, a, b)`` (np.where's
+        bits without its branch per element) rather than np.where: the elementwise family, whose
+        conditions are on data (signs, thresholds, targets equal to 0 or 1)."""
+        if self.ARITHMETIC_SELECTS:
+            self.branchless = True
+            self.WHERE = "_select({0}, {1}, {2})"
 
     # False: every select is np.where and σ computes its own exponential (the printing the
     # arithmetic selects must match bit for bit: tests/test_numpy_speed7.py prints both)
@@ -272,6 +299,8 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             if self._sigmoid_pair(b, a):  # {E·r if c; r}: min(r, max(E·r, ¬c))
                 neg = f"~{cond}" if c.is_Symbol or c.is_Relational else f"~({cond})"
                 return f"np.minimum({self._print(b)}, np.maximum({self._print(a)}, {neg}))"
+        if self.branchless:
+            self.helpers.add("_select")
         return super()._print_Piecewise(e)
 
     def _swapped_product(self, e) -> tuple[str, str] | None:
