@@ -185,3 +185,19 @@ def test_sigmoid_kernel_against_torch_float64():
         want = want.numpy().astype(np.float32)
         ulp = np.spacing(np.maximum(np.abs(want), np.float32(1e-45)))
         assert np.all(np.abs(got.astype(np.float64) - want) <= 8 * ulp)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_select_helper_is_np_where(dtype):
+    """_select(c, a, b) against np.where(c, a, b): arrays, Python and NumPy scalars either side (the
+    result's dtype by NumPy's rules, NEP 50), a 0-d condition, boolean values."""
+    namespace = {"np": np}
+    exec(PRINTER_HELPERS["_select"], namespace)  # noqa: S102 - the helper's own text
+    select = namespace["_select"]
+    rng = np.random.default_rng(6)
+    x, w = _logits(rng, dtype), _logits(rng, dtype)
+    c = x > w
+    for a, b in ((x, w), (0, w), (x, 0.5), (dtype(1), 0), (np.float32(2), w), (1, 2.5), (x, w.astype(np.float64))):
+        assert same_bits(select(c, a, b), np.where(c, a, b))
+    assert same_bits(select(np.bool_(True), x, w), np.where(True, x, w))
+    assert np.array_equal(select(c, c, ~c), np.where(c, c, ~c)) and select(c, c, ~c).dtype == bool

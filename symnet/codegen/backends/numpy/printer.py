@@ -72,13 +72,10 @@ def _select(c, a, b):
     integers of the values' width (np.where branches per element, and a condition on random
     data mispredicts half of them: 3× this; it is 2× faster only where c rarely changes)."""
     dtype = np.result_type(a, b)
-    bits = np.dtype(f"i{dtype.itemsize}")
-    shape = np.broadcast_shapes(np.shape(c), np.shape(a), np.shape(b))
-    a = np.broadcast_to(np.asarray(a, dtype), shape).view(bits)
-    b = np.broadcast_to(np.asarray(b, dtype), shape).view(bits)
-    out = np.bitwise_xor(a, b)
-    out &= np.subtract(0, c, dtype=bits)  # −1 (every bit set) where c holds, 0 elsewhere
-    out ^= b
+    bits = {1: np.int8, 2: np.int16, 4: np.int32, 8: np.int64}[dtype.itemsize]
+    a, b = np.asarray(a, dtype).view(bits), np.asarray(b, dtype).view(bits)
+    out = np.bitwise_and(np.bitwise_xor(a, b), np.subtract(0, c, dtype=bits))  # −c: every bit set where c holds
+    np.bitwise_xor(out, b, out=out)
     return out.view(dtype)
 ''',
 }
