@@ -94,10 +94,12 @@ def bce_logits(z, y):
             z, y = np.asarray(z, np.float64), np.asarray(y, np.float64)
             # softplus_neg_abs_z = softplus(−|z|)
             softplus_neg_abs_z = np.logaddexp(0, -np.abs(z))
+            # exp_neg_abs_z = exp(−|z|)
+            exp_neg_abs_z = np.exp(-(np.abs(z)))
             # log_three = log(3)
             log_three = 1.0986122886681098
             # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
             np.add(_select((y == 0), 0, y*(np.maximum(-z, 0) + softplus_neg_abs_z)), _select((y == 1), 0, (1 - y)*(np.maximum(z, 0) + softplus_neg_abs_z)), out=C)
             # dC_dz = ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
-            dC_dz[...] = _select((log_three < -z), (_sigmoid(z) - y), _select((log_three < z), (_select((z > 1.0986122886681098), 1 - y, 0) - _sigmoid(-z)), (np.tanh(z/2)/2 + _select((np.abs(z) <= 1.0986122886681098), 1/2 - y, 0))))
+            dC_dz[...] = _select((log_three < -z), (_sigmoid(z, e=exp_neg_abs_z) - y), _select((log_three < z), (_select((z > 1.0986122886681098), 1 - y, 0) - _sigmoid(-z, e=exp_neg_abs_z)), (np.tanh(z/2)/2 + _select((np.abs(z) <= 1.0986122886681098), 1/2 - y, 0))))
     return _C.reshape(_shape), _dC_dz.reshape(_shape)

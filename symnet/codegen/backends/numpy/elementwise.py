@@ -99,7 +99,13 @@ def temporaries(kernel: Kernel) -> dict:
     publics = [i.name for i in kernel.inputs] + [o.name for o in kernel.outputs]
     users = {f.format(n) for n in publics for f in LOCAL_FORMS}
     static = _static_names(kernel)
+    kernel = _with_shared_terms(kernel, _wide(kernel))  # the temporaries the emitter adds, named too
     return temporary_names(kernel, lambda name: name in static or name in users)
+
+
+def _wide(kernel: Kernel) -> bool:
+    """Whether the kernel has a widened sum: its block is then computed in float64 (emit_function)."""
+    return any(expr.has(WidenedBase) for expr in [e for _, e in kernel.assignments] + list(kernel.results))
 
 
 def _sharing_order(assignments: list) -> list:
@@ -130,33 +136,39 @@ def _printed_parts(kernel: Kernel, wide: bool) -> list:
     return [e.replace(lambda n: isinstance(n, WidenedBase), lambda n: sp.S.Zero) for e in parts]
 
 
-def _with_shared_softplus(kernel: Kernel, wide: bool) -> Kernel:
-    """``kernel`` with one more temporary, log(1 + e^−|u|) = softplus(−|u|), first, where the
-    printer prints both softplus(u) and softplus(−u) (binary cross-entropy on logits): each is
-    then max(±u, 0) + that temporary, the bits np.logaddexp(0, ±u) gives (it computes
-    ±u + log1p(exp(−|u|)) for ±u > 0, log1p(exp(−|u|)) below, and log 2 = log1p(exp(0)) at 0),
-    for one np.logaddexp instead of two (25 ns a float64 value here: NumPy calls libm's exp and
-    log1p one value at a time)."""
+def _with_shared_terms(kernel: Kernel, wide: bool) -> Kernel:
+    """``kernel`` with temporaries first that the printer shares where both signs of an argument
+    occur in what it prints (binary cross-entropy on logits: σ(z) and σ(−z) in widened sums,
+    softplus(z) and softplus(−z) in the loss):
+
+    * log(1 + e^−|u|) = softplus(−|u|) for softplus(u) and softplus(−u): each is then
+      max(±u, 0) + that temporary, the bits np.logaddexp(0, ±u) gives (it computes
+      ±u + log1p(exp(−|u|)) for ±u > 0, log1p(exp(−|u|)) below, and log 2 = log1p(exp(0)) at 0),
+      one np.logaddexp instead of two (25 ns a float64 value here: NumPy calls libm's exp and
+      log1p one value at a time);
+    * e^−|u| for σ(u) and σ(−u) where the kernel has no such temporary: ``_sigmoid(±u, e=E)``
+      (the exponential each call computes, bit for bit: |−u| = |u|)."""
     if not NumpyExpressionPrinter.ARITHMETIC_SELECTS:
         return kernel
-    found = set().union(*[e.atoms(softplus) for e in _printed_parts(kernel, wide)])
-    pairs = sorted({sp.Abs(f.args[0]) for f in found if softplus(-f.args[0]) in found}, key=sp.default_sort_key)
-    if not pairs:
-        return kernel
-    taken = {t for t, _ in kernel.assignments} | {i.symbol for i in kernel.inputs}
+    parts = _printed_parts(kernel, wide)
     new = []
-    for k, a in enumerate(pairs):
-        temp = sp.Dummy(f"log1p_exp_neg_abs_{k}")
-        assert temp not in taken
-        new.append((temp, softplus(-a)))
-    return replace(kernel, assignments=tuple(new) + tuple(kernel.assignments))
+    found = set().union(*[e.atoms(softplus) for e in parts])
+    have = {e for _, e in kernel.assignments}  # a kernel that has them already (this function's own) gets none
+    for a in sorted({sp.Abs(f.args[0]) for f in found if softplus(-f.args[0]) in found}, key=sp.default_sort_key):
+        if softplus(-a) not in have:
+            new.append((sp.Dummy("log1p_exp_neg_abs"), softplus(-a)))
+    found = set().union(*[e.atoms(sigmoid) for e in parts])
+    for a in sorted({sp.Abs(f.args[0]) for f in found if sigmoid(-f.args[0]) in found}, key=sp.default_sort_key):
+        if nexp(a) not in have:
+            new.append((sp.Dummy("exp_neg_abs"), nexp(a)))
+    return replace(kernel, assignments=tuple(new) + tuple(kernel.assignments)) if new else kernel
 
 
 def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     """One function; the names of the helpers it calls are added to ``helpers``."""
     helpers = set() if helpers is None else helpers
-    wide = any(expr.has(WidenedBase) for expr in [e for _, e in kernel.assignments] + list(kernel.results))
-    kernel = _with_shared_softplus(kernel, wide)
+    wide = _wide(kernel)
+    kernel = _with_shared_terms(kernel, wide)
     helpers.update({"_inputs", "_flat"})
     if kernel.name in COMMON_NAMES:  # a module-level def would hide the module or builtin from the code
         raise InvalidNameError(f"the kernel name {kernel.name!r} is used by the generated module itself "
