@@ -1,6 +1,7 @@
 """NumPy elementwise kernels against their peers, timed side by side in one run.
 
     python3 benchmarks/numpy_kernels.py [--size N] [--repeat R] [--baseline REF] [--only a,b] [--json FILE]
+    python3 benchmarks/numpy_kernels.py --profile [--only a,b]   # where each kernel's time goes
 
 Cases, on N float32 values (default 10M; z ~ N(0, 3): half the signs negative, at random):
 
@@ -21,6 +22,7 @@ generated kernel's (> 1: the generated code is faster). Speed is measured here, 
 from __future__ import annotations
 
 import argparse
+import ast
 import io
 import json
 import math
@@ -30,6 +32,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -182,6 +185,45 @@ def case_peers(case: str, z, y, torch, baseline: str | None) -> tuple[dict, obje
     raise ValueError(case)
 
 
+def profile(source: str, name: str, args: tuple, calls: int = 3) -> list[tuple[float, str]]:
+    """Milliseconds per call each statement of the block loop of function ``name`` in the
+    generated ``source`` takes, summed over the blocks: the loop's statements timed one by one
+    (``time.perf_counter`` around each, inserted into a copy of the source)."""
+    tree = ast.parse(source)
+    function = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
+    loop = next(n for n in ast.walk(function) if isinstance(n, ast.For))
+    labels, body = [], []
+    for k, statement in enumerate(loop.body):
+        labels.append(ast.unparse(statement))
+        body += ast.parse("_t0 = _clock()").body + [statement] + ast.parse(f"_spent[{k}] += _clock() - _t0").body
+    loop.body = body
+    ast.fix_missing_locations(tree)
+    spent = [0.0] * len(labels)
+    namespace = {"_clock": time.perf_counter, "_spent": spent}
+    exec(compile(tree, f"<profiled {name}>", "exec"), namespace)  # noqa: S102 - a generated kernel
+    with np.errstate(all="ignore"):
+        namespace[name](*args)  # warm up
+        spent[:] = [0.0] * len(labels)
+        for _ in range(calls):
+            namespace[name](*args)
+    return [(t / calls * 1e3, label) for t, label in zip(spent, labels)]
+
+
+def print_profile(case: str, z, y) -> None:
+    if case == "sigmoid_mse_grad":
+        zs, ys = sp.symbols("z y", real=True)
+        compiled = symnet.compile(symnet.derive((ys - symnet.sigmoid(zs)) ** 2, [zs]), value=False)
+        source, name, args = compiled.source, compiled.kernel.name, (y, z)
+    else:
+        source, name = (ROOT / "kernels" / "numpy" / f"{case}.py").read_text(), case
+        args = (z,) if case == "sigmoid" else (z, y)
+    rows = profile(source, name, args)
+    print(f"\n{case}: each statement of the block loop, ms per call summed over the blocks "
+          f"({sum(t for t, _ in rows):.1f} in all)")
+    for t, label in rows:
+        print(f"{t:9.1f}  {label if len(label) <= 110 else label[:107] + '...'}")
+
+
 def check(case: str, want, checks: dict, z, y) -> None:
     """Every peer agrees with the generated kernel on the first 10,000 values (loosely)."""
     a, b = z[:10_000], y[:10_000]
@@ -200,6 +242,8 @@ def main(argv=None) -> int:
     p.add_argument("--baseline", help="also time the kernels committed at this git revision")
     p.add_argument("--only", help=f"comma-separated cases of: {', '.join(CASES)}")
     p.add_argument("--json", help="also write the results here")
+    p.add_argument("--profile", action="store_true",
+                   help="instead of the peers: the time of each statement of the generated kernels' block loops")
     args = p.parse_args(argv)
     if args.size <= 0 or args.repeat <= 0 or args.rounds <= 0:
         p.error("--size, --repeat and --rounds must be positive")
@@ -215,9 +259,14 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     z = rng.normal(0, 3, args.size).astype(np.float32)
     y = rng.uniform(0, 1, args.size).astype(np.float32)
-    print(f"NumPy elementwise kernels, {args.size:,} float32 values, median of {args.rounds}×{args.repeat} "
-          f"({platform.processor() or platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}"
+    print(f"NumPy elementwise kernels, {args.size:,} float32 values, "
+          + ("per statement, mean of 3 calls " if args.profile else f"median of {args.rounds}×{args.repeat} ")
+          + f"({platform.processor() or platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}"
           + (f", torch {torch.__version__}, {torch.get_num_threads()} threads" if torch else "") + ")")
+    if args.profile:
+        for case in only:
+            print_profile(case, z, y)
+        return 0
     results = {}
     for case in only:
         cases, (want, checks) = case_peers(case, z, y, torch, args.baseline)
