@@ -201,3 +201,56 @@ def test_select_helper_is_np_where(dtype):
         assert same_bits(select(c, a, b), np.where(c, a, b))
     assert same_bits(select(np.bool_(True), x, w), np.where(True, x, w))
     assert np.array_equal(select(c, c, ~c), np.where(c, c, ~c)) and select(c, c, ~c).dtype == bool
+
+
+def _helpers(*names) -> dict:
+    """The NumPy helper texts of the registry, with the helpers they call, run in one namespace."""
+    from symnet.registry import NUMPY_HELPER_NEEDS, NUMPY_HELPERS
+    namespace = {"np": np}
+    for name in [n for h in names for n in NUMPY_HELPER_NEEDS.get(h, ())] + list(names):
+        exec(NUMPY_HELPERS[name], namespace)  # noqa: S102 - the registry's own text
+    return namespace
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_twosum_helper_selects_as_np_where(dtype):
+    """_sigmoid_twosum's σ(s), σ(−s) by max/min: the formula with np.where, bit for bit."""
+    h = _helpers("_sigmoid_twosum")
+    rng = np.random.default_rng(8)
+    x, w = _logits(rng, dtype), _logits(rng, dtype)
+
+    def reference(x, y):
+        with np.errstate(over="ignore"):
+            s = np.add(x, y)
+        e = h["_twosum_error"](x, y, s)
+        E = np.exp(-np.abs(s))
+        r = 1.0 / (1.0 + E)
+        sig = np.where(s >= 0, r, E * r)
+        neg = np.where(s >= 0, E * r, r)
+        return np.add(sig, sig * (neg * e))
+
+    with np.errstate(all="ignore"):
+        assert same_bits(h["_sigmoid_twosum"](x, w), reference(x, w))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_ndtr_tanh_helpers_select_as_np_where(dtype):
+    """_ndtr_tanh and _ndtr_tanh_pdf (GELU-tanh) with σ(±v)'s numerators max(e, [v ≥ 0]) and
+    max(e, [v < 0]): the formulas with np.where, bit for bit."""
+    h = _helpers("_gelu_tanh_v", "_ndtr_tanh", "_ndtr_tanh_pdf")
+    x = _logits(np.random.default_rng(9), dtype)
+
+    def sigmas(x):
+        a = np.clip(np.asarray(x, np.float64), -30.0, 30.0)
+        s, v, v_l = h["_gelu_tanh_v"](a)
+        e = np.exp(-np.abs(v))
+        return s, v_l, np.where(v >= 0, 1.0, e) / (1.0 + e), np.where(v >= 0, e, 1.0) / (1.0 + e)
+
+    with np.errstate(all="ignore"):
+        s, v_l, sig, neg = sigmas(x)
+        want = np.empty(x.shape, np.result_type(x, np.float32))
+        want[...] = sig + sig * (v_l * neg)
+        assert same_bits(h["_ndtr_tanh"](x), want)
+        pair = sig * neg
+        want[...] = 1.5957691216057308 * (1.0 + 0.134145 * s) * (pair + pair * (v_l * (neg - sig)))
+        assert same_bits(h["_ndtr_tanh_pdf"](x), want)

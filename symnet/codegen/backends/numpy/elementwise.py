@@ -226,7 +226,8 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     if SIGMOID_PAIR in kernel.rules:
         silence.add("divide")
     why = "e^−x → ∞, 1/e^−x → ∞ give σ its limits 0 and 1"
-    if any(e.has(sp.Piecewise) for e in [e for _, e in kernel.assignments] + list(kernel.results)):
+    if any(e.has(sp.Piecewise) for e in [e for _, e in kernel.assignments] + list(kernel.results)) \
+            or any("np.where(" in line for line in body if not line.startswith("#")):
         silence |= {"over", "divide", "invalid"}
         why = "a select computes every branch: one not taken may overflow or be NaN, and is dropped"
     if silence:
