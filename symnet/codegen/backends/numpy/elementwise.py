@@ -6,8 +6,16 @@ function's lowering from the function registry), inside a loop over blocks of ``
 elements, so each temporary holds one block at most and memory sees each input read once and
 each output written once. The emitter writes a standalone module (it imports only NumPy): a
 header naming the formula, the checks of its inputs, then the CSE'd assignments, each
-temporary named by its math (``sig_z = np.where(z_nonneg, sig_abs_z, sig_neg_abs_z)``,
-:func:`~symnet.codegen.ir.temporary_names`) under a comment of its formula in those names.
+temporary named by its math (``sig_z = np.maximum(sig_neg_abs_z, np.minimum(sig_abs_z,
+z_nonneg))``, σ(z) selected without a branch per element, :func:`~symnet.codegen.ir.temporary_names`)
+under a comment of its formula in those names.
+
+Speed (the printer's selects, and here): a select whose values the printer knows is arithmetic,
+any other ``_select`` (np.where's bits by integer masks: np.where branches per element); the
+emitter adds a temporary where both signs of an argument occur, softplus(−|u|) for softplus(±u)
+(one np.logaddexp for two) and e^−|u| for σ(±u) in widened sums, and moves a widened sum that
+has σ(u) below the kernel's e^−|u| (``_sharing_order``). Every output keeps the bits of the
+np.where printing (``NumpyExpressionPrinter.ARITHMETIC_SELECTS = False``; tests/test_numpy_speed7.py).
 
 Names: the function is called with the user's names; inside, each input and output is a
 local identifier from :func:`~symnet.codegen.ir.local_names` that avoids every name the
