@@ -287,7 +287,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             return False
         return isinstance(rq, sp.Mul) and set(rq.args) in ({E, r}, {E, rr})
 
-    def _print_Piecewise(self, e):
+    def _known_select(self, e) -> str | None:  # ConditionalPrinting._print_Piecewise asks first
         if self.ARITHMETIC_SELECTS and len(e.args) == 2 and e.args[1].cond == sp.true:
             (a, c), (b, _) = e.args
             cond = self._print(c)
@@ -296,9 +296,9 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             if self._sigmoid_pair(b, a):  # {E·r if c; r}: min(r, max(E·r, ¬c))
                 neg = f"~{cond}" if c.is_Symbol or c.is_Relational else f"~({cond})"
                 return f"np.minimum({self._print(b)}, np.maximum({self._print(a)}, {neg}))"
-        if self.branchless:
+        if self.branchless:  # the table's WHERE, _select (select_without_branches)
             self.helpers.add("_select")
-        return super()._print_Piecewise(e)
+        return None
 
     def _swapped_product(self, e) -> tuple[str, str] | None:
         """For a product of exactly two selects on one condition with their values swapped,
