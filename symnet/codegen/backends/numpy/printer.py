@@ -14,9 +14,10 @@ else.
 
 Selects without a branch per element: ``np.where`` takes one per element, and a condition on the
 sign of random data (``z ≥ 0``) mispredicts half of them: one select of 10M float64 values took
-37 ms in sigmoid_mse, its exponential 9 (three selects: about 110 of the kernel's 150 ms). Where the values are known, the printer selects
-arithmetically, bit for bit what ``np.where`` gives (``definitions``, the kernel's temporaries →
-their expressions, tells it what a temporary holds):
+37 ms in sigmoid_mse, its exponential 9 (three selects: about 110 of the kernel's 150 ms).
+Where the values are known, the printer selects arithmetically, bit for bit what ``np.where``
+gives (``definitions``, the kernel's temporaries → their expressions, tells it what a
+temporary holds):
 
 * the sigmoid-pair rule's σ(x) = {r if c; E·r otherwise} with r = 1/(1 + E), E = e^−|x|: every
   printed value has 0 ≤ E·r ≤ r ≤ 1 (E ≤ 1, rounding is monotone), so the select is
