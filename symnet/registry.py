@@ -529,9 +529,9 @@ def _ndtr_tanh(x, out=None):
         out = np.empty(np.shape(x), np.result_type(x, np.float32))
     a = np.clip(np.asarray(x, np.float64), -30.0, 30.0)  # NaN stays NaN; beyond ±30, S is 0 or 1
     s, v, v_l = _gelu_tanh_v(a)
-    e = np.exp(-np.abs(v))
-    sig = np.where(v >= 0, 1.0, e) / (1.0 + e)  # σ(v), σ(−v): never overflows
-    neg = np.where(v >= 0, e, 1.0) / (1.0 + e)
+    e = np.exp(-np.abs(v))  # ≤ 1: max(e, [v ≥ 0]) is 1 or e, np.where's select without its branches
+    sig = np.maximum(e, v >= 0) / (1.0 + e)  # σ(v), σ(−v): never overflows
+    neg = np.maximum(e, v < 0) / (1.0 + e)
     out[...] = sig + sig * (v_l * neg)
     return out
 ''',
@@ -543,9 +543,9 @@ def _ndtr_tanh_pdf(x, out=None):
         out = np.empty(np.shape(x), np.result_type(x, np.float32))
     a = np.clip(np.asarray(x, np.float64), -30.0, 30.0)  # NaN stays NaN; beyond ±30, S is 0 or 1
     s, v, v_l = _gelu_tanh_v(a)
-    e = np.exp(-np.abs(v))
-    sig = np.where(v >= 0, 1.0, e) / (1.0 + e)  # σ(v), σ(−v): never overflows
-    neg = np.where(v >= 0, e, 1.0) / (1.0 + e)
+    e = np.exp(-np.abs(v))  # ≤ 1: max(e, [v ≥ 0]) is 1 or e, np.where's select without its branches
+    sig = np.maximum(e, v >= 0) / (1.0 + e)  # σ(v), σ(−v): never overflows
+    neg = np.maximum(e, v < 0) / (1.0 + e)
     d = 1.5957691216057308 * (1.0 + 0.134145 * s)
     pair = sig * neg
     out[...] = d * (pair + pair * (v_l * (neg - sig)))
@@ -747,8 +747,9 @@ def _sigmoid_twosum(x, y, out=None):
     e = _twosum_error(x, y, s)
     E = np.exp(-np.abs(s))
     r = 1.0 / (1.0 + E)
-    sig = np.where(s >= 0, r, E * r)
-    neg = np.where(s >= 0, E * r, r)
+    q = E * r  # 0 ≤ q ≤ r ≤ 1: max/min select r or q, np.where's bits without its branches
+    sig = np.maximum(q, np.minimum(r, s >= 0))  # r for s ≥ 0, q below
+    neg = np.minimum(r, np.maximum(q, s < 0))  # q for s ≥ 0, r below
     return np.add(sig, sig * (neg * e), out=out)
 ''',
 })

@@ -17,11 +17,25 @@ import numpy as np
 _BLOCK = 16384  # elements per block: the temporaries of a block stay in cache
 
 
-def _sigmoid(x, out=None):
+def _sigmoid(x, out=None, e=None):
     """σ(x) from E = e^−|x| ≤ 1, which never overflows: 1/(1 + E) for x ≥ 0 and E/(1 + E)
-    below, so σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
-    e = np.exp(-np.abs(x))
-    return np.divide(np.where(x >= 0, 1, e), 1 + e, out=out)
+    below, so σ(−100) in float32 is the subnormal 3.7e−44, not 0. The numerator max(E, [x ≥ 0])
+    is that select without a branch per element; ``e``: E where the caller has it already."""
+    if e is None:
+        e = np.exp(-np.abs(x))
+    return np.divide(np.maximum(e, x >= 0), 1 + e, out=out)
+
+
+def _select(c, a, b):
+    """np.where(c, a, b), bit for bit, without a branch per element: b ^ ((a ^ b) & −c) over
+    integers of the values' width (np.where branches per element, and a condition on random
+    data mispredicts half of them: 3× this; it is 2× faster only where c rarely changes)."""
+    dtype = np.result_type(a, b)
+    bits = {1: np.int8, 2: np.int16, 4: np.int32, 8: np.int64}[dtype.itemsize]
+    a, b = np.asarray(a, dtype).view(bits), np.asarray(b, dtype).view(bits)
+    out = np.bitwise_and(np.bitwise_xor(a, b), np.subtract(0, c, dtype=bits))  # −c: every bit set where c holds
+    np.bitwise_xor(out, b, out=out)
+    return out.view(dtype)
 
 
 def _inputs(**named):
@@ -73,15 +87,19 @@ def bce_logits(z, y):
     _y = _flat(y, _n)
     _C = C.reshape(-1)  # a view: written block by block
     _dC_dz = dC_dz.reshape(-1)  # a view: written block by block
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # np.where computes every branch: one not taken may overflow or be NaN, and is dropped
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a select computes every branch: one not taken may overflow or be NaN, and is dropped
         for _i in range(0, _n, _BLOCK):
             z, y, C, dC_dz = _z[_i:_i + _BLOCK], _y[_i:_i + _BLOCK], _C[_i:_i + _BLOCK], _dC_dz[_i:_i + _BLOCK]
             # the block in float64 (a widened sum): each output rounded once, as it is written
             z, y = np.asarray(z, np.float64), np.asarray(y, np.float64)
+            # softplus_neg_abs_z = softplus(−|z|)
+            softplus_neg_abs_z = np.logaddexp(0, -np.abs(z))
+            # exp_neg_abs_z = exp(−|z|)
+            exp_neg_abs_z = np.exp(-(np.abs(z)))
             # log_three = log(3)
             log_three = 1.0986122886681098
             # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
-            np.add(np.where((y == 0), 0, y*np.logaddexp(0, -z)), np.where((y == 1), 0, (1 - y)*np.logaddexp(0, z)), out=C)
+            np.add(_select((y == 0), 0, y*(np.maximum(-z, 0) + softplus_neg_abs_z)), _select((y == 1), 0, (1 - y)*(np.maximum(z, 0) + softplus_neg_abs_z)), out=C)
             # dC_dz = ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
-            dC_dz[...] = np.where((log_three < -z), (_sigmoid(z) - y), np.where((log_three < z), (np.where((z > 1.0986122886681098), 1 - y, 0) - _sigmoid(-z)), (np.tanh(z/2)/2 + np.where((np.abs(z) <= 1.0986122886681098), 1/2 - y, 0))))
+            dC_dz[...] = _select((log_three < -z), (_sigmoid(z, e=exp_neg_abs_z) - y), _select((log_three < z), (_select((z > 1.0986122886681098), 1 - y, 0) - _sigmoid(-z, e=exp_neg_abs_z)), (np.tanh(z/2)/2 + _select((np.abs(z) <= 1.0986122886681098), 1/2 - y, 0))))
     return _C.reshape(_shape), _dC_dz.reshape(_shape)

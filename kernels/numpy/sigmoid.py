@@ -60,7 +60,7 @@ def sigmoid(z):
     _z = _flat(z, _n)
     _a = a.reshape(-1)  # a view: written block by block
     _da_dz = da_dz.reshape(-1)  # a view: written block by block
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # np.where computes every branch: one not taken may overflow or be NaN, and is dropped
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a select computes every branch: one not taken may overflow or be NaN, and is dropped
         for _i in range(0, _n, _BLOCK):
             z, a, da_dz = _z[_i:_i + _BLOCK], _a[_i:_i + _BLOCK], _da_dz[_i:_i + _BLOCK]
             # exp_neg_abs_z = exp(−|z|)
@@ -72,9 +72,9 @@ def sigmoid(z):
             # sig_neg_abs_z = exp_neg_abs_z·sig_abs_z
             sig_neg_abs_z = exp_neg_abs_z*sig_abs_z
             # sig_z = {sig_abs_z if z_nonneg; sig_neg_abs_z otherwise}
-            sig_z = np.where(z_nonneg, sig_abs_z, sig_neg_abs_z)
+            sig_z = np.maximum(sig_neg_abs_z, np.minimum(sig_abs_z, z_nonneg))
             # a = σ(z)
             a[...] = sig_z
             # da_dz = ∂a/∂z = (1 − σ(z))·σ(z)
-            np.multiply(sig_z, np.where(z_nonneg, sig_neg_abs_z, sig_abs_z), out=da_dz)
+            np.multiply(sig_abs_z, sig_neg_abs_z, out=da_dz)
     return _a.reshape(_shape), _da_dz.reshape(_shape)

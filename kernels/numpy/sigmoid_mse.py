@@ -14,11 +14,13 @@ import numpy as np
 _BLOCK = 16384  # elements per block: the temporaries of a block stay in cache
 
 
-def _sigmoid(x, out=None):
+def _sigmoid(x, out=None, e=None):
     """σ(x) from E = e^−|x| ≤ 1, which never overflows: 1/(1 + E) for x ≥ 0 and E/(1 + E)
-    below, so σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
-    e = np.exp(-np.abs(x))
-    return np.divide(np.where(x >= 0, 1, e), 1 + e, out=out)
+    below, so σ(−100) in float32 is the subnormal 3.7e−44, not 0. The numerator max(E, [x ≥ 0])
+    is that select without a branch per element; ``e``: E where the caller has it already."""
+    if e is None:
+        e = np.exp(-np.abs(x))
+    return np.divide(np.maximum(e, x >= 0), 1 + e, out=out)
 
 
 def _inputs(**named):
@@ -70,15 +72,15 @@ def sigmoid_mse(z, y):
     _y = _flat(y, _n)
     _L = L.reshape(-1)  # a view: written block by block
     _dL_dz = dL_dz.reshape(-1)  # a view: written block by block
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # np.where computes every branch: one not taken may overflow or be NaN, and is dropped
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a select computes every branch: one not taken may overflow or be NaN, and is dropped
         for _i in range(0, _n, _BLOCK):
             z, y, L, dL_dz = _z[_i:_i + _BLOCK], _y[_i:_i + _BLOCK], _L[_i:_i + _BLOCK], _dL_dz[_i:_i + _BLOCK]
             # the block in float64 (a widened sum): each output rounded once, as it is written
             z, y = np.asarray(z, np.float64), np.asarray(y, np.float64)
-            # y_minus_sig_z = f64(y − σ(z))
-            y_minus_sig_z = y - _sigmoid(z)
             # exp_neg_abs_z = exp(−|z|)
             exp_neg_abs_z = np.exp(-(np.abs(z)))
+            # y_minus_sig_z = f64(y − σ(z))
+            y_minus_sig_z = y - _sigmoid(z, e=exp_neg_abs_z)
             # sig_abs_z = 1/(1 + exp_neg_abs_z)
             sig_abs_z = 1/(1 + exp_neg_abs_z)
             # z_nonneg = z ≥ 0
@@ -88,5 +90,5 @@ def sigmoid_mse(z, y):
             # L = (y − σ(z))²
             np.square(y_minus_sig_z, out=L)
             # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-            np.multiply(-((y_minus_sig_z*np.where(z_nonneg, sig_abs_z, sig_neg_abs_z)) * 2.0), np.where(z_nonneg, sig_neg_abs_z, sig_abs_z), out=dL_dz)
+            np.multiply(-((y_minus_sig_z*np.maximum(sig_neg_abs_z, np.minimum(sig_abs_z, z_nonneg))) * 2.0), np.minimum(sig_abs_z, np.maximum(sig_neg_abs_z, ~z_nonneg)), out=dL_dz)
     return _L.reshape(_shape), _dL_dz.reshape(_shape)

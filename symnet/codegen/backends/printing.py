@@ -32,7 +32,15 @@ class ConditionalPrinting:
     COMPARISON: str
     CONSTANT_SELECT: str | None = None
 
+    def _known_select(self, e) -> str | None:
+        """A backend's own code for the select ``e`` where it knows better (NumPy: selects of
+        known values without a branch per element); None: the table's WHERE."""
+        return None
+
     def _print_Piecewise(self, e):
+        known = self._known_select(e)
+        if known is not None:
+            return known
         *pieces, (last, cond) = e.args
         if cond != sp.true:
             raise SymnetError(f"the {self.BACKEND} backend needs a Piecewise with an 'otherwise' branch "

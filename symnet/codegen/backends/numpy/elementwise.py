@@ -6,8 +6,16 @@ function's lowering from the function registry), inside a loop over blocks of ``
 elements, so each temporary holds one block at most and memory sees each input read once and
 each output written once. The emitter writes a standalone module (it imports only NumPy): a
 header naming the formula, the checks of its inputs, then the CSE'd assignments, each
-temporary named by its math (``sig_z = np.where(z_nonneg, sig_abs_z, sig_neg_abs_z)``,
-:func:`~symnet.codegen.ir.temporary_names`) under a comment of its formula in those names.
+temporary named by its math (``sig_z = np.maximum(sig_neg_abs_z, np.minimum(sig_abs_z,
+z_nonneg))``, σ(z) selected without a branch per element, :func:`~symnet.codegen.ir.temporary_names`)
+under a comment of its formula in those names.
+
+Speed (the printer's selects, and here): a select whose values the printer knows is arithmetic,
+any other ``_select`` (np.where's bits by integer masks: np.where branches per element); the
+emitter adds a temporary where both signs of an argument occur, softplus(−|u|) for softplus(±u)
+(one np.logaddexp for two) and e^−|u| for σ(±u) in widened sums, and moves a widened sum that
+has σ(u) below the kernel's e^−|u| (``_sharing_order``). Every output keeps the bits of the
+np.where printing (``NumpyExpressionPrinter.ARITHMETIC_SELECTS = False``; tests/test_numpy_speed7.py).
 
 Names: the function is called with the user's names; inside, each input and output is a
 local identifier from :func:`~symnet.codegen.ir.local_names` that avoids every name the
@@ -19,11 +27,17 @@ order, so an input named ``range`` is called as ``k(range=...)`` although the co
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
+import sympy as sp
+
 from ....errors import InvalidNameError
+from ....functions import sigmoid
+from ....special import softplus
 from ....render import text
 from ....registry import NUMPY_HELPER_NEEDS, NUMPY_HELPERS
 from ...ir import COMMON_NAMES, CodeName, Kernel, local_names, output_comment, temporary_names
-from ...rewrite import SIGMOID_PAIR, WidenedBase
+from ...rewrite import SIGMOID_PAIR, WidenedBase, nexp
 from .printer import PRINTER_HELPERS, NumpyExpressionPrinter
 
 __all__ = ["emit_module", "emit_function", "reserved_names", "temporaries", "HELPERS"]
@@ -93,12 +107,76 @@ def temporaries(kernel: Kernel) -> dict:
     publics = [i.name for i in kernel.inputs] + [o.name for o in kernel.outputs]
     users = {f.format(n) for n in publics for f in LOCAL_FORMS}
     static = _static_names(kernel)
+    kernel = _with_shared_terms(kernel, _wide(kernel))  # the temporaries the emitter adds, named too
     return temporary_names(kernel, lambda name: name in static or name in users)
+
+
+def _wide(kernel: Kernel) -> bool:
+    """Whether the kernel has a widened sum: its block is then computed in float64 (emit_function)."""
+    return any(expr.has(WidenedBase) for expr in [e for _, e in kernel.assignments] + list(kernel.results))
+
+
+def _sharing_order(assignments: list) -> list:
+    """The assignments, each widened sum that has σ(u) in its body moved down to just after the
+    temporary e^−|u| (the sigmoid-pair rule's E) where nothing in between reads it: in a kernel
+    computed in float64 the printer then gives σ(u) that exponential (``_sigmoid(u, e=E)``, the
+    same bits) instead of computing it again; CSE does not look inside the widened node."""
+    order = list(assignments)
+    for temp, expr in assignments:
+        if not isinstance(expr, WidenedBase):
+            continue
+        for s in expr.expanded.atoms(sigmoid):
+            want = nexp(sp.Abs(s.args[0]))
+            at = order.index((temp, expr))
+            later = [k for k in range(at + 1, len(order)) if order[k][1] == want]
+            if later and not any(order[k][1].has(temp) for k in range(at + 1, later[0] + 1)):
+                order.insert(later[0], order.pop(at))  # after the pop, index later[0] is just past E
+                break
+    return order
+
+
+def _printed_parts(kernel: Kernel, wide: bool) -> list:
+    """What the kernel's own printer prints: every assignment and result, a widened sum's body
+    too where the block is float64 (elsewhere it is printed over float64 copies of its own)."""
+    parts = [e for _, e in kernel.assignments] + list(kernel.results)
+    if wide:
+        return [e.replace(lambda n: isinstance(n, WidenedBase), lambda n: n.expanded) for e in parts]
+    return [e.replace(lambda n: isinstance(n, WidenedBase), lambda n: sp.S.Zero) for e in parts]
+
+
+def _with_shared_terms(kernel: Kernel, wide: bool) -> Kernel:
+    """``kernel`` with temporaries first that the printer shares where both signs of an argument
+    occur in what it prints (binary cross-entropy on logits: σ(z) and σ(−z) in widened sums,
+    softplus(z) and softplus(−z) in the loss):
+
+    * log(1 + e^−|u|) = softplus(−|u|) for softplus(u) and softplus(−u): each is then
+      max(±u, 0) + that temporary, the bits np.logaddexp(0, ±u) gives (it computes
+      ±u + log1p(exp(−|u|)) for ±u > 0, log1p(exp(−|u|)) below, and log 2 = log1p(exp(0)) at 0),
+      one np.logaddexp instead of two (25 ns a float64 value here: NumPy calls libm's exp and
+      log1p one value at a time);
+    * e^−|u| for σ(u) and σ(−u) where the kernel has no such temporary: ``_sigmoid(±u, e=E)``
+      (the exponential each call computes, bit for bit: |−u| = |u|)."""
+    if not NumpyExpressionPrinter.ARITHMETIC_SELECTS:
+        return kernel
+    parts = _printed_parts(kernel, wide)
+    new = []
+    found = set().union(*[e.atoms(softplus) for e in parts])
+    have = {e for _, e in kernel.assignments}  # a kernel that has them already (this function's own) gets none
+    for a in sorted({sp.Abs(f.args[0]) for f in found if softplus(-f.args[0]) in found}, key=sp.default_sort_key):
+        if softplus(-a) not in have:
+            new.append((sp.Dummy("log1p_exp_neg_abs"), softplus(-a)))
+    found = set().union(*[e.atoms(sigmoid) for e in parts])
+    for a in sorted({sp.Abs(f.args[0]) for f in found if sigmoid(-f.args[0]) in found}, key=sp.default_sort_key):
+        if nexp(a) not in have:
+            new.append((sp.Dummy("exp_neg_abs"), nexp(a)))
+    return replace(kernel, assignments=tuple(new) + tuple(kernel.assignments)) if new else kernel
 
 
 def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     """One function; the names of the helpers it calls are added to ``helpers``."""
     helpers = set() if helpers is None else helpers
+    wide = _wide(kernel)
+    kernel = _with_shared_terms(kernel, wide)
     helpers.update({"_inputs", "_flat"})
     if kernel.name in COMMON_NAMES:  # a module-level def would hide the module or builtin from the code
         raise InvalidNameError(f"the kernel name {kernel.name!r} is used by the generated module itself "
@@ -122,14 +200,15 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     # each output rounded once as it is written (np.square(d, out=L) casts), which costs about what
     # the float32 kernel did (sigmoid_mse, 10M values: 105 ms against 95, where float64 copies of
     # the widened sum's leaves beside the float32 pair took 260); a float64 kernel copies nothing
-    wide = any(expr.has(WidenedBase) for expr in [e for _, e in kernel.assignments] + list(kernel.results))
     printer.wide = wide
+    printer.select_without_branches()  # conditions on data: np.where would branch per element
     named = {t: CodeName(name) for t, name in temps.items()}  # the comments use the code's names
     body: list[str] = []
-    for temp, expr in kernel.assignments:
+    for temp, expr in _sharing_order(kernel.assignments) if wide else kernel.assignments:
         body.append(f"# {temps[temp]} = {text(expr.xreplace(named))}")
         whole = expr.expanded if wide and isinstance(expr, WidenedBase) else expr  # no (…) around a statement
         body.append(f"{temps[temp]} = {printer.doprint(whole)}")
+        printer.definitions[temp] = expr  # what the statements below may use (printer: arithmetic selects)
     for out, result, ident in zip(kernel.outputs, kernel.results, outputs):
         body.append(f"# {output_comment(ident, out)}")
         body.append(printer.assign_into(ident, result))  # the last operation writes the output
@@ -155,9 +234,10 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     if SIGMOID_PAIR in kernel.rules:
         silence.add("divide")
     why = "e^−x → ∞, 1/e^−x → ∞ give σ its limits 0 and 1"
-    if any("np.where(" in line for line in body if not line.startswith("#")):
+    if any(e.has(sp.Piecewise) for e in [e for _, e in kernel.assignments] + list(kernel.results)) \
+            or any("np.where(" in line for line in body if not line.startswith("#")):
         silence |= {"over", "divide", "invalid"}
-        why = "np.where computes every branch: one not taken may overflow or be NaN, and is dropped"
+        why = "a select computes every branch: one not taken may overflow or be NaN, and is dropped"
     if silence:
         args = ", ".join(f'{w}="ignore"' for w in sorted(silence, reverse=True))
         lines.append(f"    with np.errstate({args}):  # {why}")

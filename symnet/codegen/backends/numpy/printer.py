@@ -12,6 +12,27 @@ chooses the in-place forms (:meth:`NumpyExpressionPrinter.assign_in_place`,
 :meth:`NumpyExpressionPrinter.product_into`): a ufunc's ``out=`` is written here and nowhere
 else.
 
+Selects without a branch per element: ``np.where`` takes one per element, and a condition on the
+sign of random data (``z ≥ 0``) mispredicts half of them: one select of 10M float64 values took
+37 ms in sigmoid_mse, its exponential 9 (three selects: about 110 of the kernel's 150 ms).
+Where the values are known, the printer selects arithmetically, bit for bit what ``np.where``
+gives (``definitions``, the kernel's temporaries → their expressions, tells it what a
+temporary holds):
+
+* the sigmoid-pair rule's σ(x) = {r if c; E·r otherwise} with r = 1/(1 + E), E = e^−|x|: every
+  printed value has 0 ≤ E·r ≤ r ≤ 1 (E ≤ 1, rounding is monotone), so the select is
+  ``np.maximum(E·r, np.minimum(r, c))`` (c as 0 or 1: min gives r or 0, max then r or E·r), and
+  σ(−x) = {E·r if c; r} is ``np.minimum(r, np.maximum(E·r, ~c))``; NaN (both NaN) stays NaN;
+* a product of two selects on one condition with their values swapped,
+  {a if c; b}·{b if c; a}, is a·b whatever c (IEEE multiplication commutes): σ(z)·σ(−z) = r·E·r;
+* σ(x) where the kernel has E = e^−|x| as a temporary of its own dtype calls
+  ``_sigmoid(x, e=E)``: the exponential the helper would compute again, bit for bit.
+* any other select, in the elementwise family: ``_select(c, a, b)``, the bits of a where c
+  holds and of b elsewhere by integer masks (4 array operations, a third of np.where's time on a
+  random condition, twice it on one that rarely changes);
+* softplus(±x) where the kernel has L = softplus(−|x|) (the elementwise emitter adds it where
+  both signs occur) is max(±x, 0) + L: what np.logaddexp(0, ±x) computes, one call for two.
+
 Dtypes: a float32 array stays float32. A constant (``√2``, ``log 2``, ``e³``) is printed as a
 Python float, which NumPy does not let widen an array (NEP 50), never as ``np.sqrt(2)``, a
 float64 scalar that would; a select whose every value is a constant takes its dtype from
@@ -27,7 +48,9 @@ import sympy as sp
 from sympy.printing.str import StrPrinter
 
 from ....errors import SymnetError
+from ....functions import sigmoid
 from ....registry import numpy_template
+from ....special import softplus
 from ..printing import ConditionalPrinting
 
 __all__ = ["NumpyExpressionPrinter", "PRINTER_HELPERS"]
@@ -36,11 +59,25 @@ __all__ = ["NumpyExpressionPrinter", "PRINTER_HELPERS"]
 # module where used; each takes the buffer ``out`` a statement in place writes (assign_into).
 PRINTER_HELPERS = {
     "_sigmoid": '''\
-def _sigmoid(x, out=None):
+def _sigmoid(x, out=None, e=None):
     """σ(x) from E = e^−|x| ≤ 1, which never overflows: 1/(1 + E) for x ≥ 0 and E/(1 + E)
-    below, so σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
-    e = np.exp(-np.abs(x))
-    return np.divide(np.where(x >= 0, 1, e), 1 + e, out=out)
+    below, so σ(−100) in float32 is the subnormal 3.7e−44, not 0. The numerator max(E, [x ≥ 0])
+    is that select without a branch per element; ``e``: E where the caller has it already."""
+    if e is None:
+        e = np.exp(-np.abs(x))
+    return np.divide(np.maximum(e, x >= 0), 1 + e, out=out)
+''',
+    "_select": '''\
+def _select(c, a, b):
+    """np.where(c, a, b), bit for bit, without a branch per element: b ^ ((a ^ b) & −c) over
+    integers of the values' width (np.where branches per element, and a condition on random
+    data mispredicts half of them: 3× this; it is 2× faster only where c rarely changes)."""
+    dtype = np.result_type(a, b)
+    bits = {1: np.int8, 2: np.int16, 4: np.int32, 8: np.int64}[dtype.itemsize]
+    a, b = np.asarray(a, dtype).view(bits), np.asarray(b, dtype).view(bits)
+    out = np.bitwise_and(np.bitwise_xor(a, b), np.subtract(0, c, dtype=bits))  # −c: every bit set where c holds
+    np.bitwise_xor(out, b, out=out)
+    return out.view(dtype)
 ''',
 }
 
@@ -64,6 +101,22 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         # np.where of constants only is float64 (or int64): its first value takes the kernel's dtype
         self.CONSTANT_SELECT = f"{dtype}.type({{0}})" if dtype else None
         self.wide = False  # True: every input is a float64 block, a widened sum prints as its body
+        # temporary symbol → its expression, where the family gives them (the kernel's CSE
+        # assignments, each a value of the kernel's dtype): what the arithmetic selects rely on
+        self.definitions: dict = {}
+        self.branchless = False  # True (select_without_branches): every other select is _select
+
+    def select_without_branches(self) -> None:
+        """Print each select the arithmetic forms do not cover as ``_select(c, a, b)`` (np.where's
+        bits without its branch per element) rather than np.where: the elementwise family, whose
+        conditions are on data (signs, thresholds, targets equal to 0 or 1)."""
+        if self.ARITHMETIC_SELECTS:
+            self.branchless = True
+            self.WHERE = "_select({0}, {1}, {2})"
+
+    # False: every select is np.where and σ computes its own exponential (the printing the
+    # arithmetic selects must match bit for bit: tests/test_numpy_speed7.py prints both)
+    ARITHMETIC_SELECTS = True
 
     # the functions of one argument a statement may apply in place: np.exp(t, out=t)
     IN_PLACE = {sp.exp: "exp", sp.log: "log"}
@@ -103,6 +156,9 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
                 return f"np.subtract({self.doprint(head)}, {self.doprint(-last)}, out={out})"
             return f"np.add({self.doprint(head)}, {self.doprint(last)}, out={out})"
         if isinstance(e, sp.Mul):
+            swapped = self._swapped_product(e)
+            if swapped:
+                return f"np.multiply({swapped[0]}, {swapped[1]}, out={out})"
             factors = e.as_ordered_factors()
             # a quotient is one division, wherever SymPy orders its denominator: (p − t)/(p(1 − p))
             # printed as 1/(p(1 − p))·(p − t) rounded twice and overflowed the reciprocal of a
@@ -118,6 +174,11 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             return f"np.multiply({self.doprint(head)}, {self.doprint(last)}, out={out})"
         if isinstance(e, sp.Pow) and e.exp == 2:
             return f"np.square({self.doprint(e.base)}, out={out})"
+        if isinstance(e, sigmoid) and self._shared_exponential(e.args[0]):
+            return self._print_sigmoid(e, out)
+        if isinstance(e, softplus) and self._shared_log1p_exp(e.args[0]):
+            u = self._print(e.args[0])
+            return f"np.add(np.maximum({u}, 0), {self._shared_log1p_exp(e.args[0])}, out={out})"
         if isinstance(e, sp.Function):
             lowering = numpy_template(type(e))
             if lowering is not None and "out={out}" in lowering[0] and "{%d}" % (len(e.args) - 1) in lowering[0]:
@@ -169,6 +230,94 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
 
     _print_Abs = _print_Heaviside = _print_sign = _print_Function
 
+    # ------------------------------------------------ selects without a branch per element
+
+    def _defined(self, x):
+        """What ``x`` holds: a temporary's expression, or ``x`` itself."""
+        return self.definitions.get(x, x) if self.ARITHMETIC_SELECTS else x
+
+    def _shared_exponential(self, u) -> str | None:
+        """The printed temporary holding e^−|u| in the kernel's dtype, if the kernel has one."""
+        if not self.ARITHMETIC_SELECTS:
+            return None
+        want = (sp.exp(-sp.Abs(u)), sp.Abs(u))
+        for temp, expr in self.definitions.items():
+            if (type(expr).__name__ == "nexp" and expr.args[0] == want[1]) or expr == want[0]:
+                return self._print(temp)
+        return None
+
+    def _print_sigmoid(self, e, out=None):
+        """σ(u): the registry's ``_sigmoid(u)``, given the kernel's e^−|u| where it has one."""
+        shared = self._shared_exponential(e.args[0])
+        if shared is None:
+            return self._print_Function(e) if out is None else None
+        self.helpers.add("_sigmoid")
+        return f"_sigmoid({self._print(e.args[0])}{'' if out is None else f', out={out}'}, e={shared})"
+
+    def _shared_log1p_exp(self, u) -> str | None:
+        """The printed temporary holding softplus(−|u|) = log(1 + e^−|u|), if the kernel has one
+        (the emitter adds it where softplus(u) and softplus(−u) are both printed)."""
+        if not self.ARITHMETIC_SELECTS:
+            return None
+        want = softplus(-sp.Abs(u))
+        for temp, expr in self.definitions.items():
+            if expr == want:
+                return self._print(temp)
+        return None
+
+    def _print_softplus(self, e):
+        """softplus(u) = max(u, 0) + log(1 + e^−|u|) where the kernel has the second term: the bits
+        of np.logaddexp(0, u), which computes it so (libm's exp and log1p)."""
+        shared = self._shared_log1p_exp(e.args[0]) if len(e.args) == 1 else None
+        if shared is None:
+            return self._print_Function(e)
+        return f"(np.maximum({self._print(e.args[0])}, 0) + {shared})"
+
+    def _sigmoid_pair(self, r, q) -> bool:
+        """Whether ``r`` is 1/(1 + E) and ``q`` is E·r (or E/(1 + E)) with E = e^−|u|: printed,
+        0 ≤ q ≤ r ≤ 1 in every dtype, NaN together."""
+        rr, rq = self._defined(r), self._defined(q)
+        if not (isinstance(rr, sp.Pow) and rr.exp == -1 and isinstance(rr.base, sp.Add)):
+            return False
+        terms = rr.base.args
+        if len(terms) != 2 or sp.S.One not in terms:
+            return False
+        E = terms[1] if terms[0] == 1 else terms[0]
+        rE = self._defined(E)
+        if not (type(rE).__name__ == "nexp" and isinstance(rE.args[0], sp.Abs)):
+            return False
+        return isinstance(rq, sp.Mul) and set(rq.args) in ({E, r}, {E, rr})
+
+    def _known_select(self, e) -> str | None:  # ConditionalPrinting._print_Piecewise asks first
+        if self.ARITHMETIC_SELECTS and len(e.args) == 2 and e.args[1].cond == sp.true:
+            (a, c), (b, _) = e.args
+            cond = self._print(c)
+            if self._sigmoid_pair(a, b):  # {r if c; E·r}: max(E·r, min(r, c))
+                return f"np.maximum({self._print(b)}, np.minimum({self._print(a)}, {cond}))"
+            if self._sigmoid_pair(b, a):  # {E·r if c; r}: min(r, max(E·r, ¬c))
+                neg = f"~{cond}" if c.is_Symbol or c.is_Relational else f"~({cond})"
+                return f"np.minimum({self._print(b)}, np.maximum({self._print(a)}, {neg}))"
+        if self.branchless:  # the table's WHERE, _select (select_without_branches)
+            self.helpers.add("_select")
+        return None
+
+    def _swapped_product(self, e) -> tuple[str, str] | None:
+        """For a product of exactly two selects on one condition with their values swapped,
+        {a if c; b}·{b if c; a}: a and b printed (their product is the same bits whatever c)."""
+        if not self.ARITHMETIC_SELECTS or len(e.args) != 2:
+            return None
+        s, t = (self._defined(f) for f in e.args)
+        if not (isinstance(s, sp.Piecewise) and isinstance(t, sp.Piecewise) and len(s.args) == len(t.args) == 2):
+            return None
+        (a, c), (b, other) = s.args
+        if other != sp.true or t.args[0] != (b, c) or t.args[1] != (a, sp.true):
+            return None
+        return self._print(a), self._print(b)
+
+    def _print_Mul(self, e):
+        swapped = self._swapped_product(e)
+        return f"{swapped[0]}*{swapped[1]}" if swapped else super()._print_Mul(e)
+
     def _print_WidenedBase(self, e):
         """A widened sum (the widen rule): its body over float64 copies of the leaves, rounded once
         to the leaves' own dtype (np.asarray copies nothing where the kernel is float64 already; a
@@ -180,6 +329,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             names[leaf] = f"np.asarray({self._print(leaf)}, np.float64)"
         wide = copy.copy(self)  # the same printer (a family's subclass too), over the float64 names
         wide.names, wide.CONSTANT_SELECT = names, None  # a select of constants: float64 too
+        wide.definitions = {}  # the temporaries hold the kernel's dtype, not float64: nothing shared
         body = wide.doprint(e.expanded)
         return f"np.asarray({body}, np.result_type({', '.join(self._print(leaf) for leaf in e.args)}))"
 
