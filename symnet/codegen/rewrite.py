@@ -747,8 +747,9 @@ class WidenedBase(sp.Function):
     Each body has a class of its own (``body`` and ``leaves`` are class attributes; the node's
     arguments are the leaves, the input symbols of the body), as SymPy's ``implemented_function``
     does: common-subexpression elimination sees only ``widened_…(t, x)`` and cannot take ``e^x``
-    out of the body into a float32 temporary. The printers print the body with every leaf cast to
-    float64 and the result cast back to a leaf's dtype: a no-op in a float64 kernel."""
+    out of the body into a float32 temporary. The printers print a call of a function generated for
+    the body (:func:`symnet.codegen.doubleword.widened_function`): the body in float64 in a float32
+    kernel, in double-word arithmetic (hi + lo) in a float64 kernel, rounded once to the kernel's dtype."""
 
     body: sp.Expr = sp.S.Zero
     leaves: tuple = ()
@@ -866,7 +867,8 @@ WIDEN = Rule(
     "widen", "a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, "
     "log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 "
     "(|x − t| > 1.8e19) is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 "
-    "ULP; (x − t)² of any float32 is finite there); the same operations in a float64 kernel",
+    "ULP; (x − t)² of any float32 is finite there); in a float64 kernel in double-word arithmetic (hi + lo, "
+    "about 106 bits: e^x, log, σ, products and quotients to 2⁻¹⁰⁰ or so) and rounded once",
     apply=_widen_all, fired=lambda old, new: old != new)
 
 

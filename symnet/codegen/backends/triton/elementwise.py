@@ -22,6 +22,7 @@ from ....errors import InvalidNameError, SymnetError
 from ....registry import TRITON_DEVICE_HELPERS
 from ....render import text
 from ...ir import COMMON_NAMES, CodeName, Kernel, local_names, output_comment, temporary_names
+from ...doubleword import generated_last
 from .printer import TRITON_HELPERS, TritonPrinter
 
 __all__ = ["TritonPrinter", "emit_elementwise", "emit_triton_module", "assemble", "reserved_names",
@@ -321,7 +322,7 @@ def emit_triton_module(kernels: list, source: str, regenerate: str, op_namespace
         auto = emit_autograd(kernel, f"{op_namespace}::{kernel.name}{op_suffix}")
         if auto:
             parts.append(auto)
-    device = [TRITON_HELPERS[h] for h in TRITON_HELPERS if h in used]
+    device = generated_last(TRITON_HELPERS, used)
     host = [HOST_HELPERS[h] for h in HOST_HELPERS if h in used]
     return assemble(kernels, source, regenerate,
                     ["Arithmetic in float32 (float64 for float64 inputs); bfloat16/float16 inputs are upcast."],
