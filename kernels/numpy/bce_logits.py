@@ -78,12 +78,28 @@ def _dw_split(a):
     return np.where(big, hi * 268435456.0, hi), np.where(big, lo * 268435456.0, lo)
 
 
+def _dw_split_bounded(a):
+    """a = hi + lo, each of 26 bits at most (Veltkamp), for |a| below 2⁹⁹⁶ (the operands inside e^x
+    and log: no guard)."""
+    c = 134217729.0 * a
+    hi = c - (c - a)
+    return hi, a - hi
+
+
 def _dw_two_prod(a, b):
     """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA); exact unless a partial
     product underflows."""
     p = a * b
     a_hi, a_lo = _dw_split(a)
     b_hi, b_lo = _dw_split(b)
+    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+
+
+def _dw_two_prod_bounded(a, b):
+    """p + e = a·b exactly, as _dw_two_prod, for operands below 2⁹⁹⁶ (no guard)."""
+    p = a * b
+    a_hi, a_lo = _dw_split_bounded(a)
+    b_hi, b_lo = _dw_split_bounded(b)
     return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
 
 
@@ -101,16 +117,29 @@ def _dw_add_fp(x_hi, x_lo, y):
     return _dw_fast_two_sum(s_hi, x_lo + s_lo)
 
 
-def _dw_mul(x_hi, x_lo, y_hi, y_lo):
-    """x·y of two double-words (Dekker's product: error ≤ 7u² or so; the lo·lo term dropped)."""
-    p_hi, p_lo = _dw_two_prod(x_hi, y_hi)
-    return _dw_fast_two_sum(p_hi, p_lo + (x_hi * y_lo + x_lo * y_hi))
-
-
 def _dw_mul_fp(x_hi, x_lo, y):
     """x·y, y a float64 (DWTimesFP: error ≤ 2u² or so)."""
     p_hi, p_lo = _dw_two_prod(x_hi, y)
     return _dw_fast_two_sum(p_hi, p_lo + x_lo * y)
+
+
+def _dw_mul_bounded(x_hi, x_lo, y_hi, y_lo):
+    """x·y as _dw_mul, for operands below 2⁹⁹⁶ (inside e^x: no guard in the splitting)."""
+    p = x_hi * y_hi
+    a_hi, a_lo = _dw_split_bounded(x_hi)
+    b_hi, b_lo = _dw_split_bounded(y_hi)
+    e = ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return _dw_fast_two_sum(p, e + (x_hi * y_lo + x_lo * y_hi))
+
+
+def _dw_twice_plus_square(p_hi, p_lo):
+    """2p + p² for |p| < 1/2 ((1 + p)² − 1, a squaring of e^r without its cancellation): p² from one
+    splitting of p_hi, and |p²| ≤ |2p|/4, so the sum needs no TwoSum."""
+    a_hi, a_lo = _dw_split_bounded(p_hi)
+    q = p_hi * p_hi
+    q_lo = (((a_hi * a_hi - q) + 2.0 * a_hi * a_lo) + a_lo * a_lo) + 2.0 * p_hi * p_lo
+    s_hi, s_lo = _dw_fast_two_sum(2.0 * p_hi, q)
+    return _dw_fast_two_sum(s_hi, s_lo + (2.0 * p_lo + q_lo))
 
 
 def _dw_div(x_hi, x_lo, y_hi, y_lo):
@@ -130,39 +159,32 @@ def _dw_scale(hi, lo, k):
 
 def _dw_exp_reduced(x_hi, x_lo):
     """(k, e^r − 1) with x = k·ln 2 + r, |r| ≤ ln 2/2 (k an integer-valued float, x clamped to
-    [−746, 710], where e^x is 0 and ∞; ln 2 in three parts, x − k·0.6931471805598903 exact): e^(r/256) − 1 by Taylor (terms from r⁵ on in float64,
-    below 2⁻⁴⁷ of the sum), then 8 times p → 2p + p², (1 + p)² − 1 without the cancellation."""
+    [−746, 710], where e^x is 0 and ∞; ln 2 in three parts, x − k·0.6931471805598903 exact): e^(r/256) − 1 by
+    Taylor (terms from r⁵ on in float64, below 2⁻⁴⁷ of the sum), then 8 times p → 2p + p², which is
+    (1 + p)² − 1 without the cancellation."""
     x = np.minimum(np.maximum(x_hi, -746.0), 710.0)
     k = np.floor(x * 1.4426950408889634 + 0.5)
-    k_ln2_hi, k_ln2_lo = _dw_two_prod(k, 5.497923018708371e-14)
+    k_ln2_hi, k_ln2_lo = _dw_two_prod_bounded(k, 5.497923018708371e-14)
     r_hi, r_lo = _dw_add(x - k * 0.6931471805598903, np.where(x == x_hi, x_lo, 0.0), -k_ln2_hi, -(k_ln2_lo + k * 1.94704509238075e-31))
     s_hi = r_hi * 0.00390625
     s_lo = r_lo * 0.00390625
     q = (((2.7557319223985893e-06 * s_hi + 2.48015873015873e-05) * s_hi + 0.0001984126984126984) * s_hi + 0.001388888888888889) * s_hi + 0.008333333333333333
     p_hi, p_lo = _dw_add_fp(0.041666666666666664, 2.3129646346357427e-18, s_hi * q)
-    p_hi, p_lo = _dw_mul(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
     p_hi, p_lo = _dw_add(0.16666666666666666, 9.25185853854297e-18, p_hi, p_lo)
-    p_hi, p_lo = _dw_mul(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
     p_hi, p_lo = _dw_add_fp(p_hi, p_lo, 0.5)
-    p_hi, p_lo = _dw_mul(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
     p_hi, p_lo = _dw_add_fp(p_hi, p_lo, 1.0)
-    p_hi, p_lo = _dw_mul(s_hi, s_lo, p_hi, p_lo)
-    sq_hi, sq_lo = _dw_mul(p_hi, p_lo, p_hi, p_lo)
-    p_hi, p_lo = _dw_add(2.0 * p_hi, 2.0 * p_lo, sq_hi, sq_lo)
-    sq_hi, sq_lo = _dw_mul(p_hi, p_lo, p_hi, p_lo)
-    p_hi, p_lo = _dw_add(2.0 * p_hi, 2.0 * p_lo, sq_hi, sq_lo)
-    sq_hi, sq_lo = _dw_mul(p_hi, p_lo, p_hi, p_lo)
-    p_hi, p_lo = _dw_add(2.0 * p_hi, 2.0 * p_lo, sq_hi, sq_lo)
-    sq_hi, sq_lo = _dw_mul(p_hi, p_lo, p_hi, p_lo)
-    p_hi, p_lo = _dw_add(2.0 * p_hi, 2.0 * p_lo, sq_hi, sq_lo)
-    sq_hi, sq_lo = _dw_mul(p_hi, p_lo, p_hi, p_lo)
-    p_hi, p_lo = _dw_add(2.0 * p_hi, 2.0 * p_lo, sq_hi, sq_lo)
-    sq_hi, sq_lo = _dw_mul(p_hi, p_lo, p_hi, p_lo)
-    p_hi, p_lo = _dw_add(2.0 * p_hi, 2.0 * p_lo, sq_hi, sq_lo)
-    sq_hi, sq_lo = _dw_mul(p_hi, p_lo, p_hi, p_lo)
-    p_hi, p_lo = _dw_add(2.0 * p_hi, 2.0 * p_lo, sq_hi, sq_lo)
-    sq_hi, sq_lo = _dw_mul(p_hi, p_lo, p_hi, p_lo)
-    p_hi, p_lo = _dw_add(2.0 * p_hi, 2.0 * p_lo, sq_hi, sq_lo)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
     return k, p_hi, p_lo
 
 

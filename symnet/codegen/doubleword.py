@@ -79,6 +79,14 @@ def _dw_split(a):
     lo = s - hi
     return M.where(big, hi * SPLIT_UP, hi), M.where(big, lo * SPLIT_UP, lo)
 ''',
+    "_dw_split_bounded": '''\
+def _dw_split_bounded(a):
+    """a = hi + lo, each of 26 bits at most (Veltkamp), for |a| below 2⁹⁹⁶ (the operands inside e^x
+    and log: no guard)."""
+    c = SPLITTER * a
+    hi = c - (c - a)
+    return hi, a - hi
+''',
     "_dw_two_prod": '''\
 def _dw_two_prod(a, b):
     """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA); exact unless a partial
@@ -86,6 +94,14 @@ def _dw_two_prod(a, b):
     p = a * b
     a_hi, a_lo = _dw_split(a)
     b_hi, b_lo = _dw_split(b)
+    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+''',
+    "_dw_two_prod_bounded": '''\
+def _dw_two_prod_bounded(a, b):
+    """p + e = a·b exactly, as _dw_two_prod, for operands below 2⁹⁹⁶ (no guard)."""
+    p = a * b
+    a_hi, a_lo = _dw_split_bounded(a)
+    b_hi, b_lo = _dw_split_bounded(b)
     return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
 ''',
     "_dw_add": '''\
@@ -114,6 +130,25 @@ def _dw_mul_fp(x_hi, x_lo, y):
     p_hi, p_lo = _dw_two_prod(x_hi, y)
     return _dw_fast_two_sum(p_hi, p_lo + x_lo * y)
 ''',
+    "_dw_mul_bounded": '''\
+def _dw_mul_bounded(x_hi, x_lo, y_hi, y_lo):
+    """x·y as _dw_mul, for operands below 2⁹⁹⁶ (inside e^x: no guard in the splitting)."""
+    p = x_hi * y_hi
+    a_hi, a_lo = _dw_split_bounded(x_hi)
+    b_hi, b_lo = _dw_split_bounded(y_hi)
+    e = ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return _dw_fast_two_sum(p, e + (x_hi * y_lo + x_lo * y_hi))
+''',
+    "_dw_twice_plus_square": '''\
+def _dw_twice_plus_square(p_hi, p_lo):
+    """2p + p² for |p| < 1/2 ((1 + p)² − 1, a squaring of e^r without its cancellation): p² from one
+    splitting of p_hi, and |p²| ≤ |2p|/4, so the sum needs no TwoSum."""
+    a_hi, a_lo = _dw_split_bounded(p_hi)
+    q = p_hi * p_hi
+    q_lo = (((a_hi * a_hi - q) + 2.0 * a_hi * a_lo) + a_lo * a_lo) + 2.0 * p_hi * p_lo
+    s_hi, s_lo = _dw_fast_two_sum(2.0 * p_hi, q)
+    return _dw_fast_two_sum(s_hi, s_lo + (2.0 * p_lo + q_lo))
+''',
     "_dw_div": '''\
 def _dw_div(x_hi, x_lo, y_hi, y_lo):
     """x/y of two double-words (DWDivDW2: error ≤ 15u²): q = x_hi/y_hi, then the remainder
@@ -126,26 +161,26 @@ def _dw_div(x_hi, x_lo, y_hi, y_lo):
     "_dw_exp_reduced": '''\
 def _dw_exp_reduced(x_hi, x_lo):
     """(k, e^r − 1) with x = k·ln 2 + r, |r| ≤ ln 2/2 (k an integer-valued float, x clamped to
-    [−746, 710], where e^x is 0 and ∞; ln 2 in three parts, x − k·LN2_A exact): e^(r/256) − 1 by Taylor (terms from r⁵ on in float64,
-    below 2⁻⁴⁷ of the sum), then 8 times p → 2p + p², (1 + p)² − 1 without the cancellation."""
+    [−746, 710], where e^x is 0 and ∞; ln 2 in three parts, x − k·LN2_A exact): e^(r/256) − 1 by
+    Taylor (terms from r⁵ on in float64, below 2⁻⁴⁷ of the sum), then 8 times p → 2p + p², which is
+    (1 + p)² − 1 without the cancellation."""
     x = M.minimum(M.maximum(x_hi, -746.0), 710.0)
     k = M.floor(x * INV_LN2 + 0.5)
-    k_ln2_hi, k_ln2_lo = _dw_two_prod(k, LN2_B)
+    k_ln2_hi, k_ln2_lo = _dw_two_prod_bounded(k, LN2_B)
     r_hi, r_lo = _dw_add(x - k * LN2_A, M.where(x == x_hi, x_lo, 0.0), -k_ln2_hi, -(k_ln2_lo + k * LN2_C))
     s_hi = r_hi * REDUCE
     s_lo = r_lo * REDUCE
     q = (((C9 * s_hi + C8) * s_hi + C7) * s_hi + C6) * s_hi + C5
     p_hi, p_lo = _dw_add_fp(C4_HI, C4_LO, s_hi * q)
-    p_hi, p_lo = _dw_mul(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
     p_hi, p_lo = _dw_add(C3_HI, C3_LO, p_hi, p_lo)
-    p_hi, p_lo = _dw_mul(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
     p_hi, p_lo = _dw_add_fp(p_hi, p_lo, 0.5)
-    p_hi, p_lo = _dw_mul(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
     p_hi, p_lo = _dw_add_fp(p_hi, p_lo, 1.0)
-    p_hi, p_lo = _dw_mul(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
 ''' + "".join('''\
-    sq_hi, sq_lo = _dw_mul(p_hi, p_lo, p_hi, p_lo)
-    p_hi, p_lo = _dw_add(2.0 * p_hi, 2.0 * p_lo, sq_hi, sq_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
 ''' for _ in range(8)) + '''\
     return k, p_hi, p_lo
 ''',
@@ -198,7 +233,7 @@ def _dw_log(x_hi, x_lo):
     d_hi, d_lo = _dw_add_fp(s_hi, s_lo, -1.0)
     y_hi, y_lo = _dw_log_step(d_hi, d_lo, s_hi, s_lo, M.log(s_hi))
     k = M.where(small, -600.0, 0.0)
-    k_ln2_hi, k_ln2_lo = _dw_two_prod(k, LN2_HI)
+    k_ln2_hi, k_ln2_lo = _dw_two_prod_bounded(k, LN2_HI)
     return _dw_add(y_hi, y_lo, k_ln2_hi, k_ln2_lo + k * LN2_LO)
 ''',
     "_dw_sigmoid": '''\
@@ -256,19 +291,24 @@ PRIMITIVE_NEEDS = {
     "_dw_mul": ("_dw_two_prod", "_dw_fast_two_sum"),
     "_dw_mul_fp": ("_dw_two_prod", "_dw_fast_two_sum"),
     "_dw_div": ("_dw_mul_fp", "_dw_fast_two_sum"),
-    "_dw_exp_reduced": ("_dw_two_prod", "_dw_add", "_dw_add_fp", "_dw_mul"),
+    "_dw_two_prod_bounded": ("_dw_split_bounded",),
+    "_dw_mul_bounded": ("_dw_split_bounded", "_dw_fast_two_sum"),
+    "_dw_twice_plus_square": ("_dw_split_bounded", "_dw_fast_two_sum"),
+    "_dw_exp_reduced": ("_dw_two_prod_bounded", "_dw_add", "_dw_add_fp", "_dw_mul_bounded",
+                        "_dw_twice_plus_square"),
     "_dw_exp": ("_dw_exp_reduced", "_dw_add_fp", "_dw_scale"),
     "_dw_expm1": ("_dw_exp_reduced", "_dw_add_fp", "_dw_scale"),
     "_dw_log_step": ("_dw_exp_reduced", "_dw_add_fp", "_dw_scale", "_dw_add", "_dw_fast_two_sum"),
     "_dw_log1p": ("_dw_add_fp", "_dw_log_step"),
-    "_dw_log": ("_dw_add_fp", "_dw_log_step", "_dw_two_prod", "_dw_add"),
+    "_dw_log": ("_dw_add_fp", "_dw_log_step", "_dw_two_prod_bounded", "_dw_add"),
     "_dw_sigmoid": ("_dw_exp", "_dw_add_fp", "_dw_div"),
     "_dw_softplus": ("_dw_exp", "_dw_log1p", "_dw_add"),
     "_dw_tanh": ("_dw_expm1", "_dw_add_fp", "_dw_div"),
 }
-ORDER = ["_dw_two_sum", "_dw_fast_two_sum", "_dw_split", "_dw_two_prod", "_dw_add", "_dw_add_fp",
-          "_dw_mul", "_dw_mul_fp", "_dw_div", "_dw_scale", "_dw_exp_reduced", "_dw_exp", "_dw_expm1",
-          "_dw_log_step", "_dw_log1p", "_dw_log", "_dw_sigmoid", "_dw_softplus", "_dw_tanh"]
+ORDER = ["_dw_two_sum", "_dw_fast_two_sum", "_dw_split", "_dw_split_bounded", "_dw_two_prod",
+         "_dw_two_prod_bounded", "_dw_add", "_dw_add_fp", "_dw_mul", "_dw_mul_fp", "_dw_mul_bounded",
+         "_dw_twice_plus_square", "_dw_div", "_dw_scale", "_dw_exp_reduced", "_dw_exp", "_dw_expm1",
+         "_dw_log_step", "_dw_log1p", "_dw_log", "_dw_sigmoid", "_dw_softplus", "_dw_tanh"]
 
 
 def _constant(value: float, backend: str) -> str:
