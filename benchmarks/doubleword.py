@@ -27,6 +27,8 @@ from symnet.registry import lookup  # noqa: E402
 
 x, t, v, z = sp.symbols("x t v z", real=True)
 CASES = {
+    "sigmoid_mse": ((t - symnet.sigmoid(z)) ** 2, (z, t)),
+    "bce_logits": (lookup("bce_logits")(z, t), (z, t)),
     "kl_div": (lookup("kl_div")(x, t), (x, t)),
     "poisson_nll": (lookup("poisson_nll")(x, t), (x, t)),
     "gaussian_nll": (lookup("gaussian_nll")(x, t, v), (x, t, v)),

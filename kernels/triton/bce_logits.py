@@ -8,7 +8,7 @@ Stability rules applied:
   sigmoid-complement: 1 − σ(x) rounds to 0 once σ(x) rounds to 1 (x > 17 in float32, 37 in float64), losing every digit of e^−x; σ(−x) keeps them
   cancel: a factor divided out again, σ(1 − σ)·(1/(1 − σ) − 1/σ), is 0·∞ = NaN where σ saturates to 0 or 1; the product is multiplied out one level (or, for exponentials of one argument, the small fraction is cancelled) so that the factor cancels symbolically
   sigmoid-target: (1 − t)σ(u) − tσ(−u) = σ(u) − t cancels term against term (0 at t = 1/2, u = −1e−30, true −2.5e−31); σ(u) − t, (1 − t) − σ(−u) or tanh(u/2)/2 + (1/2 − t), whichever term is smallest, cancels only where σ(u) ≈ t truly
-  widen: a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 (|x − t| > 1.8e19) is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 ULP; (x − t)² of any float32 is finite there); in a float64 kernel in double-word arithmetic (hi + lo, about 106 bits: e^x, log, σ, products and quotients to 2⁻¹⁰⁰ or so) and rounded once
+  widen: a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 (|x − t| > 1.8e19), or a product of sums that each hold one ((1 − p_t)²·CE of the focal loss: 4.6 ULP in float64 from its 12 roundings), is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 ULP; (x − t)² of any float32 is finite there); in a float64 kernel in double-word arithmetic (hi + lo, about 106 bits: e^x, log, σ, products and quotients to 2⁻¹⁰⁰ or so) and rounded once
 
 Arithmetic in float32 (float64 for float64 inputs); bfloat16/float16 inputs are upcast.
 Regenerate with: symnet codegen --backend triton
@@ -448,9 +448,10 @@ def bce_logits(z, y, *, reduction="none"):
         count = torch.zeros(1, dtype=torch.int32, device=z.device)
     else:
         partial = count = z  # not read
+    # float64: the widened sums in double-word arithmetic, whose products need a·b + c rounded twice
     if n:
         _bce_logits_kernel[(blocks,)](z, y, C, dC_dz, partial, count, n, n if reduction == "mean" else 1,
-            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, BLOCK=block, num_warps=WARPS)
+            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, BLOCK=block, num_warps=WARPS, enable_fp_fusion=not f64)
     elif reduce:  # nothing to add up: the sum is 0, the mean undefined
         C.fill_(0.0 if reduction == "sum" else float("nan"))
     return C, dC_dz

@@ -3,7 +3,7 @@
 sigmoid_mse: L = (y − σ(z))²
 
 Stability rules applied:
-  widen: a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 (|x − t| > 1.8e19) is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 ULP; (x − t)² of any float32 is finite there); in a float64 kernel in double-word arithmetic (hi + lo, about 106 bits: e^x, log, σ, products and quotients to 2⁻¹⁰⁰ or so) and rounded once
+  widen: a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 (|x − t| > 1.8e19), or a product of sums that each hold one ((1 − p_t)²·CE of the focal loss: 4.6 ULP in float64 from its 12 roundings), is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 ULP; (x − t)² of any float32 is finite there); in a float64 kernel in double-word arithmetic (hi + lo, about 106 bits: e^x, log, σ, products and quotients to 2⁻¹⁰⁰ or so) and rounded once
   sigmoid-complement: 1 − σ(x) rounds to 0 once σ(x) rounds to 1 (x > 17 in float32, 37 in float64), losing every digit of e^−x; σ(−x) keeps them
   sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−|x| ≤ 1 and r = 1/(1 + E): σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows
 
@@ -350,9 +350,10 @@ def sigmoid_mse(z, y, *, reduction="none"):
         count = torch.zeros(1, dtype=torch.int32, device=z.device)
     else:
         partial = count = z  # not read
+    # float64: the widened sums in double-word arithmetic, whose products need a·b + c rounded twice
     if n:
         _sigmoid_mse_kernel[(blocks,)](z, y, L, dL_dz, partial, count, n, n if reduction == "mean" else 1,
-            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, BLOCK=block, num_warps=WARPS)
+            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, BLOCK=block, num_warps=WARPS, enable_fp_fusion=not f64)
     elif reduce:  # nothing to add up: the sum is 0, the mean undefined
         L.fill_(0.0 if reduction == "sum" else float("nan"))
     return L, dL_dz

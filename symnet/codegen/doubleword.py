@@ -422,10 +422,15 @@ class _Emitter:
         self.taken |= {name, f"{name}_hi", f"{name}_lo"}
         return name
 
+    def _comment(self, name: str, e) -> str:
+        """``# name = its math``, the math cut at 150 characters (a whole loss gradient is too long)."""
+        math_text = text(e)
+        return f"# {name} = {math_text if len(math_text) <= 150 else math_text[:149] + '…'}"
+
     def _emit(self, e, call: str, needs: tuple, comment=None) -> _Value:
         name = self._name(e)
         self.needs.update(needs)
-        self.lines.append(f"# {name} = {text(comment if comment is not None else e)}")
+        self.lines.append(self._comment(name, comment if comment is not None else e))
         self.lines.append(f"{name}_hi, {name}_lo = {call}")
         self.known[e] = sp.Symbol(name)
         return _Value(f"{name}_hi", f"{name}_lo")
@@ -433,7 +438,7 @@ class _Emitter:
     def _plain(self, e) -> _Value:
         """e in float64 alone, (value, 0): an operation without a double-word version."""
         name = self._name(e)
-        self.lines.append(f"# {name} = {text(e)} (in float64)")
+        self.lines.append(self._comment(name, e) + " (in float64)")
         self.lines.append(f"{name} = {self.plain.doprint(e)}")
         self.known[e] = sp.Symbol(name)
         return _Value(name)
@@ -464,14 +469,14 @@ class _Emitter:
         if a.lo is None:
             return _Value(f"(-{a.hi})")
         name = self._name(e)
-        self.lines.append(f"# {name} = {text(e)}")
+        self.lines.append(self._comment(name, e))
         self.lines.append(f"{name}_hi, {name}_lo = -{a.hi}, -{a.lo}")
         self.known[e] = sp.Symbol(name)
         return _Value(f"{name}_hi", f"{name}_lo")
 
     def select(self, e, cond: str, a: _Value, b: _Value, comment=None) -> _Value:
         name = self._name(e)
-        self.lines.append(f"# {name} = {text(comment if comment is not None else e)}")
+        self.lines.append(self._comment(name, comment if comment is not None else e))
         if a.lo is None and b.lo is None:
             self.lines.append(f"{name} = {self.where}({cond}, {a.hi}, {b.hi})")
             self.known[e] = sp.Symbol(name)
@@ -575,8 +580,10 @@ class _Emitter:
         if cond != sp.true:
             return self._plain(e)
         acc = self.value(expr)
-        for expr, cond in reversed(pieces[:-1]):
-            acc = self.select(e, self.plain.doprint(cond), self.value(expr), acc)
+        for k in range(len(pieces) - 2, -1, -1):  # innermost select first: {a_k if c_k; … ; last otherwise}
+            expr, cond = pieces[k]
+            partial = e if k == 0 else sp.Piecewise(*pieces[k:])
+            acc = self.select(partial, self.plain.doprint(cond), self.value(expr), acc)
         return acc
 
     def _extremum(self, e) -> _Value:
@@ -590,7 +597,7 @@ class _Emitter:
             b = self.value(a)
             partial = type(e)(partial, a)
             name = self._name(partial)
-            self.lines.append(f"# {name} = {text(partial)}")
+            self.lines.append(self._comment(name, partial))
             first = f"{acc.hi} {op} {b.hi}"
             self.lines.append(f"{name}_hi = {self.where}({first}, {acc.hi}, {b.hi})")
             if acc.lo is None and b.lo is None:

@@ -336,7 +336,7 @@ def _math_name(e: sp.Basic, known: dict) -> str | None:
             return NUMBER_WORDS[e]
         if -e in NUMBER_WORDS:
             return f"minus_{NUMBER_WORDS[-e]}"
-        if e.is_Integer and abs(e) < 1000:  # 5 → "5" (never first: z_times_5)
+        if e.is_Integer and abs(e) <= 10000:  # 5 → "5", 1000 → "1000" (never first: z_times_5)
             return str(e).replace("-", "minus_")
         return None
     if isinstance(e, sp.core.relational.Relational):

@@ -821,7 +821,16 @@ def _widen_hazard(node) -> bool:
     term in another input ((x − t)²/v² − 1/v: x − t squared overflows float32 at 1.8e19), or an
     input's power in a product with another input beside such a term (the far focal gradient
     −z·t²·w + 2t·w·ce: t² underflows float32 at t = 1.5e−33 although t²·z does not), or terms of
-    opposite signs that each hold a rounded function."""
+    opposite signs that each hold a rounded function, or a term holding a widened difference beside
+    another holding a rounded function (a product rule crossing zero); or a product of two or more
+    sums that each hold a rounded function (many roundings, no cancellation: the focal loss)."""
+    if node.is_Mul and len(node.free_symbols) >= 2:
+        # a product of two or more sums that each hold a rounded function of the inputs (the focal loss
+        # (1 − p_t)²·CE, 1 − p_t = t·σ(−z) + (1 − t)·σ(z), CE = t·softplus(−z) + (1 − t)·softplus(z)):
+        # no cancellation, but some 12 roundings (4.64 ULP in float64 at t = 1/3, z = 2.5)
+        sums = [f.base if f.is_Pow else f for f in node.args]
+        sums = [f for f in sums if f.is_Add and len(f.free_symbols) >= 2 and f.has(*_ROUNDED, softplus)]
+        return len(sums) >= 2
     if not (node.is_Add and len(node.args) >= 2 and len(node.free_symbols) >= 2):
         return False
     rounded = [f for f in node.atoms(*_ROUNDED) if f.free_symbols]
@@ -872,9 +881,11 @@ def _widen_all(expr):
 WIDEN = Rule(
     "widen", "a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, "
     "log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 "
-    "(|x − t| > 1.8e19) is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 "
-    "ULP; (x − t)² of any float32 is finite there); in a float64 kernel in double-word arithmetic (hi + lo, "
-    "about 106 bits: e^x, log, σ, products and quotients to 2⁻¹⁰⁰ or so) and rounded once",
+    "(|x − t| > 1.8e19), or a product of sums that each hold one ((1 − p_t)²·CE of the focal loss: "
+    "4.6 ULP in float64 from its 12 roundings), is computed in float64 and rounded once (float64 rounding "
+    "is 2⁻²⁹ of a float32 ULP; (x − t)² of any float32 is finite there); in a float64 kernel in "
+    "double-word arithmetic (hi + lo, about 106 bits: e^x, log, σ, products and quotients to 2⁻¹⁰⁰ or so) "
+    "and rounded once",
     apply=_widen_all, fired=lambda old, new: old != new)
 
 
