@@ -14,7 +14,8 @@ from:
 * ±inf and NaN inputs: the same outputs as the float64 evaluation of the body (the kernel before).
 
 Without the double-word functions (main before this change) the cells' grids measure 1e12 ULP and more
-(the grids put the result 2⁻⁸ to 2⁻⁴⁴ of the cancelling terms), focal ∂z 1.4e5 ULP and ∂t 15 (Triton ∂z 63).
+(the grids put the result 2⁻⁸ to 2⁻⁴⁴ of the cancelling terms), focal ∂z 1.4e5 ULP and ∂t 15 (Triton ∂z
+63).
 """
 from __future__ import annotations
 
