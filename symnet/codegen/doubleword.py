@@ -34,6 +34,7 @@ import math
 import sympy as sp
 
 from ..render import text
+from .names import FALLBACK_WORDS, _math_name
 
 __all__ = ["PRIMITIVES", "PRIMITIVE_NEEDS", "ORDER", "GENERATED_PREFIX", "primitive_text", "primitive_needs",
            "widened_function", "leaf_identifiers", "generated_last"]
@@ -410,10 +411,8 @@ class _Emitter:
         self.count = 0
 
     def _name(self, e) -> str:
-        from .ir import _math_name
         word = _math_name(e, {k: v.name for k, v in self.known.items()})
         if word is None or len(word) > 28 or not word.isidentifier():  # too long to say: sum_1, where_2
-            from .ir import FALLBACK_WORDS
             self.count += 1
             word = next((w for cls, w in FALLBACK_WORDS if isinstance(e, cls)), "value") + f"_{self.count}"
         name, k = word, 1
@@ -488,10 +487,9 @@ class _Emitter:
         return _Value(f"{name}_hi", f"{name}_lo")
 
     def value(self, e) -> _Value:
-        from .rewrite import WidenedBase
         if e in self.values:
             return self.values[e]
-        if isinstance(e, WidenedBase):
+        if getattr(type(e), "body", None) is not None and hasattr(e, "expanded"):  # a widened sum inside
             v = self.value(e.expanded)
         elif isinstance(e, sp.UnevaluatedExpr):
             v = self.value(e.args[0])
