@@ -828,7 +828,8 @@ def _widen_hazard(node) -> bool:
         # a product of two or more sums that each hold a rounded function of the inputs (the focal loss
         # (1 − p_t)²·CE, 1 − p_t = t·σ(−z) + (1 − t)·σ(z), CE = t·softplus(−z) + (1 − t)·softplus(z)):
         # no cancellation, but some 12 roundings (4.64 ULP in float64 at t = 1/3, z = 2.5)
-        sums = [f.base if f.is_Pow else f for f in node.args]
+        # (numerators only: a softmax gradient's (e^a + e^b)·e^c/(Σ e)² is one sum over another)
+        sums = [f.base if f.is_Pow and f.exp.is_positive else f for f in node.args]
         sums = [f for f in sums if f.is_Add and len(f.free_symbols) >= 2 and f.has(*_ROUNDED, softplus)]
         return len(sums) >= 2
     if not (node.is_Add and len(node.args) >= 2 and len(node.free_symbols) >= 2):
