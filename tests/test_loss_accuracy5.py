@@ -287,14 +287,20 @@ def test_widen_fires_only_on_the_hazard():
 
 
 def test_widen_is_computed_in_float64_and_rounded_once():
-    """The float32 result is the float64 result rounded once (not a float32 evaluation), and the
-    float64 kernel is the same arithmetic as the unwidened form."""
+    """The float32 result is the float64 result rounded once (not a float32 evaluation); the
+    float64 kernel computes the sum in double-word arithmetic (symnet.codegen.doubleword), the
+    correctly rounded value here, where the float64 form e^x − t·x is off by its rounding of e^x."""
+    import mpmath
+
     k = _kernel(sp.exp(x) - t * x, (x, t), "numpy")
     xs, ts = np.array([12.0, 3.0], F32), np.array([13563.0, 6.0], F32)
     f32 = k(x=xs, t=ts)[0]
     f64 = k(x=xs.astype(F64), t=ts.astype(F64))[0]
-    assert f32.dtype == F32 and np.array_equal(f32, f64.astype(F32))
-    assert np.array_equal(f64, np.exp(xs.astype(F64)) - ts.astype(F64) * xs.astype(F64))
+    plain = np.exp(xs.astype(F64)) - ts.astype(F64) * xs.astype(F64)
+    assert f32.dtype == F32 and np.array_equal(f32, plain.astype(F32))
+    with mpmath.workdps(40):
+        true = [float(mpmath.exp(float(a)) - float(b) * float(a)) for a, b in zip(xs, ts)]
+    assert np.array_equal(f64, true) and not np.array_equal(plain, true)
 
 
 @pytest.mark.parametrize("module", ["sigmoid_mse", "bce_logits"])

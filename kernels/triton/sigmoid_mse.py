@@ -3,7 +3,7 @@
 sigmoid_mse: L = (y − σ(z))²
 
 Stability rules applied:
-  widen: a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 (|x − t| > 1.8e19) is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 ULP; (x − t)² of any float32 is finite there); the same operations in a float64 kernel
+  widen: a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 (|x − t| > 1.8e19), or a product of sums that each hold one ((1 − p_t)²·CE of the focal loss: 4.6 ULP in float64 from its 12 roundings), is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 ULP; (x − t)² of any float32 is finite there); in a float64 kernel in double-word arithmetic (hi + lo, about 106 bits: e^x, log, σ, products and quotients to 2⁻¹⁰⁰ or so) and rounded once
   sigmoid-complement: 1 − σ(x) rounds to 0 once σ(x) rounds to 1 (x > 17 in float32, 37 in float64), losing every digit of e^−x; σ(−x) keeps them
   sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−|x| ≤ 1 and r = 1/(1 + E): σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows
 
@@ -43,6 +43,193 @@ def _sigmoid(x):
     σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
     e = tl.exp(-tl.abs(x))
     return tl.where(x >= 0, 1.0, e) / (1.0 + e)
+
+
+@triton.jit
+def _dw_two_sum(a, b):
+    """s + e = a + b exactly, s = fl(a + b) (Knuth's TwoSum)."""
+    s = a + b
+    v = s - a
+    return s, (a - (s - v)) + (b - v)
+
+
+@triton.jit
+def _dw_fast_two_sum(a, b):
+    """s + e = a + b exactly where |a| ≥ |b| or a = 0 (Dekker's Fast2Sum)."""
+    s = a + b
+    return s, b - (s - a)
+
+
+@triton.jit
+def _dw_split(a):
+    """a = hi + lo, each of 26 bits at most (Veltkamp); scaled by 2⁻²⁸ above 2⁹⁹⁶, where the
+    splitter's product would overflow, and back (exact)."""
+    big = tl.abs(a) > tl.full([], 6.696928794914171e+299, tl.float64)
+    s = tl.where(big, a * 3.725290298461914e-09, a)
+    c = tl.full([], 134217729.0, tl.float64) * s
+    hi = c - (c - s)
+    lo = s - hi
+    return tl.where(big, hi * 268435456.0, hi), tl.where(big, lo * 268435456.0, lo)
+
+
+@triton.jit
+def _dw_split_bounded(a):
+    """a = hi + lo, each of 26 bits at most (Veltkamp), for |a| below 2⁹⁹⁶ (the operands inside e^x
+    and log: no guard)."""
+    c = tl.full([], 134217729.0, tl.float64) * a
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+@triton.jit
+def _dw_two_prod(a, b):
+    """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA); exact unless a partial
+    product underflows."""
+    p = a * b
+    a_hi, a_lo = _dw_split(a)
+    b_hi, b_lo = _dw_split(b)
+    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+
+
+@triton.jit
+def _dw_two_prod_bounded(a, b):
+    """p + e = a·b exactly, as _dw_two_prod, for operands below 2⁹⁹⁶ (no guard)."""
+    p = a * b
+    a_hi, a_lo = _dw_split_bounded(a)
+    b_hi, b_lo = _dw_split_bounded(b)
+    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+
+
+@triton.jit
+def _dw_add(x_hi, x_lo, y_hi, y_lo):
+    """x + y of two double-words (Joldes–Muller–Popescu, AccurateDWPlusDW: error ≤ 3u²)."""
+    s_hi, s_lo = _dw_two_sum(x_hi, y_hi)
+    t_hi, t_lo = _dw_two_sum(x_lo, y_lo)
+    v_hi, v_lo = _dw_fast_two_sum(s_hi, s_lo + t_hi)
+    return _dw_fast_two_sum(v_hi, t_lo + v_lo)
+
+
+@triton.jit
+def _dw_add_fp(x_hi, x_lo, y):
+    """x + y, y a float64 (DWPlusFP: error ≤ 2u²)."""
+    s_hi, s_lo = _dw_two_sum(x_hi, y)
+    return _dw_fast_two_sum(s_hi, x_lo + s_lo)
+
+
+@triton.jit
+def _dw_mul_fp(x_hi, x_lo, y):
+    """x·y, y a float64 (DWTimesFP: error ≤ 2u² or so)."""
+    p_hi, p_lo = _dw_two_prod(x_hi, y)
+    return _dw_fast_two_sum(p_hi, p_lo + x_lo * y)
+
+
+@triton.jit
+def _dw_mul_bounded(x_hi, x_lo, y_hi, y_lo):
+    """x·y as _dw_mul, for operands below 2⁹⁹⁶ (inside e^x: no guard in the splitting)."""
+    p = x_hi * y_hi
+    a_hi, a_lo = _dw_split_bounded(x_hi)
+    b_hi, b_lo = _dw_split_bounded(y_hi)
+    e = ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return _dw_fast_two_sum(p, e + (x_hi * y_lo + x_lo * y_hi))
+
+
+@triton.jit
+def _dw_twice_plus_square(p_hi, p_lo):
+    """2p + p² for |p| < 1/2 ((1 + p)² − 1, a squaring of e^r without its cancellation): p² from one
+    splitting of p_hi, and |p²| ≤ |2p|/4, so the sum needs no TwoSum."""
+    a_hi, a_lo = _dw_split_bounded(p_hi)
+    q = p_hi * p_hi
+    q_lo = (((a_hi * a_hi - q) + 2.0 * a_hi * a_lo) + a_lo * a_lo) + 2.0 * p_hi * p_lo
+    s_hi, s_lo = _dw_fast_two_sum(2.0 * p_hi, q)
+    return _dw_fast_two_sum(s_hi, s_lo + (2.0 * p_lo + q_lo))
+
+
+@triton.jit
+def _dw_div(x_hi, x_lo, y_hi, y_lo):
+    """x/y of two double-words (DWDivDW2: error ≤ 15u²): q = x_hi/y_hi, then the remainder
+    x − y·q in double-word divided once more."""
+    q = x_hi / y_hi
+    r_hi, r_lo = _dw_mul_fp(y_hi, y_lo, q)
+    d = (x_hi - r_hi) + (x_lo - r_lo)
+    return _dw_fast_two_sum(q, d / y_hi)
+
+
+@triton.jit
+def _dw_scale(hi, lo, k):
+    """(hi + lo)·2^k, k an integer-valued float from −1077 to 1025: two factors 2^j, each built
+    from its exponent bits (each normal), so the scaling is exact unless the result is subnormal."""
+    half = tl.floor(k * 0.5)
+    first = ((half.to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)
+    second = (((k - half).to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)
+    return hi * first * second, lo * first * second
+
+
+@triton.jit
+def _dw_exp_reduced(x_hi, x_lo):
+    """(k, e^r − 1) with x = k·ln 2 + r, |r| ≤ ln 2/2 (k an integer-valued float, x clamped to
+    [−746, 710], where e^x is 0 and ∞; ln 2 in three parts, x − k·tl.full([], 0.6931471805598903, tl.float64) exact): e^(r/256) − 1 by
+    Taylor (terms from r⁵ on in float64, below 2⁻⁴⁷ of the sum), then 8 times p → 2p + p², which is
+    (1 + p)² − 1 without the cancellation."""
+    x = tl.minimum(tl.maximum(x_hi, -746.0, propagate_nan=tl.PropagateNan.ALL), 710.0, propagate_nan=tl.PropagateNan.ALL)
+    k = tl.floor(x * tl.full([], 1.4426950408889634, tl.float64) + 0.5)
+    k_ln2_hi, k_ln2_lo = _dw_two_prod_bounded(k, tl.full([], 5.497923018708371e-14, tl.float64))
+    r_hi, r_lo = _dw_add(x - k * tl.full([], 0.6931471805598903, tl.float64), tl.where(x == x_hi, x_lo, 0.0), -k_ln2_hi, -(k_ln2_lo + k * tl.full([], 1.94704509238075e-31, tl.float64)))
+    s_hi = r_hi * 0.00390625
+    s_lo = r_lo * 0.00390625
+    q = (((tl.full([], 2.7557319223985893e-06, tl.float64) * s_hi + tl.full([], 2.48015873015873e-05, tl.float64)) * s_hi + tl.full([], 0.0001984126984126984, tl.float64)) * s_hi + tl.full([], 0.001388888888888889, tl.float64)) * s_hi + tl.full([], 0.008333333333333333, tl.float64)
+    p_hi, p_lo = _dw_add_fp(tl.full([], 0.041666666666666664, tl.float64), tl.full([], 2.3129646346357427e-18, tl.float64), s_hi * q)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_add(tl.full([], 0.16666666666666666, tl.float64), tl.full([], 9.25185853854297e-18, tl.float64), p_hi, p_lo)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_add_fp(p_hi, p_lo, 0.5)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_add_fp(p_hi, p_lo, 1.0)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    return k, p_hi, p_lo
+
+
+@triton.jit
+def _dw_exp(x_hi, x_lo):
+    """e^x of a double-word (relative error about 2⁻¹⁰⁰ where e^x is normal): 2^k·(1 + p)."""
+    k, p_hi, p_lo = _dw_exp_reduced(x_hi, x_lo)
+    e_hi, e_lo = _dw_add_fp(p_hi, p_lo, 1.0)
+    return _dw_scale(e_hi, e_lo, k)
+
+
+@triton.jit
+def _dw_sigmoid(x_hi, x_lo):
+    """σ(x) from E = e^−|x| ≤ 1 (never overflows): 1/(1 + E) for x ≥ 0, E/(1 + E) below."""
+    neg = x_hi < 0.0
+    e_hi, e_lo = _dw_exp(tl.where(neg, x_hi, -x_hi), tl.where(neg, x_lo, -x_lo))
+    d_hi, d_lo = _dw_add_fp(e_hi, e_lo, 1.0)
+    r_hi, r_lo = _dw_div(tl.where(neg, e_hi, 1.0), tl.where(neg, e_lo, 0.0), d_hi, d_lo)
+    return r_hi, r_lo
+
+
+@triton.jit
+def _dw_widened_f1e5d05dde(y, z):
+    """y − σ(z), rounded once: in double-word arithmetic (hi + lo, about 106 bits)
+    in a float64 kernel, in float64 in a float32 one; the float64 value where either is not finite."""
+    y_f64 = y.to(tl.float64)
+    z_f64 = z.to(tl.float64)
+    plain = y_f64 - _sigmoid(z_f64)
+    if y.dtype == tl.float64:  # resolved when compiled
+        # sig_z = σ(z)
+        sig_z_hi, sig_z_lo = _dw_sigmoid(z_f64, 0.0)
+        # y_minus_sig_z = y − σ(z)
+        y_minus_sig_z_hi, y_minus_sig_z_lo = _dw_add_fp((-sig_z_hi), (-sig_z_lo), y_f64)
+        result = tl.where((tl.abs(y_minus_sig_z_hi) < float("inf")) & (tl.abs(plain) < float("inf")), y_minus_sig_z_hi, plain)
+    else:
+        result = plain
+    return result.to(y.dtype)
 
 
 _FLOATS = (torch.float32, torch.float64, torch.bfloat16, torch.float16)
@@ -113,7 +300,7 @@ def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, partial_ptr, count_ptr, 
         z = z.to(tl.float32)
         y = y.to(tl.float32)
     # y_minus_sig_z = f64(y − σ(z))
-    y_minus_sig_z = (y.to(tl.float64) - _sigmoid(z.to(tl.float64))).to(y.dtype)
+    y_minus_sig_z = _dw_widened_f1e5d05dde(y, z)
     # exp_neg_abs_z = exp(−|z|)
     exp_neg_abs_z = tl.exp(-(tl.abs(z)))
     # sig_abs_z = 1/(1 + exp_neg_abs_z)
@@ -163,9 +350,10 @@ def sigmoid_mse(z, y, *, reduction="none"):
         count = torch.zeros(1, dtype=torch.int32, device=z.device)
     else:
         partial = count = z  # not read
+    # float64: the widened sums in double-word arithmetic, whose products need a·b + c rounded twice
     if n:
         _sigmoid_mse_kernel[(blocks,)](z, y, L, dL_dz, partial, count, n, n if reduction == "mean" else 1,
-            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, BLOCK=block, num_warps=WARPS)
+            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, BLOCK=block, num_warps=WARPS, enable_fp_fusion=not f64)
     elif reduce:  # nothing to add up: the sum is 0, the mean undefined
         L.fill_(0.0 if reduction == "sum" else float("nan"))
     return L, dL_dz

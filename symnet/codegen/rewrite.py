@@ -747,8 +747,9 @@ class WidenedBase(sp.Function):
     Each body has a class of its own (``body`` and ``leaves`` are class attributes; the node's
     arguments are the leaves, the input symbols of the body), as SymPy's ``implemented_function``
     does: common-subexpression elimination sees only ``widened_…(t, x)`` and cannot take ``e^x``
-    out of the body into a float32 temporary. The printers print the body with every leaf cast to
-    float64 and the result cast back to a leaf's dtype: a no-op in a float64 kernel."""
+    out of the body into a float32 temporary. The printers print a call of a function generated for
+    the body (:func:`symnet.codegen.doubleword.widened_function`): the body in float64 in a float32
+    kernel, in double-word arithmetic (hi + lo) in a float64 kernel, rounded once to the kernel's dtype."""
 
     body: sp.Expr = sp.S.Zero
     leaves: tuple = ()
@@ -820,7 +821,17 @@ def _widen_hazard(node) -> bool:
     term in another input ((x − t)²/v² − 1/v: x − t squared overflows float32 at 1.8e19), or an
     input's power in a product with another input beside such a term (the far focal gradient
     −z·t²·w + 2t·w·ce: t² underflows float32 at t = 1.5e−33 although t²·z does not), or terms of
-    opposite signs that each hold a rounded function."""
+    opposite signs that each hold a rounded function, or a term holding a widened difference beside
+    another holding a rounded function (a product rule crossing zero); or a product of two or more
+    sums that each hold a rounded function (many roundings, no cancellation: the focal loss)."""
+    if node.is_Mul and len(node.free_symbols) >= 2:
+        # a product of two or more sums that each hold a rounded function of the inputs (the focal loss
+        # (1 − p_t)²·CE, 1 − p_t = t·σ(−z) + (1 − t)·σ(z), CE = t·softplus(−z) + (1 − t)·softplus(z)):
+        # no cancellation, but some 12 roundings (4.64 ULP in float64 at t = 1/3, z = 2.5)
+        # (numerators only: a softmax gradient's (e^a + e^b)·e^c/(Σ e)² is one sum over another)
+        sums = [f.base if f.is_Pow and f.exp.is_positive else f for f in node.args]
+        sums = [f for f in sums if f.is_Add and len(f.free_symbols) >= 2 and f.has(*_ROUNDED, softplus)]
+        return len(sums) >= 2
     if not (node.is_Add and len(node.args) >= 2 and len(node.free_symbols) >= 2):
         return False
     rounded = [f for f in node.atoms(*_ROUNDED) if f.free_symbols]
@@ -840,7 +851,13 @@ def _widen_hazard(node) -> bool:
     # terms of opposite signs that each hold a rounded function (the focal gradient's product rule:
     # 500 ULP in float32 at t = 1/2, z = −0.294 where they cancel); sums of one sign do not cancel
     holders = [a for a in node.args if a.has(*_ROUNDED, softplus)]
-    return len(holders) >= 2 and len({a.could_extract_minus_sign() for a in holders}) == 2
+    if len(holders) >= 2 and len({a.could_extract_minus_sign() for a in holders}) == 2:
+        return True
+    # a term holding a widened difference (σ(z) − t: its sign changes with the data) beside another
+    # term that holds a rounded function: a product rule that crosses zero where they cancel (the
+    # focal gradient ∂z = (σ(z) − t)·A + (2t − 1)(2t − 3)·B, 62 ULP in float64 at z = −4.29, t = 0.10003)
+    return len(holders) >= 2 and any(a.has(WidenedBase) for a in holders) \
+        and any(not a.has(WidenedBase) for a in holders)
 
 
 def _widen_all(expr):
@@ -865,8 +882,11 @@ def _widen_all(expr):
 WIDEN = Rule(
     "widen", "a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, "
     "log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 "
-    "(|x − t| > 1.8e19) is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 "
-    "ULP; (x − t)² of any float32 is finite there); the same operations in a float64 kernel",
+    "(|x − t| > 1.8e19), or a product of sums that each hold one ((1 − p_t)²·CE of the focal loss: "
+    "4.6 ULP in float64 from its 12 roundings), is computed in float64 and rounded once (float64 rounding "
+    "is 2⁻²⁹ of a float32 ULP; (x − t)² of any float32 is finite there); in a float64 kernel in "
+    "double-word arithmetic (hi + lo, about 106 bits: e^x, log, σ, products and quotients to 2⁻¹⁰⁰ or so) "
+    "and rounded once",
     apply=_widen_all, fired=lambda old, new: old != new)
 
 

@@ -36,6 +36,7 @@ from ....functions import sigmoid
 from ....special import softplus
 from ....render import text
 from ....registry import NUMPY_HELPER_NEEDS, NUMPY_HELPERS
+from ...doubleword import generated_last
 from ...ir import COMMON_NAMES, CodeName, Kernel, local_names, output_comment, temporary_names
 from ...rewrite import SIGMOID_PAIR, WidenedBase, nexp
 from .printer import PRINTER_HELPERS, NumpyExpressionPrinter
@@ -206,8 +207,7 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     body: list[str] = []
     for temp, expr in _sharing_order(kernel.assignments) if wide else kernel.assignments:
         body.append(f"# {temps[temp]} = {text(expr.xreplace(named))}")
-        whole = expr.expanded if wide and isinstance(expr, WidenedBase) else expr  # no (…) around a statement
-        body.append(f"{temps[temp]} = {printer.doprint(whole)}")
+        body.append(f"{temps[temp]} = {printer.doprint(expr)}")
         printer.definitions[temp] = expr  # what the statements below may use (printer: arithmetic selects)
     for out, result, ident in zip(kernel.outputs, kernel.results, outputs):
         body.append(f"# {output_comment(ident, out)}")
@@ -267,7 +267,7 @@ def emit_module(kernels: list[Kernel], source: str, regenerate: str) -> str:
     header += ["", f"Regenerate with: {regenerate}", '"""']
     used |= {n for h in list(used) for n in NUMPY_HELPER_NEEDS.get(h, ())}  # what a used helper calls
     every = {**HELPERS, **ROW_HELPERS, **LAYER_HELPERS, **NUMPY_HELPERS}
-    helpers = [every[h] for h in every if h in used]
+    helpers = generated_last(every, used)
     body = "\n\n".join(helpers + functions)
     block = f"_BLOCK = {BLOCK}  # elements per block: the temporaries of a block stay in cache\n" \
         + ("\n" if body.startswith("_") else "\n\n") if "_BLOCK" in body else "\n"

@@ -49,8 +49,9 @@ from sympy.printing.str import StrPrinter
 
 from ....errors import SymnetError
 from ....functions import sigmoid
-from ....registry import numpy_template
+from ....registry import NUMPY_HELPERS, numpy_template
 from ....special import softplus
+from ...doubleword import ORDER as DW_PRIMITIVES, leaf_identifiers, primitive_text, widened_function
 from ..printing import ConditionalPrinting
 
 __all__ = ["NumpyExpressionPrinter", "PRINTER_HELPERS"]
@@ -81,6 +82,9 @@ def _select(c, a, b):
 ''',
 }
 
+# the double-word primitives of the generated functions of widened sums (symnet.codegen.doubleword)
+NUMPY_HELPERS.update({name: primitive_text(name, "numpy") for name in DW_PRIMITIVES})
+
 
 class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
     """SymPy expressions as NumPy expressions; ``helpers`` collects the helpers they call,
@@ -101,6 +105,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         # np.where of constants only is float64 (or int64): its first value takes the kernel's dtype
         self.CONSTANT_SELECT = f"{dtype}.type({{0}})" if dtype else None
         self.wide = False  # True: every input is a float64 block, a widened sum prints as its body
+        self.plain_widened = False  # True: a widened sum prints as its body (a generated function's float64 body)
         # temporary symbol → its expression, where the family gives them (the kernel's CSE
         # assignments, each a value of the kernel's dtype): what the arithmetic selects rely on
         self.definitions: dict = {}
@@ -319,19 +324,32 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         return f"{swapped[0]}*{swapped[1]}" if swapped else super()._print_Mul(e)
 
     def _print_WidenedBase(self, e):
-        """A widened sum (the widen rule): its body over float64 copies of the leaves, rounded once
-        to the leaves' own dtype (np.asarray copies nothing where the kernel is float64 already; a
+        """A widened sum (the widen rule): a call of the function generated for its body
+        (:func:`symnet.codegen.doubleword.widened_function`), which computes it in double-word
+        arithmetic where the kernel's dtype is float64, in float64 where it is float32, and rounds
+        once to the leaves' own dtype (np.asarray copies nothing where the kernel is float64; a
         Python float beside a float32 array stays float32, NEP 50)."""
-        if self.wide:  # the whole block is float64 already (emit_function): the body as it is
-            return f"({self._print(e.expanded)})"  # a call before: an operand of any operator
-        names = dict(self.names)
-        for leaf in e.args:
-            names[leaf] = f"np.asarray({self._print(leaf)}, np.float64)"
-        wide = copy.copy(self)  # the same printer (a family's subclass too), over the float64 names
-        wide.names, wide.CONSTANT_SELECT = names, None  # a select of constants: float64 too
-        wide.definitions = {}  # the temporaries hold the kernel's dtype, not float64: nothing shared
-        body = wide.doprint(e.expanded)
-        return f"np.asarray({body}, np.result_type({', '.join(self._print(leaf) for leaf in e.args)}))"
+        if self.plain_widened:  # inside a generated function's float64 body: the body itself
+            return f"({self._print(e.expanded)})"
+        name = self._widened_function(e)
+        args = ", ".join(self._print(a) for a in e.args)
+        if self.wide:  # the whole block is float64 already (emit_function): in a float32 kernel the
+            # body as it is (it may share the kernel's float64 temporaries, e^−|z|), in a float64 one
+            # the generated double-word function
+            return f"({name}({args}, True) if {self.dtype} == np.float64 else {self._print(e.expanded)})"
+        dtype = f"np.result_type({args})"
+        return f"np.asarray({name}({args}, {dtype} == np.float64), {dtype})"
+
+    def _widened_function(self, e) -> str:
+        """The generated function of ``e``'s body, registered as a helper of the module."""
+        names = leaf_identifiers(e.leaves)
+        plain = copy.copy(self)  # the same printer (a family's subclass too), over the function's names
+        plain.names, plain.CONSTANT_SELECT, plain.plain_widened = dict(zip(e.leaves, names)), None, True
+        plain.definitions = {}  # the kernel's temporaries are not the function's: nothing shared
+        name, code, needs = widened_function(e, "numpy", plain, names)
+        NUMPY_HELPERS.setdefault(name, code)
+        self.helpers.update([name, *needs])
+        return name
 
     def _print_nexp(self, e):  # e^−x: np.exp(-x), or np.exp(x) for e^−(−x)
         (arg,) = e.args

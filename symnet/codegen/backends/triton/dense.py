@@ -30,6 +30,7 @@ from ....errors import SymnetError
 from ....render import text
 from ...families.dense import LayerKernel
 from .elementwise import HOST_HELPERS, assemble
+from ...doubleword import generated_last
 from .printer import TRITON_HELPERS, TritonPrinter
 
 __all__ = ["emit_triton_layer_module"]
@@ -648,7 +649,7 @@ def emit_triton_layer_module(kernels: list[LayerKernel], source: str, regenerate
                 parts.append(emit_layer_autograd(forward, kernel))
         else:
             parts += [emit_forward(kernel, used), emit_forward_tma(kernel, used), emit_forward_launcher(kernel)]
-    device = [TRITON_HELPERS[h] for h in TRITON_HELPERS if h in used]
+    device = generated_last(TRITON_HELPERS, used)
     return assemble(kernels, source, regenerate,
                     ["Tiled matrix products (tl.dot, IEEE float32 for float32 inputs) with the bias and the",
                      "activation fused into the forward epilogue and δ formed inside the backward products;",

@@ -22,6 +22,8 @@ from ....errors import InvalidNameError, SymnetError
 from ....registry import TRITON_DEVICE_HELPERS
 from ....render import text
 from ...ir import COMMON_NAMES, CodeName, Kernel, local_names, output_comment, temporary_names
+from ...doubleword import generated_last
+from ...rewrite import WidenedBase
 from .printer import TRITON_HELPERS, TritonPrinter
 
 __all__ = ["TritonPrinter", "emit_elementwise", "emit_triton_module", "assemble", "reserved_names",
@@ -221,9 +223,15 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
                  "    else:",
                  f"        partial = count = {first}  # not read"]
     args = inputs + outputs
+    # a widened sum in a float64 kernel is computed in double-word arithmetic (symnet.codegen.doubleword):
+    # Dekker's splitting and products are exact only if no a·b + c is contracted to one FMA
+    exact = any(e.has(WidenedBase) for e in [e for _, e in kernel.assignments] + list(kernel.results))
+    fusion = ", enable_fp_fusion=not f64" if exact else ""
+    if exact:
+        launcher.append("    # float64: the widened sums in double-word arithmetic, whose products need a·b + c rounded twice")
     launcher += ["    if n:",
                  f"        {k}[(blocks,)]({', '.join(args)}, partial, count, n, n if reduction == \"mean\" else 1,",
-                 "            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, BLOCK=block, num_warps=WARPS)"]
+                 f"            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, BLOCK=block, num_warps=WARPS{fusion})"]
     if n_values:
         v = outputs[0]
         launcher += ["    elif reduce:  # nothing to add up: the sum is 0, the mean undefined",
@@ -321,7 +329,7 @@ def emit_triton_module(kernels: list, source: str, regenerate: str, op_namespace
         auto = emit_autograd(kernel, f"{op_namespace}::{kernel.name}{op_suffix}")
         if auto:
             parts.append(auto)
-    device = [TRITON_HELPERS[h] for h in TRITON_HELPERS if h in used]
+    device = generated_last(TRITON_HELPERS, used)
     host = [HOST_HELPERS[h] for h in HOST_HELPERS if h in used]
     return assemble(kernels, source, regenerate,
                     ["Arithmetic in float32 (float64 for float64 inputs); bfloat16/float16 inputs are upcast."],

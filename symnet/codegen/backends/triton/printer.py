@@ -24,6 +24,8 @@ from sympy.printing.str import StrPrinter
 from ....errors import SymnetError
 from ....registry import TRITON_DEVICE_HELPERS, TRITON_HELPER_NEEDS, triton_template
 from ....render import text
+from ...doubleword import ORDER as DW_PRIMITIVES, leaf_identifiers, primitive_needs, primitive_text, \
+    widened_function
 from ..printing import ConditionalPrinting
 
 __all__ = ["TritonPrinter", "TRITON_HELPERS", "HELPER_NEEDS"]
@@ -92,6 +94,9 @@ HELPER_NEEDS = {"_softplus": ("_log1p",), "_tanh": ("_expm1",)}
 # the device helpers of the function registry (tan, sinh, cosh, asinh, atan, erfc, sign …)
 TRITON_HELPERS.update({k: v for k, v in TRITON_DEVICE_HELPERS.items() if k not in TRITON_HELPERS})
 HELPER_NEEDS.update(TRITON_HELPER_NEEDS)
+# the double-word primitives of the generated functions of widened sums (symnet.codegen.doubleword)
+TRITON_HELPERS.update({name: primitive_text(name, "triton") for name in DW_PRIMITIVES})
+HELPER_NEEDS.update({name: primitive_needs(name, "triton") for name in DW_PRIMITIVES})
 
 
 class TritonPrinter(ConditionalPrinting, StrPrinter):
@@ -116,6 +121,7 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         # kernel computes in float64, a constant float32 cannot hold exactly (0.01, 1/√π) is
         # printed as tl.full([], c, <constant_dtype>), the dtype the kernel computes in
         self.constant_dtype = constant_dtype
+        self.plain_widened = False  # True: a widened sum prints as its body (a generated function's float64 body)
 
     def _number(self, value: float) -> str:
         if self.constant_dtype is None or not np.isfinite(value):
@@ -180,15 +186,21 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         return template.format(*[self._print(a) for a in e.args[:arity]])
 
     def _print_WidenedBase(self, e):
-        """A widened sum (the widen rule): its body over float64 copies of the leaves, constants in
-        float64, rounded once to the first leaf's dtype (no-ops where the kernel computes in float64)."""
-        names = dict(self.names)
-        for leaf in e.args:
-            names[leaf] = f"{self._print(leaf)}.to(tl.float64)"
-        wide = copy.copy(self)  # the same printer (a family's subclass too), over the float64 names
-        wide.names, wide.constant_dtype = names, "tl.float64"
-        body = wide.doprint(e.expanded)
-        return f"({body}).to({self._print(e.args[0])}.dtype)"
+        """A widened sum (the widen rule): a call of the ``@triton.jit`` function generated for its
+        body (:func:`symnet.codegen.doubleword.widened_function`), which computes it in double-word
+        arithmetic where the kernel's dtype is float64 (a branch resolved when Triton compiles), in
+        float64 where it is float32, and rounds once to the first leaf's dtype."""
+        if self.plain_widened:  # inside a generated function's float64 body: the body itself
+            return f"({self._print(e.expanded)})"
+        names = leaf_identifiers(e.leaves)
+        plain = copy.copy(self)  # the same printer (a family's subclass too), over the function's names
+        plain.names = {leaf: f"{n}_f64" for leaf, n in zip(e.leaves, names)}
+        plain.constant_dtype, plain.plain_widened = "tl.float64", True
+        name, code, needs = widened_function(e, "triton", plain, names)
+        TRITON_HELPERS.setdefault(name, code)
+        for helper in [*needs, name]:
+            self._need(helper)
+        return f"{name}({', '.join(self._print(a) for a in e.args)})"
 
     def _need(self, helper: str) -> None:
         """A device helper (and the helpers it calls) goes into the module."""

@@ -42,6 +42,7 @@ from ....render import text
 from ...families.rowwise import OPTION_NAMES, RowKernel, V, g, j, r, rowmax, rowsum, rowsum_rest, t, w, z
 from ....special import exp_twosum
 from .elementwise import HOST_HELPERS, assemble
+from ...doubleword import generated_last
 from .printer import TRITON_HELPERS, TritonPrinter
 
 __all__ = ["emit_triton_row_module"]
@@ -908,7 +909,7 @@ def emit_triton_row_module(kernels: list, source: str, regenerate: str) -> str:
         parts.append(emit_option_autograd(kernels))
     elif fused:
         parts.append(emit_row_autograd(fused[0], f"symnet::{fused[0].name.removesuffix('_grad')}"))
-    device = [TRITON_HELPERS[h] for h in TRITON_HELPERS if h in used]
+    device = generated_last(TRITON_HELPERS, used)
     targets = any(k.target for k in kernels)
     plain = not targets or any(k.soft for k in kernels)
     losses = targets or any(k.soft for k in kernels)

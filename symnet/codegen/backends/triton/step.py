@@ -38,6 +38,7 @@ from ...families.rowwise import j as row_j, r as row_r, rowsum, rowsum_rest, z a
 from ...families.dense import ACTIVATIONS
 from ...families.step import DenseStep, ElmanStep, LossStep, MlpStep
 from .elementwise import HOST_HELPERS, assemble
+from ...doubleword import generated_last
 from .printer import TRITON_HELPERS, TritonPrinter
 from .dense import _classify, _contraction
 
@@ -947,7 +948,7 @@ def emit_triton_train_module(steps: list, source: str, regenerate: str, rule=Non
                 host.add(HYPER_HOST)
         else:
             raise SymnetError(f"not a training step: {step!r}")
-    device = [TRITON_HELPERS[h] for h in TRITON_HELPERS if h in used]
+    device = generated_last(TRITON_HELPERS, used)
     limits = f"MAX_PARAMS = {MAX_PARAMS}  # padded parameter entries kept in registers\nMAX_WIDTH = {MAX_WIDTH}  # padded units in one layer\n\n\n"
     return assemble(steps, source, regenerate,
                     ["One launch runs whole SGD steps — forward, loss, backpropagation, update — with the",

@@ -1,0 +1,660 @@
+"""Double-word arithmetic for the widen rule in float64 kernels.
+
+A float32 kernel computes a widened sum (:class:`~symnet.codegen.rewrite.WidenedBase`: e^x − t·x,
+log t + 1 − x, σ(z) − t, where a rounded function cancels against another input) in float64 and
+rounds once. A float64 kernel has no wider type, so it computes the sum in *double-word*
+arithmetic: each value an unevaluated sum hi + lo of two float64 (about 106 bits), rounded once at
+the end. The primitives follow Dekker (1971), Knuth's TwoSum and Joldes, Muller & Popescu (2017,
+"Tight and rigorous error bounds for basic building blocks of double-word arithmetic"); exp
+follows the QD library (Hida, Li & Bailey): x = k·ln 2 + r with ln 2 in two parts, e^(r/256) − 1
+by a short Taylor series, eight squarings back (p → 2p + p², which keeps e^r − 1 exact near 0),
+then 2^k. log and log1p take one Newton step on a float64 start y₀: y = y₀ + (x − e^y₀)·e^−y₀, the
+difference in double-word, as d − (e^y₀ − 1) with d = x − 1 (exact) near x = 1, so that log stays
+accurate to its last bits there.
+
+No FMA anywhere: NumPy has none and the Triton interpreter's may not be fused; the products are
+Dekker's, by Veltkamp's splitting (scaled by 2⁻²⁸ above 2⁹⁹⁶, where 2²⁷·a would overflow).
+
+This module holds the primitives as helper texts for both backends (one text, written with
+``M.`` for the array module and a few named constants, rendered as a NumPy function or a
+``@triton.jit`` function) and the code generator of the per-body function (:func:`widened_function`):
+for each widened body a function ``_dw_widened_<digest>(leaves…)`` whose statements are
+``name_hi, name_lo = _dw_mul(a_hi, a_lo, b_hi, b_lo)`` under a comment of their math. An
+operation without a double-word version (sin, erf, a fractional power) is computed in float64 as
+(value, 0): it degrades, it does not fail. Where the double-word result is not finite (an input
+±inf or NaN, an overflow inside a split or e^x) or the float64 body is not, the function returns
+the float64 body's value, so nothing that was finite becomes NaN.
+"""
+from __future__ import annotations
+
+import hashlib
+import keyword
+import math
+
+import sympy as sp
+
+from ..render import text
+from .names import FALLBACK_WORDS, _math_name
+
+__all__ = ["PRIMITIVES", "PRIMITIVE_NEEDS", "ORDER", "GENERATED_PREFIX", "primitive_text", "primitive_needs",
+           "widened_function", "leaf_identifiers", "generated_last"]
+
+GENERATED_PREFIX = "_dw_widened_"
+
+# ln 2 = LN2_HI + LN2_LO (LN2_HI the float64 nearest ln 2); 1/n! as double-words for the Taylor series
+_CONSTANTS = {
+    "SPLITTER": 134217729.0,  # 2²⁷ + 1 (Veltkamp)
+    "SPLIT_BIG": 2.0 ** 996, "SPLIT_DOWN": 2.0 ** -28, "SPLIT_UP": 2.0 ** 28,
+    "LN2_HI": 0.6931471805599453, "LN2_LO": 2.3190468138462996e-17, "INV_LN2": 1.4426950408889634,
+    # ln 2 in three parts for the reduction of e^x: LN2_A of 42 bits (k·LN2_A exact for |k| < 2¹¹)
+    "LN2_A": 0.6931471805598903, "LN2_B": 5.497923018708371e-14, "LN2_C": 1.94704509238075e-31,
+    "C3_HI": 0.16666666666666666, "C3_LO": 9.251858538542971e-18,
+    "C4_HI": 0.041666666666666664, "C4_LO": 2.3129646346357427e-18,
+    "C5": 1 / 120, "C6": 1 / 720, "C7": 1 / 5040, "C8": 1 / 40320, "C9": 1 / 362880,
+    "REDUCE": 2.0 ** -8, "TINY": 2.0 ** -100, "LOG_TINY": 2.0 ** -900, "LOG_UP": 2.0 ** 600,
+}
+
+# Each primitive: its text, with ``M.`` the array module (np / tl) and the names of _CONSTANTS.
+# Arithmetic only (+ − × ÷, where, abs, floor, exp, log), so one text serves both backends.
+PRIMITIVES = {
+    "_dw_two_sum": '''\
+def _dw_two_sum(a, b):
+    """s + e = a + b exactly, s = fl(a + b) (Knuth's TwoSum)."""
+    s = a + b
+    v = s - a
+    return s, (a - (s - v)) + (b - v)
+''',
+    "_dw_fast_two_sum": '''\
+def _dw_fast_two_sum(a, b):
+    """s + e = a + b exactly where |a| ≥ |b| or a = 0 (Dekker's Fast2Sum)."""
+    s = a + b
+    return s, b - (s - a)
+''',
+    "_dw_split": '''\
+def _dw_split(a):
+    """a = hi + lo, each of 26 bits at most (Veltkamp); scaled by 2⁻²⁸ above 2⁹⁹⁶, where the
+    splitter's product would overflow, and back (exact)."""
+    big = M.abs(a) > SPLIT_BIG
+    s = M.where(big, a * SPLIT_DOWN, a)
+    c = SPLITTER * s
+    hi = c - (c - s)
+    lo = s - hi
+    return M.where(big, hi * SPLIT_UP, hi), M.where(big, lo * SPLIT_UP, lo)
+''',
+    "_dw_split_bounded": '''\
+def _dw_split_bounded(a):
+    """a = hi + lo, each of 26 bits at most (Veltkamp), for |a| below 2⁹⁹⁶ (the operands inside e^x
+    and log: no guard)."""
+    c = SPLITTER * a
+    hi = c - (c - a)
+    return hi, a - hi
+''',
+    "_dw_two_prod": '''\
+def _dw_two_prod(a, b):
+    """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA); exact unless a partial
+    product underflows."""
+    p = a * b
+    a_hi, a_lo = _dw_split(a)
+    b_hi, b_lo = _dw_split(b)
+    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+''',
+    "_dw_two_prod_bounded": '''\
+def _dw_two_prod_bounded(a, b):
+    """p + e = a·b exactly, as _dw_two_prod, for operands below 2⁹⁹⁶ (no guard)."""
+    p = a * b
+    a_hi, a_lo = _dw_split_bounded(a)
+    b_hi, b_lo = _dw_split_bounded(b)
+    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+''',
+    "_dw_add": '''\
+def _dw_add(x_hi, x_lo, y_hi, y_lo):
+    """x + y of two double-words (Joldes–Muller–Popescu, AccurateDWPlusDW: error ≤ 3u²)."""
+    s_hi, s_lo = _dw_two_sum(x_hi, y_hi)
+    t_hi, t_lo = _dw_two_sum(x_lo, y_lo)
+    v_hi, v_lo = _dw_fast_two_sum(s_hi, s_lo + t_hi)
+    return _dw_fast_two_sum(v_hi, t_lo + v_lo)
+''',
+    "_dw_add_fp": '''\
+def _dw_add_fp(x_hi, x_lo, y):
+    """x + y, y a float64 (DWPlusFP: error ≤ 2u²)."""
+    s_hi, s_lo = _dw_two_sum(x_hi, y)
+    return _dw_fast_two_sum(s_hi, x_lo + s_lo)
+''',
+    "_dw_mul": '''\
+def _dw_mul(x_hi, x_lo, y_hi, y_lo):
+    """x·y of two double-words (Dekker's product: error ≤ 7u² or so; the lo·lo term dropped)."""
+    p_hi, p_lo = _dw_two_prod(x_hi, y_hi)
+    return _dw_fast_two_sum(p_hi, p_lo + (x_hi * y_lo + x_lo * y_hi))
+''',
+    "_dw_mul_fp": '''\
+def _dw_mul_fp(x_hi, x_lo, y):
+    """x·y, y a float64 (DWTimesFP: error ≤ 2u² or so)."""
+    p_hi, p_lo = _dw_two_prod(x_hi, y)
+    return _dw_fast_two_sum(p_hi, p_lo + x_lo * y)
+''',
+    "_dw_mul_bounded": '''\
+def _dw_mul_bounded(x_hi, x_lo, y_hi, y_lo):
+    """x·y as _dw_mul, for operands below 2⁹⁹⁶ (inside e^x: no guard in the splitting)."""
+    p = x_hi * y_hi
+    a_hi, a_lo = _dw_split_bounded(x_hi)
+    b_hi, b_lo = _dw_split_bounded(y_hi)
+    e = ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return _dw_fast_two_sum(p, e + (x_hi * y_lo + x_lo * y_hi))
+''',
+    "_dw_twice_plus_square": '''\
+def _dw_twice_plus_square(p_hi, p_lo):
+    """2p + p² for |p| < 1/2 ((1 + p)² − 1, a squaring of e^r without its cancellation): p² from one
+    splitting of p_hi, and |p²| ≤ |2p|/4, so the sum needs no TwoSum."""
+    a_hi, a_lo = _dw_split_bounded(p_hi)
+    q = p_hi * p_hi
+    q_lo = (((a_hi * a_hi - q) + 2.0 * a_hi * a_lo) + a_lo * a_lo) + 2.0 * p_hi * p_lo
+    s_hi, s_lo = _dw_fast_two_sum(2.0 * p_hi, q)
+    return _dw_fast_two_sum(s_hi, s_lo + (2.0 * p_lo + q_lo))
+''',
+    "_dw_div": '''\
+def _dw_div(x_hi, x_lo, y_hi, y_lo):
+    """x/y of two double-words (DWDivDW2: error ≤ 15u²): q = x_hi/y_hi, then the remainder
+    x − y·q in double-word divided once more."""
+    q = x_hi / y_hi
+    r_hi, r_lo = _dw_mul_fp(y_hi, y_lo, q)
+    d = (x_hi - r_hi) + (x_lo - r_lo)
+    return _dw_fast_two_sum(q, d / y_hi)
+''',
+    "_dw_exp_reduced": '''\
+def _dw_exp_reduced(x_hi, x_lo):
+    """(k, e^r − 1) with x = k·ln 2 + r, |r| ≤ ln 2/2 (k an integer-valued float, x clamped to
+    [−746, 710], where e^x is 0 and ∞; ln 2 in three parts, x − k·LN2_A exact): e^(r/256) − 1 by
+    Taylor (terms from r⁵ on in float64, below 2⁻⁴⁷ of the sum), then 8 times p → 2p + p², which is
+    (1 + p)² − 1 without the cancellation."""
+    x = M.minimum(M.maximum(x_hi, -746.0), 710.0)
+    k = M.floor(x * INV_LN2 + 0.5)
+    k_ln2_hi, k_ln2_lo = _dw_two_prod_bounded(k, LN2_B)
+    r_hi, r_lo = _dw_add(x - k * LN2_A, M.where(x == x_hi, x_lo, 0.0), -k_ln2_hi, -(k_ln2_lo + k * LN2_C))
+    s_hi = r_hi * REDUCE
+    s_lo = r_lo * REDUCE
+    q = (((C9 * s_hi + C8) * s_hi + C7) * s_hi + C6) * s_hi + C5
+    p_hi, p_lo = _dw_add_fp(C4_HI, C4_LO, s_hi * q)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_add(C3_HI, C3_LO, p_hi, p_lo)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_add_fp(p_hi, p_lo, 0.5)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_add_fp(p_hi, p_lo, 1.0)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+''' + "".join('''\
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+''' for _ in range(8)) + '''\
+    return k, p_hi, p_lo
+''',
+    "_dw_exp": '''\
+def _dw_exp(x_hi, x_lo):
+    """e^x of a double-word (relative error about 2⁻¹⁰⁰ where e^x is normal): 2^k·(1 + p)."""
+    k, p_hi, p_lo = _dw_exp_reduced(x_hi, x_lo)
+    e_hi, e_lo = _dw_add_fp(p_hi, p_lo, 1.0)
+    return _dw_scale(e_hi, e_lo, k)
+''',
+    "_dw_expm1": '''\
+def _dw_expm1(x_hi, x_lo):
+    """e^x − 1 of a double-word: p itself where k = 0 (|x| < ln 2/2), 2^k·(1 + p) − 1 beyond
+    (no cancellation there), x itself below 2⁻¹⁰⁰ (x²/2 is below 2⁻¹⁰¹ of it)."""
+    k, p_hi, p_lo = _dw_exp_reduced(x_hi, x_lo)
+    e_hi, e_lo = _dw_add_fp(p_hi, p_lo, 1.0)
+    e_hi, e_lo = _dw_scale(e_hi, e_lo, k)
+    m_hi, m_lo = _dw_add_fp(e_hi, e_lo, -1.0)
+    tiny = M.abs(x_hi) < TINY
+    near = k == 0.0
+    return (M.where(tiny, x_hi, M.where(near, p_hi, m_hi)),
+            M.where(tiny, x_lo, M.where(near, p_lo, m_lo)))
+''',
+    "_dw_log_step": '''\
+def _dw_log_step(d_hi, d_lo, x_hi, x_lo, y):
+    """log x = log(1 + d) from a float64 start y within a few ulps: one Newton step,
+    y + (x − e^y)·e^−y, the difference in double-word (relative error about 2⁻¹⁰⁰); as
+    d − (e^y − 1) where |y| < ln 2/2, so that near x = 1 the ones cancel exactly."""
+    k, p_hi, p_lo = _dw_exp_reduced(y, 0.0)
+    e_hi, e_lo = _dw_add_fp(p_hi, p_lo, 1.0)
+    e_hi, e_lo = _dw_scale(e_hi, e_lo, k)
+    near = k == 0.0
+    r_hi, r_lo = _dw_add(M.where(near, d_hi, x_hi), M.where(near, d_lo, x_lo),
+                         -M.where(near, p_hi, e_hi), -M.where(near, p_lo, e_lo))
+    return _dw_fast_two_sum(y, (r_hi + r_lo) * M.exp(-y))
+''',
+    "_dw_log1p": '''\
+def _dw_log1p(d_hi, d_lo):
+    """log(1 + d) of a double-word, d > −1."""
+    x_hi, x_lo = _dw_add_fp(d_hi, d_lo, 1.0)
+    return _dw_log_step(d_hi, d_lo, x_hi, x_lo, LOG1P(d_hi))
+''',
+    "_dw_log": '''\
+def _dw_log(x_hi, x_lo):
+    """log x of a double-word, x > 0, from y = log x_hi; x below 2⁻⁹⁰⁰ (subnormals too) scaled by
+    2⁶⁰⁰ first and 600·ln 2 taken off again."""
+    small = x_hi < LOG_TINY
+    s_hi = M.where(small, x_hi * LOG_UP, x_hi)
+    s_lo = M.where(small, x_lo * LOG_UP, x_lo)
+    d_hi, d_lo = _dw_add_fp(s_hi, s_lo, -1.0)
+    y_hi, y_lo = _dw_log_step(d_hi, d_lo, s_hi, s_lo, M.log(s_hi))
+    k = M.where(small, -600.0, 0.0)
+    k_ln2_hi, k_ln2_lo = _dw_two_prod_bounded(k, LN2_HI)
+    return _dw_add(y_hi, y_lo, k_ln2_hi, k_ln2_lo + k * LN2_LO)
+''',
+    "_dw_sigmoid": '''\
+def _dw_sigmoid(x_hi, x_lo):
+    """σ(x) from E = e^−|x| ≤ 1 (never overflows): 1/(1 + E) for x ≥ 0, E/(1 + E) below."""
+    neg = x_hi < 0.0
+    e_hi, e_lo = _dw_exp(M.where(neg, x_hi, -x_hi), M.where(neg, x_lo, -x_lo))
+    d_hi, d_lo = _dw_add_fp(e_hi, e_lo, 1.0)
+    r_hi, r_lo = _dw_div(M.where(neg, e_hi, 1.0), M.where(neg, e_lo, 0.0), d_hi, d_lo)
+    return r_hi, r_lo
+''',
+    "_dw_softplus": '''\
+def _dw_softplus(x_hi, x_lo):
+    """log(1 + e^x) = max(x, 0) + log1p(e^−|x|): never overflows."""
+    neg = x_hi < 0.0
+    e_hi, e_lo = _dw_exp(M.where(neg, x_hi, -x_hi), M.where(neg, x_lo, -x_lo))
+    l_hi, l_lo = _dw_log1p(e_hi, e_lo)
+    return _dw_add(l_hi, l_lo, M.where(neg, 0.0, x_hi), M.where(neg, 0.0, x_lo))
+''',
+    "_dw_tanh": '''\
+def _dw_tanh(x_hi, x_lo):
+    """tanh x = m/(m + 2), m = e^(2x) − 1 (relative accuracy near 0; NaN past |x| ≈ 355, where
+    the caller takes the float64 value)."""
+    m_hi, m_lo = _dw_expm1(2.0 * x_hi, 2.0 * x_lo)
+    d_hi, d_lo = _dw_add_fp(m_hi, m_lo, 2.0)
+    return _dw_div(m_hi, m_lo, d_hi, d_lo)
+''',
+}
+
+# the 2^k scaling of e^x: NumPy's ldexp; in Triton 2^j built from its exponent bits, in two
+# factors (k from −1077 to 1025: each factor normal)
+_SCALE = {
+    "numpy": '''\
+def _dw_scale(hi, lo, k):
+    """(hi + lo)·2^k, k an integer-valued float."""
+    k = k.astype(np.int32)
+    return np.ldexp(hi, k), np.ldexp(lo, k)
+''',
+    "triton": '''\
+@triton.jit
+def _dw_scale(hi, lo, k):
+    """(hi + lo)·2^k, k an integer-valued float from −1077 to 1025: two factors 2^j, each built
+    from its exponent bits (each normal), so the scaling is exact unless the result is subnormal."""
+    half = tl.floor(k * 0.5)
+    first = ((half.to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)
+    second = (((k - half).to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)
+    return hi * first * second, lo * first * second
+''',
+}
+
+PRIMITIVE_NEEDS = {
+    "_dw_two_prod": ("_dw_split",),
+    "_dw_add": ("_dw_two_sum", "_dw_fast_two_sum"),
+    "_dw_add_fp": ("_dw_two_sum", "_dw_fast_two_sum"),
+    "_dw_mul": ("_dw_two_prod", "_dw_fast_two_sum"),
+    "_dw_mul_fp": ("_dw_two_prod", "_dw_fast_two_sum"),
+    "_dw_div": ("_dw_mul_fp", "_dw_fast_two_sum"),
+    "_dw_two_prod_bounded": ("_dw_split_bounded",),
+    "_dw_mul_bounded": ("_dw_split_bounded", "_dw_fast_two_sum"),
+    "_dw_twice_plus_square": ("_dw_split_bounded", "_dw_fast_two_sum"),
+    "_dw_exp_reduced": ("_dw_two_prod_bounded", "_dw_add", "_dw_add_fp", "_dw_mul_bounded",
+                        "_dw_twice_plus_square"),
+    "_dw_exp": ("_dw_exp_reduced", "_dw_add_fp", "_dw_scale"),
+    "_dw_expm1": ("_dw_exp_reduced", "_dw_add_fp", "_dw_scale"),
+    "_dw_log_step": ("_dw_exp_reduced", "_dw_add_fp", "_dw_scale", "_dw_add", "_dw_fast_two_sum"),
+    "_dw_log1p": ("_dw_add_fp", "_dw_log_step"),
+    "_dw_log": ("_dw_add_fp", "_dw_log_step", "_dw_two_prod_bounded", "_dw_add"),
+    "_dw_sigmoid": ("_dw_exp", "_dw_add_fp", "_dw_div"),
+    "_dw_softplus": ("_dw_exp", "_dw_log1p", "_dw_add"),
+    "_dw_tanh": ("_dw_expm1", "_dw_add_fp", "_dw_div"),
+}
+ORDER = ["_dw_two_sum", "_dw_fast_two_sum", "_dw_split", "_dw_split_bounded", "_dw_two_prod",
+         "_dw_two_prod_bounded", "_dw_add", "_dw_add_fp", "_dw_mul", "_dw_mul_fp", "_dw_mul_bounded",
+         "_dw_twice_plus_square", "_dw_div", "_dw_scale", "_dw_exp_reduced", "_dw_exp", "_dw_expm1",
+         "_dw_log_step", "_dw_log1p", "_dw_log", "_dw_sigmoid", "_dw_softplus", "_dw_tanh"]
+
+
+def _constant(value: float, backend: str) -> str:
+    """A float64 constant: Triton makes a Python float literal float32, so one that float32
+    cannot hold is tl.full([], c, tl.float64)."""
+    import numpy as np
+    with np.errstate(over="ignore"):  # 2⁹⁹⁶: not a float32
+        exact = float(np.float32(value)) == value
+    if backend == "triton" and not exact:
+        return f"tl.full([], {value!r}, tl.float64)"
+    return repr(value)
+
+
+def primitive_text(name: str, backend: str) -> str:
+    """The helper text of primitive ``name`` for ``backend`` ("numpy" or "triton")."""
+    import re
+    if name == "_dw_scale":
+        return _SCALE[backend]
+    body = PRIMITIVES[name]
+    module = "np" if backend == "numpy" else "tl"
+    body = body.replace("M.", module + ".")
+    body = body.replace("LOG1P(", "np.log1p(" if backend == "numpy" else "_log1p(")
+    body = re.sub(r"\b(%s)\b" % "|".join(sorted(_CONSTANTS, key=len, reverse=True)),
+                  lambda m: _constant(_CONSTANTS[m.group(1)], backend), body)
+    if backend == "triton":
+        body = body.replace("tl.minimum(tl.maximum(x_hi, -746.0), 710.0)",
+                            "tl.minimum(tl.maximum(x_hi, -746.0, propagate_nan=tl.PropagateNan.ALL), 710.0, "
+                            "propagate_nan=tl.PropagateNan.ALL)")
+        return "@triton.jit\n" + body
+    return body
+
+
+def primitive_needs(name: str, backend: str) -> tuple:
+    needs = PRIMITIVE_NEEDS.get(name, ())
+    if name == "_dw_log1p" and backend == "triton":
+        needs = needs + ("_log1p",)
+    return needs
+
+
+def _closure(names, backend: str) -> list:
+    """``names`` and every primitive they call, in the order of definition."""
+    seen: set = set()
+    stack = list(names)
+    while stack:
+        n = stack.pop()
+        if n not in seen:
+            seen.add(n)
+            stack.extend(primitive_needs(n, backend))
+    return [n for n in ORDER if n in seen] + sorted(n for n in seen if n not in ORDER)
+
+
+def generated_last(table: dict, used) -> list:
+    """The texts of ``table`` that ``used`` names, in the table's order, the generated per-body
+    functions (registered as they are printed, in whatever order a process printed them) after
+    the others, by name: a module's text does not depend on what was printed before it."""
+    fixed = [h for h in table if h in used and not h.startswith(GENERATED_PREFIX)]
+    generated = sorted(h for h in table if h in used and h.startswith(GENERATED_PREFIX))
+    return [table[h] for h in fixed + generated]
+
+
+# ---------------------------------------------------------------------------------------------
+# the per-body function
+
+
+class _Value:
+    """A double-word value in the generated code: the names (or literals) of its hi and lo; lo
+    None where the value is one float64 (a leaf, a constant, a value computed in float64)."""
+
+    def __init__(self, hi: str, lo: str | None = None):
+        self.hi, self.lo = hi, lo
+
+
+def _dw_constant(c: sp.Expr, backend: str) -> _Value:
+    hi = float(c)
+    if not math.isfinite(hi):  # 10^400: as the float64 body has it
+        return _Value('float("nan")' if math.isnan(hi) else f'{"-" if hi < 0 else ""}float("inf")')
+    lo = 0.0 if c.is_Rational and sp.Rational(hi) == c else float(sp.N(c, 60) - sp.Float(hi, 60))
+    return _Value(_constant(hi, backend), _constant(lo, backend) if lo != 0.0 else None)
+
+
+class _Emitter:
+    """The statements of one body in double-word arithmetic (postorder, each subexpression once)."""
+
+    FUNCTIONS = {"exp": "_dw_exp", "expm1": "_dw_expm1", "log": "_dw_log", "log1p": "_dw_log1p",
+                 "sigmoid": "_dw_sigmoid", "softplus": "_dw_softplus", "tanh": "_dw_tanh"}
+
+    def __init__(self, backend: str, plain, leaves: dict, words: dict, taken: set):
+        self.backend = backend
+        self.where = "np.where" if backend == "numpy" else "tl.where"
+        self.plain = plain  # the float64 printer over the leaves' float64 names
+        self.values: dict = {}
+        self.lines: list[str] = []
+        self.needs: set = set()
+        self.taken = set(taken)
+        self.known = {s: sp.Symbol(n) for s, n in words.items()}  # names of temporaries: t, not t64
+        for s, n in leaves.items():
+            self.values[s] = _Value(n)
+        self.count = 0
+
+    def _name(self, e) -> str:
+        word = _math_name(e, {k: v.name for k, v in self.known.items()})
+        if word is None or len(word) > 28 or not word.isidentifier():  # too long to say: sum_1, where_2
+            self.count += 1
+            word = next((w for cls, w in FALLBACK_WORDS if isinstance(e, cls)), "value") + f"_{self.count}"
+        name, k = word, 1
+        while name in self.taken or keyword.iskeyword(name) or f"{name}_hi" in self.taken:
+            k += 1
+            name = f"{word}_{k}"
+        self.taken |= {name, f"{name}_hi", f"{name}_lo"}
+        return name
+
+    def _comment(self, name: str, e) -> str:
+        """``# name = its math``, the math cut at 150 characters (a whole loss gradient is too long)."""
+        math_text = text(e)
+        return f"# {name} = {math_text if len(math_text) <= 150 else math_text[:149] + '…'}"
+
+    def _emit(self, e, call: str, needs: tuple, comment=None) -> _Value:
+        name = self._name(e)
+        self.needs.update(needs)
+        self.lines.append(self._comment(name, comment if comment is not None else e))
+        self.lines.append(f"{name}_hi, {name}_lo = {call}")
+        self.known[e] = sp.Symbol(name)
+        return _Value(f"{name}_hi", f"{name}_lo")
+
+    def _plain(self, e) -> _Value:
+        """e in float64 alone, (value, 0): an operation without a double-word version."""
+        name = self._name(e)
+        self.lines.append(self._comment(name, e) + " (in float64)")
+        self.lines.append(f"{name} = {self.plain.doprint(e)}")
+        self.known[e] = sp.Symbol(name)
+        return _Value(name)
+
+    @staticmethod
+    def _lo(v: _Value) -> str:
+        return v.lo if v.lo is not None else "0.0"
+
+    def add(self, e, a: _Value, b: _Value) -> _Value:
+        if a.lo is None and b.lo is None:
+            return self._emit(e, f"_dw_two_sum({a.hi}, {b.hi})", ("_dw_two_sum",))
+        if b.lo is None:
+            return self._emit(e, f"_dw_add_fp({a.hi}, {a.lo}, {b.hi})", ("_dw_add_fp",))
+        if a.lo is None:
+            return self._emit(e, f"_dw_add_fp({b.hi}, {b.lo}, {a.hi})", ("_dw_add_fp",))
+        return self._emit(e, f"_dw_add({a.hi}, {a.lo}, {b.hi}, {b.lo})", ("_dw_add",))
+
+    def mul(self, e, a: _Value, b: _Value) -> _Value:
+        if a.lo is None and b.lo is None:
+            return self._emit(e, f"_dw_two_prod({a.hi}, {b.hi})", ("_dw_two_prod",))
+        if b.lo is None:
+            return self._emit(e, f"_dw_mul_fp({a.hi}, {a.lo}, {b.hi})", ("_dw_mul_fp",))
+        if a.lo is None:
+            return self._emit(e, f"_dw_mul_fp({b.hi}, {b.lo}, {a.hi})", ("_dw_mul_fp",))
+        return self._emit(e, f"_dw_mul({a.hi}, {a.lo}, {b.hi}, {b.lo})", ("_dw_mul",))
+
+    def negate(self, e, a: _Value) -> _Value:
+        if a.lo is None:
+            return _Value(f"(-{a.hi})")
+        name = self._name(e)
+        self.lines.append(self._comment(name, e))
+        self.lines.append(f"{name}_hi, {name}_lo = -{a.hi}, -{a.lo}")
+        self.known[e] = sp.Symbol(name)
+        return _Value(f"{name}_hi", f"{name}_lo")
+
+    def select(self, e, cond: str, a: _Value, b: _Value, comment=None) -> _Value:
+        name = self._name(e)
+        self.lines.append(self._comment(name, comment if comment is not None else e))
+        if a.lo is None and b.lo is None:
+            self.lines.append(f"{name} = {self.where}({cond}, {a.hi}, {b.hi})")
+            self.known[e] = sp.Symbol(name)
+            return _Value(name)
+        self.lines.append(f"{name}_hi = {self.where}({cond}, {a.hi}, {b.hi})")
+        self.lines.append(f"{name}_lo = {self.where}({cond}, {self._lo(a)}, {self._lo(b)})")
+        self.known[e] = sp.Symbol(name)
+        return _Value(f"{name}_hi", f"{name}_lo")
+
+    def value(self, e) -> _Value:
+        if e in self.values:
+            return self.values[e]
+        if getattr(type(e), "body", None) is not None and hasattr(e, "expanded"):  # a widened sum inside
+            v = self.value(e.expanded)
+        elif isinstance(e, sp.UnevaluatedExpr):
+            v = self.value(e.args[0])
+        elif e.is_number:
+            v = _dw_constant(e, self.backend)
+        elif isinstance(e, sp.Add):
+            v = self._sum(e)
+        elif isinstance(e, sp.Mul):
+            v = self._product(e)
+        elif isinstance(e, sp.Pow):
+            v = self._power(e)
+        elif isinstance(e, sp.Piecewise):
+            v = self._piecewise(e)
+        elif isinstance(e, (sp.Max, sp.Min)):
+            v = self._extremum(e)
+        elif isinstance(e, sp.Abs):
+            a = self.value(e.args[0])
+            v = self.select(e, f"{a.hi} < 0.0", self.negate(-e.args[0], a), a)
+        elif type(e).__name__ == "nexp":  # e^−u, a node of the code generator
+            v = self._function(e, "exp", -e.args[0])
+        elif isinstance(e, sp.Function) and type(e).__name__ in self.FUNCTIONS and len(e.args) == 1:
+            v = self._function(e, type(e).__name__, e.args[0])
+        else:
+            v = self._plain(e)
+        self.values[e] = v
+        return v
+
+    def _function(self, e, name, arg) -> _Value:
+        a = self.value(arg)
+        helper = self.FUNCTIONS[name]
+        return self._emit(e, f"{helper}({a.hi}, {self._lo(a)})", (helper,))
+
+    def _sum(self, e) -> _Value:
+        terms = sorted(e.args, key=lambda t: (t.is_number, t.could_extract_minus_sign(), sp.default_sort_key(t)))
+        acc, partial = self.value(terms[0]), terms[0]
+        for term in terms[1:]:
+            partial = partial + term
+            if term.could_extract_minus_sign() and not term.is_number:
+                b = self.value(-term)
+                b = _Value(f"(-{b.hi})", None if b.lo is None else f"(-{b.lo})")
+            else:
+                b = self.value(term)
+            acc = self.add(partial, acc, b)
+        return acc
+
+    def _product(self, e) -> _Value:
+        coeff, rest = e.as_coeff_Mul()
+        if coeff == -1:
+            return self.negate(e, self.value(rest))
+        factors = list(sp.Mul.make_args(e))
+        num = [f for f in factors if not (f.is_Pow and f.exp.is_Integer and f.exp < 0)]
+        den = [f.base ** -f.exp for f in factors if f.is_Pow and f.exp.is_Integer and f.exp < 0]
+        numerator = self._fold(num)
+        if not den:
+            return numerator
+        denominator = self._fold(den)
+        n = numerator if numerator is not None else _Value("1.0")
+        return self._emit(e, f"_dw_div({n.hi}, {self._lo(n)}, {denominator.hi}, {self._lo(denominator)})",
+                          ("_dw_div",))
+
+    def _fold(self, factors):
+        if not factors:
+            return None
+        factors = sorted(factors, key=lambda f: (not f.is_number, sp.default_sort_key(f)))
+        acc, partial = self.value(factors[0]), factors[0]
+        for f in factors[1:]:
+            partial = sp.Mul(partial, f)
+            acc = self.mul(partial, acc, self.value(f))
+        return acc
+
+    def _power(self, e) -> _Value:
+        base, exp = e.args
+        if exp.is_Integer and 1 <= exp <= 8:
+            acc, partial = self.value(base), base
+            for _ in range(int(exp) - 1):
+                partial = partial * base
+                acc = self.mul(partial, acc, self.value(base))
+            return acc
+        if exp.is_Integer and -8 <= exp <= -1:
+            d = self.value(base ** -exp)
+            return self._emit(e, f"_dw_div(1.0, 0.0, {d.hi}, {self._lo(d)})", ("_dw_div",))
+        return self._plain(e)
+
+    def _piecewise(self, e) -> _Value:
+        pieces = list(e.args)
+        expr, cond = pieces[-1]
+        if cond != sp.true:
+            return self._plain(e)
+        acc = self.value(expr)
+        for k in range(len(pieces) - 2, -1, -1):  # innermost select first: {a_k if c_k; … ; last otherwise}
+            expr, cond = pieces[k]
+            partial = e if k == 0 else sp.Piecewise(*pieces[k:])
+            acc = self.select(partial, self.plain.doprint(cond), self.value(expr), acc)
+        return acc
+
+    def _extremum(self, e) -> _Value:
+        """Max/Min: by the hi parts; where they tie, the larger (smaller) lo part."""
+        module = "np" if self.backend == "numpy" else "tl"
+        pick = f"{module}.maximum" if isinstance(e, sp.Max) else f"{module}.minimum"
+        op = ">" if isinstance(e, sp.Max) else "<"
+        args = list(e.args)
+        acc, partial = self.value(args[0]), args[0]
+        for a in args[1:]:
+            b = self.value(a)
+            partial = type(e)(partial, a)
+            name = self._name(partial)
+            self.lines.append(self._comment(name, partial))
+            first = f"{acc.hi} {op} {b.hi}"
+            self.lines.append(f"{name}_hi = {self.where}({first}, {acc.hi}, {b.hi})")
+            if acc.lo is None and b.lo is None:
+                self.known[partial] = sp.Symbol(f"{name}_hi")
+                acc = _Value(f"{name}_hi")
+                continue
+            tie = f"{pick}({self._lo(acc)}, {self._lo(b)})"
+            self.lines.append(f"{name}_lo = {self.where}({first}, {self._lo(acc)}, "
+                              f"{self.where}({b.hi} {op} {acc.hi}, {self._lo(b)}, {tie}))")
+            self.known[partial] = sp.Symbol(name)
+            acc = _Value(f"{name}_hi", f"{name}_lo")
+        return acc
+
+
+def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
+    """The generated function computing the widened ``node``'s body, for ``backend``: (its name,
+    its text, the primitives it calls). ``plain_printer`` prints an expression in float64 over
+    the function's own names of the leaves (``leaf_names`` for NumPy; ``<name>_f64`` for Triton,
+    which keeps the leaves' own dtype for the float32 branch)."""
+    body = node.body
+    digest = hashlib.sha1(sp.srepr(body).encode()).hexdigest()[:10]
+    name = f"{GENERATED_PREFIX}{digest}"
+    wide = [f"{n}_f64" for n in leaf_names] if backend == "triton" else list(leaf_names)
+    taken = set(leaf_names) | set(wide) | {"np", "tl", "triton", "plain", "result", "double_word", name}
+    emitter = _Emitter(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)), taken)
+    result = emitter.value(body)
+    plain = plain_printer.doprint(body)
+    formula = text(body)
+    doc = (f'"""{formula}, rounded once: in double-word arithmetic (hi + lo, about 106 bits)\n'
+           '    in a float64 kernel, in float64 in a float32 one; the float64 value where either is not finite."""')
+    if backend == "numpy":
+        lines = [f"def {name}({', '.join(leaf_names)}, double_word):", f"    {doc}",
+                 '    with np.errstate(all="ignore"):  # inf and NaN are selected away below']
+        lines += [f"        {n} = np.asarray({n}, np.float64)" for n in leaf_names]
+        lines += [f"        plain = {plain}", "        if not double_word:", "            return plain"]
+        lines += ["        " + line for line in emitter.lines]
+        lines += [f"        return np.where(np.isfinite({result.hi}) & np.isfinite(plain), {result.hi}, plain)"]
+    else:
+        first = leaf_names[0]
+        lines = ["@triton.jit", f"def {name}({', '.join(leaf_names)}):", f"    {doc}"]
+        lines += [f"    {w} = {n}.to(tl.float64)" for n, w in zip(leaf_names, wide)]
+        lines += [f"    plain = {plain}", f"    if {first}.dtype == tl.float64:  # resolved when compiled"]
+        lines += ["        " + line for line in emitter.lines]
+        lines += [f"        result = tl.where((tl.abs({result.hi}) < float(\"inf\")) & "
+                  f"(tl.abs(plain) < float(\"inf\")), {result.hi}, plain)",
+                  "    else:", "        result = plain", f"    return result.to({first}.dtype)"]
+    return name, "\n".join(lines) + "\n", _closure(emitter.needs, backend)
+
+
+def leaf_identifiers(leaves) -> list[str]:
+    """The function's own names of the leaves: each symbol's name where it is a plain identifier
+    that the generated code does not use itself, else arg0, arg1 …"""
+    out = []
+    for k, s in enumerate(leaves):
+        n = s.name
+        if not n.isidentifier() or keyword.iskeyword(n) or n.startswith("_") or n in {
+                "np", "tl", "triton", "plain", "result", "double_word", "float"} or n.endswith(("_hi", "_lo", "_f64")) \
+                or n in out:
+            n = f"arg{k}"
+        out.append(n)
+    return out
