@@ -33,7 +33,7 @@ from .budget import Budget
 from .evaluate import NotEvaluable, reference, torch_value
 from .spec import BOUNDS, Spec, extremes, spec_for, sweep
 
-__all__ = ["Cell", "Report", "verify", "measure_points", "classify"]
+__all__ = ["Cell", "Report", "verify", "measure_points", "classify", "crossing_points", "points_of"]
 
 IMPLEMENTATIONS = ("symnet numpy", "symnet triton", "torch autograd", "torch built-in")
 
@@ -92,7 +92,9 @@ class Report:
 
     @property
     def failures(self) -> list:
-        return [c for c in self.cells if c.implementation.startswith("symnet") and c.measured and c.held
+        """The symnet cells past the bound, and those with no figure (n/m: nothing was measured, no
+        point in the domain, or the backend could not run): "pass" is said only of a measurement."""
+        return [c for c in self.cells if c.implementation.startswith("symnet") and c.held
                 and not c.passed(self.bounds[c.dtype])]
 
     @property
@@ -113,10 +115,9 @@ class Report:
             for i in impls:
                 c = self.cell(out, dtype, i)
                 row.append("" if c is None else c.text())
-                if c is not None and i.startswith("symnet") and c.measured and c.held and \
-                        not c.passed(self.bounds[dtype]):
-                    ok = False
-            row.append("pass" if ok else "FAIL")
+                if c is not None and i.startswith("symnet") and c.held and not c.passed(self.bounds[dtype]):
+                    ok = False if c.measured else (None if ok is not False else False)
+            row.append({True: "pass", False: "FAIL", None: "NOT MEASURED"}[ok])
             rows.append(row)
         widths = [max(len(r[k]) for r in rows) for k in range(len(head))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
@@ -149,7 +150,12 @@ class Report:
                  "NaN×k / inf×k: k points where the result is NaN / infinite and the true value is not; "
                  "n/m: not measurable (below).", "Worst points:", self.details()]
         parts += self.notes
-        parts.append("" if self.passed else f"{len(self.failures)} symnet figure(s) past the bound")
+        past = [c for c in self.failures if c.measured]
+        unmeasured = [c for c in self.failures if not c.measured]
+        if past:
+            parts.append(f"{len(past)} symnet figure(s) past the bound")
+        if unmeasured:
+            parts.append(f"{len(unmeasured)} symnet figure(s) not measured (n/m): no bound is shown to hold there")
         return "\n".join(p for p in parts if p is not None).rstrip() + "\n"
 
 
@@ -344,20 +350,12 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
     names = [i.name for i in k.inputs]
     report = Report(spec.formula, {dt: bounds[dt] for dt in dtypes})
     # spec.arguments: the order torch's built-in takes them (bce_logits(z, t) → z first)
-    by_name = dict(zip(names, symbols))
-    builtin_order = [by_name.get(a) for a in spec.arguments] if spec.arguments else None
-    if builtin_order and any(s is None for s in builtin_order):
-        builtin_order = None
-    bounds_at = [(None if len(symbols) == 1 else symbols.index(s), v) for s, v in
-                 {bv for o in k.outputs for bv in _boundaries(o.expr)}]
-    if spec.boundaries and builtin_order:
-        bounds_at += [(symbols.index(builtin_order[0]), b) for b in spec.boundaries]
+    builtin_order = _builtin_order(k, spec)
     cache: dict = {}
     triton = {b: None for b in backends if b == "triton"}
     for dt in dtypes:
-        ranges = [spec.ranges.get(a, (None, None)) for a in (
-            [spec.arguments[builtin_order.index(s)] for s in symbols] if builtin_order else [])] or ()
-        pts = measure_points(symbols, dt, n, seed, full_sweep, bounds_at, spec.others, ranges)
+        budget.stage(f"{spec.formula}: the points to measure in {dt}")
+        pts = points_of(kernel, spec, dt, n, seed, full_sweep)
         truths, keep = [], []
         skipped = unresolved = 0
         for r, row in enumerate(pts):
@@ -404,12 +402,19 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
                 if isinstance(got, str):
                     cell.note = got
                     continue
+                if not len(pts):
+                    cell.note = (f"no point measured: all {skipped + unresolved} were outside the domain or "
+                                 "unresolved")
+                    continue
                 if got is None or got[q] is None:
                     cell.note = "no result"
                     continue
                 acc = _Acc(cell, names)
                 for r in range(len(pts)):
                     acc.add(float(got[q][r]), truths[r][q], pts[r])
+                if not cell.points:
+                    cell.note = (f"no point measured: all {skipped + unresolved} were outside the domain or "
+                                 "unresolved")
     if "triton" in backends and os.environ.get("TRITON_INTERPRET") == "1":
         report.notes.append("* symnet triton ran under TRITON_INTERPRET=1 (the CPU interpreter, which rounds some "
                             "float32 operations through bfloat16 and has no libdevice): its figures are shown, "
@@ -426,6 +431,38 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
                                     "points; not measurable in the interpreter (possibly its bfloat16 rounding), "
                                     "to be measured on a GPU")
     return report
+
+
+def _builtin_order(k, spec):
+    """The kernel's input symbols in the order torch's built-in takes them (spec.arguments:
+    bce_logits(z, t) → z first), or None."""
+    by_name = {i.name: i.symbol for i in k.inputs}
+    order = [by_name.get(a) for a in spec.arguments] if spec.arguments else None
+    return None if not order or any(s is None for s in order) else order
+
+
+def points_of(kernel, spec: Spec, dtype: str, n: int = 60, seed: int = 0, full_sweep: bool = False) -> np.ndarray:
+    """The points ``symnet verify`` measures a compiled formula at in ``dtype`` (and ``symnet derive
+    --stable`` looks for hazards at: the same ones, so that the two never disagree): the extremes,
+    both sides of every Piecewise boundary (and the registry entry's own), ``n`` random points, and
+    the points at and around each crossing of 0 of an output or a sum (:func:`crossing_points`)."""
+    k = kernel.kernel
+    symbols = [i.symbol for i in k.inputs]
+    order = _builtin_order(k, spec)
+    bounds_at = [(None if len(symbols) == 1 else symbols.index(s), v) for s, v in
+                 {bv for o in k.outputs for bv in _boundaries(o.expr)}]
+    if spec.boundaries and order:
+        bounds_at += [(symbols.index(order[0]), b) for b in spec.boundaries]
+    ranges = [spec.ranges.get(a, (None, None)) for a in (
+        [spec.arguments[order.index(s)] for s in symbols] if order else [])] or ()
+    pts = measure_points(symbols, dtype, n, seed, full_sweep, bounds_at, spec.others, ranges)
+    extra = crossing_points(_evaluators(kernel, symbols, [o.expr for o in k.outputs]), symbols, dtype,
+                            spec.others, ranges)
+    if not extra:
+        return pts
+    with np.errstate(over="ignore"):
+        more = np.array(extra, dtype=np.float64).astype(dtype).reshape(-1, len(symbols))
+    return np.unique(np.concatenate([pts.reshape(-1, len(symbols)), more]), axis=0)
 
 
 def _triton(d, pts, nvars, state):
@@ -488,3 +525,111 @@ def _torch_autograd(k, pts, symbols, dtype, builtin):
     except (RuntimeError, TypeError, ValueError) as exc:
         return f"torch refused: {str(exc).splitlines()[0][:80]}"
     return out
+
+
+# ---------------------------------------------------------------------- points where a sum crosses 0
+# A cancellation is narrow: x² − 1e10 loses every digit within a few ULPs of x = 1e5, and a grid of
+# extremes and 60 random points (log-uniform over 16 decades) lands there with probability 1e−3, so
+# the table read "pass" and --stable "no hazard found" for a formula 1e10 ULP off one step from the
+# grid. Cancellation happens where a sum of terms of both signs is near 0, i.e. near a sign change
+# of that sum, or of an output (a root, or a pole: 1/(x² − 1e10)): each is found on a dense float64
+# grid of the dtype's range, bisected to the float64 crossing, and measured there and around it.
+_CROSSING_CAP = 16  # crossings measured per dtype (spread over the variables and the grid)
+_OFFSETS = (1e-4, 1e-8)  # relative distances from a crossing, besides its neighbours
+
+
+def _sums(exprs) -> list:
+    """The sums (Add nodes) of ``exprs`` with a free symbol: where each crosses 0, it cancels."""
+    found = []
+    for e in exprs:
+        for node in sp.preorder_traversal(e):
+            if isinstance(node, sp.Add) and node.free_symbols and node not in found:
+                found.append(node)
+    return found[:64]
+
+
+def _evaluators(kernel, symbols, exprs):
+    """A function of one float64 column per input → the float64 values of every output and every
+    sum of ``exprs`` (those torch can evaluate), one array each."""
+    sums = _sums(exprs)
+    try:
+        import torch
+    except ImportError:  # the outputs alone
+        torch, sums = None, []
+
+    def values(cols):
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            out = [np.asarray(o, dtype=np.float64) * np.ones(len(cols[0])) for o in kernel(*cols)]
+            if torch is not None and sums:
+                env = {s: torch.from_numpy(np.ascontiguousarray(c, dtype=np.float64)) for s, c in zip(symbols, cols)}
+                for e in sums:
+                    try:
+                        v = torch_value(e, env, torch)
+                        v = v.detach().double().numpy() if torch.is_tensor(v) else np.full(len(cols[0]), float(v))
+                        out.append(v * np.ones(len(cols[0])))
+                    except Exception:  # noqa: BLE001 - a sum torch cannot evaluate: its outputs still are
+                        continue
+        return out
+
+    return values
+
+
+def _grid(dtype: str, rng) -> np.ndarray:
+    """A dense float64 grid of the dtype's finite range (20 points a decade, both signs, and a fine
+    linear grid of ±10), or of ``rng`` (lo, hi)."""
+    fi = np.finfo(dtype)
+    lo, hi = math.log10(float(fi.tiny)), math.log10(float(fi.max))
+    with np.errstate(over="ignore"):
+        mags = np.logspace(lo, hi, int((hi - lo) * 20) + 1)
+    g = np.concatenate([-mags, [0.0], mags, np.linspace(-10, 10, 2001)])
+    if rng and rng[0] is not None:
+        a, b = rng
+        g = np.concatenate([g[(g >= a) & (g <= b)], np.linspace(a, b, 2001)])
+    return np.unique(g[np.isfinite(g) & (np.abs(g) <= float(fi.max))])
+
+
+def crossing_points(values, symbols, dtype: str, others=(0.0, 1.0, 0.3, -1.5, 0.7, 2.5), ranges=()) -> list:
+    """Rows (one value per variable) at and around each point where an output or a sum of the formula
+    changes sign: each variable swept on :func:`_grid` with the others at fixed values, the sign
+    change bisected in float64, then the crossing rounded to ``dtype``, its neighbours either side,
+    and the points :data:`_OFFSETS` away, relatively (at most :data:`_CROSSING_CAP` crossings)."""
+    typ = np.dtype(dtype).type
+    k = len(symbols)
+    fixed = [_inside(others[q % len(others)], ranges[q] if ranges else None) for q in range(k)]
+    found = []  # (variable, crossing)
+    for i in range(k):
+        g = _grid(dtype, ranges[i] if ranges else None)
+
+        def at(xs, i=i):
+            return np.array(values([xs if q == i else np.full(len(xs), fixed[q]) for q in range(k)]))
+
+        ys = at(g)  # functions × grid
+        sg = np.sign(ys)
+        with np.errstate(invalid="ignore"):
+            change = (sg[:, :-1] * sg[:, 1:] < 0) & np.isfinite(ys[:, :-1]) & np.isfinite(ys[:, 1:])
+        fn, j = np.nonzero(change)
+        if not len(j):
+            continue
+        a, b, sa = g[j].copy(), g[j + 1].copy(), sg[fn, j]
+        for _ in range(80):
+            m = a + (b - a) / 2
+            if not np.any((m > a) & (m < b)):
+                break
+            ym = at(m)[fn, np.arange(len(m))]
+            left = np.sign(ym) == sa
+            a, b = np.where(left, m, a), np.where(left, b, m)
+        found += [(i, float(v)) for v in np.unique(a)]
+    if len(found) > _CROSSING_CAP:  # spread over the list: every variable, small and large crossings
+        found = [found[int(t)] for t in np.linspace(0, len(found) - 1, _CROSSING_CAP)]
+    rows = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i, r in found:
+            c = typ(r)
+            pts = [c]
+            pts += [np.nextafter(c, typ(math.inf)), np.nextafter(c, typ(-math.inf))]
+            pts += [typ(r * (1 + s * e)) for e in _OFFSETS for s in (1, -1)]
+            for p in pts:
+                if np.isfinite(p) and (not ranges or ranges[i][0] is None or ranges[i][0] <= p <= ranges[i][1]):
+                    rows.append(tuple(float(p) if q == i else fixed[q] for q in range(k)))
+    return rows

@@ -1,0 +1,65 @@
+"""Breakage round 7: the truthfulness tools (issue 16 points 3 and 4), `symnet verify FORMULA` /
+symnet.verify and the measured hazard report of `symnet derive FORMULA --stable`. Each test is a
+fault found by trying to break them: a table or report that said "pass" / "no hazard found" where
+the generated code is far past the bound, or where nothing was measured."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import mpmath
+import numpy as np
+import pytest
+
+import symnet
+from symnet.verify.spec import BOUNDS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "symnet", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_a_cancellation_between_the_grid_points_is_measured():
+    """x² − 1e10 loses every digit within a few ULPs of x = 1e5; the extremes and 60 random points never
+    came near it and the table read "pass" (0.50 ULP). The crossing of 0 is now found and measured."""
+    x = np.nextafter(1e5, 2e5)  # one step past the crossing: the hazard is real (independent check)
+    with mpmath.workdps(60):
+        true = mpmath.mpf(x) ** 2 - 10 ** 10
+    assert abs(float((mpmath.mpf(x * x - 1e10) - true) / true)) > 1e-6  # > 1e9 ULP off
+    report = symnet.verify("x**2 - 10000000000", dtypes=("float64",), torch=False)
+    cell = report.cell("f", "float64", "symnet numpy")
+    assert not cell.passed(BOUNDS["float64"]) and cell.worst_ulp > 1e6, str(report)
+    assert not report.passed
+
+
+def test_stable_never_says_no_hazard_where_verify_fails():
+    """`derive "log(x) - 23/10" --stable` said "no hazard found in x ∈ [0, inf]" for f in float64 while
+    `verify` (60 random points, the report's were 20) measured 6.9 ULP there: the report now measures
+    verify's own points, so "no hazard found" implies the table's pass."""
+    from symnet.parsing import parse_expression
+    from symnet.verify.hazard import hazards
+    for formula in ("log(x) - 23/10", "log(x) - 29/10"):
+        d = symnet.derive(parse_expression(formula), title=formula)
+        report = symnet.verify(formula, torch=False)
+        rows = hazards(d)
+        for r in rows:
+            cell = report.cell(r["output"], r["dtype"], "symnet numpy")
+            if not r["found"]:
+                assert cell.passed(BOUNDS[r["dtype"]]), (formula, r, str(report))
+        f64 = next(r for r in rows if (r["output"], r["dtype"]) == ("f", "float64"))
+        assert "cancellation" in f64["found"] or "underflow" in f64["found"], f64
+
+
+def test_nothing_measured_is_not_a_pass():
+    """sqrt(−x² − 1) is nowhere real: every point was outside the domain, every symnet cell n/m, and the
+    table said "pass" with exit status 0. Nothing measured is not within the bound."""
+    report = symnet.verify("sqrt(-x**2 - 1)", n=5, dtypes=("float64",))
+    assert not report.passed
+    assert all(not c.measured for c in report.cells), str(report)  # torch's column too: no "0" of no point
+    r = run("verify", "sqrt(-x**2-1)", "--points", "5", "--dtype", "float64")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "NOT MEASURED" in r.stdout and "pass" not in r.stdout.split("points:")[0]
