@@ -63,3 +63,18 @@ def test_nothing_measured_is_not_a_pass():
     r = run("verify", "sqrt(-x**2-1)", "--points", "5", "--dtype", "float64")
     assert r.returncode == 1, r.stdout + r.stderr
     assert "NOT MEASURED" in r.stdout and "pass" not in r.stdout.split("points:")[0]
+
+
+def test_triton_that_cannot_run_is_not_a_pass(tmp_path):
+    """`verify FORMULA --backend triton` where triton cannot be imported: every triton cell n/m ("not
+    available"), and the table said "pass", exit status 0, with a note that the interpreter had run it."""
+    import os
+    fake = tmp_path / "triton"
+    fake.mkdir()
+    (fake / "__init__.py").write_text('raise ImportError("No module named triton (simulated)")\n')
+    env = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{ROOT}")
+    r = subprocess.run([sys.executable, "-m", "symnet", "verify", "exp(x)", "--backend", "triton", "--points", "4",
+                        "--dtype", "float64"], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "not available" in r.stdout and "NOT MEASURED" in r.stdout
+    assert "ran under TRITON_INTERPRET=1" not in r.stdout
