@@ -78,3 +78,25 @@ def test_triton_that_cannot_run_is_not_a_pass(tmp_path):
     assert r.returncode == 1, r.stdout + r.stderr
     assert "not available" in r.stdout and "NOT MEASURED" in r.stdout
     assert "ran under TRITON_INTERPRET=1" not in r.stdout
+
+
+def test_a_timeout_message_of_a_huge_formula_is_one_short_line():
+    """A 16-variable formula out of budget: the message repeated the whole formula and all 16
+    coordinates (1,500 characters on one line); it names a shortened formula now."""
+    formula = " + ".join(f"log(1+exp(sin(x{i})*cos(x{(i + 1) % 16})))*tanh(x{(i + 3) % 16})" for i in range(16))
+    r = run("verify", formula, "--timeout", "2")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "time budget" in r.stderr and len(r.stderr) < 400, r.stderr
+
+
+def test_the_crossing_search_is_bounded_and_says_where_it_stopped():
+    """The search for crossings of 0 has its own time limit; cut short, it says so (in the report's
+    notes) rather than measuring less in silence."""
+    import sympy as sp
+    from symnet.verify.measure import crossing_points
+    xs = sp.symbols("a b")
+    rows, note = crossing_points(lambda cols, need=None: [cols[0] * cols[0] - 1e10, cols[1] - 3.0], xs, "float64",
+                                 seconds=100)
+    assert note == "" and any(abs(r[0] - 1e5) < 1e-6 for r in rows) and any(r[1] == 3.0 for r in rows)
+    rows, note = crossing_points(lambda cols, need=None: [cols[0] * cols[0] - 1e10], xs, "float64", seconds=0)
+    assert "stopped after 0 of 2 variables" in note

@@ -50,7 +50,7 @@ def hazards(d, dtypes=("float32", "float64"), n: int = 60, seed: int = 0, functi
     spec = spec_for(d.title or d.name or "derivation")
     rows = []
     for dt in dtypes:
-        pts = points_of(kernel, spec, dt, n, seed)
+        pts, note = points_of(kernel, spec, dt, n, seed)
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             outs = (function or kernel)(*[np.ascontiguousarray(pts[:, q]) for q in range(len(symbols))])
@@ -81,7 +81,7 @@ def hazards(d, dtypes=("float32", "float64"), n: int = 60, seed: int = 0, functi
                                f"{_fmt(max(float(r[i]) for r in measured))}]" for i, nm in enumerate(names)) \
                 if measured else "no point in the domain"
             rows.append({"output": o.name, "meaning": o.meaning, "dtype": dt, "points": len(measured),
-                         "ranges": ranges, "found": found})
+                         "ranges": ranges, "found": found, "note": note})
     return rows
 
 
@@ -106,4 +106,6 @@ def hazard_section(d):
             f"is finite; underflow = 0 or subnormal where it is normal; cancellation = more than "
             f"{BOUNDS['float32']:g} (float32) / {BOUNDS['float64']:g} (float64) ULPs off. Measured, not claimed: "
             "points outside the formula's domain are left out, and ranges not listed were not measured.")
+    for note in dict.fromkeys(f"{r['dtype']}: {r['note']}" for r in rows if r.get("note")):
+        text += " " + note[0].upper() + note[1:] + "."
     return Section("Measured hazards of the generated code", (), text, tuple(table))

@@ -259,6 +259,11 @@ def _true_text(true, digits: int) -> str:
     return mpmath.nstr(true, digits)
 
 
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def _where(names, row) -> str:
     return ", ".join(f"{n}={float(v):.6g}" for n, v in zip(names, row))
 
@@ -341,9 +346,10 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
     elif max_ulp is not None:
         bounds = {k: float(max_ulp) for k in bounds}
     named = d_or_formula if isinstance(d_or_formula, str) else getattr(d_or_formula, "formula", None)
-    budget.stage(f"{named or 'the formula'}: its derivation")
+    budget.stage(f"{_short(named) if named else 'the formula'}: its derivation")
     d, spec = _as_derivation(d_or_formula, wrt)
-    budget.stage(f"{spec.formula}: its generated NumPy code")
+    short = _short(spec.formula)  # a budget message stays one readable line (a 16-variable formula was 1,500 characters)
+    budget.stage(f"{short}: its generated NumPy code")
     kernel = compile_(d, "numpy")
     k = kernel.kernel
     symbols = [i.symbol for i in k.inputs]
@@ -354,8 +360,10 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
     cache: dict = {}
     triton = {b: None for b in backends if b == "triton"}
     for dt in dtypes:
-        budget.stage(f"{spec.formula}: the points to measure in {dt}")
-        pts = points_of(kernel, spec, dt, n, seed, full_sweep)
+        budget.stage(f"{short}: the points to measure in {dt}")
+        pts, note = points_of(kernel, spec, dt, n, seed, full_sweep)
+        if note:
+            report.notes.append(f"{dt}: {note}")
         truths, keep = [], []
         skipped = unresolved = 0
         for r, row in enumerate(pts):
@@ -364,8 +372,9 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
             for q, o in enumerate(k.outputs):
                 key = (q, tuple(env.values()))
                 if key not in cache:
-                    budget.stage(f"{spec.formula}: the 50-digit reference of {o.name} in {dt} at "
-                                 + ", ".join(f"{s}={v:.6g}" for s, v in env.items()))
+                    at = [f"{s}={v:.6g}" for s, v in env.items()]
+                    budget.stage(f"{short}: the 50-digit reference of {o.name} in {dt} at "
+                                 + ", ".join(at[:6]) + (f", … ({len(at)} variables)" if len(at) > 6 else ""))
                     cache[key] = reference(o.expr, env)
                 vals.append(cache[key][0])
             if any(v is None for v in vals):
@@ -378,19 +387,19 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
         report.skipped[dt], report.unresolved[dt] = skipped, unresolved
         pts = pts[keep]
         results: dict[str, list] = {}
-        budget.stage(f"{spec.formula}: the generated NumPy code in {dt}")
+        budget.stage(f"{short}: the generated NumPy code in {dt}")
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             outs = kernel(*[np.ascontiguousarray(pts[:, q]) for q in range(len(symbols))]) if len(pts) else None
         results["symnet numpy"] = [np.asarray(o, dtype=np.float64) for o in outs] if outs is not None else None
         if "triton" in backends:
-            budget.stage(f"{spec.formula}: the generated Triton code in {dt}")
+            budget.stage(f"{short}: the generated Triton code in {dt}")
             results["symnet triton"] = _triton(d, pts, len(symbols), triton)
         if torch:
-            budget.stage(f"{spec.formula}: torch autograd in {dt}")
+            budget.stage(f"{short}: torch autograd in {dt}")
             results["torch autograd"] = _torch_autograd(k, pts, symbols, dt, None)
             if spec.torch_builtin is not None and builtin_order:
-                budget.stage(f"{spec.formula}: torch's built-in in {dt}")
+                budget.stage(f"{short}: torch's built-in in {dt}")
                 results["torch built-in"] = _torch_autograd(k, pts, symbols, dt, (spec.torch_builtin, builtin_order))
         for q, o in enumerate(k.outputs):
             for impl in IMPLEMENTATIONS:
@@ -442,11 +451,12 @@ def _builtin_order(k, spec):
     return None if not order or any(s is None for s in order) else order
 
 
-def points_of(kernel, spec: Spec, dtype: str, n: int = 60, seed: int = 0, full_sweep: bool = False) -> np.ndarray:
-    """The points ``symnet verify`` measures a compiled formula at in ``dtype`` (and ``symnet derive
+def points_of(kernel, spec: Spec, dtype: str, n: int = 60, seed: int = 0, full_sweep: bool = False):
+    """(points, note): the points ``symnet verify`` measures a compiled formula at in ``dtype`` (and ``symnet derive
     --stable`` looks for hazards at: the same ones, so that the two never disagree): the extremes,
     both sides of every Piecewise boundary (and the registry entry's own), ``n`` random points, and
-    the points at and around each crossing of 0 of an output or a sum (:func:`crossing_points`)."""
+    the points at and around each crossing of 0 of an output or a sum (:func:`crossing_points`; its
+    ``note`` says where that search was cut short, "" where it was not)."""
     k = kernel.kernel
     symbols = [i.symbol for i in k.inputs]
     order = _builtin_order(k, spec)
@@ -457,13 +467,13 @@ def points_of(kernel, spec: Spec, dtype: str, n: int = 60, seed: int = 0, full_s
     ranges = [spec.ranges.get(a, (None, None)) for a in (
         [spec.arguments[order.index(s)] for s in symbols] if order else [])] or ()
     pts = measure_points(symbols, dtype, n, seed, full_sweep, bounds_at, spec.others, ranges)
-    extra = crossing_points(_evaluators(kernel, symbols, [o.expr for o in k.outputs]), symbols, dtype,
-                            spec.others, ranges)
+    extra, note = crossing_points(_evaluators(kernel, symbols, [o.expr for o in k.outputs]), symbols, dtype,
+                                  spec.others, ranges)
     if not extra:
-        return pts
+        return pts, note
     with np.errstate(over="ignore"):
         more = np.array(extra, dtype=np.float64).astype(dtype).reshape(-1, len(symbols))
-    return np.unique(np.concatenate([pts.reshape(-1, len(symbols)), more]), axis=0)
+    return np.unique(np.concatenate([pts.reshape(-1, len(symbols)), more]), axis=0), note
 
 
 def _triton(d, pts, nvars, state):
@@ -537,6 +547,7 @@ def _torch_autograd(k, pts, symbols, dtype, builtin):
 # grid of the dtype's range, bisected to the float64 crossing, and measured there and around it.
 _CROSSING_CAP = 16  # crossings measured per dtype (spread over the variables and the grid)
 _OFFSETS = (1e-4, 1e-8)  # relative distances from a crossing, besides its neighbours
+_CROSSING_SECONDS = 5.0  # the search's own limit per dtype (a 16-variable formula's sums are many)
 
 
 def _sums(exprs) -> list:
@@ -549,28 +560,74 @@ def _sums(exprs) -> list:
     return found[:64]
 
 
+def _np_functions() -> dict:
+    from sympy.codegen.cfunctions import expm1, log1p
+    return {sp.exp: np.exp, sp.log: np.log, sp.sin: np.sin, sp.cos: np.cos, sp.tan: np.tan, sp.tanh: np.tanh,
+            sp.sinh: np.sinh, sp.cosh: np.cosh, sp.atan: np.arctan, sp.asinh: np.arcsinh, sp.Abs: np.abs,
+            sp.sign: np.sign, expm1: np.expm1, log1p: np.log1p}
+
+
+def _memo_value(expr, env, cache, torch, fns):
+    """``expr`` in float64 NumPy at the columns ``env`` (symbol → array), each distinct node once
+    (``cache``: node → value; the sums of a formula share their subtrees); a node NumPy has no rule
+    for through :func:`torch_value` (the registry's torch reference). Only to locate sign changes."""
+    if expr in cache:
+        return cache[expr]
+    if expr.is_Symbol:
+        v = env[expr]
+    elif expr.is_Number or expr.is_NumberSymbol:
+        v = float(expr)
+    elif isinstance(expr, sp.UnevaluatedExpr):
+        v = _memo_value(expr.args[0], env, cache, torch, fns)
+    elif hasattr(expr, "expanded") and isinstance(expr, sp.Function):  # WidenedBase: its sum
+        v = _memo_value(expr.expanded, env, cache, torch, fns)
+    elif expr.is_Add or expr.is_Mul:
+        vals = [_memo_value(a, env, cache, torch, fns) for a in expr.args]
+        v = vals[0]
+        for w in vals[1:]:
+            v = v + w if expr.is_Add else v * w
+    elif expr.is_Pow:
+        b, e = (_memo_value(a, env, cache, torch, fns) for a in expr.args)
+        v = np.sqrt(b) if isinstance(e, float) and e == 0.5 else np.power(b, e)
+    elif type(expr) in fns:
+        v = fns[type(expr)](_memo_value(expr.args[0], env, cache, torch, fns))
+    elif torch is not None:
+        t = torch_value(expr, {s: torch.from_numpy(np.ascontiguousarray(a)) for s, a in env.items()}, torch)
+        v = t.detach().double().numpy() if torch.is_tensor(t) else float(t)
+    else:
+        raise NotEvaluable(f"no NumPy rule for {type(expr).__name__}")
+    cache[expr] = v
+    return v
+
+
 def _evaluators(kernel, symbols, exprs):
-    """A function of one float64 column per input → the float64 values of every output and every
-    sum of ``exprs`` (those torch can evaluate), one array each."""
+    """``values(cols, need=None)``: of one float64 column per input, the float64 values of every
+    output (the generated code) and every sum of ``exprs`` that can be evaluated, one array each
+    (None for those not in ``need``, a set of indices)."""
     sums = _sums(exprs)
+    n_out = len(kernel.kernel.outputs)
+    fns = _np_functions()
     try:
         import torch
-    except ImportError:  # the outputs alone
-        torch, sums = None, []
+    except ImportError:  # NumPy's functions alone
+        torch = None
 
-    def values(cols):
+    def values(cols, need=None):
+        m = len(cols[0])
+        out: list = [None] * (n_out + len(sums))
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            out = [np.asarray(o, dtype=np.float64) * np.ones(len(cols[0])) for o in kernel(*cols)]
-            if torch is not None and sums:
-                env = {s: torch.from_numpy(np.ascontiguousarray(c, dtype=np.float64)) for s, c in zip(symbols, cols)}
-                for e in sums:
-                    try:
-                        v = torch_value(e, env, torch)
-                        v = v.detach().double().numpy() if torch.is_tensor(v) else np.full(len(cols[0]), float(v))
-                        out.append(v * np.ones(len(cols[0])))
-                    except Exception:  # noqa: BLE001 - a sum torch cannot evaluate: its outputs still are
-                        continue
+            if need is None or any(i < n_out for i in need):
+                out[:n_out] = [np.asarray(o, dtype=np.float64) * np.ones(m) for o in kernel(*cols)]
+            env = {s: np.ascontiguousarray(c, dtype=np.float64) for s, c in zip(symbols, cols)}
+            cache: dict = {}
+            for j, e in enumerate(sums):
+                if need is not None and n_out + j not in need:
+                    continue
+                try:
+                    out[n_out + j] = np.asarray(_memo_value(e, env, cache, torch, fns), dtype=np.float64) * np.ones(m)
+                except Exception:  # noqa: BLE001 - a sum that cannot be evaluated: the outputs still are
+                    continue
         return out
 
     return values
@@ -590,34 +647,64 @@ def _grid(dtype: str, rng) -> np.ndarray:
     return np.unique(g[np.isfinite(g) & (np.abs(g) <= float(fi.max))])
 
 
-def crossing_points(values, symbols, dtype: str, others=(0.0, 1.0, 0.3, -1.5, 0.7, 2.5), ranges=()) -> list:
-    """Rows (one value per variable) at and around each point where an output or a sum of the formula
-    changes sign: each variable swept on :func:`_grid` with the others at fixed values, the sign
-    change bisected in float64, then the crossing rounded to ``dtype``, its neighbours either side,
-    and the points :data:`_OFFSETS` away, relatively (at most :data:`_CROSSING_CAP` crossings)."""
+def crossing_points(values, symbols, dtype: str, others=(0.0, 1.0, 0.3, -1.5, 0.7, 2.5), ranges=(),
+                    seconds: float = None) -> tuple[list, str]:
+    """(rows, note): rows (one value per variable) at and around each point where an output or a sum
+    of the formula changes sign: each variable swept on :func:`_grid` with the others at fixed values,
+    the sign change bisected in float64, then the crossing rounded to ``dtype``, its neighbours either
+    side, and the points :data:`_OFFSETS` away, relatively (at most :data:`_CROSSING_CAP` crossings).
+    The search stops after ``seconds`` (default :data:`_CROSSING_SECONDS`); ``note`` then says how far
+    it got ("" when complete)."""
+    import time
+
+    deadline = time.monotonic() + (_CROSSING_SECONDS if seconds is None else seconds)
     typ = np.dtype(dtype).type
     k = len(symbols)
     fixed = [_inside(others[q % len(others)], ranges[q] if ranges else None) for q in range(k)]
     found = []  # (variable, crossing)
+    note = ""
     for i in range(k):
+        if time.monotonic() > deadline:
+            note = (f"the search for crossings of 0 (where a sum cancels) stopped after {i} of {k} variables "
+                    "(its time limit): the others were measured at the random and extreme points only")
+            break
         g = _grid(dtype, ranges[i] if ranges else None)
 
-        def at(xs, i=i):
-            return np.array(values([xs if q == i else np.full(len(xs), fixed[q]) for q in range(k)]))
+        def at(xs, need=None, i=i):
+            with np.errstate(all="ignore"):
+                return values([xs if q == i else np.full(len(xs), fixed[q]) for q in range(k)], need)
 
-        ys = at(g)  # functions × grid
-        sg = np.sign(ys)
-        with np.errstate(invalid="ignore"):
-            change = (sg[:, :-1] * sg[:, 1:] < 0) & np.isfinite(ys[:, :-1]) & np.isfinite(ys[:, 1:])
-        fn, j = np.nonzero(change)
-        if not len(j):
+        ys = at(g)
+        fn, j = [], []
+        for f, y in enumerate(ys):
+            if y is None:
+                continue
+            sg = np.sign(y)
+            zero = sg == 0  # a crossing on the grid itself (x − 3 at 3): the ends of each run of zeros
+            ends = zero & ~(np.concatenate([[False], zero[:-1]]) & np.concatenate([zero[1:], [False]]))
+            found += [(i, float(v)) for v in g[ends][:_CROSSING_CAP]]
+            with np.errstate(invalid="ignore"):
+                js = np.nonzero((sg[:-1] * sg[1:] < 0) & np.isfinite(y[:-1]) & np.isfinite(y[1:]))[0]
+            fn += [f] * len(js)
+            j += list(js)
+        if not j:
             continue
-        a, b, sa = g[j].copy(), g[j + 1].copy(), sg[fn, j]
+        fn, j = np.array(fn), np.array(j)
+        if len(j) > 2 * _CROSSING_CAP:  # sin(x) changes sign at every point of the grid past 1e3: a spread
+            keep = np.unique(np.linspace(0, len(j) - 1, 2 * _CROSSING_CAP).astype(int))
+            fn, j = fn[keep], j[keep]
+        a, b = g[j].copy(), g[j + 1].copy()
+        sa = np.array([np.sign(ys[f][jj]) for f, jj in zip(fn, j)])
+        need = sorted(set(fn.tolist()))
+        row_of = {f: r for r, f in enumerate(need)}
+        rows_fn = np.array([row_of[f] for f in fn])
+        cols_fn = np.arange(len(fn))
         for _ in range(80):
             m = a + (b - a) / 2
-            if not np.any((m > a) & (m < b)):
+            if not np.any((m > a) & (m < b)) or time.monotonic() > deadline:
                 break
-            ym = at(m)[fn, np.arange(len(m))]
+            vals = at(m, set(need))
+            ym = np.stack([vals[f] if vals[f] is not None else np.full(len(m), np.nan) for f in need])[rows_fn, cols_fn]
             left = np.sign(ym) == sa
             a, b = np.where(left, m, a), np.where(left, b, m)
         found += [(i, float(v)) for v in np.unique(a)]
@@ -627,10 +714,9 @@ def crossing_points(values, symbols, dtype: str, others=(0.0, 1.0, 0.3, -1.5, 0.
     with np.errstate(over="ignore", invalid="ignore"):
         for i, r in found:
             c = typ(r)
-            pts = [c]
-            pts += [np.nextafter(c, typ(math.inf)), np.nextafter(c, typ(-math.inf))]
+            pts = [c, np.nextafter(c, typ(math.inf)), np.nextafter(c, typ(-math.inf))]
             pts += [typ(r * (1 + s * e)) for e in _OFFSETS for s in (1, -1)]
             for p in pts:
                 if np.isfinite(p) and (not ranges or ranges[i][0] is None or ranges[i][0] <= p <= ranges[i][1]):
                     rows.append(tuple(float(p) if q == i else fixed[q] for q in range(k)))
-    return rows
+    return rows, note
