@@ -100,3 +100,17 @@ def test_the_crossing_search_is_bounded_and_says_where_it_stopped():
     assert note == "" and any(abs(r[0] - 1e5) < 1e-6 for r in rows) and any(r[1] == 3.0 for r in rows)
     rows, note = crossing_points(lambda cols, need=None: [cols[0] * cols[0] - 1e10], xs, "float64", seconds=0)
     assert "stopped after 0 of 2 variables" in note
+
+
+def test_the_worst_point_printed_is_the_point_measured():
+    """The worst point was printed with 6 digits: x=100000 for the point one step past 1e5 where
+    x² − 1e10 is 2e15 ULP off; at 1e5 itself the result is exact, so the printed point showed nothing.
+    It is printed now as the shortest text that reads back as the same float."""
+    report = symnet.verify("x**2 - 10000000000", dtypes=("float64",), torch=False)
+    at = report.cell("f", "float64", "symnet numpy").worst_at
+    x = float(at.split("x=")[1].split(" ")[0])
+    assert x != 1e5
+    with mpmath.workdps(60):
+        true = mpmath.mpf(x) ** 2 - 10 ** 10
+    got = x * x - 1e10
+    assert abs(float((mpmath.mpf(got) - true))) / float(np.spacing(abs(float(true)))) > 1e6

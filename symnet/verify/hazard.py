@@ -23,7 +23,7 @@ import warnings
 import mpmath
 import numpy as np
 
-from .measure import classify, points_of
+from .measure import classify, exact_text, points_of
 from .spec import BOUNDS, spec_for
 
 __all__ = ["hazards", "hazard_section"]
@@ -66,7 +66,7 @@ def hazards(d, dtypes=("float32", "float64"), n: int = 60, seed: int = 0, functi
                 measured.append(row)
                 got = float(outs[q][r])
                 kind, ulps = classify(got, true, dt)
-                where = ", ".join(f"{nm}={_fmt(float(v))}" for nm, v in zip(names, row))
+                where = ", ".join(f"{nm}={exact_text(v)}" for nm, v in zip(names, row))
                 t = float(true) if abs(true) < mpmath.mpf("1e400") else math.copysign(math.inf, float(true))
                 hazard = None
                 if kind == "mismatch":
@@ -95,9 +95,10 @@ def hazard_section(d):
         if not r["found"]:
             table.append((r["meaning"], r["dtype"], f"{r['points']} points", f"no hazard found in {r['ranges']}", ""))
         for kind, (where, got, true, ulps) in r["found"].items():
-            what = {"overflow": f"overflow: {got:.4g} where the true value is {true:.6g}",
-                    "underflow": f"underflow: {got:.4g} where the true value is {true:.6g} (a term underflowed, "
-                                 "or overflowed in a divisor)",
+            what = {"overflow": f"overflow or NaN: {got:.4g} where the true value is {true:.6g} (a term overflowed, "
+                                "or 0/0, inf − inf, 0·inf)",
+                    "underflow": f"underflow or cancellation to 0: {got:.4g} where the true value is {true:.6g} (a "
+                                 "term underflowed, overflowed in a divisor, or cancelled)",
                     "cancellation": f"cancellation: {ulps:.3g} ULP off (true {true:.6g}, got {got:.6g})"}[kind]
             table.append((r["meaning"], r["dtype"], f"{r['points']} points", what, where))
     text = ("The generated code of each output, run in float32 and float64 at the extreme points of each dtype "

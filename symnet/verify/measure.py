@@ -264,8 +264,17 @@ def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+def exact_text(v) -> str:
+    """A point's coordinate as the shortest text that reads back as the same number of its dtype:
+    6 digits printed x = 1e+05 for the point one step past 1e5 where x² − 1e10 is 2e15 ULP off (at
+    1e5 itself it is exact), so the worst point could not be tried again."""
+    if isinstance(v, np.floating):
+        return str(v).removesuffix(".0")
+    return repr(float(v)).removesuffix(".0")
+
+
 def _where(names, row) -> str:
-    return ", ".join(f"{n}={float(v):.6g}" for n, v in zip(names, row))
+    return ", ".join(f"{n}={exact_text(v)}" for n, v in zip(names, row))
 
 
 class _Acc:
