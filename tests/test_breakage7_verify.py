@@ -114,3 +114,14 @@ def test_the_worst_point_printed_is_the_point_measured():
         true = mpmath.mpf(x) ** 2 - 10 ** 10
     got = x * x - 1e10
     assert abs(float((mpmath.mpf(got) - true))) / float(np.spacing(abs(float(true)))) > 1e6
+
+
+def test_python_api_takes_one_dtype_as_a_string_and_checks_the_bound():
+    """symnet.verify(f, dtypes="float64") said "unknown dtype 'f'" (the string read letter by letter);
+    max_ulp=nan or −1 made every figure fail whatever was measured, max_ulp={"float16": 3} was ignored."""
+    from symnet.errors import SymnetError
+    report = symnet.verify("x*y", n=3, dtypes="float64", torch=False)
+    assert {c.dtype for c in report.cells} == {"float64"} and report.passed
+    for bad in (float("nan"), -1, {"float16": 3.0}, "four"):
+        with pytest.raises(SymnetError, match="max_ulp"):
+            symnet.verify("x*y", n=3, dtypes=("float64",), max_ulp=bad)

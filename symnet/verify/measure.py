@@ -343,17 +343,30 @@ def verify(d_or_formula, wrt=None, *, dtypes=("float32", "float64"), backends=("
 def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, torch, budget) -> Report:
     from ..codegen import compile as compile_
 
+    # one name as a string is that name (dtypes="float64" was read letter by letter: "unknown dtype 'f'");
+    # a name given twice is measured once
+    dtypes = tuple(dict.fromkeys([dtypes] if isinstance(dtypes, str) else dtypes))
+    backends = tuple(dict.fromkeys([backends] if isinstance(backends, str) else backends))
     for dt in dtypes:
         if dt not in BOUNDS:
             raise SymnetError(f"unknown dtype {dt!r}; available: {', '.join(BOUNDS)}")
     for b in backends:
         if b not in ("numpy", "triton"):
             raise SymnetError(f"unknown backend {b!r}; available: numpy, triton")
+    if not dtypes:
+        raise SymnetError("no dtype to measure; available: " + ", ".join(BOUNDS))
     bounds = dict(BOUNDS)
-    if isinstance(max_ulp, dict):
-        bounds.update(max_ulp)
-    elif max_ulp is not None:
-        bounds = {k: float(max_ulp) for k in bounds}
+    given = max_ulp if isinstance(max_ulp, dict) else ({} if max_ulp is None else {k: max_ulp for k in bounds})
+    for key, value in given.items():
+        if key not in BOUNDS:
+            raise SymnetError(f"max_ulp names an unknown dtype {key!r}; available: {', '.join(BOUNDS)}")
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise SymnetError(f"max_ulp must be a number of ULPs ≥ 0, not {value!r}") from None
+        if not value >= 0:  # negative, or nan: every figure would fail (or pass) whatever was measured
+            raise SymnetError(f"max_ulp must be a number of ULPs ≥ 0, not {value}")
+        bounds[key] = value
     named = d_or_formula if isinstance(d_or_formula, str) else getattr(d_or_formula, "formula", None)
     budget.stage(f"{_short(named) if named else 'the formula'}: its derivation")
     d, spec = _as_derivation(d_or_formula, wrt)
