@@ -2,8 +2,9 @@
 
 For the generated form of each output (the NumPy code ``symnet.compile`` runs), in float32 and
 float64, at a grid of extreme points (each dtype's extremes: 0, ±1e−30, subnormals, ±1, ±20,
-±88.7, ±1e4, ±3e38, the largest finite number, ±inf, both sides of every Piecewise boundary, and
-random points), the result is compared with the exact value in mpmath. A hazard is FOUND, never
+±88.7, ±1e4, ±3e38, the largest finite number, ±inf, both sides of every Piecewise boundary,
+random points, and the points around each crossing of 0 of an output or a sum: the points
+``symnet verify`` measures, :func:`symnet.verify.measure.points_of`), the result is compared with the exact value in mpmath. A hazard is FOUND, never
 asserted:
 
 * **overflow**: NaN or ±inf where the true result is a finite number of the dtype (or the wrong
@@ -103,10 +104,13 @@ def hazard_section(d):
             table.append((r["meaning"], r["dtype"], f"{r['points']} points", what, where))
     text = ("The generated code of each output, run in float32 and float64 at the extreme points of each dtype "
             "(0, ±1e−30, subnormals, ±1, ±20, ±88.7, ±1e4, ±3e38, the largest number, ±inf, both sides of "
-            "each Piecewise boundary) and random ones, against mpmath: overflow = NaN/inf where the true value "
+            "each Piecewise boundary), random ones, and those at and around each point where an output or a sum of "
+            "the formula crosses 0 (where it cancels; searched with the other variables fixed), against mpmath "
+            "— the points symnet verify measures: overflow = NaN/inf where the true value "
             f"is finite; underflow = 0 or subnormal where it is normal; cancellation = more than "
             f"{BOUNDS['float32']:g} (float32) / {BOUNDS['float64']:g} (float64) ULPs off. Measured, not claimed: "
-            "points outside the formula's domain are left out, and ranges not listed were not measured.")
+            "points outside the formula's domain are left out, ranges not listed were not measured, and a range "
+            "listed is the span of the points measured, not every number in it.")
     for note in dict.fromkeys(f"{r['dtype']}: {r['note']}" for r in rows if r.get("note")):
         text += " " + note[0].upper() + note[1:] + "."
     return Section("Measured hazards of the generated code", (), text, tuple(table))

@@ -2,7 +2,8 @@
 
 For each output of a formula (its value and each gradient), each dtype and each backend: the
 generated function is run at random and extreme points (:func:`symnet.verify.spec.extremes`,
-both sides of every Piecewise boundary), and each result is compared with the exact value
+both sides of every Piecewise boundary, and around each point where an output or a sum of the
+formula crosses 0, where it cancels: :func:`crossing_points`), and each result is compared with the exact value
 (the output's formula in mpmath at 50 digits, raised to 100, 300, 1200, 2400 where the formula as
 written cancels in mpmath too). Beside it, the same figure for torch autograd of the formula as
 written (each function through the registry's torch reference) and for torch's built-in
