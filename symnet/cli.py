@@ -401,9 +401,10 @@ def _verify_formula(args) -> int:
     timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
     if not timeout >= 0:  # negative, or nan
         raise SymnetError("--timeout must be a number of seconds, or 0 for none")
-    report = verify(args.formula, args.wrt, dtypes=listed(args.dtype, "dtype"),
-                    backends=listed(args.backend or "numpy", "backend"), n=args.points, max_ulp=args.max_ulp,
-                    timeout=timeout)
+    with _progress(f"measuring {_short(args.formula)}"):  # up to --timeout (120 s) of 50-digit references
+        report = verify(args.formula, args.wrt, dtypes=listed(args.dtype, "dtype"),
+                        backends=listed(args.backend or "numpy", "backend"), n=args.points, max_ulp=args.max_ulp,
+                        timeout=timeout)
     _write(str(report))
     return 0 if report.passed else 1
 

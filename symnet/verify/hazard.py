@@ -2,8 +2,9 @@
 
 For the generated form of each output (the NumPy code ``symnet.compile`` runs), in float32 and
 float64, at a grid of extreme points (each dtype's extremes: 0, ±1e−30, subnormals, ±1, ±20,
-±88.7, ±1e4, ±3e38, the largest finite number, ±inf, both sides of every Piecewise boundary, and
-random points), the result is compared with the exact value in mpmath. A hazard is FOUND, never
+±88.7, ±1e4, ±3e38, the largest finite number, ±inf, both sides of every Piecewise boundary,
+random points, and the points around each crossing of 0 of an output or a sum: the points
+``symnet verify`` measures, :func:`symnet.verify.measure.points_of`), the result is compared with the exact value in mpmath. A hazard is FOUND, never
 asserted:
 
 * **overflow**: NaN or ±inf where the true result is a finite number of the dtype (or the wrong
@@ -23,8 +24,8 @@ import warnings
 import mpmath
 import numpy as np
 
-from .measure import classify, measure_points, _boundaries
-from .spec import BOUNDS
+from .measure import classify, exact_text, points_of
+from .spec import BOUNDS, spec_for
 
 __all__ = ["hazards", "hazard_section"]
 
@@ -33,11 +34,13 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
-def hazards(d, dtypes=("float32", "float64"), n: int = 20, seed: int = 0, function=None) -> list[dict]:
+def hazards(d, dtypes=("float32", "float64"), n: int = 60, seed: int = 0, function=None) -> list[dict]:
     """One dict per output × dtype: ``output``, ``meaning``, ``dtype``, ``points`` measured, ``ranges``
     (text), ``found`` (kind → (where, got, true, ULPs): the first point of an overflow or underflow,
     the worst of a cancellation). ``function``: what to measure instead of the generated code (called
-    with the input arrays in the kernel's order, returning one array per output); for tests."""
+    with the input arrays in the kernel's order, returning one array per output); for tests.
+    The points are those ``symnet verify`` measures with the same ``n`` and ``seed`` (its default 60),
+    so "no hazard found" is never said of an output its table fails."""
     from ..codegen import compile as compile_
     from .evaluate import reference
 
@@ -45,11 +48,10 @@ def hazards(d, dtypes=("float32", "float64"), n: int = 20, seed: int = 0, functi
     k = kernel.kernel
     symbols = [i.symbol for i in k.inputs]
     names = [i.name for i in k.inputs]
-    bounds_at = [(None if len(symbols) == 1 else symbols.index(s), v)
-                 for s, v in {bv for o in k.outputs for bv in _boundaries(o.expr)}]
+    spec = spec_for(d.title or d.name or "derivation")
     rows = []
     for dt in dtypes:
-        pts = measure_points(symbols, dt, n, seed, False, bounds_at)
+        pts, note = points_of(kernel, spec, dt, n, seed)
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             outs = (function or kernel)(*[np.ascontiguousarray(pts[:, q]) for q in range(len(symbols))])
@@ -65,7 +67,7 @@ def hazards(d, dtypes=("float32", "float64"), n: int = 20, seed: int = 0, functi
                 measured.append(row)
                 got = float(outs[q][r])
                 kind, ulps = classify(got, true, dt)
-                where = ", ".join(f"{nm}={_fmt(float(v))}" for nm, v in zip(names, row))
+                where = ", ".join(f"{nm}={exact_text(v)}" for nm, v in zip(names, row))
                 t = float(true) if abs(true) < mpmath.mpf("1e400") else math.copysign(math.inf, float(true))
                 hazard = None
                 if kind == "mismatch":
@@ -80,7 +82,7 @@ def hazards(d, dtypes=("float32", "float64"), n: int = 20, seed: int = 0, functi
                                f"{_fmt(max(float(r[i]) for r in measured))}]" for i, nm in enumerate(names)) \
                 if measured else "no point in the domain"
             rows.append({"output": o.name, "meaning": o.meaning, "dtype": dt, "points": len(measured),
-                         "ranges": ranges, "found": found})
+                         "ranges": ranges, "found": found, "note": note})
     return rows
 
 
@@ -94,15 +96,21 @@ def hazard_section(d):
         if not r["found"]:
             table.append((r["meaning"], r["dtype"], f"{r['points']} points", f"no hazard found in {r['ranges']}", ""))
         for kind, (where, got, true, ulps) in r["found"].items():
-            what = {"overflow": f"overflow: {got:.4g} where the true value is {true:.6g}",
-                    "underflow": f"underflow: {got:.4g} where the true value is {true:.6g} (a term underflowed, "
-                                 "or overflowed in a divisor)",
+            what = {"overflow": f"overflow or NaN: {got:.4g} where the true value is {true:.6g} (a term overflowed, "
+                                "or 0/0, inf − inf, 0·inf)",
+                    "underflow": f"underflow or cancellation to 0: {got:.4g} where the true value is {true:.6g} (a "
+                                 "term underflowed, overflowed in a divisor, or cancelled)",
                     "cancellation": f"cancellation: {ulps:.3g} ULP off (true {true:.6g}, got {got:.6g})"}[kind]
             table.append((r["meaning"], r["dtype"], f"{r['points']} points", what, where))
     text = ("The generated code of each output, run in float32 and float64 at the extreme points of each dtype "
             "(0, ±1e−30, subnormals, ±1, ±20, ±88.7, ±1e4, ±3e38, the largest number, ±inf, both sides of "
-            "each Piecewise boundary) and random ones, against mpmath: overflow = NaN/inf where the true value "
+            "each Piecewise boundary), random ones, and those at and around each point where an output or a sum of "
+            "the formula crosses 0 (where it cancels; searched with the other variables fixed), against mpmath "
+            "— the points symnet verify measures: overflow = NaN/inf where the true value "
             f"is finite; underflow = 0 or subnormal where it is normal; cancellation = more than "
             f"{BOUNDS['float32']:g} (float32) / {BOUNDS['float64']:g} (float64) ULPs off. Measured, not claimed: "
-            "points outside the formula's domain are left out, and ranges not listed were not measured.")
+            "points outside the formula's domain are left out, ranges not listed were not measured, and a range "
+            "listed is the span of the points measured, not every number in it.")
+    for note in dict.fromkeys(f"{r['dtype']}: {r['note']}" for r in rows if r.get("note")):
+        text += " " + note[0].upper() + note[1:] + "."
     return Section("Measured hazards of the generated code", (), text, tuple(table))

@@ -2,7 +2,8 @@
 
 For each output of a formula (its value and each gradient), each dtype and each backend: the
 generated function is run at random and extreme points (:func:`symnet.verify.spec.extremes`,
-both sides of every Piecewise boundary), and each result is compared with the exact value
+both sides of every Piecewise boundary, and around each point where an output or a sum of the
+formula crosses 0, where it cancels: :func:`crossing_points`), and each result is compared with the exact value
 (the output's formula in mpmath at 50 digits, raised to 100, 300, 1200, 2400 where the formula as
 written cancels in mpmath too). Beside it, the same figure for torch autograd of the formula as
 written (each function through the registry's torch reference) and for torch's built-in
@@ -33,7 +34,7 @@ from .budget import Budget
 from .evaluate import NotEvaluable, reference, torch_value
 from .spec import BOUNDS, Spec, extremes, spec_for, sweep
 
-__all__ = ["Cell", "Report", "verify", "measure_points", "classify"]
+__all__ = ["Cell", "Report", "verify", "measure_points", "classify", "crossing_points", "points_of"]
 
 IMPLEMENTATIONS = ("symnet numpy", "symnet triton", "torch autograd", "torch built-in")
 
@@ -92,7 +93,9 @@ class Report:
 
     @property
     def failures(self) -> list:
-        return [c for c in self.cells if c.implementation.startswith("symnet") and c.measured and c.held
+        """The symnet cells past the bound, and those with no figure (n/m: nothing was measured, no
+        point in the domain, or the backend could not run): "pass" is said only of a measurement."""
+        return [c for c in self.cells if c.implementation.startswith("symnet") and c.held
                 and not c.passed(self.bounds[c.dtype])]
 
     @property
@@ -113,10 +116,9 @@ class Report:
             for i in impls:
                 c = self.cell(out, dtype, i)
                 row.append("" if c is None else c.text())
-                if c is not None and i.startswith("symnet") and c.measured and c.held and \
-                        not c.passed(self.bounds[dtype]):
-                    ok = False
-            row.append("pass" if ok else "FAIL")
+                if c is not None and i.startswith("symnet") and c.held and not c.passed(self.bounds[dtype]):
+                    ok = False if c.measured else (None if ok is not False else False)
+            row.append({True: "pass", False: "FAIL", None: "NOT MEASURED"}[ok])
             rows.append(row)
         widths = [max(len(r[k]) for r in rows) for k in range(len(head))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
@@ -149,7 +151,12 @@ class Report:
                  "NaN×k / inf×k: k points where the result is NaN / infinite and the true value is not; "
                  "n/m: not measurable (below).", "Worst points:", self.details()]
         parts += self.notes
-        parts.append("" if self.passed else f"{len(self.failures)} symnet figure(s) past the bound")
+        past = [c for c in self.failures if c.measured]
+        unmeasured = [c for c in self.failures if not c.measured]
+        if past:
+            parts.append(f"{len(past)} symnet figure(s) past the bound")
+        if unmeasured:
+            parts.append(f"{len(unmeasured)} symnet figure(s) not measured (n/m): no bound is shown to hold there")
         return "\n".join(p for p in parts if p is not None).rstrip() + "\n"
 
 
@@ -253,8 +260,22 @@ def _true_text(true, digits: int) -> str:
     return mpmath.nstr(true, digits)
 
 
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def exact_text(v) -> str:
+    """A point's coordinate as the shortest text that reads back as the same number of its dtype:
+    6 digits printed x = 1e+05 for the point one step past 1e5 where x² − 1e10 is 2e15 ULP off (at
+    1e5 itself it is exact), so the worst point could not be tried again."""
+    if isinstance(v, np.floating):
+        return str(v).removesuffix(".0")
+    return repr(float(v)).removesuffix(".0")
+
+
 def _where(names, row) -> str:
-    return ", ".join(f"{n}={float(v):.6g}" for n, v in zip(names, row))
+    return ", ".join(f"{n}={exact_text(v)}" for n, v in zip(names, row))
 
 
 class _Acc:
@@ -323,41 +344,49 @@ def verify(d_or_formula, wrt=None, *, dtypes=("float32", "float64"), backends=("
 def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, torch, budget) -> Report:
     from ..codegen import compile as compile_
 
+    # one name as a string is that name (dtypes="float64" was read letter by letter: "unknown dtype 'f'");
+    # a name given twice is measured once
+    dtypes = tuple(dict.fromkeys([dtypes] if isinstance(dtypes, str) else dtypes))
+    backends = tuple(dict.fromkeys([backends] if isinstance(backends, str) else backends))
     for dt in dtypes:
         if dt not in BOUNDS:
             raise SymnetError(f"unknown dtype {dt!r}; available: {', '.join(BOUNDS)}")
     for b in backends:
         if b not in ("numpy", "triton"):
             raise SymnetError(f"unknown backend {b!r}; available: numpy, triton")
+    if not dtypes:
+        raise SymnetError("no dtype to measure; available: " + ", ".join(BOUNDS))
     bounds = dict(BOUNDS)
-    if isinstance(max_ulp, dict):
-        bounds.update(max_ulp)
-    elif max_ulp is not None:
-        bounds = {k: float(max_ulp) for k in bounds}
+    given = max_ulp if isinstance(max_ulp, dict) else ({} if max_ulp is None else {k: max_ulp for k in bounds})
+    for key, value in given.items():
+        if key not in BOUNDS:
+            raise SymnetError(f"max_ulp names an unknown dtype {key!r}; available: {', '.join(BOUNDS)}")
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise SymnetError(f"max_ulp must be a number of ULPs ≥ 0, not {value!r}") from None
+        if not value >= 0:  # negative, or nan: every figure would fail (or pass) whatever was measured
+            raise SymnetError(f"max_ulp must be a number of ULPs ≥ 0, not {value}")
+        bounds[key] = value
     named = d_or_formula if isinstance(d_or_formula, str) else getattr(d_or_formula, "formula", None)
-    budget.stage(f"{named or 'the formula'}: its derivation")
+    budget.stage(f"{_short(named) if named else 'the formula'}: its derivation")
     d, spec = _as_derivation(d_or_formula, wrt)
-    budget.stage(f"{spec.formula}: its generated NumPy code")
+    short = _short(spec.formula)  # a budget message stays one readable line (a 16-variable formula was 1,500 characters)
+    budget.stage(f"{short}: its generated NumPy code")
     kernel = compile_(d, "numpy")
     k = kernel.kernel
     symbols = [i.symbol for i in k.inputs]
     names = [i.name for i in k.inputs]
     report = Report(spec.formula, {dt: bounds[dt] for dt in dtypes})
     # spec.arguments: the order torch's built-in takes them (bce_logits(z, t) → z first)
-    by_name = dict(zip(names, symbols))
-    builtin_order = [by_name.get(a) for a in spec.arguments] if spec.arguments else None
-    if builtin_order and any(s is None for s in builtin_order):
-        builtin_order = None
-    bounds_at = [(None if len(symbols) == 1 else symbols.index(s), v) for s, v in
-                 {bv for o in k.outputs for bv in _boundaries(o.expr)}]
-    if spec.boundaries and builtin_order:
-        bounds_at += [(symbols.index(builtin_order[0]), b) for b in spec.boundaries]
+    builtin_order = _builtin_order(k, spec)
     cache: dict = {}
     triton = {b: None for b in backends if b == "triton"}
     for dt in dtypes:
-        ranges = [spec.ranges.get(a, (None, None)) for a in (
-            [spec.arguments[builtin_order.index(s)] for s in symbols] if builtin_order else [])] or ()
-        pts = measure_points(symbols, dt, n, seed, full_sweep, bounds_at, spec.others, ranges)
+        budget.stage(f"{short}: the points to measure in {dt}")
+        pts, note = points_of(kernel, spec, dt, n, seed, full_sweep)
+        if note:
+            report.notes.append(f"{dt}: {note}")
         truths, keep = [], []
         skipped = unresolved = 0
         for r, row in enumerate(pts):
@@ -366,8 +395,9 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
             for q, o in enumerate(k.outputs):
                 key = (q, tuple(env.values()))
                 if key not in cache:
-                    budget.stage(f"{spec.formula}: the 50-digit reference of {o.name} in {dt} at "
-                                 + ", ".join(f"{s}={v:.6g}" for s, v in env.items()))
+                    at = [f"{s}={v:.6g}" for s, v in env.items()]
+                    budget.stage(f"{short}: the 50-digit reference of {o.name} in {dt} at "
+                                 + ", ".join(at[:6]) + (f", … ({len(at)} variables)" if len(at) > 6 else ""))
                     cache[key] = reference(o.expr, env)
                 vals.append(cache[key][0])
             if any(v is None for v in vals):
@@ -380,19 +410,19 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
         report.skipped[dt], report.unresolved[dt] = skipped, unresolved
         pts = pts[keep]
         results: dict[str, list] = {}
-        budget.stage(f"{spec.formula}: the generated NumPy code in {dt}")
+        budget.stage(f"{short}: the generated NumPy code in {dt}")
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             outs = kernel(*[np.ascontiguousarray(pts[:, q]) for q in range(len(symbols))]) if len(pts) else None
         results["symnet numpy"] = [np.asarray(o, dtype=np.float64) for o in outs] if outs is not None else None
         if "triton" in backends:
-            budget.stage(f"{spec.formula}: the generated Triton code in {dt}")
+            budget.stage(f"{short}: the generated Triton code in {dt}")
             results["symnet triton"] = _triton(d, pts, len(symbols), triton)
         if torch:
-            budget.stage(f"{spec.formula}: torch autograd in {dt}")
+            budget.stage(f"{short}: torch autograd in {dt}")
             results["torch autograd"] = _torch_autograd(k, pts, symbols, dt, None)
             if spec.torch_builtin is not None and builtin_order:
-                budget.stage(f"{spec.formula}: torch's built-in in {dt}")
+                budget.stage(f"{short}: torch's built-in in {dt}")
                 results["torch built-in"] = _torch_autograd(k, pts, symbols, dt, (spec.torch_builtin, builtin_order))
         for q, o in enumerate(k.outputs):
             for impl in IMPLEMENTATIONS:
@@ -404,13 +434,21 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
                 if isinstance(got, str):
                     cell.note = got
                     continue
+                if not len(pts):
+                    cell.note = (f"no point measured: all {skipped + unresolved} were outside the domain or "
+                                 "unresolved")
+                    continue
                 if got is None or got[q] is None:
                     cell.note = "no result"
                     continue
                 acc = _Acc(cell, names)
                 for r in range(len(pts)):
                     acc.add(float(got[q][r]), truths[r][q], pts[r])
-    if "triton" in backends and os.environ.get("TRITON_INTERPRET") == "1":
+                if not cell.points:
+                    cell.note = (f"no point measured: all {skipped + unresolved} were outside the domain or "
+                                 "unresolved")
+    if "triton" in backends and os.environ.get("TRITON_INTERPRET") == "1" and any(
+            c.implementation == "symnet triton" and c.measured for c in report.cells):  # it ran
         report.notes.append("* symnet triton ran under TRITON_INTERPRET=1 (the CPU interpreter, which rounds some "
                             "float32 operations through bfloat16 and has no libdevice): its figures are shown, "
                             "not held to the bound.")
@@ -426,6 +464,39 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
                                     "points; not measurable in the interpreter (possibly its bfloat16 rounding), "
                                     "to be measured on a GPU")
     return report
+
+
+def _builtin_order(k, spec):
+    """The kernel's input symbols in the order torch's built-in takes them (spec.arguments:
+    bce_logits(z, t) → z first), or None."""
+    by_name = {i.name: i.symbol for i in k.inputs}
+    order = [by_name.get(a) for a in spec.arguments] if spec.arguments else None
+    return None if not order or any(s is None for s in order) else order
+
+
+def points_of(kernel, spec: Spec, dtype: str, n: int = 60, seed: int = 0, full_sweep: bool = False):
+    """(points, note): the points ``symnet verify`` measures a compiled formula at in ``dtype`` (and ``symnet derive
+    --stable`` looks for hazards at: the same ones, so that the two never disagree): the extremes,
+    both sides of every Piecewise boundary (and the registry entry's own), ``n`` random points, and
+    the points at and around each crossing of 0 of an output or a sum (:func:`crossing_points`; its
+    ``note`` says where that search was cut short, "" where it was not)."""
+    k = kernel.kernel
+    symbols = [i.symbol for i in k.inputs]
+    order = _builtin_order(k, spec)
+    bounds_at = [(None if len(symbols) == 1 else symbols.index(s), v) for s, v in
+                 {bv for o in k.outputs for bv in _boundaries(o.expr)}]
+    if spec.boundaries and order:
+        bounds_at += [(symbols.index(order[0]), b) for b in spec.boundaries]
+    ranges = [spec.ranges.get(a, (None, None)) for a in (
+        [spec.arguments[order.index(s)] for s in symbols] if order else [])] or ()
+    pts = measure_points(symbols, dtype, n, seed, full_sweep, bounds_at, spec.others, ranges)
+    extra, note = crossing_points(_evaluators(kernel, symbols, [o.expr for o in k.outputs]), symbols, dtype,
+                                  spec.others, ranges)
+    if not extra:
+        return pts, note
+    with np.errstate(over="ignore"):
+        more = np.array(extra, dtype=np.float64).astype(dtype).reshape(-1, len(symbols))
+    return np.unique(np.concatenate([pts.reshape(-1, len(symbols)), more]), axis=0), note
 
 
 def _triton(d, pts, nvars, state):
@@ -488,3 +559,187 @@ def _torch_autograd(k, pts, symbols, dtype, builtin):
     except (RuntimeError, TypeError, ValueError) as exc:
         return f"torch refused: {str(exc).splitlines()[0][:80]}"
     return out
+
+
+# ---------------------------------------------------------------------- points where a sum crosses 0
+# A cancellation is narrow: x² − 1e10 loses every digit within a few ULPs of x = 1e5, and a grid of
+# extremes and 60 random points (log-uniform over 16 decades) lands there with probability 1e−3, so
+# the table read "pass" and --stable "no hazard found" for a formula 1e10 ULP off one step from the
+# grid. Cancellation happens where a sum of terms of both signs is near 0, i.e. near a sign change
+# of that sum, or of an output (a root, or a pole: 1/(x² − 1e10)): each is found on a dense float64
+# grid of the dtype's range, bisected to the float64 crossing, and measured there and around it.
+_CROSSING_CAP = 16  # crossings measured per dtype (spread over the variables and the grid)
+_OFFSETS = (1e-4, 1e-8)  # relative distances from a crossing, besides its neighbours
+_CROSSING_SECONDS = 5.0  # the search's own limit per dtype (a 16-variable formula's sums are many)
+
+
+def _sums(exprs) -> list:
+    """The sums (Add nodes) of ``exprs`` with a free symbol: where each crosses 0, it cancels."""
+    found = []
+    for e in exprs:
+        for node in sp.preorder_traversal(e):
+            if isinstance(node, sp.Add) and node.free_symbols and node not in found:
+                found.append(node)
+    return found[:64]
+
+
+def _np_functions() -> dict:
+    from sympy.codegen.cfunctions import expm1, log1p
+    return {sp.exp: np.exp, sp.log: np.log, sp.sin: np.sin, sp.cos: np.cos, sp.tan: np.tan, sp.tanh: np.tanh,
+            sp.sinh: np.sinh, sp.cosh: np.cosh, sp.atan: np.arctan, sp.asinh: np.arcsinh, sp.Abs: np.abs,
+            sp.sign: np.sign, expm1: np.expm1, log1p: np.log1p}
+
+
+def _memo_value(expr, env, cache, torch, fns):
+    """``expr`` in float64 NumPy at the columns ``env`` (symbol → array), each distinct node once
+    (``cache``: node → value; the sums of a formula share their subtrees); a node NumPy has no rule
+    for through :func:`torch_value` (the registry's torch reference). Only to locate sign changes."""
+    if expr in cache:
+        return cache[expr]
+    if expr.is_Symbol:
+        v = env[expr]
+    elif expr.is_Number or expr.is_NumberSymbol:
+        v = float(expr)
+    elif isinstance(expr, sp.UnevaluatedExpr):
+        v = _memo_value(expr.args[0], env, cache, torch, fns)
+    elif hasattr(expr, "expanded") and isinstance(expr, sp.Function):  # WidenedBase: its sum
+        v = _memo_value(expr.expanded, env, cache, torch, fns)
+    elif expr.is_Add or expr.is_Mul:
+        vals = [_memo_value(a, env, cache, torch, fns) for a in expr.args]
+        v = vals[0]
+        for w in vals[1:]:
+            v = v + w if expr.is_Add else v * w
+    elif expr.is_Pow:
+        b, e = (_memo_value(a, env, cache, torch, fns) for a in expr.args)
+        v = np.sqrt(b) if isinstance(e, float) and e == 0.5 else np.power(b, e)
+    elif type(expr) in fns:
+        v = fns[type(expr)](_memo_value(expr.args[0], env, cache, torch, fns))
+    elif torch is not None:
+        t = torch_value(expr, {s: torch.from_numpy(np.ascontiguousarray(a)) for s, a in env.items()}, torch)
+        v = t.detach().double().numpy() if torch.is_tensor(t) else float(t)
+    else:
+        raise NotEvaluable(f"no NumPy rule for {type(expr).__name__}")
+    cache[expr] = v
+    return v
+
+
+def _evaluators(kernel, symbols, exprs):
+    """``values(cols, need=None)``: of one float64 column per input, the float64 values of every
+    output (the generated code) and every sum of ``exprs`` that can be evaluated, one array each
+    (None for those not in ``need``, a set of indices)."""
+    sums = _sums(exprs)
+    n_out = len(kernel.kernel.outputs)
+    fns = _np_functions()
+    try:
+        import torch
+    except ImportError:  # NumPy's functions alone
+        torch = None
+
+    def values(cols, need=None):
+        m = len(cols[0])
+        out: list = [None] * (n_out + len(sums))
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            if need is None or any(i < n_out for i in need):
+                out[:n_out] = [np.asarray(o, dtype=np.float64) * np.ones(m) for o in kernel(*cols)]
+            env = {s: np.ascontiguousarray(c, dtype=np.float64) for s, c in zip(symbols, cols)}
+            cache: dict = {}
+            for j, e in enumerate(sums):
+                if need is not None and n_out + j not in need:
+                    continue
+                try:
+                    out[n_out + j] = np.asarray(_memo_value(e, env, cache, torch, fns), dtype=np.float64) * np.ones(m)
+                except Exception:  # noqa: BLE001 - a sum that cannot be evaluated: the outputs still are
+                    continue
+        return out
+
+    return values
+
+
+def _grid(dtype: str, rng) -> np.ndarray:
+    """A dense float64 grid of the dtype's finite range (20 points a decade, both signs, and a fine
+    linear grid of ±10), or of ``rng`` (lo, hi)."""
+    fi = np.finfo(dtype)
+    lo, hi = math.log10(float(fi.tiny)), math.log10(float(fi.max))
+    with np.errstate(over="ignore"):
+        mags = np.logspace(lo, hi, int((hi - lo) * 20) + 1)
+    g = np.concatenate([-mags, [0.0], mags, np.linspace(-10, 10, 2001)])
+    if rng and rng[0] is not None:
+        a, b = rng
+        g = np.concatenate([g[(g >= a) & (g <= b)], np.linspace(a, b, 2001)])
+    return np.unique(g[np.isfinite(g) & (np.abs(g) <= float(fi.max))])
+
+
+def crossing_points(values, symbols, dtype: str, others=(0.0, 1.0, 0.3, -1.5, 0.7, 2.5), ranges=(),
+                    seconds: float = None) -> tuple[list, str]:
+    """(rows, note): rows (one value per variable) at and around each point where an output or a sum
+    of the formula changes sign: each variable swept on :func:`_grid` with the others at fixed values,
+    the sign change bisected in float64, then the crossing rounded to ``dtype``, its neighbours either
+    side, and the points :data:`_OFFSETS` away, relatively (at most :data:`_CROSSING_CAP` crossings).
+    The search stops after ``seconds`` (default :data:`_CROSSING_SECONDS`); ``note`` then says how far
+    it got ("" when complete)."""
+    import time
+
+    deadline = time.monotonic() + (_CROSSING_SECONDS if seconds is None else seconds)
+    typ = np.dtype(dtype).type
+    k = len(symbols)
+    fixed = [_inside(others[q % len(others)], ranges[q] if ranges else None) for q in range(k)]
+    found = []  # (variable, crossing)
+    note = ""
+    for i in range(k):
+        if time.monotonic() > deadline:
+            note = (f"the search for crossings of 0 (where a sum cancels) stopped after {i} of {k} variables "
+                    "(its time limit): the others were measured at the random and extreme points only")
+            break
+        g = _grid(dtype, ranges[i] if ranges else None)
+
+        def at(xs, need=None, i=i):
+            with np.errstate(all="ignore"):
+                return values([xs if q == i else np.full(len(xs), fixed[q]) for q in range(k)], need)
+
+        ys = at(g)
+        fn, j = [], []
+        for f, y in enumerate(ys):
+            if y is None:
+                continue
+            sg = np.sign(y)
+            zero = sg == 0  # a crossing on the grid itself (x − 3 at 3): the ends of each run of zeros
+            ends = zero & ~(np.concatenate([[False], zero[:-1]]) & np.concatenate([zero[1:], [False]]))
+            found += [(i, float(v)) for v in g[ends][:_CROSSING_CAP]]
+            with np.errstate(invalid="ignore"):
+                js = np.nonzero((sg[:-1] * sg[1:] < 0) & np.isfinite(y[:-1]) & np.isfinite(y[1:]))[0]
+            fn += [f] * len(js)
+            j += list(js)
+        if not j:
+            continue
+        fn, j = np.array(fn), np.array(j)
+        if len(j) > 2 * _CROSSING_CAP:  # sin(x) changes sign at every point of the grid past 1e3: a spread
+            keep = np.unique(np.linspace(0, len(j) - 1, 2 * _CROSSING_CAP).astype(int))
+            fn, j = fn[keep], j[keep]
+        a, b = g[j].copy(), g[j + 1].copy()
+        sa = np.array([np.sign(ys[f][jj]) for f, jj in zip(fn, j)])
+        need = sorted(set(fn.tolist()))
+        row_of = {f: r for r, f in enumerate(need)}
+        rows_fn = np.array([row_of[f] for f in fn])
+        cols_fn = np.arange(len(fn))
+        for _ in range(80):
+            m = a + (b - a) / 2
+            if not np.any((m > a) & (m < b)) or time.monotonic() > deadline:
+                break
+            vals = at(m, set(need))
+            ym = np.stack([vals[f] if vals[f] is not None else np.full(len(m), np.nan) for f in need])[rows_fn, cols_fn]
+            left = np.sign(ym) == sa
+            a, b = np.where(left, m, a), np.where(left, b, m)
+        found += [(i, float(v)) for v in np.unique(a)]
+    if len(found) > _CROSSING_CAP:  # spread over the list: every variable, small and large crossings
+        found = [found[int(t)] for t in np.linspace(0, len(found) - 1, _CROSSING_CAP)]
+    rows = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i, r in found:
+            c = typ(r)
+            pts = [c, np.nextafter(c, typ(math.inf)), np.nextafter(c, typ(-math.inf))]
+            pts += [typ(r * (1 + s * e)) for e in _OFFSETS for s in (1, -1)]
+            for p in pts:
+                if np.isfinite(p) and (not ranges or ranges[i][0] is None or ranges[i][0] <= p <= ranges[i][1]):
+                    rows.append(tuple(float(p) if q == i else fixed[q] for q in range(k)))
+    return rows, note
