@@ -305,7 +305,9 @@ SPECIALS = [-math.inf, -1e308, -710.0, -1.0, -1e-300, 0.0, 5e-324, 1e-300, 0.5, 
 def _before(kernel):
     """The same kernel with every widened body in float64 (the generated functions' float32 branch):
     the float64 kernel as it was before the double-word functions."""
-    source = kernel.source.replace("_dtype == np.float64)", "False)")
+    # a widened sum in a kernel computed in float64 prints as (f(…, True) if _dtype == np.float64 else body)
+    source = kernel.source.replace("_dtype == np.float64)", "False)").replace(
+        "if _dtype == np.float64 else", "if False else")
     assert source != kernel.source
     namespace: dict = {}
     exec(compile(source, "<before>", "exec"), namespace)  # noqa: S102 - a generated module, edited here

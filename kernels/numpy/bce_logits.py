@@ -261,7 +261,7 @@ def _dw_widened_6fd886a8eb(y, z, double_word):
     with np.errstate(all="ignore"):  # inf and NaN are selected away below
         y = np.asarray(y, np.float64)
         z = np.asarray(z, np.float64)
-        plain = np.tanh(z/2)/2 + _select((np.abs(z) <= 1.0986122886681098), 1/2 - y, 0)
+        plain = np.tanh(z/2)/2 + np.where((np.abs(z) <= 1.0986122886681098), 1/2 - y, 0)
         if not double_word:
             return plain
         # half_minus_y = 1/2 − y
@@ -286,7 +286,7 @@ def _dw_widened_90bcd99b33(y, z, double_word):
     with np.errstate(all="ignore"):  # inf and NaN are selected away below
         y = np.asarray(y, np.float64)
         z = np.asarray(z, np.float64)
-        plain = _select((z > 1.0986122886681098), 1 - y, 0) - _sigmoid(-z)
+        plain = np.where((z > 1.0986122886681098), 1 - y, 0) - _sigmoid(-z)
         if not double_word:
             return plain
         # one_minus_y = 1 − y

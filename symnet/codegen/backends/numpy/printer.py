@@ -345,7 +345,10 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         names = leaf_identifiers(e.leaves)
         plain = copy.copy(self)  # the same printer (a family's subclass too), over the function's names
         plain.names, plain.CONSTANT_SELECT, plain.plain_widened = dict(zip(e.leaves, names)), None, True
-        plain.definitions = {}  # the kernel's temporaries are not the function's: nothing shared
+        # the kernel's temporaries are not the function's (nothing shared), and its selects are np.where:
+        # the function's text depends on its body only (it is one helper of the module, by the body's digest)
+        plain.definitions, plain.ARITHMETIC_SELECTS, plain.branchless = {}, False, False
+        plain.WHERE = type(self).WHERE
         name, code, needs = widened_function(e, "numpy", plain, names)
         NUMPY_HELPERS.setdefault(name, code)
         self.helpers.update([name, *needs])
