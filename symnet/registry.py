@@ -37,7 +37,7 @@ from .functions import relu, sigmoid
 from .special import exp_shift, exp_twosum, ndtr, ndtr_tanh, ndtr_tanh_pdf, ndtr_tanh_slope, nexpsq, nexpsq2, sigmoid_twosum, softplus
 
 __all__ = ["Rule", "Function", "REGISTRY", "NAMES", "register", "unregister", "lookup", "entry_of", "rule_of", "unary_rules",
-           "numpy_template", "triton_template", "TRITON_DEVICE_HELPERS", "TRITON_HELPER_NEEDS", "NUMPY_HELPERS", "NUMPY_HELPER_NEEDS",
+           "numpy_template", "triton_template", "TRITON_DEVICE_HELPERS", "TRITON_HELPER_NEEDS", "NUMPY_HELPERS", "NUMPY_HELPER_NEEDS", "numpy_helper_closure",
            "kink_arguments", "as_piecewise", "activation_names"]
 
 
@@ -441,6 +441,19 @@ TRITON_HELPER_NEEDS = {"_sinh": ("_expm1",), "_asinh": ("_log1p",), "_ndtr": ("_
 # NumPy helpers a NumPy helper calls: emitted with it
 NUMPY_HELPER_NEEDS = {"_ndtr_tanh": ("_gelu_tanh_v",), "_ndtr_tanh_pdf": ("_gelu_tanh_v",)}
 
+
+def numpy_helper_closure(names) -> set:
+    """``names`` and every NumPy helper they call, transitively (NUMPY_HELPER_NEEDS)."""
+    seen: set = set()
+    stack = list(names)
+    while stack:
+        name = stack.pop()
+        if name not in seen:
+            seen.add(name)
+            stack.extend(NUMPY_HELPER_NEEDS.get(name, ()))
+    return seen
+
+
 # NumPy helpers of the generated modules (NumPy has no erf ufunc, and SciPy is no dependency)
 NUMPY_HELPERS = {
     "_erf": '''\
@@ -782,7 +795,7 @@ def _exp_shift(x, m, out=None):
         np.copyto(r, 1.0, where=same)
     return r
 '''
-NUMPY_HELPER_NEEDS["_exp_shift"] = ("_exp_twosum", "_twosum_error")
+NUMPY_HELPER_NEEDS["_exp_shift"] = ("_exp_twosum",)
 _BY_CLASS[exp_shift] = Function(
     "exp_shift", exp_shift, arity=(2, 2), cls=exp_shift, numpy="_exp_shift({0}, {1}, out={out})",
     numpy_helper="_exp_shift", triton="_exp_shift({0}, {1})",
@@ -815,8 +828,8 @@ TRITON_DEVICE_HELPERS["_ndtr_tanh_slope"] = """\
 @triton.jit
 def _ndtr_tanh_slope(x):
     \"\"\"S(x) + x·S′(x) (GELU-tanh′): for x < −1/4, e^v·((1 + x·v′) + e^v)/(1 + e^v)² with x·v′ =
-    2√(2/π)·x·(1 + 0.134145·x²) and 1 + x·v′ in double-word arithmetic (Dekker's products, Knuth's
-    sums), e^(v + v_l) = e^v·(1 + v_l), and, below e^v = 1/8, the quotient by (1 + e^v)² as
+    2√(2/π)·x·(1 + 0.134145·x²) and 1 + x·v′ in double-word arithmetic (symnet.codegen.doubleword's
+    primitives), e^(v + v_l) = e^v·(1 + v_l), and, below e^v = 1/8, the quotient by (1 + e^v)² as
     q·(1 − c) with c = e^v(2 + e^v)/(1 + e^v)² small: one rounding of consequence each (S + x·S′ as
     written: 5.4 ULP in float64 at x = −3.92). Elsewhere S + x·S′ as _ndtr_tanh, _ndtr_tanh_pdf.\"\"\"
     a = tl.minimum(tl.maximum(x.to(tl.float64), -30.0, propagate_nan=tl.PropagateNan.ALL), 30.0,
@@ -829,64 +842,29 @@ def _ndtr_tanh_slope(x):
     k = tl.full([], 1.5957691216057308, tl.float64)
     c3 = tl.full([], 0.134145, tl.float64)
     written = (sig + sig * (v_l * neg)) + a * (k * (1.0 + c3 * s) * (pair + pair * (v_l * (neg - sig))))
-    split = tl.full([], 134217729.0, tl.float64)
-    t = split * a
-    ah = t - (t - a)
-    al = a - ah
-    s_l = ((ah * ah - s) + ah * al + al * ah) + al * al
-    m = c3 * s
-    t = split * c3
-    ch = t - (t - c3)
-    cl = c3 - ch
-    t = split * s
-    sh = t - (t - s)
-    sl = s - sh
-    m_l = ((ch * sh - m) + ch * sl + cl * sh) + cl * sl
-    m_l = m_l + (c3 * s_l + tl.full([], 1.3526957332032908e-17, tl.float64) * s)
-    w = 1.0 + m
-    b = w - 1.0
-    w_l = ((1.0 - (w - b)) + (m - b)) + m_l
-    y = a * w
-    t = split * w
-    wh = t - (t - w)
-    wl = w - wh
-    y_l = ((ah * wh - y) + ah * wl + al * wh) + al * wl
-    y_l = y_l + a * w_l
-    xd = k * y
-    t = split * k
-    kh = t - (t - k)
-    kl = k - kh
-    t = split * y
-    yh = t - (t - y)
-    yl = y - yh
-    xd_l = ((kh * yh - xd) + kh * yl + kl * yh) + kl * yl
-    xd_l = xd_l + (k * y_l - tl.full([], 9.96930880911092e-17, tl.float64) * y)
-    u = 1.0 + xd
-    bb = u - xd
-    u_l = ((1.0 - bb) + (xd - (u - bb))) + xd_l
+    one = tl.full([], 1.0, tl.float64)
+    # 1 + x·v′ = 1 + k·a·(1 + c3·a²), k = 2√(2/π) and c3 = 3·0.044715 as double-words (hi + lo)
+    s_hi, s_lo = _dw_two_prod(a, a)
+    m_hi, m_lo = _dw_mul(s_hi, s_lo, c3, tl.full([], 1.3526957332032908e-17, tl.float64))
+    w_hi, w_lo = _dw_add_fp(m_hi, m_lo, one)
+    y_hi, y_lo = _dw_mul_fp(w_hi, w_lo, a)
+    xd_hi, xd_lo = _dw_mul(y_hi, y_lo, k, tl.full([], -9.96930880911092e-17, tl.float64))
+    u, u_l = _dw_add_fp(xd_hi, xd_lo, one)
     q = e * ((u + e) + u_l)
     den = (1.0 + e) * (1.0 + e)
     c = e * (2.0 + e) / den
     left = tl.where(e < 0.125, q + q * (v_l - c), (q + q * v_l) / den)
     return tl.where(a < -0.25, left, written).to(x.dtype)
 """
-TRITON_HELPER_NEEDS["_ndtr_tanh_slope"] = ("_gelu_tanh_v",)
+TRITON_HELPER_NEEDS["_ndtr_tanh_slope"] = ("_gelu_tanh_v", "_dw_two_prod", "_dw_mul", "_dw_add_fp", "_dw_mul_fp")
 NUMPY_HELPERS["_ndtr_tanh_slope"] = """\
 def _ndtr_tanh_slope(x, out=None):
     \"\"\"S(x) + x·S′(x) (GELU-tanh′): for x < −1/4, e^v·((1 + x·v′) + e^v)/(1 + e^v)² with x·v′ =
-    2√(2/π)·x·(1 + 0.134145·x²) and 1 + x·v′ in double-word arithmetic (Dekker's products, Knuth's
-    sums), e^(v + v_l) = e^v·(1 + v_l), and, below e^v = 1/8, the quotient by (1 + e^v)² as
+    2√(2/π)·x·(1 + 0.134145·x²) and 1 + x·v′ in double-word arithmetic (symnet.codegen.doubleword's
+    primitives), e^(v + v_l) = e^v·(1 + v_l), and, below e^v = 1/8, the quotient by (1 + e^v)² as
     q·(1 − c) with c = e^v(2 + e^v)/(1 + e^v)² small: one rounding of consequence each (S + x·S′ as
     written: 5.4 ULP in float64 at x = −3.92). Elsewhere S + x·S′ as _ndtr_tanh, _ndtr_tanh_pdf; in
     float64 (float32 rounds the float64 result once).\"\"\"
-    def two_prod(p, q):  # p·q = r + e exactly (Dekker)
-        r = p * q
-        t = 134217729.0 * p
-        ph = t - (t - p)
-        t = 134217729.0 * q
-        qh = t - (t - q)
-        return r, ((ph * qh - r) + ph * (q - qh) + (p - ph) * qh) + (p - ph) * (q - qh)
-
     if out is None:
         out = np.empty(np.shape(x), np.result_type(x, np.float32))
     a = np.clip(np.asarray(x, np.float64), -30.0, 30.0)  # NaN stays NaN; beyond ±30, S is 0 or 1, S′ is 0
@@ -900,26 +878,20 @@ def _ndtr_tanh_slope(x, out=None):
     if not left.any():
         return out
     a, v_l, e = a[left], v_l[left], e[left]
-    s, s_l = two_prod(a, a)
-    m, m_l = two_prod(0.134145, s)
-    m_l = m_l + (0.134145 * s_l + 1.3526957332032908e-17 * s)
-    w = 1.0 + m
-    b = w - 1.0
-    w_l = ((1.0 - (w - b)) + (m - b)) + m_l
-    y, y_l = two_prod(a, w)
-    y_l = y_l + a * w_l
-    xd, xd_l = two_prod(1.5957691216057308, y)
-    xd_l = xd_l + (1.5957691216057308 * y_l - 9.96930880911092e-17 * y)
-    u = 1.0 + xd
-    bb = u - xd
-    u_l = ((1.0 - bb) + (xd - (u - bb))) + xd_l
+    # 1 + x·v′ = 1 + k·a·(1 + c3·a²), k = 2√(2/π) and c3 = 3·0.044715 as double-words (hi + lo)
+    s_hi, s_lo = _dw_two_prod(a, a)
+    m_hi, m_lo = _dw_mul(s_hi, s_lo, 0.134145, 1.3526957332032908e-17)
+    w_hi, w_lo = _dw_add_fp(m_hi, m_lo, 1.0)
+    y_hi, y_lo = _dw_mul_fp(w_hi, w_lo, a)
+    xd_hi, xd_lo = _dw_mul(y_hi, y_lo, 1.5957691216057308, -9.96930880911092e-17)
+    u, u_l = _dw_add_fp(xd_hi, xd_lo, 1.0)
     q = e * ((u + e) + u_l)
     den = (1.0 + e) * (1.0 + e)
     c = e * (2.0 + e) / den
     out[left] = np.where(e < 0.125, q + q * (v_l - c), (q + q * v_l) / den)
     return out
 """
-NUMPY_HELPER_NEEDS["_ndtr_tanh_slope"] = ("_gelu_tanh_v",)
+NUMPY_HELPER_NEEDS["_ndtr_tanh_slope"] = ("_gelu_tanh_v", "_dw_two_prod", "_dw_mul", "_dw_add_fp", "_dw_mul_fp")
 _BY_CLASS[ndtr_tanh_slope] = Function(
     "ndtr_tanh_slope", ndtr_tanh_slope, cls=ndtr_tanh_slope, numpy="_ndtr_tanh_slope({0}, out={out})",
     numpy_helper="_ndtr_tanh_slope", triton="_ndtr_tanh_slope({0})",

@@ -134,7 +134,7 @@ def _float_probe(written, x):
     """``written`` (the form the kernel computes: σ pairs shared) printed by the NumPy backend's
     expression printer after CSE, as a function of a float32 or float64 array (the kernel's own
     module emitter is not used: it imports the rules, which import this module)."""
-    from ..registry import NUMPY_HELPER_NEEDS, NUMPY_HELPERS
+    from ..registry import NUMPY_HELPERS, numpy_helper_closure
     from .backends.numpy.printer import PRINTER_HELPERS, NumpyExpressionPrinter
 
     y = sp.Symbol("x", real=True)
@@ -143,7 +143,7 @@ def _float_probe(written, x):
     helpers: set = set()
     printer = NumpyExpressionPrinter(helpers, {y: "x"}, dtype="_dtype")
     lines = [f"    {t.name} = {printer.doprint(a)}" for t, a in assignments] + [f"    return {printer.doprint(result)}"]
-    helpers |= {n for h in list(helpers) for n in NUMPY_HELPER_NEEDS.get(h, ())}
+    helpers |= numpy_helper_closure(helpers)
     every = {**PRINTER_HELPERS, **NUMPY_HELPERS}
     source = "\n\n".join(["import numpy as np"] + [every[h] for h in every if h in helpers] +
                           ["def probe(x):\n    _dtype = x.dtype\n" + "\n".join(lines)])

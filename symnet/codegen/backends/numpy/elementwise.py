@@ -35,7 +35,7 @@ from ....errors import InvalidNameError
 from ....functions import sigmoid
 from ....special import softplus
 from ....render import text
-from ....registry import NUMPY_HELPER_NEEDS, NUMPY_HELPERS
+from ....registry import NUMPY_HELPERS, numpy_helper_closure
 from ...doubleword import generated_last
 from ...ir import COMMON_NAMES, CodeName, Kernel, local_names, output_comment, temporary_names
 from ...rewrite import SIGMOID_PAIR, WidenedBase, nexp
@@ -265,7 +265,7 @@ def emit_module(kernels: list[Kernel], source: str, regenerate: str) -> str:
     if rules:
         header += ["", "Stability rules applied:"] + [f"  {name}: {why}" for name, why in rules.items()]
     header += ["", f"Regenerate with: {regenerate}", '"""']
-    used |= {n for h in list(used) for n in NUMPY_HELPER_NEEDS.get(h, ())}  # what a used helper calls
+    used |= numpy_helper_closure(used)  # what a used helper calls
     every = {**HELPERS, **ROW_HELPERS, **LAYER_HELPERS, **NUMPY_HELPERS}
     helpers = generated_last(every, used)
     body = "\n\n".join(helpers + functions)

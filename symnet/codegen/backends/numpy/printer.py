@@ -49,9 +49,9 @@ from sympy.printing.str import StrPrinter
 
 from ....errors import SymnetError
 from ....functions import sigmoid
-from ....registry import NUMPY_HELPERS, numpy_template
+from ....registry import NUMPY_HELPER_NEEDS, NUMPY_HELPERS, numpy_template
 from ....special import softplus
-from ...doubleword import ORDER as DW_PRIMITIVES, leaf_identifiers, primitive_text, widened_function
+from ...doubleword import ORDER as DW_PRIMITIVES, leaf_identifiers, primitive_needs, primitive_text, widened_function
 from ..printing import ConditionalPrinting
 
 __all__ = ["NumpyExpressionPrinter", "PRINTER_HELPERS"]
@@ -84,6 +84,7 @@ def _select(c, a, b):
 
 # the double-word primitives of the generated functions of widened sums (symnet.codegen.doubleword)
 NUMPY_HELPERS.update({name: primitive_text(name, "numpy") for name in DW_PRIMITIVES})
+NUMPY_HELPER_NEEDS.update({name: primitive_needs(name, "numpy") for name in DW_PRIMITIVES})
 
 
 class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
