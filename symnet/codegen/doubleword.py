@@ -611,6 +611,274 @@ class _Emitter:
         return acc
 
 
+# ---------------------------------------------------------------------------------------------
+# the float64 body with a bound of its rounding error: where it is small, no double-word
+
+
+KEEP_RELATIVE = 2.0 ** -52  # kept where the bound is within 2⁻⁵² = 2u of the value: ≤ 2 ULP
+_U = 2.0 ** -53  # the unit roundoff of float64
+_SAFETY = 1 + 2.0 ** -40  # the bound's own roundings and the second-order terms it leaves out
+
+# the float64 lowering's error in ULPs of its result (NumPy's exp and log: Tang's table-driven methods
+# under AVX512F, glibc's elsewhere, each documented below 1 ULP, measured 0.67 and 0.58; expm1 and log1p
+# glibc's, 1; tanh 2: glibc's table says 2, measured 1.1)
+_LIBM_ULPS = {"exp": 1, "nexp": 1, "expm1": 1, "log": 1, "log1p": 1, "tanh": 2}
+# the lowerings built of several libm calls, in units of u·|value|: σ = max(E, [x ≥ 0])/(1 + E) with
+# E = e^−|x| (E's 2u, the sum's u, the quotient's u), softplus = max(x, 0) + log1p(e^−|x|) (2u + 2u + u)
+_COMPOSITE_U = {"sigmoid": 4, "softplus": 5}
+
+
+class _Unbounded(Exception):
+    """A node the bound does not cover (erf, a fractional power): the body is double-word everywhere."""
+
+
+class _Bound(_Emitter):
+    """The float64 body node by node, each value ``v`` beside a bound ``v_err`` of its distance from
+    the exact value at the same (exact) inputs: running error analysis (Higham, *Accuracy and
+    Stability of Numerical Algorithms*, §3.3), from these rules (u = 2⁻⁵³; e_a the bound of an
+    operand a, none for an input):
+
+    * a rounded sum or product r = fl(a ∘ b): |fl(r) − r| ≤ u·|fl(r)| (round to nearest: half an
+      ulp of the result), so a + b: e_a + e_b + u·|v|; a·b: |a|·e_b + |b|·e_a + e_a·e_b + u·|v|;
+      a/b: (e_a + |v|·e_b)/(|b| − e_b) + u·|v| (no bound where |b| ≤ e_b); a sum of n terms is n − 1
+      such sums, each partial's rounding taken at its own computed value; −a and 2^k·a exact;
+    * a function f(a): its lowering's own error (_LIBM_ULPS ULPs of the result, or _COMPOSITE_U·u·|v|),
+      plus the effect of a's error: e^a·(e^(e_a) − 1) for e^a and e^a − 1, e_a/(a − e_a) for log a,
+      e_a/(1 + a − e_a) for log(1 + a), σ(a)·(e^(e_a) − 1) for σ (σ(a + d)/σ(a) ≤ e^|d|), e_a for tanh
+      and softplus (slopes at most 1);
+    * a select takes the bound of the value it selects (its condition is the double-word path's: the
+      same float64 comparison of the inputs), max/min the larger bound, |a| a's.
+
+    First order in u apart from the products' e_a·e_b; _SAFETY covers the rest where the bound is
+    small, and where it is not the element is not kept anyway. So where ``v_err·_SAFETY ≤ 2⁻⁵²·|v|``
+    the float64 value is within 2u·|v| of the exact one: within 2 ULP of it (an ULP of a normal number
+    r is at least u·|r|), and within 3 ULP of a product or sum of it that the kernel rounds once more.
+    For a sum of terms t_i each within c ulps, that is Σ c·ulp(t_i) + u·Σ|partials| ≤ 2u·|s|: the
+    sums that do not cancel (Σ|t_i| ≈ |s|, a rounded function's ulp at most 1 of the result's); a sum
+    that cancels, σ(z) − t at σ(z) ≈ t, is double-word."""
+
+    def __init__(self, plain, leaves: dict, taken: set):
+        super().__init__("numpy", plain, leaves, leaves, taken)
+        self.values = {s: (n, None) for s, n in leaves.items()}
+        self.magnitudes: dict = {}
+
+    def _assign(self, e, value: str, error: str | None, comment=None):
+        name = self._name(e)
+        self.lines.append(self._comment(name, comment if comment is not None else e))
+        self.lines.append(f"{name} = {value}")
+        if error is not None:
+            self.taken.add(f"{name}_err")
+            self.lines.append(f"{name}_err = {error}")
+        self.known[e] = sp.Symbol(name)
+        return name, (f"{name}_err" if error is not None else None)
+
+    def _abs(self, v: str) -> str:
+        """|v|, computed once a value."""
+        if not v.isidentifier():  # a literal
+            return f"np.abs({v})"
+        if v not in self.magnitudes:
+            name, k = f"abs_{v}", 1
+            while name in self.taken:
+                k += 1
+                name = f"abs_{v}_{k}"
+            self.magnitudes[v] = name
+            self.taken.add(name)
+            self.lines.append(f"{name} = np.abs({v})")
+        return self.magnitudes[v]
+
+    @staticmethod
+    def _plus(*parts) -> str | None:
+        parts = [p for p in parts if p is not None]
+        return " + ".join(parts) if parts else None
+
+    def value(self, e):
+        if e in self.values:
+            return self.values[e]
+        if getattr(type(e), "body", None) is not None and hasattr(e, "expanded"):
+            out = self.value(e.expanded)
+        elif isinstance(e, sp.UnevaluatedExpr):
+            out = self.value(e.args[0])
+        elif e.is_number:
+            out = self._number(e)
+        elif isinstance(e, sp.Add):
+            out = self._bound_sum(e)
+        elif isinstance(e, sp.Mul):
+            out = self._bound_product(e)
+        elif isinstance(e, sp.Pow) and e.exp.is_Integer and 1 <= abs(e.exp) <= 8:
+            out = self._bound_product(e, power=e)
+        elif isinstance(e, sp.Piecewise):
+            out = self._bound_piecewise(e)
+        elif isinstance(e, (sp.Max, sp.Min)):
+            out = self._bound_extremum(e)
+        elif isinstance(e, sp.Abs):
+            a, ea = self.value(e.args[0])
+            out = self._assign(e, f"np.abs({a})", ea)
+        elif type(e).__name__ in _LIBM_ULPS or type(e).__name__ in _COMPOSITE_U:
+            out = self._bound_function(e)
+        else:
+            raise _Unbounded(type(e).__name__)
+        self.values[e] = out
+        return out
+
+    def _number(self, c):
+        value = float(c)
+        if not math.isfinite(value):
+            raise _Unbounded("a constant past float64's range")
+        if c.is_Rational and sp.Rational(value) == c:
+            return repr(value), None
+        return repr(value), repr(abs(float(sp.N(c, 60) - sp.Float(value, 60))) * _SAFETY)
+
+    def _bound_sum(self, e):
+        terms = sorted(e.args, key=lambda t: (t.is_number, t.could_extract_minus_sign(), sp.default_sort_key(t)))
+        acc, err = self.value(terms[0])
+        partial = terms[0]
+        for term in terms[1:]:
+            partial = partial + term
+            negative = term.could_extract_minus_sign() and not term.is_number
+            b, eb = self.value(-term if negative else term)
+            name = self._name(partial)
+            self.lines.append(self._comment(name, partial))
+            self.lines.append(f"{name} = {acc} {'-' if negative else '+'} {b}")
+            self.taken.add(f"{name}_err")
+            self.lines.append(f"{name}_err = {self._plus(err, eb, f'{_U!r}*{self._abs(name)}')}")
+            self.known[partial] = sp.Symbol(name)
+            acc, err = name, f"{name}_err"
+        return acc, err
+
+    @staticmethod
+    def _power_of_two(c) -> bool:
+        return c.is_Rational and c != 0 and abs(c.p) & (abs(c.p) - 1) == 0 and c.q & (c.q - 1) == 0
+
+    def _bound_product(self, e, power=None):
+        if power is not None:
+            n = int(power.exp)
+            num, den = ([power.base] * n, []) if n > 0 else ([], [power.base] * -n)
+        else:
+            factors = list(sp.Mul.make_args(e))
+            num = [f for f in factors if not (f.is_Pow and f.exp.is_Integer and f.exp < 0)]
+            den = [b for f in factors if f.is_Pow and f.exp.is_Integer and f.exp < 0 for b in [f.base] * int(-f.exp)]
+        coeff = sp.Mul(*[f for f in num if f.is_number])
+        num = [f for f in num if not f.is_number]
+        acc, err, partial = None, None, sp.S.One
+        for f in num:
+            if f.is_Pow and f.exp.is_Integer and f.exp > 1:
+                for _ in range(int(f.exp)):
+                    acc, err, partial = self._times(partial, f.base, acc, err)
+            else:
+                acc, err, partial = self._times(partial, f, acc, err)
+        if coeff != 1:
+            if coeff == -1 or self._power_of_two(abs(coeff)):
+                c = float(coeff)
+                partial = coeff * partial
+                if acc is None:
+                    acc, err = repr(c), None
+                else:
+                    scaled = f"{abs(c)!r}*{err}" if err is not None and abs(c) != 1 else err
+                    acc, err = self._assign(partial, f"-{acc}" if c == -1 else f"{c!r}*{acc}", scaled)
+            else:
+                acc, err, partial = self._times(partial, coeff, acc, err)
+        if den:
+            d, ed, dpart = None, None, sp.S.One
+            for f in den:
+                d, ed, dpart = self._times(dpart, f, d, ed)
+            n = acc if acc is not None else "1.0"
+            q = self._name(e if power is None else power)
+            self.lines.append(self._comment(q, e if power is None else power))
+            self.lines.append(f"{q} = {n}/{d}")
+            self.taken.add(f"{q}_err")
+            abs_q = self._abs(q)
+            if ed is None:
+                bound = self._plus(f"{err}/{self._abs(d)}" if err is not None else None, f"{_U!r}*{abs_q}")
+            else:
+                bound = (f"({err if err is not None else '0.0'} + {abs_q}*{ed})/np.maximum({self._abs(d)} - {ed}, 0.0)"
+                         f" + {_U!r}*{abs_q}")
+            self.lines.append(f"{q}_err = {bound}")
+            self.known[e if power is None else power] = sp.Symbol(q)
+            return q, f"{q}_err"
+        return acc, err
+
+    def _times(self, partial, f, acc, err):
+        b, eb = self.value(f)
+        new = partial * f if partial != 1 else f
+        if acc is None:
+            return b, eb, new
+        name = self._name(new)
+        self.lines.append(self._comment(name, new))
+        self.lines.append(f"{name} = {acc}*{b}")
+        self.taken.add(f"{name}_err")
+        first = f"{self._abs(acc)}*{eb}" if eb is not None else None
+        second = f"{self._abs(b)}*{err}" if err is not None else None
+        both = f"{err}*{eb}" if err is not None and eb is not None else None
+        self.lines.append(f"{name}_err = {self._plus(first, second, both, f'{_U!r}*{self._abs(name)}')}")
+        self.known[new] = sp.Symbol(name)
+        return name, f"{name}_err", new
+
+    def _bound_piecewise(self, e):
+        pieces = list(e.args)
+        expr, cond = pieces[-1]
+        if cond != sp.true:
+            raise _Unbounded("a Piecewise without an otherwise")
+        acc, err = self.value(expr)
+        for k in range(len(pieces) - 2, -1, -1):
+            expr, cond = pieces[k]
+            partial = e if k == 0 else sp.Piecewise(*pieces[k:])
+            a, ea = self.value(expr)
+            c = self.plain.doprint(cond)
+            both = None if ea is None and err is None else f"np.where({c}, {ea or '0.0'}, {err or '0.0'})"
+            acc, err = self._assign(partial, f"np.where({c}, {a}, {acc})", both)
+        return acc, err
+
+    def _bound_extremum(self, e):
+        pick = "np.maximum" if isinstance(e, sp.Max) else "np.minimum"
+        args = list(e.args)
+        acc, err = self.value(args[0])
+        partial = args[0]
+        for a in args[1:]:
+            b, eb = self.value(a)
+            partial = type(e)(partial, a)
+            both = None if eb is None and err is None else f"np.maximum({err or '0.0'}, {eb or '0.0'})"
+            acc, err = self._assign(partial, f"{pick}({acc}, {b})", both)
+        return acc, err
+
+    def _bound_function(self, e):
+        kind = type(e).__name__
+        a, ea = self.value(e.args[0])
+        v = self.plain.doprint(type(e)(sp.Symbol(a)))
+        name = self._name(e)
+        self.lines.append(self._comment(name, e))
+        self.lines.append(f"{name} = {v}")
+        self.known[e] = sp.Symbol(name)
+        if kind in _LIBM_ULPS:
+            spacing = f"np.spacing({name})" if kind in ("exp", "nexp") else f"np.spacing({self._abs(name)})"
+            own = spacing if _LIBM_ULPS[kind] == 1 else f"{_LIBM_ULPS[kind]}*{spacing}"
+        else:
+            own = f"{_COMPOSITE_U[kind] * _U!r}*{name}"  # σ and softplus are positive
+        carried = None
+        if ea is not None:
+            carried = {"exp": f"{name}*np.expm1({ea})", "nexp": f"{name}*np.expm1({ea})",
+                       "expm1": f"({name} + 1)*np.expm1({ea})", "sigmoid": f"{name}*np.expm1({ea})",
+                       "log": f"{ea}/np.maximum({a} - {ea}, 0.0)", "log1p": f"{ea}/np.maximum(1 + {a} - {ea}, 0.0)",
+                       "tanh": ea, "softplus": ea}[kind]
+        self.taken.add(f"{name}_err")
+        self.lines.append(f"{name}_err = {self._plus(own, carried)}")
+        return name, f"{name}_err"
+
+
+def _bounded_body(body, plain_printer, leaves: dict, taken: set):
+    """The statements of the float64 body with its error bound (:class:`_Bound`): (lines, the value's
+    name, its bound's name), or None where a node has no bound."""
+    bound = _Bound(plain_printer, leaves, taken)
+    try:
+        value, error = bound.value(body)
+    except _Unbounded:
+        return None
+    if error is None or value in leaves.values():
+        return None
+    size = bound._abs(value)
+    keep = f"keep = ({error} <= {KEEP_RELATIVE / _SAFETY!r}*{size}) & ({size} < np.inf)  # within 2 ULP, finite"
+    return bound.lines + [keep], value
+
+
 def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
     """The generated function computing the widened ``node``'s body, for ``backend``: (its name,
     its text, the primitives it calls). ``plain_printer`` prints an expression in float64 over
@@ -631,9 +899,27 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
         lines = [f"def {name}({', '.join(leaf_names)}, double_word):", f"    {doc}",
                  '    with np.errstate(all="ignore"):  # inf and NaN are selected away below']
         lines += [f"        {n} = np.asarray({n}, np.float64)" for n in leaf_names]
-        lines += [f"        plain = {plain}", "        if not double_word:", "            return plain"]
-        lines += ["        " + line for line in emitter.lines]
-        lines += [f"        return np.where(np.isfinite({result.hi}) & np.isfinite(plain), {result.hi}, plain)"]
+        bounded = _bounded_body(body, plain_printer, dict(zip(node.leaves, leaf_names)),
+                                taken | {"keep", "redo", "result"})
+        finite = f"np.where(np.isfinite({result.hi}) & np.isfinite(plain), {result.hi}, plain)"
+        if bounded is None:  # a node without an error bound: double-word everywhere
+            lines += [f"        plain = {plain}", "        if not double_word:", "            return plain"]
+            lines += ["        " + line for line in emitter.lines]
+            lines += [f"        return {finite}"]
+        else:
+            steps, value = bounded
+            lines += ["        if not double_word:", f"            return {plain}",
+                      "        # the float64 body, each value beside a bound of its error (doubleword._Bound); kept",
+                      "        # where the bound is within 2⁻⁵² of the value, double-word where it is not (a sum that",
+                      "        # cancels) or where the value is not finite"]
+            lines += ["        " + line for line in steps]
+            lines += ["        if keep.all():", f"            return {value}",
+                      "        redo = ~keep",
+                      f"        result = np.asarray({value}, np.float64)  # a new array: written where redone"]
+            lines += [f"        {n} = np.broadcast_to({n}, redo.shape)[redo]" for n in leaf_names]
+            lines += [f"        plain = {plain}"]
+            lines += ["        " + line for line in emitter.lines]
+            lines += [f"        result[redo] = {finite}", "        return result"]
     else:
         first = leaf_names[0]
         lines = ["@triton.jit", f"def {name}({', '.join(leaf_names)}):", f"    {doc}"]
