@@ -615,7 +615,7 @@ class _Emitter:
 # the float64 body with a bound of its rounding error: where it is small, no double-word
 
 
-KEEP_RELATIVE = 2.0 ** -52  # kept where the bound is within 2⁻⁵² = 2u of the value: ≤ 2 ULP
+KEEP_RELATIVE = 3 * 2.0 ** -53  # kept where the bound is within 3u of the value: ≤ 3 ULP
 _U = 2.0 ** -53  # the unit roundoff of float64
 _SAFETY = 1 + 2.0 ** -40  # the bound's own roundings and the second-order terms it leaves out
 
@@ -864,9 +864,41 @@ class _Bound(_Emitter):
         return name, f"{name}_err"
 
 
+def _least_bound(e) -> float:
+    """About the least value the bound of ``e`` takes relative to |e|, in units of u, where nothing
+    cancels: 1 for a sum (its last rounding) unless every term carries more, the factors' and
+    roundings' sum for a product, a function's own error. A body whose least bound is past
+    KEEP_RELATIVE (focal's products of σ, softplus and sums) would keep nothing: it gets no bound."""
+    if getattr(type(e), "body", None) is not None and hasattr(e, "expanded"):
+        return _least_bound(e.expanded)
+    if isinstance(e, sp.UnevaluatedExpr):
+        return _least_bound(e.args[0])
+    if e.is_Symbol:
+        return 0.0
+    if e.is_number:
+        return 0.0 if e.is_Rational and sp.Rational(float(e)) == e else 1.0
+    if isinstance(e, sp.Add):
+        return max(1.0, min(_least_bound(a) for a in e.args))
+    if isinstance(e, sp.Mul):
+        factors = [a for a in e.args if not (a.is_number and (a == -1 or _Bound._power_of_two(abs(a))))]
+        return sum(_least_bound(a) for a in factors) + max(len(factors) - 1, 0)
+    if isinstance(e, sp.Pow) and e.exp.is_Integer:
+        n = abs(int(e.exp))
+        return n * _least_bound(e.base) + n - 1 + (1 if e.exp < 0 else 0)
+    if isinstance(e, (sp.Piecewise, sp.Max, sp.Min)):
+        pieces = [p.expr for p in e.args] if isinstance(e, sp.Piecewise) else e.args
+        return min(_least_bound(p) for p in pieces)
+    if isinstance(e, sp.Abs):
+        return _least_bound(e.args[0])
+    kind = type(e).__name__
+    return _LIBM_ULPS.get(kind, _COMPOSITE_U.get(kind, math.inf))
+
+
 def _bounded_body(body, plain_printer, leaves: dict, taken: set):
     """The statements of the float64 body with its error bound (:class:`_Bound`): (lines, the value's
     name, its bound's name), or None where a node has no bound."""
+    if _least_bound(body) * _U >= KEEP_RELATIVE:
+        return None
     bound = _Bound(plain_printer, leaves, taken)
     try:
         value, error = bound.value(body)
@@ -875,7 +907,7 @@ def _bounded_body(body, plain_printer, leaves: dict, taken: set):
     if error is None or value in leaves.values():
         return None
     size = bound._abs(value)
-    keep = f"keep = ({error} <= {KEEP_RELATIVE / _SAFETY!r}*{size}) & ({size} < np.inf)  # within 2 ULP, finite"
+    keep = f"keep = ({error} <= {KEEP_RELATIVE / _SAFETY!r}*{size}) & ({size} < np.inf)  # within 3u, finite"
     return bound.lines + [keep], value
 
 
