@@ -920,38 +920,49 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
     digest = hashlib.sha1(sp.srepr(body).encode()).hexdigest()[:10]
     name = f"{GENERATED_PREFIX}{digest}"
     wide = [f"{n}_f64" for n in leaf_names] if backend == "triton" else list(leaf_names)
-    taken = set(leaf_names) | set(wide) | {"np", "tl", "triton", "plain", "result", "double_word", name}
+    taken = set(leaf_names) | set(wide) | {"np", "tl", "triton", "plain", "result", "double_word", name, "keep",
+                                           "redo", "needed", "value", "some", "double"}
     emitter = _Emitter(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)), taken)
     result = emitter.value(body)
     plain = plain_printer.doprint(body)
     formula = text(body)
-    doc = (f'"""{formula}, rounded once: in double-word arithmetic (hi + lo, about 106 bits)\n'
-           '    in a float64 kernel, in float64 in a float32 one; the float64 value where either is not finite."""')
     if backend == "numpy":
-        lines = [f"def {name}({', '.join(leaf_names)}, double_word):", f"    {doc}",
+        doc = (f'"""{formula}, rounded once. In a float64 kernel: the float64 body where a bound of its error\n'
+               '    is within 3u of it, double-word arithmetic (hi + lo, about 106 bits) elsewhere where ``needed``\n'
+               '    (where a select takes it), the float64 value where that is not finite. In a float32 one: the\n'
+               '    float64 body."""')
+    else:
+        doc = (f'"""{formula}, rounded once: in double-word arithmetic (hi + lo, about 106 bits)\n'
+               '    in a float64 kernel, in float64 in a float32 one; the float64 value where either is not finite."""')
+    if backend == "numpy":
+        lines = [f"def {name}({', '.join(leaf_names)}, double_word, needed=True):", f"    {doc}",
                  '    with np.errstate(all="ignore"):  # inf and NaN are selected away below']
         lines += [f"        {n} = np.asarray({n}, np.float64)" for n in leaf_names]
         bounded = _bounded_body(body, plain_printer, dict(zip(node.leaves, leaf_names)),
-                                taken | {"keep", "redo", "result"})
-        finite = f"np.where(np.isfinite({result.hi}) & np.isfinite(plain), {result.hi}, plain)"
-        if bounded is None:  # a node without an error bound: double-word everywhere
-            lines += [f"        plain = {plain}", "        if not double_word:", "            return plain"]
-            lines += ["        " + line for line in emitter.lines]
-            lines += [f"        return {finite}"]
+                                taken | {"keep", "redo", "result", "needed", "value", "some", "double"})
+        if bounded is None:  # a node without an error bound: double-word wherever the select takes it
+            lines += [f"        value = {plain}", "        if not double_word:", "            return value",
+                      "        keep = np.logical_not(needed)  # not taken by the select: any value"]
+            value = "value"
         else:
             steps, value = bounded
             lines += ["        if not double_word:", f"            return {plain}",
                       "        # the float64 body, each value beside a bound of its error (doubleword._Bound); kept",
-                      "        # where the bound is within 2⁻⁵² of the value, double-word where it is not (a sum that",
-                      "        # cancels) or where the value is not finite"]
+                      "        # where the bound is within 3u of the value or the select does not take it,",
+                      "        # double-word elsewhere (a sum that cancels, a value that is not finite)"]
             lines += ["        " + line for line in steps]
-            lines += ["        if keep.all():", f"            return {value}",
-                      "        redo = ~keep",
-                      f"        result = np.asarray({value}, np.float64)  # a new array: written where redone"]
-            lines += [f"        {n} = np.broadcast_to({n}, redo.shape)[redo]" for n in leaf_names]
-            lines += [f"        plain = {plain}"]
-            lines += ["        " + line for line in emitter.lines]
-            lines += [f"        result[redo] = {finite}", "        return result"]
+            lines += ["        keep |= np.logical_not(needed)"]
+        lines += ["        if keep.all():", f"            return {value}",
+                  "        some = keep.any()",
+                  "        if some:  # the double-word on the others only",
+                  "            redo = ~keep",
+                  f"            result = np.array(np.broadcast_to({value}, redo.shape), np.float64)"]
+        lines += [f"            {n} = np.broadcast_to({n}, redo.shape)[redo]" for n in leaf_names]
+        lines += [f"        plain = {plain if bounded is not None else 'value if not some else ' + plain}"]
+        lines += ["        " + line for line in emitter.lines]
+        lines += [f"        double = np.where(np.isfinite({result.hi}) & np.isfinite(plain), {result.hi}, plain)",
+                  "        if not some:", "            return double",
+                  "        result[redo] = double", "        return result"]
     else:
         first = leaf_names[0]
         lines = ["@triton.jit", f"def {name}({', '.join(leaf_names)}):", f"    {doc}"]
@@ -971,7 +982,8 @@ def leaf_identifiers(leaves) -> list[str]:
     for k, s in enumerate(leaves):
         n = s.name
         if not n.isidentifier() or keyword.iskeyword(n) or n.startswith("_") or n in {
-                "np", "tl", "triton", "plain", "result", "double_word", "float"} or n.endswith(("_hi", "_lo", "_f64")) \
+                "np", "tl", "triton", "plain", "result", "double_word", "float", "keep", "redo", "needed", "value",
+                "some", "double"} or n.endswith(("_hi", "_lo", "_f64", "_err")) or n.startswith("abs_") \
                 or n in out:
             n = f"arg{k}"
         out.append(n)

@@ -111,6 +111,9 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         # assignments, each a value of the kernel's dtype): what the arithmetic selects rely on
         self.definitions: dict = {}
         self.branchless = False  # True (select_without_branches): every other select is _select
+        # the printed condition where the piece being printed is selected (None: everywhere): a widened
+        # sum in it needs its double-word there only (a select computes every piece on every element)
+        self.selected: str | None = None
 
     def select_without_branches(self) -> None:
         """Print each select the arithmetic forms do not cover as ``_select(c, a, b)`` (np.where's
@@ -307,6 +310,30 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             self.helpers.add("_select")
         return None
 
+    def _print_Piecewise(self, e):
+        """A select (ConditionalPrinting's), each piece printed knowing where it is selected
+        (``selected``: its own condition, the last one where none of the others holds; a superset
+        where selects nest), so that a widened sum in it computes its double-word there only."""
+        from ...rewrite import WidenedBase
+
+        *pieces, (last, cond) = e.args
+        if not e.has(WidenedBase) or self.plain_widened or cond != sp.true or all(v.is_number for v, _ in e.args):
+            return super()._print_Piecewise(e)
+        known = self._known_select(e)
+        if known is not None:
+            return known
+        conditions = [self._print(c) for _, c in pieces]
+        outer = self.selected
+        try:
+            self.selected = " & ".join(f"~({c})" for c in conditions)
+            out = self._print(last)
+            for k, (value, _) in reversed(list(enumerate(pieces))):
+                self.selected = conditions[k]
+                out = self.WHERE.format(conditions[k], self._print(value), out)
+        finally:
+            self.selected = outer
+        return out
+
     def _swapped_product(self, e) -> tuple[str, str] | None:
         """For a product of exactly two selects on one condition with their values swapped,
         {a if c; b}·{b if c; a}: a and b printed (their product is the same bits whatever c)."""
@@ -334,12 +361,14 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             return f"({self._print(e.expanded)})"
         name = self._widened_function(e)
         args = ", ".join(self._print(a) for a in e.args)
+        # where a select takes the sum (selected), the function needs its double-word there only
+        needed = "" if self.selected is None else f", {self.selected}"
         if self.wide:  # the whole block is float64 already (emit_function): in a float32 kernel the
             # body as it is (it may share the kernel's float64 temporaries, e^−|z|), in a float64 one
             # the generated double-word function
-            return f"({name}({args}, True) if {self.dtype} == np.float64 else {self._print(e.expanded)})"
+            return f"({name}({args}, True{needed}) if {self.dtype} == np.float64 else {self._print(e.expanded)})"
         dtype = f"np.result_type({args})"
-        return f"np.asarray({name}({args}, {dtype} == np.float64), {dtype})"
+        return f"np.asarray({name}({args}, {dtype} == np.float64{needed}), {dtype})"
 
     def _widened_function(self, e) -> str:
         """The generated function of ``e``'s body, registered as a helper of the module."""
