@@ -203,20 +203,46 @@ def _dw_sigmoid(x_hi, x_lo):
     return r_hi, r_lo
 
 
-def _dw_widened_f1e5d05dde(y, z, double_word):
-    """y − σ(z), rounded once: in double-word arithmetic (hi + lo, about 106 bits)
-    in a float64 kernel, in float64 in a float32 one; the float64 value where either is not finite."""
+def _dw_widened_f1e5d05dde(y, z, double_word, needed=True):
+    """y − σ(z), rounded once. In a float64 kernel: the float64 body where a bound of its error
+    is within 3u of it, double-word arithmetic (hi + lo, about 106 bits) elsewhere where ``needed``
+    (where a select takes it), the float64 value where that is not finite. In a float32 one: the
+    float64 body."""
     with np.errstate(all="ignore"):  # inf and NaN are selected away below
         y = np.asarray(y, np.float64)
         z = np.asarray(z, np.float64)
-        plain = y - _sigmoid(z)
         if not double_word:
-            return plain
+            return y - _sigmoid(z)
+        # the float64 body, each value beside a bound of its error (doubleword._Bound); kept
+        # where the bound is within 3u of the value or the select does not take it,
+        # double-word elsewhere (a sum that cancels, a value that is not finite)
+        # sig_z = σ(z)
+        sig_z = _sigmoid(z)
+        sig_z_err = 4.440892098500626e-16*sig_z
+        # y_minus_sig_z = y − σ(z)
+        y_minus_sig_z = y - sig_z
+        abs_y_minus_sig_z = np.abs(y_minus_sig_z)
+        y_minus_sig_z_err = sig_z_err + 1.1102230246251565e-16*abs_y_minus_sig_z
+        keep = (y_minus_sig_z_err <= 3.3306690738724404e-16*abs_y_minus_sig_z) & (abs_y_minus_sig_z < np.inf)  # within 3u, finite
+        keep |= np.logical_not(needed)
+        if keep.all():
+            return y_minus_sig_z
+        some = keep.any()
+        if some:  # the double-word on the others only
+            redo = ~keep
+            result = np.array(np.broadcast_to(y_minus_sig_z, redo.shape), np.float64)
+            y = np.broadcast_to(y, redo.shape)[redo]
+            z = np.broadcast_to(z, redo.shape)[redo]
+        plain = y - _sigmoid(z)
         # sig_z = σ(z)
         sig_z_hi, sig_z_lo = _dw_sigmoid(z, 0.0)
         # y_minus_sig_z = y − σ(z)
         y_minus_sig_z_hi, y_minus_sig_z_lo = _dw_add_fp((-sig_z_hi), (-sig_z_lo), y)
-        return np.where(np.isfinite(y_minus_sig_z_hi) & np.isfinite(plain), y_minus_sig_z_hi, plain)
+        double = np.where(np.isfinite(y_minus_sig_z_hi) & np.isfinite(plain), y_minus_sig_z_hi, plain)
+        if not some:
+            return double
+        result[redo] = double
+        return result
 
 
 def sigmoid_mse(z, y):
