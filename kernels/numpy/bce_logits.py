@@ -82,8 +82,12 @@ def _dw_fast_two_sum(a, b):
 
 
 def _dw_split(a):
-    """a = hi + lo, each of 26 bits at most (Veltkamp); scaled by 2⁻²⁸ above 2⁹⁹⁶, where the
-    splitter's product would overflow, and back (exact)."""
+    """a = hi + lo, each of 26 bits at most (Veltkamp); where 2²⁷·a overflows (|a| above about 2⁹⁹⁶)
+    scaled by 2⁻²⁸ first and back (exact), the whole array's selects taken only then."""
+    c = 134217729.0 * a
+    if np.isfinite(c).all():
+        hi = c - (c - a)
+        return hi, a - hi
     big = np.abs(a) > 6.696928794914171e+299
     s = np.where(big, a * 3.725290298461914e-09, a)
     c = 134217729.0 * s
@@ -254,11 +258,11 @@ def _dw_widened_063f068f73(y, z, double_word, needed=True):
         # double-word elsewhere (a sum that cancels, a value that is not finite)
         # sig_z = σ(z)
         sig_z = _sigmoid(z)
-        sig_z_err = 4.440892098500626e-16*sig_z
+        abs_sig_z = np.abs(sig_z)
         # sig_z_minus_y = −y + σ(z)
         sig_z_minus_y = sig_z - y
         abs_sig_z_minus_y = np.abs(sig_z_minus_y)
-        sig_z_minus_y_err = sig_z_err + 1.1102230246251565e-16*abs_sig_z_minus_y
+        sig_z_minus_y_err = 4.440892098500626e-16*abs_sig_z + 1.1102230246251565e-16*abs_sig_z_minus_y
         keep = (sig_z_minus_y_err <= 3.3306690738724404e-16*abs_sig_z_minus_y) & (abs_sig_z_minus_y < np.inf)  # within 3u, finite
         keep |= np.logical_not(needed)
         if keep.all():
@@ -298,24 +302,22 @@ def _dw_widened_6fd886a8eb(y, z, double_word, needed=True):
         neg_y = -y
         # half_minus_y = 1/2 − y
         half_minus_y = neg_y + 0.5
-        abs_half_minus_y = np.abs(half_minus_y)
-        half_minus_y_err = 1.1102230246251565e-16*abs_half_minus_y
         # where_abs_z_le_log_three = {1/2 − y if |z| ≤ log(3); 0 otherwise}
         where_abs_z_le_log_three = np.where((np.abs(z) <= 1.0986122886681098), half_minus_y, 0.0)
-        where_abs_z_le_log_three_err = np.where((np.abs(z) <= 1.0986122886681098), half_minus_y_err, 0.0)
+        abs_where_abs_z_le_log_three = np.abs(where_abs_z_le_log_three)
         # half_times_z = z/2
         half_times_z = 0.5*z
         # tanh_half_times_z = tanh(z/2)
         tanh_half_times_z = np.tanh(half_times_z)
         abs_tanh_half_times_z = np.abs(tanh_half_times_z)
-        tanh_half_times_z_err = 2*np.spacing(abs_tanh_half_times_z)
+        tanh_half_times_z_err = 2*(np.bitwise_and(abs_tanh_half_times_z.view(np.int64), 0x7FF0000000000000).view(np.float64)*2.220446049250313e-16 + 5e-324)
         # half_times_tanh_half_times_z = tanh(z/2)/2
         half_times_tanh_half_times_z = 0.5*tanh_half_times_z
         half_times_tanh_half_times_z_err = 0.5*tanh_half_times_z_err
         # sum_1 = tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}
         sum_1 = where_abs_z_le_log_three + half_times_tanh_half_times_z
         abs_sum_1 = np.abs(sum_1)
-        sum_1_err = where_abs_z_le_log_three_err + half_times_tanh_half_times_z_err + 1.1102230246251565e-16*abs_sum_1
+        sum_1_err = 1.1102230246251565e-16*abs_where_abs_z_le_log_three + half_times_tanh_half_times_z_err + 1.1102230246251565e-16*abs_sum_1
         keep = (sum_1_err <= 3.3306690738724404e-16*abs_sum_1) & (abs_sum_1 < np.inf)  # within 3u, finite
         keep |= np.logical_not(needed)
         if keep.all():
@@ -364,20 +366,18 @@ def _dw_widened_90bcd99b33(y, z, double_word, needed=True):
         neg_y = -y
         # one_minus_y = 1 − y
         one_minus_y = neg_y + 1.0
-        abs_one_minus_y = np.abs(one_minus_y)
-        one_minus_y_err = 1.1102230246251565e-16*abs_one_minus_y
         # where_z_gt_log_three = {1 − y if z > log(3); 0 otherwise}
         where_z_gt_log_three = np.where((z > 1.0986122886681098), one_minus_y, 0.0)
-        where_z_gt_log_three_err = np.where((z > 1.0986122886681098), one_minus_y_err, 0.0)
+        abs_where_z_gt_log_three = np.abs(where_z_gt_log_three)
         # neg_z = −z
         neg_z = -z
         # sig_neg_z = σ(−z)
         sig_neg_z = _sigmoid(neg_z)
-        sig_neg_z_err = 4.440892098500626e-16*sig_neg_z
         # sum_1 = −σ(−z) + {1 − y if z > log(3); 0 otherwise}
         sum_1 = where_z_gt_log_three - sig_neg_z
+        abs_sig_neg_z = np.abs(sig_neg_z)
         abs_sum_1 = np.abs(sum_1)
-        sum_1_err = where_z_gt_log_three_err + sig_neg_z_err + 1.1102230246251565e-16*abs_sum_1
+        sum_1_err = 1.1102230246251565e-16*abs_where_z_gt_log_three + 4.440892098500626e-16*abs_sig_neg_z + 1.1102230246251565e-16*abs_sum_1
         keep = (sum_1_err <= 3.3306690738724404e-16*abs_sum_1) & (abs_sum_1 < np.inf)  # within 3u, finite
         keep |= np.logical_not(needed)
         if keep.all():

@@ -67,8 +67,12 @@ def _dw_fast_two_sum(a, b):
 
 
 def _dw_split(a):
-    """a = hi + lo, each of 26 bits at most (Veltkamp); scaled by 2⁻²⁸ above 2⁹⁹⁶, where the
-    splitter's product would overflow, and back (exact)."""
+    """a = hi + lo, each of 26 bits at most (Veltkamp); where 2²⁷·a overflows (|a| above about 2⁹⁹⁶)
+    scaled by 2⁻²⁸ first and back (exact), the whole array's selects taken only then."""
+    c = 134217729.0 * a
+    if np.isfinite(c).all():
+        hi = c - (c - a)
+        return hi, a - hi
     big = np.abs(a) > 6.696928794914171e+299
     s = np.where(big, a * 3.725290298461914e-09, a)
     c = 134217729.0 * s
@@ -218,11 +222,11 @@ def _dw_widened_f1e5d05dde(y, z, double_word, needed=True):
         # double-word elsewhere (a sum that cancels, a value that is not finite)
         # sig_z = σ(z)
         sig_z = _sigmoid(z)
-        sig_z_err = 4.440892098500626e-16*sig_z
         # y_minus_sig_z = y − σ(z)
         y_minus_sig_z = y - sig_z
+        abs_sig_z = np.abs(sig_z)
         abs_y_minus_sig_z = np.abs(y_minus_sig_z)
-        y_minus_sig_z_err = sig_z_err + 1.1102230246251565e-16*abs_y_minus_sig_z
+        y_minus_sig_z_err = 4.440892098500626e-16*abs_sig_z + 1.1102230246251565e-16*abs_y_minus_sig_z
         keep = (y_minus_sig_z_err <= 3.3306690738724404e-16*abs_y_minus_sig_z) & (abs_y_minus_sig_z < np.inf)  # within 3u, finite
         keep |= np.logical_not(needed)
         if keep.all():

@@ -286,6 +286,25 @@ def _dw_scale(hi, lo, k):
 ''',
 }
 
+# NumPy's splitting checks the whole array once and takes the guard's three selects only where some
+# 2²⁷·a overflows (|a| past about 2⁹⁹⁶, or an inf or NaN): the same bits, a third of the operations
+# (a Triton program cannot branch on its data: the shared text)
+_NUMPY_SPLIT = '''\
+def _dw_split(a):
+    """a = hi + lo, each of 26 bits at most (Veltkamp); where 2²⁷·a overflows (|a| above about 2⁹⁹⁶)
+    scaled by 2⁻²⁸ first and back (exact), the whole array's selects taken only then."""
+    c = SPLITTER * a
+    if np.isfinite(c).all():
+        hi = c - (c - a)
+        return hi, a - hi
+    big = np.abs(a) > SPLIT_BIG
+    s = np.where(big, a * SPLIT_DOWN, a)
+    c = SPLITTER * s
+    hi = c - (c - s)
+    lo = s - hi
+    return np.where(big, hi * SPLIT_UP, hi), np.where(big, lo * SPLIT_UP, lo)
+'''
+
 PRIMITIVE_NEEDS = {
     "_dw_two_prod": ("_dw_split",),
     "_dw_add": ("_dw_two_sum", "_dw_fast_two_sum"),
@@ -329,7 +348,7 @@ def primitive_text(name: str, backend: str) -> str:
     import re
     if name == "_dw_scale":
         return _SCALE[backend]
-    body = PRIMITIVES[name]
+    body = _NUMPY_SPLIT if name == "_dw_split" and backend == "numpy" else PRIMITIVES[name]
     module = "np" if backend == "numpy" else "tl"
     body = body.replace("M.", module + ".")
     body = body.replace("LOG1P(", "np.log1p(" if backend == "numpy" else "_log1p(")
@@ -633,49 +652,49 @@ class _Unbounded(Exception):
 
 
 class _Bound(_Emitter):
-    """The float64 body node by node, each value ``v`` beside a bound ``v_err`` of its distance from
-    the exact value at the same (exact) inputs: running error analysis (Higham, *Accuracy and
-    Stability of Numerical Algorithms*, §3.3), from these rules (u = 2⁻⁵³; e_a the bound of an
-    operand a, none for an input):
+    """The float64 body node by node, each value ``v`` beside a bound of its distance from the exact
+    value at the same (exact) inputs, ``E + ρ·u·|v|``: an array ``v_err`` (E, or none) and a number
+    known when the code is generated (ρ, in units of u = 2⁻⁵³), so that a chain of products and
+    quotients of inputs costs no operation of its own. Running error analysis (Higham, *Accuracy and
+    Stability of Numerical Algorithms*, §3.3), from these rules (e_a = E_a + ρ_a·u·|a| the bound of
+    an operand a; 0 for an input):
 
     * a rounded sum or product r = fl(a ∘ b): |fl(r) − r| ≤ u·|fl(r)| (round to nearest: half an
-      ulp of the result), so a + b: e_a + e_b + u·|v|; a·b: |a|·e_b + |b|·e_a + e_a·e_b + u·|v|;
-      a/b: (e_a + |v|·e_b)/(|b| − e_b) + u·|v| (no bound where |b| ≤ e_b); a sum of n terms is n − 1
-      such sums, each partial's rounding taken at its own computed value; −a and 2^k·a exact;
-    * a function f(a): its lowering's own error (_LIBM_ULPS ULPs of the result, or _COMPOSITE_U·u·|v|),
-      plus the effect of a's error: e^a·(e^(e_a) − 1) for e^a and e^a − 1, e_a/(a − e_a) for log a,
-      e_a/(1 + a − e_a) for log(1 + a), σ(a)·(e^(e_a) − 1) for σ (σ(a + d)/σ(a) ≤ e^|d|), e_a for tanh
-      and softplus (slopes at most 1);
+      ulp of the result). a + b: e_a + e_b + u·|v|, each partial of a longer sum rounded at its own
+      computed value; a·b: E = |a|·E_b + |b|·E_a + E_a·E_b, ρ = ρ_a + ρ_b + 1; a/b: E = E_a/|b|,
+      ρ = ρ_a + ρ_b + 1, or where b has an E_b, (e_a + |v|·e_b)/(|b| − e_b) + u·|v| (none where
+      |b| ≤ e_b); −a and 2^k·a exact; a constant c: ρ = |fl(c) − c|/(u·|fl(c)|);
+    * a function f(a): its lowering's own error (_LIBM_ULPS ULPs of the result, an ULP taken from
+      the result's exponent bits; or _COMPOSITE_U·u·|v|), plus the effect of a's error:
+      e^a·(e^(e_a) − 1) for e^a and e^a − 1, e_a/(a − e_a) for log a (ρ_a·u/(1 − ρ_a·u), a number,
+      where a's bound is relative), e_a/(1 + a − e_a) for log(1 + a), σ(a)·(e^(e_a) − 1) for σ
+      (σ(a + d)/σ(a) ≤ e^|d|), e_a for tanh and softplus (slopes at most 1);
     * a select takes the bound of the value it selects (its condition is the double-word path's: the
       same float64 comparison of the inputs), max/min the larger bound, |a| a's.
 
-    First order in u apart from the products' e_a·e_b; _SAFETY covers the rest where the bound is
-    small, and where it is not the element is not kept anyway. So where ``v_err·_SAFETY ≤ 2⁻⁵²·|v|``
-    the float64 value is within 2u·|v| of the exact one: within 2 ULP of it (an ULP of a normal number
-    r is at least u·|r|), and within 3 ULP of a product or sum of it that the kernel rounds once more.
-    For a sum of terms t_i each within c ulps, that is Σ c·ulp(t_i) + u·Σ|partials| ≤ 2u·|s|: the
-    sums that do not cancel (Σ|t_i| ≈ |s|, a rounded function's ulp at most 1 of the result's); a sum
-    that cancels, σ(z) − t at σ(z) ≈ t, is double-word."""
+    First order in u apart from the products' E_a·E_b; _SAFETY covers the rest where the bound is
+    small, and where it is not the element is not kept anyway.
+
+    The mask, K: an element is kept where ``e·_SAFETY ≤ 3u·|v|``: then the float64 value is within
+    3u·|v| of the exact r, within 3 ULP of it (an ULP of a normal number r is at least u·|r|), and
+    within 4 ULP (the issue's bound) of a product or quotient of it that the kernel rounds once more.
+    For a sum s of terms t_i, each within c_i·u·|t_i| of its own, the bound is
+    Σ c_i·u·|t_i| + u·Σ_k |partial_k| ≤ (c + n − 1)·u·Σ|t_i| with c = max c_i, so the element is
+    kept wherever Σ|t_i|/|s| ≤ K = 3/(c + n − 1): e^x − t·x (c = 2, a libm ulp; n = 2) is kept
+    where Σ|t_i|/|s| ≤ 1, where the terms do not cancel at all, and (the ulp of the result's own
+    binade, not 2u·|t|) about twice as far; a sum that cancels, σ(z) − t at σ(z) ≈ t, is not kept:
+    it is double-word. 3u rather than 2u: a libm result's ulp and the sum's rounding alone are up to
+    2u + u of a sum that does not cancel, which 2u would send to the double-word."""
 
     def __init__(self, plain, leaves: dict, taken: set):
         super().__init__("numpy", plain, leaves, leaves, taken)
-        self.values = {s: (n, None) for s, n in leaves.items()}
+        self.values = {s: (n, None, 0.0) for s, n in leaves.items()}
         self.magnitudes: dict = {}
-
-    def _assign(self, e, value: str, error: str | None, comment=None):
-        name = self._name(e)
-        self.lines.append(self._comment(name, comment if comment is not None else e))
-        self.lines.append(f"{name} = {value}")
-        if error is not None:
-            self.taken.add(f"{name}_err")
-            self.lines.append(f"{name}_err = {error}")
-        self.known[e] = sp.Symbol(name)
-        return name, (f"{name}_err" if error is not None else None)
 
     def _abs(self, v: str) -> str:
         """|v|, computed once a value."""
         if not v.isidentifier():  # a literal
-            return f"np.abs({v})"
+            return repr(abs(float(v)))
         if v not in self.magnitudes:
             name, k = f"abs_{v}", 1
             while name in self.taken:
@@ -688,8 +707,34 @@ class _Bound(_Emitter):
 
     @staticmethod
     def _plus(*parts) -> str | None:
-        parts = [p for p in parts if p is not None]
+        parts = [p for p in parts if p is not None and p != "0.0"]
         return " + ".join(parts) if parts else None
+
+    def _relative(self, v: str, rho: float) -> str | None:
+        """ρ·u·|v| printed (a number where v is one), or None for ρ = 0."""
+        if rho == 0:
+            return None
+        if not v.isidentifier():
+            return repr(rho * _U * abs(float(v)))
+        return f"{rho * _U!r}*{self._abs(v)}"
+
+    def _total(self, v: str, error: str | None, rho: float) -> str | None:
+        """The whole bound E + ρ·u·|v| printed (a number where both are), or None where it is 0."""
+        relative = self._relative(v, rho)
+        if error is not None and relative is not None and not v.isidentifier() and not error.isidentifier():
+            return repr(float(error) + float(relative))
+        return self._plus(error, relative)
+
+    def _assign(self, e, value: str, error: str | None, rho: float, comment=None):
+        name = self._name(e)
+        self.lines.append(self._comment(name, comment if comment is not None else e))
+        self.lines.append(f"{name} = {value}")
+        if error is not None and not error.isidentifier() and not _is_number(error):  # an expression: named
+            self.taken.add(f"{name}_err")
+            self.lines.append(f"{name}_err = {error}")
+            error = f"{name}_err"
+        self.known[e] = sp.Symbol(name)
+        return name, error, rho
 
     def value(self, e):
         if e in self.values:
@@ -711,8 +756,8 @@ class _Bound(_Emitter):
         elif isinstance(e, (sp.Max, sp.Min)):
             out = self._bound_extremum(e)
         elif isinstance(e, sp.Abs):
-            a, ea = self.value(e.args[0])
-            out = self._assign(e, f"np.abs({a})", ea)
+            a, ea, rho = self.value(e.args[0])
+            out = self._assign(e, f"np.abs({a})", ea, rho)
         elif type(e).__name__ in _LIBM_ULPS or type(e).__name__ in _COMPOSITE_U:
             out = self._bound_function(e)
         else:
@@ -720,36 +765,50 @@ class _Bound(_Emitter):
         self.values[e] = out
         return out
 
-    def _number(self, c):
+    @staticmethod
+    def _number(c):
         value = float(c)
-        if not math.isfinite(value):
+        if not math.isfinite(value) or value == 0 and c != 0:
             raise _Unbounded("a constant past float64's range")
         if c.is_Rational and sp.Rational(value) == c:
-            return repr(value), None
-        return repr(value), repr(abs(float(sp.N(c, 60) - sp.Float(value, 60))) * _SAFETY)
+            return repr(value), None, 0.0
+        return repr(value), None, abs(float(sp.N(c, 60) - sp.Float(value, 60))) / (_U * abs(value)) * _SAFETY
 
     def _bound_sum(self, e):
         terms = sorted(e.args, key=lambda t: (t.is_number, t.could_extract_minus_sign(), sp.default_sort_key(t)))
-        acc, err = self.value(terms[0])
+        if len(terms) == 2 and all(self.value(-a if a.could_extract_minus_sign() and not a.is_number else a)[1:]
+                                   == (None, 0.0) for a in terms):  # a rounding of exact values: u·|v|
+            a, b = terms
+            negative = b.could_extract_minus_sign() and not b.is_number
+            return self._assign(e, f"{self.value(a)[0]} {'-' if negative else '+'} {self.value(-b if negative else b)[0]}",
+                                None, 1.0)
+        acc, err, rho = self.value(terms[0])
+        err = self._total(acc, err, rho)
         partial = terms[0]
         for term in terms[1:]:
             partial = partial + term
             negative = term.could_extract_minus_sign() and not term.is_number
-            b, eb = self.value(-term if negative else term)
+            b, eb, rb = self.value(-term if negative else term)
             name = self._name(partial)
             self.lines.append(self._comment(name, partial))
             self.lines.append(f"{name} = {acc} {'-' if negative else '+'} {b}")
             self.taken.add(f"{name}_err")
-            self.lines.append(f"{name}_err = {self._plus(err, eb, f'{_U!r}*{self._abs(name)}')}")
+            self.lines.append(f"{name}_err = {self._plus(err, self._total(b, eb, rb), f'{_U!r}*{self._abs(name)}')}")
             self.known[partial] = sp.Symbol(name)
             acc, err = name, f"{name}_err"
-        return acc, err
+        return acc, err, 0.0
 
     @staticmethod
     def _power_of_two(c) -> bool:
         return c.is_Rational and c != 0 and abs(c.p) & (abs(c.p) - 1) == 0 and c.q & (c.q - 1) == 0
 
     def _bound_product(self, e, power=None):
+        coeff, rest = e.as_coeff_Mul()
+        if power is None and coeff != 1 and (coeff == -1 or self._power_of_two(abs(coeff))) and not rest.is_number:
+            v, err, rho = self.value(rest)  # −a, 2^k·a: exact
+            c = float(coeff)
+            scaled = f"{abs(c)!r}*{err}" if err is not None and abs(c) != 1 else err
+            return self._assign(e, f"-{v}" if c == -1 else f"{c!r}*{v}", scaled, rho)
         if power is not None:
             n = int(power.exp)
             num, den = ([power.base] * n, []) if n > 0 else ([], [power.base] * -n)
@@ -759,109 +818,144 @@ class _Bound(_Emitter):
             den = [b for f in factors if f.is_Pow and f.exp.is_Integer and f.exp < 0 for b in [f.base] * int(-f.exp)]
         coeff = sp.Mul(*[f for f in num if f.is_number])
         num = [f for f in num if not f.is_number]
-        acc, err, partial = None, None, sp.S.One
+        acc, partial = None, sp.S.One
         for f in num:
-            if f.is_Pow and f.exp.is_Integer and f.exp > 1:
-                for _ in range(int(f.exp)):
-                    acc, err, partial = self._times(partial, f.base, acc, err)
-            else:
-                acc, err, partial = self._times(partial, f, acc, err)
+            for _ in range(int(f.exp) if f.is_Pow and f.exp.is_Integer and f.exp > 1 else 1):
+                acc, partial = self._times(partial, f.base if f.is_Pow and f.exp.is_Integer and f.exp > 1 else f, acc)
         if coeff != 1:
             if coeff == -1 or self._power_of_two(abs(coeff)):
                 c = float(coeff)
                 partial = coeff * partial
                 if acc is None:
-                    acc, err = repr(c), None
+                    acc = (repr(c), None, 0.0)
                 else:
+                    v, err, rho = acc
                     scaled = f"{abs(c)!r}*{err}" if err is not None and abs(c) != 1 else err
-                    acc, err = self._assign(partial, f"-{acc}" if c == -1 else f"{c!r}*{acc}", scaled)
+                    acc = self._assign(partial, f"-{v}" if c == -1 else f"{c!r}*{v}", scaled, rho)
             else:
-                acc, err, partial = self._times(partial, coeff, acc, err)
-        if den:
-            d, ed, dpart = None, None, sp.S.One
-            for f in den:
-                d, ed, dpart = self._times(dpart, f, d, ed)
-            n = acc if acc is not None else "1.0"
-            q = self._name(e if power is None else power)
-            self.lines.append(self._comment(q, e if power is None else power))
-            self.lines.append(f"{q} = {n}/{d}")
-            self.taken.add(f"{q}_err")
-            abs_q = self._abs(q)
-            if ed is None:
-                bound = self._plus(f"{err}/{self._abs(d)}" if err is not None else None, f"{_U!r}*{abs_q}")
-            else:
-                bound = (f"({err if err is not None else '0.0'} + {abs_q}*{ed})/np.maximum({self._abs(d)} - {ed}, 0.0)"
-                         f" + {_U!r}*{abs_q}")
-            self.lines.append(f"{q}_err = {bound}")
-            self.known[e if power is None else power] = sp.Symbol(q)
-            return q, f"{q}_err"
-        return acc, err
+                acc, partial = self._times(partial, coeff, acc)
+        if not den:
+            return acc
+        d, dpart = None, sp.S.One
+        for f in den:
+            d, dpart = self._times(dpart, f, d)
+        n, en, rn = acc if acc is not None else ("1.0", None, 0.0)
+        dv, ed, rd = d
+        target = e if power is None else power
+        if ed is None:  # relative: E_n/|d|, ρ_n + ρ_d + 1
+            q = self._assign(target, f"{n}/{dv}", None, rn + rd + 1)
+            if en is None:
+                return q
+            name = q[0]
+            self.taken.add(f"{name}_err")
+            self.lines.append(f"{name}_err = {en}/{self._abs(dv)}")
+            return name, f"{name}_err", rn + rd + 1
+        name = self._name(target)
+        self.lines.append(self._comment(name, target))
+        self.lines.append(f"{name} = {n}/{dv}")
+        self.known[target] = sp.Symbol(name)
+        total_n, total_d, abs_q = self._total(n, en, rn) or "0.0", self._total(dv, ed, rd), self._abs(name)
+        self.taken.add(f"{name}_err")
+        self.lines.append(f"{name}_err = ({total_n} + {abs_q}*({total_d}))/np.maximum({self._abs(dv)} - ({total_d}), 0.0)")
+        return name, f"{name}_err", 1.0
 
-    def _times(self, partial, f, acc, err):
-        b, eb = self.value(f)
+    def _times(self, partial, f, acc):
+        b, eb, rb = self.value(f)
         new = partial * f if partial != 1 else f
         if acc is None:
-            return b, eb, new
-        name = self._name(new)
-        self.lines.append(self._comment(name, new))
-        self.lines.append(f"{name} = {acc}*{b}")
-        self.taken.add(f"{name}_err")
-        first = f"{self._abs(acc)}*{eb}" if eb is not None else None
-        second = f"{self._abs(b)}*{err}" if err is not None else None
-        both = f"{err}*{eb}" if err is not None and eb is not None else None
-        self.lines.append(f"{name}_err = {self._plus(first, second, both, f'{_U!r}*{self._abs(name)}')}")
-        self.known[new] = sp.Symbol(name)
-        return name, f"{name}_err", new
+            return (b, eb, rb), new
+        a, ea, ra = acc
+        first = f"{self._abs(a)}*{eb}" if eb is not None else None
+        second = f"{self._abs(b)}*{ea}" if ea is not None else None
+        both = f"{ea}*{eb}" if ea is not None and eb is not None else None
+        return self._assign(new, f"{a}*{b}", self._plus(first, second, both), ra + rb + 1), new
 
     def _bound_piecewise(self, e):
         pieces = list(e.args)
         expr, cond = pieces[-1]
         if cond != sp.true:
             raise _Unbounded("a Piecewise without an otherwise")
-        acc, err = self.value(expr)
+        acc, err, rho = self.value(expr)
         for k in range(len(pieces) - 2, -1, -1):
             expr, cond = pieces[k]
             partial = e if k == 0 else sp.Piecewise(*pieces[k:])
-            a, ea = self.value(expr)
+            a, ea, ra = self.value(expr)
             c = self.plain.doprint(cond)
             both = None if ea is None and err is None else f"np.where({c}, {ea or '0.0'}, {err or '0.0'})"
-            acc, err = self._assign(partial, f"np.where({c}, {a}, {acc})", both)
-        return acc, err
+            acc, err, rho = self._assign(partial, f"np.where({c}, {a}, {acc})", both, max(ra, rho))
+        return acc, err, rho
 
     def _bound_extremum(self, e):
         pick = "np.maximum" if isinstance(e, sp.Max) else "np.minimum"
         args = list(e.args)
-        acc, err = self.value(args[0])
+        values = [self.value(a) for a in args]
+        signed = any(a.is_number and (a > 0 if isinstance(e, sp.Max) else a < 0) for a in args)
+        if len(args) == 2 and signed and all(err is None for _, err, _ in values):
+            # the value is the constant's sign whichever is taken: relative, ρ = max ρ_i
+            return self._assign(e, f"{pick}({values[0][0]}, {values[1][0]})", None, max(r for _, _, r in values))
+        return self._bound_extremum_fold(e, pick, args)
+
+    def _bound_extremum_fold(self, e, pick, args):
+        acc, err, rho = self.value(args[0])
         partial = args[0]
         for a in args[1:]:
-            b, eb = self.value(a)
+            b, eb, rb = self.value(a)
             partial = type(e)(partial, a)
-            both = None if eb is None and err is None else f"np.maximum({err or '0.0'}, {eb or '0.0'})"
-            acc, err = self._assign(partial, f"{pick}({acc}, {b})", both)
-        return acc, err
+            first, second = self._total(acc, err, rho), self._total(b, eb, rb)
+            if first is None or second is None:
+                both = first or second
+            elif _is_number(first) and _is_number(second):
+                both = repr(max(float(first), float(second)))
+            else:
+                both = f"np.maximum({first}, {second})"
+            acc, err, rho = self._assign(partial, f"{pick}({acc}, {b})", both, 0.0)
+        return acc, err, rho
+
+    def _ulp(self, v: str, positive: bool) -> str:
+        """An ulp of |v|: its exponent bits times 2⁻⁵², 2⁻¹⁰⁷⁴ added for subnormals; inf for inf and NaN
+        (a third of np.spacing's time)."""
+        magnitude = v if positive else self._abs(v)
+        return (f"(np.bitwise_and({magnitude}.view(np.int64), 0x7FF0000000000000).view(np.float64)"
+                f"*{2.0 ** -52!r} + 5e-324)")
 
     def _bound_function(self, e):
         kind = type(e).__name__
-        a, ea = self.value(e.args[0])
+        a, ea, ra = self.value(e.args[0])
         v = self.plain.doprint(type(e)(sp.Symbol(a)))
         name = self._name(e)
         self.lines.append(self._comment(name, e))
         self.lines.append(f"{name} = {v}")
         self.known[e] = sp.Symbol(name)
+        own, rho = None, 0.0
         if kind in _LIBM_ULPS:
-            spacing = f"np.spacing({name})" if kind in ("exp", "nexp") else f"np.spacing({self._abs(name)})"
-            own = spacing if _LIBM_ULPS[kind] == 1 else f"{_LIBM_ULPS[kind]}*{spacing}"
+            ulp = self._ulp(name, kind in ("exp", "nexp"))
+            own = ulp if _LIBM_ULPS[kind] == 1 else f"{_LIBM_ULPS[kind]}*{ulp}"
         else:
-            own = f"{_COMPOSITE_U[kind] * _U!r}*{name}"  # σ and softplus are positive
+            rho = float(_COMPOSITE_U[kind])  # σ and softplus: relative to their (positive) value
         carried = None
-        if ea is not None:
-            carried = {"exp": f"{name}*np.expm1({ea})", "nexp": f"{name}*np.expm1({ea})",
-                       "expm1": f"({name} + 1)*np.expm1({ea})", "sigmoid": f"{name}*np.expm1({ea})",
-                       "log": f"{ea}/np.maximum({a} - {ea}, 0.0)", "log1p": f"{ea}/np.maximum(1 + {a} - {ea}, 0.0)",
-                       "tanh": ea, "softplus": ea}[kind]
-        self.taken.add(f"{name}_err")
-        self.lines.append(f"{name}_err = {self._plus(own, carried)}")
-        return name, f"{name}_err"
+        if kind == "log" and ea is None and ra > 0:  # |log(a(1 + δ)) − log a| ≤ ρ_a·u/(1 − ρ_a·u)
+            carried = repr(ra * _U / (1 - ra * _U) * _SAFETY)
+        elif ea is not None or ra > 0:
+            total = self._total(a, ea, ra)
+            carried = {"exp": f"{name}*np.expm1({total})", "nexp": f"{name}*np.expm1({total})",
+                       "expm1": f"({name} + 1)*np.expm1({total})", "sigmoid": f"{name}*np.expm1({total})",
+                       "log": f"({total})/np.maximum({a} - ({total}), 0.0)",
+                       "log1p": f"({total})/np.maximum(1 + {a} - ({total}), 0.0)",
+                       "tanh": total, "softplus": total}[kind]
+        error = self._plus(own, carried)
+        if error is not None:
+            self.taken.add(f"{name}_err")
+            self.lines.append(f"{name}_err = {error}")
+            error = f"{name}_err"
+        return name, error, rho
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _least_bound(e) -> float:
@@ -901,11 +995,16 @@ def _bounded_body(body, plain_printer, leaves: dict, taken: set):
         return None
     bound = _Bound(plain_printer, leaves, taken)
     try:
-        value, error = bound.value(body)
+        value, error, rho = bound.value(body)
     except _Unbounded:
         return None
-    if error is None or value in leaves.values():
+    error = bound._total(value, error, rho)
+    if error is None or value in leaves.values() or not value.isidentifier():
         return None
+    if not error.isidentifier():
+        name = bound._name(sp.Symbol("bound"))
+        bound.lines.append(f"{name} = {error}")
+        error = name
     size = bound._abs(value)
     keep = f"keep = ({error} <= {KEEP_RELATIVE / _SAFETY!r}*{size}) & ({size} < np.inf)  # within 3u, finite"
     return bound.lines + [keep], value
