@@ -267,8 +267,8 @@ def _dw_widened_063f068f73(y, z, double_word, needed=True):
         keep |= np.logical_not(needed)
         if keep.all():
             return sig_z_minus_y
-        some = keep.any()
-        if some:  # the double-word on the others only
+        some = np.count_nonzero(keep) * 8 > np.size(keep)
+        if some:  # an eighth or more kept: the double-word on the others only (gathered)
             redo = ~keep
             result = np.array(np.broadcast_to(sig_z_minus_y, redo.shape), np.float64)
             y = np.broadcast_to(y, redo.shape)[redo]
@@ -322,8 +322,8 @@ def _dw_widened_6fd886a8eb(y, z, double_word, needed=True):
         keep |= np.logical_not(needed)
         if keep.all():
             return sum_1
-        some = keep.any()
-        if some:  # the double-word on the others only
+        some = np.count_nonzero(keep) * 8 > np.size(keep)
+        if some:  # an eighth or more kept: the double-word on the others only (gathered)
             redo = ~keep
             result = np.array(np.broadcast_to(sum_1, redo.shape), np.float64)
             y = np.broadcast_to(y, redo.shape)[redo]
@@ -382,8 +382,8 @@ def _dw_widened_90bcd99b33(y, z, double_word, needed=True):
         keep |= np.logical_not(needed)
         if keep.all():
             return sum_1
-        some = keep.any()
-        if some:  # the double-word on the others only
+        some = np.count_nonzero(keep) * 8 > np.size(keep)
+        if some:  # an eighth or more kept: the double-word on the others only (gathered)
             redo = ~keep
             result = np.array(np.broadcast_to(sum_1, redo.shape), np.float64)
             y = np.broadcast_to(y, redo.shape)[redo]

@@ -231,8 +231,8 @@ def _dw_widened_f1e5d05dde(y, z, double_word, needed=True):
         keep |= np.logical_not(needed)
         if keep.all():
             return y_minus_sig_z
-        some = keep.any()
-        if some:  # the double-word on the others only
+        some = np.count_nonzero(keep) * 8 > np.size(keep)
+        if some:  # an eighth or more kept: the double-word on the others only (gathered)
             redo = ~keep
             result = np.array(np.broadcast_to(y_minus_sig_z, redo.shape), np.float64)
             y = np.broadcast_to(y, redo.shape)[redo]

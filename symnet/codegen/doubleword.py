@@ -1052,8 +1052,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
             lines += ["        " + line for line in steps]
             lines += ["        keep |= np.logical_not(needed)"]
         lines += ["        if keep.all():", f"            return {value}",
-                  "        some = keep.any()",
-                  "        if some:  # the double-word on the others only",
+                  "        some = np.count_nonzero(keep) * 8 > np.size(keep)",
+                  "        if some:  # an eighth or more kept: the double-word on the others only (gathered)",
                   "            redo = ~keep",
                   f"            result = np.array(np.broadcast_to({value}, redo.shape), np.float64)"]
         lines += [f"            {n} = np.broadcast_to({n}, redo.shape)[redo]" for n in leaf_names]
