@@ -24,6 +24,17 @@ operation without a double-word version (sin, erf, a fractional power) is comput
 (value, 0): it degrades, it does not fail. Where the double-word result is not finite (an input
 ±inf or NaN, an overflow inside a split or e^x) or the float64 body is not, the function returns
 the float64 body's value, so nothing that was finite becomes NaN.
+
+Double-word only where it is needed (NumPy): a double-word e^x is some 400 array operations, 30×
+the float64 sum it replaces, and most elements of most data do not cancel. So the NumPy function
+first computes the float64 body node by node with a running bound of its rounding error
+(:class:`_Bound`: the derivation of the bound and of the mask's K is there) and keeps the float64
+value wherever the bound is within 3u of it (3 ULP); only the other elements (a sum that cancels, a
+value that is not finite) are gathered, computed in double-word and scattered back, and only where
+the kernel's select takes the sum (``needed``: a select computes every piece on every element). A
+body whose bound can never be that small (:func:`_least_bound`: focal's products of σ, softplus and
+sums) gets no bound: double-word wherever needed. The Triton function keeps the double-word
+everywhere: a GPU computes a masked-off lane anyway.
 """
 from __future__ import annotations
 

@@ -354,9 +354,11 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
     def _print_WidenedBase(self, e):
         """A widened sum (the widen rule): a call of the function generated for its body
         (:func:`symnet.codegen.doubleword.widened_function`), which computes it in double-word
-        arithmetic where the kernel's dtype is float64, in float64 where it is float32, and rounds
-        once to the leaves' own dtype (np.asarray copies nothing where the kernel is float64; a
-        Python float beside a float32 array stays float32, NEP 50)."""
+        arithmetic where the kernel's dtype is float64 (where the float64 sum's error bound is not
+        within 3u, and where the enclosing select takes it: ``selected``, passed as ``needed``), in
+        float64 where it is float32, and rounds once to the leaves' own dtype (np.asarray copies
+        nothing where the kernel is float64; a Python float beside a float32 array stays float32,
+        NEP 50)."""
         if self.plain_widened:  # inside a generated function's float64 body: the body itself
             return f"({self._print(e.expanded)})"
         name = self._widened_function(e)
