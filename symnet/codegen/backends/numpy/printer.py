@@ -314,10 +314,9 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         """A select (ConditionalPrinting's), each piece printed knowing where it is selected
         (``selected``: its own condition, the last one where none of the others holds; a superset
         where selects nest), so that a widened sum in it computes its double-word there only."""
-        from ...rewrite import WidenedBase
-
         *pieces, (last, cond) = e.args
-        if not e.has(WidenedBase) or self.plain_widened or cond != sp.true or all(v.is_number for v, _ in e.args):
+        widened = any(hasattr(f, "expanded") and hasattr(type(f), "leaves") for f in e.atoms(sp.Function))
+        if not widened or self.plain_widened or cond != sp.true or all(v.is_number for v, _ in e.args):
             return super()._print_Piecewise(e)
         known = self._known_select(e)
         if known is not None:
