@@ -308,19 +308,17 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
                 return f"np.minimum({self._print(b)}, np.maximum({self._print(a)}, {neg}))"
         if self.branchless:  # the table's WHERE, _select (select_without_branches)
             self.helpers.add("_select")
-        return None
+        return self._select_telling_pieces(e)
 
-    def _print_Piecewise(self, e):
-        """A select (ConditionalPrinting's), each piece printed knowing where it is selected
+    def _select_telling_pieces(self, e) -> str | None:
+        """A select holding a widened sum, each piece printed knowing where it is selected
         (``selected``: its own condition, the last one where none of the others holds; a superset
-        where selects nest), so that a widened sum in it computes its double-word there only."""
+        where selects nest), so that a widened sum in it computes its double-word there only; None
+        where the select holds none (ConditionalPrinting prints it)."""
         *pieces, (last, cond) = e.args
         widened = any(hasattr(f, "expanded") and hasattr(type(f), "leaves") for f in e.atoms(sp.Function))
         if not widened or self.plain_widened or cond != sp.true or all(v.is_number for v, _ in e.args):
-            return super()._print_Piecewise(e)
-        known = self._known_select(e)
-        if known is not None:
-            return known
+            return None
         conditions = [self._print(c) for _, c in pieces]
         outer = self.selected
         try:
