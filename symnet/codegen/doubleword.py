@@ -92,11 +92,15 @@ def _dw_split_bounded(a):
     "_dw_two_prod": '''\
 def _dw_two_prod(a, b):
     """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA); exact unless a partial
-    product underflows."""
+    product underflows. Where |p| > 2⁹⁹⁶, a and p scaled by 2⁻²⁸ first (exact) and e back: a_hi·b_hi
+    may round above the largest float64 where p is just below it."""
     p = a * b
-    a_hi, a_lo = _dw_split(a)
+    big = M.abs(p) > SPLIT_BIG
+    a_hi, a_lo = _dw_split(M.where(big, a * SPLIT_DOWN, a))
     b_hi, b_lo = _dw_split(b)
-    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    q = M.where(big, p * SPLIT_DOWN, p)
+    e = ((a_hi * b_hi - q) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return p, M.where(big, e * SPLIT_UP, e)
 ''',
     "_dw_two_prod_bounded": '''\
 def _dw_two_prod_bounded(a, b):
