@@ -109,3 +109,34 @@ def test_written_logsumexp_of_24_terms_compiles_in_seconds():
         true = mpmath.log(mpmath.fsum(mpmath.exp(mpmath.mpf(float(c[0]))) for c in row.values()))
     assert _ulps(float(out[0][0]), true) <= 2
     assert took < 12.0, f"compiling a 24-term log-sum-exp took {took:.1f} s"
+
+
+# the scaled-square rule kept the written d²/V² wherever |d| < 2⁶⁰, also where V² underflows or overflows:
+# ∂/∂v of (x − t)²/v − log v was NaN at x = t, v = 1e−300 (0/0; true −1e300), −inf at x = 1e−160, t = 0,
+# v = 1e−300, 8.9e10 ULP at x = 1e−50, v = 1e−160 (V² subnormal), and ∂/∂v of (x − t)²/v was −0 at
+# x = 1e18, t = 0, v = 1e160 (V² = ∞; true −1e−284).
+_SQUARE_POINTS = [  # x, t, v
+    (1.0, 1.0, 1e-300), (1e-160, 0.0, 1e-300), (1e-50, 0.0, 1e-160), (3.0, 1.0, 1e-155), (2.0, 1.0, 0.5),
+    (1e18, 0.0, 1e160), (1e-155, 0.0, 1e-3)]
+
+
+@pytest.mark.parametrize("formula, minus_log", [("(x-t)**2/v - log(v)", True), ("(x-t)**2/v", False)])
+def test_scaled_square_where_the_variance_squared_leaves_the_normal_range(formula, minus_log):
+    x, t, v = (np.array(c) for c in zip(*_SQUARE_POINTS))
+    kernel = symnet.compile(symnet.derive(formula, ["x", "t", "v"]))
+    names = [o.name for o in kernel.kernel.outputs]
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        outs = kernel(x=x, t=t, v=v)
+    got = np.asarray(outs[names.index("df_dv")])
+    failures = []
+    with mpmath.workdps(50):
+        for k, (a, b, c) in enumerate(_SQUARE_POINTS):
+            d, V = mpmath.mpf(a) - mpmath.mpf(b), mpmath.mpf(c)
+            true = -d ** 2 / V ** 2 - (1 / V if minus_log else 0)
+            if true == 0 or abs(true) > 1.7976931348623157e308:
+                continue
+            e = _ulps(float(got[k]), true)
+            if e > 4:
+                failures.append(f"x={a}, t={b}, v={c}: {got[k]!r}, true {float(true)!r} ({e:.3g} ULP)")
+    assert not failures, "; ".join(failures)

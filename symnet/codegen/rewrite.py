@@ -1330,7 +1330,12 @@ def _scaled_square(node):
     scaled = d * Grouped(c * quotient) if q.exp == -1 else quotient * Grouped(c * quotient)
     # only where d² could overflow (float32 from 1.8e19): below, the written form, whose roundings are
     # as many (d², V², the quotient) and which is what the rest of the range was measured with
-    return _Final(_Fired(sp.Piecewise((node, sp.Abs(d) < _SCALED_FROM), (rest * scaled, True)), ["scaled-square"]))
+    # and only where d² and V² are normal: outside [2⁻⁶⁰, 2⁶⁰] (float32's d² underflows at 2⁻⁶³; in float64 V² of
+    # V = 1e−300 is 0, d²/V² = 0/0, and of V = 1e160 is ∞) the scaled form, whose d/V is normal wherever the result is
+    written = (sp.Abs(d) < _SCALED_FROM) & (sp.Abs(d) > sp.S(2) ** -60)
+    if q.exp == -2:
+        written = written & (sp.Abs(V) > sp.S(2) ** -60) & (sp.Abs(V) < _SCALED_FROM)
+    return _Final(_Fired(sp.Piecewise((node, written), (rest * scaled, True)), ["scaled-square"]))
 
 
 _SILU_SLOPE_BELOW = -2  # from here down: beyond the root-series window about −1.2785 (±1.03)
