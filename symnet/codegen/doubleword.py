@@ -261,11 +261,14 @@ def _dw_softplus(x_hi, x_lo):
 ''',
     "_dw_tanh": '''\
 def _dw_tanh(x_hi, x_lo):
-    """tanh x = m/(m + 2), m = e^(2x) − 1 (relative accuracy near 0; NaN past |x| ≈ 355, where
-    the caller takes the float64 value)."""
-    m_hi, m_lo = _dw_expm1(2.0 * x_hi, 2.0 * x_lo)
+    """tanh x = m/(m + 2), m = e^(2x) − 1 (relative accuracy near 0); above x = 18 as −m/(m + 2) with
+    m = e^(−2x) − 1, whose lo part holds the distance to 1 (e^(2x) − 1 above 2¹⁰⁶, from x ≈ 37, drops the
+    2 of m + 2: tanh(40) − 1 was 0)."""
+    far = x_hi > 18.0
+    m_hi, m_lo = _dw_expm1(M.where(far, -2.0 * x_hi, 2.0 * x_hi), M.where(far, -2.0 * x_lo, 2.0 * x_lo))
     d_hi, d_lo = _dw_add_fp(m_hi, m_lo, 2.0)
-    return _dw_div(m_hi, m_lo, d_hi, d_lo)
+    q_hi, q_lo = _dw_div(m_hi, m_lo, d_hi, d_lo)
+    return M.where(far, -q_hi, q_hi), M.where(far, -q_lo, q_lo)
 ''',
 }
 
