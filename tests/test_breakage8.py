@@ -140,3 +140,54 @@ def test_scaled_square_where_the_variance_squared_leaves_the_normal_range(formul
             if e > 4:
                 failures.append(f"x={a}, t={b}, v={c}: {got[k]!r}, true {float(true)!r} ({e:.3g} ULP)")
     assert not failures, "; ".join(failures)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_tanh_minus_one_keeps_the_distance_to_one(backend):
+    """tanh(x) − t at t = 1: the double-word tanh was m/(m + 2) with m = e^(2x) − 1, and above x ≈ 37 the lo
+    part of m + 2 cannot hold the 2 (m ≈ 5e34 at x = 40): tanh(x) − 1 was 0 from x = 37 to 354 (true
+    −3.6e−35 at x = 40, −6.6e−308 at x = 354)."""
+    x = np.array([19.0, 40.0, 100.0, 300.0, 354.0, -40.0])
+    t = np.array([1.0, 1.0, 1.0, 1.0, 1.0, -1.0])
+    torch = triton_torch() if backend == "triton" else None
+    kernel = symnet.compile(symnet.derive("tanh(x) - t", ["x", "t"]), backend=backend)
+    names = [o.name for o in kernel.kernel.outputs]
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        if backend == "numpy":
+            outs = kernel(x=x, t=t)
+        else:
+            outs = [o.double().numpy() for o in kernel(x=torch.tensor(x), t=torch.tensor(t))]
+    f = np.asarray(outs[names.index("f")])
+    with mpmath.workdps(50):
+        # tanh|x| − 1 = −2/(e^(2|x|) + 1): 50 digits of tanh(354) itself would round to 1
+        errors = [(a, _ulps(float(g), (mpmath.sign(a) - mpmath.mpf(b)) - mpmath.sign(a) * 2 / (mpmath.exp(2 * abs(mpmath.mpf(a))) + 1)))
+                  for a, b, g in zip(x, t, f)]
+    assert max(e for _, e in errors) <= 4.0, f"tanh(x) - t ({backend}): {errors}"
+
+
+def test_entropy_gradient_near_its_root():
+    """∂(x·log x)/∂x = log x + 1 goes through 0 at x = 1/e. The root-series rule's Taylor fit sampled f on
+    [r − 1/2, r + 1/2], which reaches x ≤ 0 where log is undefined: NaN coefficients, an exception, no rule,
+    and the written log x + 1 was 0 at x = fl(1/e) (true 3.4e−17, 5e15 ULP), 633 ULP at x = 0.368."""
+    x = np.array([0.36787944117144233, 0.3678794411714424, 0.368, 0.37, 0.35, 0.2, 0.5])
+    kernel = symnet.compile(symnet.derive("x*log(x)", ["x"]))
+    names = [o.name for o in kernel.kernel.outputs]
+    got = np.asarray(kernel(x=x)[names.index("df_dx")])
+    with mpmath.workdps(50):
+        errors = [(a, _ulps(float(g), mpmath.log(mpmath.mpf(a)) + 1)) for a, g in zip(x, got)]
+    assert max(e for _, e in errors) <= 4.0, errors
+
+
+def test_stable_printout_does_not_claim_a_widened_softplus_overflows():
+    """`symnet derive "softplus(z) - t*z" --stable` said the widened form "still overflows (not finite in
+    float64 at every input = 1000)": the check evaluated softplus as log(1 + e^1000) = ∞, while the generated
+    kernel gives −999000 there."""
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "symnet", "derive", "softplus(z) - t*z", "--wrt", "z", "--stable"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-500:]
+    assert "still overflow" not in out.stdout
+    kernel = symnet.compile(symnet.derive("softplus(z) - t*z", ["z", "t"]))
+    assert float(kernel(z=np.array([1000.0]), t=np.array([1000.0]))[0][0]) == -999000.0

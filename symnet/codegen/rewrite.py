@@ -792,6 +792,7 @@ def widen(body: sp.Expr) -> sp.Expr:
     named by a digest of it, so that generated code does not depend on the order of calls."""
     import hashlib
 
+    import numpy as np
     from sympy.utilities.lambdify import lambdify
 
     cls = _WIDENED.get(body)
@@ -800,7 +801,10 @@ def widen(body: sp.Expr) -> sp.Expr:
         digest = hashlib.sha1(sp.srepr(body).encode()).hexdigest()[:10]
         plain = body.replace(softplus, lambda v: log1p(sp.exp(v))).replace(sigmoid, lambda v: 1 / (1 + sp.exp(-v)))
         exact = lambdify(leaves, plain, "mpmath")
-        fast = lambdify(leaves, plain, "numpy")
+        # softplus as the generated code computes it (log1p(e^v) is ∞ at v = 1000: the --stable printout said
+        # the widened softplus(z) − t·z "still overflows" where the kernel gives −999000)
+        fast = lambdify(leaves, body.replace(sigmoid, lambda v: 1 / (1 + sp.exp(-v))),
+                        [{softplus.__name__: lambda v: np.logaddexp(0, v)}, "numpy"])
 
         def imp(*args):  # lambdify's hook (implemented_function): mpmath numbers or NumPy arrays
             import mpmath
