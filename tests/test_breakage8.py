@@ -191,3 +191,20 @@ def test_stable_printout_does_not_claim_a_widened_softplus_overflows():
     assert "still overflow" not in out.stdout
     kernel = symnet.compile(symnet.derive("softplus(z) - t*z", ["z", "t"]))
     assert float(kernel(z=np.array([1000.0]), t=np.array([1000.0]))[0][0]) == -999000.0
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_row_logsumexp_of_a_row_of_minus_infinity(backend):
+    """symnet.compile("logsumexp"): a row of −∞ only has m = −∞ and z − m = −∞ − (−∞) = NaN: the lse was NaN
+    where it is log 0 = −∞ (torch.logsumexp's answer, and the written log(e^a + e^b + e^c)'s); the
+    infinite-max select covered +∞ only."""
+    inf = math.inf
+    rows = np.array([[-inf, -inf, -inf], [inf, 0.0, 1.0], [-inf, 0.0, 1.0], [0.0, 0.0, 0.0]])
+    want = [-inf, inf, math.log1p(math.e) , math.log(3.0)]
+    if backend == "numpy":
+        got = symnet.compile("logsumexp").logsumexp(rows)
+    else:
+        torch = triton_torch()
+        got = symnet.compile("logsumexp", backend="triton").logsumexp(torch.tensor(rows)).numpy()
+    assert got[0] == -inf and got[1] == inf, got
+    assert np.allclose(got[2:], want[2:], rtol=1e-15), got
