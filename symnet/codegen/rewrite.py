@@ -1705,7 +1705,8 @@ def _limit_at(expr, x, sign):
 @functools.lru_cache(maxsize=256)  # the code generator, --stable and verify stabilise one output several times
 def _infinite_limits(expr):
     """f(x) of one variable whose generated form is NaN at x = +inf or −inf (0·inf, inf/inf: x·σ(x) at −inf,
-    x/(1 + |x|) at +inf) and has a finite limit there → Piecewise((L+, x > 3.4e38), (L−, x < −3.4e38), (f, True))."""
+    x/(1 + |x|) at +inf) and has a finite limit there → Piecewise((L+, x > 3.4e38), (f, True)), the same at
+    −inf, or at both Piecewise(((L+ + L−)/2 + (L+ − L−)/2·sign(x), |x| > 3.4e38), (f, True)): one select."""
     from .roots import _float_probe
 
     if not isinstance(expr, sp.Expr) or expr.has(sp.Indexed) or len(expr.free_symbols) != 1:
@@ -1722,12 +1723,15 @@ def _infinite_limits(expr):
     # NaN at the infinity alone: finite at the largest floats short of it (log x at x = −1e300 is NaN: no limit)
     nan &= np.isfinite(probe(np.array([_FLT_MAX, -_FLT_MAX], np.float32)))
     nan &= np.isfinite(probe(np.array([1e300, -1e300], np.float64)))
-    branches = []
-    for at, sign, cond in ((nan[0], 1, x > _LIMIT_BOUND), (nan[1], -1, x < -_LIMIT_BOUND)):
-        limit = _limit_at(expr, x, sign) if at else None
-        if limit is not None:
-            branches.append((sp.Float(limit) if limit else sp.S.Zero, cond))
-    return sp.Piecewise(*branches, (expr, True)) if branches else expr
+    limits = [_limit_at(expr, x, sign) if at else None for at, sign in zip(nan, (1, -1))]
+    up, down = [None if v is None else sp.Float(v) if v else sp.S.Zero for v in limits]
+    if up is not None and down is not None:  # one select: (L+ + L−)/2 + (L+ − L−)/2·sign(x), exact at ±1
+        return sp.Piecewise(((up + down) / 2 + (up - down) / 2 * sp.sign(x), sp.Abs(x) > _LIMIT_BOUND), (expr, True))
+    if up is not None:
+        return sp.Piecewise((up, x > _LIMIT_BOUND), (expr, True))
+    if down is not None:
+        return sp.Piecewise((down, x < -_LIMIT_BOUND), (expr, True))
+    return expr
 
 
 def without_infinite_limits(expr):
