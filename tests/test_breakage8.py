@@ -5,6 +5,7 @@ Each test failed before its fix (the fault is named in its docstring).
 """
 from __future__ import annotations
 
+import os
 import math
 import warnings
 
@@ -208,3 +209,23 @@ def test_row_logsumexp_of_a_row_of_minus_infinity(backend):
         got = symnet.compile("logsumexp", backend="triton").logsumexp(torch.tensor(rows)).numpy()
     assert got[0] == -inf and got[1] == inf, got
     assert np.allclose(got[2:], want[2:], rtol=1e-15), got
+
+
+def test_interpreter_set_after_triton_import_is_one_clear_line():
+    """TRITON_INTERPRET=1 set after ``import triton``: triton's own Triton-written functions
+    (tl.zeros) stay compiled-mode, and the interpreter failed deep inside a kernel with "Cannot
+    call @triton.jit'd outside of the scope of a kernel" (seen as tests failing in some orders)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    code = ("import os, triton, torch, symnet\n"
+            "os.environ['TRITON_INTERPRET'] = '1'\n"
+            "try:\n"
+            "    symnet.compile(symnet.derive('x*x'), 'triton')(torch.ones(3))\n"
+            "except symnet.SymnetError as e:\n"
+            "    print('ERR', e)\n")
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert "ERR TRITON_INTERPRET=1 was set after triton was imported" in out.stdout, out.stdout + out.stderr
