@@ -547,6 +547,8 @@ class _Emitter:
             v = self.select(e, f"{a.hi} < 0.0", self.negate(-e.args[0], a), a)
         elif type(e).__name__ == "nexp":  # e^−u, a node of the code generator
             v = self._function(e, "exp", -e.args[0])
+        elif type(e).__name__ == "exp_shift":  # e^(x − m), 1 where x = m (also at m = ±inf)
+            v = self._exp_shift(e)
         elif isinstance(e, sp.Function) and type(e).__name__ in self.FUNCTIONS and len(e.args) == 1:
             v = self._function(e, type(e).__name__, e.args[0])
         else:
@@ -558,6 +560,13 @@ class _Emitter:
         a = self.value(arg)
         helper = self.FUNCTIONS[name]
         return self._emit(e, f"{helper}({a.hi}, {self._lo(a)})", (helper,))
+
+    def _exp_shift(self, e) -> _Value:
+        """exp_shift(x, m): e^(x − m) with x − m exact as a double-word (TwoSum), 1 where x = m."""
+        x, m = e.args
+        vx, vm = self.value(x), self.value(m)
+        same = f"{vx.hi} == {vm.hi}" if vx.lo is None and vm.lo is None else self.plain.doprint(sp.Eq(x, m))
+        return self.select(e, same, _Value("1.0"), self._function(sp.exp(x - m), "exp", x - m))
 
     def _sum(self, e) -> _Value:
         terms = sorted(e.args, key=lambda t: (t.is_number, t.could_extract_minus_sign(), sp.default_sort_key(t)))
