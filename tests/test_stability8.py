@@ -51,6 +51,8 @@ def _crossing_grid(n, equal, dtype):
 
 
 def _run(formula, variables, points, backend, dtype):
+    if backend == "triton":
+        triton_torch()  # TRITON_INTERPRET=1 before symnet.compile imports triton (no GPU)
     k = symnet.compile(symnet.derive(formula, list(variables)), backend=backend)
     columns = [np.ascontiguousarray(points[:, i]) for i in range(points.shape[1])]
     if backend == "numpy":
