@@ -454,7 +454,8 @@ def render_latex(d: Derivation) -> str:
     """The derivation as a LaTeX fragment for a document with ``amsmath`` and ``amssymb``.
 
     It compiles with pdflatex's default UTF-8 input: every non-ASCII character is
-    written as a LaTeX command.
+    written as a LaTeX command. Each section's steps are one ``gather*`` that may break
+    across pages between steps.
     """
     parts = [r"% symnet derivation; needs \usepackage{amsmath,amssymb}",
              r"\textbf{%s}" % _tex_text(d.title)]
@@ -467,8 +468,12 @@ def render_latex(d: Derivation) -> str:
         if sec.table:
             parts.append(_table_latex(sec.table))
         if sec.steps:
-            parts.append(r"\begin{gather*}" + "\n" + " \\\\\n".join(_step_latex(s) for s in sec.steps)
-                         + "\n" + r"\end{gather*}")
+            # A gather* never breaks across pages unless allowed: backprop's 13 backward
+            # steps ran 800 pt past the page's foot. \allowdisplaybreaks inside the group
+            # lets this display break between steps without changing the user's document.
+            parts.append(r"{\allowdisplaybreaks\begin{gather*}" + "\n"
+                         + " \\\\\n".join(_step_latex(s) for s in sec.steps)
+                         + "\n" + r"\end{gather*}}")
     return "\n".join(parts) + "\n"
 
 

@@ -4,6 +4,8 @@ printout, a fresh virtual environment)."""
 from __future__ import annotations
 
 import ast
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,24 @@ def test_test_modules_collect_without_torch(path):
             pytest.fail(f"{path.name}:{node.lineno}: `{ast.unparse(node)}` at module level "
                         "with no importorskip before it: without torch the test run stops "
                         "at collection")
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
+@pytest.mark.parametrize("name", ["backprop"])
+def test_latex_of_a_long_derivation_breaks_across_pages(name, tmp_path):
+    """README: `symnet derive backprop --format latex  # paste into a paper`. Fault: every
+    section was one gather*, which TeX never breaks across pages, so pasted into an article
+    the backward pass of backprop ran 800 pt past the foot of its page (rnn-bptt 306 pt):
+    pdflatex said "Overfull \\vbox" and the steps there were not in the PDF."""
+    import symnet
+    from symnet.render import render_latex
+
+    (tmp_path / "body.tex").write_text(render_latex(symnet.get(name)), encoding="utf-8")
+    (tmp_path / "doc.tex").write_text("\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n"
+                                      "\\begin{document}\n\\input{body.tex}\n\\end{document}\n")
+    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    log = (tmp_path / "doc.log").read_text(encoding="utf-8", errors="replace")
+    assert run.returncode == 0, log[-2000:]
+    tall = [line for line in log.splitlines() if line.startswith("Overfull \\vbox")]
+    assert not tall, f"{name}: a display runs past the page: {tall}"
