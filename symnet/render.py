@@ -76,7 +76,7 @@ class TextPrinter(StrPrinter):
         return e.text
 
     def _print_Indexed(self, e):
-        idx = [self._print(i) for i in e.indices]
+        idx = [_index(self, i) for i in e.indices]
         base = self._print(e.base.label)
         if all(len(i.rstrip("'")) == 1 for i in idx):
             return "%s_%s" % (base, "".join(idx))
@@ -86,8 +86,12 @@ class TextPrinter(StrPrinter):
         return self._print(e.label)
 
     def _print_KroneckerDelta(self, e):
-        a, b = (self._print(x) for x in e.args)
+        a, b = (_index(self, x) for x in e.args)
         return "δ_%s%s" % (a, b) if len(a) == len(b) == 1 else "δ(%s, %s)" % (a, b)
+
+    def _print_Transpose(self, e):  # aᵀ, as the prose writes it (StrPrinter: a.T)
+        arg = e.arg
+        return ("%sᵀ" if isinstance(arg, sp.MatrixSymbol) else "(%s)ᵀ") % self._print(arg)
 
     def _print_Sum(self, e):
         idx = ",".join(self._print(lim[0]) for lim in e.limits)
@@ -107,6 +111,12 @@ class TextPrinter(StrPrinter):
         s = re.sub(r"\*\*\((-?\d+)\)", lambda m: m.group(1).translate(_SUPERSCRIPT), s)
         s = re.sub(r"\*\*(\d+)", lambda m: m.group(1).translate(_SUPERSCRIPT), s)
         return s.replace("**", "^").replace("*", "·").replace("-", "−")
+
+
+def _index(printer, i) -> str:
+    """An index as a reader writes it: t − 1 and t + 1, where the derivation's own order (the
+    printers' ``order="none"``) gives −1 + t."""
+    return printer._print_Add(i, order="lex") if isinstance(i, sp.Add) else printer._print(i)
 
 
 def _decimal(q: sp.Rational) -> str | None:
@@ -140,8 +150,20 @@ class TexPrinter(LatexPrinter):
     def _print_Partial(self, e):
         return e._latex(self)
 
+    def _print_Indexed(self, e):
+        return "{%s}_{%s}" % (self._print(e.base), ",".join(_index(self, i) for i in e.indices))
+
+    def _print_Sum(self, e):  # SymPy's, with the limits in a reader's order: n − 1, not −1 + n
+        if len(e.limits) == 1:
+            tex = r"\sum_{%s=%s}^{%s} " % tuple(_index(self, x) for x in e.limits[0])
+        else:
+            tex = r"\sum_{\substack{%s}} " % r"\\".join(
+                r"%s \leq %s \leq %s" % tuple(_index(self, x) for x in (lo, i, hi)) for i, lo, hi in e.limits)
+        body = self._print(e.function)
+        return tex + (r"\left(%s\right)" % body if isinstance(e.function, sp.Add) else body)
+
     def _print_KroneckerDelta(self, e, exp=None):
-        a, b = (self._print(x) for x in e.args)
+        a, b = (_index(self, x) for x in e.args)
         simple = all(isinstance(x, sp.Symbol) for x in e.args)
         body = r"\delta_{%s %s}" % (a, b) if simple else r"\delta_{%s,\, %s}" % (a, b)
         return body if exp is None else r"%s^{%s}" % (body, exp)

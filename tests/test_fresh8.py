@@ -85,3 +85,26 @@ def test_verify_measures_the_same_points_without_torch(monkeypatch):
     assert cell.worst_ulp > BOUNDS["float64"], (cell.worst_ulp, cell.worst_at)
     v = float(re.search(r"v=([-0-9.e+]+)", cell.worst_at).group(1))
     assert math.isclose(v, 0.0242, rel_tol=0.01), cell.worst_at
+
+
+def test_printed_indices_and_transposes_read_as_the_lecture_writes_them():
+    """`symnet derive rnn-bptt` printed h[−1 + t,k], δ[1 + t,i] and δ(t, −1 + t'), and its
+    LaTeX \\sum_{k=0}^{-1 + K}; `symnet derive dense` printed ∂C/∂W = δ·a.T, ∂C/∂a = W.T·δ
+    under prose that says δ aᵀ and Wᵀδ. Indices now read t − 1, t + 1, K − 1; a transpose ᵀ."""
+    import sympy as sp
+
+    import symnet
+    from symnet.render import latex, text
+
+    t, k, i, n = sp.symbols("t k i n", integer=True)
+    tp = sp.Symbol("t'", integer=True)
+    h, delta = sp.IndexedBase("h"), sp.IndexedBase("delta")
+    assert text(h[t - 1, k]) == "h[t − 1,k]"
+    assert text(delta[t + 1, i]) == "δ[t + 1,i]"
+    assert text(sp.KroneckerDelta(t, tp - 1)) == "δ(t, t' − 1)"
+    assert latex(h[t - 1, k]) == "{h}_{t - 1,k}"
+    assert r"\sum_{k=0}^{n - 1}" in latex(sp.Sum(h[t, k], (k, 0, n - 1)))
+    a, W, g = sp.MatrixSymbol("a", 3, 1), sp.MatrixSymbol("W", 2, 3), sp.MatrixSymbol("g", 2, 1)
+    assert text(g * a.T) == "g·aᵀ" and text(W.T * g) == "Wᵀ·g"
+    dense = str(symnet.get("dense"))
+    assert "∂C/∂W = δ·aᵀ" in dense and "∂C/∂a = Wᵀ·δ" in dense and ".T" not in dense
