@@ -41,6 +41,12 @@ class TextPrinter(StrPrinter):
     def _print_Rational(self, e):
         return _decimal(e) or super()._print_Rational(e)
 
+    def parenthesize(self, item, level, strict=False):
+        # a fraction printed as a decimal is one number: 0.1·1, not (0.1)·1 as for 1/10
+        if isinstance(item, sp.Rational) and item.is_positive and not item.is_Integer and _decimal(item):
+            return self._print(item)
+        return super().parenthesize(item, level, strict)
+
     def _print_relu(self, e):
         return "relu(%s)" % self._print(e.args[0])
 

@@ -108,3 +108,20 @@ def test_printed_indices_and_transposes_read_as_the_lecture_writes_them():
     assert text(g * a.T) == "g·aᵀ" and text(W.T * g) == "Wᵀ·g"
     dense = str(symnet.get("dense"))
     assert "∂C/∂W = δ·aᵀ" in dense and "∂C/∂a = Wᵀ·δ" in dense and ".T" not in dense
+
+
+def test_decimal_values_at_a_point_are_not_parenthesised():
+    """`symnet derive mse-sigmoid`: z = θ₁₀·x₀ + θ₁₁·x₁ + θ₁₂·x₂ = (0.1)·1 − 0.2·1/2 + (0.3)·(−1):
+    1/10 printed as 0.1 kept the parentheses of a fraction, and only where it was positive."""
+    import sympy as sp
+
+    from symnet.render import text
+
+    t10, t11, t12, x0, x1, x2 = sp.symbols("theta_10 theta_11 theta_12 x_0 x_1 x_2", real=True)
+    values = {t10: sp.Rational(1, 10), t11: sp.Rational(-1, 5), t12: sp.Rational(3, 10),
+              x0: 1, x1: sp.Rational(1, 2), x2: -1}
+    z = t10 * x0 + t11 * x1 + t12 * x2
+    with sp.evaluate(False):  # as the printout of a point puts the values in
+        shown = z.subs(values)
+    assert text(shown) == "0.1·1 − 0.2·1/2 + 0.3·(−1)"
+    assert text(sp.Mul(sp.Rational(1, 3), sp.Symbol("x"), evaluate=False)) == "x/3"  # no decimal: as before
