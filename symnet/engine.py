@@ -350,7 +350,8 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
             n_in, n_out = len(wrt), len(program.outputs)
             sections.append(Section("Forward versus reverse mode", (), (
                 f"Forward mode needed {n_in} sweep{'s' if n_in > 1 else ''} (one per input) for "
-                f"these {n_in * n_out} derivatives; reverse mode needed {n_out} (one per output). "
+                + (f"these {n_in * n_out} derivatives" if n_in * n_out > 1 else "this one derivative")
+                + f"; reverse mode needed {n_out} (one per output). "
                 "For a scalar loss of many parameters, reverse mode — backpropagation — is the "
                 "cheap one.")))
 

@@ -125,3 +125,16 @@ def test_decimal_values_at_a_point_are_not_parenthesised():
         shown = z.subs(values)
     assert text(shown) == "0.1·1 − 0.2·1/2 + 0.3·(−1)"
     assert text(sp.Mul(sp.Rational(1, 3), sp.Symbol("x"), evaluate=False)) == "x/3"  # no decimal: as before
+
+
+def test_forward_versus_reverse_counts_one_derivative_in_the_singular():
+    """`symnet derive "x*exp(x**2)" --wrt x --mode both` read "for these 1 derivatives"."""
+    import sympy as sp
+
+    import symnet
+    from symnet.render import render_text
+
+    x, y = sp.symbols("x y", real=True)
+    one = render_text(symnet.derive(x * sp.exp(x**2), wrt=[x], mode="both"))
+    assert "for this one derivative;" in one and "these 1 derivatives" not in one
+    assert "for these 2 derivatives;" in render_text(symnet.derive(x * y, mode="both"))
