@@ -522,18 +522,24 @@ def render_latex_math(d: Derivation) -> str:
     return "$$\n\\begin{array}{l}\n" + " \\\\\n".join(rows) + "\n\\end{array}\n$$"
 
 
+def _md(s: str) -> str:
+    """Prose for Markdown: a formula's * is not emphasis ("# Derivative of x*exp(x**2)*y" set
+    exp(x in italics and lost two stars), nor a table cell's | a column."""
+    return s.replace("*", r"\*").replace("|", r"\|")
+
+
 def render_markdown(d: Derivation, heading: str = "#") -> str:
-    out = [f"{heading} {d.title}", ""]
+    out = [f"{heading} {_md(d.title)}", ""]
     if d.summary:
-        out += [d.summary, ""]
+        out += [_md(d.summary), ""]
     for sec in d.sections:
-        out += [f"{heading}# {sec.title}", ""]
+        out += [f"{heading}# {_md(sec.title)}", ""]
         if sec.text:
-            out += [sec.text, ""]
+            out += [_md(sec.text), ""]
         if sec.table:
-            out += ["| " + " | ".join(sec.table[0]) + " |",
+            out += ["| " + " | ".join(map(_md, sec.table[0])) + " |",
                     "|" + "---|" * len(sec.table[0])]
-            out += ["| " + " | ".join(r) + " |" for r in sec.table[1:]]
+            out += ["| " + " | ".join(map(_md, r)) + " |" for r in sec.table[1:]]
             out += [""]
         for s in sec.steps:
             out += ["$$", _step_latex(s), "$$", ""]

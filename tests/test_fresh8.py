@@ -138,3 +138,22 @@ def test_forward_versus_reverse_counts_one_derivative_in_the_singular():
     one = render_text(symnet.derive(x * sp.exp(x**2), wrt=[x], mode="both"))
     assert "for this one derivative;" in one and "these 1 derivatives" not in one
     assert "for these 2 derivatives;" in render_text(symnet.derive(x * y, mode="both"))
+
+
+def test_markdown_prose_keeps_stars_and_table_columns():
+    """`symnet derive "x*exp(x**2)*y" --format markdown` (README: "paste into notes") began
+    "# Derivative of x*exp(x**2)*y", which Markdown sets as x, then exp(x in italics, stars
+    lost; docs/derivations/vanishing-gradient.md's table header "bound 4^−L with |w| ≤ 1" had
+    three cells over a two-column table. Now * and | in prose are escaped."""
+    import sympy as sp
+
+    import symnet
+    from symnet.render import render_markdown
+
+    x, y = sp.symbols("x y", real=True)
+    md = render_markdown(symnet.derive(x * sp.exp(x**2) * y, title="Derivative of x*exp(x**2)*y"))
+    assert md.splitlines()[0] == r"# Derivative of x\*exp(x\*\*2)\*y"
+    rows = [line for line in render_markdown(symnet.get("vanishing-gradient")).splitlines()
+            if re.fullmatch(r"\| .* \||\|(---\|)+", line)]  # the table, not a display |x| ≤ …
+    cells = [len(re.findall(r"(?<!\\)\|", line)) for line in rows]
+    assert rows and len(set(cells)) == 1, rows
