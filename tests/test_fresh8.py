@@ -157,3 +157,20 @@ def test_markdown_prose_keeps_stars_and_table_columns():
             if re.fullmatch(r"\| .* \||\|(---\|)+", line)]  # the table, not a display |x| ≤ …
     cells = [len(re.findall(r"(?<!\\)\|", line)) for line in rows]
     assert rows and len(set(cells)) == 1, rows
+
+
+def test_a_formula_derived_from_text_finds_its_gradients_by_name():
+    """README: `d.gradients[x]` finds a variable by name; `symnet.derive("gelu(x)*w")` (a
+    formula as text, which derive takes though the README did not say so) gave no way to
+    name x but to build the real Symbol: `d.gradients["w"]` was KeyError: 'w'."""
+    import math
+
+    import symnet
+
+    d = symnet.derive("gelu(x)*w")
+    assert "w" in d.gradients and "q" not in d.gradients and d.gradients.get("q") is None
+    gw = d.gradients["w"]  # ∂/∂w of x·Φ(x)·w is x·Φ(x): at x = 1, Φ(1) = (1 + erf(1/√2))/2
+    assert math.isclose(float(gw.subs({s: 1 for s in gw.free_symbols})), (1 + math.erf(2 ** -0.5)) / 2,
+                        rel_tol=1e-12)
+    with pytest.raises(KeyError):
+        d.gradients["q"]
