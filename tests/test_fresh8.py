@@ -174,3 +174,15 @@ def test_a_formula_derived_from_text_finds_its_gradients_by_name():
                         rel_tol=1e-12)
     with pytest.raises(KeyError):
         d.gradients["q"]
+
+
+def test_values_section_names_the_point_as_its_steps_do():
+    """`symnet derive mse-sigmoid`: the heading read "Values at x_0 = 1, …, theta_10 = 1/10,
+    theta_11 = -1/5" above steps that print θ₁₀, x₀, 0.1 and −0.2."""
+    import sympy as sp
+
+    import symnet
+
+    d = symnet.derive("theta_10*x_0 - y_1", at={"theta_10": sp.Rational(1, 10), "x_0": -1, "y_1": sp.Rational(1, 2)})
+    titles = [sec.title for sec in d.sections if sec.title.startswith("Values at")]
+    assert titles == ["Values at θ₁₀ = 0.1, x₀ = −1, y₁ = 1/2"]
