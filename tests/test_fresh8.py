@@ -186,3 +186,20 @@ def test_values_section_names_the_point_as_its_steps_do():
     d = symnet.derive("theta_10*x_0 - y_1", at={"theta_10": sp.Rational(1, 10), "x_0": -1, "y_1": sp.Rational(1, 2)})
     titles = [sec.title for sec in d.sections if sec.title.startswith("Values at")]
     assert titles == ["Values at θ₁₀ = 0.1, x₀ = −1, y₁ = 1/2"]
+
+
+def test_every_command_line_option_says_what_it_does():
+    """`symnet derive --help` listed `--format {text,latex,markdown,json}` with no word on which
+    to paste where; `symnet graph --help` showed --wrt, --at and NAME|FORMULA bare, and
+    `symnet codegen --help` --backend."""
+    import argparse
+
+    from symnet.cli import _parser
+
+    bare = []
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for command, parser in sub.choices.items():
+        for action in parser._actions:
+            if not isinstance(action, argparse._HelpAction) and not action.help:
+                bare.append(f"symnet {command} {'/'.join(action.option_strings) or action.metavar}")
+    assert not bare, bare
