@@ -7,6 +7,7 @@ import ast
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -203,3 +204,13 @@ def test_every_command_line_option_says_what_it_does():
             if not isinstance(action, argparse._HelpAction) and not action.help:
                 bare.append(f"symnet {command} {'/'.join(action.option_strings) or action.metavar}")
     assert not bare, bare
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "cross_entropy", "logsumexp"])
+def test_a_row_wise_function_in_a_formula_says_where_it_is(name):
+    """`symnet derive "softmax(x)"` answered "unknown function 'softmax'; did you mean max?"
+    (softmax is the lecture's own item, and a row-wise function of the registry)."""
+    run = subprocess.run([sys.executable, "-m", "symnet", "derive", f"1 + {name}(x)"],
+                         cwd=TESTS.parent, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr
+    assert f"'symnet derive {name}'" in run.stderr and "did you mean" not in run.stderr, run.stderr
