@@ -214,3 +214,15 @@ def test_a_row_wise_function_in_a_formula_says_where_it_is(name):
                          cwd=TESTS.parent, capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr
     assert f"'symnet derive {name}'" in run.stderr and "did you mean" not in run.stderr, run.stderr
+
+
+def test_kronecker_notes_only_where_a_delta_is_shown():
+    """`symnet derive dense`: ∂z_i/∂a_k = W_ik was noted "δ is the Kronecker delta", and
+    ∂C/∂a_k = Σ_i (δ_i·W_ik) "sums over δ contracted", where no Kronecker δ appears (the δ_i
+    there is the error signal, which a student then takes for one)."""
+    import symnet
+    from symnet.render import text
+
+    steps = {text(s.lhs): s.why for s in symnet.get("dense").steps}
+    assert "Kronecker" not in steps["∂z_i/∂a_k"] and "contracted" not in steps["∂C/∂a_k"], steps
+    assert "Kronecker" in steps["∂z_i/∂W_jk"] and "contracted" in steps["∂C/∂W_jk"], steps
