@@ -82,8 +82,12 @@ def _dw_fast_two_sum(a, b):
 
 
 def _dw_split(a):
-    """a = hi + lo, each of 26 bits at most (Veltkamp); scaled by 2⁻²⁸ above 2⁹⁹⁶, where the
-    splitter's product would overflow, and back (exact)."""
+    """a = hi + lo, each of 26 bits at most (Veltkamp); where 2²⁷·a overflows (|a| above about 2⁹⁹⁶)
+    scaled by 2⁻²⁸ first and back (exact), the whole array's selects taken only then."""
+    c = 134217729.0 * a
+    if np.isfinite(c).all():
+        hi = c - (c - a)
+        return hi, a - hi
     big = np.abs(a) > 6.696928794914171e+299
     s = np.where(big, a * 3.725290298461914e-09, a)
     c = 134217729.0 * s
@@ -102,11 +106,15 @@ def _dw_split_bounded(a):
 
 def _dw_two_prod(a, b):
     """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA); exact unless a partial
-    product underflows."""
+    product underflows. Where |p| > 2⁹⁹⁶, a and p scaled by 2⁻²⁸ first (exact) and e back: a_hi·b_hi
+    may round above the largest float64 where p is just below it."""
     p = a * b
-    a_hi, a_lo = _dw_split(a)
+    big = np.abs(p) > 6.696928794914171e+299
+    a_hi, a_lo = _dw_split(np.where(big, a * 3.725290298461914e-09, a))
     b_hi, b_lo = _dw_split(b)
-    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    q = np.where(big, p * 3.725290298461914e-09, p)
+    e = ((a_hi * b_hi - q) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return p, np.where(big, e * 268435456.0, e)
 
 
 def _dw_two_prod_bounded(a, b):
@@ -232,38 +240,102 @@ def _dw_sigmoid(x_hi, x_lo):
 
 
 def _dw_tanh(x_hi, x_lo):
-    """tanh x = m/(m + 2), m = e^(2x) − 1 (relative accuracy near 0; NaN past |x| ≈ 355, where
-    the caller takes the float64 value)."""
-    m_hi, m_lo = _dw_expm1(2.0 * x_hi, 2.0 * x_lo)
+    """tanh x = m/(m + 2), m = e^(2x) − 1 (relative accuracy near 0); above x = 18 as −m/(m + 2) with
+    m = e^(−2x) − 1, whose lo part holds the distance to 1 (e^(2x) − 1 above 2¹⁰⁶, from x ≈ 37, drops the
+    2 of m + 2: tanh(40) − 1 was 0)."""
+    far = x_hi > 18.0
+    m_hi, m_lo = _dw_expm1(np.where(far, -2.0 * x_hi, 2.0 * x_hi), np.where(far, -2.0 * x_lo, 2.0 * x_lo))
     d_hi, d_lo = _dw_add_fp(m_hi, m_lo, 2.0)
-    return _dw_div(m_hi, m_lo, d_hi, d_lo)
+    q_hi, q_lo = _dw_div(m_hi, m_lo, d_hi, d_lo)
+    return np.where(far, -q_hi, q_hi), np.where(far, -q_lo, q_lo)
 
 
-def _dw_widened_063f068f73(y, z, double_word):
-    """−y + σ(z), rounded once: in double-word arithmetic (hi + lo, about 106 bits)
-    in a float64 kernel, in float64 in a float32 one; the float64 value where either is not finite."""
+def _dw_widened_063f068f73(y, z, double_word, needed=True):
+    """−y + σ(z), rounded once. In a float64 kernel: the float64 body where a bound of its error
+    is within 3u of it, double-word arithmetic (hi + lo, about 106 bits) elsewhere where ``needed``
+    (where a select takes it), the float64 value where that is not finite. In a float32 one: the
+    float64 body."""
     with np.errstate(all="ignore"):  # inf and NaN are selected away below
         y = np.asarray(y, np.float64)
         z = np.asarray(z, np.float64)
-        plain = _sigmoid(z) - y
         if not double_word:
-            return plain
+            return _sigmoid(z) - y
+        # the float64 body, each value beside a bound of its error (doubleword._Bound); kept
+        # where the bound is within 3u of the value or the select does not take it,
+        # double-word elsewhere (a sum that cancels, a value that is not finite)
+        # sig_z = σ(z)
+        sig_z = _sigmoid(z)
+        abs_sig_z = np.abs(sig_z)
+        # sig_z_minus_y = −y + σ(z)
+        sig_z_minus_y = sig_z - y
+        abs_sig_z_minus_y = np.abs(sig_z_minus_y)
+        sig_z_minus_y_err = 4.440892098500626e-16*abs_sig_z + 1.1102230246251565e-16*abs_sig_z_minus_y
+        keep = (sig_z_minus_y_err <= 3.3306690738724404e-16*abs_sig_z_minus_y) & (abs_sig_z_minus_y < np.inf)  # within 3u, finite
+        keep |= np.logical_not(needed)
+        if keep.all():
+            return sig_z_minus_y
+        some = np.count_nonzero(keep) * 8 > np.size(keep)
+        if some:  # an eighth or more kept: the double-word on the others only (gathered)
+            redo = ~keep
+            result = np.array(np.broadcast_to(sig_z_minus_y, redo.shape), np.float64)
+            y = np.broadcast_to(y, redo.shape)[redo]
+            z = np.broadcast_to(z, redo.shape)[redo]
+        plain = _sigmoid(z) - y
         # sig_z = σ(z)
         sig_z_hi, sig_z_lo = _dw_sigmoid(z, 0.0)
         # sig_z_minus_y = −y + σ(z)
         sig_z_minus_y_hi, sig_z_minus_y_lo = _dw_add_fp(sig_z_hi, sig_z_lo, (-y))
-        return np.where(np.isfinite(sig_z_minus_y_hi) & np.isfinite(plain), sig_z_minus_y_hi, plain)
+        double = np.where(np.isfinite(sig_z_minus_y_hi) & np.isfinite(plain), sig_z_minus_y_hi, plain)
+        if not some:
+            return double
+        result[redo] = double
+        return result
 
 
-def _dw_widened_6fd886a8eb(y, z, double_word):
-    """tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}, rounded once: in double-word arithmetic (hi + lo, about 106 bits)
-    in a float64 kernel, in float64 in a float32 one; the float64 value where either is not finite."""
+def _dw_widened_6fd886a8eb(y, z, double_word, needed=True):
+    """tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}, rounded once. In a float64 kernel: the float64 body where a bound of its error
+    is within 3u of it, double-word arithmetic (hi + lo, about 106 bits) elsewhere where ``needed``
+    (where a select takes it), the float64 value where that is not finite. In a float32 one: the
+    float64 body."""
     with np.errstate(all="ignore"):  # inf and NaN are selected away below
         y = np.asarray(y, np.float64)
         z = np.asarray(z, np.float64)
-        plain = np.tanh(z/2)/2 + np.where((np.abs(z) <= 1.0986122886681098), 1/2 - y, 0)
         if not double_word:
-            return plain
+            return np.tanh(z/2)/2 + np.where((np.abs(z) <= 1.0986122886681098), 1/2 - y, 0)
+        # the float64 body, each value beside a bound of its error (doubleword._Bound); kept
+        # where the bound is within 3u of the value or the select does not take it,
+        # double-word elsewhere (a sum that cancels, a value that is not finite)
+        # neg_y = −y
+        neg_y = -y
+        # half_minus_y = 1/2 − y
+        half_minus_y = neg_y + 0.5
+        # where_abs_z_le_log_three = {1/2 − y if |z| ≤ log(3); 0 otherwise}
+        where_abs_z_le_log_three = np.where((np.abs(z) <= 1.0986122886681098), half_minus_y, 0.0)
+        abs_where_abs_z_le_log_three = np.abs(where_abs_z_le_log_three)
+        # half_times_z = z/2
+        half_times_z = 0.5*z
+        # tanh_half_times_z = tanh(z/2)
+        tanh_half_times_z = np.tanh(half_times_z)
+        abs_tanh_half_times_z = np.abs(tanh_half_times_z)
+        tanh_half_times_z_err = 2*(np.bitwise_and(abs_tanh_half_times_z.view(np.int64), 0x7FF0000000000000).view(np.float64)*2.220446049250313e-16 + 5e-324)
+        # half_times_tanh_half_times_z = tanh(z/2)/2
+        half_times_tanh_half_times_z = 0.5*tanh_half_times_z
+        half_times_tanh_half_times_z_err = 0.5*tanh_half_times_z_err
+        # sum_1 = tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}
+        sum_1 = where_abs_z_le_log_three + half_times_tanh_half_times_z
+        abs_sum_1 = np.abs(sum_1)
+        sum_1_err = 1.1102230246251565e-16*abs_where_abs_z_le_log_three + half_times_tanh_half_times_z_err + 1.1102230246251565e-16*abs_sum_1
+        keep = (sum_1_err <= 3.3306690738724404e-16*abs_sum_1) & (abs_sum_1 < np.inf)  # within 3u, finite
+        keep |= np.logical_not(needed)
+        if keep.all():
+            return sum_1
+        some = np.count_nonzero(keep) * 8 > np.size(keep)
+        if some:  # an eighth or more kept: the double-word on the others only (gathered)
+            redo = ~keep
+            result = np.array(np.broadcast_to(sum_1, redo.shape), np.float64)
+            y = np.broadcast_to(y, redo.shape)[redo]
+            z = np.broadcast_to(z, redo.shape)[redo]
+        plain = np.tanh(z/2)/2 + np.where((np.abs(z) <= 1.0986122886681098), 1/2 - y, 0)
         # half_minus_y = 1/2 − y
         half_minus_y_hi, half_minus_y_lo = _dw_two_sum((-y), 0.5)
         # where_abs_z_le_log_three = {1/2 − y if |z| ≤ log(3); 0 otherwise}
@@ -277,18 +349,53 @@ def _dw_widened_6fd886a8eb(y, z, double_word):
         half_times_tanh_half_times_z_hi, half_times_tanh_half_times_z_lo = _dw_mul_fp(tanh_half_times_z_hi, tanh_half_times_z_lo, 0.5)
         # sum_1 = tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}
         sum_1_hi, sum_1_lo = _dw_add(where_abs_z_le_log_three_hi, where_abs_z_le_log_three_lo, half_times_tanh_half_times_z_hi, half_times_tanh_half_times_z_lo)
-        return np.where(np.isfinite(sum_1_hi) & np.isfinite(plain), sum_1_hi, plain)
+        double = np.where(np.isfinite(sum_1_hi) & np.isfinite(plain), sum_1_hi, plain)
+        if not some:
+            return double
+        result[redo] = double
+        return result
 
 
-def _dw_widened_90bcd99b33(y, z, double_word):
-    """−σ(−z) + {1 − y if z > log(3); 0 otherwise}, rounded once: in double-word arithmetic (hi + lo, about 106 bits)
-    in a float64 kernel, in float64 in a float32 one; the float64 value where either is not finite."""
+def _dw_widened_90bcd99b33(y, z, double_word, needed=True):
+    """−σ(−z) + {1 − y if z > log(3); 0 otherwise}, rounded once. In a float64 kernel: the float64 body where a bound of its error
+    is within 3u of it, double-word arithmetic (hi + lo, about 106 bits) elsewhere where ``needed``
+    (where a select takes it), the float64 value where that is not finite. In a float32 one: the
+    float64 body."""
     with np.errstate(all="ignore"):  # inf and NaN are selected away below
         y = np.asarray(y, np.float64)
         z = np.asarray(z, np.float64)
-        plain = np.where((z > 1.0986122886681098), 1 - y, 0) - _sigmoid(-z)
         if not double_word:
-            return plain
+            return np.where((z > 1.0986122886681098), 1 - y, 0) - _sigmoid(-z)
+        # the float64 body, each value beside a bound of its error (doubleword._Bound); kept
+        # where the bound is within 3u of the value or the select does not take it,
+        # double-word elsewhere (a sum that cancels, a value that is not finite)
+        # neg_y = −y
+        neg_y = -y
+        # one_minus_y = 1 − y
+        one_minus_y = neg_y + 1.0
+        # where_z_gt_log_three = {1 − y if z > log(3); 0 otherwise}
+        where_z_gt_log_three = np.where((z > 1.0986122886681098), one_minus_y, 0.0)
+        abs_where_z_gt_log_three = np.abs(where_z_gt_log_three)
+        # neg_z = −z
+        neg_z = -z
+        # sig_neg_z = σ(−z)
+        sig_neg_z = _sigmoid(neg_z)
+        # sum_1 = −σ(−z) + {1 − y if z > log(3); 0 otherwise}
+        sum_1 = where_z_gt_log_three - sig_neg_z
+        abs_sig_neg_z = np.abs(sig_neg_z)
+        abs_sum_1 = np.abs(sum_1)
+        sum_1_err = 1.1102230246251565e-16*abs_where_z_gt_log_three + 4.440892098500626e-16*abs_sig_neg_z + 1.1102230246251565e-16*abs_sum_1
+        keep = (sum_1_err <= 3.3306690738724404e-16*abs_sum_1) & (abs_sum_1 < np.inf)  # within 3u, finite
+        keep |= np.logical_not(needed)
+        if keep.all():
+            return sum_1
+        some = np.count_nonzero(keep) * 8 > np.size(keep)
+        if some:  # an eighth or more kept: the double-word on the others only (gathered)
+            redo = ~keep
+            result = np.array(np.broadcast_to(sum_1, redo.shape), np.float64)
+            y = np.broadcast_to(y, redo.shape)[redo]
+            z = np.broadcast_to(z, redo.shape)[redo]
+        plain = np.where((z > 1.0986122886681098), 1 - y, 0) - _sigmoid(-z)
         # one_minus_y = 1 − y
         one_minus_y_hi, one_minus_y_lo = _dw_two_sum((-y), 1.0)
         # where_z_gt_log_three = {1 − y if z > log(3); 0 otherwise}
@@ -298,7 +405,11 @@ def _dw_widened_90bcd99b33(y, z, double_word):
         sig_neg_z_hi, sig_neg_z_lo = _dw_sigmoid((-z), 0.0)
         # sum_1 = −σ(−z) + {1 − y if z > log(3); 0 otherwise}
         sum_1_hi, sum_1_lo = _dw_add(where_z_gt_log_three_hi, where_z_gt_log_three_lo, (-sig_neg_z_hi), (-sig_neg_z_lo))
-        return np.where(np.isfinite(sum_1_hi) & np.isfinite(plain), sum_1_hi, plain)
+        double = np.where(np.isfinite(sum_1_hi) & np.isfinite(plain), sum_1_hi, plain)
+        if not some:
+            return double
+        result[redo] = double
+        return result
 
 
 def bce_logits(z, y):
@@ -334,5 +445,5 @@ def bce_logits(z, y):
             # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
             np.add(_select((y == 0), 0, y*(np.maximum(-z, 0) + softplus_neg_abs_z)), _select((y == 1), 0, (1 - y)*(np.maximum(z, 0) + softplus_neg_abs_z)), out=C)
             # dC_dz = ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
-            dC_dz[...] = _select((log_three < -z), (_dw_widened_063f068f73(y, z, True) if _dtype == np.float64 else _sigmoid(z, e=exp_neg_abs_z) - y), _select((log_three < z), (_dw_widened_90bcd99b33(y, z, True) if _dtype == np.float64 else _select((z > 1.0986122886681098), 1 - y, 0) - _sigmoid(-z, e=exp_neg_abs_z)), (_dw_widened_6fd886a8eb(y, z, True) if _dtype == np.float64 else np.tanh(z/2)/2 + _select((np.abs(z) <= 1.0986122886681098), 1/2 - y, 0))))
+            dC_dz[...] = _select((log_three < -z), (_dw_widened_063f068f73(y, z, True, (log_three < -z)) if _dtype == np.float64 else _sigmoid(z, e=exp_neg_abs_z) - y), _select((log_three < z), (_dw_widened_90bcd99b33(y, z, True, (log_three < z)) if _dtype == np.float64 else _select((z > 1.0986122886681098), 1 - y, 0) - _sigmoid(-z, e=exp_neg_abs_z)), (_dw_widened_6fd886a8eb(y, z, True, ~((log_three < -z)) & ~((log_three < z))) if _dtype == np.float64 else np.tanh(z/2)/2 + _select((np.abs(z) <= 1.0986122886681098), 1/2 - y, 0))))
     return _C.reshape(_shape), _dC_dz.reshape(_shape)

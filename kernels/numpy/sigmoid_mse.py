@@ -67,8 +67,12 @@ def _dw_fast_two_sum(a, b):
 
 
 def _dw_split(a):
-    """a = hi + lo, each of 26 bits at most (Veltkamp); scaled by 2⁻²⁸ above 2⁹⁹⁶, where the
-    splitter's product would overflow, and back (exact)."""
+    """a = hi + lo, each of 26 bits at most (Veltkamp); where 2²⁷·a overflows (|a| above about 2⁹⁹⁶)
+    scaled by 2⁻²⁸ first and back (exact), the whole array's selects taken only then."""
+    c = 134217729.0 * a
+    if np.isfinite(c).all():
+        hi = c - (c - a)
+        return hi, a - hi
     big = np.abs(a) > 6.696928794914171e+299
     s = np.where(big, a * 3.725290298461914e-09, a)
     c = 134217729.0 * s
@@ -87,11 +91,15 @@ def _dw_split_bounded(a):
 
 def _dw_two_prod(a, b):
     """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA); exact unless a partial
-    product underflows."""
+    product underflows. Where |p| > 2⁹⁹⁶, a and p scaled by 2⁻²⁸ first (exact) and e back: a_hi·b_hi
+    may round above the largest float64 where p is just below it."""
     p = a * b
-    a_hi, a_lo = _dw_split(a)
+    big = np.abs(p) > 6.696928794914171e+299
+    a_hi, a_lo = _dw_split(np.where(big, a * 3.725290298461914e-09, a))
     b_hi, b_lo = _dw_split(b)
-    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    q = np.where(big, p * 3.725290298461914e-09, p)
+    e = ((a_hi * b_hi - q) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return p, np.where(big, e * 268435456.0, e)
 
 
 def _dw_two_prod_bounded(a, b):
@@ -203,20 +211,46 @@ def _dw_sigmoid(x_hi, x_lo):
     return r_hi, r_lo
 
 
-def _dw_widened_f1e5d05dde(y, z, double_word):
-    """y − σ(z), rounded once: in double-word arithmetic (hi + lo, about 106 bits)
-    in a float64 kernel, in float64 in a float32 one; the float64 value where either is not finite."""
+def _dw_widened_f1e5d05dde(y, z, double_word, needed=True):
+    """y − σ(z), rounded once. In a float64 kernel: the float64 body where a bound of its error
+    is within 3u of it, double-word arithmetic (hi + lo, about 106 bits) elsewhere where ``needed``
+    (where a select takes it), the float64 value where that is not finite. In a float32 one: the
+    float64 body."""
     with np.errstate(all="ignore"):  # inf and NaN are selected away below
         y = np.asarray(y, np.float64)
         z = np.asarray(z, np.float64)
-        plain = y - _sigmoid(z)
         if not double_word:
-            return plain
+            return y - _sigmoid(z)
+        # the float64 body, each value beside a bound of its error (doubleword._Bound); kept
+        # where the bound is within 3u of the value or the select does not take it,
+        # double-word elsewhere (a sum that cancels, a value that is not finite)
+        # sig_z = σ(z)
+        sig_z = _sigmoid(z)
+        # y_minus_sig_z = y − σ(z)
+        y_minus_sig_z = y - sig_z
+        abs_sig_z = np.abs(sig_z)
+        abs_y_minus_sig_z = np.abs(y_minus_sig_z)
+        y_minus_sig_z_err = 4.440892098500626e-16*abs_sig_z + 1.1102230246251565e-16*abs_y_minus_sig_z
+        keep = (y_minus_sig_z_err <= 3.3306690738724404e-16*abs_y_minus_sig_z) & (abs_y_minus_sig_z < np.inf)  # within 3u, finite
+        keep |= np.logical_not(needed)
+        if keep.all():
+            return y_minus_sig_z
+        some = np.count_nonzero(keep) * 8 > np.size(keep)
+        if some:  # an eighth or more kept: the double-word on the others only (gathered)
+            redo = ~keep
+            result = np.array(np.broadcast_to(y_minus_sig_z, redo.shape), np.float64)
+            y = np.broadcast_to(y, redo.shape)[redo]
+            z = np.broadcast_to(z, redo.shape)[redo]
+        plain = y - _sigmoid(z)
         # sig_z = σ(z)
         sig_z_hi, sig_z_lo = _dw_sigmoid(z, 0.0)
         # y_minus_sig_z = y − σ(z)
         y_minus_sig_z_hi, y_minus_sig_z_lo = _dw_add_fp((-sig_z_hi), (-sig_z_lo), y)
-        return np.where(np.isfinite(y_minus_sig_z_hi) & np.isfinite(plain), y_minus_sig_z_hi, plain)
+        double = np.where(np.isfinite(y_minus_sig_z_hi) & np.isfinite(plain), y_minus_sig_z_hi, plain)
+        if not some:
+            return double
+        result[redo] = double
+        return result
 
 
 def sigmoid_mse(z, y):

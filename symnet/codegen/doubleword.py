@@ -24,6 +24,17 @@ operation without a double-word version (sin, erf, a fractional power) is comput
 (value, 0): it degrades, it does not fail. Where the double-word result is not finite (an input
 ±inf or NaN, an overflow inside a split or e^x) or the float64 body is not, the function returns
 the float64 body's value, so nothing that was finite becomes NaN.
+
+Double-word only where it is needed (NumPy): a double-word e^x is some 400 array operations, 30×
+the float64 sum it replaces, and most elements of most data do not cancel. So the NumPy function
+first computes the float64 body node by node with a running bound of its rounding error
+(:class:`_Bound`: the derivation of the bound and of the mask's K is there) and keeps the float64
+value wherever the bound is within 3u of it (3 ULP); only the other elements (a sum that cancels, a
+value that is not finite) are gathered, computed in double-word and scattered back, and only where
+the kernel's select takes the sum (``needed``: a select computes every piece on every element). A
+body whose bound can never be that small (:func:`_least_bound`: focal's products of σ, softplus and
+sums) gets no bound: double-word wherever needed. The Triton function keeps the double-word
+everywhere: a GPU computes a masked-off lane anyway.
 """
 from __future__ import annotations
 
@@ -92,11 +103,15 @@ def _dw_split_bounded(a):
     "_dw_two_prod": '''\
 def _dw_two_prod(a, b):
     """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA); exact unless a partial
-    product underflows."""
+    product underflows. Where |p| > 2⁹⁹⁶, a and p scaled by 2⁻²⁸ first (exact) and e back: a_hi·b_hi
+    may round above the largest float64 where p is just below it."""
     p = a * b
-    a_hi, a_lo = _dw_split(a)
+    big = M.abs(p) > SPLIT_BIG
+    a_hi, a_lo = _dw_split(M.where(big, a * SPLIT_DOWN, a))
     b_hi, b_lo = _dw_split(b)
-    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    q = M.where(big, p * SPLIT_DOWN, p)
+    e = ((a_hi * b_hi - q) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return p, M.where(big, e * SPLIT_UP, e)
 ''',
     "_dw_two_prod_bounded": '''\
 def _dw_two_prod_bounded(a, b):
@@ -257,11 +272,14 @@ def _dw_softplus(x_hi, x_lo):
 ''',
     "_dw_tanh": '''\
 def _dw_tanh(x_hi, x_lo):
-    """tanh x = m/(m + 2), m = e^(2x) − 1 (relative accuracy near 0; NaN past |x| ≈ 355, where
-    the caller takes the float64 value)."""
-    m_hi, m_lo = _dw_expm1(2.0 * x_hi, 2.0 * x_lo)
+    """tanh x = m/(m + 2), m = e^(2x) − 1 (relative accuracy near 0); above x = 18 as −m/(m + 2) with
+    m = e^(−2x) − 1, whose lo part holds the distance to 1 (e^(2x) − 1 above 2¹⁰⁶, from x ≈ 37, drops the
+    2 of m + 2: tanh(40) − 1 was 0)."""
+    far = x_hi > 18.0
+    m_hi, m_lo = _dw_expm1(M.where(far, -2.0 * x_hi, 2.0 * x_hi), M.where(far, -2.0 * x_lo, 2.0 * x_lo))
     d_hi, d_lo = _dw_add_fp(m_hi, m_lo, 2.0)
-    return _dw_div(m_hi, m_lo, d_hi, d_lo)
+    q_hi, q_lo = _dw_div(m_hi, m_lo, d_hi, d_lo)
+    return M.where(far, -q_hi, q_hi), M.where(far, -q_lo, q_lo)
 ''',
 }
 
@@ -285,6 +303,25 @@ def _dw_scale(hi, lo, k):
     return hi * first * second, lo * first * second
 ''',
 }
+
+# NumPy's splitting checks the whole array once and takes the guard's three selects only where some
+# 2²⁷·a overflows (|a| past about 2⁹⁹⁶, or an inf or NaN): the same bits, a third of the operations
+# (a Triton program cannot branch on its data: the shared text)
+_NUMPY_SPLIT = '''\
+def _dw_split(a):
+    """a = hi + lo, each of 26 bits at most (Veltkamp); where 2²⁷·a overflows (|a| above about 2⁹⁹⁶)
+    scaled by 2⁻²⁸ first and back (exact), the whole array's selects taken only then."""
+    c = SPLITTER * a
+    if np.isfinite(c).all():
+        hi = c - (c - a)
+        return hi, a - hi
+    big = np.abs(a) > SPLIT_BIG
+    s = np.where(big, a * SPLIT_DOWN, a)
+    c = SPLITTER * s
+    hi = c - (c - s)
+    lo = s - hi
+    return np.where(big, hi * SPLIT_UP, hi), np.where(big, lo * SPLIT_UP, lo)
+'''
 
 PRIMITIVE_NEEDS = {
     "_dw_two_prod": ("_dw_split",),
@@ -329,7 +366,7 @@ def primitive_text(name: str, backend: str) -> str:
     import re
     if name == "_dw_scale":
         return _SCALE[backend]
-    body = PRIMITIVES[name]
+    body = _NUMPY_SPLIT if name == "_dw_split" and backend == "numpy" else PRIMITIVES[name]
     module = "np" if backend == "numpy" else "tl"
     body = body.replace("M.", module + ".")
     body = body.replace("LOG1P(", "np.log1p(" if backend == "numpy" else "_log1p(")
@@ -510,6 +547,8 @@ class _Emitter:
             v = self.select(e, f"{a.hi} < 0.0", self.negate(-e.args[0], a), a)
         elif type(e).__name__ == "nexp":  # e^−u, a node of the code generator
             v = self._function(e, "exp", -e.args[0])
+        elif type(e).__name__ == "exp_shift":  # e^(x − m), 1 where x = m (also at m = ±inf)
+            v = self._exp_shift(e)
         elif isinstance(e, sp.Function) and type(e).__name__ in self.FUNCTIONS and len(e.args) == 1:
             v = self._function(e, type(e).__name__, e.args[0])
         else:
@@ -521,6 +560,13 @@ class _Emitter:
         a = self.value(arg)
         helper = self.FUNCTIONS[name]
         return self._emit(e, f"{helper}({a.hi}, {self._lo(a)})", (helper,))
+
+    def _exp_shift(self, e) -> _Value:
+        """exp_shift(x, m): e^(x − m) with x − m exact as a double-word (TwoSum), 1 where x = m."""
+        x, m = e.args
+        vx, vm = self.value(x), self.value(m)
+        same = f"{vx.hi} == {vm.hi}" if vx.lo is None and vm.lo is None else self.plain.doprint(sp.Eq(x, m))
+        return self.select(e, same, _Value("1.0"), self._function(sp.exp(x - m), "exp", x - m))
 
     def _sum(self, e) -> _Value:
         terms = sorted(e.args, key=lambda t: (t.is_number, t.could_extract_minus_sign(), sp.default_sort_key(t)))
@@ -611,6 +657,386 @@ class _Emitter:
         return acc
 
 
+# ---------------------------------------------------------------------------------------------
+# the float64 body with a bound of its rounding error: where it is small, no double-word
+
+
+KEEP_RELATIVE = 3 * 2.0 ** -53  # kept where the bound is within 3u of the value: ≤ 3 ULP
+_U = 2.0 ** -53  # the unit roundoff of float64
+_SAFETY = 1 + 2.0 ** -40  # the bound's own roundings and the second-order terms it leaves out
+
+# the float64 lowering's error in ULPs of its result (NumPy's exp and log: Tang's table-driven methods
+# under AVX512F, glibc's elsewhere, each documented below 1 ULP, measured 0.67 and 0.58; expm1 and log1p
+# glibc's, 1; tanh 2: glibc's table says 2, measured 1.1)
+_LIBM_ULPS = {"exp": 1, "nexp": 1, "expm1": 1, "log": 1, "log1p": 1, "tanh": 2}
+# the lowerings built of several libm calls, in units of u·|value|: σ = max(E, [x ≥ 0])/(1 + E) with
+# E = e^−|x| (E's 2u, the sum's u, the quotient's u), softplus = max(x, 0) + log1p(e^−|x|) (2u + 2u + u)
+_COMPOSITE_U = {"sigmoid": 4, "softplus": 5}
+
+
+class _Unbounded(Exception):
+    """A node the bound does not cover (erf, a fractional power): the body is double-word everywhere."""
+
+
+class _Bound(_Emitter):
+    """The float64 body node by node, each value ``v`` beside a bound of its distance from the exact
+    value at the same (exact) inputs, ``E + ρ·u·|v|``: an array ``v_err`` (E, or none) and a number
+    known when the code is generated (ρ, in units of u = 2⁻⁵³), so that a chain of products and
+    quotients of inputs costs no operation of its own. Running error analysis (Higham, *Accuracy and
+    Stability of Numerical Algorithms*, §3.3), from these rules (e_a = E_a + ρ_a·u·|a| the bound of
+    an operand a; 0 for an input):
+
+    * a rounded sum or product r = fl(a ∘ b): |fl(r) − r| ≤ u·|fl(r)| (round to nearest: half an
+      ulp of the result). a + b: e_a + e_b + u·|v|, each partial of a longer sum rounded at its own
+      computed value; a·b: E = |a|·E_b + |b|·E_a + E_a·E_b, ρ = ρ_a + ρ_b + 1; a/b: E = E_a/|b|,
+      ρ = ρ_a + ρ_b + 1, or where b has an E_b, (e_a + |v|·e_b)/(|b| − e_b) + u·|v| (none where
+      |b| ≤ e_b); −a and 2^k·a exact; a constant c: ρ = |fl(c) − c|/(u·|fl(c)|);
+    * a function f(a): its lowering's own error (_LIBM_ULPS ULPs of the result, an ULP taken from
+      the result's exponent bits; or _COMPOSITE_U·u·|v|), plus the effect of a's error:
+      e^a·(e^(e_a) − 1) for e^a and e^a − 1, e_a/(a − e_a) for log a (ρ_a·u/(1 − ρ_a·u), a number,
+      where a's bound is relative), e_a/(1 + a − e_a) for log(1 + a), σ(a)·(e^(e_a) − 1) for σ
+      (σ(a + d)/σ(a) ≤ e^|d|), e_a for tanh and softplus (slopes at most 1);
+    * a select takes the bound of the value it selects (its condition is the double-word path's: the
+      same float64 comparison of the inputs), max/min the larger bound, |a| a's.
+
+    First order in u apart from the products' E_a·E_b; _SAFETY covers the rest where the bound is
+    small, and where it is not the element is not kept anyway.
+
+    The mask, K: an element is kept where ``e·_SAFETY ≤ 3u·|v|``: then the float64 value is within
+    3u·|v| of the exact r, within 3 ULP of it (an ULP of a normal number r is at least u·|r|), and
+    within 4 ULP (the issue's bound) of a product or quotient of it that the kernel rounds once more.
+    For a sum s of terms t_i, each within c_i·u·|t_i| of its own, the bound is
+    Σ c_i·u·|t_i| + u·Σ_k |partial_k| ≤ (c + n − 1)·u·Σ|t_i| with c = max c_i, so the element is
+    kept wherever Σ|t_i|/|s| ≤ K = 3/(c + n − 1): e^x − t·x (c = 2, a libm ulp; n = 2) is kept
+    where Σ|t_i|/|s| ≤ 1, where the terms do not cancel at all, and (the ulp of the result's own
+    binade, not 2u·|t|) about twice as far; a sum that cancels, σ(z) − t at σ(z) ≈ t, is not kept:
+    it is double-word. 3u rather than 2u: a libm result's ulp and the sum's rounding alone are up to
+    2u + u of a sum that does not cancel, which 2u would send to the double-word."""
+
+    def __init__(self, plain, leaves: dict, taken: set):
+        super().__init__("numpy", plain, leaves, leaves, taken)
+        self.values = {s: (n, None, 0.0) for s, n in leaves.items()}
+        self.magnitudes: dict = {}
+
+    def _abs(self, v: str) -> str:
+        """|v|, computed once a value."""
+        if not v.isidentifier():  # a literal
+            return repr(abs(float(v)))
+        if v not in self.magnitudes:
+            name, k = f"abs_{v}", 1
+            while name in self.taken:
+                k += 1
+                name = f"abs_{v}_{k}"
+            self.magnitudes[v] = name
+            self.taken.add(name)
+            self.lines.append(f"{name} = np.abs({v})")
+        return self.magnitudes[v]
+
+    @staticmethod
+    def _plus(*parts) -> str | None:
+        parts = [p for p in parts if p is not None and p != "0.0"]
+        return " + ".join(parts) if parts else None
+
+    def _relative(self, v: str, rho: float) -> str | None:
+        """ρ·u·|v| printed (a number where v is one), or None for ρ = 0."""
+        if rho == 0:
+            return None
+        if not v.isidentifier():
+            return repr(rho * _U * abs(float(v)))
+        return f"{rho * _U!r}*{self._abs(v)}"
+
+    def _total(self, v: str, error: str | None, rho: float) -> str | None:
+        """The whole bound E + ρ·u·|v| printed (a number where both are), or None where it is 0."""
+        relative = self._relative(v, rho)
+        if error is not None and relative is not None and not v.isidentifier() and not error.isidentifier():
+            return repr(float(error) + float(relative))
+        return self._plus(error, relative)
+
+    def _assign(self, e, value: str, error: str | None, rho: float, comment=None):
+        name = self._name(e)
+        self.lines.append(self._comment(name, comment if comment is not None else e))
+        self.lines.append(f"{name} = {value}")
+        if error is not None and not error.isidentifier() and not _is_number(error):  # an expression: named
+            self.taken.add(f"{name}_err")
+            self.lines.append(f"{name}_err = {error}")
+            error = f"{name}_err"
+        self.known[e] = sp.Symbol(name)
+        return name, error, rho
+
+    def value(self, e):
+        if e in self.values:
+            return self.values[e]
+        if getattr(type(e), "body", None) is not None and hasattr(e, "expanded"):
+            out = self.value(e.expanded)
+        elif isinstance(e, sp.UnevaluatedExpr):
+            out = self.value(e.args[0])
+        elif e.is_number:
+            out = self._number(e)
+        elif isinstance(e, sp.Add):
+            out = self._bound_sum(e)
+        elif isinstance(e, sp.Mul):
+            out = self._bound_product(e)
+        elif isinstance(e, sp.Pow) and e.exp.is_Integer and 1 <= abs(e.exp) <= 8:
+            out = self._bound_product(e, power=e)
+        elif isinstance(e, sp.Piecewise):
+            out = self._bound_piecewise(e)
+        elif isinstance(e, (sp.Max, sp.Min)):
+            out = self._bound_extremum(e)
+        elif isinstance(e, sp.Abs):
+            a, ea, rho = self.value(e.args[0])
+            out = self._assign(e, f"np.abs({a})", ea, rho)
+        elif type(e).__name__ in _LIBM_ULPS or type(e).__name__ in _COMPOSITE_U:
+            out = self._bound_function(e)
+        else:
+            raise _Unbounded(type(e).__name__)
+        self.values[e] = out
+        return out
+
+    @staticmethod
+    def _number(c):
+        value = float(c)
+        if not math.isfinite(value) or value == 0 and c != 0:
+            raise _Unbounded("a constant past float64's range")
+        if c.is_Rational and sp.Rational(value) == c:
+            return repr(value), None, 0.0
+        return repr(value), None, abs(float(sp.N(c, 60) - sp.Float(value, 60))) / (_U * abs(value)) * _SAFETY
+
+    def _bound_sum(self, e):
+        terms = sorted(e.args, key=lambda t: (t.is_number, t.could_extract_minus_sign(), sp.default_sort_key(t)))
+        if len(terms) == 2 and all(self.value(-a if a.could_extract_minus_sign() and not a.is_number else a)[1:]
+                                   == (None, 0.0) for a in terms):  # a rounding of exact values: u·|v|
+            a, b = terms
+            negative = b.could_extract_minus_sign() and not b.is_number
+            return self._assign(e, f"{self.value(a)[0]} {'-' if negative else '+'} {self.value(-b if negative else b)[0]}",
+                                None, 1.0)
+        acc, err, rho = self.value(terms[0])
+        err = self._total(acc, err, rho)
+        partial = terms[0]
+        for term in terms[1:]:
+            partial = partial + term
+            negative = term.could_extract_minus_sign() and not term.is_number
+            b, eb, rb = self.value(-term if negative else term)
+            name = self._name(partial)
+            self.lines.append(self._comment(name, partial))
+            self.lines.append(f"{name} = {acc} {'-' if negative else '+'} {b}")
+            self.taken.add(f"{name}_err")
+            self.lines.append(f"{name}_err = {self._plus(err, self._total(b, eb, rb), f'{_U!r}*{self._abs(name)}')}")
+            self.known[partial] = sp.Symbol(name)
+            acc, err = name, f"{name}_err"
+        return acc, err, 0.0
+
+    @staticmethod
+    def _power_of_two(c) -> bool:
+        return c.is_Rational and c != 0 and abs(c.p) & (abs(c.p) - 1) == 0 and c.q & (c.q - 1) == 0
+
+    def _bound_product(self, e, power=None):
+        coeff, rest = e.as_coeff_Mul()
+        if power is None and coeff != 1 and (coeff == -1 or self._power_of_two(abs(coeff))) and not rest.is_number:
+            v, err, rho = self.value(rest)  # −a, 2^k·a: exact
+            c = float(coeff)
+            scaled = f"{abs(c)!r}*{err}" if err is not None and abs(c) != 1 else err
+            return self._assign(e, f"-{v}" if c == -1 else f"{c!r}*{v}", scaled, rho)
+        if power is not None:
+            n = int(power.exp)
+            num, den = ([power.base] * n, []) if n > 0 else ([], [power.base] * -n)
+        else:
+            factors = list(sp.Mul.make_args(e))
+            num = [f for f in factors if not (f.is_Pow and f.exp.is_Integer and f.exp < 0)]
+            den = [b for f in factors if f.is_Pow and f.exp.is_Integer and f.exp < 0 for b in [f.base] * int(-f.exp)]
+        coeff = sp.Mul(*[f for f in num if f.is_number])
+        num = [f for f in num if not f.is_number]
+        acc, partial = None, sp.S.One
+        for f in num:
+            for _ in range(int(f.exp) if f.is_Pow and f.exp.is_Integer and f.exp > 1 else 1):
+                acc, partial = self._times(partial, f.base if f.is_Pow and f.exp.is_Integer and f.exp > 1 else f, acc)
+        if coeff != 1:
+            if coeff == -1 or self._power_of_two(abs(coeff)):
+                c = float(coeff)
+                partial = coeff * partial
+                if acc is None:
+                    acc = (repr(c), None, 0.0)
+                else:
+                    v, err, rho = acc
+                    scaled = f"{abs(c)!r}*{err}" if err is not None and abs(c) != 1 else err
+                    acc = self._assign(partial, f"-{v}" if c == -1 else f"{c!r}*{v}", scaled, rho)
+            else:
+                acc, partial = self._times(partial, coeff, acc)
+        if not den:
+            return acc
+        d, dpart = None, sp.S.One
+        for f in den:
+            d, dpart = self._times(dpart, f, d)
+        n, en, rn = acc if acc is not None else ("1.0", None, 0.0)
+        dv, ed, rd = d
+        target = e if power is None else power
+        if ed is None:  # relative: E_n/|d|, ρ_n + ρ_d + 1
+            q = self._assign(target, f"{n}/{dv}", None, rn + rd + 1)
+            if en is None:
+                return q
+            name = q[0]
+            self.taken.add(f"{name}_err")
+            self.lines.append(f"{name}_err = {en}/{self._abs(dv)}")
+            return name, f"{name}_err", rn + rd + 1
+        name = self._name(target)
+        self.lines.append(self._comment(name, target))
+        self.lines.append(f"{name} = {n}/{dv}")
+        self.known[target] = sp.Symbol(name)
+        total_n, total_d, abs_q = self._total(n, en, rn) or "0.0", self._total(dv, ed, rd), self._abs(name)
+        self.taken.add(f"{name}_err")
+        self.lines.append(f"{name}_err = ({total_n} + {abs_q}*({total_d}))/np.maximum({self._abs(dv)} - ({total_d}), 0.0)")
+        return name, f"{name}_err", 1.0
+
+    def _times(self, partial, f, acc):
+        b, eb, rb = self.value(f)
+        new = partial * f if partial != 1 else f
+        if acc is None:
+            return (b, eb, rb), new
+        a, ea, ra = acc
+        first = f"{self._abs(a)}*{eb}" if eb is not None else None
+        second = f"{self._abs(b)}*{ea}" if ea is not None else None
+        both = f"{ea}*{eb}" if ea is not None and eb is not None else None
+        return self._assign(new, f"{a}*{b}", self._plus(first, second, both), ra + rb + 1), new
+
+    def _bound_piecewise(self, e):
+        pieces = list(e.args)
+        expr, cond = pieces[-1]
+        if cond != sp.true:
+            raise _Unbounded("a Piecewise without an otherwise")
+        acc, err, rho = self.value(expr)
+        for k in range(len(pieces) - 2, -1, -1):
+            expr, cond = pieces[k]
+            partial = e if k == 0 else sp.Piecewise(*pieces[k:])
+            a, ea, ra = self.value(expr)
+            c = self.plain.doprint(cond)
+            both = None if ea is None and err is None else f"np.where({c}, {ea or '0.0'}, {err or '0.0'})"
+            acc, err, rho = self._assign(partial, f"np.where({c}, {a}, {acc})", both, max(ra, rho))
+        return acc, err, rho
+
+    def _bound_extremum(self, e):
+        pick = "np.maximum" if isinstance(e, sp.Max) else "np.minimum"
+        args = list(e.args)
+        values = [self.value(a) for a in args]
+        signed = any(a.is_number and (a > 0 if isinstance(e, sp.Max) else a < 0) for a in args)
+        if len(args) == 2 and signed and all(err is None for _, err, _ in values):
+            # the value is the constant's sign whichever is taken: relative, ρ = max ρ_i
+            return self._assign(e, f"{pick}({values[0][0]}, {values[1][0]})", None, max(r for _, _, r in values))
+        return self._bound_extremum_fold(e, pick, args)
+
+    def _bound_extremum_fold(self, e, pick, args):
+        acc, err, rho = self.value(args[0])
+        partial = args[0]
+        for a in args[1:]:
+            b, eb, rb = self.value(a)
+            partial = type(e)(partial, a)
+            first, second = self._total(acc, err, rho), self._total(b, eb, rb)
+            if first is None or second is None:
+                both = first or second
+            elif _is_number(first) and _is_number(second):
+                both = repr(max(float(first), float(second)))
+            else:
+                both = f"np.maximum({first}, {second})"
+            acc, err, rho = self._assign(partial, f"{pick}({acc}, {b})", both, 0.0)
+        return acc, err, rho
+
+    def _ulp(self, v: str, positive: bool) -> str:
+        """An ulp of |v|: its exponent bits times 2⁻⁵², 2⁻¹⁰⁷⁴ added for subnormals; inf for inf and NaN
+        (a third of np.spacing's time)."""
+        magnitude = v if positive else self._abs(v)
+        return (f"(np.bitwise_and({magnitude}.view(np.int64), 0x7FF0000000000000).view(np.float64)"
+                f"*{2.0 ** -52!r} + 5e-324)")
+
+    def _bound_function(self, e):
+        kind = type(e).__name__
+        a, ea, ra = self.value(e.args[0])
+        v = self.plain.doprint(type(e)(sp.Symbol(a)))
+        name = self._name(e)
+        self.lines.append(self._comment(name, e))
+        self.lines.append(f"{name} = {v}")
+        self.known[e] = sp.Symbol(name)
+        own, rho = None, 0.0
+        if kind in _LIBM_ULPS:
+            ulp = self._ulp(name, kind in ("exp", "nexp"))
+            own = ulp if _LIBM_ULPS[kind] == 1 else f"{_LIBM_ULPS[kind]}*{ulp}"
+        else:
+            rho = float(_COMPOSITE_U[kind])  # σ and softplus: relative to their (positive) value
+        carried = None
+        if kind == "log" and ea is None and ra > 0:  # |log(a(1 + δ)) − log a| ≤ ρ_a·u/(1 − ρ_a·u)
+            carried = repr(ra * _U / (1 - ra * _U) * _SAFETY)
+        elif ea is not None or ra > 0:
+            total = self._total(a, ea, ra)
+            carried = {"exp": f"{name}*np.expm1({total})", "nexp": f"{name}*np.expm1({total})",
+                       "expm1": f"({name} + 1)*np.expm1({total})", "sigmoid": f"{name}*np.expm1({total})",
+                       "log": f"({total})/np.maximum({a} - ({total}), 0.0)",
+                       "log1p": f"({total})/np.maximum(1 + {a} - ({total}), 0.0)",
+                       "tanh": total, "softplus": total}[kind]
+        error = self._plus(own, carried)
+        if error is not None:
+            self.taken.add(f"{name}_err")
+            self.lines.append(f"{name}_err = {error}")
+            error = f"{name}_err"
+        return name, error, rho
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _least_bound(e) -> float:
+    """About the least value the bound of ``e`` takes relative to |e|, in units of u, where nothing
+    cancels: 1 for a sum (its last rounding) unless every term carries more, the factors' and
+    roundings' sum for a product, a function's own error. A body whose least bound is past
+    KEEP_RELATIVE (focal's products of σ, softplus and sums) would keep nothing: it gets no bound."""
+    if getattr(type(e), "body", None) is not None and hasattr(e, "expanded"):
+        return _least_bound(e.expanded)
+    if isinstance(e, sp.UnevaluatedExpr):
+        return _least_bound(e.args[0])
+    if e.is_Symbol:
+        return 0.0
+    if e.is_number:
+        return 0.0 if e.is_Rational and sp.Rational(float(e)) == e else 1.0
+    if isinstance(e, sp.Add):
+        return max(1.0, min(_least_bound(a) for a in e.args))
+    if isinstance(e, sp.Mul):
+        factors = [a for a in e.args if not (a.is_number and (a == -1 or _Bound._power_of_two(abs(a))))]
+        return sum(_least_bound(a) for a in factors) + max(len(factors) - 1, 0)
+    if isinstance(e, sp.Pow) and e.exp.is_Integer:
+        n = abs(int(e.exp))
+        return n * _least_bound(e.base) + n - 1 + (1 if e.exp < 0 else 0)
+    if isinstance(e, (sp.Piecewise, sp.Max, sp.Min)):
+        pieces = [p.expr for p in e.args] if isinstance(e, sp.Piecewise) else e.args
+        return min(_least_bound(p) for p in pieces)
+    if isinstance(e, sp.Abs):
+        return _least_bound(e.args[0])
+    kind = type(e).__name__
+    return _LIBM_ULPS.get(kind, _COMPOSITE_U.get(kind, math.inf))
+
+
+def _bounded_body(body, plain_printer, leaves: dict, taken: set):
+    """The statements of the float64 body with its error bound (:class:`_Bound`): (lines, the value's
+    name, its bound's name), or None where a node has no bound."""
+    if _least_bound(body) * _U >= KEEP_RELATIVE:
+        return None
+    bound = _Bound(plain_printer, leaves, taken)
+    try:
+        value, error, rho = bound.value(body)
+    except _Unbounded:
+        return None
+    error = bound._total(value, error, rho)
+    if error is None or value in leaves.values() or not value.isidentifier():
+        return None
+    if not error.isidentifier():
+        name = bound._name(sp.Symbol("bound"))
+        bound.lines.append(f"{name} = {error}")
+        error = name
+    size = bound._abs(value)
+    keep = f"keep = ({error} <= {KEEP_RELATIVE / _SAFETY!r}*{size}) & ({size} < np.inf)  # within 3u, finite"
+    return bound.lines + [keep], value
+
+
 def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
     """The generated function computing the widened ``node``'s body, for ``backend``: (its name,
     its text, the primitives it calls). ``plain_printer`` prints an expression in float64 over
@@ -620,20 +1046,49 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
     digest = hashlib.sha1(sp.srepr(body).encode()).hexdigest()[:10]
     name = f"{GENERATED_PREFIX}{digest}"
     wide = [f"{n}_f64" for n in leaf_names] if backend == "triton" else list(leaf_names)
-    taken = set(leaf_names) | set(wide) | {"np", "tl", "triton", "plain", "result", "double_word", name}
+    taken = set(leaf_names) | set(wide) | {"np", "tl", "triton", "plain", "result", "double_word", name, "keep",
+                                           "redo", "needed", "value", "some", "double"}
     emitter = _Emitter(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)), taken)
     result = emitter.value(body)
     plain = plain_printer.doprint(body)
     formula = text(body)
-    doc = (f'"""{formula}, rounded once: in double-word arithmetic (hi + lo, about 106 bits)\n'
-           '    in a float64 kernel, in float64 in a float32 one; the float64 value where either is not finite."""')
     if backend == "numpy":
-        lines = [f"def {name}({', '.join(leaf_names)}, double_word):", f"    {doc}",
+        doc = (f'"""{formula}, rounded once. In a float64 kernel: the float64 body where a bound of its error\n'
+               '    is within 3u of it, double-word arithmetic (hi + lo, about 106 bits) elsewhere where ``needed``\n'
+               '    (where a select takes it), the float64 value where that is not finite. In a float32 one: the\n'
+               '    float64 body."""')
+    else:
+        doc = (f'"""{formula}, rounded once: in double-word arithmetic (hi + lo, about 106 bits)\n'
+               '    in a float64 kernel, in float64 in a float32 one; the float64 value where either is not finite."""')
+    if backend == "numpy":
+        lines = [f"def {name}({', '.join(leaf_names)}, double_word, needed=True):", f"    {doc}",
                  '    with np.errstate(all="ignore"):  # inf and NaN are selected away below']
         lines += [f"        {n} = np.asarray({n}, np.float64)" for n in leaf_names]
-        lines += [f"        plain = {plain}", "        if not double_word:", "            return plain"]
+        bounded = _bounded_body(body, plain_printer, dict(zip(node.leaves, leaf_names)),
+                                taken | {"keep", "redo", "result", "needed", "value", "some", "double"})
+        if bounded is None:  # a node without an error bound: double-word wherever the select takes it
+            lines += [f"        value = {plain}", "        if not double_word:", "            return value",
+                      "        keep = np.logical_not(needed)  # not taken by the select: any value"]
+            value = "value"
+        else:
+            steps, value = bounded
+            lines += ["        if not double_word:", f"            return {plain}",
+                      "        # the float64 body, each value beside a bound of its error (doubleword._Bound); kept",
+                      "        # where the bound is within 3u of the value or the select does not take it,",
+                      "        # double-word elsewhere (a sum that cancels, a value that is not finite)"]
+            lines += ["        " + line for line in steps]
+            lines += ["        keep |= np.logical_not(needed)"]
+        lines += ["        if keep.all():", f"            return {value}",
+                  "        some = np.count_nonzero(keep) * 8 > np.size(keep)",
+                  "        if some:  # an eighth or more kept: the double-word on the others only (gathered)",
+                  "            redo = ~keep",
+                  f"            result = np.array(np.broadcast_to({value}, redo.shape), np.float64)"]
+        lines += [f"            {n} = np.broadcast_to({n}, redo.shape)[redo]" for n in leaf_names]
+        lines += [f"        plain = {plain if bounded is not None else 'value if not some else ' + plain}"]
         lines += ["        " + line for line in emitter.lines]
-        lines += [f"        return np.where(np.isfinite({result.hi}) & np.isfinite(plain), {result.hi}, plain)"]
+        lines += [f"        double = np.where(np.isfinite({result.hi}) & np.isfinite(plain), {result.hi}, plain)",
+                  "        if not some:", "            return double",
+                  "        result[redo] = double", "        return result"]
     else:
         first = leaf_names[0]
         lines = ["@triton.jit", f"def {name}({', '.join(leaf_names)}):", f"    {doc}"]
@@ -653,7 +1108,8 @@ def leaf_identifiers(leaves) -> list[str]:
     for k, s in enumerate(leaves):
         n = s.name
         if not n.isidentifier() or keyword.iskeyword(n) or n.startswith("_") or n in {
-                "np", "tl", "triton", "plain", "result", "double_word", "float"} or n.endswith(("_hi", "_lo", "_f64")) \
+                "np", "tl", "triton", "plain", "result", "double_word", "float", "keep", "redo", "needed", "value",
+                "some", "double"} or n.endswith(("_hi", "_lo", "_f64", "_err")) or n.startswith("abs_") \
                 or n in out:
             n = f"arg{k}"
         out.append(n)

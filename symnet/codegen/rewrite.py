@@ -17,9 +17,11 @@ by every backend in an overflow-free way.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Callable
 
+import mpmath
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
@@ -276,6 +278,13 @@ def _rational_names(node, target):
 
 # ------------------------------------------------------------------ the local rules
 
+@functools.lru_cache(maxsize=4096)
+def _max_of(args: tuple):
+    """sp.Max(*args), once per argument tuple: SymPy compares every pair of arguments (n² sign
+    checks, 2 s at 20 terms) and every output's gradient of log Σ e^(a_i) holds the same sum."""
+    return sp.Max(*args)
+
+
 def _softmax_shift(node):
     """c·e^N·∏ S_i^{k_i}, S_i = Σ c_ij e^{a_ij} → c·e^{N + Σ k_i·m_i}·∏ (Σ c_ij e^{a_ij − m_i})^{k_i},
     m_i = max_j a_ij; exponential factors are merged into one (e^a·e^b → e^{a+b})."""
@@ -293,7 +302,7 @@ def _softmax_shift(node):
     for f in sums:
         base, k = (f.base, f.exp) if f.is_Pow else (f, sp.S.One)
         terms = _exp_terms(base)
-        m = sp.Max(*[a for _, a in terms])
+        m = _max_of(tuple(a for _, a in terms))
         if not isinstance(m, sp.Max):
             return None
         new_sums.append(sp.Add(*[c * sp.exp(a - m) for c, a in terms]) ** k)
@@ -784,6 +793,7 @@ def widen(body: sp.Expr) -> sp.Expr:
     named by a digest of it, so that generated code does not depend on the order of calls."""
     import hashlib
 
+    import numpy as np
     from sympy.utilities.lambdify import lambdify
 
     cls = _WIDENED.get(body)
@@ -792,7 +802,10 @@ def widen(body: sp.Expr) -> sp.Expr:
         digest = hashlib.sha1(sp.srepr(body).encode()).hexdigest()[:10]
         plain = body.replace(softplus, lambda v: log1p(sp.exp(v))).replace(sigmoid, lambda v: 1 / (1 + sp.exp(-v)))
         exact = lambdify(leaves, plain, "mpmath")
-        fast = lambdify(leaves, plain, "numpy")
+        # softplus as the generated code computes it (log1p(e^v) is ∞ at v = 1000: the --stable printout said
+        # the widened softplus(z) − t·z "still overflows" where the kernel gives −999000)
+        fast = lambdify(leaves, body.replace(sigmoid, lambda v: 1 / (1 + sp.exp(-v))),
+                        [{softplus.__name__: lambda v: np.logaddexp(0, v)}, "numpy"])
 
         def imp(*args):  # lambdify's hook (implemented_function): mpmath numbers or NumPy arrays
             import mpmath
@@ -834,7 +847,7 @@ def _widen_hazard(node) -> bool:
         return len(sums) >= 2
     if not (node.is_Add and len(node.args) >= 2 and len(node.free_symbols) >= 2):
         return False
-    rounded = [f for f in node.atoms(*_ROUNDED) if f.free_symbols]
+    rounded = [f for f in node.atoms(*_ROUNDED, softplus) if f.free_symbols]
     powers = [q for q in node.atoms(sp.Pow) if q.exp.is_Integer and q.exp >= 2 and q.free_symbols]
     products = [m for m in node.atoms(sp.Mul) if m.free_symbols]
     squares = [q for q in powers if (q.base.is_Add and len(q.base.free_symbols) >= 2) or (
@@ -1248,6 +1261,43 @@ _BY_NAME[INFINITE_SHIFT.name] = INFINITE_SHIFT
 __all__ += ["INFINITE_SHIFT"]
 
 
+# ------------------------------------------------------------------ shifted-sum-crossing (issue 16: the written-out
+# log-sum-exp m + log1p(D) cancels where m ≈ −log Σ e^(a_i − m)); tested in tests/test_stability8.py
+
+def _shifted_log(term, m) -> bool:
+    """term is log1p(X) of a sum shifted by the max m (X holds exp_shift(·, m))."""
+    return isinstance(term, log1p) and any(f.args[1] == m for f in term.atoms(exp_shift))
+
+
+def _shifted_sum_crossing(expr):
+    """Every sum m + log1p(D) (+ other terms: the cross-entropy's −a_r) of a log-sum-exp shifted by the
+    max m, widened: computed in double-word in a float64 kernel and in float64 in a float32 one, rounded
+    once; innermost first, each distinct sum once."""
+    if not isinstance(expr, sp.Basic) or not expr.has(exp_shift, sp.Max):
+        return expr
+    found = {}
+    for node in sp.postorder_traversal(expr):
+        if node in found or not node.is_Add or isinstance(node, WidenedBase):
+            continue
+        maxes = [t for t in node.args if isinstance(t, sp.Max)]
+        if any(_shifted_log(t, m) for m in maxes for t in node.args):
+            found[node] = widen(node)
+    return expr.xreplace(found) if found else expr
+
+
+SHIFTED_SUM_CROSSING = Rule(
+    "shifted-sum-crossing", "the max-shifted log-sum-exp m + log1p(D), m = max a_i, cancels where m ≈ −log Σ "
+    "e^(a_i − m) (the result near 0: log(e^a + e^b + e^c) at a = b = c = −1 is −1 + log 3, 6.5 ULP in float64; "
+    "logaddexp at a = b = −log 2); each rounding of log1p(D) and of the e^(a_i − m) is amplified by "
+    "|log1p(D)|/|result|, without bound, so no float64 ordering fixes it. The sum is computed in float64 in a "
+    "float32 kernel and in double-word arithmetic (hi + lo, a_i − m exact by TwoSum, e^, expm1 and log1p to "
+    "about 2⁻¹⁰⁰) in a float64 one, rounded once; at m = ±inf the float64 form (the infinite-shift rule's) "
+    "is kept", apply=_shifted_sum_crossing, fired=lambda old, new: new != old)
+RULES += (SHIFTED_SUM_CROSSING,)
+_BY_NAME[SHIFTED_SUM_CROSSING.name] = SHIFTED_SUM_CROSSING
+__all__ += ["SHIFTED_SUM_CROSSING"]
+
+
 # ------------------------------------------------------------------ root-series (issue 16: silu′, mish′,
 # gelu′, gelu_tanh′ cancel at their simple real root); the analysis is in roots.py, tested in
 # tests/test_root_series.py
@@ -1322,7 +1372,12 @@ def _scaled_square(node):
     scaled = d * Grouped(c * quotient) if q.exp == -1 else quotient * Grouped(c * quotient)
     # only where d² could overflow (float32 from 1.8e19): below, the written form, whose roundings are
     # as many (d², V², the quotient) and which is what the rest of the range was measured with
-    return _Final(_Fired(sp.Piecewise((node, sp.Abs(d) < _SCALED_FROM), (rest * scaled, True)), ["scaled-square"]))
+    # and only where d² and V² are normal: outside [2⁻⁶⁰, 2⁶⁰] (float32's d² underflows at 2⁻⁶³; in float64 V² of
+    # V = 1e−300 is 0, d²/V² = 0/0, and of V = 1e160 is ∞) the scaled form, whose d/V is normal wherever the result is
+    written = (sp.Abs(d) < _SCALED_FROM) & (sp.Abs(d) > sp.S(2) ** -60)
+    if q.exp == -2:
+        written = written & (sp.Abs(V) > sp.S(2) ** -60) & (sp.Abs(V) < _SCALED_FROM)
+    return _Final(_Fired(sp.Piecewise((node, written), (rest * scaled, True)), ["scaled-square"]))
 
 
 _SILU_SLOPE_BELOW = -2  # from here down: beyond the root-series window about −1.2785 (±1.03)
@@ -1468,6 +1523,49 @@ _LOCAL_RULE[_gelu_tanh_slope] = GELU_TANH_SLOPE.name
 __all__ += ["GELU_TANH_SLOPE"]
 
 
+def _gelu_tanh_written(node):
+    """GELU-tanh written out: σ(±v(u)), v(u) = 2√(2/π)·(u + 0.044715·u³) (the sigmoid rule's form of
+    (1 + tanh(v/2))/2) → ndtr_tanh(±u); c·σ(v)·σ(−v) with c = q·v′(u) → q·ndtr_tanh_pdf(u) (the sech² rule's
+    form of its derivative). Then the registry's gelu_tanh rules and helpers apply (gelu-tanh-slope, v in
+    double-word arithmetic)."""
+    from ..special import _tanh_cdf_argument, ndtr_tanh, ndtr_tanh_pdf
+
+    if isinstance(node, sigmoid):
+        a = node.args[0]
+        for u in a.free_symbols if len(a.free_symbols) == 1 else ():
+            for sign in (1, -1):
+                if sp.expand(a - sign * _tanh_cdf_argument(u)) == 0:
+                    return _Fired(ndtr_tanh(sign * u), ["gelu-tanh-written"])
+        return None
+    terms = node.args if node.is_Add else (node,) if node.is_Mul else ()
+    pairs = {f.args[0] if not f.args[0].could_extract_minus_sign() else -f.args[0]
+             for t in terms for f in sp.Mul.make_args(t) if isinstance(f, ndtr_tanh)}
+    for u in sorted(pairs, key=sp.default_sort_key):
+        both = ndtr_tanh(u) * ndtr_tanh(-u)
+        held = [t for t in terms if {ndtr_tanh(u), ndtr_tanh(-u)} <= set(sp.Mul.make_args(t))]
+        if not held:
+            continue
+        slope = sp.diff(_tanh_cdf_argument(u), u)
+        rest = sp.Add(*[t / both for t in held])  # the derivative as differentiated: c₁u³·SS′ + c₂u·SS′ apart
+        q = sp.cancel(rest / slope)
+        if not q.has(ndtr_tanh) and sp.expand(rest - q * slope) == 0 and sp.count_ops(q) <= sp.count_ops(rest):
+            return _Fired(node - sp.Add(*held) + q * ndtr_tanh_pdf(u), ["gelu-tanh-written"])
+    return None
+
+
+GELU_TANH_WRITTEN = Rule(
+    "gelu-tanh-written", "GELU-tanh written out, x/2·(1 + tanh(√(2/π)(x + 0.044715x³))), is x·σ(v) with v rounded "
+    "in float64 before e^v turns its relative error into |v|·ε (556 ULP at x = −20 in float64, 45 in float32 "
+    "at −7.2), and its derivative x·v′·σ(v)σ(−v) is inf·0 = NaN where x³ overflows (x = −3.4e38 in float32); "
+    "σ(±v(x)) is S(±x) = ndtr_tanh(±x) and v′σ(v)σ(−v) is S′(x) = ndtr_tanh_pdf(x), the registry's gelu_tanh "
+    "(v in double-word arithmetic, S′ 0 where σ(v)σ(−v) underflows)", local=_gelu_tanh_written)
+RULES += (GELU_TANH_WRITTEN,)
+_BY_NAME[GELU_TANH_WRITTEN.name] = GELU_TANH_WRITTEN
+_LOCAL += (_gelu_tanh_written,)
+_LOCAL_RULE[_gelu_tanh_written] = GELU_TANH_WRITTEN.name
+__all__ += ["GELU_TANH_WRITTEN"]
+
+
 def _power_merge(node):
     """c·x^k·Piecewise(…, (x^p·R, cond), …) with k < 0 < p (x an input) → the other factors moved into
     every branch, where SymPy writes x^p·x^k as the one power x^(p+k): mish′(u)·u′ with u = log2 x has
@@ -1590,6 +1688,92 @@ RULES = RULES[:_at] + (SCALED_SQUARE, POWER_PRODUCT) + RULES[_at:]
 _BY_NAME[SCALED_SQUARE.name] = SCALED_SQUARE
 _BY_NAME[POWER_PRODUCT.name] = POWER_PRODUCT
 __all__ += ["SCALED_SQUARE", "POWER_PRODUCT"]
+
+
+# ------------------------------------------------------------------ infinite-limit (issue 16: silu, mish, gelu,
+# gelu_tanh, softsign and their derivatives are NaN at x = ±inf); tested in tests/test_stability8.py
+
+_FLT_MAX = 3.4028234663852886e38  # float32's largest: x > it is x = +inf in float32, |x| > 3.4e38 in float64
+_LIMIT_BOUND = sp.Float(_FLT_MAX, 17)
+
+
+def _limit_at(expr, x, sign):
+    """The limit of ``expr`` at x = sign·inf as a float, where its exact value (mpmath at 50 digits) is that
+    float to float64's rounding from |x| = 3.4e38 (float32's largest) on, else None: the branch
+    x > 3.4e38 of a float64 kernel holds finite x too."""
+    from ..verify.evaluate import mp_value
+
+    try:
+        with mpmath.workdps(50):
+            values = [mp_value(expr, {x: sign * mpmath.mpf(v)}) for v in (_FLT_MAX, "1e60", "1e150")]
+    except (ArithmeticError, ValueError, TypeError):  # mpmath's erfc from 1e200 on: no limit taken
+        return None
+    if any(mpmath.isnan(v) or mpmath.isinf(v) for v in values):
+        return None
+    limit = values[-1]
+    if abs(limit) < mpmath.mpf(2) ** -1080:
+        return 0.0 if all(abs(v) < mpmath.mpf(2) ** -1080 for v in values) else None
+    if abs(limit) > mpmath.mpf("1e300") or any(abs(v - limit) > mpmath.mpf(2) ** -60 * abs(limit) for v in values):
+        return None
+    return float(limit)
+
+
+@functools.lru_cache(maxsize=256)  # the code generator, --stable and verify stabilise one output several times
+def _infinite_limits(expr):
+    """f(x) of one variable whose generated form is NaN at x = +inf or −inf (0·inf, inf/inf: x·σ(x) at −inf,
+    x/(1 + |x|) at +inf) and has a finite limit there → Piecewise((L+, x > 3.4e38), (f, True)), the same at
+    −inf, or at both Piecewise(((L+ + L−)/2 + (L+ − L−)/2·sign(x), |x| > 3.4e38), (f, True)): one select."""
+    from .roots import _float_probe
+
+    if not isinstance(expr, sp.Expr) or expr.has(sp.Indexed) or len(expr.free_symbols) != 1:
+        return expr
+    (x,) = expr.free_symbols
+    if not isinstance(x, sp.Symbol) or expr.has(WidenedBase):
+        return expr
+    import numpy as np
+
+    probe = _float_probe(without_ite(_share_sigmoid_pairs(expr)), x)
+    nan = np.zeros(2, bool)
+    for dtype in (np.float32, np.float64):
+        nan |= np.isnan(probe(np.array([np.inf, -np.inf], dtype)))
+    # NaN at the infinity alone: finite at the largest floats short of it (log x at x = −1e300 is NaN: no limit)
+    nan &= np.isfinite(probe(np.array([_FLT_MAX, -_FLT_MAX], np.float32)))
+    nan &= np.isfinite(probe(np.array([1e300, -1e300], np.float64)))
+    limits = [_limit_at(expr, x, sign) if at else None for at, sign in zip(nan, (1, -1))]
+    up, down = [None if v is None else sp.Float(v) if v else sp.S.Zero for v in limits]
+    if up is not None and down is not None:  # one select: (L+ + L−)/2 + (L+ − L−)/2·sign(x), exact at ±1
+        return sp.Piecewise(((up + down) / 2 + (up - down) / 2 * sp.sign(x), sp.Abs(x) > _LIMIT_BOUND), (expr, True))
+    if up is not None:
+        return sp.Piecewise((up, x > _LIMIT_BOUND), (expr, True))
+    if down is not None:
+        return sp.Piecewise((down, x < -_LIMIT_BOUND), (expr, True))
+    return expr
+
+
+def without_infinite_limits(expr):
+    """``expr`` with the infinite-limit rule's branches (x > 3.4e38, x < −3.4e38) taken out: what it computes
+    at every finite float32, and at float64's up to ±3.4e38."""
+    def limit_branch(c) -> bool:
+        return isinstance(c, (sp.StrictGreaterThan, sp.StrictLessThan)) and (c.rhs == _LIMIT_BOUND and c.rel_op == ">"
+                                                                            or c.rhs == -_LIMIT_BOUND and c.rel_op == "<")
+
+    def strip(pw):
+        pieces = [(e, c) for e, c in pw.args if not limit_branch(c)]
+        return pieces[0][0] if len(pieces) == 1 and pieces[0][1] == sp.true else sp.Piecewise(*pieces)
+
+    return expr.replace(lambda n: isinstance(n, sp.Piecewise) and any(limit_branch(c) for _, c in n.args), strip)
+
+
+INFINITE_LIMIT = Rule(
+    "infinite-limit", "f(x) at x = ±inf where its form is 0·inf or inf/inf: silu x·σ(x), mish x·tanh(softplus x), "
+    "gelu x·Φ(x) at −inf and their derivatives at ±inf (x·σ(x)σ(−x) at +inf), softsign x/(1 + |x|) at ±inf are "
+    "NaN, the limits 0, 1 or ±1 (torch's silu, gelu and mish give NaN too); where the generated form, measured "
+    "in float32 and float64, is NaN at ±inf and the exact value (mpmath at 50 digits) is one float L to "
+    "float64's rounding from |x| = 3.4e38 on, a select returns L for x beyond ±3.4e38 (float32's largest: "
+    "only ±inf in float32)", apply=_infinite_limits, fired=lambda old, new: new != old)
+RULES += (INFINITE_LIMIT,)
+_BY_NAME[INFINITE_LIMIT.name] = INFINITE_LIMIT
+__all__ += ["INFINITE_LIMIT", "without_infinite_limits"]
 
 
 def stabilise(expr: sp.Expr, rules=RULES) -> tuple[sp.Expr, tuple[Rule, ...]]:

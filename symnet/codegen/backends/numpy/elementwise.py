@@ -38,7 +38,7 @@ from ....render import text
 from ....registry import NUMPY_HELPERS, numpy_helper_closure
 from ...doubleword import generated_last
 from ...ir import COMMON_NAMES, CodeName, Kernel, local_names, output_comment, temporary_names
-from ...rewrite import SIGMOID_PAIR, WidenedBase, nexp
+from ...rewrite import SIGMOID_PAIR, WidenedBase, nexp, unwiden
 from .printer import PRINTER_HELPERS, NumpyExpressionPrinter
 
 __all__ = ["emit_module", "emit_function", "reserved_names", "temporaries", "HELPERS"]
@@ -234,7 +234,8 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     if SIGMOID_PAIR in kernel.rules:
         silence.add("divide")
     why = "e^−x → ∞, 1/e^−x → ∞ give σ its limits 0 and 1"
-    if any(e.has(sp.Piecewise) for e in [e for _, e in kernel.assignments] + list(kernel.results)) \
+    # (a widened sum's body too: the float32 block prints it inline, selects included)
+    if any(unwiden(e).has(sp.Piecewise) for e in [e for _, e in kernel.assignments] + list(kernel.results)) \
             or any("np.where(" in line for line in body if not line.startswith("#")):
         silence |= {"over", "divide", "invalid"}
         why = "a select computes every branch: one not taken may overflow or be NaN, and is dropped"

@@ -111,6 +111,9 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         # assignments, each a value of the kernel's dtype): what the arithmetic selects rely on
         self.definitions: dict = {}
         self.branchless = False  # True (select_without_branches): every other select is _select
+        # the printed condition where the piece being printed is selected (None: everywhere): a widened
+        # sum in it needs its double-word there only (a select computes every piece on every element)
+        self.selected: str | None = None
 
     def select_without_branches(self) -> None:
         """Print each select the arithmetic forms do not cover as ``_select(c, a, b)`` (np.where's
@@ -305,7 +308,28 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
                 return f"np.minimum({self._print(b)}, np.maximum({self._print(a)}, {neg}))"
         if self.branchless:  # the table's WHERE, _select (select_without_branches)
             self.helpers.add("_select")
-        return None
+        return self._select_telling_pieces(e)
+
+    def _select_telling_pieces(self, e) -> str | None:
+        """A select holding a widened sum, each piece printed knowing where it is selected
+        (``selected``: its own condition, the last one where none of the others holds; a superset
+        where selects nest), so that a widened sum in it computes its double-word there only; None
+        where the select holds none (ConditionalPrinting prints it)."""
+        *pieces, (last, cond) = e.args
+        widened = any(hasattr(f, "expanded") and hasattr(type(f), "leaves") for f in e.atoms(sp.Function))
+        if not widened or self.plain_widened or cond != sp.true or all(v.is_number for v, _ in e.args):
+            return None
+        conditions = [self._print(c) for _, c in pieces]
+        outer = self.selected
+        try:
+            self.selected = " & ".join(f"~({c})" for c in conditions)
+            out = self._print(last)
+            for k, (value, _) in reversed(list(enumerate(pieces))):
+                self.selected = conditions[k]
+                out = self.WHERE.format(conditions[k], self._print(value), out)
+        finally:
+            self.selected = outer
+        return out
 
     def _swapped_product(self, e) -> tuple[str, str] | None:
         """For a product of exactly two selects on one condition with their values swapped,
@@ -327,19 +351,23 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
     def _print_WidenedBase(self, e):
         """A widened sum (the widen rule): a call of the function generated for its body
         (:func:`symnet.codegen.doubleword.widened_function`), which computes it in double-word
-        arithmetic where the kernel's dtype is float64, in float64 where it is float32, and rounds
-        once to the leaves' own dtype (np.asarray copies nothing where the kernel is float64; a
-        Python float beside a float32 array stays float32, NEP 50)."""
+        arithmetic where the kernel's dtype is float64 (where the float64 sum's error bound is not
+        within 3u, and where the enclosing select takes it: ``selected``, passed as ``needed``), in
+        float64 where it is float32, and rounds once to the leaves' own dtype (np.asarray copies
+        nothing where the kernel is float64; a Python float beside a float32 array stays float32,
+        NEP 50)."""
         if self.plain_widened:  # inside a generated function's float64 body: the body itself
             return f"({self._print(e.expanded)})"
         name = self._widened_function(e)
         args = ", ".join(self._print(a) for a in e.args)
+        # where a select takes the sum (selected), the function needs its double-word there only
+        needed = "" if self.selected is None else f", {self.selected}"
         if self.wide:  # the whole block is float64 already (emit_function): in a float32 kernel the
             # body as it is (it may share the kernel's float64 temporaries, e^−|z|), in a float64 one
             # the generated double-word function
-            return f"({name}({args}, True) if {self.dtype} == np.float64 else {self._print(e.expanded)})"
+            return f"({name}({args}, True{needed}) if {self.dtype} == np.float64 else {self._print(e.expanded)})"
         dtype = f"np.result_type({args})"
-        return f"np.asarray({name}({args}, {dtype} == np.float64), {dtype})"
+        return f"np.asarray({name}({args}, {dtype} == np.float64{needed}), {dtype})"
 
     def _widened_function(self, e) -> str:
         """The generated function of ``e``'s body, registered as a helper of the module."""
