@@ -131,7 +131,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--at", help="a point, e.g. 'x=1,y=0.5': show every value there")
     d.add_argument("--mode", choices=("reverse", "forward", "both"), default="reverse",
                    help="reverse mode (backprop, default), forward mode, or both side by side")
-    d.add_argument("--format", choices=("text", "latex", "markdown", "json"), default="text")
+    d.add_argument("--format", choices=("text", "latex", "markdown", "json"), default="text",
+                   help="text (default, unicode for a terminal), latex (a fragment for a document "
+                        "with amsmath and amssymb), markdown (notes: $$ math), json (SymPy-parsable)")
     d.add_argument("--stable", action="store_true",
                    help="add the numerically stable forms the code generator uses, and which rule fired")
     d.add_argument("--time-limit", type=float, default=TIME_LIMIT, metavar="SECONDS",
@@ -141,17 +143,18 @@ def _parser() -> argparse.ArgumentParser:
     g = sub.add_parser("graph", help="draw a derivation's computational graph",
                        description="Write the computational graph (values on nodes, local "
                        "partials on edges) as DOT, or as SVG/PNG where Graphviz is installed.")
-    g.add_argument("target", metavar="NAME|FORMULA")
+    g.add_argument("target", metavar="NAME|FORMULA",
+                   help="a name from 'symnet derive --list', or a formula such as 'x*exp(x**2)'")
     g.add_argument("-o", "--output", help="file to write (.dot, .svg, .png); default: DOT to stdout")
-    g.add_argument("--wrt")
-    g.add_argument("--at")
+    g.add_argument("--wrt", help="variables to differentiate with respect to, e.g. 'x,y' (default: all)")
+    g.add_argument("--at", help="a point, e.g. 'x=1,y=0.5': values on the nodes, partials on the edges")
     g.add_argument("--time-limit", type=float, default=TIME_LIMIT, metavar="SECONDS",
                    help=f"give up on your own formula after this long (default {TIME_LIMIT:g}; 0: no limit)")
     g.set_defaults(run=_graph)
 
     k = sub.add_parser("codegen", help="regenerate the committed kernels under kernels/",
                        description="Emit the generated kernel modules from their derivations.")
-    k.add_argument("--backend", choices=("numpy", "triton"), default="numpy")
+    k.add_argument("--backend", choices=("numpy", "triton"), default="numpy", help="numpy (default) or triton")
     k.add_argument("--out", default="kernels", help="folder (default: kernels)")
     k.add_argument("--check", action="store_true", help="only report stale files (exit 1 if any)")
     k.set_defaults(run=_codegen)

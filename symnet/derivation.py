@@ -102,12 +102,14 @@ class Section:
 class ByName(dict):
     """A dict keyed by SymPy symbols that also finds a key by its name: the engine takes
     plain symbols as real ones (``Symbol("x")`` becomes ``Symbol("x", real=True)``), so a
-    user's own ``x`` still finds the gradient with respect to the real x."""
+    user's own ``x`` still finds the gradient with respect to the real x, and so does the
+    name itself (``d.gradients["x"]``, for a formula derived from text)."""
 
     def _named(self, key):
-        if isinstance(key, sp.Symbol):
-            return next((k for k in self if isinstance(k, sp.Symbol) and k.name == key.name), None)
-        return None
+        name = key.name if isinstance(key, sp.Symbol) else key if isinstance(key, str) else None
+        if name is None:
+            return None
+        return next((k for k in self if isinstance(k, sp.Symbol) and k.name == name), None)
 
     def __missing__(self, key):
         named = self._named(key)

@@ -350,7 +350,8 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
             n_in, n_out = len(wrt), len(program.outputs)
             sections.append(Section("Forward versus reverse mode", (), (
                 f"Forward mode needed {n_in} sweep{'s' if n_in > 1 else ''} (one per input) for "
-                f"these {n_in * n_out} derivatives; reverse mode needed {n_out} (one per output). "
+                + (f"these {n_in * n_out} derivatives" if n_in * n_out > 1 else "this one derivative")
+                + f"; reverse mode needed {n_out} (one per output). "
                 "For a scalar loss of many parameters, reverse mode — backpropagation — is the "
                 "cheap one.")))
 
@@ -651,7 +652,7 @@ def _at_point(point, values, program, wrt, in_graph, local, full, at_kink=frozen
             check = _check_number(v, reference, f"value of ∂{out}/∂{w}")
             lhs = Partial(out, w, total=True)
             steps.append(Step(lhs, _chain(expr, _unevaluated(expr, values), v), "result", check, approx=_approx(v)))
-    return Section(f"Values at {label}", tuple(steps))
+    return Section(f"Values at {_shown_label(point)}", tuple(steps))
 
 
 HEAVISIDE_AT_0 = ("H(0) = 0 (symnet's convention, as torch.heaviside(x, 0) and the generated kernels; "
@@ -723,6 +724,15 @@ def _same_number(a: sp.Expr, b: sp.Expr) -> bool:
 
 def _label(point: Mapping) -> str:
     label = ", ".join(f"{k} = {v}" for k, v in point.items())
+    return label if len(label) <= 200 else label[:200] + "…"
+
+
+def _shown_label(point: Mapping) -> str:
+    """The point as the steps under it print names and numbers (θ₁₀ = 0.1, not theta_10 = 1/10);
+    messages keep :func:`_label`, the names as the user typed them."""
+    from .render import text
+
+    label = ", ".join(f"{text(k)} = {text(sp.sympify(v))}" for k, v in point.items())
     return label if len(label) <= 200 else label[:200] + "…"
 
 

@@ -254,8 +254,9 @@ def derive_indexed(assignments: Sequence, *, ranges: Mapping, seed: tuple, wrt: 
             local = contract(sp.diff(rhs, X_at))
             _check_local(Y[q], X_at, rhs, local, ranges, sizes)
             local_partials[(Y, X)] = (q, p, local)
-            steps_local.append(Step(Partial(Y[q], X_at), (local,), "differentiate entry by entry; "
-                                    "δ is the Kronecker delta", "symbolic"))
+            why = "differentiate entry by entry" + (  # the note only where a δ is shown (∂z_i/∂a_k = W_ik has none)
+                "; δ is the Kronecker delta" if local.has(sp.KroneckerDelta) else "")
+            steps_local.append(Step(Partial(Y[q], X_at), (local,), why, "symbolic"))
             limits = [(i, *ranges[i]) for i in q]
             shown += sp.Sum(Partial(C, Y[q]) * Partial(Y[q], X_at), *limits)
             valued += sp.Sum(adjoint_ref[Y](q) * local, *limits)
@@ -268,7 +269,8 @@ def derive_indexed(assignments: Sequence, *, ranges: Mapping, seed: tuple, wrt: 
             forms = forms  # the name is introduced on the left: δ_j = ∂C/∂z_j = …
             lhs = names[X][p]
             forms = (Partial(C, X_at),) + forms
-        why = "chain rule, summed over every entry that uses %s; sums over δ contracted" % X
+        why = "chain rule, summed over every entry that uses %s" % X + (
+            "; sums over δ contracted" if valued.has(sp.KroneckerDelta) else "")
         steps_back.append(Step(lhs, _uniq(forms), why, how))
         checked_values[X] = (p, value)
 

@@ -261,6 +261,12 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
                              "call a function by its name, as in exp(x)")
         name = node.func.id
         if name not in FUNCTIONS:
+            from .rowwise_registry import ROW_REGISTRY  # only on this error path
+
+            if name in ROW_REGISTRY:  # "softmax(x)" was answered "did you mean max?"
+                raise ParseError(f"{name} works on a whole row of values, not on one number, so it is "
+                                 f"not part of a formula: 'symnet derive {name}' prints its derivation "
+                                 "(symnet.torch.functional has the PyTorch ops)")
             close = difflib.get_close_matches(name, FUNCTIONS, n=3)
             hint = f"did you mean {' or '.join(close)}?" if close else \
                 f"the {len(FUNCTIONS)} known ones are listed in symnet.parsing.FUNCTIONS"

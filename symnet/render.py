@@ -41,6 +41,12 @@ class TextPrinter(StrPrinter):
     def _print_Rational(self, e):
         return _decimal(e) or super()._print_Rational(e)
 
+    def parenthesize(self, item, level, strict=False):
+        # a fraction printed as a decimal is one number: 0.1·1, not (0.1)·1 as for 1/10
+        if isinstance(item, sp.Rational) and item.is_positive and not item.is_Integer and _decimal(item):
+            return self._print(item)
+        return super().parenthesize(item, level, strict)
+
     def _print_relu(self, e):
         return "relu(%s)" % self._print(e.args[0])
 
@@ -76,7 +82,7 @@ class TextPrinter(StrPrinter):
         return e.text
 
     def _print_Indexed(self, e):
-        idx = [self._print(i) for i in e.indices]
+        idx = [_index(self, i) for i in e.indices]
         base = self._print(e.base.label)
         if all(len(i.rstrip("'")) == 1 for i in idx):
             return "%s_%s" % (base, "".join(idx))
@@ -86,8 +92,12 @@ class TextPrinter(StrPrinter):
         return self._print(e.label)
 
     def _print_KroneckerDelta(self, e):
-        a, b = (self._print(x) for x in e.args)
+        a, b = (_index(self, x) for x in e.args)
         return "δ_%s%s" % (a, b) if len(a) == len(b) == 1 else "δ(%s, %s)" % (a, b)
+
+    def _print_Transpose(self, e):  # aᵀ, as the prose writes it (StrPrinter: a.T)
+        arg = e.arg
+        return ("%sᵀ" if isinstance(arg, sp.MatrixSymbol) else "(%s)ᵀ") % self._print(arg)
 
     def _print_Sum(self, e):
         idx = ",".join(self._print(lim[0]) for lim in e.limits)
@@ -107,6 +117,12 @@ class TextPrinter(StrPrinter):
         s = re.sub(r"\*\*\((-?\d+)\)", lambda m: m.group(1).translate(_SUPERSCRIPT), s)
         s = re.sub(r"\*\*(\d+)", lambda m: m.group(1).translate(_SUPERSCRIPT), s)
         return s.replace("**", "^").replace("*", "·").replace("-", "−")
+
+
+def _index(printer, i) -> str:
+    """An index as a reader writes it: t − 1 and t + 1, where the derivation's own order (the
+    printers' ``order="none"``) gives −1 + t."""
+    return printer._print_Add(i, order="lex") if isinstance(i, sp.Add) else printer._print(i)
 
 
 def _decimal(q: sp.Rational) -> str | None:
@@ -140,8 +156,20 @@ class TexPrinter(LatexPrinter):
     def _print_Partial(self, e):
         return e._latex(self)
 
+    def _print_Indexed(self, e):
+        return "{%s}_{%s}" % (self._print(e.base), ",".join(_index(self, i) for i in e.indices))
+
+    def _print_Sum(self, e):  # SymPy's, with the limits in a reader's order: n − 1, not −1 + n
+        if len(e.limits) == 1:
+            tex = r"\sum_{%s=%s}^{%s} " % tuple(_index(self, x) for x in e.limits[0])
+        else:
+            tex = r"\sum_{\substack{%s}} " % r"\\".join(
+                r"%s \leq %s \leq %s" % tuple(_index(self, x) for x in (lo, i, hi)) for i, lo, hi in e.limits)
+        body = self._print(e.function)
+        return tex + (r"\left(%s\right)" % body if isinstance(e.function, sp.Add) else body)
+
     def _print_KroneckerDelta(self, e, exp=None):
-        a, b = (self._print(x) for x in e.args)
+        a, b = (_index(self, x) for x in e.args)
         simple = all(isinstance(x, sp.Symbol) for x in e.args)
         body = r"\delta_{%s %s}" % (a, b) if simple else r"\delta_{%s,\, %s}" % (a, b)
         return body if exp is None else r"%s^{%s}" % (body, exp)
@@ -454,7 +482,8 @@ def render_latex(d: Derivation) -> str:
     """The derivation as a LaTeX fragment for a document with ``amsmath`` and ``amssymb``.
 
     It compiles with pdflatex's default UTF-8 input: every non-ASCII character is
-    written as a LaTeX command.
+    written as a LaTeX command. Each section's steps are one ``gather*`` that may break
+    across pages between steps.
     """
     parts = [r"% symnet derivation; needs \usepackage{amsmath,amssymb}",
              r"\textbf{%s}" % _tex_text(d.title)]
@@ -467,8 +496,12 @@ def render_latex(d: Derivation) -> str:
         if sec.table:
             parts.append(_table_latex(sec.table))
         if sec.steps:
-            parts.append(r"\begin{gather*}" + "\n" + " \\\\\n".join(_step_latex(s) for s in sec.steps)
-                         + "\n" + r"\end{gather*}")
+            # A gather* never breaks across pages unless allowed: backprop's 13 backward
+            # steps ran 800 pt past the page's foot. \allowdisplaybreaks inside the group
+            # lets this display break between steps without changing the user's document.
+            parts.append(r"{\allowdisplaybreaks\begin{gather*}" + "\n"
+                         + " \\\\\n".join(_step_latex(s) for s in sec.steps)
+                         + "\n" + r"\end{gather*}}")
     return "\n".join(parts) + "\n"
 
 
@@ -489,18 +522,24 @@ def render_latex_math(d: Derivation) -> str:
     return "$$\n\\begin{array}{l}\n" + " \\\\\n".join(rows) + "\n\\end{array}\n$$"
 
 
+def _md(s: str) -> str:
+    """Prose for Markdown: a formula's * is not emphasis ("# Derivative of x*exp(x**2)*y" set
+    exp(x in italics and lost two stars), nor a table cell's | a column."""
+    return s.replace("*", r"\*").replace("|", r"\|")
+
+
 def render_markdown(d: Derivation, heading: str = "#") -> str:
-    out = [f"{heading} {d.title}", ""]
+    out = [f"{heading} {_md(d.title)}", ""]
     if d.summary:
-        out += [d.summary, ""]
+        out += [_md(d.summary), ""]
     for sec in d.sections:
-        out += [f"{heading}# {sec.title}", ""]
+        out += [f"{heading}# {_md(sec.title)}", ""]
         if sec.text:
-            out += [sec.text, ""]
+            out += [_md(sec.text), ""]
         if sec.table:
-            out += ["| " + " | ".join(sec.table[0]) + " |",
+            out += ["| " + " | ".join(map(_md, sec.table[0])) + " |",
                     "|" + "---|" * len(sec.table[0])]
-            out += ["| " + " | ".join(r) + " |" for r in sec.table[1:]]
+            out += ["| " + " | ".join(map(_md, r)) + " |" for r in sec.table[1:]]
             out += [""]
         for s in sec.steps:
             out += ["$$", _step_latex(s), "$$", ""]

@@ -244,6 +244,8 @@ _KERNELS: dict = {}
 
 
 def _kernel(case, backend):
+    if backend == "triton":
+        triton_torch()  # skips without torch and triton (a venv made as the README says has neither)
     formula, variables, _, _ = CELLS[case]
     key = (formula, backend)
     if key not in _KERNELS:

@@ -70,7 +70,8 @@ def test_verify_reads_a_tiny_true_value_as_itself_not_as_zero():
     ours = [line for line in run.stdout.splitlines() if line.strip().startswith("symnet numpy, f, float64")]
     assert ours and "subnormal steps" not in ours[0], ours
     # the formula as written (torch autograd) does underflow to 0 there, and is now the one blamed
-    naive = [line for line in run.stdout.splitlines() if line.strip().startswith("torch autograd, f, float64")]
+    naive = [line for line in run.stdout.splitlines() if line.strip().startswith("torch autograd, f, float64")
+             and "torch is not installed" not in line]
     if naive:
         assert any("subnormal steps at x=-709" in line for line in naive), naive
 

@@ -58,6 +58,7 @@ def test_python_api_is_exported():
 def test_issue_examples_are_measured_as_failing(formula, output, dtype, kind):
     """The issue's examples, evaluated as written (torch autograd of the formula): the measurement
     finds each failure (symnet's own column is what the stability rules are to fix)."""
+    pytest.importorskip("torch")  # the column measured is torch autograd's
     report = symnet.verify(formula, n=10, dtypes=(dtype,))
     cell = report.cell(output, dtype, "torch autograd")
     assert not cell.passed(BOUNDS[dtype]), str(report)
