@@ -31,7 +31,8 @@ Row-wise stability rules (named and checked like the elementwise ones):
   Σ_k a_k(m − z_k) + log Σ·Σ_k a_k, not lse·Σ_k a_k − Σ_k a_k z_k (which cancels at large logits);
 - ``class-gap``: the gradient at the class column, c·(p_r − 1), as c·(expm1(z_r − m) − (Σ − 1))/Σ, a value
   per row written over that column (RowKernel.at_class);
-- ``infinite-max``: the lse of a row holding +∞ is +∞ (a select per row where the lse is the output).
+- ``infinite-max``: the lse of a row holding +∞ is +∞, of a row of −∞ is −∞ (a select per row where the lse is the output),
+  and its gradient there is e^{z_j − m}: 0 off the +∞ entries, as torch's.
 
 What is left: the soft-target gradient p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j (as torch's:
 about an ULP of its terms), and so does the smoothed gradient at the class column near its zero.
@@ -305,11 +306,39 @@ def _is_row_lse(e) -> bool:
 
 
 def _infinite_max(e):
-    """m + log Σ_k e^{z_k − m} → m where m = +∞ (the limit: a row holding +∞ has lse +∞, as torch's)."""
+    """m + log Σ_k e^{z_k − m} → m where m = ±∞ (the limits: a row holding +∞ has lse +∞, a row of −∞ has
+    lse log 0 = −∞, as torch's)."""
     if not _is_row_lse(e):
         return e
     m = next(a for a in e.args if isinstance(a, rowmax))
-    return sp.Piecewise((m, sp.Eq(m, sp.oo)), (e, True))
+    return sp.Piecewise((m, sp.Eq(sp.Abs(m), sp.oo)), (e, True))
+
+
+def _is_infinite_max_lse(e) -> bool:
+    """The infinite-max rule's form of the lse: Piecewise((m, |m| = ∞), (m + log Σ, True))."""
+    return isinstance(e, sp.Piecewise) and len(e.args) == 2 and isinstance(e.args[0].expr, rowmax) \
+        and e.args[0].cond == sp.Eq(sp.Abs(e.args[0].expr), sp.oo)
+
+
+def _is_shifted_probability(e) -> bool:
+    """e^{z_j − m}/Σ_k e^{z_k − m} (the rules' form of p_j: exp_twosum over 1 + (Σ − 1), or over Σ)."""
+    factors = sp.Mul.make_args(e)
+    tops = [f for f in factors if isinstance(f, exp_twosum) and f.has(rowmax) and f.args[0] == z[j]]
+    bottoms = [f for f in factors if isinstance(f, sp.Pow) and f.exp == -1 and (f.base.has(rowsum_rest)
+                                                                                 or isinstance(f.base, rowsum))]
+    return len(factors) == 2 and len(tops) == 1 and len(bottoms) == 1
+
+
+def _lse_gradient_at_infinity(stable: list, outputs) -> list:
+    """In a kernel whose output is the lse (the infinite-max rule fired there), its gradient p_j = e^{z_j − m}/Σ
+    → e^{z_j − m} where m = +∞: 0 off the row's +∞ entries and NaN at them, torch's exp(z_j − lse) (Σ is NaN
+    there, so the quotient would be NaN everywhere). The limit at a single +∞ entry is 1; it is left NaN, as
+    torch's and as the softmax of such a row. softmax's own p_j (no lse output) stays NaN, as torch's."""
+    if not any(o[3] and _is_infinite_max_lse(s) for o, s in zip(outputs, stable)):
+        return stable
+    m = rowmax(z)
+    return [sp.Piecewise((sp.exp(z[j] - m), sp.Eq(m, sp.oo)), (s, True))
+            if not o[3] and _is_shifted_probability(s) else s for o, s in zip(outputs, stable)]
 
 
 ROW_RULES: tuple[Rule, ...] = (
@@ -346,9 +375,11 @@ ROW_RULES: tuple[Rule, ...] = (
          "below the maximum plus (the entries at it − 1) keeps them to a few ULP", _log1p_sum,
          lambda old, new: new != old),
     Rule("infinite-max", "a row holding +∞ has m = +∞, and e^{z_k − m} at it is e^{∞ − ∞} = NaN, so m + log Σ_k "
-         "e^{z_k − m} is NaN where the logsumexp is +∞ (torch's answer); the lse is written m where m = +∞ (a select "
-         "per row, where the lse itself is the output; softmax, log-softmax and the loss of such a row stay NaN, "
-         "as torch's)", _infinite_max, lambda old, new: new != old),
+         "e^{z_k − m} is NaN where the logsumexp is +∞ (torch's answer); the lse is written m where m = ±∞ (a select "
+         "per row, where the lse itself is the output: +∞, and −∞ for a row of −∞, as torch's; softmax, log-softmax "
+         "and the loss of such a row stay NaN, as torch's). In a kernel that outputs the lse, its gradient "
+         "e^{z_j − m}/Σ is written e^{z_j − m} where m = +∞: 0 off the +∞ entries, NaN at them (torch's exp(z_j − lse); "
+         "the limit at a single +∞ entry, 1, is left NaN as torch and the softmax of such a row leave it)", _infinite_max, lambda old, new: new != old),
 )
 
 
@@ -566,6 +597,7 @@ def row_kernel(name: str, formula: str, outputs: list[tuple[str, sp.Expr, str, b
                 at = _gate_option_terms(_canonical(sp.factor_terms(x)))
                 fired += [q for q in rules if q not in fired]
         at_class.append(at)
+    stable = _lse_gradient_at_infinity(stable, outputs)
     at_exprs = [a for a in at_class if a is not None]
     both = _one_sum(stable + at_exprs)
     stable, at_exprs = both[:len(stable)], both[len(stable):]

@@ -351,6 +351,10 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     for o, result, coeff, at in zip(kernel.outputs, kernel.results, kernel.scatter, at_class):
         loop.append(f"# {o.meaning} = {text(o.expr)}")
         scaled = reduce and not o.per_row  # the gradient of the mean: every term times _scale
+        rare = None  # a select on a value of the row (m = +∞): the usual branch first, the rare rows patched
+        if not o.per_row and isinstance(result, sp.Piecewise) and len(result.args) == 2 \
+                and result.args[1].cond == sp.true and not result.args[0].cond.has(j):
+            rare, result = result.args[0], result.args[1].expr
         num, den = result.as_numer_denom()
         if den != 1 and num.is_Atom and den.is_Atom:  # a quotient straight into the output
             # one division per row, then a product per entry (a product is cheaper than a quotient)
@@ -370,6 +374,11 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
                 loop.append(f"    {o.name} += {factor} * {printer.parenthesize(rest, 50)}")
             if scaled:
                 loop.append(f"{o.name} *= _scale")
+        if rare is not None:  # np.where over every entry would cost as much as the usual branch: rows only
+            loop.append(f"_rare = {printer.doprint(rare.cond)}  # rows where {text(rare.cond).replace('oo', '+∞')}")
+            loop.append("if _rare.any():")
+            loop.append(f"    {o.name}[...] = np.where(_rare, {printer.doprint(rare.expr)}"
+                        f"{' * _scale' if scaled else ''}, {o.name})")
         if at is not None:  # the value at the class column, written over it (class-gap: no cancellation)
             loop.append(f"# at the class of each row (δ_jr = 1): {text(at)}")
             loop.append(f"np.put_along_axis({o.name}, r, {printer.parenthesize(at, 50)}"
