@@ -295,8 +295,9 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
     _caller = z
     z, _shape = _logits(z)
     _rows, _V = z.shape
+    _wide = z.dtype == np.float32 and label_smoothing != 0  # the blocks in float64, each output rounded once
     r, _ignored = _classes(r, _shape, ignore_index)  # _ignored: the rows of class ignore_index
-    _w = _weights(weight, _V, z.dtype)
+    _w = _weights(weight, _V, np.float64 if _wide else z.dtype)
     _options(label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     _reduction(reduction)
     _count = float(np.sum(_w[0, r[:, 0]], dtype=np.float64, where=True if _ignored is None else ~_ignored))  # Σ weight[r] over the rows that count
@@ -309,11 +310,16 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
 
     def _share(_lo, _hi):  # rows [lo, hi), a block at a time
         _beside = None if _into is None else np.empty((min(_step, _hi - _lo), _V), _z.dtype)
+        _wide_loss = np.empty((min(_step, _hi - _lo), 1), np.float64) if _wide else None
+        _wide_dz = np.empty((min(_step, _hi - _lo), _V), np.float64) if _wide else None
         with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway
             for _i in range(_lo, _hi, _step):
                 _e = min(_i + _step, _hi)
                 z, r, loss, dz = _z[_i:_e], _r[_i:_e], _loss[_i:_e], _dz[_i:_e]
-                if _into is not None:  # inplace: z's rows are all read before they are overwritten
+                if _wide:  # float32 logits: the block in float64, written into the outputs at its end
+                    z = np.asarray(z, np.float64)
+                    loss, dz = _wide_loss[:_e - _i], _wide_dz[:_e - _i]
+                if _into is not None and not _wide:  # inplace: z's rows are all read before they are overwritten
                     dz = _beside[:_e - _i]
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
                     _chain = (_sigmoid(-((z/softcap) * 2.0))*_sigmoid((z/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
@@ -363,7 +369,10 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                     _skip = _ignored[_i:_e]
                     loss[_skip] = 0
                     dz[_skip] = 0
-                if _into is not None:
+                if _wide:  # each output rounded once, the block's float64 values written
+                    _loss[_i:_e] = loss
+                    _dz[_i:_e] = dz
+                elif _into is not None:
                     _dz[_i:_e] = dz
 
     _in_parallel(_share, _rows, _V)
@@ -478,8 +487,9 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
     """
     z, _shape = _logits(z)
     _rows, _V = z.shape
+    _wide = z.dtype == np.float32  # the blocks in float64, each output rounded once
     t = _like(t, 't', _shape, z.dtype)
-    _w = _weights(weight, _V, z.dtype)
+    _w = _weights(weight, _V, np.float64 if _wide else z.dtype)
     _options(label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     _reduction(reduction)
     loss = np.empty((_rows, 1), z.dtype)
@@ -489,10 +499,15 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
     _z, _t, _loss, _dz = z, t, loss, dz
 
     def _share(_lo, _hi):  # rows [lo, hi), a block at a time
+        _wide_loss = np.empty((min(_step, _hi - _lo), 1), np.float64) if _wide else None
+        _wide_dz = np.empty((min(_step, _hi - _lo), _V), np.float64) if _wide else None
         with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway
             for _i in range(_lo, _hi, _step):
                 _e = min(_i + _step, _hi)
                 z, t, loss, dz = _z[_i:_e], _t[_i:_e], _loss[_i:_e], _dz[_i:_e]
+                if _wide:  # float32 logits: the block in float64, written into the outputs at its end
+                    z, t = np.asarray(z, np.float64), np.asarray(t, np.float64)
+                    loss, dz = _wide_loss[:_e - _i], _wide_dz[:_e - _i]
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
                     _chain = (_sigmoid(-((z/softcap) * 2.0))*_sigmoid((z/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
                     z = softcap*np.tanh(z/softcap)
@@ -535,6 +550,9 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 dz *= _scale
                 if softcap is not None:
                     dz *= _chain  # ∂c_j/∂z_j
+                if _wide:  # each output rounded once, the block's float64 values written
+                    _loss[_i:_e] = loss
+                    _dz[_i:_e] = dz
 
     _in_parallel(_share, _rows, _V)
     loss = _loss.reshape(_shape[:-1])

@@ -376,7 +376,7 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
         if reduction == "mean":
             _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, N, V, ignore_index, R=SUM_BLOCK)
         _cross_entropy_kernel[(N,)](z, r, w, opt, loss, out, count, divisor, V, z.stride(0),
-                  ignore_index, F64=z.dtype == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, z.dtype))
+                  ignore_index, F64=acc == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
     result = out if reduce else loss.reshape(shape[:-1])
@@ -550,7 +550,7 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
     z, r, shape, ignore_index = _rows(z, r, check, ignore_index)
     N, V = z.shape
     reduce = reduction != "none"
-    acc = torch.float64 if z.dtype == torch.float64 else torch.float32
+    acc = torch.float64 if z.dtype == torch.float64 or label_smoothing != 0 else torch.float32  # the gradient p_j·Σ_k a_k − a_j cancels: computed in float64, each output rounded once
     w = _class_weights(weight, z, acc)
     opt = _option_values(z, label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     loss = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row
@@ -562,7 +562,7 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
         if reduction == "mean":
             _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, N, V, ignore_index, R=SUM_BLOCK)
         _cross_entropy_grad_kernel[(N,)](z, r, w, opt, loss, dz, out, count, divisor, V, z.stride(0), dz.stride(0),
-                  ignore_index, F64=z.dtype == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, z.dtype))
+                  ignore_index, F64=acc == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
     result = out if reduce else loss.reshape(shape[:-1])
@@ -694,7 +694,7 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
     count = torch.zeros(2, dtype=torch.int32, device=z.device) if reduce else loss  # rows counted; programs done
     if N:
         _cross_entropy_soft_kernel[(N,)](z, t, w, opt, loss, out, count, V, z.stride(0), t.stride(0),
-                  F64=z.dtype == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, z.dtype))
+                  F64=acc == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
     result = out if reduce else loss.reshape(shape[:-1])
@@ -876,7 +876,7 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
     t = _like_rows(t, z, shape, 't')
     N, V = z.shape
     reduce = reduction != "none"
-    acc = torch.float64 if z.dtype == torch.float64 else torch.float32
+    acc = torch.float64  # the gradient p_j·Σ_k a_k − a_j cancels: computed in float64, each output rounded once
     w = _class_weights(weight, z, acc)
     opt = _option_values(z, label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     loss = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row
@@ -885,7 +885,7 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
     count = torch.zeros(2, dtype=torch.int32, device=z.device) if reduce else loss  # rows counted; programs done
     if N:
         _cross_entropy_soft_grad_kernel[(N,)](z, t, w, opt, loss, dz, out, count, V, z.stride(0), t.stride(0), dz.stride(0),
-                  F64=z.dtype == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, z.dtype))
+                  F64=acc == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
     result = out if reduce else loss.reshape(shape[:-1])

@@ -248,7 +248,7 @@ def nll_loss(z, r, weight=None, ignore_index=-100, reduction="mean", *, check=Tr
         if reduction == "mean":
             _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, N, V, ignore_index, R=SUM_BLOCK)
         _nll_loss_kernel[(N,)](z, r, w, loss, out, count, divisor, V, z.stride(0),
-                  ignore_index, F64=z.dtype == torch.float64, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, z.dtype))
+                  ignore_index, F64=acc == torch.float64, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
     result = out if reduce else loss.reshape(shape[:-1])
@@ -361,7 +361,7 @@ def nll_loss_grad(z, r, weight=None, ignore_index=-100, reduction="mean", *, che
         if reduction == "mean":
             _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, N, V, ignore_index, R=SUM_BLOCK)
         _nll_loss_grad_kernel[(N,)](z, r, w, loss, dz, out, count, divisor, V, z.stride(0), dz.stride(0),
-                  ignore_index, F64=z.dtype == torch.float64, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, z.dtype))
+                  ignore_index, F64=acc == torch.float64, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
     result = out if reduce else loss.reshape(shape[:-1])

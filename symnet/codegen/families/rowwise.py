@@ -474,6 +474,12 @@ class RowKernel:
     # needs beyond ``assignments`` (values of the row, printed after them)
     at_class: tuple[sp.Expr | None, ...] = ()
     class_assignments: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
+    # the gradient of a loss that weighs every entry (the sum-gap rule fired) is p_j·Σ_k a_k − a_j, which
+    # cancels where p_j·Σ_k a_k ≈ a_j: every rounding of p_j (its exponential, the row sum Σ, the quotient)
+    # and of the product comes back times a_j/|p_j·Σ_k a_k − a_j|. A float32 (bfloat16, float16) kernel then
+    # computes the block in float64 and rounds each output once: "always" (soft targets), or the name of
+    # the option without which there is no a_j ("label_smoothing": class indices), or None
+    widen: str | None = None
 
 
 def split_sums(e: sp.Expr) -> sp.Expr:
@@ -624,7 +630,17 @@ def row_kernel(name: str, formula: str, outputs: list[tuple[str, sp.Expr, str, b
                      outs, tuple(assignments), tuple(results), tuple(scatter), tuple(fired),
                      weighted=any(e.has(w) for _, e, _, _ in outputs), soft=any(e.has(t) for _, e, _, _ in outputs),
                      options=options, cap=cap, chain=chain, divisor=divisor,
-                     at_class=tuple(at_class), class_assignments=tuple(class_assignments))
+                     at_class=tuple(at_class), class_assignments=tuple(class_assignments),
+                     widen=_widen_when(outputs, fired, options))
+
+
+def _widen_when(outputs, fired, options) -> str | None:
+    """RowKernel.widen: a gradient beside a loss the sum-gap rule rewrote (soft targets: always; class
+    indices: where label smoothing is on, the only a_j of the gradient then)."""
+    if not any(q.name == "sum-gap" for q in fired) or all(per_row for _, _, _, per_row in outputs):
+        return None
+    soft = any(e.has(t) for _, e, _, _ in outputs)
+    return "always" if soft else OPTION_NAMES[LABEL_SMOOTHING] if LABEL_SMOOTHING in options else None
 
 
 # ------------------------------------------------------------ the row blocks of the lectures

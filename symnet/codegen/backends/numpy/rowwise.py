@@ -288,6 +288,9 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     doc += ["", "    Raises:"] + [f"      {error}: {why}" for error, why, applies in raises if applies]
     doc.append('    """')
     body = (["_caller = z"] if inplace else []) + ["z, _shape = _logits(z)", "_rows, _V = z.shape"]
+    if kernel.widen:  # RowKernel.widen: p_j·Σ_k a_k − a_j cancels; float32 logits: the blocks in float64
+        when = "" if kernel.widen == "always" else f" and {kernel.widen} != 0"
+        body.append(f"_wide = z.dtype == np.float32{when}  # the blocks in float64, each output rounded once")
     if kernel.target:
         helpers.add("_classes")
         body.append("r, _ignored = _classes(r, _shape, ignore_index)  # _ignored: the rows of class ignore_index")
@@ -299,7 +302,8 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
         body.append("g = _like(g, 'g', _shape, z.dtype)")
     if kernel.weighted:
         helpers.add("_weights")
-        body.append("_w = _weights(weight, _V, z.dtype)")
+        body.append("_w = _weights(weight, _V, np.float64 if _wide else z.dtype)" if kernel.widen
+                    else "_w = _weights(weight, _V, z.dtype)")
     if kernel.options:
         helpers.add("_options")
         body.append(f"_options({', '.join(f'{n}={n}' for n in (OPTION_NAMES[o] for o in kernel.options))})")
@@ -324,9 +328,16 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     views = args + [o.name for o in kernel.outputs]
     body.append("_step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache")
     loop = [f"{', '.join(views)} = {', '.join(f'_{v}[_i:_e]' for v in views)}"]
+    floats = [v for v in args if v != "r"]  # the float inputs (r: the classes)
+    if kernel.widen:
+        loop.append("if _wide:  # float32 logits: the block in float64, written into the outputs at its end")
+        loop.append(f"    {', '.join(floats)} = {', '.join(f'np.asarray({v}, np.float64)' for v in floats)}")
+        loop.append(f"    {', '.join(o.name for o in kernel.outputs)} = "
+                    f"{', '.join(f'_wide_{o.name}[:_e - _i]' for o in kernel.outputs)}")
     if inplace:
         # z's rows may be _into's: the block is computed beside them, then written over them
-        loop.append("if _into is not None:  # inplace: z's rows are all read before they are overwritten")
+        loop.append("if _into is not None" + (" and not _wide:" if kernel.widen else ":")
+                    + "  # inplace: z's rows are all read before they are overwritten")
         loop.append(f"    {inplace} = _beside[:_e - _i]")
     printer = _RowPrinter({z: "z", g: "g", t: "t", w: "_w"}, helpers)
     if kernel.cap is not None:  # the softcap: the formulas read c = cap(z), called z
@@ -400,8 +411,11 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
         loop.append("if _ignored is not None:  # rows of class ignore_index count for nothing")
         loop.append("    _skip = _ignored[_i:_e]")
         loop += [f"    {o.name}[_skip] = 0" for o in kernel.outputs]
+    if kernel.widen:
+        loop.append("if _wide:  # each output rounded once, the block's float64 values written")
+        loop += [f"    _{o.name}[_i:_e] = {o.name}" for o in kernel.outputs]
     if inplace:
-        loop.append("if _into is not None:")
+        loop.append("elif _into is not None:" if kernel.widen else "if _into is not None:")
         loop.append(f"    _{inplace}[_i:_e] = {inplace}")
     lines = [f"def {kernel.name}({', '.join(signature)}):", *doc]
     lines += ["    " + b for b in body]
@@ -410,6 +424,10 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     lines.append("    def _share(_lo, _hi):  # rows [lo, hi), a block at a time")
     if inplace:
         lines.append(f"        _beside = None if _into is None else np.empty((min(_step, _hi - _lo), _V), _z.dtype)")
+    if kernel.widen:
+        for o in kernel.outputs:
+            lines.append(f"        _wide_{o.name} = np.empty((min(_step, _hi - _lo), {'1' if o.per_row else '_V'}), "
+                         f"np.float64) if _wide else None")
     inner = ["for _i in range(_lo, _hi, _step):",
              "    _e = min(_i + _step, _hi)"] + ["    " + b for b in loop]
     if any(q.name in ("max-shift", "log-sum-exp") for q in kernel.rules):

@@ -563,8 +563,13 @@ def _option_row_launcher(kernel: RowKernel) -> str:
         body += ["z, shape = _logit_rows(z)", "t = _like_rows(t, z, shape, 't')"]
     body = [b for b in body if b]
     body += ["N, V = z.shape",
-             "reduce = reduction != \"none\"",
-             "acc = torch.float64 if z.dtype == torch.float64 else torch.float32"]
+             "reduce = reduction != \"none\""]
+    if kernel.widen:  # RowKernel.widen: p_j·Σ_k a_k − a_j cancels; every dtype computes in float64
+        why = "  # the gradient p_j·Σ_k a_k − a_j cancels: computed in float64, each output rounded once"
+        body.append("acc = torch.float64" + why if kernel.widen == "always" else
+                    f"acc = torch.float64 if z.dtype == torch.float64 or {kernel.widen} != 0 else torch.float32" + why)
+    else:
+        body.append("acc = torch.float64 if z.dtype == torch.float64 else torch.float32")
     if weighted:
         body.append("w = _class_weights(weight, z, acc)")
     opts = [OPTION_NAMES[o] for o in kernel.options]
@@ -581,7 +586,7 @@ def _option_row_launcher(kernel: RowKernel) -> str:
     ptrs = ["z"] + (["r"] if target else []) + (["t"] if soft else []) + (["w"] if weighted else []) + \
         (["opt"] if opts else []) + [value] + (["dz"] if fused else []) + ["out", "count"] + (["divisor"] if weigh else [])
     strides = ["z.stride(0)"] + (["t.stride(0)"] if soft else []) + (["dz.stride(0)"] if fused else [])
-    consts = "F64=z.dtype == torch.float64, " + ("CAP=softcap is not None, " if kernel.cap is not None else "") + \
+    consts = "F64=acc == torch.float64, " + ("CAP=softcap is not None, " if kernel.cap is not None else "") + \
         "MEAN=reduction == \"mean\", REDUCE=reduce, R=SUM_BLOCK"
     body += ["if N:"]
     if target:
@@ -590,7 +595,7 @@ def _option_row_launcher(kernel: RowKernel) -> str:
                  if weigh else
                  "        _count_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, count, N, ignore_index, R=SUM_BLOCK)"]
     body += [f"    {k}[(N,)]({', '.join(ptrs)}, V, {', '.join(strides)},",
-             f"              {'ignore_index, ' if target else ''}{consts}, **_row_tiles(V, z.dtype))",
+             f"              {'ignore_index, ' if target else ''}{consts}, **_row_tiles(V, acc))",
              "elif reduce:  # no rows: the sum is 0 and the mean undefined",
              "    out.fill_(0.0 if reduction == \"sum\" else float(\"nan\"))",
              f"result = out if reduce else {value}.reshape(shape[:-1])"]
