@@ -95,3 +95,61 @@ def test_softmax_and_log_softmax_gradients_on_infinite_rows_are_torch_s(backend)
         want_value, want_dz = _torch_row(name, rows, g)
         _same(value, want_value, f"{name} value")
         _same(dz, want_dz, f"{name} gradient")
+
+
+# ------------------------------------------------------------------ p_j·Σ_k a_k − a_j
+
+def _rowwise7():
+    import test_rowwise7  # the mpmath reference and the rows at large logits of the sum-gap rule's tests
+    return test_rowwise7
+
+
+def _near_targets(rows, spread: float, seed: int = 7):
+    """Soft targets t ≈ softmax(z)·(1 + δ), |δ| ≤ spread, renormalised: dz_j = p_j − t_j is then ~spread·t_j,
+    the cancellation a_j/|dz_j| ~ 1/spread."""
+    z = rows.astype(np.float64)
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    t = p * (1 + np.random.default_rng(seed).uniform(-spread, spread, p.shape))
+    return (t / t.sum(axis=1, keepdims=True)).astype(rows.dtype)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("case", ["soft", "soft ε=0.2 w", "ε=0.1", "ε=0.1 w"])
+def test_float32_gradient_p_times_sum_minus_a_within_bound(backend, case):
+    """float32 ∂C/∂z = p_j·Σ_k a_k − a_j (soft targets, label smoothing, class weights) at large logits: ≤ 8 ULP
+    and never above torch's (widened: the block in float64, each output rounded once; before: 21.3 ULP, torch
+    56.2, soft ε = 0.2 with weights)."""
+    _needs(backend)
+    T = _rowwise7()
+    rows = T.large_rows(np.float32)
+    eps = 0.2 if "0.2" in case else 0.1 if "0.1" in case else 0.0
+    weight = T._weights(rows.shape[1]) if " w" in case else None
+    ours, theirs, normal = T.measure(backend, rows, eps, weight, soft=case.startswith("soft"))["dz"]
+    assert (ours[normal] <= T.BOUND[np.float32]).all(), \
+        f"dz: worst {ours[normal].max():.3g} ULP (torch {theirs[normal].max():.3g})"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_float32_soft_gradient_where_targets_match_the_softmax(backend):
+    """Targets within 1e-3 of softmax(z) (a converged model): dz_j = p_j − t_j cancels 1000-fold and more (δ_j
+    near 0). Widened to float64 it stays within 8 ULP of mpmath (0.49); torch float32 is off by 1.1e5 ULP. (float64:
+    symnet 1.4e5, torch 2.2e5: the fault the strict xfail below records.)"""
+    _needs(backend)
+    T = _rowwise7()
+    rows = np.random.default_rng(8).normal(0, 3, (6, 40)).astype(np.float32)
+    t = _near_targets(rows, 1e-3)
+    want = T.exact(rows, 0.0, None, t=t)
+    _, dz = T.symnet_ce(backend, rows, t)
+    err = T.ulps(dz, want["dz"], np.float32)
+    assert err.max() <= T.BOUND[np.float32], f"worst {err.max():.3g} ULP at {int(err.argmax())}"
+
+
+@pytest.mark.xfail(strict=True, reason="float64 p_j·Σ_k a_k − a_j: the roundings of e^{z_j − m}, of Σ and of the "
+                   "product come back times a_j/|dz_j| (29.7 ULP at a cancellation of 25, torch 4.8 there by luck); "
+                   "a bound needs e^x and Σ in double-word (NumPy: _dw_exp alone ~1 s for 4096×1000, 17× the kernel)")
+def test_float64_soft_gradient_within_bound():
+    T = _rowwise7()
+    rows = T.large_rows(np.float64)
+    ours, theirs, normal = T.measure("numpy", rows, 0.2, T._weights(rows.shape[1]), soft=True)["dz"]
+    assert (ours[normal] <= T.BOUND[np.float64]).all(), f"worst {ours[normal].max():.3g} (torch {theirs[normal].max():.3g})"
