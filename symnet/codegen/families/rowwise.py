@@ -400,7 +400,9 @@ class gated(sp.Function):  # noqa: N801
 
 def _gate_options(e: sp.Expr) -> sp.Expr:
     """The terms a·x with a an option and x holding a row sum or an entry → gated(a, Σ x): not
-    computed at all when the option is 0 (no NaN from 0·∞, and no work for an option left off)."""
+    computed at all when the option is 0 (no NaN from 0·∞, and no work for an option left off). A term
+    X beside −a·X is (1 − a)·X, not gated: X + a·(Y − X) would be ∞ − ∞ = NaN where X and Y overflow
+    (soft targets with label smoothing at logits ±1e308: torch's loss is +∞)."""
     terms, of_option = [], {}
     for term in sp.Add.make_args(e):
         factors = sp.Mul.make_args(term)
@@ -409,7 +411,19 @@ def _gate_options(e: sp.Expr) -> sp.Expr:
             of_option.setdefault(option, []).append(sp.Mul(*[f for f in factors if f is not option]))
         else:
             terms.append(term)
-    return sp.Add(*terms, *(gated(o, sp.Add(*rest)) for o, rest in of_option.items()))
+    for o, rest in of_option.items():  # X − a·X → (1 − a)·X: X + a·(Y − X) is ∞ − ∞ where X and Y overflow
+        parts = [x for y in rest  # each term as it is, or its terms where it is a·(… − X …)
+                 for x in ((y,) if -y in terms else sp.Add.make_args(sp.expand_mul(y, deep=False)))]
+        if not any(-x in terms for x in parts):
+            continue
+        rest[:] = []
+        for x in parts:
+            if -x in terms:
+                terms.remove(-x)
+                terms.append((1 - o) * -x)
+            else:
+                rest.append(x)
+    return sp.Add(*terms, *(gated(o, sp.Add(*rest)) for o, rest in of_option.items() if rest))
 
 
 def _gate_option_terms(e: sp.Expr) -> sp.Expr:
