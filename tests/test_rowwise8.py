@@ -153,3 +153,146 @@ def test_float64_soft_gradient_within_bound():
     rows = T.large_rows(np.float64)
     ours, theirs, normal = T.measure("numpy", rows, 0.2, T._weights(rows.shape[1]), soft=True)["dz"]
     assert (ours[normal] <= T.BOUND[np.float64]).all(), f"worst {ours[normal].max():.3g} (torch {theirs[normal].max():.3g})"
+
+
+# ------------------------------------------------------------------ every row kernel at the extremes
+
+def _extreme_rows(dtype) -> dict:
+    """Rows at the edges: widths 1, 1023, 1823; all-equal; ±1e4; ±3e38 (float32) / ±1e308 (float64) with the
+    maximum twice; subnormal logits; a row of −∞."""
+    rng = np.random.default_rng(0)
+    big = 3e38 if dtype == np.float32 else 1e308
+    tiny = float(np.finfo(dtype).smallest_subnormal)
+    rows = {"width 1": rng.normal(0, 2, (3, 1)), "width 1023": rng.normal(0, 2, (2, 1023)),
+            "width 1823": rng.normal(0, 2, (2, 1823)), "all equal": np.full((3, 7), 2.5),
+            "±1e4": rng.choice([-1e4, 1e4], (3, 6)) + rng.normal(0, 1, (3, 6)),
+            "huge": np.array([[big, -big, 0.0, 1.0], [-big, -big, -big, 1.0], [big, big, -big, 0.5]]),
+            "subnormal": np.array([[tiny, -tiny, 0.0, 2 * tiny], [3 * tiny, tiny, tiny, tiny]]),
+            "row of −∞": np.array([[-inf] * 4, [0.0, 1.0, -1.0, 2.0]])}
+    return {k: v.astype(dtype) for k, v in rows.items()}
+
+
+def _torch_references(rows, g, r, t, w, eps) -> dict:
+    """torch float64 autograd: (value, gradient) of every row function, the losses for both reductions."""
+    z = torch.from_numpy(rows.astype(np.float64)).requires_grad_()
+    w, g = torch.from_numpy(w), torch.from_numpy(g)
+    fns = {"softmax": lambda: F.softmax(z, -1) * g, "log_softmax": lambda: F.log_softmax(z, -1) * g,
+           "logsumexp": lambda: torch.logsumexp(z, -1)}
+    for red in ("none", "mean"):
+        fns[f"ce {red}"] = lambda red=red: F.cross_entropy(z, torch.from_numpy(r), weight=w, reduction=red,
+                                                           label_smoothing=eps)
+        fns[f"soft {red}"] = lambda red=red: F.cross_entropy(z, torch.from_numpy(t.astype(np.float64)), weight=w,
+                                                             reduction=red, label_smoothing=eps)
+        fns[f"nll {red}"] = lambda red=red: F.nll_loss(z, torch.from_numpy(r), weight=w, reduction=red)
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, fn in fns.items():
+            value = fn()
+            (dz,) = torch.autograd.grad(value.sum(), z)
+            value = value / g if name in ("softmax", "log_softmax") else value  # the values themselves
+            out[name] = [value.detach().numpy(), dz.numpy()]
+    return out
+
+
+def _ours(backend, rows, g, r, t, w, eps) -> dict:
+    out = {name: _run(backend, name, name + "_grad", rows, g) for name in ("softmax", "log_softmax")}
+    out["logsumexp"] = _run(backend, "logsumexp", "logsumexp_grad", rows)
+    for red in ("none", "mean"):
+        out[f"ce {red}"] = _run(backend, "cross_entropy", "cross_entropy_grad", rows, r, weight=w, reduction=red,
+                                label_smoothing=eps)
+        out[f"soft {red}"] = _run(backend, "cross_entropy", "cross_entropy_soft_grad", rows, t, weight=w,
+                                  reduction=red, label_smoothing=eps)
+        out[f"nll {red}"] = _run(backend, "nll_loss", "nll_loss_grad", rows, r, weight=w, reduction=red)
+    return out
+
+
+def _differ(got, want, dtype) -> np.ndarray:
+    """Where got is not torch's float64 answer rounded to dtype (within 1e-5 / 1e-12 of the row's largest
+    magnitude: a gradient g_j − p_j·Σ_i g_i cancels in both); NaN where torch's is NaN."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        want = np.asarray(np.asarray(want, np.float64).astype(dtype), np.float64)
+        tol = 1e-5 if dtype == np.float32 else 1e-12
+        finite = np.where(np.isfinite(want), np.abs(want), 0)
+        scale = finite.max(axis=-1, keepdims=True) if want.ndim else finite
+        atol = 4 * float(np.finfo(dtype).smallest_subnormal)
+        return ~np.isclose(got, want, rtol=tol, atol=atol, equal_nan=True) & ~(np.abs(got - want) <= tol * scale)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_row_kernel_at_the_extremes_is_torch_s(backend, dtype):
+    """softmax, log-softmax, logsumexp, cross-entropy (class indices, soft targets; ε = 0 and 0.1; class
+    weights; 'none' and 'mean') and NLL with their gradients, at the rows of _extreme_rows: torch float64
+    autograd's answer, rounded to the dtype. Where they differ, on purpose:
+
+    - ∂lse/∂z at a maximum held twice at ±1e308 / ±3e38: torch's exp(z_j − lse) gives 1 at each (lse rounds
+      to m), symnet's e^{z_j − m}/Σ the true 1/2;
+    - the mean of float32 rows whose own loss overflows float32 (±3e38, class indices, ε = 0): +∞, as torch
+      float32 (torch float64's mean is finite; with ε or soft targets, computed in float64, torch float64's);
+    - float64 soft targets with ε at a row of three −1e308: the loss +∞, torch 6.6e307 (Σ_k w_k(m − z_k)
+      overflows before the factor ε/V: left as is);
+    - the NLL mean of row losses 0.9·big, −0.9·big and −1.95: a sum in another order (symnet 0, torch the true
+      −0.516);
+    - results below the smallest normal are compared to a few subnormal steps (a float32 row loss w_r·l_r of
+      subnormal l_r is rounded to the subnormal grid)."""
+    _needs(backend)
+    failures = []
+    for case, rows in _extreme_rows(dtype).items():
+        rng = np.random.default_rng(1)
+        N, V = rows.shape
+        g = rng.normal(size=rows.shape).astype(dtype)
+        r = rng.integers(0, V, N)
+        t = rng.dirichlet(np.ones(V), N).astype(dtype)
+        w = rng.uniform(0.5, 2, V).astype(dtype)
+        for eps in (0.0, 0.1):
+            want = _torch_references(rows, g.astype(np.float64), r, t, w.astype(np.float64), eps)
+            got = _ours(backend, rows, g, r, t, w, eps)
+            if case == "huge":
+                want["logsumexp"][1][2] = [0.5, 0.5, 0.0, 0.0]  # the true gradient (torch: 1, 1, 0, 0)
+                del got["nll mean"], want["nll mean"]  # row losses ±0.9·big and −1.95: a sum in another order
+                if dtype == np.float32 and not eps:
+                    assert got["ce mean"][0] == inf  # as torch float32: its rows' losses are +∞ there
+                    del got["ce mean"], want["ce mean"]
+                elif dtype == np.float64 and eps:
+                    assert got["soft none"][0][1] == inf and want["soft none"][0][1] > 1e307
+                    want["soft none"][0][1] = inf
+                    got["soft mean"][0] = want["soft mean"][0] = np.float64(inf)
+            for name in got:
+                if eps and not name.startswith(("ce", "soft")):
+                    continue
+                for what, a, b in zip(("value", "gradient"), got[name], want[name]):
+                    bad = _differ(a, b, dtype)
+                    if bad.any():
+                        at = tuple(np.argwhere(bad)[0]) if bad.ndim else ()
+                        failures.append(f"{case} ε={eps} {name} {what}: {int(bad.sum())} differ, first at {at}: "
+                                        f"{a[at]!r}, torch {np.asarray(b)[at]!r}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_losses_of_ignored_rows_only_are_torch_s(backend):
+    """Every row ignored, or every row's class of weight 0, with reduction='mean': torch's loss is NaN (0/0) and
+    its gradient NaN; 'sum' gives 0 and a zero gradient."""
+    _needs(backend)
+    rows = np.random.default_rng(2).normal(0, 1, (3, 5))
+    w = np.array([0.0, 1.0, 2.0, 0.0, 1.0])
+    for r, weight in ((np.full(3, -100), None), (np.array([0, 3, 0]), w)):
+        for red in ("mean", "sum"):
+            for eps in (0.0, 0.1):
+                got = _run(backend, "cross_entropy", "cross_entropy_grad", rows, r, weight=weight, reduction=red,
+                           label_smoothing=eps)
+                z = torch.from_numpy(rows).requires_grad_()
+                loss = F.cross_entropy(z, torch.from_numpy(r), weight=None if weight is None else torch.from_numpy(w),
+                                       reduction=red, label_smoothing=eps)
+                (dz,) = torch.autograd.grad(loss, z)
+                what = f"r={r.tolist()} {red} ε={eps}"
+                _same(got[0], loss.detach().numpy(), f"loss {what}")
+                _same(got[1], dz.numpy(), f"gradient {what}")
+            got = _run(backend, "nll_loss", "nll_loss_grad", rows, r, weight=weight, reduction=red)
+            z = torch.from_numpy(rows).requires_grad_()
+            loss = F.nll_loss(z, torch.from_numpy(r), weight=None if weight is None else torch.from_numpy(w),
+                              reduction=red)
+            (dz,) = torch.autograd.grad(loss, z)
+            _same(got[0], loss.detach().numpy(), f"nll loss r={r.tolist()} {red}")
+            _same(got[1], dz.numpy(), f"nll gradient r={r.tolist()} {red}")

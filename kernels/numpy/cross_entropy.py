@@ -302,9 +302,9 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
     _reduction(reduction)
     _count = float(np.sum(_w[0, r[:, 0]], dtype=np.float64, where=True if _ignored is None else ~_ignored))  # Σ weight[r] over the rows that count
     _into = _own_rows(_caller, 'z') if inplace else None  # the caller's logits as (rows, V), a view
-    loss = np.empty((_rows, 1), z.dtype)
+    loss = np.empty((_rows, 1), np.float64 if _wide and reduction != "none" else z.dtype)
     dz = np.empty((_rows, _V), z.dtype) if _into is None else _into
-    _scale = 1.0 / _count if reduction == "mean" and _count else 1.0  # ∂(mean)/∂(row loss)
+    _scale = (1.0 / _count if _count else np.nan) if reduction == "mean" else 1.0  # ∂(mean)/∂(row loss); nothing counted: NaN, as torch's
     _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _r, _loss, _dz = z, r, loss, dz
 
@@ -492,9 +492,9 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
     _w = _weights(weight, _V, np.float64 if _wide else z.dtype)
     _options(label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     _reduction(reduction)
-    loss = np.empty((_rows, 1), z.dtype)
+    loss = np.empty((_rows, 1), np.float64 if _wide and reduction != "none" else z.dtype)
     dz = np.empty((_rows, _V), z.dtype)
-    _scale = 1.0 / _rows if reduction == "mean" and _rows else 1.0  # ∂(mean)/∂(row loss)
+    _scale = (1.0 / _rows if _rows else np.nan) if reduction == "mean" else 1.0  # ∂(mean)/∂(row loss); nothing counted: NaN, as torch's
     _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _t, _loss, _dz = z, t, loss, dz
 

@@ -327,6 +327,8 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
+        # nothing counted (every row ignored, or of weight 0): the mean is 0/0, NaN, as torch's, and so is the gradient of a row that is not ignored
+        divisor = tl.where(divisor == 0.0, float("nan"), divisor)
     else:
         divisor = tl.full([], 1.0, acc)
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
@@ -466,6 +468,8 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
+        # nothing counted (every row ignored, or of weight 0): the mean is 0/0, NaN, as torch's, and so is the gradient of a row that is not ignored
+        divisor = tl.where(divisor == 0.0, float("nan"), divisor)
     else:
         divisor = tl.full([], 1.0, acc)
     # prob_r = inv_sum·exp(−m + z_r)
@@ -486,7 +490,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         dz = tl.where(idx == cls, dz_at_r, prob*prod_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*wj)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)))
         if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
             dz = dz * chain_j
-        tl.store(dz_row + idx, tl.where(ignored, 0.0, dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
+        tl.store(dz_row + idx, tl.where(ignored, 0.0, (dz * row_scale)).to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
         z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
@@ -506,7 +510,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             dz = tl.where(idx == cls, dz_at_r, prob*prod_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*wj)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)))
             if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
                 dz = dz * chain_j
-            tl.store(dz_row + idx, tl.where(ignored, 0.0, dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
+            tl.store(dz_row + idx, tl.where(ignored, 0.0, (dz * row_scale)).to(dz_ptr.dtype.element_ty), mask=idx < V)
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
         _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)
 
@@ -546,7 +550,8 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
     z, r, shape, ignore_index = _rows(z, r, check, ignore_index)
     N, V = z.shape
     reduce = reduction != "none"
-    acc = torch.float64 if z.dtype == torch.float64 or label_smoothing != 0 else torch.float32  # the gradient p_j·Σ_k a_k − a_j cancels: computed in float64, each output rounded once
+    wide = z.dtype == torch.float64 or (z.dtype == torch.float32 and label_smoothing != 0)
+    acc = torch.float64 if wide else torch.float32  # the gradient p_j·Σ_k a_k − a_j cancels: float32 logits computed in float64, each output rounded once (bfloat16/float16 in float32, 16 bits above their own)
     w = _class_weights(weight, z, acc)
     opt = _option_values(z, label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     loss = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row
@@ -649,6 +654,8 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.num_programs(0).to(acc)  # the rows
+        # nothing counted (every row ignored, or of weight 0): the mean is 0/0, NaN, as torch's, and so is the gradient of a row that is not ignored
+        divisor = tl.where(divisor == 0.0, float("nan"), divisor)
     else:
         divisor = tl.full([], 1.0, acc)
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
@@ -795,6 +802,8 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.num_programs(0).to(acc)  # the rows
+        # nothing counted (every row ignored, or of weight 0): the mean is 0/0, NaN, as torch's, and so is the gradient of a row that is not ignored
+        divisor = tl.where(divisor == 0.0, float("nan"), divisor)
     else:
         divisor = tl.full([], 1.0, acc)
     row_scale = 1.0 / divisor
@@ -874,7 +883,8 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
     t = _like_rows(t, z, shape, 't')
     N, V = z.shape
     reduce = reduction != "none"
-    acc = torch.float64  # the gradient p_j·Σ_k a_k − a_j cancels: computed in float64, each output rounded once
+    wide = z.dtype in (torch.float64, torch.float32)
+    acc = torch.float64 if wide else torch.float32  # the gradient p_j·Σ_k a_k − a_j cancels: float32 logits computed in float64, each output rounded once (bfloat16/float16 in float32, 16 bits above their own)
     w = _class_weights(weight, z, acc)
     opt = _option_values(z, label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     loss = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row

@@ -34,8 +34,11 @@ Row-wise stability rules (named and checked like the elementwise ones):
 - ``infinite-max``: the lse of a row holding +∞ is +∞, of a row of −∞ is −∞ (a select per row where the lse is the output),
   and its gradient there is e^{z_j − m}: 0 off the +∞ entries, as torch's.
 
-What is left: the soft-target gradient p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j (as torch's:
-about an ULP of its terms), and so does the smoothed gradient at the class column near its zero.
+The gradient of a loss that weighs every entry, p_j·Σ_k a_k − a_j (soft targets, label smoothing), cancels where
+p_j·Σ_k a_k ≈ a_j: the roundings of e^{z_j − m}, of Σ and of the product come back times a_j/|p_j·Σ_k a_k − a_j|
+(measured at one such entry, float64, a cancellation of 25: Σ's rounding 0.87 ULP, e^{z_j − m}'s 0.26, the
+product's up to 0.5). A float32 kernel computes it in float64 and rounds once (RowKernel.widen); what is left is
+float64, where a bound needs e^x and Σ in double-word (tests/test_rowwise8.py, a strict xfail).
 
 After the shift every exponential is at most 1 and every sum at least 1: nothing
 overflows, nothing divides by zero, and the sums accumulate in the logits' float type.
@@ -490,9 +493,10 @@ class RowKernel:
     class_assignments: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
     # the gradient of a loss that weighs every entry (the sum-gap rule fired) is p_j·Σ_k a_k − a_j, which
     # cancels where p_j·Σ_k a_k ≈ a_j: every rounding of p_j (its exponential, the row sum Σ, the quotient)
-    # and of the product comes back times a_j/|p_j·Σ_k a_k − a_j|. A float32 (bfloat16, float16) kernel then
-    # computes the block in float64 and rounds each output once: "always" (soft targets), or the name of
-    # the option without which there is no a_j ("label_smoothing": class indices), or None
+    # and of the product comes back times a_j/|p_j·Σ_k a_k − a_j|. A kernel of float32 logits then computes
+    # the block in float64 and rounds each output once (bfloat16/float16 logits stay in float32, 16 bits above
+    # their own): "always" (soft targets), or the name of the option without which there is no a_j
+    # ("label_smoothing": class indices), or None
     widen: str | None = None
 
 
@@ -545,9 +549,9 @@ ROW_SKELETON_NAMES = frozenset("""
     r_ptr reach reduce reduction result row row_scale rows s shape share shares shift size softcap span
     stride t t_ptr t_row t_stride target tensor tj tl torch total triton valid value values_ptr w w_ptr
     w_r weight what width wj work x z z_loss_scale z_next z_ptr z_r z_row z_stride zj
-    b u y n_at_max inv0 inv1 inv2 inv3 dz_at_r
+    b u y n_at_max inv0 inv1 inv2 inv3 dz_at_r wide
 """.split())  # (b, u, y: the TwoSum and log1p helpers' locals; inv0 …: hoisted reciprocals of row sums;
-# dz_at_r: the gradient at the row's class, the class-gap rule's)
+# dz_at_r: the gradient at the row's class, the class-gap rule's; wide: RowKernel.widen's launcher flag)
 _ROW_SUM = re.compile(r"s\d+")
 # the words of a row formula's leaves in a temporary's name (z_r, w_r: the entry at the class r)
 _ROW_WORDS = {z[j]: "z", w[j]: "w", t[j]: "t", g[j]: "g", z[r]: "zr", w[r]: "wr", V: "V",

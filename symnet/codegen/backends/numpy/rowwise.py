@@ -321,10 +321,13 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
         body.append("_into = _own_rows(_caller, 'z') if inplace else None  # the caller's logits as (rows, V), a view")
     for o in kernel.outputs:
         new = f"np.empty((_rows, {'1' if o.per_row else '_V'}), z.dtype)"
+        if kernel.widen and reduce and o.per_row:  # the float64 row losses summed as they are (as Triton's)
+            new = "np.empty((_rows, 1), np.float64 if _wide and reduction != \"none\" else z.dtype)"
         body.append(f"{o.name} = {new} if _into is None else _into" if o.name == inplace else f"{o.name} = {new}")
     if reduce and wide:
         count = "_count" if kernel.target else "_rows"
-        body.append(f"_scale = 1.0 / {count} if reduction == \"mean\" and {count} else 1.0  # ∂(mean)/∂(row loss)")
+        body.append(f"_scale = (1.0 / {count} if {count} else np.nan) if reduction == \"mean\" else 1.0"
+                    "  # ∂(mean)/∂(row loss); nothing counted: NaN, as torch's")
     views = args + [o.name for o in kernel.outputs]
     body.append("_step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache")
     loop = [f"{', '.join(views)} = {', '.join(f'_{v}[_i:_e]' for v in views)}"]
@@ -383,7 +386,7 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
                 factor = name if number == 1 else f"({printer.doprint(number)} * {name})"
                 loop.append(f"if {name} != 0:")
                 loop.append(f"    {o.name} += {factor} * {printer.parenthesize(rest, 50)}")
-            if scaled:
+            if scaled and (base != 0 or gates):  # (a zero stays 0 where _scale is NaN, as torch's)
                 loop.append(f"{o.name} *= _scale")
         if rare is not None:  # np.where over every entry would cost as much as the usual branch: rows only
             loop.append(f"_rare = {printer.doprint(rare.cond)}  # rows where {text(rare.cond).replace('oo', '+∞')}")

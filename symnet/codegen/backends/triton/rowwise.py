@@ -355,6 +355,9 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
             or "tl.load(count_ptr).to(acc)  # the rows counted, on the device beforehand: nothing waits on the host"
         L += ["    if MEAN:",
               f"        divisor = {divisor}",
+              "        # nothing counted (every row ignored, or of weight 0): the mean is 0/0, NaN, as torch's, and so is"
+              " the gradient of a row that is not ignored",
+              "        divisor = tl.where(divisor == 0.0, float(\"nan\"), divisor)",
               "    else:",
               "        divisor = tl.full([], 1.0, acc)"]
     if per_entry:
@@ -366,8 +369,12 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
             for o, res, coeff, at in per_entry:
                 out.append(f"{indent}# {o.meaning} = {text(o.expr)}")
                 value = pr.doprint(res)
+                one_hot_only = at is None and res == 0 and coeff != 0 and reduces \
+                    and not (cap and kernel.chain is not None)
                 if at is not None:  # the value at the class column, computed once per row (class-gap)
                     value = f"tl.where(idx == cls, {o.name}_at_r, {value})"
+                elif one_hot_only:  # only the one-hot term scaled: 0 off the class even where row_scale is NaN (torch's)
+                    value = f"tl.where(idx == cls, {printer.doprint(coeff)} * row_scale, 0.0)"
                 elif coeff != 0:
                     value = (f"{value} + tl.where(idx == cls, {printer.doprint(coeff)}, 0.0)  "
                              f"# the one-hot term δ_jr·({text(coeff)})")
@@ -375,9 +382,9 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
                 if cap and kernel.chain is not None:
                     out += [f"{indent}if CAP:  # a gradient in c, times ∂c_j/∂z_j = {text(kernel.chain)}",
                             f"{indent}    {o.name} = {o.name} * chain_j"]
-                scaled = f"({o.name} * row_scale)" if reduces else o.name
+                scaled = f"({o.name} * row_scale)" if reduces and not one_hot_only else o.name
                 if reduces and target:  # an ignored row's gradient is 0 even where its logits are NaN or ±∞
-                    scaled = f"tl.where(ignored, 0.0, {o.name} * row_scale)"
+                    scaled = f"tl.where(ignored, 0.0, {scaled})"
                 out.append(f"{indent}tl.store({o.name}_row + idx, {scaled}.to({o.name}_ptr.dtype.element_ty), "
                            "mask=idx < V)")
             return out
@@ -565,9 +572,11 @@ def _option_row_launcher(kernel: RowKernel) -> str:
     body += ["N, V = z.shape",
              "reduce = reduction != \"none\""]
     if kernel.widen:  # RowKernel.widen: p_j·Σ_k a_k − a_j cancels; every dtype computes in float64
-        why = "  # the gradient p_j·Σ_k a_k − a_j cancels: computed in float64, each output rounded once"
-        body.append("acc = torch.float64" + why if kernel.widen == "always" else
-                    f"acc = torch.float64 if z.dtype == torch.float64 or {kernel.widen} != 0 else torch.float32" + why)
+        why = ("  # the gradient p_j·Σ_k a_k − a_j cancels: float32 logits computed in float64, each output rounded"
+               " once (bfloat16/float16 in float32, 16 bits above their own)")
+        body.append("wide = z.dtype in (torch.float64, torch.float32)" if kernel.widen == "always" else
+                    f"wide = z.dtype == torch.float64 or (z.dtype == torch.float32 and {kernel.widen} != 0)")
+        body.append("acc = torch.float64 if wide else torch.float32" + why)
     else:
         body.append("acc = torch.float64 if z.dtype == torch.float64 else torch.float32")
     if weighted:
