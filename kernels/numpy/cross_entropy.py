@@ -295,29 +295,37 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
     _caller = z
     z, _shape = _logits(z)
     _rows, _V = z.shape
+    _wide = z.dtype == np.float32 and label_smoothing != 0  # the blocks in float64, each output rounded once
     r, _ignored = _classes(r, _shape, ignore_index)  # _ignored: the rows of class ignore_index
-    _w = _weights(weight, _V, z.dtype)
+    _w = _weights(weight, _V, np.float64 if _wide else z.dtype)
     _options(label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     _reduction(reduction)
     _count = float(np.sum(_w[0, r[:, 0]], dtype=np.float64, where=True if _ignored is None else ~_ignored))  # Σ weight[r] over the rows that count
     _into = _own_rows(_caller, 'z') if inplace else None  # the caller's logits as (rows, V), a view
-    loss = np.empty((_rows, 1), z.dtype)
+    loss = np.empty((_rows, 1), np.float64 if _wide and reduction != "none" else z.dtype)
     dz = np.empty((_rows, _V), z.dtype) if _into is None else _into
-    _scale = 1.0 / _count if reduction == "mean" and _count else 1.0  # ∂(mean)/∂(row loss)
+    _scale = (1.0 / _count if _count else np.nan) if reduction == "mean" else 1.0  # ∂(mean)/∂(row loss); nothing counted: NaN, as torch's
     _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _r, _loss, _dz = z, r, loss, dz
 
     def _share(_lo, _hi):  # rows [lo, hi), a block at a time
         _beside = None if _into is None else np.empty((min(_step, _hi - _lo), _V), _z.dtype)
+        _wide_loss = np.empty((min(_step, _hi - _lo), 1), np.float64) if _wide else None
+        _wide_dz = np.empty((min(_step, _hi - _lo), _V), np.float64) if _wide else None
         with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway
             for _i in range(_lo, _hi, _step):
                 _e = min(_i + _step, _hi)
                 z, r, loss, dz = _z[_i:_e], _r[_i:_e], _loss[_i:_e], _dz[_i:_e]
-                if _into is not None:  # inplace: z's rows are all read before they are overwritten
+                if _wide:  # float32 logits: the block in float64, written into the outputs at its end
+                    z = np.asarray(z, np.float64)
+                    loss, dz = _wide_loss[:_e - _i], _wide_dz[:_e - _i]
+                if _into is not None and not _wide:  # inplace: z's rows are all read before they are overwritten
                     dz = _beside[:_e - _i]
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
                     _chain = (_sigmoid(-((z/softcap) * 2.0))*_sigmoid((z/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
                     z = softcap*np.tanh(z/softcap)
+                # prod_1 = (1 − ε)·w_r
+                prod_1 = (1 - label_smoothing)*_w[0, r]
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # exp_shifted = exp(−row_max + z_j)
@@ -336,34 +344,33 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 inv_sum = 1/(1 + sum_rest)
                 # prob = exp_shifted·inv_sum
                 prob = exp_shifted*inv_sum
-                # prob_times_wr = prob·w_r
-                prob_times_wr = prob*_w[0, r]
-                # wr_p_r_minus_1 = (−sum_rest + expm1(−row_max + z_r))·inv_sum·w_r
-                wr_p_r_minus_1 = inv_sum*(np.expm1(np.take_along_axis(z, r, axis=1) - row_max) - sum_rest)*_w[0, r]
                 # prob_r = inv_sum·exp(−row_max + z_r)
                 prob_r = inv_sum*_exp_twosum(np.take_along_axis(z, r, axis=1), -row_max)
                 # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-                loss[...] = (1 - label_smoothing)*_w[0, r]*(log_sum_exp + (row_max - np.take_along_axis(z, r, axis=1)))
+                loss[...] = prod_1*(log_sum_exp + (row_max - np.take_along_axis(z, r, axis=1)))
                 if label_smoothing != 0:
                     loss += label_smoothing * (inv_V*(log_sum_exp*sum_w + np.sum(_w*(row_max - z), axis=1, keepdims=True)))
                 if z_loss_scale != 0:
                     loss += z_loss_scale * lse**2
                 # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
-                dz[...] = prob_times_wr
+                dz[...] = prob*prod_1
                 if label_smoothing != 0:
-                    dz += label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - prob_times_wr - inv_V*_w)
+                    dz += label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*_w)
                 if z_loss_scale != 0:
                     dz += (2 * z_loss_scale) * (lse*prob)
                 dz *= _scale
-                # at the class of each row (δ_jr = 1): −ε·inv_V·w_r + wr_p_r_minus_1 + ε·(−wr_p_r_minus_1 + inv_V·prob_r·sum_w) + λ·(2·lse·prob_r)
-                np.put_along_axis(dz, r, (wr_p_r_minus_1 + (0.0 if label_smoothing == 0 else label_smoothing * (inv_V*prob_r*sum_w - wr_p_r_minus_1)) + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prob_r)) - inv_V*label_smoothing*_w[0, r]) * _scale, axis=1)
+                # at the class of each row (δ_jr = 1): −ε·inv_V·w_r + (1 − ε)·(−sum_rest + expm1(−row_max + z_r))·inv_sum·w_r + ε·(inv_V·prob_r·sum_w) + λ·(2·lse·prob_r)
+                np.put_along_axis(dz, r, (inv_sum*(1 - label_smoothing)*(np.expm1(np.take_along_axis(z, r, axis=1) - row_max) - sum_rest)*_w[0, r] + (0.0 if label_smoothing == 0 else label_smoothing * (inv_V*prob_r*sum_w)) + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prob_r)) - inv_V*label_smoothing*_w[0, r]) * _scale, axis=1)
                 if softcap is not None:
                     dz *= _chain  # ∂c_j/∂z_j
                 if _ignored is not None:  # rows of class ignore_index count for nothing
                     _skip = _ignored[_i:_e]
                     loss[_skip] = 0
                     dz[_skip] = 0
-                if _into is not None:
+                if _wide:  # each output rounded once, the block's float64 values written
+                    _loss[_i:_e] = loss
+                    _dz[_i:_e] = dz
+                elif _into is not None:
                     _dz[_i:_e] = dz
 
     _in_parallel(_share, _rows, _V)
@@ -423,20 +430,22 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
                 z, t, loss = _z[_i:_e], _t[_i:_e], _loss[_i:_e]
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
                     z = softcap*np.tanh(z/softcap)
-                # row_max = max_k z_k
-                row_max = np.max(z, axis=1, keepdims=True)
-                # log_sum_exp = log1p((Σ_j exp(−row_max + z_j) − 1))
-                log_sum_exp = np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
+                # one_minus_eps = 1 − ε
+                one_minus_eps = 1 - label_smoothing
                 # t_times_w = t_j·w_j
                 t_times_w = t*_w
+                # row_max = max_k z_k
+                row_max = np.max(z, axis=1, keepdims=True)
                 # value_1 = −z_j + row_max
                 value_1 = row_max - z
-                # sum_1 = log_sum_exp·Σ_j t_times_w + Σ_j (t_times_w·value_1)
-                sum_1 = log_sum_exp*np.sum(t_times_w, axis=1, keepdims=True) + np.sum(t_times_w*value_1, axis=1, keepdims=True)
+                # log_sum_exp = log1p((Σ_j exp(−row_max + z_j) − 1))
+                log_sum_exp = np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
+                # inv_V = 1/V
+                inv_V = 1/_V
                 # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
-                loss[...] = sum_1
+                loss[...] = one_minus_eps*np.sum(t_times_w*value_1, axis=1, keepdims=True) + log_sum_exp*one_minus_eps*np.sum(t_times_w, axis=1, keepdims=True)
                 if label_smoothing != 0:
-                    loss += label_smoothing * ((log_sum_exp*np.sum(_w, axis=1, keepdims=True) + np.sum(value_1*_w, axis=1, keepdims=True))/_V - sum_1)
+                    loss += label_smoothing * (inv_V*np.sum(value_1*_w, axis=1, keepdims=True) + inv_V*log_sum_exp*np.sum(_w, axis=1, keepdims=True))
                 if z_loss_scale != 0:
                     loss += z_loss_scale * (log_sum_exp + row_max)**2
 
@@ -478,40 +487,46 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
     """
     z, _shape = _logits(z)
     _rows, _V = z.shape
+    _wide = z.dtype == np.float32  # the blocks in float64, each output rounded once
     t = _like(t, 't', _shape, z.dtype)
-    _w = _weights(weight, _V, z.dtype)
+    _w = _weights(weight, _V, np.float64 if _wide else z.dtype)
     _options(label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     _reduction(reduction)
-    loss = np.empty((_rows, 1), z.dtype)
+    loss = np.empty((_rows, 1), np.float64 if _wide and reduction != "none" else z.dtype)
     dz = np.empty((_rows, _V), z.dtype)
-    _scale = 1.0 / _rows if reduction == "mean" and _rows else 1.0  # ∂(mean)/∂(row loss)
+    _scale = (1.0 / _rows if _rows else np.nan) if reduction == "mean" else 1.0  # ∂(mean)/∂(row loss); nothing counted: NaN, as torch's
     _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _t, _loss, _dz = z, t, loss, dz
 
     def _share(_lo, _hi):  # rows [lo, hi), a block at a time
+        _wide_loss = np.empty((min(_step, _hi - _lo), 1), np.float64) if _wide else None
+        _wide_dz = np.empty((min(_step, _hi - _lo), _V), np.float64) if _wide else None
         with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway
             for _i in range(_lo, _hi, _step):
                 _e = min(_i + _step, _hi)
                 z, t, loss, dz = _z[_i:_e], _t[_i:_e], _loss[_i:_e], _dz[_i:_e]
+                if _wide:  # float32 logits: the block in float64, written into the outputs at its end
+                    z, t = np.asarray(z, np.float64), np.asarray(t, np.float64)
+                    loss, dz = _wide_loss[:_e - _i], _wide_dz[:_e - _i]
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
                     _chain = (_sigmoid(-((z/softcap) * 2.0))*_sigmoid((z/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
                     z = softcap*np.tanh(z/softcap)
+                # one_minus_eps = 1 − ε
+                one_minus_eps = 1 - label_smoothing
+                # t_times_w = t_j·w_j
+                t_times_w = t*_w
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
+                # value_1 = −z_j + row_max
+                value_1 = row_max - z
                 # exp_shifted = exp(−row_max + z_j)
                 exp_shifted = _exp_twosum(z, -row_max)
                 # sum_rest = (Σ_j exp_shifted − 1)
                 sum_rest = (np.sum(exp_shifted - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1))
                 # log_sum_exp = log1p(sum_rest)
                 log_sum_exp = np.log1p(sum_rest)
-                # t_times_w = t_j·w_j
-                t_times_w = t*_w
                 # sum_t_times_w = Σ_j t_times_w
                 sum_t_times_w = np.sum(t_times_w, axis=1, keepdims=True)
-                # value_1 = −z_j + row_max
-                value_1 = row_max - z
-                # sum_1 = log_sum_exp·sum_t_times_w + Σ_j (t_times_w·value_1)
-                sum_1 = log_sum_exp*sum_t_times_w + np.sum(t_times_w*value_1, axis=1, keepdims=True)
                 # inv_V = 1/V
                 inv_V = 1/_V
                 # sum_w = Σ_j w_j
@@ -523,18 +538,21 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 # prob = exp_shifted/(1 + sum_rest)
                 prob = exp_shifted/(1 + sum_rest)
                 # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
-                loss[...] = sum_1
+                loss[...] = one_minus_eps*np.sum(t_times_w*value_1, axis=1, keepdims=True) + log_sum_exp*one_minus_eps*sum_t_times_w
                 if label_smoothing != 0:
-                    loss += label_smoothing * (inv_V*(log_sum_exp*sum_w + np.sum(value_1*_w, axis=1, keepdims=True)) - sum_1)
+                    loss += label_smoothing * (inv_V*np.sum(value_1*_w, axis=1, keepdims=True) + inv_V*log_sum_exp*sum_w)
                 if z_loss_scale != 0:
                     loss += z_loss_scale * lse**2
                 # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
-                dz[...] = prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) - ((1 - label_smoothing)*t + inv_V_times_eps)*_w
+                dz[...] = prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) - (one_minus_eps*t + inv_V_times_eps)*_w
                 if z_loss_scale != 0:
                     dz += (2 * z_loss_scale) * (lse*prob)
                 dz *= _scale
                 if softcap is not None:
                     dz *= _chain  # ∂c_j/∂z_j
+                if _wide:  # each output rounded once, the block's float64 values written
+                    _loss[_i:_e] = loss
+                    _dz[_i:_e] = dz
 
     _in_parallel(_share, _rows, _V)
     loss = _loss.reshape(_shape[:-1])

@@ -208,7 +208,7 @@ def nll_loss_grad(z, r, weight=None, ignore_index=-100, reduction="mean", *, inp
     _into = _own_rows(_caller, 'z') if inplace else None  # the caller's logits as (rows, V), a view
     loss = np.empty((_rows, 1), z.dtype)
     dz = np.empty((_rows, _V), z.dtype) if _into is None else _into
-    _scale = 1.0 / _count if reduction == "mean" and _count else 1.0  # ∂(mean)/∂(row loss)
+    _scale = (1.0 / _count if _count else np.nan) if reduction == "mean" else 1.0  # ∂(mean)/∂(row loss); nothing counted: NaN, as torch's
     _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _r, _loss, _dz = z, r, loss, dz
 
@@ -223,7 +223,6 @@ def nll_loss_grad(z, r, weight=None, ignore_index=-100, reduction="mean", *, inp
             loss[...] = -_w[0, r]*np.take_along_axis(z, r, axis=1)
             # ∂C/∂l_j = −w_r·δ_jr
             dz[...] = 0
-            dz *= _scale
             # the one-hot term δ_jr·(−w_r), at the class of each row
             np.put_along_axis(dz, r, np.take_along_axis(dz, r, axis=1) - _w[0, r] * _scale, axis=1)
             if _ignored is not None:  # rows of class ignore_index count for nothing

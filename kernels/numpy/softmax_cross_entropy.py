@@ -229,7 +229,7 @@ def softmax_cross_entropy_grad(z, r, reduction="mean", ignore_index=-100, *, inp
     _into = _own_rows(_caller, 'z') if inplace else None  # the caller's logits as (rows, V), a view
     loss = np.empty((_rows, 1), z.dtype)
     dz = np.empty((_rows, _V), z.dtype) if _into is None else _into
-    _scale = 1.0 / _count if reduction == "mean" and _count else 1.0  # ∂(mean)/∂(row loss)
+    _scale = (1.0 / _count if _count else np.nan) if reduction == "mean" else 1.0  # ∂(mean)/∂(row loss); nothing counted: NaN, as torch's
     _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _r, _loss, _dz = z, r, loss, dz
 

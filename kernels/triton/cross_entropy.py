@@ -327,6 +327,8 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
+        # nothing counted (every row ignored, or of weight 0): the mean is 0/0, NaN, as torch's, and so is the gradient of a row that is not ignored
+        divisor = tl.where(divisor == 0.0, float("nan"), divisor)
     else:
         divisor = tl.full([], 1.0, acc)
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
@@ -376,7 +378,7 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
         if reduction == "mean":
             _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, N, V, ignore_index, R=SUM_BLOCK)
         _cross_entropy_kernel[(N,)](z, r, w, opt, loss, out, count, divisor, V, z.stride(0),
-                  ignore_index, F64=z.dtype == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, z.dtype))
+                  ignore_index, F64=acc == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
     result = out if reduce else loss.reshape(shape[:-1])
@@ -447,6 +449,8 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
     z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
     if CAP:  # c = s·tanh(z_j/s), which the formulas call z
         z_r = tl.where(valid, softcap*_tanh(z_r/softcap), z_r)
+    # prod_1 = (1 − ε)·w_r
+    prod_1 = (1.0 - label_smoothing)*w_r
     # sum_rest = (Σ_j exp_shifted − 1)
     sum_rest = s0
     # log_sum_exp = log1p(sum_rest)
@@ -460,18 +464,18 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
     # inv_sum = 1/(1 + sum_rest)
     inv_sum = 1.0 / (1.0 + sum_rest)
     # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp + (m - z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(log_sum_exp*sum_w + s2))) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)))
+    loss = tl.where(ignored, 0.0, prod_1*(log_sum_exp + (m - z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(log_sum_exp*sum_w + s2))) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
+        # nothing counted (every row ignored, or of weight 0): the mean is 0/0, NaN, as torch's, and so is the gradient of a row that is not ignored
+        divisor = tl.where(divisor == 0.0, float("nan"), divisor)
     else:
         divisor = tl.full([], 1.0, acc)
-    # wr_p_r_minus_1 = (−sum_rest + expm1(−m + z_r))·inv_sum·w_r
-    wr_p_r_minus_1 = inv_sum*(_expm1(z_r - m) - sum_rest)*w_r
     # prob_r = inv_sum·exp(−m + z_r)
     prob_r = inv_sum*_exp_twosum(z_r, -m)
-    # dz at the class of the row (δ_jr = 1): −ε·inv_V·w_r + wr_p_r_minus_1 + ε·(−wr_p_r_minus_1 + inv_V·prob_r·sum_w) + λ·(2·lse·prob_r)
-    dz_at_r = wr_p_r_minus_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*prob_r*sum_w - wr_p_r_minus_1)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob_r)) - inv_V*label_smoothing*w_r
+    # dz at the class of the row (δ_jr = 1): −ε·inv_V·w_r + (1 − ε)·(−sum_rest + expm1(−m + z_r))·inv_sum·w_r + ε·(inv_V·prob_r·sum_w) + λ·(2·lse·prob_r)
+    dz_at_r = inv_sum*(1.0 - label_smoothing)*(_expm1(z_r - m) - sum_rest)*w_r + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*prob_r*sum_w)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob_r)) - inv_V*label_smoothing*w_r
     # a class outside [0, V) (possible with check=False) poisons its row: loss and gradient NaN
     row_scale = tl.where(ignored, 0.0, tl.where(valid, 1.0 / divisor, float("nan")))
     # pass 2: the entries of the row
@@ -482,13 +486,11 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         exp_shifted = _exp_twosum(zj, -shift)
         # prob = exp_shifted·inv_sum
         prob = exp_shifted*inv_sum
-        # prob_times_wr = prob·w_r
-        prob_times_wr = prob*w_r
         # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
-        dz = tl.where(idx == cls, dz_at_r, prob_times_wr + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - prob_times_wr - inv_V*wj)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)))
+        dz = tl.where(idx == cls, dz_at_r, prob*prod_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*wj)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)))
         if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
             dz = dz * chain_j
-        tl.store(dz_row + idx, tl.where(ignored, 0.0, dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
+        tl.store(dz_row + idx, tl.where(ignored, 0.0, (dz * row_scale)).to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
         z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
@@ -504,13 +506,11 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             exp_shifted = _exp_twosum(zj, -m)
             # prob = exp_shifted·inv_sum
             prob = exp_shifted*inv_sum
-            # prob_times_wr = prob·w_r
-            prob_times_wr = prob*w_r
             # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
-            dz = tl.where(idx == cls, dz_at_r, prob_times_wr + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - prob_times_wr - inv_V*wj)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)))
+            dz = tl.where(idx == cls, dz_at_r, prob*prod_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*wj)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)))
             if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
                 dz = dz * chain_j
-            tl.store(dz_row + idx, tl.where(ignored, 0.0, dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
+            tl.store(dz_row + idx, tl.where(ignored, 0.0, (dz * row_scale)).to(dz_ptr.dtype.element_ty), mask=idx < V)
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
         _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)
 
@@ -550,7 +550,8 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
     z, r, shape, ignore_index = _rows(z, r, check, ignore_index)
     N, V = z.shape
     reduce = reduction != "none"
-    acc = torch.float64 if z.dtype == torch.float64 else torch.float32
+    wide = z.dtype == torch.float64 or (z.dtype == torch.float32 and label_smoothing != 0)
+    acc = torch.float64 if wide else torch.float32  # the gradient p_j·Σ_k a_k − a_j cancels: float32 logits computed in float64, each output rounded once (bfloat16/float16 in float32, 16 bits above their own)
     w = _class_weights(weight, z, acc)
     opt = _option_values(z, label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     loss = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row
@@ -562,7 +563,7 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
         if reduction == "mean":
             _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, N, V, ignore_index, R=SUM_BLOCK)
         _cross_entropy_grad_kernel[(N,)](z, r, w, opt, loss, dz, out, count, divisor, V, z.stride(0), dz.stride(0),
-                  ignore_index, F64=z.dtype == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, z.dtype))
+                  ignore_index, F64=acc == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
     result = out if reduce else loss.reshape(shape[:-1])
@@ -642,15 +643,19 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
             s4 = s4 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
         s0 = s0 + (n_at_max - 1.0)
+    # one_minus_eps = 1 − ε
+    one_minus_eps = 1.0 - label_smoothing
     # log_sum_exp = log1p((Σ_j exp(−m + z_j) − 1))
     log_sum_exp = _log1p(s0)
-    # sum_1 = log_sum_exp·Σ_j t_times_w + Σ_j (t_times_w·value_1)
-    sum_1 = log_sum_exp*s1 + s2
+    # inv_V = 1/V
+    inv_V = 1.0 / Vf
     # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
-    loss = sum_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((log_sum_exp*s4 + s3)/Vf - sum_1)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * ((m + log_sum_exp) * (m + log_sum_exp)))
+    loss = one_minus_eps*s2 + log_sum_exp*one_minus_eps*s1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*s3 + inv_V*log_sum_exp*s4)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * ((m + log_sum_exp) * (m + log_sum_exp)))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.num_programs(0).to(acc)  # the rows
+        # nothing counted (every row ignored, or of weight 0): the mean is 0/0, NaN, as torch's, and so is the gradient of a row that is not ignored
+        divisor = tl.where(divisor == 0.0, float("nan"), divisor)
     else:
         divisor = tl.full([], 1.0, acc)
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
@@ -694,7 +699,7 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
     count = torch.zeros(2, dtype=torch.int32, device=z.device) if reduce else loss  # rows counted; programs done
     if N:
         _cross_entropy_soft_kernel[(N,)](z, t, w, opt, loss, out, count, V, z.stride(0), t.stride(0),
-                  F64=z.dtype == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, z.dtype))
+                  F64=acc == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
     result = out if reduce else loss.reshape(shape[:-1])
@@ -731,10 +736,10 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
         # s1 = Σ_j t_j·w_j
         s1 = tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
-        # s2 = Σ_j t_j·w_j·(m − z_j)
-        s2 = tl.sum(tl.where(idx < V, tj*wj*(shift - zj), 0.0), axis=0)
-        # s3 = Σ_j w_j
-        s3 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
+        # s2 = Σ_j w_j
+        s2 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
+        # s3 = Σ_j t_j·w_j·(m − z_j)
+        s3 = tl.sum(tl.where(idx < V, tj*wj*(shift - zj), 0.0), axis=0)
         # s4 = Σ_j w_j·(m − z_j)
         s4 = tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
@@ -744,7 +749,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         s2 = tl.zeros([], acc)
         s3 = tl.zeros([], acc)
         s4 = tl.zeros([], acc)
-        s5 = tl.zeros([], acc)  # Σ_j h_j so far, of s2 = Σ_j h_j·(m − z_j)
+        s5 = tl.zeros([], acc)  # Σ_j h_j so far, of s3 = Σ_j h_j·(m − z_j)
         s6 = tl.zeros([], acc)  # Σ_j h_j so far, of s4 = Σ_j h_j·(m − z_j)
         n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
@@ -764,28 +769,28 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j t_j·w_j
             s1 = s1 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
-            # s2 = Σ_j t_j·w_j·(m − z_j); s5 = Σ_j t_j·w_j so far
-            s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s5, 0.0) + tl.sum(tl.where(idx < V, tj*wj*(shift - zj), 0.0), axis=0)
+            # s2 = Σ_j w_j
+            s2 = s2 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
+            # s3 = Σ_j t_j·w_j·(m − z_j); s5 = Σ_j t_j·w_j so far
+            s3 = s3 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s5, 0.0) + tl.sum(tl.where(idx < V, tj*wj*(shift - zj), 0.0), axis=0)
             s5 = s5 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
-            # s3 = Σ_j w_j
-            s3 = s3 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             # s4 = Σ_j w_j·(m − z_j); s6 = Σ_j w_j so far
             s4 = s4 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s6, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
             s6 = s6 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
         s0 = s0 + (n_at_max - 1.0)
+    # one_minus_eps = 1 − ε
+    one_minus_eps = 1.0 - label_smoothing
     # sum_rest = (Σ_j exp_shifted − 1)
     sum_rest = s0
     # log_sum_exp = log1p(sum_rest)
     log_sum_exp = _log1p(sum_rest)
     # sum_t_times_w = Σ_j t_times_w
     sum_t_times_w = s1
-    # sum_1 = log_sum_exp·sum_t_times_w + Σ_j (t_times_w·value_1)
-    sum_1 = log_sum_exp*sum_t_times_w + s2
     # inv_V = 1/V
     inv_V = 1.0 / Vf
     # sum_w = Σ_j w_j
-    sum_w = s3
+    sum_w = s2
     # lse = m + log_sum_exp
     lse = m + log_sum_exp
     # inv_V_times_eps = ε·inv_V
@@ -793,10 +798,12 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
     # inv0 = 1/(1 + sum_rest)
     inv0 = 1.0 / (1.0 + sum_rest)
     # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
-    loss = sum_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(log_sum_exp*sum_w + s4) - sum_1)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse))
+    loss = one_minus_eps*s3 + log_sum_exp*one_minus_eps*sum_t_times_w + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*s4 + inv_V*log_sum_exp*sum_w)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.num_programs(0).to(acc)  # the rows
+        # nothing counted (every row ignored, or of weight 0): the mean is 0/0, NaN, as torch's, and so is the gradient of a row that is not ignored
+        divisor = tl.where(divisor == 0.0, float("nan"), divisor)
     else:
         divisor = tl.full([], 1.0, acc)
     row_scale = 1.0 / divisor
@@ -804,16 +811,16 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
     if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
-        # exp_shifted = exp(−m + z_j)
-        exp_shifted = _exp_twosum(zj, -shift)
         # t_times_w = t_j·w_j
         t_times_w = tj*wj
         # value_1 = m − z_j
         value_1 = shift - zj
+        # exp_shifted = exp(−m + z_j)
+        exp_shifted = _exp_twosum(zj, -shift)
         # prob = inv₀·exp_shifted
         prob = exp_shifted*inv0
         # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
-        dz = prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) - ((1.0 - label_smoothing)*tj + inv_V_times_eps)*wj
+        dz = prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) - (one_minus_eps*tj + inv_V_times_eps)*wj
         if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
             dz = dz * chain_j
         tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
@@ -829,16 +836,16 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
                 zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
-            # exp_shifted = exp(−m + z_j)
-            exp_shifted = _exp_twosum(zj, -m)
             # t_times_w = t_j·w_j
             t_times_w = tj*wj
             # value_1 = m − z_j
             value_1 = m - zj
+            # exp_shifted = exp(−m + z_j)
+            exp_shifted = _exp_twosum(zj, -m)
             # prob = inv₀·exp_shifted
             prob = exp_shifted*inv0
             # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
-            dz = prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) - ((1.0 - label_smoothing)*tj + inv_V_times_eps)*wj
+            dz = prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) - (one_minus_eps*tj + inv_V_times_eps)*wj
             if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
                 dz = dz * chain_j
             tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
@@ -876,7 +883,8 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
     t = _like_rows(t, z, shape, 't')
     N, V = z.shape
     reduce = reduction != "none"
-    acc = torch.float64 if z.dtype == torch.float64 else torch.float32
+    wide = z.dtype in (torch.float64, torch.float32)
+    acc = torch.float64 if wide else torch.float32  # the gradient p_j·Σ_k a_k − a_j cancels: float32 logits computed in float64, each output rounded once (bfloat16/float16 in float32, 16 bits above their own)
     w = _class_weights(weight, z, acc)
     opt = _option_values(z, label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     loss = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row
@@ -885,7 +893,7 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
     count = torch.zeros(2, dtype=torch.int32, device=z.device) if reduce else loss  # rows counted; programs done
     if N:
         _cross_entropy_soft_grad_kernel[(N,)](z, t, w, opt, loss, dz, out, count, V, z.stride(0), t.stride(0), dz.stride(0),
-                  F64=z.dtype == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, z.dtype))
+                  F64=acc == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
     result = out if reduce else loss.reshape(shape[:-1])

@@ -7,7 +7,7 @@ Stability rules applied:
   log-sum-exp: Σ_k e^{z_k} overflows for z_k > 88 in float32 (709 in float64); m + log Σ_k e^{z_k − m}, m = max_k z_k, sums terms in (0, 1]
   two-sum: e^{z_j − m} turns the rounding of z_j − m into a relative error of up to |z_j − m|·ε/2 (256 ULP at z = [709, 1.72] in float64, 32 at [88, 0.3] in float32); with s + err = z_j − m exactly (Knuth's TwoSum: additions only, exact under FMA contraction too), e^s·(1 + err) is exact to first order in err, in the numerators and in the terms of Σ_k e^{z_k − m}
   log1p-sum: log Σ_k e^{z_k − m} is log(1 + tiny) when one entry dominates the row: fl(Σ) keeps tiny only to ε absolute, so log-softmax and the loss at the row's maximum (and logsumexp near 0) are off by up to ε/tiny relative (10¹⁵ ULP in float64, as torch); log1p(Σ − 1) with Σ − 1 summed as the terms below the maximum plus (the entries at it − 1) keeps them to a few ULP
-  infinite-max: a row holding +∞ has m = +∞, and e^{z_k − m} at it is e^{∞ − ∞} = NaN, so m + log Σ_k e^{z_k − m} is NaN where the logsumexp is +∞ (torch's answer); the lse is written m where m = +∞ (a select per row, where the lse itself is the output; softmax, log-softmax and the loss of such a row stay NaN, as torch's)
+  infinite-max: a row holding +∞ has m = +∞, and e^{z_k − m} at it is e^{∞ − ∞} = NaN, so m + log Σ_k e^{z_k − m} is NaN where the logsumexp is +∞ (torch's answer); the lse is written m where m = ±∞ (a select per row, where the lse itself is the output: +∞, and −∞ for a row of −∞, as torch's; softmax, log-softmax and the loss of such a row stay NaN, as torch's). In a kernel that outputs the lse, its gradient e^{z_j − m}/Σ is written e^{z_j − m} where m = +∞: 0 off the +∞ entries, NaN at them (torch's exp(z_j − lse); the limit at a single +∞ entry, 1, is left NaN as torch and the softmax of such a row leave it)
   max-shift: softmax is unchanged when every z_k moves by the same amount: with e^{z_j − m} every exponential is ≤ 1 and the sum Σ_k e^{z_k − m} ≥ 1
 
 One program per row (float32 accumulation; float64 for float64 logits; bfloat16/float16
@@ -218,7 +218,7 @@ def _logsumexp_grad_kernel(z_ptr, lse_ptr, dz_ptr, V, z_stride, dz_stride, F64: 
         # exp_shifted = exp(−m + z_j)
         exp_shifted = _exp_twosum(zj, -shift)
         # ∂L/∂z_j = exp(z_j)/Σ_k exp(z_k)
-        dz = exp_shifted*inv0
+        dz = tl.where(shift == float("inf"), tl.exp(zj - shift), exp_shifted*inv0)
         tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
@@ -230,7 +230,7 @@ def _logsumexp_grad_kernel(z_ptr, lse_ptr, dz_ptr, V, z_stride, dz_stride, F64: 
             # exp_shifted = exp(−m + z_j)
             exp_shifted = _exp_twosum(zj, -m)
             # ∂L/∂z_j = exp(z_j)/Σ_k exp(z_k)
-            dz = exp_shifted*inv0
+            dz = tl.where(m == float("inf"), tl.exp(zj - m), exp_shifted*inv0)
             tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
 
 

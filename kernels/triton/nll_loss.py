@@ -203,6 +203,8 @@ def _nll_loss_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, out_ptr, count_ptr, divisor_
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
+        # nothing counted (every row ignored, or of weight 0): the mean is 0/0, NaN, as torch's, and so is the gradient of a row that is not ignored
+        divisor = tl.where(divisor == 0.0, float("nan"), divisor)
     else:
         divisor = tl.full([], 1.0, acc)
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
@@ -248,7 +250,7 @@ def nll_loss(z, r, weight=None, ignore_index=-100, reduction="mean", *, check=Tr
         if reduction == "mean":
             _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, N, V, ignore_index, R=SUM_BLOCK)
         _nll_loss_kernel[(N,)](z, r, w, loss, out, count, divisor, V, z.stride(0),
-                  ignore_index, F64=z.dtype == torch.float64, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, z.dtype))
+                  ignore_index, F64=acc == torch.float64, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
     result = out if reduce else loss.reshape(shape[:-1])
@@ -292,6 +294,8 @@ def _nll_loss_grad_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, dz_ptr, out_ptr, count_
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
+        # nothing counted (every row ignored, or of weight 0): the mean is 0/0, NaN, as torch's, and so is the gradient of a row that is not ignored
+        divisor = tl.where(divisor == 0.0, float("nan"), divisor)
     else:
         divisor = tl.full([], 1.0, acc)
     # a class outside [0, V) (possible with check=False) poisons its row: loss and gradient NaN
@@ -301,8 +305,8 @@ def _nll_loss_grad_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, dz_ptr, out_ptr, count_
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
         # ∂C/∂l_j = −w_r·δ_jr
-        dz = 0.0 + tl.where(idx == cls, -w_r, 0.0)  # the one-hot term δ_jr·(−w_r)
-        tl.store(dz_row + idx, tl.where(ignored, 0.0, dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
+        dz = tl.where(idx == cls, -w_r * row_scale, 0.0)
+        tl.store(dz_row + idx, tl.where(ignored, 0.0, dz).to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
         z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
@@ -312,8 +316,8 @@ def _nll_loss_grad_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, dz_ptr, out_ptr, count_
             z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             # ∂C/∂l_j = −w_r·δ_jr
-            dz = 0.0 + tl.where(idx == cls, -w_r, 0.0)  # the one-hot term δ_jr·(−w_r)
-            tl.store(dz_row + idx, tl.where(ignored, 0.0, dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
+            dz = tl.where(idx == cls, -w_r * row_scale, 0.0)
+            tl.store(dz_row + idx, tl.where(ignored, 0.0, dz).to(dz_ptr.dtype.element_ty), mask=idx < V)
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
         _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)
 
@@ -361,7 +365,7 @@ def nll_loss_grad(z, r, weight=None, ignore_index=-100, reduction="mean", *, che
         if reduction == "mean":
             _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, N, V, ignore_index, R=SUM_BLOCK)
         _nll_loss_grad_kernel[(N,)](z, r, w, loss, dz, out, count, divisor, V, z.stride(0), dz.stride(0),
-                  ignore_index, F64=z.dtype == torch.float64, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, z.dtype))
+                  ignore_index, F64=acc == torch.float64, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
     result = out if reduce else loss.reshape(shape[:-1])

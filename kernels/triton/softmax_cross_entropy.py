@@ -214,6 +214,8 @@ def _softmax_cross_entropy_kernel(z_ptr, r_ptr, loss_ptr, out_ptr, count_ptr, V,
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(count_ptr).to(acc)  # the rows counted, on the device beforehand: nothing waits on the host
+        # nothing counted (every row ignored, or of weight 0): the mean is 0/0, NaN, as torch's, and so is the gradient of a row that is not ignored
+        divisor = tl.where(divisor == 0.0, float("nan"), divisor)
     else:
         divisor = tl.full([], 1.0, acc)
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
@@ -311,6 +313,8 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(count_ptr).to(acc)  # the rows counted, on the device beforehand: nothing waits on the host
+        # nothing counted (every row ignored, or of weight 0): the mean is 0/0, NaN, as torch's, and so is the gradient of a row that is not ignored
+        divisor = tl.where(divisor == 0.0, float("nan"), divisor)
     else:
         divisor = tl.full([], 1.0, acc)
     # dz at the class of the row (δ_jr = 1): (−sum_rest + expm1(−m + z_r))/(1 + sum_rest)
@@ -325,7 +329,7 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
         exp_shifted = _exp_twosum(zj, -shift)
         # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
         dz = tl.where(idx == cls, dz_at_r, exp_shifted*inv0)
-        tl.store(dz_row + idx, tl.where(ignored, 0.0, dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
+        tl.store(dz_row + idx, tl.where(ignored, 0.0, (dz * row_scale)).to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
         z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
@@ -337,7 +341,7 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
             exp_shifted = _exp_twosum(zj, -m)
             # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
             dz = tl.where(idx == cls, dz_at_r, exp_shifted*inv0)
-            tl.store(dz_row + idx, tl.where(ignored, 0.0, dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
+            tl.store(dz_row + idx, tl.where(ignored, 0.0, (dz * row_scale)).to(dz_ptr.dtype.element_ty), mask=idx < V)
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
         _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)
 

@@ -31,10 +31,14 @@ Row-wise stability rules (named and checked like the elementwise ones):
   Σ_k a_k(m − z_k) + log Σ·Σ_k a_k, not lse·Σ_k a_k − Σ_k a_k z_k (which cancels at large logits);
 - ``class-gap``: the gradient at the class column, c·(p_r − 1), as c·(expm1(z_r − m) − (Σ − 1))/Σ, a value
   per row written over that column (RowKernel.at_class);
-- ``infinite-max``: the lse of a row holding +∞ is +∞ (a select per row where the lse is the output).
+- ``infinite-max``: the lse of a row holding +∞ is +∞, of a row of −∞ is −∞ (a select per row where the lse is the output),
+  and its gradient there is e^{z_j − m}: 0 off the +∞ entries, as torch's.
 
-What is left: the soft-target gradient p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j (as torch's:
-about an ULP of its terms), and so does the smoothed gradient at the class column near its zero.
+The gradient of a loss that weighs every entry, p_j·Σ_k a_k − a_j (soft targets, label smoothing), cancels where
+p_j·Σ_k a_k ≈ a_j: the roundings of e^{z_j − m}, of Σ and of the product come back times a_j/|p_j·Σ_k a_k − a_j|
+(measured at one such entry, float64, a cancellation of 25: Σ's rounding 0.87 ULP, e^{z_j − m}'s 0.26, the
+product's up to 0.5). A float32 kernel computes it in float64 and rounds once (RowKernel.widen); what is left is
+float64, where a bound needs e^x and Σ in double-word (tests/test_rowwise8.py, a strict xfail).
 
 After the shift every exponential is at most 1 and every sum at least 1: nothing
 overflows, nothing divides by zero, and the sums accumulate in the logits' float type.
@@ -313,6 +317,33 @@ def _infinite_max(e):
     return sp.Piecewise((m, sp.Eq(sp.Abs(m), sp.oo)), (e, True))
 
 
+def _is_infinite_max_lse(e) -> bool:
+    """The infinite-max rule's form of the lse: Piecewise((m, |m| = ∞), (m + log Σ, True))."""
+    return isinstance(e, sp.Piecewise) and len(e.args) == 2 and isinstance(e.args[0].expr, rowmax) \
+        and e.args[0].cond == sp.Eq(sp.Abs(e.args[0].expr), sp.oo)
+
+
+def _is_shifted_probability(e) -> bool:
+    """e^{z_j − m}/Σ_k e^{z_k − m} (the rules' form of p_j: exp_twosum over 1 + (Σ − 1), or over Σ)."""
+    factors = sp.Mul.make_args(e)
+    tops = [f for f in factors if isinstance(f, exp_twosum) and f.has(rowmax) and f.args[0] == z[j]]
+    bottoms = [f for f in factors if isinstance(f, sp.Pow) and f.exp == -1 and (f.base.has(rowsum_rest)
+                                                                                 or isinstance(f.base, rowsum))]
+    return len(factors) == 2 and len(tops) == 1 and len(bottoms) == 1
+
+
+def _lse_gradient_at_infinity(stable: list, outputs) -> list:
+    """In a kernel whose output is the lse (the infinite-max rule fired there), its gradient p_j = e^{z_j − m}/Σ
+    → e^{z_j − m} where m = +∞: 0 off the row's +∞ entries and NaN at them, torch's exp(z_j − lse) (Σ is NaN
+    there, so the quotient would be NaN everywhere). The limit at a single +∞ entry is 1; it is left NaN, as
+    torch's and as the softmax of such a row. softmax's own p_j (no lse output) stays NaN, as torch's."""
+    if not any(o[3] and _is_infinite_max_lse(s) for o, s in zip(outputs, stable)):
+        return stable
+    m = rowmax(z)
+    return [sp.Piecewise((sp.exp(z[j] - m), sp.Eq(m, sp.oo)), (s, True))
+            if not o[3] and _is_shifted_probability(s) else s for o, s in zip(outputs, stable)]
+
+
 ROW_RULES: tuple[Rule, ...] = (
     Rule("class-gap", "at the row's class the gradient holds c·(p_r − 1) (the one-hot term against c·p_r), which "
          "cancels where p_r ≈ 1, a confident row: fl(p_r) keeps 1 − p_r only to ε absolute (10¹⁵ ULP in float64, "
@@ -347,9 +378,11 @@ ROW_RULES: tuple[Rule, ...] = (
          "below the maximum plus (the entries at it − 1) keeps them to a few ULP", _log1p_sum,
          lambda old, new: new != old),
     Rule("infinite-max", "a row holding +∞ has m = +∞, and e^{z_k − m} at it is e^{∞ − ∞} = NaN, so m + log Σ_k "
-         "e^{z_k − m} is NaN where the logsumexp is +∞ (torch's answer); the lse is written m where m = +∞ (a select "
-         "per row, where the lse itself is the output; softmax, log-softmax and the loss of such a row stay NaN, "
-         "as torch's)", _infinite_max, lambda old, new: new != old),
+         "e^{z_k − m} is NaN where the logsumexp is +∞ (torch's answer); the lse is written m where m = ±∞ (a select "
+         "per row, where the lse itself is the output: +∞, and −∞ for a row of −∞, as torch's; softmax, log-softmax "
+         "and the loss of such a row stay NaN, as torch's). In a kernel that outputs the lse, its gradient "
+         "e^{z_j − m}/Σ is written e^{z_j − m} where m = +∞: 0 off the +∞ entries, NaN at them (torch's exp(z_j − lse); "
+         "the limit at a single +∞ entry, 1, is left NaN as torch and the softmax of such a row leave it)", _infinite_max, lambda old, new: new != old),
 )
 
 
@@ -370,7 +403,9 @@ class gated(sp.Function):  # noqa: N801
 
 def _gate_options(e: sp.Expr) -> sp.Expr:
     """The terms a·x with a an option and x holding a row sum or an entry → gated(a, Σ x): not
-    computed at all when the option is 0 (no NaN from 0·∞, and no work for an option left off)."""
+    computed at all when the option is 0 (no NaN from 0·∞, and no work for an option left off). A term
+    X beside −a·X is (1 − a)·X, not gated: X + a·(Y − X) would be ∞ − ∞ = NaN where X and Y overflow
+    (soft targets with label smoothing at logits ±1e308: torch's loss is +∞)."""
     terms, of_option = [], {}
     for term in sp.Add.make_args(e):
         factors = sp.Mul.make_args(term)
@@ -379,7 +414,19 @@ def _gate_options(e: sp.Expr) -> sp.Expr:
             of_option.setdefault(option, []).append(sp.Mul(*[f for f in factors if f is not option]))
         else:
             terms.append(term)
-    return sp.Add(*terms, *(gated(o, sp.Add(*rest)) for o, rest in of_option.items()))
+    for o, rest in of_option.items():  # X − a·X → (1 − a)·X: X + a·(Y − X) is ∞ − ∞ where X and Y overflow
+        parts = [x for y in rest  # each term as it is, or its terms where it is a·(… − X …)
+                 for x in ((y,) if -y in terms else sp.Add.make_args(sp.expand_mul(y, deep=False)))]
+        if not any(-x in terms for x in parts):
+            continue
+        rest[:] = []
+        for x in parts:
+            if -x in terms:
+                terms.remove(-x)
+                terms.append((1 - o) * -x)
+            else:
+                rest.append(x)
+    return sp.Add(*terms, *(gated(o, sp.Add(*rest)) for o, rest in of_option.items() if rest))
 
 
 def _gate_option_terms(e: sp.Expr) -> sp.Expr:
@@ -444,6 +491,13 @@ class RowKernel:
     # needs beyond ``assignments`` (values of the row, printed after them)
     at_class: tuple[sp.Expr | None, ...] = ()
     class_assignments: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
+    # the gradient of a loss that weighs every entry (the sum-gap rule fired) is p_j·Σ_k a_k − a_j, which
+    # cancels where p_j·Σ_k a_k ≈ a_j: every rounding of p_j (its exponential, the row sum Σ, the quotient)
+    # and of the product comes back times a_j/|p_j·Σ_k a_k − a_j|. A kernel of float32 logits then computes
+    # the block in float64 and rounds each output once (bfloat16/float16 logits stay in float32, 16 bits above
+    # their own): "always" (soft targets), or the name of the option without which there is no a_j
+    # ("label_smoothing": class indices), or None
+    widen: str | None = None
 
 
 def split_sums(e: sp.Expr) -> sp.Expr:
@@ -495,9 +549,9 @@ ROW_SKELETON_NAMES = frozenset("""
     r_ptr reach reduce reduction result row row_scale rows s shape share shares shift size softcap span
     stride t t_ptr t_row t_stride target tensor tj tl torch total triton valid value values_ptr w w_ptr
     w_r weight what width wj work x z z_loss_scale z_next z_ptr z_r z_row z_stride zj
-    b u y n_at_max inv0 inv1 inv2 inv3 dz_at_r
+    b u y n_at_max inv0 inv1 inv2 inv3 dz_at_r wide
 """.split())  # (b, u, y: the TwoSum and log1p helpers' locals; inv0 …: hoisted reciprocals of row sums;
-# dz_at_r: the gradient at the row's class, the class-gap rule's)
+# dz_at_r: the gradient at the row's class, the class-gap rule's; wide: RowKernel.widen's launcher flag)
 _ROW_SUM = re.compile(r"s\d+")
 # the words of a row formula's leaves in a temporary's name (z_r, w_r: the entry at the class r)
 _ROW_WORDS = {z[j]: "z", w[j]: "w", t[j]: "t", g[j]: "g", z[r]: "zr", w[r]: "wr", V: "V",
@@ -567,6 +621,7 @@ def row_kernel(name: str, formula: str, outputs: list[tuple[str, sp.Expr, str, b
                 at = _gate_option_terms(_canonical(sp.factor_terms(x)))
                 fired += [q for q in rules if q not in fired]
         at_class.append(at)
+    stable = _lse_gradient_at_infinity(stable, outputs)
     at_exprs = [a for a in at_class if a is not None]
     both = _one_sum(stable + at_exprs)
     stable, at_exprs = both[:len(stable)], both[len(stable):]
@@ -593,7 +648,17 @@ def row_kernel(name: str, formula: str, outputs: list[tuple[str, sp.Expr, str, b
                      outs, tuple(assignments), tuple(results), tuple(scatter), tuple(fired),
                      weighted=any(e.has(w) for _, e, _, _ in outputs), soft=any(e.has(t) for _, e, _, _ in outputs),
                      options=options, cap=cap, chain=chain, divisor=divisor,
-                     at_class=tuple(at_class), class_assignments=tuple(class_assignments))
+                     at_class=tuple(at_class), class_assignments=tuple(class_assignments),
+                     widen=_widen_when(outputs, fired, options))
+
+
+def _widen_when(outputs, fired, options) -> str | None:
+    """RowKernel.widen: a gradient beside a loss the sum-gap rule rewrote (soft targets: always; class
+    indices: where label smoothing is on, the only a_j of the gradient then)."""
+    if not any(q.name == "sum-gap" for q in fired) or all(per_row for _, _, _, per_row in outputs):
+        return None
+    soft = any(e.has(t) for _, e, _, _ in outputs)
+    return "always" if soft else OPTION_NAMES[LABEL_SMOOTHING] if LABEL_SMOOTHING in options else None
 
 
 # ------------------------------------------------------------ the row blocks of the lectures

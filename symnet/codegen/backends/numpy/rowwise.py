@@ -288,6 +288,9 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     doc += ["", "    Raises:"] + [f"      {error}: {why}" for error, why, applies in raises if applies]
     doc.append('    """')
     body = (["_caller = z"] if inplace else []) + ["z, _shape = _logits(z)", "_rows, _V = z.shape"]
+    if kernel.widen:  # RowKernel.widen: p_j·Σ_k a_k − a_j cancels; float32 logits: the blocks in float64
+        when = "" if kernel.widen == "always" else f" and {kernel.widen} != 0"
+        body.append(f"_wide = z.dtype == np.float32{when}  # the blocks in float64, each output rounded once")
     if kernel.target:
         helpers.add("_classes")
         body.append("r, _ignored = _classes(r, _shape, ignore_index)  # _ignored: the rows of class ignore_index")
@@ -299,7 +302,8 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
         body.append("g = _like(g, 'g', _shape, z.dtype)")
     if kernel.weighted:
         helpers.add("_weights")
-        body.append("_w = _weights(weight, _V, z.dtype)")
+        body.append("_w = _weights(weight, _V, np.float64 if _wide else z.dtype)" if kernel.widen
+                    else "_w = _weights(weight, _V, z.dtype)")
     if kernel.options:
         helpers.add("_options")
         body.append(f"_options({', '.join(f'{n}={n}' for n in (OPTION_NAMES[o] for o in kernel.options))})")
@@ -317,16 +321,26 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
         body.append("_into = _own_rows(_caller, 'z') if inplace else None  # the caller's logits as (rows, V), a view")
     for o in kernel.outputs:
         new = f"np.empty((_rows, {'1' if o.per_row else '_V'}), z.dtype)"
+        if kernel.widen and reduce and o.per_row:  # the float64 row losses summed as they are (as Triton's)
+            new = "np.empty((_rows, 1), np.float64 if _wide and reduction != \"none\" else z.dtype)"
         body.append(f"{o.name} = {new} if _into is None else _into" if o.name == inplace else f"{o.name} = {new}")
     if reduce and wide:
         count = "_count" if kernel.target else "_rows"
-        body.append(f"_scale = 1.0 / {count} if reduction == \"mean\" and {count} else 1.0  # ∂(mean)/∂(row loss)")
+        body.append(f"_scale = (1.0 / {count} if {count} else np.nan) if reduction == \"mean\" else 1.0"
+                    "  # ∂(mean)/∂(row loss); nothing counted: NaN, as torch's")
     views = args + [o.name for o in kernel.outputs]
     body.append("_step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache")
     loop = [f"{', '.join(views)} = {', '.join(f'_{v}[_i:_e]' for v in views)}"]
+    floats = [v for v in args if v != "r"]  # the float inputs (r: the classes)
+    if kernel.widen:
+        loop.append("if _wide:  # float32 logits: the block in float64, written into the outputs at its end")
+        loop.append(f"    {', '.join(floats)} = {', '.join(f'np.asarray({v}, np.float64)' for v in floats)}")
+        loop.append(f"    {', '.join(o.name for o in kernel.outputs)} = "
+                    f"{', '.join(f'_wide_{o.name}[:_e - _i]' for o in kernel.outputs)}")
     if inplace:
         # z's rows may be _into's: the block is computed beside them, then written over them
-        loop.append("if _into is not None:  # inplace: z's rows are all read before they are overwritten")
+        loop.append("if _into is not None" + (" and not _wide:" if kernel.widen else ":")
+                    + "  # inplace: z's rows are all read before they are overwritten")
         loop.append(f"    {inplace} = _beside[:_e - _i]")
     printer = _RowPrinter({z: "z", g: "g", t: "t", w: "_w"}, helpers)
     if kernel.cap is not None:  # the softcap: the formulas read c = cap(z), called z
@@ -351,6 +365,10 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     for o, result, coeff, at in zip(kernel.outputs, kernel.results, kernel.scatter, at_class):
         loop.append(f"# {o.meaning} = {text(o.expr)}")
         scaled = reduce and not o.per_row  # the gradient of the mean: every term times _scale
+        rare = None  # a select on a value of the row (m = +∞): the usual branch first, the rare rows patched
+        if not o.per_row and isinstance(result, sp.Piecewise) and len(result.args) == 2 \
+                and result.args[1].cond == sp.true and not result.args[0].cond.has(j):
+            rare, result = result.args[0], result.args[1].expr
         num, den = result.as_numer_denom()
         if den != 1 and num.is_Atom and den.is_Atom:  # a quotient straight into the output
             # one division per row, then a product per entry (a product is cheaper than a quotient)
@@ -368,8 +386,13 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
                 factor = name if number == 1 else f"({printer.doprint(number)} * {name})"
                 loop.append(f"if {name} != 0:")
                 loop.append(f"    {o.name} += {factor} * {printer.parenthesize(rest, 50)}")
-            if scaled:
+            if scaled and (base != 0 or gates):  # (a zero stays 0 where _scale is NaN, as torch's)
                 loop.append(f"{o.name} *= _scale")
+        if rare is not None:  # np.where over every entry would cost as much as the usual branch: rows only
+            loop.append(f"_rare = {printer.doprint(rare.cond)}  # rows where {text(rare.cond).replace('oo', '+∞')}")
+            loop.append("if _rare.any():")
+            loop.append(f"    {o.name}[...] = np.where(_rare, {printer.doprint(rare.expr)}"
+                        f"{' * _scale' if scaled else ''}, {o.name})")
         if at is not None:  # the value at the class column, written over it (class-gap: no cancellation)
             loop.append(f"# at the class of each row (δ_jr = 1): {text(at)}")
             loop.append(f"np.put_along_axis({o.name}, r, {printer.parenthesize(at, 50)}"
@@ -391,8 +414,11 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
         loop.append("if _ignored is not None:  # rows of class ignore_index count for nothing")
         loop.append("    _skip = _ignored[_i:_e]")
         loop += [f"    {o.name}[_skip] = 0" for o in kernel.outputs]
+    if kernel.widen:
+        loop.append("if _wide:  # each output rounded once, the block's float64 values written")
+        loop += [f"    _{o.name}[_i:_e] = {o.name}" for o in kernel.outputs]
     if inplace:
-        loop.append("if _into is not None:")
+        loop.append("elif _into is not None:" if kernel.widen else "if _into is not None:")
         loop.append(f"    _{inplace}[_i:_e] = {inplace}")
     lines = [f"def {kernel.name}({', '.join(signature)}):", *doc]
     lines += ["    " + b for b in body]
@@ -401,6 +427,10 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     lines.append("    def _share(_lo, _hi):  # rows [lo, hi), a block at a time")
     if inplace:
         lines.append(f"        _beside = None if _into is None else np.empty((min(_step, _hi - _lo), _V), _z.dtype)")
+    if kernel.widen:
+        for o in kernel.outputs:
+            lines.append(f"        _wide_{o.name} = np.empty((min(_step, _hi - _lo), {'1' if o.per_row else '_V'}), "
+                         f"np.float64) if _wide else None")
     inner = ["for _i in range(_lo, _hi, _step):",
              "    _e = min(_i + _step, _hi)"] + ["    " + b for b in loop]
     if any(q.name in ("max-shift", "log-sum-exp") for q in kernel.rules):

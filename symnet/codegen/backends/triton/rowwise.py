@@ -355,6 +355,9 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
             or "tl.load(count_ptr).to(acc)  # the rows counted, on the device beforehand: nothing waits on the host"
         L += ["    if MEAN:",
               f"        divisor = {divisor}",
+              "        # nothing counted (every row ignored, or of weight 0): the mean is 0/0, NaN, as torch's, and so is"
+              " the gradient of a row that is not ignored",
+              "        divisor = tl.where(divisor == 0.0, float(\"nan\"), divisor)",
               "    else:",
               "        divisor = tl.full([], 1.0, acc)"]
     if per_entry:
@@ -366,8 +369,12 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
             for o, res, coeff, at in per_entry:
                 out.append(f"{indent}# {o.meaning} = {text(o.expr)}")
                 value = pr.doprint(res)
+                one_hot_only = at is None and res == 0 and coeff != 0 and reduces \
+                    and not (cap and kernel.chain is not None)
                 if at is not None:  # the value at the class column, computed once per row (class-gap)
                     value = f"tl.where(idx == cls, {o.name}_at_r, {value})"
+                elif one_hot_only:  # only the one-hot term scaled: 0 off the class even where row_scale is NaN (torch's)
+                    value = f"tl.where(idx == cls, {printer.doprint(coeff)} * row_scale, 0.0)"
                 elif coeff != 0:
                     value = (f"{value} + tl.where(idx == cls, {printer.doprint(coeff)}, 0.0)  "
                              f"# the one-hot term δ_jr·({text(coeff)})")
@@ -375,9 +382,9 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
                 if cap and kernel.chain is not None:
                     out += [f"{indent}if CAP:  # a gradient in c, times ∂c_j/∂z_j = {text(kernel.chain)}",
                             f"{indent}    {o.name} = {o.name} * chain_j"]
-                scaled = f"({o.name} * row_scale)" if reduces else o.name
+                scaled = f"({o.name} * row_scale)" if reduces and not one_hot_only else o.name
                 if reduces and target:  # an ignored row's gradient is 0 even where its logits are NaN or ±∞
-                    scaled = f"tl.where(ignored, 0.0, {o.name} * row_scale)"
+                    scaled = f"tl.where(ignored, 0.0, {scaled})"
                 out.append(f"{indent}tl.store({o.name}_row + idx, {scaled}.to({o.name}_ptr.dtype.element_ty), "
                            "mask=idx < V)")
             return out
@@ -563,8 +570,15 @@ def _option_row_launcher(kernel: RowKernel) -> str:
         body += ["z, shape = _logit_rows(z)", "t = _like_rows(t, z, shape, 't')"]
     body = [b for b in body if b]
     body += ["N, V = z.shape",
-             "reduce = reduction != \"none\"",
-             "acc = torch.float64 if z.dtype == torch.float64 else torch.float32"]
+             "reduce = reduction != \"none\""]
+    if kernel.widen:  # RowKernel.widen: p_j·Σ_k a_k − a_j cancels; every dtype computes in float64
+        why = ("  # the gradient p_j·Σ_k a_k − a_j cancels: float32 logits computed in float64, each output rounded"
+               " once (bfloat16/float16 in float32, 16 bits above their own)")
+        body.append("wide = z.dtype in (torch.float64, torch.float32)" if kernel.widen == "always" else
+                    f"wide = z.dtype == torch.float64 or (z.dtype == torch.float32 and {kernel.widen} != 0)")
+        body.append("acc = torch.float64 if wide else torch.float32" + why)
+    else:
+        body.append("acc = torch.float64 if z.dtype == torch.float64 else torch.float32")
     if weighted:
         body.append("w = _class_weights(weight, z, acc)")
     opts = [OPTION_NAMES[o] for o in kernel.options]
@@ -581,7 +595,7 @@ def _option_row_launcher(kernel: RowKernel) -> str:
     ptrs = ["z"] + (["r"] if target else []) + (["t"] if soft else []) + (["w"] if weighted else []) + \
         (["opt"] if opts else []) + [value] + (["dz"] if fused else []) + ["out", "count"] + (["divisor"] if weigh else [])
     strides = ["z.stride(0)"] + (["t.stride(0)"] if soft else []) + (["dz.stride(0)"] if fused else [])
-    consts = "F64=z.dtype == torch.float64, " + ("CAP=softcap is not None, " if kernel.cap is not None else "") + \
+    consts = "F64=acc == torch.float64, " + ("CAP=softcap is not None, " if kernel.cap is not None else "") + \
         "MEAN=reduction == \"mean\", REDUCE=reduce, R=SUM_BLOCK"
     body += ["if N:"]
     if target:
@@ -590,7 +604,7 @@ def _option_row_launcher(kernel: RowKernel) -> str:
                  if weigh else
                  "        _count_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, count, N, ignore_index, R=SUM_BLOCK)"]
     body += [f"    {k}[(N,)]({', '.join(ptrs)}, V, {', '.join(strides)},",
-             f"              {'ignore_index, ' if target else ''}{consts}, **_row_tiles(V, z.dtype))",
+             f"              {'ignore_index, ' if target else ''}{consts}, **_row_tiles(V, acc))",
              "elif reduce:  # no rows: the sum is 0 and the mean undefined",
              "    out.fill_(0.0 if reduction == \"sum\" else float(\"nan\"))",
              f"result = out if reduce else {value}.reshape(shape[:-1])"]
