@@ -1694,18 +1694,21 @@ __all__ += ["SCALED_SQUARE", "POWER_PRODUCT"]
 # gelu_tanh, softsign and their derivatives are NaN at x = ±inf); tested in tests/test_stability8.py
 
 _FLT_MAX = 3.4028234663852886e38  # float32's largest: x > it is x = +inf in float32, |x| > 3.4e38 in float64
-_LIMIT_BOUND = sp.Float(_FLT_MAX, 17)
+# The bounds a limit branch may start at: float32's largest, or a power of 2 below it where the form overflows
+# before it (x·σ(2x): 2x is inf in float32 from 1.7e38 on, and σ(−2x)·2x then inf·0)
+_LIMIT_BOUNDS = tuple(sp.Float(_FLT_MAX / 2 ** k, 17) for k in range(11))
+_LIMIT_BOUND = _LIMIT_BOUNDS[0]
 
 
-def _limit_at(expr, x, sign):
+def _limit_at(expr, x, sign, bound=_FLT_MAX):
     """The limit of ``expr`` at x = sign·inf as a float, where its exact value (mpmath at 50 digits) is that
-    float to float64's rounding from |x| = 3.4e38 (float32's largest) on, else None: the branch
-    x > 3.4e38 of a float64 kernel holds finite x too."""
+    float to float64's rounding from |x| = ``bound`` (float32's largest, or a power of 2 below it) on, else
+    None: the branch x > bound of a float64 kernel holds finite x too."""
     from ..verify.evaluate import mp_value
 
     try:
         with mpmath.workdps(50):
-            values = [mp_value(expr, {x: sign * mpmath.mpf(v)}) for v in (_FLT_MAX, "1e60", "1e150")]
+            values = [mp_value(expr, {x: sign * mpmath.mpf(v)}) for v in (bound, "1e60", "1e150")]
     except (ArithmeticError, ValueError, TypeError):  # mpmath's erfc from 1e200 on: no limit taken
         return None
     if any(mpmath.isnan(v) or mpmath.isinf(v) for v in values):
@@ -1736,17 +1739,29 @@ def _infinite_limits(expr):
     nan = np.zeros(2, bool)
     for dtype in (np.float32, np.float64):
         nan |= np.isnan(probe(np.array([np.inf, -np.inf], dtype)))
-    # NaN at the infinity alone: finite at the largest floats short of it (log x at x = −1e300 is NaN: no limit)
-    nan &= np.isfinite(probe(np.array([_FLT_MAX, -_FLT_MAX], np.float32)))
-    nan &= np.isfinite(probe(np.array([1e300, -1e300], np.float64)))
-    limits = [_limit_at(expr, x, sign) if at else None for at, sign in zip(nan, (1, -1))]
+    if not nan.any():
+        return expr
+    # NaN toward the infinity alone: finite, in float32 and float64, at float32's largest or at a power of 2
+    # below it where an intermediate (2x in x·σ(2x)) overflows first; log x at x = −1e30 is NaN: no limit
+    bounds = [None, None]
+    for b in _LIMIT_BOUNDS:
+        at = np.array([float(b), -float(b)])
+        finite = np.isfinite(probe(at.astype(np.float32))) & np.isfinite(probe(at))
+        for side in (0, 1):
+            if nan[side] and bounds[side] is None and finite[side]:
+                bounds[side] = b
+    firing = [b for b in bounds if b is not None]
+    if not firing:
+        return expr
+    bound = min(firing)
+    limits = [_limit_at(expr, x, sign, float(bound)) if b is not None else None for b, sign in zip(bounds, (1, -1))]
     up, down = [None if v is None else sp.Float(v) if v else sp.S.Zero for v in limits]
     if up is not None and down is not None:  # one select: (L+ + L−)/2 + (L+ − L−)/2·sign(x), exact at ±1
-        return sp.Piecewise(((up + down) / 2 + (up - down) / 2 * sp.sign(x), sp.Abs(x) > _LIMIT_BOUND), (expr, True))
+        return sp.Piecewise(((up + down) / 2 + (up - down) / 2 * sp.sign(x), sp.Abs(x) > bound), (expr, True))
     if up is not None:
-        return sp.Piecewise((up, x > _LIMIT_BOUND), (expr, True))
+        return sp.Piecewise((up, x > bound), (expr, True))
     if down is not None:
-        return sp.Piecewise((down, x < -_LIMIT_BOUND), (expr, True))
+        return sp.Piecewise((down, x < -bound), (expr, True))
     return expr
 
 
@@ -1754,8 +1769,8 @@ def without_infinite_limits(expr):
     """``expr`` with the infinite-limit rule's branches (x > 3.4e38, x < −3.4e38) taken out: what it computes
     at every finite float32, and at float64's up to ±3.4e38."""
     def limit_branch(c) -> bool:
-        return isinstance(c, (sp.StrictGreaterThan, sp.StrictLessThan)) and (c.rhs == _LIMIT_BOUND and c.rel_op == ">"
-                                                                            or c.rhs == -_LIMIT_BOUND and c.rel_op == "<")
+        return isinstance(c, (sp.StrictGreaterThan, sp.StrictLessThan)) and (c.rhs in _LIMIT_BOUNDS and c.rel_op == ">"
+                                                                            or -c.rhs in _LIMIT_BOUNDS and c.rel_op == "<")
 
     def strip(pw):
         pieces = [(e, c) for e, c in pw.args if not limit_branch(c)]
@@ -1770,7 +1785,8 @@ INFINITE_LIMIT = Rule(
     "NaN, the limits 0, 1 or ±1 (torch's silu, gelu and mish give NaN too); where the generated form, measured "
     "in float32 and float64, is NaN at ±inf and the exact value (mpmath at 50 digits) is one float L to "
     "float64's rounding from |x| = 3.4e38 on, a select returns L for x beyond ±3.4e38 (float32's largest: "
-    "only ±inf in float32)", apply=_infinite_limits, fired=lambda old, new: new != old)
+    "only ±inf in float32), or beyond the power of 2 below it where the form is still finite in both dtypes "
+    "when an intermediate overflows first (x·σ(2x): 2x is inf in float32 from 1.7e38 on, then inf·0)", apply=_infinite_limits, fired=lambda old, new: new != old)
 RULES += (INFINITE_LIMIT,)
 _BY_NAME[INFINITE_LIMIT.name] = INFINITE_LIMIT
 __all__ += ["INFINITE_LIMIT", "without_infinite_limits"]

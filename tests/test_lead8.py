@@ -1,0 +1,59 @@
+"""Issue 16, found by the fresh-eyes pass of 2026-12-01: x·σ(c·x) and gelu(c·x) had NaN gradients at finite
+|x| where c·x overflows (x·σ(2x) at ±1e308 in float64, from ±1.7e38 in float32; `symnet verify
+"x*sigmoid(2*x)"` read NaN×16): the infinite-limit rule now starts its limit branch at float32's largest
+or at a power of 2 below it, where the form is still finite in both dtypes. Compared with mpmath at 50 digits."""
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+import symnet
+from conftest import triton_torch
+
+FORMULAS = ["x*sigmoid(2*x)", "x*sigmoid(1.75*x)", "gelu(2*x)", "x*sigmoid(200*x)"]
+POINTS = [-1.7e308, -1e300, -3.4e38, -1.7e38, -1e38, -1e30, -400.0, -3.0, 3.0, 1e30, 1e38, 1.7e38, 3.4e38,
+          1e300, 1.7e308]
+
+
+def _truth(formula, x):
+    xs = sp.Symbol("x")
+    e = sp.sympify(formula.replace("sigmoid", "_sig").replace("gelu", "_gelu"),
+                   locals={"_sig": lambda u: 1 / (1 + sp.exp(-u)),
+                           "_gelu": lambda u: u * (1 + sp.erf(u / sp.sqrt(2))) / 2, "x": xs})
+    f, df = (sp.lambdify(xs, v, "mpmath") for v in (e, sp.diff(e, xs)))
+    with mpmath.workdps(50):
+        return float(f(mpmath.mpf(x))), float(df(mpmath.mpf(x)))
+
+
+def _close(got, want, dtype):
+    want = float(np.asarray(want, dtype))  # the true value rounded to the dtype (0 where it underflows)
+    if want == 0 or not math.isfinite(want):
+        return got == want or abs(got) <= float(np.finfo(dtype).smallest_subnormal) * 4
+    return abs(got - want) <= 8 * float(np.spacing(np.asarray(abs(want), dtype)))
+
+
+@pytest.mark.parametrize("formula", FORMULAS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_scaled_sigmoid_products_at_huge_arguments(formula, dtype):
+    k = symnet.compile(symnet.derive(formula), "numpy")
+    pts = [p for p in POINTS if abs(p) <= np.finfo(dtype).max]
+    got = k(x=np.array(pts, dtype))
+    for i, p in enumerate(pts):
+        want = _truth(formula, p)
+        for j in range(2):
+            assert _close(float(got[j][i]), want[j], dtype), f"{formula} output {j} at {p}: {got[j][i]} vs {want[j]}"
+
+
+def test_scaled_sigmoid_product_at_huge_arguments_triton():
+    torch = triton_torch()
+    k = symnet.compile(symnet.derive("x*sigmoid(2*x)"), "triton")
+    pts = [-3.4e38, -1.7e38, -400.0, 3.0, 1.7e38, 3.4e38]
+    got = k(x=torch.tensor(pts, dtype=torch.float32))
+    for i, p in enumerate(pts):
+        want = _truth("x*sigmoid(2*x)", p)
+        assert not math.isnan(float(got[1][i])), f"∂/∂x NaN at {p}"
+        assert float(got[1][i]) == pytest.approx(want[1], rel=1e-5, abs=1e-37)
