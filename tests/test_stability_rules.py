@@ -97,6 +97,8 @@ from test_loss_accuracy6 import RULE_CASES as _LOSS6_CASES  # noqa: E402  (scale
 RULE_CASES += _LOSS6_CASES
 from test_stability7 import LIMITS as _LIMITS7, RULE_CASES as _CASES7  # noqa: E402  (infinite-shift: tests/test_stability7.py)
 RULE_CASES += _CASES7
+from test_cells8 import RULE_CASES as _CASES8  # noqa: E402  (log-difference: tests/test_cells8.py)
+RULE_CASES += _CASES8
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -150,7 +152,7 @@ def test_rule_is_exact_at_50_digits(case):
 
 # SymPy cannot decide these (Max/Abs of real symbols inside log, Piecewise limits at a point):
 # their exactness rests on the 50-digit check above
-UNDECIDED = {"logaddexp", "log-cosh", "log-quotient", "zero-limit", "erf-complement"} | NOT_IDENTITIES
+UNDECIDED = {"logaddexp", "log-cosh", "log-quotient", "zero-limit", "erf-complement", "log-difference"} | NOT_IDENTITIES
 
 
 def _plain(e):

@@ -997,7 +997,8 @@ _LOSS_RULES = (
          "expm1(u) + (1 − t) for |u| < log 2 does not", local=_exp_minus),
     Rule("collect", "t·X + (1 − t)·X·…, two products of one factor X summed, cancel to rounding noise where "
          "they are opposite (−2t·X + 2(1 − t)·X at t = 1/2); the factor is taken out and its coefficients "
-         "summed symbolically ((2 − 4t)·X, exactly 0 there)", local=_collect_pair),
+         "summed symbolically ((2 − 4t)·X, exactly 0 there); X·σ(−u) − X·σ(u) is −X·tanh(u/2) (the focal ∂t: "
+         "4.3 ULP in float64 at its zero crossings, 2.5 with tanh)", local=_collect_pair),
     Rule("reciprocal-difference", "a/(1 − p) − b/p with a + b = 1 (the BCE gradient (1 − t)/(1 − p) − t/p) "
          "cancels where p ≈ t (106 ULP in float64); (p − t)/(p(1 − p)) does not, and each term is kept alone "
          "where the other's clamp is on (p = 0, p = 1)", local=_reciprocal_difference),
