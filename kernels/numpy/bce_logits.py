@@ -206,7 +206,7 @@ def _dw_exp_reduced(x_hi, x_lo):
 
 
 def _dw_exp(x_hi, x_lo):
-    """e^x of a double-word (relative error about 2⁻¹⁰⁰ where e^x is normal): 2^k·(1 + p)."""
+    """e^x of a double-word (relative error about 2⁻¹⁰⁴ where e^x is normal): 2^k·(1 + p)."""
     k, p_hi, p_lo = _dw_exp_reduced(x_hi, x_lo)
     e_hi, e_lo = _dw_add_fp(p_hi, p_lo, 1.0)
     return _dw_scale(e_hi, e_lo, k)
