@@ -267,10 +267,13 @@ def test_log_difference_leaves_two_inputs_to_the_widen_rule():
 
 def test_log_difference_needs_a_difference_that_rounds_once():
     """log(x² + 1) − log(2x): d = (x − 1)², a square of an exact difference, is taken; log(x³ + x) − log x²
-    (d = x³ − x² + x, three rounded terms) is not: the written form stays."""
+    (d = x³ − x² + x, three rounded terms) and log(4/3 − x) − log(1 + x) (d = 1/3 − 2x, 1/3 rounded) are
+    not: the written form stays."""
     _, fired = stabilise(sp.log(x ** 2 + 1) - sp.log(2 * x))
     assert "log-difference" in {r.name for r in fired}
     _, fired = stabilise(sp.log(x ** 3 + x) - sp.log(x ** 2))
+    assert "log-difference" not in {r.name for r in fired}
+    _, fired = stabilise(sp.log(sp.Rational(4, 3) - x) - sp.log(1 + x))  # d = 1/3 − 2x: 1/3 rounds
     assert "log-difference" not in {r.name for r in fired}
 
 

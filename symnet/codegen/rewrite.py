@@ -457,12 +457,14 @@ def _log_term(term):
 
 
 def _exact_term(e) -> bool:
-    """An input times a power of two, or a number: exact (no rounding) in any dtype's range."""
+    """An input times a power of two, or a number that float32 holds (k/2^j, |k| < 2²⁴): exact, no
+    rounding (1/3 − x rounds 1/3 first, and cancels that rounding near x = 1/3)."""
     c, rest = e.as_coeff_Mul()
+    if not (c.is_Rational and c != 0 and (c.q & (c.q - 1)) == 0):
+        return False
     if rest == 1:
-        return c.is_Rational
-    return rest.is_Symbol and c.is_Rational and c != 0 and (abs(c.p) & (abs(c.p) - 1)) == 0 \
-        and (c.q & (c.q - 1)) == 0
+        return abs(c.p) < 2 ** 24
+    return rest.is_Symbol and (abs(c.p) & (abs(c.p) - 1)) == 0
 
 
 def _rounds_once(d) -> bool:
