@@ -102,11 +102,15 @@ def _dw_split_bounded(a):
 
 def _dw_two_prod(a, b):
     """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA); exact unless a partial
-    product underflows."""
+    product underflows. Where |p| > 2⁹⁹⁶, a and p scaled by 2⁻²⁸ first (exact) and e back: a_hi·b_hi
+    may round above the largest float64 where p is just below it."""
     p = a * b
-    a_hi, a_lo = _dw_split(a)
+    big = np.abs(p) > 6.696928794914171e+299
+    a_hi, a_lo = _dw_split(np.where(big, a * 3.725290298461914e-09, a))
     b_hi, b_lo = _dw_split(b)
-    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    q = np.where(big, p * 3.725290298461914e-09, p)
+    e = ((a_hi * b_hi - q) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return p, np.where(big, e * 268435456.0, e)
 
 
 def _dw_two_prod_bounded(a, b):
@@ -235,11 +239,14 @@ def _dw_sigmoid(x_hi, x_lo):
 
 
 def _dw_tanh(x_hi, x_lo):
-    """tanh x = m/(m + 2), m = e^(2x) − 1 (relative accuracy near 0; NaN past |x| ≈ 355, where
-    the caller takes the float64 value)."""
-    m_hi, m_lo = _dw_expm1(2.0 * x_hi, 2.0 * x_lo)
+    """tanh x = m/(m + 2), m = e^(2x) − 1 (relative accuracy near 0); above x = 18 as −m/(m + 2) with
+    m = e^(−2x) − 1, whose lo part holds the distance to 1 (e^(2x) − 1 above 2¹⁰⁶, from x ≈ 37, drops the
+    2 of m + 2: tanh(40) − 1 was 0)."""
+    far = x_hi > 18.0
+    m_hi, m_lo = _dw_expm1(np.where(far, -2.0 * x_hi, 2.0 * x_hi), np.where(far, -2.0 * x_lo, 2.0 * x_lo))
     d_hi, d_lo = _dw_add_fp(m_hi, m_lo, 2.0)
-    return _dw_div(m_hi, m_lo, d_hi, d_lo)
+    q_hi, q_lo = _dw_div(m_hi, m_lo, d_hi, d_lo)
+    return np.where(far, -q_hi, q_hi), np.where(far, -q_lo, q_lo)
 
 
 def _dw_widened_063f068f73(y, z, double_word):

@@ -119,7 +119,7 @@ def logsumexp(z):
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # L = log(Σ_k exp(z_k))
-                lse[...] = np.where((row_max == np.inf), row_max, row_max + np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1))))
+                lse[...] = np.where((np.abs(row_max) == np.inf), row_max, row_max + np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1))))
 
     _in_parallel(_share, _rows, _V)
     lse = _lse.reshape(_shape[:-1])
@@ -159,7 +159,7 @@ def logsumexp_grad(z):
                 # sum_rest = (Σ_j exp_shifted − 1)
                 sum_rest = (np.sum(exp_shifted - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1))
                 # L = log(Σ_k exp(z_k))
-                lse[...] = np.where((row_max == np.inf), row_max, row_max + np.log1p(sum_rest))
+                lse[...] = np.where((np.abs(row_max) == np.inf), row_max, row_max + np.log1p(sum_rest))
                 # ∂L/∂z_j = exp(z_j)/Σ_k exp(z_k)
                 dz[...] = exp_shifted/(1 + sum_rest)
 

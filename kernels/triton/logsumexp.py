@@ -143,7 +143,7 @@ def _logsumexp_kernel(z_ptr, lse_ptr, V, z_stride, F64: tl.constexpr, BLOCK_V: t
             m = m_new
         s0 = s0 + (n_at_max - 1.0)
     # L = log(Σ_k exp(z_k))
-    lse = tl.where(m == float("inf"), m, m + _log1p(s0))
+    lse = tl.where(tl.abs(m) == float("inf"), m, m + _log1p(s0))
     tl.store(lse_ptr + row, lse.to(lse_ptr.dtype.element_ty))
 
 
@@ -209,7 +209,7 @@ def _logsumexp_grad_kernel(z_ptr, lse_ptr, dz_ptr, V, z_stride, dz_stride, F64: 
     # inv0 = 1/(1 + sum_rest)
     inv0 = 1.0 / (1.0 + sum_rest)
     # L = log(Σ_k exp(z_k))
-    lse = tl.where(m == float("inf"), m, m + _log1p(sum_rest))
+    lse = tl.where(tl.abs(m) == float("inf"), m, m + _log1p(sum_rest))
     tl.store(lse_ptr + row, lse.to(lse_ptr.dtype.element_ty))
     # pass 2: the entries of the row
     if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)

@@ -229,6 +229,24 @@ def _compile_triton(kernel: Kernel, what: str) -> CompiledKernel:
     return compiled
 
 
+def _check_interpreter_mode() -> None:
+    """Raise one clear line where ``TRITON_INTERPRET=1`` was set after triton was imported.
+
+    Triton reads the variable once, at import: the functions of ``triton.language`` written in
+    Triton (``tl.zeros``, ``tl.sum``'s combiners, ...) were then made for compiled mode, and a
+    kernel run by the interpreter fails deep inside it with "Cannot call @triton.jit'd outside
+    of the scope of a kernel".
+    """
+    if os.environ.get("TRITON_INTERPRET") != "1" or "triton" not in sys.modules:
+        return
+    from triton.runtime.jit import JITFunction
+    import triton.language as tl
+
+    if isinstance(getattr(tl, "zeros", None), JITFunction):
+        raise SymnetError("TRITON_INTERPRET=1 was set after triton was imported; triton reads it once, at "
+                          "import: set it before the first 'import triton'")
+
+
 def _load_module(name: str, source: str) -> ModuleType:
     """Run a generated Triton module from ``source`` itself, never from a file.
 
@@ -243,6 +261,7 @@ def _load_module(name: str, source: str) -> ModuleType:
     """
     from ..cache import save_copy
 
+    _check_interpreter_mode()
     module_name = f"symnet_user_{name}"
     save_copy("triton", f"{name}.py", source)
     loaded = sys.modules.get(module_name)

@@ -92,11 +92,15 @@ def _dw_split_bounded(a):
     "_dw_two_prod": '''\
 def _dw_two_prod(a, b):
     """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA); exact unless a partial
-    product underflows."""
+    product underflows. Where |p| > 2⁹⁹⁶, a and p scaled by 2⁻²⁸ first (exact) and e back: a_hi·b_hi
+    may round above the largest float64 where p is just below it."""
     p = a * b
-    a_hi, a_lo = _dw_split(a)
+    big = M.abs(p) > SPLIT_BIG
+    a_hi, a_lo = _dw_split(M.where(big, a * SPLIT_DOWN, a))
     b_hi, b_lo = _dw_split(b)
-    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    q = M.where(big, p * SPLIT_DOWN, p)
+    e = ((a_hi * b_hi - q) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return p, M.where(big, e * SPLIT_UP, e)
 ''',
     "_dw_two_prod_bounded": '''\
 def _dw_two_prod_bounded(a, b):
@@ -263,11 +267,14 @@ def _dw_softplus(x_hi, x_lo):
 ''',
     "_dw_tanh": '''\
 def _dw_tanh(x_hi, x_lo):
-    """tanh x = m/(m + 2), m = e^(2x) − 1 (relative accuracy near 0; NaN past |x| ≈ 355, where
-    the caller takes the float64 value)."""
-    m_hi, m_lo = _dw_expm1(2.0 * x_hi, 2.0 * x_lo)
+    """tanh x = m/(m + 2), m = e^(2x) − 1 (relative accuracy near 0); above x = 18 as −m/(m + 2) with
+    m = e^(−2x) − 1, whose lo part holds the distance to 1 (e^(2x) − 1 above 2¹⁰⁶, from x ≈ 37, drops the
+    2 of m + 2: tanh(40) − 1 was 0)."""
+    far = x_hi > 18.0
+    m_hi, m_lo = _dw_expm1(M.where(far, -2.0 * x_hi, 2.0 * x_hi), M.where(far, -2.0 * x_lo, 2.0 * x_lo))
     d_hi, d_lo = _dw_add_fp(m_hi, m_lo, 2.0)
-    return _dw_div(m_hi, m_lo, d_hi, d_lo)
+    q_hi, q_lo = _dw_div(m_hi, m_lo, d_hi, d_lo)
+    return M.where(far, -q_hi, q_hi), M.where(far, -q_lo, q_lo)
 ''',
 }
 

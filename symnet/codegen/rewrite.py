@@ -17,6 +17,7 @@ by every backend in an overflow-free way.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -276,6 +277,13 @@ def _rational_names(node, target):
 
 # ------------------------------------------------------------------ the local rules
 
+@functools.lru_cache(maxsize=4096)
+def _max_of(args: tuple):
+    """sp.Max(*args), once per argument tuple: SymPy compares every pair of arguments (n² sign
+    checks, 2 s at 20 terms) and every output's gradient of log Σ e^(a_i) holds the same sum."""
+    return sp.Max(*args)
+
+
 def _softmax_shift(node):
     """c·e^N·∏ S_i^{k_i}, S_i = Σ c_ij e^{a_ij} → c·e^{N + Σ k_i·m_i}·∏ (Σ c_ij e^{a_ij − m_i})^{k_i},
     m_i = max_j a_ij; exponential factors are merged into one (e^a·e^b → e^{a+b})."""
@@ -293,7 +301,7 @@ def _softmax_shift(node):
     for f in sums:
         base, k = (f.base, f.exp) if f.is_Pow else (f, sp.S.One)
         terms = _exp_terms(base)
-        m = sp.Max(*[a for _, a in terms])
+        m = _max_of(tuple(a for _, a in terms))
         if not isinstance(m, sp.Max):
             return None
         new_sums.append(sp.Add(*[c * sp.exp(a - m) for c, a in terms]) ** k)
@@ -881,6 +889,7 @@ def widen(body: sp.Expr) -> sp.Expr:
     named by a digest of it, so that generated code does not depend on the order of calls."""
     import hashlib
 
+    import numpy as np
     from sympy.utilities.lambdify import lambdify
 
     cls = _WIDENED.get(body)
@@ -889,7 +898,10 @@ def widen(body: sp.Expr) -> sp.Expr:
         digest = hashlib.sha1(sp.srepr(body).encode()).hexdigest()[:10]
         plain = body.replace(softplus, lambda v: log1p(sp.exp(v))).replace(sigmoid, lambda v: 1 / (1 + sp.exp(-v)))
         exact = lambdify(leaves, plain, "mpmath")
-        fast = lambdify(leaves, plain, "numpy")
+        # softplus as the generated code computes it (log1p(e^v) is ∞ at v = 1000: the --stable printout said
+        # the widened softplus(z) − t·z "still overflows" where the kernel gives −999000)
+        fast = lambdify(leaves, body.replace(sigmoid, lambda v: 1 / (1 + sp.exp(-v))),
+                        [{softplus.__name__: lambda v: np.logaddexp(0, v)}, "numpy"])
 
         def imp(*args):  # lambdify's hook (implemented_function): mpmath numbers or NumPy arrays
             import mpmath
@@ -931,7 +943,7 @@ def _widen_hazard(node) -> bool:
         return len(sums) >= 2
     if not (node.is_Add and len(node.args) >= 2 and len(node.free_symbols) >= 2):
         return False
-    rounded = [f for f in node.atoms(*_ROUNDED) if f.free_symbols]
+    rounded = [f for f in node.atoms(*_ROUNDED, softplus) if f.free_symbols]
     powers = [q for q in node.atoms(sp.Pow) if q.exp.is_Integer and q.exp >= 2 and q.free_symbols]
     products = [m for m in node.atoms(sp.Mul) if m.free_symbols]
     squares = [q for q in powers if (q.base.is_Add and len(q.base.free_symbols) >= 2) or (
@@ -1432,7 +1444,12 @@ def _scaled_square(node):
     scaled = d * Grouped(c * quotient) if q.exp == -1 else quotient * Grouped(c * quotient)
     # only where d² could overflow (float32 from 1.8e19): below, the written form, whose roundings are
     # as many (d², V², the quotient) and which is what the rest of the range was measured with
-    return _Final(_Fired(sp.Piecewise((node, sp.Abs(d) < _SCALED_FROM), (rest * scaled, True)), ["scaled-square"]))
+    # and only where d² and V² are normal: outside [2⁻⁶⁰, 2⁶⁰] (float32's d² underflows at 2⁻⁶³; in float64 V² of
+    # V = 1e−300 is 0, d²/V² = 0/0, and of V = 1e160 is ∞) the scaled form, whose d/V is normal wherever the result is
+    written = (sp.Abs(d) < _SCALED_FROM) & (sp.Abs(d) > sp.S(2) ** -60)
+    if q.exp == -2:
+        written = written & (sp.Abs(V) > sp.S(2) ** -60) & (sp.Abs(V) < _SCALED_FROM)
+    return _Final(_Fired(sp.Piecewise((node, written), (rest * scaled, True)), ["scaled-square"]))
 
 
 _SILU_SLOPE_BELOW = -2  # from here down: beyond the root-series window about −1.2785 (±1.03)

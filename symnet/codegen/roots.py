@@ -391,7 +391,10 @@ def _series_in(dtype, pts, pieces, coefficients) -> np.ndarray:
 
 
 def _fit(f, r, probe, limit: float = math.inf) -> RootFit | None:
-    a = taylor(f, r, MAX_DEGREE + 8, 0.5)
+    a, rho = taylor(f, r, MAX_DEGREE + 8, 0.5), 0.5
+    while not all(mpmath.isfinite(v) for v in a) and rho > MIN_WINDOW:  # f undefined within ρ of r (log x + 1
+        rho /= 2  # about 1/e: log of x ≤ 0, NaN coefficients, and the rule was dropped: 5e15 ULP at fl(1/e))
+        a = taylor(f, r, MAX_DEGREE + 8, rho)
     radius = _radius(a[: MAX_DEGREE + 2])
     if radius < 1.5:  # the points must lie well inside the disc of convergence
         a = taylor(f, r, MAX_DEGREE + 8, radius / 3)

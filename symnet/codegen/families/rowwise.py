@@ -305,11 +305,12 @@ def _is_row_lse(e) -> bool:
 
 
 def _infinite_max(e):
-    """m + log Σ_k e^{z_k − m} → m where m = +∞ (the limit: a row holding +∞ has lse +∞, as torch's)."""
+    """m + log Σ_k e^{z_k − m} → m where m = ±∞ (the limits: a row holding +∞ has lse +∞, a row of −∞ only
+    lse −∞ (log 0), as torch's; m − m there was NaN)."""
     if not _is_row_lse(e):
         return e
     m = next(a for a in e.args if isinstance(a, rowmax))
-    return sp.Piecewise((m, sp.Eq(m, sp.oo)), (e, True))
+    return sp.Piecewise((m, sp.Eq(sp.Abs(m), sp.oo)), (e, True))
 
 
 ROW_RULES: tuple[Rule, ...] = (
