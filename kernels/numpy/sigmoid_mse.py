@@ -167,7 +167,8 @@ def _dw_scale(hi, lo, k):
 def _dw_exp_reduced(x_hi, x_lo):
     """(k, e^r − 1) with x = k·ln 2 + r, |r| ≤ ln 2/2 (k an integer-valued float, x clamped to
     [−746, 710], where e^x is 0 and ∞; ln 2 in three parts, x − k·0.6931471805598903 exact): e^(r/256) − 1 by
-    Taylor (terms from r⁵ on in float64, below 2⁻⁴⁷ of the sum), then 8 times p → 2p + p², which is
+    Taylor (terms from r⁶ on in float64, below 2⁻⁵⁷ of the sum: r⁵/120 in float64, 2⁻⁴⁵ of it, left e^x
+    and log 2⁻⁹⁸ off, 17 ULP at a zero of the focal loss's ∂t), then 8 times p → 2p + p², which is
     (1 + p)² − 1 without the cancellation."""
     x = np.minimum(np.maximum(x_hi, -746.0), 710.0)
     k = np.floor(x * 1.4426950408889634 + 0.5)
@@ -175,8 +176,10 @@ def _dw_exp_reduced(x_hi, x_lo):
     r_hi, r_lo = _dw_add(x - k * 0.6931471805598903, np.where(x == x_hi, x_lo, 0.0), -k_ln2_hi, -(k_ln2_lo + k * 1.94704509238075e-31))
     s_hi = r_hi * 0.00390625
     s_lo = r_lo * 0.00390625
-    q = (((2.7557319223985893e-06 * s_hi + 2.48015873015873e-05) * s_hi + 0.0001984126984126984) * s_hi + 0.001388888888888889) * s_hi + 0.008333333333333333
-    p_hi, p_lo = _dw_add_fp(0.041666666666666664, 2.3129646346357427e-18, s_hi * q)
+    q = ((2.7557319223985893e-06 * s_hi + 2.48015873015873e-05) * s_hi + 0.0001984126984126984) * s_hi + 0.001388888888888889
+    p_hi, p_lo = _dw_add_fp(0.008333333333333333, 1.1564823173178714e-19, s_hi * q)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_add(0.041666666666666664, 2.3129646346357427e-18, p_hi, p_lo)
     p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
     p_hi, p_lo = _dw_add(0.16666666666666666, 9.25185853854297e-18, p_hi, p_lo)
     p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
@@ -196,7 +199,7 @@ def _dw_exp_reduced(x_hi, x_lo):
 
 
 def _dw_exp(x_hi, x_lo):
-    """e^x of a double-word (relative error about 2⁻¹⁰⁰ where e^x is normal): 2^k·(1 + p)."""
+    """e^x of a double-word (relative error about 2⁻¹⁰⁴ where e^x is normal): 2^k·(1 + p)."""
     k, p_hi, p_lo = _dw_exp_reduced(x_hi, x_lo)
     e_hi, e_lo = _dw_add_fp(p_hi, p_lo, 1.0)
     return _dw_scale(e_hi, e_lo, k)

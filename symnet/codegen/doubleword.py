@@ -61,7 +61,7 @@ _CONSTANTS = {
     "LN2_A": 0.6931471805598903, "LN2_B": 5.497923018708371e-14, "LN2_C": 1.94704509238075e-31,
     "C3_HI": 0.16666666666666666, "C3_LO": 9.251858538542971e-18,
     "C4_HI": 0.041666666666666664, "C4_LO": 2.3129646346357427e-18,
-    "C5": 1 / 120, "C6": 1 / 720, "C7": 1 / 5040, "C8": 1 / 40320, "C9": 1 / 362880,
+    "C5_HI": 0.008333333333333333, "C5_LO": 1.1564823173178714e-19, "C6": 1 / 720, "C7": 1 / 5040, "C8": 1 / 40320, "C9": 1 / 362880,
     "REDUCE": 2.0 ** -8, "TINY": 2.0 ** -100, "LOG_TINY": 2.0 ** -900, "LOG_UP": 2.0 ** 600,
 }
 
@@ -179,7 +179,8 @@ def _dw_div(x_hi, x_lo, y_hi, y_lo):
 def _dw_exp_reduced(x_hi, x_lo):
     """(k, e^r − 1) with x = k·ln 2 + r, |r| ≤ ln 2/2 (k an integer-valued float, x clamped to
     [−746, 710], where e^x is 0 and ∞; ln 2 in three parts, x − k·LN2_A exact): e^(r/256) − 1 by
-    Taylor (terms from r⁵ on in float64, below 2⁻⁴⁷ of the sum), then 8 times p → 2p + p², which is
+    Taylor (terms from r⁶ on in float64, below 2⁻⁵⁷ of the sum: r⁵/120 in float64, 2⁻⁴⁵ of it, left e^x
+    and log 2⁻⁹⁸ off, 17 ULP at a zero of the focal loss's ∂t), then 8 times p → 2p + p², which is
     (1 + p)² − 1 without the cancellation."""
     x = M.minimum(M.maximum(x_hi, -746.0), 710.0)
     k = M.floor(x * INV_LN2 + 0.5)
@@ -187,8 +188,10 @@ def _dw_exp_reduced(x_hi, x_lo):
     r_hi, r_lo = _dw_add(x - k * LN2_A, M.where(x == x_hi, x_lo, 0.0), -k_ln2_hi, -(k_ln2_lo + k * LN2_C))
     s_hi = r_hi * REDUCE
     s_lo = r_lo * REDUCE
-    q = (((C9 * s_hi + C8) * s_hi + C7) * s_hi + C6) * s_hi + C5
-    p_hi, p_lo = _dw_add_fp(C4_HI, C4_LO, s_hi * q)
+    q = ((C9 * s_hi + C8) * s_hi + C7) * s_hi + C6
+    p_hi, p_lo = _dw_add_fp(C5_HI, C5_LO, s_hi * q)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_add(C4_HI, C4_LO, p_hi, p_lo)
     p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
     p_hi, p_lo = _dw_add(C3_HI, C3_LO, p_hi, p_lo)
     p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
@@ -203,7 +206,7 @@ def _dw_exp_reduced(x_hi, x_lo):
 ''',
     "_dw_exp": '''\
 def _dw_exp(x_hi, x_lo):
-    """e^x of a double-word (relative error about 2⁻¹⁰⁰ where e^x is normal): 2^k·(1 + p)."""
+    """e^x of a double-word (relative error about 2⁻¹⁰⁴ where e^x is normal): 2^k·(1 + p)."""
     k, p_hi, p_lo = _dw_exp_reduced(x_hi, x_lo)
     e_hi, e_lo = _dw_add_fp(p_hi, p_lo, 1.0)
     return _dw_scale(e_hi, e_lo, k)
@@ -223,16 +226,19 @@ def _dw_expm1(x_hi, x_lo):
 ''',
     "_dw_log_step": '''\
 def _dw_log_step(d_hi, d_lo, x_hi, x_lo, y):
-    """log x = log(1 + d) from a float64 start y within a few ulps: one Newton step,
-    y + (x − e^y)·e^−y, the difference in double-word (relative error about 2⁻¹⁰⁰); as
-    d − (e^y − 1) where |y| < ln 2/2, so that near x = 1 the ones cancel exactly."""
+    """log x = log(1 + d) from a float64 start y within a few ulps: with c = (x − e^y)/e^y
+    (= e^δ − 1, δ = log x − y; the difference and the quotient in double-word), y + c − c²/2, one
+    Newton step with its second-order term (c²/2 and a float64 e^−y were each up to 2⁻¹⁰⁵ of log x
+    for |y| in [2, 4): 5.3 ULP at a zero of the Gaussian NLL); x − e^y as d − (e^y − 1) where
+    |y| < ln 2/2, so that near x = 1 the ones cancel exactly."""
     k, p_hi, p_lo = _dw_exp_reduced(y, 0.0)
     e_hi, e_lo = _dw_add_fp(p_hi, p_lo, 1.0)
     e_hi, e_lo = _dw_scale(e_hi, e_lo, k)
     near = k == 0.0
     r_hi, r_lo = _dw_add(M.where(near, d_hi, x_hi), M.where(near, d_lo, x_lo),
                          -M.where(near, p_hi, e_hi), -M.where(near, p_lo, e_lo))
-    return _dw_fast_two_sum(y, (r_hi + r_lo) * M.exp(-y))
+    c_hi, c_lo = _dw_div(r_hi, r_lo, e_hi, e_lo)
+    return _dw_add_fp(c_hi, c_lo - 0.5 * c_hi * c_hi, y)
 ''',
     "_dw_log1p": '''\
 def _dw_log1p(d_hi, d_lo):
@@ -337,7 +343,7 @@ PRIMITIVE_NEEDS = {
                         "_dw_twice_plus_square"),
     "_dw_exp": ("_dw_exp_reduced", "_dw_add_fp", "_dw_scale"),
     "_dw_expm1": ("_dw_exp_reduced", "_dw_add_fp", "_dw_scale"),
-    "_dw_log_step": ("_dw_exp_reduced", "_dw_add_fp", "_dw_scale", "_dw_add", "_dw_fast_two_sum"),
+    "_dw_log_step": ("_dw_exp_reduced", "_dw_add_fp", "_dw_scale", "_dw_add", "_dw_div"),
     "_dw_log1p": ("_dw_add_fp", "_dw_log_step"),
     "_dw_log": ("_dw_add_fp", "_dw_log_step", "_dw_two_prod_bounded", "_dw_add"),
     "_dw_sigmoid": ("_dw_exp", "_dw_add_fp", "_dw_div"),

@@ -141,12 +141,10 @@ KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
     # points never came near them), a sum of rounded terms cancelling where it crosses 0 in float64.
     # Fixed by the double-word widened sums (symnet/codegen/doubleword.py): bce_logits ∂x (σ(x) − t at
     # t = σ(1), 3.6e15), poisson_nll f and ∂x (eˣ − t·x at t = e, x = 1, 5.9e15), gaussian_nll ∂v (at
-    # v = (x − t)², 1.1e16), kl_div ∂t (log t + 1 − x at x = 1, 3.02e7). Still past the bound, measured
-    # after the double-word merge on the reduced sweep's crossing points:
-    # bce's ∂/∂t = log(1 − x) − log x near x = ½ (one input: not a widened sum; 821 at x = 0.49995)
-    ('bce', 'df_dt', 'float64'): '821 ULP',
-    # focal's ∂t at x = −0.1743 (the result 3.9e−18 of terms of order 1: 1.4e16 before double-word)
-    ('focal', 'df_dt', 'float64'): '17.4 ULP',
-    # gaussian_nll ½(log v + (x − t)²/v) at v = 0.0242, x − t = 0.3 (4.6e15 before double-word)
-    ('gaussian_nll', 'f', 'float64'): '9.27 ULP',
+    # v = (x − t)², 1.1e16), kl_div ∂t (log t + 1 − x at x = 1, 3.02e7). Measured after the double-word
+    # merge on the reduced sweep's crossing points, fixed 2026-12-01 (tests/test_cells8.py): bce's
+    # ∂/∂t = log(1 − x) − log x near x = ½ (821 at x = 0.49995; one input: the log-difference rule),
+    # focal's ∂t at x = −0.1743 (17.4, the result 3.9e−18 of terms of order 1) and gaussian_nll
+    # ½(log v + (x − t)²/v) at v = 0.0242, x − t = 0.3 (9.27): e^x and log in double-word were 2⁻⁹⁸
+    # relative (r⁵/120 of their Taylor series in float64), now about 2⁻¹⁰⁴
 }
