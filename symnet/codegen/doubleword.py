@@ -793,6 +793,8 @@ class _Bound(_Emitter):
             out = self._assign(e, f"np.abs({a})", ea, rho)
         elif type(e).__name__ in _LIBM_ULPS or type(e).__name__ in _COMPOSITE_U:
             out = self._bound_function(e)
+        elif type(e).__name__ == "exp_shift":
+            out = self._bound_exp_shift(e)
         else:
             raise _Unbounded(type(e).__name__)
         self.values[e] = out
@@ -983,6 +985,23 @@ class _Bound(_Emitter):
         return name, error, rho
 
 
+    def _bound_exp_shift(self, e):
+        """exp_shift(x, m) = e^(x − m), 1 where x = m: the registry's ``_exp_shift`` computes e^s·(1 + d)
+        with s + d = x − m exactly (TwoSum), so its error is libm's ulp of e^s, the last sum's rounding
+        (u·|v|) and d²/2 of e^s (below 2⁻⁸⁵ relative for |x − m| ≤ 745); x's and m's own errors are
+        carried as for e^a: v·(e^(e_x + e_m) − 1)."""
+        (a, ea, ra), (m, em, rm) = self.value(e.args[0]), self.value(e.args[1])
+        name = self._name(e)
+        self.lines.append(self._comment(name, e))
+        self.lines.append(f"{name} = {self.plain.doprint(type(e)(sp.Symbol(a), sp.Symbol(m)))}")
+        self.known[e] = sp.Symbol(name)
+        total = self._plus(self._total(a, ea, ra), self._total(m, em, rm))
+        error = self._plus(self._ulp(name, True), None if total is None else f"{name}*np.expm1({total})")
+        self.taken.add(f"{name}_err")
+        self.lines.append(f"{name}_err = {error}")
+        return name, f"{name}_err", 1.0
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text)
@@ -1018,6 +1037,8 @@ def _least_bound(e) -> float:
     if isinstance(e, sp.Abs):
         return _least_bound(e.args[0])
     kind = type(e).__name__
+    if kind == "exp_shift":  # libm's ulp and the last sum's rounding (_Bound._bound_exp_shift)
+        return 2.0
     return _LIBM_ULPS.get(kind, _COMPOSITE_U.get(kind, math.inf))
 
 
