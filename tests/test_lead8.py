@@ -79,3 +79,15 @@ def test_written_log_sum_exp_keeps_float64_only_within_its_bound():
                 continue
             worst = max(worst, float(abs(mpmath.mpf(float(g)) - true)) / float(np.spacing(abs(float(true)))))
     assert worst <= 4.0, f"{worst:.2f} ULP"
+
+
+def test_quotient_by_a_square_that_leaves_the_normal_range():
+    """∂/∂x of (x − t)²/(2v²) is d/v²: v² of v = 1e−300 is 0 (0/0 = NaN at x = t), of v = 1e−160 subnormal
+    (9e10 ULP at x = 1e−50, found by the breaker); d/v² is now (d/v)/v outside |v| in [2⁻⁶⁰, 2⁶⁰]."""
+    k = symnet.compile(symnet.derive("(x-t)**2/(2*v**2) + log(v)", ["x", "t", "v"]), "numpy")
+    x, t, v = np.array([1.0, 1e-50, 2.0, 3.0]), np.array([1.0, 0.0, 1.0, 1.0]), np.array([1e-300, 1e-160, 0.5, 1e200])
+    df_dx = dict(zip(k.outputs, k(x=x, t=t, v=v)))["df_dx"]
+    with mpmath.workdps(50):
+        want = [float((mpmath.mpf(a) - mpmath.mpf(b)) / mpmath.mpf(c) ** 2) for a, b, c in zip(x, t, v)]
+    for got, w in zip(df_dx, want):
+        assert abs(got - w) <= 2 * np.spacing(abs(w)), (got, w)

@@ -1470,6 +1470,8 @@ def _scaled_square(node):
     squares = [f for f in node.args if f.is_Pow and f.exp == 2 and f.base.is_Add and len(f.base.free_symbols) >= 2]
     quotients = [f for f in node.args if f.is_Pow and f.exp in (-1, -2) and not f.base.is_number
                  and not f.base.is_Add]
+    if not squares and len(quotients) == 1 and quotients[0].exp == -2:
+        return _scaled_quotient(node, quotients[0])
     if len(squares) != 1 or len(quotients) != 1:
         return None
     (sq,), (q,) = squares, quotients
@@ -1488,6 +1490,21 @@ def _scaled_square(node):
     if q.exp == -2:
         written = written & (sp.Abs(V) > sp.S(2) ** -60) & (sp.Abs(V) < _SCALED_FROM)
     return _Final(_Fired(sp.Piecewise((node, written), (rest * scaled, True)), ["scaled-square"]))
+
+
+def _scaled_quotient(node, q):
+    """c·N/V² → c·((N/V)/V) where V² leaves float64's normal range (|V| outside [2⁻⁶⁰, 2⁶⁰]), N free of
+    V's variables: V² of V = 1e−300 is 0 and N/V² is 0/0 = NaN at N = 0 (∂/∂x of (x − t)²/(2v²) at
+    x = t), or ±inf where the quotient is finite (N = 1e−50, V = 1e−160: 1e270); (N/V)/V rounds as often
+    as V² and the quotient did. Inside the range, the written form."""
+    V = q.base
+    rest = sp.Mul(*[f for f in node.args if f is not q])
+    c, num = rest.as_coeff_Mul()
+    if num == 1 or num.free_symbols & V.free_symbols or not V.free_symbols:
+        return None
+    scaled = c * Grouped(Grouped(num / V) / V)
+    written = (sp.Abs(V) > sp.S(2) ** -60) & (sp.Abs(V) < _SCALED_FROM)
+    return _Final(_Fired(sp.Piecewise((node, written), (scaled, True)), ["scaled-square"]))
 
 
 _SILU_SLOPE_BELOW = -2  # from here down: beyond the root-series window about −1.2785 (±1.03)
