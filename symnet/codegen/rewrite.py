@@ -1231,16 +1231,25 @@ RULES += (WIDEN,)  # a whole-expression rule: after every node-by-node rule, on 
 _BY_NAME.update({r.name: r for r in _LOSS_RULES})
 _LOCAL += tuple(r.local for r in _LOSS_RULES)
 
+
+def _register(*rules: Rule) -> None:
+    """Append ``rules`` to :data:`RULES` in order, name them in the lookup by name, and put each
+    node-by-node rule's function into the one bottom-up pass (:func:`stabilise`)."""
+    global RULES, _LOCAL
+    RULES += rules
+    for rule in rules:
+        _BY_NAME[rule.name] = rule
+        if rule.local is not None:
+            _LOCAL += (rule.local,)
+            _LOCAL_RULE[rule.local] = rule.name
+
 LOG_DIFFERENCE = Rule(
     "log-difference", "log a − log b cancels where a ≈ b, each log rounded by half an ulp of its own size "
     "(bce's ∂t = log(1 − x) − log x: 821 ULP in float64 at x = 0.49995, every digit lost at x = 1/2 ± 2⁻⁵³); "
     "sign(d)·log1p(|d|/min(a, b)) with d = a − b simplified symbolically ((1 − x) − x = 1 − 2x, exact there "
     "by Sterbenz) rounds once before log1p, whose argument is ≥ 0: a few ULP at every ratio; as written where "
     "a or b ≤ 0, inf or NaN, a clamp Max(c, log a) is on or the quotient overflows", local=_log_difference)
-RULES += (LOG_DIFFERENCE,)
-_BY_NAME[LOG_DIFFERENCE.name] = LOG_DIFFERENCE
-_LOCAL += (_log_difference,)
-_LOCAL_RULE[_log_difference] = LOG_DIFFERENCE.name
+_register(LOG_DIFFERENCE)
 __all__ += ["LOG_DIFFERENCE"]
 
 # ------------------------------------------------------------------ two-sum (issue 16: the rounding of a
@@ -1366,8 +1375,7 @@ INFINITE_SHIFT = Rule(
     "logsumexp masks an infinite max), so the value is ±inf and the softmax weights their limits (1 for a lone "
     "+inf entry, 0 for the others; equal weights among entries at the same infinity, the limit along the diagonal, "
     "where torch's autograd gives NaN)", apply=_infinite_shift, fired=lambda old, new: new != old)
-RULES += (INFINITE_SHIFT,)
-_BY_NAME[INFINITE_SHIFT.name] = INFINITE_SHIFT
+_register(INFINITE_SHIFT)
 __all__ += ["INFINITE_SHIFT"]
 
 
@@ -1403,8 +1411,7 @@ SHIFTED_SUM_CROSSING = Rule(
     "float32 kernel and in double-word arithmetic (hi + lo, a_i − m exact by TwoSum, e^, expm1 and log1p to "
     "about 2⁻¹⁰⁰) in a float64 one, rounded once; at m = ±inf the float64 form (the infinite-shift rule's) "
     "is kept", apply=_shifted_sum_crossing, fired=lambda old, new: new != old)
-RULES += (SHIFTED_SUM_CROSSING,)
-_BY_NAME[SHIFTED_SUM_CROSSING.name] = SHIFTED_SUM_CROSSING
+_register(SHIFTED_SUM_CROSSING)
 __all__ += ["SHIFTED_SUM_CROSSING"]
 
 
@@ -1446,8 +1453,7 @@ ROOT_SERIES = Rule(
     "grid, r3 the rest: x − r1 exact by Sterbenz, (x − r1) − r2 exact, d rounded once) and P the Taylor polynomial of f/(x − r) about r "
     "(mpmath at 60 digits, truncation < 2^−60 over the window), Horner: no cancellation left",
     apply=_root_series, fired=lambda old, new: new != old)
-RULES += (ROOT_SERIES,)
-_BY_NAME[ROOT_SERIES.name] = ROOT_SERIES
+_register(ROOT_SERIES)
 __all__ += ["ROOT_SERIES"]
 
 
@@ -1538,10 +1544,7 @@ SILU_SLOPE = Rule(
     "against 1 (4.9 ULP in float64 at u = −2.31, outside the root-series window); ((1 + u) + e^u)·e^u/(1 + e^u)² "
     "has 1 + u exact and one rounded sum, which cancels only at the root (the root-series rule's)",
     local=_silu_slope)
-RULES += (SILU_SLOPE,)
-_BY_NAME[SILU_SLOPE.name] = SILU_SLOPE
-_LOCAL += (_silu_slope,)
-_LOCAL_RULE[_silu_slope] = SILU_SLOPE.name
+_register(SILU_SLOPE)
 __all__ += ["SILU_SLOPE"]
 
 
@@ -1613,11 +1616,7 @@ MISH_SERIES = Rule(
     "the written form (3.4 ULP at u = −0.4); f(c) + d·P(d) about c = −13/16, with f(c) = c0 + ρ two float64s, "
     "d = u − c exact and P the Taylor polynomial of (f − f(c))/(u − c) (mpmath, 120 digits; degree 30, "
     "truncation < 2^−60), Horner: 2.0 ULP (measured)")
-RULES += (MISH_SLOPE, MISH_SERIES)
-_BY_NAME[MISH_SLOPE.name] = MISH_SLOPE
-_BY_NAME[MISH_SERIES.name] = MISH_SERIES
-_LOCAL += (_mish_slope,)
-_LOCAL_RULE[_mish_slope] = MISH_SLOPE.name
+_register(MISH_SLOPE, MISH_SERIES)
 __all__ += ["MISH_SLOPE", "MISH_SERIES"]
 
 
@@ -1643,10 +1642,7 @@ GELU_TANH_SLOPE = Rule(
     "6.7 at −1.25); for x < −1/4 it is e^v·((1 + x·v′) + e^v)/(1 + e^v)² with x·v′ and 1 + x·v′ in double-word "
     "arithmetic, e^(v + v_l) = e^v(1 + v_l) and the quotient by (1 + e^v)² a small correction below e^v = 1/8: "
     "3.3 ULP at most (measured)", local=_gelu_tanh_slope)
-RULES += (GELU_TANH_SLOPE,)
-_BY_NAME[GELU_TANH_SLOPE.name] = GELU_TANH_SLOPE
-_LOCAL += (_gelu_tanh_slope,)
-_LOCAL_RULE[_gelu_tanh_slope] = GELU_TANH_SLOPE.name
+_register(GELU_TANH_SLOPE)
 __all__ += ["GELU_TANH_SLOPE"]
 
 
@@ -1686,10 +1682,7 @@ GELU_TANH_WRITTEN = Rule(
     "at −7.2), and its derivative x·v′·σ(v)σ(−v) is inf·0 = NaN where x³ overflows (x = −3.4e38 in float32); "
     "σ(±v(x)) is S(±x) = ndtr_tanh(±x) and v′σ(v)σ(−v) is S′(x) = ndtr_tanh_pdf(x), the registry's gelu_tanh "
     "(v in double-word arithmetic, S′ 0 where σ(v)σ(−v) underflows)", local=_gelu_tanh_written)
-RULES += (GELU_TANH_WRITTEN,)
-_BY_NAME[GELU_TANH_WRITTEN.name] = GELU_TANH_WRITTEN
-_LOCAL += (_gelu_tanh_written,)
-_LOCAL_RULE[_gelu_tanh_written] = GELU_TANH_WRITTEN.name
+_register(GELU_TANH_WRITTEN)
 __all__ += ["GELU_TANH_WRITTEN"]
 
 
@@ -1728,10 +1721,7 @@ POWER_MERGE = Rule(
     "the mish-slope branch's e^u = x^(1/log 2) is 0 in float64 at x = 2.9e−231 where the gradient is −9.6e−100) "
     "rounds x^p to 0 (or inf) first; moved into the branches, x^p·x^k is the one power x^(p+k), which does not",
     local=_power_merge)
-RULES += (POWER_MERGE,)
-_BY_NAME[POWER_MERGE.name] = POWER_MERGE
-_LOCAL += (_power_merge,)
-_LOCAL_RULE[_power_merge] = POWER_MERGE.name
+_register(POWER_MERGE)
 __all__ += ["POWER_MERGE"]
 
 
@@ -1914,8 +1904,7 @@ INFINITE_LIMIT = Rule(
     "float64's rounding from |x| = 3.4e38 on, a select returns L for x beyond ±3.4e38 (float32's largest: "
     "only ±inf in float32), or beyond the power of 2 below it where the form is still finite in both dtypes "
     "when an intermediate overflows first (x·σ(2x): 2x is inf in float32 from 1.7e38 on, then inf·0)", apply=_infinite_limits, fired=lambda old, new: new != old)
-RULES += (INFINITE_LIMIT,)
-_BY_NAME[INFINITE_LIMIT.name] = INFINITE_LIMIT
+_register(INFINITE_LIMIT)
 __all__ += ["INFINITE_LIMIT", "without_infinite_limits"]
 
 
