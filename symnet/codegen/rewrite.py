@@ -954,6 +954,9 @@ def _widen_hazard(node) -> bool:
     squares += [a for g in node.atoms(sp.UnevaluatedExpr) if g.args[0].is_Mul
                 and any(f.is_Pow and f.exp.is_negative for f in g.args[0].args)
                 for a in g.args[0].args if a.is_Add and len(a.free_symbols) >= 2]
+    # and a power of a difference inside a widened node of its own (the scaled-power rule's (x − t)⁴/v⁵ beside 1/v)
+    squares += [q for w in node.atoms(WidenedBase) for q in w.body.atoms(sp.Pow) if q.exp.is_Integer
+                and q.exp >= 2 and q.base.is_Add and len(q.base.free_symbols) >= 2]
     for hazards in (rounded, squares):
         for h in hazards:  # the other term holds none of them: −(1 − t)·log1p(−p) beside −t·log p is no target
             if any(not a.has(*hazards) and a.free_symbols - h.free_symbols for a in node.args):
@@ -1477,7 +1480,10 @@ def _scaled_square(node):
     quotients = [f for f in node.args if f.is_Pow and f.exp in (-1, -2) and not f.base.is_number
                  and not f.base.is_Add]
     if not squares and len(quotients) == 1 and quotients[0].exp == -2:
-        return _scaled_quotient(node, quotients[0])
+        # a power N = x³ of one input or sum: (x³/V)/V still forms x³; the scaled-power rule's q·q·x instead
+        powered = [f for f in node.args if f.is_Pow and f.exp.is_Integer and f.exp >= 2
+                   and (f.base.is_Symbol or f.base.is_Add)]
+        return None if powered else _scaled_quotient(node, quotients[0])
     if len(squares) != 1 or len(quotients) != 1:
         return None
     (sq,), (q,) = squares, quotients
@@ -1791,6 +1797,93 @@ def _power_products(expr):
     return visit(expr)
 
 
+def _power_parts(f):
+    """(base, exponent) of a factor: B^k for B^k with k a whole number, (B, 1) for B itself."""
+    if f.is_Pow and f.exp.is_Integer:
+        return f.base, int(f.exp)
+    return f, 1
+
+
+def _scaled_power(node):
+    """c·N^a/V^b (a, b ≥ 1, a + b ≥ 3, at most 8 each; N an input or a sum of inputs, V not a number, N and V
+    in different inputs) → c·q·q·…/V·… with q = N/V: min(a, b) factors q and |a − b| factors N (a > b) or
+    divisions by V (b > a), interleaved evenly (Bresenham), a division first. N^a and V^b are never formed:
+    d²/v³ at v = 1e−300 is v³ = 0 and d²/v³ = 0/0 = NaN at d = 0 (true 0), or 1e−600/0 where the true value
+    is finite. The partial products q/V, q²/V, … of d²/v³ are a geometric sequence from q/V to the result,
+    so none leaves the range where both ends lie in it (for b = a + 1 every partial lies between q and the
+    result). Where :func:`_scaled_square` applies (d²/V, d²/V², N/V²), that rule's form instead."""
+    if not node.is_Mul or _scaled_square(node) is not None:
+        return None
+    ups, downs = [], []
+    for f in node.args:
+        if f.is_number:
+            continue
+        base, k = _power_parts(f)
+        if k < 0 and not base.is_number:
+            downs.append((f, base, -k))
+        elif k >= 1 and (base.is_Symbol or (base.is_Add and len(base.free_symbols) >= 2)):
+            ups.append((f, base, k))
+    if len(ups) != 1 or len(downs) != 1:
+        return None
+    (up, N, a), (down, V, b) = ups[0], downs[0]
+    if a + b < 3 or a > 8 or b > 8 or N.free_symbols & V.free_symbols or not V.free_symbols:
+        return None
+    c, rest = sp.Mul(*[f for f in node.args if f is not up and f is not down]).as_coeff_Mul()
+    q = Grouped(N / V)
+    k, m = min(a, b), abs(a - b)
+    running, used_q, used_m = q, 1, 0
+    while used_q < k or used_m < m:
+        # an extra step (·N or /V) where its share of the sequence is behind, divisions first
+        if used_m < m and (used_q == k or used_m * k <= (used_q - 1) * m + (m > k or b > a) * (m - 1)):
+            running = Grouped(running / V) if b > a else Grouped(running * N)
+            used_m += 1
+        else:
+            running = Grouped(running * q)
+            used_q += 1
+    scaled = rest * (c * running if c == 1 or c == -1 else Grouped(c * running))
+    # the written form where N^a and V^b are normal in float32 (|N|, |V| within 2^±(120/max(a, b)), at most
+    # 2^±60 as the scaled-square rule's): fewer roundings there (N's own rounding taken a times over by
+    # q^a, N^a/V^b rounds it once more), and what the rest of the range was measured with
+    k = sp.S(2) ** min(60, 120 // max(a, b))
+    written = (sp.Abs(N) < k) & (sp.Abs(N) > 1 / k) & (sp.Abs(V) < k) & (sp.Abs(V) > 1 / k)
+    out = sp.Piecewise((node, written), (scaled, True))
+    if N.is_Add and a >= 3:  # N's rounding taken a times over ((x − t)⁴/v⁵: 4.2 ULP in float64): double-word
+        out = widen(out)
+    return _Final(_Fired(out, ["scaled-power"]))
+
+
+def _scaled_powers(expr):
+    """Every product of ``expr`` that :func:`_scaled_power` rewrites, rewritten (bottom up, each node once)."""
+    if not isinstance(expr, sp.Basic):
+        return expr
+    memo: dict = {}
+
+    def visit(node):
+        if node in memo:
+            return memo[node]
+        if not node.args or isinstance(node, (WidenedBase, sp.UnevaluatedExpr)):
+            return node
+        args = tuple(visit(a) for a in node.args)
+        new = node.func(*args) if args != node.args else node
+        found = _scaled_power(new) if new.is_Mul else None
+        if found is not None:
+            new = found.expr.expr
+        memo[node] = new
+        return new
+
+    return visit(expr)
+
+
+SCALED_POWER = Rule(
+    "scaled-power", "N^a/V^b forms N^a and V^b, which leave float64's range where the quotient does not: "
+    "d²/v³ (∂/∂v of log v + d²/(2v²), a Gaussian NLL in the standard deviation) is 0/0 = NaN at d = 0, "
+    "v = 1e−300 (v³ = 0) and inf or 0 at v = 1e−160 or 1e120; x³/y⁴, (x − t)⁴/v⁵ the same; as q = N/V "
+    "multiplied min(a, b) times, with the |a − b| remaining factors N or divisions by V interleaved (a "
+    "division first), each partial product lies on a geometric sequence from q/V (or q·N) to the result, "
+    "and the roundings are as many as the written form's or fewer",
+    apply=_scaled_powers, fired=lambda old, new: new != old)
+
+
 POWER_PRODUCT = Rule(
     "power-product", "s^n·Y (s an input, Y in other inputs) rounds s^n first, which underflows where the "
     "product does not (the far focal loss t²·w·CE at t = 9.1e−161, z = −1e279: t² is subnormal, 3.2e11 ULP "
@@ -1801,10 +1894,11 @@ POWER_PRODUCT = Rule(
 # NLL's ∂v as differentiated, before the rules above distribute it into d²/(2V²) and 1/(2V), where (d/V)²
 # applies; power-product would hide t² from the collect rule
 _at = RULES.index(WIDEN)
-RULES = RULES[:_at] + (SCALED_SQUARE, POWER_PRODUCT) + RULES[_at:]
+RULES = RULES[:_at] + (SCALED_SQUARE, SCALED_POWER, POWER_PRODUCT) + RULES[_at:]
 _BY_NAME[SCALED_SQUARE.name] = SCALED_SQUARE
 _BY_NAME[POWER_PRODUCT.name] = POWER_PRODUCT
-__all__ += ["SCALED_SQUARE", "POWER_PRODUCT"]
+_BY_NAME[SCALED_POWER.name] = SCALED_POWER
+__all__ += ["SCALED_SQUARE", "SCALED_POWER", "POWER_PRODUCT"]
 
 
 # ------------------------------------------------------------------ infinite-limit (issue 16: silu, mish, gelu,
