@@ -25,6 +25,14 @@ from symnet.functions import sigmoid
 
 GELU_DECIMAL = "0.5*x*(1 + tanh(0.7978845608028654*(x + 0.044715*x**3)))"
 
+_x, _u, _d, _v = sp.symbols("x u d v", real=True)
+# the rules' cases for tests/test_stability_rules.py (exact at 50 digits, a symbolic identity, right at the point
+# where the written form is 100 ULP or more off): (rule, formula, variables, domain, bad point, dtype)
+RULE_CASES = [
+    ("rounded-argument", sp.exp(sp.exp(_x) - _u), (_x, _u), (-4.0, 4.0), (0.3, 709.0), np.float64),
+    ("scaled-power", _d ** 2 / _v ** 3, (_d, _v), (0.05, 4.0), (0.0, 1e-300), np.float64),
+]
+
 
 def _exact(formula, names):
     """The formula and its gradients in ``names`` as mpmath functions (decimals read as exact fractions)."""
