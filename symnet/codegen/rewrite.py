@@ -1880,7 +1880,9 @@ SCALED_POWER = Rule(
     "v = 1e−300 (v³ = 0) and inf or 0 at v = 1e−160 or 1e120; x³/y⁴, (x − t)⁴/v⁵ the same; as q = N/V "
     "multiplied min(a, b) times, with the |a − b| remaining factors N or divisions by V interleaved (a "
     "division first), each partial product lies on a geometric sequence from q/V (or q·N) to the result, "
-    "and the roundings are as many as the written form's or fewer",
+    "and the roundings are as many as the written form's or fewer; written as is where N and V lie within "
+    "2^±(120/max(a, b)), and in double-word (widened) where N is a difference and a ≥ 3 (its rounding taken "
+    "a times over: (x − t)⁴/v⁵ 4.2 ULP in float64 at v = 2.5, 0.5 widened)",
     apply=_scaled_powers, fired=lambda old, new: new != old)
 
 
