@@ -885,18 +885,20 @@ class WidenedBase(sp.Function):
 _WIDENED: dict = {}
 
 
-def widen(body: sp.Expr) -> sp.Expr:
+def widen(body: sp.Expr, first_order: bool = False) -> sp.Expr:
     """``body`` marked to be computed in float64 (see :class:`WidenedBase`); one class per body,
-    named by a digest of it, so that generated code does not depend on the order of calls."""
+    named by a digest of it, so that generated code does not depend on the order of calls.
+    ``first_order`` (the rounded-argument rule's e^v and σ(v)): v in double-word, the function of it
+    to first order in v's lo part (:data:`symnet.codegen.doubleword.FIRST_ORDER`), not correctly rounded."""
     import hashlib
 
     import numpy as np
     from sympy.utilities.lambdify import lambdify
 
-    cls = _WIDENED.get(body)
+    cls = _WIDENED.get((body, first_order))
     if cls is None:
         leaves = tuple(sorted(body.free_symbols, key=sp.default_sort_key))
-        digest = hashlib.sha1(sp.srepr(body).encode()).hexdigest()[:10]
+        digest = hashlib.sha1((("first:" if first_order else "") + sp.srepr(body)).encode()).hexdigest()[:10]
         plain = body.replace(softplus, lambda v: log1p(sp.exp(v))).replace(sigmoid, lambda v: 1 / (1 + sp.exp(-v)))
         exact = lambdify(leaves, plain, "mpmath")
         # softplus as the generated code computes it (log1p(e^v) is ∞ at v = 1000: the --stable printout said
@@ -909,8 +911,8 @@ def widen(body: sp.Expr) -> sp.Expr:
             return exact(*args) if any(isinstance(a, mpmath.mpf) for a in args) else fast(*args)
 
         cls = type(f"widened_{digest}", (WidenedBase,), {"body": body, "leaves": leaves, "nargs": len(leaves),
-                                                    "_imp_": staticmethod(imp)})
-        _WIDENED[body] = cls
+                                                    "_imp_": staticmethod(imp), "first_order": first_order})
+        _WIDENED[(body, first_order)] = cls
     return cls(*cls.leaves)
 
 
@@ -2061,7 +2063,7 @@ def _rounded_arguments(expr):
                 # |v|·σ(−v) (below 0.28 for v ≥ 0); within |v| ≤ 2 the written form (σ(w·x + b) in float64
                 # NumPy: double-word on every element was 55× the written form's time, 2.5 s for 1e6)
                 near = (sp.Abs(v) <= _ROUNDED_ARGUMENT_FROM) if isinstance(new, sp.exp) else (v >= -_ROUNDED_ARGUMENT_FROM)
-                new = sp.Piecewise((type(new)(v), near), (widen(type(new)(v)), True))
+                new = sp.Piecewise((type(new)(v), near), (widen(type(new)(v), first_order=True), True))
         memo[node] = new
         return new
 
@@ -2072,7 +2074,8 @@ ROUNDED_ARGUMENT = Rule(
     "rounded-argument", "e^v and σ(v) turn an absolute error of v into a relative one: v = e^x − u rounded at "
     "|v| ≈ 708 is 500 ULP of e^v (∂x of e^(e^x − u): 212 ULP in float64 at x = 0.3, u = 709), and GELU-tanh "
     "written with its decimal constant, x·σ(0.0714x³ + 1.596x), 543 ULP at x = −20; v in double-word arithmetic "
-    "(v_hi + v_lo, about 106 bits) and e^v_hi·(1 + v_lo) in a float64 kernel, in float64 in a float32 one, "
+    "(v_hi + v_lo, about 106 bits) and e^v_hi·(1 + v_lo), σ(v_hi)·(1 + σ(−v_hi)·v_lo) (first order in v_lo, "
+    "below half an ulp of v_hi) in a float64 kernel, in float64 in a float32 one, "
     "where v is rounded (a sum, a product by a number not a power of 2, a power, a function) and not "
     "bounded by its form, and only where |v| > 2 (e^v) or v < −2 (σ(v)): within, v's rounding costs e^v at most "
     "twice its relative error (σ(v): |v|·σ(−v), below 0.28 for v ≥ 0), and the written form is kept",
