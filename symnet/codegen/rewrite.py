@@ -2040,6 +2040,19 @@ def _bounded_argument(v) -> bool:
 _ROUNDED_ARGUMENT_FROM = 2  # |v| (e^v), −v (σ(v)) from which v is in double-word
 
 
+def _polynomial_of_exponentials(v) -> bool:
+    """v is built of inputs, numbers, sums, products, whole powers and e^: its double-word is a few
+    two-products (and _dw_exp). A v holding softplus, log, σ or tanh is left as written: mish′'s σ(±2·softplus x)
+    (from the sech² rule) would take _dw_softplus's 400 operations on every x > 1/2, for a term that is a small
+    part of mish′ there."""
+    from sympy.functions.elementary.piecewise import ExprCondPair
+
+    allowed = (sp.exp, expm1, sp.Indexed, sp.Piecewise, ExprCondPair, sp.Abs, sp.Max, sp.Min,
+               sp.core.relational.Relational, sp.logic.boolalg.Boolean, sp.UnevaluatedExpr)  # selects: their conditions
+    return all(n.is_Symbol or n.is_number or n.is_Add or n.is_Mul or (n.is_Pow and n.exp.is_Integer)
+               or isinstance(n, allowed) for n in sp.preorder_traversal(v))
+
+
 def _rounded_arguments(expr):
     """Every e^v and σ(v) of ``expr`` whose argument v is rounded before the function (a sum, a product by a
     number that is not a power of 2, a power, another function) and not bounded, as a widened node (v in
@@ -2058,7 +2071,7 @@ def _rounded_arguments(expr):
         new = node.func(*args) if args != node.args else node
         if isinstance(new, (sp.exp, sigmoid)) and new.free_symbols and not new.has(sp.Indexed):
             v = unwiden(new.args[0])  # a widened sum rounded once to float64 is still rounded
-            if not _exact_argument(v) and not _bounded_argument(v):
+            if not _exact_argument(v) and not _bounded_argument(v) and _polynomial_of_exponentials(v):
                 # only where v's rounding matters: its effect on e^v is |v| times its relative error, on σ(v)
                 # |v|·σ(−v) (below 0.28 for v ≥ 0); within |v| ≤ 2 the written form (σ(w·x + b) in float64
                 # NumPy: double-word on every element was 55× the written form's time, 2.5 s for 1e6)
