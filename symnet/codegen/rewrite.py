@@ -2089,8 +2089,9 @@ ROUNDED_ARGUMENT = Rule(
     "written with its decimal constant, x·σ(0.0714x³ + 1.596x), 543 ULP at x = −20; v in double-word arithmetic "
     "(v_hi + v_lo, about 106 bits) and e^v_hi·(1 + v_lo), σ(v_hi)·(1 + σ(−v_hi)·v_lo) (first order in v_lo, "
     "below half an ulp of v_hi) in a float64 kernel, in float64 in a float32 one, "
-    "where v is rounded (a sum, a product by a number not a power of 2, a power, a function) and not "
-    "bounded by its form, and only where |v| > 2 (e^v) or v < −2 (σ(v)): within, v's rounding costs e^v at most "
+    "where v is rounded (a sum, a product by a number not a power of 2, a power, e^) and not bounded by its "
+    "form (a v holding softplus, log, σ or tanh is left as written: their double-word is some 400 operations), "
+    "and only where |v| > 2 (e^v) or v < −2 (σ(v)): within, v's rounding costs e^v at most "
     "twice its relative error (σ(v): |v|·σ(−v), below 0.28 for v ≥ 0), and the written form is kept",
     apply=_rounded_arguments, fired=lambda old, new: new != old)
 _register(ROUNDED_ARGUMENT)
