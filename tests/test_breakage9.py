@@ -1,0 +1,42 @@
+"""Breakage 9: issue 16's numerics promises through the public API (symnet.derive/compile, the
+``symnet`` CLI), against mpmath and torch float64. Each test failed before its fix (the fault is
+named in its docstring)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import sympy as sp
+
+import symnet
+
+
+def _cli(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "symnet", *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("formula", ["sqrt(-1)*x", "log(-2)*x", "x*(-2)**0.5", "(-8)**(1/3)*x", "(-1)**x"])
+def test_a_complex_formula_is_refused_in_one_line(formula):
+    """Before: `symnet derive "sqrt(-1)*x" --stable` (and symnet.compile of its derivation, and
+    symnet verify) ended in a traceback, NameError: name 'I' is not defined (the root-series probe
+    ran the imaginary unit as Python); `symnet derive` printed df/dx = I."""
+    with pytest.raises(symnet.SymnetError, match="not real"):
+        symnet.derive(formula)
+    run = _cli("derive", formula, "--stable")
+    assert run.returncode == 2, run.stderr[-400:]
+    assert "Traceback" not in run.stderr and "not real" in run.stderr
+
+
+@pytest.mark.parametrize("make", [lambda x: sp.I * x + sp.sin(x), lambda x: sp.Pow(-1, x)])
+def test_a_complex_sympy_formula_is_refused_by_derive(make):
+    """Before: symnet.derive(I*x + sin(x)) gave ∂f/∂x = cos(x) + I; symnet.compile of it raised
+    NameError from the generated probe."""
+    x = sp.Symbol("x", real=True)
+    with pytest.raises(symnet.SymnetError, match="not real"):
+        symnet.derive(make(x))
+
+
+@pytest.mark.parametrize("formula", ["(-x)**2", "(-2)**3*x", "x**(-2)", "2**x", "exp(-1)*x"])
+def test_real_formulas_with_negative_numbers_still_derive(formula):
+    symnet.derive(formula)
