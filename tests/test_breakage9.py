@@ -40,3 +40,10 @@ def test_a_complex_sympy_formula_is_refused_by_derive(make):
 @pytest.mark.parametrize("formula", ["(-x)**2", "(-2)**3*x", "x**(-2)", "2**x", "exp(-1)*x"])
 def test_real_formulas_with_negative_numbers_still_derive(formula):
     symnet.derive(formula)
+
+
+def test_verify_refuses_an_empty_backend_list():
+    """Before: `symnet verify "x*y" --backend ''` measured numpy and exited 0, where `--dtype ''`
+    says '--dtype names nothing' (exit 2)."""
+    run = _cli("verify", "x*y", "--backend", "", "--points", "2")
+    assert run.returncode == 2 and "--backend names nothing" in run.stderr, (run.returncode, run.stderr[-300:])
