@@ -47,3 +47,24 @@ def test_verify_refuses_an_empty_backend_list():
     says '--dtype names nothing' (exit 2)."""
     run = _cli("verify", "x*y", "--backend", "", "--points", "2")
     assert run.returncode == 2 and "--backend names nothing" in run.stderr, (run.returncode, run.stderr[-300:])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+@pytest.mark.parametrize("formula", ["2*x*y", "y*(x + x)", "-3*x*y"])
+def test_a_constant_multiple_does_not_overflow_a_finite_product(formula, backend):
+    """Before: f = 2·x·y was computed as (2·y)·x (CSE shared ∂f/∂x = 2y with the value) or as
+    (2·x)·y (the in-place product put the constant with the first factor): inf at x = 1e−300,
+    y = 1e308 and at x = 1e308, y = 1e−300, where f = 2e8 (and 3.8e305 at x = −0.0019, y = −1e308)."""
+    import numpy as np
+    x = np.array([1e-300, 1e308, -0.0019, 1.5])
+    y = np.array([1e308, 1e-300, -1e308, -2.0])
+    c = {"2*x*y": 2.0, "y*(x + x)": 2.0, "-3*x*y": -3.0}[formula]
+    k = symnet.compile(symnet.derive(formula), backend=backend)
+    if backend == "numpy":
+        f = k(x=x, y=y)[0]
+    else:
+        from conftest import triton_torch
+        torch = triton_torch()
+        f = k(x=torch.tensor(x), y=torch.tensor(y))[0].numpy()
+    want = c * (x * y)  # x·y is finite at every point; times c, exact
+    assert np.array_equal(f, want), (f, want)
