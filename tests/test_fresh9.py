@@ -72,3 +72,23 @@ def test_stable_hazard_measurement_has_its_own_time_limit(monkeypatch, capsys):
     assert "Not measured: measuring the hazards took longer than 2 s" in out
     assert "warning: measuring the hazards took longer than 2 s" in err and "left out" in err
 
+
+def test_readme_says_the_positional_order_of_a_compiled_function():
+    """README: `L, dL_dx = k(x=z_array, t=y_array)`. Fault: nothing said that positionally the
+    inputs go sorted by name (`kernel(t, x)`), not in the formula's or `wrt`'s order, so a user
+    who called `k(z_array, y_array)` got t = z_array without a word. The README now shows the
+    function's repr and says so; this checks that what it shows is what symnet does."""
+    import re
+    from pathlib import Path
+
+    import sympy as sp
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    shown = re.search(r"^k +# (<symnet kernel .*>)$", readme, re.M)
+    assert shown, "README shows no repr of the compiled function"
+    x, t = sp.symbols("x t", real=True)
+    k = symnet.compile(symnet.derive((t - symnet.sigmoid(x)) ** 2, wrt=[x]))
+    assert repr(k) == shown.group(1)
+    assert k.inputs == ("t", "x") and "positionally they go in `k.inputs` order" in readme
+    z, y = np.array([0.5, -1.0]), np.array([1.0, 0.0])
+    assert np.array_equal(k(z, y)[0], k(t=z, x=y)[0])  # what the README warns of
