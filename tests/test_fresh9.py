@@ -92,3 +92,38 @@ def test_readme_says_the_positional_order_of_a_compiled_function():
     assert k.inputs == ("t", "x") and "positionally they go in `k.inputs` order" in readme
     z, y = np.array([0.5, -1.0]), np.array([1.0, 0.0])
     assert np.array_equal(k(z, y)[0], k(t=z, x=y)[0])  # what the README warns of
+
+
+def test_function_options_by_position_are_documented_and_named_in_errors():
+    """A focal loss with γ = 3: `focal(z, t, gamma=3)`. Fault: "focal() takes 2 to 4 arguments"
+    (it was given 3; keywords are not read), and the README listed the functions without their
+    options, so `focal(z, t, 2)` set α = 2 (torchvision's order) without a word. The README now
+    lists every function's options in order (checked here against the registry) and the error
+    says how they are given."""
+    import inspect
+    import re
+    from pathlib import Path
+
+    from symnet.errors import ParseError
+    from symnet.registry import REGISTRY
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    listed = {}
+    for name, args in re.findall(r"`(\w+)\(([\w, ]+)\)`", readme[readme.index("Options follow by position"):][:900]):
+        listed.setdefault(name, args)  # the first: the list itself (`focal(z, t, 2)` follows)
+    with_options = {name: e for name, e in REGISTRY.items()
+                    if e.arity[1] is not None and e.arity[1] > e.arity[0] and name not in ("log",)}
+    assert set(with_options) <= set(listed), set(with_options) - set(listed)
+    for name, entry in with_options.items():
+        params = list(inspect.signature(entry.build).parameters)[:entry.arity[1]]
+        shown = [a.strip() for a in listed[name].split(",")]
+        assert len(shown) == len(params), (name, shown, params)
+        assert shown[entry.arity[0]:] == params[entry.arity[0]:], (name, shown, params)  # the options' names
+    with pytest.raises(ParseError, match=r"^focal\(\) takes its arguments by position, not by name \(gamma=…\): "
+                                         r"focal\(z, t, alpha=1/4, gamma=2\)$"):
+        symnet.parse("focal(z, t, gamma=3)")
+    with pytest.raises(ParseError, match=r"^huber\(\) takes 2 to 3 arguments: huber\(x, t, delta=1\)$"):
+        symnet.parse("huber(p)")
+    # the documented order is the one the formula is read in: γ = 3 by position
+    t = symnet.parse("t")
+    assert symnet.parse("focal(z, t, 1/4, 3)").has((1 - t) ** 3) and not symnet.parse("focal(z, t)").has((1 - t) ** 3)
