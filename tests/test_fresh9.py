@@ -144,3 +144,35 @@ def test_readme_states_where_the_double_word_sum_is_not_within_4_ulp():
     mpmath.mp.dps = 90
     true = mpmath.exp(mpmath.mpf(z[0])) - mpmath.mpf(t[0])
     assert 1500 < _ulps(k(t=t, z=z)[2][0], true, np.float64) < 2200
+
+
+def test_readme_names_the_torch_functionals_for_any_registry_loss():
+    """README: `st.functional.mse_loss(a, t)   # and every registry activation/loss`. Fault: a user
+    reading that tried `st.functional.log_cosh(z, t)` (AttributeError): the losses torch has no
+    function for are reached through `st.functional.loss(name, ...)`, which the README did not
+    name. Now it does; the calls it shows are run here against torch's own formulas (float64)."""
+    import re
+    from pathlib import Path
+
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    import torch.nn.functional as F
+
+    import symnet.torch as st
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for call in ('st.functional.loss("focal", z, t, 0.25, 3)', 'st.functional.loss("gaussian_nll", mu, (t, var))',
+                 'st.functional.activation("mish", x)'):
+        assert call in readme, call
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(6, dtype=torch.float64, generator=g)
+    t = torch.rand(6, dtype=torch.float64, generator=g)
+    var = torch.rand(6, dtype=torch.float64, generator=g) + 0.5
+    p = torch.sigmoid(z)
+    ce = F.binary_cross_entropy_with_logits(z, t, reduction="none")
+    focal = ((0.25 * t + 0.75 * (1 - t)) * ce * (1 - (p * t + (1 - p) * (1 - t))) ** 3).mean()
+    torch.testing.assert_close(st.functional.loss("focal", z, t, 0.25, 3), focal)
+    torch.testing.assert_close(st.functional.loss("gaussian_nll", z, (t, var)), F.gaussian_nll_loss(z, t, var))
+    torch.testing.assert_close(st.functional.activation("mish", z), F.mish(z))
+    assert re.search(r"log_cosh", readme[readme.index('st.functional.loss("gaussian_nll"'):][:200])
+    torch.testing.assert_close(st.functional.loss("log_cosh", z, t), torch.log(torch.cosh(z - t)).mean())
