@@ -176,3 +176,32 @@ def test_readme_names_the_torch_functionals_for_any_registry_loss():
     torch.testing.assert_close(st.functional.activation("mish", z), F.mish(z))
     assert re.search(r"log_cosh", readme[readme.index('st.functional.loss("gaussian_nll"'):][:200])
     torch.testing.assert_close(st.functional.loss("log_cosh", z, t), torch.log(torch.cosh(z - t)).mean())
+
+
+def test_readme_says_which_numbers_a_compiled_function_takes():
+    """A Swish with a parameter, `k(x=x, b=1)`. Fault: the NumPy function takes `b=1.5` beside an
+    array but refuses `b=1` ("must hold float32 or float64 values, not int64"), and the Triton
+    function refuses both a number and a 0-d tensor; the README said neither. It now does; this
+    checks each case it names."""
+    from pathlib import Path
+
+    readme = " ".join((Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8").split())
+    assert "it takes a Python float or a 0-d array (`b=0.5`), not a Python int (`b=1` is refused" in readme
+    assert "the Triton function (below) takes only tensors of one shape and dtype, not a number or a 0-d tensor" in readme
+    d = symnet.derive("x*sigmoid(b*x)")
+    k = symnet.compile(d)
+    x = np.linspace(-2.0, 2.0, 5)
+    f, df_db, df_dx = k(x=x, b=0.5)
+    np.testing.assert_allclose(f, x / (1 + np.exp(-0.5 * x)), rtol=1e-15)
+    np.testing.assert_array_equal(k(x=x, b=np.array(0.5))[0], f)
+    with pytest.raises(TypeError, match="argument 'b' must hold float32 or float64 values, not int64"):
+        k(x=x, b=1)
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    kt = symnet.compile(d, backend="triton")
+    xt = torch.from_numpy(x)
+    torch.testing.assert_close(kt(x=xt, b=torch.full_like(xt, 0.5))[0], torch.from_numpy(f))
+    with pytest.raises(TypeError, match="argument 'b' must be a torch.Tensor, not float"):
+        kt(x=xt, b=0.5)
+    with pytest.raises(ValueError, match="pass tensors of one shape"):
+        kt(x=xt, b=torch.tensor(0.5, dtype=torch.float64))
