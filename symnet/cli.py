@@ -396,12 +396,14 @@ def _verify(args) -> int:
     folder = Path(args.kernels)
     if args.backend == "triton":
         from .verify.kernels_triton import verify_triton
-        results = verify_triton(folder if (folder / "triton").is_dir() else None)
+        with _progress("checking the Triton kernels"):  # half a minute and more under the interpreter
+            results = verify_triton(folder if (folder / "triton").is_dir() else None)
         print(format_table(results))
         return 0 if all(r.passed for r in results) else 1
     if not (folder / args.backend).is_dir():
         print(f"note: no {folder / args.backend}; checking freshly generated kernels", file=sys.stderr)
-    results = verify_numpy(folder if (folder / args.backend).is_dir() else None)
+    with _progress("checking the NumPy kernels"):  # 30 s here, silent before on a terminal
+        results = verify_numpy(folder if (folder / args.backend).is_dir() else None)
     print(format_table(results))
     return 0 if all(r.passed for r in results) else 1
 

@@ -205,3 +205,32 @@ def test_readme_says_which_numbers_a_compiled_function_takes():
         kt(x=xt, b=0.5)
     with pytest.raises(ValueError, match="pass tensors of one shape"):
         kt(x=xt, b=torch.tensor(0.5, dtype=torch.float64))
+
+
+def test_verify_of_the_committed_kernels_shows_progress_on_a_terminal(monkeypatch, capsys):
+    """`symnet verify` (every committed kernel): 30 s here. Fault: nothing on a terminal meanwhile,
+    where `symnet verify FORMULA` and `symnet derive` show `symnet: … N s` after a second."""
+    import importlib
+    import io
+    import sys
+    import time
+
+    from symnet.cli import main
+
+    kernels = importlib.import_module("symnet.verify.kernels")
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    def slow(folder=None):
+        time.sleep(2.2)
+        return []
+
+    monkeypatch.setattr(kernels, "verify_numpy", slow)
+    monkeypatch.setattr(kernels, "format_table", lambda results: "table")
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["verify"]) == 0
+    assert "symnet: checking the NumPy kernels … 1 s" in terminal.getvalue()
+    assert capsys.readouterr().out == "table\n"
