@@ -234,3 +234,37 @@ def test_verify_of_the_committed_kernels_shows_progress_on_a_terminal(monkeypatc
     assert main(["verify"]) == 0
     assert "symnet: checking the NumPy kernels … 1 s" in terminal.getvalue()
     assert capsys.readouterr().out == "table\n"
+
+
+def test_progress_shows_on_a_terminal_that_reports_no_size(monkeypatch):
+    """A pseudo-terminal opened without a size reports 0 × 0. Fault:
+    tqdm took its 0 lines as no room for a bar, so a 40 s `symnet derive --stable` showed nothing
+    there, where a sized terminal shows `symnet: deriving … N s`."""
+    pty = pytest.importorskip("pty")
+    import fcntl
+    import os
+    import struct
+    import sys
+    import termios
+    import time
+
+    from symnet.progress import progress
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 0, 0, 0, 0))
+    try:
+        with os.fdopen(slave, "w", closefd=False) as stream:
+            assert stream.isatty() and os.get_terminal_size(slave).lines == 0
+            monkeypatch.setattr(sys, "stderr", stream)  # tqdm sizes only sys.stderr and sys.stdout
+            with progress("deriving x", after=0.1, every=0.05):
+                time.sleep(0.5)
+            monkeypatch.undo()
+        os.set_blocking(master, False)
+        try:
+            written = os.read(master, 4096).decode()
+        except BlockingIOError:  # nothing was written
+            written = ""
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert "symnet: deriving x … 0 s" in written
