@@ -2019,7 +2019,7 @@ def _exact_argument(v) -> bool:
     such (and the two-sum pairs, which correct their own rounding)."""
     if v.is_number or v.is_Symbol or isinstance(v, sp.Indexed):
         return True
-    if isinstance(v, (sp.Max, sp.Min)):
+    if isinstance(v, (sp.Max, sp.Min, sp.Abs)):  # |u| of an input: log-cosh's e^(−2|u|)
         return all(_exact_argument(a) for a in v.args)
     c, rest = v.as_coeff_Mul()
     if c == 1 or c == 0 or rest == v:
