@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 import mpmath
 import numpy as np
+from mpmath.libmp import mpf_sum
 
 from .spec import BOUNDS
 
@@ -194,11 +195,17 @@ class _Row:
         if self.infinite:
             self.lse, self.gap, self.p = mpmath.inf, None, None
             return
-        rest = mpmath.fsum(mpmath.exp(x - m) for x in self.c if x < m) + (sum(x == m for x in self.c) - 1)
+        rest = _sum(mpmath.exp(x - m) for x in self.c if x < m) + (sum(x == m for x in self.c) - 1)
         log_sum = mpmath.log1p(rest)
         self.gap = [(m - x) + log_sum for x in self.c]  # lse − c_k, +∞ at a −∞ entry
         self.p = [mpmath.exp(-d) for d in self.gap]
         self.lse = m + log_sum
+
+
+def _sum(terms):
+    """The exact sum of mpf terms (mpmath.fsum rounds to the working precision between terms, so 1.5 is
+    lost beside ±5e307: a reduction over rows of all magnitudes needs it exact), ±∞ and NaN as IEEE."""
+    return mpmath.mpf(mpf_sum([mpmath.mpf(x)._mpf_ for x in terms], 0))
 
 
 def _times(a, b):
@@ -213,15 +220,15 @@ def _ce_row(row: _Row, V, c, w, eps, lam, soft_t=None):
         return nan, [nan] * V, ([nan] * V if soft_t is not None else None)
     if soft_t is not None:
         a = [w[k] * ((1 - eps) * soft_t[k] + eps / V) for k in range(V)]
-        loss = mpmath.fsum(_times(a[k], row.gap[k]) for k in range(V))
-        total = mpmath.fsum(a)
+        loss = _sum(_times(a[k], row.gap[k]) for k in range(V))
+        total = _sum(a)
         dz = [row.p[k] * total - a[k] for k in range(V)]
         dt = [_times(w[k] * (1 - eps), row.gap[k]) for k in range(V)]
     else:
         loss = _times(w[c] * (1 - eps), row.gap[c])
         if eps:
-            loss += eps / V * mpmath.fsum(_times(w[k], row.gap[k]) for k in range(V))
-        sw = mpmath.fsum(w)
+            loss += eps / V * _sum(_times(w[k], row.gap[k]) for k in range(V))
+        sw = _sum(w)
         dz = []
         for k in range(V):
             hot = w[c] * (1 - eps) * (mpmath.expm1(-row.gap[k]) if k == c else row.p[k])
@@ -257,12 +264,12 @@ def exact_outputs(case: RowCase, rows: RowSet, basis: dict) -> dict:
             if b.infinite:
                 dz.append([nan] * V)
                 continue
-            s = mpmath.fsum(x * y for x, y in zip(gi, b.p))
+            s = _sum(x * y for x, y in zip(gi, b.p))
             dz.append([pk * (gk - s) for pk, gk in zip(b.p, gi)])
         return {"p": p, "dz": dz}
     if case.function == "log_softmax":
         l_ = [[nan] * V if b.infinite else [-d for d in b.gap] for b in base]
-        dz = [[nan] * V if b.infinite else [gk - pk * mpmath.fsum(gi) for gk, pk in zip(gi, b.p)]
+        dz = [[nan] * V if b.infinite else [gk - pk * _sum(gi) for gk, pk in zip(gi, b.p)]
               for b, gi in zip(base, g)]
         return {"l": l_, "dz": dz}
     if case.function == "logsumexp":
@@ -295,7 +302,7 @@ def exact_outputs(case: RowCase, rows: RowSet, basis: dict) -> dict:
         scale = mpmath.mpf(1)
         if a["reduction"] == "mean":  # no rows that count: 0/0, NaN, as in torch
             scale = 1 / divisor if divisor else nan
-        total = mpmath.fsum(loss) if not any(mpmath.isnan(x) for x in loss) else nan
+        total = _sum(loss) if not any(mpmath.isnan(x) for x in loss) else nan
         out = {k: [[_times(x, scale) for x in row] for row in v] for k, v in out.items() if k != "loss"}
         out["loss"] = [total * scale]
     return out
