@@ -54,7 +54,9 @@ def _params():
                         if backend == "triton" and rows not in rw.TRITON_REDUCED_SETS:
                             continue
                         key = (backend, case.function, case.option, out, dt, rows)
-                        marks = [pytest.mark.xfail(strict=True, reason=f"measured {rw.KNOWN_ROW_FAILURES[key]}")] \
+                        # measured on a CPU: Triton's numbers are the interpreter's, a GPU's exp and log may differ
+                        strict = backend == "numpy" or os.environ.get("TRITON_INTERPRET") == "1"
+                        marks = [pytest.mark.xfail(strict=strict, reason=f"measured {rw.KNOWN_ROW_FAILURES[key]}")] \
                             if key in rw.KNOWN_ROW_FAILURES else []
                         if backend == "triton" and not HAVE_TRITON:
                             marks = [pytest.mark.skip(reason="triton is not installed")]
