@@ -105,6 +105,7 @@ def row_table(cells, bounds=BOUNDS) -> tuple[str, list, list, list]:
         "symnet vs torch |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     better, worse, past = [], [], []
+    count = {"cells": 0, "within": 0, "past": 0, "worse": 0}
     for (f, opt, out, dt), sets in by.items():
         bound = bounds[dt]
         worst = {i: math.nan for i in impls + ["torch built-in"]}
@@ -142,7 +143,14 @@ def row_table(cells, bounds=BOUNDS) -> tuple[str, list, list, list]:
                             where.get("torch built-in", ""))
         lines.append(f"| {f} | {opt} | {out} | {dt} | ≤ {bound:g} | " + " | ".join(cols) + f" | {_fmt(tw)} | "
                      f"{rows_at} | {verdict} |")
-    return "\n".join(lines), better, worse, past
+        if not math.isnan(s_worst):
+            count["cells"] += 1
+            count["within" if s_worst <= bound else "past"] += 1
+            count["worse"] += verdict.startswith("symnet WORSE")
+    summary = (f"{count['cells']} cells (function, option, output, dtype) with a symnet kernel: {count['within']} "
+               f"within the bound on every row set, {count['past']} past it on some row set, {count['worse']} of "
+               f"them worse than torch on some row set (the lists below, row set by row set).\n\n")
+    return summary + "\n".join(lines), better, worse, past
 
 
 def rows_main(args) -> int:

@@ -471,13 +471,13 @@ class RowCell:
             n = int(np.argmax(mismatch))
             if not self.mismatches:
                 g = np.asarray(got, np.float64).reshape(-1)[n]
-                self.mismatch_at = f"{where(n)} (got {g:.6g}, exact {hi[n]:.6g})"
+                self.mismatch_at = f"{where(n)} (got {g:.17g}, exact {hi[n]:.17g})"
             self.mismatches += int(mismatch.sum())
         if err.size and err.max() > self.worst_ulp:
             n = int(np.argmax(err))
             g = np.asarray(got, np.float64).reshape(-1)[n]
             self.worst_ulp = float(err[n])
-            self.worst_at = f"{where(n)} (got {g:.9g}, exact {hi[n] + lo[n]:.9g})"
+            self.worst_at = f"{where(n)} (got {g:.17g}, exact {hi[n]:.17g} + {lo[n]:.3g})"
 
 
 def measure_rows(dtypes=("float32", "float64"), backends=("numpy",), reduced: bool = False, cases=CASES,
