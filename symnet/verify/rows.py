@@ -10,12 +10,13 @@ autograd) are run on the same rows (:func:`row_sets`: random rows N(0, σ), larg
 near-converged targets, all-equal rows, widths 1, 2, 1023, 1823, ±∞ entries, subnormals) and each
 result is compared with its exact value: mpmath at 50 digits, from the row's maximum m and
 ``log1p(Σ_{z_k < m} e^{z_k − m} + #{z_k = m} − 1)``, so that ``lse − z_k`` and ``p_r − 1`` (by
-``expm1``) keep their digits where they are small.
+``expm1``) keep their digits where they are small; its sums (a reduction over rows, Σ_k w_k, …)
+are exact, whatever the terms' magnitudes.
 
 The error is in ULPs of the exact value rounded to the dtype, where that value is a normal number
 (as :func:`symnet.verify.measure.classify`; the exact value is kept as a double-word hi + lo, so
-the comparison is vectorised). A NaN or infinity where the exact value is not one, or a finite
-value where it is, is a mismatch (an infinite error). A row holding +∞ has logsumexp +∞; its softmax,
+the comparison is vectorised). A NaN or an infinity where the exact value is finite, or a result
+other than that infinity where the exact value overflows the dtype, is a mismatch (an infinite error). A row holding +∞ has logsumexp +∞; its softmax,
 log-softmax and losses have no value (∞/∞): nothing is required of them here (tests/test_rowwise7.py
 checks that they are torch's NaN).
 
@@ -482,8 +483,14 @@ class RowCell:
 
 def measure_rows(dtypes=("float32", "float64"), backends=("numpy",), reduced: bool = False, cases=CASES,
                  torch: bool = True, sets=None) -> list[RowCell]:
-    """Every case × output × dtype × implementation (symnet's backends, then torch's built-in), worst
-    and row set of :func:`row_sets`. ``sets``: only the row sets of these names."""
+    """A :class:`RowCell` for every case × output × dtype × row set (:func:`row_sets`, fewer rows with
+    ``reduced``) × implementation: symnet's ``backends`` ("numpy", "triton": needs torch and triton),
+    and with ``torch`` torch's built-in. ``sets``: only the row sets of these names. A kernel that
+    raises gives cells whose ``failed`` holds its message; nothing else is caught.
+
+    Raises:
+        ImportError: torch (or triton) is not installed where torch or the Triton backend is asked for.
+    """
     impls = [f"symnet {b}" for b in backends] + (["torch built-in"] if torch else [])
     threads = None
     if torch or "triton" in backends:  # rows this small: one thread (a pool of them only waits on the others)
