@@ -9,13 +9,20 @@ extremes and both sides of each Piecewise boundary, plus random points. Writes
 ``benchmarks/results/accuracy-<date>.md`` and prints where symnet is more accurate than torch and
 where it is worse. A reduced sweep of the same measurement is ``tests/test_accuracy.py``.
 
+``--rows``: the same table for the row-wise registry (``symnet/rowwise_registry.py``: softmax,
+log-softmax, logsumexp, cross-entropy with its options, NLL; :mod:`symnet.verify.rows`), one line per
+function, option, output and dtype, the worst over the row sets; written to
+``benchmarks/results/accuracy-rows-<date>.md``. Its reduced sweep is ``tests/test_accuracy_rows.py``.
+
     python benchmarks/accuracy.py [--per-decade 4] [--only sigmoid,tanh] [--triton]
+    python benchmarks/accuracy.py --rows [--triton] [--only softmax,cross_entropy] [--known]
 """
 from __future__ import annotations
 
 import argparse
 import datetime
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -87,14 +94,126 @@ def table(rows) -> tuple[str, list, list, list]:
     return "\n".join(lines), better, worse, past
 
 
+def row_table(cells, bounds=BOUNDS) -> tuple[str, list, list, list]:
+    """The row-wise table: one line per function, option, output, dtype (the worst over the row sets, and
+    where), and the lists by row set: symnet more accurate than torch, worse than torch, past the bound."""
+    impls = [i for i in ("symnet numpy", "symnet triton") if any(c.implementation == i for c in cells)]
+    by = {}
+    for c in cells:
+        by.setdefault((c.function, c.option, c.output, c.dtype), {}).setdefault(c.rows, {})[c.implementation] = c
+    head = "| function | option | output | dtype | bound | " + " | ".join(impls) + " | torch built-in | worst rows | " \
+        "symnet vs torch |"
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    better, worse, past = [], [], []
+    count = {"cells": 0, "within": 0, "past": 0, "worse": 0}
+    for (f, opt, out, dt), sets in by.items():
+        bound = bounds[dt]
+        worst = {i: math.nan for i in impls + ["torch built-in"]}
+        where = {}
+        for rows, cs in sets.items():
+            t = cs.get("torch built-in")
+            tf = t.figure if t is not None else math.nan
+            for i, c in cs.items():
+                v = c.figure
+                if not math.isnan(v) and not (v <= worst[i]):
+                    worst[i], where[i] = v, rows
+                if not i.startswith("symnet") or math.isnan(v):
+                    continue
+                at = c.mismatch_at if c.mismatches else c.worst_at
+                text = f"{f} [{opt}] {out} {dt}, {i.split()[1]}, rows {rows}: symnet {_fmt(v)}, torch {_fmt(tf)} ({at})"
+                if v > bound:
+                    past.append(text)
+                if v > bound and v > tf:
+                    worse.append(text)
+                if v < tf and tf > bound and (v <= bound or v * 4 < tf):
+                    better.append(text)
+        s_worst = max((worst[i] for i in impls if not math.isnan(worst[i])), default=math.nan)
+        tw = worst["torch built-in"]
+        verdict = ""
+        if any(w.startswith(f"{f} [{opt}] {out} {dt},") for w in worse):
+            verdict = "symnet WORSE (some rows)"
+        elif not math.isnan(s_worst) and not math.isnan(tw) and s_worst < tw and tw > bound:
+            verdict = "symnet more accurate"
+        if math.isnan(s_worst) and all(c.failed == "no such output" for cs in sets.values() for i, c in cs.items()
+                                       if i.startswith("symnet")):
+            cols = ["no kernel"] * len(impls)
+        else:
+            cols = [_fmt(worst[i]) for i in impls]
+        rows_at = where.get(next((i for i in impls if not math.isnan(worst[i]) and worst[i] == s_worst), ""),
+                            where.get("torch built-in", ""))
+        lines.append(f"| {f} | {opt} | {out} | {dt} | ≤ {bound:g} | " + " | ".join(cols) + f" | {_fmt(tw)} | "
+                     f"{rows_at} | {verdict} |")
+        if not math.isnan(s_worst):
+            count["cells"] += 1
+            count["within" if s_worst <= bound else "past"] += 1
+            count["worse"] += verdict.startswith("symnet WORSE")
+    summary = (f"{count['cells']} cells (function, option, output, dtype) with a symnet kernel: {count['within']} "
+               f"within the bound on every row set, {count['past']} past it on some row set, {count['worse']} of "
+               f"them worse than torch on some row set (the lists below, row set by row set).\n\n")
+    return summary + "\n".join(lines), better, worse, past
+
+
+def rows_main(args) -> int:
+    from symnet.verify import rows as rw
+    backends = ("numpy", "triton") if args.triton else ("numpy",)
+    cases = rw.CASES
+    if args.only:
+        wanted = set(args.only.split(","))
+        cases = tuple(c for c in cases if c.function in wanted)
+    t0 = time.perf_counter()
+    cells = rw.measure_rows(backends=backends, reduced=args.reduced, cases=cases)
+    text, better, worse, past = row_table(cells)
+    date = datetime.date.today().isoformat()
+    sets = ", ".join(f"{s.name} ({s.z.shape[0]}×{s.z.shape[1]})" for s in rw.row_sets("float64", args.reduced))
+    head = (f"# Accuracy of the row-wise registry, {date}\n\n"
+            "Worst error in ULPs against mpmath (50 digits) wherever the exact result is a normal number, the worst "
+            "over the row sets (and which); `NaN/inf`: a NaN or an infinity where the exact result is not one; "
+            "`n/m`: not measured; `no kernel`: symnet has no such output. A row holding +∞ has logsumexp +∞ "
+            "and no softmax (∞/∞): nothing else is required there. Value columns: the value kernel and the "
+            "_grad kernel's value, both measured. dz: the gradient with respect to the logits (the "
+            "vector-Jacobian product with an upstream g ~ N(0,1) for softmax and log-softmax); dt: with respect "
+            "to the soft targets (torch only). torch: its built-in in the same dtype (F.softmax, "
+            "F.log_softmax, torch.logsumexp, F.cross_entropy, F.nll_loss; the softcap and the z-loss composed "
+            "around F.cross_entropy), gradients by autograd. Options: class weights uniform in [0.2, 3], "
+            "ignore_index on every third row, reductions over each row set. "
+            f"Row sets (float64; float32 alike, ±3e38 for ±1e308): {sets}. Machine: this 2-core CPU box, NumPy "
+            f"backend{' and Triton under TRITON_INTERPRET=1' if args.triton else ''}; "
+            f"{time.perf_counter() - t0:.0f} s. Generated by `python benchmarks/accuracy.py --rows"
+            f"{' --triton' if args.triton else ''}`.\n\n")
+    body = head + text
+    for title, items in (("symnet more accurate than torch (past the bound in torch)", better),
+                         ("symnet worse than torch (and past the bound)", worse), ("symnet past the bound", past)):
+        body += f"\n\n## {title}\n\n" + ("\n".join(f"- {b}" for b in items) or "none")
+    body += "\n"
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"accuracy-rows-{date}.md"
+    path.write_text(body, encoding="utf-8")
+    print(body)
+    if args.known:  # the tests' own measurement (tests/test_accuracy_rows.py), as KNOWN_ROW_FAILURES lines
+        print(rw.known_failures_text(rw.reduced_cells(triton=args.triton)))
+    print(f"written to {path}")
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rows", action="store_true", help="the row-wise registry (softmax, cross-entropy, …)")
+    p.add_argument("--reduced", action="store_true", help="with --rows: the tests' reduced row sets")
+    p.add_argument("--known", action="store_true",
+                   help="with --rows: print the cells past the bound as a KNOWN_ROW_FAILURES table")
     p.add_argument("--per-decade", type=int, default=4, help="points of the log-spaced sweep per decade")
     p.add_argument("--points", type=int, default=60, help="random points besides the sweep")
     p.add_argument("--only", help="comma-separated registry names")
     p.add_argument("--triton", action="store_true", help="also the Triton backend (TRITON_INTERPRET=1 on a CPU)")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = p.parse_args(argv)
+    if args.rows:
+        if args.triton:
+            import torch
+            if not torch.cuda.is_available():  # the Triton kernels in the interpreter (read when triton is imported)
+                os.environ.setdefault("TRITON_INTERPRET", "1")
+        return rows_main(args)
     specs = registry_specs()
     if args.only:
         wanted = set(args.only.split(","))
