@@ -19,16 +19,42 @@ from sympy.printing.str import StrPrinter
 from .derivation import Derivation, Step
 
 __all__ = ["render", "render_text", "render_latex", "render_markdown", "render_json",
-           "text", "latex", "FORMATS"]
+           "text", "shown", "latex", "FORMATS"]
 
 _SUPERSCRIPT = str.maketrans("0123456789-()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁽⁾")
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
-class TextPrinter(StrPrinter):
+class _ReaderOrder:
+    """The order a careful reader writes a sum in, for every format (text, LaTeX, Markdown).
+
+    The printers keep the derivation's own order (``order="none"``): SymPy's canonical order,
+    or the order a step was written in. Only a sum that would open with a minus sign (SymPy
+    puts numbers first: −1 + β₁ᵗ, and −y + σ(z)) opens instead with its first term that is
+    neither negative nor a constant: β₁ᵗ − 1, σ(z) − y, y_j − δ_jr; the other terms keep
+    their order. A sum that opens with a positive constant (1 − σ(z), 1 + e^(−x)) is left
+    as it is, as the lecture writes it.
+    """
+
+    def _as_ordered_terms(self, expr, order=None):
+        terms = super()._as_ordered_terms(expr, order=order)
+        if (order or self.order) != "none" or not self._settings["reader_order"]:
+            return terms
+        return _reader_order(terms)
+
+
+def _reader_order(terms: list) -> list:
+    if not terms or not terms[0].could_extract_minus_sign():
+        return terms
+    lead = next((k for k, t in enumerate(terms) if not t.is_number and not t.could_extract_minus_sign()), None)
+    return terms if lead is None else [terms[lead], *terms[:lead], *terms[lead + 1:]]
+
+
+class TextPrinter(_ReaderOrder, StrPrinter):
     """One-line unicode: σ(z)·(1 − σ(z)), x², ∂e/∂c, δ_ij, Σ_k W_ik·a_k."""
 
     printmethod = "_symnet_text"  # not Indexed's own _sympystr: dispatch on class here
+    _default_settings = {**StrPrinter._default_settings, "reader_order": True}
 
     def _print_Symbol(self, e):
         return pretty_symbol(e.name)  # theta_10 → θ₁₀, alpha → α
@@ -138,7 +164,9 @@ def _decimal(q: sp.Rational) -> str | None:
     return "%s%d.%0*d" % (sign, whole, digits, frac)
 
 
-class TexPrinter(LatexPrinter):
+class TexPrinter(_ReaderOrder, LatexPrinter):
+    _default_settings = {**LatexPrinter._default_settings, "reader_order": True}
+
     def _print_Symbol(self, e, style="plain"):
         plain = re.fullmatch(r"([A-Za-z][A-Za-z0-9_]*)('*)", e.name)
         if plain and plain.group(2):  # theta_10' → \theta_{10}'
@@ -180,30 +208,40 @@ class TexPrinter(LatexPrinter):
 
 
 def text(expr) -> str:
+    """One-line unicode text in the derivation's own order (SymPy's canonical order for sums:
+    −y + σ(z)). Generated code's comments and docstrings are written with it, and they must
+    not change when a printout's layout does; printouts use :func:`shown`."""
+    return TextPrinter({"order": "none", "reader_order": False}).doprint(expr)
+
+
+def shown(expr) -> str:
+    """One-line unicode text as a reader writes it (σ(z) − y, β₁^t − 1): every printout's
+    text (the text format, the notes and widths of the LaTeX and Markdown ones)."""
     return TextPrinter({"order": "none"}).doprint(expr)
 
 
 def latex(expr) -> str:
+    """LaTeX math as a reader writes it (the same order of terms as :func:`shown`)."""
     return TexPrinter({"order": "none"}).doprint(expr)
 
 
 def _shown_forms(step: Step) -> tuple:
     """The forms worth printing: one that prints exactly as the one before it (X = X) says
     nothing, so it is left out; the last form always stays."""
-    shown, before = [], text(step.lhs)
+    kept, before = [], shown(step.lhs)
     for k, f in enumerate(step.chain):
-        printed = text(f)
-        if printed != before or (k == len(step.chain) - 1 and not shown):
-            shown.append(f)
+        printed = shown(f)
+        if printed != before or (k == len(step.chain) - 1 and not kept):
+            kept.append(f)
         before = printed
-    return tuple(shown)
+    return tuple(kept)
 
 
 def _step_text(step: Step) -> str:
     rel = " %s " % step.relation
-    line = text(step.lhs) + rel + rel.join(text(f) for f in _shown_forms(step))
+    line = shown(step.lhs) + rel + rel.join(shown(f) for f in _shown_forms(step))
     if step.approx is not None:
-        line += " ≈ " + text(step.approx)
+        line += " ≈ " + shown(step.approx)
     notes = [n for n in (step.why, _check_label(step)) if n]
     return line + ("    [" + "; ".join(notes) + "]" if notes else "")
 
@@ -292,9 +330,9 @@ def _note_lines(step: Step) -> list[str]:
 def _broken(expr) -> list[str]:
     """A long sum (or product) as pieces of at most about ``_LONG`` characters each (as
     printed in text)."""
-    if isinstance(expr, sp.Mul) and len(text(expr)) > _LONG:
+    if isinstance(expr, sp.Mul) and len(shown(expr)) > _LONG:
         return _broken_product(expr)
-    if not (isinstance(expr, sp.Add) and len(text(expr)) > _LONG):
+    if not (isinstance(expr, sp.Add) and len(shown(expr)) > _LONG):
         return [latex(expr)]
     printer = TexPrinter({"order": "none"})
     pieces, current, width = [], "", 0
@@ -304,7 +342,7 @@ def _broken(expr) -> list[str]:
         if isinstance(term if not negative else -term, sp.Add):
             body = r"\left(%s\right)" % body
         sign = "-" if negative else ("+" if current or pieces else "")
-        w = len(text(term))
+        w = len(shown(term))
         if current and width + w > _LONG:
             pieces.append(current)
             current, width = "", 0
@@ -328,7 +366,7 @@ def _broken_product(expr: sp.Mul) -> list[str]:
     pieces, current, width = [], "-" if negative else "", 0
     for f in factors:
         printed = printer.parenthesize(f, PRECEDENCE["Mul"], strict=False)
-        w = len(text(f))
+        w = len(shown(f))
         if current.strip("-") and width + w > _LONG - 15:  # TeX sets a product wider than text
             pieces.append(current)
             current, width = r"\cdot ", 0
