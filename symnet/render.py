@@ -16,7 +16,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.pretty.pretty_symbology import pretty_symbol
 from sympy.printing.str import StrPrinter
 
-from .derivation import Derivation, Step
+from .derivation import Derivation, Step, default_title
 
 __all__ = ["render", "render_text", "render_latex", "render_markdown", "render_json",
            "text", "shown", "latex", "FORMATS"]
@@ -188,13 +188,15 @@ class TexPrinter(_ReaderOrder, LatexPrinter):
         return "{%s}_{%s}" % (self._print(e.base), ",".join(_index(self, i) for i in e.indices))
 
     def _print_Sum(self, e):  # SymPy's, with the limits in a reader's order: n − 1, not −1 + n
-        if len(e.limits) == 1:
-            tex = r"\sum_{%s=%s}^{%s} " % tuple(_index(self, x) for x in e.limits[0])
-        else:
-            tex = r"\sum_{\substack{%s}} " % r"\\".join(
-                r"%s \leq %s \leq %s" % tuple(_index(self, x) for x in (lo, i, hi)) for i, lo, hi in e.limits)
         body = self._print(e.function)
-        return tex + (r"\left(%s\right)" % body if isinstance(e.function, sp.Add) else body)
+        return self._sum_head(e) + (r"\left(%s\right)" % body if isinstance(e.function, sp.Add) else body)
+
+    def _sum_head(self, e) -> str:
+        """``\\sum_{i=0}^{n - 1} ``: the Σ and its limits, without the body."""
+        if len(e.limits) == 1:
+            return r"\sum_{%s=%s}^{%s} " % tuple(_index(self, x) for x in e.limits[0])
+        return r"\sum_{\substack{%s}} " % r"\\".join(
+            r"%s \leq %s \leq %s" % tuple(_index(self, x) for x in (lo, i, hi)) for i, lo, hi in e.limits)
 
     def _print_KroneckerDelta(self, e, exp=None):
         a, b = (_index(self, x) for x in e.args)
@@ -278,6 +280,11 @@ _RELATIONS_TEX = {"=": "=", "≤": r"\le", "≥": r"\ge", "<": "<", ">": ">"}
 _CHECK_TEX = {"symbolic": r"\checkmark\ \text{symbolic}", "numeric": r"\checkmark\ \text{numeric}",
               "exact": r"\checkmark"}
 _LONG = 70  # characters of one-line text beyond which a step is broken over lines
+# Characters of a note (the rule and its check, "(…; ✓ symbolic)") per line. A display line
+# must fit a page's text width (345 pt in article at 10 pt); a note is roman text at about 4.8 pt
+# a character after a \qquad, so 70 characters ran 20–50 pt past the margin.
+_NOTE = 56
+_LONG_LHS = 16  # characters of a left side beyond which a broken step starts on its own line
 
 
 def _step_latex(step: Step) -> str:
@@ -299,9 +306,15 @@ def _step_latex(step: Step) -> str:
         # the note below, wrapped
         return r"\begin{aligned}&%s" % line + "".join(r" \\ &\qquad " + n for n in note_lines) + r"\end{aligned}"
     lines = []
+    alone = len(shown(step.lhs)) > _LONG_LHS  # a long left side on a line of its own, the forms below it
+    if alone:
+        lines.append("&" + lhs)
     for k, f in enumerate(_shown_forms(step)):
         for j, piece in enumerate(_broken(f)):
-            lead = (lhs if k == 0 else "") + " &%s %s" % (rel, piece) if j == 0 else r" &\quad " + piece
+            if alone:
+                lead = r" &\quad %s %s" % (rel, piece) if j == 0 else r" &\qquad " + piece
+            else:
+                lead = (lhs if k == 0 else "") + " &%s %s" % (rel, piece) if j == 0 else r" &\quad " + piece
             lines.append(lead)
     if step.approx is not None:
         lines.append(r" &\approx " + latex(step.approx))
@@ -318,9 +331,13 @@ def _note_lines(step: Step) -> list[str]:
     if not why and step.check not in _CHECK_TEX:
         return []
     check = _CHECK_TEX.get(step.check, "")
-    if len(why) <= _LONG:
+    label = len("(" + "; " * bool(why and check) + _check_label(step) + ")")
+    if len(why) + label <= _NOTE:
         return ["(" + _tex_note(why) + (r"\text{; }" if why and check else "") + check + ")"]
-    rows = textwrap.wrap(why, _LONG)
+    # wrapped with a stand-in word as wide as the check, so that the last line has room for it
+    rows = textwrap.wrap(why + " " + "\x01" * max(label - 2, 1), _NOTE - 1)
+    rows[-1] = rows[-1].rstrip("\x01").rstrip()
+    rows = [r for r in rows if r] or [""]
     out = [_tex_note(r) for r in rows]
     out[0] = "(" + out[0]
     out[-1] += (r"\text{; }" if check else "") + check + ")"
@@ -332,6 +349,15 @@ def _broken(expr) -> list[str]:
     printed in text)."""
     if isinstance(expr, sp.Mul) and len(shown(expr)) > _LONG:
         return _broken_product(expr)
+    if isinstance(expr, sp.Sum) and len(shown(expr)) > _LONG and isinstance(expr.function, (sp.Add, sp.Mul)):
+        # Σ (a long body): the body over several lines between \Bigl( and \Bigr), which, unlike
+        # \left( \right), may open on one line and close on another
+        body = _broken(expr.function) if len(shown(expr.function)) > _LONG else [latex(expr.function)]
+        if len(body) > 1:
+            body[0] = TexPrinter({"order": "none"})._sum_head(expr) + r"\Bigl(" + body[0]
+            body[-1] += r"\Bigr)"
+            return body
+        return [latex(expr)]
     if not (isinstance(expr, sp.Add) and len(shown(expr)) > _LONG):
         return [latex(expr)]
     printer = TexPrinter({"order": "none"})
@@ -524,7 +550,7 @@ def render_latex(d: Derivation) -> str:
     across pages between steps.
     """
     parts = [r"% symnet derivation; needs \usepackage{amsmath,amssymb}",
-             r"\textbf{%s}" % _tex_text(d.title)]
+             r"\textbf{%s}" % _title_latex(d)]
     if d.summary:
         parts.append(r"\par %s" % _tex_text(d.summary))
     for sec in d.sections:
@@ -541,6 +567,23 @@ def render_latex(d: Derivation) -> str:
                          + " \\\\\n".join(_step_latex(s) for s in sec.steps)
                          + "\n" + r"\end{gather*}}")
     return "\n".join(parts) + "\n"
+
+
+def _title_latex(d: Derivation) -> str:
+    """The title for LaTeX text mode; a title that is the formula (``default_title``) has the
+    formula typeset as the steps typeset it: Derivative of $x^{2} \\sin{\\left(x \\right)}$."""
+    definitions = dict(d.definitions)
+
+    def full(e):
+        return e.xreplace({s: full(definitions[s]) for s in e.free_symbols if s in definitions})
+
+    formulas = [full(o) for o in d.outputs]
+    if not formulas or d.title != default_title(formulas, d.outputs):
+        return _tex_text(d.title)
+    what = d.title.split(" of ", 1)[0]
+    body = latex(formulas[0]) if len(formulas) == 1 else \
+        r"\left[%s\right]" % ", ".join(latex(f) for f in formulas)
+    return "%s of $%s$" % (what, body)
 
 
 def _table_latex(rows) -> str:
