@@ -33,7 +33,8 @@ class _ReaderOrder:
     puts numbers first: −1 + β₁ᵗ, and −y + σ(z)) opens instead with its first term that is
     neither negative nor a constant: β₁ᵗ − 1, σ(z) − y, y_j − δ_jr; the other terms keep
     their order. A sum that opens with a positive constant (1 − σ(z), 1 + e^(−x)) is left
-    as it is, as the lecture writes it.
+    as it is, as the lecture writes it (and d = 1 + b = 1 + 2 keeps the order of the values
+    put in, which the engine writes in SymPy's order).
     """
 
     def _as_ordered_terms(self, expr, order=None):
@@ -57,7 +58,9 @@ class TextPrinter(_ReaderOrder, StrPrinter):
     _default_settings = {**StrPrinter._default_settings, "reader_order": True}
 
     def _print_Symbol(self, e):
-        return pretty_symbol(e.name)  # theta_10 → θ₁₀, alpha → α
+        # theta_10 → θ₁₀, alpha → α, and theta_10' → θ₁₀' (pretty_symbol gave θ_10' beside θ₁₀)
+        base, primes = re.fullmatch(r"(.*?)('*)", e.name, re.S).groups()
+        return pretty_symbol(base) + primes if base else e.name
 
     _print_Dummy = _print_Symbol  # an index of one layer: shown as its plain letter
 

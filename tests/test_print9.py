@@ -157,3 +157,12 @@ def test_the_cli_titles_a_formula_with_itself():
                        text=True, encoding="utf-8", timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[0] == "Derivative of x²·sin(x)"
+
+
+# ---------------------------------------------------------------- 4. small things a student trips over
+
+def test_a_primed_symbol_prints_its_subscript_as_the_unprimed_one_does():
+    # mse-sigmoid's update printed θ_10' = θ₁₀ − α·(…): two spellings of one subscript
+    assert shown(sp.Symbol("theta_10'")) == "θ₁₀'"
+    assert shown(sp.Symbol("t'")) == "t'"
+    assert "θ₁₀' = θ₁₀ − α·" in render_text(get("mse-sigmoid"))
