@@ -44,6 +44,38 @@ class _ReaderOrder:
         return _reader_order(terms)
 
 
+    def _print_Mul(self, expr, *args, **kwargs):
+        factors = _reader_factors(expr) if self._settings["reader_order"] and self.order == "none" else None
+        if factors is None:
+            return super()._print_Mul(expr, *args, **kwargs)
+        coeff, rest = factors
+        # built unevaluated, so the printers (order="none") keep it; the sign is printed here,
+        # as negating an unevaluated product would evaluate it back into SymPy's order
+        body = super()._print_Mul(sp.Mul(*([abs(coeff)] if abs(coeff) != 1 else []), *rest, evaluate=False),
+                                  *args, **kwargs)
+        return ("- " if isinstance(self, LatexPrinter) else "-") + body if coeff.is_negative else body
+
+
+def _is_sum(f) -> bool:
+    return isinstance(f, sp.Add) or (isinstance(f, sp.Pow) and isinstance(f.base, sp.Add)
+                                     and f.exp.is_positive)
+
+
+def _reader_factors(expr):
+    """A product in SymPy's order with its sums moved after the other factors, as a reader
+    writes σ(z)·(1 − σ(z)) and y_i·(δ_ij − y_j) (SymPy: (1 − σ(z))·σ(z)); ``(coefficient,
+    factors)``, or None where nothing moves, where the order matters (non-commutative
+    factors) or where the product was written in an order of its own (unevaluated, as the
+    lecture's −2(y − a)σ(z)(1 − σ(z))x₀ is)."""
+    if not expr.is_commutative or sp.Mul(*expr.args).args != expr.args:
+        return None
+    coeff, rest = expr.as_coeff_mul()
+    moved = [f for f in rest if not _is_sum(f)] + [f for f in rest if _is_sum(f)]
+    if moved == list(rest) or len(rest) < 2:
+        return None
+    return coeff, moved
+
+
 def _reader_order(terms: list) -> list:
     if not terms or not terms[0].could_extract_minus_sign():
         return terms

@@ -6,6 +6,8 @@
    it is installed (no "Overfull \\hbox" in article's 345 pt text width), and, everywhere, a
    proxy in characters of the LaTeX source (markup removed) that the too-wide lines exceeded.
 3. A derivation of a formula is titled with the formula (or the name the user gave), not "f".
+4. A product puts its sums last, as the lecture writes σ(z)(1 − σ(z)) and y_i(δ_ij − y_j), unless
+   it was written in an order of its own; a primed symbol keeps its subscript (θ₁₀').
 """
 from __future__ import annotations
 
@@ -166,3 +168,27 @@ def test_a_primed_symbol_prints_its_subscript_as_the_unprimed_one_does():
     assert shown(sp.Symbol("theta_10'")) == "θ₁₀'"
     assert shown(sp.Symbol("t'")) == "t'"
     assert "θ₁₀' = θ₁₀ − α·" in render_text(get("mse-sigmoid"))
+
+
+@pytest.mark.parametrize("expr, want_text, want_latex", [
+    (sig(z) * (1 - sig(z)), "σ(z)·(1 − σ(z))", r"\sigma\left(z\right) \left(1 - \sigma\left(z\right)\right)"),
+    (-2 * y * sig(z) * (1 - sig(z)), "−2·y·σ(z)·(1 − σ(z))",
+     r"- 2 y \sigma\left(z\right) \left(1 - \sigma\left(z\right)\right)"),
+    (sp.IndexedBase("y")[sp.Symbol("i")] * (sp.KroneckerDelta(sp.Symbol("i"), sp.Symbol("j"))
+                                            - sp.IndexedBase("y")[sp.Symbol("j")]),
+     "y_i·(δ_ij − y_j)", r"{y}_{i} \left(\delta_{i j} - {y}_{j}\right)"),
+    (-sig(z) * (1 - sig(z)) / (2 * y), "−σ(z)·(1 − σ(z))/(2·y)",
+     r"- \frac{\sigma\left(z\right) \left(1 - \sigma\left(z\right)\right)}{2 y}"),
+    (y * (z - 3), "y·(z − 3)", r"y \left(z - 3\right)"),  # already so
+])
+def test_a_product_puts_its_sums_last_as_the_lecture_does(expr, want_text, want_latex):
+    assert shown(expr) == want_text
+    assert latex(expr) == want_latex
+
+
+def test_a_product_written_in_the_lectures_order_keeps_it():
+    page = render_text(get("mse-sigmoid"))
+    assert "∂a/∂z = σ(z)·(1 − σ(z))" in page and "(1 − σ(z))·σ(z)" not in page
+    assert "∂L/∂θ₁₀ = −2·(y₁ − a)·σ(z)·(1 − σ(z))·x₀" in page  # unevaluated: the lecture's order
+    softmax = render_text(get("softmax"))
+    assert "= y_i·(δ_ij − y_j)    [quotient rule" in softmax and "(δ_ij − y_j)·y_i" not in softmax
