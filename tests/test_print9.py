@@ -192,3 +192,11 @@ def test_a_product_written_in_the_lectures_order_keeps_it():
     assert "∂L/∂θ₁₀ = −2·(y₁ − a)·σ(z)·(1 − σ(z))·x₀" in page  # unevaluated: the lecture's order
     softmax = render_text(get("softmax"))
     assert "= y_i·(δ_ij − y_j)    [quotient rule" in softmax and "(δ_ij − y_j)·y_i" not in softmax
+
+
+def test_the_graph_labels_read_as_the_printouts():
+    from symnet.graph import to_dot
+
+    dot = to_dot(symnet.derive(sig(z) - y))
+    assert '"f" [label="f = u₁ − y"]' in dot and "−y + u₁" not in dot
+    assert "σ(z)·(1 − σ(z))" in dot
