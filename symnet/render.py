@@ -32,9 +32,8 @@ class _ReaderOrder:
     or the order a step was written in. Only a sum that would open with a minus sign (SymPy
     puts numbers first: −1 + β₁ᵗ, and −y + σ(z)) opens instead with its first term that is
     neither negative nor a constant: β₁ᵗ − 1, σ(z) − y, y_j − δ_jr; the other terms keep
-    their order. A sum that opens with a positive constant (1 − σ(z), 1 + e^(−x)) is left
-    as it is, as the lecture writes it (and d = 1 + b = 1 + 2 keeps the order of the values
-    put in, which the engine writes in SymPy's order).
+    their order. A positive constant added to variables alone goes last (b + 1); before
+    anything else it stays first (1 − σ(z), 1 + e^(−x)), as the lecture writes them.
     """
 
     def _as_ordered_terms(self, expr, order=None):
@@ -77,9 +76,12 @@ def _reader_factors(expr):
 
 
 def _reader_order(terms: list) -> list:
+    if len(terms) > 1 and terms[0].is_number and terms[0].is_positive \
+            and all(isinstance(t, (sp.Symbol, sp.Indexed)) for t in terms[1:]):
+        return [*terms[1:], terms[0]]  # b + 1, as the lecture's e = (a + b)(b + 1) (SymPy: 1 + b)
     if not terms or not terms[0].could_extract_minus_sign():
         return terms
-    lead = next((k for k, t in enumerate(terms) if not t.is_number and not t.could_extract_minus_sign()), None)
+    lead = next((k for k, t in enumerate(terms) if not t.is_Number and not t.could_extract_minus_sign()), None)
     return terms if lead is None else [terms[lead], *terms[:lead], *terms[lead + 1:]]
 
 
@@ -266,12 +268,26 @@ def _shown_forms(step: Step) -> tuple:
     """The forms worth printing: one that prints exactly as the one before it (X = X) says
     nothing, so it is left out; the last form always stays."""
     kept, before = [], shown(step.lhs)
-    for k, f in enumerate(step.chain):
+    for k, f in enumerate(_in_step_order(step.chain)):
         printed = shown(f)
         if printed != before or (k == len(step.chain) - 1 and not kept):
             kept.append(f)
         before = printed
     return tuple(kept)
+
+
+def _in_step_order(chain) -> list:
+    """The forms, each sum of numbers put in for a sum's variables (d = b + 1 = 2 + 1, z = σ(z) − y
+    = σ(0.5) − 1) in the order its sum prints, not SymPy's (1 + 2, −1 + σ(0.5))."""
+    out = list(chain)
+    for k in range(1, len(out)):
+        before, f = out[k - 1], out[k]
+        if isinstance(before, sp.Add) and isinstance(f, sp.Add) and len(before.args) == len(f.args) \
+                and f.is_number and not before.is_number:
+            order = TextPrinter({"order": "none"})._as_ordered_terms(before)
+            if all(t in before.args for t in order):
+                out[k] = sp.Add(*(f.args[before.args.index(t)] for t in order), evaluate=False)
+    return out
 
 
 def _step_text(step: Step) -> str:

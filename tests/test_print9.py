@@ -200,3 +200,12 @@ def test_the_graph_labels_read_as_the_printouts():
     dot = to_dot(symnet.derive(sig(z) - y))
     assert '"f" [label="f = u₁ − y"]' in dot and "−y + u₁" not in dot
     assert "σ(z)·(1 − σ(z))" in dot
+
+
+def test_a_constant_follows_a_variable_and_the_values_follow_the_formula():
+    # the lecture's e = (a + b)(b + 1): printed d = 1 + b = 1 + 2 = 3
+    page = render_text(get("comp-graph"))
+    assert "d = b + 1 = 2 + 1 = 3" in page
+    assert shown(1 + sig(z)) == "1 + σ(z)" and shown(1 - y) == "1 − y"  # the lecture's 1 − σ(z)
+    d = symnet.derive("sigmoid(z) - y", at={"z": sp.Rational(1, 2), "y": 1})
+    assert "f = u₁ − y = σ(1/2) − 1·1 = σ(1/2) − 1 ≈ −0.37754" in render_text(d)
