@@ -620,9 +620,10 @@ def render_latex(d: Derivation) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _title_latex(d: Derivation) -> str:
-    """The title for LaTeX text mode; a title that is the formula (``default_title``) has the
-    formula typeset as the steps typeset it: Derivative of $x^{2} \\sin{\\left(x \\right)}$."""
+def _title_latex(d: Derivation, math: bool = False) -> str:
+    """The title for LaTeX text mode (or, with ``math``, for inside math mode); a title that is
+    the formula (``default_title``) has the formula typeset as the steps typeset it:
+    Derivative of $x^{2} \\sin{\\left(x \\right)}$."""
     definitions = dict(d.definitions)
 
     def full(e):
@@ -630,11 +631,11 @@ def _title_latex(d: Derivation) -> str:
 
     formulas = [full(o) for o in d.outputs]
     if not formulas or d.title != default_title(formulas, d.outputs):
-        return _tex_text(d.title)
+        return _tex_note(d.title, r"\textbf") if math else _tex_text(d.title)
     what = d.title.split(" of ", 1)[0]
     body = latex(formulas[0]) if len(formulas) == 1 else \
         r"\left[%s\right]" % ", ".join(latex(f) for f in formulas)
-    return "%s of $%s$" % (what, body)
+    return r"\textbf{%s of } %s" % (what, body) if math else "%s of $%s$" % (what, body)
 
 
 def _table_latex(rows) -> str:
@@ -646,7 +647,7 @@ def _table_latex(rows) -> str:
 
 def render_latex_math(d: Derivation) -> str:
     """The whole derivation as one display-math block, for Jupyter (MathJax/KaTeX)."""
-    rows = [_tex_note(d.title, r"\textbf")]
+    rows = [_title_latex(d, math=True)]
     for sec in d.sections:
         if sec.steps:
             rows.append(_tex_note(sec.title, r"\textit"))

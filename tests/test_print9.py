@@ -146,6 +146,7 @@ def test_a_formula_is_titled_with_itself():
     assert render_text(d).splitlines()[0] == "Derivative of x²·sin(x)"
     assert render_markdown(d).splitlines()[0] == "# Derivative of x²·sin(x)"
     assert render_latex(d).splitlines()[1] == r"\textbf{Derivative of $x^{2} \sin{\left(x \right)}$}"
+    assert r"\textbf{Derivative of } x^{2} \sin{\left(x \right)} \\" in d._repr_latex_()  # Jupyter
     assert symnet.derive(["x1 + x2*x3", "2*x3"]).title == "Jacobian of [x₁ + x₂·x₃, 2·x₃]"
 
 
