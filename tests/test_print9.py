@@ -210,3 +210,11 @@ def test_a_constant_follows_a_variable_and_the_values_follow_the_formula():
     assert shown(1 + sig(z)) == "1 + σ(z)" and shown(1 - y) == "1 − y"  # the lecture's 1 − σ(z)
     d = symnet.derive("sigmoid(z) - y", at={"z": sp.Rational(1, 2), "y": 1})
     assert "f = u₁ − y = σ(1/2) − 1·1 = σ(1/2) − 1 ≈ −0.37754" in render_text(d)
+
+
+def test_the_optimizers_derivation_prints_its_sums_as_a_reader_writes_them():
+    from symnet.codegen.families.update_rules import update_rule
+
+    adam = update_rule("adam").text()
+    assert "m(t) = −g·(β₁^t − 1)" in adam and "−1 + β₁^t" not in adam
+    assert "b_∞ = −g/(μ − 1)" in update_rule("momentum").text()
