@@ -26,14 +26,16 @@ _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 class _ReaderOrder:
-    """The order a careful reader writes a sum in, for every format (text, LaTeX, Markdown).
+    """The order a careful reader writes sums and products in, for every format (text, LaTeX,
+    Markdown, the graph's labels); :func:`text`, which generated code's comments use, opts out.
 
     The printers keep the derivation's own order (``order="none"``): SymPy's canonical order,
     or the order a step was written in. Only a sum that would open with a minus sign (SymPy
     puts numbers first: −1 + β₁ᵗ, and −y + σ(z)) opens instead with its first term that is
     neither negative nor a constant: β₁ᵗ − 1, σ(z) − y, y_j − δ_jr; the other terms keep
     their order. A positive constant added to variables alone goes last (b + 1); before
-    anything else it stays first (1 − σ(z), 1 + e^(−x)), as the lecture writes them.
+    anything else it stays first (1 − σ(z), 1 + e^(−x)), as the lecture writes them. A
+    product puts its sums last: σ(z)·(1 − σ(z)) (see :func:`_reader_factors`).
     """
 
     def _as_ordered_terms(self, expr, order=None):
@@ -41,7 +43,6 @@ class _ReaderOrder:
         if (order or self.order) != "none" or not self._settings["reader_order"]:
             return terms
         return _reader_order(terms)
-
 
     def _print_Mul(self, expr, *args, **kwargs):
         factors = _reader_factors(expr) if self._settings["reader_order"] and self.order == "none" else None
