@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import keyword
 import re
-from functools import lru_cache
+from functools import cmp_to_key, lru_cache
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
@@ -51,7 +51,7 @@ class _ReaderOrder:
         coeff, rest = factors
         # built unevaluated, so the printers (order="none") keep it; the sign is printed here,
         # as negating an unevaluated product would evaluate it back into SymPy's order
-        body = super()._print_Mul(sp.Mul(*([abs(coeff)] if abs(coeff) != 1 else []), *rest, evaluate=False),
+        body = super()._print_Mul(sp.Mul._from_args((*([abs(coeff)] if abs(coeff) != 1 else []), *rest)),
                                   *args, **kwargs)
         return ("- " if isinstance(self, LatexPrinter) else "-") + body if coeff.is_negative else body
 
@@ -67,9 +67,13 @@ def _reader_factors(expr):
     factors)``, or None where nothing moves, where the order matters (non-commutative
     factors) or where the product was written in an order of its own (unevaluated, as the
     lecture's −2(y − a)σ(z)(1 − σ(z))x₀ is)."""
-    if not expr.is_commutative or sp.Mul(*expr.args).args != expr.args:
+    # checked and rebuilt without SymPy's evaluation or its cache: a printout must not change
+    # which equal objects later constructions share (a stored derivation's pickle depends on it)
+    if not expr.is_commutative:
         return None
-    coeff, rest = expr.as_coeff_mul()
+    coeff, rest = (expr.args[0], expr.args[1:]) if expr.args[0].is_Number else (sp.S.One, expr.args)
+    if list(rest) != sorted(rest, key=cmp_to_key(sp.Basic.compare)):
+        return None
     moved = [f for f in rest if not _is_sum(f)] + [f for f in rest if _is_sum(f)]
     if moved == list(rest) or len(rest) < 2:
         return None
@@ -287,7 +291,7 @@ def _in_step_order(chain) -> list:
                 and f.is_number and not before.is_number:
             order = TextPrinter({"order": "none"})._as_ordered_terms(before)
             if all(t in before.args for t in order):
-                out[k] = sp.Add(*(f.args[before.args.index(t)] for t in order), evaluate=False)
+                out[k] = sp.Add._from_args(tuple(f.args[before.args.index(t)] for t in order))
     return out
 
 
