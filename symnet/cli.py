@@ -306,8 +306,8 @@ def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "r
         if missing:
             raise SymnetError(f"--at gives no value for {', '.join(missing)}: give every variable "
                               f"(e.g. --at {','.join(f'{s.name}=1' for s in sorted(expr.free_symbols, key=str))})")
-    # the title shows the formula as parsed: one line, no stray whitespace
-    return derive(expr, variables, mode=mode, at=point, title=f"Derivative of {' '.join(target.split())}")
+    # titled with the formula as the steps print it (x²·sin(x)), as symnet.derive titles it
+    return derive(expr, variables, mode=mode, at=point)
 
 
 def _derive(args) -> int:

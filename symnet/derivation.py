@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 import sympy as sp
 
-__all__ = ["Name", "Partial", "Step", "Section", "Derivation"]
+__all__ = ["Name", "Partial", "Step", "Section", "Derivation", "default_title"]
 
 # LaTeX and one-line text spellings of display names (``Name`` instances), by name.
 _SPELLINGS: dict[str, tuple[str, str]] = {}
@@ -58,6 +58,23 @@ class Partial(sp.Symbol):
         body = r"\frac{%s %s}{%s %s}" % (d, _wrap(printer._print(self.num)), d,
                                            _wrap(printer._print(self.den)))
         return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+
+_TITLE_FORMULA = 80  # characters of a formula beyond which a title names the output instead
+
+
+def default_title(formulas, outputs, named: bool = False) -> str:
+    """A derivation's title when none is given: the formula itself, as the steps print it
+    ("Derivative of x²·sin(x)", "Jacobian of [x₁ + x₂·x₃, 2·x₃]"); the output's name where the
+    user gave one (a :class:`~symnet.engine.Program`'s outputs, ``output="loss"``) or where the
+    formula is too long for a title ("Derivative of f")."""
+    from .render import shown
+
+    written = [shown(e) for e in formulas]
+    what = "Derivative" if len(outputs) == 1 else "Jacobian"
+    if named or sum(map(len, written)) > _TITLE_FORMULA:
+        return "%s of %s" % (what, ", ".join(shown(o) for o in outputs))
+    return "%s of %s" % (what, written[0] if len(written) == 1 else "[" + ", ".join(written) + "]")
 
 
 def _wrap(s: str) -> str:

@@ -21,7 +21,7 @@ from typing import Iterable, Mapping, Sequence
 import sympy as sp
 
 from .bounds import check_exact, value_at
-from .derivation import ByName, Derivation, Partial, Section, Step
+from .derivation import ByName, Derivation, Partial, Section, Step, default_title
 from .errors import DerivationError, NotDifferentiableError
 from .functions import explicit
 from .graphcheck import GraphCheck
@@ -396,7 +396,8 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
     gradients = {w: jac[0, k] for k, w in enumerate(wrt)} if len(program.outputs) == 1 else {}
     kinks = tuple(dict.fromkeys(k for _, e in program.assignments for k in kinks_of(full(e))))
     return Derivation(
-        name=name, title=title or f"Derivative of {program.outputs[0]}", summary=summary,
+        name=name, summary=summary, title=title or default_title(  # the formula itself, or the user's name
+            [full(o) for o in program.outputs], program.outputs, isinstance(f, Program) or output != "f"),
         inputs=inputs, wrt=wrt, outputs=program.outputs,
         definitions=program.assignments, gradients=ByName(gradients), sections=tuple(sections),
         jacobian=jac, local_partials=dict(local), point=ByName(point), kinks=kinks,

@@ -15,7 +15,7 @@ import sympy as sp
 
 from .derivation import Derivation, Partial
 from .errors import SymnetError
-from .render import text
+from .render import shown as text  # as every printout writes a formula (σ(z) − y)
 
 __all__ = ["to_dot", "write_graph"]
 

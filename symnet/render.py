@@ -9,29 +9,97 @@ from __future__ import annotations
 import json
 import keyword
 import re
-from functools import lru_cache
+from functools import cmp_to_key, lru_cache
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.pretty.pretty_symbology import pretty_symbol
 from sympy.printing.str import StrPrinter
 
-from .derivation import Derivation, Step
+from .derivation import Derivation, Step, default_title
 
 __all__ = ["render", "render_text", "render_latex", "render_markdown", "render_json",
-           "text", "latex", "FORMATS"]
+           "text", "shown", "latex", "FORMATS"]
 
 _SUPERSCRIPT = str.maketrans("0123456789-()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁽⁾")
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
-class TextPrinter(StrPrinter):
+class _ReaderOrder:
+    """The order a careful reader writes sums and products in, for every format (text, LaTeX,
+    Markdown, the graph's labels); :func:`text`, which generated code's comments use, opts out.
+
+    The printers keep the derivation's own order (``order="none"``): SymPy's canonical order,
+    or the order a step was written in. Only a sum that would open with a minus sign (SymPy
+    puts numbers first: −1 + β₁ᵗ, and −y + σ(z)) opens instead with its first term that is
+    neither negative nor a constant: β₁ᵗ − 1, σ(z) − y, y_j − δ_jr; the other terms keep
+    their order. A positive constant added to variables alone goes last (b + 1); before
+    anything else it stays first (1 − σ(z), 1 + e^(−x)), as the lecture writes them. A
+    product puts its sums last: σ(z)·(1 − σ(z)) (see :func:`_reader_factors`).
+    """
+
+    def _as_ordered_terms(self, expr, order=None):
+        terms = super()._as_ordered_terms(expr, order=order)
+        if (order or self.order) != "none" or not self._settings["reader_order"]:
+            return terms
+        return _reader_order(terms)
+
+    def _print_Mul(self, expr, *args, **kwargs):
+        factors = _reader_factors(expr) if self._settings["reader_order"] and self.order == "none" else None
+        if factors is None:
+            return super()._print_Mul(expr, *args, **kwargs)
+        coeff, rest = factors
+        # built unevaluated, so the printers (order="none") keep it; the sign is printed here,
+        # as negating an unevaluated product would evaluate it back into SymPy's order
+        body = super()._print_Mul(sp.Mul._from_args((*([abs(coeff)] if abs(coeff) != 1 else []), *rest)),
+                                  *args, **kwargs)
+        return ("- " if isinstance(self, LatexPrinter) else "-") + body if coeff.is_negative else body
+
+
+def _is_sum(f) -> bool:
+    return isinstance(f, sp.Add) or (isinstance(f, sp.Pow) and isinstance(f.base, sp.Add)
+                                     and f.exp.is_positive)
+
+
+def _reader_factors(expr):
+    """A product in SymPy's order with its sums moved after the other factors, as a reader
+    writes σ(z)·(1 − σ(z)) and y_i·(δ_ij − y_j) (SymPy: (1 − σ(z))·σ(z)); ``(coefficient,
+    factors)``, or None where nothing moves, where the order matters (non-commutative
+    factors) or where the product was written in an order of its own (unevaluated, as the
+    lecture's −2(y − a)σ(z)(1 − σ(z))x₀ is)."""
+    # checked and rebuilt without SymPy's evaluation or its cache: a printout must not change
+    # which equal objects later constructions share (a stored derivation's pickle depends on it)
+    if not expr.is_commutative:
+        return None
+    coeff, rest = (expr.args[0], expr.args[1:]) if expr.args[0].is_Number else (sp.S.One, expr.args)
+    if list(rest) != sorted(rest, key=cmp_to_key(sp.Basic.compare)):
+        return None
+    moved = [f for f in rest if not _is_sum(f)] + [f for f in rest if _is_sum(f)]
+    if moved == list(rest) or len(rest) < 2:
+        return None
+    return coeff, moved
+
+
+def _reader_order(terms: list) -> list:
+    if len(terms) > 1 and terms[0].is_number and terms[0].is_positive \
+            and all(isinstance(t, (sp.Symbol, sp.Indexed)) for t in terms[1:]):
+        return [*terms[1:], terms[0]]  # b + 1, as the lecture's e = (a + b)(b + 1) (SymPy: 1 + b)
+    if not terms or not terms[0].could_extract_minus_sign():
+        return terms
+    lead = next((k for k, t in enumerate(terms) if not t.is_Number and not t.could_extract_minus_sign()), None)
+    return terms if lead is None else [terms[lead], *terms[:lead], *terms[lead + 1:]]
+
+
+class TextPrinter(_ReaderOrder, StrPrinter):
     """One-line unicode: σ(z)·(1 − σ(z)), x², ∂e/∂c, δ_ij, Σ_k W_ik·a_k."""
 
     printmethod = "_symnet_text"  # not Indexed's own _sympystr: dispatch on class here
+    _default_settings = {**StrPrinter._default_settings, "reader_order": True}
 
     def _print_Symbol(self, e):
-        return pretty_symbol(e.name)  # theta_10 → θ₁₀, alpha → α
+        # theta_10 → θ₁₀, alpha → α, and theta_10' → θ₁₀' (pretty_symbol gave θ_10' beside θ₁₀)
+        base, primes = re.fullmatch(r"(.*?)('*)", e.name, re.S).groups()
+        return pretty_symbol(base) + primes if base else e.name
 
     _print_Dummy = _print_Symbol  # an index of one layer: shown as its plain letter
 
@@ -138,7 +206,9 @@ def _decimal(q: sp.Rational) -> str | None:
     return "%s%d.%0*d" % (sign, whole, digits, frac)
 
 
-class TexPrinter(LatexPrinter):
+class TexPrinter(_ReaderOrder, LatexPrinter):
+    _default_settings = {**LatexPrinter._default_settings, "reader_order": True}
+
     def _print_Symbol(self, e, style="plain"):
         plain = re.fullmatch(r"([A-Za-z][A-Za-z0-9_]*)('*)", e.name)
         if plain and plain.group(2):  # theta_10' → \theta_{10}'
@@ -160,13 +230,15 @@ class TexPrinter(LatexPrinter):
         return "{%s}_{%s}" % (self._print(e.base), ",".join(_index(self, i) for i in e.indices))
 
     def _print_Sum(self, e):  # SymPy's, with the limits in a reader's order: n − 1, not −1 + n
-        if len(e.limits) == 1:
-            tex = r"\sum_{%s=%s}^{%s} " % tuple(_index(self, x) for x in e.limits[0])
-        else:
-            tex = r"\sum_{\substack{%s}} " % r"\\".join(
-                r"%s \leq %s \leq %s" % tuple(_index(self, x) for x in (lo, i, hi)) for i, lo, hi in e.limits)
         body = self._print(e.function)
-        return tex + (r"\left(%s\right)" % body if isinstance(e.function, sp.Add) else body)
+        return self._sum_head(e) + (r"\left(%s\right)" % body if isinstance(e.function, sp.Add) else body)
+
+    def _sum_head(self, e) -> str:
+        """``\\sum_{i=0}^{n - 1} ``: the Σ and its limits, without the body."""
+        if len(e.limits) == 1:
+            return r"\sum_{%s=%s}^{%s} " % tuple(_index(self, x) for x in e.limits[0])
+        return r"\sum_{\substack{%s}} " % r"\\".join(
+            r"%s \leq %s \leq %s" % tuple(_index(self, x) for x in (lo, i, hi)) for i, lo, hi in e.limits)
 
     def _print_KroneckerDelta(self, e, exp=None):
         a, b = (_index(self, x) for x in e.args)
@@ -180,30 +252,54 @@ class TexPrinter(LatexPrinter):
 
 
 def text(expr) -> str:
+    """One-line unicode text in the derivation's own order (SymPy's canonical order for sums:
+    −y + σ(z)). Generated code's comments and docstrings are written with it, and they must
+    not change when a printout's layout does; printouts use :func:`shown`."""
+    return TextPrinter({"order": "none", "reader_order": False}).doprint(expr)
+
+
+def shown(expr) -> str:
+    """One-line unicode text as a reader writes it (σ(z) − y, β₁^t − 1): every printout's
+    text (the text format, the notes and widths of the LaTeX and Markdown ones)."""
     return TextPrinter({"order": "none"}).doprint(expr)
 
 
 def latex(expr) -> str:
+    """LaTeX math as a reader writes it (the same order of terms as :func:`shown`)."""
     return TexPrinter({"order": "none"}).doprint(expr)
 
 
 def _shown_forms(step: Step) -> tuple:
     """The forms worth printing: one that prints exactly as the one before it (X = X) says
     nothing, so it is left out; the last form always stays."""
-    shown, before = [], text(step.lhs)
-    for k, f in enumerate(step.chain):
-        printed = text(f)
-        if printed != before or (k == len(step.chain) - 1 and not shown):
-            shown.append(f)
+    kept, before = [], shown(step.lhs)
+    for k, f in enumerate(_in_step_order(step.chain)):
+        printed = shown(f)
+        if printed != before or (k == len(step.chain) - 1 and not kept):
+            kept.append(f)
         before = printed
-    return tuple(shown)
+    return tuple(kept)
+
+
+def _in_step_order(chain) -> list:
+    """The forms, each sum of numbers put in for a sum's variables (d = b + 1 = 2 + 1, z = σ(z) − y
+    = σ(0.5) − 1) in the order its sum prints, not SymPy's (1 + 2, −1 + σ(0.5))."""
+    out = list(chain)
+    for k in range(1, len(out)):
+        before, f = out[k - 1], out[k]
+        if isinstance(before, sp.Add) and isinstance(f, sp.Add) and len(before.args) == len(f.args) \
+                and f.is_number and not before.is_number:
+            order = TextPrinter({"order": "none"})._as_ordered_terms(before)
+            if all(t in before.args for t in order):
+                out[k] = sp.Add._from_args(tuple(f.args[before.args.index(t)] for t in order))
+    return out
 
 
 def _step_text(step: Step) -> str:
     rel = " %s " % step.relation
-    line = text(step.lhs) + rel + rel.join(text(f) for f in _shown_forms(step))
+    line = shown(step.lhs) + rel + rel.join(shown(f) for f in _shown_forms(step))
     if step.approx is not None:
-        line += " ≈ " + text(step.approx)
+        line += " ≈ " + shown(step.approx)
     notes = [n for n in (step.why, _check_label(step)) if n]
     return line + ("    [" + "; ".join(notes) + "]" if notes else "")
 
@@ -240,6 +336,11 @@ _RELATIONS_TEX = {"=": "=", "≤": r"\le", "≥": r"\ge", "<": "<", ">": ">"}
 _CHECK_TEX = {"symbolic": r"\checkmark\ \text{symbolic}", "numeric": r"\checkmark\ \text{numeric}",
               "exact": r"\checkmark"}
 _LONG = 70  # characters of one-line text beyond which a step is broken over lines
+# Characters of a note (the rule and its check, "(…; ✓ symbolic)") per line. A display line
+# must fit a page's text width (345 pt in article at 10 pt); a note is roman text at about 4.8 pt
+# a character after a \qquad, so 70 characters ran 20–50 pt past the margin.
+_NOTE = 56
+_LONG_LHS = 16  # characters of a left side beyond which a broken step starts on its own line
 
 
 def _step_latex(step: Step) -> str:
@@ -261,9 +362,15 @@ def _step_latex(step: Step) -> str:
         # the note below, wrapped
         return r"\begin{aligned}&%s" % line + "".join(r" \\ &\qquad " + n for n in note_lines) + r"\end{aligned}"
     lines = []
+    alone = len(shown(step.lhs)) > _LONG_LHS  # a long left side on a line of its own, the forms below it
+    if alone:
+        lines.append("&" + lhs)
     for k, f in enumerate(_shown_forms(step)):
         for j, piece in enumerate(_broken(f)):
-            lead = (lhs if k == 0 else "") + " &%s %s" % (rel, piece) if j == 0 else r" &\quad " + piece
+            if alone:
+                lead = r" &\quad %s %s" % (rel, piece) if j == 0 else r" &\qquad " + piece
+            else:
+                lead = (lhs if k == 0 else "") + " &%s %s" % (rel, piece) if j == 0 else r" &\quad " + piece
             lines.append(lead)
     if step.approx is not None:
         lines.append(r" &\approx " + latex(step.approx))
@@ -280,9 +387,13 @@ def _note_lines(step: Step) -> list[str]:
     if not why and step.check not in _CHECK_TEX:
         return []
     check = _CHECK_TEX.get(step.check, "")
-    if len(why) <= _LONG:
+    label = len("(" + "; " * bool(why and check) + _check_label(step) + ")")
+    if len(why) + label <= _NOTE:
         return ["(" + _tex_note(why) + (r"\text{; }" if why and check else "") + check + ")"]
-    rows = textwrap.wrap(why, _LONG)
+    # wrapped with a stand-in word as wide as the check, so that the last line has room for it
+    rows = textwrap.wrap(why + " " + "\x01" * max(label - 2, 1), _NOTE - 1)
+    rows[-1] = rows[-1].rstrip("\x01").rstrip()
+    rows = [r for r in rows if r] or [""]
     out = [_tex_note(r) for r in rows]
     out[0] = "(" + out[0]
     out[-1] += (r"\text{; }" if check else "") + check + ")"
@@ -292,9 +403,18 @@ def _note_lines(step: Step) -> list[str]:
 def _broken(expr) -> list[str]:
     """A long sum (or product) as pieces of at most about ``_LONG`` characters each (as
     printed in text)."""
-    if isinstance(expr, sp.Mul) and len(text(expr)) > _LONG:
+    if isinstance(expr, sp.Mul) and len(shown(expr)) > _LONG:
         return _broken_product(expr)
-    if not (isinstance(expr, sp.Add) and len(text(expr)) > _LONG):
+    if isinstance(expr, sp.Sum) and len(shown(expr)) > _LONG and isinstance(expr.function, (sp.Add, sp.Mul)):
+        # Σ (a long body): the body over several lines between \Bigl( and \Bigr), which, unlike
+        # \left( \right), may open on one line and close on another
+        body = _broken(expr.function) if len(shown(expr.function)) > _LONG else [latex(expr.function)]
+        if len(body) > 1:
+            body[0] = TexPrinter({"order": "none"})._sum_head(expr) + r"\Bigl(" + body[0]
+            body[-1] += r"\Bigr)"
+            return body
+        return [latex(expr)]
+    if not (isinstance(expr, sp.Add) and len(shown(expr)) > _LONG):
         return [latex(expr)]
     printer = TexPrinter({"order": "none"})
     pieces, current, width = [], "", 0
@@ -304,7 +424,7 @@ def _broken(expr) -> list[str]:
         if isinstance(term if not negative else -term, sp.Add):
             body = r"\left(%s\right)" % body
         sign = "-" if negative else ("+" if current or pieces else "")
-        w = len(text(term))
+        w = len(shown(term))
         if current and width + w > _LONG:
             pieces.append(current)
             current, width = "", 0
@@ -328,7 +448,7 @@ def _broken_product(expr: sp.Mul) -> list[str]:
     pieces, current, width = [], "-" if negative else "", 0
     for f in factors:
         printed = printer.parenthesize(f, PRECEDENCE["Mul"], strict=False)
-        w = len(text(f))
+        w = len(shown(f))
         if current.strip("-") and width + w > _LONG - 15:  # TeX sets a product wider than text
             pieces.append(current)
             current, width = r"\cdot ", 0
@@ -486,7 +606,7 @@ def render_latex(d: Derivation) -> str:
     across pages between steps.
     """
     parts = [r"% symnet derivation; needs \usepackage{amsmath,amssymb}",
-             r"\textbf{%s}" % _tex_text(d.title)]
+             r"\textbf{%s}" % _title_latex(d)]
     if d.summary:
         parts.append(r"\par %s" % _tex_text(d.summary))
     for sec in d.sections:
@@ -505,6 +625,24 @@ def render_latex(d: Derivation) -> str:
     return "\n".join(parts) + "\n"
 
 
+def _title_latex(d: Derivation, math: bool = False) -> str:
+    """The title for LaTeX text mode (or, with ``math``, for inside math mode); a title that is
+    the formula (``default_title``) has the formula typeset as the steps typeset it:
+    Derivative of $x^{2} \\sin{\\left(x \\right)}$."""
+    definitions = dict(d.definitions)
+
+    def full(e):
+        return e.xreplace({s: full(definitions[s]) for s in e.free_symbols if s in definitions})
+
+    formulas = [full(o) for o in d.outputs]
+    if not formulas or d.title != default_title(formulas, d.outputs):
+        return _tex_note(d.title, r"\textbf") if math else _tex_text(d.title)
+    what = d.title.split(" of ", 1)[0]
+    body = latex(formulas[0]) if len(formulas) == 1 else \
+        r"\left[%s\right]" % ", ".join(latex(f) for f in formulas)
+    return r"\textbf{%s of } %s" % (what, body) if math else "%s of $%s$" % (what, body)
+
+
 def _table_latex(rows) -> str:
     body = [" & ".join(_tex_text(c) for c in r) + r" \\" for r in rows]
     body.insert(1, r"\hline")
@@ -514,7 +652,7 @@ def _table_latex(rows) -> str:
 
 def render_latex_math(d: Derivation) -> str:
     """The whole derivation as one display-math block, for Jupyter (MathJax/KaTeX)."""
-    rows = [_tex_note(d.title, r"\textbf")]
+    rows = [_title_latex(d, math=True)]
     for sec in d.sections:
         if sec.steps:
             rows.append(_tex_note(sec.title, r"\textit"))

@@ -37,7 +37,7 @@ def test_named_derivation_text_and_json():
 def test_user_formula():
     r = symnet("derive", "x*exp(x**2)", "--wrt", "x")
     assert r.returncode == 0
-    assert "(1 + 2·x²)·exp(x²)" in r.stdout
+    assert "exp(x²)·(1 + 2·x²)" in r.stdout
     r = symnet("derive", "x*y + sigmoid(x)", "--wrt", "x,y", "--at", "x=0,y=2", "--format", "markdown")
     assert r.returncode == 0 and "$$" in r.stdout and "Values at" in r.stdout
 

@@ -80,7 +80,7 @@ def test_cli_takes_a_formula_that_starts_with_a_minus():
     # after derive/graph/verify is a positional whatever its first character (-h, -o, --… stay options)
     r = _symnet("derive", "-x*y", "--wrt", "x")
     assert r.returncode == 0, r.stderr
-    assert "df/dx = −y" in r.stdout and "Derivative of -x*y" in r.stdout
+    assert "df/dx = −y" in r.stdout and "Derivative of −x·y" in r.stdout
     r = _symnet("verify", "-log(exp(a)/(exp(a)+exp(b)))", "--points", "4", "--dtype", "float64")
     assert r.returncode == 0, r.stderr
     assert "Accuracy of -log(exp(a)/(exp(a)+exp(b)))" in r.stdout

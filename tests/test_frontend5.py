@@ -14,6 +14,7 @@ import sympy as sp
 import symnet
 from symnet.errors import DerivationError, ParseError
 from symnet.parsing import parse_expression
+from symnet.render import shown
 
 x = sp.Symbol("x")
 
@@ -60,7 +61,8 @@ def test_a_large_literal_compiles_and_matches_mpmath():
 ])
 def test_a_variable_called_f_is_not_the_output(formula, output):
     d = symnet.derive(formula)
-    assert str(d).splitlines()[0] == f"Derivative of {output}"
+    assert [o.name for o in d.outputs] == [output]
+    assert str(d).splitlines()[0] == f"Derivative of {shown(parse_expression(str(formula)))}"
     expr = parse_expression(str(formula))
     point = {s.name: sp.Rational(k + 2, 3) for k, s in enumerate(sorted(expr.free_symbols, key=str))}
     got = {str(k): v for k, v in d.gradient_at(point).items()}
@@ -71,7 +73,8 @@ def test_a_variable_called_f_is_not_the_output(formula, output):
 
 def test_a_vector_output_avoids_the_names_f1_f2():
     d = symnet.derive([sp.Symbol("f1") * x, x ** 2])
-    assert str(d).splitlines()[0] == "Derivative of F1"
+    assert [o.name for o in d.outputs] == ["F1", "F2"]
+    assert str(d).splitlines()[0] == "Jacobian of [f₁·x, x²]"
 
 
 def test_an_explicit_output_name_that_is_a_variable_is_refused():

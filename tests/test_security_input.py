@@ -257,7 +257,7 @@ def test_cli_on_a_stdout_that_is_not_utf8(encoding):
 def test_cli_title_shows_the_formula_as_parsed():
     r = symnet_cli("derive", "x *   exp(x)\n", "--wrt", "x")
     assert r.returncode == 0
-    assert r.stdout.decode().splitlines()[0] == "Derivative of x * exp(x)"
+    assert r.stdout.decode().splitlines()[0] == "Derivative of x·exp(x)"
 
 
 def test_text_formulas_with_plain_sympy_symbols():

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ...errors import SymnetError
-from ...render import text
+from ...render import shown, text
 
 __all__ = ["UpdateRule", "update_rule", "numpy_update", "OPTIMIZERS"]
 
@@ -63,8 +63,8 @@ class UpdateRule:
             lines.append(f"{n}. {what}")
             lines.append(f"     {_show(formula)}")
         lines += ["", "Generated per entry (torch.optim's order of operations):"]
-        lines += [f"     {text(s)} ← {text(e)}" for s, e in self.per_step_pairs()] + \
-                 [f"     {text(s)} ← {text(e)}" for s, e in self.assignments]
+        lines += [f"     {shown(s)} ← {shown(e)}" for s, e in self.per_step_pairs()] + \
+                 [f"     {shown(s)} ← {shown(e)}" for s, e in self.assignments]
         return "\n".join(lines)
 
     def per_step_pairs(self):
@@ -74,10 +74,10 @@ class UpdateRule:
         return self.text()
 
 
-def _show(formula) -> str:
+def _show(formula) -> str:  # a printout: a sum as a reader writes it (β₁^t − 1), as symnet.render's
     if isinstance(formula, sp.Eq):
-        return f"{text(formula.lhs)} = {text(formula.rhs)}"
-    return text(formula)
+        return f"{shown(formula.lhs)} = {shown(formula.rhs)}"
+    return shown(formula)
 
 
 def _solve_from_zero(recurrence, state: sp.Function):
