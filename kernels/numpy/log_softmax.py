@@ -156,6 +156,7 @@ def log_softmax_grad(z, g):
     """
     z, _shape = _logits(z)
     _rows, _V = z.shape
+    _wide = z.dtype == np.float32  # the blocks in float64, each output rounded once
     g = _like(g, 'g', _shape, z.dtype)
     l = np.empty((_rows, _V), z.dtype)
     dz = np.empty((_rows, _V), z.dtype)
@@ -163,10 +164,15 @@ def log_softmax_grad(z, g):
     _z, _g, _l, _dz = z, g, l, dz
 
     def _share(_lo, _hi):  # rows [lo, hi), a block at a time
+        _wide_l = np.empty((min(_step, _hi - _lo), _V), np.float64) if _wide else None
+        _wide_dz = np.empty((min(_step, _hi - _lo), _V), np.float64) if _wide else None
         with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway
             for _i in range(_lo, _hi, _step):
                 _e = min(_i + _step, _hi)
                 z, g, l, dz = _z[_i:_e], _g[_i:_e], _l[_i:_e], _dz[_i:_e]
+                if _wide:  # float32 logits: the block in float64, written into the outputs at its end
+                    z, g = np.asarray(z, np.float64), np.asarray(g, np.float64)
+                    l, dz = _wide_l[:_e - _i], _wide_dz[:_e - _i]
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # exp_shifted = exp(−row_max + z_j)
@@ -177,6 +183,9 @@ def log_softmax_grad(z, g):
                 l[...] = z - row_max - np.log1p(sum_rest)
                 # Σ_i g_i ∂l_i/∂z_j = −Σ_i g_i·exp(z_j)/Σ_k exp(z_k) + g_j
                 dz[...] = g - exp_shifted*np.sum(g, axis=1, keepdims=True)/(1 + sum_rest)
+                if _wide:  # each output rounded once, the block's float64 values written
+                    _l[_i:_e] = l
+                    _dz[_i:_e] = dz
 
     _in_parallel(_share, _rows, _V)
     l = _l.reshape(_shape)

@@ -154,6 +154,7 @@ def softmax_grad(z, g):
     """
     z, _shape = _logits(z)
     _rows, _V = z.shape
+    _wide = z.dtype == np.float32  # the blocks in float64, each output rounded once
     g = _like(g, 'g', _shape, z.dtype)
     p = np.empty((_rows, _V), z.dtype)
     dz = np.empty((_rows, _V), z.dtype)
@@ -161,10 +162,15 @@ def softmax_grad(z, g):
     _z, _g, _p, _dz = z, g, p, dz
 
     def _share(_lo, _hi):  # rows [lo, hi), a block at a time
+        _wide_p = np.empty((min(_step, _hi - _lo), _V), np.float64) if _wide else None
+        _wide_dz = np.empty((min(_step, _hi - _lo), _V), np.float64) if _wide else None
         with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway
             for _i in range(_lo, _hi, _step):
                 _e = min(_i + _step, _hi)
                 z, g, p, dz = _z[_i:_e], _g[_i:_e], _p[_i:_e], _dz[_i:_e]
+                if _wide:  # float32 logits: the block in float64, written into the outputs at its end
+                    z, g = np.asarray(z, np.float64), np.asarray(g, np.float64)
+                    p, dz = _wide_p[:_e - _i], _wide_dz[:_e - _i]
                 # exp_shifted = exp(−max_k z_k + z_j)
                 exp_shifted = _exp_twosum(z, -np.max(z, axis=1, keepdims=True))
                 # inv_sum = 1/Σ_j exp_shifted
@@ -175,6 +181,9 @@ def softmax_grad(z, g):
                 p[...] = prob
                 # Σ_i g_i ∂p_i/∂z_j = g_j·exp(z_j)/Σ_k exp(z_k) − Σ_i (g_i·exp(z_i))·exp(z_j)/Σ_k exp(z_k)²
                 dz[...] = prob*(g - inv_sum*np.sum(exp_shifted*g, axis=1, keepdims=True))
+                if _wide:  # each output rounded once, the block's float64 values written
+                    _p[_i:_e] = p
+                    _dz[_i:_e] = dz
 
     _in_parallel(_share, _rows, _V)
     p = _p.reshape(_shape)
