@@ -37,8 +37,10 @@ Row-wise stability rules (named and checked like the elementwise ones):
 The gradient of a loss that weighs every entry, p_j·Σ_k a_k − a_j (soft targets, label smoothing), cancels where
 p_j·Σ_k a_k ≈ a_j: the roundings of e^{z_j − m}, of Σ and of the product come back times a_j/|p_j·Σ_k a_k − a_j|
 (measured at one such entry, float64, a cancellation of 25: Σ's rounding 0.87 ULP, e^{z_j − m}'s 0.26, the
-product's up to 0.5). A float32 kernel computes it in float64 and rounds once (RowKernel.widen); what is left is
-float64, where a bound needs e^x and Σ in double-word (tests/test_rowwise8.py, a strict xfail).
+product's up to 0.5). A float32 kernel computes it in float64 and rounds once (RowKernel.widen); a float64 one
+(NumPy) in double-word, e^{z_j − m}, Σ, a_j, Σ_k a_k and the products, rounded once (RowKernel.double_word:
+0.7 ULP where it was 30; NumPy: about 6× the float64 gradient's CPU time); Triton float64 is still float64
+(tests/test_rowwise9.py, a strict xfail).
 
 After the shift every exponential is at most 1 and every sum at least 1: nothing
 overflows, nothing divides by zero, and the sums accumulate in the logits' float type.
@@ -499,6 +501,10 @@ class RowKernel:
     # upstream g, which cancel likewise: _upstream_cancels), or the name of the option without which there is
     # no a_j ("label_smoothing": class indices), or None
     widen: str | None = None
+    # where widen is set and the gradient is p_j·Σ_k a_k − a_j with a_k = w_k((1 − ε)t_k + ε/V) (checked at
+    # V = 3: _target_gradient_kind), float64 logits compute it in double-word and round once (NumPy): "soft"
+    # (t the soft targets) or "hard" (t the one-hot of the classes r), else None
+    double_word: str | None = None
 
 
 def split_sums(e: sp.Expr) -> sp.Expr:
@@ -650,7 +656,8 @@ def row_kernel(name: str, formula: str, outputs: list[tuple[str, sp.Expr, str, b
                      weighted=any(e.has(w) for _, e, _, _ in outputs), soft=any(e.has(t) for _, e, _, _ in outputs),
                      options=options, cap=cap, chain=chain, divisor=divisor,
                      at_class=tuple(at_class), class_assignments=tuple(class_assignments),
-                     widen=_widen_when(outputs, fired, options))
+                     widen=_widen_when(outputs, fired, options),
+                     double_word=_target_gradient_kind(outputs, _widen_when(outputs, fired, options)))
 
 
 def _widen_when(outputs, fired, options) -> str | None:
@@ -665,6 +672,22 @@ def _widen_when(outputs, fired, options) -> str | None:
     return "always" if soft else OPTION_NAMES[LABEL_SMOOTHING] if LABEL_SMOOTHING in options else None
 
 
+
+def _target_gradient_kind(outputs, widen) -> str | None:
+    """RowKernel.double_word: "soft" or "hard" where the kernel widens for the sum-gap rule's gradient and that
+    gradient, less its z-loss terms, is p_j·Σ_k a_k − a_j with a_k = w_k((1 − ε)t_k + ε/V) (soft targets t_k) or
+    w_k((1 − ε)δ_kr + ε/V) (the class r), checked at V = 3 at random entries; else None."""
+    if widen is None or widen == "always" and not any(e.has(t) for _, e, _, _ in outputs):
+        return None
+    kind = "soft" if widen == "always" else "hard"
+    target = (lambda x: t[x]) if kind == "soft" else (lambda x: sp.KroneckerDelta(x, r))
+    weight = (lambda x: w[x]) if any(e.has(w) for _, e, _, _ in outputs) else (lambda x: 1)
+
+    def a(x):
+        return weight(x) * ((1 - LABEL_SMOOTHING) * target(x) + LABEL_SMOOTHING / V)
+    form = _softmax_entry(j) * _sum(a(k)) - a(j)
+    grads = [e.xreplace({Z_LOSS_SCALE: 0}) for _, e, _, per_row in outputs if not per_row]
+    return kind if len(grads) == 1 and _same_at_small_size(grads[0], form) else None
 
 def _upstream_cancels(outputs) -> bool:
     """A per-entry output read from an upstream gradient g: softmax's s_i·(g_i − Σ_j s_j g_j) and log-softmax's
