@@ -258,6 +258,60 @@ def _row_dw_target_gradient(z, m, t, w, eps, r=None):
     return out
 
 
+def _row_rest_softmax_vjp(z, m, g):
+    """s_j·(g_j − Σ_k s_k g_k) of float64 blocks (float32 logits widened) as s_j·((g_j − g_c) + g_j·R − D)/Σ, c a
+    maximum of the row, R = Σ_{k≠c} e^{z_k − m}, D = Σ_{k≠c} e^{z_k − m}·g_k: where s_c ≈ 1, g_c − Σ_k s_k g_k
+    rounds to 0 in float64 (2^23 ULP of float32, as torch's); R and D keep their own small terms."""
+    with np.errstate(invalid="ignore"):
+        e = np.exp(z - m)
+        c = np.argmax(z, axis=1)[:, None]
+        np.put_along_axis(e, c, 0.0, axis=1)
+        rest = np.sum(e, axis=1, keepdims=True)
+        d = np.sum(e * g, axis=1, keepdims=True)
+        np.put_along_axis(e, c, 1.0, axis=1)
+        s = 1.0 + rest
+        out = e / s * (((g - np.take_along_axis(g, c, axis=1)) + (g * rest - d)) / s)
+    out[~np.isfinite(m[:, 0])] = np.nan  # a row holding +∞ or of −∞ only: NaN, as torch's (e_c = 1 is not e^{∞ − ∞})
+    return out
+
+
+def _row_dw_vjp(z, m, g, softmax):
+    """Σ_i g_i ∂y_i/∂z_j of y = softmax (s_j·(g_j − Σ_k s_k g_k)) or, softmax False, log-softmax
+    (g_j − s_j·Σ_k g_k), s_j = e^{z_j − m}/Σ_k e^{z_k − m}, in double-word where they cancel (g_j·Σ − Σ_k e_k g_k,
+    g_j·Σ − e_j·Σ_k g_k) and within 2.5 ULP: both cancel where g_j ≈ Σ_k s_k g_k (s_j·Σ_k g_k ≈ g_j). A few rows
+    at a time, as _row_dw_target_gradient."""
+    out = np.empty_like(z)
+    step = max(1, 4096 // z.shape[1])
+    with np.errstate(invalid="ignore", over="ignore"):
+        for i in range(0, len(z), step):
+            rows = slice(i, i + step)
+            zz, mm, gg = z[rows], m[rows], g[rows]
+            if not softmax:  # g_j − s_j·Σ_k g_k = −(s_j·Σ_k a_k − a_j) with a = g
+                out[rows] = -_row_dw_target_rows(zz, mm, gg, None, 0, None)
+                continue
+            # g_j·Σ − Σ_k e_k g_k = (g_j − g_c) + g_j·R − D with c a maximum of the row (e_c = 1), R = Σ_{k≠c} e_k,
+            # D = Σ_{k≠c} e_k g_k: R and D keep their own small terms where e_c dominates (g_c·Σ − Σ_k e_k g_k would
+            # lose them below ulp(g_c): 2^23 ULP float32, 4.5e15 float64 at the row's maximum, as torch's)
+            e, e_lo = _row_dw_exp_shifted(zz, mm)
+            c = np.argmax(zz, axis=1)[:, None]
+            np.put_along_axis(e, c, 0.0, axis=1)  # e_lo is 0 there (e^0)
+            rest, rest_lo = _row_dw_row_sum(e, e_lo, z.shape[1])
+            s, s_lo = _row_dw_sum(1.0, rest)
+            s_lo += rest_lo
+            eg, eg_lo = _row_dw_prod(e, gg)
+            d, d_lo = _row_dw_row_sum(eg, eg_lo + e_lo * gg, np.sum(np.abs(eg), axis=1, keepdims=True))
+            x, x_lo = _row_dw_sum(gg, -np.take_along_axis(gg, c, axis=1))
+            p1, q1 = _row_dw_prod(gg, rest)
+            x, y_lo = _row_dw_sum(x, p1)
+            n, q = _row_dw_sum(x, -d)
+            q += x_lo + y_lo + q1 + gg * rest_lo - d_lo
+            ratio = (n + (q - n * (s_lo / s))) / s  # (g_j·Σ − Σ_k e_k g_k)/Σ
+            np.put_along_axis(e, c, 1.0, axis=1)
+            part = (e + (e_lo - e * (s_lo / s))) / s * ratio
+            part[~np.isfinite(mm[:, 0])] = np.nan  # a row holding +∞ or of −∞ only: NaN, as torch's
+            out[rows] = part
+    return out
+
 def _row_dw_target_rows(z, m, t, w, eps, c):
     """_row_dw_target_gradient of a few rows; c = (1 − ε, its rounding error, ε/V, its rounding error)."""
     if eps == 0:
@@ -473,7 +527,7 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 if z_loss_scale != 0:
                     loss += z_loss_scale * lse**2
                 # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
-                if not _wide and label_smoothing != 0:  # float64 logits: p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j; in double-word, rounded once
+                if not _wide and label_smoothing != 0:  # float64 logits: p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j; in double-word
                     dz[...] = _row_dw_target_gradient(z, row_max, None, (None if weight is None else _w), label_smoothing, r)
                     _bad = ~np.isfinite(dz)
                     if _bad.any():  # an overflow inside the double-word (|a_j| past 2^996), or ±∞, NaN: float64's value
@@ -670,7 +724,7 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 if z_loss_scale != 0:
                     loss += z_loss_scale * lse**2
                 # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
-                if not _wide:  # float64 logits: p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j; in double-word, rounded once
+                if not _wide:  # float64 logits: p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j; in double-word
                     dz[...] = _row_dw_target_gradient(z, row_max, t, (None if weight is None else _w), label_smoothing)
                     _bad = ~np.isfinite(dz)
                     if _bad.any():  # an overflow inside the double-word (|a_j| past 2^996), or ±∞, NaN: float64's value

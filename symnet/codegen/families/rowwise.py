@@ -503,7 +503,8 @@ class RowKernel:
     widen: str | None = None
     # where widen is set and the gradient is p_j·Σ_k a_k − a_j with a_k = w_k((1 − ε)t_k + ε/V) (checked at
     # V = 3: _target_gradient_kind), float64 logits compute it in double-word and round once (NumPy): "soft"
-    # (t the soft targets) or "hard" (t the one-hot of the classes r), else None
+    # (t the soft targets) or "hard" (t the one-hot of the classes r); likewise "softmax" and "log_softmax",
+    # their vector-Jacobian products with g (_vjp_kind); else None
     double_word: str | None = None
 
 
@@ -557,8 +558,11 @@ ROW_SKELETON_NAMES = frozenset("""
     stride t t_ptr t_row t_stride target tensor tj tl torch total triton valid value values_ptr w w_ptr
     w_r weight what width wj work x z z_loss_scale z_next z_ptr z_r z_row z_stride zj
     b u y n_at_max inv0 inv1 inv2 inv3 dz_at_r wide
+    a_hi a_lo b_hi b_lo bound c d d_lo e_lo eg eg_lo eps err exact gg h i ki mm ok one p1 p2 part poly q q1 q2
+    r1 r2 r_lo ratio rest rest_lo s_lo scale sigma softmax step t_hi t_lo top total_lo tt u_lo v v_lo x_lo y_lo zz
 """.split())  # (b, u, y: the TwoSum and log1p helpers' locals; inv0 …: hoisted reciprocals of row sums;
-# dz_at_r: the gradient at the row's class, the class-gap rule's; wide: RowKernel.widen's launcher flag)
+# dz_at_r: the gradient at the row's class, the class-gap rule's; wide: RowKernel.widen's launcher flag;
+# a_hi … zz: the double-word helpers' locals, RowKernel.double_word)
 _ROW_SUM = re.compile(r"s\d+")
 # the words of a row formula's leaves in a temporary's name (z_r, w_r: the entry at the class r)
 _ROW_WORDS = {z[j]: "z", w[j]: "w", t[j]: "t", g[j]: "g", z[r]: "zr", w[r]: "wr", V: "V",
@@ -677,7 +681,11 @@ def _target_gradient_kind(outputs, widen) -> str | None:
     """RowKernel.double_word: "soft" or "hard" where the kernel widens for the sum-gap rule's gradient and that
     gradient, less its z-loss terms, is p_j·Σ_k a_k − a_j with a_k = w_k((1 − ε)t_k + ε/V) (soft targets t_k) or
     w_k((1 − ε)δ_kr + ε/V) (the class r), checked at V = 3 at random entries; else None."""
-    if widen is None or widen == "always" and not any(e.has(t) for _, e, _, _ in outputs):
+    if widen is None:
+        return None
+    if _upstream_cancels(outputs):
+        return _vjp_kind(outputs)
+    if widen == "always" and not any(e.has(t) for _, e, _, _ in outputs):
         return None
     kind = "soft" if widen == "always" else "hard"
     target = (lambda x: t[x]) if kind == "soft" else (lambda x: sp.KroneckerDelta(x, r))
@@ -688,6 +696,14 @@ def _target_gradient_kind(outputs, widen) -> str | None:
     form = _softmax_entry(j) * _sum(a(k)) - a(j)
     grads = [e.xreplace({Z_LOSS_SCALE: 0}) for _, e, _, per_row in outputs if not per_row]
     return kind if len(grads) == 1 and _same_at_small_size(grads[0], form) else None
+
+def _vjp_kind(outputs) -> str | None:
+    """RowKernel.double_word of a vector-Jacobian product with g: "softmax" where the gradient is
+    s_j·(g_j − Σ_k s_k g_k), "log_softmax" where it is g_j − s_j·Σ_k g_k (checked at V = 3), else None."""
+    grads = [e for _, e, _, per_row in outputs if not per_row and e.has(g)]
+    s_j = _softmax_entry(j)
+    forms = {"softmax": s_j * (g[j] - _sum(_softmax_entry(k) * g[k])), "log_softmax": g[j] - s_j * _sum(g[k])}
+    return next((kind for kind, form in forms.items() if len(grads) == 1 and _same_at_small_size(grads[0], form)), None)
 
 def _upstream_cancels(outputs) -> bool:
     """A per-entry output read from an upstream gradient g: softmax's s_i·(g_i − Σ_j s_j g_j) and log-softmax's
