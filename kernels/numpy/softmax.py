@@ -76,18 +76,21 @@ def _like(g, name, shape, dtype):
     return np.ascontiguousarray(g, dtype=dtype).reshape(-1, shape[-1])
 
 
+_ROW_DW_EXP2 = []  # (hi, lo) of 2^(i/256), made on first use (30 ms of decimal arithmetic: not at import)
+
+
 def _row_dw_exp2_table():
     """2^(i/256), i = 0 … 255, as hi + lo: hi of 26 bits (25 after the point), so that its product with a
-    26-bit factor is exact; lo the rest, to 40 digits (decimal)."""
-    with localcontext() as ctx:
-        ctx.prec = 40
-        exact = [Decimal(2) ** (Decimal(i) / 256) for i in range(256)]
-        hi = [float((x * 2 ** 25).to_integral_value()) / 2 ** 25 for x in exact]
-        lo = [float(x - Decimal(h)) for x, h in zip(exact, hi)]
-    return np.array(hi), np.array(lo)
-
-
-_ROW_DW_EXP2_HI, _ROW_DW_EXP2_LO = _row_dw_exp2_table()
+    26-bit factor is exact; lo the rest, to 40 digits (decimal). Made once (two threads may both make it: the
+    same values)."""
+    if not _ROW_DW_EXP2:
+        with localcontext() as ctx:
+            ctx.prec = 40
+            exact = [Decimal(2) ** (Decimal(i) / 256) for i in range(256)]
+            hi = [float((x * 2 ** 25).to_integral_value()) / 2 ** 25 for x in exact]
+            lo = [float(x - Decimal(h)) for x, h in zip(exact, hi)]
+        _ROW_DW_EXP2[:] = [(np.array(hi), np.array(lo))]
+    return _ROW_DW_EXP2[0]
 
 
 def _row_dw_split(a):
@@ -125,7 +128,8 @@ def _row_dw_exp_shifted(z, m):
     r1, r2 = _row_dw_split(r)
     ok = k >= -256000.0  # j ≥ −1000 (and not NaN)
     ki = np.where(ok, k, 0.0).astype(np.int64)
-    t_hi, t_lo = _ROW_DW_EXP2_HI[ki & 255], _ROW_DW_EXP2_LO[ki & 255]
+    table_hi, table_lo = _row_dw_exp2_table()
+    t_hi, t_lo = table_hi[ki & 255], table_lo[ki & 255]
     top = t_hi * r1  # exact
     hi = t_hi + top
     lo = (t_hi - hi) + top + (t_hi * r2 + t_hi * (r_lo + poly + r * r_lo) + t_lo * (1 + r + poly))

@@ -559,7 +559,8 @@ ROW_SKELETON_NAMES = frozenset("""
     w_r weight what width wj work x z z_loss_scale z_next z_ptr z_r z_row z_stride zj
     b u y n_at_max inv0 inv1 inv2 inv3 dz_at_r wide
     a_hi a_lo b_hi b_lo bound c d d_lo e_lo eg eg_lo eps err exact gg h i ki mm ok one p1 p2 part poly q q1 q2
-    r1 r2 r_lo ratio rest rest_lo s_lo scale sigma softmax step t_hi t_lo top total_lo tt u_lo v v_lo x_lo y_lo zz
+    r1 r2 r_lo ratio rest rest_lo s_lo scale sigma softmax step t_hi t_lo table_hi table_lo top total_lo tt u_lo v v_lo
+    x_lo y_lo zz
 """.split())  # (b, u, y: the TwoSum and log1p helpers' locals; inv0 …: hoisted reciprocals of row sums;
 # dz_at_r: the gradient at the row's class, the class-gap rule's; wide: RowKernel.widen's launcher flag;
 # a_hi … zz: the double-word helpers' locals, RowKernel.double_word)
