@@ -101,6 +101,21 @@ _SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _SIGNS = str.maketrans({"−": "-", "·": "*", "×": "*", "÷": "/"})
 
 
+def _usage(name: str, entry) -> str:
+    """``focal(z, t, alpha=1/4, gamma=2)``: a function's parameters in order, with the defaults of
+    its options, for a function that has options (else ""), so that an error shows their order."""
+    import inspect
+
+    fewest, most = entry.arity
+    try:
+        params = list(inspect.signature(entry.build).parameters.values())
+    except (TypeError, ValueError):
+        return ""
+    if most is None or most == fewest or len(params) < most or any(p.kind is p.VAR_POSITIONAL for p in params):
+        return ""
+    return f"{name}({', '.join(p.name if p.default is p.empty else f'{p.name}={p.default}' for p in params[:most])})"
+
+
 def _greek_names() -> dict:
     """α → alpha, θ → theta …: the names symnet's printer shows as Greek letters; σ stays
     (it is sigmoid), and ``lambda`` is spelt ``lam`` (a Python keyword)."""
@@ -214,6 +229,10 @@ def _bounded(value: sp.Expr, node: ast.AST, source: str) -> sp.Expr:
     if value.has(*_UNDEFINED):
         text = ast.get_source_segment(source, node) or "the formula"
         raise ParseError(f"{text} is undefined (it would be {value.xreplace({sp.oo: sp.oo})})")
+    if (value.has(sp.I) or (not value.free_symbols and value.is_extended_real is False)
+            or (isinstance(value, sp.Pow) and value.base.is_negative and value.exp.is_integer is not True)):
+        text = ast.get_source_segment(source, node) or "the formula"  # sqrt(-1), log(-2), (-8)**(1/3), (-2)**x
+        raise ParseError(f"{text} is not real (SymPy reads it as {value}); a formula is real-valued")
     for r in value.atoms(sp.Rational):
         if max(abs(r.p), r.q) > 10 ** MAX_DIGITS:
             raise ParseError(f"a number in the formula is too large (more than {MAX_DIGITS} digits)")
@@ -274,10 +293,14 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
         entry = FUNCTIONS[name]
         fewest, most = entry.arity
         if node.keywords or len(node.args) < fewest or (most is not None and len(node.args) > most):
+            usage = _usage(name, entry)
+            if node.keywords and usage:  # focal(z, t, gamma=3) was answered "focal() takes 2 to 4 arguments"
+                raise ParseError(f"{name}() takes its arguments by position, not by name "
+                                 f"({node.keywords[0].arg or '**'}=…): {usage}")
             count = "exactly one argument" if (fewest, most) == (1, 1) else (
                 f"{fewest} to {most} arguments" if most != fewest else f"{fewest} arguments")
-            raise ParseError(f"{name}() takes {count}" if most is not None else
-                             f"{name}() takes at least {fewest} arguments")
+            raise ParseError((f"{name}() takes {count}" if most is not None else
+                              f"{name}() takes at least {fewest} arguments") + (f": {usage}" if usage else ""))
         if name == "where":  # where(condition, value if true, value otherwise)
             args = [_condition(node.args[0], depth + 1, source)] + [_build(a, depth + 1, source)
                                                                      for a in node.args[1:]]
@@ -359,7 +382,13 @@ def parse_point(text: str) -> dict:
         if value.strip().lstrip("+-") in _NOT_FINITE:
             # 'inf' is a value here, not a variable's name: say what is wrong with it
             raise ParseError(f"the value of {name.strip()} must be a finite real number, got {value.strip()!r}")
-        point[variable] = _real_number(parse_expression(value), name.strip())
+        try:
+            parsed = parse_expression(value)
+        except ParseError as exc:  # sqrt(-1): the point's own message, not the formula's
+            if "is not real" not in str(exc):
+                raise
+            raise ParseError(f"the value of {name.strip()} must be a finite real number, got {value.strip()!r}") from None
+        point[variable] = _real_number(parsed, name.strip())
     if not point:
         raise ParseError("the point is empty")
     return point

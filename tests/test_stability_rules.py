@@ -101,6 +101,8 @@ from test_stability8 import LIMITS as _LIMITS8, RULE_CASES as _CASES8  # noqa: E
 RULE_CASES += _CASES8
 from test_cells8 import RULE_CASES as _CELLS8  # noqa: E402  (log-difference: tests/test_cells8.py)
 RULE_CASES += _CELLS8
+from test_rules9 import RULE_CASES as _RULES9  # noqa: E402  (rounded-argument, scaled-power: tests/test_rules9.py)
+RULE_CASES += _RULES9
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞

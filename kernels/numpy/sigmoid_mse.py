@@ -275,7 +275,7 @@ def sigmoid_mse(z, y):
     _y = _flat(y, _n)
     _L = L.reshape(-1)  # a view: written block by block
     _dL_dz = dL_dz.reshape(-1)  # a view: written block by block
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a select computes every branch: one not taken may overflow or be NaN, and is dropped
+    with np.errstate(over="ignore", divide="ignore"):  # e^−x → ∞, 1/e^−x → ∞ give σ its limits 0 and 1
         for _i in range(0, _n, _BLOCK):
             z, y, L, dL_dz = _z[_i:_i + _BLOCK], _y[_i:_i + _BLOCK], _L[_i:_i + _BLOCK], _dL_dz[_i:_i + _BLOCK]
             # the block in float64 (a widened sum): each output rounded once, as it is written
@@ -284,14 +284,10 @@ def sigmoid_mse(z, y):
             exp_neg_abs_z = np.exp(-(np.abs(z)))
             # y_minus_sig_z = f64(y − σ(z))
             y_minus_sig_z = (_dw_widened_f1e5d05dde(y, z, True) if _dtype == np.float64 else y - _sigmoid(z, e=exp_neg_abs_z))
-            # sig_abs_z = 1/(1 + exp_neg_abs_z)
-            sig_abs_z = 1/(1 + exp_neg_abs_z)
-            # z_nonneg = z ≥ 0
-            z_nonneg = (z >= 0)
-            # sig_neg_abs_z = exp_neg_abs_z·sig_abs_z
-            sig_neg_abs_z = exp_neg_abs_z*sig_abs_z
+            # value_1 = 1 + exp_neg_abs_z
+            value_1 = 1 + exp_neg_abs_z
             # L = (y − σ(z))²
             np.square(y_minus_sig_z, out=L)
             # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-            np.multiply(-((y_minus_sig_z*np.maximum(sig_neg_abs_z, np.minimum(sig_abs_z, z_nonneg))) * 2.0), np.minimum(sig_abs_z, np.maximum(sig_neg_abs_z, ~z_nonneg)), out=dL_dz)
+            np.multiply(-((y_minus_sig_z/value_1**2) * 2.0), exp_neg_abs_z - (exp_neg_abs_z*(exp_neg_abs_z - (value_1 - 1))/value_1) * 2.0, out=dL_dz)
     return _L.reshape(_shape), _dL_dz.reshape(_shape)

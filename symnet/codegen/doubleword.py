@@ -289,6 +289,32 @@ def _dw_tanh(x_hi, x_lo):
 ''',
 }
 
+# e^v and σ(v) of a double-word v as the last step of a widened body (the rounded-argument rule's e^v and σ(v),
+# whose v the code rounds): first order in v's lo part, from the float64 function of v's hi part. v_lo is at most
+# half an ulp of v_hi, so e^(v_hi + v_lo) = e^v_hi·(1 + v_lo) and σ(v_hi + v_lo) = σ(v_hi)·(1 + σ(−v_hi)·v_lo)
+# to within v_lo²/2 (below 2⁻¹⁰⁰ relative for |v| < 2¹⁰): the result is the float64 function's own error and a
+# rounding (about 1.5 ULP), where _dw_exp and _dw_sigmoid (some 400 array operations) are correctly rounded
+PRIMITIVES.update({
+    "_dw_exp_first": '''\
+def _dw_exp_first(x_hi, x_lo):
+    """e^(x_hi + x_lo) = e^x_hi·(1 + x_lo) to first order in x_lo, as a double-word (its lo part 0)."""
+    e = M.exp(x_hi)
+    return e + e * x_lo, 0.0 * x_lo
+''',
+    "_dw_sigmoid_first": '''\
+def _dw_sigmoid_first(x_hi, x_lo):
+    """σ(x_hi + x_lo) = σ(x_hi)·(1 + σ(−x_hi)·x_lo) to first order in x_lo, from E = e^−|x_hi| ≤ 1 (never
+    overflows), as a double-word (its lo part 0)."""
+    e = M.exp(-M.abs(x_hi))
+    r = 1.0 / (1.0 + e)
+    nonneg = x_hi >= 0.0
+    s = M.where(nonneg, r, e * r)
+    c = M.where(nonneg, e * r, r)
+    return s + s * (c * x_lo), 0.0 * x_lo
+''',
+})
+FIRST_ORDER = {"exp": "_dw_exp_first", "sigmoid": "_dw_sigmoid_first"}
+
 # the 2^k scaling of e^x: NumPy's ldexp; in Triton 2^j built from its exponent bits, in two
 # factors (k from −1077 to 1025: each factor normal)
 _SCALE = {
@@ -354,6 +380,7 @@ ORDER = ["_dw_two_sum", "_dw_fast_two_sum", "_dw_split", "_dw_split_bounded", "_
          "_dw_two_prod_bounded", "_dw_add", "_dw_add_fp", "_dw_mul", "_dw_mul_fp", "_dw_mul_bounded",
          "_dw_twice_plus_square", "_dw_div", "_dw_scale", "_dw_exp_reduced", "_dw_exp", "_dw_expm1",
          "_dw_log_step", "_dw_log1p", "_dw_log", "_dw_sigmoid", "_dw_softplus", "_dw_tanh"]
+ORDER += ["_dw_exp_first", "_dw_sigmoid_first"]  # the rounded-argument rule's last step (above)
 
 
 def _constant(value: float, backend: str) -> str:
@@ -1070,13 +1097,21 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
     the function's own names of the leaves (``leaf_names`` for NumPy; ``<name>_f64`` for Triton,
     which keeps the leaves' own dtype for the float32 branch)."""
     body = node.body
-    digest = hashlib.sha1(sp.srepr(body).encode()).hexdigest()[:10]
+    # (a first-order e^v or σ(v) is a function of its own: the same body elsewhere is correctly rounded)
+    digest = hashlib.sha1((("first:" if getattr(node, "first_order", False) else "") + sp.srepr(body)).encode()
+                          ).hexdigest()[:10]
     name = f"{GENERATED_PREFIX}{digest}"
     wide = [f"{n}_f64" for n in leaf_names] if backend == "triton" else list(leaf_names)
     taken = set(leaf_names) | set(wide) | {"np", "tl", "triton", "plain", "result", "double_word", name, "keep",
                                            "redo", "needed", "value", "some", "double"}
     emitter = _Emitter(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)), taken)
-    result = emitter.value(body)
+    if getattr(node, "first_order", False) and type(body).__name__ in FIRST_ORDER:
+        # e^v or σ(v) of the rounded-argument rule: v in double-word, the function to first order in v's lo part
+        argument = emitter.value(body.args[0])
+        helper = FIRST_ORDER[type(body).__name__]
+        result = emitter._emit(body, f"{helper}({argument.hi}, {emitter._lo(argument)})", (helper,))
+    else:
+        result = emitter.value(body)
     plain = plain_printer.doprint(body)
     formula = text(body)
     if backend == "numpy":

@@ -225,7 +225,7 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
             f"    {', '.join(views)} = {', '.join(f'_{v}[_i:_i + _BLOCK]' for v in views)}"]
     if wide:
         loop += ["    # the block in float64 (a widened sum): each output rounded once, as it is written",
-                 f"    {', '.join(inputs)}{',' if len(inputs) == 1 else ''} = "
+                 f"    {', '.join(inputs)} = "  # one input: x = np.asarray(x), not x, = (that unpacks the block)
                  f"{', '.join(f'np.asarray({v}, np.float64)' for v in inputs)}"]
     loop += ["    " + line for line in body]
     silence = set()  # σ's expected overflows: e^−x → ∞ for x ≪ 0, and 1/e^−x → ∞ for x ≫ 0
