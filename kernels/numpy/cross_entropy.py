@@ -18,6 +18,8 @@ Regenerate with: symnet codegen --backend numpy
 """
 import os
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal, localcontext
+from fractions import Fraction
 
 import numpy as np
 
@@ -157,6 +159,182 @@ def _options(label_smoothing=0.0, softcap=None, z_loss_scale=0.0):
         raise ValueError(f"z_loss_scale must be finite and ≥ 0, not {z_loss_scale!r}")
     if softcap is not None and not 0 < softcap < float("inf"):
         raise ValueError(f"softcap must be finite and > 0 (or None), not {softcap!r}")
+
+
+_ROW_DW_EXP2 = []  # (hi, lo) of 2^(i/256), made on first use (30 ms of decimal arithmetic: not at import)
+
+
+def _row_dw_exp2_table():
+    """2^(i/256), i = 0 … 255, as hi + lo: hi of 26 bits (25 after the point), so that its product with a
+    26-bit factor is exact; lo the rest, to 40 digits (decimal). Made once (two threads may both make it: the
+    same values)."""
+    if not _ROW_DW_EXP2:
+        with localcontext() as ctx:
+            ctx.prec = 40
+            exact = [Decimal(2) ** (Decimal(i) / 256) for i in range(256)]
+            hi = [float((x * 2 ** 25).to_integral_value()) / 2 ** 25 for x in exact]
+            lo = [float(x - Decimal(h)) for x, h in zip(exact, hi)]
+        _ROW_DW_EXP2[:] = [(np.array(hi), np.array(lo))]
+    return _ROW_DW_EXP2[0]
+
+
+def _row_dw_split(a):
+    """a = hi + lo, each of 26 bits at most (Veltkamp; |a| below 2^996)."""
+    c = 134217729.0 * a
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+def _row_dw_prod(a, b):
+    """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA; |a|, |b| below 2^996)."""
+    p = a * b
+    a_hi, a_lo = _row_dw_split(a)
+    b_hi, b_lo = _row_dw_split(b)
+    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+
+
+def _row_dw_sum(a, b):
+    """s + e = a + b exactly, s = fl(a + b) (Knuth's TwoSum)."""
+    s = a + b
+    v = s - a
+    return s, (a - (s - v)) + (b - v)
+
+
+def _row_dw_exp_shifted(z, m):
+    """e^{z − m} as hi + lo, about 2^-71 relative: z − m = s + err exactly (TwoSum); s + err = k·ln 2/256 + r
+    with ln 2/256 in two parts, the first of 34 bits (k·part exact for |k| < 2^19); e^r − 1 = r + r²/2 + … + r⁶/720
+    (|r| ≤ 0.0014); times 2^(i/256) (the table, i = k mod 256: its hi times r's 26-bit parts exact) and 2^j,
+    j = ⌊k/256⌋ ≤ 0. Below 2^-1000 (and at z = −∞, NaN) float64's own e^s, lo 0."""
+    s = z - m
+    err = (z - (s - (s - z))) + (-m - (s - z))
+    k = np.rint(s * 369.3299304675746)  # 256/ln 2
+    r, r_lo = _row_dw_sum(s - k * 0.002707606173999011, err - k * 6.327543041662719e-14)
+    poly = r * r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720)))))
+    r1, r2 = _row_dw_split(r)
+    ok = k >= -256000.0  # j ≥ −1000 (and not NaN)
+    ki = np.where(ok, k, 0.0).astype(np.int64)
+    table_hi, table_lo = _row_dw_exp2_table()
+    t_hi, t_lo = table_hi[ki & 255], table_lo[ki & 255]
+    top = t_hi * r1  # exact
+    hi = t_hi + top
+    lo = (t_hi - hi) + top + (t_hi * r2 + t_hi * (r_lo + poly + r * r_lo) + t_lo * (1 + r + poly))
+    hi, lo = _row_dw_sum(hi, lo)
+    scale = ((ki >> 8) + 1023 << 52).view(np.float64)  # 2^j
+    hi *= scale
+    lo *= scale
+    if not ok.all():
+        hi = np.where(ok, hi, np.exp(s))
+        lo = np.where(ok, lo, 0.0)
+    return hi, lo
+
+
+def _row_dw_row_sum(hi, lo, bound):
+    """Σ_j (hi_j + lo_j) over each row as hi + lo: each hi_j cut at the grid of ulp(σ), σ a power of two at least
+    twice ``bound`` (≥ Σ_j |hi_j|), whose sum is then exact; the rest and the lo summed in float64."""
+    sigma = 2.0 ** np.ceil(np.log2(np.maximum(bound, 1e-300))) * 2
+    top = (hi + sigma) - sigma
+    total = np.sum(top, axis=1, keepdims=True)
+    rest = np.sum((hi - top) + lo, axis=1, keepdims=True)
+    s = total + rest
+    return s, rest - (s - total)
+
+
+def _row_dw_target_gradient(z, m, t, w, eps, r=None):
+    """p_j·Σ_k a_k − a_j, p_j = e^{z_j − m}/Σ_k e^{z_k − m}, a_j = w_j·((1 − ε)·t_j + ε/V) (t the one-hot of the
+    classes r where r is given; w None: all 1), in double-word and rounded once: it cancels where
+    p_j·Σ_k a_k ≈ a_j, and every rounding of e^{z_j − m}, Σ, a_j, Σ_k a_k and the products would come back times
+    a_j/|the result| (within 1 ULP: the difference in double-word, then two roundings). A few rows at a time (about 4096 entries: the temporaries stay small enough for the
+    allocator to reuse them, 2× faster than a block of 64 rows)."""
+    out = np.empty_like(z)
+    step = max(1, 4096 // z.shape[1])
+    one = Fraction(1) - Fraction(float(eps))  # 1 − ε and ε/V as double-words
+    share = Fraction(float(eps)) / z.shape[1]
+    c = (float(one), float(one - Fraction(float(one))), float(share), float(share - Fraction(float(share))))
+    with np.errstate(invalid="ignore", over="ignore"):
+        for i in range(0, len(z), step):
+            rows = slice(i, i + step)
+            if r is None:
+                tt = t[rows]
+            else:
+                tt = np.zeros_like(z[rows])
+                np.put_along_axis(tt, r[rows], 1.0, axis=1)
+            out[rows] = _row_dw_target_rows(z[rows], m[rows], tt, w, eps, c)
+    return out
+
+
+def _row_rest_softmax_vjp(z, m, g):
+    """s_j·(g_j − Σ_k s_k g_k) of float64 blocks (float32 logits widened) as s_j·((g_j − g_c) + g_j·R − D)/Σ, c a
+    maximum of the row, R = Σ_{k≠c} e^{z_k − m}, D = Σ_{k≠c} e^{z_k − m}·g_k: where s_c ≈ 1, g_c − Σ_k s_k g_k
+    rounds to 0 in float64 (2^23 ULP of float32, as torch's); R and D keep their own small terms."""
+    with np.errstate(invalid="ignore"):
+        e = np.exp(z - m)
+        c = np.argmax(z, axis=1)[:, None]
+        np.put_along_axis(e, c, 0.0, axis=1)
+        rest = np.sum(e, axis=1, keepdims=True)
+        d = np.sum(e * g, axis=1, keepdims=True)
+        np.put_along_axis(e, c, 1.0, axis=1)
+        s = 1.0 + rest
+        out = e / s * (((g - np.take_along_axis(g, c, axis=1)) + (g * rest - d)) / s)
+    out[~np.isfinite(m[:, 0])] = np.nan  # a row holding +∞ or of −∞ only: NaN, as torch's (e_c = 1 is not e^{∞ − ∞})
+    return out
+
+
+def _row_dw_vjp(z, m, g, softmax):
+    """Σ_i g_i ∂y_i/∂z_j of y = softmax (s_j·(g_j − Σ_k s_k g_k)) or, softmax False, log-softmax
+    (g_j − s_j·Σ_k g_k), s_j = e^{z_j − m}/Σ_k e^{z_k − m}, in double-word where they cancel (g_j·Σ − Σ_k e_k g_k,
+    g_j·Σ − e_j·Σ_k g_k) and within 2.5 ULP: both cancel where g_j ≈ Σ_k s_k g_k (s_j·Σ_k g_k ≈ g_j). A few rows
+    at a time, as _row_dw_target_gradient."""
+    out = np.empty_like(z)
+    step = max(1, 4096 // z.shape[1])
+    with np.errstate(invalid="ignore", over="ignore"):
+        for i in range(0, len(z), step):
+            rows = slice(i, i + step)
+            zz, mm, gg = z[rows], m[rows], g[rows]
+            if not softmax:  # g_j − s_j·Σ_k g_k = −(s_j·Σ_k a_k − a_j) with a = g
+                out[rows] = -_row_dw_target_rows(zz, mm, gg, None, 0, None)
+                continue
+            # g_j·Σ − Σ_k e_k g_k = (g_j − g_c) + g_j·R − D with c a maximum of the row (e_c = 1), R = Σ_{k≠c} e_k,
+            # D = Σ_{k≠c} e_k g_k: R and D keep their own small terms where e_c dominates (g_c·Σ − Σ_k e_k g_k would
+            # lose them below ulp(g_c): 2^23 ULP float32, 4.5e15 float64 at the row's maximum, as torch's)
+            e, e_lo = _row_dw_exp_shifted(zz, mm)
+            c = np.argmax(zz, axis=1)[:, None]
+            np.put_along_axis(e, c, 0.0, axis=1)  # e_lo is 0 there (e^0)
+            rest, rest_lo = _row_dw_row_sum(e, e_lo, z.shape[1])
+            s, s_lo = _row_dw_sum(1.0, rest)
+            s_lo += rest_lo
+            eg, eg_lo = _row_dw_prod(e, gg)
+            d, d_lo = _row_dw_row_sum(eg, eg_lo + e_lo * gg, np.sum(np.abs(eg), axis=1, keepdims=True))
+            x, x_lo = _row_dw_sum(gg, -np.take_along_axis(gg, c, axis=1))
+            p1, q1 = _row_dw_prod(gg, rest)
+            x, y_lo = _row_dw_sum(x, p1)
+            n, q = _row_dw_sum(x, -d)
+            q += x_lo + y_lo + q1 + gg * rest_lo - d_lo
+            ratio = (n + (q - n * (s_lo / s))) / s  # (g_j·Σ − Σ_k e_k g_k)/Σ
+            np.put_along_axis(e, c, 1.0, axis=1)
+            part = (e + (e_lo - e * (s_lo / s))) / s * ratio
+            part[~np.isfinite(mm[:, 0])] = np.nan  # a row holding +∞ or of −∞ only: NaN, as torch's
+            out[rows] = part
+    return out
+
+def _row_dw_target_rows(z, m, t, w, eps, c):
+    """_row_dw_target_gradient of a few rows; c = (1 − ε, its rounding error, ε/V, its rounding error)."""
+    if eps == 0:
+        a, a_lo = (t, np.zeros_like(t)) if w is None else _row_dw_prod(t, w)
+    else:
+        a, a_lo = _row_dw_prod(t, c[0])
+        a, v_lo = _row_dw_sum(a, c[2])
+        a_lo = a_lo + t * c[1] + v_lo + c[3]
+        if w is not None:
+            a, u_lo = _row_dw_prod(a, w)
+            a_lo = u_lo + a_lo * w
+    e, e_lo = _row_dw_exp_shifted(z, m)
+    s, s_lo = _row_dw_row_sum(e, e_lo, z.shape[1])
+    total, total_lo = _row_dw_row_sum(a, a_lo, np.sum(np.abs(a), axis=1, keepdims=True))
+    p1, q1 = _row_dw_prod(e, total)
+    p2, q2 = _row_dw_prod(a, s)
+    n, q = _row_dw_sum(p1, -p2)
+    q += (q1 + e * total_lo + e_lo * total) - (q2 + a * s_lo + a_lo * s)
+    return (n + (q - n * (s_lo / s))) / s  # (n + q)/(s + s_lo) to first order in s_lo/s (< 2^-52): two roundings
 
 
 def _reduction(reduction):
@@ -353,9 +531,15 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 if z_loss_scale != 0:
                     loss += z_loss_scale * lse**2
                 # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
-                dz[...] = prob*prod_1
-                if label_smoothing != 0:
-                    dz += label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*_w)
+                if not _wide and label_smoothing != 0:  # float64 logits: p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j; in double-word
+                    dz[...] = _row_dw_target_gradient(z, row_max, None, (None if weight is None else _w), label_smoothing, r)
+                    _bad = ~np.isfinite(dz)
+                    if _bad.any():  # an overflow inside the double-word (|a_j| past 2^996), or ±∞, NaN: float64's value
+                        dz[...] = np.where(_bad, prob*prod_1 + (0.0 if label_smoothing == 0 else label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*_w)), dz)
+                else:
+                    dz[...] = prob*prod_1
+                    if label_smoothing != 0:
+                        dz += label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*_w)
                 if z_loss_scale != 0:
                     dz += (2 * z_loss_scale) * (lse*prob)
                 dz *= _scale
@@ -544,7 +728,13 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 if z_loss_scale != 0:
                     loss += z_loss_scale * lse**2
                 # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
-                dz[...] = prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) - (one_minus_eps*t + inv_V_times_eps)*_w
+                if not _wide:  # float64 logits: p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j; in double-word
+                    dz[...] = _row_dw_target_gradient(z, row_max, t, (None if weight is None else _w), label_smoothing)
+                    _bad = ~np.isfinite(dz)
+                    if _bad.any():  # an overflow inside the double-word (|a_j| past 2^996), or ±∞, NaN: float64's value
+                        dz[...] = np.where(_bad, prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) - (one_minus_eps*t + inv_V_times_eps)*_w, dz)
+                else:
+                    dz[...] = prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) - (one_minus_eps*t + inv_V_times_eps)*_w
                 if z_loss_scale != 0:
                     dz += (2 * z_loss_scale) * (lse*prob)
                 dz *= _scale

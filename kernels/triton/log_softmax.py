@@ -286,7 +286,8 @@ def log_softmax_grad(z, g):
     N, V = z.shape
     l = torch.empty(N, V, dtype=z.dtype, device=z.device)
     dz = torch.empty(N, V, dtype=z.dtype, device=z.device)
+    acc = torch.float64 if z.dtype in (torch.float64, torch.float32) else torch.float32  # g_i − Σ_j s_j g_j cancels: float32 in float64, each output rounded once
     if N:
-        _log_softmax_grad_kernel[(N,)](z, g, l, dz, V, z.stride(0), g.stride(0), l.stride(0), dz.stride(0), F64=z.dtype == torch.float64,
-                  **_row_tiles(V, z.dtype))
+        _log_softmax_grad_kernel[(N,)](z, g, l, dz, V, z.stride(0), g.stride(0), l.stride(0), dz.stride(0), F64=acc == torch.float64,
+                  **_row_tiles(V, acc))
     return l.reshape(shape), dz.reshape(shape)

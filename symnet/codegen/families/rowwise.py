@@ -37,8 +37,10 @@ Row-wise stability rules (named and checked like the elementwise ones):
 The gradient of a loss that weighs every entry, p_j·Σ_k a_k − a_j (soft targets, label smoothing), cancels where
 p_j·Σ_k a_k ≈ a_j: the roundings of e^{z_j − m}, of Σ and of the product come back times a_j/|p_j·Σ_k a_k − a_j|
 (measured at one such entry, float64, a cancellation of 25: Σ's rounding 0.87 ULP, e^{z_j − m}'s 0.26, the
-product's up to 0.5). A float32 kernel computes it in float64 and rounds once (RowKernel.widen); what is left is
-float64, where a bound needs e^x and Σ in double-word (tests/test_rowwise8.py, a strict xfail).
+product's up to 0.5). A float32 kernel computes it in float64 and rounds once (RowKernel.widen); a float64 one
+(NumPy) in double-word, e^{z_j − m}, Σ, a_j, Σ_k a_k and the products, rounded once (RowKernel.double_word:
+0.7 ULP where it was 30; NumPy: about 6× the float64 gradient's CPU time); Triton float64 is still float64
+(tests/test_rowwise9.py, a strict xfail).
 
 After the shift every exponential is at most 1 and every sum at least 1: nothing
 overflows, nothing divides by zero, and the sums accumulate in the logits' float type.
@@ -495,9 +497,15 @@ class RowKernel:
     # cancels where p_j·Σ_k a_k ≈ a_j: every rounding of p_j (its exponential, the row sum Σ, the quotient)
     # and of the product comes back times a_j/|p_j·Σ_k a_k − a_j|. A kernel of float32 logits then computes
     # the block in float64 and rounds each output once (bfloat16/float16 logits stay in float32, 16 bits above
-    # their own): "always" (soft targets), or the name of the option without which there is no a_j
-    # ("label_smoothing": class indices), or None
+    # their own): "always" (soft targets; the vector-Jacobian products of softmax and log-softmax with an
+    # upstream g, which cancel likewise: _upstream_cancels), or the name of the option without which there is
+    # no a_j ("label_smoothing": class indices), or None
     widen: str | None = None
+    # where widen is set and the gradient is p_j·Σ_k a_k − a_j with a_k = w_k((1 − ε)t_k + ε/V) (checked at
+    # V = 3: _target_gradient_kind), float64 logits compute it in double-word and round once (NumPy): "soft"
+    # (t the soft targets) or "hard" (t the one-hot of the classes r); likewise "softmax" and "log_softmax",
+    # their vector-Jacobian products with g (_vjp_kind); else None
+    double_word: str | None = None
 
 
 def split_sums(e: sp.Expr) -> sp.Expr:
@@ -550,8 +558,12 @@ ROW_SKELETON_NAMES = frozenset("""
     stride t t_ptr t_row t_stride target tensor tj tl torch total triton valid value values_ptr w w_ptr
     w_r weight what width wj work x z z_loss_scale z_next z_ptr z_r z_row z_stride zj
     b u y n_at_max inv0 inv1 inv2 inv3 dz_at_r wide
+    a_hi a_lo b_hi b_lo bound c d d_lo e_lo eg eg_lo eps err exact gg h i ki mm ok one p1 p2 part poly q q1 q2
+    r1 r2 r_lo ratio rest rest_lo s_lo scale sigma softmax step t_hi t_lo table_hi table_lo top total_lo tt u_lo v v_lo
+    x_lo y_lo zz
 """.split())  # (b, u, y: the TwoSum and log1p helpers' locals; inv0 …: hoisted reciprocals of row sums;
-# dz_at_r: the gradient at the row's class, the class-gap rule's; wide: RowKernel.widen's launcher flag)
+# dz_at_r: the gradient at the row's class, the class-gap rule's; wide: RowKernel.widen's launcher flag;
+# a_hi … zz: the double-word helpers' locals, RowKernel.double_word)
 _ROW_SUM = re.compile(r"s\d+")
 # the words of a row formula's leaves in a temporary's name (z_r, w_r: the entry at the class r)
 _ROW_WORDS = {z[j]: "z", w[j]: "w", t[j]: "t", g[j]: "g", z[r]: "zr", w[r]: "wr", V: "V",
@@ -649,17 +661,57 @@ def row_kernel(name: str, formula: str, outputs: list[tuple[str, sp.Expr, str, b
                      weighted=any(e.has(w) for _, e, _, _ in outputs), soft=any(e.has(t) for _, e, _, _ in outputs),
                      options=options, cap=cap, chain=chain, divisor=divisor,
                      at_class=tuple(at_class), class_assignments=tuple(class_assignments),
-                     widen=_widen_when(outputs, fired, options))
+                     widen=_widen_when(outputs, fired, options),
+                     double_word=_target_gradient_kind(outputs, _widen_when(outputs, fired, options)))
 
 
 def _widen_when(outputs, fired, options) -> str | None:
     """RowKernel.widen: a gradient beside a loss the sum-gap rule rewrote (soft targets: always; class
-    indices: where label smoothing is on, the only a_j of the gradient then)."""
+    indices: where label smoothing is on, the only a_j of the gradient then); a vector-Jacobian product with
+    an upstream gradient g (always: _upstream_cancels)."""
+    if _upstream_cancels(outputs):
+        return "always"
     if not any(q.name == "sum-gap" for q in fired) or all(per_row for _, _, _, per_row in outputs):
         return None
     soft = any(e.has(t) for _, e, _, _ in outputs)
     return "always" if soft else OPTION_NAMES[LABEL_SMOOTHING] if LABEL_SMOOTHING in options else None
 
+
+
+def _target_gradient_kind(outputs, widen) -> str | None:
+    """RowKernel.double_word: "soft" or "hard" where the kernel widens for the sum-gap rule's gradient and that
+    gradient, less its z-loss terms, is p_j·Σ_k a_k − a_j with a_k = w_k((1 − ε)t_k + ε/V) (soft targets t_k) or
+    w_k((1 − ε)δ_kr + ε/V) (the class r), checked at V = 3 at random entries; else None."""
+    if widen is None:
+        return None
+    if _upstream_cancels(outputs):
+        return _vjp_kind(outputs)
+    if widen == "always" and not any(e.has(t) for _, e, _, _ in outputs):
+        return None
+    kind = "soft" if widen == "always" else "hard"
+    target = (lambda x: t[x]) if kind == "soft" else (lambda x: sp.KroneckerDelta(x, r))
+    weight = (lambda x: w[x]) if any(e.has(w) for _, e, _, _ in outputs) else (lambda x: 1)
+
+    def a(x):
+        return weight(x) * ((1 - LABEL_SMOOTHING) * target(x) + LABEL_SMOOTHING / V)
+    form = _softmax_entry(j) * _sum(a(k)) - a(j)
+    grads = [e.xreplace({Z_LOSS_SCALE: 0}) for _, e, _, per_row in outputs if not per_row]
+    return kind if len(grads) == 1 and _same_at_small_size(grads[0], form) else None
+
+def _vjp_kind(outputs) -> str | None:
+    """RowKernel.double_word of a vector-Jacobian product with g: "softmax" where the gradient is
+    s_j·(g_j − Σ_k s_k g_k), "log_softmax" where it is g_j − s_j·Σ_k g_k (checked at V = 3), else None."""
+    grads = [e for _, e, _, per_row in outputs if not per_row and e.has(g)]
+    s_j = _softmax_entry(j)
+    forms = {"softmax": s_j * (g[j] - _sum(_softmax_entry(k) * g[k])), "log_softmax": g[j] - s_j * _sum(g[k])}
+    return next((kind for kind, form in forms.items() if len(grads) == 1 and _same_at_small_size(grads[0], form)), None)
+
+def _upstream_cancels(outputs) -> bool:
+    """A per-entry output read from an upstream gradient g: softmax's s_i·(g_i − Σ_j s_j g_j) and log-softmax's
+    g_i − s_i·Σ_j g_j cancel where g_i ≈ Σ_j s_j g_j (s_i·Σ_j g_j ≈ g_i): the roundings of e^{z_j − m}, of Σ and of
+    the sums of g come back times |g_i|/|the result| (float32: softmax 45–560 ULP, log-softmax 11–605 on rows of
+    40 to 1823 entries; torch 61–718, 17–765). A float32 kernel then computes the block in float64 (RowKernel.widen)."""
+    return any(not per_row and e.has(g) for _, e, _, per_row in outputs)
 
 # ------------------------------------------------------------ the row blocks of the lectures
 

@@ -515,9 +515,14 @@ def _plain_row_launcher(kernel: RowKernel) -> str:
                                   + ("  # one per row" if o.per_row else "") for o in kernel.outputs]
     order = [o.name for o in kernel.outputs if o.per_row] + wide  # the kernel's pointer order
     strides = ", ".join(f"{x}.stride(0)" for x in args + wide)
+    acc = "z.dtype"
+    if kernel.widen:  # RowKernel.widen: a vector-Jacobian product with g cancels; float32 computed in float64
+        body.append("acc = torch.float64 if z.dtype in (torch.float64, torch.float32) else torch.float32"
+                    "  # g_i − Σ_j s_j g_j cancels: float32 in float64, each output rounded once")
+        acc = "acc"
     body += ["if N:",
-             f"    {k}[(N,)]({', '.join(args + order)}, V, {strides}, F64=z.dtype == torch.float64,",
-             "              **_row_tiles(V, z.dtype))",
+             f"    {k}[(N,)]({', '.join(args + order)}, V, {strides}, F64={acc} == torch.float64,",
+             f"              **_row_tiles(V, {acc}))",
              "return " + ", ".join(o.name + (".reshape(shape[:-1])" if o.per_row else ".reshape(shape)")
                                    for o in kernel.outputs)]
     return "\n".join([f"def {kernel.name}({', '.join(args)}):", *doc] + ["    " + b for b in body]) + "\n"
