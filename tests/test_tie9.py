@@ -117,3 +117,52 @@ def test_verify_passes_max_of_x_and_softplus():
     """Before: `symnet verify "max(x, softplus(x))"` FAILed (∂f/∂x = 0 for x ≥ 746)."""
     run = _cli("verify", "max(x, softplus(x))", "--points", "8")
     assert run.returncode == 0 and "fail" not in run.stdout.split("points:")[0], run.stdout[-800:] + run.stderr[-400:]
+
+
+# ------------------------------------------------------------------ B. log1p(erf(u)) → log(erfc(−u))
+
+def _ulps(got, true):
+    return abs(got - true) / np.spacing(abs(true))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_log1p_erf_is_the_log_of_the_complement(backend):
+    """Before: abs(softplus(log1p(erf(y)))) ∂/∂y was 3.2e6 ULP off in float64 at y = −3.93 (σ(log1p(erf y)) kept
+    the rounding of 1 + erf(y), the denominator was exact; torch 9.3), and log1p(erf(y)) itself lost every
+    digit from y ≈ −6 (−inf at y = −10, true −103.9). Reference: mpmath at 50 digits."""
+    ys = [-3.93, -5.5, -10.0, -1.0, 0.5]
+
+    def g(y):  # log(1 + erf(y)) = log(erfc(−y)), exact in mpmath
+        return mpmath.log(mpmath.erfc(-y))
+
+    with mpmath.workdps(50):
+        true_v = [float(g(mpmath.mpf(y))) for y in ys]
+        true_d = [float(abs(mpmath.log1p(mpmath.exp(g(mpmath.mpf(y)))))) for y in ys]
+        # d/dy |softplus(g(y))| = σ(g)·g′ (softplus > 0), g′ = erf′(y)/erfc(−y)
+        slope = [float(1 / (1 + mpmath.exp(-g(mpmath.mpf(y)))) * 2 / mpmath.sqrt(mpmath.pi)
+                       * mpmath.exp(-mpmath.mpf(y) ** 2) / mpmath.erfc(-mpmath.mpf(y))) for y in ys]
+    v, _ = _run("log1p(erf(y))", backend, np.float64, y=ys)
+    assert max(_ulps(v, np.array(true_v))) <= 4, (v, true_v)
+    f, d = _run("abs(softplus(log1p(erf(y))))", backend, np.float64, y=ys)
+    assert max(_ulps(f, np.array(true_d))) <= 200, (f, true_d)  # the rest: Φ's argument √2·y rounded
+    assert max(_ulps(d, np.array(slope))) <= 200, (d, slope)
+
+
+# ------------------------------------------------------------------ C. a product in a denominator that overflows
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_a_denominator_product_does_not_overflow_before_the_quotient(backend):
+    """Before: ∂/∂x of √x/log1p(x) computed √x/((1 + x)·log1p(x)²), whose denominator is inf from x ≈ 3.6e302
+    in float64: 2.46e13 ULP at x = 1e308 (torch 0.8). Reference: the derivative 1/(2√x·L) − √x/((1 + x)·L²),
+    L = log1p(x), at 50 digits; and torch float64 autograd."""
+    xs = [1e308, 3.6e302, 1e300, 1e20, 2.0, 1e-5]
+    with mpmath.workdps(50):
+        def d(x):
+            x = mpmath.mpf(x)
+            L = mpmath.log1p(x)
+            return float(1 / (2 * mpmath.sqrt(x) * L) - mpmath.sqrt(x) / ((1 + x) * L ** 2))
+        true = np.array([d(x) for x in xs])
+    got = _run("sqrt(x)/log1p(x)", backend, np.float64, x=xs)[1]
+    assert max(_ulps(got, true)) <= 8, _ulps(got, true)
+    tx = _torch_grads(lambda t, x: t.sqrt(x) / t.log1p(x), np.float64, xs)[0]
+    assert max(_ulps(got, true)) <= max(_ulps(tx, true)) + 8
