@@ -1703,9 +1703,9 @@ def _log1p_erf(node):
 
 LOG1P_ERF = Rule(
     "log1p-erf", "log1p(erf(u)) forms 1 + erf(u) from erf(u) rounded near −1 (u ≪ 0): every digit lost from "
-    "u ≈ −6 in float64, and its derivative through softplus, σ(log1p(erf u))·erf′(u)/(1 + erf u), 4.9e4 ULP off "
-    "at u = −3.93 in float64 (2.7e13 at −5.5) where the erf-complement rule made the denominator exact; log(erfc(−u)) = log(2Φ(√2·u)) has "
-    "no subtraction", local=_log1p_erf)
+    "u ≈ −6 in float64, and its derivative through softplus, σ(log1p(erf u))·erf′(u)/(1 + erf u), 4.9e4 ULP "
+    "off at u = −3.93 in float64 (2.7e13 at −5.5) where the erf-complement rule made the denominator exact; "
+    "log(erfc(−u)) = log(2Φ(√2·u)) has no subtraction", local=_log1p_erf)
 _register(LOG1P_ERF)
 __all__ += ["LOG1P_ERF"]
 
