@@ -166,3 +166,22 @@ def test_a_denominator_product_does_not_overflow_before_the_quotient(backend):
     assert max(_ulps(got, true)) <= 8, _ulps(got, true)
     tx = _torch_grads(lambda t, x: t.sqrt(x) / t.log1p(x), np.float64, xs)[0]
     assert max(_ulps(got, true)) <= max(_ulps(tx, true)) + 8
+
+
+@pytest.mark.parametrize("formula,point,var,fn", [
+    ("max(x, x + y)", {"x": 1.0, "y": 0.0}, "x", lambda x, y: max(x, x + y)),
+    ("max(x, x + y)", {"x": 1.0, "y": 0.0}, "y", lambda x, y: max(x, x + y)),
+    ("min(x*y, x)", {"x": 2.0, "y": 1.0}, "x", lambda x, y: min(x * y, x)),
+    ("max(sqrt(x), y)", {"x": 1 + 2.0 ** -52, "y": 1.0}, "x", lambda x, y: max(mpmath.sqrt(x), y)),
+])
+def test_verify_reference_at_a_tie_is_the_one_sided_mean(formula, point, var, fn):
+    """verify's exact value of a gradient: before, max(x, x + y)'s ∂x at y = 0 was 0 there too (the H(0) = 0
+    form), so `verify` passed the kernel's 0. Now the mean of the one-sided derivatives (mpmath.diff, 50
+    digits) at an exact tie, and the branch's derivative where the arguments only round equal (√x vs 1)."""
+    from symnet.verify.evaluate import reference
+    import sympy as sp
+    d = symnet.derive(formula)
+    col = [str(w) for w in d.wrt].index(var)
+    env = {w: point[str(w)] for w in d.wrt}
+    got = reference(d.jacobian[0, col], {sp.Symbol(str(w), real=True): v for w, v in env.items()})[0]
+    assert float(got) == pytest.approx(_one_sided_mean(fn, point, var), rel=1e-12)
