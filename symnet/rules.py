@@ -82,7 +82,8 @@ def differentiate(expr: sp.Expr, var: sp.Symbol) -> tuple[sp.Expr, tuple[str, ..
     return d(expr), tuple(used)
 
 
-TIE_RULE = "max/min rule: the larger (smaller) argument's derivative, at a tie the mean of both (as torch.maximum)"
+TIE_RULE = ("max/min rule (a piecewise rule): the larger (smaller) argument's derivative, at a tie the mean "
+            "of both (as torch.maximum)")
 
 
 def tie_split(e: sp.Expr, da: sp.Expr, db: sp.Expr) -> sp.Expr:
