@@ -95,7 +95,10 @@ def tie_split(e: sp.Expr, da: sp.Expr, db: sp.Expr) -> sp.Expr:
     a, b = e.args
     if da == db:
         return da
-    first, second = (a > b, b > a) if isinstance(e, sp.Max) else (a < b, b < a)
+    # a − b > 0 rather than a > b: the same test in floating point (a − b rounds to 0 only where a = b),
+    # and SymPy simplifies the difference once the graph's nodes are substituted (max(x, x + y): y > 0,
+    # exact where x + y rounds to x)
+    first, second = (a - b > 0, b - a > 0) if isinstance(e, sp.Max) else (b - a > 0, a - b > 0)
     return sp.Piecewise((da, first), (db, second), ((da + db) / 2, True))
 
 
