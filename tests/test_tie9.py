@@ -8,8 +8,19 @@ import sys
 import mpmath
 import numpy as np
 import pytest
+import sympy as sp
+from sympy.codegen.cfunctions import log1p
 
 import symnet
+
+
+x_, y_ = sp.symbols("x y", real=True)
+# (rule, written formula, its variables, domain of random points, bad point, dtype): the rules' cases for
+# tests/test_stability_rules.py (exact at 50 digits, and fixing the value the written form gets wrong)
+RULE_CASES = [
+    ("log1p-erf", log1p(sp.erf(y_)), (y_,), (-4.0, 4.0), (-3.93,), np.float64),
+    ("quotient-by-factors", sp.sqrt(x_) / log1p(x_), (x_,), (0.05, 4.0), (1e308,), np.float64),
+]
 
 
 def _cli(*args, timeout=240):
@@ -173,7 +184,6 @@ def test_verify_reference_at_a_tie_is_the_one_sided_mean(formula, point, var, fn
     form), so `verify` passed the kernel's 0. Now the mean of the one-sided derivatives (mpmath.diff, 50
     digits) at an exact tie, and the branch's derivative where the arguments only round equal (√x vs 1)."""
     from symnet.verify.evaluate import reference
-    import sympy as sp
     d = symnet.derive(formula)
     col = [str(w) for w in d.wrt].index(var)
     env = {w: point[str(w)] for w in d.wrt}
