@@ -200,3 +200,13 @@ def test_a_tie_that_is_only_a_rounding_is_decided_exactly_where_the_difference_s
     xs, ys = [big, big, 1.0], [0.3, -0.3, 0.0]
     _, dx, dy = _run("max(x, x + y)", backend, dtype, x=xs, y=ys)
     assert dx.tolist() == [1.0, 1.0, 1.0] and dy.tolist() == [1.0, 0.0, 0.5]
+
+
+def test_max_of_three_splits_as_torch_maximum_nested():
+    """max(x, y, z) is max(x, max(y, z)): at a three-way tie ½, ¼, ¼ (torch.maximum nested; before: SymPy's
+    H(x − max(y, z)) with H(0) = 0 gave 0, 0, 0)."""
+    cols = ([1.0, 1.0, 2.0], [1.0, 0.0, 1.0], [1.0, 1.0, 0.0])
+    got = _run("max(x, y, z)", "numpy", np.float64, x=cols[0], y=cols[1], z=cols[2])[1:]
+    want = _torch_grads(lambda t, x, y, z: t.maximum(x, t.maximum(y, z)), np.float64, *cols)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
