@@ -157,8 +157,8 @@ def test_log1p_erf_is_the_log_of_the_complement(backend):
 
 @pytest.mark.parametrize("backend", ["numpy", "triton"])
 def test_a_denominator_product_does_not_overflow_before_the_quotient(backend):
-    """Before: ∂/∂x of √x/log1p(x) computed √x/((1 + x)·log1p(x)²), whose denominator is inf from x ≈ 3.6e302
-    in float64: 2.46e13 ULP at x = 1e308 (torch 0.8). Reference: the derivative 1/(2√x·L) − √x/((1 + x)·L²),
+    """Before: ∂/∂x of √x/log1p(x) computed √x/((1 + x)·log1p(x)²), whose denominator is inf from
+    x ≈ 3.6e302 in float64: 2.46e13 ULP at x = 1e308 (torch 0.8). Reference: the derivative 1/(2√x·L) − √x/((1 + x)·L²),
     L = log1p(x), at 50 digits; and torch float64 autograd."""
     xs = [1e308, 3.6e302, 1e300, 1e20, 2.0, 1e-5]
     with mpmath.workdps(50):
