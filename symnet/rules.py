@@ -64,6 +64,10 @@ def differentiate(expr: sp.Expr, var: sp.Symbol) -> tuple[sp.Expr, tuple[str, ..
         if isinstance(e, sp.Piecewise):  # each branch by the rules; a boundary is a kink
             note("piecewise rule: each branch differentiated")
             return sp.Piecewise(*[(d(value), cond) for value, cond in e.args])
+        if isinstance(e, (sp.Max, sp.Min)) and not any(a.is_number for a in e.args):
+            note(TIE_RULE)  # max(a, b, c) as max(a, max(b, c)), as torch.maximum nested
+            first, rest = e.args[0], e.func(*e.args[1:])
+            return tie_split(e, first, rest, inner(first), inner(rest))
         rule = rule_of(type(e))
         if rule is not None and (len(e.args) == 1 or isinstance(e, sp.Heaviside)):
             note(rule.name)
@@ -77,6 +81,26 @@ def differentiate(expr: sp.Expr, var: sp.Symbol) -> tuple[sp.Expr, tuple[str, ..
         return d(u)
 
     return d(expr), tuple(used)
+
+
+TIE_RULE = ("max/min rule (a piecewise rule): the larger (smaller) argument's derivative, at a tie the mean "
+            "of both (as torch.maximum)")
+
+
+def tie_split(e: sp.Expr, a: sp.Expr, b: sp.Expr, da: sp.Expr, db: sp.Expr) -> sp.Expr:
+    """The derivative of max(a, b) (min(a, b)) whose arguments have derivatives ``da``, ``db``: da where
+    a > b (a < b), db where b > a (b < a), and (da + db)/2 at a tie, torch.maximum's and torch.minimum's
+    rule. Equal branch derivatives give the true value at a tie: max(x, softplus(x))′ is 1 where
+    softplus(x) rounds to x (x ≥ 746 in float64), max(x, x + y)′ is 1 at y = 0 (was 0, from H(0) = 0).
+    ``e`` is max(a, b) or min(a, b) (or one with more arguments, b the max/min of the rest). A max/min
+    with a constant argument (a clamp, max(x, 0)) keeps H(0) = 0, relu′(0) in torch."""
+    if da == db:
+        return da
+    # a − b > 0 rather than a > b: the same test in floating point (a − b rounds to 0 only where a = b),
+    # and SymPy simplifies the difference once the graph's nodes are substituted (max(x, x + y): y > 0,
+    # exact where x + y rounds to x)
+    first, second = (a - b > 0, b - a > 0) if isinstance(e, sp.Max) else (b - a > 0, a - b > 0)
+    return sp.Piecewise((da, first), (db, second), ((da + db) / 2, True))
 
 
 def kinks_of(expr: sp.Expr) -> tuple[sp.Expr, ...]:

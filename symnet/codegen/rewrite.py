@@ -1697,6 +1697,63 @@ _register(GELU_TANH_WRITTEN)
 __all__ += ["GELU_TANH_WRITTEN"]
 
 
+def _log1p_erf(node):
+    """log1p(±erf(u)) → log(erfc(∓u)), or log(2Φ(√2·u)) where SymPy writes erfc(−u) back as 2 − erfc(u):
+    1 ± erf(u) is formed from a rounded erf(u) near ∓1 and loses every digit there (issue 16)."""
+    if not isinstance(node, log1p):
+        return None
+    c, e = node.args[0].as_coeff_Mul()
+    if abs(c) != 1 or not isinstance(e, sp.erf):
+        return None
+    u = -c * e.args[0]  # 1 + c·erf(w) = erfc(−c·w)
+    inner = sp.erfc(u)
+    if not isinstance(inner, sp.erfc):  # SymPy wrote erfc(−w) as 2 − erfc(w): 2Φ(√2·w) as the erf-complement rule
+        inner = 2 * ndtr(-sp.sqrt(2) * u)
+    return _Fired(sp.log(inner), ["log1p-erf"])
+
+
+LOG1P_ERF = Rule(
+    "log1p-erf", "log1p(erf(u)) forms 1 + erf(u) from erf(u) rounded near −1 (u ≪ 0): every digit lost from "
+    "u ≈ −6 in float64, and its derivative through softplus, σ(log1p(erf u))·erf′(u)/(1 + erf u), 4.9e4 ULP "
+    "off at u = −3.93 in float64 (2.7e13 at −5.5) where the erf-complement rule made the denominator exact; "
+    "log(erfc(−u)) = log(2Φ(√2·u)) has no subtraction", local=_log1p_erf)
+_register(LOG1P_ERF)
+__all__ += ["LOG1P_ERF"]
+
+
+def _quotient_by_factors(node):
+    """c·N/(A·B) with A a sum linear in an input (1 + x) → c·((N/A)/B) where |A| ≥ 2⁶⁰, the written form
+    elsewhere: the product A·B overflows where the quotient does not (√x/((1 + x)·log1p(x)²), in
+    ∂/∂x of √x/log1p(x), is inf for x ≥ 3.6e302 in float64: 2.5e13 ULP at x = 1e308, issue 16). N/A lies
+    between N and the result in magnitude wherever |B| ≥ 1, and rounds as the product did."""
+    if not node.is_Mul:
+        return None
+    dens = [f for f in node.args if f.is_Pow and f.exp.is_negative and not f.base.is_number]
+    if len(dens) < 2:
+        return None
+    big = [f for f in dens if f.exp == -1 and f.base.is_Add and f.base.is_polynomial()
+           and any(sp.degree(f.base, s) == 1 for s in f.base.free_symbols)
+           and all(sp.degree(f.base, s) <= 1 for s in f.base.free_symbols)]
+    if len(big) != 1:
+        return None
+    (a,) = big
+    c, num = sp.Mul(*[f for f in node.args if f not in dens]).as_coeff_Mul()
+    if num.is_number:
+        return None
+    others = sp.Mul(*[f for f in dens if f is not a])
+    scaled = c * Grouped(Grouped(num / a.base) * others)
+    written = sp.Abs(a.base) < _SCALED_FROM
+    return _Final(_Fired(sp.Piecewise((node, written), (scaled, True)), ["quotient-by-factors"]))
+
+
+QUOTIENT_BY_FACTORS = Rule(
+    "quotient-by-factors", "N/(A·B) with A = 1 + x forms the product A·B, which overflows where the quotient "
+    "does not (∂/∂x of √x/log1p(x) has √x/((1 + x)·log1p(x)²): inf for x ≥ 3.6e302 in float64, 2.5e13 ULP "
+    "at 1e308); from |A| = 2⁶⁰ on, (N/A)/B divides factor by factor", local=_quotient_by_factors)
+_register(QUOTIENT_BY_FACTORS)
+__all__ += ["QUOTIENT_BY_FACTORS"]
+
+
 def _power_merge(node):
     """c·x^k·Piecewise(…, (x^p·R, cond), …) with k < 0 < p (x an input) → the other factors moved into
     every branch, where SymPy writes x^p·x^k as the one power x^(p+k): mish′(u)·u′ with u = log2 x has

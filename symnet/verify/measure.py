@@ -5,7 +5,11 @@ generated function is run at random and extreme points (:func:`symnet.verify.spe
 both sides of every Piecewise boundary, and around each point where an output or a sum of the
 formula crosses 0, where it cancels: :func:`crossing_points`), and each result is compared with the exact value
 (the output's formula in mpmath at 50 digits, raised to 100, 300, 1200, 2400 where the formula as
-written cancels in mpmath too). Beside it, the same figure for torch autograd of the formula as
+written cancels in mpmath too). A max/min's comparisons are made there too, at 50 digits, not in the
+dtype: where its arguments only round to the same float (√x and 1 at x = 1 + 2⁻⁵²) the exact value is the
+larger argument's derivative (½ there), and only at an exact tie the mean of both arguments' derivatives
+(torch.maximum's rule, :func:`symnet.rules.tie_split`; the mean of the one-sided derivatives where they
+exist: 1 for max(x, x + y) at y = 0). Beside it, the same figure for torch autograd of the formula as
 written (each function through the registry's torch reference) and for torch's built-in
 function where there is one.
 
