@@ -157,12 +157,12 @@ def test_the_issue_s_names():
     # (BCE's gradient σ(z) − y and y − σ(z) are widened sums now, computed in float64: the widen rule)
     kernel = describe(symnet.derive(y * (1 - y) * sigmoid(z) * sigmoid(-z), [z]))
     names = set(temporary_names(kernel, set()).values())
-    assert {"exp_neg_abs_z", "sig_abs_z", "sig_neg_abs_z"} <= names
+    assert {"exp_neg_abs_z", "inv_sig_abs_z", "dsig_abs_z"} <= names  # 1 + e^−|z| = 1/σ(|z|); σ(z)σ(−z) = σ′
     kernel = describe(symnet.derive((y - sigmoid(z)) ** 2, [z]))
-    assert {"sig_abs_z", "y_minus_sig_z"} <= set(temporary_names(kernel, set()).values())
+    assert {"inv_sig_abs_z", "y_minus_sig_z"} <= set(temporary_names(kernel, set()).values())
     source = emit_module([kernel], "a test", "-")
     # the comments above the statements use the code's names, never t₁
-    assert "# sig_neg_abs_z = exp_neg_abs_z·sig_abs_z" in source
+    assert "# inv_sig_abs_z = 1 + exp_neg_abs_z" in source
     assert "# y_minus_sig_z = f64(y − σ(z))" in source
     assert "t₀" not in source and "t₁" not in source
     x = sp.Symbol("x", **R)
@@ -175,7 +175,8 @@ def test_the_issue_s_names():
 
 # ------------------------------------------------------------------ (c) user names equal to the temporaries'
 
-TEMPORARY_LIKE = ["exp_neg_abs_z", "sig_abs_z", "sig_neg_abs_z", "sig_z", "z_nonneg", "y_minus_sig_z"]
+TEMPORARY_LIKE = ["exp_neg_abs_z", "sig_abs_z", "sig_neg_abs_z", "sig_z", "z_nonneg", "y_minus_sig_z", "inv_sig_abs_z",
+                  "dsig_abs_z"]
 
 
 def _formula():
@@ -211,8 +212,9 @@ def test_user_variables_named_like_the_temporaries_numpy():
     d, _ = _formula()
     k = symnet.compile(d)
     assert set(TEMPORARY_LIKE) <= set(k.inputs)
-    # the temporaries stepped aside: the user's names are the code's, the temporary is sig_z_2
-    assert "sig_z_2 = np.maximum(" in k.source and "def k(" not in k.source  # the sigmoid-pair select
+    # the temporaries stepped aside: the user's names are the code's, the temporaries are exp_neg_abs_z_2, …
+    assert "exp_neg_abs_z_2 = np.exp(" in k.source and "inv_sig_abs_z_2 = 1 + exp_neg_abs_z_2" in k.source
+    assert "def k(" not in k.source
     values = _points()
     outs = dict(zip(k.outputs, k(**values)))
     for i in range(len(values["z"])):

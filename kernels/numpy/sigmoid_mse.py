@@ -284,10 +284,10 @@ def sigmoid_mse(z, y):
             exp_neg_abs_z = np.exp(-(np.abs(z)))
             # y_minus_sig_z = f64(y − σ(z))
             y_minus_sig_z = (_dw_widened_f1e5d05dde(y, z, True) if _dtype == np.float64 else y - _sigmoid(z, e=exp_neg_abs_z))
-            # value_1 = 1 + exp_neg_abs_z
-            value_1 = 1 + exp_neg_abs_z
+            # inv_sig_abs_z = 1 + exp_neg_abs_z
+            inv_sig_abs_z = 1 + exp_neg_abs_z
             # L = (y − σ(z))²
             np.square(y_minus_sig_z, out=L)
             # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-            np.multiply(-((y_minus_sig_z/value_1**2) * 2.0), exp_neg_abs_z - (exp_neg_abs_z*(exp_neg_abs_z - (value_1 - 1))/value_1) * 2.0, out=dL_dz)
+            np.multiply(-((y_minus_sig_z/inv_sig_abs_z**2) * 2.0), exp_neg_abs_z - (exp_neg_abs_z*(exp_neg_abs_z - (inv_sig_abs_z - 1))/inv_sig_abs_z) * 2.0, out=dL_dz)
     return _L.reshape(_shape), _dL_dz.reshape(_shape)

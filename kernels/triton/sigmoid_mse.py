@@ -310,12 +310,12 @@ def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, partial_ptr, count_ptr, 
     y_minus_sig_z = _dw_widened_f1e5d05dde(y, z)
     # exp_neg_abs_z = exp(−|z|)
     exp_neg_abs_z = tl.exp(-(tl.abs(z)))
-    # value_1 = 1 + exp_neg_abs_z
-    value_1 = 1.0 + exp_neg_abs_z
+    # inv_sig_abs_z = 1 + exp_neg_abs_z
+    inv_sig_abs_z = 1.0 + exp_neg_abs_z
     # L = (y − σ(z))²
     L = (y_minus_sig_z * y_minus_sig_z)
     # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-    dL_dz = -((y_minus_sig_z*(exp_neg_abs_z - (exp_neg_abs_z*(exp_neg_abs_z - (value_1 - 1.0))/value_1) * 2.0)/(value_1 * value_1)) * 2.0)
+    dL_dz = -((y_minus_sig_z*(exp_neg_abs_z - (exp_neg_abs_z*(exp_neg_abs_z - (inv_sig_abs_z - 1.0))/inv_sig_abs_z) * 2.0)/(inv_sig_abs_z * inv_sig_abs_z)) * 2.0)
     if WRITE_VALUE:
         tl.store(L_ptr + offs, L.to(L_ptr.dtype.element_ty), mask=mask)
     tl.store(dL_dz_ptr + offs, dL_dz.to(dL_dz_ptr.dtype.element_ty), mask=mask)

@@ -321,7 +321,8 @@ MAX_TEMPORARY = 20  # characters: a longer description falls back to a numbered 
 
 def _fact(e: sp.Basic, facts: dict, full: dict, relations: dict, known: dict):
     """What a temporary is where its own structure hides it, as (kind, u, name of u): e^−u
-    ("exp_neg"), and σ(u) ("sig") as the sigmoid-pair rule builds it: 1/(1 + e^−u) = σ(u),
+    ("exp_neg"), 1 + e^−u = 1/σ(u) ("inv_sig"), σ(u)·σ(−u) = σ′(u) as E·(…)/(1 + E)² ("dsig"), and σ(u)
+    ("sig") as the sigmoid-pair rule builds it: 1/(1 + e^−u) = σ(u),
     e^−u·σ(u) = σ(−u), {σ(|x|) if x ≥ 0; σ(−|x|) otherwise} = σ(x) (the other way round σ(−x)).
     ``u`` is compared written out in the inputs (``full``), so a user's variable called
     ``sig_abs_z`` is never taken for σ(|z|). None where it is none of these."""
@@ -336,6 +337,15 @@ def _fact(e: sp.Basic, facts: dict, full: dict, relations: dict, known: dict):
     if arg is not None:
         n = name_of(arg)
         return None if n is None else ("exp_neg", arg.xreplace(full), n)
+    if type(e).__name__ == "Grouped":  # the parentheses the rounding needs: the same value
+        e = e.args[0]
+    if isinstance(e, sp.Add) and len(e.args) == 2 and sp.S.One in e.args:  # 1 + e^−u = 1/σ(u)
+        f = facts.get(next(a for a in e.args if a != 1))
+        return ("inv_sig", f[1], f[2]) if f and f[0] == "exp_neg" else None
+    if isinstance(e, sp.Mul):  # (…)/(1 + e^−u)²: the sigmoid-pair rule's σ(u)·σ(−u) = σ′(u)
+        squared = [facts.get(a.base) for a in e.args if isinstance(a, sp.Pow) and a.exp == -2]
+        if len(squared) == 1 and squared[0] and squared[0][0] == "inv_sig":
+            return ("dsig", squared[0][1], squared[0][2])
     if isinstance(e, sp.Pow) and e.exp == -1 and isinstance(e.base, sp.Add) and len(e.base.args) == 2 \
             and sp.S.One in e.base.args:
         other = next(a for a in e.base.args if a != 1)
