@@ -60,7 +60,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 from ...special import exp_twosum
 from ..rewrite import Grouped, Rule, stabilise
 
-__all__ = ["RowKernel", "rowmax", "row_kernel", "ROW_RULES", "stabilise_row", "row_modules", "split_sums",
+__all__ = ["RowKernel", "rowmax", "weigh", "option_product", "row_kernel", "ROW_RULES", "stabilise_row", "row_modules", "split_sums",
            "softmax_cross_entropy_gradient",
            "OPTION_NAMES", "LABEL_SMOOTHING", "Z_LOSS_SCALE", "SOFTCAP"]
 
@@ -429,6 +429,43 @@ def _gate_options(e: sp.Expr) -> sp.Expr:
     return sp.Add(*terms, *(gated(o, sp.Add(*rest)) for o, rest in of_option.items() if rest))
 
 
+class weigh(sp.Function):  # noqa: N801
+    """weigh(h, x) = h·x, and 0 where the weight h is 0 even if x is infinite: the limit of t·(lse − z) as
+    t → 0 (as x·log x → 0 at 0). A term Σ_k h_k(m − z_k) of the sum-gap rule with z_k = −∞ and h_k = 0 (a soft
+    target 0, a class weight 0) is then 0, not 0·∞ = NaN (torch's answer: symnet differs here on purpose; the loss
+    is finite, its gradient there 0)."""
+
+    nargs = 2
+
+    def _symnet_text(self, printer):
+        return "%s·%s" % (printer.parenthesize(self.args[0], 50), printer.parenthesize(self.args[1], 50))
+
+
+def _weighed_gaps(e: sp.Expr) -> sp.Expr:
+    """Σ_j h_j·(m − z_j) (the sum-gap rule's, a row sum) with h_j holding a soft target t_j → Σ_j weigh(h_j, m − z_j):
+    0 where h_j = 0 (one select per entry, in the soft-target loss only)."""
+    def one(node):
+        factors = sp.Mul.make_args(node.args[0])
+        gaps = [f for f in factors if isinstance(f, Grouped) and f.args[0].is_Add and any(
+            isinstance(a, rowmax) for a in f.args[0].args)]
+        if len(gaps) != 1:
+            return node
+        h = sp.Mul(*[f for f in factors if f is not gaps[0]])
+        # a soft target's weight h; class weights alone stay as torch's (0·∞ = NaN at w_k = 0, z_k = −∞)
+        return rowsum(weigh(h, gaps[0])) if h.has(t) else node
+    return e.replace(lambda n: isinstance(n, rowsum), one)
+
+
+def option_product(factor: str, rest: sp.Expr, printer) -> str:
+    """The text of factor·rest for a term of an option (``gated``): λ·x² as (λ·x)·x, so that x² is never
+    formed alone: the z-loss λ·lse² of float32 logits at ±1e20 is 1e36 (λ = 1e-4), where lse² overflows.
+    (λ·x)·x overflows only where the result does, and underflows only where λ itself is not normal."""
+    if isinstance(rest, sp.Pow) and rest.exp == 2:
+        x = printer.parenthesize(rest.base, 50)
+        return f"({factor} * {x}) * {x}"
+    return f"{factor} * {printer.parenthesize(rest, 50)}"
+
+
 def _gate_option_terms(e: sp.Expr) -> sp.Expr:
     return _gate_options(e) if any(e.has(o) for o in OPTION_NAMES) else e
 
@@ -495,8 +532,9 @@ class RowKernel:
     # cancels where p_j·Σ_k a_k ≈ a_j: every rounding of p_j (its exponential, the row sum Σ, the quotient)
     # and of the product comes back times a_j/|p_j·Σ_k a_k − a_j|. A kernel of float32 logits then computes
     # the block in float64 and rounds each output once (bfloat16/float16 logits stay in float32, 16 bits above
-    # their own): "always" (soft targets), or the name of the option without which there is no a_j
-    # ("label_smoothing": class indices), or None
+    # their own): "always" (soft targets), or a condition on the options, Python text both backends print
+    # ("label_smoothing != 0 or softcap is not None": class indices; the same for a loss alone, whose gaps
+    # m − z_k overflow in float32, and a softcap's c_k − c_r; see _widen_when), or None
     widen: str | None = None
 
 
@@ -610,7 +648,7 @@ def row_kernel(name: str, formula: str, outputs: list[tuple[str, sp.Expr, str, b
             raise SymnetError(f"{name}: only a one-hot term δ_jr·(row value) can be generated, not {expr}")
         s, rules = stabilise_row(rest)
         s = _canonical(sp.factor_terms(s))
-        s = _gate_option_terms(s)
+        s = _weighed_gaps(_gate_option_terms(s))
         stable.append(s)
         scatter.append(coeff)
         fired += [q for q in rules if q not in fired]
@@ -653,12 +691,26 @@ def row_kernel(name: str, formula: str, outputs: list[tuple[str, sp.Expr, str, b
 
 
 def _widen_when(outputs, fired, options) -> str | None:
-    """RowKernel.widen: a gradient beside a loss the sum-gap rule rewrote (soft targets: always; class
-    indices: where label smoothing is on, the only a_j of the gradient then)."""
-    if not any(q.name == "sum-gap" for q in fired) or all(per_row for _, _, _, per_row in outputs):
-        return None
+    """RowKernel.widen: "always", or a condition on the options (Python, both backends) under which a kernel
+    of float32 logits computes in float64, or None:
+
+    - a gradient beside a loss the sum-gap rule rewrote: p_j·Σ_k a_k − a_j cancels (soft targets: always;
+      class indices: where label smoothing is on, the only a_j of the gradient then);
+    - a loss the sum-gap rule rewrote, alone too: Σ_k a_k(m − z_k) forms gaps m − z_k that overflow in float32
+      where the row's logits span more than 3.4e38 ([3e38, −3e38, 0]) while the loss (ε/V)Σ_k(lse − z_k) is
+      finite;
+    - a softcap: c_k − c_r of c = s·tanh(z/s) keeps the roundings of c_k and c_r, about s·ε each, absolute,
+      and e^{c_k − c_r} turns them relative: a confident row's tiny loss 25–50 ULP off in float32 (float64
+      leaves them ≪ a float32 ULP)."""
     soft = any(e.has(t) for _, e, _, _ in outputs)
-    return "always" if soft else OPTION_NAMES[LABEL_SMOOTHING] if LABEL_SMOOTHING in options else None
+    if soft and any(q.name == "sum-gap" for q in fired):
+        return "always"
+    when = []
+    if LABEL_SMOOTHING in options and any(q.name == "sum-gap" for q in fired):
+        when.append(f"{OPTION_NAMES[LABEL_SMOOTHING]} != 0")
+    if SOFTCAP in options:
+        when.append(f"{OPTION_NAMES[SOFTCAP]} is not None")
+    return " or ".join(when) or None
 
 
 # ------------------------------------------------------------ the row blocks of the lectures
