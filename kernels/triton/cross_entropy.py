@@ -385,7 +385,7 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
     N, V = z.shape
     reduce = reduction != "none"
     wide = z.dtype == torch.float64 or (z.dtype == torch.float32 and (label_smoothing != 0 or softcap is not None))
-    acc = torch.float64 if wide else torch.float32  # the gradient p_j·Σ_k a_k − a_j cancels: float32 logits computed in float64, each output rounded once (bfloat16/float16 in float32, 16 bits above their own)
+    acc = torch.float64 if wide else torch.float32  # float32 logits computed in float64, each output rounded once (p_j·Σ_k a_k − a_j cancels, gaps m − z_k overflow, a softcap's c_k − c_r keeps s·ε; bfloat16/float16 in float32, 16 bits above their own)
     w = _class_weights(weight, z, acc)
     opt = _option_values(z, label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     loss = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row
@@ -570,7 +570,7 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
     N, V = z.shape
     reduce = reduction != "none"
     wide = z.dtype == torch.float64 or (z.dtype == torch.float32 and (label_smoothing != 0 or softcap is not None))
-    acc = torch.float64 if wide else torch.float32  # the gradient p_j·Σ_k a_k − a_j cancels: float32 logits computed in float64, each output rounded once (bfloat16/float16 in float32, 16 bits above their own)
+    acc = torch.float64 if wide else torch.float32  # float32 logits computed in float64, each output rounded once (p_j·Σ_k a_k − a_j cancels, gaps m − z_k overflow, a softcap's c_k − c_r keeps s·ε; bfloat16/float16 in float32, 16 bits above their own)
     w = _class_weights(weight, z, acc)
     opt = _option_values(z, label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     loss = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row
@@ -712,7 +712,7 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
     N, V = z.shape
     reduce = reduction != "none"
     wide = z.dtype in (torch.float64, torch.float32)
-    acc = torch.float64 if wide else torch.float32  # the gradient p_j·Σ_k a_k − a_j cancels: float32 logits computed in float64, each output rounded once (bfloat16/float16 in float32, 16 bits above their own)
+    acc = torch.float64 if wide else torch.float32  # float32 logits computed in float64, the loss rounded once (its gaps m − z_k overflow in float32)
     w = _class_weights(weight, z, acc)
     opt = _option_values(z, label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     loss = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row
@@ -905,7 +905,7 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
     N, V = z.shape
     reduce = reduction != "none"
     wide = z.dtype in (torch.float64, torch.float32)
-    acc = torch.float64 if wide else torch.float32  # the gradient p_j·Σ_k a_k − a_j cancels: float32 logits computed in float64, each output rounded once (bfloat16/float16 in float32, 16 bits above their own)
+    acc = torch.float64 if wide else torch.float32  # float32 logits computed in float64, each output rounded once (p_j·Σ_k a_k − a_j cancels, gaps m − z_k overflow, a softcap's c_k − c_r keeps s·ε; bfloat16/float16 in float32, 16 bits above their own)
     w = _class_weights(weight, z, acc)
     opt = _option_values(z, label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     loss = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row

@@ -309,7 +309,7 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     doc += ["", "    Raises:"] + [f"      {error}: {why}" for error, why, applies in raises if applies]
     doc.append('    """')
     body = (["_caller = z"] if inplace else []) + ["z, _shape = _logits(z)", "_rows, _V = z.shape"]
-    if kernel.widen:  # RowKernel.widen: p_j·Σ_k a_k − a_j cancels; float32 logits: the blocks in float64
+    if kernel.widen:  # RowKernel.widen (see _widen_when): float32 logits: the blocks in float64
         when = "" if kernel.widen == "always" else f" and ({kernel.widen})"
         body.append(f"_wide = z.dtype == np.float32{when}  # the blocks in float64, each output rounded once")
     if kernel.target:

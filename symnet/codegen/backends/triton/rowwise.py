@@ -576,9 +576,11 @@ def _option_row_launcher(kernel: RowKernel) -> str:
     body = [b for b in body if b]
     body += ["N, V = z.shape",
              "reduce = reduction != \"none\""]
-    if kernel.widen:  # RowKernel.widen: p_j·Σ_k a_k − a_j cancels; every dtype computes in float64
-        why = ("  # the gradient p_j·Σ_k a_k − a_j cancels: float32 logits computed in float64, each output rounded"
-               " once (bfloat16/float16 in float32, 16 bits above their own)")
+    if kernel.widen:  # RowKernel.widen (see _widen_when): float32 logits compute in float64
+        why = ("  # float32 logits computed in float64, each output rounded once (p_j·Σ_k a_k − a_j cancels, gaps"
+               " m − z_k overflow, a softcap's c_k − c_r keeps s·ε; bfloat16/float16 in float32, 16 bits above their own)"
+               if any(not o.per_row for o in kernel.outputs) or kernel.widen != "always" else
+               "  # float32 logits computed in float64, the loss rounded once (its gaps m − z_k overflow in float32)")
         body.append("wide = z.dtype in (torch.float64, torch.float32)" if kernel.widen == "always" else
                     f"wide = z.dtype == torch.float64 or (z.dtype == torch.float32 and ({kernel.widen}))")
         body.append("acc = torch.float64 if wide else torch.float32" + why)
