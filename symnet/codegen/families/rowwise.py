@@ -587,9 +587,10 @@ ROW_SKELETON_NAMES = frozenset("""
     r_ptr reach reduce reduction result row row_scale rows s shape share shares shift size softcap span
     stride t t_ptr t_row t_stride target tensor tj tl torch total triton valid value values_ptr w w_ptr
     w_r weight what width wj work x z z_loss_scale z_next z_ptr z_r z_row z_stride zj
-    b u y n_at_max inv0 inv1 inv2 inv3 dz_at_r wide
+    b u y n_at_max inv0 inv1 inv2 inv3 dz_at_r wide half top scales
 """.split())  # (b, u, y: the TwoSum and log1p helpers' locals; inv0 …: hoisted reciprocals of row sums;
-# dz_at_r: the gradient at the row's class, the class-gap rule's; wide: RowKernel.widen's launcher flag)
+# dz_at_r: the gradient at the row's class, the class-gap rule's; wide: RowKernel.widen's launcher flag;
+# half, top, scales: the locals of _mean_weights, the weighted mean's 2^k)
 _ROW_SUM = re.compile(r"s\d+")
 # the words of a row formula's leaves in a temporary's name (z_r, w_r: the entry at the class r)
 _ROW_WORDS = {z[j]: "z", w[j]: "w", t[j]: "t", g[j]: "g", z[r]: "zr", w[r]: "wr", V: "V",
