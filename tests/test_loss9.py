@@ -301,12 +301,17 @@ def test_weighted_mean_with_extreme_weights(dtype, scale, eps):
         assert (u <= 2 * BOUND[dtype]).sum() >= len(u) - 1, f"{backend}: dz {u} ULP"
 
 
-def test_weighted_mean_nll_subnormal_weights():
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_weighted_mean_nll_subnormal_weights(backend):
     """nll_loss's mean shares the divisor Σ w_r: its gradient −w_r/Σ w_r is finite with subnormal weights."""
-    nll = load_kernel("nll_loss", "numpy")
+    nll = load_kernel("nll_loss", backend)
     lp = np.log(np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]]))
     w = np.array([1e-310, 2e-310, 3e-310])
-    loss, dz = nll.nll_loss_grad(lp, np.array([0, 2]), w)
+    r = np.array([0, 2])
+    if backend == "numpy":
+        loss, dz = nll.nll_loss_grad(lp, r, w)
+    else:
+        loss, dz = (x.numpy() for x in nll.nll_loss_grad(torch.from_numpy(lp), torch.from_numpy(r), torch.from_numpy(w)))
     want = -(1 * lp[0, 0] + 3 * lp[1, 2]) / 4
     assert loss == pytest.approx(want, rel=1e-15)
     assert dz[0, 0] == pytest.approx(-0.25, rel=1e-15) and dz[1, 2] == pytest.approx(-0.75, rel=1e-15)
