@@ -406,7 +406,7 @@ def _verify_formula(args) -> int:
         raise SymnetError("--timeout must be a number of seconds, or 0 for none")
     with _progress(f"measuring {_short(args.formula)}"):  # up to --timeout (120 s) of 50-digit references
         report = verify(args.formula, args.wrt, dtypes=listed(args.dtype, "dtype"),
-                        backends=listed(args.backend or "numpy", "backend"), n=args.points, max_ulp=args.max_ulp,
+                        backends=listed("numpy" if args.backend is None else args.backend, "backend"), n=args.points, max_ulp=args.max_ulp,
                         timeout=timeout)
     _write(str(report))
     return 0 if report.passed else 1

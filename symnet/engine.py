@@ -268,6 +268,9 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
         raise DerivationError(f"wrt names {', '.join(repeated)} more than once; name each variable once")
     if not wrt:
         raise DerivationError("nothing to differentiate with respect to: the formula has no inputs")
+    for _, expr in program.assignments:  # I·x, (−1)^x: the parser refuses them; a SymPy formula too
+        if expr.has(sp.I) or any(p.base.is_negative and p.exp.is_integer is not True for p in expr.atoms(sp.Pow)):
+            raise DerivationError(f"{_brief(expr)} is not real; a formula is real-valued")
     point = as_point(at, known=inputs) if at is not None else {}
     for k in point:
         if k not in inputs:

@@ -214,6 +214,10 @@ def _bounded(value: sp.Expr, node: ast.AST, source: str) -> sp.Expr:
     if value.has(*_UNDEFINED):
         text = ast.get_source_segment(source, node) or "the formula"
         raise ParseError(f"{text} is undefined (it would be {value.xreplace({sp.oo: sp.oo})})")
+    if (value.has(sp.I) or (not value.free_symbols and value.is_extended_real is False)
+            or (isinstance(value, sp.Pow) and value.base.is_negative and value.exp.is_integer is not True)):
+        text = ast.get_source_segment(source, node) or "the formula"  # sqrt(-1), log(-2), (-8)**(1/3), (-2)**x
+        raise ParseError(f"{text} is not real (SymPy reads it as {value}); a formula is real-valued")
     for r in value.atoms(sp.Rational):
         if max(abs(r.p), r.q) > 10 ** MAX_DIGITS:
             raise ParseError(f"a number in the formula is too large (more than {MAX_DIGITS} digits)")
@@ -359,7 +363,13 @@ def parse_point(text: str) -> dict:
         if value.strip().lstrip("+-") in _NOT_FINITE:
             # 'inf' is a value here, not a variable's name: say what is wrong with it
             raise ParseError(f"the value of {name.strip()} must be a finite real number, got {value.strip()!r}")
-        point[variable] = _real_number(parse_expression(value), name.strip())
+        try:
+            parsed = parse_expression(value)
+        except ParseError as exc:  # sqrt(-1): the point's own message, not the formula's
+            if "is not real" not in str(exc):
+                raise
+            raise ParseError(f"the value of {name.strip()} must be a finite real number, got {value.strip()!r}") from None
+        point[variable] = _real_number(parsed, name.strip())
     if not point:
         raise ParseError("the point is empty")
     return point

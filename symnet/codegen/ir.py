@@ -217,8 +217,10 @@ def _inline_reciprocals(assignments, results):
     kept = []
     for t, e in assignments:
         e = e.xreplace(inline) if inline else e
-        if isinstance(e, sp.Pow) and e.exp == -1 and e.base.is_Symbol:
-            inline[t] = e
+        if (isinstance(e, sp.Pow) and e.exp == -1 and e.base.is_Symbol) or (  # and c·y: 2·x·y as t·x, t = 2y,
+                isinstance(e, sp.Mul) and len(e.args) == 2 and e.args[0].is_Number and abs(e.args[0]) > 1
+                and e.args[1].is_Symbol):
+            inline[t] = e  # is inf at y = 1e308, x = 1e−300 where 2·x·y is 2e8
         else:
             kept.append((t, e))
     if not inline:

@@ -177,6 +177,9 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
                 num = sp.Mul(*[f for f in factors if f not in den])
                 return f"np.divide({self.doprint(num)}, {self.doprint(sp.Mul(*[f.base for f in den]))}, out={out})"
             *rest, last = factors
+            c, others = sp.Mul(*[f for f in factors if f.is_number]), [f for f in factors if not f.is_number]
+            if abs(c) > 1 and len(others) > 1 and all(f.is_Symbol for f in others):  # c·x·y as (x·y)·c, the
+                rest, last = others, c  # constant last as in _print_Mul: (2x)·y is inf at x = 1e308, y = 1e−300
             head = sp.Mul(*rest)
             if isinstance(last, sp.Pow) and last.exp == -1:
                 return f"np.divide({self.doprint(head)}, {self.doprint(last.base)}, out={out})"
