@@ -135,9 +135,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="text (default, unicode for a terminal), latex (a fragment for a document "
                         "with amsmath and amssymb), markdown (notes: $$ math), json (SymPy-parsable)")
     d.add_argument("--stable", action="store_true",
-                   help="add the numerically stable forms the code generator uses, and which rule fired")
+                   help="add the numerically stable forms the code generator uses, and which rule fired; "
+                        "for your own formula also measure the generated code's hazards against mpmath "
+                        "(tens of seconds)")
     d.add_argument("--time-limit", type=float, default=TIME_LIMIT, metavar="SECONDS",
-                   help=f"give up on your own formula after this long (default {TIME_LIMIT:g}; 0: no limit)")
+                   help=f"give up on your own formula after this long (default {TIME_LIMIT:g}; 0: no limit); "
+                        "--stable's hazard measurement has as long again, and is left out with a warning "
+                        "when it runs out")
     d.set_defaults(run=_derive)
 
     g = sub.add_parser("graph", help="draw a derivation's computational graph",
@@ -228,7 +232,7 @@ def _progress(label: str, stream=None, after: float = PROGRESS_AFTER_S, every: f
     return progress(label, None, stream, after, every)
 
 
-def _limited(args):
+def _limited(args, message: str | None = None):
     """A time limit for deriving and printing a user's formula (named derivations are ours)."""
     from . import curriculum
     from .bounds import time_limit
@@ -237,8 +241,34 @@ def _limited(args):
         return time_limit(None)
     if not args.time_limit >= 0:  # negative, or nan
         raise SymnetError("--time-limit must be a number of seconds, or 0 for none")
-    return time_limit(args.time_limit, f"the formula took longer than {args.time_limit:g} s to derive "
+    return time_limit(args.time_limit, message or f"the formula took longer than {args.time_limit:g} s to derive "
                       "and print (see --time-limit)")
+
+
+def _with_hazards(args, d):
+    """``d`` with the measured hazards of its generated code (``--stable`` on a user's formula), under
+    a time limit of its own: the measurement takes tens of seconds (more on a loaded machine), and
+    used to share the limit with deriving, so a formula derived in a second failed as a whole
+    ("took longer than 60 s to derive and print"). Run out, the table is left out with a warning."""
+    import dataclasses
+    import shlex
+
+    from .derivation import Section
+    from .errors import LimitError
+    from .verify.hazard import hazard_section
+
+    title = "Measured hazards of the generated code"
+    message = (f"measuring the hazards took longer than {args.time_limit:g} s (--time-limit; 0: no limit; "
+               f"or symnet verify {shlex.quote(args.target)})")
+    try:
+        with _limited(args, message), _progress(f"measuring the hazards of {_short(args.target)}"):
+            section = hazard_section(d)
+    except LimitError as e:
+        if str(e) != message:  # another limit (a value at a point): not the clock's
+            raise
+        print(f"symnet: warning: {message}; the hazard table is left out", file=sys.stderr)
+        section = Section(title, (), f"Not measured: {message}.")
+    return dataclasses.replace(d, sections=d.sections + (section,))
 
 
 def _short(text: str | None, limit: int = 40) -> str:
@@ -307,10 +337,9 @@ def _derive(args) -> int:
                 from .codegen.ir import describe, stability_section
 
                 d = dataclasses.replace(d, sections=d.sections + (stability_section(describe(d)),))
-                if args.target not in curriculum.ORDER:  # your own formula: its hazards measured (symnet/verify/hazard.py)
-                    from .verify.hazard import hazard_section
-
-                    d = dataclasses.replace(d, sections=d.sections + (hazard_section(d),))
+        if args.stable and args.target not in curriculum.ORDER:  # your own formula: its hazards measured
+            d = _with_hazards(args, d)
+        with _limited(args):
             text = render(d, args.format)
         if named:
             curriculum.store_text(args.target, kind, text)
@@ -367,12 +396,14 @@ def _verify(args) -> int:
     folder = Path(args.kernels)
     if args.backend == "triton":
         from .verify.kernels_triton import verify_triton
-        results = verify_triton(folder if (folder / "triton").is_dir() else None)
+        with _progress("checking the Triton kernels"):  # half a minute and more under the interpreter
+            results = verify_triton(folder if (folder / "triton").is_dir() else None)
         print(format_table(results))
         return 0 if all(r.passed for r in results) else 1
     if not (folder / args.backend).is_dir():
         print(f"note: no {folder / args.backend}; checking freshly generated kernels", file=sys.stderr)
-    results = verify_numpy(folder if (folder / args.backend).is_dir() else None)
+    with _progress("checking the NumPy kernels"):  # 30 s here, silent before on a terminal
+        results = verify_numpy(folder if (folder / args.backend).is_dir() else None)
     print(format_table(results))
     return 0 if all(r.passed for r in results) else 1
 

@@ -29,6 +29,18 @@ def _in_jupyter() -> bool:
     return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
 
 
+def _unsized(stream) -> bool:
+    """Whether ``stream`` is a terminal that reports no size (0 × 0: a pseudo-terminal opened without
+    one): tqdm took its 0 lines as room for no bar and drew nothing."""
+    import os
+
+    try:
+        size = os.get_terminal_size(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
+    return size.columns == 0 or size.lines == 0
+
+
 def check_setting(enabled) -> None:
     """Raises SymnetError unless ``enabled`` is None, True or False."""
     if enabled is not None and not isinstance(enabled, bool):
@@ -66,7 +78,8 @@ def progress(label: str, enabled: bool | None = None, stream=None, after: float 
         from tqdm import tqdm
 
     bar = tqdm(desc=f"symnet: {label}", bar_format="{desc} … {elapsed_s:.0f} s", file=stream, delay=after,
-               mininterval=every, leave=False, dynamic_ncols=False)
+               mininterval=every, leave=False, dynamic_ncols=False,
+               **({"ncols": 80, "nrows": 24} if _unsized(stream) else {}))
     done = threading.Event()
 
     def tick():  # a block of SymPy work calls nothing back: the elapsed time is redrawn from here

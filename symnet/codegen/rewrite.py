@@ -443,8 +443,10 @@ def _log_shifted_sum(s):
 
 
 def _log_cosh(u):
-    """log cosh u = |u| + log1p(e^{−2|u|}) − log 2."""
-    return sp.Abs(u) + log1p(sp.exp(-2 * sp.Abs(u))) - sp.log(2)
+    """log cosh u = log1p(2·sinh²(u/2)) for |u| < 1 (|u| + log1p(e^{−2|u|}) − log 2 cancels to
+    ~1e−16 absolute near 0, where log cosh u ≈ u²/2), |u| + log1p(e^{−2|u|}) − log 2 beyond."""
+    a = sp.Abs(u)
+    return sp.Piecewise((log1p(2 * sp.sinh(u / 2) ** 2), a < 1), (a + log1p(sp.exp(-2 * a)) - sp.log(2), True))
 
 
 # ------------------------------------------------------------------ log-difference (issue 16: bce's ∂t,
@@ -1048,7 +1050,8 @@ RULES: tuple[Rule, ...] = (
          "m = max a_i = a_k, sums terms in (0, 1] and keeps the small ones (a cross-entropy at a "
          "large margin)"),
     Rule("log-cosh", "log((e^u + e^−u)/2) and log cosh u overflow for |u| > 89 in float32; "
-         "|u| + log1p(e^−2|u|) − log 2 does not"),
+         "|u| + log1p(e^−2|u|) − log 2 does not, and log1p(2·sinh²(u/2)) keeps the digits of u²/2 "
+         "for |u| < 1, where that sum cancels"),
     Rule("log-quotient", "log(e^a/S) forms a quotient of exponentials that overflows; a − log S "
          "takes the logarithm of each factor instead"),
     Rule("log1mexp", "log(1 − e^x) is −inf for x near 0 (1 − e^x rounds to 0), log(−expm1(x)) loses "
