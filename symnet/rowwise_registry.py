@@ -27,6 +27,11 @@ count even with weights: the two agree without class weights). A row whose class
 ``ignore_index``) ``C = Σ_k w_k ((1 − ε) t_k + ε/V)(lse − c_k) + λ·lse²`` and the mean
 divides by the number of rows, as torch does.
 
+Where the kernels differ from torch on purpose: a soft target 0 at a logit −∞ contributes the limit 0 of
+t·(lse − z) as t → 0 (torch: 0·∞ = NaN, the whole loss NaN); a weighted mean is taken with every weight (and λ)
+scaled by 2^k, so subnormal weights give the mean and its gradient (torch: +∞ through 1/Σ w_r), and rows whose
+own losses overflow give the finite mean where it is finite.
+
 This module imports neither torch nor the curriculum; the torch references receive the
 ``torch`` module as an argument.
 """

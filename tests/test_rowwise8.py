@@ -227,8 +227,8 @@ def test_every_row_kernel_at_the_extremes_is_torch_s(backend, dtype):
 
     - ∂lse/∂z at a maximum held twice at ±1e308 / ±3e38: torch's exp(z_j − lse) gives 1 at each (lse rounds
       to m), symnet's e^{z_j − m}/Σ the true 1/2;
-    - the mean of float32 rows whose own loss overflows float32 (±3e38, class indices, ε = 0): +∞, as torch
-      float32 (torch float64's mean is finite; with ε or soft targets, computed in float64, torch float64's);
+    - the weighted mean of rows whose own losses overflow (±3e38 / ±1e308, class indices, ε = 0): the true mean,
+      finite (the weights times 2^k, tests/test_loss9.py), where torch float64's is +∞ (float64) — mpmath's then;
     - float64 soft targets with ε at a row of three −1e308: the loss +∞, torch 6.6e307 (Σ_k w_k(m − z_k)
       overflows before the factor ε/V: left as is);
     - the NLL mean of row losses 0.9·big, −0.9·big and −1.95: a sum in another order (symnet 0, torch the true
@@ -250,9 +250,18 @@ def test_every_row_kernel_at_the_extremes_is_torch_s(backend, dtype):
             if case == "huge":
                 want["logsumexp"][1][2] = [0.5, 0.5, 0.0, 0.0]  # the true gradient (torch: 1, 1, 0, 0)
                 del got["nll mean"], want["nll mean"]  # row losses ±0.9·big and −1.95: a sum in another order
-                if dtype == np.float32 and not eps:
-                    assert got["ce mean"][0] == inf  # as torch float32: its rows' losses are +∞ there
-                    del got["ce mean"], want["ce mean"]
+                if not eps:  # the weighted mean with weights times 2^k (test_loss9): rows whose own losses pass the
+                    # largest float average to the true mean, finite (torch: +∞); mpmath's, not torch's, is wanted
+                    import mpmath
+                    import test_rowwise7
+                    with mpmath.workdps(50):
+                        true = float(mpmath.fsum(test_rowwise7.exact(rows, 0.0, w, r=r)["loss"])
+                                     / mpmath.fsum(mpmath.mpf(float(w[c])) for c in r))
+                    assert got["ce mean"][0] == pytest.approx(true, rel=4 * float(np.finfo(dtype).eps))
+                    if dtype == np.float32:
+                        del got["ce mean"], want["ce mean"]
+                    else:
+                        want["ce mean"] = (np.float64(true), *want["ce mean"][1:])
                 elif dtype == np.float64 and eps:
                     assert got["soft none"][0][1] == inf and want["soft none"][0][1] > 1e307
                     want["soft none"][0][1] = inf

@@ -337,6 +337,23 @@ def _row_dw_target_rows(z, m, t, w, eps, c):
     return (n + (q - n * (s_lo / s))) / s  # (n + q)/(s + s_lo) to first order in s_lo/s (< 2^-52): two roundings
 
 
+def _mean_weights(w, count, *scales):
+    """reduction "mean" with class weights: Σ_i w_{r_i}·l_i / Σ_i w_{r_i} is the same with every weight times 2^k,
+    exactly (and the z-loss scale λ with them: λ·lse² shares the divisor); 2^k brings the divisor Σ w_r near 1,
+    so that neither 1/Σ w_r (subnormal weights: +∞, as torch's) nor the products w_r·l_r (underflowing to
+    subnormals, or overflowing) round where the mean does not. k stops where the largest weight would overflow.
+    Returns (w, count, *scales), scaled."""
+    if not count or not np.isfinite(count):
+        return (w, count, *scales)
+    k = -int(np.frexp(count)[1])
+    k = min(k, np.finfo(w.dtype).maxexp - 2 - int(np.frexp(np.max(np.abs(w)))[1]))
+    if k == 0:
+        return (w, count, *scales)
+    with np.errstate(over="ignore"):
+        return (np.ldexp(w, k).astype(w.dtype, copy=False), float(np.ldexp(count, k)),
+                *(float(np.ldexp(float(x), k)) for x in scales))
+
+
 def _reduction(reduction):
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
@@ -398,20 +415,27 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
     """
     z, _shape = _logits(z)
     _rows, _V = z.shape
+    _wide = z.dtype == np.float32 and (label_smoothing != 0 or softcap is not None)  # the blocks in float64, each output rounded once
     r, _ignored = _classes(r, _shape, ignore_index)  # _ignored: the rows of class ignore_index
-    _w = _weights(weight, _V, z.dtype)
+    _w = _weights(weight, _V, np.float64 if _wide else z.dtype)
     _options(label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     _reduction(reduction)
     _count = float(np.sum(_w[0, r[:, 0]], dtype=np.float64, where=True if _ignored is None else ~_ignored))  # Σ weight[r] over the rows that count
-    loss = np.empty((_rows, 1), z.dtype)
+    if reduction == "mean" and weight is not None:  # Σ w_r·l_r/Σ w_r, every weight times 2^k
+        _w, _count, z_loss_scale = _mean_weights(_w, _count, z_loss_scale)
+    loss = np.empty((_rows, 1), np.float64 if _wide and reduction != "none" else z.dtype)
     _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _r, _loss = z, r, loss
 
     def _share(_lo, _hi):  # rows [lo, hi), a block at a time
+        _wide_loss = np.empty((min(_step, _hi - _lo), 1), np.float64) if _wide else None
         with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway
             for _i in range(_lo, _hi, _step):
                 _e = min(_i + _step, _hi)
                 z, r, loss = _z[_i:_e], _r[_i:_e], _loss[_i:_e]
+                if _wide:  # float32 logits: the block in float64, written into the outputs at its end
+                    z = np.asarray(z, np.float64)
+                    loss = _wide_loss[:_e - _i]
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
                     z = softcap*np.tanh(z/softcap)
                 # row_max = max_k z_k
@@ -423,10 +447,12 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
                 if label_smoothing != 0:
                     loss += label_smoothing * ((log_sum_exp*np.sum(_w, axis=1, keepdims=True) + np.sum(_w*(row_max - z), axis=1, keepdims=True))/_V)
                 if z_loss_scale != 0:
-                    loss += z_loss_scale * (log_sum_exp + row_max)**2
+                    loss += (z_loss_scale * (log_sum_exp + row_max)) * (log_sum_exp + row_max)
                 if _ignored is not None:  # rows of class ignore_index count for nothing
                     _skip = _ignored[_i:_e]
                     loss[_skip] = 0
+                if _wide:  # each output rounded once, the block's float64 values written
+                    _loss[_i:_e] = loss
 
     _in_parallel(_share, _rows, _V)
     loss = _loss.reshape(_shape[:-1])
@@ -473,12 +499,14 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
     _caller = z
     z, _shape = _logits(z)
     _rows, _V = z.shape
-    _wide = z.dtype == np.float32 and label_smoothing != 0  # the blocks in float64, each output rounded once
+    _wide = z.dtype == np.float32 and (label_smoothing != 0 or softcap is not None)  # the blocks in float64, each output rounded once
     r, _ignored = _classes(r, _shape, ignore_index)  # _ignored: the rows of class ignore_index
     _w = _weights(weight, _V, np.float64 if _wide else z.dtype)
     _options(label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     _reduction(reduction)
     _count = float(np.sum(_w[0, r[:, 0]], dtype=np.float64, where=True if _ignored is None else ~_ignored))  # Σ weight[r] over the rows that count
+    if reduction == "mean" and weight is not None:  # Σ w_r·l_r/Σ w_r, every weight times 2^k
+        _w, _count, z_loss_scale = _mean_weights(_w, _count, z_loss_scale)
     _into = _own_rows(_caller, 'z') if inplace else None  # the caller's logits as (rows, V), a view
     loss = np.empty((_rows, 1), np.float64 if _wide and reduction != "none" else z.dtype)
     dz = np.empty((_rows, _V), z.dtype) if _into is None else _into
@@ -529,7 +557,7 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 if label_smoothing != 0:
                     loss += label_smoothing * (inv_V*(log_sum_exp*sum_w + np.sum(_w*(row_max - z), axis=1, keepdims=True)))
                 if z_loss_scale != 0:
-                    loss += z_loss_scale * lse**2
+                    loss += (z_loss_scale * lse) * lse
                 # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
                 if not _wide and label_smoothing != 0:  # float64 logits: p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j; in double-word
                     dz[...] = _row_dw_target_gradient(z, row_max, None, (None if weight is None else _w), label_smoothing, r)
@@ -599,19 +627,24 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
     """
     z, _shape = _logits(z)
     _rows, _V = z.shape
+    _wide = z.dtype == np.float32  # the blocks in float64, each output rounded once
     t = _like(t, 't', _shape, z.dtype)
-    _w = _weights(weight, _V, z.dtype)
+    _w = _weights(weight, _V, np.float64 if _wide else z.dtype)
     _options(label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     _reduction(reduction)
-    loss = np.empty((_rows, 1), z.dtype)
+    loss = np.empty((_rows, 1), np.float64 if _wide and reduction != "none" else z.dtype)
     _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _t, _loss = z, t, loss
 
     def _share(_lo, _hi):  # rows [lo, hi), a block at a time
+        _wide_loss = np.empty((min(_step, _hi - _lo), 1), np.float64) if _wide else None
         with np.errstate(over="ignore"):  # z_j − m → −∞ only where e^{z_j − m} is 0 anyway
             for _i in range(_lo, _hi, _step):
                 _e = min(_i + _step, _hi)
                 z, t, loss = _z[_i:_e], _t[_i:_e], _loss[_i:_e]
+                if _wide:  # float32 logits: the block in float64, written into the outputs at its end
+                    z, t = np.asarray(z, np.float64), np.asarray(t, np.float64)
+                    loss = _wide_loss[:_e - _i]
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
                     z = softcap*np.tanh(z/softcap)
                 # one_minus_eps = 1 − ε
@@ -627,11 +660,13 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
                 # inv_V = 1/V
                 inv_V = 1/_V
                 # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
-                loss[...] = one_minus_eps*np.sum(t_times_w*value_1, axis=1, keepdims=True) + log_sum_exp*one_minus_eps*np.sum(t_times_w, axis=1, keepdims=True)
+                loss[...] = one_minus_eps*np.sum(t_times_w * np.where(t_times_w == 0, 0.0, value_1), axis=1, keepdims=True) + log_sum_exp*one_minus_eps*np.sum(t_times_w, axis=1, keepdims=True)
                 if label_smoothing != 0:
                     loss += label_smoothing * (inv_V*np.sum(value_1*_w, axis=1, keepdims=True) + inv_V*log_sum_exp*np.sum(_w, axis=1, keepdims=True))
                 if z_loss_scale != 0:
-                    loss += z_loss_scale * (log_sum_exp + row_max)**2
+                    loss += (z_loss_scale * (log_sum_exp + row_max)) * (log_sum_exp + row_max)
+                if _wide:  # each output rounded once, the block's float64 values written
+                    _loss[_i:_e] = loss
 
     _in_parallel(_share, _rows, _V)
     loss = _loss.reshape(_shape[:-1])
@@ -722,11 +757,11 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 # prob = exp_shifted/(1 + sum_rest)
                 prob = exp_shifted/(1 + sum_rest)
                 # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
-                loss[...] = one_minus_eps*np.sum(t_times_w*value_1, axis=1, keepdims=True) + log_sum_exp*one_minus_eps*sum_t_times_w
+                loss[...] = one_minus_eps*np.sum(t_times_w * np.where(t_times_w == 0, 0.0, value_1), axis=1, keepdims=True) + log_sum_exp*one_minus_eps*sum_t_times_w
                 if label_smoothing != 0:
                     loss += label_smoothing * (inv_V*np.sum(value_1*_w, axis=1, keepdims=True) + inv_V*log_sum_exp*sum_w)
                 if z_loss_scale != 0:
-                    loss += z_loss_scale * lse**2
+                    loss += (z_loss_scale * lse) * lse
                 # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
                 if not _wide:  # float64 logits: p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j; in double-word
                     dz[...] = _row_dw_target_gradient(z, row_max, t, (None if weight is None else _w), label_smoothing)

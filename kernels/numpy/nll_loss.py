@@ -112,6 +112,23 @@ def _weights(weight, V, dtype):
     return weight.astype(dtype, copy=False).reshape(1, V)
 
 
+def _mean_weights(w, count, *scales):
+    """reduction "mean" with class weights: Σ_i w_{r_i}·l_i / Σ_i w_{r_i} is the same with every weight times 2^k,
+    exactly (and the z-loss scale λ with them: λ·lse² shares the divisor); 2^k brings the divisor Σ w_r near 1,
+    so that neither 1/Σ w_r (subnormal weights: +∞, as torch's) nor the products w_r·l_r (underflowing to
+    subnormals, or overflowing) round where the mean does not. k stops where the largest weight would overflow.
+    Returns (w, count, *scales), scaled."""
+    if not count or not np.isfinite(count):
+        return (w, count, *scales)
+    k = -int(np.frexp(count)[1])
+    k = min(k, np.finfo(w.dtype).maxexp - 2 - int(np.frexp(np.max(np.abs(w)))[1]))
+    if k == 0:
+        return (w, count, *scales)
+    with np.errstate(over="ignore"):
+        return (np.ldexp(w, k).astype(w.dtype, copy=False), float(np.ldexp(count, k)),
+                *(float(np.ldexp(float(x), k)) for x in scales))
+
+
 def _reduction(reduction):
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
@@ -146,6 +163,8 @@ def nll_loss(z, r, weight=None, ignore_index=-100, reduction="mean"):
     _w = _weights(weight, _V, z.dtype)
     _reduction(reduction)
     _count = float(np.sum(_w[0, r[:, 0]], dtype=np.float64, where=True if _ignored is None else ~_ignored))  # Σ weight[r] over the rows that count
+    if reduction == "mean" and weight is not None:  # Σ w_r·l_r/Σ w_r, every weight times 2^k
+        _w, _count = _mean_weights(_w, _count)
     loss = np.empty((_rows, 1), z.dtype)
     _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _r, _loss = z, r, loss
@@ -205,6 +224,8 @@ def nll_loss_grad(z, r, weight=None, ignore_index=-100, reduction="mean", *, inp
     _w = _weights(weight, _V, z.dtype)
     _reduction(reduction)
     _count = float(np.sum(_w[0, r[:, 0]], dtype=np.float64, where=True if _ignored is None else ~_ignored))  # Σ weight[r] over the rows that count
+    if reduction == "mean" and weight is not None:  # Σ w_r·l_r/Σ w_r, every weight times 2^k
+        _w, _count = _mean_weights(_w, _count)
     _into = _own_rows(_caller, 'z') if inplace else None  # the caller's logits as (rows, V), a view
     loss = np.empty((_rows, 1), z.dtype)
     dz = np.empty((_rows, _V), z.dtype) if _into is None else _into

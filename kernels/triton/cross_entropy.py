@@ -248,6 +248,23 @@ def _option_values(z, label_smoothing=0.0, z_loss_scale=0.0, softcap=None):
                         dtype=torch.float64, device=z.device)
 
 
+def _mean_weights(w, divisor, opt=None):
+    """reduction "mean" with class weights: Σ_i w_{r_i}·l_i / Σ_i w_{r_i} is the same with every weight times 2^k,
+    exactly (and λ = opt[1] with them: λ·lse² shares the divisor); 2^k brings the divisor near 1, so that neither
+    1/Σ w_r (subnormal weights: +∞, as torch's) nor the products w_r·l_r round where the mean does not. k stops
+    where the largest weight would overflow. On the device (tensors, no host synchronisation); 2^k as two
+    factors, each finite in the weights' type."""
+    top = 1024 if w.dtype == torch.float64 else 128  # the exponent of the type's overflow threshold
+    k = torch.minimum(-torch.frexp(divisor)[1], top - 2 - torch.frexp(w.abs().max())[1])
+    k = torch.where((divisor == 0) | ~torch.isfinite(divisor), 0, k)
+    half = torch.div(k, 2, rounding_mode="floor")
+    a, b = torch.exp2(half.to(w.dtype)), torch.exp2((k - half).to(w.dtype))
+    w, divisor = w * a * b, divisor * a * b
+    if opt is None:
+        return w, divisor
+    return w, divisor, torch.stack([opt[0], opt[1] * a.double() * b.double(), opt[2]])
+
+
 @triton.jit
 def _weigh_rows_kernel(r_ptr, w_ptr, divisor_ptr, N, V, ignore_index, R: tl.constexpr):
     """divisor_ptr[0] += Σ w[r] over R rows a program whose class is not ignore_index (the weighted
@@ -323,7 +340,7 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
     # log_sum_exp = log1p((Σ_j exp(−m + z_j) − 1))
     log_sum_exp = _log1p(s0)
     # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp + (m - z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((log_sum_exp*s2 + s1)/Vf)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * ((m + log_sum_exp) * (m + log_sum_exp))))
+    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp + (m - z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((log_sum_exp*s2 + s1)/Vf)) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * (m + log_sum_exp)) * (m + log_sum_exp)))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
@@ -367,7 +384,8 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
     z, r, shape, ignore_index = _rows(z, r, check, ignore_index)
     N, V = z.shape
     reduce = reduction != "none"
-    acc = torch.float64 if z.dtype == torch.float64 else torch.float32
+    wide = z.dtype == torch.float64 or (z.dtype == torch.float32 and (label_smoothing != 0 or softcap is not None))
+    acc = torch.float64 if wide else torch.float32  # float32 logits computed in float64, each output rounded once (p_j·Σ_k a_k − a_j cancels, gaps m − z_k overflow, a softcap's c_k − c_r keeps s·ε; bfloat16/float16 in float32, 16 bits above their own)
     w = _class_weights(weight, z, acc)
     opt = _option_values(z, label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     loss = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row
@@ -377,6 +395,7 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
     if N:
         if reduction == "mean":
             _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, N, V, ignore_index, R=SUM_BLOCK)
+            w, divisor, opt = _mean_weights(w, divisor, opt)  # on the device: nothing waits on the host
         _cross_entropy_kernel[(N,)](z, r, w, opt, loss, out, count, divisor, V, z.stride(0),
                   ignore_index, F64=acc == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
@@ -464,7 +483,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
     # inv_sum = 1/(1 + sum_rest)
     inv_sum = 1.0 / (1.0 + sum_rest)
     # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-    loss = tl.where(ignored, 0.0, prod_1*(log_sum_exp + (m - z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(log_sum_exp*sum_w + s2))) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse)))
+    loss = tl.where(ignored, 0.0, prod_1*(log_sum_exp + (m - z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(log_sum_exp*sum_w + s2))) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * lse) * lse))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
@@ -550,8 +569,8 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
     z, r, shape, ignore_index = _rows(z, r, check, ignore_index)
     N, V = z.shape
     reduce = reduction != "none"
-    wide = z.dtype == torch.float64 or (z.dtype == torch.float32 and label_smoothing != 0)
-    acc = torch.float64 if wide else torch.float32  # the gradient p_j·Σ_k a_k − a_j cancels: float32 logits computed in float64, each output rounded once (bfloat16/float16 in float32, 16 bits above their own)
+    wide = z.dtype == torch.float64 or (z.dtype == torch.float32 and (label_smoothing != 0 or softcap is not None))
+    acc = torch.float64 if wide else torch.float32  # float32 logits computed in float64, each output rounded once (p_j·Σ_k a_k − a_j cancels, gaps m − z_k overflow, a softcap's c_k − c_r keeps s·ε; bfloat16/float16 in float32, 16 bits above their own)
     w = _class_weights(weight, z, acc)
     opt = _option_values(z, label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     loss = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row
@@ -562,6 +581,7 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
     if N:
         if reduction == "mean":
             _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, N, V, ignore_index, R=SUM_BLOCK)
+            w, divisor, opt = _mean_weights(w, divisor, opt)  # on the device: nothing waits on the host
         _cross_entropy_grad_kernel[(N,)](z, r, w, opt, loss, dz, out, count, divisor, V, z.stride(0), dz.stride(0),
                   ignore_index, F64=acc == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
@@ -600,10 +620,10 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
         s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
         # s1 = Σ_j t_j·w_j
         s1 = tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
-        # s2 = Σ_j t_j·w_j·(m − z_j)
-        s2 = tl.sum(tl.where(idx < V, tj*wj*(shift - zj), 0.0), axis=0)
-        # s3 = Σ_j w_j·(m − z_j)
-        s3 = tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+        # s2 = Σ_j w_j·(m − z_j)
+        s2 = tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+        # s3 = Σ_j (t_j·w_j)·(m − z_j)
+        s3 = tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (shift - zj)), 0.0), axis=0)
         # s4 = Σ_j w_j
         s4 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
@@ -633,12 +653,12 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
             n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j t_j·w_j
             s1 = s1 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
-            # s2 = Σ_j t_j·w_j·(m − z_j); s5 = Σ_j t_j·w_j so far
-            s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s5, 0.0) + tl.sum(tl.where(idx < V, tj*wj*(shift - zj), 0.0), axis=0)
-            s5 = s5 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
-            # s3 = Σ_j w_j·(m − z_j); s6 = Σ_j w_j so far
-            s3 = s3 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s6, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
-            s6 = s6 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
+            # s2 = Σ_j w_j·(m − z_j); s5 = Σ_j w_j so far
+            s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s5, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+            s5 = s5 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
+            # s3 = Σ_j (t_j·w_j)·(m − z_j); s6 = Σ_j t_j·w_j so far
+            s3 = s3 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s6, 0.0) + tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (shift - zj)), 0.0), axis=0)
+            s6 = s6 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
             # s4 = Σ_j w_j
             s4 = s4 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
@@ -650,7 +670,7 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
     # inv_V = 1/V
     inv_V = 1.0 / Vf
     # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
-    loss = one_minus_eps*s2 + log_sum_exp*one_minus_eps*s1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*s3 + inv_V*log_sum_exp*s4)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * ((m + log_sum_exp) * (m + log_sum_exp)))
+    loss = one_minus_eps*s3 + log_sum_exp*one_minus_eps*s1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*s2 + inv_V*log_sum_exp*s4)) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * (m + log_sum_exp)) * (m + log_sum_exp))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.num_programs(0).to(acc)  # the rows
@@ -691,7 +711,8 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
     t = _like_rows(t, z, shape, 't')
     N, V = z.shape
     reduce = reduction != "none"
-    acc = torch.float64 if z.dtype == torch.float64 else torch.float32
+    wide = z.dtype in (torch.float64, torch.float32)
+    acc = torch.float64 if wide else torch.float32  # float32 logits computed in float64, the loss rounded once (its gaps m − z_k overflow in float32)
     w = _class_weights(weight, z, acc)
     opt = _option_values(z, label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     loss = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row
@@ -738,10 +759,10 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         s1 = tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
         # s2 = Σ_j w_j
         s2 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
-        # s3 = Σ_j t_j·w_j·(m − z_j)
-        s3 = tl.sum(tl.where(idx < V, tj*wj*(shift - zj), 0.0), axis=0)
-        # s4 = Σ_j w_j·(m − z_j)
-        s4 = tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+        # s3 = Σ_j w_j·(m − z_j)
+        s3 = tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+        # s4 = Σ_j (t_j·w_j)·(m − z_j)
+        s4 = tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (shift - zj)), 0.0), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
@@ -771,12 +792,12 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             s1 = s1 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
             # s2 = Σ_j w_j
             s2 = s2 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
-            # s3 = Σ_j t_j·w_j·(m − z_j); s5 = Σ_j t_j·w_j so far
-            s3 = s3 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s5, 0.0) + tl.sum(tl.where(idx < V, tj*wj*(shift - zj), 0.0), axis=0)
-            s5 = s5 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
-            # s4 = Σ_j w_j·(m − z_j); s6 = Σ_j w_j so far
-            s4 = s4 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s6, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
-            s6 = s6 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
+            # s3 = Σ_j w_j·(m − z_j); s5 = Σ_j w_j so far
+            s3 = s3 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s5, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+            s5 = s5 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
+            # s4 = Σ_j (t_j·w_j)·(m − z_j); s6 = Σ_j t_j·w_j so far
+            s4 = s4 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s6, 0.0) + tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (shift - zj)), 0.0), axis=0)
+            s6 = s6 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
             m = m_new
         s0 = s0 + (n_at_max - 1.0)
     # one_minus_eps = 1 − ε
@@ -798,7 +819,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
     # inv0 = 1/(1 + sum_rest)
     inv0 = 1.0 / (1.0 + sum_rest)
     # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
-    loss = one_minus_eps*s3 + log_sum_exp*one_minus_eps*sum_t_times_w + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*s4 + inv_V*log_sum_exp*sum_w)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (lse * lse))
+    loss = one_minus_eps*s4 + log_sum_exp*one_minus_eps*sum_t_times_w + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*s3 + inv_V*log_sum_exp*sum_w)) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * lse) * lse)
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.num_programs(0).to(acc)  # the rows
@@ -884,7 +905,7 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
     N, V = z.shape
     reduce = reduction != "none"
     wide = z.dtype in (torch.float64, torch.float32)
-    acc = torch.float64 if wide else torch.float32  # the gradient p_j·Σ_k a_k − a_j cancels: float32 logits computed in float64, each output rounded once (bfloat16/float16 in float32, 16 bits above their own)
+    acc = torch.float64 if wide else torch.float32  # float32 logits computed in float64, each output rounded once (p_j·Σ_k a_k − a_j cancels, gaps m − z_k overflow, a softcap's c_k − c_r keeps s·ε; bfloat16/float16 in float32, 16 bits above their own)
     w = _class_weights(weight, z, acc)
     opt = _option_values(z, label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     loss = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row

@@ -157,6 +157,23 @@ def _option_values(z, label_smoothing=0.0, z_loss_scale=0.0, softcap=None):
                         dtype=torch.float64, device=z.device)
 
 
+def _mean_weights(w, divisor, opt=None):
+    """reduction "mean" with class weights: Σ_i w_{r_i}·l_i / Σ_i w_{r_i} is the same with every weight times 2^k,
+    exactly (and λ = opt[1] with them: λ·lse² shares the divisor); 2^k brings the divisor near 1, so that neither
+    1/Σ w_r (subnormal weights: +∞, as torch's) nor the products w_r·l_r round where the mean does not. k stops
+    where the largest weight would overflow. On the device (tensors, no host synchronisation); 2^k as two
+    factors, each finite in the weights' type."""
+    top = 1024 if w.dtype == torch.float64 else 128  # the exponent of the type's overflow threshold
+    k = torch.minimum(-torch.frexp(divisor)[1], top - 2 - torch.frexp(w.abs().max())[1])
+    k = torch.where((divisor == 0) | ~torch.isfinite(divisor), 0, k)
+    half = torch.div(k, 2, rounding_mode="floor")
+    a, b = torch.exp2(half.to(w.dtype)), torch.exp2((k - half).to(w.dtype))
+    w, divisor = w * a * b, divisor * a * b
+    if opt is None:
+        return w, divisor
+    return w, divisor, torch.stack([opt[0], opt[1] * a.double() * b.double(), opt[2]])
+
+
 @triton.jit
 def _weigh_rows_kernel(r_ptr, w_ptr, divisor_ptr, N, V, ignore_index, R: tl.constexpr):
     """divisor_ptr[0] += Σ w[r] over R rows a program whose class is not ignore_index (the weighted
@@ -249,6 +266,7 @@ def nll_loss(z, r, weight=None, ignore_index=-100, reduction="mean", *, check=Tr
     if N:
         if reduction == "mean":
             _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, N, V, ignore_index, R=SUM_BLOCK)
+            w, divisor = _mean_weights(w, divisor)  # on the device: nothing waits on the host
         _nll_loss_kernel[(N,)](z, r, w, loss, out, count, divisor, V, z.stride(0),
                   ignore_index, F64=acc == torch.float64, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
@@ -364,6 +382,7 @@ def nll_loss_grad(z, r, weight=None, ignore_index=-100, reduction="mean", *, che
     if N:
         if reduction == "mean":
             _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, N, V, ignore_index, R=SUM_BLOCK)
+            w, divisor = _mean_weights(w, divisor)  # on the device: nothing waits on the host
         _nll_loss_grad_kernel[(N,)](z, r, w, loss, dz, out, count, divisor, V, z.stride(0), dz.stride(0),
                   ignore_index, F64=acc == torch.float64, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined

@@ -218,6 +218,10 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     ignored the gradients are 0. (torch's own nll_loss refuses a class weight that requires grad;
     this follows its formula.) Differentiable once: a second derivative raises
     ``DoubleBackwardError``.
+
+    Unlike torch, on purpose: a soft target 0 at a logit −∞ adds the limit 0 of t·(lse − z) (torch's
+    loss is NaN, 0·∞), and a weighted mean over subnormal class weights is the mean (torch's gradient
+    is ±∞, 1/Σ w_r overflowing).
     """
     if reduction not in ("mean", "sum", "none"):
         raise SymnetError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")

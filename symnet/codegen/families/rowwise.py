@@ -62,7 +62,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 from ...special import exp_twosum
 from ..rewrite import Grouped, Rule, stabilise
 
-__all__ = ["RowKernel", "rowmax", "row_kernel", "ROW_RULES", "stabilise_row", "row_modules", "split_sums",
+__all__ = ["RowKernel", "rowmax", "weigh", "option_product", "row_kernel", "ROW_RULES", "stabilise_row", "row_modules", "split_sums",
            "softmax_cross_entropy_gradient",
            "OPTION_NAMES", "LABEL_SMOOTHING", "Z_LOSS_SCALE", "SOFTCAP"]
 
@@ -431,6 +431,43 @@ def _gate_options(e: sp.Expr) -> sp.Expr:
     return sp.Add(*terms, *(gated(o, sp.Add(*rest)) for o, rest in of_option.items() if rest))
 
 
+class weigh(sp.Function):  # noqa: N801
+    """weigh(h, x) = h·x, and 0 where the weight h is 0 even if x is infinite: the limit of t·(lse − z) as
+    t → 0 (as x·log x → 0 at 0). A term Σ_k h_k(m − z_k) of the sum-gap rule with z_k = −∞ and h_k = 0 (a soft
+    target 0, a class weight 0) is then 0, not 0·∞ = NaN (torch's answer: symnet differs here on purpose; the loss
+    is finite, its gradient there 0)."""
+
+    nargs = 2
+
+    def _symnet_text(self, printer):
+        return "%s·%s" % (printer.parenthesize(self.args[0], 50), printer.parenthesize(self.args[1], 50))
+
+
+def _weighed_gaps(e: sp.Expr) -> sp.Expr:
+    """Σ_j h_j·(m − z_j) (the sum-gap rule's, a row sum) with h_j holding a soft target t_j → Σ_j weigh(h_j, m − z_j):
+    0 where h_j = 0 (one select per entry, in the soft-target loss only)."""
+    def one(node):
+        factors = sp.Mul.make_args(node.args[0])
+        gaps = [f for f in factors if isinstance(f, Grouped) and f.args[0].is_Add and any(
+            isinstance(a, rowmax) for a in f.args[0].args)]
+        if len(gaps) != 1:
+            return node
+        h = sp.Mul(*[f for f in factors if f is not gaps[0]])
+        # a soft target's weight h; class weights alone stay as torch's (0·∞ = NaN at w_k = 0, z_k = −∞)
+        return rowsum(weigh(h, gaps[0])) if h.has(t) else node
+    return e.replace(lambda n: isinstance(n, rowsum), one)
+
+
+def option_product(factor: str, rest: sp.Expr, printer) -> str:
+    """The text of factor·rest for a term of an option (``gated``): λ·x² as (λ·x)·x, so that x² is never
+    formed alone: the z-loss λ·lse² of float32 logits at ±1e20 is 1e36 (λ = 1e-4), where lse² overflows.
+    (λ·x)·x overflows only where the result does, and underflows only where λ itself is not normal."""
+    if isinstance(rest, sp.Pow) and rest.exp == 2:
+        x = printer.parenthesize(rest.base, 50)
+        return f"({factor} * {x}) * {x}"
+    return f"{factor} * {printer.parenthesize(rest, 50)}"
+
+
 def _gate_option_terms(e: sp.Expr) -> sp.Expr:
     return _gate_options(e) if any(e.has(o) for o in OPTION_NAMES) else e
 
@@ -498,8 +535,9 @@ class RowKernel:
     # and of the product comes back times a_j/|p_j·Σ_k a_k − a_j|. A kernel of float32 logits then computes
     # the block in float64 and rounds each output once (bfloat16/float16 logits stay in float32, 16 bits above
     # their own): "always" (soft targets; the vector-Jacobian products of softmax and log-softmax with an
-    # upstream g, which cancel likewise: _upstream_cancels), or the name of the option without which there is
-    # no a_j ("label_smoothing": class indices), or None
+    # upstream g, which cancel likewise: _upstream_cancels), or a condition on the options, Python text both
+    # backends print ("label_smoothing != 0 or softcap is not None": class indices; the same for a loss alone,
+    # whose gaps m − z_k overflow in float32, and a softcap's c_k − c_r; see _widen_when), or None
     widen: str | None = None
     # where widen is set and the gradient is p_j·Σ_k a_k − a_j with a_k = w_k((1 − ε)t_k + ε/V) (checked at
     # V = 3: _target_gradient_kind), float64 logits compute it in double-word and round once (NumPy): "soft"
@@ -557,13 +595,14 @@ ROW_SKELETON_NAMES = frozenset("""
     r_ptr reach reduce reduction result row row_scale rows s shape share shares shift size softcap span
     stride t t_ptr t_row t_stride target tensor tj tl torch total triton valid value values_ptr w w_ptr
     w_r weight what width wj work x z z_loss_scale z_next z_ptr z_r z_row z_stride zj
-    b u y n_at_max inv0 inv1 inv2 inv3 dz_at_r wide
+    b u y n_at_max inv0 inv1 inv2 inv3 dz_at_r wide half top scales
     a_hi a_lo b_hi b_lo bound c d d_lo e_lo eg eg_lo eps err exact gg h i ki mm ok one p1 p2 part poly q q1 q2
-    r1 r2 r_lo ratio rest rest_lo s_lo scale sigma softmax step t_hi t_lo table_hi table_lo top total_lo tt u_lo v v_lo
+    r1 r2 r_lo ratio rest rest_lo s_lo scale sigma softmax step t_hi t_lo table_hi table_lo total_lo tt u_lo v v_lo
     x_lo y_lo zz
 """.split())  # (b, u, y: the TwoSum and log1p helpers' locals; inv0 …: hoisted reciprocals of row sums;
 # dz_at_r: the gradient at the row's class, the class-gap rule's; wide: RowKernel.widen's launcher flag;
-# a_hi … zz: the double-word helpers' locals, RowKernel.double_word)
+# half, top, scales: the locals of _mean_weights, the weighted mean's 2^k; a_hi … zz: the double-word
+# helpers' locals, RowKernel.double_word)
 _ROW_SUM = re.compile(r"s\d+")
 # the words of a row formula's leaves in a temporary's name (z_r, w_r: the entry at the class r)
 _ROW_WORDS = {z[j]: "z", w[j]: "w", t[j]: "t", g[j]: "g", z[r]: "zr", w[r]: "wr", V: "V",
@@ -622,7 +661,7 @@ def row_kernel(name: str, formula: str, outputs: list[tuple[str, sp.Expr, str, b
             raise SymnetError(f"{name}: only a one-hot term δ_jr·(row value) can be generated, not {expr}")
         s, rules = stabilise_row(rest)
         s = _canonical(sp.factor_terms(s))
-        s = _gate_option_terms(s)
+        s = _weighed_gaps(_gate_option_terms(s))
         stable.append(s)
         scatter.append(coeff)
         fired += [q for q in rules if q not in fired]
@@ -666,15 +705,29 @@ def row_kernel(name: str, formula: str, outputs: list[tuple[str, sp.Expr, str, b
 
 
 def _widen_when(outputs, fired, options) -> str | None:
-    """RowKernel.widen: a gradient beside a loss the sum-gap rule rewrote (soft targets: always; class
-    indices: where label smoothing is on, the only a_j of the gradient then); a vector-Jacobian product with
-    an upstream gradient g (always: _upstream_cancels)."""
+    """RowKernel.widen: "always", or a condition on the options (Python, both backends) under which a kernel
+    of float32 logits computes in float64, or None:
+
+    - a vector-Jacobian product with an upstream gradient g (always: _upstream_cancels);
+    - a gradient beside a loss the sum-gap rule rewrote: p_j·Σ_k a_k − a_j cancels (soft targets: always;
+      class indices: where label smoothing is on, the only a_j of the gradient then);
+    - a loss the sum-gap rule rewrote, alone too: Σ_k a_k(m − z_k) forms gaps m − z_k that overflow in float32
+      where the row's logits span more than 3.4e38 ([3e38, −3e38, 0]) while the loss (ε/V)Σ_k(lse − z_k) is
+      finite;
+    - a softcap: c_k − c_r of c = s·tanh(z/s) keeps the roundings of c_k and c_r, about s·ε each, absolute,
+      and e^{c_k − c_r} turns them relative: a confident row's tiny loss 25–50 ULP off in float32 (float64
+      leaves them ≪ a float32 ULP)."""
     if _upstream_cancels(outputs):
         return "always"
-    if not any(q.name == "sum-gap" for q in fired) or all(per_row for _, _, _, per_row in outputs):
-        return None
     soft = any(e.has(t) for _, e, _, _ in outputs)
-    return "always" if soft else OPTION_NAMES[LABEL_SMOOTHING] if LABEL_SMOOTHING in options else None
+    if soft and any(q.name == "sum-gap" for q in fired):
+        return "always"
+    when = []
+    if LABEL_SMOOTHING in options and any(q.name == "sum-gap" for q in fired):
+        when.append(f"{OPTION_NAMES[LABEL_SMOOTHING]} != 0")
+    if SOFTCAP in options:
+        when.append(f"{OPTION_NAMES[SOFTCAP]} is not None")
+    return " or ".join(when) or None
 
 
 

@@ -12,7 +12,7 @@ import sympy as sp
 from ....errors import SymnetError
 from ....render import text
 from .printer import NumpyExpressionPrinter
-from ...families.rowwise import OPTION_NAMES, V, RowKernel, j, r, w
+from ...families.rowwise import OPTION_NAMES, V, RowKernel, j, option_product, r, w
 
 __all__ = ["emit_row_function", "ROW_HELPERS", "HELPER_IMPORTS"]
 
@@ -323,6 +323,23 @@ def _row_dw_target_rows(z, m, t, w, eps, c):
     q += (q1 + e * total_lo + e_lo * total) - (q2 + a * s_lo + a_lo * s)
     return (n + (q - n * (s_lo / s))) / s  # (n + q)/(s + s_lo) to first order in s_lo/s (< 2^-52): two roundings
 ''',
+    "_mean_weights": '''\
+def _mean_weights(w, count, *scales):
+    """reduction "mean" with class weights: Σ_i w_{r_i}·l_i / Σ_i w_{r_i} is the same with every weight times 2^k,
+    exactly (and the z-loss scale λ with them: λ·lse² shares the divisor); 2^k brings the divisor Σ w_r near 1,
+    so that neither 1/Σ w_r (subnormal weights: +∞, as torch's) nor the products w_r·l_r (underflowing to
+    subnormals, or overflowing) round where the mean does not. k stops where the largest weight would overflow.
+    Returns (w, count, *scales), scaled."""
+    if not count or not np.isfinite(count):
+        return (w, count, *scales)
+    k = -int(np.frexp(count)[1])
+    k = min(k, np.finfo(w.dtype).maxexp - 2 - int(np.frexp(np.max(np.abs(w)))[1]))
+    if k == 0:
+        return (w, count, *scales)
+    with np.errstate(over="ignore"):
+        return (np.ldexp(w, k).astype(w.dtype, copy=False), float(np.ldexp(count, k)),
+                *(float(np.ldexp(float(x), k)) for x in scales))
+''',
     "_reduction": '''\
 def _reduction(reduction):
     if reduction not in ("mean", "sum", "none"):
@@ -363,7 +380,11 @@ class _RowPrinter(NumpyExpressionPrinter):
         option, rest = e.args
         coeff, rest = rest.as_coeff_Mul()  # 2·λ first: λ·lse is finite where 2·lse overflows
         name = self._print(option) if coeff == 1 else f"({self._print(coeff)} * {self._print(option)})"
-        return f"(0.0 if {self._print(option)} == 0 else {name} * {self.parenthesize(rest, 50)})"
+        return f"(0.0 if {self._print(option)} == 0 else {option_product(name, rest, self)})"
+
+    def _print_weigh(self, e):  # h·x, 0 where h = 0 (t·(lse − z) → 0 as t → 0, even at z = −∞)
+        h, x = (self.parenthesize(a, 50) for a in e.args)
+        return f"{h} * np.where({h} == 0, 0.0, {x})"  # no 0·∞ formed: no NaN, no warning
 
     def _print_rowmax(self, e):
         return f"np.max({self.names[e.args[0]]}, axis=1, keepdims=True)"
@@ -500,8 +521,8 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     doc += ["", "    Raises:"] + [f"      {error}: {why}" for error, why, applies in raises if applies]
     doc.append('    """')
     body = (["_caller = z"] if inplace else []) + ["z, _shape = _logits(z)", "_rows, _V = z.shape"]
-    if kernel.widen:  # RowKernel.widen: p_j·Σ_k a_k − a_j cancels; float32 logits: the blocks in float64
-        when = "" if kernel.widen == "always" else f" and {kernel.widen} != 0"
+    if kernel.widen:  # RowKernel.widen (see _widen_when): float32 logits: the blocks in float64
+        when = "" if kernel.widen == "always" else f" and ({kernel.widen})"
         body.append(f"_wide = z.dtype == np.float32{when}  # the blocks in float64, each output rounded once")
     if kernel.target:
         helpers.add("_classes")
@@ -526,6 +547,10 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
         if kernel.divisor == "weight" and kernel.weighted:
             body.append("_count = float(np.sum(_w[0, r[:, 0]], dtype=np.float64, where=True if _ignored is None "
                         "else ~_ignored))  # Σ weight[r] over the rows that count")
+            helpers.add("_mean_weights")
+            scales = "".join(f", {OPTION_NAMES[o]}" for o in kernel.options if OPTION_NAMES[o] == "z_loss_scale")
+            body.append("if reduction == \"mean\" and weight is not None:  # Σ w_r·l_r/Σ w_r, every weight times 2^k")
+            body.append(f"    _w, _count{scales} = _mean_weights(_w, _count{scales})")
         else:
             body.append("_count = _rows if _ignored is None else _rows - int(_ignored.sum())  # the rows that count")
     if inplace:
@@ -601,7 +626,7 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
                 name = printer.doprint(option)
                 factor = name if number == 1 else f"({printer.doprint(number)} * {name})"
                 loop.append(f"if {name} != 0:")
-                loop.append(f"    {o.name} += {factor} * {printer.parenthesize(rest, 50)}")
+                loop.append(f"    {o.name} += {option_product(factor, rest, printer)}")
             if scaled and (base != 0 or gates):  # (a zero stays 0 where _scale is NaN, as torch's)
                 loop.append(f"{o.name} *= _scale")
         if rare is not None:  # np.where over every entry would cost as much as the usual branch: rows only

@@ -39,7 +39,8 @@ import sympy as sp
 
 from ....errors import SymnetError
 from ....render import text
-from ...families.rowwise import OPTION_NAMES, RowKernel, V, g, j, r, rowmax, rowsum, rowsum_rest, t, w, z
+from ...families.rowwise import (OPTION_NAMES, RowKernel, V, g, j, option_product, r, rowmax, rowsum,
+                                rowsum_rest, t, w, weigh, z)
 from ....special import exp_twosum
 from .elementwise import HOST_HELPERS, assemble
 from ...doubleword import generated_last
@@ -82,7 +83,11 @@ class _RowPrinter(TritonPrinter):
         option, rest = e.args
         coeff, rest = rest.as_coeff_Mul()  # 2·λ first: λ·lse is finite where 2·lse overflows
         name = self._print(option) if coeff == 1 else f"({self._print(coeff)} * {self._print(option)})"
-        return f"tl.where({self._print(option)} == 0, 0.0, {name} * {self.parenthesize(rest, 50)})"
+        return f"tl.where({self._print(option)} == 0, 0.0, {option_product(name, rest, self)})"
+
+    def _print_weigh(self, e):  # h·x, 0 where h = 0 (t·(lse − z) → 0 as t → 0, even at z = −∞)
+        h, x = (self.parenthesize(a, 50) for a in e.args)
+        return f"tl.where({h} == 0, 0.0, {h} * {x})"
 
     def _print_Function(self, e):
         if isinstance(e, (rowsum, rowsum_rest)):
@@ -95,7 +100,7 @@ M = sp.Symbol("m")  # the row maximum (the running one during pass 1)
 
 def _gap_weight(f):
     """h_j of a summand h_j·(m − z_j) (the sum-gap rule's), h free of m; else None."""
-    factors = sp.Mul.make_args(f)
+    factors = sp.Mul.make_args(f.args[0] * f.args[1] if isinstance(f, weigh) else f)  # weigh(h, m − z_j)
     gaps = [a for a in factors if (a.args[0] if isinstance(a, sp.UnevaluatedExpr) else a) == M - z[j]]
     if len(gaps) != 1:
         return None
@@ -576,11 +581,13 @@ def _option_row_launcher(kernel: RowKernel) -> str:
     body = [b for b in body if b]
     body += ["N, V = z.shape",
              "reduce = reduction != \"none\""]
-    if kernel.widen:  # RowKernel.widen: p_j·Σ_k a_k − a_j cancels; every dtype computes in float64
-        why = ("  # the gradient p_j·Σ_k a_k − a_j cancels: float32 logits computed in float64, each output rounded"
-               " once (bfloat16/float16 in float32, 16 bits above their own)")
+    if kernel.widen:  # RowKernel.widen (see _widen_when): float32 logits compute in float64
+        why = ("  # float32 logits computed in float64, each output rounded once (p_j·Σ_k a_k − a_j cancels, gaps"
+               " m − z_k overflow, a softcap's c_k − c_r keeps s·ε; bfloat16/float16 in float32, 16 bits above their own)"
+               if any(not o.per_row for o in kernel.outputs) or kernel.widen != "always" else
+               "  # float32 logits computed in float64, the loss rounded once (its gaps m − z_k overflow in float32)")
         body.append("wide = z.dtype in (torch.float64, torch.float32)" if kernel.widen == "always" else
-                    f"wide = z.dtype == torch.float64 or (z.dtype == torch.float32 and {kernel.widen} != 0)")
+                    f"wide = z.dtype == torch.float64 or (z.dtype == torch.float32 and ({kernel.widen}))")
         body.append("acc = torch.float64 if wide else torch.float32" + why)
     else:
         body.append("acc = torch.float64 if z.dtype == torch.float64 else torch.float32")
@@ -608,6 +615,9 @@ def _option_row_launcher(kernel: RowKernel) -> str:
         body += ["        _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, N, V, ignore_index, R=SUM_BLOCK)"
                  if weigh else
                  "        _count_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, count, N, ignore_index, R=SUM_BLOCK)"]
+        if weigh:  # Σ w_r·l_r/Σ w_r with every weight (and λ) times 2^k: 1/Σ w_r finite for subnormal weights
+            lam = ", opt" if "z_loss_scale" in opts else ""
+            body += [f"        w, divisor{lam} = _mean_weights(w, divisor{lam})  # on the device: nothing waits on the host"]
     body += [f"    {k}[(N,)]({', '.join(ptrs)}, V, {', '.join(strides)},",
              f"              {'ignore_index, ' if target else ''}{consts}, **_row_tiles(V, acc))",
              "elif reduce:  # no rows: the sum is 0 and the mean undefined",
@@ -652,6 +662,23 @@ def _option_values(z, label_smoothing=0.0, z_loss_scale=0.0, softcap=None):
         raise ValueError(f"softcap must be finite and > 0 (or None), not {softcap!r}")
     return torch.tensor([label_smoothing, z_loss_scale, 1.0 if softcap is None else softcap],
                         dtype=torch.float64, device=z.device)
+
+
+def _mean_weights(w, divisor, opt=None):
+    """reduction "mean" with class weights: Σ_i w_{r_i}·l_i / Σ_i w_{r_i} is the same with every weight times 2^k,
+    exactly (and λ = opt[1] with them: λ·lse² shares the divisor); 2^k brings the divisor near 1, so that neither
+    1/Σ w_r (subnormal weights: +∞, as torch's) nor the products w_r·l_r round where the mean does not. k stops
+    where the largest weight would overflow. On the device (tensors, no host synchronisation); 2^k as two
+    factors, each finite in the weights' type."""
+    top = 1024 if w.dtype == torch.float64 else 128  # the exponent of the type's overflow threshold
+    k = torch.minimum(-torch.frexp(divisor)[1], top - 2 - torch.frexp(w.abs().max())[1])
+    k = torch.where((divisor == 0) | ~torch.isfinite(divisor), 0, k)
+    half = torch.div(k, 2, rounding_mode="floor")
+    a, b = torch.exp2(half.to(w.dtype)), torch.exp2((k - half).to(w.dtype))
+    w, divisor = w * a * b, divisor * a * b
+    if opt is None:
+        return w, divisor
+    return w, divisor, torch.stack([opt[0], opt[1] * a.double() * b.double(), opt[2]])
 
 
 @triton.jit
