@@ -16,6 +16,7 @@ Stability rules applied:
 
 Regenerate with: symnet codegen --backend numpy
 """
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal, localcontext
@@ -354,6 +355,20 @@ def _mean_weights(w, count, *scales):
                 *(float(np.ldexp(float(x), k)) for x in scales))
 
 
+def _row_total(losses):
+    """Σ of the row losses in float64: correctly rounded (math.fsum, Shewchuk's exact partials) for float64
+    losses, whose sum cancels where losses of both signs meet (the NLL of raw scores: 13 ULP pairwise, torch
+    8.4); float32 losses summed in float64 (exact enough), and NumPy's sum where fsum cannot (±inf, NaN, an
+    intermediate overflow)."""
+    total = losses.sum(dtype=np.float64)
+    if losses.dtype != np.float64 or not np.isfinite(total):
+        return total
+    try:
+        return np.float64(math.fsum(losses.ravel().tolist()))
+    except (OverflowError, ValueError):
+        return total
+
+
 def _reduction(reduction):
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
@@ -457,7 +472,7 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
     _in_parallel(_share, _rows, _V)
     loss = _loss.reshape(_shape[:-1])
     if reduction != "none":  # accumulated in float64, returned in the logits' type
-        loss = loss.sum(dtype=np.float64)
+        loss = _row_total(loss)
         if reduction == "mean":  # no rows that count: 0/0, NaN, as in torch
             loss = loss / _count if _count else np.nan
         loss = np.asarray(loss, dtype=_z.dtype)[()]
@@ -588,7 +603,7 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
     _in_parallel(_share, _rows, _V)
     loss = _loss.reshape(_shape[:-1])
     if reduction != "none":  # accumulated in float64, returned in the logits' type
-        loss = loss.sum(dtype=np.float64)
+        loss = _row_total(loss)
         if reduction == "mean":  # no rows that count: 0/0, NaN, as in torch
             loss = loss / _count if _count else np.nan
         loss = np.asarray(loss, dtype=_z.dtype)[()]
@@ -671,7 +686,7 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
     _in_parallel(_share, _rows, _V)
     loss = _loss.reshape(_shape[:-1])
     if reduction != "none":  # accumulated in float64, returned in the logits' type
-        loss = loss.sum(dtype=np.float64)
+        loss = _row_total(loss)
         if reduction == "mean":  # no rows that count: 0/0, NaN, as in torch
             loss = loss / _rows if _rows else np.nan
         loss = np.asarray(loss, dtype=_z.dtype)[()]
@@ -782,7 +797,7 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
     _in_parallel(_share, _rows, _V)
     loss = _loss.reshape(_shape[:-1])
     if reduction != "none":  # accumulated in float64, returned in the logits' type
-        loss = loss.sum(dtype=np.float64)
+        loss = _row_total(loss)
         if reduction == "mean":  # no rows that count: 0/0, NaN, as in torch
             loss = loss / _rows if _rows else np.nan
         loss = np.asarray(loss, dtype=_z.dtype)[()]
