@@ -977,23 +977,29 @@ def _widen_hazard(node) -> bool:
         and any(not a.has(WidenedBase) for a in holders)
 
 
-def _widen_all(expr):
-    """Every hazardous sum of ``expr`` (innermost first) in float64 (:func:`_widen_hazard`)."""
+def _bottom_up(expr, rewrite, leaves=None):
+    """``expr`` with ``rewrite(node)`` (the node, rewritten or not) applied to every node bottom up: the
+    arguments first, each distinct node once (a shared subexpression is rewritten once, and a rewritten
+    node is not entered again). Nodes without arguments and those of a ``leaves`` class (default: the
+    widened nodes) are kept as they are."""
+    leaves = (WidenedBase,) if leaves is None else leaves
     memo: dict = {}
 
     def visit(node):
         if node in memo:
             return memo[node]
-        if not node.args or isinstance(node, WidenedBase):
+        if not node.args or isinstance(node, leaves):
             return node
         args = tuple(visit(a) for a in node.args)
-        new = node.func(*args) if args != node.args else node
-        if _widen_hazard(new):
-            new = widen(new)
-        memo[node] = new
+        memo[node] = new = rewrite(node.func(*args) if args != node.args else node)
         return new
 
-    return visit(sp.sympify(expr))
+    return visit(expr)
+
+
+def _widen_all(expr):
+    """Every hazardous sum of ``expr`` (innermost first) in float64 (:func:`_widen_hazard`)."""
+    return _bottom_up(sp.sympify(expr), lambda node: widen(node) if _widen_hazard(node) else node)
 
 
 WIDEN = Rule(
@@ -1842,21 +1848,8 @@ def _power_products(expr):
     """Every product of ``expr`` that :func:`_power_product` rewrites, rewritten."""
     if not isinstance(expr, sp.Basic):
         return expr
-    memo: dict = {}
-
-    def visit(node):  # bottom up, each node once; a rewritten product is not rewritten again
-        if node in memo:
-            return memo[node]
-        if not node.args or isinstance(node, (WidenedBase, sp.UnevaluatedExpr)):
-            return node
-        args = tuple(visit(a) for a in node.args)
-        new = node.func(*args) if args != node.args else node
-        if new.is_Mul:
-            new = _power_product(new) or new
-        memo[node] = new
-        return new
-
-    return visit(expr)
+    return _bottom_up(expr, lambda node: (_power_product(node) or node) if node.is_Mul else node,
+                      (WidenedBase, sp.UnevaluatedExpr))
 
 
 def _power_parts(f):
@@ -1918,22 +1911,11 @@ def _scaled_powers(expr):
     """Every product of ``expr`` that :func:`_scaled_power` rewrites, rewritten (bottom up, each node once)."""
     if not isinstance(expr, sp.Basic):
         return expr
-    memo: dict = {}
+    def rewrite(node):
+        found = _scaled_power(node) if node.is_Mul else None
+        return node if found is None else found.expr.expr
 
-    def visit(node):
-        if node in memo:
-            return memo[node]
-        if not node.args or isinstance(node, (WidenedBase, sp.UnevaluatedExpr)):
-            return node
-        args = tuple(visit(a) for a in node.args)
-        new = node.func(*args) if args != node.args else node
-        found = _scaled_power(new) if new.is_Mul else None
-        if found is not None:
-            new = found.expr.expr
-        memo[node] = new
-        return new
-
-    return visit(expr)
+    return _bottom_up(expr, rewrite, (WidenedBase, sp.UnevaluatedExpr))
 
 
 SCALED_POWER = Rule(
@@ -2120,15 +2102,7 @@ def _rounded_arguments(expr):
     the widened sums (already so) and the registry's own helpers."""
     if not isinstance(expr, sp.Basic) or not expr.has(sp.exp, sigmoid):
         return expr
-    memo: dict = {}
-
-    def visit(node):
-        if node in memo:
-            return memo[node]
-        if not node.args or isinstance(node, (WidenedBase, sp.Indexed)):
-            return node
-        args = tuple(visit(a) for a in node.args)
-        new = node.func(*args) if args != node.args else node
+    def rewrite(new):
         if isinstance(new, (sp.exp, sigmoid)) and new.free_symbols and not new.has(sp.Indexed):
             v = unwiden(new.args[0])  # a widened sum rounded once to float64 is still rounded
             if not _exact_argument(v) and not _bounded_argument(v) and _polynomial_of_exponentials(v):
@@ -2137,10 +2111,9 @@ def _rounded_arguments(expr):
                 # NumPy: double-word on every element was 55× the written form's time, 2.5 s for 1e6)
                 near = (sp.Abs(v) <= _ROUNDED_ARGUMENT_FROM) if isinstance(new, sp.exp) else (v >= -_ROUNDED_ARGUMENT_FROM)
                 new = sp.Piecewise((type(new)(v), near), (widen(type(new)(v), first_order=True), True))
-        memo[node] = new
         return new
 
-    return visit(expr)
+    return _bottom_up(expr, rewrite, (WidenedBase, sp.Indexed))
 
 
 ROUNDED_ARGUMENT = Rule(
