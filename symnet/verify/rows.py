@@ -276,7 +276,10 @@ def exact_outputs(case: RowCase, rows: RowSet, basis: dict) -> dict:
     if case.function == "logsumexp":
         return {"lse": [b.lse for b in base], "dz": [[nan] * V if b.infinite else b.p for b in base]}
     w = [mpmath.mpf(1)] * V if a["weight"] is None else [mp(x) for x in a["weight"]]
-    eps, lam = mp(np.dtype(dtype).type(a["eps"])), mp(np.dtype(dtype).type(a["lam"]))
+    # the options as the caller passed them (Python floats: doubles), whatever the logits' dtype: the kernels
+    # read them so (torch rounds them to float32 in a float32 loss, a 3–190 ULP difference in a float32 gradient
+    # with label smoothing that is then torch's, not the reference's)
+    eps, lam = mp(float(a["eps"])), mp(float(a["lam"]))
     soft = case.function == "cross_entropy_soft"
     loss, dz, dt, divisor = [], [], [], mpmath.mpf(0)
     for n, b in enumerate(base):
@@ -587,7 +590,6 @@ def reduced_cells(triton: bool = True) -> list[RowCell]:
 KNOWN_ROW_FAILURES: dict[tuple[str, str, str, str, str, str], str] = {
     ('numpy', 'cross_entropy', 'mean', 'loss', 'float32', '±3e+38'): 'NaN/inf, torch NaN/inf',
     ('numpy', 'cross_entropy', 'mean', 'loss', 'float64', '±1e+308'): 'NaN/inf, torch NaN/inf',
-    ('numpy', 'cross_entropy', 'mean weight ignore ε=0.1', 'dz', 'float32', 'width 1023'): '10.9, torch 627',
     ('numpy', 'cross_entropy', 'mean weight ignore ε=0.1', 'loss', 'float64', '±1e+308'): 'NaN/inf, torch NaN/inf',
     ('numpy', 'cross_entropy', 'softcap s=30', 'dz', 'float64', 'N(0,10)'): '12, torch 10.5',
     ('numpy', 'cross_entropy', 'softcap s=30', 'dz', 'float64', 'N(0,1000)'): '54.6, torch 8.52e+15',
@@ -597,8 +599,6 @@ KNOWN_ROW_FAILURES: dict[tuple[str, str, str, str, str, str], str] = {
     ('numpy', 'cross_entropy', 'softcap s=30', 'dz', 'float64', 'width 1823'): '4.59, torch 14.9',
     ('numpy', 'cross_entropy', 'softcap s=30', 'dz', 'float64', '±1e4'): '337, torch 8.93e+15',
     ('numpy', 'cross_entropy', 'softcap s=30', 'loss', 'float64', 'near-converged'): '12.1, torch 3.3e+08',
-    ('numpy', 'cross_entropy', 'softcap s=30 z-loss ε=0.1', 'dz', 'float32', 'width 1023'): '3.13e+03, torch 3.96e+04',
-    ('numpy', 'cross_entropy', 'softcap s=30 z-loss ε=0.1', 'dz', 'float32', 'width 1823'): '14.6, torch 1.62e+03',
     ('numpy', 'cross_entropy', 'softcap s=30 z-loss ε=0.1', 'dz', 'float64', 'N(0,1)'): '8.6, torch 13.6',
     ('numpy', 'cross_entropy', 'softcap s=30 z-loss ε=0.1', 'dz', 'float64', 'N(0,10)'): '15.4, torch 11.1',
     ('numpy', 'cross_entropy', 'softcap s=30 z-loss ε=0.1', 'dz', 'float64', 'N(0,1000)'): '56.7, torch 8.94e+15',
@@ -607,16 +607,8 @@ KNOWN_ROW_FAILURES: dict[tuple[str, str, str, str, str, str], str] = {
     ('numpy', 'cross_entropy', 'softcap s=30 z-loss ε=0.1', 'dz', 'float64', 'width 1023'): '9.13e+04, torch 1.69e+05',
     ('numpy', 'cross_entropy', 'softcap s=30 z-loss ε=0.1', 'dz', 'float64', 'width 1823'): '58.3, torch 2.18e+03',
     ('numpy', 'cross_entropy', 'softcap s=30 z-loss ε=0.1', 'dz', 'float64', '±1e4'): '401, torch 8.89e+15',
-    ('numpy', 'cross_entropy', 'sum ε=0.1', 'dz', 'float32', 'width 1023'): '25.8, torch 911',
-    ('numpy', 'cross_entropy', 'sum ε=0.1', 'dz', 'float32', 'width 1823'): '14.7, torch 1.85e+03',
-    ('numpy', 'cross_entropy', 'weight ε=0.1', 'dz', 'float32', 'width 1023'): '43.9, torch 985',
-    ('numpy', 'cross_entropy', 'weight ε=0.1', 'dz', 'float32', 'width 1823'): '277, torch 2.71e+03',
     ('numpy', 'cross_entropy', 'weight ε=0.1', 'loss', 'float64', '±1e+308'): 'NaN/inf, torch NaN/inf',
-    ('numpy', 'cross_entropy', 'ε=0.1', 'dz', 'float32', 'width 1023'): '25.8, torch 911',
-    ('numpy', 'cross_entropy', 'ε=0.1', 'dz', 'float32', 'width 1823'): '14.7, torch 1.85e+03',
     ('numpy', 'cross_entropy', 'ε=0.1', 'loss', 'float64', '±1e+308'): 'NaN/inf, torch NaN/inf',
-    ('numpy', 'cross_entropy_soft', 'mean weight ε=0.2', 'dz', 'float32', 'width 1023'): '9.11, torch 1.19e+03',
-    ('numpy', 'cross_entropy_soft', 'mean weight ε=0.2', 'dz', 'float32', 'width 1823'): '576, torch 3.29e+04',
     ('numpy', 'cross_entropy_soft', 'mean weight ε=0.2', 'loss', 'float64', '±1e+308'): 'NaN/inf, torch NaN/inf',
     ('numpy', 'cross_entropy_soft', 'none', 'loss', 'float64', '±1e+308'): 'NaN/inf, torch NaN/inf',
     ('numpy', 'cross_entropy_soft', 'softcap s=30', 'dz', 'float64', 'N(0,1)'): '4.36, torch 10.3',
@@ -633,7 +625,6 @@ KNOWN_ROW_FAILURES: dict[tuple[str, str, str, str, str, str], str] = {
     ('numpy', 'cross_entropy_soft', 'weight', 'loss', 'float64', '±1e+308'): 'NaN/inf, torch NaN/inf',
     ('numpy', 'cross_entropy_soft', 'z-loss λ=1e-4', 'dz', 'float64', 'near-converged'): '6.96, torch 1.49e+04',
     ('numpy', 'cross_entropy_soft', 'z-loss λ=1e-4', 'dz', 'float64', '±1e4'): '7.5, torch 2.71e+04',
-    ('numpy', 'cross_entropy_soft', 'ε=0.2', 'dz', 'float32', 'width 1823'): '55, torch 1.03e+04',
     ('numpy', 'cross_entropy_soft', 'ε=0.2', 'loss', 'float64', '±1e+308'): 'NaN/inf, torch NaN/inf',
     ('triton', 'cross_entropy', 'mean weight ignore ε=0.1', 'dz', 'float64', 'N(0,10)'): '18.4, torch 10.6',
     ('triton', 'cross_entropy', 'mean weight ignore ε=0.1', 'dz', 'float64', '±1e4'): '7.21, torch 4.61',
