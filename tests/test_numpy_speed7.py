@@ -126,7 +126,9 @@ def test_the_faster_forms_are_printed(monkeypatch):
         assert "np.where(" not in loop, name
         assert "e=exp_neg_abs_z" in loop or name == "block sigmoid", name
     grad = _module(FORMULAS["sigmoid_mse_grad"](), True, monkeypatch)["__source__"]
-    assert "(sig_abs_z*sig_neg_abs_z) * 2.0" in grad  # σ(z)·σ(−z) = r·E·r, one product
+    # σ(z)·σ(−z) beside another factor: E/(1 + E)², one quotient with the rounding of 1 + E taken back
+    # (the sigmoid-pair product of h-rules9; r·E·r, one product, before)
+    assert "inv_sig_abs_z = 1 + exp_neg_abs_z" in grad and "/inv_sig_abs_z**2" in grad
     for name in ("softplus_pair", "bce_both", "block bce_logits"):  # one np.logaddexp for softplus(±z)
         source = _module(FORMULAS[name](), True, monkeypatch)["__source__"]
         assert source.count("np.logaddexp(") == 1 and "np.maximum(-z, 0) + softplus_neg_abs_z" in source, name
