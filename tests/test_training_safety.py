@@ -309,6 +309,13 @@ def test_stale_temporaries_of_our_pattern_are_removed_when_a_run_starts(tmp_path
 
 # ---------------------------------------------------------------- killed during saves
 
+def _sigint_as_a_terminal_gives_it() -> None:
+    """In the child before exec: SIGINT at its default disposition. A suite started in the background by a
+    non-interactive shell (`nohup bash .ci/run &`) inherits SIGINT ignored, and Python then never raises
+    KeyboardInterrupt: the Ctrl-C tests waited 60 s for a run that could not hear them."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _wait_for_a_new_save(ck: Path, after: int, process, deadline: float = 60.0) -> None:
     started = time.monotonic()
     while time.monotonic() - started < deadline:
@@ -336,7 +343,8 @@ def test_runs_killed_during_saves_leave_no_temporary_file_and_resume_to_the_same
         before = ck.stat().st_mtime_ns if ck.exists() else 0
         process = subprocess.Popen([sys.executable, "-m", "symnet", "train", "xor", "--epochs", "1000000",
                                     "--quiet", "--checkpoint", str(ck), "--save-every", "0", *resume], env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=_sigint_as_a_terminal_gives_it)
         _wait_for_a_new_save(ck, before, process)
         time.sleep(chance.uniform(0.0, 0.03))
         process.send_signal(kill)
@@ -384,7 +392,8 @@ def test_ctrl_c_saves_the_last_completed_epoch_between_spaced_saves(tmp_path):
            "PYTHONDONTWRITEBYTECODE": "1"}
     process = subprocess.Popen([sys.executable, "-m", "symnet", "train", "xor", "--epochs", "10000000", "--quiet",
                                 "--checkpoint", str(ck), "--save-every", "0.2"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_sigint_as_a_terminal_gives_it)
     _wait_for_a_new_save(ck, 0, process)
     first = load_checkpoint(ck)[1]["epoch"]
     time.sleep(0.1)
