@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import os
 import re
 import sys
 import warnings
@@ -180,7 +181,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="with FORMULA: the bound in ULPs (default 4 for float64, 8 for float32)")
     v.add_argument("--points", type=int, default=None, metavar="N", help="with FORMULA: random points besides the "
                    "extremes (default 60)")
-    v.add_argument("--kernels", default="kernels", help="folder of the committed kernels (default: kernels)")
+    v.add_argument("--kernels", default=None, help="folder of the committed kernels (default: kernels; where "
+                   "there is none, freshly generated ones are checked)")
     v.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                    help="with FORMULA: stop after this long, naming what was being measured (default 120; 0: "
                    "no limit)")
@@ -361,9 +363,37 @@ def _graph(args) -> int:
     return 0
 
 
+def _folder(path: str, option: str, *, writing: bool) -> Path:
+    """The folder an option names, checked before any work is done: a path that is a file, a
+    folder that cannot be read (or written, ``writing``) or, to read, one that does not exist is
+    one line naming the option and the problem (it was ignored, or failed late with a traceback:
+    ``symnet verify --kernels /nonexistent`` checked freshly generated kernels and passed). To
+    write, a missing folder is created where its nearest existing parent is a writable folder."""
+    folder = Path(path)
+    if not str(path).strip():
+        raise SymnetError(f"{option} names no folder")
+    if folder.exists() and not folder.is_dir():
+        raise SymnetError(f"{option} {path}: not a folder (it is a file)")
+    if not folder.exists():
+        if not writing:
+            raise SymnetError(f"{option} {path}: no such folder")
+        parent = next((f for f in folder.absolute().parents if f.exists()), None)
+        if parent is None or not parent.is_dir():
+            raise SymnetError(f"{option} {path}: {parent} is not a folder")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise SymnetError(f"{option} {path}: cannot create it in {parent} (no permission)")
+        return folder
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise SymnetError(f"{option} {path}: the folder cannot be read (no permission)")
+    if writing and not os.access(folder, os.W_OK):
+        raise SymnetError(f"{option} {path}: the folder cannot be written (no permission)")
+    return folder
+
+
 def _codegen(args) -> int:
     from .codegen.blocks import stale_sources, write_sources
 
+    _folder(args.out, "--out", writing=not args.check)
     where = Path(args.out) / args.backend
     if args.check:
         stale = stale_sources(args.out, args.backend)
@@ -385,6 +415,8 @@ def _verify(args) -> int:
         return _verify_formula(args)
     given = [option for option, value in (("--wrt", args.wrt), ("--dtype", args.dtype), ("--max-ulp", args.max_ulp),
                                           ("--points", args.points), ("--timeout", args.timeout)) if value is not None]
+    if args.kernels is not None:
+        _folder(args.kernels, "--kernels", writing=False)
     if given:  # they would be ignored silently: the committed kernels are checked at fixed settings
         verb = "applies" if len(given) == 1 else "apply"
         raise SymnetError(f"{', '.join(given)} {verb} only with a FORMULA (symnet verify 'softsign(x)' {given[0]} ...); "
@@ -393,7 +425,17 @@ def _verify(args) -> int:
         args.backend = "numpy"
     if args.backend not in ("numpy", "triton"):
         raise SymnetError(f"unknown backend {args.backend!r}; available: numpy, triton")
-    folder = Path(args.kernels)
+    folder = Path("kernels" if args.kernels is None else args.kernels)
+    if args.kernels is not None:  # named: every module must be there, not silently generated afresh
+        from .codegen.blocks import BLOCKS
+
+        if not (folder / args.backend).is_dir():
+            raise SymnetError(f"--kernels {args.kernels}: no {args.backend}/ folder in it (write one with "
+                              f"symnet codegen --backend {args.backend} --out {args.kernels})")
+        missing = [f"{b.module}.py" for b in BLOCKS if not (folder / args.backend / f"{b.module}.py").is_file()]
+        if missing:
+            raise SymnetError(f"--kernels {args.kernels}: {args.backend}/ lacks {', '.join(missing)} (write them "
+                              f"with symnet codegen --backend {args.backend} --out {args.kernels})")
     if args.backend == "triton":
         from .verify.kernels_triton import verify_triton
         with _progress("checking the Triton kernels"):  # half a minute and more under the interpreter
@@ -412,6 +454,9 @@ def _verify_formula(args) -> int:
     from . import curriculum
     from .verify import verify
 
+    if args.kernels is not None:  # ignored silently before: a formula's code is generated, not read from a folder
+        raise SymnetError("--kernels applies only without a FORMULA (symnet verify --kernels FOLDER checks the "
+                          "committed kernels there); a formula's code is generated afresh")
     if args.formula.strip() in curriculum.names():  # would be measured as a variable (f = backprop)
         raise SymnetError(f"'{args.formula.strip()}' is a named derivation, not a formula: symnet verify "
                           "takes a formula such as 'softsign(x)'; without one it checks every committed kernel")
@@ -512,6 +557,7 @@ def _train(args) -> int:
 def _docs(args) -> int:
     from .docs import stale_pages, write_pages
 
+    _folder(args.out, "--out", writing=not args.check)
     if args.check:
         stale = stale_pages(args.out)
         if stale:
