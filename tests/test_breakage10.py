@@ -44,3 +44,66 @@ def test_a_path_option_pointing_nowhere_is_one_line_naming_it(tmp_path, capsys, 
     assert err.count("\n") == 1 and problem in err, err
     assert err.startswith("symnet: error: ") and "Traceback" not in err
     assert not (tmp_path / "nowhere").exists()
+
+
+# --- kinks: --stable's hazard report said "no hazard" on relu(x) − relu(−x) --------------------
+
+def _kink_rows(formula):
+    from symnet.verify.hazard import _kink_text, kinks
+
+    return [(r, *_kink_text(r)) for r in kinks(symnet.derive(formula))]
+
+
+def test_the_hazard_report_names_a_kink_the_code_resolves_against_the_true_derivative():
+    """Before: `symnet derive "relu(x) - relu(-x)" --stable` reported "no hazard found" for ∂f/∂x,
+    whose generated code gives 0 at x = 0 (relu′(0) = 0, torch's convention) where the formula
+    (= x) has the derivative 1 (one-sided derivatives, exact; finite differences agree)."""
+    rows = _kink_rows("relu(x) - relu(-x)")
+    assert {r["node"] for r, _, _ in rows} == {"relu(x)", "relu(−x)"}
+    for r, text, where in rows:
+        assert where == "x = 0" and r["code"] == 0.0 and r["differentiable"] and r["right"] == 1
+        assert "not differentiable where x = 0" in text and "taken as 0, as torch" in text
+        assert "the formula is differentiable there: 1 from both sides; the code's value differs" in text
+    import numpy as np
+    fn = symnet.compile(symnet.derive("relu(x) - relu(-x)"))
+    h = 1e-6
+    assert abs((fn(np.array([h]))[0] - fn(np.array([-h]))[0])[0] / (2 * h) - 1) < 1e-9  # the slope is 1
+
+
+@pytest.mark.parametrize("formula, node, where, code, left, right", [
+    ("relu(x)", "relu(x)", "x = 0", 0.0, 0, 1),
+    ("abs(x - 1)", "|x − 1|", "x = 1", 0.0, -1, 1),
+    ("sign(x)*x", "sign(x)", "x = 0", 0.0, -1, 1),
+    ("heaviside(x)*x", "H(x)", "x = 0", 0.0, 0, 1),
+    ("max(x, 0)", "Max(0, x)", "x = 0", 0.0, 0, 1),
+])
+def test_every_kind_of_kink_is_reported_with_the_codes_convention(formula, node, where, code, left, right):
+    """Before: no kink of abs, sign, H, max, min or relu was reported by --stable; the code's value on
+    one (a convention, not a derivative) read as measured and exact."""
+    (r, text, at), = _kink_rows(formula)
+    assert (r["node"], r["where"], at, r["code"], r["left"], r["right"]) == (node, where, where, code, left, right)
+    assert not r["differentiable"] and "has no derivative there" in text and "is a convention" in text
+
+
+def test_a_tie_of_max_is_reported_with_the_mean_and_a_where_boundary_with_its_branch():
+    rows = _kink_rows("max(x, y)")
+    assert [r["gradient"] for r, _, _ in rows] == ["∂f/∂x", "∂f/∂y"]
+    assert all(r["where"] == "x = y" and r["code"] == 0.5 and "weight 1/2" in t for r, t, _ in rows)
+    (r, text, _), = _kink_rows("where(x >= 1, x**2, 2*x - 1)")
+    assert r["where"] == "x = 1" and r["code"] == 2.0 and r["differentiable"]
+    assert "branch x², whose condition x ≥ 1 holds" in text
+
+
+def test_a_kink_without_a_solvable_point_is_still_named_and_a_smooth_formula_has_none():
+    (r, text, at), = _kink_rows("abs(sin(x))")
+    assert "gradient" not in r and at == "" and "|sin(x)| is not differentiable where sin(x) = 0" in text
+    assert _kink_rows("x*exp(x) + log1p(x**2)") == []
+
+
+def test_the_hazard_section_carries_the_kinks(monkeypatch):
+    from symnet.verify import hazard
+
+    monkeypatch.setattr(hazard, "hazards", lambda d: [])  # the measured rows (tens of seconds) are not tested here
+    section = hazard.hazard_section(symnet.derive("relu(x) - relu(-x)"))
+    kinked = [row for row in section.table[1:] if row[3].startswith("kink:")]
+    assert len(kinked) == 2 and all(row[0] == "∂f/∂x" and row[4] == "x = 0" for row in kinked)

@@ -15,6 +15,14 @@ asserted:
 
 An output with none at any point is reported as "no hazard found in" the ranges measured, with
 the number of points.
+
+Beside them, every **kink** of the formula (:func:`kinks`): a function applied where it is not
+differentiable (relu, |·|, sign, H, max, min, a where() boundary: the registry's kinks). The
+derivative there is a convention of the code (relu′(0) = 0 and sign(0) = 0 as in PyTorch, the mean
+at a tie of max/min), not a derivative; at a point on each kink the report gives the value the
+generated code computes beside the formula's one-sided derivatives (:func:`symnet.onesided.one_sided`,
+exact), which say whether the formula has a derivative there at all (relu(x) − relu(−x) = x has
+one, 1, where the code's convention gives 0).
 """
 from __future__ import annotations
 
@@ -23,11 +31,12 @@ import warnings
 
 import mpmath
 import numpy as np
+import sympy as sp
 
 from .measure import classify, exact_text, points_of
 from .spec import BOUNDS, spec_for
 
-__all__ = ["hazards", "hazard_section"]
+__all__ = ["hazards", "hazard_section", "kinks"]
 
 
 def _fmt(v: float) -> str:
@@ -86,12 +95,153 @@ def hazards(d, dtypes=("float32", "float64"), n: int = 60, seed: int = 0, functi
     return rows
 
 
+_OTHERS = (sp.Rational(1, 2), sp.Rational(5, 4), sp.Rational(-3, 4), sp.Rational(7, 3), sp.Rational(-2, 5))
+MAX_KINKS = 12  # rows of the kink table: a formula with more kinks lists the first ones and says so
+
+
+def _kinked_nodes(exprs) -> list:
+    """The function applications of ``exprs`` that have kinks, each once, in reading order."""
+    from ..registry import kink_arguments
+
+    found = []
+    for e in exprs:
+        for node in sp.preorder_traversal(e):
+            if node not in found and kink_arguments(node):
+                found.append(node)
+    return found
+
+
+def _on_kink(k: sp.Expr, inputs) -> tuple[str, dict | None]:
+    """Where ``k`` (an expression that is 0 on a kink) vanishes, as text, and one real point there
+    (every input: the first of ``k``'s variables solved for, the others at fixed values), or None
+    where no point is found (an equation SymPy does not solve into a finite set)."""
+    from ..render import shown
+
+    variables = [s for s in inputs if s in k.free_symbols]
+    if not variables:
+        return f"{shown(k)} = 0", None
+    s, others = variables[0], {v: _OTHERS[i % len(_OTHERS)] for i, v in enumerate(inputs) if v != variables[0]}
+    try:
+        symbolic = sp.solve(k, s)
+        roots = sp.solveset(k.xreplace(others), s, sp.S.Reals)
+    except (NotImplementedError, ValueError, TypeError):
+        symbolic, roots = [], sp.S.EmptySet
+    where = (f"{shown(s)} = {shown(symbolic[0])}" if len(symbolic) == 1 else f"{shown(k)} = 0")
+    if not isinstance(roots, sp.FiniteSet) or not roots.args:
+        return where, None
+    root = min(roots.args, key=lambda r: (abs(sp.N(r)), sp.default_sort_key(r)))
+    return where, {**others, s: root}
+
+
+def _convention(node: sp.Expr, point: dict) -> str:
+    """The local derivatives the generated code takes for ``node`` on its kink at ``point``: the
+    derivation's own rules (:func:`symnet.rules.differentiate`) there, with H(0) = 0 as the code
+    computes it (np.heaviside(u, 0), torch's relu′(0) = 0), e.g. "relu′ is taken as 0"; for a
+    where() boundary, the branch whose condition holds there."""
+    from ..render import shown
+    from ..rules import differentiate
+
+    if isinstance(node, sp.Piecewise):
+        for value, cond in node.args:
+            if cond == sp.true:
+                return f"the code takes the last branch, {shown(value)}, there"
+            if bool(cond.xreplace(point)):
+                return f"the code takes the branch {shown(value)}, whose condition {shown(cond)} holds there"
+        return "no branch's condition holds there"
+    args = [a for a in node.args if not a.is_number]
+    dummies = [sp.Dummy(f"u{i}", real=True) for i in range(len(args))]
+    local = node.func(*[dict(zip(args, dummies)).get(a, a) for a in node.args])
+    at = {u: a.xreplace(point) for u, a in zip(dummies, args)}
+    slopes = []
+    for u in dummies:
+        slope = differentiate(local, u)[0].replace(
+            lambda n: isinstance(n, sp.Heaviside), lambda n: sp.Heaviside(n.args[0], 0))
+        slopes.append(sp.simplify(slope.xreplace(at)))
+    if len(args) == 1:
+        return f"its derivative at {shown(args[0])} = {shown(at[dummies[0]])} is taken as {shown(slopes[0])}, as torch"
+    if len(set(slopes)) == 1:
+        return f"at the tie each argument's derivative is taken with weight {shown(slopes[0])}, as torch"
+    return "at the tie the code takes " + ", ".join(f"∂/∂({shown(a)}) = {shown(v)}" for a, v in zip(args, slopes)) \
+        + ", as torch"
+
+
+def kinks(d, function=None) -> list[dict]:
+    """One dict per kinked function application × point × gradient of the formula ``d``: ``node``
+    (text), ``where`` (the kink, e.g. "x = 0"), ``convention`` (the code's local derivative there),
+    and where a point on the kink is found, ``point`` (text), ``gradient`` (∂f/∂w), ``code`` (the
+    generated NumPy code's value in float64), ``left`` and ``right`` (the formula's exact one-sided
+    derivatives along w) and ``differentiable``. ``function``: what to run instead of the generated
+    code (for tests). At most :data:`MAX_KINKS` kinks are looked at."""
+    from ..codegen import compile as compile_
+    from ..engine import forward_expressions
+    from ..onesided import one_sided
+    from ..registry import kink_arguments
+    from ..render import shown
+
+    whole = forward_expressions(d)
+    nodes = _kinked_nodes(list(whole.values()))
+    if not nodes:
+        return []
+    kernel = compile_(d, "numpy")
+    k = kernel.kernel
+    symbols = [i.symbol for i in k.inputs]
+    of = {f"∂{out}/∂{w}": f for out, f in whole.items() for w in d.wrt}
+    rows = []
+    for node in nodes:
+        for kink in kink_arguments(node):
+            if len(rows) >= MAX_KINKS:
+                return rows
+            where, point = _on_kink(kink, symbols)
+            row = {"node": shown(node), "where": where}
+            if point is None:
+                rows.append({**row, "convention": ""})
+                continue
+            try:
+                cols = [np.array([float(point[s])]) for s in symbols]
+            except TypeError:  # a complex root
+                rows.append({**row, "convention": ""})
+                continue
+            row["convention"] = _convention(node, point)
+            row["point"] = ", ".join(f"{shown(s)} = {shown(point[s])}" for s in symbols)
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                outs = (function or kernel)(*cols)
+            for q, o in enumerate(k.outputs):
+                if getattr(o, "wrt", None) is None or o.meaning not in of:
+                    continue
+                side = one_sided(of[o.meaning], o.wrt, point)
+                rows.append({**row, "gradient": o.meaning, "code": float(np.asarray(outs[q]).ravel()[0]),
+                             "left": side.left, "right": side.right, "differentiable": side.differentiable})
+    return rows
+
+
+def _kink_text(r: dict) -> tuple[str, str]:
+    """The "hazard found" and "point" cells of a kink's row."""
+    from ..render import shown
+
+    head = f"kink: {r['node']} is not differentiable where {r['where']}"
+    if "gradient" not in r:
+        return head + " (no point on it solved for: the code's value there is its convention)", ""
+    code = f"the code gives {r['gradient']} = {r['code']:.6g} ({r['convention']})"
+    if r["differentiable"]:
+        verdict = (f"the formula is differentiable there: {shown(r['right'])} from both sides"
+                   + ("" if float(r["right"]) == r["code"] else "; the code's value differs"))
+    else:
+        verdict = (f"the formula has no derivative there (from the left {shown(r['left'])}, from the right "
+                   f"{shown(r['right'])}): the code's value is a convention")
+    return f"{head}; {code}; {verdict}", r["point"]
+
+
 def hazard_section(d):
     """The measured hazards as a Section (a table: output, dtype, what was found, where)."""
     from ..derivation import Section
 
     rows = hazards(d)
     table = [("output", "dtype", "measured", "hazard found", "first/worst point")]
+    kinked = kinks(d)
+    for r in kinked:
+        found, where = _kink_text(r)
+        table.append((r.get("gradient", "all"), "float64", "1 point" if where else "", found, where))
     for r in rows:
         if not r["found"]:
             table.append((r["meaning"], r["dtype"], f"{r['points']} points", f"no hazard found in {r['ranges']}", ""))
@@ -111,6 +261,8 @@ def hazard_section(d):
             f"{BOUNDS['float32']:g} (float32) / {BOUNDS['float64']:g} (float64) ULPs off. Measured, not claimed: "
             "points outside the formula's domain are left out, ranges not listed were not measured, and a range "
             "listed is the span of the points measured, not every number in it.")
+    if len(kinked) >= MAX_KINKS:
+        text += f" Only the first {MAX_KINKS} kinks are listed."
     for note in dict.fromkeys(f"{r['dtype']}: {r['note']}" for r in rows if r.get("note")):
         text += " " + note[0].upper() + note[1:] + "."
     return Section("Measured hazards of the generated code", (), text, tuple(table))
