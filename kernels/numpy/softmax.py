@@ -93,28 +93,6 @@ def _row_dw_exp2_table():
     return _ROW_DW_EXP2[0]
 
 
-def _row_dw_split(a):
-    """a = hi + lo, each of 26 bits at most (Veltkamp; |a| below 2^996)."""
-    c = 134217729.0 * a
-    hi = c - (c - a)
-    return hi, a - hi
-
-
-def _row_dw_prod(a, b):
-    """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA; |a|, |b| below 2^996)."""
-    p = a * b
-    a_hi, a_lo = _row_dw_split(a)
-    b_hi, b_lo = _row_dw_split(b)
-    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-
-
-def _row_dw_sum(a, b):
-    """s + e = a + b exactly, s = fl(a + b) (Knuth's TwoSum)."""
-    s = a + b
-    v = s - a
-    return s, (a - (s - v)) + (b - v)
-
-
 def _row_dw_exp_shifted(z, m):
     """e^{z − m} as hi + lo, about 2^-71 relative: z − m = s + err exactly (TwoSum); s + err = k·ln 2/256 + r
     with ln 2/256 in two parts, the first of 34 bits (k·part exact for |k| < 2^19); e^r − 1 = r + r²/2 + … + r⁶/720
@@ -123,9 +101,9 @@ def _row_dw_exp_shifted(z, m):
     s = z - m
     err = (z - (s - (s - z))) + (-m - (s - z))
     k = np.rint(s * 369.3299304675746)  # 256/ln 2
-    r, r_lo = _row_dw_sum(s - k * 0.002707606173999011, err - k * 6.327543041662719e-14)
+    r, r_lo = _dw_two_sum(s - k * 0.002707606173999011, err - k * 6.327543041662719e-14)
     poly = r * r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720)))))
-    r1, r2 = _row_dw_split(r)
+    r1, r2 = _dw_split_bounded(r)
     ok = k >= -256000.0  # j ≥ −1000 (and not NaN)
     ki = np.where(ok, k, 0.0).astype(np.int64)
     table_hi, table_lo = _row_dw_exp2_table()
@@ -133,7 +111,7 @@ def _row_dw_exp_shifted(z, m):
     top = t_hi * r1  # exact
     hi = t_hi + top
     lo = (t_hi - hi) + top + (t_hi * r2 + t_hi * (r_lo + poly + r * r_lo) + t_lo * (1 + r + poly))
-    hi, lo = _row_dw_sum(hi, lo)
+    hi, lo = _dw_two_sum(hi, lo)
     scale = ((ki >> 8) + 1023 << 52).view(np.float64)  # 2^j
     hi *= scale
     lo *= scale
@@ -215,14 +193,14 @@ def _row_dw_vjp(z, m, g, softmax):
             c = np.argmax(zz, axis=1)[:, None]
             np.put_along_axis(e, c, 0.0, axis=1)  # e_lo is 0 there (e^0)
             rest, rest_lo = _row_dw_row_sum(e, e_lo, z.shape[1])
-            s, s_lo = _row_dw_sum(1.0, rest)
+            s, s_lo = _dw_two_sum(1.0, rest)
             s_lo += rest_lo
-            eg, eg_lo = _row_dw_prod(e, gg)
+            eg, eg_lo = _dw_two_prod_bounded(e, gg)
             d, d_lo = _row_dw_row_sum(eg, eg_lo + e_lo * gg, np.sum(np.abs(eg), axis=1, keepdims=True))
-            x, x_lo = _row_dw_sum(gg, -np.take_along_axis(gg, c, axis=1))
-            p1, q1 = _row_dw_prod(gg, rest)
-            x, y_lo = _row_dw_sum(x, p1)
-            n, q = _row_dw_sum(x, -d)
+            x, x_lo = _dw_two_sum(gg, -np.take_along_axis(gg, c, axis=1))
+            p1, q1 = _dw_two_prod_bounded(gg, rest)
+            x, y_lo = _dw_two_sum(x, p1)
+            n, q = _dw_two_sum(x, -d)
             q += x_lo + y_lo + q1 + gg * rest_lo - d_lo
             ratio = (n + (q - n * (s_lo / s))) / s  # (g_j·Σ − Σ_k e_k g_k)/Σ
             np.put_along_axis(e, c, 1.0, axis=1)
@@ -234,20 +212,20 @@ def _row_dw_vjp(z, m, g, softmax):
 def _row_dw_target_rows(z, m, t, w, eps, c):
     """_row_dw_target_gradient of a few rows; c = (1 − ε, its rounding error, ε/V, its rounding error)."""
     if eps == 0:
-        a, a_lo = (t, np.zeros_like(t)) if w is None else _row_dw_prod(t, w)
+        a, a_lo = (t, np.zeros_like(t)) if w is None else _dw_two_prod_bounded(t, w)
     else:
-        a, a_lo = _row_dw_prod(t, c[0])
-        a, v_lo = _row_dw_sum(a, c[2])
+        a, a_lo = _dw_two_prod_bounded(t, c[0])
+        a, v_lo = _dw_two_sum(a, c[2])
         a_lo = a_lo + t * c[1] + v_lo + c[3]
         if w is not None:
-            a, u_lo = _row_dw_prod(a, w)
+            a, u_lo = _dw_two_prod_bounded(a, w)
             a_lo = u_lo + a_lo * w
     e, e_lo = _row_dw_exp_shifted(z, m)
     s, s_lo = _row_dw_row_sum(e, e_lo, z.shape[1])
     total, total_lo = _row_dw_row_sum(a, a_lo, np.sum(np.abs(a), axis=1, keepdims=True))
-    p1, q1 = _row_dw_prod(e, total)
-    p2, q2 = _row_dw_prod(a, s)
-    n, q = _row_dw_sum(p1, -p2)
+    p1, q1 = _dw_two_prod_bounded(e, total)
+    p2, q2 = _dw_two_prod_bounded(a, s)
+    n, q = _dw_two_sum(p1, -p2)
     q += (q1 + e * total_lo + e_lo * total) - (q2 + a * s_lo + a_lo * s)
     return (n + (q - n * (s_lo / s))) / s  # (n + q)/(s + s_lo) to first order in s_lo/s (< 2^-52): two roundings
 
@@ -277,6 +255,29 @@ def _exp_twosum(x, y, out=None):
         if bad.any():
             np.copyto(r, t, where=bad)
         return r
+
+
+def _dw_two_sum(a, b):
+    """s + e = a + b exactly, s = fl(a + b) (Knuth's TwoSum)."""
+    s = a + b
+    v = s - a
+    return s, (a - (s - v)) + (b - v)
+
+
+def _dw_split_bounded(a):
+    """a = hi + lo, each of 26 bits at most (Veltkamp), for |a| below 2⁹⁹⁶ (the operands inside e^x
+    and log: no guard)."""
+    c = 134217729.0 * a
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+def _dw_two_prod_bounded(a, b):
+    """p + e = a·b exactly, as _dw_two_prod, for operands below 2⁹⁹⁶ (no guard)."""
+    p = a * b
+    a_hi, a_lo = _dw_split_bounded(a)
+    b_hi, b_lo = _dw_split_bounded(b)
+    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
 
 
 def softmax(z):

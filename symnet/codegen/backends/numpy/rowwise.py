@@ -10,6 +10,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ....errors import SymnetError
+from ....registry import NUMPY_HELPER_NEEDS
 from ....render import text
 from .printer import NumpyExpressionPrinter
 from ...families.rowwise import OPTION_NAMES, V, RowKernel, j, option_product, r, w
@@ -20,6 +21,11 @@ __all__ = ["emit_row_function", "ROW_HELPERS", "HELPER_IMPORTS"]
 HELPER_IMPORTS = {"_in_parallel": ["import os", "from concurrent.futures import ThreadPoolExecutor"],
                   "_row_dw_target_gradient": ["from decimal import Decimal, localcontext", "from fractions import Fraction"],
                   "_row_total": ["import math"]}
+
+# The double-word primitives the row helpers call (symnet.codegen.doubleword: one text for both backends),
+# pulled into a module with them by numpy_helper_closure
+ROW_HELPER_NEEDS = {"_row_dw_target_gradient": ("_dw_two_sum", "_dw_split_bounded", "_dw_two_prod_bounded")}
+NUMPY_HELPER_NEEDS.update(ROW_HELPER_NEEDS)
 
 ROW_HELPERS = {
     "_in_parallel": '''\
@@ -166,28 +172,6 @@ def _row_dw_exp2_table():
     return _ROW_DW_EXP2[0]
 
 
-def _row_dw_split(a):
-    """a = hi + lo, each of 26 bits at most (Veltkamp; |a| below 2^996)."""
-    c = 134217729.0 * a
-    hi = c - (c - a)
-    return hi, a - hi
-
-
-def _row_dw_prod(a, b):
-    """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA; |a|, |b| below 2^996)."""
-    p = a * b
-    a_hi, a_lo = _row_dw_split(a)
-    b_hi, b_lo = _row_dw_split(b)
-    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-
-
-def _row_dw_sum(a, b):
-    """s + e = a + b exactly, s = fl(a + b) (Knuth's TwoSum)."""
-    s = a + b
-    v = s - a
-    return s, (a - (s - v)) + (b - v)
-
-
 def _row_dw_exp_shifted(z, m):
     """e^{z − m} as hi + lo, about 2^-71 relative: z − m = s + err exactly (TwoSum); s + err = k·ln 2/256 + r
     with ln 2/256 in two parts, the first of 34 bits (k·part exact for |k| < 2^19); e^r − 1 = r + r²/2 + … + r⁶/720
@@ -196,9 +180,9 @@ def _row_dw_exp_shifted(z, m):
     s = z - m
     err = (z - (s - (s - z))) + (-m - (s - z))
     k = np.rint(s * 369.3299304675746)  # 256/ln 2
-    r, r_lo = _row_dw_sum(s - k * 0.002707606173999011, err - k * 6.327543041662719e-14)
+    r, r_lo = _dw_two_sum(s - k * 0.002707606173999011, err - k * 6.327543041662719e-14)
     poly = r * r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720)))))
-    r1, r2 = _row_dw_split(r)
+    r1, r2 = _dw_split_bounded(r)
     ok = k >= -256000.0  # j ≥ −1000 (and not NaN)
     ki = np.where(ok, k, 0.0).astype(np.int64)
     table_hi, table_lo = _row_dw_exp2_table()
@@ -206,7 +190,7 @@ def _row_dw_exp_shifted(z, m):
     top = t_hi * r1  # exact
     hi = t_hi + top
     lo = (t_hi - hi) + top + (t_hi * r2 + t_hi * (r_lo + poly + r * r_lo) + t_lo * (1 + r + poly))
-    hi, lo = _row_dw_sum(hi, lo)
+    hi, lo = _dw_two_sum(hi, lo)
     scale = ((ki >> 8) + 1023 << 52).view(np.float64)  # 2^j
     hi *= scale
     lo *= scale
@@ -288,14 +272,14 @@ def _row_dw_vjp(z, m, g, softmax):
             c = np.argmax(zz, axis=1)[:, None]
             np.put_along_axis(e, c, 0.0, axis=1)  # e_lo is 0 there (e^0)
             rest, rest_lo = _row_dw_row_sum(e, e_lo, z.shape[1])
-            s, s_lo = _row_dw_sum(1.0, rest)
+            s, s_lo = _dw_two_sum(1.0, rest)
             s_lo += rest_lo
-            eg, eg_lo = _row_dw_prod(e, gg)
+            eg, eg_lo = _dw_two_prod_bounded(e, gg)
             d, d_lo = _row_dw_row_sum(eg, eg_lo + e_lo * gg, np.sum(np.abs(eg), axis=1, keepdims=True))
-            x, x_lo = _row_dw_sum(gg, -np.take_along_axis(gg, c, axis=1))
-            p1, q1 = _row_dw_prod(gg, rest)
-            x, y_lo = _row_dw_sum(x, p1)
-            n, q = _row_dw_sum(x, -d)
+            x, x_lo = _dw_two_sum(gg, -np.take_along_axis(gg, c, axis=1))
+            p1, q1 = _dw_two_prod_bounded(gg, rest)
+            x, y_lo = _dw_two_sum(x, p1)
+            n, q = _dw_two_sum(x, -d)
             q += x_lo + y_lo + q1 + gg * rest_lo - d_lo
             ratio = (n + (q - n * (s_lo / s))) / s  # (g_j·Σ − Σ_k e_k g_k)/Σ
             np.put_along_axis(e, c, 1.0, axis=1)
@@ -307,20 +291,20 @@ def _row_dw_vjp(z, m, g, softmax):
 def _row_dw_target_rows(z, m, t, w, eps, c):
     """_row_dw_target_gradient of a few rows; c = (1 − ε, its rounding error, ε/V, its rounding error)."""
     if eps == 0:
-        a, a_lo = (t, np.zeros_like(t)) if w is None else _row_dw_prod(t, w)
+        a, a_lo = (t, np.zeros_like(t)) if w is None else _dw_two_prod_bounded(t, w)
     else:
-        a, a_lo = _row_dw_prod(t, c[0])
-        a, v_lo = _row_dw_sum(a, c[2])
+        a, a_lo = _dw_two_prod_bounded(t, c[0])
+        a, v_lo = _dw_two_sum(a, c[2])
         a_lo = a_lo + t * c[1] + v_lo + c[3]
         if w is not None:
-            a, u_lo = _row_dw_prod(a, w)
+            a, u_lo = _dw_two_prod_bounded(a, w)
             a_lo = u_lo + a_lo * w
     e, e_lo = _row_dw_exp_shifted(z, m)
     s, s_lo = _row_dw_row_sum(e, e_lo, z.shape[1])
     total, total_lo = _row_dw_row_sum(a, a_lo, np.sum(np.abs(a), axis=1, keepdims=True))
-    p1, q1 = _row_dw_prod(e, total)
-    p2, q2 = _row_dw_prod(a, s)
-    n, q = _row_dw_sum(p1, -p2)
+    p1, q1 = _dw_two_prod_bounded(e, total)
+    p2, q2 = _dw_two_prod_bounded(a, s)
+    n, q = _dw_two_sum(p1, -p2)
     q += (q1 + e * total_lo + e_lo * total) - (q2 + a * s_lo + a_lo * s)
     return (n + (q - n * (s_lo / s))) / s  # (n + q)/(s + s_lo) to first order in s_lo/s (< 2^-52): two roundings
 ''',
@@ -682,7 +666,7 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     # Each share of rows runs a block at a time; NumPy's error state is per thread, so it is set here.
     lines.append("    def _share(_lo, _hi):  # rows [lo, hi), a block at a time")
     if inplace:
-        lines.append(f"        _beside = None if _into is None else np.empty((min(_step, _hi - _lo), _V), _z.dtype)")
+        lines.append("        _beside = None if _into is None else np.empty((min(_step, _hi - _lo), _V), _z.dtype)")
     if kernel.widen:
         for o in kernel.outputs:
             lines.append(f"        _wide_{o.name} = np.empty((min(_step, _hi - _lo), {'1' if o.per_row else '_V'}), "
@@ -706,14 +690,14 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
                 helpers.add("_row_total")
                 lines.append("    if reduction != \"none\":  # accumulated in float64, returned in the logits' type")
                 lines.append(f"        {o.name} = _row_total({o.name})")
-                lines.append(f"        if reduction == \"mean\":  # no rows that count: 0/0, NaN, as in torch")
+                lines.append("        if reduction == \"mean\":  # no rows that count: 0/0, NaN, as in torch")
                 lines.append(f"            {o.name} = {o.name} / {count} if {count} else np.nan")
                 lines.append(f"        {o.name} = np.asarray({o.name}, dtype=_z.dtype)[()]")
         else:
             lines.append(f"    {o.name} = _{o.name}.reshape(_shape)")
             if o.name == inplace:
                 lines.append("    if inplace:  # the caller's array is the gradient")
-                lines.append(f"        if _into is None:  # its rows are no view of it: written back whole")
+                lines.append("        if _into is None:  # its rows are no view of it: written back whole")
                 lines.append(f"            _caller[...] = {o.name}")
                 lines.append(f"        {o.name} = _caller")
         returns.append(o.name)
