@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 import sympy as sp
 
-__all__ = ["Name", "Partial", "Step", "Section", "Derivation", "default_title"]
+__all__ = ["Name", "StepIndexedBase", "Partial", "Step", "Section", "Derivation", "default_title"]
 
 # LaTeX and one-line text spellings of display names (``Name`` instances), by name.
 _SPELLINGS: dict[str, tuple[str, str]] = {}
@@ -33,6 +33,12 @@ class Name(sp.Symbol):
     @property
     def text(self) -> str:
         return _SPELLINGS[self.name][1]
+
+
+class StepIndexedBase(sp.IndexedBase):
+    """An indexed family whose first index is a time step, printed as a superscript as the
+    lecture writes h^t and h^(t−1): ``h[t, i]`` prints hᵗ_i (text), h^{t}_{i} (LaTeX), and
+    ``h[t - 1, k]`` h⁽ᵗ⁻¹⁾_k. It is an ``IndexedBase`` in every other respect."""
 
 
 class Partial(sp.Symbol):

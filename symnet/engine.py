@@ -26,6 +26,7 @@ from .errors import DerivationError, NotDifferentiableError
 from .functions import explicit
 from .graphcheck import GraphCheck
 from .parsing import as_expression, as_point, as_symbol
+from .render import shown as _shown
 from .onesided import on_kink, one_sided, tidy_piecewise
 from .rules import differentiate, kinks_of
 from .stepcheck import check_equal, sample_point
@@ -333,18 +334,19 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
     if mode in ("reverse", "both"):
         for row, out in enumerate(program.outputs):
             steps, adjoint = _reverse_sweep(out, program, wrt, depends, local, full, holding, checks)
-            title_ = "Backward pass (reverse mode)" + (f" for {out}" if len(program.outputs) > 1 else "")
-            text = ("Start from d{0}/d{0} = 1 and walk the graph backwards. d{0}/du is the "
-                    "derivative of {0} with respect to node u along every path; ∂v/∂u is the "
-                    "local derivative along one edge. A node used by several others sums their "
-                    "contributions.".format(out))
+            title_ = "Backward pass (reverse mode)" + (f" for {_shown(out)}" if len(program.outputs) > 1 else "")
+            v, u = _placeholders(program)
+            text = ("Start from d{0}/d{0} = 1 and walk the graph backwards. d{0}/d{u} is the "
+                    "derivative of {0} with respect to a node {u} along every path; ∂{v}/∂{u} is the "
+                    "local derivative along one edge, from {u} to a node {v} that uses it. A node "
+                    "used by several others sums their contributions.".format(_shown(out), u=u, v=v))
             sections.append(Section(title_, tuple(steps), text))
             for col, w in enumerate(wrt):
                 in_graph[(out, w)] = adjoint.get(w, sp.S.Zero)
     if mode in ("forward", "both"):
         for col, w in enumerate(wrt):
             steps, tangent = _forward_sweep(w, program, local, full, checks)
-            sections.append(Section(f"Forward mode: seed d{w}/d{w} = 1", tuple(steps),
+            sections.append(Section(f"Forward mode: seed d{_shown(w)}/d{_shown(w)} = 1", tuple(steps),
                                     "Carry the derivative with respect to one input forward "
                                     "through the graph, alongside the values."))
             for row, out in enumerate(program.outputs):
@@ -379,8 +381,8 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
             lhs = Partial(out, w, total=True)
             results.append(Step(lhs, _chain(value, expanded), "substitute the forward pass", check))
     if len(program.outputs) > 1:
-        results.append(Step(sp.Symbol("J"), (jac,), f"rows {', '.join(map(str, program.outputs))}; "
-                            f"columns {', '.join(map(str, wrt))}", "exact"))
+        results.append(Step(sp.Symbol("J"), (jac,), f"rows {', '.join(map(_shown, program.outputs))}; "
+                            f"columns {', '.join(map(_shown, wrt))}", "exact"))
     sections.append(Section("Result", tuple(results)))
 
     if point:
@@ -526,6 +528,14 @@ class _Checks:
         return "numeric"
 
 
+def _placeholders(program) -> tuple[str, str]:
+    """Two letters for "a node v using a node u" in the backward pass's prose that are not
+    names in the graph: param-sharing's own nodes are u and v (∂v/∂u read as exp(u))."""
+    names = {getattr(x, "name", "") for t, e in program.assignments for x in (t, *e.free_symbols)}
+    return next(((v, u) for v, u in (("v", "u"), ("q", "p"), ("n", "m"), ("β", "α")) if not {v, u} & names),
+                ("v", "u"))
+
+
 def _reverse_sweep(out, program, wrt, depends, local, full, holding, checks):
     definitions = program.definitions
     upstream = {out}
@@ -541,7 +551,7 @@ def _reverse_sweep(out, program, wrt, depends, local, full, holding, checks):
         if not users:
             adjoint[u] = sp.S.Zero
             if u in wrt:
-                steps.append(Step(Partial(out, u, total=True), (sp.S.Zero,), f"no path from {u} to {out}", "exact"))
+                steps.append(Step(Partial(out, u, total=True), (sp.S.Zero,), f"no path from {_shown(u)} to {_shown(out)}", "exact"))
             continue
         shown = sp.Add(*[(Partial(out, v, total=True) if v != out else 1) * Partial(v, u) for v in users])
         product = sp.Add(*[adjoint[v] * local[(v, u)] for v in users])

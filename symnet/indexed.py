@@ -22,10 +22,22 @@ from typing import Mapping, Sequence
 import sympy as sp
 
 from .derivation import Partial, Section, Step
+from .render import shown as _shown
 from .errors import DerivationError
 from .stepcheck import check_equal
 
-__all__ = ["contract", "IndexedDerivative", "derive_indexed"]
+__all__ = ["contract", "IndexedDerivative", "derive_indexed", "Iverson"]
+
+
+class Iverson(sp.KroneckerDelta):
+    """The Kronecker delta written as an Iverson bracket: ``[i = j]`` is 1 if i = j, else 0.
+
+    For the derivations whose error signal is already called δ, as the lecture calls it
+    (δ^l = ∂C/∂z^l): there a Kronecker δ_ij beside the error's δ_j reads as the error
+    (Σ_i a_k·δ_i·δ_ij). Graham, Knuth and Patashnik, *Concrete Mathematics* (2nd ed.,
+    §2.1), write the delta so for the same reason. It is a ``KroneckerDelta`` in every
+    other respect: it evaluates, differentiates and contracts as one.
+    """
 
 
 def _fresh(name: str, taken: set) -> sp.Symbol:
@@ -73,7 +85,10 @@ def _eliminate(factor: sp.Expr, limits: list) -> tuple:
                 if var not in delta.free_symbols or delta not in sp.Mul.make_args(factor):
                     continue
                 solution = sp.solve(delta.args[0] - delta.args[1], var)
-                if len(solution) != 1:
+                # a delta with a data index (the correct class rᵗ of [c = rᵗ]) is left in
+                # its sum: Σ_c Wᵒ_cj·(yᵗ_c − [c = rᵗ]) reads as y − onehot(r), the lecture's
+                # form, where doing the sum gives a weight indexed by data, Wᵒ_(rᵗ)j
+                if len(solution) != 1 or solution[0].has(sp.Indexed):
                     continue
                 rest = sp.Mul(*[f for f in sp.Mul.make_args(factor) if f != delta])
                 factor = rest.subs(var, solution[0])  # subs: bound indices stay bound
@@ -166,7 +181,7 @@ class IndexedDerivative:
 
 def derive_indexed(assignments: Sequence, *, ranges: Mapping, seed: tuple, wrt: Sequence,
                    sizes: Mapping, names: Mapping | None = None, cost: sp.Symbol | None = None,
-                   probes: Mapping | None = None) -> IndexedDerivative:
+                   probes: Mapping | None = None, iverson: bool = False) -> IndexedDerivative:
     """Reverse-mode derivation of an index-form program.
 
     ``assignments``: ``(lhs, rhs)`` pairs in order, ``lhs`` an ``Indexed`` such as ``z[i]``.
@@ -177,6 +192,8 @@ def derive_indexed(assignments: Sequence, *, ranges: Mapping, seed: tuple, wrt: 
     ``names``: family base → ``IndexedBase`` naming its adjoint (``z → δ``).
     ``probes``: family base → index symbols to write its adjoint at (default: from ``wrt``
     or its own left-hand side).
+    ``iverson``: write the Kronecker deltas as Iverson brackets [i = j] (:class:`Iverson`),
+    for a derivation that names an adjoint δ; the printout's prose says so.
     """
     C = cost if cost is not None else sp.Symbol("C")
     names = dict(names or {})
@@ -252,10 +269,13 @@ def derive_indexed(assignments: Sequence, *, ranges: Mapping, seed: tuple, wrt: 
             rhs = _rename_bound(rhs_of[Y].xreplace(dict(zip(lhs_of[Y].indices, q))),
                                 {s.name for s in p + q})
             local = contract(sp.diff(rhs, X_at))
+            if iverson:
+                local = local.replace(lambda e: type(e) is sp.KroneckerDelta, lambda e: Iverson(*e.args))
             _check_local(Y[q], X_at, rhs, local, ranges, sizes)
             local_partials[(Y, X)] = (q, p, local)
             why = "differentiate entry by entry" + (  # the note only where a δ is shown (∂z_i/∂a_k = W_ik has none)
-                "; δ is the Kronecker delta" if local.has(sp.KroneckerDelta) else "")
+                ("; the brackets are Kronecker deltas" if iverson else "; δ is the Kronecker delta")
+                if local.has(sp.KroneckerDelta) else "")
             steps_local.append(Step(Partial(Y[q], X_at), (local,), why, "symbolic"))
             limits = [(i, *ranges[i]) for i in q]
             shown += sp.Sum(Partial(C, Y[q]) * Partial(Y[q], X_at), *limits)
@@ -269,8 +289,9 @@ def derive_indexed(assignments: Sequence, *, ranges: Mapping, seed: tuple, wrt: 
             forms = forms  # the name is introduced on the left: δ_j = ∂C/∂z_j = …
             lhs = names[X][p]
             forms = (Partial(C, X_at),) + forms
-        why = "chain rule, summed over every entry that uses %s" % X + (
-            "; sums over δ contracted" if valued.has(sp.KroneckerDelta) else "")
+        why = "chain rule, summed over every entry that uses %s" % _shown(X) + (
+            ("; sums over the brackets contracted" if iverson else "; sums over δ contracted")
+            if valued.has(sp.KroneckerDelta) else "")
         steps_back.append(Step(lhs, _uniq(forms), why, how))
         checked_values[X] = (p, value)
 
@@ -283,7 +304,9 @@ def derive_indexed(assignments: Sequence, *, ranges: Mapping, seed: tuple, wrt: 
     sections = [
         Section("Local derivatives, entry by entry", tuple(steps_local),
                 "Differentiating one entry with respect to another gives Kronecker deltas "
-                "(δ_ij = 1 if i = j, else 0); no Jacobian matrix is ever formed."),
+                + ("written as Iverson brackets, [i = j] = 1 if i = j, else 0 (the lecture's δ_ij: "
+                   "δ here is the error signal)" if iverson else "(δ_ij = 1 if i = j, else 0)")
+                + "; no Jacobian matrix is ever formed."),
         Section("Backward pass", tuple(steps_back),
                 "Each adjoint sums, over every entry that uses it, upstream adjoint × local "
                 "derivative; each sum over a Kronecker delta collapses to one term. "

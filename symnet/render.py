@@ -16,7 +16,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.pretty.pretty_symbology import pretty_symbol
 from sympy.printing.str import StrPrinter
 
-from .derivation import Derivation, Step, default_title
+from .derivation import Derivation, Step, StepIndexedBase, default_title
 
 __all__ = ["render", "render_text", "render_latex", "render_markdown", "render_json",
            "text", "shown", "latex", "FORMATS"]
@@ -152,6 +152,10 @@ class TextPrinter(_ReaderOrder, StrPrinter):
     def _print_Indexed(self, e):
         idx = [_index(self, i) for i in e.indices]
         base = self._print(e.base.label)
+        if isinstance(e.base, StepIndexedBase):  # the time step up: hᵗ_i, h⁽ᵗ⁻¹⁾_k
+            base += _superscript(idx.pop(0))
+            if not idx:
+                return base
         if all(len(i.rstrip("'")) == 1 for i in idx):
             return "%s_%s" % (base, "".join(idx))
         return "%s[%s]" % (base, ",".join(idx))
@@ -160,8 +164,11 @@ class TextPrinter(_ReaderOrder, StrPrinter):
         return self._print(e.label)
 
     def _print_KroneckerDelta(self, e):
-        a, b = (_index(self, x) for x in e.args)
+        a, b = (_index(self, x) for x in e.args[:2])
         return "δ_%s%s" % (a, b) if len(a) == len(b) == 1 else "δ(%s, %s)" % (a, b)
+
+    def _print_Iverson(self, e):
+        return "[%s = %s]" % tuple(_index(self, x) for x in e.args[:2])
 
     def _print_Transpose(self, e):  # aᵀ, as the prose writes it (StrPrinter: a.T)
         arg = e.arg
@@ -185,6 +192,19 @@ class TextPrinter(_ReaderOrder, StrPrinter):
         s = re.sub(r"\*\*\((-?\d+)\)", lambda m: m.group(1).translate(_SUPERSCRIPT), s)
         s = re.sub(r"\*\*(\d+)", lambda m: m.group(1).translate(_SUPERSCRIPT), s)
         return s.replace("**", "^").replace("*", "·").replace("-", "−")
+
+
+_SUPERSCRIPT_TEXT = str.maketrans("0123456789+-−()tijklmn'", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁽⁾ᵗⁱʲᵏˡᵐⁿ'")
+
+
+def _superscript(index: str) -> str:
+    """An index as a unicode superscript, t → ᵗ, t − 1 → ⁽ᵗ⁻¹⁾; ^(…) where a character has
+    none (T, whose ᵀ is the transpose)."""
+    packed = index.replace(" ", "")
+    if any(c not in _SUPERSCRIPT_TEXT for c in map(ord, packed)):
+        return "^(%s)" % index if len(packed) > 1 else "^" + index
+    up = packed.translate(_SUPERSCRIPT_TEXT)
+    return up if len(packed.rstrip("'")) == 1 else "⁽%s⁾" % up
 
 
 def _index(printer, i) -> str:
@@ -227,7 +247,12 @@ class TexPrinter(_ReaderOrder, LatexPrinter):
         return e._latex(self)
 
     def _print_Indexed(self, e):
-        return "{%s}_{%s}" % (self._print(e.base), ",".join(_index(self, i) for i in e.indices))
+        idx = [_index(self, i) for i in e.indices]
+        if isinstance(e.base, StepIndexedBase):  # the time step up: h^{t}_{i}, h^{(t - 1)}_{k}
+            step = idx.pop(0)
+            up = step if len(step.rstrip("'")) == 1 else "(%s)" % step
+            return "{%s}^{%s}" % (self._print(e.base), up) + ("_{%s}" % ",".join(idx) if idx else "")
+        return "{%s}_{%s}" % (self._print(e.base), ",".join(idx))
 
     def _print_Sum(self, e):  # SymPy's, with the limits in a reader's order: n − 1, not −1 + n
         body = self._print(e.function)
@@ -244,6 +269,10 @@ class TexPrinter(_ReaderOrder, LatexPrinter):
         a, b = (_index(self, x) for x in e.args)
         simple = all(isinstance(x, sp.Symbol) for x in e.args)
         body = r"\delta_{%s %s}" % (a, b) if simple else r"\delta_{%s,\, %s}" % (a, b)
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+    def _print_Iverson(self, e, exp=None):
+        body = r"[%s = %s]" % tuple(_index(self, x) for x in e.args[:2])
         return body if exp is None else r"%s^{%s}" % (body, exp)
 
     def _print_Heaviside(self, e, exp=None):
@@ -490,7 +519,7 @@ _MATH_CHARS = {
     "{": r"\{", "}": r"\}", "%": r"\%", "$": r"\$", "&": r"\&", "#": r"\#",
     "\\": r"\backslash ", "~": r"\sim ", "<": "<", ">": ">", "|": "|", "*": r"\ast ",
 }
-_SUP = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾ⁱⁿʰᵒ", "0123456789-+()inho"))
+_SUP = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾ⁱⁿʰᵒᵗʲᵏˡᵐᴸˣ", "0123456789-+()inhotjklmLx"))
 _SUB = dict(zip("₀₁₂₃₄₅₆₇₈₉₋₊₍₎", "0123456789-+()"))
 _TEXT_SAFE = re.compile(r"[A-Za-z0-9 .,;:!?()\[\]/=+\-'\"@`“”‘’—–]")
 _SCRIPT = re.compile(r"([\^_])(\([^()]*\)|\{[^{}]*\}|[−+\-]?[A-Za-z0-9']+)")
@@ -701,6 +730,9 @@ class _ParsablePrinter(StrPrinter):
     def _print_Indexed(self, e):
         return "%s[%s]" % (self._print(e.base), ", ".join(self._print(i) for i in e.indices))
 
+    def _print_Iverson(self, e):  # an Iverson bracket is a Kronecker delta
+        return "KroneckerDelta(%s)" % ", ".join(self._print(a) for a in e.args)
+
     def _print_IndexedBase(self, e):
         return "IndexedBase(%s)" % self._print(e.label)
 
@@ -749,7 +781,8 @@ def render_json(d: Derivation) -> str:
 
     indexed = sorted({_parsable(x.base.label) for e in _all_exprs(d) for x in e.atoms(sp.Indexed)})
     functions = sorted({type(f).__name__ for e in _all_exprs(d) for f in e.atoms(sp.Function)
-                        if type(f).__module__.startswith("symnet")})
+                        if type(f).__module__.startswith("symnet")
+                        and not isinstance(f, sp.KroneckerDelta)})  # an Iverson bracket is written KroneckerDelta
     doc = {
         "name": d.name, "title": d.title, "summary": d.summary,
         # each string parses back with sympy.sympify(s, locals=symnet.parsing.FUNCTIONS);

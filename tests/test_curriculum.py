@@ -267,12 +267,15 @@ def test_rnn_bptt_against_an_unrolled_numpy_network(curriculum):
     for t in range(T, 0, -1):
         for jj in range(H):
             e = step.value.xreplace({t_sym: t, j_sym: jj})
+            # the correct class rᵗ first: Σ_c over [c = rᵗ] with rᵗ a symbol sums to Wᵒ[rᵗ, j]
+            e = e.xreplace({ix: sp.Integer(targets[int(ix.indices[0])]) for ix in e.atoms(sp.Indexed)
+                            if str(ix.base.label) == "r"})
             e = e.subs({size[n]: v for n, v in (("H", H), ("K", K)) if n in size}).doit()
             vals = {}
             for ix in e.atoms(sp.Indexed):
                 name, idx = str(ix.base.label), tuple(int(i) for i in ix.indices)
                 vals[ix] = {"s": lambda: ss[idx[0]][idx[1]], "y": lambda: ys[idx[0]][idx[1]],
-                            "Y": lambda: float(targets[idx[0]] == idx[1]), "Wo": lambda: Wo[idx],
+                            "r": lambda: sp.Integer(targets[idx[0]]), "Wo": lambda: Wo[idx],
                             "Wh": lambda: Wh[idx], "delta": lambda: delta[idx]}[name]()
             delta[t, jj] = float(e.xreplace(vals).evalf())
     grad_Wh = sum(np.outer(delta[t], hs[t - 1]) for t in range(1, T + 1))  # Σ_t δ^t (h^(t−1))ᵀ

@@ -276,9 +276,11 @@ def test_ccode_compiles_and_runs(tmp_path):
 # ----------------------------------------------------------------------------- JSON
 
 def _by_name(e):
-    """Every symbol, dummy and indexed label by its name only (assumptions dropped)."""
+    """Every symbol, dummy and indexed label by its name only (assumptions dropped), and an
+    Iverson bracket as the KroneckerDelta the JSON writes it as."""
     if isinstance(e, sp.MatrixBase):
         return e.applyfunc(_by_name)
+    e = e.replace(lambda a: isinstance(a, sp.KroneckerDelta), lambda a: sp.KroneckerDelta(*a.args))
     e = e.replace(lambda a: isinstance(a, sp.IndexedBase), lambda a: sp.IndexedBase(str(a.label)))
     return e.xreplace({s: sp.Symbol(s.name) for s in e.atoms(sp.Symbol) if not isinstance(s, Partial)})
 

@@ -296,7 +296,7 @@ def _save(filename: str, data: bytes) -> None:
 # ---------------------------------------------------------------- helpers for builders
 # (in ._helpers, which loads SymPy: loaded when a builder imports them, not for a cached printout)
 
-_HELPERS = ("claim", "claim_entries", "forward_section", "numbers", "with_sections", "compose")
+_HELPERS = ("claim", "claim_entries", "forward_section", "numbers", "with_sections", "compose", "signed")
 
 
 def __getattr__(name: str):

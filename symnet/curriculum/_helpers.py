@@ -57,6 +57,12 @@ def numbers(lhs, unevaluated, value, why: str = "") -> Step:
     return Step(sp.sympify(lhs), (unevaluated, sp.sympify(value)), why, "exact")
 
 
+def signed(value) -> str:
+    """A number for a table or a note as the formulas print it: −7.863 and −24/5, with the
+    minus sign −, not the hyphen of str() (-7.863)."""
+    return str(value).replace("-", "−")
+
+
 def with_sections(d: Derivation, before: Iterable[Section] = (), after: Iterable[Section] = (),
                   **changes) -> Derivation:
     return dataclasses.replace(d, sections=tuple(before) + d.sections + tuple(after), **changes)

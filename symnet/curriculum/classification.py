@@ -29,7 +29,7 @@ def cross_entropy():
                title="Cross-entropy: C = −log y_r")
     onehot = {t1: 0, t2: 1, t3: 0}
     at_r = claim(sp.Symbol("∇_y C"), (sp.Matrix([[0, -1 / y2, 0]]),), d.jacobian.xreplace(onehot),
-                 "one-hot target t = (0, 1, 0): C = −log y_2")
+                 "one-hot target t = (0, 1, 0): C = −log y₂")
     general = claim_entries(Partial(C, y[i]), (-sp.KroneckerDelta(i, r) / y[r],), sp.diff(-sp.log(y[r]), y[i]),
                             {i: RANGES[i], r: RANGES[r]}, SIZES,
                             "only the correct class's probability appears in C")
@@ -80,7 +80,7 @@ def softmax_cross_entropy():
     Z = sp.exp(z1) + sp.exp(z2) + sp.exp(z3)
     probs = [sp.exp(z1) / Z, sp.exp(z2) / Z, sp.exp(z3) / Z]
     check = claim(sp.Symbol("∇_z C"), (sp.Matrix([probs[0], probs[1] - 1, probs[2]]).T,),
-                  small.jacobian, "three classes, r = 2: (y_1, y_2 − 1, y_3)")
+                  small.jacobian, "three classes, r = 2: (y₁, y₂ − 1, y₃)")
     sections = [forward_section(((y[i], _softmax_entry(i)),),
                                 "The softmax over K classes, then the cross-entropy C = −log y_r "
                                 "for the correct class r.")] + list(res.sections) + [

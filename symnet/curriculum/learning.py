@@ -8,7 +8,7 @@ import sympy as sp
 from ..derivation import Partial, Section, Step
 from ..engine import derive
 from ..stepcheck import check_equal
-from . import claim, compose, numbers, register, with_sections
+from . import claim, compose, numbers, register, signed, with_sections
 
 R = dict(real=True)
 
@@ -24,7 +24,7 @@ def linear_miles():
         with sp.evaluate(False):
             shown = sp.Add(truth, -y)
         guesses.append(numbers(sp.Symbol(f"E(c = {guess})"), shown, truth - y, "error = truth − model"))
-        rows.append((str(float(guess)), str(float(y)), str(float(truth - y))))
+        rows.append((str(float(guess)), str(float(y)), signed(float(truth - y))))
     E = sp.Symbol("E", **R)
     refine = (
         claim(E, ((A + dA) * x - A * x, dA * x), t - A * x, "target t = (A + ΔA)·x, model y = A·x",
@@ -97,16 +97,16 @@ def perceptron():
         weights, ok = _perceptron_learn(gates[name])
         if not ok:
             raise AssertionError(f"the perceptron rule failed to learn {name}")
-        rows = [("x1", "x2", "w0 + w1·x1 + w2·x2", "y", "target")]
+        rows = [("x₁", "x₂", "w₀ + w₁·x₁ + w₂·x₂", "y", "target")]
         steps = []
         for (x1, x2) in inputs:
             s = weights[0] + weights[1] * x1 + weights[2] * x2
-            rows.append((str(x1), str(x2), str(s), str(_step(s)), str(gates[name][(x1, x2)])))
+            rows.append((str(x1), str(x2), signed(s), str(_step(s)), str(gates[name][(x1, x2)])))
             assert _step(s) == gates[name][(x1, x2)]
         steps.append(Step(sp.Tuple(w0, w1, w2), (sp.Tuple(*weights),), "learned by the perceptron rule "
-                          "w ← w + (target − y)·(1, x1, x2) from zero weights", "exact"))
+                          "w ← w + (target − y)·(1, x₁, x₂) from zero weights", "exact"))
         sections.append(Section(f"{name} is learnable", tuple(steps),
-                                "y = 1 if w0 + w1·x1 + w2·x2 > 0 else 0 (bias input 1).", table=tuple(rows)))
+                                "y = 1 if w₀ + w₁·x₁ + w₂·x₂ > 0 else 0 (bias input 1).", table=tuple(rows)))
     # XOR: the four conditions cannot hold together
     s01, s10, s11 = w0 + w2, w0 + w1, w0 + w1 + w2
     with sp.evaluate(False):
@@ -127,21 +127,21 @@ def perceptron():
         "XOR is not linearly separable: no line puts (0,1), (1,0) on one side and (0,0), (1,1) on "
         "the other. The four rows of the truth table ask for these four inequalities. (The "
         "perceptron rule, run for 100 epochs on XOR, never reaches 4/4.)",
-        table=(("x1", "x2", "XOR"),) + tuple((str(a), str(b), str(a ^ b)) for a, b in inputs)))
+        table=(("x₁", "x₂", "XOR"),) + tuple((str(a), str(b), str(a ^ b)) for a, b in inputs)))
     # two layers: XOR = AND(OR, NAND)
     OR, NAND, AND = (-sp.Rational(1, 2), 1, 1), (sp.Rational(3, 2), -1, -1), (-sp.Rational(3, 2), 1, 1)
-    rows = [("x1", "x2", "OR", "NAND", "AND(OR, NAND)", "XOR")]
+    rows = [("x₁", "x₂", "OR", "NAND", "AND(OR, NAND)", "XOR")]
     for x1, x2 in inputs:
         h1 = _step(OR[0] + OR[1] * x1 + OR[2] * x2)
         h2 = _step(NAND[0] + NAND[1] * x1 + NAND[2] * x2)
         out = _step(AND[0] + AND[1] * h1 + AND[2] * h2)
         assert out == x1 ^ x2
         rows.append((str(x1), str(x2), str(h1), str(h2), str(out), str(x1 ^ x2)))
-    layer = (Step(sp.Symbol("OR"), (sp.Tuple(*OR),), "weights (w0, w1, w2)", "exact"),
-             Step(sp.Symbol("NAND"), (sp.Tuple(*NAND),), "weights (w0, w1, w2)", "exact"),
+    layer = (Step(sp.Symbol("OR"), (sp.Tuple(*OR),), "weights (w₀, w₁, w₂)", "exact"),
+             Step(sp.Symbol("NAND"), (sp.Tuple(*NAND),), "weights (w₀, w₁, w₂)", "exact"),
              Step(sp.Symbol("AND"), (sp.Tuple(*AND),), "weights on (1, OR, NAND)", "exact"))
     sections.append(Section("Two layers solve XOR", layer,
-                            "XOR = AND(OR(x1, x2), NAND(x1, x2)): a multi-layer perceptron. A "
+                            "XOR = AND(OR(x₁, x₂), NAND(x₁, x₂)): a multi-layer perceptron. A "
                             "“2-layer network” is a 1-hidden-layer network.", table=tuple(rows)))
     return compose("The perceptron and the XOR problem", sections, inputs=(w0, w1, w2))
 
@@ -165,7 +165,7 @@ def gradient_descent():
         new = value - lr * slope
         with sp.evaluate(False):
             shown = sp.Add(value, sp.Mul(lr, -slope))
-        run.append(numbers(sp.Symbol(f"theta_{k}"), shown, new, f"α = 1/10, ∂J/∂θ = {slope}"))
+        run.append(numbers(sp.Symbol(f"theta_{k}"), shown, new, f"α = 1/10, ∂J/∂θ = {signed(slope)}"))
         value = new
     # a mini-batch gradient is the mean of the per-example gradients
     w = sp.Symbol("w", **R)

@@ -7,6 +7,7 @@ from ..derivation import Name, Partial, Section, Step
 from ..engine import Program, derive
 from ..functions import relu, sigmoid
 from ..indexed import derive_indexed, unroll, unrolled_gradient
+from ..render import shown as _shown
 from ..stepcheck import check_equal
 from . import claim, compose, forward_section, register
 
@@ -18,7 +19,7 @@ def _sigma_prime(u):
     return sigmoid(u) * (1 - sigmoid(u))
 
 
-@register("dense", "a dense sigmoid layer entry by entry: ∂z_i/∂W_jk = δ_ij a_k, so ∂C/∂W = δ aᵀ, ∂C/∂a = Wᵀδ")
+@register("dense", "a dense sigmoid layer entry by entry: ∂z_i/∂W_jk = [i = j]·a_k, so ∂C/∂W = δ aᵀ, ∂C/∂a = Wᵀδ")
 def dense():
     n, m = sp.symbols("n m", integer=True, positive=True)
     i, j, k = sp.symbols("i j k", integer=True)
@@ -29,7 +30,7 @@ def dense():
     sizes = {n: 2, m: 3}
     program = [(z[i], sp.Sum(W[i, k] * a[k], (k, 0, m - 1)) + b[i]), (y[i], sigmoid(z[i]))]
     res = derive_indexed(program, ranges=ranges, seed=(y[i], g[i]), wrt=[W[j, k], b[j], a[k]],
-                         sizes=sizes, names={z: delta}, probes={z: (j,)}, cost=C)
+                         sizes=sizes, names={z: delta}, probes={z: (j,)}, cost=C, iverson=True)
     # the matrix form, checked on a written-out layer: C = gᵀσ(W a + b) has ∂C/∂y = g
     Wm = sp.Matrix(2, 3, lambda r_, c_: sp.Symbol(f"W_{r_}{c_}", real=True))
     am, bm, gm = (sp.Matrix(sp.symbols(f"{s}_0:{d}", real=True)) for s, d in (("a", 3), ("b", 2), ("g", 2)))
@@ -47,7 +48,8 @@ def dense():
         _matrix_claim(sp.Symbol("∂C/∂a"), Wsym.T * Dsym, Wm.T * dm, grad_a, "what flows to the layer below", concrete),
     )
     sections = [forward_section(program, "The layer entry by entry, feeding a cost C; g_i = ∂C/∂y_i "
-                                "is the gradient arriving from above.")] + list(res.sections) + [Section(
+                                "is the gradient arriving from above, and δ_j = ∂C/∂z_j is the error "
+                                "signal (the lecture's δˡ).")] + list(res.sections) + [Section(
         "Matrix form", matrix,
         "Read off the index results: with δ = σ'(z) ∘ g, ∂C/∂W = δ aᵀ, ∂C/∂b = δ, ∂C/∂a = Wᵀδ. "
         "Checked against SymPy's diff of a written-out 2 × 3 layer with C = gᵀσ(W a + b).")]
@@ -66,7 +68,7 @@ def _matrix_claim(lhs, shown, concrete, reference, why, instance) -> Step:
     return Step(lhs, (shown,), why, "symbolic" if how == "exact" else how, given=given)
 
 
-@register("backprop", "the δ^L, δ^l recurrences of an L-layer sigmoid network, and why they equal the Jacobian chain")
+@register("backprop", "the δᴸ, δˡ recurrences of an L-layer sigmoid network, and why they equal the Jacobian chain")
 def backprop():
     L = 3
     sizes_sym = sp.symbols(f"n_0:{L + 1}", integer=True, positive=True)
@@ -97,23 +99,24 @@ def backprop():
     probes.update({a[l]: (probe[l],) for l in range(1, L)})
     small = {s: 2 for s in sizes_sym}
     res = derive_indexed(program, ranges=ranges, seed=(a[L][rows[L]], g[rows[L]]), wrt=wrt, sizes=small,
-                         names={z[l]: delta[l] for l in range(1, L + 1)}, probes=probes, cost=C)
+                         names={z[l]: delta[l] for l in range(1, L + 1)}, probes=probes, cost=C,
+                         iverson=True)
 
     # the recurrences, read off and checked against the engine's results
     j = probe
     recurrences = [claim(delta[L][j[L]], (_sigma_prime(z[L][j[L]]) * g[j[L]],),
                          res.adjoints[z[L]][1].xreplace({res.adjoints[z[L]][0][0]: j[L]}),
-                         "δ^L = σ'(z^L) ∘ ∇_y C")]
+                         "δᴸ = σ'(zᴸ) ∘ ∇_y C")]
     for l in range(L - 1, 0, -1):
         i = rows[l + 1]
         expected = _sigma_prime(z[l][j[l]]) * sp.Sum(W[l + 1][i, j[l]] * delta[l + 1][i], (i, 0, sizes_sym[l + 1] - 1))
         got = res.adjoints[z[l]][1].xreplace({res.adjoints[z[l]][0][0]: j[l]})
         recurrences.append(_entrywise(delta[l][j[l]], expected, got, {j[l]: ranges[j[l]]}, small, ranges,
-                                      f"δ^{l} = σ'(z^{l}) ∘ (W^{l + 1})ᵀ δ^{l + 1}"))
+                                      f"δ⁽{l}⁾ = σ'(z⁽{l}⁾) ∘ (W⁽{l + 1}⁾)ᵀ δ⁽{l + 1}⁾"))
     for l in range(1, L + 1):
         key = W[l][probe[l], cols[l - 1]]
         recurrences.append(claim(Partial(C, key), (delta[l][probe[l]] * a[l - 1][cols[l - 1]],), res.gradients[key],
-                                 f"∂C/∂W^{l} = δ^{l} (a^{l - 1})ᵀ"))
+                                 f"∂C/∂W⁽{l}⁾ = δ⁽{l}⁾ (a⁽{l - 1}⁾)ᵀ"))
 
     # every gradient, written out for a 2-2-2-2 network, against SymPy's diff of the whole cost
     forward = unroll(program, ranges, small)
@@ -130,10 +133,10 @@ def backprop():
     sections = [forward_section(program, "Layer by layer from the input a⁽0⁾, feeding a cost C; "
                                 "∇C_i = ∂C/∂a⁽3⁾_i is the gradient arriving from above.")] + list(res.sections) + [
         Section("The recurrences", tuple(recurrences),
-                "For any depth: δ^L = σ'(z^L) ∘ ∇_y C; δ^l = σ'(z^l) ∘ (W^(l+1))ᵀ δ^(l+1); "
-                "∂C/∂W^l = δ^l (a^(l−1))ᵀ; ∂C/∂b^l = δ^l."),
+                "For any depth L: δᴸ = σ'(zᴸ) ∘ ∇_y C; δˡ = σ'(zˡ) ∘ (W⁽ˡ⁺¹⁾)ᵀ δ⁽ˡ⁺¹⁾; "
+                "∂C/∂Wˡ = δˡ (a⁽ˡ⁻¹⁾)ᵀ; ∂C/∂bˡ = δˡ (here L = 3 and ∇_y C = ∇C)."),
         Section("Checked on a written-out network", tuple(end_to_end),
-                "A 2-2-2-2 network with C = Σ_i g_i a^(3)_i (so ∂C/∂a^(3) = g): each recurrence "
+                "A 2-2-2-2 network with C = Σ_i ∇C_i·a⁽3⁾_i (so ∂C/∂a⁽3⁾ = ∇C): each recurrence "
                 "result, with every δ written out, equals the derivative of the whole cost."),
         _jacobian_chain_section(),
     ]
@@ -185,7 +188,7 @@ def _jacobian_chain_section() -> Section:
                    "products only, never forming the (n × n·m) Jacobian ∂z¹/∂W¹.")
 
 
-@register("vanishing-gradient", "σ' ≤ 1/4, so a product of many sigmoid layers shrinks like 4^−L; ReLU's derivative is 1 where active")
+@register("vanishing-gradient", "σ' ≤ 1/4, so a product of many sigmoid layers shrinks like 4⁻ᴸ; ReLU's derivative is 1 where active")
 def vanishing_gradient():
     zz = sp.Symbol("z", real=True)
     bound = (
@@ -204,9 +207,9 @@ def vanishing_gradient():
     product = sp.Mul(*[w * _sigma_prime(zl) for w, zl in zip(ws, zs)])
     chain = claim(Partial(acts[-1], x, total=True), (product,), d.gradients[x],
                   "one factor w_l σ'(z_l) per layer", where=dict(assignments[::-1]))
-    shrink = Step(sp.Symbol(f"|da_{depth}/dx|"), (sp.Mul(*[sp.Abs(w) for w in ws]) / 4 ** depth,),
+    shrink = Step(sp.Symbol(f"|d{_shown(acts[-1])}/dx|"), (sp.Mul(*[sp.Abs(w) for w in ws]) / 4 ** depth,),
                   "each σ' ≤ 1/4", "symbolic", "≤")
-    table = [("layers L", "bound 4^−L with |w| ≤ 1")]
+    table = [("layers L", "bound 4⁻ᴸ with |w| ≤ 1")]
     for layers in (1, 2, 5, 10, 20):
         table.append((str(layers), f"{float(sp.Rational(1, 4 ** layers)):.3g}"))
     # the same chain with ReLU units (own names: v_l = w_l r_(l−1), r_l = relu(v_l))

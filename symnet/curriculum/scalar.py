@@ -11,7 +11,7 @@ from . import claim, register, with_sections
 R = dict(real=True)
 
 
-@register("sigmoid", "σ(x) = 1/(1 + e^−x) and its derivative σ' = σ(1 − σ), from the quotient rule")
+@register("sigmoid", "σ(x) = 1/(1 + e⁻ˣ) and its derivative σ' = σ(1 − σ), from the quotient rule")
 def sigmoid_block():
     x = sp.Symbol("x", **R)
     d = derive(1 / (1 + sp.exp(-x)), [x], output="σ", title="The logistic sigmoid and its derivative")
@@ -19,7 +19,7 @@ def sigmoid_block():
     steps = (
         claim(Partial(sp.Symbol("σ"), x), (sp.exp(-x) / (1 + sp.exp(-x)) ** 2,
               (1 / (1 + sp.exp(-x))) * (sp.exp(-x) / (1 + sp.exp(-x))), s * (1 - s)),
-              d.gradients[x], "split the fraction; 1 − σ(x) = e^−x/(1 + e^−x)"),
+              d.gradients[x], "split the fraction; 1 − σ(x) = e⁻ˣ/(1 + e⁻ˣ)"),
         claim(sp.Symbol("σ(0)"), (s.subs(x, 0),), sp.Rational(1, 2), "e^0 = 1"),
         claim(sp.Symbol("σ'(0)"), (sp.Rational(1, 4),), d.gradients[x].subs(x, 0),
               "the steepest point of the sigmoid"),
@@ -27,10 +27,10 @@ def sigmoid_block():
     return with_sections(d, after=[Section(
         "In terms of σ itself", steps,
         "The reciprocal rule {1/f}' = −f'/f² (the slide drops the minus sign, which the "
-        "inner derivative −e^−x cancels) gives the familiar form σ' = σ(1 − σ).")])
+        "inner derivative −e⁻ˣ cancels) gives the familiar form σ' = σ(1 − σ).")])
 
 
-@register("mse-sigmoid", "one sigmoid unit with squared error: ∂L/∂θ_10 = −2(y − a)σ(z)(1 − σ(z))x_0")
+@register("mse-sigmoid", "one sigmoid unit with squared error: ∂L/∂θ₁₀ = −2(y₁ − a)σ(z)(1 − σ(z))x₀")
 def mse_sigmoid():
     x0, x1, x2, y = sp.symbols("x_0 x_1 x_2 y_1", **R)
     t10, t11, t12 = sp.symbols("theta_10 theta_11 theta_12", **R)
@@ -51,13 +51,13 @@ def mse_sigmoid():
         claim(Partial(L, a), (sp.Mul(-2, y - a, evaluate=False),), sp.diff((y - a) ** 2, a),
               "power rule, inner −1"),
         claim(Partial(a, z), (sigmoid(z) * (1 - sigmoid(z)),), sp.diff(sigmoid(z), z), "sigmoid rule"),
-        claim(Partial(z, t10), (x0,), sp.diff(where[z], t10), "linear in θ_10"),
+        claim(Partial(z, t10), (x0,), sp.diff(where[z], t10), "linear in θ₁₀"),
         claim(Partial(L, t10), (lecture,), d.gradients[t10], "the three factors multiplied", where=where),
         claim(sp.Symbol("theta_10'"), (sp.Add(t10, sp.Mul(-1, alpha, lecture, evaluate=False), evaluate=False),), t10 - alpha * d.gradients[t10],
               "gradient-descent update θ := θ − α ∂L/∂θ", where=where),
     )
-    text = ("With z = Σ_i θ_1i x_i (x_0 = 1 is the bias input), a = σ(z) and L = (y_1 − a)², "
-            "the chain ∂L/∂θ_10 = ∂L/∂a · ∂a/∂z · ∂z/∂θ_10 as the lecture writes it.")
+    text = ("With z = Σ_i θ_1i x_i (x₀ = 1 is the bias input), a = σ(z) and L = (y₁ − a)², "
+            "the chain ∂L/∂θ₁₀ = ∂L/∂a · ∂a/∂z · ∂z/∂θ₁₀ as the lecture writes it.")
     return with_sections(d, after=[Section("The lecture's form", steps, text)])
 
 
@@ -85,12 +85,12 @@ def param_sharing():
     return with_sections(d, after=[Section("The lecture's form", steps)])
 
 
-@register("jacobian", "the Jacobian of f(x) = [x1 + x2·x3, 2·x3] is [[1, x3, x2], [0, 0, 2]]")
+@register("jacobian", "the Jacobian of f(x) = [x₁ + x₂·x₃, 2·x₃] is [[1, x₃, x₂], [0, 0, 2]]")
 def jacobian():
     x1, x2, x3 = sp.symbols("x1 x2 x3", **R)
-    d = derive([x1 + x2 * x3, 2 * x3], [x1, x2, x3], title="A Jacobian: f(x) = [x1 + x2·x3, 2·x3]")
+    d = derive([x1 + x2 * x3, 2 * x3], [x1, x2, x3], title="A Jacobian: f(x) = [x₁ + x₂·x₃, 2·x₃]")
     expected = sp.Matrix([[1, x3, x2], [0, 0, 2]])
     steps = (claim(sp.Symbol("J"), (expected,), d.jacobian,
                    "one row per output, one column per input"),)
     return with_sections(d, after=[Section("Shape", steps,
-                                           "∂y/∂x has (size of y) rows and (size of x) columns: 2 × 3 here.")])
+                                           "∂f/∂x has (size of f) rows and (size of x) columns: 2 × 3 here.")])
