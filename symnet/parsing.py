@@ -265,7 +265,8 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
         left, right = _build(node.left, depth + 1, source), _build(node.right, depth + 1, source)
         if right.is_Number and abs(right) > MAX_EXPONENT:
-            raise ParseError(f"exponent {right} is too large (at most {MAX_EXPONENT})")
+            shown = str(right) if len(str(right)) <= 20 else str(sp.N(right, 4))  # 1e308 written out: 309 digits
+            raise ParseError(f"exponent {shown} is too large (at most {MAX_EXPONENT} in size)")
         if left.is_number and right.is_number:
             # ((10**100)**1000)**1000: each exponent is small, the number is not
             try:

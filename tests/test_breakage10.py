@@ -107,3 +107,15 @@ def test_the_hazard_section_carries_the_kinks(monkeypatch):
     section = hazard.hazard_section(symnet.derive("relu(x) - relu(-x)"))
     kinked = [row for row in section.table[1:] if row[3].startswith("kink:")]
     assert len(kinked) == 2 and all(row[0] == "∂f/∂x" and row[4] == "x = 0" for row in kinked)
+
+
+# --- messages that are not one short line ------------------------------------------------------
+
+@pytest.mark.parametrize("formula, shown", [("x**-1e308", "-1.000e+308"), ("x**1e6", "1000000"),
+                                            ("x**123456789012345678901234567890", "1.235e+29")])
+def test_a_huge_exponent_is_named_in_a_short_message(formula, shown):
+    """Before: `x**-1e308` was refused with "exponent -10000…0 is too large", the number written out
+    in 309 digits (a 347-character line)."""
+    with pytest.raises(symnet.ParseError) as caught:
+        symnet.derive(formula)
+    assert f"exponent {shown} is too large" in str(caught.value) and len(str(caught.value)) < 80
