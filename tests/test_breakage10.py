@@ -119,3 +119,31 @@ def test_a_huge_exponent_is_named_in_a_short_message(formula, shown):
     with pytest.raises(symnet.ParseError) as caught:
         symnet.derive(formula)
     assert f"exponent {shown} is too large" in str(caught.value) and len(str(caught.value)) < 80
+
+
+# --- a variable given twice in a point ----------------------------------------------------------
+
+@pytest.mark.parametrize("argv", [["derive", "x*y", "--at", "x=1,x=2,y=1"], ["derive", "x*y", "--at", "ｘ=1,x=2,y=1"],
+                                  ["graph", "x*y", "--at", "x=1,y=2,y=3"]])
+def test_a_variable_given_twice_in_at_is_refused(capsys, argv):
+    """Before: `symnet derive x*y --at x=1,x=2,y=1` printed the values at x = 2 (the last one won,
+    silently; the full-width ｘ names the same x)."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "is given twice in the point" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("point", [{"x": 1, "X": 0, "y": 2}, {"x": 1, "ｘ": 5, "y": 2}])
+def test_a_variable_given_twice_to_gradient_at_is_refused(point):
+    """Before: d.gradient_at({"x": 1, Symbol("x"): 5, "y": 2}) (or "x" and "ｘ") gave the gradients
+    at x = 5: the last key naming x won silently."""
+    import sympy as sp
+
+    d = symnet.derive("x*y")
+    if "X" in point:
+        point = {"x": 1, sp.Symbol("x"): 5, "y": 2}
+    with pytest.raises(symnet.ParseError, match="x is given twice in the point"):
+        d.gradient_at(point)
+    with pytest.raises(symnet.ParseError, match="x is given twice"):
+        symnet.derive("x*y", at=point)
+    assert d.gradient_at({"x": 1, "y": 2}) == {sp.Symbol("x", real=True): 2, sp.Symbol("y", real=True): 1}
