@@ -147,3 +147,20 @@ def test_a_variable_given_twice_to_gradient_at_is_refused(point):
     with pytest.raises(symnet.ParseError, match="x is given twice"):
         symnet.derive("x*y", at=point)
     assert d.gradient_at({"x": 1, "y": 2}) == {sp.Symbol("x", real=True): 2, sp.Symbol("y", real=True): 1}
+
+
+# --- training: an epoch count that grows the history without end ------------------------------
+
+def test_an_epoch_count_past_what_a_checkpoint_can_hold_is_refused(capsys):
+    """Before: `symnet train xor --epochs 10000000000000000000000` ran on, its per-epoch history
+    growing in memory (+230 kB/s measured), and a run past ~2·10⁶ epochs wrote a history sidecar
+    larger than the 256 MB a resume reads back: a checkpoint it could not resume from."""
+    from symnet.training.checkpoint import HISTORY_LIMIT
+    from symnet.training.loop import MAX_EPOCHS
+
+    assert main(["train", "xor", "--epochs", "10000000000000000000000", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--epochs must be at most {MAX_EPOCHS:,}" in err
+    widest = ('{"epoch":%d,"loss":2.110578276390253,"train_accuracy":0.7023014105419451,'
+              '"test_accuracy":0.7155555555555555}\n' % MAX_EPOCHS)  # digits', the longest record of the tasks
+    assert 2 * MAX_EPOCHS * len(widest) < HISTORY_LIMIT
