@@ -265,7 +265,8 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
         left, right = _build(node.left, depth + 1, source), _build(node.right, depth + 1, source)
         if right.is_Number and abs(right) > MAX_EXPONENT:
-            raise ParseError(f"exponent {right} is too large (at most {MAX_EXPONENT})")
+            shown = str(right) if len(str(right)) <= 20 else str(sp.N(right, 4))  # 1e308 written out: 309 digits
+            raise ParseError(f"exponent {shown} is too large (at most {MAX_EXPONENT} in size)")
         if left.is_number and right.is_number:
             # ((10**100)**1000)**1000: each exponent is small, the number is not
             try:
@@ -388,6 +389,9 @@ def parse_point(text: str) -> dict:
             if "is not real" not in str(exc):
                 raise
             raise ParseError(f"the value of {name.strip()} must be a finite real number, got {value.strip()!r}") from None
+        if variable in point:  # x=1,x=2 took the last value silently
+            raise ParseError(f"{variable} is given twice in the point ({_short(point[variable])} and "
+                             f"{value.strip()[:60]}): give each variable once")
         point[variable] = _real_number(parsed, name.strip())
     if not point:
         raise ParseError("the point is empty")
@@ -476,5 +480,9 @@ def as_point(values, what: str = "point", known=()) -> dict:
         symbol = as_symbol(key, known=known)
         if isinstance(value, str) and value.strip().lstrip("+-") in _NOT_FINITE:
             raise ParseError(f"the value of {symbol} must be a finite real number, got {value.strip()!r}")
-        point[symbol] = _real_number(as_expression(value, f"value of {symbol}"), symbol)
+        number = _real_number(as_expression(value, f"value of {symbol}"), symbol)
+        if symbol in point:  # {"x": 1, Symbol("x"): 5}, or x and its full-width ｘ: the last one won silently
+            raise ParseError(f"{symbol} is given twice in the {what} ({_short(point[symbol])} and {_short(number)}): "
+                             "give each variable once")
+        point[symbol] = number
     return point

@@ -107,3 +107,60 @@ def test_the_hazard_section_carries_the_kinks(monkeypatch):
     section = hazard.hazard_section(symnet.derive("relu(x) - relu(-x)"))
     kinked = [row for row in section.table[1:] if row[3].startswith("kink:")]
     assert len(kinked) == 2 and all(row[0] == "∂f/∂x" and row[4] == "x = 0" for row in kinked)
+
+
+# --- messages that are not one short line ------------------------------------------------------
+
+@pytest.mark.parametrize("formula, shown", [("x**-1e308", "-1.000e+308"), ("x**1e6", "1000000"),
+                                            ("x**123456789012345678901234567890", "1.235e+29")])
+def test_a_huge_exponent_is_named_in_a_short_message(formula, shown):
+    """Before: `x**-1e308` was refused with "exponent -10000…0 is too large", the number written out
+    in 309 digits (a 347-character line)."""
+    with pytest.raises(symnet.ParseError) as caught:
+        symnet.derive(formula)
+    assert f"exponent {shown} is too large" in str(caught.value) and len(str(caught.value)) < 80
+
+
+# --- a variable given twice in a point ----------------------------------------------------------
+
+@pytest.mark.parametrize("argv", [["derive", "x*y", "--at", "x=1,x=2,y=1"], ["derive", "x*y", "--at", "ｘ=1,x=2,y=1"],
+                                  ["graph", "x*y", "--at", "x=1,y=2,y=3"]])
+def test_a_variable_given_twice_in_at_is_refused(capsys, argv):
+    """Before: `symnet derive x*y --at x=1,x=2,y=1` printed the values at x = 2 (the last one won,
+    silently; the full-width ｘ names the same x)."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "is given twice in the point" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("point", [{"x": 1, "X": 0, "y": 2}, {"x": 1, "ｘ": 5, "y": 2}])
+def test_a_variable_given_twice_to_gradient_at_is_refused(point):
+    """Before: d.gradient_at({"x": 1, Symbol("x"): 5, "y": 2}) (or "x" and "ｘ") gave the gradients
+    at x = 5: the last key naming x won silently."""
+    import sympy as sp
+
+    d = symnet.derive("x*y")
+    if "X" in point:
+        point = {"x": 1, sp.Symbol("x"): 5, "y": 2}
+    with pytest.raises(symnet.ParseError, match="x is given twice in the point"):
+        d.gradient_at(point)
+    with pytest.raises(symnet.ParseError, match="x is given twice"):
+        symnet.derive("x*y", at=point)
+    assert d.gradient_at({"x": 1, "y": 2}) == {sp.Symbol("x", real=True): 2, sp.Symbol("y", real=True): 1}
+
+
+# --- training: an epoch count that grows the history without end ------------------------------
+
+def test_an_epoch_count_past_what_a_checkpoint_can_hold_is_refused(capsys):
+    """Before: `symnet train xor --epochs 10000000000000000000000` ran on, its per-epoch history
+    growing in memory (+230 kB/s measured), and a run past ~2·10⁶ epochs wrote a history sidecar
+    larger than the 256 MB a resume reads back: a checkpoint it could not resume from."""
+    from symnet.training.checkpoint import HISTORY_LIMIT
+    from symnet.training.loop import MAX_EPOCHS
+
+    assert main(["train", "xor", "--epochs", "10000000000000000000000", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--epochs must be at most {MAX_EPOCHS:,}" in err
+    widest = ('{"epoch":%d,"loss":2.110578276390253,"train_accuracy":0.7023014105419451,'
+              '"test_accuracy":0.7155555555555555}\n' % MAX_EPOCHS)  # digits', the longest record of the tasks
+    assert 2 * MAX_EPOCHS * len(widest) < HISTORY_LIMIT

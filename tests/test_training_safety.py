@@ -390,7 +390,7 @@ def test_ctrl_c_saves_the_last_completed_epoch_between_spaced_saves(tmp_path):
     ck = tmp_path / "x.npz"
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
            "PYTHONDONTWRITEBYTECODE": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "symnet", "train", "xor", "--epochs", "10000000", "--quiet",
+    process = subprocess.Popen([sys.executable, "-m", "symnet", "train", "xor", "--epochs", "1000000", "--quiet",
                                 "--checkpoint", str(ck), "--save-every", "0.2"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                preexec_fn=_sigint_as_a_terminal_gives_it)

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SymnetError
-from .checkpoint import (CheckpointError, CheckpointWriter, check_writable, history_path, load_checkpoint,
+from .checkpoint import (HISTORY_LIMIT, CheckpointError, CheckpointWriter, check_writable, history_path, load_checkpoint,
                          remove_stale_temporaries, save_checkpoint)
 from .engines import NonFiniteWeights
 
@@ -60,6 +60,12 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.result = result
 
 
+# A run's history holds one record per epoch (60–120 bytes of JSON): 10⁶ of them fit the history
+# sidecar a resume reads back (HISTORY_LIMIT, 256 MB) twice over. Unbounded, `--epochs 10**22` grew
+# the history in memory without end, and a run past ~2·10⁶ epochs wrote a checkpoint no resume could read.
+MAX_EPOCHS = 1_000_000
+
+
 @dataclass(frozen=True)
 class Settings:
     epochs: int
@@ -70,6 +76,10 @@ class Settings:
     def check(self) -> "Settings":
         if not isinstance(self.epochs, int) or isinstance(self.epochs, bool) or self.epochs < 1:
             raise SymnetError(f"--epochs must be a positive whole number, not {self.epochs!r}")
+        if self.epochs > MAX_EPOCHS:
+            raise SymnetError(f"--epochs must be at most {MAX_EPOCHS:,}, not {self.epochs:,}: the per-epoch history is "
+                              "kept in memory and in the checkpoint, whose history a resume reads back up to "
+                              f"{HISTORY_LIMIT >> 20} MB")
         if not isinstance(self.batch, int) or isinstance(self.batch, bool) or self.batch < 1:
             raise SymnetError(f"--batch must be a positive whole number, not {self.batch!r}")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
