@@ -5,7 +5,10 @@ expression the code came from):
   (x·σ(βx) − softplus(βx)/β)/β, whose sum cancels for u = βx ≫ 0: 0 in float32 at β = −32.27, x = −1.5
   (true −4.5e−23: 1.4e7 ULP), and 3.8e258 ULP in float64 at β = 632.56, x = 1 (the double-word widening
   cannot resolve e^−632 against 1). Now −(|u|·σ(−|u|) + softplus(−|u|))/β², two terms ≥ 0: within 1 ULP in
-  float32 and 2.3 in float64 over u in [−700, 700]."""
+  float32 and 2.3 in float64 over u in [−700, 700].
+* rounded-softplus-argument: softplus(v) of a rounded v = β·x ≪ 0 is e^v to the first digits, and v's
+  rounding is |v|·ε of it: softplus(β·x)/β 30 ULP in float64 at β = −226.5, x = 0.3 and 390 ULP at
+  β = −2074.96 (β·x = −622.5); now v in double-word and softplus(v_hi) + σ(v_hi)·v_lo: 1.41 ULP."""
 from __future__ import annotations
 
 import math
@@ -25,6 +28,8 @@ _b, _x = sp.symbols("b x", real=True)
 # the rule's case for tests/test_stability_rules.py: (rule, formula, variables, domain, bad point, dtype)
 RULE_CASES = [
     ("softplus-slope", softplus(_b * _x) / _b, (_b, _x), (0.25, 4.0), (-32.27011, -1.5), np.float32),
+    ("rounded-softplus-argument", softplus(_b * _x) / _b, (_b, _x), (0.25, 4.0), (-2074.9623670316005, 0.3),
+     np.float64),
 ]
 
 
@@ -95,3 +100,28 @@ def test_softplus_slope_fires_on_the_written_softplus_and_only_on_its_pair():
     rewritten = stabilise(u * sigmoid(u) - softplus(u))[0]
     assert not rewritten.has(sp.Add) or all(not a.could_extract_minus_sign() for a in
                                                sp.Add.make_args(-rewritten))
+
+
+def _true_value(b: float, x: float):
+    with mpmath.workdps(60):
+        return mpmath.log1p(mpmath.exp(mpmath.mpf(b) * mpmath.mpf(x))) / mpmath.mpf(b)
+
+
+def test_softplus_of_a_rounded_product_float64():
+    k = symnet.compile(symnet.derive("softplus(b*x)/b", ["b", "x"]))
+    rng = np.random.default_rng(10)
+    b = np.concatenate([-rng.uniform(3, 2300, 300), [-226.48121446408086, -2074.9623670316005, 7.0, -1.0]])
+    x = np.concatenate([np.full(300, 0.3), [0.3, 0.3, -100.0, 1.5]])
+    got = k(b=b, x=x)[0]
+    worst = max(_ulps(float(g), _true_value(bi, xi), np.float64) for g, bi, xi in zip(got, b, x))
+    assert worst <= 2, worst  # 390 ULP before (30 at β = −226.5)
+
+
+def test_softplus_of_a_rounded_product_triton_float64():
+    torch = triton_torch()
+    k = symnet.compile(symnet.derive("softplus(b*x)/b", ["b", "x"]), "triton")
+    b = np.array([-226.48121446408086, -2074.9623670316005, 7.0, -1.0])
+    x = np.array([0.3, 0.3, -100.0, 1.5])
+    got = k(b=torch.tensor(b), x=torch.tensor(x))[0].cpu().numpy()
+    worst = max(_ulps(float(g), _true_value(bi, xi), np.float64) for g, bi, xi in zip(got, b, x))
+    assert worst <= 2, worst
