@@ -313,7 +313,18 @@ def _dw_sigmoid_first(x_hi, x_lo):
     return s + s * (c * x_lo), 0.0 * x_lo
 ''',
 })
-FIRST_ORDER = {"exp": "_dw_exp_first", "sigmoid": "_dw_sigmoid_first"}
+# softplus(v) likewise (the rounded-softplus-argument rule, v < −2): softplus(v_hi + v_lo) = softplus(v_hi) + σ(v_hi)·v_lo
+# to within v_lo²/8; there softplus(v) ≈ e^v and v's rounding is |v|·ε of it, as for e^v
+PRIMITIVES["_dw_softplus_first"] = '''\
+def _dw_softplus_first(x_hi, x_lo):
+    """softplus(x_hi + x_lo) = softplus(x_hi) + σ(x_hi)·x_lo to first order in x_lo, from E = e^−|x_hi| ≤ 1
+    (never overflows): max(x_hi, 0) + log1p(E), σ(x_hi) = 1/(1 + E) or E/(1 + E); as a double-word (its lo
+    part 0)."""
+    e = M.exp(-M.abs(x_hi))
+    s = M.where(x_hi >= 0.0, 1.0, e) / (1.0 + e)
+    return (M.where(x_hi > 0.0, x_hi, 0.0) + LOG1P(e)) + s * x_lo, 0.0 * x_lo
+'''
+FIRST_ORDER = {"exp": "_dw_exp_first", "sigmoid": "_dw_sigmoid_first", "softplus": "_dw_softplus_first"}
 
 # the 2^k scaling of e^x: NumPy's ldexp; in Triton 2^j built from its exponent bits, in two
 # factors (k from −1077 to 1025: each factor normal)
@@ -381,6 +392,7 @@ ORDER = ["_dw_two_sum", "_dw_fast_two_sum", "_dw_split", "_dw_split_bounded", "_
          "_dw_twice_plus_square", "_dw_div", "_dw_scale", "_dw_exp_reduced", "_dw_exp", "_dw_expm1",
          "_dw_log_step", "_dw_log1p", "_dw_log", "_dw_sigmoid", "_dw_softplus", "_dw_tanh"]
 ORDER += ["_dw_exp_first", "_dw_sigmoid_first"]  # the rounded-argument rule's last step (above)
+ORDER += ["_dw_softplus_first"]  # the rounded-softplus-argument rule's (above)
 
 
 def _constant(value: float, backend: str) -> str:
@@ -415,7 +427,7 @@ def primitive_text(name: str, backend: str) -> str:
 
 def primitive_needs(name: str, backend: str) -> tuple:
     needs = PRIMITIVE_NEEDS.get(name, ())
-    if name == "_dw_log1p" and backend == "triton":
+    if name in ("_dw_log1p", "_dw_softplus_first") and backend == "triton":
         needs = needs + ("_log1p",)
     return needs
 

@@ -2131,6 +2131,90 @@ _register(ROUNDED_ARGUMENT)
 __all__ += ["ROUNDED_ARGUMENT"]
 
 
+# ------------------------------------------------------------------ softplus-slope (issue 16: ∂β of torch's
+# Softplus(beta), softplus(β·x)/β: (x·σ(βx) − softplus(βx)/β)/β); tested in tests/test_pois10.py
+
+
+def _sigmoid_and_softplus_terms(node):
+    """The terms of the sum ``node`` as (coefficient, u) pairs by kind: σ(u) and softplus(u) each a factor
+    of its term exactly once (the coefficient free of it)."""
+    found = {sigmoid: [], softplus: []}
+    for k, term in enumerate(node.args):
+        for f in (a for a in sp.Mul.make_args(term) if isinstance(a, (sigmoid, softplus))):
+            rest = term / f
+            if not rest.has(f):
+                found[type(f)].append((k, rest, f.args[0]))
+    return found
+
+
+def _softplus_slope(node):
+    """k·u·σ(u) − k·softplus(u), two terms of a sum, as −k·(|u|·σ(−|u|) + softplus(−|u|)); None where no
+    such pair is there. The identity: softplus(u) = u + softplus(−u) and σ(u) = 1 − σ(−u) give
+    u·σ(u) − softplus(u) = −u·σ(−u) − softplus(−u) for u ≥ 0; below 0 it is the written form with −u = |u|.
+    Both terms are ≥ 0 (the binary entropy of σ(u) in nats), so nothing cancels."""
+    if not (node.is_Add and node.has(sigmoid) and node.has(softplus)):
+        return None
+    found = _sigmoid_and_softplus_terms(node)
+    for i, k_sig, u in found[sigmoid]:
+        for j, k_sp, w in found[softplus]:
+            if i == j or w != u or sp.cancel(k_sig + u * k_sp) != 0:
+                continue
+            a = sp.Abs(u)
+            # softplus(u) − u·σ(u), both terms ≥ 0; |u|·σ(−|u|) is 0·∞ at |u| = ∞, where its limit is 0 (and
+            # it underflows to 0 from |u| ≈ 750 on: beyond float32's largest, 0 in every dtype)
+            entropy = sp.Piecewise((0, a > sp.Float(_FLT_MAX, 17)), (a * sigmoid(-a), True)) + softplus(-a)
+            rest = [t for k, t in enumerate(node.args) if k not in (i, j)]
+            return sp.Add(k_sp * entropy, *rest)
+    return None
+
+
+SOFTPLUS_SLOPE = Rule(
+    "softplus-slope", "k·(u·σ(u) − softplus(u)) (∂β of softplus(β·x)/β, torch's Softplus(beta): "
+    "(x·σ(βx) − softplus(βx)/β)/β) cancels for u ≫ 0, where both terms are u to the first digits: 0 in "
+    "float32 at u = 48.4 (true −4.5e−23 at β = −32.27, x = −1.5), and float64's double-word still cancels past "
+    "u ≈ 75; it is −k·(|u|·σ(−|u|) + softplus(−|u|)) exactly (softplus(u) = u + softplus(−u), "
+    "σ(u) = 1 − σ(−u)), a sum of two terms ≥ 0 (the binary entropy of σ(u)): no cancellation, no widening; "
+    "|u|·σ(−|u|) is 0 beyond |u| = 3.4e38 (its limit at ∞, where the product is 0·∞ = NaN)",
+    local=_softplus_slope)
+_register(SOFTPLUS_SLOPE)
+__all__ += ["SOFTPLUS_SLOPE"]
+
+
+# ------------------------------------------------------------------ rounded-softplus-argument (issue 16: softplus(v)
+# of a v the code rounds, softplus(β·x)/β in float64: 30 ULP at β = −226.5, x = 0.3); tested in tests/test_pois10.py
+
+
+def _rounded_softplus_arguments(expr):
+    """Every softplus(v) of ``expr`` whose v is rounded and not bounded (as the rounded-argument rule decides for
+    e^v and σ(v)), widened where v < −2: v in double-word in a float64 kernel, then softplus(v_hi) + σ(v_hi)·v_lo
+    (doubleword's _dw_softplus_first); in float64 in a float32 one."""
+    if not isinstance(expr, sp.Basic) or not expr.has(softplus):
+        return expr
+
+    def rewrite(new):
+        if isinstance(new, softplus) and new.free_symbols and not new.has(sp.Indexed):
+            v = unwiden(new.args[0])
+            if not _exact_argument(v) and not _bounded_argument(v) and _polynomial_of_exponentials(v):
+                # for v ≥ −2 softplus(v)'s condition number |v|·σ(v)/softplus(v) is at most 1.9 (at v = −2;
+                # below 1 for v ≥ 0): v's rounding is then 1.9ε of it at most, and the written form is kept
+                new = sp.Piecewise((new, v >= -_ROUNDED_ARGUMENT_FROM), (widen(new, first_order=True), True))
+        return new
+
+    return _bottom_up(expr, rewrite, (WidenedBase, sp.Indexed))
+
+
+ROUNDED_SOFTPLUS_ARGUMENT = Rule(
+    "rounded-softplus-argument", "softplus(v) ≈ e^v for v ≪ 0 turns v's rounding into a relative error of "
+    "|v|·ε, as e^v does (the rounded-argument rule's): softplus(β·x)/β (torch's Softplus(beta)) 30 ULP in "
+    "float64 at β = −226.5, x = 0.3, 390 ULP at β = −2074.96, x = 0.3 (β·x = −622.5 rounded before softplus); v in double-word arithmetic "
+    "and softplus(v_hi) + σ(v_hi)·v_lo (first order in v_lo) in a float64 kernel, in float64 in a float32 one, "
+    "where v is rounded and not bounded by its form (as the rounded-argument rule decides) and only where "
+    "v < −2: from −2 up softplus's condition number |v|·σ(v)/softplus(v) is at most 1.9 and the written form is kept",
+    apply=_rounded_softplus_arguments, fired=lambda old, new: new != old)
+_register(ROUNDED_SOFTPLUS_ARGUMENT)
+__all__ += ["ROUNDED_SOFTPLUS_ARGUMENT"]
+
+
 def stabilise(expr: sp.Expr, rules=RULES) -> tuple[sp.Expr, tuple[Rule, ...]]:
     """``expr`` with every rule applied, and the rules that changed something (in the order
     they first fired), e.g. ``stabilise(log(1 + exp(x))) == (softplus(x), (<softplus rule>,))``.
