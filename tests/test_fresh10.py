@@ -153,3 +153,27 @@ def test_from_formula_names_the_two_tensors_of_different_dtypes(st):
         f(x, x.double(), 0.5)
     with pytest.raises(TypeError, match=r"^argument 'b' is torch.float64 but 'w' is torch.float32"):
         f(0.5, x, x.double())
+
+
+def test_readme_numpy_example_runs_as_written():
+    """README's "Generated NumPy code" block, pasted after its "From Python" block. Fault: it
+    called `k(x=z_array, t=y_array)` with arrays defined nowhere (NameError). The two blocks are
+    run here as written (the lines that only show a value stay as they are) and the result is
+    checked against the formula."""
+    import contextlib
+    import io
+
+    import numpy as np
+
+    def block(first_line):
+        start = README.index(first_line)
+        return README[start:README.index("```", start)]
+
+    namespace = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(block("import sympy as sp, symnet"), namespace)  # noqa: S102 - the README's own example
+        exec(block("import numpy as np\nk = symnet.compile(d)"), namespace)  # noqa: S102
+    z, y = namespace["z_array"], namespace["y_array"]
+    s = 1 / (1 + np.exp(-z))
+    np.testing.assert_allclose(namespace["L"], (y - s) ** 2, rtol=1e-14)
+    np.testing.assert_allclose(namespace["dL_dx"], -2 * (y - s) * s * (1 - s), rtol=1e-13, atol=1e-300)
