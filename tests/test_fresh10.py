@@ -177,3 +177,24 @@ def test_readme_numpy_example_runs_as_written():
     s = 1 / (1 + np.exp(-z))
     np.testing.assert_allclose(namespace["L"], (y - s) ** 2, rtol=1e-14)
     np.testing.assert_allclose(namespace["dL_dx"], -2 * (y - s) * s * (1 - s), rtol=1e-13, atol=1e-300)
+
+
+def test_verify_worst_point_shows_got_and_true_to_their_last_ulp():
+    """`symnet verify "softsign(x)"`: "worst 1.23 ULP at x=-2.8386688908351516e-08 (got
+    -2.83866881e-08, true -2.83866881e-8)". Fault: got printed with 9 digits and true with 10, so
+    in float64 the two read the same and the line could not show the error it reported. Now got
+    reads back as the float computed (17 digits in float64, 9 in float32) and true has 3 more:
+    the ULPs between the printed numbers are the ULPs reported."""
+    import mpmath
+    import numpy as np
+
+    report = symnet.verify("softsign(x)", n=20, torch=False)
+    for dtype in ("float32", "float64"):
+        for output in ("f", "df_dx"):
+            cell = report.cell(output, dtype, "symnet numpy")
+            got, true = re.search(r"\(got (\S+), true (\S+)\)", cell.worst_at).groups()
+            spacing = float(np.spacing(np.abs(np.asarray(float(true), dtype))))
+            got = float(np.dtype(dtype).type(got))  # the float the text reads back as
+            with mpmath.workdps(50):  # every digit of true as printed
+                shown = float(abs(mpmath.mpf(got) - mpmath.mpf(true))) / spacing
+            assert cell.worst_ulp > 0.3 and abs(shown - cell.worst_ulp) < 0.05, (cell.worst_at, cell.worst_ulp)
