@@ -198,3 +198,25 @@ def test_verify_worst_point_shows_got_and_true_to_their_last_ulp():
             with mpmath.workdps(50):  # every digit of true as printed
                 shown = float(abs(mpmath.mpf(got) - mpmath.mpf(true))) / spacing
             assert cell.worst_ulp > 0.3 and abs(shown - cell.worst_ulp) < 0.05, (cell.worst_at, cell.worst_ulp)
+
+
+def test_unknown_function_lists_the_known_ones(capsys):
+    """`symnet derive "mylu(x)"` (nothing close): "the 68 known ones are listed in
+    symnet.parsing.FUNCTIONS", a Python name a command-line user cannot look at. The line now
+    lists them (canonical names; the aliases such as Abs and swish left out)."""
+    assert main(["derive", "mylu(x)"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "symnet.parsing" not in err
+    known = err.split("known: ")[1].split(", ")
+    assert {"exp", "relu", "gelu", "focal", "gaussian_nll", "where"} <= set(known) and "swish" not in known
+    assert set(known) <= set(symnet.parsing.FUNCTIONS)
+
+
+def test_functional_takes_the_names_formulas_take(st):
+    """`st.functional.activation("swish", x)`: a formula reads swish(x) (it is silu), the
+    functional said "no activation 'swish'". Now it takes the formula's names too."""
+    import torch
+
+    x = torch.linspace(-4.0, 4.0, 9, dtype=torch.float64)
+    torch.testing.assert_close(st.functional.activation("swish", x), torch.nn.functional.silu(x))
+    torch.testing.assert_close(st.functional.activation("σ", x), torch.sigmoid(x))

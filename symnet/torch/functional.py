@@ -45,7 +45,8 @@ def _reduce(x: torch.Tensor, reduction: str) -> torch.Tensor:
 def activation(name: str, input: torch.Tensor, *params: float, **by_name) -> torch.Tensor:  # noqa: A002
     """The registry activation ``name`` applied entry by entry: ``activation("leaky_relu", x, 0.2)``.
 
-    ``name``: one of ``symnet.registry.activation_names()`` (sigmoid, relu, gelu, mish, ...).
+    ``name``: one of ``symnet.registry.activation_names()`` (sigmoid, relu, gelu, mish, ...), or
+    a name formulas take for one (``swish`` is silu).
     ``input``: a floating-point tensor (float32, float64, bfloat16, float16) of any shape, on a
     CUDA device or on the CPU under ``TRITON_INTERPRET=1``. ``params``: the activation's options
     as Python numbers, by position in the registry's order with its defaults (``leaky_relu(x,
@@ -59,9 +60,10 @@ def activation(name: str, input: torch.Tensor, *params: float, **by_name) -> tor
         TypeError: an integer or complex ``input``.
         DeviceError: a CPU tensor without ``TRITON_INTERPRET=1``.
     """
-    op = _ops._POINTWISE.get(name)
+    op = _ops._POINTWISE.get(_canonical(name))
     if op is None or len(op.inputs) != 1:
         raise SymnetError(f"no activation {name!r}; known: {', '.join(_activation_names())}")
+    name = _canonical(name)
     _check_options("activation", name, params, by_name, tensors=1)
     return _ops.call(op.op, input, [float(p) for p in params])[0]
 
@@ -91,6 +93,7 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
         TypeError: an integer or complex tensor, or tensors of different dtypes.
         DeviceError: a CPU tensor without ``TRITON_INTERPRET=1``.
     """
+    name = _canonical(name)
     op = _ops._POINTWISE.get(name)
     if op is None or len(op.inputs) < 2:
         raise SymnetError(f"no elementwise loss {name!r}; known: "
@@ -106,6 +109,14 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
     _check_options("loss", name, params, by_name, tensors=len(op.inputs))
     tensors = _broadcast(input, *targets)
     return _reduce(_ops.call(op.op, *tensors, [float(p) for p in params])[0], reduction)
+
+
+def _canonical(name: str) -> str:
+    """The registry's name for a name formulas also take (``swish`` is silu, ``σ`` sigmoid)."""
+    from ..parsing import FUNCTIONS
+
+    entry = FUNCTIONS.get(name) if isinstance(name, str) else None
+    return getattr(entry, "name", name) if entry is not None else name
 
 
 def _usage(name: str) -> str:
