@@ -396,7 +396,9 @@ def _codegen(args) -> int:
     _folder(args.out, "--out", writing=not args.check)
     where = Path(args.out) / args.backend
     if args.check:
-        stale = stale_sources(args.out, args.backend)
+        _committed_folder(where, "symnet codegen", f"--out (the folder holding {args.backend}/)")
+        with _progress(f"checking the {args.backend} kernels"):  # a minute or two, silent before
+            stale = stale_sources(args.out, args.backend)
         if stale:
             print(f"stale kernels in {where}: {', '.join(stale)} (run 'symnet codegen')", file=sys.stderr)
             return 1
@@ -554,11 +556,21 @@ def _train(args) -> int:
     return 0
 
 
+def _committed_folder(where: Path, command: str, option: str) -> None:
+    """--check compares with files committed in a checkout: run elsewhere (the default folder
+    is relative) it reported every file stale and said to run the command, which would write
+    a new folder there. Raises :class:`SymnetError` where ``where`` is no folder."""
+    if not where.is_dir():
+        raise SymnetError(f"no folder {where} in {Path.cwd()}: run '{command} --check' from the repository's "
+                          f"root, or name the folder with {option}")
+
+
 def _docs(args) -> int:
     from .docs import stale_pages, write_pages
 
     _folder(args.out, "--out", writing=not args.check)
     if args.check:
+        _committed_folder(Path(args.out), "symnet docs", "--out")
         stale = stale_pages(args.out)
         if stale:
             print(f"stale pages in {args.out}: {', '.join(stale)} (run 'symnet docs')", file=sys.stderr)

@@ -288,8 +288,9 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
                                  f"not part of a formula: 'symnet derive {name}' prints its derivation "
                                  "(symnet.torch.functional has the PyTorch ops)")
             close = difflib.get_close_matches(name, FUNCTIONS, n=3)
+            # the names themselves, not where Python finds them: a command-line user has no symnet.parsing
             hint = f"did you mean {' or '.join(close)}?" if close else \
-                f"the {len(FUNCTIONS)} known ones are listed in symnet.parsing.FUNCTIONS"
+                f"known: {', '.join(n for n, e in FUNCTIONS.items() if getattr(e, 'name', n) == n)}"
             raise ParseError(f"unknown function '{_short(name)}'; {hint}")
         entry = FUNCTIONS[name]
         fewest, most = entry.arity

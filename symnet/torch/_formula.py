@@ -10,11 +10,22 @@ from .functional import _broadcast
 
 
 class Formula(torch.nn.Module):
-    """A formula applied entry by entry: ``f(*inputs)`` with the inputs in the order declared.
+    """A formula applied entry by entry: ``f(*inputs)`` with the inputs in the order declared
+    (or by name, ``f(x=..., w=...)``).
 
-    Arguments are tensors or Python numbers, broadcast together as torch does; every
-    floating-point tensor argument gets its gradient (from the generated kernel, which
-    computes the value and every partial derivative in one pass). The op is registered in
+    Arguments are tensors or Python numbers, broadcast together as torch does; the tensors
+    are floating-point (float32, float64, bfloat16, float16) of one dtype, on one CUDA device or
+    on the CPU under ``TRITON_INTERPRET=1``. Returns one tensor of the broadcast shape and that
+    dtype. Every floating-point tensor argument gets its gradient (from the generated kernel,
+    which computes the value and every partial derivative in one pass).
+
+    Raises:
+        TypeError: a missing, unknown or repeated argument; integer tensors; tensors of
+            different dtypes.
+        RuntimeError: shapes that do not broadcast (torch's message).
+        DeviceError: CPU tensors without ``TRITON_INTERPRET=1``.
+
+    The op is registered in
     this process under ``symnet_torch::formula_<hash>``: a ``torch.export`` file using it
     reloads in a process that has called ``from_formula`` with the same formula first.
     """
@@ -35,6 +46,13 @@ class Formula(torch.nn.Module):
         args = list(args) + [kwargs[n] for n in names[len(args):] if n in kwargs]
         if len(args) != len(names):
             raise TypeError(f"the formula takes {len(names)} arguments ({', '.join(names)}), got {len(args)}")
+        # Python numbers take the tensors' dtype: a mismatch is between two tensors, named here (the
+        # kernel's own check sees the numbers as tensors already and could name one of them)
+        floats = [(n, a) for n, a in zip(names, args) if isinstance(a, torch.Tensor) and a.is_floating_point()]
+        for n, a in floats[1:]:
+            if a.dtype != floats[0][1].dtype:
+                raise TypeError(f"argument {n!r} is {a.dtype} but {floats[0][0]!r} is {floats[0][1].dtype}; "
+                                "pass tensors of one dtype (Python numbers take theirs)")
         return _ops.call(self._op.op, *_broadcast(*args), [])[0]
 
     def extra_repr(self):
@@ -42,27 +60,39 @@ class Formula(torch.nn.Module):
 
 
 def from_formula(expr, inputs) -> Formula:
-    """The formula ``expr`` (text or SymPy) as a module ``f(*inputs)``, arguments in the order of ``inputs``.
+    """The formula ``expr`` (text or SymPy) as a module ``f(*inputs)``, arguments in the order of ``inputs``:
+    ``from_formula("w*sin(x) + b", inputs=["x", "w", "b"])(x, w, 0.5)``.
+
+    ``inputs``: every variable of the formula, once each, as names or SymPy symbols, or one string
+    of names (``"x, w, b"`` or ``"x w b"``, as ``sympy.symbols`` reads it). The formula is derived
+    with respect to all of them and compiled to a Triton kernel (the value and every partial
+    derivative in one pass) when this is called; the module (:class:`Formula`) runs it, with the
+    derivatives as the backward.
 
     Raises:
-        ParseError: text the parser refuses.
+        ParseError: text the parser refuses, among it a name that is not a variable name.
         DerivationError: an input not in the formula, a formula symbol not among ``inputs``,
-            or a formula symnet cannot derive.
+            an input named twice, or a formula symnet cannot derive.
     """
     from .. import parse
+    from ..parsing import as_symbol, parse_symbols
     from ..engine import derive  # noqa: F401 - the derivation is made by _ops.formula_op
 
     if isinstance(expr, str):
         expr = parse(expr)
-    if isinstance(inputs, (str, sp.Symbol)):
+    if isinstance(inputs, str):  # "x, w, b": checked by the parser's rules, as wrt= and --wrt are
+        inputs = parse_symbols(inputs)
+    if isinstance(inputs, sp.Symbol):
         inputs = [inputs]
-    names = [i if isinstance(i, str) else getattr(i, "name", None) for i in inputs]
+    names = [as_symbol(i, "input").name if isinstance(i, str) else getattr(i, "name", None) for i in inputs]
     if any(not isinstance(n, str) for n in names) or len(set(names)) != len(names):
         raise DerivationError(f"inputs must be distinct names or symbols, not {inputs!r}")
     free = {s.name: s for s in expr.free_symbols}
     missing = sorted(set(free) - set(names))
     if missing:
-        raise DerivationError(f"the formula uses {', '.join(missing)}, which is not among inputs=[{', '.join(names)}]")
+        verb = "is" if len(missing) == 1 else "are"
+        raise DerivationError(f"the formula uses {', '.join(missing)}, which {verb} not among "
+                              f"inputs=[{', '.join(names)}]")
     unused = [n for n in names if n not in free]
     if unused:
         raise DerivationError(f"input {unused[0]!r} does not appear in the formula {expr}")

@@ -42,23 +42,117 @@ def _reduce(x: torch.Tensor, reduction: str) -> torch.Tensor:
     raise SymnetError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
 
 
-def activation(name: str, input: torch.Tensor, *params: float) -> torch.Tensor:  # noqa: A002
-    """The registry activation ``name`` (``symnet.registry.activation_names()``) applied entry by
-    entry, with its extra parameters (as the registry orders them)."""
-    op = _ops._POINTWISE.get(name)
+def activation(name: str, input: torch.Tensor, *params: float, **by_name) -> torch.Tensor:  # noqa: A002
+    """The registry activation ``name`` applied entry by entry: ``activation("leaky_relu", x, 0.2)``.
+
+    ``name``: one of ``symnet.registry.activation_names()`` (sigmoid, relu, gelu, mish, ...), or
+    a name formulas take for one (``swish`` is silu).
+    ``input``: a floating-point tensor (float32, float64, bfloat16, float16) of any shape, on a
+    CUDA device or on the CPU under ``TRITON_INTERPRET=1``. ``params``: the activation's options
+    as Python numbers, by position in the registry's order with its defaults (``leaky_relu(x,
+    slope=1/100)``, ``elu(x, alpha=1)``); each distinct set of options derives and compiles its
+    own kernel on first use. Returns a tensor of ``input``'s shape and dtype, differentiable in
+    ``input`` (the generated kernel computes the value and the derivative in one pass).
+
+    Raises:
+        SymnetError: an unknown name, an option given by name, or more options than the
+            activation has (the message shows them in order); a NaN or infinite option.
+        TypeError: an integer or complex ``input``.
+        DeviceError: a CPU tensor without ``TRITON_INTERPRET=1``.
+    """
+    op = _ops._POINTWISE.get(_canonical(name))
     if op is None or len(op.inputs) != 1:
         raise SymnetError(f"no activation {name!r}; known: {', '.join(_activation_names())}")
+    name = _canonical(name)
+    _check_options("activation", name, params, by_name, tensors=1)
     return _ops.call(op.op, input, [float(p) for p in params])[0]
 
 
-def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str = "mean") -> torch.Tensor:
-    """The registry's elementwise loss ``name`` (mse, l1, huber, bce_logits, focal, ...), reduced."""
+def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str = "mean",
+         **by_name) -> torch.Tensor:  # noqa: A002
+    """The registry's elementwise loss ``name`` of (``input``, ``target``), reduced:
+    ``loss("huber", p, t, 2.0)``, ``loss("focal", z, t, 0.25, 3)``.
+
+    ``name``: mse, l1, smooth_l1, huber, log_cosh, bce, bce_logits, focal, hinge,
+    squared_hinge, poisson_nll, gaussian_nll or kl_div (the registry's losses, formulas in
+    ``symnet.registry``). ``input``, ``target``: floating-point tensors (float32, float64,
+    bfloat16, float16) or Python numbers, broadcast together as torch does, of one dtype, on a
+    CUDA device or on the CPU under ``TRITON_INTERPRET=1``; a loss of three tensors takes the
+    others with the target as a tuple (``loss("gaussian_nll", mu, (t, var))``). ``params``: the
+    loss's options as Python numbers, by position in the registry's order with its defaults
+    (torchvision's for ``focal(z, t, alpha=1/4, gamma=2)``; ``huber(x, t, delta=1)``). Every
+    floating-point tensor argument gets its gradient, the target's included.
+
+    ``reduction``: "mean" (default) or "sum" give a 0-d tensor, "none" the per-entry losses in
+    the broadcast shape.
+
+    Raises:
+        SymnetError: an unknown name or reduction, an option given by name, more options than the
+            loss has, or the wrong number of tensors (the message shows the loss's arguments in
+            order); a NaN or infinite option.
+        TypeError: an integer or complex tensor, or tensors of different dtypes.
+        DeviceError: a CPU tensor without ``TRITON_INTERPRET=1``.
+    """
+    name = _canonical(name)
     op = _ops._POINTWISE.get(name)
     if op is None or len(op.inputs) < 2:
         raise SymnetError(f"no elementwise loss {name!r}; known: "
                           f"{', '.join(n for n, o in _ops._POINTWISE.items() if len(o.inputs) > 1 and '_' != n[0] and not n.startswith('formula_'))}")
-    tensors = _broadcast(input, *(target if isinstance(target, (tuple, list)) else (target,)))
+    if reduction not in ("mean", "sum", "none"):
+        raise SymnetError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+    targets = tuple(target) if isinstance(target, (tuple, list)) else (target,)
+    if 1 + len(targets) != len(op.inputs):
+        rest = _argument_names(name)[2:len(op.inputs)]
+        how = f"the target and {', '.join(rest)} as a tuple: loss({name!r}, input, (target, {', '.join(rest)}))" \
+            if rest else "the target"
+        raise SymnetError(f"{name} takes {len(op.inputs)} tensors, got {1 + len(targets)}: pass the input, then {how}")
+    _check_options("loss", name, params, by_name, tensors=len(op.inputs))
+    tensors = _broadcast(input, *targets)
     return _reduce(_ops.call(op.op, *tensors, [float(p) for p in params])[0], reduction)
+
+
+def _canonical(name: str) -> str:
+    """The registry's name for a name formulas also take (``swish`` is silu, ``σ`` sigmoid)."""
+    from ..parsing import FUNCTIONS
+
+    entry = FUNCTIONS.get(name) if isinstance(name, str) else None
+    return getattr(entry, "name", name) if entry is not None else name
+
+
+def _usage(name: str) -> str:
+    """``focal(z, t, alpha=1/4, gamma=2)``: the registry function's arguments in order (the
+    parser's own usage line), or "" for one without options."""
+    from ..parsing import FUNCTIONS, _usage as usage
+
+    return usage(name, FUNCTIONS[name]) if name in FUNCTIONS else ""
+
+
+def _argument_names(name: str) -> list[str]:
+    """The names of the registry function's arguments in order (gaussian_nll: x, t, var, eps)."""
+    import inspect
+
+    from ..registry import REGISTRY
+
+    try:
+        return list(inspect.signature(REGISTRY[name].build).parameters)
+    except (KeyError, TypeError, ValueError):
+        return []
+
+
+def _check_options(kind: str, name: str, params: tuple, by_name: dict, tensors: int) -> None:
+    """One line naming the options of ``name`` in order where they are given by name or too many
+    (Python's own message named an internal function and counted its tensors too)."""
+    from ..registry import REGISTRY
+
+    usage = _usage(name)
+    if by_name:
+        given = ", ".join(f"{k}=…" for k in by_name)
+        raise SymnetError(f"{kind}() takes the options of {name} by position, not by name ({given}): "
+                          f"{usage or f'{name} has none'}")
+    most = REGISTRY[name].arity[1] if name in REGISTRY else tensors
+    if most is not None and len(params) > most - tensors:
+        has = f"at most {most - tensors} option(s), by position: {usage}" if usage else "no options"
+        raise SymnetError(f"{name} takes {has}; got {len(params)} ({', '.join(map(repr, params))})")
 
 
 _apply_activation = activation

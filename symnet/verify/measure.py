@@ -255,6 +255,11 @@ def _inside(v: float, rng) -> float:
     return v if lo <= v <= hi else lo + (hi - lo) * (abs(v) % 1.0)
 
 
+# Significant digits that print a float of each dtype so that it reads back as itself: the worst
+# point's "got" and "true" at 9 and 10 digits looked equal for a float64 1.23 ULP apart.
+_ROUND_TRIP_DIGITS = {"float64": 17, "float32": 9, "float16": 5, "bfloat16": 4}
+
+
 def _true_text(true, digits: int) -> str:
     """A reference value as text: ``digits`` significant digits, or, far outside every float
     format (mpmath's exponents are unbounded: GELU-tanh′ at −1.8e308 is about −10^(−1.8e923)), its order
@@ -298,7 +303,9 @@ class _Acc:
                 c.mismatch_at = f"{'NaN' if math.isnan(got) else 'inf'}: got {got:.6g}, true {_true_text(true, 8)} " \
                                 f"at {_where(self.names, row)}"
         elif kind == "normal" and ulps > c.worst_ulp:
-            c.worst_ulp, c.worst_at = ulps, f"{_where(self.names, row)} (got {got:.9g}, true {_true_text(true, 10)})"
+            digits = _ROUND_TRIP_DIGITS.get(c.dtype, 17)  # got as the float it is; true 3 digits further
+            c.worst_ulp, c.worst_at = ulps, (f"{_where(self.names, row)} (got {got:.{digits}g}, "
+                                             f"true {_true_text(true, digits + 3)})")
         elif kind == "sub" and ulps > c.worst_sub:
             c.worst_sub, c.sub_at = ulps, _where(self.names, row)
 
