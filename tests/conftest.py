@@ -5,6 +5,7 @@ Nothing here reuses symnet's own checker: values are computed with mpmath direct
 """
 from __future__ import annotations
 
+import functools
 import os
 import random
 from pathlib import Path
@@ -42,6 +43,36 @@ def torch_and_triton():
     if not torch.cuda.is_available():
         os.environ.setdefault("TRITON_INTERPRET", "1")
     return torch, pytest.importorskip("triton")
+
+
+def derived(formula, wrt=None):
+    """``symnet.derive(formula, wrt)``, built once per test run (a Derivation is frozen: tests share it).
+    ``formula`` a string or SymPy expression, ``wrt`` names or symbols (None: every free symbol).
+    Raises what symnet.derive raises."""
+    return _derived(formula, None if wrt is None else tuple(wrt))
+
+
+@functools.lru_cache(maxsize=None)
+def _derived(formula, wrt):
+    import symnet
+
+    return symnet.derive(formula, None if wrt is None else list(wrt))
+
+
+def compiled(formula, backend: str = "numpy", wrt=None):
+    """``symnet.compile(derived(formula, wrt), backend)``, built once per test run: a kernel does not depend
+    on the dtype or the points it runs at, and tests run one formula at several (deriving and generating
+    take 0.1–30 s of CPU a formula, running it milliseconds). Raises what symnet.compile raises."""
+    return _compiled(formula, backend, None if wrt is None else tuple(wrt))
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(formula, backend, wrt):
+    import symnet
+
+    if backend == "triton":
+        triton_torch()  # TRITON_INTERPRET=1 where there is no GPU, before anything is compiled
+    return symnet.compile(_derived(formula, wrt), backend=backend)
 
 
 def torch_autograd_values(torch_fn, variables, columns, dtype):

@@ -18,8 +18,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-import symnet
-from conftest import load_kernel, triton_torch
+from conftest import compiled, load_kernel, triton_torch
 from symnet.codegen.rewrite import stabilise
 from symnet.functions import sigmoid
 
@@ -54,7 +53,7 @@ def _ulps(got, true, dtype=np.float64):
 
 def _worst(formula, names, points, backend="numpy", dtype=np.float64):
     """The worst error in ULPs of every output of the compiled formula at ``points`` (rows of inputs)."""
-    k = symnet.compile(symnet.derive(formula, names), backend)
+    k = compiled(formula, backend, tuple(names))
     exact = _exact(formula, names)
     cols = [np.array([p[i] for p in points], dtype) for i in range(len(names))]
     if backend == "triton":
@@ -123,7 +122,7 @@ def test_powers_over_powers_of_a_tiny_or_huge_v(formula, names, pts):
 
 
 def test_gaussian_nll_in_the_standard_deviation_at_x_equal_t():
-    k = symnet.compile(symnet.derive("log(v) + (x-t)**2/(2*v**2)", ["x", "t", "v"]), "numpy")
+    k = compiled("log(v) + (x-t)**2/(2*v**2)", "numpy", ("x", "t", "v"))
     got = k(x=np.array([0.5]), t=np.array([0.5]), v=np.array([1e-300]))
     assert got[3][0] == pytest.approx(1e300, rel=1e-15) and got[1][0] == 0  # ∂v = 1/v − d²/v³ was NaN
 
@@ -161,7 +160,7 @@ def test_rounded_argument_is_first_order_and_only_where_v_is_large():
     """σ(w·x + b): v = w·x + b in double-word and σ to first order in its lo part (not _dw_sigmoid's 400
     operations), only where v < −2 (a select): 2.5 s for 1e6 in float64 NumPy with the full double-word on
     every element, against 45 ms written; and within 4 ULP at v = −700, where the written form is 350 off."""
-    k = symnet.compile(symnet.derive("sigmoid(w*x + b)", ["w", "x", "b"]), "numpy")
+    k = compiled("sigmoid(w*x + b)", "numpy", ("w", "x", "b"))
     assert "_dw_sigmoid_first(" in k.source and "_dw_sigmoid(" not in k.source
     assert "b_plus_w_times_x >= -2" in k.source
     worst = _worst("sigmoid(w*x + b)", ["w", "x", "b"], [(3.0, -233.3, 0.1), (0.7, -1000.3, 1.9), (1.0, 0.5, 0.25)])

@@ -16,6 +16,7 @@ the compile-time goal: σ nested 16 deep and a sum of 32 sigmoids compile in und
 """
 from __future__ import annotations
 
+import functools
 import random
 import time
 import warnings
@@ -26,7 +27,7 @@ import pytest
 import sympy as sp
 
 import symnet
-from conftest import triton_torch
+from conftest import compiled, derived, triton_torch
 from symnet import sigmoid
 from symnet.codegen.rewrite import RULES, stabilise
 from symnet.functions import explicit
@@ -122,10 +123,19 @@ def _id(case):
     return f"{case[0]}:{case[1]}@{case[4]}"
 
 
+@functools.lru_cache(maxsize=None)
+def _mp_function(expr, variables):
+    """expr as an mpmath function of variables (every symnet function written out), lambdified once: the
+    exactness check evaluates each output at 12 points (lambdify printed and exec'd it 24 times: 40% of the
+    check's time). Its constants are printed exactly (mpf tuples, rationals as quotients), so the value does
+    not depend on the precision at lambdify time."""
+    e = explicit(expr.replace(softplus, lambda v: sp.log(1 + sp.exp(v))))
+    return sp.lambdify(variables, e, modules=["mpmath"])
+
+
 def _mp(expr, variables, point, dps=50):
     """expr at point in mpmath (every symnet function written out)."""
-    e = explicit(expr.replace(softplus, lambda v: sp.log(1 + sp.exp(v))))
-    f = sp.lambdify(variables, e, modules=["mpmath"])
+    f = _mp_function(expr, tuple(variables))
     with mpmath.workdps(dps):
         return f(*[mpmath.mpf(v) for v in point])
 
@@ -146,7 +156,7 @@ def _ulps(got, want, dtype) -> float:
 @pytest.mark.parametrize("case", RULE_CASES, ids=_id)
 def test_rule_is_exact_at_50_digits(case):
     rule, formula, variables, (lo, hi), _, _ = case
-    d = symnet.derive(formula, list(variables))
+    d = derived(formula, variables)
     outputs = [formula] + list(d.jacobian)
     stable = [stabilise(e) for e in outputs]
     assert rule in {r.name for _, fired in stable for r in fired}
@@ -211,10 +221,7 @@ def _run(kernel, backend, variables, point, dtype):
 
 def _check_at(formula, variables, point, dtype, backend, limits=None, bound=8.0):
     """The generated kernel's value and gradients at point, to ``bound`` ulps of mpmath."""
-    if backend == "triton":
-        triton_torch()  # TRITON_INTERPRET=1 where there is no GPU, before anything is compiled
-    d = symnet.derive(formula, list(variables))
-    kernel = symnet.compile(d, backend=backend)
+    kernel = compiled(formula, backend, tuple(variables))  # one kernel a formula and backend: each dtype and point
     point = [float(dtype(p)) for p in point]
     got = _run(kernel, backend, variables, point, dtype)
     if limits is not None:
@@ -233,7 +240,7 @@ def test_rule_fixes_the_failing_value(case, backend):
     limits = LIMITS.get((rule, point[0]))
     _, want = _check_at(formula, variables, point, dtype, backend, limits)
     naive = _naive(formula, variables, [float(dtype(p)) for p in point], dtype)
-    d = symnet.derive(formula, list(variables))
+    d = derived(formula, variables)
     naive_grads = [_naive(g, variables, [float(dtype(p)) for p in point], dtype) for g in d.jacobian]
     assert any(_ulps(n, w, dtype) > 100 for n, w in zip([naive, *naive_grads], want)), \
         f"{rule}: the written form was already fine at {point}"

@@ -11,7 +11,7 @@ import pytest
 import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
-import symnet
+from conftest import compiled, derived
 
 
 x_, y_ = sp.symbols("x y", real=True)
@@ -29,7 +29,7 @@ def _cli(*args, timeout=240):
 
 def _run(formula, backend, dtype, **columns):
     """The compiled kernel's outputs (value first, then ∂/∂ each variable in order) as float64 arrays."""
-    k = symnet.compile(symnet.derive(formula), backend=backend)
+    k = compiled(formula, backend)  # one kernel a formula and backend, run at each dtype
     args = {n: np.asarray(v, dtype=dtype) for n, v in columns.items()}
     if backend == "triton":
         from conftest import triton_torch
@@ -118,7 +118,7 @@ def test_a_constant_argument_keeps_relu_convention():
 
 
 def test_derivation_and_derive_at_state_the_tie_rule():
-    d = symnet.derive("max(x, x + y)")
+    d = derived("max(x, x + y)")
     assert d.jacobian[0, 0] == 1  # max(x, x + y)′ in x is 1 everywhere, ties included
     run = _cli("derive", "max(x, y)", "--at", "x=2,y=1", "--wrt", "x")
     assert run.returncode == 0 and "at a tie the mean of both" in run.stdout, run.stderr[-300:]
@@ -184,7 +184,7 @@ def test_verify_reference_at_a_tie_is_the_one_sided_mean(formula, point, var, fn
     form), so `verify` passed the kernel's 0. Now the mean of the one-sided derivatives (mpmath.diff, 50
     digits) at an exact tie, and the branch's derivative where the arguments only round equal (√x vs 1)."""
     from symnet.verify.evaluate import reference
-    d = symnet.derive(formula)
+    d = derived(formula)  # the derivation the kernels above were compiled from, and one for ∂x and ∂y
     col = [str(w) for w in d.wrt].index(var)
     env = {w: point[str(w)] for w in d.wrt}
     got = reference(d.jacobian[0, col], {sp.Symbol(str(w), real=True): v for w, v in env.items()})[0]
