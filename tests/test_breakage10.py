@@ -164,3 +164,14 @@ def test_an_epoch_count_past_what_a_checkpoint_can_hold_is_refused(capsys):
     widest = ('{"epoch":%d,"loss":2.110578276390253,"train_accuracy":0.7023014105419451,'
               '"test_accuracy":0.7155555555555555}\n' % MAX_EPOCHS)  # digits', the longest record of the tasks
     assert 2 * MAX_EPOCHS * len(widest) < HISTORY_LIMIT
+
+
+# --- symnet.verify's number of points: bounded in the API, not only on the command line ---------
+
+@pytest.mark.parametrize("n", [10 ** 9, -1, 2.5, True, "60"])
+def test_verify_refuses_a_number_of_points_the_command_line_refuses(n):
+    """Before: symnet.verify("x", n=10**9, timeout=20) built 10⁹ points per dtype, 8 GB and 58 s
+    measured, before the budget was first looked at (`symnet verify --points` stops at 100000;
+    the Python API took any n)."""
+    with pytest.raises(symnet.SymnetError, match="number of random points n must be a whole number from 0 to 100000"):
+        symnet.verify("x", n=n)
