@@ -175,3 +175,48 @@ def test_verify_refuses_a_number_of_points_the_command_line_refuses(n):
     the Python API took any n)."""
     with pytest.raises(symnet.SymnetError, match="number of random points n must be a whole number from 0 to 100000"):
         symnet.verify("x", n=n)
+
+
+# --- symnet.torch.functional: arguments that are not tensors, numbers given as text ------------
+
+def _functional():
+    import os
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+    import symnet.torch.functional as sf
+    return sf
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda F, z, y: F.cross_entropy(z, y, weight=[1.0] * 4), "cross_entropy: argument 'weight' must be a torch.Tensor, not list"),
+    (lambda F, z, y: F.cross_entropy(z, y.numpy()), "cross_entropy: argument 'target' must be a torch.Tensor, not ndarray"),
+    (lambda F, z, y: F.cross_entropy(z.numpy(), y), "cross_entropy: argument 'input' must be a torch.Tensor, not ndarray"),
+    (lambda F, z, y: F.cross_entropy(z, y, label_smoothing="0.1"), "cross_entropy: label_smoothing must be a number, not str"),
+    (lambda F, z, y: F.cross_entropy(z, y, softcap="3"), "cross_entropy: softcap must be a number, not str"),
+    (lambda F, z, y: F.sigmoid([1.0, 2.0]), "sigmoid: argument 'input' must be a torch.Tensor, not list"),
+    (lambda F, z, y: F.elu(z, alpha="1"), "elu: a parameter must be a number, not str"),
+    (lambda F, z, y: F.softmax(z, dim="x"), "softmax: dim must be an int, not str"),
+    (lambda F, z, y: F.mse_loss(z, [1.0] * 4), "mse: takes 1 target tensor(s), got 4"),
+])
+def test_a_functional_argument_that_is_not_a_tensor_is_one_line_naming_it(call, message):
+    """Before: a list or NumPy array reached the op's schema (a 5-line RuntimeError "Expected a value of
+    type 'Optional[Tensor]' ... Declaration: ...") or failed as AttributeError ("'list' object has no
+    attribute 'dtype'"); label_smoothing="0.1" and alpha="1" were read with float() (torch refuses
+    them); softmax(dim="x") was movedim's 10-line TypeError."""
+    import torch
+
+    F = _functional()
+    z, y = torch.randn(3, 4), torch.tensor([0, 1, 2])
+    with pytest.raises(TypeError) as caught:
+        call(F, z, y)
+    assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+
+
+def test_functional_arguments_that_are_right_still_run():
+    import torch
+
+    F = _functional()
+    z, y = torch.randn(3, 4, dtype=torch.float64), torch.tensor([0, 1, 2])
+    torch.testing.assert_close(F.cross_entropy(z, y, label_smoothing=0.1),
+                               torch.nn.functional.cross_entropy(z, y, label_smoothing=0.1))
+    torch.testing.assert_close(F.mse_loss(z, 0.5), torch.nn.functional.mse_loss(z, torch.full_like(z, 0.5)))
+    torch.testing.assert_close(F.elu(z, alpha=1), torch.nn.functional.elu(z))
