@@ -220,3 +220,17 @@ def test_functional_arguments_that_are_right_still_run():
                                torch.nn.functional.cross_entropy(z, y, label_smoothing=0.1))
     torch.testing.assert_close(F.mse_loss(z, 0.5), torch.nn.functional.mse_loss(z, torch.full_like(z, 0.5)))
     torch.testing.assert_close(F.elu(z, alpha=1), torch.nn.functional.elu(z))
+
+
+def test_kinks_of_subscripted_variables_are_judged_and_only_along_the_variables_that_cross_them():
+    """Found while testing the kink report: x₀ (printed ∂f/∂x₀) matched no gradient, so no row was
+    judged; and every gradient was judged at every kink (11 variables: minutes), where only the
+    kink's own variables cross it."""
+    rows = _kink_rows("abs(x0 - x1) + abs(x1 - x2)")
+    assert [(r["node"], r["gradient"]) for r, _, _ in rows] == [
+        ("|x₀ − x₁|", "∂f/∂x₀"), ("|x₀ − x₁|", "∂f/∂x₁"), ("|x₁ − x₂|", "∂f/∂x₁"), ("|x₁ − x₂|", "∂f/∂x₂")]
+    from symnet.verify.hazard import _kink_text, kinks
+
+    (r,) = kinks(symnet.derive("relu(x)*y", wrt="y"))
+    assert _kink_text(r) == ("kink: relu(x) is not differentiable where x = 0 (no gradient asked for crosses it)",
+                             "x = 0, y = 5/4")
