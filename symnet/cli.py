@@ -475,8 +475,10 @@ def _verify_formula(args) -> int:
         args.dtype = "float32,float64"
     if args.points is None:
         args.points = 60
-    if not 0 <= args.points <= 100000:
-        raise SymnetError("--points must be between 0 and 100000")
+    from .verify.measure import MAX_POINTS
+
+    if not 0 <= args.points <= MAX_POINTS:
+        raise SymnetError(f"--points must be between 0 and {MAX_POINTS}")
     from .verify.budget import DEFAULT_TIMEOUT
 
     timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout

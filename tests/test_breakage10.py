@@ -164,3 +164,73 @@ def test_an_epoch_count_past_what_a_checkpoint_can_hold_is_refused(capsys):
     widest = ('{"epoch":%d,"loss":2.110578276390253,"train_accuracy":0.7023014105419451,'
               '"test_accuracy":0.7155555555555555}\n' % MAX_EPOCHS)  # digits', the longest record of the tasks
     assert 2 * MAX_EPOCHS * len(widest) < HISTORY_LIMIT
+
+
+# --- symnet.verify's number of points: bounded in the API, not only on the command line ---------
+
+@pytest.mark.parametrize("n", [10 ** 9, -1, 2.5, True, "60"])
+def test_verify_refuses_a_number_of_points_the_command_line_refuses(n):
+    """Before: symnet.verify("x", n=10**9, timeout=20) built 10⁹ points per dtype, 8 GB and 58 s
+    measured, before the budget was first looked at (`symnet verify --points` stops at 100000;
+    the Python API took any n)."""
+    with pytest.raises(symnet.SymnetError, match="number of random points n must be a whole number from 0 to 100000"):
+        symnet.verify("x", n=n)
+
+
+# --- symnet.torch.functional: arguments that are not tensors, numbers given as text ------------
+
+def _functional():
+    import os
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+    import symnet.torch.functional as sf
+    return sf
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda F, z, y: F.cross_entropy(z, y, weight=[1.0] * 4), "cross_entropy: argument 'weight' must be a torch.Tensor, not list"),
+    (lambda F, z, y: F.cross_entropy(z, y.numpy()), "cross_entropy: argument 'target' must be a torch.Tensor, not ndarray"),
+    (lambda F, z, y: F.cross_entropy(z.numpy(), y), "cross_entropy: argument 'input' must be a torch.Tensor, not ndarray"),
+    (lambda F, z, y: F.cross_entropy(z, y, label_smoothing="0.1"), "cross_entropy: label_smoothing must be a number, not str"),
+    (lambda F, z, y: F.cross_entropy(z, y, softcap="3"), "cross_entropy: softcap must be a number, not str"),
+    (lambda F, z, y: F.sigmoid([1.0, 2.0]), "sigmoid: argument 'input' must be a torch.Tensor, not list"),
+    (lambda F, z, y: F.elu(z, alpha="1"), "elu: a parameter must be a number, not str"),
+    (lambda F, z, y: F.softmax(z, dim="x"), "softmax: dim must be an int, not str"),
+    (lambda F, z, y: F.mse_loss(z, [1.0] * 4), "mse: takes 1 target tensor(s), got 4"),
+])
+def test_a_functional_argument_that_is_not_a_tensor_is_one_line_naming_it(call, message):
+    """Before: a list or NumPy array reached the op's schema (a 5-line RuntimeError "Expected a value of
+    type 'Optional[Tensor]' ... Declaration: ...") or failed as AttributeError ("'list' object has no
+    attribute 'dtype'"); label_smoothing="0.1" and alpha="1" were read with float() (torch refuses
+    them); softmax(dim="x") was movedim's 10-line TypeError."""
+    import torch
+
+    F = _functional()
+    z, y = torch.randn(3, 4), torch.tensor([0, 1, 2])
+    with pytest.raises(TypeError) as caught:
+        call(F, z, y)
+    assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+
+
+def test_functional_arguments_that_are_right_still_run():
+    import torch
+
+    F = _functional()
+    z, y = torch.randn(3, 4, dtype=torch.float64), torch.tensor([0, 1, 2])
+    torch.testing.assert_close(F.cross_entropy(z, y, label_smoothing=0.1),
+                               torch.nn.functional.cross_entropy(z, y, label_smoothing=0.1))
+    torch.testing.assert_close(F.mse_loss(z, 0.5), torch.nn.functional.mse_loss(z, torch.full_like(z, 0.5)))
+    torch.testing.assert_close(F.elu(z, alpha=1), torch.nn.functional.elu(z))
+
+
+def test_kinks_of_subscripted_variables_are_judged_and_only_along_the_variables_that_cross_them():
+    """Found while testing the kink report: x₀ (printed ∂f/∂x₀) matched no gradient, so no row was
+    judged; and every gradient was judged at every kink (11 variables: minutes), where only the
+    kink's own variables cross it."""
+    rows = _kink_rows("abs(x0 - x1) + abs(x1 - x2)")
+    assert [(r["node"], r["gradient"]) for r, _, _ in rows] == [
+        ("|x₀ − x₁|", "∂f/∂x₀"), ("|x₀ − x₁|", "∂f/∂x₁"), ("|x₁ − x₂|", "∂f/∂x₁"), ("|x₁ − x₂|", "∂f/∂x₂")]
+    from symnet.verify.hazard import _kink_text, kinks
+
+    (r,) = kinks(symnet.derive("relu(x)*y", wrt="y"))
+    assert _kink_text(r) == ("kink: relu(x) is not differentiable where x = 0 (no gradient asked for crosses it)",
+                             "x = 0, y = 5/4")

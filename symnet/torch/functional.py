@@ -32,6 +32,20 @@ __all__ = ["linear", "dense", "rnn_step", "softmax", "log_softmax", "cross_entro
 _ops.registry_ops()
 
 
+def _arguments(op: str, tensors=(), numbers=()) -> None:
+    """One line naming ``op`` and the argument for a tensor argument that is not a tensor (a list, a
+    NumPy array: they reached the op's schema, a 5-line RuntimeError, or failed as AttributeError
+    "'list' object has no attribute 'dtype'") and for a number given as text (``label_smoothing="0.1"``
+    was read with float(); torch refuses it). ``tensors``, ``numbers``: (name, value) pairs; None
+    passes (an optional argument left out)."""
+    for name, value in tensors:
+        if value is not None and not isinstance(value, torch.Tensor):
+            raise TypeError(f"{op}: argument '{name}' must be a torch.Tensor, not {type(value).__name__}")
+    for name, value in numbers:
+        if isinstance(value, (str, bytes)):
+            raise TypeError(f"{op}: {name} must be a number, not {type(value).__name__} {str(value)[:40]!r}")
+
+
 def _reduce(x: torch.Tensor, reduction: str) -> torch.Tensor:
     if reduction == "mean":
         return x.mean()
@@ -64,6 +78,7 @@ def activation(name: str, input: torch.Tensor, *params: float, **by_name) -> tor
     if op is None or len(op.inputs) != 1:
         raise SymnetError(f"no activation {name!r}; known: {', '.join(_activation_names())}")
     name = _canonical(name)
+    _arguments(name, [("input", input)], [("a parameter", p) for p in params])
     _check_options("activation", name, params, by_name, tensors=1)
     return _ops.call(op.op, input, [float(p) for p in params])[0]
 
@@ -90,11 +105,16 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
         SymnetError: an unknown name or reduction, an option given by name, more options than the
             loss has, or the wrong number of tensors (the message shows the loss's arguments in
             order); a NaN or infinite option.
-        TypeError: an integer or complex tensor, or tensors of different dtypes.
+        TypeError: an integer or complex tensor, or tensors of different dtypes; an argument
+            that is neither a tensor nor a number (a list, a NumPy array, a number as text).
         DeviceError: a CPU tensor without ``TRITON_INTERPRET=1``.
     """
     name = _canonical(name)
     op = _ops._POINTWISE.get(name)
+    operands = [("input", input)] + [("target", t) for t in (target if isinstance(target, (tuple, list)) else (target,))]
+    # a plain number broadcasts (_broadcast); a list or an array does not
+    _arguments(name, [(n, v) for n, v in operands if not isinstance(v, (int, float)) or isinstance(v, bool)],
+               [("a parameter", p) for p in params])
     if op is None or len(op.inputs) < 2:
         raise SymnetError(f"no elementwise loss {name!r}; known: "
                           f"{', '.join(n for n, o in _ops._POINTWISE.items() if len(o.inputs) > 1 and '_' != n[0] and not n.startswith('formula_'))}")
@@ -102,6 +122,9 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
         raise SymnetError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
     targets = tuple(target) if isinstance(target, (tuple, list)) else (target,)
     if 1 + len(targets) != len(op.inputs):
+        if any(isinstance(t, (int, float)) and not isinstance(t, bool) for t in targets):
+            # mse_loss(z, [1.0, 2.0]): a list of numbers is read as several targets
+            raise TypeError(f"{name}: takes {len(op.inputs) - 1} target tensor(s), got {len(targets)}")
         rest = _argument_names(name)[2:len(op.inputs)]
         how = f"the target and {', '.join(rest)} as a tuple: loss({name!r}, input, (target, {', '.join(rest)}))" \
             if rest else "the target"
@@ -266,6 +289,9 @@ def rnn_step(input, hx, weight_ih, weight_hh):
 
 
 def _last(input, dim, log):
+    _arguments("log_softmax" if log else "softmax", [("input", input)])
+    if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int)):
+        raise TypeError(f"{'log_softmax' if log else 'softmax'}: dim must be an int, not {type(dim).__name__}")
     if dim is None:
         dim = 0 if input.dim() in (0, 1, 3) else 1  # torch's legacy implicit dim
     moved = input.movedim(dim, -1)
@@ -317,6 +343,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     loss is NaN, 0·∞), and a weighted mean over subnormal class weights is the mean (torch's gradient
     is ±∞, 1/Σ w_r overflowing).
     """
+    _arguments("cross_entropy", [("input", input), ("target", target), ("weight", weight)],
+               [("label_smoothing", label_smoothing), ("softcap", softcap), ("z_loss_scale", z_loss_scale)])
     if reduction not in ("mean", "sum", "none"):
         raise SymnetError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
     ignore_index = _ops.ignore_index_arg(ignore_index, "cross_entropy")

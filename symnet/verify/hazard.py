@@ -185,7 +185,7 @@ def kinks(d, function=None) -> list[dict]:
     kernel = compile_(d, "numpy")
     k = kernel.kernel
     symbols = [i.symbol for i in k.inputs]
-    of = {f"∂{out}/∂{w}": f for out, f in whole.items() for w in d.wrt}
+    of = {f"∂{name(out)}/∂{name(w)}": f for out, f in whole.items() for w in d.wrt for name in (str, shown)}  # ∂f/∂x₀
     rows = []
     for node in nodes:
         for kink in kink_arguments(node):
@@ -206,12 +206,18 @@ def kinks(d, function=None) -> list[dict]:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
                 outs = (function or kernel)(*cols)
+            before = len(rows)
             for q, o in enumerate(k.outputs):
-                if getattr(o, "wrt", None) is None or o.meaning not in of:
+                # a variable the kink does not depend on moves along it, never across: its derivative
+                # there is the regular one, not the code's convention (and is not judged: bounded time)
+                if getattr(o, "wrt", None) is None or o.meaning not in of or \
+                        getattr(o.wrt, "name", None) not in {v.name for v in kink.free_symbols}:
                     continue
                 side = one_sided(of[o.meaning], o.wrt, point)
                 rows.append({**row, "gradient": o.meaning, "code": float(np.asarray(outs[q]).ravel()[0]),
                              "left": side.left, "right": side.right, "differentiable": side.differentiable})
+            if len(rows) == before:  # no gradient along the kink's variables was asked for: still named
+                rows.append({**row, "convention": ""})
     return rows
 
 
@@ -220,6 +226,8 @@ def _kink_text(r: dict) -> tuple[str, str]:
     from ..render import shown
 
     head = f"kink: {r['node']} is not differentiable where {r['where']}"
+    if "gradient" not in r and "point" in r:
+        return head + " (no gradient asked for crosses it)", r["point"]
     if "gradient" not in r:
         return head + " (no point on it solved for: the code's value there is its convention)", ""
     code = f"the code gives {r['gradient']} = {r['code']:.6g} ({r['convention']})"

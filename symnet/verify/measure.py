@@ -328,6 +328,9 @@ def _as_derivation(d_or_formula, wrt):
     return derive(expr, variables, title=spec.formula), spec
 
 
+MAX_POINTS = 100_000  # random points per dtype (n): each is measured against a 50-digit reference
+
+
 def verify(d_or_formula, wrt=None, *, dtypes=("float32", "float64"), backends=("numpy",), n: int = 60,
            seed: int = 0, max_ulp: dict | float | None = None, full_sweep: bool = False,
            torch: bool = True, timeout: float | None = None) -> Report:
@@ -344,7 +347,8 @@ def verify(d_or_formula, wrt=None, *, dtypes=("float32", "float64"), backends=("
 
     Raises:
         ParseError: the formula or ``wrt`` does not parse.
-        SymnetError: an unknown dtype or backend, or a derivation that cannot be generated.
+        SymnetError: an unknown dtype or backend, ``n`` not a whole number in [0, :data:`MAX_POINTS`],
+            or a derivation that cannot be generated.
         VerifyTimeoutError: (a LimitError) the budget ran out; the message names what was being
             measured. LimitError also for a negative or nan ``timeout``.
     """
@@ -367,6 +371,10 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
             raise SymnetError(f"unknown backend {b!r}; available: numpy, triton")
     if not dtypes:
         raise SymnetError("no dtype to measure; available: " + ", ".join(BOUNDS))
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= n <= MAX_POINTS:
+        # checked here, not only by the command line: verify("x", n=10**9) built 10⁹ points per dtype
+        # (8 GB measured) before its time budget was first looked at
+        raise SymnetError(f"the number of random points n must be a whole number from 0 to {MAX_POINTS}, not {n!r}")
     bounds = dict(BOUNDS)
     given = max_ulp if isinstance(max_ulp, dict) else ({} if max_ulp is None else {k: max_ulp for k in bounds})
     for key, value in given.items():
