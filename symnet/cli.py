@@ -363,12 +363,13 @@ def _graph(args) -> int:
     return 0
 
 
-def _folder(path: str, option: str, *, writing: bool) -> Path:
+def _folder(path: str, option: str, *, writing: bool, hint: str = "") -> Path:
     """The folder an option names, checked before any work is done: a path that is a file, a
     folder that cannot be read (or written, ``writing``) or, to read, one that does not exist is
     one line naming the option and the problem (it was ignored, or failed late with a traceback:
     ``symnet verify --kernels /nonexistent`` checked freshly generated kernels and passed). To
-    write, a missing folder is created where its nearest existing parent is a writable folder."""
+    write, a missing folder is created where its nearest existing parent is a writable folder.
+    ``hint``: what to do where a folder to read is missing (said after the folder it looked in)."""
     folder = Path(path)
     if not str(path).strip():
         raise SymnetError(f"{option} names no folder")
@@ -376,7 +377,7 @@ def _folder(path: str, option: str, *, writing: bool) -> Path:
         raise SymnetError(f"{option} {path}: not a folder (it is a file)")
     if not folder.exists():
         if not writing:
-            raise SymnetError(f"{option} {path}: no such folder")
+            raise SymnetError(f"{option} {path}: no such folder" + (f" in {Path.cwd()}: {hint}" if hint else ""))
         parent = next((f for f in folder.absolute().parents if f.exists()), None)
         if parent is None or not parent.is_dir():
             raise SymnetError(f"{option} {path}: {parent} is not a folder")
@@ -393,7 +394,7 @@ def _folder(path: str, option: str, *, writing: bool) -> Path:
 def _codegen(args) -> int:
     from .codegen.blocks import stale_sources, write_sources
 
-    _folder(args.out, "--out", writing=not args.check)
+    _folder(args.out, "--out", writing=not args.check, hint=_CHECK_HINT.format(command="symnet codegen"))
     where = Path(args.out) / args.backend
     if args.check:
         _committed_folder(where, "symnet codegen", f"--out (the folder holding {args.backend}/)")
@@ -558,6 +559,9 @@ def _train(args) -> int:
     return 0
 
 
+_CHECK_HINT = "run '{command} --check' from the repository's root, or name the folder with --out"
+
+
 def _committed_folder(where: Path, command: str, option: str) -> None:
     """--check compares with files committed in a checkout: run elsewhere (the default folder
     is relative) it reported every file stale and said to run the command, which would write
@@ -570,7 +574,7 @@ def _committed_folder(where: Path, command: str, option: str) -> None:
 def _docs(args) -> int:
     from .docs import stale_pages, write_pages
 
-    _folder(args.out, "--out", writing=not args.check)
+    _folder(args.out, "--out", writing=not args.check, hint=_CHECK_HINT.format(command="symnet docs"))
     if args.check:
         _committed_folder(Path(args.out), "symnet docs", "--out")
         stale = stale_pages(args.out)

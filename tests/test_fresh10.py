@@ -59,7 +59,8 @@ def test_check_outside_the_checkout_says_where_it_looked(command, tmp_path, monk
     monkeypatch.chdir(tmp_path)
     assert main(command) == 2
     err = capsys.readouterr().err
-    assert len(err.splitlines()) == 1 and "no folder" in err and "--out" in err and "stale" not in err
+    assert len(err.splitlines()) == 1 and "no such folder" in err and "repository's root" in err and "--out" in err \
+        and "stale" not in err
     assert not any(tmp_path.iterdir())
 
 
