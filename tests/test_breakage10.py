@@ -54,7 +54,7 @@ def _kink_rows(formula):
     return [(r, *_kink_text(r)) for r in kinks(symnet.derive(formula))]
 
 
-def test_the_hazard_report_names_a_kink_the_code_resolves_against_the_true_derivative():
+def test_the_hazard_report_names_a_kink_the_code_resolves_against_the_true_derivative(capsys):
     """Before: `symnet derive "relu(x) - relu(-x)" --stable` reported "no hazard found" for ∂f/∂x,
     whose generated code gives 0 at x = 0 (relu′(0) = 0, torch's convention) where the formula
     (= x) has the derivative 1 (one-sided derivatives, exact; finite differences agree)."""
@@ -64,6 +64,12 @@ def test_the_hazard_report_names_a_kink_the_code_resolves_against_the_true_deriv
         assert where == "x = 0" and r["code"] == 0.0 and r["differentiable"] and r["right"] == 1
         assert "not differentiable where x = 0" in text and "taken as 0, as torch" in text
         assert "the formula is differentiable there: 1 from both sides; the code's value differs" in text
+    assert main(["derive", "relu(x) - relu(-x)", "--stable"]) == 0
+    report = capsys.readouterr().out.split("Measured hazards")[1]
+    # the output with the kink is not also said to have "no hazard" (the row below the kink's said so)
+    gradient_rows = [line for line in report.splitlines() if "∂f/∂x" in line and "points" in line]
+    assert len(gradient_rows) == 2 and all("no hazard found" not in line and "(its kinks: above)" in line
+                                           for line in gradient_rows), report
     import numpy as np
     fn = symnet.compile(symnet.derive("relu(x) - relu(-x)"))
     h = 1e-6

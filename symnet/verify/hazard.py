@@ -249,10 +249,15 @@ def hazard_section(d):
     kinked = kinks(d)
     for r in kinked:
         found, where = _kink_text(r)
-        table.append((r.get("gradient", "all"), "float64", "1 point" if where else "", found, where))
+        table.append((r.get("gradient", "all"), "both", "1 point" if where else "", found, where))
+    # an output with a kink row is not said to have "no hazard" (relu(x) − relu(−x): the kink row said the
+    # code's ∂f/∂x differs at x = 0, and the row below it "no hazard found in x ∈ [-inf, inf]")
+    with_kinks = {r.get("gradient", "all") for r in kinked}
     for r in rows:
         if not r["found"]:
-            table.append((r["meaning"], r["dtype"], f"{r['points']} points", f"no hazard found in {r['ranges']}", ""))
+            clear = (f"no overflow, underflow or cancellation found in {r['ranges']} (its kinks: above)"
+                     if r["meaning"] in with_kinks or "all" in with_kinks else f"no hazard found in {r['ranges']}")
+            table.append((r["meaning"], r["dtype"], f"{r['points']} points", clear, ""))
         for kind, (where, got, true, ulps) in r["found"].items():
             what = {"overflow": f"overflow or NaN: {got:.4g} where the true value is {true:.6g} (a term overflowed, "
                                 "or 0/0, inf − inf, 0·inf)",
