@@ -162,6 +162,75 @@ def _options(label_smoothing=0.0, softcap=None, z_loss_scale=0.0):
         raise ValueError(f"softcap must be finite and > 0 (or None), not {softcap!r}")
 
 
+def _row_dw_softcap(z, s, chain=False):
+    """The softcap c = s·tanh(z/s) of float64 logits z, (rows, V), in double-word: c_k − c_r keeps the roundings
+    of a float64 c (about s·ε absolute each) and e^{c_k − c_r} makes them relative (the loss of a confident row
+    29 ULP, the gradients 4–400). x = z/s as x + x_lo (s·x exact by TwoProduct, z − s·x exact: Sterbenz), then
+    _dw_tanh and a product by s (Joldes, Muller & Popescu 2017; the elementwise widen rule's primitives).
+
+    Returns (c, gap_lo, sech²): c the float64 c (the formulas' z); gap_lo the low part of each c_j − m,
+    m = max_k c_k of its row (c_lo − the c_lo of the row's maximum, the largest of them at a tie), so that
+    c_j − m = fl(c_j − m) + TwoSum error + gap_lo; with ``chain``, ∂c_j/∂z_j = sech²(x) = 4E/(1 + E)²,
+    E = e^{−2|x + x_lo|} in double-word (_row_dw_exp_shifted), rounded once (else None): 4σ(2x)σ(−2x) of the
+    rounded x was |2x|·ε/2 off (333 ULP at z = 1e4, s = 30), 3.7 ULP with x_lo to first order. A NaN logit keeps
+    float64's c (NaN), lo 0."""
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        x = z / s
+        p, p_lo = _dw_two_prod(x, s)
+        x_lo = ((z - p) - p_lo) / s
+        x_lo = np.where(np.isfinite(x_lo), x_lo, 0.0)  # z = ±∞: x = ±∞, tanh ±1 exactly
+        t, t_lo = _dw_tanh(x, x_lo)
+        c, c_lo = _dw_mul_fp(t, t_lo, s)
+        bad = ~(np.isfinite(c) & np.isfinite(c_lo))
+        if bad.any():
+            c = np.where(bad, s * np.tanh(x), c)
+            c_lo = np.where(bad, 0.0, c_lo)
+        m = np.max(c, axis=1, keepdims=True)
+        top = np.max(np.where(c == m, c_lo, -np.inf), axis=1, keepdims=True)
+        gap_lo = c_lo - np.where(np.isfinite(top), top, 0.0)
+        if not chain:
+            return c, gap_lo, None
+        g = np.where(x < 0, 2.0, -2.0) * x_lo  # −2|x + x_lo| = −2|x| + g
+        e, e_lo = _row_dw_exp_shifted(-2.0 * np.abs(x), 0.0, g)
+        e = np.where(e < 2.0 ** -1000, e + e * g, e)  # below 2^-1000 float64's e^s, its lo to first order here
+        d, d_lo = _row_dw_sum(1.0, e)
+        d_lo = d_lo + e_lo
+        q, q_lo = _row_dw_prod(d, d)  # (1 + E)²
+        q_lo = q_lo + 2.0 * d * d_lo
+        ratio = e / q
+        sech2 = 4.0 * (ratio + ratio * np.where(e > 0, e_lo / e - q_lo / q, 0.0))
+    return c, gap_lo, sech2
+
+
+def _exp_twosum_lo(x, y, lo):
+    """e^(x + y + lo), lo a low part of x + y (|lo| ≪ 1, _row_dw_softcap's gap_lo) or None: e^s·(1 + e + lo),
+    s + e = x + y exactly (TwoSum); _exp_twosum where lo is None."""
+    if lo is None:
+        return _exp_twosum(x, y)
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = np.add(x, y)
+        e = _twosum_error(x, y, s) + lo
+        t = np.exp(s)
+        r = t + t * e
+        bad = ~np.isfinite(r)
+        return np.where(bad, t, r) if bad.any() else r
+
+
+def _expm1_lo(x, lo):
+    """e^(x + lo) − 1 = expm1(x) + e^x·lo to first order, lo a low part of x (or None: expm1(x))."""
+    return np.expm1(x) if lo is None else np.expm1(x) + np.exp(x) * lo
+
+
+def _minus_lo(x, lo):
+    """x − lo, lo the low part of the gap −x (m − c_j = fl(m − c_j) − gap_lo), or x where lo is None."""
+    return x if lo is None else x - lo
+
+
+def _lo_at(lo, r):
+    """lo at the class of each row, (rows, 1), or None."""
+    return None if lo is None else np.take_along_axis(lo, r, axis=1)
+
+
 _ROW_DW_EXP2 = []  # (hi, lo) of 2^(i/256), made on first use (30 ms of decimal arithmetic: not at import)
 
 
@@ -201,13 +270,16 @@ def _row_dw_sum(a, b):
     return s, (a - (s - v)) + (b - v)
 
 
-def _row_dw_exp_shifted(z, m):
-    """e^{z − m} as hi + lo, about 2^-71 relative: z − m = s + err exactly (TwoSum); s + err = k·ln 2/256 + r
+def _row_dw_exp_shifted(z, m, gap_lo=None):
+    """e^{z − m + gap_lo} as hi + lo, about 2^-71 relative (``gap_lo``: a low part of z − m, the softcap's, or None):
+    z − m = s + err exactly (TwoSum); s + err = k·ln 2/256 + r
     with ln 2/256 in two parts, the first of 34 bits (k·part exact for |k| < 2^19); e^r − 1 = r + r²/2 + … + r⁶/720
     (|r| ≤ 0.0014); times 2^(i/256) (the table, i = k mod 256: its hi times r's 26-bit parts exact) and 2^j,
     j = ⌊k/256⌋ ≤ 0. Below 2^-1000 (and at z = −∞, NaN) float64's own e^s, lo 0."""
     s = z - m
     err = (z - (s - (s - z))) + (-m - (s - z))
+    if gap_lo is not None:
+        err = err + gap_lo
     k = np.rint(s * 369.3299304675746)  # 256/ln 2
     r, r_lo = _row_dw_sum(s - k * 0.002707606173999011, err - k * 6.327543041662719e-14)
     poly = r * r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720)))))
@@ -240,9 +312,10 @@ def _row_dw_row_sum(hi, lo, bound):
     return s, rest - (s - total)
 
 
-def _row_dw_target_gradient(z, m, t, w, eps, r=None):
+def _row_dw_target_gradient(z, m, t, w, eps, r=None, lo=None, extra=None):
     """p_j·Σ_k a_k − a_j, p_j = e^{z_j − m}/Σ_k e^{z_k − m}, a_j = w_j·((1 − ε)·t_j + ε/V) (t the one-hot of the
-    classes r where r is given; w None: all 1), in double-word and rounded once: it cancels where
+    classes r where r is given; w None: all 1; ``lo``: the low parts of z_j − m, _row_dw_softcap's, or None;
+    ``extra``: a value per row added to Σ_k a_k, the z-loss's 2λ·lse, or None), in double-word and rounded once: it cancels where
     p_j·Σ_k a_k ≈ a_j, and every rounding of e^{z_j − m}, Σ, a_j, Σ_k a_k and the products would come back times
     a_j/|the result| (within 1 ULP: the difference in double-word, then two roundings). A few rows at a time (about 4096 entries: the temporaries stay small enough for the
     allocator to reuse them, 2× faster than a block of 64 rows)."""
@@ -259,7 +332,8 @@ def _row_dw_target_gradient(z, m, t, w, eps, r=None):
             else:
                 tt = np.zeros_like(z[rows])
                 np.put_along_axis(tt, r[rows], 1.0, axis=1)
-            out[rows] = _row_dw_target_rows(z[rows], m[rows], tt, w, eps, c)
+            more = None if extra is None else np.broadcast_to(extra, (len(z), 1))[rows]
+            out[rows] = _row_dw_target_rows(z[rows], m[rows], tt, w, eps, c, None if lo is None else lo[rows], more)
     return out
 
 
@@ -317,7 +391,7 @@ def _row_dw_vjp(z, m, g, softmax):
             out[rows] = part
     return out
 
-def _row_dw_target_rows(z, m, t, w, eps, c):
+def _row_dw_target_rows(z, m, t, w, eps, c, lo=None, extra=None):
     """_row_dw_target_gradient of a few rows; c = (1 − ε, its rounding error, ε/V, its rounding error)."""
     if eps == 0:
         a, a_lo = (t, np.zeros_like(t)) if w is None else _row_dw_prod(t, w)
@@ -328,9 +402,12 @@ def _row_dw_target_rows(z, m, t, w, eps, c):
         if w is not None:
             a, u_lo = _row_dw_prod(a, w)
             a_lo = u_lo + a_lo * w
-    e, e_lo = _row_dw_exp_shifted(z, m)
+    e, e_lo = _row_dw_exp_shifted(z, m, lo)
     s, s_lo = _row_dw_row_sum(e, e_lo, z.shape[1])
     total, total_lo = _row_dw_row_sum(a, a_lo, np.sum(np.abs(a), axis=1, keepdims=True))
+    if extra is not None:  # Σ_k a_k + extra
+        total, more_lo = _row_dw_sum(total, extra)
+        total_lo = total_lo + more_lo
     p1, q1 = _row_dw_prod(e, total)
     p2, q2 = _row_dw_prod(a, s)
     n, q = _row_dw_sum(p1, -p2)
@@ -402,6 +479,175 @@ def _exp_twosum(x, y, out=None):
         return r
 
 
+def _dw_two_sum(a, b):
+    """s + e = a + b exactly, s = fl(a + b) (Knuth's TwoSum)."""
+    s = a + b
+    v = s - a
+    return s, (a - (s - v)) + (b - v)
+
+
+def _dw_fast_two_sum(a, b):
+    """s + e = a + b exactly where |a| ≥ |b| or a = 0 (Dekker's Fast2Sum)."""
+    s = a + b
+    return s, b - (s - a)
+
+
+def _dw_split(a):
+    """a = hi + lo, each of 26 bits at most (Veltkamp); where 2²⁷·a overflows (|a| above about 2⁹⁹⁶)
+    scaled by 2⁻²⁸ first and back (exact), the whole array's selects taken only then."""
+    c = 134217729.0 * a
+    if np.isfinite(c).all():
+        hi = c - (c - a)
+        return hi, a - hi
+    big = np.abs(a) > 6.696928794914171e+299
+    s = np.where(big, a * 3.725290298461914e-09, a)
+    c = 134217729.0 * s
+    hi = c - (c - s)
+    lo = s - hi
+    return np.where(big, hi * 268435456.0, hi), np.where(big, lo * 268435456.0, lo)
+
+
+def _dw_split_bounded(a):
+    """a = hi + lo, each of 26 bits at most (Veltkamp), for |a| below 2⁹⁹⁶ (the operands inside e^x
+    and log: no guard)."""
+    c = 134217729.0 * a
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+def _dw_two_prod(a, b):
+    """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA); exact unless a partial
+    product underflows. Where |p| > 2⁹⁹⁶, a and p scaled by 2⁻²⁸ first (exact) and e back: a_hi·b_hi
+    may round above the largest float64 where p is just below it."""
+    p = a * b
+    big = np.abs(p) > 6.696928794914171e+299
+    a_hi, a_lo = _dw_split(np.where(big, a * 3.725290298461914e-09, a))
+    b_hi, b_lo = _dw_split(b)
+    q = np.where(big, p * 3.725290298461914e-09, p)
+    e = ((a_hi * b_hi - q) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return p, np.where(big, e * 268435456.0, e)
+
+
+def _dw_two_prod_bounded(a, b):
+    """p + e = a·b exactly, as _dw_two_prod, for operands below 2⁹⁹⁶ (no guard)."""
+    p = a * b
+    a_hi, a_lo = _dw_split_bounded(a)
+    b_hi, b_lo = _dw_split_bounded(b)
+    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+
+
+def _dw_add(x_hi, x_lo, y_hi, y_lo):
+    """x + y of two double-words (Joldes–Muller–Popescu, AccurateDWPlusDW: error ≤ 3u²)."""
+    s_hi, s_lo = _dw_two_sum(x_hi, y_hi)
+    t_hi, t_lo = _dw_two_sum(x_lo, y_lo)
+    v_hi, v_lo = _dw_fast_two_sum(s_hi, s_lo + t_hi)
+    return _dw_fast_two_sum(v_hi, t_lo + v_lo)
+
+
+def _dw_add_fp(x_hi, x_lo, y):
+    """x + y, y a float64 (DWPlusFP: error ≤ 2u²)."""
+    s_hi, s_lo = _dw_two_sum(x_hi, y)
+    return _dw_fast_two_sum(s_hi, x_lo + s_lo)
+
+
+def _dw_mul_fp(x_hi, x_lo, y):
+    """x·y, y a float64 (DWTimesFP: error ≤ 2u² or so)."""
+    p_hi, p_lo = _dw_two_prod(x_hi, y)
+    return _dw_fast_two_sum(p_hi, p_lo + x_lo * y)
+
+
+def _dw_mul_bounded(x_hi, x_lo, y_hi, y_lo):
+    """x·y as _dw_mul, for operands below 2⁹⁹⁶ (inside e^x: no guard in the splitting)."""
+    p = x_hi * y_hi
+    a_hi, a_lo = _dw_split_bounded(x_hi)
+    b_hi, b_lo = _dw_split_bounded(y_hi)
+    e = ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return _dw_fast_two_sum(p, e + (x_hi * y_lo + x_lo * y_hi))
+
+
+def _dw_twice_plus_square(p_hi, p_lo):
+    """2p + p² for |p| < 1/2 ((1 + p)² − 1, a squaring of e^r without its cancellation): p² from one
+    splitting of p_hi, and |p²| ≤ |2p|/4, so the sum needs no TwoSum."""
+    a_hi, a_lo = _dw_split_bounded(p_hi)
+    q = p_hi * p_hi
+    q_lo = (((a_hi * a_hi - q) + 2.0 * a_hi * a_lo) + a_lo * a_lo) + 2.0 * p_hi * p_lo
+    s_hi, s_lo = _dw_fast_two_sum(2.0 * p_hi, q)
+    return _dw_fast_two_sum(s_hi, s_lo + (2.0 * p_lo + q_lo))
+
+
+def _dw_div(x_hi, x_lo, y_hi, y_lo):
+    """x/y of two double-words (DWDivDW2: error ≤ 15u²): q = x_hi/y_hi, then the remainder
+    x − y·q in double-word divided once more."""
+    q = x_hi / y_hi
+    r_hi, r_lo = _dw_mul_fp(y_hi, y_lo, q)
+    d = (x_hi - r_hi) + (x_lo - r_lo)
+    return _dw_fast_two_sum(q, d / y_hi)
+
+
+def _dw_scale(hi, lo, k):
+    """(hi + lo)·2^k, k an integer-valued float."""
+    k = k.astype(np.int32)
+    return np.ldexp(hi, k), np.ldexp(lo, k)
+
+
+def _dw_exp_reduced(x_hi, x_lo):
+    """(k, e^r − 1) with x = k·ln 2 + r, |r| ≤ ln 2/2 (k an integer-valued float, x clamped to
+    [−746, 710], where e^x is 0 and ∞; ln 2 in three parts, x − k·0.6931471805598903 exact): e^(r/256) − 1 by
+    Taylor (terms from r⁶ on in float64, below 2⁻⁵⁷ of the sum: r⁵/120 in float64, 2⁻⁴⁵ of it, left e^x
+    and log 2⁻⁹⁸ off, 17 ULP at a zero of the focal loss's ∂t), then 8 times p → 2p + p², which is
+    (1 + p)² − 1 without the cancellation."""
+    x = np.minimum(np.maximum(x_hi, -746.0), 710.0)
+    k = np.floor(x * 1.4426950408889634 + 0.5)
+    k_ln2_hi, k_ln2_lo = _dw_two_prod_bounded(k, 5.497923018708371e-14)
+    r_hi, r_lo = _dw_add(x - k * 0.6931471805598903, np.where(x == x_hi, x_lo, 0.0), -k_ln2_hi, -(k_ln2_lo + k * 1.94704509238075e-31))
+    s_hi = r_hi * 0.00390625
+    s_lo = r_lo * 0.00390625
+    q = ((2.7557319223985893e-06 * s_hi + 2.48015873015873e-05) * s_hi + 0.0001984126984126984) * s_hi + 0.001388888888888889
+    p_hi, p_lo = _dw_add_fp(0.008333333333333333, 1.1564823173178714e-19, s_hi * q)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_add(0.041666666666666664, 2.3129646346357427e-18, p_hi, p_lo)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_add(0.16666666666666666, 9.25185853854297e-18, p_hi, p_lo)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_add_fp(p_hi, p_lo, 0.5)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_add_fp(p_hi, p_lo, 1.0)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    return k, p_hi, p_lo
+
+
+def _dw_expm1(x_hi, x_lo):
+    """e^x − 1 of a double-word: p itself where k = 0 (|x| < ln 2/2), 2^k·(1 + p) − 1 beyond
+    (no cancellation there), x itself below 2⁻¹⁰⁰ (x²/2 is below 2⁻¹⁰¹ of it)."""
+    k, p_hi, p_lo = _dw_exp_reduced(x_hi, x_lo)
+    e_hi, e_lo = _dw_add_fp(p_hi, p_lo, 1.0)
+    e_hi, e_lo = _dw_scale(e_hi, e_lo, k)
+    m_hi, m_lo = _dw_add_fp(e_hi, e_lo, -1.0)
+    tiny = np.abs(x_hi) < 7.888609052210118e-31
+    near = k == 0.0
+    return (np.where(tiny, x_hi, np.where(near, p_hi, m_hi)),
+            np.where(tiny, x_lo, np.where(near, p_lo, m_lo)))
+
+
+def _dw_tanh(x_hi, x_lo):
+    """tanh x = m/(m + 2), m = e^(2x) − 1 (relative accuracy near 0); above x = 18 as −m/(m + 2) with
+    m = e^(−2x) − 1, whose lo part holds the distance to 1 (e^(2x) − 1 above 2¹⁰⁶, from x ≈ 37, drops the
+    2 of m + 2: tanh(40) − 1 was 0)."""
+    far = x_hi > 18.0
+    m_hi, m_lo = _dw_expm1(np.where(far, -2.0 * x_hi, 2.0 * x_hi), np.where(far, -2.0 * x_lo, 2.0 * x_lo))
+    d_hi, d_lo = _dw_add_fp(m_hi, m_lo, 2.0)
+    q_hi, q_lo = _dw_div(m_hi, m_lo, d_hi, d_lo)
+    return np.where(far, -q_hi, q_hi), np.where(far, -q_lo, q_lo)
+
+
 def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0, softcap=None, z_loss_scale=0.0):
     """C = w_r(1 − ε)(lse − c_r) + (ε/V)Σ_k w_k(lse − c_k) + λ·lse², lse = log Σ_k e^{c_k}, c = s·tanh(z/s) with a softcap s, else z
 
@@ -451,16 +697,20 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
                 if _wide:  # float32 logits: the block in float64, written into the outputs at its end
                     z = np.asarray(z, np.float64)
                     loss = _wide_loss[:_e - _i]
+                _gap_lo = None  # the low parts of the gaps c_j − m, where c is a double-word
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
-                    z = softcap*np.tanh(z/softcap)
+                    if _wide:
+                        z = softcap*np.tanh(z/softcap)
+                    else:  # float64: c_k − c_r keeps c's roundings (s·ε), e^{c_k − c_r} makes them relative
+                        z, _gap_lo, _ = _row_dw_softcap(z, softcap)  # c in double-word
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # log_sum_exp = log1p((Σ_j exp(−row_max + z_j) − 1))
-                log_sum_exp = np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
+                log_sum_exp = np.log1p((np.sum(_exp_twosum_lo(z, -row_max, _gap_lo) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
                 # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-                loss[...] = (1 - label_smoothing)*_w[0, r]*(log_sum_exp + (row_max - np.take_along_axis(z, r, axis=1)))
+                loss[...] = (1 - label_smoothing)*_w[0, r]*(log_sum_exp + (_minus_lo(row_max - np.take_along_axis(z, r, axis=1), _lo_at(_gap_lo, r))))
                 if label_smoothing != 0:
-                    loss += label_smoothing * ((log_sum_exp*np.sum(_w, axis=1, keepdims=True) + np.sum(_w*(row_max - z), axis=1, keepdims=True))/_V)
+                    loss += label_smoothing * ((log_sum_exp*np.sum(_w, axis=1, keepdims=True) + np.sum(_w*(_minus_lo(row_max - z, _gap_lo)), axis=1, keepdims=True))/_V)
                 if z_loss_scale != 0:
                     loss += (z_loss_scale * (log_sum_exp + row_max)) * (log_sum_exp + row_max)
                 if _ignored is not None:  # rows of class ignore_index count for nothing
@@ -542,15 +792,19 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                     loss, dz = _wide_loss[:_e - _i], _wide_dz[:_e - _i]
                 if _into is not None and not _wide:  # inplace: z's rows are all read before they are overwritten
                     dz = _beside[:_e - _i]
+                _gap_lo = None  # the low parts of the gaps c_j − m, where c is a double-word
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
-                    _chain = (_sigmoid(-((z/softcap) * 2.0))*_sigmoid((z/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
-                    z = softcap*np.tanh(z/softcap)
+                    if _wide:
+                        _chain = (_sigmoid(-((z/softcap) * 2.0))*_sigmoid((z/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
+                        z = softcap*np.tanh(z/softcap)
+                    else:  # float64: c_k − c_r keeps c's roundings (s·ε), e^{c_k − c_r} makes them relative
+                        z, _gap_lo, _chain = _row_dw_softcap(z, softcap, chain=True)  # c in double-word, ∂c_j/∂z_j of it
                 # prod_1 = (1 − ε)·w_r
                 prod_1 = (1 - label_smoothing)*_w[0, r]
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # exp_shifted = exp(−row_max + z_j)
-                exp_shifted = _exp_twosum(z, -row_max)
+                exp_shifted = _exp_twosum_lo(z, -row_max, _gap_lo)
                 # sum_rest = (Σ_j exp_shifted − 1)
                 sum_rest = (np.sum(exp_shifted - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1))
                 # log_sum_exp = log1p(sum_rest)
@@ -566,28 +820,28 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 # prob = exp_shifted·inv_sum
                 prob = exp_shifted*inv_sum
                 # prob_r = inv_sum·exp(−row_max + z_r)
-                prob_r = inv_sum*_exp_twosum(np.take_along_axis(z, r, axis=1), -row_max)
+                prob_r = inv_sum*_exp_twosum_lo(np.take_along_axis(z, r, axis=1), -row_max, _lo_at(_gap_lo, r))
                 # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-                loss[...] = prod_1*(log_sum_exp + (row_max - np.take_along_axis(z, r, axis=1)))
+                loss[...] = prod_1*(log_sum_exp + (_minus_lo(row_max - np.take_along_axis(z, r, axis=1), _lo_at(_gap_lo, r))))
                 if label_smoothing != 0:
-                    loss += label_smoothing * (inv_V*(log_sum_exp*sum_w + np.sum(_w*(row_max - z), axis=1, keepdims=True)))
+                    loss += label_smoothing * (inv_V*(log_sum_exp*sum_w + np.sum(_w*(_minus_lo(row_max - z, _gap_lo)), axis=1, keepdims=True)))
                 if z_loss_scale != 0:
                     loss += (z_loss_scale * lse) * lse
                 # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
-                if not _wide and label_smoothing != 0:  # float64 logits: p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j; in double-word
-                    dz[...] = _row_dw_target_gradient(z, row_max, None, (None if weight is None else _w), label_smoothing, r)
+                if not _wide and label_smoothing != 0:  # float64 logits: p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j (the z-loss's 2λ·lse·p_j with it: p_j·(Σ_k a_k + 2λ·lse) − a_j); in double-word
+                    dz[...] = _row_dw_target_gradient(z, row_max, None, (None if weight is None else _w), label_smoothing, r, lo=_gap_lo, extra=(0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * lse))
                     _bad = ~np.isfinite(dz)
                     if _bad.any():  # an overflow inside the double-word (|a_j| past 2^996), or ±∞, NaN: float64's value
-                        dz[...] = np.where(_bad, prob*prod_1 + (0.0 if label_smoothing == 0 else label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*_w)), dz)
+                        dz[...] = np.where(_bad, prob*prod_1 + (0.0 if label_smoothing == 0 else label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*_w)) + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prob)), dz)
                 else:
                     dz[...] = prob*prod_1
                     if label_smoothing != 0:
                         dz += label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*_w)
-                if z_loss_scale != 0:
-                    dz += (2 * z_loss_scale) * (lse*prob)
+                    if z_loss_scale != 0:
+                        dz += (2 * z_loss_scale) * (lse*prob)
                 dz *= _scale
-                # at the class of each row (δ_jr = 1): −ε·inv_V·w_r + (1 − ε)·(−sum_rest + expm1(−row_max + z_r))·inv_sum·w_r + ε·(inv_V·prob_r·sum_w) + λ·(2·lse·prob_r)
-                np.put_along_axis(dz, r, (inv_sum*(1 - label_smoothing)*(np.expm1(np.take_along_axis(z, r, axis=1) - row_max) - sum_rest)*_w[0, r] + (0.0 if label_smoothing == 0 else label_smoothing * (inv_V*prob_r*sum_w)) + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prob_r)) - inv_V*label_smoothing*_w[0, r]) * _scale, axis=1)
+                # at the class of each row (δ_jr = 1): (1 − ε)·(−sum_rest + expm1(−row_max + z_r))·inv_sum·w_r + ε·(−inv_V·w_r + inv_V·prob_r·sum_w) + λ·(2·lse·prob_r)
+                np.put_along_axis(dz, r, (inv_sum*(1 - label_smoothing)*(_expm1_lo(np.take_along_axis(z, r, axis=1) - row_max, _lo_at(_gap_lo, r)) - sum_rest)*_w[0, r] + (0.0 if label_smoothing == 0 else label_smoothing * (inv_V*prob_r*sum_w - inv_V*_w[0, r])) + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prob_r))) * _scale, axis=1)
                 if softcap is not None:
                     dz *= _chain  # ∂c_j/∂z_j
                 if _ignored is not None:  # rows of class ignore_index count for nothing
@@ -660,8 +914,12 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
                 if _wide:  # float32 logits: the block in float64, written into the outputs at its end
                     z, t = np.asarray(z, np.float64), np.asarray(t, np.float64)
                     loss = _wide_loss[:_e - _i]
+                _gap_lo = None  # the low parts of the gaps c_j − m, where c is a double-word
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
-                    z = softcap*np.tanh(z/softcap)
+                    if _wide:
+                        z = softcap*np.tanh(z/softcap)
+                    else:  # float64: c_k − c_r keeps c's roundings (s·ε), e^{c_k − c_r} makes them relative
+                        z, _gap_lo, _ = _row_dw_softcap(z, softcap)  # c in double-word
                 # one_minus_eps = 1 − ε
                 one_minus_eps = 1 - label_smoothing
                 # t_times_w = t_j·w_j
@@ -669,9 +927,9 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # value_1 = −z_j + row_max
-                value_1 = row_max - z
+                value_1 = _minus_lo(row_max - z, _gap_lo)
                 # log_sum_exp = log1p((Σ_j exp(−row_max + z_j) − 1))
-                log_sum_exp = np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
+                log_sum_exp = np.log1p((np.sum(_exp_twosum_lo(z, -row_max, _gap_lo) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
                 # inv_V = 1/V
                 inv_V = 1/_V
                 # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
@@ -742,9 +1000,13 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 if _wide:  # float32 logits: the block in float64, written into the outputs at its end
                     z, t = np.asarray(z, np.float64), np.asarray(t, np.float64)
                     loss, dz = _wide_loss[:_e - _i], _wide_dz[:_e - _i]
+                _gap_lo = None  # the low parts of the gaps c_j − m, where c is a double-word
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
-                    _chain = (_sigmoid(-((z/softcap) * 2.0))*_sigmoid((z/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
-                    z = softcap*np.tanh(z/softcap)
+                    if _wide:
+                        _chain = (_sigmoid(-((z/softcap) * 2.0))*_sigmoid((z/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
+                        z = softcap*np.tanh(z/softcap)
+                    else:  # float64: c_k − c_r keeps c's roundings (s·ε), e^{c_k − c_r} makes them relative
+                        z, _gap_lo, _chain = _row_dw_softcap(z, softcap, chain=True)  # c in double-word, ∂c_j/∂z_j of it
                 # one_minus_eps = 1 − ε
                 one_minus_eps = 1 - label_smoothing
                 # t_times_w = t_j·w_j
@@ -752,9 +1014,9 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # value_1 = −z_j + row_max
-                value_1 = row_max - z
+                value_1 = _minus_lo(row_max - z, _gap_lo)
                 # exp_shifted = exp(−row_max + z_j)
-                exp_shifted = _exp_twosum(z, -row_max)
+                exp_shifted = _exp_twosum_lo(z, -row_max, _gap_lo)
                 # sum_rest = (Σ_j exp_shifted − 1)
                 sum_rest = (np.sum(exp_shifted - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1))
                 # log_sum_exp = log1p(sum_rest)
@@ -778,15 +1040,15 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 if z_loss_scale != 0:
                     loss += (z_loss_scale * lse) * lse
                 # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
-                if not _wide:  # float64 logits: p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j; in double-word
-                    dz[...] = _row_dw_target_gradient(z, row_max, t, (None if weight is None else _w), label_smoothing)
+                if not _wide:  # float64 logits: p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j (the z-loss's 2λ·lse·p_j with it: p_j·(Σ_k a_k + 2λ·lse) − a_j); in double-word
+                    dz[...] = _row_dw_target_gradient(z, row_max, t, (None if weight is None else _w), label_smoothing, lo=_gap_lo, extra=(0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * lse))
                     _bad = ~np.isfinite(dz)
                     if _bad.any():  # an overflow inside the double-word (|a_j| past 2^996), or ±∞, NaN: float64's value
-                        dz[...] = np.where(_bad, prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) - (one_minus_eps*t + inv_V_times_eps)*_w, dz)
+                        dz[...] = np.where(_bad, prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prob)) - (one_minus_eps*t + inv_V_times_eps)*_w, dz)
                 else:
                     dz[...] = prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) - (one_minus_eps*t + inv_V_times_eps)*_w
-                if z_loss_scale != 0:
-                    dz += (2 * z_loss_scale) * (lse*prob)
+                    if z_loss_scale != 0:
+                        dz += (2 * z_loss_scale) * (lse*prob)
                 dz *= _scale
                 if softcap is not None:
                     dz *= _chain  # ∂c_j/∂z_j

@@ -92,6 +92,195 @@ def _exp_twosum(x, y):
     return tl.where(t < float("inf"), t + t * e, t)  # t = inf: inf·e would be NaN or −inf
 
 
+@triton.jit
+def _dw_two_sum(a, b):
+    """s + e = a + b exactly, s = fl(a + b) (Knuth's TwoSum)."""
+    s = a + b
+    v = s - a
+    return s, (a - (s - v)) + (b - v)
+
+
+@triton.jit
+def _dw_fast_two_sum(a, b):
+    """s + e = a + b exactly where |a| ≥ |b| or a = 0 (Dekker's Fast2Sum)."""
+    s = a + b
+    return s, b - (s - a)
+
+
+@triton.jit
+def _dw_split(a):
+    """a = hi + lo, each of 26 bits at most (Veltkamp); scaled by 2⁻²⁸ above 2⁹⁹⁶, where the
+    splitter's product would overflow, and back (exact)."""
+    big = tl.abs(a) > tl.full([], 6.696928794914171e+299, tl.float64)
+    s = tl.where(big, a * 3.725290298461914e-09, a)
+    c = tl.full([], 134217729.0, tl.float64) * s
+    hi = c - (c - s)
+    lo = s - hi
+    return tl.where(big, hi * 268435456.0, hi), tl.where(big, lo * 268435456.0, lo)
+
+
+@triton.jit
+def _dw_split_bounded(a):
+    """a = hi + lo, each of 26 bits at most (Veltkamp), for |a| below 2⁹⁹⁶ (the operands inside e^x
+    and log: no guard)."""
+    c = tl.full([], 134217729.0, tl.float64) * a
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+@triton.jit
+def _dw_two_prod(a, b):
+    """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA); exact unless a partial
+    product underflows. Where |p| > 2⁹⁹⁶, a and p scaled by 2⁻²⁸ first (exact) and e back: a_hi·b_hi
+    may round above the largest float64 where p is just below it."""
+    p = a * b
+    big = tl.abs(p) > tl.full([], 6.696928794914171e+299, tl.float64)
+    a_hi, a_lo = _dw_split(tl.where(big, a * 3.725290298461914e-09, a))
+    b_hi, b_lo = _dw_split(b)
+    q = tl.where(big, p * 3.725290298461914e-09, p)
+    e = ((a_hi * b_hi - q) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return p, tl.where(big, e * 268435456.0, e)
+
+
+@triton.jit
+def _dw_two_prod_bounded(a, b):
+    """p + e = a·b exactly, as _dw_two_prod, for operands below 2⁹⁹⁶ (no guard)."""
+    p = a * b
+    a_hi, a_lo = _dw_split_bounded(a)
+    b_hi, b_lo = _dw_split_bounded(b)
+    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+
+
+@triton.jit
+def _dw_add(x_hi, x_lo, y_hi, y_lo):
+    """x + y of two double-words (Joldes–Muller–Popescu, AccurateDWPlusDW: error ≤ 3u²)."""
+    s_hi, s_lo = _dw_two_sum(x_hi, y_hi)
+    t_hi, t_lo = _dw_two_sum(x_lo, y_lo)
+    v_hi, v_lo = _dw_fast_two_sum(s_hi, s_lo + t_hi)
+    return _dw_fast_two_sum(v_hi, t_lo + v_lo)
+
+
+@triton.jit
+def _dw_add_fp(x_hi, x_lo, y):
+    """x + y, y a float64 (DWPlusFP: error ≤ 2u²)."""
+    s_hi, s_lo = _dw_two_sum(x_hi, y)
+    return _dw_fast_two_sum(s_hi, x_lo + s_lo)
+
+
+@triton.jit
+def _dw_mul(x_hi, x_lo, y_hi, y_lo):
+    """x·y of two double-words (Dekker's product: error ≤ 7u² or so; the lo·lo term dropped)."""
+    p_hi, p_lo = _dw_two_prod(x_hi, y_hi)
+    return _dw_fast_two_sum(p_hi, p_lo + (x_hi * y_lo + x_lo * y_hi))
+
+
+@triton.jit
+def _dw_mul_fp(x_hi, x_lo, y):
+    """x·y, y a float64 (DWTimesFP: error ≤ 2u² or so)."""
+    p_hi, p_lo = _dw_two_prod(x_hi, y)
+    return _dw_fast_two_sum(p_hi, p_lo + x_lo * y)
+
+
+@triton.jit
+def _dw_mul_bounded(x_hi, x_lo, y_hi, y_lo):
+    """x·y as _dw_mul, for operands below 2⁹⁹⁶ (inside e^x: no guard in the splitting)."""
+    p = x_hi * y_hi
+    a_hi, a_lo = _dw_split_bounded(x_hi)
+    b_hi, b_lo = _dw_split_bounded(y_hi)
+    e = ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return _dw_fast_two_sum(p, e + (x_hi * y_lo + x_lo * y_hi))
+
+
+@triton.jit
+def _dw_twice_plus_square(p_hi, p_lo):
+    """2p + p² for |p| < 1/2 ((1 + p)² − 1, a squaring of e^r without its cancellation): p² from one
+    splitting of p_hi, and |p²| ≤ |2p|/4, so the sum needs no TwoSum."""
+    a_hi, a_lo = _dw_split_bounded(p_hi)
+    q = p_hi * p_hi
+    q_lo = (((a_hi * a_hi - q) + 2.0 * a_hi * a_lo) + a_lo * a_lo) + 2.0 * p_hi * p_lo
+    s_hi, s_lo = _dw_fast_two_sum(2.0 * p_hi, q)
+    return _dw_fast_two_sum(s_hi, s_lo + (2.0 * p_lo + q_lo))
+
+
+@triton.jit
+def _dw_div(x_hi, x_lo, y_hi, y_lo):
+    """x/y of two double-words (DWDivDW2: error ≤ 15u²): q = x_hi/y_hi, then the remainder
+    x − y·q in double-word divided once more."""
+    q = x_hi / y_hi
+    r_hi, r_lo = _dw_mul_fp(y_hi, y_lo, q)
+    d = (x_hi - r_hi) + (x_lo - r_lo)
+    return _dw_fast_two_sum(q, d / y_hi)
+
+
+@triton.jit
+def _dw_scale(hi, lo, k):
+    """(hi + lo)·2^k, k an integer-valued float from −1077 to 1025: two factors 2^j, each built
+    from its exponent bits (each normal), so the scaling is exact unless the result is subnormal."""
+    half = tl.floor(k * 0.5)
+    first = ((half.to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)
+    second = (((k - half).to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)
+    return hi * first * second, lo * first * second
+
+
+@triton.jit
+def _dw_exp_reduced(x_hi, x_lo):
+    """(k, e^r − 1) with x = k·ln 2 + r, |r| ≤ ln 2/2 (k an integer-valued float, x clamped to
+    [−746, 710], where e^x is 0 and ∞; ln 2 in three parts, x − k·tl.full([], 0.6931471805598903, tl.float64) exact): e^(r/256) − 1 by
+    Taylor (terms from r⁶ on in float64, below 2⁻⁵⁷ of the sum: r⁵/120 in float64, 2⁻⁴⁵ of it, left e^x
+    and log 2⁻⁹⁸ off, 17 ULP at a zero of the focal loss's ∂t), then 8 times p → 2p + p², which is
+    (1 + p)² − 1 without the cancellation."""
+    x = tl.minimum(tl.maximum(x_hi, -746.0, propagate_nan=tl.PropagateNan.ALL), 710.0, propagate_nan=tl.PropagateNan.ALL)
+    k = tl.floor(x * tl.full([], 1.4426950408889634, tl.float64) + 0.5)
+    k_ln2_hi, k_ln2_lo = _dw_two_prod_bounded(k, tl.full([], 5.497923018708371e-14, tl.float64))
+    r_hi, r_lo = _dw_add(x - k * tl.full([], 0.6931471805598903, tl.float64), tl.where(x == x_hi, x_lo, 0.0), -k_ln2_hi, -(k_ln2_lo + k * tl.full([], 1.94704509238075e-31, tl.float64)))
+    s_hi = r_hi * 0.00390625
+    s_lo = r_lo * 0.00390625
+    q = ((tl.full([], 2.7557319223985893e-06, tl.float64) * s_hi + tl.full([], 2.48015873015873e-05, tl.float64)) * s_hi + tl.full([], 0.0001984126984126984, tl.float64)) * s_hi + tl.full([], 0.001388888888888889, tl.float64)
+    p_hi, p_lo = _dw_add_fp(tl.full([], 0.008333333333333333, tl.float64), tl.full([], 1.1564823173178714e-19, tl.float64), s_hi * q)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_add(tl.full([], 0.041666666666666664, tl.float64), tl.full([], 2.3129646346357427e-18, tl.float64), p_hi, p_lo)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_add(tl.full([], 0.16666666666666666, tl.float64), tl.full([], 9.25185853854297e-18, tl.float64), p_hi, p_lo)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_add_fp(p_hi, p_lo, 0.5)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_add_fp(p_hi, p_lo, 1.0)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    return k, p_hi, p_lo
+
+
+@triton.jit
+def _dw_exp(x_hi, x_lo):
+    """e^x of a double-word (relative error about 2⁻¹⁰⁴ where e^x is normal): 2^k·(1 + p)."""
+    k, p_hi, p_lo = _dw_exp_reduced(x_hi, x_lo)
+    e_hi, e_lo = _dw_add_fp(p_hi, p_lo, 1.0)
+    return _dw_scale(e_hi, e_lo, k)
+
+
+@triton.jit
+def _row_softcap_sech2(z, s):
+    """sech²(z/s) = 4E/(1 + E)², E = e^{−2|x|}, x = z/s as x + x_lo (s·x exact by TwoProduct, z − s·x exact:
+    Sterbenz); E by _dw_exp, the rest in double-word, rounded once (0 at z = ±∞, NaN at NaN)."""
+    x = z / s
+    p, p_lo = _dw_two_prod(x, s)
+    x_lo = ((z - p) - p_lo) / s
+    x_lo = tl.where(x_lo == x_lo, x_lo, 0.0)  # z = ±∞: ∞ − ∞
+    neg = x < 0.0
+    e_hi, e_lo = _dw_exp(tl.where(neg, 2.0 * x, -2.0 * x), tl.where(neg, 2.0 * x_lo, -2.0 * x_lo))
+    d_hi, d_lo = _dw_add_fp(e_hi, e_lo, 1.0)
+    q_hi, q_lo = _dw_mul(d_hi, d_lo, d_hi, d_lo)
+    r_hi, r_lo = _dw_div(4.0 * e_hi, 4.0 * e_lo, q_hi, q_lo)
+    return r_hi + r_lo
+
+
 def _device_ok(name, x):
     if x.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"argument {name!r} is on {x.device}; the Triton kernels run on a CUDA device "
@@ -397,7 +586,7 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
             _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, N, V, ignore_index, R=SUM_BLOCK)
             w, divisor, opt = _mean_weights(w, divisor, opt)  # on the device: nothing waits on the host
         _cross_entropy_kernel[(N,)](z, r, w, opt, loss, out, count, divisor, V, z.stride(0),
-                  ignore_index, F64=acc == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
+                  ignore_index, F64=acc == torch.float64, CAP=0 if softcap is None else 2 if z.dtype == torch.float64 else 1, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
     result = out if reduce else loss.reshape(shape[:-1])
@@ -425,7 +614,10 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         idx = cols
         zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
         if CAP:  # c = s·tanh(z_j/s), which the formulas call z
-            chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
+            if CAP == 2:  # float64 logits: sech²(z_j/s) in double-word, rounded once
+                chain_j = _row_softcap_sech2(zj, softcap)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
+            else:
+                chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
             zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
         wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
         m = tl.max(zj, axis=0)
@@ -493,8 +685,8 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         divisor = tl.full([], 1.0, acc)
     # prob_r = inv_sum·exp(−m + z_r)
     prob_r = inv_sum*_exp_twosum(z_r, -m)
-    # dz at the class of the row (δ_jr = 1): −ε·inv_V·w_r + (1 − ε)·(−sum_rest + expm1(−m + z_r))·inv_sum·w_r + ε·(inv_V·prob_r·sum_w) + λ·(2·lse·prob_r)
-    dz_at_r = inv_sum*(1.0 - label_smoothing)*(_expm1(z_r - m) - sum_rest)*w_r + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*prob_r*sum_w)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob_r)) - inv_V*label_smoothing*w_r
+    # dz at the class of the row (δ_jr = 1): (1 − ε)·(−sum_rest + expm1(−m + z_r))·inv_sum·w_r + ε·(−inv_V·w_r + inv_V·prob_r·sum_w) + λ·(2·lse·prob_r)
+    dz_at_r = inv_sum*(1.0 - label_smoothing)*(_expm1(z_r - m) - sum_rest)*w_r + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*prob_r*sum_w - inv_V*w_r)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob_r))
     # a class outside [0, V) (possible with check=False) poisons its row: loss and gradient NaN
     row_scale = tl.where(ignored, 0.0, tl.where(valid, 1.0 / divisor, float("nan")))
     # pass 2: the entries of the row
@@ -518,7 +710,10 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             zj = z_next.to(acc)
             z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
-                chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
+                if CAP == 2:  # float64 logits: sech²(z_j/s) in double-word, rounded once
+                    chain_j = _row_softcap_sech2(zj, softcap)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
+                else:
+                    chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
                 zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             # exp_shifted = exp(−m + z_j)
@@ -583,7 +778,7 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
             _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, N, V, ignore_index, R=SUM_BLOCK)
             w, divisor, opt = _mean_weights(w, divisor, opt)  # on the device: nothing waits on the host
         _cross_entropy_grad_kernel[(N,)](z, r, w, opt, loss, dz, out, count, divisor, V, z.stride(0), dz.stride(0),
-                  ignore_index, F64=acc == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
+                  ignore_index, F64=acc == torch.float64, CAP=0 if softcap is None else 2 if z.dtype == torch.float64 else 1, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
     result = out if reduce else loss.reshape(shape[:-1])
@@ -720,7 +915,7 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
     count = torch.zeros(2, dtype=torch.int32, device=z.device) if reduce else loss  # rows counted; programs done
     if N:
         _cross_entropy_soft_kernel[(N,)](z, t, w, opt, loss, out, count, V, z.stride(0), t.stride(0),
-                  F64=acc == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
+                  F64=acc == torch.float64, CAP=0 if softcap is None else 2 if z.dtype == torch.float64 else 1, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
     result = out if reduce else loss.reshape(shape[:-1])
@@ -746,7 +941,10 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         idx = cols
         zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
         if CAP:  # c = s·tanh(z_j/s), which the formulas call z
-            chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
+            if CAP == 2:  # float64 logits: sech²(z_j/s) in double-word, rounded once
+                chain_j = _row_softcap_sech2(zj, softcap)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
+            else:
+                chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
             zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
         tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
         wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
@@ -853,7 +1051,10 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             zj = z_next.to(acc)
             z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
-                chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
+                if CAP == 2:  # float64 logits: sech²(z_j/s) in double-word, rounded once
+                    chain_j = _row_softcap_sech2(zj, softcap)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
+                else:
+                    chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
                 zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
@@ -914,7 +1115,7 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
     count = torch.zeros(2, dtype=torch.int32, device=z.device) if reduce else loss  # rows counted; programs done
     if N:
         _cross_entropy_soft_grad_kernel[(N,)](z, t, w, opt, loss, dz, out, count, V, z.stride(0), t.stride(0), dz.stride(0),
-                  F64=acc == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
+                  F64=acc == torch.float64, CAP=0 if softcap is None else 2 if z.dtype == torch.float64 else 1, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
     result = out if reduce else loss.reshape(shape[:-1])

@@ -431,6 +431,27 @@ def _gate_options(e: sp.Expr) -> sp.Expr:
     return sp.Add(*terms, *(gated(o, sp.Add(*rest)) for o, rest in of_option.items() if rest))
 
 
+def _join_option_terms(e: sp.Expr) -> sp.Expr:
+    """Each term a·y of an option a beside gated(a, x) → gated(a, x + y): the value at the class column holds
+    ε·p_r·Σ_k w_k/V and −ε·w_r/V, which cancel where p_r·Σ_k w_k ≈ w_r (a row of width 1: p_r = 1); added one
+    after the other around the z-loss's 2λ·lse·p_r they left that term with the rounding of ε/V (120 ULP in
+    float64 at width 1 with ε = 0.1, λ = 1e-4, where the exact difference is 0 and torch's 1)."""
+    terms = list(sp.Add.make_args(e))
+    gates = {a.args[0]: a for a in terms if isinstance(a, gated)}
+    joined = {}
+    for term in list(terms):
+        option = next((f for f in sp.Mul.make_args(term) if f in gates), None)
+        if option is not None and not isinstance(term, gated):
+            terms.remove(term)
+            joined.setdefault(option, []).append(term / option)
+    if not joined:
+        return e
+    for o, more in joined.items():
+        terms.remove(gates[o])
+        terms.append(gated(o, sp.Add(gates[o].args[1], *more)))
+    return sp.Add(*terms)
+
+
 class weigh(sp.Function):  # noqa: N801
     """weigh(h, x) = h·x, and 0 where the weight h is 0 even if x is infinite: the limit of t·(lse − z) as
     t → 0 (as x·log x → 0 at 0). A term Σ_k h_k(m − z_k) of the sum-gap rule with z_k = −∞ and h_k = 0 (a soft
@@ -669,7 +690,7 @@ def row_kernel(name: str, formula: str, outputs: list[tuple[str, sp.Expr, str, b
         if coeff != 0:  # the value at the class column, δ_jr = 1: where the class-gap rule has work there
             x, rules = stabilise_row(sp.expand(rest.xreplace({j: r}) + coeff))
             if any(q.name == "class-gap" for q in rules):
-                at = _gate_option_terms(_canonical(sp.factor_terms(x)))
+                at = _join_option_terms(_gate_option_terms(_canonical(sp.factor_terms(x))))
                 fired += [q for q in rules if q not in fired]
         at_class.append(at)
     stable = _lse_gradient_at_infinity(stable, outputs)

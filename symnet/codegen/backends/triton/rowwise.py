@@ -44,7 +44,7 @@ from ...families.rowwise import (OPTION_NAMES, RowKernel, V, g, j, option_produc
 from ....special import exp_twosum
 from .elementwise import HOST_HELPERS, assemble
 from ...doubleword import generated_last
-from .printer import TRITON_HELPERS, TritonPrinter
+from .printer import HELPER_NEEDS, TRITON_HELPERS, TritonPrinter
 
 __all__ = ["emit_triton_row_module"]
 
@@ -96,6 +96,27 @@ class _RowPrinter(TritonPrinter):
 
 
 M = sp.Symbol("m")  # the row maximum (the running one during pass 1)
+
+# ∂c_j/∂z_j of the softcap c = s·tanh(z/s) for float64 logits (CAP == 2): kernel.chain, 4σ(2x)σ(−2x) = sech²(x),
+# of the rounded x = fl(z/s) is |2x|·ε/2 off (333 ULP at z = 1e4, s = 30); as 4E/(1 + E)², E = e^{−2|x + x_lo|},
+# in double-word (the primitives of symnet.codegen.doubleword), it is rounded once
+TRITON_HELPERS["_row_softcap_sech2"] = '''\
+@triton.jit
+def _row_softcap_sech2(z, s):
+    """sech²(z/s) = 4E/(1 + E)², E = e^{−2|x|}, x = z/s as x + x_lo (s·x exact by TwoProduct, z − s·x exact:
+    Sterbenz); E by _dw_exp, the rest in double-word, rounded once (0 at z = ±∞, NaN at NaN)."""
+    x = z / s
+    p, p_lo = _dw_two_prod(x, s)
+    x_lo = ((z - p) - p_lo) / s
+    x_lo = tl.where(x_lo == x_lo, x_lo, 0.0)  # z = ±∞: ∞ − ∞
+    neg = x < 0.0
+    e_hi, e_lo = _dw_exp(tl.where(neg, 2.0 * x, -2.0 * x), tl.where(neg, 2.0 * x_lo, -2.0 * x_lo))
+    d_hi, d_lo = _dw_add_fp(e_hi, e_lo, 1.0)
+    q_hi, q_lo = _dw_mul(d_hi, d_lo, d_hi, d_lo)
+    r_hi, r_lo = _dw_div(4.0 * e_hi, 4.0 * e_lo, q_hi, q_lo)
+    return r_hi + r_lo
+'''
+HELPER_NEEDS["_row_softcap_sech2"] = ("_dw_two_prod", "_dw_exp", "_dw_add_fp", "_dw_mul", "_dw_div")
 
 
 def _gap_weight(f):
@@ -257,8 +278,14 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
         with ``chain``, ∂c_j/∂z_j of the raw logits first (chain_j, for the per-entry outputs)."""
         if not cap:
             return []
-        keep = [f"{indent}    chain_j = {printer.doprint(kernel.chain)}  # ∂c_j/∂z_j = {text(kernel.chain)}, "
-                "of the raw z"] if chain and kernel.chain is not None and per_entry else []
+        keep = []
+        if chain and kernel.chain is not None and per_entry:
+            printer._need("_row_softcap_sech2")
+            keep = [f"{indent}    if CAP == 2:  # float64 logits: sech²(z_j/s) in double-word, rounded once",
+                    f"{indent}        chain_j = _row_softcap_sech2({v}, softcap)  # ∂c_j/∂z_j = {text(kernel.chain)}",
+                    f"{indent}    else:",
+                    f"{indent}        chain_j = {printer.doprint(kernel.chain)}  # ∂c_j/∂z_j = {text(kernel.chain)}, "
+                    "of the raw z"]
         return [f"{indent}if CAP:  # c = {text(kernel.cap)}, which the formulas call z", *keep,
                 f"{indent}    {v} = tl.where({valid_mask}, {cap_code.format(v)}, {v})"]
 
@@ -325,7 +352,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     L += [f"        {name} = tl.zeros([], acc)" for name in sums.values()]
     L += [f"        {hs} = tl.zeros([], acc)  # Σ_j h_j so far, of {name} = Σ_j h_j·(m − z_j)"
           for name, hs in weight_sums.items()]
-    L += [f"        n_at_max = tl.zeros([], acc)  # the entries at the running maximum" for name, (kind, _) in kinds.items()
+    L += ["        n_at_max = tl.zeros([], acc)  # the entries at the running maximum" for name, (kind, _) in kinds.items()
           if kind == "rest"]
     first = [("z", "float(\"-inf\")")] + ([("g", "0.0")] if upstream and needs_g1 else [])
     L.append("        # each tile's successor is loaded before the tile's reductions: its load is in flight while they run")
@@ -607,7 +634,9 @@ def _option_row_launcher(kernel: RowKernel) -> str:
     ptrs = ["z"] + (["r"] if target else []) + (["t"] if soft else []) + (["w"] if weighted else []) + \
         (["opt"] if opts else []) + [value] + (["dz"] if fused else []) + ["out", "count"] + (["divisor"] if weigh else [])
     strides = ["z.stride(0)"] + (["t.stride(0)"] if soft else []) + (["dz.stride(0)"] if fused else [])
-    consts = "F64=acc == torch.float64, " + ("CAP=softcap is not None, " if kernel.cap is not None else "") + \
+    # CAP: 0 no softcap, 1 a softcap, 2 a softcap of float64 logits (its ∂c/∂z in double-word)
+    consts = "F64=acc == torch.float64, " + \
+        ("CAP=0 if softcap is None else 2 if z.dtype == torch.float64 else 1, " if kernel.cap is not None else "") + \
         "MEAN=reduction == \"mean\", REDUCE=reduce, R=SUM_BLOCK"
     body += ["if N:"]
     if target:
@@ -881,8 +910,6 @@ def emit_option_autograd(kernels: list) -> str:
     opt_args = ", label_smoothing, softcap, z_loss_scale" if has["softcap"] else ""
     call_hard = f"{hard.name}(z, target, weight, ignore_index, reduction{opt_args}, check=False)"
     call_soft = f"{soft.name}(z, target, weight, reduction{opt_args})" if soft else None
-    body = [f"        loss, dz = {call_soft}" if soft else "",
-            ] if soft else []
     dispatch = (f"""        if target.dtype.is_floating_point:  # soft targets: a probability per class
             loss, dz = {call_soft}
         else:
