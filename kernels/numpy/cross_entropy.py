@@ -165,22 +165,40 @@ def _options(label_smoothing=0.0, softcap=None, z_loss_scale=0.0):
 def _row_dw_softcap(z, s, chain=False):
     """The softcap c = s·tanh(z/s) of float64 logits z, (rows, V), in double-word: c_k − c_r keeps the roundings
     of a float64 c (about s·ε absolute each) and e^{c_k − c_r} makes them relative (the loss of a confident row
-    29 ULP, the gradients 4–400). x = z/s as x + x_lo (s·x exact by TwoProduct, z − s·x exact: Sterbenz), then
-    _dw_tanh and a product by s (Joldes, Muller & Popescu 2017; the elementwise widen rule's primitives).
+    30 ULP, the gradients 12–400). x = z/s as x + x_lo (s·x exact by TwoProduct, z − s·x exact: Sterbenz);
+    E = e^{−2|x + x_lo|} in double-word (_row_dw_exp_shifted, 2^-71 relative); tanh|x| = (1 − E)/(1 + E) in
+    double-word (its error 2^-71 absolute: ≪ 2^-60 of it from |x| = 2^-12; below, x − x³/3 + 2x⁵/15), times s.
+    _dw_tanh (symnet.codegen.doubleword: 8 squarings in its e^x) gives the same c: the gradient kernel took 20×
+    its time without a softcap with it, 8× with this (float64 c: 2×, torch 2.2×; benchmarks/softcap.py).
 
     Returns (c, gap_lo, sech²): c the float64 c (the formulas' z); gap_lo the low part of each c_j − m,
     m = max_k c_k of its row (c_lo − the c_lo of the row's maximum, the largest of them at a tie), so that
-    c_j − m = fl(c_j − m) + TwoSum error + gap_lo; with ``chain``, ∂c_j/∂z_j = sech²(x) = 4E/(1 + E)²,
-    E = e^{−2|x + x_lo|} in double-word (_row_dw_exp_shifted), rounded once (else None): 4σ(2x)σ(−2x) of the
-    rounded x was |2x|·ε/2 off (333 ULP at z = 1e4, s = 30), 3.7 ULP with x_lo to first order. A NaN logit keeps
-    float64's c (NaN), lo 0."""
+    c_j − m = fl(c_j − m) + TwoSum error + gap_lo; with ``chain``, ∂c_j/∂z_j = sech²(x) = 4E/(1 + E)² of the same
+    E, rounded once (else None): 4σ(2x)σ(−2x) of the rounded x was |2x|·ε/2 off (333 ULP at z = 1e4, s = 30).
+    A NaN logit keeps float64's c (NaN), lo 0."""
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         x = z / s
-        p, p_lo = _dw_two_prod(x, s)
+        p, p_lo = _row_dw_prod(x, s)
         x_lo = ((z - p) - p_lo) / s
-        x_lo = np.where(np.isfinite(x_lo), x_lo, 0.0)  # z = ±∞: x = ±∞, tanh ±1 exactly
-        t, t_lo = _dw_tanh(x, x_lo)
-        c, c_lo = _dw_mul_fp(t, t_lo, s)
+        x_lo = np.where(np.isfinite(x_lo), x_lo, 0.0)  # z = ±∞ (and |z| past 2^996: tanh is ±1 there)
+        g = np.where(x < 0, 2.0, -2.0) * x_lo  # −2|x + x_lo| = −2|x| + g
+        e, e_lo = _row_dw_exp_shifted(-2.0 * np.abs(x), 0.0, g)
+        e = np.where(e < 2.0 ** -1000, e + e * g, e)  # below 2^-1000 float64's e^s: its lo to first order here
+        n, n_lo = _row_dw_sum(1.0, -e)  # 1 − E
+        n_lo = n_lo - e_lo
+        d, d_lo = _row_dw_sum(1.0, e)  # 1 + E
+        d_lo = d_lo + e_lo
+        q = n / d
+        qd, qd_lo = _row_dw_prod(q, d)
+        q_lo = (((n - qd) - qd_lo) + (n_lo - q * d_lo)) / d  # n − q·d exact (Sterbenz)
+        t, t_lo = np.where(x < 0, -q, q), np.where(x < 0, -q_lo, q_lo)  # tanh is odd
+        small = np.abs(x) < 2.0 ** -12
+        if small.any():  # tanh x = x − x³/3 + 2x⁵/15 (x⁷ below 2^-72 of it)
+            x2 = x * x
+            t = np.where(small, x, t)
+            t_lo = np.where(small, x_lo - x * x2 * (1 / 3 - x2 * (2 / 15)), t_lo)
+        c, c_lo = _row_dw_prod(t, s)
+        c, c_lo = _row_dw_sum(c, c_lo + t_lo * s)
         bad = ~(np.isfinite(c) & np.isfinite(c_lo))
         if bad.any():
             c = np.where(bad, s * np.tanh(x), c)
@@ -190,11 +208,6 @@ def _row_dw_softcap(z, s, chain=False):
         gap_lo = c_lo - np.where(np.isfinite(top), top, 0.0)
         if not chain:
             return c, gap_lo, None
-        g = np.where(x < 0, 2.0, -2.0) * x_lo  # −2|x + x_lo| = −2|x| + g
-        e, e_lo = _row_dw_exp_shifted(-2.0 * np.abs(x), 0.0, g)
-        e = np.where(e < 2.0 ** -1000, e + e * g, e)  # below 2^-1000 float64's e^s, its lo to first order here
-        d, d_lo = _row_dw_sum(1.0, e)
-        d_lo = d_lo + e_lo
         q, q_lo = _row_dw_prod(d, d)  # (1 + E)²
         q_lo = q_lo + 2.0 * d * d_lo
         ratio = e / q
@@ -477,175 +490,6 @@ def _exp_twosum(x, y, out=None):
         if bad.any():
             np.copyto(r, t, where=bad)
         return r
-
-
-def _dw_two_sum(a, b):
-    """s + e = a + b exactly, s = fl(a + b) (Knuth's TwoSum)."""
-    s = a + b
-    v = s - a
-    return s, (a - (s - v)) + (b - v)
-
-
-def _dw_fast_two_sum(a, b):
-    """s + e = a + b exactly where |a| ≥ |b| or a = 0 (Dekker's Fast2Sum)."""
-    s = a + b
-    return s, b - (s - a)
-
-
-def _dw_split(a):
-    """a = hi + lo, each of 26 bits at most (Veltkamp); where 2²⁷·a overflows (|a| above about 2⁹⁹⁶)
-    scaled by 2⁻²⁸ first and back (exact), the whole array's selects taken only then."""
-    c = 134217729.0 * a
-    if np.isfinite(c).all():
-        hi = c - (c - a)
-        return hi, a - hi
-    big = np.abs(a) > 6.696928794914171e+299
-    s = np.where(big, a * 3.725290298461914e-09, a)
-    c = 134217729.0 * s
-    hi = c - (c - s)
-    lo = s - hi
-    return np.where(big, hi * 268435456.0, hi), np.where(big, lo * 268435456.0, lo)
-
-
-def _dw_split_bounded(a):
-    """a = hi + lo, each of 26 bits at most (Veltkamp), for |a| below 2⁹⁹⁶ (the operands inside e^x
-    and log: no guard)."""
-    c = 134217729.0 * a
-    hi = c - (c - a)
-    return hi, a - hi
-
-
-def _dw_two_prod(a, b):
-    """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA); exact unless a partial
-    product underflows. Where |p| > 2⁹⁹⁶, a and p scaled by 2⁻²⁸ first (exact) and e back: a_hi·b_hi
-    may round above the largest float64 where p is just below it."""
-    p = a * b
-    big = np.abs(p) > 6.696928794914171e+299
-    a_hi, a_lo = _dw_split(np.where(big, a * 3.725290298461914e-09, a))
-    b_hi, b_lo = _dw_split(b)
-    q = np.where(big, p * 3.725290298461914e-09, p)
-    e = ((a_hi * b_hi - q) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-    return p, np.where(big, e * 268435456.0, e)
-
-
-def _dw_two_prod_bounded(a, b):
-    """p + e = a·b exactly, as _dw_two_prod, for operands below 2⁹⁹⁶ (no guard)."""
-    p = a * b
-    a_hi, a_lo = _dw_split_bounded(a)
-    b_hi, b_lo = _dw_split_bounded(b)
-    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-
-
-def _dw_add(x_hi, x_lo, y_hi, y_lo):
-    """x + y of two double-words (Joldes–Muller–Popescu, AccurateDWPlusDW: error ≤ 3u²)."""
-    s_hi, s_lo = _dw_two_sum(x_hi, y_hi)
-    t_hi, t_lo = _dw_two_sum(x_lo, y_lo)
-    v_hi, v_lo = _dw_fast_two_sum(s_hi, s_lo + t_hi)
-    return _dw_fast_two_sum(v_hi, t_lo + v_lo)
-
-
-def _dw_add_fp(x_hi, x_lo, y):
-    """x + y, y a float64 (DWPlusFP: error ≤ 2u²)."""
-    s_hi, s_lo = _dw_two_sum(x_hi, y)
-    return _dw_fast_two_sum(s_hi, x_lo + s_lo)
-
-
-def _dw_mul_fp(x_hi, x_lo, y):
-    """x·y, y a float64 (DWTimesFP: error ≤ 2u² or so)."""
-    p_hi, p_lo = _dw_two_prod(x_hi, y)
-    return _dw_fast_two_sum(p_hi, p_lo + x_lo * y)
-
-
-def _dw_mul_bounded(x_hi, x_lo, y_hi, y_lo):
-    """x·y as _dw_mul, for operands below 2⁹⁹⁶ (inside e^x: no guard in the splitting)."""
-    p = x_hi * y_hi
-    a_hi, a_lo = _dw_split_bounded(x_hi)
-    b_hi, b_lo = _dw_split_bounded(y_hi)
-    e = ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-    return _dw_fast_two_sum(p, e + (x_hi * y_lo + x_lo * y_hi))
-
-
-def _dw_twice_plus_square(p_hi, p_lo):
-    """2p + p² for |p| < 1/2 ((1 + p)² − 1, a squaring of e^r without its cancellation): p² from one
-    splitting of p_hi, and |p²| ≤ |2p|/4, so the sum needs no TwoSum."""
-    a_hi, a_lo = _dw_split_bounded(p_hi)
-    q = p_hi * p_hi
-    q_lo = (((a_hi * a_hi - q) + 2.0 * a_hi * a_lo) + a_lo * a_lo) + 2.0 * p_hi * p_lo
-    s_hi, s_lo = _dw_fast_two_sum(2.0 * p_hi, q)
-    return _dw_fast_two_sum(s_hi, s_lo + (2.0 * p_lo + q_lo))
-
-
-def _dw_div(x_hi, x_lo, y_hi, y_lo):
-    """x/y of two double-words (DWDivDW2: error ≤ 15u²): q = x_hi/y_hi, then the remainder
-    x − y·q in double-word divided once more."""
-    q = x_hi / y_hi
-    r_hi, r_lo = _dw_mul_fp(y_hi, y_lo, q)
-    d = (x_hi - r_hi) + (x_lo - r_lo)
-    return _dw_fast_two_sum(q, d / y_hi)
-
-
-def _dw_scale(hi, lo, k):
-    """(hi + lo)·2^k, k an integer-valued float."""
-    k = k.astype(np.int32)
-    return np.ldexp(hi, k), np.ldexp(lo, k)
-
-
-def _dw_exp_reduced(x_hi, x_lo):
-    """(k, e^r − 1) with x = k·ln 2 + r, |r| ≤ ln 2/2 (k an integer-valued float, x clamped to
-    [−746, 710], where e^x is 0 and ∞; ln 2 in three parts, x − k·0.6931471805598903 exact): e^(r/256) − 1 by
-    Taylor (terms from r⁶ on in float64, below 2⁻⁵⁷ of the sum: r⁵/120 in float64, 2⁻⁴⁵ of it, left e^x
-    and log 2⁻⁹⁸ off, 17 ULP at a zero of the focal loss's ∂t), then 8 times p → 2p + p², which is
-    (1 + p)² − 1 without the cancellation."""
-    x = np.minimum(np.maximum(x_hi, -746.0), 710.0)
-    k = np.floor(x * 1.4426950408889634 + 0.5)
-    k_ln2_hi, k_ln2_lo = _dw_two_prod_bounded(k, 5.497923018708371e-14)
-    r_hi, r_lo = _dw_add(x - k * 0.6931471805598903, np.where(x == x_hi, x_lo, 0.0), -k_ln2_hi, -(k_ln2_lo + k * 1.94704509238075e-31))
-    s_hi = r_hi * 0.00390625
-    s_lo = r_lo * 0.00390625
-    q = ((2.7557319223985893e-06 * s_hi + 2.48015873015873e-05) * s_hi + 0.0001984126984126984) * s_hi + 0.001388888888888889
-    p_hi, p_lo = _dw_add_fp(0.008333333333333333, 1.1564823173178714e-19, s_hi * q)
-    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
-    p_hi, p_lo = _dw_add(0.041666666666666664, 2.3129646346357427e-18, p_hi, p_lo)
-    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
-    p_hi, p_lo = _dw_add(0.16666666666666666, 9.25185853854297e-18, p_hi, p_lo)
-    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
-    p_hi, p_lo = _dw_add_fp(p_hi, p_lo, 0.5)
-    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
-    p_hi, p_lo = _dw_add_fp(p_hi, p_lo, 1.0)
-    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
-    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
-    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
-    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
-    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
-    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
-    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
-    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
-    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
-    return k, p_hi, p_lo
-
-
-def _dw_expm1(x_hi, x_lo):
-    """e^x − 1 of a double-word: p itself where k = 0 (|x| < ln 2/2), 2^k·(1 + p) − 1 beyond
-    (no cancellation there), x itself below 2⁻¹⁰⁰ (x²/2 is below 2⁻¹⁰¹ of it)."""
-    k, p_hi, p_lo = _dw_exp_reduced(x_hi, x_lo)
-    e_hi, e_lo = _dw_add_fp(p_hi, p_lo, 1.0)
-    e_hi, e_lo = _dw_scale(e_hi, e_lo, k)
-    m_hi, m_lo = _dw_add_fp(e_hi, e_lo, -1.0)
-    tiny = np.abs(x_hi) < 7.888609052210118e-31
-    near = k == 0.0
-    return (np.where(tiny, x_hi, np.where(near, p_hi, m_hi)),
-            np.where(tiny, x_lo, np.where(near, p_lo, m_lo)))
-
-
-def _dw_tanh(x_hi, x_lo):
-    """tanh x = m/(m + 2), m = e^(2x) − 1 (relative accuracy near 0); above x = 18 as −m/(m + 2) with
-    m = e^(−2x) − 1, whose lo part holds the distance to 1 (e^(2x) − 1 above 2¹⁰⁶, from x ≈ 37, drops the
-    2 of m + 2: tanh(40) − 1 was 0)."""
-    far = x_hi > 18.0
-    m_hi, m_lo = _dw_expm1(np.where(far, -2.0 * x_hi, 2.0 * x_hi), np.where(far, -2.0 * x_lo, 2.0 * x_lo))
-    d_hi, d_lo = _dw_add_fp(m_hi, m_lo, 2.0)
-    q_hi, q_lo = _dw_div(m_hi, m_lo, d_hi, d_lo)
-    return np.where(far, -q_hi, q_hi), np.where(far, -q_lo, q_lo)
 
 
 def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0, softcap=None, z_loss_scale=0.0):

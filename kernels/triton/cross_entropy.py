@@ -266,6 +266,32 @@ def _dw_exp(x_hi, x_lo):
 
 
 @triton.jit
+def _dw_expm1(x_hi, x_lo):
+    """e^x − 1 of a double-word: p itself where k = 0 (|x| < ln 2/2), 2^k·(1 + p) − 1 beyond
+    (no cancellation there), x itself below 2⁻¹⁰⁰ (x²/2 is below 2⁻¹⁰¹ of it)."""
+    k, p_hi, p_lo = _dw_exp_reduced(x_hi, x_lo)
+    e_hi, e_lo = _dw_add_fp(p_hi, p_lo, 1.0)
+    e_hi, e_lo = _dw_scale(e_hi, e_lo, k)
+    m_hi, m_lo = _dw_add_fp(e_hi, e_lo, -1.0)
+    tiny = tl.abs(x_hi) < 7.888609052210118e-31
+    near = k == 0.0
+    return (tl.where(tiny, x_hi, tl.where(near, p_hi, m_hi)),
+            tl.where(tiny, x_lo, tl.where(near, p_lo, m_lo)))
+
+
+@triton.jit
+def _dw_tanh(x_hi, x_lo):
+    """tanh x = m/(m + 2), m = e^(2x) − 1 (relative accuracy near 0); above x = 18 as −m/(m + 2) with
+    m = e^(−2x) − 1, whose lo part holds the distance to 1 (e^(2x) − 1 above 2¹⁰⁶, from x ≈ 37, drops the
+    2 of m + 2: tanh(40) − 1 was 0)."""
+    far = x_hi > 18.0
+    m_hi, m_lo = _dw_expm1(tl.where(far, -2.0 * x_hi, 2.0 * x_hi), tl.where(far, -2.0 * x_lo, 2.0 * x_lo))
+    d_hi, d_lo = _dw_add_fp(m_hi, m_lo, 2.0)
+    q_hi, q_lo = _dw_div(m_hi, m_lo, d_hi, d_lo)
+    return tl.where(far, -q_hi, q_hi), tl.where(far, -q_lo, q_lo)
+
+
+@triton.jit
 def _row_softcap_sech2(z, s):
     """sech²(z/s) = 4E/(1 + E)², E = e^{−2|x|}, x = z/s as x + x_lo (s·x exact by TwoProduct, z − s·x exact:
     Sterbenz); E by _dw_exp, the rest in double-word, rounded once (0 at z = ±∞, NaN at NaN)."""
@@ -279,6 +305,30 @@ def _row_softcap_sech2(z, s):
     q_hi, q_lo = _dw_mul(d_hi, d_lo, d_hi, d_lo)
     r_hi, r_lo = _dw_div(4.0 * e_hi, 4.0 * e_lo, q_hi, q_lo)
     return r_hi + r_lo
+
+
+@triton.jit
+def _row_softcap_dw(z, s):
+    """c = s·tanh(z/s) as c + c_lo: x = z/s as x + x_lo (TwoProduct, Sterbenz), _dw_tanh, times s
+    (_dw_mul_fp); where that is not finite (z NaN) float64's c, lo 0."""
+    x = z / s
+    p, p_lo = _dw_two_prod(x, s)
+    x_lo = ((z - p) - p_lo) / s
+    x_lo = tl.where(x_lo == x_lo, x_lo, 0.0)  # z = ±∞: ∞ − ∞
+    t_hi, t_lo = _dw_tanh(x, x_lo)
+    c, c_lo = _dw_mul_fp(t_hi, t_lo, s)
+    ok = (tl.abs(c) < float("inf")) & (tl.abs(c_lo) < float("inf"))
+    return tl.where(ok, c, s * _tanh(x)), tl.where(ok, c_lo, 0.0)
+
+
+@triton.jit
+def _exp_twosum_lo(x, y, lo):
+    """e^(x + y + lo), lo a low part of x + y (|lo| ≪ 1: a softcap's, _row_softcap_dw): e^s·(1 + e + lo) with
+    s + e = x + y exactly (TwoSum)."""
+    s = x + y
+    e = _twosum_error(x, y, s) + lo
+    t = tl.exp(s)
+    return tl.where(t < float("inf"), t + t * e, t)  # t = inf: inf·e would be NaN or −inf
 
 
 def _device_ok(name, x):
@@ -483,16 +533,24 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
     if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
         idx = cols
         zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+        zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
         if CAP:  # c = s·tanh(z_j/s), which the formulas call z
-            zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
+            if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                c, c_lo = _row_softcap_dw(zj, softcap)
+                zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+            else:
+                zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
         wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
+        m_lo = tl.max(tl.where(zj == m, zj_lo, float("-inf")), axis=0)  # m's low part: the largest at a tie
+        m_lo = tl.where(m_lo > float("-inf"), m_lo, 0.0)
+        shift_lo = m_lo
         # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-        s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
+        s0 = tl.sum(_exp_twosum_lo(zj, -shift, (zj_lo - shift_lo)) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
         # s1 = Σ_j w_j·(m − z_j)
-        s1 = tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+        s1 = tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
         # s2 = Σ_j w_j
         s2 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
@@ -500,6 +558,7 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
         s0 = tl.zeros([], acc)
         s1 = tl.zeros([], acc)
         s2 = tl.zeros([], acc)
+        m_lo = tl.zeros([], acc)  # the low part of m (a softcap's double-word c)
         s3 = tl.zeros([], acc)  # Σ_j h_j so far, of s1 = Σ_j h_j·(m − z_j)
         n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
@@ -508,28 +567,44 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
             idx = off + cols
             zj = z_next.to(acc)
             z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
+            zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
-                zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
+                if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                    c, c_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                else:
+                    zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
+            top = tl.max(zj, axis=0)
+            top_lo = tl.max(tl.where(zj == top, zj_lo, float("-inf")), axis=0)
+            top_lo = tl.where(top_lo > float("-inf"), top_lo, 0.0)
+            m_lo_new = tl.where(top > m, top_lo, tl.where(top == m, tl.maximum(m_lo, top_lo), m_lo))
+            shift_lo = m_lo_new
             # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum_lo(m, -shift, m_lo - shift_lo) + tl.sum(_exp_twosum_lo(zj, -shift, (zj_lo - shift_lo)) - tl.where(zj == shift, 1.0, 0.0), axis=0)
             n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j w_j·(m − z_j); s3 = Σ_j w_j so far
-            s1 = s1 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s3, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+            s1 = s1 + tl.where((m_new > m) & (m > float("-inf")), ((m_new - m) + (m_lo_new - m_lo)) * s3, 0.0) + tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
             s3 = s3 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             # s2 = Σ_j w_j
             s2 = s2 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
+            m_lo = m_lo_new
         s0 = s0 + (n_at_max - 1.0)
     z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
+    z_r_lo = tl.zeros_like(z_r)  # c's low part (CAP == 2)
     if CAP:  # c = s·tanh(z_j/s), which the formulas call z
-        z_r = tl.where(valid, softcap*_tanh(z_r/softcap), z_r)
+        if CAP == 2:  # float64 logits: c in double-word, z_r + z_r_lo (its gaps c_j − m need it)
+            c, c_lo = _row_softcap_dw(z_r, softcap)
+            z_r, z_r_lo = tl.where(valid, c, z_r), tl.where(valid, c_lo, 0.0)
+        else:
+            z_r = tl.where(valid, softcap*_tanh(z_r/softcap), z_r)
     # log_sum_exp = log1p((Σ_j exp(−m + z_j) − 1))
     log_sum_exp = _log1p(s0)
     # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp + (m - z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((log_sum_exp*s2 + s1)/Vf)) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * (m + log_sum_exp)) * (m + log_sum_exp)))
+    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp + (((m - z_r) - (z_r_lo - m_lo)))) + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((log_sum_exp*s2 + s1)/Vf)) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * (m + log_sum_exp)) * (m + log_sum_exp)))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
@@ -613,27 +688,36 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
     if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
         idx = cols
         zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+        zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
         if CAP:  # c = s·tanh(z_j/s), which the formulas call z
             if CAP == 2:  # float64 logits: sech²(z_j/s) in double-word, rounded once
                 chain_j = _row_softcap_sech2(zj, softcap)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
             else:
                 chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
-            zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
+            if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                c, c_lo = _row_softcap_dw(zj, softcap)
+                zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+            else:
+                zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
         wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
+        m_lo = tl.max(tl.where(zj == m, zj_lo, float("-inf")), axis=0)  # m's low part: the largest at a tie
+        m_lo = tl.where(m_lo > float("-inf"), m_lo, 0.0)
+        shift_lo = m_lo
         # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-        s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
+        s0 = tl.sum(_exp_twosum_lo(zj, -shift, (zj_lo - shift_lo)) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
         # s1 = Σ_j w_j
         s1 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
         # s2 = Σ_j w_j·(m − z_j)
-        s2 = tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+        s2 = tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
         s1 = tl.zeros([], acc)
         s2 = tl.zeros([], acc)
+        m_lo = tl.zeros([], acc)  # the low part of m (a softcap's double-word c)
         s3 = tl.zeros([], acc)  # Σ_j h_j so far, of s2 = Σ_j h_j·(m − z_j)
         n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
@@ -642,24 +726,40 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             idx = off + cols
             zj = z_next.to(acc)
             z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
+            zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
-                zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
+                if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                    c, c_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                else:
+                    zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
+            top = tl.max(zj, axis=0)
+            top_lo = tl.max(tl.where(zj == top, zj_lo, float("-inf")), axis=0)
+            top_lo = tl.where(top_lo > float("-inf"), top_lo, 0.0)
+            m_lo_new = tl.where(top > m, top_lo, tl.where(top == m, tl.maximum(m_lo, top_lo), m_lo))
+            shift_lo = m_lo_new
             # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum_lo(m, -shift, m_lo - shift_lo) + tl.sum(_exp_twosum_lo(zj, -shift, (zj_lo - shift_lo)) - tl.where(zj == shift, 1.0, 0.0), axis=0)
             n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j w_j
             s1 = s1 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             # s2 = Σ_j w_j·(m − z_j); s3 = Σ_j w_j so far
-            s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s3, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+            s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), ((m_new - m) + (m_lo_new - m_lo)) * s3, 0.0) + tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
             s3 = s3 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
+            m_lo = m_lo_new
         s0 = s0 + (n_at_max - 1.0)
     z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
+    z_r_lo = tl.zeros_like(z_r)  # c's low part (CAP == 2)
     if CAP:  # c = s·tanh(z_j/s), which the formulas call z
-        z_r = tl.where(valid, softcap*_tanh(z_r/softcap), z_r)
+        if CAP == 2:  # float64 logits: c in double-word, z_r + z_r_lo (its gaps c_j − m need it)
+            c, c_lo = _row_softcap_dw(z_r, softcap)
+            z_r, z_r_lo = tl.where(valid, c, z_r), tl.where(valid, c_lo, 0.0)
+        else:
+            z_r = tl.where(valid, softcap*_tanh(z_r/softcap), z_r)
     # prod_1 = (1 − ε)·w_r
     prod_1 = (1.0 - label_smoothing)*w_r
     # sum_rest = (Σ_j exp_shifted − 1)
@@ -675,7 +775,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
     # inv_sum = 1/(1 + sum_rest)
     inv_sum = 1.0 / (1.0 + sum_rest)
     # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-    loss = tl.where(ignored, 0.0, prod_1*(log_sum_exp + (m - z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(log_sum_exp*sum_w + s2))) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * lse) * lse))
+    loss = tl.where(ignored, 0.0, prod_1*(log_sum_exp + (((m - z_r) - (z_r_lo - m_lo)))) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(log_sum_exp*sum_w + s2))) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * lse) * lse))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
@@ -684,9 +784,9 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
     else:
         divisor = tl.full([], 1.0, acc)
     # prob_r = inv_sum·exp(−m + z_r)
-    prob_r = inv_sum*_exp_twosum(z_r, -m)
+    prob_r = inv_sum*_exp_twosum_lo(z_r, -m, (z_r_lo - m_lo))
     # dz at the class of the row (δ_jr = 1): (1 − ε)·(−sum_rest + expm1(−m + z_r))·inv_sum·w_r + ε·(−inv_V·w_r + inv_V·prob_r·sum_w) + λ·(2·lse·prob_r)
-    dz_at_r = inv_sum*(1.0 - label_smoothing)*(_expm1(z_r - m) - sum_rest)*w_r + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*prob_r*sum_w - inv_V*w_r)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob_r))
+    dz_at_r = inv_sum*(1.0 - label_smoothing)*((_expm1(z_r - m) + tl.exp(z_r - m) * (z_r_lo - m_lo)) - sum_rest)*w_r + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*prob_r*sum_w - inv_V*w_r)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob_r))
     # a class outside [0, V) (possible with check=False) poisons its row: loss and gradient NaN
     row_scale = tl.where(ignored, 0.0, tl.where(valid, 1.0 / divisor, float("nan")))
     # pass 2: the entries of the row
@@ -694,7 +794,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
         # exp_shifted = exp(−m + z_j)
-        exp_shifted = _exp_twosum(zj, -shift)
+        exp_shifted = _exp_twosum_lo(zj, -shift, (zj_lo - shift_lo))
         # prob = exp_shifted·inv_sum
         prob = exp_shifted*inv_sum
         # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
@@ -709,15 +809,20 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             idx = last - back + cols
             zj = z_next.to(acc)
             z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
+            zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
                 if CAP == 2:  # float64 logits: sech²(z_j/s) in double-word, rounded once
                     chain_j = _row_softcap_sech2(zj, softcap)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
                 else:
                     chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
-                zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
+                if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                    c, c_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                else:
+                    zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             # exp_shifted = exp(−m + z_j)
-            exp_shifted = _exp_twosum(zj, -m)
+            exp_shifted = _exp_twosum_lo(zj, -m, (zj_lo - m_lo))
             # prob = exp_shifted·inv_sum
             prob = exp_shifted*inv_sum
             # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
@@ -804,21 +909,29 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
     if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
         idx = cols
         zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+        zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
         if CAP:  # c = s·tanh(z_j/s), which the formulas call z
-            zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
+            if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                c, c_lo = _row_softcap_dw(zj, softcap)
+                zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+            else:
+                zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
         tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
         wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
+        m_lo = tl.max(tl.where(zj == m, zj_lo, float("-inf")), axis=0)  # m's low part: the largest at a tie
+        m_lo = tl.where(m_lo > float("-inf"), m_lo, 0.0)
+        shift_lo = m_lo
         # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-        s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
+        s0 = tl.sum(_exp_twosum_lo(zj, -shift, (zj_lo - shift_lo)) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
         # s1 = Σ_j t_j·w_j
         s1 = tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
         # s2 = Σ_j w_j·(m − z_j)
-        s2 = tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+        s2 = tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
         # s3 = Σ_j (t_j·w_j)·(m − z_j)
-        s3 = tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (shift - zj)), 0.0), axis=0)
+        s3 = tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (((shift - zj) - (zj_lo - shift_lo)))), 0.0), axis=0)
         # s4 = Σ_j w_j
         s4 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
@@ -828,6 +941,7 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
         s2 = tl.zeros([], acc)
         s3 = tl.zeros([], acc)
         s4 = tl.zeros([], acc)
+        m_lo = tl.zeros([], acc)  # the low part of m (a softcap's double-word c)
         s5 = tl.zeros([], acc)  # Σ_j h_j so far, of s2 = Σ_j h_j·(m − z_j)
         s6 = tl.zeros([], acc)  # Σ_j h_j so far, of s3 = Σ_j h_j·(m − z_j)
         n_at_max = tl.zeros([], acc)  # the entries at the running maximum
@@ -837,26 +951,37 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
             idx = off + cols
             zj = z_next.to(acc)
             z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
+            zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
-                zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
+                if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                    c, c_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                else:
+                    zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
+            top = tl.max(zj, axis=0)
+            top_lo = tl.max(tl.where(zj == top, zj_lo, float("-inf")), axis=0)
+            top_lo = tl.where(top_lo > float("-inf"), top_lo, 0.0)
+            m_lo_new = tl.where(top > m, top_lo, tl.where(top == m, tl.maximum(m_lo, top_lo), m_lo))
+            shift_lo = m_lo_new
             # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum_lo(m, -shift, m_lo - shift_lo) + tl.sum(_exp_twosum_lo(zj, -shift, (zj_lo - shift_lo)) - tl.where(zj == shift, 1.0, 0.0), axis=0)
             n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j t_j·w_j
             s1 = s1 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
             # s2 = Σ_j w_j·(m − z_j); s5 = Σ_j w_j so far
-            s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s5, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+            s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), ((m_new - m) + (m_lo_new - m_lo)) * s5, 0.0) + tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
             s5 = s5 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             # s3 = Σ_j (t_j·w_j)·(m − z_j); s6 = Σ_j t_j·w_j so far
-            s3 = s3 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s6, 0.0) + tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (shift - zj)), 0.0), axis=0)
+            s3 = s3 + tl.where((m_new > m) & (m > float("-inf")), ((m_new - m) + (m_lo_new - m_lo)) * s6, 0.0) + tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (((shift - zj) - (zj_lo - shift_lo)))), 0.0), axis=0)
             s6 = s6 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
             # s4 = Σ_j w_j
             s4 = s4 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
+            m_lo = m_lo_new
         s0 = s0 + (n_at_max - 1.0)
     # one_minus_eps = 1 − ε
     one_minus_eps = 1.0 - label_smoothing
@@ -940,27 +1065,35 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
     if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
         idx = cols
         zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+        zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
         if CAP:  # c = s·tanh(z_j/s), which the formulas call z
             if CAP == 2:  # float64 logits: sech²(z_j/s) in double-word, rounded once
                 chain_j = _row_softcap_sech2(zj, softcap)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
             else:
                 chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
-            zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
+            if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                c, c_lo = _row_softcap_dw(zj, softcap)
+                zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+            else:
+                zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
         tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
         wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
+        m_lo = tl.max(tl.where(zj == m, zj_lo, float("-inf")), axis=0)  # m's low part: the largest at a tie
+        m_lo = tl.where(m_lo > float("-inf"), m_lo, 0.0)
+        shift_lo = m_lo
         # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-        s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
+        s0 = tl.sum(_exp_twosum_lo(zj, -shift, (zj_lo - shift_lo)) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
         # s1 = Σ_j t_j·w_j
         s1 = tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
         # s2 = Σ_j w_j
         s2 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
         # s3 = Σ_j w_j·(m − z_j)
-        s3 = tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+        s3 = tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
         # s4 = Σ_j (t_j·w_j)·(m − z_j)
-        s4 = tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (shift - zj)), 0.0), axis=0)
+        s4 = tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (((shift - zj) - (zj_lo - shift_lo)))), 0.0), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
@@ -968,6 +1101,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         s2 = tl.zeros([], acc)
         s3 = tl.zeros([], acc)
         s4 = tl.zeros([], acc)
+        m_lo = tl.zeros([], acc)  # the low part of m (a softcap's double-word c)
         s5 = tl.zeros([], acc)  # Σ_j h_j so far, of s3 = Σ_j h_j·(m − z_j)
         s6 = tl.zeros([], acc)  # Σ_j h_j so far, of s4 = Σ_j h_j·(m − z_j)
         n_at_max = tl.zeros([], acc)  # the entries at the running maximum
@@ -977,26 +1111,37 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             idx = off + cols
             zj = z_next.to(acc)
             z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
+            zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
-                zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
+                if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                    c, c_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                else:
+                    zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
+            top = tl.max(zj, axis=0)
+            top_lo = tl.max(tl.where(zj == top, zj_lo, float("-inf")), axis=0)
+            top_lo = tl.where(top_lo > float("-inf"), top_lo, 0.0)
+            m_lo_new = tl.where(top > m, top_lo, tl.where(top == m, tl.maximum(m_lo, top_lo), m_lo))
+            shift_lo = m_lo_new
             # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum_lo(m, -shift, m_lo - shift_lo) + tl.sum(_exp_twosum_lo(zj, -shift, (zj_lo - shift_lo)) - tl.where(zj == shift, 1.0, 0.0), axis=0)
             n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j t_j·w_j
             s1 = s1 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
             # s2 = Σ_j w_j
             s2 = s2 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             # s3 = Σ_j w_j·(m − z_j); s5 = Σ_j w_j so far
-            s3 = s3 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s5, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+            s3 = s3 + tl.where((m_new > m) & (m > float("-inf")), ((m_new - m) + (m_lo_new - m_lo)) * s5, 0.0) + tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
             s5 = s5 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             # s4 = Σ_j (t_j·w_j)·(m − z_j); s6 = Σ_j t_j·w_j so far
-            s4 = s4 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s6, 0.0) + tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (shift - zj)), 0.0), axis=0)
+            s4 = s4 + tl.where((m_new > m) & (m > float("-inf")), ((m_new - m) + (m_lo_new - m_lo)) * s6, 0.0) + tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (((shift - zj) - (zj_lo - shift_lo)))), 0.0), axis=0)
             s6 = s6 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
             m = m_new
+            m_lo = m_lo_new
         s0 = s0 + (n_at_max - 1.0)
     # one_minus_eps = 1 − ε
     one_minus_eps = 1.0 - label_smoothing
@@ -1033,9 +1178,9 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         # t_times_w = t_j·w_j
         t_times_w = tj*wj
         # value_1 = m − z_j
-        value_1 = shift - zj
+        value_1 = ((shift - zj) - (zj_lo - shift_lo))
         # exp_shifted = exp(−m + z_j)
-        exp_shifted = _exp_twosum(zj, -shift)
+        exp_shifted = _exp_twosum_lo(zj, -shift, (zj_lo - shift_lo))
         # prob = inv₀·exp_shifted
         prob = exp_shifted*inv0
         # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
@@ -1050,20 +1195,25 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             idx = last - back + cols
             zj = z_next.to(acc)
             z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
+            zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
                 if CAP == 2:  # float64 logits: sech²(z_j/s) in double-word, rounded once
                     chain_j = _row_softcap_sech2(zj, softcap)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
                 else:
                     chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
-                zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
+                if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                    c, c_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                else:
+                    zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             # t_times_w = t_j·w_j
             t_times_w = tj*wj
             # value_1 = m − z_j
-            value_1 = m - zj
+            value_1 = ((m - zj) - (zj_lo - m_lo))
             # exp_shifted = exp(−m + z_j)
-            exp_shifted = _exp_twosum(zj, -m)
+            exp_shifted = _exp_twosum_lo(zj, -m, (zj_lo - m_lo))
             # prob = inv₀·exp_shifted
             prob = exp_shifted*inv0
             # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)

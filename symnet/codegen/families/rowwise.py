@@ -620,10 +620,12 @@ ROW_SKELETON_NAMES = frozenset("""
     a_hi a_lo b_hi b_lo bound c d d_lo e_lo eg eg_lo eps err exact gg h i ki mm ok one p1 p2 part poly q q1 q2
     r1 r2 r_lo ratio rest rest_lo s_lo scale sigma softmax step t_hi t_lo table_hi table_lo total_lo tt u_lo v v_lo
     x_lo y_lo zz
+    c_lo m_lo m_lo_new shift_lo top_lo zj_lo z_r_lo
 """.split())  # (b, u, y: the TwoSum and log1p helpers' locals; inv0 …: hoisted reciprocals of row sums;
 # dz_at_r: the gradient at the row's class, the class-gap rule's; wide: RowKernel.widen's launcher flag;
 # half, top, scales: the locals of _mean_weights, the weighted mean's 2^k; losses (and total): _row_total's;
-# a_hi … zz: the double-word helpers' locals, RowKernel.double_word)
+# a_hi … zz: the double-word helpers' locals, RowKernel.double_word; c_lo … z_r_lo: the low parts of a softcap's
+# double-word c in the Triton kernels)
 _ROW_SUM = re.compile(r"s\d+")
 # the words of a row formula's leaves in a temporary's name (z_r, w_r: the entry at the class r)
 _ROW_WORDS = {z[j]: "z", w[j]: "w", t[j]: "t", g[j]: "g", z[r]: "zr", w[r]: "wr", V: "V",

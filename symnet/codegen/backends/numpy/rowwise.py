@@ -153,22 +153,40 @@ def _options(label_smoothing=0.0, softcap=None, z_loss_scale=0.0):
 def _row_dw_softcap(z, s, chain=False):
     """The softcap c = s·tanh(z/s) of float64 logits z, (rows, V), in double-word: c_k − c_r keeps the roundings
     of a float64 c (about s·ε absolute each) and e^{c_k − c_r} makes them relative (the loss of a confident row
-    29 ULP, the gradients 4–400). x = z/s as x + x_lo (s·x exact by TwoProduct, z − s·x exact: Sterbenz), then
-    _dw_tanh and a product by s (Joldes, Muller & Popescu 2017; the elementwise widen rule's primitives).
+    30 ULP, the gradients 12–400). x = z/s as x + x_lo (s·x exact by TwoProduct, z − s·x exact: Sterbenz);
+    E = e^{−2|x + x_lo|} in double-word (_row_dw_exp_shifted, 2^-71 relative); tanh|x| = (1 − E)/(1 + E) in
+    double-word (its error 2^-71 absolute: ≪ 2^-60 of it from |x| = 2^-12; below, x − x³/3 + 2x⁵/15), times s.
+    _dw_tanh (symnet.codegen.doubleword: 8 squarings in its e^x) gives the same c: the gradient kernel took 20×
+    its time without a softcap with it, 8× with this (float64 c: 2×, torch 2.2×; benchmarks/softcap.py).
 
     Returns (c, gap_lo, sech²): c the float64 c (the formulas' z); gap_lo the low part of each c_j − m,
     m = max_k c_k of its row (c_lo − the c_lo of the row's maximum, the largest of them at a tie), so that
-    c_j − m = fl(c_j − m) + TwoSum error + gap_lo; with ``chain``, ∂c_j/∂z_j = sech²(x) = 4E/(1 + E)²,
-    E = e^{−2|x + x_lo|} in double-word (_row_dw_exp_shifted), rounded once (else None): 4σ(2x)σ(−2x) of the
-    rounded x was |2x|·ε/2 off (333 ULP at z = 1e4, s = 30), 3.7 ULP with x_lo to first order. A NaN logit keeps
-    float64's c (NaN), lo 0."""
+    c_j − m = fl(c_j − m) + TwoSum error + gap_lo; with ``chain``, ∂c_j/∂z_j = sech²(x) = 4E/(1 + E)² of the same
+    E, rounded once (else None): 4σ(2x)σ(−2x) of the rounded x was |2x|·ε/2 off (333 ULP at z = 1e4, s = 30).
+    A NaN logit keeps float64's c (NaN), lo 0."""
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         x = z / s
-        p, p_lo = _dw_two_prod(x, s)
+        p, p_lo = _row_dw_prod(x, s)
         x_lo = ((z - p) - p_lo) / s
-        x_lo = np.where(np.isfinite(x_lo), x_lo, 0.0)  # z = ±∞: x = ±∞, tanh ±1 exactly
-        t, t_lo = _dw_tanh(x, x_lo)
-        c, c_lo = _dw_mul_fp(t, t_lo, s)
+        x_lo = np.where(np.isfinite(x_lo), x_lo, 0.0)  # z = ±∞ (and |z| past 2^996: tanh is ±1 there)
+        g = np.where(x < 0, 2.0, -2.0) * x_lo  # −2|x + x_lo| = −2|x| + g
+        e, e_lo = _row_dw_exp_shifted(-2.0 * np.abs(x), 0.0, g)
+        e = np.where(e < 2.0 ** -1000, e + e * g, e)  # below 2^-1000 float64's e^s: its lo to first order here
+        n, n_lo = _row_dw_sum(1.0, -e)  # 1 − E
+        n_lo = n_lo - e_lo
+        d, d_lo = _row_dw_sum(1.0, e)  # 1 + E
+        d_lo = d_lo + e_lo
+        q = n / d
+        qd, qd_lo = _row_dw_prod(q, d)
+        q_lo = (((n - qd) - qd_lo) + (n_lo - q * d_lo)) / d  # n − q·d exact (Sterbenz)
+        t, t_lo = np.where(x < 0, -q, q), np.where(x < 0, -q_lo, q_lo)  # tanh is odd
+        small = np.abs(x) < 2.0 ** -12
+        if small.any():  # tanh x = x − x³/3 + 2x⁵/15 (x⁷ below 2^-72 of it)
+            x2 = x * x
+            t = np.where(small, x, t)
+            t_lo = np.where(small, x_lo - x * x2 * (1 / 3 - x2 * (2 / 15)), t_lo)
+        c, c_lo = _row_dw_prod(t, s)
+        c, c_lo = _row_dw_sum(c, c_lo + t_lo * s)
         bad = ~(np.isfinite(c) & np.isfinite(c_lo))
         if bad.any():
             c = np.where(bad, s * np.tanh(x), c)
@@ -178,11 +196,6 @@ def _row_dw_softcap(z, s, chain=False):
         gap_lo = c_lo - np.where(np.isfinite(top), top, 0.0)
         if not chain:
             return c, gap_lo, None
-        g = np.where(x < 0, 2.0, -2.0) * x_lo  # −2|x + x_lo| = −2|x| + g
-        e, e_lo = _row_dw_exp_shifted(-2.0 * np.abs(x), 0.0, g)
-        e = np.where(e < 2.0 ** -1000, e + e * g, e)  # below 2^-1000 float64's e^s, its lo to first order here
-        d, d_lo = _row_dw_sum(1.0, e)
-        d_lo = d_lo + e_lo
         q, q_lo = _row_dw_prod(d, d)  # (1 + E)²
         q_lo = q_lo + 2.0 * d * d_lo
         ratio = e / q
@@ -442,9 +455,8 @@ def _reduction(reduction):
 }
 
 
-# _row_dw_softcap's double-word tanh and products: the primitives of symnet.codegen.doubleword
-NUMPY_HELPER_NEEDS["_row_dw_softcap"] = ("_dw_two_prod", "_dw_tanh", "_dw_mul_fp", "_exp_twosum",
-                                         "_row_dw_target_gradient")  # (_row_dw_exp_shifted, _row_dw_sum, …)
+# _row_dw_softcap's double-word e^x, products and sums: the row helpers of _row_dw_target_gradient
+NUMPY_HELPER_NEEDS["_row_dw_softcap"] = ("_exp_twosum", "_row_dw_target_gradient")  # (_row_dw_exp_shifted, …)
 
 
 class _RowPrinter(NumpyExpressionPrinter):

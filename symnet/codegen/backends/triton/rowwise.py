@@ -94,6 +94,42 @@ class _RowPrinter(TritonPrinter):
             return self.names[e]
         return super()._print_Function(e)
 
+    # a softcap's double-word c (CAP == 2): the low parts of z_j, z_r (zj_lo, z_r_lo; 0 without it) and of the
+    # maximum (``max_lo``, the name of m's) join every gap z_x − m the formulas form
+    max_lo: str | None = None
+    maximum = sp.Symbol("m")  # the symbol of m in the formulas printed (pass 1's shift is one of its own)
+
+    def _gap_lo(self, e) -> str | None:
+        """The printed low part of z_x − m for a gap e = ±(z_x − m), m the row maximum; else None."""
+        m = self.maximum
+        if self.max_lo is None or not e.is_Add or len(e.args) != 2 or not (m in e.args or -m in e.args):
+            return None
+        entry = next((a if isinstance(a, sp.Indexed) else -a for a in e.args
+                      if isinstance(a, sp.Indexed) or isinstance(-a, sp.Indexed)), None)
+        if entry is None or entry.base != z or entry.indices[0] not in (j, r):
+            return None
+        return f"({'zj_lo' if entry.indices[0] == j else 'z_r_lo'} - {self.max_lo})"
+
+    def _print_exp_twosum(self, e):
+        lo = self._gap_lo(sp.Add(*e.args, evaluate=False))
+        if lo is None:
+            return self._print_Function(e)
+        self._need("_exp_twosum_lo")
+        return f"_exp_twosum_lo({self._print(e.args[0])}, {self._print(e.args[1])}, {lo})"
+
+    def _print_expm1(self, e):  # expm1(z_r − m + lo) = expm1(z_r − m) + e^{z_r − m}·lo
+        lo = self._gap_lo(e.args[0])
+        if lo is None:
+            return self._print_Function(e)
+        x = self._print(e.args[0])
+        return f"({self._print_Function(e)} + tl.exp({x}) * {lo})"
+
+    def _print_Grouped(self, e):  # m − z_x: less the low part of z_x − m
+        lo = self._gap_lo(e.args[0])
+        if lo is None:
+            return self._print_UnevaluatedExpr(e)
+        return f"(({self._print(e.args[0])}) - {lo})"
+
 
 M = sp.Symbol("m")  # the row maximum (the running one during pass 1)
 
@@ -117,6 +153,35 @@ def _row_softcap_sech2(z, s):
     return r_hi + r_lo
 '''
 HELPER_NEEDS["_row_softcap_sech2"] = ("_dw_two_prod", "_dw_exp", "_dw_add_fp", "_dw_mul", "_dw_div")
+
+# the softcap c = s·tanh(z/s) of float64 logits as c + c_lo (CAP == 2): c_k − c_r keeps the roundings of a float64
+# c (s·ε absolute each) and e^{c_k − c_r} makes them relative; c_lo joins the TwoSum error of every gap c_j − m
+TRITON_HELPERS["_row_softcap_dw"] = '''\
+@triton.jit
+def _row_softcap_dw(z, s):
+    """c = s·tanh(z/s) as c + c_lo: x = z/s as x + x_lo (TwoProduct, Sterbenz), _dw_tanh, times s
+    (_dw_mul_fp); where that is not finite (z NaN) float64's c, lo 0."""
+    x = z / s
+    p, p_lo = _dw_two_prod(x, s)
+    x_lo = ((z - p) - p_lo) / s
+    x_lo = tl.where(x_lo == x_lo, x_lo, 0.0)  # z = ±∞: ∞ − ∞
+    t_hi, t_lo = _dw_tanh(x, x_lo)
+    c, c_lo = _dw_mul_fp(t_hi, t_lo, s)
+    ok = (tl.abs(c) < float("inf")) & (tl.abs(c_lo) < float("inf"))
+    return tl.where(ok, c, s * _tanh(x)), tl.where(ok, c_lo, 0.0)
+'''
+HELPER_NEEDS["_row_softcap_dw"] = ("_dw_two_prod", "_dw_tanh", "_dw_mul_fp", "_tanh")
+TRITON_HELPERS["_exp_twosum_lo"] = '''\
+@triton.jit
+def _exp_twosum_lo(x, y, lo):
+    """e^(x + y + lo), lo a low part of x + y (|lo| ≪ 1: a softcap's, _row_softcap_dw): e^s·(1 + e + lo) with
+    s + e = x + y exactly (TwoSum)."""
+    s = x + y
+    e = _twosum_error(x, y, s) + lo
+    t = tl.exp(s)
+    return tl.where(t < float("inf"), t + t * e, t)  # t = inf: inf·e would be NaN or −inf
+'''
+HELPER_NEEDS["_exp_twosum_lo"] = ("_twosum_error",)
 
 
 def _gap_weight(f):
@@ -286,8 +351,13 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
                     f"{indent}    else:",
                     f"{indent}        chain_j = {printer.doprint(kernel.chain)}  # ∂c_j/∂z_j = {text(kernel.chain)}, "
                     "of the raw z"]
-        return [f"{indent}if CAP:  # c = {text(kernel.cap)}, which the formulas call z", *keep,
-                f"{indent}    {v} = tl.where({valid_mask}, {cap_code.format(v)}, {v})"]
+        return [f"{indent}{v}_lo = tl.zeros_like({v})  # c's low part (CAP == 2)",
+                f"{indent}if CAP:  # c = {text(kernel.cap)}, which the formulas call z", *keep,
+                f"{indent}    if CAP == 2:  # float64 logits: c in double-word, {v} + {v}_lo (its gaps c_j − m need it)",
+                f"{indent}        c, c_lo = _row_softcap_dw({v}, softcap)",
+                f"{indent}        {v}, {v}_lo = tl.where({valid_mask}, c, {v}), tl.where({valid_mask}, c_lo, 0.0)",
+                f"{indent}    else:",
+                f"{indent}        {v} = tl.where({valid_mask}, {cap_code.format(v)}, {v})"]
 
     def side_loads(indent: str, pass1: bool) -> list[str]:
         out = []
@@ -303,6 +373,14 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     if twosum and any(kind in ("online", "rest") for kind, _ in kinds.values()):
         helpers.add("_exp_twosum")
     rescale = "_exp_twosum(m, -shift)" if twosum else "tl.exp(m - shift)"
+    grown = "(m_new - m)"  # the growth of the running maximum
+    if cap:  # a softcap's c in double-word (CAP == 2): every gap with its low part, m's own (m_lo) too
+        printer._need("_row_softcap_dw")
+        printer.max_lo, p1.max_lo, p1.maximum = "m_lo", "shift_lo", shifted[M]
+        if twosum:
+            printer._need("_exp_twosum_lo")
+            rescale = "_exp_twosum_lo(m, -shift, m_lo - shift_lo)"
+        grown = "((m_new - m) + (m_lo_new - m_lo))"
 
     def row_sums(indent: str, running: bool) -> list[str]:
         """Each row sum over the tile in registers; with ``running``, added to the sum so far
@@ -324,7 +402,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
             if kind == "gap" and running:  # h·(m − z): every term so far grows by (m' − m)·h when m does
                 h, hs = p1.doprint(_gap_weight(f)), weight_sums[name]
                 out += [f"{indent}# {name} = Σ_j {text(f)}; {hs} = Σ_j {text(_gap_weight(f))} so far",
-                        f"{indent}{name} = {name} + tl.where((m_new > m) & (m > float(\"-inf\")), (m_new - m) * {hs}, "
+                        f"{indent}{name} = {name} + tl.where((m_new > m) & (m > float(\"-inf\")), {grown} * {hs}, "
                         f"0.0) + tl.sum(tl.where(idx < V, {term}, 0.0), axis=0)",
                         f"{indent}{hs} = {hs} + tl.sum(tl.where(idx < V, {h}, 0.0), axis=0)"]
                 continue
@@ -345,11 +423,17 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     L += ["        m = tl.max(zj, axis=0)",
           "        # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)",
           "        shift = tl.where(m == float(\"-inf\"), 0.0, m)"]
+    if cap:
+        L += ["        m_lo = tl.max(tl.where(zj == m, zj_lo, float(\"-inf\")), axis=0)  # m's low part: the largest at a tie",
+              "        m_lo = tl.where(m_lo > float(\"-inf\"), m_lo, 0.0)",
+              "        shift_lo = m_lo"]
     L += row_sums("        ", running=False)
     # pass 1 over a longer row, in tiles: the online softmax
     L += ["    else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows",
           "        m = tl.full([], float(\"-inf\"), acc)"]
     L += [f"        {name} = tl.zeros([], acc)" for name in sums.values()]
+    if cap:
+        L.append("        m_lo = tl.zeros([], acc)  # the low part of m (a softcap's double-word c)")
     L += [f"        {hs} = tl.zeros([], acc)  # Σ_j h_j so far, of {name} = Σ_j h_j·(m − z_j)"
           for name, hs in weight_sums.items()]
     L += ["        n_at_max = tl.zeros([], acc)  # the entries at the running maximum" for name, (kind, _) in kinds.items()
@@ -366,8 +450,16 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     L += side_loads("            ", pass1=True)
     L += ["            m_new = tl.maximum(m, tl.max(zj, axis=0))",
           "            shift = tl.where(m_new == float(\"-inf\"), 0.0, m_new)"]
+    if cap:  # m's low part follows the running maximum
+        L += ["            top = tl.max(zj, axis=0)",
+              "            top_lo = tl.max(tl.where(zj == top, zj_lo, float(\"-inf\")), axis=0)",
+              "            top_lo = tl.where(top_lo > float(\"-inf\"), top_lo, 0.0)",
+              "            m_lo_new = tl.where(top > m, top_lo, tl.where(top == m, tl.maximum(m_lo, top_lo), m_lo))",
+              "            shift_lo = m_lo_new"]
     L += row_sums("            ", running=True)
     L.append("            m = m_new")
+    if cap:
+        L.append("            m_lo = m_lo_new")
     L += [f"        {name} = {name} + (n_at_max - 1.0)" for name, (kind, _) in kinds.items() if kind == "rest"]
     if target:
         L.append("    z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float(\"nan\")).to(acc)")
@@ -436,7 +528,9 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
         L += ["    if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)",
               "        # m is the shift of pass 1 here (they differ only in a row of −inf, where every",
               "        # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed"]
-        L += entry_body("        ", _RowPrinter({**names, M: "shift"}, helpers))
+        again = _RowPrinter({**names, M: "shift"}, helpers)
+        again.max_lo = "shift_lo" if cap else None
+        L += entry_body("        ", again)
         second_side = side_loads("            ", pass1=False)
         second = ["z"] + (["g"] if upstream else [])
         L += ["    else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2",
