@@ -171,9 +171,9 @@ def _row_dw_softcap(z, s, chain=False):
     _dw_tanh (symnet.codegen.doubleword: 8 squarings in its e^x) gives the same c: the gradient kernel took 20×
     its time without a softcap with it, 8× with this (float64 c: 2×, torch 2.2×; benchmarks/softcap.py).
 
-    Returns (c, gap_lo, sech²): c the float64 c (the formulas' z); gap_lo the low part of each c_j − m,
-    m = max_k c_k of its row (c_lo − the c_lo of the row's maximum, the largest of them at a tie), so that
-    c_j − m = fl(c_j − m) + TwoSum error + gap_lo; with ``chain``, ∂c_j/∂z_j = sech²(x) = 4E/(1 + E)² of the same
+    Returns (c, gap_lo, m_lo, sech²): c the float64 c (the formulas' z); m_lo the low part of m = max_k c_k of each
+    row (the c_lo of the row's maximum, the largest of them at a tie), (rows, 1); gap_lo the low part of each c_j − m
+    (c_lo − m_lo), so that c_j − m = fl(c_j − m) + TwoSum error + gap_lo; with ``chain``, ∂c_j/∂z_j = sech²(x) = 4E/(1 + E)² of the same
     E, rounded once (else None): 4σ(2x)σ(−2x) of the rounded x was |2x|·ε/2 off (333 ULP at z = 1e4, s = 30).
     A NaN logit keeps float64's c (NaN), lo 0."""
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
@@ -205,14 +205,15 @@ def _row_dw_softcap(z, s, chain=False):
             c_lo = np.where(bad, 0.0, c_lo)
         m = np.max(c, axis=1, keepdims=True)
         top = np.max(np.where(c == m, c_lo, -np.inf), axis=1, keepdims=True)
-        gap_lo = c_lo - np.where(np.isfinite(top), top, 0.0)
+        m_lo = np.where(np.isfinite(top), top, 0.0)
+        gap_lo = c_lo - m_lo
         if not chain:
-            return c, gap_lo, None
+            return c, gap_lo, m_lo, None
         q, q_lo = _row_dw_prod(d, d)  # (1 + E)²
         q_lo = q_lo + 2.0 * d * d_lo
         ratio = e / q
         sech2 = 4.0 * (ratio + ratio * np.where(e > 0, e_lo / e - q_lo / q, 0.0))
-    return c, gap_lo, sech2
+    return c, gap_lo, m_lo, sech2
 
 
 def _exp_twosum_lo(x, y, lo):
@@ -325,10 +326,12 @@ def _row_dw_row_sum(hi, lo, bound):
     return s, rest - (s - total)
 
 
-def _row_dw_target_gradient(z, m, t, w, eps, r=None, lo=None, extra=None):
+def _row_dw_target_gradient(z, m, t, w, eps, r=None, lo=None, lse_scale=None, m_lo=None):
     """p_j·Σ_k a_k − a_j, p_j = e^{z_j − m}/Σ_k e^{z_k − m}, a_j = w_j·((1 − ε)·t_j + ε/V) (t the one-hot of the
     classes r where r is given; w None: all 1; ``lo``: the low parts of z_j − m, _row_dw_softcap's, or None;
-    ``extra``: a value per row added to Σ_k a_k, the z-loss's 2λ·lse, or None), in double-word and rounded once: it cancels where
+    ``lse_scale``: k of a term k·lse·p_j beside it, the z-loss's 2λ, folded in as p_j·(Σ_k a_k + k·lse) − a_j with
+    lse = m + m_lo + log Σ_k e^{z_k − m} in double-word (m_lo: the low part of m, a softcap's), or None), in
+    double-word and rounded once: it cancels where
     p_j·Σ_k a_k ≈ a_j, and every rounding of e^{z_j − m}, Σ, a_j, Σ_k a_k and the products would come back times
     a_j/|the result| (within 1 ULP: the difference in double-word, then two roundings). A few rows at a time (about 4096 entries: the temporaries stay small enough for the
     allocator to reuse them, 2× faster than a block of 64 rows)."""
@@ -345,8 +348,8 @@ def _row_dw_target_gradient(z, m, t, w, eps, r=None, lo=None, extra=None):
             else:
                 tt = np.zeros_like(z[rows])
                 np.put_along_axis(tt, r[rows], 1.0, axis=1)
-            more = None if extra is None else np.broadcast_to(extra, (len(z), 1))[rows]
-            out[rows] = _row_dw_target_rows(z[rows], m[rows], tt, w, eps, c, None if lo is None else lo[rows], more)
+            out[rows] = _row_dw_target_rows(z[rows], m[rows], tt, w, eps, c, None if lo is None else lo[rows],
+                                            lse_scale, None if m_lo is None else m_lo[rows])
     return out
 
 
@@ -404,7 +407,7 @@ def _row_dw_vjp(z, m, g, softmax):
             out[rows] = part
     return out
 
-def _row_dw_target_rows(z, m, t, w, eps, c, lo=None, extra=None):
+def _row_dw_target_rows(z, m, t, w, eps, c, lo=None, lse_scale=None, m_lo=None):
     """_row_dw_target_gradient of a few rows; c = (1 − ε, its rounding error, ε/V, its rounding error)."""
     if eps == 0:
         a, a_lo = (t, np.zeros_like(t)) if w is None else _row_dw_prod(t, w)
@@ -418,9 +421,14 @@ def _row_dw_target_rows(z, m, t, w, eps, c, lo=None, extra=None):
     e, e_lo = _row_dw_exp_shifted(z, m, lo)
     s, s_lo = _row_dw_row_sum(e, e_lo, z.shape[1])
     total, total_lo = _row_dw_row_sum(a, a_lo, np.sum(np.abs(a), axis=1, keepdims=True))
-    if extra is not None:  # Σ_k a_k + extra
-        total, more_lo = _row_dw_sum(total, extra)
-        total_lo = total_lo + more_lo
+    if lse_scale:  # Σ_k a_k + k·lse: lse = m + log(s + s_lo) in double-word, log by one step from float64's
+        y = np.log(s)
+        big, big_lo = _row_dw_exp_shifted(y, 0.0)  # e^y (s ≥ 1: y ≥ 0)
+        lse, lse_lo = _row_dw_sum(m, y)
+        lse_lo = lse_lo + ((s - big) + (s_lo - big_lo)) / big + (0.0 if m_lo is None else m_lo)
+        more, more_lo = _row_dw_prod(lse_scale, lse)
+        total, sum_lo = _row_dw_sum(total, more)
+        total_lo = total_lo + sum_lo + (more_lo + lse_scale * lse_lo)
     p1, q1 = _row_dw_prod(e, total)
     p2, q2 = _row_dw_prod(a, s)
     n, q = _row_dw_sum(p1, -p2)
@@ -541,12 +549,12 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
                 if _wide:  # float32 logits: the block in float64, written into the outputs at its end
                     z = np.asarray(z, np.float64)
                     loss = _wide_loss[:_e - _i]
-                _gap_lo = None  # the low parts of the gaps c_j − m, where c is a double-word
+                _gap_lo = _max_lo = None  # the low parts of the gaps c_j − m and of m, where c is a double-word
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
                     if _wide:
                         z = softcap*np.tanh(z/softcap)
                     else:  # float64: c_k − c_r keeps c's roundings (s·ε), e^{c_k − c_r} makes them relative
-                        z, _gap_lo, _ = _row_dw_softcap(z, softcap)  # c in double-word
+                        z, _gap_lo, _max_lo, _ = _row_dw_softcap(z, softcap)  # c in double-word
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # log_sum_exp = log1p((Σ_j exp(−row_max + z_j) − 1))
@@ -636,13 +644,13 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                     loss, dz = _wide_loss[:_e - _i], _wide_dz[:_e - _i]
                 if _into is not None and not _wide:  # inplace: z's rows are all read before they are overwritten
                     dz = _beside[:_e - _i]
-                _gap_lo = None  # the low parts of the gaps c_j − m, where c is a double-word
+                _gap_lo = _max_lo = None  # the low parts of the gaps c_j − m and of m, where c is a double-word
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
                     if _wide:
                         _chain = (_sigmoid(-((z/softcap) * 2.0))*_sigmoid((z/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
                         z = softcap*np.tanh(z/softcap)
                     else:  # float64: c_k − c_r keeps c's roundings (s·ε), e^{c_k − c_r} makes them relative
-                        z, _gap_lo, _chain = _row_dw_softcap(z, softcap, chain=True)  # c in double-word, ∂c_j/∂z_j of it
+                        z, _gap_lo, _max_lo, _chain = _row_dw_softcap(z, softcap, chain=True)  # c in double-word, ∂c_j/∂z_j of it
                 # prod_1 = (1 − ε)·w_r
                 prod_1 = (1 - label_smoothing)*_w[0, r]
                 # row_max = max_k z_k
@@ -673,7 +681,7 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                     loss += (z_loss_scale * lse) * lse
                 # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
                 if not _wide and label_smoothing != 0:  # float64 logits: p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j (the z-loss's 2λ·lse·p_j with it: p_j·(Σ_k a_k + 2λ·lse) − a_j); in double-word
-                    dz[...] = _row_dw_target_gradient(z, row_max, None, (None if weight is None else _w), label_smoothing, r, lo=_gap_lo, extra=(0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * lse))
+                    dz[...] = _row_dw_target_gradient(z, row_max, None, (None if weight is None else _w), label_smoothing, r, lo=_gap_lo, lse_scale=(0.0 if z_loss_scale == 0 else 2.0 * z_loss_scale), m_lo=_max_lo)
                     _bad = ~np.isfinite(dz)
                     if _bad.any():  # an overflow inside the double-word (|a_j| past 2^996), or ±∞, NaN: float64's value
                         dz[...] = np.where(_bad, prob*prod_1 + (0.0 if label_smoothing == 0 else label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*_w)) + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prob)), dz)
@@ -758,12 +766,12 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
                 if _wide:  # float32 logits: the block in float64, written into the outputs at its end
                     z, t = np.asarray(z, np.float64), np.asarray(t, np.float64)
                     loss = _wide_loss[:_e - _i]
-                _gap_lo = None  # the low parts of the gaps c_j − m, where c is a double-word
+                _gap_lo = _max_lo = None  # the low parts of the gaps c_j − m and of m, where c is a double-word
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
                     if _wide:
                         z = softcap*np.tanh(z/softcap)
                     else:  # float64: c_k − c_r keeps c's roundings (s·ε), e^{c_k − c_r} makes them relative
-                        z, _gap_lo, _ = _row_dw_softcap(z, softcap)  # c in double-word
+                        z, _gap_lo, _max_lo, _ = _row_dw_softcap(z, softcap)  # c in double-word
                 # one_minus_eps = 1 − ε
                 one_minus_eps = 1 - label_smoothing
                 # t_times_w = t_j·w_j
@@ -844,13 +852,13 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 if _wide:  # float32 logits: the block in float64, written into the outputs at its end
                     z, t = np.asarray(z, np.float64), np.asarray(t, np.float64)
                     loss, dz = _wide_loss[:_e - _i], _wide_dz[:_e - _i]
-                _gap_lo = None  # the low parts of the gaps c_j − m, where c is a double-word
+                _gap_lo = _max_lo = None  # the low parts of the gaps c_j − m and of m, where c is a double-word
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
                     if _wide:
                         _chain = (_sigmoid(-((z/softcap) * 2.0))*_sigmoid((z/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
                         z = softcap*np.tanh(z/softcap)
                     else:  # float64: c_k − c_r keeps c's roundings (s·ε), e^{c_k − c_r} makes them relative
-                        z, _gap_lo, _chain = _row_dw_softcap(z, softcap, chain=True)  # c in double-word, ∂c_j/∂z_j of it
+                        z, _gap_lo, _max_lo, _chain = _row_dw_softcap(z, softcap, chain=True)  # c in double-word, ∂c_j/∂z_j of it
                 # one_minus_eps = 1 − ε
                 one_minus_eps = 1 - label_smoothing
                 # t_times_w = t_j·w_j
@@ -885,7 +893,7 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                     loss += (z_loss_scale * lse) * lse
                 # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
                 if not _wide:  # float64 logits: p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j (the z-loss's 2λ·lse·p_j with it: p_j·(Σ_k a_k + 2λ·lse) − a_j); in double-word
-                    dz[...] = _row_dw_target_gradient(z, row_max, t, (None if weight is None else _w), label_smoothing, lo=_gap_lo, extra=(0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * lse))
+                    dz[...] = _row_dw_target_gradient(z, row_max, t, (None if weight is None else _w), label_smoothing, lo=_gap_lo, lse_scale=(0.0 if z_loss_scale == 0 else 2.0 * z_loss_scale), m_lo=_max_lo)
                     _bad = ~np.isfinite(dz)
                     if _bad.any():  # an overflow inside the double-word (|a_j| past 2^996), or ±∞, NaN: float64's value
                         dz[...] = np.where(_bad, prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prob)) - (one_minus_eps*t + inv_V_times_eps)*_w, dz)

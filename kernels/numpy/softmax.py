@@ -157,10 +157,12 @@ def _row_dw_row_sum(hi, lo, bound):
     return s, rest - (s - total)
 
 
-def _row_dw_target_gradient(z, m, t, w, eps, r=None, lo=None, extra=None):
+def _row_dw_target_gradient(z, m, t, w, eps, r=None, lo=None, lse_scale=None, m_lo=None):
     """p_j·Σ_k a_k − a_j, p_j = e^{z_j − m}/Σ_k e^{z_k − m}, a_j = w_j·((1 − ε)·t_j + ε/V) (t the one-hot of the
     classes r where r is given; w None: all 1; ``lo``: the low parts of z_j − m, _row_dw_softcap's, or None;
-    ``extra``: a value per row added to Σ_k a_k, the z-loss's 2λ·lse, or None), in double-word and rounded once: it cancels where
+    ``lse_scale``: k of a term k·lse·p_j beside it, the z-loss's 2λ, folded in as p_j·(Σ_k a_k + k·lse) − a_j with
+    lse = m + m_lo + log Σ_k e^{z_k − m} in double-word (m_lo: the low part of m, a softcap's), or None), in
+    double-word and rounded once: it cancels where
     p_j·Σ_k a_k ≈ a_j, and every rounding of e^{z_j − m}, Σ, a_j, Σ_k a_k and the products would come back times
     a_j/|the result| (within 1 ULP: the difference in double-word, then two roundings). A few rows at a time (about 4096 entries: the temporaries stay small enough for the
     allocator to reuse them, 2× faster than a block of 64 rows)."""
@@ -177,8 +179,8 @@ def _row_dw_target_gradient(z, m, t, w, eps, r=None, lo=None, extra=None):
             else:
                 tt = np.zeros_like(z[rows])
                 np.put_along_axis(tt, r[rows], 1.0, axis=1)
-            more = None if extra is None else np.broadcast_to(extra, (len(z), 1))[rows]
-            out[rows] = _row_dw_target_rows(z[rows], m[rows], tt, w, eps, c, None if lo is None else lo[rows], more)
+            out[rows] = _row_dw_target_rows(z[rows], m[rows], tt, w, eps, c, None if lo is None else lo[rows],
+                                            lse_scale, None if m_lo is None else m_lo[rows])
     return out
 
 
@@ -236,7 +238,7 @@ def _row_dw_vjp(z, m, g, softmax):
             out[rows] = part
     return out
 
-def _row_dw_target_rows(z, m, t, w, eps, c, lo=None, extra=None):
+def _row_dw_target_rows(z, m, t, w, eps, c, lo=None, lse_scale=None, m_lo=None):
     """_row_dw_target_gradient of a few rows; c = (1 − ε, its rounding error, ε/V, its rounding error)."""
     if eps == 0:
         a, a_lo = (t, np.zeros_like(t)) if w is None else _row_dw_prod(t, w)
@@ -250,9 +252,14 @@ def _row_dw_target_rows(z, m, t, w, eps, c, lo=None, extra=None):
     e, e_lo = _row_dw_exp_shifted(z, m, lo)
     s, s_lo = _row_dw_row_sum(e, e_lo, z.shape[1])
     total, total_lo = _row_dw_row_sum(a, a_lo, np.sum(np.abs(a), axis=1, keepdims=True))
-    if extra is not None:  # Σ_k a_k + extra
-        total, more_lo = _row_dw_sum(total, extra)
-        total_lo = total_lo + more_lo
+    if lse_scale:  # Σ_k a_k + k·lse: lse = m + log(s + s_lo) in double-word, log by one step from float64's
+        y = np.log(s)
+        big, big_lo = _row_dw_exp_shifted(y, 0.0)  # e^y (s ≥ 1: y ≥ 0)
+        lse, lse_lo = _row_dw_sum(m, y)
+        lse_lo = lse_lo + ((s - big) + (s_lo - big_lo)) / big + (0.0 if m_lo is None else m_lo)
+        more, more_lo = _row_dw_prod(lse_scale, lse)
+        total, sum_lo = _row_dw_sum(total, more)
+        total_lo = total_lo + sum_lo + (more_lo + lse_scale * lse_lo)
     p1, q1 = _row_dw_prod(e, total)
     p2, q2 = _row_dw_prod(a, s)
     n, q = _row_dw_sum(p1, -p2)

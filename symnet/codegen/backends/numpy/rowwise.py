@@ -13,7 +13,7 @@ from ....errors import SymnetError
 from ....render import text
 from ....registry import NUMPY_HELPER_NEEDS
 from .printer import NumpyExpressionPrinter
-from ...families.rowwise import OPTION_NAMES, V, RowKernel, gated, j, option_product, r, w
+from ...families.rowwise import OPTION_NAMES, V, RowKernel, j, option_product, r, w
 
 __all__ = ["emit_row_function", "ROW_HELPERS", "HELPER_IMPORTS"]
 
@@ -159,9 +159,9 @@ def _row_dw_softcap(z, s, chain=False):
     _dw_tanh (symnet.codegen.doubleword: 8 squarings in its e^x) gives the same c: the gradient kernel took 20×
     its time without a softcap with it, 8× with this (float64 c: 2×, torch 2.2×; benchmarks/softcap.py).
 
-    Returns (c, gap_lo, sech²): c the float64 c (the formulas' z); gap_lo the low part of each c_j − m,
-    m = max_k c_k of its row (c_lo − the c_lo of the row's maximum, the largest of them at a tie), so that
-    c_j − m = fl(c_j − m) + TwoSum error + gap_lo; with ``chain``, ∂c_j/∂z_j = sech²(x) = 4E/(1 + E)² of the same
+    Returns (c, gap_lo, m_lo, sech²): c the float64 c (the formulas' z); m_lo the low part of m = max_k c_k of each
+    row (the c_lo of the row's maximum, the largest of them at a tie), (rows, 1); gap_lo the low part of each c_j − m
+    (c_lo − m_lo), so that c_j − m = fl(c_j − m) + TwoSum error + gap_lo; with ``chain``, ∂c_j/∂z_j = sech²(x) = 4E/(1 + E)² of the same
     E, rounded once (else None): 4σ(2x)σ(−2x) of the rounded x was |2x|·ε/2 off (333 ULP at z = 1e4, s = 30).
     A NaN logit keeps float64's c (NaN), lo 0."""
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
@@ -193,14 +193,15 @@ def _row_dw_softcap(z, s, chain=False):
             c_lo = np.where(bad, 0.0, c_lo)
         m = np.max(c, axis=1, keepdims=True)
         top = np.max(np.where(c == m, c_lo, -np.inf), axis=1, keepdims=True)
-        gap_lo = c_lo - np.where(np.isfinite(top), top, 0.0)
+        m_lo = np.where(np.isfinite(top), top, 0.0)
+        gap_lo = c_lo - m_lo
         if not chain:
-            return c, gap_lo, None
+            return c, gap_lo, m_lo, None
         q, q_lo = _row_dw_prod(d, d)  # (1 + E)²
         q_lo = q_lo + 2.0 * d * d_lo
         ratio = e / q
         sech2 = 4.0 * (ratio + ratio * np.where(e > 0, e_lo / e - q_lo / q, 0.0))
-    return c, gap_lo, sech2
+    return c, gap_lo, m_lo, sech2
 
 
 def _exp_twosum_lo(x, y, lo):
@@ -313,10 +314,12 @@ def _row_dw_row_sum(hi, lo, bound):
     return s, rest - (s - total)
 
 
-def _row_dw_target_gradient(z, m, t, w, eps, r=None, lo=None, extra=None):
+def _row_dw_target_gradient(z, m, t, w, eps, r=None, lo=None, lse_scale=None, m_lo=None):
     """p_j·Σ_k a_k − a_j, p_j = e^{z_j − m}/Σ_k e^{z_k − m}, a_j = w_j·((1 − ε)·t_j + ε/V) (t the one-hot of the
     classes r where r is given; w None: all 1; ``lo``: the low parts of z_j − m, _row_dw_softcap's, or None;
-    ``extra``: a value per row added to Σ_k a_k, the z-loss's 2λ·lse, or None), in double-word and rounded once: it cancels where
+    ``lse_scale``: k of a term k·lse·p_j beside it, the z-loss's 2λ, folded in as p_j·(Σ_k a_k + k·lse) − a_j with
+    lse = m + m_lo + log Σ_k e^{z_k − m} in double-word (m_lo: the low part of m, a softcap's), or None), in
+    double-word and rounded once: it cancels where
     p_j·Σ_k a_k ≈ a_j, and every rounding of e^{z_j − m}, Σ, a_j, Σ_k a_k and the products would come back times
     a_j/|the result| (within 1 ULP: the difference in double-word, then two roundings). A few rows at a time (about 4096 entries: the temporaries stay small enough for the
     allocator to reuse them, 2× faster than a block of 64 rows)."""
@@ -333,8 +336,8 @@ def _row_dw_target_gradient(z, m, t, w, eps, r=None, lo=None, extra=None):
             else:
                 tt = np.zeros_like(z[rows])
                 np.put_along_axis(tt, r[rows], 1.0, axis=1)
-            more = None if extra is None else np.broadcast_to(extra, (len(z), 1))[rows]
-            out[rows] = _row_dw_target_rows(z[rows], m[rows], tt, w, eps, c, None if lo is None else lo[rows], more)
+            out[rows] = _row_dw_target_rows(z[rows], m[rows], tt, w, eps, c, None if lo is None else lo[rows],
+                                            lse_scale, None if m_lo is None else m_lo[rows])
     return out
 
 
@@ -392,7 +395,7 @@ def _row_dw_vjp(z, m, g, softmax):
             out[rows] = part
     return out
 
-def _row_dw_target_rows(z, m, t, w, eps, c, lo=None, extra=None):
+def _row_dw_target_rows(z, m, t, w, eps, c, lo=None, lse_scale=None, m_lo=None):
     """_row_dw_target_gradient of a few rows; c = (1 − ε, its rounding error, ε/V, its rounding error)."""
     if eps == 0:
         a, a_lo = (t, np.zeros_like(t)) if w is None else _row_dw_prod(t, w)
@@ -406,9 +409,14 @@ def _row_dw_target_rows(z, m, t, w, eps, c, lo=None, extra=None):
     e, e_lo = _row_dw_exp_shifted(z, m, lo)
     s, s_lo = _row_dw_row_sum(e, e_lo, z.shape[1])
     total, total_lo = _row_dw_row_sum(a, a_lo, np.sum(np.abs(a), axis=1, keepdims=True))
-    if extra is not None:  # Σ_k a_k + extra
-        total, more_lo = _row_dw_sum(total, extra)
-        total_lo = total_lo + more_lo
+    if lse_scale:  # Σ_k a_k + k·lse: lse = m + log(s + s_lo) in double-word, log by one step from float64's
+        y = np.log(s)
+        big, big_lo = _row_dw_exp_shifted(y, 0.0)  # e^y (s ≥ 1: y ≥ 0)
+        lse, lse_lo = _row_dw_sum(m, y)
+        lse_lo = lse_lo + ((s - big) + (s_lo - big_lo)) / big + (0.0 if m_lo is None else m_lo)
+        more, more_lo = _row_dw_prod(lse_scale, lse)
+        total, sum_lo = _row_dw_sum(total, more)
+        total_lo = total_lo + sum_lo + (more_lo + lse_scale * lse_lo)
     p1, q1 = _row_dw_prod(e, total)
     p2, q2 = _row_dw_prod(a, s)
     n, q = _row_dw_sum(p1, -p2)
@@ -598,9 +606,9 @@ def _double_word_gradient(kernel: RowKernel, name: str, base, gates: list, print
         call = f"_row_dw_vjp(z, {m}, g, {kernel.double_word == 'softmax'})"
         why = "g_j − Σ_k s_k g_k cancels where g_j ≈ Σ_k s_k g_k" if kernel.double_word == "softmax" else \
             "g_j − s_j·Σ_k g_k cancels where s_j·Σ_k g_k ≈ g_j"
-    folded, extra = _probability_terms(kernel, rest) if kernel.double_word in ("soft", "hard") else ([], [])
-    if folded:  # c·p_j (the z-loss's 2λ·lse·p_j): p_j·(Σ_k a_k + c) − a_j, c added to Σ_k a_k in double-word
-        call = call[:-1] + f", extra={printer.doprint(sp.Add(*extra))})"
+    folded, scale = _probability_terms(kernel, rest) if kernel.double_word in ("soft", "hard") else ([], None)
+    if folded:  # k·lse·p_j (the z-loss's 2λ·lse·p_j): p_j·(Σ_k a_k + k·lse) − a_j, k·lse added to Σ_k a_k in double-word
+        call = call[:-1] + f", lse_scale={scale}{', m_lo=_max_lo' if printer.gap_lo else ''})"
         why += " (the z-loss's 2λ·lse·p_j with it: p_j·(Σ_k a_k + 2λ·lse) − a_j)"
     loop.append(f"if not _wide{' and label_smoothing != 0' if hard else ''}:  # float64 logits: {why}; in double-word")
     loop.append(f"    {name}[...] = {call}")
@@ -625,39 +633,28 @@ def _double_word_gradient(kernel: RowKernel, name: str, base, gates: list, print
     return [a for a in rest if a not in folded]
 
 
-def _probability_terms(kernel: RowKernel, gates: list) -> tuple[list, list]:
-    """The gates a·(c·p_j) among ``gates``, c a value of the row and p_j the temporary e^{z_j − m}·(1/Σ), and
-    their a·c: (the gates, the row values)."""
-    from ...families.rowwise import rowmax
+def _probability_terms(kernel: RowKernel, gates: list) -> tuple[list, str | None]:
+    """The gate a·(k·lse·p_j) among ``gates`` (the z-loss's: a = λ, k = 2), k a number, lse the temporary of
+    m + log Σ_k e^{z_k − m} and p_j the temporary e^{z_j − m}·(1/Σ): ([that gate], the printed k·a, 0 where a is),
+    else ([], None)."""
     from ....special import exp_twosum
     defs = dict(kernel.assignments)
-    row_values = {temp for temp in defs if not _per_entry(temp, defs)}
 
     def is_probability(x):
         parts = sp.Mul.make_args(defs.get(x, sp.S.Zero))
         return len(parts) == 2 and any(isinstance(defs.get(q), exp_twosum) for q in parts) and any(
             isinstance(defs.get(q, q), sp.Pow) and defs.get(q, q).exp == -1 for q in parts)
-    folded, extra = [], []
     for gate in gates:
         option, x = gate.args
-        factors = sp.Mul.make_args(x)
+        number, rest = x.as_coeff_Mul()
+        factors = sp.Mul.make_args(rest)
         probs = [f for f in factors if is_probability(f)]
-        rest = [f for f in factors if f not in probs]
-        if len(probs) == 1 and all(f.is_number or f in row_values for f in rest) and not x.has(rowmax):
-            folded.append(gate)
-            extra.append(gated(option, sp.Mul(*rest)))
-    return folded, extra
+        others = [f for f in factors if f not in probs]
+        if len(probs) == 1 and len(others) == 1 and str(others[0]) == "lse":  # _MATH_NAMES' name of m + log Σ
+            name = OPTION_NAMES[option]
+            return [gate], f"(0.0 if {name} == 0 else {float(number)!r} * {name})"
+    return [], None
 
-
-def _per_entry(temp, defs) -> bool:
-    """The temporary holds a value per entry (it reads z_j, w_j, t_j or g_j outside a row sum)."""
-    from ...families.rowwise import rowsum, rowsum_rest
-    e = defs.get(temp, temp)
-    if isinstance(e, sp.Indexed):
-        return e.indices[0] == j
-    if isinstance(e, (rowsum, rowsum_rest)) or not e.args:
-        return False
-    return any(_per_entry(a, defs) for a in e.args)
 
 def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     """One function over (..., V) logits: its arguments follow the kernel's signature."""
@@ -775,7 +772,7 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     printer = _RowPrinter({z: "z", g: "g", t: "t", w: "_w"}, helpers)
     if kernel.cap is not None:  # the softcap: the formulas read c = cap(z), called z
         chain = kernel.chain is not None and any(not o.per_row for o in kernel.outputs)
-        loop.append("_gap_lo = None  # the low parts of the gaps c_j − m, where c is a double-word")
+        loop.append("_gap_lo = _max_lo = None  # the low parts of the gaps c_j − m and of m, where c is a double-word")
         loop.append(f"if softcap is not None:  # c_j = {text(kernel.cap)}, which the formulas call z_j")
         cap = [f"    _chain = {printer.doprint(kernel.chain)}  # ∂c_j/∂z_j = {text(kernel.chain)}, of the raw z"] \
             if chain else []
@@ -784,7 +781,7 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
             loop.append("    if _wide:")
             loop += ["    " + x for x in cap]
             loop.append("    else:  # float64: c_k − c_r keeps c's roundings (s·ε), e^{c_k − c_r} makes them relative")
-            loop.append(f"        z, _gap_lo, {'_chain' if chain else '_'} = _row_dw_softcap(z, softcap"
+            loop.append(f"        z, _gap_lo, _max_lo, {'_chain' if chain else '_'} = _row_dw_softcap(z, softcap"
                         f"{', chain=True' if chain else ''})  # c in double-word{', ∂c_j/∂z_j of it' if chain else ''}")
             helpers.add("_row_dw_softcap")
             printer.gap_lo = "_gap_lo"
