@@ -162,6 +162,89 @@ def _options(label_smoothing=0.0, softcap=None, z_loss_scale=0.0):
         raise ValueError(f"softcap must be finite and > 0 (or None), not {softcap!r}")
 
 
+def _row_dw_softcap(z, s, chain=False):
+    """The softcap c = s·tanh(z/s) of float64 logits z, (rows, V), in double-word: c_k − c_r keeps the roundings
+    of a float64 c (about s·ε absolute each) and e^{c_k − c_r} makes them relative (the loss of a confident row
+    30 ULP, the gradients 12–400). x = z/s as x + x_lo (s·x exact by TwoProduct, z − s·x exact: Sterbenz);
+    E = e^{−2|x + x_lo|} in double-word (_row_dw_exp_shifted, 2^-71 relative); tanh|x| = (1 − E)/(1 + E) in
+    double-word (its error 2^-71 absolute: ≪ 2^-60 of it from |x| = 2^-12; below, x − x³/3 + 2x⁵/15), times s.
+    _dw_tanh (symnet.codegen.doubleword: 8 squarings in its e^x) gives the same c: the gradient kernel took 20×
+    its time without a softcap with it, 8× with this (float64 c: 2×, torch 2.2×; benchmarks/softcap.py).
+
+    Returns (c, gap_lo, m_lo, sech²): c the float64 c (the formulas' z); m_lo the low part of m = max_k c_k of each
+    row (the c_lo of the row's maximum, the largest of them at a tie), (rows, 1); gap_lo the low part of each c_j − m
+    (c_lo − m_lo), so that c_j − m = fl(c_j − m) + TwoSum error + gap_lo; with ``chain``, ∂c_j/∂z_j = sech²(x) = 4E/(1 + E)² of the same
+    E, rounded once (else None): 4σ(2x)σ(−2x) of the rounded x was |2x|·ε/2 off (333 ULP at z = 1e4, s = 30).
+    A NaN logit keeps float64's c (NaN), lo 0."""
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        x = z / s
+        p, p_lo = _dw_two_prod_bounded(x, s)
+        x_lo = ((z - p) - p_lo) / s
+        x_lo = np.where(np.isfinite(x_lo), x_lo, 0.0)  # z = ±∞ (and |z| past 2^996: tanh is ±1 there)
+        g = np.where(x < 0, 2.0, -2.0) * x_lo  # −2|x + x_lo| = −2|x| + g
+        e, e_lo = _row_dw_exp_shifted(-2.0 * np.abs(x), 0.0, g)
+        e = np.where(e < 2.0 ** -1000, e + e * g, e)  # below 2^-1000 float64's e^s: its lo to first order here
+        n, n_lo = _dw_two_sum(1.0, -e)  # 1 − E
+        n_lo = n_lo - e_lo
+        d, d_lo = _dw_two_sum(1.0, e)  # 1 + E
+        d_lo = d_lo + e_lo
+        q = n / d
+        qd, qd_lo = _dw_two_prod_bounded(q, d)
+        q_lo = (((n - qd) - qd_lo) + (n_lo - q * d_lo)) / d  # n − q·d exact (Sterbenz)
+        t, t_lo = np.where(x < 0, -q, q), np.where(x < 0, -q_lo, q_lo)  # tanh is odd
+        small = np.abs(x) < 2.0 ** -12
+        if small.any():  # tanh x = x − x³/3 + 2x⁵/15 (x⁷ below 2^-72 of it)
+            x2 = x * x
+            t = np.where(small, x, t)
+            t_lo = np.where(small, x_lo - x * x2 * (1 / 3 - x2 * (2 / 15)), t_lo)
+        c, c_lo = _dw_two_prod_bounded(t, s)
+        c, c_lo = _dw_two_sum(c, c_lo + t_lo * s)
+        bad = ~(np.isfinite(c) & np.isfinite(c_lo))
+        if bad.any():
+            c = np.where(bad, s * np.tanh(x), c)
+            c_lo = np.where(bad, 0.0, c_lo)
+        m = np.max(c, axis=1, keepdims=True)
+        top = np.max(np.where(c == m, c_lo, -np.inf), axis=1, keepdims=True)
+        m_lo = np.where(np.isfinite(top), top, 0.0)
+        gap_lo = c_lo - m_lo
+        if not chain:
+            return c, gap_lo, m_lo, None
+        q, q_lo = _dw_two_prod_bounded(d, d)  # (1 + E)²
+        q_lo = q_lo + 2.0 * d * d_lo
+        ratio = e / q
+        sech2 = 4.0 * (ratio + ratio * np.where(e > 0, e_lo / e - q_lo / q, 0.0))
+    return c, gap_lo, m_lo, sech2
+
+
+def _exp_twosum_lo(x, y, lo):
+    """e^(x + y + lo), lo a low part of x + y (|lo| ≪ 1, _row_dw_softcap's gap_lo) or None: e^s·(1 + e + lo),
+    s + e = x + y exactly (TwoSum); _exp_twosum where lo is None."""
+    if lo is None:
+        return _exp_twosum(x, y)
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = np.add(x, y)
+        e = _twosum_error(x, y, s) + lo
+        t = np.exp(s)
+        r = t + t * e
+        bad = ~np.isfinite(r)
+        return np.where(bad, t, r) if bad.any() else r
+
+
+def _expm1_lo(x, lo):
+    """e^(x + lo) − 1 = expm1(x) + e^x·lo to first order, lo a low part of x (or None: expm1(x))."""
+    return np.expm1(x) if lo is None else np.expm1(x) + np.exp(x) * lo
+
+
+def _minus_lo(x, lo):
+    """x − lo, lo the low part of the gap −x (m − c_j = fl(m − c_j) − gap_lo), or x where lo is None."""
+    return x if lo is None else x - lo
+
+
+def _lo_at(lo, r):
+    """lo at the class of each row, (rows, 1), or None."""
+    return None if lo is None else np.take_along_axis(lo, r, axis=1)
+
+
 _ROW_DW_EXP2 = []  # (hi, lo) of 2^(i/256), made on first use (30 ms of decimal arithmetic: not at import)
 
 
@@ -179,13 +262,16 @@ def _row_dw_exp2_table():
     return _ROW_DW_EXP2[0]
 
 
-def _row_dw_exp_shifted(z, m):
-    """e^{z − m} as hi + lo, about 2^-71 relative: z − m = s + err exactly (TwoSum); s + err = k·ln 2/256 + r
+def _row_dw_exp_shifted(z, m, gap_lo=None):
+    """e^{z − m + gap_lo} as hi + lo, about 2^-71 relative (``gap_lo``: a low part of z − m, the softcap's, or None):
+    z − m = s + err exactly (TwoSum); s + err = k·ln 2/256 + r
     with ln 2/256 in two parts, the first of 34 bits (k·part exact for |k| < 2^19); e^r − 1 = r + r²/2 + … + r⁶/720
     (|r| ≤ 0.0014); times 2^(i/256) (the table, i = k mod 256: its hi times r's 26-bit parts exact) and 2^j,
     j = ⌊k/256⌋ ≤ 0. Below 2^-1000 (and at z = −∞, NaN) float64's own e^s, lo 0."""
     s = z - m
     err = (z - (s - (s - z))) + (-m - (s - z))
+    if gap_lo is not None:
+        err = err + gap_lo
     k = np.rint(s * 369.3299304675746)  # 256/ln 2
     r, r_lo = _dw_two_sum(s - k * 0.002707606173999011, err - k * 6.327543041662719e-14)
     poly = r * r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720)))))
@@ -218,9 +304,12 @@ def _row_dw_row_sum(hi, lo, bound):
     return s, rest - (s - total)
 
 
-def _row_dw_target_gradient(z, m, t, w, eps, r=None):
+def _row_dw_target_gradient(z, m, t, w, eps, r=None, lo=None, lse_scale=None, m_lo=None):
     """p_j·Σ_k a_k − a_j, p_j = e^{z_j − m}/Σ_k e^{z_k − m}, a_j = w_j·((1 − ε)·t_j + ε/V) (t the one-hot of the
-    classes r where r is given; w None: all 1), in double-word and rounded once: it cancels where
+    classes r where r is given; w None: all 1; ``lo``: the low parts of z_j − m, _row_dw_softcap's, or None;
+    ``lse_scale``: k of a term k·lse·p_j beside it, the z-loss's 2λ, folded in as p_j·(Σ_k a_k + k·lse) − a_j with
+    lse = m + m_lo + log Σ_k e^{z_k − m} in double-word (m_lo: the low part of m, a softcap's), or None), in
+    double-word and rounded once: it cancels where
     p_j·Σ_k a_k ≈ a_j, and every rounding of e^{z_j − m}, Σ, a_j, Σ_k a_k and the products would come back times
     a_j/|the result| (within 1 ULP: the difference in double-word, then two roundings). A few rows at a time (about 4096 entries: the temporaries stay small enough for the
     allocator to reuse them, 2× faster than a block of 64 rows)."""
@@ -237,7 +326,8 @@ def _row_dw_target_gradient(z, m, t, w, eps, r=None):
             else:
                 tt = np.zeros_like(z[rows])
                 np.put_along_axis(tt, r[rows], 1.0, axis=1)
-            out[rows] = _row_dw_target_rows(z[rows], m[rows], tt, w, eps, c)
+            out[rows] = _row_dw_target_rows(z[rows], m[rows], tt, w, eps, c, None if lo is None else lo[rows],
+                                            lse_scale, None if m_lo is None else m_lo[rows])
     return out
 
 
@@ -295,7 +385,7 @@ def _row_dw_vjp(z, m, g, softmax):
             out[rows] = part
     return out
 
-def _row_dw_target_rows(z, m, t, w, eps, c):
+def _row_dw_target_rows(z, m, t, w, eps, c, lo=None, lse_scale=None, m_lo=None):
     """_row_dw_target_gradient of a few rows; c = (1 − ε, its rounding error, ε/V, its rounding error)."""
     if eps == 0:
         a, a_lo = (t, np.zeros_like(t)) if w is None else _dw_two_prod_bounded(t, w)
@@ -306,9 +396,17 @@ def _row_dw_target_rows(z, m, t, w, eps, c):
         if w is not None:
             a, u_lo = _dw_two_prod_bounded(a, w)
             a_lo = u_lo + a_lo * w
-    e, e_lo = _row_dw_exp_shifted(z, m)
+    e, e_lo = _row_dw_exp_shifted(z, m, lo)
     s, s_lo = _row_dw_row_sum(e, e_lo, z.shape[1])
     total, total_lo = _row_dw_row_sum(a, a_lo, np.sum(np.abs(a), axis=1, keepdims=True))
+    if lse_scale:  # Σ_k a_k + k·lse: lse = m + log(s + s_lo) in double-word, log by one step from float64's
+        y = np.log(s)
+        big, big_lo = _row_dw_exp_shifted(y, 0.0)  # e^y (s ≥ 1: y ≥ 0)
+        lse, lse_lo = _dw_two_sum(m, y)
+        lse_lo = lse_lo + ((s - big) + (s_lo - big_lo)) / big + (0.0 if m_lo is None else m_lo)
+        more, more_lo = _dw_two_prod_bounded(lse_scale, lse)
+        total, sum_lo = _dw_two_sum(total, more)
+        total_lo = total_lo + sum_lo + (more_lo + lse_scale * lse_lo)
     p1, q1 = _dw_two_prod_bounded(e, total)
     p2, q2 = _dw_two_prod_bounded(a, s)
     n, q = _dw_two_sum(p1, -p2)
@@ -452,16 +550,20 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
                 if _wide:  # float32 logits: the block in float64, written into the outputs at its end
                     z = np.asarray(z, np.float64)
                     loss = _wide_loss[:_e - _i]
+                _gap_lo = _max_lo = None  # the low parts of the gaps c_j − m and of m, where c is a double-word
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
-                    z = softcap*np.tanh(z/softcap)
+                    if _wide:
+                        z = softcap*np.tanh(z/softcap)
+                    else:  # float64: c_k − c_r keeps c's roundings (s·ε), e^{c_k − c_r} makes them relative
+                        z, _gap_lo, _max_lo, _ = _row_dw_softcap(z, softcap)  # c in double-word
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # log_sum_exp = log1p((Σ_j exp(−row_max + z_j) − 1))
-                log_sum_exp = np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
+                log_sum_exp = np.log1p((np.sum(_exp_twosum_lo(z, -row_max, _gap_lo) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
                 # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-                loss[...] = (1 - label_smoothing)*_w[0, r]*(log_sum_exp + (row_max - np.take_along_axis(z, r, axis=1)))
+                loss[...] = (1 - label_smoothing)*_w[0, r]*(log_sum_exp + (_minus_lo(row_max - np.take_along_axis(z, r, axis=1), _lo_at(_gap_lo, r))))
                 if label_smoothing != 0:
-                    loss += label_smoothing * ((log_sum_exp*np.sum(_w, axis=1, keepdims=True) + np.sum(_w*(row_max - z), axis=1, keepdims=True))/_V)
+                    loss += label_smoothing * ((log_sum_exp*np.sum(_w, axis=1, keepdims=True) + np.sum(_w*(_minus_lo(row_max - z, _gap_lo)), axis=1, keepdims=True))/_V)
                 if z_loss_scale != 0:
                     loss += (z_loss_scale * (log_sum_exp + row_max)) * (log_sum_exp + row_max)
                 if _ignored is not None:  # rows of class ignore_index count for nothing
@@ -543,15 +645,19 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                     loss, dz = _wide_loss[:_e - _i], _wide_dz[:_e - _i]
                 if _into is not None and not _wide:  # inplace: z's rows are all read before they are overwritten
                     dz = _beside[:_e - _i]
+                _gap_lo = _max_lo = None  # the low parts of the gaps c_j − m and of m, where c is a double-word
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
-                    _chain = (_sigmoid(-((z/softcap) * 2.0))*_sigmoid((z/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
-                    z = softcap*np.tanh(z/softcap)
+                    if _wide:
+                        _chain = (_sigmoid(-((z/softcap) * 2.0))*_sigmoid((z/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
+                        z = softcap*np.tanh(z/softcap)
+                    else:  # float64: c_k − c_r keeps c's roundings (s·ε), e^{c_k − c_r} makes them relative
+                        z, _gap_lo, _max_lo, _chain = _row_dw_softcap(z, softcap, chain=True)  # c in double-word, ∂c_j/∂z_j of it
                 # prod_1 = (1 − ε)·w_r
                 prod_1 = (1 - label_smoothing)*_w[0, r]
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # exp_shifted = exp(−row_max + z_j)
-                exp_shifted = _exp_twosum(z, -row_max)
+                exp_shifted = _exp_twosum_lo(z, -row_max, _gap_lo)
                 # sum_rest = (Σ_j exp_shifted − 1)
                 sum_rest = (np.sum(exp_shifted - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1))
                 # log_sum_exp = log1p(sum_rest)
@@ -567,28 +673,28 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 # prob = exp_shifted·inv_sum
                 prob = exp_shifted*inv_sum
                 # prob_r = inv_sum·exp(−row_max + z_r)
-                prob_r = inv_sum*_exp_twosum(np.take_along_axis(z, r, axis=1), -row_max)
+                prob_r = inv_sum*_exp_twosum_lo(np.take_along_axis(z, r, axis=1), -row_max, _lo_at(_gap_lo, r))
                 # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-                loss[...] = prod_1*(log_sum_exp + (row_max - np.take_along_axis(z, r, axis=1)))
+                loss[...] = prod_1*(log_sum_exp + (_minus_lo(row_max - np.take_along_axis(z, r, axis=1), _lo_at(_gap_lo, r))))
                 if label_smoothing != 0:
-                    loss += label_smoothing * (inv_V*(log_sum_exp*sum_w + np.sum(_w*(row_max - z), axis=1, keepdims=True)))
+                    loss += label_smoothing * (inv_V*(log_sum_exp*sum_w + np.sum(_w*(_minus_lo(row_max - z, _gap_lo)), axis=1, keepdims=True)))
                 if z_loss_scale != 0:
                     loss += (z_loss_scale * lse) * lse
                 # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
-                if not _wide and label_smoothing != 0:  # float64 logits: p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j; in double-word
-                    dz[...] = _row_dw_target_gradient(z, row_max, None, (None if weight is None else _w), label_smoothing, r)
+                if not _wide and label_smoothing != 0:  # float64 logits: p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j (the z-loss's 2λ·lse·p_j with it: p_j·(Σ_k a_k + 2λ·lse) − a_j); in double-word
+                    dz[...] = _row_dw_target_gradient(z, row_max, None, (None if weight is None else _w), label_smoothing, r, lo=_gap_lo, lse_scale=(0.0 if z_loss_scale == 0 else 2.0 * z_loss_scale), m_lo=_max_lo)
                     _bad = ~np.isfinite(dz)
                     if _bad.any():  # an overflow inside the double-word (|a_j| past 2^996), or ±∞, NaN: float64's value
-                        dz[...] = np.where(_bad, prob*prod_1 + (0.0 if label_smoothing == 0 else label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*_w)), dz)
+                        dz[...] = np.where(_bad, prob*prod_1 + (0.0 if label_smoothing == 0 else label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*_w)) + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prob)), dz)
                 else:
                     dz[...] = prob*prod_1
                     if label_smoothing != 0:
                         dz += label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*_w)
-                if z_loss_scale != 0:
-                    dz += (2 * z_loss_scale) * (lse*prob)
+                    if z_loss_scale != 0:
+                        dz += (2 * z_loss_scale) * (lse*prob)
                 dz *= _scale
-                # at the class of each row (δ_jr = 1): −ε·inv_V·w_r + (1 − ε)·(−sum_rest + expm1(−row_max + z_r))·inv_sum·w_r + ε·(inv_V·prob_r·sum_w) + λ·(2·lse·prob_r)
-                np.put_along_axis(dz, r, (inv_sum*(1 - label_smoothing)*(np.expm1(np.take_along_axis(z, r, axis=1) - row_max) - sum_rest)*_w[0, r] + (0.0 if label_smoothing == 0 else label_smoothing * (inv_V*prob_r*sum_w)) + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prob_r)) - inv_V*label_smoothing*_w[0, r]) * _scale, axis=1)
+                # at the class of each row (δ_jr = 1): (1 − ε)·(−sum_rest + expm1(−row_max + z_r))·inv_sum·w_r + ε·(−inv_V·w_r + inv_V·prob_r·sum_w) + λ·(2·lse·prob_r)
+                np.put_along_axis(dz, r, (inv_sum*(1 - label_smoothing)*(_expm1_lo(np.take_along_axis(z, r, axis=1) - row_max, _lo_at(_gap_lo, r)) - sum_rest)*_w[0, r] + (0.0 if label_smoothing == 0 else label_smoothing * (inv_V*prob_r*sum_w - inv_V*_w[0, r])) + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prob_r))) * _scale, axis=1)
                 if softcap is not None:
                     dz *= _chain  # ∂c_j/∂z_j
                 if _ignored is not None:  # rows of class ignore_index count for nothing
@@ -661,8 +767,12 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
                 if _wide:  # float32 logits: the block in float64, written into the outputs at its end
                     z, t = np.asarray(z, np.float64), np.asarray(t, np.float64)
                     loss = _wide_loss[:_e - _i]
+                _gap_lo = _max_lo = None  # the low parts of the gaps c_j − m and of m, where c is a double-word
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
-                    z = softcap*np.tanh(z/softcap)
+                    if _wide:
+                        z = softcap*np.tanh(z/softcap)
+                    else:  # float64: c_k − c_r keeps c's roundings (s·ε), e^{c_k − c_r} makes them relative
+                        z, _gap_lo, _max_lo, _ = _row_dw_softcap(z, softcap)  # c in double-word
                 # one_minus_eps = 1 − ε
                 one_minus_eps = 1 - label_smoothing
                 # t_times_w = t_j·w_j
@@ -670,9 +780,9 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # value_1 = −z_j + row_max
-                value_1 = row_max - z
+                value_1 = _minus_lo(row_max - z, _gap_lo)
                 # log_sum_exp = log1p((Σ_j exp(−row_max + z_j) − 1))
-                log_sum_exp = np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
+                log_sum_exp = np.log1p((np.sum(_exp_twosum_lo(z, -row_max, _gap_lo) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
                 # inv_V = 1/V
                 inv_V = 1/_V
                 # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
@@ -743,9 +853,13 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 if _wide:  # float32 logits: the block in float64, written into the outputs at its end
                     z, t = np.asarray(z, np.float64), np.asarray(t, np.float64)
                     loss, dz = _wide_loss[:_e - _i], _wide_dz[:_e - _i]
+                _gap_lo = _max_lo = None  # the low parts of the gaps c_j − m and of m, where c is a double-word
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
-                    _chain = (_sigmoid(-((z/softcap) * 2.0))*_sigmoid((z/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
-                    z = softcap*np.tanh(z/softcap)
+                    if _wide:
+                        _chain = (_sigmoid(-((z/softcap) * 2.0))*_sigmoid((z/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
+                        z = softcap*np.tanh(z/softcap)
+                    else:  # float64: c_k − c_r keeps c's roundings (s·ε), e^{c_k − c_r} makes them relative
+                        z, _gap_lo, _max_lo, _chain = _row_dw_softcap(z, softcap, chain=True)  # c in double-word, ∂c_j/∂z_j of it
                 # one_minus_eps = 1 − ε
                 one_minus_eps = 1 - label_smoothing
                 # t_times_w = t_j·w_j
@@ -753,9 +867,9 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # value_1 = −z_j + row_max
-                value_1 = row_max - z
+                value_1 = _minus_lo(row_max - z, _gap_lo)
                 # exp_shifted = exp(−row_max + z_j)
-                exp_shifted = _exp_twosum(z, -row_max)
+                exp_shifted = _exp_twosum_lo(z, -row_max, _gap_lo)
                 # sum_rest = (Σ_j exp_shifted − 1)
                 sum_rest = (np.sum(exp_shifted - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1))
                 # log_sum_exp = log1p(sum_rest)
@@ -779,15 +893,15 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 if z_loss_scale != 0:
                     loss += (z_loss_scale * lse) * lse
                 # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
-                if not _wide:  # float64 logits: p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j; in double-word
-                    dz[...] = _row_dw_target_gradient(z, row_max, t, (None if weight is None else _w), label_smoothing)
+                if not _wide:  # float64 logits: p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j (the z-loss's 2λ·lse·p_j with it: p_j·(Σ_k a_k + 2λ·lse) − a_j); in double-word
+                    dz[...] = _row_dw_target_gradient(z, row_max, t, (None if weight is None else _w), label_smoothing, lo=_gap_lo, lse_scale=(0.0 if z_loss_scale == 0 else 2.0 * z_loss_scale), m_lo=_max_lo)
                     _bad = ~np.isfinite(dz)
                     if _bad.any():  # an overflow inside the double-word (|a_j| past 2^996), or ±∞, NaN: float64's value
-                        dz[...] = np.where(_bad, prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) - (one_minus_eps*t + inv_V_times_eps)*_w, dz)
+                        dz[...] = np.where(_bad, prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prob)) - (one_minus_eps*t + inv_V_times_eps)*_w, dz)
                 else:
                     dz[...] = prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) - (one_minus_eps*t + inv_V_times_eps)*_w
-                if z_loss_scale != 0:
-                    dz += (2 * z_loss_scale) * (lse*prob)
+                    if z_loss_scale != 0:
+                        dz += (2 * z_loss_scale) * (lse*prob)
                 dz *= _scale
                 if softcap is not None:
                     dz *= _chain  # ∂c_j/∂z_j

@@ -93,13 +93,16 @@ def _row_dw_exp2_table():
     return _ROW_DW_EXP2[0]
 
 
-def _row_dw_exp_shifted(z, m):
-    """e^{z − m} as hi + lo, about 2^-71 relative: z − m = s + err exactly (TwoSum); s + err = k·ln 2/256 + r
+def _row_dw_exp_shifted(z, m, gap_lo=None):
+    """e^{z − m + gap_lo} as hi + lo, about 2^-71 relative (``gap_lo``: a low part of z − m, the softcap's, or None):
+    z − m = s + err exactly (TwoSum); s + err = k·ln 2/256 + r
     with ln 2/256 in two parts, the first of 34 bits (k·part exact for |k| < 2^19); e^r − 1 = r + r²/2 + … + r⁶/720
     (|r| ≤ 0.0014); times 2^(i/256) (the table, i = k mod 256: its hi times r's 26-bit parts exact) and 2^j,
     j = ⌊k/256⌋ ≤ 0. Below 2^-1000 (and at z = −∞, NaN) float64's own e^s, lo 0."""
     s = z - m
     err = (z - (s - (s - z))) + (-m - (s - z))
+    if gap_lo is not None:
+        err = err + gap_lo
     k = np.rint(s * 369.3299304675746)  # 256/ln 2
     r, r_lo = _dw_two_sum(s - k * 0.002707606173999011, err - k * 6.327543041662719e-14)
     poly = r * r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720)))))
@@ -132,9 +135,12 @@ def _row_dw_row_sum(hi, lo, bound):
     return s, rest - (s - total)
 
 
-def _row_dw_target_gradient(z, m, t, w, eps, r=None):
+def _row_dw_target_gradient(z, m, t, w, eps, r=None, lo=None, lse_scale=None, m_lo=None):
     """p_j·Σ_k a_k − a_j, p_j = e^{z_j − m}/Σ_k e^{z_k − m}, a_j = w_j·((1 − ε)·t_j + ε/V) (t the one-hot of the
-    classes r where r is given; w None: all 1), in double-word and rounded once: it cancels where
+    classes r where r is given; w None: all 1; ``lo``: the low parts of z_j − m, _row_dw_softcap's, or None;
+    ``lse_scale``: k of a term k·lse·p_j beside it, the z-loss's 2λ, folded in as p_j·(Σ_k a_k + k·lse) − a_j with
+    lse = m + m_lo + log Σ_k e^{z_k − m} in double-word (m_lo: the low part of m, a softcap's), or None), in
+    double-word and rounded once: it cancels where
     p_j·Σ_k a_k ≈ a_j, and every rounding of e^{z_j − m}, Σ, a_j, Σ_k a_k and the products would come back times
     a_j/|the result| (within 1 ULP: the difference in double-word, then two roundings). A few rows at a time (about 4096 entries: the temporaries stay small enough for the
     allocator to reuse them, 2× faster than a block of 64 rows)."""
@@ -151,7 +157,8 @@ def _row_dw_target_gradient(z, m, t, w, eps, r=None):
             else:
                 tt = np.zeros_like(z[rows])
                 np.put_along_axis(tt, r[rows], 1.0, axis=1)
-            out[rows] = _row_dw_target_rows(z[rows], m[rows], tt, w, eps, c)
+            out[rows] = _row_dw_target_rows(z[rows], m[rows], tt, w, eps, c, None if lo is None else lo[rows],
+                                            lse_scale, None if m_lo is None else m_lo[rows])
     return out
 
 
@@ -209,7 +216,7 @@ def _row_dw_vjp(z, m, g, softmax):
             out[rows] = part
     return out
 
-def _row_dw_target_rows(z, m, t, w, eps, c):
+def _row_dw_target_rows(z, m, t, w, eps, c, lo=None, lse_scale=None, m_lo=None):
     """_row_dw_target_gradient of a few rows; c = (1 − ε, its rounding error, ε/V, its rounding error)."""
     if eps == 0:
         a, a_lo = (t, np.zeros_like(t)) if w is None else _dw_two_prod_bounded(t, w)
@@ -220,9 +227,17 @@ def _row_dw_target_rows(z, m, t, w, eps, c):
         if w is not None:
             a, u_lo = _dw_two_prod_bounded(a, w)
             a_lo = u_lo + a_lo * w
-    e, e_lo = _row_dw_exp_shifted(z, m)
+    e, e_lo = _row_dw_exp_shifted(z, m, lo)
     s, s_lo = _row_dw_row_sum(e, e_lo, z.shape[1])
     total, total_lo = _row_dw_row_sum(a, a_lo, np.sum(np.abs(a), axis=1, keepdims=True))
+    if lse_scale:  # Σ_k a_k + k·lse: lse = m + log(s + s_lo) in double-word, log by one step from float64's
+        y = np.log(s)
+        big, big_lo = _row_dw_exp_shifted(y, 0.0)  # e^y (s ≥ 1: y ≥ 0)
+        lse, lse_lo = _dw_two_sum(m, y)
+        lse_lo = lse_lo + ((s - big) + (s_lo - big_lo)) / big + (0.0 if m_lo is None else m_lo)
+        more, more_lo = _dw_two_prod_bounded(lse_scale, lse)
+        total, sum_lo = _dw_two_sum(total, more)
+        total_lo = total_lo + sum_lo + (more_lo + lse_scale * lse_lo)
     p1, q1 = _dw_two_prod_bounded(e, total)
     p2, q2 = _dw_two_prod_bounded(a, s)
     n, q = _dw_two_sum(p1, -p2)

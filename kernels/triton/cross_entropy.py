@@ -92,6 +92,245 @@ def _exp_twosum(x, y):
     return tl.where(t < float("inf"), t + t * e, t)  # t = inf: inf·e would be NaN or −inf
 
 
+@triton.jit
+def _dw_two_sum(a, b):
+    """s + e = a + b exactly, s = fl(a + b) (Knuth's TwoSum)."""
+    s = a + b
+    v = s - a
+    return s, (a - (s - v)) + (b - v)
+
+
+@triton.jit
+def _dw_fast_two_sum(a, b):
+    """s + e = a + b exactly where |a| ≥ |b| or a = 0 (Dekker's Fast2Sum)."""
+    s = a + b
+    return s, b - (s - a)
+
+
+@triton.jit
+def _dw_split(a):
+    """a = hi + lo, each of 26 bits at most (Veltkamp); scaled by 2⁻²⁸ above 2⁹⁹⁶, where the
+    splitter's product would overflow, and back (exact)."""
+    big = tl.abs(a) > tl.full([], 6.696928794914171e+299, tl.float64)
+    s = tl.where(big, a * 3.725290298461914e-09, a)
+    c = tl.full([], 134217729.0, tl.float64) * s
+    hi = c - (c - s)
+    lo = s - hi
+    return tl.where(big, hi * 268435456.0, hi), tl.where(big, lo * 268435456.0, lo)
+
+
+@triton.jit
+def _dw_split_bounded(a):
+    """a = hi + lo, each of 26 bits at most (Veltkamp), for |a| below 2⁹⁹⁶ (the operands inside e^x
+    and log: no guard)."""
+    c = tl.full([], 134217729.0, tl.float64) * a
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+@triton.jit
+def _dw_two_prod(a, b):
+    """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA); exact unless a partial
+    product underflows. Where |p| > 2⁹⁹⁶, a and p scaled by 2⁻²⁸ first (exact) and e back: a_hi·b_hi
+    may round above the largest float64 where p is just below it."""
+    p = a * b
+    big = tl.abs(p) > tl.full([], 6.696928794914171e+299, tl.float64)
+    a_hi, a_lo = _dw_split(tl.where(big, a * 3.725290298461914e-09, a))
+    b_hi, b_lo = _dw_split(b)
+    q = tl.where(big, p * 3.725290298461914e-09, p)
+    e = ((a_hi * b_hi - q) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return p, tl.where(big, e * 268435456.0, e)
+
+
+@triton.jit
+def _dw_two_prod_bounded(a, b):
+    """p + e = a·b exactly, as _dw_two_prod, for operands below 2⁹⁹⁶ (no guard)."""
+    p = a * b
+    a_hi, a_lo = _dw_split_bounded(a)
+    b_hi, b_lo = _dw_split_bounded(b)
+    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+
+
+@triton.jit
+def _dw_add(x_hi, x_lo, y_hi, y_lo):
+    """x + y of two double-words (Joldes–Muller–Popescu, AccurateDWPlusDW: error ≤ 3u²)."""
+    s_hi, s_lo = _dw_two_sum(x_hi, y_hi)
+    t_hi, t_lo = _dw_two_sum(x_lo, y_lo)
+    v_hi, v_lo = _dw_fast_two_sum(s_hi, s_lo + t_hi)
+    return _dw_fast_two_sum(v_hi, t_lo + v_lo)
+
+
+@triton.jit
+def _dw_add_fp(x_hi, x_lo, y):
+    """x + y, y a float64 (DWPlusFP: error ≤ 2u²)."""
+    s_hi, s_lo = _dw_two_sum(x_hi, y)
+    return _dw_fast_two_sum(s_hi, x_lo + s_lo)
+
+
+@triton.jit
+def _dw_mul(x_hi, x_lo, y_hi, y_lo):
+    """x·y of two double-words (Dekker's product: error ≤ 7u² or so; the lo·lo term dropped)."""
+    p_hi, p_lo = _dw_two_prod(x_hi, y_hi)
+    return _dw_fast_two_sum(p_hi, p_lo + (x_hi * y_lo + x_lo * y_hi))
+
+
+@triton.jit
+def _dw_mul_fp(x_hi, x_lo, y):
+    """x·y, y a float64 (DWTimesFP: error ≤ 2u² or so)."""
+    p_hi, p_lo = _dw_two_prod(x_hi, y)
+    return _dw_fast_two_sum(p_hi, p_lo + x_lo * y)
+
+
+@triton.jit
+def _dw_mul_bounded(x_hi, x_lo, y_hi, y_lo):
+    """x·y as _dw_mul, for operands below 2⁹⁹⁶ (inside e^x: no guard in the splitting)."""
+    p = x_hi * y_hi
+    a_hi, a_lo = _dw_split_bounded(x_hi)
+    b_hi, b_lo = _dw_split_bounded(y_hi)
+    e = ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return _dw_fast_two_sum(p, e + (x_hi * y_lo + x_lo * y_hi))
+
+
+@triton.jit
+def _dw_twice_plus_square(p_hi, p_lo):
+    """2p + p² for |p| < 1/2 ((1 + p)² − 1, a squaring of e^r without its cancellation): p² from one
+    splitting of p_hi, and |p²| ≤ |2p|/4, so the sum needs no TwoSum."""
+    a_hi, a_lo = _dw_split_bounded(p_hi)
+    q = p_hi * p_hi
+    q_lo = (((a_hi * a_hi - q) + 2.0 * a_hi * a_lo) + a_lo * a_lo) + 2.0 * p_hi * p_lo
+    s_hi, s_lo = _dw_fast_two_sum(2.0 * p_hi, q)
+    return _dw_fast_two_sum(s_hi, s_lo + (2.0 * p_lo + q_lo))
+
+
+@triton.jit
+def _dw_div(x_hi, x_lo, y_hi, y_lo):
+    """x/y of two double-words (DWDivDW2: error ≤ 15u²): q = x_hi/y_hi, then the remainder
+    x − y·q in double-word divided once more."""
+    q = x_hi / y_hi
+    r_hi, r_lo = _dw_mul_fp(y_hi, y_lo, q)
+    d = (x_hi - r_hi) + (x_lo - r_lo)
+    return _dw_fast_two_sum(q, d / y_hi)
+
+
+@triton.jit
+def _dw_scale(hi, lo, k):
+    """(hi + lo)·2^k, k an integer-valued float from −1077 to 1025: two factors 2^j, each built
+    from its exponent bits (each normal), so the scaling is exact unless the result is subnormal."""
+    half = tl.floor(k * 0.5)
+    first = ((half.to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)
+    second = (((k - half).to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)
+    return hi * first * second, lo * first * second
+
+
+@triton.jit
+def _dw_exp_reduced(x_hi, x_lo):
+    """(k, e^r − 1) with x = k·ln 2 + r, |r| ≤ ln 2/2 (k an integer-valued float, x clamped to
+    [−746, 710], where e^x is 0 and ∞; ln 2 in three parts, x − k·tl.full([], 0.6931471805598903, tl.float64) exact): e^(r/256) − 1 by
+    Taylor (terms from r⁶ on in float64, below 2⁻⁵⁷ of the sum: r⁵/120 in float64, 2⁻⁴⁵ of it, left e^x
+    and log 2⁻⁹⁸ off, 17 ULP at a zero of the focal loss's ∂t), then 8 times p → 2p + p², which is
+    (1 + p)² − 1 without the cancellation."""
+    x = tl.minimum(tl.maximum(x_hi, -746.0, propagate_nan=tl.PropagateNan.ALL), 710.0, propagate_nan=tl.PropagateNan.ALL)
+    k = tl.floor(x * tl.full([], 1.4426950408889634, tl.float64) + 0.5)
+    k_ln2_hi, k_ln2_lo = _dw_two_prod_bounded(k, tl.full([], 5.497923018708371e-14, tl.float64))
+    r_hi, r_lo = _dw_add(x - k * tl.full([], 0.6931471805598903, tl.float64), tl.where(x == x_hi, x_lo, 0.0), -k_ln2_hi, -(k_ln2_lo + k * tl.full([], 1.94704509238075e-31, tl.float64)))
+    s_hi = r_hi * 0.00390625
+    s_lo = r_lo * 0.00390625
+    q = ((tl.full([], 2.7557319223985893e-06, tl.float64) * s_hi + tl.full([], 2.48015873015873e-05, tl.float64)) * s_hi + tl.full([], 0.0001984126984126984, tl.float64)) * s_hi + tl.full([], 0.001388888888888889, tl.float64)
+    p_hi, p_lo = _dw_add_fp(tl.full([], 0.008333333333333333, tl.float64), tl.full([], 1.1564823173178714e-19, tl.float64), s_hi * q)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_add(tl.full([], 0.041666666666666664, tl.float64), tl.full([], 2.3129646346357427e-18, tl.float64), p_hi, p_lo)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_add(tl.full([], 0.16666666666666666, tl.float64), tl.full([], 9.25185853854297e-18, tl.float64), p_hi, p_lo)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_add_fp(p_hi, p_lo, 0.5)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_add_fp(p_hi, p_lo, 1.0)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    return k, p_hi, p_lo
+
+
+@triton.jit
+def _dw_exp(x_hi, x_lo):
+    """e^x of a double-word (relative error about 2⁻¹⁰⁴ where e^x is normal): 2^k·(1 + p)."""
+    k, p_hi, p_lo = _dw_exp_reduced(x_hi, x_lo)
+    e_hi, e_lo = _dw_add_fp(p_hi, p_lo, 1.0)
+    return _dw_scale(e_hi, e_lo, k)
+
+
+@triton.jit
+def _dw_expm1(x_hi, x_lo):
+    """e^x − 1 of a double-word: p itself where k = 0 (|x| < ln 2/2), 2^k·(1 + p) − 1 beyond
+    (no cancellation there), x itself below 2⁻¹⁰⁰ (x²/2 is below 2⁻¹⁰¹ of it)."""
+    k, p_hi, p_lo = _dw_exp_reduced(x_hi, x_lo)
+    e_hi, e_lo = _dw_add_fp(p_hi, p_lo, 1.0)
+    e_hi, e_lo = _dw_scale(e_hi, e_lo, k)
+    m_hi, m_lo = _dw_add_fp(e_hi, e_lo, -1.0)
+    tiny = tl.abs(x_hi) < 7.888609052210118e-31
+    near = k == 0.0
+    return (tl.where(tiny, x_hi, tl.where(near, p_hi, m_hi)),
+            tl.where(tiny, x_lo, tl.where(near, p_lo, m_lo)))
+
+
+@triton.jit
+def _dw_tanh(x_hi, x_lo):
+    """tanh x = m/(m + 2), m = e^(2x) − 1 (relative accuracy near 0); above x = 18 as −m/(m + 2) with
+    m = e^(−2x) − 1, whose lo part holds the distance to 1 (e^(2x) − 1 above 2¹⁰⁶, from x ≈ 37, drops the
+    2 of m + 2: tanh(40) − 1 was 0)."""
+    far = x_hi > 18.0
+    m_hi, m_lo = _dw_expm1(tl.where(far, -2.0 * x_hi, 2.0 * x_hi), tl.where(far, -2.0 * x_lo, 2.0 * x_lo))
+    d_hi, d_lo = _dw_add_fp(m_hi, m_lo, 2.0)
+    q_hi, q_lo = _dw_div(m_hi, m_lo, d_hi, d_lo)
+    return tl.where(far, -q_hi, q_hi), tl.where(far, -q_lo, q_lo)
+
+
+@triton.jit
+def _row_softcap_sech2(z, s):
+    """sech²(z/s) = 4E/(1 + E)², E = e^{−2|x|}, x = z/s as x + x_lo (s·x exact by TwoProduct, z − s·x exact:
+    Sterbenz); E by _dw_exp, the rest in double-word, rounded once (0 at z = ±∞, NaN at NaN)."""
+    x = z / s
+    p, p_lo = _dw_two_prod(x, s)
+    x_lo = ((z - p) - p_lo) / s
+    x_lo = tl.where(x_lo == x_lo, x_lo, 0.0)  # z = ±∞: ∞ − ∞
+    neg = x < 0.0
+    e_hi, e_lo = _dw_exp(tl.where(neg, 2.0 * x, -2.0 * x), tl.where(neg, 2.0 * x_lo, -2.0 * x_lo))
+    d_hi, d_lo = _dw_add_fp(e_hi, e_lo, 1.0)
+    q_hi, q_lo = _dw_mul(d_hi, d_lo, d_hi, d_lo)
+    r_hi, r_lo = _dw_div(4.0 * e_hi, 4.0 * e_lo, q_hi, q_lo)
+    return r_hi + r_lo
+
+
+@triton.jit
+def _row_softcap_dw(z, s):
+    """c = s·tanh(z/s) as c + c_lo: x = z/s as x + x_lo (TwoProduct, Sterbenz), _dw_tanh, times s
+    (_dw_mul_fp); where that is not finite (z NaN) float64's c, lo 0."""
+    x = z / s
+    p, p_lo = _dw_two_prod(x, s)
+    x_lo = ((z - p) - p_lo) / s
+    x_lo = tl.where(x_lo == x_lo, x_lo, 0.0)  # z = ±∞: ∞ − ∞
+    t_hi, t_lo = _dw_tanh(x, x_lo)
+    c, c_lo = _dw_mul_fp(t_hi, t_lo, s)
+    ok = (tl.abs(c) < float("inf")) & (tl.abs(c_lo) < float("inf"))
+    return tl.where(ok, c, s * _tanh(x)), tl.where(ok, c_lo, 0.0)
+
+
+@triton.jit
+def _exp_twosum_lo(x, y, lo):
+    """e^(x + y + lo), lo a low part of x + y (|lo| ≪ 1: a softcap's, _row_softcap_dw): e^s·(1 + e + lo) with
+    s + e = x + y exactly (TwoSum)."""
+    s = x + y
+    e = _twosum_error(x, y, s) + lo
+    t = tl.exp(s)
+    return tl.where(t < float("inf"), t + t * e, t)  # t = inf: inf·e would be NaN or −inf
+
+
 def _device_ok(name, x):
     if x.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"argument {name!r} is on {x.device}; the Triton kernels run on a CUDA device "
@@ -294,16 +533,24 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
     if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
         idx = cols
         zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+        zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
         if CAP:  # c = s·tanh(z_j/s), which the formulas call z
-            zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
+            if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                c, c_lo = _row_softcap_dw(zj, softcap)
+                zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+            else:
+                zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
         wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
+        m_lo = tl.max(tl.where(zj == m, zj_lo, float("-inf")), axis=0)  # m's low part: the largest at a tie
+        m_lo = tl.where(m_lo > float("-inf"), m_lo, 0.0)
+        shift_lo = m_lo
         # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-        s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
+        s0 = tl.sum(_exp_twosum_lo(zj, -shift, (zj_lo - shift_lo)) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
         # s1 = Σ_j w_j·(m − z_j)
-        s1 = tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+        s1 = tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
         # s2 = Σ_j w_j
         s2 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
@@ -311,6 +558,7 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
         s0 = tl.zeros([], acc)
         s1 = tl.zeros([], acc)
         s2 = tl.zeros([], acc)
+        m_lo = tl.zeros([], acc)  # the low part of m (a softcap's double-word c)
         s3 = tl.zeros([], acc)  # Σ_j h_j so far, of s1 = Σ_j h_j·(m − z_j)
         n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
@@ -319,28 +567,44 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
             idx = off + cols
             zj = z_next.to(acc)
             z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
+            zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
-                zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
+                if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                    c, c_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                else:
+                    zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
+            top = tl.max(zj, axis=0)
+            top_lo = tl.max(tl.where(zj == top, zj_lo, float("-inf")), axis=0)
+            top_lo = tl.where(top_lo > float("-inf"), top_lo, 0.0)
+            m_lo_new = tl.where(top > m, top_lo, tl.where(top == m, tl.maximum(m_lo, top_lo), m_lo))
+            shift_lo = m_lo_new
             # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum_lo(m, -shift, m_lo - shift_lo) + tl.sum(_exp_twosum_lo(zj, -shift, (zj_lo - shift_lo)) - tl.where(zj == shift, 1.0, 0.0), axis=0)
             n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j w_j·(m − z_j); s3 = Σ_j w_j so far
-            s1 = s1 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s3, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+            s1 = s1 + tl.where((m_new > m) & (m > float("-inf")), ((m_new - m) + (m_lo_new - m_lo)) * s3, 0.0) + tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
             s3 = s3 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             # s2 = Σ_j w_j
             s2 = s2 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
+            m_lo = m_lo_new
         s0 = s0 + (n_at_max - 1.0)
     z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
+    z_r_lo = tl.zeros_like(z_r)  # c's low part (CAP == 2)
     if CAP:  # c = s·tanh(z_j/s), which the formulas call z
-        z_r = tl.where(valid, softcap*_tanh(z_r/softcap), z_r)
+        if CAP == 2:  # float64 logits: c in double-word, z_r + z_r_lo (its gaps c_j − m need it)
+            c, c_lo = _row_softcap_dw(z_r, softcap)
+            z_r, z_r_lo = tl.where(valid, c, z_r), tl.where(valid, c_lo, 0.0)
+        else:
+            z_r = tl.where(valid, softcap*_tanh(z_r/softcap), z_r)
     # log_sum_exp = log1p((Σ_j exp(−m + z_j) − 1))
     log_sum_exp = _log1p(s0)
     # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp + (m - z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((log_sum_exp*s2 + s1)/Vf)) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * (m + log_sum_exp)) * (m + log_sum_exp)))
+    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp + (((m - z_r) - (z_r_lo - m_lo)))) + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((log_sum_exp*s2 + s1)/Vf)) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * (m + log_sum_exp)) * (m + log_sum_exp)))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
@@ -397,7 +661,7 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
             _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, N, V, ignore_index, R=SUM_BLOCK)
             w, divisor, opt = _mean_weights(w, divisor, opt)  # on the device: nothing waits on the host
         _cross_entropy_kernel[(N,)](z, r, w, opt, loss, out, count, divisor, V, z.stride(0),
-                  ignore_index, F64=acc == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
+                  ignore_index, F64=acc == torch.float64, CAP=0 if softcap is None else 2 if z.dtype == torch.float64 else 1, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
     result = out if reduce else loss.reshape(shape[:-1])
@@ -424,24 +688,36 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
     if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
         idx = cols
         zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+        zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
         if CAP:  # c = s·tanh(z_j/s), which the formulas call z
-            chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
-            zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
+            if CAP == 2:  # float64 logits: sech²(z_j/s) in double-word, rounded once
+                chain_j = _row_softcap_sech2(zj, softcap)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
+            else:
+                chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
+            if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                c, c_lo = _row_softcap_dw(zj, softcap)
+                zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+            else:
+                zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
         wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
+        m_lo = tl.max(tl.where(zj == m, zj_lo, float("-inf")), axis=0)  # m's low part: the largest at a tie
+        m_lo = tl.where(m_lo > float("-inf"), m_lo, 0.0)
+        shift_lo = m_lo
         # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-        s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
+        s0 = tl.sum(_exp_twosum_lo(zj, -shift, (zj_lo - shift_lo)) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
         # s1 = Σ_j w_j
         s1 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
         # s2 = Σ_j w_j·(m − z_j)
-        s2 = tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+        s2 = tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
         s1 = tl.zeros([], acc)
         s2 = tl.zeros([], acc)
+        m_lo = tl.zeros([], acc)  # the low part of m (a softcap's double-word c)
         s3 = tl.zeros([], acc)  # Σ_j h_j so far, of s2 = Σ_j h_j·(m − z_j)
         n_at_max = tl.zeros([], acc)  # the entries at the running maximum
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
@@ -450,24 +726,40 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             idx = off + cols
             zj = z_next.to(acc)
             z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
+            zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
-                zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
+                if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                    c, c_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                else:
+                    zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
+            top = tl.max(zj, axis=0)
+            top_lo = tl.max(tl.where(zj == top, zj_lo, float("-inf")), axis=0)
+            top_lo = tl.where(top_lo > float("-inf"), top_lo, 0.0)
+            m_lo_new = tl.where(top > m, top_lo, tl.where(top == m, tl.maximum(m_lo, top_lo), m_lo))
+            shift_lo = m_lo_new
             # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum_lo(m, -shift, m_lo - shift_lo) + tl.sum(_exp_twosum_lo(zj, -shift, (zj_lo - shift_lo)) - tl.where(zj == shift, 1.0, 0.0), axis=0)
             n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j w_j
             s1 = s1 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             # s2 = Σ_j w_j·(m − z_j); s3 = Σ_j w_j so far
-            s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s3, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+            s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), ((m_new - m) + (m_lo_new - m_lo)) * s3, 0.0) + tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
             s3 = s3 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
+            m_lo = m_lo_new
         s0 = s0 + (n_at_max - 1.0)
     z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
+    z_r_lo = tl.zeros_like(z_r)  # c's low part (CAP == 2)
     if CAP:  # c = s·tanh(z_j/s), which the formulas call z
-        z_r = tl.where(valid, softcap*_tanh(z_r/softcap), z_r)
+        if CAP == 2:  # float64 logits: c in double-word, z_r + z_r_lo (its gaps c_j − m need it)
+            c, c_lo = _row_softcap_dw(z_r, softcap)
+            z_r, z_r_lo = tl.where(valid, c, z_r), tl.where(valid, c_lo, 0.0)
+        else:
+            z_r = tl.where(valid, softcap*_tanh(z_r/softcap), z_r)
     # prod_1 = (1 − ε)·w_r
     prod_1 = (1.0 - label_smoothing)*w_r
     # sum_rest = (Σ_j exp_shifted − 1)
@@ -483,7 +775,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
     # inv_sum = 1/(1 + sum_rest)
     inv_sum = 1.0 / (1.0 + sum_rest)
     # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-    loss = tl.where(ignored, 0.0, prod_1*(log_sum_exp + (m - z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(log_sum_exp*sum_w + s2))) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * lse) * lse))
+    loss = tl.where(ignored, 0.0, prod_1*(log_sum_exp + (((m - z_r) - (z_r_lo - m_lo)))) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(log_sum_exp*sum_w + s2))) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * lse) * lse))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
@@ -492,9 +784,9 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
     else:
         divisor = tl.full([], 1.0, acc)
     # prob_r = inv_sum·exp(−m + z_r)
-    prob_r = inv_sum*_exp_twosum(z_r, -m)
-    # dz at the class of the row (δ_jr = 1): −ε·inv_V·w_r + (1 − ε)·(−sum_rest + expm1(−m + z_r))·inv_sum·w_r + ε·(inv_V·prob_r·sum_w) + λ·(2·lse·prob_r)
-    dz_at_r = inv_sum*(1.0 - label_smoothing)*(_expm1(z_r - m) - sum_rest)*w_r + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*prob_r*sum_w)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob_r)) - inv_V*label_smoothing*w_r
+    prob_r = inv_sum*_exp_twosum_lo(z_r, -m, (z_r_lo - m_lo))
+    # dz at the class of the row (δ_jr = 1): (1 − ε)·(−sum_rest + expm1(−m + z_r))·inv_sum·w_r + ε·(−inv_V·w_r + inv_V·prob_r·sum_w) + λ·(2·lse·prob_r)
+    dz_at_r = inv_sum*(1.0 - label_smoothing)*((_expm1(z_r - m) + tl.exp(z_r - m) * (z_r_lo - m_lo)) - sum_rest)*w_r + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*prob_r*sum_w - inv_V*w_r)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob_r))
     # a class outside [0, V) (possible with check=False) poisons its row: loss and gradient NaN
     row_scale = tl.where(ignored, 0.0, tl.where(valid, 1.0 / divisor, float("nan")))
     # pass 2: the entries of the row
@@ -502,7 +794,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
         # exp_shifted = exp(−m + z_j)
-        exp_shifted = _exp_twosum(zj, -shift)
+        exp_shifted = _exp_twosum_lo(zj, -shift, (zj_lo - shift_lo))
         # prob = exp_shifted·inv_sum
         prob = exp_shifted*inv_sum
         # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
@@ -517,12 +809,20 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             idx = last - back + cols
             zj = z_next.to(acc)
             z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
+            zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
-                chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
-                zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
+                if CAP == 2:  # float64 logits: sech²(z_j/s) in double-word, rounded once
+                    chain_j = _row_softcap_sech2(zj, softcap)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
+                else:
+                    chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
+                if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                    c, c_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                else:
+                    zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             # exp_shifted = exp(−m + z_j)
-            exp_shifted = _exp_twosum(zj, -m)
+            exp_shifted = _exp_twosum_lo(zj, -m, (zj_lo - m_lo))
             # prob = exp_shifted·inv_sum
             prob = exp_shifted*inv_sum
             # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
@@ -583,7 +883,7 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
             _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, N, V, ignore_index, R=SUM_BLOCK)
             w, divisor, opt = _mean_weights(w, divisor, opt)  # on the device: nothing waits on the host
         _cross_entropy_grad_kernel[(N,)](z, r, w, opt, loss, dz, out, count, divisor, V, z.stride(0), dz.stride(0),
-                  ignore_index, F64=acc == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
+                  ignore_index, F64=acc == torch.float64, CAP=0 if softcap is None else 2 if z.dtype == torch.float64 else 1, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
     result = out if reduce else loss.reshape(shape[:-1])
@@ -609,21 +909,29 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
     if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
         idx = cols
         zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+        zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
         if CAP:  # c = s·tanh(z_j/s), which the formulas call z
-            zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
+            if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                c, c_lo = _row_softcap_dw(zj, softcap)
+                zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+            else:
+                zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
         tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
         wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
+        m_lo = tl.max(tl.where(zj == m, zj_lo, float("-inf")), axis=0)  # m's low part: the largest at a tie
+        m_lo = tl.where(m_lo > float("-inf"), m_lo, 0.0)
+        shift_lo = m_lo
         # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-        s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
+        s0 = tl.sum(_exp_twosum_lo(zj, -shift, (zj_lo - shift_lo)) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
         # s1 = Σ_j t_j·w_j
         s1 = tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
         # s2 = Σ_j w_j·(m − z_j)
-        s2 = tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+        s2 = tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
         # s3 = Σ_j (t_j·w_j)·(m − z_j)
-        s3 = tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (shift - zj)), 0.0), axis=0)
+        s3 = tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (((shift - zj) - (zj_lo - shift_lo)))), 0.0), axis=0)
         # s4 = Σ_j w_j
         s4 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
@@ -633,6 +941,7 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
         s2 = tl.zeros([], acc)
         s3 = tl.zeros([], acc)
         s4 = tl.zeros([], acc)
+        m_lo = tl.zeros([], acc)  # the low part of m (a softcap's double-word c)
         s5 = tl.zeros([], acc)  # Σ_j h_j so far, of s2 = Σ_j h_j·(m − z_j)
         s6 = tl.zeros([], acc)  # Σ_j h_j so far, of s3 = Σ_j h_j·(m − z_j)
         n_at_max = tl.zeros([], acc)  # the entries at the running maximum
@@ -642,26 +951,37 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
             idx = off + cols
             zj = z_next.to(acc)
             z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
+            zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
-                zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
+                if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                    c, c_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                else:
+                    zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
+            top = tl.max(zj, axis=0)
+            top_lo = tl.max(tl.where(zj == top, zj_lo, float("-inf")), axis=0)
+            top_lo = tl.where(top_lo > float("-inf"), top_lo, 0.0)
+            m_lo_new = tl.where(top > m, top_lo, tl.where(top == m, tl.maximum(m_lo, top_lo), m_lo))
+            shift_lo = m_lo_new
             # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum_lo(m, -shift, m_lo - shift_lo) + tl.sum(_exp_twosum_lo(zj, -shift, (zj_lo - shift_lo)) - tl.where(zj == shift, 1.0, 0.0), axis=0)
             n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j t_j·w_j
             s1 = s1 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
             # s2 = Σ_j w_j·(m − z_j); s5 = Σ_j w_j so far
-            s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s5, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+            s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), ((m_new - m) + (m_lo_new - m_lo)) * s5, 0.0) + tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
             s5 = s5 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             # s3 = Σ_j (t_j·w_j)·(m − z_j); s6 = Σ_j t_j·w_j so far
-            s3 = s3 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s6, 0.0) + tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (shift - zj)), 0.0), axis=0)
+            s3 = s3 + tl.where((m_new > m) & (m > float("-inf")), ((m_new - m) + (m_lo_new - m_lo)) * s6, 0.0) + tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (((shift - zj) - (zj_lo - shift_lo)))), 0.0), axis=0)
             s6 = s6 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
             # s4 = Σ_j w_j
             s4 = s4 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             m = m_new
+            m_lo = m_lo_new
         s0 = s0 + (n_at_max - 1.0)
     # one_minus_eps = 1 − ε
     one_minus_eps = 1.0 - label_smoothing
@@ -720,7 +1040,7 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
     count = torch.zeros(2, dtype=torch.int32, device=z.device) if reduce else loss  # rows counted; programs done
     if N:
         _cross_entropy_soft_kernel[(N,)](z, t, w, opt, loss, out, count, V, z.stride(0), t.stride(0),
-                  F64=acc == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
+                  F64=acc == torch.float64, CAP=0 if softcap is None else 2 if z.dtype == torch.float64 else 1, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
     result = out if reduce else loss.reshape(shape[:-1])
@@ -745,24 +1065,35 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
     if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
         idx = cols
         zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+        zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
         if CAP:  # c = s·tanh(z_j/s), which the formulas call z
-            chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
-            zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
+            if CAP == 2:  # float64 logits: sech²(z_j/s) in double-word, rounded once
+                chain_j = _row_softcap_sech2(zj, softcap)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
+            else:
+                chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
+            if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                c, c_lo = _row_softcap_dw(zj, softcap)
+                zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+            else:
+                zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
         tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
         wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
+        m_lo = tl.max(tl.where(zj == m, zj_lo, float("-inf")), axis=0)  # m's low part: the largest at a tie
+        m_lo = tl.where(m_lo > float("-inf"), m_lo, 0.0)
+        shift_lo = m_lo
         # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-        s0 = tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
+        s0 = tl.sum(_exp_twosum_lo(zj, -shift, (zj_lo - shift_lo)) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
         # s1 = Σ_j t_j·w_j
         s1 = tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
         # s2 = Σ_j w_j
         s2 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
         # s3 = Σ_j w_j·(m − z_j)
-        s3 = tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+        s3 = tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
         # s4 = Σ_j (t_j·w_j)·(m − z_j)
-        s4 = tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (shift - zj)), 0.0), axis=0)
+        s4 = tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (((shift - zj) - (zj_lo - shift_lo)))), 0.0), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
@@ -770,6 +1101,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         s2 = tl.zeros([], acc)
         s3 = tl.zeros([], acc)
         s4 = tl.zeros([], acc)
+        m_lo = tl.zeros([], acc)  # the low part of m (a softcap's double-word c)
         s5 = tl.zeros([], acc)  # Σ_j h_j so far, of s3 = Σ_j h_j·(m − z_j)
         s6 = tl.zeros([], acc)  # Σ_j h_j so far, of s4 = Σ_j h_j·(m − z_j)
         n_at_max = tl.zeros([], acc)  # the entries at the running maximum
@@ -779,26 +1111,37 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             idx = off + cols
             zj = z_next.to(acc)
             z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
+            zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
-                zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
+                if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                    c, c_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                else:
+                    zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
+            top = tl.max(zj, axis=0)
+            top_lo = tl.max(tl.where(zj == top, zj_lo, float("-inf")), axis=0)
+            top_lo = tl.where(top_lo > float("-inf"), top_lo, 0.0)
+            m_lo_new = tl.where(top > m, top_lo, tl.where(top == m, tl.maximum(m_lo, top_lo), m_lo))
+            shift_lo = m_lo_new
             # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
-            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift) - tl.where(zj == shift, 1.0, 0.0), axis=0)
+            s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum_lo(m, -shift, m_lo - shift_lo) + tl.sum(_exp_twosum_lo(zj, -shift, (zj_lo - shift_lo)) - tl.where(zj == shift, 1.0, 0.0), axis=0)
             n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j t_j·w_j
             s1 = s1 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
             # s2 = Σ_j w_j
             s2 = s2 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             # s3 = Σ_j w_j·(m − z_j); s5 = Σ_j w_j so far
-            s3 = s3 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s5, 0.0) + tl.sum(tl.where(idx < V, wj*(shift - zj), 0.0), axis=0)
+            s3 = s3 + tl.where((m_new > m) & (m > float("-inf")), ((m_new - m) + (m_lo_new - m_lo)) * s5, 0.0) + tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
             s5 = s5 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             # s4 = Σ_j (t_j·w_j)·(m − z_j); s6 = Σ_j t_j·w_j so far
-            s4 = s4 + tl.where((m_new > m) & (m > float("-inf")), (m_new - m) * s6, 0.0) + tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (shift - zj)), 0.0), axis=0)
+            s4 = s4 + tl.where((m_new > m) & (m > float("-inf")), ((m_new - m) + (m_lo_new - m_lo)) * s6, 0.0) + tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (((shift - zj) - (zj_lo - shift_lo)))), 0.0), axis=0)
             s6 = s6 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
             m = m_new
+            m_lo = m_lo_new
         s0 = s0 + (n_at_max - 1.0)
     # one_minus_eps = 1 − ε
     one_minus_eps = 1.0 - label_smoothing
@@ -835,9 +1178,9 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         # t_times_w = t_j·w_j
         t_times_w = tj*wj
         # value_1 = m − z_j
-        value_1 = shift - zj
+        value_1 = ((shift - zj) - (zj_lo - shift_lo))
         # exp_shifted = exp(−m + z_j)
-        exp_shifted = _exp_twosum(zj, -shift)
+        exp_shifted = _exp_twosum_lo(zj, -shift, (zj_lo - shift_lo))
         # prob = inv₀·exp_shifted
         prob = exp_shifted*inv0
         # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
@@ -852,17 +1195,25 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             idx = last - back + cols
             zj = z_next.to(acc)
             z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
+            zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
-                chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
-                zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
+                if CAP == 2:  # float64 logits: sech²(z_j/s) in double-word, rounded once
+                    chain_j = _row_softcap_sech2(zj, softcap)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
+                else:
+                    chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
+                if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                    c, c_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                else:
+                    zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             # t_times_w = t_j·w_j
             t_times_w = tj*wj
             # value_1 = m − z_j
-            value_1 = m - zj
+            value_1 = ((m - zj) - (zj_lo - m_lo))
             # exp_shifted = exp(−m + z_j)
-            exp_shifted = _exp_twosum(zj, -m)
+            exp_shifted = _exp_twosum_lo(zj, -m, (zj_lo - m_lo))
             # prob = inv₀·exp_shifted
             prob = exp_shifted*inv0
             # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
@@ -914,7 +1265,7 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
     count = torch.zeros(2, dtype=torch.int32, device=z.device) if reduce else loss  # rows counted; programs done
     if N:
         _cross_entropy_soft_grad_kernel[(N,)](z, t, w, opt, loss, dz, out, count, V, z.stride(0), t.stride(0), dz.stride(0),
-                  F64=acc == torch.float64, CAP=softcap is not None, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
+                  F64=acc == torch.float64, CAP=0 if softcap is None else 2 if z.dtype == torch.float64 else 1, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
     result = out if reduce else loss.reshape(shape[:-1])

@@ -431,6 +431,27 @@ def _gate_options(e: sp.Expr) -> sp.Expr:
     return sp.Add(*terms, *(gated(o, sp.Add(*rest)) for o, rest in of_option.items() if rest))
 
 
+def _join_option_terms(e: sp.Expr) -> sp.Expr:
+    """Each term a·y of an option a beside gated(a, x) → gated(a, x + y): the value at the class column holds
+    ε·p_r·Σ_k w_k/V and −ε·w_r/V, which cancel where p_r·Σ_k w_k ≈ w_r (a row of width 1: p_r = 1); added one
+    after the other around the z-loss's 2λ·lse·p_r they left that term with the rounding of ε/V (120 ULP in
+    float64 at width 1 with ε = 0.1, λ = 1e-4, where the exact difference is 0 and torch's 1)."""
+    terms = list(sp.Add.make_args(e))
+    gates = {a.args[0]: a for a in terms if isinstance(a, gated)}
+    joined = {}
+    for term in list(terms):
+        option = next((f for f in sp.Mul.make_args(term) if f in gates), None)
+        if option is not None and not isinstance(term, gated):
+            terms.remove(term)
+            joined.setdefault(option, []).append(term / option)
+    if not joined:
+        return e
+    for o, more in joined.items():
+        terms.remove(gates[o])
+        terms.append(gated(o, sp.Add(gates[o].args[1], *more)))
+    return sp.Add(*terms)
+
+
 class weigh(sp.Function):  # noqa: N801
     """weigh(h, x) = h·x, and 0 where the weight h is 0 even if x is infinite: the limit of t·(lse − z) as
     t → 0 (as x·log x → 0 at 0). A term Σ_k h_k(m − z_k) of the sum-gap rule with z_k = −∞ and h_k = 0 (a soft
@@ -599,10 +620,14 @@ ROW_SKELETON_NAMES = frozenset("""
     a_hi a_lo b_hi b_lo bound c d d_lo e_lo eg eg_lo eps err exact gg h i ki mm ok one p1 p2 part poly q q1 q2
     r1 r2 r_lo ratio rest rest_lo s_lo scale sigma softmax step t_hi t_lo table_hi table_lo total_lo tt u_lo v v_lo
     x_lo y_lo zz
+    c_lo m_lo m_lo_new shift_lo top_lo zj_lo z_r_lo
+    big big_lo chain gap_lo lse_lo lse_scale more more_lo n_lo p_lo q_lo qd qd_lo sech2 small sum_lo x2
+    d_hi e_hi far k_ln2_hi k_ln2_lo m_hi neg p_hi q_hi r_hi s_hi second tiny v_hi x_hi y_hi
 """.split())  # (b, u, y: the TwoSum and log1p helpers' locals; inv0 …: hoisted reciprocals of row sums;
 # dz_at_r: the gradient at the row's class, the class-gap rule's; wide: RowKernel.widen's launcher flag;
 # half, top, scales: the locals of _mean_weights, the weighted mean's 2^k; losses (and total): _row_total's;
-# a_hi … zz: the double-word helpers' locals, RowKernel.double_word)
+# a_hi … zz: the double-word helpers' locals, RowKernel.double_word; c_lo … y_hi: a softcap's double-word c, the
+# locals of _row_dw_softcap, _row_softcap_dw and the doubleword primitives they call)
 _ROW_SUM = re.compile(r"s\d+")
 # the words of a row formula's leaves in a temporary's name (z_r, w_r: the entry at the class r)
 _ROW_WORDS = {z[j]: "z", w[j]: "w", t[j]: "t", g[j]: "g", z[r]: "zr", w[r]: "wr", V: "V",
@@ -669,7 +694,7 @@ def row_kernel(name: str, formula: str, outputs: list[tuple[str, sp.Expr, str, b
         if coeff != 0:  # the value at the class column, δ_jr = 1: where the class-gap rule has work there
             x, rules = stabilise_row(sp.expand(rest.xreplace({j: r}) + coeff))
             if any(q.name == "class-gap" for q in rules):
-                at = _gate_option_terms(_canonical(sp.factor_terms(x)))
+                at = _join_option_terms(_gate_option_terms(_canonical(sp.factor_terms(x))))
                 fired += [q for q in rules if q not in fired]
         at_class.append(at)
     stable = _lse_gradient_at_infinity(stable, outputs)

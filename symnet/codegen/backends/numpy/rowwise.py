@@ -154,6 +154,89 @@ def _options(label_smoothing=0.0, softcap=None, z_loss_scale=0.0):
     if softcap is not None and not 0 < softcap < float("inf"):
         raise ValueError(f"softcap must be finite and > 0 (or None), not {softcap!r}")
 ''',
+    "_row_dw_softcap": '''\
+def _row_dw_softcap(z, s, chain=False):
+    """The softcap c = s·tanh(z/s) of float64 logits z, (rows, V), in double-word: c_k − c_r keeps the roundings
+    of a float64 c (about s·ε absolute each) and e^{c_k − c_r} makes them relative (the loss of a confident row
+    30 ULP, the gradients 12–400). x = z/s as x + x_lo (s·x exact by TwoProduct, z − s·x exact: Sterbenz);
+    E = e^{−2|x + x_lo|} in double-word (_row_dw_exp_shifted, 2^-71 relative); tanh|x| = (1 − E)/(1 + E) in
+    double-word (its error 2^-71 absolute: ≪ 2^-60 of it from |x| = 2^-12; below, x − x³/3 + 2x⁵/15), times s.
+    _dw_tanh (symnet.codegen.doubleword: 8 squarings in its e^x) gives the same c: the gradient kernel took 20×
+    its time without a softcap with it, 8× with this (float64 c: 2×, torch 2.2×; benchmarks/softcap.py).
+
+    Returns (c, gap_lo, m_lo, sech²): c the float64 c (the formulas' z); m_lo the low part of m = max_k c_k of each
+    row (the c_lo of the row's maximum, the largest of them at a tie), (rows, 1); gap_lo the low part of each c_j − m
+    (c_lo − m_lo), so that c_j − m = fl(c_j − m) + TwoSum error + gap_lo; with ``chain``, ∂c_j/∂z_j = sech²(x) = 4E/(1 + E)² of the same
+    E, rounded once (else None): 4σ(2x)σ(−2x) of the rounded x was |2x|·ε/2 off (333 ULP at z = 1e4, s = 30).
+    A NaN logit keeps float64's c (NaN), lo 0."""
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        x = z / s
+        p, p_lo = _dw_two_prod_bounded(x, s)
+        x_lo = ((z - p) - p_lo) / s
+        x_lo = np.where(np.isfinite(x_lo), x_lo, 0.0)  # z = ±∞ (and |z| past 2^996: tanh is ±1 there)
+        g = np.where(x < 0, 2.0, -2.0) * x_lo  # −2|x + x_lo| = −2|x| + g
+        e, e_lo = _row_dw_exp_shifted(-2.0 * np.abs(x), 0.0, g)
+        e = np.where(e < 2.0 ** -1000, e + e * g, e)  # below 2^-1000 float64's e^s: its lo to first order here
+        n, n_lo = _dw_two_sum(1.0, -e)  # 1 − E
+        n_lo = n_lo - e_lo
+        d, d_lo = _dw_two_sum(1.0, e)  # 1 + E
+        d_lo = d_lo + e_lo
+        q = n / d
+        qd, qd_lo = _dw_two_prod_bounded(q, d)
+        q_lo = (((n - qd) - qd_lo) + (n_lo - q * d_lo)) / d  # n − q·d exact (Sterbenz)
+        t, t_lo = np.where(x < 0, -q, q), np.where(x < 0, -q_lo, q_lo)  # tanh is odd
+        small = np.abs(x) < 2.0 ** -12
+        if small.any():  # tanh x = x − x³/3 + 2x⁵/15 (x⁷ below 2^-72 of it)
+            x2 = x * x
+            t = np.where(small, x, t)
+            t_lo = np.where(small, x_lo - x * x2 * (1 / 3 - x2 * (2 / 15)), t_lo)
+        c, c_lo = _dw_two_prod_bounded(t, s)
+        c, c_lo = _dw_two_sum(c, c_lo + t_lo * s)
+        bad = ~(np.isfinite(c) & np.isfinite(c_lo))
+        if bad.any():
+            c = np.where(bad, s * np.tanh(x), c)
+            c_lo = np.where(bad, 0.0, c_lo)
+        m = np.max(c, axis=1, keepdims=True)
+        top = np.max(np.where(c == m, c_lo, -np.inf), axis=1, keepdims=True)
+        m_lo = np.where(np.isfinite(top), top, 0.0)
+        gap_lo = c_lo - m_lo
+        if not chain:
+            return c, gap_lo, m_lo, None
+        q, q_lo = _dw_two_prod_bounded(d, d)  # (1 + E)²
+        q_lo = q_lo + 2.0 * d * d_lo
+        ratio = e / q
+        sech2 = 4.0 * (ratio + ratio * np.where(e > 0, e_lo / e - q_lo / q, 0.0))
+    return c, gap_lo, m_lo, sech2
+
+
+def _exp_twosum_lo(x, y, lo):
+    """e^(x + y + lo), lo a low part of x + y (|lo| ≪ 1, _row_dw_softcap's gap_lo) or None: e^s·(1 + e + lo),
+    s + e = x + y exactly (TwoSum); _exp_twosum where lo is None."""
+    if lo is None:
+        return _exp_twosum(x, y)
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = np.add(x, y)
+        e = _twosum_error(x, y, s) + lo
+        t = np.exp(s)
+        r = t + t * e
+        bad = ~np.isfinite(r)
+        return np.where(bad, t, r) if bad.any() else r
+
+
+def _expm1_lo(x, lo):
+    """e^(x + lo) − 1 = expm1(x) + e^x·lo to first order, lo a low part of x (or None: expm1(x))."""
+    return np.expm1(x) if lo is None else np.expm1(x) + np.exp(x) * lo
+
+
+def _minus_lo(x, lo):
+    """x − lo, lo the low part of the gap −x (m − c_j = fl(m − c_j) − gap_lo), or x where lo is None."""
+    return x if lo is None else x - lo
+
+
+def _lo_at(lo, r):
+    """lo at the class of each row, (rows, 1), or None."""
+    return None if lo is None else np.take_along_axis(lo, r, axis=1)
+''',
     "_row_dw_target_gradient": '''\
 _ROW_DW_EXP2 = []  # (hi, lo) of 2^(i/256), made on first use (30 ms of decimal arithmetic: not at import)
 
@@ -172,13 +255,16 @@ def _row_dw_exp2_table():
     return _ROW_DW_EXP2[0]
 
 
-def _row_dw_exp_shifted(z, m):
-    """e^{z − m} as hi + lo, about 2^-71 relative: z − m = s + err exactly (TwoSum); s + err = k·ln 2/256 + r
+def _row_dw_exp_shifted(z, m, gap_lo=None):
+    """e^{z − m + gap_lo} as hi + lo, about 2^-71 relative (``gap_lo``: a low part of z − m, the softcap's, or None):
+    z − m = s + err exactly (TwoSum); s + err = k·ln 2/256 + r
     with ln 2/256 in two parts, the first of 34 bits (k·part exact for |k| < 2^19); e^r − 1 = r + r²/2 + … + r⁶/720
     (|r| ≤ 0.0014); times 2^(i/256) (the table, i = k mod 256: its hi times r's 26-bit parts exact) and 2^j,
     j = ⌊k/256⌋ ≤ 0. Below 2^-1000 (and at z = −∞, NaN) float64's own e^s, lo 0."""
     s = z - m
     err = (z - (s - (s - z))) + (-m - (s - z))
+    if gap_lo is not None:
+        err = err + gap_lo
     k = np.rint(s * 369.3299304675746)  # 256/ln 2
     r, r_lo = _dw_two_sum(s - k * 0.002707606173999011, err - k * 6.327543041662719e-14)
     poly = r * r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720)))))
@@ -211,9 +297,12 @@ def _row_dw_row_sum(hi, lo, bound):
     return s, rest - (s - total)
 
 
-def _row_dw_target_gradient(z, m, t, w, eps, r=None):
+def _row_dw_target_gradient(z, m, t, w, eps, r=None, lo=None, lse_scale=None, m_lo=None):
     """p_j·Σ_k a_k − a_j, p_j = e^{z_j − m}/Σ_k e^{z_k − m}, a_j = w_j·((1 − ε)·t_j + ε/V) (t the one-hot of the
-    classes r where r is given; w None: all 1), in double-word and rounded once: it cancels where
+    classes r where r is given; w None: all 1; ``lo``: the low parts of z_j − m, _row_dw_softcap's, or None;
+    ``lse_scale``: k of a term k·lse·p_j beside it, the z-loss's 2λ, folded in as p_j·(Σ_k a_k + k·lse) − a_j with
+    lse = m + m_lo + log Σ_k e^{z_k − m} in double-word (m_lo: the low part of m, a softcap's), or None), in
+    double-word and rounded once: it cancels where
     p_j·Σ_k a_k ≈ a_j, and every rounding of e^{z_j − m}, Σ, a_j, Σ_k a_k and the products would come back times
     a_j/|the result| (within 1 ULP: the difference in double-word, then two roundings). A few rows at a time (about 4096 entries: the temporaries stay small enough for the
     allocator to reuse them, 2× faster than a block of 64 rows)."""
@@ -230,7 +319,8 @@ def _row_dw_target_gradient(z, m, t, w, eps, r=None):
             else:
                 tt = np.zeros_like(z[rows])
                 np.put_along_axis(tt, r[rows], 1.0, axis=1)
-            out[rows] = _row_dw_target_rows(z[rows], m[rows], tt, w, eps, c)
+            out[rows] = _row_dw_target_rows(z[rows], m[rows], tt, w, eps, c, None if lo is None else lo[rows],
+                                            lse_scale, None if m_lo is None else m_lo[rows])
     return out
 
 
@@ -288,7 +378,7 @@ def _row_dw_vjp(z, m, g, softmax):
             out[rows] = part
     return out
 
-def _row_dw_target_rows(z, m, t, w, eps, c):
+def _row_dw_target_rows(z, m, t, w, eps, c, lo=None, lse_scale=None, m_lo=None):
     """_row_dw_target_gradient of a few rows; c = (1 − ε, its rounding error, ε/V, its rounding error)."""
     if eps == 0:
         a, a_lo = (t, np.zeros_like(t)) if w is None else _dw_two_prod_bounded(t, w)
@@ -299,9 +389,17 @@ def _row_dw_target_rows(z, m, t, w, eps, c):
         if w is not None:
             a, u_lo = _dw_two_prod_bounded(a, w)
             a_lo = u_lo + a_lo * w
-    e, e_lo = _row_dw_exp_shifted(z, m)
+    e, e_lo = _row_dw_exp_shifted(z, m, lo)
     s, s_lo = _row_dw_row_sum(e, e_lo, z.shape[1])
     total, total_lo = _row_dw_row_sum(a, a_lo, np.sum(np.abs(a), axis=1, keepdims=True))
+    if lse_scale:  # Σ_k a_k + k·lse: lse = m + log(s + s_lo) in double-word, log by one step from float64's
+        y = np.log(s)
+        big, big_lo = _row_dw_exp_shifted(y, 0.0)  # e^y (s ≥ 1: y ≥ 0)
+        lse, lse_lo = _dw_two_sum(m, y)
+        lse_lo = lse_lo + ((s - big) + (s_lo - big_lo)) / big + (0.0 if m_lo is None else m_lo)
+        more, more_lo = _dw_two_prod_bounded(lse_scale, lse)
+        total, sum_lo = _dw_two_sum(total, more)
+        total_lo = total_lo + sum_lo + (more_lo + lse_scale * lse_lo)
     p1, q1 = _dw_two_prod_bounded(e, total)
     p2, q2 = _dw_two_prod_bounded(a, s)
     n, q = _dw_two_sum(p1, -p2)
@@ -348,6 +446,10 @@ def _reduction(reduction):
 }
 
 
+# _row_dw_softcap's double-word e^x, products and sums: the row helpers of _row_dw_target_gradient
+NUMPY_HELPER_NEEDS["_row_dw_softcap"] = ("_exp_twosum", "_row_dw_target_gradient")  # (_row_dw_exp_shifted, …)
+
+
 class _RowPrinter(NumpyExpressionPrinter):
     """A row formula as a NumPy expression over a block of rows; the functions of the
     registry (tanh of the softcap …) print as the registry's NumPy printer prints them."""
@@ -357,6 +459,44 @@ class _RowPrinter(NumpyExpressionPrinter):
     def __init__(self, names: dict, helpers: set | None = None):
         super().__init__(helpers if helpers is not None else set())
         self.names = names  # IndexedBase → the block's variable name
+        # the block variable holding the low part of each c_j − m (a softcap's double-word c, _row_dw_softcap;
+        # None at run time where there is none): every gap z_x − m the formulas form reads it
+        self.gap_lo: str | None = None
+        self.maxima: set = set()  # the temporaries holding m = max_k z_k (the kernel's CSE of rowmax)
+
+    def _gap_entry(self, e):
+        """The entry z_x of a gap z_x − m (or m − z_x), m = max_k z_k, where the kernel has gap_lo; else None."""
+        from ...families.rowwise import rowmax
+        if self.gap_lo is None or not e.is_Add or len(e.args) != 2:
+            return None
+        entry = [a for a in e.args if isinstance(a, sp.Indexed) or isinstance(-a, sp.Indexed)]
+        shift = [a for a in e.args if isinstance(a, rowmax) or isinstance(-a, rowmax) or a in self.maxima
+                 or -a in self.maxima]
+        if len(entry) != 1 or len(shift) != 1:
+            return None
+        x = entry[0] if isinstance(entry[0], sp.Indexed) else -entry[0]
+        return x if x.indices[0] in (j, r) else None
+
+    def _lo(self, x) -> str:
+        return self.gap_lo if x.indices[0] == j else f"_lo_at({self.gap_lo}, r)"
+
+    def _print_exp_twosum(self, e):  # e^{z_x − m}: + the low part of the gap
+        x = self._gap_entry(sp.Add(*e.args, evaluate=False))
+        if x is None:
+            return self._print_Function(e)
+        return f"_exp_twosum_lo({self._print(e.args[0])}, {self._print(e.args[1])}, {self._lo(x)})"
+
+    def _print_expm1(self, e):  # expm1(z_r − m): + e^{z_r − m}·the low part of the gap
+        x = self._gap_entry(e.args[0])
+        if x is None:
+            return self._print_Function(e)
+        return f"_expm1_lo({self._print(e.args[0])}, {self._lo(x)})"
+
+    def _print_Grouped(self, e):  # m − z_x: − the low part of the gap z_x − m
+        x = self._gap_entry(e.args[0])
+        if x is None:
+            return self._print_UnevaluatedExpr(e)
+        return f"_minus_lo({self._print(e.args[0])}, {self._lo(x)})"
 
     def _print_Indexed(self, e):
         (index,) = e.indices
@@ -443,17 +583,21 @@ def _double_word_gradient(kernel: RowKernel, name: str, base, gates: list, print
     m = next((str(temp) for temp, e in kernel.assignments if isinstance(e, rowmax)), None) or printer.doprint(rowmax(z))
     eps = "label_smoothing" if LABEL_SMOOTHING in kernel.options else "0.0"
     call = (f"_row_dw_target_gradient(z, {m}, {'None' if hard else 't'}, {'(None if weight is None else _w)' if kernel.weighted else 'None'}, "
-            f"{eps}{', r' if hard else ''})")
+            f"{eps}{', r' if hard else ''}{', lo=_gap_lo' if printer.gap_lo else ''})")
     why = "p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j"
     if kernel.double_word in ("softmax", "log_softmax"):  # a vector-Jacobian product with g
         call = f"_row_dw_vjp(z, {m}, g, {kernel.double_word == 'softmax'})"
         why = "g_j − Σ_k s_k g_k cancels where g_j ≈ Σ_k s_k g_k" if kernel.double_word == "softmax" else \
             "g_j − s_j·Σ_k g_k cancels where s_j·Σ_k g_k ≈ g_j"
+    folded, scale = _probability_terms(kernel, rest) if kernel.double_word in ("soft", "hard") else ([], None)
+    if folded:  # k·lse·p_j (the z-loss's 2λ·lse·p_j): p_j·(Σ_k a_k + k·lse) − a_j, k·lse added to Σ_k a_k in double-word
+        call = call[:-1] + f", lse_scale={scale}{', m_lo=_max_lo' if printer.gap_lo else ''})"
+        why += " (the z-loss's 2λ·lse·p_j with it: p_j·(Σ_k a_k + 2λ·lse) − a_j)"
     loop.append(f"if not _wide{' and label_smoothing != 0' if hard else ''}:  # float64 logits: {why}; in double-word")
     loop.append(f"    {name}[...] = {call}")
     loop.append(f"    _bad = ~np.isfinite({name})")
     loop.append("    if _bad.any():  # an overflow inside the double-word (|a_j| past 2^996), or ±∞, NaN: float64's value")
-    loop.append(f"        {name}[...] = np.where(_bad, {printer.doprint(base + sp.Add(*smoothing))}, {name})")
+    loop.append(f"        {name}[...] = np.where(_bad, {printer.doprint(base + sp.Add(*smoothing, *folded))}, {name})")
     loop.append("else:")
     if kernel.double_word == "softmax":  # float32 widened: the same at a row's dominant entry, in float64
         loop.append(f"    {name}[...] = _row_rest_softmax_vjp(z, {m}, g)  # s_j·((g_j − g_c) + g_j·R − D)/Σ, c = argmax")
@@ -463,11 +607,41 @@ def _double_word_gradient(kernel: RowKernel, name: str, base, gates: list, print
         option, part = term.args
         loop.append(f"    if {printer.doprint(option)} != 0:")
         loop.append(f"        {name} += {printer.doprint(option)} * {printer.parenthesize(part, 50)}")
-    return rest
+    for term in folded:  # the float64 (widened) branch adds them as the other gates are added
+        option, part = term.args
+        number, part = part.as_coeff_Mul()
+        factor = printer.doprint(option) if number == 1 else f"({printer.doprint(number)} * {printer.doprint(option)})"
+        loop.append(f"    if {printer.doprint(option)} != 0:")
+        loop.append(f"        {name} += {option_product(factor, part, printer)}")
+    return [a for a in rest if a not in folded]
+
+
+def _probability_terms(kernel: RowKernel, gates: list) -> tuple[list, str | None]:
+    """The gate a·(k·lse·p_j) among ``gates`` (the z-loss's: a = λ, k = 2), k a number, lse the temporary of
+    m + log Σ_k e^{z_k − m} and p_j the temporary e^{z_j − m}·(1/Σ): ([that gate], the printed k·a, 0 where a is),
+    else ([], None)."""
+    from ....special import exp_twosum
+    defs = dict(kernel.assignments)
+
+    def is_probability(x):
+        parts = sp.Mul.make_args(defs.get(x, sp.S.Zero))
+        return len(parts) == 2 and any(isinstance(defs.get(q), exp_twosum) for q in parts) and any(
+            isinstance(defs.get(q, q), sp.Pow) and defs.get(q, q).exp == -1 for q in parts)
+    for gate in gates:
+        option, x = gate.args
+        number, rest = x.as_coeff_Mul()
+        factors = sp.Mul.make_args(rest)
+        probs = [f for f in factors if is_probability(f)]
+        others = [f for f in factors if f not in probs]
+        if len(probs) == 1 and len(others) == 1 and str(others[0]) == "lse":  # _MATH_NAMES' name of m + log Σ
+            name = OPTION_NAMES[option]
+            return [gate], f"(0.0 if {name} == 0 else {float(number)!r} * {name})"
+    return [], None
+
 
 def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     """One function over (..., V) logits: its arguments follow the kernel's signature."""
-    from ...families.rowwise import LABEL_SMOOTHING, SOFTCAP, Z_LOSS_SCALE, g, t, z
+    from ...families.rowwise import LABEL_SMOOTHING, SOFTCAP, Z_LOSS_SCALE, g, rowmax, t, z
     helpers.update({"_logits"})
     args, options = signature_of(kernel)
     reduce = any(o.per_row for o in kernel.outputs) and (kernel.target or kernel.soft)
@@ -580,10 +754,23 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
         loop.append(f"    {inplace} = _beside[:_e - _i]")
     printer = _RowPrinter({z: "z", g: "g", t: "t", w: "_w"}, helpers)
     if kernel.cap is not None:  # the softcap: the formulas read c = cap(z), called z
+        chain = kernel.chain is not None and any(not o.per_row for o in kernel.outputs)
+        loop.append("_gap_lo = _max_lo = None  # the low parts of the gaps c_j − m and of m, where c is a double-word")
         loop.append(f"if softcap is not None:  # c_j = {text(kernel.cap)}, which the formulas call z_j")
-        if kernel.chain is not None and any(not o.per_row for o in kernel.outputs):
-            loop.append(f"    _chain = {printer.doprint(kernel.chain)}  # ∂c_j/∂z_j = {text(kernel.chain)}, of the raw z")
-        loop.append(f"    z = {printer.doprint(kernel.cap)}")
+        cap = [f"    _chain = {printer.doprint(kernel.chain)}  # ∂c_j/∂z_j = {text(kernel.chain)}, of the raw z"] \
+            if chain else []
+        cap.append(f"    z = {printer.doprint(kernel.cap)}")
+        if kernel.widen:  # float32 logits are computed in float64: c's roundings there are ≪ a float32 ULP
+            loop.append("    if _wide:")
+            loop += ["    " + x for x in cap]
+            loop.append("    else:  # float64: c_k − c_r keeps c's roundings (s·ε), e^{c_k − c_r} makes them relative")
+            loop.append(f"        z, _gap_lo, _max_lo, {'_chain' if chain else '_'} = _row_dw_softcap(z, softcap"
+                        f"{', chain=True' if chain else ''})  # c in double-word{', ∂c_j/∂z_j of it' if chain else ''}")
+            helpers.add("_row_dw_softcap")
+            printer.gap_lo = "_gap_lo"
+            printer.maxima = {temp for temp, e in kernel.assignments if isinstance(e, rowmax)}
+        else:
+            loop += cap
     # A full-width temporary that is the numerator of a full-width output is built in that
     # output's memory: one block-sized buffer fewer, and the quotient is taken in place.
     home = {}

@@ -44,7 +44,7 @@ from ...families.rowwise import (OPTION_NAMES, RowKernel, V, g, j, option_produc
 from ....special import exp_twosum
 from .elementwise import HOST_HELPERS, assemble
 from ...doubleword import generated_last
-from .printer import TRITON_HELPERS, TritonPrinter
+from .printer import HELPER_NEEDS, TRITON_HELPERS, TritonPrinter
 
 __all__ = ["emit_triton_row_module"]
 
@@ -94,8 +94,94 @@ class _RowPrinter(TritonPrinter):
             return self.names[e]
         return super()._print_Function(e)
 
+    # a softcap's double-word c (CAP == 2): the low parts of z_j, z_r (zj_lo, z_r_lo; 0 without it) and of the
+    # maximum (``max_lo``, the name of m's) join every gap z_x − m the formulas form
+    max_lo: str | None = None
+    maximum = sp.Symbol("m")  # the symbol of m in the formulas printed (pass 1's shift is one of its own)
+
+    def _gap_lo(self, e) -> str | None:
+        """The printed low part of z_x − m for a gap e = ±(z_x − m), m the row maximum; else None."""
+        m = self.maximum
+        if self.max_lo is None or not e.is_Add or len(e.args) != 2 or not (m in e.args or -m in e.args):
+            return None
+        entry = next((a if isinstance(a, sp.Indexed) else -a for a in e.args
+                      if isinstance(a, sp.Indexed) or isinstance(-a, sp.Indexed)), None)
+        if entry is None or entry.base != z or entry.indices[0] not in (j, r):
+            return None
+        return f"({'zj_lo' if entry.indices[0] == j else 'z_r_lo'} - {self.max_lo})"
+
+    def _print_exp_twosum(self, e):
+        lo = self._gap_lo(sp.Add(*e.args, evaluate=False))
+        if lo is None:
+            return self._print_Function(e)
+        self._need("_exp_twosum_lo")
+        return f"_exp_twosum_lo({self._print(e.args[0])}, {self._print(e.args[1])}, {lo})"
+
+    def _print_expm1(self, e):  # expm1(z_r − m + lo) = expm1(z_r − m) + e^{z_r − m}·lo
+        lo = self._gap_lo(e.args[0])
+        if lo is None:
+            return self._print_Function(e)
+        x = self._print(e.args[0])
+        return f"({self._print_Function(e)} + tl.exp({x}) * {lo})"
+
+    def _print_Grouped(self, e):  # m − z_x: less the low part of z_x − m
+        lo = self._gap_lo(e.args[0])
+        if lo is None:
+            return self._print_UnevaluatedExpr(e)
+        return f"(({self._print(e.args[0])}) - {lo})"
+
 
 M = sp.Symbol("m")  # the row maximum (the running one during pass 1)
+
+# ∂c_j/∂z_j of the softcap c = s·tanh(z/s) for float64 logits (CAP == 2): kernel.chain, 4σ(2x)σ(−2x) = sech²(x),
+# of the rounded x = fl(z/s) is |2x|·ε/2 off (333 ULP at z = 1e4, s = 30); as 4E/(1 + E)², E = e^{−2|x + x_lo|},
+# in double-word (the primitives of symnet.codegen.doubleword), it is rounded once
+TRITON_HELPERS["_row_softcap_sech2"] = '''\
+@triton.jit
+def _row_softcap_sech2(z, s):
+    """sech²(z/s) = 4E/(1 + E)², E = e^{−2|x|}, x = z/s as x + x_lo (s·x exact by TwoProduct, z − s·x exact:
+    Sterbenz); E by _dw_exp, the rest in double-word, rounded once (0 at z = ±∞, NaN at NaN)."""
+    x = z / s
+    p, p_lo = _dw_two_prod(x, s)
+    x_lo = ((z - p) - p_lo) / s
+    x_lo = tl.where(x_lo == x_lo, x_lo, 0.0)  # z = ±∞: ∞ − ∞
+    neg = x < 0.0
+    e_hi, e_lo = _dw_exp(tl.where(neg, 2.0 * x, -2.0 * x), tl.where(neg, 2.0 * x_lo, -2.0 * x_lo))
+    d_hi, d_lo = _dw_add_fp(e_hi, e_lo, 1.0)
+    q_hi, q_lo = _dw_mul(d_hi, d_lo, d_hi, d_lo)
+    r_hi, r_lo = _dw_div(4.0 * e_hi, 4.0 * e_lo, q_hi, q_lo)
+    return r_hi + r_lo
+'''
+HELPER_NEEDS["_row_softcap_sech2"] = ("_dw_two_prod", "_dw_exp", "_dw_add_fp", "_dw_mul", "_dw_div")
+
+# the softcap c = s·tanh(z/s) of float64 logits as c + c_lo (CAP == 2): c_k − c_r keeps the roundings of a float64
+# c (s·ε absolute each) and e^{c_k − c_r} makes them relative; c_lo joins the TwoSum error of every gap c_j − m
+TRITON_HELPERS["_row_softcap_dw"] = '''\
+@triton.jit
+def _row_softcap_dw(z, s):
+    """c = s·tanh(z/s) as c + c_lo: x = z/s as x + x_lo (TwoProduct, Sterbenz), _dw_tanh, times s
+    (_dw_mul_fp); where that is not finite (z NaN) float64's c, lo 0."""
+    x = z / s
+    p, p_lo = _dw_two_prod(x, s)
+    x_lo = ((z - p) - p_lo) / s
+    x_lo = tl.where(x_lo == x_lo, x_lo, 0.0)  # z = ±∞: ∞ − ∞
+    t_hi, t_lo = _dw_tanh(x, x_lo)
+    c, c_lo = _dw_mul_fp(t_hi, t_lo, s)
+    ok = (tl.abs(c) < float("inf")) & (tl.abs(c_lo) < float("inf"))
+    return tl.where(ok, c, s * _tanh(x)), tl.where(ok, c_lo, 0.0)
+'''
+HELPER_NEEDS["_row_softcap_dw"] = ("_dw_two_prod", "_dw_tanh", "_dw_mul_fp", "_tanh")
+TRITON_HELPERS["_exp_twosum_lo"] = '''\
+@triton.jit
+def _exp_twosum_lo(x, y, lo):
+    """e^(x + y + lo), lo a low part of x + y (|lo| ≪ 1: a softcap's, _row_softcap_dw): e^s·(1 + e + lo) with
+    s + e = x + y exactly (TwoSum)."""
+    s = x + y
+    e = _twosum_error(x, y, s) + lo
+    t = tl.exp(s)
+    return tl.where(t < float("inf"), t + t * e, t)  # t = inf: inf·e would be NaN or −inf
+'''
+HELPER_NEEDS["_exp_twosum_lo"] = ("_twosum_error",)
 
 
 def _gap_weight(f):
@@ -257,10 +343,21 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
         with ``chain``, ∂c_j/∂z_j of the raw logits first (chain_j, for the per-entry outputs)."""
         if not cap:
             return []
-        keep = [f"{indent}    chain_j = {printer.doprint(kernel.chain)}  # ∂c_j/∂z_j = {text(kernel.chain)}, "
-                "of the raw z"] if chain and kernel.chain is not None and per_entry else []
-        return [f"{indent}if CAP:  # c = {text(kernel.cap)}, which the formulas call z", *keep,
-                f"{indent}    {v} = tl.where({valid_mask}, {cap_code.format(v)}, {v})"]
+        keep = []
+        if chain and kernel.chain is not None and per_entry:
+            printer._need("_row_softcap_sech2")
+            keep = [f"{indent}    if CAP == 2:  # float64 logits: sech²(z_j/s) in double-word, rounded once",
+                    f"{indent}        chain_j = _row_softcap_sech2({v}, softcap)  # ∂c_j/∂z_j = {text(kernel.chain)}",
+                    f"{indent}    else:",
+                    f"{indent}        chain_j = {printer.doprint(kernel.chain)}  # ∂c_j/∂z_j = {text(kernel.chain)}, "
+                    "of the raw z"]
+        return [f"{indent}{v}_lo = tl.zeros_like({v})  # c's low part (CAP == 2)",
+                f"{indent}if CAP:  # c = {text(kernel.cap)}, which the formulas call z", *keep,
+                f"{indent}    if CAP == 2:  # float64 logits: c in double-word, {v} + {v}_lo (its gaps c_j − m need it)",
+                f"{indent}        c, c_lo = _row_softcap_dw({v}, softcap)",
+                f"{indent}        {v}, {v}_lo = tl.where({valid_mask}, c, {v}), tl.where({valid_mask}, c_lo, 0.0)",
+                f"{indent}    else:",
+                f"{indent}        {v} = tl.where({valid_mask}, {cap_code.format(v)}, {v})"]
 
     def side_loads(indent: str, pass1: bool) -> list[str]:
         out = []
@@ -276,6 +373,14 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     if twosum and any(kind in ("online", "rest") for kind, _ in kinds.values()):
         helpers.add("_exp_twosum")
     rescale = "_exp_twosum(m, -shift)" if twosum else "tl.exp(m - shift)"
+    grown = "(m_new - m)"  # the growth of the running maximum
+    if cap:  # a softcap's c in double-word (CAP == 2): every gap with its low part, m's own (m_lo) too
+        printer._need("_row_softcap_dw")
+        printer.max_lo, p1.max_lo, p1.maximum = "m_lo", "shift_lo", shifted[M]
+        if twosum:
+            printer._need("_exp_twosum_lo")
+            rescale = "_exp_twosum_lo(m, -shift, m_lo - shift_lo)"
+        grown = "((m_new - m) + (m_lo_new - m_lo))"
 
     def row_sums(indent: str, running: bool) -> list[str]:
         """Each row sum over the tile in registers; with ``running``, added to the sum so far
@@ -297,7 +402,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
             if kind == "gap" and running:  # h·(m − z): every term so far grows by (m' − m)·h when m does
                 h, hs = p1.doprint(_gap_weight(f)), weight_sums[name]
                 out += [f"{indent}# {name} = Σ_j {text(f)}; {hs} = Σ_j {text(_gap_weight(f))} so far",
-                        f"{indent}{name} = {name} + tl.where((m_new > m) & (m > float(\"-inf\")), (m_new - m) * {hs}, "
+                        f"{indent}{name} = {name} + tl.where((m_new > m) & (m > float(\"-inf\")), {grown} * {hs}, "
                         f"0.0) + tl.sum(tl.where(idx < V, {term}, 0.0), axis=0)",
                         f"{indent}{hs} = {hs} + tl.sum(tl.where(idx < V, {h}, 0.0), axis=0)"]
                 continue
@@ -318,14 +423,20 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     L += ["        m = tl.max(zj, axis=0)",
           "        # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)",
           "        shift = tl.where(m == float(\"-inf\"), 0.0, m)"]
+    if cap:
+        L += ["        m_lo = tl.max(tl.where(zj == m, zj_lo, float(\"-inf\")), axis=0)  # m's low part: the largest at a tie",
+              "        m_lo = tl.where(m_lo > float(\"-inf\"), m_lo, 0.0)",
+              "        shift_lo = m_lo"]
     L += row_sums("        ", running=False)
     # pass 1 over a longer row, in tiles: the online softmax
     L += ["    else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows",
           "        m = tl.full([], float(\"-inf\"), acc)"]
     L += [f"        {name} = tl.zeros([], acc)" for name in sums.values()]
+    if cap:
+        L.append("        m_lo = tl.zeros([], acc)  # the low part of m (a softcap's double-word c)")
     L += [f"        {hs} = tl.zeros([], acc)  # Σ_j h_j so far, of {name} = Σ_j h_j·(m − z_j)"
           for name, hs in weight_sums.items()]
-    L += [f"        n_at_max = tl.zeros([], acc)  # the entries at the running maximum" for name, (kind, _) in kinds.items()
+    L += ["        n_at_max = tl.zeros([], acc)  # the entries at the running maximum" for name, (kind, _) in kinds.items()
           if kind == "rest"]
     first = [("z", "float(\"-inf\")")] + ([("g", "0.0")] if upstream and needs_g1 else [])
     L.append("        # each tile's successor is loaded before the tile's reductions: its load is in flight while they run")
@@ -339,8 +450,16 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     L += side_loads("            ", pass1=True)
     L += ["            m_new = tl.maximum(m, tl.max(zj, axis=0))",
           "            shift = tl.where(m_new == float(\"-inf\"), 0.0, m_new)"]
+    if cap:  # m's low part follows the running maximum
+        L += ["            top = tl.max(zj, axis=0)",
+              "            top_lo = tl.max(tl.where(zj == top, zj_lo, float(\"-inf\")), axis=0)",
+              "            top_lo = tl.where(top_lo > float(\"-inf\"), top_lo, 0.0)",
+              "            m_lo_new = tl.where(top > m, top_lo, tl.where(top == m, tl.maximum(m_lo, top_lo), m_lo))",
+              "            shift_lo = m_lo_new"]
     L += row_sums("            ", running=True)
     L.append("            m = m_new")
+    if cap:
+        L.append("            m_lo = m_lo_new")
     L += [f"        {name} = {name} + (n_at_max - 1.0)" for name, (kind, _) in kinds.items() if kind == "rest"]
     if target:
         L.append("    z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float(\"nan\")).to(acc)")
@@ -409,7 +528,9 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
         L += ["    if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)",
               "        # m is the shift of pass 1 here (they differ only in a row of −inf, where every",
               "        # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed"]
-        L += entry_body("        ", _RowPrinter({**names, M: "shift"}, helpers))
+        again = _RowPrinter({**names, M: "shift"}, helpers)
+        again.max_lo = "shift_lo" if cap else None
+        L += entry_body("        ", again)
         second_side = side_loads("            ", pass1=False)
         second = ["z"] + (["g"] if upstream else [])
         L += ["    else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2",
@@ -607,7 +728,9 @@ def _option_row_launcher(kernel: RowKernel) -> str:
     ptrs = ["z"] + (["r"] if target else []) + (["t"] if soft else []) + (["w"] if weighted else []) + \
         (["opt"] if opts else []) + [value] + (["dz"] if fused else []) + ["out", "count"] + (["divisor"] if weigh else [])
     strides = ["z.stride(0)"] + (["t.stride(0)"] if soft else []) + (["dz.stride(0)"] if fused else [])
-    consts = "F64=acc == torch.float64, " + ("CAP=softcap is not None, " if kernel.cap is not None else "") + \
+    # CAP: 0 no softcap, 1 a softcap, 2 a softcap of float64 logits (its ∂c/∂z in double-word)
+    consts = "F64=acc == torch.float64, " + \
+        ("CAP=0 if softcap is None else 2 if z.dtype == torch.float64 else 1, " if kernel.cap is not None else "") + \
         "MEAN=reduction == \"mean\", REDUCE=reduce, R=SUM_BLOCK"
     body += ["if N:"]
     if target:
@@ -881,8 +1004,6 @@ def emit_option_autograd(kernels: list) -> str:
     opt_args = ", label_smoothing, softcap, z_loss_scale" if has["softcap"] else ""
     call_hard = f"{hard.name}(z, target, weight, ignore_index, reduction{opt_args}, check=False)"
     call_soft = f"{soft.name}(z, target, weight, reduction{opt_args})" if soft else None
-    body = [f"        loss, dz = {call_soft}" if soft else "",
-            ] if soft else []
     dispatch = (f"""        if target.dtype.is_floating_point:  # soft targets: a probability per class
             loss, dz = {call_soft}
         else:
