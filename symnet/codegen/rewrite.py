@@ -2080,6 +2080,7 @@ def _bounded_argument(v) -> bool:
 
 
 _ROUNDED_ARGUMENT_FROM = 2  # |v| (e^v), −v (σ(v)) from which v is in double-word
+_GAUSSIAN_ARGUMENT_FROM = sp.Rational(1, 2)  # |v| (e^(−v²), e^(−v²/2)) from which v is in double-word
 
 
 def _polynomial_of_exponentials(v) -> bool:
@@ -2100,16 +2101,23 @@ def _rounded_arguments(expr):
     number that is not a power of 2, a power, another function) and not bounded, as a widened node (v in
     double-word arithmetic in a float64 kernel, then e^(v_hi + v_lo); in float64 in a float32 one), outside
     the widened sums (already so) and the registry's own helpers."""
-    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp, sigmoid):
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp, sigmoid, nexpsq, nexpsq2):
         return expr
     def rewrite(new):
-        if isinstance(new, (sp.exp, sigmoid)) and new.free_symbols and not new.has(sp.Indexed):
+        if isinstance(new, (sp.exp, sigmoid, nexpsq, nexpsq2)) and new.free_symbols and not new.has(sp.Indexed):
             v = unwiden(new.args[0])  # a widened sum rounded once to float64 is still rounded
-            if not _exact_argument(v) and not _bounded_argument(v) and _polynomial_of_exponentials(v):
+            # e^(−v²) (erf′, Φ′) of a softplus too: erf(softplus x)′ = 2/√π·e^(−softplus(x)²)·σ(x) is 2v²·ε_v off
+            # (114 ULP at x = 20 in float64) and its v ≤ 27 (beyond, e^(−v²) is 0): _dw_softplus on that band only
+            gaussian = isinstance(new, (nexpsq, nexpsq2)) and _polynomial_of_exponentials(v.replace(
+                softplus, lambda a: sp.exp(a)))
+            if not _exact_argument(v) and not _bounded_argument(v) and (
+                    gaussian or _polynomial_of_exponentials(v)):
                 # only where v's rounding matters: its effect on e^v is |v| times its relative error, on σ(v)
                 # |v|·σ(−v) (below 0.28 for v ≥ 0); within |v| ≤ 2 the written form (σ(w·x + b) in float64
                 # NumPy: double-word on every element was 55× the written form's time, 2.5 s for 1e6)
-                near = (sp.Abs(v) <= _ROUNDED_ARGUMENT_FROM) if isinstance(new, sp.exp) else (v >= -_ROUNDED_ARGUMENT_FROM)
+                # (e^(−v²): 2v²·ε_v, below a quarter ULP within |v| ≤ 1/2)
+                near = (v >= -_ROUNDED_ARGUMENT_FROM) if isinstance(new, sigmoid) else (
+                    sp.Abs(v) <= (_GAUSSIAN_ARGUMENT_FROM if isinstance(new, (nexpsq, nexpsq2)) else _ROUNDED_ARGUMENT_FROM))
                 new = sp.Piecewise((type(new)(v), near), (widen(type(new)(v), first_order=True), True))
         return new
 
@@ -2125,7 +2133,11 @@ ROUNDED_ARGUMENT = Rule(
     "where v is rounded (a sum, a product by a number not a power of 2, a power, e^) and not bounded by its "
     "form (a v holding softplus, log, σ or tanh is left as written: their double-word is some 400 operations), "
     "and only where |v| > 2 (e^v) or v < −2 (σ(v)): within, v's rounding costs e^v at most "
-    "twice its relative error (σ(v): |v|·σ(−v), below 0.28 for v ≥ 0), and the written form is kept",
+    "twice its relative error (σ(v): |v|·σ(−v), below 0.28 for v ≥ 0), and the written form is kept; "
+    "e^(−v²) and e^(−v²/2) (erf′, Φ′: the exp-square rule's) of a rounded v the same from |v| = 1/2, v holding softplus "
+    "too (erf(softplus x)′ = 2/√π·e^(−softplus(x)²)·σ(x), 114 ULP at x = 20 in float64, torch 97: v_hi² = p + e by a "
+    "two-product, e^(−p)·(1 − e − 2·v_hi·v_lo); e^(−v²) is 0 beyond v ≈ 27, so the double-word softplus runs on a "
+    "narrow band)",
     apply=_rounded_arguments, fired=lambda old, new: new != old)
 _register(ROUNDED_ARGUMENT)
 __all__ += ["ROUNDED_ARGUMENT"]
