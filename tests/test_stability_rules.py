@@ -105,6 +105,8 @@ from test_rules9 import RULE_CASES as _RULES9  # noqa: E402  (rounded-argument, 
 RULE_CASES += _RULES9
 from test_tie9 import RULE_CASES as _TIE9  # noqa: E402  (log1p-erf, quotient-by-factors: tests/test_tie9.py)
 RULE_CASES += _TIE9
+from test_elem10 import RULE_CASES as _ELEM10  # noqa: E402  (removable-series: tests/test_elem10.py)
+RULE_CASES += _ELEM10
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
