@@ -7,6 +7,9 @@ mpmath (50 digits and more), NumPy and Triton:
 * removable-series: f(x)/x^k with a finite limit at 0 is 0/0 there, and its derivative cancels without bound
   as x → 0 (tanh(x)/x′ = (1 − tanh²x)/x − tanh(x)/x²: inf×8 in float64, 9.8e46 ULP in float32 by symnet verify;
   torch the same); the Taylor polynomial about 0 within a measured window.
+* product-order: a·b·c of three inputs overflows or underflows in the middle ((a·b)·c = inf at a = 3e38, b = 4,
+  c = 1e−3 in float32, true 1.2e36; 0 at 1e−300·1e−300·1e300 in float64, true 1e−300); the factor of middle
+  magnitude multiplied last (benchmarks/product_order.py measures the cost).
 """
 from __future__ import annotations
 
@@ -22,10 +25,13 @@ from symnet.codegen.roots import ZeroSeries
 from test_rules9 import _ulps
 
 _x = sp.Symbol("x", real=True)
+_a, _b, _c = sp.symbols("a b c", real=True)
 # the rules' cases for tests/test_stability_rules.py: (rule, formula, variables, domain, bad point, dtype)
 RULE_CASES = [
     ("removable-series", sp.tanh(_x) / _x, (_x,), (-0.6, 0.6), (1e-5,), np.float64),
     ("removable-series", sp.log(1 + _x) / _x, (_x,), (-0.5, 0.5), (3e-6,), np.float32),
+    ("product-order", _a * _b * _c, (_a, _b, _c), (-4.0, 4.0), (1e-30, 1e-30, 1e30), np.float32),
+    ("product-order", 3 * _a * _b * _c, (_a, _b, _c), (-4.0, 4.0), (1e-300, 1e-300, 1e300), np.float64),
 ]
 
 
@@ -141,3 +147,40 @@ def test_expm1_over_x_derivative_at_zero():
     k = symnet.compile(symnet.derive("(exp(x) - 1)/x", ["x"]), "numpy")
     _, dx = k(x=np.array([0.0, 5e-324, -1e-300]))
     assert list(dx) == [0.5, 0.5, 0.5]
+
+
+# ------------------------------------------------------------------ product-order
+
+_PRODUCTS = [(-0.0009201741, -3.4028235e38, 2.9632428), (-3.4028235e38, 0.0014122457, 1e-45), (3e38, 4.0, 1e-3),
+             (1e-30, 1e-30, 1e30), (2.0, 3.0, 4.0), (0.0, 5.0, 1e38), (-1e20, 1e-25, -1e20), (1e-300, 1e300, 1e-300),
+             (1e300, 1e300, 1e-300), (1e-300, 1e-300, 1e300), (2.2250738585072014e-308, -537.02, -1.7976931348623157e308)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_product_of_three_inputs_does_not_overflow_in_the_middle(dtype, backend):
+    """Against mpmath: (a·b)·c was inf at (3e38, 4, 1e−3) in float32 (true 1.2e36) and 0 at (1e−300, 1e−300,
+    1e300) in float64 (true 1e−300); the generated order b·c·a met inf at (−9.2e−4, −3.4e38, 2.96)."""
+    k = symnet.compile(symnet.derive("a*b*c", ["a", "b", "c"]), backend)
+    cols = [np.array([p[i] for p in _PRODUCTS]).astype(dtype) for i in range(3)]
+    if backend == "triton":
+        torch = triton_torch()
+        f = k(a=torch.tensor(cols[0]), b=torch.tensor(cols[1]), c=torch.tensor(cols[2]))[0].cpu().numpy()
+    else:
+        f = k(a=cols[0], b=cols[1], c=cols[2])[0]
+    for i in range(len(_PRODUCTS)):
+        a, b, c = (mpmath.mpf(float(col[i])) for col in cols)
+        if mpmath.isnan(a * b * c):  # float32's 1e300 is inf: 0·inf
+            assert np.isnan(f[i])
+            continue
+        assert _ulps(float(f[i]), a * b * c, dtype) <= 1.0, (i, float(f[i]), a * b * c)
+
+
+def test_product_order_in_a_derivative_and_beside_a_number():
+    """∂/∂d of a·b·c·d is a·b·c: ordered too; 3·a·b·c keeps its number outside."""
+    k = symnet.compile(symnet.derive("a*b*c*d", ["a", "b", "c", "d"]), "numpy")
+    assert "_ordered_product(" in k.source
+    out = k(a=np.array([1e300]), b=np.array([1e300]), c=np.array([1e-300]), d=np.array([2.0]))
+    assert out[4][0] == 1e300  # ∂/∂d = a·b·c
+    stable, _ = stabilise(3 * _a * _b * _c)
+    assert stable.as_coeff_Mul()[0] == 3
