@@ -2176,12 +2176,17 @@ def _removable_series(expr):
     whole derivative tanh(x)/x′, not its terms; in a product, its factors in one variable together: y·tanh(x)/x)."""
     if not isinstance(expr, sp.Expr):
         return expr
+    # the pass below asks every node for its symbols (quadratic in a deep graph): only where some input's
+    # negative power is there at all (σ nested 32 deep has none: 5 s of the rewrite's 2 s budget otherwise)
+    powers = {p for p in expr.atoms(sp.Pow) if p.base.is_Symbol and p.exp.is_negative}
+    if not powers:
+        return expr
     memo: dict = {}
 
     def visit(node):
         if node in memo:
             return memo[node]
-        if not node.args or isinstance(node, (WidenedBase, sp.Indexed)):
+        if not node.args or isinstance(node, (WidenedBase, sp.Indexed)) or not node.has(*powers):
             return node
         new = _removable_node(node) if isinstance(node, sp.Expr) else None  # (a Piecewise's pairs: entered)
         if new is None and node.is_Mul and len(node.free_symbols) > 1:
