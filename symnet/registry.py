@@ -34,7 +34,8 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from .errors import SymnetError
 from .functions import relu, sigmoid
-from .special import exp_shift, exp_twosum, ndtr, ndtr_tanh, ndtr_tanh_pdf, ndtr_tanh_slope, nexpsq, nexpsq2, sigmoid_twosum, softplus
+from .special import (exp_shift, exp_twosum, ndtr, ndtr_tanh, ndtr_tanh_pdf, ndtr_tanh_slope, nexpsq, nexpsq2, ordered_product,
+                      sigmoid_twosum, softplus)
 
 __all__ = ["Rule", "Function", "REGISTRY", "NAMES", "register", "unregister", "lookup", "entry_of", "rule_of", "unary_rules",
            "numpy_template", "triton_template", "TRITON_DEVICE_HELPERS", "TRITON_HELPER_NEEDS", "NUMPY_HELPERS", "NUMPY_HELPER_NEEDS", "numpy_helper_closure",
@@ -774,6 +775,44 @@ _BY_CLASS[sigmoid_twosum] = Function(
     "sigmoid_twosum", sigmoid_twosum, arity=(2, 2), cls=sigmoid_twosum,
     numpy="_sigmoid_twosum({0}, {1}, out={out})", numpy_helper="_sigmoid_twosum",
     triton="_sigmoid_twosum({0}, {1})", mpmath=lambda x, y: 1 / (1 + mpmath.exp(-(x + y))))
+
+# a·b·c with the factor of middle magnitude multiplied last (the product-order rule of symnet.codegen.rewrite,
+# symnet/special.py): m·(s·l) never leaves the range where a·b·c does not
+TRITON_DEVICE_HELPERS["_ordered_product"] = '''\
+@triton.jit
+def _ordered_product(a, b, c):
+    """a·b·c as m·(s·l), m the factor of middle magnitude, s and l the others: s·l overflows only where
+    the product does, underflows only where it is below the normal range (two roundings, as a·b·c)."""
+    abs_a, abs_b, abs_c = tl.abs(a), tl.abs(b), tl.abs(c)
+    a_mid = ((abs_a >= abs_b) & (abs_a <= abs_c)) | ((abs_a <= abs_b) & (abs_a >= abs_c))
+    b_mid = ((abs_b >= abs_a) & (abs_b <= abs_c)) | ((abs_b <= abs_a) & (abs_b >= abs_c))
+    return tl.where(a_mid, a * (b * c), tl.where(b_mid, b * (a * c), c * (a * b)))
+'''
+NUMPY_HELPERS["_ordered_product"] = '''\
+def _ordered_product(a, b, c, out=None):
+    """a·b·c as written, (a·b)·c, and as m·(s·l) (m the factor of middle magnitude) where a·b left the normal
+    range (inf, or below 2^−126 / 2^−1022 and not 0 by a 0 factor): s·l overflows only where the product does,
+    underflows only where it is below the normal range. The elements redone are gathered: on data where
+    nothing overflows, a·b·c and one test of |a·b|."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        ab = np.multiply(a, b)
+        r = np.multiply(ab, c, out=out)
+        size = np.abs(ab)
+        redo = ~((size >= np.finfo(r.dtype).tiny) & (size <= np.finfo(r.dtype).max))
+        if not redo.any():
+            return r
+        redo = np.broadcast_to(redo, r.shape)
+        x, y, z = (np.broadcast_to(v, r.shape)[redo] for v in (a, b, c))
+        abs_x, abs_y, abs_z = np.abs(x), np.abs(y), np.abs(z)
+        x_mid = ((abs_x >= abs_y) & (abs_x <= abs_z)) | ((abs_x <= abs_y) & (abs_x >= abs_z))
+        y_mid = ((abs_y >= abs_x) & (abs_y <= abs_z)) | ((abs_y <= abs_x) & (abs_y >= abs_z))
+        r[redo] = np.where(x_mid, x * (y * z), np.where(y_mid, y * (x * z), z * (x * y)))
+        return r
+'''
+_BY_CLASS[ordered_product] = Function(
+    "ordered_product", ordered_product, arity=(3, 3), cls=ordered_product,
+    numpy="_ordered_product({0}, {1}, {2}, out={out})", numpy_helper="_ordered_product",
+    triton="_ordered_product({0}, {1}, {2})", mpmath=lambda a, b, c: a * b * c)
 
 # e^(x − m) for m a max of x and other inputs (the infinite-shift rule of symnet.codegen.rewrite):
 # exp_twosum(x, −m), and 1 where x = m (the largest term of a max-shifted sum, also where m = ±inf:

@@ -378,3 +378,46 @@ for _method in _PRINT_METHODS:
     setattr(ndtr_tanh_slope, _method, _print_parenthesised)
 
 __all__ += ["ndtr_tanh_slope"]
+
+
+# a·b·c of three inputs with the factor of middle magnitude multiplied last (the product-order rule of
+# symnet.codegen.rewrite): (a·b)·c overflows or underflows in the middle where the product does not
+# (float32: a = −9.2e−4, b = −3.4e38, c = 2.96: a·b·c = 9.3e35, but b·c = inf). With s, m, l the factors by
+# magnitude, s·l overflows only where |m| ≥ |s| ≥ 1 (the product overflows too) and underflows only where
+# |m| ≤ |l| ≤ 1 (the product is below the normal range too). NumPy: (a·b)·c as written, redone so only where
+# a·b leaves the normal range; Triton: the select everywhere (ALU work beside the loads).
+class ordered_product(sp.Function):  # noqa: N801
+    """ordered_product(a, b, c) = a·b·c, the factor of middle magnitude multiplied last."""
+
+    nargs = 3
+
+    def fdiff(self, argindex=1):
+        others = [a for i, a in enumerate(self.args, start=1) if i != argindex]
+        return others[0] * others[1]
+
+    def _eval_evalf(self, prec):
+        return sp.Mul(*self.args)._eval_evalf(prec)
+
+    def _eval_rewrite_as_Mul(self, a, b, c, **kwargs):
+        return a * b * c
+
+    _eval_rewrite_as_exp = _eval_rewrite_as_Mul  # the elementary form the exactness checks compare
+
+    def _eval_is_real(self):
+        return True if all(a.is_extended_real for a in self.args) else None
+
+    def _symnet_text(self, printer):
+        return printer._print(sp.Mul(*self.args))
+
+    def _latex(self, printer, exp=None):
+        body = printer._print(sp.Mul(*self.args))
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+    def _explicit_for(self, printer):
+        return sp.Mul(*self.args)
+
+
+for _method in _PRINT_METHODS:
+    setattr(ordered_product, _method, _print_parenthesised)
+
+__all__ += ["ordered_product"]

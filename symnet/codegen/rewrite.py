@@ -26,7 +26,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
 from ..functions import sigmoid
-from ..special import exp_shift, exp_twosum, ndtr, nexpsq, nexpsq2, sigmoid_twosum, softplus
+from ..special import exp_shift, exp_twosum, ndtr, nexpsq, nexpsq2, ordered_product, sigmoid_twosum, softplus
 
 __all__ = ["softplus", "Rule", "RULES", "stabilise"]
 
@@ -2080,6 +2080,7 @@ def _bounded_argument(v) -> bool:
 
 
 _ROUNDED_ARGUMENT_FROM = 2  # |v| (e^v), −v (σ(v)) from which v is in double-word
+_GAUSSIAN_ARGUMENT_FROM = sp.Rational(1, 2)  # |v| (e^(−v²), e^(−v²/2)) from which v is in double-word
 
 
 def _polynomial_of_exponentials(v) -> bool:
@@ -2100,16 +2101,23 @@ def _rounded_arguments(expr):
     number that is not a power of 2, a power, another function) and not bounded, as a widened node (v in
     double-word arithmetic in a float64 kernel, then e^(v_hi + v_lo); in float64 in a float32 one), outside
     the widened sums (already so) and the registry's own helpers."""
-    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp, sigmoid):
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp, sigmoid, nexpsq, nexpsq2):
         return expr
     def rewrite(new):
-        if isinstance(new, (sp.exp, sigmoid)) and new.free_symbols and not new.has(sp.Indexed):
+        if isinstance(new, (sp.exp, sigmoid, nexpsq, nexpsq2)) and new.free_symbols and not new.has(sp.Indexed):
             v = unwiden(new.args[0])  # a widened sum rounded once to float64 is still rounded
-            if not _exact_argument(v) and not _bounded_argument(v) and _polynomial_of_exponentials(v):
+            # e^(−v²) (erf′, Φ′) of a softplus too: erf(softplus x)′ = 2/√π·e^(−softplus(x)²)·σ(x) is 2v²·ε_v off
+            # (114 ULP at x = 20 in float64) and its v ≤ 27 (beyond, e^(−v²) is 0): _dw_softplus on that band only
+            gaussian = isinstance(new, (nexpsq, nexpsq2)) and _polynomial_of_exponentials(v.replace(
+                softplus, lambda a: sp.exp(a)))
+            if not _exact_argument(v) and not _bounded_argument(v) and (
+                    gaussian or _polynomial_of_exponentials(v)):
                 # only where v's rounding matters: its effect on e^v is |v| times its relative error, on σ(v)
                 # |v|·σ(−v) (below 0.28 for v ≥ 0); within |v| ≤ 2 the written form (σ(w·x + b) in float64
                 # NumPy: double-word on every element was 55× the written form's time, 2.5 s for 1e6)
-                near = (sp.Abs(v) <= _ROUNDED_ARGUMENT_FROM) if isinstance(new, sp.exp) else (v >= -_ROUNDED_ARGUMENT_FROM)
+                # (e^(−v²): 2v²·ε_v, below a quarter ULP within |v| ≤ 1/2)
+                near = (v >= -_ROUNDED_ARGUMENT_FROM) if isinstance(new, sigmoid) else (
+                    sp.Abs(v) <= (_GAUSSIAN_ARGUMENT_FROM if isinstance(new, (nexpsq, nexpsq2)) else _ROUNDED_ARGUMENT_FROM))
                 new = sp.Piecewise((type(new)(v), near), (widen(type(new)(v), first_order=True), True))
         return new
 
@@ -2125,7 +2133,11 @@ ROUNDED_ARGUMENT = Rule(
     "where v is rounded (a sum, a product by a number not a power of 2, a power, e^) and not bounded by its "
     "form (a v holding softplus, log, σ or tanh is left as written: their double-word is some 400 operations), "
     "and only where |v| > 2 (e^v) or v < −2 (σ(v)): within, v's rounding costs e^v at most "
-    "twice its relative error (σ(v): |v|·σ(−v), below 0.28 for v ≥ 0), and the written form is kept",
+    "twice its relative error (σ(v): |v|·σ(−v), below 0.28 for v ≥ 0), and the written form is kept; "
+    "e^(−v²) and e^(−v²/2) (erf′, Φ′: the exp-square rule's) of a rounded v the same from |v| = 1/2, v holding softplus "
+    "too (erf(softplus x)′ = 2/√π·e^(−softplus(x)²)·σ(x), 114 ULP at x = 20 in float64, torch 97: v_hi² = p + e by a "
+    "two-product, e^(−p)·(1 − e − 2·v_hi·v_lo); e^(−v²) is 0 beyond v ≈ 27, so the double-word softplus runs on a "
+    "narrow band)",
     apply=_rounded_arguments, fired=lambda old, new: new != old)
 _register(ROUNDED_ARGUMENT)
 __all__ += ["ROUNDED_ARGUMENT"]
@@ -2213,6 +2225,123 @@ ROUNDED_SOFTPLUS_ARGUMENT = Rule(
     apply=_rounded_softplus_arguments, fired=lambda old, new: new != old)
 _register(ROUNDED_SOFTPLUS_ARGUMENT)
 __all__ += ["ROUNDED_SOFTPLUS_ARGUMENT"]
+# ------------------------------------------------------------------ removable-series (issue 16: tanh(x)/x′ =
+# (1 − tanh²x)/x − tanh(x)/x² cancels without bound as x → 0 and is 0/0 at 0); the analysis is in roots.py
+# (removable_fit), tested in tests/test_elem10.py
+
+
+def _negative_power_of(node, x) -> bool:
+    return any(p.base == x and p.exp.is_negative for p in node.atoms(sp.Pow))
+
+
+def _removable_node(node):
+    """node (one free symbol x, written with a negative power of x) → Piecewise((ZeroSeries, |x| < w), (node,
+    True)) where its limit at 0 is finite and a window helps (:func:`symnet.codegen.roots.removable_fit`), else None."""
+    from .roots import SeriesBase, ZeroSeries, removable_fit
+
+    symbols = node.free_symbols
+    if len(symbols) != 1 or node.has(sp.Indexed, SeriesBase):
+        return None
+    (x,) = symbols
+    if not isinstance(x, sp.Symbol) or not _negative_power_of(node, x):
+        return None
+    fit = removable_fit(node, without_ite(_share_sigmoid_pairs(node)))
+    if fit is None:
+        return None
+    coefficients = [sp.Float(c, 25) for c in fit.coefficients]
+    series = ZeroSeries(x, node, sp.Integer(fit.power), sp.Integer(fit.stride), *coefficients)
+    return sp.Piecewise((series, sp.Abs(x) < sp.Float(fit.window)), (node, True))
+
+
+def _removable_series(expr):
+    """Every largest subexpression of ``expr`` that :func:`_removable_node` rewrites, rewritten (top down: the
+    whole derivative tanh(x)/x′, not its terms; in a product, its factors in one variable together: y·tanh(x)/x)."""
+    if not isinstance(expr, sp.Expr):
+        return expr
+    # the pass below asks every node for its symbols (quadratic in a deep graph): only where some input's
+    # negative power is there at all (σ nested 32 deep has none: 5 s of the rewrite's 2 s budget otherwise)
+    powers = {p for p in expr.atoms(sp.Pow) if p.base.is_Symbol and p.exp.is_negative}
+    if not powers:
+        return expr
+    memo: dict = {}
+
+    def visit(node):
+        if node in memo:
+            return memo[node]
+        if not node.args or isinstance(node, (WidenedBase, sp.Indexed)) or not node.has(*powers):
+            return node
+        new = _removable_node(node) if isinstance(node, sp.Expr) else None  # (a Piecewise's pairs: entered)
+        if new is None and node.is_Mul and len(node.free_symbols) > 1:
+            groups: dict = {}
+            for f in node.args:
+                if len(f.free_symbols) == 1:
+                    groups.setdefault(next(iter(f.free_symbols)), []).append(f)
+            for group in groups.values():
+                if len(group) >= 2:
+                    found = _removable_node(sp.Mul(*group))
+                    if found is not None:
+                        rest = [f for f in node.args if f not in group]
+                        new = sp.Mul(found, *[visit(f) for f in rest], evaluate=False)
+                        break
+        if new is None:
+            args = tuple(visit(a) for a in node.args)
+            new = node.func(*args) if args != node.args else node
+        memo[node] = new
+        return new
+
+    return visit(expr)
+
+
+REMOVABLE_SERIES = Rule(
+    "removable-series", "f(x)/x^k with a finite limit at 0 (tanh(x)/x, sin(x)/x, expm1(x)/x, log1p(x)/x, "
+    "(1 − cos x)/x² and their derivatives) is 0/0 at x = 0, and a derivative such as tanh(x)/x′ = (1 − tanh²x)/x − "
+    "tanh(x)/x², terms of size 1/x whose sum is −2x/3, cancels without bound as x → 0 (inf×8 in float64, "
+    "9.8e46 ULP at x = −5.9e−22 in float32; torch the same); within a measured window |x| < w the Taylor "
+    "polynomial about 0 (in x² where f is even or odd: P(x²) or x·P(x²); coefficients from f at 72 Chebyshev "
+    "points at 120 digits, the degree whose truncation is below 2⁻⁶⁰ of |f| over the window, checked against f at "
+    "50 digits), Horner, its value at 0 the limit; w (a power of 2 from 2⁻¹⁰, or a multiple of 1/32 up to 0.45 of "
+    "the radius of convergence) the one whose worst error, the series inside and the written form outside, "
+    "measured in float64 and float32 against mpmath, is least",
+    apply=_removable_series, fired=lambda old, new: new != old)
+_register(REMOVABLE_SERIES)
+__all__ += ["REMOVABLE_SERIES"]
+
+
+# ------------------------------------------------------------------ product-order (issue 16: a·b·c overflows or
+# underflows in the middle: (a·b)·c is inf at a = −9.2e−4, b = −3.4e38, c = 2.96 in float32 where the product is
+# 9.3e35; 0 at b = 1.4e−3, c = 1e−45, a = −3.4e38 where it is −6.7e−10); tested in tests/test_elem10.py
+
+
+def _ordered_product(node):
+    """k·a·b·c (a, b, c three inputs, k a number) → k·ordered_product(a, b, c) (symnet/special.py): the factor
+    of middle magnitude multiplied last where a·b leaves the normal range."""
+    if not node.is_Mul:
+        return None
+    k, rest = node.as_coeff_Mul()
+    factors = sp.Mul.make_args(rest)
+    if len(factors) != 3 or not all(f.is_Symbol for f in factors) or len(set(factors)) != 3:
+        return None
+    return k * ordered_product(*factors)
+
+
+def _ordered_products(expr):
+    """Every product of three inputs in ``expr`` ordered by :func:`_ordered_product`."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.Mul):
+        return expr
+    return _bottom_up(expr, lambda node: (_ordered_product(node) or node) if node.is_Mul else node,
+                      (WidenedBase, sp.UnevaluatedExpr, sp.Indexed))
+
+
+PRODUCT_ORDER = Rule(
+    "product-order", "a·b·c of three inputs rounds a·b first, which overflows or underflows where the product "
+    "does not (float32: a = −9.2e−4, b = −3.4e38, c = 2.96 gives inf for 9.3e35; a = −3.4e38, b = 1.4e−3, "
+    "c = 1e−45 gives 0 for −6.7e−10; float64 the same at 1e308; torch too where its order meets it); the "
+    "factor of middle magnitude multiplied last, m·(s·l): s·l overflows only where |m| ≥ |s| ≥ 1 and "
+    "underflows only where |m| ≤ |l| ≤ 1, so only where the product itself does; two roundings as written "
+    "(NumPy: (a·b)·c redone so only where a·b left the normal range, gathered; Triton: the select on |a|, |b|, "
+    "|c| everywhere)", apply=_ordered_products, fired=lambda old, new: new != old)
+_register(PRODUCT_ORDER)
+__all__ += ["PRODUCT_ORDER"]
 
 
 def stabilise(expr: sp.Expr, rules=RULES) -> tuple[sp.Expr, tuple[Rule, ...]]:

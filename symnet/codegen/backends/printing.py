@@ -61,6 +61,14 @@ class ConditionalPrinting:
 
     _print_CentredSeries = _print_RootSeries  # the mish-series rule's d·P(d) (roots.CentredSeries)
 
+    def _print_ZeroSeries(self, e):  # the removable-series rule's x^k·P(x^s), Horner (roots.ZeroSeries)
+        x = self.parenthesize(e.shift, PRECEDENCE["Mul"])
+        v = f"{x}*{x}" if e.stride == 2 else x
+        *rest, body = [self._print(c) for c in e.coefficients]
+        for c in reversed(rest):
+            body = f"{c} + {v}*({body})"
+        return f"{x}*({body})" if e.power else f"({body})"
+
     def _print_Relational(self, e):  # x > 0.0 (StrPrinter would write Eq(x, 0) for ==)
         prec = PRECEDENCE["Add"] - 1
         return self.COMPARISON.format(self.parenthesize(e.lhs, prec), self.parenthesize(e.rhs, prec), op=e.rel_op)
