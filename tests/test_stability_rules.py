@@ -107,6 +107,8 @@ from test_tie9 import RULE_CASES as _TIE9  # noqa: E402  (log1p-erf, quotient-by
 RULE_CASES += _TIE9
 from test_pois10 import RULE_CASES as _POIS10  # noqa: E402  (softplus-slope: tests/test_pois10.py)
 RULE_CASES += _POIS10
+from test_phuber10 import RULE_CASES as _PHUBER10  # noqa: E402  (conjugate: tests/test_phuber10.py)
+RULE_CASES += _PHUBER10
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
