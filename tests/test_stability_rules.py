@@ -110,6 +110,8 @@ from test_pois10 import RULE_CASES as _POIS10  # noqa: E402  (softplus-slope: te
 RULE_CASES += _POIS10
 from test_elem10 import RULE_CASES as _ELEM10  # noqa: E402  (removable-series: tests/test_elem10.py)
 RULE_CASES += _ELEM10
+from test_phuber10 import RULE_CASES as _PHUBER10  # noqa: E402  (conjugate: tests/test_phuber10.py)
+RULE_CASES += _PHUBER10
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞

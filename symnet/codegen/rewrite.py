@@ -2344,6 +2344,134 @@ _register(PRODUCT_ORDER)
 __all__ += ["PRODUCT_ORDER"]
 
 
+# ------------------------------------------------------------------ conjugate (session 10: the pseudo-Huber loss
+# δ²(√(1 + ((p − t)/δ)²) − 1) was inf in float32 at 19 points and 0 for 1e-5-sized u); tested in tests/test_phuber10.py
+
+
+def _written_form(e):
+    """``e`` with each Piecewise the scaling rules leave (scaled-square, hypot and the rules below: a written branch
+    beside a scaled one, which holds a Grouped factor or an Abs) replaced by its written branch; None where a
+    Piecewise has no single such branch (a Piecewise of the user's own)."""
+    def pick(pw):
+        plain = [b for b, _ in pw.args if not b.has(Grouped, sp.Abs)]
+        if len(plain) != 1:
+            raise ValueError(pw)
+        return plain[0]
+
+    try:
+        return e.replace(lambda n: isinstance(n, sp.Piecewise), pick)
+    except ValueError:
+        return None
+
+
+def _square_term(term):
+    """(w, v) for a term w·v², w > 0 a number and v a product of powers of non-numbers ((p − t)²/δ² is
+    1·((p − t)/δ)²); None otherwise."""
+    w, rest = term.as_coeff_Mul()
+    if not w.is_positive or rest == 1:
+        return None
+    v = sp.S.One
+    for f in sp.Mul.make_args(rest):
+        b, e = f.as_base_exp()
+        if b.is_number or not (e.is_Integer and e % 2 == 0):
+            return None
+        v *= b ** (e / 2)
+    return w, v
+
+
+def _hypot_parts(a):
+    """(c, w, v) for a = c + w·v² (c > 0 a number, one square term), else None."""
+    c, terms = a.as_coeff_Add()
+    squares = [_square_term(t) for t in sp.Add.make_args(terms)]
+    if not (c.is_positive and len(squares) == 1 and squares[0] is not None):
+        return None
+    return (c, *squares[0])
+
+
+def _hypot_quotient(node):
+    """(c + w·v²)^{±1/2} with v a quotient or product ((p − t)/δ: the hypot rule wants v² written as one power, and
+    the scaled-square rule has made the sum 1 + Piecewise by now) → |v|^{±1}·(w + c·(1/v)²)^{±1/2} where |v| > 1,
+    1/v one factor (≤ 1 there: neither v² nor δ² is formed); the node as it is elsewhere."""
+    if not (node.is_Pow and node.exp in (sp.S.Half, -sp.S.Half)):
+        return None
+    written = _written_form(node.base)
+    parts = None if written is None else _hypot_parts(written)
+    if parts is None or parts[2].is_Pow or parts[2].is_Symbol:  # v a power or symbol: the hypot rule's case
+        return None
+    c, w, v = parts
+    inverse = Grouped(1 / v)
+    # |v|^−1 as |1/v|: v itself overflows where 1/v is merely tiny (p − t = −3.4e38, δ = 9.2e−4 in float32)
+    outside = sp.Abs(v) if node.exp > 0 else sp.Abs(inverse)
+    scaled = outside * (w + c * inverse * inverse) ** node.exp
+    return _Final(_Fired(sp.Piecewise((scaled, sp.Abs(v) > 1), (node, True)), ["hypot"]))
+
+
+def _root_term(term):
+    """(k, √A's node, A) for a term k·√A, k > 0 a number (√A or a Piecewise the scaling rules made of it), else None."""
+    k, root = term.as_coeff_Mul()
+    written = _written_form(root) if isinstance(root, sp.Piecewise) else root
+    if k.is_positive and written is not None and written.is_Pow and written.exp == sp.S.Half:
+        a = _written_form(written.base)
+        return None if a is None else (k, root, a)
+    return None
+
+
+def _conjugate(node):
+    """√A − B → (A − B²)/(√A + B) where A − B² simplifies to one term (√(1 + u²) − 1 = u²/(√(1 + u²) + 1),
+    √(x² + c) − x = c/(√(x² + c) + x), √(x + 1) − √x = 1/(√(x + 1) + √x)): the difference of two nearly equal
+    numbers becomes a sum of two non-negative ones. B a positive number or a square root: the conjugate form
+    everywhere; any other B: where B > 0 (where B ≤ 0 the written form adds two non-negative numbers). For
+    A = c + w·v², B = b a number with b² = c (A − B² = w·v², the pseudo-Huber case) and |v| > 1, the form
+    |v|·w/(√(w + c·(1/v)²) + b·|1/v|), which forms neither v² nor its overflow (the result ≈ |v|·√w is finite)."""
+    if not node.is_Add:
+        return None
+    roots = [(t, _root_term(t)) for t in node.args]
+    roots = [(t, r) for t, r in roots if r is not None]
+    if len(roots) != 1:
+        return None
+    ((whole, (k, term, a)),) = roots
+    rest = (node - whole) / k  # k·(√A − B): 2(√(1 + u²) − 1) is 2√(1 + u²) − 2 to SymPy
+    if not rest.could_extract_minus_sign():  # √A + B: no cancellation (and the form this rule leaves)
+        return None
+    b = _written_form(-rest)
+    if b is None:
+        return None
+    d = a - b ** 2  # SymPy's own collection of like terms: (1 + u²) − 1 = u², (x² + c) − x² = c
+    if d.is_Add:
+        d = sp.expand(d)
+    if d == 0 or d.is_Add or d.has(sp.Piecewise):
+        return None
+    # final: √A and B are stabilised already (the bottom-up pass), A − B² here (u² is the scaled-square rule's);
+    # visiting the result again would rewrite its written branch (√A − B where B ≤ 0) once more, without end
+    d, inner = _rewrite(k * d)
+    names = ["conjugate"] + [r.name for r in inner]
+    conjugate = d / (term - rest)
+    if b.is_positive and b.is_number:
+        parts = _hypot_parts(a)
+        if parts is not None and parts[0] == b ** 2:
+            c, w, v = parts
+            inverse = Grouped(1 / v)
+            large = k * sp.Abs(v) * w / (sp.sqrt(w + c * inverse * inverse) + b * sp.Abs(inverse))
+            return _Final(_Fired(sp.Piecewise((large, sp.Abs(v) > 1), (conjugate, True)), names))
+        return _Final(_Fired(conjugate, names))
+    if isinstance(b, sp.Pow) and b.exp == sp.S.Half:
+        return _Final(_Fired(conjugate, names))
+    return _Final(_Fired(sp.Piecewise((conjugate, b > 0), (node, True)), names))  # node: k·√A − k·B as written
+
+
+CONJUGATE = Rule(
+    "conjugate", "√A − B cancels where A ≈ B² (the pseudo-Huber loss δ²(√(1 + u²) − 1), u = (p − t)/δ: 0 for "
+    "|u| < 2.4e−4 in float32, where 1 + u² rounds to 1, true δ²u²/2; √(x² + 1) − x for x ≫ 1; √(x + 1) − √x); "
+    "(A − B²)/(√A + B) with A − B² simplified symbolically to one term (u², 1) adds two non-negative numbers "
+    "instead (B a positive number or a root; any other B only where B > 0). For √(c + w·v²) − √c and |v| > 1, "
+    "|v|·w/(√(w + c·(1/v)²) + √c/|v|): v² overflows float32 at |v| > 1.8e19 where the result ≈ √w·|v| does not",
+    local=_conjugate)
+_register(CONJUGATE)
+_LOCAL += (_hypot_quotient,)  # the hypot rule's (named "hypot"), for v a quotient such as (p − t)/δ
+_LOCAL_RULE[_hypot_quotient] = "hypot"
+__all__ += ["CONJUGATE"]
+
+
 def stabilise(expr: sp.Expr, rules=RULES) -> tuple[sp.Expr, tuple[Rule, ...]]:
     """``expr`` with every rule applied, and the rules that changed something (in the order
     they first fired), e.g. ``stabilise(log(1 + exp(x))) == (softplus(x), (<softplus rule>,))``.
