@@ -599,7 +599,7 @@ ROW_SKELETON_NAMES = frozenset("""
     a_hi a_lo b_hi b_lo bound c d d_lo e_lo eg eg_lo eps err exact gg h i ki mm ok one p1 p2 part poly q q1 q2
     r1 r2 r_lo ratio rest rest_lo s_lo scale sigma softmax step t_hi t_lo table_hi table_lo total_lo tt u_lo v v_lo
     x_lo y_lo zz
-    DW dw dw_a_hi dw_a_lo dw_c dw_d_hi dw_d_lo dw_g_c dw_r_hi dw_r_lo dw_s_hi dw_s_lo dw_tile_a_hi dw_tile_a_lo
+    DW EXACT dw dw_a_hi dw_a_lo dw_c dw_d_hi dw_d_lo dw_g_c dw_r_hi dw_r_lo dw_s_hi dw_s_lo dw_tile_a_hi dw_tile_a_lo
     dw_tile_d_hi dw_tile_d_lo dw_tile_r_hi dw_tile_r_lo dw_tile_s_hi dw_tile_s_lo dw_total_hi dw_total_lo dw_up
     dw_value biased big d_hi e_hi eg_hi f_hi f_lo g_c k_ln2_hi k_ln2_lo none one_hi one_lo p_hi p_lo q_lo r_hi
     s_hi second share_hi share_lo total_hi v_hi x_hi y_hi
