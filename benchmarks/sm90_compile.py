@@ -154,6 +154,17 @@ def cases(small: bool):
     for name in ("softmax", "log_softmax"):
         yield f"{name} fwd+bwd 64x1000", lambda n=name: (getattr(K(n), n)(e(64, 1000)),
                                                           getattr(K(n), f"{n}_grad")(e(64, 1000), e(64, 1000)))
+    # the row registry's gradients in double-word (float64 logits: RowKernel.double_word), in one tile and, past
+    # 16,384 float64 columns, in tiles (the online double-word sums)
+    f64, classes = torch.float64, torch.zeros(4, dtype=torch.int64)
+    for V in (1000, 40000):
+        for name in ("softmax", "log_softmax"):
+            yield (f"{name} bwd 4x{V} f64", lambda n=name, V=V: getattr(K(n), f"{n}_grad")(e(4, V, dtype=f64),
+                                                                                              e(4, V, dtype=f64)))
+        yield (f"cross_entropy bwd 4x{V} f64 weight ε=0.1", lambda V=V: K("cross_entropy").cross_entropy_grad(
+            e(4, V, dtype=f64), classes, e(V, dtype=f64), label_smoothing=0.1, check=False))
+        yield (f"cross_entropy_soft bwd 4x{V} f64", lambda V=V: K("cross_entropy").cross_entropy_soft_grad(
+            e(4, V, dtype=f64), e(4, V, dtype=f64)))
     M, N, Kd = (64, 64, 64) if small else (8192, 4096, 4096)
     yield f"dense σ(xWᵀ+b) fwd {M}x{N}x{Kd} bf16", lambda: K("dense").dense_sigmoid(
         e(M, Kd, dtype=torch.bfloat16), e(N, Kd, dtype=torch.bfloat16), e(N, dtype=torch.bfloat16))

@@ -292,6 +292,85 @@ def _dw_tanh(x_hi, x_lo):
 
 
 @triton.jit
+def _row_dw_exp_shifted(zj, shift, EXACT: tl.constexpr):
+    """e^{z_j − m} as a double-word (hi, lo), about 2⁻¹⁰⁴ relative: z_j − m exactly (TwoSum), then _dw_exp;
+    0 where z_j = −∞ (past the row's end, or a logit of −∞). Not EXACT: float64's e^{z_j − m}, lo 0 (widened
+    float32 logits: z_j − m is exact, e^x within an ULP of float64)."""
+    if EXACT:
+        d_hi, d_lo = _dw_two_sum(zj, -shift)
+        out = zj == float("-inf")
+        e_hi, e_lo = _dw_exp(d_hi, tl.where(out, 0.0, d_lo))
+        return tl.where(out, 0.0, e_hi), tl.where(out, 0.0, e_lo)
+    else:
+        e = tl.exp(zj - shift)
+        return e, 0.0 * e
+
+
+@triton.jit
+def _row_dw_tile_sum(hi, lo):
+    """Σ_j (hi_j + lo_j) over a tile as a double-word: each hi_j cut at the grid of ulp(σ), σ = 2^(E+2) for
+    2^E ≤ Σ_j |hi_j| < 2^(E+1) (E from the bits), so that every partial sum of the cut parts is a multiple of
+    ulp(σ)/2 below σ: exact in any order (tl.sum's tree); the rest and the lo parts, each below ulp(σ), summed
+    in float64 (NumPy's _row_dw_row_sum)."""
+    bound = tl.sum(tl.abs(hi), axis=0)
+    biased = (bound.to(tl.int64, bitcast=True) >> 52) & 2047
+    sigma = (tl.minimum(biased + 2, 2046) << 52).to(tl.float64, bitcast=True)
+    top = (hi + sigma) - sigma
+    return _dw_fast_two_sum(tl.sum(top, axis=0), tl.sum((hi - top) + lo, axis=0))
+
+
+@triton.jit
+def _row_dw_rescale(x_hi, x_lo, m, shift, EXACT: tl.constexpr):
+    """x·e^{m − shift} of a double-word sum over the tiles so far (the online softmax's rescaling when the
+    maximum grows from m to shift), m − shift exactly (TwoSum) and e^{m − shift} by _dw_exp (not EXACT:
+    float64's); 0 where m = −∞ (nothing summed yet)."""
+    d_hi, d_lo = _dw_two_sum(m, -shift)
+    none = m == float("-inf")
+    f_hi, f_lo = _row_dw_exp_shifted(tl.where(none, 0.0, d_hi), tl.where(none, 0.0, -d_lo), EXACT)
+    y_hi, y_lo = _dw_mul(x_hi, x_lo, f_hi, f_lo)
+    return tl.where(none, 0.0, y_hi), tl.where(none, 0.0, y_lo)
+
+
+@triton.jit
+def _row_dw_targets(tj, wj, eps, V, valid):
+    """a_j = w_j·((1 − ε)·t_j + ε/V) as a double-word, 0 where not ``valid``: 1 − ε exactly (TwoSum), ε/V with
+    its remainder ε − V·(ε/V) (exact, TwoProduct) over V, the products by TwoProduct (NumPy's
+    _row_dw_target_rows takes 1 − ε and ε/V from Fractions: the same double-words)."""
+    n = tl.full([], V, tl.float64)
+    one_hi, one_lo = _dw_two_sum(1.0, -eps)
+    share_hi = eps / n
+    p, p_lo = _dw_two_prod_bounded(share_hi, n)
+    share_lo = ((eps - p) - p_lo) / n
+    a_hi, a_lo = _dw_two_prod_bounded(tj, one_hi)
+    a_hi, v_lo = _dw_two_sum(a_hi, share_hi)
+    a_lo = a_lo + tj * one_lo + v_lo + share_lo
+    a_hi, u_lo = _dw_two_prod_bounded(a_hi, wj)
+    return tl.where(valid, a_hi, 0.0), tl.where(valid, u_lo + a_lo * wj, 0.0)
+
+
+@triton.jit
+def _row_dw_target_sums(zj, shift, a_hi, a_lo):
+    """Σ_j e^{z_j − shift} and Σ_j a_j over a tile, each a double-word (s_hi, s_lo, t_hi, t_lo)."""
+    e_hi, e_lo = _row_dw_exp_shifted(zj, shift, True)
+    s_hi, s_lo = _row_dw_tile_sum(e_hi, e_lo)
+    t_hi, t_lo = _row_dw_tile_sum(a_hi, a_lo)
+    return s_hi, s_lo, t_hi, t_lo
+
+
+@triton.jit
+def _row_dw_target_entry(zj, m, a_hi, a_lo, s_hi, s_lo, total_hi, total_lo):
+    """p_j·Σ_k a_k − a_j = (e_j·A − a_j·S)/S, e_j = e^{z_j − m}, S = Σ_k e_k and A = Σ_k a_k double-words: the
+    difference of the products in double-word, divided once (two roundings: within 1 ULP where it cancels,
+    NumPy's _row_dw_target_rows)."""
+    e_hi, e_lo = _row_dw_exp_shifted(zj, m, True)
+    p1, q1 = _dw_two_prod_bounded(e_hi, total_hi)
+    p2, q2 = _dw_two_prod_bounded(a_hi, s_hi)
+    n, q = _dw_two_sum(p1, -p2)
+    q = q + ((q1 + e_hi * total_lo + e_lo * total_hi) - (q2 + a_hi * s_lo + a_lo * s_hi))
+    return (n + (q - n * (s_lo / s_hi))) / s_hi
+
+
+@triton.jit
 def _row_softcap_sech2(z, s):
     """sech²(z/s) = 4E/(1 + E)², E = e^{−2|x|}, x = z/s as x + x_lo (s·x exact by TwoProduct, z − s·x exact:
     Sterbenz); E by _dw_exp, the rest in double-word, rounded once (0 at z = ±∞, NaN at NaN)."""
@@ -669,7 +748,7 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
 
 
 @triton.jit
-def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, out_ptr, count_ptr, divisor_ptr, V, z_stride, dz_stride, ignore_index, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr, CAP: tl.constexpr, MEAN: tl.constexpr, REDUCE: tl.constexpr, R: tl.constexpr):
+def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, out_ptr, count_ptr, divisor_ptr, V, z_stride, dz_stride, ignore_index, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr, DW: tl.constexpr, CAP: tl.constexpr, MEAN: tl.constexpr, REDUCE: tl.constexpr, R: tl.constexpr):
     """C = w_r(1 − ε)(lse − c_r) + (ε/V)Σ_k w_k(lse − c_k) + λ·lse², lse = log Σ_k e^{c_k}, c = s·tanh(z/s) with a softcap s, else z; ∂C/∂z_j: one row per program."""
     row = tl.program_id(0).to(tl.int64)
     # each tensor's row by its own row stride (int64: rows × V may pass 2³¹); columns are unit-stride
@@ -712,6 +791,9 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         s1 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
         # s2 = Σ_j w_j·(m − z_j)
         s2 = tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
+        if DW:  # S = Σ_k e^{z_k − m} and A = Σ_k a_k in double-word (a_j: the gradient's target term)
+            dw_a_hi, dw_a_lo = _row_dw_targets(tl.where(idx == cls, 1.0, 0.0), wj, label_smoothing, V, idx < V)
+            dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo = _row_dw_target_sums(zj, shift, dw_a_hi, dw_a_lo)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
@@ -720,6 +802,11 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         m_lo = tl.zeros([], acc)  # the low part of m (a softcap's double-word c)
         s3 = tl.zeros([], acc)  # Σ_j h_j so far, of s2 = Σ_j h_j·(m − z_j)
         n_at_max = tl.zeros([], acc)  # the entries at the running maximum
+        if DW:  # the gradient's sums for pass 2, online as the others
+            dw_s_hi = tl.zeros([], tl.float64)
+            dw_s_lo = tl.zeros([], tl.float64)
+            dw_total_hi = tl.zeros([], tl.float64)
+            dw_total_lo = tl.zeros([], tl.float64)
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
@@ -749,6 +836,12 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             # s2 = Σ_j w_j·(m − z_j); s3 = Σ_j w_j so far
             s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), ((m_new - m) + (m_lo_new - m_lo)) * s3, 0.0) + tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
             s3 = s3 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
+            if DW:  # S = Σ_k e^{z_k − m} and A = Σ_k a_k in double-word (a_j: the gradient's target term)
+                dw_a_hi, dw_a_lo = _row_dw_targets(tl.where(idx == cls, 1.0, 0.0), wj, label_smoothing, V, idx < V)
+                dw_tile_s_hi, dw_tile_s_lo, dw_tile_a_hi, dw_tile_a_lo = _row_dw_target_sums(zj, shift, dw_a_hi, dw_a_lo)
+                dw_s_hi, dw_s_lo = _row_dw_rescale(dw_s_hi, dw_s_lo, m, shift, True)  # e^{m − m'}: 1 where m stays
+                dw_s_hi, dw_s_lo = _dw_add(dw_s_hi, dw_s_lo, dw_tile_s_hi, dw_tile_s_lo)
+                dw_total_hi, dw_total_lo = _dw_add(dw_total_hi, dw_total_lo, dw_tile_a_hi, dw_tile_a_lo)
             m = m_new
             m_lo = m_lo_new
         s0 = s0 + (n_at_max - 1.0)
@@ -799,6 +892,10 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         prob = exp_shifted*inv_sum
         # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
         dz = tl.where(idx == cls, dz_at_r, prob*prod_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*wj)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)))
+        if DW:  # p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j: in double-word, rounded once
+            dw_a_hi, dw_a_lo = _row_dw_targets(tl.where(idx == cls, 1.0, 0.0), wj, label_smoothing, V, idx < V)
+            dw_value = _row_dw_target_entry(zj, shift, dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
+            dz = tl.where((tl.abs(dw_value) < float("inf")) & (idx != cls), dw_value, dz)  # float64's value where it is not finite, and at the class
         if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
             dz = dz * chain_j
         tl.store(dz_row + idx, tl.where(ignored, 0.0, (dz * row_scale)).to(dz_ptr.dtype.element_ty), mask=idx < V)
@@ -827,6 +924,10 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             prob = exp_shifted*inv_sum
             # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
             dz = tl.where(idx == cls, dz_at_r, prob*prod_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*wj)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)))
+            if DW:  # p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j: in double-word, rounded once
+                dw_a_hi, dw_a_lo = _row_dw_targets(tl.where(idx == cls, 1.0, 0.0), wj, label_smoothing, V, idx < V)
+                dw_value = _row_dw_target_entry(zj, m, dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
+                dz = tl.where((tl.abs(dw_value) < float("inf")) & (idx != cls), dw_value, dz)  # float64's value where it is not finite, and at the class
             if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
                 dz = dz * chain_j
             tl.store(dz_row + idx, tl.where(ignored, 0.0, (dz * row_scale)).to(dz_ptr.dtype.element_ty), mask=idx < V)
@@ -883,7 +984,7 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
             _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, N, V, ignore_index, R=SUM_BLOCK)
             w, divisor, opt = _mean_weights(w, divisor, opt)  # on the device: nothing waits on the host
         _cross_entropy_grad_kernel[(N,)](z, r, w, opt, loss, dz, out, count, divisor, V, z.stride(0), dz.stride(0),
-                  ignore_index, F64=acc == torch.float64, CAP=0 if softcap is None else 2 if z.dtype == torch.float64 else 1, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
+                  ignore_index, F64=acc == torch.float64, DW=z.dtype == torch.float64, CAP=0 if softcap is None else 2 if z.dtype == torch.float64 else 1, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
     result = out if reduce else loss.reshape(shape[:-1])
@@ -1048,7 +1149,7 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
 
 
 @triton.jit
-def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, out_ptr, count_ptr, V, z_stride, t_stride, dz_stride, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr, CAP: tl.constexpr, MEAN: tl.constexpr, REDUCE: tl.constexpr, R: tl.constexpr):
+def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, out_ptr, count_ptr, V, z_stride, t_stride, dz_stride, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr, DW: tl.constexpr, CAP: tl.constexpr, MEAN: tl.constexpr, REDUCE: tl.constexpr, R: tl.constexpr):
     """C = Σ_k w_k((1 − ε)t_k + ε/V)(lse − c_k) + λ·lse², lse = log Σ_k e^{c_k}, c = s·tanh(z/s) with a softcap s, else z; ∂C/∂z_j: one row per program."""
     row = tl.program_id(0).to(tl.int64)
     # each tensor's row by its own row stride (int64: rows × V may pass 2³¹); columns are unit-stride
@@ -1094,6 +1195,9 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         s3 = tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
         # s4 = Σ_j (t_j·w_j)·(m − z_j)
         s4 = tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (((shift - zj) - (zj_lo - shift_lo)))), 0.0), axis=0)
+        if DW:  # S = Σ_k e^{z_k − m} and A = Σ_k a_k in double-word (a_j: the gradient's target term)
+            dw_a_hi, dw_a_lo = _row_dw_targets(tj, wj, label_smoothing, V, idx < V)
+            dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo = _row_dw_target_sums(zj, shift, dw_a_hi, dw_a_lo)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
@@ -1105,6 +1209,11 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         s5 = tl.zeros([], acc)  # Σ_j h_j so far, of s3 = Σ_j h_j·(m − z_j)
         s6 = tl.zeros([], acc)  # Σ_j h_j so far, of s4 = Σ_j h_j·(m − z_j)
         n_at_max = tl.zeros([], acc)  # the entries at the running maximum
+        if DW:  # the gradient's sums for pass 2, online as the others
+            dw_s_hi = tl.zeros([], tl.float64)
+            dw_s_lo = tl.zeros([], tl.float64)
+            dw_total_hi = tl.zeros([], tl.float64)
+            dw_total_lo = tl.zeros([], tl.float64)
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
@@ -1140,6 +1249,12 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             # s4 = Σ_j (t_j·w_j)·(m − z_j); s6 = Σ_j t_j·w_j so far
             s4 = s4 + tl.where((m_new > m) & (m > float("-inf")), ((m_new - m) + (m_lo_new - m_lo)) * s6, 0.0) + tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (((shift - zj) - (zj_lo - shift_lo)))), 0.0), axis=0)
             s6 = s6 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
+            if DW:  # S = Σ_k e^{z_k − m} and A = Σ_k a_k in double-word (a_j: the gradient's target term)
+                dw_a_hi, dw_a_lo = _row_dw_targets(tj, wj, label_smoothing, V, idx < V)
+                dw_tile_s_hi, dw_tile_s_lo, dw_tile_a_hi, dw_tile_a_lo = _row_dw_target_sums(zj, shift, dw_a_hi, dw_a_lo)
+                dw_s_hi, dw_s_lo = _row_dw_rescale(dw_s_hi, dw_s_lo, m, shift, True)  # e^{m − m'}: 1 where m stays
+                dw_s_hi, dw_s_lo = _dw_add(dw_s_hi, dw_s_lo, dw_tile_s_hi, dw_tile_s_lo)
+                dw_total_hi, dw_total_lo = _dw_add(dw_total_hi, dw_total_lo, dw_tile_a_hi, dw_tile_a_lo)
             m = m_new
             m_lo = m_lo_new
         s0 = s0 + (n_at_max - 1.0)
@@ -1185,6 +1300,10 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         prob = exp_shifted*inv0
         # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
         dz = prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) - (one_minus_eps*tj + inv_V_times_eps)*wj
+        if DW:  # p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j: in double-word, rounded once
+            dw_a_hi, dw_a_lo = _row_dw_targets(tj, wj, label_smoothing, V, idx < V)
+            dw_value = _row_dw_target_entry(zj, shift, dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
+            dz = tl.where((tl.abs(dw_value) < float("inf")), dw_value, dz)  # float64's value where it is not finite
         if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
             dz = dz * chain_j
         tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
@@ -1218,6 +1337,10 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             prob = exp_shifted*inv0
             # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
             dz = prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) - (one_minus_eps*tj + inv_V_times_eps)*wj
+            if DW:  # p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j: in double-word, rounded once
+                dw_a_hi, dw_a_lo = _row_dw_targets(tj, wj, label_smoothing, V, idx < V)
+                dw_value = _row_dw_target_entry(zj, m, dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
+                dz = tl.where((tl.abs(dw_value) < float("inf")), dw_value, dz)  # float64's value where it is not finite
             if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
                 dz = dz * chain_j
             tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
@@ -1265,7 +1388,7 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
     count = torch.zeros(2, dtype=torch.int32, device=z.device) if reduce else loss  # rows counted; programs done
     if N:
         _cross_entropy_soft_grad_kernel[(N,)](z, t, w, opt, loss, dz, out, count, V, z.stride(0), t.stride(0), dz.stride(0),
-                  F64=acc == torch.float64, CAP=0 if softcap is None else 2 if z.dtype == torch.float64 else 1, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
+                  F64=acc == torch.float64, DW=z.dtype == torch.float64, CAP=0 if softcap is None else 2 if z.dtype == torch.float64 else 1, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
     result = out if reduce else loss.reshape(shape[:-1])

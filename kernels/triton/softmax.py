@@ -38,6 +38,233 @@ def _exp_twosum(x, y):
     return tl.where(t < float("inf"), t + t * e, t)  # t = inf: inf·e would be NaN or −inf
 
 
+@triton.jit
+def _dw_two_sum(a, b):
+    """s + e = a + b exactly, s = fl(a + b) (Knuth's TwoSum)."""
+    s = a + b
+    v = s - a
+    return s, (a - (s - v)) + (b - v)
+
+
+@triton.jit
+def _dw_fast_two_sum(a, b):
+    """s + e = a + b exactly where |a| ≥ |b| or a = 0 (Dekker's Fast2Sum)."""
+    s = a + b
+    return s, b - (s - a)
+
+
+@triton.jit
+def _dw_split(a):
+    """a = hi + lo, each of 26 bits at most (Veltkamp); scaled by 2⁻²⁸ above 2⁹⁹⁶, where the
+    splitter's product would overflow, and back (exact)."""
+    big = tl.abs(a) > tl.full([], 6.696928794914171e+299, tl.float64)
+    s = tl.where(big, a * 3.725290298461914e-09, a)
+    c = tl.full([], 134217729.0, tl.float64) * s
+    hi = c - (c - s)
+    lo = s - hi
+    return tl.where(big, hi * 268435456.0, hi), tl.where(big, lo * 268435456.0, lo)
+
+
+@triton.jit
+def _dw_split_bounded(a):
+    """a = hi + lo, each of 26 bits at most (Veltkamp), for |a| below 2⁹⁹⁶ (the operands inside e^x
+    and log: no guard)."""
+    c = tl.full([], 134217729.0, tl.float64) * a
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+@triton.jit
+def _dw_two_prod(a, b):
+    """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA); exact unless a partial
+    product underflows. Where |p| > 2⁹⁹⁶, a and p scaled by 2⁻²⁸ first (exact) and e back: a_hi·b_hi
+    may round above the largest float64 where p is just below it."""
+    p = a * b
+    big = tl.abs(p) > tl.full([], 6.696928794914171e+299, tl.float64)
+    a_hi, a_lo = _dw_split(tl.where(big, a * 3.725290298461914e-09, a))
+    b_hi, b_lo = _dw_split(b)
+    q = tl.where(big, p * 3.725290298461914e-09, p)
+    e = ((a_hi * b_hi - q) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return p, tl.where(big, e * 268435456.0, e)
+
+
+@triton.jit
+def _dw_two_prod_bounded(a, b):
+    """p + e = a·b exactly, as _dw_two_prod, for operands below 2⁹⁹⁶ (no guard)."""
+    p = a * b
+    a_hi, a_lo = _dw_split_bounded(a)
+    b_hi, b_lo = _dw_split_bounded(b)
+    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+
+
+@triton.jit
+def _dw_add(x_hi, x_lo, y_hi, y_lo):
+    """x + y of two double-words (Joldes–Muller–Popescu, AccurateDWPlusDW: error ≤ 3u²)."""
+    s_hi, s_lo = _dw_two_sum(x_hi, y_hi)
+    t_hi, t_lo = _dw_two_sum(x_lo, y_lo)
+    v_hi, v_lo = _dw_fast_two_sum(s_hi, s_lo + t_hi)
+    return _dw_fast_two_sum(v_hi, t_lo + v_lo)
+
+
+@triton.jit
+def _dw_add_fp(x_hi, x_lo, y):
+    """x + y, y a float64 (DWPlusFP: error ≤ 2u²)."""
+    s_hi, s_lo = _dw_two_sum(x_hi, y)
+    return _dw_fast_two_sum(s_hi, x_lo + s_lo)
+
+
+@triton.jit
+def _dw_mul(x_hi, x_lo, y_hi, y_lo):
+    """x·y of two double-words (Dekker's product: error ≤ 7u² or so; the lo·lo term dropped)."""
+    p_hi, p_lo = _dw_two_prod(x_hi, y_hi)
+    return _dw_fast_two_sum(p_hi, p_lo + (x_hi * y_lo + x_lo * y_hi))
+
+
+@triton.jit
+def _dw_mul_bounded(x_hi, x_lo, y_hi, y_lo):
+    """x·y as _dw_mul, for operands below 2⁹⁹⁶ (inside e^x: no guard in the splitting)."""
+    p = x_hi * y_hi
+    a_hi, a_lo = _dw_split_bounded(x_hi)
+    b_hi, b_lo = _dw_split_bounded(y_hi)
+    e = ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return _dw_fast_two_sum(p, e + (x_hi * y_lo + x_lo * y_hi))
+
+
+@triton.jit
+def _dw_twice_plus_square(p_hi, p_lo):
+    """2p + p² for |p| < 1/2 ((1 + p)² − 1, a squaring of e^r without its cancellation): p² from one
+    splitting of p_hi, and |p²| ≤ |2p|/4, so the sum needs no TwoSum."""
+    a_hi, a_lo = _dw_split_bounded(p_hi)
+    q = p_hi * p_hi
+    q_lo = (((a_hi * a_hi - q) + 2.0 * a_hi * a_lo) + a_lo * a_lo) + 2.0 * p_hi * p_lo
+    s_hi, s_lo = _dw_fast_two_sum(2.0 * p_hi, q)
+    return _dw_fast_two_sum(s_hi, s_lo + (2.0 * p_lo + q_lo))
+
+
+@triton.jit
+def _dw_scale(hi, lo, k):
+    """(hi + lo)·2^k, k an integer-valued float from −1077 to 1025: two factors 2^j, each built
+    from its exponent bits (each normal), so the scaling is exact unless the result is subnormal."""
+    half = tl.floor(k * 0.5)
+    first = ((half.to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)
+    second = (((k - half).to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)
+    return hi * first * second, lo * first * second
+
+
+@triton.jit
+def _dw_exp_reduced(x_hi, x_lo):
+    """(k, e^r − 1) with x = k·ln 2 + r, |r| ≤ ln 2/2 (k an integer-valued float, x clamped to
+    [−746, 710], where e^x is 0 and ∞; ln 2 in three parts, x − k·tl.full([], 0.6931471805598903, tl.float64) exact): e^(r/256) − 1 by
+    Taylor (terms from r⁶ on in float64, below 2⁻⁵⁷ of the sum: r⁵/120 in float64, 2⁻⁴⁵ of it, left e^x
+    and log 2⁻⁹⁸ off, 17 ULP at a zero of the focal loss's ∂t), then 8 times p → 2p + p², which is
+    (1 + p)² − 1 without the cancellation."""
+    x = tl.minimum(tl.maximum(x_hi, -746.0, propagate_nan=tl.PropagateNan.ALL), 710.0, propagate_nan=tl.PropagateNan.ALL)
+    k = tl.floor(x * tl.full([], 1.4426950408889634, tl.float64) + 0.5)
+    k_ln2_hi, k_ln2_lo = _dw_two_prod_bounded(k, tl.full([], 5.497923018708371e-14, tl.float64))
+    r_hi, r_lo = _dw_add(x - k * tl.full([], 0.6931471805598903, tl.float64), tl.where(x == x_hi, x_lo, 0.0), -k_ln2_hi, -(k_ln2_lo + k * tl.full([], 1.94704509238075e-31, tl.float64)))
+    s_hi = r_hi * 0.00390625
+    s_lo = r_lo * 0.00390625
+    q = ((tl.full([], 2.7557319223985893e-06, tl.float64) * s_hi + tl.full([], 2.48015873015873e-05, tl.float64)) * s_hi + tl.full([], 0.0001984126984126984, tl.float64)) * s_hi + tl.full([], 0.001388888888888889, tl.float64)
+    p_hi, p_lo = _dw_add_fp(tl.full([], 0.008333333333333333, tl.float64), tl.full([], 1.1564823173178714e-19, tl.float64), s_hi * q)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_add(tl.full([], 0.041666666666666664, tl.float64), tl.full([], 2.3129646346357427e-18, tl.float64), p_hi, p_lo)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_add(tl.full([], 0.16666666666666666, tl.float64), tl.full([], 9.25185853854297e-18, tl.float64), p_hi, p_lo)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_add_fp(p_hi, p_lo, 0.5)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_add_fp(p_hi, p_lo, 1.0)
+    p_hi, p_lo = _dw_mul_bounded(s_hi, s_lo, p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    return k, p_hi, p_lo
+
+
+@triton.jit
+def _dw_exp(x_hi, x_lo):
+    """e^x of a double-word (relative error about 2⁻¹⁰⁴ where e^x is normal): 2^k·(1 + p)."""
+    k, p_hi, p_lo = _dw_exp_reduced(x_hi, x_lo)
+    e_hi, e_lo = _dw_add_fp(p_hi, p_lo, 1.0)
+    return _dw_scale(e_hi, e_lo, k)
+
+
+@triton.jit
+def _row_dw_exp_shifted(zj, shift, EXACT: tl.constexpr):
+    """e^{z_j − m} as a double-word (hi, lo), about 2⁻¹⁰⁴ relative: z_j − m exactly (TwoSum), then _dw_exp;
+    0 where z_j = −∞ (past the row's end, or a logit of −∞). Not EXACT: float64's e^{z_j − m}, lo 0 (widened
+    float32 logits: z_j − m is exact, e^x within an ULP of float64)."""
+    if EXACT:
+        d_hi, d_lo = _dw_two_sum(zj, -shift)
+        out = zj == float("-inf")
+        e_hi, e_lo = _dw_exp(d_hi, tl.where(out, 0.0, d_lo))
+        return tl.where(out, 0.0, e_hi), tl.where(out, 0.0, e_lo)
+    else:
+        e = tl.exp(zj - shift)
+        return e, 0.0 * e
+
+
+@triton.jit
+def _row_dw_tile_sum(hi, lo):
+    """Σ_j (hi_j + lo_j) over a tile as a double-word: each hi_j cut at the grid of ulp(σ), σ = 2^(E+2) for
+    2^E ≤ Σ_j |hi_j| < 2^(E+1) (E from the bits), so that every partial sum of the cut parts is a multiple of
+    ulp(σ)/2 below σ: exact in any order (tl.sum's tree); the rest and the lo parts, each below ulp(σ), summed
+    in float64 (NumPy's _row_dw_row_sum)."""
+    bound = tl.sum(tl.abs(hi), axis=0)
+    biased = (bound.to(tl.int64, bitcast=True) >> 52) & 2047
+    sigma = (tl.minimum(biased + 2, 2046) << 52).to(tl.float64, bitcast=True)
+    top = (hi + sigma) - sigma
+    return _dw_fast_two_sum(tl.sum(top, axis=0), tl.sum((hi - top) + lo, axis=0))
+
+
+@triton.jit
+def _row_dw_rescale(x_hi, x_lo, m, shift, EXACT: tl.constexpr):
+    """x·e^{m − shift} of a double-word sum over the tiles so far (the online softmax's rescaling when the
+    maximum grows from m to shift), m − shift exactly (TwoSum) and e^{m − shift} by _dw_exp (not EXACT:
+    float64's); 0 where m = −∞ (nothing summed yet)."""
+    d_hi, d_lo = _dw_two_sum(m, -shift)
+    none = m == float("-inf")
+    f_hi, f_lo = _row_dw_exp_shifted(tl.where(none, 0.0, d_hi), tl.where(none, 0.0, -d_lo), EXACT)
+    y_hi, y_lo = _dw_mul(x_hi, x_lo, f_hi, f_lo)
+    return tl.where(none, 0.0, y_hi), tl.where(none, 0.0, y_lo)
+
+
+@triton.jit
+def _row_dw_vjp_sums(zj, gj, shift, keep, EXACT: tl.constexpr):
+    """R = Σ_j e^{z_j − shift} and D = Σ_j e^{z_j − shift}·g_j over the entries of a tile that ``keep`` (all
+    but the row's chosen maximum c), each a double-word (r_hi, r_lo, d_hi, d_lo)."""
+    e_hi, e_lo = _row_dw_exp_shifted(zj, shift, EXACT)
+    e_hi = tl.where(keep, e_hi, 0.0)
+    e_lo = tl.where(keep, e_lo, 0.0)
+    eg_hi, eg_lo = _dw_two_prod_bounded(e_hi, gj)
+    r_hi, r_lo = _row_dw_tile_sum(e_hi, e_lo)
+    d_hi, d_lo = _row_dw_tile_sum(eg_hi, eg_lo + e_lo * gj)
+    return r_hi, r_lo, d_hi, d_lo
+
+
+@triton.jit
+def _row_dw_softmax_vjp_entry(zj, gj, shift, m, g_c, r_hi, r_lo, d_hi, d_lo, EXACT: tl.constexpr):
+    """s_j·(g_j − Σ_k s_k g_k) = e_j·((g_j − g_c) + g_j·R − D)/Σ², c a maximum of the row (e_c = 1),
+    R = Σ_{k≠c} e_k, D = Σ_{k≠c} e_k·g_k, Σ = 1 + R, in double-word (R and D keep their own small terms where
+    e_c dominates: g_c·Σ − Σ_k e_k g_k would lose them below ulp(g_c)); NumPy's _row_dw_vjp. NaN for a row holding +∞
+    or of −∞ only (m not finite, whatever the shift it took), as torch's (e_c = 1 is not e^{∞ − ∞})."""
+    e_hi, e_lo = _row_dw_exp_shifted(zj, shift, EXACT)
+    s, s_lo = _dw_two_sum(1.0, r_hi)
+    s_lo = s_lo + r_lo
+    x, x_lo = _dw_two_sum(gj, -g_c)
+    p1, q1 = _dw_two_prod_bounded(gj, r_hi)
+    x, y_lo = _dw_two_sum(x, p1)
+    n, q = _dw_two_sum(x, -d_hi)
+    q = q + (x_lo + y_lo + q1 + gj * r_lo - d_lo)
+    ratio = (n + (q - n * (s_lo / s))) / s
+    return tl.where(tl.abs(m) < float("inf"), (e_hi + (e_lo - e_hi * (s_lo / s))) / s * ratio, float("nan"))
+
+
 def _device_ok(name, x):
     if x.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"argument {name!r} is on {x.device}; the Triton kernels run on a CUDA device "
@@ -178,7 +405,7 @@ def softmax(z):
 
 
 @triton.jit
-def _softmax_grad_kernel(z_ptr, g_ptr, p_ptr, dz_ptr, V, z_stride, g_stride, p_stride, dz_stride, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr):
+def _softmax_grad_kernel(z_ptr, g_ptr, p_ptr, dz_ptr, V, z_stride, g_stride, p_stride, dz_stride, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr, DW: tl.constexpr):
     """p_j = e^{z_j}/Σ_k e^{z_k}; dz_j = Σ_i g_i ∂p_i/∂z_j: one row per program."""
     row = tl.program_id(0).to(tl.int64)
     # each tensor's row by its own row stride (int64: rows × V may pass 2³¹); columns are unit-stride
@@ -199,10 +426,21 @@ def _softmax_grad_kernel(z_ptr, g_ptr, p_ptr, dz_ptr, V, z_stride, g_stride, p_s
         s0 = tl.sum(_exp_twosum(zj, -shift), axis=0)
         # s1 = Σ_j g_j·exp(−m + z_j)
         s1 = tl.sum(_exp_twosum(zj, -shift)*gj, axis=0)
+        if F64:  # R = Σ_{k≠c} e^{z_k − m}, D = Σ_{k≠c} e^{z_k − m}·g_k (double-word where DW), c a maximum of the row (e_c = 1)
+            dw_c = tl.min(tl.where(zj == shift, idx, V), axis=0)
+            dw_g_c = tl.sum(tl.where(idx == dw_c, gj, 0.0), axis=0)
+            dw_r_hi, dw_r_lo, dw_d_hi, dw_d_lo = _row_dw_vjp_sums(zj, gj, shift, idx != dw_c, DW)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
         s1 = tl.zeros([], acc)
+        if F64:  # the gradient's sums for pass 2, online as the others
+            dw_r_hi = tl.zeros([], tl.float64)
+            dw_r_lo = tl.zeros([], tl.float64)
+            dw_d_hi = tl.zeros([], tl.float64)
+            dw_d_lo = tl.zeros([], tl.float64)
+            dw_g_c = tl.zeros([], tl.float64)
+            dw_c = tl.full([], -1, tl.int32)  # the column of the row's maximum kept out of R and D
         # each tile's successor is loaded before the tile's reductions: its load is in flight while they run
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         g_next = tl.load(g_row + cols, mask=cols < V, other=0.0)
@@ -218,6 +456,17 @@ def _softmax_grad_kernel(z_ptr, g_ptr, p_ptr, dz_ptr, V, z_stride, g_stride, p_s
             s0 = s0 * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift), axis=0)
             # s1 = Σ_j g_j·exp(−m + z_j)
             s1 = s1 * _exp_twosum(m, -shift) + tl.sum(_exp_twosum(zj, -shift)*gj, axis=0)
+            if F64:  # R = Σ_{k≠c} e^{z_k − m}, D = Σ_{k≠c} e^{z_k − m}·g_k (double-word where DW), c a maximum of the row (e_c = 1)
+                dw_up = m_new > m  # a new maximum: the old c (e_c = 1, g_c) joins R and D, then all is rescaled
+                dw_c = tl.where(dw_up, tl.min(tl.where(zj == shift, idx, V), axis=0), dw_c)
+                dw_r_hi, dw_r_lo = _dw_add_fp(dw_r_hi, dw_r_lo, tl.where(dw_up, 1.0, 0.0))
+                dw_d_hi, dw_d_lo = _dw_add_fp(dw_d_hi, dw_d_lo, tl.where(dw_up, dw_g_c, 0.0))
+                dw_g_c = tl.where(dw_up, tl.sum(tl.where(idx == dw_c, gj, 0.0), axis=0), dw_g_c)
+                dw_r_hi, dw_r_lo = _row_dw_rescale(dw_r_hi, dw_r_lo, m, shift, DW)
+                dw_d_hi, dw_d_lo = _row_dw_rescale(dw_d_hi, dw_d_lo, m, shift, DW)
+                dw_tile_r_hi, dw_tile_r_lo, dw_tile_d_hi, dw_tile_d_lo = _row_dw_vjp_sums(zj, gj, shift, idx != dw_c, DW)
+                dw_r_hi, dw_r_lo = _dw_add(dw_r_hi, dw_r_lo, dw_tile_r_hi, dw_tile_r_lo)
+                dw_d_hi, dw_d_lo = _dw_add(dw_d_hi, dw_d_lo, dw_tile_d_hi, dw_tile_d_lo)
             m = m_new
     # inv_sum = 1/Σ_j exp_shifted
     inv_sum = 1.0 / (s0)
@@ -234,6 +483,9 @@ def _softmax_grad_kernel(z_ptr, g_ptr, p_ptr, dz_ptr, V, z_stride, g_stride, p_s
         tl.store(p_row + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
         # Σ_i g_i ∂p_i/∂z_j = g_j·exp(z_j)/Σ_k exp(z_k) − Σ_i (g_i·exp(z_i))·exp(z_j)/Σ_k exp(z_k)²
         dz = prob*(gj - inv_sum*s1)
+        if F64:  # s_j·(g_j − Σ_k s_k g_k) cancels where g_j ≈ Σ_k s_k g_k: without the maximum's term, in double-word where DW, rounded once
+            dw_value = _row_dw_softmax_vjp_entry(zj, gj, shift, m, dw_g_c, dw_r_hi, dw_r_lo, dw_d_hi, dw_d_lo, DW)
+            dz = tl.where((tl.abs(dw_value) < float("inf")), dw_value, dz)  # float64's value where it is not finite
         tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
@@ -254,6 +506,9 @@ def _softmax_grad_kernel(z_ptr, g_ptr, p_ptr, dz_ptr, V, z_stride, g_stride, p_s
             tl.store(p_row + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
             # Σ_i g_i ∂p_i/∂z_j = g_j·exp(z_j)/Σ_k exp(z_k) − Σ_i (g_i·exp(z_i))·exp(z_j)/Σ_k exp(z_k)²
             dz = prob*(gj - inv_sum*s1)
+            if F64:  # s_j·(g_j − Σ_k s_k g_k) cancels where g_j ≈ Σ_k s_k g_k: without the maximum's term, in double-word where DW, rounded once
+                dw_value = _row_dw_softmax_vjp_entry(zj, gj, m, m, dw_g_c, dw_r_hi, dw_r_lo, dw_d_hi, dw_d_lo, DW)
+                dz = tl.where((tl.abs(dw_value) < float("inf")), dw_value, dz)  # float64's value where it is not finite
             tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
 
 
@@ -279,7 +534,8 @@ def softmax_grad(z, g):
     p = torch.empty(N, V, dtype=z.dtype, device=z.device)
     dz = torch.empty(N, V, dtype=z.dtype, device=z.device)
     acc = torch.float64 if z.dtype in (torch.float64, torch.float32) else torch.float32  # g_i − Σ_j s_j g_j cancels: float32 in float64, each output rounded once
+    dw = z.dtype == torch.float64  # the gradient in double-word, rounded once (it cancels)
     if N:
-        _softmax_grad_kernel[(N,)](z, g, p, dz, V, z.stride(0), g.stride(0), p.stride(0), dz.stride(0), F64=acc == torch.float64,
+        _softmax_grad_kernel[(N,)](z, g, p, dz, V, z.stride(0), g.stride(0), p.stride(0), dz.stride(0), F64=acc == torch.float64, DW=dw,
                   **_row_tiles(V, acc))
     return p.reshape(shape), dz.reshape(shape)

@@ -623,11 +623,16 @@ ROW_SKELETON_NAMES = frozenset("""
     c_lo m_lo m_lo_new shift_lo top_lo zj_lo z_r_lo
     big big_lo chain gap_lo lse_lo lse_scale more more_lo n_lo p_lo q_lo qd qd_lo sech2 small sum_lo x2
     d_hi e_hi far k_ln2_hi k_ln2_lo m_hi neg p_hi q_hi r_hi s_hi second tiny v_hi x_hi y_hi
+    DW EXACT dw dw_a_hi dw_a_lo dw_c dw_d_hi dw_d_lo dw_g_c dw_r_hi dw_r_lo dw_s_hi dw_s_lo dw_tile_a_hi dw_tile_a_lo
+    dw_tile_d_hi dw_tile_d_lo dw_tile_r_hi dw_tile_r_lo dw_tile_s_hi dw_tile_s_lo dw_total_hi dw_total_lo dw_up
+    dw_value biased big d_hi e_hi eg_hi f_hi f_lo g_c k_ln2_hi k_ln2_lo none one_hi one_lo p_hi p_lo q_lo r_hi
+    s_hi second share_hi share_lo total_hi v_hi x_hi y_hi
 """.split())  # (b, u, y: the TwoSum and log1p helpers' locals; inv0 …: hoisted reciprocals of row sums;
 # dz_at_r: the gradient at the row's class, the class-gap rule's; wide: RowKernel.widen's launcher flag;
 # half, top, scales: the locals of _mean_weights, the weighted mean's 2^k; losses (and total): _row_total's;
 # a_hi … zz: the double-word helpers' locals, RowKernel.double_word; c_lo … y_hi: a softcap's double-word c, the
-# locals of _row_dw_softcap, _row_softcap_dw and the doubleword primitives they call)
+# locals of _row_dw_softcap, _row_softcap_dw and the doubleword primitives they call; DW, dw_… and the rest:
+# Triton's double-word path and the doubleword primitives' locals)
 _ROW_SUM = re.compile(r"s\d+")
 # the words of a row formula's leaves in a temporary's name (z_r, w_r: the entry at the class r)
 _ROW_WORDS = {z[j]: "z", w[j]: "w", t[j]: "t", g[j]: "g", z[r]: "zr", w[r]: "wr", V: "V",

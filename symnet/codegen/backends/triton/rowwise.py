@@ -131,6 +131,138 @@ class _RowPrinter(TritonPrinter):
         return f"(({self._print(e.args[0])}) - {lo})"
 
 
+# RowKernel.double_word in Triton: the gradients that cancel (p_j·Σ_k a_k − a_j of soft or smoothed targets and
+# class weights, the log-softmax VJP g_j − s_j·Σ_k g_k, the softmax VJP s_j·(g_j − Σ_k s_k g_k)) computed in
+# double-word from the primitives of symnet.codegen.doubleword and rounded once, as NumPy's _row_dw_target_gradient
+# and _row_dw_vjp. A program cannot branch on its data: the double-word runs on every entry of a row where the
+# launcher's DW says so (float64 logits). The softmax VJP of float32 logits (widened to float64) takes the same
+# sums without the maximum's term in plain float64 (EXACT False: e^{z − m} by tl.exp, its lo 0), as NumPy's
+# _row_rest_softmax_vjp: at a row's dominant entry g_c − Σ_k s_k g_k would round to 0 there too.
+ROW_DW_HELPERS = {
+    "_row_dw_exp_shifted": '''\
+@triton.jit
+def _row_dw_exp_shifted(zj, shift, EXACT: tl.constexpr):
+    """e^{z_j − m} as a double-word (hi, lo), about 2⁻¹⁰⁴ relative: z_j − m exactly (TwoSum), then _dw_exp;
+    0 where z_j = −∞ (past the row's end, or a logit of −∞). Not EXACT: float64's e^{z_j − m}, lo 0 (widened
+    float32 logits: z_j − m is exact, e^x within an ULP of float64)."""
+    if EXACT:
+        d_hi, d_lo = _dw_two_sum(zj, -shift)
+        out = zj == float("-inf")
+        e_hi, e_lo = _dw_exp(d_hi, tl.where(out, 0.0, d_lo))
+        return tl.where(out, 0.0, e_hi), tl.where(out, 0.0, e_lo)
+    else:
+        e = tl.exp(zj - shift)
+        return e, 0.0 * e
+''',
+    "_row_dw_tile_sum": '''\
+@triton.jit
+def _row_dw_tile_sum(hi, lo):
+    """Σ_j (hi_j + lo_j) over a tile as a double-word: each hi_j cut at the grid of ulp(σ), σ = 2^(E+2) for
+    2^E ≤ Σ_j |hi_j| < 2^(E+1) (E from the bits), so that every partial sum of the cut parts is a multiple of
+    ulp(σ)/2 below σ: exact in any order (tl.sum's tree); the rest and the lo parts, each below ulp(σ), summed
+    in float64 (NumPy's _row_dw_row_sum)."""
+    bound = tl.sum(tl.abs(hi), axis=0)
+    biased = (bound.to(tl.int64, bitcast=True) >> 52) & 2047
+    sigma = (tl.minimum(biased + 2, 2046) << 52).to(tl.float64, bitcast=True)
+    top = (hi + sigma) - sigma
+    return _dw_fast_two_sum(tl.sum(top, axis=0), tl.sum((hi - top) + lo, axis=0))
+''',
+    "_row_dw_rescale": '''\
+@triton.jit
+def _row_dw_rescale(x_hi, x_lo, m, shift, EXACT: tl.constexpr):
+    """x·e^{m − shift} of a double-word sum over the tiles so far (the online softmax's rescaling when the
+    maximum grows from m to shift), m − shift exactly (TwoSum) and e^{m − shift} by _dw_exp (not EXACT:
+    float64's); 0 where m = −∞ (nothing summed yet)."""
+    d_hi, d_lo = _dw_two_sum(m, -shift)
+    none = m == float("-inf")
+    f_hi, f_lo = _row_dw_exp_shifted(tl.where(none, 0.0, d_hi), tl.where(none, 0.0, -d_lo), EXACT)
+    y_hi, y_lo = _dw_mul(x_hi, x_lo, f_hi, f_lo)
+    return tl.where(none, 0.0, y_hi), tl.where(none, 0.0, y_lo)
+''',
+    "_row_dw_targets": '''\
+@triton.jit
+def _row_dw_targets(tj, wj, eps, V, valid):
+    """a_j = w_j·((1 − ε)·t_j + ε/V) as a double-word, 0 where not ``valid``: 1 − ε exactly (TwoSum), ε/V with
+    its remainder ε − V·(ε/V) (exact, TwoProduct) over V, the products by TwoProduct (NumPy's
+    _row_dw_target_rows takes 1 − ε and ε/V from Fractions: the same double-words)."""
+    n = tl.full([], V, tl.float64)
+    one_hi, one_lo = _dw_two_sum(1.0, -eps)
+    share_hi = eps / n
+    p, p_lo = _dw_two_prod_bounded(share_hi, n)
+    share_lo = ((eps - p) - p_lo) / n
+    a_hi, a_lo = _dw_two_prod_bounded(tj, one_hi)
+    a_hi, v_lo = _dw_two_sum(a_hi, share_hi)
+    a_lo = a_lo + tj * one_lo + v_lo + share_lo
+    a_hi, u_lo = _dw_two_prod_bounded(a_hi, wj)
+    return tl.where(valid, a_hi, 0.0), tl.where(valid, u_lo + a_lo * wj, 0.0)
+''',
+    "_row_dw_target_sums": '''\
+@triton.jit
+def _row_dw_target_sums(zj, shift, a_hi, a_lo):
+    """Σ_j e^{z_j − shift} and Σ_j a_j over a tile, each a double-word (s_hi, s_lo, t_hi, t_lo)."""
+    e_hi, e_lo = _row_dw_exp_shifted(zj, shift, True)
+    s_hi, s_lo = _row_dw_tile_sum(e_hi, e_lo)
+    t_hi, t_lo = _row_dw_tile_sum(a_hi, a_lo)
+    return s_hi, s_lo, t_hi, t_lo
+''',
+    "_row_dw_target_entry": '''\
+@triton.jit
+def _row_dw_target_entry(zj, m, a_hi, a_lo, s_hi, s_lo, total_hi, total_lo):
+    """p_j·Σ_k a_k − a_j = (e_j·A − a_j·S)/S, e_j = e^{z_j − m}, S = Σ_k e_k and A = Σ_k a_k double-words: the
+    difference of the products in double-word, divided once (two roundings: within 1 ULP where it cancels,
+    NumPy's _row_dw_target_rows)."""
+    e_hi, e_lo = _row_dw_exp_shifted(zj, m, True)
+    p1, q1 = _dw_two_prod_bounded(e_hi, total_hi)
+    p2, q2 = _dw_two_prod_bounded(a_hi, s_hi)
+    n, q = _dw_two_sum(p1, -p2)
+    q = q + ((q1 + e_hi * total_lo + e_lo * total_hi) - (q2 + a_hi * s_lo + a_lo * s_hi))
+    return (n + (q - n * (s_lo / s_hi))) / s_hi
+''',
+    "_row_dw_vjp_sums": '''\
+@triton.jit
+def _row_dw_vjp_sums(zj, gj, shift, keep, EXACT: tl.constexpr):
+    """R = Σ_j e^{z_j − shift} and D = Σ_j e^{z_j − shift}·g_j over the entries of a tile that ``keep`` (all
+    but the row's chosen maximum c), each a double-word (r_hi, r_lo, d_hi, d_lo)."""
+    e_hi, e_lo = _row_dw_exp_shifted(zj, shift, EXACT)
+    e_hi = tl.where(keep, e_hi, 0.0)
+    e_lo = tl.where(keep, e_lo, 0.0)
+    eg_hi, eg_lo = _dw_two_prod_bounded(e_hi, gj)
+    r_hi, r_lo = _row_dw_tile_sum(e_hi, e_lo)
+    d_hi, d_lo = _row_dw_tile_sum(eg_hi, eg_lo + e_lo * gj)
+    return r_hi, r_lo, d_hi, d_lo
+''',
+    "_row_dw_softmax_vjp_entry": '''\
+@triton.jit
+def _row_dw_softmax_vjp_entry(zj, gj, shift, m, g_c, r_hi, r_lo, d_hi, d_lo, EXACT: tl.constexpr):
+    """s_j·(g_j − Σ_k s_k g_k) = e_j·((g_j − g_c) + g_j·R − D)/Σ², c a maximum of the row (e_c = 1),
+    R = Σ_{k≠c} e_k, D = Σ_{k≠c} e_k·g_k, Σ = 1 + R, in double-word (R and D keep their own small terms where
+    e_c dominates: g_c·Σ − Σ_k e_k g_k would lose them below ulp(g_c)); NumPy's _row_dw_vjp. NaN for a row holding +∞
+    or of −∞ only (m not finite, whatever the shift it took), as torch's (e_c = 1 is not e^{∞ − ∞})."""
+    e_hi, e_lo = _row_dw_exp_shifted(zj, shift, EXACT)
+    s, s_lo = _dw_two_sum(1.0, r_hi)
+    s_lo = s_lo + r_lo
+    x, x_lo = _dw_two_sum(gj, -g_c)
+    p1, q1 = _dw_two_prod_bounded(gj, r_hi)
+    x, y_lo = _dw_two_sum(x, p1)
+    n, q = _dw_two_sum(x, -d_hi)
+    q = q + (x_lo + y_lo + q1 + gj * r_lo - d_lo)
+    ratio = (n + (q - n * (s_lo / s))) / s
+    return tl.where(tl.abs(m) < float("inf"), (e_hi + (e_lo - e_hi * (s_lo / s))) / s * ratio, float("nan"))
+''',
+}
+TRITON_HELPERS.update(ROW_DW_HELPERS)
+HELPER_NEEDS.update({
+    "_row_dw_exp_shifted": ("_dw_two_sum", "_dw_exp"),
+    "_row_dw_tile_sum": ("_dw_fast_two_sum",),
+    "_row_dw_rescale": ("_dw_two_sum", "_row_dw_exp_shifted", "_dw_mul"),
+    "_row_dw_targets": ("_dw_two_sum", "_dw_two_prod_bounded"),
+    "_row_dw_target_sums": ("_row_dw_exp_shifted", "_row_dw_tile_sum"),
+    "_row_dw_target_entry": ("_row_dw_exp_shifted", "_dw_two_prod_bounded", "_dw_two_sum"),
+    "_row_dw_vjp_sums": ("_row_dw_exp_shifted", "_dw_two_prod_bounded", "_row_dw_tile_sum"),
+    "_row_dw_softmax_vjp_entry": ("_row_dw_exp_shifted", "_dw_two_sum", "_dw_two_prod_bounded"),
+})
+
+
 M = sp.Symbol("m")  # the row maximum (the running one during pass 1)
 
 # ∂c_j/∂z_j of the softcap c = s·tanh(z/s) for float64 logits (CAP == 2): kernel.chain, 4σ(2x)σ(−2x) = sech²(x),
@@ -284,6 +416,107 @@ def _hoist_reciprocals(entry: dict, row: dict, results: list, per_row: list) -> 
     return entry, row, results
 
 
+
+def _dw_targets(kernel: RowKernel, pr) -> str:
+    """The call giving a_j as a double-word (dw_a_hi, dw_a_lo) of the tile in registers: w_j·((1 − ε)·t_j + ε/V)
+    (t the soft targets, or the one-hot of the class), or g_j itself (log-softmax's VJP)."""
+    from ...families.rowwise import LABEL_SMOOTHING
+    if kernel.double_word == "log_softmax":
+        return "gj, 0.0 * gj"
+    pr._need("_row_dw_targets")
+    target = "tj" if kernel.double_word == "soft" else "tl.where(idx == cls, 1.0, 0.0)"
+    eps = OPTION_NAMES[LABEL_SMOOTHING] if LABEL_SMOOTHING in kernel.options else "0.0"
+    return f"_row_dw_targets({target}, {'wj' if kernel.weighted else '1.0'}, {eps}, V, idx < V)"
+
+
+def _dw_start(kernel: RowKernel, indent: str, pr) -> list[str]:
+    """RowKernel.double_word, a row in tiles: the double-word sums start at 0 (and the softmax VJP's c at none)."""
+    if not kernel.double_word:
+        return []
+    names = ["dw_r_hi", "dw_r_lo", "dw_d_hi", "dw_d_lo", "dw_g_c"] if kernel.double_word == "softmax" \
+        else ["dw_s_hi", "dw_s_lo", "dw_total_hi", "dw_total_lo"]
+    out = [f"{indent}if {'F64' if kernel.double_word == 'softmax' else 'DW'}:  # the gradient's sums for pass 2, "
+           "online as the others"]
+    out += [f"{indent}    {n} = tl.zeros([], tl.float64)" for n in names]
+    if kernel.double_word == "softmax":
+        out.append(f"{indent}    dw_c = tl.full([], -1, tl.int32)  # the column of the row's maximum kept out of R and D")
+    return out
+
+
+def _dw_pass1(kernel: RowKernel, indent: str, running: bool, pr) -> list[str]:
+    """RowKernel.double_word, pass 1: the row sums the gradient needs in double-word, over the tile in
+    registers; with ``running``, added to the sums so far, which are rescaled by e^{m − m'} (double-word) when
+    the maximum grows from m to m' (the online softmax's step, one _dw_exp a tile)."""
+    kind = kernel.double_word
+    if not kind:
+        return []
+    i = indent + "    "
+    if kind == "softmax":
+        pr._need("_row_dw_vjp_sums")
+        out = [f"{indent}if F64:  # R = Σ_{{k≠c}} e^{{z_k − m}}, D = Σ_{{k≠c}} e^{{z_k − m}}·g_k (double-word where DW), "
+               "c a maximum of the row (e_c = 1)"]
+        if not running:
+            return out + [f"{i}dw_c = tl.min(tl.where(zj == shift, idx, V), axis=0)",
+                          f"{i}dw_g_c = tl.sum(tl.where(idx == dw_c, gj, 0.0), axis=0)",
+                          f"{i}dw_r_hi, dw_r_lo, dw_d_hi, dw_d_lo = _row_dw_vjp_sums(zj, gj, shift, idx != dw_c, DW)"]
+        for helper in ("_row_dw_rescale", "_dw_add", "_dw_add_fp"):
+            pr._need(helper)
+        return out + [
+            f"{i}dw_up = m_new > m  # a new maximum: the old c (e_c = 1, g_c) joins R and D, then all is rescaled",
+            f"{i}dw_c = tl.where(dw_up, tl.min(tl.where(zj == shift, idx, V), axis=0), dw_c)",
+            f"{i}dw_r_hi, dw_r_lo = _dw_add_fp(dw_r_hi, dw_r_lo, tl.where(dw_up, 1.0, 0.0))",
+            f"{i}dw_d_hi, dw_d_lo = _dw_add_fp(dw_d_hi, dw_d_lo, tl.where(dw_up, dw_g_c, 0.0))",
+            f"{i}dw_g_c = tl.where(dw_up, tl.sum(tl.where(idx == dw_c, gj, 0.0), axis=0), dw_g_c)",
+            f"{i}dw_r_hi, dw_r_lo = _row_dw_rescale(dw_r_hi, dw_r_lo, m, shift, DW)",
+            f"{i}dw_d_hi, dw_d_lo = _row_dw_rescale(dw_d_hi, dw_d_lo, m, shift, DW)",
+            f"{i}dw_tile_r_hi, dw_tile_r_lo, dw_tile_d_hi, dw_tile_d_lo = _row_dw_vjp_sums(zj, gj, shift, idx != dw_c, DW)",
+            f"{i}dw_r_hi, dw_r_lo = _dw_add(dw_r_hi, dw_r_lo, dw_tile_r_hi, dw_tile_r_lo)",
+            f"{i}dw_d_hi, dw_d_lo = _dw_add(dw_d_hi, dw_d_lo, dw_tile_d_hi, dw_tile_d_lo)"]
+    pr._need("_row_dw_target_sums")
+    out = [f"{indent}if DW:  # S = Σ_k e^{{z_k − m}} and A = Σ_k a_k in double-word (a_j: the gradient's target term)",
+           f"{i}dw_a_hi, dw_a_lo = {_dw_targets(kernel, pr)}"]
+    if not running:
+        return out + [f"{i}dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo = _row_dw_target_sums(zj, shift, dw_a_hi, dw_a_lo)"]
+    pr._need("_row_dw_rescale")
+    pr._need("_dw_add")
+    return out + [
+        f"{i}dw_tile_s_hi, dw_tile_s_lo, dw_tile_a_hi, dw_tile_a_lo = _row_dw_target_sums(zj, shift, dw_a_hi, dw_a_lo)",
+        f"{i}dw_s_hi, dw_s_lo = _row_dw_rescale(dw_s_hi, dw_s_lo, m, shift, True)  # e^{{m − m'}}: 1 where m stays",
+        f"{i}dw_s_hi, dw_s_lo = _dw_add(dw_s_hi, dw_s_lo, dw_tile_s_hi, dw_tile_s_lo)",
+        f"{i}dw_total_hi, dw_total_lo = _dw_add(dw_total_hi, dw_total_lo, dw_tile_a_hi, dw_tile_a_lo)"]
+
+
+def _dw_entry(kernel: RowKernel, name: str, res, indent: str, pr) -> list[str]:
+    """RowKernel.double_word, pass 2: the gradient ``name`` (already its float64 value) replaced by its
+    double-word value where DW, the z-loss's terms added to it; float64's value kept where the double-word is
+    not finite (|a_j| past 2⁹⁹⁶, an overflow inside, ±∞ or NaN logits) and, for class indices, at the class
+    (the class-gap rule's value there)."""
+    from ...families.rowwise import LABEL_SMOOTHING, gated
+    kind = kernel.double_word
+    m = pr.names[M]
+    rest = [a for a in sp.Add.make_args(res) if isinstance(a, gated) and a.args[0] != LABEL_SMOOTHING]
+    added = "".join(f" + {pr.doprint(a)}" for a in sorted(rest, key=sp.default_sort_key))
+    i = indent + "    "
+    if kind == "softmax":
+        pr._need("_row_dw_softmax_vjp_entry")
+        out = [f"{indent}if F64:  # s_j·(g_j − Σ_k s_k g_k) cancels where g_j ≈ Σ_k s_k g_k: without the maximum's "
+               "term, in double-word where DW, rounded once",
+               f"{i}dw_value = _row_dw_softmax_vjp_entry(zj, gj, {m}, m, dw_g_c, dw_r_hi, dw_r_lo, dw_d_hi, dw_d_lo, "
+               f"DW){added}"]
+    else:
+        pr._need("_row_dw_target_entry")
+        why = ("g_j − s_j·Σ_k g_k cancels where s_j·Σ_k g_k ≈ g_j" if kind == "log_softmax"
+               else "p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j")
+        sign = "-" if kind == "log_softmax" else ""  # g_j − s_j·Σ_k g_k = −(s_j·Σ_k a_k − a_j), a = g
+        out = [f"{indent}if DW:  # {why}: in double-word, rounded once",
+               f"{i}dw_a_hi, dw_a_lo = {_dw_targets(kernel, pr)}",
+               f"{i}dw_value = {sign}_row_dw_target_entry(zj, {m}, dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, "
+               f"dw_total_hi, dw_total_lo){added}"]
+    keep = "(tl.abs(dw_value) < float(\"inf\"))" + (" & (idx != cls)" if kind == "hard" else "")
+    return out + [f"{i}{name} = tl.where({keep}, dw_value, {name})  # float64's value where it is not finite"
+                  + (", and at the class" if kind == "hard" else "")]
+
+
 def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     entry, row, results, sums, kinds, at_row, at_class = _plan(kernel)
     weight_sums = _gap_weight_sums(sums, kinds)
@@ -308,6 +541,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     rows = ["z"] + (["g"] if upstream else []) + (["t"] if soft else []) + [o.name for o, _, _, _ in per_entry]
     args = ptrs + ["V"] + [f"{x}_stride" for x in rows] + (["ignore_index"] if target else []) + \
         ["F64: tl.constexpr", "BLOCK_V: tl.constexpr", "ONE_READ: tl.constexpr"] + \
+        (["DW: tl.constexpr"] if kernel.double_word else []) + \
         (["CAP: tl.constexpr"] if cap else []) + \
         (["MEAN: tl.constexpr", "REDUCE: tl.constexpr", "R: tl.constexpr"] if reduces else [])
     L = [
@@ -333,9 +567,10 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
         L.append("    ignored = False")
     p1 = _RowPrinter({sp.Symbol("shift"): "shift"}, helpers)
     shifted = {M: sp.Symbol("shift")}
-    needs_g1 = any(f.has(g[j]) for _, f in kinds.values())
-    needs_t1 = any(f.has(t[j]) for _, f in kinds.values())
-    needs_w1 = any(f.has(w[j]) for _, f in kinds.values())
+    dw = kernel.double_word  # the gradient in double-word where DW (see _dw_pass1, _dw_entry)
+    needs_g1 = any(f.has(g[j]) for _, f in kinds.values()) or dw in ("softmax", "log_softmax")
+    needs_t1 = any(f.has(t[j]) for _, f in kinds.values()) or dw == "soft"
+    needs_w1 = any(f.has(w[j]) for _, f in kinds.values()) or bool(dw and weighted)
     cap_code = printer.doprint(kernel.cap).replace("zj", "{0}") if cap else None
 
     def capped(indent: str, v: str, valid_mask: str, chain: bool = False) -> list[str]:
@@ -428,6 +663,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
               "        m_lo = tl.where(m_lo > float(\"-inf\"), m_lo, 0.0)",
               "        shift_lo = m_lo"]
     L += row_sums("        ", running=False)
+    L += _dw_pass1(kernel, "        ", False, printer)
     # pass 1 over a longer row, in tiles: the online softmax
     L += ["    else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows",
           "        m = tl.full([], float(\"-inf\"), acc)"]
@@ -438,6 +674,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
           for name, hs in weight_sums.items()]
     L += ["        n_at_max = tl.zeros([], acc)  # the entries at the running maximum" for name, (kind, _) in kinds.items()
           if kind == "rest"]
+    L += _dw_start(kernel, "        ", printer)
     first = [("z", "float(\"-inf\")")] + ([("g", "0.0")] if upstream and needs_g1 else [])
     L.append("        # each tile's successor is loaded before the tile's reductions: its load is in flight while they run")
     L += [f"        {v}_next = tl.load({v}_row + cols, mask=cols < V, other={other})" for v, other in first]
@@ -457,6 +694,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
               "            m_lo_new = tl.where(top > m, top_lo, tl.where(top == m, tl.maximum(m_lo, top_lo), m_lo))",
               "            shift_lo = m_lo_new"]
     L += row_sums("            ", running=True)
+    L += _dw_pass1(kernel, "            ", True, printer)
     L.append("            m = m_new")
     if cap:
         L.append("            m_lo = m_lo_new")
@@ -503,6 +741,8 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
                     value = (f"{value} + tl.where(idx == cls, {printer.doprint(coeff)}, 0.0)  "
                              f"# the one-hot term δ_jr·({text(coeff)})")
                 out.append(f"{indent}{o.name} = {value}")
+                if dw and (dw in ("soft", "hard") or o.expr.has(g)):
+                    out += _dw_entry(kernel, o.name, res, indent, pr)
                 if cap and kernel.chain is not None:
                     out += [f"{indent}if CAP:  # a gradient in c, times ∂c_j/∂z_j = {text(kernel.chain)}",
                             f"{indent}    {o.name} = {o.name} * chain_j"]
@@ -646,8 +886,11 @@ def _plain_row_launcher(kernel: RowKernel) -> str:
         body.append("acc = torch.float64 if z.dtype in (torch.float64, torch.float32) else torch.float32"
                     "  # g_i − Σ_j s_j g_j cancels: float32 in float64, each output rounded once")
         acc = "acc"
+    if kernel.double_word:
+        body.append("dw = z.dtype == torch.float64  # the gradient in double-word, rounded once (it cancels)")
     body += ["if N:",
-             f"    {k}[(N,)]({', '.join(args + order)}, V, {strides}, F64={acc} == torch.float64,",
+             f"    {k}[(N,)]({', '.join(args + order)}, V, {strides}, F64={acc} == torch.float64,"
+             + (" DW=dw," if kernel.double_word else ""),
              f"              **_row_tiles(V, {acc}))",
              "return " + ", ".join(o.name + (".reshape(shape[:-1])" if o.per_row else ".reshape(shape)")
                                    for o in kernel.outputs)]
@@ -729,7 +972,7 @@ def _option_row_launcher(kernel: RowKernel) -> str:
         (["opt"] if opts else []) + [value] + (["dz"] if fused else []) + ["out", "count"] + (["divisor"] if weigh else [])
     strides = ["z.stride(0)"] + (["t.stride(0)"] if soft else []) + (["dz.stride(0)"] if fused else [])
     # CAP: 0 no softcap, 1 a softcap, 2 a softcap of float64 logits (its ∂c/∂z in double-word)
-    consts = "F64=acc == torch.float64, " + \
+    consts = "F64=acc == torch.float64, " + ("DW=z.dtype == torch.float64, " if kernel.double_word else "") + \
         ("CAP=0 if softcap is None else 2 if z.dtype == torch.float64 else 1, " if kernel.cap is not None else "") + \
         "MEAN=reduction == \"mean\", REDUCE=reduce, R=SUM_BLOCK"
     body += ["if N:"]
