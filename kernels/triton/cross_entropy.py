@@ -292,14 +292,15 @@ def _dw_tanh(x_hi, x_lo):
 
 
 @triton.jit
-def _row_dw_exp_shifted(zj, shift, EXACT: tl.constexpr):
-    """e^{z_j − m} as a double-word (hi, lo), about 2⁻¹⁰⁴ relative: z_j − m exactly (TwoSum), then _dw_exp;
-    0 where z_j = −∞ (past the row's end, or a logit of −∞). Not EXACT: float64's e^{z_j − m}, lo 0 (widened
-    float32 logits: z_j − m is exact, e^x within an ULP of float64)."""
+def _row_dw_exp_shifted(zj, shift, gap_lo, EXACT: tl.constexpr):
+    """e^{z_j − m + gap_lo} as a double-word (hi, lo), about 2⁻¹⁰⁴ relative: z_j − m exactly (TwoSum), then
+    _dw_exp; ``gap_lo`` a low part of z_j − m (a softcap's c_j − m: c_lo − m_lo; 0 without one); 0 where
+    z_j = −∞ (past the row's end, or a logit of −∞). Not EXACT: float64's e^{z_j − m}, lo 0 (widened float32
+    logits: z_j − m is exact, e^x within an ULP of float64)."""
     if EXACT:
         d_hi, d_lo = _dw_two_sum(zj, -shift)
         out = zj == float("-inf")
-        e_hi, e_lo = _dw_exp(d_hi, tl.where(out, 0.0, d_lo))
+        e_hi, e_lo = _dw_exp(d_hi, tl.where(out, 0.0, d_lo + gap_lo))
         return tl.where(out, 0.0, e_hi), tl.where(out, 0.0, e_lo)
     else:
         e = tl.exp(zj - shift)
@@ -320,13 +321,15 @@ def _row_dw_tile_sum(hi, lo):
 
 
 @triton.jit
-def _row_dw_rescale(x_hi, x_lo, m, shift, EXACT: tl.constexpr):
+def _row_dw_rescale(x_hi, x_lo, m, shift, gap_lo, EXACT: tl.constexpr):
     """x·e^{m − shift} of a double-word sum over the tiles so far (the online softmax's rescaling when the
-    maximum grows from m to shift), m − shift exactly (TwoSum) and e^{m − shift} by _dw_exp (not EXACT:
-    float64's); 0 where m = −∞ (nothing summed yet)."""
+    maximum grows from m to shift; ``gap_lo`` the low part of m − shift, a softcap's m_lo − m_lo′, else 0),
+    m − shift exactly (TwoSum) and e^{m − shift} by _dw_exp (not EXACT: float64's); 0 where m = −∞ (nothing
+    summed yet)."""
     d_hi, d_lo = _dw_two_sum(m, -shift)
     none = m == float("-inf")
-    f_hi, f_lo = _row_dw_exp_shifted(tl.where(none, 0.0, d_hi), tl.where(none, 0.0, -d_lo), EXACT)
+    f_hi, f_lo = _row_dw_exp_shifted(tl.where(none, 0.0, d_hi), tl.where(none, 0.0, -d_lo),
+                                     tl.where(none, 0.0, gap_lo), EXACT)
     y_hi, y_lo = _dw_mul(x_hi, x_lo, f_hi, f_lo)
     return tl.where(none, 0.0, y_hi), tl.where(none, 0.0, y_lo)
 
@@ -349,20 +352,21 @@ def _row_dw_targets(tj, wj, eps, V, valid):
 
 
 @triton.jit
-def _row_dw_target_sums(zj, shift, a_hi, a_lo):
-    """Σ_j e^{z_j − shift} and Σ_j a_j over a tile, each a double-word (s_hi, s_lo, t_hi, t_lo)."""
-    e_hi, e_lo = _row_dw_exp_shifted(zj, shift, True)
+def _row_dw_target_sums(zj, shift, gap_lo, a_hi, a_lo):
+    """Σ_j e^{z_j − shift} and Σ_j a_j over a tile, each a double-word (s_hi, s_lo, t_hi, t_lo); ``gap_lo``
+    the low part of z_j − shift (a softcap's, else 0)."""
+    e_hi, e_lo = _row_dw_exp_shifted(zj, shift, gap_lo, True)
     s_hi, s_lo = _row_dw_tile_sum(e_hi, e_lo)
     t_hi, t_lo = _row_dw_tile_sum(a_hi, a_lo)
     return s_hi, s_lo, t_hi, t_lo
 
 
 @triton.jit
-def _row_dw_target_entry(zj, m, a_hi, a_lo, s_hi, s_lo, total_hi, total_lo):
-    """p_j·Σ_k a_k − a_j = (e_j·A − a_j·S)/S, e_j = e^{z_j − m}, S = Σ_k e_k and A = Σ_k a_k double-words: the
-    difference of the products in double-word, divided once (two roundings: within 1 ULP where it cancels,
-    NumPy's _row_dw_target_rows)."""
-    e_hi, e_lo = _row_dw_exp_shifted(zj, m, True)
+def _row_dw_target_entry(zj, m, gap_lo, a_hi, a_lo, s_hi, s_lo, total_hi, total_lo):
+    """p_j·Σ_k a_k − a_j = (e_j·A − a_j·S)/S, e_j = e^{z_j − m + gap_lo} (gap_lo: a softcap's low part, else
+    0), S = Σ_k e_k and A = Σ_k a_k double-words: the difference of the products in double-word, divided once
+    (two roundings: within 1 ULP where it cancels, NumPy's _row_dw_target_rows)."""
+    e_hi, e_lo = _row_dw_exp_shifted(zj, m, gap_lo, True)
     p1, q1 = _dw_two_prod_bounded(e_hi, total_hi)
     p2, q2 = _dw_two_prod_bounded(a_hi, s_hi)
     n, q = _dw_two_sum(p1, -p2)
@@ -793,7 +797,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         s2 = tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
         if DW:  # S = Σ_k e^{z_k − m} and A = Σ_k a_k in double-word (a_j: the gradient's target term)
             dw_a_hi, dw_a_lo = _row_dw_targets(tl.where(idx == cls, 1.0, 0.0), wj, label_smoothing, V, idx < V)
-            dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo = _row_dw_target_sums(zj, shift, dw_a_hi, dw_a_lo)
+            dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo = _row_dw_target_sums(zj, shift, (zj_lo - shift_lo), dw_a_hi, dw_a_lo)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
@@ -838,8 +842,8 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             s3 = s3 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             if DW:  # S = Σ_k e^{z_k − m} and A = Σ_k a_k in double-word (a_j: the gradient's target term)
                 dw_a_hi, dw_a_lo = _row_dw_targets(tl.where(idx == cls, 1.0, 0.0), wj, label_smoothing, V, idx < V)
-                dw_tile_s_hi, dw_tile_s_lo, dw_tile_a_hi, dw_tile_a_lo = _row_dw_target_sums(zj, shift, dw_a_hi, dw_a_lo)
-                dw_s_hi, dw_s_lo = _row_dw_rescale(dw_s_hi, dw_s_lo, m, shift, True)  # e^{m − m'}: 1 where m stays
+                dw_tile_s_hi, dw_tile_s_lo, dw_tile_a_hi, dw_tile_a_lo = _row_dw_target_sums(zj, shift, (zj_lo - shift_lo), dw_a_hi, dw_a_lo)
+                dw_s_hi, dw_s_lo = _row_dw_rescale(dw_s_hi, dw_s_lo, m, shift, (m_lo - shift_lo), True)  # e^{m − m'}: 1 where m stays
                 dw_s_hi, dw_s_lo = _dw_add(dw_s_hi, dw_s_lo, dw_tile_s_hi, dw_tile_s_lo)
                 dw_total_hi, dw_total_lo = _dw_add(dw_total_hi, dw_total_lo, dw_tile_a_hi, dw_tile_a_lo)
             m = m_new
@@ -894,7 +898,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         dz = tl.where(idx == cls, dz_at_r, prob*prod_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*wj)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)))
         if DW:  # p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j: in double-word, rounded once
             dw_a_hi, dw_a_lo = _row_dw_targets(tl.where(idx == cls, 1.0, 0.0), wj, label_smoothing, V, idx < V)
-            dw_value = _row_dw_target_entry(zj, shift, dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
+            dw_value = _row_dw_target_entry(zj, shift, (zj_lo - shift_lo), dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
             dz = tl.where((tl.abs(dw_value) < float("inf")) & (idx != cls), dw_value, dz)  # float64's value where it is not finite, and at the class
         if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
             dz = dz * chain_j
@@ -926,7 +930,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             dz = tl.where(idx == cls, dz_at_r, prob*prod_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*wj)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)))
             if DW:  # p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j: in double-word, rounded once
                 dw_a_hi, dw_a_lo = _row_dw_targets(tl.where(idx == cls, 1.0, 0.0), wj, label_smoothing, V, idx < V)
-                dw_value = _row_dw_target_entry(zj, m, dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
+                dw_value = _row_dw_target_entry(zj, m, (zj_lo - m_lo), dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
                 dz = tl.where((tl.abs(dw_value) < float("inf")) & (idx != cls), dw_value, dz)  # float64's value where it is not finite, and at the class
             if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
                 dz = dz * chain_j
@@ -1197,7 +1201,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         s4 = tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (((shift - zj) - (zj_lo - shift_lo)))), 0.0), axis=0)
         if DW:  # S = Σ_k e^{z_k − m} and A = Σ_k a_k in double-word (a_j: the gradient's target term)
             dw_a_hi, dw_a_lo = _row_dw_targets(tj, wj, label_smoothing, V, idx < V)
-            dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo = _row_dw_target_sums(zj, shift, dw_a_hi, dw_a_lo)
+            dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo = _row_dw_target_sums(zj, shift, (zj_lo - shift_lo), dw_a_hi, dw_a_lo)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
@@ -1251,8 +1255,8 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             s6 = s6 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
             if DW:  # S = Σ_k e^{z_k − m} and A = Σ_k a_k in double-word (a_j: the gradient's target term)
                 dw_a_hi, dw_a_lo = _row_dw_targets(tj, wj, label_smoothing, V, idx < V)
-                dw_tile_s_hi, dw_tile_s_lo, dw_tile_a_hi, dw_tile_a_lo = _row_dw_target_sums(zj, shift, dw_a_hi, dw_a_lo)
-                dw_s_hi, dw_s_lo = _row_dw_rescale(dw_s_hi, dw_s_lo, m, shift, True)  # e^{m − m'}: 1 where m stays
+                dw_tile_s_hi, dw_tile_s_lo, dw_tile_a_hi, dw_tile_a_lo = _row_dw_target_sums(zj, shift, (zj_lo - shift_lo), dw_a_hi, dw_a_lo)
+                dw_s_hi, dw_s_lo = _row_dw_rescale(dw_s_hi, dw_s_lo, m, shift, (m_lo - shift_lo), True)  # e^{m − m'}: 1 where m stays
                 dw_s_hi, dw_s_lo = _dw_add(dw_s_hi, dw_s_lo, dw_tile_s_hi, dw_tile_s_lo)
                 dw_total_hi, dw_total_lo = _dw_add(dw_total_hi, dw_total_lo, dw_tile_a_hi, dw_tile_a_lo)
             m = m_new
@@ -1302,7 +1306,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         dz = prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) - (one_minus_eps*tj + inv_V_times_eps)*wj
         if DW:  # p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j: in double-word, rounded once
             dw_a_hi, dw_a_lo = _row_dw_targets(tj, wj, label_smoothing, V, idx < V)
-            dw_value = _row_dw_target_entry(zj, shift, dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
+            dw_value = _row_dw_target_entry(zj, shift, (zj_lo - shift_lo), dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
             dz = tl.where((tl.abs(dw_value) < float("inf")), dw_value, dz)  # float64's value where it is not finite
         if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
             dz = dz * chain_j
@@ -1339,7 +1343,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             dz = prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) - (one_minus_eps*tj + inv_V_times_eps)*wj
             if DW:  # p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j: in double-word, rounded once
                 dw_a_hi, dw_a_lo = _row_dw_targets(tj, wj, label_smoothing, V, idx < V)
-                dw_value = _row_dw_target_entry(zj, m, dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
+                dw_value = _row_dw_target_entry(zj, m, (zj_lo - m_lo), dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
                 dz = tl.where((tl.abs(dw_value) < float("inf")), dw_value, dz)  # float64's value where it is not finite
             if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
                 dz = dz * chain_j

@@ -205,14 +205,15 @@ def _dw_exp(x_hi, x_lo):
 
 
 @triton.jit
-def _row_dw_exp_shifted(zj, shift, EXACT: tl.constexpr):
-    """e^{z_j − m} as a double-word (hi, lo), about 2⁻¹⁰⁴ relative: z_j − m exactly (TwoSum), then _dw_exp;
-    0 where z_j = −∞ (past the row's end, or a logit of −∞). Not EXACT: float64's e^{z_j − m}, lo 0 (widened
-    float32 logits: z_j − m is exact, e^x within an ULP of float64)."""
+def _row_dw_exp_shifted(zj, shift, gap_lo, EXACT: tl.constexpr):
+    """e^{z_j − m + gap_lo} as a double-word (hi, lo), about 2⁻¹⁰⁴ relative: z_j − m exactly (TwoSum), then
+    _dw_exp; ``gap_lo`` a low part of z_j − m (a softcap's c_j − m: c_lo − m_lo; 0 without one); 0 where
+    z_j = −∞ (past the row's end, or a logit of −∞). Not EXACT: float64's e^{z_j − m}, lo 0 (widened float32
+    logits: z_j − m is exact, e^x within an ULP of float64)."""
     if EXACT:
         d_hi, d_lo = _dw_two_sum(zj, -shift)
         out = zj == float("-inf")
-        e_hi, e_lo = _dw_exp(d_hi, tl.where(out, 0.0, d_lo))
+        e_hi, e_lo = _dw_exp(d_hi, tl.where(out, 0.0, d_lo + gap_lo))
         return tl.where(out, 0.0, e_hi), tl.where(out, 0.0, e_lo)
     else:
         e = tl.exp(zj - shift)
@@ -233,32 +234,35 @@ def _row_dw_tile_sum(hi, lo):
 
 
 @triton.jit
-def _row_dw_rescale(x_hi, x_lo, m, shift, EXACT: tl.constexpr):
+def _row_dw_rescale(x_hi, x_lo, m, shift, gap_lo, EXACT: tl.constexpr):
     """x·e^{m − shift} of a double-word sum over the tiles so far (the online softmax's rescaling when the
-    maximum grows from m to shift), m − shift exactly (TwoSum) and e^{m − shift} by _dw_exp (not EXACT:
-    float64's); 0 where m = −∞ (nothing summed yet)."""
+    maximum grows from m to shift; ``gap_lo`` the low part of m − shift, a softcap's m_lo − m_lo′, else 0),
+    m − shift exactly (TwoSum) and e^{m − shift} by _dw_exp (not EXACT: float64's); 0 where m = −∞ (nothing
+    summed yet)."""
     d_hi, d_lo = _dw_two_sum(m, -shift)
     none = m == float("-inf")
-    f_hi, f_lo = _row_dw_exp_shifted(tl.where(none, 0.0, d_hi), tl.where(none, 0.0, -d_lo), EXACT)
+    f_hi, f_lo = _row_dw_exp_shifted(tl.where(none, 0.0, d_hi), tl.where(none, 0.0, -d_lo),
+                                     tl.where(none, 0.0, gap_lo), EXACT)
     y_hi, y_lo = _dw_mul(x_hi, x_lo, f_hi, f_lo)
     return tl.where(none, 0.0, y_hi), tl.where(none, 0.0, y_lo)
 
 
 @triton.jit
-def _row_dw_target_sums(zj, shift, a_hi, a_lo):
-    """Σ_j e^{z_j − shift} and Σ_j a_j over a tile, each a double-word (s_hi, s_lo, t_hi, t_lo)."""
-    e_hi, e_lo = _row_dw_exp_shifted(zj, shift, True)
+def _row_dw_target_sums(zj, shift, gap_lo, a_hi, a_lo):
+    """Σ_j e^{z_j − shift} and Σ_j a_j over a tile, each a double-word (s_hi, s_lo, t_hi, t_lo); ``gap_lo``
+    the low part of z_j − shift (a softcap's, else 0)."""
+    e_hi, e_lo = _row_dw_exp_shifted(zj, shift, gap_lo, True)
     s_hi, s_lo = _row_dw_tile_sum(e_hi, e_lo)
     t_hi, t_lo = _row_dw_tile_sum(a_hi, a_lo)
     return s_hi, s_lo, t_hi, t_lo
 
 
 @triton.jit
-def _row_dw_target_entry(zj, m, a_hi, a_lo, s_hi, s_lo, total_hi, total_lo):
-    """p_j·Σ_k a_k − a_j = (e_j·A − a_j·S)/S, e_j = e^{z_j − m}, S = Σ_k e_k and A = Σ_k a_k double-words: the
-    difference of the products in double-word, divided once (two roundings: within 1 ULP where it cancels,
-    NumPy's _row_dw_target_rows)."""
-    e_hi, e_lo = _row_dw_exp_shifted(zj, m, True)
+def _row_dw_target_entry(zj, m, gap_lo, a_hi, a_lo, s_hi, s_lo, total_hi, total_lo):
+    """p_j·Σ_k a_k − a_j = (e_j·A − a_j·S)/S, e_j = e^{z_j − m + gap_lo} (gap_lo: a softcap's low part, else
+    0), S = Σ_k e_k and A = Σ_k a_k double-words: the difference of the products in double-word, divided once
+    (two roundings: within 1 ULP where it cancels, NumPy's _row_dw_target_rows)."""
+    e_hi, e_lo = _row_dw_exp_shifted(zj, m, gap_lo, True)
     p1, q1 = _dw_two_prod_bounded(e_hi, total_hi)
     p2, q2 = _dw_two_prod_bounded(a_hi, s_hi)
     n, q = _dw_two_sum(p1, -p2)
@@ -426,7 +430,7 @@ def _log_softmax_grad_kernel(z_ptr, g_ptr, l_ptr, dz_ptr, V, z_stride, g_stride,
         s1 = tl.sum(tl.where(idx < V, gj, 0.0), axis=0)
         if DW:  # S = Σ_k e^{z_k − m} and A = Σ_k a_k in double-word (a_j: the gradient's target term)
             dw_a_hi, dw_a_lo = gj, 0.0 * gj
-            dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo = _row_dw_target_sums(zj, shift, dw_a_hi, dw_a_lo)
+            dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo = _row_dw_target_sums(zj, shift, 0.0, dw_a_hi, dw_a_lo)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
         m = tl.full([], float("-inf"), acc)
         s0 = tl.zeros([], acc)
@@ -455,8 +459,8 @@ def _log_softmax_grad_kernel(z_ptr, g_ptr, l_ptr, dz_ptr, V, z_stride, g_stride,
             s1 = s1 + tl.sum(tl.where(idx < V, gj, 0.0), axis=0)
             if DW:  # S = Σ_k e^{z_k − m} and A = Σ_k a_k in double-word (a_j: the gradient's target term)
                 dw_a_hi, dw_a_lo = gj, 0.0 * gj
-                dw_tile_s_hi, dw_tile_s_lo, dw_tile_a_hi, dw_tile_a_lo = _row_dw_target_sums(zj, shift, dw_a_hi, dw_a_lo)
-                dw_s_hi, dw_s_lo = _row_dw_rescale(dw_s_hi, dw_s_lo, m, shift, True)  # e^{m − m'}: 1 where m stays
+                dw_tile_s_hi, dw_tile_s_lo, dw_tile_a_hi, dw_tile_a_lo = _row_dw_target_sums(zj, shift, 0.0, dw_a_hi, dw_a_lo)
+                dw_s_hi, dw_s_lo = _row_dw_rescale(dw_s_hi, dw_s_lo, m, shift, 0.0, True)  # e^{m − m'}: 1 where m stays
                 dw_s_hi, dw_s_lo = _dw_add(dw_s_hi, dw_s_lo, dw_tile_s_hi, dw_tile_s_lo)
                 dw_total_hi, dw_total_lo = _dw_add(dw_total_hi, dw_total_lo, dw_tile_a_hi, dw_tile_a_lo)
             m = m_new
@@ -478,7 +482,7 @@ def _log_softmax_grad_kernel(z_ptr, g_ptr, l_ptr, dz_ptr, V, z_stride, g_stride,
         dz = gj - exp_shifted*inv0*s1
         if DW:  # g_j − s_j·Σ_k g_k cancels where s_j·Σ_k g_k ≈ g_j: in double-word, rounded once
             dw_a_hi, dw_a_lo = gj, 0.0 * gj
-            dw_value = -_row_dw_target_entry(zj, shift, dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo)
+            dw_value = -_row_dw_target_entry(zj, shift, 0.0, dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo)
             dz = tl.where((tl.abs(dw_value) < float("inf")), dw_value, dz)  # float64's value where it is not finite
         tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
@@ -500,7 +504,7 @@ def _log_softmax_grad_kernel(z_ptr, g_ptr, l_ptr, dz_ptr, V, z_stride, g_stride,
             dz = gj - exp_shifted*inv0*s1
             if DW:  # g_j − s_j·Σ_k g_k cancels where s_j·Σ_k g_k ≈ g_j: in double-word, rounded once
                 dw_a_hi, dw_a_lo = gj, 0.0 * gj
-                dw_value = -_row_dw_target_entry(zj, m, dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo)
+                dw_value = -_row_dw_target_entry(zj, m, 0.0, dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo)
                 dz = tl.where((tl.abs(dw_value) < float("inf")), dw_value, dz)  # float64's value where it is not finite
             tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
 

@@ -195,14 +195,15 @@ def _dw_exp(x_hi, x_lo):
 
 
 @triton.jit
-def _row_dw_exp_shifted(zj, shift, EXACT: tl.constexpr):
-    """e^{z_j − m} as a double-word (hi, lo), about 2⁻¹⁰⁴ relative: z_j − m exactly (TwoSum), then _dw_exp;
-    0 where z_j = −∞ (past the row's end, or a logit of −∞). Not EXACT: float64's e^{z_j − m}, lo 0 (widened
-    float32 logits: z_j − m is exact, e^x within an ULP of float64)."""
+def _row_dw_exp_shifted(zj, shift, gap_lo, EXACT: tl.constexpr):
+    """e^{z_j − m + gap_lo} as a double-word (hi, lo), about 2⁻¹⁰⁴ relative: z_j − m exactly (TwoSum), then
+    _dw_exp; ``gap_lo`` a low part of z_j − m (a softcap's c_j − m: c_lo − m_lo; 0 without one); 0 where
+    z_j = −∞ (past the row's end, or a logit of −∞). Not EXACT: float64's e^{z_j − m}, lo 0 (widened float32
+    logits: z_j − m is exact, e^x within an ULP of float64)."""
     if EXACT:
         d_hi, d_lo = _dw_two_sum(zj, -shift)
         out = zj == float("-inf")
-        e_hi, e_lo = _dw_exp(d_hi, tl.where(out, 0.0, d_lo))
+        e_hi, e_lo = _dw_exp(d_hi, tl.where(out, 0.0, d_lo + gap_lo))
         return tl.where(out, 0.0, e_hi), tl.where(out, 0.0, e_lo)
     else:
         e = tl.exp(zj - shift)
@@ -223,13 +224,15 @@ def _row_dw_tile_sum(hi, lo):
 
 
 @triton.jit
-def _row_dw_rescale(x_hi, x_lo, m, shift, EXACT: tl.constexpr):
+def _row_dw_rescale(x_hi, x_lo, m, shift, gap_lo, EXACT: tl.constexpr):
     """x·e^{m − shift} of a double-word sum over the tiles so far (the online softmax's rescaling when the
-    maximum grows from m to shift), m − shift exactly (TwoSum) and e^{m − shift} by _dw_exp (not EXACT:
-    float64's); 0 where m = −∞ (nothing summed yet)."""
+    maximum grows from m to shift; ``gap_lo`` the low part of m − shift, a softcap's m_lo − m_lo′, else 0),
+    m − shift exactly (TwoSum) and e^{m − shift} by _dw_exp (not EXACT: float64's); 0 where m = −∞ (nothing
+    summed yet)."""
     d_hi, d_lo = _dw_two_sum(m, -shift)
     none = m == float("-inf")
-    f_hi, f_lo = _row_dw_exp_shifted(tl.where(none, 0.0, d_hi), tl.where(none, 0.0, -d_lo), EXACT)
+    f_hi, f_lo = _row_dw_exp_shifted(tl.where(none, 0.0, d_hi), tl.where(none, 0.0, -d_lo),
+                                     tl.where(none, 0.0, gap_lo), EXACT)
     y_hi, y_lo = _dw_mul(x_hi, x_lo, f_hi, f_lo)
     return tl.where(none, 0.0, y_hi), tl.where(none, 0.0, y_lo)
 
@@ -238,7 +241,7 @@ def _row_dw_rescale(x_hi, x_lo, m, shift, EXACT: tl.constexpr):
 def _row_dw_vjp_sums(zj, gj, shift, keep, EXACT: tl.constexpr):
     """R = Σ_j e^{z_j − shift} and D = Σ_j e^{z_j − shift}·g_j over the entries of a tile that ``keep`` (all
     but the row's chosen maximum c), each a double-word (r_hi, r_lo, d_hi, d_lo)."""
-    e_hi, e_lo = _row_dw_exp_shifted(zj, shift, EXACT)
+    e_hi, e_lo = _row_dw_exp_shifted(zj, shift, 0.0, EXACT)
     e_hi = tl.where(keep, e_hi, 0.0)
     e_lo = tl.where(keep, e_lo, 0.0)
     eg_hi, eg_lo = _dw_two_prod_bounded(e_hi, gj)
@@ -253,7 +256,7 @@ def _row_dw_softmax_vjp_entry(zj, gj, shift, m, g_c, r_hi, r_lo, d_hi, d_lo, EXA
     R = Σ_{k≠c} e_k, D = Σ_{k≠c} e_k·g_k, Σ = 1 + R, in double-word (R and D keep their own small terms where
     e_c dominates: g_c·Σ − Σ_k e_k g_k would lose them below ulp(g_c)); NumPy's _row_dw_vjp. NaN for a row holding +∞
     or of −∞ only (m not finite, whatever the shift it took), as torch's (e_c = 1 is not e^{∞ − ∞})."""
-    e_hi, e_lo = _row_dw_exp_shifted(zj, shift, EXACT)
+    e_hi, e_lo = _row_dw_exp_shifted(zj, shift, 0.0, EXACT)
     s, s_lo = _dw_two_sum(1.0, r_hi)
     s_lo = s_lo + r_lo
     x, x_lo = _dw_two_sum(gj, -g_c)
@@ -462,8 +465,8 @@ def _softmax_grad_kernel(z_ptr, g_ptr, p_ptr, dz_ptr, V, z_stride, g_stride, p_s
                 dw_r_hi, dw_r_lo = _dw_add_fp(dw_r_hi, dw_r_lo, tl.where(dw_up, 1.0, 0.0))
                 dw_d_hi, dw_d_lo = _dw_add_fp(dw_d_hi, dw_d_lo, tl.where(dw_up, dw_g_c, 0.0))
                 dw_g_c = tl.where(dw_up, tl.sum(tl.where(idx == dw_c, gj, 0.0), axis=0), dw_g_c)
-                dw_r_hi, dw_r_lo = _row_dw_rescale(dw_r_hi, dw_r_lo, m, shift, DW)
-                dw_d_hi, dw_d_lo = _row_dw_rescale(dw_d_hi, dw_d_lo, m, shift, DW)
+                dw_r_hi, dw_r_lo = _row_dw_rescale(dw_r_hi, dw_r_lo, m, shift, 0.0, DW)
+                dw_d_hi, dw_d_lo = _row_dw_rescale(dw_d_hi, dw_d_lo, m, shift, 0.0, DW)
                 dw_tile_r_hi, dw_tile_r_lo, dw_tile_d_hi, dw_tile_d_lo = _row_dw_vjp_sums(zj, gj, shift, idx != dw_c, DW)
                 dw_r_hi, dw_r_lo = _dw_add(dw_r_hi, dw_r_lo, dw_tile_r_hi, dw_tile_r_lo)
                 dw_d_hi, dw_d_lo = _dw_add(dw_d_hi, dw_d_lo, dw_tile_d_hi, dw_tile_d_lo)

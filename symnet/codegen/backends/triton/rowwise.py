@@ -141,14 +141,15 @@ class _RowPrinter(TritonPrinter):
 ROW_DW_HELPERS = {
     "_row_dw_exp_shifted": '''\
 @triton.jit
-def _row_dw_exp_shifted(zj, shift, EXACT: tl.constexpr):
-    """e^{z_j − m} as a double-word (hi, lo), about 2⁻¹⁰⁴ relative: z_j − m exactly (TwoSum), then _dw_exp;
-    0 where z_j = −∞ (past the row's end, or a logit of −∞). Not EXACT: float64's e^{z_j − m}, lo 0 (widened
-    float32 logits: z_j − m is exact, e^x within an ULP of float64)."""
+def _row_dw_exp_shifted(zj, shift, gap_lo, EXACT: tl.constexpr):
+    """e^{z_j − m + gap_lo} as a double-word (hi, lo), about 2⁻¹⁰⁴ relative: z_j − m exactly (TwoSum), then
+    _dw_exp; ``gap_lo`` a low part of z_j − m (a softcap's c_j − m: c_lo − m_lo; 0 without one); 0 where
+    z_j = −∞ (past the row's end, or a logit of −∞). Not EXACT: float64's e^{z_j − m}, lo 0 (widened float32
+    logits: z_j − m is exact, e^x within an ULP of float64)."""
     if EXACT:
         d_hi, d_lo = _dw_two_sum(zj, -shift)
         out = zj == float("-inf")
-        e_hi, e_lo = _dw_exp(d_hi, tl.where(out, 0.0, d_lo))
+        e_hi, e_lo = _dw_exp(d_hi, tl.where(out, 0.0, d_lo + gap_lo))
         return tl.where(out, 0.0, e_hi), tl.where(out, 0.0, e_lo)
     else:
         e = tl.exp(zj - shift)
@@ -169,13 +170,15 @@ def _row_dw_tile_sum(hi, lo):
 ''',
     "_row_dw_rescale": '''\
 @triton.jit
-def _row_dw_rescale(x_hi, x_lo, m, shift, EXACT: tl.constexpr):
+def _row_dw_rescale(x_hi, x_lo, m, shift, gap_lo, EXACT: tl.constexpr):
     """x·e^{m − shift} of a double-word sum over the tiles so far (the online softmax's rescaling when the
-    maximum grows from m to shift), m − shift exactly (TwoSum) and e^{m − shift} by _dw_exp (not EXACT:
-    float64's); 0 where m = −∞ (nothing summed yet)."""
+    maximum grows from m to shift; ``gap_lo`` the low part of m − shift, a softcap's m_lo − m_lo′, else 0),
+    m − shift exactly (TwoSum) and e^{m − shift} by _dw_exp (not EXACT: float64's); 0 where m = −∞ (nothing
+    summed yet)."""
     d_hi, d_lo = _dw_two_sum(m, -shift)
     none = m == float("-inf")
-    f_hi, f_lo = _row_dw_exp_shifted(tl.where(none, 0.0, d_hi), tl.where(none, 0.0, -d_lo), EXACT)
+    f_hi, f_lo = _row_dw_exp_shifted(tl.where(none, 0.0, d_hi), tl.where(none, 0.0, -d_lo),
+                                     tl.where(none, 0.0, gap_lo), EXACT)
     y_hi, y_lo = _dw_mul(x_hi, x_lo, f_hi, f_lo)
     return tl.where(none, 0.0, y_hi), tl.where(none, 0.0, y_lo)
 ''',
@@ -198,20 +201,21 @@ def _row_dw_targets(tj, wj, eps, V, valid):
 ''',
     "_row_dw_target_sums": '''\
 @triton.jit
-def _row_dw_target_sums(zj, shift, a_hi, a_lo):
-    """Σ_j e^{z_j − shift} and Σ_j a_j over a tile, each a double-word (s_hi, s_lo, t_hi, t_lo)."""
-    e_hi, e_lo = _row_dw_exp_shifted(zj, shift, True)
+def _row_dw_target_sums(zj, shift, gap_lo, a_hi, a_lo):
+    """Σ_j e^{z_j − shift} and Σ_j a_j over a tile, each a double-word (s_hi, s_lo, t_hi, t_lo); ``gap_lo``
+    the low part of z_j − shift (a softcap's, else 0)."""
+    e_hi, e_lo = _row_dw_exp_shifted(zj, shift, gap_lo, True)
     s_hi, s_lo = _row_dw_tile_sum(e_hi, e_lo)
     t_hi, t_lo = _row_dw_tile_sum(a_hi, a_lo)
     return s_hi, s_lo, t_hi, t_lo
 ''',
     "_row_dw_target_entry": '''\
 @triton.jit
-def _row_dw_target_entry(zj, m, a_hi, a_lo, s_hi, s_lo, total_hi, total_lo):
-    """p_j·Σ_k a_k − a_j = (e_j·A − a_j·S)/S, e_j = e^{z_j − m}, S = Σ_k e_k and A = Σ_k a_k double-words: the
-    difference of the products in double-word, divided once (two roundings: within 1 ULP where it cancels,
-    NumPy's _row_dw_target_rows)."""
-    e_hi, e_lo = _row_dw_exp_shifted(zj, m, True)
+def _row_dw_target_entry(zj, m, gap_lo, a_hi, a_lo, s_hi, s_lo, total_hi, total_lo):
+    """p_j·Σ_k a_k − a_j = (e_j·A − a_j·S)/S, e_j = e^{z_j − m + gap_lo} (gap_lo: a softcap's low part, else
+    0), S = Σ_k e_k and A = Σ_k a_k double-words: the difference of the products in double-word, divided once
+    (two roundings: within 1 ULP where it cancels, NumPy's _row_dw_target_rows)."""
+    e_hi, e_lo = _row_dw_exp_shifted(zj, m, gap_lo, True)
     p1, q1 = _dw_two_prod_bounded(e_hi, total_hi)
     p2, q2 = _dw_two_prod_bounded(a_hi, s_hi)
     n, q = _dw_two_sum(p1, -p2)
@@ -223,7 +227,7 @@ def _row_dw_target_entry(zj, m, a_hi, a_lo, s_hi, s_lo, total_hi, total_lo):
 def _row_dw_vjp_sums(zj, gj, shift, keep, EXACT: tl.constexpr):
     """R = Σ_j e^{z_j − shift} and D = Σ_j e^{z_j − shift}·g_j over the entries of a tile that ``keep`` (all
     but the row's chosen maximum c), each a double-word (r_hi, r_lo, d_hi, d_lo)."""
-    e_hi, e_lo = _row_dw_exp_shifted(zj, shift, EXACT)
+    e_hi, e_lo = _row_dw_exp_shifted(zj, shift, 0.0, EXACT)
     e_hi = tl.where(keep, e_hi, 0.0)
     e_lo = tl.where(keep, e_lo, 0.0)
     eg_hi, eg_lo = _dw_two_prod_bounded(e_hi, gj)
@@ -238,7 +242,7 @@ def _row_dw_softmax_vjp_entry(zj, gj, shift, m, g_c, r_hi, r_lo, d_hi, d_lo, EXA
     R = Σ_{k≠c} e_k, D = Σ_{k≠c} e_k·g_k, Σ = 1 + R, in double-word (R and D keep their own small terms where
     e_c dominates: g_c·Σ − Σ_k e_k g_k would lose them below ulp(g_c)); NumPy's _row_dw_vjp. NaN for a row holding +∞
     or of −∞ only (m not finite, whatever the shift it took), as torch's (e_c = 1 is not e^{∞ − ∞})."""
-    e_hi, e_lo = _row_dw_exp_shifted(zj, shift, EXACT)
+    e_hi, e_lo = _row_dw_exp_shifted(zj, shift, 0.0, EXACT)
     s, s_lo = _dw_two_sum(1.0, r_hi)
     s_lo = s_lo + r_lo
     x, x_lo = _dw_two_sum(gj, -g_c)
@@ -467,21 +471,26 @@ def _dw_pass1(kernel: RowKernel, indent: str, running: bool, pr) -> list[str]:
             f"{i}dw_r_hi, dw_r_lo = _dw_add_fp(dw_r_hi, dw_r_lo, tl.where(dw_up, 1.0, 0.0))",
             f"{i}dw_d_hi, dw_d_lo = _dw_add_fp(dw_d_hi, dw_d_lo, tl.where(dw_up, dw_g_c, 0.0))",
             f"{i}dw_g_c = tl.where(dw_up, tl.sum(tl.where(idx == dw_c, gj, 0.0), axis=0), dw_g_c)",
-            f"{i}dw_r_hi, dw_r_lo = _row_dw_rescale(dw_r_hi, dw_r_lo, m, shift, DW)",
-            f"{i}dw_d_hi, dw_d_lo = _row_dw_rescale(dw_d_hi, dw_d_lo, m, shift, DW)",
+            f"{i}dw_r_hi, dw_r_lo = _row_dw_rescale(dw_r_hi, dw_r_lo, m, shift, 0.0, DW)",
+            f"{i}dw_d_hi, dw_d_lo = _row_dw_rescale(dw_d_hi, dw_d_lo, m, shift, 0.0, DW)",
             f"{i}dw_tile_r_hi, dw_tile_r_lo, dw_tile_d_hi, dw_tile_d_lo = _row_dw_vjp_sums(zj, gj, shift, idx != dw_c, DW)",
             f"{i}dw_r_hi, dw_r_lo = _dw_add(dw_r_hi, dw_r_lo, dw_tile_r_hi, dw_tile_r_lo)",
             f"{i}dw_d_hi, dw_d_lo = _dw_add(dw_d_hi, dw_d_lo, dw_tile_d_hi, dw_tile_d_lo)"]
     pr._need("_row_dw_target_sums")
+    # a softcap's double-word c: the low parts of c_j − m (pass 1's shift) and of m − m′ join the exponentials
+    gap, rescale_gap = ("(zj_lo - shift_lo)", "(m_lo - shift_lo)") if kernel.cap is not None else ("0.0", "0.0")
     out = [f"{indent}if DW:  # S = Σ_k e^{{z_k − m}} and A = Σ_k a_k in double-word (a_j: the gradient's target term)",
            f"{i}dw_a_hi, dw_a_lo = {_dw_targets(kernel, pr)}"]
     if not running:
-        return out + [f"{i}dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo = _row_dw_target_sums(zj, shift, dw_a_hi, dw_a_lo)"]
+        return out + [f"{i}dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo = _row_dw_target_sums(zj, shift, {gap}, dw_a_hi, "
+                      "dw_a_lo)"]
     pr._need("_row_dw_rescale")
     pr._need("_dw_add")
     return out + [
-        f"{i}dw_tile_s_hi, dw_tile_s_lo, dw_tile_a_hi, dw_tile_a_lo = _row_dw_target_sums(zj, shift, dw_a_hi, dw_a_lo)",
-        f"{i}dw_s_hi, dw_s_lo = _row_dw_rescale(dw_s_hi, dw_s_lo, m, shift, True)  # e^{{m − m'}}: 1 where m stays",
+        f"{i}dw_tile_s_hi, dw_tile_s_lo, dw_tile_a_hi, dw_tile_a_lo = _row_dw_target_sums(zj, shift, {gap}, dw_a_hi, "
+        "dw_a_lo)",
+        f"{i}dw_s_hi, dw_s_lo = _row_dw_rescale(dw_s_hi, dw_s_lo, m, shift, {rescale_gap}, True)  # e^{{m − m'}}: 1 "
+        "where m stays",
         f"{i}dw_s_hi, dw_s_lo = _dw_add(dw_s_hi, dw_s_lo, dw_tile_s_hi, dw_tile_s_lo)",
         f"{i}dw_total_hi, dw_total_lo = _dw_add(dw_total_hi, dw_total_lo, dw_tile_a_hi, dw_tile_a_lo)"]
 
@@ -508,9 +517,10 @@ def _dw_entry(kernel: RowKernel, name: str, res, indent: str, pr) -> list[str]:
         why = ("g_j − s_j·Σ_k g_k cancels where s_j·Σ_k g_k ≈ g_j" if kind == "log_softmax"
                else "p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j")
         sign = "-" if kind == "log_softmax" else ""  # g_j − s_j·Σ_k g_k = −(s_j·Σ_k a_k − a_j), a = g
+        gap = f"(zj_lo - {pr.max_lo})" if kernel.cap is not None and pr.max_lo else "0.0"  # a softcap's c_j − m
         out = [f"{indent}if DW:  # {why}: in double-word, rounded once",
                f"{i}dw_a_hi, dw_a_lo = {_dw_targets(kernel, pr)}",
-               f"{i}dw_value = {sign}_row_dw_target_entry(zj, {m}, dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, "
+               f"{i}dw_value = {sign}_row_dw_target_entry(zj, {m}, {gap}, dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, "
                f"dw_total_hi, dw_total_lo){added}"]
     keep = "(tl.abs(dw_value) < float(\"inf\"))" + (" & (idx != cls)" if kind == "hard" else "")
     return out + [f"{i}{name} = tl.where({keep}, dw_value, {name})  # float64's value where it is not finite"
