@@ -36,8 +36,15 @@ class Iverson(sp.KroneckerDelta):
     (δ^l = ∂C/∂z^l): there a Kronecker δ_ij beside the error's δ_j reads as the error
     (Σ_i a_k·δ_i·δ_ij). Graham, Knuth and Patashnik, *Concrete Mathematics* (2nd ed.,
     §2.1), write the delta so for the same reason. It is a ``KroneckerDelta`` in every
-    other respect: it evaluates, differentiates and contracts as one.
+    other respect: it evaluates, differentiates and contracts as one; ``lambdify`` and the code
+    printers print it as the conditional it is, ``(1 if i == j else 0)``.
     """
+
+    def _bracket_code(self, printer):
+        i, j = (printer._print(a) for a in self.args[:2])
+        return f"(1 if {i} == {j} else 0)"
+
+    _mpmathcode = _pythoncode = _lambdacode = _bracket_code
 
 
 def _fresh(name: str, taken: set) -> sp.Symbol:
