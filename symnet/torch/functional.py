@@ -111,7 +111,8 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
     """
     name = _canonical(name)
     op = _ops._POINTWISE.get(name)
-    operands = [("input", input)] + [("target", t) for t in (target if isinstance(target, (tuple, list)) else (target,))]
+    targets = tuple(target) if isinstance(target, (tuple, list)) else (target,)
+    operands = [("input", input)] + [("target", t) for t in targets]
     # a plain number broadcasts (_broadcast); a list or an array does not
     _arguments(name, [(n, v) for n, v in operands if not isinstance(v, (int, float)) or isinstance(v, bool)],
                [("a parameter", p) for p in params])
@@ -120,7 +121,6 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
                           f"{', '.join(n for n, o in _ops._POINTWISE.items() if len(o.inputs) > 1 and '_' != n[0] and not n.startswith('formula_'))}")
     if reduction not in ("mean", "sum", "none"):
         raise SymnetError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
-    targets = tuple(target) if isinstance(target, (tuple, list)) else (target,)
     if 1 + len(targets) != len(op.inputs):
         if any(isinstance(t, (int, float)) and not isinstance(t, bool) for t in targets):
             # mse_loss(z, [1.0, 2.0]): a list of numbers is read as several targets
