@@ -116,6 +116,25 @@ def _usage(name: str, entry) -> str:
     return f"{name}({', '.join(p.name if p.default is p.empty else f'{p.name}={p.default}' for p in params[:most])})"
 
 
+# What a user who passes one argument too many most likely meant (by the registry name).
+_ARITY_HINTS = {"silu": "Swish with a parameter β (Ramachandran et al. 2017) is x*sigmoid(beta*x)"}
+
+
+def _signature(name: str, entry) -> str:
+    """``log_cosh(x, t)``: the arguments of a function of fixed arity, by their names (else ""),
+    so that an error about their count shows them (it said only "takes 2 arguments")."""
+    import inspect
+
+    fewest, most = entry.arity
+    try:
+        params = list(inspect.signature(entry.build).parameters.values())
+    except (TypeError, ValueError):
+        return ""
+    if most != fewest or len(params) != most or any(p.kind is p.VAR_POSITIONAL for p in params):
+        return ""
+    return f"{name}({', '.join(p.name for p in params)})"
+
+
 def _greek_names() -> dict:
     """α → alpha, θ → theta …: the names symnet's printer shows as Greek letters; σ stays
     (it is sigmoid), and ``lambda`` is spelt ``lam`` (a Python keyword)."""
@@ -295,14 +314,16 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
         entry = FUNCTIONS[name]
         fewest, most = entry.arity
         if node.keywords or len(node.args) < fewest or (most is not None and len(node.args) > most):
-            usage = _usage(name, entry)
+            usage = _usage(name, entry) or _signature(name, entry)
             if node.keywords and usage:  # focal(z, t, gamma=3) was answered "focal() takes 2 to 4 arguments"
                 raise ParseError(f"{name}() takes its arguments by position, not by name "
                                  f"({node.keywords[0].arg or '**'}=…): {usage}")
             count = "exactly one argument" if (fewest, most) == (1, 1) else (
                 f"{fewest} to {most} arguments" if most != fewest else f"{fewest} arguments")
+            hint = _ARITY_HINTS.get(getattr(entry, "name", name), "")
             raise ParseError((f"{name}() takes {count}" if most is not None else
-                              f"{name}() takes at least {fewest} arguments") + (f": {usage}" if usage else ""))
+                              f"{name}() takes at least {fewest} arguments") + (f": {usage}" if usage else "")
+                             + (f"; {hint}" if hint else ""))
         if name == "where":  # where(condition, value if true, value otherwise)
             args = [_condition(node.args[0], depth + 1, source)] + [_build(a, depth + 1, source)
                                                                      for a in node.args[1:]]

@@ -523,6 +523,10 @@ _SUP = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾ⁱⁿʰᵒᵗʲᵏˡᵐ
 _SUB = dict(zip("₀₁₂₃₄₅₆₇₈₉₋₊₍₎", "0123456789-+()"))
 _TEXT_SAFE = re.compile(r"[A-Za-z0-9 .,;:!?()\[\]/=+\-'\"@`“”‘’—–]")
 _SCRIPT = re.compile(r"([\^_])(\([^()]*\)|\{[^{}]*\}|[−+\-]?[A-Za-z0-9']+)")
+# a total derivative in prose, df/du or de/dx₁ (the backward pass's introduction): math, as
+# ∂v/∂u beside it is, not the upright word "df/du" it was in a pasted LaTeX paragraph
+_TOTAL_NAME = r"([A-Za-z][0-9]*[₀-₉]*(?:_[A-Za-z0-9]{1,2})?)"  # one letter: not "did/does"
+_TOTAL = re.compile(r"(?<![A-Za-z0-9])d%s/d%s(?![A-Za-z0-9_^])" % (_TOTAL_NAME, _TOTAL_NAME))
 
 
 def _segments(s: str) -> list[tuple[bool, str]]:
@@ -546,6 +550,11 @@ def _segments(s: str) -> list[tuple[bool, str]]:
     k = 0
     while k < len(s):
         c = s[k]
+        total = _TOTAL.match(s, k) if c == "d" and (k == 0 or not s[k - 1].isalnum()) else None
+        if total:
+            add(True, "d%s/d%s" % tuple(_math_text(name, words=False) for name in total.groups()))
+            k = total.end()
+            continue
         m = _SCRIPT.match(s, k)
         if m and (k > 0 and not s[k - 1].isspace()):
             base()

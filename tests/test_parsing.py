@@ -33,7 +33,7 @@ def test_parses_ordinary_formulas(text, want):
     ("'abc'", "constant"),
     ("eval('1')", "unknown function 'eval'"),
     ("exp(x, y)", "exactly one"),
-    ("exp(x=1)", "exactly one"),
+    ("exp(x=1)", "by position, not by name"),  # was "exactly one" (h-fresh11: the keyword named)
     ("_x + 1", "not allowed"),
     ("x +", "invalid syntax"),
     ("2**10**10", "too large"),
