@@ -165,15 +165,32 @@ def catalog() -> dict:
     return _catalog()
 
 
-def train(task: str, backend: str = "numpy", **settings):
-    """Train one of the lecture's networks on the generated kernels; see :mod:`symnet.training`.
+def train(task: str, backend: str = "numpy", *, epochs: int | None = None, lr: float | None = None,
+          batch: int | None = None, seed: int = 0, checkpoint=None, resume: bool = False,
+          plot=None, progress: bool = False, save_every: float | None = None):
+    """Train one of the lecture's networks on the generated kernels (``symnet train TASK``).
 
-    ``symnet.train("xor", seed=1, epochs=3000)`` returns a ``TrainResult`` (metrics,
-    per-epoch history, weights, the printed summary).
+    ``task``: ``"miles"``, ``"perceptron"``, ``"xor"``, ``"digits"`` or ``"rnn"``.
+    ``backend``: ``"numpy"`` (the generated NumPy kernels), ``"torch"`` (plain PyTorch
+    autograd on the same model, the reference), ``"triton"`` or ``"triton-fused"`` (the
+    generated Triton kernels; a GPU, or ``TRITON_INTERPRET=1`` on the CPU).
+    ``epochs``, ``lr``, ``batch``: ``None`` takes the task's default (README's table);
+    ``seed``: the same seed gives the same run. ``checkpoint``, ``resume``, ``save_every``
+    (seconds between saves, 0: every epoch, ``None``: the default, once a second), ``plot`` (a ``.png`` path) and ``progress`` (a
+    bar on stderr) as the command line's options: :func:`symnet.training.train`.
+
+    ``symnet.train("xor", seed=1, epochs=3000)`` returns a ``TrainResult``: ``.metrics``
+    (dict), ``.history`` (one dict per epoch), ``.params`` (name → NumPy array),
+    ``.summary`` (the printed report, line by line).
+
+    Raises ``UnknownNameError`` for an unknown task, ``SymnetError`` for bad settings or
+    backend, ``TrainingDiverged`` when the loss or the weights become NaN or infinite.
     """
     from .training import train as _train
 
-    return _train(task, backend, **settings)
+    every = {} if save_every is None else {"save_every": save_every}
+    return _train(task, backend, epochs=epochs, lr=lr, batch=batch, seed=seed, checkpoint=checkpoint,
+                  resume=resume, plot=plot, progress=progress, **every)
 
 
 def parse(text: str, extra_names=()):

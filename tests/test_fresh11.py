@@ -69,3 +69,21 @@ def test_the_usage_of_the_torch_functional_options_is_unchanged():
 
     assert _usage("relu", FUNCTIONS["relu"]) == ""
     assert re.fullmatch(r"focal\(z, t, alpha=1/4, gamma=2\)", _usage("focal", FUNCTIONS["focal"]))
+
+
+def test_symnet_train_shows_its_settings():
+    """Fault: ``help(symnet.train)`` showed ``train(task, backend='numpy', **settings)``: which
+    settings, which tasks, what comes back was one module away. Its parameters are now those of
+    symnet.training.train, by name and kind (save_every's default there is spelled None here)."""
+    import inspect
+
+    from symnet.training import train as full
+
+    ours, theirs = inspect.signature(symnet.train).parameters, inspect.signature(full).parameters
+    assert [(p.name, p.kind) for p in ours.values()] == [(p.name, p.kind) for p in theirs.values()]
+    assert all(ours[n].default == theirs[n].default for n in ours if n != "save_every")
+    doc = inspect.getdoc(symnet.train)
+    for word in ('"digits"', '"triton-fused"', ".metrics", ".history", ".params", "Raises"):
+        assert word in doc, word
+    result = symnet.train("miles", epochs=2)
+    assert len(result.history) == 2
