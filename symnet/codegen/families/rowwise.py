@@ -67,7 +67,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 from ...special import exp_twosum
 from ..rewrite import Grouped, Rule, stabilise
 
-__all__ = ["RowKernel", "rowmax", "weigh", "option_product", "row_kernel", "scaled_loss", "LOSS_DOWN", "ROW_RULES", "stabilise_row", "row_modules", "split_sums",
+__all__ = ["RowKernel", "rowmax", "weigh", "option_product", "row_kernel", "scaled_loss", "LOSS_DOWN", "times_down", "ROW_RULES", "stabilise_row", "row_modules", "split_sums",
            "softmax_cross_entropy_gradient",
            "OPTION_NAMES", "LABEL_SMOOTHING", "Z_LOSS_SCALE", "SOFTCAP"]
 
@@ -502,33 +502,38 @@ def _gate_option_terms(e: sp.Expr) -> sp.Expr:
 LOSS_DOWN = sp.Symbol("_down", positive=True)
 
 
-def _carries(e: sp.Expr) -> bool:
-    """e holds the row's magnitude: the maximum m (in a gap m − z_x or in the lse) or log Σ_k e^{z_k − m}."""
-    return e.has(rowmax) or e.has(log1p)
+def _carries(e: sp.Expr, more: tuple = ()) -> bool:
+    """e holds the row's magnitude: the maximum m (in a gap m − z_x or in the lse) or log Σ_k e^{z_k − m}
+    (``more``: other atoms that stand for m, as a backend's symbol of it)."""
+    return e.has(rowmax) or e.has(log1p) or any(e.has(x) for x in more)
 
 
-def _times_down(e: sp.Expr, s: sp.Expr) -> sp.Expr:
+def _times_down(e: sp.Expr, s: sp.Expr, more: tuple = ()) -> sp.Expr:
     """e·s with s put on the factors that carry the row's magnitude: a gap m − z_x → m·s − z_x·s, m → m·s,
     log Σ_k e^{z_k − m} → s·log Σ, through sums, products, row sums and the weigh/gated of a term; the z-loss
-    λ·lse² → gated(λ, s·lse²), which the backends print (λ·lse)·(s·lse). Raises SymnetError on another form."""
-    if not _carries(e):
+    λ·lse² → gated(λ, s·lse²), which the backends print (λ·lse)·(s·lse). ``more``: atoms that stand for m.
+    Raises SymnetError on another form."""
+    if not _carries(e, more):
         return s * e
     if isinstance(e, Grouped):
         return Grouped(sp.Add(*[s * a for a in sp.Add.make_args(e.args[0])]))
-    if isinstance(e, (log1p, rowmax)):
+    if isinstance(e, (log1p, rowmax)) or e in more:
         return s * e
     if e.is_Add:
-        return sp.Add(*[_times_down(a, s) for a in e.args])
+        return sp.Add(*[_times_down(a, s, more) for a in e.args])
     if e.is_Mul:
-        big = [f for f in e.args if _carries(f)]
+        big = [f for f in e.args if _carries(f, more)]
         if len(big) != 1:
             raise SymnetError(f"scaled-gaps: a product of more than one row magnitude, {e}")
-        return sp.Mul(*[(_times_down(f, s) if f is big[0] else f) for f in e.args])
+        return sp.Mul(*[(_times_down(f, s, more) if f is big[0] else f) for f in e.args])
     if isinstance(e, gated) and isinstance(e.args[1], sp.Pow) and e.args[1].exp == 2:
         return gated(e.args[0], s * e.args[1])
     if isinstance(e, (rowsum, weigh, gated)):
-        return e.func(*[(_times_down(a, s) if _carries(a) else a) for a in e.args])
+        return e.func(*[(_times_down(a, s, more) if _carries(a, more) else a) for a in e.args])
     raise SymnetError(f"scaled-gaps: no scaled form of {type(e).__name__} {e}")
+
+
+times_down = _times_down  # the scaled-gaps form of a loss the backend has rewritten (Triton: m a symbol of its own)
 
 
 def scaled_loss(kernel: "RowKernel", output: int) -> tuple[tuple, sp.Expr]:
