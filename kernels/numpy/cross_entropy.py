@@ -445,6 +445,31 @@ def _row_total(losses):
         return total
 
 
+def _loss_down(V, w=None):
+    """The scaled-gaps fallback's 2^-k ≤ 1/(2V·max(1, max_k |w_k|)) (w None: every weight 1): a row loss
+    Σ_k a_k(m − z_k) computed from the gaps m·2^-k − z_k·2^-k (each below twice the largest float, the weights a_k
+    summing to at most V·max_k |w_k|) never passes the largest float."""
+    top = 2.0 * V * (1.0 if w is None else max(1.0, float(np.max(np.abs(w)))))
+    return math.ldexp(1.0, -math.frexp(top)[1])
+
+
+def _row_reduction(losses, divisor, scaled, down):
+    """Σ_r ℓ_r/divisor in float64 (a sum: divisor 1; a mean of no rows, divisor 0: NaN, as torch's) of the row
+    losses (rows,): ℓ_r, or ℓ_r·down in the rows of ``scaled`` (down = 2^-k, the scaled-gaps fallback's: their ℓ_r
+    overflowed). Where there are such rows, or Σ ℓ_r overflows with every ℓ_r finite, every ℓ_r·down is summed, the
+    quotient taken, then divided by down: powers of 2, so the roundings are those of Σ ℓ_r/divisor, and a mean is
+    finite wherever the exact one is (a sum too)."""
+    if not divisor:
+        return np.nan
+    if not scaled.any():
+        total = _row_total(losses)
+        if np.isfinite(total) or not np.isfinite(losses).all():
+            return total / divisor
+    small = np.where(scaled, losses, np.asarray(losses, np.float64) * down)
+    with np.errstate(over="ignore"):
+        return (_row_total(small) / divisor) / down
+
+
 def _reduction(reduction):
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
@@ -538,6 +563,8 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
     if reduction == "mean" and weight is not None:  # Σ w_r·l_r/Σ w_r, every weight times 2^k
         _w, _count, z_loss_scale = _mean_weights(_w, _count, z_loss_scale)
     loss = np.empty((_rows, 1), np.float64 if _wide and reduction != "none" else z.dtype)
+    _scaled = np.zeros(_rows, bool)  # the rows whose loss overflowed: ℓ_r·_down in the loss (scaled-gaps)
+    _down = _loss_down(_V, _w)  # 2^-k ≤ 1/(2V·max(1, max_k |w_k|))
     _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _r, _loss = z, r, loss
 
@@ -566,6 +593,27 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
                     loss += label_smoothing * ((log_sum_exp*np.sum(_w, axis=1, keepdims=True) + np.sum(_w*(_minus_lo(row_max - z, _gap_lo)), axis=1, keepdims=True))/_V)
                 if z_loss_scale != 0:
                     loss += (z_loss_scale * (log_sum_exp + row_max)) * (log_sum_exp + row_max)
+                # scaled-gaps: the rows whose loss overflowed though their logits are finite (gaps m − z_k past the largest
+                # float): ℓ_r·_down again, in float64, from the gaps m·_down − z_k·_down (_scaled: these rows)
+                _over = ~np.isfinite(loss[:, 0]) & np.isfinite(row_max[:, 0])
+                if _over.any():
+                    z, r = np.asarray(z[_over], np.float64), r[_over]
+                    # row_max = max_k z_k
+                    row_max = np.max(z, axis=1, keepdims=True)
+                    # log_sum_exp = log1p((Σ_j exp(−row_max + z_j) − 1))
+                    log_sum_exp = np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
+                    # log_sum_exp_down = _down·log_sum_exp
+                    log_sum_exp_down = log_sum_exp*_down
+                    # row_max_down = _down·row_max
+                    row_max_down = row_max*_down
+                    # loss·_down: C as above, every gap m − z_x as m·_down − z_x·_down, m as m·_down
+                    _down_loss = (1 - label_smoothing)*_w[0, r]*(log_sum_exp_down + (row_max_down - _down*np.take_along_axis(z, r, axis=1)))
+                    if label_smoothing != 0:
+                        _down_loss += label_smoothing * ((log_sum_exp_down*np.sum(_w, axis=1, keepdims=True) + np.sum(_w*(row_max_down - _down*z), axis=1, keepdims=True))/_V)
+                    if z_loss_scale != 0:
+                        _down_loss += (z_loss_scale * (log_sum_exp + row_max)) * (_down * (log_sum_exp + row_max))
+                    loss[_over] = _down_loss
+                    _scaled[_i:_e] = _over
                 if _ignored is not None:  # rows of class ignore_index count for nothing
                     _skip = _ignored[_i:_e]
                     loss[_skip] = 0
@@ -574,11 +622,12 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
 
     _in_parallel(_share, _rows, _V)
     loss = _loss.reshape(_shape[:-1])
-    if reduction != "none":  # accumulated in float64, returned in the logits' type
-        loss = _row_total(loss)
-        if reduction == "mean":  # no rows that count: 0/0, NaN, as in torch
-            loss = loss / _count if _count else np.nan
+    if reduction != "none":  # in float64 (ℓ_r·_down in the rows of _scaled), returned in the logits' type
+        loss = _row_reduction(_loss[:, 0], _count if reduction == "mean" else 1.0, _scaled, _down)
         loss = np.asarray(loss, dtype=_z.dtype)[()]
+    elif _scaled.any():  # ℓ_r·_down → ℓ_r: +∞ where it passes the largest float, as the exact value
+        with np.errstate(over="ignore"):
+            _loss[_scaled] /= _down
     return loss
 
 
@@ -629,6 +678,8 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
     loss = np.empty((_rows, 1), np.float64 if _wide and reduction != "none" else z.dtype)
     dz = np.empty((_rows, _V), z.dtype) if _into is None else _into
     _scale = (1.0 / _count if _count else np.nan) if reduction == "mean" else 1.0  # ∂(mean)/∂(row loss); nothing counted: NaN, as torch's
+    _scaled = np.zeros(_rows, bool)  # the rows whose loss overflowed: ℓ_r·_down in the loss (scaled-gaps)
+    _down = _loss_down(_V, _w)  # 2^-k ≤ 1/(2V·max(1, max_k |w_k|))
     _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _r, _loss, _dz = z, r, loss, dz
 
@@ -697,6 +748,27 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 np.put_along_axis(dz, r, (inv_sum*(1 - label_smoothing)*(_expm1_lo(np.take_along_axis(z, r, axis=1) - row_max, _lo_at(_gap_lo, r)) - sum_rest)*_w[0, r] + (0.0 if label_smoothing == 0 else label_smoothing * (inv_V*prob_r*sum_w - inv_V*_w[0, r])) + (0.0 if z_loss_scale == 0 else (2 * z_loss_scale) * (lse*prob_r))) * _scale, axis=1)
                 if softcap is not None:
                     dz *= _chain  # ∂c_j/∂z_j
+                # scaled-gaps: the rows whose loss overflowed though their logits are finite (gaps m − z_k past the largest
+                # float): ℓ_r·_down again, in float64, from the gaps m·_down − z_k·_down (_scaled: these rows)
+                _over = ~np.isfinite(loss[:, 0]) & np.isfinite(row_max[:, 0])
+                if _over.any():
+                    z, r = np.asarray(z[_over], np.float64), r[_over]
+                    # row_max = max_k z_k
+                    row_max = np.max(z, axis=1, keepdims=True)
+                    # log_sum_exp = log1p((Σ_j exp(−row_max + z_j) − 1))
+                    log_sum_exp = np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
+                    # log_sum_exp_down = _down·log_sum_exp
+                    log_sum_exp_down = log_sum_exp*_down
+                    # row_max_down = _down·row_max
+                    row_max_down = row_max*_down
+                    # loss·_down: C as above, every gap m − z_x as m·_down − z_x·_down, m as m·_down
+                    _down_loss = (1 - label_smoothing)*_w[0, r]*(log_sum_exp_down + (row_max_down - _down*np.take_along_axis(z, r, axis=1)))
+                    if label_smoothing != 0:
+                        _down_loss += label_smoothing * ((log_sum_exp_down*np.sum(_w, axis=1, keepdims=True) + np.sum(_w*(row_max_down - _down*z), axis=1, keepdims=True))/_V)
+                    if z_loss_scale != 0:
+                        _down_loss += (z_loss_scale * (log_sum_exp + row_max)) * (_down * (log_sum_exp + row_max))
+                    loss[_over] = _down_loss
+                    _scaled[_i:_e] = _over
                 if _ignored is not None:  # rows of class ignore_index count for nothing
                     _skip = _ignored[_i:_e]
                     loss[_skip] = 0
@@ -709,11 +781,12 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
 
     _in_parallel(_share, _rows, _V)
     loss = _loss.reshape(_shape[:-1])
-    if reduction != "none":  # accumulated in float64, returned in the logits' type
-        loss = _row_total(loss)
-        if reduction == "mean":  # no rows that count: 0/0, NaN, as in torch
-            loss = loss / _count if _count else np.nan
+    if reduction != "none":  # in float64 (ℓ_r·_down in the rows of _scaled), returned in the logits' type
+        loss = _row_reduction(_loss[:, 0], _count if reduction == "mean" else 1.0, _scaled, _down)
         loss = np.asarray(loss, dtype=_z.dtype)[()]
+    elif _scaled.any():  # ℓ_r·_down → ℓ_r: +∞ where it passes the largest float, as the exact value
+        with np.errstate(over="ignore"):
+            _loss[_scaled] /= _down
     dz = _dz.reshape(_shape)
     if inplace:  # the caller's array is the gradient
         if _into is None:  # its rows are no view of it: written back whole
@@ -755,6 +828,8 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
     _options(label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     _reduction(reduction)
     loss = np.empty((_rows, 1), np.float64 if _wide and reduction != "none" else z.dtype)
+    _scaled = np.zeros(_rows, bool)  # the rows whose loss overflowed: ℓ_r·_down in the loss (scaled-gaps)
+    _down = _loss_down(_V, _w)  # 2^-k ≤ 1/(2V·max(1, max_k |w_k|))
     _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _t, _loss = z, t, loss
 
@@ -791,16 +866,44 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
                     loss += label_smoothing * (inv_V*np.sum(value_1*_w, axis=1, keepdims=True) + inv_V*log_sum_exp*np.sum(_w, axis=1, keepdims=True))
                 if z_loss_scale != 0:
                     loss += (z_loss_scale * (log_sum_exp + row_max)) * (log_sum_exp + row_max)
+                # scaled-gaps: the rows whose loss overflowed though their logits are finite (gaps m − z_k past the largest
+                # float): ℓ_r·_down again, in float64, from the gaps m·_down − z_k·_down (_scaled: these rows)
+                _over = ~np.isfinite(loss[:, 0]) & np.isfinite(row_max[:, 0])
+                if _over.any():
+                    z, t = np.asarray(z[_over], np.float64), np.asarray(t[_over], np.float64)
+                    # one_minus_eps = 1 − ε
+                    one_minus_eps = 1 - label_smoothing
+                    # t_times_w = t_j·w_j
+                    t_times_w = t*_w
+                    # row_max = max_k z_k
+                    row_max = np.max(z, axis=1, keepdims=True)
+                    # value_1 = _down·row_max − _down·z_j
+                    value_1 = row_max*_down - _down*z
+                    # log_sum_exp = log1p((Σ_j exp(−row_max + z_j) − 1))
+                    log_sum_exp = np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
+                    # log_sum_exp_down = _down·log_sum_exp
+                    log_sum_exp_down = log_sum_exp*_down
+                    # inv_V = 1/V
+                    inv_V = 1/_V
+                    # loss·_down: C as above, every gap m − z_x as m·_down − z_x·_down, m as m·_down
+                    _down_loss = one_minus_eps*np.sum(t_times_w * np.where(t_times_w == 0, 0.0, value_1), axis=1, keepdims=True) + log_sum_exp_down*one_minus_eps*np.sum(t_times_w, axis=1, keepdims=True)
+                    if label_smoothing != 0:
+                        _down_loss += label_smoothing * (inv_V*np.sum(value_1*_w, axis=1, keepdims=True) + inv_V*log_sum_exp_down*np.sum(_w, axis=1, keepdims=True))
+                    if z_loss_scale != 0:
+                        _down_loss += (z_loss_scale * (log_sum_exp + row_max)) * (_down * (log_sum_exp + row_max))
+                    loss[_over] = _down_loss
+                    _scaled[_i:_e] = _over
                 if _wide:  # each output rounded once, the block's float64 values written
                     _loss[_i:_e] = loss
 
     _in_parallel(_share, _rows, _V)
     loss = _loss.reshape(_shape[:-1])
-    if reduction != "none":  # accumulated in float64, returned in the logits' type
-        loss = _row_total(loss)
-        if reduction == "mean":  # no rows that count: 0/0, NaN, as in torch
-            loss = loss / _rows if _rows else np.nan
+    if reduction != "none":  # in float64 (ℓ_r·_down in the rows of _scaled), returned in the logits' type
+        loss = _row_reduction(_loss[:, 0], _rows if reduction == "mean" else 1.0, _scaled, _down)
         loss = np.asarray(loss, dtype=_z.dtype)[()]
+    elif _scaled.any():  # ℓ_r·_down → ℓ_r: +∞ where it passes the largest float, as the exact value
+        with np.errstate(over="ignore"):
+            _loss[_scaled] /= _down
     return loss
 
 
@@ -840,6 +943,8 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
     loss = np.empty((_rows, 1), np.float64 if _wide and reduction != "none" else z.dtype)
     dz = np.empty((_rows, _V), z.dtype)
     _scale = (1.0 / _rows if _rows else np.nan) if reduction == "mean" else 1.0  # ∂(mean)/∂(row loss); nothing counted: NaN, as torch's
+    _scaled = np.zeros(_rows, bool)  # the rows whose loss overflowed: ℓ_r·_down in the loss (scaled-gaps)
+    _down = _loss_down(_V, _w)  # 2^-k ≤ 1/(2V·max(1, max_k |w_k|))
     _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _t, _loss, _dz = z, t, loss, dz
 
@@ -905,16 +1010,44 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 dz *= _scale
                 if softcap is not None:
                     dz *= _chain  # ∂c_j/∂z_j
+                # scaled-gaps: the rows whose loss overflowed though their logits are finite (gaps m − z_k past the largest
+                # float): ℓ_r·_down again, in float64, from the gaps m·_down − z_k·_down (_scaled: these rows)
+                _over = ~np.isfinite(loss[:, 0]) & np.isfinite(row_max[:, 0])
+                if _over.any():
+                    z, t = np.asarray(z[_over], np.float64), np.asarray(t[_over], np.float64)
+                    # one_minus_eps = 1 − ε
+                    one_minus_eps = 1 - label_smoothing
+                    # t_times_w = t_j·w_j
+                    t_times_w = t*_w
+                    # row_max = max_k z_k
+                    row_max = np.max(z, axis=1, keepdims=True)
+                    # value_1 = _down·row_max − _down·z_j
+                    value_1 = row_max*_down - _down*z
+                    # log_sum_exp = log1p((Σ_j exp(−row_max + z_j) − 1))
+                    log_sum_exp = np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
+                    # log_sum_exp_down = _down·log_sum_exp
+                    log_sum_exp_down = log_sum_exp*_down
+                    # inv_V = 1/V
+                    inv_V = 1/_V
+                    # loss·_down: C as above, every gap m − z_x as m·_down − z_x·_down, m as m·_down
+                    _down_loss = one_minus_eps*np.sum(t_times_w * np.where(t_times_w == 0, 0.0, value_1), axis=1, keepdims=True) + log_sum_exp_down*one_minus_eps*np.sum(t_times_w, axis=1, keepdims=True)
+                    if label_smoothing != 0:
+                        _down_loss += label_smoothing * (inv_V*np.sum(value_1*_w, axis=1, keepdims=True) + inv_V*log_sum_exp_down*np.sum(_w, axis=1, keepdims=True))
+                    if z_loss_scale != 0:
+                        _down_loss += (z_loss_scale * (log_sum_exp + row_max)) * (_down * (log_sum_exp + row_max))
+                    loss[_over] = _down_loss
+                    _scaled[_i:_e] = _over
                 if _wide:  # each output rounded once, the block's float64 values written
                     _loss[_i:_e] = loss
                     _dz[_i:_e] = dz
 
     _in_parallel(_share, _rows, _V)
     loss = _loss.reshape(_shape[:-1])
-    if reduction != "none":  # accumulated in float64, returned in the logits' type
-        loss = _row_total(loss)
-        if reduction == "mean":  # no rows that count: 0/0, NaN, as in torch
-            loss = loss / _rows if _rows else np.nan
+    if reduction != "none":  # in float64 (ℓ_r·_down in the rows of _scaled), returned in the logits' type
+        loss = _row_reduction(_loss[:, 0], _rows if reduction == "mean" else 1.0, _scaled, _down)
         loss = np.asarray(loss, dtype=_z.dtype)[()]
+    elif _scaled.any():  # ℓ_r·_down → ℓ_r: +∞ where it passes the largest float, as the exact value
+        with np.errstate(over="ignore"):
+            _loss[_scaled] /= _down
     dz = _dz.reshape(_shape)
     return loss, dz

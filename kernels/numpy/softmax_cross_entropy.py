@@ -124,6 +124,31 @@ def _row_total(losses):
         return total
 
 
+def _loss_down(V, w=None):
+    """The scaled-gaps fallback's 2^-k ≤ 1/(2V·max(1, max_k |w_k|)) (w None: every weight 1): a row loss
+    Σ_k a_k(m − z_k) computed from the gaps m·2^-k − z_k·2^-k (each below twice the largest float, the weights a_k
+    summing to at most V·max_k |w_k|) never passes the largest float."""
+    top = 2.0 * V * (1.0 if w is None else max(1.0, float(np.max(np.abs(w)))))
+    return math.ldexp(1.0, -math.frexp(top)[1])
+
+
+def _row_reduction(losses, divisor, scaled, down):
+    """Σ_r ℓ_r/divisor in float64 (a sum: divisor 1; a mean of no rows, divisor 0: NaN, as torch's) of the row
+    losses (rows,): ℓ_r, or ℓ_r·down in the rows of ``scaled`` (down = 2^-k, the scaled-gaps fallback's: their ℓ_r
+    overflowed). Where there are such rows, or Σ ℓ_r overflows with every ℓ_r finite, every ℓ_r·down is summed, the
+    quotient taken, then divided by down: powers of 2, so the roundings are those of Σ ℓ_r/divisor, and a mean is
+    finite wherever the exact one is (a sum too)."""
+    if not divisor:
+        return np.nan
+    if not scaled.any():
+        total = _row_total(losses)
+        if np.isfinite(total) or not np.isfinite(losses).all():
+            return total / divisor
+    small = np.where(scaled, losses, np.asarray(losses, np.float64) * down)
+    with np.errstate(over="ignore"):
+        return (_row_total(small) / divisor) / down
+
+
 def _reduction(reduction):
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
@@ -183,6 +208,8 @@ def softmax_cross_entropy(z, r, reduction="mean", ignore_index=-100):
     _reduction(reduction)
     _count = _rows if _ignored is None else _rows - int(_ignored.sum())  # the rows that count
     loss = np.empty((_rows, 1), z.dtype)
+    _scaled = np.zeros(_rows, bool)  # the rows whose loss overflowed: ℓ_r·_down in the loss (scaled-gaps)
+    _down = _loss_down(_V)  # 2^-k ≤ 1/(2V·max(1, max_k |w_k|))
     _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _r, _loss = z, r, loss
 
@@ -195,17 +222,29 @@ def softmax_cross_entropy(z, r, reduction="mean", ignore_index=-100):
                 row_max = np.max(z, axis=1, keepdims=True)
                 # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
                 loss[...] = (row_max - np.take_along_axis(z, r, axis=1)) + np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
+                # scaled-gaps: the rows whose loss overflowed though their logits are finite (gaps m − z_k past the largest
+                # float): ℓ_r·_down again, in float64, from the gaps m·_down − z_k·_down (_scaled: these rows)
+                _over = ~np.isfinite(loss[:, 0]) & np.isfinite(row_max[:, 0])
+                if _over.any():
+                    z, r = np.asarray(z[_over], np.float64), r[_over]
+                    # row_max = max_k z_k
+                    row_max = np.max(z, axis=1, keepdims=True)
+                    # loss·_down: C = −log p_r as above, every gap m − z_x as m·_down − z_x·_down, m as m·_down
+                    _down_loss = _down*np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1))) + (row_max*_down - _down*np.take_along_axis(z, r, axis=1))
+                    loss[_over] = _down_loss
+                    _scaled[_i:_e] = _over
                 if _ignored is not None:  # rows of class ignore_index count for nothing
                     _skip = _ignored[_i:_e]
                     loss[_skip] = 0
 
     _in_parallel(_share, _rows, _V)
     loss = _loss.reshape(_shape[:-1])
-    if reduction != "none":  # accumulated in float64, returned in the logits' type
-        loss = _row_total(loss)
-        if reduction == "mean":  # no rows that count: 0/0, NaN, as in torch
-            loss = loss / _count if _count else np.nan
+    if reduction != "none":  # in float64 (ℓ_r·_down in the rows of _scaled), returned in the logits' type
+        loss = _row_reduction(_loss[:, 0], _count if reduction == "mean" else 1.0, _scaled, _down)
         loss = np.asarray(loss, dtype=_z.dtype)[()]
+    elif _scaled.any():  # ℓ_r·_down → ℓ_r: +∞ where it passes the largest float, as the exact value
+        with np.errstate(over="ignore"):
+            _loss[_scaled] /= _down
     return loss
 
 
@@ -245,6 +284,8 @@ def softmax_cross_entropy_grad(z, r, reduction="mean", ignore_index=-100, *, inp
     loss = np.empty((_rows, 1), z.dtype)
     dz = np.empty((_rows, _V), z.dtype) if _into is None else _into
     _scale = (1.0 / _count if _count else np.nan) if reduction == "mean" else 1.0  # ∂(mean)/∂(row loss); nothing counted: NaN, as torch's
+    _scaled = np.zeros(_rows, bool)  # the rows whose loss overflowed: ℓ_r·_down in the loss (scaled-gaps)
+    _down = _loss_down(_V)  # 2^-k ≤ 1/(2V·max(1, max_k |w_k|))
     _step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache
     _z, _r, _loss, _dz = z, r, loss, dz
 
@@ -269,6 +310,17 @@ def softmax_cross_entropy_grad(z, r, reduction="mean", ignore_index=-100, *, inp
                 dz *= _scale
                 # at the class of each row (δ_jr = 1): (−sum_rest + expm1(−row_max + z_r))/(1 + sum_rest)
                 np.put_along_axis(dz, r, ((np.expm1(np.take_along_axis(z, r, axis=1) - row_max) - sum_rest)/(1 + sum_rest)) * _scale, axis=1)
+                # scaled-gaps: the rows whose loss overflowed though their logits are finite (gaps m − z_k past the largest
+                # float): ℓ_r·_down again, in float64, from the gaps m·_down − z_k·_down (_scaled: these rows)
+                _over = ~np.isfinite(loss[:, 0]) & np.isfinite(row_max[:, 0])
+                if _over.any():
+                    z, r = np.asarray(z[_over], np.float64), r[_over]
+                    # row_max = max_k z_k
+                    row_max = np.max(z, axis=1, keepdims=True)
+                    # loss·_down: C = −log p_r as above, every gap m − z_x as m·_down − z_x·_down, m as m·_down
+                    _down_loss = _down*np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1))) + (row_max*_down - _down*np.take_along_axis(z, r, axis=1))
+                    loss[_over] = _down_loss
+                    _scaled[_i:_e] = _over
                 if _ignored is not None:  # rows of class ignore_index count for nothing
                     _skip = _ignored[_i:_e]
                     loss[_skip] = 0
@@ -278,11 +330,12 @@ def softmax_cross_entropy_grad(z, r, reduction="mean", ignore_index=-100, *, inp
 
     _in_parallel(_share, _rows, _V)
     loss = _loss.reshape(_shape[:-1])
-    if reduction != "none":  # accumulated in float64, returned in the logits' type
-        loss = _row_total(loss)
-        if reduction == "mean":  # no rows that count: 0/0, NaN, as in torch
-            loss = loss / _count if _count else np.nan
+    if reduction != "none":  # in float64 (ℓ_r·_down in the rows of _scaled), returned in the logits' type
+        loss = _row_reduction(_loss[:, 0], _count if reduction == "mean" else 1.0, _scaled, _down)
         loss = np.asarray(loss, dtype=_z.dtype)[()]
+    elif _scaled.any():  # ℓ_r·_down → ℓ_r: +∞ where it passes the largest float, as the exact value
+        with np.errstate(over="ignore"):
+            _loss[_scaled] /= _down
     dz = _dz.reshape(_shape)
     if inplace:  # the caller's array is the gradient
         if _into is None:  # its rows are no view of it: written back whole

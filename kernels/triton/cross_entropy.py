@@ -695,6 +695,33 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
         divisor = tl.where(divisor == 0.0, float("nan"), divisor)
     else:
         divisor = tl.full([], 1.0, acc)
+    # scaled-gaps: a loss that overflowed though the row's maximum is finite (gaps m − z_k past the largest
+    # float): its gap sums again from m·_down − z_j·_down, the loss times _down, divided by _down, stored again
+    if ((loss != loss) | (tl.abs(loss) == float("inf"))) & (tl.abs(m) < float("inf")):
+        bound = 2.0 * tl.full([], V, acc)  # 2V·max(1, max_k |w_k|)
+        for off in range(0, V, BLOCK_V):
+            idx = off + cols
+            wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
+            bound = tl.maximum(bound, 2.0 * tl.full([], V, acc) * tl.max(tl.abs(wj), axis=0))
+        _down = tl.full([], 1.0, acc)
+        while bound * _down > 1.0:  # 2^-k, exactly
+            _down = _down * 0.5
+        down_s0 = tl.zeros([], acc)
+        for off in range(0, V, BLOCK_V):
+            idx = off + cols
+            zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+            zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
+            if CAP:  # c = s·tanh(z_j/s), which the formulas call z
+                if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                    c, c_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                else:
+                    zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
+            wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
+            # down_s0 = Σ_j w_j·(m·_down − _down·z_j)
+            down_s0 = down_s0 + tl.sum(tl.where(idx < V, wj*(_down*m - _down*zj), 0.0), axis=0)
+        loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp*_down + (_down*m - _down*z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((log_sum_exp*_down*s2 + down_s0)/Vf)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (_down*((m + log_sum_exp) * (m + log_sum_exp))))) / _down
+        tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
         _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)
 
@@ -935,6 +962,33 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
                 dz = dz * chain_j
             tl.store(dz_row + idx, tl.where(ignored, 0.0, (dz * row_scale)).to(dz_ptr.dtype.element_ty), mask=idx < V)
+    # scaled-gaps: a loss that overflowed though the row's maximum is finite (gaps m − z_k past the largest
+    # float): its gap sums again from m·_down − z_j·_down, the loss times _down, divided by _down, stored again
+    if ((loss != loss) | (tl.abs(loss) == float("inf"))) & (tl.abs(m) < float("inf")):
+        bound = 2.0 * tl.full([], V, acc)  # 2V·max(1, max_k |w_k|)
+        for off in range(0, V, BLOCK_V):
+            idx = off + cols
+            wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
+            bound = tl.maximum(bound, 2.0 * tl.full([], V, acc) * tl.max(tl.abs(wj), axis=0))
+        _down = tl.full([], 1.0, acc)
+        while bound * _down > 1.0:  # 2^-k, exactly
+            _down = _down * 0.5
+        down_s0 = tl.zeros([], acc)
+        for off in range(0, V, BLOCK_V):
+            idx = off + cols
+            zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+            zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
+            if CAP:  # c = s·tanh(z_j/s), which the formulas call z
+                if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                    c, c_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                else:
+                    zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
+            wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
+            # down_s0 = Σ_j w_j·(m·_down − _down·z_j)
+            down_s0 = down_s0 + tl.sum(tl.where(idx < V, wj*(_down*m - _down*zj), 0.0), axis=0)
+        loss = tl.where(ignored, 0.0, _down*tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * lse) * lse) + prod_1*(log_sum_exp*_down + (_down*m - _down*z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(log_sum_exp*sum_w*_down + down_s0)))) / _down
+        tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
         _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)
 
@@ -1103,6 +1157,37 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
         divisor = tl.where(divisor == 0.0, float("nan"), divisor)
     else:
         divisor = tl.full([], 1.0, acc)
+    # scaled-gaps: a loss that overflowed though the row's maximum is finite (gaps m − z_k past the largest
+    # float): its gap sums again from m·_down − z_j·_down, the loss times _down, divided by _down, stored again
+    if ((loss != loss) | (tl.abs(loss) == float("inf"))) & (tl.abs(m) < float("inf")):
+        bound = 2.0 * tl.full([], V, acc)  # 2V·max(1, max_k |w_k|)
+        for off in range(0, V, BLOCK_V):
+            idx = off + cols
+            wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
+            bound = tl.maximum(bound, 2.0 * tl.full([], V, acc) * tl.max(tl.abs(wj), axis=0))
+        _down = tl.full([], 1.0, acc)
+        while bound * _down > 1.0:  # 2^-k, exactly
+            _down = _down * 0.5
+        down_s0 = tl.zeros([], acc)
+        down_s1 = tl.zeros([], acc)
+        for off in range(0, V, BLOCK_V):
+            idx = off + cols
+            zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+            zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
+            if CAP:  # c = s·tanh(z_j/s), which the formulas call z
+                if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                    c, c_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                else:
+                    zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
+            tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
+            wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
+            # down_s0 = Σ_j w_j·(m·_down − _down·z_j)
+            down_s0 = down_s0 + tl.sum(tl.where(idx < V, wj*(_down*m - _down*zj), 0.0), axis=0)
+            # down_s1 = Σ_j (t_j·w_j)·(m·_down − _down·z_j)
+            down_s1 = down_s1 + tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (_down*m - _down*zj)), 0.0), axis=0)
+        loss = (one_minus_eps*down_s1 + log_sum_exp*one_minus_eps*_down*s1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*down_s0 + inv_V*log_sum_exp*_down*s4)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (_down*((m + log_sum_exp) * (m + log_sum_exp))))) / _down
+        tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
         _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)
 
@@ -1348,6 +1433,37 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
                 dz = dz * chain_j
             tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
+    # scaled-gaps: a loss that overflowed though the row's maximum is finite (gaps m − z_k past the largest
+    # float): its gap sums again from m·_down − z_j·_down, the loss times _down, divided by _down, stored again
+    if ((loss != loss) | (tl.abs(loss) == float("inf"))) & (tl.abs(m) < float("inf")):
+        bound = 2.0 * tl.full([], V, acc)  # 2V·max(1, max_k |w_k|)
+        for off in range(0, V, BLOCK_V):
+            idx = off + cols
+            wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
+            bound = tl.maximum(bound, 2.0 * tl.full([], V, acc) * tl.max(tl.abs(wj), axis=0))
+        _down = tl.full([], 1.0, acc)
+        while bound * _down > 1.0:  # 2^-k, exactly
+            _down = _down * 0.5
+        down_s0 = tl.zeros([], acc)
+        down_s1 = tl.zeros([], acc)
+        for off in range(0, V, BLOCK_V):
+            idx = off + cols
+            zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+            zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
+            if CAP:  # c = s·tanh(z_j/s), which the formulas call z
+                if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                    c, c_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                else:
+                    zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
+            tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
+            wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
+            # down_s0 = Σ_j w_j·(m·_down − _down·z_j)
+            down_s0 = down_s0 + tl.sum(tl.where(idx < V, wj*(_down*m - _down*zj), 0.0), axis=0)
+            # down_s1 = Σ_j (t_j·w_j)·(m·_down − _down·z_j)
+            down_s1 = down_s1 + tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (_down*m - _down*zj)), 0.0), axis=0)
+        loss = (_down*tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * lse) * lse) + one_minus_eps*down_s1 + log_sum_exp*one_minus_eps*sum_t_times_w*_down + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*down_s0 + inv_V*log_sum_exp*sum_w*_down))) / _down
+        tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
         _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)
 

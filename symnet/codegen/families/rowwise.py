@@ -31,6 +31,11 @@ Row-wise stability rules (named and checked like the elementwise ones):
   Σ_k a_k(m − z_k) + log Σ·Σ_k a_k, not lse·Σ_k a_k − Σ_k a_k z_k (which cancels at large logits);
 - ``class-gap``: the gradient at the class column, c·(p_r − 1), as c·(expm1(z_r − m) − (Σ − 1))/Σ, a value
   per row written over that column (RowKernel.at_class);
+- ``scaled-gaps`` (a fallback, not a rewrite: :func:`scaled_loss`): a row loss whose gaps m − z_k pass the largest
+  float (logits near ±max: m − z_k up to twice it, Σ_k a_k(m − z_k) up to 2V·max a_k times it) is +∞ or NaN where the
+  exact loss, or the mean over rows, is finite; the rows whose loss came out so, with finite logits, are computed
+  again times 2^-k from the gaps m·2^-k − z_k·2^-k (exact: a power of 2), in float64, and the reduction over rows
+  sums them so;
 - ``infinite-max``: the lse of a row holding +∞ is +∞, of a row of −∞ is −∞ (a select per row where the lse is the output),
   and its gradient there is e^{z_j − m}: 0 off the +∞ entries, as torch's.
 
@@ -62,7 +67,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 from ...special import exp_twosum
 from ..rewrite import Grouped, Rule, stabilise
 
-__all__ = ["RowKernel", "rowmax", "weigh", "option_product", "row_kernel", "ROW_RULES", "stabilise_row", "row_modules", "split_sums",
+__all__ = ["RowKernel", "rowmax", "weigh", "option_product", "row_kernel", "scaled_loss", "LOSS_DOWN", "times_down", "ROW_RULES", "stabilise_row", "row_modules", "split_sums",
            "softmax_cross_entropy_gradient",
            "OPTION_NAMES", "LABEL_SMOOTHING", "Z_LOSS_SCALE", "SOFTCAP"]
 
@@ -491,6 +496,68 @@ def option_product(factor: str, rest: sp.Expr, printer) -> str:
 
 def _gate_option_terms(e: sp.Expr) -> sp.Expr:
     return _gate_options(e) if any(e.has(o) for o in OPTION_NAMES) else e
+
+
+# the scale 2^-k of the scaled-gaps fallback, a value of the call (the kernels' _down): 2^-k·2V·max(1, max_k |w_k|) ≤ 1
+LOSS_DOWN = sp.Symbol("_down", positive=True)
+
+
+def _carries(e: sp.Expr, more: tuple = ()) -> bool:
+    """e holds the row's magnitude: the maximum m (in a gap m − z_x or in the lse) or log Σ_k e^{z_k − m}
+    (``more``: other atoms that stand for m, as a backend's symbol of it)."""
+    return e.has(rowmax) or e.has(log1p) or any(e.has(x) for x in more)
+
+
+def _times_down(e: sp.Expr, s: sp.Expr, more: tuple = ()) -> sp.Expr:
+    """e·s with s put on the factors that carry the row's magnitude: a gap m − z_x → m·s − z_x·s, m → m·s,
+    log Σ_k e^{z_k − m} → s·log Σ, through sums, products, row sums and the weigh/gated of a term; the z-loss
+    λ·lse² → gated(λ, s·lse²), which the backends print (λ·lse)·(s·lse). ``more``: atoms that stand for m.
+    Raises SymnetError on another form."""
+    if not _carries(e, more):
+        return s * e
+    if isinstance(e, Grouped):
+        return Grouped(sp.Add(*[s * a for a in sp.Add.make_args(e.args[0])]))
+    if isinstance(e, (log1p, rowmax)) or e in more:
+        return s * e
+    if e.is_Add:
+        return sp.Add(*[_times_down(a, s, more) for a in e.args])
+    if e.is_Mul:
+        big = [f for f in e.args if _carries(f, more)]
+        if len(big) != 1:
+            raise SymnetError(f"scaled-gaps: a product of more than one row magnitude, {e}")
+        return sp.Mul(*[(_times_down(f, s, more) if f is big[0] else f) for f in e.args])
+    if isinstance(e, gated) and isinstance(e.args[1], sp.Pow) and e.args[1].exp == 2:
+        return gated(e.args[0], s * e.args[1])
+    if isinstance(e, (rowsum, weigh, gated)):
+        return e.func(*[(_times_down(a, s, more) if _carries(a, more) else a) for a in e.args])
+    raise SymnetError(f"scaled-gaps: no scaled form of {type(e).__name__} {e}")
+
+
+times_down = _times_down  # the scaled-gaps form of a loss the backend has rewritten (Triton: m a symbol of its own)
+
+
+def scaled_loss(kernel: "RowKernel", output: int) -> tuple[tuple, sp.Expr]:
+    """The scaled-gaps fallback of a row loss (the kernel's output number ``output``, one value per row): its
+    formula times ``LOSS_DOWN`` = 2^-k, every gap m − z_x written m·2^-k − z_x·2^-k, as (assignments, result),
+    temporaries named by their math. The row's temporaries are written in again from z (the backends evaluate it
+    for the few rows whose loss overflowed, after the block's own outputs): nothing in it passes the largest
+    float where ``LOSS_DOWN``·2V·max(1, max_k |w_k|) ≤ 1 and the logits are finite, since |m − z_k| ≤ 2·max.
+    The scaling is exact but where a scaled term falls below the smallest normal (2^-1022·2^k), ≪ ulp of a loss
+    whose gaps overflowed."""
+    full = {}
+    for temp, e in kernel.assignments:
+        full[temp] = e.xreplace(full)
+    loss = _times_down(kernel.results[output].xreplace(full), LOSS_DOWN)
+    temps = sp.numbered_symbols("t", start=0)
+    assignments, (result,) = sp.cse([loss], symbols=temps, order="none")
+    assignments, (result,) = _named_by_math(list(assignments), [result])
+    rename = {}  # x·2^-k of a temporary x: x_down
+    for temp, e in assignments:
+        rest = e / LOSS_DOWN
+        if e.is_Mul and LOSS_DOWN in e.args and rest in dict(assignments):
+            rename[temp] = CodeName(f"{rest}_down")
+    assignments = [(rename.get(a, a), e.xreplace(rename)) for a, e in assignments]
+    return tuple(assignments), result.xreplace(rename)
 
 
 class rowsum(sp.Function):  # noqa: N801

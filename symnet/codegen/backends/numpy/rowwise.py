@@ -13,14 +13,14 @@ from ....errors import SymnetError
 from ....registry import NUMPY_HELPER_NEEDS
 from ....render import text
 from .printer import NumpyExpressionPrinter
-from ...families.rowwise import OPTION_NAMES, V, RowKernel, j, option_product, r, w
+from ...families.rowwise import LOSS_DOWN, OPTION_NAMES, V, RowKernel, j, option_product, r, scaled_loss, w
 
 __all__ = ["emit_row_function", "ROW_HELPERS", "HELPER_IMPORTS"]
 
 # Imports a helper needs beyond numpy (all from the standard library).
 HELPER_IMPORTS = {"_in_parallel": ["import os", "from concurrent.futures import ThreadPoolExecutor"],
                   "_row_dw_target_gradient": ["from decimal import Decimal, localcontext", "from fractions import Fraction"],
-                  "_row_total": ["import math"]}
+                  "_row_total": ["import math"], "_loss_down": ["import math"]}
 
 # The double-word primitives the row helpers call (symnet.codegen.doubleword: one text for both backends),
 # pulled into a module with them by numpy_helper_closure
@@ -437,6 +437,31 @@ def _row_total(losses):
     except (OverflowError, ValueError):
         return total
 ''',
+    "_loss_down": '''\
+def _loss_down(V, w=None):
+    """The scaled-gaps fallback's 2^-k ≤ 1/(2V·max(1, max_k |w_k|)) (w None: every weight 1): a row loss
+    Σ_k a_k(m − z_k) computed from the gaps m·2^-k − z_k·2^-k (each below twice the largest float, the weights a_k
+    summing to at most V·max_k |w_k|) never passes the largest float."""
+    top = 2.0 * V * (1.0 if w is None else max(1.0, float(np.max(np.abs(w)))))
+    return math.ldexp(1.0, -math.frexp(top)[1])
+''',
+    "_row_reduction": '''\
+def _row_reduction(losses, divisor, scaled, down):
+    """Σ_r ℓ_r/divisor in float64 (a sum: divisor 1; a mean of no rows, divisor 0: NaN, as torch's) of the row
+    losses (rows,): ℓ_r, or ℓ_r·down in the rows of ``scaled`` (down = 2^-k, the scaled-gaps fallback's: their ℓ_r
+    overflowed). Where there are such rows, or Σ ℓ_r overflows with every ℓ_r finite, every ℓ_r·down is summed, the
+    quotient taken, then divided by down: powers of 2, so the roundings are those of Σ ℓ_r/divisor, and a mean is
+    finite wherever the exact one is (a sum too)."""
+    if not divisor:
+        return np.nan
+    if not scaled.any():
+        total = _row_total(losses)
+        if np.isfinite(total) or not np.isfinite(losses).all():
+            return total / divisor
+    small = np.where(scaled, losses, np.asarray(losses, np.float64) * down)
+    with np.errstate(over="ignore"):
+        return (_row_total(small) / divisor) / down
+''',
     "_reduction": '''\
 def _reduction(reduction):
     if reduction not in ("mean", "sum", "none"):
@@ -447,6 +472,7 @@ def _reduction(reduction):
 
 
 # _row_dw_softcap's double-word e^x, products and sums: the row helpers of _row_dw_target_gradient
+NUMPY_HELPER_NEEDS["_row_reduction"] = ("_row_total",)
 NUMPY_HELPER_NEEDS["_row_dw_softcap"] = ("_exp_twosum", "_row_dw_target_gradient")  # (_row_dw_exp_shifted, …)
 
 
@@ -639,6 +665,42 @@ def _probability_terms(kernel: RowKernel, gates: list) -> tuple[list, str | None
     return [], None
 
 
+def _scaled_gaps(kernel: RowKernel, n: int, args: list, helpers: set) -> list:
+    """The block's lines of the scaled-gaps fallback (families.rowwise.scaled_loss) for the per-row output n: after
+    the block's outputs, its rows whose loss is ±∞ or NaN though their maximum is finite get ℓ_r·_down, computed in
+    float64 from those rows alone (z, r, t and the row temporaries are taken over: nothing after reads them)."""
+    from ...families.rowwise import g, gated, rowmax, t, z
+    o = kernel.outputs[n]
+    assignments, result = scaled_loss(kernel, n)
+    m = next(temp for temp, e in kernel.assignments if isinstance(e, rowmax))
+    printer = _RowPrinter({z: "z", g: "g", t: "t", w: "_w"}, helpers)
+    lines = ["# scaled-gaps: the rows whose loss overflowed though their logits are finite (gaps m − z_k past the largest",
+             "# float): ℓ_r·_down again, in float64, from the gaps m·_down − z_k·_down (_scaled: these rows)",
+             f"_over = ~np.isfinite({o.name}[:, 0]) & np.isfinite({m}[:, 0])",
+             "if _over.any():",
+             f"    {', '.join(args)} = " + ", ".join(f"{v}[_over]" if v == "r" else f"np.asarray({v}[_over], np.float64)"
+                                                   for v in args)]
+    for temp, e in assignments:
+        lines += [f"    # {temp} = {text(e)}", f"    {temp} = {printer.doprint(e)}"]
+    gates = sorted((a for a in sp.Add.make_args(result) if isinstance(a, gated)), key=sp.default_sort_key)
+    base = sp.Add(*[a for a in sp.Add.make_args(result) if not isinstance(a, gated)])
+    lines.append(f"    # {o.name}·_down: {o.meaning} as above, every gap m − z_x as m·_down − z_x·_down, m as m·_down")
+    lines.append(f"    _down_{o.name} = {printer.doprint(base)}")
+    for term in gates:
+        option, rest = term.args
+        name = printer.doprint(option)
+        square = [f for f in sp.Mul.make_args(rest) if isinstance(f, sp.Pow) and f.exp == 2]
+        if rest.has(LOSS_DOWN) and len(square) == 1 and rest == LOSS_DOWN * square[0]:  # λ·lse²·_down: (λ·lse)·(_down·lse)
+            x = printer.parenthesize(square[0].base, 50)
+            value = f"({name} * {x}) * (_down * {x})"
+        else:
+            number, rest = rest.as_coeff_Mul()
+            value = option_product(name if number == 1 else f"({printer.doprint(number)} * {name})", rest, printer)
+        lines += [f"    if {name} != 0:", f"        _down_{o.name} += {value}"]
+    lines += [f"    {o.name}[_over] = _down_{o.name}", "    _scaled[_i:_e] = _over"]
+    return lines
+
+
 def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     """One function over (..., V) logits: its arguments follow the kernel's signature."""
     from ...families.rowwise import LABEL_SMOOTHING, SOFTCAP, Z_LOSS_SCALE, g, rowmax, t, z
@@ -738,6 +800,13 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
         count = "_count" if kernel.target else "_rows"
         body.append(f"_scale = (1.0 / {count} if {count} else np.nan) if reduction == \"mean\" else 1.0"
                     "  # ∂(mean)/∂(row loss); nothing counted: NaN, as torch's")
+    # scaled-gaps (scaled_loss): the per-row loss of a reduction whose formula forms gaps m − z_k
+    down = next((n for n, o in enumerate(kernel.outputs) if o.per_row and reduce), None) \
+        if any(isinstance(e, rowmax) for _, e in kernel.assignments) else None
+    if down is not None:
+        helpers.add("_loss_down")
+        body.append("_scaled = np.zeros(_rows, bool)  # the rows whose loss overflowed: ℓ_r·_down in the loss (scaled-gaps)")
+        body.append(f"_down = _loss_down(_V{', _w' if kernel.weighted else ''})  # 2^-k ≤ 1/(2V·max(1, max_k |w_k|))")
     views = args + [o.name for o in kernel.outputs]
     body.append("_step = max(1, 16 * _BLOCK // _V)  # rows per block: a few row-sized temporaries in cache")
     loop = [f"{', '.join(views)} = {', '.join(f'_{v}[_i:_e]' for v in views)}"]
@@ -837,6 +906,8 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
         if kernel.chain is not None and not o.per_row:  # a gradient in c, times ∂c/∂z with a softcap
             loop.append("if softcap is not None:")
             loop.append(f"    {o.name} *= _chain  # ∂c_j/∂z_j")
+    if down is not None:
+        loop += _scaled_gaps(kernel, down, args, helpers)
     if kernel.target:
         loop.append("if _ignored is not None:  # rows of class ignore_index count for nothing")
         loop.append("    _skip = _ignored[_i:_e]")
@@ -872,7 +943,17 @@ def emit_row_function(kernel: RowKernel, helpers: set) -> str:
     for o in kernel.outputs:
         if o.per_row:
             lines.append(f"    {o.name} = _{o.name}.reshape(_shape[:-1])")
-            if reduce:
+            if reduce and down is not None:
+                count = "_count" if kernel.target else "_rows"
+                helpers.update({"_row_total", "_row_reduction"})
+                lines.append("    if reduction != \"none\":  # in float64 (ℓ_r·_down in the rows of _scaled), returned in the logits' type")
+                lines.append(f"        {o.name} = _row_reduction(_{o.name}[:, 0], {count} if reduction == \"mean\" else 1.0, "
+                             "_scaled, _down)")
+                lines.append(f"        {o.name} = np.asarray({o.name}, dtype=_z.dtype)[()]")
+                lines.append("    elif _scaled.any():  # ℓ_r·_down → ℓ_r: +∞ where it passes the largest float, as the exact value")
+                lines.append("        with np.errstate(over=\"ignore\"):")
+                lines.append(f"            _{o.name}[_scaled] /= _down")
+            elif reduce:
                 count = "_count" if kernel.target else "_rows"
                 helpers.add("_row_total")
                 lines.append("    if reduction != \"none\":  # accumulated in float64, returned in the logits' type")

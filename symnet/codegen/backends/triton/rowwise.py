@@ -39,8 +39,8 @@ import sympy as sp
 
 from ....errors import SymnetError
 from ....render import text
-from ...families.rowwise import (OPTION_NAMES, RowKernel, V, g, j, option_product, r, rowmax, rowsum,
-                                rowsum_rest, t, w, weigh, z)
+from ...families.rowwise import (LOSS_DOWN, OPTION_NAMES, RowKernel, V, g, j, option_product, r, rowmax, rowsum,
+                                rowsum_rest, t, times_down, w, weigh, z)
 from ....special import exp_twosum
 from .elementwise import HOST_HELPERS, assemble
 from ...doubleword import generated_last
@@ -527,6 +527,65 @@ def _dw_entry(kernel: RowKernel, name: str, res, indent: str, pr) -> list[str]:
                   + (", and at the class" if kind == "hard" else "")]
 
 
+def _inline_entries(f, entry: dict):
+    """f with the entry temporaries written in (they may name each other)."""
+    for _ in range(3):
+        f = f.xreplace(entry)
+    return f
+
+
+def _carries_gap(kernel: RowKernel, res, entry: dict) -> bool:
+    """The loss forms a gap m − z_x (alone or in a row sum) and may be finite where one overflows (a factor of it
+    below 1: label smoothing, class weights; a row sum of them): the scaled-gaps fallback applies. (The plain loss
+    lse − z_r overflows only where the exact one does.)"""
+    return bool(kernel.options or kernel.weighted) and _inline_entries(res, entry).has(M)
+
+
+def _scaled_gaps(kernel: RowKernel, name: str, res, names: dict, entry: dict, helpers: set, capped,
+                 side_loads) -> list[str]:
+    """The scaled-gaps fallback (families.rowwise.scaled_loss) in a row's program, after its outputs: where the
+    loss came out ±∞ or NaN though m is finite, a pass over the row forms its gap sums from m·_down − z_j·_down
+    (_down = 2^-k ≤ 1/(2V·max(1, max_k |w_k|)), found by halving: exact), the loss is formed from them times
+    _down, divided by _down and stored again (+∞ where the exact loss passes the largest float). Data-dependent:
+    the rows that need it only, so the usual rows run as before."""
+    # the entry temporaries of each row sum written in (m − z_j as such: the sum is seen to carry m)
+    whole = {node: node.func(_inline_entries(node.args[0], entry)) for node in res.atoms(rowsum)}
+    names = {**names, **{whole[node]: names[node] for node in whole if node in names}}
+    scaled = times_down(res.xreplace(whole), LOSS_DOWN, (M,))
+    fresh = {}
+    for node in sorted(scaled.atoms(rowsum), key=sp.default_sort_key):
+        if node not in names:
+            fresh[node] = f"down_s{len(fresh)}"
+    pr = _RowPrinter({**names, **fresh}, helpers)
+    lines = ["    # scaled-gaps: a loss that overflowed though the row's maximum is finite (gaps m − z_k past the largest",
+             "    # float): its gap sums again from m·_down − z_j·_down, the loss times _down, divided by _down, stored again",
+             f"    if (({name} != {name}) | (tl.abs({name}) == float(\"inf\"))) & (tl.abs(m) < float(\"inf\")):",
+             "        bound = 2.0 * tl.full([], V, acc)  # 2V·max(1, max_k |w_k|)"]
+    if kernel.weighted:
+        lines += ["        for off in range(0, V, BLOCK_V):",
+                  "            idx = off + cols",
+                  "            wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)",
+                  "            bound = tl.maximum(bound, 2.0 * tl.full([], V, acc) * tl.max(tl.abs(wj), axis=0))"]
+    lines += ["        _down = tl.full([], 1.0, acc)",
+              "        while bound * _down > 1.0:  # 2^-k, exactly",
+              "            _down = _down * 0.5"]
+    lines += [f"        {s_} = tl.zeros([], acc)" for s_ in fresh.values()]
+    if fresh:
+        lines += ["        for off in range(0, V, BLOCK_V):",
+                  "            idx = off + cols",
+                  "            zj = tl.load(z_row + idx, mask=idx < V, other=float(\"-inf\")).to(acc)"]
+        lines += capped("            ", "zj", "idx < V")
+        lines += side_loads("            ", pass1=False)
+        for node, s_ in fresh.items():
+            lines += [f"            # {s_} = Σ_j {text(node.args[0])}",
+                      f"            {s_} = {s_} + tl.sum(tl.where(idx < V, {pr.doprint(node.args[0])}, 0.0), axis=0)"]
+    value = pr.doprint(scaled)
+    lines += [f"        {name} = tl.where(ignored, 0.0, {value}) / _down" if kernel.target
+              else f"        {name} = ({value}) / _down",
+              f"        tl.store({name}_ptr + row, {name}.to({name}_ptr.dtype.element_ty))"]
+    return lines
+
+
 def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     entry, row, results, sums, kinds, at_row, at_class = _plan(kernel)
     weight_sums = _gap_weight_sums(sums, kinds)
@@ -795,6 +854,8 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
         L += capped("            ", "zj", "idx < V", chain=True)
         L += second_side
         L += entry_body("            ", printer)
+    if reduces and _carries_gap(kernel, per_row[0][1], entry):
+        L += _scaled_gaps(kernel, per_row[0][0].name, per_row[0][1], names, entry, helpers, capped, side_loads)
     if reduces:
         o = per_row[0][0]
         helpers.add("_sum_when_last")
