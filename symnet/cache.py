@@ -182,9 +182,10 @@ def _same(folder_fd: int, filename: str, data: bytes) -> bool:
         os.close(fd)
 
 
-def _evict(folder_fd: int, keep: str) -> None:
-    """Delete the least recently used ``*.py`` copies until the bounds hold (never ``keep``),
-    and temporary files older than an hour. Other files in the folder are left alone."""
+def _evict(folder_fd: int, keep: str, suffixes: tuple[str, ...] = (".py",)) -> None:
+    """Delete the least recently used copies (files ending in ``suffixes``: ``*.py``) until the
+    bounds hold (never ``keep``), and temporary files older than an hour. Other files in the
+    folder are left alone."""
     now = time.time()
     copies, kept_bytes = [], 0
     with os.scandir(folder_fd) as entries:
@@ -200,7 +201,7 @@ def _evict(folder_fd: int, keep: str) -> None:
                     _unlink(folder_fd, entry.name)
             elif entry.name == keep:
                 kept_bytes = st.st_size
-            elif entry.name.endswith(".py"):
+            elif entry.name.endswith(suffixes):
                 copies.append((st.st_mtime, entry.name, st.st_size))
     copies.sort()  # oldest first
     files, size = len(copies) + 1, kept_bytes + sum(c[2] for c in copies)

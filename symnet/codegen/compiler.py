@@ -20,7 +20,8 @@ from typing import Callable
 
 from ..derivation import Derivation
 from ..errors import InvalidNameError, SymnetError
-from .ir import Kernel, describe
+from .ir import Kernel
+from .stored import described
 from .modules import _exec_module
 from .backends.numpy.elementwise import emit_module
 
@@ -157,7 +158,7 @@ def compile(derivation: Derivation, backend: str = "numpy", *, value: bool = Tru
     compiled = _CACHE.get(key)
     if compiled is not None:
         return compiled
-    kernel = describe(derivation, name=name, value=value, gradients=gradients)
+    kernel = described(derivation, name=name, value=value, gradients=gradients)  # from the disk cache if kept
     what = f"a derivation ('{derivation.name or derivation.title}')"
     if backend == "triton":
         compiled = _compile_triton(kernel, what)
