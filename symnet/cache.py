@@ -13,6 +13,10 @@ are refused unless they are folders (not symbolic links) owned by the current us
 neither group nor others can write. All file operations happen relative to the checked
 folder's descriptor, so swapping a folder after the check does not redirect them.
 
+The derivation cache (``derivations/``, :mod:`symnet.curriculum`) and the kernel descriptions of
+``symnet.compile`` (``kernels/``, :mod:`symnet.codegen.stored`) live in the same folder, checked the
+same way; what they read back is data rebuilt by a restricted loader, never executed.
+
 The folder is bounded: after each write the least recently used copies are deleted until
 at most :data:`MAX_FILES` files and :data:`MAX_BYTES` bytes remain (a copy that is reused
 counts as used), and temporary files a killed writer left behind are removed after an hour.

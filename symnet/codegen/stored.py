@@ -24,6 +24,11 @@ second): the file is never executed. A Kernel is stored only if it comes back ex
 (compared object by object); a file that is garbled, truncated or refused is ignored and
 the Kernel built again. Written atomically (a temporary file, fsync, rename).
 ``SYMNET_NO_DISK_CACHE=1`` turns this cache off, as it does the derivation cache.
+
+The derivation a :mod:`symnet.torch` activation or loss compiles (its registry formula with
+its parameters, derived with respect to every input: focal's takes ~10 s) is kept beside
+(:func:`stored_derivation`), the way :func:`symnet.get` keeps a named one, so a later process
+neither derives nor stabilises it.
 """
 from __future__ import annotations
 
@@ -35,11 +40,14 @@ from ..derivation import Derivation
 from . import ir
 from .ir import Kernel, KernelInput, KernelOutput
 
-__all__ = ["described", "FOLDER"]
+__all__ = ["described", "stored_derivation", "FOLDER"]
 
 FOLDER = "kernels"  # the subfolder of symnet's cache folder
 _SUFFIX = ".kernel"
+_DERIVATION_SUFFIX = ".derivation"
+_SUFFIXES = (_SUFFIX, _DERIVATION_SUFFIX)
 _HEADER = b"symnet kernel sha256="
+_DERIVATION_HEADER = b"symnet derivation pickle sha256="
 
 
 def described(d: Derivation, *, name: str | None = None, value: bool = True, gradients: bool = True) -> Kernel:
@@ -95,7 +103,37 @@ def _keep(filename: str, kernel: Kernel) -> None:
     except _store.UnfaithfulError:  # a rule or a SymPy class that cannot be named (made at run time)
         return
     data = _HEADER + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
-    _save(filename, data, FOLDER, (_SUFFIX,), bounded=True)
+    _save(filename, data, FOLDER, _SUFFIXES, bounded=True)
+
+
+def stored_derivation(key: str, build) -> Derivation:
+    """``build()``, a Derivation that depends only on ``key`` and symnet's code (a registry entry and
+    its parameters: the first call of a :mod:`symnet.torch` op derives focal's formula for ~10 s), from
+    this folder where an earlier process kept it, else built and kept (only if it comes back exactly,
+    as :func:`symnet.get` keeps a named derivation). Raises what ``build`` raises."""
+    if os.environ.get("SYMNET_NO_DISK_CACHE"):
+        return build()
+    from ..curriculum import _read, _save, _store, cache_key
+
+    filename = f"{hashlib.sha256(key.encode()).hexdigest()[:32]}-{cache_key()}{_DERIVATION_SUFFIX}"
+    data = _read(filename, FOLDER)
+    if data is not None:
+        header, _, body = data.partition(b"\n")
+        if header == _DERIVATION_HEADER + hashlib.sha256(body).hexdigest().encode():
+            try:
+                return _store.loads(body)
+            except _store.UnfaithfulError:
+                pass  # built again, and written over
+    d = build()
+    try:
+        body = _store.dumps(d)
+        if not _store.same(_store.loads(body), d):
+            return d
+    except _store.UnfaithfulError:
+        return d
+    _save(filename, _DERIVATION_HEADER + hashlib.sha256(body).hexdigest().encode() + b"\n" + body, FOLDER,
+          _SUFFIXES, bounded=True)
+    return d
 
 
 # ---------------------------------------------------------------- the Kernel as bytes
