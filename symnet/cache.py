@@ -13,6 +13,10 @@ are refused unless they are folders (not symbolic links) owned by the current us
 neither group nor others can write. All file operations happen relative to the checked
 folder's descriptor, so swapping a folder after the check does not redirect them.
 
+The derivation cache (``derivations/``, :mod:`symnet.curriculum`) and the kernel descriptions of
+``symnet.compile`` (``kernels/``, :mod:`symnet.codegen.stored`) live in the same folder, checked the
+same way; what they read back is data rebuilt by a restricted loader, never executed.
+
 The folder is bounded: after each write the least recently used copies are deleted until
 at most :data:`MAX_FILES` files and :data:`MAX_BYTES` bytes remain (a copy that is reused
 counts as used), and temporary files a killed writer left behind are removed after an hour.
@@ -182,9 +186,10 @@ def _same(folder_fd: int, filename: str, data: bytes) -> bool:
         os.close(fd)
 
 
-def _evict(folder_fd: int, keep: str) -> None:
-    """Delete the least recently used ``*.py`` copies until the bounds hold (never ``keep``),
-    and temporary files older than an hour. Other files in the folder are left alone."""
+def _evict(folder_fd: int, keep: str, suffixes: tuple[str, ...] = (".py",)) -> None:
+    """Delete the least recently used copies (files ending in ``suffixes``: ``*.py``) until the
+    bounds hold (never ``keep``), and temporary files older than an hour. Other files in the
+    folder are left alone."""
     now = time.time()
     copies, kept_bytes = [], 0
     with os.scandir(folder_fd) as entries:
@@ -200,7 +205,7 @@ def _evict(folder_fd: int, keep: str) -> None:
                     _unlink(folder_fd, entry.name)
             elif entry.name == keep:
                 kept_bytes = st.st_size
-            elif entry.name.endswith(".py"):
+            elif entry.name.endswith(suffixes):
                 copies.append((st.st_mtime, entry.name, st.st_size))
     copies.sort()  # oldest first
     files, size = len(copies) + 1, kept_bytes + sum(c[2] for c in copies)

@@ -3,13 +3,17 @@ and the Python API (``symnet.derive(..., progress=)``, ``symnet.compile(..., pro
 
 ``progress=None`` (automatic) shows it where someone watches: stderr is a terminal, or the
 code runs in a Jupyter kernel (there tqdm's notebook bar, via ``tqdm.auto``); ``True`` always
-(on stderr), ``False`` never. Either way nothing appears before :data:`PROGRESS_AFTER_S`
+(on stderr), ``False`` never. The environment variable ``SYMNET_PROGRESS`` decides for every
+automatic one, where no argument can be passed (the first call of a :mod:`symnet.torch` op,
+which derives and generates its kernel): ``SYMNET_PROGRESS=0`` never, ``SYMNET_PROGRESS=1``
+always; unset (or anything else), automatic. Either way nothing appears before :data:`PROGRESS_AFTER_S`
 seconds, and the line is erased at the end. A progress line already open in this thread
 (``symnet.compile`` deriving inside ``symnet.derive``'s line, say) shows no second one.
 """
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import threading
 
@@ -18,6 +22,7 @@ from .errors import SymnetError
 __all__ = ["PROGRESS_AFTER_S", "progress"]
 
 PROGRESS_AFTER_S = 1.0  # a task that takes longer shows a progress line
+ENV = "SYMNET_PROGRESS"  # "0": never; "1": always; otherwise automatic (see the module's docstring)
 REDRAW_S = 0.5  # the elapsed seconds are redrawn this often
 _open = threading.local()
 
@@ -32,8 +37,6 @@ def _in_jupyter() -> bool:
 def _unsized(stream) -> bool:
     """Whether ``stream`` is a terminal that reports no size (0 × 0: a pseudo-terminal opened without
     one): tqdm took its 0 lines as room for no bar and drew nothing."""
-    import os
-
     try:
         size = os.get_terminal_size(stream.fileno())
     except (AttributeError, OSError, ValueError):
@@ -55,7 +58,8 @@ def progress(label: str, enabled: bool | None = None, stream=None, after: float 
     indeterminate bar of elapsed seconds, redrawn every ``every`` seconds) and erased at the end.
 
     ``enabled``: None shows it only where stderr is a terminal or in a Jupyter kernel, so pipes,
-    files and tests see nothing; True always; False never.
+    files and tests see nothing, unless ``SYMNET_PROGRESS`` is "0" (never) or "1" (always);
+    True always; False never.
 
     Raises:
         SymnetError: ``enabled`` is not None, True or False.
@@ -65,6 +69,8 @@ def progress(label: str, enabled: bool | None = None, stream=None, after: float 
     after = PROGRESS_AFTER_S if after is None else after
     every = REDRAW_S if every is None else every
     jupyter = False
+    if enabled is None:
+        enabled = {"0": False, "1": True}.get(os.environ.get(ENV, "").strip())
     if enabled is None:
         isatty = getattr(stream, "isatty", None)
         jupyter = _in_jupyter()

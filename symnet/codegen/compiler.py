@@ -20,7 +20,8 @@ from typing import Callable
 
 from ..derivation import Derivation
 from ..errors import InvalidNameError, SymnetError
-from .ir import Kernel, describe
+from .ir import Kernel
+from .stored import described
 from .modules import _exec_module
 from .backends.numpy.elementwise import emit_module
 
@@ -157,7 +158,7 @@ def compile(derivation: Derivation, backend: str = "numpy", *, value: bool = Tru
     compiled = _CACHE.get(key)
     if compiled is not None:
         return compiled
-    kernel = describe(derivation, name=name, value=value, gradients=gradients)
+    kernel = described(derivation, name=name, value=value, gradients=gradients)  # from the disk cache if kept
     what = f"a derivation ('{derivation.name or derivation.title}')"
     if backend == "triton":
         compiled = _compile_triton(kernel, what)
@@ -205,6 +206,9 @@ def _check_bound_once(source: str, name: str) -> None:
         raise InvalidNameError(f"the kernel name {name!r} is used by the generated module itself; choose another")
 
 
+_DIGEST_PLACEHOLDER = "symnet_digest_placeholder"
+
+
 def _compile_triton(kernel: Kernel, what: str) -> CompiledKernel:
     """The Triton module, run from memory; its torch custom op is named by the hash of its source."""
     import hashlib
@@ -216,10 +220,20 @@ def _compile_triton(kernel: Kernel, what: str) -> CompiledKernel:
         import triton  # noqa: F401
     except ImportError:
         raise SymnetError("backend='triton' needs torch and triton: pip install torch triton") from None
-    draft = emit_triton_module([kernel], what, "symnet.compile(derivation, backend='triton')")
-    digest = hashlib.sha256(draft.encode()).hexdigest()[:12]
-    source = emit_triton_module([kernel], what, "symnet.compile(derivation, backend='triton')",
-                                op_namespace="symnet_user", op_suffix=f"_{digest}")
+    # emitted once (printing is most of a compile whose kernel description came from the disk cache):
+    # with a placeholder where the op's name takes the digest of the module, then the digest put in.
+    # Twice only where the placeholder could be the user's (a name or the formula holding it).
+    regenerate = "symnet.compile(derivation, backend='triton')"
+    users = " ".join([kernel.name, kernel.formula, *(i.name for i in kernel.inputs), *(o.name for o in kernel.outputs)])
+    if _DIGEST_PLACEHOLDER not in users:
+        template = emit_triton_module([kernel], what, regenerate, op_namespace="symnet_user",
+                                      op_suffix=f"_{_DIGEST_PLACEHOLDER}")
+        digest = hashlib.sha256(template.encode()).hexdigest()[:12]
+        source = template.replace(_DIGEST_PLACEHOLDER, digest)
+    else:
+        draft = emit_triton_module([kernel], what, regenerate)
+        digest = hashlib.sha256(draft.encode()).hexdigest()[:12]
+        source = emit_triton_module([kernel], what, regenerate, op_namespace="symnet_user", op_suffix=f"_{digest}")
     _check_bound_once(source, kernel.name)
     module = _load_module(f"{kernel.name}_{digest}", source)
     compiled = CompiledKernel(getattr(module, kernel.name), source, kernel)

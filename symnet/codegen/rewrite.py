@@ -901,16 +901,19 @@ def widen(body: sp.Expr, first_order: bool = False) -> sp.Expr:
     if cls is None:
         leaves = tuple(sorted(body.free_symbols, key=sp.default_sort_key))
         digest = hashlib.sha1((("first:" if first_order else "") + sp.srepr(body)).encode()).hexdigest()[:10]
-        plain = body.replace(softplus, lambda v: log1p(sp.exp(v))).replace(sigmoid, lambda v: 1 / (1 + sp.exp(-v)))
-        exact = lambdify(leaves, plain, "mpmath")
-        # softplus as the generated code computes it (log1p(e^v) is ∞ at v = 1000: the --stable printout said
-        # the widened softplus(z) − t·z "still overflows" where the kernel gives −999000)
-        fast = lambdify(leaves, body.replace(sigmoid, lambda v: 1 / (1 + sp.exp(-v))),
-                        [{softplus.__name__: lambda v: np.logaddexp(0, v)}, "numpy"])
+        made: dict = {}  # the two functions, made on first use (0.2 s each: code generation never calls them)
 
         def imp(*args):  # lambdify's hook (implemented_function): mpmath numbers or NumPy arrays
             import mpmath
-            return exact(*args) if any(isinstance(a, mpmath.mpf) for a in args) else fast(*args)
+            if not made:
+                plain = body.replace(softplus, lambda v: log1p(sp.exp(v))).replace(sigmoid,
+                                                                                  lambda v: 1 / (1 + sp.exp(-v)))
+                made["exact"] = lambdify(leaves, plain, "mpmath")
+                # softplus as the generated code computes it (log1p(e^v) is ∞ at v = 1000: the --stable printout
+                # said the widened softplus(z) − t·z "still overflows" where the kernel gives −999000)
+                made["fast"] = lambdify(leaves, body.replace(sigmoid, lambda v: 1 / (1 + sp.exp(-v))),
+                                        [{softplus.__name__: lambda v: np.logaddexp(0, v)}, "numpy"])
+            return (made["exact"] if any(isinstance(a, mpmath.mpf) for a in args) else made["fast"])(*args)
 
         cls = type(f"widened_{digest}", (WidenedBase,), {"body": body, "leaves": leaves, "nargs": len(leaves),
                                                     "_imp_": staticmethod(imp), "first_order": first_order})

@@ -140,16 +140,17 @@ def cache_key() -> str:
     return f"{__version__}-{digest.hexdigest()[:20]}"
 
 
-def _read(filename: str) -> bytes | None:
-    """The bytes of ``filename`` in the derivation cache, or None: missing, or refused (with
-    a warning) unless it is a regular file of the user's that no one else can write, in a
-    folder that passes :mod:`symnet.cache`'s checks."""
+def _read(filename: str, folder: str = DISK_CACHE) -> bytes | None:
+    """The bytes of ``filename`` in the derivation cache (or another ``folder`` of symnet's cache
+    folder: ``kernels``, :mod:`symnet.codegen.stored`), or None: missing, or refused (with a
+    warning) unless it is a regular file of the user's that no one else can write, in a folder
+    that passes :mod:`symnet.cache`'s checks."""
     from .. import cache
 
     try:
-        folder_fd = cache._open_private(cache.cache_root(), DISK_CACHE)
+        folder_fd = cache._open_private(cache.cache_root(), folder)
     except (OSError, cache.UnsafeCacheError) as exc:
-        warnings.warn(f"symnet does not use its derivation cache: {exc}", RuntimeWarning, stacklevel=4)
+        warnings.warn(f"symnet does not use its cache folder {folder}/: {exc}", RuntimeWarning, stacklevel=4)
         return None
     try:
         try:  # O_NONBLOCK: a FIFO planted under the name must not hang us
@@ -157,7 +158,7 @@ def _read(filename: str) -> bytes | None:
         except FileNotFoundError:
             return None
         except OSError as exc:  # a symbolic link (ELOOP) or worse: never read
-            warnings.warn(f"symnet ignores {filename} in its derivation cache: {exc.strerror}",
+            warnings.warn(f"symnet ignores {filename} in its cache folder {folder}/: {exc.strerror}",
                           RuntimeWarning, stacklevel=4)
             return None
         try:  # a folder planted under the name: os.fdopen would raise IsADirectoryError
@@ -167,19 +168,19 @@ def _read(filename: str) -> bytes | None:
                 os.close(fd)
             except OSError:
                 pass
-            warnings.warn(f"symnet ignores {filename} in its derivation cache: not a file",
+            warnings.warn(f"symnet ignores {filename} in its cache folder {folder}/: not a file",
                           RuntimeWarning, stacklevel=4)
             return None
         with f:
             st = os.fstat(f.fileno())
             if (not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid()
                     or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
-                warnings.warn(f"symnet ignores {filename} in its derivation cache: not a file of "
+                warnings.warn(f"symnet ignores {filename} in its cache folder {folder}/: not a file of "
                               "yours that only you can write", RuntimeWarning, stacklevel=4)
                 return None
             data = f.read(_MAX_FILE_BYTES + 1)  # a planted sparse file of gigabytes is not read whole
             if len(data) > _MAX_FILE_BYTES:
-                warnings.warn(f"symnet ignores {filename} in its derivation cache: larger than "
+                warnings.warn(f"symnet ignores {filename} in its cache folder {folder}/: larger than "
                               f"{_MAX_FILE_BYTES >> 20} MiB", RuntimeWarning, stacklevel=4)
                 return None
             return data
@@ -268,26 +269,31 @@ def text_filename(name: str, fmt: str) -> str:
     return f"{name}-{cache_key()}.{fmt}.txt"
 
 
-def _save(filename: str, data: bytes) -> None:
-    """Write ``filename`` atomically into the derivation cache and delete the files of other
-    keys; a folder or disk that refuses is warned about and ignored."""
+def _save(filename: str, data: bytes, folder: str = DISK_CACHE, suffixes: tuple[str, ...] = (".txt", ".pickle"),
+          bounded: bool = False) -> None:
+    """Write ``filename`` atomically into the derivation cache (or another ``folder``, see
+    :func:`_read`) and delete the files ending in ``suffixes`` of other keys (and, ``bounded``,
+    the least recently used ones beyond :mod:`symnet.cache`'s bounds); a folder or disk that
+    refuses is warned about and ignored."""
     from .. import cache
 
     try:
-        folder_fd = cache._open_private(cache.cache_root(), DISK_CACHE)
+        folder_fd = cache._open_private(cache.cache_root(), folder)
     except (OSError, cache.UnsafeCacheError) as exc:
-        warnings.warn(f"symnet does not use its derivation cache: {exc}", RuntimeWarning, stacklevel=4)
+        warnings.warn(f"symnet does not use its cache folder {folder}/: {exc}", RuntimeWarning, stacklevel=4)
         return
     try:
         cache._write(folder_fd, filename, data)
         current = f"-{cache_key()}."
         with os.scandir(folder_fd) as entries:
-            stale = [e.name for e in entries if e.name.endswith((".txt", ".pickle"))
+            stale = [e.name for e in entries if e.name.endswith(suffixes)
                      and not e.name.startswith(".") and current not in e.name]
         for old in stale:
             cache._unlink(folder_fd, old)
+        if bounded:
+            cache._evict(folder_fd, keep=filename, suffixes=suffixes)
     except OSError as exc:
-        warnings.warn(f"symnet could not write its derivation cache: {exc.strerror or exc}",
+        warnings.warn(f"symnet could not write its cache folder {folder}/: {exc.strerror or exc}",
                       RuntimeWarning, stacklevel=4)
     finally:
         os.close(folder_fd)

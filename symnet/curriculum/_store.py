@@ -16,6 +16,7 @@ global). It is read only from symnet's private cache folder, after its SHA-256 i
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import io
 import pickle
@@ -243,8 +244,8 @@ def _fingerprint(obj) -> str:
         return "{" + ", ".join(f"{_fingerprint(k)}: {_fingerprint(v)}" for k, v in obj.items()) + "}"
     if isinstance(obj, (tuple, list)):
         return "(" + ", ".join(map(_fingerprint, obj)) + ")"
-    if isinstance(obj, (Derivation, Section, Step)):
-        fields = obj.__dataclass_fields__
+    if isinstance(obj, (Derivation, Section, Step)) or (dataclasses.is_dataclass(obj) and not isinstance(obj, type)):
+        fields = obj.__dataclass_fields__  # a Derivation's parts, a kernel description's (symnet.codegen.stored)
         return f"{type(obj).__name__}(" + ", ".join(f"{f}={_fingerprint(getattr(obj, f))}" for f in fields) + ")"
     return repr(obj)
 

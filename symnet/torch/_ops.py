@@ -283,7 +283,12 @@ class Pointwise:
             raise SymnetError(f"{self.name}: its parameters must be finite numbers, not {bad[0]}")
         compiled = self._compiled.get(params)
         if compiled is None:
-            compiled = self._compiled[params] = self._build(params)
+            from ..progress import progress
+
+            # the first use of these parameters in this process: derive and generate (seconds; the stabilised
+            # kernel description is read from the disk cache where an earlier process kept it)
+            with progress(f"deriving and generating the {self.name} kernel (first use)"):
+                compiled = self._compiled[params] = self._build(params)
         return compiled
 
     def _run(self, *args):
@@ -408,12 +413,17 @@ def _registry_op(entry) -> Pointwise:
 
     def build(params):
         from .. import compile as symnet_compile
+        from ..codegen.stored import stored_derivation
         from ..engine import derive
 
-        symbols = sp.symbols(" ".join(inputs), real=True)
-        symbols = symbols if isinstance(symbols, tuple) else (symbols,)
-        expr = entry.build(*symbols, *map(_as_number, params))
-        d = derive(expr, wrt=list(symbols), name=entry.name)
+        def derived():
+            symbols = sp.symbols(" ".join(inputs), real=True)
+            symbols = symbols if isinstance(symbols, tuple) else (symbols,)
+            expr = entry.build(*symbols, *map(_as_number, params))
+            return derive(expr, wrt=list(symbols), name=entry.name)
+
+        # the derivation too is kept on disk: it depends only on the entry, its parameters and symnet's code
+        d = stored_derivation(f"symnet.torch registry op {entry.name}{inputs!r}{params!r}", derived)
         return symnet_compile(d, backend="triton")
 
     return Pointwise(entry.name, inputs, build)
@@ -438,8 +448,11 @@ def formula_op(expr: sp.Expr, inputs: tuple[sp.Symbol, ...]) -> Pointwise:
     name = "formula_" + hashlib.sha256(key.encode()).hexdigest()[:16]
     if name in _POINTWISE:
         return _POINTWISE[name]
-    d = derive(expr, wrt=list(inputs), name="formula")
-    compiled = symnet_compile(d, backend="triton")
+    from ..progress import progress
+
+    with progress("deriving and generating the formula's kernel"):
+        d = derive(expr, wrt=list(inputs), name="formula")
+        compiled = symnet_compile(d, backend="triton")
     return Pointwise(name, tuple(s.name for s in inputs), lambda params: compiled)
 
 

@@ -8,6 +8,12 @@ under ``torch.autocast`` their floating-point arguments are cast to the autocast
 (bf16 activations with fp32 weights work). The elementwise functions broadcast their tensor
 arguments as torch does.
 
+The first call of an activation or loss (for each set of its options) derives and generates its
+kernel: seconds (GELU ~9 s, focal ~25 s on a 2-core CPU), shown as ``symnet: deriving and
+generating the gelu kernel (first use) … N s`` on stderr where stderr is a terminal
+(``SYMNET_PROGRESS=0`` never, ``1`` always; :mod:`symnet.progress`); the stabilised kernel
+description is kept on disk (:mod:`symnet.codegen.stored`), so a later process skips most of it.
+
 Raises:
     DeviceError: a CPU tensor without ``TRITON_INTERPRET=1`` (the kernels are Triton kernels).
     SymnetError: an option the generated kernels do not have (named in the message).
