@@ -95,21 +95,29 @@ def test_softplus_against_an_input_is_widened(formula, backend):
     assert worst <= 4.0, f"{formula} ({backend}): {worst:.3g} ULP at z, {other}, got, true = {at}"
 
 
-def test_written_logsumexp_of_24_terms_compiles_in_seconds():
+def test_written_logsumexp_of_24_terms_builds_its_max_a_few_times(monkeypatch):
     """log(e^a0 + … + e^a23): the max-shift rule built Max(a0, …, a23) once per output (25 times), and
-    SymPy compares every pair of its arguments each time: 20 s to compile before, 3 s after."""
-    import time
+    SymPy compares every pair of its arguments each time: 20 s to compile before, 3 s after. Counted, not
+    timed (a timed assertion failed at 42 s on a loaded machine): the 24-argument Max is built 3 times, not 25."""
+    import sympy as sp
+    from symnet.codegen import rewrite
+    built = []
+    new = sp.Max.__new__
+    def counting(cls, *args, **options):
+        if len(args) >= 24:
+            built.append(args)
+        return new(cls, *args, **options)
+    monkeypatch.setattr(sp.Max, "__new__", counting)
+    rewrite._max_of.cache_clear()
     names = [f"a{i}" for i in range(24)]
     formula = "log(" + " + ".join(f"exp({n})" for n in names) + ")"
-    start = time.perf_counter()
     kernel = symnet.compile(symnet.derive(formula, names))
-    took = time.perf_counter() - start
     row = {n: np.array([float(i) - 30.0]) for i, n in enumerate(names)}
     out = kernel(**row)
     with mpmath.workdps(50):
         true = mpmath.log(mpmath.fsum(mpmath.exp(mpmath.mpf(float(c[0]))) for c in row.values()))
     assert _ulps(float(out[0][0]), true) <= 2
-    assert took < 12.0, f"compiling a 24-term log-sum-exp took {took:.1f} s"
+    assert len(built) <= 4, f"Max of 24 arguments built {len(built)} times (once per output: 25)"
 
 
 # the scaled-square rule kept the written d²/V² wherever |d| < 2⁶⁰, also where V² underflows or overflows:
