@@ -1208,9 +1208,9 @@ def _weigh_rows_kernel(r_ptr, w_ptr, divisor_ptr, parts_ptr, done_ptr, N, V, ign
         s_hi = tl.zeros([], tl.float64)
         s_lo = tl.zeros([], tl.float64)
         for first in range(0, tl.num_programs(0), R):
-            at = first + tl.arange(0, R)
-            p_hi = tl.load(parts_ptr + 2 * at, mask=at < tl.num_programs(0), other=0.0, cache_modifier=".cg")
-            p_lo = tl.load(parts_ptr + 2 * at + 1, mask=at < tl.num_programs(0), other=0.0, cache_modifier=".cg")
+            part = first + tl.arange(0, R)  # (not ``at``: a loop may not change a variable's type, int64 there)
+            p_hi = tl.load(parts_ptr + 2 * part, mask=part < tl.num_programs(0), other=0.0, cache_modifier=".cg")
+            p_lo = tl.load(parts_ptr + 2 * part + 1, mask=part < tl.num_programs(0), other=0.0, cache_modifier=".cg")
             c_hi, c_lo = _row_dw_tile_sum(p_hi, p_lo)
             s_hi, s_lo = _dw_add(s_hi, s_lo, c_hi, c_lo)
         out_hi = s_hi.to(divisor_ptr.dtype.element_ty)
