@@ -165,6 +165,11 @@ def cases(small: bool):
             e(4, V, dtype=f64), classes, e(V, dtype=f64), label_smoothing=0.1, check=False))
         yield (f"cross_entropy_soft bwd 4x{V} f64", lambda V=V: K("cross_entropy").cross_entropy_soft_grad(
             e(4, V, dtype=f64), e(4, V, dtype=f64)))
+        # the weighted mean in double-word (_weigh_rows_kernel, _sum_dw_when_last) and the z-loss folded into Σ_k a_k
+        yield (f"nll_loss fwd+bwd 4x{V} f64 weight mean", lambda V=V: K("nll_loss").nll_loss_grad(
+            e(4, V, dtype=f64), classes, e(V, dtype=f64), reduction="mean", check=False))
+        yield (f"cross_entropy_soft bwd 4x{V} f64 z-loss mean", lambda V=V: K("cross_entropy").cross_entropy_soft_grad(
+            e(4, V, dtype=f64), e(4, V, dtype=f64), reduction="mean", z_loss_scale=1e-4))
     M, N, Kd = (64, 64, 64) if small else (8192, 4096, 4096)
     yield f"dense σ(xWᵀ+b) fwd {M}x{N}x{Kd} bf16", lambda: K("dense").dense_sigmoid(
         e(M, Kd, dtype=torch.bfloat16), e(N, Kd, dtype=torch.bfloat16), e(N, dtype=torch.bfloat16))

@@ -27,21 +27,6 @@ import triton.language as tl
 
 
 @triton.jit
-def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.constexpr):
-    """Every program counts itself done; the last to finish adds the n_values values up, R at a
-    time in a fixed order (the same bits every run), and stores Σ/divisor. A reduction in the
-    launch that computed the values: no second kernel, and nothing waits on the host."""
-    tl.debug_barrier()  # orders this program's stores before its atomic, whose release (GPU scope)
-    done = tl.atomic_add(count_ptr, 1)  # makes them visible to the last program's acquire
-    if done == tl.num_programs(0) - 1:
-        total = tl.zeros([R], values_ptr.dtype.element_ty)
-        for first in range(0, n_values, R):
-            at = first + tl.arange(0, R)
-            total += tl.load(values_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg")
-        tl.store(out_ptr, (tl.sum(total, axis=0) / divisor).to(out_ptr.dtype.element_ty))
-
-
-@triton.jit
 def _log1p(u):
     """log(1 + u) to full relative accuracy near 0 (Goldberg): w = 1 + u rounds, and
     log(w)·u/(w − 1) divides that rounding back out."""
@@ -375,6 +360,49 @@ def _row_dw_target_entry(zj, m, gap_lo, a_hi, a_lo, s_hi, s_lo, total_hi, total_
 
 
 @triton.jit
+def _sum_dw_when_last(values_ptr, lows_ptr, n_values, count_ptr, out_ptr, div_hi, div_lo, R: tl.constexpr):
+    """_sum_when_last of double-word values (values + lows: each row's loss and the rounding error of its
+    product w_r·x, else 0) over a double-word divisor, rounded once. Every program counts itself done; the last
+    to finish adds the values up in float64, R at a time in a fixed order (the same bits every run), each chunk
+    by _row_dw_tile_sum, the chunks by _dw_add, and stores (Σ_hi + Σ_lo)/(div_hi + div_lo) by _dw_div: where
+    Σ_r w_r·ℓ_r cancels (losses of both signs) the rounded products and a float64 sum would lose what the
+    division keeps. Where that is not finite (a loss of ±∞ or NaN, an overflow inside), the float64 sum's."""
+    tl.debug_barrier()  # orders this program's stores before its atomic, whose release (GPU scope)
+    done = tl.atomic_add(count_ptr, 1)  # makes them visible to the last program's acquire
+    if done == tl.num_programs(0) - 1:
+        total = tl.zeros([R], tl.float64)
+        s_hi = tl.zeros([], tl.float64)
+        s_lo = tl.zeros([], tl.float64)
+        for first in range(0, n_values, R):
+            at = first + tl.arange(0, R)
+            hi = tl.load(values_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg").to(tl.float64)
+            lo = tl.load(lows_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg").to(tl.float64)
+            total += hi
+            c_hi, c_lo = _row_dw_tile_sum(hi, lo)
+            s_hi, s_lo = _dw_add(s_hi, s_lo, c_hi, c_lo)
+        q, _ = _dw_div(s_hi, s_lo, div_hi.to(tl.float64), div_lo.to(tl.float64))
+        plain = tl.sum(total, axis=0) / div_hi.to(tl.float64)
+        tl.store(out_ptr, tl.where(tl.abs(q) < float("inf"), q, plain).to(out_ptr.dtype.element_ty))
+
+
+@triton.jit
+def _row_dw_total_lse(total_hi, total_lo, s_hi, s_lo, shift, shift_lo, scale):
+    """A = Σ_k a_k plus k·lse as a double-word, k = ``scale`` (the z-loss's 2λ; A itself where k = 0), so that
+    p_j·(A + k·lse) − a_j, the gradient with the z-loss's k·lse·p_j in it, rounds once in _row_dw_target_entry.
+    lse = shift + log S, S = s_hi + s_lo = Σ_k e^{z_k − shift} ≥ 1: log S by one step from float64's y = log s_hi,
+    y + (S − e^y)/e^y (e^y by _dw_exp); ``shift_lo`` the shift's low part (a softcap's m_lo, else 0). NumPy's
+    _row_dw_target_rows with lse_scale; once a row."""
+    y = tl.log(s_hi)
+    big_hi, big_lo = _row_dw_exp_shifted(y, 0.0, 0.0, True)
+    lse_hi, lse_lo = _dw_two_sum(shift, y)
+    lse_lo = lse_lo + ((s_hi - big_hi) + (s_lo - big_lo)) / big_hi + shift_lo
+    more_hi, more_lo = _dw_two_prod_bounded(scale, lse_hi)
+    sum_hi, sum_lo = _dw_two_sum(total_hi, more_hi)
+    sum_lo = total_lo + sum_lo + (more_lo + scale * lse_lo)
+    return tl.where(scale == 0, total_hi, sum_hi), tl.where(scale == 0, total_lo, sum_lo)
+
+
+@triton.jit
 def _row_softcap_sech2(z, s):
     """sech²(z/s) = 4E/(1 + E)², E = e^{−2|x|}, x = z/s as x + x_lo (s·x exact by TwoProduct, z − s·x exact:
     Sterbenz); E by _dw_exp, the rest in double-word, rounded once (0 at z = ±∞, NaN at NaN)."""
@@ -577,8 +605,9 @@ def _mean_weights(w, divisor, opt=None):
     where the largest weight would overflow. On the device (tensors, no host synchronisation); 2^k as two
     factors, each finite in the weights' type."""
     top = 1024 if w.dtype == torch.float64 else 128  # the exponent of the type's overflow threshold
-    k = torch.minimum(-torch.frexp(divisor)[1], top - 2 - torch.frexp(w.abs().max())[1])
-    k = torch.where((divisor == 0) | ~torch.isfinite(divisor), 0, k)
+    d = divisor.reshape(-1)[0]  # the divisor, or the hi of a double-word one (hi, lo), scaled alike
+    k = torch.minimum(-torch.frexp(d)[1], top - 2 - torch.frexp(w.abs().max())[1])
+    k = torch.where((d == 0) | ~torch.isfinite(d), 0, k)
     half = torch.div(k, 2, rounding_mode="floor")
     a, b = torch.exp2(half.to(w.dtype)), torch.exp2((k - half).to(w.dtype))
     w, divisor = w * a * b, divisor * a * b
@@ -588,17 +617,37 @@ def _mean_weights(w, divisor, opt=None):
 
 
 @triton.jit
-def _weigh_rows_kernel(r_ptr, w_ptr, divisor_ptr, N, V, ignore_index, R: tl.constexpr):
-    """divisor_ptr[0] += Σ w[r] over R rows a program whose class is not ignore_index (the weighted
-    mean's divisor, as torch's); a class outside [0, V) adds nothing (its row is NaN anyway)."""
-    at = tl.program_id(0).to(tl.int64) * R + tl.arange(0, R)
+def _weigh_rows_kernel(r_ptr, w_ptr, divisor_ptr, parts_ptr, done_ptr, N, V, ignore_index, R: tl.constexpr):
+    """divisor_ptr[0:2] = Σ w[r] over the rows whose class is not ignore_index (the weighted mean's divisor, as
+    torch's) as a double-word (hi, lo); a class outside [0, V) adds nothing (its row is NaN anyway). Each
+    program's R rows summed in float64 by _row_dw_tile_sum into parts_ptr; the last program to finish (done_ptr
+    counts them) adds the parts in a fixed order: the same bits every run, where atomic adds of the programs'
+    sums would depend on their order."""
+    program = tl.program_id(0)
+    at = program.to(tl.int64) * R + tl.arange(0, R)
     cls = tl.load(r_ptr + at, mask=at < N, other=ignore_index)
     keep = (cls != ignore_index) & (cls >= 0) & (cls < V)
-    tl.atomic_add(divisor_ptr, tl.sum(tl.load(w_ptr + cls, mask=keep, other=0.0), axis=0))
+    w_r = tl.load(w_ptr + cls, mask=keep, other=0.0).to(tl.float64)
+    hi, lo = _row_dw_tile_sum(w_r, 0.0 * w_r)
+    tl.store(parts_ptr + 2 * program, hi)
+    tl.store(parts_ptr + 2 * program + 1, lo)
+    tl.debug_barrier()  # this program's stores before its count (as _sum_when_last)
+    if tl.atomic_add(done_ptr, 1) == tl.num_programs(0) - 1:
+        s_hi = tl.zeros([], tl.float64)
+        s_lo = tl.zeros([], tl.float64)
+        for first in range(0, tl.num_programs(0), R):
+            part = first + tl.arange(0, R)  # (not ``at``: a loop may not change a variable's type, int64 there)
+            p_hi = tl.load(parts_ptr + 2 * part, mask=part < tl.num_programs(0), other=0.0, cache_modifier=".cg")
+            p_lo = tl.load(parts_ptr + 2 * part + 1, mask=part < tl.num_programs(0), other=0.0, cache_modifier=".cg")
+            c_hi, c_lo = _row_dw_tile_sum(p_hi, p_lo)
+            s_hi, s_lo = _dw_add(s_hi, s_lo, c_hi, c_lo)
+        out_hi = s_hi.to(divisor_ptr.dtype.element_ty)
+        tl.store(divisor_ptr, out_hi)
+        tl.store(divisor_ptr + 1, ((s_hi - out_hi.to(tl.float64)) + s_lo).to(divisor_ptr.dtype.element_ty))
 
 
 @triton.jit
-def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count_ptr, divisor_ptr, V, z_stride, ignore_index, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr, CAP: tl.constexpr, MEAN: tl.constexpr, REDUCE: tl.constexpr, R: tl.constexpr):
+def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_ptr, out_ptr, count_ptr, divisor_ptr, V, z_stride, ignore_index, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr, CAP: tl.constexpr, MEAN: tl.constexpr, REDUCE: tl.constexpr, R: tl.constexpr):
     """C = w_r(1 − ε)(lse − c_r) + (ε/V)Σ_k w_k(lse − c_k) + λ·lse², lse = log Σ_k e^{c_k}, c = s·tanh(z/s) with a softcap s, else z: one row per program."""
     row = tl.program_id(0).to(tl.int64)
     # each tensor's row by its own row stride (int64: rows × V may pass 2³¹); columns are unit-stride
@@ -689,12 +738,15 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
     # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
     loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp + (((m - z_r) - (z_r_lo - m_lo)))) + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((log_sum_exp*s2 + s1)/Vf)) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * (m + log_sum_exp)) * (m + log_sum_exp)))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
+    if REDUCE:
+        tl.store(loss_lo_ptr + row, tl.zeros([], loss_lo_ptr.dtype.element_ty))  # its rounding error is not kept
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
         # nothing counted (every row ignored, or of weight 0): the mean is 0/0, NaN, as torch's, and so is the gradient of a row that is not ignored
         divisor = tl.where(divisor == 0.0, float("nan"), divisor)
     else:
         divisor = tl.full([], 1.0, acc)
+    divisor_lo = tl.where(MEAN, tl.load(divisor_ptr + 1).to(acc), 0.0)  # Σ w_r's low part
     # scaled-gaps: a loss that overflowed though the row's maximum is finite (gaps m − z_k past the largest
     # float): its gap sums again from m·_down − z_j·_down, the loss times _down, divided by _down, stored again
     if ((loss != loss) | (tl.abs(loss) == float("inf"))) & (tl.abs(m) < float("inf")):
@@ -722,8 +774,10 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count
             down_s0 = down_s0 + tl.sum(tl.where(idx < V, wj*(_down*m - _down*zj), 0.0), axis=0)
         loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp*_down + (_down*m - _down*z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((log_sum_exp*_down*s2 + down_s0)/Vf)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (_down*((m + log_sum_exp) * (m + log_sum_exp))))) / _down
         tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
-    if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
-        _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)
+        if REDUCE:
+            tl.store(loss_lo_ptr + row, tl.zeros([], loss_lo_ptr.dtype.element_ty))
+    if REDUCE:  # the last program to finish sums the rows' values and their low parts (Σ, or Σ/divisor)
+        _sum_dw_when_last(loss_ptr, loss_lo_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, divisor_lo, R)
 
 
 def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0, softcap=None, z_loss_scale=0.0, *, check=True):
@@ -763,14 +817,16 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
     w = _class_weights(weight, z, acc)
     opt = _option_values(z, label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     loss = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row
+    loss_lo = torch.empty(N, dtype=acc, device=z.device) if reduce else loss  # its rounding errors, for the sum
     out = torch.empty((), dtype=z.dtype, device=z.device) if reduce else loss
     count = torch.zeros(2, dtype=torch.int32, device=z.device) if reduce else loss  # rows counted; programs done
-    divisor = torch.zeros((), dtype=acc, device=z.device)  # Σ w_r over the rows counted
+    divisor = torch.zeros(2, dtype=acc, device=z.device)  # Σ w_r over the rows counted: (hi, lo)
+    parts = torch.empty(2 * triton.cdiv(N, SUM_BLOCK), dtype=torch.float64, device=z.device)  # its programs' sums
     if N:
         if reduction == "mean":
-            _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, N, V, ignore_index, R=SUM_BLOCK)
+            _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, parts, count, N, V, ignore_index, R=SUM_BLOCK)
             w, divisor, opt = _mean_weights(w, divisor, opt)  # on the device: nothing waits on the host
-        _cross_entropy_kernel[(N,)](z, r, w, opt, loss, out, count, divisor, V, z.stride(0),
+        _cross_entropy_kernel[(N,)](z, r, w, opt, loss, loss_lo, out, count, divisor, V, z.stride(0),
                   ignore_index, F64=acc == torch.float64, CAP=0 if softcap is None else 2 if z.dtype == torch.float64 else 1, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
@@ -779,7 +835,7 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
 
 
 @triton.jit
-def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, out_ptr, count_ptr, divisor_ptr, V, z_stride, dz_stride, ignore_index, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr, DW: tl.constexpr, CAP: tl.constexpr, MEAN: tl.constexpr, REDUCE: tl.constexpr, R: tl.constexpr):
+def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_ptr, dz_ptr, out_ptr, count_ptr, divisor_ptr, V, z_stride, dz_stride, ignore_index, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr, DW: tl.constexpr, CAP: tl.constexpr, MEAN: tl.constexpr, REDUCE: tl.constexpr, R: tl.constexpr):
     """C = w_r(1 − ε)(lse − c_r) + (ε/V)Σ_k w_k(lse − c_k) + λ·lse², lse = log Σ_k e^{c_k}, c = s·tanh(z/s) with a softcap s, else z; ∂C/∂z_j: one row per program."""
     row = tl.program_id(0).to(tl.int64)
     # each tensor's row by its own row stride (int64: rows × V may pass 2³¹); columns are unit-stride
@@ -901,18 +957,25 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
     # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
     loss = tl.where(ignored, 0.0, prod_1*(log_sum_exp + (((m - z_r) - (z_r_lo - m_lo)))) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(log_sum_exp*sum_w + s2))) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * lse) * lse))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
+    if REDUCE:
+        tl.store(loss_lo_ptr + row, tl.zeros([], loss_lo_ptr.dtype.element_ty))  # its rounding error is not kept
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
         # nothing counted (every row ignored, or of weight 0): the mean is 0/0, NaN, as torch's, and so is the gradient of a row that is not ignored
         divisor = tl.where(divisor == 0.0, float("nan"), divisor)
     else:
         divisor = tl.full([], 1.0, acc)
+    divisor_lo = tl.where(MEAN, tl.load(divisor_ptr + 1).to(acc), 0.0)  # Σ w_r's low part
     # prob_r = inv_sum·exp(−m + z_r)
     prob_r = inv_sum*_exp_twosum_lo(z_r, -m, (z_r_lo - m_lo))
     # dz at the class of the row (δ_jr = 1): (1 − ε)·(−sum_rest + expm1(−m + z_r))·inv_sum·w_r + ε·(−inv_V·w_r + inv_V·prob_r·sum_w) + λ·(2·lse·prob_r)
     dz_at_r = inv_sum*(1.0 - label_smoothing)*((_expm1(z_r - m) + tl.exp(z_r - m) * (z_r_lo - m_lo)) - sum_rest)*w_r + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*prob_r*sum_w - inv_V*w_r)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob_r))
     # a class outside [0, V) (possible with check=False) poisons its row: loss and gradient NaN
     row_scale = tl.where(ignored, 0.0, tl.where(valid, 1.0 / divisor, float("nan")))
+    if DW:  # the z-loss's 2·λ·lse·p_j folded in: p_j·(Σ_k a_k + 2·λ·lse) − a_j rounds once
+        dw_total_hi, dw_total_lo = _row_dw_total_lse(dw_total_hi, dw_total_lo, dw_s_hi, dw_s_lo,
+                                                     tl.where(m == float("-inf"), 0.0, m), m_lo,
+                                                     tl.where(z_loss_scale == 0, 0.0, 2.0 * z_loss_scale))
     # pass 2: the entries of the row
     if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
@@ -925,7 +988,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
         dz = tl.where(idx == cls, dz_at_r, prob*prod_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*wj)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)))
         if DW:  # p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j: in double-word, rounded once
             dw_a_hi, dw_a_lo = _row_dw_targets(tl.where(idx == cls, 1.0, 0.0), wj, label_smoothing, V, idx < V)
-            dw_value = _row_dw_target_entry(zj, shift, (zj_lo - shift_lo), dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
+            dw_value = _row_dw_target_entry(zj, shift, (zj_lo - shift_lo), dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo)
             dz = tl.where((tl.abs(dw_value) < float("inf")) & (idx != cls), dw_value, dz)  # float64's value where it is not finite, and at the class
         if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
             dz = dz * chain_j
@@ -957,7 +1020,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             dz = tl.where(idx == cls, dz_at_r, prob*prod_1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (exp_shifted*inv_V*inv_sum*sum_w - inv_V*wj)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)))
             if DW:  # p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j: in double-word, rounded once
                 dw_a_hi, dw_a_lo = _row_dw_targets(tl.where(idx == cls, 1.0, 0.0), wj, label_smoothing, V, idx < V)
-                dw_value = _row_dw_target_entry(zj, m, (zj_lo - m_lo), dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
+                dw_value = _row_dw_target_entry(zj, m, (zj_lo - m_lo), dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo)
                 dz = tl.where((tl.abs(dw_value) < float("inf")) & (idx != cls), dw_value, dz)  # float64's value where it is not finite, and at the class
             if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
                 dz = dz * chain_j
@@ -989,8 +1052,10 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, o
             down_s0 = down_s0 + tl.sum(tl.where(idx < V, wj*(_down*m - _down*zj), 0.0), axis=0)
         loss = tl.where(ignored, 0.0, _down*tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * lse) * lse) + prod_1*(log_sum_exp*_down + (_down*m - _down*z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(log_sum_exp*sum_w*_down + down_s0)))) / _down
         tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
-    if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
-        _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)
+        if REDUCE:
+            tl.store(loss_lo_ptr + row, tl.zeros([], loss_lo_ptr.dtype.element_ty))
+    if REDUCE:  # the last program to finish sums the rows' values and their low parts (Σ, or Σ/divisor)
+        _sum_dw_when_last(loss_ptr, loss_lo_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, divisor_lo, R)
 
 
 def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0, softcap=None, z_loss_scale=0.0, *, check=True, inplace=False):
@@ -1033,15 +1098,17 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
     w = _class_weights(weight, z, acc)
     opt = _option_values(z, label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     loss = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row
+    loss_lo = torch.empty(N, dtype=acc, device=z.device) if reduce else loss  # its rounding errors, for the sum
     dz = _gradient_rows(logits, z, inplace)
     out = torch.empty((), dtype=z.dtype, device=z.device) if reduce else loss
     count = torch.zeros(2, dtype=torch.int32, device=z.device) if reduce else loss  # rows counted; programs done
-    divisor = torch.zeros((), dtype=acc, device=z.device)  # Σ w_r over the rows counted
+    divisor = torch.zeros(2, dtype=acc, device=z.device)  # Σ w_r over the rows counted: (hi, lo)
+    parts = torch.empty(2 * triton.cdiv(N, SUM_BLOCK), dtype=torch.float64, device=z.device)  # its programs' sums
     if N:
         if reduction == "mean":
-            _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, N, V, ignore_index, R=SUM_BLOCK)
+            _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, parts, count, N, V, ignore_index, R=SUM_BLOCK)
             w, divisor, opt = _mean_weights(w, divisor, opt)  # on the device: nothing waits on the host
-        _cross_entropy_grad_kernel[(N,)](z, r, w, opt, loss, dz, out, count, divisor, V, z.stride(0), dz.stride(0),
+        _cross_entropy_grad_kernel[(N,)](z, r, w, opt, loss, loss_lo, dz, out, count, divisor, V, z.stride(0), dz.stride(0),
                   ignore_index, F64=acc == torch.float64, DW=z.dtype == torch.float64, CAP=0 if softcap is None else 2 if z.dtype == torch.float64 else 1, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
@@ -1052,7 +1119,7 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
 
 
 @triton.jit
-def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, count_ptr, V, z_stride, t_stride, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr, CAP: tl.constexpr, MEAN: tl.constexpr, REDUCE: tl.constexpr, R: tl.constexpr):
+def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_ptr, out_ptr, count_ptr, V, z_stride, t_stride, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr, CAP: tl.constexpr, MEAN: tl.constexpr, REDUCE: tl.constexpr, R: tl.constexpr):
     """C = Σ_k w_k((1 − ε)t_k + ε/V)(lse − c_k) + λ·lse², lse = log Σ_k e^{c_k}, c = s·tanh(z/s) with a softcap s, else z: one row per program."""
     row = tl.program_id(0).to(tl.int64)
     # each tensor's row by its own row stride (int64: rows × V may pass 2³¹); columns are unit-stride
@@ -1151,12 +1218,15 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
     # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
     loss = one_minus_eps*s3 + log_sum_exp*one_minus_eps*s1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*s2 + inv_V*log_sum_exp*s4)) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * (m + log_sum_exp)) * (m + log_sum_exp))
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
+    if REDUCE:
+        tl.store(loss_lo_ptr + row, tl.zeros([], loss_lo_ptr.dtype.element_ty))  # its rounding error is not kept
     if MEAN:
         divisor = tl.num_programs(0).to(acc)  # the rows
         # nothing counted (every row ignored, or of weight 0): the mean is 0/0, NaN, as torch's, and so is the gradient of a row that is not ignored
         divisor = tl.where(divisor == 0.0, float("nan"), divisor)
     else:
         divisor = tl.full([], 1.0, acc)
+    divisor_lo = tl.zeros([], acc)  # the divisor is exact
     # scaled-gaps: a loss that overflowed though the row's maximum is finite (gaps m − z_k past the largest
     # float): its gap sums again from m·_down − z_j·_down, the loss times _down, divided by _down, stored again
     if ((loss != loss) | (tl.abs(loss) == float("inf"))) & (tl.abs(m) < float("inf")):
@@ -1188,8 +1258,10 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, out_ptr, 
             down_s1 = down_s1 + tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (_down*m - _down*zj)), 0.0), axis=0)
         loss = (one_minus_eps*down_s1 + log_sum_exp*one_minus_eps*_down*s1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*down_s0 + inv_V*log_sum_exp*_down*s4)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (_down*((m + log_sum_exp) * (m + log_sum_exp))))) / _down
         tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
-    if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
-        _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)
+        if REDUCE:
+            tl.store(loss_lo_ptr + row, tl.zeros([], loss_lo_ptr.dtype.element_ty))
+    if REDUCE:  # the last program to finish sums the rows' values and their low parts (Σ, or Σ/divisor)
+        _sum_dw_when_last(loss_ptr, loss_lo_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, divisor_lo, R)
 
 
 def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0, softcap=None, z_loss_scale=0.0):
@@ -1226,10 +1298,11 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
     w = _class_weights(weight, z, acc)
     opt = _option_values(z, label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     loss = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row
+    loss_lo = torch.empty(N, dtype=acc, device=z.device) if reduce else loss  # its rounding errors, for the sum
     out = torch.empty((), dtype=z.dtype, device=z.device) if reduce else loss
     count = torch.zeros(2, dtype=torch.int32, device=z.device) if reduce else loss  # rows counted; programs done
     if N:
-        _cross_entropy_soft_kernel[(N,)](z, t, w, opt, loss, out, count, V, z.stride(0), t.stride(0),
+        _cross_entropy_soft_kernel[(N,)](z, t, w, opt, loss, loss_lo, out, count, V, z.stride(0), t.stride(0),
                   F64=acc == torch.float64, CAP=0 if softcap is None else 2 if z.dtype == torch.float64 else 1, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
@@ -1238,7 +1311,7 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
 
 
 @triton.jit
-def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_ptr, out_ptr, count_ptr, V, z_stride, t_stride, dz_stride, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr, DW: tl.constexpr, CAP: tl.constexpr, MEAN: tl.constexpr, REDUCE: tl.constexpr, R: tl.constexpr):
+def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_ptr, dz_ptr, out_ptr, count_ptr, V, z_stride, t_stride, dz_stride, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr, DW: tl.constexpr, CAP: tl.constexpr, MEAN: tl.constexpr, REDUCE: tl.constexpr, R: tl.constexpr):
     """C = Σ_k w_k((1 − ε)t_k + ε/V)(lse − c_k) + λ·lse², lse = log Σ_k e^{c_k}, c = s·tanh(z/s) with a softcap s, else z; ∂C/∂z_j: one row per program."""
     row = tl.program_id(0).to(tl.int64)
     # each tensor's row by its own row stride (int64: rows × V may pass 2³¹); columns are unit-stride
@@ -1368,13 +1441,20 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
     # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
     loss = one_minus_eps*s4 + log_sum_exp*one_minus_eps*sum_t_times_w + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*s3 + inv_V*log_sum_exp*sum_w)) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * lse) * lse)
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
+    if REDUCE:
+        tl.store(loss_lo_ptr + row, tl.zeros([], loss_lo_ptr.dtype.element_ty))  # its rounding error is not kept
     if MEAN:
         divisor = tl.num_programs(0).to(acc)  # the rows
         # nothing counted (every row ignored, or of weight 0): the mean is 0/0, NaN, as torch's, and so is the gradient of a row that is not ignored
         divisor = tl.where(divisor == 0.0, float("nan"), divisor)
     else:
         divisor = tl.full([], 1.0, acc)
+    divisor_lo = tl.zeros([], acc)  # the divisor is exact
     row_scale = 1.0 / divisor
+    if DW:  # the z-loss's 2·λ·lse·p_j folded in: p_j·(Σ_k a_k + 2·λ·lse) − a_j rounds once
+        dw_total_hi, dw_total_lo = _row_dw_total_lse(dw_total_hi, dw_total_lo, dw_s_hi, dw_s_lo,
+                                                     tl.where(m == float("-inf"), 0.0, m), m_lo,
+                                                     tl.where(z_loss_scale == 0, 0.0, 2.0 * z_loss_scale))
     # pass 2: the entries of the row
     if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
@@ -1391,7 +1471,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
         dz = prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) - (one_minus_eps*tj + inv_V_times_eps)*wj
         if DW:  # p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j: in double-word, rounded once
             dw_a_hi, dw_a_lo = _row_dw_targets(tj, wj, label_smoothing, V, idx < V)
-            dw_value = _row_dw_target_entry(zj, shift, (zj_lo - shift_lo), dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
+            dw_value = _row_dw_target_entry(zj, shift, (zj_lo - shift_lo), dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo)
             dz = tl.where((tl.abs(dw_value) < float("inf")), dw_value, dz)  # float64's value where it is not finite
         if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
             dz = dz * chain_j
@@ -1428,7 +1508,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             dz = prob*(inv_V_times_eps*sum_w + sum_t_times_w - sum_t_times_w*label_smoothing) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob)) - (one_minus_eps*tj + inv_V_times_eps)*wj
             if DW:  # p_j·Σ_k a_k − a_j cancels where p_j·Σ_k a_k ≈ a_j: in double-word, rounded once
                 dw_a_hi, dw_a_lo = _row_dw_targets(tj, wj, label_smoothing, V, idx < V)
-                dw_value = _row_dw_target_entry(zj, m, (zj_lo - m_lo), dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob))
+                dw_value = _row_dw_target_entry(zj, m, (zj_lo - m_lo), dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo)
                 dz = tl.where((tl.abs(dw_value) < float("inf")), dw_value, dz)  # float64's value where it is not finite
             if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
                 dz = dz * chain_j
@@ -1464,8 +1544,10 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, dz_p
             down_s1 = down_s1 + tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (_down*m - _down*zj)), 0.0), axis=0)
         loss = (_down*tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * lse) * lse) + one_minus_eps*down_s1 + log_sum_exp*one_minus_eps*sum_t_times_w*_down + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*down_s0 + inv_V*log_sum_exp*sum_w*_down))) / _down
         tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
-    if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
-        _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)
+        if REDUCE:
+            tl.store(loss_lo_ptr + row, tl.zeros([], loss_lo_ptr.dtype.element_ty))
+    if REDUCE:  # the last program to finish sums the rows' values and their low parts (Σ, or Σ/divisor)
+        _sum_dw_when_last(loss_ptr, loss_lo_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, divisor_lo, R)
 
 
 def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing=0.0, softcap=None, z_loss_scale=0.0):
@@ -1503,11 +1585,12 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
     w = _class_weights(weight, z, acc)
     opt = _option_values(z, label_smoothing=label_smoothing, z_loss_scale=z_loss_scale, softcap=softcap)
     loss = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row
+    loss_lo = torch.empty(N, dtype=acc, device=z.device) if reduce else loss  # its rounding errors, for the sum
     dz = torch.empty(z.shape, dtype=z.dtype, device=z.device)
     out = torch.empty((), dtype=z.dtype, device=z.device) if reduce else loss
     count = torch.zeros(2, dtype=torch.int32, device=z.device) if reduce else loss  # rows counted; programs done
     if N:
-        _cross_entropy_soft_grad_kernel[(N,)](z, t, w, opt, loss, dz, out, count, V, z.stride(0), t.stride(0), dz.stride(0),
+        _cross_entropy_soft_grad_kernel[(N,)](z, t, w, opt, loss, loss_lo, dz, out, count, V, z.stride(0), t.stride(0), dz.stride(0),
                   F64=acc == torch.float64, DW=z.dtype == torch.float64, CAP=0 if softcap is None else 2 if z.dtype == torch.float64 else 1, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))

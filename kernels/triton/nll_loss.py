@@ -16,18 +16,109 @@ import triton.language as tl
 
 
 @triton.jit
-def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.constexpr):
-    """Every program counts itself done; the last to finish adds the n_values values up, R at a
-    time in a fixed order (the same bits every run), and stores Σ/divisor. A reduction in the
-    launch that computed the values: no second kernel, and nothing waits on the host."""
+def _dw_two_sum(a, b):
+    """s + e = a + b exactly, s = fl(a + b) (Knuth's TwoSum)."""
+    s = a + b
+    v = s - a
+    return s, (a - (s - v)) + (b - v)
+
+
+@triton.jit
+def _dw_fast_two_sum(a, b):
+    """s + e = a + b exactly where |a| ≥ |b| or a = 0 (Dekker's Fast2Sum)."""
+    s = a + b
+    return s, b - (s - a)
+
+
+@triton.jit
+def _dw_split(a):
+    """a = hi + lo, each of 26 bits at most (Veltkamp); scaled by 2⁻²⁸ above 2⁹⁹⁶, where the
+    splitter's product would overflow, and back (exact)."""
+    big = tl.abs(a) > tl.full([], 6.696928794914171e+299, tl.float64)
+    s = tl.where(big, a * 3.725290298461914e-09, a)
+    c = tl.full([], 134217729.0, tl.float64) * s
+    hi = c - (c - s)
+    lo = s - hi
+    return tl.where(big, hi * 268435456.0, hi), tl.where(big, lo * 268435456.0, lo)
+
+
+@triton.jit
+def _dw_two_prod(a, b):
+    """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA); exact unless a partial
+    product underflows. Where |p| > 2⁹⁹⁶, a and p scaled by 2⁻²⁸ first (exact) and e back: a_hi·b_hi
+    may round above the largest float64 where p is just below it."""
+    p = a * b
+    big = tl.abs(p) > tl.full([], 6.696928794914171e+299, tl.float64)
+    a_hi, a_lo = _dw_split(tl.where(big, a * 3.725290298461914e-09, a))
+    b_hi, b_lo = _dw_split(b)
+    q = tl.where(big, p * 3.725290298461914e-09, p)
+    e = ((a_hi * b_hi - q) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return p, tl.where(big, e * 268435456.0, e)
+
+
+@triton.jit
+def _dw_add(x_hi, x_lo, y_hi, y_lo):
+    """x + y of two double-words (Joldes–Muller–Popescu, AccurateDWPlusDW: error ≤ 3u²)."""
+    s_hi, s_lo = _dw_two_sum(x_hi, y_hi)
+    t_hi, t_lo = _dw_two_sum(x_lo, y_lo)
+    v_hi, v_lo = _dw_fast_two_sum(s_hi, s_lo + t_hi)
+    return _dw_fast_two_sum(v_hi, t_lo + v_lo)
+
+
+@triton.jit
+def _dw_mul_fp(x_hi, x_lo, y):
+    """x·y, y a float64 (DWTimesFP: error ≤ 2u² or so)."""
+    p_hi, p_lo = _dw_two_prod(x_hi, y)
+    return _dw_fast_two_sum(p_hi, p_lo + x_lo * y)
+
+
+@triton.jit
+def _dw_div(x_hi, x_lo, y_hi, y_lo):
+    """x/y of two double-words (DWDivDW2: error ≤ 15u²): q = x_hi/y_hi, then the remainder
+    x − y·q in double-word divided once more."""
+    q = x_hi / y_hi
+    r_hi, r_lo = _dw_mul_fp(y_hi, y_lo, q)
+    d = (x_hi - r_hi) + (x_lo - r_lo)
+    return _dw_fast_two_sum(q, d / y_hi)
+
+
+@triton.jit
+def _row_dw_tile_sum(hi, lo):
+    """Σ_j (hi_j + lo_j) over a tile as a double-word: each hi_j cut at the grid of ulp(σ), σ = 2^(E+2) for
+    2^E ≤ Σ_j |hi_j| < 2^(E+1) (E from the bits), so that every partial sum of the cut parts is a multiple of
+    ulp(σ)/2 below σ: exact in any order (tl.sum's tree); the rest and the lo parts, each below ulp(σ), summed
+    in float64 (NumPy's _row_dw_row_sum)."""
+    bound = tl.sum(tl.abs(hi), axis=0)
+    biased = (bound.to(tl.int64, bitcast=True) >> 52) & 2047
+    sigma = (tl.minimum(biased + 2, 2046) << 52).to(tl.float64, bitcast=True)
+    top = (hi + sigma) - sigma
+    return _dw_fast_two_sum(tl.sum(top, axis=0), tl.sum((hi - top) + lo, axis=0))
+
+
+@triton.jit
+def _sum_dw_when_last(values_ptr, lows_ptr, n_values, count_ptr, out_ptr, div_hi, div_lo, R: tl.constexpr):
+    """_sum_when_last of double-word values (values + lows: each row's loss and the rounding error of its
+    product w_r·x, else 0) over a double-word divisor, rounded once. Every program counts itself done; the last
+    to finish adds the values up in float64, R at a time in a fixed order (the same bits every run), each chunk
+    by _row_dw_tile_sum, the chunks by _dw_add, and stores (Σ_hi + Σ_lo)/(div_hi + div_lo) by _dw_div: where
+    Σ_r w_r·ℓ_r cancels (losses of both signs) the rounded products and a float64 sum would lose what the
+    division keeps. Where that is not finite (a loss of ±∞ or NaN, an overflow inside), the float64 sum's."""
     tl.debug_barrier()  # orders this program's stores before its atomic, whose release (GPU scope)
     done = tl.atomic_add(count_ptr, 1)  # makes them visible to the last program's acquire
     if done == tl.num_programs(0) - 1:
-        total = tl.zeros([R], values_ptr.dtype.element_ty)
+        total = tl.zeros([R], tl.float64)
+        s_hi = tl.zeros([], tl.float64)
+        s_lo = tl.zeros([], tl.float64)
         for first in range(0, n_values, R):
             at = first + tl.arange(0, R)
-            total += tl.load(values_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg")
-        tl.store(out_ptr, (tl.sum(total, axis=0) / divisor).to(out_ptr.dtype.element_ty))
+            hi = tl.load(values_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg").to(tl.float64)
+            lo = tl.load(lows_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg").to(tl.float64)
+            total += hi
+            c_hi, c_lo = _row_dw_tile_sum(hi, lo)
+            s_hi, s_lo = _dw_add(s_hi, s_lo, c_hi, c_lo)
+        q, _ = _dw_div(s_hi, s_lo, div_hi.to(tl.float64), div_lo.to(tl.float64))
+        plain = tl.sum(total, axis=0) / div_hi.to(tl.float64)
+        tl.store(out_ptr, tl.where(tl.abs(q) < float("inf"), q, plain).to(out_ptr.dtype.element_ty))
 
 
 def _device_ok(name, x):
@@ -164,8 +255,9 @@ def _mean_weights(w, divisor, opt=None):
     where the largest weight would overflow. On the device (tensors, no host synchronisation); 2^k as two
     factors, each finite in the weights' type."""
     top = 1024 if w.dtype == torch.float64 else 128  # the exponent of the type's overflow threshold
-    k = torch.minimum(-torch.frexp(divisor)[1], top - 2 - torch.frexp(w.abs().max())[1])
-    k = torch.where((divisor == 0) | ~torch.isfinite(divisor), 0, k)
+    d = divisor.reshape(-1)[0]  # the divisor, or the hi of a double-word one (hi, lo), scaled alike
+    k = torch.minimum(-torch.frexp(d)[1], top - 2 - torch.frexp(w.abs().max())[1])
+    k = torch.where((d == 0) | ~torch.isfinite(d), 0, k)
     half = torch.div(k, 2, rounding_mode="floor")
     a, b = torch.exp2(half.to(w.dtype)), torch.exp2((k - half).to(w.dtype))
     w, divisor = w * a * b, divisor * a * b
@@ -175,17 +267,37 @@ def _mean_weights(w, divisor, opt=None):
 
 
 @triton.jit
-def _weigh_rows_kernel(r_ptr, w_ptr, divisor_ptr, N, V, ignore_index, R: tl.constexpr):
-    """divisor_ptr[0] += Σ w[r] over R rows a program whose class is not ignore_index (the weighted
-    mean's divisor, as torch's); a class outside [0, V) adds nothing (its row is NaN anyway)."""
-    at = tl.program_id(0).to(tl.int64) * R + tl.arange(0, R)
+def _weigh_rows_kernel(r_ptr, w_ptr, divisor_ptr, parts_ptr, done_ptr, N, V, ignore_index, R: tl.constexpr):
+    """divisor_ptr[0:2] = Σ w[r] over the rows whose class is not ignore_index (the weighted mean's divisor, as
+    torch's) as a double-word (hi, lo); a class outside [0, V) adds nothing (its row is NaN anyway). Each
+    program's R rows summed in float64 by _row_dw_tile_sum into parts_ptr; the last program to finish (done_ptr
+    counts them) adds the parts in a fixed order: the same bits every run, where atomic adds of the programs'
+    sums would depend on their order."""
+    program = tl.program_id(0)
+    at = program.to(tl.int64) * R + tl.arange(0, R)
     cls = tl.load(r_ptr + at, mask=at < N, other=ignore_index)
     keep = (cls != ignore_index) & (cls >= 0) & (cls < V)
-    tl.atomic_add(divisor_ptr, tl.sum(tl.load(w_ptr + cls, mask=keep, other=0.0), axis=0))
+    w_r = tl.load(w_ptr + cls, mask=keep, other=0.0).to(tl.float64)
+    hi, lo = _row_dw_tile_sum(w_r, 0.0 * w_r)
+    tl.store(parts_ptr + 2 * program, hi)
+    tl.store(parts_ptr + 2 * program + 1, lo)
+    tl.debug_barrier()  # this program's stores before its count (as _sum_when_last)
+    if tl.atomic_add(done_ptr, 1) == tl.num_programs(0) - 1:
+        s_hi = tl.zeros([], tl.float64)
+        s_lo = tl.zeros([], tl.float64)
+        for first in range(0, tl.num_programs(0), R):
+            part = first + tl.arange(0, R)  # (not ``at``: a loop may not change a variable's type, int64 there)
+            p_hi = tl.load(parts_ptr + 2 * part, mask=part < tl.num_programs(0), other=0.0, cache_modifier=".cg")
+            p_lo = tl.load(parts_ptr + 2 * part + 1, mask=part < tl.num_programs(0), other=0.0, cache_modifier=".cg")
+            c_hi, c_lo = _row_dw_tile_sum(p_hi, p_lo)
+            s_hi, s_lo = _dw_add(s_hi, s_lo, c_hi, c_lo)
+        out_hi = s_hi.to(divisor_ptr.dtype.element_ty)
+        tl.store(divisor_ptr, out_hi)
+        tl.store(divisor_ptr + 1, ((s_hi - out_hi.to(tl.float64)) + s_lo).to(divisor_ptr.dtype.element_ty))
 
 
 @triton.jit
-def _nll_loss_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, out_ptr, count_ptr, divisor_ptr, V, z_stride, ignore_index, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr, MEAN: tl.constexpr, REDUCE: tl.constexpr, R: tl.constexpr):
+def _nll_loss_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, loss_lo_ptr, out_ptr, count_ptr, divisor_ptr, V, z_stride, ignore_index, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr, MEAN: tl.constexpr, REDUCE: tl.constexpr, R: tl.constexpr):
     """C = −w_r l_r, l the log-probabilities: one row per program."""
     row = tl.program_id(0).to(tl.int64)
     # each tensor's row by its own row stride (int64: rows × V may pass 2³¹); columns are unit-stride
@@ -218,14 +330,22 @@ def _nll_loss_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, out_ptr, count_ptr, divisor_
     # C = −w_r·z_r
     loss = tl.where(ignored, 0.0, -w_r*z_r)
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
+    if REDUCE:
+        # −w_r·z_r exactly: fl(w_r·z_r) + its rounding error (the sum keeps it)
+        if F64:
+            _, loss_lo = _dw_two_prod(w_r, z_r)
+        else:  # float32: the float64 product of two float32 numbers is exact
+            loss_lo = (w_r.to(tl.float64) * z_r.to(tl.float64) - (w_r * z_r).to(tl.float64)).to(acc)
+        tl.store(loss_lo_ptr + row, tl.where(ignored, 0.0, -loss_lo).to(loss_lo_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
         # nothing counted (every row ignored, or of weight 0): the mean is 0/0, NaN, as torch's, and so is the gradient of a row that is not ignored
         divisor = tl.where(divisor == 0.0, float("nan"), divisor)
     else:
         divisor = tl.full([], 1.0, acc)
-    if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
-        _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)
+    divisor_lo = tl.where(MEAN, tl.load(divisor_ptr + 1).to(acc), 0.0)  # Σ w_r's low part
+    if REDUCE:  # the last program to finish sums the rows' values and their low parts (Σ, or Σ/divisor)
+        _sum_dw_when_last(loss_ptr, loss_lo_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, divisor_lo, R)
 
 
 def nll_loss(z, r, weight=None, ignore_index=-100, reduction="mean", *, check=True):
@@ -260,14 +380,16 @@ def nll_loss(z, r, weight=None, ignore_index=-100, reduction="mean", *, check=Tr
     acc = torch.float64 if z.dtype == torch.float64 else torch.float32
     w = _class_weights(weight, z, acc)
     loss = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row
+    loss_lo = torch.empty(N, dtype=acc, device=z.device) if reduce else loss  # its rounding errors, for the sum
     out = torch.empty((), dtype=z.dtype, device=z.device) if reduce else loss
     count = torch.zeros(2, dtype=torch.int32, device=z.device) if reduce else loss  # rows counted; programs done
-    divisor = torch.zeros((), dtype=acc, device=z.device)  # Σ w_r over the rows counted
+    divisor = torch.zeros(2, dtype=acc, device=z.device)  # Σ w_r over the rows counted: (hi, lo)
+    parts = torch.empty(2 * triton.cdiv(N, SUM_BLOCK), dtype=torch.float64, device=z.device)  # its programs' sums
     if N:
         if reduction == "mean":
-            _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, N, V, ignore_index, R=SUM_BLOCK)
+            _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, parts, count, N, V, ignore_index, R=SUM_BLOCK)
             w, divisor = _mean_weights(w, divisor)  # on the device: nothing waits on the host
-        _nll_loss_kernel[(N,)](z, r, w, loss, out, count, divisor, V, z.stride(0),
+        _nll_loss_kernel[(N,)](z, r, w, loss, loss_lo, out, count, divisor, V, z.stride(0),
                   ignore_index, F64=acc == torch.float64, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))
@@ -276,7 +398,7 @@ def nll_loss(z, r, weight=None, ignore_index=-100, reduction="mean", *, check=Tr
 
 
 @triton.jit
-def _nll_loss_grad_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, dz_ptr, out_ptr, count_ptr, divisor_ptr, V, z_stride, dz_stride, ignore_index, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr, MEAN: tl.constexpr, REDUCE: tl.constexpr, R: tl.constexpr):
+def _nll_loss_grad_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, loss_lo_ptr, dz_ptr, out_ptr, count_ptr, divisor_ptr, V, z_stride, dz_stride, ignore_index, F64: tl.constexpr, BLOCK_V: tl.constexpr, ONE_READ: tl.constexpr, MEAN: tl.constexpr, REDUCE: tl.constexpr, R: tl.constexpr):
     """C = −w_r l_r; ∂C/∂l_j = −w_r δ_jr: one row per program."""
     row = tl.program_id(0).to(tl.int64)
     # each tensor's row by its own row stride (int64: rows × V may pass 2³¹); columns are unit-stride
@@ -310,12 +432,20 @@ def _nll_loss_grad_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, dz_ptr, out_ptr, count_
     # C = −w_r·z_r
     loss = tl.where(ignored, 0.0, -w_r*z_r)
     tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
+    if REDUCE:
+        # −w_r·z_r exactly: fl(w_r·z_r) + its rounding error (the sum keeps it)
+        if F64:
+            _, loss_lo = _dw_two_prod(w_r, z_r)
+        else:  # float32: the float64 product of two float32 numbers is exact
+            loss_lo = (w_r.to(tl.float64) * z_r.to(tl.float64) - (w_r * z_r).to(tl.float64)).to(acc)
+        tl.store(loss_lo_ptr + row, tl.where(ignored, 0.0, -loss_lo).to(loss_lo_ptr.dtype.element_ty))
     if MEAN:
         divisor = tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand
         # nothing counted (every row ignored, or of weight 0): the mean is 0/0, NaN, as torch's, and so is the gradient of a row that is not ignored
         divisor = tl.where(divisor == 0.0, float("nan"), divisor)
     else:
         divisor = tl.full([], 1.0, acc)
+    divisor_lo = tl.where(MEAN, tl.load(divisor_ptr + 1).to(acc), 0.0)  # Σ w_r's low part
     # a class outside [0, V) (possible with check=False) poisons its row: loss and gradient NaN
     row_scale = tl.where(ignored, 0.0, tl.where(valid, 1.0 / divisor, float("nan")))
     # pass 2: the entries of the row
@@ -336,8 +466,8 @@ def _nll_loss_grad_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, dz_ptr, out_ptr, count_
             # ∂C/∂l_j = −w_r·δ_jr
             dz = tl.where(idx == cls, -w_r * row_scale, 0.0)
             tl.store(dz_row + idx, tl.where(ignored, 0.0, dz).to(dz_ptr.dtype.element_ty), mask=idx < V)
-    if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
-        _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)
+    if REDUCE:  # the last program to finish sums the rows' values and their low parts (Σ, or Σ/divisor)
+        _sum_dw_when_last(loss_ptr, loss_lo_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, divisor_lo, R)
 
 
 def nll_loss_grad(z, r, weight=None, ignore_index=-100, reduction="mean", *, check=True, inplace=False):
@@ -375,15 +505,17 @@ def nll_loss_grad(z, r, weight=None, ignore_index=-100, reduction="mean", *, che
     acc = torch.float64 if z.dtype == torch.float64 else torch.float32
     w = _class_weights(weight, z, acc)
     loss = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row
+    loss_lo = torch.empty(N, dtype=acc, device=z.device) if reduce else loss  # its rounding errors, for the sum
     dz = _gradient_rows(logits, z, inplace)
     out = torch.empty((), dtype=z.dtype, device=z.device) if reduce else loss
     count = torch.zeros(2, dtype=torch.int32, device=z.device) if reduce else loss  # rows counted; programs done
-    divisor = torch.zeros((), dtype=acc, device=z.device)  # Σ w_r over the rows counted
+    divisor = torch.zeros(2, dtype=acc, device=z.device)  # Σ w_r over the rows counted: (hi, lo)
+    parts = torch.empty(2 * triton.cdiv(N, SUM_BLOCK), dtype=torch.float64, device=z.device)  # its programs' sums
     if N:
         if reduction == "mean":
-            _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, N, V, ignore_index, R=SUM_BLOCK)
+            _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, parts, count, N, V, ignore_index, R=SUM_BLOCK)
             w, divisor = _mean_weights(w, divisor)  # on the device: nothing waits on the host
-        _nll_loss_grad_kernel[(N,)](z, r, w, loss, dz, out, count, divisor, V, z.stride(0), dz.stride(0),
+        _nll_loss_grad_kernel[(N,)](z, r, w, loss, loss_lo, dz, out, count, divisor, V, z.stride(0), dz.stride(0),
                   ignore_index, F64=acc == torch.float64, MEAN=reduction == "mean", REDUCE=reduce, R=SUM_BLOCK, **_row_tiles(V, acc))
     elif reduce:  # no rows: the sum is 0 and the mean undefined
         out.fill_(0.0 if reduction == "sum" else float("nan"))

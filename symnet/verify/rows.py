@@ -588,6 +588,4 @@ def reduced_cells(triton: bool = True) -> list[RowCell]:
 # Filled from the measurement (known_failures_text), never by loosening a bound; the test of a cell listed
 # here is xfail(strict): once one is fixed the test fails until it is taken off the list.
 KNOWN_ROW_FAILURES: dict[tuple[str, str, str, str, str, str], str] = {
-    ('triton', 'cross_entropy_soft', 'z-loss λ=1e-4', 'dz', 'float64', 'near-converged'): '6.96, torch 1.49e+04',
-    ('triton', 'cross_entropy_soft', 'z-loss λ=1e-4', 'dz', 'float64', '±1e4'): '7.5, torch 2.72e+04',
 }

@@ -222,6 +222,49 @@ def _row_dw_target_entry(zj, m, gap_lo, a_hi, a_lo, s_hi, s_lo, total_hi, total_
     q = q + ((q1 + e_hi * total_lo + e_lo * total_hi) - (q2 + a_hi * s_lo + a_lo * s_hi))
     return (n + (q - n * (s_lo / s_hi))) / s_hi
 ''',
+    "_sum_dw_when_last": '''\
+@triton.jit
+def _sum_dw_when_last(values_ptr, lows_ptr, n_values, count_ptr, out_ptr, div_hi, div_lo, R: tl.constexpr):
+    """_sum_when_last of double-word values (values + lows: each row's loss and the rounding error of its
+    product w_r·x, else 0) over a double-word divisor, rounded once. Every program counts itself done; the last
+    to finish adds the values up in float64, R at a time in a fixed order (the same bits every run), each chunk
+    by _row_dw_tile_sum, the chunks by _dw_add, and stores (Σ_hi + Σ_lo)/(div_hi + div_lo) by _dw_div: where
+    Σ_r w_r·ℓ_r cancels (losses of both signs) the rounded products and a float64 sum would lose what the
+    division keeps. Where that is not finite (a loss of ±∞ or NaN, an overflow inside), the float64 sum's."""
+    tl.debug_barrier()  # orders this program's stores before its atomic, whose release (GPU scope)
+    done = tl.atomic_add(count_ptr, 1)  # makes them visible to the last program's acquire
+    if done == tl.num_programs(0) - 1:
+        total = tl.zeros([R], tl.float64)
+        s_hi = tl.zeros([], tl.float64)
+        s_lo = tl.zeros([], tl.float64)
+        for first in range(0, n_values, R):
+            at = first + tl.arange(0, R)
+            hi = tl.load(values_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg").to(tl.float64)
+            lo = tl.load(lows_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg").to(tl.float64)
+            total += hi
+            c_hi, c_lo = _row_dw_tile_sum(hi, lo)
+            s_hi, s_lo = _dw_add(s_hi, s_lo, c_hi, c_lo)
+        q, _ = _dw_div(s_hi, s_lo, div_hi.to(tl.float64), div_lo.to(tl.float64))
+        plain = tl.sum(total, axis=0) / div_hi.to(tl.float64)
+        tl.store(out_ptr, tl.where(tl.abs(q) < float("inf"), q, plain).to(out_ptr.dtype.element_ty))
+''',
+    "_row_dw_total_lse": '''\
+@triton.jit
+def _row_dw_total_lse(total_hi, total_lo, s_hi, s_lo, shift, shift_lo, scale):
+    """A = Σ_k a_k plus k·lse as a double-word, k = ``scale`` (the z-loss's 2λ; A itself where k = 0), so that
+    p_j·(A + k·lse) − a_j, the gradient with the z-loss's k·lse·p_j in it, rounds once in _row_dw_target_entry.
+    lse = shift + log S, S = s_hi + s_lo = Σ_k e^{z_k − shift} ≥ 1: log S by one step from float64's y = log s_hi,
+    y + (S − e^y)/e^y (e^y by _dw_exp); ``shift_lo`` the shift's low part (a softcap's m_lo, else 0). NumPy's
+    _row_dw_target_rows with lse_scale; once a row."""
+    y = tl.log(s_hi)
+    big_hi, big_lo = _row_dw_exp_shifted(y, 0.0, 0.0, True)
+    lse_hi, lse_lo = _dw_two_sum(shift, y)
+    lse_lo = lse_lo + ((s_hi - big_hi) + (s_lo - big_lo)) / big_hi + shift_lo
+    more_hi, more_lo = _dw_two_prod_bounded(scale, lse_hi)
+    sum_hi, sum_lo = _dw_two_sum(total_hi, more_hi)
+    sum_lo = total_lo + sum_lo + (more_lo + scale * lse_lo)
+    return tl.where(scale == 0, total_hi, sum_hi), tl.where(scale == 0, total_lo, sum_lo)
+''',
     "_row_dw_vjp_sums": '''\
 @triton.jit
 def _row_dw_vjp_sums(zj, gj, shift, keep, EXACT: tl.constexpr):
@@ -262,6 +305,8 @@ HELPER_NEEDS.update({
     "_row_dw_targets": ("_dw_two_sum", "_dw_two_prod_bounded"),
     "_row_dw_target_sums": ("_row_dw_exp_shifted", "_row_dw_tile_sum"),
     "_row_dw_target_entry": ("_row_dw_exp_shifted", "_dw_two_prod_bounded", "_dw_two_sum"),
+    "_sum_dw_when_last": ("_row_dw_tile_sum", "_dw_add", "_dw_div"),
+    "_row_dw_total_lse": ("_row_dw_exp_shifted", "_dw_two_sum", "_dw_two_prod_bounded"),
     "_row_dw_vjp_sums": ("_row_dw_exp_shifted", "_dw_two_prod_bounded", "_row_dw_tile_sum"),
     "_row_dw_softmax_vjp_entry": ("_row_dw_exp_shifted", "_dw_two_sum", "_dw_two_prod_bounded"),
 })
@@ -495,15 +540,48 @@ def _dw_pass1(kernel: RowKernel, indent: str, running: bool, pr) -> list[str]:
         f"{i}dw_total_hi, dw_total_lo = _dw_add(dw_total_hi, dw_total_lo, dw_tile_a_hi, dw_tile_a_lo)"]
 
 
+def _folded_lse_gate(kernel: RowKernel, res):
+    """The z-loss's gate λ·(k·lse·p_j) of the gradient ``res`` that _row_dw_total_lse folds into Σ_k a_k (NumPy's
+    _probability_terms finds it), or None: a hard- or soft-target gradient in double-word only."""
+    from ...families.rowwise import LABEL_SMOOTHING, gated
+    from ..numpy.rowwise import _probability_terms
+    if kernel.double_word not in ("soft", "hard"):
+        return None
+    gates = [a for a in sp.Add.make_args(res) if isinstance(a, gated) and a.args[0] != LABEL_SMOOTHING]
+    folded, _ = _probability_terms(kernel, gates)
+    return folded[0] if folded else None
+
+
+def _dw_fold_lse(kernel: RowKernel, per_entry: list, pr) -> list[str]:
+    """After pass 1: the z-loss's k·lse added to A = Σ_k a_k in double-word (_row_dw_total_lse), once a row, where
+    a gradient's z-loss term k·λ·lse·p_j is folded (see _folded_lse_gate); lse from the row's shift (m, 0 for a
+    row of −∞: the shift of S) and its low part (a softcap's)."""
+    gates = [gate for _, res, _, _ in per_entry if (gate := _folded_lse_gate(kernel, res)) is not None]
+    if not gates:
+        return []
+    option, x = gates[0].args
+    number = float(x.as_coeff_Mul()[0])
+    name = OPTION_NAMES[option]
+    pr._need("_row_dw_total_lse")
+    shift_lo = "m_lo" if kernel.cap is not None else "0.0"
+    k = f"{number:g}"
+    return [f"    if DW:  # the z-loss's {k}·λ·lse·p_j folded in: p_j·(Σ_k a_k + {k}·λ·lse) − a_j rounds once",
+            "        dw_total_hi, dw_total_lo = _row_dw_total_lse(dw_total_hi, dw_total_lo, dw_s_hi, dw_s_lo,",
+            f"                                                     tl.where(m == float(\"-inf\"), 0.0, m), {shift_lo},",
+            f"                                                     tl.where({name} == 0, 0.0, {number!r} * {name}))"]
+
+
 def _dw_entry(kernel: RowKernel, name: str, res, indent: str, pr) -> list[str]:
     """RowKernel.double_word, pass 2: the gradient ``name`` (already its float64 value) replaced by its
-    double-word value where DW, the z-loss's terms added to it; float64's value kept where the double-word is
-    not finite (|a_j| past 2⁹⁹⁶, an overflow inside, ±∞ or NaN logits) and, for class indices, at the class
-    (the class-gap rule's value there)."""
+    double-word value where DW, the z-loss's terms added to it (its k·lse·p_j folded into Σ_k a_k already,
+    _dw_fold_lse); float64's value kept where the double-word is not finite (|a_j| past 2⁹⁹⁶, an overflow inside,
+    ±∞ or NaN logits) and, for class indices, at the class (the class-gap rule's value there)."""
     from ...families.rowwise import LABEL_SMOOTHING, gated
     kind = kernel.double_word
     m = pr.names[M]
-    rest = [a for a in sp.Add.make_args(res) if isinstance(a, gated) and a.args[0] != LABEL_SMOOTHING]
+    folded = _folded_lse_gate(kernel, res)  # already in Σ_k a_k (_dw_fold_lse)
+    rest = [a for a in sp.Add.make_args(res) if isinstance(a, gated) and a.args[0] != LABEL_SMOOTHING
+            and a != folded]
     added = "".join(f" + {pr.doprint(a)}" for a in sorted(rest, key=sp.default_sort_key))
     i = indent + "    "
     if kind == "softmax":
@@ -583,7 +661,38 @@ def _scaled_gaps(kernel: RowKernel, name: str, res, names: dict, entry: dict, he
     lines += [f"        {name} = tl.where(ignored, 0.0, {value}) / _down" if kernel.target
               else f"        {name} = ({value}) / _down",
               f"        tl.store({name}_ptr + row, {name}.to({name}_ptr.dtype.element_ty))"]
+    if _compensated(kernel):  # the low part stored beside the overflowed value is not this value's
+        lines += ["        if REDUCE:",
+                  f"            tl.store({name}_lo_ptr + row, tl.zeros([], {name}_lo_ptr.dtype.element_ty))"]
     return lines
+
+
+def _compensated(kernel: RowKernel) -> bool:
+    """The losses of the option launcher (class weights, options, soft targets) reduce in double-word: each row's
+    loss with its rounding error (_value_lo), the weighted mean's divisor Σ w_r a double-word too
+    (_weigh_rows_kernel), summed by _sum_dw_when_last and divided once."""
+    return bool((kernel.target or kernel.soft) and (kernel.weighted or kernel.options or kernel.soft))
+
+
+def _value_lo(kernel: RowKernel, name: str, res, pr) -> list[str]:
+    """Pass the per-row value ``name`` = ±w_r·x (NLL's −w_r·z_r) with its rounding error w_r·x − fl(w_r·x) for the
+    reduction: TwoProduct in float64 (_dw_two_prod), the exact float64 product of float32 operands less the
+    float32 one; 0 for a value of another form (its own roundings stay)."""
+    from ...families.rowwise import w as weights
+    coeff, rest = res.as_coeff_Mul()
+    factors = sp.Mul.make_args(rest)
+    if coeff not in (1, -1) or len(factors) != 2 or weights[r] not in factors:
+        return [f"        tl.store({name}_lo_ptr + row, tl.zeros([], {name}_lo_ptr.dtype.element_ty))  "
+                "# its rounding error is not kept"]
+    x = pr.doprint(next(f for f in factors if f != weights[r]))
+    pr._need("_dw_two_prod")
+    sign = "-" if coeff == -1 else ""
+    return [f"        # {text(res)} exactly: fl({text(rest)}) + its rounding error (the sum keeps it)",
+            "        if F64:",
+            f"            _, {name}_lo = _dw_two_prod(w_r, {x})",
+            "        else:  # float32: the float64 product of two float32 numbers is exact",
+            f"            {name}_lo = (w_r.to(tl.float64) * {x}.to(tl.float64) - (w_r * {x}).to(tl.float64)).to(acc)",
+            f"        tl.store({name}_lo_ptr + row, tl.where(ignored, 0.0, {sign}{name}_lo).to({name}_lo_ptr.dtype.element_ty))"]
 
 
 def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
@@ -603,9 +712,11 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     k = f"_{kernel.name}_kernel"
     soft, weighted, cap = kernel.soft, kernel.weighted, kernel.cap is not None
     reduces = target or soft  # a loss per row, reduced by the launch
+    compensated = _compensated(kernel)  # in double-word (_sum_dw_when_last)
     ptrs = ["z_ptr"] + (["g_ptr"] if upstream else []) + (["r_ptr"] if target else []) + \
         (["t_ptr"] if soft else []) + (["w_ptr"] if weighted else []) + (["opt_ptr"] if kernel.options else []) + \
-        [f"{o.name}_ptr" for o, _ in per_row] + [f"{o.name}_ptr" for o, _, _, _ in per_entry] + \
+        [f"{o.name}_ptr" for o, _ in per_row] + ([f"{o.name}_lo_ptr" for o, _ in per_row] if compensated else []) + \
+        [f"{o.name}_ptr" for o, _, _, _ in per_entry] + \
         (["out_ptr", "count_ptr"] if reduces else []) + (["divisor_ptr"] if kernel.divisor == "weight" and weighted else [])
     rows = ["z"] + (["g"] if upstream else []) + (["t"] if soft else []) + [o.name for o, _, _, _ in per_entry]
     args = ptrs + ["V"] + [f"{x}_stride" for x in rows] + (["ignore_index"] if target else []) + \
@@ -779,6 +890,9 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
         value = printer.doprint(res)
         L.append(f"    {o.name} = tl.where(ignored, 0.0, {value})" if target else f"    {o.name} = {value}")
         L.append(f"    tl.store({o.name}_ptr + row, {o.name}.to({o.name}_ptr.dtype.element_ty))")
+        if compensated:
+            L.append("    if REDUCE:")
+            L += _value_lo(kernel, o.name, res, printer)
     if reduces:
         divisor = {"weight": "tl.load(divisor_ptr).to(acc)  # Σ w_r over the rows counted, on the device beforehand"
                    if weighted else None,
@@ -791,6 +905,10 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
               "        divisor = tl.where(divisor == 0.0, float(\"nan\"), divisor)",
               "    else:",
               "        divisor = tl.full([], 1.0, acc)"]
+        if compensated:  # the weighted mean's Σ w_r is a double-word (hi, lo): _weigh_rows_kernel
+            weigh_lo = kernel.divisor == "weight" and weighted
+            L += ["    divisor_lo = " + ("tl.where(MEAN, tl.load(divisor_ptr + 1).to(acc), 0.0)  # Σ w_r's low part"
+                                      if weigh_lo else "tl.zeros([], acc)  # the divisor is exact")]
     if per_entry:
         def entry_body(indent: str, pr: _RowPrinter) -> list[str]:
             out = []
@@ -833,6 +951,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
             L.append("    row_scale = tl.where(ignored, 0.0, tl.where(valid, 1.0 / divisor, float(\"nan\")))")
         elif reduces:
             L.append("    row_scale = 1.0 / divisor")
+        L += _dw_fold_lse(kernel, per_entry, printer)
         L.append("    # pass 2: the entries of the row")
         L += ["    if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)",
               "        # m is the shift of pass 1 here (they differ only in a row of −inf, where every",
@@ -858,9 +977,18 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
         L += _scaled_gaps(kernel, per_row[0][0].name, per_row[0][1], names, entry, helpers, capped, side_loads)
     if reduces:
         o = per_row[0][0]
-        helpers.add("_sum_when_last")
-        L += ["    if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)",
-              f"        _sum_when_last({o.name}_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)"]
+        if compensated:
+            printer._need("_sum_dw_when_last")
+            if kernel.divisor == "weight" and weighted:  # _weigh_rows_kernel sums Σ w_r with these
+                for helper in ("_row_dw_tile_sum", "_dw_add"):
+                    printer._need(helper)
+            L += ["    if REDUCE:  # the last program to finish sums the rows' values and their low parts (Σ, or Σ/divisor)",
+                  f"        _sum_dw_when_last({o.name}_ptr, {o.name}_lo_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, "
+                  "divisor, divisor_lo, R)"]
+        else:
+            helpers.add("_sum_when_last")
+            L += ["    if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)",
+                  f"        _sum_when_last({o.name}_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)"]
     return "\n".join(L) + "\n"
 
 
@@ -1032,15 +1160,20 @@ def _option_row_launcher(kernel: RowKernel) -> str:
     if opts:
         body.append(f"opt = _option_values(z, {', '.join(f'{n}={n}' for n in opts)})")
     body.append(f"{value} = torch.empty(N, dtype=acc if reduce else z.dtype, device=z.device)  # per row")
+    body.append(f"{value}_lo = torch.empty(N, dtype=acc, device=z.device) if reduce else {value}  "
+                "# its rounding errors, for the sum")
     if fused:
         body.append("dz = _gradient_rows(logits, z, inplace)" if target else
                     "dz = torch.empty(z.shape, dtype=z.dtype, device=z.device)")
     body += [f"out = torch.empty((), dtype=z.dtype, device=z.device) if reduce else {value}",
              f"count = torch.zeros(2, dtype=torch.int32, device=z.device) if reduce else {value}  # rows counted; programs done"]
     if weigh:
-        body.append("divisor = torch.zeros((), dtype=acc, device=z.device)  # Σ w_r over the rows counted")
+        body += ["divisor = torch.zeros(2, dtype=acc, device=z.device)  # Σ w_r over the rows counted: (hi, lo)",
+                 "parts = torch.empty(2 * triton.cdiv(N, SUM_BLOCK), dtype=torch.float64, device=z.device)  "
+                 "# its programs' sums"]
     ptrs = ["z"] + (["r"] if target else []) + (["t"] if soft else []) + (["w"] if weighted else []) + \
-        (["opt"] if opts else []) + [value] + (["dz"] if fused else []) + ["out", "count"] + (["divisor"] if weigh else [])
+        (["opt"] if opts else []) + [value, f"{value}_lo"] + (["dz"] if fused else []) + ["out", "count"] + \
+        (["divisor"] if weigh else [])
     strides = ["z.stride(0)"] + (["t.stride(0)"] if soft else []) + (["dz.stride(0)"] if fused else [])
     # CAP: 0 no softcap, 1 a softcap, 2 a softcap of float64 logits (its ∂c/∂z in double-word)
     consts = "F64=acc == torch.float64, " + ("DW=z.dtype == torch.float64, " if kernel.double_word else "") + \
@@ -1049,8 +1182,8 @@ def _option_row_launcher(kernel: RowKernel) -> str:
     body += ["if N:"]
     if target:
         body += ["    if reduction == \"mean\":"]
-        body += ["        _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, N, V, ignore_index, R=SUM_BLOCK)"
-                 if weigh else
+        body += ["        _weigh_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, w, divisor, parts, count, N, V, ignore_index, "
+                 "R=SUM_BLOCK)" if weigh else
                  "        _count_rows_kernel[(triton.cdiv(N, SUM_BLOCK),)](r, count, N, ignore_index, R=SUM_BLOCK)"]
         if weigh:  # Σ w_r·l_r/Σ w_r with every weight (and λ) times 2^k: 1/Σ w_r finite for subnormal weights
             lam = ", opt" if "z_loss_scale" in opts else ""
@@ -1108,8 +1241,9 @@ def _mean_weights(w, divisor, opt=None):
     where the largest weight would overflow. On the device (tensors, no host synchronisation); 2^k as two
     factors, each finite in the weights' type."""
     top = 1024 if w.dtype == torch.float64 else 128  # the exponent of the type's overflow threshold
-    k = torch.minimum(-torch.frexp(divisor)[1], top - 2 - torch.frexp(w.abs().max())[1])
-    k = torch.where((divisor == 0) | ~torch.isfinite(divisor), 0, k)
+    d = divisor.reshape(-1)[0]  # the divisor, or the hi of a double-word one (hi, lo), scaled alike
+    k = torch.minimum(-torch.frexp(d)[1], top - 2 - torch.frexp(w.abs().max())[1])
+    k = torch.where((d == 0) | ~torch.isfinite(d), 0, k)
     half = torch.div(k, 2, rounding_mode="floor")
     a, b = torch.exp2(half.to(w.dtype)), torch.exp2((k - half).to(w.dtype))
     w, divisor = w * a * b, divisor * a * b
@@ -1119,13 +1253,33 @@ def _mean_weights(w, divisor, opt=None):
 
 
 @triton.jit
-def _weigh_rows_kernel(r_ptr, w_ptr, divisor_ptr, N, V, ignore_index, R: tl.constexpr):
-    """divisor_ptr[0] += Σ w[r] over R rows a program whose class is not ignore_index (the weighted
-    mean's divisor, as torch's); a class outside [0, V) adds nothing (its row is NaN anyway)."""
-    at = tl.program_id(0).to(tl.int64) * R + tl.arange(0, R)
+def _weigh_rows_kernel(r_ptr, w_ptr, divisor_ptr, parts_ptr, done_ptr, N, V, ignore_index, R: tl.constexpr):
+    """divisor_ptr[0:2] = Σ w[r] over the rows whose class is not ignore_index (the weighted mean's divisor, as
+    torch's) as a double-word (hi, lo); a class outside [0, V) adds nothing (its row is NaN anyway). Each
+    program's R rows summed in float64 by _row_dw_tile_sum into parts_ptr; the last program to finish (done_ptr
+    counts them) adds the parts in a fixed order: the same bits every run, where atomic adds of the programs'
+    sums would depend on their order."""
+    program = tl.program_id(0)
+    at = program.to(tl.int64) * R + tl.arange(0, R)
     cls = tl.load(r_ptr + at, mask=at < N, other=ignore_index)
     keep = (cls != ignore_index) & (cls >= 0) & (cls < V)
-    tl.atomic_add(divisor_ptr, tl.sum(tl.load(w_ptr + cls, mask=keep, other=0.0), axis=0))
+    w_r = tl.load(w_ptr + cls, mask=keep, other=0.0).to(tl.float64)
+    hi, lo = _row_dw_tile_sum(w_r, 0.0 * w_r)
+    tl.store(parts_ptr + 2 * program, hi)
+    tl.store(parts_ptr + 2 * program + 1, lo)
+    tl.debug_barrier()  # this program's stores before its count (as _sum_when_last)
+    if tl.atomic_add(done_ptr, 1) == tl.num_programs(0) - 1:
+        s_hi = tl.zeros([], tl.float64)
+        s_lo = tl.zeros([], tl.float64)
+        for first in range(0, tl.num_programs(0), R):
+            part = first + tl.arange(0, R)  # (not ``at``: a loop may not change a variable's type, int64 there)
+            p_hi = tl.load(parts_ptr + 2 * part, mask=part < tl.num_programs(0), other=0.0, cache_modifier=".cg")
+            p_lo = tl.load(parts_ptr + 2 * part + 1, mask=part < tl.num_programs(0), other=0.0, cache_modifier=".cg")
+            c_hi, c_lo = _row_dw_tile_sum(p_hi, p_lo)
+            s_hi, s_lo = _dw_add(s_hi, s_lo, c_hi, c_lo)
+        out_hi = s_hi.to(divisor_ptr.dtype.element_ty)
+        tl.store(divisor_ptr, out_hi)
+        tl.store(divisor_ptr + 1, ((s_hi - out_hi.to(tl.float64)) + s_lo).to(divisor_ptr.dtype.element_ty))
 '''
 
 
