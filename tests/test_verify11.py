@@ -58,3 +58,55 @@ def test_hazards_compute_each_exact_value_once(monkeypatch):
     x = sp.Symbol("x", real=True)
     rows = hazards(symnet.derive(sp.exp(x) * x, [x]), n=4)
     assert rows and len(calls) == len(set(calls))
+
+
+def _out_of_time_at_float64(monkeypatch):
+    """The budget runs out as soon as float64 is measured (a counter on the stages, not a clock)."""
+    from symnet.verify import budget as budget_module
+
+    real = budget_module.Budget.stage
+
+    def stage(self, what):
+        real(self, what)
+        if "in float64" in what:
+            raise budget_module.VerifyTimeoutError(self.message())
+
+    monkeypatch.setattr(budget_module.Budget, "stage", stage)
+
+
+def test_verify_out_of_time_keeps_what_was_measured(monkeypatch):
+    from symnet.verify.budget import VerifyTimeoutError
+    from symnet.verify.measure import verify
+
+    _out_of_time_at_float64(monkeypatch)
+    with pytest.raises(VerifyTimeoutError) as e:
+        verify("x*y", n=4, torch=False, timeout=1000)
+    partial = e.value.partial
+    assert partial is not None and partial.cells
+    assert {c.dtype for c in partial.cells} == {"float32"} and all(c.measured for c in partial.cells)
+    text = str(partial)
+    assert "PARTIAL" in text and "not measured: float64" in text
+
+
+def test_verify_out_of_time_before_any_dtype_has_no_partial(monkeypatch):
+    from symnet.verify import budget as budget_module
+    from symnet.verify.measure import verify
+
+    def stage(self, what):
+        raise budget_module.VerifyTimeoutError(self.message())
+
+    monkeypatch.setattr(budget_module.Budget, "stage", stage)
+    with pytest.raises(budget_module.VerifyTimeoutError) as e:
+        verify("x*y", n=4, torch=False, timeout=1000)
+    assert e.value.partial is None
+
+
+def test_cli_verify_out_of_time_prints_the_partial_table_and_fails(monkeypatch, capsys):
+    from symnet.cli import main
+
+    _out_of_time_at_float64(monkeypatch)
+    rc = main(["verify", "x*y", "--points", "4"])
+    out, err = capsys.readouterr()
+    assert rc != 0
+    assert "float32" in out and "PARTIAL" in out and "not measured: float64" in out
+    assert "time budget" in err and "Traceback" not in err
