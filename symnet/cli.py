@@ -485,10 +485,17 @@ def _verify_formula(args) -> int:
     timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
     if not timeout >= 0:  # negative, or nan
         raise SymnetError("--timeout must be a number of seconds, or 0 for none")
-    with _progress(f"measuring {_short(args.formula)}"):  # up to --timeout (120 s) of 50-digit references
-        report = verify(args.formula, args.wrt, dtypes=listed(args.dtype, "dtype"),
-                        backends=listed("numpy" if args.backend is None else args.backend, "backend"), n=args.points, max_ulp=args.max_ulp,
-                        timeout=timeout)
+    from .verify.budget import VerifyTimeoutError
+
+    try:
+        with _progress(f"measuring {_short(args.formula)}"):  # up to --timeout (120 s) of 50-digit references
+            report = verify(args.formula, args.wrt, dtypes=listed(args.dtype, "dtype"),
+                            backends=listed("numpy" if args.backend is None else args.backend, "backend"), n=args.points, max_ulp=args.max_ulp,
+                            timeout=timeout)
+    except VerifyTimeoutError as e:  # what was measured before the budget ran out, then the error line
+        if getattr(e, "partial", None) is not None:
+            _write(str(e.partial))
+        raise
     _write(str(report))
     return 0 if report.passed else 1
 

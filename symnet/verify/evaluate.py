@@ -35,12 +35,31 @@ def _heaviside(x, h=None):
 _HUGE = mpmath.mpf("1e400")
 
 
+# mpmath's exp of a large argument raises e^m to the power 2^k by repeated squaring at a working
+# precision that grows with k: e^(1e200) took 0.2 s at 2400 digits, and σ(β·x) at the hazard sweep's
+# extremes made `symnet derive "x*sigmoid(beta*x)" --stable` run out of its 60 s (h-fresh11).
+_LARGE = mpmath.mpf(2) ** 64
+
+
 def _exp(a):
     if a > _HUGE:
         return mpmath.inf
     if a < -_HUGE:
         return mpmath.mpf(0)
+    if abs(a) > _LARGE:
+        return _exp_large(a)
     return mpmath.exp(a)
+
+
+def _exp_large(a):
+    """e^a = 2^n·e^r with n = ⌊a/ln 2⌋ and r = a − n·ln 2 in [0, ln 2), the reduction carried at the
+    current precision plus the bits of n (so r keeps all of them): the same value as mpmath.exp(a)
+    (bit for bit at 50, 300 and 2400 digits for a = ±1e200), 8-30 times faster."""
+    with mpmath.workprec(mpmath.mp.prec + 20 + int(mpmath.mag(a))):
+        n = int(mpmath.floor(a / mpmath.ln2))
+        r = a - n * mpmath.ln2
+        e = mpmath.exp(r)
+    return +mpmath.ldexp(e, n)
 
 
 def _sinh(a):

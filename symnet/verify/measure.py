@@ -34,7 +34,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import SymnetError
-from .budget import Budget
+from .budget import Budget, VerifyTimeoutError
 from .evaluate import NotEvaluable, reference, torch_value
 from .spec import BOUNDS, Spec, extremes, spec_for, sweep
 
@@ -350,13 +350,36 @@ def verify(d_or_formula, wrt=None, *, dtypes=("float32", "float64"), backends=("
         SymnetError: an unknown dtype or backend, ``n`` not a whole number in [0, :data:`MAX_POINTS`],
             or a derivation that cannot be generated.
         VerifyTimeoutError: (a LimitError) the budget ran out; the message names what was being
-            measured. LimitError also for a negative or nan ``timeout``.
+            measured, and its ``partial`` is the Report of the dtypes measured in full before
+            (marked partial, naming those not measured), or None where none was.
+            LimitError also for a negative or nan ``timeout``.
     """
-    with Budget(timeout) as budget:
-        return _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, torch, budget)
+    progress: dict = {"report": None, "done": []}
+    try:
+        with Budget(timeout) as budget:
+            return _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, torch, budget,
+                            progress)
+    except VerifyTimeoutError as e:  # outside the budget: its alarm is disarmed here
+        e.partial = _partial(progress, dtypes)
+        raise
 
 
-def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, torch, budget) -> Report:
+def _partial(progress: dict, dtypes) -> Report | None:
+    """What a measurement stopped by its budget had finished (h-fresh11: 150 s spent and nothing
+    shown): the cells of every dtype measured in full, the others named as not measured."""
+    report, done = progress["report"], progress["done"]
+    if report is None or not done:
+        return None
+    report.cells = [c for c in report.cells if c.dtype in done]
+    report.bounds = {dt: b for dt, b in report.bounds.items() if dt in done}
+    missing = [dt for dt in dtypes if dt not in done]
+    report.notes.append(f"PARTIAL: the time budget ran out; not measured: {', '.join(missing)} "
+                        "(every output and implementation there)")
+    return report
+
+
+def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, torch, budget,
+             progress: dict) -> Report:
     from ..codegen import compile as compile_
 
     # one name as a string is that name (dtypes="float64" was read letter by letter: "unknown dtype 'f'");
@@ -397,6 +420,7 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
     symbols = [i.symbol for i in k.inputs]
     names = [i.name for i in k.inputs]
     report = Report(spec.formula, {dt: bounds[dt] for dt in dtypes})
+    progress["report"] = report
     # spec.arguments: the order torch's built-in takes them (bce_logits(z, t) → z first)
     builtin_order = _builtin_order(k, spec)
     cache: dict = {}
@@ -466,6 +490,7 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
                 if not cell.points:
                     cell.note = (f"no point measured: all {skipped + unresolved} were outside the domain or "
                                  "unresolved")
+        progress["done"].append(dt)
     if "triton" in backends and os.environ.get("TRITON_INTERPRET") == "1" and any(
             c.implementation == "symnet triton" and c.measured for c in report.cells):  # it ran
         report.notes.append("* symnet triton ran under TRITON_INTERPRET=1 (the CPU interpreter, which rounds some "
