@@ -1,0 +1,59 @@
+"""Breakage 11: a hostile user's inputs through symnet.torch's functionals and the row kernels.
+Each test failed before its fix (the fault is named in its docstring); the references are torch's
+own functions in float64."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+torch = pytest.importorskip("torch")
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+pytest.importorskip("triton")
+
+import torch.nn.functional as F  # noqa: E402
+
+import symnet.torch as st  # noqa: E402
+
+SF = st.functional
+D = torch.float64
+
+
+# --- tensors on two devices --------------------------------------------------------------------
+
+def _z_y_w():
+    g = torch.Generator().manual_seed(11)
+    return torch.randn(5, 7, dtype=D, generator=g), torch.randint(0, 7, (5,), generator=g), \
+        torch.rand(7, dtype=D, generator=g)
+
+
+@pytest.mark.parametrize("call, names", [
+    (lambda z, y, w: SF.cross_entropy(z, y.to("meta")), ("target", "meta")),
+    (lambda z, y, w: SF.cross_entropy(z, y, weight=w.to("meta")), ("weight", "meta")),
+    (lambda z, y, w: SF.cross_entropy(z, torch.softmax(z, 1).to("meta")), ("target", "meta")),
+    (lambda z, y, w: SF.mse_loss(z, z.to("meta")), ("meta",)),
+    (lambda z, y, w: SF.linear(z, torch.ones(3, 7, dtype=D, device="meta")), ("meta",)),
+    (lambda z, y, w: SF.fused_linear_cross_entropy(z, torch.ones(4, 7, dtype=D, device="meta"), y % 4), ("meta",)),
+    (lambda z, y, w: st.from_formula("x*w", inputs=["x", "w"])(z, z.to("meta")), ("meta",)),
+])
+def test_tensors_on_two_devices_are_one_line_naming_them(call, names):
+    """Before: the dispatcher ran a custom op for the device of highest priority among its
+    tensors, so a meta tensor beside CPU ones ran the op's fake kernel: ``cross_entropy(z,
+    y.to("meta"))`` returned uninitialised memory as the loss (5.9e-201, then 6.9e-310 with a meta
+    weight), ``mse_loss`` and ``linear`` likewise, without a word. torch refuses ("Tensor on device
+    cpu is not on the expected device meta!"); now one line names the argument and both devices."""
+    z, y, w = _z_y_w()
+    with pytest.raises(st.DeviceError, match="is on .* but .* is on .*; put the tensors on one device") as e:
+        call(z, y, w)
+    for name in names:
+        assert name in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_tensors_on_one_device_still_run_as_torch():
+    z, y, w = _z_y_w()
+    torch.testing.assert_close(SF.cross_entropy(z, y, weight=w), F.cross_entropy(z, y, weight=w))
+    torch.testing.assert_close(SF.mse_loss(z, 2.0), F.mse_loss(z, torch.full_like(z, 2.0)))
+    meta = SF.cross_entropy(z.to("meta"), y.to("meta"))  # all on meta: the fake kernel's shape, as torch
+    assert meta.device.type == "meta" and meta.shape == ()
