@@ -57,3 +57,42 @@ def test_tensors_on_one_device_still_run_as_torch():
     torch.testing.assert_close(SF.mse_loss(z, 2.0), F.mse_loss(z, torch.full_like(z, 2.0)))
     meta = SF.cross_entropy(z.to("meta"), y.to("meta"))  # all on meta: the fake kernel's shape, as torch
     assert meta.device.type == "meta" and meta.shape == ()
+
+
+# --- numbers no float holds ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("call, message", [
+    (lambda x: SF.leaky_relu(x, 10**400), "leaky_relu: a parameter (100000000000…, 401 digits) is beyond the float"),
+    (lambda x: SF.loss("huber", x, x, 10**400), "huber: a parameter (100000000000…, 401 digits) is beyond"),
+    (lambda x: SF.mse_loss(x, 10**400), "mse: target (100000000000…, 401 digits) is beyond the float range"),
+    (lambda x: st.from_formula("x*w", inputs=["x", "w"])(x, -10**400), "formula: argument 'w' (-10000000000…"),
+    (lambda x: SF.cross_entropy(x, torch.tensor([0, 1, 2]), label_smoothing=10**400), "cross_entropy: label_smoothing ("),
+    (lambda x: SF.cross_entropy(x, torch.tensor([0, 1, 2]), softcap=1j), "cross_entropy: softcap must be a number, not complex"),
+    (lambda x: SF.cross_entropy(x, torch.tensor([0, 1, 2]), z_loss_scale=torch.ones(2)),
+     r"cross_entropy: z_loss_scale must be a number, not Tensor of shape \(2,\)"),
+    (lambda x: SF.fused_linear_cross_entropy(x, torch.ones(2, 3, dtype=D), torch.tensor([0, 1, 1]), softcap=10**400),
+     "fused_linear_cross_entropy: softcap ("),
+    (lambda x: st.from_formula("x*w", inputs=["x", "w"])(x, "0.5"), "formula: argument 'w' must be a number, not str"),
+])
+def test_a_number_no_float_holds_is_one_line_naming_the_argument(call, message):
+    """Before: a Python int past the float range (``leaky_relu(x, 10**400)``, ``mse_loss(x, 10**400)``,
+    a label_smoothing or softcap of it) failed with "OverflowError: int too large to convert to float",
+    naming no argument; a complex softcap or a tensor of two entries with float()'s own message
+    ("float() argument must be ... not 'complex'", "only one element tensors can be converted to Python
+    scalars"); and ``from_formula``'s function read a number given as text ("0.5") with float() where
+    the functionals refuse it. Now one line names the op and the argument."""
+    x = torch.ones(3, 3, dtype=D)
+    with pytest.raises((TypeError, ValueError), match=message.replace("(", r"\(").replace(")", r"\)")
+                       if "\\" not in message else message) as e:
+        call(x)
+    assert "\n" not in str(e.value)
+
+
+def test_numbers_a_float_holds_still_run():
+    x = torch.linspace(-2, 2, 5, dtype=D)
+    torch.testing.assert_close(SF.leaky_relu(x, 10**3), F.leaky_relu(x, 1000.0))
+    torch.testing.assert_close(SF.mse_loss(x, 2), F.mse_loss(x, torch.full_like(x, 2.0)))
+    torch.testing.assert_close(st.from_formula("x*w", inputs=["x", "w"])(x, 3), 3 * x)
+    z, y = torch.randn(3, 4, dtype=D), torch.tensor([0, 3, 1])
+    torch.testing.assert_close(SF.cross_entropy(z, y, label_smoothing=torch.tensor(0.25)),
+                               F.cross_entropy(z, y, label_smoothing=0.25))
