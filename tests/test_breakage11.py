@@ -59,6 +59,25 @@ def test_tensors_on_one_device_still_run_as_torch():
     assert meta.device.type == "meta" and meta.shape == ()
 
 
+# --- cross-entropy of a 0-d input ----------------------------------------------------------------
+
+@pytest.mark.parametrize("target, options", [
+    (torch.tensor(0), {}), (torch.tensor(0), {"label_smoothing": 0.1}), (torch.tensor(0.5, dtype=D), {}),
+])
+def test_cross_entropy_of_a_0d_input_is_one_line_naming_it(target, options):
+    """Before: ``cross_entropy(torch.tensor(1.0), torch.tensor(0))`` failed with "IndexError: tuple
+    index out of range" from ``z.shape[-1]`` (torch's message speaks of class probabilities, "Expected
+    floating point type for target with class probabilities, got Long"); now one line says the input
+    has no class axis and the shapes it takes."""
+    with pytest.raises(ValueError, match=r"cross_entropy: input has no class axis \(a 0-d tensor\); it takes "
+                                         r"logits of shape \(C,\)"):
+        SF.cross_entropy(torch.tensor(1.0, dtype=D), target, **options)
+    with pytest.raises(ValueError, match="no class axis"):
+        st.nn.CrossEntropyLoss()(torch.tensor(1.0, dtype=D), target)
+    z = torch.randn(4, dtype=D)  # (C,) with a 0-d class still runs as torch
+    torch.testing.assert_close(SF.cross_entropy(z, torch.tensor(2)), F.cross_entropy(z, torch.tensor(2)))
+
+
 # --- numbers no float holds ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("call, message", [

@@ -365,6 +365,9 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                [("label_smoothing", label_smoothing), ("softcap", softcap), ("z_loss_scale", z_loss_scale)])
     if reduction not in ("mean", "sum", "none"):
         raise SymnetError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+    if input.dim() == 0:  # torch's own message speaks of class probabilities; ours failed on z.shape[-1]
+        raise ValueError("cross_entropy: input has no class axis (a 0-d tensor); it takes logits of shape (C,), "
+                         "(N, C) or (N, C, d1, ...)")
     ignore_index = _ops.ignore_index_arg(ignore_index, "cross_entropy")
     target = _ops.int64_classes(target)
     soft = target.is_floating_point()
