@@ -115,3 +115,41 @@ def test_numbers_a_float_holds_still_run():
     z, y = torch.randn(3, 4, dtype=D), torch.tensor([0, 3, 1])
     torch.testing.assert_close(SF.cross_entropy(z, y, label_smoothing=torch.tensor(0.25)),
                                F.cross_entropy(z, y, label_smoothing=0.25))
+
+
+# --- options outside an activation's domain -----------------------------------------------------
+
+@pytest.mark.parametrize("call, torch_call, message", [
+    (lambda x: SF.hardtanh(x, 1.0, -1.0), lambda x: F.hardtanh(x, 1.0, -1.0),
+     r"the options of hardtanh\(x, lo, hi\) must have lo ≤ hi \(torch's min_val ≤ max_val\), not 1 > -1"),
+    (lambda x: SF.softshrink(x, -0.5), lambda x: F.softshrink(x, -0.5),
+     r"the option lam of softshrink\(\) must be ≥ 0, not -1/2"),
+    (lambda x: SF.celu(x, 0.0), lambda x: F.celu(x, 0.0), r"the option alpha of celu\(\) must not be 0"),
+])
+def test_an_option_outside_the_activations_domain_is_refused_as_torch_does(call, torch_call, message):
+    """Before: ``hardtanh(x, 1, -1)`` (min above max: a Piecewise of overlapping conditions) gave 1 or
+    −1 with derivative 0, ``softshrink(x, -0.5)`` x ± 0.5 everywhere, ``celu(x, 0)`` (α·expm1(x/α)
+    divides by 0) relu's values, all without a word, where torch raises for each; the same for the
+    formulas (``symnet derive "hardtanh(x, 1, -1)"``). Now the registry's entry refuses the option."""
+    x = torch.linspace(-3, 3, 7, dtype=D)
+    with pytest.raises((ValueError, RuntimeError)):
+        torch_call(x)
+    with pytest.raises(Exception, match=message) as e:
+        call(x)
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("formula", ["hardtanh(x, 1, -1)", "softshrink(x, -1)", "celu(x, 0)"])
+def test_a_formula_with_an_option_outside_the_domain_is_refused(formula):
+    import symnet
+    from symnet.errors import ParseError
+
+    with pytest.raises(ParseError, match="hardtanh|softshrink|celu"):
+        symnet.derive(formula, ["x"])
+
+
+def test_options_at_the_edge_of_the_domain_still_run_as_torch():
+    x = torch.linspace(-3, 3, 13, dtype=D)
+    torch.testing.assert_close(SF.hardtanh(x, 0.5, 0.5), F.hardtanh(x, 0.5, 0.5))
+    torch.testing.assert_close(SF.softshrink(x, 0.0), F.softshrink(x, 0.0))
+    torch.testing.assert_close(SF.celu(x, -2.0), F.celu(x, -2.0))
