@@ -32,7 +32,7 @@ import mpmath
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
-from .errors import SymnetError
+from .errors import ParseError, SymnetError
 from .functions import relu, sigmoid
 from .special import (exp_shift, exp_twosum, ndtr, ndtr_tanh, ndtr_tanh_pdf, ndtr_tanh_slope, nexpsq, nexpsq2, ordered_product,
                       sigmoid_twosum, softplus)
@@ -973,6 +973,27 @@ def _elu(x, alpha=1):
     return sp.Piecewise((x, x > 0), (alpha * expm1(x), True))
 
 
+# Options outside an activation's domain, refused as torch refuses them (a Piecewise of overlapping
+# conditions or a division by 0 derived without a word before: hardtanh(x, 1, -1) had derivative 0).
+def _ordered(name, lo, hi):
+    if (sp.sympify(lo) - hi).is_positive:
+        raise ParseError(f"the options of {name}(x, lo, hi) must have lo ≤ hi (torch's min_val ≤ max_val), "
+                         f"not {lo} > {hi}")
+    return lo
+
+
+def _not_negative(name, option, value):
+    if sp.sympify(value).is_negative:
+        raise ParseError(f"the option {option} of {name}() must be ≥ 0, not {value}")
+    return value
+
+
+def _nonzero(name, option, value):
+    if sp.sympify(value).is_zero:
+        raise ParseError(f"the option {option} of {name}() must not be 0 (it divides x)")
+    return value
+
+
 def _act(name, build, mp, torch_, arity=(1, 1), boundaries=(), **kw):
     return _F(name, build, arity=arity, mpmath=mp, torch=torch_, boundaries=boundaries, family="activation", **kw)
 
@@ -990,7 +1011,7 @@ _act("elu", _elu, _mpelu, lambda t, x: t.nn.functional.elu(x), arity=(1, 2), bou
 _act("selu", lambda x: _SELU_SCALE * _elu(x, _SELU_ALPHA),
      lambda x: mpmath.mpf("1.0507009873554804934193349852946") * _mpelu(x, mpmath.mpf("1.6732632423543772848170429916717")),
      lambda t, x: t.nn.functional.selu(x), boundaries=(0.0,))
-_act("celu", lambda x, alpha=1: sp.Piecewise((x, x > 0), (alpha * expm1(x / alpha), True)),
+_act("celu", lambda x, alpha=1: sp.Piecewise((x, x > 0), (alpha * expm1(x / _nonzero("celu", "alpha", alpha)), True)),
      lambda x, alpha=1: x if x > 0 else alpha * mpmath.expm1(x / alpha),
      lambda t, x: t.nn.functional.celu(x), arity=(1, 2), boundaries=(0.0,))
 _act("gelu", lambda x: x * ndtr(x),  # x·Φ(x): x/2·(1 + erf(x/√2)) cancels for x ≪ 0
@@ -1003,7 +1024,7 @@ _act("silu", lambda x: x * sigmoid(x), lambda x: x / (1 + mpmath.exp(-x)), lambd
 _act("mish", lambda x: x * sp.tanh(softplus(x)), lambda x: x * mpmath.tanh(mpmath.log1p(mpmath.exp(x))),
      lambda t, x: t.nn.functional.mish(x))
 _act("softsign", lambda x: x / (1 + sp.Abs(x)), lambda x: x / (1 + abs(x)), lambda t, x: t.nn.functional.softsign(x))
-_act("hardtanh", lambda x, lo=-1, hi=1: sp.Piecewise((lo, x < lo), (hi, x > hi), (x, True)),
+_act("hardtanh", lambda x, lo=-1, hi=1: sp.Piecewise((lo, x < _ordered("hardtanh", lo, hi)), (hi, x > hi), (x, True)),
      lambda x, lo=-1, hi=1: min(max(x, lo), hi), lambda t, x: t.nn.functional.hardtanh(x),
      arity=(1, 3), boundaries=(-1.0, 1.0))
 _act("hardsigmoid", lambda x: sp.Piecewise((0, x <= -3), (1, x >= 3), (x / 6 + _half, True)),
@@ -1014,7 +1035,8 @@ _act("hardswish", lambda x: sp.Piecewise((0, x <= -3), (x, x >= 3), (x * (x + 3)
 _act("logsigmoid", lambda x: -softplus(-x), lambda x: -mpmath.log1p(mpmath.exp(-x)),
      lambda t, x: t.nn.functional.logsigmoid(x))
 _act("tanhshrink", lambda x: x - sp.tanh(x), lambda x: x - mpmath.tanh(x), lambda t, x: t.nn.functional.tanhshrink(x))
-_act("softshrink", lambda x, lam=_half: sp.Piecewise((x - lam, x > lam), (x + lam, x < -lam), (0, True)),
+_act("softshrink", lambda x, lam=_half: sp.Piecewise((x - lam, x > _not_negative("softshrink", "lam", lam)),
+                                                     (x + lam, x < -lam), (0, True)),
      lambda x, lam=mpmath.mpf(1) / 2: x - lam if x > lam else (x + lam if x < -lam else mpmath.mpf(0)),
      lambda t, x: t.nn.functional.softshrink(x), arity=(1, 2), boundaries=(-0.5, 0.5))
 _act("hardshrink", lambda x, lam=_half: sp.Piecewise((x, x > lam), (x, x < -lam), (0, True)),

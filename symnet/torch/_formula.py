@@ -6,7 +6,7 @@ import torch
 
 from ..errors import DerivationError
 from . import _ops
-from .functional import _broadcast
+from .functional import _broadcast, _number
 
 
 class Formula(torch.nn.Module):
@@ -53,6 +53,9 @@ class Formula(torch.nn.Module):
             if a.dtype != floats[0][1].dtype:
                 raise TypeError(f"argument {n!r} is {a.dtype} but {floats[0][0]!r} is {floats[0][1].dtype}; "
                                 "pass tensors of one dtype (Python numbers take theirs)")
+        for n, a in zip(names, args):  # a number as text was read with float(), 10**400 failed naming nothing
+            if not isinstance(a, torch.Tensor):
+                _number("formula", f"argument {n!r}", a)
         return _ops.call(self._op.op, *_broadcast(*args), [])[0]
 
     def extra_repr(self):

@@ -301,8 +301,10 @@ def fused_linear_cross_entropy(input, weight, target, bias=None, *, ce_weight=No
         raise SymnetError(f"fused_linear_cross_entropy: bias has shape {tuple(bias.shape)}, not ({weight.shape[0]},)")
     if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1):
         raise SymnetError(f"fused_linear_cross_entropy: chunk_size must be a positive int or None, not {chunk_size!r}")
-    from .functional import _autocast
+    from .functional import _arguments, _autocast
 
+    _arguments("fused_linear_cross_entropy", numbers=[("label_smoothing", label_smoothing), ("softcap", softcap),
+                                                      ("z_loss_scale", z_loss_scale)])
     input, weight, bias = _autocast(input, weight, bias)
     lead = input.shape[:-1]
     rows = input.reshape(math.prod(lead), input.shape[-1])  # not -1: H = 0 leaves no row count to infer

@@ -88,9 +88,33 @@ def call(op, *args):
     vjp, jacrev or vmap through an autograd.Function of the torch.func form (see above);
     torch.func.jvp (forward mode) raises :class:`ForwardModeError` naming the op, except for the
     elementwise ops, whose kernels return ∂f/∂(each input) (their jvp is Σ ∂f/∂xᵢ·ẋᵢ)."""
+    _one_device(op, args)
     if not _transforms_active():
         return op(*args)
     return _function(op._opname).apply(*args)
+
+
+def _one_device(op, args) -> None:
+    """Raises :class:`DeviceError` naming two arguments of ``op`` on different devices. The
+    dispatcher runs a custom op for the device of highest priority among its tensors: a meta
+    tensor beside CPU ones ran the fake kernel and returned uninitialised memory as the loss
+    (``cross_entropy(z, y.to("meta"))`` gave 5.9e-201), and a kernel launched on one device
+    cannot read another's memory. Eager and torch.func calls only: while torch.compile traces,
+    Dynamo cannot iterate a schema, so a compiled graph is not checked here."""
+    if torch.compiler.is_compiling():
+        return
+    first = None
+    for spec, value in zip(op._schema.arguments, args):
+        many = isinstance(value, (list, tuple))
+        for i, x in enumerate(value if many else (value,)):
+            if not isinstance(x, torch.Tensor):
+                continue
+            name = f"{spec.name}[{i}]" if many else spec.name
+            if first is None:
+                first = (name, x.device)
+            elif x.device != first[1]:
+                raise DeviceError(f"{NS}::{op._opname}: argument '{name}' is on {x.device} but '{first[0]}' is on "
+                                  f"{first[1]}; put the tensors on one device")
 
 
 class ForwardModeError(SymnetError, NotImplementedError):

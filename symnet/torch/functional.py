@@ -48,8 +48,25 @@ def _arguments(op: str, tensors=(), numbers=()) -> None:
         if value is not None and not isinstance(value, torch.Tensor):
             raise TypeError(f"{op}: argument '{name}' must be a torch.Tensor, not {type(value).__name__}")
     for name, value in numbers:
-        if isinstance(value, (str, bytes)):
-            raise TypeError(f"{op}: {name} must be a number, not {type(value).__name__} {str(value)[:40]!r}")
+        if value is not None:
+            _number(op, name, value)
+
+
+def _number(op: str, name: str, value) -> float:
+    """``value`` as a float, else one line naming ``op`` and ``name``: text (``"0.1"`` was read
+    with float(); torch refuses it), a complex number or a tensor of several entries (float()'s
+    message named neither), or an int no float holds (``10**400``: "OverflowError: int too large
+    to convert to float", naming nothing)."""
+    if isinstance(value, (str, bytes, complex)):
+        raise TypeError(f"{op}: {name} must be a number, not {type(value).__name__} {str(value)[:40]!r}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{op}: {name} ({str(value)[:12]}…, {len(str(value))} digits) is beyond the float "
+                         "range") from None
+    except (TypeError, ValueError, RuntimeError):
+        shape = f" of shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else ""
+        raise TypeError(f"{op}: {name} must be a number, not {type(value).__name__}{shape}") from None
 
 
 def _reduce(x: torch.Tensor, reduction: str) -> torch.Tensor:
@@ -120,8 +137,9 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
     targets = tuple(target) if isinstance(target, (tuple, list)) else (target,)
     operands = [("input", input)] + [("target", t) for t in targets]
     # a plain number broadcasts (_broadcast); a list or an array does not
-    _arguments(name, [(n, v) for n, v in operands if not isinstance(v, (int, float)) or isinstance(v, bool)],
-               [("a parameter", p) for p in params])
+    number = [isinstance(v, (int, float)) and not isinstance(v, bool) for _, v in operands]
+    _arguments(name, [o for o, n in zip(operands, number) if not n],
+               [("a parameter", p) for p in params] + [o for o, n in zip(operands, number) if n])
     if op is None or len(op.inputs) < 2:
         raise SymnetError(f"no elementwise loss {name!r}; known: "
                           f"{', '.join(n for n, o in _ops._POINTWISE.items() if len(o.inputs) > 1 and '_' != n[0] and not n.startswith('formula_'))}")
@@ -353,6 +371,9 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                [("label_smoothing", label_smoothing), ("softcap", softcap), ("z_loss_scale", z_loss_scale)])
     if reduction not in ("mean", "sum", "none"):
         raise SymnetError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+    if input.dim() == 0:  # torch's own message speaks of class probabilities; ours failed on z.shape[-1]
+        raise ValueError("cross_entropy: input has no class axis (a 0-d tensor); it takes logits of shape (C,), "
+                         "(N, C) or (N, C, d1, ...)")
     ignore_index = _ops.ignore_index_arg(ignore_index, "cross_entropy")
     target = _ops.int64_classes(target)
     soft = target.is_floating_point()
