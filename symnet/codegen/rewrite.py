@@ -18,6 +18,7 @@ by every backend in an overflow-free way.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -1450,13 +1451,43 @@ def _root_series(expr):
     fits = cancelling_roots(exact, without_ite(_share_sigmoid_pairs(expr)))  # measured as generated
     if not fits:
         return expr
+    # the written form past the window still cancels beyond the bound somewhere (√x/log1p(x)′: the terms meet
+    # at 3.92 but cancel 5.7× at x = 2 and 25× at 5.18, past the series' reach): double-word there (widen)
+    # (within the measured reach only: the double-word costs 10-20× the written form, a bound of its error beside it)
+    reach = max(fit.reach for fit in fits)
     branches = []
     for fit in fits:
         r1, r2, r3 = fit.pieces
         d = Grouped(Grouped(Grouped(x - sp.Float(r1)) - sp.Float(r2)) - sp.Float(r3))
         coefficients = [sp.Float(c, 25) for c in fit.coefficients]
         branches.append((RootSeries(d, expr, *coefficients), sp.Abs(d) < sp.Float(fit.window)))
-    return sp.Piecewise(*branches, (expr, True))
+    if reach == 0:
+        return sp.Piecewise(*branches, (expr, True))
+    widened = _widen_vanishing(expr, x, fits)
+    if math.isinf(reach) or len(fits) > 1:
+        return sp.Piecewise(*branches, (widened, True))
+    return sp.Piecewise(*branches, (widened, sp.Abs(d) < sp.Float(reach)), (expr, True))
+
+
+def _widen_vanishing(expr, x, fits):
+    """``expr`` with each outermost sum that goes through 0 at a root of ``fits`` (the cancelling difference,
+    :func:`symnet.codegen.roots.vanishes_at`) widened; the whole of ``expr`` where no sum of its generated form
+    does (the cancellation is then spread over several)."""
+    from .roots import vanishes_at
+
+    found = []
+
+    def visit(node):
+        if vanishes_at(node, x, fits[0].root) or any(vanishes_at(node, x, f.root) for f in fits[1:]):
+            found.append(node)
+            return widen(node)
+        if not node.args or isinstance(node, (sp.Indexed, WidenedBase)) or not isinstance(node, sp.Expr):
+            return node
+        args = tuple(visit(a) if isinstance(a, sp.Expr) else a for a in node.args)
+        return node.func(*args) if args != node.args else node
+
+    out = visit(expr)
+    return out if found else widen(expr)
 
 
 ROOT_SERIES = Rule(
@@ -1465,7 +1496,11 @@ ROOT_SERIES = Rule(
     "term's rounding is amplified without bound (silu′ 14 ULP in float64, mish′ 19 in float32); within a "
     "measured window |x − r| < w, f = d·P(d) with d = ((x − r1) − r2) − r3 (r1 = float32(r), r2 on x's float64 "
     "grid, r3 the rest: x − r1 exact by Sterbenz, (x − r1) − r2 exact, d rounded once) and P the Taylor polynomial of f/(x − r) about r "
-    "(mpmath at 60 digits, truncation < 2^−60 over the window), Horner: no cancellation left",
+    "(mpmath at 60 digits, truncation < 2^−60 over the window), Horner: no cancellation left. Where the written "
+    "form past the window is measured beyond 3 ULP (float64) or 6 (float32) (√x/log1p(x)′, root 3.92: 23 ULP at "
+    "x = 5.18, 11 at x = 2, where the series about the root does not reach: its radius is 3.92), it is computed "
+    "there as the widen rule computes a sum (double-word in float64 where its error bound is not within 3u, "
+    "float64 in float32) and rounded once",
     apply=_root_series, fired=lambda old, new: new != old)
 _register(ROOT_SERIES)
 __all__ += ["ROOT_SERIES"]
