@@ -20,6 +20,14 @@ from conftest import compiled, derived, triton_torch
 from symnet.verify.evaluate import mp_value
 
 
+_a, _d = sp.symbols("a delta", real=True)
+# the rules' cases for tests/test_stability_rules.py: (rule, formula, variables, domain, bad point, dtype)
+RULE_CASES = [
+    # δ² = inf in float32 where the loss is a²/2 = 5e−21 (and ∂a = 1e−10, ∂δ ≈ −a⁴/(4δ³), 0 in float32)
+    ("hypot-scaling", _d ** 2 * (sp.sqrt(1 + (_a / _d) ** 2) - 1), (_a, _d), (0.5, 4.0), (1e-10, 1e30), np.float32),
+]
+
+
 def _ulps(got, true, dtype):
     """|got − true| in ULPs of ``dtype`` at the true value (mpf)."""
     spacing = float(np.spacing(np.asarray(abs(float(true)), dtype)))
@@ -158,3 +166,57 @@ def test_the_power_quotient_is_exact_and_one_sided():
             assert abs(mp_value(scaled, {x: mpmath.mpf(v)}) - want) <= mpmath.mpf(10) ** -50 * abs(want)
     _, fired = stabilise(derived("log1p(x)/x").jacobian[0, 0])
     assert REMOVABLE_SERIES in fired
+
+
+# ------------------------------------------------------------------ hypot-scaling: δ²(√(1 + ((p − t)/δ)²) − 1) at extreme δ
+
+# (δ, p, t) where u = (p − t)/δ overflows or δ² does (symnet verify's worst points before: f inf or 0)
+EXTREME_DELTA = {np.float32: [(-0.0009201741, -3.4028235e+38, 2.9632428), (-2.7031345e+38, 1.0, 0.3),
+                              (1e30, 1e-10, 0.0), (1e-30, 1e30, 0.0), (3e38, 1e20, -1e20)],
+                 np.float64: [(-1.6023537046489114e+308, 1.0, 0.3), (-0.0009201741081848515, 90231665.28378364,
+                              -1.7976931348623157e+308), (1e300, 1e-10, 0.0), (1e-300, 1e300, 0.0), (1e200, 1e190, 0.0)]}
+
+
+def _pseudo_huber_worst(points, dtype, backend="numpy"):
+    """The worst error in ULPs of the compiled loss's value at ``points`` (rows of δ, p, t), against the written
+    formula in mpmath at 1000 digits (u² is 1e−620 at δ = 1e300, p − t = 1e−10: 60 digits give 0 there)."""
+    d, p, t = sp.symbols("delta p t", real=True)
+    exact = sp.lambdify((d, p, t), d ** 2 * (sp.sqrt(1 + ((p - t) / d) ** 2) - 1), "mpmath")
+    k = compiled("delta**2*(sqrt(1 + ((p - t)/delta)**2) - 1)", backend, ("p",))
+    cols = [np.array([q[i] for q in points], dtype) for i in range(3)]
+    if backend == "triton":
+        torch = triton_torch()
+        got = k(delta=torch.tensor(cols[0]), p=torch.tensor(cols[1]), t=torch.tensor(cols[2]))[0].cpu().numpy()
+    else:
+        got = k(delta=cols[0], p=cols[1], t=cols[2])[0]
+    with mpmath.workdps(1000):
+        true = [exact(*[mpmath.mpf(float(c[i])) for c in cols]) for i in range(len(points))]
+    return max(_ulps(g, v, dtype) for g, v in zip(got, true))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pseudo_huber_value_at_extreme_delta(dtype):
+    """Before: inf at δ = −9.2e−4, p − t = −3.4e38 in float32 (true 3.1e35: u overflows); 0 at δ = −1.6e308, p − t = 0.7
+    in float64 (true 0.245: δ² overflows, u² underflows); 0 at δ = 1e300, p − t = 1e−10 (true 5e−21)."""
+    from test_phuber10 import SMALL_U
+
+    worst = _pseudo_huber_worst(EXTREME_DELTA[dtype] + SMALL_U, dtype)
+    assert worst <= (4 if dtype == np.float64 else 8), worst
+
+
+def test_pseudo_huber_value_at_extreme_delta_triton():
+    assert _pseudo_huber_worst(EXTREME_DELTA[np.float32][:3], np.float32, "triton") <= 8
+
+
+def test_hypot_scaling_is_exact():
+    from symnet.codegen.rewrite import HYPOT_SCALING, stabilise, unwiden
+
+    d, p, t = sp.symbols("delta p t", real=True)
+    f = d ** 2 * (sp.sqrt(1 + ((p - t) / d) ** 2) - 1)
+    stable, fired = stabilise(f)
+    assert HYPOT_SCALING in fired
+    with mpmath.workdps(60):
+        for point in [(2.0, 1.0, 0.5), (-3.0, 1e-3, 0.0), (1e-3, 7.0, -2.0), (5.0, 5.0, 5.0)]:
+            env = dict(zip((d, p, t), map(mpmath.mpf, point)))
+            want, got = mp_value(f, env), mp_value(unwiden(stable), env)
+            assert abs(got - want) <= mpmath.mpf(10) ** -50 * max(1, abs(want)), point

@@ -2512,7 +2512,9 @@ def _conjugate(node):
             c, w, v = parts
             inverse = Grouped(1 / v)
             large = k * sp.Abs(v) * w / (sp.sqrt(w + c * inverse * inverse) + b * sp.Abs(inverse))
-            return _Final(_Fired(sp.Piecewise((large, sp.Abs(v) > 1), (conjugate, True)), names))
+            result = sp.Piecewise((large, sp.Abs(v) > 1), (conjugate, True))
+            _CONJUGATE_PARTS[result] = (k, c, w, v)  # for the hypot-scaling rule: B²·(this), v = a/B
+            return _Final(_Fired(result, names))
         return _Final(_Fired(conjugate, names))
     if isinstance(b, sp.Pow) and b.exp == sp.S.Half:
         return _Final(_Fired(conjugate, names))
@@ -2527,6 +2529,49 @@ CONJUGATE = Rule(
     "|v|·w/(√(w + c·(1/v)²) + √c/|v|): v² overflows float32 at |v| > 1.8e19 where the result ≈ √w·|v| does not",
     local=_conjugate)
 _register(CONJUGATE)
+
+
+_CONJUGATE_PARTS: dict = {}  # the conjugate rule's results for √(c + w·v²) − √c: (k, c, w, v)
+
+
+def _hypot_scaling(node):
+    """B²·k(√(c + w·(a/B)²) − √c) (the conjugate rule's result, times B²) → k/√c·s·(α·q), α = √w·|a|, β = √c·|B|,
+    s = min(α, β), L = max(α, β), q = 1/(√(1 + (s/L)²) + β/L): B²·(√(c + w·a²/B²) − √c) = |B|·(h − β) with
+    h = hypot(α, β), = |B|·α²/(h + β) = (1/√c)·(β·α/L)·α·L/(h + β), and β·α/L = s, L/(h + β) = q. Every
+    quotient is at most 1 and every sum of non-negative numbers: no overflow where the result is finite, no
+    underflow where it is normal, no cancellation (a/B overflows at δ = 1e−3, p − t = −3.4e38 in float32, B² at
+    δ = 1e200 in float64)."""
+    if not node.is_Mul:
+        return None
+    found = [(f, _CONJUGATE_PARTS[f]) for f in node.args if f in _CONJUGATE_PARTS]
+    if len(found) != 1:
+        return None
+    ((x, (k, c, w, v)),) = found
+    dens = [f for f in sp.Mul.make_args(v) if f.is_Pow and f.exp == -1]
+    square = next((d.base for d in dens if sp.Pow(d.base, 2) in node.args), None)
+    if square is None:
+        return None
+    a = v * square
+    rest = sp.Mul(*[f for f in node.args if f is not x and f != sp.Pow(square, 2)])
+    alpha = sp.Abs(a) if w == 1 else sp.sqrt(w) * sp.Abs(a)
+    beta = sp.Abs(square) if c == 1 else sp.sqrt(c) * sp.Abs(square)
+    # s/L and β/L as min(α/β, β/α) and min(1, β/α): quotients, not products with 1/L, which overflows for a
+    # subnormal L (0·inf = NaN at δ = p − t + … = 1.5e−39 in float32, where p = t and the loss is 0)
+    small = sp.Min(alpha, beta)
+    ratio = sp.Min(Grouped(alpha / beta), Grouped(beta / alpha))
+    q = 1 / (sp.sqrt(1 + ratio * ratio) + sp.Min(1, Grouped(beta / alpha)))
+    scaled = rest * k / sp.sqrt(c) * Grouped(small * Grouped(alpha * q))
+    return _Final(_Fired(scaled, ["hypot-scaling"]))
+
+
+HYPOT_SCALING = Rule(
+    "hypot-scaling", "B²·(√(c + w·(a/B)²) − √c) (the pseudo-Huber loss δ²(√(1 + ((p − t)/δ)²) − 1)) forms a/B and B², "
+    "which overflow or underflow where the loss does not (float32: inf at δ = −9.2e−4, p − t = −3.4e38, true "
+    "3.1e35; float64: 0 at δ = −1.6e308, p − t = 0.7, true 0.245); as |B|·(h − β) = |B|·α²/(h + β) with h = "
+    "hypot(α, β), α = √w·|a|, β = √c·|B|, written k/√c·s·(α·q), s = min(α, β), L = max(α, β), q = 1/(√(1 + "
+    "(s/L)²) + β/L): quotients at most 1, sums of non-negative numbers", local=_hypot_scaling)
+_register(HYPOT_SCALING)
+__all__ += ["HYPOT_SCALING"]
 _LOCAL += (_hypot_quotient,)  # the hypot rule's (named "hypot"), for v a quotient such as (p − t)/δ
 _LOCAL_RULE[_hypot_quotient] = "hypot"
 __all__ += ["CONJUGATE"]
