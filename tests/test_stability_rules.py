@@ -112,6 +112,8 @@ from test_elem10 import RULE_CASES as _ELEM10  # noqa: E402  (removable-series: 
 RULE_CASES += _ELEM10
 from test_phuber10 import RULE_CASES as _PHUBER10  # noqa: E402  (conjugate: tests/test_phuber10.py)
 RULE_CASES += _PHUBER10
+from test_elem11 import RULE_CASES as _ELEM11  # noqa: E402  (hypot-scaling: tests/test_elem11.py)
+RULE_CASES += _ELEM11
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -179,6 +181,7 @@ UNDECIDED = {"logaddexp", "log-cosh", "log-quotient", "zero-limit", "erf-complem
 UNDECIDED |= {"log1p-erf"}  # ndtr has no erf form for simplify; the 50-digit check holds
 UNDECIDED |= {"softplus-slope"}  # |u| and a select at |u| > 3.4e38: the 50-digit check holds
 UNDECIDED |= {"gelu-tanh-written"}  # ndtr_tanh has no exp form for simplify; the 50-digit check holds
+UNDECIDED |= {"hypot-scaling"}  # Min/Max of |a| and |δ|: simplify cannot decide; the 50-digit check holds
 
 
 def _plain(e):

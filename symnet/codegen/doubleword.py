@@ -175,6 +175,16 @@ def _dw_div(x_hi, x_lo, y_hi, y_lo):
     d = (x_hi - r_hi) + (x_lo - r_lo)
     return _dw_fast_two_sum(q, d / y_hi)
 ''',
+    "_dw_sqrt": '''\
+def _dw_sqrt(x_hi, x_lo):
+    """√x of a double-word x ≥ 0 (Karp & Markstein 1997: one Newton step on s = fl(√x_hi)): s + (x − s²)/(2s),
+    s² exact by TwoProduct and x_hi − s² exact by Sterbenz (error about 2u² relative); 0 at x = 0."""
+    s = M.sqrt(x_hi)
+    p_hi, p_lo = _dw_two_prod(s, s)
+    positive = s > 0.0
+    r = (((x_hi - p_hi) - p_lo) + x_lo) / (2.0 * M.where(positive, s, 1.0))
+    return _dw_fast_two_sum(s, M.where(positive, r, 0.0))
+''',
     "_dw_exp_reduced": '''\
 def _dw_exp_reduced(x_hi, x_lo):
     """(k, e^r − 1) with x = k·ln 2 + r, |r| ≤ ln 2/2 (k an integer-valued float, x clamped to
@@ -397,6 +407,7 @@ PRIMITIVE_NEEDS = {
     "_dw_mul": ("_dw_two_prod", "_dw_fast_two_sum"),
     "_dw_mul_fp": ("_dw_two_prod", "_dw_fast_two_sum"),
     "_dw_div": ("_dw_mul_fp", "_dw_fast_two_sum"),
+    "_dw_sqrt": ("_dw_two_prod", "_dw_fast_two_sum"),
     "_dw_two_prod_bounded": ("_dw_split_bounded",),
     "_dw_mul_bounded": ("_dw_split_bounded", "_dw_fast_two_sum"),
     "_dw_twice_plus_square": ("_dw_split_bounded", "_dw_fast_two_sum"),
@@ -415,7 +426,7 @@ PRIMITIVE_NEEDS = {
 }
 ORDER = ["_dw_two_sum", "_dw_fast_two_sum", "_dw_split", "_dw_split_bounded", "_dw_two_prod",
          "_dw_two_prod_bounded", "_dw_add", "_dw_add_fp", "_dw_mul", "_dw_mul_fp", "_dw_mul_bounded",
-         "_dw_twice_plus_square", "_dw_div", "_dw_scale", "_dw_exp_reduced", "_dw_exp", "_dw_expm1",
+         "_dw_twice_plus_square", "_dw_div", "_dw_sqrt", "_dw_scale", "_dw_exp_reduced", "_dw_exp", "_dw_expm1",
          "_dw_log_step", "_dw_log1p", "_dw_log", "_dw_sigmoid", "_dw_softplus", "_dw_tanh"]
 ORDER += ["_dw_exp_first", "_dw_sigmoid_first", "_dw_nexpsq_first", "_dw_nexpsq2_first"]  # the rounded-argument rule's last step (above)
 ORDER += ["_dw_softplus_first"]  # the rounded-softplus-argument rule's (above)
@@ -497,6 +508,17 @@ def _dw_constant(c: sp.Expr, backend: str) -> _Value:
         return _Value('float("nan")' if math.isnan(hi) else f'{"-" if hi < 0 else ""}float("inf")')
     lo = 0.0 if c.is_Rational and sp.Rational(hi) == c else float(sp.N(c, 60) - sp.Float(hi, 60))
     return _Value(_constant(hi, backend), _constant(lo, backend) if lo != 0.0 else None)
+
+
+def _half_integer(exp) -> bool:
+    """exp = n/2 for an odd n with 3 ≤ |n| ≤ 15 (x^(3/2), x^(−5/2): a root and a short product)."""
+    return exp.is_Rational and exp.q == 2 and 3 <= abs(exp.p) <= 15
+
+
+def _split_half_power(e):
+    """x^(n/2) as the unevaluated product x^⌊n/2⌋·√x (x^(−⌊|n|/2⌋)·x^(−1/2) for n < 0)."""
+    k, sign = abs(e.exp.p) // 2, 1 if e.exp > 0 else -1
+    return sp.Mul(sp.Pow(e.base, sign * k), sp.Pow(e.base, sp.Rational(sign, 2)), evaluate=False)
 
 
 class _Emitter:
@@ -688,6 +710,14 @@ class _Emitter:
         if exp.is_Integer and -8 <= exp <= -1:
             d = self.value(base ** -exp)
             return self._emit(e, f"_dw_div(1.0, 0.0, {d.hi}, {self._lo(d)})", ("_dw_div",))
+        if exp == sp.S.Half:
+            a = self.value(base)
+            return self._emit(e, f"_dw_sqrt({a.hi}, {self._lo(a)})", ("_dw_sqrt",))
+        if exp == -sp.S.Half:
+            r = self.value(sp.sqrt(base))
+            return self._emit(e, f"_dw_div(1.0, 0.0, {r.hi}, {self._lo(r)})", ("_dw_div",))
+        if _half_integer(exp):  # x^(n/2) = x^⌊n/2⌋·√x (x^(−3/2) = x^(−1/2)/x)
+            return self._product(_split_half_power(e))
         return self._plain(e)
 
     def _piecewise(self, e) -> _Value:
@@ -849,6 +879,10 @@ class _Bound(_Emitter):
             out = self._bound_product(e)
         elif isinstance(e, sp.Pow) and e.exp.is_Integer and 1 <= abs(e.exp) <= 8:
             out = self._bound_product(e, power=e)
+        elif isinstance(e, sp.Pow) and e.exp in (sp.S.Half, -sp.S.Half):
+            out = self._bound_root(e)
+        elif isinstance(e, sp.Pow) and _half_integer(e.exp):  # x^⌊n/2⌋·√x, as the double-word path has it
+            out = self.value(_split_half_power(e))
         elif isinstance(e, sp.Piecewise):
             out = self._bound_piecewise(e)
         elif isinstance(e, (sp.Max, sp.Min)):
@@ -985,6 +1019,34 @@ class _Bound(_Emitter):
             acc, err, rho = self._assign(partial, f"np.where({c}, {a}, {acc})", both, max(ra, rho))
         return acc, err, rho
 
+    def _bound_root(self, e):
+        """√a (correctly rounded: u·|v|) and 1/√a (one rounding more): a's relative bound ρ_a halves
+        (√(a(1 + δ)) = √a·(1 + δ/2 + …)); an absolute one E_a carries as E_a/(√(a − E_a) + √a) ≤ E_a/√a."""
+        a, ea, ra = self.value(e.base)
+        root = sp.sqrt(e.base)
+        if ea is None:
+            r = self._assign(root, f"np.sqrt({a})", None, ra / 2 * _SAFETY + 1)
+        else:
+            name, _, _ = self._assign(root, f"np.sqrt({a})", None, 1.0)
+            self.taken.add(f"{name}_err")
+            self.lines.append(f"{name}_err = ({self._total(a, ea, ra)})/(np.sqrt(np.maximum({a} - "
+                              f"({self._total(a, ea, ra)}), 0.0)) + {name})")
+            r = (name, f"{name}_err", 1.0)
+        self.values[root] = r
+        if e.exp == sp.S.Half:
+            return r
+        s, es, rs = r
+        if es is None:  # relative: ρ_s + 1
+            return self._assign(e, f"1.0/{s}", None, rs + 1)
+        name = self._name(e)
+        self.lines.append(self._comment(name, e))
+        self.lines.append(f"{name} = 1.0/{s}")
+        self.known[e] = sp.Symbol(name)
+        total, abs_q = self._total(s, es, rs), self._abs(name)
+        self.taken.add(f"{name}_err")
+        self.lines.append(f"{name}_err = {abs_q}*({total})/np.maximum({self._abs(s)} - ({total}), 0.0)")
+        return name, f"{name}_err", 1.0
+
     def _bound_extremum(self, e):
         pick = "np.maximum" if isinstance(e, sp.Max) else "np.minimum"
         args = list(e.args)
@@ -1096,6 +1158,10 @@ def _least_bound(e) -> float:
     if isinstance(e, sp.Pow) and e.exp.is_Integer:
         n = abs(int(e.exp))
         return n * _least_bound(e.base) + n - 1 + (1 if e.exp < 0 else 0)
+    if isinstance(e, sp.Pow) and e.exp in (sp.S.Half, -sp.S.Half):  # √a rounds once, 1/√a twice
+        return _least_bound(e.base) / 2 + (1 if e.exp > 0 else 2)
+    if isinstance(e, sp.Pow) and _half_integer(e.exp):
+        return _least_bound(_split_half_power(e))
     if isinstance(e, (sp.Piecewise, sp.Max, sp.Min)):
         pieces = [p.expr for p in e.args] if isinstance(e, sp.Piecewise) else e.args
         return min(_least_bound(p) for p in pieces)

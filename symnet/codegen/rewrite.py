@@ -18,6 +18,7 @@ by every backend in an overflow-free way.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -1453,13 +1454,43 @@ def _root_series(expr):
     fits = cancelling_roots(exact, without_ite(_share_sigmoid_pairs(expr)))  # measured as generated
     if not fits:
         return expr
+    # the written form past the window still cancels beyond the bound somewhere (√x/log1p(x)′: the terms meet
+    # at 3.92 but cancel 5.7× at x = 2 and 25× at 5.18, past the series' reach): double-word there (widen)
+    # (within the measured reach only: the double-word costs 10-20× the written form, a bound of its error beside it)
+    reach = max(fit.reach for fit in fits)
     branches = []
     for fit in fits:
         r1, r2, r3 = fit.pieces
         d = Grouped(Grouped(Grouped(x - sp.Float(r1)) - sp.Float(r2)) - sp.Float(r3))
         coefficients = [sp.Float(c, 25) for c in fit.coefficients]
         branches.append((RootSeries(d, expr, *coefficients), sp.Abs(d) < sp.Float(fit.window)))
-    return sp.Piecewise(*branches, (expr, True))
+    if reach == 0:
+        return sp.Piecewise(*branches, (expr, True))
+    widened = _widen_vanishing(expr, x, fits)
+    if math.isinf(reach) or len(fits) > 1:
+        return sp.Piecewise(*branches, (widened, True))
+    return sp.Piecewise(*branches, (widened, sp.Abs(d) < sp.Float(reach)), (expr, True))
+
+
+def _widen_vanishing(expr, x, fits):
+    """``expr`` with each outermost sum that goes through 0 at a root of ``fits`` (the cancelling difference,
+    :func:`symnet.codegen.roots.vanishes_at`) widened; the whole of ``expr`` where no sum of its generated form
+    does (the cancellation is then spread over several)."""
+    from .roots import vanishes_at
+
+    found = []
+
+    def visit(node):
+        if vanishes_at(node, x, fits[0].root) or any(vanishes_at(node, x, f.root) for f in fits[1:]):
+            found.append(node)
+            return widen(node)
+        if not node.args or isinstance(node, (sp.Indexed, WidenedBase)) or not isinstance(node, sp.Expr):
+            return node
+        args = tuple(visit(a) if isinstance(a, sp.Expr) else a for a in node.args)
+        return node.func(*args) if args != node.args else node
+
+    out = visit(expr)
+    return out if found else widen(expr)
 
 
 ROOT_SERIES = Rule(
@@ -1468,7 +1499,11 @@ ROOT_SERIES = Rule(
     "term's rounding is amplified without bound (silu′ 14 ULP in float64, mish′ 19 in float32); within a "
     "measured window |x − r| < w, f = d·P(d) with d = ((x − r1) − r2) − r3 (r1 = float32(r), r2 on x's float64 "
     "grid, r3 the rest: x − r1 exact by Sterbenz, (x − r1) − r2 exact, d rounded once) and P the Taylor polynomial of f/(x − r) about r "
-    "(mpmath at 60 digits, truncation < 2^−60 over the window), Horner: no cancellation left",
+    "(mpmath at 60 digits, truncation < 2^−60 over the window), Horner: no cancellation left. Where the written "
+    "form past the window is measured beyond 3 ULP (float64) or 6 (float32) (√x/log1p(x)′, root 3.92: 23 ULP at "
+    "x = 5.18, 11 at x = 2, where the series about the root does not reach: its radius is 3.92), it is computed "
+    "there as the widen rule computes a sum (double-word in float64 where its error bound is not within 3u, "
+    "float64 in float32) and rounded once",
     apply=_root_series, fired=lambda old, new: new != old)
 _register(ROOT_SERIES)
 __all__ += ["ROOT_SERIES"]
@@ -1735,9 +1770,14 @@ def _quotient_by_factors(node):
     elsewhere: the product A·B overflows where the quotient does not (√x/((1 + x)·log1p(x)²), in
     ∂/∂x of √x/log1p(x), is inf for x ≥ 3.6e302 in float64: 2.5e13 ULP at x = 1e308, issue 16). N/A lies
     between N and the result in magnitude wherever |B| ≥ 1, and rounds as the product did."""
+    if node.is_Pow and node.base.is_Mul and node.exp.is_Integer and node.exp < 0:
+        # 1/(x·(1 + x)), as the cancel rule leaves log1p(x)/x′: the factors' powers apart (integer exponent: exact)
+        node = sp.Mul(*[sp.Pow(f, node.exp) for f in node.base.args], evaluate=False)
     if not node.is_Mul:
         return None
     dens = [f for f in node.args if f.is_Pow and f.exp.is_negative and not f.base.is_number]
+    if len(dens) == 1:
+        return _quotient_by_power(node, dens[0])
     if len(dens) < 2:
         return None
     big = [f for f in dens if f.exp == -1 and f.base.is_Add and f.base.is_polynomial()
@@ -1746,19 +1786,39 @@ def _quotient_by_factors(node):
     if len(big) != 1:
         return None
     (a,) = big
-    c, num = sp.Mul(*[f for f in node.args if f not in dens]).as_coeff_Mul()
-    if num.is_number:
-        return None
+    c, num = sp.Mul(*[f for f in node.args if f not in dens]).as_coeff_Mul()  # num 1: 1/(x·(1 + x)) overflows too
     others = sp.Mul(*[f for f in dens if f is not a])
     scaled = c * Grouped(Grouped(num / a.base) * others)
     written = sp.Abs(a.base) < _SCALED_FROM
     return _Final(_Fired(sp.Piecewise((node, written), (scaled, True)), ["quotient-by-factors"]))
 
 
+def _quotient_by_power(node, den):
+    """c·N·x^−k (x an input, k ≥ 2, N not a number) → c·(…((N/x)/x)…/x) where |x| ≥ 2^⌊120/k⌋, the written form
+    below: x^k overflows where the quotient does not (∂/∂x of log1p(x)/x has log1p(x)/x²: 0 for x ≥ 1.34e154 in
+    float64 where the derivative is −8.9e−307 at 2e154). Each division rounds once, as x^k and the quotient did
+    for k = 2."""
+    x, k = den.base, -den.exp
+    if not (x.is_Symbol and k.is_Integer and 2 <= k <= 8):
+        return None
+    c, num = sp.Mul(*[f for f in node.args if f is not den]).as_coeff_Mul()
+    if num.is_number or num.has(sp.Piecewise):
+        return None
+    scaled = num
+    for _ in range(int(k)):
+        scaled = Grouped(scaled / x)
+    # one-sided (|x| large only): a select at |x| = 2^−60 would be a kink at 0 to the removable-series analysis
+    # (log1p(x)/x′ lost its series about 0), and x^−k for tiny x is the result's own overflow unless N is as small
+    written = sp.Abs(x) < sp.Integer(2) ** (120 // int(k))
+    return _Final(_Fired(sp.Piecewise((node, written), (c * scaled, True)), ["quotient-by-factors"]))
+
+
 QUOTIENT_BY_FACTORS = Rule(
     "quotient-by-factors", "N/(A·B) with A = 1 + x forms the product A·B, which overflows where the quotient "
     "does not (∂/∂x of √x/log1p(x) has √x/((1 + x)·log1p(x)²): inf for x ≥ 3.6e302 in float64, 2.5e13 ULP "
-    "at 1e308); from |A| = 2⁶⁰ on, (N/A)/B divides factor by factor", local=_quotient_by_factors)
+    "at 1e308); from |A| = 2⁶⁰ on, (N/A)/B divides factor by factor. Likewise N/x^k (k ≥ 2, x an input) forms "
+    "x^k, which overflows or underflows where the quotient does not (∂/∂x of log1p(x)/x has log1p(x)/x²: 0 from "
+    "x = 1.34e154 in float64, true −8.9e−307 at 2e154): from |x| = 2^⌊120/k⌋ on, (…(N/x)/…)/x", local=_quotient_by_factors)
 _register(QUOTIENT_BY_FACTORS)
 __all__ += ["QUOTIENT_BY_FACTORS"]
 
@@ -2455,7 +2515,9 @@ def _conjugate(node):
             c, w, v = parts
             inverse = Grouped(1 / v)
             large = k * sp.Abs(v) * w / (sp.sqrt(w + c * inverse * inverse) + b * sp.Abs(inverse))
-            return _Final(_Fired(sp.Piecewise((large, sp.Abs(v) > 1), (conjugate, True)), names))
+            result = sp.Piecewise((large, sp.Abs(v) > 1), (conjugate, True))
+            _CONJUGATE_PARTS[result] = (k, c, w, v)  # for the hypot-scaling rule: B²·(this), v = a/B
+            return _Final(_Fired(result, names))
         return _Final(_Fired(conjugate, names))
     if isinstance(b, sp.Pow) and b.exp == sp.S.Half:
         return _Final(_Fired(conjugate, names))
@@ -2470,6 +2532,49 @@ CONJUGATE = Rule(
     "|v|·w/(√(w + c·(1/v)²) + √c/|v|): v² overflows float32 at |v| > 1.8e19 where the result ≈ √w·|v| does not",
     local=_conjugate)
 _register(CONJUGATE)
+
+
+_CONJUGATE_PARTS: dict = {}  # the conjugate rule's results for √(c + w·v²) − √c: (k, c, w, v)
+
+
+def _hypot_scaling(node):
+    """B²·k(√(c + w·(a/B)²) − √c) (the conjugate rule's result, times B²) → k/√c·s·(α·q), α = √w·|a|, β = √c·|B|,
+    s = min(α, β), L = max(α, β), q = 1/(√(1 + (s/L)²) + β/L): B²·(√(c + w·a²/B²) − √c) = |B|·(h − β) with
+    h = hypot(α, β), = |B|·α²/(h + β) = (1/√c)·(β·α/L)·α·L/(h + β), and β·α/L = s, L/(h + β) = q. Every
+    quotient is at most 1 and every sum of non-negative numbers: no overflow where the result is finite, no
+    underflow where it is normal, no cancellation (a/B overflows at δ = 1e−3, p − t = −3.4e38 in float32, B² at
+    δ = 1e200 in float64)."""
+    if not node.is_Mul:
+        return None
+    found = [(f, _CONJUGATE_PARTS[f]) for f in node.args if f in _CONJUGATE_PARTS]
+    if len(found) != 1:
+        return None
+    ((x, (k, c, w, v)),) = found
+    dens = [f for f in sp.Mul.make_args(v) if f.is_Pow and f.exp == -1]
+    square = next((d.base for d in dens if sp.Pow(d.base, 2) in node.args), None)
+    if square is None:
+        return None
+    a = v * square
+    rest = sp.Mul(*[f for f in node.args if f is not x and f != sp.Pow(square, 2)])
+    alpha = sp.Abs(a) if w == 1 else sp.sqrt(w) * sp.Abs(a)
+    beta = sp.Abs(square) if c == 1 else sp.sqrt(c) * sp.Abs(square)
+    # s/L and β/L as min(α/β, β/α) and min(1, β/α): quotients, not products with 1/L, which overflows for a
+    # subnormal L (0·inf = NaN at δ = p − t + … = 1.5e−39 in float32, where p = t and the loss is 0)
+    small = sp.Min(alpha, beta)
+    ratio = sp.Min(Grouped(alpha / beta), Grouped(beta / alpha))
+    q = 1 / (sp.sqrt(1 + ratio * ratio) + sp.Min(1, Grouped(beta / alpha)))
+    scaled = rest * k / sp.sqrt(c) * Grouped(small * Grouped(alpha * q))
+    return _Final(_Fired(scaled, ["hypot-scaling"]))
+
+
+HYPOT_SCALING = Rule(
+    "hypot-scaling", "B²·(√(c + w·(a/B)²) − √c) (the pseudo-Huber loss δ²(√(1 + ((p − t)/δ)²) − 1)) forms a/B and B², "
+    "which overflow or underflow where the loss does not (float32: inf at δ = −9.2e−4, p − t = −3.4e38, true "
+    "3.1e35; float64: 0 at δ = −1.6e308, p − t = 0.7, true 0.245); as |B|·(h − β) = |B|·α²/(h + β) with h = "
+    "hypot(α, β), α = √w·|a|, β = √c·|B|, written k/√c·s·(α·q), s = min(α, β), L = max(α, β), q = 1/(√(1 + "
+    "(s/L)²) + β/L): quotients at most 1, sums of non-negative numbers", local=_hypot_scaling)
+_register(HYPOT_SCALING)
+__all__ += ["HYPOT_SCALING"]
 _LOCAL += (_hypot_quotient,)  # the hypot rule's (named "hypot"), for v a quotient such as (p − t)/δ
 _LOCAL_RULE[_hypot_quotient] = "hypot"
 __all__ += ["CONJUGATE"]

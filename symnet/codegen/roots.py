@@ -39,7 +39,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-__all__ = ["RootSeries", "RootFit", "cancelling_roots", "taylor", "DIGITS", "OUTSIDE_ULP", "CANCELLING_ULP"]
+__all__ = ["RootSeries", "RootFit", "cancelling_roots", "vanishes_at", "taylor", "DIGITS", "OUTSIDE_ULP", "CANCELLING_ULP"]
 
 DIGITS = 60  # findroot and the Taylor coefficients
 SPAN = 8.0  # roots are looked for in [−SPAN, SPAN] (where activations bend; beyond, terms do not meet)
@@ -111,6 +111,8 @@ class RootFit:
     coefficients: tuple  # mpf, c0 = f′(r)
     worst_outside: dict  # dtype → the written form's worst error outside the window, measured
     worst_inside: dict  # dtype → the written form's worst error inside it (what the series removes)
+    reach: float = 0.0  # past the window, |x − r| below which the written form was measured beyond OUTSIDE_ULP
+    # (0: nowhere, inf: to the end of the measured span, REACH_SPAN); the root-series rule widens it there
 
 
 def _mp(expr, x):
@@ -187,23 +189,26 @@ def _sign_changes(f):
     return out
 
 
-def _a_sum_cancels(expr, x, r) -> bool:
-    """Some sum in ``expr`` goes through 0 at r while its terms do not: Σ|terms| ≫ |sum| there."""
+def vanishes_at(node, x, r) -> bool:
+    """``node`` is a sum in x that goes through 0 at r while its terms do not: Σ|terms| ≫ |sum| there
+    (at DIGITS digits, the sum below 10^(20 − DIGITS) of Σ|terms|). Raises nothing."""
     from ..verify.evaluate import mp_value
 
+    if not (isinstance(node, sp.Add) and node.has(x)):
+        return False
     with mpmath.workdps(DIGITS):
-        for node in sp.preorder_traversal(expr):
-            if not (isinstance(node, sp.Add) and node.has(x)):
-                continue
-            try:
-                terms = [abs(mp_value(t, {x: r})) for t in node.args]
-                total = abs(mp_value(node, {x: r}))
-            except Exception:  # noqa: BLE001 - a term mpmath cannot evaluate: not this sum
-                continue
-            size = mpmath.fsum(terms)
-            if mpmath.isfinite(size) and size > 0 and total < size * mpmath.mpf(10) ** (20 - DIGITS):
-                return True
-    return False
+        try:
+            terms = [abs(mp_value(t, {x: r})) for t in node.args]
+            total = abs(mp_value(node, {x: r}))
+        except Exception:  # noqa: BLE001 - a term mpmath cannot evaluate: not this sum
+            return False
+        size = mpmath.fsum(terms)
+        return bool(mpmath.isfinite(size) and size > 0 and total < size * mpmath.mpf(10) ** (20 - DIGITS))
+
+
+def _a_sum_cancels(expr, x, r) -> bool:
+    """Some sum in ``expr`` goes through 0 at r while its terms do not (:func:`vanishes_at`)."""
+    return any(vanishes_at(node, x, r) for node in sp.preorder_traversal(expr))
 
 
 def _kink_distance(expr, x, r) -> float:
@@ -452,7 +457,32 @@ def _fit(f, r, probe, limit: float = math.inf) -> RootFit | None:
             got = dd * mpmath.polyval(list(reversed(coefficients)), dd)
             if abs(got - want) > 4 * TRUNCATION * abs(want):
                 return None
-    return RootFit(r, pieces, w, coefficients, worst_out, worst_in)
+    reach = _reach(r, w, probe, f) if any(worst_out[n] > OUTSIDE_ULP[n] for n in worst_out) else 0.0
+    return RootFit(r, pieces, w, coefficients, worst_out, worst_in, reach)
+
+
+REACH_POINTS = 240  # on each side of the root, geometric in the distance from the window to REACH_SPAN·max(1, |r|)
+REACH_SPAN = 8.0
+
+
+def _reach(r, w, probe, f) -> float:
+    """The distance from r within which the written form (``probe``) was measured beyond OUTSIDE_ULP (float64
+    or float32, against mpmath at 50 digits) past the window w, with a quarter more and rounded up to 1/32; inf
+    where it still is at the end of the span (√x/log1p(x)′ cancels 3× as x → 0 and 4× at x = 30: everywhere)."""
+    span = REACH_SPAN * max(1.0, abs(float(r)))
+    distance = np.geomspace(w, span, REACH_POINTS)
+    worst = np.zeros(2 * REACH_POINTS)
+    for dtype in (np.float64, np.float32):
+        pts = (float(r) + np.concatenate([-distance, distance])).astype(dtype)
+        with mpmath.workdps(50):
+            truth = [f(float(v)) for v in pts]
+        worst = np.maximum(worst, _ulps(probe(pts), truth, dtype) / OUTSIDE_ULP[np.dtype(dtype).name])
+    bad = np.abs(np.concatenate([-distance, distance]))[worst > 1]
+    if not bad.size:
+        return 0.0
+    if bad.max() >= distance[-8]:
+        return math.inf
+    return math.ceil(bad.max() * 1.25 * 32) / 32
 
 
 # ------------------------------------------------------------------ a Taylor series about a fixed centre
