@@ -85,3 +85,19 @@ def test_overflowed_product_rule_exact_and_named(swish):
     _, fired = rewrite.stabilise(x ** 2 * rewrite.sigmoid(beta * x) * rewrite.sigmoid(-beta * x))
     assert rewrite.OVERFLOWED_PRODUCT in fired
     assert "overflowed-product:" in swish.source
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_overflowed_product_triton(dtype):
+    """The Triton kernel (TRITON_INTERPRET=1) selects the same limits."""
+    from conftest import triton_torch
+
+    torch = triton_torch()  # TRITON_INTERPRET=1 before symnet.compile imports triton (no GPU)
+    program = symnet.compile(symnet.derive("x*sigmoid(beta*x)"), backend="triton")
+    big = BIG if dtype == "float64" else 3e38
+    beta = torch.tensor([-big, big, 2.0], dtype=getattr(torch, dtype))
+    x = torch.tensor([-big, -big, 3.0], dtype=getattr(torch, dtype))
+    _, d_beta, d_x = (o.double().numpy() for o in program(beta=beta, x=x))
+    want = [_swish_reference(float(b), float(v)) for b, v in zip(beta.tolist(), x.tolist())]
+    np.testing.assert_allclose(d_beta, [w[1] for w in want], rtol=1e-6 if dtype == "float32" else 1e-14)
+    np.testing.assert_allclose(d_x, [w[2] for w in want], rtol=1e-6 if dtype == "float32" else 1e-14)
