@@ -12,6 +12,14 @@ from symnet.codegen import rewrite
 
 BIG = 1.7976931348623157e308
 
+_beta, _x = sp.symbols("beta x", real=True)
+# the rule's case for tests/test_stability_rules.py: (rule, formula, variables, domain, bad point, dtype); swish-β′
+# in x, NaN as written at β = x = −1.8e308 (true 1)
+RULE_CASES = [
+    ("overflowed-product", (1 + _beta * _x * rewrite.sigmoid(-_beta * _x)) * rewrite.sigmoid(_beta * _x),
+     (_beta, _x), (-4.0, 4.0), (-BIG, -BIG), np.float64),
+]
+
 
 def _swish_reference(beta, x):
     """(f, ∂f/∂β, ∂f/∂x) of f = x·σ(β·x) in mpmath at 50 digits: σ(u)·σ(−u) = 1/(4cosh²(u/2))."""
