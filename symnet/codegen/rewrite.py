@@ -2580,6 +2580,127 @@ _LOCAL_RULE[_hypot_quotient] = "hypot"
 __all__ += ["CONJUGATE"]
 
 
+# ------------------------------------------------------------------ overflowed-product (issue 16, h-fresh11: swish
+# with a learnable β, x·σ(β·x), is NaN in ∂β and ∂x at β = x = −1.8e308, where β·x overflows and x²·σ(β·x)·σ(−β·x)
+# is inf·0, (1 + β·x·σ(−β·x)) is 1 + inf·0); tested in tests/test_swish11.py
+
+def _as_math(expr):
+    """``expr`` as the formula it computes: every select's last (written) branch, widened nodes unwidened,
+    groupings dropped, σ as 1/(1 + e^−v) (for SymPy's limit)."""
+    expr = expr.replace(lambda n: isinstance(n, sp.Piecewise) and n.args[-1].cond == sp.true,
+                        lambda n: n.args[-1].expr)
+    expr = unwiden(expr).replace(lambda n: isinstance(n, sp.UnevaluatedExpr), lambda n: n.args[0])
+    expr = expr.replace(lambda n: isinstance(n, softplus), lambda n: sp.log(1 + sp.exp(n.args[0])))
+    return expr.replace(lambda n: isinstance(n, sigmoid), lambda n: 1 / (1 + sp.exp(-n.args[0])))
+
+
+def _overflowing_products(expr):
+    """The products of two or more inputs (β·x) that appear, up to a number, as the argument of an e^, σ or
+    softplus (mish with β, x·tanh(softplus(β·x)))."""
+    found = []
+    for n in sp.preorder_traversal(expr):
+        if isinstance(n, (sp.exp, sigmoid, softplus)):
+            _, core = n.args[0].as_coeff_Mul()
+            if core.is_Mul and len(core.args) >= 2 and all(a.is_Symbol for a in core.args) and core not in found:
+                found.append(core)
+    return found
+
+
+def _limit_holds(expr, u, limit, sign) -> bool:
+    """``expr`` (in the symbol ``u`` and the other inputs) equals ``limit`` to float64's rounding at
+    u = sign·3.4e38 and beyond, for the other inputs from 1e−300 to 1.8e308 in magnitude (mpmath, 50 digits):
+    the limit is the value wherever |u| is past float32's largest, not only at u = ±inf."""
+    from ..verify.evaluate import mp_value
+
+    others = sorted(expr.free_symbols - {u}, key=str)
+    magnitudes = ("1e-300", "-1", "1", "-1e300", "1.7976931348623157e308", "-1.7976931348623157e308")
+    try:
+        with mpmath.workdps(50):
+            for at in (_FLT_MAX, "1e60", "1e300", "1e616"):
+                for m in magnitudes:
+                    env = {s: mpmath.mpf(m) for s in others}
+                    env[u] = sign * mpmath.mpf(at)
+                    v = mp_value(expr, env)
+                    want = mp_value(limit, env) if limit.free_symbols else mpmath.mpf(float(limit))
+                    if mpmath.isnan(v) or mpmath.isinf(v) or mpmath.isnan(want):
+                        return False
+                    if abs(v - want) > mpmath.mpf(2) ** -60 * abs(want) + mpmath.mpf(2) ** -1080:
+                        return False
+    except (ArithmeticError, ValueError, TypeError):
+        return False
+    return True
+
+
+def _finite_at_overflow(math, u, sign) -> bool:
+    """The formula ``math`` as written, in float64, is not NaN where its product ``u`` of inputs overflows to
+    sign·inf (each input ±1.8e308): no select is needed there (f = x·σ(β·x) itself is x or 0)."""
+    import itertools
+
+    import numpy as np
+
+    inputs = sorted(math.free_symbols, key=str)
+    try:
+        fn = sp.lambdify(inputs, math, modules="numpy")
+    except Exception:  # noqa: BLE001 - a function lambdify cannot print: take the select
+        return False
+    big = 1.7976931348623157e308
+    with np.errstate(all="ignore"):
+        for signs in itertools.product((1.0, -1.0), repeat=len(inputs)):
+            env = dict(zip(inputs, signs))
+            if float(u.subs(env)) != sign:
+                continue
+            try:
+                value = fn(*[np.float64(big * s) for s in signs])
+            except Exception:  # noqa: BLE001
+                return False
+            if np.isnan(value):
+                return False
+    return True
+
+
+@functools.lru_cache(maxsize=256)
+def _overflowed_products(expr):
+    """f with e^(c·β·x) or σ(c·β·x), where the product u = β·x overflows (|u| > 3.4e38: inf in float32, and in
+    float64 wherever it is inf) and f is then 0·inf or inf − inf → Piecewise((L+, u > 3.4e38), (L−, u < −3.4e38),
+    (f, True)), L± = lim f as u → ±inf with the other inputs held (SymPy), each checked against f in mpmath
+    from |u| = 3.4e38 on (e^−|u| there is below 2^−(4.9e38), past any power of a float64 input)."""
+    if not isinstance(expr, sp.Expr) or expr.has(sp.Indexed):
+        return expr
+    products = _overflowing_products(_as_math(expr))
+    if not products:
+        return expr
+    math = _as_math(expr)
+    u = products[0]
+    U = sp.Dummy("u", real=True)
+    in_u = math.subs(u, U)
+    branches = []
+    bound = sp.Float(_FLT_MAX, 17)
+    for sign, condition in ((1, u > bound), (-1, u < -bound)):
+        try:
+            limit = sp.limit(in_u, U, sign * sp.oo)
+        except (NotImplementedError, ValueError, TypeError):
+            continue
+        if limit.has(sp.oo, -sp.oo, sp.zoo, sp.nan, sp.Limit, U) or not limit.is_real:
+            continue
+        if not _limit_holds(in_u, U, limit, sign) or _finite_at_overflow(math, u, sign):
+            continue
+        branches.append((sp.Float(limit) if limit.is_number and limit != 0 else limit, condition))
+    if not branches:
+        return expr
+    return sp.Piecewise(*branches, (expr, True))
+
+
+OVERFLOWED_PRODUCT = Rule(
+    "overflowed-product", "e^v and σ(v) of a product of inputs v = β·x (swish with a learnable β, x·σ(β·x)): "
+    "at β = x = −1.8e308, v is inf and ∂β = x²·σ(v)·σ(−v) is inf·0, ∂x = σ(v)·(1 + v·σ(−v)) 1 + inf·0: NaN "
+    "where the true values are 0 and 1; beyond |v| = 3.4e38 (float32's largest: only ±inf in float32) a select "
+    "returns the limit as v → ±inf with the other inputs held (SymPy; e^−|v| is then below any power of a "
+    "float64 input), checked in mpmath at 50 digits against the formula from |v| = 3.4e38 on",
+    apply=_overflowed_products, fired=lambda old, new: new != old)
+_register(OVERFLOWED_PRODUCT)
+__all__ += ["OVERFLOWED_PRODUCT"]
+
+
 def stabilise(expr: sp.Expr, rules=RULES) -> tuple[sp.Expr, tuple[Rule, ...]]:
     """``expr`` with every rule applied, and the rules that changed something (in the order
     they first fired), e.g. ``stabilise(log(1 + exp(x))) == (softplus(x), (<softplus rule>,))``.
@@ -2744,4 +2865,5 @@ SIGMOID_PAIR = Rule(
     _share_sigmoid_pairs, _introduces(nexp))
 
 __all__ += ["log1p", "expm1", "nexp", "SIGMOID_PAIR", "WidenedBase", "widen", "unwiden"]
+
 
