@@ -6,6 +6,7 @@ Nothing here reuses symnet's own checker: values are computed with mpmath direct
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import random
 from pathlib import Path
@@ -25,6 +26,25 @@ if not os.path.exists("/dev/nvidiactl"):
 
 DIGITS = 40
 KERNELS = Path(__file__).resolve().parents[1] / "kernels" / "numpy"
+
+
+def pairwise(levels, always=()):
+    """Cases of a test matrix that meet every pair of levels of two factors at least once (a greedy covering
+    array, deterministic), beside the cases in ``always``. For matrices whose cases each run kernels under
+    Triton's interpreter (seconds apiece): the full product of 4–6 factors is 50–100 cases, a pairwise cover
+    10–20."""
+    full = list(itertools.product(*levels))
+
+    def pairs(case):
+        return {(i, case[i], j, case[j]) for i, j in itertools.combinations(range(len(case)), 2)}
+
+    chosen = [c for c in full if c in set(always)]
+    need = set().union(*map(pairs, full)) - set().union(set(), *map(pairs, chosen))
+    while need:
+        best = max(full, key=lambda c: len(pairs(c) & need))
+        chosen.append(best)
+        need -= pairs(best)
+    return chosen
 
 
 def load_kernel(name: str):

@@ -8,7 +8,7 @@ input gradient), and gradcheck (finite differences) on (input, target, weight) t
 import itertools
 
 import pytest
-from conftest import torch_and_triton
+from conftest import pairwise, torch_and_triton
 
 torch, triton = torch_and_triton()
 import symnet.torch.functional as SF  # noqa: E402
@@ -56,26 +56,11 @@ def _data(soft, seed=0, ignore=True, zero_weight=False):
 LEVELS = ([False, True], ["mean", "sum", "none"], [0.0, 0.2], [False, True], [None, 3.0], [0.0, 0.05])
 
 
-def _pairwise(levels):
-    """The options' cases that meet every pair of levels of two options at least once (a greedy covering array,
-    deterministic), beside every (soft, reduction) with all other options off and all on: 16 of the 96 of the
-    full product. Each case runs the float64 double-word kernels under Triton's interpreter (seconds each); the
-    interactions beyond pairs are the accuracy sweep's (test_accuracy_rows)."""
-    full = list(itertools.product(*levels))
-
-    def pairs(case):
-        return {(i, case[i], j, case[j]) for i, j in itertools.combinations(range(len(case)), 2)}
-
-    chosen = [c for c in full if c[2:] in ((0.0, False, None, 0.0), (0.2, True, 3.0, 0.05))]
-    need = set().union(*map(pairs, full)) - set().union(*map(pairs, chosen))
-    while need:
-        best = max(full, key=lambda c: len(pairs(c) & need))
-        chosen.append(best)
-        need -= pairs(best)
-    return chosen
-
-
-CASES = _pairwise(LEVELS)
+# every pair of two options' levels at least once, and every (soft, reduction) with all other options off and all
+# on: 16 of the 96 cases of the full product. Each runs the float64 double-word kernels under Triton's interpreter
+# (seconds apiece); the interactions beyond pairs are the accuracy sweep's (test_accuracy_rows).
+CASES = pairwise(LEVELS, always=[(s, r, *o) for s in LEVELS[0] for r in LEVELS[1]
+                                 for o in ((0.0, False, None, 0.0), (0.2, True, 3.0, 0.05))])
 
 
 def _ids(case):

@@ -14,7 +14,7 @@ import weakref
 from pathlib import Path
 
 import pytest
-from conftest import torch_and_triton
+from conftest import pairwise, torch_and_triton
 
 torch, _ = torch_and_triton()
 
@@ -95,10 +95,10 @@ def _check(x, W, t, b, reduction, chunk_size, atol=1e-12, **options):
 
 # --- against torch in float64 ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-@pytest.mark.parametrize("V", [3, 17, 100])
-@pytest.mark.parametrize("H", [5, 16])
-@pytest.mark.parametrize("N", [1, 7, 33])
+# every pair of two factors' levels at least once (12 of the 54 cases of the full product; each runs the float64
+# double-word kernels under Triton's interpreter, 3–10 s apiece), and the largest case with every reduction
+@pytest.mark.parametrize("N,H,V,reduction", pairwise(([1, 7, 33], [5, 16], [3, 17, 100], ["mean", "sum", "none"]),
+                                                     always=[(33, 16, 100, r) for r in ("mean", "sum", "none")]))
 def test_loss_and_gradients_against_torch(N, H, V, reduction):
     x, W, b = _t(N, H, seed=N), _t(V, H, seed=V), _t(V, seed=H)
     t = _classes(N, V, seed=N + V, ignored=[N // 2] if N > 1 else [])
