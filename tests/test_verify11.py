@@ -110,3 +110,16 @@ def test_cli_verify_out_of_time_prints_the_partial_table_and_fails(monkeypatch, 
     assert rc != 0
     assert "float32" in out and "PARTIAL" in out and "not measured: float64" in out
     assert "time budget" in err and "Traceback" not in err
+
+
+def test_torch_column_of_a_power_with_an_input_exponent():
+    """`symnet verify "-(1 - sigmoid(z))**gamma*log(sigmoid(z))"` showed "torch refused: Boolean value of Tensor
+    with more than one value is ambiguous" for every output: the torch evaluator compared the exponent with 0.5,
+    and γ, an input, is a tensor of many values. The torch column is now torch autograd's numbers."""
+    torch = pytest.importorskip("torch")
+    from symnet.verify.evaluate import torch_value
+    x, y = sp.symbols("x y")
+    env = {x: torch.tensor([2.0, 3.0], dtype=torch.float64), y: torch.tensor([0.5, 2.0], dtype=torch.float64)}
+    got = torch_value(x ** y, env, torch)
+    assert torch.equal(got, torch.pow(env[x], env[y]))
+    assert torch.equal(torch_value(sp.sqrt(x), env, torch), torch.sqrt(env[x]))

@@ -298,7 +298,7 @@ def torch_value(expr: sp.Basic, env: dict, torch):
         return out
     if expr.is_Pow:
         b, e = args
-        if e == 0.5:
+        if not torch.is_tensor(e) and e == 0.5:  # an exponent that is an input is a tensor of many values
             return torch.sqrt(b) if torch.is_tensor(b) else math.sqrt(b)
         return b ** e
     if isinstance(expr, sp.core.relational.Relational):
