@@ -153,3 +153,23 @@ def test_options_at_the_edge_of_the_domain_still_run_as_torch():
     torch.testing.assert_close(SF.hardtanh(x, 0.5, 0.5), F.hardtanh(x, 0.5, 0.5))
     torch.testing.assert_close(SF.softshrink(x, 0.0), F.softshrink(x, 0.0))
     torch.testing.assert_close(SF.celu(x, -2.0), F.celu(x, -2.0))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_weight_past_the_logits_dtype_is_refused(backend):
+    """float32 logits with a float64 class weight of 1e300: the weight became inf in float32 and the mean loss
+    NaN (true weighted mean finite; torch refuses mixed dtypes). Now one line naming the value and the dtype."""
+    import numpy as np
+
+    from symnet.kernels import load_kernel
+    z = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    r = np.array([0, 1, 2])
+    w = np.array([1.0, 1e300, 2.0, 3.0])
+    if backend == "numpy":
+        K = load_kernel("cross_entropy", "numpy")
+        with pytest.raises(ValueError, match=r"1e\+300.*beyond the range of float32"):
+            K.cross_entropy(z, r, w)
+    else:
+        K = load_kernel("cross_entropy", "triton")
+        with pytest.raises(ValueError, match=r"1e\+300.*beyond the range of torch.float32"):
+            K.cross_entropy(torch.from_numpy(z), torch.from_numpy(r), torch.from_numpy(w))

@@ -228,7 +228,13 @@ def _class_weights(weight, z, acc):
         raise ValueError(f"weight must be a float tensor of shape ({V},), one weight per class")
     if weight.device != z.device:
         raise ValueError(f"argument 'weight' is on {weight.device} but 'z' is on {z.device}")
-    return weight.to(acc).contiguous()
+    cast = weight.to(acc).contiguous()
+    if torch.finfo(weight.dtype).max > torch.finfo(acc).max:  # a wider weight: one past acc's range became ±inf
+        past = torch.isfinite(weight) & ~torch.isfinite(cast)
+        if bool(past.any()):
+            raise ValueError(f"weight holds {weight[past][0].item()!r}, beyond the range of {acc} (the computation's "
+                             "dtype, from the logits'): the loss would be NaN")
+    return cast
 
 
 def _option_values(z, label_smoothing=0.0, z_loss_scale=0.0, softcap=None):

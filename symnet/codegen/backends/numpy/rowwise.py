@@ -138,7 +138,12 @@ def _weights(weight, V, dtype):
         raise ValueError(f"weight must be a vector of {V} floats (one per class), not {weight.dtype} {weight.shape}")
     if not np.isfinite(weight).all():
         raise ValueError("weight holds a value that is not finite")
-    return weight.astype(dtype, copy=False).reshape(1, V)
+    with np.errstate(over="ignore"):
+        cast = weight.astype(dtype, copy=False)
+    if not np.isfinite(cast).all():  # a wider weight past the logits' dtype's range: the loss would be NaN
+        past = weight[~np.isfinite(cast)][0]
+        raise ValueError(f"weight holds {past!r}, beyond the range of {np.dtype(dtype).name} (the logits' dtype)")
+    return cast.reshape(1, V)
 ''',
     "_options": '''\
 def _options(label_smoothing=0.0, softcap=None, z_loss_scale=0.0):
