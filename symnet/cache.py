@@ -14,7 +14,7 @@ neither group nor others can write. All file operations happen relative to the c
 folder's descriptor, so swapping a folder after the check does not redirect them.
 
 The derivation cache (``derivations/``, :mod:`symnet.curriculum`) and the kernel descriptions of
-``symnet.compile`` (``kernels/``, :mod:`symnet.codegen.stored`) live in the same folder, checked the
+``symnet.compile`` (``kernels/``, :mod:`symnet.stored`) live in the same folder, checked the
 same way; what they read back is data rebuilt by a restricted loader, never executed.
 
 The folder is bounded: after each write the least recently used copies are deleted until

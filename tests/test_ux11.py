@@ -1,7 +1,7 @@
 """The slow first steps a user meets (session 11): the first call of a symnet.torch op derives,
 stabilises and generates its kernel (seconds) with a progress line, and a later process reads the
 stabilised kernel description from the disk cache instead of building it again
-(``symnet.codegen.stored``); deriving a product of n variables is no longer n³ (SymPy's Leibniz rule,
+(``symnet.stored``); deriving a product of n variables is no longer n³ (SymPy's Leibniz rule,
 which the derivation's checks called on the whole product for each variable)."""
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ import sympy as sp
 
 import symnet
 import symnet.progress
-from symnet.codegen import compiler, stored
+from symnet import stored
+from symnet.codegen import compiler
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -21,7 +21,7 @@ from typing import Callable
 from ..derivation import Derivation
 from ..errors import InvalidNameError, SymnetError
 from .ir import Kernel
-from .stored import described
+from ..stored import described
 from .modules import _exec_module
 from .backends.numpy.elementwise import emit_module
 

@@ -1770,14 +1770,9 @@ def _quotient_by_factors(node):
     elsewhere: the product A·B overflows where the quotient does not (√x/((1 + x)·log1p(x)²), in
     ∂/∂x of √x/log1p(x), is inf for x ≥ 3.6e302 in float64: 2.5e13 ULP at x = 1e308, issue 16). N/A lies
     between N and the result in magnitude wherever |B| ≥ 1, and rounds as the product did."""
-    if node.is_Pow and node.base.is_Mul and node.exp.is_Integer and node.exp < 0:
-        # 1/(x·(1 + x)), as the cancel rule leaves log1p(x)/x′: the factors' powers apart (integer exponent: exact)
-        node = sp.Mul(*[sp.Pow(f, node.exp) for f in node.base.args], evaluate=False)
     if not node.is_Mul:
         return None
     dens = [f for f in node.args if f.is_Pow and f.exp.is_negative and not f.base.is_number]
-    if len(dens) == 1:
-        return _quotient_by_power(node, dens[0])
     if len(dens) < 2:
         return None
     big = [f for f in dens if f.exp == -1 and f.base.is_Add and f.base.is_polynomial()
@@ -1786,39 +1781,19 @@ def _quotient_by_factors(node):
     if len(big) != 1:
         return None
     (a,) = big
-    c, num = sp.Mul(*[f for f in node.args if f not in dens]).as_coeff_Mul()  # num 1: 1/(x·(1 + x)) overflows too
+    c, num = sp.Mul(*[f for f in node.args if f not in dens]).as_coeff_Mul()
+    if num.is_number:
+        return None
     others = sp.Mul(*[f for f in dens if f is not a])
     scaled = c * Grouped(Grouped(num / a.base) * others)
     written = sp.Abs(a.base) < _SCALED_FROM
     return _Final(_Fired(sp.Piecewise((node, written), (scaled, True)), ["quotient-by-factors"]))
 
 
-def _quotient_by_power(node, den):
-    """c·N·x^−k (x an input, k ≥ 2, N not a number) → c·(…((N/x)/x)…/x) where |x| ≥ 2^⌊120/k⌋, the written form
-    below: x^k overflows where the quotient does not (∂/∂x of log1p(x)/x has log1p(x)/x²: 0 for x ≥ 1.34e154 in
-    float64 where the derivative is −8.9e−307 at 2e154). Each division rounds once, as x^k and the quotient did
-    for k = 2."""
-    x, k = den.base, -den.exp
-    if not (x.is_Symbol and k.is_Integer and 2 <= k <= 8):
-        return None
-    c, num = sp.Mul(*[f for f in node.args if f is not den]).as_coeff_Mul()
-    if num.is_number or num.has(sp.Piecewise):
-        return None
-    scaled = num
-    for _ in range(int(k)):
-        scaled = Grouped(scaled / x)
-    # one-sided (|x| large only): a select at |x| = 2^−60 would be a kink at 0 to the removable-series analysis
-    # (log1p(x)/x′ lost its series about 0), and x^−k for tiny x is the result's own overflow unless N is as small
-    written = sp.Abs(x) < sp.Integer(2) ** (120 // int(k))
-    return _Final(_Fired(sp.Piecewise((node, written), (c * scaled, True)), ["quotient-by-factors"]))
-
-
 QUOTIENT_BY_FACTORS = Rule(
     "quotient-by-factors", "N/(A·B) with A = 1 + x forms the product A·B, which overflows where the quotient "
     "does not (∂/∂x of √x/log1p(x) has √x/((1 + x)·log1p(x)²): inf for x ≥ 3.6e302 in float64, 2.5e13 ULP "
-    "at 1e308); from |A| = 2⁶⁰ on, (N/A)/B divides factor by factor. Likewise N/x^k (k ≥ 2, x an input) forms "
-    "x^k, which overflows or underflows where the quotient does not (∂/∂x of log1p(x)/x has log1p(x)/x²: 0 from "
-    "x = 1.34e154 in float64, true −8.9e−307 at 2e154): from |x| = 2^⌊120/k⌋ on, (…(N/x)/…)/x", local=_quotient_by_factors)
+    "at 1e308); from |A| = 2⁶⁰ on, (N/A)/B divides factor by factor", local=_quotient_by_factors)
 _register(QUOTIENT_BY_FACTORS)
 __all__ += ["QUOTIENT_BY_FACTORS"]
 

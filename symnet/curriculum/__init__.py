@@ -142,7 +142,7 @@ def cache_key() -> str:
 
 def _read(filename: str, folder: str = DISK_CACHE) -> bytes | None:
     """The bytes of ``filename`` in the derivation cache (or another ``folder`` of symnet's cache
-    folder: ``kernels``, :mod:`symnet.codegen.stored`), or None: missing, or refused (with a
+    folder: ``kernels``, :mod:`symnet.stored`), or None: missing, or refused (with a
     warning) unless it is a regular file of the user's that no one else can write, in a folder
     that passes :mod:`symnet.cache`'s checks."""
     from .. import cache

@@ -245,7 +245,7 @@ def _fingerprint(obj) -> str:
     if isinstance(obj, (tuple, list)):
         return "(" + ", ".join(map(_fingerprint, obj)) + ")"
     if isinstance(obj, (Derivation, Section, Step)) or (dataclasses.is_dataclass(obj) and not isinstance(obj, type)):
-        fields = obj.__dataclass_fields__  # a Derivation's parts, a kernel description's (symnet.codegen.stored)
+        fields = obj.__dataclass_fields__  # a Derivation's parts, a kernel description's (symnet.stored)
         return f"{type(obj).__name__}(" + ", ".join(f"{f}={_fingerprint(getattr(obj, f))}" for f in fields) + ")"
     return repr(obj)
 

@@ -36,9 +36,9 @@ import hashlib
 import os
 from functools import lru_cache
 
-from ..derivation import Derivation
-from . import ir
-from .ir import Kernel, KernelInput, KernelOutput
+from .derivation import Derivation
+from .codegen import ir
+from .codegen.ir import Kernel, KernelInput, KernelOutput
 
 __all__ = ["described", "stored_derivation", "FOLDER"]
 
@@ -55,7 +55,7 @@ def described(d: Derivation, *, name: str | None = None, value: bool = True, gra
     an earlier process stored it, else built and stored. Raises what ``describe`` raises."""
     if os.environ.get("SYMNET_NO_DISK_CACHE"):
         return ir.describe(d, name=name, value=value, gradients=gradients)
-    from ..curriculum import _store
+    from .curriculum import _store
 
     try:
         filename = _filename(d, name, value, gradients)
@@ -70,7 +70,7 @@ def described(d: Derivation, *, name: str | None = None, value: bool = True, gra
 
 def _filename(d: Derivation, name, value: bool, gradients: bool) -> str:
     """The cache file of these arguments: what ``describe`` reads of ``d``, and the options."""
-    from ..curriculum import _store, cache_key
+    from .curriculum import _store, cache_key
 
     parts = (d.name, d.title, d.definitions, d.wrt, d.outputs, d.jacobian, name, value, gradients)
     digest = hashlib.sha256(_store._fingerprint(parts).encode()).hexdigest()[:32]
@@ -78,7 +78,7 @@ def _filename(d: Derivation, name, value: bool, gradients: bool) -> str:
 
 
 def _load(filename: str) -> Kernel | None:
-    from ..curriculum import _read, _store
+    from .curriculum import _read, _store
 
     data = _read(filename, FOLDER)
     if data is None:
@@ -94,7 +94,7 @@ def _load(filename: str) -> Kernel | None:
 
 
 def _keep(filename: str, kernel: Kernel) -> None:
-    from ..curriculum import _save, _store
+    from .curriculum import _save, _store
 
     try:
         body = _dumps(kernel)
@@ -113,7 +113,7 @@ def stored_derivation(key: str, build) -> Derivation:
     as :func:`symnet.get` keeps a named derivation). Raises what ``build`` raises."""
     if os.environ.get("SYMNET_NO_DISK_CACHE"):
         return build()
-    from ..curriculum import _read, _save, _store, cache_key
+    from .curriculum import _read, _save, _store, cache_key
 
     filename = f"{hashlib.sha256(key.encode()).hexdigest()[:32]}-{cache_key()}{_DERIVATION_SUFFIX}"
     data = _read(filename, FOLDER)
@@ -141,7 +141,7 @@ def stored_derivation(key: str, build) -> Derivation:
 @lru_cache(maxsize=None)
 def _rules() -> dict:
     """Every stability rule by its name (a name two rules share is left out: neither is stored)."""
-    from . import rewrite
+    from .codegen import rewrite
 
     found: dict = {}
     for rule in (*rewrite.RULES, *rewrite._BY_NAME.values(), rewrite.SIGMOID_PAIR):
@@ -154,7 +154,7 @@ def _rules() -> dict:
 
 def _rule(name: str):
     """The stability rule named ``name`` (what the loader calls for a stored rule)."""
-    from ..curriculum._store import UnfaithfulError
+    from .curriculum._store import UnfaithfulError
 
     rule = _rules().get(name) if isinstance(name, str) else None
     if rule is None:
@@ -167,8 +167,8 @@ def _widened(body, first_order, args):
     body, named by a digest of it) at ``args`` (what the loader calls for a stored widened node)."""
     import sympy as sp
 
-    from ..curriculum._store import UnfaithfulError
-    from .rewrite import widen
+    from .curriculum._store import UnfaithfulError
+    from .codegen.rewrite import widen
 
     if not (isinstance(body, sp.Expr) and isinstance(first_order, bool) and isinstance(args, tuple)
             and all(isinstance(a, sp.Basic) for a in args)):
@@ -182,8 +182,8 @@ def _widened(body, first_order, args):
 def _dumps(kernel: Kernel) -> bytes:
     import io
 
-    from ..curriculum import _store
-    from .rewrite import Rule, WidenedBase
+    from .curriculum import _store
+    from .codegen.rewrite import Rule, WidenedBase
 
     class Pickler(_store._Pickler):
         def reducer_override(self, obj):
@@ -213,7 +213,7 @@ def _loads(data: bytes) -> Kernel:
     """The Kernel :func:`_dumps` wrote; raises UnfaithfulError for anything else."""
     import io
 
-    from ..curriculum import _store
+    from .curriculum import _store
 
     class Unpickler(_store._Unpickler):
         def find_class(self, module, name):
