@@ -1,5 +1,5 @@
 """The first call of symnet.torch ops in a fresh process: cold (nothing on disk) against warm
-(the kernel descriptions and derivations an earlier process kept, symnet/stored.py).
+(the kernel descriptions and derivations an earlier process kept, symnet/codegen/stored.py).
 
     python3 benchmarks/first_call.py [gelu mish focal silu]
 

@@ -14,7 +14,7 @@ neither group nor others can write. All file operations happen relative to the c
 folder's descriptor, so swapping a folder after the check does not redirect them.
 
 The derivation cache (``derivations/``, :mod:`symnet.curriculum`) and the kernel descriptions of
-``symnet.compile`` (``kernels/``, :mod:`symnet.stored`) live in the same folder, checked the
+``symnet.compile`` (``kernels/``, :mod:`symnet.codegen.stored`) live in the same folder, checked the
 same way; what they read back is data rebuilt by a restricted loader, never executed.
 
 The folder is bounded: after each write the least recently used copies are deleted until
@@ -24,22 +24,25 @@ counts as used), and temporary files a killed writer left behind are removed aft
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 import time
 import warnings
+from functools import lru_cache
 from pathlib import Path
 
 import platformdirs
 
 from .errors import UnsafeCacheError
 
-__all__ = ["ENV", "MAX_FILES", "MAX_BYTES", "cache_root", "save_copy"]
+__all__ = ["ENV", "MAX_FILES", "MAX_BYTES", "cache_root", "save_copy", "cache_key", "read", "save"]
 
 ENV = "SYMNET_CACHE"
 MAX_FILES = 256  # generated modules are 5-60 kB each
 MAX_BYTES = 32 * 2**20
 _STALE_TEMPORARY_S = 3600.0
+_MAX_FILE_BYTES = 64 * 2**20  # a stored derivation, printout or kernel description is 3-100 kB
 _OPEN_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -221,3 +224,101 @@ def _unlink(folder_fd: int, name: str) -> None:
         os.unlink(name, dir_fd=folder_fd)
     except FileNotFoundError:  # another process evicted it first
         pass
+
+
+# ---------------------------------------------------------------- the data caches (derivations/, kernels/)
+
+@lru_cache(maxsize=None)
+def cache_key() -> str:
+    """symnet's version and a hash of its source files (paths and contents) and of SymPy's
+    version file (what is printed, and how a stored derivation is rebuilt, depend on it).
+
+    Reading and hashing the ~1 MB of sources takes ~2 ms (measured), so a changed file always
+    gives a new key (no mtimes are trusted); SymPy's version is found without importing it."""
+    import importlib.util
+
+    from . import __version__
+
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    spec = importlib.util.find_spec("sympy")
+    release = Path(spec.origin).with_name("release.py") if spec and spec.origin else None
+    digest.update(b"sympy\0" + (release.read_bytes() if release and release.is_file() else b"?"))
+    return f"{__version__}-{digest.hexdigest()[:20]}"
+
+
+def read(filename: str, folder: str) -> bytes | None:
+    """The bytes of ``filename`` in ``folder`` of symnet's cache folder (``derivations``:
+    :mod:`symnet.curriculum`; ``kernels``: :mod:`symnet.codegen.stored`), or None: missing, or refused (with a
+    warning) unless it is a regular file of the user's that no one else can write, in a folder
+    that passes this module's checks."""
+    try:
+        folder_fd = _open_private(cache_root(), folder)
+    except (OSError, UnsafeCacheError) as exc:
+        warnings.warn(f"symnet does not use its cache folder {folder}/: {exc}", RuntimeWarning, stacklevel=4)
+        return None
+    try:
+        try:  # O_NONBLOCK: a FIFO planted under the name must not hang us
+            fd = os.open(filename, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=folder_fd)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:  # a symbolic link (ELOOP) or worse: never read
+            warnings.warn(f"symnet ignores {filename} in its cache folder {folder}/: {exc.strerror}",
+                          RuntimeWarning, stacklevel=4)
+            return None
+        try:  # a folder planted under the name: os.fdopen would raise IsADirectoryError
+            f = os.fdopen(fd, "rb")
+        except OSError:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+            warnings.warn(f"symnet ignores {filename} in its cache folder {folder}/: not a file",
+                          RuntimeWarning, stacklevel=4)
+            return None
+        with f:
+            st = os.fstat(f.fileno())
+            if (not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid()
+                    or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+                warnings.warn(f"symnet ignores {filename} in its cache folder {folder}/: not a file of "
+                              "yours that only you can write", RuntimeWarning, stacklevel=4)
+                return None
+            data = f.read(_MAX_FILE_BYTES + 1)  # a planted sparse file of gigabytes is not read whole
+            if len(data) > _MAX_FILE_BYTES:
+                warnings.warn(f"symnet ignores {filename} in its cache folder {folder}/: larger than "
+                              f"{_MAX_FILE_BYTES >> 20} MiB", RuntimeWarning, stacklevel=4)
+                return None
+            return data
+    finally:
+        os.close(folder_fd)
+
+
+def save(filename: str, data: bytes, folder: str, suffixes: tuple[str, ...],
+          bounded: bool = False) -> None:
+    """Write ``filename`` atomically into ``folder`` of symnet's cache folder (see
+    :func:`read`) and delete the files ending in ``suffixes`` of other keys (and, ``bounded``,
+    the least recently used ones beyond this module's bounds); a folder or disk that
+    refuses is warned about and ignored."""
+    try:
+        folder_fd = _open_private(cache_root(), folder)
+    except (OSError, UnsafeCacheError) as exc:
+        warnings.warn(f"symnet does not use its cache folder {folder}/: {exc}", RuntimeWarning, stacklevel=4)
+        return
+    try:
+        _write(folder_fd, filename, data)
+        current = f"-{cache_key()}."
+        with os.scandir(folder_fd) as entries:
+            stale = [e.name for e in entries if e.name.endswith(suffixes)
+                     and not e.name.startswith(".") and current not in e.name]
+        for old in stale:
+            _unlink(folder_fd, old)
+        if bounded:
+            _evict(folder_fd, keep=filename, suffixes=suffixes)
+    except OSError as exc:
+        warnings.warn(f"symnet could not write its cache folder {folder}/: {exc.strerror or exc}",
+                      RuntimeWarning, stacklevel=4)
+    finally:
+        os.close(folder_fd)

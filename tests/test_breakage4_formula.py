@@ -100,7 +100,7 @@ _PLANT = r'''
 import hashlib, os, pickle, sys
 import symnet
 from symnet import curriculum as C
-from symnet.curriculum._store import _node
+from symnet.pickling import _node
 
 class R:
     def __reduce__(self):

@@ -104,7 +104,7 @@ def test_every_named_derivation_loaded_from_disk_prints_exactly_as_built(get_cac
     """Stored here, loaded in a fresh process that builds nothing: every format the same text,
     and every SymPy object the same structure (class, arguments, assumptions)."""
     from symnet import curriculum
-    from symnet.curriculum import _store
+    from symnet import pickling as _store
     from symnet.render import render
 
     fresh = {}
@@ -113,7 +113,7 @@ def test_every_named_derivation_loaded_from_disk_prints_exactly_as_built(get_cac
         curriculum.store_derivation(name, d)
         fresh[name] = {f: render(d, f) for f in FORMATS} | {"structure": _store._fingerprint(d)}
     assert sorted(p.name.split("-0")[0] for p in get_cache.iterdir()) == sorted(curriculum.ORDER)
-    code = ("import json, symnet\nfrom symnet import curriculum\nfrom symnet.curriculum import _store\n"
+    code = ("import json, symnet\nfrom symnet import curriculum\nfrom symnet import pickling as _store\n"
             "from symnet.render import render\n"
             f"names = {list(curriculum.ORDER)!r}\n"
             "ds = {n: symnet.get(n) for n in names}\n"
@@ -229,7 +229,7 @@ def test_a_file_others_can_write_or_a_link_is_not_used(get_cache, monkeypatch, t
 def test_the_stored_loader_refuses_other_globals_and_bad_values():
     import pickle
 
-    from symnet.curriculum import _store
+    from symnet import pickling as _store
 
     with pytest.raises(_store.UnfaithfulError, match="may not name"):
         _store.loads(pickle.dumps(os.getcwd))
@@ -249,7 +249,7 @@ def test_sympys_own_pickling_is_not_faithful_and_ours_is():
 
     import sympy as sp
 
-    from symnet.curriculum import _store
+    from symnet import pickling as _store
 
     x = sp.Symbol("x", real=True)
     e = sp.Add(sp.Integer(3), sp.Integer(2), evaluate=False) * sp.Mul(2, x - 3, evaluate=False)

@@ -1,7 +1,7 @@
 """The slow first steps a user meets (session 11): the first call of a symnet.torch op derives,
 stabilises and generates its kernel (seconds) with a progress line, and a later process reads the
 stabilised kernel description from the disk cache instead of building it again
-(``symnet.stored``); deriving a product of n variables is no longer n³ (SymPy's Leibniz rule,
+(``symnet.codegen.stored``); deriving a product of n variables is no longer n³ (SymPy's Leibniz rule,
 which the derivation's checks called on the whole product for each variable)."""
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import sympy as sp
 
 import symnet
 import symnet.progress
-from symnet import stored
+from symnet.codegen import stored
 from symnet.codegen import compiler
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -230,14 +230,14 @@ def test_a_damaged_or_foreign_cache_file_is_ignored_and_rebuilt(cache, monkeypat
 
         _plant(path, pickle.dumps(Run()))
     else:
-        from symnet.curriculum import _store
+        from symnet import pickling as _store
 
         _plant(path, _store.dumps(symnet.derive("x*y", progress=False)))
     calls[0] = 0
     again = _fresh_compile(formula)
     assert calls[0] >= 2, "the damaged file was used"
     assert again.source == good.source and not marker.exists()
-    from symnet.curriculum import _store
+    from symnet import pickling as _store
 
     kept = stored._load(path.name)  # written over with the kernel again
     assert kept is not None and _store.same(kept, good.kernel)

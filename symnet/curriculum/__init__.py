@@ -15,7 +15,7 @@ atomically (a temporary file, fsync, rename); a garbled or truncated file is bui
 * ``symnet derive NAME`` keeps the printout (per format): plain UTF-8 that is read and printed,
   never executed or parsed; a repeated command prints it without loading SymPy or the engine.
 * ``symnet.get(NAME)`` (:func:`get_stored`) keeps the Derivation itself
-  (:mod:`symnet.curriculum._store`): SymPy's own pickling rebuilds every object through its
+  (:mod:`symnet.pickling`): SymPy's own pickling rebuilds every object through its
   constructor, which evaluates (3 + 2, 2·(θ − 3), a Σ of 1·e^z come back changed) and loses a
   ``Name``'s spelling, so each object is stored as its class and arguments and rebuilt without
   evaluation; a derivation is stored only if it comes back exactly (compared object by object
@@ -32,15 +32,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
-import warnings
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     from ..derivation import Derivation
 
+from ..cache import cache_key, read, save
 from ..errors import UnknownNameError
 
 __all__ = ["register", "get", "catalog", "names", "claim", "with_sections", "compose", "forward_section"]
@@ -114,78 +112,8 @@ def get_stored(name: str) -> Derivation:
 # ---------------------------------------------------------------- the disk cache
 
 DISK_CACHE = "derivations"  # the subfolder of symnet's cache folder
-_MAX_FILE_BYTES = 64 * 2**20  # a stored derivation or printout is 3-100 kB
+_SUFFIXES = (".txt", ".pickle")  # its files: printouts, derivations
 _DISK_ENV = "SYMNET_NO_DISK_CACHE"  # set (to anything) to build every derivation afresh
-
-
-@lru_cache(maxsize=None)
-def cache_key() -> str:
-    """symnet's version and a hash of its source files (paths and contents) and of SymPy's
-    version file (what is printed, and how a stored derivation is rebuilt, depend on it).
-
-    Reading and hashing the ~1 MB of sources takes ~2 ms (measured), so a changed file always
-    gives a new key (no mtimes are trusted); SymPy's version is found without importing it."""
-    import importlib.util
-
-    from .. import __version__
-
-    root = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256(__version__.encode())
-    for path in sorted(root.rglob("*.py")):
-        digest.update(str(path.relative_to(root)).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    spec = importlib.util.find_spec("sympy")
-    release = Path(spec.origin).with_name("release.py") if spec and spec.origin else None
-    digest.update(b"sympy\0" + (release.read_bytes() if release and release.is_file() else b"?"))
-    return f"{__version__}-{digest.hexdigest()[:20]}"
-
-
-def _read(filename: str, folder: str = DISK_CACHE) -> bytes | None:
-    """The bytes of ``filename`` in the derivation cache (or another ``folder`` of symnet's cache
-    folder: ``kernels``, :mod:`symnet.stored`), or None: missing, or refused (with a
-    warning) unless it is a regular file of the user's that no one else can write, in a folder
-    that passes :mod:`symnet.cache`'s checks."""
-    from .. import cache
-
-    try:
-        folder_fd = cache._open_private(cache.cache_root(), folder)
-    except (OSError, cache.UnsafeCacheError) as exc:
-        warnings.warn(f"symnet does not use its cache folder {folder}/: {exc}", RuntimeWarning, stacklevel=4)
-        return None
-    try:
-        try:  # O_NONBLOCK: a FIFO planted under the name must not hang us
-            fd = os.open(filename, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=folder_fd)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:  # a symbolic link (ELOOP) or worse: never read
-            warnings.warn(f"symnet ignores {filename} in its cache folder {folder}/: {exc.strerror}",
-                          RuntimeWarning, stacklevel=4)
-            return None
-        try:  # a folder planted under the name: os.fdopen would raise IsADirectoryError
-            f = os.fdopen(fd, "rb")
-        except OSError:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-            warnings.warn(f"symnet ignores {filename} in its cache folder {folder}/: not a file",
-                          RuntimeWarning, stacklevel=4)
-            return None
-        with f:
-            st = os.fstat(f.fileno())
-            if (not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid()
-                    or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
-                warnings.warn(f"symnet ignores {filename} in its cache folder {folder}/: not a file of "
-                              "yours that only you can write", RuntimeWarning, stacklevel=4)
-                return None
-            data = f.read(_MAX_FILE_BYTES + 1)  # a planted sparse file of gigabytes is not read whole
-            if len(data) > _MAX_FILE_BYTES:
-                warnings.warn(f"symnet ignores {filename} in its cache folder {folder}/: larger than "
-                              f"{_MAX_FILE_BYTES >> 20} MiB", RuntimeWarning, stacklevel=4)
-                return None
-            return data
-    finally:
-        os.close(folder_fd)
 
 
 def cached_text(name: str, fmt: str) -> str | None:
@@ -193,7 +121,7 @@ def cached_text(name: str, fmt: str) -> str | None:
     (written by :func:`store_text`), or None: plain UTF-8 text, printed as it is."""
     if os.environ.get(_DISK_ENV) or name not in ORDER or not fmt.isalnum():
         return None
-    data = _read(text_filename(name, fmt))
+    data = read(text_filename(name, fmt), DISK_CACHE)
     if data is None:
         return None
     header, _, body = data.partition(b"\n")  # the digest store_text wrote: a garbled or truncated file is rebuilt
@@ -209,44 +137,45 @@ def store_text(name: str, fmt: str, text: str) -> None:
     """Keep the printout of ``name`` in format ``fmt`` for :func:`cached_text`."""
     if os.environ.get(_DISK_ENV) or name not in ORDER or not fmt.isalnum():
         return
-    _save(text_filename(name, fmt), text_bytes(text))
+    save(text_filename(name, fmt), text_bytes(text), DISK_CACHE, _SUFFIXES)
 
 
 def cached_derivation(name: str) -> Derivation | None:
     """The named derivation ``name`` from the disk cache (written by :func:`store_derivation`),
-    or None: missing, refused (see :func:`_read`), garbled (its SHA-256 differs) or not one
-    :mod:`symnet.curriculum._store` rebuilds; the caller then builds it again."""
+    or None: missing, refused (see :func:`symnet.cache.read`), garbled (its SHA-256 differs) or not one
+    :mod:`symnet.pickling` rebuilds; the caller then builds it again."""
     if os.environ.get(_DISK_ENV) or name not in ORDER:
         return None
-    data = _read(derivation_filename(name))
+    data = read(derivation_filename(name), DISK_CACHE)
     if data is None:
         return None
     header, _, body = data.partition(b"\n")
     if header != _PICKLE_HEADER + hashlib.sha256(body).hexdigest().encode():
         return None
-    from . import _store
+    from .. import pickling
 
     try:
-        d = _store.loads(body)
-    except _store.UnfaithfulError:
+        d = pickling.loads(body)
+    except pickling.UnfaithfulError:
         return None
     return d if d.name == name else None
 
 
 def store_derivation(name: str, d: Derivation) -> None:
     """Keep the built derivation ``name`` for :func:`cached_derivation`, if it comes back exactly
-    as it is (:func:`symnet.curriculum._store.same`); else nothing is stored."""
+    as it is (:func:`symnet.pickling.same`); else nothing is stored."""
     if os.environ.get(_DISK_ENV) or name not in ORDER:
         return
-    from . import _store
+    from .. import pickling
 
     try:
-        body = _store.dumps(d)
-        if not _store.same(_store.loads(body), d):
+        body = pickling.dumps(d)
+        if not pickling.same(pickling.loads(body), d):
             return
-    except _store.UnfaithfulError:
+    except pickling.UnfaithfulError:
         return
-    _save(derivation_filename(name), _PICKLE_HEADER + hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+    save(derivation_filename(name), _PICKLE_HEADER + hashlib.sha256(body).hexdigest().encode() + b"\n" + body,
+         DISK_CACHE, _SUFFIXES)
 
 
 _PICKLE_HEADER = b"symnet derivation pickle sha256="
@@ -267,36 +196,6 @@ _TEXT_HEADER = b"symnet derivation text sha256="
 
 def text_filename(name: str, fmt: str) -> str:
     return f"{name}-{cache_key()}.{fmt}.txt"
-
-
-def _save(filename: str, data: bytes, folder: str = DISK_CACHE, suffixes: tuple[str, ...] = (".txt", ".pickle"),
-          bounded: bool = False) -> None:
-    """Write ``filename`` atomically into the derivation cache (or another ``folder``, see
-    :func:`_read`) and delete the files ending in ``suffixes`` of other keys (and, ``bounded``,
-    the least recently used ones beyond :mod:`symnet.cache`'s bounds); a folder or disk that
-    refuses is warned about and ignored."""
-    from .. import cache
-
-    try:
-        folder_fd = cache._open_private(cache.cache_root(), folder)
-    except (OSError, cache.UnsafeCacheError) as exc:
-        warnings.warn(f"symnet does not use its cache folder {folder}/: {exc}", RuntimeWarning, stacklevel=4)
-        return
-    try:
-        cache._write(folder_fd, filename, data)
-        current = f"-{cache_key()}."
-        with os.scandir(folder_fd) as entries:
-            stale = [e.name for e in entries if e.name.endswith(suffixes)
-                     and not e.name.startswith(".") and current not in e.name]
-        for old in stale:
-            cache._unlink(folder_fd, old)
-        if bounded:
-            cache._evict(folder_fd, keep=filename, suffixes=suffixes)
-    except OSError as exc:
-        warnings.warn(f"symnet could not write its cache folder {folder}/: {exc.strerror or exc}",
-                      RuntimeWarning, stacklevel=4)
-    finally:
-        os.close(folder_fd)
 
 
 # ---------------------------------------------------------------- helpers for builders

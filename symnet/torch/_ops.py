@@ -437,7 +437,7 @@ def _registry_op(entry) -> Pointwise:
 
     def build(params):
         from .. import compile as symnet_compile
-        from ..stored import stored_derivation
+        from ..codegen.stored import stored_derivation
         from ..engine import derive
 
         def derived():

@@ -12,7 +12,7 @@ The first call of an activation or loss (for each set of its options) derives an
 kernel: seconds (GELU ~9 s, focal ~25 s on a 2-core CPU), shown as ``symnet: deriving and
 generating the gelu kernel (first use) … N s`` on stderr where stderr is a terminal
 (``SYMNET_PROGRESS=0`` never, ``1`` always; :mod:`symnet.progress`); the stabilised kernel
-description is kept on disk (:mod:`symnet.stored`), so a later process skips most of it.
+description is kept on disk (:mod:`symnet.codegen.stored`), so a later process skips most of it.
 
 Raises:
     DeviceError: a CPU tensor without ``TRITON_INTERPRET=1`` (the kernels are Triton kernels).

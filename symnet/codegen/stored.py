@@ -9,13 +9,13 @@ symnet and SymPy, not on the backend or the dtype (each backend prints the same 
 keeps its compiled binaries per dtype in its own cache). So it is kept in
 ``<cache>/kernels/`` (the private folder of :mod:`symnet.cache`: created 0700, refused unless
 it is the user's alone), in a file named by a SHA-256 of the derivation's parts and the
-options, and by :func:`symnet.curriculum.cache_key` (symnet's version, a hash of every source
+options, and by :func:`symnet.cache.cache_key` (symnet's version, a hash of every source
 file of symnet, SymPy's version): any change to symnet makes a fresh key, and the files of
 other keys are deleted when a new one is written; the least recently used files beyond
 :mod:`symnet.cache`'s bounds go too.
 
 What is stored is data, never code: a line with the SHA-256 of the rest, then the Kernel as
-:mod:`symnet.curriculum._store` writes a derivation (SymPy objects as class and arguments,
+:mod:`symnet.pickling` writes a derivation (SymPy objects as class and arguments,
 rebuilt without evaluation; symnet's Kernel dataclasses; a stability rule by its name, looked
 up among :mod:`symnet.codegen.rewrite`'s rules; a widened node, whose class is made at run
 time, by its body, through :func:`symnet.codegen.rewrite.widen`). The loader can build nothing
@@ -36,9 +36,11 @@ import hashlib
 import os
 from functools import lru_cache
 
-from .derivation import Derivation
-from .codegen import ir
-from .codegen.ir import Kernel, KernelInput, KernelOutput
+from .. import pickling
+from ..cache import cache_key, read, save
+from ..derivation import Derivation
+from . import ir
+from .ir import Kernel, KernelInput, KernelOutput
 
 __all__ = ["described", "stored_derivation", "FOLDER"]
 
@@ -55,11 +57,10 @@ def described(d: Derivation, *, name: str | None = None, value: bool = True, gra
     an earlier process stored it, else built and stored. Raises what ``describe`` raises."""
     if os.environ.get("SYMNET_NO_DISK_CACHE"):
         return ir.describe(d, name=name, value=value, gradients=gradients)
-    from .curriculum import _store
 
     try:
         filename = _filename(d, name, value, gradients)
-    except _store.UnfaithfulError:  # a derivation holding an object _store cannot write
+    except pickling.UnfaithfulError:  # a derivation holding an object symnet.pickling cannot write
         return ir.describe(d, name=name, value=value, gradients=gradients)
     kernel = _load(filename)
     if kernel is None:
@@ -70,17 +71,15 @@ def described(d: Derivation, *, name: str | None = None, value: bool = True, gra
 
 def _filename(d: Derivation, name, value: bool, gradients: bool) -> str:
     """The cache file of these arguments: what ``describe`` reads of ``d``, and the options."""
-    from .curriculum import _store, cache_key
 
     parts = (d.name, d.title, d.definitions, d.wrt, d.outputs, d.jacobian, name, value, gradients)
-    digest = hashlib.sha256(_store._fingerprint(parts).encode()).hexdigest()[:32]
+    digest = hashlib.sha256(pickling._fingerprint(parts).encode()).hexdigest()[:32]
     return f"{digest}-{cache_key()}{_SUFFIX}"
 
 
 def _load(filename: str) -> Kernel | None:
-    from .curriculum import _read, _store
 
-    data = _read(filename, FOLDER)
+    data = read(filename, FOLDER)
     if data is None:
         return None
     header, _, body = data.partition(b"\n")
@@ -88,22 +87,21 @@ def _load(filename: str) -> Kernel | None:
         return None  # garbled or truncated: built again (and written over)
     try:
         kernel = _loads(body)
-    except _store.UnfaithfulError:
+    except pickling.UnfaithfulError:
         return None
     return kernel
 
 
 def _keep(filename: str, kernel: Kernel) -> None:
-    from .curriculum import _save, _store
 
     try:
         body = _dumps(kernel)
-        if not _store.same(_loads(body), kernel):
+        if not pickling.same(_loads(body), kernel):
             return
-    except _store.UnfaithfulError:  # a rule or a SymPy class that cannot be named (made at run time)
+    except pickling.UnfaithfulError:  # a rule or a SymPy class that cannot be named (made at run time)
         return
     data = _HEADER + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
-    _save(filename, data, FOLDER, _SUFFIXES, bounded=True)
+    save(filename, data, FOLDER, _SUFFIXES, bounded=True)
 
 
 def stored_derivation(key: str, build) -> Derivation:
@@ -113,25 +111,24 @@ def stored_derivation(key: str, build) -> Derivation:
     as :func:`symnet.get` keeps a named derivation). Raises what ``build`` raises."""
     if os.environ.get("SYMNET_NO_DISK_CACHE"):
         return build()
-    from .curriculum import _read, _save, _store, cache_key
 
     filename = f"{hashlib.sha256(key.encode()).hexdigest()[:32]}-{cache_key()}{_DERIVATION_SUFFIX}"
-    data = _read(filename, FOLDER)
+    data = read(filename, FOLDER)
     if data is not None:
         header, _, body = data.partition(b"\n")
         if header == _DERIVATION_HEADER + hashlib.sha256(body).hexdigest().encode():
             try:
-                return _store.loads(body)
-            except _store.UnfaithfulError:
+                return pickling.loads(body)
+            except pickling.UnfaithfulError:
                 pass  # built again, and written over
     d = build()
     try:
-        body = _store.dumps(d)
-        if not _store.same(_store.loads(body), d):
+        body = pickling.dumps(d)
+        if not pickling.same(pickling.loads(body), d):
             return d
-    except _store.UnfaithfulError:
+    except pickling.UnfaithfulError:
         return d
-    _save(filename, _DERIVATION_HEADER + hashlib.sha256(body).hexdigest().encode() + b"\n" + body, FOLDER,
+    save(filename, _DERIVATION_HEADER + hashlib.sha256(body).hexdigest().encode() + b"\n" + body, FOLDER,
           _SUFFIXES, bounded=True)
     return d
 
@@ -141,7 +138,7 @@ def stored_derivation(key: str, build) -> Derivation:
 @lru_cache(maxsize=None)
 def _rules() -> dict:
     """Every stability rule by its name (a name two rules share is left out: neither is stored)."""
-    from .codegen import rewrite
+    from . import rewrite
 
     found: dict = {}
     for rule in (*rewrite.RULES, *rewrite._BY_NAME.values(), rewrite.SIGMOID_PAIR):
@@ -154,11 +151,10 @@ def _rules() -> dict:
 
 def _rule(name: str):
     """The stability rule named ``name`` (what the loader calls for a stored rule)."""
-    from .curriculum._store import UnfaithfulError
 
     rule = _rules().get(name) if isinstance(name, str) else None
     if rule is None:
-        raise UnfaithfulError(f"not a stability rule: {name!r}")
+        raise pickling.UnfaithfulError(f"not a stability rule: {name!r}")
     return rule
 
 
@@ -167,41 +163,39 @@ def _widened(body, first_order, args):
     body, named by a digest of it) at ``args`` (what the loader calls for a stored widened node)."""
     import sympy as sp
 
-    from .curriculum._store import UnfaithfulError
-    from .codegen.rewrite import widen
+    from .rewrite import widen
 
     if not (isinstance(body, sp.Expr) and isinstance(first_order, bool) and isinstance(args, tuple)
             and all(isinstance(a, sp.Basic) for a in args)):
-        raise UnfaithfulError("a bad widened node")
+        raise pickling.UnfaithfulError("a bad widened node")
     node = widen(body, first_order)
     if len(args) != len(node.args):
-        raise UnfaithfulError("a widened node with the wrong number of arguments")
+        raise pickling.UnfaithfulError("a widened node with the wrong number of arguments")
     return type(node)(*args)
 
 
 def _dumps(kernel: Kernel) -> bytes:
     import io
 
-    from .curriculum import _store
-    from .codegen.rewrite import Rule, WidenedBase
+    from .rewrite import Rule, WidenedBase
 
-    class Pickler(_store._Pickler):
+    class Pickler(pickling._Pickler):
         def reducer_override(self, obj):
             if isinstance(obj, WidenedBase):  # a class of its own, made at run time: by its body
                 return _widened, (obj.body, bool(getattr(obj, "first_order", False)), obj.args)
             if isinstance(obj, Rule):
                 if _rules().get(obj.name) is not obj:
-                    raise _store.UnfaithfulError(f"the rule {obj.name!r} cannot be named")
+                    raise pickling.UnfaithfulError(f"the rule {obj.name!r} cannot be named")
                 return _rule, (obj.name,)
             return super().reducer_override(obj)
 
     out = io.BytesIO()
     try:
-        Pickler(out, protocol=_store._PROTOCOL).dump(kernel)
-    except _store.UnfaithfulError:
+        Pickler(out, protocol=pickling._PROTOCOL).dump(kernel)
+    except pickling.UnfaithfulError:
         raise
     except Exception as exc:  # an object pickle itself cannot write
-        raise _store.UnfaithfulError(f"symnet cannot store this kernel ({type(exc).__name__}: {exc})") from None
+        raise pickling.UnfaithfulError(f"symnet cannot store this kernel ({type(exc).__name__}: {exc})") from None
     return out.getvalue()
 
 
@@ -210,22 +204,21 @@ _ALLOWED.update({(__name__, f.__name__): f for f in (_rule, _widened)})
 
 
 def _loads(data: bytes) -> Kernel:
-    """The Kernel :func:`_dumps` wrote; raises UnfaithfulError for anything else."""
+    """The Kernel :func:`_dumps` wrote; raises pickling.UnfaithfulError for anything else."""
     import io
 
-    from .curriculum import _store
 
-    class Unpickler(_store._Unpickler):
+    class Unpickler(pickling._Unpickler):
         def find_class(self, module, name):
             found = _ALLOWED.get((module, name))
             return found if found is not None else super().find_class(module, name)
 
     try:
         kernel = Unpickler(io.BytesIO(data)).load()
-    except _store.UnfaithfulError:
+    except pickling.UnfaithfulError:
         raise
     except Exception as exc:  # a garbled file: any unpickling error
-        raise _store.UnfaithfulError(f"not a stored kernel ({type(exc).__name__})") from None
+        raise pickling.UnfaithfulError(f"not a stored kernel ({type(exc).__name__})") from None
     if not isinstance(kernel, Kernel):
-        raise _store.UnfaithfulError("not a stored kernel")
+        raise pickling.UnfaithfulError("not a stored kernel")
     return kernel

@@ -12,7 +12,7 @@ check what they get (a SymPy class named by module and name, SymPy objects as it
 arguments, plain values for a leaf), and symnet's frozen dataclasses: loading it never
 imports, calls or evaluates anything else (:class:`_Unpickler` refuses every other
 global). It is read only from symnet's private cache folder, after its SHA-256 is checked
-(:mod:`symnet.curriculum`).
+(:mod:`symnet.curriculum`, :mod:`symnet.codegen.stored`).
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from sympy.core.operations import AssocOp
 from sympy.core.symbol import Str
 from sympy.tensor.indexed import IndexedBase
 
-from ..derivation import ByName, Derivation, Name, Partial, Section, Step, _SPELLINGS
+from .derivation import ByName, Derivation, Name, Partial, Section, Step, _SPELLINGS
 
 __all__ = ["dumps", "loads", "same", "UnfaithfulError"]
 
@@ -184,7 +184,7 @@ class _Pickler(pickle.Pickler):
 
 
 # the only globals a stored derivation may name
-_ALLOWED = {("symnet.curriculum._store", f.__name__): f for f in (_node, _leaf, _matrix)}
+_ALLOWED = {("symnet.pickling", f.__name__): f for f in (_node, _leaf, _matrix)}
 _ALLOWED.update({(c.__module__, c.__qualname__): c for c in (Derivation, Section, Step, ByName)})
 _ALLOWED.update({("builtins", c.__name__): c for c in (set, frozenset)})
 
@@ -245,7 +245,7 @@ def _fingerprint(obj) -> str:
     if isinstance(obj, (tuple, list)):
         return "(" + ", ".join(map(_fingerprint, obj)) + ")"
     if isinstance(obj, (Derivation, Section, Step)) or (dataclasses.is_dataclass(obj) and not isinstance(obj, type)):
-        fields = obj.__dataclass_fields__  # a Derivation's parts, a kernel description's (symnet.stored)
+        fields = obj.__dataclass_fields__  # a Derivation's parts, a kernel description's (symnet.codegen.stored)
         return f"{type(obj).__name__}(" + ", ".join(f"{f}={_fingerprint(getattr(obj, f))}" for f in fields) + ")"
     return repr(obj)
 
