@@ -192,3 +192,22 @@ def test_swish_beta_dbeta_numpy(dtype, bound):
         i = int(np.argmax(err))
         assert err[i] <= bound, f"∂β {err[i]:.3g} ULP at beta={beta[i]!r}, x={x[i]!r} (torch {theirs[i]:.3g})"
         assert err.max() <= max(theirs.max(), 1.0)
+
+
+def test_swish_beta_dbeta_triton():
+    """∂β in the Triton kernels, and where x² overflows float32 while x²·σ(u)σ(−u) is 0 (β = −0.058,
+    x = −3.4e38: NaN from x²·P = inf·0, true 0)."""
+    torch = triton_torch()
+    k = symnet.compile(symnet.derive("x*sigmoid(beta*x)"), "triton")
+    for dtype, tdtype, bound in ((np.float64, torch.float64, 4.0), (np.float32, torch.float32, 8.0)):
+        beta, x = _band_points(dtype, 16)
+        beta = np.concatenate([beta, np.array([-4.092469543808781, -0.057942275, 1e-20], dtype)])
+        x = np.concatenate([x, np.array([2.5, -3.4028235e38, 3e19], dtype)])
+        _, dbeta, _ = k(beta=torch.tensor(beta, dtype=tdtype), x=torch.tensor(x, dtype=tdtype))
+        want = [_swish_grads(b, v)[0] for b, v in zip(beta, x)]
+        got = dbeta.numpy()
+        assert not np.isnan(got).any(), f"{dtype.__name__} ∂β NaN at {beta[np.isnan(got)]}, {x[np.isnan(got)]}"
+        normal = np.array([abs(float(w)) >= float(np.finfo(dtype).tiny) for w in want])
+        err = _ulp_errors(got[normal], [w for w, n in zip(want, normal) if n], dtype)
+        i = int(np.argmax(err))
+        assert err[i] <= bound, f"{dtype.__name__} ∂β {err[i]:.3g} ULP at beta={beta[normal][i]!r}, x={x[normal][i]!r}"

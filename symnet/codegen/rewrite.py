@@ -1689,7 +1689,14 @@ def _product_pair(node):
         error = E - Grouped(one_plus - 1)
         # within |u| ≤ 3.4e38 only: beyond, the written form, whose σ(β·x) the overflowed-product rule reads to
         # return the limit where it is inf·0 (u = inf: E = 0 and x² = inf, NaN where the limit is 0)
-        pair = rest * (Grouped(E - 2 * E * error / one_plus) / one_plus ** 2)
+        # and x·(x·P), one factor at a time: x² overflows float32 from |x| = 1.8e19 where x²·P does not
+        # (NaN in the Triton float32 kernel at β = −0.058, x = −3.4e38: inf·0, true 0)
+        pair = Grouped(E - 2 * E * error / one_plus) / one_plus ** 2
+        number, factors = rest.as_coeff_Mul()
+        for f in sp.Mul.make_args(factors):
+            for _ in range(int(f.exp) if f.is_Pow else 1):
+                pair = Grouped((f.base if f.is_Pow else f) * pair)
+        pair = number * pair
         return sp.Piecewise((pair, sp.Abs(u) <= sp.Float(_FLT_MAX, 17)), (node, True))
     return node
 
