@@ -1589,8 +1589,61 @@ def _silu_slope(node):
             continue
         E = sp.exp(u)
         negative = (Grouped(1 + u) + E) * E / (1 + E) ** 2
-        return _Final(_Fired(sp.Piecewise((negative, u < _SILU_SLOPE_BELOW), (node, True)), ["silu-slope"]))
+        pieces = [(negative, u < _SILU_SLOPE_BELOW), (node, True)]
+        series = _product_root_series(u, node)
+        if series is not None:
+            # and below −2 the form in the exact u too: 1 + fl(β·x) carries β·x's rounding, |u| times
+            # amplified relative to the result's (4.15 ULP in float64 at β = 4.78, x = −3.84, u = −18.4)
+            pieces[0] = (widen(negative), pieces[0][1])
+            return _Final(_Fired(sp.Piecewise(series, *pieces), ["silu-slope", "product-root-series"]))
+        return _Final(_Fired(sp.Piecewise(*pieces), ["silu-slope"]))
     return None
+
+
+def _rounded_product(u) -> bool:
+    """u = c·a·b·… a product of two or more inputs (and a number): rounded once it is formed, and exact
+    as a double-word (Dekker's two-product), which the double-word emitter forms from the product itself."""
+    return u.is_Mul and len(u.free_symbols) >= 2 and all(f.is_Symbol or f.is_Number for f in u.args)
+
+
+@functools.lru_cache(maxsize=1)
+def _silu_slope_fit():
+    """The root-series fit of silu′(u) = σ(u)·(1 + u·σ(−u)) in an exact u, measured with the form the
+    silu-slope rule leaves (the root −1.2785, its window and Taylor coefficients; about 2 s, once)."""
+    from .roots import as_written, cancelling_roots
+
+    u = sp.Dummy("u", real=True)
+    exact = sigmoid(u) * (1 + u * sigmoid(-u))
+    E = sp.exp(u)
+    written = sp.Piecewise(((Grouped(1 + u) + E) * E / (1 + E) ** 2, u < _SILU_SLOPE_BELOW), (exact, True))
+    fits = cancelling_roots(as_written(exact), without_ite(_share_sigmoid_pairs(written)))
+    return fits[0] if len(fits) == 1 else None
+
+
+def _product_root_series(u, node):
+    """The root-series branch of silu′(u) where u is a product of inputs (x·σ(β·x)′ in x): the root-series
+    rule's series about u = r ≈ −1.2785 is in the exact u, but u = fl(β·x) is rounded, and near the root
+    silu′'s relative condition |u·f′/f| grows without bound (7.7e15 ULP in float64 at β = −1.2784645427610740,
+    x = 1; float32 0.5, whose u is exact in float64). d = (((β·x − r1) − r2) − r3) − r4 widened (r to 1e−48, r4
+    beyond the root-series rule's three pieces: the exact β·x can be 1e−30 from r): a double-word in a
+    float64 kernel (β·x a two-product, exact; the sums as the root-series rule's, rounded once), float64 in a
+    float32 one (the float32 product exact there); then d·P(d) as the root-series rule prints it, where
+    |d| < w. (RootSeries(d, f, c…), |d| < w), or None where u is no such product or no fit was found."""
+    from .roots import RootSeries
+
+    if not _rounded_product(u):
+        return None
+    fit = _silu_slope_fit()
+    if fit is None:
+        return None
+    r1, r2, r3 = fit.pieces
+    # a fourth piece: the exact β·x is a double-word and can lie 1e−30 from r, where r1 + r2 + r3 (r to some
+    # 1e−32) left d = u − r 1e−13 off relative to itself (142 ULP in float64 at β = 0.33377, x = −3.8304)
+    with mpmath.workdps(60):
+        r4 = float(fit.root - mpmath.mpf(r1) - mpmath.mpf(r2) - mpmath.mpf(r3))
+    d = widen(Grouped(Grouped(Grouped(Grouped(u - sp.Float(r1)) - sp.Float(r2)) - sp.Float(r3)) - sp.Float(r4)))
+    coefficients = [sp.Float(c, 25) for c in fit.coefficients]
+    return RootSeries(d, node, *coefficients), sp.Abs(d) < sp.Float(fit.window)
 
 
 SILU_SLOPE = Rule(
@@ -1599,8 +1652,63 @@ SILU_SLOPE = Rule(
     "against 1 (4.9 ULP in float64 at u = −2.31, outside the root-series window); ((1 + u) + e^u)·e^u/(1 + e^u)² "
     "has 1 + u exact and one rounded sum, which cancels only at the root (the root-series rule's)",
     local=_silu_slope)
-_register(SILU_SLOPE)
-__all__ += ["SILU_SLOPE"]
+PRODUCT_ROOT_SERIES = Rule(
+    "product-root-series", "silu′(u) = σ(u)·(1 + u·σ(−u)) of a product of inputs u = β·x (x·σ(β·x)′ in x) goes "
+    "through 0 at u = −1.2785 where fl(β·x) is rounded: its relative condition |u·f′/f| is unbounded there "
+    "(7.7e15 ULP in float64 at β = −1.2784645427610740, x = 1); within the root-series window, d = β·x − r with "
+    "β·x a two-product (double-word in float64, float64 in float32: exact) and the root in three pieces, rounded "
+    "once, then d·P(d), P silu′'s Taylor polynomial about the root (the root-series rule's fit)")
+
+
+def _product_pair(node):
+    """A whole output c·σ(u)·σ(−u) (∂β of x·σ(β·x): x²·σ(u)·σ(−u)) with u a product of inputs (a term of a
+    larger sum is left to the widen rule, which takes the sum whole; rewritten there, the sum held the pair's
+    select six times over):
+    σ(u)·σ(−u) has relative condition |u·tanh(u/2)| in u, so fl(β·x)'s rounding costs up to |u|/2 ULP, and
+    the two σ, x² and two products round five times more (4.04 ULP in float64 at β = −4.09, x = 2.5; 4.02 at
+    β = −0.674, x = 3.49, where torch is 2.5). → c·(E − 2E·e/s)/s² with E = e^−|u| of the exact u (a
+    two-product, e^ to first order in its lo part; float64 in a float32 kernel, where β·x is exact), s = fl(1 + E)
+    and e = E − (s − 1) its rounding (exact: Fast2Sum), the sigmoid-pair rule's product (:func:`_pair_product`).
+    Double-word σ twice (about 800 operations) cost 5.5× the kernel on normal data; this, one e^ and a
+    two-product."""
+    if not isinstance(node, sp.Expr) or not node.is_Mul:
+        return node
+    sigs = [f for f in node.args if isinstance(f, sigmoid)]
+    for s in sigs:
+        u = s.args[0]
+        if u.could_extract_minus_sign() or sigmoid(-u) not in node.args or not _rounded_product(u):
+            continue
+        if not all(f.is_Number or f.is_Symbol or isinstance(f, sigmoid) or (f.is_Pow and f.base.is_Symbol and
+                   f.exp.is_Integer and 1 <= f.exp <= 4) for f in node.args):
+            return node
+        rest = sp.Mul(*[f for f in node.args if f != s and f != sigmoid(-u)])
+        # σ(u)·σ(−u) = E/(1 + E)² with E = e^−|u| from the exact u (first order in its lo part: below half an
+        # ulp), the rounding of s = fl(1 + E) taken back as the sigmoid-pair rule's product does (some 2u)
+        E = widen(sp.exp(-sp.Abs(u)), first_order=True)
+        one_plus = Grouped(1 + E)
+        error = E - Grouped(one_plus - 1)
+        # within |u| ≤ 3.4e38 only: beyond, the written form, whose σ(β·x) the overflowed-product rule reads to
+        # return the limit where it is inf·0 (u = inf: E = 0 and x² = inf, NaN where the limit is 0)
+        # and x·(x·P), one factor at a time: x² overflows float32 from |x| = 1.8e19 where x²·P does not
+        # (NaN in the Triton float32 kernel at β = −0.058, x = −3.4e38: inf·0, true 0)
+        pair = Grouped(E - 2 * E * error / one_plus) / one_plus ** 2
+        number, factors = rest.as_coeff_Mul()
+        for f in sp.Mul.make_args(factors):
+            for _ in range(int(f.exp) if f.is_Pow else 1):
+                pair = Grouped((f.base if f.is_Pow else f) * pair)
+        pair = number * pair
+        return sp.Piecewise((pair, sp.Abs(u) <= sp.Float(_FLT_MAX, 17)), (node, True))
+    return node
+
+
+PRODUCT_PAIR = Rule(
+    "product-pair", "c·σ(u)·σ(−u) of a product of inputs u = β·x (∂β of x·σ(β·x): x²·σ(u)·σ(−u)): the "
+    "rounding of fl(β·x) costs up to |u|/2 ULP (its relative condition is |u·tanh(u/2)|) and the factors round "
+    "five times more (4.04 ULP in float64 at β = −4.09, x = 2.5); E/(1 + E)² with E = e^−|u| of the exact u "
+    "(β·x a two-product, e^ to first order in its lo part; float64 in float32) and the rounding of 1 + E taken "
+    "back (the sigmoid-pair rule's product)", apply=_product_pair, fired=lambda old, new: new != old)
+_register(SILU_SLOPE, PRODUCT_ROOT_SERIES, PRODUCT_PAIR)
+__all__ += ["SILU_SLOPE", "PRODUCT_ROOT_SERIES", "PRODUCT_PAIR"]
 
 
 _MISH_SLOPE_BELOW = -0.5  # below −0.5: right of the root (−1.1924) so that the root-series window, kept short of this branch, ends inside it
@@ -2026,11 +2134,16 @@ def _infinite_limits(expr):
     if not isinstance(expr, sp.Expr) or expr.has(sp.Indexed) or len(expr.free_symbols) != 1:
         return expr
     (x,) = expr.free_symbols
-    if not isinstance(x, sp.Symbol) or expr.has(WidenedBase):
+    if not isinstance(x, sp.Symbol):
         return expr
     import numpy as np
 
-    probe = _float_probe(without_ite(_share_sigmoid_pairs(expr)), x)
+    # a widened node (the root-series rule's reach past its window, √x/log1p(x)′ or x·σ(2x)′) is its body
+    # computed more precisely; what is NaN at ±inf is the branch selected there, probed and limited as written
+    # (skipping every form holding one left x·σ(2x)′ NaN at x = −1.7e308 in float64 once the root-series rule
+    # widened its reach, where the silu-slope form's (1 + 2x) + e^(2x) is −inf times e^(2x) = 0)
+    written = unwiden(expr)
+    probe = _float_probe(without_ite(_share_sigmoid_pairs(written)), x)
     nan = np.zeros(2, bool)
     for dtype in (np.float32, np.float64):
         nan |= np.isnan(probe(np.array([np.inf, -np.inf], dtype)))
@@ -2049,7 +2162,7 @@ def _infinite_limits(expr):
     if not firing:
         return expr
     bound = min(firing)
-    limits = [_limit_at(expr, x, sign, float(bound)) if b is not None else None for b, sign in zip(bounds, (1, -1))]
+    limits = [_limit_at(written, x, sign, float(bound)) if b is not None else None for b, sign in zip(bounds, (1, -1))]
     up, down = [None if v is None else sp.Float(v) if v else sp.S.Zero for v in limits]
     if up is not None and down is not None:  # one select: (L+ + L−)/2 + (L+ − L−)/2·sign(x), exact at ±1
         return sp.Piecewise(((up + down) / 2 + (up - down) / 2 * sp.sign(x), sp.Abs(x) > bound), (expr, True))
