@@ -83,3 +83,17 @@ def test_a_kink_offers_only_variables_that_exist():
     with pytest.raises(NotDifferentiableError) as err:
         symnet.derive("relu(w*x)*v", wrt=["w"], at={"w": 0, "x": 1, "v": 2})
     assert str(err.value).endswith("the derivatives with respect to v, x can still be asked for (wrt)")
+
+
+def test_a_node_only_in_a_condition_says_why_its_partial_is_zero():
+    """huber's f = {u₃ if u₄ < 1; u₅ otherwise}: ∂f/∂u₄ = 0 was labelled "each branch
+    differentiated", which a student reads as a mistake (u₄ is right there in the formula)."""
+    d = symnet.derive("huber(p, t)")
+    local = {str(s.lhs): s for s in next(sec for sec in d.sections if sec.title == "Local derivatives").steps}
+    zero = [s for s in local.values() if s.value == 0 and "piecewise rule" in s.why]
+    assert len(zero) == 1
+    assert "only in the conditions, so 0 between the boundaries" in zero[0].why
+    # an independent check of what it means: away from |p − t| = 1, ∂f/∂p is p − t or sign(p − t)
+    p, t = sp.symbols("p t", real=True)
+    for pv, tv, want in [(0.25, 0.0, 0.25), (3.0, 0.5, 1.0), (-4.0, 1.0, -1.0)]:
+        assert float(d.gradients["p"].subs({p: pv, t: tv})) == want
