@@ -308,8 +308,9 @@ def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "r
         if missing:
             raise SymnetError(f"--at gives no value for {', '.join(missing)}: give every variable "
                               f"(e.g. --at {','.join(f'{s.name}=1' for s in sorted(expr.free_symbols, key=str))})")
-    # titled with the formula as the steps print it (x²·sin(x)), as symnet.derive titles it
-    return derive(expr, variables, mode=mode, at=point)
+    # titled as symnet.derive titles text: the formula as the steps print it (x²·sin(x)), or as
+    # written where it calls a function the parser writes out (log_cosh(p, t))
+    return derive(target, variables, mode=mode, at=point)
 
 
 def _derive(args) -> int:

@@ -15,6 +15,7 @@ and checks as it records them:
 from __future__ import annotations
 
 import numbers
+import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
@@ -292,6 +293,7 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
         if k not in inputs:
             raise DerivationError(f"the point names '{k}', which is not an input of the formula")
 
+    rewritten = _written_out(f) if isinstance(f, str) else []  # the user's functions the parser wrote out
     full, holding = _expander(program)
     depends = _dependencies(program, wrt)
     checks = _Checks(program)
@@ -327,7 +329,7 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
         else:
             forward.append(Step(target, (expr,), "definition", "definition"))
     sections.append(Section("Forward pass", tuple(forward),
-                            "The formula as a computational graph: one node per operation."))
+                            "The formula as a computational graph: one node per operation." + _written_out_note(rewritten)))
 
     # 2. local derivatives, by the rule table, each checked against SymPy's diff
     local: dict = {}
@@ -413,12 +415,51 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
     gradients = {w: jac[0, k] for k, w in enumerate(wrt)} if len(program.outputs) == 1 else {}
     kinks = tuple(dict.fromkeys(k for _, e in program.assignments for k in kinks_of(full(e))))
     return Derivation(
-        name=name, summary=summary, title=title or default_title(  # the formula itself, or the user's name
+        name=name, summary=summary, title=title or _text_title(f, rewritten, program.outputs) or default_title(
             [full(o) for o in program.outputs], program.outputs, isinstance(f, Program) or output != "f"),
         inputs=inputs, wrt=wrt, outputs=program.outputs,
         definitions=program.assignments, gradients=ByName(gradients), sections=tuple(sections),
         jacobian=jac, local_partials=dict(local), point=ByName(point), kinks=kinks,
     )
+
+
+_CALLED = re.compile(r"([A-Za-z][A-Za-z0-9_]*)\s*\(")
+
+
+def _written_out(text: str) -> list[str]:
+    """The activations and losses a formula's text calls that the parser writes out into other
+    functions (``log_cosh``, ``focal``, ``huber``: registry entries with no SymPy node of their own),
+    each once, in the order written. Their names are absent from the derivation's steps."""
+    from .registry import NAMES
+
+    called = []
+    for name in _CALLED.findall(text):
+        entry = NAMES.get(name)
+        if entry is not None and entry.cls is None and entry.family in ("activation", "loss") \
+                and name not in called:
+            called.append(name)
+    return called
+
+
+def _written_out_note(names: list[str]) -> str:
+    """The Forward pass's sentence saying which of the user's functions were written out."""
+    if not names:
+        return ""
+    listed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+    one = len(names) == 1
+    return (f" {listed} {'is' if one else 'are'} written out as symnet's function registry defines "
+            f"{'it' if one else 'them'} (symnet/losses.py, symnet/registry.py): the form the generated "
+            "code evaluates, chosen to stay accurate in floating point; the steps differentiate that form.")
+
+
+def _text_title(f, rewritten: list[str], outputs) -> str:
+    """A formula given as text that calls a written-out function is titled as the user wrote it
+    ("Derivative of log_cosh(p, t)"): the written-out form is long ("Derivative of f" would name
+    only the output) and no longer names the function asked for. "" otherwise (the default title)."""
+    if not rewritten or len(outputs) != 1:
+        return ""
+    text = " ".join(f.split())
+    return f"Derivative of {text}" if len(text) <= 80 else ""
 
 
 def _as_program(f, output) -> Program:
@@ -648,9 +689,12 @@ def _judge_kinks(point, at_kink, program, wrt, full, label) -> dict:
                 why = (f"from the left {side.left}, from the right {side.right}" if side.decided and
                        _finite(side.left) and _finite(side.right) and side.left != side.right
                        else "it is not continuous there, or a side has no derivative")
+                others = [str(v) for v in program.inputs if v != w]  # relu(x) has none to offer
+                rest = (f"; the derivatives with respect to {', '.join(others)} can still be asked for (wrt)"
+                        if others else "")
                 raise NotDifferentiableError(
-                    f"not differentiable at {label} with respect to {w} (∂{out}/∂{w}): the point sits on a kink ({why}); "
-                    f"the other variables can still be asked for (wrt)")
+                    f"not differentiable at {label} with respect to {w} (∂{out}/∂{w}): the point sits on a kink "
+                    f"({why}){rest}")
             sides[(out, w)] = side.right
     return sides
 

@@ -529,6 +529,16 @@ _TOTAL_NAME = r"([A-Za-z][0-9]*[₀-₉]*(?:_[A-Za-z0-9]{1,2})?)"  # one letter:
 _TOTAL = re.compile(r"(?<![A-Za-z0-9])d%s/d%s(?![A-Za-z0-9_^])" % (_TOTAL_NAME, _TOTAL_NAME))
 
 
+_FUNCTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+(?![A-Za-z0-9_])")  # a name with an _
+
+
+def _registry_names() -> frozenset:
+    """The parser's function names that hold an underscore (log_cosh, smooth_l1, bce_logits …)."""
+    from .registry import NAMES
+
+    return frozenset(n for n in NAMES if "_" in n)
+
+
 def _segments(s: str) -> list[tuple[bool, str]]:
     """``s`` as (is_math, piece) runs; math pieces are LaTeX math, text pieces plain."""
     out: list[tuple[bool, str]] = []
@@ -554,6 +564,11 @@ def _segments(s: str) -> list[tuple[bool, str]]:
         if total:
             add(True, "d%s/d%s" % tuple(_math_text(name, words=False) for name in total.groups()))
             k = total.end()
+            continue
+        name = _FUNCTION_NAME.match(s, k) if k == 0 or not (s[k - 1].isalnum() or s[k - 1] == "_") else None
+        if name and name.group() in _registry_names():  # log_cosh is a name, not log with subscript cosh
+            add(True, r"\operatorname{%s}" % name.group().replace("_", r"\_"))
+            k = name.end()
             continue
         m = _SCRIPT.match(s, k)
         if m and (k > 0 and not s[k - 1].isspace()):

@@ -62,7 +62,10 @@ def differentiate(expr: sp.Expr, var: sp.Symbol) -> tuple[sp.Expr, tuple[str, ..
             note("general power rule")
             return e * d(exponent * sp.log(base))
         if isinstance(e, sp.Piecewise):  # each branch by the rules; a boundary is a kink
-            note("piecewise rule: each branch differentiated")
+            if not any(value.has(var) for value, _ in e.args):  # huber's |u| in `if |u| < 1` only
+                note("piecewise rule: the variable is only in the conditions, so 0 between the boundaries")
+            else:
+                note("piecewise rule: each branch differentiated")
             return sp.Piecewise(*[(d(value), cond) for value, cond in e.args])
         if isinstance(e, (sp.Max, sp.Min)) and not any(a.is_number for a in e.args):
             note(TIE_RULE)  # max(a, b, c) as max(a, max(b, c)), as torch.maximum nested
