@@ -116,6 +116,8 @@ from test_phuber10 import RULE_CASES as _PHUBER10  # noqa: E402  (conjugate: tes
 RULE_CASES += _PHUBER10
 from test_elem11 import RULE_CASES as _ELEM11  # noqa: E402  (hypot-scaling: tests/test_elem11.py)
 RULE_CASES += _ELEM11
+from test_elem12 import RULE_CASES as _ELEM12  # noqa: E402  (power-quotient, hypot-slope, rounded-power: tests/test_elem12.py)
+RULE_CASES += _ELEM12
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞

@@ -2676,6 +2676,104 @@ _register(OVERFLOWED_PRODUCT)
 __all__ += ["OVERFLOWED_PRODUCT"]
 
 
+# ------------------------------------------------------------------ power-quotient: N/x^k past x^k's range
+# A whole-expression rule, applied after every node-by-node rule (so the removable-series, scaled-square,
+# scaled-power and softplus-slope forms are in place first: it never rewrites a node before them), and only
+# to quotients whose variable no enclosing select has already bounded (the written branch of those rules).
+
+def _bounded_above(cond) -> frozenset:
+    """The inputs whose magnitude ``cond`` bounds from above (|x| < K, or one such among an And's terms)."""
+    if isinstance(cond, sp.And):
+        return frozenset().union(*[_bounded_above(c) for c in cond.args])
+    if isinstance(cond, (sp.StrictLessThan, sp.LessThan)) and isinstance(cond.lhs, sp.Abs) and cond.rhs.is_number:
+        return frozenset(cond.lhs.args[0].free_symbols)
+    return frozenset()
+
+
+def _linear_in(d, x) -> bool:
+    """``d`` is x or a·x + b (a, b numbers)."""
+    if d == x:
+        return True
+    return d.is_Add and d.free_symbols == {x} and d.is_polynomial(x) and sp.degree(d, x) == 1
+
+
+def _power_quotient(node, guarded, term=True):
+    """c·N·∏ D_i^−k_i (each D_i the one input x or linear in it, Σ k_i = n ≥ 2, N free of selects; N = 1 only as a
+    ``term`` of a sum, where the rest may be normal: 1/x² alone past 2⁵¹² is below every normal number anyway) →
+    Piecewise((node, |x| < 2^⌊120/n⌋), (c·(…((N/D_1)/D_1)…/D_m), True)), or None. The written form keeps every
+    roundings it was measured with; past the bound the product ∏ D_i^k_i (≥ 2^120: inf in float32 from there
+    on, in float64 from |x| = 1.34e154 at n = 2) is never formed. Each division rounds once, as the product and
+    the quotient did for n = 2; the partial quotients lie between N and the result in magnitude (|D_i| ≥ 1)."""
+    if node.is_Pow and node.base.is_Mul and node.exp.is_Integer and node.exp < 0:
+        factors = [sp.Pow(f, node.exp) for f in node.base.args]  # 1/(x·(1 + x)): integer exponent, exact
+    elif node.is_Mul:
+        factors = list(node.args)
+    else:
+        return None
+    dens = [f for f in factors if f.is_Pow and f.exp.is_Integer and f.exp < 0 and not f.base.is_number]
+    symbols = {s for f in dens for s in f.base.free_symbols}
+    if len(symbols) != 1:
+        return None
+    (x,) = symbols
+    if not x.is_Symbol or x in guarded or not all(_linear_in(f.base, x) for f in dens):
+        return None
+    n = sum(-int(f.exp) for f in dens)
+    if not 2 <= n <= 8:
+        return None
+    c, num = sp.Mul(*[f for f in factors if f not in dens]).as_coeff_Mul()
+    if num.has(sp.Piecewise) or num == 1 and not term:
+        return None
+    scaled = num
+    for f in sorted(dens, key=sp.default_sort_key):
+        for _ in range(-int(f.exp)):
+            scaled = Grouped(scaled / f.base)
+    scaled = c * scaled
+    # the exactness check: the divisions are the written quotient, symbolically
+    if sp.cancel(scaled.doit() - node) != 0:
+        return None
+    # one-sided (|x| large only): a select at small |x| would put a kink at 0 into the removable-series fit,
+    # and there x^−k is the result's own overflow unless N is as small
+    return sp.Piecewise((node, sp.Abs(x) < sp.Integer(2) ** (120 // n)), (scaled, True))
+
+
+def _power_quotients(expr):
+    """``expr`` with every :func:`_power_quotient` applied bottom up, inside selects by branch: a branch taken
+    only where |x| is bounded (another rule's written form, |x| < 2⁶⁰) is left as it is."""
+    from .roots import SeriesBase
+
+    if not isinstance(expr, sp.Basic):
+        return expr
+    memo: dict = {}
+
+    def visit(node, guarded, term):
+        key = (node, guarded, term)
+        if key in memo:
+            return memo[key]
+        if isinstance(node, sp.Piecewise):
+            pieces = [type(p)(visit(p.expr, guarded | _bounded_above(p.cond), False), p.cond) for p in node.args]
+            new = node.func(*pieces) if tuple(pieces) != node.args else node
+        elif not node.args or isinstance(node, (WidenedBase, SeriesBase, sp.Indexed)):
+            return node
+        else:
+            args = tuple(visit(a, guarded, node.is_Add) if isinstance(a, sp.Expr) else a for a in node.args)
+            new = node.func(*args) if args != node.args else node
+            new = _power_quotient(new, guarded, term) or new
+        memo[key] = new
+        return new
+
+    return visit(expr, frozenset(), False)
+
+
+POWER_QUOTIENT = Rule(
+    "power-quotient", "N/x^k (k ≥ 2; or N/(x^i·(1 + x)^j), x an input) forms x^k, which overflows where the "
+    "quotient does not (∂/∂x of log1p(x)/x = 1/(x(1 + x)) − log1p(x)/x²: 0 from x = 1.34e154 in float64, "
+    "true −1.75e−306 at 1.42e154, 5.5e15 ULP); from |x| = 2^⌊120/k⌋ on, (…(N/x)/…)/x divides factor by factor. "
+    "Applied after every other rule, to a quotient whose x no other rule's select bounds",
+    apply=_power_quotients, fired=lambda old, new: new != old)
+_register(POWER_QUOTIENT)
+__all__ += ["POWER_QUOTIENT"]
+
+
 def stabilise(expr: sp.Expr, rules=RULES) -> tuple[sp.Expr, tuple[Rule, ...]]:
     """``expr`` with every rule applied, and the rules that changed something (in the order
     they first fired), e.g. ``stabilise(log(1 + exp(x))) == (softplus(x), (<softplus rule>,))``.
