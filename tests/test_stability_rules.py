@@ -187,6 +187,7 @@ UNDECIDED |= {"softplus-slope"}  # |u| and a select at |u| > 3.4e38: the 50-digi
 UNDECIDED |= {"gelu-tanh-written"}  # ndtr_tanh has no exp form for simplify; the 50-digit check holds
 UNDECIDED |= {"hypot-scaling"}  # Min/Max of |a| and |δ|: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"overflowed-product"}  # its case holds the silu-slope select, which simplify does not prove; the 50-digit check holds
+UNDECIDED |= {"hypot-slope"}  # sign, Min and |·| of p − t and δ: simplify cannot decide; the 50-digit check holds
 
 
 def _plain(e):
