@@ -34,6 +34,8 @@ RULE_CASES = [
     # ∂δ at δ = 9e7, a = 1.76 in float32: 1.8e16 ULP before (its two terms cancel), true 3.2e−24
     ("hypot-slope", _d ** 2 * (sp.sqrt(1 + (_a / _d) ** 2) - 1), (_a, _d), (0.5, 4.0), (1.7577, 9.023166e7),
      np.float32),
+    # (1 − p_t)^γ at γ = 1035: b rounded, then raised to the 1035th power
+    ("rounded-power", _ROUNDED_BASE ** _g, (_g, _t, _z), (0.5, 4.0), (1035.0, 0.9, -0.954), np.float64),
 ]
 
 
@@ -183,3 +185,55 @@ def test_the_hypot_slopes_replace_the_written_gradients():
                 env = dict(zip((d, p, t), map(mpmath.mpf, point)))
                 want = mp_value(g, env)
                 assert abs(mp_value(stable, env) - want) <= mpmath.mpf(10) ** -50 * max(1, abs(want)), (v, point)
+
+
+# ------------------------------------------------------------------ rounded-power: the focal loss with γ an input
+
+FOCAL = "focal(z, t, 1/4, gamma)"
+# (γ, t, z) where (1 − p_t)^γ of a rounded 1 − p_t was off by about γ·u (float64 before: f 536/809/770/9690/165 ULP,
+# ∂γ 832/525/510/5890/124, ∂t and ∂z alike); the last two: γ = 2 and 1/2, as before
+FOCAL_POINTS = [(1035.0, 0.9, -0.954), (1035.0, 1.0, -0.954), (1035.0, 0.99, -0.954), (1e4, 1.0, -6.0),
+                (300.0, 0.7, 0.3), (2.0, 0.3, 2.5), (0.5, 0.3, -2.5)]
+
+
+def _focal_errors(points, dtype, backend="numpy"):
+    """The worst error in ULPs of (f, ∂γ, ∂t, ∂z) of the focal loss with γ an input at ``points`` (rows of γ, t, z),
+    against its written formula and derivatives in mpmath (symnet.verify's reference: as many digits as it takes)."""
+    from symnet.verify.evaluate import reference
+
+    d = derived(FOCAL)
+    exprs = [o.expr for o in compiled(FOCAL, backend).kernel.outputs]  # the written value and gradients
+    names = [str(s) for s in d.inputs]
+    cols = {n: [q[("gamma", "t", "z").index(n)] for q in points] for n in names}
+    got = _outputs(FOCAL, None, backend, cols, dtype)
+    worst = [0.0] * len(exprs)
+    for j in range(len(points)):
+        env = {s: float(dtype(cols[str(s)][j])) for s in d.inputs}
+        for i, e in enumerate(exprs):
+            worst[i] = max(worst[i], _ulps(got[i][j], reference(e, env)[0], dtype))
+    return worst
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_focal_loss_at_large_gamma(dtype):
+    """After: ≤ 0.5 ULP in float64 at these points (before up to 9.7e3), float32 ≤ 0.5."""
+    worst = _focal_errors(FOCAL_POINTS, dtype)
+    assert max(worst) <= (4 if dtype == np.float64 else 8), worst
+
+
+def test_focal_loss_at_large_gamma_triton():
+    worst = _focal_errors(FOCAL_POINTS[:2], np.float64, "triton")
+    assert max(worst) <= 4, worst
+
+
+def test_the_rounded_power_is_widened_with_its_product():
+    """f and ∂γ (which also holds log(1 − p_t)) are each one widened product; a power with a number for its exponent
+    (γ = 2: the widen rule's case) is not this rule's."""
+    from symnet.codegen.rewrite import ROUNDED_POWER, WidenedBase, stabilise
+
+    d = derived(FOCAL)
+    stable, fired = stabilise(d.jacobian[0])
+    assert ROUNDED_POWER in fired and stable.has(WidenedBase)
+    z, t = sp.symbols("z t", real=True)
+    _, fired = stabilise((t * sigmoid(-z) + (1 - t) * sigmoid(z)) ** 2)
+    assert ROUNDED_POWER not in fired
