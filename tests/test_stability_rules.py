@@ -118,6 +118,8 @@ from test_elem11 import RULE_CASES as _ELEM11  # noqa: E402  (hypot-scaling: tes
 RULE_CASES += _ELEM11
 from test_reg12 import RULE_CASES as _REG12  # noqa: E402  (product-root-series, product-pair: tests/test_reg12.py)
 RULE_CASES += _REG12
+from test_elem12 import RULE_CASES as _ELEM12  # noqa: E402  (power-quotient, hypot-slope, rounded-power: tests/test_elem12.py)
+RULE_CASES += _ELEM12
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -188,6 +190,7 @@ UNDECIDED |= {"gelu-tanh-written"}  # ndtr_tanh has no exp form for simplify; th
 UNDECIDED |= {"hypot-scaling"}  # Min/Max of |a| and |δ|: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"product-root-series", "product-pair"}  # a root series, selects at u = −2 and |u| = 3.4e38: the 50-digit check holds
 UNDECIDED |= {"overflowed-product"}  # its case holds the silu-slope select, which simplify does not prove; the 50-digit check holds
+UNDECIDED |= {"hypot-slope"}  # sign, Min and |·| of p − t and δ: simplify cannot decide; the 50-digit check holds
 
 
 def _plain(e):

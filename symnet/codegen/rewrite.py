@@ -2668,6 +2668,183 @@ _LOCAL_RULE[_hypot_quotient] = "hypot"
 __all__ += ["CONJUGATE"]
 
 
+# ------------------------------------------------------------------ hypot-slope (issue 16, session 12): the gradients
+# of the pseudo-Huber loss B²·k(√(c + w·(X/B)²) − √c), which the hypot-scaling rule above computes safely, but whose
+# written derivatives form X/B, B² and (in ∂B) a difference that cancels as X/B → 0; tested in tests/test_elem12.py
+
+def _plain(e):
+    """``e`` as SymPy evaluates it, every grouping dropped ((p − t)·((p − t)/δ)/δ is (p − t)²/δ² again)."""
+    if isinstance(e, sp.UnevaluatedExpr):
+        return _plain(e.args[0])
+    if not e.args or not isinstance(e, sp.Expr):
+        return e
+    return e.func(*[_plain(a) for a in e.args])
+
+
+def _hypot_slope_forms(X, B, c, w):
+    """{"X": ∂F/∂X, "B": ∂F/∂B} of F = B²(√(c + w·(X/B)²) − √c) = β·α²/(√c·(h + β)) (α = √w·|X|, β = √c·|B|,
+    h = hypot(α, β)), each as (its mpmath value at a point, its scaled form):
+    ∂F/∂X = √(w/c)·sign(X)·α·β/h = √(w/c)·sign(X)·s/g, s = min(α, β), g = √(1 + r²), r = min(α/β, β/α) ≤ 1;
+    ∂F/∂B = sign(B)·(h − β)²/h = sign(B)·α⁴/(h·(h + β)²) = sign(B)·((α·(a/g))·q)·q, a = min(1, α/β),
+    q = a/(g + min(1, β/α)) ≤ 1: every partial product at least the result in magnitude (no underflow before it),
+    at most α (no overflow where it is finite), and no difference (∂B written cancels as |X/B| → 0: its terms
+    2B(√(1 + u²) − 1) and X²/(B√(1 + u²)) meet at X²/B)."""
+    alpha = sp.Abs(X) if w == 1 else sp.sqrt(w) * sp.Abs(X)
+    beta = sp.Abs(B) if c == 1 else sp.sqrt(c) * sp.Abs(B)
+    r = sp.Min(Grouped(alpha / beta), Grouped(beta / alpha))
+    g = sp.sqrt(1 + r * r)
+    a = sp.Min(1, Grouped(alpha / beta))
+    q = Grouped(a / (g + sp.Min(1, Grouped(beta / alpha))))
+    by_x = sp.sqrt(w / c) * sp.sign(X) * Grouped(sp.Min(alpha, beta) / g)
+    by_b = sp.sign(B) * Grouped(Grouped(alpha * Grouped(a / g)) * q) * q
+
+    def exact(which, env):
+        al = mpmath.sqrt(w) * abs(X_(env))
+        be = mpmath.sqrt(c) * abs(B_(env))
+        h = mpmath.sqrt(al ** 2 + be ** 2)
+        if which == "X":
+            return mpmath.sqrt(mpmath.mpf(w) / c) * mpmath.sign(X_(env)) * al * be / h
+        return mpmath.sign(B_(env)) * al ** 4 / (h * (h + be) ** 2)
+
+    from ..verify.evaluate import mp_value
+
+    def X_(env):
+        return mp_value(X, env)
+
+    def B_(env):
+        return mp_value(B, env)
+
+    return {"X": (lambda env: exact("X", env), by_x), "B": (lambda env: exact("B", env), by_b)}
+
+
+_SLOPE_PROBES = ("0.7", "-1.3", "2.9", "0.37", "-5.1", "1.9", "-0.23")
+
+
+def _hypot_slope(node):
+    """k·∂F/∂X or k·∂F/∂B (k a rational number) of :func:`_hypot_slope_forms`' F, recognised by value: the node's
+    written form against each slope at three points of its inputs in mpmath at 50 digits (the ratio one rational
+    number there, equal to 10⁻⁴⁰), → k times the scaled form; None otherwise."""
+    from ..verify.evaluate import mp_value
+
+    if not (node.is_Add or node.is_Mul) or node.has(sp.Indexed):
+        return None
+    written = _plain(_as_math(node))
+    bases = {p.base for p in written.atoms(sp.Pow) if p.exp in (sp.S.Half, -sp.S.Half)}
+    if len(bases) != 1:
+        return None
+    parts = _hypot_parts(next(iter(bases)))
+    if parts is None:
+        return None
+    c, w, v = parts
+    X, B = sp.fraction(sp.together(v))
+    if X.is_number or B.is_number or not written.free_symbols <= X.free_symbols | B.free_symbols:
+        return None
+    symbols = sorted(written.free_symbols, key=str)
+    for exact, scaled in _hypot_slope_forms(X, B, c, w).values():
+        ratios = []
+        try:
+            with mpmath.workdps(50):
+                for shift in range(3):
+                    env = {s: mpmath.mpf(_SLOPE_PROBES[(i + 2 * shift) % len(_SLOPE_PROBES)])
+                           for i, s in enumerate(symbols)}
+                    want = exact(env)
+                    if want == 0:
+                        break
+                    ratios.append(mp_value(written, env) / want)
+        except (ArithmeticError, ValueError, TypeError):
+            return None
+        if len(ratios) != 3 or any(abs(q - ratios[0]) > mpmath.mpf(10) ** -40 * abs(ratios[0]) for q in ratios):
+            continue
+        k = sp.nsimplify(float(ratios[0]), rational=True)
+        if k == 0 or k.q > 64 or abs(ratios[0] - mpmath.mpf(k.p) / k.q) > mpmath.mpf(10) ** -40 * abs(ratios[0]):
+            continue
+        return k * scaled
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _hypot_slopes(expr):
+    """``expr`` with every largest subexpression :func:`_hypot_slope` recognises replaced (top down)."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.Pow):
+        return expr
+    memo: dict = {}
+
+    def visit(node):
+        if node in memo:
+            return memo[node]
+        if not node.args or isinstance(node, (WidenedBase, sp.Indexed, sp.logic.boolalg.Boolean)):
+            return node  # (a select's conditions: kept; its pairs are entered)
+        new = _hypot_slope(node) if isinstance(node, sp.Expr) else None
+        if new is None:
+            args = tuple(visit(a) for a in node.args)
+            new = node.func(*args) if args != node.args else node
+        memo[node] = new
+        return new
+
+    return visit(expr)
+
+
+HYPOT_SLOPE = Rule(
+    "hypot-slope", "the gradients of B²(√(c + w·(X/B)²) − √c) (the pseudo-Huber loss's ∂p, ∂t, ∂δ) form X/B, B² and, "
+    "in ∂B, 2B(√(1 + u²) − 1) − X²/(B√(1 + u²)), whose terms meet at X²/B as u = X/B → 0 (float32: ∂δ 1.8e16 ULP at "
+    "δ = 9e7, p − t = 1.76; ∂p 0 at δ = 1.2e−38, p − t = 9e7, true 1.2e−38); as √(w/c)·sign(X)·s/g and "
+    "sign(B)·((α·(a/g))·q)·q (α = √w|X|, β = √c|B|, s = min(α, β), g = √(1 + min(α/β, β/α)²), a = min(1, α/β), "
+    "q = a/(g + min(1, β/α))): quotients at most 1, no difference; recognised by value (mpmath, 50 digits, three "
+    "points) up to a rational factor",
+    apply=_hypot_slopes, fired=lambda old, new: new != old)
+_register(HYPOT_SLOPE)
+__all__ += ["HYPOT_SLOPE"]
+
+
+# ------------------------------------------------------------------ rounded-power (issue 16, session 12): b^γ with γ an
+# input and b a sum of rounded functions (the focal loss's (1 − p_t)^γ, 1 − p_t = t·σ(−z) + (1 − t)·σ(z)); tested in
+# tests/test_elem12.py
+
+def _rounded_base(p) -> bool:
+    """``p`` is b^γ, γ not a number, b a sum holding a rounded function (σ, softplus, e^, log …)."""
+    return p.is_Pow and not p.exp.is_number and p.base.is_Add and p.base.has(*_ROUNDED, softplus)
+
+
+def _holds_rounded_power(f) -> bool:
+    """``f`` is such a power, or the zero-power rule's select of one (1 where γ = 0, b^γ elsewhere)."""
+    if isinstance(f, sp.Piecewise):
+        return any(_rounded_base(p.expr) for p in f.args)
+    return _rounded_base(f)
+
+
+def _rounded_powers(expr):
+    """Every product that holds a :func:`_holds_rounded_power` factor (and every such power outside a product)
+    widened, outermost first; a widened node is kept as it is."""
+    if not isinstance(expr, sp.Expr) or not any(_rounded_base(p) for p in expr.atoms(sp.Pow)):
+        return expr
+    memo: dict = {}
+
+    def visit(node):
+        if node in memo:
+            return memo[node]
+        if not node.args or isinstance(node, (WidenedBase, sp.Indexed, sp.logic.boolalg.Boolean)):
+            return node  # (a select's conditions: kept; its pairs are entered)
+        if node.is_Mul and any(_holds_rounded_power(f) for f in node.args) or _rounded_base(node):
+            new = widen(node)
+        else:
+            args = tuple(visit(a) for a in node.args)
+            new = node.func(*args) if args != node.args else node
+        memo[node] = new
+        return new
+
+    return visit(expr)
+
+
+ROUNDED_POWER = Rule(
+    "rounded-power", "b^γ with γ an input forms b rounded, and e^(γ·log b) magnifies b's rounding γ times (the focal "
+    "loss α_t·CE·(1 − p_t)^γ: 682 ULP in float64 at γ = 1035, z = −0.954; its ∂γ, which also holds log(1 − p_t), 467 "
+    "at γ = 1e4); the product that holds it is computed as the widen rule computes one (float64 in a float32 kernel; "
+    "in a float64 kernel double-word, b^γ as e^(γ·log b) with log b and the product in double-word) and rounded once",
+    apply=_rounded_powers, fired=lambda old, new: new != old)
+_register(ROUNDED_POWER)
+__all__ += ["ROUNDED_POWER"]
+
+
 # ------------------------------------------------------------------ overflowed-product (issue 16, h-fresh11: swish
 # with a learnable β, x·σ(β·x), is NaN in ∂β and ∂x at β = x = −1.8e308, where β·x overflows and x²·σ(β·x)·σ(−β·x)
 # is inf·0, (1 + β·x·σ(−β·x)) is 1 + inf·0); tested in tests/test_swish11.py
@@ -2787,6 +2964,104 @@ OVERFLOWED_PRODUCT = Rule(
     apply=_overflowed_products, fired=lambda old, new: new != old)
 _register(OVERFLOWED_PRODUCT)
 __all__ += ["OVERFLOWED_PRODUCT"]
+
+
+# ------------------------------------------------------------------ power-quotient: N/x^k past x^k's range
+# A whole-expression rule, applied after every node-by-node rule (so the removable-series, scaled-square,
+# scaled-power and softplus-slope forms are in place first: it never rewrites a node before them), and only
+# to quotients whose variable no enclosing select has already bounded (the written branch of those rules).
+
+def _bounded_above(cond) -> frozenset:
+    """The inputs whose magnitude ``cond`` bounds from above (|x| < K, or one such among an And's terms)."""
+    if isinstance(cond, sp.And):
+        return frozenset().union(*[_bounded_above(c) for c in cond.args])
+    if isinstance(cond, (sp.StrictLessThan, sp.LessThan)) and isinstance(cond.lhs, sp.Abs) and cond.rhs.is_number:
+        return frozenset(cond.lhs.args[0].free_symbols)
+    return frozenset()
+
+
+def _linear_in(d, x) -> bool:
+    """``d`` is x or a·x + b (a, b numbers)."""
+    if d == x:
+        return True
+    return d.is_Add and d.free_symbols == {x} and d.is_polynomial(x) and sp.degree(d, x) == 1
+
+
+def _power_quotient(node, guarded, term=True):
+    """c·N·∏ D_i^−k_i (each D_i the one input x or linear in it, Σ k_i = n ≥ 2, N free of selects; N = 1 only as a
+    ``term`` of a sum, where the rest may be normal: 1/x² alone past 2⁵¹² is below every normal number anyway) →
+    Piecewise((node, |x| < 2^⌊120/n⌋), (c·(…((N/D_1)/D_1)…/D_m), True)), or None. The written form keeps every
+    roundings it was measured with; past the bound the product ∏ D_i^k_i (≥ 2^120: inf in float32 from there
+    on, in float64 from |x| = 1.34e154 at n = 2) is never formed. Each division rounds once, as the product and
+    the quotient did for n = 2; the partial quotients lie between N and the result in magnitude (|D_i| ≥ 1)."""
+    if node.is_Pow and node.base.is_Mul and node.exp.is_Integer and node.exp < 0:
+        factors = [sp.Pow(f, node.exp) for f in node.base.args]  # 1/(x·(1 + x)): integer exponent, exact
+    elif node.is_Mul:
+        factors = list(node.args)
+    else:
+        return None
+    dens = [f for f in factors if f.is_Pow and f.exp.is_Integer and f.exp < 0 and not f.base.is_number]
+    symbols = {s for f in dens for s in f.base.free_symbols}
+    if len(symbols) != 1:
+        return None
+    (x,) = symbols
+    if not x.is_Symbol or x in guarded or not all(_linear_in(f.base, x) for f in dens):
+        return None
+    n = sum(-int(f.exp) for f in dens)
+    if not 2 <= n <= 8:
+        return None
+    c, num = sp.Mul(*[f for f in factors if f not in dens]).as_coeff_Mul()
+    if num.has(sp.Piecewise) or num == 1 and not term:
+        return None
+    scaled = num
+    for f in sorted(dens, key=sp.default_sort_key):
+        for _ in range(-int(f.exp)):
+            scaled = Grouped(scaled / f.base)
+    scaled = c * scaled
+    # the exactness check: the divisions are the written quotient, symbolically
+    if sp.cancel(scaled.doit() - node) != 0:
+        return None
+    # one-sided (|x| large only): a select at small |x| would put a kink at 0 into the removable-series fit,
+    # and there x^−k is the result's own overflow unless N is as small
+    return sp.Piecewise((node, sp.Abs(x) < sp.Integer(2) ** (120 // n)), (scaled, True))
+
+
+def _power_quotients(expr):
+    """``expr`` with every :func:`_power_quotient` applied bottom up, inside selects by branch: a branch taken
+    only where |x| is bounded (another rule's written form, |x| < 2⁶⁰) is left as it is."""
+    from .roots import SeriesBase
+
+    if not isinstance(expr, sp.Basic):
+        return expr
+    memo: dict = {}
+
+    def visit(node, guarded, term):
+        key = (node, guarded, term)
+        if key in memo:
+            return memo[key]
+        if isinstance(node, sp.Piecewise):
+            pieces = [type(p)(visit(p.expr, guarded | _bounded_above(p.cond), False), p.cond) for p in node.args]
+            new = node.func(*pieces) if tuple(pieces) != node.args else node
+        elif not node.args or isinstance(node, (WidenedBase, SeriesBase, sp.Indexed)):
+            return node
+        else:
+            args = tuple(visit(a, guarded, node.is_Add) if isinstance(a, sp.Expr) else a for a in node.args)
+            new = node.func(*args) if args != node.args else node
+            new = _power_quotient(new, guarded, term) or new
+        memo[key] = new
+        return new
+
+    return visit(expr, frozenset(), False)
+
+
+POWER_QUOTIENT = Rule(
+    "power-quotient", "N/x^k (k ≥ 2; or N/(x^i·(1 + x)^j), x an input) forms x^k, which overflows where the "
+    "quotient does not (∂/∂x of log1p(x)/x = 1/(x(1 + x)) − log1p(x)/x²: 0 from x = 1.34e154 in float64, "
+    "true −1.75e−306 at 1.42e154, 5.5e15 ULP); from |x| = 2^⌊120/k⌋ on, (…(N/x)/…)/x divides factor by factor. "
+    "Applied after every other rule, to a quotient whose x no other rule's select bounds",
+    apply=_power_quotients, fired=lambda old, new: new != old)
+_register(POWER_QUOTIENT)
+__all__ += ["POWER_QUOTIENT"]
 
 
 def stabilise(expr: sp.Expr, rules=RULES) -> tuple[sp.Expr, tuple[Rule, ...]]:
