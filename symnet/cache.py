@@ -36,7 +36,8 @@ import platformdirs
 
 from .errors import UnsafeCacheError
 
-__all__ = ["ENV", "MAX_FILES", "MAX_BYTES", "cache_root", "save_copy", "cache_key", "read", "save"]
+__all__ = ["ENV", "MAX_FILES", "MAX_BYTES", "cache_root", "save_copy", "cache_key", "read", "save", "sealed",
+           "unsealed"]
 
 ENV = "SYMNET_CACHE"
 MAX_FILES = 256  # generated modules are 5-60 kB each
@@ -248,6 +249,25 @@ def cache_key() -> str:
     release = Path(spec.origin).with_name("release.py") if spec and spec.origin else None
     digest.update(b"sympy\0" + (release.read_bytes() if release and release.is_file() else b"?"))
     return f"{__version__}-{digest.hexdigest()[:20]}"
+
+
+def sealed(header: bytes, filename: str, body: bytes) -> bytes:
+    """The bytes of a cache file named ``filename``: a line ``header`` + the SHA-256 of the name
+    and ``body``, then ``body``. The name is sealed in with the body: a name is the key of what the
+    file answers (a formula's kernel, an op's derivation), so a file copied or planted under
+    another name (formula A's kernel where formula B's belongs) does not pass :func:`unsealed`."""
+    return header + _seal(filename, body) + b"\n" + body
+
+
+def unsealed(header: bytes, filename: str, data: bytes) -> bytes | None:
+    """The body of ``data`` read from the file ``filename``, or None: garbled, truncated, or written
+    by :func:`sealed` under another name."""
+    line, _, body = data.partition(b"\n")
+    return body if line == header + _seal(filename, body) else None
+
+
+def _seal(filename: str, body: bytes) -> bytes:
+    return hashlib.sha256(filename.encode() + b"\0" + body).hexdigest().encode()
 
 
 def read(filename: str, folder: str) -> bytes | None:

@@ -1,0 +1,58 @@
+"""Faults found by h-break12 (session 12), each with the test that failed before its fix.
+
+The kernel and derivation disk caches (``symnet/codegen/stored.py``, ``symnet/cache.py``), progress
+output, the formula parser's refusals and the :mod:`symnet.torch` ops under torch's transforms.
+Every cache test runs in a private ``SYMNET_CACHE`` folder of its own.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symnet
+from symnet.codegen import compiler, stored
+
+x = sp.Symbol("x", real=True)
+
+
+@pytest.fixture
+def cache(monkeypatch, tmp_path):
+    """A fresh private cache folder, and nothing compiled in this process."""
+    monkeypatch.setenv("SYMNET_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("SYMNET_NO_DISK_CACHE", raising=False)
+    compiler._CACHE.clear()
+    yield tmp_path / "cache"
+    compiler._CACHE.clear()
+
+
+# ---------------------------------------------------------------- a stored file answers only its own key
+
+def test_a_stored_kernel_of_another_formula_is_never_used(cache):
+    """Fault: the kernel file of x² copied under the name of x³'s (a valid digest: it covered the
+    body only) was used for x³, whose compiled function then returned 4 at x = 2 (silent wrong
+    answer). Now the file's name is sealed into its digest: the copy is ignored and x³ built."""
+    square, cube = symnet.derive(x**2, progress=False), symnet.derive(x**3, progress=False)
+    symnet.compile(square, progress=False)
+    folder = cache / stored.FOLDER
+    (square_file,) = folder.iterdir()
+    (folder / stored._filename(cube, None, True, True)).write_bytes(square_file.read_bytes())
+    compiler._CACHE.clear()
+    value, slope = symnet.compile(cube, progress=False)(np.array([2.0]))
+    assert value[0] == 8.0 and slope[0] == 12.0  # x³ and 3x², not x² and 2x
+
+
+def test_a_stored_derivation_of_another_key_is_never_used(cache):
+    """Fault: the derivation kept for one key (leaky_relu at slope 0.01, say) copied under another
+    key's name (slope 0.2: the same op name) was returned for it. Now it is built afresh."""
+    a = symnet.derive(x**2, wrt=[x], progress=False)
+    b = symnet.derive(x**3, wrt=[x], progress=False)
+    assert stored.stored_derivation("op a", lambda: a) is a
+    folder = cache / stored.FOLDER
+    (a_file,) = folder.iterdir()
+    b_name = a_file.name.replace(a_file.name.split("-")[0], hashlib.sha256(b"op b").hexdigest()[:32])
+    (folder / b_name).write_bytes(a_file.read_bytes())
+    got = stored.stored_derivation("op b", lambda: b)
+    assert got.gradients[x] == 3 * x**2
