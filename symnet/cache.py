@@ -26,6 +26,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import stat
 import time
 import warnings
@@ -190,10 +191,10 @@ def _same(folder_fd: int, filename: str, data: bytes) -> bool:
         os.close(fd)
 
 
-def _evict(folder_fd: int, keep: str, suffixes: tuple[str, ...] = (".py",)) -> None:
-    """Delete the least recently used copies (files ending in ``suffixes``: ``*.py``) until the
-    bounds hold (never ``keep``), and temporary files older than an hour. Other files in the
-    folder are left alone."""
+def _evict(folder_fd: int, keep: str, suffixes: tuple[str, ...] = (".py",), ours=None) -> None:
+    """Delete the least recently used copies (files ending in ``suffixes``: ``*.py``, and for which
+    ``ours(name)`` holds, where given) until the bounds hold (never ``keep``), and temporary files
+    older than an hour. Other files in the folder are left alone."""
     now = time.time()
     copies, kept_bytes = [], 0
     with os.scandir(folder_fd) as entries:
@@ -209,7 +210,7 @@ def _evict(folder_fd: int, keep: str, suffixes: tuple[str, ...] = (".py",)) -> N
                     _unlink(folder_fd, entry.name)
             elif entry.name == keep:
                 kept_bytes = st.st_size
-            elif entry.name.endswith(suffixes):
+            elif entry.name.endswith(suffixes) and (ours is None or ours(entry.name)):
                 copies.append((st.st_mtime, entry.name, st.st_size))
     copies.sort()  # oldest first
     files, size = len(copies) + 1, kept_bytes + sum(c[2] for c in copies)
@@ -316,12 +317,23 @@ def read(filename: str, folder: str) -> bytes | None:
         os.close(folder_fd)
 
 
+# a file named by cache_key(), as symnet names its data files: "<what>-<version>-<20 hex digits>[.<format>]<suffix>"
+_KEYED = re.compile(r"[^.].*-[0-9][0-9A-Za-z.+!_]*-[0-9a-f]{20}(\.[0-9A-Za-z]+)?\.[0-9A-Za-z]+")
+
+
+def _keyed(name: str) -> bool:
+    """Whether ``name`` is named as symnet names the files :func:`save` writes (by a key)."""
+    return _KEYED.fullmatch(name) is not None
+
+
 def save(filename: str, data: bytes, folder: str, suffixes: tuple[str, ...],
           bounded: bool = False) -> None:
     """Write ``filename`` atomically into ``folder`` of symnet's cache folder (see
     :func:`read`) and delete the files ending in ``suffixes`` of other keys (and, ``bounded``,
     the least recently used ones beyond this module's bounds); a folder or disk that
-    refuses is warned about and ignored."""
+    refuses is warned about and ignored. Only files named as symnet names them
+    (``<what>-<cache_key()>[.<format>]<suffix>``) are ever deleted: ``notes.txt`` a user keeps
+    in a ``SYMNET_CACHE`` folder of theirs stays."""
     try:
         folder_fd = _open_private(cache_root(), folder)
     except (OSError, UnsafeCacheError) as exc:
@@ -331,12 +343,12 @@ def save(filename: str, data: bytes, folder: str, suffixes: tuple[str, ...],
         _write(folder_fd, filename, data)
         current = f"-{cache_key()}."
         with os.scandir(folder_fd) as entries:
-            stale = [e.name for e in entries if e.name.endswith(suffixes)
-                     and not e.name.startswith(".") and current not in e.name]
+            stale = [e.name for e in entries if e.name.endswith(suffixes) and _keyed(e.name)
+                     and current not in e.name]
         for old in stale:
             _unlink(folder_fd, old)
         if bounded:
-            _evict(folder_fd, keep=filename, suffixes=suffixes)
+            _evict(folder_fd, keep=filename, suffixes=suffixes, ours=_keyed)
     except OSError as exc:
         warnings.warn(f"symnet could not write its cache folder {folder}/: {exc.strerror or exc}",
                       RuntimeWarning, stacklevel=4)

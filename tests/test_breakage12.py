@@ -56,3 +56,28 @@ def test_a_stored_derivation_of_another_key_is_never_used(cache):
     (folder / b_name).write_bytes(a_file.read_bytes())
     got = stored.stored_derivation("op b", lambda: b)
     assert got.gradients[x] == 3 * x**2
+
+
+@pytest.mark.parametrize("folder, suffixes, mine", [
+    ("derivations", (".txt", ".pickle"), ["my notes.txt", "results.pickle", "run-2.txt"]),
+    ("kernels", (".kernel", ".derivation"), ["experiment.derivation", "a-b.kernel"]),
+])
+def test_files_symnet_did_not_write_survive_a_save_in_its_folder(cache, monkeypatch, folder, suffixes, mine):
+    """Fault: a save deleted every file ending in the folder's suffixes whose name lacked the current
+    key: with ``SYMNET_CACHE`` set to a folder of the user's, ``derivations/my notes.txt`` was gone
+    after the first ``symnet derive NAME``. Now only files named as symnet names them
+    (``<what>-<version>-<20 hex>…``) are deleted (those of other keys still are), and the bounded
+    eviction likewise."""
+    from symnet import cache as disk
+
+    place = cache / folder
+    place.mkdir(parents=True, mode=0o700)
+    cache.chmod(0o700)
+    for name in mine:
+        (place / name).write_text("the user's own")
+    stale = place / f"old-0.0.1-{'0' * 20}{suffixes[0]}"
+    stale.write_text("symnet's, of another key")
+    monkeypatch.setattr(disk, "MAX_FILES", 1)  # the bounded eviction runs too
+    disk.save(f"new-{disk.cache_key()}{suffixes[0]}", b"data", folder, suffixes, bounded=True)
+    assert all((place / name).read_text() == "the user's own" for name in mine)
+    assert not stale.exists() and (place / f"new-{disk.cache_key()}{suffixes[0]}").exists()

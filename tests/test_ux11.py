@@ -5,7 +5,6 @@ stabilised kernel description from the disk cache instead of building it again
 which the derivation's checks called on the whole product for each variable)."""
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
