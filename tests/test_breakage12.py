@@ -81,3 +81,31 @@ def test_files_symnet_did_not_write_survive_a_save_in_its_folder(cache, monkeypa
     disk.save(f"new-{disk.cache_key()}{suffixes[0]}", b"data", folder, suffixes, bounded=True)
     assert all((place / name).read_text() == "the user's own" for name in mine)
     assert not stale.exists() and (place / f"new-{disk.cache_key()}{suffixes[0]}").exists()
+
+
+# ---------------------------------------------------------------- progress output never fails the work
+
+_WITHOUT_STDERR = """
+import sys, time
+import symnet.progress
+{damage}
+with symnet.progress.progress("work", after=0.05, every=0.05):
+    time.sleep(0.3)
+print("done")
+"""
+
+
+@pytest.mark.parametrize("damage", ["sys.stderr = None", "sys.stderr.close()"])
+def test_a_progress_line_without_a_usable_stderr_neither_hangs_nor_fails(damage):
+    """Fault: with ``SYMNET_PROGRESS=1`` and ``sys.stderr`` None (pythonw, a service started without
+    one), tqdm deadlocked on its own lock when the line closed: the process hung forever after its
+    work was done; with stderr closed (a daemon), 'ValueError: I/O operation on closed file.' came
+    out of the finished work. Now nothing is drawn and the work's result stands."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SYMNET_PROGRESS": "1"}
+    run = subprocess.run([sys.executable, "-c", _WITHOUT_STDERR.format(damage=damage)], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and run.stdout == "done\n", run.stderr[-2000:]
