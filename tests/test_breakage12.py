@@ -109,3 +109,20 @@ def test_a_progress_line_without_a_usable_stderr_neither_hangs_nor_fails(damage)
     run = subprocess.run([sys.executable, "-c", _WITHOUT_STDERR.format(damage=damage)], env=env,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and run.stdout == "done\n", run.stderr[-2000:]
+
+
+# ---------------------------------------------------------------- operators a formula does not take
+
+@pytest.mark.parametrize("formula, operator", [("x @ y", "@"), ("x // y", "//"), ("x % 2", "%"), ("~x", "~"),
+                                               ("x & y", "&"), ("not x", "not")])
+def test_an_operator_a_formula_does_not_take_is_named_with_those_it_does(formula, operator):
+    """Fault: ``symnet.derive("x @ y")`` (and ``symnet.compile`` of it) said 'unsupported syntax: BinOp
+    is not allowed in a formula', an AST class name, neither the operator nor what a formula
+    takes. Now the operator is named, with + - * / **; a matrix product is said not to be elementwise."""
+    with pytest.raises(symnet.ParseError) as caught:
+        symnet.derive(formula, progress=False)
+    message = str(caught.value)
+    assert f"'{operator}'" in message and "+ - * / **" in message and "BinOp" not in message
+    assert "\n" not in message
+    if operator == "@":
+        assert "matrix product" in message and "elementwise" in message
