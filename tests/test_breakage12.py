@@ -126,3 +126,34 @@ def test_an_operator_a_formula_does_not_take_is_named_with_those_it_does(formula
     assert "\n" not in message
     if operator == "@":
         assert "matrix product" in message and "elementwise" in message
+
+
+# ---------------------------------------------------------------- two devices under torch.compile
+
+@pytest.mark.parametrize("call, other", [
+    ("mse_loss", lambda z, y: z.to("meta")),
+    ("cross_entropy", lambda z, y: y.to("meta")),
+])
+def test_tensors_on_two_devices_are_refused_under_torch_compile(call, other):
+    """Fault: the check that a symnet.torch op's tensors share a device was skipped while torch.compile
+    traced (Dynamo cannot iterate a schema): ``torch.compile(mse_loss)(z, z.to("meta"))`` returned
+    uninitialised memory (6.8e-310) as the loss, ``cross_entropy`` likewise. Now the ops' fake kernels,
+    which torch.compile runs while tracing, check it: compiling refuses, with symnet's line inside."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    import os
+
+    if not torch.cuda.is_available():
+        os.environ.setdefault("TRITON_INTERPRET", "1")
+    import symnet.torch as st
+
+    g = torch.Generator().manual_seed(12)
+    z, y = torch.randn(5, 7, dtype=torch.float64, generator=g), torch.randint(0, 7, (5,), generator=g)
+    fn = getattr(st.functional, call)
+    torch._dynamo.reset()
+    with pytest.raises(Exception, match=r"is on meta but .* is on cpu; put the tensors on one device"):
+        torch.compile(fn, backend="eager", fullgraph=True)(z, other(z, y))
+    torch._dynamo.reset()
+    same = torch.compile(fn, backend="eager", fullgraph=True)(z, y if call == "cross_entropy" else z + 1)
+    want = torch.nn.functional.cross_entropy(z, y) if call == "cross_entropy" else torch.tensor(1.0, dtype=torch.float64)
+    torch.testing.assert_close(same, want)
