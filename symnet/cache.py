@@ -26,6 +26,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import stat
 import time
 import warnings
@@ -36,7 +37,8 @@ import platformdirs
 
 from .errors import UnsafeCacheError
 
-__all__ = ["ENV", "MAX_FILES", "MAX_BYTES", "cache_root", "save_copy", "cache_key", "read", "save"]
+__all__ = ["ENV", "MAX_FILES", "MAX_BYTES", "cache_root", "save_copy", "cache_key", "read", "save", "sealed",
+           "unsealed"]
 
 ENV = "SYMNET_CACHE"
 MAX_FILES = 256  # generated modules are 5-60 kB each
@@ -189,10 +191,10 @@ def _same(folder_fd: int, filename: str, data: bytes) -> bool:
         os.close(fd)
 
 
-def _evict(folder_fd: int, keep: str, suffixes: tuple[str, ...] = (".py",)) -> None:
-    """Delete the least recently used copies (files ending in ``suffixes``: ``*.py``) until the
-    bounds hold (never ``keep``), and temporary files older than an hour. Other files in the
-    folder are left alone."""
+def _evict(folder_fd: int, keep: str, suffixes: tuple[str, ...] = (".py",), ours=None) -> None:
+    """Delete the least recently used copies (files ending in ``suffixes``: ``*.py``, and for which
+    ``ours(name)`` holds, where given) until the bounds hold (never ``keep``), and temporary files
+    older than an hour. Other files in the folder are left alone."""
     now = time.time()
     copies, kept_bytes = [], 0
     with os.scandir(folder_fd) as entries:
@@ -208,7 +210,7 @@ def _evict(folder_fd: int, keep: str, suffixes: tuple[str, ...] = (".py",)) -> N
                     _unlink(folder_fd, entry.name)
             elif entry.name == keep:
                 kept_bytes = st.st_size
-            elif entry.name.endswith(suffixes):
+            elif entry.name.endswith(suffixes) and (ours is None or ours(entry.name)):
                 copies.append((st.st_mtime, entry.name, st.st_size))
     copies.sort()  # oldest first
     files, size = len(copies) + 1, kept_bytes + sum(c[2] for c in copies)
@@ -248,6 +250,25 @@ def cache_key() -> str:
     release = Path(spec.origin).with_name("release.py") if spec and spec.origin else None
     digest.update(b"sympy\0" + (release.read_bytes() if release and release.is_file() else b"?"))
     return f"{__version__}-{digest.hexdigest()[:20]}"
+
+
+def sealed(header: bytes, filename: str, body: bytes) -> bytes:
+    """The bytes of a cache file named ``filename``: a line ``header`` + the SHA-256 of the name
+    and ``body``, then ``body``. The name is sealed in with the body: a name is the key of what the
+    file answers (a formula's kernel, an op's derivation), so a file copied or planted under
+    another name (formula A's kernel where formula B's belongs) does not pass :func:`unsealed`."""
+    return header + _seal(filename, body) + b"\n" + body
+
+
+def unsealed(header: bytes, filename: str, data: bytes) -> bytes | None:
+    """The body of ``data`` read from the file ``filename``, or None: garbled, truncated, or written
+    by :func:`sealed` under another name."""
+    line, _, body = data.partition(b"\n")
+    return body if line == header + _seal(filename, body) else None
+
+
+def _seal(filename: str, body: bytes) -> bytes:
+    return hashlib.sha256(filename.encode() + b"\0" + body).hexdigest().encode()
 
 
 def read(filename: str, folder: str) -> bytes | None:
@@ -296,12 +317,23 @@ def read(filename: str, folder: str) -> bytes | None:
         os.close(folder_fd)
 
 
+# a file named by cache_key(), as symnet names its data files: "<what>-<version>-<20 hex digits>[.<format>]<suffix>"
+_KEYED = re.compile(r"[^.].*-[0-9][0-9A-Za-z.+!_]*-[0-9a-f]{20}(\.[0-9A-Za-z]+)?\.[0-9A-Za-z]+")
+
+
+def _keyed(name: str) -> bool:
+    """Whether ``name`` is named as symnet names the files :func:`save` writes (by a key)."""
+    return _KEYED.fullmatch(name) is not None
+
+
 def save(filename: str, data: bytes, folder: str, suffixes: tuple[str, ...],
           bounded: bool = False) -> None:
     """Write ``filename`` atomically into ``folder`` of symnet's cache folder (see
     :func:`read`) and delete the files ending in ``suffixes`` of other keys (and, ``bounded``,
     the least recently used ones beyond this module's bounds); a folder or disk that
-    refuses is warned about and ignored."""
+    refuses is warned about and ignored. Only files named as symnet names them
+    (``<what>-<cache_key()>[.<format>]<suffix>``) are ever deleted: ``notes.txt`` a user keeps
+    in a ``SYMNET_CACHE`` folder of theirs stays."""
     try:
         folder_fd = _open_private(cache_root(), folder)
     except (OSError, UnsafeCacheError) as exc:
@@ -311,12 +343,12 @@ def save(filename: str, data: bytes, folder: str, suffixes: tuple[str, ...],
         _write(folder_fd, filename, data)
         current = f"-{cache_key()}."
         with os.scandir(folder_fd) as entries:
-            stale = [e.name for e in entries if e.name.endswith(suffixes)
-                     and not e.name.startswith(".") and current not in e.name]
+            stale = [e.name for e in entries if e.name.endswith(suffixes) and _keyed(e.name)
+                     and current not in e.name]
         for old in stale:
             _unlink(folder_fd, old)
         if bounded:
-            _evict(folder_fd, keep=filename, suffixes=suffixes)
+            _evict(folder_fd, keep=filename, suffixes=suffixes, ours=_keyed)
     except OSError as exc:
         warnings.warn(f"symnet could not write its cache folder {folder}/: {exc.strerror or exc}",
                       RuntimeWarning, stacklevel=4)

@@ -68,6 +68,26 @@ _UNDEFINED = (sp.zoo, sp.nan, sp.oo, -sp.oo)
 _MAX_BITS = math.ceil(MAX_DIGITS * math.log2(10))
 
 
+# operators a formula does not take, and what to write instead
+_OPERATORS = {
+    ast.MatMult: ("@", "a formula is elementwise, on numbers, so a matrix product is not part of it "
+                       "(x*y multiplies elementwise)"),
+    ast.FloorDiv: ("//", ""), ast.Mod: ("%", ""),  # ^ is read as ** before parsing
+    ast.BitAnd: ("&", ""), ast.BitOr: ("|", ""), ast.LShift: ("<<", ""), ast.RShift: (">>", ""),
+    ast.Invert: ("~", ""), ast.Not: ("not", ""),
+}
+
+
+def _operator(node: ast.AST) -> ParseError | None:
+    """The refusal of an operator a formula does not take (``x @ y``, ``x ^ 2``), naming it and the
+    operators it does take; None for any other node."""
+    if not isinstance(node, (ast.BinOp, ast.UnaryOp)) or type(node.op) not in _OPERATORS:
+        return None
+    symbol, hint = _OPERATORS[type(node.op)]
+    return ParseError(f"the operator '{symbol}' is not allowed in a formula, which takes + - * / ** "
+                      f"and functions such as exp(x)" + (f": {hint}" if hint else ""))
+
+
 def _describe(node: ast.AST) -> str:
     names = {
         ast.Attribute: "attribute access", ast.Subscript: "indexing", ast.Lambda: "lambda",
@@ -337,7 +357,7 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
             return _bounded(entry(*args), node, source)
         except (TypeError, ValueError) as exc:
             raise ParseError(f"{name}() cannot take these arguments: {exc}") from None
-    raise ParseError(f"unsupported syntax: {_describe(node)} is not allowed in a formula")
+    raise _operator(node) or ParseError(f"unsupported syntax: {_describe(node)} is not allowed in a formula")
 
 
 _COMPARE = {ast.Gt: sp.StrictGreaterThan, ast.Lt: sp.StrictLessThan, ast.GtE: sp.GreaterThan,

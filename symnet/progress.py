@@ -7,7 +7,8 @@ code runs in a Jupyter kernel (there tqdm's notebook bar, via ``tqdm.auto``); ``
 automatic one, where no argument can be passed (the first call of a :mod:`symnet.torch` op,
 which derives and generates its kernel): ``SYMNET_PROGRESS=0`` never, ``SYMNET_PROGRESS=1``
 always; unset (or anything else), automatic. Either way nothing appears before :data:`PROGRESS_AFTER_S`
-seconds, and the line is erased at the end. A progress line already open in this thread
+seconds, and the line is erased at the end; a stream that is None or closed shows nothing (the work
+goes on, never failed by its progress line). A progress line already open in this thread
 (``symnet.compile`` deriving inside ``symnet.derive``'s line, say) shows no second one.
 """
 from __future__ import annotations
@@ -44,6 +45,15 @@ def _unsized(stream) -> bool:
     return size.columns == 0 or size.lines == 0
 
 
+def _writable(stream) -> bool:
+    """Whether a progress line can be drawn on ``stream``: not None (``sys.stderr`` of a process started
+    without one: tqdm then deadlocked on its lock at the end, a hang) and not closed (tqdm's "I/O
+    operation on closed file" failed the work the line was about)."""
+    if stream is None or getattr(stream, "closed", False):
+        return False
+    return callable(getattr(stream, "write", None))
+
+
 def check_setting(enabled) -> None:
     """Raises SymnetError unless ``enabled`` is None, True or False."""
     if enabled is not None and not isinstance(enabled, bool):
@@ -75,7 +85,7 @@ def progress(label: str, enabled: bool | None = None, stream=None, after: float 
         isatty = getattr(stream, "isatty", None)
         jupyter = _in_jupyter()
         enabled = jupyter or bool(isatty and isatty())
-    if not enabled or getattr(_open, "active", False):
+    if not enabled or getattr(_open, "active", False) or not _writable(stream):
         yield
         return
     if jupyter:
@@ -90,7 +100,10 @@ def progress(label: str, enabled: bool | None = None, stream=None, after: float 
 
     def tick():  # a block of SymPy work calls nothing back: the elapsed time is redrawn from here
         while not done.wait(every):
-            bar.update(0)
+            try:
+                bar.update(0)
+            except (OSError, ValueError):  # the stream was closed meanwhile: stop drawing, the work goes on
+                return
 
     thread = threading.Thread(target=tick, name="symnet-progress", daemon=True)
     _open.active = True
@@ -101,4 +114,7 @@ def progress(label: str, enabled: bool | None = None, stream=None, after: float 
         _open.active = False
         done.set()
         thread.join()
-        bar.close()
+        try:
+            bar.close()
+        except (OSError, ValueError):  # a stream closed meanwhile: the work's result stands
+            pass

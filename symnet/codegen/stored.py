@@ -14,7 +14,8 @@ file of symnet, SymPy's version): any change to symnet makes a fresh key, and th
 other keys are deleted when a new one is written; the least recently used files beyond
 :mod:`symnet.cache`'s bounds go too.
 
-What is stored is data, never code: a line with the SHA-256 of the rest, then the Kernel as
+What is stored is data, never code: a line with the SHA-256 of the file's name and the rest
+(:func:`symnet.cache.sealed`: a file copied under another formula's name is not used), then the Kernel as
 :mod:`symnet.pickling` writes a derivation (SymPy objects as class and arguments,
 rebuilt without evaluation; symnet's Kernel dataclasses; a stability rule by its name, looked
 up among :mod:`symnet.codegen.rewrite`'s rules; a widened node, whose class is made at run
@@ -37,7 +38,7 @@ import os
 from functools import lru_cache
 
 from .. import pickling
-from ..cache import cache_key, read, save
+from ..cache import cache_key, read, save, sealed, unsealed
 from ..derivation import Derivation
 from . import ir
 from .ir import Kernel, KernelInput, KernelOutput
@@ -72,7 +73,7 @@ def described(d: Derivation, *, name: str | None = None, value: bool = True, gra
 def _filename(d: Derivation, name, value: bool, gradients: bool) -> str:
     """The cache file of these arguments: what ``describe`` reads of ``d``, and the options."""
 
-    parts = (d.name, d.title, d.definitions, d.wrt, d.outputs, d.jacobian, name, value, gradients)
+    parts = (d.name, d.title, d.inputs, d.definitions, d.wrt, d.outputs, d.jacobian, name, value, gradients)
     digest = hashlib.sha256(pickling._fingerprint(parts).encode()).hexdigest()[:32]
     return f"{digest}-{cache_key()}{_SUFFIX}"
 
@@ -82,9 +83,9 @@ def _load(filename: str) -> Kernel | None:
     data = read(filename, FOLDER)
     if data is None:
         return None
-    header, _, body = data.partition(b"\n")
-    if header != _HEADER + hashlib.sha256(body).hexdigest().encode():
-        return None  # garbled or truncated: built again (and written over)
+    body = unsealed(_HEADER, filename, data)
+    if body is None:
+        return None  # garbled, truncated or another formula's: built again (and written over)
     try:
         kernel = _loads(body)
     except pickling.UnfaithfulError:
@@ -100,8 +101,7 @@ def _keep(filename: str, kernel: Kernel) -> None:
             return
     except pickling.UnfaithfulError:  # a rule or a SymPy class that cannot be named (made at run time)
         return
-    data = _HEADER + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
-    save(filename, data, FOLDER, _SUFFIXES, bounded=True)
+    save(filename, sealed(_HEADER, filename, body), FOLDER, _SUFFIXES, bounded=True)
 
 
 def stored_derivation(key: str, build) -> Derivation:
@@ -114,13 +114,12 @@ def stored_derivation(key: str, build) -> Derivation:
 
     filename = f"{hashlib.sha256(key.encode()).hexdigest()[:32]}-{cache_key()}{_DERIVATION_SUFFIX}"
     data = read(filename, FOLDER)
-    if data is not None:
-        header, _, body = data.partition(b"\n")
-        if header == _DERIVATION_HEADER + hashlib.sha256(body).hexdigest().encode():
-            try:
-                return pickling.loads(body)
-            except pickling.UnfaithfulError:
-                pass  # built again, and written over
+    body = None if data is None else unsealed(_DERIVATION_HEADER, filename, data)
+    if body is not None:  # not garbled, truncated, nor another key's file
+        try:
+            return pickling.loads(body)
+        except pickling.UnfaithfulError:
+            pass  # built again, and written over
     d = build()
     try:
         body = pickling.dumps(d)
@@ -128,8 +127,7 @@ def stored_derivation(key: str, build) -> Derivation:
             return d
     except pickling.UnfaithfulError:
         return d
-    save(filename, _DERIVATION_HEADER + hashlib.sha256(body).hexdigest().encode() + b"\n" + body, FOLDER,
-          _SUFFIXES, bounded=True)
+    save(filename, sealed(_DERIVATION_HEADER, filename, body), FOLDER, _SUFFIXES, bounded=True)
     return d
 
 

@@ -204,7 +204,7 @@ def _rows_backward_impl(g: torch.Tensor, input: torch.Tensor, weight: torch.Tens
 
 if not _ops._exists("fused_linear_cross_entropy"):
     _flce = torch.library.custom_op(f"{NS}::fused_linear_cross_entropy", _forward_impl, mutates_args=())
-    _flce.register_fake(_forward_fake)
+    _ops.register_fake(_flce, _forward_fake)
 
     def _setup(ctx, inputs, output):
         input, weight, target, bias, class_weight, ignore_index, reduction, ls, softcap, zl, chunk, with_grads, \
@@ -234,14 +234,14 @@ if not _ops._exists("fused_linear_cross_entropy"):
     _flce.register_vmap(_ops._vmap_loop(torch.ops.symnet_torch.fused_linear_cross_entropy))
 
     _scale = torch.library.custom_op(f"{NS}::fused_linear_cross_entropy_scale", _scale_impl, mutates_args=())
-    _scale.register_fake(lambda g, grads, inputs: [torch.empty_like(t) for t in grads])
+    _ops.register_fake(_scale, lambda g, grads, inputs: [torch.empty_like(t) for t in grads])
     _ops.register_autograd(_scale, _ops._refuse_second("fused_linear_cross_entropy"),
                            lambda ctx, inputs, output: None)
     _scale.register_vmap(_ops._vmap_loop(torch.ops.symnet_torch.fused_linear_cross_entropy_scale))
 
     _rows_b = torch.library.custom_op(f"{NS}::fused_linear_cross_entropy_rows_backward", _rows_backward_impl,
                                       mutates_args=())
-    _rows_b.register_fake(lambda g, input, weight, target, bias, class_weight, *options:
+    _ops.register_fake(_rows_b, lambda g, input, weight, target, bias, class_weight, *options:
                           [torch.empty_like(input), torch.empty_like(weight) if options[-1] else weight.new_empty(0),
                            weight.new_empty(weight.shape[0], dtype=_bias_dtype(weight, bias))])
     _ops.register_autograd(_rows_b, _ops._refuse_second("fused_linear_cross_entropy"),

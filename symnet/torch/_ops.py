@@ -94,17 +94,24 @@ def call(op, *args):
     return _function(op._opname).apply(*args)
 
 
-def _one_device(op, args) -> None:
+def _one_device(op, args, kwargs=None) -> None:
     """Raises :class:`DeviceError` naming two arguments of ``op`` on different devices. The
     dispatcher runs a custom op for the device of highest priority among its tensors: a meta
     tensor beside CPU ones ran the fake kernel and returned uninitialised memory as the loss
     (``cross_entropy(z, y.to("meta"))`` gave 5.9e-201), and a kernel launched on one device
-    cannot read another's memory. Eager and torch.func calls only: while torch.compile traces,
-    Dynamo cannot iterate a schema, so a compiled graph is not checked here."""
-    if torch.compiler.is_compiling():
-        return
+    cannot read another's memory. Here for eager and torch.func calls; while torch.compile traces
+    (Dynamo cannot iterate a schema) the op's fake kernel checks the same (:func:`register_fake`)."""
+    if not torch.compiler.is_compiling():
+        _same_device(op, args, kwargs)
+
+
+def _same_device(op, args, kwargs=None) -> None:
+    """The check of :func:`_one_device`, wherever it runs (a fake kernel runs it while torch.compile traces)."""
+    kwargs = kwargs or {}
+    specs = op._schema.arguments
+    values = list(args) + [kwargs[s.name] for s in specs[len(args):] if s.name in kwargs]
     first = None
-    for spec, value in zip(op._schema.arguments, args):
+    for spec, value in zip(specs, values):
         many = isinstance(value, (list, tuple))
         for i, x in enumerate(value if many else (value,)):
             if not isinstance(x, torch.Tensor):
@@ -115,6 +122,20 @@ def _one_device(op, args) -> None:
             elif x.device != first[1]:
                 raise DeviceError(f"{NS}::{op._opname}: argument '{name}' is on {x.device} but '{first[0]}' is on "
                                   f"{first[1]}; put the tensors on one device")
+
+
+def register_fake(op, fake) -> None:
+    """``op.register_fake(fake)`` for a ``torch.library.custom_op`` ``op``, the fake first checking that
+    its tensors share a device (:func:`_one_device`). The fake kernel is what torch.compile runs while it
+    traces: without the check a CPU tensor beside a meta one compiled into a graph that returned
+    uninitialised memory (``torch.compile(mse_loss)(z, z.to("meta"))`` gave 6.8e-310)."""
+    overload = op._opoverload
+
+    def checked(*args, **kwargs):
+        _same_device(overload, args, kwargs)
+        return fake(*args, **kwargs)
+
+    op.register_fake(checked)
 
 
 class ForwardModeError(SymnetError, NotImplementedError):
@@ -282,7 +303,7 @@ class Pointwise:
             op = torch.library.triton_op(f"{NS}::{name}", _typed(self._run_visible, inputs), mutates_args=())
         else:
             op = torch.library.custom_op(f"{NS}::{name}", self._run, mutates_args=(), schema=schema)
-            op.register_fake(lambda *args: [torch.empty_like(args[0]) for _ in range(n + 1)])
+            register_fake(op, lambda *args: [torch.empty_like(args[0]) for _ in range(n + 1)])
 
         def setup(ctx, inputs, output):
             ctx.save_for_backward(*inputs[:n], *output[1:])
@@ -406,7 +427,7 @@ def _pointwise_backward_impl(g: torch.Tensor, partials: list[torch.Tensor], inpu
 
 if not _exists("pointwise_backward"):
     _pwb = torch.library.custom_op(f"{NS}::pointwise_backward", _pointwise_backward_impl, mutates_args=())
-    _pwb.register_fake(lambda g, partials, inputs, op: [torch.empty_like(p) for p in partials])
+    register_fake(_pwb, lambda g, partials, inputs, op: [torch.empty_like(p) for p in partials])
 
     def _pwb_backward(ctx, grads):
         raise DoubleBackwardError(f"{NS}::{ctx.op} is differentiable once: its backward has no derivative "
@@ -517,7 +538,7 @@ def _dense_backward_impl(g: torch.Tensor, a: torch.Tensor, W: torch.Tensor, b: t
 
 if not _exists("dense"):
     _dense = torch.library.custom_op(f"{NS}::dense", _dense_impl, mutates_args=())
-    _dense.register_fake(lambda a, W, b, activation: a.new_empty(a.shape[0], W.shape[0]))
+    register_fake(_dense, lambda a, W, b, activation: a.new_empty(a.shape[0], W.shape[0]))
 
     def _dense_setup(ctx, inputs, output):
         a, W, b, activation = inputs
@@ -533,7 +554,7 @@ if not _exists("dense"):
     _dense.register_vmap(_vmap_loop(torch.ops.symnet_torch.dense))
 
     _dense_b = torch.library.custom_op(f"{NS}::dense_backward", _dense_backward_impl, mutates_args=())
-    _dense_b.register_fake(lambda g, a, W, b, y, activation: [torch.empty_like(a), torch.empty_like(W),
+    register_fake(_dense_b, lambda g, a, W, b, y, activation: [torch.empty_like(a), torch.empty_like(W),
                                                            W.new_empty(W.shape[0])])
     register_autograd(_dense_b, _refuse_second("dense"), lambda ctx, inputs, output: None)
     _dense_b.register_vmap(_vmap_loop(torch.ops.symnet_torch.dense_backward))
@@ -559,7 +580,7 @@ def _rnn_backward_impl(g: torch.Tensor, x: torch.Tensor, hp: torch.Tensor, Wi: t
 
 if not _exists("rnn_step"):
     _rnn = torch.library.custom_op(f"{NS}::rnn_step", _rnn_impl, mutates_args=())
-    _rnn.register_fake(lambda x, hp, Wi, Wh: x.new_empty(x.shape[0], Wi.shape[0]))
+    register_fake(_rnn, lambda x, hp, Wi, Wh: x.new_empty(x.shape[0], Wi.shape[0]))
 
     def _rnn_setup(ctx, inputs, output):
         ctx.save_for_backward(*inputs, output)
@@ -571,7 +592,7 @@ if not _exists("rnn_step"):
     _rnn.register_vmap(_vmap_loop(torch.ops.symnet_torch.rnn_step))
 
     _rnn_b = torch.library.custom_op(f"{NS}::rnn_step_backward", _rnn_backward_impl, mutates_args=())
-    _rnn_b.register_fake(lambda g, x, hp, Wi, Wh, h: [torch.empty_like(x), torch.empty_like(hp),
+    register_fake(_rnn_b, lambda g, x, hp, Wi, Wh, h: [torch.empty_like(x), torch.empty_like(hp),
                                                       torch.empty_like(Wi), torch.empty_like(Wh)])
     register_autograd(_rnn_b, _refuse_second("rnn_step"), lambda ctx, inputs, output: None)
     _rnn_b.register_vmap(_vmap_loop(torch.ops.symnet_torch.rnn_step_backward))
@@ -601,7 +622,7 @@ def _rows_vmap(op):
 
 if not _exists("softmax"):
     _sm = torch.library.custom_op(f"{NS}::softmax", _softmax_impl, mutates_args=())
-    _sm.register_fake(lambda z, log: torch.empty_like(z))
+    register_fake(_sm, lambda z, log: torch.empty_like(z))
 
     def _sm_setup(ctx, inputs, output):
         ctx.log = inputs[1]
@@ -615,7 +636,7 @@ if not _exists("softmax"):
     _sm.register_vmap(_rows_vmap(torch.ops.symnet_torch.softmax))
 
     _sm_b = torch.library.custom_op(f"{NS}::softmax_backward", _softmax_backward_impl, mutates_args=())
-    _sm_b.register_fake(lambda g, z, log: torch.empty_like(z))
+    register_fake(_sm_b, lambda g, z, log: torch.empty_like(z))
     register_autograd(_sm_b, _refuse_second("softmax"), lambda ctx, inputs, output: None)
     _sm_b.register_vmap(_rows_vmap(torch.ops.symnet_torch.softmax_backward))
 
@@ -665,7 +686,7 @@ def _checked_classes_impl(target: torch.Tensor, classes: int, ignore_index: int)
 if not _exists("checked_classes"):  # the host check of the classes, an opaque op of its own: a traced
     # (triton_op) cross-entropy keeps it as a node that runs before its kernels
     _cc = torch.library.custom_op(f"{NS}::checked_classes", _checked_classes_impl, mutates_args=())
-    _cc.register_fake(lambda target, classes, ignore_index: torch.empty_like(target))
+    register_fake(_cc, lambda target, classes, ignore_index: torch.empty_like(target))
     _cc.register_vmap(lambda info, in_dims, target, classes, ignore_index:
                       (torch.ops.symnet_torch.checked_classes(_front(target, in_dims[0], info.batch_size), classes,
                                                               ignore_index), 0))
@@ -723,7 +744,7 @@ def _ce_op(name: str, module_of, visible: bool):
         op = torch.library.triton_op(f"{NS}::{name}", run, mutates_args=())
     else:
         op = torch.library.custom_op(f"{NS}::{name}", run, mutates_args=())
-        op.register_fake(lambda z, target, reduction, ignore_index:
+        register_fake(op, lambda z, target, reduction, ignore_index:
                          [z.new_empty(z.shape[:-1]) if reduction == "none" else z.new_empty(()), torch.empty_like(z)])
 
     def setup(ctx, inputs, output):
@@ -779,7 +800,7 @@ if not _exists("cross_entropy"):
     _ce_op("cross_entropy", lambda: _kernels("softmax_cross_entropy"), inductor_visible())
 
     _ce_b = torch.library.custom_op(f"{NS}::cross_entropy_backward", _ce_backward_impl, mutates_args=())
-    _ce_b.register_fake(lambda g, dz, z, reduction: torch.empty_like(dz))
+    register_fake(_ce_b, lambda g, dz, z, reduction: torch.empty_like(dz))
     register_autograd(_ce_b, _refuse_second("cross_entropy"), lambda ctx, inputs, output: None)
     _ce_b.register_vmap(_vmap_loop(torch.ops.symnet_torch.cross_entropy_backward))
 
@@ -844,7 +865,7 @@ def _ce_options_op(name: str, module_of, visible: bool):
         op = torch.library.triton_op(f"{NS}::{name}", run, mutates_args=())
     else:
         op = torch.library.custom_op(f"{NS}::{name}", run, mutates_args=())
-        op.register_fake(_ce_options_fake)
+        register_fake(op, _ce_options_fake)
 
     def setup(ctx, inputs, output):
         ctx.reduction, ctx.ignore_index = inputs[4], inputs[3]
@@ -946,7 +967,7 @@ if not _exists("cross_entropy_options"):
     # ∂/∂target and ∂/∂weight: an op of its own (opaque to torch.compile, differentiable once)
     _ce_tw = torch.library.custom_op(f"{NS}::cross_entropy_options_backward", _ce_target_weight_grads_impl,
                                      mutates_args=())
-    _ce_tw.register_fake(_ce_target_weight_grads_fake)
+    register_fake(_ce_tw, _ce_target_weight_grads_fake)
     register_autograd(_ce_tw, _refuse_second("cross_entropy_options"), lambda ctx, inputs, output: None)
     _ce_tw.register_vmap(_vmap_loop(torch.ops.symnet_torch.cross_entropy_options_backward))
 
