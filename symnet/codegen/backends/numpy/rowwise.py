@@ -13,7 +13,7 @@ from ....errors import SymnetError
 from ....registry import NUMPY_HELPER_NEEDS
 from ....render import text
 from .printer import NumpyExpressionPrinter
-from ...families.rowwise import LOSS_DOWN, OPTION_NAMES, V, RowKernel, j, option_product, r, scaled_loss, w
+from ...families.rowwise import OPTION_NAMES, V, RowKernel, j, option_product, r, scaled_loss, w
 
 __all__ = ["emit_row_function", "ROW_HELPERS", "HELPER_IMPORTS"]
 
@@ -694,13 +694,8 @@ def _scaled_gaps(kernel: RowKernel, n: int, args: list, helpers: set) -> list:
     for term in gates:
         option, rest = term.args
         name = printer.doprint(option)
-        square = [f for f in sp.Mul.make_args(rest) if isinstance(f, sp.Pow) and f.exp == 2]
-        if rest.has(LOSS_DOWN) and len(square) == 1 and rest == LOSS_DOWN * square[0]:  # λ·lse²·_down: (λ·lse)·(_down·lse)
-            x = printer.parenthesize(square[0].base, 50)
-            value = f"({name} * {x}) * (_down * {x})"
-        else:
-            number, rest = rest.as_coeff_Mul()
-            value = option_product(name if number == 1 else f"({printer.doprint(number)} * {name})", rest, printer)
+        number, rest = rest.as_coeff_Mul()  # λ·lse²·_down: (λ·lse)·(_down·lse) (option_product)
+        value = option_product(name if number == 1 else f"({printer.doprint(number)} * {name})", rest, printer)
         lines += [f"    if {name} != 0:", f"        _down_{o.name} += {value}"]
     lines += [f"    {o.name}[_over] = _down_{o.name}", "    _scaled[_i:_e] = _over"]
     return lines
