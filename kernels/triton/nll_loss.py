@@ -134,8 +134,10 @@ def _sum_dw_when_last(values_ptr, lows_ptr, n_values, count_ptr, out_ptr, div_hi
                 lo = tl.load(lows_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg").to(tl.float64)
                 c_hi, c_lo = _row_dw_tile_sum(hi * down, lo * down)
                 s_hi, s_lo = _dw_add(s_hi, s_lo, c_hi, c_lo)
-            q, _ = _dw_div(s_hi, s_lo, div_hi.to(tl.float64), div_lo.to(tl.float64))
-            q = q / down  # exact, or +∞ where the exact value passes the largest float
+            q_down, _ = _dw_div(s_hi, s_lo, div_hi.to(tl.float64), div_lo.to(tl.float64))
+            # q_down/2^-k: exact, or +∞ where the exact value passes the largest float; a row's ±∞ or NaN (the
+            # double-word sum's NaN there) leaves the float64 sum's answer, as before
+            q = tl.where(tl.abs(q_down) < float("inf"), q_down / down, q)
         tl.store(out_ptr, q.to(out_ptr.dtype.element_ty))
 
 
