@@ -41,3 +41,8 @@ class LimitError(SymnetError):
 class FusedStepError(SymnetError, ValueError):
     """The fused training step cannot take these parameters or settings (see
     :class:`symnet.torch.optim.FusedStep`)."""
+
+
+class DomainError(SymnetError, ValueError):
+    """An argument of a registry function holds an entry outside the values it takes (a negative variance of
+    gaussian_nll, a probability outside [0, 1] of bce): :func:`symnet.registry.check_argument_domains`."""

@@ -26,7 +26,7 @@ from sympy.codegen.cfunctions import log1p
 
 from .errors import ParseError
 from .functions import sigmoid
-from .registry import Function, register
+from .registry import ArgumentDomain, Function, register
 from .special import softplus
 
 __all__ = ["LOSSES"]
@@ -53,10 +53,11 @@ def _positive(loss: str, name: str, value):
     return value
 
 
-def _loss(name, build, mp, arity, note, torch=None):
-    """Register one loss; ``torch``: (torch, *tensors) → torch's own values, default options."""
+def _loss(name, build, mp, arity, note, torch=None, domains=()):
+    """Register one loss; ``torch``: (torch, *tensors) → torch's own values, default options; ``domains``: the
+    ArgumentDomain of each argument whose data are refused outside it (as torch refuses them)."""
     return register(Function(name, build, arity=arity, mpmath=mp, torch=torch, family="loss",
-                             note=note))
+                             note=note, argument_domains=tuple(domains)))
 
 
 def _F(name):
@@ -132,8 +133,8 @@ _loss("bce", _bce, _mp_bce, (2, 2),
       "derivative of this clamped value, the same clamp applied consistently: −t/p + (1 − t)/(1 − p), each "
       "term 0 where its log is clamped (so finite at p = 0 and 1: 1 − t at p = 0, −t at p = 1; the "
       "heaviside-gate rule). torch's gradient divides by max(p(1 − p), 1e-12) instead (−1e12·t at p = 0), "
-      "which differs only where a log is clamped",
-      _F("binary_cross_entropy"))
+      "which differs only where a log is clamped. p and t outside [0, 1] are refused, as torch refuses them",
+      _F("binary_cross_entropy"), domains=(ArgumentDomain(0, "p", 0, 1), ArgumentDomain(1, "t", 0, 1)))
 
 
 def _bce_logits(z, t, pos_weight=1):
@@ -234,7 +235,8 @@ _loss("gaussian_nll", _gaussian_nll, _mp_gaussian_nll, (3, 4),
       "(log max(var, eps) + (x − t)²/max(var, eps))/2. torch clamps var without a gradient (its gradient "
       "is taken as if unclamped, at the clamped value); here max(var, eps) has gradient 0 in var below eps, the "
       "derivative of the value computed (a select, 0 and not 0·∞ where (x − t)² is huge: the heaviside-gate "
-      "rule)", _F("gaussian_nll_loss"))
+      "rule). A negative var is refused, as torch refuses it (max(var, eps) would make it a number)",
+      _F("gaussian_nll_loss"), domains=(ArgumentDomain(2, "var", 0),))
 
 
 def _kl_div(x, t, log_target=0):

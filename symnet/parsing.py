@@ -349,6 +349,10 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
                                                                      for a in node.args[1:]]
         else:
             args = [_build(a, depth + 1, source) for a in node.args]
+        if getattr(entry, "argument_domains", ()):  # gaussian_nll(x, t, -1): a number outside, refused here
+            from .registry import check_argument_domains
+            check_argument_domains(entry, [float(a) if getattr(a, "is_number", False) and a.is_real else None
+                                           for a in args])
         if all(getattr(a, "is_number", False) for a in args):
             with sp.evaluate(False):  # exp(10**50): estimated before SymPy computes it
                 unevaluated = entry(*args)

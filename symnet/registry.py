@@ -39,7 +39,7 @@ from .special import (exp_shift, exp_twosum, ndtr, ndtr_tanh, ndtr_tanh_pdf, ndt
 
 __all__ = ["Rule", "Function", "REGISTRY", "NAMES", "register", "unregister", "lookup", "entry_of", "rule_of", "unary_rules",
            "numpy_template", "triton_template", "TRITON_DEVICE_HELPERS", "TRITON_HELPER_NEEDS", "NUMPY_HELPERS", "NUMPY_HELPER_NEEDS", "numpy_helper_closure",
-           "kink_arguments", "as_piecewise", "activation_names"]
+           "kink_arguments", "as_piecewise", "activation_names", "ArgumentDomain", "check_argument_domains"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,24 @@ class Rule:
     formula: str  # the rule in readable math, shown in the printout
     derivative: Callable[[sp.Expr], sp.Expr]  # f'(u) as a function of the argument u
     kink: bool = False  # not differentiable where the argument is 0
+
+
+@dataclass(frozen=True)
+class ArgumentDomain:
+    """The values one argument of a function takes, [low, high] (ends included), and the word for an entry
+    outside it. A function that is real outside it but means nothing there (gaussian_nll's max(var, eps) at a
+    negative variance is a number) names it, so that its data are refused where torch refuses them."""
+
+    index: int  # the argument's position (0: the first)
+    name: str  # its name in the function's signature (var, p)
+    low: float = -math.inf
+    high: float = math.inf
+
+    def outside(self) -> str:
+        """What an entry outside is: "a negative entry", "an entry outside [0, 1]"."""
+        if self.low == 0 and self.high == math.inf:
+            return "a negative entry"
+        return f"an entry outside [{self.low:g}, {self.high:g}]"
 
 
 @dataclass(frozen=True)
@@ -70,6 +88,7 @@ class Function:
     mpmath: Callable | None = None  # reference at high precision, on mpf arguments
     torch: Callable | None = None  # (torch, *tensors) → the same values, where torch has it
     domain: tuple[float, float] = (-math.inf, math.inf)  # where it is real (first argument)
+    argument_domains: tuple[ArgumentDomain, ...] = ()  # arguments whose data are refused outside (check_argument_domains)
     boundaries: tuple[float, ...] = ()  # where a Piecewise switches branch (first argument)
     family: str = "elementary"  # "elementary", "activation" or "loss" (symnet/losses.py)
     note: str = ""  # accuracy of a hand-written Triton helper, or a remark on the lowering
@@ -103,6 +122,29 @@ def register(entry: Function, triton_helpers: dict | None = None, numpy_helpers:
     TRITON_DEVICE_HELPERS.update(triton_helpers or {})
     NUMPY_HELPERS.update(numpy_helpers or {})
     return entry
+
+
+def check_argument_domains(entry: Function, values) -> None:
+    """Refuse data outside the entry's argument domains, in one line naming the function and the argument:
+    ``values`` are its arguments in order (NumPy arrays, torch tensors or numbers). NaN passes (it is not
+    outside: it propagates, as torch's checks let it). A torch tensor is read back to the host for the
+    answer, as torch's own check of gaussian_nll_loss does.
+
+    Raises:
+        DomainError: an entry below ``low`` or above ``high`` (the first such entry shown).
+    """
+    from .errors import DomainError
+
+    for d in entry.argument_domains:
+        if d.index >= len(values) or values[d.index] is None:
+            continue
+        x = values[d.index]
+        bad = (x < d.low) | (x > d.high)
+        if bool(bad.any() if hasattr(bad, "any") else bad):
+            first = x[bad].reshape(-1)[0] if hasattr(x, "shape") and getattr(x, "ndim", 0) else x
+            must = f"≥ {d.low:g}" if d.high == math.inf else f"≤ {d.high:g}" if d.low == -math.inf \
+                else f"in [{d.low:g}, {d.high:g}]"
+            raise DomainError(f"{entry.name}: {d.name} has {d.outside()} ({float(first):g}); {d.name} must be {must}")
 
 
 def unregister(name: str) -> Function:

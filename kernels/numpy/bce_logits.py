@@ -38,16 +38,26 @@ def _select(c, a, b):
     return out.view(dtype)
 
 
+def _unmasked(value, name):
+    """``value``, refused where it is a numpy.ma masked array: np.asarray keeps its data and drops its mask,
+    so the masked entries would count as if they were there. What a mask should mean differs by function
+    (an entry left out of a sum, a row left out of a mean, a logit of −∞), so the caller says it."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"argument {name!r} is a numpy.ma masked array, whose mask would be ignored; pass "
+                        f"{name}.filled(x) with the value x masked entries stand for, or the unmasked entries only")
+    return value
+
+
 def _inputs(**named):
     """The arguments as arrays of one floating dtype and one shape (0-d values broadcast).
 
-    Refuses what NumPy would silently accept: integer or complex data, float16, and
-    shapes that differ (NumPy would broadcast (n, 1) against (n,) into (n, n))."""
+    Refuses what NumPy would silently accept: integer or complex data, float16, masked arrays
+    (_unmasked), and shapes that differ (NumPy would broadcast (n, 1) against (n,) into (n, n))."""
     arrays = {}
     for name, value in named.items():
         if value is None:
             raise TypeError(f"argument {name!r} is missing (got None)")
-        array = np.asarray(value)
+        array = np.asarray(_unmasked(value, name))
         if array.dtype not in (np.float32, np.float64):
             raise TypeError(f"argument {name!r} must hold float32 or float64 values, not {array.dtype}")
         arrays[name] = array

@@ -36,6 +36,16 @@ def _sigmoid(x, out=None, e=None):
     return np.divide(np.maximum(e, x >= 0), 1 + e, out=out)
 
 
+def _unmasked(value, name):
+    """``value``, refused where it is a numpy.ma masked array: np.asarray keeps its data and drops its mask,
+    so the masked entries would count as if they were there. What a mask should mean differs by function
+    (an entry left out of a sum, a row left out of a mean, a logit of −∞), so the caller says it."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"argument {name!r} is a numpy.ma masked array, whose mask would be ignored; pass "
+                        f"{name}.filled(x) with the value x masked entries stand for, or the unmasked entries only")
+    return value
+
+
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 _SHARE = 1 << 19  # elements: less than this per core is not worth a thread
 
@@ -73,8 +83,8 @@ def _in_parallel(work, rows, width):
 
 
 def _logits(z):
-    """The logits as a C-contiguous (rows, V) float array, and their original shape."""
-    z = np.asarray(z)
+    """The logits as a C-contiguous (rows, V) float array, and their original shape (a masked array refused)."""
+    z = np.asarray(_unmasked(z, "z"))
     if z.dtype not in (np.float32, np.float64):
         raise TypeError(f"argument 'z' must hold float32 or float64 logits, not {z.dtype}")
     if z.ndim == 0 or z.shape[-1] == 0:
@@ -85,8 +95,8 @@ def _logits(z):
 def _classes(r, shape, ignore_index):
     """The class of each row as (rows, 1) indices in [0, V), checked: never an out-of-range
     read. Rows of class ignore_index read class 0 instead; the mask of them is returned too
-    (None when there are none)."""
-    r = np.asarray(r)
+    (None when there are none). A masked array is refused (ignore_index is the way to leave rows out)."""
+    r = np.asarray(_unmasked(r, "r"))
     if r.dtype.kind not in "iu":
         raise TypeError(f"argument 'r' must hold integer class indices, not {r.dtype}")
     if r.shape != shape[:-1]:
@@ -128,7 +138,7 @@ def _like(g, name, shape, dtype):
     """An upstream gradient: the logits' shape, cast to their dtype."""
     if g is None:
         raise TypeError(f"argument {name!r} is missing (got None)")
-    g = np.asarray(g)
+    g = np.asarray(_unmasked(g, name))
     if g.dtype not in (np.float32, np.float64):
         raise TypeError(f"argument {name!r} must hold float32 or float64 values, not {g.dtype}")
     if g.shape != shape:
@@ -140,7 +150,7 @@ def _weights(weight, V, dtype):
     """The class weights as a (1, V) array of the logits' dtype: all 1 for None."""
     if weight is None:
         return np.ones((1, V), dtype)
-    weight = np.asarray(weight)
+    weight = np.asarray(_unmasked(weight, "weight"))
     if weight.dtype.kind not in "fiu" or weight.shape != (V,):
         raise ValueError(f"weight must be a vector of {V} floats (one per class), not {weight.dtype} {weight.shape}")
     if not np.isfinite(weight).all():

@@ -20,6 +20,17 @@ import numpy as np
 
 _BLOCK = 16384  # elements per block: the temporaries of a block stay in cache
 
+
+def _unmasked(value, name):
+    """``value``, refused where it is a numpy.ma masked array: np.asarray keeps its data and drops its mask,
+    so the masked entries would count as if they were there. What a mask should mean differs by function
+    (an entry left out of a sum, a row left out of a mean, a logit of −∞), so the caller says it."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"argument {name!r} is a numpy.ma masked array, whose mask would be ignored; pass "
+                        f"{name}.filled(x) with the value x masked entries stand for, or the unmasked entries only")
+    return value
+
+
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 _SHARE = 1 << 19  # elements: less than this per core is not worth a thread
 
@@ -57,8 +68,8 @@ def _in_parallel(work, rows, width):
 
 
 def _logits(z):
-    """The logits as a C-contiguous (rows, V) float array, and their original shape."""
-    z = np.asarray(z)
+    """The logits as a C-contiguous (rows, V) float array, and their original shape (a masked array refused)."""
+    z = np.asarray(_unmasked(z, "z"))
     if z.dtype not in (np.float32, np.float64):
         raise TypeError(f"argument 'z' must hold float32 or float64 logits, not {z.dtype}")
     if z.ndim == 0 or z.shape[-1] == 0:
@@ -70,7 +81,7 @@ def _like(g, name, shape, dtype):
     """An upstream gradient: the logits' shape, cast to their dtype."""
     if g is None:
         raise TypeError(f"argument {name!r} is missing (got None)")
-    g = np.asarray(g)
+    g = np.asarray(_unmasked(g, name))
     if g.dtype not in (np.float32, np.float64):
         raise TypeError(f"argument {name!r} must hold float32 or float64 values, not {g.dtype}")
     if g.shape != shape:

@@ -22,6 +22,17 @@ import numpy as np
 
 _BLOCK = 16384  # elements per block: the temporaries of a block stay in cache
 
+
+def _unmasked(value, name):
+    """``value``, refused where it is a numpy.ma masked array: np.asarray keeps its data and drops its mask,
+    so the masked entries would count as if they were there. What a mask should mean differs by function
+    (an entry left out of a sum, a row left out of a mean, a logit of −∞), so the caller says it."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"argument {name!r} is a numpy.ma masked array, whose mask would be ignored; pass "
+                        f"{name}.filled(x) with the value x masked entries stand for, or the unmasked entries only")
+    return value
+
+
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 _SHARE = 1 << 19  # elements: less than this per core is not worth a thread
 
@@ -59,8 +70,8 @@ def _in_parallel(work, rows, width):
 
 
 def _logits(z):
-    """The logits as a C-contiguous (rows, V) float array, and their original shape."""
-    z = np.asarray(z)
+    """The logits as a C-contiguous (rows, V) float array, and their original shape (a masked array refused)."""
+    z = np.asarray(_unmasked(z, "z"))
     if z.dtype not in (np.float32, np.float64):
         raise TypeError(f"argument 'z' must hold float32 or float64 logits, not {z.dtype}")
     if z.ndim == 0 or z.shape[-1] == 0:
@@ -71,8 +82,8 @@ def _logits(z):
 def _classes(r, shape, ignore_index):
     """The class of each row as (rows, 1) indices in [0, V), checked: never an out-of-range
     read. Rows of class ignore_index read class 0 instead; the mask of them is returned too
-    (None when there are none)."""
-    r = np.asarray(r)
+    (None when there are none). A masked array is refused (ignore_index is the way to leave rows out)."""
+    r = np.asarray(_unmasked(r, "r"))
     if r.dtype.kind not in "iu":
         raise TypeError(f"argument 'r' must hold integer class indices, not {r.dtype}")
     if r.shape != shape[:-1]:

@@ -366,7 +366,10 @@ def _sum_dw_when_last(values_ptr, lows_ptr, n_values, count_ptr, out_ptr, div_hi
     to finish adds the values up in float64, R at a time in a fixed order (the same bits every run), each chunk
     by _row_dw_tile_sum, the chunks by _dw_add, and stores (Σ_hi + Σ_lo)/(div_hi + div_lo) by _dw_div: where
     Σ_r w_r·ℓ_r cancels (losses of both signs) the rounded products and a float64 sum would lose what the
-    division keeps. Where that is not finite (a loss of ±∞ or NaN, an overflow inside), the float64 sum's."""
+    division keeps. Where that is not finite (a loss of ±∞ or NaN, an overflow inside), the float64 sum's; where that
+    is not either, the sum again of every value times 2^-k (4·n_values·2^-k ≤ 1: nothing overflows, powers of 2, so
+    the roundings are the same), divided, then times 2^k: a mean of rows near the largest float (the scaled-gaps
+    fallback's) is finite wherever the exact one is, as NumPy's _row_reduction."""
     tl.debug_barrier()  # orders this program's stores before its atomic, whose release (GPU scope)
     done = tl.atomic_add(count_ptr, 1)  # makes them visible to the last program's acquire
     if done == tl.num_programs(0) - 1:
@@ -382,7 +385,24 @@ def _sum_dw_when_last(values_ptr, lows_ptr, n_values, count_ptr, out_ptr, div_hi
             s_hi, s_lo = _dw_add(s_hi, s_lo, c_hi, c_lo)
         q, _ = _dw_div(s_hi, s_lo, div_hi.to(tl.float64), div_lo.to(tl.float64))
         plain = tl.sum(total, axis=0) / div_hi.to(tl.float64)
-        tl.store(out_ptr, tl.where(tl.abs(q) < float("inf"), q, plain).to(out_ptr.dtype.element_ty))
+        q = tl.where(tl.abs(q) < float("inf"), q, plain)
+        if tl.abs(q) >= float("inf"):  # Σ past the largest float (rows near it): again at 2^-k, 2^k ≥ 4·n_values
+            down = tl.full([], 1.0, tl.float64)  # (the rows' ±∞ or NaN give it again: the same answer)
+            while 4.0 * n_values * down > 1.0:
+                down = down * 0.5
+            s_hi = tl.zeros([], tl.float64)
+            s_lo = tl.zeros([], tl.float64)
+            for first in range(0, n_values, R):
+                at = first + tl.arange(0, R)
+                hi = tl.load(values_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg").to(tl.float64)
+                lo = tl.load(lows_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg").to(tl.float64)
+                c_hi, c_lo = _row_dw_tile_sum(hi * down, lo * down)
+                s_hi, s_lo = _dw_add(s_hi, s_lo, c_hi, c_lo)
+            q_down, _ = _dw_div(s_hi, s_lo, div_hi.to(tl.float64), div_lo.to(tl.float64))
+            # q_down/2^-k: exact, or +∞ where the exact value passes the largest float; a row's ±∞ or NaN (the
+            # double-word sum's NaN there) leaves the float64 sum's answer, as before
+            q = tl.where(tl.abs(q_down) < float("inf"), q_down / down, q)
+        tl.store(out_ptr, q.to(out_ptr.dtype.element_ty))
 
 
 @triton.jit
@@ -778,7 +798,7 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_ptr, o
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             # down_s0 = Σ_j w_j·(m·_down − _down·z_j)
             down_s0 = down_s0 + tl.sum(tl.where(idx < V, wj*(_down*m - _down*zj), 0.0), axis=0)
-        loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp*_down + (_down*m - _down*z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((log_sum_exp*_down*s2 + down_s0)/Vf)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (_down*((m + log_sum_exp) * (m + log_sum_exp))))) / _down
+        loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp*_down + (_down*m - _down*z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((log_sum_exp*_down*s2 + down_s0)/Vf)) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * (m + log_sum_exp)) * (_down * (m + log_sum_exp)))) / _down
         tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
         if REDUCE:
             tl.store(loss_lo_ptr + row, tl.zeros([], loss_lo_ptr.dtype.element_ty))
@@ -1262,7 +1282,7 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
             down_s0 = down_s0 + tl.sum(tl.where(idx < V, wj*(_down*m - _down*zj), 0.0), axis=0)
             # down_s1 = Σ_j (t_j·w_j)·(m·_down − _down·z_j)
             down_s1 = down_s1 + tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (_down*m - _down*zj)), 0.0), axis=0)
-        loss = (one_minus_eps*down_s1 + log_sum_exp*one_minus_eps*_down*s1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*down_s0 + inv_V*log_sum_exp*_down*s4)) + tl.where(z_loss_scale == 0, 0.0, z_loss_scale * (_down*((m + log_sum_exp) * (m + log_sum_exp))))) / _down
+        loss = (one_minus_eps*down_s1 + log_sum_exp*one_minus_eps*_down*s1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*down_s0 + inv_V*log_sum_exp*_down*s4)) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * (m + log_sum_exp)) * (_down * (m + log_sum_exp)))) / _down
         tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
         if REDUCE:
             tl.store(loss_lo_ptr + row, tl.zeros([], loss_lo_ptr.dtype.element_ty))

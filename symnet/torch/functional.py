@@ -131,6 +131,8 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
         TypeError: an integer or complex tensor, or tensors of different dtypes; an argument
             that is neither a tensor nor a number (a list, a NumPy array, a number as text).
         DeviceError: a CPU tensor without ``TRITON_INTERPRET=1``.
+        DomainError: an entry outside the values an argument takes (gaussian_nll's var < 0, bce's p or t
+            outside [0, 1]: the registry's ArgumentDomain), in one line naming the argument.
     """
     name = _canonical(name)
     op = _ops._POINTWISE.get(name)
@@ -155,6 +157,9 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
         raise SymnetError(f"{name} takes {len(op.inputs)} tensors, got {1 + len(targets)}: pass the input, then {how}")
     _check_options("loss", name, params, by_name, tensors=len(op.inputs))
     tensors = _broadcast(input, *targets)
+    from ..registry import REGISTRY, check_argument_domains
+    if name in REGISTRY:  # a negative variance, a probability outside [0, 1]: refused, as torch refuses them
+        check_argument_domains(REGISTRY[name], tensors)
     return _reduce(_ops.call(op.op, *tensors, [float(p) for p in params])[0], reduction)
 
 

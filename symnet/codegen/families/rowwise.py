@@ -487,10 +487,18 @@ def _weighed_gaps(e: sp.Expr) -> sp.Expr:
 def option_product(factor: str, rest: sp.Expr, printer) -> str:
     """The text of factor·rest for a term of an option (``gated``): λ·x² as (λ·x)·x, so that x² is never
     formed alone: the z-loss λ·lse² of float32 logits at ±1e20 is 1e36 (λ = 1e-4), where lse² overflows.
-    (λ·x)·x overflows only where the result does, and underflows only where λ itself is not normal."""
-    if isinstance(rest, sp.Pow) and rest.exp == 2:
-        x = printer.parenthesize(rest.base, 50)
-        return f"({factor} * {x}) * {x}"
+    (λ·x)·x overflows only where the result does, and underflows only where λ itself is not normal. The
+    scaled-gaps fallback's λ·(2^-k·x²) likewise as (λ·x)·(2^-k·x): x² alone overflows past x = 1.3e154 (float64),
+    where λ·x²·2^-k is finite for λ < 2^k·1.8e308/x² (Triton's value kernel at logits [1e155, −1e308, −1e308],
+    ε = 0.1, λ = 1e-4 gave +∞ for an exact loss of 7.7e306)."""
+    scale, square = sp.S.One, rest
+    if rest.is_Mul and len(rest.args) == 2:
+        scale, square = sorted(rest.args, key=lambda a: isinstance(a, sp.Pow))
+        if not (scale == LOSS_DOWN and isinstance(square, sp.Pow)):
+            scale, square = sp.S.One, rest
+    if isinstance(square, sp.Pow) and square.exp == 2:
+        x = printer.parenthesize(square.base, 50)
+        return f"({factor} * {x}) * ({printer._print(scale)} * {x})" if scale != 1 else f"({factor} * {x}) * {x}"
     return f"{factor} * {printer.parenthesize(rest, 50)}"
 
 

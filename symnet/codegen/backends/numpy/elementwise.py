@@ -35,7 +35,7 @@ from ....errors import InvalidNameError
 from ....functions import sigmoid
 from ....special import softplus
 from ....render import text
-from ....registry import NUMPY_HELPERS, numpy_helper_closure
+from ....registry import NUMPY_HELPER_NEEDS, NUMPY_HELPERS, numpy_helper_closure
 from ...doubleword import generated_last
 from ...ir import COMMON_NAMES, CodeName, Kernel, local_names, output_comment, temporary_names
 from ...rewrite import SIGMOID_PAIR, WidenedBase, nexp, unwiden
@@ -46,17 +46,27 @@ __all__ = ["emit_module", "emit_function", "reserved_names", "temporaries", "HEL
 # Helper functions a printed expression may call, emitted into the module when used.
 HELPERS = {
     **PRINTER_HELPERS,  # _sigmoid: the helpers the printer's expressions call
+    "_unmasked": '''\
+def _unmasked(value, name):
+    """``value``, refused where it is a numpy.ma masked array: np.asarray keeps its data and drops its mask,
+    so the masked entries would count as if they were there. What a mask should mean differs by function
+    (an entry left out of a sum, a row left out of a mean, a logit of −∞), so the caller says it."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"argument {name!r} is a numpy.ma masked array, whose mask would be ignored; pass "
+                        f"{name}.filled(x) with the value x masked entries stand for, or the unmasked entries only")
+    return value
+''',
     "_inputs": '''\
 def _inputs(**named):
     """The arguments as arrays of one floating dtype and one shape (0-d values broadcast).
 
-    Refuses what NumPy would silently accept: integer or complex data, float16, and
-    shapes that differ (NumPy would broadcast (n, 1) against (n,) into (n, n))."""
+    Refuses what NumPy would silently accept: integer or complex data, float16, masked arrays
+    (_unmasked), and shapes that differ (NumPy would broadcast (n, 1) against (n,) into (n, n))."""
     arrays = {}
     for name, value in named.items():
         if value is None:
             raise TypeError(f"argument {name!r} is missing (got None)")
-        array = np.asarray(value)
+        array = np.asarray(_unmasked(value, name))
         if array.dtype not in (np.float32, np.float64):
             raise TypeError(f"argument {name!r} must hold float32 or float64 values, not {array.dtype}")
         arrays[name] = array
@@ -77,6 +87,7 @@ def _flat(a, n):
     return np.broadcast_to(a, (n,)) if a.ndim == 0 else np.ascontiguousarray(a).reshape(-1)
 ''',
 }
+NUMPY_HELPER_NEEDS["_inputs"] = ("_unmasked",)  # a masked array refused
 
 # The names the elementwise function's own code uses besides COMMON_NAMES and the helpers'
 # names; user names get local identifiers that avoid them and the kernel's temporaries, and

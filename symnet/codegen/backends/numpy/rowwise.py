@@ -13,7 +13,7 @@ from ....errors import SymnetError
 from ....registry import NUMPY_HELPER_NEEDS
 from ....render import text
 from .printer import NumpyExpressionPrinter
-from ...families.rowwise import LOSS_DOWN, OPTION_NAMES, V, RowKernel, j, option_product, r, scaled_loss, w
+from ...families.rowwise import OPTION_NAMES, V, RowKernel, j, option_product, r, scaled_loss, w
 
 __all__ = ["emit_row_function", "ROW_HELPERS", "HELPER_IMPORTS"]
 
@@ -66,8 +66,8 @@ def _in_parallel(work, rows, width):
 ''',
     "_logits": '''\
 def _logits(z):
-    """The logits as a C-contiguous (rows, V) float array, and their original shape."""
-    z = np.asarray(z)
+    """The logits as a C-contiguous (rows, V) float array, and their original shape (a masked array refused)."""
+    z = np.asarray(_unmasked(z, "z"))
     if z.dtype not in (np.float32, np.float64):
         raise TypeError(f"argument 'z' must hold float32 or float64 logits, not {z.dtype}")
     if z.ndim == 0 or z.shape[-1] == 0:
@@ -78,8 +78,8 @@ def _logits(z):
 def _classes(r, shape, ignore_index):
     """The class of each row as (rows, 1) indices in [0, V), checked: never an out-of-range
     read. Rows of class ignore_index read class 0 instead; the mask of them is returned too
-    (None when there are none)."""
-    r = np.asarray(r)
+    (None when there are none). A masked array is refused (ignore_index is the way to leave rows out)."""
+    r = np.asarray(_unmasked(r, "r"))
     if r.dtype.kind not in "iu":
         raise TypeError(f"argument 'r' must hold integer class indices, not {r.dtype}")
     if r.shape != shape[:-1]:
@@ -121,7 +121,7 @@ def _like(g, name, shape, dtype):
     """An upstream gradient: the logits' shape, cast to their dtype."""
     if g is None:
         raise TypeError(f"argument {name!r} is missing (got None)")
-    g = np.asarray(g)
+    g = np.asarray(_unmasked(g, name))
     if g.dtype not in (np.float32, np.float64):
         raise TypeError(f"argument {name!r} must hold float32 or float64 values, not {g.dtype}")
     if g.shape != shape:
@@ -133,7 +133,7 @@ def _weights(weight, V, dtype):
     """The class weights as a (1, V) array of the logits' dtype: all 1 for None."""
     if weight is None:
         return np.ones((1, V), dtype)
-    weight = np.asarray(weight)
+    weight = np.asarray(_unmasked(weight, "weight"))
     if weight.dtype.kind not in "fiu" or weight.shape != (V,):
         raise ValueError(f"weight must be a vector of {V} floats (one per class), not {weight.dtype} {weight.shape}")
     if not np.isfinite(weight).all():
@@ -478,6 +478,7 @@ def _reduction(reduction):
 
 # _row_dw_softcap's double-word e^x, products and sums: the row helpers of _row_dw_target_gradient
 NUMPY_HELPER_NEEDS["_row_reduction"] = ("_row_total",)
+NUMPY_HELPER_NEEDS.update({name: ("_unmasked",) for name in ("_logits", "_classes", "_like", "_weights")})
 NUMPY_HELPER_NEEDS["_row_dw_softcap"] = ("_exp_twosum", "_row_dw_target_gradient")  # (_row_dw_exp_shifted, …)
 
 
@@ -694,13 +695,8 @@ def _scaled_gaps(kernel: RowKernel, n: int, args: list, helpers: set) -> list:
     for term in gates:
         option, rest = term.args
         name = printer.doprint(option)
-        square = [f for f in sp.Mul.make_args(rest) if isinstance(f, sp.Pow) and f.exp == 2]
-        if rest.has(LOSS_DOWN) and len(square) == 1 and rest == LOSS_DOWN * square[0]:  # λ·lse²·_down: (λ·lse)·(_down·lse)
-            x = printer.parenthesize(square[0].base, 50)
-            value = f"({name} * {x}) * (_down * {x})"
-        else:
-            number, rest = rest.as_coeff_Mul()
-            value = option_product(name if number == 1 else f"({printer.doprint(number)} * {name})", rest, printer)
+        number, rest = rest.as_coeff_Mul()  # λ·lse²·_down: (λ·lse)·(_down·lse) (option_product)
+        value = option_product(name if number == 1 else f"({printer.doprint(number)} * {name})", rest, printer)
         lines += [f"    if {name} != 0:", f"        _down_{o.name} += {value}"]
     lines += [f"    {o.name}[_over] = _down_{o.name}", "    _scaled[_i:_e] = _over"]
     return lines
