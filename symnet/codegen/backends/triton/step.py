@@ -425,7 +425,8 @@ def emit_mlp_kernel(step: MlpStep, helpers: set, rule=None) -> str:
         states, scalars = _rule_args(rule)
         at = sig.index("scratch_ptr")
         sig[at:at] = [f"{p.name}_{n}_ptr" for p in params for n in states]
-        sig[sig.index(f"P0: tl.constexpr"):sig.index(f"P0: tl.constexpr")] = scalars
+        at = sig.index("P0: tl.constexpr")
+        sig[at:at] = scalars
     code = _Code()
     code.lines = ["@triton.jit", f"def _{step.name}_kernel({', '.join(sig)}):",
                   f'    """{step.formula}.',
