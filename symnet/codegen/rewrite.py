@@ -865,8 +865,12 @@ class WidenedBase(sp.Function):
 
     @property
     def expanded(self) -> sp.Expr:
-        """The body at this node's arguments (the leaves, unless something was substituted)."""
-        return self.body.xreplace(dict(zip(self.leaves, self.args)))
+        """The body at this node's arguments (the leaves, unless something was substituted). The body itself
+        where nothing was: SymPy's ``xreplace`` rebuilds every node above a symbol mapped even to itself (a
+        24-term log-sum-exp's Max(a0, …, a23), each build comparing every pair of its arguments, was rebuilt
+        at every printing and unwidening: 1,179 builds, 866 s to compile)."""
+        moved = {leaf: arg for leaf, arg in zip(self.leaves, self.args) if leaf != arg}
+        return self.body.xreplace(moved) if moved else self.body
 
     def _eval_evalf(self, prec):
         return self.expanded._eval_evalf(prec)
@@ -2674,11 +2678,9 @@ __all__ += ["CONJUGATE"]
 
 def _plain(e):
     """``e`` as SymPy evaluates it, every grouping dropped ((p − t)·((p − t)/δ)/δ is (p − t)²/δ² again)."""
-    if isinstance(e, sp.UnevaluatedExpr):
-        return _plain(e.args[0])
-    if not e.args or not isinstance(e, sp.Expr):
-        return e
-    return e.func(*[_plain(a) for a in e.args])
+    if not isinstance(e, sp.Basic) or not e.has(sp.UnevaluatedExpr):
+        return e  # (rebuilding every node re-sorts every Max's arguments: 78 builds of a 6-term Max per compile)
+    return e.replace(lambda n: isinstance(n, sp.UnevaluatedExpr), lambda n: n.args[0])
 
 
 def _hypot_slope_forms(X, B, c, w):
@@ -2762,11 +2764,17 @@ def _hypot_slope(node):
     return None
 
 
+def _has_square_root(expr) -> bool:
+    """``expr``, or the body of a widened node in it, holds a power to ±1/2."""
+    return any(p.exp in (sp.S.Half, -sp.S.Half) for p in expr.atoms(sp.Pow)) or any(
+        _has_square_root(w.body) for w in expr.atoms(WidenedBase))
+
+
 @functools.lru_cache(maxsize=256)
 def _hypot_slopes(expr):
     """``expr`` with every largest subexpression :func:`_hypot_slope` recognises replaced (top down)."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.Pow):
-        return expr
+    if not isinstance(expr, sp.Expr) or not _has_square_root(expr):
+        return expr  # (the written slopes hold √(c + w·u²) or its reciprocal; nothing else is entered)
     memo: dict = {}
 
     def visit(node):
