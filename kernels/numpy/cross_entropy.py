@@ -869,16 +869,16 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
                 t_times_w = t*_w
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
-                # value_1 = −z_j + row_max
-                value_1 = _minus_lo(row_max - z, _gap_lo)
+                # m_minus_z = −z_j + row_max
+                m_minus_z = _minus_lo(row_max - z, _gap_lo)
                 # log_sum_exp = log1p((Σ_j exp(−row_max + z_j) − 1))
                 log_sum_exp = np.log1p((np.sum(_exp_twosum_lo(z, -row_max, _gap_lo) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
                 # inv_V = 1/V
                 inv_V = 1/_V
                 # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
-                loss[...] = one_minus_eps*np.sum(t_times_w * np.where(t_times_w == 0, 0.0, value_1), axis=1, keepdims=True) + log_sum_exp*one_minus_eps*np.sum(t_times_w, axis=1, keepdims=True)
+                loss[...] = one_minus_eps*np.sum(t_times_w * np.where(t_times_w == 0, 0.0, m_minus_z), axis=1, keepdims=True) + log_sum_exp*one_minus_eps*np.sum(t_times_w, axis=1, keepdims=True)
                 if label_smoothing != 0:
-                    loss += label_smoothing * (inv_V*np.sum(value_1*_w, axis=1, keepdims=True) + inv_V*log_sum_exp*np.sum(_w, axis=1, keepdims=True))
+                    loss += label_smoothing * (inv_V*np.sum(m_minus_z*_w, axis=1, keepdims=True) + inv_V*log_sum_exp*np.sum(_w, axis=1, keepdims=True))
                 if z_loss_scale != 0:
                     loss += (z_loss_scale * (log_sum_exp + row_max)) * (log_sum_exp + row_max)
                 # scaled-gaps: the rows whose loss overflowed though their logits are finite (gaps m − z_k past the largest
@@ -892,8 +892,8 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
                     t_times_w = t*_w
                     # row_max = max_k z_k
                     row_max = np.max(z, axis=1, keepdims=True)
-                    # value_1 = _down·row_max − _down·z_j
-                    value_1 = row_max*_down - _down*z
+                    # m_minus_z_down = _down·row_max − _down·z_j
+                    m_minus_z_down = row_max*_down - _down*z
                     # log_sum_exp = log1p((Σ_j exp(−row_max + z_j) − 1))
                     log_sum_exp = np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
                     # log_sum_exp_down = _down·log_sum_exp
@@ -901,9 +901,9 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
                     # inv_V = 1/V
                     inv_V = 1/_V
                     # loss·_down: C as above, every gap m − z_x as m·_down − z_x·_down, m as m·_down
-                    _down_loss = one_minus_eps*np.sum(t_times_w * np.where(t_times_w == 0, 0.0, value_1), axis=1, keepdims=True) + log_sum_exp_down*one_minus_eps*np.sum(t_times_w, axis=1, keepdims=True)
+                    _down_loss = one_minus_eps*np.sum(t_times_w * np.where(t_times_w == 0, 0.0, m_minus_z_down), axis=1, keepdims=True) + log_sum_exp_down*one_minus_eps*np.sum(t_times_w, axis=1, keepdims=True)
                     if label_smoothing != 0:
-                        _down_loss += label_smoothing * (inv_V*np.sum(value_1*_w, axis=1, keepdims=True) + inv_V*log_sum_exp_down*np.sum(_w, axis=1, keepdims=True))
+                        _down_loss += label_smoothing * (inv_V*np.sum(m_minus_z_down*_w, axis=1, keepdims=True) + inv_V*log_sum_exp_down*np.sum(_w, axis=1, keepdims=True))
                     if z_loss_scale != 0:
                         _down_loss += (z_loss_scale * (log_sum_exp + row_max)) * (_down * (log_sum_exp + row_max))
                     loss[_over] = _down_loss
@@ -986,8 +986,8 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 t_times_w = t*_w
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
-                # value_1 = −z_j + row_max
-                value_1 = _minus_lo(row_max - z, _gap_lo)
+                # m_minus_z = −z_j + row_max
+                m_minus_z = _minus_lo(row_max - z, _gap_lo)
                 # exp_shifted = exp(−row_max + z_j)
                 exp_shifted = _exp_twosum_lo(z, -row_max, _gap_lo)
                 # sum_rest = (Σ_j exp_shifted − 1)
@@ -1007,9 +1007,9 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 # prob = exp_shifted/(1 + sum_rest)
                 prob = exp_shifted/(1 + sum_rest)
                 # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
-                loss[...] = one_minus_eps*np.sum(t_times_w * np.where(t_times_w == 0, 0.0, value_1), axis=1, keepdims=True) + log_sum_exp*one_minus_eps*sum_t_times_w
+                loss[...] = one_minus_eps*np.sum(t_times_w * np.where(t_times_w == 0, 0.0, m_minus_z), axis=1, keepdims=True) + log_sum_exp*one_minus_eps*sum_t_times_w
                 if label_smoothing != 0:
-                    loss += label_smoothing * (inv_V*np.sum(value_1*_w, axis=1, keepdims=True) + inv_V*log_sum_exp*sum_w)
+                    loss += label_smoothing * (inv_V*np.sum(m_minus_z*_w, axis=1, keepdims=True) + inv_V*log_sum_exp*sum_w)
                 if z_loss_scale != 0:
                     loss += (z_loss_scale * lse) * lse
                 # ∂C/∂z_j = −(ε/V + (1 − ε)·t_j)·w_j + Σ_k ((ε/V + (1 − ε)·t_k)·w_k)·exp(z_j)/Σ_i exp(z_i) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k)
@@ -1036,8 +1036,8 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                     t_times_w = t*_w
                     # row_max = max_k z_k
                     row_max = np.max(z, axis=1, keepdims=True)
-                    # value_1 = _down·row_max − _down·z_j
-                    value_1 = row_max*_down - _down*z
+                    # m_minus_z_down = _down·row_max − _down·z_j
+                    m_minus_z_down = row_max*_down - _down*z
                     # log_sum_exp = log1p((Σ_j exp(−row_max + z_j) − 1))
                     log_sum_exp = np.log1p((np.sum(_exp_twosum(z, -row_max) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
                     # log_sum_exp_down = _down·log_sum_exp
@@ -1045,9 +1045,9 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                     # inv_V = 1/V
                     inv_V = 1/_V
                     # loss·_down: C as above, every gap m − z_x as m·_down − z_x·_down, m as m·_down
-                    _down_loss = one_minus_eps*np.sum(t_times_w * np.where(t_times_w == 0, 0.0, value_1), axis=1, keepdims=True) + log_sum_exp_down*one_minus_eps*np.sum(t_times_w, axis=1, keepdims=True)
+                    _down_loss = one_minus_eps*np.sum(t_times_w * np.where(t_times_w == 0, 0.0, m_minus_z_down), axis=1, keepdims=True) + log_sum_exp_down*one_minus_eps*np.sum(t_times_w, axis=1, keepdims=True)
                     if label_smoothing != 0:
-                        _down_loss += label_smoothing * (inv_V*np.sum(value_1*_w, axis=1, keepdims=True) + inv_V*log_sum_exp_down*np.sum(_w, axis=1, keepdims=True))
+                        _down_loss += label_smoothing * (inv_V*np.sum(m_minus_z_down*_w, axis=1, keepdims=True) + inv_V*log_sum_exp_down*np.sum(_w, axis=1, keepdims=True))
                     if z_loss_scale != 0:
                         _down_loss += (z_loss_scale * (log_sum_exp + row_max)) * (_down * (log_sum_exp + row_max))
                     loss[_over] = _down_loss

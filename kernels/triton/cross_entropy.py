@@ -1487,8 +1487,8 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
         # t_times_w = t_j·w_j
         t_times_w = tj*wj
-        # value_1 = m − z_j
-        value_1 = ((shift - zj) - (zj_lo - shift_lo))
+        # m_minus_z = m − z_j
+        m_minus_z = ((shift - zj) - (zj_lo - shift_lo))
         # exp_shifted = exp(−m + z_j)
         exp_shifted = _exp_twosum_lo(zj, -shift, (zj_lo - shift_lo))
         # prob = inv₀·exp_shifted
@@ -1524,8 +1524,8 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             # t_times_w = t_j·w_j
             t_times_w = tj*wj
-            # value_1 = m − z_j
-            value_1 = ((m - zj) - (zj_lo - m_lo))
+            # m_minus_z = m − z_j
+            m_minus_z = ((m - zj) - (zj_lo - m_lo))
             # exp_shifted = exp(−m + z_j)
             exp_shifted = _exp_twosum_lo(zj, -m, (zj_lo - m_lo))
             # prob = inv₀·exp_shifted

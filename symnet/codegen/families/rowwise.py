@@ -676,8 +676,16 @@ _MATH_NAMES = (  # a CSE temporary named by what it is (first match)
     ("prob", lambda e: e.is_Mul and len(e.args) == 2 and any(isinstance(a, (sp.exp, exp_twosum)) for a in e.args)
      and any(isinstance(a, sp.Pow) and a.exp == -1 and (isinstance(a.base, rowsum) or a.base.has(rowsum_rest))
              for a in e.args)),
-    ("m_minus_z", lambda e: e.is_Add and len(e.args) == 2 and any(isinstance(a, rowmax) for a in e.args)),
+    ("m_minus_z", lambda e: _gap(e) and not e.has(LOSS_DOWN)),  # m − z_j, also grouped (its low part taken back)
+    ("m_minus_z_down", lambda e: _gap(e) and e.has(LOSS_DOWN)),  # the scaled-gaps fallback's m·2^−k − z_j·2^−k
 )
+
+
+def _gap(e) -> bool:
+    """``e`` is the gap m − z_j (or m·2^−k − z_j·2^−k), possibly grouped."""
+    if isinstance(e, sp.UnevaluatedExpr):
+        e = e.args[0]
+    return e.is_Add and len(e.args) == 2 and any(a.has(rowmax) for a in e.args) and not e.has(rowsum)
 
 
 # Names the row skeletons of both backends use (NumPy's and Triton's loops, pointers, masks,
