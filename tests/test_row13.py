@@ -147,3 +147,83 @@ def test_from_formula_refuses_a_negative_variance():
     m = from_formula("gaussian_nll(x, t, v)", inputs="x t v")
     x, t, v = _tensors(device, [1.0, 1.0], [0.0, 0.0], [1.5, -2.0])
     _refused(lambda: m(x, t, v), "gaussian_nll: var = v has a negative entry (-2)")
+
+
+# --- 2. every registry loss with a domain, against torch ------------------------------------------------------
+
+def _domains():
+    """(loss, domain, the value outside it) for every ArgumentDomain of a registry loss."""
+    return [(e.name, d, d.low - 0.5 if d.low != -np.inf else d.high + 0.5)
+            for e in REGISTRY.values() if e.family == "loss" for d in e.argument_domains]
+
+
+def _arguments(entry, domain, bad):
+    """The loss's tensor arguments at 0.5 (inside every domain), the domain's argument [0.5, bad]; its options
+    as the domain needs them, by name (torch's keyword: log_input, log_target), and positionally."""
+    n = entry.arity[0]
+    values = [[0.5, 0.5] for _ in range(n)]
+    values[domain.index] = [0.5, bad]
+    options = {}
+    if domain.option is not None:
+        at, value = domain.option
+        options[list(inspect.signature(entry.build).parameters)[at]] = value
+    return values, options
+
+
+def test_the_losses_with_a_domain():
+    """The decision, loss by loss: these four have domains (torch refuses or gives NaN outside); hinge and
+    squared_hinge take any target (their notes say why), the others any real argument."""
+    assert sorted((n, d.name) for n, d, _ in _domains()) == \
+        [("bce", "p"), ("bce", "t"), ("gaussian_nll", "var"), ("kl_div", "t"), ("poisson_nll", "x")]
+    for name in ("hinge", "squared_hinge"):
+        assert "not refused" in REGISTRY[name].note
+
+
+@pytest.mark.parametrize("name, domain, bad", _domains(), ids=[f"{n}-{d.name}" for n, d, _ in _domains()])
+def test_torch_refuses_or_gives_nan_outside_each_domain(name, domain, bad):
+    """torch: gaussian_nll ValueError, bce RuntimeError, kl_div (t = −0.5) NaN, poisson_nll (log_input=False,
+    x = −0.5) NaN. symnet refuses all four."""
+    torch_ = pytest.importorskip("torch")
+    entry = REGISTRY[name]
+    values, options = _arguments(entry, domain, bad)
+    try:
+        got = entry.torch(torch_, *(torch_.tensor(v, dtype=torch_.float64) for v in values),
+                          **{k: bool(v) for k, v in options.items()})
+    except (ValueError, RuntimeError):
+        return
+    assert torch_.isnan(got[1]) and not torch_.isnan(got[0])
+
+
+@pytest.mark.parametrize("name, domain, bad", _domains(), ids=[f"{n}-{d.name}" for n, d, _ in _domains()])
+def test_symnet_refuses_outside_each_domain_on_every_path(name, domain, bad):
+    """A number in a formula (the parser), a compiled formula (NumPy), symnet.torch.functional.loss. Before, for
+    kl_div and poisson_nll: numbers (kl_div: 0 at t = −0.5) on each path."""
+    entry = REGISTRY[name]
+    values, options = _arguments(entry, domain, bad)
+    names = list(inspect.signature(entry.build).parameters)
+    option_text = "".join(f", {int(v)}" for v in options.values())
+    message = domain_message(name, domain.name, domain.low, domain.high, f"{bad:g}")
+    # a number in the formula
+    args = [f"{bad}" if k == domain.index else names[k] for k in range(entry.arity[0])]
+    _refused(lambda: symnet.derive(f"{name}({', '.join(args)}{option_text})"), message)
+    # a compiled formula
+    f = symnet.compile(symnet.derive(f"{name}({', '.join(names[:entry.arity[0]])}{option_text})"), gradients=False)
+    data = {n: np.array(v) for n, v in zip(names, values)}
+    _refused(lambda: f(**data), message)
+    # the torch path
+    if torch is None:
+        return
+    pytest.importorskip("triton")
+    from symnet.torch import functional as F
+    tensors = [torch.tensor(v, dtype=torch.float64) for v in values]
+    _refused(lambda: F.loss(name, tensors[0], tuple(tensors[1:]) if len(tensors) > 2 else tensors[1],
+                            *options.values()), message)
+
+
+@pytest.mark.parametrize("formula, data", [
+    ("kl_div(x, t, 1)", {"x": [0.5], "t": [-0.5]}),  # log_target: t is a log-probability
+    ("poisson_nll(x, t)", {"x": [-0.5], "t": [0.5]}),  # log_input: x is the log-rate
+])
+def test_an_option_that_changes_the_domain(formula, data):
+    f = symnet.compile(symnet.derive(formula), gradients=False)
+    assert np.isfinite(f(**{k: np.array(v) for k, v in data.items()})[0]).all()
