@@ -227,3 +227,23 @@ def test_symnet_refuses_outside_each_domain_on_every_path(name, domain, bad):
 def test_an_option_that_changes_the_domain(formula, data):
     f = symnet.compile(symnet.derive(formula), gradients=False)
     assert np.isfinite(f(**{k: np.array(v) for k, v in data.items()})[0]).all()
+
+
+# --- 3. masked arrays and the layer kernels ------------------------------------------------------------------
+
+LAYER_CALLS = [  # (module, call, the argument named)
+    ("dense", lambda m, a: m.linear(a, np.ones((1, 2)), np.zeros(1)), "'a'"),
+    ("dense", lambda m, a: m.dense_sigmoid(np.ones((1, 2)), np.ma.masked_array(np.ones((1, 2)), mask=[[0, 1]]),
+                                           np.zeros(1)), "'W'"),
+    ("dense", lambda m, a: m.linear_backward(np.ones((1, 2)), np.ones((1, 2)), np.ma.masked_array(np.ones((1, 1)))), "'g'"),
+    ("rnn_step", lambda m, a: m.rnn_step(a, np.zeros((1, 1)), np.ones((1, 2)), np.ones((1, 1))), "'x'"),
+]
+
+
+@pytest.mark.parametrize("module, call, named", LAYER_CALLS, ids=["linear-a", "dense_sigmoid-W", "linear_backward-g", "rnn_step-x"])
+def test_numpy_layer_kernels_refuse_a_masked_array(module, call, named):
+    """Before: linear of [[1, --]] with W = [[1, 1]], b = 0 gave 2 (the masked entry's data used; left out: 1)."""
+    mod = load_kernel(module, "numpy")
+    with pytest.raises(TypeError) as info:
+        call(mod, np.ma.masked_array([[1.0, 2.0]], mask=[[0, 1]]))
+    assert "masked array" in str(info.value) and named in str(info.value) and "\n" not in str(info.value)
