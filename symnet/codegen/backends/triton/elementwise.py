@@ -194,8 +194,8 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     for j, check in enumerate(flagged):
         body.append(f"# {check.function}'s {check.argument} = {text(check.expr)} must be "
                     f"{domain_bound(check.low, check.high)}, as torch requires: flagged in domain_ptr[{j}]")
-        body.append(f"argument_{j} = {printer.doprint(check.expr)}")
-        outside = " | ".join(f"(argument_{j} {op} {bound!r})" for op, bound in (("<", check.low), (">", check.high))
+        argument = printer.doprint(check.expr)  # inline: a name of its own could be a user's input's
+        outside = " | ".join(f"({argument} {op} {bound!r})" for op, bound in (("<", check.low), (">", check.high))
                              if abs(bound) != float("inf"))
         body.append(f"if tl.max(tl.where(mask & ({outside}), 1, 0), axis=0) > 0:")
         body.append(f"    tl.store(domain_ptr + {j}, 1)")
