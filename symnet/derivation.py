@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 import sympy as sp
 
-__all__ = ["Name", "StepIndexedBase", "Partial", "Step", "Section", "Derivation", "default_title"]
+__all__ = ["Name", "StepIndexedBase", "Partial", "Step", "Section", "ArgumentCheck", "Derivation", "default_title"]
 
 # LaTeX and one-line text spellings of display names (``Name`` instances), by name.
 _SPELLINGS: dict[str, tuple[str, str]] = {}
@@ -147,6 +147,26 @@ class ByName(dict):
         return self[key] if key in self else default
 
 
+@dataclass(frozen=True)
+class ArgumentCheck:
+    """An argument of a registry function the formula calls, and the values it must take: the registry's
+    ArgumentDomain (symnet.registry), with the expression the formula passes. The generated functions check
+    their data against it and refuse an entry outside in one line (gaussian_nll(x, t, v) at a negative v)."""
+
+    function: str  # the registry function (gaussian_nll)
+    argument: str  # the argument's name in its signature (var)
+    low: float
+    high: float
+    expr: sp.Expr  # what the formula passes, in its inputs (v, v − 1)
+
+    def message(self, value) -> str:
+        """The DomainError's line for an entry ``value`` outside (symnet.errors.domain_message)."""
+        from .errors import domain_message
+        from .render import text
+
+        return domain_message(self.function, self.argument, self.low, self.high, value, text(self.expr))
+
+
 @dataclass(frozen=True, repr=False)
 class Derivation:
     """A forward computation, what it is differentiated with respect to, the results,
@@ -156,6 +176,9 @@ class Derivation:
     output; ``jacobian`` holds the full matrix (one row per output) for vector outputs.
     ``definitions`` is the forward program (the computational graph) as ordered
     assignments; ``graph_values`` optional numeric values of its nodes at a point.
+    ``domains`` lists the arguments of registry functions whose data are refused outside a domain
+    (:class:`ArgumentCheck`: gaussian_nll's variance ≥ 0), as the formula passes them; the code
+    generated from the derivation checks them.
     """
 
     name: str
@@ -171,6 +194,7 @@ class Derivation:
     local_partials: Mapping[tuple[sp.Expr, sp.Expr], sp.Expr] = field(default_factory=dict)
     point: Mapping[sp.Symbol, sp.Expr] = field(default_factory=dict)
     kinks: tuple[sp.Expr, ...] = ()
+    domains: tuple[ArgumentCheck, ...] = ()
 
     @property
     def steps(self) -> tuple[Step, ...]:

@@ -26,7 +26,7 @@ from .derivation import ByName, Derivation, Partial, Section, Step, default_titl
 from .errors import DerivationError, NotDifferentiableError
 from .functions import explicit
 from .graphcheck import GraphCheck
-from .parsing import as_expression, as_point, as_symbol
+from .parsing import as_expression, as_point, as_symbol, collected_checks
 from .render import shown as _shown
 from .onesided import on_kink, one_sided, tidy_piecewise
 from .rules import differentiate, kinks_of
@@ -264,7 +264,8 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
     """
     if mode not in ("reverse", "forward", "both"):
         raise DerivationError(f"mode must be 'reverse', 'forward' or 'both', not {mode!r}")
-    program, _ = _real_program(_as_program(f, output))
+    with collected_checks() as argument_checks:  # gaussian_nll(x, t, v) as text: v ≥ 0, for the generated code
+        program, _ = _real_program(_as_program(f, output))
     inputs = program.inputs  # wrt and at may name an input by its name (as_symbol)
     if wrt is None:
         wrt = inputs
@@ -420,6 +421,7 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
         inputs=inputs, wrt=wrt, outputs=program.outputs,
         definitions=program.assignments, gradients=ByName(gradients), sections=tuple(sections),
         jacobian=jac, local_partials=dict(local), point=ByName(point), kinks=kinks,
+        domains=tuple(c for c in argument_checks if c.expr.free_symbols <= set(inputs)),
     )
 
 

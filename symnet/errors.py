@@ -46,3 +46,18 @@ class FusedStepError(SymnetError, ValueError):
 class DomainError(SymnetError, ValueError):
     """An argument of a registry function holds an entry outside the values it takes (a negative variance of
     gaussian_nll, a probability outside [0, 1] of bce): :func:`symnet.registry.check_argument_domains`."""
+
+
+def domain_message(function: str, argument: str, low: float, high: float, value, shown: str = "") -> str:
+    """The one line of a DomainError: "gaussian_nll: var has a negative entry (-0.5); var must be ≥ 0".
+    ``shown``: what the formula passed as the argument ("v", "v − 1"), named after it where it is not the
+    argument's own name. Used by the registry's checks and, as a template, by the generated functions."""
+    what = "a negative entry" if (low, high) == (0, float("inf")) else f"an entry outside [{low:g}, {high:g}]"
+    named = f"{argument} = {shown}" if shown and shown != argument else argument
+    return f"{function}: {named} has {what} ({value}); {argument} must be {domain_bound(low, high)}"
+
+
+def domain_bound(low: float, high: float) -> str:
+    """"≥ 0", "≤ 1", "in [0, 1]": what an argument of domain [low, high] must be."""
+    inf = float("inf")
+    return f"≥ {low:g}" if high == inf else f"≤ {high:g}" if low == -inf else f"in [{low:g}, {high:g}]"

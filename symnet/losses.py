@@ -191,10 +191,13 @@ def _hinge(x, t, margin=1):
 
 _loss("hinge", _hinge, lambda x, t, margin=1: max(margin - t * x, 0), (2, 3),
       "the SVM hinge max(0, m − t·x), t in {−1, +1}, margin m = 1 (torch.nn.MultiMarginLoss with two classes "
-      "differs by its 1/C factor)", lambda t, x, y: t.clamp_min(1 - y * x, 0))
+      "differs by its 1/C factor). A target outside {−1, +1} is not refused: max(0, m − t·x) is the hinge of a "
+      "soft label t in [−1, 1] too, and torch's own ±1-target losses (soft_margin_loss, hinge_embedding_loss) "
+      "do not check theirs", lambda t, x, y: t.clamp_min(1 - y * x, 0))
 _loss("squared_hinge", lambda x, t, margin=1: sp.Max(margin - t * x, 0) ** 2,
       lambda x, t, margin=1: max(margin - t * x, 0) ** 2, (2, 3),
-      "the squared hinge max(0, m − t·x)², t in {−1, +1} (L2-SVM, e.g. Keras squared_hinge)",
+      "the squared hinge max(0, m − t·x)², t in {−1, +1} (L2-SVM, e.g. Keras squared_hinge); a target outside "
+      "{−1, +1} is not refused, as for hinge",
       lambda t, x, y: t.clamp_min(1 - y * x, 0) ** 2)
 
 # -------------------------------------------------------------- likelihood losses
@@ -214,7 +217,9 @@ def _mp_poisson_nll(x, t, log_input=1):
 
 _loss("poisson_nll", _poisson_nll, _mp_poisson_nll, (2, 3),
       "torch.nn.functional.poisson_nll_loss(log_input, full=False, eps=1e-8, reduction='none'): "
-      "e^x − t·x (log_input = 1) or x − t·log(x + eps) (log_input = 0)", _F("poisson_nll_loss"))
+      "e^x − t·x (log_input = 1) or x − t·log(x + eps) (log_input = 0). With log_input = 0, x is the rate, and "
+      "a negative rate is refused (torch gives NaN below −eps, a number between −eps and 0)",
+      _F("poisson_nll_loss"), domains=(ArgumentDomain(0, "x", 0, option=(2, 0)),))
 
 _GAUSS_EPS = sp.Rational(1, 10 ** 6)
 
@@ -253,7 +258,9 @@ def _mp_kl_div(x, t, log_target=0):
 
 _loss("kl_div", _kl_div, _mp_kl_div, (2, 3),
       "torch.nn.functional.kl_div(reduction='none'), x a log-probability: t·(log t − x), 0 where t = 0 "
-      "(log_target = 0), or e^t·(t − x) (log_target = 1)", _F("kl_div"))
+      "(log_target = 0), or e^t·(t − x) (log_target = 1). With log_target = 0 a negative target t is refused: "
+      "torch gives NaN there (xlogy(t, t)), the Piecewise's 0 branch would give 0",
+      _F("kl_div"), domains=(ArgumentDomain(1, "t", 0, option=(2, 0)),))
 
 
 def _torchvision_focal(torch, z, t, alpha=0.25, gamma=2):

@@ -20,6 +20,8 @@ before they are computed, see :mod:`symnet.bounds`).
 from __future__ import annotations
 
 import ast
+import contextlib
+import contextvars
 import difflib
 import keyword
 import math
@@ -34,7 +36,7 @@ from .bounds import MAX_DIGITS, check_magnitudes
 from .errors import LimitError, ParseError
 from .registry import NAMES
 
-__all__ = ["parse_expression", "parse_symbols", "parse_point", "as_expression", "as_symbol",
+__all__ = ["parse_expression", "parse_with_checks", "parse_symbols", "parse_point", "as_expression", "as_symbol",
            "as_point", "FUNCTIONS", "RESERVED_NAMES"]
 
 FUNCTIONS = NAMES  # name → registry entry (symnet.registry): the functions a formula may call
@@ -353,6 +355,7 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
             from .registry import check_argument_domains
             check_argument_domains(entry, [float(a) if getattr(a, "is_number", False) and a.is_real else None
                                            for a in args])
+            _record_checks(entry, args)  # gaussian_nll(x, t, v): v checked by the generated code
         if all(getattr(a, "is_number", False) for a in args):
             with sp.evaluate(False):  # exp(10**50): estimated before SymPy computes it
                 unevaluated = entry(*args)
@@ -362,6 +365,51 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
         except (TypeError, ValueError) as exc:
             raise ParseError(f"{name}() cannot take these arguments: {exc}") from None
     raise _operator(node) or ParseError(f"unsupported syntax: {_describe(node)} is not allowed in a formula")
+
+
+_CHECKS: contextvars.ContextVar = contextvars.ContextVar("symnet_argument_checks", default=None)
+
+
+def _record_checks(entry, args) -> None:
+    """Note, for :func:`parse_with_checks`, each argument of ``entry`` with a domain that is not a number and
+    that SymPy cannot show to lie inside (exp(s) ≥ 0 needs no check; v and v − 1 do)."""
+    found = _CHECKS.get()
+    if found is None:
+        return
+    from .derivation import ArgumentCheck
+    from .registry import active_domains
+
+    for d in active_domains(entry, args):
+        if d.index >= len(args) or getattr(args[d.index], "is_number", False):
+            continue
+        arg = args[d.index]
+        above = d.low == -math.inf or (arg - d.low).is_nonnegative
+        below = d.high == math.inf or (d.high - arg).is_nonnegative
+        if not (above and below):
+            check = ArgumentCheck(entry.name, d.name, d.low, d.high, arg)
+            if check not in found:
+                found.append(check)
+
+
+def parse_with_checks(text: str) -> tuple[sp.Expr, tuple]:
+    """:func:`parse_expression`, and the :class:`~symnet.derivation.ArgumentCheck` of each argument of a
+    registry function that the formula passes and whose data the generated code must check (gaussian_nll's
+    var ≥ 0, bce's p and t in [0, 1]): the parser writes these functions out, so their domains are known here
+    only. Raises what :func:`parse_expression` raises."""
+    with collected_checks() as found:
+        expr = parse_expression(text)
+    return expr, tuple(found)
+
+
+@contextlib.contextmanager
+def collected_checks():
+    """The list into which every formula parsed inside the ``with`` block puts its argument checks
+    (:func:`parse_with_checks`)."""
+    token = _CHECKS.set([])
+    try:
+        yield _CHECKS.get()
+    finally:
+        _CHECKS.reset(token)
 
 
 _COMPARE = {ast.Gt: sp.StrictGreaterThan, ast.Lt: sp.StrictLessThan, ast.GtE: sp.GreaterThan,

@@ -39,7 +39,7 @@ from .special import (exp_shift, exp_twosum, ndtr, ndtr_tanh, ndtr_tanh_pdf, ndt
 
 __all__ = ["Rule", "Function", "REGISTRY", "NAMES", "register", "unregister", "lookup", "entry_of", "rule_of", "unary_rules",
            "numpy_template", "triton_template", "TRITON_DEVICE_HELPERS", "TRITON_HELPER_NEEDS", "NUMPY_HELPERS", "NUMPY_HELPER_NEEDS", "numpy_helper_closure",
-           "kink_arguments", "as_piecewise", "activation_names", "ArgumentDomain", "check_argument_domains"]
+           "kink_arguments", "as_piecewise", "activation_names", "ArgumentDomain", "active_domains", "check_argument_domains"]
 
 
 @dataclass(frozen=True)
@@ -54,20 +54,43 @@ class Rule:
 
 @dataclass(frozen=True)
 class ArgumentDomain:
-    """The values one argument of a function takes, [low, high] (ends included), and the word for an entry
-    outside it. A function that is real outside it but means nothing there (gaussian_nll's max(var, eps) at a
-    negative variance is a number) names it, so that its data are refused where torch refuses them."""
+    """The values one argument of a function takes, [low, high] (ends included). A function that is real
+    outside it but means nothing there (gaussian_nll's max(var, eps) at a negative variance is a number, kl_div's
+    0 at a negative target) names it, so that its data are refused in one line (a DomainError).
+
+    ``option``: (index, value) where the domain holds only while the option at that position has that value
+    (kl_div's t ≥ 0 with log_target = 0 only; an option left out takes the default of the entry's ``build``)."""
 
     index: int  # the argument's position (0: the first)
     name: str  # its name in the function's signature (var, p)
     low: float = -math.inf
     high: float = math.inf
+    option: tuple[int, float] | None = None
 
-    def outside(self) -> str:
-        """What an entry outside is: "a negative entry", "an entry outside [0, 1]"."""
-        if self.low == 0 and self.high == math.inf:
-            return "a negative entry"
-        return f"an entry outside [{self.low:g}, {self.high:g}]"
+
+def active_domains(entry: "Function", arguments) -> tuple[ArgumentDomain, ...]:
+    """The entry's argument domains that hold for these arguments (its options: numbers, SymPy numbers, or
+    absent: the default of ``entry.build``). An option that is not a number (a variable) holds every domain."""
+    import inspect
+
+    out = []
+    for d in entry.argument_domains:
+        if d.option is not None:
+            at, value = d.option
+            if at < len(arguments):
+                given = arguments[at]
+            else:
+                try:
+                    given = list(inspect.signature(entry.build).parameters.values())[at].default
+                except (IndexError, TypeError, ValueError):
+                    given = None
+            try:
+                if float(given) != float(value):
+                    continue
+            except (TypeError, ValueError):
+                pass
+        out.append(d)
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -126,25 +149,24 @@ def register(entry: Function, triton_helpers: dict | None = None, numpy_helpers:
 
 def check_argument_domains(entry: Function, values) -> None:
     """Refuse data outside the entry's argument domains, in one line naming the function and the argument:
-    ``values`` are its arguments in order (NumPy arrays, torch tensors or numbers). NaN passes (it is not
-    outside: it propagates, as torch's checks let it). A torch tensor is read back to the host for the
-    answer, as torch's own check of gaussian_nll_loss does.
+    ``values`` are its arguments in order (NumPy arrays, torch tensors or numbers; its options too, where a
+    domain depends on one: :func:`active_domains`). NaN passes (it is not outside: it propagates, as torch's
+    checks let it). A torch tensor is read back to the host for the answer, as torch's own check of
+    gaussian_nll_loss does.
 
     Raises:
         DomainError: an entry below ``low`` or above ``high`` (the first such entry shown).
     """
-    from .errors import DomainError
+    from .errors import DomainError, domain_message
 
-    for d in entry.argument_domains:
+    for d in active_domains(entry, values):
         if d.index >= len(values) or values[d.index] is None:
             continue
         x = values[d.index]
         bad = (x < d.low) | (x > d.high)
         if bool(bad.any() if hasattr(bad, "any") else bad):
             first = x[bad].reshape(-1)[0] if hasattr(x, "shape") and getattr(x, "ndim", 0) else x
-            must = f"≥ {d.low:g}" if d.high == math.inf else f"≤ {d.high:g}" if d.low == -math.inf \
-                else f"in [{d.low:g}, {d.high:g}]"
-            raise DomainError(f"{entry.name}: {d.name} has {d.outside()} ({float(first):g}); {d.name} must be {must}")
+            raise DomainError(domain_message(entry.name, d.name, d.low, d.high, f"{float(first):g}"))
 
 
 def unregister(name: str) -> Function:

@@ -168,9 +168,8 @@ def test_torch_path_lets_nan_and_the_edges_through():
     torch.testing.assert_close(got[[0, 2]], want[[0, 2]])
 
 
-@pytest.mark.xfail(strict=True, reason="left: a compiled formula's NumPy function does not check its data against "
-                   "the argument domains (the loss is a rewrite; its entry does not survive the parse)")
 def test_numpy_compiled_gaussian_nll_refuses_a_negative_variance():
+    """(an xfail in session 12: the domain now travels with the formula, tests/test_row13.py)"""
     f = symnet.compile(symnet.derive("gaussian_nll(x, t, v)"), progress=False)
     with pytest.raises(DomainError):
         f(t=np.zeros(2), v=np.array([1.0, -0.5]), x=np.ones(2))

@@ -8,6 +8,16 @@ Regenerate with: symnet codegen --backend numpy
 import numpy as np
 
 
+def _unmasked(value, name):
+    """``value``, refused where it is a numpy.ma masked array: np.asarray keeps its data and drops its mask,
+    so the masked entries would count as if they were there. What a mask should mean differs by function
+    (an entry left out of a sum, a row left out of a mean, a logit of −∞), so the caller says it."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"argument {name!r} is a numpy.ma masked array, whose mask would be ignored; pass "
+                        f"{name}.filled(x) with the value x masked entries stand for, or the unmasked entries only")
+    return value
+
+
 def _logistic(x):
     """σ(x) = 1/(1 + e^−x): e^−x overflows to inf for x ≪ 0 and 1/(1 + inf) = 0 is right."""
     with np.errstate(over="ignore"):
@@ -15,8 +25,9 @@ def _logistic(x):
 
 
 def _batch(name, x, dims, dtype=None):
-    """A float32/float64 array with the given trailing sizes (None: any), checked by name."""
-    x = np.asarray(x)
+    """A float32/float64 array with the given trailing sizes (None: any), checked by name; a numpy.ma
+    masked array refused (_unmasked: np.asarray would drop its mask)."""
+    x = np.asarray(_unmasked(x, name))
     if x.dtype not in (np.float32, np.float64):
         raise TypeError(f"argument {name!r} must hold float32 or float64 values, not {x.dtype}")
     if x.ndim != len(dims) or any(d is not None and s != d for s, d in zip(x.shape, dims)):

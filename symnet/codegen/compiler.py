@@ -154,7 +154,7 @@ def compile(derivation: Derivation, backend: str = "numpy", *, value: bool = Tru
     if name is not None:
         _check_name(name)
     key = (backend, derivation.name, derivation.title, derivation.definitions, derivation.wrt, derivation.outputs,
-           value, gradients, name)
+           derivation.domains, value, gradients, name)
     compiled = _CACHE.get(key)
     if compiled is not None:
         return compiled

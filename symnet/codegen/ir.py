@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..derivation import Derivation
+from ..derivation import ArgumentCheck, Derivation
 from ..engine import forward_expressions
 from ..errors import ParseError, SymnetError
 from ..parsing import as_symbol
@@ -71,6 +71,7 @@ class Kernel:
     assignments: tuple[tuple[sp.Symbol, sp.Expr], ...]  # temporaries, in order
     results: tuple[sp.Expr, ...]  # one per output, in terms of inputs and temporaries
     rules: tuple[Rule, ...]  # the stability rules that fired
+    domains: tuple[ArgumentCheck, ...] = ()  # data the function refuses outside a domain (Derivation.domains)
 
 
 _NAME = re.compile(r"[^\W\d_]\w*")  # a letter, then letters, digits, underscores
@@ -206,7 +207,7 @@ def describe(d: Derivation, *, name: str | None = None, roles: dict | None = Non
     formula = "; ".join(f"{text(out)} = {text(e)}" for out, e in forward.items())
     name = public_name(name, "kernel") if name else _default_name(d.name)
     return Kernel(name, formula,
-                  inputs, tuple(outs), tuple(assignments), tuple(results), tuple(fired))
+                  inputs, tuple(outs), tuple(assignments), tuple(results), tuple(fired), d.domains)
 
 
 def _inline_reciprocals(assignments, results):

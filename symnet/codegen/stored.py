@@ -39,7 +39,7 @@ from functools import lru_cache
 
 from .. import pickling
 from ..cache import cache_key, read, save, sealed, unsealed
-from ..derivation import Derivation
+from ..derivation import ArgumentCheck, Derivation
 from . import ir
 from .ir import Kernel, KernelInput, KernelOutput
 
@@ -73,7 +73,7 @@ def described(d: Derivation, *, name: str | None = None, value: bool = True, gra
 def _filename(d: Derivation, name, value: bool, gradients: bool) -> str:
     """The cache file of these arguments: what ``describe`` reads of ``d``, and the options."""
 
-    parts = (d.name, d.title, d.inputs, d.definitions, d.wrt, d.outputs, d.jacobian, name, value, gradients)
+    parts = (d.name, d.title, d.inputs, d.definitions, d.wrt, d.outputs, d.jacobian, d.domains, name, value, gradients)
     digest = hashlib.sha256(pickling._fingerprint(parts).encode()).hexdigest()[:32]
     return f"{digest}-{cache_key()}{_SUFFIX}"
 
@@ -197,7 +197,7 @@ def _dumps(kernel: Kernel) -> bytes:
     return out.getvalue()
 
 
-_ALLOWED = {(c.__module__, c.__qualname__): c for c in (Kernel, KernelInput, KernelOutput)}
+_ALLOWED = {(c.__module__, c.__qualname__): c for c in (Kernel, KernelInput, KernelOutput, ArgumentCheck)}
 _ALLOWED.update({(__name__, f.__name__): f for f in (_rule, _widened)})
 
 

@@ -30,10 +30,10 @@ class Formula(torch.nn.Module):
     reloads in a process that has called ``from_formula`` with the same formula first.
     """
 
-    def __init__(self, expr: sp.Expr, inputs: tuple[sp.Symbol, ...]):
+    def __init__(self, expr: sp.Expr, inputs: tuple[sp.Symbol, ...], checks: tuple = ()):
         super().__init__()
         self.expr, self.inputs = expr, inputs
-        self._op = _ops.formula_op(expr, inputs)
+        self._op = _ops.formula_op(expr, inputs, checks)
 
     def forward(self, *args, **kwargs):
         names = [s.name for s in self.inputs]
@@ -77,12 +77,14 @@ def from_formula(expr, inputs) -> Formula:
         DerivationError: an input not in the formula, a formula symbol not among ``inputs``,
             an input named twice, or a formula symnet cannot derive.
     """
-    from .. import parse
-    from ..parsing import as_symbol, parse_symbols
+    from dataclasses import replace
+
+    from ..parsing import as_symbol, parse_symbols, parse_with_checks
     from ..engine import derive  # noqa: F401 - the derivation is made by _ops.formula_op
 
+    checks = ()  # gaussian_nll(x, t, v) as text: its kernel refuses a negative v (ArgumentCheck)
     if isinstance(expr, str):
-        expr = parse(expr)
+        expr, checks = parse_with_checks(expr)
     if isinstance(inputs, str):  # "x, w, b": checked by the parser's rules, as wrt= and --wrt are
         inputs = parse_symbols(inputs)
     if isinstance(inputs, sp.Symbol):
@@ -101,4 +103,5 @@ def from_formula(expr, inputs) -> Formula:
         raise DerivationError(f"input {unused[0]!r} does not appear in the formula {expr}")
     symbols = tuple(sp.Symbol(n, real=True) for n in names)
     expr = expr.xreplace({free[n]: s for n, s in zip(names, symbols)})
-    return Formula(expr, symbols)
+    checks = tuple(replace(c, expr=c.expr.xreplace({free[n]: s for n, s in zip(names, symbols)})) for c in checks)
+    return Formula(expr, symbols, checks)

@@ -484,19 +484,22 @@ def registry_ops() -> dict[str, Pointwise]:
     return _POINTWISE
 
 
-def formula_op(expr: sp.Expr, inputs: tuple[sp.Symbol, ...]) -> Pointwise:
-    """The op of a user's formula, named by a hash of the formula and its declared inputs."""
+def formula_op(expr: sp.Expr, inputs: tuple[sp.Symbol, ...], checks: tuple = ()) -> Pointwise:
+    """The op of a user's formula, named by a hash of the formula, its declared inputs and the arguments its
+    kernel checks (``checks``: symnet.derivation.ArgumentCheck, from symnet.parsing.parse_with_checks)."""
+    from dataclasses import replace
+
     from .. import compile as symnet_compile
     from ..engine import derive
 
-    key = f"{sp.srepr(expr)}|{','.join(s.name for s in inputs)}"
+    key = f"{sp.srepr(expr)}|{','.join(s.name for s in inputs)}" + (f"|{checks!r}" if checks else "")
     name = "formula_" + hashlib.sha256(key.encode()).hexdigest()[:16]
     if name in _POINTWISE:
         return _POINTWISE[name]
     from ..progress import progress
 
     with progress("deriving and generating the formula's kernel"):
-        d = derive(expr, wrt=list(inputs), name="formula")
+        d = replace(derive(expr, wrt=list(inputs), name="formula"), domains=tuple(checks))
         compiled = symnet_compile(d, backend="triton")
     return Pointwise(name, tuple(s.name for s in inputs), lambda params: compiled)
 

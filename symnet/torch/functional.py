@@ -159,7 +159,7 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
     tensors = _broadcast(input, *targets)
     from ..registry import REGISTRY, check_argument_domains
     if name in REGISTRY:  # a negative variance, a probability outside [0, 1]: refused, as torch refuses them
-        check_argument_domains(REGISTRY[name], tensors)
+        check_argument_domains(REGISTRY[name], [*tensors, *(float(p) for p in params)])  # options: active_domains
     return _reduce(_ops.call(op.op, *tensors, [float(p) for p in params])[0], reduction)
 
 

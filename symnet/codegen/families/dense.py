@@ -22,7 +22,7 @@ import sympy as sp
 from ...errors import SymnetError
 from ...functions import sigmoid
 from ...indexed import derive_indexed
-from ...registry import REGISTRY, activation_names
+from ...registry import NUMPY_HELPER_NEEDS, REGISTRY, activation_names
 from ...render import text
 from ..backends.numpy.printer import NumpyExpressionPrinter
 
@@ -37,8 +37,9 @@ def _logistic(x):
 ''',
     "_batch": '''\
 def _batch(name, x, dims, dtype=None):
-    """A float32/float64 array with the given trailing sizes (None: any), checked by name."""
-    x = np.asarray(x)
+    """A float32/float64 array with the given trailing sizes (None: any), checked by name; a numpy.ma
+    masked array refused (_unmasked: np.asarray would drop its mask)."""
+    x = np.asarray(_unmasked(x, name))
     if x.dtype not in (np.float32, np.float64):
         raise TypeError(f"argument {name!r} must hold float32 or float64 values, not {x.dtype}")
     if x.ndim != len(dims) or any(d is not None and s != d for s, d in zip(x.shape, dims)):
@@ -47,6 +48,9 @@ def _batch(name, x, dims, dtype=None):
     return x if dtype is None else x.astype(dtype, copy=False)
 ''',
 }
+
+
+NUMPY_HELPER_NEEDS["_batch"] = ("_unmasked",)  # a masked array refused
 
 
 @dataclass(frozen=True)

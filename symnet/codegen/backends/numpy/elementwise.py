@@ -31,7 +31,7 @@ from dataclasses import replace
 
 import sympy as sp
 
-from ....errors import InvalidNameError
+from ....errors import InvalidNameError, domain_bound
 from ....functions import sigmoid
 from ....special import softplus
 from ....render import text
@@ -80,6 +80,20 @@ def _inputs(**named):
                              "pass arrays of one shape (symnet does not broadcast)")
     dtype = np.result_type(*(shaped or arrays).values())
     return [a.astype(dtype, copy=False) for a in arrays.values()], shape, dtype
+''',
+    "_refuse_outside": '''\
+def _refuse_outside(values, low, high, message):
+    """Refuse data outside [low, high] that a function of the formula takes (gaussian_nll's variance ≥ 0,
+    bce's p in [0, 1]), as torch refuses them: a DomainError (a ValueError) whose line is ``message`` with
+    the first such entry for {value}. NaN passes: it propagates, as torch's checks let it."""
+    values = np.asarray(values)
+    bad = (values < low) | (values > high)
+    if bad.any():
+        try:  # symnet's own error class, where symnet is installed (the module stands alone)
+            from symnet.errors import DomainError
+        except ImportError:
+            DomainError = ValueError
+        raise DomainError(message.replace("{value}", f"{float(values[bad].reshape(-1)[0]):g}"))
 ''',
     "_flat": '''\
 def _flat(a, n):
@@ -228,6 +242,7 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     lines = [f"def {kernel.name}({', '.join(inputs)}):", *doc,
              f"    ({', '.join(inputs)}{',' if len(inputs) == 1 else ''}), _shape, _dtype = "
              f"_inputs({', '.join(f'{i.name}={n}' for i, n in zip(kernel.inputs, inputs))})"]
+    lines += domain_checks(kernel, printer, helpers)
     lines += [f"    {o} = np.empty(_shape, _dtype)" for o in outputs]
     lines += ["    _n = int(np.prod(_shape))"]
     lines += [f"    _{v} = _flat({v}, _n)" for v in inputs]
@@ -259,6 +274,21 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     # the loop rebinds the output names to block views: return the whole arrays, in the inputs' shape
     lines.append(f"    return {', '.join(f'_{o}.reshape(_shape)' for o in outputs)}" + ("," if len(outputs) == 1 else ""))
     return "\n".join(lines) + "\n"
+
+
+def domain_checks(kernel: Kernel, printer, helpers: set) -> list[str]:
+    """The lines refusing data outside the domains of the functions the formula calls (Kernel.domains:
+    gaussian_nll(x, t, v) at a negative v), each argument printed by ``printer`` over the whole arrays."""
+    lines = []
+    for check in kernel.domains:
+        helpers.add("_refuse_outside")
+        with_errors = "    with np.errstate(all=\"ignore\"):  # an argument that is NaN passes\n    " \
+            if not check.expr.is_Symbol else ""
+        lines.append(f"    # {check.function}'s {check.argument} = {text(check.expr)} must be "
+                     f"{domain_bound(check.low, check.high)}, as torch requires (symnet.registry.ArgumentDomain)")
+        lines.append(f"{with_errors}    _refuse_outside({printer.doprint(check.expr)}, {check.low!r}, {check.high!r}, "
+                     f"{check.message('{value}')!r})".replace("inf,", "np.inf,"))
+    return lines
 
 
 def emit_module(kernels: list[Kernel], source: str, regenerate: str) -> str:

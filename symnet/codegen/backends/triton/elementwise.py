@@ -18,7 +18,7 @@ input may not be named ``reduction``, the launcher's own keyword argument.
 """
 from __future__ import annotations
 
-from ....errors import InvalidNameError, SymnetError
+from ....errors import InvalidNameError, SymnetError, domain_bound
 from ....registry import TRITON_DEVICE_HELPERS
 from ....render import text
 from ...ir import COMMON_NAMES, CodeName, Kernel, local_names, output_comment, temporary_names
@@ -78,6 +78,32 @@ def _no_gradient(ctx, i, name):
         raise RuntimeError(f"symnet generated no gradient for argument {name!r} of this op (leave it out of "
                            "autograd with .detach(), or use symnet.torch, which differentiates every input)")
 ''',
+    "_refuse_outside": '''\
+def _refuse_outside(values, low, high, message):
+    """Refuse data outside [low, high] that a function of the formula takes (gaussian_nll's variance ≥ 0,
+    bce's p in [0, 1]), as torch refuses them (reading the answer back to the host, as torch's own check
+    does): a DomainError (a ValueError) whose line is ``message`` with the first such entry for {value}.
+    NaN passes: it propagates, as torch's checks let it."""
+    bad = (values < low) | (values > high)
+    if bool(bad.any()):
+        raise _domain_error(message.replace("{value}", f"{float(values[bad].reshape(-1)[0]):g}"))
+''',
+    "_refuse_flagged": '''\
+def _refuse_flagged(flags, messages):
+    """Refuse the data where the kernel flagged an argument outside its domain (flags[j] = 1: the
+    argument of messages[j], an expression of the inputs the kernel computed), in that message's line."""
+    if bool(flags.any()):
+        raise _domain_error(messages[int(flags.nonzero()[0, 0])].replace(" ({value})", ""))
+''',
+    "_domain_error": '''\
+def _domain_error(message):
+    """symnet's DomainError (a ValueError) of ``message``, where symnet is installed (the module stands alone)."""
+    try:
+        from symnet.errors import DomainError
+    except ImportError:
+        DomainError = ValueError
+    return DomainError(message)
+''',
     "_reduction": '''\
 def _reduction(reduction):
     if reduction not in ("mean", "sum", "none"):
@@ -91,9 +117,9 @@ def _reduction(reduction):
 # and the helpers' names; user names get local identifiers that avoid them, the temporaries
 # (named by their math: sig_z, one_minus_y) and, with each local x, its pointer x_ptr.
 SKELETON_NAMES = frozenset({
-    "pid", "offs", "mask", "n", "divisor", "partial_ptr", "count_ptr",  # the @triton.jit kernel
+    "pid", "offs", "mask", "n", "divisor", "partial_ptr", "count_ptr", "domain_ptr",  # the @triton.jit kernel
     "WRITE_VALUE", "REDUCE", "F64", "BLOCK", "WARPS",  # its constexprs, and the module's tuning
-    "reduction", "f64", "block", "blocks", "reduce", "partial", "count",  # the launcher
+    "reduction", "f64", "block", "blocks", "reduce", "partial", "count", "domain",  # the launcher
     "ctx", "inputs", "output", "grads", "saved", "g", "parts", "partials",  # the custom op's autograd
     "NoneType",  # a keyword of torch's schema parser, which reads the custom op's parameter names
 })
@@ -148,6 +174,12 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     k = f"_{kernel.name}_kernel"
     ptrs = [f"{v}_ptr" for v in inputs + outputs]
     reducible = n_values == 1
+    # the arguments with a domain (Kernel.domains): an input is checked by the launcher, an expression of
+    # the inputs (gaussian_nll(x, t, v − 1)) by the kernel, which flags it in domain_ptr[j]
+    host_checks = [c for c in kernel.domains if c.expr.is_Symbol]
+    flagged = [c for c in kernel.domains if not c.expr.is_Symbol]
+    if flagged:
+        ptrs.append("domain_ptr")
     sig = ", ".join(ptrs + ["partial_ptr", "count_ptr", "n", "divisor", "WRITE_VALUE: tl.constexpr",
                             "REDUCE: tl.constexpr", "F64: tl.constexpr", "BLOCK: tl.constexpr"])
     body = ["pid = tl.program_id(0)",
@@ -159,6 +191,14 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     body += [f"    {v} = {v}.to(tl.float64)" for v in inputs]
     body.append("else:")
     body += [f"    {v} = {v}.to(tl.float32)" for v in inputs]
+    for j, check in enumerate(flagged):
+        body.append(f"# {check.function}'s {check.argument} = {text(check.expr)} must be "
+                    f"{domain_bound(check.low, check.high)}, as torch requires: flagged in domain_ptr[{j}]")
+        argument = printer.doprint(check.expr)  # inline: a name of its own could be a user's input's
+        outside = " | ".join(f"({argument} {op} {bound!r})" for op, bound in (("<", check.low), (">", check.high))
+                             if abs(bound) != float("inf"))
+        body.append(f"if tl.max(tl.where(mask & ({outside}), 1, 0), axis=0) > 0:")
+        body.append(f"    tl.store(domain_ptr + {j}, 1)")
     for temp, expr in kernel.assignments:
         body.append(f"# {temps[temp]} = {text(expr.xreplace(named))}")
         body.append(f"{temps[temp]} = {printer.doprint(expr)}")
@@ -201,6 +241,14 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
                 f"    {', '.join(inputs)}{',' if len(inputs) == 1 else ''} = "
                 f"_tensors({', '.join(f'{i.name}={v}' for i, v in zip(kernel.inputs, inputs))})",
                 "    _reduction(reduction)"]
+    for check in host_checks:
+        helpers.add("_refuse_outside")
+        launcher.append(f"    # {check.function}'s {check.argument} = {text(check.expr)} must be "
+                        f"{domain_bound(check.low, check.high)}, as torch requires (symnet.registry.ArgumentDomain)")
+        launcher.append(f"    _refuse_outside({ {i.symbol: local[i.name] for i in kernel.inputs}[check.expr]}, "
+                        f"{_bound(check.low)}, {_bound(check.high)}, {check.message('{value}')!r})")
+    if host_checks:
+        helpers.add("_domain_error")
     if not reducible:
         launcher.append('    if reduction != "none":')
         launcher.append(f'        raise ValueError("{kernel.name} has {n_values} value outputs; reduction needs one")')
@@ -229,15 +277,27 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     fusion = ", enable_fp_fusion=not f64" if exact else ""
     if exact:
         launcher.append("    # float64: the widened sums in double-word arithmetic, whose products need a·b + c rounded twice")
+    if flagged:
+        helpers.update({"_refuse_flagged", "_domain_error"})
+        launcher.append(f"    domain = torch.zeros({len(flagged)}, dtype=torch.int32, device={first}.device)  "
+                        "# an argument outside its domain, flagged by the kernel")
+        args = args + ["domain"]
     launcher += ["    if n:",
                  f"        {k}[(blocks,)]({', '.join(args)}, partial, count, n, n if reduction == \"mean\" else 1,",
                  f"            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, BLOCK=block, num_warps=WARPS{fusion})"]
+    if flagged:
+        launcher.append(f"        _refuse_flagged(domain, {tuple(c.message('{value}') for c in flagged)!r})")
     if n_values:
         v = outputs[0]
         launcher += ["    elif reduce:  # nothing to add up: the sum is 0, the mean undefined",
                      f"        {v}.fill_(0.0 if reduction == \"sum\" else float(\"nan\"))"]
     launcher.append(f"    return {', '.join(outputs)}" + ("," if len(outputs) == 1 else ""))
     return "\n".join(jit) + "\n\n\n" + "\n".join(launcher) + "\n"
+
+
+def _bound(value: float) -> str:
+    """A domain's end as the launcher writes it (float("inf") for ∞)."""
+    return repr(value) if abs(value) != float("inf") else ('float("inf")' if value > 0 else '-float("inf")')
 
 
 def emit_autograd(kernel: Kernel, op_name: str) -> str:
