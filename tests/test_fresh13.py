@@ -1,0 +1,86 @@
+"""A new user's pass (thirteenth session) through README.md with only the README, then their own
+GLU-like activation of two inputs and a loss with the options of torch's losses through
+symnet.torch. Each test is a place where an error did not say what was wrong, checked the way a
+user meets it; each failed before its fix."""
+from __future__ import annotations
+
+import pytest
+
+from symnet.errors import SymnetError
+
+
+@pytest.fixture(scope="module")
+def st():
+    from conftest import torch_and_triton
+
+    torch_and_triton()
+    import symnet.torch as st
+    return st
+
+
+@pytest.mark.parametrize("call, message", [
+    # torch's loss keywords a user carries over: were "loss() takes the options of huber by position,
+    # not by name (ignore_index=…)", as if huber had such an option to give by position
+    (lambda F, a: F.loss("huber", a, a, ignore_index=-100),
+     r"^loss\(\) has no argument 'ignore_index': reduction= is its only keyword, and the options of huber go by "
+     r"position: huber\(x, t, delta=1\); to leave entries out or weight them, take reduction='none' and mask"),
+    (lambda F, a: F.loss("mse", a, a, weight=a), r"^loss\(\) has no argument 'weight': .* mse has none;"),
+    (lambda F, a: F.activation("relu", a, inplace=True),
+     r"^activation\(\) has no argument 'inplace': it takes no keywords, and the options of relu go by position"),
+    # an option of the function given by name keeps its message (tests/test_fresh10.py)
+    (lambda F, a: F.loss("huber", a, a, delta=2.0),
+     r"^loss\(\) takes the options of huber by position, not by name \(delta=…\): huber\(x, t, delta=1\)$"),
+])
+def test_a_keyword_the_function_does_not_have_is_named_as_such(st, call, message):
+    import torch
+
+    a = torch.rand(4, dtype=torch.float64)
+    with pytest.raises(SymnetError, match=message):
+        call(st.functional, a)
+
+
+def test_a_loss_given_class_indices_names_the_target_and_its_dtype(st):
+    """A user's focal loss on logits (N, C) with class indices (N,), as for cross_entropy. Fault:
+    torch's broadcast error, "The size of tensor a (3) must match the size of tensor b (5) at
+    non-singleton dimension 1", naming neither the argument nor that indices are not taken."""
+    import torch
+
+    z = torch.randn(5, 3, dtype=torch.float64, requires_grad=True)
+    r = torch.tensor([0, 2, 1, 1, 0])
+    with pytest.raises(TypeError, match=r"^focal: argument 'target' has dtype torch\.int64; it takes "
+                                        r"floating-point tensors .*not class indices: one-hot them, or use cross_entropy"):
+        st.functional.loss("focal", z, r)
+
+
+def test_a_formula_given_an_integer_tensor_of_another_shape_names_it(st):
+    """from_formula's module: an integer tensor that does not broadcast met torch's broadcast
+    error first; now the argument and its dtype are named, whatever the shapes."""
+    import torch
+
+    glu = st.from_formula("a*sigmoid(b)", inputs=["a", "b"])
+    a = torch.randn(4, 3, dtype=torch.float64)
+    with pytest.raises(TypeError, match=r"^formula: argument 'b' has dtype torch\.int64; it takes floating-point"):
+        glu(a, torch.ones(5, dtype=torch.long))
+    assert "broadcast shape" in type(glu).forward.__doc__  # help(glu) showed torch.nn.Module's forward text
+
+
+def test_verify_says_why_points_of_a_formula_defined_everywhere_were_left_out():
+    """`symnet verify "softsign(x)"` said "2 outside the domain" of a function defined on every
+    real: the points are x = ±∞, where mpmath's softsign is ∞/∞ = NaN. The report now says "without
+    a true value" and what that means; the reference is checked here to be NaN at ±∞ and 1 at
+    1e308 (so no finite point is left out)."""
+    import math
+
+    import mpmath
+
+    from symnet import parse
+    from symnet.verify.evaluate import reference
+    from symnet.verify.measure import Report
+
+    expr = parse("softsign(x)")
+    (x,) = expr.free_symbols
+    assert all(mpmath.isnan(reference(expr, {x: v})[0]) for v in (math.inf, -math.inf))
+    assert reference(expr, {x: 1e308})[0] == 1
+    text = str(Report("softsign(x)", {"float64": 4.0}, skipped={"float64": 2}))
+    assert "float64: 0 measured, 2 without a true value, 0 unresolved" in text and "2 outside the domain" not in text
+    assert "without a true value: mpmath gives NaN there (outside the domain, or ∞/∞" in text
