@@ -84,3 +84,34 @@ def test_verify_says_why_points_of_a_formula_defined_everywhere_were_left_out():
     text = str(Report("softsign(x)", {"float64": 4.0}, skipped={"float64": 2}))
     assert "float64: 0 measured, 2 without a true value, 0 unresolved" in text and "2 outside the domain" not in text
     assert "without a true value: mpmath gives NaN there (outside the domain, or ∞/∞" in text
+
+
+def test_fused_step_names_the_activations_to_pass_for_a_model_with_mish(st):
+    """FusedStep(model) of Linear–Mish–Linear, as a user writes it. Fault: "... pass
+    activations=(...), a registry name a layer" (garbled, and what to pass left to guess). Now
+    the tuple is named where each module is a registry activation without options (nn.GELU by
+    its approximate=), and passing it builds the step; a module with options gets no guess."""
+    import ast
+    import re
+
+    import torch
+
+    from symnet.errors import FusedStepError
+    from symnet.torch.optim import FusedStep
+
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Mish(), torch.nn.Linear(8, 2))
+    with pytest.raises(FusedStepError, match=r"one registry name per nn\.Linear, here activations=\('mish', 'linear'\)$"):
+        FusedStep(model, loss="mse", lr=0.1)
+    gelu = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.GELU(approximate="tanh"), torch.nn.Linear(8, 2),
+                               torch.nn.Sigmoid())
+    with pytest.raises(FusedStepError, match=r"here activations=\('gelu_tanh', 'sigmoid'\)$"):
+        FusedStep(gelu, loss="mse", lr=0.1)
+    elu = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ELU(alpha=2.0), torch.nn.Linear(8, 2))
+    with pytest.raises(FusedStepError, match=r"one registry name per nn\.Linear$"):
+        FusedStep(elu, loss="mse", lr=0.1)
+    try:
+        FusedStep(model, loss="mse", lr=0.1)
+    except FusedStepError as e:
+        suggested = ast.literal_eval(re.search(r"here activations=(\(.*\))$", str(e)).group(1))
+    opt = FusedStep(model, activations=suggested, loss="mse", lr=0.1)
+    assert opt.activations == ("mish", "linear")
