@@ -136,10 +136,12 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
     the broadcast shape.
 
     Raises:
-        SymnetError: an unknown name or reduction, an option given by name, more options than the
+        SymnetError: an unknown name or reduction, an option given by name, a keyword the loss
+            does not have (``ignore_index=``, ``weight=``: cross_entropy's), more options than the
             loss has, or the wrong number of tensors (the message shows the loss's arguments in
             order); a NaN or infinite option.
-        TypeError: an integer or complex tensor, or tensors of different dtypes; an argument
+        TypeError: an integer or complex tensor (class indices: named before broadcasting), or
+            tensors of different dtypes; an argument
             that is neither a tensor nor a number (a list, a NumPy array, a number as text).
         DeviceError: a CPU tensor without ``TRITON_INTERPRET=1``.
         DomainError: an entry outside the values an argument takes (gaussian_nll's var < 0, bce's p or t
