@@ -278,6 +278,27 @@ def _short(text: str | None, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+def _applied(name: str) -> str:
+    """The registry function ``name`` applied to its arguments, options left at their defaults (an
+    option goes by position, never by name): ``mish(x)``, ``huber(x, t)``, ``max(a, b)``."""
+    import inspect
+
+    from .parsing import FUNCTIONS
+
+    fewest = max(FUNCTIONS[name].arity[0], 1)
+    try:
+        params = [p.name for p in inspect.signature(FUNCTIONS[name].build).parameters.values()
+                  if p.default is p.empty and p.kind is not p.VAR_POSITIONAL]
+    except (TypeError, ValueError):
+        params = []
+    params = params[:fewest] if len(params) >= fewest else ["x", "y", "z", "w"][:fewest] if fewest > 1 else ["x"]
+    if name in ("max", "min") or len(params) < fewest:
+        params = ["a", "b", "c"][:fewest]
+    if name == "where":  # its first argument is a comparison
+        params = ["x > 0", "a", "b"]
+    return f"{name}({', '.join(params)})"
+
+
 def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "reverse"):
     from . import curriculum
     from .engine import derive
@@ -299,6 +320,9 @@ def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "r
         except SymnetError as exc:
             hint = "" if "-" in target or "did you mean" in str(exc) else \
                 f" (to differentiate the formula {target}, add --wrt)"
+            from .parsing import FUNCTIONS
+            if target in FUNCTIONS:  # `symnet derive mish`: a function of the registry, without its arguments
+                hint = f" ({target} is a function of the registry: write it applied, symnet derive \"{_applied(target)}\")"
             raise SymnetError(f"{exc}{hint}") from None
     expr = parse_expression(target)
     variables = parse_symbols(wrt) if wrt else None

@@ -6,7 +6,7 @@ import torch
 
 from ..errors import DerivationError
 from . import _ops
-from .functional import _broadcast, _number
+from .functional import _broadcast, _floating, _number
 
 
 class Formula(torch.nn.Module):
@@ -36,6 +36,9 @@ class Formula(torch.nn.Module):
         self._op = _ops.formula_op(expr, inputs, checks)
 
     def forward(self, *args, **kwargs):
+        """The formula at ``args`` (in the order of ``inputs``) and ``kwargs`` (by name): tensors or
+        Python numbers, broadcast together; one tensor of the broadcast shape and the tensors'
+        dtype, differentiable in every floating-point tensor argument. Raises as the class says."""
         names = [s.name for s in self.inputs]
         for k, v in kwargs.items():
             if k not in names:
@@ -48,6 +51,7 @@ class Formula(torch.nn.Module):
             raise TypeError(f"the formula takes {len(names)} arguments ({', '.join(names)}), got {len(args)}")
         # Python numbers take the tensors' dtype: a mismatch is between two tensors, named here (the
         # kernel's own check sees the numbers as tensors already and could name one of them)
+        _floating("formula", list(zip(names, args)))  # before broadcasting, whose error names no argument
         floats = [(n, a) for n, a in zip(names, args) if isinstance(a, torch.Tensor) and a.is_floating_point()]
         for n, a in floats[1:]:
             if a.dtype != floats[0][1].dtype:
@@ -80,7 +84,6 @@ def from_formula(expr, inputs) -> Formula:
     from dataclasses import replace
 
     from ..parsing import as_symbol, parse_symbols, parse_with_checks
-    from ..engine import derive  # noqa: F401 - the derivation is made by _ops.formula_op
 
     checks = ()  # gaussian_nll(x, t, v) as text: its kernel refuses a negative v (ArgumentCheck)
     if isinstance(expr, str):

@@ -52,6 +52,17 @@ def _arguments(op: str, tensors=(), numbers=()) -> None:
             _number(op, name, value)
 
 
+def _floating(op: str, tensors, hint: str = "") -> None:
+    """TypeError naming ``op`` and the first of the (name, value) ``tensors`` that is a tensor of an
+    integer, bool or complex dtype, checked before broadcasting: a loss given class indices
+    ``(N,)`` beside logits ``(N, C)`` met torch's broadcast error ("The size of tensor a (3) must
+    match the size of tensor b (5)"), which names neither the argument nor its dtype."""
+    for name, value in tensors:
+        if isinstance(value, torch.Tensor) and not value.is_floating_point():
+            raise TypeError(f"{op}: argument {name!r} has dtype {value.dtype}; it takes floating-point tensors "
+                            f"(float32, float64, bfloat16, float16){f' ({hint})' if hint else ''}")
+
+
 def _number(op: str, name: str, value) -> float:
     """``value`` as a float, else one line naming ``op`` and ``name``: text (``"0.1"`` was read
     with float(); torch refuses it), a complex number or a tensor of several entries (float()'s
@@ -125,10 +136,12 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
     the broadcast shape.
 
     Raises:
-        SymnetError: an unknown name or reduction, an option given by name, more options than the
+        SymnetError: an unknown name or reduction, an option given by name, a keyword the loss
+            does not have (``ignore_index=``, ``weight=``: cross_entropy's), more options than the
             loss has, or the wrong number of tensors (the message shows the loss's arguments in
             order); a NaN or infinite option.
-        TypeError: an integer or complex tensor, or tensors of different dtypes; an argument
+        TypeError: an integer or complex tensor (class indices: named before broadcasting), or
+            tensors of different dtypes; an argument
             that is neither a tensor nor a number (a list, a NumPy array, a number as text).
         DeviceError: a CPU tensor without ``TRITON_INTERPRET=1``.
         DomainError: an entry outside the values an argument takes (gaussian_nll's var < 0, bce's p or t
@@ -156,6 +169,8 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
             if rest else "the target"
         raise SymnetError(f"{name} takes {len(op.inputs)} tensors, got {1 + len(targets)}: pass the input, then {how}")
     _check_options("loss", name, params, by_name, tensors=len(op.inputs))
+    _floating(name, operands, "the elementwise losses take targets of the input's shape and kind, not class "
+                              "indices: one-hot them, or use cross_entropy")
     tensors = _broadcast(input, *targets)
     from ..registry import REGISTRY, check_argument_domains
     if name in REGISTRY:  # a negative variance, a probability outside [0, 1]: refused, as torch refuses them
@@ -197,6 +212,14 @@ def _check_options(kind: str, name: str, params: tuple, by_name: dict, tensors: 
     from ..registry import REGISTRY
 
     usage = _usage(name)
+    options = _argument_names(name)[tensors:]
+    foreign = [k for k in by_name if k not in options]
+    if foreign:  # ignore_index=, weight=: not an option of this function at all, by name or by position
+        keyword = "reduction= is its only keyword" if kind == "loss" else "it takes no keywords"
+        hint = ("; to leave entries out or weight them, take reduction='none' and mask or multiply the "
+                "per-entry losses (ignore_index and class weights are cross_entropy's)") if kind == "loss" else ""
+        raise SymnetError(f"{kind}() has no argument {foreign[0]!r}: {keyword}, and the options of {name} go "
+                          f"by position: {usage or f'{name} has none'}{hint}")
     if by_name:
         given = ", ".join(f"{k}=…" for k in by_name)
         raise SymnetError(f"{kind}() takes the options of {name} by position, not by name ({given}): "

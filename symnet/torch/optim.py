@@ -215,8 +215,33 @@ def _activations_of(model) -> tuple:
         else:
             raise FusedStepError(f"the fused step cannot take {type(module).__name__} here: it reads nn.Linear layers "
                                  "with biases, each followed by nn.Sigmoid, nn.Tanh, nn.ReLU or nothing; for another "
-                                 "activation (nn.GELU, nn.SiLU, ...) pass activations=(...), a registry name a layer")
+                                 "activation (nn.GELU, nn.SiLU, ...) pass activations=(...), one registry name per "
+                                 f"nn.Linear{_suggestion(model, names)}")
     return tuple(found)
+
+
+def _suggestion(model, names: dict) -> str:
+    """``, here activations=('mish', 'linear')`` for a model whose activation modules are named as
+    registry activations (nn.Mish is mish, nn.SiLU silu, nn.GELU() gelu), or "" where one is not
+    (nn.Dropout) or takes options the name does not say (nn.GELU(approximate="tanh"), nn.ELU(alpha=…)):
+    what to pass, checked against the registry rather than guessed."""
+    import torch
+
+    from ..registry import activation_names
+
+    known, found = set(activation_names()), []
+    for module in model:
+        if isinstance(module, torch.nn.Linear):
+            found.append("linear")
+            continue
+        name = names.get(type(module)) or type(module).__name__.lower()
+        plain = type(module).__module__.startswith("torch.nn") and not module.extra_repr()  # no options
+        if type(module) is torch.nn.GELU:  # its one option picks the registry's function
+            name, plain = {"none": "gelu", "tanh": "gelu_tanh"}.get(module.approximate), True
+        if name not in known or not plain or not found or found[-1] != "linear":
+            return ""
+        found[-1] = name
+    return f", here activations={tuple(found)!r}"
 
 
 def _device(x):

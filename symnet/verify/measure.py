@@ -87,7 +87,7 @@ class Report:
     formula: str
     bounds: dict
     cells: list = field(default_factory=list)
-    skipped: dict = field(default_factory=dict)  # dtype → points outside the domain
+    skipped: dict = field(default_factory=dict)  # dtype → points without a true value (NaN in mpmath)
     unresolved: dict = field(default_factory=dict)  # dtype → points no precision resolved
     notes: list = field(default_factory=list)
 
@@ -150,8 +150,11 @@ class Report:
         parts = [f"Accuracy of {self.formula}: worst error in ULPs against mpmath (50 digits, more where the "
                  "formula cancels), where the true result is a normal number",
                  "", self.table(), "",
-                 "points: " + ", ".join(f"{d}: {n[d]} measured, {self.skipped.get(d, 0)} outside the domain, "
+                 "points: " + ", ".join(f"{d}: {n[d]} measured, {self.skipped.get(d, 0)} without a true value, "
                                         f"{self.unresolved.get(d, 0)} unresolved" for d in n),
+                 "without a true value: mpmath gives NaN there (outside the domain, or ∞/∞, ∞ − ∞, 0·∞ at an "
+                 "infinite input, as softsign(±∞) = ±∞/∞), so the point is left out; unresolved: no precision up to "
+                 "2400 digits settled the true value.",
                  "NaN×k / inf×k: k points where the result is NaN / infinite and the true value is not; "
                  "n/m: not measurable (below).", "Worst points:", self.details()]
         parts += self.notes
@@ -478,8 +481,8 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
                     cell.note = got
                     continue
                 if not len(pts):
-                    cell.note = (f"no point measured: all {skipped + unresolved} were outside the domain or "
-                                 "unresolved")
+                    cell.note = (f"no point measured: all {skipped + unresolved} were without a true value "
+                                 "(NaN in mpmath: outside the domain, or ∞/∞ and the like) or unresolved")
                     continue
                 if got is None or got[q] is None:
                     cell.note = "no result"
@@ -488,8 +491,8 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
                 for r in range(len(pts)):
                     acc.add(float(got[q][r]), truths[r][q], pts[r])
                 if not cell.points:
-                    cell.note = (f"no point measured: all {skipped + unresolved} were outside the domain or "
-                                 "unresolved")
+                    cell.note = (f"no point measured: all {skipped + unresolved} were without a true value "
+                                 "(NaN in mpmath: outside the domain, or ∞/∞ and the like) or unresolved")
         progress["done"].append(dt)
     if "triton" in backends and os.environ.get("TRITON_INTERPRET") == "1" and any(
             c.implementation == "symnet triton" and c.measured for c in report.cells):  # it ran
