@@ -3070,6 +3070,76 @@ _register(POWER_QUOTIENT)
 __all__ += ["POWER_QUOTIENT"]
 
 
+# ------------------------------------------------------------------ tiny-argument (issue 16, session 13): f(x) with
+# f(0) = 0, f′(0) = c (erf, sin, tanh, log1p …) beside a fractional power of x, at subnormal x; tested in
+# tests/test_elem13.py
+
+_LINEAR_AT_ZERO = {sp.erf: 2 / sp.sqrt(sp.pi), sp.sin: 1, sp.tan: 1, sp.tanh: 1, sp.sinh: 1, sp.asinh: 1,
+                   sp.atan: 1, expm1: 1, log1p: 1}  # f: f′(0)
+TINY_ARGUMENT = 2 ** -60  # below it c·x is f(x) to 2⁻⁶¹ relative (log1p, expm1: x/2; erf, sin, tanh: x²/3)
+
+
+def _taken_near_zero(expr, x):
+    """``expr`` with every select replaced by the branch it takes at x = ±2⁻⁸⁰ (the same on both sides) and every
+    widened node by its sum; None where a select takes different branches there or a series node is taken."""
+    from .roots import SeriesBase
+
+    def choose(pw):
+        taken = []
+        for probe in (sp.Float(2.0 ** -80), sp.Float(-2.0 ** -80)):
+            for piece in pw.args:
+                cond = piece.cond.subs(x, probe).doit()  # (a root-series select's d is Grouped)
+                if cond not in (sp.true, sp.false):
+                    raise ValueError("a condition that is not decided at the probe")
+                if cond == sp.true:
+                    taken.append(piece.expr)
+                    break
+        if len(taken) != 2 or taken[0] != taken[1]:
+            raise ValueError("a select that takes different branches on the two sides of 0")
+        return taken[0]
+
+    try:
+        out = unwiden(expr).replace(lambda n: isinstance(n, sp.Piecewise), choose)
+    except (ValueError, TypeError):
+        return None
+    return None if out.has(SeriesBase) else out
+
+
+def _tiny_argument(expr):
+    """``expr`` (one input x, holding f(x) of :data:`_LINEAR_AT_ZERO` and a power of x with a fractional exponent)
+    → Piecewise((its form near 0 with f(x) = c·x, the powers of x merged, |x| < 2⁻⁶⁰), (expr, True)); else
+    ``expr``."""
+    if not isinstance(expr, sp.Expr) or len(expr.free_symbols) != 1:
+        return expr
+    (x,) = expr.free_symbols
+    if not isinstance(x, sp.Symbol):
+        return expr
+    linear = {f for f in expr.atoms(*_LINEAR_AT_ZERO) if f.args == (x,)}
+    fractional = [p for p in expr.atoms(sp.Pow) if p.base == x and p.exp.is_Rational and not p.exp.is_integer]
+    if not linear or not fractional:
+        return expr
+    near = _taken_near_zero(expr, x)
+    if near is None:
+        return expr
+    near = near.xreplace({f: _LINEAR_AT_ZERO[f.func] * x for f in linear})
+    if near.has(*linear):
+        return expr
+    near = sp.factor_terms(near)  # x^(−3/2)/2 − x^(−3/2)/(1 + x): x^(−3/2)·(1/2 − 1/(1 + x)), not inf − inf
+    return sp.Piecewise((near, sp.Abs(x) < TINY_ARGUMENT), (expr, True))
+
+
+TINY_ARGUMENT_RULE = Rule(
+    "tiny-argument", "f(x) with f(0) = 0 (erf, sin, tanh, log1p …) beside a fractional power of x (erf(x)/√x) is "
+    "subnormal where x is, with a few significant bits, and the power magnifies them (erf(x)/√x: 5.8e14 ULP in "
+    "float64 at x = 5e−324, torch the same; √x/log1p(x): inf at 5e−324, true 4.5e161); below |x| = 2⁻⁶⁰, f(x) = "
+    "f′(0)·x to 2⁻⁶¹ relative, the powers of x merged symbolically (2x/√π·x^(−1/2) = 2√x/√π) and the terms' "
+    "common power factored out (x^(−3/2)·(1/2 − 1/(1 + x)), not inf − inf); applied last, to the branch every "
+    "other rule's select takes near 0",
+    apply=_tiny_argument, fired=lambda old, new: new != old)
+_register(TINY_ARGUMENT_RULE)
+__all__ += ["TINY_ARGUMENT_RULE"]
+
+
 def stabilise(expr: sp.Expr, rules=RULES) -> tuple[sp.Expr, tuple[Rule, ...]]:
     """``expr`` with every rule applied, and the rules that changed something (in the order
     they first fired), e.g. ``stabilise(log(1 + exp(x))) == (softplus(x), (<softplus rule>,))``.
