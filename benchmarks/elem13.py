@@ -1,6 +1,8 @@
-"""The cost of session 13's pseudo-Huber ∂δ on normal data: hypot_gap_slope (r, g and q in double-word, p − t by
-TwoSum) beside session 12's float form of the same slope (rewrite.GAP_SLOPE_NODE off) and torch autograd, value and
-all three gradients of one kernel, timed side by side in one run.
+"""The cost of session 13's changes on normal data, each kernel beside the generator without the change and torch
+autograd, value and gradients, timed side by side in one run: the pseudo-Huber ∂δ as hypot_gap_slope (r, g and q in
+double-word, p − t by TwoSum; before: session 12's float form, rewrite.GAP_SLOPE_NODE off) and log1p(x)/x′ widened
+past the removable series' window (before: as written there, roots.REMOVABLE_REACH off), on x in [0.5, 100] (the
+widened branch taken below 2.47) and in [−0.9, 2.4] (taken everywhere past the window).
 
     cd benchmarks && python3 elem13.py [--size N] [--repeat R]
 
@@ -15,7 +17,7 @@ import numpy as np
 
 os.environ.setdefault("SYMNET_NO_DISK_CACHE", "1")  # the kernel before is not the one on disk
 import symnet  # noqa: E402
-from symnet.codegen import rewrite  # noqa: E402
+from symnet.codegen import rewrite, roots  # noqa: E402
 from quotient_roots import _median_ms  # noqa: E402  (the sibling benchmark's timer: run from benchmarks/)
 
 PSEUDO_HUBER = "delta**2*(sqrt(1 + ((p - t)/delta)**2) - 1)"
@@ -31,6 +33,16 @@ def _compiled(node: bool, name: str):
         rewrite._hypot_slopes.cache_clear()
 
 
+def _compiled_log1p(reach: bool, name: str):
+    roots.REMOVABLE_REACH = reach
+    roots.removable_fit.cache_clear()
+    try:
+        return symnet.compile(symnet.derive("log1p(x)/x"), "numpy", name=name)
+    finally:
+        roots.REMOVABLE_REACH = True
+        roots.removable_fit.cache_clear()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1_000_000)
@@ -44,7 +56,7 @@ def main():
     new, old = _compiled(True, "new"), _compiled(False, "before")
     assert new.source != old.source
     print(f"value and gradients on {args.size} values, median of {args.repeat} (ms; ratio: time / the new kernel)")
-    print(f"{'dtype':8} {'symnet new':>15} {'symnet before':>15} {'torch autograd':>15}")
+    print(f"{'formula':22} {'dtype':8} {'symnet new':>15} {'symnet before':>15} {'torch autograd':>15}")
     for dtype in (np.float32, np.float64):
         data = {"delta": rng.uniform(0.5, 2.0, args.size).astype(dtype), "p": rng.normal(size=args.size).astype(dtype),
                 "t": rng.normal(size=args.size).astype(dtype)}
@@ -56,7 +68,21 @@ def main():
                 return torch.autograd.grad(f.sum(), [d, p, t])
             ms["torch"] = _median_ms(autograd, args.repeat)
         cells = [f"{ms[k]:7.1f} ({ms[k] / ms['new']:.2f})" for k in ms]
-        print(f"{np.dtype(dtype).name:8} " + " ".join(f"{c:>15}" for c in cells), flush=True)
+        print(f"{'pseudo-Huber':22} {np.dtype(dtype).name:8} " + " ".join(f"{c:>15}" for c in cells), flush=True)
+    new, old = _compiled_log1p(True, "new"), _compiled_log1p(False, "before")
+    assert new.source != old.source
+    for lo, hi in ((0.5, 100.0), (-0.9, 2.4)):
+        for dtype in (np.float32, np.float64):
+            x = rng.uniform(lo, hi, args.size).astype(dtype)
+            ms = {"new": _median_ms(lambda: new(x=x), args.repeat), "before": _median_ms(lambda: old(x=x), args.repeat)}
+            if torch is not None:
+                def autograd():
+                    tx = torch.from_numpy(x).requires_grad_()
+                    return torch.autograd.grad((torch.log1p(tx) / tx).sum(), [tx])
+                ms["torch"] = _median_ms(autograd, args.repeat)
+            cells = [f"{ms[k]:7.1f} ({ms[k] / ms['new']:.2f})" for k in ms]
+            label = f"log1p(x)/x [{lo}, {hi}]"
+            print(f"{label:22} {np.dtype(dtype).name:8} " + " ".join(f"{c:>15}" for c in cells), flush=True)
 
 
 if __name__ == "__main__":
