@@ -34,7 +34,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from .errors import ParseError, SymnetError
 from .functions import relu, sigmoid
-from .special import (exp_shift, exp_twosum, ndtr, ndtr_tanh, ndtr_tanh_pdf, ndtr_tanh_slope, nexpsq, nexpsq2, ordered_product,
+from .special import (exp_shift, exp_twosum, hypot_gap_slope, ndtr, ndtr_tanh, ndtr_tanh_pdf, ndtr_tanh_slope, nexpsq, nexpsq2, ordered_product,
                       sigmoid_twosum, softplus)
 
 __all__ = ["Rule", "Function", "REGISTRY", "NAMES", "register", "unregister", "lookup", "entry_of", "rule_of", "unary_rules",
@@ -877,6 +877,96 @@ _BY_CLASS[ordered_product] = Function(
     "ordered_product", ordered_product, arity=(3, 3), cls=ordered_product,
     numpy="_ordered_product({0}, {1}, {2}, out={out})", numpy_helper="_ordered_product",
     triton="_ordered_product({0}, {1}, {2})", mpmath=lambda a, b, c: a * b * c)
+
+# sign(b)·(h − |b|)²/h, h = √((x + y)² + b²): the pseudo-Huber loss's ∂δ (the hypot-slope rule of
+# symnet.codegen.rewrite, symnet/special.py). In float64 (float32 rounds the float64 result once): the scaled form
+# ((α·(a/g))·q)·q, times 1 + c, the first-order correction of its two roundings of consequence (r's, taken to the
+# 3rd power, and x + y's, to the 4th): one text for both backends, written with ``M.`` for the array module.
+_HYPOT_GAP_SLOPE_DOC = '''"""sign(b)·(h − β)²/h, h = hypot(α, β), α = |x + y|, β = |b| (∂/∂b of the pseudo-Huber loss
+    b²(√(1 + ((x + y)/b)²) − 1) = β(h − β)) as F = ((α·A)·q)·q with r = min(α, β)/max(α, β), g = √(1 + r²),
+    a = min(1, α/β), A = a/g, q = a/(g + min(1, β/α)): quotients at most 1 and sums of non-negative numbers (no
+    overflow where F is finite, no underflow before it, no cancellation). float32: in float64, rounded once.
+    float64: x + y by TwoSum (α + α_lo exactly), r, g, A and q in double-word (symnet.codegen.doubleword's
+    primitives; the operands scaled by 2⁶⁰⁰ below 2⁻⁹⁰⁰, where Dekker's products underflow), F from their high
+    parts and F·(1 + c), c = α_lo/α + A_lo/A + 2·q_lo/q: the three products' roundings are what is left (in
+    float: r rounded to the 3rd power, x + y to the 4th, g and q twice: 8.3 ULP at b = 1.06e7, x + y = 0.7)."""'''
+_HYPOT_GAP_SLOPE_FLOAT = """\
+alpha = M.abs(x + y)
+beta = M.abs(b)
+small = alpha <= beta
+large = M.maximum(alpha, beta)
+r = M.where(large > 0, M.minimum(alpha, beta) / large, 0.0)
+g = M.sqrt(1.0 + r * r)
+a = M.where(small, r, 1.0)
+q = a / (g + M.where(small, 1.0, r))
+value = ((alpha * (a / g)) * q) * q
+"""
+_HYPOT_GAP_SLOPE_BODY = """\
+s = x + y
+e = _twosum_error(x, y, s)
+alpha = M.abs(s)
+alpha_lo = M.where(s < 0, -e, e)  # |x + y| = alpha + alpha_lo exactly
+beta = M.abs(b)
+small = alpha <= beta
+# the ratio r = min/max ≤ 1, g = √(1 + r²), A = a/g and q in double-word (hi, lo), the operands scaled by 2⁶⁰⁰
+# below 2⁻⁹⁰⁰ (r does not change; Dekker's products keep their parts normal)
+up = M.where(M.maximum(alpha, beta) < TINY, UP, 1.0)
+beta_up = M.where(beta > 0, beta * up, 1.0)  # α = β = 0: r = 0, not 0/0
+r_hi, r_lo = _dw_div(M.where(small, alpha * up, beta_up), M.where(small, alpha_lo * up, 0.0),
+                     M.where(small, beta_up, alpha * up), M.where(small, 0.0, alpha_lo * up))
+r_hi = M.where(r_hi == r_hi, r_hi, M.where(small, 0.0, M.minimum(alpha, beta) / alpha))  # an infinite α or β
+r_lo = M.where(r_lo == r_lo, r_lo, 0.0)
+r2_hi, r2_lo = _dw_mul(r_hi, r_lo, r_hi, r_lo)
+g2_hi, g2_lo = _dw_add_fp(r2_hi, r2_lo, 1.0)
+g_hi, g_lo = _dw_sqrt(g2_hi, g2_lo)
+one = M.where(small, r_hi, 1.0)  # a = min(1, α/β)
+one_lo = M.where(small, r_lo, 0.0)
+A_hi, A_lo = _dw_div(one, one_lo, g_hi, g_lo)
+d_hi, d_lo = _dw_add(g_hi, g_lo, M.where(small, 1.0, r_hi), M.where(small, 0.0, r_lo))  # g + min(1, β/α)
+q_hi, q_lo = _dw_div(one, one_lo, d_hi, d_lo)
+# F = ((α·A)·q)·q, its partial products at least F and at most α; then F·(1 + c), c the relative low parts
+scaled = ((alpha * A_hi) * q_hi) * q_hi
+c = alpha_lo / alpha + A_lo / A_hi + 2.0 * (q_lo / q_hi)
+value = M.where(M.abs(scaled) < INF, scaled + scaled * c, scaled)  # F = inf (|x + y| = inf): inf, not inf·0
+value = M.where(value == value, value, scaled)  # α = 0 (c = 0/0): F = 0
+"""
+
+
+def _indented(text, spaces):
+    return "".join(" " * spaces + line if line.strip() else line for line in text.splitlines(keepends=True))
+
+
+TRITON_DEVICE_HELPERS["_hypot_gap_slope"] = (
+    "@triton.jit\ndef _hypot_gap_slope(x, y, b):\n    " + _HYPOT_GAP_SLOPE_DOC + "\n"
+    "    dtype = b.dtype\n"
+    "    b = b.to(tl.float64)\n"
+    "    x = x.to(tl.float64) + tl.zeros_like(b)\n"
+    "    y = y + tl.zeros_like(b)  # a tensor of either width, or a number\n"
+    "    if dtype == tl.float64:\n"
+    + _indented(_HYPOT_GAP_SLOPE_BODY.replace("M.", "tl.").replace("TINY", f"tl.full([], {2.0 ** -900!r}, tl.float64)")
+                .replace("UP", f"tl.full([], {2.0 ** 600!r}, tl.float64)").replace("INF", 'float("inf")'), 8)
+    + "    else:\n" + _indented(_HYPOT_GAP_SLOPE_FLOAT.replace("M.", "tl."), 8)
+    + "    return tl.where(b > 0, value, tl.where(b < 0, -value, b)).to(dtype)  # sign(b)·value; b where 0 or NaN\n")
+TRITON_HELPER_NEEDS["_hypot_gap_slope"] = ("_twosum_error", "_dw_div", "_dw_mul", "_dw_add_fp", "_dw_add", "_dw_sqrt")
+NUMPY_HELPERS["_hypot_gap_slope"] = (
+    "def _hypot_gap_slope(x, y, b, out=None):\n    " + _HYPOT_GAP_SLOPE_DOC + "\n"
+    "    if out is None:\n"
+    "        out = np.empty(np.broadcast(x, y, b).shape, np.result_type(x, y, b, np.float32))\n"
+    "    x, y, b = (np.asarray(v, np.float64) for v in (x, y, b))\n"
+    "    with np.errstate(over=\"ignore\", under=\"ignore\", invalid=\"ignore\", divide=\"ignore\"):\n"
+    "        if out.dtype == np.float64:\n"
+    + _indented(_HYPOT_GAP_SLOPE_BODY.replace("M.", "np.").replace("TINY", repr(2.0 ** -900)).replace("UP", repr(2.0 ** 600))
+                .replace("INF", "np.inf"), 12)
+    + "        else:\n" + _indented(_HYPOT_GAP_SLOPE_FLOAT.replace("M.", "np."), 12)
+    + "        out[...] = np.sign(b) * value\n"
+    "    return out\n")
+NUMPY_HELPER_NEEDS["_hypot_gap_slope"] = ("_twosum_error", "_dw_div", "_dw_mul", "_dw_add_fp", "_dw_add", "_dw_sqrt")
+_BY_CLASS[hypot_gap_slope] = Function(
+    "hypot_gap_slope", hypot_gap_slope, arity=(3, 3), cls=hypot_gap_slope,
+    numpy="_hypot_gap_slope({0}, {1}, {2}, out={out})", numpy_helper="_hypot_gap_slope",
+    triton="_hypot_gap_slope({0}, {1}, {2})",
+    mpmath=lambda x, y, b: (mpmath.sign(b) * abs(x + y) ** 4
+                            / (mpmath.hypot(x + y, b) * (mpmath.hypot(x + y, b) + abs(b)) ** 2)))
 
 # e^(x − m) for m a max of x and other inputs (the infinite-shift rule of symnet.codegen.rewrite):
 # exp_twosum(x, −m), and 1 where x = m (the largest term of a max-shifted sum, also where m = ±inf:

@@ -586,8 +586,11 @@ class ZeroFit:
     worst_inside: dict  # dtype → the series' worst error inside the window (ULP)
     worst_outside: dict  # dtype → the written form's worst error outside it (ULP)
     written_inside: dict  # dtype → the written form's worst error inside it (what the series removes)
+    reach: float = 0.0  # past the window, |x| below which the written form was measured beyond OUTSIDE_ULP (0:
+    # nowhere, inf: to the end of the span, REACH_SPAN; log1p(x)/x′ cancels 7× at x = 0.8); widened there
 
 
+REMOVABLE_REACH = True  # False: the written form past the window as written (session 12; benchmarks/elem13.py)
 REMOVABLE_POINTS = 72  # Chebyshev points (even: none at 0, where f is 0/0)
 
 
@@ -727,7 +730,8 @@ def _removable_fit(expr, written):
     inside = {n: float(np.max(np.where(dist < w, series[w], 0.0))) for n, (dist, _, series) in grids.items()}
     outside = {n: float(np.max(np.where(dist >= w, err, 0.0))) for n, (dist, err, _) in grids.items()}
     written_in = {n: float(np.max(np.where(dist < w, err, 0.0))) for n, (dist, err, _) in grids.items()}
-    return ZeroFit(power, stride, w, coefficients, inside, outside, written_in)
+    reach = _reach(0.0, w, probe, f) if REMOVABLE_REACH else 0.0
+    return ZeroFit(power, stride, w, coefficients, inside, outside, written_in, reach)
 
 
 __all__ += ["ZeroSeries", "ZeroFit", "removable_fit"]

@@ -76,7 +76,11 @@ def _expm1(a):
 
 
 def _power(b, e):
-    """b^e, with |e·log|b|| beyond _HUGE taken as ±inf or 0 (see _exp)."""
+    """b^e, with |e·log|b|| beyond _HUGE taken as ±inf or 0 (see _exp); NaN for b < 0 and e not an integer, b = −inf
+    too (mpmath's (−inf)^(−1/2) is the complex 0 + 0j, which read as the real 0: erf(x)/√x at x = −inf was 0,
+    not outside the domain, and its NaN counted as symnet's error)."""
+    if b < 0 and mpmath.isfinite(e) and e != int(e):
+        return mpmath.mpf("nan")
     if b != 0 and not mpmath.isinf(b) and not mpmath.isinf(e) and not mpmath.isnan(b) and not mpmath.isnan(e):
         size = e * mpmath.log(abs(b))
         if abs(size) > _HUGE:
