@@ -120,7 +120,7 @@ from test_reg12 import RULE_CASES as _REG12  # noqa: E402  (product-root-series,
 RULE_CASES += _REG12
 from test_elem12 import RULE_CASES as _ELEM12  # noqa: E402  (power-quotient, hypot-slope, rounded-power: tests/test_elem12.py)
 RULE_CASES += _ELEM12
-from test_focal13 import RULE_CASES as _FOCAL13  # noqa: E402  (mixture-endpoint: tests/test_focal13.py)
+from test_focal13 import RULE_CASES as _FOCAL13  # noqa: E402  (mixture-log: tests/test_focal13.py)
 RULE_CASES += _FOCAL13
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
@@ -192,7 +192,7 @@ UNDECIDED |= {"gelu-tanh-written"}  # ndtr_tanh has no exp form for simplify; th
 UNDECIDED |= {"hypot-scaling"}  # Min/Max of |a| and |δ|: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"product-root-series", "product-pair"}  # a root series, selects at u = −2 and |u| = 3.4e38: the 50-digit check holds
 UNDECIDED |= {"overflowed-product"}  # its case holds the silu-slope select, which simplify does not prove; the 50-digit check holds
-UNDECIDED |= {"mixture-endpoint"}  # selects at t = 0 and t = 1 (Eq): simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"mixture-log"}  # selects at t = 0 and t = 1 (Eq): simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"hypot-slope"}  # sign, Min and |·| of p − t and δ: simplify cannot decide; the 50-digit check holds
 
 
