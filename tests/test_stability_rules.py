@@ -122,6 +122,8 @@ from test_elem12 import RULE_CASES as _ELEM12  # noqa: E402  (power-quotient, hy
 RULE_CASES += _ELEM12
 from test_elem13 import RULE_CASES as _ELEM13  # noqa: E402  (tiny-argument: tests/test_elem13.py)
 RULE_CASES += _ELEM13
+from test_focal13 import RULE_CASES as _FOCAL13  # noqa: E402  (mixture-log: tests/test_focal13.py)
+RULE_CASES += _FOCAL13
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -193,6 +195,7 @@ UNDECIDED |= {"hypot-scaling"}  # Min/Max of |a| and |δ|: simplify cannot decid
 UNDECIDED |= {"product-root-series", "product-pair"}  # a root series, selects at u = −2 and |u| = 3.4e38: the 50-digit check holds
 UNDECIDED |= {"overflowed-product"}  # its case holds the silu-slope select, which simplify does not prove; the 50-digit check holds
 UNDECIDED |= {"tiny-argument"}  # f(x) = f′(0)·x below |x| = 2⁻⁶⁰: to 2⁻⁶¹ there, not an identity; the 50-digit check holds above
+UNDECIDED |= {"mixture-log"}  # selects at t = 0 and t = 1 (Eq): simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"hypot-slope"}  # sign, Min and |·| of p − t and δ: simplify cannot decide; the 50-digit check holds
 
 

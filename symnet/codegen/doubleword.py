@@ -252,9 +252,13 @@ def _dw_log_step(d_hi, d_lo, x_hi, x_lo, y):
 ''',
     "_dw_log1p": '''\
 def _dw_log1p(d_hi, d_lo):
-    """log(1 + d) of a double-word, d > −1."""
+    """log(1 + d) of a double-word, d > −1; d − d²/2 below |d| = 2⁻¹⁰⁰ (the next term is below 2⁻²⁰⁰ of it),
+    where the Newton step's e^y − 1 of a subnormal y loses bits (softplus(−709) = 1.2e−308 was 56 subnormal
+    steps off: the focal loss's ∂γ 154 ULP at γ = 0, t = 1, z = 709)."""
     x_hi, x_lo = _dw_add_fp(d_hi, d_lo, 1.0)
-    return _dw_log_step(d_hi, d_lo, x_hi, x_lo, LOG1P(d_hi))
+    l_hi, l_lo = _dw_log_step(d_hi, d_lo, x_hi, x_lo, LOG1P(d_hi))
+    tiny = M.abs(d_hi) < TINY
+    return M.where(tiny, d_hi, l_hi), M.where(tiny, d_lo - 0.5 * d_hi * d_hi, l_lo)
 ''',
     "_dw_log": '''\
 def _dw_log(x_hi, x_lo):

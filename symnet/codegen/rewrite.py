@@ -2869,6 +2869,76 @@ _register(ROUNDED_POWER)
 __all__ += ["ROUNDED_POWER"]
 
 
+# ------------------------------------------------------------------ mixture-log (issue 16, session 13): log of the focal
+# loss's 1 − p_t = t·σ(−z) + (1 − t)·σ(z) where t is 0 or 1; tested in tests/test_focal13.py
+
+def _sigmoid_mixture(b):
+    """``b`` as (c₁, u₁, c₂, u₂) where b = c₁·σ(u₁) + c₂·σ(u₂) with u₂ = −u₁ and c₁ + c₂ = 1 (σ-free
+    coefficients), else None."""
+    if not (b.is_Add and len(b.args) == 2):
+        return None
+    parts = []
+    for term in b.args:
+        sigmoids = [f for f in sp.Mul.make_args(term) if isinstance(f, sigmoid)]
+        if len(sigmoids) != 1:
+            return None
+        c = term / sigmoids[0]
+        if c.has(sigmoid):
+            return None
+        parts.append((c, sigmoids[0].args[0]))
+    (c1, u1), (c2, u2) = parts
+    if sp.expand(u1 + u2) != 0 or sp.expand(c1 + c2 - 1) != 0:
+        return None
+    return c1, u1, c2, u2
+
+
+def _at_zero(c):
+    """(the condition c = 0, the substitution it implies): c linear in its one symbol is solved for it (1 − t = 0
+    is t = 1, put into the branch); otherwise (c = 0, nothing)."""
+    free = sorted(c.free_symbols, key=str)
+    if len(free) == 1 and sp.degree(c, free[0]) == 1:
+        value = sp.solve(c, free[0])[0]
+        return sp.Eq(free[0], value), {free[0]: value}
+    return sp.Eq(c, 0), {}
+
+
+def _mixture_log(node):
+    """log b, or a quotient N/b^k (k a positive integer), of b = c₁·σ(u) + c₂·σ(−u), c₁ + c₂ = 1: where c₂ = 0 the
+    same with b = σ(u) (log σ(u) = −softplus(−u); σ(u)'s factor in N cancels symbolically), where c₁ = 0 with
+    b = σ(−u), as written elsewhere: at t ∈ {0, 1} the sum is one σ, which underflows (σ(−930) = 0 in float64)
+    where its log and the quotient do not. Only these nodes, not every product holding b^(γ − 1): NumPy computes
+    every branch of a select, and the focal gradients with 1 − p_t = σ(∓z) in branches of their own cost
+    1.3–2× on normal data (measured); ∂γ's branches reuse CE's softplus(±z)."""
+    if isinstance(node, sp.log):
+        b = node.args[0]
+    elif node.is_Mul:
+        found = {f.base for f in node.args if f.is_Pow and f.exp.is_Integer and f.exp < 0}
+        b = next((f for f in found if _sigmoid_mixture(f) is not None), None)
+    else:
+        return None
+    found = _sigmoid_mixture(b) if b is not None else None
+    if found is None:
+        return None
+    c1, u1, c2, u2 = found
+    pieces, names = [], ["mixture-log"]
+    for vanishing, u in ((c2, u1), (c1, u2)):
+        cond, point = _at_zero(vanishing)
+        branch, fired = _rewrite(node.xreplace({b: sigmoid(u)}).subs(point))
+        pieces.append((branch, cond))
+        names += [r.name for r in fired if r.name not in names]
+    return _Final(_Fired(sp.Piecewise(*pieces, (node, True)), names))
+
+
+MIXTURE_LOG = Rule(
+    "mixture-log", "log(t·σ(−z) + (1 − t)·σ(z)) (the focal loss's log(1 − p_t), in its ∂γ) and a quotient by it are "
+    "log σ(∓z) and a quotient by σ(∓z) at t = 1 or 0, "
+    "and σ(∓z) underflows to 0 from |z| = 745 in float64 where its log is finite: ∂γ = CE·(1 − p_t)^γ·log(1 − p_t) "
+    "was 0·(−∞) = NaN at t = 1, z = 930 (true −0); there it is −softplus(±z), the log-sigmoid form, which never "
+    "rounds 1 − p_t", local=_mixture_log)
+_register(MIXTURE_LOG)
+__all__ += ["MIXTURE_LOG"]
+
+
 # ------------------------------------------------------------------ overflowed-product (issue 16, h-fresh11: swish
 # with a learnable β, x·σ(β·x), is NaN in ∂β and ∂x at β = x = −1.8e308, where β·x overflows and x²·σ(β·x)·σ(−β·x)
 # is inf·0, (1 + β·x·σ(−β·x)) is 1 + inf·0); tested in tests/test_swish11.py
