@@ -213,8 +213,11 @@ def _plain(e):
 
 @pytest.mark.parametrize("case", [c for c in RULE_CASES if c[0] not in UNDECIDED], ids=_id)
 def test_rule_is_a_symbolic_identity(case):
+    from symnet.codegen.rewrite import RULES, TINY_ARGUMENT_RULE
     formula = case[1]
-    stable, _ = stabilise(formula)
+    # every rule but tiny-argument (f(x) = f′(0)·x below |x| = 2⁻⁶⁰: an approximation there, to 2⁻⁶¹, checked
+    # by its own case against mpmath; it also fires on other rules' cases, e.g. √x/log1p(x))
+    stable, _ = stabilise(formula, tuple(r for r in RULES if r is not TINY_ARGUMENT_RULE))
     assert sp.simplify(_plain(stable) - _plain(formula)) == 0
 
 
