@@ -116,3 +116,42 @@ def test_two_versions_sharing_a_cache_folder_keep_each_others_files(cache, monke
     os.utime(old, (long_ago, long_ago))  # 1.0 is not used any more
     disk.save(f"tanh-2.0-{'b' * 20}{suffix}", b"version 2.0's", folder, (suffix,))
     assert not old.exists()
+
+
+# ---------------------------------------------------------------- d. argument domains under torch.func
+
+@pytest.fixture
+def torch_ops():
+    from conftest import triton_torch
+
+    torch = triton_torch()
+    import symnet.torch.functional as F
+
+    return torch, F
+
+
+def test_a_loss_with_an_argument_domain_runs_under_vmap_as_torchs_does(torch_ops):
+    """Fault: ``torch.vmap(symnet.torch.functional.binary_cross_entropy)`` failed with vmap's "data-dependent
+    control flow" RuntimeError, where torch's own runs: the check of p and t against [0, 1] read the
+    batched tensors in Python before the op. Now the op checks the data it is given (vmap hands it the
+    whole batch), so vmap, nested vmap and jacrev run and still refuse a p outside [0, 1] in one line."""
+    torch, F = torch_ops
+    from symnet.errors import DomainError
+
+    gen = torch.Generator().manual_seed(13)
+    p = torch.rand(3, 2, 5, dtype=torch.float64, generator=gen) * 0.98 + 0.01
+    t = torch.rand(3, 2, 5, dtype=torch.float64, generator=gen)
+    want = torch.vmap(torch.nn.functional.binary_cross_entropy)(p[0], t[0])
+    torch.testing.assert_close(torch.vmap(F.binary_cross_entropy)(p[0], t[0]), want, rtol=1e-12, atol=0)
+    nested = torch.vmap(torch.vmap(F.binary_cross_entropy))(p, t)
+    torch.testing.assert_close(nested, torch.nn.functional.binary_cross_entropy(p, t, reduction="none").mean(-1))
+    jac = torch.func.jacrev(lambda q: F.binary_cross_entropy(q, t[0, 0], reduction="sum"))(p[0, 0])
+    q = p[0, 0].clone().requires_grad_()
+    (ref,) = torch.autograd.grad(torch.nn.functional.binary_cross_entropy(q, t[0, 0], reduction="sum"), q)
+    torch.testing.assert_close(jac, ref, rtol=1e-12, atol=0)
+    outside = p.clone()
+    outside[2, 1, 3] = 1.5
+    with pytest.raises(DomainError, match=r"bce: p has an entry outside \[0, 1\] \(1\.5\)"):
+        torch.vmap(torch.vmap(F.binary_cross_entropy))(outside, t)
+    with pytest.raises(DomainError, match=r"gaussian_nll: var has a negative entry"):
+        torch.vmap(lambda m, y, v: F.loss("gaussian_nll", m, (y, v)))(p, t, -p)

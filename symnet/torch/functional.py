@@ -157,9 +157,12 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
         raise SymnetError(f"{name} takes {len(op.inputs)} tensors, got {1 + len(targets)}: pass the input, then {how}")
     _check_options("loss", name, params, by_name, tensors=len(op.inputs))
     tensors = _broadcast(input, *targets)
-    from ..registry import REGISTRY, check_argument_domains
-    if name in REGISTRY:  # a negative variance, a probability outside [0, 1]: refused, as torch refuses them
-        check_argument_domains(REGISTRY[name], tensors)
+    if torch.compiler.is_compiling() and _ops.inductor_visible():
+        # a negative variance, a probability outside [0, 1]: refused, as torch refuses them, by the op itself
+        # (_ops._check_domains); a traced triton_op's launches run without it, so here (a graph break)
+        from ..registry import REGISTRY, check_argument_domains
+        if name in REGISTRY:
+            check_argument_domains(REGISTRY[name], tensors)
     return _reduce(_ops.call(op.op, *tensors, [float(p) for p in params])[0], reduction)
 
 
