@@ -155,3 +155,34 @@ def test_a_loss_with_an_argument_domain_runs_under_vmap_as_torchs_does(torch_ops
         torch.vmap(torch.vmap(F.binary_cross_entropy))(outside, t)
     with pytest.raises(DomainError, match=r"gaussian_nll: var has a negative entry"):
         torch.vmap(lambda m, y, v: F.loss("gaussian_nll", m, (y, v)))(p, t, -p)
+
+
+# ---------------------------------------------------------------- e. Ctrl-C on the command line
+
+_CTRL_C = """
+import os, signal, sys, time
+from symnet import cli
+
+def long_work(args):  # as a long verify: Ctrl-C arrives while it runs
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(5)
+    return 0
+
+cli._{command} = long_work
+sys.exit(cli.main({argv!r}))
+"""
+
+
+@pytest.mark.parametrize("command, argv", [("verify", ["verify", "gelu(x)*mish(y)"]), ("codegen", ["codegen"]),
+                                           ("derive", ["derive", "sigmoid"])])
+def test_ctrl_c_on_the_command_line_is_one_line_and_exit_status_130(command, argv):
+    """Fault: Ctrl-C during ``symnet verify 'gelu(x)*mish(y)'`` (it runs for a minute), ``codegen`` or
+    ``derive`` printed a 30-line traceback from deep inside SymPy or torch's import. Now: the line
+    ``symnet: interrupted`` and exit status 130 (128 + SIGINT), as ``symnet train`` already did."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", _CTRL_C.format(command=command, argv=argv)],
+                         capture_output=True, text=True, timeout=120,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert run.stderr.strip() == "symnet: interrupted" and run.returncode == 130, run.stderr[-2000:]
