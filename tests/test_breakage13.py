@@ -186,3 +186,50 @@ def test_ctrl_c_on_the_command_line_is_one_line_and_exit_status_130(command, arg
                          capture_output=True, text=True, timeout=120,
                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert run.stderr.strip() == "symnet: interrupted" and run.returncode == 130, run.stderr[-2000:]
+
+
+# ---------------------------------------------------------------- f. the files symnet writes for people
+
+def _writers(monkeypatch, tmp_path):
+    """Each writer of files for people, over a small content: (the call, the file it writes)."""
+    import sympy as sp
+
+    import symnet
+    from symnet import docs, graph
+    from symnet.codegen import blocks
+
+    monkeypatch.setattr(blocks, "_sources", lambda backend: {"dense.py": "x = 1\n"})
+    monkeypatch.setattr(docs, "pages", lambda: {"README.md": "# pages\n"})
+    x = sp.Symbol("x", real=True)
+    d = symnet.derive(x**2, wrt=[x], progress=False)
+    return {
+        "codegen": (lambda: blocks.write_sources(tmp_path / "kernels", "numpy"), tmp_path / "kernels" / "numpy"),
+        "docs": (lambda: docs.write_pages(tmp_path / "docs"), tmp_path / "docs"),
+        "graph": (lambda: graph.write_graph(d, tmp_path / "g.dot"), tmp_path),
+    }
+
+
+@pytest.mark.parametrize("writer", ["codegen", "docs", "graph"])
+def test_generated_files_get_the_users_umask_and_an_interrupt_leaves_no_temporary(monkeypatch, tmp_path, writer):
+    """Fault: ``symnet codegen``, ``symnet docs`` and ``symnet graph -o`` wrote through ``tempfile.mkstemp``,
+    whose files are 0600 whatever the umask: a regenerated ``kernels/numpy/*.py`` or ``docs/*.md`` in a
+    shared checkout could not be read by the group (or a web server); and Ctrl-C (or a full disk) between
+    the write and the rename left ``.dense.py.<random>.tmp`` in ``kernels/numpy/``, for the next
+    ``git add -A``. Now they share the checkpoint's writer (symnet/files.py): 0666 less the umask, and
+    the temporary file removed on any failure or interrupt."""
+    write, folder = _writers(monkeypatch, tmp_path)[writer]
+    old = os.umask(0o022)
+    try:
+        (path,) = [write()] if writer == "graph" else write()
+    finally:
+        os.umask(old)
+    assert (path.stat().st_mode & 0o777) == 0o644
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    path.unlink()
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write()
+    assert [p.name for p in folder.iterdir() if p.name.endswith(".tmp")] == []
