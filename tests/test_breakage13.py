@@ -233,3 +233,60 @@ def test_generated_files_get_the_users_umask_and_an_interrupt_leaves_no_temporar
     with pytest.raises(KeyboardInterrupt):
         write()
     assert [p.name for p in folder.iterdir() if p.name.endswith(".tmp")] == []
+
+
+# ---------------------------------------------------------------- g. a layer of no inputs
+
+@pytest.mark.parametrize("activation", [None, "sigmoid", "tanh"])
+@pytest.mark.parametrize("shape", [(2, 3, 0), (4, 0)])
+def test_a_dense_layer_of_no_inputs_gives_the_bias_and_its_gradient(torch_ops, activation, shape):
+    """Fault: ``linear(x, W, b)`` with 0 in_features (x of shape (2, 3, 0), W (6, 0)) raised torch's
+    "cannot reshape tensor of 0 elements into shape [-1, 0]" (the rows were inferred with -1); a 2-D x
+    ran, but ∂C/∂b came back 0 (silent wrong answer): the generated ∂C/∂W launch, whose first column
+    of programs also writes ∂C/∂b, had no programs at all for K = 0. Now the rows are counted, and the
+    launch has one column of programs at least (kernels/triton/dense.py regenerated); as torch: y = act(b)."""
+    torch, F = torch_ops
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(*shape, dtype=torch.float64, generator=gen).requires_grad_()
+    W = torch.randn(6, 0, dtype=torch.float64, generator=gen).requires_grad_()
+    b = torch.randn(6, dtype=torch.float64, generator=gen).requires_grad_()
+    y = F.dense(x, W, b, activation=activation)
+    z = torch.nn.functional.linear(x, W, b)
+    want = z if activation is None else getattr(torch, activation)(z)
+    g = torch.randn(want.shape, dtype=torch.float64, generator=gen)
+    torch.testing.assert_close(y, want, rtol=1e-14, atol=0)
+    for got, ref, name in zip(torch.autograd.grad(y, (x, W, b), g), torch.autograd.grad(want, (x, W, b), g), "xWb"):
+        assert got.shape == ref.shape, name
+        torch.testing.assert_close(got, ref, rtol=1e-14, atol=1e-15, msg=name)
+
+
+def test_an_rnn_step_of_no_inputs_is_the_recurrence_alone(torch_ops):
+    """The same fault in ``rnn_step``: input (2, 3, 0) raised the reshape error; now h = σ(hx W_hhᵀ)."""
+    torch, F = torch_ops
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(2, 3, 0, dtype=torch.float64, generator=gen)
+    h = torch.randn(2, 3, 4, dtype=torch.float64, generator=gen).requires_grad_()
+    Wi = torch.randn(4, 0, dtype=torch.float64, generator=gen)
+    Wh = torch.randn(4, 4, dtype=torch.float64, generator=gen).requires_grad_()
+    got, want = F.rnn_step(x, h, Wi, Wh), torch.sigmoid(h @ Wh.T)
+    torch.testing.assert_close(got, want, rtol=1e-14, atol=0)
+    for a, r in zip(torch.autograd.grad(got.sum(), (h, Wh)), torch.autograd.grad(want.sum(), (h, Wh))):
+        torch.testing.assert_close(a, r, rtol=1e-13, atol=1e-15)
+
+
+def test_the_generated_dense_backward_sums_the_bias_gradient_for_no_inputs(torch_ops):
+    """The kernel half of the fault above, through the committed module itself: ``linear_backward`` and
+    ``dense_sigmoid_backward`` of a (4, 0) input returned ∂C/∂b = 0, not Σ_batch δ."""
+    torch, _ = torch_ops
+    from symnet.kernels import load_kernel
+
+    dense = load_kernel("dense", "triton")
+    gen = torch.Generator().manual_seed(2)
+    a, W = torch.zeros(4, 0, dtype=torch.float64), torch.zeros(6, 0, dtype=torch.float64)
+    g = torch.randn(4, 6, dtype=torch.float64, generator=gen)
+    y = torch.rand(4, 6, dtype=torch.float64, generator=gen)
+    dW, db, da = dense.linear_backward(a, W, g)
+    torch.testing.assert_close(db, g.sum(0), rtol=1e-14, atol=0)
+    assert dW.shape == (6, 0) and da.shape == (4, 0)
+    _, db, _ = dense.dense_sigmoid_backward(a, W, y, g)
+    torch.testing.assert_close(db, (g * y * (1 - y)).sum(0), rtol=1e-14, atol=0)

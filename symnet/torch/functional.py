@@ -288,7 +288,7 @@ def dense(input, weight, bias=None, activation="sigmoid"):
     act = _dense_activation(activation)
     input, weight, bias = _autocast(input, weight, bias)
     lead = input.shape[:-1]
-    rows = input.reshape(-1, input.shape[-1])
+    rows = input.reshape(math.prod(lead), input.shape[-1])  # not -1: 0 in_features leave no row count to infer
     fused = _ops.fused_dense(act)
     y = _ops.call(torch.ops.symnet_torch.dense.default, rows, weight, bias, act if fused else "linear")
     y = y.reshape(*lead, weight.shape[0])
@@ -315,8 +315,8 @@ def rnn_step(input, hx, weight_ih, weight_hh):
     """One Elman step h = σ(input W_ihᵀ + hx W_hhᵀ) (no biases), input ``(*, D)``, hx ``(*, H)``."""
     input, hx, weight_ih, weight_hh = _autocast(input, hx, weight_ih, weight_hh)
     lead = input.shape[:-1]
-    h = _ops.call(torch.ops.symnet_torch.rnn_step.default, input.reshape(-1, input.shape[-1]),
-                  hx.reshape(-1, hx.shape[-1]), weight_ih, weight_hh)
+    h = _ops.call(torch.ops.symnet_torch.rnn_step.default, input.reshape(math.prod(lead), input.shape[-1]),
+                  hx.reshape(math.prod(hx.shape[:-1]), hx.shape[-1]), weight_ih, weight_hh)
     return h.reshape(*lead, weight_ih.shape[0])
 
 
