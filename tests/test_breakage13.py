@@ -290,3 +290,26 @@ def test_the_generated_dense_backward_sums_the_bias_gradient_for_no_inputs(torch
     assert dW.shape == (6, 0) and da.shape == (4, 0)
     _, db, _ = dense.dense_sigmoid_backward(a, W, y, g)
     torch.testing.assert_close(db, (g * y * (1 - y)).sum(0), rtol=1e-14, atol=0)
+
+
+# ---------------------------------------------------------------- h. deep formulas and the graph check
+
+def test_a_tower_of_exponentials_is_not_evaluated_beyond_the_magnitude_limit():
+    """Fault: ``symnet.derive("exp(exp(…exp(x)…))")``, 12 deep, ran for hours (killed after 60 s; 8 deep
+    took 2 s): the graph check evaluated the tower at its sample points in mpmath, whose e^v computes
+    ln 2 to as many bits as v has, and v was e^e^…. Now a value beyond 10^±1000 (symnet.bounds.MAX_DIGITS,
+    the parser's limit) is not evaluated (graphcheck: Unevaluable), so the point is skipped at once."""
+    import mpmath
+    import sympy as sp
+
+    import symnet
+    from symnet import graphcheck
+
+    x = sp.Symbol("x", real=True)
+    tower = x
+    for _ in range(12):
+        tower = sp.exp(tower)
+    with mpmath.workdps(graphcheck.DIGITS), pytest.raises(graphcheck.Unevaluable, match="beyond"):
+        graphcheck.evaluate(tower, {x: mpmath.mpf(1)})
+    d = symnet.derive("exp(" * 12 + "x" + ")" * 12, progress=False)
+    assert d.gradients[d.wrt[0]].has(sp.exp)
