@@ -28,6 +28,7 @@ from . import __version__
 from .errors import SymnetError
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a program stopped by Ctrl-C
 TIME_LIMIT = 60.0  # seconds for a user's formula: derive, check and render it
 _NAME_LIKE = re.compile(r"^[A-Za-z][\w-]*$")
 
@@ -55,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:  # `symnet derive backprop | head`
         return 0
+    except KeyboardInterrupt:  # Ctrl-C in a long verify, derive, codegen or docs (train says more itself)
+        print("symnet: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except (RecursionError, MemoryError):
         print("symnet: error: the input needs more memory or recursion than is available",
               file=sys.stderr)
@@ -523,9 +527,6 @@ def _verify_formula(args) -> int:
         raise
     _write(str(report))
     return 0 if report.passed else 1
-
-
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a program stopped by Ctrl-C
 
 
 def _train(args) -> int:

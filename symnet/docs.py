@@ -8,10 +8,10 @@ Math is in ``$$`` blocks, which GitHub and most Markdown viewers with math rende
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from .curriculum import catalog, get
+from .files import write_atomically
 from .render import render_markdown
 
 __all__ = ["pages", "rules_page", "write_pages", "stale_pages"]
@@ -69,10 +69,7 @@ def write_pages(folder: str | os.PathLike) -> list[Path]:
         path = folder / name
         if path.exists() and path.read_text(encoding="utf-8") == content:
             continue
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(content)
-        os.replace(tmp, path)
+        write_atomically(path, lambda f: f.write(content.encode("utf-8")), "the documentation page")
         written.append(path)
     return written
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import sympy as sp
 
 from .derivation import Derivation, Partial
 from .errors import SymnetError
+from .files import write_atomically
 from .render import shown as text  # as every printout writes a formula (σ(z) − y)
 
 __all__ = ["to_dot", "write_graph"]
@@ -130,17 +130,5 @@ def write_graph(d: Derivation, path: str | os.PathLike) -> Path:
         if run.returncode != 0:
             raise SymnetError(f"Graphviz failed: {run.stderr.decode(errors='replace').strip()[:300]}")
         data = run.stdout
-    _atomic_write(path, data)
+    write_atomically(path, lambda f: f.write(data), "the graph")
     return path
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

@@ -22,12 +22,14 @@ import random
 import mpmath
 import sympy as sp
 
+from .bounds import MAX_DIGITS
 from .errors import DerivationError
 from .functions import explicit
 
 __all__ = ["DIGITS", "GraphCheck", "evaluate"]
 
 DIGITS = 30
+_MAX_MAG = int(MAX_DIGITS * 3.33) + 1  # binary magnitude of 10^MAX_DIGITS: values beyond it are not checked
 
 
 class Unevaluable(Exception):
@@ -82,6 +84,8 @@ def _real(v):
         v = v.real
     if not mpmath.isfinite(v):
         raise Unevaluable("not finite")
+    if v and mpmath.mag(v) > _MAX_MAG:  # mpmath's e^v costs time and memory in proportion to v's size
+        raise Unevaluable(f"beyond 10^±{MAX_DIGITS}")  # e^e^…^x, 12 deep, took hours (ln 2 to e^e^… bits)
     return v
 
 

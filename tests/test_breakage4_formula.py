@@ -97,9 +97,10 @@ def test_verify_timeout_of_a_wrong_type_is_one_clear_error():
 
 
 _PLANT = r'''
-import hashlib, os, pickle, sys
+import os, pickle, sys
 import symnet
 from symnet import curriculum as C
+from symnet.cache import sealed
 from symnet.pickling import _node
 
 class R:
@@ -111,7 +112,7 @@ body = pickle.dumps(R(), protocol=5)
 folder = os.path.join(os.environ["SYMNET_CACHE"], C.DISK_CACHE)
 os.makedirs(folder, mode=0o700, exist_ok=True)
 with open(os.path.join(folder, C.derivation_filename(name)), "wb") as f:
-    f.write(C._PICKLE_HEADER + hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+    f.write(sealed(C._PICKLE_HEADER, C.derivation_filename(name), body))
 sys.argv = ["host-program", "--version"]
 d = symnet.get(name)
 print("got", type(d).__name__, d.name == name)

@@ -247,3 +247,20 @@ def test_numpy_layer_kernels_refuse_a_masked_array(module, call, named):
     with pytest.raises(TypeError) as info:
         call(mod, np.ma.masked_array([[1.0, 2.0]], mask=[[0, 1]]))
     assert "masked array" in str(info.value) and named in str(info.value) and "\n" not in str(info.value)
+
+
+def test_an_option_that_changes_the_domain_through_symnet_torch():
+    """The op checks its own data (h-break13: inside the op, so vmap runs it) with its options: kl_div with
+    log_target = 1 takes t < 0 (a log-probability), poisson_nll with log_input = 1 a negative x. Before the
+    merge of the two, the op's check saw the tensors only and took the default options: refused."""
+    pytest.importorskip("triton")
+    if torch is None:
+        pytest.skip("torch")
+    from symnet.torch import functional as F
+    x, t = torch.tensor([0.5, 0.25], dtype=torch.float64), torch.tensor([-0.5, 0.5], dtype=torch.float64)
+    got = F.loss("kl_div", x, t, 1.0)
+    want = torch.nn.functional.kl_div(x, t, reduction="mean", log_target=True)
+    assert torch.allclose(got, want, rtol=1e-12)
+    with pytest.raises(ValueError):
+        F.loss("kl_div", x, t, 0.0)
+    assert torch.isfinite(F.loss("poisson_nll", -x, torch.tensor([0.5, 2.0], dtype=torch.float64), 1.0))

@@ -189,10 +189,10 @@ def test_a_garbled_or_truncated_file_is_rebuilt(get_cache, monkeypatch):
 def test_a_planted_pickle_with_a_matching_digest_runs_nothing(get_cache, monkeypatch, tmp_path):
     """The digest only guards against garbling: a file planted with a correct digest must still
     call nothing but symnet's rebuilders (here it would create a file)."""
-    import hashlib
     import pickle
 
     from symnet import curriculum
+    from symnet.cache import sealed
 
     marker = tmp_path / "ran"
 
@@ -203,8 +203,8 @@ def test_a_planted_pickle_with_a_matching_digest_runs_nothing(get_cache, monkeyp
     runs = _counted_builds(monkeypatch)
     _get_again()
     body = pickle.dumps(Payload())
-    _stored(get_cache).write_bytes(curriculum._PICKLE_HEADER + hashlib.sha256(body).hexdigest().encode()
-                                   + b"\n" + body)
+    path = _stored(get_cache)
+    path.write_bytes(sealed(curriculum._PICKLE_HEADER, path.name, body))
     d = _get_again()
     assert not marker.exists() and runs == [1, 1] and "σ" in str(d)
 

@@ -117,9 +117,10 @@ def _faster(key, launches):
 def _tile_of(t, M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
     """The (row, column) of tile t, in groups of 8 tile rows (the L2 order of Triton's matmul
     tutorial): the tiles in flight share rows of the left operand and columns of the right one
-    in L2, instead of streaming the whole left operand once per column of tiles."""
+    in L2, instead of streaming the whole left operand once per column of tiles. N = 0 (a layer
+    of no inputs) counts as one column of tiles: its launch still writes a sum over the rows."""
     GROUP: tl.constexpr = 8
-    in_group = GROUP * tl.cdiv(N, BLOCK_N)
+    in_group = GROUP * tl.maximum(tl.cdiv(N, BLOCK_N), 1)
     first = (t // in_group) * GROUP
     rows = tl.minimum(tl.cdiv(M, BLOCK_M) - first, GROUP)
     return first + (t % in_group) % rows, (t % in_group) // rows
@@ -348,7 +349,7 @@ def dense_sigmoid_backward(a, W, y, g):
     da = torch.empty(B, a.shape[1], dtype=a.dtype, device=a.device)
     f64 = a.dtype == torch.float64
     if B:
-        grid = lambda meta: (triton.cdiv(W.shape[0], meta["BLOCK_M"]) * triton.cdiv(a.shape[1], meta["BLOCK_N"]),)
+        grid = lambda meta: (triton.cdiv(W.shape[0], meta["BLOCK_M"]) * max(triton.cdiv(a.shape[1], meta["BLOCK_N"]), 1),)
         _dense_sigmoid_backward_dW_kernel[grid](g, y, a, dW, db, B, W.shape[0], a.shape[1], F64=f64)
         grid = lambda meta: (triton.cdiv(B, meta["BLOCK_M"]) * triton.cdiv(a.shape[1], meta["BLOCK_N"]),)
         _dense_sigmoid_backward_da_kernel[grid](g, y, W, da, B, W.shape[0], a.shape[1], F64=f64)
@@ -568,7 +569,7 @@ def linear_backward(a, W, g):
     da = torch.empty(B, a.shape[1], dtype=a.dtype, device=a.device)
     f64 = a.dtype == torch.float64
     if B:
-        grid = lambda meta: (triton.cdiv(W.shape[0], meta["BLOCK_M"]) * triton.cdiv(a.shape[1], meta["BLOCK_N"]),)
+        grid = lambda meta: (triton.cdiv(W.shape[0], meta["BLOCK_M"]) * max(triton.cdiv(a.shape[1], meta["BLOCK_N"]), 1),)
         _linear_backward_dW_kernel[grid](g, a, dW, db, B, W.shape[0], a.shape[1], F64=f64)
         grid = lambda meta: (triton.cdiv(B, meta["BLOCK_M"]) * triton.cdiv(a.shape[1], meta["BLOCK_N"]),)
         _linear_backward_da_kernel[grid](g, W, da, B, W.shape[0], a.shape[1], F64=f64)

@@ -7,7 +7,6 @@ writes them under ``kernels/``; a test fails when a committed file is stale.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -16,6 +15,7 @@ import sympy as sp
 
 from ..engine import derive
 from ..errors import SymnetError
+from ..files import write_atomically
 from ..functions import sigmoid
 from .ir import Kernel, describe
 from .backends.numpy.elementwise import emit_module
@@ -146,10 +146,7 @@ def write_sources(folder: str | os.PathLike, backend: str = "numpy") -> list[Pat
         path = folder / name
         if path.exists() and path.read_text(encoding="utf-8") == content:
             continue
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(content)
-        os.replace(tmp, path)
+        write_atomically(path, lambda f: f.write(content.encode("utf-8")), "the generated kernel")
         written.append(path)
     return written
 

@@ -10,9 +10,10 @@ keeps its compiled binaries per dtype in its own cache). So it is kept in
 ``<cache>/kernels/`` (the private folder of :mod:`symnet.cache`: created 0700, refused unless
 it is the user's alone), in a file named by a SHA-256 of the derivation's parts and the
 options, and by :func:`symnet.cache.cache_key` (symnet's version, a hash of every source
-file of symnet, SymPy's version): any change to symnet makes a fresh key, and the files of
-other keys are deleted when a new one is written; the least recently used files beyond
-:mod:`symnet.cache`'s bounds go too.
+file of symnet, SymPy's version): any change to symnet makes a fresh key; the files of other
+keys (another version sharing the folder) are deleted once unused for a while
+(:data:`symnet.cache.STALE_KEY_S`), and the least recently used files beyond :mod:`symnet.cache`'s
+bounds go too.
 
 What is stored is data, never code: a line with the SHA-256 of the file's name and the rest
 (:func:`symnet.cache.sealed`: a file copied under another formula's name is not used), then the Kernel as
@@ -101,7 +102,7 @@ def _keep(filename: str, kernel: Kernel) -> None:
             return
     except pickling.UnfaithfulError:  # a rule or a SymPy class that cannot be named (made at run time)
         return
-    save(filename, sealed(_HEADER, filename, body), FOLDER, _SUFFIXES, bounded=True)
+    save(filename, sealed(_HEADER, filename, body), FOLDER, _SUFFIXES)
 
 
 def stored_derivation(key: str, build) -> Derivation:
@@ -127,7 +128,7 @@ def stored_derivation(key: str, build) -> Derivation:
             return d
     except pickling.UnfaithfulError:
         return d
-    save(filename, sealed(_DERIVATION_HEADER, filename, body), FOLDER, _SUFFIXES, bounded=True)
+    save(filename, sealed(_DERIVATION_HEADER, filename, body), FOLDER, _SUFFIXES)
     return d
 
 

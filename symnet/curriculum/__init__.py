@@ -8,9 +8,12 @@ memory and on disk.
 The disk cache: a named derivation does not depend on anything the user gives, so it is kept
 in ``<cache>/derivations/`` (the private folder of :mod:`symnet.cache`: created 0700, refused
 unless it is the user's alone), keyed by symnet's version, a hash of symnet's source files and
-SymPy's version: any change makes a fresh key, and files of other keys are deleted when a new
-one is written. Each file starts with a line holding the SHA-256 of the rest, written
-atomically (a temporary file, fsync, rename); a garbled or truncated file is built again.
+SymPy's version: any change makes a fresh key; files of other keys (another version sharing the
+folder) are deleted once unused for a while (:data:`symnet.cache.STALE_KEY_S`), and the least
+recently used beyond :mod:`symnet.cache`'s bounds. Each file starts with a line holding the
+SHA-256 of its name and the rest (:func:`symnet.cache.sealed`), written atomically (a temporary
+file, fsync, rename); a garbled or truncated file, or one copied under another derivation's
+name, is built again.
 
 * ``symnet derive NAME`` keeps the printout (per format): plain UTF-8 that is read and printed,
   never executed or parsed; a repeated command prints it without loading SymPy or the engine.
@@ -30,7 +33,6 @@ links followed). The in-memory caches keep each derivation once per process.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable
@@ -38,7 +40,7 @@ from typing import TYPE_CHECKING, Callable
 if TYPE_CHECKING:
     from ..derivation import Derivation
 
-from ..cache import cache_key, read, save
+from ..cache import cache_key, read, save, sealed, unsealed
 from ..errors import UnknownNameError
 
 __all__ = ["register", "get", "catalog", "names", "claim", "with_sections", "compose", "forward_section"]
@@ -121,11 +123,10 @@ def cached_text(name: str, fmt: str) -> str | None:
     (written by :func:`store_text`), or None: plain UTF-8 text, printed as it is."""
     if os.environ.get(_DISK_ENV) or name not in ORDER or not fmt.isalnum():
         return None
-    data = read(text_filename(name, fmt), DISK_CACHE)
-    if data is None:
-        return None
-    header, _, body = data.partition(b"\n")  # the digest store_text wrote: a garbled or truncated file is rebuilt
-    if header != _TEXT_HEADER + hashlib.sha256(body).hexdigest().encode():
+    filename = text_filename(name, fmt)
+    data = read(filename, DISK_CACHE)
+    body = None if data is None else unsealed(_TEXT_HEADER, filename, data)
+    if body is None:  # missing, garbled, truncated, or another derivation's printout: built again
         return None
     try:
         return body.decode("utf-8")
@@ -137,20 +138,19 @@ def store_text(name: str, fmt: str, text: str) -> None:
     """Keep the printout of ``name`` in format ``fmt`` for :func:`cached_text`."""
     if os.environ.get(_DISK_ENV) or name not in ORDER or not fmt.isalnum():
         return
-    save(text_filename(name, fmt), text_bytes(text), DISK_CACHE, _SUFFIXES)
+    save(text_filename(name, fmt), text_bytes(name, fmt, text), DISK_CACHE, _SUFFIXES)
 
 
 def cached_derivation(name: str) -> Derivation | None:
     """The named derivation ``name`` from the disk cache (written by :func:`store_derivation`),
-    or None: missing, refused (see :func:`symnet.cache.read`), garbled (its SHA-256 differs) or not one
-    :mod:`symnet.pickling` rebuilds; the caller then builds it again."""
+    or None: missing, refused (see :func:`symnet.cache.read`), garbled or another name's (its seal
+    differs) or not one :mod:`symnet.pickling` rebuilds; the caller then builds it again."""
     if os.environ.get(_DISK_ENV) or name not in ORDER:
         return None
-    data = read(derivation_filename(name), DISK_CACHE)
-    if data is None:
-        return None
-    header, _, body = data.partition(b"\n")
-    if header != _PICKLE_HEADER + hashlib.sha256(body).hexdigest().encode():
+    filename = derivation_filename(name)
+    data = read(filename, DISK_CACHE)
+    body = None if data is None else unsealed(_PICKLE_HEADER, filename, data)
+    if body is None:
         return None
     from .. import pickling
 
@@ -174,8 +174,8 @@ def store_derivation(name: str, d: Derivation) -> None:
             return
     except pickling.UnfaithfulError:
         return
-    save(derivation_filename(name), _PICKLE_HEADER + hashlib.sha256(body).hexdigest().encode() + b"\n" + body,
-         DISK_CACHE, _SUFFIXES)
+    filename = derivation_filename(name)
+    save(filename, sealed(_PICKLE_HEADER, filename, body), DISK_CACHE, _SUFFIXES)
 
 
 _PICKLE_HEADER = b"symnet derivation pickle sha256="
@@ -185,10 +185,10 @@ def derivation_filename(name: str) -> str:
     return f"{name}-{cache_key()}.pickle"
 
 
-def text_bytes(text: str) -> bytes:
-    """A printout as its cache file holds it: a line with its SHA-256, then the UTF-8 text."""
-    body = text.encode("utf-8")
-    return _TEXT_HEADER + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
+def text_bytes(name: str, fmt: str, text: str) -> bytes:
+    """The printout ``text`` of ``name`` in format ``fmt`` as its cache file holds it: a line with the
+    SHA-256 of the file's name and the text (:func:`symnet.cache.sealed`), then the UTF-8 text."""
+    return sealed(_TEXT_HEADER, text_filename(name, fmt), text.encode("utf-8"))
 
 
 _TEXT_HEADER = b"symnet derivation text sha256="

@@ -338,6 +338,7 @@ class Pointwise:
 
     def _run(self, *args):
         tensors, params = args[:-1], args[-1]
+        _check_domains(self.name, tensors, params)
         with _launch(self.name, tensors[0]):
             out = self.kernel(params)(**{n: t.contiguous() for n, t in zip(self.inputs, tensors)})
         return [o.reshape(tensors[0].shape) for o in out]
@@ -346,6 +347,7 @@ class Pointwise:
         """The op as torch.library.triton_op runs it: eagerly a plain launch; traced (torch.compile,
         its fake kernel) a wrap_triton launch that Inductor sees and schedules."""
         tensors, params = args[:-1], args[-1]
+        _check_domains(self.name, tensors, params)
         with _launch(self.name, tensors[0]):
             compiled = self.kernel(params)
             named = dict(zip(self.inputs, tensors))
@@ -446,6 +448,29 @@ if not _exists("pointwise_backward"):
                 [0] * len(partials))
 
     _pwb.register_vmap(_pwb_vmap)
+
+
+def _check_domains(name: str, tensors, params=()) -> None:
+    """Refuse data outside the argument domains of the registry entry ``name`` (gaussian_nll's var < 0,
+    bce's p outside [0, 1]: :func:`symnet.registry.check_argument_domains`, one line naming the argument);
+    ``params``, the op's options in order, decide the domains that depend on one (kl_div's t ≥ 0 only with
+    log_target = 0).
+
+    Here, in the op itself, it reads real data however the op is reached: eagerly, and under
+    torch.func, whose vmap hands the op the whole batch (a check of the batched tensors before the op
+    was Python control flow on their data, which vmap refuses: ``vmap(bce)`` failed where torch's runs).
+    Not while torch.compile traces (fake tensors, no data): symnet.torch.functional.loss checks there."""
+    from torch._subclasses.fake_tensor import is_fake
+
+    from ..registry import REGISTRY
+
+    entry = REGISTRY.get(name)
+    if entry is None or not entry.argument_domains or torch.compiler.is_compiling() \
+            or any(is_fake(t) or t.device.type == "meta" for t in tensors):
+        return
+    from ..registry import check_argument_domains
+
+    check_argument_domains(entry, [*tensors, *params])  # the options after the tensors (kl_div's log_target)
 
 
 def _as_number(p: float):

@@ -172,9 +172,12 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
     _floating(name, operands, "the elementwise losses take targets of the input's shape and kind, not class "
                               "indices: one-hot them, or use cross_entropy")
     tensors = _broadcast(input, *targets)
-    from ..registry import REGISTRY, check_argument_domains
-    if name in REGISTRY:  # a negative variance, a probability outside [0, 1]: refused, as torch refuses them
-        check_argument_domains(REGISTRY[name], [*tensors, *(float(p) for p in params)])  # options: active_domains
+    if torch.compiler.is_compiling() and _ops.inductor_visible():
+        # a negative variance, a probability outside [0, 1]: refused, as torch refuses them, by the op itself
+        # (_ops._check_domains); a traced triton_op's launches run without it, so here (a graph break)
+        from ..registry import REGISTRY, check_argument_domains
+        if name in REGISTRY:
+            check_argument_domains(REGISTRY[name], [*tensors, *(float(p) for p in params)])  # options: active_domains
     return _reduce(_ops.call(op.op, *tensors, [float(p) for p in params])[0], reduction)
 
 
@@ -308,7 +311,7 @@ def dense(input, weight, bias=None, activation="sigmoid"):
     act = _dense_activation(activation)
     input, weight, bias = _autocast(input, weight, bias)
     lead = input.shape[:-1]
-    rows = input.reshape(-1, input.shape[-1])
+    rows = input.reshape(math.prod(lead), input.shape[-1])  # not -1: 0 in_features leave no row count to infer
     fused = _ops.fused_dense(act)
     y = _ops.call(torch.ops.symnet_torch.dense.default, rows, weight, bias, act if fused else "linear")
     y = y.reshape(*lead, weight.shape[0])
@@ -335,8 +338,8 @@ def rnn_step(input, hx, weight_ih, weight_hh):
     """One Elman step h = σ(input W_ihᵀ + hx W_hhᵀ) (no biases), input ``(*, D)``, hx ``(*, H)``."""
     input, hx, weight_ih, weight_hh = _autocast(input, hx, weight_ih, weight_hh)
     lead = input.shape[:-1]
-    h = _ops.call(torch.ops.symnet_torch.rnn_step.default, input.reshape(-1, input.shape[-1]),
-                  hx.reshape(-1, hx.shape[-1]), weight_ih, weight_hh)
+    h = _ops.call(torch.ops.symnet_torch.rnn_step.default, input.reshape(math.prod(lead), input.shape[-1]),
+                  hx.reshape(math.prod(hx.shape[:-1]), hx.shape[-1]), weight_ih, weight_hh)
     return h.reshape(*lead, weight_ih.shape[0])
 
 

@@ -549,7 +549,10 @@ def emit_backward_launcher(kernel: LayerKernel, launches, step_args) -> str:
         if kind == "outer":
             K = size_of[o.indices[1]]
             extra = f", {sum_out.name}" if sum_out is not None else ""
-            body += [f"    grid = lambda meta: (triton.cdiv({N}, meta[\"BLOCK_M\"]) * triton.cdiv({K}, meta[\"BLOCK_N\"]),)",
+            # one column of programs at least: it writes the sum over the batch (∂C/∂b) where K = 0
+            columns = f"max(triton.cdiv({K}, meta[\"BLOCK_N\"]), 1)" if sum_out is not None \
+                else f"triton.cdiv({K}, meta[\"BLOCK_N\"])"
+            body += [f"    grid = lambda meta: (triton.cdiv({N}, meta[\"BLOCK_M\"]) * {columns},)",
                      f"    {name}[grid]({', '.join(step_names)}, {other.name}, {o.name}{extra}, B, {N}, {K}, F64=f64)"]
         else:
             K = size_of[o.indices[0]]

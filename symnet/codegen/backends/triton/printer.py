@@ -64,9 +64,10 @@ def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.cons
 def _tile_of(t, M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
     """The (row, column) of tile t, in groups of 8 tile rows (the L2 order of Triton's matmul
     tutorial): the tiles in flight share rows of the left operand and columns of the right one
-    in L2, instead of streaming the whole left operand once per column of tiles."""
+    in L2, instead of streaming the whole left operand once per column of tiles. N = 0 (a layer
+    of no inputs) counts as one column of tiles: its launch still writes a sum over the rows."""
     GROUP: tl.constexpr = 8
-    in_group = GROUP * tl.cdiv(N, BLOCK_N)
+    in_group = GROUP * tl.maximum(tl.cdiv(N, BLOCK_N), 1)
     first = (t // in_group) * GROUP
     rows = tl.minimum(tl.cdiv(M, BLOCK_M) - first, GROUP)
     return first + (t % in_group) % rows, (t % in_group) // rows
