@@ -14,7 +14,8 @@ datasets = pytest.importorskip("sklearn.datasets")
 from symnet.kernels import load_kernel  # noqa: E402
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
-HIDDEN, EPOCHS, BATCH, LR = 32, 4, 128, 0.03
+# 3 epochs of 11 mini-batches (4 took 122 s under the interpreter): torch.nn reaches 0.899 test accuracy from 0.106
+HIDDEN, EPOCHS, BATCH, LR = 32, 3, 128, 0.03
 
 
 class SymnetMLP(torch.nn.Module):

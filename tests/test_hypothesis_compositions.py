@@ -92,7 +92,9 @@ def check(formula: str, points) -> None:
                 f"allowed ±{allowed:.3g}")
 
 
-@settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+# 10 examples (30 took 275 s of CI: deriving and generating a depth-3 composition takes 0.1–80 s); longer randomized
+# runs find the failures, kept below as named regression tests
+@settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(compositions(), st.lists(st.one_of(st.floats(-5, 5), st.floats(-60, 60)), min_size=4, max_size=4))
 def test_random_compositions_match_mpmath(formula, points):
     global _reject_ungeneratable

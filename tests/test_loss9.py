@@ -226,9 +226,10 @@ def _softcap_exact(row, c, s):
         return gap[c], dz
 
 
-def _softcap_errors(dtype, backend):
-    """{"loss": ULP per row, "dz": worst ULP per row} of the rows of _softcap_rows, one call per softcap."""
-    rows, r, caps = _softcap_rows(dtype)
+def _softcap_errors(dtype, backend, count=200):
+    """{"loss": ULP per row, "dz": worst ULP per row} of the first ``count`` rows of _softcap_rows, one call per
+    softcap."""
+    rows, r, caps = _softcap_rows(dtype, count)
     out = {"loss": [], "dz": []}
     ce = _numpy()
     for s in map(float, np.unique(caps)):  # Python floats: an np.float64 would promote float32 blocks
@@ -264,7 +265,9 @@ def test_softcap_confident_rows_float64(backend):
     entry-gap rule); c in double-word, its low part added to the TwoSum error of each c_k − m, 1.4 (0.36). So the
     kernels compute s·tanh(z/s) in double-word with c_lo threaded into every c_k − m (tests/test_softcap10.py):
     NumPy loss 30 → 1.4 ULP, dz 31 → 2.2; float32 is computed in float64."""
-    err = _softcap_errors(np.float64, backend)
+    # Triton's float64 runs the double-word path under the interpreter, 0.7 s a row (200 rows took 143 s): the first
+    # 48 rows there (every softcap; the NumPy kernel, the same algorithm, takes all 200)
+    err = _softcap_errors(np.float64, backend, 200 if backend == "numpy" else 48)
     assert err["loss"].max() <= 4, f"loss: {err['loss'].max():.3g} ULP"
     assert err["dz"].max() <= 4, f"dz: {err['dz'].max():.3g} ULP"
 

@@ -1,0 +1,60 @@
+"""conftest's change to Triton's interpreter (``_interpreter_patches_the_language_once``): a @triton.jit helper
+called inside a running kernel no longer re-patches triton.language. The kernels compute exactly what they computed
+(bit for bit, against the interpreter as Triton ships it), the language is Triton's own again after a launch, and a
+launch patches the language once however many helpers it calls."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from conftest import torch_and_triton
+
+torch, triton = torch_and_triton()
+if os.environ.get("TRITON_INTERPRET") != "1":
+    pytest.skip("the interpreter's patching (TRITON_INTERPRET=1)", allow_module_level=True)
+
+from triton.runtime import interpreter  # noqa: E402
+
+import symnet.torch.functional as SF  # noqa: E402
+
+tl = triton.language
+
+
+def _cross_entropy_and_gradient():
+    """A float64 cross-entropy with every option: its kernels call the double-word helpers hundreds of times."""
+    g = torch.Generator().manual_seed(3)
+    z = (torch.randn(5, 7, generator=g, dtype=torch.float64) * 3).requires_grad_()
+    t = torch.softmax(torch.randn(5, 7, generator=g, dtype=torch.float64), -1)
+    w = torch.rand(7, generator=g, dtype=torch.float64) + 0.5
+    loss = SF.cross_entropy(z, t, weight=w, label_smoothing=0.1, softcap=3.0, z_loss_scale=0.05)
+    return loss.detach(), torch.autograd.grad(loss, z)[0]
+
+
+def test_the_patch_is_installed():
+    assert getattr(interpreter._patch_lang, "symnet_patches_once", False)
+
+
+def test_kernels_compute_what_the_shipped_interpreter_computes(monkeypatch):
+    ours = _cross_entropy_and_gradient()
+    monkeypatch.setattr(interpreter, "_patch_lang", interpreter._patch_lang.shipped)
+    theirs = _cross_entropy_and_gradient()
+    for a, b in zip(ours, theirs):
+        assert torch.equal(a, b)
+
+
+def test_a_launch_patches_once_and_restores_the_language(monkeypatch):
+    once = interpreter._patch_lang
+    calls = []
+
+    def counted(fn, shipped=once.shipped):
+        calls.append(fn.__name__)
+        return shipped(fn)
+
+    monkeypatch.setattr(once, "shipped", counted)
+    _cross_entropy_and_gradient()
+    launches = len(calls)
+    calls.clear()
+    monkeypatch.setattr(interpreter, "_patch_lang", counted)  # as Triton ships it: a patch at every helper call
+    _cross_entropy_and_gradient()
+    assert 0 < launches < len(calls) / 10, (launches, len(calls))  # one a launch, not one a helper call
+    assert tl.core.is_builtin(tl.exp) and tl.core.is_builtin(tl.tensor.__add__)  # Triton's own language again
