@@ -10,7 +10,6 @@ here, never asserted.
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 
@@ -19,7 +18,7 @@ import numpy as np
 os.environ.setdefault("SYMNET_NO_DISK_CACHE", "1")  # the kernel before the rules is not the one on disk
 import symnet  # noqa: E402
 from symnet.codegen import doubleword, rewrite  # noqa: E402
-from quotient_roots import _median_ms  # noqa: E402  (the sibling benchmark's timer: run from benchmarks/)
+from quotient_roots import _median_ms, _options  # noqa: E402  (the sibling benchmark's timer: run from benchmarks/)
 
 
 def _data(rng, n, dtype):
@@ -74,14 +73,7 @@ def _rules_off():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=7)
-    args = parser.parse_args()
-    try:
-        import torch
-    except ImportError:
-        torch = None
+    args, torch = _options(__doc__)
     rng = np.random.default_rng(0)
     print(f"value and gradients on {args.size} values, median of {args.repeat} (ms; ratio: time / the new kernel)")
     print(f"{'formula':45} {'dtype':8} {'symnet new':>15} {'symnet before':>15} {'torch autograd':>15}")

@@ -10,7 +10,6 @@ Prints the median milliseconds and each one's time over the new kernel. Speed is
 """
 from __future__ import annotations
 
-import argparse
 import os
 
 import numpy as np
@@ -18,7 +17,7 @@ import numpy as np
 os.environ.setdefault("SYMNET_NO_DISK_CACHE", "1")  # the kernel before is not the one on disk
 import symnet  # noqa: E402
 from symnet.codegen import rewrite, roots  # noqa: E402
-from quotient_roots import _median_ms  # noqa: E402  (the sibling benchmark's timer: run from benchmarks/)
+from quotient_roots import _median_ms, _options  # noqa: E402  (the sibling benchmark's timer: run from benchmarks/)
 
 PSEUDO_HUBER = "delta**2*(sqrt(1 + ((p - t)/delta)**2) - 1)"
 
@@ -44,14 +43,7 @@ def _compiled_log1p(reach: bool, name: str):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=7)
-    args = parser.parse_args()
-    try:
-        import torch
-    except ImportError:
-        torch = None
+    args, torch = _options(__doc__)
     rng = np.random.default_rng(0)
     new, old = _compiled(True, "new"), _compiled(False, "before")
     assert new.source != old.source

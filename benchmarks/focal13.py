@@ -10,7 +10,6 @@ Prints the median milliseconds and each one's time over the new kernel. Speed is
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 
@@ -20,7 +19,7 @@ os.environ.setdefault("SYMNET_NO_DISK_CACHE", "1")  # the kernel before the rule
 import symnet  # noqa: E402
 from symnet.codegen import doubleword, rewrite  # noqa: E402
 from elem12 import _torch_form  # noqa: E402  (the focal loss written for torch autograd)
-from quotient_roots import _median_ms  # noqa: E402  (the sibling benchmark's timer: run from benchmarks/)
+from quotient_roots import _median_ms, _options  # noqa: E402  (the sibling benchmark's timer: run from benchmarks/)
 
 FOCAL = "focal(z, t, 1/4, gamma)"
 
@@ -50,14 +49,7 @@ def _rule_off():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=7)
-    args = parser.parse_args()
-    try:
-        import torch
-    except ImportError:
-        torch = None
+    args, torch = _options(__doc__)
     rng = np.random.default_rng(0)
     new = symnet.compile(symnet.derive(FOCAL), "numpy", name="new")
     with _rule_off():

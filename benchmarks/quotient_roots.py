@@ -40,8 +40,10 @@ def _median_ms(fn, repeat):
     return 1e3 * statistics.median(times)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def _options(doc: str):
+    """The command line shared by the side-by-side benchmarks (--size, --repeat) and torch, or None where it is
+    not installed."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
@@ -49,6 +51,11 @@ def main():
         import torch
     except ImportError:
         torch = None
+    return args, torch
+
+
+def main():
+    args, torch = _options(__doc__)
     rng = np.random.default_rng(0)
     print(f"∂/∂x on {args.size} values, median of {args.repeat} (ms; ratio: time / the widened kernel)")
     print(f"{'formula':18} {'dtype':8} {'symnet widened':>15} {'symnet written':>15} {'torch autograd':>15}")
