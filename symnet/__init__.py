@@ -199,8 +199,16 @@ def parse(text: str, extra_names=()):
     Raises :class:`ParseError` for anything but arithmetic, numbers, variable names and
     the functions of :data:`symnet.parsing.FUNCTIONS`, and for input beyond the parser's
     limits (length, nesting, number sizes). ``extra_names`` is accepted for compatibility
-    and unused.
+    and unused. A formula calling a registry function with an argument domain (``gaussian_nll(x, t, v)``)
+    comes back marked with its checks (:class:`symnet.registry.DomainChecked`, printed as the formula):
+    ``symnet.derive(symnet.parse(text))`` checks what ``symnet.derive(text)`` checks.
     """
-    from .parsing import parse_expression
+    from .parsing import collected_checks, parse_expression
 
-    return parse_expression(text)
+    with collected_checks() as found:
+        expr = parse_expression(text)
+    if not found:
+        return expr
+    from .registry import DomainChecked
+
+    return DomainChecked(expr, *found)

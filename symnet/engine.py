@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numbers
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Mapping, Sequence
 
 import sympy as sp
@@ -26,7 +26,7 @@ from .derivation import ByName, Derivation, Partial, Section, Step, default_titl
 from .errors import DerivationError, NotDifferentiableError
 from .functions import explicit
 from .graphcheck import GraphCheck
-from .parsing import as_expression, as_point, as_symbol, collected_checks
+from .parsing import as_expression, as_point, as_symbol, collected_checks, noted_checks
 from .render import shown as _shown
 from .onesided import on_kink, one_sided, tidy_piecewise
 from .rules import differentiate, kinks_of
@@ -265,7 +265,8 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
     if mode not in ("reverse", "forward", "both"):
         raise DerivationError(f"mode must be 'reverse', 'forward' or 'both', not {mode!r}")
     with collected_checks() as argument_checks:  # gaussian_nll(x, t, v) as text: v ≥ 0, for the generated code
-        program, _ = _real_program(_as_program(f, output))
+        program, real = _real_program(_as_program(f, output))
+    argument_checks = [replace(c, expr=c.expr.xreplace(real)) for c in argument_checks]  # a SymPy formula's x
     inputs = program.inputs  # wrt and at may name an input by its name (as_symbol)
     if wrt is None:
         wrt = inputs
@@ -465,8 +466,8 @@ def _text_title(f, rewritten: list[str], outputs) -> str:
 
 
 def _as_program(f, output) -> Program:
-    if isinstance(f, Program):
-        return f
+    if isinstance(f, Program):  # marks of registry calls taken off (as_expression), their checks noted
+        return Program(tuple((t, noted_checks(e)) for t, e in f.assignments), f.outputs)
     if isinstance(f, sp.MatrixBase):
         f = list(f)
     default = output == "f"

@@ -355,13 +355,12 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
             from .registry import check_argument_domains
             check_argument_domains(entry, [float(a) if getattr(a, "is_number", False) and a.is_real else None
                                            for a in args])
-            _record_checks(entry, args)  # gaussian_nll(x, t, v): v checked by the generated code
         if all(getattr(a, "is_number", False) for a in args):
             with sp.evaluate(False):  # exp(10**50): estimated before SymPy computes it
                 unevaluated = entry(*args)
             check_magnitudes(unevaluated)
         try:
-            return _bounded(entry(*args), node, source)
+            return _bounded(noted_checks(entry(*args)), node, source)  # gaussian_nll(x, t, v): v checked
         except (TypeError, ValueError) as exc:
             raise ParseError(f"{name}() cannot take these arguments: {exc}") from None
     raise _operator(node) or ParseError(f"unsupported syntax: {_describe(node)} is not allowed in a formula")
@@ -370,25 +369,17 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
 _CHECKS: contextvars.ContextVar = contextvars.ContextVar("symnet_argument_checks", default=None)
 
 
-def _record_checks(entry, args) -> None:
-    """Note, for :func:`parse_with_checks`, each argument of ``entry`` with a domain that is not a number and
-    that SymPy cannot show to lie inside (exp(s) ≥ 0 needs no check; v and v − 1 do)."""
-    found = _CHECKS.get()
-    if found is None:
-        return
-    from .derivation import ArgumentCheck
-    from .registry import active_domains
+def noted_checks(expr: sp.Expr) -> sp.Expr:
+    """``expr`` without the marks of the registry calls that built it (:class:`symnet.registry.DomainChecked`:
+    gaussian_nll(x, t, v) marked "v ≥ 0"), their checks noted for :func:`parse_with_checks` and
+    :func:`collected_checks` (the generated code checks them)."""
+    from .registry import take_domain_checks
 
-    for d in active_domains(entry, args):
-        if d.index >= len(args) or getattr(args[d.index], "is_number", False):
-            continue
-        arg = args[d.index]
-        above = d.low == -math.inf or (arg - d.low).is_nonnegative
-        below = d.high == math.inf or (d.high - arg).is_nonnegative
-        if not (above and below):
-            check = ArgumentCheck(entry.name, d.name, d.low, d.high, arg)
-            if check not in found:
-                found.append(check)
+    bare, checks = take_domain_checks(expr)
+    found = _CHECKS.get()
+    if found is not None:
+        found.extend(c for c in checks if c not in found)
+    return bare
 
 
 def parse_with_checks(text: str) -> tuple[sp.Expr, tuple]:
@@ -508,7 +499,8 @@ def _short(value, limit: int = 60) -> str:
 def as_expression(value, what: str = "formula") -> sp.Expr:
     """A SymPy expression from what a caller of the Python API passed.
 
-    SymPy expressions are taken as they are; ints, floats and other real numbers become
+    SymPy expressions are taken as they are (the marks of registry calls with argument domains taken off
+    and their checks noted: :func:`noted_checks`); ints, floats and other real numbers become
     exact SymPy numbers; strings are parsed by :func:`parse_expression` (never by
     ``sympify``). Anything else raises :class:`ParseError`.
     """
@@ -521,7 +513,7 @@ def as_expression(value, what: str = "formula") -> sp.Expr:
         # limit) and computing with it is unbounded: the parser's limit holds here too
         if any(max(abs(r.p), r.q).bit_length() > _MAX_BITS for r in value.atoms(sp.Rational)):
             raise ParseError(f"a number in the {what} is too large (more than {MAX_DIGITS} digits)")
-        return value
+        return noted_checks(value)  # REGISTRY["gaussian_nll"](x, t, v): its "v ≥ 0" noted, as for the text
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ParseError(f"expected the {what} as a SymPy expression, a real number or text, "
                          f"got {type(value).__name__}")

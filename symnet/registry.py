@@ -31,6 +31,7 @@ from typing import Callable
 import mpmath
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
+from sympy.core.symbol import Str
 
 from .errors import ParseError, SymnetError
 from .functions import relu, sigmoid
@@ -39,7 +40,8 @@ from .special import (exp_shift, exp_twosum, hypot_gap_slope, ndtr, ndtr_tanh, n
 
 __all__ = ["Rule", "Function", "REGISTRY", "NAMES", "register", "unregister", "lookup", "entry_of", "rule_of", "unary_rules",
            "numpy_template", "triton_template", "TRITON_DEVICE_HELPERS", "TRITON_HELPER_NEEDS", "NUMPY_HELPERS", "NUMPY_HELPER_NEEDS", "numpy_helper_closure",
-           "kink_arguments", "as_piecewise", "activation_names", "ArgumentDomain", "active_domains", "check_argument_domains"]
+           "kink_arguments", "as_piecewise", "activation_names", "ArgumentDomain", "active_domains", "check_argument_domains",
+           "needed_checks", "DomainChecked", "take_domain_checks"]
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,15 @@ class Function:
     note: str = ""  # accuracy of a hand-written Triton helper, or a remark on the lowering
 
     def __call__(self, *args):
-        return self.build(*args)
+        """The entry's SymPy form at ``args``. A number outside an argument domain raises DomainError; an
+        argument that is an expression SymPy cannot show inside its domain marks the result
+        (:class:`DomainChecked`), so that a formula built in Python carries the checks the parser notes for
+        the same text (derive takes them into ``Derivation.domains``)."""
+        if self.argument_domains:
+            check_argument_domains(self, [_real_number(a) for a in args])
+        value = self.build(*args)
+        checks = needed_checks(self, args)
+        return DomainChecked(value, *checks) if checks else value
 
 
 REGISTRY: dict[str, Function] = {}
@@ -167,6 +177,107 @@ def check_argument_domains(entry: Function, values) -> None:
         if bool(bad.any() if hasattr(bad, "any") else bad):
             first = x[bad].reshape(-1)[0] if hasattr(x, "shape") and getattr(x, "ndim", 0) else x
             raise DomainError(domain_message(entry.name, d.name, d.low, d.high, f"{float(first):g}"))
+
+
+def _real_number(a) -> float | None:
+    """``a`` as a float where it is a real number (Python's or SymPy's), else None."""
+    if isinstance(a, (int, float)) and not isinstance(a, bool):
+        return float(a)
+    return float(a) if isinstance(a, sp.Expr) and a.is_number and a.is_real else None
+
+
+def needed_checks(entry: Function, args) -> tuple:
+    """The :class:`~symnet.derivation.ArgumentCheck` of each argument of ``entry`` with a domain that is not
+    a number and that SymPy cannot show to lie inside (exp(s) ≥ 0 needs no check; v and v − 1 do)."""
+    from .derivation import ArgumentCheck
+
+    found = []
+    for d in active_domains(entry, args):
+        if d.index >= len(args) or not isinstance(args[d.index], sp.Expr) or args[d.index].is_number:
+            continue
+        arg = args[d.index]
+        above = d.low == -math.inf or (arg - d.low).is_nonnegative
+        below = d.high == math.inf or (d.high - arg).is_nonnegative
+        check = ArgumentCheck(entry.name, d.name, d.low, d.high, arg)
+        if not (above and below) and check not in found:
+            found.append(check)
+    return tuple(found)
+
+
+class DomainChecked(sp.Expr):
+    """``value``, marked with the argument checks (:class:`~symnet.derivation.ArgumentCheck`) of the registry
+    call that built it: ``REGISTRY["gaussian_nll"](x, t, v)`` is the written-out loss marked "v ≥ 0". The
+    mark survives what SymPy does to the formula around it (sums, products, substitution) and is taken off,
+    its checks collected, by :func:`take_domain_checks` (symnet.derive, the parser, symnet.torch's formulas).
+    Otherwise it is transparent: printed, differentiated and evaluated as ``value``.
+
+    Stored as SymPy arguments: ``(value, Tuple(Str(function), Str(argument), low, high, expr), ...)``."""
+
+    is_commutative = True
+
+    def __new__(cls, value, *checks):
+        rows = [c if isinstance(c, sp.Tuple) else
+                sp.Tuple(Str(c.function), Str(c.argument), sp.Float(c.low), sp.Float(c.high), c.expr) for c in checks]
+        return sp.Expr.__new__(cls, sp.sympify(value), *rows)
+
+    @property
+    def value(self) -> sp.Expr:
+        return self.args[0]
+
+    @property
+    def checks(self) -> tuple:
+        from .derivation import ArgumentCheck
+
+        return tuple(ArgumentCheck(f.name, a.name, float(lo), float(hi), e) for f, a, lo, hi, e in self.args[1:])
+
+    def _eval_derivative(self, s):
+        return self.value.diff(s)
+
+    def _eval_evalf(self, prec):
+        return self.value._eval_evalf(prec)
+
+    def doit(self, **hints):
+        return self.value.doit(**hints) if hints.get("deep", True) else self.value
+
+    def _eval_is_extended_real(self):
+        return self.value.is_extended_real
+
+    def _eval_is_finite(self):
+        return self.value.is_finite
+
+    def _eval_is_extended_nonnegative(self):
+        return self.value.is_extended_nonnegative
+
+    def _eval_is_extended_positive(self):
+        return self.value.is_extended_positive
+
+    def _eval_is_zero(self):
+        return self.value.is_zero
+
+    def _sympystr(self, printer):
+        return printer._print(self.value)
+
+    def _latex(self, printer):
+        return printer._print(self.value)
+
+    def _pretty(self, printer):
+        return printer._print(self.value)
+
+
+def take_domain_checks(expr):
+    """``expr`` without its :class:`DomainChecked` marks, and the checks they held, each once in the order
+    met. Anything but a SymPy expression is returned as it is, with no checks."""
+    if not isinstance(expr, sp.Basic) or not expr.has(DomainChecked):
+        return expr, ()
+    found: list = []
+    for mark in sp.preorder_traversal(expr):
+        if isinstance(mark, DomainChecked):
+            found.extend(c for c in mark.checks if c not in found)
+    bare = expr.replace(lambda e: isinstance(e, DomainChecked), lambda e: e.value)
+    for c in list(found):  # a check inside another's expression (nested calls) is bare too
+        i = found.index(c)
+        found[i] = type(c)(c.function, c.argument, c.low, c.high, take_domain_checks(c.expr)[0])
+    return bare, tuple(dict.fromkeys(found))
 
 
 def unregister(name: str) -> Function:

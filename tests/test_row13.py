@@ -101,8 +101,8 @@ def test_the_checks_are_part_of_the_derivation_and_kernel():
              "bce: p has an entry outside [0, 1] (1.5); p must be in [0, 1]")
     _refused(lambda: f(p=np.full(2, 0.5), q=np.array([0.5, -1.0]), t=np.zeros(2), v=np.ones(2), x=np.ones(2)),
              "bce: t = q has an entry outside [0, 1] (-1)")
-    # the same formula given as a SymPy expression has no text to read the losses from: not checked
-    assert symnet.derive(symnet.parse("gaussian_nll(x, t, v)")).domains == ()
+    # the same formula given as a SymPy expression is checked the same (tests/test_breakage14.py, a)
+    assert symnet.derive(symnet.parse("gaussian_nll(x, t, v) + bce(p, q)")).domains == d.domains
 
 
 def _triton():

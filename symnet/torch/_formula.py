@@ -32,7 +32,7 @@ class Formula(torch.nn.Module):
 
     def __init__(self, expr: sp.Expr, inputs: tuple[sp.Symbol, ...], checks: tuple = ()):
         super().__init__()
-        self.expr, self.inputs = expr, inputs
+        self.expr, self.inputs, self.checks = expr, inputs, checks
         self._op = _ops.formula_op(expr, inputs, checks)
 
     def forward(self, *args, **kwargs):
@@ -88,6 +88,10 @@ def from_formula(expr, inputs) -> Formula:
     checks = ()  # gaussian_nll(x, t, v) as text: its kernel refuses a negative v (ArgumentCheck)
     if isinstance(expr, str):
         expr, checks = parse_with_checks(expr)
+    else:  # REGISTRY["gaussian_nll"](x, t, v) built in Python: its marks hold the same checks
+        from ..registry import take_domain_checks
+
+        expr, checks = take_domain_checks(expr)
     if isinstance(inputs, str):  # "x, w, b": checked by the parser's rules, as wrt= and --wrt are
         inputs = parse_symbols(inputs)
     if isinstance(inputs, sp.Symbol):

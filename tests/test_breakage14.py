@@ -1,0 +1,72 @@
+"""Faults found by h-left14 (session 14), each with the test that failed before its fix.
+
+a. A formula built with SymPy calling a registry function with an argument domain (bce, kl_div,
+   poisson_nll, gaussian_nll) carried no domain checks, while the same formula as text did.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symnet
+from symnet.errors import DomainError
+from symnet.registry import REGISTRY
+
+
+# ---------------------------------------------------------------- a. domains of a formula built with SymPy
+
+def _checks(d):
+    return [(c.function, c.argument, str(c.expr)) for c in d.domains]
+
+
+@pytest.mark.parametrize("text, build", [
+    ("gaussian_nll(x, t, v)", lambda x, t, v, p, q: REGISTRY["gaussian_nll"](x, t, v)),
+    ("gaussian_nll(x, t, v - 1) + bce(p, q)",
+     lambda x, t, v, p, q: REGISTRY["gaussian_nll"](x, t, v - 1) + REGISTRY["bce"](p, q)),
+    ("kl_div(x, t)", lambda x, t, v, p, q: REGISTRY["kl_div"](x, t)),
+    ("poisson_nll(x, t, 0)", lambda x, t, v, p, q: REGISTRY["poisson_nll"](x, t, 0)),
+    ("3*bce(p, q)/2 + mse(x, t)", lambda x, t, v, p, q: 3 * REGISTRY["bce"](p, q) / 2 + REGISTRY["mse"](x, t)),
+])
+def test_a_formula_built_with_sympy_has_the_domains_of_the_same_text(text, build):
+    """Fault: ``symnet.derive(REGISTRY["gaussian_nll"](x, t, v))`` had ``domains == ()`` (its compiled function
+    gave 4.99993e5 at v = −0.5 where torch raises), while ``derive("gaussian_nll(x, t, v)")`` checked v. The
+    entry now marks what it builds (registry.DomainChecked); derive takes the marks off into its domains."""
+    plain = sp.symbols("x t v p q")  # not declared real: derive makes them real
+    assert _checks(symnet.derive(build(*plain))) == _checks(symnet.derive(text))
+    assert _checks(symnet.derive(symnet.parse(text))) == _checks(symnet.derive(text))
+
+
+def test_a_compiled_sympy_formula_refuses_a_negative_variance():
+    """Before: 4.99993e5 at v = −0.5, no error; as text: DomainError naming var."""
+    x, t, v = sp.symbols("x t v")
+    f = symnet.compile(symnet.derive(REGISTRY["gaussian_nll"](x, t, v)))
+    with pytest.raises(DomainError, match=r"^gaussian_nll: var = v has a negative entry \(-0.5\); var must be ≥ 0$"):
+        f(t=np.zeros(2), v=np.array([1.0, -0.5]), x=np.ones(2))
+    np.testing.assert_allclose(f(t=np.zeros(1), v=np.ones(1), x=np.ones(1))[0], [0.5], rtol=1e-15)
+
+
+def test_a_number_outside_the_domain_is_refused_when_the_entry_is_called():
+    """As the parser refuses gaussian_nll(x, t, -1): the entry called from Python refuses the number too."""
+    x, t = sp.symbols("x t")
+    with pytest.raises(DomainError, match="var has a negative entry"):
+        REGISTRY["gaussian_nll"](x, t, -1)
+
+
+def test_the_marked_formula_still_reads_and_differentiates_as_the_loss():
+    """The mark is transparent: printed, differentiated and substituted as the loss it holds."""
+    x, t, v = sp.symbols("x t v", positive=True)
+    marked = REGISTRY["gaussian_nll"](x, t, v)
+    plain = REGISTRY["gaussian_nll"].build(x, t, v)
+    assert str(marked) == str(plain)
+    assert sp.simplify(sp.diff(marked, x) - sp.diff(plain, x)) == 0
+    assert float(marked.subs({x: 1, t: 0, v: 2})) == pytest.approx(float(plain.subs({x: 1, t: 0, v: 2})))
+
+
+def test_symnet_torch_formula_built_with_sympy_checks_its_domain():
+    pytest.importorskip("torch")
+    from symnet.torch import from_formula
+    x, t, v = sp.symbols("x t v")
+    f = from_formula(REGISTRY["gaussian_nll"](x, t, v), inputs=[x, t, v])
+    assert [c.argument for c in f.checks] == ["var"]
+
