@@ -2,6 +2,10 @@
 
 a. A formula built with SymPy calling a registry function with an argument domain (bce, kl_div,
    poisson_nll, gaussian_nll) carried no domain checks, while the same formula as text did.
+b. The fused training step took targets outside its loss's domain silently (bce's t = 2 gave a loss of
+   1.0335 and a step; kl_div's t = −1 a loss of −0.3654): refused with check=True, from the registry's domains.
+   (Classes out of range were refused already, and never read with check=False: tests/test_triton_views.py;
+   a NaN target gives a NaN loss, reported and not applied: tests/test_optim.py.)
 """
 from __future__ import annotations
 
@@ -70,3 +74,31 @@ def test_symnet_torch_formula_built_with_sympy_checks_its_domain():
     f = from_formula(REGISTRY["gaussian_nll"](x, t, v), inputs=[x, t, v])
     assert [c.argument for c in f.checks] == ["var"]
 
+
+# ---------------------------------------------------------------- b. the fused step's targets
+
+@pytest.mark.parametrize("loss, bad, message", [
+    ("bce", 2.0, "bce: t has an entry outside [0, 1] (2); t must be in [0, 1]"),
+    ("bce", -0.25, "bce: t has an entry outside [0, 1] (-0.25); t must be in [0, 1]"),
+    ("kl_div", -1.0, "kl_div: t has a negative entry (-1); t must be ≥ 0"),
+])
+@pytest.mark.parametrize("optimizer", [None, "adam"])
+def test_the_fused_step_refuses_targets_outside_its_losss_domain(loss, bad, message, optimizer):
+    """Before: no error, a step taken on a meaningless loss. The parameters are left as they were."""
+    from conftest import torch_and_triton
+
+    torch, _ = torch_and_triton()
+    from symnet.torch.optim import FusedStep
+
+    torch.manual_seed(0)
+    params = [torch.randn(3, 2), torch.zeros(3), torch.randn(1, 3), torch.zeros(1)]
+    before = [p.clone() for p in params]
+    opt = FusedStep(params, activations=("tanh", "sigmoid"), loss=loss, lr=0.1,
+                    **({"optimizer": optimizer} if optimizer else {}))
+    x, t = torch.randn(3, 2), torch.tensor([[0.5], [bad], [0.25]])
+    with pytest.raises(DomainError) as info:
+        opt.step(x, t)
+    assert str(info.value) == message
+    assert all(torch.equal(p, q) for p, q in zip(params, before))
+    losses = opt.step(x, torch.tensor([[0.5], [1.0], [0.0]]))  # the domain's ends are inside
+    assert torch.isfinite(losses).all()

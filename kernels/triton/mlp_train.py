@@ -188,7 +188,26 @@ def _fits(padded, widths):
                          f"{MAX_PARAMS} (and {MAX_WIDTH} units a layer). Use the per-layer kernels instead.")
 
 
-def _run_mlp(kernel, key, x, t, params, order, lr, batch, ce, check, precision):
+def _domain_error(message):
+    """symnet's DomainError (a ValueError) of ``message``, where symnet is installed (the module stands alone)."""
+    try:
+        from symnet.errors import DomainError
+    except ImportError:
+        DomainError = ValueError
+    return DomainError(message)
+
+
+def _refuse_outside(values, low, high, message):
+    """Refuse data outside [low, high] that a function of the formula takes (gaussian_nll's variance ≥ 0,
+    bce's p in [0, 1]), as torch refuses them (reading the answer back to the host, as torch's own check
+    does): a DomainError (a ValueError) whose line is ``message`` with the first such entry for {value}.
+    NaN passes: it propagates, as torch's checks let it."""
+    bad = (values < low) | (values > high)
+    if bool(bad.any()):
+        raise _domain_error(message.replace("{value}", f"{float(values[bad].reshape(-1)[0]):g}"))
+
+
+def _run_mlp(kernel, key, x, t, params, order, lr, batch, ce, check, precision, domains=()):
     """Check the arguments of an MLP step by name, then launch it (see the networks' functions)."""
     _floats("x", x, 2)
     device = x.device
@@ -212,6 +231,8 @@ def _run_mlp(kernel, key, x, t, params, order, lr, batch, ce, check, precision):
     order, lrs, n, steps = _steps(order, lr, batch, x.shape[0], device, check)
     if ce and check and t.numel() and (int(t.min()) < 0 or int(t.max()) >= sizes[-1]):
         raise IndexError(f"a class in t lies outside [0, {sizes[-1]})")
+    for low, high, message in domains if check else ():  # the loss's target domain (bce's t in [0, 1])
+        _refuse_outside(t, low, high, message)
     pads = [_pad(d) for d in sizes]
     padded = sum(pads[i + 1] * (pads[i] + 1) for i in range(len(sizes) - 1))
     losses = torch.empty(steps, dtype=torch.float32, device=device)

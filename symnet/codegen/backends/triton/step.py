@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ....errors import SymnetError
+from ....errors import SymnetError, domain_message
 from ....render import text
 from ...families.rowwise import j as row_j, r as row_r, rowsum, rowsum_rest, z as row_z
 from ...families.dense import ACTIVATIONS
@@ -656,7 +656,7 @@ def _fits(padded, widths):
 
 
 MLP_HOST = '''\
-def _run_mlp(kernel, key, x, t, params, order, lr, batch, ce, check, precision):
+def _run_mlp(kernel, key, x, t, params, order, lr, batch, ce, check, precision, domains=()):
     """Check the arguments of an MLP step by name, then launch it (see the networks' functions)."""
     _floats("x", x, 2)
     device = x.device
@@ -680,6 +680,8 @@ def _run_mlp(kernel, key, x, t, params, order, lr, batch, ce, check, precision):
     order, lrs, n, steps = _steps(order, lr, batch, x.shape[0], device, check)
     if ce and check and t.numel() and (int(t.min()) < 0 or int(t.max()) >= sizes[-1]):
         raise IndexError(f"a class in t lies outside [0, {sizes[-1]})")
+    for low, high, message in domains if check else ():  # the loss's target domain (bce's t in [0, 1])
+        _refuse_outside(t, low, high, message)
     pads = [_pad(d) for d in sizes]
     padded = sum(pads[i + 1] * (pads[i] + 1) for i in range(len(sizes) - 1))
     losses = torch.empty(steps, dtype=torch.float32, device=device)
@@ -704,6 +706,27 @@ CHECK_FALSE_DOC = """\
 VIEWS_DOC = """\
     Views: the data, targets and order are copied to contiguous memory where they are views
     (sliced, transposed, expanded); the parameters must be contiguous (they are updated in place)."""
+
+
+DOMAIN_HOST = (HOST_HELPERS["_refuse_outside"], HOST_HELPERS["_domain_error"])  # the MLP launchers' target checks
+
+
+def _target_domains(step: MlpStep) -> list:
+    """(low, high, message) of each domain of the step's loss on its target (bce's t in [0, 1], kl_div's
+    t ≥ 0: the loss kernel's ArgumentChecks on the input of role "target"), checked by the launcher with
+    ``check``. The prediction's domain (bce's p) is the network's output, not checked on the host: outside
+    it the loss is NaN and the step is not applied."""
+    kernel = step.loss.kernel
+    targets = {i.symbol for i in getattr(kernel, "inputs", ()) if i.role == "target"}
+    return [(c.low, c.high, domain_message(c.function, c.argument, c.low, c.high, "{value}"))
+            for c in getattr(kernel, "domains", ()) if c.expr in targets]
+
+
+def _domains_argument(step: MlpStep) -> str:
+    """``, domains=[...]`` for a launcher whose loss has target domains, else nothing."""
+    literal = lambda v: repr(v) if abs(v) != float("inf") else f'float("{v}")'  # noqa: E731 (inf is no name)
+    domains = ", ".join(f"({literal(lo)}, {literal(hi)}, {m!r})" for lo, hi, m in _target_domains(step))
+    return f",\n                    domains=[{domains}]" if domains else ""
 
 
 def _mlp_launcher(step: MlpStep) -> str:
@@ -734,12 +757,12 @@ def _mlp_launcher(step: MlpStep) -> str:
              *VIEWS_DOC.splitlines(),
              '    """',
              f"    return _run_mlp(_{step.name}_kernel, \"{step.name}\", x, t, [{', '.join(pnames)}], order, lr, batch,",
-             f"                    ce={ce}, check=check, precision=precision)"]
+             f"                    ce={ce}, check=check, precision=precision{_domains_argument(step)})"]
     return "\n".join(lines) + "\n"
 
 
 MLP_OPT_HOST = '''\
-def _run_mlp_opt(kernel, key, x, t, params, states, hyper, per_step, order, lr, batch, ce, check, precision):
+def _run_mlp_opt(kernel, key, x, t, params, states, hyper, per_step, order, lr, batch, ce, check, precision, domains=()):
     """An MLP step with an optimizer's state: the state tensors are checked like the parameters
     (each laid out like its parameter, updated in place), then the step is launched."""
     _floats("x", x, 2)
@@ -768,6 +791,8 @@ def _run_mlp_opt(kernel, key, x, t, params, states, hyper, per_step, order, lr, 
     order, lrs, n, steps = _steps(order, lr, batch, x.shape[0], device, check)
     if ce and check and t.numel() and (int(t.min()) < 0 or int(t.max()) >= sizes[-1]):
         raise IndexError(f"a class in t lies outside [0, {sizes[-1]})")
+    for low, high, message in domains if check else ():  # the loss's target domain (bce's t in [0, 1])
+        _refuse_outside(t, low, high, message)
     pads = [_pad(d) for d in sizes]
     padded = sum(pads[i + 1] * (pads[i] + 1) for i in range(len(sizes) - 1))
     losses = torch.empty(steps, dtype=torch.float32, device=device)
@@ -836,7 +861,8 @@ def _mlp_opt_launcher(step: MlpStep, rule) -> str:
              "and batch > 0 else 0",
              f"    per_step = [{', '.join(per_step)}]",
              f"    return _run_mlp_opt(_{step.name}_kernel, \"{step.name}\", x, t, [{', '.join(pnames)}], list(state), "
-             f"[{', '.join(hyper)}], per_step, order, lr, batch, ce={ce}, check=check, precision=precision)"]
+             f"[{', '.join(hyper)}], per_step, order, lr, batch, ce={ce}, check=check, precision=precision"
+             f"{_domains_argument(step)})"]
     return "\n".join(lines) + "\n"
 
 
@@ -939,10 +965,10 @@ def emit_triton_train_module(steps: list, source: str, regenerate: str, rule=Non
     for step in steps:
         if isinstance(step, MlpStep) and rule is not None:
             parts += [emit_mlp_kernel(step, used, rule), _mlp_opt_launcher(step, rule)]
-            host.update((MLP_OPT_HOST, HYPER_HOST))
+            host.update((MLP_OPT_HOST, HYPER_HOST, *DOMAIN_HOST))
         elif isinstance(step, MlpStep):
             parts += [emit_mlp_kernel(step, used), _mlp_launcher(step)]
-            host.add(MLP_HOST)
+            host.update((MLP_HOST, *DOMAIN_HOST))
         elif isinstance(step, ElmanStep):
             parts += [emit_elman_kernel(step, used, rule), _elman_launcher(step, rule)]
             if rule is not None:
