@@ -536,20 +536,32 @@ def as_symbol(value, what: str = "variable", known=(), label: bool = False) -> s
     """A SymPy symbol: a ``Symbol`` as it is, or a name checked by the parser's rules.
 
     A name, or a symbol not among ``known`` (e.g. the formula's inputs), is the symbol of
-    that name among ``known`` whatever their assumptions (text makes real symbols, so
+    that name among ``known`` whatever their assumptions (a name spelled as one of them first:
+    ``"ℓ"`` is the formula's ℓ, not its l; then the one whose name Python reads the same, NFKC:
+    ``"ｘ"`` is x; a name that could mean two of them is refused) (text makes real symbols, so
     ``derive("x**2", wrt=[Symbol("x")])`` still means that x), else a new real symbol;
     ``label`` allows the name of a function (an output may be called σ). Raises
     :class:`ParseError`.
     """
+    symbols = [k for k in known if isinstance(k, sp.Symbol)]
     if isinstance(value, sp.Symbol):
         symbol = value
     elif isinstance(value, str):
+        exact = [k for k in symbols if k.name == value.strip()]  # ℓ means the formula's ℓ, not its l
+        if exact:
+            return exact[0]
         symbol = _variable(_checked_text(value, f"{what} name"), label)
     else:
         raise ParseError(f"expected a {what} as a SymPy Symbol or a name, got {type(value).__name__}")
     if symbol in known:
         return symbol
-    return next((k for k in known if isinstance(k, sp.Symbol) and k.name == symbol.name), symbol)
+    same = [k for k in symbols if k.name == symbol.name] or \
+        [k for k in symbols if unicodedata.normalize("NFKC", k.name) == symbol.name]  # ｘ is x, as Python reads it
+    if len({k.name for k in same}) > 1:  # ｌ: the formula's ℓ and l are both l to Python
+        raise ParseError(f"the {what} {_short(str(value))!r} could name any of "
+                         f"{', '.join(repr(k.name) for k in sorted(same, key=lambda k: k.name))}, which Python reads "
+                         f"as one name {symbol.name!r}: give that variable's own spelling or its Symbol")
+    return same[0] if same else symbol
 
 
 def as_point(values, what: str = "point", known=()) -> dict:

@@ -6,6 +6,10 @@ b. The fused training step took targets outside its loss's domain silently (bce'
    1.0335 and a step; kl_div's t = −1 a loss of −0.3654): refused with check=True, from the registry's domains.
    (Classes out of range were refused already, and never read with check=False: tests/test_triton_views.py;
    a NaN target gives a NaN loss, reported and not applied: tests/test_optim.py.)
+c. Names Python reads as one (NFKC: ℓ is l, ﬁ is fi): a SymPy formula in two distinct symbols ℓ and l,
+   differentiated with ``wrt=["ℓ"]``, was differentiated with respect to l (a silent wrong answer), and
+   ``at={"ℓ": 2, "l": 0}`` was refused as "l is given twice". A name now means the symbol of exactly that
+   name first; only failing that, the one symbol it names after NFKC (two: refused, naming both).
 """
 from __future__ import annotations
 
@@ -102,3 +106,48 @@ def test_the_fused_step_refuses_targets_outside_its_losss_domain(loss, bad, mess
     assert all(torch.equal(p, q) for p, q in zip(params, before))
     losses = opt.step(x, torch.tensor([[0.5], [1.0], [0.0]]))  # the domain's ends are inside
     assert torch.isfinite(losses).all()
+
+
+# ---------------------------------------------------------------- c. names that Python reads as one
+
+ELL, L = sp.Symbol("ℓ", real=True), sp.Symbol("l", real=True)
+
+
+@pytest.mark.parametrize("a, b", [("ℓ", "l"), ("ﬁ", "fi"), ("ｘ", "x")])
+def test_wrt_by_name_means_the_symbol_of_that_spelling(a, b):
+    """Before: derive(ℓ·e^l, wrt=["ℓ"]).gradients == {l: ℓ·e^l}, the derivative with respect to l."""
+    A, B = sp.Symbol(a, real=True), sp.Symbol(b, real=True)
+    f = A * sp.exp(B)
+    assert dict(symnet.derive(f, wrt=[a]).gradients) == {A: sp.exp(B)}
+    assert dict(symnet.derive(f, wrt=[b]).gradients) == {B: A * sp.exp(B)}
+
+
+def test_a_point_naming_both_spellings_gives_each_its_value():
+    """Before: ParseError "l is given twice in the point (2 and 0)"."""
+    d = symnet.derive(ELL * sp.exp(L), wrt=[ELL, L], at={"ℓ": 2, "l": 0})
+    assert dict(d.point) == {ELL: 2, L: 0}
+
+
+def test_a_name_that_could_mean_either_spelling_is_refused_naming_both():
+    """A formula in ℓ and ｌ (full width), both l to Python: wrt=["l"] could mean either. (With the formula's
+    own l among them, "ｌ" would mean that l: its NFKC form is exactly l.)"""
+    wide = sp.Symbol("ｌ", real=True)
+    with pytest.raises(symnet.ParseError) as info:
+        symnet.derive(ELL * sp.exp(wide), wrt=["l"])
+    message = str(info.value)
+    assert "'ℓ'" in message and "'ｌ'" in message and "\n" not in message
+    assert dict(symnet.derive(ELL * sp.exp(L), wrt=["ｌ"]).gradients) == {L: ELL * sp.exp(L)}
+
+
+def test_one_other_spelling_still_names_the_formulas_variable():
+    """As before (tests/test_breakage.py: wrt=["ｘ"] with the formula's x)."""
+    assert dict(symnet.derive(ELL ** 2, wrt=["l"]).gradients) == {ELL: 2 * ELL}
+    assert dict(symnet.derive("x**3", wrt=["ｘ"]).gradients) == {sp.Symbol("x", real=True): 3 * sp.Symbol("x", real=True) ** 2}
+
+
+def test_compiling_a_name_python_reads_differently_is_refused_in_one_line():
+    """The generated function's keyword ℓ= would be read by Python as l=: refused (as before), for both backends."""
+    d = symnet.derive(ELL * sp.exp(L), wrt=[ELL, L])
+    for backend in ("numpy", "triton"):
+        with pytest.raises(symnet.ParseError, match="'ℓ' is not an identifier"):
+            symnet.compile(d, backend=backend)

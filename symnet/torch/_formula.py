@@ -96,7 +96,8 @@ def from_formula(expr, inputs) -> Formula:
         inputs = parse_symbols(inputs)
     if isinstance(inputs, sp.Symbol):
         inputs = [inputs]
-    names = [as_symbol(i, "input").name if isinstance(i, str) else getattr(i, "name", None) for i in inputs]
+    known = tuple(expr.free_symbols)  # inputs=["ℓ", "l"] name the formula's ℓ and l, not l twice
+    names = [as_symbol(i, "input", known=known).name if isinstance(i, str) else getattr(i, "name", None) for i in inputs]
     if any(not isinstance(n, str) for n in names) or len(set(names)) != len(names):
         raise DerivationError(f"inputs must be distinct names or symbols, not {inputs!r}")
     free = {s.name: s for s in expr.free_symbols}
