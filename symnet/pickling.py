@@ -178,7 +178,22 @@ def _reduce(obj):
     raise UnfaithfulError(f"symnet cannot store a {_class_name(cls)}")
 
 
-class _Pickler(pickle.Pickler):
+class _Pickler(pickle._Pickler):
+    """Writes each SymPy object as the first EQUAL one met, so that the bytes depend on the
+    derivation's values only, not on which of its equal parts happen to be one Python object: that
+    depends on SymPy's global cache (an evicted Symbol('x', real=True) comes back a new object), so
+    the same derivation built after other work pickled differently (tests/test_breakage14.py, d).
+    The pure-Python pickler: its ``save`` is where an object meets the memo."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._first: dict = {}
+
+    def save(self, obj, save_persistent_id=True):
+        if isinstance(obj, sp.Basic):  # a Float's precision is not part of its equality
+            obj = self._first.setdefault((type(obj), obj, getattr(obj, "_prec", None)), obj)
+        super().save(obj, save_persistent_id)
+
     def reducer_override(self, obj):
         return _reduce(obj)
 
