@@ -24,6 +24,7 @@ import hashlib
 import inspect
 import os
 import re
+import sys
 import types
 
 import sympy as sp
@@ -533,7 +534,19 @@ def formula_op(expr: sp.Expr, inputs: tuple[sp.Symbol, ...], checks: tuple = ())
 # Dense layers: y = act(a Wᵀ + b) on (B, m) rows: "linear", or an activation with a fused
 # generated kernel pair dense_<act> / dense_<act>_backward in kernels/triton/dense.py (σ today).
 
-@torch.compiler.assume_constant_result  # torch.compile takes the answer as a constant (no file access traced)
+def _constant_result(fn):
+    """``torch.compiler.assume_constant_result(fn)`` (torch.compile takes fn's answer as a constant, no
+    file access traced) without importing torch._dynamo, which that call does: 4.4 s of ``import
+    symnet.torch``'s 12.7 s. The decorator only marks the function (``_dynamo_marked_constant``, read
+    when Dynamo meets a call); where Dynamo is loaded already, its own decorator is used.
+    tests/test_breakage14.py (f) checks that the two mark alike."""
+    if "torch._dynamo" in sys.modules:
+        return torch.compiler.assume_constant_result(fn)
+    fn._dynamo_marked_constant = True
+    return fn
+
+
+@_constant_result
 def fused_dense(activation: str) -> bool:
     """Whether the committed dense module has fused forward and backward kernels for ``activation``."""
     k = _kernels("dense")
