@@ -14,6 +14,9 @@ d. ``symnet.get``'s stored pickle of a derivation differed with what ran before 
    (tests/test_startup.py's garbled-file test failed after tests/test_security_cache.py): pickle's memo
    is by object identity, and which equal SymPy parts are one object depends on SymPy's global cache.
    symnet.pickling now writes each SymPy object as the first equal one met.
+e. symnet.torch's elementwise ops (activations, losses with reduction="none", formulas) returned contiguous
+   outputs for channels_last or transposed inputs, where torch keeps the input's layout (and the ops' fake
+   kernels, torch.empty_like, promised it to torch.compile): now computed in memory order, no copy.
 f. ``import symnet.torch`` imported torch._dynamo (torch.compiler.assume_constant_result on fused_dense):
    10.4 s → 7.0 s of import time on the CPU (TRITON_INTERPRET=1, ``python -X importtime``). Where the ops
    are triton_ops (a GPU), torch.library.triton_op still imports torch._inductor and with it Dynamo.
@@ -218,3 +221,30 @@ def test_the_constant_result_mark_is_the_one_dynamo_sets(monkeypatch):
     _ops._constant_result(mine)
     assert vars(mine) == vars(theirs) and vars(mine)
     assert vars(_ops.fused_dense).items() >= vars(theirs).items()
+
+
+# ---------------------------------------------------------------- e. elementwise ops keep the memory format
+
+@pytest.mark.parametrize("layout", ["channels_last", "transposed"])
+def test_elementwise_ops_keep_the_inputs_layout_as_torch_does(layout):
+    """Before: silu of a channels_last (2, 3, 4, 5) tensor had strides (60, 20, 5, 1); torch's (60, 1, 15, 3)."""
+    from conftest import torch_and_triton
+
+    torch, _ = torch_and_triton()
+    import symnet.torch.functional as SF
+
+    torch.manual_seed(0)
+    if layout == "channels_last":
+        x = torch.randn(2, 3, 4, 5, dtype=torch.float64).to(memory_format=torch.channels_last)
+        t = torch.rand(2, 3, 4, 5, dtype=torch.float64).to(memory_format=torch.channels_last)
+    else:
+        x, t = torch.randn(5, 3, dtype=torch.float64).t(), torch.rand(5, 3, dtype=torch.float64).t()
+    F = torch.nn.functional
+    for mine, theirs in [(SF.silu(x), F.silu(x)), (SF.activation("gelu", x), F.gelu(x)),
+                         (SF.loss("mse", x, t, reduction="none"), F.mse_loss(x, t, reduction="none"))]:
+        assert mine.stride() == theirs.stride()
+        torch.testing.assert_close(mine, theirs, rtol=1e-12, atol=1e-14)
+    x.requires_grad_()
+    (g,) = torch.autograd.grad(SF.silu(x).sum(), x)
+    (want,) = torch.autograd.grad(F.silu(x).sum(), x)
+    torch.testing.assert_close(g, want, rtol=1e-12, atol=1e-14)

@@ -340,25 +340,50 @@ class Pointwise:
     def _run(self, *args):
         tensors, params = args[:-1], args[-1]
         _check_domains(self.name, tensors, params)
+        order, tensors = _memory_order(tensors)
         with _launch(self.name, tensors[0]):
             out = self.kernel(params)(**{n: t.contiguous() for n, t in zip(self.inputs, tensors)})
-        return [o.reshape(tensors[0].shape) for o in out]
+        return [_in_memory_order(o.reshape(tensors[0].shape), order) for o in out]
 
     def _run_visible(self, *args):
         """The op as torch.library.triton_op runs it: eagerly a plain launch; traced (torch.compile,
         its fake kernel) a wrap_triton launch that Inductor sees and schedules."""
         tensors, params = args[:-1], args[-1]
         _check_domains(self.name, tensors, params)
+        order, tensors = _memory_order(tensors)
         with _launch(self.name, tensors[0]):
             compiled = self.kernel(params)
             named = dict(zip(self.inputs, tensors))
             out = traced_launches(compiled.module, compiled.kernel.name)(*(named[n] for n in compiled.inputs))
-        return [o.reshape(tensors[0].shape) for o in out]
+        return [_in_memory_order(o.reshape(tensors[0].shape), order) for o in out]
 
     def _vmap(self, info, in_dims, *args):
         tensors = [_front(t, d, info.batch_size) for t, d in zip(args[:-1], in_dims[:-1])]
         out = self.op(*tensors, args[-1])
         return out, [0] * len(out)
+
+
+def _memory_order(tensors):
+    """(order, the tensors permuted to it): where the first tensor is dense but not contiguous
+    (channels_last, a transpose) and every tensor is laid out alike, its dimensions from the largest
+    stride down, so that the elementwise kernel reads each in memory order without a copy and
+    :func:`_in_memory_order` gives the outputs the input's layout, as torch's elementwise ops do
+    (``torch.empty_like``, the ops' fake kernels, keeps it too). Otherwise (None, the tensors)."""
+    first = tensors[0]
+    if first.dim() < 2 or first.is_contiguous() or any(t.shape != first.shape or t.stride() != first.stride()
+                                                       for t in tensors[1:]):
+        return None, tensors
+    order = sorted(range(first.dim()), key=lambda d: (-first.stride(d), d))
+    if not first.permute(order).is_contiguous():  # overlapping or with gaps (a broadcast, a slice)
+        return None, tensors
+    return order, [t.permute(order) for t in tensors]
+
+
+def _in_memory_order(out: torch.Tensor, order):
+    """An output computed in the permuted ``order`` of :func:`_memory_order`, in the input's dimensions."""
+    if order is None:
+        return out
+    return out.permute(sorted(range(len(order)), key=order.__getitem__))
 
 
 def inductor_visible() -> bool:
