@@ -47,10 +47,22 @@ _MPMATH_EXTRAS = {
 
 
 def _evaluator(expr: sp.Expr, variables: list):
-    """A fast mpmath function of the variables (Indexed entries become plain arguments)."""
-    dummies = [sp.Dummy() for _ in variables]
-    body = expr.xreplace(dict(zip(variables, dummies)))
-    return sp.lambdify(dummies, body, modules=[_MPMATH_EXTRAS, "mpmath"])
+    """A fast mpmath function of the variables (Indexed entries become plain arguments).
+
+    The arguments are plain symbols named apart from every symbol of ``expr`` (_a0, _a1 …), not Dummies:
+    given one Dummy argument, ``sp.lambdify`` renames every argument, each with a walk of the whole
+    expression for a unique name and an xreplace of it (O(arguments × size)): rnn-bptt's written-out
+    network took 25.8 s of CPU to derive, 11.8 s with these (the whole curriculum 36.5 -> 19.1 s)."""
+    taken = {s.name for s in expr.atoms(sp.Symbol)}
+    names, k = [], 0
+    for _ in variables:
+        while f"_a{k}" in taken:
+            k += 1
+        names.append(f"_a{k}")
+        k += 1
+    args = [sp.Symbol(n) for n in names]
+    body = expr.xreplace(dict(zip(variables, args)))
+    return sp.lambdify(args, body, modules=[_MPMATH_EXTRAS, "mpmath"])
 
 
 def _numeric_equal(a: sp.Expr, b: sp.Expr, trials: int = 4) -> bool | None:

@@ -14,8 +14,9 @@ datasets = pytest.importorskip("sklearn.datasets")
 from symnet.kernels import load_kernel  # noqa: E402
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
-# 3 epochs of 11 mini-batches (4 took 122 s under the interpreter): torch.nn reaches 0.899 test accuracy from 0.106
-HIDDEN, EPOCHS, BATCH, LR = 32, 3, 128, 0.03
+# 2 epochs of 11 mini-batches at a learning rate of 0.07: torch.nn reaches 0.879 test accuracy from 0.106 (3 epochs at
+# 0.03: 0.899, 46 s in CI; 4 took 122 s under the interpreter)
+HIDDEN, EPOCHS, BATCH, LR = 32, 2, 128, 0.07
 
 
 class SymnetMLP(torch.nn.Module):

@@ -327,3 +327,15 @@ def test_heaviside_at_zero_is_zero_in_derive_compile_and_torch_and_says_so():
         assert list(np.asarray(values, dtype=float).ravel()[:3]) == [0.0, 0.0, 2.0]
     torch = pytest.importorskip("torch")
     assert float(torch.heaviside(torch.tensor(0.0), torch.tensor(0.0))) == 0.0
+
+
+def test_the_step_checker_s_evaluator_names_its_arguments_apart():
+    """The numeric check's mpmath function takes plain symbols _a0, _a1 … as arguments (Dummies made
+    sp.lambdify rename each with a walk of the whole formula): a variable already named _a0, a Dummy and an
+    Indexed entry still get arguments of their own, in order."""
+    a0, x, d = sp.Symbol("_a0", real=True), sp.Symbol("x", real=True), sp.Dummy("d")
+    W = sp.IndexedBase("W")
+    f = verify._evaluator(x * a0 - W[0, 1] / d, [x, a0, W[0, 1], d])
+    assert f(2, 3, 10, 5) == 4
+    assert verify._numeric_equal(x * a0 + W[0, 1], a0 * x + W[0, 1]) is True
+    assert verify._numeric_equal(x * a0 + W[0, 1], a0 * x - W[0, 1]) is False

@@ -102,3 +102,20 @@ def test_a_reference_far_outside_every_float_format_prints_as_its_order_of_magni
         assert _true_text(tiny, 8) == "-10^(-1.8e+923)"
         assert _true_text(mpmath.mpf("2.5e-300"), 8) == mpmath.nstr(mpmath.mpf("2.5e-300"), 8)
         assert _true_text(mpmath.mpf(0), 8) == "0.0"
+
+
+def test_a_repeated_subtree_is_evaluated_once_to_the_same_value(monkeypatch):
+    """mp_value walks each distinct subtree once per point (the root-series search evaluates a derivative
+    ~28,000 times, its sin x and σ(2x) repeated): sin is called once here, and the value is the one written out."""
+    from symnet.verify import evaluate
+
+    calls = []
+    real = evaluate._MP[sp.sin]
+    monkeypatch.setitem(evaluate._MP, sp.sin, lambda a: calls.append(a) or real(a))
+    x = sp.Symbol("x", real=True)
+    with mpmath.workdps(50):
+        got = evaluate.mp_value(sp.sin(x) * sp.cos(x) + sp.sin(x) ** 2 * sp.exp(sp.sin(x)), {x: mpmath.mpf("0.7")})
+        s, c = mpmath.sin(mpmath.mpf("0.7")), mpmath.cos(mpmath.mpf("0.7"))
+        want = s * c + s ** 2 * mpmath.exp(s)
+    assert len(calls) == 1
+    assert abs(got - want) <= mpmath.mpf(10) ** -45 * abs(want)
