@@ -228,7 +228,7 @@ def measure_points(variables, dtype: str, n: int = 60, seed: int = 0, full_sweep
     per_var: list[list[float]] = [list(values) for _ in range(k)]
     for i, (lo, hi) in enumerate(ranges or ()):
         if lo is not None:
-            per_var[i] = [v for v in per_var[i] if lo <= v <= hi] + list(np.linspace(lo, hi, 7))
+            per_var[i] = [v for v in per_var[i] if lo <= v <= hi] + _spread(lo, hi)
     for index, b in boundaries:
         bd = typ(b)
         near = [float(bd), float(np.nextafter(bd, typ(math.inf))), float(np.nextafter(bd, typ(-math.inf)))]
@@ -251,11 +251,27 @@ def measure_points(variables, dtype: str, n: int = 60, seed: int = 0, full_sweep
 
 
 def _inside(v: float, rng) -> float:
-    """``v`` moved into the range ``rng`` ((lo, hi), or empty/(None, None) for any value)."""
+    """``v`` moved into the range ``rng`` ((lo, hi), or empty/(None, None) for any value); a range open at
+    one end (a variance's [0, ∞)) takes ``v`` mirrored at its finite end (−1.5 → 1.5)."""
     if not rng or rng[0] is None:
         return v
     lo, hi = rng
-    return v if lo <= v <= hi else lo + (hi - lo) * (abs(v) % 1.0)
+    if lo <= v <= hi:
+        return v
+    if math.isinf(lo) or math.isinf(hi):
+        return lo + (lo - v) if v < lo else hi - (v - hi)
+    return lo + (hi - lo) * (abs(v) % 1.0)
+
+
+def _spread(lo: float, hi: float) -> list[float]:
+    """Seven points across the range [lo, hi]: evenly spaced where both ends are finite, else the finite end and
+    points 1e−30 … 1e30 beyond it (a range open at one end: a variance's [0, ∞))."""
+    if math.isfinite(lo) and math.isfinite(hi):
+        return list(np.linspace(lo, hi, 7))
+    if math.isinf(lo) and math.isinf(hi):
+        return []
+    end, way = (lo, 1.0) if math.isfinite(lo) else (hi, -1.0)
+    return [end] + [end + way * 10.0 ** e for e in (-30, -3, 0, 1, 3, 30)]
 
 
 # Significant digits that print a float of each dtype so that it reads back as itself: the worst
@@ -316,7 +332,8 @@ class _Acc:
 def _as_derivation(d_or_formula, wrt):
     from ..derivation import Derivation
     from ..engine import derive
-    from ..parsing import parse_expression, parse_symbols
+    from .. import parse
+    from ..parsing import parse_symbols
 
     if isinstance(d_or_formula, Derivation):
         return d_or_formula, spec_for(d_or_formula.title or d_or_formula.name or "derivation")
@@ -326,7 +343,7 @@ def _as_derivation(d_or_formula, wrt):
         spec = spec_for(d_or_formula)
     else:
         raise SymnetError(f"symnet.verify takes a formula (str) or a Derivation, not {type(d_or_formula).__name__}")
-    expr = parse_expression(spec.formula)
+    expr = parse(spec.formula)  # marked with its argument domains (gaussian_nll(x, t, v): v ≥ 0): measured there only
     variables = parse_symbols(wrt) if isinstance(wrt, str) else wrt
     return derive(expr, variables, title=spec.formula), spec
 
@@ -534,16 +551,50 @@ def points_of(kernel, spec: Spec, dtype: str, n: int = 60, seed: int = 0, full_s
                  {bv for o in k.outputs for bv in _boundaries(o.expr)}]
     if spec.boundaries and order:
         bounds_at += [(symbols.index(order[0]), b) for b in spec.boundaries]
-    ranges = [spec.ranges.get(a, (None, None)) for a in (
-        [spec.arguments[order.index(s)] for s in symbols] if order else [])] or ()
+    ranges = [spec.ranges.get(spec.arguments[order.index(s)], (None, None)) if order else (None, None)
+              for s in symbols]
+    for check in k.domains:  # an input the formula passes to gaussian_nll's var: only v ≥ 0 is measured
+        if check.expr in symbols:
+            q = symbols.index(check.expr)
+            lo, hi = ranges[q] if ranges[q][0] is not None else (-math.inf, math.inf)
+            ranges[q] = (max(lo, check.low), min(hi, check.high))
+    ranges = ranges if any(r[0] is not None for r in ranges) else ()
     pts = measure_points(symbols, dtype, n, seed, full_sweep, bounds_at, spec.others, ranges)
     extra, note = crossing_points(_evaluators(kernel, symbols, [o.expr for o in k.outputs]), symbols, dtype,
                                   spec.others, ranges)
-    if not extra:
-        return pts, note
-    with np.errstate(over="ignore"):
-        more = np.array(extra, dtype=np.float64).astype(dtype).reshape(-1, len(symbols))
-    return np.unique(np.concatenate([pts.reshape(-1, len(symbols)), more]), axis=0), note
+    if extra:
+        with np.errstate(over="ignore"):
+            more = np.array(extra, dtype=np.float64).astype(dtype).reshape(-1, len(symbols))
+        pts = np.unique(np.concatenate([pts.reshape(-1, len(symbols)), more]), axis=0)
+    outside = _outside_domains(k.domains, symbols, pts)
+    if outside.any():  # an argument that is an expression (gaussian_nll(x, t, v − 1)): its rows are left out
+        from ..render import text
+
+        names = ", ".join(dict.fromkeys(f"{c.function}'s {c.argument} = {text(c.expr)}" for c in k.domains))
+        left = (f"{int(outside.sum())} points outside the argument domains the formula declares ({names}) were "
+                "not measured: the generated code refuses them (DomainError)")
+        note = f"{note}; {left}" if note else left
+        pts = pts[~outside]
+    return pts, note
+
+
+def _outside_domains(checks, symbols, pts) -> np.ndarray:
+    """Which rows of ``pts`` (one column per symbol) the generated code refuses: an argument of a registry function
+    with a domain (:class:`symnet.derivation.ArgumentCheck`) outside it, evaluated in float64 (NaN passes, as there)."""
+    outside = np.zeros(len(pts), dtype=bool)
+    if not checks or not len(pts):
+        return outside
+    env = {s: np.ascontiguousarray(pts[:, q], dtype=np.float64) for q, s in enumerate(symbols)}
+    cache: dict = {}
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for c in checks:
+            try:
+                v = np.asarray(_memo_value(c.expr, env, cache, None, _np_functions()), dtype=np.float64) * np.ones(len(pts))
+            except NotEvaluable:  # the generated code decides: a DomainError names the entry
+                continue
+            outside |= (v < c.low) | (v > c.high)
+    return outside
 
 
 def _triton(d, pts, nvars, state):
@@ -704,6 +755,9 @@ def _evaluators(kernel, symbols, exprs):
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             if need is None or any(i < n_out for i in need):
+                outside = _outside_domains(kernel.kernel.domains, symbols, np.stack(cols, axis=1))
+                if outside.any():  # entries the generated code refuses: NaN there (a NaN argument passes)
+                    cols = [np.where(outside, np.nan, c) for c in cols]
                 out[:n_out] = [np.asarray(o, dtype=np.float64) * np.ones(m) for o in kernel(*cols)]
             env = {s: np.ascontiguousarray(c, dtype=np.float64) for s, c in zip(symbols, cols)}
             cache: dict = {}
@@ -729,7 +783,9 @@ def _grid(dtype: str, rng) -> np.ndarray:
     g = np.concatenate([-mags, [0.0], mags, np.linspace(-10, 10, 2001)])
     if rng and rng[0] is not None:
         a, b = rng
-        g = np.concatenate([g[(g >= a) & (g <= b)], np.linspace(a, b, 2001)])
+        g = g[(g >= a) & (g <= b)]
+        if math.isfinite(a) and math.isfinite(b):
+            g = np.concatenate([g, np.linspace(a, b, 2001)])
     return np.unique(g[np.isfinite(g) & (np.abs(g) <= float(fi.max))])
 
 
