@@ -284,7 +284,7 @@ def test_autocast_bf16_with_float32_weights():
 @pytest.mark.parametrize("reduction", ["mean", "none"])
 def test_compile_training_equals_eager_and_torch(reduction):
     torch._dynamo.reset()
-    N, H, V = 10, 6, 13
+    N, H, V = 7, 6, 13  # chunks of 4: one full, one partial (every chunk launches kernels under the interpreter)
     x, t = _t(N, H, seed=1, grad=False), _classes(N, V, seed=2, ignored=[3])
     heads = [torch.nn.Linear(H, V).double() for _ in range(3)]
     for h in heads[1:]:
@@ -302,14 +302,14 @@ def test_compile_training_equals_eager_and_torch(reduction):
     compiled = torch.compile(lambda: ours(heads[0]), fullgraph=True, backend="aot_eager")
     runs = [compiled, lambda: ours(heads[1]), lambda: theirs(heads[2])]
     opts = [torch.optim.SGD(h.parameters(), lr=0.5) for h in heads]
-    for _ in range(3):
+    for _ in range(2):  # the second step runs the compiled graph again on the weights the first updated
         for run, opt in zip(runs, opts):
             opt.zero_grad()
             run().backward()
             opt.step()
     for h in heads[:2]:
-        _close(h.weight, heads[2].weight, 1e-12, "weight after 3 steps")
-        _close(h.bias, heads[2].bias, 1e-12, "bias after 3 steps")
+        _close(h.weight, heads[2].weight, 1e-12, "weight after 2 steps")
+        _close(h.bias, heads[2].bias, 1e-12, "bias after 2 steps")
 
 
 def test_vmap():

@@ -421,7 +421,9 @@ def _compositions():
         st.tuples(st.sampled_from(_BINARY), inner, inner).map(lambda fab: fab[0](fab[1], fab[2]))), max_leaves=6)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+# 25 examples, was 40 (derandomized: the same ones every run; each stabilises two formulas, root-series fits at 50
+# digits: 0.6 s of CPU an example)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(_compositions(), st.floats(-3, 3), st.floats(-3, 3))
 def test_random_compositions_stay_exact(formula, xv, yv):
     """Random compositions of the written forms: the rewritten formula and its rewritten
