@@ -85,7 +85,10 @@ def generated_sources() -> tuple:
     return tuple(sources)
 
 
+@functools.cache
 def all_names() -> list:
+    """Every name the generated code uses (built when a test first asks: deriving the representative formulas
+    took 19–30 s of CPU at collection, paid by every xdist worker, whichever files it then ran)."""
     names = set().union(*map(identifiers, generated_sources()))
     names |= MODULES | set(dir(builtins)) | set(ISSUE_NAMES) | set(UNICODE_NAMES) | set(TORCH_SCHEMA_NAMES)
     return sorted(names)
@@ -95,8 +98,10 @@ def usable(name: str) -> bool:
     return name.isidentifier() and not name.startswith("_") and not keyword.iskeyword(name)
 
 
-NAMES = all_names()
-USABLE = [n for n in NAMES if usable(n) and n not in ("x", "b1", "b2")]
+def usable_names() -> list:
+    return [n for n in all_names() if usable(n) and n not in ("x", "b1", "b2")]
+
+
 PADDING = [f"pad{k}" for k in range(GROUP)]
 
 
@@ -104,11 +109,14 @@ def groups(names):
     return [(names[k:k + GROUP] + PADDING)[:GROUP] for k in range(0, len(names), GROUP)]
 
 
-GROUPS = groups(USABLE)
+# the names' groups are known only once the sources are generated: each test takes every PARTS-th group
+# (78 groups of 12 each for NumPy and Triton when this was written); a part never runs empty
+PARTS = 26
 
 
-def group_id(group):
-    return f"{group[0]}..{group[-1]}"
+def part_of(all_groups: list, part: int) -> list:
+    assert len(all_groups) >= PARTS, f"{len(all_groups)} groups of names: fewer than PARTS = {PARTS}"
+    return all_groups[part::PARTS]
 
 
 @functools.cache
@@ -175,18 +183,23 @@ def check(kernel, values: dict, names: list, outs, rel=1e-12):
 # ------------------------------------------------------------------ the names gathered
 
 def test_the_gathered_names_include_the_issues_and_every_kind():
-    gathered = set(NAMES)
-    assert set(ISSUE_NAMES) <= set(USABLE) | {"b1", "b2"}
+    gathered = set(all_names())
+    assert set(ISSUE_NAMES) <= set(usable_names()) | {"b1", "b2"}
     # module names, builtins, constexprs, masks, pointers, program ids, temporaries (named by their math), helpers
     assert {"np", "tl", "triton", "torch", "range", "min", "len", "BLOCK", "F64", "mask", "offs", "pid",
             "x_ptr", "partial_ptr", "b1", "sig_z", "_sigmoid", "_log1p", "_BLOCK", "_shape"} <= gathered
-    assert len(USABLE) > 300
+    assert len(usable_names()) > 300
 
 
 # ------------------------------------------------------------------ NumPy, every name
 
-@pytest.mark.parametrize("names", GROUPS, ids=group_id)
-def test_numpy_kernel_with_generated_names(names):
+@pytest.mark.parametrize("part", range(PARTS))
+def test_numpy_kernel_with_generated_names(part):
+    for names in part_of(groups(usable_names()), part):
+        numpy_kernel_with_names(names)
+
+
+def numpy_kernel_with_names(names):
     k = symnet.compile(renamed(placeholder_derivation(), names))
     assert set(names) <= set(k.inputs)  # the user's names are the call's names
     values = point(names)
@@ -230,12 +243,10 @@ def test_numpy_outputs_named_like_generated_names(output):
 
 # ------------------------------------------------------------------ refused names
 
-UNDERSCORED = [n for n in NAMES if n.startswith("_") and n.isidentifier()]
-
-
 def test_names_the_generated_code_keeps_for_itself_are_refused():
-    assert len(UNDERSCORED) > 20  # _inputs, _flat, _BLOCK, _sum_when_last, …
-    for name in UNDERSCORED:
+    underscored = [n for n in all_names() if n.startswith("_") and n.isidentifier()]
+    assert len(underscored) > 20  # _inputs, _flat, _BLOCK, _sum_when_last, …
+    for name in underscored:
         with pytest.raises(ParseError) as info:
             symnet.compile(renamed(placeholder_derivation(), ([name] + PADDING)[:GROUP]))
         message = str(info.value)
@@ -369,11 +380,18 @@ def test_the_reserved_names_cover_every_name_of_the_skeleton(backend):
 _torch = triton_torch
 
 
-TRITON_GROUPS = groups([n for n in USABLE if n != "reduction"])  # the launcher's keyword: refused above
+def triton_groups() -> list:
+    return groups([n for n in usable_names() if n != "reduction"])  # the launcher's keyword: refused above
 
 
-@pytest.mark.parametrize("names", TRITON_GROUPS, ids=group_id)
-def test_triton_kernel_with_generated_names(names):
+@pytest.mark.parametrize("part", range(PARTS))
+def test_triton_kernel_with_generated_names(part):
+    _torch()
+    for names in part_of(triton_groups(), part):
+        triton_kernel_with_names(names)
+
+
+def triton_kernel_with_names(names):
     torch = _torch()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     k = symnet.compile(renamed(placeholder_derivation(), names), backend="triton")
