@@ -7,6 +7,11 @@ form):
   helpers in symnet/registry.py): β·x, x·x, (1 + E)² and the numerator by Dekker's products, the quotient in
   double-word, rounded once (1.14 ULP there). Also m·n·E normal where E = e^−|u| is subnormal (x = 1e150, u = 720:
   0 before, as torch).
+* power-quotient with a half-integer power: N/x^(3/2) formed x^(3/2), which overflows float64 from x = 3.2e205 where
+  the quotient does not: t/x^(3/2) at t = 1e300, x = 1e206 (value 9.33 ULP through the subnormal x^(−3/2), ∂x −0
+  where the true value is −1.5e−215: 5.8e15 ULP; float32 ∂x NaN at t = 3e38, x = 1e26), and erf(x)/√x′ at
+  x = 3.3e205, whose true value −2.6e−309 is subnormal (0 before: 5.3e14 subnormal steps; now 1). Past
+  |x| = 2^⌊120/n⌋ (2⁸⁰ for n = 3/2), (N/x)/√x.
 """
 from __future__ import annotations
 
@@ -19,6 +24,12 @@ from conftest import derived
 from test_elem12 import _outputs, _ulps
 
 SWISH = "x*sigmoid(b*x)"
+_t, _x = sp.symbols("t x", real=True)
+# the rules' cases for tests/test_stability_rules.py: (rule, formula, variables, domain, bad point, dtype)
+RULE_CASES = [
+    # t/x^(3/2) at t = 1e300, x = 1e206: x^(3/2) = inf, the value 0 (true 1e−9) and ∂x −0 (true −1.5e−215)
+    ("power-quotient", _t / _x ** sp.Rational(3, 2), (_t, _x), (0.5, 4.0), (1e300, 1e206), np.float64),
+]
 
 # (β, x): the worst of 20,000 random points with β·x in [−3, 1] before (3.18 ULP, 1.14 after), and the
 # product-pair rule's own points of session 12 (4.04 ULP at β = −4.09, x = 2.5; 4.02 at β = −0.674, x = 3.49)
@@ -118,3 +129,77 @@ def test_swish_beta_slope_form():
     with mpmath.workdps(50):
         value = sigmoid_pair_product(sp.Float(0.7), sp.Float(-2.5), sp.Float(-2.5), sp.Float(-2.5)).evalf(50)
         assert abs(float(value) - float(_true_slope(0.7, -2.5))) <= 1e-30
+
+
+# ------------------------------------------------------------------ power-quotient with a half-integer power
+
+
+def _quotient_errors(formula, exact, points, dtype, backend="numpy"):
+    """The worst error of each output (value, then ∂ by input) in ULPs of ``dtype`` (in subnormal steps where the
+    true value is below the normal range): ``exact`` maps the points' mpf values to the true outputs."""
+    d = derived(formula)
+    names = [str(v) for v in d.inputs]
+    points = [tuple(float(dtype(v)) for v in p) for p in points]
+    got = _outputs(formula, None, backend, {n: [p[i] for p in points] for i, n in enumerate(names)}, dtype)
+    info = np.finfo(dtype)
+    worst = [0.0] * len(got)
+    with mpmath.workdps(60):
+        for j, p in enumerate(points):
+            for k, true in enumerate(exact(*[mpmath.mpf(v) for v in p])):
+                want = float(np.asarray(float(true), dtype))
+                if abs(want) >= info.tiny or want == 0 and abs(true) > 0:
+                    unit = float(np.spacing(np.asarray(abs(want), dtype))) if want else float(info.smallest_subnormal)
+                else:
+                    unit = float(info.smallest_subnormal)
+                g = float(got[k][j])
+                error = np.inf if not np.isfinite(g) else float(abs(mpmath.mpf(g) - true)) / unit
+                worst[k] = max(worst[k], error)
+    return worst
+
+
+def _t_over_x32(t, x):
+    return [t / x ** 1.5, 1 / x ** 1.5, -1.5 * t / x ** 2.5]  # f, ∂t, ∂x (the inputs sorted: t, x)
+
+
+def _erf_over_sqrt(x):
+    return [mpmath.erf(x) / mpmath.sqrt(x), 2 * mpmath.exp(-x * x) / mpmath.sqrt(mpmath.pi * x) - mpmath.erf(x) / (2 * x ** 1.5)]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_half_power_quotient_float64(backend):
+    """t/x^(3/2): 9.33 ULP (value) and 5.8e15 (∂x, −0) at t = 1e300, x = 1e206 before; ≤ 1 now, and as written
+    below 2⁸⁰."""
+    if backend == "triton":
+        from conftest import triton_torch
+        triton_torch()
+    points = [(1e300, 1e206), (1e300, 3e205), (1.0, 4.0), (1e10, 1e200), (3e38, 1e26), (2.5, 1e24), (2.5, 1.3e24)]
+    worst = _quotient_errors("t/x**(3/2)", _t_over_x32, points, np.float64, backend)
+    assert max(worst) <= 1.0, worst
+
+
+def test_half_power_quotient_float32():
+    """float32 ∂x was NaN at t = 3e38, x = 1e26 (x^(5/2) = inf in the float64 block too? no: t·x^(−5/2) formed
+    as inf·0); ≤ 1 ULP now."""
+    points = [(3e38, 1e26), (1.0, 4.0), (3e38, 3e37), (1e-30, 2e30)]
+    worst = _quotient_errors("t/x**(3/2)", _t_over_x32, points, np.float32)
+    assert max(worst) <= 1.0, worst
+
+
+def test_erf_over_sqrt_slope_past_overflow():
+    """erf(x)/√x′ where x^(3/2) overflows (x ≥ 3.2e205): true −2.6e−309 at 3.3e205 (subnormal), 0 before (5.3e14
+    subnormal steps); within a subnormal step now, and the value and slope as before below."""
+    points = [(3.3e205,), (1e206,), (2e205,), (1e100,), (5e25,), (1.2e24,), (1.3e24,), (0.7,), (3.0,)]
+    worst = _quotient_errors("erf(x)/sqrt(x)", _erf_over_sqrt, points, np.float64)
+    assert worst[0] <= 1.0 and worst[1] <= 1.5, worst
+
+
+def test_triton_half_powers_print_as_roots():
+    """x^(±n/2) in Triton: x^⌊n/2⌋·√x and ((1/x)/…)/√x, not e^(∓1.5·log x), which rounded −1.5·log x (543 ULP in
+    float64 at x = 1e206 for ∂t of t/x^(3/2), measured before)."""
+    from symnet.codegen.backends.triton.printer import TritonPrinter
+
+    printer = TritonPrinter({}, set())
+    assert printer.doprint(_x ** sp.Rational(3, 2)) == "(x * tl.sqrt(x))"
+    assert printer.doprint(_x ** sp.Rational(-3, 2)) == "((1.0 / x) / tl.sqrt(x))"
+    assert printer.doprint(_x ** sp.Rational(-5, 2)) == "(((1.0 / x) / x) / tl.sqrt(x))"
+    assert printer.doprint(_x ** sp.Rational(1, 3)).startswith("tl.exp(")
