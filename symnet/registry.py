@@ -36,7 +36,7 @@ from sympy.core.symbol import Str
 from .errors import ParseError, SymnetError
 from .functions import relu, sigmoid
 from .special import (exp_shift, exp_twosum, hypot_gap_slope, ndtr, ndtr_tanh, ndtr_tanh_pdf, ndtr_tanh_slope, nexpsq, nexpsq2, ordered_product,
-                      sigmoid_twosum, softplus)
+                      sigmoid_pair_product, sigmoid_twosum, softplus)
 
 __all__ = ["Rule", "Function", "REGISTRY", "NAMES", "register", "unregister", "lookup", "entry_of", "rule_of", "unary_rules",
            "numpy_template", "triton_template", "TRITON_DEVICE_HELPERS", "TRITON_HELPER_NEEDS", "NUMPY_HELPERS", "NUMPY_HELPER_NEEDS", "numpy_helper_closure",
@@ -1078,6 +1078,98 @@ _BY_CLASS[hypot_gap_slope] = Function(
     triton="_hypot_gap_slope({0}, {1}, {2})",
     mpmath=lambda x, y, b: (mpmath.sign(b) * abs(x + y) ** 4
                             / (mpmath.hypot(x + y, b) * (mpmath.hypot(x + y, b) + abs(b)) ** 2)))
+
+# m·n·σ(a·b)·σ(−a·b) = m·n·E/(1 + E)², E = e^−|a·b|: ∂β of the learnable-β swish x·σ(β·x) (the product-pair rule of
+# symnet.codegen.rewrite, symnet/special.py). float32: in float64 (a·b and m·n exact there), rounded once. float64:
+# a·b, m·n, (1 + E)² and m·n·E by Dekker's products, the quotient in double-word, rounded once; E = e^v·(1 + v_lo)
+# to first order in the low part of v = −|a·b|. One text for both backends (``M.`` the array module; the names in
+# _PAIR_CONSTANTS replaced by each backend's float64 constant: Triton makes a Python float literal float32).
+_SIGMOID_PAIR_DOC = '''"""m·n·σ(a·b)·σ(−a·b) = m·n·E/(1 + E)² with E = e^−|a·b| ≤ 1 (never overflows), shapes alike,
+    float32 or float64. float32: in float64 (a·b and m·n exact), rounded once. float64: a·b = u + u_lo and m·n =
+    p + p_lo exactly (Dekker), E = E0 + E1 with E0 = e^−|u| and E1 = E0·(∓u_lo) (first order), s = fl(1 + E0)
+    and its rounding exactly (Fast2Sum), (1 + E)² = s² + 2s·(rounding + E1) (s² by Dekker), the numerator
+    p·E0 by Dekker and its low parts, the quotient in double-word (symnet.codegen.doubleword's _dw_div), rounded
+    once: e^'s own error and that rounding (1.14 ULP on a·b in [−3, 1], 1.44 on [−40, 40], measured; written
+    as E/(1 + E)² and x·(x·…), 3.3 ULP). m and n beyond 2^±400 are scaled by 2^∓600 and E below e^−600 computed
+    as e^(v + 1024·ln 2), the result scaled back: m·n·E is normal where E is subnormal (x = 1e150, β·x = 720).
+    a·b beyond 2⁹⁹⁶ is NaN (the rule's select takes the written form's limit beyond |a·b| = 3.4e38)."""'''
+_SIGMOID_PAIR_BODY = """\
+u, u_lo = _dw_two_prod(a, b)
+v = -M.abs(u)
+v_lo = M.where(u < 0.0, u_lo, -u_lo)  # −|a·b| = v + v_lo exactly
+# below v = −600, e^v at a shift of 1024·ln 2 (in two parts), the result scaled back by 2⁻¹⁰²⁴ at the end
+far = v < -600.0
+shift = M.where(far, SHIFT_HI, 0.0)
+t = v + shift
+t_lo = _twosum_error(v, shift, t)
+E0 = M.exp(t)
+E1 = E0 * ((t_lo + v_lo) + M.where(far, SHIFT_LO, 0.0))
+# 1 + E = s + w_lo, s = fl(1 + E0) (1 where far: E < 2⁻⁸⁶⁵); (1 + E)² = D + D_lo to within w_lo²
+E0_near = M.where(far, 0.0, E0)
+s = 1.0 + E0_near
+w_lo = (E0_near - (s - 1.0)) + M.where(far, 0.0, E1)
+D, D_lo = _dw_two_prod_bounded(s, s)
+D_lo = D_lo + 2.0 * s * w_lo
+# m and n into [2⁻⁴⁰⁰, 2⁴²⁴] (the products below stay under 2⁹⁹⁶: Dekker's splits finite), h² the scale back
+m_big = M.abs(m) > UP_400
+m_small = M.abs(m) < DOWN_400
+n_big = M.abs(n) > UP_400
+n_small = M.abs(n) < DOWN_400
+m_scaled = m * M.where(m_big, DOWN_600, M.where(m_small, UP_600, 1.0))
+n_scaled = n * M.where(n_big, DOWN_600, M.where(n_small, UP_600, 1.0))
+h = M.where(m_big, UP_300, M.where(m_small, DOWN_300, 1.0)) * M.where(n_big, UP_300, M.where(n_small, DOWN_300, 1.0))
+h = h * M.where(far, DOWN_512, 1.0)
+p, p_lo = _dw_two_prod_bounded(m_scaled, n_scaled)
+N, N_lo = _dw_two_prod_bounded(p, E0)
+N_lo = N_lo + (p_lo * E0 + p * E1)
+q, q_lo = _dw_div(N, N_lo, D, D_lo)
+value = ((q + q_lo) * h) * h
+"""
+_SIGMOID_PAIR_FLOAT = """\
+E = M.exp(-M.abs(a * b))
+one_plus = 1.0 + E
+value = ((m * n) * E) / (one_plus * one_plus)
+"""
+_PAIR_CONSTANTS = {"SHIFT_HI": 709.782712893384, "SHIFT_LO": 2.3747039373786107e-14, "UP_400": 2.0 ** 400,
+                   "DOWN_400": 2.0 ** -400, "UP_600": 2.0 ** 600, "DOWN_600": 2.0 ** -600, "UP_300": 2.0 ** 300,
+                   "DOWN_300": 2.0 ** -300, "DOWN_512": 2.0 ** -512}
+
+
+def _pair_text(body, module):
+    """``body`` for the array module ``module`` ("np" or "tl"), its constants float64 in Triton too."""
+    import re
+
+    def constant(match):
+        value = _PAIR_CONSTANTS[match.group(0)]
+        return repr(value) if module == "np" else f"tl.full([], {value!r}, tl.float64)"
+    return re.sub(r"\b(%s)\b" % "|".join(_PAIR_CONSTANTS), constant, body.replace("M.", module + "."))
+
+
+TRITON_DEVICE_HELPERS["_sigmoid_pair_product"] = (
+    "@triton.jit\ndef _sigmoid_pair_product(a, b, m, n):\n    " + _SIGMOID_PAIR_DOC + "\n"
+    "    dtype = a.dtype\n"
+    "    a, b, m, n = a.to(tl.float64), b.to(tl.float64), m.to(tl.float64), n.to(tl.float64)\n"
+    "    if dtype == tl.float64:\n" + _indented(_pair_text(_SIGMOID_PAIR_BODY, "tl"), 8)
+    + "    else:\n" + _indented(_pair_text(_SIGMOID_PAIR_FLOAT, "tl"), 8)
+    + "    return value.to(dtype)\n")
+_PAIR_NEEDS = ("_twosum_error", "_dw_two_prod", "_dw_two_prod_bounded", "_dw_div")
+TRITON_HELPER_NEEDS["_sigmoid_pair_product"] = _PAIR_NEEDS
+NUMPY_HELPERS["_sigmoid_pair_product"] = (
+    "def _sigmoid_pair_product(a, b, m, n, dtype=None, out=None):\n    " + _SIGMOID_PAIR_DOC + "\n"
+    "    if out is None:  # dtype: the kernel's, where its block is float64 in a float32 kernel\n"
+    "        out = np.empty(np.broadcast(a, b, m, n).shape, dtype or np.result_type(a, b, m, n, np.float32))\n"
+    "    a, b, m, n = (np.asarray(v, np.float64) for v in (a, b, m, n))\n"
+    "    with np.errstate(over=\"ignore\", under=\"ignore\", invalid=\"ignore\", divide=\"ignore\"):\n"
+    "        if out.dtype == np.float64:\n" + _indented(_pair_text(_SIGMOID_PAIR_BODY, "np"), 12)
+    + "        else:\n" + _indented(_pair_text(_SIGMOID_PAIR_FLOAT, "np"), 12)
+    + "        out[...] = value\n"
+    "    return out\n")
+NUMPY_HELPER_NEEDS["_sigmoid_pair_product"] = _PAIR_NEEDS
+_BY_CLASS[sigmoid_pair_product] = Function(
+    "sigmoid_pair_product", sigmoid_pair_product, arity=(4, 4), cls=sigmoid_pair_product,
+    numpy="_sigmoid_pair_product({0}, {1}, {2}, {3}, dtype={dtype}, out={out})", numpy_helper="_sigmoid_pair_product",
+    triton="_sigmoid_pair_product({0}, {1}, {2}, {3})",
+    mpmath=lambda a, b, m, n: m * n * mpmath.exp(-abs(a * b)) / (1 + mpmath.exp(-abs(a * b))) ** 2)
 
 # e^(x − m) for m a max of x and other inputs (the infinite-shift rule of symnet.codegen.rewrite):
 # exp_twosum(x, −m), and 1 where x = m (the largest term of a max-shifted sum, also where m = ±inf:

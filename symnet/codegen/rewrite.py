@@ -27,7 +27,8 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
 from ..functions import sigmoid
-from ..special import exp_shift, exp_twosum, hypot_gap_slope, ndtr, nexpsq, nexpsq2, ordered_product, sigmoid_twosum, softplus
+from ..special import (exp_shift, exp_twosum, hypot_gap_slope, ndtr, nexpsq, nexpsq2, ordered_product, sigmoid_pair_product,
+                       sigmoid_twosum, softplus)
 
 __all__ = ["softplus", "Rule", "RULES", "stabilise"]
 
@@ -1697,6 +1698,9 @@ def _product_pair(node):
         # (NaN in the Triton float32 kernel at β = −0.058, x = −3.4e38: inf·0, true 0)
         pair = Grouped(E - 2 * E * error / one_plus) / one_plus ** 2
         number, factors = rest.as_coeff_Mul()
+        scaled = _pair_product_call(u, factors)
+        if scaled is not None:
+            return sp.Piecewise((number * scaled, sp.Abs(u) <= sp.Float(_FLT_MAX, 17)), (node, True))
         for f in sp.Mul.make_args(factors):
             for _ in range(int(f.exp) if f.is_Pow else 1):
                 pair = Grouped((f.base if f.is_Pow else f) * pair)
@@ -1705,12 +1709,39 @@ def _product_pair(node):
     return node
 
 
+PAIR_PRODUCT_NODE = True  # False: the pair's form in float (benchmarks/elem14.py times the two side by side)
+
+
+def _pair_product_call(u, factors):
+    """m·n·σ(a·b)·σ(−a·b) as sigmoid_pair_product(a, b, m, n) (symnet/special.py, its helpers in symnet/registry.py)
+    where u = a·b and ``factors`` are one or two inputs (n = 1 for one): a·b, m·n, (1 + E)² and the numerator by
+    Dekker's products, one rounding (x·(x·P) with the pair's form in float rounds five times more: 3.34 ULP in
+    float64 on β·x in [−3, 1], torch 2.53; now 1.14 measured, 1.44 over [−40, 40]). None for other shapes (a
+    number in u, three inputs in it or in the factors): the pair's form in float stays."""
+    if not PAIR_PRODUCT_NODE or not (u.is_Mul and len(u.args) == 2 and all(a.is_Symbol for a in u.args)):
+        return None
+    scale = []
+    for f in sp.Mul.make_args(factors):
+        if f.is_Symbol:
+            scale.append(f)
+        elif f.is_Pow and f.base.is_Symbol and f.exp.is_Integer and f.exp > 0:
+            scale += [f.base] * int(f.exp)
+        else:
+            return None
+    if not 1 <= len(scale) <= 2:
+        return None
+    a, b = u.args
+    return sigmoid_pair_product(a, b, scale[0], scale[1] if len(scale) == 2 else sp.S.One)
+
+
 PRODUCT_PAIR = Rule(
     "product-pair", "c·σ(u)·σ(−u) of a product of inputs u = β·x (∂β of x·σ(β·x): x²·σ(u)·σ(−u)): the "
     "rounding of fl(β·x) costs up to |u|/2 ULP (its relative condition is |u·tanh(u/2)|) and the factors round "
     "five times more (4.04 ULP in float64 at β = −4.09, x = 2.5); E/(1 + E)² with E = e^−|u| of the exact u "
     "(β·x a two-product, e^ to first order in its lo part; float64 in float32) and the rounding of 1 + E taken "
-    "back (the sigmoid-pair rule's product)", apply=_product_pair, fired=lambda old, new: new != old)
+    "back (the sigmoid-pair rule's product); where u = a·b and c = m or m·n (inputs): sigmoid_pair_product, "
+    "every product by Dekker's and the quotient in double-word, rounded once (3.34 ULP in float64 on β·x in "
+    "[−3, 1] with the pair's form in float, torch 2.53; 1.14 now)", apply=_product_pair, fired=lambda old, new: new != old)
 _register(SILU_SLOPE, PRODUCT_ROOT_SERIES, PRODUCT_PAIR)
 __all__ += ["SILU_SLOPE", "PRODUCT_ROOT_SERIES", "PRODUCT_PAIR"]
 
@@ -3082,9 +3113,10 @@ def _linear_in(d, x) -> bool:
 
 
 def _power_quotient(node, guarded, term=True):
-    """c·N·∏ D_i^−k_i (each D_i the one input x or linear in it, Σ k_i = n ≥ 2, N free of selects; N = 1 only as a
-    ``term`` of a sum, where the rest may be normal: 1/x² alone past 2⁵¹² is below every normal number anyway) →
-    Piecewise((node, |x| < 2^⌊120/n⌋), (c·(…((N/D_1)/D_1)…/D_m), True)), or None. The written form keeps every
+    """c·N·∏ D_i^−k_i (each D_i the one input x or linear in it, each k_i an integer or a half-integer, Σ k_i = n ≥ 2
+    or a half-integer n ≥ 3/2, N free of selects; N = 1 only as a ``term`` of a sum, where the rest may be normal:
+    1/x² alone past 2⁵¹² is below every normal number anyway) → Piecewise((node, |x| < 2^⌊120/n⌋),
+    (c·(…((N/D_1)/D_1)…/D_m), True)), a half power last as a division by √D_i, or None. The written form keeps every
     roundings it was measured with; past the bound the product ∏ D_i^k_i (≥ 2^120: inf in float32 from there
     on, in float64 from |x| = 1.34e154 at n = 2) is never formed. Each division rounds once, as the product and
     the quotient did for n = 2; the partial quotients lie between N and the result in magnitude (|D_i| ≥ 1)."""
@@ -3094,30 +3126,32 @@ def _power_quotient(node, guarded, term=True):
         factors = list(node.args)
     else:
         return None
-    dens = [f for f in factors if f.is_Pow and f.exp.is_Integer and f.exp < 0 and not f.base.is_number]
+    dens = [f for f in factors if f.is_Pow and (2 * f.exp).is_Integer and f.exp < 0 and not f.base.is_number]
     symbols = {s for f in dens for s in f.base.free_symbols}
     if len(symbols) != 1:
         return None
     (x,) = symbols
     if not x.is_Symbol or x in guarded or not all(_linear_in(f.base, x) for f in dens):
         return None
-    n = sum(-int(f.exp) for f in dens)
-    if not 2 <= n <= 8:
+    n = sum(-f.exp for f in dens)  # a half-integer too: x^(3/2) overflows float64 from 3.2e205 (erf(x)/√x′)
+    if not (n.is_Integer and 2 <= n <= 8 or not n.is_Integer and sp.Rational(3, 2) <= n <= 8):
         return None
     c, num = sp.Mul(*[f for f in factors if f not in dens]).as_coeff_Mul()
     if num.has(sp.Piecewise) or num == 1 and not term:
         return None
     scaled = num
     for f in sorted(dens, key=sp.default_sort_key):
-        for _ in range(-int(f.exp)):
+        for _ in range(int(sp.floor(-f.exp))):
             scaled = Grouped(scaled / f.base)
+        if not f.exp.is_Integer:  # D^(−k − 1/2): the half power last, by √D
+            scaled = Grouped(scaled / sp.sqrt(f.base))
     scaled = c * scaled
     # the exactness check: the divisions are the written quotient, symbolically
     if sp.cancel(scaled.doit() - node) != 0:
         return None
     # one-sided (|x| large only): a select at small |x| would put a kink at 0 into the removable-series fit,
     # and there x^−k is the result's own overflow unless N is as small
-    return sp.Piecewise((node, sp.Abs(x) < sp.Integer(2) ** (120 // n)), (scaled, True))
+    return sp.Piecewise((node, sp.Abs(x) < sp.Integer(2) ** int(sp.floor(120 / n))), (scaled, True))
 
 
 def _power_quotients(expr):
@@ -3149,9 +3183,10 @@ def _power_quotients(expr):
 
 
 POWER_QUOTIENT = Rule(
-    "power-quotient", "N/x^k (k ≥ 2; or N/(x^i·(1 + x)^j), x an input) forms x^k, which overflows where the "
-    "quotient does not (∂/∂x of log1p(x)/x = 1/(x(1 + x)) − log1p(x)/x²: 0 from x = 1.34e154 in float64, "
-    "true −1.75e−306 at 1.42e154, 5.5e15 ULP); from |x| = 2^⌊120/k⌋ on, (…(N/x)/…)/x divides factor by factor. "
+    "power-quotient", "N/x^k (k ≥ 2, or a half-integer k ≥ 3/2; or N/(x^i·(1 + x)^j), x an input) forms x^k, which "
+    "overflows where the quotient does not (∂/∂x of log1p(x)/x = 1/(x(1 + x)) − log1p(x)/x²: 0 from x = 1.34e154 in "
+    "float64, true −1.75e−306 at 1.42e154, 5.5e15 ULP; t/x^(3/2)′ in x: 0 from x = 3.2e205, true −1.5e−215 at t = 1e300, "
+    "x = 1e206); from |x| = 2^⌊120/k⌋ on, (…(N/x)/…)/x divides factor by factor, a half power last by √x. "
     "Applied after every other rule, to a quotient whose x no other rule's select bounds",
     apply=_power_quotients, fired=lambda old, new: new != old)
 _register(POWER_QUOTIENT)

@@ -197,7 +197,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
                 template, helper = lowering
                 if helper:
                     self.helpers.add(helper)
-                return template.format(*[self.doprint(a) for a in e.args], out=out)
+                return template.format(*[self.doprint(a) for a in e.args], out=out, dtype="None")
         return None
 
     def product_into(self, out: str, a: str, b: str) -> str:
@@ -238,7 +238,10 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         template, helper = lowering
         if helper:
             self.helpers.add(helper)
-        return template.replace(", out={out}", "").format(*[self._print(a) for a in e.args])
+        # {dtype}: the kernel's dtype where the block is float64 in a float32 kernel (wide), which a helper
+        # without an out= buffer cannot tell from its float64 arguments; None elsewhere (the arguments' own)
+        dtype = self.dtype if self.wide and self.dtype else "None"
+        return template.replace(", out={out}", "").format(*[self._print(a) for a in e.args], dtype=dtype)
 
     _print_Abs = _print_Heaviside = _print_sign = _print_Function
 
