@@ -283,8 +283,19 @@ def _rational_names(node, target):
 @functools.lru_cache(maxsize=4096)
 def _max_of(args: tuple):
     """sp.Max(*args), once per argument tuple: SymPy compares every pair of arguments (n² sign
-    checks, 2 s at 20 terms) and every output's gradient of log Σ e^(a_i) holds the same sum."""
-    return sp.Max(*args)
+    checks, each a factor_terms: 2 s at 20 terms, 5 s at 60) and every output's gradient of
+    log Σ e^(a_i) holds the same sum. Distinct real symbols that carry no sign (the logits a_i of
+    a written log-sum-exp) are never ordered by those checks, so all of them stay: the same node is
+    built without them (``sp.Max(..., evaluate=False)``: the arguments in SymPy's order)."""
+    return sp.Max(*args, evaluate=False) if unordered_symbols(args) else sp.Max(*args)
+
+
+def unordered_symbols(args) -> bool:
+    """``args`` are real symbols of unknown sign with distinct names: SymPy cannot order any two of
+    them, so ``sp.Max(*args)`` keeps them all and is ``sp.Max(*args, evaluate=False)``."""
+    return len({str(a) for a in args}) == len(args) and all(
+        a.is_Symbol and a.is_extended_real is True and a.is_extended_nonnegative is None
+        and a.is_extended_nonpositive is None for a in args)
 
 
 def _softmax_shift(node):
@@ -410,7 +421,7 @@ def _log_rules(node):
                 return _Fired(sp.log(2 * c) + _log_cosh(x), ["log-cosh"])
             return _Fired(scale + sp.Max(x, y) + log1p(sp.exp(-sp.Abs(x - y))), ["logaddexp"])
         if len(nexp) >= 2 or (nexp and consts):
-            m = sp.Max(*[x for _, x in terms])
+            m = _max_of(tuple(x for _, x in terms))
             if isinstance(m, sp.Max):
                 return _Fired(m + sp.log(sp.Add(*[c * sp.exp(x - m) for c, x in terms])), ["log-sum-exp"])
     if a.is_Mul and _positive(a) and any(isinstance(f, (sp.exp, sigmoid)) or f.is_Pow for f in a.args):
@@ -3271,18 +3282,41 @@ def stabilise(expr: sp.Expr, rules=RULES) -> tuple[sp.Expr, tuple[Rule, ...]]:
     applied in one bottom-up pass over the expression graph, each distinct node once (the
     rules are not independent: a log-sum-exp needs the max-shift of its quotient first).
     Whole-expression rules (``apply``/``fired``, e.g. the row-wise rules) are then applied in
-    order to the whole expression. Raises nothing: a node no rule matches is kept as written."""
-    whole = [r for r in rules if r.apply is not None]
-    if any(r.name in _BY_NAME and _BY_NAME[r.name] is r for r in rules):
-        expr, fired = _rewrite(expr)
-    else:
-        fired = []
-    for rule in whole:
-        new = rule.apply(expr)
-        if rule.fired(expr, new):
-            fired.append(rule)
-            expr = new
-    return expr, tuple(fired)
+    order to the whole expression. Raises nothing: a node no rule matches is kept as written.
+    For the many outputs of one kernel, :class:`Stabiliser` gives the same answers sharing the work."""
+    return Stabiliser(rules)(expr)
+
+
+class Stabiliser:
+    """:func:`stabilise` for the outputs of one kernel: ``Stabiliser()(expr)`` is ``stabilise(expr)``
+    for every ``expr``, and each distinct subexpression met by any of them is rewritten once.
+
+    A written log-sum-exp of N terms has a value and N gradients, each holding the whole Σ e^{a_i}:
+    stabilised one by one that is N passes over N terms (60 terms: 50 s of a 66 s compile, issue 16).
+    The memo maps a node to its stable form and to the rules that fired at or below it, in the order
+    they fired, so each output still reports exactly the rules a pass of its own would (the printout
+    and ``--stable`` name them per output). It lives as long as the object: make one per kernel
+    (holding every node met, it is as large as the kernel's expressions), never a global one."""
+
+    def __init__(self, rules=RULES):
+        self.rules = rules
+        self._local = any(r.name in _BY_NAME and _BY_NAME[r.name] is r for r in rules)
+        self._whole = [r for r in rules if r.apply is not None]
+        self._memo: dict = {}  # node → its stable form
+        self._below: dict = {}  # node → names of the rules that fired at or below it, first firing first
+
+    def __call__(self, expr: sp.Expr) -> tuple[sp.Expr, tuple[Rule, ...]]:
+        if self._local:
+            expr, names = _rewrite(sp.sympify(expr), self._memo, self._below)
+            fired = list(dict.fromkeys(_BY_NAME[n] for n in names))  # two names of one rule: once
+        else:
+            fired = []
+        for rule in self._whole:
+            new = rule.apply(expr)
+            if rule.fired(expr, new):
+                fired.append(rule)
+                expr = new
+        return expr, tuple(fired)
 
 
 def without_ite(e):
@@ -3295,24 +3329,25 @@ def without_ite(e):
                      lambda n: sp.Or(sp.And(n.args[0], n.args[1]), sp.And(sp.Not(n.args[0]), n.args[2])))
 
 
-def _rewrite(expr):
-    memo: dict = {}
-    fired: list = []
-
-    def note(names):
-        for n in names:
-            r = _BY_NAME[n]
-            if r not in fired:
-                fired.append(r)
-
+def _rewrite(expr, memo: dict, below: dict):
+    """``expr`` with the node-by-node rules applied bottom-up, and the names of the rules that fired
+    in it (each once, in the order they first fired). ``memo`` (node → stable form) and ``below``
+    (node → the names fired at or below it) are :class:`Stabiliser`'s, kept between calls: a node
+    met again, in this expression or an earlier one, is not rewritten again, and its names count."""
     def visit(node, depth=0):
         done = memo.get(node)
         if done is not None:
-            return done
+            return done, below[node]
         if not node.args or isinstance(node, (sp.Indexed, sp.IndexedBase)):
-            memo[node] = node
-            return node
-        args = tuple(visit(a, depth) for a in node.args)
+            memo[node], below[node] = node, ()
+            return node, ()
+        names: list = []
+        args = []
+        for a in node.args:
+            arg, fired = visit(a, depth)
+            args.append(arg)
+            _note(names, fired)
+        args = tuple(args)
         new = node.func(*args) if args != node.args else node
         out = new
         for rule in _LOCAL:
@@ -3323,24 +3358,34 @@ def _rewrite(expr):
             if final:
                 result = result.expr
             if isinstance(result, _Fired):
-                names, result = result.names, result.expr
+                fired, result = result.names, result.expr
             else:
-                names = [_LOCAL_RULE.get(rule, "cancel")]
+                fired = [_LOCAL_RULE.get(rule, "cancel")]
             if result == new:
                 continue
             result = without_ite(result)
-            note(names)
+            _note(names, fired)
             if final or depth > _MAX_REWRITES:
                 out = result
-                memo[result] = result
+                memo[result], below[result] = result, ()
             else:
-                out = visit(result, depth + 1)
+                out, fired = visit(result, depth + 1)
+                _note(names, fired)
             break
-        memo[node] = out
-        memo[out] = out
-        return out
+        names = tuple(names)
+        memo[node], below[node] = out, names
+        if out != node:  # the stable form is final: met again, it is kept as it is
+            memo[out], below[out] = out, ()
+        return out, names
 
-    return visit(sp.sympify(expr)), fired
+    return visit(expr)
+
+
+def _note(names: list, fired) -> None:
+    """Append to ``names`` those of ``fired`` it does not hold yet, in order."""
+    for n in fired:
+        if n not in names:
+            names.append(n)
 
 
 class nexp(sp.Function):  # noqa: N801
