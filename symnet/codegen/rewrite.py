@@ -2650,7 +2650,7 @@ def _conjugate(node):
         return None
     # final: √A and B are stabilised already (the bottom-up pass), A − B² here (u² is the scaled-square rule's);
     # visiting the result again would rewrite its written branch (√A − B where B ≤ 0) once more, without end
-    d, inner = _rewrite(k * d)
+    d, inner = _rewritten(k * d)
     names = ["conjugate"] + [r.name for r in inner]
     conjugate = d / (term - rest)
     if b.is_positive and b.is_number:
@@ -2965,7 +2965,7 @@ def _mixture_log(node):
     pieces, names = [], ["mixture-log"]
     for vanishing, u in ((c2, u1), (c1, u2)):
         cond, point = _at_zero(vanishing)
-        branch, fired = _rewrite(node.xreplace({b: sigmoid(u)}).subs(point))
+        branch, fired = _rewritten(node.xreplace({b: sigmoid(u)}).subs(point))
         pieces.append((branch, cond))
         names += [r.name for r in fired if r.name not in names]
     return _Final(_Fired(sp.Piecewise(*pieces, (node, True)), names))
@@ -3379,6 +3379,13 @@ def _rewrite(expr, memo: dict, below: dict):
         return out, names
 
     return visit(expr)
+
+
+def _rewritten(expr):
+    """``expr`` with the node-by-node rules applied (a pass of its own), and the rules that fired in it: for a
+    rule that stabilises a part it builds (conjugate's A − B², mixture-log's branches)."""
+    out, names = _rewrite(expr, {}, {})
+    return out, list(dict.fromkeys(_BY_NAME[n] for n in names))
 
 
 def _note(names: list, fired) -> None:
