@@ -263,6 +263,12 @@ class DomainChecked(sp.Expr):
     def _pretty(self, printer):
         return printer._print(self.value)
 
+    def _as_value(self, printer, *args, **kwargs):
+        return printer._print(self.value, *args, **kwargs)
+
+    # SymPy's code printers (lambdify's NumPy, mpmath, SciPy and plain-Python ones, C): the value, as written
+    _numpycode = _pythoncode = _mpmathcode = _lambdacode = _scipycode = _cupycode = _jaxcode = _ccode = _as_value
+
 
 def take_domain_checks(expr):
     """``expr`` without its :class:`DomainChecked` marks, and the checks they held, each once in the order

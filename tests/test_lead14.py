@@ -1,5 +1,6 @@
 """The lead's fixes of session 14, each a test that failed before."""
 import numpy as np
+import pytest
 
 import symnet
 from symnet.verify.measure import _as_derivation, _inside, measure_points, points_of
@@ -29,3 +30,20 @@ def test_a_range_open_at_one_end_keeps_points_finite_and_inside():
     assert _inside(-1.5, (0.0, np.inf)) == 1.5 and _inside(2.0, (-np.inf, 1.0)) == 0.0
     pts = measure_points(["v"], "float32", n=10, ranges=[(0.0, np.inf)])
     assert (pts >= 0).all() and not np.isnan(pts).any() and (pts == 0).any()
+
+
+def test_a_registry_loss_built_in_sympy_lambdifies_as_written():
+    # REGISTRY["bce"](p, t) comes back marked with its argument domain (DomainChecked); SymPy's code printers
+    # did not know the mark: lambdify(..., "numpy") raised PrintMethodNotImplementedError (23 rule cases failed)
+    import math
+
+    import sympy as sp
+
+    from symnet.registry import REGISTRY
+
+    p, t = sp.symbols("p t", real=True)
+    loss = REGISTRY["bce"](p, t)
+    want = -(0.3 * math.log(0.3) + 0.7 * math.log(0.7))
+    for module in ("numpy", "mpmath", "math"):
+        assert float(sp.lambdify((p, t), loss, module)(0.3, 0.3)) == pytest.approx(want, rel=1e-15)
+    assert "log1p" in sp.ccode(loss)
