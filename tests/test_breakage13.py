@@ -163,6 +163,9 @@ _CTRL_C = """
 import os, signal, sys, time
 from symnet import cli
 
+# a process started with SIGINT ignored (a test runner's worker may ignore it) keeps it ignored: Python's own handler
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 def long_work(args):  # as a long verify: Ctrl-C arrives while it runs
     os.kill(os.getpid(), signal.SIGINT)
     time.sleep(5)

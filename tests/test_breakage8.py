@@ -104,7 +104,8 @@ def test_written_logsumexp_of_24_terms_builds_its_max_a_few_times(monkeypatch):
     built = []
     new = sp.Max.__new__
     def counting(cls, *args, **options):
-        if len(args) >= 24:
+        # a build that compares its arguments pair by pair (evaluate=False, as cse's _SymbolMax does, compares none)
+        if len(args) >= 24 and options.get("evaluate", True):
             built.append(args)
         return new(cls, *args, **options)
     monkeypatch.setattr(sp.Max, "__new__", counting)

@@ -218,8 +218,8 @@ class _SymbolMax(sp.Max):
     compile), although no two such symbols are ever ordered: this node is built without the
     comparisons. Named Max, it sorts and hashes as sp.Max does, so cse's result is the same."""
 
-    def __new__(cls, *args):
-        return super().__new__(cls, *args, evaluate=False) if unordered_symbols(args) else sp.Max(*args)
+    def __new__(cls, *args, **options):  # SymPy rebuilds a node with evaluate=False (xreplace, subs): the same node
+        return super().__new__(cls, *args, evaluate=False) if unordered_symbols(args) else sp.Max(*args, **options)
 
 
 _SymbolMax.__name__ = _SymbolMax.__qualname__ = "Max"

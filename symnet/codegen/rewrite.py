@@ -888,6 +888,8 @@ class WidenedBase(sp.Function):
         return self.expanded._eval_evalf(prec)
 
     def _eval_rewrite(self, rule, args, **hints):
+        if rule is sp.ITE:  # a number, not a condition: a relation on this node (σ(u)'s u ≥ 0 in sigmoid-pair) rewritten
+            return None     # to ITE reached a numeric Piecewise in the body (TypeError at mish(relu6(x)), hypothesis)
         return self.expanded.rewrite(rule, **hints)
 
     def _eval_is_real(self):
