@@ -3039,7 +3039,7 @@ def _endpoint_select(written, b, last):
         cond = sp.And(cond, u < -_POWER_FAR)  # only where σ(u) is about to underflow: e^(−e·softplus(−u)) rounds
         if isinstance(last, sp.Piecewise) and last.args[0].cond == cond:  # softplus's error e-fold (174 ULP in
             return last, []  # Triton's ∂z at γ = 1035, t = 1, z = −0.954), which b^e's double-word does not
-        branch, fired = _rewritten(_sigmoid_powers_as_exp(sp.Mul(*written).xreplace({b: sigmoid(u)}).subs(point)))
+        branch, fired = _rewrite(_sigmoid_powers_as_exp(sp.Mul(*written).xreplace({b: sigmoid(u)}).subs(point)))
         pieces.append((branch, cond))
         names += [r.name for r in fired if r.name not in names]
     return sp.Piecewise(*pieces, (last, True)), names
@@ -3103,12 +3103,12 @@ def _mixture_ratio(node):
         b, names = p.base, ["mixture-ratio"]
         pieces = []
         for vanishing, u in ((c2, u1), (c1, u2)):
-            branch, fired = _rewritten(_softplus_over_sigmoid(u))
+            branch, fired = _rewrite(_softplus_over_sigmoid(u))
             pieces.append((branch, _at_zero(vanishing)[0]))
             names += [r.name for r in fired if r.name not in names]
         ratio = sp.Piecewise(*pieces, (node.args[j] / b, True))  # C as the product held it (its zero-limit form)
         others = [k for k in range(len(node.args)) if k not in (i, j)]
-        rest, fired = _rewritten(sp.Mul(*[node.args[k] for k in others]) * b ** (p.exp + 1))
+        rest, fired = _rewrite(sp.Mul(*[node.args[k] for k in others]) * b ** (p.exp + 1))
         names += [r.name for r in fired if r.name not in names]
         rest, fired = _endpoint_select([written[k] for k in others] + [b ** (p.exp + 1)], b, rest)  # b^γ alone too
         names += [n for n in fired if n not in names]
