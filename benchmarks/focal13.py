@@ -30,16 +30,14 @@ def _data(rng, n, targets):
 
 
 @contextlib.contextmanager
-def _rule_off(*rules):
-    """The generator as it was before the rules (default: mixture-log; their functions out of the node-by-node
-    pass, the widened helpers generated meanwhile set aside)."""
+def _rule_off():
+    """The generator as it was before the rule (its function out of the node-by-node pass)."""
     from symnet.codegen.backends.numpy.printer import NUMPY_HELPERS
 
-    off = {r.local for r in (rules or (rewrite.MIXTURE_LOG,))}
     kept = rewrite._LOCAL
     widened = {k: v for k, v in NUMPY_HELPERS.items() if k.startswith(doubleword.GENERATED_PREFIX)}
     try:
-        rewrite._LOCAL = tuple(r for r in kept if r not in off)
+        rewrite._LOCAL = tuple(r for r in kept if r is not rewrite.MIXTURE_LOG.local)
         for k in widened:
             del NUMPY_HELPERS[k]
         yield

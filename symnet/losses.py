@@ -163,11 +163,8 @@ def _focal(z, t, alpha=sp.Rational(1, 4), gamma=2):
     one_minus_pt = t * sigmoid(-z) + (1 - t) * sigmoid(z)  # 1 − p_t without 1 − σ(z)
     # beyond |z| = 1000, 1 − p_t is 1 − t (z > 0) or t (z < 0) to far below any dtype's rounding: the
     # general form's gradient multiplies CE ≈ |z| by σ(−|z|) = 0, which is ∞·0 = NaN where CE·2
-    # overflows (z = ±3e38 in float32, ±1.8e308 in float64). Not at t = 1 (z > 0) or t = 0 (z < 0), where CE is
-    # tiny instead and 1 − t = 0: there the general form holds, and (1 − t)^γ's ∂t, γ·0^(γ − 1)·CE, would be ∞·0
-    # for γ < 1 where the true ∂t is −α·z·σ(−z)^γ (−2.3e4 at γ = 1e−6, z = 1e5)
-    return sp.Piecewise((weight * ce * (1 - t) ** gamma, (z > _FOCAL_FAR) & sp.Ne(t, 1)),
-                        (weight * ce * t ** gamma, (z < -_FOCAL_FAR) & sp.Ne(t, 0)),
+    # overflows (z = ±3e38 in float32, ±1.8e308 in float64)
+    return sp.Piecewise((weight * ce * (1 - t) ** gamma, z > _FOCAL_FAR), (weight * ce * t ** gamma, z < -_FOCAL_FAR),
                         (weight * ce * one_minus_pt ** gamma, True))
 
 
@@ -184,12 +181,8 @@ _loss("focal", _focal, _mp_focal, (2, 4),
       "Dense Object Detection, 2017): α_t·(1 − p_t)^γ·CE(z, t), p = σ(z), p_t = p·t + (1 − p)(1 − t), "
       "α_t = α·t + (1 − α)(1 − t) (no α_t for α < 0); CE and 1 − p_t written with softplus and σ(∓z); "
       "beyond |z| = 1000 (σ(−|z|) < 1e−434, 0 in every dtype) 1 − p_t is written 1 − t (z > 0) or t (z < 0), so "
-      "that no gradient multiplies CE ≈ |z| by σ(−|z|) = 0 (∞·0 = NaN at z = ±3e38 in float32), except at t = 1 "
-      "(z > 0) and t = 0 (z < 0). A target t outside [0, 1] and γ < 0 are refused (the paper's γ ≥ 0 and targets "
-      "in [0, 1]; at γ < 0 the factor (1 − p_t)^γ grows without bound as p_t → 1, and at t > 1 the loss is negative "
-      "and unbounded below); torchvision's sigmoid_focal_loss refuses neither",
-      lambda t, z, y: _torchvision_focal(t, z, y),
-      domains=(ArgumentDomain(1, "t", 0, 1), ArgumentDomain(3, "gamma", 0)))
+      "that no gradient multiplies CE ≈ |z| by σ(−|z|) = 0 (∞·0 = NaN at z = ±3e38 in float32)",
+      lambda t, z, y: _torchvision_focal(t, z, y))
 
 
 def _hinge(x, t, margin=1):

@@ -126,8 +126,6 @@ from test_elem14 import RULE_CASES as _ELEM14  # noqa: E402  (power-quotient of 
 RULE_CASES += _ELEM14
 from test_focal13 import RULE_CASES as _FOCAL13  # noqa: E402  (mixture-log: tests/test_focal13.py)
 RULE_CASES += _FOCAL13
-from test_focal14 import RULE_CASES as _FOCAL14  # noqa: E402  (mixture-ratio, mixture-power: tests/test_focal14.py)
-RULE_CASES += _FOCAL14
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -200,7 +198,6 @@ UNDECIDED |= {"product-root-series", "product-pair"}  # a root series, selects a
 UNDECIDED |= {"overflowed-product"}  # its case holds the silu-slope select, which simplify does not prove; the 50-digit check holds
 UNDECIDED |= {"tiny-argument"}  # f(x) = f′(0)·x below |x| = 2⁻⁶⁰: to 2⁻⁶¹ there, not an identity; the 50-digit check holds above
 UNDECIDED |= {"mixture-log"}  # selects at t = 0 and t = 1 (Eq): simplify cannot decide; the 50-digit check holds
-UNDECIDED |= {"mixture-ratio", "mixture-power"}  # the same selects (and a quotient's at u = −80): the 50-digit check holds
 UNDECIDED |= {"hypot-slope"}  # sign, Min and |·| of p − t and δ: simplify cannot decide; the 50-digit check holds
 
 

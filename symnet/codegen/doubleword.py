@@ -385,33 +385,6 @@ def _dw_scale(hi, lo, k):
 ''',
 }
 
-# x^y of a double-word x > 0 and a float64 y (the rounded-power rule's b^γ, γ an input). NumPy: x_hi^y by its power
-# (the C library's pow, or SVML's high-accuracy one where NumPy dispatches to it: within 1 ULP; measured ≤ 0.50 ULP
-# on 3,000 points, γ up to 1e5), times (1 + x_lo/x_hi)^y = e^(y·log1p(r)) = 1 + expm1(y·r) to 2⁻¹⁰⁶ (|r| ≤ 2⁻⁵³):
-# pow's rounding is not magnified by y, as e^(y·log x) of a rounded x is (|y|·u), and x_lo's is carried; the
-# double-word e^(y·log x) (about 2⁻¹⁰⁰, its log's Newton steps and exp's series) cost the focal loss 1.77× in
-# float64. Triton has no accurate pow (e^(y·log x) in float64, off by |y·log x|·u): the double-word form.
-_POW = {
-    "numpy": '''\
-def _dw_pow(x_hi, x_lo, y):
-    """x^y of a double-word x > 0 and a float y: x_hi^y (NumPy's power, within 1 ULP: not y-fold) times
-    1 + expm1(y·x_lo/x_hi); about 1 ULP relative, from the power alone."""
-    p = np.power(x_hi, y)
-    r = np.where(x_hi != 0.0, x_lo / np.where(x_hi != 0.0, x_hi, 1.0), 0.0)
-    return _dw_fast_two_sum(p, p * np.expm1(y * r))
-''',
-    "triton": '''\
-@triton.jit
-def _dw_pow(x_hi, x_lo, y):
-    """x^y of a double-word x > 0 and a float y: e^(y·log x), the log, the product and the exponential in
-    double-word (about 2⁻¹⁰⁰ relative)."""
-    l_hi, l_lo = _dw_log(x_hi, x_lo)
-    m_hi, m_lo = _dw_mul_fp(l_hi, l_lo, y)
-    return _dw_exp(m_hi, m_lo)
-''',
-}
-_POW_NEEDS = {"numpy": ("_dw_fast_two_sum",), "triton": ("_dw_log", "_dw_mul_fp", "_dw_exp")}
-
 # NumPy's splitting checks the whole array once and takes the guard's three selects only where some
 # 2²⁷·a overflows (|a| past about 2⁹⁹⁶, or an inf or NaN): the same bits, a third of the operations
 # (a Triton program cannot branch on its data: the shared text)
@@ -458,7 +431,7 @@ PRIMITIVE_NEEDS = {
 ORDER = ["_dw_two_sum", "_dw_fast_two_sum", "_dw_split", "_dw_split_bounded", "_dw_two_prod",
          "_dw_two_prod_bounded", "_dw_add", "_dw_add_fp", "_dw_mul", "_dw_mul_fp", "_dw_mul_bounded",
          "_dw_twice_plus_square", "_dw_div", "_dw_sqrt", "_dw_scale", "_dw_exp_reduced", "_dw_exp", "_dw_expm1",
-         "_dw_log_step", "_dw_log1p", "_dw_log", "_dw_pow", "_dw_sigmoid", "_dw_softplus", "_dw_tanh"]
+         "_dw_log_step", "_dw_log1p", "_dw_log", "_dw_sigmoid", "_dw_softplus", "_dw_tanh"]
 ORDER += ["_dw_exp_first", "_dw_sigmoid_first", "_dw_nexpsq_first", "_dw_nexpsq2_first"]  # the rounded-argument rule's last step (above)
 ORDER += ["_dw_softplus_first"]  # the rounded-softplus-argument rule's (above)
 
@@ -479,8 +452,6 @@ def primitive_text(name: str, backend: str) -> str:
     import re
     if name == "_dw_scale":
         return _SCALE[backend]
-    if name == "_dw_pow":
-        return _POW[backend]
     body = _NUMPY_SPLIT if name == "_dw_split" and backend == "numpy" else PRIMITIVES[name]
     module = "np" if backend == "numpy" else "tl"
     body = body.replace("M.", module + ".")
@@ -496,7 +467,7 @@ def primitive_text(name: str, backend: str) -> str:
 
 
 def primitive_needs(name: str, backend: str) -> tuple:
-    needs = _POW_NEEDS[backend] if name == "_dw_pow" else PRIMITIVE_NEEDS.get(name, ())
+    needs = PRIMITIVE_NEEDS.get(name, ())
     if name in ("_dw_log1p", "_dw_softplus_first") and backend == "triton":
         needs = needs + ("_log1p",)
     return needs
@@ -752,13 +723,10 @@ class _Emitter:
         if _half_integer(exp):  # x^(n/2) = x^⌊n/2⌋·√x (x^(−3/2) = x^(−1/2)/x)
             return self._product(_split_half_power(e))
         if not exp.is_number:
-            # b^γ, γ an input: b in double-word, then _dw_pow (b^γ of a b rounded to float64 is off by |γ|·u
-            # relative: 682 ULP at γ = 1035, the focal loss's (1 − p_t)^γ); b ≤ 0 gives a NaN or inf here, where
-            # the function returns the float64 body's value. An exponent that is itself rounded: e^(γ·log b)
-            a, y = self.value(base), self.value(exp)
-            if y.lo is not None:
-                return self._function(e, "exp", sp.Mul(exp, sp.log(base), evaluate=False))
-            return self._emit(e, f"_dw_pow({a.hi}, {self._lo(a)}, {y.hi})", ("_dw_pow",))
+            # b^γ, γ an input: e^(γ·log b), log b and the product in double-word (b^γ of a b rounded to float64 is
+            # off by |γ|·u relative: 682 ULP at γ = 1035, the focal loss's (1 − p_t)^γ); b ≤ 0 gives a NaN or inf
+            # here, where the function returns the float64 body's value
+            return self._function(e, "exp", sp.Mul(exp, sp.log(base), evaluate=False))
         return self._plain(e)
 
     def _piecewise(self, e) -> _Value:

@@ -2875,8 +2875,8 @@ def _rounded_base(p) -> bool:
 
 def _holds_rounded_power(f) -> bool:
     """``f`` is such a power, or the zero-power rule's select of one (1 where γ = 0, b^γ elsewhere)."""
-    if isinstance(f, sp.Piecewise):  # (nested: the mixture-power select of a zero-power one)
-        return any(_holds_rounded_power(p.expr) for p in f.args)
+    if isinstance(f, sp.Piecewise):
+        return any(_rounded_base(p.expr) for p in f.args)
     return _rounded_base(f)
 
 
@@ -2907,8 +2907,7 @@ ROUNDED_POWER = Rule(
     "rounded-power", "b^γ with γ an input forms b rounded, and e^(γ·log b) magnifies b's rounding γ times (the focal "
     "loss α_t·CE·(1 − p_t)^γ: 682 ULP in float64 at γ = 1035, z = −0.954; its ∂γ, which also holds log(1 − p_t), 467 "
     "at γ = 1e4); the product that holds it is computed as the widen rule computes one (float64 in a float32 kernel; "
-    "in a float64 kernel double-word: b^γ of b's double-word, in NumPy its power of b_hi times 1 + expm1(γ·b_lo/b_hi), within "
-    "1 ULP, in Triton e^(γ·log b) in double-word) and rounded once",
+    "in a float64 kernel double-word, b^γ as e^(γ·log b) with log b and the product in double-word) and rounded once",
     apply=_rounded_powers, fired=lambda old, new: new != old)
 _register(ROUNDED_POWER)
 __all__ += ["ROUNDED_POWER"]
@@ -2982,156 +2981,6 @@ MIXTURE_LOG = Rule(
     "rounds 1 − p_t", local=_mixture_log)
 _register(MIXTURE_LOG)
 __all__ += ["MIXTURE_LOG"]
-
-
-# ------------------------------------------------------------------ mixture-ratio (issue 16, session 14): the focal
-# loss's CE·(1 − p_t)^(γ − 1) as (1 − p_t)^γ·(CE/(1 − p_t)), the ratio σ-free at t = 0 and t = 1; tested in
-# tests/test_focal14.py
-
-_RATIO_FAR = 80  # below u = −80, softplus(u)/σ(u) = 1 + e^u/2 + O(e^2u) is 1 to 9e−36 (far below double-word's 2⁻¹⁰⁶)
-
-
-def _at_points(n) -> bool:
-    """``n`` is a select whose every branch but the last holds at points only (Eq: the zero-power and zero-limit
-    selects), so that its last branch is the expression everywhere; not one of ranges (the sigmoid-target rule's
-    forms of σ(z) − t, each valid on its range of z)."""
-    return isinstance(n, sp.Piecewise) and n.args[-1].cond == sp.true and all(
-        isinstance(c, sp.Eq) or (isinstance(c, sp.And) and any(isinstance(a, sp.Eq) for a in c.args))
-        for c in (p.cond for p in n.args[:-1]))
-
-
-def _written(e):
-    """``e`` with every point select (:func:`_at_points`) taken as its last (written) branch: the zero-power select
-    {1 if γ = 1; b^(γ − 1)} is b^(γ − 1), the zero-limit form of t·softplus(−z) is t·softplus(−z)."""
-    if not isinstance(e, sp.Basic) or not e.has(sp.Piecewise):
-        return e
-    return e.replace(_at_points, lambda n: n.args[-1].expr)
-
-
-def _softplus_over_sigmoid(u):
-    """softplus(u)/σ(u) = (1 + e^−u)·log1p(e^u), between 1 (u → −∞) and 1 + u (u > 0): 1 below u = −80, where
-    both underflow (σ(−930) = 0 in float64) and the quotient is 1 + e^u/2 to far below any rounding."""
-    return sp.Piecewise((1, u < -_RATIO_FAR), (softplus(u) / sigmoid(u), True))
-
-
-def _mixture_cross_entropy(c1, u1, c2, u2):
-    """c₁·softplus(u₁) + c₂·softplus(u₂): the cross-entropy beside the 1 − p_t = c₁·σ(u₁) + c₂·σ(u₂) of a focal loss."""
-    return c1 * softplus(u1) + c2 * softplus(u2)
-
-
-def _sigmoid_powers_as_exp(e):
-    """Every σ(u)^e with e not a number in ``e`` written e^(−e·softplus(−u)) (log σ(u) = −softplus(−u)): never 0^e."""
-    return e.replace(lambda n: n.is_Pow and isinstance(n.base, sigmoid) and not n.exp.is_number,
-                     lambda n: sp.exp(-n.exp * softplus(-n.base.args[0])))
-
-
-_POWER_FAR = 700  # σ(u) < e^−700 = 9.9e−305: float64's normal range ends at e^−708
-
-
-def _endpoint_select(written, b, last):
-    """({the product of ``written`` with b = σ(u₁) if c₂ = 0; … σ(u₂) if c₁ = 0; ``last`` otherwise}, the rules that
-    fired) for b = c₁·σ(u₁) + c₂·σ(u₂): in each branch σ factors merge into the power symbolically
-    (b^(γ − 1)·σ(−z) is σ(−z)^γ) and σ(u)^e is e^(−e·softplus(−u)). A ``last`` that is such a select already is kept."""
-    c1, u1, c2, u2 = _sigmoid_mixture(b)
-    names, pieces = ["mixture-power"], []
-    for vanishing, u in ((c2, u1), (c1, u2)):
-        cond, point = _at_zero(vanishing)
-        cond = sp.And(cond, u < -_POWER_FAR)  # only where σ(u) is about to underflow: e^(−e·softplus(−u)) rounds
-        if isinstance(last, sp.Piecewise) and last.args[0].cond == cond:  # softplus's error e-fold (174 ULP in
-            return last, []  # Triton's ∂z at γ = 1035, t = 1, z = −0.954), which b^e's double-word does not
-        branch, fired = _rewrite(_sigmoid_powers_as_exp(sp.Mul(*written).xreplace({b: sigmoid(u)}).subs(point)))
-        pieces.append((branch, cond))
-        names += [r.name for r in fired if r.name not in names]
-    return sp.Piecewise(*pieces, (last, True)), names
-
-
-def _mixture_base(p):
-    """b where ``p`` (written) is b^e, e not a number, b a 1 − p_t (:func:`_sigmoid_mixture`); else None."""
-    if p.is_Pow and not p.exp.is_number and _sigmoid_mixture(p.base) is not None:
-        return p.base
-    return None
-
-
-def _mixture_power(node):
-    """A product holding b^e, b = c₁·σ(u₁) + c₂·σ(u₂) (a 1 − p_t: :func:`_sigmoid_mixture`), e not a number, and not
-    its cross-entropy C = c₁·softplus(u₁) + c₂·softplus(u₂) (or b^e a term of a sum): {the product with b = σ(u₁) if
-    c₂ = 0; … σ(u₂) if c₁ = 0; as written otherwise} (:func:`_endpoint_select`). At t = 1, b = σ(−z) underflows
-    from z = 745 in float64 where b^γ = e^(−γ·softplus(z)) does not for γ < 1 (e^−465 at γ = 1/2, z = 930): the
-    focal loss's ∂t holds −z·α_t·b^γ, which was 0 there (true −2.6e−200). A product that holds C (the value, ∂γ) is
-    left as written: C vanishes with b there (C·b^γ ≤ e^−745), and NumPy would compute the branches for nothing."""
-    if node.is_Add:
-        terms, names = list(node.args), []
-        for k, term in enumerate(terms):
-            b = _mixture_base(_written(term))
-            if b is not None:
-                terms[k], fired = _endpoint_select([_written(term)], b, term)
-                names += [n for n in fired if n not in names]
-        return _Final(_Fired(sp.Add(*terms), names)) if names else None
-    if not node.is_Mul:
-        return None
-    written = [_written(f) for f in node.args]
-    b = next((_mixture_base(p) for p in written if _mixture_base(p) is not None), None)
-    if b is None or any(f.is_Add and sp.expand(f - _mixture_cross_entropy(*_sigmoid_mixture(b))) == 0
-                        for f in written):
-        return None
-    select, names = _endpoint_select(written, b, node)
-    return _Final(_Fired(select, names))
-
-
-def _mixture_ratio(node):
-    """A product holding b^e and C, b = c₁·σ(u₁) + c₂·σ(u₂) (a 1 − p_t: :func:`_sigmoid_mixture`), C = c₁·softplus(u₁)
-    + c₂·softplus(u₂) (its cross-entropy), e not a number with a negative constant term (γ − 1): the product with
-    b^(e + 1)·Q for b^e·C, Q = C/b written {softplus(u₁)/σ(u₁) if c₂ = 0; softplus(u₂)/σ(u₂) if c₁ = 0; C/b
-    otherwise}. At t = 1 (c₂ = 0), b = σ(−z) and C = softplus(−z) both underflow from z = 745 in float64 while
-    b^(γ − 1) overflows for γ < 1: b^(γ − 1)·C was ∞·0 = NaN where the true product, σ(−z)^γ·(softplus(−z)/σ(−z)),
-    is normal (∂t −2.6e−200 at γ = 1/2, z = 930). Q lies in [1, 1 + |u|] (a mediant of softplus(±z)/σ(±z)); b^(e + 1)
-    is the value's own power (b^γ: computed once). Tried before zero-limit, which finalises the product."""
-    if not node.is_Mul:
-        return None
-    written = [_written(f) for f in node.args]
-    for i, p in enumerate(written):
-        if not (p.is_Pow and not p.exp.is_number and p.exp.as_coeff_Add()[0] < 0):
-            continue
-        found = _sigmoid_mixture(p.base)
-        if found is None:
-            continue
-        c1, u1, c2, u2 = found
-        ce = _mixture_cross_entropy(c1, u1, c2, u2)
-        j = next((j for j, f in enumerate(written) if j != i and f.is_Add and sp.expand(f - ce) == 0), None)
-        if j is None:
-            continue
-        b, names = p.base, ["mixture-ratio"]
-        pieces = []
-        for vanishing, u in ((c2, u1), (c1, u2)):
-            branch, fired = _rewrite(_softplus_over_sigmoid(u))
-            pieces.append((branch, _at_zero(vanishing)[0]))
-            names += [r.name for r in fired if r.name not in names]
-        ratio = sp.Piecewise(*pieces, (node.args[j] / b, True))  # C as the product held it (its zero-limit form)
-        others = [k for k in range(len(node.args)) if k not in (i, j)]
-        rest, fired = _rewrite(sp.Mul(*[node.args[k] for k in others]) * b ** (p.exp + 1))
-        names += [r.name for r in fired if r.name not in names]
-        rest, fired = _endpoint_select([written[k] for k in others] + [b ** (p.exp + 1)], b, rest)  # b^γ alone too
-        names += [n for n in fired if n not in names]
-        return _Final(_Fired(rest * ratio, names))
-    return None
-
-
-MIXTURE_RATIO = Rule(
-    "mixture-ratio", "CE·(1 − p_t)^(γ − 1) (the focal loss's ∂t and ∂z, CE = t·softplus(−z) + (1 − t)·softplus(z), "
-    "1 − p_t = t·σ(−z) + (1 − t)·σ(z)) is ∞·0 = NaN at t = 1, z > 745 and 0 < γ < 1 (σ(−z) = softplus(−z) = 0 in "
-    "float64, σ(−z)^(γ − 1) = ∞) where the product is normal (∂t −2.6e−200 at γ = 1/2, z = 930; torch NaN too); "
-    "written (1 − p_t)^γ·Q, Q = CE/(1 − p_t) in [1, 1 + |z|], and Q at t = 1 (t = 0) softplus(∓z)/σ(∓z), which "
-    "is 1 beyond |z| = 80", local=_mixture_ratio)
-MIXTURE_POWER = Rule(
-    "mixture-power", "(1 − p_t)^γ = (t·σ(−z) + (1 − t)·σ(z))^γ is 0 at t = 1, z > 745 in float64 (σ(−z) underflows) "
-    "where it is normal for γ < 1 (e^−465 at γ = 1/2, z = 930; the focal loss's ∂t holds −z·α_t·(1 − p_t)^γ, "
-    "true −2.6e−200, was 0); a product holding it is, at t = 1 (t = 0), the product with σ(∓z) for 1 − p_t, its σ "
-    "factors merged into the power and σ(∓z)^γ written e^(−γ·softplus(±z)), the log-sigmoid form; one that also "
-    "holds CE (the value, ∂γ) is left as written (CE vanishes with it)", local=_mixture_power)
-_register(MIXTURE_RATIO, MIXTURE_POWER)
-# both before zero-limit and zero-power, which finalise the product and the power they would see
-_LOCAL = (_mixture_ratio, _mixture_power) + tuple(r for r in _LOCAL if r not in (_mixture_ratio, _mixture_power))
-__all__ += ["MIXTURE_RATIO", "MIXTURE_POWER"]
 
 
 # ------------------------------------------------------------------ overflowed-product (issue 16, h-fresh11: swish
