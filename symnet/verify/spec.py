@@ -147,8 +147,4 @@ KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
     # focal's ∂t at x = −0.1743 (17.4, the result 3.9e−18 of terms of order 1) and gaussian_nll
     # ½(log v + (x − t)²/v) at v = 0.0242, x − t = 0.3 (9.27): e^x and log in double-word were 2⁻⁹⁸
     # relative (r⁵/120 of their Taylor series in float64), now about 2⁻¹⁰⁴
-    # Found 2026-12-02 by CI after session 14's merges (rules mixture-ratio and mixture-power, h-focal14): focal's
-    # ∂t is NaN at t = 0 and x ≤ −1e308 (7 points; the true value 10^(−1.39e308) rounds to 0), finite at
-    # x = −1e200. A regression at the largest floats, not yet located; every other point of the cell ≤ 1.38 ULP.
-    ("focal", "df_dt", "float64"): "NaN×7 at t = 0, x ≤ −1e308 (true value rounds to 0)",
 }
