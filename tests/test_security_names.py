@@ -22,7 +22,6 @@ import builtins
 import dataclasses
 import functools
 import keyword
-import os
 from pathlib import Path
 
 import numpy as np
