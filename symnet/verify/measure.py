@@ -586,11 +586,12 @@ def _outside_domains(checks, symbols, pts) -> np.ndarray:
         return outside
     env = {s: np.ascontiguousarray(pts[:, q], dtype=np.float64) for q, s in enumerate(symbols)}
     cache: dict = {}
+    fns = _np_functions()
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         for c in checks:
             try:
-                v = np.asarray(_memo_value(c.expr, env, cache, None, _np_functions()), dtype=np.float64) * np.ones(len(pts))
+                v = np.asarray(_memo_value(c.expr, env, cache, None, fns), dtype=np.float64) * np.ones(len(pts))
             except NotEvaluable:  # the generated code decides: a DomainError names the entry
                 continue
             outside |= (v < c.low) | (v > c.high)
