@@ -181,8 +181,12 @@ _loss("focal", _focal, _mp_focal, (2, 4),
       "Dense Object Detection, 2017): α_t·(1 − p_t)^γ·CE(z, t), p = σ(z), p_t = p·t + (1 − p)(1 − t), "
       "α_t = α·t + (1 − α)(1 − t) (no α_t for α < 0); CE and 1 − p_t written with softplus and σ(∓z); "
       "beyond |z| = 1000 (σ(−|z|) < 1e−434, 0 in every dtype) 1 − p_t is written 1 − t (z > 0) or t (z < 0), so "
-      "that no gradient multiplies CE ≈ |z| by σ(−|z|) = 0 (∞·0 = NaN at z = ±3e38 in float32)",
-      lambda t, z, y: _torchvision_focal(t, z, y))
+      "that no gradient multiplies CE ≈ |z| by σ(−|z|) = 0 (∞·0 = NaN at z = ±3e38 in float32). A target t "
+      "outside [0, 1] and γ < 0 are refused (the paper's γ ≥ 0 and targets in [0, 1]; at γ < 0 the factor "
+      "(1 − p_t)^γ grows without bound as p_t → 1, and at t > 1 the loss is negative and unbounded below); "
+      "torchvision's sigmoid_focal_loss refuses neither",
+      lambda t, z, y: _torchvision_focal(t, z, y),
+      domains=(ArgumentDomain(1, "t", 0, 1), ArgumentDomain(3, "gamma", 0)))
 
 
 def _hinge(x, t, margin=1):
