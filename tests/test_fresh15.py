@@ -1,0 +1,100 @@
+"""What a new user met in session 15 (h-fresh15), following only the README.
+
+a. Typical typos in a formula were answered "invalid syntax" with a column: a Python keyword as
+   a name (``lambda*x``), a bracket never closed (``exp(x``), a product written without ``*``
+   (``beta x``, ``2x``, ``(x+1) (x-1)``: the last one "unsupported call: BinOp is not allowed"),
+   a formula ending in an operator, a Python conditional. Each now says what is wrong and what
+   to write instead, in one line.
+b. ``torch.save(model)`` of a model holding a ``symnet.torch.from_formula`` module (a loss of
+   one's own as a submodule) failed: "Can't pickle local object 'formula_op.<locals>.<lambda>'".
+   The module now pickles as its formula, inputs and argument checks, and compiles its op again
+   on load (its checks too: a negative variance is still refused).
+c. ``pickle.dumps(symnet.compile(d))`` failed with "import of module 'symnet_generated_kernel'
+   failed"; it now says in one line that a compiled function does not pickle and what does.
+"""
+from __future__ import annotations
+
+import copy
+import io
+import pickle
+import subprocess
+import sys
+
+import pytest
+
+import symnet
+from symnet.errors import ParseError
+from symnet.parsing import parse_expression
+
+
+@pytest.mark.parametrize("text, message", [
+    ("lambda*x", r"'lambda' is a Python keyword, not a variable name: call it lam or λ"),
+    ("in + x", r"'in' is a Python keyword, not a variable name: call it in_"),
+    ("x if y else z", r"write where\(c, a, b\)"),
+    ("exp(x", r"'\(' was never closed"),
+    ("exp(x))", r"unmatched '\)'"),
+    ("x*sigmoid(beta x)", r"two operands side by side at column 11: write \* between them"),
+    ("2x", r"two operands side by side .*: write \* between them"),
+    ("(x + 1) (x - 1)", r"reads as a call.*write \* between them"),
+    ("2(x)", r"reads as a call.*write \* between them"),
+    ("relu(x)**", r"ends with an operator"),
+    ("w(x + 1)", r"unknown function 'w'; for a product write w\*\(…\)"),
+])
+def test_a_typical_typo_is_named(text, message):
+    with pytest.raises(ParseError, match=message) as caught:
+        parse_expression(text)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_typo_close_to_a_function_still_gets_its_suggestion():
+    with pytest.raises(ParseError, match="did you mean sigmoid"):
+        parse_expression("sigmod(x)")
+
+
+def test_the_command_line_gives_one_line_for_a_keyword_name():
+    run = subprocess.run([sys.executable, "-m", "symnet", "derive", "lambda*x"], capture_output=True, text=True)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [
+        "symnet: error: cannot parse 'lambda*x': 'lambda' is a Python keyword, not a variable name: call it lam or λ"]
+
+
+def test_a_compiled_function_says_it_does_not_pickle():
+    k = symnet.compile(symnet.derive("x*sigmoid(beta*x)"))
+    with pytest.raises(TypeError, match="a compiled function does not pickle .*symnet.compile again"):
+        pickle.dumps(k)
+    # what the message offers instead works: the derivation pickles and compiles again
+    again = symnet.compile(pickle.loads(pickle.dumps(symnet.derive("x*sigmoid(beta*x)"))))
+    assert again.inputs == k.inputs
+
+
+@pytest.fixture
+def interpreted(monkeypatch):
+    pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+
+
+def test_a_model_holding_a_formula_saves_and_loads(interpreted):
+    import torch
+
+    import symnet.torch as st
+    from symnet.errors import DomainError
+
+    nll = st.from_formula("gaussian_nll(p, t, v)", inputs="p t v")  # a loss with a declared domain: v ≥ 0
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2))
+    model.loss = nll
+    p = torch.tensor([0.3, -1.5, 2.0], dtype=torch.float64)
+    t = torch.tensor([1.0, 0.25, -0.5], dtype=torch.float64)
+    v = torch.tensor([0.5, 2.0, 1e-3], dtype=torch.float64)
+    buffer = io.BytesIO()
+    torch.save(model, buffer)
+    buffer.seek(0)
+    loaded = torch.load(buffer, weights_only=False)
+    # against torch's own Gaussian NLL (full=False, eps=1e-6), entry by entry
+    want = torch.nn.functional.gaussian_nll_loss(p, t, v, reduction="none")
+    torch.testing.assert_close(loaded.loss(p, t, v), want, rtol=1e-13, atol=0)
+    for other in (pickle.loads(pickle.dumps(nll)), copy.deepcopy(nll)):
+        torch.testing.assert_close(other(p, t, v), want, rtol=1e-13, atol=0)
+        assert other.inputs == nll.inputs
+    with pytest.raises(DomainError, match="negative"):  # the argument check came back with it
+        loaded.loss(p, t, -v)
