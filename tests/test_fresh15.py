@@ -11,6 +11,12 @@ b. ``torch.save(model)`` of a model holding a ``symnet.torch.from_formula`` modu
    on load (its checks too: a negative variance is still refused).
 c. ``pickle.dumps(symnet.compile(d))`` failed with "import of module 'symnet_generated_kernel'
    failed"; it now says in one line that a compiled function does not pickle and what does.
+d. symnet.torch drop-ins: ``mse_loss`` of (N, 1) against (N,) broadcast to (N, N) without a word (torch
+   warns; its BCE refuses); ``cross_entropy`` with class indices as floats answered only "soft targets
+   must have the input's shape"; ``Linear(3, 2)`` on 5 features answered "argument 'W' has shape (2, 3),
+   expected (·, 5)", naming the weight the user did not pass.
+e. ``symnet derive sigmoid-mse`` suggested 'sigmoid'; the same words in another order now find
+   'mse-sigmoid' (``softmax_cross_entropy`` finds 'softmax-cross-entropy').
 """
 from __future__ import annotations
 
@@ -58,6 +64,16 @@ def test_the_command_line_gives_one_line_for_a_keyword_name():
         "symnet: error: cannot parse 'lambda*x': 'lambda' is a Python keyword, not a variable name: call it lam or λ"]
 
 
+@pytest.mark.parametrize("name, suggested", [
+    ("sigmoid-mse", "mse-sigmoid"), ("softmax_cross_entropy", "softmax-cross-entropy"),
+    ("bptt-rnn", "rnn-bptt"), ("backprp", "backprop")])
+def test_a_derivation_name_in_another_order_is_found(name, suggested):
+    from symnet.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError, match=f"did you mean '{suggested}'"):
+        symnet.get(name)
+
+
 def test_a_compiled_function_says_it_does_not_pickle():
     k = symnet.compile(symnet.derive("x*sigmoid(beta*x)"))
     with pytest.raises(TypeError, match="a compiled function does not pickle .*symnet.compile again"):
@@ -98,3 +114,58 @@ def test_a_model_holding_a_formula_saves_and_loads(interpreted):
         assert other.inputs == nll.inputs
     with pytest.raises(DomainError, match="negative"):  # the argument check came back with it
         loaded.loss(p, t, -v)
+
+
+def test_a_drop_in_loss_warns_or_refuses_where_torch_does(interpreted):
+    import warnings
+
+    import torch
+
+    import symnet.torch as st
+
+    p, t = torch.rand(4, 1, dtype=torch.float64), torch.rand(4, dtype=torch.float64)
+    for ours, theirs in ((st.functional.mse_loss, torch.nn.functional.mse_loss),
+                         (st.functional.l1_loss, torch.nn.functional.l1_loss)):
+        with pytest.warns(UserWarning, match="different to the input size"):
+            got = ours(p, t)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.testing.assert_close(got, theirs(p, t), rtol=1e-13, atol=0)  # the same (N, N) answer
+    for ours, theirs in ((st.functional.binary_cross_entropy, torch.nn.functional.binary_cross_entropy),
+                         (st.functional.binary_cross_entropy_with_logits,
+                          torch.nn.functional.binary_cross_entropy_with_logits)):
+        with pytest.raises(ValueError):
+            theirs(p, t)
+        with pytest.raises(ValueError, match="must be the same as input size"):
+            ours(p, t)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # equal shapes: not a word
+        st.functional.mse_loss(t, t)
+
+
+def test_float_class_indices_are_named(interpreted):
+    import torch
+
+    import symnet.torch as st
+
+    z, y = torch.randn(4, 5), torch.tensor([0, 1, 2, 3])
+    with pytest.raises(ValueError, match=r"class indices must be an integer tensor \(target.long\(\)\), "
+                                         r"not torch.float32"):
+        st.functional.cross_entropy(z, y.float())
+    with pytest.raises(ValueError, match=r"class indices must be an integer"):  # (N, C, d) against (N, d)
+        st.functional.cross_entropy(torch.randn(2, 5, 3), torch.zeros(2, 3))
+    with pytest.raises(ValueError) as caught:  # a soft target of another shape: no hint about indices
+        st.functional.cross_entropy(z, torch.rand(4, 4))
+    assert "class indices" not in str(caught.value)
+
+
+def test_a_linear_layer_names_the_input_features(interpreted):
+    import torch
+
+    import symnet.torch as st
+
+    with pytest.raises(ValueError, match=r"linear: input has 5 features \(shape \(4, 5\)\) but weight \(2, 3\) "
+                                         r"takes 3"):
+        st.nn.Linear(3, 2)(torch.randn(4, 5))
+    with pytest.raises(ValueError, match=r"dense: input has 5 features"):
+        st.functional.dense(torch.randn(4, 5), torch.randn(2, 3))
