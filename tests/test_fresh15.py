@@ -15,7 +15,10 @@ d. symnet.torch drop-ins: ``mse_loss`` of (N, 1) against (N,) broadcast to (N, N
    warns; its BCE refuses); ``cross_entropy`` with class indices as floats answered only "soft targets
    must have the input's shape"; ``Linear(3, 2)`` on 5 features answered "argument 'W' has shape (2, 3),
    expected (·, 5)", naming the weight the user did not pass.
-e. ``symnet derive sigmoid-mse`` suggested 'sigmoid'; the same words in another order now find
+e. ``loss("poisson_nll", z, counts)`` with integer counts of z's shape (torch's poisson_nll_loss takes
+   them) was told "not class indices: one-hot them, or use cross_entropy"; it is now told to pass
+   ``target.to(input.dtype)`` (class indices of another shape keep the cross_entropy hint).
+f. ``symnet derive sigmoid-mse`` suggested 'sigmoid'; the same words in another order now find
    'mse-sigmoid' (``softmax_cross_entropy`` finds 'softmax-cross-entropy').
 """
 from __future__ import annotations
@@ -169,3 +172,18 @@ def test_a_linear_layer_names_the_input_features(interpreted):
         st.nn.Linear(3, 2)(torch.randn(4, 5))
     with pytest.raises(ValueError, match=r"dense: input has 5 features"):
         st.functional.dense(torch.randn(4, 5), torch.randn(2, 3))
+
+
+def test_integer_counts_of_the_inputs_shape_are_told_to_convert(interpreted):
+    import torch
+
+    import symnet.torch as st
+
+    z, counts = torch.randn(4), torch.tensor([0, 2, 1, 5])
+    with pytest.raises(TypeError, match=r"poisson_nll: argument 'target' has dtype torch.int64.*counts or 0/1 "
+                                        r"labels of the input's shape: pass target.to\(input.dtype\)"):
+        st.functional.loss("poisson_nll", z, counts)
+    with pytest.raises(TypeError, match="one-hot them, or use cross_entropy"):  # (N, C) logits, (N,) indices
+        st.functional.loss("focal", torch.randn(4, 3), torch.tensor([0, 2, 1, 1]))
+    torch.testing.assert_close(st.functional.loss("poisson_nll", z.double(), counts.double()),
+                               torch.nn.functional.poisson_nll_loss(z.double(), counts), rtol=1e-12, atol=0)

@@ -169,8 +169,11 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
             if rest else "the target"
         raise SymnetError(f"{name} takes {len(op.inputs)} tensors, got {1 + len(targets)}: pass the input, then {how}")
     _check_options("loss", name, params, by_name, tensors=len(op.inputs))
-    _floating(name, operands, "the elementwise losses take targets of the input's shape and kind, not class "
-                              "indices: one-hot them, or use cross_entropy")
+    same = [isinstance(input, torch.Tensor) and isinstance(t, torch.Tensor) and t.shape == input.shape
+            for t in targets]
+    _floating(name, operands, "counts or 0/1 labels of the input's shape: pass target.to(input.dtype)" if all(same)
+              else "the elementwise losses take targets of the input's shape and kind, not class "
+                   "indices: one-hot them, or use cross_entropy")
     tensors = _broadcast(input, *targets)
     if torch.compiler.is_compiling() and _ops.inductor_visible():
         # a negative variance, a probability outside [0, 1]: refused, as torch refuses them, by the op itself
