@@ -208,9 +208,7 @@ def parse_expression(text: str) -> sp.Expr:
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        where = f" at column {exc.offset}" if exc.offset else ""
-        reason = "too deeply nested" if "too many nested" in str(exc.msg) else "invalid syntax"
-        raise ParseError(f"cannot parse {_short(text)!r}: {reason}{where}") from None
+        raise ParseError(f"cannot parse {_short(text)!r}: {_syntax_reason(source, exc)}") from None
     except (RecursionError, MemoryError):
         raise ParseError("the formula is nested too deeply") from None
     try:
@@ -219,6 +217,31 @@ def parse_expression(text: str) -> sp.Expr:
         raise ParseError("the formula is nested too deeply") from None
     except LimitError as exc:  # a number in the formula itself is beyond the limits
         raise ParseError(str(exc)) from None
+
+
+def _syntax_reason(source: str, exc: SyntaxError) -> str:
+    """Why Python's parser refused ``source``, in the words of a formula: a keyword used as a name
+    (``lambda*x``), a bracket never closed or never opened, two operands side by side (``beta x``,
+    ``2x``: no implicit product), a formula ending in an operator; else "invalid syntax" and where."""
+    where = f" at column {exc.offset}" if exc.offset else ""
+    message = str(exc.msg)
+    if "too many nested" in message:
+        return f"too deeply nested{where}"
+    names = re.findall(r"[^\W\d]\w*", source)
+    keywords = [n for n in names if keyword.iskeyword(n)]
+    if keywords:  # lambda, in, is, for, class ...: Python's parser reads them as syntax, not names
+        word = keywords[0]
+        hint = {"lambda": "call it lam or λ", "if": "a choice is where(x > 0, a, b)",
+                "else": "a choice is where(x > 0, a, b)"}.get(word, f"call it {word}_")
+        return f"{word!r} is a Python keyword, not a variable name: {hint}"
+    if "was never closed" in message or "unmatched" in message or "does not match" in message:
+        return f"{message}{where}"
+    if "decimal literal" in message or "forgot a comma" in message or re.search(r"[\w.)]\s+[\w(]", source):
+        return (f"two operands side by side{where}: write * between them (a product is never implied, "
+                "as in 2*x or beta*x)")
+    if re.search(r"(\*\*|[-+*/])\s*$", source):
+        return "the formula ends with an operator"
+    return f"invalid syntax{where}"
 
 
 def _number(node: ast.Constant, source: str) -> sp.Rational:
@@ -318,6 +341,9 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
         return _bounded(left ** right, node, source)
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name):
+            if isinstance(node.func, (ast.BinOp, ast.UnaryOp, ast.Constant, ast.Call)):  # (x+1) (x-1), 2(x)
+                raise ParseError("a bracket right after a value reads as a call, and a product is never implied: "
+                                 "write * between them, as in (x + 1)*(x - 1)")
             raise ParseError(f"unsupported call: {_describe(node.func)} is not allowed; "
                              "call a function by its name, as in exp(x)")
         name = node.func.id
@@ -332,6 +358,8 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
             # the names themselves, not where Python finds them: a command-line user has no symnet.parsing
             hint = f"did you mean {' or '.join(close)}?" if close else \
                 f"known: {', '.join(n for n, e in FUNCTIONS.items() if getattr(e, 'name', n) == n)}"
+            if not close and len(node.args) == 1 and not node.keywords:  # w(x + 1) meant as a product
+                hint = f"for a product write {_short(name)}*(…); {hint}"
             raise ParseError(f"unknown function '{_short(name)}'; {hint}")
         entry = FUNCTIONS[name]
         fewest, most = entry.arity
@@ -363,6 +391,9 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
             return _bounded(noted_checks(entry(*args)), node, source)  # gaussian_nll(x, t, v): v checked
         except (TypeError, ValueError) as exc:
             raise ParseError(f"{name}() cannot take these arguments: {exc}") from None
+    if isinstance(node, ast.IfExp):  # a if c else b: the formula's way to choose is where()
+        raise ParseError("unsupported syntax: conditional (a if c else b) is not allowed in a formula; "
+                         "write where(c, a, b), as in where(x > 0, x, 0)")
     raise _operator(node) or ParseError(f"unsupported syntax: {_describe(node)} is not allowed in a formula")
 
 

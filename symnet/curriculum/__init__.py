@@ -88,7 +88,10 @@ def get(name: str) -> Derivation:
 
     _load()
     if name not in _BUILDERS:
-        close = difflib.get_close_matches(name, list(_BUILDERS), n=1)
+        # the same words in another order first (sigmoid-mse is mse-sigmoid, not sigmoid), then spelling
+        words = sorted(str(name).lower().replace("_", "-").split("-"))
+        close = [n for n in _BUILDERS if sorted(n.split("-")) == words] or \
+            difflib.get_close_matches(name, list(_BUILDERS), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else "; see 'symnet derive --list'"
         raise UnknownNameError(f"unknown derivation '{name}'{hint}")
     summary, build = _BUILDERS[name]

@@ -28,12 +28,26 @@ class Formula(torch.nn.Module):
     The op is registered in
     this process under ``symnet_torch::formula_<hash>``: a ``torch.export`` file using it
     reloads in a process that has called ``from_formula`` with the same formula first.
+
+    A module pickles (``torch.save(model)``, ``copy.deepcopy``, DataLoader workers) as its formula,
+    inputs and argument checks; unpickling compiles the op again, from the disk cache where the
+    stabilised kernel was stored (a fresh process: about a second, not the first compile's time).
     """
 
     def __init__(self, expr: sp.Expr, inputs: tuple[sp.Symbol, ...], checks: tuple = ()):
         super().__init__()
         self.expr, self.inputs, self.checks = expr, inputs, checks
         self._op = _ops.formula_op(expr, inputs, checks)
+
+    def __getstate__(self):
+        # the op holds the generated module's functions, which pickle cannot name; rebuilt on load
+        state = dict(self.__dict__)
+        state.pop("_op", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self._op = _ops.formula_op(self.expr, self.inputs, self.checks)
 
     def forward(self, *args, **kwargs):
         """The formula at ``args`` (in the order of ``inputs``) and ``kwargs`` (by name): tensors or

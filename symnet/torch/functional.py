@@ -169,8 +169,11 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
             if rest else "the target"
         raise SymnetError(f"{name} takes {len(op.inputs)} tensors, got {1 + len(targets)}: pass the input, then {how}")
     _check_options("loss", name, params, by_name, tensors=len(op.inputs))
-    _floating(name, operands, "the elementwise losses take targets of the input's shape and kind, not class "
-                              "indices: one-hot them, or use cross_entropy")
+    same = [isinstance(input, torch.Tensor) and isinstance(t, torch.Tensor) and t.shape == input.shape
+            for t in targets]
+    _floating(name, operands, "counts or 0/1 labels of the input's shape: pass target.to(input.dtype)" if all(same)
+              else "the elementwise losses take targets of the input's shape and kind, not class "
+                   "indices: one-hot them, or use cross_entropy")
     tensors = _broadcast(input, *targets)
     if torch.compiler.is_compiling() and _ops.inductor_visible():
         # a negative variance, a probability outside [0, 1]: refused, as torch refuses them, by the op itself
@@ -279,11 +282,46 @@ def gelu(input, approximate="none"):
     return activation("gelu" if approximate == "none" else "gelu_tanh", input)
 
 
-def mse_loss(input, target, reduction="mean"): return loss("mse", input, target, reduction=reduction)  # noqa: E704
-def l1_loss(input, target, reduction="mean"): return loss("l1", input, target, reduction=reduction)  # noqa: E704
-def smooth_l1_loss(input, target, reduction="mean", beta=1.0): return loss("smooth_l1", input, target, beta, reduction=reduction)  # noqa: E704
-def huber_loss(input, target, reduction="mean", delta=1.0): return loss("huber", input, target, delta, reduction=reduction)  # noqa: E704
-def binary_cross_entropy(input, target, reduction="mean"): return loss("bce", input, target, reduction=reduction)  # noqa: E704
+def _same_size(name: str, input, target, refuse: bool = False) -> None:
+    """torch's own answer where a drop-in's target is not the input's size: (N, 1) against (N,) broadcasts
+    to (N, N), a loss over N² pairs. torch.nn.functional.mse_loss, l1_loss, smooth_l1_loss and huber_loss
+    warn (UserWarning, torch's words); binary_cross_entropy(_with_logits) refuse (ValueError). ``loss()``
+    itself broadcasts without a word, as documented."""
+    if not (isinstance(input, torch.Tensor) and isinstance(target, torch.Tensor)) or input.shape == target.shape:
+        return
+    if refuse:
+        raise ValueError(f"{name}: target size ({tuple(target.shape)}) must be the same as input size "
+                         f"({tuple(input.shape)}), as torch's {name} requires")
+    import warnings
+
+    warnings.warn(f"{name}: using a target size ({target.shape}) that is different to the input size "
+                  f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
+                  "Please ensure they have the same size.", UserWarning, stacklevel=3)
+
+
+def mse_loss(input, target, reduction="mean"):
+    _same_size("mse_loss", input, target)
+    return loss("mse", input, target, reduction=reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    _same_size("l1_loss", input, target)
+    return loss("l1", input, target, reduction=reduction)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    _same_size("smooth_l1_loss", input, target)
+    return loss("smooth_l1", input, target, beta, reduction=reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    _same_size("huber_loss", input, target)
+    return loss("huber", input, target, delta, reduction=reduction)
+
+
+def binary_cross_entropy(input, target, reduction="mean"):
+    _same_size("binary_cross_entropy", input, target, refuse=True)
+    return loss("bce", input, target, reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(input, target, reduction="mean", pos_weight=None):
@@ -292,6 +330,7 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean", pos_weight
         raise SymnetError("binary_cross_entropy_with_logits: pos_weight must be a Python number here (the "
                           "generated kernel has one weight for all entries), not a tensor")
     params = () if pos_weight is None else (pos_weight,)
+    _same_size("binary_cross_entropy_with_logits", input, target, refuse=True)
     return loss("bce_logits", input, target, *params, reduction=reduction)
 
 
@@ -309,6 +348,11 @@ def dense(input, weight, bias=None, activation="sigmoid"):
     or another activation with fused generated dense kernels (one kernel each way), or any
     activation of the registry (the linear kernel, then that activation's kernel)."""
     act = _dense_activation(activation)
+    if isinstance(input, torch.Tensor) and isinstance(weight, torch.Tensor) and weight.dim() == 2 \
+            and input.dim() >= 1 and input.shape[-1] != weight.shape[1]:  # the kernel's check named W, not the input
+        raise ValueError(f"{'linear' if act == 'linear' else 'dense'}: input has {input.shape[-1]} features (shape "
+                         f"{tuple(input.shape)}) but weight {tuple(weight.shape)} takes {weight.shape[1]} "
+                         "(weight is (out_features, in_features))")
     input, weight, bias = _autocast(input, weight, bias)
     lead = input.shape[:-1]
     rows = input.reshape(math.prod(lead), input.shape[-1])  # not -1: 0 in_features leave no row count to infer
@@ -435,8 +479,11 @@ def _cross_entropy_with_options(input, target, weight, ignore_index, reduction, 
                                 z_loss_scale):
     soft = target.is_floating_point()
     if soft and target.shape != input.shape:
+        indices = input.shape[:1] + input.shape[2:] if input.dim() > 1 else ()  # (N, C, d…) → (N, d…)
+        hint = (f"; class indices must be an integer tensor (target.long()), not {target.dtype}"
+                if tuple(target.shape) == tuple(indices) else "")
         raise ValueError(f"cross_entropy: soft targets must have the input's shape {tuple(input.shape)}, "
-                         f"got {tuple(target.shape)}")
+                         f"got {tuple(target.shape)}{hint}")
     one = input.dim() == 1
     z = input.unsqueeze(0) if one else (input.movedim(1, -1) if input.dim() > 2 else input)
     t = target.unsqueeze(0) if one else (target.movedim(1, -1) if soft and target.dim() > 2 else target)
