@@ -644,6 +644,12 @@ class _Emitter:
             v = self.select(e, f"{a.hi} < 0.0", self.negate(-e.args[0], a), a)
         elif type(e).__name__ == "nexp":  # e^−u, a node of the code generator
             v = self._function(e, "exp", -e.args[0])
+        elif type(e).__name__ in ("nexpsq", "nexpsq2"):  # e^(−u²), e^(−u²/2): e^x of the double-word −u² (exact
+            # for a float64 u), not the float64 nexpsq, whose 1.5 ulp the sum may amplify (erf(x)/√x′ at x = 0.716,
+            # whose terms cancel 3.5×: 6.5 ULP)
+            square = sp.Mul(sp.Integer(-1) if type(e).__name__ == "nexpsq" else sp.Rational(-1, 2),
+                            sp.Pow(e.args[0], 2), evaluate=False)
+            v = self._function(e, "exp", square)
         elif type(e).__name__ == "exp_shift":  # e^(x − m), 1 where x = m (also at m = ±inf)
             v = self._exp_shift(e)
         elif isinstance(e, sp.Function) and type(e).__name__ in self.FUNCTIONS and len(e.args) == 1:
