@@ -206,7 +206,9 @@ _loss("squared_hinge", lambda x, t, margin=1: sp.Max(margin - t * x, 0) ** 2,
 
 # -------------------------------------------------------------- likelihood losses
 
-_POISSON_EPS = sp.Float("1e-8")  # a Float: SymPy's log1p_opt would turn log(x + 1/10⁸) into log1p(10⁸x) − 8·log 10, which cancels
+_POISSON_EPS = sp.Float("1e-8", 40)  # a Float: SymPy's log1p_opt would turn log(x + 1/10⁸) into log1p(10⁸x) − 8·log 10, which cancels;
+# to 40 digits, the reference's 10⁻⁸ (torch's eps is float64's 1e-8, 2⁻⁵⁴ of it off): the shifted-argument rule's
+# double-word sum x + eps takes it to 106 bits
 
 
 def _poisson_nll(x, t, log_input=1):

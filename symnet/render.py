@@ -115,6 +115,18 @@ class TextPrinter(_ReaderOrder, StrPrinter):
             return self._print(item)
         return super().parenthesize(item, level, strict)
 
+    def _print_UnevaluatedExpr(self, e):
+        # a sum kept as one term (rewrite.Grouped) whose text starts with a minus, which the enclosing sum would
+        # read as the term's sign (1/3 + (x − 1) was printed 1/3 − (1 + x)): opened with a positive term instead
+        body = self._print(e.args[0])
+        if body[:1] not in ("-", "−") or not isinstance(e.args[0], sp.Add):
+            return body
+        terms = list(e.args[0].args)
+        lead = next((k for k, t in enumerate(terms) if not t.could_extract_minus_sign()), None)
+        if lead is None:
+            return "(%s)" % body
+        return self._print(sp.Add._from_args([terms[lead], *terms[:lead], *terms[lead + 1:]]))
+
     def _print_relu(self, e):
         return "relu(%s)" % self._print(e.args[0])
 

@@ -124,6 +124,8 @@ from test_elem13 import RULE_CASES as _ELEM13  # noqa: E402  (tiny-argument: tes
 RULE_CASES += _ELEM13
 from test_elem14 import RULE_CASES as _ELEM14  # noqa: E402  (power-quotient of a half power: tests/test_elem14.py)
 RULE_CASES += _ELEM14
+from test_elem15 import RULE_CASES as _ELEM15  # noqa: E402  (power-quotient below x^k's range, half-power-series: tests/test_elem15.py)
+RULE_CASES += _ELEM15
 from test_focal13 import RULE_CASES as _FOCAL13  # noqa: E402  (mixture-log: tests/test_focal13.py)
 RULE_CASES += _FOCAL13
 # the limits where the written formula has none to evaluate: (value, gradients in order)

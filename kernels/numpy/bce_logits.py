@@ -117,8 +117,12 @@ def _dw_split_bounded(a):
 def _dw_two_prod(a, b):
     """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA); exact unless a partial
     product underflows. Where |p| > 2⁹⁹⁶, a and p scaled by 2⁻²⁸ first (exact) and e back: a_hi·b_hi
-    may round above the largest float64 where p is just below it."""
+    may round above the largest float64 where p is just below it (the selects taken only then)."""
     p = a * b
+    if (np.abs(p) <= 6.696928794914171e+299).all():
+        a_hi, a_lo = _dw_split(a)
+        b_hi, b_lo = _dw_split(b)
+        return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
     big = np.abs(p) > 6.696928794914171e+299
     a_hi, a_lo = _dw_split(np.where(big, a * 3.725290298461914e-09, a))
     b_hi, b_lo = _dw_split(b)

@@ -869,7 +869,7 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
                 t_times_w = t*_w
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
-                # m_minus_z = −z_j + row_max
+                # m_minus_z = row_max − z_j
                 m_minus_z = _minus_lo(row_max - z, _gap_lo)
                 # log_sum_exp = log1p((Σ_j exp(−row_max + z_j) − 1))
                 log_sum_exp = np.log1p((np.sum(_exp_twosum_lo(z, -row_max, _gap_lo) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
@@ -986,7 +986,7 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 t_times_w = t*_w
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
-                # m_minus_z = −z_j + row_max
+                # m_minus_z = row_max − z_j
                 m_minus_z = _minus_lo(row_max - z, _gap_lo)
                 # exp_shifted = exp(−row_max + z_j)
                 exp_shifted = _exp_twosum_lo(z, -row_max, _gap_lo)

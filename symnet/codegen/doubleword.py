@@ -404,6 +404,26 @@ def _dw_split(a):
     return np.where(big, hi * SPLIT_UP, hi), np.where(big, lo * SPLIT_UP, lo)
 '''
 
+# and its TwoProduct checks the whole array once too: the guard's four selects only where some |a·b| is past 2⁹⁹⁶
+# (or not finite); the same bits (pseudo-Huber's ∂δ in float64, five TwoProducts an element: see benchmarks/elem15.py)
+_NUMPY_TWO_PROD = '''\
+def _dw_two_prod(a, b):
+    """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA); exact unless a partial
+    product underflows. Where |p| > 2⁹⁹⁶, a and p scaled by 2⁻²⁸ first (exact) and e back: a_hi·b_hi
+    may round above the largest float64 where p is just below it (the selects taken only then)."""
+    p = a * b
+    if (np.abs(p) <= SPLIT_BIG).all():
+        a_hi, a_lo = _dw_split(a)
+        b_hi, b_lo = _dw_split(b)
+        return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    big = np.abs(p) > SPLIT_BIG
+    a_hi, a_lo = _dw_split(np.where(big, a * SPLIT_DOWN, a))
+    b_hi, b_lo = _dw_split(b)
+    q = np.where(big, p * SPLIT_DOWN, p)
+    e = ((a_hi * b_hi - q) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return p, np.where(big, e * SPLIT_UP, e)
+'''
+
 PRIMITIVE_NEEDS = {
     "_dw_two_prod": ("_dw_split",),
     "_dw_add": ("_dw_two_sum", "_dw_fast_two_sum"),
@@ -452,7 +472,8 @@ def primitive_text(name: str, backend: str) -> str:
     import re
     if name == "_dw_scale":
         return _SCALE[backend]
-    body = _NUMPY_SPLIT if name == "_dw_split" and backend == "numpy" else PRIMITIVES[name]
+    numpy_only = {"_dw_split": _NUMPY_SPLIT, "_dw_two_prod": _NUMPY_TWO_PROD}
+    body = numpy_only[name] if name in numpy_only and backend == "numpy" else PRIMITIVES[name]
     module = "np" if backend == "numpy" else "tl"
     body = body.replace("M.", module + ".")
     body = body.replace("LOG1P(", "np.log1p(" if backend == "numpy" else "_log1p(")
@@ -644,6 +665,12 @@ class _Emitter:
             v = self.select(e, f"{a.hi} < 0.0", self.negate(-e.args[0], a), a)
         elif type(e).__name__ == "nexp":  # e^−u, a node of the code generator
             v = self._function(e, "exp", -e.args[0])
+        elif type(e).__name__ in ("nexpsq", "nexpsq2"):  # e^(−u²), e^(−u²/2): e^x of the double-word −u² (exact
+            # for a float64 u), not the float64 nexpsq, whose 1.5 ulp the sum may amplify (erf(x)/√x′ at x = 0.716,
+            # whose terms cancel 3.5×: 6.5 ULP)
+            square = sp.Mul(sp.Integer(-1) if type(e).__name__ == "nexpsq" else sp.Rational(-1, 2),
+                            sp.Pow(e.args[0], 2), evaluate=False)
+            v = self._function(e, "exp", square)
         elif type(e).__name__ == "exp_shift":  # e^(x − m), 1 where x = m (also at m = ±inf)
             v = self._exp_shift(e)
         elif isinstance(e, sp.Function) and type(e).__name__ in self.FUNCTIONS and len(e.args) == 1:

@@ -2514,6 +2514,118 @@ REMOVABLE_SERIES = Rule(
     apply=_removable_series, fired=lambda old, new: new != old)
 _register(REMOVABLE_SERIES)
 __all__ += ["REMOVABLE_SERIES"]
+# ------------------------------------------------------------------ half-power-series (issue 16, session 15: erf(x)/√x′
+# = 2e^(−x²)/√(πx) − erf(x)/(2x^(3/2)), terms that cancel 2× to 4× on (0, 1): 5.98 ULP in float64 at x = 0.276); the
+# analysis is in roots.py (half_power_fit), tested in tests/test_elem15.py
+
+
+def _half_power_series(expr):
+    """Every sum of one input x in ``expr`` whose terms carry half powers of x (outside series and widened nodes)
+    → Piecewise((x^q·ZeroSeries, x < w), (the sum, True)) where :func:`symnet.codegen.roots.half_power_fit` fits
+    one; the window is measured against ``expr`` as a whole, the form the kernel computes outside it."""
+    from .roots import SeriesBase, ZeroSeries, half_power_fit
+
+    if not isinstance(expr, sp.Expr) or len(expr.free_symbols) != 1:
+        return expr
+    (x,) = expr.free_symbols
+    if not isinstance(x, sp.Symbol) or not any(p.base == x and p.exp.is_Rational and not p.exp.is_integer
+                                               for p in expr.atoms(sp.Pow)):
+        return expr
+    written = without_ite(_share_sigmoid_pairs(expr))
+    memo: dict = {}
+
+    def visit(node):
+        if node in memo:
+            return memo[node]
+        if not node.args or isinstance(node, (WidenedBase, SeriesBase, sp.Indexed)):
+            return node
+        new = None
+        if isinstance(node, sp.Add):
+            fit = half_power_fit(node, written)
+            if fit is not None:
+                coefficients = [sp.Float(c, 25) for c in fit.coefficients]
+                series = ZeroSeries(x, fit.analytic, sp.Integer(fit.power), sp.Integer(fit.stride), *coefficients)
+                new = sp.Piecewise((series * x ** fit.exponent, x < sp.Float(fit.window)), (node, True))
+        if new is None:
+            args = tuple(visit(a) for a in node.args)
+            new = node.func(*args) if args != node.args else node
+        memo[node] = new
+        return new
+
+    return visit(expr)
+
+
+HALF_POWER_SERIES = Rule(
+    "half-power-series", "a sum whose terms carry half powers of x, x^q·g(x) with g analytic at 0 (erf(x)/√x′ = "
+    "2e^(−x²)/√(πx) − erf(x)/(2x^(3/2)) = x^(−1/2)·g, g(0) = 1/√π), cancels 2× to 4× on (0, 1), each term's own "
+    "roundings (e^(−x²), erf, x^(3/2), the quotients) amplified by that: 5.98 ULP in float64 at x = 0.276 (4.17 "
+    "at 0.293; torch autograd 6.4); below a measured window x < w, x^q·P(x^s) with P g's Taylor polynomial about "
+    "0 (as the removable-series rule fits it: in x² where g is even, the degree whose truncation is below 2⁻⁶⁰ of "
+    "|g| over the window, checked against g at 120 digits), Horner; w the widest multiple of 1/32 (below 0.45 of "
+    "g's radius of convergence) whose series, run in float64 and float32, is within 2 and 4 ULP of mpmath "
+    "throughout (erf(x)/√x′: w = 0.6875). Fires only where the written form is measured beyond 3 ULP (float64) "
+    "or 6 (float32) there", apply=_half_power_series, fired=lambda old, new: new != old)
+_register(HALF_POWER_SERIES)
+__all__ += ["HALF_POWER_SERIES"]
+# ------------------------------------------------------------------ shifted-argument (issue 16, session 15: poisson_nll
+# with log_input = 0, x − t·log(x + 10⁻⁸): 7e15 ULP near x ≈ t·log(x + 10⁻⁸), torch the same); tested in
+# tests/test_elem15.py
+
+
+def _shifted_sums(expr) -> set:
+    """The sums x + c (x an input, c a number other than 0) in ``expr`` under a log or in a denominator."""
+    found = set()
+    for f in expr.atoms(sp.log, sp.Pow):
+        a = f.args[0] if isinstance(f, sp.log) else f.base
+        if isinstance(f, sp.Pow) and not f.exp.is_negative:
+            continue
+        if a.is_Add and len(a.args) == 2 and sum(v.is_Symbol for v in a.args) == 1 and \
+                any(v.is_number and v != 0 for v in a.args):
+            found.add(a)
+    return found
+
+
+def _shifted_argument(expr):
+    """``expr`` (an output holding log(x + c) or N/(x + c), and otherwise only arithmetic of the inputs) widened
+    whole: x + c exact in double-word, c to 106 bits; else ``expr``."""
+    if not isinstance(expr, sp.Expr) or expr.has(WidenedBase, sp.Piecewise, sp.Indexed) or not expr.free_symbols:
+        return expr
+    sums = _shifted_sums(expr)
+    if not sums:
+        return expr
+    others = [f for f in expr.atoms(sp.Function) if not (isinstance(f, sp.log) and f.args[0] in sums)]
+    if others:
+        return expr
+    # 1 − t/(x + c) as ((x − t) + c)/(x + c): the difference is exact in double-word where t ≈ x (at t = x = 3e38
+    # the quotient is 1 − 3.3e−47, beyond even 106 bits); log(x + c) as log1p((x − 1) + c), x − 1 exact in float64
+    # for a float32 x and in double-word for a float64 one, so that a float32 kernel's float64 body keeps log's
+    # relative accuracy where x + c ≈ 1 (x + c rounded in float64 is 10⁻⁸ of log(1 + 10⁻⁸) off)
+    body = sp.together(expr)
+    numerator, denominator = body.as_numer_denom()
+    c = sum((v for v in sp.Add.make_args(numerator) if v.is_number), sp.S.Zero)
+    if denominator != 1 and c != 0 and len(sp.Add.make_args(numerator - c)) >= 2:
+        # ((x − t) + c): x − t first (exact for float32 inputs in float64, and where t ≈ x), then c
+        body = sp.Add(Grouped(numerator - c), c, evaluate=False) / denominator
+    body = body.xreplace({sp.log(a): log1p(sp.Add(Grouped(a - 1 - (a - sp.Add(*[v for v in a.args if v.is_Symbol]))),
+                                                  a - sp.Add(*[v for v in a.args if v.is_Symbol]), evaluate=False))
+                          for a in sums})
+    if denominator == 1:
+        return widen(body)
+    # at x = ±inf the quotient is inf/inf: the written form there (1 − t/(x + c) = 1)
+    x = next(v for a in sums for v in a.args if v.is_Symbol)
+    return sp.Piecewise((expr, sp.Abs(x) > sp.Float(1.7976931348623157e308)), (widen(body), True))
+
+
+SHIFTED_ARGUMENT = Rule(
+    "shifted-argument", "log(x + c) and N/(x + c) of an input x and a number c (poisson_nll with log_input = 0: "
+    "x − t·log(x + 10⁻⁸), torch's eps) round x + c first, which log turns into an error of 1/|log(x + c)| "
+    "relative (∂t = −log(x + 10⁻⁸) at x = 1 − 10⁻⁸: 8.2e15 ULP in float64, torch the same), and the output "
+    "cancels where t·log(x + c) ≈ x (7.3e15 ULP at t = 1e8 + 1.1, x = 1) or t ≈ x + c (∂x = 1 − t/(x + c): "
+    "6.9e15 ULP at t = x = 3e38); the output is computed widened and rounded once (double-word in a float64 "
+    "kernel: x + c exact, c to 106 bits, log, quotient and sum to 2⁻¹⁰⁰ or so; float64 in a float32 one), "
+    "where it holds no other function", apply=_shifted_argument, fired=lambda old, new: new != old)
+_register(SHIFTED_ARGUMENT)
+__all__ += ["SHIFTED_ARGUMENT"]
 
 
 # ------------------------------------------------------------------ product-order (issue 16: a·b·c overflows or
@@ -3162,9 +3274,14 @@ def _power_quotient(node, guarded, term=True):
     # the exactness check: the divisions are the written quotient, symbolically
     if sp.cancel(scaled.doit() - node) != 0:
         return None
-    # one-sided (|x| large only): a select at small |x| would put a kink at 0 into the removable-series fit,
-    # and there x^−k is the result's own overflow unless N is as small
-    return sp.Piecewise((node, sp.Abs(x) < sp.Integer(2) ** int(sp.floor(120 / n))), (scaled, True))
+    # one-sided (|x| large only) where N depends on x: a select at small |x| would put a kink at 0 into the
+    # removable-series fit, and there x^−k is the result's own overflow unless N is as small. N another input
+    # (t/x^(3/2)) may be as small: x^(3/2) underflows below 1e−205 in float64, and t·x^(−3/2) is 0·inf = NaN at
+    # t = 0 (true 0), t/x^(5/2) inf at t = 1e−300, x = 1e−130 (true 1.5e25); there the divisions too
+    bound = sp.Integer(2) ** int(sp.floor(120 / n))
+    if num != 1 and x not in num.free_symbols:
+        return sp.Piecewise((node, (sp.Abs(x) < bound) & (sp.Abs(x) > sp.Float(1 / bound, 17))), (scaled, True))
+    return sp.Piecewise((node, sp.Abs(x) < bound), (scaled, True))
 
 
 def _power_quotients(expr):

@@ -83,8 +83,8 @@ class SeriesBase(sp.Function):
     def _eval_is_real(self):
         return self.exact.is_real
 
-    def _mpmathcode(self, printer):
-        return printer._print(self.exact)
+    def _mpmathcode(self, printer):  # parenthesised: x^(−1/2)·series is x^(−1/2)·(a − b), not x^(−1/2)·a − b
+        return "(%s)" % printer._print(self.exact)
 
     def _symnet_text(self, printer):
         return "series_%d(%s)" % (len(self.coefficients) - 1, printer._print(self.shift))
@@ -632,6 +632,41 @@ def _zero_degree(c, stride, w) -> int | None:
     return None
 
 
+def _zero_fitted(f, rho):
+    """(k, s, P's coefficients, the radius of convergence) of f about 0 (f = x^k·P(x^s)) from f at Chebyshev
+    points of [−ρ, ρ], or None where f is not finite there."""
+    with mpmath.workdps(2 * DIGITS):
+        a = taylor(f, mpmath.mpf(0), REMOVABLE_POINTS, rho)
+    if not all(mpmath.isfinite(v) for v in a):
+        return None
+    a = a[: MAX_DEGREE + 2]
+    size = max(abs(v) for v in a)
+    if size == 0:
+        return None
+    odd, even = max(abs(v) for v in a[1::2]), max(abs(v) for v in a[0::2])
+    if odd <= mpmath.mpf(10) ** -40 * size:  # even: the odd coefficients are the fit's noise (1e−118)
+        power, stride, c = 0, 2, a[0::2]
+    elif even <= mpmath.mpf(10) ** -40 * size:
+        power, stride, c = 1, 2, a[1::2]
+    else:
+        power, stride, c = 0, 1, a
+    c = [v if abs(v) > mpmath.mpf(10) ** -40 * size else mpmath.mpf(0) for v in c]  # the fit's noise: 0
+    return power, stride, c, _radius(c) ** (1 / stride)  # the root test on the series in x^s
+
+
+def _zero_taylor(f):
+    """:func:`_zero_fitted` on [−1/2, 1/2], halved until f is finite there, and again well inside the disc of
+    convergence where its radius is below 1.5 (tanh: ±iπ/2); None where no interval down to MIN_WINDOW serves."""
+    rho = 0.5
+    found = _zero_fitted(f, rho)
+    while found is None and rho > MIN_WINDOW:
+        rho /= 2
+        found = _zero_fitted(f, rho)
+    if found is not None and found[3] < 1.5:
+        found = _zero_fitted(f, found[3] / 3)
+    return found
+
+
 @functools.lru_cache(maxsize=512)
 def removable_fit(expr: sp.Expr, written: sp.Expr | None = None) -> ZeroFit | None:
     """The removable-series fit of ``expr`` (one free symbol x) at x = 0, or None where its limit there is not
@@ -648,37 +683,9 @@ def _removable_fit(expr, written):
     f = _mp(expr, x)
     if not _removable(f):
         return None
-    def fitted(rho):
-        """(k, s, P's coefficients, the radius of convergence) from f at Chebyshev points of [−ρ, ρ]."""
-        with mpmath.workdps(2 * DIGITS):
-            a = taylor(f, mpmath.mpf(0), REMOVABLE_POINTS, rho)
-        if not all(mpmath.isfinite(v) for v in a):
-            return None
-        a = a[: MAX_DEGREE + 2]
-        size = max(abs(v) for v in a)
-        if size == 0:
-            return None
-        odd, even = max(abs(v) for v in a[1::2]), max(abs(v) for v in a[0::2])
-        if odd <= mpmath.mpf(10) ** -40 * size:  # even: the odd coefficients are the fit's noise (1e−118)
-            power, stride, c = 0, 2, a[0::2]
-        elif even <= mpmath.mpf(10) ** -40 * size:
-            power, stride, c = 1, 2, a[1::2]
-        else:
-            power, stride, c = 0, 1, a
-        c = [v if abs(v) > mpmath.mpf(10) ** -40 * size else mpmath.mpf(0) for v in c]  # the fit's noise: 0
-        return power, stride, c, _radius(c) ** (1 / stride)  # the root test on the series in x^s
-
-    rho = 0.5
-    found = fitted(rho)
-    while found is None and rho > MIN_WINDOW:
-        rho /= 2
-        found = fitted(rho)
+    found = _zero_taylor(f)
     if found is None:
         return None
-    if found[3] < 1.5:  # the points well inside the disc of convergence (tanh: ±iπ/2)
-        found = fitted(found[3] / 3)
-        if found is None:
-            return None
     power, stride, c, radius = found
     # |u| < c in a select's condition switches at u = ±c, not where u = 0 (the exp-minus rule's |x| < log 2
     # reported a kink at 0, and only part of (e^x − (e^x − 1)/x)/x was given the series)
@@ -735,3 +742,118 @@ def _removable_fit(expr, written):
 
 
 __all__ += ["ZeroSeries", "ZeroFit", "removable_fit"]
+
+
+# ------------------------------------------------------------------ a Taylor series times a half power of x (the
+# half-power-series rule of symnet/codegen/rewrite.py, issue 16): a sum of one variable x whose terms carry
+# half-integer powers of x (erf(x)/√x′ = 2e^(−x²)/√(πx) − erf(x)/(2x^(3/2))) is x^q·g(x), q its largest such
+# exponent and g = x^(−q)·(the sum) analytic at 0 (g(0) = 1/√π: the terms meet at twice it); its terms cancel by a
+# factor 2 to 4 on (0, 1), and each one's own roundings (e^(−x²), erf, x^(3/2), the quotients) are amplified by
+# that: 5.98 ULP in float64 at x = 0.276, 4.17 at 0.293. Below a measured window x^q·P(x^s), P g's Taylor
+# polynomial about 0 (as the removable-series rule's), rounds a few times and cancels only as g's series does.
+
+SERIES_ULP = {"float64": 2.0, "float32": 4.0}  # the series' worst error allowed inside its window
+
+
+@dataclass(frozen=True)
+class HalfPowerFit:
+    """g = x^(−q)·f about 0 as x^k·P(x^s) (q a half-integer), the window 0 < x < w and the errors measured."""
+
+    exponent: sp.Rational  # q
+    analytic: sp.Expr  # g
+    power: int
+    stride: int
+    window: float
+    coefficients: tuple  # mpf
+    worst_inside: dict  # dtype → the series' worst error inside the window (ULP)
+    written_inside: dict  # dtype → the written form's worst error there (what the series removes)
+
+
+def half_power_parts(expr: sp.Expr, x: sp.Symbol):
+    """(q, g) with ``expr`` = x^q·g, q the largest half-integer exponent of x among the terms of the sum ``expr``
+    and g free of fractional powers of x; None where ``expr`` is no such sum."""
+    if not isinstance(expr, sp.Add):
+        return None
+    exponents = {p.exp for p in expr.atoms(sp.Pow) if p.base == x and p.exp.is_Rational}
+    halves = {e for e in exponents if not e.is_integer and (2 * e).is_integer}
+    if not halves or halves != {e for e in exponents if not e.is_integer}:
+        return None
+    q = max(halves)
+    g = sp.expand(sp.powsimp(sp.expand(expr * x ** -q)))
+    if any(p.base == x and not p.exp.is_integer for p in g.atoms(sp.Pow)):
+        return None
+    return q, g
+
+
+@functools.lru_cache(maxsize=256)
+def half_power_fit(expr: sp.Expr, written: sp.Expr) -> HalfPowerFit | None:
+    """The half-power-series fit of ``expr`` (one free symbol x, a sum of :func:`half_power_parts`), or None where
+    g has no finite limit at 0 or the written form (``written``: what the generated code computes for the whole
+    output, measured) is within :data:`OUTSIDE_ULP` there. The window is the widest multiple of 1/32 below 0.45
+    of g's radius of convergence (and :data:`MAX_WINDOW`) whose series, printed as the kernel prints it and run
+    in float64 and float32, is within :data:`SERIES_ULP` of mpmath over 0 < x < w. Raises nothing."""
+    try:
+        return _half_power_fit(expr, written)
+    except Exception:  # noqa: BLE001 - a form the analysis cannot evaluate: no rewrite
+        return None
+
+
+def _half_power_fit(expr, written):
+    (x,) = expr.free_symbols
+    parts = half_power_parts(expr, x)
+    if parts is None:
+        return None
+    q, g = parts
+    f = _mp(g, x)
+    if not _removable(f):
+        return None
+    found = _zero_taylor(f)
+    if found is None:
+        return None
+    power, stride, c, radius = found
+    cap = min(MAX_WINDOW, 0.45 * radius)
+    candidates = [k / 32 for k in range(1, int(cap * 32) + 1)]
+    if not candidates:
+        return None
+    with mpmath.workdps(DIGITS):
+        n = _zero_degree(c, stride, candidates[-1])
+    if n is None:
+        return None
+    coefficients = [sp.Float(v, 25) for v in c[: n + 1]]
+    series = _float_probe(ZeroSeries(x, g, sp.Integer(power), sp.Integer(stride), *coefficients) * x ** q, x)
+    probe = _float_probe(written, x)
+    exact = _mp(expr, x)
+    span = candidates[-1]
+    grids = {}
+    for dtype in (np.float64, np.float32):
+        pts = np.unique(np.concatenate([np.geomspace(2.0 ** -30, span, 200), np.linspace(span / 400, span, 400)])
+                        .astype(dtype))
+        with mpmath.workdps(DIGITS):
+            truth = [exact(float(v)) for v in pts]
+        grids[np.dtype(dtype).name] = (pts.astype(np.float64), _ulps(series(pts), truth, dtype),
+                                       _ulps(probe(pts), truth, dtype))
+    w = None
+    for candidate in candidates:  # the widest window whose series is within SERIES_ULP throughout
+        if all(float(np.max(np.where(pts < candidate, err, 0.0))) <= SERIES_ULP[name]
+               for name, (pts, err, _) in grids.items()):
+            w = candidate
+    if w is None:
+        return None
+    inside = {name: float(np.max(np.where(pts < w, err, 0.0))) for name, (pts, err, _) in grids.items()}
+    written_in = {name: float(np.max(np.where(pts < w, err, 0.0))) for name, (pts, _, err) in grids.items()}
+    if all(written_in[name] <= OUTSIDE_ULP[name] for name in written_in):
+        return None  # the written form is within the bound there: nothing to remove
+    with mpmath.workdps(DIGITS):
+        n = _zero_degree(c, stride, w)
+    if n is None:
+        return None
+    with mpmath.workdps(2 * DIGITS):  # the proof: the series is g to TRUNCATION over the window (g at 120 digits)
+        for s in np.linspace(1 / 21, 1, 21):
+            xx = mpmath.mpf(float(s) * w)
+            got = mpmath.polyval(list(reversed(c[: n + 1])), xx ** stride) * (xx if power else 1)
+            if abs(got - f(xx)) > 4 * TRUNCATION * max(abs(f(xx)), mpmath.mpf(10) ** -300):
+                return None
+    return HalfPowerFit(q, g, power, stride, w, tuple(c[: n + 1]), inside, written_in)
+
+
+__all__ += ["HalfPowerFit", "half_power_fit", "half_power_parts", "SERIES_ULP"]
