@@ -33,7 +33,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from ..errors import SymnetError
+from ..errors import DomainError, SymnetError
 from .budget import Budget, VerifyTimeoutError
 from .evaluate import NotEvaluable, reference, torch_value
 from .spec import BOUNDS, Spec, extremes, spec_for, sweep
@@ -566,7 +566,7 @@ def points_of(kernel, spec: Spec, dtype: str, n: int = 60, seed: int = 0, full_s
         with np.errstate(over="ignore"):
             more = np.array(extra, dtype=np.float64).astype(dtype).reshape(-1, len(symbols))
         pts = np.unique(np.concatenate([pts.reshape(-1, len(symbols)), more]), axis=0)
-    outside = _outside_domains(k.domains, symbols, pts)
+    outside = _outside_domains(k.domains, symbols, pts, kernel)
     if outside.any():  # an argument that is an expression (gaussian_nll(x, t, v − 1)): its rows are left out
         from ..render import text
 
@@ -578,12 +578,20 @@ def points_of(kernel, spec: Spec, dtype: str, n: int = 60, seed: int = 0, full_s
     return pts, note
 
 
-def _outside_domains(checks, symbols, pts) -> np.ndarray:
+def _outside_domains(checks, symbols, pts, kernel=None) -> np.ndarray:
     """Which rows of ``pts`` (one column per symbol) the generated code refuses: an argument of a registry function
-    with a domain (:class:`symnet.derivation.ArgumentCheck`) outside it, evaluated in float64 (NaN passes, as there)."""
+    with a domain (:class:`symnet.derivation.ArgumentCheck`) outside it, evaluated in float64 (NaN passes, as there)
+    by NumPy, or torch where NumPy has no rule (erf in gaussian_nll(x, t, erf(v))). Where the compiled ``kernel``
+    is given, the rows left are run through it and those it refuses are outside too (:func:`_refused_rows`): the
+    generated code decides (a check neither can evaluate, or one they round otherwise at its bound). Before, a
+    check NumPy could not evaluate was left out, and the kernel's DomainError stopped symnet verify."""
     outside = np.zeros(len(pts), dtype=bool)
     if not checks or not len(pts):
         return outside
+    try:
+        import torch
+    except ImportError:  # NumPy's functions alone
+        torch = None
     env = {s: np.ascontiguousarray(pts[:, q], dtype=np.float64) for q, s in enumerate(symbols)}
     cache: dict = {}
     fns = _np_functions()
@@ -591,11 +599,34 @@ def _outside_domains(checks, symbols, pts) -> np.ndarray:
         warnings.simplefilter("ignore")
         for c in checks:
             try:
-                v = np.asarray(_memo_value(c.expr, env, cache, None, fns), dtype=np.float64) * np.ones(len(pts))
-            except NotEvaluable:  # the generated code decides: a DomainError names the entry
+                v = np.asarray(_memo_value(c.expr, env, cache, torch, fns), dtype=np.float64) * np.ones(len(pts))
+            except Exception:  # noqa: BLE001 - NotEvaluable, or torch's reference refused: the generated code decides
                 continue
             outside |= (v < c.low) | (v > c.high)
+    if kernel is not None:
+        outside |= _refused_rows(kernel, pts, np.nonzero(~outside)[0])
     return outside
+
+
+def _refused_rows(kernel, pts, rows) -> np.ndarray:
+    """Which of ``rows`` of ``pts`` the compiled ``kernel`` refuses with a DomainError: the rows run together, and
+    a refused set halved until each refused row is found alone (a few calls where few rows are refused)."""
+    refused = np.zeros(len(pts), dtype=bool)
+    todo = [np.asarray(rows)]
+    while todo:
+        part = todo.pop()
+        if not len(part):
+            continue
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                kernel(*[np.ascontiguousarray(pts[part, q]) for q in range(pts.shape[1])])
+        except DomainError:
+            if len(part) == 1:
+                refused[part] = True
+            else:
+                todo += [part[:len(part) // 2], part[len(part) // 2:]]
+    return refused
 
 
 def _triton(d, pts, nvars, state):
@@ -759,7 +790,13 @@ def _evaluators(kernel, symbols, exprs):
                 outside = _outside_domains(kernel.kernel.domains, symbols, np.stack(cols, axis=1))
                 if outside.any():  # entries the generated code refuses: NaN there (a NaN argument passes)
                     cols = [np.where(outside, np.nan, c) for c in cols]
-                out[:n_out] = [np.asarray(o, dtype=np.float64) * np.ones(m) for o in kernel(*cols)]
+                try:
+                    results = kernel(*cols)
+                except DomainError:  # a check NumPy and torch could not evaluate: the generated code decides
+                    refused = _refused_rows(kernel, np.stack(cols, axis=1), np.arange(m))
+                    cols = [np.where(refused, np.nan, c) for c in cols]
+                    results = kernel(*cols)
+                out[:n_out] = [np.asarray(o, dtype=np.float64) * np.ones(m) for o in results]
             env = {s: np.ascontiguousarray(c, dtype=np.float64) for s, c in zip(symbols, cols)}
             cache: dict = {}
             for j, e in enumerate(sums):
