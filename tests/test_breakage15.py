@@ -8,6 +8,8 @@ b. ``symnet verify "gaussian_nll(x, t, erf(v))"`` stopped with the kernel's Doma
    negative entry (-1)") instead of measuring: the points outside a domain were found by evaluating the check in
    NumPy, which has no erf, and such a check was skipped. It is evaluated by torch where NumPy cannot, and the
    compiled function has the last word (the rows it refuses are found by halving).
+c. Domains that do not meet (``bce(p, t) + gaussian_nll(x, y, t - 2)``: t in [0, 1] and t ≥ 2): every cell read
+   "no point measured: all 0 were without a true value (NaN in mpmath ...)", a reason that was not the reason.
 """
 from __future__ import annotations
 
@@ -74,3 +76,17 @@ def test_b_without_torch_the_generated_code_decides_which_points_are_outside(mon
     monkeypatch.setitem(sys.modules, "torch", None)
     np.testing.assert_array_equal(_outside_domains(f.kernel.domains, symbols, pts, f), want)
     assert not _outside_domains(f.kernel.domains, symbols, pts).any()
+
+
+# ---------------------------------------------------------------- c. declared domains that do not meet
+
+def test_c_domains_that_do_not_meet_are_named_as_the_reason_nothing_was_measured():
+    """Before: "no point measured: all 0 were without a true value (NaN in mpmath: outside the domain, ...)"."""
+    from symnet.verify import verify
+
+    report = verify("bce(p, t) + gaussian_nll(x, y, t - 2)", dtypes="float64", n=0, torch=False)
+    assert not report.passed
+    notes = {c.note for c in report.cells}
+    assert notes == {"no point measured: every point was outside the argument domains the formula declares (the "
+                     "note below names them): they may not meet"}, notes
+    assert any("gaussian_nll's var = −2 + t" in n for n in report.notes), report.notes

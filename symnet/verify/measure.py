@@ -471,6 +471,12 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
                 truths.append(vals)
                 keep.append(r)
         report.skipped[dt], report.unresolved[dt] = skipped, unresolved
+        # every point outside the declared domains (bce(p, t) + gaussian_nll(x, y, t − 2): t in [0, 1] and t ≥ 2)
+        # read "all 0 were without a true value"
+        no_point = ("no point measured: every point was outside the argument domains the formula declares (the "
+                    "note below names them): they may not meet" if not skipped + unresolved else
+                    f"no point measured: all {skipped + unresolved} were without a true value (NaN in mpmath: "
+                    "outside the domain, or ∞/∞ and the like) or unresolved")
         pts = pts[keep]
         results: dict[str, list] = {}
         budget.stage(f"{short}: the generated NumPy code in {dt}")
@@ -498,8 +504,7 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
                     cell.note = got
                     continue
                 if not len(pts):
-                    cell.note = (f"no point measured: all {skipped + unresolved} were without a true value "
-                                 "(NaN in mpmath: outside the domain, or ∞/∞ and the like) or unresolved")
+                    cell.note = no_point
                     continue
                 if got is None or got[q] is None:
                     cell.note = "no result"
@@ -508,8 +513,7 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
                 for r in range(len(pts)):
                     acc.add(float(got[q][r]), truths[r][q], pts[r])
                 if not cell.points:
-                    cell.note = (f"no point measured: all {skipped + unresolved} were without a true value "
-                                 "(NaN in mpmath: outside the domain, or ∞/∞ and the like) or unresolved")
+                    cell.note = no_point
         progress["done"].append(dt)
     if "triton" in backends and os.environ.get("TRITON_INTERPRET") == "1" and any(
             c.implementation == "symnet triton" and c.measured for c in report.cells):  # it ran
