@@ -10,9 +10,18 @@ b. ``symnet verify "gaussian_nll(x, t, erf(v))"`` stopped with the kernel's Doma
    compiled function has the last word (the rows it refuses are found by halving).
 c. Domains that do not meet (``bce(p, t) + gaussian_nll(x, y, t - 2)``: t in [0, 1] and t ≥ 2): every cell read
    "no point measured: all 0 were without a true value (NaN in mpmath ...)", a reason that was not the reason.
+d. A hostile pickle given to symnet.pickling.loads (a planted cache file) made it import any module under
+   ``symnet.`` or ``sympy.`` it named as a class's home: ``symnet.torch._ops`` imported torch and registered
+   symnet's ops (9.4 s) before "not a class symnet stores". symnet.pickling's docstring promised "loading it never
+   imports ... anything else". A class is now looked up in a module already imported, or in one of symnet's own
+   modules that define SymPy classes (imported where a fresh process has not yet); nothing else is imported.
 """
 from __future__ import annotations
 
+import ast
+import importlib
+import pathlib
+import subprocess
 import sys
 
 import numpy as np
@@ -90,3 +99,88 @@ def test_c_domains_that_do_not_meet_are_named_as_the_reason_nothing_was_measured
     assert notes == {"no point measured: every point was outside the argument domains the formula declares (the "
                      "note below names them): they may not meet"}, notes
     assert any("gaussian_nll's var = −2 + t" in n for n in report.notes), report.notes
+
+
+# ---------------------------------------------------------------- d. what loading a hostile pickle may import
+
+_HOSTILE = r"""
+import pickle, sys
+from symnet import pickling
+
+class Names:
+    def __init__(self, home):
+        self.home = home
+    def __reduce__(self):
+        return pickling._node, (self.home, ())
+
+homes = ["symnet.torch._ops:Nothing", "symnet.training.loop:Nothing", "symnet.cli:main",
+         "sympy.testing.runtests:SymPyTests"]
+for home in homes:
+    try:
+        pickling.loads(pickle.dumps(Names(home), protocol=5))
+    except pickling.UnfaithfulError as e:
+        print(e)
+modules = [h.partition(":")[0] for h in homes] + ["torch"]
+print("imported:", [m for m in modules if m in sys.modules])
+"""
+
+
+def _python(code: str, *args: str) -> str:
+    run = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300,
+                         cwd=pathlib.Path(__file__).parent.parent)
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+def test_d_a_hostile_pickle_naming_a_module_imports_nothing():
+    """Before: imported: ['symnet.torch._ops', 'symnet.training.loop', 'symnet.cli', 'sympy.testing.runtests',
+    'torch'] (each refused only after its import)."""
+    out = _python(_HOSTILE).splitlines()
+    assert out == ["not a class symnet stores: symnet.torch._ops:Nothing",
+                   "not a class symnet stores: symnet.training.loop:Nothing",
+                   "not a class symnet stores: symnet.cli:main",
+                   "not a class symnet stores: sympy.testing.runtests:SymPyTests", "imported: []"], out
+
+
+def test_d_a_fresh_process_reads_a_derivation_holding_a_class_of_a_module_it_has_not_imported(tmp_path):
+    """The cache stays useful: the dense layer's derivation holds symnet.indexed's Iverson bracket, which a fresh
+    process reading it has not imported; that module (and no other of symnet's) is imported to rebuild it."""
+    from symnet import pickling
+
+    d = symnet.get("dense")
+    path = tmp_path / "dense.pickle"
+    path.write_bytes(pickling.dumps(d))
+    out = _python("import sys, pathlib\nfrom symnet import pickling\n"
+                  "d = pickling.loads(pathlib.Path(sys.argv[1]).read_bytes())\n"
+                  "print(d.name, 'symnet.indexed' in sys.modules, 'symnet.codegen.rewrite' in sys.modules)",
+                  str(path))
+    assert out.split() == [d.name, "True", "False"], out
+
+
+def test_d_the_class_modules_are_every_module_of_symnet_that_defines_a_sympy_class():
+    """pickling._CLASS_MODULES against the subclasses of sympy.Basic defined under symnet/ (every module with a class
+    imported; symnet.torch, which registers ops, read instead: none of its classes derives from SymPy's)."""
+    import sympy as sp
+
+    from symnet import pickling
+
+    root = pathlib.Path(symnet.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        name = ".".join(path.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__")
+        source = path.read_text(encoding="utf-8")
+        if name.endswith("__main__") or "class " not in source:
+            continue
+        if name.startswith("symnet.torch"):
+            bases = [ast.unparse(b) for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ClassDef)
+                     for b in node.bases]
+            assert not [b for b in bases if b.startswith(("sp.", "sympy."))], (name, bases)
+            continue
+        importlib.import_module(name)
+    seen, todo = set(), [sp.Basic]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in seen:
+                seen.add(sub)
+                todo.append(sub)
+    defining = {c.__module__ for c in seen if c.__module__.startswith("symnet.")}
+    assert defining == set(pickling._CLASS_MODULES)
