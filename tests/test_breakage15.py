@@ -15,6 +15,11 @@ d. A hostile pickle given to symnet.pickling.loads (a planted cache file) made i
    symnet's ops (9.4 s) before "not a class symnet stores". symnet.pickling's docstring promised "loading it never
    imports ... anything else". A class is now looked up in a module already imported, or in one of symnet's own
    modules that define SymPy classes (imported where a fresh process has not yet); nothing else is imported.
+e. The mark of a registry call with an argument domain (registry.DomainChecked) fell off under SymPy's own
+   operations: ``sympy.diff`` (and so ``symnet.derive`` of ∂/∂x of ``REGISTRY["gaussian_nll"](x, t, v)`` compiled to
+   code that took v = −0.5 silently, where torch's autograd of gaussian_nll_loss refuses it), ``simplify``,
+   ``doit``, ``evalf``; ``subs(v, -1)`` gave the loss at the clamped variance (5·10⁵·(x − t)² − log(10⁶)/2) where
+   the entry called with −1 raises; ``sympy.series`` of the marked loss raised NotImplementedError.
 """
 from __future__ import annotations
 
@@ -184,3 +189,68 @@ def test_d_the_class_modules_are_every_module_of_symnet_that_defines_a_sympy_cla
                 todo.append(sub)
     defining = {c.__module__ for c in seen if c.__module__.startswith("symnet.")}
     assert defining == set(pickling._CLASS_MODULES)
+
+
+# ---------------------------------------------------------------- e. the domain mark under SymPy's operations
+
+def _marked_loss():
+    import sympy as sp
+
+    from symnet.registry import REGISTRY
+
+    x, t, v = sp.symbols("x t v", real=True)
+    return REGISTRY["gaussian_nll"](x, t, v), (x, t, v)
+
+
+def test_e_the_derivative_of_a_marked_loss_is_checked_as_the_loss_is():
+    """Before: domains () and ∂f/∂x = (x − t)/max(v, 1e−6) = −1.2e6 at v = −0.5, silently."""
+    import sympy as sp
+
+    loss, (x, t, v) = _marked_loss()
+    f = symnet.compile(symnet.derive(sp.diff(loss, x), [x, t, v]))
+    with pytest.raises(DomainError, match=r"^gaussian_nll: var = v has a negative entry \(-0.5\); var must be ≥ 0$"):
+        f(x=np.array([1.5]), t=np.array([0.3]), v=np.array([-0.5]))
+    xs, ts, vs = np.array([1.5, -2.0]), np.array([0.3, 0.25]), np.array([0.5, 3.0])
+    np.testing.assert_allclose(f(x=xs, t=ts, v=vs)[0], (xs - ts) / vs, rtol=1e-15)  # torch's ∂/∂x: (x − t)/var
+
+
+@pytest.mark.parametrize("operation", ["diff_v", "diff_x_twice", "simplify", "doit", "evalf", "nsimplify", "expand"])
+def test_e_sympys_operations_keep_the_mark(operation):
+    """Before: diff, simplify, doit and evalf gave the loss unmarked (derive then had no domain to check)."""
+    import sympy as sp
+
+    loss, (x, t, v) = _marked_loss()
+    done = {"diff_v": lambda e: sp.diff(e, v), "diff_x_twice": lambda e: sp.diff(e, x, 2), "simplify": sp.simplify,
+            "doit": lambda e: e.doit(), "evalf": lambda e: e.evalf(), "nsimplify": sp.nsimplify,
+            "expand": sp.expand}[operation](loss)
+    wrt = [s for s in (x, t, v) if s in done.free_symbols]  # ∂²/∂x² = 1/max(v, 1e−6) has v alone
+    assert [(c.function, c.argument, c.expr) for c in symnet.derive(done, wrt).domains] == [("gaussian_nll", "var", v)]
+
+
+def test_e_a_substitution_settles_a_check_as_the_entry_would():
+    """A number outside: refused as REGISTRY["gaussian_nll"](x, t, -1) is (before: the loss at the clamped variance,
+    unrefused); a number inside, or an expression SymPy shows inside (eˣ), needs no check: the plain loss there."""
+    import sympy as sp
+
+    from symnet.registry import REGISTRY, DomainChecked
+
+    loss, (x, t, v) = _marked_loss()
+    with pytest.raises(DomainError, match=r"^gaussian_nll: var has a negative entry \(-1\); var must be ≥ 0$"):
+        loss.subs(v, -1)
+    for value in (sp.Rational(1, 2), sp.exp(x)):
+        settled = loss.subs(v, value)
+        assert not settled.has(DomainChecked)
+        assert settled == REGISTRY["gaussian_nll"].build(x, t, value)
+    still = loss.subs(v, v - 1)  # not settled: checked as v − 1
+    assert [c.expr for c in symnet.derive(still, [x, t, v]).domains] == [v - 1]
+
+
+def test_e_the_series_of_a_marked_loss_is_the_series_of_the_loss():
+    """Before: NotImplementedError: The _eval_nseries method should be added to <class 'DomainChecked'>."""
+    import sympy as sp
+
+    from symnet.registry import REGISTRY
+
+    loss, (x, t, v) = _marked_loss()
+    want = sp.series(REGISTRY["gaussian_nll"].build(x, t, v), x, 0, 3)
+    assert sp.simplify(sp.series(loss, x, 0, 3).removeO() - want.removeO()) == 0
