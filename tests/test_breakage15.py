@@ -20,6 +20,9 @@ e. The mark of a registry call with an argument domain (registry.DomainChecked) 
    code that took v = −0.5 silently, where torch's autograd of gaussian_nll_loss refuses it), ``simplify``,
    ``doit``, ``evalf``; ``subs(v, -1)`` gave the loss at the clamped variance (5·10⁵·(x − t)² − log(10⁶)/2) where
    the entry called with −1 raises; ``sympy.series`` of the marked loss raised NotImplementedError.
+f. FusedStep with a NaN target (or input) said only "step 1 had loss nan: it was not applied, nor any after it":
+   the step is still refused (torch's optimizer would apply the NaN gradient), and the error names the first NaN
+   or infinite entry of that step's batch.
 """
 from __future__ import annotations
 
@@ -254,3 +257,25 @@ def test_e_the_series_of_a_marked_loss_is_the_series_of_the_loss():
     loss, (x, t, v) = _marked_loss()
     want = sp.series(REGISTRY["gaussian_nll"].build(x, t, v), x, 0, 3)
     assert sp.simplify(sp.series(loss, x, 0, 3).removeO() - want.removeO()) == 0
+
+
+# ---------------------------------------------------------------- f. the fused step's NaN loss names its cause
+
+@pytest.mark.parametrize("where", ["target", "x"])
+def test_f_a_nan_loss_of_the_fused_step_names_the_entry_that_caused_it(where):
+    """Before: "step 2 had loss nan: it was not applied, nor any after it" and no more."""
+    from conftest import torch_and_triton
+
+    torch, _ = torch_and_triton()
+    from symnet.torch.optim import FusedStep, FusedStepError
+
+    torch.manual_seed(0)
+    params = [torch.randn(3, 2), torch.zeros(3), torch.randn(1, 3), torch.zeros(1)]
+    opt = FusedStep(params, activations=("tanh", "sigmoid"), loss="bce", lr=0.1)
+    x, t = torch.randn(4, 2), torch.tensor([[0.5], [1.0], [0.25], [0.0]])
+    (t if where == "target" else x)[3, 0] = float("nan")
+    order = torch.tensor([1, 0, 3, 2])
+    with pytest.raises(FusedStepError) as info:
+        opt.steps(x, t, order, 2)  # step 1 is rows 1, 0; step 2 rows 3, 2
+    assert str(info.value) == f"step 2 had loss nan: it was not applied, nor any after it; its batch holds {where}[3, 0] = nan"
+    assert opt.steps_taken == 1
