@@ -23,6 +23,9 @@ e. The mark of a registry call with an argument domain (registry.DomainChecked) 
 f. FusedStep with a NaN target (or input) said only "step 1 had loss nan: it was not applied, nor any after it":
    the step is still refused (torch's optimizer would apply the NaN gradient), and the error names the first NaN
    or infinite entry of that step's batch.
+g. ``symnet.verify`` given ``dtypes=np.float64``, ``np.dtype("float32")`` or None, or ``backends=None``, raised
+   "TypeError: 'type' object is not iterable" from inside; ``seed=-1`` or ``"a"`` NumPy's ValueError/TypeError after
+   the derivation was built. A NumPy dtype is its name, None the default; a bad seed is refused in one line first.
 """
 from __future__ import annotations
 
@@ -279,3 +282,34 @@ def test_f_a_nan_loss_of_the_fused_step_names_the_entry_that_caused_it(where):
         opt.steps(x, t, order, 2)  # step 1 is rows 1, 0; step 2 rows 3, 2
     assert str(info.value) == f"step 2 had loss nan: it was not applied, nor any after it; its batch holds {where}[3, 0] = nan"
     assert opt.steps_taken == 1
+
+
+# ---------------------------------------------------------------- g. verify's arguments
+
+@pytest.mark.parametrize("dtypes, measured", [(np.float64, {"float64"}), (np.dtype("float32"), {"float32"}),
+                                              ([np.float32, "float64"], {"float32", "float64"}),
+                                              (None, {"float32", "float64"})])
+def test_g_verify_takes_numpy_dtypes_and_none_for_the_default(dtypes, measured):
+    """Before: TypeError: 'type' object is not iterable (np.float64), 'NoneType' object is not iterable (None)."""
+    from symnet.verify import verify
+
+    report = verify("softsign(x)", dtypes=dtypes, backends=None, n=0, torch=False)
+    assert {c.dtype for c in report.cells} == measured and report.passed
+
+
+@pytest.mark.parametrize("seed", [-1, "a", 1.5, True])
+def test_g_verify_refuses_a_seed_that_is_not_a_whole_number_in_one_line(seed):
+    """Before: ValueError: expected non-negative integer (NumPy's, after deriving), TypeError for "a"."""
+    from symnet.errors import SymnetError
+    from symnet.verify import verify
+
+    with pytest.raises(SymnetError, match=r"^seed must be a whole number ≥ 0, not "):
+        verify("softsign(x)", seed=seed, n=0, torch=False)
+
+
+def test_g_verify_refuses_dtypes_that_are_not_names_in_one_line():
+    from symnet.errors import SymnetError
+    from symnet.verify import verify
+
+    with pytest.raises(SymnetError, match=r"^dtypes must be a name or a sequence of names, not 64$"):
+        verify("softsign(x)", dtypes=64, n=0, torch=False)

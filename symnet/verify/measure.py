@@ -367,13 +367,18 @@ def verify(d_or_formula, wrt=None, *, dtypes=("float32", "float64"), backends=("
 
     Raises:
         ParseError: the formula or ``wrt`` does not parse.
-        SymnetError: an unknown dtype or backend, ``n`` not a whole number in [0, :data:`MAX_POINTS`],
-            or a derivation that cannot be generated.
+        SymnetError: an unknown dtype or backend (``dtypes``, ``backends``: a name, a NumPy dtype, a sequence of
+            them, or None for the default), ``n`` not a whole number in [0, :data:`MAX_POINTS`], ``seed`` not a
+            whole number ≥ 0, or a derivation that cannot be generated.
         VerifyTimeoutError: (a LimitError) the budget ran out; the message names what was being
             measured, and its ``partial`` is the Report of the dtypes measured in full before
             (marked partial, naming those not measured), or None where none was.
             LimitError also for a negative or nan ``timeout``.
     """
+    dtypes = _names(dtypes, ("float32", "float64"), "dtypes")
+    backends = _names(backends, ("numpy",), "backends")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:  # NumPy's own error came late
+        raise SymnetError(f"seed must be a whole number ≥ 0, not {seed!r}")
     progress: dict = {"report": None, "done": []}
     try:
         with Budget(timeout) as budget:
@@ -382,6 +387,27 @@ def verify(d_or_formula, wrt=None, *, dtypes=("float32", "float64"), backends=("
     except VerifyTimeoutError as e:  # outside the budget: its alarm is disarmed here
         e.partial = _partial(progress, dtypes)
         raise
+
+
+def _names(value, default: tuple, what: str) -> tuple:
+    """``dtypes=`` or ``backends=`` as a tuple of names: None is ``default``; one name a tuple of it; a NumPy dtype
+    (np.float64, np.dtype("float32")) its name. Anything else but a sequence is refused in one line (None and
+    np.float64 raised "TypeError: 'NoneType' object is not iterable" from inside)."""
+    def name(v):
+        if isinstance(v, str):
+            return v
+        if isinstance(v, np.dtype) or (isinstance(v, type) and issubclass(v, np.generic)):
+            return np.dtype(v).name
+        return v  # refused by the caller's check, which names the known ones
+
+    if value is None:
+        return default
+    if isinstance(value, str) or isinstance(value, np.dtype) or isinstance(value, type):
+        return (name(value),)
+    try:
+        return tuple(name(v) for v in value)
+    except TypeError:
+        raise SymnetError(f"{what} must be a name or a sequence of names, not {value!r}") from None
 
 
 def _partial(progress: dict, dtypes) -> Report | None:
