@@ -26,6 +26,10 @@ f. FusedStep with a NaN target (or input) said only "step 1 had loss nan: it was
 g. ``symnet.verify`` given ``dtypes=np.float64``, ``np.dtype("float32")`` or None, or ``backends=None``, raised
    "TypeError: 'type' object is not iterable" from inside; ``seed=-1`` or ``"a"`` NumPy's ValueError/TypeError after
    the derivation was built. A NumPy dtype is its name, None the default; a bad seed is refused in one line first.
+h. ``pickle.dumps(symnet.compile(d))`` raised "Can't pickle <function kernel ...>: import of module
+   'symnet_generated_kernel' failed", so a compiled kernel could not go to another process (multiprocessing's
+   Pool.map, joblib). It pickles by value now: the derivation as symnet.pickling writes it, and compile's options;
+   unpickling reads it back with symnet.pickling's restricted loader and compiles it again.
 """
 from __future__ import annotations
 
@@ -313,3 +317,36 @@ def test_g_verify_refuses_dtypes_that_are_not_names_in_one_line():
 
     with pytest.raises(SymnetError, match=r"^dtypes must be a name or a sequence of names, not 64$"):
         verify("softsign(x)", dtypes=64, n=0, torch=False)
+
+
+# ---------------------------------------------------------------- h. a compiled kernel to another process
+
+def test_h_a_compiled_kernel_pickles_by_value_and_computes_the_same_in_a_fresh_process(tmp_path):
+    """Before: PicklingError: Can't pickle <function kernel>: import of module 'symnet_generated_kernel' failed."""
+    import pickle
+
+    f = symnet.compile(symnet.derive("gaussian_nll(x, t, v)"), name="nll")
+    path = tmp_path / "nll.pickle"
+    path.write_bytes(pickle.dumps(f))
+    x, t, v = np.array([0.3, -2.0, 1e10]), np.array([0.25, 1.0, 0.0]), np.array([0.5, 3.0, 1e-7])
+    want = f(x=x, t=t, v=v)
+    out = _python("import pickle, sys, pathlib\nimport numpy as np\n"
+                  "g = pickle.loads(pathlib.Path(sys.argv[1]).read_bytes())\n"
+                  f"print(repr(g), [o.tolist() for o in g(x=np.array({x.tolist()}), t=np.array({t.tolist()}), "
+                  f"v=np.array({v.tolist()}))])\n"
+                  "try:\n    g(x=np.ones(1), t=np.ones(1), v=-np.ones(1))\n"
+                  "except Exception as e:\n    print(type(e).__name__, e)", str(path)).splitlines()
+    assert out == [f"{f!r} {[o.tolist() for o in want]}",
+                   "DomainError gaussian_nll: var = v has a negative entry (-1); var must be ≥ 0"], out
+
+
+def test_h_a_kernel_symnet_compile_did_not_make_is_refused_in_one_line():
+    import pickle
+
+    from symnet.codegen.compiler import CompiledKernel
+    from symnet.errors import SymnetError
+
+    f = symnet.compile(symnet.derive("softsign(x)"))
+    bare = CompiledKernel(f._function, f.source, f.kernel)
+    with pytest.raises(SymnetError, match=r"^symnet kernel kernel cannot be pickled: it was not made by symnet.compile"):
+        pickle.dumps(bare)
