@@ -30,6 +30,8 @@ h. ``pickle.dumps(symnet.compile(d))`` raised "Can't pickle <function kernel ...
    'symnet_generated_kernel' failed", so a compiled kernel could not go to another process (multiprocessing's
    Pool.map, joblib). It pickles by value now: the derivation as symnet.pickling writes it, and compile's options;
    unpickling reads it back with symnet.pickling's restricted loader and compiles it again.
+i. ``torch.save`` of a model holding a ``symnet.torch.from_formula`` module raised "AttributeError: Can't pickle
+   local object 'formula_op.<locals>.<lambda>'": the module is pickled without its op, which loading makes again.
 """
 from __future__ import annotations
 
@@ -350,3 +352,26 @@ def test_h_a_kernel_symnet_compile_did_not_make_is_refused_in_one_line():
     bare = CompiledKernel(f._function, f.source, f.kernel)
     with pytest.raises(SymnetError, match=r"^symnet kernel kernel cannot be pickled: it was not made by symnet.compile"):
         pickle.dumps(bare)
+
+
+# ---------------------------------------------------------------- i. torch.save of a model with a formula module
+
+def test_i_a_model_with_a_formula_module_saves_and_loads_whole():
+    """Before: AttributeError: Can't pickle local object 'formula_op.<locals>.<lambda>'."""
+    import io
+
+    from conftest import torch_and_triton
+
+    torch, _ = torch_and_triton()
+    import symnet.torch as st
+
+    model = torch.nn.Sequential(st.from_formula("gaussian_nll(x, t, v)", inputs=["x", "t", "v"]))
+    buffer = io.BytesIO()
+    torch.save(model, buffer)
+    buffer.seek(0)
+    loaded = torch.load(buffer, weights_only=False)[0]
+    x, t, v = (torch.tensor(a, dtype=torch.float64) for a in ([0.3, 2.0], [0.1, 0.0], [0.5, 3.0]))
+    want = 0.5 * (torch.log(v) + (x - t) ** 2 / v)  # torch's gaussian_nll_loss, reduction="none", full=False
+    torch.testing.assert_close(loaded(x, t, v), want, rtol=1e-15, atol=0)
+    with pytest.raises(DomainError, match=r"^gaussian_nll: var = v has a negative entry \(-0.5\); var must be ≥ 0$"):
+        loaded(x, t, -v)
