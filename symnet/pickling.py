@@ -11,7 +11,10 @@ The bytes are a pickle, but one that can only call this module's two rebuilders,
 check what they get (a SymPy class named by module and name, SymPy objects as its
 arguments, plain values for a leaf), and symnet's frozen dataclasses: loading it never
 imports, calls or evaluates anything else (:class:`_Unpickler` refuses every other
-global). It is read only from symnet's private cache folder, after its SHA-256 is checked
+global). A class is looked up in a module already imported, or in one of symnet's own
+modules that define SymPy classes (:data:`_CLASS_MODULES`, imported where a fresh process
+has not yet), never in another: a pickle naming ``symnet.torch._ops`` made loading it import
+torch and register symnet's ops (9 s), one naming a SymPy module import that module. It is read only from symnet's private cache folder, after its SHA-256 is checked
 (:mod:`symnet.curriculum`, :mod:`symnet.codegen.stored`).
 """
 from __future__ import annotations
@@ -20,6 +23,7 @@ import dataclasses
 import importlib
 import io
 import pickle
+import sys
 
 import sympy as sp
 from sympy.core.operations import AssocOp
@@ -32,6 +36,11 @@ __all__ = ["dumps", "loads", "same", "UnfaithfulError"]
 
 _PROTOCOL = 5
 _MODULES = ("sympy.", "symnet.")  # where a rebuilt class may come from
+# symnet's modules that define SymPy classes (tests/test_breakage15.py lists them all): the only modules loading
+# may import, where a fresh process reading its cache has not yet (a curriculum derivation's Iverson bracket)
+_CLASS_MODULES = ("symnet.derivation", "symnet.functions", "symnet.special", "symnet.registry", "symnet.indexed",
+                  "symnet.codegen.ir", "symnet.codegen.rewrite", "symnet.codegen.roots",
+                  "symnet.codegen.families.rowwise")
 
 
 class UnfaithfulError(ValueError):
@@ -49,13 +58,26 @@ def _basic_class(name: str) -> type:
     if (not module.startswith(_MODULES) or not qualname.isidentifier()
             or not all(part.isidentifier() and not part.startswith("__") for part in module.split("."))):
         raise UnfaithfulError(f"not a class symnet stores: {name}")
-    try:
-        cls = getattr(importlib.import_module(module), qualname)
-    except (ImportError, AttributeError):
-        raise UnfaithfulError(f"not a class symnet stores: {name}") from None
+    cls = getattr(_imported(module), qualname, None)
+    if cls is None:
+        raise UnfaithfulError(f"not a class symnet stores: {name}")
     if not (isinstance(cls, type) and issubclass(cls, sp.Basic)):
         raise UnfaithfulError(f"not a SymPy class: {name}")
     return cls
+
+
+def _imported(module: str):
+    """The module ``module`` if it is imported, or one of :data:`_CLASS_MODULES` (imported here), or a SymPy
+    module one of those imports; else None: nothing else is imported."""
+    if module not in sys.modules:
+        if module in _CLASS_MODULES:
+            importlib.import_module(module)
+        elif module.startswith("sympy."):  # sympy.codegen.cfunctions: imported by symnet's modules, not by sympy
+            for home in _CLASS_MODULES:
+                if module in sys.modules:
+                    break
+                importlib.import_module(home)
+    return sys.modules.get(module)
 
 
 def _node(name: str, args: tuple) -> sp.Basic:

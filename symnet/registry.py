@@ -196,12 +196,35 @@ def needed_checks(entry: Function, args) -> tuple:
         if d.index >= len(args) or not isinstance(args[d.index], sp.Expr) or args[d.index].is_number:
             continue
         arg = args[d.index]
-        above = d.low == -math.inf or (arg - d.low).is_nonnegative
-        below = d.high == math.inf or (d.high - arg).is_nonnegative
         check = ArgumentCheck(entry.name, d.name, d.low, d.high, arg)
-        if not (above and below) and check not in found:
+        if not _shown_inside(arg, d.low, d.high) and check not in found:
             found.append(check)
     return tuple(found)
+
+
+def _shown_inside(arg: sp.Expr, low: float, high: float) -> bool:
+    """Whether SymPy shows ``arg`` to lie in [low, high] (exp(s) ≥ 0; v and v − 1 it cannot)."""
+    above = low == -math.inf or (arg - low).is_nonnegative
+    below = high == math.inf or (high - arg).is_nonnegative
+    return bool(above and below)
+
+
+def _settled(function: str, argument: str, low: float, high: float, arg: sp.Expr) -> bool:
+    """Whether a mark's check of ``arg`` is settled without data: SymPy shows ``arg`` inside, or it is a number (NaN
+    passes). A number outside raises, as the entry called with it does: a substitution made the check a number
+    (``REGISTRY["gaussian_nll"](x, t, v).subs(v, -1)`` gave the loss at the clamped variance, 5·10⁵·(x − t)²).
+
+    Raises:
+        DomainError: ``arg`` is a real number outside [low, high].
+    """
+    from .errors import DomainError, domain_message
+
+    value = _real_number(arg)
+    if value is None:
+        return _shown_inside(arg, low, high)
+    if value < low or value > high:
+        raise DomainError(domain_message(function, argument, low, high, f"{value:g}"))
+    return True
 
 
 class DomainChecked(sp.Expr):
@@ -209,7 +232,11 @@ class DomainChecked(sp.Expr):
     call that built it: ``REGISTRY["gaussian_nll"](x, t, v)`` is the written-out loss marked "v ≥ 0". The
     mark survives what SymPy does to the formula around it (sums, products, substitution) and is taken off,
     its checks collected, by :func:`take_domain_checks` (symnet.derive, the parser, symnet.torch's formulas).
-    Otherwise it is transparent: printed, differentiated and evaluated as ``value``.
+    Otherwise it is transparent: printed and evaluated as ``value``; its derivative, and what ``doit`` makes of
+    it, carry the mark too (``sympy.diff`` of the marked loss took it off: symnet.derive of ∂/∂x of
+    gaussian_nll(x, t, v) compiled to code that took v = −0.5 silently, where torch's autograd refuses it). A check
+    that a substitution settles goes: one SymPy shows inside is dropped, a number outside raises DomainError
+    (:func:`_settled`); with none left the value is returned unmarked.
 
     Stored as SymPy arguments: ``(value, Tuple(Str(function), Str(argument), low, high, expr), ...)``."""
 
@@ -218,6 +245,11 @@ class DomainChecked(sp.Expr):
     def __new__(cls, value, *checks):
         rows = [c if isinstance(c, sp.Tuple) else
                 sp.Tuple(Str(c.function), Str(c.argument), sp.Float(c.low), sp.Float(c.high), c.expr) for c in checks]
+        # (a row whose bounds are not numbers is one SymPy is rewriting for a moment: nsimplify's Dummies for Floats)
+        rows = [r for r in rows if not (r[2].is_number and r[3].is_number
+                                        and _settled(r[0].name, r[1].name, float(r[2]), float(r[3]), r[4]))]
+        if not rows:
+            return sp.sympify(value)
         return sp.Expr.__new__(cls, sp.sympify(value), *rows)
 
     @property
@@ -231,13 +263,21 @@ class DomainChecked(sp.Expr):
         return tuple(ArgumentCheck(f.name, a.name, float(lo), float(hi), e) for f, a, lo, hi, e in self.args[1:])
 
     def _eval_derivative(self, s):
-        return self.value.diff(s)
+        derivative = self.value.diff(s)
+        return derivative if derivative == 0 else DomainChecked(derivative, *self.args[1:])
 
     def _eval_evalf(self, prec):
-        return self.value._eval_evalf(prec)
+        value = self.value._eval_evalf(prec)
+        return value if value is None or value.is_number else DomainChecked(value, *self.args[1:])
+
+    def _eval_nseries(self, x, n, logx, cdir=0):  # the value's series, unmarked (SymPy's series raised here)
+        return self.value._eval_nseries(x, n, logx, cdir)
+
+    def _eval_as_leading_term(self, x, logx=None, cdir=0):
+        return self.value.as_leading_term(x, logx=logx, cdir=cdir)
 
     def doit(self, **hints):
-        return self.value.doit(**hints) if hints.get("deep", True) else self.value
+        return DomainChecked(self.value.doit(**hints) if hints.get("deep", True) else self.value, *self.args[1:])
 
     def _eval_is_extended_real(self):
         return self.value.is_extended_real

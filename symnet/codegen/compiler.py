@@ -123,6 +123,34 @@ class CompiledKernel:
     def __repr__(self):
         return f"<symnet kernel {self.kernel.name}({', '.join(self.inputs)}) -> ({', '.join(self.outputs)})>"
 
+    # how symnet.compile made it (set there): a pickle holds that, by value, and the other process compiles again
+    _made_by: tuple | None = None
+
+    def __reduce__(self):
+        """Pickled by value: the derivation as :mod:`symnet.pickling` writes it (SymPy objects rebuilt exactly, by a
+        loader that builds nothing else) and compile's options; unpickling compiles it again (from the disk cache
+        where kept), so a kernel can go to another process (multiprocessing, joblib). Before, pickle raised
+        "Can't pickle <function kernel>: import of module 'symnet_generated_kernel' failed"."""
+        from .. import pickling
+
+        if self._made_by is None:
+            raise SymnetError(f"symnet kernel {self.kernel.name} cannot be pickled: it was not made by symnet.compile "
+                              "from a derivation; pickle the derivation and compile it in the other process")
+        derivation, backend, value, gradients, name = self._made_by
+        try:
+            stored = pickling.dumps(derivation)
+        except pickling.UnfaithfulError as exc:
+            raise SymnetError(f"symnet kernel {self.kernel.name} cannot be pickled: {exc}") from None
+        return _compiled_again, (stored, backend, value, gradients, name)
+
+
+def _compiled_again(stored: bytes, backend: str, value: bool, gradients: bool, name):
+    """What a pickled :class:`CompiledKernel` unpickles to: its derivation read back by :func:`symnet.pickling.loads`
+    (which refuses anything but a derivation) and compiled again, with the same options."""
+    from .. import pickling
+
+    return compile(pickling.loads(stored), backend, value=value, gradients=gradients, name=name)
+
 
 def _transformed(value) -> bool:
     """Whether ``value`` is a tensor wrapped by a torch.func transform (vmap's BatchedTensor, grad's
@@ -174,6 +202,7 @@ def compile(derivation: Derivation, backend: str = "numpy", *, value: bool = Tru
         _check_bound_once(source, kernel.name)
         module = _exec_module(f"symnet_generated_{kernel.name}", source, f"<symnet:{kernel.name}>")
         compiled = CompiledKernel(getattr(module, kernel.name), source, kernel)
+    compiled._made_by = (derivation, backend, value, gradients, name)
     _CACHE.put(key, compiled)
     return compiled
 

@@ -145,8 +145,9 @@ class FusedStep:
         applied = int(finite.cumprod(0).sum()) if losses.numel() else 0
         self.steps_taken += applied
         if applied < losses.numel():
+            rows = order[applied * batch:(applied + 1) * batch]
             raise FusedStepError(f"step {self.steps_taken + 1} had loss {float(losses[applied])}: it was not applied, "
-                                 "nor any after it")
+                                 f"nor any after it{_non_finite_entry(x, target, rows)}")
         return losses
 
     def state_dict(self) -> dict:
@@ -194,6 +195,26 @@ class FusedStep:
     def __repr__(self):
         hyper = ", ".join(f"{k}={v}" for k, v in self.hyper.items())
         return f"FusedStep({self.optimizer}, activations={self.activations}, loss={self.loss!r}, lr={self._lr}, {hyper})"
+
+
+def _non_finite_entry(x, target, rows) -> str:
+    """"; its batch holds target[3] = nan": the first NaN or infinite entry of ``x`` or ``target`` among ``rows`` (a
+    step's examples), named for the error of a step whose loss is not finite ("step 1 had loss nan" said no more,
+    where the cause was one NaN target); "" where every entry is finite (the step diverged) or a row is out of range."""
+    import torch
+
+    if rows.numel() == 0 or int(rows.min()) < 0 or int(rows.max()) >= x.shape[0]:
+        return ""
+    for name, data in (("x", x), ("target", target)):
+        if not data.is_floating_point() or data.shape[:1] != x.shape[:1]:
+            continue
+        bad = ~torch.isfinite(data[rows])
+        if bad.any():
+            at = [int(i) for i in bad.nonzero()[0]]
+            at[0] = int(rows[at[0]])
+            value = float(data[tuple(at)])
+            return f"; its batch holds {name}[{', '.join(map(str, at))}] = {value}"
+    return ""
 
 
 def _activations_of(model) -> tuple:

@@ -33,7 +33,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from ..errors import SymnetError
+from ..errors import DomainError, SymnetError
 from .budget import Budget, VerifyTimeoutError
 from .evaluate import NotEvaluable, reference, torch_value
 from .spec import BOUNDS, Spec, extremes, spec_for, sweep
@@ -367,13 +367,18 @@ def verify(d_or_formula, wrt=None, *, dtypes=("float32", "float64"), backends=("
 
     Raises:
         ParseError: the formula or ``wrt`` does not parse.
-        SymnetError: an unknown dtype or backend, ``n`` not a whole number in [0, :data:`MAX_POINTS`],
-            or a derivation that cannot be generated.
+        SymnetError: an unknown dtype or backend (``dtypes``, ``backends``: a name, a NumPy dtype, a sequence of
+            them, or None for the default), ``n`` not a whole number in [0, :data:`MAX_POINTS`], ``seed`` not a
+            whole number ≥ 0, or a derivation that cannot be generated.
         VerifyTimeoutError: (a LimitError) the budget ran out; the message names what was being
             measured, and its ``partial`` is the Report of the dtypes measured in full before
             (marked partial, naming those not measured), or None where none was.
             LimitError also for a negative or nan ``timeout``.
     """
+    dtypes = _names(dtypes, ("float32", "float64"), "dtypes")
+    backends = _names(backends, ("numpy",), "backends")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:  # NumPy's own error came late
+        raise SymnetError(f"seed must be a whole number ≥ 0, not {seed!r}")
     progress: dict = {"report": None, "done": []}
     try:
         with Budget(timeout) as budget:
@@ -382,6 +387,27 @@ def verify(d_or_formula, wrt=None, *, dtypes=("float32", "float64"), backends=("
     except VerifyTimeoutError as e:  # outside the budget: its alarm is disarmed here
         e.partial = _partial(progress, dtypes)
         raise
+
+
+def _names(value, default: tuple, what: str) -> tuple:
+    """``dtypes=`` or ``backends=`` as a tuple of names: None is ``default``; one name a tuple of it; a NumPy dtype
+    (np.float64, np.dtype("float32")) its name. Anything else but a sequence is refused in one line (None and
+    np.float64 raised "TypeError: 'NoneType' object is not iterable" from inside)."""
+    def name(v):
+        if isinstance(v, str):
+            return v
+        if isinstance(v, np.dtype) or (isinstance(v, type) and issubclass(v, np.generic)):
+            return np.dtype(v).name
+        return v  # refused by the caller's check, which names the known ones
+
+    if value is None:
+        return default
+    if isinstance(value, str) or isinstance(value, np.dtype) or isinstance(value, type):
+        return (name(value),)
+    try:
+        return tuple(name(v) for v in value)
+    except TypeError:
+        raise SymnetError(f"{what} must be a name or a sequence of names, not {value!r}") from None
 
 
 def _partial(progress: dict, dtypes) -> Report | None:
@@ -471,6 +497,12 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
                 truths.append(vals)
                 keep.append(r)
         report.skipped[dt], report.unresolved[dt] = skipped, unresolved
+        # every point outside the declared domains (bce(p, t) + gaussian_nll(x, y, t − 2): t in [0, 1] and t ≥ 2)
+        # read "all 0 were without a true value"
+        no_point = ("no point measured: every point was outside the argument domains the formula declares (the "
+                    "note below names them): they may not meet" if not skipped + unresolved else
+                    f"no point measured: all {skipped + unresolved} were without a true value (NaN in mpmath: "
+                    "outside the domain, or ∞/∞ and the like) or unresolved")
         pts = pts[keep]
         results: dict[str, list] = {}
         budget.stage(f"{short}: the generated NumPy code in {dt}")
@@ -498,8 +530,7 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
                     cell.note = got
                     continue
                 if not len(pts):
-                    cell.note = (f"no point measured: all {skipped + unresolved} were without a true value "
-                                 "(NaN in mpmath: outside the domain, or ∞/∞ and the like) or unresolved")
+                    cell.note = no_point
                     continue
                 if got is None or got[q] is None:
                     cell.note = "no result"
@@ -508,8 +539,7 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
                 for r in range(len(pts)):
                     acc.add(float(got[q][r]), truths[r][q], pts[r])
                 if not cell.points:
-                    cell.note = (f"no point measured: all {skipped + unresolved} were without a true value "
-                                 "(NaN in mpmath: outside the domain, or ∞/∞ and the like) or unresolved")
+                    cell.note = no_point
         progress["done"].append(dt)
     if "triton" in backends and os.environ.get("TRITON_INTERPRET") == "1" and any(
             c.implementation == "symnet triton" and c.measured for c in report.cells):  # it ran
@@ -566,7 +596,7 @@ def points_of(kernel, spec: Spec, dtype: str, n: int = 60, seed: int = 0, full_s
         with np.errstate(over="ignore"):
             more = np.array(extra, dtype=np.float64).astype(dtype).reshape(-1, len(symbols))
         pts = np.unique(np.concatenate([pts.reshape(-1, len(symbols)), more]), axis=0)
-    outside = _outside_domains(k.domains, symbols, pts)
+    outside = _outside_domains(k.domains, symbols, pts, kernel)
     if outside.any():  # an argument that is an expression (gaussian_nll(x, t, v − 1)): its rows are left out
         from ..render import text
 
@@ -578,12 +608,20 @@ def points_of(kernel, spec: Spec, dtype: str, n: int = 60, seed: int = 0, full_s
     return pts, note
 
 
-def _outside_domains(checks, symbols, pts) -> np.ndarray:
+def _outside_domains(checks, symbols, pts, kernel=None) -> np.ndarray:
     """Which rows of ``pts`` (one column per symbol) the generated code refuses: an argument of a registry function
-    with a domain (:class:`symnet.derivation.ArgumentCheck`) outside it, evaluated in float64 (NaN passes, as there)."""
+    with a domain (:class:`symnet.derivation.ArgumentCheck`) outside it, evaluated in float64 (NaN passes, as there)
+    by NumPy, or torch where NumPy has no rule (erf in gaussian_nll(x, t, erf(v))). Where the compiled ``kernel``
+    is given, the rows left are run through it and those it refuses are outside too (:func:`_refused_rows`): the
+    generated code decides (a check neither can evaluate, or one they round otherwise at its bound). Before, a
+    check NumPy could not evaluate was left out, and the kernel's DomainError stopped symnet verify."""
     outside = np.zeros(len(pts), dtype=bool)
     if not checks or not len(pts):
         return outside
+    try:
+        import torch
+    except ImportError:  # NumPy's functions alone
+        torch = None
     env = {s: np.ascontiguousarray(pts[:, q], dtype=np.float64) for q, s in enumerate(symbols)}
     cache: dict = {}
     fns = _np_functions()
@@ -591,11 +629,34 @@ def _outside_domains(checks, symbols, pts) -> np.ndarray:
         warnings.simplefilter("ignore")
         for c in checks:
             try:
-                v = np.asarray(_memo_value(c.expr, env, cache, None, fns), dtype=np.float64) * np.ones(len(pts))
-            except NotEvaluable:  # the generated code decides: a DomainError names the entry
+                v = np.asarray(_memo_value(c.expr, env, cache, torch, fns), dtype=np.float64) * np.ones(len(pts))
+            except Exception:  # noqa: BLE001 - NotEvaluable, or torch's reference refused: the generated code decides
                 continue
             outside |= (v < c.low) | (v > c.high)
+    if kernel is not None:
+        outside |= _refused_rows(kernel, pts, np.nonzero(~outside)[0])
     return outside
+
+
+def _refused_rows(kernel, pts, rows) -> np.ndarray:
+    """Which of ``rows`` of ``pts`` the compiled ``kernel`` refuses with a DomainError: the rows run together, and
+    a refused set halved until each refused row is found alone (a few calls where few rows are refused)."""
+    refused = np.zeros(len(pts), dtype=bool)
+    todo = [np.asarray(rows)]
+    while todo:
+        part = todo.pop()
+        if not len(part):
+            continue
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                kernel(*[np.ascontiguousarray(pts[part, q]) for q in range(pts.shape[1])])
+        except DomainError:
+            if len(part) == 1:
+                refused[part] = True
+            else:
+                todo += [part[:len(part) // 2], part[len(part) // 2:]]
+    return refused
 
 
 def _triton(d, pts, nvars, state):
@@ -759,7 +820,13 @@ def _evaluators(kernel, symbols, exprs):
                 outside = _outside_domains(kernel.kernel.domains, symbols, np.stack(cols, axis=1))
                 if outside.any():  # entries the generated code refuses: NaN there (a NaN argument passes)
                     cols = [np.where(outside, np.nan, c) for c in cols]
-                out[:n_out] = [np.asarray(o, dtype=np.float64) * np.ones(m) for o in kernel(*cols)]
+                try:
+                    results = kernel(*cols)
+                except DomainError:  # a check NumPy and torch could not evaluate: the generated code decides
+                    refused = _refused_rows(kernel, np.stack(cols, axis=1), np.arange(m))
+                    cols = [np.where(refused, np.nan, c) for c in cols]
+                    results = kernel(*cols)
+                out[:n_out] = [np.asarray(o, dtype=np.float64) * np.ones(m) for o in results]
             env = {s: np.ascontiguousarray(c, dtype=np.float64) for s, c in zip(symbols, cols)}
             cache: dict = {}
             for j, e in enumerate(sums):

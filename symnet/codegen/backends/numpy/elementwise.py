@@ -229,6 +229,9 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     printer.wide = wide
     printer.select_without_branches()  # conditions on data: np.where would branch per element
     named = {t: CodeName(name) for t, name in temps.items()}  # the comments use the code's names
+    # the checks first, over the whole arrays before the loop: printed after the body, the printer knew the
+    # block's temporaries and gave σ(x) its e^−|x| (bce(sigmoid(x), t): UnboundLocalError on exp_neg_abs_x)
+    checks = domain_checks(kernel, printer, helpers)
     body: list[str] = []
     for temp, expr in _sharing_order(kernel.assignments) if wide else kernel.assignments:
         body.append(f"# {temps[temp]} = {text(expr.xreplace(named))}")
@@ -242,7 +245,7 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     lines = [f"def {kernel.name}({', '.join(inputs)}):", *doc,
              f"    ({', '.join(inputs)}{',' if len(inputs) == 1 else ''}), _shape, _dtype = "
              f"_inputs({', '.join(f'{i.name}={n}' for i, n in zip(kernel.inputs, inputs))})"]
-    lines += domain_checks(kernel, printer, helpers)
+    lines += checks
     lines += [f"    {o} = np.empty(_shape, _dtype)" for o in outputs]
     lines += ["    _n = int(np.prod(_shape))"]
     lines += [f"    _{v} = _flat({v}, _n)" for v in inputs]
