@@ -113,13 +113,6 @@ class CompiledKernel:
                               "symnet.torch.from_formula(expr, inputs=[...]) for a differentiable, vmappable op")
         return self._function(*args, **kwargs)
 
-    def __reduce__(self):
-        # the generated module lives in memory only (see compile), so pickle cannot find the function
-        # by name: say so in one line instead of pickle's "import of module ... failed"
-        raise TypeError(f"symnet kernel {self.kernel.name}: a compiled function does not pickle (its generated "
-                        "module lives in this process only); pickle the derivation or the formula's text and call "
-                        "symnet.compile again, or use symnet.torch.from_formula, whose module pickles")
-
     def __repr__(self):
         return f"<symnet kernel {self.kernel.name}({', '.join(self.inputs)}) -> ({', '.join(self.outputs)})>"
 

@@ -79,16 +79,6 @@ class Formula(torch.nn.Module):
     def extra_repr(self):
         return f"{self.expr}, inputs=[{', '.join(s.name for s in self.inputs)}]"
 
-    # pickled (torch.save of a whole model) without its op, a closure of this process, which loading registers again
-    # from the formula: before, "AttributeError: Can't pickle local object 'formula_op.<locals>.<lambda>'"
-    def __getstate__(self):
-        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__
-        return {k: v for k, v in state.items() if k != "_op"}
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        self._op = _ops.formula_op(self.expr, self.inputs, self.checks)
-
 
 def from_formula(expr, inputs) -> Formula:
     """The formula ``expr`` (text or SymPy) as a module ``f(*inputs)``, arguments in the order of ``inputs``:
