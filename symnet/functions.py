@@ -108,7 +108,8 @@ _PRINT_METHODS = ("_pythoncode", "_numpycode", "_scipycode", "_cupycode", "_jaxc
 
 
 def _print_explicit(self, printer, *args, **kwargs):
-    return printer._print(self._explicit_for(printer))
+    # bracketed where a call stood: x**σ(y) printed x**1/(1 + exp(-y)), which is (x**1)/(1 + e^−y)
+    return "(" + printer._print(self._explicit_for(printer)) + ")"
 
 
 def _raises_on_overflow(printer) -> bool:
