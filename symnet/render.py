@@ -1,8 +1,9 @@
 """Printing a :class:`Derivation` as text, LaTeX, Markdown or JSON.
 
-Printers dispatch on the expression's class (``_print_sigmoid``, ``_print_Partial``, …)
+Printers dispatch on the expression's class (``_print_Partial``, ``_print_Indexed``, …)
 as SymPy's own printers do; the formats differ only in these small overrides and in how
-a step is laid out.
+a step is laid out. symnet's function nodes (σ, softplus, Φ, …) print themselves in text
+and LaTeX from their class's table (:class:`symnet.functions.SymnetFunction`).
 """
 from __future__ import annotations
 
@@ -103,9 +104,6 @@ class TextPrinter(_ReaderOrder, StrPrinter):
 
     _print_Dummy = _print_Symbol  # an index of one layer: shown as its plain letter
 
-    def _print_sigmoid(self, e):
-        return "σ(%s)" % self._print(e.args[0])
-
     def _print_Rational(self, e):
         return _decimal(e) or super()._print_Rational(e)
 
@@ -114,9 +112,6 @@ class TextPrinter(_ReaderOrder, StrPrinter):
         if isinstance(item, sp.Rational) and item.is_positive and not item.is_Integer and _decimal(item):
             return self._print(item)
         return super().parenthesize(item, level, strict)
-
-    def _print_relu(self, e):
-        return "relu(%s)" % self._print(e.args[0])
 
     def _print_Heaviside(self, e):
         return "H(%s)" % self._print(e.args[0])
