@@ -79,3 +79,19 @@ def test_node_prints_in_text_latex_numpy_and_triton(cls):
     # Triton: a call of the registry's template (run by the Triton tests of the kernels)
     tcode = TritonPrinter({}, set()).doprint(node)
     assert all(str(a) in tcode for a in args) and "(" in tcode, tcode
+
+
+# ---------------------------------------------------------------- printout faults
+
+def test_rnn_bptt_names_delta_as_the_lecture_does():
+    # failed before: the recurrence section wrote δᵗ_j out, Σ_c (Wᵒ_cj·(yᵗ_c − [c = rᵗ]))·σ(sᵗ_j)·(1 − σ(sᵗ_j)) + …,
+    # where the lecture names it: δᵗ = σ'(sᵗ) ∘ ∂C/∂hᵗ, with ∂C/∂hᵗ holding δ⁽ᵗ⁺¹⁾ (the recurrence)
+    from symnet.curriculum import get
+    from symnet.render import render
+
+    d = get("rnn-bptt")
+    section = next(sec for sec in d.sections if sec.title == "The BPTT recurrence")
+    shown = [text(s.lhs) + " = " + text(s.value) for s in section.steps]
+    assert "δᵗ_j = σ(sᵗ_j)·(1 − σ(sᵗ_j))·∂C/∂hᵗ_j" in shown, shown
+    assert any(line.startswith("∂C/∂hᵗ_j = ") and "δ⁽ᵗ⁺¹⁾_i" in line for line in shown), shown  # its recurrence
+    assert "δᵗ_j = σ(sᵗ_j)·(1 − σ(sᵗ_j))·∂C/∂hᵗ_j" in render(d, "text")
