@@ -429,6 +429,8 @@ def _broken(expr) -> list[str]:
     printed in text)."""
     if isinstance(expr, sp.Mul) and len(shown(expr)) > _LONG:
         return _broken_product(expr)
+    if isinstance(expr, sp.Piecewise) and len(shown(expr)) > _LONG:
+        return [_broken_cases(expr)]
     if isinstance(expr, sp.Sum) and len(shown(expr)) > _LONG and isinstance(expr.function, (sp.Add, sp.Mul)):
         # Σ (a long body): the body over several lines between \Bigl( and \Bigr), which, unlike
         # \left( \right), may open on one line and close on another
@@ -456,6 +458,21 @@ def _broken(expr) -> list[str]:
         width += w
     pieces.append(current)
     return pieces
+
+
+def _broken_cases(expr: sp.Piecewise) -> str:
+    """A long select as a careful author sets it: one row per case (``cases``), a long value over
+    rows of its own (``aligned`` inside, its terms as :func:`_broken` splits them), so that no row
+    is wider than about ``_LONG`` characters (the focal loss's ∂t was one row of 1,300 characters)."""
+    printer = TexPrinter({"order": "none"})
+    rows = []
+    for value, cond in expr.args:
+        pieces = _broken(value)
+        shown_value = pieces[0] if len(pieces) == 1 else \
+            r"\begin{aligned}&" + " \\\\\n&\\quad ".join(pieces) + r"\end{aligned}"
+        when = r"\text{otherwise}" if cond == sp.true else r"\text{for}\: " + printer._print(cond)
+        rows.append("%s & %s" % (shown_value, when))
+    return r"\begin{cases} " + " \\\\\n".join(rows) + r" \end{cases}"
 
 
 def _broken_product(expr: sp.Mul) -> list[str]:
@@ -683,9 +700,13 @@ def _title_latex(d: Derivation, math: bool = False) -> str:
         return e.xreplace({s: full(definitions[s]) for s in e.free_symbols if s in definitions})
 
     formulas = [full(o) for o in d.outputs]
-    if not formulas or d.title != default_title(formulas, d.outputs):
-        return _tex_note(d.title, r"\textbf") if math else _tex_text(d.title)
     what = d.title.split(" of ", 1)[0]
+    written = [shown(f) for f in formulas]
+    as_formula = "%s of %s" % (what, written[0] if len(written) == 1 else "[" + ", ".join(written) + "]")
+    # the formula typeset only where the title writes it out: one too long for a title is named by its
+    # output ("Derivative of f"; the focal loss's title was its three-case formula, 694 characters of LaTeX)
+    if not formulas or d.title != default_title(formulas, d.outputs) or d.title != as_formula:
+        return _tex_note(d.title, r"\textbf") if math else _tex_text(d.title)
     body = latex(formulas[0]) if len(formulas) == 1 else \
         r"\left[%s\right]" % ", ".join(latex(f) for f in formulas)
     return r"\textbf{%s of } %s" % (what, body) if math else "%s of $%s$" % (what, body)

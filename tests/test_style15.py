@@ -95,3 +95,14 @@ def test_rnn_bptt_names_delta_as_the_lecture_does():
     assert "δᵗ_j = σ(sᵗ_j)·(1 − σ(sᵗ_j))·∂C/∂hᵗ_j" in shown, shown
     assert any(line.startswith("∂C/∂hᵗ_j = ") and "δ⁽ᵗ⁺¹⁾_i" in line for line in shown), shown  # its recurrence
     assert "δᵗ_j = σ(sᵗ_j)·(1 − σ(sᵗ_j))·∂C/∂hᵗ_j" in render(d, "text")
+
+
+def test_focal_loss_latex_rows_fit_a_page():
+    # failed before: the Result's df/dt was one \begin{cases} row of 2,148 characters (1,300 of them one case's
+    # value); each case now an aligned block of rows, its terms split as a long sum is elsewhere
+    import symnet
+    from symnet.render import render
+
+    tex = render(symnet.derive(symnet.parse("focal(z, t)")), "latex")
+    assert max(len(line) for line in tex.splitlines()) < 450
+    assert r"\begin{cases} \begin{aligned}&" in tex
