@@ -106,3 +106,25 @@ def test_focal_loss_latex_rows_fit_a_page():
     tex = render(symnet.derive(symnet.parse("focal(z, t)")), "latex")
     assert max(len(line) for line in tex.splitlines()) < 450
     assert r"\begin{cases} \begin{aligned}&" in tex
+
+
+def test_sigmoid_derivative_rounding_correction_is_a_commented_temporary():
+    # failed before: sigmoid_mse's ∂z held exp_neg_abs_z − (inv_sig_abs_z − 1) inline, which reads as 0, with no word
+    # of what it is (the rounding error of 1 + E, taken back in σ′ = E/(1 + E)²: the sigmoid-pair rule's product)
+    import pathlib
+    import re
+
+    kernels = pathlib.Path(__file__).resolve().parents[1] / "kernels"
+    pattern = re.compile(r"(\w+) - \((\w+) - 1(\.0)?\)")  # E − (s − 1)
+    seen = 0
+    for path in sorted(kernels.glob("*/*.py")):
+        lines = path.read_text().splitlines()
+        for k, line in enumerate(lines):
+            if pattern.search(line) and not line.lstrip().startswith("#"):
+                seen += 1
+                name = line.split("=")[0].strip()
+                assert re.fullmatch(rf"{name} = {pattern.pattern}", line.strip()), (path.name, line)  # alone
+                comment = lines[k - 1].strip()
+                assert comment.startswith(f"# {name} = ") and "the rounding error of" in comment \
+                    and "σ′ = E/(1 + E)²" in comment, (path.name, comment)
+    assert seen >= 2  # sigmoid_mse, NumPy and Triton
