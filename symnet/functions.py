@@ -190,6 +190,4 @@ def _raises_on_overflow(printer) -> bool:
 
 def explicit(expr: sp.Expr) -> sp.Expr:
     """Rewrite symnet's functions into elementary ones (σ → 1/(1+e^−x), relu → Max)."""
-    return expr.replace(sigmoid, lambda u: 1 / (1 + sp.exp(-u))).replace(
-        relu, lambda u: sp.Max(0, u)
-    )
+    return expr.replace(sigmoid, sigmoid._of).replace(relu, relu._of)
