@@ -1,8 +1,9 @@
 """Printing a :class:`Derivation` as text, LaTeX, Markdown or JSON.
 
-Printers dispatch on the expression's class (``_print_sigmoid``, ``_print_Partial``, …)
+Printers dispatch on the expression's class (``_print_Partial``, ``_print_Indexed``, …)
 as SymPy's own printers do; the formats differ only in these small overrides and in how
-a step is laid out.
+a step is laid out. symnet's function nodes (σ, softplus, Φ, …) print themselves in text
+and LaTeX from their class's table (:class:`symnet.functions.SymnetFunction`).
 """
 from __future__ import annotations
 
@@ -103,9 +104,6 @@ class TextPrinter(_ReaderOrder, StrPrinter):
 
     _print_Dummy = _print_Symbol  # an index of one layer: shown as its plain letter
 
-    def _print_sigmoid(self, e):
-        return "σ(%s)" % self._print(e.args[0])
-
     def _print_Rational(self, e):
         return _decimal(e) or super()._print_Rational(e)
 
@@ -126,9 +124,6 @@ class TextPrinter(_ReaderOrder, StrPrinter):
         if lead is None:
             return "(%s)" % body
         return self._print(sp.Add._from_args([terms[lead], *terms[:lead], *terms[lead + 1:]]))
-
-    def _print_relu(self, e):
-        return "relu(%s)" % self._print(e.args[0])
 
     def _print_Heaviside(self, e):
         return "H(%s)" % self._print(e.args[0])
@@ -446,6 +441,8 @@ def _broken(expr) -> list[str]:
     printed in text)."""
     if isinstance(expr, sp.Mul) and len(shown(expr)) > _LONG:
         return _broken_product(expr)
+    if isinstance(expr, sp.Piecewise) and len(shown(expr)) > _LONG:
+        return [_broken_cases(expr)]
     if isinstance(expr, sp.Sum) and len(shown(expr)) > _LONG and isinstance(expr.function, (sp.Add, sp.Mul)):
         # Σ (a long body): the body over several lines between \Bigl( and \Bigr), which, unlike
         # \left( \right), may open on one line and close on another
@@ -473,6 +470,21 @@ def _broken(expr) -> list[str]:
         width += w
     pieces.append(current)
     return pieces
+
+
+def _broken_cases(expr: sp.Piecewise) -> str:
+    """A long select as a careful author sets it: one row per case (``cases``), a long value over
+    rows of its own (``aligned`` inside, its terms as :func:`_broken` splits them), so that no row
+    is wider than about ``_LONG`` characters (the focal loss's ∂t was one row of 1,300 characters)."""
+    printer = TexPrinter({"order": "none"})
+    rows = []
+    for value, cond in expr.args:
+        pieces = _broken(value)
+        shown_value = pieces[0] if len(pieces) == 1 else \
+            r"\begin{aligned}&" + " \\\\\n&\\quad ".join(pieces) + r"\end{aligned}"
+        when = r"\text{otherwise}" if cond == sp.true else r"\text{for}\: " + printer._print(cond)
+        rows.append("%s & %s" % (shown_value, when))
+    return r"\begin{cases} " + " \\\\\n".join(rows) + r" \end{cases}"
 
 
 def _broken_product(expr: sp.Mul) -> list[str]:
@@ -700,9 +712,13 @@ def _title_latex(d: Derivation, math: bool = False) -> str:
         return e.xreplace({s: full(definitions[s]) for s in e.free_symbols if s in definitions})
 
     formulas = [full(o) for o in d.outputs]
-    if not formulas or d.title != default_title(formulas, d.outputs):
-        return _tex_note(d.title, r"\textbf") if math else _tex_text(d.title)
     what = d.title.split(" of ", 1)[0]
+    written = [shown(f) for f in formulas]
+    as_formula = "%s of %s" % (what, written[0] if len(written) == 1 else "[" + ", ".join(written) + "]")
+    # the formula typeset only where the title writes it out: one too long for a title is named by its
+    # output ("Derivative of f"; the focal loss's title was its three-case formula, 694 characters of LaTeX)
+    if not formulas or d.title != default_title(formulas, d.outputs) or d.title != as_formula:
+        return _tex_note(d.title, r"\textbf") if math else _tex_text(d.title)
     body = latex(formulas[0]) if len(formulas) == 1 else \
         r"\left[%s\right]" % ", ".join(latex(f) for f in formulas)
     return r"\textbf{%s of } %s" % (what, body) if math else "%s of $%s$" % (what, body)

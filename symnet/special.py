@@ -7,44 +7,33 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .functions import _PRINT_METHODS, sigmoid
+from .functions import SymnetFunction, sigmoid
 
 __all__ = ["softplus"]
 
 
-class softplus(sp.Function):  # noqa: N801
+class softplus(SymnetFunction):  # noqa: N801
     """softplus(x) = log(1 + e^x), printed as an overflow-free log-add-exp."""
 
     nargs = 1
+    latex_name = r"\operatorname{softplus}"
 
     def fdiff(self, argindex=1):
         return sigmoid(self.args[0])
 
-    def _eval_rewrite_as_log(self, x, **kwargs):
-        return sp.log(1 + sp.exp(x))
-
-    def _eval_evalf(self, prec):
-        x = self.args[0]._eval_evalf(prec)
-        return None if x is None else sp.log(1 + sp.exp(x))._eval_evalf(prec)
-
-    def _latex(self, printer, exp=None):
-        body = r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
-        return body if exp is None else r"%s^{%s}" % (body, exp)
-
-    def _explicit_for(self, printer):
-        x = self.args[0]
+    @staticmethod
+    def _of(x):
         return sp.Max(x, 0) + sp.log(1 + sp.exp(-sp.Abs(x)))  # overflow-free in every printer
 
+    @staticmethod
+    def _numeric(x):
+        return sp.log(1 + sp.exp(x))
 
-def _print_parenthesised(self, printer, *args, **kwargs):
-    return "(" + printer._print(self._explicit_for(printer)) + ")"  # a sum: bracketed where a call stood
+    def _eval_rewrite_as_log(self, x, **kwargs):
+        return self._numeric(x)
 
 
-for _method in _PRINT_METHODS:  # lambdify and the code printers print softplus in elementary functions
-    setattr(softplus, _method, _print_parenthesised)
-
-
-class ndtr(sp.Function):  # noqa: N801
+class ndtr(SymnetFunction):  # noqa: N801
     """Φ(x) = erfc(−x/√2)/2, the standard normal CDF (``torch.special.ndtr``): GELU is x·Φ(x).
 
     Written as (1 + erf(x/√2))/2 it cancels for x ≪ 0 (every digit lost from x ≈ −5.5 in float32,
@@ -53,6 +42,7 @@ class ndtr(sp.Function):  # noqa: N801
     :mod:`symnet.registry`)."""
 
     nargs = 1
+    latex_name, realness = r"\Phi", "argument"
 
     @classmethod
     def eval(cls, x):
@@ -68,64 +58,36 @@ class ndtr(sp.Function):  # noqa: N801
         x = self.args[0]
         return sp.exp(-x ** 2 / 2) / sp.sqrt(2 * sp.pi)
 
-    def _eval_rewrite_as_erfc(self, x, **kwargs):
+    @staticmethod
+    def _of(x):
         return sp.erfc(-x / sp.sqrt(2)) / 2
+
+    def _eval_rewrite_as_erfc(self, x, **kwargs):
+        return self._of(x)
 
     def _eval_rewrite_as_erf(self, x, **kwargs):
         return (1 + sp.erf(x / sp.sqrt(2))) / 2
 
-    def _eval_evalf(self, prec):
-        x = self.args[0]._eval_evalf(prec)
-        return None if x is None else (sp.erfc(-x / sp.sqrt(2)) / 2)._eval_evalf(prec)
-
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _latex(self, printer, exp=None):
-        body = r"\Phi\left(%s\right)" % printer._print(self.args[0])
-        return body if exp is None else r"%s^{%s}" % (body, exp)
-
-    def _explicit_for(self, printer):
-        return sp.erfc(-self.args[0] / sp.sqrt(2)) / 2
 
 
-for _method in _PRINT_METHODS:  # lambdify and the code printers print Φ as erfc
-    setattr(ndtr, _method, _print_parenthesised)
-
-
-class _ExpNegSquare(sp.Function):
+class _ExpNegSquare(SymnetFunction):
     """e^(−c·u²) as one node of the code generator (the ``exp-square`` stability rule of
     :mod:`symnet.codegen.rewrite`): the generated code evaluates it without rounding u² (an error
     of c·u²·ε, 700 ulp at e^(−u²), u = 26, in float64). Not a parser name: formulas write exp(−u²)."""
 
     nargs = 1
     c = sp.S.One
+    realness, positive = "argument", True
 
     def fdiff(self, argindex=1):
         return -2 * self.c * self.args[0] * self
 
+    @classmethod
+    def _of(cls, u):
+        return sp.exp(-cls.c * u ** 2)
+
     def _eval_rewrite_as_exp(self, u, **kwargs):
-        return sp.exp(-self.c * u ** 2)
-
-    def _eval_evalf(self, prec):
-        u = self.args[0]._eval_evalf(prec)
-        return None if u is None else sp.exp(-self.c * u ** 2)._eval_evalf(prec)
-
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _eval_is_positive(self):
-        return True if self.args[0].is_extended_real else None
-
-    def _symnet_text(self, printer):
-        return "exp(%s)" % printer._print(-self.c * self.args[0] ** 2)
-
-    def _latex(self, printer, exp=None):
-        body = r"e^{%s}" % printer._print(-self.c * self.args[0] ** 2)
-        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
-
-    def _explicit_for(self, printer):
-        return sp.exp(-self.c * self.args[0] ** 2)
+        return self._of(u)
 
 
 class nexpsq(_ExpNegSquare):  # noqa: N801
@@ -139,10 +101,6 @@ class nexpsq2(_ExpNegSquare):  # noqa: N801
 
     c = sp.S.Half
 
-
-for _cls in (nexpsq, nexpsq2):
-    for _method in _PRINT_METHODS:
-        setattr(_cls, _method, _print_parenthesised)
 
 __all__ += ["ndtr", "nexpsq", "nexpsq2"]
 
@@ -158,71 +116,53 @@ def _tanh_cdf_argument(x):
     return _K2 * (x + _C * x ** 3)
 
 
-class ndtr_tanh(sp.Function):  # noqa: N801
+class ndtr_tanh(SymnetFunction):  # noqa: N801
     """S(x) = (1 + tanh(√(2/π)·(x + 0.044715·x³)))/2, the tanh approximation of Φ (GELU-tanh is x·S(x));
     S(x) = σ(v), v = 2√(2/π)·(x + 0.044715·x³), without the cancellation of 1 + tanh for x ≪ 0."""
 
     nargs = 1
+    latex_name, realness = r"S_{\tanh}", "argument"
 
     def fdiff(self, argindex=1):
         return ndtr_tanh_pdf(self.args[0])
 
-    def _eval_rewrite_as_tanh(self, x, **kwargs):
+    @staticmethod
+    def _of(x):
         return (1 + sp.tanh(_tanh_cdf_argument(x) / 2)) / 2
 
-    def _eval_evalf(self, prec):
-        x = self.args[0]._eval_evalf(prec)
-        return None if x is None else (1 / (1 + sp.exp(-_tanh_cdf_argument(x))))._eval_evalf(prec)
+    @staticmethod
+    def _numeric(x):
+        return 1 / (1 + sp.exp(-_tanh_cdf_argument(x)))
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _latex(self, printer, exp=None):
-        body = r"S_{\tanh}\left(%s\right)" % printer._print(self.args[0])
-        return body if exp is None else r"%s^{%s}" % (body, exp)
-
-    def _explicit_for(self, printer):
-        return (1 + sp.tanh(_tanh_cdf_argument(self.args[0]) / 2)) / 2
+    def _eval_rewrite_as_tanh(self, x, **kwargs):
+        return self._of(x)
 
 
-class ndtr_tanh_pdf(sp.Function):  # noqa: N801
+class ndtr_tanh_pdf(SymnetFunction):  # noqa: N801
     """S′(x) = v′(x)·σ(v)·σ(−v) = v′(x)·S(x)·S(−x) (v odd), v′ = 2√(2/π)·(1 + 0.134145·x²): 0 where
     σ(v)σ(−v) underflows, never x²·0 = inf·0."""
 
     nargs = 1
+    latex_name, realness = r"S_{\tanh}'", "argument"
 
     def fdiff(self, argindex=1):
         x = self.args[0]
         v1 = sp.diff(_tanh_cdf_argument(x), x)
         return sp.diff(v1, x) * ndtr_tanh(x) * ndtr_tanh(-x) + v1 * ndtr_tanh_pdf(x) * (ndtr_tanh(-x) - ndtr_tanh(x))
 
-    def _eval_rewrite_as_tanh(self, x, **kwargs):
+    @staticmethod
+    def _of(x):
         v = _tanh_cdf_argument(x)
         return sp.diff(v, x) * (1 - sp.tanh(v / 2) ** 2) / 4
 
-    def _eval_evalf(self, prec):
-        x = self.args[0]._eval_evalf(prec)
-        if x is None:
-            return None
+    @staticmethod
+    def _numeric(x):
         v = _tanh_cdf_argument(x)
         s = 1 / (1 + sp.exp(-v))
-        return (sp.diff(_tanh_cdf_argument(sp.Symbol("t")), sp.Symbol("t")).subs(sp.Symbol("t"), x)
-                * s * (1 - s))._eval_evalf(prec)
+        return sp.diff(_tanh_cdf_argument(sp.Symbol("t")), sp.Symbol("t")).subs(sp.Symbol("t"), x) * s * (1 - s)
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _latex(self, printer, exp=None):
-        body = r"S_{\tanh}'\left(%s\right)" % printer._print(self.args[0])
-        return body if exp is None else r"%s^{%s}" % (body, exp)
-
-    def _explicit_for(self, printer):
-        return self._eval_rewrite_as_tanh(self.args[0])
-
-
-for _cls in (ndtr_tanh, ndtr_tanh_pdf):
-    for _method in _PRINT_METHODS:
-        setattr(_cls, _method, _print_parenthesised)
+    def _eval_rewrite_as_tanh(self, x, **kwargs):
+        return self._of(x)
 
 __all__ += ["ndtr_tanh", "ndtr_tanh_pdf"]
 
@@ -232,39 +172,29 @@ __all__ += ["ndtr_tanh", "ndtr_tanh_pdf"]
 # and its rounding error e exactly (Knuth's TwoSum), then e^(s + e) = e^s·(1 + e) and
 # σ(s + e) = σ(s) + σ(s)σ(−s)·e to first order in e (|e| ≤ ulp(s)/2): e^s alone turns the rounding of
 # x + y into a relative error of up to |x + y|·ε/2 (256 ulp at x − y = −707 in float64).
-class _TwoSumFunction(sp.Function):
+class _TwoSumFunction(SymnetFunction):
+    """f(x + y) (``_of_sum``): shown as f(x + y), evaluated at the value of x + y."""
+
     nargs = 2
+    realness, positive = "arguments", True
 
-    def _sum(self):
-        x, y = self.args
-        return x + y
+    @classmethod
+    def _of(cls, x, y):
+        return cls._of_sum(x + y)
 
-    def _eval_evalf(self, prec):
-        s = self._sum()._eval_evalf(prec)
-        return None if s is None else self._of(s)._eval_evalf(prec)
+    @classmethod
+    def _numeric(cls, s):
+        return cls._of_sum(s)
 
-    def _eval_is_real(self):
-        return True if all(a.is_extended_real for a in self.args) else None
-
-    def _eval_is_positive(self):
-        return True if all(a.is_extended_real for a in self.args) else None
-
-    def _symnet_text(self, printer):
-        return printer._print(self._of(self._sum()))
-
-    def _latex(self, printer, exp=None):
-        body = printer._print(self._of(self._sum()))
-        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
-
-    def _explicit_for(self, printer):
-        return self._of(self._sum())
+    def _evalf_args(self):
+        return (self.args[0] + self.args[1],)
 
 
 class exp_twosum(_TwoSumFunction):  # noqa: N801
     """exp_twosum(x, y) = e^(x + y), the rounding of x + y corrected (see above)."""
 
     @staticmethod
-    def _of(s):
+    def _of_sum(s):
         return sp.exp(s)
 
     def fdiff(self, argindex=1):
@@ -278,7 +208,7 @@ class sigmoid_twosum(_TwoSumFunction):  # noqa: N801
     """sigmoid_twosum(x, y) = σ(x + y), the rounding of x + y corrected (see above)."""
 
     @staticmethod
-    def _of(s):
+    def _of_sum(s):
         return sigmoid(s)
 
     def fdiff(self, argindex=1):
@@ -289,10 +219,6 @@ class sigmoid_twosum(_TwoSumFunction):  # noqa: N801
         return 1 / (1 + sp.exp(-x - y))
 
 
-for _cls in (exp_twosum, sigmoid_twosum):
-    for _method in _PRINT_METHODS:
-        setattr(_cls, _method, _print_parenthesised)
-
 __all__ += ["exp_twosum", "sigmoid_twosum"]
 
 
@@ -300,82 +226,57 @@ __all__ += ["exp_twosum", "sigmoid_twosum"]
 # A max-shifted sum Σ e^(a_i − m) has e^0 = 1 for the largest term; where m is ±inf, a_k − m is
 # inf − inf = NaN (log(e^a + e^b + e^c) at a = inf, or every a_i = −inf). exp_shift is 1 where x = m,
 # whatever m is, and e^(x − m) with the rounding of x − m corrected (as exp_twosum) elsewhere.
-class exp_shift(sp.Function):  # noqa: N801
+class exp_shift(SymnetFunction):  # noqa: N801
     """exp_shift(x, m) = e^(x − m), 1 where x = m (also where x = m = ±inf: the max's own term)."""
 
     nargs = 2
+    realness, positive = "arguments", True
 
     def fdiff(self, argindex=1):
         return self if argindex == 1 else -self
 
-    def _eval_rewrite_as_exp(self, x, m, **kwargs):
+    @staticmethod
+    def _of(x, m):
         return sp.exp(x - m)
 
-    def _eval_evalf(self, prec):
-        s = (self.args[0] - self.args[1])._eval_evalf(prec)
-        return None if s is None else sp.exp(s)._eval_evalf(prec)
+    @staticmethod
+    def _numeric(s):
+        return sp.exp(s)
 
-    def _eval_is_real(self):
-        return True if all(a.is_extended_real for a in self.args) else None
+    def _evalf_args(self):
+        return (self.args[0] - self.args[1],)
 
-    def _eval_is_positive(self):
-        return True if all(a.is_extended_real for a in self.args) else None
-
-    def _symnet_text(self, printer):
-        return printer._print(sp.exp(self.args[0] - self.args[1]))
-
-    def _latex(self, printer, exp=None):
-        body = printer._print(sp.exp(self.args[0] - self.args[1]))
-        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
-
-    def _explicit_for(self, printer):
-        return sp.exp(self.args[0] - self.args[1])
-
-
-for _method in _PRINT_METHODS:
-    setattr(exp_shift, _method, _print_parenthesised)
+    def _eval_rewrite_as_exp(self, x, m, **kwargs):
+        return self._of(x, m)
 
 __all__ += ["exp_shift"]
 
 
-class ndtr_tanh_slope(sp.Function):  # noqa: N801
+class ndtr_tanh_slope(SymnetFunction):  # noqa: N801
     """S(x) + x·S′(x), GELU-tanh′ (GELU-tanh = x·S(x), S = σ(v)): the ``gelu-tanh-slope`` rule's node.
     For x < −1/4 the generated code computes it as e^v·((1 + x·v′) + e^v)/(1 + e^v)² with x·v′ and
     1 + x·v′ in double-word arithmetic (each of the dozen roundings of S + x·S′ otherwise adds up:
     5.4 ULP in float64 at x = −3.92), as written elsewhere (the helpers of :mod:`symnet.registry`)."""
 
     nargs = 1
+    bracketed, realness = True, "argument"
 
     def fdiff(self, argindex=1):
         x = self.args[0]
         return 2 * ndtr_tanh_pdf(x) + x * ndtr_tanh_pdf(x).fdiff()
 
+    @staticmethod
+    def _of(x):
+        return ndtr_tanh._of(x) + x * ndtr_tanh_pdf._of(x)
+
+    @staticmethod
+    def _shown(x):
+        return ndtr_tanh(x) + x * ndtr_tanh_pdf(x)
+
+    _numeric = _shown
+
     def _eval_rewrite_as_tanh(self, x, **kwargs):
-        return ndtr_tanh(x)._eval_rewrite_as_tanh(x) + x * ndtr_tanh_pdf(x)._eval_rewrite_as_tanh(x)
-
-    def _eval_evalf(self, prec):
-        x = self.args[0]._eval_evalf(prec)
-        return None if x is None else (ndtr_tanh(x) + x * ndtr_tanh_pdf(x))._eval_evalf(prec)
-
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _symnet_text(self, printer):
-        x = self.args[0]
-        return printer._print(ndtr_tanh(x) + x * ndtr_tanh_pdf(x))
-
-    def _latex(self, printer, exp=None):
-        x = self.args[0]
-        body = r"\left(%s\right)" % printer._print(ndtr_tanh(x) + x * ndtr_tanh_pdf(x))
-        return body if exp is None else r"%s^{%s}" % (body, exp)
-
-    def _explicit_for(self, printer):
-        x = self.args[0]
-        return ndtr_tanh(x)._explicit_for(printer) + x * ndtr_tanh_pdf(x)._explicit_for(printer)
-
-
-for _method in _PRINT_METHODS:
-    setattr(ndtr_tanh_slope, _method, _print_parenthesised)
+        return self._of(x)
 
 __all__ += ["ndtr_tanh_slope"]
 
@@ -386,39 +287,31 @@ __all__ += ["ndtr_tanh_slope"]
 # magnitude, s·l overflows only where |m| ≥ |s| ≥ 1 (the product overflows too) and underflows only where
 # |m| ≤ |l| ≤ 1 (the product is below the normal range too). NumPy: (a·b)·c as written, redone so only where
 # a·b leaves the normal range; Triton: the select everywhere (ALU work beside the loads).
-class ordered_product(sp.Function):  # noqa: N801
+class ordered_product(SymnetFunction):  # noqa: N801
     """ordered_product(a, b, c) = a·b·c, the factor of middle magnitude multiplied last."""
 
     nargs = 3
+    realness = "arguments"
 
     def fdiff(self, argindex=1):
         others = [a for i, a in enumerate(self.args, start=1) if i != argindex]
         return others[0] * others[1]
 
-    def _eval_evalf(self, prec):
-        return sp.Mul(*self.args)._eval_evalf(prec)
+    @staticmethod
+    def _of(a, b, c):
+        return sp.Mul(a, b, c)
+
+    @staticmethod
+    def _numeric(product):
+        return product
+
+    def _evalf_args(self):  # the product evaluated as a whole: a·b·c of symbols too (evalf of 2·x·y is 2.0·x·y)
+        return (sp.Mul(*self.args),)
 
     def _eval_rewrite_as_Mul(self, a, b, c, **kwargs):
         return a * b * c
 
     _eval_rewrite_as_exp = _eval_rewrite_as_Mul  # the elementary form the exactness checks compare
-
-    def _eval_is_real(self):
-        return True if all(a.is_extended_real for a in self.args) else None
-
-    def _symnet_text(self, printer):
-        return printer._print(sp.Mul(*self.args))
-
-    def _latex(self, printer, exp=None):
-        body = printer._print(sp.Mul(*self.args))
-        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
-
-    def _explicit_for(self, printer):
-        return sp.Mul(*self.args)
-
-
-for _method in _PRINT_METHODS:
-    setattr(ordered_product, _method, _print_parenthesised)
 
 __all__ += ["ordered_product"]
 
@@ -428,50 +321,29 @@ __all__ += ["ordered_product"]
 # r = min(α, β)/max(α, β) rounded to the third power and x + y rounded to the fourth (8.3 ULP in float64 at
 # b = 1.06e7, x = 1, y = −0.3); the generated code corrects both to first order (Dekker's product for the
 # remainder of r, Knuth's TwoSum for x + y), the helpers of symnet/registry.py.
-class hypot_gap_slope(sp.Function):  # noqa: N801
+class hypot_gap_slope(SymnetFunction):  # noqa: N801
     """hypot_gap_slope(x, y, b) = sign(b)·(h − |b|)²/h with h = √((x + y)² + b²)."""
 
     nargs = 3
+    bracketed, realness = True, "arguments"
 
     @staticmethod
     def _of(x, y, b):
         h = sp.sqrt((x + y) ** 2 + b ** 2)
         return sp.sign(b) * (h - sp.Abs(b)) ** 2 / h
 
-    def _explicit(self):
-        return self._of(*self.args)
+    @staticmethod
+    def _numeric(x, y, b):
+        alpha, beta = abs(x + y), abs(b)
+        h = sp.sqrt(alpha ** 2 + beta ** 2)
+        return sp.sign(b) * alpha ** 4 / (h * (h + beta) ** 2)  # no cancellation
 
     def fdiff(self, argindex=1):
         slots = sp.symbols("x y b", real=True, cls=sp.Dummy)
         return sp.diff(self._of(*slots), slots[argindex - 1]).subs(dict(zip(slots, self.args)))
 
-    def _eval_evalf(self, prec):
-        x, y, b = (a._eval_evalf(prec) for a in self.args)
-        if any(v is None for v in (x, y, b)):
-            return None
-        alpha, beta = abs(x + y), abs(b)
-        h = sp.sqrt(alpha ** 2 + beta ** 2)
-        return (sp.sign(b) * alpha ** 4 / (h * (h + beta) ** 2))._eval_evalf(prec)  # no cancellation
-
     def _eval_rewrite_as_exp(self, x, y, b, **kwargs):
-        return self._explicit()
-
-    def _eval_is_real(self):
-        return True if all(a.is_extended_real for a in self.args) else None
-
-    def _symnet_text(self, printer):
-        return printer._print(self._explicit())
-
-    def _latex(self, printer, exp=None):
-        body = r"\left(%s\right)" % printer._print(self._explicit())
-        return body if exp is None else r"%s^{%s}" % (body, exp)
-
-    def _explicit_for(self, printer):
-        return self._explicit()
-
-
-for _method in _PRINT_METHODS:
-    setattr(hypot_gap_slope, _method, _print_parenthesised)
+        return self._of(x, y, b)
 
 __all__ += ["hypot_gap_slope"]
 
@@ -481,47 +353,26 @@ __all__ += ["hypot_gap_slope"]
 # six times (3.3 ULP in float64 on a·b in [−3, 1], torch autograd 2.5 there); the generated code forms a·b, m·n,
 # the numerator and the square of 1 + E by Dekker's products and divides once in double-word (the helpers of
 # symnet/registry.py): e^'s own error and one rounding are what is left.
-class sigmoid_pair_product(sp.Function):  # noqa: N801
+class sigmoid_pair_product(SymnetFunction):  # noqa: N801
     """sigmoid_pair_product(a, b, m, n) = m·n·σ(a·b)·σ(−a·b) = m·n·σ′(a·b)."""
 
     nargs = 4
+    bracketed, realness = True, "arguments"
 
     @staticmethod
     def _of(a, b, m, n):
         return m * n * sigmoid(a * b) * sigmoid(-a * b)
 
-    def _explicit(self):
-        return self._of(*self.args)
+    @staticmethod
+    def _numeric(a, b, m, n):
+        E = sp.exp(-sp.Abs(a * b))
+        return m * n * E / (1 + E) ** 2  # no overflow, no cancellation
 
     def fdiff(self, argindex=1):
         slots = sp.symbols("a b m n", real=True, cls=sp.Dummy)
         return sp.diff(self._of(*slots), slots[argindex - 1]).subs(dict(zip(slots, self.args)))
 
-    def _eval_evalf(self, prec):
-        a, b, m, n = (v._eval_evalf(prec) for v in self.args)
-        if any(v is None for v in (a, b, m, n)):
-            return None
-        E = sp.exp(-sp.Abs(a * b))
-        return (m * n * E / (1 + E) ** 2)._eval_evalf(prec)  # no overflow, no cancellation
-
     def _eval_rewrite_as_exp(self, a, b, m, n, **kwargs):
         return m * n * sp.exp(-a * b) / (1 + sp.exp(-a * b)) ** 2
-
-    def _eval_is_real(self):
-        return True if all(v.is_extended_real for v in self.args) else None
-
-    def _symnet_text(self, printer):
-        return printer._print(self._explicit())
-
-    def _latex(self, printer, exp=None):
-        body = r"\left(%s\right)" % printer._print(self._explicit())
-        return body if exp is None else r"%s^{%s}" % (body, exp)
-
-    def _explicit_for(self, printer):
-        return self._explicit()
-
-
-for _method in _PRINT_METHODS:
-    setattr(sigmoid_pair_product, _method, _print_parenthesised)
 
 __all__ += ["sigmoid_pair_product"]

@@ -300,8 +300,10 @@ def sigmoid_mse(z, y):
             y_minus_sig_z = (_dw_widened_f1e5d05dde(y, z, True) if _dtype == np.float64 else y - _sigmoid(z, e=exp_neg_abs_z))
             # inv_sig_abs_z = 1 + exp_neg_abs_z
             inv_sig_abs_z = 1 + exp_neg_abs_z
+            # err_inv_sig_abs_z = exp_neg_abs_z − (inv_sig_abs_z − 1): the rounding error of inv_sig_abs_z = 1 + exp_neg_abs_z, exact (Fast2Sum, exp_neg_abs_z ≤ 1); with it σ′ = E/(1 + E)² = (E − 2E·err/s)/s² to first order (E = exp_neg_abs_z, s = inv_sig_abs_z, err = err_inv_sig_abs_z), where E/s² alone carries the rounding of s twice
+            err_inv_sig_abs_z = exp_neg_abs_z - (inv_sig_abs_z - 1)
             # L = (y − σ(z))²
             np.square(y_minus_sig_z, out=L)
             # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-            np.multiply(-((y_minus_sig_z/inv_sig_abs_z**2) * 2.0), exp_neg_abs_z - (exp_neg_abs_z*(exp_neg_abs_z - (inv_sig_abs_z - 1))/inv_sig_abs_z) * 2.0, out=dL_dz)
+            np.multiply(-((y_minus_sig_z/inv_sig_abs_z**2) * 2.0), exp_neg_abs_z - (exp_neg_abs_z*err_inv_sig_abs_z/inv_sig_abs_z) * 2.0, out=dL_dz)
     return _L.reshape(_shape), _dL_dz.reshape(_shape)

@@ -324,10 +324,12 @@ def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, partial_ptr, count_ptr, 
     exp_neg_abs_z = tl.exp(-(tl.abs(z)))
     # inv_sig_abs_z = 1 + exp_neg_abs_z
     inv_sig_abs_z = 1.0 + exp_neg_abs_z
+    # err_inv_sig_abs_z = exp_neg_abs_z − (inv_sig_abs_z − 1): the rounding error of inv_sig_abs_z = 1 + exp_neg_abs_z, exact (Fast2Sum, exp_neg_abs_z ≤ 1); with it σ′ = E/(1 + E)² = (E − 2E·err/s)/s² to first order (E = exp_neg_abs_z, s = inv_sig_abs_z, err = err_inv_sig_abs_z), where E/s² alone carries the rounding of s twice
+    err_inv_sig_abs_z = exp_neg_abs_z - (inv_sig_abs_z - 1.0)
     # L = (y − σ(z))²
     L = (y_minus_sig_z * y_minus_sig_z)
     # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-    dL_dz = -((y_minus_sig_z*(exp_neg_abs_z - (exp_neg_abs_z*(exp_neg_abs_z - (inv_sig_abs_z - 1.0))/inv_sig_abs_z) * 2.0)/(inv_sig_abs_z * inv_sig_abs_z)) * 2.0)
+    dL_dz = -((y_minus_sig_z*(exp_neg_abs_z - (exp_neg_abs_z*err_inv_sig_abs_z/inv_sig_abs_z) * 2.0)/(inv_sig_abs_z * inv_sig_abs_z)) * 2.0)
     if WRITE_VALUE:
         tl.store(L_ptr + offs, L.to(L_ptr.dtype.element_ty), mask=mask)
     tl.store(dL_dz_ptr + offs, dL_dz.to(dL_dz_ptr.dtype.element_ty), mask=mask)

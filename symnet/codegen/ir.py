@@ -39,7 +39,7 @@ from ..errors import ParseError, SymnetError
 from ..parsing import as_symbol
 from ..render import text
 from .names import FALLBACK_WORDS, _math_name
-from .rewrite import SIGMOID_PAIR, Rule, Stabiliser, unordered_symbols, without_ite
+from .rewrite import SIGMOID_PAIR, RoundingError, Rule, Stabiliser, unordered_symbols, without_ite
 
 __all__ = ["Kernel", "KernelInput", "KernelOutput", "describe", "local_names", "stability_section",
            "temporary_names", "output_comment"]
@@ -202,7 +202,11 @@ def describe(d: Derivation, *, name: str | None = None, roles: dict | None = Non
     # the name of an input (a real t0 and a plain t0 differ only in assumptions)
     temps = sp.numbered_symbols("t", start=0, exclude=[sp.Symbol(i.name) for i in inputs])
     stable = [without_ite(e) for e in stable]
-    assignments, results = _cse(stable, temps)
+    # a recovered rounding error is a temporary of its own, whose comment says why it is there
+    # (temporary_comment): listed once more, so that CSE takes it out however often it is used
+    errors = sorted({n for e in stable for n in e.atoms(RoundingError)}, key=sp.default_sort_key)
+    assignments, results = _cse(stable + errors, temps)
+    results = results[:len(stable)]
     assignments = [(t, without_ite(e)) for t, e in assignments]
     assignments, results = _inline_reciprocals(assignments, results)
     formula = "; ".join(f"{text(out)} = {text(e)}" for out, e in forward.items())
@@ -368,6 +372,10 @@ def _fact(e: sp.Basic, facts: dict, full: dict, relations: dict, known: dict):
     if arg is not None:
         n = name_of(arg)
         return None if n is None else ("exp_neg", arg.xreplace(full), n)
+    if isinstance(e, RoundingError) and e.parts():  # E − (s − 1): what rounding s = 1 + E lost
+        s = e.parts()[1]
+        n = name_of(s)
+        return None if n is None else ("err", s.xreplace(full), n)
     if type(e).__name__ == "Grouped":  # the parentheses the rounding needs: the same value
         e = e.args[0]
     if isinstance(e, sp.Add) and len(e.args) == 2 and sp.S.One in e.args:  # 1 + e^−u = 1/σ(u)
@@ -414,6 +422,15 @@ class CodeName(sp.Symbol):
 
     def _latex(self, printer):
         return r"\mathtt{%s}" % self.name.replace("_", r"\_")
+
+
+def temporary_comment(ident: str, expr: sp.Expr, named: dict) -> str:
+    """The comment above a temporary's statement, in the code's names (``named``: temporary →
+    :class:`CodeName`): ``sig_abs_z = 1/(1 + exp_neg_abs_z)``, and why it is there where its math
+    does not say (a recovered rounding error, :class:`~.rewrite.RoundingError`)."""
+    if isinstance(expr, RoundingError) and expr.parts():
+        return RoundingError.why(ident, *(text(p.xreplace(named)) for p in expr.parts()))
+    return f"{ident} = {text(expr.xreplace(named))}"
 
 
 def output_comment(ident: str, output: KernelOutput) -> str:

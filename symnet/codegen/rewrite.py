@@ -3546,8 +3546,28 @@ def _pair_product(u):
     of which is which carry some 3.6u (sigmoid_mse's ∂z = −2(y − σ)σσ(−): 4.6 ULP in float64, measured)."""
     E = nexp(sp.Abs(u))
     s = Grouped(1 + E)
-    d = E - Grouped(s - 1)
+    d = RoundingError(E - Grouped(s - 1))
     return Grouped(E - 2 * E * d / s) / s ** 2
+
+
+class RoundingError(Grouped):
+    """d = E − (s − 1) with s = fl(1 + E), 0 ≤ E ≤ 1: what rounding 1 + E to s lost, exactly (Fast2Sum),
+    in :func:`_pair_product`. A temporary of its own in the generated code (``err_`` and the name of s),
+    whose comment says why it is there (:meth:`why`): read inline, E − (s − 1) looks like 0."""
+
+    def parts(self):
+        """(E, s) of E − (s − 1), or None where it is not of that form (any more)."""
+        small = [a for a in sp.Add.make_args(self.args[0]) if not a.could_extract_minus_sign()]
+        inner = [g.args[0] for g in self.atoms(sp.UnevaluatedExpr) if g is not self]
+        total = [a for g in inner for a in sp.Add.make_args(g) if a != -1]
+        return (small[0], total[0]) if len(small) == 1 and len(total) == 1 else None
+
+    @staticmethod
+    def why(d: str, E: str, s: str) -> str:
+        """The comment on d's temporary, in the code's names of d, E and s."""
+        return (f"{d} = {E} − ({s} − 1): the rounding error of {s} = 1 + {E}, exact (Fast2Sum, {E} ≤ 1); "
+                f"with it σ′ = E/(1 + E)² = (E − 2E·err/s)/s² to first order (E = {E}, s = {s}, err = {d}), "
+                f"where E/s² alone carries the rounding of s twice")
 
 
 def _pair_products(e, pairs):
@@ -3597,6 +3617,6 @@ SIGMOID_PAIR = Rule(
     "σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows",
     _share_sigmoid_pairs, _introduces(nexp))
 
-__all__ += ["log1p", "expm1", "nexp", "SIGMOID_PAIR", "WidenedBase", "widen", "unwiden"]
+__all__ += ["log1p", "expm1", "nexp", "SIGMOID_PAIR", "WidenedBase", "widen", "unwiden", "RoundingError"]
 
 

@@ -87,6 +87,8 @@ def claim_entries(lhs, forms, reference, ranges: dict, sizes: dict, why: str = "
     forms = tuple(sp.sympify(f) for f in (forms if isinstance(forms, (tuple, list)) else (forms,)))
     how = "exact"
     def entry(e, point):
+        if where:  # a name in the free indices (∂C/∂hᵗ_j) before they take the point's values, and one at a point
+            e = _subs_all(e.xreplace(sizes), where)
         e = e.xreplace(sizes).subs(point)
         return _instantiate(_subs_all(e, where) if where else e, sizes, point, ranges)
 

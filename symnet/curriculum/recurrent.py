@@ -43,12 +43,13 @@ def rnn_bptt():
                       + sp.Sum(Wh[i, j] * delta[t + 1, i], (i, 0, H - 1)),
                       {t: ranges[t], j: ranges[j]}, small,
                       "from this step's output, plus from the next step through ∂h⁽ᵗ⁺¹⁾/∂hᵗ"),
-        claim_entries(delta[t, j], (res.adjoints[s][1].xreplace(dict(zip(res.adjoints[s][0], (t, j)))),),
-                      sigmoid(s[t, j]) * (1 - sigmoid(s[t, j])) * (
-                          sp.Sum(Wo[c, j] * (y[t, c] - onehot), (c, 0, K - 1))
-                          + sp.Sum(Wh[i, j] * delta[t + 1, i], (i, 0, H - 1))),
+        # δᵗ named as the lecture names it, σ'(sᵗ) ∘ ∂C/∂hᵗ, with ∂C/∂hᵗ the step above (which holds δ⁽ᵗ⁺¹⁾: the
+        # recurrence), not written out; checked against the derived ∂C/∂sᵗ with ∂C/∂hᵗ at each entry the derived one
+        claim_entries(delta[t, j], (sp.Mul(sigmoid(s[t, j]), 1 - sigmoid(s[t, j]), Partial(C, h[t, j]), evaluate=False),),
+                      res.adjoints[s][1].xreplace(dict(zip(res.adjoints[s][0], (t, j)))),
                       {t: ranges[t], j: ranges[j]}, small,
-                      "δᵗ = σ'(sᵗ) ∘ ∂C/∂hᵗ, with δ zero after the last step T"),
+                      "δᵗ = σ'(sᵗ) ∘ ∂C/∂hᵗ, ∂C/∂hᵗ as above, with δ zero after the last step T",
+                      where={Partial(C, h[t, j]): grad_h[1].xreplace(dict(zip(grad_h[0], (t, j))))}),
     )
 
     # check on an explicitly unrolled T = 3 network with the real softmax + cross-entropy cost

@@ -37,7 +37,7 @@ from ....special import softplus
 from ....render import text
 from ....registry import NUMPY_HELPER_NEEDS, NUMPY_HELPERS, numpy_helper_closure
 from ...doubleword import generated_last
-from ...ir import COMMON_NAMES, CodeName, Kernel, local_names, output_comment, temporary_names
+from ...ir import COMMON_NAMES, CodeName, Kernel, local_names, output_comment, temporary_comment, temporary_names
 from ...rewrite import SIGMOID_PAIR, WidenedBase, nexp, unwiden
 from .printer import PRINTER_HELPERS, NumpyExpressionPrinter
 
@@ -234,7 +234,7 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     checks = domain_checks(kernel, printer, helpers)
     body: list[str] = []
     for temp, expr in _sharing_order(kernel.assignments) if wide else kernel.assignments:
-        body.append(f"# {temps[temp]} = {text(expr.xreplace(named))}")
+        body.append(f"# {temporary_comment(temps[temp], expr, named)}")
         body.append(f"{temps[temp]} = {printer.doprint(expr)}")
         printer.definitions[temp] = expr  # what the statements below may use (printer: arithmetic selects)
     for out, result, ident in zip(kernel.outputs, kernel.results, outputs):

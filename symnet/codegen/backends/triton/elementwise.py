@@ -21,7 +21,7 @@ from __future__ import annotations
 from ....errors import InvalidNameError, SymnetError, domain_bound
 from ....registry import TRITON_DEVICE_HELPERS
 from ....render import text
-from ...ir import COMMON_NAMES, CodeName, Kernel, local_names, output_comment, temporary_names
+from ...ir import COMMON_NAMES, CodeName, Kernel, local_names, output_comment, temporary_comment, temporary_names
 from ...doubleword import generated_last
 from ...rewrite import WidenedBase
 from .printer import TRITON_HELPERS, TritonPrinter
@@ -200,7 +200,7 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
         body.append(f"if tl.max(tl.where(mask & ({outside}), 1, 0), axis=0) > 0:")
         body.append(f"    tl.store(domain_ptr + {j}, 1)")
     for temp, expr in kernel.assignments:
-        body.append(f"# {temps[temp]} = {text(expr.xreplace(named))}")
+        body.append(f"# {temporary_comment(temps[temp], expr, named)}")
         body.append(f"{temps[temp]} = {printer.doprint(expr)}")
     for o, v, result in zip(kernel.outputs, outputs, kernel.results):
         body.append(f"# {output_comment(v, o)}")
