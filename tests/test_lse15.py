@@ -95,6 +95,30 @@ def test_top_down_is_the_preorder_walk_and_xreplace(formula):
             shifted, rewrite._infinite_shift_node), out.name
 
 
+_QUERIES = [  # the replacements of _as_math (the overflowed-product rule) and of the scaled-square rule
+    (lambda n: isinstance(n, sp.Piecewise) and n.args[-1].cond == sp.true, lambda n: n.args[-1].expr),
+    (lambda n: isinstance(n, rewrite.WidenedBase), lambda n: n.expanded),
+    (lambda n: isinstance(n, rewrite.softplus), lambda n: sp.log(1 + sp.exp(n.args[0]))),
+    (lambda n: isinstance(n, rewrite.sigmoid), lambda n: 1 / (1 + sp.exp(-n.args[0]))),
+    (lambda n: isinstance(n, sp.Mul) and rewrite._scaled_square(n) is not None,
+     lambda n: rewrite._scaled_square(n).expr.expr),
+]
+
+
+@pytest.mark.parametrize("formula", FORMULAS + ["(x-t)**2/v + log(v)", "sqrt(1+x**2)-1", "tanh(x)/x"])
+def test_the_dag_walks_are_sympys(formula):
+    """_replaced is Basic.replace, _atoms Basic.atoms and _distinct_preorder the first meetings of
+    preorder_traversal, on every output as the kernel generates it and as the node-by-node rules leave it."""
+    for out in describe(derived(formula)).outputs:
+        local, _ = rewrite.Stabiliser(rules=tuple(r for r in rewrite.RULES if r.apply is None))(out.expr)
+        for expr in (out.expr, local, rewrite.Stabiliser()(out.expr)[0]):
+            assert list(rewrite._distinct_preorder(expr)) == list(dict.fromkeys(sp.preorder_traversal(expr)))
+            for types in ((sp.Pow,), (rewrite.WidenedBase,), (sp.exp, rewrite.sigmoid), (sp.Symbol, sp.Max)):
+                assert rewrite._atoms(expr, *types) == expr.atoms(*types)
+            for query, value in _QUERIES:
+                assert rewrite._replaced(expr, query, value) == expr.replace(query, value), out.name
+
+
 def test_a_walk_outside_a_stabiliser_or_of_a_closure_shares_nothing():
     """Only a rewrite of the node alone (no closure, no defaults) shares its table, and only inside a Stabiliser."""
     assert rewrite._SHARED_WALKS.get() is None

@@ -1049,6 +1049,67 @@ def _top_down(expr, new_form):
 _SHARED_WALKS: contextvars.ContextVar = contextvars.ContextVar("symnet_shared_walks", default=None)
 
 
+def _distinct_preorder(expr):
+    """The distinct subexpressions of ``expr`` in the order ``sp.preorder_traversal`` first meets them (a node met
+    again is not entered again: everything below it has been met); ``expr`` a SymPy expression."""
+    seen = set()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        yield node
+        args = node._argset if hasattr(node, "_argset") else node.args  # a Max's set, as preorder_traversal takes it
+        stack.extend(reversed([a for a in args if isinstance(a, sp.Basic)]))
+
+
+def _atoms(expr, *types) -> set:
+    """``expr.atoms(*types)`` (its subexpressions of those types), each distinct node looked at once."""
+    return {n for n in _distinct_preorder(expr) if isinstance(n, types)}
+
+
+def _replaced(expr, query, value):
+    """``expr.replace(query, value)`` for a callable ``query`` and ``value`` (SymPy's walk: arguments first, then
+    the node; a rebuilt node that is one of the replaced arguments is not asked again), each distinct node walked
+    once (``replace`` walks the tree: N² nodes in each output of a written N-term log-sum-exp). Inside a
+    :class:`Stabiliser`, for ``query`` and ``value`` of the node alone, shared by the kernel's outputs."""
+    shared = _SHARED_WALKS.get()
+    memo = shared.setdefault((query.__code__, value.__code__), {}) if shared is not None and _pure(query) \
+        and _pure(value) else {}
+
+    def walk(rv):
+        args = getattr(rv, "args", None)
+        if args is None:
+            return rv
+        done = memo.get(rv)
+        if done is not None:
+            return done
+        node = rv
+        if args:
+            newargs = tuple(walk(a) for a in args)
+            if args != newargs:
+                rv = rv.func(*newargs)
+                if any(rv == e and e != newargs[i] for i, e in enumerate(args)):
+                    memo[node] = rv
+                    return rv
+        result = query(rv)
+        if result or result == {}:
+            v = value(rv)
+            if v is not None and v != rv:
+                rv = v
+        memo[node] = rv
+        return rv
+
+    return walk(expr)
+
+
+def _pure(function) -> bool:
+    """``function`` depends on its argument alone (and the module): a module function or a closure over nothing."""
+    return getattr(function, "__code__", None) is not None and getattr(function, "__closure__", ()) is None \
+        and not getattr(function, "__defaults__", None) and not getattr(function, "__kwdefaults__", None)
+
+
 def _walk_memo(rewrite, leaves) -> dict:
     """The memo table of a :func:`_bottom_up` walk: an empty one, or, inside a :class:`Stabiliser` and for a
     ``rewrite`` that is a function of the node alone (a module function or a closure over nothing: its result
@@ -1056,11 +1117,9 @@ def _walk_memo(rewrite, leaves) -> dict:
     earlier walk with the same code and ``leaves`` over this kernel's outputs (a sum shared by the N + 1 outputs
     of a written log-sum-exp is examined once, not N + 1 times)."""
     shared = _SHARED_WALKS.get()
-    code = getattr(rewrite, "__code__", None)
-    if shared is None or code is None or getattr(rewrite, "__closure__", ()) is not None \
-            or getattr(rewrite, "__defaults__", None) or getattr(rewrite, "__kwdefaults__", None):
+    if shared is None or not _pure(rewrite):
         return {}
-    return shared.setdefault((code, leaves), {})
+    return shared.setdefault((rewrite.__code__, leaves), {})
 
 
 def _widen_all(expr):
@@ -2047,8 +2106,8 @@ def _scaled_squares(expr):
     """Every product of ``expr`` that :func:`_scaled_square` rewrites, rewritten."""
     if not isinstance(expr, sp.Basic):
         return expr
-    return expr.replace(lambda n: isinstance(n, sp.Mul) and _scaled_square(n) is not None,
-                        lambda n: _scaled_square(n).expr.expr)
+    return _replaced(expr, lambda n: isinstance(n, sp.Mul) and _scaled_square(n) is not None,
+                     lambda n: _scaled_square(n).expr.expr)
 
 
 SCALED_SQUARE = Rule(
@@ -2516,7 +2575,7 @@ def _removable_series(expr):
         return expr
     # the pass below asks every node for its symbols (quadratic in a deep graph): only where some input's
     # negative power is there at all (σ nested 32 deep has none: 5 s of the rewrite's 2 s budget otherwise)
-    powers = {p for p in expr.atoms(sp.Pow) if p.base.is_Symbol and p.exp.is_negative}
+    powers = {p for p in _atoms(expr, sp.Pow) if p.base.is_Symbol and p.exp.is_negative}
     if not powers:
         return expr
     memo: dict = {}
@@ -2874,8 +2933,8 @@ def _hypot_slope(node):
 
 def _has_square_root(expr) -> bool:
     """``expr``, or the body of a widened node in it, holds a power to ±1/2."""
-    return any(p.exp in (sp.S.Half, -sp.S.Half) for p in expr.atoms(sp.Pow)) or any(
-        _has_square_root(w.body) for w in expr.atoms(WidenedBase))
+    return any(p.exp in (sp.S.Half, -sp.S.Half) for p in _atoms(expr, sp.Pow)) or any(
+        _has_square_root(w.body) for w in _atoms(expr, WidenedBase))
 
 
 @functools.lru_cache(maxsize=256)
@@ -2933,7 +2992,7 @@ def _holds_rounded_power(f) -> bool:
 def _rounded_powers(expr):
     """Every product that holds a :func:`_holds_rounded_power` factor (and every such power outside a product)
     widened, outermost first; a widened node is kept as it is."""
-    if not isinstance(expr, sp.Expr) or not any(_rounded_base(p) for p in expr.atoms(sp.Pow)):
+    if not isinstance(expr, sp.Expr) or not any(_rounded_base(p) for p in _atoms(expr, sp.Pow)):
         return expr
     memo: dict = {}
 
@@ -3040,18 +3099,19 @@ __all__ += ["MIXTURE_LOG"]
 def _as_math(expr):
     """``expr`` as the formula it computes: every select's last (written) branch, widened nodes unwidened,
     groupings dropped, σ as 1/(1 + e^−v) (for SymPy's limit)."""
-    expr = expr.replace(lambda n: isinstance(n, sp.Piecewise) and n.args[-1].cond == sp.true,
-                        lambda n: n.args[-1].expr)
-    expr = unwiden(expr).replace(lambda n: isinstance(n, sp.UnevaluatedExpr), lambda n: n.args[0])
-    expr = expr.replace(lambda n: isinstance(n, softplus), lambda n: sp.log(1 + sp.exp(n.args[0])))
-    return expr.replace(lambda n: isinstance(n, sigmoid), lambda n: 1 / (1 + sp.exp(-n.args[0])))
+    expr = _replaced(expr, lambda n: isinstance(n, sp.Piecewise) and n.args[-1].cond == sp.true,
+                     lambda n: n.args[-1].expr)
+    expr = _replaced(expr, lambda n: isinstance(n, WidenedBase), lambda n: n.expanded)  # unwiden(expr)
+    expr = _replaced(expr, lambda n: isinstance(n, sp.UnevaluatedExpr), lambda n: n.args[0])
+    expr = _replaced(expr, lambda n: isinstance(n, softplus), lambda n: sp.log(1 + sp.exp(n.args[0])))
+    return _replaced(expr, lambda n: isinstance(n, sigmoid), lambda n: 1 / (1 + sp.exp(-n.args[0])))
 
 
 def _overflowing_products(expr):
     """The products of two or more inputs (β·x) that appear, up to a number, as the argument of an e^, σ or
     softplus (mish with β, x·tanh(softplus(β·x)))."""
     found = []
-    for n in sp.preorder_traversal(expr):
+    for n in _distinct_preorder(expr):
         if isinstance(n, (sp.exp, sigmoid, softplus)):
             _, core = n.args[0].as_coeff_Mul()
             if core.is_Mul and len(core.args) >= 2 and all(a.is_Symbol for a in core.args) and core not in found:
