@@ -11,6 +11,12 @@ Measured: benchmarks/results/lse15-compile-time.md.
 """
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import mpmath
 import numpy as np
 import pytest
@@ -187,3 +193,31 @@ def test_written_softmax_against_mpmath_at_800(dtype):
                    "−p·s_j at a_i = −800 + i/8 is 4.49 ULP in float64 (df_da12), torch.softmax's autograd 1.71")
 def test_written_softmax_gradient_at_a_spread_within_torch():
     assert _worst_softmax(np.float64, [_SPREAD]) <= 2
+
+
+_SOURCES = r"""
+import hashlib, json, os, sys
+os.environ["SYMNET_NO_DISK_CACHE"] = "1"
+import symnet
+print(json.dumps([hashlib.sha256(symnet.compile(symnet.derive(f), progress=False).source.encode()).hexdigest()
+                  for f in sys.argv[1:]]))
+"""
+
+
+def _source_digests(*formulas):
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    out = subprocess.run([sys.executable, "-c", _SOURCES, *formulas], capture_output=True, text=True, env=env,
+                         cwd=root, check=True, timeout=600)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("first, then", [
+    ("x*sigmoid(b*x)", "x*sigmoid(x)"),
+    ("exp(a0)/(exp(a0)+exp(a1)+exp(a2))", "log(exp(a0)+exp(a1)+exp(a2))"),
+])
+def test_a_kernel_compiled_after_another_is_the_kernel_compiled_alone(first, then):
+    """No state kept across kernels changes one (the Stabiliser's tables are per kernel; the rules' lru_caches and
+    widen's classes are functions of the expression): B compiled after A in one process is B compiled alone.
+    (Session 15 compared 12 formulas, in order, in reverse and each alone: the same 12 sources.)"""
+    assert _source_digests(first, then)[1] == _source_digests(then)[0]
