@@ -17,6 +17,7 @@ by every backend in an overflow-free way.
 """
 from __future__ import annotations
 
+import contextvars
 import functools
 import math
 from dataclasses import dataclass, field
@@ -692,13 +693,7 @@ def _exp_square_node(node):
 def _exp_square(expr):
     """Every e^(−c·v²) of ``expr`` (c a power of 2) as nexpsq/nexpsq2; applied after the other
     rules, so that they still see e^(−v²) inside a sigmoid or a log-sum-exp as an exponential."""
-    found = {}
-    for node in sp.preorder_traversal(expr):
-        if isinstance(node, sp.exp) and node not in found:
-            new = _exp_square_node(node)
-            if new is not None:
-                found[node] = new
-    return expr.xreplace(found) if found else expr
+    return _top_down(expr, lambda node: _exp_square_node(node) if isinstance(node, sp.exp) else None)
 
 # ------------------------------------------------------------------ loss rules (issue 16: the losses)
 # Forms the registry's losses take once differentiated (BCE with logits, BCE, Poisson NLL,
@@ -1005,7 +1000,7 @@ def _bottom_up(expr, rewrite, leaves=None):
     node is not entered again). Nodes without arguments and those of a ``leaves`` class (default: the
     widened nodes) are kept as they are."""
     leaves = (WidenedBase,) if leaves is None else leaves
-    memo: dict = {}
+    memo = _walk_memo(rewrite, leaves)
 
     def visit(node):
         if node in memo:
@@ -1017,6 +1012,114 @@ def _bottom_up(expr, rewrite, leaves=None):
         return new
 
     return visit(expr)
+
+
+def _top_down(expr, new_form):
+    """``expr.xreplace(found)`` for found = {n: new_form(n)} over the subexpressions n of ``expr`` where that is not
+    None: each outermost such node replaced, a replacement not entered, a parent rebuilt where an argument was
+    replaced (as xreplace does), each distinct node asked once (a preorder_traversal walks the tree: a sum
+    of N terms that each hold max(a_1, …, a_N) is N² nodes, and the same sum in each of N + 1 outputs). Inside a
+    :class:`Stabiliser`, for a ``new_form`` of the node alone (:func:`_walk_memo`), the answers are shared by the
+    kernel's outputs."""
+    memo = _walk_memo(new_form, "top-down")
+
+    def visit(node):
+        done = memo.get(node)
+        if done is not None:
+            return done
+        new = new_form(node)
+        if new is not None:
+            out = (new, True)
+        else:
+            changed, args = False, []
+            for a in node.args:
+                if isinstance(a, sp.Basic):
+                    a, replaced = visit(a)
+                    changed |= replaced
+                args.append(a)
+            out = (node.func(*args), True) if changed else (node, False)
+        memo[node] = out
+        return out
+
+    return visit(expr)[0]
+
+
+# the memo tables of the bottom-up walks (_bottom_up) of the Stabiliser now applying its whole-expression rules:
+# (the rewrite's code, leaves) → node → rewritten; None outside a Stabiliser (each walk then has a table of its own)
+_SHARED_WALKS: contextvars.ContextVar = contextvars.ContextVar("symnet_shared_walks", default=None)
+
+
+def _distinct_preorder(expr):
+    """The distinct subexpressions of ``expr`` in the order ``sp.preorder_traversal`` first meets them (a node met
+    again is not entered again: everything below it has been met); ``expr`` a SymPy expression."""
+    seen = set()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        yield node
+        args = node._argset if hasattr(node, "_argset") else node.args  # a Max's set, as preorder_traversal takes it
+        stack.extend(reversed([a for a in args if isinstance(a, sp.Basic)]))
+
+
+def _atoms(expr, *types) -> set:
+    """``expr.atoms(*types)`` (its subexpressions of those types), each distinct node looked at once."""
+    return {n for n in _distinct_preorder(expr) if isinstance(n, types)}
+
+
+def _replaced(expr, query, value):
+    """``expr.replace(query, value)`` for a callable ``query`` and ``value`` (SymPy's walk: arguments first, then
+    the node; a rebuilt node that is one of the replaced arguments is not asked again), each distinct node walked
+    once (``replace`` walks the tree: N² nodes in each output of a written N-term log-sum-exp). Inside a
+    :class:`Stabiliser`, for ``query`` and ``value`` of the node alone, shared by the kernel's outputs."""
+    shared = _SHARED_WALKS.get()
+    memo = shared.setdefault((query.__code__, value.__code__), {}) if shared is not None and _pure(query) \
+        and _pure(value) else {}
+
+    def walk(rv):
+        args = getattr(rv, "args", None)
+        if args is None:
+            return rv
+        done = memo.get(rv)
+        if done is not None:
+            return done
+        node = rv
+        if args:
+            newargs = tuple(walk(a) for a in args)
+            if args != newargs:
+                rv = rv.func(*newargs)
+                if any(rv == e and e != newargs[i] for i, e in enumerate(args)):
+                    memo[node] = rv
+                    return rv
+        result = query(rv)
+        if result or result == {}:
+            v = value(rv)
+            if v is not None and v != rv:
+                rv = v
+        memo[node] = rv
+        return rv
+
+    return walk(expr)
+
+
+def _pure(function) -> bool:
+    """``function`` depends on its argument alone (and the module): a module function or a closure over nothing."""
+    return getattr(function, "__code__", None) is not None and getattr(function, "__closure__", ()) is None \
+        and not getattr(function, "__defaults__", None) and not getattr(function, "__kwdefaults__", None)
+
+
+def _walk_memo(rewrite, leaves) -> dict:
+    """The memo table of a :func:`_bottom_up` walk: an empty one, or, inside a :class:`Stabiliser` and for a
+    ``rewrite`` that is a function of the node alone (a module function or a closure over nothing: its result
+    depends on its argument and the module, never on the expression the walk started from), the table of every
+    earlier walk with the same code and ``leaves`` over this kernel's outputs (a sum shared by the N + 1 outputs
+    of a written log-sum-exp is examined once, not N + 1 times)."""
+    shared = _SHARED_WALKS.get()
+    if shared is None or not _pure(rewrite):
+        return {}
+    return shared.setdefault((rewrite.__code__, leaves), {})
 
 
 def _widen_all(expr):
@@ -1330,20 +1433,24 @@ def _two_sum(expr):
     """Every e^(x + y) and σ(x + y) of two exact operands as exp_twosum/sigmoid_twosum, and a product
     of max-shifted exponentials as a product of exp_twosum; applied after the other rules, so that
     they still see these exponentials (a max-shift writes e^(a − max(a, b)))."""
-    found = {}
-    for node in sp.preorder_traversal(expr):
-        if isinstance(node, (sp.exp, sigmoid)) and node not in found:
-            pair = _two_operands(node.args[0])
-            gap = _two_operands((-node.args[0]).args[0]) if isinstance(node, sp.exp) and isinstance(
-                -node.args[0], sp.Abs) else None  # e^−|x + y| = e^(min(x, −y) − max(x, −y)), logaddexp's
-            if gap is not None:
-                x, y = gap
-                found[node] = exp_twosum(sp.Min(x, -y), -sp.Max(x, -y))
-            elif pair is not None:
-                found[node] = (exp_twosum if isinstance(node, sp.exp) else sigmoid_twosum)(*pair)
-            elif isinstance(node, sp.exp) and _shifted_pairs(node.args[0]) is not None:
-                found[node] = sp.Mul(*[exp_twosum(*p) for p in _shifted_pairs(node.args[0])], evaluate=False)
-    return expr.xreplace(found) if found else expr
+    return _top_down(expr, _two_sum_node)
+
+
+def _two_sum_node(node):
+    """The two-sum rule's form of one node, or None."""
+    if not isinstance(node, (sp.exp, sigmoid)):
+        return None
+    pair = _two_operands(node.args[0])
+    gap = _two_operands((-node.args[0]).args[0]) if isinstance(node, sp.exp) and isinstance(
+        -node.args[0], sp.Abs) else None  # e^−|x + y| = e^(min(x, −y) − max(x, −y)), logaddexp's
+    if gap is not None:
+        x, y = gap
+        return exp_twosum(sp.Min(x, -y), -sp.Max(x, -y))
+    if pair is not None:
+        return (exp_twosum if isinstance(node, sp.exp) else sigmoid_twosum)(*pair)
+    if isinstance(node, sp.exp) and _shifted_pairs(node.args[0]) is not None:
+        return sp.Mul(*[exp_twosum(*p) for p in _shifted_pairs(node.args[0])], evaluate=False)
+    return None
 
 
 RULES += (
@@ -1388,20 +1495,21 @@ def _infinite_shift(expr):
     branch, Σ exp_shift − 1, holds the limit (1 + 0 + … − 1 = 0 at a lone +inf; n − 1 at all −inf)."""
     if not isinstance(expr, sp.Basic) or not expr.has(sp.Max):
         return expr
-    found = {}
-    for node in sp.preorder_traversal(expr):
-        if node in found:
-            continue
-        if isinstance(node, exp_twosum) and isinstance(-node.args[1], sp.Max) and _max_term(node.args[0], -node.args[1]):
-            found[node] = exp_shift(node.args[0], -node.args[1])
-        elif isinstance(node, sp.exp) and _difference_of_max(node.args[0]) is not None:
-            found[node] = exp_shift(*_difference_of_max(node.args[0]))
-        elif isinstance(node, sp.Max) and sp.S.Zero in node.args and len(node.args) >= 2:
-            rest = [t for t in node.args if t != 0]
-            pairs = [_two_operands(t) for t in rest]
-            if all(p is not None and p[1].could_extract_minus_sign() for p in pairs) and len({p[1] for p in pairs}) == 1:
-                found[node] = sp.Max(0, *[_gap(y, -mx) for y, mx in pairs])
-    return expr.xreplace(found) if found else expr
+    return _top_down(expr, _infinite_shift_node)
+
+
+def _infinite_shift_node(node):
+    """The infinite-shift rule's form of one node, or None."""
+    if isinstance(node, exp_twosum) and isinstance(-node.args[1], sp.Max) and _max_term(node.args[0], -node.args[1]):
+        return exp_shift(node.args[0], -node.args[1])
+    if isinstance(node, sp.exp) and _difference_of_max(node.args[0]) is not None:
+        return exp_shift(*_difference_of_max(node.args[0]))
+    if isinstance(node, sp.Max) and sp.S.Zero in node.args and len(node.args) >= 2:
+        rest = [t for t in node.args if t != 0]
+        pairs = [_two_operands(t) for t in rest]
+        if all(p is not None and p[1].could_extract_minus_sign() for p in pairs) and len({p[1] for p in pairs}) == 1:
+            return sp.Max(0, *[_gap(y, -mx) for y, mx in pairs])
+    return None
 
 
 INFINITE_SHIFT = Rule(
@@ -1426,17 +1534,18 @@ def _shifted_log(term, m) -> bool:
 def _shifted_sum_crossing(expr):
     """Every sum m + log1p(D) (+ other terms: the cross-entropy's −a_r) of a log-sum-exp shifted by the
     max m, widened: computed in double-word in a float64 kernel and in float64 in a float32 one, rounded
-    once; innermost first, each distinct sum once."""
+    once; the outermost where sums nest, each distinct sum once."""
     if not isinstance(expr, sp.Basic) or not expr.has(exp_shift, sp.Max):
         return expr
-    found = {}
-    for node in sp.postorder_traversal(expr):
-        if node in found or not node.is_Add or isinstance(node, WidenedBase):
-            continue
-        maxes = [t for t in node.args if isinstance(t, sp.Max)]
-        if any(_shifted_log(t, m) for m in maxes for t in node.args):
-            found[node] = widen(node)
-    return expr.xreplace(found) if found else expr
+    return _top_down(expr, _shifted_sum_node)
+
+
+def _shifted_sum_node(node):
+    """The shifted-sum-crossing rule's form of one node (widened), or None."""
+    if not node.is_Add or isinstance(node, WidenedBase):
+        return None
+    maxes = [t for t in node.args if isinstance(t, sp.Max)]
+    return widen(node) if any(_shifted_log(t, m) for m in maxes for t in node.args) else None
 
 
 SHIFTED_SUM_CROSSING = Rule(
@@ -1997,8 +2106,8 @@ def _scaled_squares(expr):
     """Every product of ``expr`` that :func:`_scaled_square` rewrites, rewritten."""
     if not isinstance(expr, sp.Basic):
         return expr
-    return expr.replace(lambda n: isinstance(n, sp.Mul) and _scaled_square(n) is not None,
-                        lambda n: _scaled_square(n).expr.expr)
+    return _replaced(expr, lambda n: isinstance(n, sp.Mul) and _scaled_square(n) is not None,
+                     lambda n: _scaled_square(n).expr.expr)
 
 
 SCALED_SQUARE = Rule(
@@ -2466,7 +2575,7 @@ def _removable_series(expr):
         return expr
     # the pass below asks every node for its symbols (quadratic in a deep graph): only where some input's
     # negative power is there at all (σ nested 32 deep has none: 5 s of the rewrite's 2 s budget otherwise)
-    powers = {p for p in expr.atoms(sp.Pow) if p.base.is_Symbol and p.exp.is_negative}
+    powers = {p for p in _atoms(expr, sp.Pow) if p.base.is_Symbol and p.exp.is_negative}
     if not powers:
         return expr
     memo: dict = {}
@@ -2936,8 +3045,8 @@ def _hypot_slope(node):
 
 def _has_square_root(expr) -> bool:
     """``expr``, or the body of a widened node in it, holds a power to ±1/2."""
-    return any(p.exp in (sp.S.Half, -sp.S.Half) for p in expr.atoms(sp.Pow)) or any(
-        _has_square_root(w.body) for w in expr.atoms(WidenedBase))
+    return any(p.exp in (sp.S.Half, -sp.S.Half) for p in _atoms(expr, sp.Pow)) or any(
+        _has_square_root(w.body) for w in _atoms(expr, WidenedBase))
 
 
 @functools.lru_cache(maxsize=256)
@@ -2995,7 +3104,7 @@ def _holds_rounded_power(f) -> bool:
 def _rounded_powers(expr):
     """Every product that holds a :func:`_holds_rounded_power` factor (and every such power outside a product)
     widened, outermost first; a widened node is kept as it is."""
-    if not isinstance(expr, sp.Expr) or not any(_rounded_base(p) for p in expr.atoms(sp.Pow)):
+    if not isinstance(expr, sp.Expr) or not any(_rounded_base(p) for p in _atoms(expr, sp.Pow)):
         return expr
     memo: dict = {}
 
@@ -3102,18 +3211,19 @@ __all__ += ["MIXTURE_LOG"]
 def _as_math(expr):
     """``expr`` as the formula it computes: every select's last (written) branch, widened nodes unwidened,
     groupings dropped, σ as 1/(1 + e^−v) (for SymPy's limit)."""
-    expr = expr.replace(lambda n: isinstance(n, sp.Piecewise) and n.args[-1].cond == sp.true,
-                        lambda n: n.args[-1].expr)
-    expr = unwiden(expr).replace(lambda n: isinstance(n, sp.UnevaluatedExpr), lambda n: n.args[0])
-    expr = expr.replace(lambda n: isinstance(n, softplus), lambda n: sp.log(1 + sp.exp(n.args[0])))
-    return expr.replace(lambda n: isinstance(n, sigmoid), lambda n: 1 / (1 + sp.exp(-n.args[0])))
+    expr = _replaced(expr, lambda n: isinstance(n, sp.Piecewise) and n.args[-1].cond == sp.true,
+                     lambda n: n.args[-1].expr)
+    expr = _replaced(expr, lambda n: isinstance(n, WidenedBase), lambda n: n.expanded)  # unwiden(expr)
+    expr = _replaced(expr, lambda n: isinstance(n, sp.UnevaluatedExpr), lambda n: n.args[0])
+    expr = _replaced(expr, lambda n: isinstance(n, softplus), lambda n: sp.log(1 + sp.exp(n.args[0])))
+    return _replaced(expr, lambda n: isinstance(n, sigmoid), lambda n: 1 / (1 + sp.exp(-n.args[0])))
 
 
 def _overflowing_products(expr):
     """The products of two or more inputs (β·x) that appear, up to a number, as the argument of an e^, σ or
     softplus (mish with β, x·tanh(softplus(β·x)))."""
     found = []
-    for n in sp.preorder_traversal(expr):
+    for n in _distinct_preorder(expr):
         if isinstance(n, (sp.exp, sigmoid, softplus)):
             _, core = n.args[0].as_coeff_Mul()
             if core.is_Mul and len(core.args) >= 2 and all(a.is_Symbol for a in core.args) and core not in found:
@@ -3423,6 +3533,7 @@ class Stabiliser:
         self._whole = [r for r in rules if r.apply is not None]
         self._memo: dict = {}  # node → its stable form
         self._below: dict = {}  # node → names of the rules that fired at or below it, first firing first
+        self._walks: dict = {}  # the whole-expression rules' bottom-up walks: (code, leaves) → node → rewritten
 
     def __call__(self, expr: sp.Expr) -> tuple[sp.Expr, tuple[Rule, ...]]:
         if self._local:
@@ -3430,11 +3541,15 @@ class Stabiliser:
             fired = list(dict.fromkeys(_BY_NAME[n] for n in names))  # two names of one rule: once
         else:
             fired = []
-        for rule in self._whole:
-            new = rule.apply(expr)
-            if rule.fired(expr, new):
-                fired.append(rule)
-                expr = new
+        token = _SHARED_WALKS.set(self._walks)
+        try:
+            for rule in self._whole:
+                new = rule.apply(expr)
+                if rule.fired(expr, new):
+                    fired.append(rule)
+                    expr = new
+        finally:
+            _SHARED_WALKS.reset(token)
         return expr, tuple(fired)
 
 
