@@ -3318,6 +3318,49 @@ _LOCAL = (_one_minus_scaled_exp,) + _LOCAL[:-1]
 __all__ += ["ONE_MINUS_SCALED_EXP"]
 
 
+# ------------------------------------------------------------------ one-denominator (issue 16: the variance-form
+# Gaussian NLL's ∂v = (1/v − (p − t)²/v²)/2 at subnormal v); tested in tests/test_nll15.py
+
+def _over_power(term, v, n):
+    """term/v^(−n) where term = X·v^(−n) with X free of v, else None."""
+    x = term * v ** n
+    return None if x.has(v) else x
+
+
+def _one_denominator(node):
+    """a/v − b/v² (a, b free of v; b = c·d² for a square) → ((a − c·d·(d/v))/v) in float64 (double-word in a float64
+    kernel), rounded once: 1/v and d²/v² are both inf at subnormal v (inf − inf = NaN where the true value is
+    −inf or finite); d·(d/v) does not overflow before the result does (the scaled-square rule's form)."""
+    if not (node.is_Add and len(node.args) == 2):
+        return None
+    for first, second in (node.args, node.args[::-1]):
+        for v in first.free_symbols:
+            a, b = _over_power(first, v, 1), _over_power(-second, v, 2)
+            if a is None or b is None or not b.free_symbols or a.is_zero or (a.could_extract_minus_sign()
+                                                                          != b.could_extract_minus_sign()):
+                continue
+            k = a if a.is_Number else sp.S.One  # a number outside (exact): SymPy would distribute it over d
+            c, rest = (b / k).as_coeff_Mul()
+            c = sp.S.One if float(c) == 1.0 else c  # 0.5/0.5 is the Float 1.0, which SymPy would distribute over d
+            if rest.is_Pow and rest.exp == 2:
+                d = rest.base
+                scaled = c * d * sp.UnevaluatedExpr(d / v)
+            else:
+                scaled = b / k * sp.UnevaluatedExpr(1 / v)
+            one = sp.S.One if (a / k).is_Number and float(a / k) == 1.0 else a / k
+            return _Final(k * widen((one - scaled) / v))
+    return None
+
+
+ONE_DENOMINATOR = Rule(
+    "one-denominator", "a/v − b/v² is inf − inf = NaN where v is subnormal (the Gaussian NLL's ∂v = (1/v − (x − t)²/v²)/2: "
+    "NaN at v = 5e−324 where it is −6.6e646, i.e. −inf; torch the same), and cancels where b ≈ a·v; (a − b/v)/v, "
+    "b/v as d·(d/v) for b = d² (no overflow before the result), in float64 (double-word in a float64 kernel), "
+    "rounded once", local=_one_denominator)
+_register(ONE_DENOMINATOR)
+__all__ += ["ONE_DENOMINATOR"]
+
+
 def stabilise(expr: sp.Expr, rules=RULES) -> tuple[sp.Expr, tuple[Rule, ...]]:
     """``expr`` with every rule applied, and the rules that changed something (in the order
     they first fired), e.g. ``stabilise(log(1 + exp(x))) == (softplus(x), (<softplus rule>,))``.
