@@ -778,6 +778,9 @@ def _exp_minus(node):
             near = sp.Abs(u) < sp.log(2)
             pieces = [(_grouped(expm1(u), 1 - b, near), near)]
             if u in sp.Mul.make_args(b):  # e^u − c·u (the Poisson NLL): both terms overflow, inf − inf
+                # beyond float32's largest e^u is inf in either dtype, and e^u/u is inf/inf = NaN at u = +inf
+                # (float32 e^z − t·z at z = +inf: NaN, true +inf): e^u itself there
+                pieces.append((u * (e - b / u), u > _FLT_MAX))
                 pieces.append((u * (e / u - b / u), u > 64))  # e^64 ≈ 6e27: no cancellation left to lose
             new = sp.Piecewise(*pieces, (node, True))
             return _Final(_Fired(new, ["exp-minus"]))
@@ -3329,13 +3332,13 @@ def _over_power(term, v, n):
 
 def _one_denominator(node):
     """a/v − b/v² (a, b free of v; b = c·d² for a square) → ((a − c·d·(d/v))/v) in float64 (double-word in a float64
-    kernel), rounded once: 1/v and d²/v² are both inf at subnormal v (inf − inf = NaN where the true value is
+    kernel), rounded once, and a/v² − b/v³ (its derivative) → ((a − c·d·(d/v))/v)/v: 1/v and d²/v² are both inf at subnormal v (inf − inf = NaN where the true value is
     −inf or finite); d·(d/v) does not overflow before the result does (the scaled-square rule's form)."""
     if not (node.is_Add and len(node.args) == 2):
         return None
-    for first, second in (node.args, node.args[::-1]):
+    for first, second, n in ((*node.args, 1), (*node.args[::-1], 1), (*node.args, 2), (*node.args[::-1], 2)):
         for v in first.free_symbols:
-            a, b = _over_power(first, v, 1), _over_power(-second, v, 2)
+            a, b = _over_power(first, v, n), _over_power(-second, v, n + 1)
             if a is None or b is None or not b.free_symbols or a.is_zero or (a.could_extract_minus_sign()
                                                                           != b.could_extract_minus_sign()):
                 continue
@@ -3348,7 +3351,7 @@ def _one_denominator(node):
             else:
                 scaled = b / k * sp.UnevaluatedExpr(1 / v)
             one = sp.S.One if (a / k).is_Number and float(a / k) == 1.0 else a / k
-            return _Final(k * widen((one - scaled) / v))
+            return _Final(k * widen((one - scaled) / v if n == 1 else sp.UnevaluatedExpr((one - scaled) / v) / v))
     return None
 
 
