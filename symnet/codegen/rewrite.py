@@ -778,9 +778,6 @@ def _exp_minus(node):
             near = sp.Abs(u) < sp.log(2)
             pieces = [(_grouped(expm1(u), 1 - b, near), near)]
             if u in sp.Mul.make_args(b):  # e^u − c·u (the Poisson NLL): both terms overflow, inf − inf
-                # beyond float32's largest e^u is inf in either dtype, and e^u/u is inf/inf = NaN at u = +inf
-                # (float32 e^z − t·z at z = +inf: NaN, true +inf): e^u itself there
-                pieces.append((u * (e - b / u), u > _FLT_MAX))
                 pieces.append((u * (e / u - b / u), u > 64))  # e^64 ≈ 6e27: no cancellation left to lose
             new = sp.Piecewise(*pieces, (node, True))
             return _Final(_Fired(new, ["exp-minus"]))
