@@ -3311,7 +3311,8 @@ ONE_MINUS_SCALED_EXP = Rule(
     "product lost (the log-variance Gaussian NLL's ∂s = (1 − (p − t)²·e^(−s))/2: 1.5e17 ULP off in float64 at "
     "p = −1.3487, s = 1, t = 0.3, torch the same); the sum in double-word arithmetic (d = p − t exact by TwoSum, "
     "e^b and the products to about 2⁻¹⁰⁰) rounds once; where a factor of a is 0 the product is 0 (as written "
-    "0·inf = NaN at s = −max)", local=_one_minus_scaled_exp)
+    "0·inf = NaN at s = −max); tried before every other node-by-node rule (affine-root would take ½ − a·e^b/2 first)",
+    local=_one_minus_scaled_exp)
 _register(ONE_MINUS_SCALED_EXP)
 # tried first: affine-root would take 1/2 − a·e^b/2 to (1 − a·e^b)/2 as final, the cancelling sum out of reach
 _LOCAL = (_one_minus_scaled_exp,) + _LOCAL[:-1]
