@@ -3503,6 +3503,92 @@ _register(TINY_ARGUMENT_RULE)
 __all__ += ["TINY_ARGUMENT_RULE"]
 
 
+# ------------------------------------------------------------------ one-minus-scaled-exp (issue 16: the log-variance
+# Gaussian NLL's ∂s = (1 − (p − t)²·e^(−s))/2, Kendall & Gal 2017); tested in tests/test_nll15.py
+
+def _scaled_exp_factors(term):
+    """(factors, e^b) for term = ±a_1·…·a_k·e^b (k ≥ 1, each a_i holding an input, e^b the one exponential), else None."""
+    factors = [f for f in sp.Mul.make_args(term) if f.free_symbols]
+    exps = [f for f in factors if isinstance(f, sp.exp)]
+    rest = [f for f in factors if not isinstance(f, sp.exp)]
+    if len(exps) != 1 or not rest or any(f.has(*_ROUNDED, softplus, WidenedBase) for f in rest):
+        return None
+    return rest, exps[0]
+
+
+def _one_minus_scaled_exp(node):
+    """c − a·e^b (c a nonzero number, a a product of inputs' powers or differences, the signs opposite) →
+    the sum in double-word arithmetic (float64 in a float32 kernel), and c where a factor of a is 0 (a·e^b is
+    0 there in the limit; as written 0·inf = NaN at e^b = inf)."""
+    if not (node.is_Add and len(node.args) == 2 and len(node.free_symbols) >= 2):
+        return None
+    numbers = [a for a in node.args if a.is_Number]
+    if len(numbers) != 1 or numbers[0] == 0:
+        return None
+    (term,) = [a for a in node.args if a is not numbers[0]]
+    found = _scaled_exp_factors(term)
+    if found is None or numbers[0].is_positive == (not term.could_extract_minus_sign()):
+        return None
+    zero = sp.Or(*[sp.Eq(f.base if f.is_Pow and f.exp.is_positive else f, 0) for f in found[0]])
+    return _Final(sp.Piecewise((numbers[0], zero), (widen(node), True)))
+
+
+ONE_MINUS_SCALED_EXP = Rule(
+    "one-minus-scaled-exp", "1 − a·e^b cancels where a·e^b ≈ 1, every digit of the rounded a, e^b and their "
+    "product lost (the log-variance Gaussian NLL's ∂s = (1 − (p − t)²·e^(−s))/2: 1.5e17 ULP off in float64 at "
+    "p = −1.3487, s = 1, t = 0.3, torch the same); the sum in double-word arithmetic (d = p − t exact by TwoSum, "
+    "e^b and the products to about 2⁻¹⁰⁰) rounds once; where a factor of a is 0 the product is 0 (as written "
+    "0·inf = NaN at s = −max); tried before every other node-by-node rule (affine-root would take ½ − a·e^b/2 first)",
+    local=_one_minus_scaled_exp)
+_register(ONE_MINUS_SCALED_EXP)
+# tried first: affine-root would take 1/2 − a·e^b/2 to (1 − a·e^b)/2 as final, the cancelling sum out of reach
+_LOCAL = (_one_minus_scaled_exp,) + _LOCAL[:-1]
+__all__ += ["ONE_MINUS_SCALED_EXP"]
+
+
+# ------------------------------------------------------------------ one-denominator (issue 16: the variance-form
+# Gaussian NLL's ∂v = (1/v − (p − t)²/v²)/2 at subnormal v); tested in tests/test_nll15.py
+
+def _over_power(term, v, n):
+    """term/v^(−n) where term = X·v^(−n) with X free of v, else None."""
+    x = term * v ** n
+    return None if x.has(v) else x
+
+
+def _one_denominator(node):
+    """a/v − b/v² (a, b free of v; b = c·d² for a square) → ((a − c·d·(d/v))/v) in float64 (double-word in a float64
+    kernel), rounded once, and a/v² − b/v³ (its derivative) → ((a − c·d·(d/v))/v)/v: 1/v and d²/v² are both inf at subnormal v (inf − inf = NaN where the true value is
+    −inf or finite); d·(d/v) does not overflow before the result does (the scaled-square rule's form)."""
+    if not (node.is_Add and len(node.args) == 2):
+        return None
+    for first, second, n in ((*node.args, 1), (*node.args[::-1], 1), (*node.args, 2), (*node.args[::-1], 2)):
+        for v in first.free_symbols:
+            a, b = _over_power(first, v, n), _over_power(-second, v, n + 1)
+            if a is None or b is None or not b.free_symbols or a.is_zero or (a.could_extract_minus_sign()
+                                                                          != b.could_extract_minus_sign()):
+                continue
+            k = a if a.is_Number else sp.S.One  # a number outside (exact): SymPy would distribute it over d
+            c, rest = (b / k).as_coeff_Mul()
+            c = sp.S.One if float(c) == 1.0 else c  # 0.5/0.5 is the Float 1.0, which SymPy would distribute over d
+            if rest.is_Pow and rest.exp == 2:
+                d = rest.base
+                scaled = c * d * sp.UnevaluatedExpr(d / v)
+            else:
+                scaled = b / k * sp.UnevaluatedExpr(1 / v)
+            one = sp.S.One if (a / k).is_Number and float(a / k) == 1.0 else a / k
+            return _Final(k * widen((one - scaled) / v if n == 1 else sp.UnevaluatedExpr((one - scaled) / v) / v))
+    return None
+
+
+ONE_DENOMINATOR = Rule(
+    "one-denominator", "a/v − b/v² is inf − inf = NaN where v is subnormal (the Gaussian NLL's ∂v = (1/v − (x − t)²/v²)/2: "
+    "NaN at v = 5e−324 where it is −6.6e646, i.e. −inf; torch the same), and cancels where b ≈ a·v; (a − b/v)/v, "
+    "b/v as d·(d/v) for b = d² (no overflow before the result), in float64 (double-word in a float64 kernel), "
+    "rounded once", local=_one_denominator)
+_register(ONE_DENOMINATOR)
+__all__ += ["ONE_DENOMINATOR"]
+
+
 def stabilise(expr: sp.Expr, rules=RULES) -> tuple[sp.Expr, tuple[Rule, ...]]:
     """``expr`` with every rule applied, and the rules that changed something (in the order
     they first fired), e.g. ``stabilise(log(1 + exp(x))) == (softplus(x), (<softplus rule>,))``.
