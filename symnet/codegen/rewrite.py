@@ -27,7 +27,7 @@ import mpmath
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
-from ..functions import sigmoid
+from ..functions import _PRINT_METHODS, sigmoid
 from ..special import (exp_shift, exp_twosum, hypot_gap_slope, ndtr, nexpsq, nexpsq2, ordered_product, sigmoid_pair_product,
                        sigmoid_twosum, softplus)
 
@@ -1293,6 +1293,17 @@ class Grouped(sp.UnevaluatedExpr):
                   "extended_nonpositive", "nonzero", "extended_nonzero", "integer", "rational", "complex"):
         locals()[f"_eval_is_{_fact}"] = _delegate(f"is_{_fact}")
     del _fact, _delegate
+
+    def _bracketed(self, printer, *args, **kwargs):
+        # SymPy's code printers (lambdify, the mpmath references of the tests) print an UnevaluatedExpr as
+        # its bare sum; one whose text opens with a minus the enclosing sum takes for its sign: ((x − t) + c)
+        # printed as -(t + x) + c, 2 off at t = 0.9, x = 0.77. In brackets it is one term. symnet's own printers
+        # (text, LaTeX, NumPy and Triton kernels) dispatch on the class and are not affected.
+        return "(%s)" % printer._print(self.args[0])
+
+    for _method in _PRINT_METHODS:
+        locals()[_method] = _bracketed
+    del _method
 
 
 def _affine_root(node):
