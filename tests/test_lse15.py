@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from conftest import compiled, derived
+from conftest import compiled, derived, triton_torch
 from symnet.codegen import rewrite
 from symnet.codegen.ir import describe
 
@@ -163,12 +163,18 @@ def _exact_softmax(point):
         return [s[0]] + [s[0] * ((1 if j == 0 else 0) - s[j]) for j in range(N)]
 
 
-def _worst_softmax(dtype, points):
+def _worst_softmax(dtype, points, backend="numpy"):
     """The largest error in ULPs of ``dtype`` of the compiled written softmax, over its outputs and ``points``."""
-    f = compiled(_softmax(N))
+    f = compiled(_softmax(N), backend)
     names = [o.name for o in f.kernel.outputs]
     assert sorted(names) == sorted(["f"] + [f"df_da{i}" for i in range(N)])
-    outputs = f(**{f"a{i}": np.array([p[i] for p in points], dtype) for i in range(N)})
+    if backend == "triton":
+        torch = triton_torch()
+        tdtype = torch.float64 if dtype == np.float64 else torch.float32
+        outputs = [o.cpu().numpy() for o in f(**{f"a{i}": torch.tensor([p[i] for p in points], dtype=tdtype)
+                                                 for i in range(N)})]
+    else:
+        outputs = f(**{f"a{i}": np.array([p[i] for p in points], dtype) for i in range(N)})
     worst = 0.0
     for k, point in enumerate(points):
         exact = _exact_softmax([float(np.asarray(v, dtype)) for v in point])
@@ -209,6 +215,14 @@ def test_written_softmax_gradient_at_a_spread_within_torch(dtype):
     autograd 1.71. The compensated-sum rule sums the terms in double-word (float64 in a float32 kernel), rounded
     once: 1.12 ULP in float64 (0.49 in float32, torch 1.75)."""
     assert _worst_softmax(dtype, [_SPREAD]) <= min(2, _torch_worst_softmax(dtype, _SPREAD))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, pytest.param(np.float32, marks=pytest.mark.xfail(
+    strict=True, reason="found in session 15: the Triton float32 kernel sums S in float64 (compensated-sum) but "
+    "rounds S, S², the quotient and the product in float32: 2.39 ULP at the spread, torch 1.75; the NumPy "
+    "float32 kernel 0.49"))])
+def test_written_softmax_gradient_at_a_spread_within_torch_triton(dtype):
+    assert _worst_softmax(dtype, [_SPREAD], "triton") <= min(2, _torch_worst_softmax(dtype, _SPREAD))
 
 
 # the compensated-sum rule's case for tests/test_stability_rules.py (rule, formula, variables, domain, bad point,
