@@ -30,13 +30,14 @@ def _lse(n: int) -> str:
 # and the kernel's rules in order: printed by `symnet derive --stable` and in the generated module
 RULES_BEFORE = {
     _lse(4): ({"f": ["log-sum-exp", "two-sum", "infinite-shift", "shifted-sum-crossing"],
-               **{f"df_da{i}": ["max-shift", "two-sum", "infinite-shift"] for i in range(4)}},
-              ["log-sum-exp", "two-sum", "infinite-shift", "shifted-sum-crossing", "max-shift"]),
-    "exp(a0)/(exp(a0)+exp(a1)+exp(a2))": (
-        {"f": ["max-shift", "two-sum", "infinite-shift"],
-         "df_da0": ["max-shift", "softmax-complement", "two-sum", "infinite-shift"],
-         "df_da1": ["max-shift", "two-sum", "infinite-shift"], "df_da2": ["max-shift", "two-sum", "infinite-shift"]},
-        ["max-shift", "two-sum", "infinite-shift", "softmax-complement"]),
+               **{f"df_da{i}": ["max-shift", "two-sum", "infinite-shift", "compensated-sum"] for i in range(4)}},
+              ["log-sum-exp", "two-sum", "infinite-shift", "shifted-sum-crossing", "max-shift", "compensated-sum"]),
+    "exp(a0)/(exp(a0)+exp(a1)+exp(a2))": (  # (session 15: compensated-sum, a sum of three max-shifted terms)
+        {"f": ["max-shift", "two-sum", "infinite-shift", "compensated-sum"],
+         "df_da0": ["max-shift", "softmax-complement", "two-sum", "infinite-shift", "compensated-sum"],
+         "df_da1": ["max-shift", "two-sum", "infinite-shift", "compensated-sum"],
+         "df_da2": ["max-shift", "two-sum", "infinite-shift", "compensated-sum"]},
+        ["max-shift", "two-sum", "infinite-shift", "compensated-sum", "softmax-complement"]),
     "log(exp(x)+exp(y)) - x": (
         {"f": ["logaddexp", "log-quotient", "two-sum", "infinite-shift"],
          "df_dx": ["max-shift", "softmax-complement", "two-sum", "infinite-shift"],

@@ -108,6 +108,8 @@ from test_tie9 import RULE_CASES as _TIE9  # noqa: E402  (log1p-erf, quotient-by
 RULE_CASES += _TIE9
 from test_pois10 import RULE_CASES as _POIS10  # noqa: E402  (softplus-slope: tests/test_pois10.py)
 RULE_CASES += _POIS10
+from test_lse15 import RULE_CASES as _LSE15  # noqa: E402  (compensated-sum: tests/test_lse15.py)
+RULE_CASES += _LSE15
 from test_swish11 import RULE_CASES as _SWISH11  # noqa: E402  (overflowed-product: tests/test_swish11.py)
 RULE_CASES += _SWISH11
 from test_elem10 import RULE_CASES as _ELEM10  # noqa: E402  (removable-series: tests/test_elem10.py)
