@@ -17,3 +17,23 @@ def test_a_grouped_sum_opening_with_a_minus_is_one_term_in_sympys_code_printers(
         assert abs(got - want) < mpmath.mpf("1e-45")
     for module in ("math", "numpy"):
         assert abs(sp.lambdify((t, x), e, modules=[module])(0.9, 0.77) - float(want)) < 1e-15
+
+
+def test_a_rule_registered_late_is_tried_by_default():
+    # stabilise's and Stabiliser's default was RULES as bound when they were defined: a rule registered after
+    # them was silently never tried (h-smax15 lost a first run to it)
+    from symnet.codegen import rewrite
+
+    x = sp.Symbol("x", real=True)
+    marker = sp.Function("late_marker")
+    late = rewrite.Rule("late-test-rule", "a test rule", apply=lambda e: e.replace(sp.cos, marker),
+                        fired=lambda old, new: new != old)
+    saved = (rewrite.RULES, dict(rewrite._BY_NAME), rewrite._LOCAL)
+    try:
+        rewrite._register(late)
+        stable, fired = rewrite.stabilise(sp.cos(x))
+        assert stable == marker(x) and [r.name for r in fired] == ["late-test-rule"]
+    finally:
+        rewrite.RULES, rewrite._LOCAL = saved[0], saved[2]
+        rewrite._BY_NAME.clear()
+        rewrite._BY_NAME.update(saved[1])

@@ -3636,11 +3636,12 @@ _register(COMPENSATED_SUM)
 __all__ += ["COMPENSATED_SUM"]
 
 
-def stabilise(expr: sp.Expr, rules=RULES) -> tuple[sp.Expr, tuple[Rule, ...]]:
+def stabilise(expr: sp.Expr, rules=None) -> tuple[sp.Expr, tuple[Rule, ...]]:
     """``expr`` with every rule applied, and the rules that changed something (in the order
     they first fired), e.g. ``stabilise(log(1 + exp(x))) == (softplus(x), (<softplus rule>,))``.
 
-    When ``rules`` holds any of :data:`RULES` (the default), the whole node-by-node set is
+    When ``rules`` holds any of :data:`RULES` (the default, None: :data:`RULES` as it is at the call,
+    so a rule registered after this function is defined is not left out), the whole node-by-node set is
     applied in one bottom-up pass over the expression graph, each distinct node once (the
     rules are not independent: a log-sum-exp needs the max-shift of its quotient first).
     Whole-expression rules (``apply``/``fired``, e.g. the row-wise rules) are then applied in
@@ -3660,7 +3661,10 @@ class Stabiliser:
     and ``--stable`` name them per output). It lives as long as the object: make one per kernel
     (holding every node met, it is as large as the kernel's expressions), never a global one."""
 
-    def __init__(self, rules=RULES):
+    def __init__(self, rules=None):
+        # None: RULES at the call (a default of RULES would be the tuple bound when the class was made: a rule
+        # registered below it was silently never tried)
+        rules = RULES if rules is None else rules
         self.rules = rules
         self._local = any(r.name in _BY_NAME and _BY_NAME[r.name] is r for r in rules)
         self._whole = [r for r in rules if r.apply is not None]
