@@ -128,6 +128,12 @@ class TextPrinter(_ReaderOrder, StrPrinter):
     def _print_Heaviside(self, e):
         return "H(%s)" % self._print(e.args[0])
 
+    def _print_Max(self, e):  # max(a, b), as the lecture and NumPy write it (StrPrinter: Max(a, b))
+        return "max(%s)" % ", ".join(self._print(a) for a in e.args)
+
+    def _print_Min(self, e):
+        return "min(%s)" % ", ".join(self._print(a) for a in e.args)
+
     def _print_Abs(self, e):
         return "|%s|" % self._print(e.args[0])
 

@@ -81,7 +81,7 @@ def test_the_hazard_report_names_a_kink_the_code_resolves_against_the_true_deriv
     ("abs(x - 1)", "|x − 1|", "x = 1", 0.0, -1, 1),
     ("sign(x)*x", "sign(x)", "x = 0", 0.0, -1, 1),
     ("heaviside(x)*x", "H(x)", "x = 0", 0.0, 0, 1),
-    ("max(x, 0)", "Max(0, x)", "x = 0", 0.0, 0, 1),
+    ("max(x, 0)", "max(0, x)", "x = 0", 0.0, 0, 1),
 ])
 def test_every_kind_of_kink_is_reported_with_the_codes_convention(formula, node, where, code, left, right):
     """Before: no kink of abs, sign, H, max, min or relu was reported by --stable; the code's value on
