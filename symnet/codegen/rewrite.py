@@ -1398,7 +1398,7 @@ LOG_DIFFERENCE = Rule(
     "(bce's ∂t = log(1 − x) − log x: 821 ULP in float64 at x = 0.49995, every digit lost at x = 1/2 ± 2⁻⁵³); "
     "sign(d)·log1p(|d|/min(a, b)) with d = a − b simplified symbolically ((1 − x) − x = 1 − 2x, exact there "
     "by Sterbenz) rounds once before log1p, whose argument is ≥ 0: a few ULP at every ratio; as written where "
-    "a or b ≤ 0, inf or NaN, a clamp Max(c, log a) is on or the quotient overflows", local=_log_difference)
+    "a or b ≤ 0, inf or NaN, a clamp max(c, log a) is on or the quotient overflows", local=_log_difference)
 _register(LOG_DIFFERENCE)
 __all__ += ["LOG_DIFFERENCE"]
 
