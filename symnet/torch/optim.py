@@ -192,6 +192,20 @@ class FusedStep:
             s.zero_()
         self.steps_taken = 0
 
+    def __getstate__(self) -> dict:
+        """Pickled (``pickle``, ``copy.deepcopy``, ``torch.save``) without its generated function, which is compiled
+        again from the activations, loss and optimizer on unpickling (from symnet's caches where kept). Before:
+        "PicklingError: Can't pickle <function mlp_relu_linear_ce_adam>: it's not the same object as …"."""
+        state = dict(self.__dict__)
+        del state["_function"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        from ..codegen.compiler import compile_step
+
+        self.__dict__.update(state)
+        self._function = compile_step(self.activations, self.loss, optimizer=self.optimizer)
+
     def __repr__(self):
         hyper = ", ".join(f"{k}={v}" for k, v in self.hyper.items())
         return f"FusedStep({self.optimizer}, activations={self.activations}, loss={self.loss!r}, lr={self._lr}, {hyper})"
