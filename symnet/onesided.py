@@ -14,6 +14,7 @@ side, and the branch's value and derivative are taken at t = 0.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Mapping
 
 import sympy as sp
@@ -121,7 +122,7 @@ def _reachable(pw: sp.Piecewise) -> sp.Expr:
     covered, kept = sp.S.EmptySet, []
     try:
         for value, cond in pw.args:
-            region = sp.S.Reals if cond == sp.true else cond.as_set()
+            region = _region(cond, s)
             if region.is_subset(covered):
                 continue  # every point of it was taken by an earlier branch
             shown = cond if cond == sp.true or isinstance(region, sp.Union) else region.as_relational(s)
@@ -130,3 +131,33 @@ def _reachable(pw: sp.Piecewise) -> sp.Expr:
     except (NotImplementedError, TypeError, ValueError):
         return pw
     return sp.Piecewise(*kept) if kept else pw
+
+
+_INTERVALS = {  # x OP a as a set of x: x > a is (a, ∞)
+    ">": lambda a: sp.Interval.open(a, sp.oo), ">=": lambda a: sp.Interval(a, sp.oo),
+    "<": lambda a: sp.Interval.open(-sp.oo, a), "<=": lambda a: sp.Interval(-sp.oo, a),
+    "==": lambda a: sp.FiniteSet(a), "!=": lambda a: sp.Union(sp.Interval.open(-sp.oo, a), sp.Interval.open(a, sp.oo)),
+}
+
+
+@lru_cache(maxsize=4096)
+def _region(cond, s: sp.Symbol) -> sp.Set:
+    """The set of real ``s`` where ``cond`` holds, as SymPy's ``cond.as_set()`` gives it. A comparison of ``s`` with a
+    finite real number, and And/Or/Not of such, are read off directly (the same Interval); SymPy's as_set solves each
+    as an inequality and checks its periodicity (~0.2 s each: 3.6 of focal's 4.1 s derive, where 7 conditions were
+    solved 68 times); anything else is SymPy's."""
+    if cond == sp.true:
+        return sp.S.Reals
+    if cond == sp.false:
+        return sp.S.EmptySet
+    if isinstance(cond, sp.And):
+        return sp.Intersection(*(_region(a, s) for a in cond.args))
+    if isinstance(cond, sp.Or):
+        return sp.Union(*(_region(a, s) for a in cond.args))
+    if isinstance(cond, sp.Not):
+        return _region(cond.args[0], s).complement(sp.S.Reals)
+    if isinstance(cond, sp.core.relational.Relational) and cond.rel_op in _INTERVALS:
+        rel = cond if cond.lhs == s else cond.reversed if cond.rhs == s else None
+        if rel is not None and rel.rhs.is_number and rel.rhs.is_extended_real and rel.rhs.is_finite:
+            return _INTERVALS[rel.rel_op](rel.rhs)
+    return cond.as_set()

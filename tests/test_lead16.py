@@ -51,3 +51,16 @@ def test_a_fused_step_pickles_and_deep_copies():
     assert float(la) == float(lo)
     assert all(torch.equal(p, q) for p, q in zip(a.params, opt.params))
     assert all(torch.equal(p, q) for p, q in zip(a.state, opt.state))
+
+
+def test_a_condition_of_one_variable_reads_as_the_set_sympy_gives():
+    """onesided._region reads a comparison with a number (and And/Or/Not of such) off directly, where SymPy's
+    as_set solved each as an inequality (3.6 of focal's 4.1 s derive): the same sets, and SymPy's for the rest."""
+    from symnet.onesided import _region
+
+    x = sp.Symbol("x", real=True)
+    for cond in (x > 1000, x >= 3, x < -2, x <= sp.Rational(1, 3), sp.Eq(x, 1), sp.Ne(x, 1), 3 < x, sp.Gt(5, x),
+                 x > sp.pi, (x > 1000) | (x < -1000), (x > 1000) & ((x > 1000) | (x < -1000)), sp.Not(x > 2),
+                 (x > 1) & (x < 1), x > sp.Float("1e300"), x**2 < 4, sp.exp(x) > 2, sp.true, sp.false):
+        assert _region(cond, x) == (cond.as_set() if cond not in (sp.true, sp.false)
+                                    else sp.S.Reals if cond else sp.S.EmptySet), cond
