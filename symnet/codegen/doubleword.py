@@ -8,9 +8,10 @@ the end. The primitives follow Dekker (1971), Knuth's TwoSum and Joldes, Muller 
 "Tight and rigorous error bounds for basic building blocks of double-word arithmetic"); exp
 follows the QD library (Hida, Li & Bailey): x = k·ln 2 + r with ln 2 in two parts, e^(r/256) − 1
 by a short Taylor series, eight squarings back (p → 2p + p², which keeps e^r − 1 exact near 0),
-then 2^k. log and log1p take one Newton step on a float64 start y₀: y = y₀ + (x − e^y₀)·e^−y₀, the
-difference in double-word, as d − (e^y₀ − 1) with d = x − 1 (exact) near x = 1, so that log stays
-accurate to its last bits there.
+then 2^k. In Triton, log and log1p take one Newton step on a float64 start y₀: y = y₀ + (x − e^y₀)·e^−y₀,
+the difference in double-word, as d − (e^y₀ − 1) with d = x − 1 (exact) near x = 1, so that log stays
+accurate to its last bits there; NumPy's are table-driven (Tang 1990, two stages, _NUMPY_LOG: some 150
+array operations where the Newton step takes 420).
 
 No FMA anywhere: NumPy has none and the Triton interpreter's may not be fused; the products are
 Dekker's, by Veltkamp's splitting (scaled by 2⁻²⁸ above 2⁹⁹⁶, where 2²⁷·a would overflow).
