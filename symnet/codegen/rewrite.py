@@ -1014,19 +1014,21 @@ def _bottom_up(expr, rewrite, leaves=None):
     return visit(expr)
 
 
-def _top_down(expr, new_form):
+def _top_down(expr, new_form, leaves=()):
     """``expr.xreplace(found)`` for found = {n: new_form(n)} over the subexpressions n of ``expr`` where that is not
     None: each outermost such node replaced, a replacement not entered, a parent rebuilt where an argument was
     replaced (as xreplace does), each distinct node asked once (a preorder_traversal walks the tree: a sum
-    of N terms that each hold max(a_1, …, a_N) is N² nodes, and the same sum in each of N + 1 outputs). Inside a
-    :class:`Stabiliser`, for a ``new_form`` of the node alone (:func:`_walk_memo`), the answers are shared by the
-    kernel's outputs."""
-    memo = _walk_memo(new_form, "top-down")
+    of N terms that each hold max(a_1, …, a_N) is N² nodes, and the same sum in each of N + 1 outputs). Nodes of
+    a ``leaves`` class are kept as they are, neither asked nor entered. Inside a :class:`Stabiliser`, for a
+    ``new_form`` of the node alone (:func:`_walk_memo`), the answers are shared by the kernel's outputs."""
+    memo = _walk_memo(new_form, ("top-down", leaves))
 
     def visit(node):
         done = memo.get(node)
         if done is not None:
             return done
+        if isinstance(node, leaves):
+            return node, False
         new = new_form(node)
         if new is not None:
             out = (new, True)
@@ -2652,27 +2654,18 @@ def _half_power_series(expr):
                                                for p in expr.atoms(sp.Pow)):
         return expr
     written = without_ite(_share_sigmoid_pairs(expr))
-    memo: dict = {}
 
-    def visit(node):
-        if node in memo:
-            return memo[node]
-        if not node.args or isinstance(node, (WidenedBase, SeriesBase, sp.Indexed)):
-            return node
-        new = None
-        if isinstance(node, sp.Add):
-            fit = half_power_fit(node, written)
-            if fit is not None:
-                coefficients = [sp.Float(c, 25) for c in fit.coefficients]
-                series = ZeroSeries(x, fit.analytic, sp.Integer(fit.power), sp.Integer(fit.stride), *coefficients)
-                new = sp.Piecewise((series * x ** fit.exponent, x < sp.Float(fit.window)), (node, True))
-        if new is None:
-            args = tuple(visit(a) for a in node.args)
-            new = node.func(*args) if args != node.args else node
-        memo[node] = new
-        return new
+    def series_inside_window(node):
+        if not isinstance(node, sp.Add):
+            return None
+        fit = half_power_fit(node, written)
+        if fit is None:
+            return None
+        coefficients = [sp.Float(c, 25) for c in fit.coefficients]
+        series = ZeroSeries(x, fit.analytic, sp.Integer(fit.power), sp.Integer(fit.stride), *coefficients)
+        return sp.Piecewise((series * x ** fit.exponent, x < sp.Float(fit.window)), (node, True))
 
-    return visit(expr)
+    return _top_down(expr, series_inside_window, (WidenedBase, SeriesBase, sp.Indexed))
 
 
 HALF_POWER_SERIES = Rule(
