@@ -339,26 +339,24 @@ def _dw_softplus_first(x_hi, x_lo):
     return (M.where(x_hi > 0.0, x_hi, 0.0) + LOG1P(e)) + s * x_lo, 0.0 * x_lo
 '''
 # e^(−c·v²) of a double-word v (the rounded-argument rule's nexpsq(v), erf′ and Φ′ of a rounded v such as
-# erf(softplus x)′ = 2/√π·e^(−softplus(x)²)·σ(x)): v_hi² = p + e exactly (a two-product), so
-# e^(−c·(v_hi + v_lo)²) = e^(−c·p)·(1 − c·(e + 2·v_hi·v_lo)) to within (c·(e + 2·v_hi·v_lo))² (below 2⁻⁹⁰ for |v| < 40,
-# where e^(−v²) is not 0): the float64 exponential's own error and a rounding, where the float64 nexpsq of the
-# rounded v is 2·c·v²·ε_v off (400 ULP at v = 20)
+# erf(softplus x)′ = 2/√π·e^(−softplus(x)²)·σ(x)): v_hi² = p + e exactly (a two-product), so −c·v² is the
+# double-word −c·p − c·(e + 2·v_hi·v_lo) (to within c·v_lo²) and e^(−c·v²) its _dw_exp_first, e^(−c·p)·(1 − c·(e +
+# 2·v_hi·v_lo)), to within (c·(e + 2·v_hi·v_lo))² (below 2⁻⁹⁰ for |v| < 40, where e^(−v²) is not 0): the float64
+# exponential's own error and a rounding, where the float64 nexpsq of the rounded v is 2·c·v²·ε_v off (400 ULP at v = 20)
 PRIMITIVES.update({
     "_dw_nexpsq_first": '''\
 def _dw_nexpsq_first(x_hi, x_lo):
-    """e^(−(x_hi + x_lo)²) = e^(−p)·(1 − (e + 2·x_hi·x_lo)) to first order, p + e = x_hi² (two-product),
-    as a double-word (its lo part 0)."""
+    """e^(−(x_hi + x_lo)²) to first order: e^ of the double-word −p − (e + 2·x_hi·x_lo), p + e = x_hi²
+    (two-product), as a double-word (its lo part 0)."""
     p, e = _dw_two_prod(x_hi, x_hi)
-    r = M.exp(-p)
-    return r - r * (e + 2.0 * x_hi * x_lo), 0.0 * x_lo
+    return _dw_exp_first(-p, -(e + 2.0 * x_hi * x_lo))
 ''',
     "_dw_nexpsq2_first": '''\
 def _dw_nexpsq2_first(x_hi, x_lo):
-    """e^(−(x_hi + x_lo)²/2) = e^(−p/2)·(1 − (e/2 + x_hi·x_lo)) to first order, p + e = x_hi² (two-product),
-    as a double-word (its lo part 0)."""
+    """e^(−(x_hi + x_lo)²/2) to first order: e^ of the double-word −p/2 − (e/2 + x_hi·x_lo), p + e = x_hi²
+    (two-product), as a double-word (its lo part 0)."""
     p, e = _dw_two_prod(x_hi, x_hi)
-    r = M.exp(-0.5 * p)
-    return r - r * (0.5 * e + x_hi * x_lo), 0.0 * x_lo
+    return _dw_exp_first(-0.5 * p, -(0.5 * e + x_hi * x_lo))
 ''',
 })
 FIRST_ORDER = {"exp": "_dw_exp_first", "sigmoid": "_dw_sigmoid_first", "softplus": "_dw_softplus_first",
@@ -445,8 +443,8 @@ PRIMITIVE_NEEDS = {
     "_dw_sigmoid": ("_dw_exp", "_dw_add_fp", "_dw_div"),
     "_dw_softplus": ("_dw_exp", "_dw_log1p", "_dw_add"),
     "_dw_tanh": ("_dw_expm1", "_dw_add_fp", "_dw_div"),
-    "_dw_nexpsq_first": ("_dw_two_prod",),
-    "_dw_nexpsq2_first": ("_dw_two_prod",),
+    "_dw_nexpsq_first": ("_dw_two_prod", "_dw_exp_first"),
+    "_dw_nexpsq2_first": ("_dw_two_prod", "_dw_exp_first"),
 }
 ORDER = ["_dw_two_sum", "_dw_fast_two_sum", "_dw_split", "_dw_split_bounded", "_dw_two_prod",
          "_dw_two_prod_bounded", "_dw_add", "_dw_add_fp", "_dw_mul", "_dw_mul_fp", "_dw_mul_bounded",
