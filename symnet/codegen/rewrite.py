@@ -1046,6 +1046,10 @@ def _top_down(expr, new_form, leaves=()):
     return visit(expr)[0]
 
 
+# the leaves of the walks that leave a widened node, an array element and a select's conditions as they are (a
+# select's pairs are entered)
+_KEPT = (WidenedBase, sp.Indexed, sp.logic.boolalg.Boolean)
+
 # the memo tables of the bottom-up walks (_bottom_up) of the Stabiliser now applying its whole-expression rules:
 # (the rewrite's code, leaves) → node → rewritten; None outside a Stabiliser (each walk then has a table of its own)
 _SHARED_WALKS: contextvars.ContextVar = contextvars.ContextVar("symnet_shared_walks", default=None)
@@ -3058,21 +3062,7 @@ def _hypot_slopes(expr):
     """``expr`` with every largest subexpression :func:`_hypot_slope` recognises replaced (top down)."""
     if not isinstance(expr, sp.Expr) or not _has_square_root(expr):
         return expr  # (the written slopes hold √(c + w·u²) or its reciprocal; nothing else is entered)
-    memo: dict = {}
-
-    def visit(node):
-        if node in memo:
-            return memo[node]
-        if not node.args or isinstance(node, (WidenedBase, sp.Indexed, sp.logic.boolalg.Boolean)):
-            return node  # (a select's conditions: kept; its pairs are entered)
-        new = _hypot_slope(node) if isinstance(node, sp.Expr) else None
-        if new is None:
-            args = tuple(visit(a) for a in node.args)
-            new = node.func(*args) if args != node.args else node
-        memo[node] = new
-        return new
-
-    return visit(expr)
+    return _top_down(expr, lambda node: _hypot_slope(node) if isinstance(node, sp.Expr) else None, _KEPT)
 
 
 HYPOT_SLOPE = Rule(
@@ -3110,22 +3100,8 @@ def _rounded_powers(expr):
     widened, outermost first; a widened node is kept as it is."""
     if not isinstance(expr, sp.Expr) or not any(_rounded_base(p) for p in _atoms(expr, sp.Pow)):
         return expr
-    memo: dict = {}
-
-    def visit(node):
-        if node in memo:
-            return memo[node]
-        if not node.args or isinstance(node, (WidenedBase, sp.Indexed, sp.logic.boolalg.Boolean)):
-            return node  # (a select's conditions: kept; its pairs are entered)
-        if node.is_Mul and any(_holds_rounded_power(f) for f in node.args) or _rounded_base(node):
-            new = widen(node)
-        else:
-            args = tuple(visit(a) for a in node.args)
-            new = node.func(*args) if args != node.args else node
-        memo[node] = new
-        return new
-
-    return visit(expr)
+    return _top_down(expr, lambda node: widen(node) if node.is_Mul and any(
+        _holds_rounded_power(f) for f in node.args) or _rounded_base(node) else None, _KEPT)
 
 
 ROUNDED_POWER = Rule(
