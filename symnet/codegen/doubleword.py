@@ -383,44 +383,44 @@ def _dw_scale(hi, lo, k):
 ''',
 }
 
+
+
+def _with_fast_path(name: str, docstring: str, fast_path: str) -> str:
+    """Primitive ``name``'s text with ``docstring`` for its own and ``fast_path`` (lines that return where no
+    element needs the overflow guard) before the guard, its line ``big = …`` and what follows: the guarded path
+    written once, for both backends."""
+    text = PRIMITIVES[name]
+    start = text.index('    """')
+    end = text.index('"""\n', start + len('    """')) + len('"""\n')
+    before_guard, guard = text[end:].split("    big = ", 1)
+    return text[:start] + docstring + before_guard + fast_path + "    big = " + guard
+
+
 # NumPy's splitting checks the whole array once and takes the guard's three selects only where some
 # 2²⁷·a overflows (|a| past about 2⁹⁹⁶, or an inf or NaN): the same bits, a third of the operations
 # (a Triton program cannot branch on its data: the shared text)
-_NUMPY_SPLIT = '''\
-def _dw_split(a):
+_NUMPY_SPLIT = _with_fast_path("_dw_split", '''\
     """a = hi + lo, each of 26 bits at most (Veltkamp); where 2²⁷·a overflows (|a| above about 2⁹⁹⁶)
     scaled by 2⁻²⁸ first and back (exact), the whole array's selects taken only then."""
+''', '''\
     c = SPLITTER * a
     if np.isfinite(c).all():
         hi = c - (c - a)
         return hi, a - hi
-    big = np.abs(a) > SPLIT_BIG
-    s = np.where(big, a * SPLIT_DOWN, a)
-    c = SPLITTER * s
-    hi = c - (c - s)
-    lo = s - hi
-    return np.where(big, hi * SPLIT_UP, hi), np.where(big, lo * SPLIT_UP, lo)
-'''
+''')
 
 # and its TwoProduct checks the whole array once too: the guard's four selects only where some |a·b| is past 2⁹⁹⁶
 # (or not finite); the same bits (pseudo-Huber's ∂δ in float64, five TwoProducts an element: see benchmarks/elem15.py)
-_NUMPY_TWO_PROD = '''\
-def _dw_two_prod(a, b):
+_NUMPY_TWO_PROD = _with_fast_path("_dw_two_prod", '''\
     """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA); exact unless a partial
     product underflows. Where |p| > 2⁹⁹⁶, a and p scaled by 2⁻²⁸ first (exact) and e back: a_hi·b_hi
     may round above the largest float64 where p is just below it (the selects taken only then)."""
-    p = a * b
+''', '''\
     if (np.abs(p) <= SPLIT_BIG).all():
         a_hi, a_lo = _dw_split(a)
         b_hi, b_lo = _dw_split(b)
         return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-    big = np.abs(p) > SPLIT_BIG
-    a_hi, a_lo = _dw_split(np.where(big, a * SPLIT_DOWN, a))
-    b_hi, b_lo = _dw_split(b)
-    q = np.where(big, p * SPLIT_DOWN, p)
-    e = ((a_hi * b_hi - q) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-    return p, np.where(big, e * SPLIT_UP, e)
-'''
+''')
 
 PRIMITIVE_NEEDS = {
     "_dw_two_prod": ("_dw_split",),
