@@ -27,7 +27,7 @@ import mpmath
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
-from ..functions import _PRINT_METHODS, sigmoid
+from ..functions import _PRINT_METHODS, SymnetFunction, sigmoid
 from ..special import (exp_shift, exp_twosum, hypot_gap_slope, ndtr, nexpsq, nexpsq2, ordered_product, sigmoid_pair_product,
                        sigmoid_twosum, softplus)
 
@@ -3735,28 +3735,26 @@ def _note(names: list, fired) -> None:
             names.append(n)
 
 
-class nexp(sp.Function):  # noqa: N801
+class nexp(SymnetFunction):  # noqa: N801
     """nexp(x) = e^−x, kept as one opaque node so that 1/nexp(x) is not folded back into
-    e^x: the sigmoid-pair rule computes σ(x) and σ(−x) from this one exponential."""
+    e^x: the sigmoid-pair rule computes σ(x) and σ(−x) from this one exponential. Shown, printed by
+    SymPy's code printers and evaluated as e^−x (:class:`symnet.functions.SymnetFunction`)."""
 
     nargs = 1
 
     def fdiff(self, argindex=1):
         return -self
 
-    def _eval_rewrite_as_exp(self, x, **kwargs):
+    @staticmethod
+    def _of(x):
         return sp.exp(-x)
 
-    def _eval_evalf(self, prec):
-        x = self.args[0]._eval_evalf(prec)
-        return None if x is None else sp.exp(-x)._eval_evalf(prec)
+    @staticmethod
+    def _shown(x):
+        return sp.exp(-x, evaluate=False)  # e^−0 and e^−log(x) as such, not 1 and 1/x
 
-    def _symnet_text(self, printer):
-        return "exp(%s)" % printer._print(-self.args[0])
-
-    def _latex(self, printer, exp=None):
-        body = r"e^{%s}" % printer._print(-self.args[0])
-        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return self._of(x)
 
 
 def _pair_product(u):
