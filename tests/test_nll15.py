@@ -44,8 +44,23 @@ def _logvar_grid(dtype, n=120, seed=15):
     for sv in np.linspace(-6, 6, n // 4):
         for rel in (1 - 1e-6, 1 + 1e-3, 1.1):
             rows.append((0.3 + math.exp(sv / 2) * rel, sv, 0.3))
+    return _columns(rows, dtype)
+
+
+def _columns(rows, dtype):
+    """The columns of ``rows`` (tuples of floats), each value rounded to ``dtype`` (as Python floats)."""
     with np.errstate(over="ignore"):
         return [[float(q) for q in np.asarray(c, dtype=np.float64).astype(dtype)] for c in zip(*rows)]
+
+
+def _assert_within_bound(formula, variables, columns, dtype, backend):
+    """Every output of ``formula``'s ``backend`` kernel within BOUND ULP of mpmath at ``columns`` (the worst named)."""
+    kernel = _kernel(formula, variables, backend)
+    results = _run(kernel, backend, variables, columns, dtype)
+    for q, out in enumerate(kernel.kernel.outputs):
+        errs = _errors(results[q], _truth(out, variables, columns), dtype)
+        k = int(errs.argmax())
+        assert errs[k] <= BOUND[dtype], (out.name, errs[k], [c[k] for c in columns])
 
 
 def _worst_of(formula, variables, columns, dtype, backend, output):
@@ -67,22 +82,11 @@ def test_logvar_ds_at_the_failing_points(backend):
 
 @pytest.mark.parametrize("dtype", [F64, F32])
 def test_logvar_over_a_normal_range_numpy(dtype):
-    columns = _logvar_grid(dtype)
-    kernel = _kernel(LOGVAR, LOGVAR_VARS, "numpy")
-    results = _run(kernel, "numpy", LOGVAR_VARS, columns, dtype)
-    for q, out in enumerate(kernel.kernel.outputs):
-        errs = _errors(results[q], _truth(out, LOGVAR_VARS, columns), dtype)
-        k = int(errs.argmax())
-        assert errs[k] <= BOUND[dtype], (out.name, errs[k], [c[k] for c in columns])
+    _assert_within_bound(LOGVAR, LOGVAR_VARS, _logvar_grid(dtype), dtype, "numpy")
 
 
 def test_logvar_over_a_normal_range_triton():
-    columns = [c[::12] for c in _logvar_grid(F64)]
-    kernel = _kernel(LOGVAR, LOGVAR_VARS, "triton")
-    results = _run(kernel, "triton", LOGVAR_VARS, columns, F64)
-    for q, out in enumerate(kernel.kernel.outputs):
-        errs = _errors(results[q], _truth(out, LOGVAR_VARS, columns), F64)
-        assert errs.max() <= BOUND[F64], (out.name, errs.max())
+    _assert_within_bound(LOGVAR, LOGVAR_VARS, [c[::12] for c in _logvar_grid(F64)], F64, "triton")
 
 
 def test_logvar_torch_cancels_where_symnet_does_not():
@@ -109,8 +113,7 @@ def _variance_grid(dtype, n=160, seed=16):
     for dv in np.linspace(0.05, 3, n // 4):
         for rel in (1 - 1e-3, 1.01, 2.0):
             rows.append((dv, 0.0, dv * dv * rel))
-    with np.errstate(over="ignore"):
-        return [[float(q) for q in np.asarray(c, dtype=np.float64).astype(dtype)] for c in zip(*rows)]
+    return _columns(rows, dtype)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "triton"])
@@ -123,20 +126,9 @@ def test_variance_dv_at_subnormal_v(backend):
 
 @pytest.mark.parametrize("dtype", [F64, F32])
 def test_variance_over_a_normal_range_numpy(dtype):
-    columns = _variance_grid(dtype)
-    kernel = _kernel(VARIANCE, VARIANCE_VARS, "numpy")
-    results = _run(kernel, "numpy", VARIANCE_VARS, columns, dtype)
-    for q, out in enumerate(kernel.kernel.outputs):
-        errs = _errors(results[q], _truth(out, VARIANCE_VARS, columns), dtype)
-        k = int(errs.argmax())
-        assert errs[k] <= BOUND[dtype], (out.name, errs[k], [c[k] for c in columns])
+    _assert_within_bound(VARIANCE, VARIANCE_VARS, _variance_grid(dtype), dtype, "numpy")
 
 
 def test_variance_over_a_normal_range_triton():
-    columns = [c[::16] for c in _variance_grid(F64)]
-    kernel = _kernel(VARIANCE, VARIANCE_VARS, "triton")
-    results = _run(kernel, "triton", VARIANCE_VARS, columns, F64)
-    for q, out in enumerate(kernel.kernel.outputs):
-        errs = _errors(results[q], _truth(out, VARIANCE_VARS, columns), F64)
-        assert errs.max() <= BOUND[F64], (out.name, errs.max())
+    _assert_within_bound(VARIANCE, VARIANCE_VARS, [c[::16] for c in _variance_grid(F64)], F64, "triton")
 

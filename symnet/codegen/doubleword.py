@@ -341,26 +341,24 @@ def _dw_softplus_first(x_hi, x_lo):
     return (M.where(x_hi > 0.0, x_hi, 0.0) + LOG1P(e)) + s * x_lo, 0.0 * x_lo
 '''
 # e^(−c·v²) of a double-word v (the rounded-argument rule's nexpsq(v), erf′ and Φ′ of a rounded v such as
-# erf(softplus x)′ = 2/√π·e^(−softplus(x)²)·σ(x)): v_hi² = p + e exactly (a two-product), so
-# e^(−c·(v_hi + v_lo)²) = e^(−c·p)·(1 − c·(e + 2·v_hi·v_lo)) to within (c·(e + 2·v_hi·v_lo))² (below 2⁻⁹⁰ for |v| < 40,
-# where e^(−v²) is not 0): the float64 exponential's own error and a rounding, where the float64 nexpsq of the
-# rounded v is 2·c·v²·ε_v off (400 ULP at v = 20)
+# erf(softplus x)′ = 2/√π·e^(−softplus(x)²)·σ(x)): v_hi² = p + e exactly (a two-product), so −c·v² is the
+# double-word −c·p − c·(e + 2·v_hi·v_lo) (to within c·v_lo²) and e^(−c·v²) its _dw_exp_first, e^(−c·p)·(1 − c·(e +
+# 2·v_hi·v_lo)), to within (c·(e + 2·v_hi·v_lo))² (below 2⁻⁹⁰ for |v| < 40, where e^(−v²) is not 0): the float64
+# exponential's own error and a rounding, where the float64 nexpsq of the rounded v is 2·c·v²·ε_v off (400 ULP at v = 20)
 PRIMITIVES.update({
     "_dw_nexpsq_first": '''\
 def _dw_nexpsq_first(x_hi, x_lo):
-    """e^(−(x_hi + x_lo)²) = e^(−p)·(1 − (e + 2·x_hi·x_lo)) to first order, p + e = x_hi² (two-product),
-    as a double-word (its lo part 0)."""
+    """e^(−(x_hi + x_lo)²) to first order: e^ of the double-word −p − (e + 2·x_hi·x_lo), p + e = x_hi²
+    (two-product), as a double-word (its lo part 0)."""
     p, e = _dw_two_prod(x_hi, x_hi)
-    r = M.exp(-p)
-    return r - r * (e + 2.0 * x_hi * x_lo), 0.0 * x_lo
+    return _dw_exp_first(-p, -(e + 2.0 * x_hi * x_lo))
 ''',
     "_dw_nexpsq2_first": '''\
 def _dw_nexpsq2_first(x_hi, x_lo):
-    """e^(−(x_hi + x_lo)²/2) = e^(−p/2)·(1 − (e/2 + x_hi·x_lo)) to first order, p + e = x_hi² (two-product),
-    as a double-word (its lo part 0)."""
+    """e^(−(x_hi + x_lo)²/2) to first order: e^ of the double-word −p/2 − (e/2 + x_hi·x_lo), p + e = x_hi²
+    (two-product), as a double-word (its lo part 0)."""
     p, e = _dw_two_prod(x_hi, x_hi)
-    r = M.exp(-0.5 * p)
-    return r - r * (0.5 * e + x_hi * x_lo), 0.0 * x_lo
+    return _dw_exp_first(-0.5 * p, -(0.5 * e + x_hi * x_lo))
 ''',
 })
 FIRST_ORDER = {"exp": "_dw_exp_first", "sigmoid": "_dw_sigmoid_first", "softplus": "_dw_softplus_first",
@@ -387,44 +385,44 @@ def _dw_scale(hi, lo, k):
 ''',
 }
 
+
+
+def _with_fast_path(name: str, docstring: str, fast_path: str) -> str:
+    """Primitive ``name``'s text with ``docstring`` for its own and ``fast_path`` (lines that return where no
+    element needs the overflow guard) before the guard, its line ``big = …`` and what follows: the guarded path
+    written once, for both backends."""
+    text = PRIMITIVES[name]
+    start = text.index('    """')
+    end = text.index('"""\n', start + len('    """')) + len('"""\n')
+    before_guard, guard = text[end:].split("    big = ", 1)
+    return text[:start] + docstring + before_guard + fast_path + "    big = " + guard
+
+
 # NumPy's splitting checks the whole array once and takes the guard's three selects only where some
 # 2²⁷·a overflows (|a| past about 2⁹⁹⁶, or an inf or NaN): the same bits, a third of the operations
 # (a Triton program cannot branch on its data: the shared text)
-_NUMPY_SPLIT = '''\
-def _dw_split(a):
+_NUMPY_SPLIT = _with_fast_path("_dw_split", '''\
     """a = hi + lo, each of 26 bits at most (Veltkamp); where 2²⁷·a overflows (|a| above about 2⁹⁹⁶)
     scaled by 2⁻²⁸ first and back (exact), the whole array's selects taken only then."""
+''', '''\
     c = SPLITTER * a
     if np.isfinite(c).all():
         hi = c - (c - a)
         return hi, a - hi
-    big = np.abs(a) > SPLIT_BIG
-    s = np.where(big, a * SPLIT_DOWN, a)
-    c = SPLITTER * s
-    hi = c - (c - s)
-    lo = s - hi
-    return np.where(big, hi * SPLIT_UP, hi), np.where(big, lo * SPLIT_UP, lo)
-'''
+''')
 
 # and its TwoProduct checks the whole array once too: the guard's four selects only where some |a·b| is past 2⁹⁹⁶
 # (or not finite); the same bits (pseudo-Huber's ∂δ in float64, five TwoProducts an element: see benchmarks/elem15.py)
-_NUMPY_TWO_PROD = '''\
-def _dw_two_prod(a, b):
+_NUMPY_TWO_PROD = _with_fast_path("_dw_two_prod", '''\
     """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA); exact unless a partial
     product underflows. Where |p| > 2⁹⁹⁶, a and p scaled by 2⁻²⁸ first (exact) and e back: a_hi·b_hi
     may round above the largest float64 where p is just below it (the selects taken only then)."""
-    p = a * b
+''', '''\
     if (np.abs(p) <= SPLIT_BIG).all():
         a_hi, a_lo = _dw_split(a)
         b_hi, b_lo = _dw_split(b)
         return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-    big = np.abs(p) > SPLIT_BIG
-    a_hi, a_lo = _dw_split(np.where(big, a * SPLIT_DOWN, a))
-    b_hi, b_lo = _dw_split(b)
-    q = np.where(big, p * SPLIT_DOWN, p)
-    e = ((a_hi * b_hi - q) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-    return p, np.where(big, e * SPLIT_UP, e)
-'''
+''')
 
 # NumPy's log and log1p, table-driven (Tang, "Table-driven implementation of the logarithm function in IEEE
 # floating-point arithmetic", ACM TOMS 16, 1990, in two stages; CRlibm's log likewise): x = 2^k·m, m in [0.75, 1.5)
@@ -591,8 +589,8 @@ PRIMITIVE_NEEDS = {
     "_dw_sigmoid": ("_dw_exp", "_dw_add_fp", "_dw_div"),
     "_dw_softplus": ("_dw_exp", "_dw_log1p", "_dw_add"),
     "_dw_tanh": ("_dw_expm1", "_dw_add_fp", "_dw_div"),
-    "_dw_nexpsq_first": ("_dw_two_prod",),
-    "_dw_nexpsq2_first": ("_dw_two_prod",),
+    "_dw_nexpsq_first": ("_dw_two_prod", "_dw_exp_first"),
+    "_dw_nexpsq2_first": ("_dw_two_prod", "_dw_exp_first"),
 }
 ORDER = ["_dw_two_sum", "_dw_fast_two_sum", "_dw_split", "_dw_split_bounded", "_dw_two_prod",
          "_dw_two_prod_bounded", "_dw_add", "_dw_add_fp", "_dw_mul", "_dw_mul_fp", "_dw_mul_bounded",

@@ -27,7 +27,7 @@ import mpmath
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
-from ..functions import _PRINT_METHODS, sigmoid
+from ..functions import _PRINT_METHODS, SymnetFunction, sigmoid
 from ..special import (exp_shift, exp_twosum, hypot_gap_slope, ndtr, nexpsq, nexpsq2, ordered_product, sigmoid_pair_product,
                        sigmoid_twosum, softplus)
 
@@ -1014,19 +1014,21 @@ def _bottom_up(expr, rewrite, leaves=None):
     return visit(expr)
 
 
-def _top_down(expr, new_form):
+def _top_down(expr, new_form, leaves=()):
     """``expr.xreplace(found)`` for found = {n: new_form(n)} over the subexpressions n of ``expr`` where that is not
     None: each outermost such node replaced, a replacement not entered, a parent rebuilt where an argument was
     replaced (as xreplace does), each distinct node asked once (a preorder_traversal walks the tree: a sum
-    of N terms that each hold max(a_1, …, a_N) is N² nodes, and the same sum in each of N + 1 outputs). Inside a
-    :class:`Stabiliser`, for a ``new_form`` of the node alone (:func:`_walk_memo`), the answers are shared by the
-    kernel's outputs."""
-    memo = _walk_memo(new_form, "top-down")
+    of N terms that each hold max(a_1, …, a_N) is N² nodes, and the same sum in each of N + 1 outputs). Nodes of
+    a ``leaves`` class are kept as they are, neither asked nor entered. Inside a :class:`Stabiliser`, for a
+    ``new_form`` of the node alone (:func:`_walk_memo`), the answers are shared by the kernel's outputs."""
+    memo = _walk_memo(new_form, ("top-down", leaves))
 
     def visit(node):
         done = memo.get(node)
         if done is not None:
             return done
+        if isinstance(node, leaves):
+            return node, False
         new = new_form(node)
         if new is not None:
             out = (new, True)
@@ -1043,6 +1045,10 @@ def _top_down(expr, new_form):
 
     return visit(expr)[0]
 
+
+# the leaves of the walks that leave a widened node, an array element and a select's conditions as they are (a
+# select's pairs are entered)
+_KEPT = (WidenedBase, sp.Indexed, sp.logic.boolalg.Boolean)
 
 # the memo tables of the bottom-up walks (_bottom_up) of the Stabiliser now applying its whole-expression rules:
 # (the rewrite's code, leaves) → node → rewritten; None outside a Stabiliser (each walk then has a table of its own)
@@ -2652,27 +2658,18 @@ def _half_power_series(expr):
                                                for p in expr.atoms(sp.Pow)):
         return expr
     written = without_ite(_share_sigmoid_pairs(expr))
-    memo: dict = {}
 
-    def visit(node):
-        if node in memo:
-            return memo[node]
-        if not node.args or isinstance(node, (WidenedBase, SeriesBase, sp.Indexed)):
-            return node
-        new = None
-        if isinstance(node, sp.Add):
-            fit = half_power_fit(node, written)
-            if fit is not None:
-                coefficients = [sp.Float(c, 25) for c in fit.coefficients]
-                series = ZeroSeries(x, fit.analytic, sp.Integer(fit.power), sp.Integer(fit.stride), *coefficients)
-                new = sp.Piecewise((series * x ** fit.exponent, x < sp.Float(fit.window)), (node, True))
-        if new is None:
-            args = tuple(visit(a) for a in node.args)
-            new = node.func(*args) if args != node.args else node
-        memo[node] = new
-        return new
+    def series_inside_window(node):
+        if not isinstance(node, sp.Add):
+            return None
+        fit = half_power_fit(node, written)
+        if fit is None:
+            return None
+        coefficients = [sp.Float(c, 25) for c in fit.coefficients]
+        series = ZeroSeries(x, fit.analytic, sp.Integer(fit.power), sp.Integer(fit.stride), *coefficients)
+        return sp.Piecewise((series * x ** fit.exponent, x < sp.Float(fit.window)), (node, True))
 
-    return visit(expr)
+    return _top_down(expr, series_inside_window, (WidenedBase, SeriesBase, sp.Indexed))
 
 
 HALF_POWER_SERIES = Rule(
@@ -3065,21 +3062,7 @@ def _hypot_slopes(expr):
     """``expr`` with every largest subexpression :func:`_hypot_slope` recognises replaced (top down)."""
     if not isinstance(expr, sp.Expr) or not _has_square_root(expr):
         return expr  # (the written slopes hold √(c + w·u²) or its reciprocal; nothing else is entered)
-    memo: dict = {}
-
-    def visit(node):
-        if node in memo:
-            return memo[node]
-        if not node.args or isinstance(node, (WidenedBase, sp.Indexed, sp.logic.boolalg.Boolean)):
-            return node  # (a select's conditions: kept; its pairs are entered)
-        new = _hypot_slope(node) if isinstance(node, sp.Expr) else None
-        if new is None:
-            args = tuple(visit(a) for a in node.args)
-            new = node.func(*args) if args != node.args else node
-        memo[node] = new
-        return new
-
-    return visit(expr)
+    return _top_down(expr, lambda node: _hypot_slope(node) if isinstance(node, sp.Expr) else None, _KEPT)
 
 
 HYPOT_SLOPE = Rule(
@@ -3117,22 +3100,8 @@ def _rounded_powers(expr):
     widened, outermost first; a widened node is kept as it is."""
     if not isinstance(expr, sp.Expr) or not any(_rounded_base(p) for p in _atoms(expr, sp.Pow)):
         return expr
-    memo: dict = {}
-
-    def visit(node):
-        if node in memo:
-            return memo[node]
-        if not node.args or isinstance(node, (WidenedBase, sp.Indexed, sp.logic.boolalg.Boolean)):
-            return node  # (a select's conditions: kept; its pairs are entered)
-        if node.is_Mul and any(_holds_rounded_power(f) for f in node.args) or _rounded_base(node):
-            new = widen(node)
-        else:
-            args = tuple(visit(a) for a in node.args)
-            new = node.func(*args) if args != node.args else node
-        memo[node] = new
-        return new
-
-    return visit(expr)
+    return _top_down(expr, lambda node: widen(node) if node.is_Mul and any(
+        _holds_rounded_power(f) for f in node.args) or _rounded_base(node) else None, _KEPT)
 
 
 ROUNDED_POWER = Rule(
@@ -3766,28 +3735,26 @@ def _note(names: list, fired) -> None:
             names.append(n)
 
 
-class nexp(sp.Function):  # noqa: N801
+class nexp(SymnetFunction):  # noqa: N801
     """nexp(x) = e^−x, kept as one opaque node so that 1/nexp(x) is not folded back into
-    e^x: the sigmoid-pair rule computes σ(x) and σ(−x) from this one exponential."""
+    e^x: the sigmoid-pair rule computes σ(x) and σ(−x) from this one exponential. Shown, printed by
+    SymPy's code printers and evaluated as e^−x (:class:`symnet.functions.SymnetFunction`)."""
 
     nargs = 1
 
     def fdiff(self, argindex=1):
         return -self
 
-    def _eval_rewrite_as_exp(self, x, **kwargs):
+    @staticmethod
+    def _of(x):
         return sp.exp(-x)
 
-    def _eval_evalf(self, prec):
-        x = self.args[0]._eval_evalf(prec)
-        return None if x is None else sp.exp(-x)._eval_evalf(prec)
+    @staticmethod
+    def _shown(x):
+        return sp.exp(-x, evaluate=False)  # e^−0 and e^−log(x) as such, not 1 and 1/x
 
-    def _symnet_text(self, printer):
-        return "exp(%s)" % printer._print(-self.args[0])
-
-    def _latex(self, printer, exp=None):
-        body = r"e^{%s}" % printer._print(-self.args[0])
-        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return self._of(x)
 
 
 def _pair_product(u):

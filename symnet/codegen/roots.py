@@ -656,7 +656,10 @@ def _zero_fitted(f, rho):
 
 def _zero_taylor(f):
     """:func:`_zero_fitted` on [−1/2, 1/2], halved until f is finite there, and again well inside the disc of
-    convergence where its radius is below 1.5 (tanh: ±iπ/2); None where no interval down to MIN_WINDOW serves."""
+    convergence where its radius is below 1.5 (tanh: ±iπ/2); None where f has no finite limit at 0
+    (:func:`_removable`) or no interval down to MIN_WINDOW serves."""
+    if not _removable(f):
+        return None
     rho = 0.5
     found = _zero_fitted(f, rho)
     while found is None and rho > MIN_WINDOW:
@@ -665,6 +668,19 @@ def _zero_taylor(f):
     if found is not None and found[3] < 1.5:
         found = _zero_fitted(f, found[3] / 3)
     return found
+
+
+def _series_is_f(f, c, power, stride, points) -> bool:
+    """The proof of a fit: x^k·P(x^s) (k = ``power``, s = ``stride``, P's coefficients ``c``) is f to TRUNCATION
+    (4× it, relative) at each of ``points`` (floats), f at 120 digits."""
+    with mpmath.workdps(2 * DIGITS):
+        for point in points:
+            xx = mpmath.mpf(point)
+            want = f(xx)
+            got = mpmath.polyval(list(reversed(c)), xx ** stride) * (xx if power else 1)
+            if abs(got - want) > 4 * TRUNCATION * max(abs(want), mpmath.mpf(10) ** -300):
+                return False
+    return True
 
 
 @functools.lru_cache(maxsize=512)
@@ -681,8 +697,6 @@ def removable_fit(expr: sp.Expr, written: sp.Expr | None = None) -> ZeroFit | No
 def _removable_fit(expr, written):
     (x,) = expr.free_symbols
     f = _mp(expr, x)
-    if not _removable(f):
-        return None
     found = _zero_taylor(f)
     if found is None:
         return None
@@ -726,14 +740,8 @@ def _removable_fit(expr, written):
     w = best[1]
     n = degrees[w]
     coefficients = tuple(c[: n + 1])
-    with mpmath.workdps(2 * DIGITS):  # the proof: the series is f to TRUNCATION over the window (f at 120 digits)
-        for s in np.linspace(-1, 1, 22):
-            xx = mpmath.mpf(float(s) * w)
-            want = f(xx)
-            v = xx ** stride
-            got = mpmath.polyval(list(reversed(coefficients)), v) * (xx if power else 1)
-            if abs(got - want) > 4 * TRUNCATION * max(abs(want), mpmath.mpf(10) ** -300):
-                return None
+    if not _series_is_f(f, coefficients, power, stride, [float(s) * w for s in np.linspace(-1, 1, 22)]):
+        return None
     inside = {n: float(np.max(np.where(dist < w, series[w], 0.0))) for n, (dist, _, series) in grids.items()}
     outside = {n: float(np.max(np.where(dist >= w, err, 0.0))) for n, (dist, err, _) in grids.items()}
     written_in = {n: float(np.max(np.where(dist < w, err, 0.0))) for n, (dist, err, _) in grids.items()}
@@ -805,8 +813,6 @@ def _half_power_fit(expr, written):
         return None
     q, g = parts
     f = _mp(g, x)
-    if not _removable(f):
-        return None
     found = _zero_taylor(f)
     if found is None:
         return None
@@ -847,12 +853,8 @@ def _half_power_fit(expr, written):
         n = _zero_degree(c, stride, w)
     if n is None:
         return None
-    with mpmath.workdps(2 * DIGITS):  # the proof: the series is g to TRUNCATION over the window (g at 120 digits)
-        for s in np.linspace(1 / 21, 1, 21):
-            xx = mpmath.mpf(float(s) * w)
-            got = mpmath.polyval(list(reversed(c[: n + 1])), xx ** stride) * (xx if power else 1)
-            if abs(got - f(xx)) > 4 * TRUNCATION * max(abs(f(xx)), mpmath.mpf(10) ** -300):
-                return None
+    if not _series_is_f(f, c[: n + 1], power, stride, [float(s) * w for s in np.linspace(1 / 21, 1, 21)]):
+        return None
     return HalfPowerFit(q, g, power, stride, w, tuple(c[: n + 1]), inside, written_in)
 
 
