@@ -1,0 +1,101 @@
+"""Numerics faults of issue 16 left open after session 15, each at its failing point on NumPy and Triton
+(interpreter, a few points), float32 and float64, against mpmath at 50 digits (or the limit where the formula
+has no value to evaluate), with torch's autograd of the formula as written beside.
+
+* e^z − t·z (the Poisson NLL with log input, as a user writes it): NaN at z = +inf (inf − inf; e^z/z of the
+  exp-minus rule's z > 64 piece, inf/inf) and at z = −inf, t = 0 (0·(−inf)), where the limits are +inf and 0
+  (torch NaN at both): the exp-minus-limit rule.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from conftest import torch_autograd_values
+from test_loss_accuracy6 import _errors, _kernel, _run, _truth
+
+t, u, z = sp.symbols("t u z", real=True)
+F32, F64 = np.float32, np.float64
+INF = math.inf
+
+# the rule cases of tests/test_stability_rules.py (rule, written formula, variables, domain, bad point, dtype)
+RULE_CASES = [
+    ("exp-minus-limit", sp.exp(u) - t * u, (u, t), (-4.0, 4.0), (INF, 1.0), F32),
+    ("exp-minus-limit", sp.exp(u) - t * u, (u, t), (-4.0, 4.0), (-INF, 0.0), F32),
+]
+# (value, gradients in the order of the variables) where the written formula has no value: e^u − t·u, ∂u = e^u − t,
+# ∂t = −u
+LIMITS = {
+    ("exp-minus-limit", INF): (INF, (INF, -INF)),
+    ("exp-minus-limit", -INF): (0.0, (0.0, INF)),
+}
+
+POISSON = sp.exp(z) - t * z
+POISSON_VARS = (t, z)
+# (t, z) → (f, ∂t, ∂z): the limits; t = +inf at z = +inf is inf − inf, the true value undefined (NaN, as written)
+POISSON_LIMITS = [
+    ((1.0, INF), (INF, -INF, INF)),
+    ((0.0, INF), (INF, -INF, INF)),
+    ((-2.0, INF), (INF, -INF, INF)),
+    ((3.5, -INF), (INF, INF, -3.5)),
+    ((0.0, -INF), (0.0, INF, 0.0)),
+    ((-3.5, -INF), (-INF, INF, 3.5)),
+    ((INF, -INF), (INF, INF, -INF)),
+    ((INF, INF), (math.nan, -INF, math.nan)),
+]
+
+
+def _same(got, want) -> bool:
+    return (math.isnan(got) and math.isnan(want)) or got == want
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_poisson_log_input_limits_at_infinite_z(dtype, backend):
+    columns = [[p[0][0] for p in POISSON_LIMITS], [p[0][1] for p in POISSON_LIMITS]]
+    results = _run(_kernel(POISSON, POISSON_VARS, backend), backend, POISSON_VARS, columns, dtype)
+    for k, (point, want) in enumerate(POISSON_LIMITS):
+        got = tuple(float(r[k]) for r in results)
+        assert all(_same(g, w) for g, w in zip(got, want)), (backend, dtype, point, got, want)
+
+
+def test_poisson_log_input_torch_is_nan_at_the_limits():
+    """The comparison: torch's autograd of the written formula is NaN where the limits are +inf and 0."""
+    columns = [[1.0, 0.0, 0.0], [INF, INF, -INF]]
+    for dtype in (F32, F64):
+        ref = torch_autograd_values(lambda torch, a, b: torch.exp(b) - a * b, POISSON_VARS, columns, dtype)
+        assert np.isnan(ref["f"]).all(), ref["f"]
+
+
+def _poisson_grid(dtype, n=60, seed=16):
+    """z in [−30, 30] (beyond |z| = 64 too, the u > 64 piece) against t in [0, 20], and points t ≈ e^z/z."""
+    rng = np.random.default_rng(seed)
+    rows = [tuple(r) for r in np.column_stack([rng.uniform(0, 20, n), rng.uniform(-30, 30, n)])]
+    rows += [(3.0, 70.0), (1e30, 80.0), (0.0, 85.0), (2.0, 1e-30), (1.0, -1e-30), (0.0, -700.0), (5.0, -1e30)]
+    rows += [(math.exp(zv) / zv * rel, zv) for zv in (1.5, 3.0, 10.0, 40.0) for rel in (1 - 1e-6, 1.001)]
+    with np.errstate(over="ignore"):
+        return [[float(q) for q in np.asarray(c, np.float64).astype(dtype)] for c in zip(*rows)]
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_poisson_log_input_finite_range_numpy(dtype):
+    """The limit pieces leave every finite point as it was: within the bound of mpmath."""
+    columns = _poisson_grid(dtype)
+    kernel = _kernel(POISSON, POISSON_VARS, "numpy")
+    results = _run(kernel, "numpy", POISSON_VARS, columns, dtype)
+    for q, out in enumerate(kernel.kernel.outputs):
+        errs = _errors(results[q], _truth(out, POISSON_VARS, columns), dtype)
+        k = int(errs.argmax())
+        assert errs[k] <= {F32: 8.0, F64: 4.0}[dtype], (out.name, errs[k], [c[k] for c in columns])
+
+
+def test_poisson_log_input_finite_range_triton():
+    columns = [c[::8] for c in _poisson_grid(F64)]
+    kernel = _kernel(POISSON, POISSON_VARS, "triton")
+    results = _run(kernel, "triton", POISSON_VARS, columns, F64)
+    for q, out in enumerate(kernel.kernel.outputs):
+        errs = _errors(results[q], _truth(out, POISSON_VARS, columns), F64)
+        assert errs.max() <= 4.0, (out.name, errs.max())
