@@ -5,6 +5,9 @@ has no value to evaluate), with torch's autograd of the formula as written besid
 * e^z − t·z (the Poisson NLL with log input, as a user writes it): NaN at z = +inf (inf − inf; e^z/z of the
   exp-minus rule's z > 64 piece, inf/inf) and at z = −inf, t = 0 (0·(−inf)), where the limits are +inf and 0
   (torch NaN at both): the exp-minus-limit rule.
+* 0.5·(s + (p − t)²·e^(−s)) (the log-variance Gaussian NLL), float32 ∂s = (1 − (p − t)²·e^(−s))/2 at p = −1,
+  t = 1e−30: 0, true −1e−30 (1.1e7 ULP; torch the same): one-minus-scaled-exp's float64 body rounded p − t
+  (and e^(−s) at s = 1e−30) in a float32 kernel; its sum is in double-word there too now.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import sympy as sp
 from conftest import torch_autograd_values
 from test_loss_accuracy6 import _errors, _kernel, _run, _truth
 
-t, u, z = sp.symbols("t u z", real=True)
+p, s, t, u, z = sp.symbols("p s t u z", real=True)
 F32, F64 = np.float32, np.float64
 INF = math.inf
 
@@ -99,3 +102,28 @@ def test_poisson_log_input_finite_range_triton():
     for q, out in enumerate(kernel.kernel.outputs):
         errs = _errors(results[q], _truth(out, POISSON_VARS, columns), F64)
         assert errs.max() <= 4.0, (out.name, errs.max())
+
+
+LOGVAR = sp.Rational(1, 2) * (s + (p - t) ** 2 * sp.exp(-s))
+LOGVAR_VARS = (p, s, t)
+# (p, s, t): the true ∂s is in the rounding of p − t (and of e^(−s) at s = 1e−30)
+LOGVAR_BAD = [(-1.0, 0.0, 1e-30), (-1.0, 1e-30, 1e-30), (1.0, 0.0, -1e-30), (-2.0, 1.3862943611198906, 1e-20)]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_logvar_ds_in_the_rounding_of_p_minus_t(dtype, backend):
+    columns = [list(c) for c in zip(*LOGVAR_BAD)]
+    kernel = _kernel(LOGVAR, LOGVAR_VARS, backend)
+    results = _run(kernel, backend, LOGVAR_VARS, [[float(dtype(q)) for q in c] for c in columns], dtype)
+    for q, out in enumerate(kernel.kernel.outputs):
+        errs = _errors(results[q], _truth(out, LOGVAR_VARS, [[float(dtype(q)) for q in c] for c in columns]), dtype)
+        assert errs.max() <= {F32: 8.0, F64: 4.0}[dtype], (backend, out.name, errs, results[q])
+
+
+def test_logvar_ds_torch_loses_it():
+    """The comparison: torch's autograd of the written formula in float32 gives 0 where ∂s = −1e−30."""
+    columns = [[-1.0], [0.0], [1e-30]]
+    ref = torch_autograd_values(lambda torch, a, b, c: 0.5 * (b + (a - c) ** 2 * torch.exp(-b)), LOGVAR_VARS,
+                                columns, F32)
+    assert ref["df_ds"][0] == 0.0

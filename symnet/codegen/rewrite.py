@@ -919,20 +919,23 @@ class WidenedBase(sp.Function):
 _WIDENED: dict = {}
 
 
-def widen(body: sp.Expr, first_order: bool = False) -> sp.Expr:
+def widen(body: sp.Expr, first_order: bool = False, in_float32: bool = False) -> sp.Expr:
     """``body`` marked to be computed in float64 (see :class:`WidenedBase`); one class per body,
     named by a digest of it, so that generated code does not depend on the order of calls.
     ``first_order`` (the rounded-argument rule's e^v and σ(v)): v in double-word, the function of it
-    to first order in v's lo part (:data:`symnet.codegen.doubleword.FIRST_ORDER`), not correctly rounded."""
+    to first order in v's lo part (:data:`symnet.codegen.doubleword.FIRST_ORDER`), not correctly rounded.
+    ``in_float32`` (one-minus-scaled-exp): in double-word in a float32 kernel too, where float64 is not enough (a
+    float32 p − t rounds in float64 where t < 2⁻⁵³·p, e^(−s) where s < 2⁻⁵³)."""
     import hashlib
 
     import numpy as np
     from sympy.utilities.lambdify import lambdify
 
-    cls = _WIDENED.get((body, first_order))
+    cls = _WIDENED.get((body, first_order, in_float32))
     if cls is None:
         leaves = tuple(sorted(body.free_symbols, key=sp.default_sort_key))
-        digest = hashlib.sha1((("first:" if first_order else "") + sp.srepr(body)).encode()).hexdigest()[:10]
+        digest = hashlib.sha1((("first:" if first_order else "") + ("f32:" if in_float32 else "") + sp.srepr(body)
+                               ).encode()).hexdigest()[:10]
         made: dict = {}  # the two functions, made on first use (0.2 s each: code generation never calls them)
 
         def imp(*args):  # lambdify's hook (implemented_function): mpmath numbers or NumPy arrays
@@ -948,8 +951,9 @@ def widen(body: sp.Expr, first_order: bool = False) -> sp.Expr:
             return (made["exact"] if any(isinstance(a, mpmath.mpf) for a in args) else made["fast"])(*args)
 
         cls = type(f"widened_{digest}", (WidenedBase,), {"body": body, "leaves": leaves, "nargs": len(leaves),
-                                                    "_imp_": staticmethod(imp), "first_order": first_order})
-        _WIDENED[(body, first_order)] = cls
+                                                    "_imp_": staticmethod(imp), "first_order": first_order,
+                                                    "in_float32": in_float32})
+        _WIDENED[(body, first_order, in_float32)] = cls
     return cls(*cls.leaves)
 
 
@@ -3555,8 +3559,9 @@ def _scaled_exp_factors(term):
 
 def _one_minus_scaled_exp(node):
     """c − a·e^b (c a nonzero number, a a product of inputs' powers or differences, the signs opposite) →
-    the sum in double-word arithmetic (float64 in a float32 kernel), and c where a factor of a is 0 (a·e^b is
-    0 there in the limit; as written 0·inf = NaN at e^b = inf)."""
+    the sum in double-word arithmetic, in a float32 kernel too (in float64, a float32 p − t rounds where
+    |t| < 2⁻⁵³·|p|, and e^(−s) where |s| < 2⁻⁵³: (1 − (p − t)²·e^(−s))/2 at p = −1, t = 1e−30, s = 0 was 0, true
+    −1e−30), and c where a factor of a is 0 (a·e^b is 0 there in the limit; as written 0·inf = NaN at e^b = inf)."""
     if not (node.is_Add and len(node.args) == 2 and len(node.free_symbols) >= 2):
         return None
     numbers = [a for a in node.args if a.is_Number]
@@ -3567,14 +3572,15 @@ def _one_minus_scaled_exp(node):
     if found is None or numbers[0].is_positive == (not term.could_extract_minus_sign()):
         return None
     zero = sp.Or(*[sp.Eq(f.base if f.is_Pow and f.exp.is_positive else f, 0) for f in found[0]])
-    return _Final(sp.Piecewise((numbers[0], zero), (widen(node), True)))
+    return _Final(sp.Piecewise((numbers[0], zero), (widen(node, in_float32=True), True)))
 
 
 ONE_MINUS_SCALED_EXP = Rule(
     "one-minus-scaled-exp", "1 − a·e^b cancels where a·e^b ≈ 1, every digit of the rounded a, e^b and their "
     "product lost (the log-variance Gaussian NLL's ∂s = (1 − (p − t)²·e^(−s))/2: 1.5e17 ULP off in float64 at "
     "p = −1.3487, s = 1, t = 0.3, torch the same); the sum in double-word arithmetic (d = p − t exact by TwoSum, "
-    "e^b and the products to about 2⁻¹⁰⁰) rounds once; where a factor of a is 0 the product is 0 (as written "
+    "e^b and the products to about 2⁻¹⁰⁰) rounds once, in a float32 kernel too (in float64 a float32 p − t "
+    "rounds where |t| < 2⁻⁵³·|p|: 0 at p = −1, t = 1e−30, s = 0, true −1e−30); where a factor of a is 0 the product is 0 (as written "
     "0·inf = NaN at s = −max); tried before every other node-by-node rule (affine-root would take ½ − a·e^b/2 first)",
     local=_one_minus_scaled_exp)
 _register(ONE_MINUS_SCALED_EXP)
