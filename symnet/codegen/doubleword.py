@@ -1357,7 +1357,7 @@ def _least_bound(e) -> float:
     return _LIBM_ULPS.get(kind, _COMPOSITE_U.get(kind, math.inf))
 
 
-def _bounded_body(body, plain_printer, leaves: dict, taken: set):
+def _bounded_body(body, plain_printer, leaves: dict, taken: set, in_float32: bool = False):
     """The statements of the float64 body with its error bound (:class:`_Bound`): (lines, the value's
     name, its bound's name), or None where a node has no bound."""
     if _least_bound(body) * _U >= KEEP_RELATIVE:
@@ -1375,7 +1375,10 @@ def _bounded_body(body, plain_printer, leaves: dict, taken: set):
         bound.lines.append(f"{name} = {error}")
         error = name
     size = bound._abs(value)
-    keep = f"keep = ({error} <= {KEEP_RELATIVE / _SAFETY!r}*{size}) & ({size} < np.inf)  # within 3u, finite"
+    if in_float32:  # the threshold an argument: 3u in a float64 kernel, 2⁻³⁰ in a float32 one
+        keep = f"keep = ({error} <= within*{size}) & ({size} < np.inf)  # within 3u (a float32 kernel: 2⁻³⁰), finite"
+    else:
+        keep = f"keep = ({error} <= {KEEP_RELATIVE / _SAFETY!r}*{size}) & ({size} < np.inf)  # within 3u, finite"
     return bound.lines + [keep], value
 
 
@@ -1386,11 +1389,12 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
     which keeps the leaves' own dtype for the float32 branch)."""
     body = node.body
     # (a first-order e^v or σ(v) is a function of its own: the same body elsewhere is correctly rounded)
-    digest = hashlib.sha1((("first:" if getattr(node, "first_order", False) else "") + sp.srepr(body)).encode()
-                          ).hexdigest()[:10]
+    in_float32 = getattr(node, "in_float32", False)  # double-word in a float32 kernel too (widen's in_float32)
+    digest = hashlib.sha1((("first:" if getattr(node, "first_order", False) else "") + ("f32:" if in_float32 else "")
+                           + sp.srepr(body)).encode()).hexdigest()[:10]
     name = f"{GENERATED_PREFIX}{digest}"
     wide = [f"{n}_f64" for n in leaf_names] if backend == "triton" else list(leaf_names)
-    taken = set(leaf_names) | set(wide) | {"np", "tl", "triton", "plain", "result", "double_word", name, "keep",
+    taken = set(leaf_names) | set(wide) | {"np", "tl", "triton", "plain", "result", "double_word", name, "keep", "within",
                                            "redo", "needed", "value", "some", "double"}
     emitter = _Emitter(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)), taken)
     if getattr(node, "first_order", False) and type(body).__name__ in FIRST_ORDER:
@@ -1402,7 +1406,15 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
         result = emitter.value(body)
     plain = plain_printer.doprint(body)
     formula = text(body)
-    if backend == "numpy":
+    if in_float32 and backend == "numpy":
+        doc = (f'"""{formula}, rounded once, in a float32 kernel too (float64 is not enough there): the float64\n'
+               '    body where a bound of its error is within ``within`` of it, double-word arithmetic (hi + lo, about 106\n'
+               '    bits) elsewhere where ``needed`` (where a select takes it), the float64 value where that is not\n'
+               '    finite."""')
+    elif in_float32:
+        doc = (f'"""{formula}, rounded once: in double-word arithmetic (hi + lo, about 106 bits) in a float32\n'
+               '    kernel too (float64 is not enough there); the float64 value where it is not finite."""')
+    elif backend == "numpy":
         doc = (f'"""{formula}, rounded once. In a float64 kernel: the float64 body where a bound of its error\n'
                '    is within 3u of it, double-word arithmetic (hi + lo, about 106 bits) elsewhere where ``needed``\n'
                '    (where a select takes it), the float64 value where that is not finite. In a float32 one: the\n'
@@ -1411,11 +1423,14 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
         doc = (f'"""{formula}, rounded once: in double-word arithmetic (hi + lo, about 106 bits)\n'
                '    in a float64 kernel, in float64 in a float32 one; the float64 value where either is not finite."""')
     if backend == "numpy":
-        lines = [f"def {name}({', '.join(leaf_names)}, double_word, needed=True):", f"    {doc}",
+        # within: the float64 body is kept where its bound is within that much of it, relative (3u: 3 ULP; a
+        # float32 kernel's double-word body (in_float32), 2⁻³⁰: 2⁻⁶ of a float32 ULP before the rounding to float32)
+        within = f", within={KEEP_RELATIVE / _SAFETY!r}" if in_float32 else ""
+        lines = [f"def {name}({', '.join(leaf_names)}, double_word, needed=True{within}):", f"    {doc}",
                  '    with np.errstate(all="ignore"):  # inf and NaN are selected away below']
         lines += [f"        {n} = np.asarray({n}, np.float64)" for n in leaf_names]
         bounded = _bounded_body(body, plain_printer, dict(zip(node.leaves, leaf_names)),
-                                taken | {"keep", "redo", "result", "needed", "value", "some", "double"})
+                                taken | {"keep", "redo", "result", "needed", "value", "some", "double", "within"}, in_float32)
         if bounded is None:  # a node without an error bound: double-word wherever the select takes it
             lines += [f"        value = {plain}", "        if not double_word:", "            return value",
                       "        keep = np.logical_not(needed)  # not taken by the select: any value"]
@@ -1443,7 +1458,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
         first = leaf_names[0]
         lines = ["@triton.jit", f"def {name}({', '.join(leaf_names)}):", f"    {doc}"]
         lines += [f"    {w} = {n}.to(tl.float64)" for n, w in zip(leaf_names, wide)]
-        lines += [f"    plain = {plain}", f"    if {first}.dtype == tl.float64:  # resolved when compiled"]
+        lines += [f"    plain = {plain}", f"    if {first}.dtype == tl.float64:  # resolved when compiled"
+                  if not in_float32 else "    if True:  # in a float32 kernel too"]
         lines += ["        " + line for line in emitter.lines]
         lines += [f"        result = tl.where((tl.abs({result.hi}) < float(\"inf\")) & "
                   f"(tl.abs(plain) < float(\"inf\")), {result.hi}, plain)",

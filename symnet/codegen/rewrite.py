@@ -772,11 +772,29 @@ def _exp_minus(node):
             b = -rest
             near = sp.Abs(u) < sp.log(2)
             pieces = [(_grouped(expm1(u), 1 - b, near), near)]
+            names = ["exp-minus"]
             if u in sp.Mul.make_args(b):  # e^u − c·u (the Poisson NLL): both terms overflow, inf − inf
-                pieces.append((u * (e / u - b / u), u > 64))  # e^64 ≈ 6e27: no cancellation left to lose
+                zero, bounded = _exp_minus_limits(b / u, u)
+                pieces.insert(0, zero)
+                pieces.append((u * (e / bounded - b / u), u > 64))  # e^64 ≈ 6e27: no cancellation left to lose
+                names.append("exp-minus-limit")
             new = sp.Piecewise(*pieces, (node, True))
-            return _Final(_Fired(new, ["exp-minus"]))
+            return _Final(_Fired(new, names))
     return None
+
+
+def _exp_minus_limits(c, u):
+    """e^u − c·u where it has no value as written, the limits: (the piece at u = −inf, c = 0; the divisor of e^u
+    in the piece u > 64, u·(e^u/u − c)). As written e^u/u is inf/inf at u = +inf, and c·u is 0·(−inf) at u = −inf,
+    c = 0, both NaN (float32's e^z − t·z, the Poisson NLL with log input, at z = ±inf; torch the same), where
+    the limits are +inf (e^u dominates every finite c·u) and 0 (e^u → 0; t·log λ at λ = 0, t = 0 is the
+    0·log 0 = 0 of torch's xlogy). The divisor is u up to 3.4e38 and 3.4e38 beyond (e^u/3.4e38 is inf there, in
+    float64 too: u·(inf − c) = +inf for finite c, NaN for c = +inf, as inf − inf); the select returns 0 beyond
+    −3.4e38 where c = 0 (e^u there is below 2⁻¹⁰⁷⁴ in float64 too). At u = −inf, c ≠ 0 the written form is
+    already c·inf. The conditions at ±_LIMIT_BOUND, which :func:`without_infinite_limits` takes out: one select
+    and the divisor's, on every element."""
+    return ((0, sp.And(u < -_LIMIT_BOUND, sp.Eq(c, 0))),
+            sp.Piecewise((_LIMIT_BOUND, u > _LIMIT_BOUND), (u, True)))
 
 
 def _n_terms(e) -> int:
@@ -901,20 +919,23 @@ class WidenedBase(sp.Function):
 _WIDENED: dict = {}
 
 
-def widen(body: sp.Expr, first_order: bool = False) -> sp.Expr:
+def widen(body: sp.Expr, first_order: bool = False, in_float32: bool = False) -> sp.Expr:
     """``body`` marked to be computed in float64 (see :class:`WidenedBase`); one class per body,
     named by a digest of it, so that generated code does not depend on the order of calls.
     ``first_order`` (the rounded-argument rule's e^v and σ(v)): v in double-word, the function of it
-    to first order in v's lo part (:data:`symnet.codegen.doubleword.FIRST_ORDER`), not correctly rounded."""
+    to first order in v's lo part (:data:`symnet.codegen.doubleword.FIRST_ORDER`), not correctly rounded.
+    ``in_float32`` (one-minus-scaled-exp): in double-word in a float32 kernel too, where float64 is not enough (a
+    float32 p − t rounds in float64 where t < 2⁻⁵³·p, e^(−s) where s < 2⁻⁵³)."""
     import hashlib
 
     import numpy as np
     from sympy.utilities.lambdify import lambdify
 
-    cls = _WIDENED.get((body, first_order))
+    cls = _WIDENED.get((body, first_order, in_float32))
     if cls is None:
         leaves = tuple(sorted(body.free_symbols, key=sp.default_sort_key))
-        digest = hashlib.sha1((("first:" if first_order else "") + sp.srepr(body)).encode()).hexdigest()[:10]
+        digest = hashlib.sha1((("first:" if first_order else "") + ("f32:" if in_float32 else "") + sp.srepr(body)
+                               ).encode()).hexdigest()[:10]
         made: dict = {}  # the two functions, made on first use (0.2 s each: code generation never calls them)
 
         def imp(*args):  # lambdify's hook (implemented_function): mpmath numbers or NumPy arrays
@@ -930,8 +951,9 @@ def widen(body: sp.Expr, first_order: bool = False) -> sp.Expr:
             return (made["exact"] if any(isinstance(a, mpmath.mpf) for a in args) else made["fast"])(*args)
 
         cls = type(f"widened_{digest}", (WidenedBase,), {"body": body, "leaves": leaves, "nargs": len(leaves),
-                                                    "_imp_": staticmethod(imp), "first_order": first_order})
-        _WIDENED[(body, first_order)] = cls
+                                                    "_imp_": staticmethod(imp), "first_order": first_order,
+                                                    "in_float32": in_float32})
+        _WIDENED[(body, first_order, in_float32)] = cls
     return cls(*cls.leaves)
 
 
@@ -1154,6 +1176,12 @@ _LOSS_RULES = (
          "derivative of a clamp, H(log p + 100)/p at p = 0); a select returns 0 there", local=_heaviside_gate),
     Rule("exp-minus", "e^u − t cancels near u = 0, t = 1 (0 at u = −1e−30, true −1e−30); "
          "expm1(u) + (1 − t) for |u| < log 2 does not", local=_exp_minus),
+    Rule("exp-minus-limit", "e^u − c·u (the Poisson NLL with log input, e^z − t·z) is inf − inf = NaN at "
+         "u = +inf and 0·inf = NaN at u = −inf, c = 0 (torch the same), where the limits are +inf (e^u dominates "
+         "every finite c·u) and 0 (e^u → 0, and t·log λ = 0 at t = 0, as 0·log 0 in torch's xlogy); beyond "
+         "u = 3.4e38 (float32's +inf) the piece u·(e^u/u − c) divides e^u by 3.4e38 in place of u (+inf, in "
+         "float64 too, where e^u is inf from 710 on), and below −3.4e38 a select returns 0 where c = 0 (e^u "
+         "is below 2⁻¹⁰⁷⁴ there in float64 too); at u = −inf, c ≠ 0 the written form is c·inf already"),
     Rule("collect", "t·X + (1 − t)·X·…, two products of one factor X summed, cancel to rounding noise where "
          "they are opposite (−2t·X + 2(1 − t)·X at t = 1/2); the factor is taken out and its coefficients "
          "summed symbolically ((2 − 4t)·X, exactly 0 there); X·σ(−u) − X·σ(u) is −X·tanh(u/2) (the focal ∂t: "
@@ -1385,7 +1413,7 @@ _MAX_REWRITES = 64  # rewrites of one node (a guard; no rule set here comes clos
 RULES += _LOSS_RULES  # the loss rules: one block above, tried after the rules above
 RULES += (WIDEN,)  # a whole-expression rule: after every node-by-node rule, on their result
 _BY_NAME.update({r.name: r for r in _LOSS_RULES})
-_LOCAL += tuple(r.local for r in _LOSS_RULES)
+_LOCAL += tuple(r.local for r in _LOSS_RULES if r.local is not None)  # exp-minus-limit: named by exp-minus
 
 
 def _register(*rules: Rule) -> None:
@@ -2350,7 +2378,9 @@ def _infinite_limits(expr):
 def without_infinite_limits(expr):
     """``expr`` with the infinite-limit rule's branches (x > 3.4e38, x < −3.4e38) taken out: what it computes
     at every finite float32, and at float64's up to ±3.4e38."""
-    def limit_branch(c) -> bool:
+    def limit_branch(c) -> bool:  # x beyond a bound, or that and more (exp-minus-limit's u < −3.4e38 ∧ c = 0)
+        if isinstance(c, sp.And):
+            return any(limit_branch(a) for a in c.args)
         return isinstance(c, (sp.StrictGreaterThan, sp.StrictLessThan)) and (c.rhs in _LIMIT_BOUNDS and c.rel_op == ">"
                                                                             or -c.rhs in _LIMIT_BOUNDS and c.rel_op == "<")
 
@@ -3498,8 +3528,9 @@ def _scaled_exp_factors(term):
 
 def _one_minus_scaled_exp(node):
     """c − a·e^b (c a nonzero number, a a product of inputs' powers or differences, the signs opposite) →
-    the sum in double-word arithmetic (float64 in a float32 kernel), and c where a factor of a is 0 (a·e^b is
-    0 there in the limit; as written 0·inf = NaN at e^b = inf)."""
+    the sum in double-word arithmetic, in a float32 kernel too (in float64, a float32 p − t rounds where
+    |t| < 2⁻⁵³·|p|, and e^(−s) where |s| < 2⁻⁵³: (1 − (p − t)²·e^(−s))/2 at p = −1, t = 1e−30, s = 0 was 0, true
+    −1e−30), and c where a factor of a is 0 (a·e^b is 0 there in the limit; as written 0·inf = NaN at e^b = inf)."""
     if not (node.is_Add and len(node.args) == 2 and len(node.free_symbols) >= 2):
         return None
     numbers = [a for a in node.args if a.is_Number]
@@ -3510,14 +3541,15 @@ def _one_minus_scaled_exp(node):
     if found is None or numbers[0].is_positive == (not term.could_extract_minus_sign()):
         return None
     zero = sp.Or(*[sp.Eq(f.base if f.is_Pow and f.exp.is_positive else f, 0) for f in found[0]])
-    return _Final(sp.Piecewise((numbers[0], zero), (widen(node), True)))
+    return _Final(sp.Piecewise((numbers[0], zero), (widen(node, in_float32=True), True)))
 
 
 ONE_MINUS_SCALED_EXP = Rule(
     "one-minus-scaled-exp", "1 − a·e^b cancels where a·e^b ≈ 1, every digit of the rounded a, e^b and their "
     "product lost (the log-variance Gaussian NLL's ∂s = (1 − (p − t)²·e^(−s))/2: 1.5e17 ULP off in float64 at "
     "p = −1.3487, s = 1, t = 0.3, torch the same); the sum in double-word arithmetic (d = p − t exact by TwoSum, "
-    "e^b and the products to about 2⁻¹⁰⁰) rounds once; where a factor of a is 0 the product is 0 (as written "
+    "e^b and the products to about 2⁻¹⁰⁰) rounds once, in a float32 kernel too (in float64 a float32 p − t "
+    "rounds where |t| < 2⁻⁵³·|p|: 0 at p = −1, t = 1e−30, s = 0, true −1e−30); where a factor of a is 0 the product is 0 (as written "
     "0·inf = NaN at s = −max); tried before every other node-by-node rule (affine-root would take ½ − a·e^b/2 first)",
     local=_one_minus_scaled_exp)
 _register(ONE_MINUS_SCALED_EXP)

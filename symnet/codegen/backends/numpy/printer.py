@@ -368,6 +368,11 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         args = ", ".join(self._print(a) for a in e.args)
         # where a select takes the sum (selected), the function needs its double-word there only
         needed = "" if self.selected is None else f", {self.selected}"
+        if getattr(e, "in_float32", False):  # double-word in a float32 kernel too (widen's in_float32), the
+            # float64 body kept there where its bound is within 2⁻³⁰ (2⁻⁶ of a float32 ULP)
+            dtype = self.dtype if self.wide else f"np.result_type({args})"
+            call = f"{name}({args}, True{needed}, within=(3.3306690738724404e-16 if {dtype} == np.float64 else 2.0**-30))"
+            return call if self.wide else f"np.asarray({call}, {dtype})"
         if self.wide:  # the whole block is float64 already (emit_function): in a float32 kernel the
             # body as it is (it may share the kernel's float64 temporaries, e^−|z|), in a float64 one
             # the generated double-word function
