@@ -19,8 +19,9 @@ np.where printing (``NumpyExpressionPrinter.ARITHMETIC_SELECTS = False``; tests/
 An output that is a select whose every branch but the last is taken only far out (a condition beyond ±``FAR``: the
 focal loss's z > 1000, z < −1000) gets its last branch on every element and its far branches only on the elements
 where they are taken (``_far = np.nonzero(...)``, none on ordinary data): NumPy computes every branch of a select on
-every element, and the focal loss with γ an input spent a third of its float32 time (44 % of float64's) on branches
-that normal data never takes (:func:`far_branches`; benchmarks/focal16.py, tests/test_far16.py).
+every element, and the focal loss with γ an input spent a third or more of its float32 time on branches that normal
+data never takes (float64's is the double-word's: about even there; :func:`far_branches`; benchmarks/focal16.py,
+tests/test_far16.py).
 
 Names: the function is called with the user's names; inside, each input and output is a
 local identifier from :func:`~symnet.codegen.ir.local_names` that avoids every name the
@@ -250,9 +251,13 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     for k, (out, result, ident) in enumerate(zip(kernel.outputs, kernel.results, outputs)):
         body.append(f"# {output_comment(ident, out)}")
         if k in far.outputs:  # its last branch on every element, the far ones below where they are taken
+            # a widened sum in it needs its double-word where no far condition holds only (where one holds, the far
+            # values would fail its error bound: 1 % of z beyond ±1000 made float64 focal 1.5× slower)
+            printer.selected = " & ".join(f"~({printer.doprint(c)})" for _, c in result.args[:-1])
             result = result.args[-1].expr
             body.append("# (here its last branch, on every element; its far branches below)")
         body.append(printer.assign_into(ident, result))  # the last operation writes the output
+        printer.selected = None
     if far.outputs:
         body += _far_block(far, order, kernel, outputs, printer, temps, named)
 
