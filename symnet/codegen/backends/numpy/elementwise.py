@@ -16,6 +16,12 @@ emitter adds a temporary where both signs of an argument occur, softplus(−|u|)
 (one np.logaddexp for two) and e^−|u| for σ(±u) in widened sums, and moves a widened sum that
 has σ(u) below the kernel's e^−|u| (``_sharing_order``). Every output keeps the bits of the
 np.where printing (``NumpyExpressionPrinter.ARITHMETIC_SELECTS = False``; tests/test_numpy_speed7.py).
+An output that is a select whose every branch but the last is taken only far out (a condition beyond ±``FAR``: the
+focal loss's z > 1000, z < −1000) gets its last branch on every element and its far branches only on the elements
+where they are taken (``_far = np.nonzero(...)``, none on ordinary data): NumPy computes every branch of a select on
+every element, and the focal loss with γ an input spent a third or more of its float32 time on branches that normal
+data never takes (float64's is the double-word's: about even there; :func:`far_branches`; benchmarks/focal16.py,
+tests/test_far16.py).
 
 Names: the function is called with the user's names; inside, each input and output is a
 local identifier from :func:`~symnet.codegen.ir.local_names` that avoids every name the
@@ -27,7 +33,8 @@ order, so an input named ``range`` is called as ``k(range=...)`` although the co
 """
 from __future__ import annotations
 
-from dataclasses import replace
+import re
+from dataclasses import dataclass, replace
 
 import sympy as sp
 
@@ -106,7 +113,7 @@ NUMPY_HELPER_NEEDS["_inputs"] = ("_unmasked",)  # a masked array refused
 # The names the elementwise function's own code uses besides COMMON_NAMES and the helpers'
 # names; user names get local identifiers that avoid them and the kernel's temporaries, and
 # for each local x its whole array _x.
-SKELETON_NAMES = frozenset({"_BLOCK", "_shape", "_dtype", "_n", "_i"})
+SKELETON_NAMES = frozenset({"_BLOCK", "_shape", "_dtype", "_n", "_i", "_far"})
 LOCAL_FORMS = ("{}", "_{}")
 
 
@@ -233,13 +240,26 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     # block's temporaries and gave σ(x) its e^−|x| (bce(sigmoid(x), t): UnboundLocalError on exp_neg_abs_x)
     checks = domain_checks(kernel, printer, helpers)
     body: list[str] = []
-    for temp, expr in _sharing_order(kernel.assignments) if wide else kernel.assignments:
+    order = _sharing_order(kernel.assignments) if wide else list(kernel.assignments)
+    far = far_branches(order, kernel.results)
+    for temp, expr in order:
+        if temp in far.only:
+            continue  # computed where a far branch is taken, below
         body.append(f"# {temporary_comment(temps[temp], expr, named)}")
         body.append(f"{temps[temp]} = {printer.doprint(expr)}")
         printer.definitions[temp] = expr  # what the statements below may use (printer: arithmetic selects)
-    for out, result, ident in zip(kernel.outputs, kernel.results, outputs):
+    for k, (out, result, ident) in enumerate(zip(kernel.outputs, kernel.results, outputs)):
         body.append(f"# {output_comment(ident, out)}")
+        if k in far.outputs:  # its last branch on every element, the far ones below where they are taken
+            # a widened sum in it needs its double-word where no far condition holds only (where one holds, the far
+            # values would fail its error bound: 1 % of z beyond ±1000 made float64 focal 1.5× slower)
+            printer.selected = " & ".join(f"~({printer.doprint(c)})" for _, c in result.args[:-1])
+            result = result.args[-1].expr
+            body.append("# (here its last branch, on every element; its far branches below)")
         body.append(printer.assign_into(ident, result))  # the last operation writes the output
+        printer.selected = None
+    if far.outputs:
+        body += _far_block(far, order, kernel, outputs, printer, temps, named)
 
     views = inputs + outputs
     lines = [f"def {kernel.name}({', '.join(inputs)}):", *doc,
@@ -277,6 +297,99 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     # the loop rebinds the output names to block views: return the whole arrays, in the inputs' shape
     lines.append(f"    return {', '.join(f'_{o}.reshape(_shape)' for o in outputs)}" + ("," if len(outputs) == 1 else ""))
     return "\n".join(lines) + "\n"
+
+
+# A select's condition is far when it compares a value with a constant at least this far out (z > 1000 in the focal
+# loss, |x − t| > 1.8e19): on data in any ordinary range such a branch is rarely taken, if ever.
+FAR = 100
+
+
+@dataclass(frozen=True)
+class FarBranches:
+    """The outputs (their indices) that are a select whose every branch but the last is taken where a far condition
+    holds (:data:`FAR`), ``conditions`` those conditions (in the kernel's terms), ``only`` the temporaries nothing else
+    needs (computed only where a far condition holds)."""
+    outputs: tuple = ()
+    conditions: tuple = ()
+    only: frozenset = frozenset()
+
+
+def _is_far(cond, definitions: dict) -> bool:
+    """Whether ``cond`` (a temporary or a relational, an Or of them) compares a value with a constant beyond ±FAR on
+    the side away from 0 (x > 1000, x < −1000, 1000 < x)."""
+    cond = definitions.get(cond, cond)
+    if isinstance(cond, sp.Or):
+        return all(_is_far(c, definitions) for c in cond.args)
+    if not isinstance(cond, (sp.StrictGreaterThan, sp.GreaterThan, sp.StrictLessThan, sp.LessThan)):
+        return False
+    lhs, rhs, big = cond.lhs, cond.rhs, isinstance(cond, (sp.StrictGreaterThan, sp.GreaterThan))
+    if lhs.is_number and not rhs.is_number:  # 1000 < x: x > 1000
+        lhs, rhs, big = rhs, lhs, not big
+    if not rhs.is_number or lhs.is_number or not rhs.is_extended_real:
+        return False
+    return bool(rhs >= FAR) if big else bool(rhs <= -FAR)
+
+
+def far_branches(assignments: list, results) -> FarBranches:
+    """The outputs whose select takes every branch but its last only where a far condition holds (the focal loss's
+    branches beyond |z| = 1000): NumPy computes each branch of a select on every element, so the emitter computes
+    the last branch on every element and the far ones only on the elements where their conditions hold
+    (:func:`_far_block`); the temporaries only those far branches need go there with them."""
+    definitions = dict(assignments)
+    outputs, conditions = [], []
+    for k, r in enumerate(results):
+        if isinstance(r, sp.Piecewise) and r.args[-1].cond == sp.true and len(r.args) > 1 \
+                and all(_is_far(c, definitions) for _, c in r.args[:-1]):
+            outputs.append(k)
+            conditions += [c for _, c in r.args[:-1] if c not in conditions]
+    if not outputs:
+        return FarBranches()
+
+    def needed(roots) -> set:  # the temporaries the expressions ``roots`` read, directly or through others
+        seen, todo = set(), [s for e in roots for s in e.free_symbols if s in definitions]
+        while todo:
+            s = todo.pop()
+            if s not in seen:
+                seen.add(s)
+                todo += [u for u in definitions[s].free_symbols if u in definitions]
+        return seen
+
+    everywhere = [r.args[-1].expr if k in outputs else r for k, r in enumerate(results)] + conditions
+    return FarBranches(tuple(outputs), tuple(conditions), frozenset(needed(results) - needed(everywhere)))
+
+
+def _far_block(far: FarBranches, order: list, kernel: Kernel, outputs: list, printer, temps: dict, named: dict) -> list:
+    """The lines computing the far branches of ``far.outputs`` over the elements where a far condition holds: their
+    indices ``_far`` (np.nonzero), nothing more where there are none (the ordinary data's case); else each array the
+    branches read taken at those indices (the block's inputs and temporaries rebound: the block is done with them),
+    the temporaries only they need, and each output's whole select written at those indices. Bit for bit the
+    values of the select computed everywhere (every operation is elementwise)."""
+    conditions = [printer.doprint(c) for c in far.conditions]
+    definitions = dict(order)
+    lines = [f"# far out ({', '.join(text(definitions.get(c, c).xreplace(named)) for c in far.conditions)}): each far "
+             "branch computed "
+             "on those elements alone (rarely any)",
+             f"_far = np.nonzero({' | '.join(conditions) if len(conditions) > 1 else conditions[0]})[0]",
+             "if _far.size:"]
+    inner = []
+    for temp, expr in order:
+        if temp in far.only:
+            inner.append(f"# {temporary_comment(temps[temp], expr, named)}")
+            inner.append(f"{temps[temp]} = {printer.doprint(expr)}")
+            printer.definitions[temp] = expr
+    for k in far.outputs:
+        inner.append(f"# {output_comment(outputs[k], kernel.outputs[k])}")
+        inner.append(f"{outputs[k]}[_far] = {printer.doprint(kernel.results[k])}")
+    # the arrays the lines read that the block computed before: its inputs and the temporaries outside far.only
+    # (a constant temporary, log 3, is a Python float: not indexed)
+    arrays = [printer.names[i.symbol] for i in kernel.inputs]
+    arrays += [temps[t] for t, e in order if t not in far.only and e.free_symbols]
+    code = "\n".join(line for line in inner if not line.startswith("#"))
+    read = [a for a in arrays if re.search(rf"(?<![\w.]){re.escape(a)}(?!\w)", code)]
+    if read:
+        lines.append(f"    {', '.join(read)} = "
+                     f"{', '.join(f'{a}[_far]' for a in read)}")
+    return lines + ["    " + line for line in inner]
 
 
 def domain_checks(kernel: Kernel, printer, helpers: set) -> list[str]:
