@@ -385,7 +385,12 @@ _torch = triton_torch
 
 
 def triton_groups() -> list:
-    return groups([n for n in usable_names() if n != "reduction"])  # the launcher's keyword: refused above
+    """The NumPy test's groups, the launcher's keyword 'reduction' (refused above) replaced by a name of its own:
+    the same derivations, so each kernel's description (0.35 s of a 0.6 s compile) comes from symnet's disk
+    cache where the NumPy test of the same part stored it (dropping the name shifted every later group)."""
+    out = [["pad_reduction" if n == "reduction" else n for n in g] for g in groups(usable_names())]
+    assert all(len(set(g)) == GROUP for g in out) and not any("reduction" in g for g in out)
+    return out
 
 
 @pytest.mark.parametrize("part", range(PARTS))
