@@ -250,19 +250,19 @@ def test_sources_are_deterministic():
 
 # ------------------------------------------------------------------ symnet verify
 
-def test_verify_passes_on_the_committed_kernels():
-    from symnet.verify.kernels import format_table, verify_numpy
-    results = verify_numpy(ROOT / "kernels", n=60)
-    assert results and all(r.passed for r in results), format_table(results)
-    checks = {r.check for r in results}
-    assert {"mpmath", "finite differences"} <= checks
-    assert {r.dtype for r in results} == {"float64", "float32"}
+# `symnet verify` passing on the committed kernels (mpmath and finite differences, float64 and float32, 200 points):
+# tests/test_cli.py::test_derive_stable_and_verify_and_codegen_check (it ran here too, in this process at 60 points)
 
 
-def test_verify_catches_a_wrong_kernel(tmp_path):
+def test_verify_catches_a_wrong_kernel(tmp_path, monkeypatch):
     """The harness can fail: σ through tanh (no relative accuracy for z ≪ 0), and a
-    gradient off by one part in a million."""
+    gradient off by one part in a million. Only the two planted kernels are measured (the other
+    elementwise, row and layer kernels, unchanged, took 11 of this test's 12 s)."""
+    from symnet.verify import kernels as harness
     from symnet.verify.kernels import verify_numpy
+    monkeypatch.setattr(harness, "BLOCKS", [b for b in BLOCKS if b.module in ("sigmoid", "mse")])
+    monkeypatch.setattr(harness, "_row_checks", lambda kernels_dir, rng: [])
+    monkeypatch.setattr(harness, "_layer_checks", lambda kernels_dir, rng: [])
     folder = tmp_path / "numpy"
     folder.mkdir()
     for path in (ROOT / "kernels" / "numpy").glob("*.py"):
@@ -275,7 +275,9 @@ def test_verify_catches_a_wrong_kernel(tmp_path):
             source = source.replace("return _L.reshape(_shape), _dL_da.reshape(_shape)",
                                     "return _L.reshape(_shape), _dL_da.reshape(_shape) * (1 + 1e-6)")
         (folder / path.name).write_text(source)
-    failed = {(r.function, r.dtype) for r in verify_numpy(tmp_path, n=40) if not r.passed}
+    results = verify_numpy(tmp_path, n=40)
+    assert {r.function.split(".")[0] for r in results} == {"sigmoid", "mse"}
+    failed = {(r.function, r.dtype) for r in results if not r.passed}
     assert ("mse.dL_da", "float64") in failed
     assert ("sigmoid.a", "float64") in failed and ("sigmoid.a", "float32") in failed
 

@@ -20,7 +20,8 @@ import pytest
 import sympy as sp
 
 import symnet
-from symnet.curriculum import catalog, get
+from symnet import get  # symnet's disk cache of named derivations: built once a run, by whichever file asks first
+from symnet.curriculum import catalog
 from symnet.render import _step_latex, latex, render_latex, render_markdown, render_text, shown, text
 
 z, y, t = sp.symbols("z y t", real=True)

@@ -86,7 +86,7 @@ def test_node_prints_in_text_latex_numpy_and_triton(cls):
 def test_rnn_bptt_names_delta_as_the_lecture_does():
     # failed before: the recurrence section wrote δᵗ_j out, Σ_c (Wᵒ_cj·(yᵗ_c − [c = rᵗ]))·σ(sᵗ_j)·(1 − σ(sᵗ_j)) + …,
     # where the lecture names it: δᵗ = σ'(sᵗ) ∘ ∂C/∂hᵗ, with ∂C/∂hᵗ holding δ⁽ᵗ⁺¹⁾ (the recurrence)
-    from symnet.curriculum import get
+    from symnet import get  # from the disk cache where another test file built it (15 s to build)
     from symnet.render import render
 
     d = get("rnn-bptt")

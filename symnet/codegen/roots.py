@@ -359,18 +359,16 @@ def _cancelling_roots(expr, written):
     return tuple(fits)
 
 
-def taylor(f, r, n: int, rho) -> list:
-    """The Taylor coefficients a_0 … a_{n−1} of f about r, from f at n Chebyshev points of
-    [r − ρ, r + ρ] (one evaluation each, where mpmath.taylor differentiates n times): the interpolant's
-    Chebyshev coefficients, turned into monomials in (x − r)/ρ. They are the Taylor coefficients up
-    to (ρ/R)^n of the largest (R the radius of convergence), computed at twice DIGITS."""
-    with mpmath.workdps(2 * DIGITS):
-        rho = mpmath.mpf(rho)
-        angles = [mpmath.pi * (j + mpmath.mpf(1) / 2) / n for j in range(n)]
-        values = [f(r + rho * mpmath.cos(t)) for t in angles]
-        cheb = [2 * mpmath.fsum(v * mpmath.cos(k * t) for v, t in zip(values, angles)) / n for k in range(n)]
-        cheb[0] /= 2
-        mono = [mpmath.mpf(0)] * n
+@functools.lru_cache(maxsize=8)
+def _chebyshev_tables(n: int, prec: int) -> tuple:
+    """What :func:`taylor` needs of n Chebyshev points at ``prec`` bits, whatever f: the angles
+    t_j = π(j + ½)/n, cos(k·t_j) for k, j < n, and T_0 … T_{n−1} as monomial coefficients. Computed
+    as taylor computed them for each f (the same values, bit for bit): taylor spent 75% of a stabilisation
+    of sqrt(u² + 1) − 1 evaluating these n² = 5,184 cosines again for each of its 40 calls."""
+    with mpmath.workprec(prec):
+        angles = tuple(mpmath.pi * (j + mpmath.mpf(1) / 2) / n for j in range(n))
+        cosines = tuple(tuple(mpmath.cos(k * t) for t in angles) for k in range(n))
+        monomials = []
         t_prev, t_cur = [mpmath.mpf(1)], [mpmath.mpf(0), mpmath.mpf(1)]  # T_0, T_1 as monomials
         for k in range(n):
             t_k = t_prev if k == 0 else t_cur
@@ -379,7 +377,24 @@ def taylor(f, r, n: int, rho) -> list:
                 for i, c in enumerate(t_prev):
                     t_k[i] -= c
                 t_prev, t_cur = t_cur, t_k
-            for i, c in enumerate(t_k):
+            monomials.append(tuple(t_k))
+    return angles, cosines, tuple(monomials)
+
+
+def taylor(f, r, n: int, rho) -> list:
+    """The Taylor coefficients a_0 … a_{n−1} of f about r, from f at n Chebyshev points of
+    [r − ρ, r + ρ] (one evaluation each, where mpmath.taylor differentiates n times): the interpolant's
+    Chebyshev coefficients, turned into monomials in (x − r)/ρ. They are the Taylor coefficients up
+    to (ρ/R)^n of the largest (R the radius of convergence), computed at twice DIGITS."""
+    with mpmath.workdps(2 * DIGITS):
+        rho = mpmath.mpf(rho)
+        angles, cosines, monomials = _chebyshev_tables(n, mpmath.mp.prec)
+        values = [f(r + rho * c) for c in cosines[1]]  # cos(1·t_j) = cos(t_j)
+        cheb = [2 * mpmath.fsum(v * c for v, c in zip(values, cosines[k])) / n for k in range(n)]
+        cheb[0] /= 2
+        mono = [mpmath.mpf(0)] * n
+        for k in range(n):
+            for i, c in enumerate(monomials[k]):
                 mono[i] += cheb[k] * c
         return [m / rho ** i for i, m in enumerate(mono)]
 
