@@ -2,7 +2,7 @@
 cross-entropy, each a torch custom op with its generated backward) trains with
 torch.optim.Adam like the same MLP made of torch.nn: same initial weights, same data, same
 order of mini-batches; the test accuracies agree within 0.5 %. Under Triton's interpreter
-without a GPU: a few epochs only."""
+without a GPU: one epoch of small batches only."""
 from __future__ import annotations
 
 import pytest
