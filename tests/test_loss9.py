@@ -265,9 +265,10 @@ def test_softcap_confident_rows_float64(backend):
     entry-gap rule); c in double-word, its low part added to the TwoSum error of each c_k − m, 1.4 (0.36). So the
     kernels compute s·tanh(z/s) in double-word with c_lo threaded into every c_k − m (tests/test_softcap10.py):
     NumPy loss 30 → 1.4 ULP, dz 31 → 2.2; float32 is computed in float64."""
-    # Triton's float64 runs the double-word path under the interpreter, 0.7 s a row (200 rows took 143 s): the first
-    # 48 rows there (every softcap; the NumPy kernel, the same algorithm, takes all 200)
-    err = _softcap_errors(np.float64, backend, 200 if backend == "numpy" else 48)
+    # Triton's float64 runs the double-word path under the interpreter, 0.7 s a row (200 rows took 143 s; 48, 16 s in
+    # CI): the first 24 rows there (every softcap; the NumPy kernel, the same algorithm, takes all 200, and
+    # tests/test_softcap10.py runs 24 more such rows, of another seed, through Triton)
+    err = _softcap_errors(np.float64, backend, 200 if backend == "numpy" else 24)
     assert err["loss"].max() <= 4, f"loss: {err['loss'].max():.3g} ULP"
     assert err["dz"].max() <= 4, f"dz: {err['dz'].max():.3g} ULP"
 
