@@ -254,9 +254,13 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
             # a widened sum in it needs its double-word where no far condition holds only (where one holds, the far
             # values would fail its error bound: 1 % of z beyond ±1000 made float64 focal 1.5× slower)
             printer.selected = " & ".join(f"~({printer.doprint(c)})" for _, c in result.args[:-1])
-            result = result.args[-1].expr
             body.append("# (here its last branch, on every element; its far branches below)")
-        body.append(printer.assign_into(ident, result))  # the last operation writes the output
+            # printed as the select prints it (doprint), not through assign_into's out=: that splits a product
+            # otherwise (np.multiply(−y/s², E − …) against −y·(E − …)/s²), other bits than the select's, 1.9 ULP
+            # float32 (tests/test_breakage16.py)
+            body.append(f"{ident}[...] = {printer.doprint(result.args[-1].expr)}")
+        else:
+            body.append(printer.assign_into(ident, result))  # the last operation writes the output
         printer.selected = None
     if far.outputs:
         body += _far_block(far, order, kernel, outputs, printer, temps, named)
