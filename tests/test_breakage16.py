@@ -64,3 +64,50 @@ def test_far_output_last_branch_is_the_select_s_printing():
         for y in ys.astype(dtype):
             for g, w in zip(_quiet(now, x=xs, y=np.full_like(xs, y)), _quiet(everywhere, x=xs, y=np.full_like(xs, y))):
                 assert np.array_equal(g, w, equal_nan=True), (dtype, y, g, w)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# (1) the shifted argument (a user's p − t·log(p + 1e−8)): f is double-word now (fine at every point tried, float64,
+# against mpmath with 1e−8 the decimal); its ∂p = 1 − t/(p + 1e−8) is not: it cancels where p + 1e−8 ≈ t.
+
+def test_shifted_argument_f_is_accurate_where_it_cancels():
+    k = symnet.compile(symnet.derive("p - t*log(p + 1e-8)"), "numpy")
+    p = np.array([1.0, 1.078, 1e4, -9.999999e-9, 1e-30, 5e-324])
+    t = np.array([1.0, 14.352764527482286, 1e4, 0.5, 3e38, 1e-30])
+    f, _, _ = _quiet(k, p=p, t=t)
+    eps = mpmath.mpf("1e-8")
+    want = [mpmath.mpf(a) - mpmath.mpf(b) * mpmath.log(mpmath.mpf(a) + eps) for a, b in zip(p, t)]
+    assert float(_ulps(f, [float(w) for w in want], np.float64).max()) <= 4, (f, want)
+
+
+@pytest.mark.xfail(strict=True, reason="∂p = 1 − t/(p + 1e−8) of p − t·log(p + 1e−8) cancels in float64 where "
+                   "p + 1e−8 ≈ t (no rule rewrites it as (p + 1e−8 − t)/(p + 1e−8)): 2.4e7 ULP at p = t = 1, "
+                   "4.4e11 at p = t = 1e4, 0 at p = t = 3e38 (true 3.3e−47); torch's autograd cancels too (4.4e7 ULP "
+                   "at p = t = 1, the same at 1e4 and 3e38)")
+def test_shifted_argument_dp_where_it_cancels():
+    torch = pytest.importorskip("torch")
+    k = symnet.compile(symnet.derive("p - t*log(p + 1e-8)"), "numpy")
+    p = np.array([1.0, 1e4, 3e38])
+    _, dp, _ = _quiet(k, p=p, t=p.copy())
+    eps = mpmath.mpf("1e-8")
+    want = [float(1 - mpmath.mpf(a) / (mpmath.mpf(a) + eps)) for a in p]
+    pt = torch.tensor(p, requires_grad=True)
+    (pt - pt.detach() * torch.log(pt + 1e-8)).sum().backward()
+    assert float(_ulps(pt.grad.numpy(), want, np.float64).max()) > 1e6  # torch cancels too
+    assert float(_ulps(dp, want, np.float64).max()) <= 4, (dp, want)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# (3) one-minus-scaled-exp in float32: 0.5·(s + (p − t)²·e^(−s)) is within 2 ULP of mpmath float32 and float64 over
+# p, t in {0, ±1e−30, ±1, 2.5, 1e4, ±3e38}, s in {±1e−30, 0, 1, ±80, ±88.7, 180, ±1e4} (p − t overflowing float32
+# included) except where p = t and e^(−s) overflows: 0·inf.
+
+@pytest.mark.xfail(strict=True, reason="0.5·(s + (p − t)²·e^(−s)) at p = t, s = −1e4: (p − t)²·e^(−s) is 0·inf = "
+                   "NaN (e^(1e4) overflows, the product is 0); f, ∂p, ∂t, ∂s NaN where they are −5000, 0, 0, 1/2; "
+                   "torch's autograd the same")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_log_variance_nll_at_p_equal_t_and_e_minus_s_overflowing(dtype):
+    k = symnet.compile(symnet.derive("0.5*(s + (p - t)**2*exp(-s))"), "numpy")
+    p = np.array([1.0, 0.0, -3e38], dtype)
+    outs = _quiet(k, p=p, t=p.copy(), s=np.full_like(p, -1e4))
+    assert all(np.isfinite(o).all() for o in outs), outs
