@@ -111,3 +111,34 @@ def test_log_variance_nll_at_p_equal_t_and_e_minus_s_overflowing(dtype):
     p = np.array([1.0, 0.0, -3e38], dtype)
     outs = _quiet(k, p=p, t=p.copy(), s=np.full_like(p, -1e4))
     assert all(np.isfinite(o).all() for o in outs), outs
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A select's condition against a constant float32 cannot hold (x > 1e300, x < −1e39: far conditions, the far
+# emitter's kind). Fault: in a float32 kernel the constant rounded to ±inf, so x > 1e300 was false at x = +inf and
+# x < −1e39 false at −inf: where(x > 1e300, y, x·y) gave inf at x = inf, y = 2 (true 2; float64 kernels 2), and
+# where(x < −1e39, 0, x·y) NaN at x = −inf, y = 0 (true 0), NumPy and Triton alike (torch's float32 the same).
+# The constant is now compared as a float64 (printing.ConditionalPrinting._compared).
+
+BEYOND_FLOAT32 = [  # formula, x, y, the value of f (the math, not symnet's), exact in float32
+    ("where(x > 1e300, y, x*y)", [np.inf, 1.0, -np.inf, 1e30], [2.0, 2.0, 0.5, 2.0], [2.0, 2.0, -np.inf, 2e30]),
+    ("where(x < -1e39, 0, x*y)", [-np.inf, 1.0, np.inf], [0.0, 3.0, 2.0], [0.0, 3.0, np.inf]),
+    ("where(x >= 5e38, y, x*y)", [np.inf, 1e3], [2.0, 2.0], [2.0, 2e3]),
+]
+
+
+@pytest.mark.parametrize("formula, x, y, want", BEYOND_FLOAT32)
+def test_a_condition_beyond_float32_numpy(formula, x, y, want):
+    k = symnet.compile(symnet.derive(formula), "numpy")
+    for dtype in (np.float32, np.float64):
+        f = _quiet(k, x=np.array(x, dtype), y=np.array(y, dtype))[0]
+        assert np.array_equal(f, np.array(want, dtype)), (dtype, f, want)
+
+
+@pytest.mark.parametrize("formula, x, y, want", BEYOND_FLOAT32[:2])
+def test_a_condition_beyond_float32_triton(formula, x, y, want):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    k = symnet.compile(symnet.derive(formula), "triton")
+    f = k(x=torch.tensor(x, dtype=torch.float32), y=torch.tensor(y, dtype=torch.float32))[0]
+    assert np.array_equal(f.numpy(), np.array(want, np.float32)), (f, want)

@@ -13,6 +13,8 @@ in this template, ``{0}`` the constant, so that the select has the kernel's dtyp
 """
 from __future__ import annotations
 
+import math
+
 import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 
@@ -20,6 +22,8 @@ from ...errors import SymnetError
 from ...render import text
 
 __all__ = ["ConditionalPrinting"]
+
+_FLOAT32_MAX = 3.4028234663852886e+38
 
 
 class ConditionalPrinting:
@@ -31,6 +35,7 @@ class ConditionalPrinting:
     MINIMUM: str
     COMPARISON: str
     CONSTANT_SELECT: str | None = None
+    WIDE_CONSTANT: str  # a comparison's constant beyond float32's range, as a float64 (``{0}`` its repr)
 
     def _known_select(self, e) -> str | None:
         """A backend's own code for the select ``e`` where it knows better (NumPy: selects of
@@ -71,7 +76,18 @@ class ConditionalPrinting:
 
     def _print_Relational(self, e):  # x > 0.0 (StrPrinter would write Eq(x, 0) for ==)
         prec = PRECEDENCE["Add"] - 1
-        return self.COMPARISON.format(self.parenthesize(e.lhs, prec), self.parenthesize(e.rhs, prec), op=e.rel_op)
+        return self.COMPARISON.format(self._compared(e.lhs, prec), self._compared(e.rhs, prec), op=e.rel_op)
+
+    def _compared(self, side, prec) -> str:
+        """One side of a comparison; a constant float32 cannot hold (beyond ±3.4e38, within float64's range) in
+        ``WIDE_CONSTANT``: in the kernel's float32 it would round to ±inf, and x > 1e300 was false at x = +inf
+        (where(x > 1e300, y, x·y) gave inf·y, not y; x < −1e39 false at −inf: 0·(−inf) = NaN), where float64 and
+        the math say true (tests/test_breakage16.py)."""
+        if side.is_number and not side.free_symbols and side.is_extended_real and side.is_finite:
+            value = float(side)
+            if _FLOAT32_MAX < abs(value) < math.inf:
+                return self.WIDE_CONSTANT.format(repr(value))
+        return self.parenthesize(side, prec)
 
     def _print_And(self, e):
         return " & ".join(f"({self._print(a)})" for a in e.args)

@@ -93,6 +93,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
 
     # the table of ConditionalPrinting (symnet/codegen/backends/printing.py); & and | bind tighter than >
     BACKEND, WHERE, COMPARISON = "NumPy", "np.where({0}, {1}, {2})", "({0} {op} {1})"
+    WIDE_CONSTANT = "np.float64({0})"  # a float32 array against it compared in float64
     MAXIMUM, MINIMUM = "np.maximum({0}, {1})", "np.minimum({0}, {1})"
     # SymPy class name → template, {0} the printed argument: the code generator's own nodes;
     # the functions a formula may use take their NumPy templates from the registry

@@ -117,6 +117,7 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
 
     # the table of ConditionalPrinting (symnet/codegen/backends/printing.py)
     BACKEND, WHERE, COMPARISON = "Triton", "tl.where({0}, {1}, {2})", "{0} {op} {1}"
+    WIDE_CONSTANT = "tl.full([], {0}, tl.float64)"  # a float32 value against it compared in float64
     # NaN in, NaN out, as torch.maximum (relu(nan) = nan); tl.maximum alone returns the other operand
     MAXIMUM = "tl.maximum({0}, {1}, propagate_nan=tl.PropagateNan.ALL)"
     MINIMUM = "tl.minimum({0}, {1}, propagate_nan=tl.PropagateNan.ALL)"
