@@ -66,3 +66,29 @@ def test_gaussian_nll_with_the_variance_as_a_third_tensor_says_to_pass_a_tuple()
     with pytest.raises(SymnetError, match=r"gaussian_nll takes 3 tensors, got 2: pass the input, then the target "
                                           r"and var as a tuple: loss\('gaussian_nll', input, \(target, var\)\)"):
         st.functional.loss("gaussian_nll", mu, t, t + 0.5)
+
+
+def test_readme_on_what_the_triton_function_takes_matches_it():
+    """The README said the Triton function takes "not a number or a 0-d tensor"; 0-d tensors alone run
+    (one shape), as a new user found; beside larger tensors they are refused, as a number is."""
+    import os
+    import pathlib
+
+    import pytest
+
+    torch = pytest.importorskip("torch")
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert "not a number or a 0-d tensor." not in readme
+    assert "nor a 0-d tensor beside larger ones (0-d tensors alone are one shape)" in readme
+    if not torch.cuda.is_available() and os.environ.get("TRITON_INTERPRET") != "1":
+        pytest.skip("the Triton function runs on a GPU or under TRITON_INTERPRET=1")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    k = symnet.compile(symnet.derive("exp(z) - t*z"), "triton", progress=False)
+    z, t = torch.tensor(-3.0, dtype=torch.float64, device=device), torch.tensor(0.5, dtype=torch.float64, device=device)
+    f, df_dt, df_dz = k(z=z, t=t)
+    assert f.shape == () and abs(float(f) - (float(torch.exp(z)) + 1.5)) < 1e-15
+    assert float(df_dt) == 3.0 and abs(float(df_dz) - (float(torch.exp(z)) - 0.5)) < 1e-15
+    with pytest.raises(ValueError, match="pass tensors of one shape"):
+        k(z=torch.zeros(3, dtype=torch.float64, device=device), t=t)
+    with pytest.raises(TypeError, match="must be a torch.Tensor, not float"):
+        k(z=z, t=0.5)
