@@ -39,7 +39,7 @@ from ..errors import ParseError, SymnetError
 from ..parsing import as_symbol
 from ..render import text
 from .names import FALLBACK_WORDS, _math_name
-from .rewrite import SIGMOID_PAIR, RoundingError, Rule, Stabiliser, unordered_symbols, without_ite
+from .rewrite import SIGMOID_PAIR, RoundingError, Rule, Stabiliser, WidenedBase, unordered_symbols, without_ite
 
 __all__ = ["Kernel", "KernelInput", "KernelOutput", "describe", "local_names", "stability_section",
            "temporary_names", "output_comment"]
@@ -340,10 +340,18 @@ def stability_section(kernel: Kernel):
              "and does not overflow or cancel where the written-out form does.") if steps else \
         "No stability rule applies: the formulas are generated as derived."
     if overflows:  # say so rather than claim what the form does not do (softmax, issue 17)
+        # the softmax aside only where the formula divides by a sum of exponentials: a new user's log-variance
+        # Gaussian NLL, 0.5·(s + (p − t)²·e^(−s)), was pointed to the row-wise softmax kernels (session 16)
+        softmax_like = any(isinstance(n, sp.Pow) and n.exp.is_negative and isinstance(n.base, sp.Add)
+                           and n.base.has(sp.exp) for out in kernel.outputs for n in sp.preorder_traversal(out.expr))
         text_ = ("The code generator evaluates these forms instead: each equals the formula above "
                  "and removes the cancellation the rule names, but " + ", ".join(overflows) +
-                 (" still overflows" if len(overflows) == 1 else " still overflow") + " for large inputs (the generated row-wise softmax kernels first shift every "
-                 "z by its maximum: the max-shift rule).")
+                 (" still overflows" if len(overflows) == 1 else " still overflow") + " for large inputs" +
+                 (" (the generated row-wise softmax kernels first shift every z by its maximum: the max-shift rule)."
+                  if softmax_like else " (its step names an input where it does)."))
+    if any(isinstance(n, WidenedBase) for st in steps for n in sp.preorder_traversal(st.value)):
+        text_ += (" f64(…) is a sum the kernel computes in float64 and rounds once to its dtype (in a float64 "
+                  "kernel in double-word arithmetic, hi + lo, about 106 bits): the widen rule.")
     return Section("Numerically stable forms for code generation", tuple(steps), text_)
 
 

@@ -153,6 +153,17 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
     operands = [("input", input)] + [("target", t) for t in targets]
     # a plain number broadcasts (_broadcast); a list or an array does not
     number = [isinstance(v, (int, float)) and not isinstance(v, bool) for _, v in operands]
+
+    def too_few_tensors():
+        rest = _argument_names(name)[2:len(op.inputs)]
+        how = f"the target and {', '.join(rest)} as a tuple: loss({name!r}, input, (target, {', '.join(rest)}))" \
+            if rest else "the target"
+        return SymnetError(f"{name} takes {len(op.inputs)} tensors, got {1 + len(targets)}: pass the input, then {how}")
+
+    if op is not None and 1 + len(targets) < len(op.inputs) and any(isinstance(p, torch.Tensor) for p in params):
+        # loss("gaussian_nll", mu, t, var): var was read as an option, "gaussian_nll: a parameter must be a number,
+        # not Tensor of shape (7,)", which did not say where the variance goes (session 16, a new user)
+        raise too_few_tensors()
     _arguments(name, [o for o, n in zip(operands, number) if not n],
                [("a parameter", p) for p in params] + [o for o, n in zip(operands, number) if n])
     if op is None or len(op.inputs) < 2:
@@ -164,10 +175,7 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
         if any(isinstance(t, (int, float)) and not isinstance(t, bool) for t in targets):
             # mse_loss(z, [1.0, 2.0]): a list of numbers is read as several targets
             raise TypeError(f"{name}: takes {len(op.inputs) - 1} target tensor(s), got {len(targets)}")
-        rest = _argument_names(name)[2:len(op.inputs)]
-        how = f"the target and {', '.join(rest)} as a tuple: loss({name!r}, input, (target, {', '.join(rest)}))" \
-            if rest else "the target"
-        raise SymnetError(f"{name} takes {len(op.inputs)} tensors, got {1 + len(targets)}: pass the input, then {how}")
+        raise too_few_tensors()
     _check_options("loss", name, params, by_name, tensors=len(op.inputs))
     same = [isinstance(input, torch.Tensor) and isinstance(t, torch.Tensor) and t.shape == input.shape
             for t in targets]

@@ -33,6 +33,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from ..errors import DomainError
 from .measure import classify, exact_text, points_of
 from .spec import BOUNDS, spec_for
 
@@ -117,16 +118,18 @@ def _kinked_nodes(exprs) -> list:
     return found
 
 
-def _on_kink(k: sp.Expr, inputs) -> tuple[str, dict | None]:
+def _on_kink(k: sp.Expr, inputs, shift: int = 0) -> tuple[str, dict | None]:
     """Where ``k`` (an expression that is 0 on a kink) vanishes, as text, and one real point there
-    (every input: the first of ``k``'s variables solved for, the others at fixed values), or None
-    where no point is found (an equation SymPy does not solve into a finite set)."""
+    (every input: the first of ``k``'s variables solved for, the others at fixed values, the
+    ``shift``-th choice of them), or None where no point is found (an equation SymPy does not solve
+    into a finite set)."""
     from ..render import shown
 
     variables = [s for s in inputs if s in k.free_symbols]
     if not variables:
         return f"{shown(k)} = 0", None
-    s, others = variables[0], {v: _OTHERS[i % len(_OTHERS)] for i, v in enumerate(inputs) if v != variables[0]}
+    s, others = variables[0], {v: _OTHERS[(i + shift) % len(_OTHERS)] for i, v in enumerate(inputs)
+                               if v != variables[0]}
     try:
         symbolic = sp.solve(k, s)
         roots = sp.solveset(k.xreplace(others), s, sp.S.Reals)
@@ -197,21 +200,30 @@ def kinks(d, function=None) -> list[dict]:
         for kink in kink_arguments(node):
             if len(rows) >= MAX_KINKS:
                 return rows
-            where, point = _on_kink(kink, symbols)
-            row = {"node": shown(node), "where": where}
-            if point is None:
-                rows.append({**row, "convention": ""})
-                continue
-            try:
-                cols = [np.array([float(point[s])]) for s in symbols]
-            except TypeError:  # a complex root
+            # the other inputs' values are tried in turn until the generated code takes the point: the first
+            # choice may lie outside an argument's domain (bce's t = 5/4 was refused with a DomainError, which
+            # stopped `symnet derive "bce(p, t)" --stable` after the derivation, printing nothing of it)
+            for shift in range(len(_OTHERS)):
+                where, point = _on_kink(kink, symbols, shift)
+                row = {"node": shown(node), "where": where}
+                try:
+                    cols = None if point is None else [np.array([float(point[s])]) for s in symbols]
+                except TypeError:  # a complex root
+                    cols = None
+                if cols is None:
+                    break
+                try:
+                    with warnings.catch_warnings(), np.errstate(all="ignore"):
+                        warnings.simplefilter("ignore")
+                        outs = (function or kernel)(*cols)
+                    break
+                except DomainError:
+                    row["refused"], cols = True, None
+            if cols is None:
                 rows.append({**row, "convention": ""})
                 continue
             row["convention"] = _convention(node, point)
             row["point"] = ", ".join(f"{shown(s)} = {shown(point[s])}" for s in symbols)
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                outs = (function or kernel)(*cols)
             before = len(rows)
             for q, o in enumerate(k.outputs):
                 # a variable the kink does not depend on moves along it, never across: its derivative
@@ -219,8 +231,13 @@ def kinks(d, function=None) -> list[dict]:
                 if getattr(o, "wrt", None) is None or o.meaning not in of or \
                         getattr(o.wrt, "name", None) not in {v.name for v in kink.free_symbols}:
                     continue
-                side = one_sided(of[o.meaning], o.wrt, point)
-                rows.append({**row, "gradient": o.meaning, "code": float(np.asarray(outs[q]).ravel()[0]),
+                code = float(np.asarray(outs[q]).ravel()[0])
+                try:
+                    side = one_sided(of[o.meaning], o.wrt, point)
+                except (TypeError, ValueError):  # a side leaves the domain: bce's p = e^−100, p − 1e−40 < 0 under log
+                    rows.append({**row, "gradient": o.meaning, "code": code, "differentiable": None})
+                    continue
+                rows.append({**row, "gradient": o.meaning, "code": code,
                              "left": side.left, "right": side.right, "differentiable": side.differentiable})
             if len(rows) == before:  # no gradient along the kink's variables was asked for: still named
                 rows.append({**row, "convention": ""})
@@ -234,10 +251,14 @@ def _kink_text(r: dict) -> tuple[str, str]:
     head = f"kink: {r['node']} is not differentiable where {r['where']}"
     if "gradient" not in r and "point" in r:
         return head + " (no gradient asked for crosses it)", r["point"]
+    if "gradient" not in r and r.get("refused"):
+        return head + " (every point on it solved for lies outside the formula's domain: not measured)", ""
     if "gradient" not in r:
         return head + " (no point on it solved for: the code's value there is its convention)", ""
     code = f"the code gives {r['gradient']} = {r['code']:.6g} ({r['convention']})"
-    if r["differentiable"]:
+    if r["differentiable"] is None:
+        verdict = "its one-sided derivatives there were not computed (one side leaves the formula's domain)"
+    elif r["differentiable"]:
         verdict = (f"the formula is differentiable there: {shown(r['right'])} from both sides"
                    + ("" if float(r["right"]) == r["code"] else "; the code's value differs"))
     else:
