@@ -772,29 +772,11 @@ def _exp_minus(node):
             b = -rest
             near = sp.Abs(u) < sp.log(2)
             pieces = [(_grouped(expm1(u), 1 - b, near), near)]
-            names = ["exp-minus"]
             if u in sp.Mul.make_args(b):  # e^u − c·u (the Poisson NLL): both terms overflow, inf − inf
-                zero, bounded = _exp_minus_limits(b / u, u)
-                pieces.insert(0, zero)
-                pieces.append((u * (e / bounded - b / u), u > 64))  # e^64 ≈ 6e27: no cancellation left to lose
-                names.append("exp-minus-limit")
+                pieces.append((u * (e / u - b / u), u > 64))  # e^64 ≈ 6e27: no cancellation left to lose
             new = sp.Piecewise(*pieces, (node, True))
-            return _Final(_Fired(new, names))
+            return _Final(_Fired(new, ["exp-minus"]))
     return None
-
-
-def _exp_minus_limits(c, u):
-    """e^u − c·u where it has no value as written, the limits: (the piece at u = −inf, c = 0; the divisor of e^u
-    in the piece u > 64, u·(e^u/u − c)). As written e^u/u is inf/inf at u = +inf, and c·u is 0·(−inf) at u = −inf,
-    c = 0, both NaN (float32's e^z − t·z, the Poisson NLL with log input, at z = ±inf; torch the same), where
-    the limits are +inf (e^u dominates every finite c·u) and 0 (e^u → 0; t·log λ at λ = 0, t = 0 is the
-    0·log 0 = 0 of torch's xlogy). The divisor is u up to 3.4e38 and 3.4e38 beyond (e^u/3.4e38 is inf there, in
-    float64 too: u·(inf − c) = +inf for finite c, NaN for c = +inf, as inf − inf); the select returns 0 beyond
-    −3.4e38 where c = 0 (e^u there is below 2⁻¹⁰⁷⁴ in float64 too). At u = −inf, c ≠ 0 the written form is
-    already c·inf. The conditions at ±_LIMIT_BOUND, which :func:`without_infinite_limits` takes out: one select
-    and the divisor's, on every element."""
-    return ((0, sp.And(u < -_LIMIT_BOUND, sp.Eq(c, 0))),
-            sp.Piecewise((_LIMIT_BOUND, u > _LIMIT_BOUND), (u, True)))
 
 
 def _n_terms(e) -> int:
@@ -1176,12 +1158,6 @@ _LOSS_RULES = (
          "derivative of a clamp, H(log p + 100)/p at p = 0); a select returns 0 there", local=_heaviside_gate),
     Rule("exp-minus", "e^u − t cancels near u = 0, t = 1 (0 at u = −1e−30, true −1e−30); "
          "expm1(u) + (1 − t) for |u| < log 2 does not", local=_exp_minus),
-    Rule("exp-minus-limit", "e^u − c·u (the Poisson NLL with log input, e^z − t·z) is inf − inf = NaN at "
-         "u = +inf and 0·inf = NaN at u = −inf, c = 0 (torch the same), where the limits are +inf (e^u dominates "
-         "every finite c·u) and 0 (e^u → 0, and t·log λ = 0 at t = 0, as 0·log 0 in torch's xlogy); beyond "
-         "u = 3.4e38 (float32's +inf) the piece u·(e^u/u − c) divides e^u by 3.4e38 in place of u (+inf, in "
-         "float64 too, where e^u is inf from 710 on), and below −3.4e38 a select returns 0 where c = 0 (e^u "
-         "is below 2⁻¹⁰⁷⁴ there in float64 too); at u = −inf, c ≠ 0 the written form is c·inf already"),
     Rule("collect", "t·X + (1 − t)·X·…, two products of one factor X summed, cancel to rounding noise where "
          "they are opposite (−2t·X + 2(1 − t)·X at t = 1/2); the factor is taken out and its coefficients "
          "summed symbolically ((2 − 4t)·X, exactly 0 there); X·σ(−u) − X·σ(u) is −X·tanh(u/2) (the focal ∂t: "
@@ -1413,7 +1389,7 @@ _MAX_REWRITES = 64  # rewrites of one node (a guard; no rule set here comes clos
 RULES += _LOSS_RULES  # the loss rules: one block above, tried after the rules above
 RULES += (WIDEN,)  # a whole-expression rule: after every node-by-node rule, on their result
 _BY_NAME.update({r.name: r for r in _LOSS_RULES})
-_LOCAL += tuple(r.local for r in _LOSS_RULES if r.local is not None)  # exp-minus-limit: named by exp-minus
+_LOCAL += tuple(r.local for r in _LOSS_RULES)
 
 
 def _register(*rules: Rule) -> None:
@@ -2378,9 +2354,7 @@ def _infinite_limits(expr):
 def without_infinite_limits(expr):
     """``expr`` with the infinite-limit rule's branches (x > 3.4e38, x < −3.4e38) taken out: what it computes
     at every finite float32, and at float64's up to ±3.4e38."""
-    def limit_branch(c) -> bool:  # x beyond a bound, or that and more (exp-minus-limit's u < −3.4e38 ∧ c = 0)
-        if isinstance(c, sp.And):
-            return any(limit_branch(a) for a in c.args)
+    def limit_branch(c) -> bool:
         return isinstance(c, (sp.StrictGreaterThan, sp.StrictLessThan)) and (c.rhs in _LIMIT_BOUNDS and c.rel_op == ">"
                                                                             or -c.rhs in _LIMIT_BOUNDS and c.rel_op == "<")
 
