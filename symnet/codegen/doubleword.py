@@ -8,9 +8,10 @@ the end. The primitives follow Dekker (1971), Knuth's TwoSum and Joldes, Muller 
 "Tight and rigorous error bounds for basic building blocks of double-word arithmetic"); exp
 follows the QD library (Hida, Li & Bailey): x = k·ln 2 + r with ln 2 in two parts, e^(r/256) − 1
 by a short Taylor series, eight squarings back (p → 2p + p², which keeps e^r − 1 exact near 0),
-then 2^k. log and log1p take one Newton step on a float64 start y₀: y = y₀ + (x − e^y₀)·e^−y₀, the
-difference in double-word, as d − (e^y₀ − 1) with d = x − 1 (exact) near x = 1, so that log stays
-accurate to its last bits there.
+then 2^k. In Triton, log and log1p take one Newton step on a float64 start y₀: y = y₀ + (x − e^y₀)·e^−y₀,
+the difference in double-word, as d − (e^y₀ − 1) with d = x − 1 (exact) near x = 1, so that log stays
+accurate to its last bits there; NumPy's are table-driven (Tang 1990, two stages, _NUMPY_LOG: some 150
+array operations where the Newton step takes 420).
 
 No FMA anywhere: NumPy has none and the Triton interpreter's may not be fused; the products are
 Dekker's, by Veltkamp's splitting (scaled by 2⁻²⁸ above 2⁹⁹⁶, where 2²⁷·a would overflow).
@@ -38,6 +39,7 @@ everywhere: a GPU computes a masked-off lane anyway.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import keyword
 import math
@@ -422,6 +424,150 @@ _NUMPY_TWO_PROD = _with_fast_path("_dw_two_prod", '''\
         return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
 ''')
 
+# NumPy's log and log1p, table-driven (Tang, "Table-driven implementation of the logarithm function in IEEE
+# floating-point arithmetic", ACM TOMS 16, 1990, in two stages; CRlibm's log likewise): x = 2^k·m, m in [0.75, 1.5)
+# from the exponent bits, F = j/128 nearest m (|m − F| ≤ 2⁻⁸), r₁ = (m − F)/F, then G = 1 + i/2¹⁴ nearest 1 + r₁,
+# r₂ = (1 + r₁)/G − 1 (|r₂| ≤ 2⁻¹⁵), and log x = k·ln 2 + log F + log G + log1p(r₂) with log F, log G from tables
+# (double-words, mpmath at 60 digits when the text is made) and log1p(r₂) a polynomial to r₂⁷, its first three terms
+# in double-word. Each reduction is exact or relative to what it reduces: m − F and r₁ − (G − 1) by Sterbenz, the
+# quotients by a divisor of at most 15 bits, whose remainder Veltkamp's halves give exactly; x's lo part joins
+# m − F in a Fast2Sum (exact) before any product, so that its rounding is relative to log x near x = 1 as well.
+# Some 150 array operations where the Newton step on a double-word e^y took 420: the primitive of poisson_nll's
+# f (x − t·log(x + 10⁻⁸)), whose double-word log was most of its cost (benchmarks/elem15.py). Triton keeps the
+# Newton step (_dw_log_step): a table there is a load per lane from an argument the kernel does not have.
+_LOG_TABLE_F = (96, 192)  # j: F = j/128 over m's range [0.75, 1.5)
+_LOG_TABLE_G = (-88, 88)  # i: G = 1 + i/2¹⁴ over 1 + r₁, |r₁| ≤ 2⁻⁸/0.75 (|i| ≤ 86)
+
+
+@functools.lru_cache(maxsize=None)
+def _log_table_text() -> str:
+    """The two tables of the NumPy log as text: log(j/128) and log1p(i/2¹⁴), each a double-word (hi, lo) from mpmath."""
+    import mpmath
+
+    def rows(name, values, what):
+        lines = [f"{name} = np.array([  # {what}: (hi, lo)"]
+        pairs = []
+        with mpmath.workdps(60):
+            for v in values:
+                hi = float(v)
+                pairs.append(f"({hi!r}, {float(v - hi)!r})")
+        lines += ["    " + ", ".join(pairs[k:k + 2]) + "," for k in range(0, len(pairs), 2)]
+        return "\n".join(lines + ["]).T.copy()"])
+
+    with mpmath.workdps(60):
+        f = [mpmath.log(mpmath.mpf(j) / 128) for j in range(_LOG_TABLE_F[0], _LOG_TABLE_F[1] + 1)]
+        g = [mpmath.log1p(mpmath.mpf(i) / 2 ** 14) for i in range(_LOG_TABLE_G[0], _LOG_TABLE_G[1] + 1)]
+    return (rows("_DW_LOG_F", f, f"log(j/128), j = {_LOG_TABLE_F[0]} … {_LOG_TABLE_F[1]}") + "\n"
+            + rows("_DW_LOG_G", g, f"log1p(i/2¹⁴), i = {_LOG_TABLE_G[0]} … {_LOG_TABLE_G[1]}") + "\n")
+
+
+def _numpy_log_constants() -> dict:
+    import mpmath
+    with mpmath.workdps(60):
+        ln2, third = mpmath.log(2), mpmath.mpf(1) / 3
+        ln2_hi, third_hi = float(ln2), float(third)
+        c = 134217729.0 * ln2_hi
+        ln2_a = c - (c - ln2_hi)  # ln 2's float64 in Veltkamp's halves: k·LN2_SPLIT_HI, k·LN2_SPLIT_LO exact for |k| < 2¹¹
+        return {"LN2_SPLIT_HI": ln2_a, "LN2_SPLIT_LO": ln2_hi - ln2_a, "THIRD_HI": third_hi,
+                "THIRD_LO": float(third - third_hi)}
+
+
+_NUMPY_LOG = '''\
+def _dw_log_reduced(x_hi, lo1, lo2):
+    """log x of x = x_hi + lo1 + lo2 as a double-word, for x_hi in [2⁻¹⁰⁰⁰, 2¹⁰⁰⁰], |lo1| ≤ ulp(x_hi)/2 and |lo2| at
+    most 2⁻⁵³ of x − 1 near x = 1 (table-driven: see _DW_LOG_F); relative error about 2⁻¹⁰⁴."""
+    ix = x_hi.view(np.int64)
+    k = (ix - 0x3FE8000000000000) >> 52  # x_hi = 2^k·m, m in [0.75, 1.5)
+    m = (ix - (k << 52)).view(np.float64)
+    scale = ((1023 - k) << 52).view(np.float64)  # 2^−k, exact
+    j = np.rint(m * 128.0)
+    f = j * 0.0078125  # F = j/128: |m − F| ≤ 2⁻⁸
+    d_hi, d_lo = _dw_fast_two_sum(m - f, lo1 * scale)  # m − F exact (Sterbenz); |m − F| ≥ ulp(m) or 0
+    d_lo = d_lo + lo2 * scale
+    # r₁ = d/F: q = fl(d_hi/F), d_hi − q·F exact from q's halves (F of 8 bits)
+    q = d_hi / f
+    q1, q2 = _dw_split_bounded(q)
+    q_lo = (((d_hi - q1 * f) - q2 * f) + d_lo) / f
+    i = np.rint(q * 16384.0)
+    g = i * 0.00006103515625  # G − 1 = i/2¹⁴ nearest r₁
+    big_g = 1.0 + g  # 15 bits
+    e = q - g  # exact (Sterbenz)
+    # r₂ = (r₁ − (G − 1))/G = h + l, |r₂| ≤ 2⁻¹⁵
+    h = e / big_g
+    h1, h2 = _dw_split_bounded(h)
+    l = (((e - h1 * big_g) - h2 * big_g) + q_lo) / big_g
+    # log1p(r₂) = r₂ − r₂²/2 + r₂³·(1/3 − r₂/4 + r₂²/5 − r₂³/6 + r₂⁴/7): r₂² = p + p_lo, r₂³ = c + c_lo and the
+    # bracket u = u_hi + u_lo each in double-word (r₂³/3 is 2⁻³² of r₂: it needs 2⁻⁷² of itself)
+    p = h * h
+    p_lo = (((h1 * h1 - p) + 2.0 * h1 * h2) + h2 * h2) + 2.0 * h * l
+    p1, p2 = _dw_split_bounded(p)
+    c = p * h
+    c_lo = ((((p1 * h1 - c) + p1 * h2 + p2 * h1) + p2 * h2) + p_lo * h) + p * l
+    v_hi, v_lo = _dw_fast_two_sum(-0.25 * h, p * (0.2 + h * (-1.0 / 6.0 + h * (1.0 / 7.0))))
+    u_hi, u_lo = _dw_fast_two_sum(THIRD_HI, v_hi)
+    u_lo = u_lo + ((THIRD_LO + v_lo) - 0.25 * l)
+    c1, c2 = _dw_split_bounded(c)
+    u1, u2 = _dw_split_bounded(u_hi)
+    t = c * u_hi
+    t_lo = (((((c1 * u1 - t) + c1 * u2 + c2 * u1) + c2 * u2) + c * u_lo) + c_lo * u_hi)
+    s, e1 = _dw_fast_two_sum(h, -0.5 * p)
+    s, e2 = _dw_fast_two_sum(s, t)
+    s_lo = (((e1 + e2) + l) - 0.5 * p_lo) + t_lo
+    # k·ln 2 + log F + log G + log1p(r₂): |log F| ≥ |log G| unless log F = 0, |k·ln 2| ≥ |log F + log G| unless k = 0
+    # (clipped: a NaN part, an overflow upstream, gives a NaN index, whose result is NaN whatever the row)
+    table_f = np.take(_DW_LOG_F, (j - 96.0).astype(np.intp), axis=1, mode="clip")
+    table_g = np.take(_DW_LOG_G, (i + 88.0).astype(np.intp), axis=1, mode="clip")
+    y, y1 = _dw_fast_two_sum(table_f[0], table_g[0])
+    y, y2 = _dw_two_sum(y, s)
+    k = k.astype(np.float64)
+    k_hi, k_lo = _dw_fast_two_sum(k * LN2_SPLIT_HI, k * LN2_SPLIT_LO)
+    y, y3 = _dw_fast_two_sum(k_hi, y)
+    y_lo = (((y1 + y2) + y3) + (k_lo + k * LN2_LO)) + ((table_f[1] + table_g[1]) + s_lo)
+    return _dw_fast_two_sum(y, y_lo)
+
+
+def _dw_log_scaled(x_hi, lo1, lo2):
+    """_dw_log_reduced for any x_hi: below 2⁻¹⁰⁰⁰ (subnormals too) and above 2¹⁰⁰⁰ scaled by 2^±600 first (exact)
+    and 600·ln 2 taken off or added again; log x_hi itself (−inf, NaN, inf) where x_hi ≤ 0 or is not finite,
+    the whole array's selects taken only where some x_hi is outside that range."""
+    x_hi = np.asarray(x_hi, np.float64)
+    inside = (x_hi >= 9.332636185032189e-302) & (x_hi <= 1.0715086071862673e+301)
+    if inside.all():
+        return _dw_log_reduced(x_hi, lo1, lo2)
+    up = x_hi < 9.332636185032189e-302
+    power = np.where(up, 600.0, np.where(x_hi > 1.0715086071862673e+301, -600.0, 0.0))
+    factor = np.ldexp(1.0, power.astype(np.int32))
+    finite = (x_hi > 0.0) & (x_hi < np.inf)
+    y_hi, y_lo = _dw_log_reduced(np.where(finite, x_hi * factor, 1.0), np.where(finite, lo1 * factor, 0.0),
+                                 np.where(finite, lo2 * factor, 0.0))
+    shift_hi, shift_lo = _dw_two_prod(-power, LN2_HI)
+    y_hi, y_lo = _dw_add(y_hi, y_lo, shift_hi, shift_lo - power * LN2_LO)
+    return np.where(finite, y_hi, np.log(x_hi)), np.where(finite, y_lo, 0.0)
+
+
+def _dw_log(x_hi, x_lo):
+    """log x of a double-word x > 0 (table-driven, _dw_log_reduced): relative error about 2⁻¹⁰⁴."""
+    return _dw_log_scaled(x_hi, x_lo, 0.0)
+'''
+
+_CONSTANTS.update(_numpy_log_constants())
+
+_NUMPY_LOG1P = '''\
+def _dw_log1p(d_hi, d_lo):
+    """log(1 + d) of a double-word d > −1 (table-driven, _dw_log_reduced): 1 + d = x_hi + e + f exactly, e
+    1 + d_hi's rounding (0 where d_hi ≤ −1/2), f d_lo's (at most 2⁻⁵³ of d), so that log1p keeps its relative
+    accuracy near d = 0 (d itself below |d| = 2⁻¹⁰⁰ too)."""
+    s, e = _dw_two_sum(1.0, d_hi)
+    x_hi, f = _dw_fast_two_sum(s, d_lo)
+    return _dw_log_scaled(x_hi, e, f)
+'''
+
+# the NumPy texts' own needs where they differ from the shared text's (the table-driven log)
+_NUMPY_NEEDS = {
+    "_dw_log": ("_dw_two_sum", "_dw_fast_two_sum", "_dw_split_bounded", "_dw_two_prod", "_dw_add"),
+    "_dw_log1p": ("_dw_two_sum", "_dw_fast_two_sum", "_dw_log"),
+}
+
 PRIMITIVE_NEEDS = {
     "_dw_two_prod": ("_dw_split",),
     "_dw_add": ("_dw_two_sum", "_dw_fast_two_sum"),
@@ -470,8 +616,10 @@ def primitive_text(name: str, backend: str) -> str:
     import re
     if name == "_dw_scale":
         return _SCALE[backend]
-    numpy_only = {"_dw_split": _NUMPY_SPLIT, "_dw_two_prod": _NUMPY_TWO_PROD}
+    numpy_only = {"_dw_split": _NUMPY_SPLIT, "_dw_two_prod": _NUMPY_TWO_PROD, "_dw_log1p": _NUMPY_LOG1P}
     body = numpy_only[name] if name in numpy_only and backend == "numpy" else PRIMITIVES[name]
+    if name == "_dw_log" and backend == "numpy":  # table-driven (above), its tables before it
+        body = _log_table_text() + "\n\n" + _NUMPY_LOG
     module = "np" if backend == "numpy" else "tl"
     body = body.replace("M.", module + ".")
     body = body.replace("LOG1P(", "np.log1p(" if backend == "numpy" else "_log1p(")
@@ -486,6 +634,8 @@ def primitive_text(name: str, backend: str) -> str:
 
 
 def primitive_needs(name: str, backend: str) -> tuple:
+    if backend == "numpy" and name in _NUMPY_NEEDS:
+        return _NUMPY_NEEDS[name]
     needs = PRIMITIVE_NEEDS.get(name, ())
     if name in ("_dw_log1p", "_dw_softplus_first") and backend == "triton":
         needs = needs + ("_log1p",)
