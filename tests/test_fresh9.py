@@ -187,7 +187,9 @@ def test_readme_says_which_numbers_a_compiled_function_takes():
 
     readme = " ".join((Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8").split())
     assert "it takes a Python float or a 0-d array (`b=0.5`), not a Python int (`b=1` is refused" in readme
-    assert "the Triton function (below) takes only tensors of one shape and dtype, not a number or a 0-d tensor" in readme
+    # (h-fresh16: 0-d tensors alone are one shape and run; tests/test_fresh16.py checks that sentence's last part)
+    assert ("the Triton function (below) takes only tensors of one shape and dtype: not a number, nor a 0-d tensor "
+            "beside larger ones") in readme
     d = symnet.derive("x*sigmoid(b*x)")
     k = symnet.compile(d)
     x = np.linspace(-2.0, 2.0, 5)
