@@ -64,11 +64,17 @@ def _cases(rng, n):
 
 
 def main():
-    args, torch = _options(__doc__)
+    compare(_cases, __doc__)
+
+
+def compare(cases, doc):
+    """Time each case of ``cases(rng, size)`` (formula, data, naive NumPy form, torch form) side by side: symnet's
+    NumPy kernel, the naive form and torch autograd, float32 and float64 (benchmarks/num16.py shares it)."""
+    args, torch = _options(doc)
     rng = np.random.default_rng(0)
     print(f"value and gradients on {args.size} values, median of {args.repeat} (ms; ratio: time / the naive NumPy form)")
     print(f"{'formula':28} {'dtype':8} {'symnet':>15} {'naive NumPy':>15} {'torch autograd':>15}")
-    for formula, data, naive, written in _cases(rng, args.size):
+    for formula, data, naive, written in cases(rng, args.size):
         kernel = symnet.compile(symnet.derive(formula), "numpy", name="bench")
         names = [str(v) for v in symnet.derive(formula).inputs]
         for dtype in (np.float32, np.float64):
