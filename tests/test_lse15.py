@@ -217,12 +217,45 @@ def test_written_softmax_gradient_at_a_spread_within_torch(dtype):
     assert _worst_softmax(dtype, [_SPREAD]) <= min(2, _torch_worst_softmax(dtype, _SPREAD))
 
 
-@pytest.mark.parametrize("dtype", [np.float64, pytest.param(np.float32, marks=pytest.mark.xfail(
-    strict=True, reason="found in session 15: the Triton float32 kernel sums S in float64 (compensated-sum) but "
-    "rounds S, S², the quotient and the product in float32: 2.39 ULP at the spread, torch 1.75; the NumPy "
-    "float32 kernel 0.49"))])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_written_softmax_gradient_at_a_spread_within_torch_triton(dtype):
+    """Found in session 15: the Triton float32 kernel summed S in float64 (compensated-sum) but rounded S, S², the
+    quotient and the product in float32: 2.39 ULP at the spread (a strict xfail). Session 17: a kernel with a
+    compensated sum computes in float64 for every input dtype, each output rounded once as it is stored (as the
+    NumPy backend computes a float32 block with a widened sum): 0.49 ULP, the NumPy kernel's figure (torch.softmax's
+    autograd 4.00 with torch 2.13 on this CPU; session 15 measured 1.75). Float64 unchanged: 1.12, torch 1.71."""
     assert _worst_softmax(dtype, [_SPREAD], "triton") <= min(2, _torch_worst_softmax(dtype, _SPREAD))
+
+
+def _random_spreads(count=60, seed=17):
+    """``count`` 24-term points: a centre uniform in (−800, 800), each a_i within ±1, ±4 or ±16 of it (in turn), so
+    that every term counts in S and e^(a_i) over- or underflows float32 for most centres."""
+    rng = np.random.default_rng(seed)
+    points = []
+    for k in range(count):
+        centre, width = rng.uniform(-800, 800), (1.0, 4.0, 16.0)[k % 3]
+        points.append([float(centre + rng.uniform(-width, width)) for _ in range(N)])
+    return points
+
+
+def test_written_softmax_gradient_at_random_spreads_within_torch_triton_float32():
+    """Session 17, over 60 random 24-term points (:func:`_random_spreads`), float32, the value and 24 gradients: the
+    Triton kernel (float64 inside, rounded once) at most 0.500 ULP at every point, as the NumPy kernel; torch.softmax's
+    autograd 0.85 to 6.36 ULP (before, the Triton kernel rounded S², the quotient and the product in float32). At
+    each point no worse than torch, and within 1 ULP."""
+    points = _random_spreads()
+    got = _worst_softmax(np.float32, points, "triton")
+    assert got <= 1
+    for point in points:
+        assert _worst_softmax(np.float32, [point], "triton") <= _torch_worst_softmax(np.float32, point), point
+
+
+def test_written_softmax_at_random_spreads_triton_float64_within_the_bound():
+    """The float64 kernel (double-word S, then S², the quotient and the product in float64) over the same 60 points:
+    2.92 ULP at its worst, torch 6.23 at its worst; within the 4-ULP bound, but worse than torch at 17 of the 60
+    points (measured in session 17: a known shortfall, S² and the quotient round in float64)."""
+    got = _worst_softmax(np.float64, _random_spreads(), "triton")
+    assert got <= 4
 
 
 # the compensated-sum rule's case for tests/test_stability_rules.py (rule, formula, variables, domain, bad point,

@@ -23,7 +23,7 @@ from ....registry import TRITON_DEVICE_HELPERS
 from ....render import text
 from ...ir import COMMON_NAMES, CodeName, Kernel, local_names, output_comment, temporary_comment, temporary_names
 from ...doubleword import generated_last
-from ...rewrite import WidenedBase
+from ...rewrite import WidenedBase, is_compensated_sum
 from .printer import TRITON_HELPERS, TritonPrinter
 
 __all__ = ["TritonPrinter", "emit_elementwise", "emit_triton_module", "assemble", "reserved_names",
@@ -160,6 +160,13 @@ def _local_names(kernel: Kernel) -> dict:
                        reserved_names(kernel), LOCAL_FORMS)
 
 
+def _compensated(kernel: Kernel) -> bool:
+    """Whether the kernel has a sum the compensated-sum rule widened: it then computes in float64 for every input
+    dtype (:func:`~symnet.codegen.rewrite.is_compensated_sum`)."""
+    return any(is_compensated_sum(n) for e in [e for _, e in kernel.assignments] + list(kernel.results)
+               for n in e.atoms(WidenedBase))
+
+
 def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     """The @triton.jit kernel, its launcher, and (in emit_autograd) the torch interface."""
     helpers.update({"_tensors", "_device_ok", "_reduction"})
@@ -187,10 +194,16 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
             "mask = offs < n"]
     for v in inputs:
         body.append(f"{v} = tl.load({v}_ptr + offs, mask=mask, other=1.0)")
-    body.append("if F64:  # float64 stays float64 (gradcheck); everything else computes in float32")
-    body += [f"    {v} = {v}.to(tl.float64)" for v in inputs]
-    body.append("else:")
-    body += [f"    {v} = {v}.to(tl.float32)" for v in inputs]
+    wide = _compensated(kernel)
+    if wide:  # as the NumPy backend computes a float32 block with a widened sum: rounded once, at the store
+        body.append("# every dtype computes in float64 (a compensated sum: S², the quotient and the product in float32 "
+                    "gave a 24-term softmax's gradient 2.39 ULP, torch 1.75); each output rounded once, as stored")
+        body += [f"{v} = {v}.to(tl.float64)" for v in inputs]
+    else:
+        body.append("if F64:  # float64 stays float64 (gradcheck); everything else computes in float32")
+        body += [f"    {v} = {v}.to(tl.float64)" for v in inputs]
+        body.append("else:")
+        body += [f"    {v} = {v}.to(tl.float32)" for v in inputs]
     for j, check in enumerate(flagged):
         body.append(f"# {check.function}'s {check.argument} = {text(check.expr)} must be "
                     f"{domain_bound(check.low, check.high)}, as torch requires: flagged in domain_ptr[{j}]")
@@ -219,7 +232,8 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
         v = outputs[0]
         helpers.add("_sum_when_last")
         body += ["if REDUCE:  # this block's partial sum; the last program to finish adds the partial sums up",
-                 f"    tl.store(partial_ptr + pid, tl.sum(tl.where(mask, {v}, 0.0), axis=0))",
+                 f"    tl.store(partial_ptr + pid, tl.sum(tl.where(mask, {v}, 0.0), axis=0)"
+                 + (".to(partial_ptr.dtype.element_ty))" if wide else ")"),
                  f"    _sum_when_last(partial_ptr, tl.num_programs(0), count_ptr, {v}_ptr, divisor, BLOCK)  # Σ, or Σ/n"]
     jit = ["@triton.jit", f"def {k}({sig}):", f'    """{kernel.formula}: one block of elements per program."""']
     jit += ["    " + b for b in body]
@@ -255,6 +269,7 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     first = inputs[0]
     launcher += [f"    n = {first}.numel()",
                  f"    f64 = {first}.dtype == torch.float64",
+                 "    block = BLOCK // 2  # float64 arithmetic for every dtype: half the block" if wide else
                  "    block = BLOCK // 2 if f64 else BLOCK",
                  "    blocks = triton.cdiv(n, block)"]
     launcher.append("    reduce = reduction != \"none\"")
@@ -274,8 +289,11 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     # a widened sum in a float64 kernel is computed in double-word arithmetic (symnet.codegen.doubleword):
     # Dekker's splitting and products are exact only if no a·b + c is contracted to one FMA
     exact = any(e.has(WidenedBase) for e in [e for _, e in kernel.assignments] + list(kernel.results))
-    fusion = ", enable_fp_fusion=not f64" if exact else ""
-    if exact:
+    fusion = (", enable_fp_fusion=False" if wide else ", enable_fp_fusion=not f64") if exact else ""
+    if wide:
+        launcher.append("    # every dtype in float64: the widened sums in double-word arithmetic, whose products need "
+                        "a·b + c rounded twice")
+    elif exact:
         launcher.append("    # float64: the widened sums in double-word arithmetic, whose products need a·b + c rounded twice")
     if flagged:
         helpers.update({"_refuse_flagged", "_domain_error"})
@@ -391,8 +409,11 @@ def emit_triton_module(kernels: list, source: str, regenerate: str, op_namespace
             parts.append(auto)
     device = generated_last(TRITON_HELPERS, used)
     host = [HOST_HELPERS[h] for h in HOST_HELPERS if h in used]
-    return assemble(kernels, source, regenerate,
-                    ["Arithmetic in float32 (float64 for float64 inputs); bfloat16/float16 inputs are upcast."],
+    wide = [k.name for k in kernels if _compensated(k)]
+    notes = ["Arithmetic in float32 (float64 for float64 inputs); bfloat16/float16 inputs are upcast."]
+    if wide:
+        notes.append(f"{', '.join(wide)}: in float64 for every input dtype (a compensated sum), each output rounded once.")
+    return assemble(kernels, source, regenerate, notes,
                     device + host + [HOST_HELPERS["_registered"], HOST_HELPERS["_no_gradient"]] + parts,
                     preamble="# elements and warps a program takes: at copy bandwidth on an H100 for sigmoid+MSE over 64M\n"
                              "# float32 (benchmarks/results/gpu-sweep-h100-2026-11-27.txt); 16,384 partial sums at that size\n"
