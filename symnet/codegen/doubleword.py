@@ -1242,7 +1242,7 @@ def _power_of_two(c) -> bool:
 
 def _triple_exact(e, leaves, backend: str) -> bool:
     """Whether e is built of what :meth:`_Emitter.triple` computes in triple words: leaves, numbers, sums of leaves
-    and numbers (x − t: exact in a double word), products, integer powers and quotients, log, max/min of
+    and numbers (in double words: x − t exact, x + ε to 2⁻¹⁰⁶), products, integer powers and quotients, log, max/min of
     leaves, selects of these."""
     if e in leaves or e.is_number:
         return True
@@ -1736,6 +1736,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
         result = emitter.triple_sum(body)
     else:
         result = emitter.value(body)
+    triple = result.tail is not None
     plain = plain_printer.doprint(body)
     formula = text(body)
     if in_float32 and backend == "numpy":
@@ -1754,6 +1755,9 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
     else:
         doc = (f'"""{formula}, rounded once: in double-word arithmetic (hi + lo, about 106 bits)\n'
                '    in a float64 kernel, in float64 in a float32 one; the float64 value where either is not finite."""')
+    if triple:  # its terms in triple words (_triple_worthy): the docstring says so
+        doc = doc.replace("double-word arithmetic (hi + lo, about 106 bits)",
+                          "triple-word arithmetic (hi + lo + tail, about 150 bits)")
     if backend == "numpy":
         # within: the float64 body is kept where its bound is within that much of it, relative (3u: 3 ULP; a
         # float32 kernel's double-word body (in_float32), 2⁻³⁰: 2⁻⁶ of a float32 ULP before the rounding to float32)
