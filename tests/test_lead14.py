@@ -16,8 +16,9 @@ def test_verify_measures_a_formula_inside_the_argument_domains_it_declares():
     v = pts[:, [i.name for i in kernel.kernel.inputs].index("v")]
     assert len(pts) > 50 and (v >= 0).all() and (v > 1e3).any() and (v == 0).any()
     report = symnet.verify("gaussian_nll(x, t, v)", dtypes=("float64",), n=20)
-    # f's one cell past 4 ULP is its 2⁵⁸ cancellation at v = 0.0242 (5.27: symnet.verify.spec.KNOWN_FAILURES)
-    assert all((c.output, c.dtype) == ("f", "float64") and c.worst_ulp <= 6 for c in report.failures), report.table()
+    # f's one cell past 4 ULP was its 2⁵⁸ cancellation at v = 0.0242 (5.27 in session 16); triple words since
+    # h-gauss17 (0.50 there, tests/test_gauss17.py): no cell past the bound
+    assert not report.failures, report.table()
     assert "refused" not in report.details() and report.cell("f", "float64", "torch built-in").measured
 
 

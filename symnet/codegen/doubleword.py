@@ -13,6 +13,11 @@ the difference in double-word, as d − (e^y₀ − 1) with d = x − 1 (exact) 
 accurate to its last bits there; NumPy's are table-driven (Tang 1990, two stages, _NUMPY_LOG: some 150
 array operations where the Newton step takes 420).
 
+A widened sum with a log among terms of products, quotients and selects (gaussian_nll's ½(log v + (x − t)²/v))
+can cancel past what a double word holds (2⁵⁸ at v = 0.0242, x − t = 0.3, where each term's lo part rounds at
+2⁻¹⁰⁶ of it: 5.27 ULP): its terms are computed in *triple* words (hi + lo + tail, about 150 bits; ``_tw_mul``,
+``_tw_div``, ``_tw_add``, ``_tw_log``, :func:`_triple_worthy`) and rounded once (0.50 ULP there).
+
 No FMA anywhere: NumPy has none and the Triton interpreter's may not be fused; the products are
 Dekker's, by Veltkamp's splitting (scaled by 2⁻²⁸ above 2⁹⁹⁶, where 2²⁷·a would overflow).
 
@@ -64,6 +69,9 @@ _CONSTANTS = {
     "C3_HI": 0.16666666666666666, "C3_LO": 9.251858538542971e-18,
     "C4_HI": 0.041666666666666664, "C4_LO": 2.3129646346357427e-18,
     "C5_HI": 0.008333333333333333, "C5_LO": 1.1564823173178714e-19, "C6": 1 / 720, "C7": 1 / 5040, "C8": 1 / 40320, "C9": 1 / 362880,
+    "C10": 1 / 3628800, "C11": 1 / 39916800,
+    "C6_HI": 0.001388888888888889, "C6_LO": -5.300543954373577e-20,
+    "C7_HI": 0.0001984126984126984, "C7_LO": 1.7209558293420705e-22,
     "REDUCE": 2.0 ** -8, "TINY": 2.0 ** -100, "LOG_TINY": 2.0 ** -900, "LOG_UP": 2.0 ** 600,
 }
 
@@ -305,6 +313,144 @@ def _dw_tanh(x_hi, x_lo):
 ''',
 }
 
+# Triple words (hi + lo + tail, about 150 bits) for the terms of a widened sum that cancels past what a double word
+# holds: gaussian_nll's f = ½(log v + (x − t)²/v) = 1.43e−17 at v = 0.0242, x − t = 0.3 from terms of 1.86, a 2⁵⁸
+# cancellation, where each term's double word is up to 2⁻¹⁰⁶ off (its lo part rounds there: 4 ULP of f each; 5.27
+# measured). The products and quotients keep their second roundings (TwoProduct), the sum of the terms its roundings
+# (TwoSum), and the log is a triple word (_tw_log: NumPy's the table-driven one's, Triton's the Newton step on a
+# triple-word e^y₀ below); rounded once at the end.
+PRIMITIVES.update({
+    "_tw_mul": '''\
+def _tw_mul(a_hi, a_lo, a_tail, b_hi, b_lo, b_tail):
+    """a·b of two triple words as a triple word (|a_lo| ≤ ulp(a_hi), |a_tail| ≤ ulp(a_lo) and likewise b): the
+    three leading products exact (TwoProduct), the rest (2⁻¹⁰⁶ of a·b) in float64, about 2⁻¹⁵⁵ relative."""
+    p, p_e = _dw_two_prod(a_hi, b_hi)
+    q, q_e = _dw_two_prod(a_hi, b_lo)
+    r, r_e = _dw_two_prod(a_lo, b_hi)
+    rest = ((a_lo * b_lo + a_hi * b_tail) + a_tail * b_hi) + (q_e + r_e)
+    s, s_e = _dw_two_sum(q, r)
+    s, t_e = _dw_two_sum(s, p_e)
+    hi, lo = _dw_fast_two_sum(p, s)
+    lo, tail = _dw_two_sum(lo, (s_e + t_e) + rest)
+    return hi, lo, tail
+''',
+    "_tw_square": '''\
+def _tw_square(a_hi, a_lo, a_tail):
+    """a² of a triple word as a triple word: _tw_mul with its two cross products one (2·a_hi·a_lo, exact
+    doubled), two TwoProducts where _tw_mul takes three."""
+    p, p_e = _dw_two_prod(a_hi, a_hi)
+    q, q_e = _dw_two_prod(a_hi, a_lo)
+    rest = (a_lo * a_lo + 2.0 * (a_hi * a_tail)) + 2.0 * q_e
+    s, s_e = _dw_two_sum(2.0 * q, p_e)
+    hi, lo = _dw_fast_two_sum(p, s)
+    lo, tail = _dw_two_sum(lo, s_e + rest)
+    return hi, lo, tail
+''',
+    "_tw_div": '''\
+def _tw_div(a_hi, a_lo, a_tail, b_hi, b_lo, b_tail):
+    """a/b of two triple words as a triple word: q = a_hi/b_hi, the remainder a − q·b as a double word (TwoProducts
+    and TwoSums; a_hi − q·b_hi's leading part exact by Sterbenz) divided again, and its remainder once more: about
+    2⁻¹⁵⁰ relative (_dw_div's one correction rounds at 2⁻¹⁰⁶ of a/b)."""
+    q = a_hi / b_hi
+    p, p_e = _dw_two_prod(q, b_hi)
+    c, c_e = _dw_two_prod(q, b_lo)
+    r, r1 = _dw_two_sum(a_hi - p, a_lo)
+    r, r2 = _dw_two_sum(r, -p_e)
+    r, r3 = _dw_two_sum(r, -c)
+    r, r_lo = _dw_two_sum(r, ((r1 + r2) + r3) + ((a_tail - c_e) - q * b_tail))
+    q1 = r / b_hi
+    p1, p1_e = _dw_two_prod(q1, b_hi)
+    q2 = (((r - p1) - p1_e) + (r_lo - q1 * b_lo)) / b_hi
+    hi, lo = _dw_fast_two_sum(q, q1)
+    lo, tail = _dw_two_sum(lo, q2)
+    return hi, lo, tail
+''',
+    "_tw_add": '''\
+def _tw_add(a_hi, a_lo, a_tail, b_hi, b_lo, b_tail):
+    """a + b of two triple words as a triple word, hi the sum rounded once (to within 2⁻¹⁰⁰ of an ulp): TwoSums of
+    the his and the los, their roundings' TwoSums too (the sum of two of them in float64 rounds at 2⁻¹⁰⁶ of a + b:
+    2⁻¹⁰⁶ of e^x in _tw_exp_reduced's squarings), the third words last: about 2⁻¹⁵⁰ of the terms, where they
+    cancel too."""
+    s, e1 = _dw_two_sum(a_hi, b_hi)
+    t, e2 = _dw_two_sum(a_lo, b_lo)
+    t, e3 = _dw_two_sum(t, e1)
+    s, e4 = _dw_two_sum(s, t)
+    m, e5 = _dw_two_sum(e4, e3)
+    m, tail = _dw_two_sum(m, e5 + ((e2 + a_tail) + b_tail))
+    hi, lo = _dw_fast_two_sum(s, m)
+    return hi, lo, tail
+''',
+    # Triton's log in triple words (NumPy's is the table-driven one's, _NUMPY_LOG): the Newton step of _dw_log_step
+    # on a float64 start y₀ with e^y₀ in triple words, so that its only error, e^y₀'s, is 2⁻¹³⁰ or so, not 2⁻¹⁰⁴
+    "_tw_exp_reduced": '''\
+def _tw_exp_reduced(y):
+    """(k, e^r − 1 as a triple word) with y = k·ln 2 + r, |r| ≤ ln 2/2, for a float64 y (clamped to [−746, 710]):
+    r a triple word (y − k·LN2_A exact, k·LN2_B by TwoProduct, TwoSums), e^(r/256) − 1 = s + s²·(½ + s·q) with q
+    (1/6 + s/24 + …, to s⁹/11!) in double-word from 1/7! on (1/720 in float64 was 2⁻¹⁰⁰ of ½ + s·q) and the rest in
+    triple words, then 8 times p → 2p + p² in triple words (each doubles the error)."""
+    x = M.minimum(M.maximum(y, -746.0), 710.0)
+    k = M.floor(x * INV_LN2 + 0.5)
+    b_hi, b_lo = _dw_two_prod_bounded(k, LN2_B)
+    a, e1 = _dw_two_sum(x - k * LN2_A, -b_hi)
+    b, e2 = _dw_two_sum(e1, -b_lo)
+    r_hi, u = _dw_two_sum(a, b)
+    r_lo, r_tail = _dw_two_sum(u, e2 - k * LN2_C)
+    s_hi = r_hi * REDUCE
+    s_lo = r_lo * REDUCE
+    s_tail = r_tail * REDUCE
+    q = ((C11 * s_hi + C10) * s_hi + C9) * s_hi + C8
+    q_hi, q_lo = _dw_add_fp(C7_HI, C7_LO, s_hi * q)
+    q_hi, q_lo = _dw_mul_bounded(s_hi, s_lo, q_hi, q_lo)
+    q_hi, q_lo = _dw_add(C6_HI, C6_LO, q_hi, q_lo)
+    q_hi, q_lo = _dw_mul_bounded(s_hi, s_lo, q_hi, q_lo)
+    q_hi, q_lo = _dw_add(C5_HI, C5_LO, q_hi, q_lo)
+    q_hi, q_lo = _dw_mul_bounded(s_hi, s_lo, q_hi, q_lo)
+    q_hi, q_lo = _dw_add(C4_HI, C4_LO, q_hi, q_lo)
+    q_hi, q_lo = _dw_mul_bounded(s_hi, s_lo, q_hi, q_lo)
+    q_hi, q_lo = _dw_add(C3_HI, C3_LO, q_hi, q_lo)
+    q_hi, q_lo = _dw_mul_bounded(s_hi, s_lo, q_hi, q_lo)
+    h_hi, h_lo = _dw_fast_two_sum(0.5, q_hi)
+    h_lo, h_tail = _dw_two_sum(h_lo, q_lo)
+    w_hi, w_lo, w_tail = _tw_square(s_hi, s_lo, s_tail)
+    w_hi, w_lo, w_tail = _tw_mul(w_hi, w_lo, w_tail, h_hi, h_lo, h_tail)
+    p_hi, p_lo, p_tail = _tw_add(s_hi, s_lo, s_tail, w_hi, w_lo, w_tail)
+''' + "".join('''\
+    w_hi, w_lo, w_tail = _tw_square(p_hi, p_lo, p_tail)
+    p_hi, p_lo, p_tail = _tw_add(2.0 * p_hi, 2.0 * p_lo, 2.0 * p_tail, w_hi, w_lo, w_tail)
+''' for _ in range(8)) + '''\
+    return k, p_hi, p_lo, p_tail
+''',
+    "_tw_log": '''\
+def _tw_log(x_hi, x_lo, x_tail):
+    """log x of a triple word x > 0 as a triple word (Triton): y₀ = log x_hi in float64, c = (x − e^y₀)/e^y₀ with
+    e^y₀ in triple words (_tw_exp_reduced) and x − e^y₀ by TwoSums (as d − (e^y₀ − 1), d = x − 1 exact, where
+    |y₀| < ln 2/2, so that near x = 1 the ones cancel exactly), log x = y₀ + c − c²/2 (c below 2⁻⁵⁰: c³/3 is below
+    2⁻¹⁵⁰); x below 2⁻⁹⁰⁰ scaled by 2⁶⁰⁰ first and 600·ln 2 taken off again in double-word (|log x| > 600 there)."""
+    small = x_hi < LOG_TINY
+    s_hi = M.where(small, x_hi * LOG_UP, x_hi)
+    s_lo = M.where(small, x_lo * LOG_UP, x_lo)
+    s_tail = M.where(small, x_tail * LOG_UP, x_tail)
+    y = M.log(s_hi)
+    k, p_hi, p_lo, p_tail = _tw_exp_reduced(y)
+    near = k == 0.0
+    e_hi, e_lo, e_tail = _tw_add(p_hi, p_lo, p_tail, 1.0, 0.0, 0.0)
+    e_hi, e_lo = _dw_scale(e_hi, e_lo, k)
+    e_tail, e_zero = _dw_scale(e_tail, 0.0 * e_tail, k)
+    a_hi = M.where(near, s_hi - 1.0, s_hi)
+    b_hi = M.where(near, p_hi, e_hi)
+    b_lo = M.where(near, p_lo, e_lo)
+    b_tail = M.where(near, p_tail, e_tail)
+    r_hi, r_lo, r_tail = _tw_add(a_hi, s_lo, s_tail, -b_hi, -b_lo, -b_tail)
+    c_hi, c_lo = _dw_div(r_hi, r_lo + r_tail, e_hi, e_lo)
+    h, m = _dw_fast_two_sum(y, c_hi)
+    m, tail = _dw_two_sum(m, c_lo - 0.5 * c_hi * c_hi)
+    shift = M.where(small, -600.0, 0.0)
+    k_hi, k_lo = _dw_two_prod_bounded(shift, LN2_HI)
+    h, m = _dw_add(h, m, k_hi, k_lo + shift * LN2_LO)
+    return h, m, tail
+''',
+})
+
 # e^v and σ(v) of a double-word v as the last step of a widened body (the rounded-argument rule's e^v and σ(v),
 # whose v the code rounds): first order in v's lo part, from the float64 function of v's hi part. v_lo is at most
 # half an ulp of v_hi, so e^(v_hi + v_lo) = e^v_hi·(1 + v_lo) and σ(v_hi + v_lo) = σ(v_hi)·(1 + σ(−v_hi)·v_lo)
@@ -444,21 +590,25 @@ def _log_table_text() -> str:
     """The two tables of the NumPy log as text: log(j/128) and log1p(i/2¹⁴), each a double-word (hi, lo) from mpmath."""
     import mpmath
 
-    def rows(name, values, what):
-        lines = [f"{name} = np.array([  # {what}: (hi, lo)"]
+    def rows(name, values, what, parts):
+        lines = [f"{name} = np.array([  # {what}: " + ("(hi, lo)" if parts == 2 else "(hi, lo, lo2)")]
         pairs = []
         with mpmath.workdps(60):
             for v in values:
-                hi = float(v)
-                pairs.append(f"({hi!r}, {float(v - hi)!r})")
+                words = []
+                for _ in range(parts):
+                    words.append(float(v - sum(words, mpmath.mpf(0))))
+                pairs.append("(" + ", ".join(repr(w) for w in words) + ")")
         lines += ["    " + ", ".join(pairs[k:k + 2]) + "," for k in range(0, len(pairs), 2)]
         return "\n".join(lines + ["]).T.copy()"])
 
     with mpmath.workdps(60):
         f = [mpmath.log(mpmath.mpf(j) / 128) for j in range(_LOG_TABLE_F[0], _LOG_TABLE_F[1] + 1)]
         g = [mpmath.log1p(mpmath.mpf(i) / 2 ** 14) for i in range(_LOG_TABLE_G[0], _LOG_TABLE_G[1] + 1)]
-    return (rows("_DW_LOG_F", f, f"log(j/128), j = {_LOG_TABLE_F[0]} … {_LOG_TABLE_F[1]}") + "\n"
-            + rows("_DW_LOG_G", g, f"log1p(i/2¹⁴), i = {_LOG_TABLE_G[0]} … {_LOG_TABLE_G[1]}") + "\n")
+    # log F in three words (|log F| up to 0.41: its double-word is 2⁻¹⁰⁹ off, a quarter ULP of gaussian_nll's f at its
+    # 2⁵⁸ cancellation); log G below 2⁻⁷, whose double-word is 2⁻¹¹⁵ off
+    return (rows("_DW_LOG_F", f, f"log(j/128), j = {_LOG_TABLE_F[0]} … {_LOG_TABLE_F[1]}", 3) + "\n"
+            + rows("_DW_LOG_G", g, f"log1p(i/2¹⁴), i = {_LOG_TABLE_G[0]} … {_LOG_TABLE_G[1]}", 2) + "\n")
 
 
 def _numpy_log_constants() -> dict:
@@ -468,14 +618,22 @@ def _numpy_log_constants() -> dict:
         ln2_hi, third_hi = float(ln2), float(third)
         c = 134217729.0 * ln2_hi
         ln2_a = c - (c - ln2_hi)  # ln 2's float64 in Veltkamp's halves: k·LN2_SPLIT_HI, k·LN2_SPLIT_LO exact for |k| < 2¹¹
+        ln2_lo = float(ln2 - ln2_hi)
+        # LN2_LO in a part of 42 bits and the rest (11 bits): k·LN2_LO_A and k·LN2_LO_B exact for |k| < 2¹¹;
+        # ln 2's third word LN2_LO2 (2⁻¹¹⁰): k·ln 2 to 2⁻¹⁶⁰ where LN2_HI + LN2_LO is 2⁻¹⁰⁹ off
+        e = math.frexp(ln2_lo)[1]
+        ln2_lo_a = math.ldexp(round(math.ldexp(ln2_lo, 42 - e)), e - 42)
         return {"LN2_SPLIT_HI": ln2_a, "LN2_SPLIT_LO": ln2_hi - ln2_a, "THIRD_HI": third_hi,
-                "THIRD_LO": float(third - third_hi)}
+                "THIRD_LO": float(third - third_hi), "LN2_LO_A": ln2_lo_a, "LN2_LO_B": ln2_lo - ln2_lo_a,
+                "LN2_LO2": float(ln2 - ln2_hi - ln2_lo)}
 
 
 _NUMPY_LOG = '''\
-def _dw_log_reduced(x_hi, lo1, lo2):
+def _dw_log_reduced(x_hi, lo1, lo2, triple=False):
     """log x of x = x_hi + lo1 + lo2 as a double-word, for x_hi in [2⁻¹⁰⁰⁰, 2¹⁰⁰⁰], |lo1| ≤ ulp(x_hi)/2 and |lo2| at
-    most 2⁻⁵³ of x − 1 near x = 1 (table-driven: see _DW_LOG_F); relative error about 2⁻¹⁰⁴."""
+    most 2⁻⁵³ of x − 1 near x = 1 (table-driven: see _DW_LOG_F); relative error about 2⁻¹⁰⁴. With ``triple``, a
+    triple word (y, mid, tail): the reductions' roundings at 2⁻¹⁰⁶ of log1p(r₂) (|r₂| ≤ 2⁻¹⁵) left, 2⁻¹¹⁴ of log x
+    measured (tests/test_gauss17.py)."""
     ix = x_hi.view(np.int64)
     k = (ix - 0x3FE8000000000000) >> 52  # x_hi = 2^k·m, m in [0.75, 1.5)
     m = (ix - (k << 52)).view(np.float64)
@@ -522,32 +680,54 @@ def _dw_log_reduced(x_hi, lo1, lo2):
     k = k.astype(np.float64)
     k_hi, k_lo = _dw_fast_two_sum(k * LN2_SPLIT_HI, k * LN2_SPLIT_LO)
     y, y3 = _dw_fast_two_sum(k_hi, y)
-    y_lo = (((y1 + y2) + y3) + (k_lo + k * LN2_LO)) + ((table_f[1] + table_g[1]) + s_lo)
-    return _dw_fast_two_sum(y, y_lo)
+    if not triple:
+        y_lo = (((y1 + y2) + y3) + (k_lo + k * LN2_LO)) + ((table_f[1] + table_g[1]) + s_lo)
+        return _dw_fast_two_sum(y, y_lo)
+    # a triple word (_tw_log): the low parts above 2⁻⁶⁰ (k_lo up to ulp(k·ln 2), y3, k·LN2_LO, log F's lo, y2, y1)
+    # summed with each rounding kept (TwoSum), the roundings, the smaller parts and the third words last (their
+    # float64 sum above rounds at 2⁻¹⁰⁶ of log x: with log F's double word and k·LN2_LO, 5.27 ULP of gaussian_nll's
+    # f at its 2⁵⁸ cancellation)
+    a, a1 = _dw_two_sum(k_lo, y3)
+    a, a2 = _dw_two_sum(a, k * LN2_LO_A)
+    a, a3 = _dw_two_sum(a, table_f[1])
+    a, a4 = _dw_two_sum(a, y2)
+    a, a5 = _dw_two_sum(a, y1)
+    tail = (((a1 + a2) + (a3 + a4)) + a5) + (((table_g[1] + s_lo) + table_f[2]) + k * (LN2_LO_B + LN2_LO2))
+    y, mid = _dw_fast_two_sum(y, a)
+    mid, tail = _dw_two_sum(mid, tail)
+    return y, mid, tail
 
 
-def _dw_log_scaled(x_hi, lo1, lo2):
+def _dw_log_scaled(x_hi, lo1, lo2, triple=False):
     """_dw_log_reduced for any x_hi: below 2⁻¹⁰⁰⁰ (subnormals too) and above 2¹⁰⁰⁰ scaled by 2^±600 first (exact)
     and 600·ln 2 taken off or added again; log x_hi itself (−inf, NaN, inf) where x_hi ≤ 0 or is not finite,
-    the whole array's selects taken only where some x_hi is outside that range."""
+    the whole array's selects taken only where some x_hi is outside that range. With ``triple``, a triple word
+    (the scaled ones' tail as _dw_log_reduced gives it: far from any cancellation there, |log x| > 690)."""
     x_hi = np.asarray(x_hi, np.float64)
     inside = (x_hi >= 9.332636185032189e-302) & (x_hi <= 1.0715086071862673e+301)
     if inside.all():
-        return _dw_log_reduced(x_hi, lo1, lo2)
+        return _dw_log_reduced(x_hi, lo1, lo2, triple)
     up = x_hi < 9.332636185032189e-302
     power = np.where(up, 600.0, np.where(x_hi > 1.0715086071862673e+301, -600.0, 0.0))
     factor = np.ldexp(1.0, power.astype(np.int32))
     finite = (x_hi > 0.0) & (x_hi < np.inf)
-    y_hi, y_lo = _dw_log_reduced(np.where(finite, x_hi * factor, 1.0), np.where(finite, lo1 * factor, 0.0),
-                                 np.where(finite, lo2 * factor, 0.0))
+    y = _dw_log_reduced(np.where(finite, x_hi * factor, 1.0), np.where(finite, lo1 * factor, 0.0),
+                        np.where(finite, lo2 * factor, 0.0), triple)
     shift_hi, shift_lo = _dw_two_prod(-power, LN2_HI)
-    y_hi, y_lo = _dw_add(y_hi, y_lo, shift_hi, shift_lo - power * LN2_LO)
-    return np.where(finite, y_hi, np.log(x_hi)), np.where(finite, y_lo, 0.0)
+    y_hi, y_lo = _dw_add(y[0], y[1], shift_hi, shift_lo - power * LN2_LO)
+    y_hi, y_lo = np.where(finite, y_hi, np.log(x_hi)), np.where(finite, y_lo, 0.0)
+    return (y_hi, y_lo, np.where(finite, y[2], 0.0)) if triple else (y_hi, y_lo)
 
 
 def _dw_log(x_hi, x_lo):
     """log x of a double-word x > 0 (table-driven, _dw_log_reduced): relative error about 2⁻¹⁰⁴."""
     return _dw_log_scaled(x_hi, x_lo, 0.0)
+
+
+def _tw_log(x_hi, x_lo, x_tail):
+    """log x of a triple word x > 0 as a triple word (table-driven, _dw_log_reduced): 2⁻¹¹⁴ of log x measured
+    (its tail |x_tail| at most 2⁻⁵³ of x − 1 near x = 1); Triton's is the Newton step of PRIMITIVES["_tw_log"]."""
+    return _dw_log_scaled(x_hi, x_lo, x_tail, True)
 '''
 
 _CONSTANTS.update(_numpy_log_constants())
@@ -589,6 +769,14 @@ PRIMITIVE_NEEDS = {
     "_dw_sigmoid": ("_dw_exp", "_dw_add_fp", "_dw_div"),
     "_dw_softplus": ("_dw_exp", "_dw_log1p", "_dw_add"),
     "_dw_tanh": ("_dw_expm1", "_dw_add_fp", "_dw_div"),
+    "_tw_mul": ("_dw_two_prod", "_dw_two_sum", "_dw_fast_two_sum"),
+    "_tw_square": ("_dw_two_prod", "_dw_two_sum", "_dw_fast_two_sum"),
+    "_tw_div": ("_dw_two_prod", "_dw_two_sum", "_dw_fast_two_sum"),
+    "_tw_add": ("_dw_two_sum",),
+    "_tw_exp_reduced": ("_dw_two_prod_bounded", "_dw_two_sum", "_dw_add_fp", "_dw_mul_bounded", "_dw_add",
+                        "_dw_fast_two_sum", "_tw_square", "_tw_mul", "_tw_add"),
+    "_tw_log": ("_tw_exp_reduced", "_tw_add", "_dw_scale", "_dw_div", "_dw_fast_two_sum", "_dw_two_sum",
+                "_dw_two_prod_bounded", "_dw_add"),
     "_dw_nexpsq_first": ("_dw_two_prod", "_dw_exp_first"),
     "_dw_nexpsq2_first": ("_dw_two_prod", "_dw_exp_first"),
 }
@@ -598,6 +786,7 @@ ORDER = ["_dw_two_sum", "_dw_fast_two_sum", "_dw_split", "_dw_split_bounded", "_
          "_dw_log_step", "_dw_log1p", "_dw_log", "_dw_sigmoid", "_dw_softplus", "_dw_tanh"]
 ORDER += ["_dw_exp_first", "_dw_sigmoid_first", "_dw_nexpsq_first", "_dw_nexpsq2_first"]  # the rounded-argument rule's last step (above)
 ORDER += ["_dw_softplus_first"]  # the rounded-softplus-argument rule's (above)
+ORDER += ["_tw_mul", "_tw_square", "_tw_div", "_tw_add", "_tw_exp_reduced", "_tw_log"]  # triple words (above)
 
 
 def _constant(value: float, backend: str) -> str:
@@ -671,8 +860,8 @@ class _Value:
     """A double-word value in the generated code: the names (or literals) of its hi and lo; lo
     None where the value is one float64 (a leaf, a constant, a value computed in float64)."""
 
-    def __init__(self, hi: str, lo: str | None = None):
-        self.hi, self.lo = hi, lo
+    def __init__(self, hi: str, lo: str | None = None, tail: str | None = None):
+        self.hi, self.lo, self.tail = hi, lo, tail  # tail: a triple word's third part (None: 0)
 
 
 def _dw_constant(c: sp.Expr, backend: str) -> _Value:
@@ -719,10 +908,10 @@ class _Emitter:
             self.count += 1
             word = next((w for cls, w in FALLBACK_WORDS if isinstance(e, cls)), "value") + f"_{self.count}"
         name, k = word, 1
-        while name in self.taken or keyword.iskeyword(name) or f"{name}_hi" in self.taken:
+        while name in self.taken or keyword.iskeyword(name) or f"{name}_hi" in self.taken or f"{name}_tail" in self.taken:
             k += 1
             name = f"{word}_{k}"
-        self.taken |= {name, f"{name}_hi", f"{name}_lo"}
+        self.taken |= {name, f"{name}_hi", f"{name}_lo", f"{name}_tail"}
         return name
 
     def _comment(self, name: str, e) -> str:
@@ -787,7 +976,10 @@ class _Emitter:
         self.lines.append(f"{name}_hi = {self.where}({cond}, {a.hi}, {b.hi})")
         self.lines.append(f"{name}_lo = {self.where}({cond}, {self._lo(a)}, {self._lo(b)})")
         self.known[e] = sp.Symbol(name)
-        return _Value(f"{name}_hi", f"{name}_lo")
+        if a.tail is None and b.tail is None:
+            return _Value(f"{name}_hi", f"{name}_lo")
+        self.lines.append(f"{name}_tail = {self.where}({cond}, {a.tail or '0.0'}, {b.tail or '0.0'})")
+        return _Value(f"{name}_hi", f"{name}_lo", f"{name}_tail")
 
     def value(self, e) -> _Value:
         if e in self.values:
@@ -940,6 +1132,144 @@ class _Emitter:
             self.known[partial] = sp.Symbol(name)
             acc = _Value(f"{name}_hi", f"{name}_lo")
         return acc
+
+
+    # ---- triple words: the terms of a sum that cancels past a double word (see _tw_mul)
+
+    def _emit3(self, e, call: str, needs: tuple) -> _Value:
+        name = self._name(e)
+        self.needs.update(needs)
+        self.lines.append(self._comment(name, e) + " (triple word)")
+        self.lines.append(f"{name}_hi, {name}_lo, {name}_tail = {call}")
+        self.known[e] = sp.Symbol(name)
+        return _Value(f"{name}_hi", f"{name}_lo", f"{name}_tail")
+
+    def _words(self, v: _Value) -> str:
+        return f"{v.hi}, {self._lo(v)}, {v.tail if v.tail is not None else '0.0'}"
+
+    def triple_sum(self, e) -> _Value:
+        """The sum e with its terms in triple words (:func:`_triple_worthy`), rounded once: its hi."""
+        terms = sorted(e.args, key=lambda t: (t.is_number, t.could_extract_minus_sign(), sp.default_sort_key(t)))
+        acc, partial = self.triple(terms[0]), terms[0]
+        for term in terms[1:]:
+            partial = partial + term
+            if term.could_extract_minus_sign() and not term.is_number:
+                b = self.triple(-term)
+                b = _Value(f"(-{b.hi})", None if b.lo is None else f"(-{b.lo})", None if b.tail is None else f"(-{b.tail})")
+            else:
+                b = self.triple(term)
+            acc = self._emit3(partial, f"_tw_add({self._words(acc)}, {self._words(b)})", ("_tw_add",))
+        return acc
+
+    def triple(self, e) -> _Value:
+        """e as a triple word where :func:`_triple_exact` allows it (products, quotients, log, selects),
+        a double word (its tail 0) elsewhere."""
+        if e in self.values or e.is_number or isinstance(e, (sp.Add, sp.Max, sp.Min)):
+            return self.value(e)  # a leaf, a constant, x − t (exact), max(ε, v)
+        key = ("triple", e)
+        if key in self.values:
+            return self.values[key]
+        if isinstance(e, sp.UnevaluatedExpr):
+            v = self.triple(e.args[0])
+        elif isinstance(e, sp.Mul):
+            v = self._triple_product(e)
+        elif isinstance(e, sp.Pow) and e.exp.is_Integer and 1 <= e.exp <= 8:
+            acc, partial = self.triple(e.base), e.base
+            if e.exp == 2:
+                v = self._emit3(e, f"_tw_square({self._words(acc)})", ("_tw_square",))
+                self.values[key] = v
+                return v
+            for _ in range(int(e.exp) - 1):
+                partial = partial * e.base
+                acc = self._emit3(partial, f"_tw_mul({self._words(acc)}, {self._words(self.triple(e.base))})",
+                                  ("_tw_mul",))
+            v = acc
+        elif isinstance(e, sp.Pow) and e.exp.is_Integer and -8 <= e.exp <= -1:
+            d = self.triple(e.base ** -e.exp)
+            v = self._emit3(e, f"_tw_div(1.0, 0.0, 0.0, {self._words(d)})", ("_tw_div",))
+        elif isinstance(e, sp.log):
+            a = self.triple(e.args[0])
+            v = self._emit3(e, f"_tw_log({self._words(a)})", ("_dw_log",) if self.backend == "numpy" else ("_tw_log",))
+        elif isinstance(e, sp.Piecewise) and e.args[-1][1] == sp.true:
+            pieces = list(e.args)
+            acc = self.triple(pieces[-1][0])
+            for k in range(len(pieces) - 2, -1, -1):
+                expr, cond = pieces[k]
+                partial = e if k == 0 else sp.Piecewise(*pieces[k:])
+                a = self.triple(expr)
+                acc = self.select(partial, self.plain.doprint(cond), a, acc)
+            v = acc
+        else:
+            v = self.value(e)
+        self.values[key] = v
+        return v
+
+    def _triple_product(self, e) -> _Value:
+        coeff, rest = e.as_coeff_Mul()
+        if coeff == -1:
+            a = self.triple(rest)
+            return _Value(f"(-{a.hi})", None if a.lo is None else f"(-{a.lo})", None if a.tail is None else f"(-{a.tail})")
+        if coeff != 1 and coeff.is_Rational and _power_of_two(abs(coeff)):  # ½·log v: exact in each word
+            a = self.triple(rest)
+            c = repr(float(coeff))
+            name = self._name(e)
+            self.lines.append(self._comment(name, e) + " (triple word)")
+            self.lines.append(f"{name}_hi, {name}_lo, {name}_tail = {c} * {a.hi}, {c} * {self._lo(a)}, "
+                              f"{c} * {a.tail if a.tail is not None else '0.0'}")
+            self.known[e] = sp.Symbol(name)
+            return _Value(f"{name}_hi", f"{name}_lo", f"{name}_tail")
+        factors = list(sp.Mul.make_args(e))
+        num = [f for f in factors if not (f.is_Pow and f.exp.is_Integer and f.exp < 0)]
+        den = [f.base ** -f.exp for f in factors if f.is_Pow and f.exp.is_Integer and f.exp < 0]
+
+        def fold(fs):
+            fs = sorted(fs, key=lambda f: (not f.is_number, sp.default_sort_key(f)))
+            acc, partial = self.triple(fs[0]), fs[0]
+            for f in fs[1:]:
+                partial = sp.Mul(partial, f)
+                acc = self._emit3(partial, f"_tw_mul({self._words(acc)}, {self._words(self.triple(f))})", ("_tw_mul",))
+            return acc
+
+        n = fold(num) if num else _Value("1.0")
+        if not den:
+            return n
+        return self._emit3(e, f"_tw_div({self._words(n)}, {self._words(fold(den))})", ("_tw_div",))
+
+
+def _power_of_two(c) -> bool:
+    return c > 0 and c.is_Rational and (c.p & (c.p - 1)) == 0 and (c.q & (c.q - 1)) == 0
+
+
+def _triple_exact(e, leaves, backend: str) -> bool:
+    """Whether e is built of what :meth:`_Emitter.triple` computes in triple words: leaves, numbers, sums of leaves
+    and numbers (in double words: x − t exact, x + ε to 2⁻¹⁰⁶), products, integer powers and quotients, log, max/min of
+    leaves, selects of these."""
+    if e in leaves or e.is_number:
+        return True
+    if isinstance(e, sp.UnevaluatedExpr):
+        return _triple_exact(e.args[0], leaves, backend)
+    if isinstance(e, (sp.Add, sp.Max, sp.Min)):
+        return all(a in leaves or a.is_number or (-a) in leaves for a in e.args)
+    if isinstance(e, sp.Mul):
+        return all(_triple_exact(a, leaves, backend) for a in e.args)
+    if isinstance(e, sp.Pow):
+        return bool(e.exp.is_Integer and 1 <= abs(e.exp) <= 8 and _triple_exact(e.base, leaves, backend))
+    if isinstance(e, sp.log):
+        return _triple_exact(e.args[0], leaves, backend)
+    if isinstance(e, sp.Piecewise):
+        return e.args[-1][1] == sp.true and all(_triple_exact(x, leaves, backend) for x, _ in e.args)
+    return False
+
+
+def _triple_worthy(body, leaves, backend: str) -> bool:
+    """A widened sum whose terms all have triple words (:func:`_triple_exact`) and one of which holds a log, whose
+    double word's low parts round at 2⁻¹⁰⁶ of log x (gaussian_nll's ½(log v + (x − t)²/v): 5.27 ULP at its 2⁵⁸
+    cancellation): computed in triple words (both backends: _tw_log), where the other widened sums
+    (e^x − t·x, σ(z) − t, gaussian_nll's ∂v = 1/(2v) − (x − t)²/(2v²), the focal loss's products) keep their
+    double words, half the operations."""
+    if not isinstance(body, sp.Add) or not all(_triple_exact(a, leaves, backend) for a in body.args):
+        return False
+    return any(isinstance(n, sp.log) for n in sp.preorder_traversal(body))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1402,8 +1732,11 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
         argument = emitter.value(body.args[0])
         helper = FIRST_ORDER[type(body).__name__]
         result = emitter._emit(body, f"{helper}({argument.hi}, {emitter._lo(argument)})", (helper,))
+    elif _triple_worthy(body, set(node.leaves), backend):
+        result = emitter.triple_sum(body)
     else:
         result = emitter.value(body)
+    triple = result.tail is not None
     plain = plain_printer.doprint(body)
     formula = text(body)
     if in_float32 and backend == "numpy":
@@ -1422,6 +1755,9 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
     else:
         doc = (f'"""{formula}, rounded once: in double-word arithmetic (hi + lo, about 106 bits)\n'
                '    in a float64 kernel, in float64 in a float32 one; the float64 value where either is not finite."""')
+    if triple:  # its terms in triple words (_triple_worthy): the docstring says so
+        doc = doc.replace("double-word arithmetic (hi + lo, about 106 bits)",
+                          "triple-word arithmetic (hi + lo + tail, about 150 bits)")
     if backend == "numpy":
         # within: the float64 body is kept where its bound is within that much of it, relative (3u: 3 ULP; a
         # float32 kernel's double-word body (in_float32), 2⁻³⁰: 2⁻⁶ of a float32 ULP before the rounding to float32)
