@@ -177,3 +177,58 @@ def test_poisson_nll_f_at_a_2_57_cancellation_is_far_better_than_torch():
 def test_poisson_nll_f_at_a_2_57_cancellation_within_the_bound():
     ours, _ = _poisson_at(1.0, 100000000.5)
     assert ours <= 4, ours
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# (4) focal(z, t, α, γ) with γ an input below 1, at t = 1 (z large; t = 0, z very negative alike): q = 1 − p_t =
+# t·σ(−z) + (1 − t)·σ(z) is σ(−z), subnormal in float64 from z ≈ 708 and 0 from z ≈ 745, and ∂t holds
+# γ·q^(γ−1)·q′·CE with CE = softplus(−z) as small: float64 ∂t 6.9e3 ULP at z = 720, 9.9e12 at 740 (a finite,
+# silently wrong value: 3.7938e−159 for 3.7888e−159), then NaN (inf·0) from z ≈ 750, the far branch z > 1000 too;
+# ∂z NaN there (true 0 after rounding). Torch (torchvision's form, autograd) NaN at every such point. A fix writes
+# q^(γ−1) through log q = logaddexp(log t − softplus(z), log(1 − t) − softplus(−z)) (or q^γ·(CE/q)): a change to
+# the registry's focal, its far branches and every focal kernel, left for a session with the focal tests' time.
+
+def _focal_t_derivatives_true(z, t, g):
+    """∂f/∂t and ∂f/∂z of torchvision's focal loss α_t·q^γ·CE (α = 1/4), q = t·σ(−z) + (1 − t)·σ(z), written
+    out here in mpmath at 50 digits (independent of the registry's form)."""
+    z, t, g = (mpmath.mpf(float(v)) for v in (z, t, g))
+    sig = lambda u: 1 / (1 + mpmath.exp(-u))  # noqa: E731
+    softplus = lambda u: mpmath.log1p(mpmath.exp(u)) if u < 0 else u + mpmath.log1p(mpmath.exp(-u))  # noqa: E731
+    q, ce, at = t * sig(-z) + (1 - t) * sig(z), t * softplus(-z) + (1 - t) * softplus(z), mpmath.mpf(3) / 4 - t / 2
+    s = sig(z)
+    d_t = -q ** g * ce / 2 + at * g * q ** (g - 1) * (sig(-z) - s) * ce + at * q ** g * (-z)
+    d_z = at * (g * q ** (g - 1) * (1 - 2 * t) * s * (1 - s) * ce + q ** g * (-t * sig(-z) + (1 - t) * s))
+    return float(d_t), float(d_z)
+
+
+FOCAL_GAMMA_TAIL = [(720.0, 1.0, 0.5), (740.0, 1.0, 0.5), (760.0, 1.0, 0.5), (930.4044, 1.0, 0.057942275),
+                    (2000.0, 1.0, 0.5), (-800.0, 0.0, 0.5)]
+
+
+def _focal_gamma_errors():
+    kernel = symnet.compile(symnet.derive("focal(z, t, 0.25, g)"), "numpy")
+    z, t, g = (np.array(c) for c in zip(*FOCAL_GAMMA_TAIL))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        outs = dict(zip([o.name for o in kernel.kernel.outputs], kernel(g=g, t=t, z=z)))
+    want_t, want_z = zip(*(_focal_t_derivatives_true(*p) for p in FOCAL_GAMMA_TAIL))
+    return outs, np.array(want_t), np.array(want_z)
+
+
+def test_focal_gamma_input_tail_where_it_is_right():
+    """Below z ≈ 708 (σ(−z) normal) ∂t at t = 1, γ = 1/2 is within the bound (z = 120: 2.6e−25); the strict xfail
+    below is the tail alone."""
+    kernel = symnet.compile(symnet.derive("focal(z, t, 0.25, g)"), "numpy")
+    z = np.array([120.0, 600.0, 705.0])
+    outs = dict(zip([o.name for o in kernel.kernel.outputs], kernel(g=np.full(3, 0.5), t=np.ones(3), z=z)))
+    want = [_focal_t_derivatives_true(zi, 1.0, 0.5)[0] for zi in z]
+    assert float(_ulps(outs["df_dt"], want, np.float64).max()) <= 4, (outs["df_dt"], want)
+
+
+@pytest.mark.xfail(strict=True, reason="measured (NumPy float64, t = 1, γ = 0.5): ∂t 6.9e3 ULP at z = 720, 9.9e12 at "
+                   "740 (3.7938e-159, true 3.7888e-159), NaN at 760 and 2000 (true -1.8e-163, -2.5e-432 -> -0), and at "
+                   "z = 930.4, γ = 0.0579 (true -8.99e-22, NaN in float32 too); ∂z NaN (true -0); torch NaN at all")
+def test_focal_gamma_input_tail_within_the_bound():
+    outs, want_t, want_z = _focal_gamma_errors()
+    assert float(_ulps(outs["df_dt"], want_t, np.float64).max()) <= 4, (outs["df_dt"], want_t)
+    assert float(_ulps(outs["df_dz"], want_z, np.float64).max()) <= 4, (outs["df_dz"], want_z)
