@@ -212,11 +212,29 @@ def parse_expression(text: str) -> sp.Expr:
     except (RecursionError, MemoryError):
         raise ParseError("the formula is nested too deeply") from None
     try:
-        return _build(tree.body, 0, source)
+        return _refuse_look_alikes(_build(tree.body, 0, source))
     except RecursionError:
         raise ParseError("the formula is nested too deeply") from None
     except LimitError as exc:  # a number in the formula itself is beyond the limits
         raise ParseError(str(exc)) from None
+
+
+# Cyrillic letters drawn as Latin ones (after NFKC, which already makes ｘ and 𝐱 an x; Greek letters become their
+# names, ο omicron): x + х read as two variables that print alike, df/dx twice in the derivation
+_LOOK_ALIKES = str.maketrans("аеорсухіјѕԁԛԝһӏАВЕКМНОРСТХІЈЅУ", "aeopcyxijsdqwhlABEKMHOPCTXIJSY")
+
+
+def _refuse_look_alikes(expr: sp.Expr) -> sp.Expr:
+    """``expr``, unless two of its variables' names differ only by letters drawn alike (Latin x, Cyrillic х):
+    a ParseError naming both and the letters, since every printout would show one name twice."""
+    seen: dict[str, str] = {}
+    for name in sorted(str(v) for v in getattr(expr, "free_symbols", ())):
+        other = seen.setdefault(name.translate(_LOOK_ALIKES), name)
+        if other != name:
+            differ = sorted({f"{a} ({unicodedata.name(a, '?')})" for a, b in zip(name + other, other + name) if a != b})
+            raise ParseError(f"the variables {other!r} and {name!r} look alike but differ in {', '.join(differ)}: "
+                             "give them names that read differently")
+    return expr
 
 
 def _syntax_reason(source: str, exc: SyntaxError) -> str:

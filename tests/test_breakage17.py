@@ -232,3 +232,27 @@ def test_focal_gamma_input_tail_within_the_bound():
     outs, want_t, want_z = _focal_gamma_errors()
     assert float(_ulps(outs["df_dt"], want_t, np.float64).max()) <= 4, (outs["df_dt"], want_t)
     assert float(_ulps(outs["df_dz"], want_z, np.float64).max()) <= 4, (outs["df_dz"], want_z)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# (5) Look-alike names: "x + х" (Latin x, Cyrillic ha) was read as two variables printed alike (df/dx = 1 twice;
+# symnet.compile took x= and х=). NFKC already makes ｘ and 𝐱 an x; a formula whose names differ only by such
+# letters is now refused in one line naming both and the letters. One script alone is still a name (х*у).
+
+@pytest.mark.parametrize("formula, letter", [("x + х", "CYRILLIC SMALL LETTER HA"), ("а*x + a", "CYRILLIC SMALL LETTER A"),
+                                             ("sigmoid(Xy)*Ху", "CYRILLIC CAPITAL LETTER HA")])
+def test_look_alike_variable_names_are_refused(formula, letter, capsys):
+    from symnet.cli import main
+    from symnet.errors import ParseError
+
+    with pytest.raises(ParseError, match=f"look alike but differ in .*{letter}"):
+        symnet.derive(formula)
+    assert main(["derive", formula]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "look alike" in err
+
+
+def test_one_script_alone_is_still_a_name():
+    d = symnet.derive("х*у")  # Cyrillic ha and u only
+    assert sorted(str(v) for v in d.inputs) == ["у", "х"]
+    assert symnet.derive("x*𝐱").inputs == symnet.derive("x*x").inputs  # NFKC, as Python reads it
