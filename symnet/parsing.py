@@ -505,9 +505,10 @@ def _variable(name: str, label: bool = False) -> sp.Symbol:
 
 
 def parse_point(text: str) -> dict:
-    """``"x=1, y=-0.5"`` → {x: 1, y: -1/2}; raises :class:`ParseError`."""
+    """``"x=1, y=-0.5"`` → {x: 1, y: -1/2}; raises :class:`ParseError`. Pairs are separated by commas or spaces;
+    spaces around ``=`` and inside a value are allowed (``x = 1, y = exp(1 + 2)``, ``y=max(1, 2)``)."""
     point = {}
-    for part in [p for p in re.split(r"[,\s]+", _checked_text(text, "point")) if p]:
+    for part in _point_parts(_checked_text(text, "point")):
         if "=" not in part:
             raise ParseError(f"expected name=value in the point, got {part!r}")
         name, value = part.split("=", 1)
@@ -530,6 +531,21 @@ def parse_point(text: str) -> dict:
     if not point:
         raise ParseError("the point is empty")
     return point
+
+
+def _point_parts(text: str) -> list[str]:
+    """``"x = 1, y=max(1, 2) z=3"`` → ["x=1", "y=max(1, 2)", "z=3"]: split at commas outside brackets and at spaces
+    before a ``name=``; a value keeps its inner spaces and commas. Before, every comma and space split, so
+    ``--at "x = 1, y = 2"`` said "expected name=value in the point, got 'x'" and ``x=max(1, 2)`` broke in two."""
+    text = re.sub(r"\s*=\s*", "=", text)
+    pieces, depth, start = [], 0, 0
+    for i, c in enumerate(text):
+        depth += (c in "([") - (c in ")]")
+        if c == "," and depth <= 0:
+            pieces.append(text[start:i])
+            start = i + 1
+    pieces.append(text[start:])
+    return [p.strip() for piece in pieces for p in re.split(r"\s+(?=[^\W\d]\w*=)", piece.strip()) if p.strip()]
 
 
 def _real_number(value: sp.Expr, name) -> sp.Expr:

@@ -291,3 +291,36 @@ def test_log_of_a_rounded_product_no_worse_than_torch(formula, exact, torch_fn, 
 def test_log_of_a_rounded_product_within_the_bound(formula, exact, torch_fn, x, y):
     ours, _ = _log_of_product_ulps(formula, exact, torch_fn, x, y)
     assert ours <= 4, ours
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# (7) --at / parse_point split at every comma and space: `--at "x = 1, y = 2"` said "expected name=value in the
+# point, got 'x'", `x= 1` "no value given for x", and a value with a comma or a space inside (x=max(1, 2),
+# x=exp(1 + 2)) broke in two. Pairs are now split at commas outside brackets and at spaces before a name=.
+
+@pytest.mark.parametrize("text, want", [
+    ("x = 1, y = 2", {"x": 1, "y": 2}), ("x= 1,y=2", {"x": 1, "y": 2}), ("x=max(1, 2), y=-0.5", {"x": 2, "y": -0.5}),
+    ("x=exp(1 + 2) y=3", {"x": float(mpmath.e ** 3), "y": 3}), ("x=1 y=2,", {"x": 1, "y": 2}),
+])
+def test_point_with_spaces_and_commas_inside_values(text, want):
+    from symnet.parsing import parse_point
+
+    got = {str(k): float(v) for k, v in parse_point(text).items()}
+    assert got == pytest.approx(want, rel=1e-15)
+
+
+@pytest.mark.parametrize("text, match", [("x=1, 2", "expected name=value in the point, got '2'"),
+                                         ("x=,y=2", "no value given for x"), ("x=1,x=2", "given twice")])
+def test_point_still_refuses_what_it_refused(text, match):
+    from symnet.errors import ParseError
+    from symnet.parsing import parse_point
+
+    with pytest.raises(ParseError, match=match):
+        parse_point(text)
+
+
+def test_cli_at_with_spaces(capsys):
+    from symnet.cli import main
+
+    assert main(["derive", "x*y", "--at", "x = 3, y = max(1, 2)"]) == 0
+    assert "df/dy = x = 3" in capsys.readouterr().out
