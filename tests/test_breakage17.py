@@ -324,3 +324,15 @@ def test_cli_at_with_spaces(capsys):
 
     assert main(["derive", "x*y", "--at", "x = 3, y = max(1, 2)"]) == 0
     assert "df/dy = x = 3" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# (8) symnet.verify(max_ulp=True) measured against a bound of 1 ULP and max_ulp="3" was read with float(); n=True
+# and seed=True were already refused. Now one SymnetError line each, before anything is derived.
+
+@pytest.mark.parametrize("max_ulp", [True, "3", {"float64": False}, {"float32": b"8"}])
+def test_verify_max_ulp_refuses_bools_and_text(max_ulp):
+    from symnet.errors import SymnetError
+
+    with pytest.raises(SymnetError, match="max_ulp must be a number of ULPs"):
+        symnet.verify("x*y", n=2, torch=False, max_ulp=max_ulp)
