@@ -286,7 +286,8 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
     if repeated:
         raise DerivationError(f"wrt names {', '.join(repeated)} more than once; name each variable once")
     if not wrt:
-        raise DerivationError("nothing to differentiate with respect to: the formula has no inputs")
+        raise DerivationError("nothing to differentiate with respect to: the formula has no inputs"
+                              + _constant_note(program))
     for _, expr in program.assignments:  # I·x, (−1)^x: the parser refuses them; a SymPy formula too
         if expr.has(sp.I) or any(p.base.is_negative and p.exp.is_integer is not True for p in expr.atoms(sp.Pow)):
             raise DerivationError(f"{_brief(expr)} is not real; a formula is real-valued")
@@ -905,6 +906,18 @@ def forward_expressions(d: Derivation) -> dict:
         return memo[s]
 
     return {out: full(out) for out in d.outputs}
+
+
+def _constant_note(program) -> str:
+    """"; it reduces to the constant 0": why a formula the user wrote with a variable has no inputs (SymPy evaluates
+    x − x, clamp(x, 1, 0) = min(max(x, 1), 0) and relu(x) − max(x, 0) to constants as they are read), or ""."""
+    values = {}
+    for target, expr in program.assignments:
+        values[target] = expr.xreplace(values)
+    constants = [values[o] for o in program.outputs if o in values and not values[o].free_symbols]
+    if not constants or len(constants) != len(program.outputs):
+        return ""
+    return f"; it reduces to the constant{'s' if len(constants) > 1 else ''} {', '.join(str(c)[:40] for c in constants)}"
 
 
 def _brief(value, limit: int = 60) -> str:

@@ -212,11 +212,29 @@ def parse_expression(text: str) -> sp.Expr:
     except (RecursionError, MemoryError):
         raise ParseError("the formula is nested too deeply") from None
     try:
-        return _build(tree.body, 0, source)
+        return _refuse_look_alikes(_build(tree.body, 0, source))
     except RecursionError:
         raise ParseError("the formula is nested too deeply") from None
     except LimitError as exc:  # a number in the formula itself is beyond the limits
         raise ParseError(str(exc)) from None
+
+
+# Cyrillic letters drawn as Latin ones (after NFKC, which already makes ｘ and 𝐱 an x; Greek letters become their
+# names, ο omicron): x + х read as two variables that print alike, df/dx twice in the derivation
+_LOOK_ALIKES = str.maketrans("аеорсухіјѕԁԛԝһӏАВЕКМНОРСТХІЈЅУ", "aeopcyxijsdqwhlABEKMHOPCTXIJSY")
+
+
+def _refuse_look_alikes(expr: sp.Expr) -> sp.Expr:
+    """``expr``, unless two of its variables' names differ only by letters drawn alike (Latin x, Cyrillic х):
+    a ParseError naming both and the letters, since every printout would show one name twice."""
+    seen: dict[str, str] = {}
+    for name in sorted(str(v) for v in getattr(expr, "free_symbols", ())):
+        other = seen.setdefault(name.translate(_LOOK_ALIKES), name)
+        if other != name:
+            differ = sorted({f"{a} ({unicodedata.name(a, '?')})" for a, b in zip(name + other, other + name) if a != b})
+            raise ParseError(f"the variables {other!r} and {name!r} look alike but differ in {', '.join(differ)}: "
+                             "give them names that read differently")
+    return expr
 
 
 def _syntax_reason(source: str, exc: SyntaxError) -> str:
@@ -487,9 +505,10 @@ def _variable(name: str, label: bool = False) -> sp.Symbol:
 
 
 def parse_point(text: str) -> dict:
-    """``"x=1, y=-0.5"`` → {x: 1, y: -1/2}; raises :class:`ParseError`."""
+    """``"x=1, y=-0.5"`` → {x: 1, y: -1/2}; raises :class:`ParseError`. Pairs are separated by commas or spaces;
+    spaces around ``=`` and inside a value are allowed (``x = 1, y = exp(1 + 2)``, ``y=max(1, 2)``)."""
     point = {}
-    for part in [p for p in re.split(r"[,\s]+", _checked_text(text, "point")) if p]:
+    for part in _point_parts(_checked_text(text, "point")):
         if "=" not in part:
             raise ParseError(f"expected name=value in the point, got {part!r}")
         name, value = part.split("=", 1)
@@ -512,6 +531,21 @@ def parse_point(text: str) -> dict:
     if not point:
         raise ParseError("the point is empty")
     return point
+
+
+def _point_parts(text: str) -> list[str]:
+    """``"x = 1, y=max(1, 2) z=3"`` → ["x=1", "y=max(1, 2)", "z=3"]: split at commas outside brackets and at spaces
+    before a ``name=``; a value keeps its inner spaces and commas. Before, every comma and space split, so
+    ``--at "x = 1, y = 2"`` said "expected name=value in the point, got 'x'" and ``x=max(1, 2)`` broke in two."""
+    text = re.sub(r"\s*=\s*", "=", text)
+    pieces, depth, start = [], 0, 0
+    for i, c in enumerate(text):
+        depth += (c in "([") - (c in ")]")
+        if c == "," and depth <= 0:
+            pieces.append(text[start:i])
+            start = i + 1
+    pieces.append(text[start:])
+    return [p.strip() for piece in pieces for p in re.split(r"\s+(?=[^\W\d]\w*=)", piece.strip()) if p.strip()]
 
 
 def _real_number(value: sp.Expr, name) -> sp.Expr:

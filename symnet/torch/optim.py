@@ -159,7 +159,8 @@ class FusedStep:
         """Take up ``state`` from :meth:`state_dict` (same optimizer and parameter shapes).
 
         Raises:
-            FusedStepError: another optimizer, state tensors of other shapes, another optimizer's
+            FusedStepError: another optimizer, state tensors missing or of other shapes, not real
+                floating point, with a NaN or infinite entry or (Adam's v) a negative one, another optimizer's
                 hyperparameters, a learning rate or hyperparameter out of range (as the constructor
                 refuses them), or a step count that is not a whole number ≥ 0. Nothing is changed then.
         """
@@ -169,9 +170,13 @@ class FusedStep:
             raise FusedStepError(f"the state must be a dict from state_dict(), not {type(state).__name__}")
         if state.get("optimizer") != self.optimizer:
             raise FusedStepError(f"the state is of optimizer {state.get('optimizer')!r}, not {self.optimizer!r}")
-        saved = state["state"]
+        saved = state.get("state")
+        if not isinstance(saved, (list, tuple)) or not all(isinstance(s, torch.Tensor) for s in saved):
+            kind = "a list holding other things" if isinstance(saved, (list, tuple)) else type(saved).__name__
+            raise FusedStepError(f"the state's 'state' must be the list of tensors from state_dict(), not {kind}")
         if len(saved) != len(self.state) or any(a.shape != b.shape for a, b in zip(saved, self.state)):
             raise FusedStepError("the state tensors do not match these parameters' shapes")
+        _check_state_values(saved, [n for n, _ in self.rule.state])
         hyper = state.get("hyper")
         if not isinstance(hyper, dict) or set(hyper) != set(self.hyper):
             raise FusedStepError(f"the state's hyperparameters {sorted(hyper) if isinstance(hyper, dict) else hyper!r} "
@@ -209,6 +214,27 @@ class FusedStep:
     def __repr__(self):
         hyper = ", ".join(f"{k}={v}" for k, v in self.hyper.items())
         return f"FusedStep({self.optimizer}, activations={self.activations}, loss={self.loss!r}, lr={self._lr}, {hyper})"
+
+
+def _check_state_values(saved: list, names: list) -> None:
+    """Refuse state tensors the kernel would turn into wrong weights silently: not real floating point (a complex
+    tensor lost its imaginary part in the copy, an integer one took any number), on the meta device (no data), with
+    a NaN or infinite entry, or Adam's second moment v (a mean of squares) with a negative entry: √v is NaN there and
+    the step, whose loss is computed before the update, was applied (its weights NaN; torch.optim.Adam the same)."""
+    import torch
+
+    for i, s in enumerate(saved):  # per parameter in order, its state variables in the rule's order (names)
+        name = names[i % len(names)]
+        what = f"state tensor {i} (parameter {i // len(names)}'s {name})"
+        if s.is_complex() or not s.is_floating_point():
+            raise FusedStepError(f"{what} is {s.dtype}, not a real floating-point tensor")
+        if s.is_meta:
+            raise FusedStepError(f"{what} is on the meta device: it holds no values")
+        if not bool(torch.isfinite(s).all()):
+            raise FusedStepError(f"{what} has a NaN or infinite entry: the weights would become NaN")
+        if name == "v" and bool((s < 0).any()):
+            raise FusedStepError(f"{what}, a mean of squared gradients, has a negative entry "
+                                 f"({float(s.min())}): √v would be NaN")
 
 
 def _non_finite_entry(x, target, rows) -> str:

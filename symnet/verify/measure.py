@@ -449,6 +449,8 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
     for key, value in given.items():
         if key not in BOUNDS:
             raise SymnetError(f"max_ulp names an unknown dtype {key!r}; available: {', '.join(BOUNDS)}")
+        if isinstance(value, (bool, str, bytes)):  # True was a bound of 1 ULP, "3" read with float()
+            raise SymnetError(f"max_ulp must be a number of ULPs ≥ 0, not {type(value).__name__} {value!r}"[:200])
         try:
             value = float(value)
         except (TypeError, ValueError):
