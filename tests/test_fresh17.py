@@ -224,3 +224,16 @@ def test_stable_of_a_lecture_item_without_elementwise_code_says_what_stable_is(c
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and why in err, err
     assert "--stable shows the stable forms" in err and f"'symnet derive {name}' prints the derivation" in err
+
+
+@pytest.mark.parametrize("activations, loss, said", [
+    (("relu", "tanhh", "linear"), "ce", "unknown activation 'tanhh'; did you mean tanh"),
+    (("Sigmoid", "linear"), "ce", "unknown activation 'Sigmoid'; did you mean sigmoid?"),
+    (("relu", "linear"), "mse_loss", "unknown loss 'mse_loss'; did you mean mse?"),
+    (("relu", "linear"), "cross_entropy", "unknown loss 'cross_entropy'; did you mean ce?"),
+    (("relu", "linear"), "binary_cross_entropy_with_logits", "did you mean bce_logits?"),
+])
+def test_compile_step_suggests_the_name_of_a_misspelt_or_torch_named_layer_or_loss(activations, loss, said):
+    with pytest.raises(symnet.SymnetError, match="choose one of: ") as info:
+        symnet.compile_step(activations, loss)
+    assert said in str(info.value), str(info.value)
