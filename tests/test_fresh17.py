@@ -254,3 +254,22 @@ def test_readme_figures_of_the_learnable_swish_are_what_symnet_verify_measures()
     for output, figure in (("df_dx", said.group(1)), ("df_dbeta", said.group(2))):
         cell = report.cell(output, "float64", "symnet numpy")
         assert f"{cell.worst_ulp:.2f}" == figure, (output, cell.worst_ulp, cell.worst_at)
+
+
+def test_a_saved_model_with_a_formula_loads_as_the_readme_says(st, tmp_path):
+    """`torch.save(model)` then a plain `torch.load(f)` fails in torch ≥ 2.6 (weights_only=True by default);
+    the README now says to load with weights_only=False, and that gives the same function back."""
+    import re
+    from pathlib import Path
+
+    import torch
+
+    readme = " ".join(Path(__file__).resolve().parents[1].joinpath("README.md").read_text().split())
+    assert re.search(r"torch\.save\(model\)` of a model holding one works: .*?`torch\.load\(f, weights_only=False\)`",
+                     readme)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4).double(), st.from_formula("x*tanh(x)", inputs="x"))
+    torch.save(model, tmp_path / "m.pt")
+    loaded = torch.load(tmp_path / "m.pt", weights_only=False)
+    x = torch.randn(2, 3, dtype=torch.float64)
+    h = model[0](x)
+    torch.testing.assert_close(loaded(x), h * torch.tanh(h), rtol=1e-14, atol=1e-15)  # torch's own formula
