@@ -273,3 +273,13 @@ def test_a_saved_model_with_a_formula_loads_as_the_readme_says(st, tmp_path):
     x = torch.randn(2, 3, dtype=torch.float64)
     h = model[0](x)
     torch.testing.assert_close(loaded(x), h * torch.tanh(h), rtol=1e-14, atol=1e-15)  # torch's own formula
+
+
+@pytest.mark.parametrize("task, backend", [("miles", "triton-fused"), ("perceptron", "triton")])
+def test_train_names_the_tasks_backends_before_asking_for_a_gpu(capsys, monkeypatch, task, backend):
+    """Without a GPU, `symnet train miles --backend triton-fused` said to set TRITON_INTERPRET=1; with it set,
+    the same command then said miles runs on numpy and torch only."""
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    assert main(["train", task, "--backend", backend]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"symnet: error: the {task} task runs on numpy, torch, not on {backend!r}", err
