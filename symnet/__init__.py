@@ -104,8 +104,14 @@ def derive(f, wrt=None, *, progress: bool | None = None, **options):
     from .progress import check_setting, progress as _progress
 
     check_setting(progress)
+    from .curriculum import ORDER
     from .engine import derive as _derive
 
+    if isinstance(f, str) and f.strip() in ORDER:
+        # `symnet derive mse-sigmoid` takes a name; symnet.derive("mse-sigmoid") answered "'mse' is a function:
+        # write mse(…)", and derive("dense") differentiated a variable called dense (session 17, a new user)
+        raise DerivationError(f"{f.strip()!r} is a named derivation of the lecture: symnet.get({f.strip()!r}) "
+                              "returns it (symnet.derive takes a formula)")
     with _progress("deriving", progress):
         return _derive(f, wrt, **options)
 
@@ -134,9 +140,14 @@ def compile(derivation, backend: str = "numpy", *, progress: bool | None = None,
         if derivation not in ROW_REGISTRY:
             from .errors import SymnetError
 
+            from .curriculum import ORDER
+
             text = derivation if len(derivation) <= 60 else derivation[:57] + "..."
+            # compile("sigmoid") was told to call symnet.derive('sigmoid'), which refuses it (session 17)
+            how = (f"symnet.get({text!r}) for the lecture's derivation" if derivation.strip() in ORDER
+                   else f"symnet.derive({text!r}) for a formula")
             raise SymnetError(f"unknown row-wise function {text!r}: symnet.compile takes a Derivation "
-                              f"(symnet.derive({text!r}) for a formula) or the name of a row-wise function "
+                              f"({how}) or the name of a row-wise function "
                               f"({', '.join(ROW_REGISTRY)})")
     from .codegen import compile as _compile
 

@@ -367,7 +367,13 @@ def _derive(args) -> int:
 
                 from .codegen.ir import describe, stability_section
 
-                d = dataclasses.replace(d, sections=d.sections + (stability_section(describe(d)),))
+                try:
+                    section = stability_section(describe(d))
+                except SymnetError as exc:  # `derive perceptron --stable`: "a kernel needs at least one output"
+                    raise SymnetError(f"--stable shows the stable forms of a derivation's elementwise generated "
+                                      f"code, and {_short(args.target)!r} has none ({exc}); without --stable, "
+                                      f"'symnet derive {_short(args.target)}' prints the derivation") from None
+                d = dataclasses.replace(d, sections=d.sections + (section,))
         if args.stable and args.target not in curriculum.ORDER:  # your own formula: its hazards measured
             d = _with_hazards(args, d)
         with _limited(args):

@@ -26,7 +26,7 @@ from .derivation import ByName, Derivation, Partial, Section, Step, default_titl
 from .errors import DerivationError, NotDifferentiableError
 from .functions import explicit
 from .graphcheck import GraphCheck
-from .parsing import as_expression, as_point, as_symbol, collected_checks, noted_checks
+from .parsing import as_expression, as_point, as_symbol, collected_checks, noted_checks, parse_symbols
 from .render import shown as _shown
 from .onesided import on_kink, one_sided, tidy_piecewise
 from .rules import differentiate, kinks_of
@@ -270,7 +270,9 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
     inputs = program.inputs  # wrt and at may name an input by its name (as_symbol)
     if wrt is None:
         wrt = inputs
-    if isinstance(wrt, (sp.Basic, str)):
+    if isinstance(wrt, str):  # "x, y" or "x y", as --wrt and from_formula's inputs= take (session 17)
+        wrt = [s.name for s in parse_symbols(wrt)]
+    if isinstance(wrt, sp.Basic):
         wrt = [wrt]
     if not isinstance(wrt, Iterable):
         raise DerivationError(f"wrt must be a variable or a sequence of them, not {_brief(wrt)}")

@@ -55,6 +55,8 @@ _MEANINGS = {"nan": "not-a-number", "NaN": "not-a-number", "oo": "infinity", "in
 _NOT_FINITE = {"nan", "NaN", "oo", "inf", "Infinity", "zoo", "I"}  # as a value at a point
 MAX_LENGTH = 2000
 MAX_DEPTH = 60
+# the limit named, as the length limit is (session 17: "nested too deeply" left a user guessing)
+_TOO_DEEP = f"the formula is nested too deeply (at most {MAX_DEPTH} levels of nesting)"
 MAX_EXPONENT = 1000
 MAX_LITERAL_DIGITS = 100    # significant digits of a number written in a formula ...
 MAX_LITERAL_EXPONENT = 400  # ... and its magnitude, within 10^±400 (float64 spans 4.9e−324 … 1.8e308)
@@ -210,11 +212,11 @@ def parse_expression(text: str) -> sp.Expr:
     except SyntaxError as exc:
         raise ParseError(f"cannot parse {_short(text)!r}: {_syntax_reason(source, exc)}") from None
     except (RecursionError, MemoryError):
-        raise ParseError("the formula is nested too deeply") from None
+        raise ParseError(_TOO_DEEP) from None
     try:
         return _refuse_look_alikes(_build(tree.body, 0, source))
     except RecursionError:
-        raise ParseError("the formula is nested too deeply") from None
+        raise ParseError(_TOO_DEEP) from None
     except LimitError as exc:  # a number in the formula itself is beyond the limits
         raise ParseError(str(exc)) from None
 
@@ -323,7 +325,7 @@ def _bounded(value: sp.Expr, node: ast.AST, source: str) -> sp.Expr:
 
 def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
     if depth > MAX_DEPTH:
-        raise ParseError("the formula is nested too deeply")
+        raise ParseError(_TOO_DEEP)
     if isinstance(node, ast.Constant):
         return _number(node, source)
     if isinstance(node, ast.Name):
@@ -372,11 +374,16 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
                 raise ParseError(f"{name} works on a whole row of values, not on one number, so it is "
                                  f"not part of a formula: 'symnet derive {name}' prints its derivation "
                                  "(symnet.torch.functional has the PyTorch ops)")
-            close = difflib.get_close_matches(name, FUNCTIONS, n=3)
+            # EXP(x), Tanh(x): difflib compares case, so these were answered with the whole list and
+            # "for a product write EXP*(…)" (session 17, a new user)
+            same_letters = list(dict.fromkeys(getattr(e, "name", n) for n, e in FUNCTIONS.items()
+                                              if n.lower() == name.lower()))  # ABS: abs, not "abs or Abs"
+            close = same_letters or difflib.get_close_matches(name, FUNCTIONS, n=3)
             # the names themselves, not where Python finds them: a command-line user has no symnet.parsing
             hint = f"did you mean {' or '.join(close)}?" if close else \
                 f"known: {', '.join(n for n, e in FUNCTIONS.items() if getattr(e, 'name', n) == n)}"
-            if not close and len(node.args) == 1 and not node.keywords:  # w(x + 1) meant as a product
+            if not close and len(node.args) == 1 and not node.keywords and _NAME.match(name):
+                # w(x + 1) meant as a product; not __import__(…), which is no variable name either
                 hint = f"for a product write {_short(name)}*(…); {hint}"
             raise ParseError(f"unknown function '{_short(name)}'; {hint}")
         entry = FUNCTIONS[name]
@@ -459,7 +466,7 @@ _COMPARE = {ast.Gt: sp.StrictGreaterThan, ast.Lt: sp.StrictLessThan, ast.GtE: sp
 def _condition(node: ast.AST, depth: int, source: str):
     """The condition of ``where``: comparisons (chains too), joined by and/or/not."""
     if depth > MAX_DEPTH:
-        raise ParseError("the formula is nested too deeply")
+        raise ParseError(_TOO_DEEP)
     if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
         sides = [_build(node.left, depth + 1, source)] + [_build(c, depth + 1, source) for c in node.comparators]
         return sp.And(*[_COMPARE[type(op)](a, b) for op, a, b in zip(node.ops, sides, sides[1:])])

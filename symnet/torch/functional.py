@@ -20,6 +20,7 @@ Raises:
 """
 from __future__ import annotations
 
+import difflib
 import math
 
 import torch
@@ -36,6 +37,23 @@ __all__ = ["linear", "dense", "rnn_step", "softmax", "log_softmax", "cross_entro
            "binary_cross_entropy", "binary_cross_entropy_with_logits"]
 
 _ops.registry_ops()
+
+# torch.nn.functional's names of registry losses that have no drop-in here: their torch options (full=,
+# reduction="batchmean", a var that broadcasts) are not the registry's, so they go by loss(name, …). A new user
+# (session 17) read "torch's names where torch has one" and met a bare AttributeError.
+_BY_LOSS = {
+    "kl_div": "loss('kl_div', input, target, log_target) (reduction 'mean' averages every entry, as torch's "
+              "'mean'; torch's 'batchmean' is loss(..., reduction='sum') / input.shape[0])",
+    "poisson_nll_loss": "loss('poisson_nll', input, target, log_input) (torch's full=False; no full=True)",
+    "gaussian_nll_loss": "loss('gaussian_nll', input, (target, var), eps) (torch's full=False; var of the "
+                         "input's shape, or broadcasting as torch.broadcast_tensors does)",
+}
+
+
+def __getattr__(name: str):
+    if name in _BY_LOSS:
+        raise AttributeError(f"symnet.torch.functional has no {name}: use {_BY_LOSS[name]}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _arguments(op: str, tensors=(), numbers=()) -> None:
@@ -110,7 +128,7 @@ def activation(name: str, input: torch.Tensor, *params: float, **by_name) -> tor
     """
     op = _ops._POINTWISE.get(_canonical(name))
     if op is None or len(op.inputs) != 1:
-        raise SymnetError(f"no activation {name!r}; known: {', '.join(_activation_names())}")
+        raise _unknown("activation", name, _activation_names())
     name = _canonical(name)
     _arguments(name, [("input", input)], [("a parameter", p) for p in params])
     _check_options("activation", name, params, by_name, tensors=1)
@@ -167,8 +185,8 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
     _arguments(name, [o for o, n in zip(operands, number) if not n],
                [("a parameter", p) for p in params] + [o for o, n in zip(operands, number) if n])
     if op is None or len(op.inputs) < 2:
-        raise SymnetError(f"no elementwise loss {name!r}; known: "
-                          f"{', '.join(n for n, o in _ops._POINTWISE.items() if len(o.inputs) > 1 and '_' != n[0] and not n.startswith('formula_'))}")
+        raise _unknown("elementwise loss", name, [n for n, o in _ops._POINTWISE.items()
+                                                  if len(o.inputs) > 1 and '_' != n[0] and not n.startswith('formula_')])
     if reduction not in ("mean", "sum", "none"):
         raise SymnetError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
     if 1 + len(targets) != len(op.inputs):
@@ -248,7 +266,19 @@ _apply_activation = activation
 
 
 def _activation_names():
-    return [n for n, o in _ops._POINTWISE.items() if len(o.inputs) == 1]
+    return [n for n, o in _ops._POINTWISE.items() if len(o.inputs) == 1 and not n.startswith("formula_")]
+
+
+def _unknown(kind: str, name, known: list[str]) -> SymnetError:
+    """The error for an unknown activation or loss name, with the close names first, as the formula
+    parser answers 'sigmod(x)': "no activation 'sigmod'; did you mean sigmoid?" (session 17: a typo
+    here got the whole list, and an nn.ReLU() instance was not told to pass a name)."""
+    if not isinstance(name, str):
+        return SymnetError(f"no {kind} {name!r}: pass its name as a string, one of {', '.join(known)}")
+    close = [n for n in known if n.lower() == name.lower()] or difflib.get_close_matches(name, known, n=3)
+    if close:
+        return SymnetError(f"no {kind} {name!r}; did you mean {' or '.join(close)}? (known: {', '.join(known)})")
+    return SymnetError(f"no {kind} {name!r}; known: {', '.join(known)}")
 
 
 def _broadcast(*args):
@@ -376,7 +406,7 @@ def _dense_activation(activation) -> str:
     """The activation name a dense layer runs ("linear" for None/"identity"), checked before any launch."""
     act = "linear" if activation in (None, "linear", "identity") else activation
     if act != "linear" and (not isinstance(act, str) or act not in _activation_names()):
-        raise SymnetError(f"no activation {act!r}; known: linear, {', '.join(_activation_names())}")
+        raise _unknown("activation", act, ["linear"] + _activation_names())
     return act
 
 
@@ -389,6 +419,17 @@ def linear(input, weight, bias=None):
 def rnn_step(input, hx, weight_ih, weight_hh):
     """One Elman step h = σ(input W_ihᵀ + hx W_hhᵀ) (no biases), input ``(*, D)``, hx ``(*, H)``."""
     input, hx, weight_ih, weight_hh = _autocast(input, hx, weight_ih, weight_hh)
+    # named as dense() names a wrong in_features; the op's own check named its argument 'Wi' (session 17)
+    if isinstance(weight_ih, torch.Tensor) and weight_ih.dim() == 2 and input.dim() >= 1 \
+            and input.shape[-1] != weight_ih.shape[1]:
+        raise ValueError(f"rnn_step: input has {input.shape[-1]} features (shape {tuple(input.shape)}) but "
+                         f"weight_ih {tuple(weight_ih.shape)} takes {weight_ih.shape[1]} (weight_ih is "
+                         "(hidden_size, input_size))")
+    if isinstance(weight_hh, torch.Tensor) and weight_hh.dim() == 2 and hx.dim() >= 1 \
+            and hx.shape[-1] != weight_hh.shape[1]:
+        raise ValueError(f"rnn_step: hx has {hx.shape[-1]} features (shape {tuple(hx.shape)}) but "
+                         f"weight_hh {tuple(weight_hh.shape)} takes {weight_hh.shape[1]} (weight_hh is "
+                         "(hidden_size, hidden_size))")
     lead = input.shape[:-1]
     h = _ops.call(torch.ops.symnet_torch.rnn_step.default, input.reshape(math.prod(lead), input.shape[-1]),
                   hx.reshape(math.prod(hx.shape[:-1]), hx.shape[-1]), weight_ih, weight_hh)

@@ -186,7 +186,18 @@ class ElmanRNN(torch.nn.Module):
             raise ValueError(f"ElmanRNN: input must be (L, H_in), (L, N, H_in) or, batch_first, (N, L, H_in), "
                              f"not of shape {tuple(input.shape)}")
         unbatched = input.dim() == 2
+        # torch.nn.RNN's checks, named as torch names them: a wrong H_in or hx was reported as the
+        # step's weight "'Wi' has shape (32, 16), expected (·, 15)" (session 17, a new user)
+        if input.shape[-1] != self.input_size:
+            raise ValueError(f"ElmanRNN: input.size(-1) must be equal to input_size: expected {self.input_size}, "
+                             f"got {input.shape[-1]} (input of shape {tuple(input.shape)})")
         x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)
+        if hx is not None:
+            expected = (1, self.hidden_size) if unbatched else (1, x.shape[1], self.hidden_size)
+            if not isinstance(hx, torch.Tensor) or tuple(hx.shape) != expected:
+                got = tuple(hx.shape) if isinstance(hx, torch.Tensor) else type(hx).__name__
+                raise ValueError(f"ElmanRNN: expected hidden size {expected} (num_layers, "
+                                 f"{'' if unbatched else 'batch, '}hidden_size), got {got}")
         h = (x.new_zeros(x.shape[1], self.hidden_size) if hx is None
              else (hx.unsqueeze(1) if unbatched else hx)[0])
         if x.shape[0] == 0:  # torch.nn.RNN refuses it too
@@ -199,3 +210,14 @@ class ElmanRNN(torch.nn.Module):
         if unbatched:
             return output.squeeze(1), h.unsqueeze(0).squeeze(1)
         return (output.transpose(0, 1) if self.batch_first else output), h.unsqueeze(0)
+
+
+_BY_LOSS = {"KLDivLoss": "kl_div", "PoissonNLLLoss": "poisson_nll_loss", "GaussianNLLLoss": "gaussian_nll_loss"}
+
+
+def __getattr__(name: str):
+    # torch.nn's modules of registry losses without a drop-in here: say what to call (session 17)
+    if name in _BY_LOSS:
+        raise AttributeError(f"symnet.torch.nn has no {name}: use symnet.torch.functional."
+                             f"{F._BY_LOSS[_BY_LOSS[name]]}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -37,14 +37,16 @@ def require_torch(why: str):
 def check_backend(backend: str, task) -> None:
     if backend not in BACKENDS:
         raise SymnetError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
+    # the task's own backends first: `train miles --backend triton-fused` without a GPU was told to set
+    # TRITON_INTERPRET=1, and then that miles has no such backend (session 17, a new user)
+    if backend not in task.backends:
+        raise SymnetError(f"the {task.name} task runs on {', '.join(task.backends)}, not on {backend!r}")
     if backend in ("triton", "triton-fused"):
         torch = require_torch(f"--backend {backend}")
         interpreted = os.environ.get("TRITON_INTERPRET") == "1"
         if not torch.cuda.is_available() and not interpreted:
             raise SymnetError(f"--backend {backend} needs an NVIDIA GPU and none is visible; use --backend numpy "
                               "(or set TRITON_INTERPRET=1 to run the Triton kernels on the CPU, slowly)")
-    if backend not in task.backends:
-        raise SymnetError(f"the {task.name} task runs on {', '.join(task.backends)}, not on {backend!r}")
 
 
 class NonFiniteWeights(Exception):

@@ -22,6 +22,7 @@ emitter (:mod:`symnet.codegen.backends.triton.step`) prints these formulas into 
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 import sympy as sp
@@ -82,6 +83,18 @@ def dense_step(activation: str, bias: bool = True) -> DenseStep:
     return DenseStep(activation, forward, backward, linear)
 
 
+def _closest(name, known) -> str:
+    """"did you mean …? " for a misspelt name ('gleu') or torch's ('mse_loss', 'cross_entropy': ce), or ""."""
+    if not isinstance(name, str):
+        return ""
+    torch_name = {"cross_entropy": "ce", "softmax_cross_entropy": "ce", "binary_cross_entropy": "bce",
+                  "binary_cross_entropy_with_logits": "bce_logits"}.get(name) or name.removesuffix("_loss")
+    if torch_name != name and torch_name in known:  # torch.nn.functional's names: mse_loss is mse
+        return f"did you mean {torch_name}? "
+    close = [n for n in known if n.lower() == name.lower()] or difflib.get_close_matches(name, list(known), n=2)
+    return f"did you mean {' or '.join(close)}? " if close else ""
+
+
 def loss_step(kind: str) -> LossStep:
     """The loss of a step: softmax cross-entropy ("ce"), or the registry's elementwise loss
     ``kind`` of the output a and the target y, L = kind(a, y), derived with ∂L/∂a.
@@ -94,7 +107,8 @@ def loss_step(kind: str) -> LossStep:
         return LossStep(kind, kernel)
     entry = REGISTRY.get(kind) if isinstance(kind, str) else None
     if entry is None or entry.family != "loss":
-        raise SymnetError(f"unknown loss {kind!r}; choose one of: {', '.join(loss_names())}")
+        raise SymnetError(f"unknown loss {kind!r}; {_closest(kind, loss_names())}choose one of: "
+                          f"{', '.join(loss_names())}")
     if entry.arity[0] != 2:
         raise SymnetError(f"the loss {kind!r} takes {entry.arity[0]} inputs per output; a training step gives it "
                           f"only the prediction and the target (choose one of: {', '.join(loss_names())})")
@@ -116,7 +130,8 @@ def mlp_step(activations, loss: str, name: str | None = None) -> MlpStep:
         raise SymnetError("an MLP step needs at least one layer")
     for a in activations:
         if a not in ACTIVATIONS:
-            raise SymnetError(f"unknown activation {a!r}; choose one of: {', '.join(ACTIVATIONS)}")
+            raise SymnetError(f"unknown activation {a!r}; {_closest(a, ACTIVATIONS)}choose one of: "
+                              f"{', '.join(ACTIVATIONS)}")
     layers = tuple(dense_step(a) for a in activations)
     loss_part = loss_step(loss)
     chain = "a⁰ = x"
