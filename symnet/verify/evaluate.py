@@ -121,12 +121,23 @@ class _Track:
         self.lost = max(self.lost, math.inf if total == 0 else float(mpmath.log10(big / abs(total))))
 
 
+class _Untracked(_Track):
+    """A _Track nobody reads (mp_value called without one): the digits lost are not worked out (a log10 for
+    every inexact sum: a quarter of the root-series search's evaluations)."""
+
+    def cancel(self, terms, total) -> None:
+        pass
+
+
+_UNTRACKED = _Untracked()
+
+
 def mp_value(expr: sp.Basic, env: dict, track: _Track | None = None):
     """``expr`` at the point ``env`` (symbol → mpf) in mpmath at the current precision; NaN where
     it is not a real number. ``track``: records the digits lost to cancellation of rounded terms.
     Computed by the expression's :class:`_Plan` (the same operations as :func:`_walk`, in the same order:
     the same value, bit for bit, and the same ``track``)."""
-    return _plan(expr).run(env, track if track is not None else _Track())
+    return _plan(expr).run(env, track if track is not None else _UNTRACKED)
 
 
 _UNSET = object()
@@ -142,7 +153,7 @@ class _Plan:
 
     def __init__(self, expr: sp.Basic):
         self.rules = []  # slot → rule(vals, env, track) → (value, exact)
-        self.slots = {}  # non-atomic subtree → slot (equal subtrees share one, as in _walk's memo)
+        self.slots = {}  # subtree → slot (equal subtrees share one, as in _walk's memo; an atom by type and value)
         self.main = self._sequence(expr)
         self.root = self.main[-1]
 
@@ -159,12 +170,18 @@ class _Plan:
         return seq
 
     def _visit(self, expr, seq, seen):
-        if expr.is_Atom:  # read afresh at each occurrence, as _walk does (never memoised)
-            slot = len(self.rules)
+        # an atom's slot is its type's and value's (_walk reads an atom afresh at each occurrence, to the same
+        # value; Float(1.0) and Integer(1) kept apart), so that a subtree met again reads its atoms' slots
+        key = (type(expr), expr) if expr.is_Atom else expr
+        slot = self.slots.get(key)
+        if slot is None and expr.is_Atom:
+            slot = self.slots[key] = len(self.rules)
             self.rules.append(self._atom(expr))
-            seq.append(slot)
+        if expr.is_Atom:
+            if slot not in seen:
+                seen.add(slot)
+                seq.append(slot)
             return slot
-        slot = self.slots.get(expr)
         if slot is not None:
             if slot not in seen:
                 for child in self._children(expr):
@@ -262,8 +279,14 @@ class _Plan:
                 v = _power(b, e)
                 return (v if not isinstance(v, mpmath.mpc) else (v.real if v.imag == 0 else mpmath.mpf("nan"))), False
             return pow_
-        f = _MP.get(type(expr)) if isinstance(expr, sp.Function) and not isinstance(
-            expr, (sp.Max, sp.Min, sp.Abs, sp.ITE)) else None
+        f = None
+        if isinstance(expr, sp.Function) and not isinstance(expr, (sp.Max, sp.Min, sp.Abs, sp.ITE)):
+            f = _MP.get(type(expr))
+            if f is None:  # a registry entry's mpmath reference, looked up once (else _combine says it has none)
+                from ..registry import entry_of
+
+                entry = entry_of(type(expr))
+                f = entry.mpmath if entry is not None else None
         if f is not None:
             is_log = isinstance(expr, sp.log)
 
