@@ -3,7 +3,11 @@ float32 kept float32, bad input refused, committed kernels fresh."""
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
+import json
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -18,7 +22,7 @@ import symnet
 from conftest import load_kernel
 from symnet import SymnetError, sigmoid
 from symnet.codegen import RULES, softplus, stabilise
-from symnet.codegen.blocks import BLOCKS, numpy_sources, stale_sources
+from symnet.codegen.blocks import BLOCKS, numpy_sources
 from symnet.functions import explicit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -206,8 +210,38 @@ def test_generated_code_matches_mpmath_for_random_formulas(f, px):
 
 # ------------------------------------------------------------------ committed kernels
 
+@functools.cache
+def fresh_process_generation() -> dict:
+    """Every committed NumPy module as a fresh process generates it (the row family first, as the codegen CLI
+    meets it), with the curriculum modules that process loaded: {"sources": {file: text}, "curriculum": […]}.
+    One generation serves three checks: the committed kernels are fresh, generating them loads no curriculum
+    module (was tests/test_layout.py's own subprocess), and this process generates the same text (determinism,
+    across processes and hash seeds; it compared two generations within one process). Each generation took
+    6.7-7.5 s of CPU; these checks made four."""
+    script = ("import json, sys\n"
+              "from symnet.codegen.blocks import numpy_sources\n"
+              "from symnet.codegen.families.rowwise import row_modules\n"
+              "row_modules(); sources = numpy_sources()\n"
+              "print(json.dumps({'sources': sources,\n"
+              "                  'curriculum': [m for m in sys.modules if 'curriculum' in m]}))\n")
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.splitlines()[-1])
+
+
 def test_committed_kernels_are_fresh():
-    assert not stale_sources(ROOT / "kernels"), "run 'symnet codegen --backend numpy'"
+    """What stale_sources (``symnet codegen --check``, run by tests/test_cli.py) compares, on the fresh process's
+    generation."""
+    folder = ROOT / "kernels" / "numpy"
+    sources = fresh_process_generation()["sources"]
+    assert {"sigmoid.py", "mse.py", "softmax.py", "dense.py"} <= set(sources)
+    stale = [name for name, content in sources.items()
+             if not (folder / name).exists() or (folder / name).read_text(encoding="utf-8") != content]
+    assert not stale, f"stale: {stale}; run 'symnet codegen --backend numpy'"
+
+
+def test_generating_every_committed_kernel_loads_no_curriculum_module():
+    """(from tests/test_layout.py) The code generator stands without the curriculum."""
+    assert fresh_process_generation()["curriculum"] == []
 
 
 def _load(path):
@@ -245,7 +279,8 @@ def test_committed_kernel_is_standalone_and_right(block):
 
 
 def test_sources_are_deterministic():
-    assert numpy_sources() == numpy_sources()
+    """This process generates what the fresh process generated (another process, another hash seed)."""
+    assert numpy_sources() == fresh_process_generation()["sources"]
 
 
 # ------------------------------------------------------------------ symnet verify

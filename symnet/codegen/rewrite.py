@@ -799,8 +799,13 @@ def _collect_pair(node):
         if not r.is_Mul:
             continue
         X = sp.Mul(*[f for f in r.args if f.has(sp.Function)])
-        cp, cq = sp.cancel(p / X), sp.cancel(q / X)
-        if X == 1 or cp.has(sp.Function) or cq.has(sp.Function) or not (cp.is_polynomial() and cq.is_polynomial()):
+        if X == 1:  # no common factor (before the two cancels, which it would have skipped: SymPy's cancel is
+            continue  # most of this rule's time)
+        cp = sp.cancel(p / X)
+        if cp.has(sp.Function):
+            continue
+        cq = sp.cancel(q / X)
+        if cq.has(sp.Function) or not (cp.is_polynomial() and cq.is_polynomial()):
             continue
         c = sp.expand(cp + cq)
         if _n_terms(c) < _n_terms(sp.expand(cp)) + _n_terms(sp.expand(cq)):
