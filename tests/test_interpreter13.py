@@ -1,7 +1,9 @@
 """conftest's change to Triton's interpreter (``_interpreter_patches_the_language_once``): a @triton.jit helper
 called inside a running kernel no longer re-patches triton.language. The kernels compute exactly what they computed
 (bit for bit, against the interpreter as Triton ships it), the language is Triton's own again after a launch, and a
-launch patches the language once however many helpers it calls."""
+launch patches the language once however many helpers it calls. And its second change
+(``_interpreter_broadcasts_operands_of_one_shape_at_once``): two operands of one shape skip Triton's broadcast, with
+the same bits as Triton's own."""
 from __future__ import annotations
 
 import os
@@ -13,6 +15,8 @@ torch, triton = torch_and_triton()
 if os.environ.get("TRITON_INTERPRET") != "1":
     pytest.skip("the interpreter's patching (TRITON_INTERPRET=1)", allow_module_level=True)
 
+import numpy as np  # noqa: E402
+from triton.language.semantic import TritonSemantic  # noqa: E402
 from triton.runtime import interpreter  # noqa: E402
 
 import symnet.torch.functional as SF  # noqa: E402
@@ -34,12 +38,39 @@ def test_the_patch_is_installed():
     assert getattr(interpreter._patch_lang, "symnet_patches_once", False)
 
 
+def test_the_broadcast_shortcut_is_installed():
+    assert getattr(TritonSemantic.broadcast_impl_value, "symnet_shortcut", False)
+
+
 def test_kernels_compute_what_the_shipped_interpreter_computes(monkeypatch):
     ours = _cross_entropy_and_gradient()
     monkeypatch.setattr(interpreter, "_patch_lang", interpreter._patch_lang.shipped)
+    monkeypatch.setattr(TritonSemantic, "broadcast_impl_value", TritonSemantic.broadcast_impl_value.shipped)
     theirs = _cross_entropy_and_gradient()
     for a, b in zip(ours, theirs):
         assert torch.equal(a, b)
+
+
+def test_the_broadcast_shortcut_returns_what_triton_s_own_returns():
+    """Operands of one shape and two scalars: the same two tensors; a scalar beside a block, a [2, 1] beside a
+    [2, 4] and ranks that differ: Triton's own broadcast (the shapes and types it gives); unlike shapes still
+    raise Triton's error."""
+    sem = interpreter.interpreter_semantic
+    shortcut, shipped = TritonSemantic.broadcast_impl_value, TritonSemantic.broadcast_impl_value.shipped
+
+    def block(*shape):
+        return sem.make_tensor(interpreter.TensorHandle(np.zeros(shape, np.float64), tl.float64),
+                               tl.block_type(tl.float64, list(shape)))
+
+    scalar = sem.make_tensor(interpreter.TensorHandle(np.zeros((), np.float64), tl.float64), tl.float64)
+    for lhs, rhs in ((block(2, 4), block(2, 4)), (scalar, scalar)):
+        assert shortcut(sem, lhs, rhs) == (lhs, rhs) == shipped(sem, lhs, rhs)
+    for lhs, rhs in ((block(2, 4), scalar), (scalar, block(4)), (block(2, 1), block(2, 4)), (block(4), block(2, 4))):
+        got, want = shortcut(sem, lhs, rhs), shipped(sem, lhs, rhs)
+        assert [str(x.type) for x in got] == [str(x.type) for x in want], (lhs.type, rhs.type)
+        assert all(np.array_equal(g.handle.data, w.handle.data) for g, w in zip(got, want))
+    with pytest.raises(ValueError, match="Cannot make_shape_compatible"):
+        shortcut(sem, block(2, 4), block(2, 8))
 
 
 def test_a_launch_patches_once_and_restores_the_language(monkeypatch):
