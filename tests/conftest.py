@@ -78,41 +78,61 @@ def _interpreter_patches_the_language_once():
 _interpreter_patches_the_language_once()
 
 
-def _interpreter_broadcasts_operands_of_one_shape_at_once():
-    """Under TRITON_INTERPRET=1, let Triton's implicit broadcast of a binary operation (``TritonSemantic.
-    broadcast_impl_value``, every +, −, ·, /, comparison and tl.where of a kernel) return two operands of one shape
-    (or two scalars) as they are, without its walk over the shapes: they are Triton ``tuple`` objects, whose every
-    comparison unwraps constexprs (``_normalize_tuple``), a third of the interpreter's CPU in a float64
-    cross-entropy (profiled: 38.9 s of 112 s in tests/test_accuracy_rows.py's Triton cells). Where the shapes differ
-    (a scalar splat, a [B, 1] beside a [B, V]) Triton's own runs. Triton's returns the same two tensors in exactly
-    these cases, so the kernels compute the same bits (tests/test_interpreter13.py: against Triton's own, float64
-    cross-entropy with every option); a float64 cross-entropy's gradient, 3 rows of 9: 0.232 → 0.187 s of CPU.
-    Nothing changes where Triton is missing, compiled, or its semantic layer lacks this method."""
+def _interpreter_takes_operands_of_one_type_as_they_are():
+    """Under TRITON_INTERPRET=1, two shortcuts in Triton's type checking of a binary operation (every +, −, ·, /,
+    comparison of a kernel), each where Triton's own returns its two operands unchanged:
+
+    - ``TritonSemantic.broadcast_impl_value``: two operands of one shape (or two scalars) come back as they are,
+      without the walk over their shapes, Triton ``tuple`` objects whose every comparison unwraps constexprs
+      (``_normalize_tuple``): a third of the interpreter's CPU in a float64 cross-entropy (profiled: 38.9 s of
+      112 s in tests/test_accuracy_rows.py's Triton cells);
+    - ``TritonSemantic.binary_op_type_checking_impl``: two tensors of one float32 or float64 type (one shape)
+      come back as they are: Triton's promotion gives that same type (``computation_type_impl``: fp64 with fp64
+      is fp64, fp32 with fp32 fp32, a division too), its casts to it return their input, and the broadcast the
+      same two.
+
+    Anything else (a scalar splat, a [B, 1] beside a [B, V], integers, pointers, half precision) goes through
+    Triton's own. The kernels compute the same bits (tests/test_interpreter13.py, against Triton's own, a float64
+    cross-entropy with every option, and each shortcut case by case). A float64 cross-entropy's reduced row sets
+    (tests/test_accuracy_rows.py's Triton near-converged cells, 6 cases): 1.17 → 1.08 s of CPU with the first
+    (min of 3, interleaved). Nothing changes where Triton is missing, compiled, or its semantic layer lacks these
+    methods."""
     if os.environ.get("TRITON_INTERPRET") != "1":
         return
     try:
         from triton.language.semantic import TritonSemantic
     except ImportError:
         return
-    real = getattr(TritonSemantic, "broadcast_impl_value", None)
-    if real is None or getattr(real, "symnet_shortcut", False):
+    real_broadcast = getattr(TritonSemantic, "broadcast_impl_value", None)
+    real_check = getattr(TritonSemantic, "binary_op_type_checking_impl", None)
+    if real_broadcast is None or real_check is None or getattr(real_broadcast, "symnet_shortcut", False):
         return
+
+    def one_shape(a, b):
+        """Types a, b (of tensors) of one shape: both scalars, or both blocks of equal shapes."""
+        block_a, block_b = a.is_block(), b.is_block()
+        return not (block_a or block_b) or (block_a and block_b and list(a.shape) == list(b.shape))
 
     def broadcast(self, lhs, rhs):
         a, b = lhs.type, rhs.type
-        if a is b:
+        if a is b or one_shape(a, b):
             return lhs, rhs
-        block_a, block_b = a.is_block(), b.is_block()
-        if not (block_a or block_b) or (block_a and block_b and list(a.shape) == list(b.shape)):
-            return lhs, rhs
-        return real(self, lhs, rhs)
+        return real_broadcast(self, lhs, rhs)
 
-    broadcast.symnet_shortcut = True
-    broadcast.shipped = real  # Triton's own, for tests/test_interpreter13.py
+    def check(self, lhs, rhs, *args, **kwargs):
+        if isinstance(lhs, self.tensor) and isinstance(rhs, self.tensor):
+            a, b = lhs.dtype, rhs.dtype
+            if a == b and a.name in ("fp32", "fp64") and (lhs.type is rhs.type or one_shape(lhs.type, rhs.type)):
+                return lhs, rhs
+        return real_check(self, lhs, rhs, *args, **kwargs)
+
+    broadcast.symnet_shortcut = check.symnet_shortcut = True
+    broadcast.shipped, check.shipped = real_broadcast, real_check  # Triton's own, for tests/test_interpreter13.py
     TritonSemantic.broadcast_impl_value = broadcast
+    TritonSemantic.binary_op_type_checking_impl = check
 
 
-_interpreter_broadcasts_operands_of_one_shape_at_once()
+_interpreter_takes_operands_of_one_type_as_they_are()
 
 DIGITS = 40
 KERNELS = Path(__file__).resolve().parents[1] / "kernels" / "numpy"
