@@ -100,8 +100,9 @@ def _scalar(sem, dtype):
 
 def test_the_type_check_shortcut_returns_what_triton_s_own_returns():
     """Two float32 or float64 tensors of one type (blocks of one shape, or scalars), for +, / and with pointers
-    allowed: the same two tensors, as Triton's own gives; mixed dtypes, shapes, integers, half precision and Python
-    numbers: Triton's own (the same types and values)."""
+    allowed: the same two tensors, as Triton's own gives; a float32/float64 tensor beside a Python float (either
+    side, past float32's range, subnormal), mixed dtypes, shapes, integers, half precision, Python ints and bools,
+    without the arithmetic check: the same types and values as Triton's own."""
     sem = interpreter.interpreter_semantic
     shortcut = TritonSemantic.binary_op_type_checking_impl
     shipped = shortcut.shipped
@@ -114,9 +115,13 @@ def test_the_type_check_shortcut_returns_what_triton_s_own_returns():
     others = ((_block(sem, tl.float32, 4), _block(sem, tl.float64, 4)), (_block(sem, tl.float64, 2, 4), 1.5),
               (_block(sem, tl.float64, 1, 4), _block(sem, tl.float64, 2, 4)), (_block(sem, tl.int32, 4),
               _block(sem, tl.int32, 4)), (_block(sem, tl.float16, 4), _block(sem, tl.float16, 4)),
-              (_scalar(sem, tl.float64), _block(sem, tl.float64, 4)))
+              (_scalar(sem, tl.float64), _block(sem, tl.float64, 4)), (_block(sem, tl.float32, 4), 1e300),
+              (-2.5, _block(sem, tl.float32, 2, 4)), (_scalar(sem, tl.float64), 1e-320),
+              (0.1, _scalar(sem, tl.float32)),
+              (_block(sem, tl.float16, 4), 1.5), (_block(sem, tl.int32, 4), 1.5), (_block(sem, tl.float64, 4), 2),
+              (_block(sem, tl.float32, 4), True))
     for lhs, rhs in others:
-        for kwargs in ({}, {"div_or_mod": True}):
+        for kwargs in ({}, {"div_or_mod": True}, {"arithmetic_check": False}):
             got, want = shortcut(sem, lhs, rhs, **kwargs), shipped(sem, lhs, rhs, **kwargs)
             assert [str(x.type) for x in got] == [str(x.type) for x in want]
             assert all(np.array_equal(g.handle.data, w.handle.data) for g, w in zip(got, want))
