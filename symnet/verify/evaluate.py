@@ -250,57 +250,28 @@ class _Plan:
         if expr.is_Add:
             def add(vals, env, track):
                 pairs = [vals[c] for c in children]
-                args = [a for a, _ in pairs]
-                if all(e for _, e in pairs) and not any(mpmath.isinf(a) or mpmath.isnan(a) for a in args):
-                    out = mpmath.mpf(0)
-                    for a in args:
-                        out = mpmath.fadd(out, a, exact=True)
-                    return out, True
-                out = mpmath.fsum(args)
-                track.cancel(args, out)
-                return out, False
+                return _add([a for a, _ in pairs], all(e for _, e in pairs), track)
             return add
         if expr.is_Mul:
             def mul(vals, env, track):
                 pairs = [vals[c] for c in children]
-                out = mpmath.mpf(1)
-                fin = all(e for _, e in pairs) and not any(mpmath.isinf(a) or mpmath.isnan(a) for a, _ in pairs)
-                for a, _ in pairs:
-                    out = mpmath.fmul(out, a, exact=True) if fin else out * a
-                return out, fin
+                return _mul([a for a, _ in pairs], all(e for _, e in pairs))
             return mul
         if expr.is_Pow:
             base, power = children
 
             def pow_(vals, env, track):
-                b, e = vals[base][0], vals[power][0]
-                if b == 0 and e < 0:
-                    return (mpmath.inf if e == int(e) and int(e) % 2 == 0 else mpmath.mpf("nan")), False
-                v = _power(b, e)
-                return (v if not isinstance(v, mpmath.mpc) else (v.real if v.imag == 0 else mpmath.mpf("nan"))), False
+                return _pow(vals[base][0], vals[power][0])
             return pow_
         f = None
         if isinstance(expr, sp.Function) and not isinstance(expr, (sp.Max, sp.Min, sp.Abs, sp.ITE)):
-            f = _MP.get(type(expr))
-            if f is None:  # a registry entry's mpmath reference, looked up once (else _combine says it has none)
-                from ..registry import entry_of
-
-                entry = entry_of(type(expr))
-                f = entry.mpmath if entry is not None else None
+            f = _mp_rule(type(expr))  # looked up once (else _combine says it has none)
         if f is not None:
             is_log = isinstance(expr, sp.log)
 
             def function(vals, env, track):  # _combine's last rule, f found once
                 pairs = [vals[c] for c in children]
-                try:
-                    v = f(*[a for a, _ in pairs])
-                except (ValueError, ZeroDivisionError):
-                    return mpmath.mpf("nan"), False
-                if isinstance(v, mpmath.mpc):
-                    v = v.real if v.imag == 0 else mpmath.mpf("nan")
-                if is_log and mpmath.isfinite(v) and not all(e for _, e in pairs):
-                    track.cancel([mpmath.mpf(1)], v)
-                return v, False
+                return _apply(f, is_log, [a for a, _ in pairs], all(e for _, e in pairs), track)
             return function
 
         def generic(vals, env, track):  # _node's rules past its atoms, the arguments read from their slots
@@ -377,26 +348,11 @@ def _combine(expr: sp.Basic, pairs: list, env: dict, track: _Track):
     args = [a for a, _ in pairs]
     exact = all(e for _, e in pairs)
     if expr.is_Add:
-        if exact and not any(mpmath.isinf(a) or mpmath.isnan(a) for a in args):
-            out = mpmath.mpf(0)
-            for a in args:
-                out = mpmath.fadd(out, a, exact=True)
-            return out, True
-        out = mpmath.fsum(args)
-        track.cancel(args, out)
-        return out, False
+        return _add(args, exact, track)
     if expr.is_Mul:
-        out = mpmath.mpf(1)
-        fin = exact and not any(mpmath.isinf(a) or mpmath.isnan(a) for a in args)
-        for a in args:
-            out = mpmath.fmul(out, a, exact=True) if fin else out * a
-        return out, fin
+        return _mul(args, exact)
     if expr.is_Pow:
-        b, e = args
-        if b == 0 and e < 0:
-            return (mpmath.inf if e == int(e) and int(e) % 2 == 0 else mpmath.mpf("nan")), False  # ±inf: no limit
-        v = _power(b, e)
-        return (v if not isinstance(v, mpmath.mpc) else (v.real if v.imag == 0 else mpmath.mpf("nan"))), False
+        return _pow(*args)
     if isinstance(expr, sp.core.relational.Relational):
         lhs, rhs = args
         return bool({"<": lhs < rhs, "<=": lhs <= rhs, ">": lhs > rhs, ">=": lhs >= rhs,
@@ -411,22 +367,64 @@ def _combine(expr: sp.Basic, pairs: list, env: dict, track: _Track):
         return (args[1] if args[0] else args[2]), pairs[1 if args[0] else 2][1]
     if isinstance(expr, (sp.Max, sp.Min, sp.Abs)):
         return _MP[type(expr)](*args), exact
-    f = _MP.get(type(expr))
-    if f is None:  # a registry entry of its own (ndtr, the code generator's e^(−u²)): its mpmath reference
-        from ..registry import entry_of
-
-        entry = entry_of(type(expr))
-        f = entry.mpmath if entry is not None else None
+    f = _mp_rule(type(expr))
     if f is None:
         raise NotEvaluable(f"no mpmath rule for {type(expr).__name__}")
+    return _apply(f, isinstance(expr, sp.log), args, exact, track)
+
+
+def _add(args: list, exact: bool, track: _Track):
+    """A sum of the arguments' values: exact where they all are (and finite), else fsum, its cancellation tracked."""
+    if exact and not any(mpmath.isinf(a) or mpmath.isnan(a) for a in args):
+        out = mpmath.mpf(0)
+        for a in args:
+            out = mpmath.fadd(out, a, exact=True)
+        return out, True
+    out = mpmath.fsum(args)
+    track.cancel(args, out)
+    return out, False
+
+
+def _mul(args: list, exact: bool):
+    """A product of the arguments' values: exact where they all are (and finite)."""
+    out = mpmath.mpf(1)
+    fin = exact and not any(mpmath.isinf(a) or mpmath.isnan(a) for a in args)
+    for a in args:
+        out = mpmath.fmul(out, a, exact=True) if fin else out * a
+    return out, fin
+
+
+def _pow(b, e):
+    """b^e; 0 to a negative power is ±inf, which has no limit unless the power is even (NaN)."""
+    if b == 0 and e < 0:
+        return (mpmath.inf if e == int(e) and int(e) % 2 == 0 else mpmath.mpf("nan")), False
+    v = _power(b, e)
+    return (v if not isinstance(v, mpmath.mpc) else (v.real if v.imag == 0 else mpmath.mpf("nan"))), False
+
+
+def _mp_rule(kind: type):
+    """The mpmath function of a SymPy function class: _MP's, else a registry entry's own reference (ndtr, the code
+    generator's e^(−u²)); None where there is none."""
+    f = _MP.get(kind)
+    if f is None:
+        from ..registry import entry_of
+
+        entry = entry_of(kind)
+        f = entry.mpmath if entry is not None else None
+    return f
+
+
+def _apply(f, is_log: bool, args: list, exact: bool, track: _Track):
+    """f of the arguments' values (NaN where mpmath refuses or the value is complex); a log of an inexact argument
+    tracks its cancellation (log x near x = 1: 1/|log x| amplifies x's rounding)."""
     try:
         v = f(*args)
     except (ValueError, ZeroDivisionError):
         return mpmath.mpf("nan"), False
     if isinstance(v, mpmath.mpc):
         v = v.real if v.imag == 0 else mpmath.mpf("nan")
-    if isinstance(expr, sp.log) and not exact and mpmath.isfinite(v):
-        track.cancel([mpmath.mpf(1)], v)  # log x near x = 1: 1/|log x| amplifies x's rounding
+    if is_log and not exact and mpmath.isfinite(v):
+        track.cancel([mpmath.mpf(1)], v)
     return v, False
 
 
