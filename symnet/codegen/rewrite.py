@@ -3770,6 +3770,79 @@ _register(SCALED_ERFC)
 __all__ += ["SCALED_ERFC"]
 
 
+# ------------------------------------------------------------------ quotient-square (issue 16, session 18: the
+# derivative of atan(x/y), ∂y = −x/(y²·(1 + x²/y²)), is inf/inf = NaN in float32 at x = 0.3, y = 1e−30 where it is
+# −x/(x² + y²) = −3.33; torch the same); tested in tests/test_logprod18.py
+
+
+def _square_of(e):
+    """A where e = A² (a whole square), else None."""
+    return e.base if e.is_Pow and e.exp == 2 else None
+
+
+def _quotient_square_parts(s):
+    """(A, B) where s = 1 + A²/B² (atan(A/B)′'s denominator, as SymPy writes it), else None."""
+    if not (s.is_Add and len(s.args) == 2 and sp.S.One in s.args):
+        return None
+    q = s.args[0] if s.args[1] == 1 else s.args[1]
+    numerator, denominator = q.as_numer_denom()
+    a, b = _square_of(numerator), _square_of(denominator)
+    return None if a is None or b is None else (a, b)
+
+
+def _quotient_square(node):
+    """c·B^k·(1 + A²/B²)⁻¹ with k = −1 or −2 (∂ of atan(A/B): 1/(B·(1 + A²/B²)), −A/(B²·(1 + A²/B²))) →
+    c·B^(k+2)/(A² + B²), the sum of squares scaled by m = max(|A|, |B|) outside [2⁻⁶⁰, 2⁶⁰] (where A² or B² would
+    leave float32's range), as two divisions: ((B/m)/S)/m, ((A/m)/S)/m (A a factor of c) or ((1/m)/S)/m with
+    S = (A/m)² + (B/m)²; None elsewhere."""
+    if not node.is_Mul:
+        return None
+    for f in node.args:
+        if not (f.is_Pow and f.exp == -1):
+            continue
+        parts = _quotient_square_parts(f.base)
+        if parts is None:
+            continue
+        a, b = parts
+        others = [g for g in node.args if g is not f]
+        powers = [g for g in others if (g.is_Pow and g.base == b and g.exp in (-1, -2))]
+        if len(powers) != 1:
+            continue
+        k = int(powers[0].exp)
+        rest = sp.Mul(*[g for g in others if g is not powers[0]])
+        if rest.has(b) and b.free_symbols & rest.free_symbols and not b.is_Symbol:
+            continue
+        m = sp.Max(sp.Abs(a), sp.Abs(b))
+        a_m, b_m = sp.UnevaluatedExpr(a / m), sp.UnevaluatedExpr(b / m)
+        sum_m = sp.UnevaluatedExpr(a_m ** 2 + b_m ** 2)
+        # B/(A² + B²) = ((B/m)/S)/m, S = (A/m)² + (B/m)² in [1, 2]: no overflow; 1/(A² + B²) beside a factor A (∂B
+        # of atan(A/B): −A/(B²·(1 + A²/B²))) as A/(A² + B²) = ((A/m)/S)/m, else ((1/m)/S)/m (1/m² alone would
+        # overflow where m is small and A/m² does not: −inf for −5e29 at x = y = 1e−30 in float32)
+        if k == -1:
+            top, numerator = b_m, b
+        elif a in sp.Mul.make_args(rest):
+            rest, top, numerator = rest / a, a_m, a
+        else:
+            top, numerator = sp.UnevaluatedExpr(1 / m), sp.S.One
+        plain = numerator / (a ** 2 + b ** 2)
+        scaled = sp.UnevaluatedExpr(top / sum_m) / m
+        inside = (m >= sp.Float(2.0 ** -60)) & (m <= sp.Float(2.0 ** 60))
+        # A or B infinite: the limit 0 (the written form's value there; the forms above are inf/inf)
+        return _Final(rest * sp.Piecewise((0, m > sp.Float(1.7976931348623157e308)), (plain, inside), (scaled, True)))
+    return None
+
+
+QUOTIENT_SQUARE = Rule(
+    "quotient-square", "1/(1 + A²/B²) beside 1/B or 1/B² (the derivatives of atan(A/B): 1/(B·(1 + A²/B²)) and "
+    "−A/(B²·(1 + A²/B²))) squares the quotient A/B, which overflows where B is small (float32: ∂y of atan(x/y) is "
+    "inf/inf = NaN at x = 0.3, y = 1e−30, true −x/(x² + y²) = −3.33; torch the same); the B² cleared: B/(A² + B²) "
+    "and 1/(A² + B²), the sum of squares scaled by m = max(|A|, |B|) where m is outside [2⁻⁶⁰, 2⁶⁰] (A² or B² past "
+    "float32's range): ((B/m)/S)/m, ((A/m)/S)/m with S = (A/m)² + (B/m)² in [1, 2] (A beside it: ∂B), and 0 where A "
+    "or B is infinite (the written form's limit there)", local=_quotient_square)
+_register(QUOTIENT_SQUARE)
+__all__ += ["QUOTIENT_SQUARE"]
+
+
 def stabilise(expr: sp.Expr, rules=None) -> tuple[sp.Expr, tuple[Rule, ...]]:
     """``expr`` with every rule applied, and the rules that changed something (in the order
     they first fired), e.g. ``stabilise(log(1 + exp(x))) == (softplus(x), (<softplus rule>,))``.
