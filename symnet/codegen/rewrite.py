@@ -3656,8 +3656,13 @@ def _rounded_factors(p) -> bool:
 def _shifted_product(s) -> bool:
     """s = k + p, a number k ≠ 0 and a rounded product p (:func:`_rounded_product`): 1 + x·y, log1p's derivative's
     denominator."""
-    return (isinstance(s, sp.Expr) and s.is_Add and len(s.args) == 2 and any(a.is_number and a != 0 for a in s.args)
-            and any(_rounded_factors(a) for a in s.args))
+    if not (isinstance(s, sp.Expr) and s.is_Add and len(s.args) == 2):
+        return False
+    k, p = sorted(s.args, key=lambda a: not a.is_number)
+    if not (k.is_number and k != 0 and _rounded_factors(p)):
+        return False
+    # 1 + x² (atan′'s denominator) cannot cancel: its terms share a sign, and the sum rounds once
+    return not ((k > 0 and p.is_nonnegative) or (k < 0 and p.is_nonpositive))
 
 
 def _rounded_log_argument_node(node):
