@@ -4,7 +4,8 @@ each against mpmath at 50 digits (independent of symnet's code generator):
 * rounded-log-argument: log(x·y) near x·y = 1 and log1p(x·y) near x·y = −1 took the product's rounding (half an ulp
   of 1) relative to a result near 0. Measured on 2,000 points each (x in [0.5, 2], x·y within 1e−4 of 1, or
   1e−7 … 1e−2 above −1), NumPy, before → after: float64 log 9.7e6 → 0.5 ULP, log1p 2.5e5 → 0.5 (its ∂x, ∂y =
-  y/(1 + x·y), x/(1 + x·y): 4.1e6 → 2.0); float32 log 1.6e7 → 0.5, log1p 2.2e5 → 0.5 (∂ 7.4e6 → 0.5).
+  y/(1 + x·y), x/(1 + x·y): 4.1e6 → 2.0); float32 log 1.6e7 → 0.5, log1p 2.2e5 → 0.5 (∂ 7.4e6 → 0.5). Where x·y
+  leaves the range, log|x| + log|y|: `symnet verify "log(x*y)" --points 200`, 2 figures past the bound → 0.
 * scaled-erfc: erfc(x)·exp(x·x) was inf at x = 27 and NaN from 30 (float64; float32 from 9.4) where it is 0.0209 …
   5.6e−5, and its derivative 2x·e^(x²)·erfc(x) − 2/√π cancelled (849 ULP at x = 19.3). ``symnet verify
   "erfc(x)*exp(x*x)" --points 200``, before → after: float64 f 30 NaN/inf + 2.17 ULP → 1.89, ∂x 30 NaN/inf + 849 ULP
@@ -119,6 +120,33 @@ def test_other_rounded_products_under_a_log(formula, truth, point):
         got = compiled(formula, "numpy", ("x", "y"))(x=x, y=y)[0]
     want = [truth(mpmath.mpf(float(a)), mpmath.mpf(float(b))) for a, b in zip(x, y)]
     assert _ulps(got, want, F64).max() <= 4, formula
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_log_of_a_product_outside_the_range(backend):
+    """Where x·y overflows or leaves the normal range (float64: x = y = −1.8e308, 1e200·1e200, 7.3e6·5e−324; float32:
+    3e38·3e38, 1e−30·1e−30) log(x·y) is log|x| + log|y| (it was inf, or 1.5e5 ULP off on the subnormal product:
+    `symnet verify "log(x*y)"` in float64 before → after, 15 NaN/inf + 1.5e5 ULP → 1.17 ULP), NaN where x·y < 0;
+    log1p(x·y) likewise above 2¹⁰⁰⁰ (it was inf)."""
+    rows = {F64: ([-1.7976931348623157e308, 1e200, 7339517.878961326, 2.0], [-1.7976931348623157e308, 1e200, 5e-324, -1e308]),
+            F32: ([3e38, 1e-30, -3e38, 2.0], [3e38, 1e-30, -3e38, -3e38])}
+    for formula, exact in (("log(x*y)", mpmath.log), ("log1p(x*y)", mpmath.log1p)):
+        kernel = compiled(formula, backend, ("x", "y"))
+        for dtype, (xs, ys) in rows.items():
+            x, y = np.array(xs, dtype), np.array(ys, dtype)
+            if formula.startswith("log1p") and dtype is F64:
+                x, y = x[[0, 1, 3]], y[[0, 1, 3]]  # the subnormal product: log1p of it is the subnormal itself
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if backend == "numpy":
+                    got = kernel(x=x, y=y)[0]
+                else:
+                    torch = triton_torch()
+                    tdtype = torch.float32 if dtype is F32 else torch.float64
+                    got = kernel(x=torch.tensor(x, dtype=tdtype), y=torch.tensor(y, dtype=tdtype))[0].cpu().numpy()
+            want = [exact(mpmath.mpf(float(a)) * mpmath.mpf(float(b))) for a, b in zip(x, y)]
+            assert np.isnan(got[-1]), (formula, dtype, got)  # x·y < 0
+            assert _ulps(got[:-1], want[:-1], dtype).max() <= (4 if dtype is F64 else 8), (formula, dtype, got, want)
 
 
 def test_rounded_log_argument_leaves_exact_arguments():

@@ -209,6 +209,8 @@ UNDECIDED |= {"overflowed-product"}  # its case holds the silu-slope select, whi
 UNDECIDED |= {"tiny-argument"}  # f(x) = f′(0)·x below |x| = 2⁻⁶⁰: to 2⁻⁶¹ there, not an identity; the 50-digit check holds above
 UNDECIDED |= {"mixture-log"}  # selects at t = 0 and t = 1 (Eq): simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"hypot-slope"}  # sign, Min and |·| of p − t and δ: simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"rounded-log-argument"}  # log p as Σ n·log|a| under sign(a)… > 0 where p leaves float64's range, and
+# log1p(p) as log p above 2¹⁰⁰⁰ (to 2⁻¹⁰⁰⁰ relative: not an identity); simplify cannot decide; the 50-digit check holds
 
 
 def _plain(e):

@@ -3665,12 +3665,47 @@ def _shifted_product(s) -> bool:
     return not ((k > 0 and p.is_nonnegative) or (k < 0 and p.is_nonpositive))
 
 
+def _factor_powers(p):
+    """(c, [(a, n), …]) with p = c·Π aⁿ (the power-product rule's grouped s·(s·Y) unwrapped)."""
+    if isinstance(p, sp.UnevaluatedExpr):
+        return _factor_powers(p.args[0])
+    c, rest = p.as_coeff_Mul()
+    powers = []
+    for f in sp.Mul.make_args(rest):
+        if isinstance(f, sp.UnevaluatedExpr):
+            k, inner = _factor_powers(f)
+            c, powers = c * k, powers + inner
+        else:
+            base, n = f.as_base_exp()
+            powers.append((base, n))
+    return c, powers
+
+
+_PRODUCT_RANGE = (sp.Float(2.0 ** -1000), sp.Float(2.0 ** 1000))  # |p| inside: p is a normal float64
+
+
+def _log_of_factors(p):
+    """log p as log|c| + Σ n·log|a| where the factors' signs make p > 0 (a select: NaN elsewhere, as log p), for
+    a p that the dtype cannot hold (0, subnormal or ±inf after rounding): no cancellation there, since
+    |log p| > 690 while each |log a| < 745."""
+    c, powers = _factor_powers(p)
+    total = sp.log(sp.Abs(c)) + sp.Add(*[n * sp.log(sp.Abs(a)) for a, n in powers])
+    signs = sp.Mul(sp.sign(c), *[sp.sign(a) for a, n in powers if n % 2])
+    return sp.Piecewise((total, signs > 0), (sp.log(p), True))
+
+
 def _rounded_log_argument_node(node):
     """log(p), log1p(p), log(k + p) of a rounded product p → the node widened (p in double-word, the log of it,
-    rounded once); (k + p)⁻ⁿ → (k + p widened)⁻ⁿ; None elsewhere."""
+    rounded once), and log p as a sum of logs of the factors where p leaves float64's normal range (log1p: above
+    it); (k + p)⁻ⁿ → (k + p widened)⁻ⁿ; None elsewhere."""
+    lo, hi = _PRODUCT_RANGE
     if isinstance(node, log1p) and _rounded_factors(node.args[0]):
-        return widen(node)
-    if isinstance(node, sp.log) and (_rounded_factors(node.args[0]) or _shifted_product(node.args[0])):
+        p = node.args[0]
+        return sp.Piecewise((_log_of_factors(p), p > hi), (widen(node), True))
+    if isinstance(node, sp.log) and _rounded_factors(node.args[0]):
+        p = node.args[0]
+        return sp.Piecewise((widen(node), (sp.Abs(p) >= lo) & (sp.Abs(p) <= hi)), (_log_of_factors(p), True))
+    if isinstance(node, sp.log) and _shifted_product(node.args[0]):
         return widen(node)
     if node.is_Pow and node.exp.is_Integer and node.exp < 0 and _shifted_product(node.base):
         return widen(node.base) ** node.exp
@@ -3692,7 +3727,9 @@ ROUNDED_LOG_ARGUMENT = Rule(
     "log1p(x·y) 2.7e5 near x·y = −1 and its derivative y/(1 + x·y) alike; torch the same); v as a double-word "
     "(Dekker's two-product: exact for two factors) into the double-word log or log1p (and 1 + x·y a double-word "
     "sum), rounded once, in a float64 kernel (NumPy: only where a bound of the float64 form's error is past 3 ULP, "
-    "i.e. near the root); in float64 in a float32 one (a product of two float32 is exact there)",
+    "i.e. near the root); in float64 in a float32 one (a product of two float32 is exact there); where p itself "
+    "leaves the dtype's normal range (x = y = 1e200: inf; 7.3e6·5e−324 subnormal, 1.5e5 ULP) log p as "
+    "log|x| + log|y| (NaN where the signs make p < 0; log1p the same above 2¹⁰⁰⁰), no cancellation there",
     apply=_rounded_log_arguments, fired=lambda old, new: new != old)
 _register(ROUNDED_LOG_ARGUMENT)
 __all__ += ["ROUNDED_LOG_ARGUMENT"]
