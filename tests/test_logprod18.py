@@ -5,7 +5,8 @@ each against mpmath at 50 digits (independent of symnet's code generator):
   of 1) relative to a result near 0. Measured on 2,000 points each (x in [0.5, 2], x·y within 1e−4 of 1, or
   1e−7 … 1e−2 above −1), NumPy, before → after: float64 log 9.7e6 → 0.5 ULP, log1p 2.5e5 → 0.5 (its ∂x, ∂y =
   y/(1 + x·y), x/(1 + x·y): 4.1e6 → 2.0); float32 log 1.6e7 → 0.5, log1p 2.2e5 → 0.5 (∂ 7.4e6 → 0.5). Where x·y
-  leaves the range, log|x| + log|y|: `symnet verify "log(x*y)" --points 200`, 2 figures past the bound → 0.
+  leaves the range, log|x| + log|y|, and log1p's gradient y/(1 + x·y) as 1/(x + 1/y) where x·y overflows: `symnet
+  verify FORMULA --points 200`, figures past the bound, session start → now: log(x*y) 2 → 0, log1p(x*y) 6 → 0.
 * scaled-erfc: erfc(x)·exp(x·x) was inf at x = 27 and NaN from 30 (float64; float32 from 9.4) where it is 0.0209 …
   5.6e−5, and its derivative 2x·e^(x²)·erfc(x) − 2/√π cancelled (849 ULP at x = 19.3). ``symnet verify
   "erfc(x)*exp(x*x)" --points 200``, before → after: float64 f 30 NaN/inf + 2.17 ULP → 1.89, ∂x 30 NaN/inf + 849 ULP
@@ -147,6 +148,21 @@ def test_log_of_a_product_outside_the_range(backend):
             want = [exact(mpmath.mpf(float(a)) * mpmath.mpf(float(b))) for a, b in zip(x, y)]
             assert np.isnan(got[-1]), (formula, dtype, got)  # x·y < 0
             assert _ulps(got[:-1], want[:-1], dtype).max() <= (4 if dtype is F64 else 8), (formula, dtype, got, want)
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+def test_log1p_of_a_product_gradient_where_the_product_overflows(dtype):
+    """∂x log1p(x·y) = y/(1 + x·y) was y/inf = 0 where x·y overflows (float64 at y = −1.8e308: 8.0e15 ULP, true
+    −0.893 = 1/x): 1/(x + 1/y) there. `symnet verify "log1p(x*y)" --points 200`, float64, session start → now:
+    6 figures past the bound → 0."""
+    big = float(np.finfo(dtype).max)
+    x, y = np.array([-1.1193326821548077, 2.5, -3.0], dtype), np.array([-big, big / 2, -big], dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, dx, dy = compiled("log1p(x*y)", "numpy", ("x", "y"))(x=x, y=y)
+    X, Y = [mpmath.mpf(float(v)) for v in x], [mpmath.mpf(float(v)) for v in y]
+    assert _ulps(dx, [b / (1 + a * b) for a, b in zip(X, Y)], dtype).max() <= 4, dx
+    assert _ulps(dy, [a / (1 + a * b) for a, b in zip(X, Y)], dtype).max() <= 4, dy
 
 
 def test_rounded_log_argument_leaves_exact_arguments():

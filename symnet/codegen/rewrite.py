@@ -3707,8 +3707,26 @@ def _rounded_log_argument_node(node):
         return sp.Piecewise((widen(node), (sp.Abs(p) >= lo) & (sp.Abs(p) <= hi)), (_log_of_factors(p), True))
     if isinstance(node, sp.log) and _shifted_product(node.args[0]):
         return widen(node)
+    if node.is_Mul:
+        return _shifted_product_quotient(node)
     if node.is_Pow and node.exp.is_Integer and node.exp < 0 and _shifted_product(node.base):
         return widen(node.base) ** node.exp
+    return None
+
+
+def _shifted_product_quotient(node):
+    """R/(k + p) with p = a·R (log1p(x·y)′ = y/(1 + x·y)) → R/(k + p widened), and 1/(a + k/R) where |p| > 2¹⁰⁰⁰
+    (there k + p overflows first: y/inf = 0 where the value is 1/x); None where the product is not of that form."""
+    for f in node.args:
+        if not (f.is_Pow and f.exp == -1 and _shifted_product(f.base)):
+            continue
+        k, p = sorted(f.base.args, key=lambda e: not e.is_number)
+        rest = sp.Mul(*[g for g in node.args if g is not f])
+        a = p / rest
+        if not (a.is_Symbol or (a.is_Pow and a.base.is_Symbol and a.exp.is_Integer)):
+            continue
+        far = 1 / (a + k / rest)  # |k/R| = |k·a/p| ≤ 2⁻¹⁰⁰⁰·|a|: no cancellation
+        return sp.Piecewise((far, sp.Abs(p) > _PRODUCT_RANGE[1]), (rest / widen(f.base), True))
     return None
 
 
@@ -3729,7 +3747,8 @@ ROUNDED_LOG_ARGUMENT = Rule(
     "sum), rounded once, in a float64 kernel (NumPy: only where a bound of the float64 form's error is past 3 ULP, "
     "i.e. near the root); in float64 in a float32 one (a product of two float32 is exact there); where p itself "
     "leaves the dtype's normal range (x = y = 1e200: inf; 7.3e6·5e−324 subnormal, 1.5e5 ULP) log p as "
-    "log|x| + log|y| (NaN where the signs make p < 0; log1p the same above 2¹⁰⁰⁰), no cancellation there",
+    "log|x| + log|y| (NaN where the signs make p < 0; log1p the same above 2¹⁰⁰⁰), no cancellation there; "
+    "log1p's derivative y/(1 + x·y) as 1/(x + 1/y) where x·y is past 2¹⁰⁰⁰ (y/inf = 0 where it is 1/x)",
     apply=_rounded_log_arguments, fired=lambda old, new: new != old)
 _register(ROUNDED_LOG_ARGUMENT)
 __all__ += ["ROUNDED_LOG_ARGUMENT"]
