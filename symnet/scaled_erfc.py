@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import mpmath
 
+from .mpfloat import exp as mp_exp
+
 __all__ = ["PIECE_WIDTH", "PIECES", "FAR", "numpy_helpers", "triton_helpers", "mp_erfcx", "mp_erfcx_slope"]
 
 PIECE_WIDTH = 1.25
@@ -74,7 +76,7 @@ def mp_erfcx(x):
         return mpmath.mpf(0) if x > 0 else mpmath.inf
     if x > 10 ** 6:
         return sum((-1) ** k * mpmath.fac2(2 * k - 1) / (2 * x * x) ** k for k in range(12)) / (x * mpmath.sqrt(mpmath.pi))
-    return mpmath.exp(x * x) * mpmath.erfc(x)
+    return mp_exp(x * x) * mpmath.erfc(x)
 
 
 def mp_erfcx_slope(x):
@@ -85,7 +87,7 @@ def mp_erfcx_slope(x):
     if x > 10 ** 6:
         return -sum((-1) ** k * mpmath.fac2(2 * k + 1) / (2 * x * x) ** k for k in range(12)) / (x * x * mpmath.sqrt(mpmath.pi))
     with mpmath.workdps(mpmath.mp.dps + 20 + int(2 * mpmath.log10(1 + abs(x)))):  # 2x² of the digits cancel
-        return +(2 * x * mpmath.exp(x * x) * mpmath.erfc(x) - 2 / mpmath.sqrt(mpmath.pi))
+        return +(2 * x * mp_exp(x * x) * mpmath.erfc(x) - 2 / mpmath.sqrt(mpmath.pi))
 
 
 def _horner(coefficients, t: str) -> str:
