@@ -134,6 +134,8 @@ from test_nll15 import RULE_CASES as _NLL15  # noqa: E402  (one-minus-scaled-exp
 RULE_CASES += _NLL15
 from test_logprod18 import RULE_CASES as _LOGPROD18  # noqa: E402  (rounded-log-argument: tests/test_logprod18.py)
 RULE_CASES += _LOGPROD18
+from test_erfcx18 import RULE_CASES as _ERFCX18  # noqa: E402  (rounded-log-argument of a sum: tests/test_erfcx18.py)
+RULE_CASES += _ERFCX18
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞

@@ -3694,10 +3694,50 @@ def _log_of_factors(p):
     return sp.Piecewise((total, signs > 0), (sp.log(p), True))
 
 
+def _rounded_sum(s) -> bool:
+    """s = x + y (x − y, k + x + y, …): a sum of two or more inputs (each ±1 times an input) and maybe a number,
+    rounded once or twice as it is formed, and exact as a double-word (Knuth's two-sum)."""
+    if not (isinstance(s, sp.Expr) and s.is_Add):
+        return False
+    numbers = [a for a in s.args if a.is_Number]
+    inputs = [a for a in s.args if not a.is_Number]
+    return (len(numbers) <= 1 and len(inputs) >= 2 and len(s.free_symbols) >= 2
+            and all(a.is_Symbol or (a.is_Mul and a.args[0] == -1 and len(a.args) == 2 and a.args[1].is_Symbol)
+                    for a in inputs))
+
+
+def _halved_log(s):
+    """log s as log(s/2ᵏ) + k·log 2 with 2ᵏ ≥ the number of terms, for a sum s of inputs that overflows (x = y =
+    1.8e308: x + y = inf where log(x + y) = 710.5): each term scaled exactly (no term is subnormal where the sum
+    is past 2¹⁰⁰⁰), the scaled sum at most the largest term."""
+    k = max(1, (len(s.args) - 1).bit_length())
+    return sp.log(sp.Add(*[a / 2 ** k for a in s.args])) + k * sp.log(2)
+
+
+def _rounded_sum_log(node):
+    """log(s), log1p(s) of a rounded sum s of inputs (:func:`_rounded_sum`) → the node widened in double-word in
+    either dtype (s a two-sum: exact; float64 alone rounds 1 − 1e−30 in a float32 kernel), and log(s/2) + log 2
+    where s passes 2¹⁰⁰⁰ (it overflows first; log1p(s) ≈ log s there); s⁻ⁿ of a sum rounded twice or more (1 + x + y,
+    log1p′'s denominator; x + y + z, log′'s) → widened; None elsewhere."""
+    hi = _PRODUCT_RANGE[1]
+    if isinstance(node, (sp.log, log1p)) and _rounded_sum(node.args[0]):
+        s = node.args[0]
+        bound = sp.Abs(s) <= hi if isinstance(node, sp.log) else s <= hi
+        return sp.Piecewise((widen(node, in_float32=True), bound), (_halved_log(s), True))
+    if (node.is_Pow and node.exp.is_Integer and node.exp < 0 and _rounded_sum(node.base)
+            and len(node.base.args) >= 3):
+        return widen(node.base, in_float32=True) ** node.exp
+    return None
+
+
 def _rounded_log_argument_node(node):
     """log(p), log1p(p), log(k + p) of a rounded product p → the node widened (p in double-word, the log of it,
     rounded once), and log p as a sum of logs of the factors where p leaves float64's normal range (log1p: above
-    it); (k + p)⁻ⁿ → (k + p widened)⁻ⁿ; None elsewhere."""
+    it); (k + p)⁻ⁿ → (k + p widened)⁻ⁿ; the same for a rounded sum of inputs (:func:`_rounded_sum_log`); None
+    elsewhere."""
+    summed = _rounded_sum_log(node)
+    if summed is not None:
+        return summed
     lo, hi = _PRODUCT_RANGE
     if isinstance(node, log1p) and _rounded_factors(node.args[0]):
         p = node.args[0]
@@ -3748,7 +3788,11 @@ ROUNDED_LOG_ARGUMENT = Rule(
     "i.e. near the root); in float64 in a float32 one (a product of two float32 is exact there); where p itself "
     "leaves the dtype's normal range (x = y = 1e200: inf; 7.3e6·5e−324 subnormal, 1.5e5 ULP) log p as "
     "log|x| + log|y| (NaN where the signs make p < 0; log1p the same above 2¹⁰⁰⁰), no cancellation there; "
-    "log1p's derivative y/(1 + x·y) as 1/(x + 1/y) where x·y is past 2¹⁰⁰⁰ (y/inf = 0 where it is 1/x)",
+    "log1p's derivative y/(1 + x·y) as 1/(x + 1/y) where x·y is past 2¹⁰⁰⁰ (y/inf = 0 where it is 1/x); a rounded "
+    "sum of inputs the same (log(x + y) 5.3e14 ULP in float64 near x + y = 1, log1p(x + y) 2.6e5 near −1 and its "
+    "derivative 1/(1 + x + y) 3.6e6): x + y a two-sum into the double-word log or log1p in either dtype (and "
+    "1/(1 + x + y), 1/(x + y + z), sums rounded twice, a double-word sum), and log(x/2 + y/2) + log 2 (n terms: "
+    "each over 2ᵏ ≥ n) where the sum passes 2¹⁰⁰⁰ (x = y = 1.7e308: inf where log(x + y) = 710.4)",
     apply=_rounded_log_arguments, fired=lambda old, new: new != old)
 _register(ROUNDED_LOG_ARGUMENT)
 __all__ += ["ROUNDED_LOG_ARGUMENT"]
