@@ -319,11 +319,13 @@ class FarBranches:
 
 
 def _is_far(cond, definitions: dict) -> bool:
-    """Whether ``cond`` (a temporary or a relational, an Or of them) compares a value with a constant beyond ±FAR on
-    the side away from 0 (x > 1000, x < −1000, 1000 < x)."""
+    """Whether ``cond`` (a temporary or a relational, an Or of them, an And holding one) compares a value with a
+    constant beyond ±FAR on the side away from 0 (x > 1000, x < −1000, 1000 < x, (x > 1000) & (t < 1))."""
     cond = definitions.get(cond, cond)
     if isinstance(cond, sp.Or):
         return all(_is_far(c, definitions) for c in cond.args)
+    if isinstance(cond, sp.And):  # (z > 1000) & (t < 1): within a far condition's elements
+        return any(_is_far(c, definitions) for c in cond.args)
     if not isinstance(cond, (sp.StrictGreaterThan, sp.GreaterThan, sp.StrictLessThan, sp.LessThan)):
         return False
     lhs, rhs, big = cond.lhs, cond.rhs, isinstance(cond, (sp.StrictGreaterThan, sp.GreaterThan))
