@@ -3204,12 +3204,6 @@ __all__ += ["MIXTURE_LOG"]
 _SOFTPLUS_OVER_SIGMOID_ONE = 40  # below u = −40, softplus(u)/σ(u) = 1 + e^u/2 + … is 1 to float64's rounding (e^−40/2 < 2⁻⁵⁴)
 
 
-def _softplus_over_sigmoid(u):
-    """softplus(u)/σ(u) = (1 + e^−u)·log(1 + e^u), which is CE/(1 − p_t) at t ∈ {0, 1}: 1 (to float64's rounding)
-    below u = −40, where both underflow (0/0 from u ≈ −745); softplus(u)·(1 + e^−u) above, where e^−u ≤ e^40."""
-    return sp.Piecewise((1, u < -_SOFTPLUS_OVER_SIGMOID_ONE), (softplus(u) * (1 + sp.exp(-u)), True))
-
-
 def _mixture_power_of(f):
     """(b, e, (c₁, u₁, c₂, u₂)) where ``f`` is b^e (or the zero-power rule's select of it), e not a number and b a
     1 − p_t mixture c₁·σ(u₁) + c₂·σ(u₂) (:func:`_sigmoid_mixture`), else None."""
@@ -3225,8 +3219,9 @@ def _mixture_power(node):
     (γ, γ − 1): b^e is a select of e^(−e·softplus(−u)) where c₂ = 0 (b = σ(u): log σ(u) = −softplus(−u)), the same
     with −u where c₁ = 0, b^e elsewhere. Where e has a negative constant term (γ − 1) and the product also holds
     CE = c₁·softplus(u) + c₂·softplus(−u) (the focal loss's cross-entropy, as the product rule leaves it beside
-    b^(γ − 1)), b^e·CE is b^(e + 1)·(CE/b) with CE/b a select of softplus(u)/σ(u) (:func:`_softplus_over_sigmoid`)
-    where c₂ = 0, the same with −u where c₁ = 0, CE/b elsewhere: at t = 1, z ≥ 745 CE and b = σ(−z) are 0 and
+    b^(γ − 1)), b^e·CE is b^(e + 1)·(CE/b), CE/b a select of 1 where c₂ = 0 and u < −40 (or c₁ = 0 and u > 40):
+    there CE/b = softplus(v)/σ(v) with v < −40 is 1 + e^v/2 + …, 1 to float64's rounding, where CE and b underflow
+    (0/0 from |u| ≈ 745); CE/b elsewhere (σ(v) ≥ σ(−40) normal). At t = 1, z ≥ 745, b = σ(−z) and CE are 0 and
     b^(γ − 1)·CE was ∞·0 (γ < 1), from z ≈ 708 both subnormal (∂t 6.9e3 ULP at z = 720). One select per power and
     one per quotient, shared by every product (not a select of each product: NumPy computes every branch)."""
     if not node.is_Mul:
@@ -3235,33 +3230,26 @@ def _mixture_power(node):
     if len(powers) != 1:
         return None
     f, (b, e, (c1, u1, c2, u2)) = powers[0]
-    cases = [(*_at_zero(c2), u1), (*_at_zero(c1), u2)]  # (b = σ(u)'s condition, its substitution, u)
-    names = ["mixture-power"]
+    ends = [(*_at_zero(c2), u1), (*_at_zero(c1), u2)]  # (b = σ(u)'s condition, its substitution, u)
 
-    def rewritten(expr):
-        out, fired = _rewritten(expr)
-        names.extend(r.name for r in fired if r.name not in names)
-        return out
-
-    def power(exponent, written):
-        return sp.Piecewise((1, sp.Eq(exponent, 0)),
-                            # widened: e^(−e·softplus(−u)) turns the rounding of its argument into |e·softplus(−u)|
-                            # times its size (6 ULP in float64 at γ = 0.058, z = 930: an argument of −54)
-                            *[(widen(sp.exp(-exponent * softplus(-u))), cond) for cond, _, u in cases],
-                            (written, True))
+    def power(exponent):
+        # widened: e^(−e·softplus(−u)) turns the rounding of its argument into |e·softplus(−u)| times its size (6 ULP
+        # in float64 at γ = 0.058, z = 930: an argument of −54)
+        return sp.Piecewise((1, sp.Eq(exponent, 0)), *[(widen(sp.exp(-exponent * softplus(-u))), cond)
+                                                        for cond, _, u in ends], (b ** exponent, True))
 
     rest = [a for a in node.args if a is not f]
     ce = None
-    if e.as_coeff_Add()[0].is_negative and all(point for _, point, _ in cases):
+    if e.as_coeff_Add()[0].is_negative and all(point for _, point, _ in ends):
         ce = next((a for a in rest if not a.is_number and all(
-            a.xreplace(point) == softplus(u) for _, point, u in cases)), None)
+            a.xreplace(point) == softplus(u) for _, point, u in ends)), None)
     if ce is None:
-        return _Final(_Fired(sp.Mul(*rest, power(e, b ** e)), names))
+        return _Final(_Fired(sp.Mul(*rest, power(e)), ["mixture-power"]))
     rest.remove(ce)
-    # b grouped: mixture-log's quotient rule would put selects at t = 1 and t = 0 into CE/b, never taken here
-    quotient = sp.Piecewise(*[(rewritten(_softplus_over_sigmoid(u)), cond) for cond, _, u in cases],
-                            (ce / Grouped(b), True))
-    return _Final(_Fired(sp.Mul(*rest, power(e + 1, b ** (e + 1)), quotient), names))
+    one = sp.Or(*[cond & (u < -_SOFTPLUS_OVER_SIGMOID_ONE) for cond, _, u in ends])
+    # b grouped: mixture-log's quotient rule would put selects at t = 1 and t = 0 into CE/b
+    quotient = sp.Piecewise((1, one), (ce / Grouped(b), True))
+    return _Final(_Fired(sp.Mul(*rest, power(e + 1), quotient), ["mixture-power"]))
 
 
 MIXTURE_POWER = Rule(
@@ -3269,8 +3257,8 @@ MIXTURE_POWER = Rule(
     "t = 1 or 0, which is subnormal from |z| ≈ 708 and 0 from 745 in float64 where σ(∓z)^γ = e^(−γ·softplus(±z)) is "
     "not (γ < 1); its ∂t and ∂z hold (1 − p_t)^(γ − 1)·CE, ∞·0 there: 6.9e3 ULP at t = 1, z = 720, γ = 1/2, "
     "a wrong finite value at 740, NaN from 750 (torch NaN). There the power is e^(−γ·softplus(±z)) and "
-    "(1 − p_t)^(γ − 1)·CE is (1 − p_t)^γ·(CE/(1 − p_t)), CE/(1 − p_t) = softplus(∓z)/σ(∓z) (1 beyond |z| = 40): "
-    "selects at t = 1 and t = 0, one per power and one per quotient", local=_mixture_power)
+    "(1 − p_t)^(γ − 1)·CE is (1 − p_t)^γ·(CE/(1 − p_t)), CE/(1 − p_t) = softplus(∓z)/σ(∓z), 1 beyond |z| = 40 "
+    "where both underflow: one select per power (t ∈ {0, 1}) and one per quotient", local=_mixture_power)
 _register(MIXTURE_POWER)
 _LOCAL = (_mixture_power,) + _LOCAL[:-1]  # before zero-limit: its select of γ·b^(γ − 1) would hide the product
 __all__ += ["MIXTURE_POWER"]
