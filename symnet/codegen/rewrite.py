@@ -3214,6 +3214,31 @@ def _mixture_power_of(f):
     return (pe[0], pe[1], found) if found is not None else None
 
 
+def _clamped_input(node):
+    """A product of this rule's select of b^e (e^(−e·softplus(−u)) where b = σ(u)) and the input of u, z (the focal
+    ∂t's (1 − p_t)^γ·(softplus(−z) − softplus(z)), which the collect and softplus-difference rules make
+    −(1 − p_t)^γ·z after this rule wrote the power): at t = 1, z = +inf (t = 0, z = −inf) the power is e^(−γ·∞) = 0
+    and 0·∞ was NaN, the limit ∓0 (γ > 0); z is clamped to ±2¹⁰²⁰ (γ = 0: the power is 1 and the product z itself,
+    ±inf). Below 2¹⁰²⁰ in magnitude the clamp is z; above, the power is e^(−γ·|z|) = 0 for γ ≥ 1e−304 (the product
+    0 either way), and the product's other factors ((3 − 2t)/4) cannot overflow it to ∞·0 (3·(−1e308) did, at t = 0).
+    None for any other product."""
+    for f in node.args:
+        if not (isinstance(f, sp.Piecewise) and len(f.args) == 4 and f.args[0].expr == 1
+                and isinstance(f.args[0].cond, sp.Eq) and f.args[-1].cond == sp.true):
+            continue
+        found = _mixture_power_of(f.args[-1].expr)
+        if found is None or f.args[0].cond != sp.Eq(found[1], 0):
+            continue
+        inputs = found[2][1].free_symbols
+        factors = [a for a in node.args if a.is_Symbol and a in inputs]
+        if factors:
+            big = sp.Float(2.0 ** 1020)
+            z = factors[0]
+            clamp = sp.Piecewise((z, f.args[0].cond), (sp.Max(sp.Min(z, big), -big), True))
+            return _Final(_Fired(sp.Mul(*[clamp if a == z else a for a in node.args]), ["mixture-power"]))
+    return None
+
+
 def _mixture_power(node):
     """A product holding b^e, b = c₁·σ(u) + c₂·σ(−u) with c₁ + c₂ = 1 (the focal loss's 1 − p_t) and e not a number
     (γ, γ − 1): b^e is a select of e^(−e·softplus(−u)) where c₂ = 0 (b = σ(u): log σ(u) = −softplus(−u)), the same
@@ -3226,6 +3251,9 @@ def _mixture_power(node):
     one per quotient, shared by every product (not a select of each product: NumPy computes every branch)."""
     if not node.is_Mul:
         return None
+    clamped = _clamped_input(node)
+    if clamped is not None:
+        return clamped
     powers = [(f, found) for f in node.args if (found := _mixture_power_of(f)) is not None]
     if len(powers) != 1:
         return None
