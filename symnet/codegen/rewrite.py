@@ -3286,7 +3286,8 @@ MIXTURE_POWER = Rule(
     "not (γ < 1); its ∂t and ∂z hold (1 − p_t)^(γ − 1)·CE, ∞·0 there: 6.9e3 ULP at t = 1, z = 720, γ = 1/2, "
     "a wrong finite value at 740, NaN from 750 (torch NaN). There the power is e^(−γ·softplus(±z)) and "
     "(1 − p_t)^(γ − 1)·CE is (1 − p_t)^γ·(CE/(1 − p_t)), CE/(1 − p_t) = softplus(∓z)/σ(∓z), 1 beyond |z| = 40 "
-    "where both underflow: one select per power (t ∈ {0, 1}) and one per quotient", local=_mixture_power)
+    "where both underflow: one select per power (t ∈ {0, 1}) and one per quotient; z beside the power is clamped "
+    "to ±2^1020 (γ ≠ 0): (1 − p_t)^γ·z was 0·∞ = NaN at t = 1, z = +inf", local=_mixture_power)
 _register(MIXTURE_POWER)
 _LOCAL = (_mixture_power,) + _LOCAL[:-1]  # before zero-limit: its select of γ·b^(γ − 1) would hide the product
 __all__ += ["MIXTURE_POWER"]
