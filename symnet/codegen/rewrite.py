@@ -28,7 +28,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
 from ..functions import _PRINT_METHODS, SymnetFunction, sigmoid
-from ..special import (exp_shift, exp_twosum, hypot_gap_slope, ndtr, nexpsq, nexpsq2, ordered_product, sigmoid_pair_product,
+from ..special import (erfcx, erfcx_slope, exp_shift, exp_twosum, hypot_gap_slope, ndtr, nexpsq, nexpsq2, ordered_product, sigmoid_pair_product,
                        sigmoid_twosum, softplus)
 
 __all__ = ["softplus", "Rule", "RULES", "stabilise"]
@@ -3728,6 +3728,280 @@ COMPENSATED_SUM = Rule(
     "rounded once give S to about half an ULP (the gradient 1.12 ULP); a log's sum is left to the log-sum-exp rules", apply=_compensated_sums, fired=lambda old, new: new != old)
 _register(COMPENSATED_SUM)
 __all__ += ["COMPENSATED_SUM", "is_compensated_sum"]
+
+
+# ------------------------------------------------------------------ rounded-log-argument (issue 16, session 18: log(x·y)
+# near x·y = 1 and log1p(x·y) near x·y = −1 take the product's rounding, half an ulp of 1, relative to a result near
+# 0: 9.7e6 and 2.7e5 ULP in float64, torch the same); tested in tests/test_logprod18.py
+
+
+def _rounded_factors(p) -> bool:
+    """p = c·a·b⋯ with a, b, … inputs or whole powers of inputs (a quotient: a negative power) and c a number,
+    rounded once it is formed (two or more factors, a power, or c not ±2^k), so that its double-word (two-products,
+    a double-word quotient) holds it to about 2⁻¹⁰⁵."""
+    if not isinstance(p, sp.Expr) or p.is_number or not p.free_symbols:
+        return False
+    if isinstance(p, sp.UnevaluatedExpr):  # the power-product rule's s·(s·Y), grouped
+        p = p.args[0]
+    c, rest = p.as_coeff_Mul()
+    for f in sp.Mul.make_args(rest):
+        base = f.base if f.is_Pow else f
+        if isinstance(f, sp.UnevaluatedExpr) and _rounded_factors(f):
+            continue
+        if not (base.is_Symbol and (not f.is_Pow or (f.exp.is_Integer and f.exp != 0))):
+            return False
+    return not _exact_argument(p)
+
+
+def _shifted_product(s) -> bool:
+    """s = k + p, a number k ≠ 0 and a rounded product p (:func:`_rounded_product`): 1 + x·y, log1p's derivative's
+    denominator."""
+    if not (isinstance(s, sp.Expr) and s.is_Add and len(s.args) == 2):
+        return False
+    k, p = sorted(s.args, key=lambda a: not a.is_number)
+    if not (k.is_number and k != 0 and _rounded_factors(p)):
+        return False
+    # 1 + x² (atan′'s denominator) cannot cancel: its terms share a sign, and the sum rounds once
+    return not ((k > 0 and p.is_nonnegative) or (k < 0 and p.is_nonpositive))
+
+
+def _factor_powers(p):
+    """(c, [(a, n), …]) with p = c·Π aⁿ (the power-product rule's grouped s·(s·Y) unwrapped)."""
+    if isinstance(p, sp.UnevaluatedExpr):
+        return _factor_powers(p.args[0])
+    c, rest = p.as_coeff_Mul()
+    powers = []
+    for f in sp.Mul.make_args(rest):
+        if isinstance(f, sp.UnevaluatedExpr):
+            k, inner = _factor_powers(f)
+            c, powers = c * k, powers + inner
+        else:
+            base, n = f.as_base_exp()
+            powers.append((base, n))
+    return c, powers
+
+
+_PRODUCT_RANGE = (sp.Float(2.0 ** -1000), sp.Float(2.0 ** 1000))  # |p| inside: p is a normal float64
+
+
+def _log_of_factors(p):
+    """log p as log|c| + Σ n·log|a| where the factors' signs make p > 0 (a select: NaN elsewhere, as log p), for
+    a p that the dtype cannot hold (0, subnormal or ±inf after rounding): no cancellation there, since
+    |log p| > 690 while each |log a| < 745."""
+    c, powers = _factor_powers(p)
+    total = sp.log(sp.Abs(c)) + sp.Add(*[n * sp.log(sp.Abs(a)) for a, n in powers])
+    signs = sp.Mul(sp.sign(c), *[sp.sign(a) for a, n in powers if n % 2])
+    return sp.Piecewise((total, signs > 0), (sp.log(p), True))
+
+
+def _rounded_log_argument_node(node):
+    """log(p), log1p(p), log(k + p) of a rounded product p → the node widened (p in double-word, the log of it,
+    rounded once), and log p as a sum of logs of the factors where p leaves float64's normal range (log1p: above
+    it); (k + p)⁻ⁿ → (k + p widened)⁻ⁿ; None elsewhere."""
+    lo, hi = _PRODUCT_RANGE
+    if isinstance(node, log1p) and _rounded_factors(node.args[0]):
+        p = node.args[0]
+        return sp.Piecewise((_log_of_factors(p), p > hi), (widen(node), True))
+    if isinstance(node, sp.log) and _rounded_factors(node.args[0]):
+        p = node.args[0]
+        return sp.Piecewise((widen(node), (sp.Abs(p) >= lo) & (sp.Abs(p) <= hi)), (_log_of_factors(p), True))
+    if isinstance(node, sp.log) and _shifted_product(node.args[0]):
+        return widen(node)
+    if node.is_Mul:
+        return _shifted_product_quotient(node)
+    if node.is_Pow and node.exp.is_Integer and node.exp < 0 and _shifted_product(node.base):
+        return widen(node.base) ** node.exp
+    return None
+
+
+def _shifted_product_quotient(node):
+    """R/(k + p) with p = a·R (log1p(x·y)′ = y/(1 + x·y)) → R/(k + p widened), and 1/(a + k/R) where |p| > 2¹⁰⁰⁰
+    (there k + p overflows first: y/inf = 0 where the value is 1/x); None where the product is not of that form."""
+    for f in node.args:
+        if not (f.is_Pow and f.exp == -1 and _shifted_product(f.base)):
+            continue
+        k, p = sorted(f.base.args, key=lambda e: not e.is_number)
+        rest = sp.Mul(*[g for g in node.args if g is not f])
+        a = p / rest
+        if not (a.is_Symbol or (a.is_Pow and a.base.is_Symbol and a.exp.is_Integer)):
+            continue
+        far = 1 / (a + k / rest)  # |k/R| = |k·a/p| ≤ 2⁻¹⁰⁰⁰·|a|: no cancellation
+        return sp.Piecewise((far, sp.Abs(p) > _PRODUCT_RANGE[1]), (rest / widen(f.base), True))
+    return None
+
+
+def _rounded_log_arguments(expr):
+    """``expr`` with each log or log1p of a rounded product of inputs, and each reciprocal of 1 + such a product,
+    widened (:func:`_rounded_log_argument_node`)."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.log, log1p, sp.Pow):
+        return expr
+    return _top_down(expr, _rounded_log_argument_node, _KEPT)
+
+
+ROUNDED_LOG_ARGUMENT = Rule(
+    "rounded-log-argument", "log(v) and log1p(v) turn an absolute error of v into a relative error of "
+    "1/|log v| (log1p: 1/|log1p v|), and v = x·y (c·x·y, x/y, x²·y) is rounded once formed: half an ulp of 1 "
+    "divided by a result near 0 (log(x·y) 9.7e6 ULP in float64 at x = 1.4428819183193045, y = 0.6930573954107464, "
+    "log1p(x·y) 2.7e5 near x·y = −1 and its derivative y/(1 + x·y) alike; torch the same); v as a double-word "
+    "(Dekker's two-product: exact for two factors) into the double-word log or log1p (and 1 + x·y a double-word "
+    "sum), rounded once, in a float64 kernel (NumPy: only where a bound of the float64 form's error is past 3 ULP, "
+    "i.e. near the root); in float64 in a float32 one (a product of two float32 is exact there); where p itself "
+    "leaves the dtype's normal range (x = y = 1e200: inf; 7.3e6·5e−324 subnormal, 1.5e5 ULP) log p as "
+    "log|x| + log|y| (NaN where the signs make p < 0; log1p the same above 2¹⁰⁰⁰), no cancellation there; "
+    "log1p's derivative y/(1 + x·y) as 1/(x + 1/y) where x·y is past 2¹⁰⁰⁰ (y/inf = 0 where it is 1/x)",
+    apply=_rounded_log_arguments, fired=lambda old, new: new != old)
+_register(ROUNDED_LOG_ARGUMENT)
+__all__ += ["ROUNDED_LOG_ARGUMENT"]
+
+
+# ------------------------------------------------------------------ scaled-erfc (issue 16, session 18: erfc(x)·e^(x²)
+# is 0·inf = NaN from x ≈ 27 in float64 where it is 0.0209 … 5.6e−5; torch the same); tested in tests/test_logprod18.py
+
+
+def _scaled_erfc_product(node):
+    """k·erfc(u)·e^v (v − u² simpler than v: e^(u²), e^(u² − y), e^(2x + x²) with u = x + 1) → k·erfcx(u)·e^(v − u²);
+    None where no such pair is a factor of the product."""
+    erfcs = [f for f in node.args if isinstance(f, sp.erfc)]
+    exps = [f for f in node.args if isinstance(f, sp.exp)]
+    for f in erfcs:
+        u = f.args[0]
+        for e in exps:
+            v = sp.expand(e.args[0])
+            w = sp.expand(v - u ** 2)
+            if w == 0 or sp.count_ops(w) < sp.count_ops(v):
+                rest = [a for a in node.args if a is not f and a is not e]
+                return sp.Mul(*rest) * erfcx(u) * sp.exp(w)
+    return None
+
+
+def _scaled_erfc_slope(node):
+    """C·erfcx(u) + R, a sum with C = k·u (k free of u's inputs) and R holding −k/√π (erfcx′ = 2u·erfcx(u) − 2/√π,
+    the derivative the product rule writes, maybe spread over terms: (x + 1)·erfcx(x + 1) as x·erfcx + erfcx)
+    → (k/2)·erfcx_slope(u) + (R + k/√π); None where no such part is there."""
+    for f in sorted(node.atoms(erfcx), key=sp.default_sort_key):
+        u = f.args[0]
+        holding = [t for t in node.args if f in sp.Mul.make_args(t)]
+        rest = [t for t in node.args if f not in sp.Mul.make_args(t)]
+        k = sp.cancel(sp.Add(*[t / f for t in holding]) / u)
+        if k.has(erfcx) or k.free_symbols & u.free_symbols:
+            continue
+        left = sp.expand(sp.Add(*rest) + k / sp.sqrt(sp.pi))
+        if len(sp.Add.make_args(left)) < len(rest) or (left == 0 and rest):
+            return k / 2 * erfcx_slope(u) + left
+    return None
+
+
+def _distributed_scaled_erfc(node):
+    """c·e^v·(Σ t_i) with some t_i holding erfc(u) (SymPy's form of the derivative of erfc(u)·e^v) → c·Σ (t_i·e^v),
+    each term by :func:`_scaled_erfc_product`, the sum by :func:`_scaled_erfc_slope`; None where nothing changes."""
+    sums = [a for a in node.args if a.is_Add and a.has(sp.erfc)]
+    exps = [a for a in node.args if isinstance(a, sp.exp)]
+    for total in sums:
+        for e in exps:
+            terms = [(t * e).replace(sp.exp, lambda a: sp.exp(sp.expand(a))) for t in total.args]
+            terms = [(_scaled_erfc_product(t) if t.is_Mul else None) or t for t in terms]
+            if not any(t.has(erfcx) for t in terms):
+                continue
+            summed = sp.Add(*terms)
+            summed = (_scaled_erfc_slope(summed) if summed.is_Add else None) or summed
+            rest = [a for a in node.args if a is not total and a is not e]
+            return sp.Mul(*rest) * summed
+    return None
+
+
+def _scaled_erfc(node):
+    """erfc(u)·e^(u² + w) → erfcx(u)·e^w and k·u·erfcx(u) − k/√π → (k/2)·erfcx′(u) (node by node: the product
+    first, then the sum that holds it; a product of e^v and a sum holding erfc(u) distributed first)."""
+    if node.is_Mul and node.has(sp.erfc) and node.has(sp.exp):
+        return _scaled_erfc_product(node) or _distributed_scaled_erfc(node)
+    if node.is_Add and node.has(erfcx):
+        return _scaled_erfc_slope(node)
+    return None
+
+
+SCALED_ERFC = Rule(
+    "scaled-erfc", "erfc(u)·e^(u²) (the scaled erfc, torch.special.erfcx) is 0·inf = NaN from u ≈ 27 in float64 "
+    "(erfc underflows, e^(u²) overflows; true 0.0209 at 27, 5.6e−5 at 1e4), inf from u ≈ 9.4 in float32; written "
+    "erfcx(u) (and e^(v − u²) for e^v: e^(x² − y)·erfc(x) = erfcx(x)·e^(−y)), computed by symnet/scaled_erfc.py's "
+    "helpers (Taylor pieces from the ODE y′ = 2x·y − 2/√π, the asymptotic series A&S 7.1.23, e^(x²)·erfc(x) below 0; "
+    "≤ 2.4 ULP in float64 against mpmath over [−26.6, 1e300]); its derivative 2u·erfcx(u) − 2/√π, which cancels to "
+    "−1/(u²√π) (2u² of the digits lost), as erfcx′(u) computed whole; below u ≈ −26.6 erfcx overflows genuinely",
+    local=_scaled_erfc)
+_register(SCALED_ERFC)
+__all__ += ["SCALED_ERFC"]
+
+
+# ------------------------------------------------------------------ quotient-square (issue 16, session 18: the
+# derivative of atan(x/y), ∂y = −x/(y²·(1 + x²/y²)), is inf/inf = NaN in float32 at x = 0.3, y = 1e−30 where it is
+# −x/(x² + y²) = −3.33; torch the same); tested in tests/test_logprod18.py
+
+
+def _square_of(e):
+    """A where e = A² (a whole square), else None."""
+    return e.base if e.is_Pow and e.exp == 2 else None
+
+
+def _quotient_square_parts(s):
+    """(A, B) where s = 1 + A²/B² (atan(A/B)′'s denominator, as SymPy writes it), else None."""
+    if not (s.is_Add and len(s.args) == 2 and sp.S.One in s.args):
+        return None
+    q = s.args[0] if s.args[1] == 1 else s.args[1]
+    numerator, denominator = q.as_numer_denom()
+    a, b = _square_of(numerator), _square_of(denominator)
+    return None if a is None or b is None else (a, b)
+
+
+def _quotient_square(node):
+    """c·B^k·(1 + A²/B²)⁻¹ with k = −1 or −2 (∂ of atan(A/B): 1/(B·(1 + A²/B²)), −A/(B²·(1 + A²/B²))) →
+    c·B^(k+2)/(A² + B²), the sum of squares scaled by m = max(|A|, |B|) outside [2⁻⁶⁰, 2⁶⁰] (where A² or B² would
+    leave float32's range), as two divisions: ((B/m)/S)/m, ((A/m)/S)/m (A a factor of c) or ((1/m)/S)/m with
+    S = (A/m)² + (B/m)²; None elsewhere."""
+    if not node.is_Mul:
+        return None
+    for f in node.args:
+        if not (f.is_Pow and f.exp == -1):
+            continue
+        parts = _quotient_square_parts(f.base)
+        if parts is None:
+            continue
+        a, b = parts
+        others = [g for g in node.args if g is not f]
+        powers = [g for g in others if (g.is_Pow and g.base == b and g.exp in (-1, -2))]
+        if len(powers) != 1:
+            continue
+        k = int(powers[0].exp)
+        rest = sp.Mul(*[g for g in others if g is not powers[0]])
+        if rest.has(b) and b.free_symbols & rest.free_symbols and not b.is_Symbol:
+            continue
+        m = sp.Max(sp.Abs(a), sp.Abs(b))
+        a_m, b_m = sp.UnevaluatedExpr(a / m), sp.UnevaluatedExpr(b / m)
+        sum_m = sp.UnevaluatedExpr(a_m ** 2 + b_m ** 2)
+        # B/(A² + B²) = ((B/m)/S)/m, S = (A/m)² + (B/m)² in [1, 2]: no overflow; 1/(A² + B²) beside a factor A (∂B
+        # of atan(A/B): −A/(B²·(1 + A²/B²))) as A/(A² + B²) = ((A/m)/S)/m, else ((1/m)/S)/m (1/m² alone would
+        # overflow where m is small and A/m² does not: −inf for −5e29 at x = y = 1e−30 in float32)
+        if k == -1:
+            top, numerator = b_m, b
+        elif a in sp.Mul.make_args(rest):
+            rest, top, numerator = rest / a, a_m, a
+        else:
+            top, numerator = sp.UnevaluatedExpr(1 / m), sp.S.One
+        plain = numerator / (a ** 2 + b ** 2)
+        scaled = sp.UnevaluatedExpr(top / sum_m) / m
+        inside = (m >= sp.Float(2.0 ** -60)) & (m <= sp.Float(2.0 ** 60))
+        # A or B infinite: the limit 0 (the written form's value there; the forms above are inf/inf)
+        return _Final(rest * sp.Piecewise((0, m > sp.Float(1.7976931348623157e308)), (plain, inside), (scaled, True)))
+    return None
+
+
+QUOTIENT_SQUARE = Rule(
+    "quotient-square", "1/(1 + A²/B²) beside 1/B or 1/B² (the derivatives of atan(A/B): 1/(B·(1 + A²/B²)) and "
+    "−A/(B²·(1 + A²/B²))) squares the quotient A/B, which overflows where B is small (float32: ∂y of atan(x/y) is "
+    "inf/inf = NaN at x = 0.3, y = 1e−30, true −x/(x² + y²) = −3.33; torch the same); the B² cleared: B/(A² + B²) "
+    "and 1/(A² + B²), the sum of squares scaled by m = max(|A|, |B|) where m is outside [2⁻⁶⁰, 2⁶⁰] (A² or B² past "
+    "float32's range): ((B/m)/S)/m, ((A/m)/S)/m with S = (A/m)² + (B/m)² in [1, 2] (A beside it: ∂B), and 0 where A "
+    "or B is infinite (the written form's limit there)", local=_quotient_square)
+_register(QUOTIENT_SQUARE)
+__all__ += ["QUOTIENT_SQUARE"]
 
 
 def stabilise(expr: sp.Expr, rules=None) -> tuple[sp.Expr, tuple[Rule, ...]]:
