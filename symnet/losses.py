@@ -25,6 +25,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
 from .errors import ParseError
+from .mpfloat import exp as mp_exp
 from .functions import sigmoid
 from .registry import ArgumentDomain, Function, register
 from .special import softplus
@@ -142,8 +143,8 @@ def _bce_logits(z, t, pos_weight=1):
 
 
 def _mp_bce_logits(z, t, pos_weight=1):
-    s = 1 / (1 + mpmath.exp(-z))
-    return -(pos_weight * t * mpmath.log(s) + (1 - t) * mpmath.log(1 / (1 + mpmath.exp(z))))
+    s = 1 / (1 + mp_exp(-z))
+    return -(pos_weight * t * mpmath.log(s) + (1 - t) * mpmath.log(1 / (1 + mp_exp(z))))
 
 
 _loss("bce_logits", _bce_logits, _mp_bce_logits, (2, 3),
@@ -176,8 +177,8 @@ def _focal(z, t, alpha=sp.Rational(1, 4), gamma=2):
 
 
 def _mp_focal(z, t, alpha=mpmath.mpf("0.25"), gamma=2):
-    p = 1 / (1 + mpmath.exp(-z))
-    ce = -(t * mpmath.log(p) + (1 - t) * mpmath.log(1 / (1 + mpmath.exp(z))))
+    p = 1 / (1 + mp_exp(-z))
+    ce = -(t * mpmath.log(p) + (1 - t) * mpmath.log(1 / (1 + mp_exp(z))))
     pt = p * t + (1 - p) * (1 - t)
     loss = ce * (1 - pt) ** gamma
     return loss if alpha < 0 else (alpha * t + (1 - alpha) * (1 - t)) * loss
@@ -227,7 +228,7 @@ def _poisson_nll(x, t, log_input=1):
 
 
 def _mp_poisson_nll(x, t, log_input=1):
-    return mpmath.exp(x) - t * x if log_input else x - t * mpmath.log(x + mpmath.mpf("1e-8"))
+    return mp_exp(x) - t * x if log_input else x - t * mpmath.log(x + mpmath.mpf("1e-8"))
 
 
 _loss("poisson_nll", _poisson_nll, _mp_poisson_nll, (2, 3),
@@ -267,7 +268,7 @@ def _kl_div(x, t, log_target=0):
 
 def _mp_kl_div(x, t, log_target=0):
     if log_target:
-        return mpmath.exp(t) * (t - x)
+        return mp_exp(t) * (t - x)
     return t * (mpmath.log(t) - x) if t > 0 else mpmath.mpf(0)
 
 
