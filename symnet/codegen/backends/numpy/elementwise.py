@@ -57,10 +57,15 @@ HELPERS = {
 def _unmasked(value, name):
     """``value``, refused where it is a numpy.ma masked array: np.asarray keeps its data and drops its mask,
     so the masked entries would count as if they were there. What a mask should mean differs by function
-    (an entry left out of a sum, a row left out of a mean, a logit of −∞), so the caller says it."""
+    (an entry left out of a sum, a row left out of a mean, a logit of −∞), so the caller says it.
+    An array in the other byte order ('>f8' read from a file on a little-endian machine) holds the same
+    numbers: it is copied into the machine's order (exact), not refused as "not float64"."""
     if isinstance(value, np.ma.MaskedArray):
         raise TypeError(f"argument {name!r} is a numpy.ma masked array, whose mask would be ignored; pass "
-                        f"{name}.filled(x) with the value x masked entries stand for, or the unmasked entries only")
+                        f"{name}.filled(...) with the value that masked entries stand for, or the unmasked "
+                        "entries only")
+    if isinstance(value, np.ndarray) and not value.dtype.isnative:
+        value = value.astype(value.dtype.newbyteorder("="))
     return value
 ''',
     "_inputs": '''\
