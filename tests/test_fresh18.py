@@ -127,3 +127,94 @@ def test_the_readme_numbers_below_eps():
     torch.nn.functional.gaussian_nll_loss(torch.tensor([0.3], dtype=torch.float64),
                                           torch.zeros(1, dtype=torch.float64), var, reduction="sum").backward()
     assert var.grad.item() == pytest.approx((1 / 1e-6 - 0.09 / 1e-12) / 2, rel=1e-9)  # −4.49995e10: at eps
+
+
+# --- docstrings: what symnet.compile's function takes and returns; what gradient_at returns -----------------
+
+def test_compile_docstring_says_what_the_function_takes_and_returns(kernel):
+    doc = " ".join(symnet.compile.__doc__.split())
+    assert "Returns:" in doc  # said only "see symnet.codegen.compile's docstring", which did not say it either
+    for claim in ("k.inputs", "k.outputs", "f1, f2, df1_dx, df1_dy, df2_dx, df2_dy", "returns a tuple",
+                  "float32 or float64 NumPy arrays of one shape", "float32 beside float64 computes in float64",
+                  "TypeError", "ValueError for shapes that differ", "DomainError"):
+        assert claim in doc, claim
+    # and what it says holds: sorted inputs, a tuple even of one output, float32 beside float64 → float64
+    x_, y_ = sp.symbols("x y", real=True)
+    two = symnet.compile(symnet.derive([x_ * y_, sp.sin(x_) + y_ ** 2]), progress=False)
+    assert two.outputs == ("f1", "f2", "df1_dx", "df1_dy", "df2_dx", "df2_dy") and two.inputs == ("x", "y")
+    one = symnet.compile(symnet.derive("x*sigmoid(x)"), value=False, progress=False)
+    assert isinstance(one(x=np.ones(2)), tuple) and len(one(x=np.ones(2))) == 1
+    assert {a.dtype for a in kernel(x=np.ones(2, np.float32), t=np.ones(2))} == {np.dtype(np.float64)}
+    with pytest.raises(ValueError, match="one shape"):
+        kernel(x=np.ones(2), t=np.ones(3))
+
+
+def test_gradient_at_docstring_says_values_are_exact():
+    d = symnet.derive("(t - sigmoid(x))**2", wrt="x")
+    doc = " ".join(type(d).gradient_at.__doc__.split())
+    assert "a float is read as written (0.1 as 1/10)" in doc and "float(v)" in doc
+    value = d.gradient_at({"x": 0.1, "t": 1})[sp.Symbol("x", real=True)]
+    assert value.has(sp.Rational(1, 10)) and not value.is_Float  # exact, as the docstring says
+    assert float(value) == pytest.approx(-0.2369176185, rel=1e-9)  # the CLI's --at x=0.1,t=1 printout
+
+
+# --- ElmanRNN: torch.nn.RNN's keywords, its repr, a dtype mismatch named -----------------------------------
+
+@pytest.fixture(scope="module")
+def st():
+    from conftest import triton_torch
+
+    triton_torch()
+    import symnet.torch as st
+    return st
+
+
+def test_elman_rnn_prints_its_sizes(st):
+    assert repr(st.nn.ElmanRNN(16, 32, batch_first=True)) == "ElmanRNN(16, 32, batch_first=True)"  # was "ElmanRNN()"
+    assert repr(st.nn.ElmanRNN(3, 4)) == "ElmanRNN(3, 4)"
+
+
+@pytest.mark.parametrize("option", [{"bias": True}, {"num_layers": 2}, {"dropout": 0.1}, {"bidirectional": True},
+                                    {"nonlinearity": "tanh"}, {"proj_size": 2}])
+def test_elman_rnn_answers_torch_rnn_keywords_it_lacks(st, option):
+    (k, v), = option.items()
+    with pytest.raises(TypeError) as info:  # was: "__init__() got an unexpected keyword argument 'bias'"
+        st.nn.ElmanRNN(3, 4, **option)
+    message = str(info.value)
+    assert message.startswith(f"ElmanRNN() got {k}={v!r}: it is one layer of h_t = σ(") and "without biases" in message
+
+
+def test_elman_rnn_takes_torch_keywords_at_its_own_values(st):
+    rnn = st.nn.ElmanRNN(3, 4, num_layers=1, bias=False, dropout=0.0, bidirectional=False, nonlinearity="sigmoid")
+    assert [n for n, _ in rnn.named_parameters()] == ["weight_ih_l0", "weight_hh_l0"]
+
+
+def test_elman_rnn_names_a_dtype_mismatch(st):
+    import torch
+
+    rnn = st.nn.ElmanRNN(3, 4).double()
+    with pytest.raises(TypeError) as info:  # was: "argument 'Wi' is torch.float64 but the inputs are torch.float32"
+        rnn(torch.randn(5, 2, 3))
+    assert str(info.value) == ("ElmanRNN: input is torch.float32 but the weights are torch.float64; convert one "
+                               "(input.to(torch.float64) or the module's .to(torch.float32))")
+    with pytest.raises(TypeError, match=r"^ElmanRNN: hx is torch.float32 but the weights are torch.float64"):
+        rnn(torch.randn(5, 2, 3, dtype=torch.float64), torch.zeros(1, 2, 4))
+    out, h = rnn(torch.randn(5, 2, 3, dtype=torch.float64), torch.zeros(1, 2, 4, dtype=torch.float64))
+    assert out.shape == (5, 2, 4) and h.shape == (1, 2, 4)
+
+
+def test_elman_rnn_under_autocast_still_mixes_dtypes(st):
+    import torch
+
+    torch.manual_seed(0)
+    rnn = st.nn.ElmanRNN(3, 4)
+    x = torch.randn(5, 2, 3)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, _ = rnn(x.bfloat16())  # bf16 activations beside float32 weights: the step takes autocast's dtype
+    assert out.dtype == torch.bfloat16
+    h, ref = torch.zeros(2, 4), []
+    for t in range(5):
+        h = torch.sigmoid(x.bfloat16().float()[t] @ rnn.weight_ih_l0.T.bfloat16().float()
+                          + h.bfloat16().float() @ rnn.weight_hh_l0.T.bfloat16().float())
+        ref.append(h)
+    torch.testing.assert_close(out.float(), torch.stack(ref), rtol=0.02, atol=0.02)
