@@ -218,3 +218,29 @@ def test_elman_rnn_under_autocast_still_mixes_dtypes(st):
                           + h.bfloat16().float() @ rnn.weight_hh_l0.T.bfloat16().float())
         ref.append(h)
     torch.testing.assert_close(out.float(), torch.stack(ref), rtol=0.02, atol=0.02)
+
+
+# --- torch's loss names with a list target --------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+                                  "binary_cross_entropy_with_logits"])
+def test_a_torch_named_loss_refuses_a_list_target_as_torch_does(st, name):
+    import torch
+
+    z = torch.rand(4, dtype=torch.float64)
+    for target in ([1.0], [0.5] * 4, (0.5,)):  # [1.0] was read as the number 1.0, [0.5] * 4 as four targets
+        with pytest.raises(TypeError) as info:
+            getattr(st.functional, name)(z, target)
+        assert str(info.value).startswith(f"{name}: argument 'target' must be a torch.Tensor, not "
+                                          f"{type(target).__name__}"), str(info.value)
+        with pytest.raises((TypeError, AttributeError)):  # torch refuses a list target too ("no attribute size")
+            getattr(torch.nn.functional, name)(z, target)
+
+
+def test_loss_says_how_it_reads_a_list():
+    import torch
+
+    with pytest.raises(TypeError) as info:
+        pytest.importorskip("symnet.torch").functional.loss("mse", torch.rand(4), [1.0] * 4)
+    assert str(info.value).startswith("mse: takes 1 target tensor(s), got 4 (a list or tuple holds the target and a "
+                                      "loss's further tensors, as loss('gaussian_nll', mu, (t, var));")
