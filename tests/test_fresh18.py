@@ -244,3 +244,64 @@ def test_loss_says_how_it_reads_a_list():
         pytest.importorskip("symnet.torch").functional.loss("mse", torch.rand(4), [1.0] * 4)
     assert str(info.value).startswith("mse: takes 1 target tensor(s), got 4 (a list or tuple holds the target and a "
                                       "loss's further tensors, as loss('gaussian_nll', mu, (t, var));")
+
+
+# --- README: the size of the double-word helpers in k.source --------------------------------------------
+
+def test_readme_counts_the_double_word_helper_lines_of_its_example(kernel):
+    import re
+
+    claimed = int(re.search(r"here also ~(\d+) lines of double-word helpers", README).group(1))  # said ~150
+    blocks = re.split(r"\n(?=def )", kernel.source)
+    measured = sum(len(b.splitlines()) for b in blocks if b.startswith("def _dw_"))
+    assert abs(measured - claimed) <= 0.15 * measured, (claimed, measured)  # 190 at session 18
+
+
+# --- FusedStep: a short activations tuple, a final Softmax, torch.optim's zero_grad ---------------------
+
+def _mlp(*extra):
+    import torch
+
+    return torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.GELU(), torch.nn.Linear(8, 3), *extra)
+
+
+def test_fused_step_says_activations_is_short(st):
+    from symnet.errors import FusedStepError
+    from symnet.torch.optim import FusedStep
+
+    with pytest.raises(FusedStepError) as info:  # was "1 layer(s) take 2 parameters (W1, b1, …), not 4"
+        FusedStep(_mlp(), activations=("gelu",), loss="ce", lr=0.1)
+    assert str(info.value) == ("activations names 1 layer(s), which take 2 parameters (W1, b1, …), but there are 4: "
+                               "give one activation per nn.Linear layer (W and b), the last usually 'linear'")
+
+
+@pytest.mark.parametrize("last", ["Softmax", "LogSoftmax"])
+def test_fused_step_names_a_final_softmax(st, last):
+    import torch
+
+    from symnet.errors import FusedStepError
+    from symnet.torch.optim import FusedStep
+
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3), getattr(torch.nn, last)(-1))
+    with pytest.raises(FusedStepError, match=rf"cannot take a final nn.{last}: .*loss='ce' takes the last layer's "
+                                             r"logits and applies the softmax itself"):
+        FusedStep(model, loss="ce", lr=0.1)
+
+
+def test_fused_step_answers_torch_optim_names(st):
+    import copy
+    import pickle
+
+    from symnet.torch.optim import FusedStep
+
+    opt = FusedStep(_mlp(), activations=("gelu", "linear"), loss="ce", lr=0.1)
+    with pytest.raises(AttributeError, match=r"^FusedStep has no zero_grad: it computes the gradients inside its "
+                                             r"kernel and never reads \.grad"):
+        opt.zero_grad()  # was: "'FusedStep' object has no attribute 'zero_grad'"
+    with pytest.raises(AttributeError, match=r"^FusedStep has no param_groups: its learning rate is opt.lr"):
+        opt.param_groups
+    with pytest.raises(AttributeError, match=r"^'FusedStep' object has no attribute 'colour'$"):
+        opt.colour
+    assert not hasattr(opt, "zero_grad")
+    for again in (copy.deepcopy(opt), pickle.loads(pickle.dumps(opt))):  # __getattr__ leaves copies alone
+        assert again.activations == ("gelu", "linear") and again.lr == 0.1
