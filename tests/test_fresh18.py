@@ -305,3 +305,19 @@ def test_fused_step_answers_torch_optim_names(st):
     assert not hasattr(opt, "zero_grad")
     for again in (copy.deepcopy(opt), pickle.loads(pickle.dumps(opt))):  # __getattr__ leaves copies alone
         assert again.activations == ("gelu", "linear") and again.lr == 0.1
+
+
+# --- from_formula of several outputs ---------------------------------------------------------------------
+
+def test_from_formula_of_a_list_says_one_formula_each(st):
+    from symnet.errors import DerivationError
+
+    x_, y_ = sp.symbols("x y", real=True)
+    for several in ([x_ * y_, x_ + y_], (x_ * y_,), sp.Matrix([x_ * y_, x_ + y_])):
+        with pytest.raises(DerivationError) as info:  # was: AttributeError 'list' object has no attribute 'free_symbols'
+            st.from_formula(several, inputs=[x_, y_])
+        assert str(info.value).startswith("from_formula takes one formula (text or a SymPy expression), not a ")
+        assert str(info.value).endswith("of several: make one from_formula for each output")
+    with pytest.raises(DerivationError, match=r"not float$"):
+        st.from_formula(1.5, inputs=[x_])
+    assert st.from_formula(x_ * y_, inputs=[x_, y_]) is not None  # one SymPy formula still taken
