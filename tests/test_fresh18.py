@@ -321,3 +321,33 @@ def test_from_formula_of_a_list_says_one_formula_each(st):
     with pytest.raises(DerivationError, match=r"not float$"):
         st.from_formula(1.5, inputs=[x_])
     assert st.from_formula(x_ * y_, inputs=[x_, y_]) is not None  # one SymPy formula still taken
+
+
+# --- a NumPy function given what np.asarray cannot read: one line naming the argument ---------------------
+
+def test_a_tensor_that_requires_grad_is_named(kernel, st):
+    import torch
+
+    with pytest.raises(TypeError) as info:  # was torch's RuntimeError, naming no argument
+        kernel(x=torch.ones(3, requires_grad=True), t=np.zeros(3))
+    assert str(info.value) == ("argument 'x' (Tensor) cannot be read as a NumPy array: Can't call numpy() on Tensor "
+                               "that requires grad. Use tensor.detach().numpy() instead.")
+    with pytest.raises(TypeError, match=r"^argument 'x' \(Tensor\) cannot be read as a NumPy array: .*BFloat16"):
+        kernel(x=torch.ones(3, dtype=torch.bfloat16), t=np.zeros(3))  # was "Got unsupported ScalarType BFloat16"
+    got = kernel(x=torch.ones(3, dtype=torch.float64), t=np.zeros(3))  # a plain CPU tensor is still read
+    assert np.array_equal(got[0], kernel(x=np.ones(3), t=np.zeros(3))[0])
+
+
+def test_a_ragged_list_is_named(kernel):
+    with pytest.raises(TypeError) as info:  # was NumPy's ValueError "setting an array element with a sequence ..."
+        kernel(x=[[1.0], [1.0, 2.0]], t=0.5)
+    assert str(info.value).startswith("argument 'x' (list) cannot be read as a NumPy array: setting an array element")
+    assert "\n" not in str(info.value)
+
+
+def test_a_committed_row_kernel_names_an_unreadable_argument(st):
+    import torch
+
+    sm = load_kernel("softmax_cross_entropy", "numpy")
+    with pytest.raises(TypeError, match=r"^argument 'z' \(Tensor\) cannot be read as a NumPy array"):
+        sm.softmax_cross_entropy(torch.ones(2, 3, requires_grad=True), np.array([0, 1]))
