@@ -351,3 +351,26 @@ def test_a_committed_row_kernel_names_an_unreadable_argument(st):
     sm = load_kernel("softmax_cross_entropy", "numpy")
     with pytest.raises(TypeError, match=r"^argument 'z' \(Tensor\) cannot be read as a NumPy array"):
         sm.softmax_cross_entropy(torch.ones(2, 3, requires_grad=True), np.array([0, 1]))
+
+
+# --- symnet train --resume with nothing to do: the checkpoint's epochs, not --epochs ----------------------
+
+def test_resume_with_nothing_to_do_reports_the_checkpoint_s_epochs(tmp_path, capsys):
+    from symnet.cli import main
+
+    checkpoint = str(tmp_path / "xor.npz")
+    assert main(["train", "xor", "--epochs", "5", "--checkpoint", checkpoint]) == 0
+    first = capsys.readouterr().out
+    assert "after 5 epochs" in first
+    assert main(["train", "xor", "--epochs", "3", "--checkpoint", checkpoint, "--resume"]) == 0
+    out, err = capsys.readouterr()
+    assert "nothing to do" in err and "already at epoch 5" in err
+    assert "after 5 epochs" in out and "after 3 epochs" not in out  # said "after 3 epochs" of a 5-epoch run
+    assert out.split("\n", 1)[1].split("weights saved")[0] == first.split("\n", 1)[1].split("weights saved")[0]
+
+
+def test_one_epoch_is_singular(tmp_path, capsys):
+    from symnet.cli import main
+
+    assert main(["train", "xor", "--epochs", "1"]) == 0
+    assert "after 1 epoch (lr" in capsys.readouterr().out  # "after 1 epochs"
