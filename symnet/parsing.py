@@ -525,6 +525,9 @@ def parse_point(text: str) -> dict:
         if value.strip().lstrip("+-") in _NOT_FINITE:
             # 'inf' is a value here, not a variable's name: say what is wrong with it
             raise ParseError(f"the value of {name.strip()} must be a finite real number, got {value.strip()!r}")
+        if ";" in value:  # x=1;y=2 was "cannot parse '1;y=2': invalid syntax at column 2" (session 18)
+            raise ParseError(f"cannot read the point {_short(text)!r}: separate name=value pairs with commas, "
+                             "not semicolons (x=1,y=0.5)")
         try:
             parsed = parse_expression(value)
         except ParseError as exc:  # sqrt(-1): the point's own message, not the formula's

@@ -374,3 +374,15 @@ def test_one_epoch_is_singular(tmp_path, capsys):
 
     assert main(["train", "xor", "--epochs", "1"]) == 0
     assert "after 1 epoch (lr" in capsys.readouterr().out  # "after 1 epochs"
+
+
+# --- --at with semicolons ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("point", ["x=1;y=2", "x=1; y=2"])
+def test_a_point_with_semicolons_says_commas(point, capsys):
+    from symnet.cli import main
+
+    assert main(["derive", "x*y", "--at", point]) == 2
+    err = capsys.readouterr().err  # was "cannot parse '1;y=2': invalid syntax at column 2"
+    assert err.strip() == (f"symnet: error: cannot read the point {point!r}: separate name=value pairs with commas, "
+                           "not semicolons (x=1,y=0.5)")
