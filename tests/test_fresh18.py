@@ -386,3 +386,13 @@ def test_a_point_with_semicolons_says_commas(point, capsys):
     err = capsys.readouterr().err  # was "cannot parse '1;y=2': invalid syntax at column 2"
     assert err.strip() == (f"symnet: error: cannot read the point {point!r}: separate name=value pairs with commas, "
                            "not semicolons (x=1,y=0.5)")
+
+
+def test_the_torch_loss_below_eps_too(st):
+    import torch
+
+    mu = torch.tensor([0.3, 0.3], dtype=torch.float64, requires_grad=True)
+    var = torch.tensor([1e-7, 1e-3], dtype=torch.float64, requires_grad=True)
+    st.functional.loss("gaussian_nll", mu, (torch.zeros(2, dtype=torch.float64), var), reduction="sum").backward()
+    assert var.grad[0].item() == 0.0  # the README: below eps, 0 (torch: −4.5e10)
+    assert var.grad[1].item() == pytest.approx((1 / 1e-3 - 0.09 / 1e-6) / 2, rel=1e-12)
