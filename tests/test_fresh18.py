@@ -396,3 +396,10 @@ def test_the_torch_loss_below_eps_too(st):
     st.functional.loss("gaussian_nll", mu, (torch.zeros(2, dtype=torch.float64), var), reduction="sum").backward()
     assert var.grad[0].item() == 0.0  # the README: below eps, 0 (torch: −4.5e10)
     assert var.grad[1].item() == pytest.approx((1 / 1e-3 - 0.09 / 1e-6) / 2, rel=1e-12)
+
+
+def test_readme_says_what_the_numpy_functions_take():
+    text = " ".join(README.split())
+    assert "float32 beside float64 computes in float64 (outputs in float64)" in text
+    assert "an array in the other byte order (`'>f8'`, read from a file written on a big-endian machine) is taken" \
+        in text
