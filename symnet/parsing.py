@@ -419,6 +419,10 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
     if isinstance(node, ast.IfExp):  # a if c else b: the formula's way to choose is where()
         raise ParseError("unsupported syntax: conditional (a if c else b) is not allowed in a formula; "
                          "write where(c, a, b), as in where(x > 0, x, 0)")
+    if isinstance(node, ast.Tuple) and depth == 0:  # "x*y, sin(x)": two outputs (session 18's new user)
+        raise ParseError("unsupported syntax: a formula has one output, and this is a tuple of "
+                         f"{len(node.elts)}; for a vector function pass a list from Python, "
+                         "symnet.derive(['x*y', 'sin(x)']) (its Jacobian), or derive each")
     raise _operator(node) or ParseError(f"unsupported syntax: {_describe(node)} is not allowed in a formula")
 
 

@@ -403,3 +403,18 @@ def test_readme_says_what_the_numpy_functions_take():
     assert "float32 beside float64 computes in float64 (outputs in float64)" in text
     assert "an array in the other byte order (`'>f8'`, read from a file written on a big-endian machine) is taken" \
         in text
+
+
+# --- a formula of two outputs, as text ------------------------------------------------------------------
+
+def test_a_tuple_formula_says_how_to_derive_several_outputs(capsys):
+    from symnet.cli import main
+
+    assert main(["derive", "x*y, sin(x) + y**2"]) == 2
+    err = capsys.readouterr().err  # was "unsupported syntax: tuple is not allowed in a formula"
+    assert "a formula has one output, and this is a tuple of 2; for a vector function pass a list from Python, " \
+           "symnet.derive(['x*y', 'sin(x)']) (its Jacobian)" in err
+    d = symnet.derive(["x*y", "sin(x) + y**2"])  # what it says works
+    assert d.jacobian.shape == (2, 2)
+    with pytest.raises(symnet.ParseError, match="tuple is not allowed in a formula"):  # a tuple inside: as before
+        symnet.parse("exp((x, y))")
