@@ -164,7 +164,17 @@ def compile(derivation, backend: str = "numpy", *, progress: bool | None = None,
             # compile("sigmoid") was told to call symnet.derive('sigmoid'), which refuses it (session 17)
             how = (f"symnet.get({text!r}) for the lecture's derivation" if derivation.strip() in ORDER
                    else f"symnet.derive({text!r}) for a formula")
-            raise SymnetError(f"unknown row-wise function {text!r}: symnet.compile takes a Derivation "
+            # compile("x*sigmoid(x)") began "unknown row-wise function 'x*sigmoid(x)'" (session 18): a formula
+            import difflib
+
+            close = difflib.get_close_matches(derivation.strip(), list(ROW_REGISTRY), n=1)
+            if derivation.strip() in ORDER:
+                what = f"{text!r} is a derivation of the lecture, not a row-wise function"
+            elif not derivation.strip().isidentifier():
+                what = f"{text!r} is a formula, not the name of a row-wise function"
+            else:
+                what = f"unknown row-wise function {text!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+            raise SymnetError(f"{what}: symnet.compile takes a Derivation "
                               f"({how}) or the name of a row-wise function "
                               f"({', '.join(ROW_REGISTRY)})")
     from .codegen import compile as _compile

@@ -418,3 +418,16 @@ def test_a_tuple_formula_says_how_to_derive_several_outputs(capsys):
     assert d.jacobian.shape == (2, 2)
     with pytest.raises(symnet.ParseError, match="tuple is not allowed in a formula"):  # a tuple inside: as before
         symnet.parse("exp((x, y))")
+
+
+# --- symnet.compile of a string that is not a row-wise function's name -------------------------------------
+
+@pytest.mark.parametrize("text, start", [
+    ("x*sigmoid(x)", "'x*sigmoid(x)' is a formula, not the name of a row-wise function: "),
+    ("mse-sigmoid", "'mse-sigmoid' is a derivation of the lecture, not a row-wise function: "),
+    ("softmaxx", "unknown row-wise function 'softmaxx' (did you mean 'softmax'?): "),
+])
+def test_compile_of_a_string_says_what_the_string_is(text, start):
+    with pytest.raises(symnet.SymnetError) as info:  # each began "unknown row-wise function '…'"
+        symnet.compile(text)
+    assert str(info.value).startswith(start) and "symnet.compile takes a Derivation" in str(info.value)
