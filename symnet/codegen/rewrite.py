@@ -994,7 +994,11 @@ def _widen_hazard(node) -> bool:
     # terms of opposite signs that each hold a rounded function (the focal gradient's product rule:
     # 500 ULP in float32 at t = 1/2, z = −0.294 where they cancel); sums of one sign do not cancel
     holders = [a for a in node.args if a.has(*_ROUNDED, softplus)]
-    if len(holders) >= 2 and len({a.could_extract_minus_sign() for a in holders}) == 2:
+    # a term holding tanh(u) has both signs (the collect rule's −X·tanh(z/2) in the focal ∂t beside −X·z/4 and
+    # −CE·X/2: at t = 1, γ = 1, z = −56 they cancel to 1e−23 from terms of 14, 7e15 ULP in float64 unwidened)
+    signs = {s for a in holders for s in ((True, False) if any(
+        u.free_symbols for u in a.atoms(sp.tanh)) else (a.could_extract_minus_sign(),))}
+    if len(holders) >= 2 and len(signs) == 2:
         return True
     # a term holding a widened difference (σ(z) − t: its sign changes with the data) beside another
     # term that holds a rounded function: a product rule that crosses zero where they cancel (the
@@ -3191,6 +3195,102 @@ MIXTURE_LOG = Rule(
     "rounds 1 − p_t", local=_mixture_log)
 _register(MIXTURE_LOG)
 __all__ += ["MIXTURE_LOG"]
+
+
+# ------------------------------------------------------------------ mixture-power (issue 16, session 18): the focal
+# loss's (1 − p_t)^γ and (1 − p_t)^(γ − 1)·CE with γ an input, at t = 1 or 0 where 1 − p_t = σ(∓z) is subnormal or 0;
+# tested in tests/test_focal18.py
+
+_SOFTPLUS_OVER_SIGMOID_ONE = 40  # below u = −40, softplus(u)/σ(u) = 1 + e^u/2 + … is 1 to float64's rounding (e^−40/2 < 2⁻⁵⁴)
+
+
+def _mixture_power_of(f):
+    """(b, e, (c₁, u₁, c₂, u₂)) where ``f`` is b^e (or the zero-power rule's select of it), e not a number and b a
+    1 − p_t mixture c₁·σ(u₁) + c₂·σ(u₂) (:func:`_sigmoid_mixture`), else None."""
+    pe = _power_of(f) if not f.is_Symbol else None
+    if pe is None or pe[1].is_number:
+        return None
+    found = _sigmoid_mixture(pe[0])
+    return (pe[0], pe[1], found) if found is not None else None
+
+
+def _clamped_input(node):
+    """A product of this rule's select of b^e (e^(−e·softplus(−u)) where b = σ(u)) and the input of u, z (the focal
+    ∂t's (1 − p_t)^γ·(softplus(−z) − softplus(z)), which the collect and softplus-difference rules make
+    −(1 − p_t)^γ·z after this rule wrote the power): at t = 1, z = +inf (t = 0, z = −inf) the power is e^(−γ·∞) = 0
+    and 0·∞ was NaN, the limit ∓0 (γ > 0); z is clamped to ±2¹⁰²⁰ (γ = 0: the power is 1 and the product z itself,
+    ±inf). Below 2¹⁰²⁰ in magnitude the clamp is z; above, the power is e^(−γ·|z|) = 0 for γ ≥ 1e−304 (the product
+    0 either way), and the product's other factors ((3 − 2t)/4) cannot overflow it to ∞·0 (3·(−1e308) did, at t = 0).
+    None for any other product."""
+    for f in node.args:
+        if not (isinstance(f, sp.Piecewise) and len(f.args) == 4 and f.args[0].expr == 1
+                and isinstance(f.args[0].cond, sp.Eq) and f.args[-1].cond == sp.true):
+            continue
+        found = _mixture_power_of(f.args[-1].expr)
+        if found is None or f.args[0].cond != sp.Eq(found[1], 0):
+            continue
+        inputs = found[2][1].free_symbols
+        factors = [a for a in node.args if a.is_Symbol and a in inputs]
+        if factors:
+            big = sp.Float(2.0 ** 1020)
+            z = factors[0]
+            clamp = sp.Piecewise((z, f.args[0].cond), (sp.Max(sp.Min(z, big), -big), True))
+            return _Final(_Fired(sp.Mul(*[clamp if a == z else a for a in node.args]), ["mixture-power"]))
+    return None
+
+
+def _mixture_power(node):
+    """A product holding b^e, b = c₁·σ(u) + c₂·σ(−u) with c₁ + c₂ = 1 (the focal loss's 1 − p_t) and e not a number
+    (γ, γ − 1): b^e is a select of e^(−e·softplus(−u)) where c₂ = 0 (b = σ(u): log σ(u) = −softplus(−u)), the same
+    with −u where c₁ = 0, b^e elsewhere. Where e has a negative constant term (γ − 1) and the product also holds
+    CE = c₁·softplus(u) + c₂·softplus(−u) (the focal loss's cross-entropy, as the product rule leaves it beside
+    b^(γ − 1)), b^e·CE is b^(e + 1)·(CE/b), CE/b a select of 1 where c₂ = 0 and u < −40 (or c₁ = 0 and u > 40):
+    there CE/b = softplus(v)/σ(v) with v < −40 is 1 + e^v/2 + …, 1 to float64's rounding, where CE and b underflow
+    (0/0 from |u| ≈ 745); CE/b elsewhere (σ(v) ≥ σ(−40) normal). At t = 1, z ≥ 745, b = σ(−z) and CE are 0 and
+    b^(γ − 1)·CE was ∞·0 (γ < 1), from z ≈ 708 both subnormal (∂t 6.9e3 ULP at z = 720). One select per power and
+    one per quotient, shared by every product (not a select of each product: NumPy computes every branch)."""
+    if not node.is_Mul:
+        return None
+    clamped = _clamped_input(node)
+    if clamped is not None:
+        return clamped
+    powers = [(f, found) for f in node.args if (found := _mixture_power_of(f)) is not None]
+    if len(powers) != 1:
+        return None
+    f, (b, e, (c1, u1, c2, u2)) = powers[0]
+    ends = [(*_at_zero(c2), u1), (*_at_zero(c1), u2)]  # (b = σ(u)'s condition, its substitution, u)
+
+    def power(exponent):
+        # widened: e^(−e·softplus(−u)) turns the rounding of its argument into |e·softplus(−u)| times its size (6 ULP
+        # in float64 at γ = 0.058, z = 930: an argument of −54)
+        return sp.Piecewise((1, sp.Eq(exponent, 0)), *[(widen(sp.exp(-exponent * softplus(-u))), cond)
+                                                        for cond, _, u in ends], (b ** exponent, True))
+
+    rest = [a for a in node.args if a is not f]
+    ce = None
+    if e.as_coeff_Add()[0].is_negative and all(point for _, point, _ in ends):
+        ce = next((a for a in rest if not a.is_number and all(
+            a.xreplace(point) == softplus(u) for _, point, u in ends)), None)
+    if ce is None:
+        return _Final(_Fired(sp.Mul(*rest, power(e)), ["mixture-power"]))
+    rest.remove(ce)
+    one = sp.Or(*[cond & (u < -_SOFTPLUS_OVER_SIGMOID_ONE) for cond, _, u in ends])
+    # b grouped: mixture-log's quotient rule would put selects at t = 1 and t = 0 into CE/b
+    quotient = sp.Piecewise((1, one), (ce / Grouped(b), True))
+    return _Final(_Fired(sp.Mul(*rest, power(e + 1), quotient), ["mixture-power"]))
+
+
+MIXTURE_POWER = Rule(
+    "mixture-power", "(t·σ(−z) + (1 − t)·σ(z))^γ with γ an input (the focal loss's (1 − p_t)^γ) is σ(∓z)^γ at "
+    "t = 1 or 0, which is subnormal from |z| ≈ 708 and 0 from 745 in float64 where σ(∓z)^γ = e^(−γ·softplus(±z)) is "
+    "not (γ < 1); its ∂t and ∂z hold (1 − p_t)^(γ − 1)·CE, ∞·0 there: 6.9e3 ULP at t = 1, z = 720, γ = 1/2, "
+    "a wrong finite value at 740, NaN from 750 (torch NaN). There the power is e^(−γ·softplus(±z)) and "
+    "(1 − p_t)^(γ − 1)·CE is (1 − p_t)^γ·(CE/(1 − p_t)), CE/(1 − p_t) = softplus(∓z)/σ(∓z), 1 beyond |z| = 40 "
+    "where both underflow: one select per power (t ∈ {0, 1}) and one per quotient; z beside the power is clamped "
+    "to ±2^1020 (γ ≠ 0): (1 − p_t)^γ·z was 0·∞ = NaN at t = 1, z = +inf", local=_mixture_power)
+_register(MIXTURE_POWER)
+_LOCAL = (_mixture_power,) + _LOCAL[:-1]  # before zero-limit: its select of γ·b^(γ − 1) would hide the product
+__all__ += ["MIXTURE_POWER"]
 
 
 # ------------------------------------------------------------------ overflowed-product (issue 16, h-fresh11: swish
