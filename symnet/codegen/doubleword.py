@@ -507,8 +507,29 @@ def _dw_nexpsq2_first(x_hi, x_lo):
     return _dw_exp_first(-0.5 * p, -(0.5 * e + x_hi * x_lo))
 ''',
 })
+# log(v), log1p(v) likewise (the rounded-log-argument rule's rounded sum of inputs, log(x + y)): v_lo is at most half
+# an ulp of v_hi, so log(v_hi + v_lo) = log(v_hi) + v_lo/v_hi and log1p(v_hi + v_lo) = log1p(v_hi) + v_lo/(1 + v_hi)
+# to within (v_lo/v_hi)²/2 (below 2⁻¹⁰⁶): the float64 function's own error and a rounding, some 5 array operations
+# where _dw_log and _dw_log1p take some 100; 1 + v_hi is exact where v_hi is near −1 (Sterbenz), and where it is
+# 0 (v_hi = −1) log1p is log(v_lo) (log1p(−1) = −inf would be taken)
+PRIMITIVES.update({
+    "_dw_log_first": '''\
+def _dw_log_first(x_hi, x_lo):
+    """log(x_hi + x_lo) = log(x_hi) + x_lo/x_hi to first order in x_lo, as a double-word (its lo part 0)."""
+    return M.log(x_hi) + x_lo / x_hi, 0.0 * x_lo
+''',
+    "_dw_log1p_first": '''\
+def _dw_log1p_first(x_hi, x_lo):
+    """log1p(x_hi + x_lo) = log1p(x_hi) + x_lo/(1 + x_hi) to first order in x_lo, log(x_lo) where x_hi = −1, as a
+    double-word (its lo part 0)."""
+    d = 1.0 + x_hi
+    root = d == 0.0
+    return M.where(root, M.log(x_lo), LOG1P(x_hi) + x_lo / M.where(root, 1.0, d)), 0.0 * x_lo
+''',
+})
 FIRST_ORDER = {"exp": "_dw_exp_first", "sigmoid": "_dw_sigmoid_first", "softplus": "_dw_softplus_first",
-               "nexpsq": "_dw_nexpsq_first", "nexpsq2": "_dw_nexpsq2_first"}
+               "nexpsq": "_dw_nexpsq_first", "nexpsq2": "_dw_nexpsq2_first", "log": "_dw_log_first",
+               "log1p": "_dw_log1p_first"}
 
 # the 2^k scaling of e^x: NumPy's ldexp; in Triton 2^j built from its exponent bits, in two
 # factors (k from −1077 to 1025: each factor normal)
@@ -786,6 +807,7 @@ ORDER = ["_dw_two_sum", "_dw_fast_two_sum", "_dw_split", "_dw_split_bounded", "_
          "_dw_log_step", "_dw_log1p", "_dw_log", "_dw_sigmoid", "_dw_softplus", "_dw_tanh"]
 ORDER += ["_dw_exp_first", "_dw_sigmoid_first", "_dw_nexpsq_first", "_dw_nexpsq2_first"]  # the rounded-argument rule's last step (above)
 ORDER += ["_dw_softplus_first"]  # the rounded-softplus-argument rule's (above)
+ORDER += ["_dw_log_first", "_dw_log1p_first"]  # the rounded-log-argument rule's of a rounded sum (above)
 ORDER += ["_tw_mul", "_tw_square", "_tw_div", "_tw_add", "_tw_exp_reduced", "_tw_log"]  # triple words (above)
 
 
@@ -826,7 +848,7 @@ def primitive_needs(name: str, backend: str) -> tuple:
     if backend == "numpy" and name in _NUMPY_NEEDS:
         return _NUMPY_NEEDS[name]
     needs = PRIMITIVE_NEEDS.get(name, ())
-    if name in ("_dw_log1p", "_dw_softplus_first") and backend == "triton":
+    if name in ("_dw_log1p", "_dw_softplus_first", "_dw_log1p_first") and backend == "triton":
         needs = needs + ("_log1p",)
     return needs
 

@@ -3815,15 +3815,16 @@ def _halved_log(s):
 
 
 def _rounded_sum_log(node):
-    """log(s), log1p(s) of a rounded sum s of inputs (:func:`_rounded_sum`) → the node widened in double-word in
-    either dtype (s a two-sum: exact; float64 alone rounds 1 − 1e−30 in a float32 kernel), and log(s/2) + log 2
-    where s passes 2¹⁰⁰⁰ (it overflows first; log1p(s) ≈ log s there); s⁻ⁿ of a sum rounded twice or more (1 + x + y,
+    """log(s), log1p(s) of a rounded sum s of inputs (:func:`_rounded_sum`) → the node widened to first order in
+    either dtype (s a two-sum s_hi + s_lo: exact; float64 alone rounds 1 − 1e−30 in a float32 kernel; then
+    log s_hi + s_lo/s_hi, doubleword's _dw_log_first, a few operations where _dw_log takes some 100), and
+    log(s/2) + log 2 where s passes 2¹⁰⁰⁰ (it overflows first; log1p(s) ≈ log s there); s⁻ⁿ of a sum rounded twice or more (1 + x + y,
     log1p′'s denominator; x + y + z, log′'s) → widened; None elsewhere."""
     hi = _PRODUCT_RANGE[1]
     if isinstance(node, (sp.log, log1p)) and _rounded_sum(node.args[0]):
         s = node.args[0]
         bound = sp.Abs(s) <= hi if isinstance(node, sp.log) else s <= hi
-        return sp.Piecewise((widen(node, in_float32=True), bound), (_halved_log(s), True))
+        return sp.Piecewise((widen(node, first_order=True, in_float32=True), bound), (_halved_log(s), True))
     if (node.is_Pow and node.exp.is_Integer and node.exp < 0 and _rounded_sum(node.base)
             and len(node.base.args) >= 3):
         return widen(node.base, in_float32=True) ** node.exp
@@ -3890,7 +3891,7 @@ ROUNDED_LOG_ARGUMENT = Rule(
     "log|x| + log|y| (NaN where the signs make p < 0; log1p the same above 2¹⁰⁰⁰), no cancellation there; "
     "log1p's derivative y/(1 + x·y) as 1/(x + 1/y) where x·y is past 2¹⁰⁰⁰ (y/inf = 0 where it is 1/x); a rounded "
     "sum of inputs the same (log(x + y) 5.3e14 ULP in float64 near x + y = 1, log1p(x + y) 2.6e5 near −1 and its "
-    "derivative 1/(1 + x + y) 3.6e6): x + y a two-sum into the double-word log or log1p in either dtype (and "
+    "derivative 1/(1 + x + y) 3.6e6): x + y a two-sum s + e, log s + e/s (log1p s + e/(1 + s)) to first order in either dtype (and "
     "1/(1 + x + y), 1/(x + y + z), sums rounded twice, a double-word sum), and log(x/2 + y/2) + log 2 (n terms: "
     "each over 2ᵏ ≥ n) where the sum passes 2¹⁰⁰⁰ (x = y = 1.7e308: inf where log(x + y) = 710.4)",
     apply=_rounded_log_arguments, fired=lambda old, new: new != old)
