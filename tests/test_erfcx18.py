@@ -239,12 +239,21 @@ def test_log_of_a_sum_of_three_inputs():
         assert _ulps(g[1:], [1 / v for v in s[1:]], F64).max() <= 4, g
 
 
-@pytest.mark.xfail(strict=True, reason="measured: log1p(x + y) = -inf at x = -1, y = 1e-300 (true -690.8): the "
-                   "sum rounds to -1 in float64, and the widened function takes the float64 value where it is not "
-                   "finite (symnet/codegen/doubleword.py's `double = np.where(isfinite(hi) & isfinite(plain), …)`); "
-                   "torch -inf as well")
-def test_log1p_of_a_sum_that_rounds_to_minus_one():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        f = compiled("log1p(x + y)", "numpy", ("x", "y"))(x=np.array([-1.0]), y=np.array([1e-300]))[0]
-    assert _ulps(f, [mpmath.log(mpmath.mpf(1e-300))], F64).max() <= 4, f
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_log1p_of_a_sum_that_rounds_to_minus_one(backend):
+    """x = −1, y = 1e−300: the float64 sum rounds to −1 and log1p of it is −inf (torch too) where the true value is
+    log(1e−300) = −690.8; the first-order log1p takes log of the two-sum's lo part there (float32: y = 1e−30)."""
+    x64, y64 = np.array([-1.0, -1.0, -1.0]), np.array([1e-300, 2.2250738585072014e-308, 1e-20])
+    x32, y32 = np.array([-1.0], F32), np.array([1e-30], F32)
+    kernel = compiled("log1p(x + y)", backend, ("x", "y"))
+    for x, y, dtype in ((x64, y64, F64), (x32, y32, F32)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if backend == "numpy":
+                f = kernel(x=x, y=y)[0]
+            else:
+                torch = triton_torch()
+                t = torch.float64 if dtype is F64 else torch.float32
+                f = kernel(x=torch.tensor(x, dtype=t), y=torch.tensor(y, dtype=t))[0].cpu().numpy()
+        want = [mpmath.log(mpmath.mpf(float(v))) for v in y]
+        assert _ulps(f, want, dtype).max() <= (4 if dtype is F64 else 8), (backend, f)
