@@ -222,12 +222,15 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
             code = f"tl.zeros([BLOCK], tl.float32) + {code}"
         body.append(f"{v} = {code}")
     for index, v in enumerate(outputs):
-        store = f"tl.store({v}_ptr + offs, {v}.to({v}_ptr.dtype.element_ty), mask=mask)"
+        rounded = f"_stored_from_float64({v}, {v}_ptr)" if wide else f"{v}.to({v}_ptr.dtype.element_ty)"
+        store = f"tl.store({v}_ptr + offs, {rounded}, mask=mask)"
         if index < n_values:
             body.append("if WRITE_VALUE:")
             body.append("    " + store)
         else:
             body.append(store)
+    if wide:
+        helpers.add("_stored_from_float64")
     if reducible:
         v = outputs[0]
         helpers.add("_sum_when_last")

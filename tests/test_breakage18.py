@@ -1,0 +1,101 @@
+"""Session 18's breakage tests: hostile inputs against recent work, each fault found a test that failed before its
+fix (or a strict xfail naming the fault). References are independent of symnet: mpmath at 50 digits, torch's own
+float64-to-float16/float32 conversions, exact rational arithmetic (fractions), torch in float64."""
+from __future__ import annotations
+
+import importlib.util
+import math
+import textwrap
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+import pytest
+from conftest import compiled, triton_torch
+
+mpmath.mp.dps = 50
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::UserWarning")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# (1) Triton kernels with a compensated sum compute in float64 for every input dtype (session 17) and round each
+# output at the store with .to(ptr's type). Triton's interpreter turns float64 into bfloat16 wrong (1.0 → 1.8e−40,
+# −2.0 → NaN; triton 3.9): a bfloat16 written softmax gave 0.0 for every output, silently. Now the store goes through
+# _stored_from_float64: float64 → float32 rounded to odd → bfloat16, which is the correctly rounded bfloat16.
+
+_SOFTMAX4 = "exp(a0)/(exp(a0) + exp(a1) + exp(a2) + exp(a3))"
+
+
+def _softmax4_exact(a):
+    """p = e^{a_0}/Σ e^{a_i} and ∂p/∂a_j = p·([j = 0] − s_j), at 50 digits."""
+    a = [mpmath.mpf(v) for v in a]
+    m = max(a)
+    total = mpmath.fsum(mpmath.exp(v - m) for v in a)
+    s = [mpmath.exp(v - m) / total for v in a]
+    return [s[0]] + [s[0] * ((1 if j == 0 else 0) - s[j]) for j in range(4)]
+
+
+def test_bfloat16_written_softmax_triton_is_the_rounded_true_value():
+    torch = triton_torch()
+    f = compiled(_SOFTMAX4, "triton")
+    assert "float64 for every input dtype" in f.source  # the compensated-sum kernel, the one attacked
+    rng = np.random.default_rng(18)
+    a = torch.tensor(rng.normal(0, 3, (4, 64)), dtype=torch.bfloat16)
+    outputs = f(**{f"a{i}": a[i] for i in range(4)})
+    for k in range(a.shape[1]):
+        exact = _softmax4_exact([float(a[i, k]) for i in range(4)])
+        for out, true in zip(outputs, exact):
+            want = _bfloat16_nearest(float(true))
+            assert out.dtype == torch.bfloat16 and float(out[k]) == want, (k, float(out[k]), float(true))
+
+
+def _bfloat16_nearest(x: float) -> float:
+    """x rounded to nearest even in bfloat16 (8 significant bits, float32's exponents), in exact rationals:
+    torch's own float64 → bfloat16 goes through float32 and rounds twice (1 + 2⁻⁸ + 2⁻³⁰ → 1.0)."""
+    if not math.isfinite(x) or x == 0:
+        return x
+    e = max(math.frexp(abs(x))[1] - 1, -126)
+    ulp = Fraction(2) ** (e - 7)
+    y = round(Fraction(x) / ulp) * ulp  # Fraction's round: halves to even
+    if abs(y) > Fraction(float.fromhex("0x1.fep127")):
+        return math.copysign(math.inf, x)
+    return math.copysign(float(y), x)
+
+
+def _helper_kernel(tmp_path):
+    """A module holding the generated helper and a kernel that stores x (float64) through it."""
+    from symnet.codegen.backends.triton.printer import TRITON_HELPERS
+
+    path = tmp_path / "stored18.py"
+    path.write_text("import triton\nimport triton.language as tl\n\n\n" + TRITON_HELPERS["_stored_from_float64"]
+                    + textwrap.dedent('''
+
+                    @triton.jit
+                    def store(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+                        offs = tl.arange(0, BLOCK)
+                        x = tl.load(x_ptr + offs, mask=offs < n, other=0.0)
+                        tl.store(y_ptr + offs, _stored_from_float64(x, y_ptr), mask=offs < n)
+                    '''))
+    spec = importlib.util.spec_from_file_location("stored18", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.store
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16", "float32", "float64"])
+def test_stored_from_float64_rounds_once_to_nearest_even(tmp_path, dtype):
+    """Against exact rounding (bfloat16) and torch's float64 → dtype conversion (the others), at values a float32 step would round twice (just above and below
+    a bfloat16 halfway point: 1 + 2⁻⁸ ± 2⁻³⁰), ties, subnormals, past the largest bfloat16, ±0, ±inf, NaN."""
+    torch = triton_torch()
+    store = _helper_kernel(tmp_path)
+    tiny = float.fromhex("0x1p-133")  # bfloat16's smallest subnormal
+    values = [1.0, -2.0, 0.1, 1 + 2**-8, 1 + 2**-8 + 2**-30, 1 + 2**-8 - 2**-30, -(1 + 2**-8 + 2**-30),
+              1 + 3 * 2**-8, 1 + 3 * 2**-8 - 2**-40, 3 * tiny / 2, 3 * tiny / 2 + 2**-160, tiny / 2, tiny / 2 + 2**-170,
+              float.fromhex("0x1.fep127"), float.fromhex("0x1.ff8p127"), float.fromhex("0x1.ff7fffffffp127"), 1e300,
+              -1e300, 1e-300, 0.0, -0.0, float("inf"), float("-inf"), float("nan"), 65519.99, 65520.0, 6e-8, 3e-8]
+    x = torch.tensor(values, dtype=torch.float64)
+    want = [_bfloat16_nearest(v) for v in values] if dtype == "bfloat16" else x.to(getattr(torch, dtype)).tolist()
+    got = torch.empty(len(values), dtype=getattr(torch, dtype))
+    store[(1,)](x, got, len(values), BLOCK=32)
+    for v, g, w in zip(values, got.tolist(), want):
+        assert g == w and math.copysign(1, g) == math.copysign(1, w) or (g != g and w != w), (v, g, w)
