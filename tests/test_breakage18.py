@@ -99,3 +99,67 @@ def test_stored_from_float64_rounds_once_to_nearest_even(tmp_path, dtype):
     store[(1,)](x, got, len(values), BLOCK=32)
     for v, g, w in zip(values, got.tolist(), want):
         assert g == w and math.copysign(1, g) == math.copysign(1, w) or (g != g and w != w), (v, g, w)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# (2) A NaN input swallowed by a select: {A if a < b; 0 otherwise} took the constant wherever a or b is NaN (every
+# comparison false), so kl_div(x, t) at a NaN target gave f = 0 and gradients 0 (torch: NaN), gaussian_nll's ∂v
+# at a NaN variance 0 (torch: NaN), Heaviside(x)·x at x = NaN the value 0, silently: a NaN in the data vanished
+# from the loss and its gradient. Now such a select is written {0 if a ≥ b; A otherwise} (ir._nan_through): the
+# same where a and b are ordered, A (holding the NaN) where they are not.
+
+def _numpy_outputs(formula, dtype=np.float64, **columns):
+    f = compiled(formula)
+    with np.errstate(all="ignore"):
+        return [np.asarray(o, np.float64) for o in f(**{k: np.asarray(v, dtype) for k, v in columns.items()})]
+
+
+def _kl_torch(x, t):
+    torch = triton_torch()
+    X = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    T = torch.tensor(t, dtype=torch.float64, requires_grad=True)
+    f = torch.nn.functional.kl_div(X, T, reduction="none")
+    return [f.detach().numpy(), *(g.numpy() for g in torch.autograd.grad(f.sum(), (X, T)))]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_kl_div_at_a_nan_target_is_nan_as_torch(backend, dtype):
+    x = [0.3, np.nan, -1.0, 0.5, 2.0]
+    t = [np.nan, 0.5, 0.0, 0.25, -0.0]
+    if backend == "numpy":
+        got = _numpy_outputs("kl_div(x, t)", np.dtype(dtype), x=x, t=t)
+    else:
+        torch = triton_torch()
+        got = [o.double().numpy() for o in compiled("kl_div(x, t)", "triton")(
+            x=torch.tensor(x, dtype=getattr(torch, dtype)), t=torch.tensor(t, dtype=getattr(torch, dtype)))]
+    names = [o.name for o in compiled("kl_div(x, t)", backend).kernel.outputs]
+    assert sorted(names) == ["df_dt", "df_dx", "f"]
+    torch_out = dict(zip(["f", "df_dx", "df_dt"], _kl_torch(x, t)))
+    want = [torch_out[name] for name in names]
+    for name, g in zip(names, got):
+        assert np.isnan(g[0]), (backend, name, g)  # a NaN target: NaN everywhere (was 0.0 for all three)
+        assert np.isnan(g[1]) or name == "df_dx", (backend, name, g)  # a NaN x: ∂x = −t holds no x
+    # ordered points as before: t = 0 gives 0 (the definition), t > 0 torch's values; torch's ∂t at t = 0 is NaN
+    # (log 0), the Piecewise's 0 the derivative of the 0 taken there
+    assert [g[2] for g in got] == [0.0, 0.0, 0.0] and [g[4] for g in got] == [0.0, 0.0, 0.0]
+    np.testing.assert_allclose([g[3] for g in got], [w[3] for w in want], rtol=1e-15 if dtype == "float64" else 1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gaussian_nll_gradient_in_a_nan_variance_is_nan(dtype):
+    names = [o.name for o in compiled("gaussian_nll(x, t, v)").kernel.outputs]
+    out = dict(zip(names, _numpy_outputs("gaussian_nll(x, t, v)", dtype, x=[0.3, 0.3, 0.3], t=[0.0, 0.0, 0.0],
+                                         v=[np.nan, 1e-9, 0.5])))
+    f, dx, dt, dv = out["f"], out["df_dx"], out["df_dt"], out["df_dv"]
+    assert np.isnan([f[0], dx[0], dt[0], dv[0]]).all(), (f[0], dx[0], dt[0], dv[0])  # dv was 0.0
+    assert dv[1] == 0.0  # below eps: max(v, eps) is constant in v (unchanged)
+    with mpmath.workdps(50):
+        x, v = mpmath.mpf(float(dtype(0.3))), mpmath.mpf(0.5)
+        assert dv[2] == float(dtype((1 - x * x / v) / (2 * v)))
+
+
+def test_heaviside_times_x_at_nan_is_nan():
+    f, dfdx = _numpy_outputs("Heaviside(x)*x", x=[np.nan, -2.0, 3.0])
+    assert np.isnan(f[0]), f  # was 0.0: torch.heaviside(nan, 0)·nan is NaN
+    assert list(f[1:]) == [0.0, 3.0] and list(dfdx[1:]) == [0.0, 1.0]

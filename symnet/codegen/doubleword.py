@@ -1712,6 +1712,25 @@ def _bounded_body(body, plain_printer, leaves: dict, taken: set, in_float32: boo
     return bound.lines + [keep], value
 
 
+_ORDERED = (sp.StrictGreaterThan, sp.StrictLessThan, sp.GreaterThan, sp.LessThan)
+
+
+def nan_through(e: sp.Expr) -> sp.Expr:
+    """``e`` with each select {A if a < b; c otherwise}, c a constant, written {c if a ≥ b; A otherwise}: the
+    same wherever a and b are ordered; where either is NaN every comparison is false, so the first gave the
+    constant (kl_div's f and gradients 0 at a NaN target t, gaussian_nll's ∂v 0 at a NaN v, where torch gives
+    NaN) and the second gives A, which holds the NaN. Applied to a kernel's expressions (ir.describe) and to the
+    body of each widened function (:func:`widened_function`)."""
+    def flipped(p):
+        (a, c), (b, otherwise) = p.args
+        return sp.Piecewise((b, c.negated), (a, True), evaluate=False)
+
+    return e.replace(lambda n: isinstance(n, sp.Piecewise) and len(n.args) == 2 and n.args[1].cond == sp.true
+                     and isinstance(n.args[0].cond, _ORDERED) and n.args[1].expr.is_number
+                     and n.args[1].expr.is_finite and not n.args[0].expr.is_number, flipped)
+
+
+
 def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
     """The generated function computing the widened ``node``'s body, for ``backend``: (its name,
     its text, the primitives it calls). ``plain_printer`` prints an expression in float64 over
@@ -1723,6 +1742,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
     digest = hashlib.sha1((("first:" if getattr(node, "first_order", False) else "") + ("f32:" if in_float32 else "")
                            + sp.srepr(body)).encode()).hexdigest()[:10]
     name = f"{GENERATED_PREFIX}{digest}"
+    body = nan_through(body)  # (after the digest: a function of the body as the rules wrote it)
     wide = [f"{n}_f64" for n in leaf_names] if backend == "triton" else list(leaf_names)
     taken = set(leaf_names) | set(wide) | {"np", "tl", "triton", "plain", "result", "double_word", name, "keep", "within",
                                            "redo", "needed", "value", "some", "double"}

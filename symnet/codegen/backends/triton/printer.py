@@ -24,7 +24,7 @@ from sympy.printing.str import StrPrinter
 from ....errors import SymnetError
 from ....registry import TRITON_DEVICE_HELPERS, TRITON_HELPER_NEEDS, triton_template
 from ....render import text
-from ...doubleword import ORDER as DW_PRIMITIVES, leaf_identifiers, primitive_needs, primitive_text, \
+from ...doubleword import ORDER as DW_PRIMITIVES, leaf_identifiers, nan_through, primitive_needs, primitive_text, \
     widened_function
 from ..printing import ConditionalPrinting
 
@@ -232,7 +232,7 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         arithmetic where the kernel's dtype is float64 (a branch resolved when Triton compiles), in
         float64 where it is float32, and rounds once to the first leaf's dtype."""
         if self.plain_widened:  # inside a generated function's float64 body: the body itself
-            return f"({self._print(e.expanded)})"
+            return f"({self._print(nan_through(e.expanded))})"
         names = leaf_identifiers(e.leaves)
         plain = copy.copy(self)  # the same printer (a family's subclass too), over the function's names
         plain.names = {leaf: f"{n}_f64" for leaf, n in zip(e.leaves, names)}
