@@ -163,3 +163,76 @@ def test_heaviside_times_x_at_nan_is_nan():
     f, dfdx = _numpy_outputs("Heaviside(x)*x", x=[np.nan, -2.0, 3.0])
     assert np.isnan(f[0]), f  # was 0.0: torch.heaviside(nan, 0)·nan is NaN
     assert list(f[1:]) == [0.0, 3.0] and list(dfdx[1:]) == [0.0, 1.0]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# (3) symnet.verify(timeout=) and bounds.time_limit armed ITIMER_REAL for their own budget and, on leaving,
+# cancelled it: a timer already running (pytest-timeout's signal method, the user's own alarm, an enclosing
+# time_limit) was gone for good, so a test with a 30 s timeout that called symnet.verify could then hang without
+# bound; and while inside, the outer deadline never fired. Now (bounds.alarm) the earlier deadline is the timer,
+# the outer handler runs at its own deadline, and the outer timer is armed again with the time it had left.
+
+class _Outer(Exception):
+    pass
+
+
+@pytest.fixture
+def outer_timer():
+    import signal
+
+    calls = []
+
+    def handler(signum, frame):
+        calls.append(signum)
+        raise _Outer("the outer timer")
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    try:
+        yield calls
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_verify_keeps_a_timer_already_running(outer_timer):
+    import signal
+
+    import symnet
+
+    signal.setitimer(signal.ITIMER_REAL, 600)
+    symnet.verify("x*x", n=2, dtypes="float64", torch=False, timeout=300)
+    left, _ = signal.getitimer(signal.ITIMER_REAL)
+    assert 0 < left <= 600, left  # was 0.0: the caller's timer cancelled
+    assert signal.getsignal(signal.SIGALRM).__name__ == "handler" and not outer_timer
+
+
+def test_an_outer_timer_fires_inside_a_longer_time_limit(outer_timer):
+    import signal
+    import time
+
+    from symnet.bounds import time_limit
+
+    signal.setitimer(signal.ITIMER_REAL, 0.2)
+    start = time.monotonic()
+    with pytest.raises(_Outer):
+        with time_limit(60):
+            while time.monotonic() - start < 5:  # before: the outer deadline replaced, the loop ran out its 5 s
+                pass
+    assert time.monotonic() - start < 4 and outer_timer == [signal.SIGALRM]
+
+
+def test_a_shorter_time_limit_raises_then_gives_the_outer_timer_back(outer_timer):
+    import signal
+    import time
+
+    from symnet.bounds import time_limit
+    from symnet.errors import LimitError
+
+    signal.setitimer(signal.ITIMER_REAL, 600)
+    start = time.monotonic()
+    with pytest.raises(LimitError, match="too long"):
+        with time_limit(0.2, "too long"):
+            while time.monotonic() - start < 5:
+                pass
+    left, _ = signal.getitimer(signal.ITIMER_REAL)
+    assert 590 < left < 600 and not outer_timer  # was 0.0
