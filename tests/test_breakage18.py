@@ -236,3 +236,40 @@ def test_a_shorter_time_limit_raises_then_gives_the_outer_timer_back(outer_timer
                 pass
     left, _ = signal.getitimer(signal.ITIMER_REAL)
     assert 590 < left < 600 and not outer_timer  # was 0.0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# (4) FusedStep.load_state_dict checked a state's entries for NaN and inf as given, not as copied in: a float64
+# state (a checkpoint saved from a float64 run, or edited) with an entry past float32's range became inf in a float32
+# optimizer's state, and the next step made the weights inf/NaN with a finite loss, silently. Now refused in one line
+# (and nothing changed); a float64 state within range still loads, as torch.optim's load_state_dict casts.
+
+def _fused_model():
+    torch = triton_torch()
+    torch.manual_seed(1)
+    return torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "momentum"])
+def test_fused_step_refuses_a_state_past_its_own_dtype(optimizer):
+    torch = triton_torch()
+    from symnet.errors import FusedStepError
+    from symnet.torch.optim import FusedStep
+
+    x, t = torch.randn(5, 3), torch.randint(0, 2, (5,))
+    first = FusedStep(_fused_model(), optimizer=optimizer, lr=0.01)
+    first.step(x, t)
+    state = first.state_dict()
+    state["state"] = [torch.full_like(s, 1e300, dtype=torch.float64) if i == 0 else s.double()
+                      for i, s in enumerate(state["state"])]
+    other = FusedStep(_fused_model(), optimizer=optimizer, lr=0.02)
+    before = [s.clone() for s in other.state]
+    with pytest.raises(FusedStepError, match=r"state tensor 0 .* entry of 1e\+300, beyond torch.float32's range"):
+        other.load_state_dict(state)
+    assert all(torch.equal(a, b) for a, b in zip(before, other.state)) and other.lr == 0.02
+    state["state"][0] = first.state[0].double()  # float64 within range: taken, rounded to float32
+    other.load_state_dict(state)
+    assert all(torch.equal(a, b) for a, b in zip(other.state, first.state))
+    other.step(x, t)
+    assert all(bool(torch.isfinite(p).all()) for p in other.params)
+
