@@ -273,3 +273,52 @@ def test_fused_step_refuses_a_state_past_its_own_dtype(optimizer):
     other.step(x, t)
     assert all(bool(torch.isfinite(p).all()) for p in other.params)
 
+
+# ---------------------------------------------------------------------------------------------------------------
+# (5) symnet.torch.functional's relu, leaky_relu, elu, hardtanh, silu, … took torch's inplace= and ignored it: after
+# F.relu(x, inplace=True) x was unchanged (torch: x holds relu(x), and is what is returned), so code written for
+# torch that kept using x went on with the activation never applied, silently; nn.ReLU(inplace=True) the same.
+# Now the result is written into the input, autograd through it as torch's (a non-leaf; a leaf that requires grad
+# refused by torch's own message).
+
+@pytest.mark.parametrize("name, params", [("relu", ()), ("leaky_relu", (0.2,)), ("elu", (1.5,)),
+                                          ("hardtanh", (-0.5, 0.5)), ("silu", ())])
+def test_functional_inplace_writes_into_the_input_as_torch(name, params):
+    torch = triton_torch()
+    import symnet.torch.functional as F
+
+    ours, theirs = getattr(F, name), getattr(torch.nn.functional, name)
+    x = torch.tensor([-1.0, 0.3, 2.0, -0.25], dtype=torch.float64)
+    xr = x.clone()
+    y = ours(x, *params, inplace=True)
+    assert y is x and torch.allclose(x, theirs(xr, *params, inplace=True), rtol=1e-12, atol=0)  # x was unchanged
+    w = torch.tensor([-1.0, 0.3, 2.0, -0.25], dtype=torch.float64, requires_grad=True)
+    wr = w.detach().clone().requires_grad_()
+    h, hr = w * 3, wr * 3
+    ours(h, *params, inplace=True)
+    theirs(hr, *params, inplace=True)
+    (h * h).sum().backward()
+    (hr * hr).sum().backward()
+    assert torch.allclose(w.grad, wr.grad, rtol=1e-12, atol=0)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        ours(torch.ones(2, dtype=torch.float64, requires_grad=True), *params, inplace=True)
+    plain = torch.tensor([-1.0, 2.0], dtype=torch.float64)
+    ours(plain, *params)  # inplace=False (the default): a new tensor, the input as it was
+    assert torch.equal(plain, torch.tensor([-1.0, 2.0], dtype=torch.float64))
+
+
+def test_nn_relu_inplace_writes_into_its_input_as_torch():
+    torch = triton_torch()
+    import symnet.torch.nn as N
+
+    x = torch.tensor([-1.0, 2.0])
+    assert N.ReLU(inplace=True)(x) is x and x.tolist() == [0.0, 2.0]
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), N.ReLU(inplace=True), torch.nn.Linear(4, 2)).double()
+    reference = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(inplace=True), torch.nn.Linear(4, 2)).double()
+    reference.load_state_dict(model.state_dict())
+    data = torch.randn(5, 3, dtype=torch.float64)
+    model(data).square().sum().backward()
+    reference(data).square().sum().backward()
+    for p, q in zip(model.parameters(), reference.parameters()):
+        assert torch.allclose(p.grad, q.grad, rtol=1e-12, atol=1e-15)
