@@ -146,11 +146,18 @@ def test_kl_div_at_a_nan_target_is_nan_as_torch(backend, dtype):
     np.testing.assert_allclose([g[3] for g in got], [w[3] for w in want], rtol=1e-15 if dtype == "float64" else 1e-6)
 
 
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_gaussian_nll_gradient_in_a_nan_variance_is_nan(dtype):
-    names = [o.name for o in compiled("gaussian_nll(x, t, v)").kernel.outputs]
-    out = dict(zip(names, _numpy_outputs("gaussian_nll(x, t, v)", dtype, x=[0.3, 0.3, 0.3], t=[0.0, 0.0, 0.0],
-                                         v=[np.nan, 1e-9, 0.5])))
+def test_gaussian_nll_gradient_in_a_nan_variance_is_nan(dtype, backend):
+    names = [o.name for o in compiled("gaussian_nll(x, t, v)", backend).kernel.outputs]
+    columns = dict(x=[0.3, 0.3, 0.3], t=[0.0, 0.0, 0.0], v=[np.nan, 1e-9, 0.5])
+    if backend == "numpy":
+        outputs = _numpy_outputs("gaussian_nll(x, t, v)", dtype, **columns)
+    else:
+        torch = triton_torch()
+        outputs = [o.double().numpy() for o in compiled("gaussian_nll(x, t, v)", "triton")(
+            **{k: torch.tensor(np.asarray(v, dtype)) for k, v in columns.items()})]
+    out = dict(zip(names, outputs))
     f, dx, dt, dv = out["f"], out["df_dx"], out["df_dt"], out["df_dv"]
     assert np.isnan([f[0], dx[0], dt[0], dv[0]]).all(), (f[0], dx[0], dt[0], dv[0])  # dv was 0.0
     assert dv[1] == 0.0  # below eps: max(v, eps) is constant in v (unchanged)
@@ -164,6 +171,23 @@ def test_heaviside_times_x_at_nan_is_nan():
     assert np.isnan(f[0]), f  # was 0.0: torch.heaviside(nan, 0)·nan is NaN
     assert list(f[1:]) == [0.0, 3.0] and list(dfdx[1:]) == [0.0, 1.0]
 
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+@pytest.mark.parametrize("name, params", [("softshrink", ()), ("softshrink", (0.25,)), ("hardshrink", ())])
+def test_shrink_at_nan_is_nan_as_torch(backend, name, params):
+    """A select of three pieces, {x − λ if x > λ; x + λ if x < −λ; 0 otherwise}, or one whose condition is an Or
+    (hardshrink's, merged by SymPy): 0.0 at NaN before; torch NaN. Elsewhere torch's values (±0 aside)."""
+    torch = triton_torch()
+    formula = f"{name}(x{''.join(f', {p}' for p in params)})"
+    x = np.array([np.nan, 0.7, -0.7, 0.1, 0.3, 0.5, -0.5, 0.25, -0.25, 1e300, -np.inf])
+    if backend == "numpy":
+        got = _numpy_outputs(formula, x=x)[0]
+    else:
+        got = compiled(formula, "triton")(x=torch.tensor(x))[0].numpy()
+    want = getattr(torch.nn.functional, name)(torch.tensor(x), *params).numpy()
+    assert np.isnan(got[0]), got  # was 0.0
+    np.testing.assert_array_equal(got[1:], want[1:])
 
 # ---------------------------------------------------------------------------------------------------------------
 # (3) symnet.verify(timeout=) and bounds.time_limit armed ITIMER_REAL for their own budget and, on leaving,
