@@ -21,7 +21,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::UserW
 # (1) Triton kernels with a compensated sum compute in float64 for every input dtype (session 17) and round each
 # output at the store with .to(ptr's type). Triton's interpreter turns float64 into bfloat16 wrong (1.0 → 1.8e−40,
 # −2.0 → NaN; triton 3.9): a bfloat16 written softmax gave 0.0 for every output, silently. Now the store goes through
-# _stored_from_float64: float64 → float32 rounded to odd → bfloat16, which is the correctly rounded bfloat16.
+# _stored: float64 → float32 rounded to odd → bfloat16, which is the correctly rounded bfloat16.
 
 _SOFTMAX4 = "exp(a0)/(exp(a0) + exp(a1) + exp(a2) + exp(a3))"
 
@@ -67,14 +67,14 @@ def _helper_kernel(tmp_path):
     from symnet.codegen.backends.triton.printer import TRITON_HELPERS
 
     path = tmp_path / "stored18.py"
-    path.write_text("import triton\nimport triton.language as tl\n\n\n" + TRITON_HELPERS["_stored_from_float64"]
+    path.write_text("import triton\nimport triton.language as tl\n\n\n" + TRITON_HELPERS["_stored"]
                     + textwrap.dedent('''
 
                     @triton.jit
                     def store(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
                         offs = tl.arange(0, BLOCK)
                         x = tl.load(x_ptr + offs, mask=offs < n, other=0.0)
-                        tl.store(y_ptr + offs, _stored_from_float64(x, y_ptr), mask=offs < n)
+                        tl.store(y_ptr + offs, _stored(x, y_ptr), mask=offs < n)
                     '''))
     spec = importlib.util.spec_from_file_location("stored18", path)
     module = importlib.util.module_from_spec(spec)
@@ -99,6 +99,38 @@ def test_stored_from_float64_rounds_once_to_nearest_even(tmp_path, dtype):
     store[(1,)](x, got, len(values), BLOCK=32)
     for v, g, w in zip(values, got.tolist(), want):
         assert g == w and math.copysign(1, g) == math.copysign(1, w) or (g != g and w != w), (v, g, w)
+
+
+def test_stored_from_float32_to_bfloat16_rounds_to_nearest_even(tmp_path):
+    """The elementwise kernels compute bfloat16 inputs in float32 and store through _stored too: the interpreter's
+    own float32 → bfloat16 truncates (1 + 2⁻⁸ + 2⁻²⁰ → 1.0) and breaks subnormals (2⁻¹³² → 0, 1.5·2⁻¹³³ → 2⁻¹²⁷)."""
+    torch = triton_torch()
+    store = _helper_kernel(tmp_path)
+    tiny = float.fromhex("0x1p-133")
+    values = [1 + 2**-8 + 2**-20, 1 + 2**-8, 1 + 3 * 2**-8, -(1 + 2**-8 + 2**-20), 2**-132, 1.5 * tiny, 2.5 * tiny,
+              2**-127, 2**-140, 0.1, -0.26894142, 3.3e38, float.fromhex("0x1.fffffep127"), 0.0, -0.0, float("inf"),
+              float("-inf"), float("nan")]
+    x = torch.tensor(values, dtype=torch.float32)
+    got = torch.empty(len(values), dtype=torch.bfloat16)
+    store[(1,)](x, got, len(values), BLOCK=32)
+    for v, g in zip(x.tolist(), got.tolist()):
+        w = _bfloat16_nearest(v)
+        assert g == w and math.copysign(1, g) == math.copysign(1, w) or (g != g and w != w), (v, g, w)
+
+
+def test_bfloat16_sigmoid_triton_is_rounded_not_truncated():
+    """symnet.torch's sigmoid in bfloat16 on the CPU (TRITON_INTERPRET=1): sigmoid(−89) was 6.1e−39 (true 2.2e−39),
+    sigmoid(−1) 0.2676 (true 0.26894, nearest 0.26953). Now the float32 result rounded to nearest even."""
+    torch = triton_torch()
+    f = compiled("sigmoid(x)", "triton")
+    x = torch.tensor([-88.0, -89.0, -90.0, -91.0, -92.0, -1.0, 0.3, 2.5, -7.25], dtype=torch.bfloat16)
+    got = f(x=x)[0]
+    value32 = f(x=x.float())[0]  # the same arithmetic (bfloat16 inputs compute in float32), stored in float32
+    for v, g, w in zip(x.tolist(), got.tolist(), value32.tolist()):
+        assert g == _bfloat16_nearest(w), (v, g, w)
+        with mpmath.workdps(30):
+            true = 1 / (1 + mpmath.exp(-mpmath.mpf(v)))
+        assert abs(g - true) <= float.fromhex("0x1p-133") + abs(true) * 2**-8, (v, g, float(true))  # ≤ ½ ULP + ε
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -222,15 +222,13 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
             code = f"tl.zeros([BLOCK], tl.float32) + {code}"
         body.append(f"{v} = {code}")
     for index, v in enumerate(outputs):
-        rounded = f"_stored_from_float64({v}, {v}_ptr)" if wide else f"{v}.to({v}_ptr.dtype.element_ty)"
-        store = f"tl.store({v}_ptr + offs, {rounded}, mask=mask)"
+        store = f"tl.store({v}_ptr + offs, _stored({v}, {v}_ptr), mask=mask)"  # bfloat16 rounded in the bits
         if index < n_values:
             body.append("if WRITE_VALUE:")
             body.append("    " + store)
         else:
             body.append(store)
-    if wide:
-        helpers.add("_stored_from_float64")
+    helpers.add("_stored")
     if reducible:
         v = outputs[0]
         helpers.add("_sum_when_last")

@@ -59,20 +59,21 @@ def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.cons
             q = (tl.sum(total, axis=0) / divisor) / down
         tl.store(out_ptr, q.to(out_ptr.dtype.element_ty))
 ''',
-    "_stored_from_float64": '''\
+    "_stored": '''\
 @triton.jit
-def _stored_from_float64(x, ptr):
-    """x (float64) rounded once, to nearest even, to ptr's element type. bfloat16 is rounded in the bits:
-    float64 → float32 rounded to odd (truncated, its last bit set where inexact: 24 bits ≥ 8 + 2, so the
-    rounding that follows is the correctly rounded one), then to nearest even at bit 16, whose top half is
-    the bfloat16. Triton's interpreter turns float64 into bfloat16 wrong (1.0 → 1.8e−40, −2.0 → NaN) and
-    float32 into bfloat16 by truncation, subnormals wrong (2⁻¹³² → 0; triton 3.9), and a plain float32 step
-    would round twice."""
+def _stored(x, ptr):
+    """x (float32 or float64) rounded once, to nearest even, to ptr's element type. bfloat16 is rounded in the
+    bits: a float64 x to float32 rounded to odd first (truncated, its last bit set where inexact: 24 bits ≥ 8 + 2,
+    so the rounding that follows is the correctly rounded one), then to nearest even at bit 16, whose top half
+    is the bfloat16. Triton's interpreter turns float64 into bfloat16 wrong (1.0 → 1.8e−40, −2.0 → NaN) and
+    float32 into bfloat16 by truncation, subnormals wrong (sigmoid(−89) = 2.2e−39 stored as 6.1e−39; triton
+    3.9); on a GPU this is cvt.rn's answer."""
     if ptr.dtype.element_ty == tl.bfloat16:
         r = x.to(tl.float32)
         bits = r.to(tl.int32, bitcast=True)
-        bits = tl.where(tl.abs(r.to(tl.float64)) > tl.abs(x), bits - 1, bits)  # toward 0: truncated
-        bits = tl.where(r.to(tl.float64) != x, bits | 1, bits)  # inexact: odd
+        if x.dtype == tl.float64:
+            bits = tl.where(tl.abs(r.to(tl.float64)) > tl.abs(x), bits - 1, bits)  # toward 0: truncated
+            bits = tl.where(r.to(tl.float64) != x, bits | 1, bits)  # inexact: odd
         bits = tl.where(x == x, bits, 0x7FC00000)  # NaN: a quiet one (its payload could round to inf)
         bits = (bits + (0x7FFF + ((bits >> 16) & 1))) & -65536  # to nearest even at bit 16 (sign-magnitude)
         return (bits >> 16).to(tl.int16).to(tl.bfloat16, bitcast=True)
