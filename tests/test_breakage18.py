@@ -378,3 +378,18 @@ def test_nn_relu_inplace_writes_into_its_input_as_torch():
     reference(data).square().sum().backward()
     for p, q in zip(model.parameters(), reference.parameters()):
         assert torch.allclose(p.grad, q.grad, rtol=1e-12, atol=1e-15)
+
+
+def test_bfloat16_subnormal_inputs_reach_the_kernel_exactly():
+    """The loads too: the interpreter's bfloat16 → float32 breaks subnormals, so relu(2⁻¹²⁷) was 0, relu(1.0e−39)
+    4.4e−39, relu(2⁻¹³³) 0. Now a bfloat16 input is upcast by its bits (_upcast): relu(x) = x exactly, leaky_relu
+    the exact x/2 rounded to nearest even."""
+    torch = triton_torch()
+    import symnet.torch.functional as F
+
+    tiny = float.fromhex("0x1p-133")
+    values = [tiny, 3 * tiny, 2**-127, 1.5 * 2**-127, 2**-126, 1e-39, -1e-39, -3 * tiny, -1.0, 2.5]
+    x = torch.tensor(values, dtype=torch.bfloat16)
+    exact = x.float().tolist()  # torch's own bfloat16 → float32 (exact)
+    assert F.relu(x).float().tolist() == [max(v, 0.0) for v in exact]
+    assert F.leaky_relu(x, 0.5).float().tolist() == [v if v > 0 else _bfloat16_nearest(v / 2) for v in exact]

@@ -50,6 +50,15 @@ def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.cons
 
 
 @triton.jit
+def _upcast(x, dtype: tl.constexpr):
+    """x as dtype (float32 or float64); a bfloat16 x exactly by its bits, float32's top half: Triton's
+    interpreter upcasts bfloat16 subnormals wrong (2⁻¹²⁷ → 0, 1.0e−39 → 4.4e−39; triton 3.9)."""
+    if x.dtype == tl.bfloat16:
+        return (x.to(tl.int16, bitcast=True).to(tl.int32) << 16).to(tl.float32, bitcast=True).to(dtype)
+    return x.to(dtype)
+
+
+@triton.jit
 def _stored(x, ptr):
     """x (float32 or float64) rounded once, to nearest even, to ptr's element type. bfloat16 is rounded in the
     bits: a float64 x to float32 rounded to odd first (truncated, its last bit set where inexact: 24 bits ≥ 8 + 2,
@@ -336,8 +345,8 @@ def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, partial_ptr, count_ptr, 
         z = z.to(tl.float64)
         y = y.to(tl.float64)
     else:
-        z = z.to(tl.float32)
-        y = y.to(tl.float32)
+        z = _upcast(z, tl.float32)
+        y = _upcast(y, tl.float32)
     # y_minus_sig_z = f64(y − σ(z))
     y_minus_sig_z = _dw_widened_f1e5d05dde(y, z)
     # exp_neg_abs_z = exp(−|z|)

@@ -49,6 +49,15 @@ def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.cons
 
 
 @triton.jit
+def _upcast(x, dtype: tl.constexpr):
+    """x as dtype (float32 or float64); a bfloat16 x exactly by its bits, float32's top half: Triton's
+    interpreter upcasts bfloat16 subnormals wrong (2⁻¹²⁷ → 0, 1.0e−39 → 4.4e−39; triton 3.9)."""
+    if x.dtype == tl.bfloat16:
+        return (x.to(tl.int16, bitcast=True).to(tl.int32) << 16).to(tl.float32, bitcast=True).to(dtype)
+    return x.to(dtype)
+
+
+@triton.jit
 def _stored(x, ptr):
     """x (float32 or float64) rounded once, to nearest even, to ptr's element type. bfloat16 is rounded in the
     bits: a float64 x to float32 rounded to odd first (truncated, its last bit set where inexact: 24 bits ≥ 8 + 2,
@@ -153,7 +162,7 @@ def _softplus_kernel(z_ptr, s_ptr, ds_dz_ptr, partial_ptr, count_ptr, n, divisor
     if F64:  # float64 stays float64 (gradcheck); everything else computes in float32
         z = z.to(tl.float64)
     else:
-        z = z.to(tl.float32)
+        z = _upcast(z, tl.float32)
     # s = log(1 + exp(z))
     s = _softplus(z)
     # ds_dz = ∂s/∂z = exp(z)/(1 + exp(z))

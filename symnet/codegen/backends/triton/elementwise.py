@@ -198,12 +198,13 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     if wide:  # as the NumPy backend computes a float32 block with a widened sum: rounded once, at the store
         body.append("# every dtype computes in float64 (a compensated sum: S², the quotient and the product in float32 "
                     "gave a 24-term softmax's gradient 2.39 ULP, 0.49 so); each output rounded once, as stored")
-        body += [f"{v} = {v}.to(tl.float64)" for v in inputs]
+        body += [f"{v} = _upcast({v}, tl.float64)" for v in inputs]
     else:
         body.append("if F64:  # float64 stays float64 (gradcheck); everything else computes in float32")
         body += [f"    {v} = {v}.to(tl.float64)" for v in inputs]
         body.append("else:")
-        body += [f"    {v} = {v}.to(tl.float32)" for v in inputs]
+        body += [f"    {v} = _upcast({v}, tl.float32)" for v in inputs]
+    helpers.add("_upcast")
     for j, check in enumerate(flagged):
         body.append(f"# {check.function}'s {check.argument} = {text(check.expr)} must be "
                     f"{domain_bound(check.low, check.high)}, as torch requires: flagged in domain_ptr[{j}]")

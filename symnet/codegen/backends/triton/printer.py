@@ -59,6 +59,15 @@ def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.cons
             q = (tl.sum(total, axis=0) / divisor) / down
         tl.store(out_ptr, q.to(out_ptr.dtype.element_ty))
 ''',
+    "_upcast": '''\
+@triton.jit
+def _upcast(x, dtype: tl.constexpr):
+    """x as dtype (float32 or float64); a bfloat16 x exactly by its bits, float32's top half: Triton's
+    interpreter upcasts bfloat16 subnormals wrong (2⁻¹²⁷ → 0, 1.0e−39 → 4.4e−39; triton 3.9)."""
+    if x.dtype == tl.bfloat16:
+        return (x.to(tl.int16, bitcast=True).to(tl.int32) << 16).to(tl.float32, bitcast=True).to(dtype)
+    return x.to(dtype)
+''',
     "_stored": '''\
 @triton.jit
 def _stored(x, ptr):
