@@ -1712,6 +1712,48 @@ def _bounded_body(body, plain_printer, leaves: dict, taken: set, in_float32: boo
     return bound.lines + [keep], value
 
 
+_ORDERED = (sp.StrictGreaterThan, sp.StrictLessThan, sp.GreaterThan, sp.LessThan)
+
+
+def _ordered(c) -> bool:
+    """Whether the condition ``c`` is false wherever a value it compares is NaN, and so is its negation: ordered
+    comparisons (<, ≤, >, ≥), and And/Or of them (not ==, ≠: x ≠ y holds at NaN)."""
+    return isinstance(c, _ORDERED) or isinstance(c, (sp.And, sp.Or)) and all(_ordered(a) for a in c.args)
+
+
+def _negated(c):
+    """¬c for an :func:`_ordered` condition, itself ordered (De Morgan; a < b becomes a ≥ b)."""
+    if isinstance(c, _ORDERED):
+        return c.negated
+    flip = sp.Or if isinstance(c, sp.And) else sp.And
+    return flip(*[_negated(a) for a in c.args], evaluate=False)
+
+
+def nan_through(e: sp.Expr) -> sp.Expr:
+    """``e`` with each select {A if a < b; c otherwise}, c a constant, written {c if a ≥ b; A otherwise}: the
+    same wherever a and b are ordered; where either is NaN every comparison is false, so the first gave the
+    constant (kl_div's f and gradients 0 at a NaN target t, gaussian_nll's ∂v 0 at a NaN v, where torch gives
+    NaN) and the second gives A, which holds the NaN. With more pieces, {A₁ if c₁; …; A_k if c_k; c otherwise}
+    is {c if none of the c_i; A₁ if c₁; …; A_k otherwise}, each c_i an ordered comparison or an And/Or of them
+    (softshrink and hardshrink gave 0 at NaN; torch NaN).
+    Applied to a kernel's expressions (ir.describe) and to the body of each widened function
+    (:func:`widened_function`)."""
+    def flippable(n):
+        if not isinstance(n, sp.Piecewise) or n.args[-1].cond != sp.true:
+            return False
+        *pieces, (otherwise, _) = n.args
+        return (all(_ordered(c) for _, c in pieces) and otherwise.is_number and otherwise.is_finite
+                and not pieces[-1].expr.is_number)
+
+    def flipped(n):
+        *pieces, (otherwise, _) = n.args
+        none = _negated(pieces[0].cond) if len(pieces) == 1 else sp.And(*[_negated(c) for _, c in pieces],
+                                                                         evaluate=False)
+        return sp.Piecewise((otherwise, none), *pieces[:-1], (pieces[-1].expr, True), evaluate=False)
+
+    return e.replace(flippable, flipped)
+
+
 def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
     """The generated function computing the widened ``node``'s body, for ``backend``: (its name,
     its text, the primitives it calls). ``plain_printer`` prints an expression in float64 over
@@ -1723,6 +1765,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
     digest = hashlib.sha1((("first:" if getattr(node, "first_order", False) else "") + ("f32:" if in_float32 else "")
                            + sp.srepr(body)).encode()).hexdigest()[:10]
     name = f"{GENERATED_PREFIX}{digest}"
+    body = nan_through(body)  # (after the digest: a function of the body as the rules wrote it)
     wide = [f"{n}_f64" for n in leaf_names] if backend == "triton" else list(leaf_names)
     taken = set(leaf_names) | set(wide) | {"np", "tl", "triton", "plain", "result", "double_word", name, "keep", "within",
                                            "redo", "needed", "value", "some", "double"}

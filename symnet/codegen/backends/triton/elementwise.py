@@ -198,12 +198,13 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     if wide:  # as the NumPy backend computes a float32 block with a widened sum: rounded once, at the store
         body.append("# every dtype computes in float64 (a compensated sum: S², the quotient and the product in float32 "
                     "gave a 24-term softmax's gradient 2.39 ULP, 0.49 so); each output rounded once, as stored")
-        body += [f"{v} = {v}.to(tl.float64)" for v in inputs]
+        body += [f"{v} = _upcast({v}, tl.float64)" for v in inputs]
     else:
         body.append("if F64:  # float64 stays float64 (gradcheck); everything else computes in float32")
         body += [f"    {v} = {v}.to(tl.float64)" for v in inputs]
         body.append("else:")
-        body += [f"    {v} = {v}.to(tl.float32)" for v in inputs]
+        body += [f"    {v} = _upcast({v}, tl.float32)" for v in inputs]
+    helpers.add("_upcast")
     for j, check in enumerate(flagged):
         body.append(f"# {check.function}'s {check.argument} = {text(check.expr)} must be "
                     f"{domain_bound(check.low, check.high)}, as torch requires: flagged in domain_ptr[{j}]")
@@ -222,12 +223,13 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
             code = f"tl.zeros([BLOCK], tl.float32) + {code}"
         body.append(f"{v} = {code}")
     for index, v in enumerate(outputs):
-        store = f"tl.store({v}_ptr + offs, {v}.to({v}_ptr.dtype.element_ty), mask=mask)"
+        store = f"tl.store({v}_ptr + offs, _stored({v}, {v}_ptr), mask=mask)"  # bfloat16 rounded in the bits
         if index < n_values:
             body.append("if WRITE_VALUE:")
             body.append("    " + store)
         else:
             body.append(store)
+    helpers.add("_stored")
     if reducible:
         v = outputs[0]
         helpers.add("_sum_when_last")
