@@ -161,8 +161,8 @@ def _double_word_outputs(kernel: Kernel, order: list, printer, local: dict, temp
     (:func:`~symnet.codegen.doubleword.double_word_block`: e^(a_i − m), S, S² and the quotients), each rounded
     once, kept where it and the float64 output are finite (an input ±inf or NaN: the float64 output, the
     infinite-shift rule's limits). A written 24-term softmax in float64: 2.92 → 0.50 ULP over 60 random points,
-    no worse than torch.softmax's autograd at any of them (tests/test_sm18.py); about 30× the float64 block's
-    time (benchmarks/sm18.py)."""
+    no worse than torch.softmax's autograd at any of them (tests/test_sm18.py); 6.2× the float64 block's CPU time
+    (e^x by a table, _dw_exp_table; benchmarks/sm18.py, benchmarks/results/sm18-cost.md)."""
     names = {i.symbol: local[i.name] for i in kernel.inputs}
     outputs = [local[o.name] for o in kernel.outputs]
     taken = set(_static_names(kernel)) | set(temps.values()) | set(local.values()) | {f"_{v}" for v in local.values()}
