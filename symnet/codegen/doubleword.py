@@ -41,6 +41,12 @@ the kernel's select takes the sum (``needed``: a select computes every piece on 
 body whose bound can never be that small (:func:`_least_bound`: focal's products of σ, softplus and
 sums) gets no bound: double-word wherever needed. The Triton function keeps the double-word
 everywhere: a GPU computes a masked-off lane anyway.
+
+A whole kernel in double words (:func:`double_word_block`): a float64 kernel with a compensated sum (a written
+softmax or log-softmax) computes every output again from its inputs with one emitter, so that the 24 terms
+e^(a_i − m) of a 24-term softmax are computed once for its 25 outputs and each output is rounded once (the float64
+terms' own roundings alone left it 2.38 ULP off; tests/test_sm18.py). NumPy's e^x there is table-driven
+(:func:`_exp_table_text`, ``_dw_exp_table``: Tang's method, 2⁻⁶⁶, a fifth of ``_dw_exp``'s operations).
 """
 from __future__ import annotations
 

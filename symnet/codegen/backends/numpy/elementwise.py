@@ -292,7 +292,7 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
         printer.selected = None
     if far.outputs:
         body += _far_block(far, order, kernel, outputs, printer, temps, named)
-    if _compensated(kernel):
+    if _compensated(kernel) and not far.only:  # (a temporary computed only in the far block: not in scope here)
         body += _double_word_outputs(kernel, order, printer, local, temps, helpers)
 
     views = inputs + outputs
