@@ -174,3 +174,19 @@ def test_the_table_driven_double_word_exp_against_mpmath():
     with np.errstate(over="ignore"):
         edges = module._dw_exp_table(np.array([-800.0, -np.inf, 800.0, np.inf, np.nan]), np.zeros(5))[0]
     assert edges[:2].tolist() == [0.0, 0.0] and edges[2:4].tolist() == [np.inf, np.inf] and np.isnan(edges[4])
+
+
+def test_the_triton_kernel_gives_the_numpy_kernels_bits_at_special_points():
+    """Float64, at infinities, NaN, e^(a_i − m) underflowing or subnormal, overflow of the plain e^a: the Triton
+    kernel (interpreter) and the NumPy kernel give the same bits (both keep the float64 body's value where either
+    is not finite, and round the same double words elsewhere)."""
+    torch = triton_torch()
+    inf, nan = np.inf, np.nan
+    points = np.array([[inf, 0, 0, 0, 0], [0, inf, 0, 0, 0], [inf, inf, 1, 2, 3], [-inf] * 5, [inf] * 5,
+                       [nan, 0, 0, 0, 0], [0, nan, 1, 1, 1], [-inf, 0, 1, 2, 3], [1e308, -1e308, 0, 0, 0],
+                       [-745, 0, -746, -1e3, 5e-324], [710, 0, 0, 0, 0], [-1e300, 0, 1, 2, 3], [0.1, 0.2, 0.3, 0.4, 0.5]])
+    formula = _formula("softmax", 5)
+    ours = np.array(compiled(formula)(**{f"a{i}": points[:, i] for i in range(5)}))
+    theirs = np.array([o.cpu().numpy() for o in compiled(formula, "triton")(
+        **{f"a{i}": torch.tensor(points[:, i]) for i in range(5)})])
+    assert np.array_equal(ours, theirs, equal_nan=True), np.argwhere(~((ours == theirs) | np.isnan(ours)))
