@@ -190,3 +190,15 @@ def test_the_triton_kernel_gives_the_numpy_kernels_bits_at_special_points():
     theirs = np.array([o.cpu().numpy() for o in compiled(formula, "triton")(
         **{f"a{i}": torch.tensor(points[:, i]) for i in range(5)})])
     assert np.array_equal(ours, theirs, equal_nan=True), np.argwhere(~((ours == theirs) | np.isnan(ours)))
+
+
+def test_a_block_with_an_infinity_keeps_the_double_words_elsewhere():
+    """NumPy skips the float64 body in a block whose double-word outputs are all finite; a block with an infinite
+    input computes both and keeps the double words where both are finite: the same bits at the finite points."""
+    points = _points(8)
+    f = compiled(_formula("softmax", 8))
+    alone = np.array(f(**{f"a{i}": np.array([p[i] for p in points]) for i in range(8)}))
+    mixed = np.array(f(**{f"a{i}": np.array([p[i] for p in points] + [np.inf]) for i in range(8)}))
+    assert np.array_equal(alone, mixed[:, :-1])
+    # every a_i = +inf: equal weights 1/8, the limit along the diagonal (the infinite-shift rule)
+    assert mixed[:, -1].tolist() == [1 / 8, 7 / 64] + [-1 / 64] * 7
