@@ -45,8 +45,10 @@ everywhere: a GPU computes a masked-off lane anyway.
 A whole kernel in double words (:func:`double_word_block`): a float64 kernel with a compensated sum (a written
 softmax or log-softmax) computes every output again from its inputs with one emitter, so that the 24 terms
 e^(a_i − m) of a 24-term softmax are computed once for its 25 outputs and each output is rounded once (the float64
-terms' own roundings alone left it 2.38 ULP off; tests/test_sm18.py). NumPy's e^x there is table-driven
-(:func:`_exp_table_text`, ``_dw_exp_table``: Tang's method, 2⁻⁶⁶, a fifth of ``_dw_exp``'s operations).
+terms' own roundings alone left it 2.38 ULP off; tests/test_sm18.py). Its e^x is ``_dw_exp_table``: in NumPy
+table-driven (:func:`_exp_table_text`: Tang's method, 2⁻⁶⁶, a fifth of ``_dw_exp``'s operations), in Triton
+``_dw_exp_short`` (four squarings, 2⁻⁶⁰, a third: the written 24-term softmax's float64 kernel compiles for sm_90 in
+83 s of CPU, 195 s with ``_dw_exp``, 6 s before the block; benchmarks/results/sm18-sm90.txt).
 """
 from __future__ import annotations
 
@@ -234,6 +236,30 @@ def _dw_exp_reduced(x_hi, x_lo):
 def _dw_exp(x_hi, x_lo):
     """e^x of a double-word (relative error about 2⁻¹⁰⁴ where e^x is normal): 2^k·(1 + p)."""
     k, p_hi, p_lo = _dw_exp_reduced(x_hi, x_lo)
+    e_hi, e_lo = _dw_add_fp(p_hi, p_lo, 1.0)
+    return _dw_scale(e_hi, e_lo, k)
+''',
+    "_dw_exp_short": '''\
+def _dw_exp_short(x_hi, x_lo):
+    """e^x of a double-word to about 2⁻⁶⁰ relative where it is normal (Triton's e^x in a whole kernel in double
+    words, _dw_exp_table: enough for an output rounded once, 2⁻⁷ ULP; about a third of _dw_exp's operations, whose
+    24 copies in a written 24-term softmax took 195 s of CPU to compile for sm_90, 83 s so): x = k·ln 2 + r as in
+    _dw_exp_reduced, s = r/16, e^s − 1 = s_hi + (s_hi²/2 + … + s_hi⁹/9! + s_lo·e^s_hi) with only s_hi in
+    double-word (the rest below 2⁻¹² of 1, rounded at 2⁻⁶⁵; s¹⁰/10! is 2⁻⁷⁷), 4 times p → 2p + p² (each doubling
+    the error), then 2^k·(1 + p)."""
+    x = M.minimum(M.maximum(x_hi, -746.0), 710.0)
+    k = M.floor(x * INV_LN2 + 0.5)
+    k_ln2_hi, k_ln2_lo = _dw_two_prod_bounded(k, LN2_B)
+    r_hi, r_lo = _dw_add(x - k * LN2_A, M.where(x == x_hi, x_lo, 0.0), -k_ln2_hi, -(k_ln2_lo + k * LN2_C))
+    s = r_hi * 0.0625
+    s_lo = r_lo * 0.0625
+    tail = s * s * (0.5 + s * (C3_HI + s * (C4_HI + s * (C5_HI + s * (C6 + s * (C7 + s * (C8 + s * C9)))))))
+    tail = tail + s_lo * (1.0 + s * (1.0 + 0.5 * s))
+    p_hi, p_lo = _dw_fast_two_sum(s, tail)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
     e_hi, e_lo = _dw_add_fp(p_hi, p_lo, 1.0)
     return _dw_scale(e_hi, e_lo, k)
 ''',
@@ -806,8 +832,9 @@ def _dw_exp_table(x_hi, x_lo):
 
 _TRITON_EXP_TABLE = '''\
 def _dw_exp_table(x_hi, x_lo):
-    """e^x of a double-word: _dw_exp (the NumPy backend's is table-driven, a table Triton would load)."""
-    return _dw_exp(x_hi, x_lo)
+    """e^x of a double-word to about 2⁻⁶⁰: _dw_exp_short (the NumPy backend's is table-driven, a table Triton
+    would load from memory)."""
+    return _dw_exp_short(x_hi, x_lo)
 '''
 
 
@@ -849,7 +876,9 @@ PRIMITIVE_NEEDS = {
                 "_dw_two_prod_bounded", "_dw_add"),
     "_dw_nexpsq_first": ("_dw_two_prod", "_dw_exp_first"),
     "_dw_nexpsq2_first": ("_dw_two_prod", "_dw_exp_first"),
-    "_dw_exp_table": ("_dw_exp",),
+    "_dw_exp_table": ("_dw_exp_short",),
+    "_dw_exp_short": ("_dw_two_prod_bounded", "_dw_add", "_dw_fast_two_sum", "_dw_twice_plus_square", "_dw_add_fp",
+                      "_dw_scale"),
 }
 ORDER = ["_dw_two_sum", "_dw_fast_two_sum", "_dw_split", "_dw_split_bounded", "_dw_two_prod",
          "_dw_two_prod_bounded", "_dw_add", "_dw_add_fp", "_dw_mul", "_dw_mul_fp", "_dw_mul_bounded",
@@ -858,7 +887,7 @@ ORDER = ["_dw_two_sum", "_dw_fast_two_sum", "_dw_split", "_dw_split_bounded", "_
 ORDER += ["_dw_exp_first", "_dw_sigmoid_first", "_dw_nexpsq_first", "_dw_nexpsq2_first"]  # the rounded-argument rule's last step (above)
 ORDER += ["_dw_softplus_first"]  # the rounded-softplus-argument rule's (above)
 ORDER += ["_tw_mul", "_tw_square", "_tw_div", "_tw_add", "_tw_exp_reduced", "_tw_log"]  # triple words (above)
-ORDER += ["_dw_exp_table"]  # a whole kernel in double words (double_word_block): NumPy's e^x by a table
+ORDER += ["_dw_exp_short", "_dw_exp_table"]  # a whole kernel in double words (double_word_block): its e^x
 
 
 def _constant(value: float, backend: str) -> str:
@@ -1919,8 +1948,9 @@ def double_word_block(assignments, results, backend: str, plain_printer, leaves:
     torch at 5 points); from double-word terms, the quotients in double-word, each output is rounded once (NumPy's
     e^x by a table, :func:`_dw_exp_table`, to 2⁻⁶⁶: a fifth of _dw_exp's operations)."""
     emitter = _Emitter(backend, plain_printer, dict(leaves), dict(leaves), taken)
-    if backend == "numpy":  # e^x to 2⁻⁶⁶ by a table: a fifth of _dw_exp's operations, enough for outputs rounded once
-        emitter.FUNCTIONS = {**emitter.FUNCTIONS, "exp": "_dw_exp_table"}
+    # e^x to 2⁻⁶⁶ by a table in NumPy (a fifth of _dw_exp's operations), to 2⁻⁶⁰ by four squarings in Triton (a third:
+    # 24 inlined _dw_exp took 195 s of CPU to compile for sm_90): enough for outputs rounded once
+    emitter.FUNCTIONS = {**emitter.FUNCTIONS, "exp": "_dw_exp_table"}
     for temp, expr in assignments:
         emitter.values[temp] = emitter.value(expr)
     his = [emitter.value(r).hi for r in results]
