@@ -1643,6 +1643,8 @@ def _rational_function(node):
     if parts is None:
         return None
     x, N, Qs, c = parts
+    if all(len(q.terms()) == 1 for q, _ in Qs):
+        return None  # c·N/x^m: no sum to cancel in Q, and its powers are the scaled-power and power rules'
     n = N.degree()
     k = max([n] + [q.degree() * e for q, e in Qs])
     if k < 2 or n < 0:
@@ -1673,12 +1675,14 @@ def _rational_function(node):
 
 
 def _rational_functions(expr):
-    """Every outermost rational function of one input in ``expr`` (:func:`_rational_function`), rewritten."""
-    from .roots import SeriesBase
-
-    if not isinstance(expr, sp.Basic):
+    """``expr`` rewritten by :func:`_rational_function` where the whole of it (an output, after the node-by-node
+    rules) is a rational function of one input; as it is otherwise. Not its parts: a rational part of another
+    formula (1/(x(1 + x)) in log1p(x)/x²′) is the removable-series and power-quotient rules' to rewrite, whose
+    forms are measured on it as written."""
+    if not isinstance(expr, sp.Expr):
         return expr
-    return _top_down(expr, _rational_function, _KEPT + (SeriesBase,))
+    new = _rational_function(expr)
+    return expr if new is None else new
 
 
 RATIONAL_FUNCTION = Rule(
