@@ -1636,7 +1636,8 @@ def _rational_function(node):
     Q_i by Horner in x; far, (x^d)·Ñ(t)/∏Q̃_i(t)^e_i with t = 1/x, Ñ(t) = t^n·N(1/x) and Q̃_i likewise (Horner in
     t, the reversed coefficients: each → its leading coefficient as |x| → ∞) and d = n − Σe_i·m_i applied as d
     products by x (d divisions where d < 0) after the quotient, so nothing overflows or underflows before
-    the result does. T = 2^⌊(120 − log2 max|coefficient|)/k⌋, k the largest degree of N or a Q_i^e_i: |x|^k
+    the result does. Near, N and the Q_i factored over the rationals and a factor with a real root widened. T =
+    2^⌊(120 − log2 max|coefficient|)/k⌋, k the largest degree of N or a Q_i^e_i: |x|^k
     times a coefficient stays below 2¹²⁰ (float32's range is 2¹²⁸). Fires only where k ≥ 2 (x² can
     overflow); checked exact (SymPy's cancel of the difference) before it fires."""
     parts = _rational_parts(node)
@@ -1652,11 +1653,17 @@ def _rational_function(node):
     coeffs = [abs(v) for p in [N] + [q for q, _ in Qs] for v in p.all_coeffs() if v != 0] + [abs(c)]
     big = max(1, max(float(v) for v in coeffs))
     T = sp.S(2) ** max(1, int((_RATIONAL_HEADROOM - math.ceil(math.log2(big))) // k))
-    near_num = _horner(list(reversed(N.all_coeffs())), x)
-    # a factor with a real root r (a pole) cancels near r as Horner computes it (x·x − 2 at x = fl(√2): 2.3e15 ULP
-    # in float64): computed as the widen rule computes a sum there (double-word in float64, float64 in float32)
-    near_den = sp.Mul(*[(widen(h) if q.count_roots() else h) ** e
-                        for (q, e), h in ((qe, _horner(list(reversed(qe[0].all_coeffs())), x)) for qe in Qs)])
+    # a factor with a real root r cancels near r as Horner computes it (a pole: x·x − 2 at x = fl(√2), 2.3e15 ULP in
+    # float64; a zero: 2x³ − x + 1 at x = −1.00000001, 2.4e7 ULP): N and Q factored over the rationals (SymPy's
+    # factor_list), each factor with a real root computed as the widen rule computes a sum (double-word in float64,
+    # float64 in float32), x itself as it is (exact)
+    def factored(factors):
+        return sp.Mul(*[(widen(h) if q.count_roots() and q.as_expr() != x else h) ** e
+                        for (q, e), h in ((qe, _horner(list(reversed(qe[0].all_coeffs())), x)) for qe in factors)])
+
+    cN, Nfactors = sp.factor_list(N.as_expr(), x)
+    near_num = cN * factored([(sp.Poly(q, x), e) for q, e in Nfactors])
+    near_den = factored(Qs)
     t = 1 / Grouped(x)  # x kept as one factor: no negative power of the input (removable-series' sign of a pole)
     far_num = _horner(N.all_coeffs(), t)  # t^n·N(1/x): the coefficients from the leading one down
     far_den = sp.Mul(*[_horner(q.all_coeffs(), t) ** e for q, e in Qs])
@@ -1690,7 +1697,9 @@ RATIONAL_FUNCTION = Rule(
     "derivative's numerator P′Q − PQ′ loses its leading terms to cancellation ((x² + 1)/(x² + 3x + 5)′ in "
     "float32: 5.3e7 ULP at x = 2.4e16) and x² overflows where P/Q is finite (float64 inf/inf = NaN from "
     "|x| = 1.3e154). Put over one denominator with the numerator expanded (SymPy's cancel: the leading terms "
-    "cancel exactly, 3x² + 8x − 3 over (x² + 3x + 5)²), each polynomial by Horner; past |x| = T (from the "
+    "cancel exactly, 3x² + 8x − 3 over (x² + 3x + 5)²), each polynomial by Horner, factored over the rationals, a factor "
+    "with a real root (a zero or a pole: 2x³ − x + 1 at x = −1.00000001, 2.4e7 ULP in float64; x² − 2 at fl(√2), "
+    "2.3e15) computed as the widen rule computes a sum (double-word in float64, float64 in float32); past |x| = T (from the "
     "degrees k and coefficients, |x|^k·c < 2¹²⁰) in t = 1/x, (P/x^k)/(Q/x^k) by Horner in t → the ratio of "
     "leading coefficients, times x (or over x) once per degree of difference after the quotient: no "
     "intermediate overflows in float32 or float64 before the result does",
