@@ -156,11 +156,16 @@ def test_real_pole():
 
 
 @pytest.mark.parametrize("dtype", [F32, F64], ids=["float32", "float64"])
-def test_triton_at_a_few_points(dtype):
+@pytest.mark.parametrize("which", [0, 1])
+def test_triton_at_a_few_points(which, dtype):
+    """Triton (under TRITON_INTERPRET=1 without a GPU): the reported points, and for (2x³ − x + 1)/(x² − 2) its
+    widened factors (double-word in float64) next to the zero −1 and the pole √2."""
     torch = triton_torch()
-    formula = FORMULAS[0]
+    formula = FORMULAS[which]
     kernel = compiled(formula, "triton", (x,))
     points = [0.5, -2.4e16, 1e30] + ([1e200, -1.7e308] if dtype is F64 else [3e38])
+    if which == 1:
+        points += [-1.00000001, 2 ** 0.5]
     tdtype = torch.float32 if dtype is F32 else torch.float64
     outs = kernel(x=torch.tensor(points, dtype=tdtype))
     for i, p in enumerate(points):
