@@ -138,6 +138,8 @@ from test_logprod18 import RULE_CASES as _LOGPROD18  # noqa: E402  (rounded-log-
 RULE_CASES += _LOGPROD18
 from test_erfcx18 import RULE_CASES as _ERFCX18  # noqa: E402  (rounded-log-argument of a sum: tests/test_erfcx18.py)
 RULE_CASES += _ERFCX18
+from test_rational18 import RULE_CASES as _RATIONAL18  # noqa: E402  (rational-function: tests/test_rational18.py)
+RULE_CASES += _RATIONAL18
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞

@@ -1590,6 +1590,124 @@ _register(SHIFTED_SUM_CROSSING)
 __all__ += ["SHIFTED_SUM_CROSSING"]
 
 
+# ------------------------------------------------------------------ rational-function (issue 16: a user's rational
+# activation (x² + 1)/(x² + 3x + 5): its derivative's numerator P′Q − PQ′ cancels (float32 5.3e7 ULP at x = 2.4e16)
+# and x² overflows (float64 NaN, inf/inf, at |x| > 1.3e154)); tested in tests/test_rational18.py
+
+_RATIONAL_HEADROOM = 120  # log2 of the largest |x|^k·|c| the near form may build: float32's 2¹²⁸, 2⁸ spare
+
+
+def _rational_parts(node):
+    """(x, N, [(Q_i, e_i)], c) with node = c·N/∏Q_i^e_i, N and each Q_i a Poly in x with rational or float
+    coefficients (N expanded: P′Q − PQ′'s leading terms cancelled exactly), for a node that is a rational
+    function of one real input x, built of sums, products and whole powers only, whose denominator is not a
+    number; None otherwise."""
+    if not isinstance(node, sp.Expr) or node.is_number or isinstance(node, (sp.Symbol, Grouped)):
+        return None
+    symbols = node.free_symbols
+    if len(symbols) != 1:
+        return None
+    (x,) = symbols
+    if not isinstance(x, sp.Symbol) or not x.is_real:
+        return None
+    for n in sp.preorder_traversal(node):
+        if not (n.is_Add or n.is_Mul or n == x or n.is_Number
+                or (n.is_Pow and n.exp.is_Integer)):
+            return None
+    num, den = sp.fraction(sp.cancel(sp.together(node)))
+    if not den.has(x):
+        return None
+    c, factors = sp.factor_list(den, x)
+    N = sp.Poly(num, x)
+    Qs = [(sp.Poly(q, x), e) for q, e in factors]
+    return x, N, Qs, c
+
+
+def _horner(coefficients, v):
+    """c_0 + v·(c_1 + v·(… + v·c_k)), each sum kept as one factor (SymPy would distribute a number)."""
+    h = sp.S(coefficients[-1])
+    for c in reversed(coefficients[:-1]):
+        h = Grouped(c + v * h) if c != 0 else v * h
+    return h
+
+
+def _rational_function(node):
+    """c·N(x)/∏Q_i(x)^e_i (:func:`_rational_parts`) → Piecewise((near, |x| < T), (far, True)): near, N and each
+    Q_i by Horner in x; far, (x^d)·Ñ(t)/∏Q̃_i(t)^e_i with t = 1/x, Ñ(t) = t^n·N(1/x) and Q̃_i likewise (Horner in
+    t, the reversed coefficients: each → its leading coefficient as |x| → ∞) and d = n − Σe_i·m_i applied as d
+    products by x (d divisions where d < 0) after the quotient, so nothing overflows or underflows before
+    the result does. Near, N and the Q_i factored over the rationals and a factor with a real root widened. T =
+    2^⌊(120 − log2 max|coefficient|)/k⌋, k the largest degree of N or a Q_i^e_i: |x|^k
+    times a coefficient stays below 2¹²⁰ (float32's range is 2¹²⁸). Fires only where k ≥ 2 (x² can
+    overflow); checked exact (SymPy's cancel of the difference) before it fires."""
+    parts = _rational_parts(node)
+    if parts is None:
+        return None
+    x, N, Qs, c = parts
+    if all(len(q.terms()) == 1 for q, _ in Qs):
+        return None  # c·N/x^m: no sum to cancel in Q, and its powers are the scaled-power and power rules'
+    n = N.degree()
+    k = max([n] + [q.degree() * e for q, e in Qs])
+    if k < 2 or n < 0:
+        return None
+    coeffs = [abs(v) for p in [N] + [q for q, _ in Qs] for v in p.all_coeffs() if v != 0] + [abs(c)]
+    big = max(1, max(float(v) for v in coeffs))
+    T = sp.S(2) ** max(1, int((_RATIONAL_HEADROOM - math.ceil(math.log2(big))) // k))
+    # a factor with a real root r cancels near r as Horner computes it (a pole: x·x − 2 at x = fl(√2), 2.3e15 ULP in
+    # float64; a zero: 2x³ − x + 1 at x = −1.00000001, 2.4e7 ULP): N and Q factored over the rationals (SymPy's
+    # factor_list), each factor with a real root computed as the widen rule computes a sum (double-word in float64,
+    # float64 in float32), x itself as it is (exact)
+    def factored(factors):
+        return sp.Mul(*[(widen(h) if q.count_roots() and q.as_expr() != x else h) ** e
+                        for (q, e), h in ((qe, _horner(list(reversed(qe[0].all_coeffs())), x)) for qe in factors)])
+
+    cN, Nfactors = sp.factor_list(N.as_expr(), x)
+    near_num = cN * factored([(sp.Poly(q, x), e) for q, e in Nfactors])
+    near_den = factored(Qs)
+    t = 1 / Grouped(x)  # x kept as one factor: no negative power of the input (removable-series' sign of a pole)
+    far_num = _horner(N.all_coeffs(), t)  # t^n·N(1/x): the coefficients from the leading one down
+    far_den = sp.Mul(*[_horner(q.all_coeffs(), t) ** e for q, e in Qs])
+    d = n - sum(q.degree() * e for q, e in Qs)
+    near = Grouped(c ** -1 * near_num / near_den) if c != 1 else near_num / near_den
+    far = Grouped(far_num / far_den)
+    if c != 1:
+        far = Grouped(c ** -1 * far)
+    for _ in range(abs(d)):
+        far = Grouped(far * x) if d > 0 else Grouped(far * t)  # far/x (t = 1/x is not formed twice)
+    out = sp.Piecewise((near, sp.Abs(x) < T), (far, True))
+    plain = lambda e: unwiden(e).replace(lambda m: isinstance(m, Grouped), lambda m: m.args[0])  # noqa: E731
+    if sp.cancel(plain(near) - node) != 0 or sp.cancel(plain(far) - node) != 0:
+        return None  # not exact: keep the written form
+    return out
+
+
+def _rational_functions(expr):
+    """``expr`` rewritten by :func:`_rational_function` where the whole of it (an output, after the node-by-node
+    rules) is a rational function of one input; as it is otherwise. Not its parts: a rational part of another
+    formula (1/(x(1 + x)) in log1p(x)/x²′) is the removable-series and power-quotient rules' to rewrite, whose
+    forms are measured on it as written."""
+    if not isinstance(expr, sp.Expr):
+        return expr
+    new = _rational_function(expr)
+    return expr if new is None else new
+
+
+RATIONAL_FUNCTION = Rule(
+    "rational-function", "a quotient P/Q of polynomials in one input x, as written, cancels and overflows: the "
+    "derivative's numerator P′Q − PQ′ loses its leading terms to cancellation ((x² + 1)/(x² + 3x + 5)′ in "
+    "float32: 5.3e7 ULP at x = 2.4e16) and x² overflows where P/Q is finite (float64 inf/inf = NaN from "
+    "|x| = 1.3e154). Put over one denominator with the numerator expanded (SymPy's cancel: the leading terms "
+    "cancel exactly, 3x² + 8x − 3 over (x² + 3x + 5)²), each polynomial by Horner, factored over the rationals, a factor "
+    "with a real root (a zero or a pole: 2x³ − x + 1 at x = −1.00000001, 2.4e7 ULP in float64; x² − 2 at fl(√2), "
+    "2.3e15) computed as the widen rule computes a sum (double-word in float64, float64 in float32); past |x| = T (from the "
+    "degrees k and coefficients, |x|^k·c < 2¹²⁰) in t = 1/x, (P/x^k)/(Q/x^k) by Horner in t → the ratio of "
+    "leading coefficients, times x (or over x) once per degree of difference after the quotient: no "
+    "intermediate overflows in float32 or float64 before the result does",
+    apply=_rational_functions, fired=lambda old, new: new != old)
+_register(RATIONAL_FUNCTION)
+__all__ += ["RATIONAL_FUNCTION"]
+
+
 # ------------------------------------------------------------------ root-series (issue 16: silu′, mish′,
 # gelu′, gelu_tanh′ cancel at their simple real root); the analysis is in roots.py, tested in
 # tests/test_root_series.py
