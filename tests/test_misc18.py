@@ -125,14 +125,18 @@ def _log_namespace():
 def test_triple_word_log_of_x_plus_a_constant_near_1(which):
     """log(1 + ((x − 1) + c)) with c in three words, x within 2⁻² of 1 (and far from it): relative to log x, NumPy's
     was 2⁻¹⁰⁶ near x = 1 (the reductions' roundings, lo2 added to d_lo, log1p(r₂) to r₂⁷, log G's double word),
-    measured 2⁻¹¹⁴·⁸ now; Triton's Newton step 2⁻¹²⁹ or so."""
+    Triton's 2⁻¹⁰⁹·⁶ within ulps of 1 (a double-word c, no c³/3). Measured now: 2⁻¹¹⁴·⁸ and 2⁻¹²⁷·⁶ on 400 other
+    points, but 2⁻¹¹¹·⁸ (NumPy) and 2⁻¹¹¹·¹ (Triton) at x = 1 + 2⁻⁵² with c = 10⁻¹⁷, 10⁻¹⁶, where log x is 2⁻⁵² and
+    the absolute errors, some 2⁻¹⁶³, are at the words' resolution about 1 (2⁻¹⁵⁹): 2⁻⁵⁴ of f, half an ULP, at a 2⁵⁷
+    cancellation there."""
     ns = _log_namespace()
     rng = np.random.default_rng(7)
     x = np.concatenate([1 + rng.uniform(-1, 1, 150) * 2.0 ** rng.integers(-52, -2, 150), rng.uniform(0.1, 10, 30)])
     worst = -math.inf
     for xv in x:
-        c = mpmath.mpf(10) ** -int(rng.integers(1, 20))
+        k = int(rng.integers(1, 20))
         with mpmath.workdps(80):
+            c = mpmath.mpf(10) ** -k
             words = [float(c)]
             words.append(float(c - words[0]))
             words.append(float(c - words[0] - words[1]))
@@ -145,6 +149,48 @@ def test_triple_word_log_of_x_plus_a_constant_near_1(which):
             arg = sum((mpmath.mpf(float(w[0])) for w in one), mpmath.mpf(0))
             true = mpmath.log(arg)
             got = sum((mpmath.mpf(float(w[0])) for w in y), mpmath.mpf(0))
-            if got != true:
-                worst = max(worst, float(mpmath.log(abs((got - true) / true), 2)))
-    assert worst < -112, worst
+            if got != true and float(mpmath.log(abs((got - true) / true), 2)) > worst:
+                worst, at = float(mpmath.log(abs((got - true) / true), 2)), (float(xv), k)
+    assert worst < -110.5, (worst, at)
+
+
+# ------------------------------------------------------------------ float32 kernels where float64 is not enough
+
+
+def _f32_ulps(got, want):
+    out = []
+    for g, w in zip(got, want):
+        spacing = float(np.spacing(np.abs(np.float32(float(w)))))
+        out.append(float(abs(mpmath.mpf(float(g)) - w) / mpmath.mpf(spacing)) if w != 0 else 0.0)
+    return max(out)
+
+
+def test_float32_sums_at_their_zeros_in_double_words_where_float64_is_not_enough():
+    """A float32 kernel's widened sum at its zero (t the float32 nearest the function and its neighbours): the float64
+    body's own rounding (2⁻⁵³ of the terms) is past a float32 ULP of what is left where it cancels past 2²⁹. Now the
+    float32 kernel takes the double word where the float64 bound is not within 2⁻³⁰ of the sum (doubleword.WITHIN).
+    Measured (before → after): e^x − t·x 5.29 → 0.498 ULP; bce_logits ∂z = σ(z) − y 1.28 → 0.4997."""
+    with mpmath.workdps(60):
+        rng = np.random.default_rng(5)
+        x = rng.uniform(-5, 5, 100).astype(np.float32)
+        t = np.array([np.float32(float(mpmath.exp(mpmath.mpf(float(v))) / mpmath.mpf(float(v)))) for v in x])
+        t = np.concatenate([t + k * np.spacing(t) for k in (-1, 0, 1)]).astype(np.float32)
+        x = np.concatenate([x] * 3)
+        got = symnet.compile(symnet.derive("poisson_nll(x, t)"), "numpy")(t=t, x=x)[0]
+        assert got.dtype == np.float32
+        want = [mpmath.exp(mpmath.mpf(float(a))) - mpmath.mpf(float(b)) * mpmath.mpf(float(a)) for a, b in zip(x, t)]
+        assert _f32_ulps(got, want) <= 1.0
+        z = rng.uniform(-8, 8, 200).astype(np.float32)
+        y = np.array([np.float32(float(1 / (1 + mpmath.exp(-mpmath.mpf(float(v)))))) for v in z])
+        kernel = symnet.compile(symnet.derive("bce_logits(z, y)"), "numpy")
+        outs = dict(zip([o.name for o in kernel.kernel.outputs], kernel(y=y, z=z)))
+        want = [1 / (1 + mpmath.exp(-mpmath.mpf(float(a)))) - mpmath.mpf(float(b)) for a, b in zip(z, y)]
+        assert _f32_ulps(outs["df_dz"], want) <= 1.0
+
+
+def test_float32_kernel_passes_its_threshold():
+    """The float32 call of a bounded widened sum passes within = 2⁻³⁰ (the float64 kernel 3u); the committed
+    bce_logits kernel too."""
+    source = symnet.compile(symnet.derive("0.5*(s + (p - t)**2*exp(-s))"), "numpy").source
+    assert "within=(3.3306690738724404e-16 if _dtype == np.float64 else 2.0**-30)" in source
+    assert "else s/2 + (p - t)**2*np.exp(-s)/2" not in source  # the float64 body inline: float32 before

@@ -1340,6 +1340,7 @@ def _triple_worthy(body, leaves, backend: str) -> bool:
 
 
 KEEP_RELATIVE = 3 * 2.0 ** -53  # kept where the bound is within 3u of the value: ≤ 3 ULP
+WITHIN: set = set()  # the generated NumPy functions taking ``within`` (a float32 kernel passes 2⁻³⁰): by name
 # a triple-worthy sum (_triple_worthy) in double words where the float64 bound is within 2⁻¹⁰ of the value: the
 # double word's operations round at 2⁻¹⁰⁰ or so of their results where the float64 ones round at 2⁻⁵³ (the bound
 # counts at least that), so its error is within 2⁻⁴⁷ of the bound, 2⁻⁵⁷ of the value (1/16 ULP); triple words past it
@@ -1838,14 +1839,23 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
         doc = doc.replace("double-word arithmetic (hi + lo, about 106 bits)",
                           "triple-word arithmetic (hi + lo + tail, about 150 bits)")
     if backend == "numpy":
+        bounded = _bounded_body(body, plain_printer, dict(zip(node.leaves, leaf_names)),
+                                taken | {"keep", "redo", "result", "needed", "value", "some", "double", "within"}, True)
         # within: the float64 body is kept where its bound is within that much of it, relative (3u: 3 ULP; a
-        # float32 kernel's double-word body (in_float32), 2⁻³⁰: 2⁻⁶ of a float32 ULP before the rounding to float32)
-        within = f", within={KEEP_RELATIVE / _SAFETY!r}" if in_float32 else ""
+        # float32 kernel's, 2⁻³⁰: 2⁻⁶ of a float32 ULP before the rounding to float32). A float32 kernel calls the
+        # function with it wherever the body has a bound (session 18: its float64 sum cancels past 2²⁶ at a zero
+        # of the sum, 41 ULP of ½(s + (p − t)²e^(−s)) at p = 0, s = −0.09940636, t = 0.3), and where the widen
+        # rule asks for it (in_float32: double-word everywhere else, too)
+        within = f", within={KEEP_RELATIVE / _SAFETY!r}" if in_float32 or bounded is not None else ""
+        if within:
+            WITHIN.add(name)
+        if within and not in_float32:
+            doc = doc.replace("In a float32 one: the\n    float64 body.",
+                              "In a float32 one likewise,\n    the bound within ``within`` (2⁻³⁰) where the "
+                              "float64 body is not enough.")
         lines = [f"def {name}({', '.join(leaf_names)}, double_word, needed=True{within}):", f"    {doc}",
                  '    with np.errstate(all="ignore"):  # inf and NaN are selected away below']
         lines += [f"        {n} = np.asarray({n}, np.float64)" for n in leaf_names]
-        bounded = _bounded_body(body, plain_printer, dict(zip(node.leaves, leaf_names)),
-                                taken | {"keep", "redo", "result", "needed", "value", "some", "double", "within"}, in_float32)
         if bounded is None:  # a node without an error bound: double-word wherever the select takes it
             lines += [f"        value = {plain}", "        if not double_word:", "            return value",
                       "        keep = np.logical_not(needed)  # not taken by the select: any value"]
