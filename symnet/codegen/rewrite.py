@@ -772,11 +772,30 @@ def _exp_minus(node):
             b = -rest
             near = sp.Abs(u) < sp.log(2)
             pieces = [(_grouped(expm1(u), 1 - b, near), near)]
+            names = ["exp-minus"]
             if u in sp.Mul.make_args(b):  # e^u − c·u (the Poisson NLL): both terms overflow, inf − inf
+                # exp-minus-limit: its limits at u = ±inf in pieces of their own, before the others (the piece
+                # u > 64 itself unchanged: the double word of e^u/u − c near u = 709.78, tests/test_breakage8.py)
+                zero, far = _exp_minus_limits(b / u, u, e)
+                pieces = [zero] + pieces + [far]
                 pieces.append((u * (e / u - b / u), u > 64))  # e^64 ≈ 6e27: no cancellation left to lose
+                names.append("exp-minus-limit")
             new = sp.Piecewise(*pieces, (node, True))
-            return _Final(_Fired(new, ["exp-minus"]))
+            return _Final(_Fired(new, names))
     return None
+
+
+def _exp_minus_limits(c, u, e):
+    """e^u − c·u where it has no value as written, the limits: (the piece at u = −inf, c = 0; the piece beyond
+    u = 3.4e38). As written c·u is 0·(−inf) at u = −inf, c = 0, and u·(e^u/u − c) (the piece u > 64) is inf/inf
+    at u = +inf, both NaN (e^z − t·z, the Poisson NLL with log input, at z = ±inf; torch the same), where the
+    limits are 0 (e^u → 0; t·log λ at λ = 0, t = 0 is the 0·log 0 = 0 of torch's xlogy) and +inf (e^u dominates
+    every finite c·u). Beyond 3.4e38 (float32's +inf; float64's e^u is inf from 710 on): u·(e^u/3.4e38 − c), +inf
+    for finite c, NaN for c = +inf (inf − inf, as written); below −3.4e38 where c = 0: 0 (e^u is below 2⁻¹⁰⁷⁴
+    there in float64 too). At u = −inf, c ≠ 0 the written form is c·inf already. The conditions at ±_LIMIT_BOUND,
+    which :func:`without_infinite_limits` takes out."""
+    return ((sp.S.Zero, sp.And(u < -_LIMIT_BOUND, sp.Eq(c, 0))),
+            (u * (e / _LIMIT_BOUND - c), u > _LIMIT_BOUND))
 
 
 def _n_terms(e) -> int:
@@ -1163,6 +1182,12 @@ _LOSS_RULES = (
          "derivative of a clamp, H(log p + 100)/p at p = 0); a select returns 0 there", local=_heaviside_gate),
     Rule("exp-minus", "e^u − t cancels near u = 0, t = 1 (0 at u = −1e−30, true −1e−30); "
          "expm1(u) + (1 − t) for |u| < log 2 does not", local=_exp_minus),
+    Rule("exp-minus-limit", "e^u − c·u (the Poisson NLL with log input, e^z − t·z) is inf − inf = NaN at "
+         "u = +inf and 0·inf = NaN at u = −inf, c = 0 (torch the same), where the limits are +inf (e^u dominates "
+         "every finite c·u) and 0 (e^u → 0, and t·log λ = 0 at t = 0, as 0·log 0 in torch's xlogy): a piece "
+         "u·(e^u/3.4e38 − c) beyond u = 3.4e38 (float32's +inf; +inf in float64 too, where e^u is inf from 710 "
+         "on) and a select returning 0 below −3.4e38 where c = 0, each in a piece of its own (the piece u > 64 "
+         "keeps its double word at u = 709.78); at u = −inf, c ≠ 0 the written form is c·inf already"),
     Rule("collect", "t·X + (1 − t)·X·…, two products of one factor X summed, cancel to rounding noise where "
          "they are opposite (−2t·X + 2(1 − t)·X at t = 1/2); the factor is taken out and its coefficients "
          "summed symbolically ((2 − 4t)·X, exactly 0 there); X·σ(−u) − X·σ(u) is −X·tanh(u/2) (the focal ∂t: "
@@ -1394,7 +1419,7 @@ _MAX_REWRITES = 64  # rewrites of one node (a guard; no rule set here comes clos
 RULES += _LOSS_RULES  # the loss rules: one block above, tried after the rules above
 RULES += (WIDEN,)  # a whole-expression rule: after every node-by-node rule, on their result
 _BY_NAME.update({r.name: r for r in _LOSS_RULES})
-_LOCAL += tuple(r.local for r in _LOSS_RULES)
+_LOCAL += tuple(r.local for r in _LOSS_RULES if r.local is not None)  # exp-minus-limit: named by exp-minus
 
 
 def _register(*rules: Rule) -> None:
@@ -2359,7 +2384,9 @@ def _infinite_limits(expr):
 def without_infinite_limits(expr):
     """``expr`` with the infinite-limit rule's branches (x > 3.4e38, x < −3.4e38) taken out: what it computes
     at every finite float32, and at float64's up to ±3.4e38."""
-    def limit_branch(c) -> bool:
+    def limit_branch(c) -> bool:  # x beyond a bound, or that and more (exp-minus-limit's u < −3.4e38 ∧ c = 0)
+        if isinstance(c, sp.And):
+            return any(limit_branch(a) for a in c.args)
         return isinstance(c, (sp.StrictGreaterThan, sp.StrictLessThan)) and (c.rhs in _LIMIT_BOUNDS and c.rel_op == ">"
                                                                             or -c.rhs in _LIMIT_BOUNDS and c.rel_op == "<")
 
