@@ -15,6 +15,7 @@ import math
 import mpmath
 import numpy as np
 import pytest
+import sympy as sp
 
 import symnet
 from conftest import triton_torch
@@ -22,6 +23,13 @@ from symnet.codegen import doubleword
 
 with mpmath.workdps(60):
     EPS = mpmath.mpf("1e-8")  # torch's eps, exactly (a float64 1e−8 is 2⁻⁸⁰ of it off)
+
+_t, _x = sp.symbols("t x", real=True)
+# shifted-argument's k·x + c (session 18): ∂x of x − t·log(x + 10⁻⁸) as together() leaves it, 1 − 10⁸·t/(1 + 10⁸·x),
+# cancels where t ≈ x + 10⁻⁸ (2.4e7 ULP at x = t = 1 as written); tests/test_stability_rules.py takes these
+RULE_CASES = [
+    ("shifted-argument", 1 - 100000000 * _t / (1 + 100000000 * _x), (_t, _x), (0.5, 4.0), (1.0, 1.0), np.float64),
+]
 
 
 def _crossings():

@@ -134,6 +134,8 @@ from test_nll15 import RULE_CASES as _NLL15  # noqa: E402  (one-minus-scaled-exp
 RULE_CASES += _NLL15
 from test_num16 import LIMITS as _LIMITS16, RULE_CASES as _NUM16  # noqa: E402  (exp-minus-limit: tests/test_num16.py)
 RULE_CASES += _NUM16
+from test_misc18 import RULE_CASES as _MISC18  # noqa: E402  (shifted-argument of k·x + c: tests/test_misc18.py)
+RULE_CASES += _MISC18
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞

@@ -2725,15 +2725,27 @@ __all__ += ["HALF_POWER_SERIES"]
 # tests/test_elem15.py
 
 
+def _shifted_term(a):
+    """The input's term of a sum x + c or k·x + c (k a number: the derivative's 1 − 10⁸·t/(1 + 10⁸·x), which
+    together() makes of 1 − t/(x + 10⁻⁸)), or None."""
+    if not (a.is_Add and len(a.args) == 2 and any(v.is_number and v != 0 for v in a.args)):
+        return None
+    (term,) = [v for v in a.args if not v.is_number] or [None]
+    if term is not None and (term.is_Symbol or (term.is_Mul and len(term.args) == 2 and term.args[0].is_number
+                                                and term.args[1].is_Symbol)):
+        return term
+    return None
+
+
 def _shifted_sums(expr) -> set:
-    """The sums x + c (x an input, c a number other than 0) in ``expr`` under a log or in a denominator."""
+    """The sums x + c and k·x + c (x an input, k and c numbers, c other than 0) in ``expr`` under a log or in a
+    denominator."""
     found = set()
     for f in expr.atoms(sp.log, sp.Pow):
         a = f.args[0] if isinstance(f, sp.log) else f.base
         if isinstance(f, sp.Pow) and not f.exp.is_negative:
             continue
-        if a.is_Add and len(a.args) == 2 and sum(v.is_Symbol for v in a.args) == 1 and \
-                any(v.is_number and v != 0 for v in a.args):
+        if _shifted_term(a) is not None:
             found.add(a)
     return found
 
@@ -2755,22 +2767,28 @@ def _shifted_argument(expr):
     # relative accuracy where x + c ≈ 1 (x + c rounded in float64 is 10⁻⁸ of log(1 + 10⁻⁸) off)
     body = sp.together(expr)
     numerator, denominator = body.as_numer_denom()
+    scaled = _shifted_term(denominator) if denominator != 1 else None
+    if scaled is not None and scaled.is_Mul:  # (1 + 10⁸·x − 10⁸·t)/(1 + 10⁸·x) as ((x − t) + 10⁻⁸)/(x + 10⁻⁸): 10⁸·t
+        k = scaled.args[0]                     # overflows where t/(x + 10⁻⁸) does not (t = −1.8e308)
+        numerator, denominator = sp.expand(numerator / k), sp.expand(denominator / k)
+        body = numerator / denominator
     c = sum((v for v in sp.Add.make_args(numerator) if v.is_number), sp.S.Zero)
     if denominator != 1 and c != 0 and len(sp.Add.make_args(numerator - c)) >= 2:
         # ((x − t) + c): x − t first (exact for float32 inputs in float64, and where t ≈ x), then c
         body = sp.Add(Grouped(numerator - c), c, evaluate=False) / denominator
-    body = body.xreplace({sp.log(a): log1p(sp.Add(Grouped(a - 1 - (a - sp.Add(*[v for v in a.args if v.is_Symbol]))),
-                                                  a - sp.Add(*[v for v in a.args if v.is_Symbol]), evaluate=False))
+    body = body.xreplace({sp.log(a): log1p(sp.Add(Grouped(_shifted_term(a) - 1), a - _shifted_term(a), evaluate=False))
                           for a in sums})
     if denominator == 1:
         return widen(body)
-    # at x = ±inf the quotient is inf/inf: the written form there (1 − t/(x + c) = 1)
-    x = next(v for a in sums for v in a.args if v.is_Symbol)
+    # at x = ±inf the quotient is inf/inf (k·x where it overflows): the written form there (1 − t/(x + c) = 1)
+    x = _shifted_term(denominator) or next(_shifted_term(a) for a in sums)
     return sp.Piecewise((expr, sp.Abs(x) > sp.Float(1.7976931348623157e308)), (widen(body), True))
 
 
 SHIFTED_ARGUMENT = Rule(
-    "shifted-argument", "log(x + c) and N/(x + c) of an input x and a number c (poisson_nll with log_input = 0: "
+    "shifted-argument", "log(x + c) and N/(x + c) of an input x and a number c (or k·x + c, as together() leaves "
+    "the derivative 1 − 10⁸·t/(1 + 10⁸·x): taken as ((x − t) + 10⁻⁸)/(x + 10⁻⁸), 2.4e7 → 0.5 ULP at x = t = 1; "
+    "poisson_nll with log_input = 0: "
     "x − t·log(x + 10⁻⁸), torch's eps) round x + c first, which log turns into an error of 1/|log(x + c)| "
     "relative (∂t = −log(x + 10⁻⁸) at x = 1 − 10⁻⁸: 8.2e15 ULP in float64, torch the same), and the output "
     "cancels where t·log(x + c) ≈ x (7.3e15 ULP at t = 1e8 + 1.1, x = 1) or t ≈ x + c (∂x = 1 − t/(x + c): "
