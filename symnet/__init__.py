@@ -125,6 +125,24 @@ def compile(derivation, backend: str = "numpy", *, progress: bool | None = None,
     after a second, where stderr is a terminal or in a Jupyter notebook (tqdm's bar there);
     True shows it anywhere; False never (see :mod:`symnet.progress`).
 
+    Returns:
+        A :class:`~symnet.codegen.compiler.CompiledKernel` ``k``: ``k.inputs`` (the variables sorted by
+        name: the order of positional arguments), ``k.outputs`` (the value of each output, then each
+        output's partials in ``wrt`` order: ``f, df_dx`` or ``f1, f2, df1_dx, df1_dy, df2_dx, df2_dy``;
+        ``value=False``/``gradients=False`` leave a group out), ``k.source``. ``k(x=..., t=...)``
+        returns a tuple of arrays in ``k.outputs`` order, even of one.
+
+        numpy: float32 or float64 NumPy arrays of one shape, beside Python floats or 0-d arrays;
+        each output has that shape and the inputs' common dtype (float32 beside float64 computes in
+        float64). triton: torch tensors of one shape, dtype (float32, float64, bfloat16, float16) and
+        device (CUDA, or the CPU under ``TRITON_INTERPRET=1``); outputs of that shape and dtype, without
+        an autograd graph (``k.value(...)`` is the differentiable op).
+
+        Calling ``k`` raises TypeError for a missing or unknown argument, None, integer, complex,
+        float16 (numpy) data or a numpy.ma masked array; ValueError for shapes that differ (nothing
+        is broadcast); DomainError for data outside a registry loss's domain in a formula given as
+        text (gaussian_nll's var < 0).
+
     Raises:
         SymnetError: an unknown backend, not a Derivation (nor a row-wise function's name), a
             derivation that cannot be generated, or ``progress`` not None, True or False.
@@ -146,7 +164,17 @@ def compile(derivation, backend: str = "numpy", *, progress: bool | None = None,
             # compile("sigmoid") was told to call symnet.derive('sigmoid'), which refuses it (session 17)
             how = (f"symnet.get({text!r}) for the lecture's derivation" if derivation.strip() in ORDER
                    else f"symnet.derive({text!r}) for a formula")
-            raise SymnetError(f"unknown row-wise function {text!r}: symnet.compile takes a Derivation "
+            # compile("x*sigmoid(x)") began "unknown row-wise function 'x*sigmoid(x)'" (session 18): a formula
+            import difflib
+
+            close = difflib.get_close_matches(derivation.strip(), list(ROW_REGISTRY), n=1)
+            if derivation.strip() in ORDER:
+                what = f"{text!r} is a derivation of the lecture, not a row-wise function"
+            elif not derivation.strip().isidentifier():
+                what = f"{text!r} is a formula, not the name of a row-wise function"
+            else:
+                what = f"unknown row-wise function {text!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+            raise SymnetError(f"{what}: symnet.compile takes a Derivation "
                               f"({how}) or the name of a row-wise function "
                               f"({', '.join(ROW_REGISTRY)})")
     from .codegen import compile as _compile

@@ -204,7 +204,10 @@ class Derivation:
         """The gradients at a point, refusing points where a kink makes them undefined.
 
         Keys may be symbols or names, values numbers or text (parsed safely, never
-        evaluated as Python). Raises :class:`~symnet.errors.ParseError` for refused text,
+        evaluated as Python). Returns ``{w: value}`` for each variable ``w`` of ``wrt``: an exact
+        SymPy value (a column Matrix, one entry per output, for several outputs); a float is read as
+        written (0.1 as 1/10), so ``sigmoid(1/10)`` stays symbolic: ``float(v)`` or ``v.evalf(30)``
+        gives its number. Raises :class:`~symnet.errors.ParseError` for refused text,
         :class:`~symnet.errors.DerivationError` for a point that misses or adds inputs,
         :class:`~symnet.errors.NotDifferentiableError` where a gradient is undefined or not
         real, :class:`~symnet.errors.LimitError` where a value is beyond the size limits.

@@ -25,6 +25,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
 from .errors import ParseError
+from .mpfloat import exp as mp_exp
 from .functions import sigmoid
 from .registry import ArgumentDomain, Function, register
 from .special import softplus
@@ -142,8 +143,8 @@ def _bce_logits(z, t, pos_weight=1):
 
 
 def _mp_bce_logits(z, t, pos_weight=1):
-    s = 1 / (1 + mpmath.exp(-z))
-    return -(pos_weight * t * mpmath.log(s) + (1 - t) * mpmath.log(1 / (1 + mpmath.exp(z))))
+    s = 1 / (1 + mp_exp(-z))
+    return -(pos_weight * t * mpmath.log(s) + (1 - t) * mpmath.log(1 / (1 + mp_exp(z))))
 
 
 _loss("bce_logits", _bce_logits, _mp_bce_logits, (2, 3),
@@ -163,14 +164,21 @@ def _focal(z, t, alpha=sp.Rational(1, 4), gamma=2):
     one_minus_pt = t * sigmoid(-z) + (1 - t) * sigmoid(z)  # 1 − p_t without 1 − σ(z)
     # beyond |z| = 1000, 1 − p_t is 1 − t (z > 0) or t (z < 0) to far below any dtype's rounding: the
     # general form's gradient multiplies CE ≈ |z| by σ(−|z|) = 0, which is ∞·0 = NaN where CE·2
-    # overflows (z = ±3e38 in float32, ±1.8e308 in float64)
-    return sp.Piecewise((weight * ce * (1 - t) ** gamma, z > _FOCAL_FAR), (weight * ce * t ** gamma, z < -_FOCAL_FAR),
+    # overflows (z = ±3e38 in float32, ±1.8e308 in float64). With γ an input, not at t = 1 (z > 0) or t = 0
+    # (z < 0): there 1 − p_t is σ(∓z), not 0, and (1 − p_t)^γ = e^(−γ·|z|) is normal for γ < 0.7 (the general
+    # form's mixture-power rule computes it; 0^(γ − 1)·CE was ∞·0 = NaN in ∂t). With γ a number (the
+    # registry's 2, or 0) the far branch takes t ∈ {0, 1} too: the general form's ∂t is ∞·0 at z = −1e308, t = 0
+    gamma = sp.sympify(gamma)
+    far_up, far_down = z > _FOCAL_FAR, z < -_FOCAL_FAR
+    if not gamma.is_number:
+        far_up, far_down = far_up & (t < 1), far_down & (t > 0)
+    return sp.Piecewise((weight * ce * (1 - t) ** gamma, far_up), (weight * ce * t ** gamma, far_down),
                         (weight * ce * one_minus_pt ** gamma, True))
 
 
 def _mp_focal(z, t, alpha=mpmath.mpf("0.25"), gamma=2):
-    p = 1 / (1 + mpmath.exp(-z))
-    ce = -(t * mpmath.log(p) + (1 - t) * mpmath.log(1 / (1 + mpmath.exp(z))))
+    p = 1 / (1 + mp_exp(-z))
+    ce = -(t * mpmath.log(p) + (1 - t) * mpmath.log(1 / (1 + mp_exp(z))))
     pt = p * t + (1 - p) * (1 - t)
     loss = ce * (1 - pt) ** gamma
     return loss if alpha < 0 else (alpha * t + (1 - alpha) * (1 - t)) * loss
@@ -181,7 +189,9 @@ _loss("focal", _focal, _mp_focal, (2, 4),
       "Dense Object Detection, 2017): α_t·(1 − p_t)^γ·CE(z, t), p = σ(z), p_t = p·t + (1 − p)(1 − t), "
       "α_t = α·t + (1 − α)(1 − t) (no α_t for α < 0); CE and 1 − p_t written with softplus and σ(∓z); "
       "beyond |z| = 1000 (σ(−|z|) < 1e−434, 0 in every dtype) 1 − p_t is written 1 − t (z > 0) or t (z < 0), so "
-      "that no gradient multiplies CE ≈ |z| by σ(−|z|) = 0 (∞·0 = NaN at z = ±3e38 in float32). A target t "
+      "that no gradient multiplies CE ≈ |z| by σ(−|z|) = 0 (∞·0 = NaN at z = ±3e38 in float32); with γ an input "
+      "not at t = 1 (z > 0) or t = 0 (z < 0), where 1 − p_t = σ(∓z) and (1 − p_t)^γ = e^(−γ|z|) need not be 0 "
+      "(the mixture-power rule computes it). A target t "
       "outside [0, 1] and γ < 0 are refused (the paper's γ ≥ 0 and targets in [0, 1]; at γ < 0 the factor "
       "(1 − p_t)^γ grows without bound as p_t → 1, and at t > 1 the loss is negative and unbounded below); "
       "torchvision's sigmoid_focal_loss refuses neither",
@@ -218,7 +228,7 @@ def _poisson_nll(x, t, log_input=1):
 
 
 def _mp_poisson_nll(x, t, log_input=1):
-    return mpmath.exp(x) - t * x if log_input else x - t * mpmath.log(x + mpmath.mpf("1e-8"))
+    return mp_exp(x) - t * x if log_input else x - t * mpmath.log(x + mpmath.mpf("1e-8"))
 
 
 _loss("poisson_nll", _poisson_nll, _mp_poisson_nll, (2, 3),
@@ -258,7 +268,7 @@ def _kl_div(x, t, log_target=0):
 
 def _mp_kl_div(x, t, log_target=0):
     if log_target:
-        return mpmath.exp(t) * (t - x)
+        return mp_exp(t) * (t - x)
     return t * (mpmath.log(t) - x) if t > 0 else mpmath.mpf(0)
 
 

@@ -114,6 +114,8 @@ def _reachable(pw: sp.Piecewise) -> sp.Expr:
     symbols = set()
     for _, cond in pw.args:
         symbols |= cond.free_symbols
+    if len(symbols) > 1:
+        return _reachable_boxes(pw)
     if len(symbols) != 1:
         return pw
     (s,) = symbols
@@ -130,6 +132,58 @@ def _reachable(pw: sp.Piecewise) -> sp.Expr:
             covered = covered | region
     except (NotImplementedError, TypeError, ValueError):
         return pw
+    return sp.Piecewise(*kept) if kept else pw
+
+
+def _boxes(cond) -> list | None:
+    """``cond`` as a union of boxes, each a dict symbol → the set of its real values (a conjunction of comparisons of
+    one real variable each with a number), the empty ones dropped; None where a comparison holds two variables or
+    another kind of condition."""
+    if cond == sp.true:
+        return [{}]
+    boxes = []
+    for conj in sp.Or.make_args(sp.to_dnf(cond)):
+        box = {}
+        for lit in sp.And.make_args(conj):
+            if len(lit.free_symbols) != 1:
+                return None
+            (s,) = lit.free_symbols
+            if not s.is_real:
+                return None
+            box[s] = sp.Intersection(box.get(s, sp.S.Reals), _region(lit, s))
+        if not any(r.is_empty for r in box.values()):
+            boxes.append(box)
+    return boxes
+
+
+def _inside(small: dict, big: dict) -> bool:
+    return all(small.get(s, sp.S.Reals).is_subset(region) is True for s, region in big.items())
+
+
+def _reachable_boxes(pw: sp.Piecewise) -> sp.Expr:
+    """:func:`_reachable` for conditions of several variables, each comparison of one: a branch whose every box lies
+    within a box of an earlier branch (or of its own, larger) is dropped, the rest written as their boxes. The chain
+    rule's piecewise_fold of focal(z, t, 1/4, γ)'s branches (z > 1000) ∧ (t < 1), (z < −1000) ∧ (t > 0) gave 8
+    branches, some holding z > 1000 ∧ z < −1000; a sufficient test (box within box), not an exact one."""
+    covered, kept = [], []
+    try:
+        for value, cond in pw.args:
+            boxes = _boxes(cond)
+            if boxes is None:
+                return pw
+            new = [b for b in boxes if not any(_inside(b, c) for c in covered)]
+            new = [b for i, b in enumerate(new) if not any(_inside(b, c) and (not _inside(c, b) or j < i)
+                                                         for j, c in enumerate(new) if j != i)]
+            if not new:
+                continue
+            shown = cond if cond == sp.true else sp.Or(*[sp.And(*[r.as_relational(s) for s, r in sorted(
+                b.items(), key=lambda item: str(item[0]))]) for b in new])
+            kept.append((value, shown))
+            covered += new
+    except (NotImplementedError, TypeError, ValueError):
+        return pw
+    if kept and kept[-1][1] != sp.true and not any(b == {} for b in covered):
+        return pw  # a select that takes no branch somewhere: left as it was
     return sp.Piecewise(*kept) if kept else pw
 
 

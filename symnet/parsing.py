@@ -419,6 +419,10 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
     if isinstance(node, ast.IfExp):  # a if c else b: the formula's way to choose is where()
         raise ParseError("unsupported syntax: conditional (a if c else b) is not allowed in a formula; "
                          "write where(c, a, b), as in where(x > 0, x, 0)")
+    if isinstance(node, ast.Tuple) and depth == 0:  # "x*y, sin(x)": two outputs (session 18's new user)
+        raise ParseError("unsupported syntax: a formula has one output, and this is a tuple of "
+                         f"{len(node.elts)}; for a vector function pass a list from Python, "
+                         "symnet.derive(['x*y', 'sin(x)']) (its Jacobian), or derive each")
     raise _operator(node) or ParseError(f"unsupported syntax: {_describe(node)} is not allowed in a formula")
 
 
@@ -525,6 +529,9 @@ def parse_point(text: str) -> dict:
         if value.strip().lstrip("+-") in _NOT_FINITE:
             # 'inf' is a value here, not a variable's name: say what is wrong with it
             raise ParseError(f"the value of {name.strip()} must be a finite real number, got {value.strip()!r}")
+        if ";" in value:  # x=1;y=2 was "cannot parse '1;y=2': invalid syntax at column 2" (session 18)
+            raise ParseError(f"cannot read the point {_short(text)!r}: separate name=value pairs with commas, "
+                             "not semicolons (x=1,y=0.5)")
         try:
             parsed = parse_expression(value)
         except ParseError as exc:  # sqrt(-1): the point's own message, not the formula's

@@ -34,6 +34,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 from sympy.core.symbol import Str
 
 from .errors import ParseError, SymnetError
+from .mpfloat import exp as mp_exp
 from .functions import relu, sigmoid
 from .special import (exp_shift, exp_twosum, hypot_gap_slope, ndtr, ndtr_tanh, ndtr_tanh_pdf, ndtr_tanh_slope, nexpsq, nexpsq2, ordered_product,
                       sigmoid_pair_product, sigmoid_twosum, softplus)
@@ -904,7 +905,7 @@ _F("ndtr", ndtr, aliases=("Phi",), cls=ndtr,
 for _cls, _c in ((nexpsq, "1.0"), (nexpsq2, "0.5")):
     _BY_CLASS[_cls] = Function(_cls.__name__, _cls, cls=_cls, numpy=f"_nexpsq({{0}}, {_c}, out={{out}})",
                                numpy_helper="_nexpsq", triton=f"_{_cls.__name__}({{0}})",
-                               mpmath=(lambda c: lambda u: mpmath.exp(-c * u ** 2))(mpmath.mpf(_c)))
+                               mpmath=(lambda c: lambda u: mp_exp(-c * u ** 2))(mpmath.mpf(_c)))
 
 # e^(x + y), σ(x + y) with the rounding of x + y corrected (the two-sum rule of
 # symnet.codegen.rewrite): nodes of the code generator, no parser names. s = fl(x + y) and its
@@ -991,11 +992,11 @@ def _sigmoid_twosum(x, y, out=None):
 NUMPY_HELPER_NEEDS.update({"_exp_twosum": ("_twosum_error",), "_sigmoid_twosum": ("_twosum_error",)})
 _BY_CLASS[exp_twosum] = Function(
     "exp_twosum", exp_twosum, arity=(2, 2), cls=exp_twosum, numpy="_exp_twosum({0}, {1}, out={out})",
-    numpy_helper="_exp_twosum", triton="_exp_twosum({0}, {1})", mpmath=lambda x, y: mpmath.exp(x + y))
+    numpy_helper="_exp_twosum", triton="_exp_twosum({0}, {1})", mpmath=lambda x, y: mp_exp(x + y))
 _BY_CLASS[sigmoid_twosum] = Function(
     "sigmoid_twosum", sigmoid_twosum, arity=(2, 2), cls=sigmoid_twosum,
     numpy="_sigmoid_twosum({0}, {1}, out={out})", numpy_helper="_sigmoid_twosum",
-    triton="_sigmoid_twosum({0}, {1})", mpmath=lambda x, y: 1 / (1 + mpmath.exp(-(x + y))))
+    triton="_sigmoid_twosum({0}, {1})", mpmath=lambda x, y: 1 / (1 + mp_exp(-(x + y))))
 
 # a·b·c with the factor of middle magnitude multiplied last (the product-order rule of symnet.codegen.rewrite,
 # symnet/special.py): m·(s·l) never leaves the range where a·b·c does not
@@ -1215,7 +1216,7 @@ _BY_CLASS[sigmoid_pair_product] = Function(
     "sigmoid_pair_product", sigmoid_pair_product, arity=(4, 4), cls=sigmoid_pair_product,
     numpy="_sigmoid_pair_product({0}, {1}, {2}, {3}, dtype={dtype}, out={out})", numpy_helper="_sigmoid_pair_product",
     triton="_sigmoid_pair_product({0}, {1}, {2}, {3})",
-    mpmath=lambda a, b, m, n: m * n * mpmath.exp(-abs(a * b)) / (1 + mpmath.exp(-abs(a * b))) ** 2)
+    mpmath=lambda a, b, m, n: m * n * mp_exp(-abs(a * b)) / (1 + mp_exp(-abs(a * b))) ** 2)
 
 # e^(x − m) for m a max of x and other inputs (the infinite-shift rule of symnet.codegen.rewrite):
 # exp_twosum(x, −m), and 1 where x = m (the largest term of a max-shifted sum, also where m = ±inf:
@@ -1241,7 +1242,7 @@ NUMPY_HELPER_NEEDS["_exp_shift"] = ("_exp_twosum",)
 _BY_CLASS[exp_shift] = Function(
     "exp_shift", exp_shift, arity=(2, 2), cls=exp_shift, numpy="_exp_shift({0}, {1}, out={out})",
     numpy_helper="_exp_shift", triton="_exp_shift({0}, {1})",
-    mpmath=lambda x, m: mpmath.mpf(1) if x == m else mpmath.exp(x - m))
+    mpmath=lambda x, m: mpmath.mpf(1) if x == m else mp_exp(x - m))
 
 # S(x), S′(x) of GELU-tanh = x·S(x) (symnet/special.py): nodes of their own, no parser names
 _BY_CLASS[ndtr_tanh] = Function(
@@ -1249,7 +1250,7 @@ _BY_CLASS[ndtr_tanh] = Function(
     triton="_ndtr_tanh({0})",
     rule=Rule("tanh-CDF rule", "S′(u) = 2√(2/π)·(1 + 0.134145·u²)·σ(v)·σ(−v), v = 2√(2/π)·(u + 0.044715·u³)",
               ndtr_tanh_pdf),
-    mpmath=lambda x: 1 / (1 + mpmath.exp(-2 * mpmath.sqrt(2 / mpmath.pi) * (x + mpmath.mpf("0.044715") * x ** 3))),
+    mpmath=lambda x: 1 / (1 + mp_exp(-2 * mpmath.sqrt(2 / mpmath.pi) * (x + mpmath.mpf("0.044715") * x ** 3))),
     torch=lambda t, x: t.sigmoid(2 * math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
 _BY_CLASS[ndtr_tanh_pdf] = Function(
     "ndtr_tanh_pdf", ndtr_tanh_pdf, cls=ndtr_tanh_pdf, numpy="_ndtr_tanh_pdf({0}, out={out})",
@@ -1257,8 +1258,8 @@ _BY_CLASS[ndtr_tanh_pdf] = Function(
     rule=Rule("tanh-CDF density rule", "S″(u) = v″·σσ(−) + v′·S′(u)·(σ(−v) − σ(v))",
               lambda u: ndtr_tanh_pdf(u).fdiff()),
     mpmath=lambda x: (2 * mpmath.sqrt(2 / mpmath.pi) * (1 + 3 * mpmath.mpf("0.044715") * x ** 2)
-                      / (1 + mpmath.exp(-2 * mpmath.sqrt(2 / mpmath.pi) * (x + mpmath.mpf("0.044715") * x ** 3)))
-                      / (1 + mpmath.exp(2 * mpmath.sqrt(2 / mpmath.pi) * (x + mpmath.mpf("0.044715") * x ** 3)))),
+                      / (1 + mp_exp(-2 * mpmath.sqrt(2 / mpmath.pi) * (x + mpmath.mpf("0.044715") * x ** 3)))
+                      / (1 + mp_exp(2 * mpmath.sqrt(2 / mpmath.pi) * (x + mpmath.mpf("0.044715") * x ** 3)))),
     torch=lambda t, x: (2 * math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x ** 2)
                         * t.sigmoid(2 * math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))
                         * t.sigmoid(-2 * math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))))
@@ -1346,7 +1347,7 @@ NAMES["ndtr_tanh"], NAMES["ndtr_tanh_pdf"] = _BY_CLASS[ndtr_tanh], _BY_CLASS[ndt
 _F("sigmoid", sigmoid, aliases=("σ",), cls=sigmoid,
    rule=Rule("sigmoid rule", "σ′(u) = σ(u)(1 − σ(u))", lambda u: sigmoid(u) * (1 - sigmoid(u))),
    numpy="_sigmoid({0}, out={out})", numpy_helper="_sigmoid", triton="_sigmoid({0})",
-   mpmath=lambda x: 1 / (1 + mpmath.exp(-x)), torch=lambda t, x: t.sigmoid(x), family="activation")
+   mpmath=lambda x: 1 / (1 + mp_exp(-x)), torch=lambda t, x: t.sigmoid(x), family="activation")
 _F("relu", relu, cls=relu, rule=Rule("ReLU rule", "relu′(u) = H(u), undefined at u = 0", sp.Heaviside, kink=True),
    kinks=_unary_kink, piecewise=lambda u: _pw((0, u < 0), (u, True)),
    numpy="np.maximum({0}, 0, out={out})", triton="tl.maximum({0}, 0.0, propagate_nan=tl.PropagateNan.ALL)",
@@ -1355,7 +1356,7 @@ _F("softplus", lambda x, beta=None, threshold=None: _softplus(x, beta, threshold
    rule=Rule("softplus rule", "softplus′(u) = σ(u)", sigmoid),
    numpy="np.logaddexp(0, {0}, out={out})", triton="_softplus({0})",
    mpmath=lambda x, beta=1, threshold=None: (x if threshold is not None and beta * x > threshold
-                                             else mpmath.log1p(mpmath.exp(beta * x)) / beta),
+                                             else mpmath.log1p(mp_exp(beta * x)) / beta),
    torch=lambda t, x: t.nn.functional.softplus(x, threshold=1e300), family="activation",
    note="softplus(x, beta, threshold) as in torch: x where beta·x > threshold")
 
@@ -1422,9 +1423,9 @@ _act("gelu", lambda x: x * ndtr(x),  # x·Φ(x): x/2·(1 + erf(x/√2)) cancels 
 _act("gelu_tanh", lambda x: x * ndtr_tanh(x),  # x/2·(1 + tanh(√(2/π)(x + 0.044715x³))), as x·σ(v) (special.py)
      lambda x: x / 2 * (1 + mpmath.tanh(mpmath.sqrt(2 / mpmath.pi) * (x + mpmath.mpf("0.044715") * x ** 3))),
      lambda t, x: t.nn.functional.gelu(x, approximate="tanh"))
-_act("silu", lambda x: x * sigmoid(x), lambda x: x / (1 + mpmath.exp(-x)), lambda t, x: t.nn.functional.silu(x),
+_act("silu", lambda x: x * sigmoid(x), lambda x: x / (1 + mp_exp(-x)), lambda t, x: t.nn.functional.silu(x),
      aliases=("swish",))
-_act("mish", lambda x: x * sp.tanh(softplus(x)), lambda x: x * mpmath.tanh(mpmath.log1p(mpmath.exp(x))),
+_act("mish", lambda x: x * sp.tanh(softplus(x)), lambda x: x * mpmath.tanh(mpmath.log1p(mp_exp(x))),
      lambda t, x: t.nn.functional.mish(x))
 _act("softsign", lambda x: x / (1 + sp.Abs(x)), lambda x: x / (1 + abs(x)), lambda t, x: t.nn.functional.softsign(x))
 _act("hardtanh", lambda x, lo=-1, hi=1: sp.Piecewise((lo, x < _ordered("hardtanh", lo, hi)), (hi, x > hi), (x, True)),
@@ -1435,7 +1436,7 @@ _act("hardsigmoid", lambda x: sp.Piecewise((0, x <= -3), (1, x >= 3), (x / 6 + _
      boundaries=(-3.0, 3.0))
 _act("hardswish", lambda x: sp.Piecewise((0, x <= -3), (x, x >= 3), (x * (x + 3) / 6, True)),
      lambda x: x * min(max(x + 3, 0), 6) / 6, lambda t, x: t.nn.functional.hardswish(x), boundaries=(-3.0, 3.0))
-_act("logsigmoid", lambda x: -softplus(-x), lambda x: -mpmath.log1p(mpmath.exp(-x)),
+_act("logsigmoid", lambda x: -softplus(-x), lambda x: -mpmath.log1p(mp_exp(-x)),
      lambda t, x: t.nn.functional.logsigmoid(x))
 _act("tanhshrink", lambda x: x - sp.tanh(x), lambda x: x - mpmath.tanh(x), lambda t, x: t.nn.functional.tanhshrink(x))
 _act("softshrink", lambda x, lam=_half: sp.Piecewise((x - lam, x > _not_negative("softshrink", "lam", lam)),
@@ -1454,3 +1455,19 @@ def activation_names() -> tuple[str, ...]:
 
 
 from . import losses as _losses  # noqa: E402,F401 - registers the elementwise losses (symnet/losses.py)
+
+# erfcx(x) = e^(x²)·erfc(x) and erfcx′ (the scaled-erfc rule of symnet.codegen.rewrite): nodes of the code generator,
+# no parser names; helpers generated by symnet/scaled_erfc.py (coefficients from mpmath when it is imported)
+from . import scaled_erfc as _scaled_erfc  # noqa: E402
+from .special import erfcx, erfcx_slope  # noqa: E402
+
+TRITON_DEVICE_HELPERS.update(_scaled_erfc.triton_helpers())
+TRITON_HELPER_NEEDS.update({"_erfcx": ("_erfc",), "_erfcx_slope": ("_erfc",)})
+NUMPY_HELPERS.update(_scaled_erfc.numpy_helpers())
+NUMPY_HELPER_NEEDS.update({"_erfcx": ("_erfc",), "_erfcx_slope": ("_erfc",)})
+_BY_CLASS[erfcx] = Function(
+    "erfcx", erfcx, cls=erfcx, numpy="_erfcx({0}, out={out})", numpy_helper="_erfcx", triton="_erfcx({0})",
+    mpmath=_scaled_erfc.mp_erfcx, torch=lambda t, x: t.special.erfcx(x))
+_BY_CLASS[erfcx_slope] = Function(
+    "erfcx_slope", erfcx_slope, cls=erfcx_slope, numpy="_erfcx_slope({0}, out={out})", numpy_helper="_erfcx_slope",
+    triton="_erfcx_slope({0})", mpmath=_scaled_erfc.mp_erfcx_slope)

@@ -376,3 +376,50 @@ class sigmoid_pair_product(SymnetFunction):  # noqa: N801
         return m * n * sp.exp(-a * b) / (1 + sp.exp(-a * b)) ** 2
 
 __all__ += ["sigmoid_pair_product"]
+
+
+# erfc(x)·e^(x²), the scaled complementary error function (torch.special.erfcx, scipy.special.erfcx): written out it
+# is 0·inf from x ≈ 27 in float64 (the scaled-erfc stability rule of symnet.codegen.rewrite writes it as erfcx);
+# the generated helpers are symnet/scaled_erfc.py's. Nodes of the code generator, no parser names.
+class erfcx(SymnetFunction):  # noqa: N801
+    """erfcx(x) = e^(x²)·erfc(x), in (0, ∞): 1 at 0, ≈ 1/(x√π) for x ≫ 1, 2e^(x²) for x ≪ 0 (it overflows
+    below x ≈ −26.6 in float64, −9.4 in float32)."""
+
+    nargs = 1
+    latex_name, realness, positive = r"\operatorname{erfcx}", "argument", True
+
+    def fdiff(self, argindex=1):
+        return erfcx_slope(self.args[0])
+
+    @staticmethod
+    def _of(x):
+        return sp.exp(x ** 2) * sp.erfc(x)
+
+    def _eval_rewrite_as_erfc(self, x, **kwargs):
+        return self._of(x)
+
+    _eval_rewrite_as_exp = _eval_rewrite_as_erfc
+
+
+class erfcx_slope(SymnetFunction):  # noqa: N801
+    """erfcx′(x) = 2x·erfcx(x) − 2/√π, computed without that subtraction (it cancels to −1/(x²√π) for x ≫ 1:
+    2x² of the digits lost)."""
+
+    nargs = 1
+    latex_name, realness = r"\operatorname{erfcx}'", "argument"
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return 2 * erfcx(x) + 2 * x * erfcx_slope(x)
+
+    @staticmethod
+    def _of(x):
+        return 2 * x * sp.exp(x ** 2) * sp.erfc(x) - 2 / sp.sqrt(sp.pi)
+
+    def _eval_rewrite_as_erfc(self, x, **kwargs):
+        return self._of(x)
+
+    _eval_rewrite_as_exp = _eval_rewrite_as_erfc
+
+
+__all__ += ["erfcx", "erfcx_slope"]

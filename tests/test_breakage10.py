@@ -201,7 +201,8 @@ def _functional():
     (lambda F, z, y: F.sigmoid([1.0, 2.0]), "sigmoid: argument 'input' must be a torch.Tensor, not list"),
     (lambda F, z, y: F.elu(z, alpha="1"), "elu: a parameter must be a number, not str"),
     (lambda F, z, y: F.softmax(z, dim="x"), "softmax: dim must be an int, not str"),
-    (lambda F, z, y: F.mse_loss(z, [1.0] * 4), "mse: takes 1 target tensor(s), got 4"),
+    (lambda F, z, y: F.mse_loss(z, [1.0] * 4), "mse_loss: argument 'target' must be a torch.Tensor, not list"),
+    (lambda F, z, y: F.loss("mse", z, [1.0] * 4), "mse: takes 1 target tensor(s), got 4"),
 ])
 def test_a_functional_argument_that_is_not_a_tensor_is_one_line_naming_it(call, message):
     """Before: a list or NumPy array reached the op's schema (a 5-line RuntimeError "Expected a value of

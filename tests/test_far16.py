@@ -117,8 +117,10 @@ def test_what_is_far():
     assert elementwise._is_far(x > 1000, {}) and elementwise._is_far(x <= -100, {})
     assert elementwise._is_far(sp.Lt(1000, x, evaluate=False), {}) and elementwise._is_far(c, far)
     assert elementwise._is_far(sp.Or(x > 1000, x < -1e19), {})
+    # an And holding a far condition holds only where it does (the focal loss's (z > 1000) ∧ (t < 1), session 18)
+    assert elementwise._is_far(sp.And(x > 1000, x < 2000), {}) and elementwise._is_far(sp.And(x > 1000, c < 1), {})
     # near conditions, or far on the side towards 0: taken on ordinary data
-    for cond in (x > 20, x < 1000, x > -1000, sp.Eq(x, 2000), sp.Or(x > 1000, x > 0), sp.And(x > 1000, x < 2000)):
+    for cond in (x > 20, x < 1000, x > -1000, sp.Eq(x, 2000), sp.Or(x > 1000, x > 0), sp.And(x > 20, x < 2000)):
         assert not elementwise._is_far(cond, {}), cond
 
 

@@ -136,6 +136,10 @@ from test_num16 import LIMITS as _LIMITS16, RULE_CASES as _NUM16  # noqa: E402  
 RULE_CASES += _NUM16
 from test_misc18 import RULE_CASES as _MISC18  # noqa: E402  (shifted-argument of k·x + c: tests/test_misc18.py)
 RULE_CASES += _MISC18
+from test_focal18 import RULE_CASES as _FOCAL18  # noqa: E402  (mixture-power: tests/test_focal18.py)
+RULE_CASES += _FOCAL18
+from test_logprod18 import RULE_CASES as _LOGPROD18  # noqa: E402  (rounded-log-argument: tests/test_logprod18.py)
+RULE_CASES += _LOGPROD18
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -211,7 +215,10 @@ UNDECIDED |= {"product-root-series", "product-pair"}  # a root series, selects a
 UNDECIDED |= {"overflowed-product"}  # its case holds the silu-slope select, which simplify does not prove; the 50-digit check holds
 UNDECIDED |= {"tiny-argument"}  # f(x) = f′(0)·x below |x| = 2⁻⁶⁰: to 2⁻⁶¹ there, not an identity; the 50-digit check holds above
 UNDECIDED |= {"mixture-log"}  # selects at t = 0 and t = 1 (Eq): simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"mixture-power"}  # selects at t = 0 and t = 1 (Eq) and at |z| = 40: the 50-digit check holds in (0, 1)
 UNDECIDED |= {"hypot-slope"}  # sign, Min and |·| of p − t and δ: simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"rounded-log-argument"}  # log p as Σ n·log|a| under sign(a)… > 0 where p leaves float64's range, and
+# log1p(p) as log p above 2¹⁰⁰⁰ (to 2⁻¹⁰⁰⁰ relative: not an identity); simplify cannot decide; the 50-digit check holds
 
 
 def _plain(e):

@@ -24,10 +24,22 @@ _BLOCK = 16384  # elements per block: the temporaries of a block stay in cache
 def _unmasked(value, name):
     """``value``, refused where it is a numpy.ma masked array: np.asarray keeps its data and drops its mask,
     so the masked entries would count as if they were there. What a mask should mean differs by function
-    (an entry left out of a sum, a row left out of a mean, a logit of −∞), so the caller says it."""
+    (an entry left out of a sum, a row left out of a mean, a logit of −∞), so the caller says it.
+    An array in the other byte order ('>f8' read from a file on a little-endian machine) holds the same
+    numbers: it is copied into the machine's order (exact), not refused as "not float64". Returns an array:
+    what np.asarray cannot read (a tensor that requires grad, a bfloat16 tensor, a ragged list) is one
+    TypeError naming the argument, not NumPy's or torch's own error without it."""
     if isinstance(value, np.ma.MaskedArray):
         raise TypeError(f"argument {name!r} is a numpy.ma masked array, whose mask would be ignored; pass "
-                        f"{name}.filled(x) with the value x masked entries stand for, or the unmasked entries only")
+                        f"{name}.filled(...) with the value that masked entries stand for, or the unmasked "
+                        "entries only")
+    try:
+        value = np.asarray(value)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise TypeError(f"argument {name!r} ({type(value).__name__}) cannot be read as a NumPy array: "
+                        + " ".join(str(exc).split())) from None
+    if not value.dtype.isnative:
+        value = value.astype(value.dtype.newbyteorder("="))
     return value
 
 

@@ -83,7 +83,9 @@ def _with_user_names(function: Callable, names: tuple) -> Callable:
         try:
             bound = public.bind(*args, **kwargs)
         except TypeError as exc:  # name every unexpected argument too, and what the inputs are
-            unexpected = [k for k in kwargs if k not in public.parameters]
+            # those the message does not name already (Python names the first only; "got an unexpected
+            # keyword argument 'z'; unexpected 'z'" said it twice)
+            unexpected = [k for k in kwargs if k not in public.parameters and repr(k) not in str(exc)]
             also = f"; unexpected {', '.join(map(repr, unexpected))}" if unexpected else ""
             raise TypeError(f"{exc}{also} (the inputs are {', '.join(names)})") from None
         return function(*bound.args, **bound.kwargs)

@@ -28,7 +28,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
 from ..functions import _PRINT_METHODS, SymnetFunction, sigmoid
-from ..special import (exp_shift, exp_twosum, hypot_gap_slope, ndtr, nexpsq, nexpsq2, ordered_product, sigmoid_pair_product,
+from ..special import (erfcx, erfcx_slope, exp_shift, exp_twosum, hypot_gap_slope, ndtr, nexpsq, nexpsq2, ordered_product, sigmoid_pair_product,
                        sigmoid_twosum, softplus)
 
 __all__ = ["softplus", "Rule", "RULES", "stabilise"]
@@ -1013,7 +1013,11 @@ def _widen_hazard(node) -> bool:
     # terms of opposite signs that each hold a rounded function (the focal gradient's product rule:
     # 500 ULP in float32 at t = 1/2, z = −0.294 where they cancel); sums of one sign do not cancel
     holders = [a for a in node.args if a.has(*_ROUNDED, softplus)]
-    if len(holders) >= 2 and len({a.could_extract_minus_sign() for a in holders}) == 2:
+    # a term holding tanh(u) has both signs (the collect rule's −X·tanh(z/2) in the focal ∂t beside −X·z/4 and
+    # −CE·X/2: at t = 1, γ = 1, z = −56 they cancel to 1e−23 from terms of 14, 7e15 ULP in float64 unwidened)
+    signs = {s for a in holders for s in ((True, False) if any(
+        u.free_symbols for u in a.atoms(sp.tanh)) else (a.could_extract_minus_sign(),))}
+    if len(holders) >= 2 and len(signs) == 2:
         return True
     # a term holding a widened difference (σ(z) − t: its sign changes with the data) beside another
     # term that holds a rounded function: a product rule that crosses zero where they cancel (the
@@ -3238,6 +3242,102 @@ _register(MIXTURE_LOG)
 __all__ += ["MIXTURE_LOG"]
 
 
+# ------------------------------------------------------------------ mixture-power (issue 16, session 18): the focal
+# loss's (1 − p_t)^γ and (1 − p_t)^(γ − 1)·CE with γ an input, at t = 1 or 0 where 1 − p_t = σ(∓z) is subnormal or 0;
+# tested in tests/test_focal18.py
+
+_SOFTPLUS_OVER_SIGMOID_ONE = 40  # below u = −40, softplus(u)/σ(u) = 1 + e^u/2 + … is 1 to float64's rounding (e^−40/2 < 2⁻⁵⁴)
+
+
+def _mixture_power_of(f):
+    """(b, e, (c₁, u₁, c₂, u₂)) where ``f`` is b^e (or the zero-power rule's select of it), e not a number and b a
+    1 − p_t mixture c₁·σ(u₁) + c₂·σ(u₂) (:func:`_sigmoid_mixture`), else None."""
+    pe = _power_of(f) if not f.is_Symbol else None
+    if pe is None or pe[1].is_number:
+        return None
+    found = _sigmoid_mixture(pe[0])
+    return (pe[0], pe[1], found) if found is not None else None
+
+
+def _clamped_input(node):
+    """A product of this rule's select of b^e (e^(−e·softplus(−u)) where b = σ(u)) and the input of u, z (the focal
+    ∂t's (1 − p_t)^γ·(softplus(−z) − softplus(z)), which the collect and softplus-difference rules make
+    −(1 − p_t)^γ·z after this rule wrote the power): at t = 1, z = +inf (t = 0, z = −inf) the power is e^(−γ·∞) = 0
+    and 0·∞ was NaN, the limit ∓0 (γ > 0); z is clamped to ±2¹⁰²⁰ (γ = 0: the power is 1 and the product z itself,
+    ±inf). Below 2¹⁰²⁰ in magnitude the clamp is z; above, the power is e^(−γ·|z|) = 0 for γ ≥ 1e−304 (the product
+    0 either way), and the product's other factors ((3 − 2t)/4) cannot overflow it to ∞·0 (3·(−1e308) did, at t = 0).
+    None for any other product."""
+    for f in node.args:
+        if not (isinstance(f, sp.Piecewise) and len(f.args) == 4 and f.args[0].expr == 1
+                and isinstance(f.args[0].cond, sp.Eq) and f.args[-1].cond == sp.true):
+            continue
+        found = _mixture_power_of(f.args[-1].expr)
+        if found is None or f.args[0].cond != sp.Eq(found[1], 0):
+            continue
+        inputs = found[2][1].free_symbols
+        factors = [a for a in node.args if a.is_Symbol and a in inputs]
+        if factors:
+            big = sp.Float(2.0 ** 1020)
+            z = factors[0]
+            clamp = sp.Piecewise((z, f.args[0].cond), (sp.Max(sp.Min(z, big), -big), True))
+            return _Final(_Fired(sp.Mul(*[clamp if a == z else a for a in node.args]), ["mixture-power"]))
+    return None
+
+
+def _mixture_power(node):
+    """A product holding b^e, b = c₁·σ(u) + c₂·σ(−u) with c₁ + c₂ = 1 (the focal loss's 1 − p_t) and e not a number
+    (γ, γ − 1): b^e is a select of e^(−e·softplus(−u)) where c₂ = 0 (b = σ(u): log σ(u) = −softplus(−u)), the same
+    with −u where c₁ = 0, b^e elsewhere. Where e has a negative constant term (γ − 1) and the product also holds
+    CE = c₁·softplus(u) + c₂·softplus(−u) (the focal loss's cross-entropy, as the product rule leaves it beside
+    b^(γ − 1)), b^e·CE is b^(e + 1)·(CE/b), CE/b a select of 1 where c₂ = 0 and u < −40 (or c₁ = 0 and u > 40):
+    there CE/b = softplus(v)/σ(v) with v < −40 is 1 + e^v/2 + …, 1 to float64's rounding, where CE and b underflow
+    (0/0 from |u| ≈ 745); CE/b elsewhere (σ(v) ≥ σ(−40) normal). At t = 1, z ≥ 745, b = σ(−z) and CE are 0 and
+    b^(γ − 1)·CE was ∞·0 (γ < 1), from z ≈ 708 both subnormal (∂t 6.9e3 ULP at z = 720). One select per power and
+    one per quotient, shared by every product (not a select of each product: NumPy computes every branch)."""
+    if not node.is_Mul:
+        return None
+    clamped = _clamped_input(node)
+    if clamped is not None:
+        return clamped
+    powers = [(f, found) for f in node.args if (found := _mixture_power_of(f)) is not None]
+    if len(powers) != 1:
+        return None
+    f, (b, e, (c1, u1, c2, u2)) = powers[0]
+    ends = [(*_at_zero(c2), u1), (*_at_zero(c1), u2)]  # (b = σ(u)'s condition, its substitution, u)
+
+    def power(exponent):
+        # widened: e^(−e·softplus(−u)) turns the rounding of its argument into |e·softplus(−u)| times its size (6 ULP
+        # in float64 at γ = 0.058, z = 930: an argument of −54)
+        return sp.Piecewise((1, sp.Eq(exponent, 0)), *[(widen(sp.exp(-exponent * softplus(-u))), cond)
+                                                        for cond, _, u in ends], (b ** exponent, True))
+
+    rest = [a for a in node.args if a is not f]
+    ce = None
+    if e.as_coeff_Add()[0].is_negative and all(point for _, point, _ in ends):
+        ce = next((a for a in rest if not a.is_number and all(
+            a.xreplace(point) == softplus(u) for _, point, u in ends)), None)
+    if ce is None:
+        return _Final(_Fired(sp.Mul(*rest, power(e)), ["mixture-power"]))
+    rest.remove(ce)
+    one = sp.Or(*[cond & (u < -_SOFTPLUS_OVER_SIGMOID_ONE) for cond, _, u in ends])
+    # b grouped: mixture-log's quotient rule would put selects at t = 1 and t = 0 into CE/b
+    quotient = sp.Piecewise((1, one), (ce / Grouped(b), True))
+    return _Final(_Fired(sp.Mul(*rest, power(e + 1), quotient), ["mixture-power"]))
+
+
+MIXTURE_POWER = Rule(
+    "mixture-power", "(t·σ(−z) + (1 − t)·σ(z))^γ with γ an input (the focal loss's (1 − p_t)^γ) is σ(∓z)^γ at "
+    "t = 1 or 0, which is subnormal from |z| ≈ 708 and 0 from 745 in float64 where σ(∓z)^γ = e^(−γ·softplus(±z)) is "
+    "not (γ < 1); its ∂t and ∂z hold (1 − p_t)^(γ − 1)·CE, ∞·0 there: 6.9e3 ULP at t = 1, z = 720, γ = 1/2, "
+    "a wrong finite value at 740, NaN from 750 (torch NaN). There the power is e^(−γ·softplus(±z)) and "
+    "(1 − p_t)^(γ − 1)·CE is (1 − p_t)^γ·(CE/(1 − p_t)), CE/(1 − p_t) = softplus(∓z)/σ(∓z), 1 beyond |z| = 40 "
+    "where both underflow: one select per power (t ∈ {0, 1}) and one per quotient; z beside the power is clamped "
+    "to ±2^1020 (γ ≠ 0): (1 − p_t)^γ·z was 0·∞ = NaN at t = 1, z = +inf", local=_mixture_power)
+_register(MIXTURE_POWER)
+_LOCAL = (_mixture_power,) + _LOCAL[:-1]  # before zero-limit: its select of γ·b^(γ − 1) would hide the product
+__all__ += ["MIXTURE_POWER"]
+
+
 # ------------------------------------------------------------------ overflowed-product (issue 16, h-fresh11: swish
 # with a learnable β, x·σ(β·x), is NaN in ∂β and ∂x at β = x = −1.8e308, where β·x overflows and x²·σ(β·x)·σ(−β·x)
 # is inf·0, (1 + β·x·σ(−β·x)) is 1 + inf·0); tested in tests/test_swish11.py
@@ -3673,6 +3773,280 @@ COMPENSATED_SUM = Rule(
     "rounded once give S to about half an ULP (the gradient 1.12 ULP); a log's sum is left to the log-sum-exp rules", apply=_compensated_sums, fired=lambda old, new: new != old)
 _register(COMPENSATED_SUM)
 __all__ += ["COMPENSATED_SUM", "is_compensated_sum"]
+
+
+# ------------------------------------------------------------------ rounded-log-argument (issue 16, session 18: log(x·y)
+# near x·y = 1 and log1p(x·y) near x·y = −1 take the product's rounding, half an ulp of 1, relative to a result near
+# 0: 9.7e6 and 2.7e5 ULP in float64, torch the same); tested in tests/test_logprod18.py
+
+
+def _rounded_factors(p) -> bool:
+    """p = c·a·b⋯ with a, b, … inputs or whole powers of inputs (a quotient: a negative power) and c a number,
+    rounded once it is formed (two or more factors, a power, or c not ±2^k), so that its double-word (two-products,
+    a double-word quotient) holds it to about 2⁻¹⁰⁵."""
+    if not isinstance(p, sp.Expr) or p.is_number or not p.free_symbols:
+        return False
+    if isinstance(p, sp.UnevaluatedExpr):  # the power-product rule's s·(s·Y), grouped
+        p = p.args[0]
+    c, rest = p.as_coeff_Mul()
+    for f in sp.Mul.make_args(rest):
+        base = f.base if f.is_Pow else f
+        if isinstance(f, sp.UnevaluatedExpr) and _rounded_factors(f):
+            continue
+        if not (base.is_Symbol and (not f.is_Pow or (f.exp.is_Integer and f.exp != 0))):
+            return False
+    return not _exact_argument(p)
+
+
+def _shifted_product(s) -> bool:
+    """s = k + p, a number k ≠ 0 and a rounded product p (:func:`_rounded_product`): 1 + x·y, log1p's derivative's
+    denominator."""
+    if not (isinstance(s, sp.Expr) and s.is_Add and len(s.args) == 2):
+        return False
+    k, p = sorted(s.args, key=lambda a: not a.is_number)
+    if not (k.is_number and k != 0 and _rounded_factors(p)):
+        return False
+    # 1 + x² (atan′'s denominator) cannot cancel: its terms share a sign, and the sum rounds once
+    return not ((k > 0 and p.is_nonnegative) or (k < 0 and p.is_nonpositive))
+
+
+def _factor_powers(p):
+    """(c, [(a, n), …]) with p = c·Π aⁿ (the power-product rule's grouped s·(s·Y) unwrapped)."""
+    if isinstance(p, sp.UnevaluatedExpr):
+        return _factor_powers(p.args[0])
+    c, rest = p.as_coeff_Mul()
+    powers = []
+    for f in sp.Mul.make_args(rest):
+        if isinstance(f, sp.UnevaluatedExpr):
+            k, inner = _factor_powers(f)
+            c, powers = c * k, powers + inner
+        else:
+            base, n = f.as_base_exp()
+            powers.append((base, n))
+    return c, powers
+
+
+_PRODUCT_RANGE = (sp.Float(2.0 ** -1000), sp.Float(2.0 ** 1000))  # |p| inside: p is a normal float64
+
+
+def _log_of_factors(p):
+    """log p as log|c| + Σ n·log|a| where the factors' signs make p > 0 (a select: NaN elsewhere, as log p), for
+    a p that the dtype cannot hold (0, subnormal or ±inf after rounding): no cancellation there, since
+    |log p| > 690 while each |log a| < 745."""
+    c, powers = _factor_powers(p)
+    total = sp.log(sp.Abs(c)) + sp.Add(*[n * sp.log(sp.Abs(a)) for a, n in powers])
+    signs = sp.Mul(sp.sign(c), *[sp.sign(a) for a, n in powers if n % 2])
+    return sp.Piecewise((total, signs > 0), (sp.log(p), True))
+
+
+def _rounded_log_argument_node(node):
+    """log(p), log1p(p), log(k + p) of a rounded product p → the node widened (p in double-word, the log of it,
+    rounded once), and log p as a sum of logs of the factors where p leaves float64's normal range (log1p: above
+    it); (k + p)⁻ⁿ → (k + p widened)⁻ⁿ; None elsewhere."""
+    lo, hi = _PRODUCT_RANGE
+    if isinstance(node, log1p) and _rounded_factors(node.args[0]):
+        p = node.args[0]
+        return sp.Piecewise((_log_of_factors(p), p > hi), (widen(node), True))
+    if isinstance(node, sp.log) and _rounded_factors(node.args[0]):
+        p = node.args[0]
+        return sp.Piecewise((widen(node), (sp.Abs(p) >= lo) & (sp.Abs(p) <= hi)), (_log_of_factors(p), True))
+    if isinstance(node, sp.log) and _shifted_product(node.args[0]):
+        return widen(node)
+    if node.is_Mul:
+        return _shifted_product_quotient(node)
+    if node.is_Pow and node.exp.is_Integer and node.exp < 0 and _shifted_product(node.base):
+        return widen(node.base) ** node.exp
+    return None
+
+
+def _shifted_product_quotient(node):
+    """R/(k + p) with p = a·R (log1p(x·y)′ = y/(1 + x·y)) → R/(k + p widened), and 1/(a + k/R) where |p| > 2¹⁰⁰⁰
+    (there k + p overflows first: y/inf = 0 where the value is 1/x); None where the product is not of that form."""
+    for f in node.args:
+        if not (f.is_Pow and f.exp == -1 and _shifted_product(f.base)):
+            continue
+        k, p = sorted(f.base.args, key=lambda e: not e.is_number)
+        rest = sp.Mul(*[g for g in node.args if g is not f])
+        a = p / rest
+        if not (a.is_Symbol or (a.is_Pow and a.base.is_Symbol and a.exp.is_Integer)):
+            continue
+        far = 1 / (a + k / rest)  # |k/R| = |k·a/p| ≤ 2⁻¹⁰⁰⁰·|a|: no cancellation
+        return sp.Piecewise((far, sp.Abs(p) > _PRODUCT_RANGE[1]), (rest / widen(f.base), True))
+    return None
+
+
+def _rounded_log_arguments(expr):
+    """``expr`` with each log or log1p of a rounded product of inputs, and each reciprocal of 1 + such a product,
+    widened (:func:`_rounded_log_argument_node`)."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.log, log1p, sp.Pow):
+        return expr
+    return _top_down(expr, _rounded_log_argument_node, _KEPT)
+
+
+ROUNDED_LOG_ARGUMENT = Rule(
+    "rounded-log-argument", "log(v) and log1p(v) turn an absolute error of v into a relative error of "
+    "1/|log v| (log1p: 1/|log1p v|), and v = x·y (c·x·y, x/y, x²·y) is rounded once formed: half an ulp of 1 "
+    "divided by a result near 0 (log(x·y) 9.7e6 ULP in float64 at x = 1.4428819183193045, y = 0.6930573954107464, "
+    "log1p(x·y) 2.7e5 near x·y = −1 and its derivative y/(1 + x·y) alike; torch the same); v as a double-word "
+    "(Dekker's two-product: exact for two factors) into the double-word log or log1p (and 1 + x·y a double-word "
+    "sum), rounded once, in a float64 kernel (NumPy: only where a bound of the float64 form's error is past 3 ULP, "
+    "i.e. near the root); in float64 in a float32 one (a product of two float32 is exact there); where p itself "
+    "leaves the dtype's normal range (x = y = 1e200: inf; 7.3e6·5e−324 subnormal, 1.5e5 ULP) log p as "
+    "log|x| + log|y| (NaN where the signs make p < 0; log1p the same above 2¹⁰⁰⁰), no cancellation there; "
+    "log1p's derivative y/(1 + x·y) as 1/(x + 1/y) where x·y is past 2¹⁰⁰⁰ (y/inf = 0 where it is 1/x)",
+    apply=_rounded_log_arguments, fired=lambda old, new: new != old)
+_register(ROUNDED_LOG_ARGUMENT)
+__all__ += ["ROUNDED_LOG_ARGUMENT"]
+
+
+# ------------------------------------------------------------------ scaled-erfc (issue 16, session 18: erfc(x)·e^(x²)
+# is 0·inf = NaN from x ≈ 27 in float64 where it is 0.0209 … 5.6e−5; torch the same); tested in tests/test_logprod18.py
+
+
+def _scaled_erfc_product(node):
+    """k·erfc(u)·e^v (v − u² simpler than v: e^(u²), e^(u² − y), e^(2x + x²) with u = x + 1) → k·erfcx(u)·e^(v − u²);
+    None where no such pair is a factor of the product."""
+    erfcs = [f for f in node.args if isinstance(f, sp.erfc)]
+    exps = [f for f in node.args if isinstance(f, sp.exp)]
+    for f in erfcs:
+        u = f.args[0]
+        for e in exps:
+            v = sp.expand(e.args[0])
+            w = sp.expand(v - u ** 2)
+            if w == 0 or sp.count_ops(w) < sp.count_ops(v):
+                rest = [a for a in node.args if a is not f and a is not e]
+                return sp.Mul(*rest) * erfcx(u) * sp.exp(w)
+    return None
+
+
+def _scaled_erfc_slope(node):
+    """C·erfcx(u) + R, a sum with C = k·u (k free of u's inputs) and R holding −k/√π (erfcx′ = 2u·erfcx(u) − 2/√π,
+    the derivative the product rule writes, maybe spread over terms: (x + 1)·erfcx(x + 1) as x·erfcx + erfcx)
+    → (k/2)·erfcx_slope(u) + (R + k/√π); None where no such part is there."""
+    for f in sorted(node.atoms(erfcx), key=sp.default_sort_key):
+        u = f.args[0]
+        holding = [t for t in node.args if f in sp.Mul.make_args(t)]
+        rest = [t for t in node.args if f not in sp.Mul.make_args(t)]
+        k = sp.cancel(sp.Add(*[t / f for t in holding]) / u)
+        if k.has(erfcx) or k.free_symbols & u.free_symbols:
+            continue
+        left = sp.expand(sp.Add(*rest) + k / sp.sqrt(sp.pi))
+        if len(sp.Add.make_args(left)) < len(rest) or (left == 0 and rest):
+            return k / 2 * erfcx_slope(u) + left
+    return None
+
+
+def _distributed_scaled_erfc(node):
+    """c·e^v·(Σ t_i) with some t_i holding erfc(u) (SymPy's form of the derivative of erfc(u)·e^v) → c·Σ (t_i·e^v),
+    each term by :func:`_scaled_erfc_product`, the sum by :func:`_scaled_erfc_slope`; None where nothing changes."""
+    sums = [a for a in node.args if a.is_Add and a.has(sp.erfc)]
+    exps = [a for a in node.args if isinstance(a, sp.exp)]
+    for total in sums:
+        for e in exps:
+            terms = [(t * e).replace(sp.exp, lambda a: sp.exp(sp.expand(a))) for t in total.args]
+            terms = [(_scaled_erfc_product(t) if t.is_Mul else None) or t for t in terms]
+            if not any(t.has(erfcx) for t in terms):
+                continue
+            summed = sp.Add(*terms)
+            summed = (_scaled_erfc_slope(summed) if summed.is_Add else None) or summed
+            rest = [a for a in node.args if a is not total and a is not e]
+            return sp.Mul(*rest) * summed
+    return None
+
+
+def _scaled_erfc(node):
+    """erfc(u)·e^(u² + w) → erfcx(u)·e^w and k·u·erfcx(u) − k/√π → (k/2)·erfcx′(u) (node by node: the product
+    first, then the sum that holds it; a product of e^v and a sum holding erfc(u) distributed first)."""
+    if node.is_Mul and node.has(sp.erfc) and node.has(sp.exp):
+        return _scaled_erfc_product(node) or _distributed_scaled_erfc(node)
+    if node.is_Add and node.has(erfcx):
+        return _scaled_erfc_slope(node)
+    return None
+
+
+SCALED_ERFC = Rule(
+    "scaled-erfc", "erfc(u)·e^(u²) (the scaled erfc, torch.special.erfcx) is 0·inf = NaN from u ≈ 27 in float64 "
+    "(erfc underflows, e^(u²) overflows; true 0.0209 at 27, 5.6e−5 at 1e4), inf from u ≈ 9.4 in float32; written "
+    "erfcx(u) (and e^(v − u²) for e^v: e^(x² − y)·erfc(x) = erfcx(x)·e^(−y)), computed by symnet/scaled_erfc.py's "
+    "helpers (Taylor pieces from the ODE y′ = 2x·y − 2/√π, the asymptotic series A&S 7.1.23, e^(x²)·erfc(x) below 0; "
+    "≤ 2.4 ULP in float64 against mpmath over [−26.6, 1e300]); its derivative 2u·erfcx(u) − 2/√π, which cancels to "
+    "−1/(u²√π) (2u² of the digits lost), as erfcx′(u) computed whole; below u ≈ −26.6 erfcx overflows genuinely",
+    local=_scaled_erfc)
+_register(SCALED_ERFC)
+__all__ += ["SCALED_ERFC"]
+
+
+# ------------------------------------------------------------------ quotient-square (issue 16, session 18: the
+# derivative of atan(x/y), ∂y = −x/(y²·(1 + x²/y²)), is inf/inf = NaN in float32 at x = 0.3, y = 1e−30 where it is
+# −x/(x² + y²) = −3.33; torch the same); tested in tests/test_logprod18.py
+
+
+def _square_of(e):
+    """A where e = A² (a whole square), else None."""
+    return e.base if e.is_Pow and e.exp == 2 else None
+
+
+def _quotient_square_parts(s):
+    """(A, B) where s = 1 + A²/B² (atan(A/B)′'s denominator, as SymPy writes it), else None."""
+    if not (s.is_Add and len(s.args) == 2 and sp.S.One in s.args):
+        return None
+    q = s.args[0] if s.args[1] == 1 else s.args[1]
+    numerator, denominator = q.as_numer_denom()
+    a, b = _square_of(numerator), _square_of(denominator)
+    return None if a is None or b is None else (a, b)
+
+
+def _quotient_square(node):
+    """c·B^k·(1 + A²/B²)⁻¹ with k = −1 or −2 (∂ of atan(A/B): 1/(B·(1 + A²/B²)), −A/(B²·(1 + A²/B²))) →
+    c·B^(k+2)/(A² + B²), the sum of squares scaled by m = max(|A|, |B|) outside [2⁻⁶⁰, 2⁶⁰] (where A² or B² would
+    leave float32's range), as two divisions: ((B/m)/S)/m, ((A/m)/S)/m (A a factor of c) or ((1/m)/S)/m with
+    S = (A/m)² + (B/m)²; None elsewhere."""
+    if not node.is_Mul:
+        return None
+    for f in node.args:
+        if not (f.is_Pow and f.exp == -1):
+            continue
+        parts = _quotient_square_parts(f.base)
+        if parts is None:
+            continue
+        a, b = parts
+        others = [g for g in node.args if g is not f]
+        powers = [g for g in others if (g.is_Pow and g.base == b and g.exp in (-1, -2))]
+        if len(powers) != 1:
+            continue
+        k = int(powers[0].exp)
+        rest = sp.Mul(*[g for g in others if g is not powers[0]])
+        if rest.has(b) and b.free_symbols & rest.free_symbols and not b.is_Symbol:
+            continue
+        m = sp.Max(sp.Abs(a), sp.Abs(b))
+        a_m, b_m = sp.UnevaluatedExpr(a / m), sp.UnevaluatedExpr(b / m)
+        sum_m = sp.UnevaluatedExpr(a_m ** 2 + b_m ** 2)
+        # B/(A² + B²) = ((B/m)/S)/m, S = (A/m)² + (B/m)² in [1, 2]: no overflow; 1/(A² + B²) beside a factor A (∂B
+        # of atan(A/B): −A/(B²·(1 + A²/B²))) as A/(A² + B²) = ((A/m)/S)/m, else ((1/m)/S)/m (1/m² alone would
+        # overflow where m is small and A/m² does not: −inf for −5e29 at x = y = 1e−30 in float32)
+        if k == -1:
+            top, numerator = b_m, b
+        elif a in sp.Mul.make_args(rest):
+            rest, top, numerator = rest / a, a_m, a
+        else:
+            top, numerator = sp.UnevaluatedExpr(1 / m), sp.S.One
+        plain = numerator / (a ** 2 + b ** 2)
+        scaled = sp.UnevaluatedExpr(top / sum_m) / m
+        inside = (m >= sp.Float(2.0 ** -60)) & (m <= sp.Float(2.0 ** 60))
+        # A or B infinite: the limit 0 (the written form's value there; the forms above are inf/inf)
+        return _Final(rest * sp.Piecewise((0, m > sp.Float(1.7976931348623157e308)), (plain, inside), (scaled, True)))
+    return None
+
+
+QUOTIENT_SQUARE = Rule(
+    "quotient-square", "1/(1 + A²/B²) beside 1/B or 1/B² (the derivatives of atan(A/B): 1/(B·(1 + A²/B²)) and "
+    "−A/(B²·(1 + A²/B²))) squares the quotient A/B, which overflows where B is small (float32: ∂y of atan(x/y) is "
+    "inf/inf = NaN at x = 0.3, y = 1e−30, true −x/(x² + y²) = −3.33; torch the same); the B² cleared: B/(A² + B²) "
+    "and 1/(A² + B²), the sum of squares scaled by m = max(|A|, |B|) where m is outside [2⁻⁶⁰, 2⁶⁰] (A² or B² past "
+    "float32's range): ((B/m)/S)/m, ((A/m)/S)/m with S = (A/m)² + (B/m)² in [1, 2] (A beside it: ∂B), and 0 where A "
+    "or B is infinite (the written form's limit there)", local=_quotient_square)
+_register(QUOTIENT_SQUARE)
+__all__ += ["QUOTIENT_SQUARE"]
 
 
 def stabilise(expr: sp.Expr, rules=None) -> tuple[sp.Expr, tuple[Rule, ...]]:

@@ -93,12 +93,20 @@ def from_formula(expr, inputs) -> Formula:
     Raises:
         ParseError: text the parser refuses, among it a name that is not a variable name.
         DerivationError: an input not in the formula, a formula symbol not among ``inputs``,
-            an input named twice, or a formula symnet cannot derive.
+            an input named twice, or a formula symnet cannot derive; ``expr`` that is not one
+            formula (a list of several: one ``from_formula`` each).
     """
     from dataclasses import replace
 
     from ..parsing import as_symbol, parse_symbols, parse_with_checks
 
+    if not isinstance(expr, (str, sp.Basic)) or isinstance(expr, sp.MatrixBase):
+        # from_formula([x*y, x + y], ...) raised "AttributeError: 'list' object has no attribute 'free_symbols'"
+        # (session 18's new user); symnet.derive takes a list, the module returns one tensor
+        several = isinstance(expr, (list, tuple, sp.MatrixBase))
+        raise DerivationError("from_formula takes one formula (text or a SymPy expression), not "
+                              + (f"a {type(expr).__name__} of several: make one from_formula for each output"
+                                 if several else type(expr).__name__))
     checks = ()  # gaussian_nll(x, t, v) as text: its kernel refuses a negative v (ArgumentCheck)
     if isinstance(expr, str):
         expr, checks = parse_with_checks(expr)

@@ -192,7 +192,9 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
     if 1 + len(targets) != len(op.inputs):
         if any(isinstance(t, (int, float)) and not isinstance(t, bool) for t in targets):
             # mse_loss(z, [1.0, 2.0]): a list of numbers is read as several targets
-            raise TypeError(f"{name}: takes {len(op.inputs) - 1} target tensor(s), got {len(targets)}")
+            raise TypeError(f"{name}: takes {len(op.inputs) - 1} target tensor(s), got {len(targets)} (a list or "
+                            "tuple holds the target and a loss's further tensors, as loss('gaussian_nll', mu, "
+                            "(t, var)); pass one tensor: torch.tensor(target, dtype=input.dtype))")
         raise too_few_tensors()
     _check_options("loss", name, params, by_name, tensors=len(op.inputs))
     same = [isinstance(input, torch.Tensor) and isinstance(t, torch.Tensor) and t.shape == input.shape
@@ -324,7 +326,12 @@ def _same_size(name: str, input, target, refuse: bool = False) -> None:
     """torch's own answer where a drop-in's target is not the input's size: (N, 1) against (N,) broadcasts
     to (N, N), a loss over N² pairs. torch.nn.functional.mse_loss, l1_loss, smooth_l1_loss and huber_loss
     warn (UserWarning, torch's words); binary_cross_entropy(_with_logits) refuse (ValueError). ``loss()``
-    itself broadcasts without a word, as documented."""
+    itself broadcasts without a word, as documented. A list or tuple target is refused as torch refuses it
+    (``loss()`` reads one as the target and a loss's further tensors: mse_loss(z, [1.0]) was mse_loss(z, 1.0),
+    and mse_loss(z, [1.0] * 4) said "takes 1 target tensor(s), got 4"; session 18's new user)."""
+    if isinstance(target, (list, tuple)):
+        raise TypeError(f"{name}: argument 'target' must be a torch.Tensor, not {type(target).__name__} "
+                        "(torch.tensor(target, dtype=input.dtype) makes one)")
     if not (isinstance(input, torch.Tensor) and isinstance(target, torch.Tensor)) or input.shape == target.shape:
         return
     if refuse:

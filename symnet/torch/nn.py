@@ -166,9 +166,25 @@ class ElmanRNN(torch.nn.Module):
     batch_first=False)``; ``forward(input, hx=None)`` takes ``(T, B, D)`` (``(B, T, D)`` with
     batch_first, or unbatched ``(T, D)``) and returns ``(output, h_n)``, output ``(T, B, H)``,
     h_n ``(1, B, H)``. Parameters ``weight_ih_l0`` ``(H, D)``, ``weight_hh_l0`` ``(H, H)``,
-    initialised U(−1/√H, 1/√H) as torch's."""
+    initialised U(−1/√H, 1/√H) as torch's.
 
-    def __init__(self, input_size, hidden_size, batch_first=False, device=None, dtype=None):
+    torch.nn.RNN's other keywords are taken only at the values this network has (``num_layers=1``,
+    ``bias=False``, ``dropout=0``, ``bidirectional=False``, ``nonlinearity="sigmoid"``); any other
+    value, or another keyword, is a TypeError naming what ElmanRNN is.
+
+    Raises (forward): ValueError for an input or ``hx`` of the wrong shape or an empty sequence;
+    TypeError for an input or ``hx`` whose dtype is not the weights' (outside ``torch.autocast``)."""
+
+    _AS_TORCH = {"num_layers": 1, "bias": False, "dropout": 0, "bidirectional": False, "nonlinearity": "sigmoid"}
+
+    def __init__(self, input_size, hidden_size, batch_first=False, device=None, dtype=None, **torch_options):
+        # torch.nn.RNN's keywords answered in one line (bias=True raised Python's bare "unexpected keyword
+        # argument 'bias'": session 18's new user)
+        for k, v in torch_options.items():
+            if k not in self._AS_TORCH or v != self._AS_TORCH[k]:
+                raise TypeError(f"ElmanRNN() got {k}={v!r}: it is one layer of h_t = σ(x_t W_ihᵀ + h_(t−1) W_hhᵀ), "
+                                "without biases, dropout or a second direction; its arguments: input_size, "
+                                "hidden_size, batch_first, device, dtype")
         super().__init__()
         self.input_size, self.hidden_size, self.batch_first = input_size, hidden_size, batch_first
         kw = {"device": device, "dtype": dtype}
@@ -181,6 +197,17 @@ class ElmanRNN(torch.nn.Module):
         for w in self.parameters():
             torch.nn.init.uniform_(w, -bound, bound)
 
+    def extra_repr(self) -> str:  # printed ElmanRNN() before; torch's RNN prints RNN(3, 4, batch_first=True)
+        return f"{self.input_size}, {self.hidden_size}" + (", batch_first=True" if self.batch_first else "")
+
+    def _same_dtype(self, name, tensor):
+        """The rnn step named its own argument ('Wi' is torch.float64 but the inputs are torch.float32)."""
+        weight = self.weight_ih_l0
+        device = tensor.device.type
+        if tensor.dtype != weight.dtype and not (device in ("cpu", "cuda") and torch.is_autocast_enabled(device)):
+            raise TypeError(f"ElmanRNN: {name} is {tensor.dtype} but the weights are {weight.dtype}; convert one "
+                            f"({name}.to({weight.dtype}) or the module's .to({tensor.dtype}))")
+
     def forward(self, input, hx=None):
         if input.dim() not in (2, 3):
             raise ValueError(f"ElmanRNN: input must be (L, H_in), (L, N, H_in) or, batch_first, (N, L, H_in), "
@@ -191,6 +218,7 @@ class ElmanRNN(torch.nn.Module):
         if input.shape[-1] != self.input_size:
             raise ValueError(f"ElmanRNN: input.size(-1) must be equal to input_size: expected {self.input_size}, "
                              f"got {input.shape[-1]} (input of shape {tuple(input.shape)})")
+        self._same_dtype("input", input)
         x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)
         if hx is not None:
             expected = (1, self.hidden_size) if unbatched else (1, x.shape[1], self.hidden_size)
@@ -198,6 +226,7 @@ class ElmanRNN(torch.nn.Module):
                 got = tuple(hx.shape) if isinstance(hx, torch.Tensor) else type(hx).__name__
                 raise ValueError(f"ElmanRNN: expected hidden size {expected} (num_layers, "
                                  f"{'' if unbatched else 'batch, '}hidden_size), got {got}")
+            self._same_dtype("hx", hx)
         h = (x.new_zeros(x.shape[1], self.hidden_size) if hx is None
              else (hx.unsqueeze(1) if unbatched else hx)[0])
         if x.shape[0] == 0:  # torch.nn.RNN refuses it too

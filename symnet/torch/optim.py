@@ -197,6 +197,21 @@ class FusedStep:
             s.zero_()
         self.steps_taken = 0
 
+    # torch.optim's names a training loop calls, answered in one line (opt.zero_grad() was "AttributeError:
+    # 'FusedStep' object has no attribute 'zero_grad'": session 18's new user)
+    _NOT_HERE = {
+        "zero_grad": "it computes the gradients inside its kernel and never reads .grad: opt.step(x, target) is the "
+                     "whole step (forward, loss, backward, update), with no loss.backward() before it",
+        "param_groups": "its learning rate is opt.lr (settable between steps, e.g. by your own schedule; torch's "
+                        "lr_scheduler classes need param_groups), its parameters opt.params",
+        "add_param_group": "its parameters are fixed when it is made (opt.params); make another FusedStep",
+    }
+
+    def __getattr__(self, name: str):
+        if name in FusedStep._NOT_HERE:
+            raise AttributeError(f"FusedStep has no {name}: {FusedStep._NOT_HERE[name]}")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def __getstate__(self) -> dict:
         """Pickled (``pickle``, ``copy.deepcopy``, ``torch.save``) without its generated function, which is compiled
         again from the activations, loss and optimizer on unpickling (from symnet's caches where kept). Before:
@@ -273,6 +288,11 @@ def _activations_of(model) -> tuple:
         elif isinstance(module, torch.nn.Linear):
             raise FusedStepError(f"the fused step cannot take nn.Linear({module.in_features}, {module.out_features}, "
                                  "bias=False): every layer needs its bias (zero it to do without)")
+        elif isinstance(module, (torch.nn.Softmax, torch.nn.LogSoftmax)) and module is model[-1]:
+            # the usual slip of a classifier written for NLLLoss or for predictions: the kernel's "ce" takes logits
+            raise FusedStepError(f"the fused step cannot take a final nn.{type(module).__name__}: a layer's activation "
+                                 "is elementwise; for classes, loss='ce' takes the last layer's logits and applies the "
+                                 "softmax itself, as torch.nn.CrossEntropyLoss does: drop that module")
         else:
             raise FusedStepError(f"the fused step cannot take {type(module).__name__} here: it reads nn.Linear layers "
                                  "with biases, each followed by nn.Sigmoid, nn.Tanh, nn.ReLU or nothing; for another "
@@ -356,7 +376,11 @@ def _check_params(params: list, layers: int) -> None:
     import torch
 
     if len(params) != 2 * layers:
-        raise FusedStepError(f"{layers} layer(s) take {2 * layers} parameters (W1, b1, …), not {len(params)}")
+        # activations=("gelu",) for a two-layer model said "1 layer(s) take 2 parameters (W1, b1, …), not 4"
+        # (session 18's new user): say which of the two is short
+        raise FusedStepError(f"activations names {layers} layer(s), which take {2 * layers} parameters (W1, b1, …), "
+                             f"but there are {len(params)}: give one activation per nn.Linear layer (W and b), "
+                             "the last usually 'linear'")
     device = None
     for i, p in enumerate(params):
         what = f"parameter {i} ({'W' if i % 2 == 0 else 'b'}{i // 2 + 1})"

@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -260,6 +260,8 @@ def fit(task, backend: str, settings: Settings, *, checkpoint=None, resume: bool
         if start >= settings.epochs:  # the result is the checkpoint's, untimed
             print(f"symnet: nothing to do: {checkpoint} is already at epoch {start}, and --epochs "
                   f"{settings.epochs} asks for no more; give --epochs above {start} to train on", file=sys.stderr)
+            # the report is the checkpoint's run: "after 3 epochs" of a checkpoint at epoch 5 (session 18)
+            settings = replace(settings, epochs=start)
     if checkpoint is not None:
         writer = CheckpointWriter(checkpoint)
     engine = task.engine(backend, params)

@@ -23,6 +23,11 @@ from .tasks import Task, legend_both
 __all__ = ["Xor", "Digits", "mlp_grads", "mlp_forward"]
 
 
+def _epochs(n: int) -> str:
+    """The count with its noun: 1 epoch, 40 epochs (a report read "after 1 epochs")."""
+    return f"{n} epoch{'' if n == 1 else 's'}"
+
+
 def init_layer(rng, fan_out: int, fan_in: int, scale: float = 1.0):
     """W ~ N(0, scale²/fan_in), b = 0, in float32."""
     W = rng.normal(0.0, scale / np.sqrt(fan_in), (fan_out, fan_in)).astype(np.float32)
@@ -144,7 +149,7 @@ class Xor(Task):
             for (a, b), t, o in zip(self.x, self.t, y))]
         m = result.metrics
         lines.append(f"{m['correct']}/4 correct, mean squared error {m['mse']:.5f} after "
-                     f"{result.settings.epochs} epochs (lr {result.settings.lr}, seed {result.settings.seed})")
+                     f"{_epochs(result.settings.epochs)} (lr {result.settings.lr}, seed {result.settings.seed})")
         return lines
 
     def plot(self, result, figure) -> None:
@@ -227,7 +232,7 @@ class Digits(Task):
 
     def report(self, result) -> list[str]:
         m, s = result.metrics, result.settings
-        lines = [f"64-{self.hidden}-10 sigmoid network, softmax cross-entropy, {s.epochs} epochs of mini-batch "
+        lines = [f"64-{self.hidden}-10 sigmoid network, softmax cross-entropy, {_epochs(s.epochs)} of mini-batch "
                  f"SGD (batch {s.batch}, lr {s.lr} decaying to 0 along a half cosine, seed {s.seed})",
                  f"train {len(self.x)} images, test {len(self.x_test)} (a fixed stratified split)",
                  f"test accuracy {100 * m['test_accuracy']:.2f}%   train accuracy {100 * m['train_accuracy']:.2f}%   "

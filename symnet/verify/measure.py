@@ -353,7 +353,7 @@ MAX_POINTS = 100_000  # random points per dtype (n): each is measured against a 
 
 def verify(d_or_formula, wrt=None, *, dtypes=("float32", "float64"), backends=("numpy",), n: int = 60,
            seed: int = 0, max_ulp: dict | float | None = None, full_sweep: bool = False,
-           torch: bool = True, timeout: float | None = None) -> Report:
+           torch: bool = True, timeout: float | None = None, **unknown) -> Report:
     """Measure the accuracy of a formula's generated code: a :class:`Report` whose table gives, per
     output (value and each gradient) × dtype × backend, the worst error in ULPs against mpmath,
     beside torch autograd of the formula as written and torch's built-in function where there is one.
@@ -374,7 +374,12 @@ def verify(d_or_formula, wrt=None, *, dtypes=("float32", "float64"), backends=("
             measured, and its ``partial`` is the Report of the dtypes measured in full before
             (marked partial, naming those not measured), or None where none was.
             LimitError also for a negative or nan ``timeout``.
+        TypeError: a keyword verify does not have; the command line's spelling (``backend=``, ``points=``,
+            ``dtype=``, ``time_limit=``) is answered with the Python one (``backends=``, ``n=``, ``dtypes=``,
+            ``timeout=``).
     """
+    if unknown:
+        raise TypeError(_unknown_keywords(unknown))
     dtypes = _names(dtypes, ("float32", "float64"), "dtypes")
     backends = _names(backends, ("numpy",), "backends")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:  # NumPy's own error came late
@@ -387,6 +392,27 @@ def verify(d_or_formula, wrt=None, *, dtypes=("float32", "float64"), backends=("
     except VerifyTimeoutError as e:  # outside the budget: its alarm is disarmed here
         e.partial = _partial(progress, dtypes)
         raise
+
+
+# The command line's options (and near misses) under their Python names: a user who read
+# `symnet verify --backend triton --points 60` wrote backend="triton" and got Python's bare
+# "unexpected keyword argument 'backend'" (h-fresh17's new user).
+_KEYWORD_SPELLINGS = {"backend": "backends", "dtype": "dtypes", "points": "n", "n_points": "n",
+                      "max_ulps": "max_ulp", "time_limit": "timeout"}
+_KEYWORDS = "wrt, dtypes, backends, n, seed, max_ulp, full_sweep, torch, timeout"
+
+
+def _unknown_keywords(unknown: dict) -> str:
+    """One line for keywords verify() lacks: the right spelling where the command line's was used."""
+    name = sorted(unknown)[0]
+    right = _KEYWORD_SPELLINGS.get(name, "")
+    if right:
+        return (f"verify() got an unexpected keyword argument {name!r}: in Python it is {right}= "
+                f"(symnet.verify(formula, {right}=...)); verify's keywords: {_KEYWORDS}")
+    if name == "kernels":
+        return ("verify() got an unexpected keyword argument 'kernels': symnet.verify measures one formula; "
+                "the committed kernels are checked by the command `symnet verify --kernels DIR`")
+    return f"verify() got an unexpected keyword argument {name!r}; verify's keywords: {_KEYWORDS}"
 
 
 def _names(value, default: tuple, what: str) -> tuple:
