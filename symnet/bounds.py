@@ -16,13 +16,14 @@ import contextlib
 import math
 import signal
 import threading
-from typing import Iterator, Mapping
+import time
+from typing import Callable, Iterator, Mapping
 
 import sympy as sp
 
 from .errors import LimitError
 
-__all__ = ["MAX_DIGITS", "PRINT_DIGITS", "check_magnitudes", "check_exact", "value_at", "time_limit"]
+__all__ = ["MAX_DIGITS", "PRINT_DIGITS", "check_magnitudes", "check_exact", "value_at", "time_limit", "alarm"]
 
 MAX_DIGITS = 1000          # every intermediate value lies within 10^±1000 ...
 PRINT_DIGITS = 4000        # ... and every exact integer in a result has at most 4000 digits
@@ -136,11 +137,38 @@ def time_limit(seconds: float | None, message: str = "the derivation took too lo
         yield
         return
 
-    def alarm(signum, frame):
-        raise LimitError(message)
+    with alarm(seconds, lambda: LimitError(message)):
+        yield
 
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
+
+@contextlib.contextmanager
+def alarm(seconds: float, error: Callable[[], BaseException]) -> Iterator[None]:
+    """``SIGALRM`` raising ``error()`` in the block once ``seconds`` have passed, then again every 50 ms (a
+    broad ``except`` inside SymPy may swallow one); POSIX, main thread only (the callers check). A timer
+    already running (``ITIMER_REAL``: pytest-timeout's signal method, an enclosing time_limit or verify
+    budget, the user's own) is kept: its handler still runs at its own deadline, and on leaving it is armed
+    again with the time it had left (it was cancelled: ``symnet.verify(..., timeout=60)`` inside a test
+    with a 30 s timeout left the test with none)."""
+    start = time.monotonic()
+    outer_left, outer_interval = signal.getitimer(signal.ITIMER_REAL)
+    outer_due = start + outer_left if outer_left > 0 else None
+    own_due = start + seconds
+    previous = signal.getsignal(signal.SIGALRM)
+    outer_ran, raised = [], []
+
+    def on_alarm(signum, frame):
+        now = time.monotonic()
+        if outer_due is not None and now >= outer_due and not outer_ran:
+            outer_ran.append(True)
+            if callable(previous):
+                previous(signum, frame)  # the outer timer's turn (its handler raises, typically)
+        if now >= own_due:
+            raised.append(error())
+            raise raised[-1]
+        signal.setitimer(signal.ITIMER_REAL, own_due - now, 0.05)  # the outer's came first: ours is still due
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, min(seconds, outer_left) if outer_due is not None else seconds, 0.05)
     try:
         yield
     finally:
@@ -149,5 +177,8 @@ def time_limit(seconds: float | None, message: str = "the derivation took too lo
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 signal.signal(signal.SIGALRM, previous)
                 break
-            except LimitError:
-                continue
+            except BaseException as e:
+                if not any(e is r for r in raised):
+                    raise
+        if outer_due is not None and not (outer_ran and not outer_interval):
+            signal.setitimer(signal.ITIMER_REAL, max(outer_due - time.monotonic(), 1e-6), outer_interval)

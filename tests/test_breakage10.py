@@ -166,7 +166,7 @@ def test_an_epoch_count_past_what_a_checkpoint_can_hold_is_refused(capsys):
 
     assert main(["train", "xor", "--epochs", "10000000000000000000000", "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and f"--epochs must be at most {MAX_EPOCHS:,}" in err
+    assert err.count("\n") == 1 and f"epochs (--epochs) must be at most {MAX_EPOCHS:,}" in err
     widest = ('{"epoch":%d,"loss":2.110578276390253,"train_accuracy":0.7023014105419451,'
               '"test_accuracy":0.7155555555555555}\n' % MAX_EPOCHS)  # digits', the longest record of the tasks
     assert 2 * MAX_EPOCHS * len(widest) < HISTORY_LIMIT

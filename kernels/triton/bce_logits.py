@@ -53,6 +53,35 @@ def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.cons
 
 
 @triton.jit
+def _upcast(x, dtype: tl.constexpr):
+    """x as dtype (float32 or float64); a bfloat16 x exactly by its bits, float32's top half: Triton's
+    interpreter upcasts bfloat16 subnormals wrong (2⁻¹²⁷ → 0, 1.0e−39 → 4.4e−39; triton 3.9)."""
+    if x.dtype == tl.bfloat16:
+        return (x.to(tl.int16, bitcast=True).to(tl.int32) << 16).to(tl.float32, bitcast=True).to(dtype)
+    return x.to(dtype)
+
+
+@triton.jit
+def _stored(x, ptr):
+    """x (float32 or float64) rounded once, to nearest even, to ptr's element type. bfloat16 is rounded in the
+    bits: a float64 x to float32 rounded to odd first (truncated, its last bit set where inexact: 24 bits ≥ 8 + 2,
+    so the rounding that follows is the correctly rounded one), then to nearest even at bit 16, whose top half
+    is the bfloat16. Triton's interpreter turns float64 into bfloat16 wrong (1.0 → 1.8e−40, −2.0 → NaN) and
+    float32 into bfloat16 by truncation, subnormals wrong (sigmoid(−89) = 2.2e−39 stored as 6.1e−39; triton
+    3.9); on a GPU this is cvt.rn's answer."""
+    if ptr.dtype.element_ty == tl.bfloat16:
+        r = x.to(tl.float32)
+        bits = r.to(tl.int32, bitcast=True)
+        if x.dtype == tl.float64:
+            bits = tl.where(tl.abs(r.to(tl.float64)) > tl.abs(x), bits - 1, bits)  # toward 0: truncated
+            bits = tl.where(r.to(tl.float64) != x, bits | 1, bits)  # inexact: odd
+        bits = tl.where(x == x, bits, 0x7FC00000)  # NaN: a quiet one (its payload could round to inf)
+        bits = (bits + (0x7FFF + ((bits >> 16) & 1))) & -65536  # to nearest even at bit 16 (sign-magnitude)
+        return (bits >> 16).to(tl.int16).to(tl.bfloat16, bitcast=True)
+    return x.to(ptr.dtype.element_ty)
+
+
+@triton.jit
 def _log1p(u):
     """log(1 + u) to full relative accuracy near 0 (Goldberg): w = 1 + u rounds, and
     log(w)·u/(w − 1) divides that rounding back out."""
@@ -312,25 +341,25 @@ def _dw_widened_063f068f73(y, z):
 
 @triton.jit
 def _dw_widened_6fd886a8eb(y, z):
-    """tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}, rounded once: in double-word arithmetic (hi + lo, about 106 bits)
+    """tanh(z/2)/2 + {0 if |z| > log(3); 1/2 − y otherwise}, rounded once: in double-word arithmetic (hi + lo, about 106 bits)
     in a float64 kernel, in float64 in a float32 one; the float64 value where either is not finite."""
     y_f64 = y.to(tl.float64)
     z_f64 = z.to(tl.float64)
-    plain = _tanh(z_f64/2.0)/2.0 + tl.where(tl.abs(z_f64) <= tl.full([], 1.0986122886681098, tl.float64), 0.5 - y_f64, 0.0)
+    plain = _tanh(z_f64/2.0)/2.0 + tl.where(tl.abs(z_f64) > tl.full([], 1.0986122886681098, tl.float64), 0.0, 0.5 - y_f64)
     if y.dtype == tl.float64:  # resolved when compiled
         # half_minus_y = 1/2 − y
         half_minus_y_hi, half_minus_y_lo = _dw_two_sum((-y_f64), 0.5)
-        # where_abs_z_le_log_three = {1/2 − y if |z| ≤ log(3); 0 otherwise}
-        where_abs_z_le_log_three_hi = tl.where(tl.abs(z_f64) <= tl.full([], 1.0986122886681098, tl.float64), half_minus_y_hi, 0.0)
-        where_abs_z_le_log_three_lo = tl.where(tl.abs(z_f64) <= tl.full([], 1.0986122886681098, tl.float64), half_minus_y_lo, 0.0)
+        # where_abs_z_gt_log_three = {0 if |z| > log(3); 1/2 − y otherwise}
+        where_abs_z_gt_log_three_hi = tl.where(tl.abs(z_f64) > tl.full([], 1.0986122886681098, tl.float64), 0.0, half_minus_y_hi)
+        where_abs_z_gt_log_three_lo = tl.where(tl.abs(z_f64) > tl.full([], 1.0986122886681098, tl.float64), 0.0, half_minus_y_lo)
         # half_times_z = z/2
         half_times_z_hi, half_times_z_lo = _dw_two_prod(0.5, z_f64)
         # tanh_half_times_z = tanh(z/2)
         tanh_half_times_z_hi, tanh_half_times_z_lo = _dw_tanh(half_times_z_hi, half_times_z_lo)
         # half_times_tanh_half_times_z = tanh(z/2)/2
         half_times_tanh_half_times_z_hi, half_times_tanh_half_times_z_lo = _dw_mul_fp(tanh_half_times_z_hi, tanh_half_times_z_lo, 0.5)
-        # sum_1 = tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}
-        sum_1_hi, sum_1_lo = _dw_add(where_abs_z_le_log_three_hi, where_abs_z_le_log_three_lo, half_times_tanh_half_times_z_hi, half_times_tanh_half_times_z_lo)
+        # sum_1 = tanh(z/2)/2 + {0 if |z| > log(3); 1/2 − y otherwise}
+        sum_1_hi, sum_1_lo = _dw_add(where_abs_z_gt_log_three_hi, where_abs_z_gt_log_three_lo, half_times_tanh_half_times_z_hi, half_times_tanh_half_times_z_lo)
         result = tl.where((tl.abs(sum_1_hi) < float("inf")) & (tl.abs(plain) < float("inf")), sum_1_hi, plain)
     else:
         result = plain
@@ -339,21 +368,21 @@ def _dw_widened_6fd886a8eb(y, z):
 
 @triton.jit
 def _dw_widened_90bcd99b33(y, z):
-    """−σ(−z) + {1 − y if z > log(3); 0 otherwise}, rounded once: in double-word arithmetic (hi + lo, about 106 bits)
+    """−σ(−z) + {0 if z ≤ log(3); 1 − y otherwise}, rounded once: in double-word arithmetic (hi + lo, about 106 bits)
     in a float64 kernel, in float64 in a float32 one; the float64 value where either is not finite."""
     y_f64 = y.to(tl.float64)
     z_f64 = z.to(tl.float64)
-    plain = tl.where(z_f64 > tl.full([], 1.0986122886681098, tl.float64), 1.0 - y_f64, 0.0) - _sigmoid(-z_f64)
+    plain = tl.where(z_f64 <= tl.full([], 1.0986122886681098, tl.float64), 0.0, 1.0 - y_f64) - _sigmoid(-z_f64)
     if y.dtype == tl.float64:  # resolved when compiled
         # one_minus_y = 1 − y
         one_minus_y_hi, one_minus_y_lo = _dw_two_sum((-y_f64), 1.0)
-        # where_z_gt_log_three = {1 − y if z > log(3); 0 otherwise}
-        where_z_gt_log_three_hi = tl.where(z_f64 > tl.full([], 1.0986122886681098, tl.float64), one_minus_y_hi, 0.0)
-        where_z_gt_log_three_lo = tl.where(z_f64 > tl.full([], 1.0986122886681098, tl.float64), one_minus_y_lo, 0.0)
+        # where_z_le_log_three = {0 if z ≤ log(3); 1 − y otherwise}
+        where_z_le_log_three_hi = tl.where(z_f64 <= tl.full([], 1.0986122886681098, tl.float64), 0.0, one_minus_y_hi)
+        where_z_le_log_three_lo = tl.where(z_f64 <= tl.full([], 1.0986122886681098, tl.float64), 0.0, one_minus_y_lo)
         # sig_neg_z = σ(−z)
         sig_neg_z_hi, sig_neg_z_lo = _dw_sigmoid((-z_f64), 0.0)
-        # sum_1 = −σ(−z) + {1 − y if z > log(3); 0 otherwise}
-        sum_1_hi, sum_1_lo = _dw_add(where_z_gt_log_three_hi, where_z_gt_log_three_lo, (-sig_neg_z_hi), (-sig_neg_z_lo))
+        # sum_1 = −σ(−z) + {0 if z ≤ log(3); 1 − y otherwise}
+        sum_1_hi, sum_1_lo = _dw_add(where_z_le_log_three_hi, where_z_le_log_three_lo, (-sig_neg_z_hi), (-sig_neg_z_lo))
         result = tl.where((tl.abs(sum_1_hi) < float("inf")) & (tl.abs(plain) < float("inf")), sum_1_hi, plain)
     else:
         result = plain
@@ -425,8 +454,8 @@ def _bce_logits_kernel(z_ptr, y_ptr, C_ptr, dC_dz_ptr, partial_ptr, count_ptr, n
         z = z.to(tl.float64)
         y = y.to(tl.float64)
     else:
-        z = z.to(tl.float32)
-        y = y.to(tl.float32)
+        z = _upcast(z, tl.float32)
+        y = _upcast(y, tl.float32)
     # log_three = log(3)
     log_three = tl.full([], 1.0986122886681098, z.dtype)
     # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
@@ -434,8 +463,8 @@ def _bce_logits_kernel(z_ptr, y_ptr, C_ptr, dC_dz_ptr, partial_ptr, count_ptr, n
     # dC_dz = ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
     dC_dz = tl.where(log_three < -z, _dw_widened_063f068f73(y, z), tl.where(log_three < z, _dw_widened_90bcd99b33(y, z), _dw_widened_6fd886a8eb(y, z)))
     if WRITE_VALUE:
-        tl.store(C_ptr + offs, C.to(C_ptr.dtype.element_ty), mask=mask)
-    tl.store(dC_dz_ptr + offs, dC_dz.to(dC_dz_ptr.dtype.element_ty), mask=mask)
+        tl.store(C_ptr + offs, _stored(C, C_ptr), mask=mask)
+    tl.store(dC_dz_ptr + offs, _stored(dC_dz, dC_dz_ptr), mask=mask)
     if REDUCE:  # this block's partial sum; the last program to finish adds the partial sums up
         tl.store(partial_ptr + pid, tl.sum(tl.where(mask, C, 0.0), axis=0))
         _sum_when_last(partial_ptr, tl.num_programs(0), count_ptr, C_ptr, divisor, BLOCK)  # Σ, or Σ/n

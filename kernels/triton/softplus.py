@@ -49,6 +49,35 @@ def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.cons
 
 
 @triton.jit
+def _upcast(x, dtype: tl.constexpr):
+    """x as dtype (float32 or float64); a bfloat16 x exactly by its bits, float32's top half: Triton's
+    interpreter upcasts bfloat16 subnormals wrong (2⁻¹²⁷ → 0, 1.0e−39 → 4.4e−39; triton 3.9)."""
+    if x.dtype == tl.bfloat16:
+        return (x.to(tl.int16, bitcast=True).to(tl.int32) << 16).to(tl.float32, bitcast=True).to(dtype)
+    return x.to(dtype)
+
+
+@triton.jit
+def _stored(x, ptr):
+    """x (float32 or float64) rounded once, to nearest even, to ptr's element type. bfloat16 is rounded in the
+    bits: a float64 x to float32 rounded to odd first (truncated, its last bit set where inexact: 24 bits ≥ 8 + 2,
+    so the rounding that follows is the correctly rounded one), then to nearest even at bit 16, whose top half
+    is the bfloat16. Triton's interpreter turns float64 into bfloat16 wrong (1.0 → 1.8e−40, −2.0 → NaN) and
+    float32 into bfloat16 by truncation, subnormals wrong (sigmoid(−89) = 2.2e−39 stored as 6.1e−39; triton
+    3.9); on a GPU this is cvt.rn's answer."""
+    if ptr.dtype.element_ty == tl.bfloat16:
+        r = x.to(tl.float32)
+        bits = r.to(tl.int32, bitcast=True)
+        if x.dtype == tl.float64:
+            bits = tl.where(tl.abs(r.to(tl.float64)) > tl.abs(x), bits - 1, bits)  # toward 0: truncated
+            bits = tl.where(r.to(tl.float64) != x, bits | 1, bits)  # inexact: odd
+        bits = tl.where(x == x, bits, 0x7FC00000)  # NaN: a quiet one (its payload could round to inf)
+        bits = (bits + (0x7FFF + ((bits >> 16) & 1))) & -65536  # to nearest even at bit 16 (sign-magnitude)
+        return (bits >> 16).to(tl.int16).to(tl.bfloat16, bitcast=True)
+    return x.to(ptr.dtype.element_ty)
+
+
+@triton.jit
 def _log1p(u):
     """log(1 + u) to full relative accuracy near 0 (Goldberg): w = 1 + u rounds, and
     log(w)·u/(w − 1) divides that rounding back out."""
@@ -133,14 +162,14 @@ def _softplus_kernel(z_ptr, s_ptr, ds_dz_ptr, partial_ptr, count_ptr, n, divisor
     if F64:  # float64 stays float64 (gradcheck); everything else computes in float32
         z = z.to(tl.float64)
     else:
-        z = z.to(tl.float32)
+        z = _upcast(z, tl.float32)
     # s = log(1 + exp(z))
     s = _softplus(z)
     # ds_dz = ∂s/∂z = exp(z)/(1 + exp(z))
     ds_dz = _sigmoid(z)
     if WRITE_VALUE:
-        tl.store(s_ptr + offs, s.to(s_ptr.dtype.element_ty), mask=mask)
-    tl.store(ds_dz_ptr + offs, ds_dz.to(ds_dz_ptr.dtype.element_ty), mask=mask)
+        tl.store(s_ptr + offs, _stored(s, s_ptr), mask=mask)
+    tl.store(ds_dz_ptr + offs, _stored(ds_dz, ds_dz_ptr), mask=mask)
     if REDUCE:  # this block's partial sum; the last program to finish adds the partial sums up
         tl.store(partial_ptr + pid, tl.sum(tl.where(mask, s, 0.0), axis=0))
         _sum_when_last(partial_ptr, tl.num_programs(0), count_ptr, s_ptr, divisor, BLOCK)  # Σ, or Σ/n

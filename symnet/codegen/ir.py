@@ -38,6 +38,7 @@ from ..engine import forward_expressions
 from ..errors import ParseError, SymnetError
 from ..parsing import as_symbol
 from ..render import text
+from .doubleword import nan_through
 from .names import FALLBACK_WORDS, _math_name
 from .rewrite import SIGMOID_PAIR, RoundingError, Rule, Stabiliser, WidenedBase, unordered_symbols, without_ite
 
@@ -201,7 +202,7 @@ def describe(d: Derivation, *, name: str | None = None, roles: dict | None = Non
     # CSE temporaries t0, t1, … (the backends name them by their math: temporary_names): never
     # the name of an input (a real t0 and a plain t0 differ only in assumptions)
     temps = sp.numbered_symbols("t", start=0, exclude=[sp.Symbol(i.name) for i in inputs])
-    stable = [without_ite(e) for e in stable]
+    stable = [nan_through(without_ite(e)) for e in stable]
     # a recovered rounding error is a temporary of its own, whose comment says why it is there
     # (temporary_comment): listed once more, so that CSE takes it out however often it is used
     errors = sorted({n for e in stable for n in e.atoms(RoundingError)}, key=sp.default_sort_key)

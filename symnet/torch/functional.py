@@ -292,24 +292,35 @@ def _broadcast(*args):
     return torch.broadcast_tensors(*args)
 
 
+def _applied(name: str, input, inplace, *params) -> torch.Tensor:  # noqa: A002
+    """``activation(name, input, *params)``; with torch's ``inplace=True``, written into ``input``, which is returned
+    (the argument was ignored: code that kept using ``input`` after ``F.relu(x, inplace=True)`` saw it unchanged).
+    Where autograd records, the op reads a copy (it keeps its input for the backward pass, which an in-place write
+    would break); a leaf that requires grad is refused by torch, as torch's own in-place ops refuse it."""
+    if not inplace or not isinstance(input, torch.Tensor):
+        return activation(name, input, *params)
+    source = input.clone() if torch.is_grad_enabled() and input.requires_grad else input
+    return input.copy_(activation(name, source, *params))
+
+
 def sigmoid(input): return activation("sigmoid", input)  # noqa: E704
 def tanh(input): return activation("tanh", input)  # noqa: E704
-def relu(input, inplace=False): return activation("relu", input)  # noqa: E704
-def relu6(input, inplace=False): return activation("relu6", input)  # noqa: E704
-def leaky_relu(input, negative_slope=0.01, inplace=False): return activation("leaky_relu", input, negative_slope)  # noqa: E704
-def elu(input, alpha=1.0, inplace=False): return activation("elu", input, alpha)  # noqa: E704
-def selu(input, inplace=False): return activation("selu", input)  # noqa: E704
-def celu(input, alpha=1.0, inplace=False): return activation("celu", input, alpha)  # noqa: E704
-def silu(input, inplace=False): return activation("silu", input)  # noqa: E704
-def mish(input, inplace=False): return activation("mish", input)  # noqa: E704
+def relu(input, inplace=False): return _applied("relu", input, inplace)  # noqa: E704
+def relu6(input, inplace=False): return _applied("relu6", input, inplace)  # noqa: E704
+def leaky_relu(input, negative_slope=0.01, inplace=False): return _applied("leaky_relu", input, inplace, negative_slope)  # noqa: E704
+def elu(input, alpha=1.0, inplace=False): return _applied("elu", input, inplace, alpha)  # noqa: E704
+def selu(input, inplace=False): return _applied("selu", input, inplace)  # noqa: E704
+def celu(input, alpha=1.0, inplace=False): return _applied("celu", input, inplace, alpha)  # noqa: E704
+def silu(input, inplace=False): return _applied("silu", input, inplace)  # noqa: E704
+def mish(input, inplace=False): return _applied("mish", input, inplace)  # noqa: E704
 def softplus(input, beta=1.0, threshold=20.0):
     if beta == 0:  # softplus is log(1 + e^{βx})/β: there is no formula to derive at β = 0
         raise SymnetError("softplus: beta must be nonzero, not 0")
     return activation("softplus", input, beta, threshold)
 def softsign(input): return activation("softsign", input)  # noqa: E704
-def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False): return activation("hardtanh", input, min_val, max_val)  # noqa: E704
-def hardsigmoid(input, inplace=False): return activation("hardsigmoid", input)  # noqa: E704
-def hardswish(input, inplace=False): return activation("hardswish", input)  # noqa: E704
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False): return _applied("hardtanh", input, inplace, min_val, max_val)  # noqa: E704
+def hardsigmoid(input, inplace=False): return _applied("hardsigmoid", input, inplace)  # noqa: E704
+def hardswish(input, inplace=False): return _applied("hardswish", input, inplace)  # noqa: E704
 def logsigmoid(input): return activation("logsigmoid", input)  # noqa: E704
 def tanhshrink(input): return activation("tanhshrink", input)  # noqa: E704
 def softshrink(input, lambd=0.5): return activation("softshrink", input, lambd)  # noqa: E704

@@ -125,8 +125,8 @@ def _activation(cls_name, fn, **defaults):
         for k, v in values.items():
             setattr(self, k, v)
 
-    def forward(self, input):
-        return fn(input, **{k: getattr(self, k) for k in names if k != "inplace"})
+    def forward(self, input):  # inplace=True as torch's: the input holds the result (functional._applied)
+        return fn(input, **{k: getattr(self, k) for k in names})
 
     def extra_repr(self):
         return ", ".join(f"{k}={getattr(self, k)!r}" for k in names)

@@ -176,7 +176,7 @@ class FusedStep:
             raise FusedStepError(f"the state's 'state' must be the list of tensors from state_dict(), not {kind}")
         if len(saved) != len(self.state) or any(a.shape != b.shape for a, b in zip(saved, self.state)):
             raise FusedStepError("the state tensors do not match these parameters' shapes")
-        _check_state_values(saved, [n for n, _ in self.rule.state])
+        _check_state_values(saved, [n for n, _ in self.rule.state], [s.dtype for s in self.state])
         hyper = state.get("hyper")
         if not isinstance(hyper, dict) or set(hyper) != set(self.hyper):
             raise FusedStepError(f"the state's hyperparameters {sorted(hyper) if isinstance(hyper, dict) else hyper!r} "
@@ -231,14 +231,16 @@ class FusedStep:
         return f"FusedStep({self.optimizer}, activations={self.activations}, loss={self.loss!r}, lr={self._lr}, {hyper})"
 
 
-def _check_state_values(saved: list, names: list) -> None:
+def _check_state_values(saved: list, names: list, dtypes: list) -> None:
     """Refuse state tensors the kernel would turn into wrong weights silently: not real floating point (a complex
     tensor lost its imaginary part in the copy, an integer one took any number), on the meta device (no data), with
-    a NaN or infinite entry, or Adam's second moment v (a mean of squares) with a negative entry: √v is NaN there and
-    the step, whose loss is computed before the update, was applied (its weights NaN; torch.optim.Adam the same)."""
+    a NaN or infinite entry, also once copied into the optimizer's own ``dtypes`` (a float64 state of 1e300 became
+    inf in a float32 optimizer, its weights inf/NaN after the next step), or Adam's second moment v (a mean of
+    squares) with a negative entry: √v is NaN there and the step, whose loss is computed before the update, was
+    applied (its weights NaN; torch.optim.Adam the same)."""
     import torch
 
-    for i, s in enumerate(saved):  # per parameter in order, its state variables in the rule's order (names)
+    for i, (s, dtype) in enumerate(zip(saved, dtypes)):  # per parameter in order, its state variables in the rule's order (names)
         name = names[i % len(names)]
         what = f"state tensor {i} (parameter {i // len(names)}'s {name})"
         if s.is_complex() or not s.is_floating_point():
@@ -247,6 +249,9 @@ def _check_state_values(saved: list, names: list) -> None:
             raise FusedStepError(f"{what} is on the meta device: it holds no values")
         if not bool(torch.isfinite(s).all()):
             raise FusedStepError(f"{what} has a NaN or infinite entry: the weights would become NaN")
+        if not bool(torch.isfinite(s.to(dtype)).all()):
+            raise FusedStepError(f"{what} has an entry of {float(s.abs().max()):g}, beyond {dtype}'s range, the "
+                                 "optimizer's: it would be inf there, and the weights NaN")
         if name == "v" and bool((s < 0).any()):
             raise FusedStepError(f"{what}, a mean of squared gradients, has a negative entry "
                                  f"({float(s.min())}): √v would be NaN")

@@ -75,17 +75,17 @@ class Settings:
 
     def check(self) -> "Settings":
         if not isinstance(self.epochs, int) or isinstance(self.epochs, bool) or self.epochs < 1:
-            raise SymnetError(f"--epochs must be a positive whole number, not {self.epochs!r}")
+            raise SymnetError(f"epochs (--epochs) must be a positive whole number, not {self.epochs!r}")
         if self.epochs > MAX_EPOCHS:
-            raise SymnetError(f"--epochs must be at most {MAX_EPOCHS:,}, not {self.epochs:,}: the per-epoch history is "
+            raise SymnetError(f"epochs (--epochs) must be at most {MAX_EPOCHS:,}, not {self.epochs:,}: the per-epoch history is "
                               "kept in memory and in the checkpoint, whose history a resume reads back up to "
                               f"{HISTORY_LIMIT >> 20} MB")
         if not isinstance(self.batch, int) or isinstance(self.batch, bool) or self.batch < 1:
-            raise SymnetError(f"--batch must be a positive whole number, not {self.batch!r}")
+            raise SymnetError(f"batch (--batch) must be a positive whole number, not {self.batch!r}")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
-            raise SymnetError(f"--lr must be a positive finite learning rate, not {self.lr!r}")
+            raise SymnetError(f"lr (--lr) must be a positive finite learning rate, not {self.lr!r}")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
-            raise SymnetError(f"--seed must be a non-negative whole number, not {self.seed!r}")
+            raise SymnetError(f"seed (--seed) must be a non-negative whole number, not {self.seed!r}")
         return self
 
 
@@ -241,7 +241,7 @@ def fit(task, backend: str, settings: Settings, *, checkpoint=None, resume: bool
     """
     settings.check()
     if not (isinstance(save_every, (int, float)) and math.isfinite(save_every) and save_every >= 0):
-        raise SymnetError(f"--save-every must be a non-negative number of seconds, not {save_every!r}")
+        raise SymnetError(f"save_every (--save-every) must be a non-negative number of seconds, not {save_every!r}")
     if resume and checkpoint is None:
         raise SymnetError("--resume needs --checkpoint FILE: the file to continue from")
     writer = None

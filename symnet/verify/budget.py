@@ -14,6 +14,7 @@ import signal
 import threading
 import time
 
+from ..bounds import alarm
 from ..errors import LimitError
 
 __all__ = ["Budget", "VerifyTimeoutError", "DEFAULT_TIMEOUT"]
@@ -42,8 +43,7 @@ class Budget:
         self.seconds = seconds if seconds and seconds <= _LONGEST else None
         self.what = "the formula"
         self._deadline = None
-        self._previous = None
-        self._armed = False
+        self._alarm = None
 
     def message(self) -> str:
         return (f"the verify time budget of {self.seconds:g} s ran out while measuring {self.what} "
@@ -58,28 +58,21 @@ class Budget:
         if self._deadline is not None and time.monotonic() >= self._deadline:
             raise VerifyTimeoutError(self.message())
 
-    def _alarm(self, signum, frame):
-        raise VerifyTimeoutError(self.message())
+    def _error(self) -> VerifyTimeoutError:  # bounds.alarm's: the message names the stage it ran out in
+        return VerifyTimeoutError(self.message())
 
     def __enter__(self) -> "Budget":
         if self.seconds is None:
             return self
         self._deadline = time.monotonic() + self.seconds
         if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGALRM, self._alarm)
-            self._armed = True
-            # once due, again every 50 ms, in case a broad ``except`` inside SymPy swallowed it
-            signal.setitimer(signal.ITIMER_REAL, self.seconds, 0.05)
+            # once due, again every 50 ms, in case a broad ``except`` inside SymPy swallowed it; a timer
+            # already running (pytest-timeout's) is kept, and armed again on leaving (bounds.alarm)
+            self._alarm = alarm(self.seconds, self._error)
+            self._alarm.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
-        if not self._armed:
-            return
-        while True:  # an alarm due while disarming raises here; disarm again
-            try:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, self._previous)
-                break
-            except VerifyTimeoutError:
-                continue
-        self._armed = False
+        if self._alarm is not None:
+            armed, self._alarm = self._alarm, None
+            armed.__exit__(None, None, None)

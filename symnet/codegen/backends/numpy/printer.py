@@ -51,7 +51,8 @@ from ....errors import SymnetError
 from ....functions import sigmoid
 from ....registry import NUMPY_HELPER_NEEDS, NUMPY_HELPERS, numpy_template
 from ....special import softplus
-from ...doubleword import ORDER as DW_PRIMITIVES, WITHIN, leaf_identifiers, primitive_needs, primitive_text, widened_function
+from ...doubleword import ORDER as DW_PRIMITIVES, WITHIN, leaf_identifiers, nan_through, primitive_needs, \
+    primitive_text, widened_function
 from ..printing import ConditionalPrinting
 
 __all__ = ["NumpyExpressionPrinter", "PRINTER_HELPERS"]
@@ -364,7 +365,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         nothing where the kernel is float64; a Python float beside a float32 array stays float32,
         NEP 50)."""
         if self.plain_widened:  # inside a generated function's float64 body: the body itself
-            return f"({self._print(e.expanded)})"
+            return f"({self._print(nan_through(e.expanded))})"
         name = self._widened_function(e)
         args = ", ".join(self._print(a) for a in e.args)
         # where a select takes the sum (selected), the function needs its double-word there only
@@ -378,7 +379,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         if self.wide:  # the whole block is float64 already (emit_function): in a float32 kernel the
             # body as it is (it may share the kernel's float64 temporaries, e^−|z|), in a float64 one
             # the generated double-word function
-            return f"({name}({args}, True{needed}) if {self.dtype} == np.float64 else {self._print(e.expanded)})"
+            return f"({name}({args}, True{needed}) if {self.dtype} == np.float64 else {self._print(nan_through(e.expanded))})"
         dtype = f"np.result_type({args})"
         return f"np.asarray({name}({args}, {dtype} == np.float64{needed}), {dtype})"
 

@@ -24,7 +24,7 @@ from sympy.printing.str import StrPrinter
 from ....errors import SymnetError
 from ....registry import TRITON_DEVICE_HELPERS, TRITON_HELPER_NEEDS, triton_template
 from ....render import text
-from ...doubleword import ORDER as DW_PRIMITIVES, leaf_identifiers, primitive_needs, primitive_text, \
+from ...doubleword import ORDER as DW_PRIMITIVES, leaf_identifiers, nan_through, primitive_needs, primitive_text, \
     widened_function
 from ..printing import ConditionalPrinting
 
@@ -58,6 +58,35 @@ def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.cons
                 total += tl.load(values_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg") * down
             q = (tl.sum(total, axis=0) / divisor) / down
         tl.store(out_ptr, q.to(out_ptr.dtype.element_ty))
+''',
+    "_upcast": '''\
+@triton.jit
+def _upcast(x, dtype: tl.constexpr):
+    """x as dtype (float32 or float64); a bfloat16 x exactly by its bits, float32's top half: Triton's
+    interpreter upcasts bfloat16 subnormals wrong (2⁻¹²⁷ → 0, 1.0e−39 → 4.4e−39; triton 3.9)."""
+    if x.dtype == tl.bfloat16:
+        return (x.to(tl.int16, bitcast=True).to(tl.int32) << 16).to(tl.float32, bitcast=True).to(dtype)
+    return x.to(dtype)
+''',
+    "_stored": '''\
+@triton.jit
+def _stored(x, ptr):
+    """x (float32 or float64) rounded once, to nearest even, to ptr's element type. bfloat16 is rounded in the
+    bits: a float64 x to float32 rounded to odd first (truncated, its last bit set where inexact: 24 bits ≥ 8 + 2,
+    so the rounding that follows is the correctly rounded one), then to nearest even at bit 16, whose top half
+    is the bfloat16. Triton's interpreter turns float64 into bfloat16 wrong (1.0 → 1.8e−40, −2.0 → NaN) and
+    float32 into bfloat16 by truncation, subnormals wrong (sigmoid(−89) = 2.2e−39 stored as 6.1e−39; triton
+    3.9); on a GPU this is cvt.rn's answer."""
+    if ptr.dtype.element_ty == tl.bfloat16:
+        r = x.to(tl.float32)
+        bits = r.to(tl.int32, bitcast=True)
+        if x.dtype == tl.float64:
+            bits = tl.where(tl.abs(r.to(tl.float64)) > tl.abs(x), bits - 1, bits)  # toward 0: truncated
+            bits = tl.where(r.to(tl.float64) != x, bits | 1, bits)  # inexact: odd
+        bits = tl.where(x == x, bits, 0x7FC00000)  # NaN: a quiet one (its payload could round to inf)
+        bits = (bits + (0x7FFF + ((bits >> 16) & 1))) & -65536  # to nearest even at bit 16 (sign-magnitude)
+        return (bits >> 16).to(tl.int16).to(tl.bfloat16, bitcast=True)
+    return x.to(ptr.dtype.element_ty)
 ''',
     "_tile_of": '''\
 @triton.jit
@@ -213,7 +242,7 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         arithmetic where the kernel's dtype is float64 (a branch resolved when Triton compiles), in
         float64 where it is float32, and rounds once to the first leaf's dtype."""
         if self.plain_widened:  # inside a generated function's float64 body: the body itself
-            return f"({self._print(e.expanded)})"
+            return f"({self._print(nan_through(e.expanded))})"
         names = leaf_identifiers(e.leaves)
         plain = copy.copy(self)  # the same printer (a family's subclass too), over the function's names
         plain.names = {leaf: f"{n}_f64" for leaf, n in zip(e.leaves, names)}
