@@ -27,6 +27,26 @@ import triton.language as tl
 
 
 @triton.jit
+def _stored(x, ptr):
+    """x (float32 or float64) rounded once, to nearest even, to ptr's element type. bfloat16 is rounded in the
+    bits: a float64 x to float32 rounded to odd first (truncated, its last bit set where inexact: 24 bits ≥ 8 + 2,
+    so the rounding that follows is the correctly rounded one), then to nearest even at bit 16, whose top half
+    is the bfloat16. Triton's interpreter turns float64 into bfloat16 wrong (1.0 → 1.8e−40, −2.0 → NaN) and
+    float32 into bfloat16 by truncation, subnormals wrong (sigmoid(−89) = 2.2e−39 stored as 6.1e−39; triton
+    3.9); on a GPU this is cvt.rn's answer."""
+    if ptr.dtype.element_ty == tl.bfloat16:
+        r = x.to(tl.float32)
+        bits = r.to(tl.int32, bitcast=True)
+        if x.dtype == tl.float64:
+            bits = tl.where(tl.abs(r.to(tl.float64)) > tl.abs(x), bits - 1, bits)  # toward 0: truncated
+            bits = tl.where(r.to(tl.float64) != x, bits | 1, bits)  # inexact: odd
+        bits = tl.where(x == x, bits, 0x7FC00000)  # NaN: a quiet one (its payload could round to inf)
+        bits = (bits + (0x7FFF + ((bits >> 16) & 1))) & -65536  # to nearest even at bit 16 (sign-magnitude)
+        return (bits >> 16).to(tl.int16).to(tl.bfloat16, bitcast=True)
+    return x.to(ptr.dtype.element_ty)
+
+
+@triton.jit
 def _log1p(u):
     """log(1 + u) to full relative accuracy near 0 (Goldberg): w = 1 + u rounds, and
     log(w)·u/(w − 1) divides that rounding back out."""
@@ -402,7 +422,7 @@ def _sum_dw_when_last(values_ptr, lows_ptr, n_values, count_ptr, out_ptr, div_hi
             # q_down/2^-k: exact, or +∞ where the exact value passes the largest float; a row's ±∞ or NaN (the
             # double-word sum's NaN there) leaves the float64 sum's answer, as before
             q = tl.where(tl.abs(q_down) < float("inf"), q_down / down, q)
-        tl.store(out_ptr, q.to(out_ptr.dtype.element_ty))
+        tl.store(out_ptr, _stored(q, out_ptr))  # (a bfloat16 Σ rounded to nearest: _stored)
 
 
 @triton.jit

@@ -48,7 +48,27 @@ def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.cons
                 at = first + tl.arange(0, R)
                 total += tl.load(values_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg") * down
             q = (tl.sum(total, axis=0) / divisor) / down
-        tl.store(out_ptr, q.to(out_ptr.dtype.element_ty))
+        tl.store(out_ptr, _stored(q, out_ptr))  # (a bfloat16 Σ rounded to nearest: _stored)
+
+
+@triton.jit
+def _stored(x, ptr):
+    """x (float32 or float64) rounded once, to nearest even, to ptr's element type. bfloat16 is rounded in the
+    bits: a float64 x to float32 rounded to odd first (truncated, its last bit set where inexact: 24 bits ≥ 8 + 2,
+    so the rounding that follows is the correctly rounded one), then to nearest even at bit 16, whose top half
+    is the bfloat16. Triton's interpreter turns float64 into bfloat16 wrong (1.0 → 1.8e−40, −2.0 → NaN) and
+    float32 into bfloat16 by truncation, subnormals wrong (sigmoid(−89) = 2.2e−39 stored as 6.1e−39; triton
+    3.9); on a GPU this is cvt.rn's answer."""
+    if ptr.dtype.element_ty == tl.bfloat16:
+        r = x.to(tl.float32)
+        bits = r.to(tl.int32, bitcast=True)
+        if x.dtype == tl.float64:
+            bits = tl.where(tl.abs(r.to(tl.float64)) > tl.abs(x), bits - 1, bits)  # toward 0: truncated
+            bits = tl.where(r.to(tl.float64) != x, bits | 1, bits)  # inexact: odd
+        bits = tl.where(x == x, bits, 0x7FC00000)  # NaN: a quiet one (its payload could round to inf)
+        bits = (bits + (0x7FFF + ((bits >> 16) & 1))) & -65536  # to nearest even at bit 16 (sign-magnitude)
+        return (bits >> 16).to(tl.int16).to(tl.bfloat16, bitcast=True)
+    return x.to(ptr.dtype.element_ty)
 
 
 @triton.jit

@@ -266,7 +266,7 @@ def _sum_dw_when_last(values_ptr, lows_ptr, n_values, count_ptr, out_ptr, div_hi
             # q_down/2^-k: exact, or +∞ where the exact value passes the largest float; a row's ±∞ or NaN (the
             # double-word sum's NaN there) leaves the float64 sum's answer, as before
             q = tl.where(tl.abs(q_down) < float("inf"), q_down / down, q)
-        tl.store(out_ptr, q.to(out_ptr.dtype.element_ty))
+        tl.store(out_ptr, _stored(q, out_ptr))  # (a bfloat16 Σ rounded to nearest: _stored)
 ''',
     "_row_dw_total_lse": '''\
 @triton.jit
@@ -325,7 +325,7 @@ HELPER_NEEDS.update({
     "_row_dw_targets": ("_dw_two_sum", "_dw_two_prod_bounded"),
     "_row_dw_target_sums": ("_row_dw_exp_shifted", "_row_dw_tile_sum"),
     "_row_dw_target_entry": ("_row_dw_exp_shifted", "_dw_two_prod_bounded", "_dw_two_sum"),
-    "_sum_dw_when_last": ("_row_dw_tile_sum", "_dw_add", "_dw_div"),
+    "_sum_dw_when_last": ("_row_dw_tile_sum", "_dw_add", "_dw_div", "_stored"),
     "_row_dw_total_lse": ("_row_dw_exp_shifted", "_dw_two_sum", "_dw_two_prod_bounded"),
     "_row_dw_vjp_sums": ("_row_dw_exp_shifted", "_dw_two_prod_bounded", "_row_dw_tile_sum"),
     "_row_dw_softmax_vjp_entry": ("_row_dw_exp_shifted", "_dw_two_sum", "_dw_two_prod_bounded"),
@@ -1006,7 +1006,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
                   f"        _sum_dw_when_last({o.name}_ptr, {o.name}_lo_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, "
                   "divisor, divisor_lo, R)"]
         else:
-            helpers.add("_sum_when_last")
+            helpers.update({"_sum_when_last", "_stored"})
             L += ["    if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)",
                   f"        _sum_when_last({o.name}_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)"]
     return "\n".join(L) + "\n"
