@@ -190,3 +190,23 @@ def test_bfloat16_row_wise_subnormal_logits():
     r = torch.zeros(2, dtype=torch.int64)
     got = _row_kernel("nll_loss").nll_loss(z, r, reduction="sum")
     assert float(got) == float(torch.nn.functional.nll_loss(z.double(), r, reduction="sum").to(torch.bfloat16))
+
+
+@pytest.mark.parametrize("V", [3, 5, 7, 11])
+def test_bfloat16_row_wise_stores_round_to_nearest(V):
+    """The row-wise kernels' per-row and per-entry stores (loss, gradient, softmax, log_softmax) went through
+    .to(bfloat16), truncated by the interpreter: softmax_cross_entropy of zeros over 3 classes stored the loss
+    1.09375 (log 3 = 1.0986…, nearest 1.1015625) and the gradient 0.33203125 (1/3: nearest 0.333984375). Now
+    _stored. Reference: torch in float64 of the same bfloat16 logits, rounded by torch to bfloat16."""
+    torch = triton_torch()
+    F = torch.nn.functional
+    z, r = torch.zeros(2, V, dtype=torch.bfloat16), torch.zeros(2, dtype=torch.int64)
+    Z = z.double().requires_grad_(True)
+    loss = F.cross_entropy(Z, r, reduction="none")
+    dz, = torch.autograd.grad(loss.sum(), Z)
+    bf = lambda t: t.detach().to(torch.bfloat16).float().tolist()  # noqa: E731
+    got_loss, got_dz = _row_kernel("softmax_cross_entropy").softmax_cross_entropy_grad(z, r, "none")
+    assert got_loss.float().tolist() == bf(loss) and got_dz.float().tolist() == bf(dz)
+    assert _row_kernel("cross_entropy").cross_entropy(z, r, reduction="none").float().tolist() == bf(loss)
+    assert _row_kernel("softmax").softmax(z).float().tolist() == bf(F.softmax(Z, -1))
+    assert _row_kernel("log_softmax").log_softmax(z).float().tolist() == bf(F.log_softmax(Z, -1))

@@ -375,7 +375,7 @@ def _nll_loss_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, loss_lo_ptr, out_ptr, count_
     z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
     # C = −w_r·z_r
     loss = tl.where(ignored, 0.0, -w_r*z_r)
-    tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
+    tl.store(loss_ptr + row, _stored(loss, loss_ptr))
     if REDUCE:
         # −w_r·z_r exactly: fl(w_r·z_r) + its rounding error (the sum keeps it)
         if F64:
@@ -477,7 +477,7 @@ def _nll_loss_grad_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, loss_lo_ptr, dz_ptr, ou
     z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
     # C = −w_r·z_r
     loss = tl.where(ignored, 0.0, -w_r*z_r)
-    tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
+    tl.store(loss_ptr + row, _stored(loss, loss_ptr))
     if REDUCE:
         # −w_r·z_r exactly: fl(w_r·z_r) + its rounding error (the sum keeps it)
         if F64:
@@ -500,7 +500,7 @@ def _nll_loss_grad_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, loss_lo_ptr, dz_ptr, ou
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
         # ∂C/∂l_j = −w_r·δ_jr
         dz = tl.where(idx == cls, -w_r * row_scale, 0.0)
-        tl.store(dz_row + idx, tl.where(ignored, 0.0, dz).to(dz_ptr.dtype.element_ty), mask=idx < V)
+        tl.store(dz_row + idx, _stored(tl.where(ignored, 0.0, dz), dz_ptr), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
         z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
@@ -511,7 +511,7 @@ def _nll_loss_grad_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, loss_lo_ptr, dz_ptr, ou
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             # ∂C/∂l_j = −w_r·δ_jr
             dz = tl.where(idx == cls, -w_r * row_scale, 0.0)
-            tl.store(dz_row + idx, tl.where(ignored, 0.0, dz).to(dz_ptr.dtype.element_ty), mask=idx < V)
+            tl.store(dz_row + idx, _stored(tl.where(ignored, 0.0, dz), dz_ptr), mask=idx < V)
     if REDUCE:  # the last program to finish sums the rows' values and their low parts (Σ, or Σ/divisor)
         _sum_dw_when_last(loss_ptr, loss_lo_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, divisor_lo, R)
 

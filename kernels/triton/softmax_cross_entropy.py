@@ -243,7 +243,7 @@ def _softmax_cross_entropy_kernel(z_ptr, r_ptr, loss_ptr, out_ptr, count_ptr, V,
     z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
     # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
     loss = tl.where(ignored, 0.0, (m - z_r) + _log1p(s0))
-    tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
+    tl.store(loss_ptr + row, _stored(loss, loss_ptr))
     if MEAN:
         divisor = tl.load(count_ptr).to(acc)  # the rows counted, on the device beforehand: nothing waits on the host
         # nothing counted (every row ignored, or of weight 0): the mean is 0/0, NaN, as torch's, and so is the gradient of a row that is not ignored
@@ -342,7 +342,7 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
     inv0 = 1.0 / (1.0 + sum_rest)
     # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
     loss = tl.where(ignored, 0.0, (m - z_r) + _log1p(sum_rest))
-    tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
+    tl.store(loss_ptr + row, _stored(loss, loss_ptr))
     if MEAN:
         divisor = tl.load(count_ptr).to(acc)  # the rows counted, on the device beforehand: nothing waits on the host
         # nothing counted (every row ignored, or of weight 0): the mean is 0/0, NaN, as torch's, and so is the gradient of a row that is not ignored
@@ -361,7 +361,7 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
         exp_shifted = _exp_twosum(zj, -shift)
         # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
         dz = tl.where(idx == cls, dz_at_r, exp_shifted*inv0)
-        tl.store(dz_row + idx, tl.where(ignored, 0.0, (dz * row_scale)).to(dz_ptr.dtype.element_ty), mask=idx < V)
+        tl.store(dz_row + idx, _stored(tl.where(ignored, 0.0, (dz * row_scale)), dz_ptr), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
         z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
@@ -373,7 +373,7 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
             exp_shifted = _exp_twosum(zj, -m)
             # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
             dz = tl.where(idx == cls, dz_at_r, exp_shifted*inv0)
-            tl.store(dz_row + idx, tl.where(ignored, 0.0, (dz * row_scale)).to(dz_ptr.dtype.element_ty), mask=idx < V)
+            tl.store(dz_row + idx, _stored(tl.where(ignored, 0.0, (dz * row_scale)), dz_ptr), mask=idx < V)
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
         _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)
 
