@@ -6,7 +6,8 @@ operation) and torch autograd, timed side by side in one run. Run it from the tr
     cd benchmarks && python3 num16.py [--size N] [--repeat R]
 
 * e^z − t·z (the Poisson NLL with log input, written out) on z in [−5, 5], t in 0..20: the exp-minus rule's kernel
-  (exp-minus-limit's selects beyond |z| = 3.4e38 were measured with it, then the rule was reverted)
+  (exp-minus-limit's selects beyond |z| = 3.4e38: reverted in session 16, redone in session 18 as pieces of their
+  own, the piece z > 64 unchanged)
 * 0.5·(s + (p − t)²·e^(−s)) (the log-variance Gaussian NLL) on p, t normal, s in [−3, 3]: one-minus-scaled-exp
 
 Prints the median milliseconds and each one's time over the naive NumPy form. Speed is measured here, never

@@ -72,7 +72,7 @@ def _generated(body):
     code = NUMPY_HELPERS[name]
     namespace = _namespace(helpers)
     exec(code, namespace)  # noqa: S102 - a generated function
-    keep = re.search(r"keep = \((\w+) <= [0-9.e-]+\*(\w+)\)", code)
+    keep = re.search(r"keep = \((\w+) <= (?:[0-9.e-]+|within)\*(\w+)\)", code)  # within: 3u, a float32 kernel 2⁻³⁰
     value = re.search(r"if keep.all\(\):\n +return (\w+)\n", code).group(1)
     probe_code = code.replace("        if keep.all():", f"        return keep, {value}, {keep.group(1)}\n"
                               "        if keep.all():").replace(f"def {name}(", "def probe(")
@@ -289,8 +289,11 @@ def test_not_needed_elements_take_no_double_word_and_float32_is_unchanged():
 
 
 def test_the_kernel_tells_each_piece_where_it_is_selected():
-    """A select's pieces pass their condition to their widened sums (poisson_nll f: three pieces)."""
+    """A select's pieces pass their condition to their widened sums (poisson_nll f: five pieces, exp-minus-limit's
+    first and third, at x = −inf, t = 0 and x > 3.4e38)."""
     source = _kernel("poisson_nll").source
-    assert "True, abs_x_lt_log_two)" in source
-    assert "True, ~(abs_x_lt_log_two) & ~((x > 64)))" in source
+    within = ", within=(3.3306690738724404e-16 if _dtype == np.float64 else 2.0**-30))"  # a float32 kernel: 2⁻³⁰
+    assert "True, abs_x_lt_log_two" + within in source
+    assert ("True, ~(((x < -3.4028234663852886e+38)) & ((t == 0))) & ~(abs_x_lt_log_two) & "
+            "~((x > 3.4028234663852886e+38)) & ~((x > 64))" + within) in source
     assert "def _dw_widened_" in source and "needed=True" in source

@@ -4,7 +4,7 @@ has no value to evaluate), with torch's autograd of the formula as written besid
 
 * e^z − t·z (the Poisson NLL with log input, as a user writes it): NaN at z = +inf (inf − inf; e^z/z of the
   exp-minus rule's z > 64 piece, inf/inf) and at z = −inf, t = 0 (0·(−inf)), where the limits are +inf and 0
-  (torch NaN at both): open (a strict xfail; the exp-minus-limit rule was reverted, see there).
+  (torch NaN at both): rule exp-minus-limit (session 18) returns them, each in a piece of its own.
 * 0.5·(s + (p − t)²·e^(−s)) (the log-variance Gaussian NLL), float32 ∂s = (1 − (p − t)²·e^(−s))/2 at p = −1,
   t = 1e−30: 0, true −1e−30 (1.1e7 ULP; torch the same): one-minus-scaled-exp's float64 body rounded p − t
   (and e^(−s) at s = 1e−30) in a float32 kernel; its sum is in double-word there too now.
@@ -26,6 +26,19 @@ p, s, t, u, z = sp.symbols("p s t u z", real=True)
 F32, F64 = np.float32, np.float64
 INF = math.inf
 
+# rule exp-minus-limit (session 18; session 16's version, reverted, changed the piece u > 64 itself and made e^x − t·x
+# near x = 709.78 fall back to its float64 body, tests/test_breakage8.py): its limits in pieces of their own
+RULE_CASES = [
+    ("exp-minus-limit", sp.exp(u) - t * u, (u, t), (-4.0, 4.0), (INF, 1.0), F32),
+    ("exp-minus-limit", sp.exp(u) - t * u, (u, t), (-4.0, 4.0), (-INF, 0.0), F32),
+]
+# (value, gradients in the order of the variables) where the written formula has no value: e^u − t·u, ∂u = e^u − t,
+# ∂t = −u
+LIMITS = {
+    ("exp-minus-limit", INF): (INF, (INF, -INF)),
+    ("exp-minus-limit", -INF): (0.0, (0.0, INF)),
+}
+
 POISSON = sp.exp(z) - t * z
 POISSON_VARS = (t, z)
 # (t, z) → (f, ∂t, ∂z): the limits; t = +inf at z = +inf is inf − inf, the true value undefined (NaN, as written)
@@ -45,9 +58,6 @@ def _same(got, want) -> bool:
     return (math.isnan(got) and math.isnan(want)) or got == want
 
 
-@pytest.mark.xfail(strict=True, reason="rule exp-minus-limit (h-num16) was reverted before merging: it made e^x − t·x "
-                   "near x = 709.78 fall back to its float64 body (3e11 ULP, tests/test_breakage8.py); at z = +inf the "
-                   "written form is inf − inf = NaN, at z = −inf, t = 0 it is 0·inf = NaN (torch NaN at both)")
 @pytest.mark.parametrize("backend", ["numpy", "triton"])
 @pytest.mark.parametrize("dtype", [F32, F64])
 def test_poisson_log_input_limits_at_infinite_z(dtype, backend):

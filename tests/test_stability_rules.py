@@ -132,10 +132,16 @@ from test_focal13 import RULE_CASES as _FOCAL13  # noqa: E402  (mixture-log: tes
 RULE_CASES += _FOCAL13
 from test_nll15 import RULE_CASES as _NLL15  # noqa: E402  (one-minus-scaled-exp: tests/test_nll15.py)
 RULE_CASES += _NLL15
+from test_num16 import LIMITS as _LIMITS16, RULE_CASES as _NUM16  # noqa: E402  (exp-minus-limit: tests/test_num16.py)
+RULE_CASES += _NUM16
+from test_misc18 import RULE_CASES as _MISC18  # noqa: E402  (shifted-argument of k·x + c: tests/test_misc18.py)
+RULE_CASES += _MISC18
 from test_focal18 import RULE_CASES as _FOCAL18  # noqa: E402  (mixture-power: tests/test_focal18.py)
 RULE_CASES += _FOCAL18
 from test_logprod18 import RULE_CASES as _LOGPROD18  # noqa: E402  (rounded-log-argument: tests/test_logprod18.py)
 RULE_CASES += _LOGPROD18
+from test_rational18 import RULE_CASES as _RATIONAL18  # noqa: E402  (rational-function: tests/test_rational18.py)
+RULE_CASES += _RATIONAL18
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -145,6 +151,7 @@ LIMITS = {
 }
 LIMITS.update(_LIMITS7)
 LIMITS.update(_LIMITS8)
+LIMITS.update(_LIMITS16)
 
 
 def _id(case):

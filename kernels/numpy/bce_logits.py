@@ -279,11 +279,11 @@ def _dw_tanh(x_hi, x_lo):
     return np.where(far, -q_hi, q_hi), np.where(far, -q_lo, q_lo)
 
 
-def _dw_widened_063f068f73(y, z, double_word, needed=True):
+def _dw_widened_063f068f73(y, z, double_word, needed=True, within=3.3306690738724404e-16):
     """−y + σ(z), rounded once. In a float64 kernel: the float64 body where a bound of its error
     is within 3u of it, double-word arithmetic (hi + lo, about 106 bits) elsewhere where ``needed``
-    (where a select takes it), the float64 value where that is not finite. In a float32 one: the
-    float64 body."""
+    (where a select takes it), the float64 value where that is not finite. In a float32 one likewise,
+    the bound within ``within`` (2⁻³⁰) where the float64 body is not enough."""
     with np.errstate(all="ignore"):  # inf and NaN are selected away below
         y = np.asarray(y, np.float64)
         z = np.asarray(z, np.float64)
@@ -299,7 +299,7 @@ def _dw_widened_063f068f73(y, z, double_word, needed=True):
         sig_z_minus_y = sig_z - y
         abs_sig_z_minus_y = np.abs(sig_z_minus_y)
         sig_z_minus_y_err = 4.440892098500626e-16*abs_sig_z + 1.1102230246251565e-16*abs_sig_z_minus_y
-        keep = (sig_z_minus_y_err <= 3.3306690738724404e-16*abs_sig_z_minus_y) & (abs_sig_z_minus_y < np.inf)  # within 3u, finite
+        keep = (sig_z_minus_y_err <= within*abs_sig_z_minus_y) & (abs_sig_z_minus_y < np.inf)  # within 3u (a float32 kernel: 2⁻³⁰), finite
         keep |= np.logical_not(needed)
         if keep.all():
             return sig_z_minus_y
@@ -321,11 +321,11 @@ def _dw_widened_063f068f73(y, z, double_word, needed=True):
         return result
 
 
-def _dw_widened_6fd886a8eb(y, z, double_word, needed=True):
+def _dw_widened_6fd886a8eb(y, z, double_word, needed=True, within=3.3306690738724404e-16):
     """tanh(z/2)/2 + {0 if |z| > log(3); 1/2 − y otherwise}, rounded once. In a float64 kernel: the float64 body where a bound of its error
     is within 3u of it, double-word arithmetic (hi + lo, about 106 bits) elsewhere where ``needed``
-    (where a select takes it), the float64 value where that is not finite. In a float32 one: the
-    float64 body."""
+    (where a select takes it), the float64 value where that is not finite. In a float32 one likewise,
+    the bound within ``within`` (2⁻³⁰) where the float64 body is not enough."""
     with np.errstate(all="ignore"):  # inf and NaN are selected away below
         y = np.asarray(y, np.float64)
         z = np.asarray(z, np.float64)
@@ -354,7 +354,7 @@ def _dw_widened_6fd886a8eb(y, z, double_word, needed=True):
         sum_1 = where_abs_z_gt_log_three + half_times_tanh_half_times_z
         abs_sum_1 = np.abs(sum_1)
         sum_1_err = 1.1102230246251565e-16*abs_where_abs_z_gt_log_three + half_times_tanh_half_times_z_err + 1.1102230246251565e-16*abs_sum_1
-        keep = (sum_1_err <= 3.3306690738724404e-16*abs_sum_1) & (abs_sum_1 < np.inf)  # within 3u, finite
+        keep = (sum_1_err <= within*abs_sum_1) & (abs_sum_1 < np.inf)  # within 3u (a float32 kernel: 2⁻³⁰), finite
         keep |= np.logical_not(needed)
         if keep.all():
             return sum_1
@@ -385,11 +385,11 @@ def _dw_widened_6fd886a8eb(y, z, double_word, needed=True):
         return result
 
 
-def _dw_widened_90bcd99b33(y, z, double_word, needed=True):
+def _dw_widened_90bcd99b33(y, z, double_word, needed=True, within=3.3306690738724404e-16):
     """−σ(−z) + {0 if z ≤ log(3); 1 − y otherwise}, rounded once. In a float64 kernel: the float64 body where a bound of its error
     is within 3u of it, double-word arithmetic (hi + lo, about 106 bits) elsewhere where ``needed``
-    (where a select takes it), the float64 value where that is not finite. In a float32 one: the
-    float64 body."""
+    (where a select takes it), the float64 value where that is not finite. In a float32 one likewise,
+    the bound within ``within`` (2⁻³⁰) where the float64 body is not enough."""
     with np.errstate(all="ignore"):  # inf and NaN are selected away below
         y = np.asarray(y, np.float64)
         z = np.asarray(z, np.float64)
@@ -414,7 +414,7 @@ def _dw_widened_90bcd99b33(y, z, double_word, needed=True):
         abs_sig_neg_z = np.abs(sig_neg_z)
         abs_sum_1 = np.abs(sum_1)
         sum_1_err = 1.1102230246251565e-16*abs_where_z_le_log_three + 4.440892098500626e-16*abs_sig_neg_z + 1.1102230246251565e-16*abs_sum_1
-        keep = (sum_1_err <= 3.3306690738724404e-16*abs_sum_1) & (abs_sum_1 < np.inf)  # within 3u, finite
+        keep = (sum_1_err <= within*abs_sum_1) & (abs_sum_1 < np.inf)  # within 3u (a float32 kernel: 2⁻³⁰), finite
         keep |= np.logical_not(needed)
         if keep.all():
             return sum_1
@@ -474,5 +474,5 @@ def bce_logits(z, y):
             # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
             np.add(_select((y == 0), 0, y*(np.maximum(-z, 0) + softplus_neg_abs_z)), _select((y == 1), 0, (1 - y)*(np.maximum(z, 0) + softplus_neg_abs_z)), out=C)
             # dC_dz = ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
-            dC_dz[...] = _select((log_three < -z), (_dw_widened_063f068f73(y, z, True, (log_three < -z)) if _dtype == np.float64 else _sigmoid(z, e=exp_neg_abs_z) - y), _select((log_three < z), (_dw_widened_90bcd99b33(y, z, True, (log_three < z)) if _dtype == np.float64 else _select((z <= 1.0986122886681098), 0, 1 - y) - _sigmoid(-z, e=exp_neg_abs_z)), (_dw_widened_6fd886a8eb(y, z, True, ~((log_three < -z)) & ~((log_three < z))) if _dtype == np.float64 else np.tanh(z/2)/2 + _select((np.abs(z) > 1.0986122886681098), 0, 1/2 - y))))
+            dC_dz[...] = _select((log_three < -z), _dw_widened_063f068f73(y, z, True, (log_three < -z), within=(3.3306690738724404e-16 if _dtype == np.float64 else 2.0**-30)), _select((log_three < z), _dw_widened_90bcd99b33(y, z, True, (log_three < z), within=(3.3306690738724404e-16 if _dtype == np.float64 else 2.0**-30)), _dw_widened_6fd886a8eb(y, z, True, ~((log_three < -z)) & ~((log_three < z)), within=(3.3306690738724404e-16 if _dtype == np.float64 else 2.0**-30))))
     return _C.reshape(_shape), _dC_dz.reshape(_shape)

@@ -240,11 +240,11 @@ def _dw_sigmoid(x_hi, x_lo):
     return r_hi, r_lo
 
 
-def _dw_widened_f1e5d05dde(y, z, double_word, needed=True):
+def _dw_widened_f1e5d05dde(y, z, double_word, needed=True, within=3.3306690738724404e-16):
     """y − σ(z), rounded once. In a float64 kernel: the float64 body where a bound of its error
     is within 3u of it, double-word arithmetic (hi + lo, about 106 bits) elsewhere where ``needed``
-    (where a select takes it), the float64 value where that is not finite. In a float32 one: the
-    float64 body."""
+    (where a select takes it), the float64 value where that is not finite. In a float32 one likewise,
+    the bound within ``within`` (2⁻³⁰) where the float64 body is not enough."""
     with np.errstate(all="ignore"):  # inf and NaN are selected away below
         y = np.asarray(y, np.float64)
         z = np.asarray(z, np.float64)
@@ -260,7 +260,7 @@ def _dw_widened_f1e5d05dde(y, z, double_word, needed=True):
         abs_sig_z = np.abs(sig_z)
         abs_y_minus_sig_z = np.abs(y_minus_sig_z)
         y_minus_sig_z_err = 4.440892098500626e-16*abs_sig_z + 1.1102230246251565e-16*abs_y_minus_sig_z
-        keep = (y_minus_sig_z_err <= 3.3306690738724404e-16*abs_y_minus_sig_z) & (abs_y_minus_sig_z < np.inf)  # within 3u, finite
+        keep = (y_minus_sig_z_err <= within*abs_y_minus_sig_z) & (abs_y_minus_sig_z < np.inf)  # within 3u (a float32 kernel: 2⁻³⁰), finite
         keep |= np.logical_not(needed)
         if keep.all():
             return y_minus_sig_z
@@ -309,7 +309,7 @@ def sigmoid_mse(z, y):
             # exp_neg_abs_z = exp(−|z|)
             exp_neg_abs_z = np.exp(-(np.abs(z)))
             # y_minus_sig_z = f64(y − σ(z))
-            y_minus_sig_z = (_dw_widened_f1e5d05dde(y, z, True) if _dtype == np.float64 else y - _sigmoid(z, e=exp_neg_abs_z))
+            y_minus_sig_z = _dw_widened_f1e5d05dde(y, z, True, within=(3.3306690738724404e-16 if _dtype == np.float64 else 2.0**-30))
             # inv_sig_abs_z = 1 + exp_neg_abs_z
             inv_sig_abs_z = 1 + exp_neg_abs_z
             # err_inv_sig_abs_z = exp_neg_abs_z − (inv_sig_abs_z − 1): the rounding error of inv_sig_abs_z = 1 + exp_neg_abs_z, exact (Fast2Sum, exp_neg_abs_z ≤ 1); with it σ′ = E/(1 + E)² = (E − 2E·err/s)/s² to first order (E = exp_neg_abs_z, s = inv_sig_abs_z, err = err_inv_sig_abs_z), where E/s² alone carries the rounding of s twice

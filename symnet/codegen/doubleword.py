@@ -41,6 +41,14 @@ the kernel's select takes the sum (``needed``: a select computes every piece on 
 body whose bound can never be that small (:func:`_least_bound`: focal's products of σ, softplus and
 sums) gets no bound: double-word wherever needed. The Triton function keeps the double-word
 everywhere: a GPU computes a masked-off lane anyway.
+
+A whole kernel in double words (:func:`double_word_block`): a float64 kernel with a compensated sum (a written
+softmax or log-softmax) computes every output again from its inputs with one emitter, so that the 24 terms
+e^(a_i − m) of a 24-term softmax are computed once for its 25 outputs and each output is rounded once (the float64
+terms' own roundings alone left it 2.38 ULP off; tests/test_sm18.py). Its e^x is ``_dw_exp_table``: in NumPy
+table-driven (:func:`_exp_table_text`: Tang's method, 2⁻⁶⁶, a fifth of ``_dw_exp``'s operations), in Triton
+``_dw_exp_short`` (four squarings, 2⁻⁶⁰, a third: the written 24-term softmax's float64 kernel compiles for sm_90 in
+83 s of CPU, 195 s with ``_dw_exp``, 6 s before the block; benchmarks/results/sm18-sm90.txt).
 """
 from __future__ import annotations
 
@@ -55,7 +63,7 @@ from ..render import text
 from .names import FALLBACK_WORDS, _math_name
 
 __all__ = ["PRIMITIVES", "PRIMITIVE_NEEDS", "ORDER", "GENERATED_PREFIX", "primitive_text", "primitive_needs",
-           "widened_function", "leaf_identifiers", "generated_last"]
+           "widened_function", "leaf_identifiers", "generated_last", "double_word_block"]
 
 GENERATED_PREFIX = "_dw_widened_"
 
@@ -228,6 +236,30 @@ def _dw_exp_reduced(x_hi, x_lo):
 def _dw_exp(x_hi, x_lo):
     """e^x of a double-word (relative error about 2⁻¹⁰⁴ where e^x is normal): 2^k·(1 + p)."""
     k, p_hi, p_lo = _dw_exp_reduced(x_hi, x_lo)
+    e_hi, e_lo = _dw_add_fp(p_hi, p_lo, 1.0)
+    return _dw_scale(e_hi, e_lo, k)
+''',
+    "_dw_exp_short": '''\
+def _dw_exp_short(x_hi, x_lo):
+    """e^x of a double-word to about 2⁻⁶⁰ relative where it is normal (Triton's e^x in a whole kernel in double
+    words, _dw_exp_table: enough for an output rounded once, 2⁻⁷ ULP; about a third of _dw_exp's operations, whose
+    24 copies in a written 24-term softmax took 195 s of CPU to compile for sm_90, 83 s so): x = k·ln 2 + r as in
+    _dw_exp_reduced, s = r/16, e^s − 1 = s_hi + (s_hi²/2 + … + s_hi⁹/9! + s_lo·e^s_hi) with only s_hi in
+    double-word (the rest below 2⁻¹² of 1, rounded at 2⁻⁶⁵; s¹⁰/10! is 2⁻⁷⁷), 4 times p → 2p + p² (each doubling
+    the error), then 2^k·(1 + p)."""
+    x = M.minimum(M.maximum(x_hi, -746.0), 710.0)
+    k = M.floor(x * INV_LN2 + 0.5)
+    k_ln2_hi, k_ln2_lo = _dw_two_prod_bounded(k, LN2_B)
+    r_hi, r_lo = _dw_add(x - k * LN2_A, M.where(x == x_hi, x_lo, 0.0), -k_ln2_hi, -(k_ln2_lo + k * LN2_C))
+    s = r_hi * 0.0625
+    s_lo = r_lo * 0.0625
+    tail = s * s * (0.5 + s * (C3_HI + s * (C4_HI + s * (C5_HI + s * (C6 + s * (C7 + s * (C8 + s * C9)))))))
+    tail = tail + s_lo * (1.0 + s * (1.0 + 0.5 * s))
+    p_hi, p_lo = _dw_fast_two_sum(s, tail)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
     e_hi, e_lo = _dw_add_fp(p_hi, p_lo, 1.0)
     return _dw_scale(e_hi, e_lo, k)
 ''',
@@ -441,9 +473,15 @@ def _tw_log(x_hi, x_lo, x_tail):
     b_lo = M.where(near, p_lo, e_lo)
     b_tail = M.where(near, p_tail, e_tail)
     r_hi, r_lo, r_tail = _tw_add(a_hi, s_lo, s_tail, -b_hi, -b_lo, -b_tail)
-    c_hi, c_lo = _dw_div(r_hi, r_lo + r_tail, e_hi, e_lo)
+    # log(1 + c) = c − c²/2 + c³/3 to 2⁻¹⁵⁰ of c (a triple-word quotient, c_hi² by TwoProduct, c³/3 in float64): where
+    # x is within a few ulps of 1, c is most of log x, and a double-word c without c³/3 was 2⁻¹⁰⁹·⁶ of it (x = 1 +
+    # 2.2e−16 + 1e−16, c = 1e−16)
+    c_hi, c_lo, c_tail = _tw_div(r_hi, r_lo, r_tail, e_hi, e_lo, e_tail)
+    q, q_e = _dw_two_prod_bounded(c_hi, c_hi)
     h, m = _dw_fast_two_sum(y, c_hi)
-    m, tail = _dw_two_sum(m, c_lo - 0.5 * c_hi * c_hi)
+    m, m2 = _dw_two_sum(m, c_lo)
+    m, m3 = _dw_two_sum(m, -0.5 * q)
+    tail = (m2 + m3) + ((c_tail + q * c_hi * THIRD_HI) - (0.5 * q_e + c_hi * c_lo))
     shift = M.where(small, -600.0, 0.0)
     k_hi, k_lo = _dw_two_prod_bounded(shift, LN2_HI)
     h, m = _dw_add(h, m, k_hi, k_lo + shift * LN2_LO)
@@ -587,7 +625,8 @@ _LOG_TABLE_G = (-88, 88)  # i: G = 1 + i/2¹⁴ over 1 + r₁, |r₁| ≤ 2⁻�
 
 @functools.lru_cache(maxsize=None)
 def _log_table_text() -> str:
-    """The two tables of the NumPy log as text: log(j/128) and log1p(i/2¹⁴), each a double-word (hi, lo) from mpmath."""
+    """The two tables of the NumPy log as text: log(j/128) and log1p(i/2¹⁴), each in three words (hi, lo, lo2) from
+    mpmath (the double-word log takes the first two)."""
     import mpmath
 
     def rows(name, values, what, parts):
@@ -606,9 +645,10 @@ def _log_table_text() -> str:
         f = [mpmath.log(mpmath.mpf(j) / 128) for j in range(_LOG_TABLE_F[0], _LOG_TABLE_F[1] + 1)]
         g = [mpmath.log1p(mpmath.mpf(i) / 2 ** 14) for i in range(_LOG_TABLE_G[0], _LOG_TABLE_G[1] + 1)]
     # log F in three words (|log F| up to 0.41: its double-word is 2⁻¹⁰⁹ off, a quarter ULP of gaussian_nll's f at its
-    # 2⁵⁸ cancellation); log G below 2⁻⁷, whose double-word is 2⁻¹¹⁵ off
+    # 2⁵⁸ cancellation); log G below 2⁻⁷ in three words too (its double-word is 2⁻¹⁰⁶ of itself off, all of log x
+    # where F = 1 and log x ≈ log G: poisson_nll's log(x + 10⁻⁸) at x = 0.99994)
     return (rows("_DW_LOG_F", f, f"log(j/128), j = {_LOG_TABLE_F[0]} … {_LOG_TABLE_F[1]}", 3) + "\n"
-            + rows("_DW_LOG_G", g, f"log1p(i/2¹⁴), i = {_LOG_TABLE_G[0]} … {_LOG_TABLE_G[1]}", 2) + "\n")
+            + rows("_DW_LOG_G", g, f"log1p(i/2¹⁴), i = {_LOG_TABLE_G[0]} … {_LOG_TABLE_G[1]}", 3) + "\n")
 
 
 def _numpy_log_constants() -> dict:
@@ -641,11 +681,20 @@ def _dw_log_reduced(x_hi, lo1, lo2, triple=False):
     j = np.rint(m * 128.0)
     f = j * 0.0078125  # F = j/128: |m − F| ≤ 2⁻⁸
     d_hi, d_lo = _dw_fast_two_sum(m - f, lo1 * scale)  # m − F exact (Sterbenz); |m − F| ≥ ulp(m) or 0
-    d_lo = d_lo + lo2 * scale
+    if triple:  # lo2 apart: d_lo + lo2 rounds at 2⁻¹⁰⁶ of d, all of log x where F = G = 1, k = 0
+        d_lo2 = lo2 * scale
+    else:
+        d_lo = d_lo + lo2 * scale
     # r₁ = d/F: q = fl(d_hi/F), d_hi − q·F exact from q's halves (F of 8 bits)
     q = d_hi / f
     q1, q2 = _dw_split_bounded(q)
-    q_lo = (((d_hi - q1 * f) - q2 * f) + d_lo) / f
+    if triple:  # r₁ = q + q_lo + q_lo2: the remainder's sum with d_lo (TwoSum) and q_lo's own remainder kept
+        n, n_e = _dw_two_sum((d_hi - q1 * f) - q2 * f, d_lo)
+        q_lo = n / f
+        w1, w2 = _dw_split_bounded(q_lo)
+        q_lo2 = ((((n - w1 * f) - w2 * f) + n_e) + d_lo2) / f
+    else:
+        q_lo = (((d_hi - q1 * f) - q2 * f) + d_lo) / f
     i = np.rint(q * 16384.0)
     g = i * 0.00006103515625  # G − 1 = i/2¹⁴ nearest r₁
     big_g = 1.0 + g  # 15 bits
@@ -653,24 +702,42 @@ def _dw_log_reduced(x_hi, lo1, lo2, triple=False):
     # r₂ = (r₁ − (G − 1))/G = h + l, |r₂| ≤ 2⁻¹⁵
     h = e / big_g
     h1, h2 = _dw_split_bounded(h)
-    l = (((e - h1 * big_g) - h2 * big_g) + q_lo) / big_g
     # log1p(r₂) = r₂ − r₂²/2 + r₂³·(1/3 − r₂/4 + r₂²/5 − r₂³/6 + r₂⁴/7): r₂² = p + p_lo, r₂³ = c + c_lo and the
     # bracket u = u_hi + u_lo each in double-word (r₂³/3 is 2⁻³² of r₂: it needs 2⁻⁷² of itself)
+    if triple:  # r₂ = h + l + l2 likewise (each division's rounding 2⁻¹⁰⁶ of r₂, all of log x near x = 1: poisson_nll's
+        # log(x + 10⁻⁸)), l2 in the products too (up to 2⁻⁸⁰ of r₂ where x − 1 cancels), and the series on to
+        # −r₂⁸/8 + r₂⁹/9 (r₂⁸/8 is 2⁻¹⁰⁸ of log1p(r₂) at |r₂| = 2⁻¹⁵)
+        n, n_e = _dw_two_sum((e - h1 * big_g) - h2 * big_g, q_lo)
+        l = n / big_g
+        w1, w2 = _dw_split_bounded(l)
+        l2 = ((((n - w1 * big_g) - w2 * big_g) + n_e) + q_lo2) / big_g
+        lp = l + l2
+        w = h * (1.0 / 7.0 + h * (-0.125 + h * (1.0 / 9.0)))
+    else:
+        l = (((e - h1 * big_g) - h2 * big_g) + q_lo) / big_g
+        lp = l
+        w = h * (1.0 / 7.0)
     p = h * h
-    p_lo = (((h1 * h1 - p) + 2.0 * h1 * h2) + h2 * h2) + 2.0 * h * l
+    p_lo = (((h1 * h1 - p) + 2.0 * h1 * h2) + h2 * h2) + 2.0 * h * lp
     p1, p2 = _dw_split_bounded(p)
     c = p * h
-    c_lo = ((((p1 * h1 - c) + p1 * h2 + p2 * h1) + p2 * h2) + p_lo * h) + p * l
-    v_hi, v_lo = _dw_fast_two_sum(-0.25 * h, p * (0.2 + h * (-1.0 / 6.0 + h * (1.0 / 7.0))))
+    c_lo = ((((p1 * h1 - c) + p1 * h2 + p2 * h1) + p2 * h2) + p_lo * h) + p * lp
+    v_hi, v_lo = _dw_fast_two_sum(-0.25 * h, p * (0.2 + h * (-1.0 / 6.0 + w)))
     u_hi, u_lo = _dw_fast_two_sum(THIRD_HI, v_hi)
-    u_lo = u_lo + ((THIRD_LO + v_lo) - 0.25 * l)
+    u_lo = u_lo + ((THIRD_LO + v_lo) - 0.25 * lp)
     c1, c2 = _dw_split_bounded(c)
     u1, u2 = _dw_split_bounded(u_hi)
     t = c * u_hi
     t_lo = (((((c1 * u1 - t) + c1 * u2 + c2 * u1) + c2 * u2) + c * u_lo) + c_lo * u_hi)
     s, e1 = _dw_fast_two_sum(h, -0.5 * p)
     s, e2 = _dw_fast_two_sum(s, t)
-    s_lo = (((e1 + e2) + l) - 0.5 * p_lo) + t_lo
+    if triple:  # e1, e2 and l (each up to 2⁻⁵³ of r₂) summed with their roundings kept: their float64 sum is
+        # 2⁻¹⁰⁶ of log1p(r₂), the whole of log x near x = 1 (poisson_nll's log(x + 10⁻⁸) at x = 1: 8.3 ULP of f)
+        s_lo, z1 = _dw_two_sum(e1, e2)
+        s_lo, z2 = _dw_two_sum(s_lo, l)
+        s_tail = ((z1 + z2) + l2) + (t_lo - 0.5 * p_lo)
+    else:
+        s_lo = (((e1 + e2) + l) - 0.5 * p_lo) + t_lo
     # k·ln 2 + log F + log G + log1p(r₂): |log F| ≥ |log G| unless log F = 0, |k·ln 2| ≥ |log F + log G| unless k = 0
     # (clipped: a NaN part, an overflow upstream, gives a NaN index, whose result is NaN whatever the row)
     table_f = np.take(_DW_LOG_F, (j - 96.0).astype(np.intp), axis=1, mode="clip")
@@ -692,7 +759,9 @@ def _dw_log_reduced(x_hi, lo1, lo2, triple=False):
     a, a3 = _dw_two_sum(a, table_f[1])
     a, a4 = _dw_two_sum(a, y2)
     a, a5 = _dw_two_sum(a, y1)
-    tail = (((a1 + a2) + (a3 + a4)) + a5) + (((table_g[1] + s_lo) + table_f[2]) + k * (LN2_LO_B + LN2_LO2))
+    a, a6 = _dw_two_sum(a, s_lo)
+    a, a7 = _dw_two_sum(a, table_g[1])
+    tail = (((a1 + a2) + (a3 + a4)) + ((a5 + a6) + a7)) + (((table_g[2] + s_tail) + table_f[2]) + k * (LN2_LO_B + LN2_LO2))
     y, mid = _dw_fast_two_sum(y, a)
     mid, tail = _dw_two_sum(mid, tail)
     return y, mid, tail
@@ -742,10 +811,75 @@ def _dw_log1p(d_hi, d_lo):
     return _dw_log_scaled(x_hi, e, f)
 '''
 
+_EXP_TABLE = 64  # 2^(j/64), j = 0 … 63: e^x = 2^k·2^(j/64)·e^r with |r| ≤ ln 2/128
+
+
+@functools.lru_cache(maxsize=None)
+def _exp_table_text() -> str:
+    """The NumPy table of 2^(j/64), each a double-word (hi, lo) from mpmath, and the constants of the reduction:
+    ln 2/64 in three parts, the first of 36 bits (N·part exact for |N| < 2¹⁷: e^x is 0 or ∞ beyond)."""
+    import mpmath
+
+    with mpmath.workdps(60):
+        step = mpmath.log(2) / _EXP_TABLE
+        first = float(step)
+        e = math.frexp(first)[1]
+        first = math.ldexp(round(math.ldexp(first, 36 - e)), e - 36)
+        second = float(step - first)
+        third = float(step - first - second)
+        inverse = float(1 / step)
+        pairs = []
+        for j in range(_EXP_TABLE):
+            v = mpmath.power(2, mpmath.mpf(j) / _EXP_TABLE)
+            hi = float(v)
+            pairs.append(f"({hi!r}, {float(v - hi)!r})")
+    lines = [f"_DW_EXP_TABLE = np.array([  # 2^(j/{_EXP_TABLE}), j = 0 … {_EXP_TABLE - 1}: (hi, lo)"]
+    lines += ["    " + ", ".join(pairs[k:k + 2]) + "," for k in range(0, len(pairs), 2)]
+    lines += ["]).T.copy()",
+              f"_DW_EXP_STEP_A, _DW_EXP_STEP_B, _DW_EXP_STEP_C = {first!r}, {second!r}, {third!r}  # ln 2/{_EXP_TABLE}",
+              f"_DW_EXP_INVERSE = {inverse!r}  # {_EXP_TABLE}/ln 2"]
+    return "\n".join(lines) + "\n"
+
+
+_NUMPY_EXP_TABLE = '''\
+def _dw_exp_table(x_hi, x_lo):
+    """e^x of a double-word to about 2⁻⁶⁶ relative where it is normal (not _dw_exp's 2⁻¹⁰⁴: enough for a value
+    rounded once to float64, 2⁻¹³ ULP; about a fifth of _dw_exp's operations): Tang's table-driven method
+    (1989) in double words. x = (64k + j)·ln 2/64 + r, |r| ≤ ln 2/128 (ln 2/64 in three parts, x − N·A exact);
+    e^r − 1 = r_hi + (r_hi²/2 + … + r_hi⁷/5040 + r_lo·e^r_hi) with only r_hi + 1 in double-word (the rest below
+    2⁻¹⁶ of 1, rounded at 2⁻⁶⁹; r⁸/8! is 2⁻⁷⁵); times 2^(j/64) (a table of double-words) by _dw_mul, then 2^k. x clamped to
+    [−746, 710], where e^x is 0 and ∞; NaN stays NaN."""
+    nan = np.isnan(x_hi)
+    x = np.minimum(np.maximum(np.where(nan, 0.0, x_hi), -746.0), 710.0)
+    n = np.rint(x * _DW_EXP_INVERSE)
+    r_hi, r_lo = _dw_two_sum(x - n * _DW_EXP_STEP_A, -(n * _DW_EXP_STEP_B))
+    r_lo = r_lo + (np.where(x == x_hi, x_lo, 0.0) - n * _DW_EXP_STEP_C)
+    # e^(r_hi + r_lo) − 1 = (e^r_hi − 1) + r_lo·e^r_hi: r_lo (up to 2⁻⁴³ where x_lo is a ULP of x = −746) times
+    # 1 + r_hi + r_hi²/2 (r_lo·r_hi³/6 is below 2⁻⁶⁹)
+    tail = r_hi * r_hi * (0.5 + r_hi * (1 / 6 + r_hi * (1 / 24 + r_hi * (1 / 120 + r_hi * (1 / 720 + r_hi / 5040)))))
+    tail = tail + r_lo * (1.0 + r_hi * (1.0 + 0.5 * r_hi))
+    e_hi, e_lo = _dw_fast_two_sum(1.0, r_hi)
+    e_hi, e_lo = _dw_fast_two_sum(e_hi, e_lo + tail)
+    index = n.astype(np.int64)
+    j = index & 63
+    hi, lo = _dw_mul(_DW_EXP_TABLE[0][j], _DW_EXP_TABLE[1][j], e_hi, e_lo)
+    hi, lo = _dw_scale(hi, lo, ((index - j) >> 6).astype(np.float64))
+    return np.where(nan, x_hi, hi), lo
+'''
+
+_TRITON_EXP_TABLE = '''\
+def _dw_exp_table(x_hi, x_lo):
+    """e^x of a double-word to about 2⁻⁶⁰: _dw_exp_short (the NumPy backend's is table-driven, a table Triton
+    would load from memory)."""
+    return _dw_exp_short(x_hi, x_lo)
+'''
+
+
 # the NumPy texts' own needs where they differ from the shared text's (the table-driven log)
 _NUMPY_NEEDS = {
     "_dw_log": ("_dw_two_sum", "_dw_fast_two_sum", "_dw_split_bounded", "_dw_two_prod", "_dw_add"),
     "_dw_log1p": ("_dw_two_sum", "_dw_fast_two_sum", "_dw_log"),
+    "_dw_exp_table": ("_dw_two_sum", "_dw_fast_two_sum", "_dw_mul", "_dw_scale"),
 }
 
 PRIMITIVE_NEEDS = {
@@ -775,10 +909,13 @@ PRIMITIVE_NEEDS = {
     "_tw_add": ("_dw_two_sum",),
     "_tw_exp_reduced": ("_dw_two_prod_bounded", "_dw_two_sum", "_dw_add_fp", "_dw_mul_bounded", "_dw_add",
                         "_dw_fast_two_sum", "_tw_square", "_tw_mul", "_tw_add"),
-    "_tw_log": ("_tw_exp_reduced", "_tw_add", "_dw_scale", "_dw_div", "_dw_fast_two_sum", "_dw_two_sum",
+    "_tw_log": ("_tw_exp_reduced", "_tw_add", "_dw_scale", "_tw_div", "_dw_fast_two_sum", "_dw_two_sum",
                 "_dw_two_prod_bounded", "_dw_add"),
     "_dw_nexpsq_first": ("_dw_two_prod", "_dw_exp_first"),
     "_dw_nexpsq2_first": ("_dw_two_prod", "_dw_exp_first"),
+    "_dw_exp_table": ("_dw_exp_short",),
+    "_dw_exp_short": ("_dw_two_prod_bounded", "_dw_add", "_dw_fast_two_sum", "_dw_twice_plus_square", "_dw_add_fp",
+                      "_dw_scale"),
 }
 ORDER = ["_dw_two_sum", "_dw_fast_two_sum", "_dw_split", "_dw_split_bounded", "_dw_two_prod",
          "_dw_two_prod_bounded", "_dw_add", "_dw_add_fp", "_dw_mul", "_dw_mul_fp", "_dw_mul_bounded",
@@ -787,6 +924,7 @@ ORDER = ["_dw_two_sum", "_dw_fast_two_sum", "_dw_split", "_dw_split_bounded", "_
 ORDER += ["_dw_exp_first", "_dw_sigmoid_first", "_dw_nexpsq_first", "_dw_nexpsq2_first"]  # the rounded-argument rule's last step (above)
 ORDER += ["_dw_softplus_first"]  # the rounded-softplus-argument rule's (above)
 ORDER += ["_tw_mul", "_tw_square", "_tw_div", "_tw_add", "_tw_exp_reduced", "_tw_log"]  # triple words (above)
+ORDER += ["_dw_exp_short", "_dw_exp_table"]  # a whole kernel in double words (double_word_block): its e^x
 
 
 def _constant(value: float, backend: str) -> str:
@@ -805,6 +943,10 @@ def primitive_text(name: str, backend: str) -> str:
     import re
     if name == "_dw_scale":
         return _SCALE[backend]
+    if name == "_dw_exp_table":  # NumPy: its table and constants before it
+        if backend == "numpy":
+            return _exp_table_text() + "\n\n" + _NUMPY_EXP_TABLE
+        return "@triton.jit\n" + _TRITON_EXP_TABLE
     numpy_only = {"_dw_split": _NUMPY_SPLIT, "_dw_two_prod": _NUMPY_TWO_PROD, "_dw_log1p": _NUMPY_LOG1P}
     body = numpy_only[name] if name in numpy_only and backend == "numpy" else PRIMITIVES[name]
     if name == "_dw_log" and backend == "numpy":  # table-driven (above), its tables before it
@@ -1115,9 +1257,12 @@ class _Emitter:
         op = ">" if isinstance(e, sp.Max) else "<"
         args = list(e.args)
         acc, partial = self.value(args[0]), args[0]
-        for a in args[1:]:
+        for k, a in enumerate(args[1:], 2):
             b = self.value(a)
-            partial = type(e)(partial, a)
+            # the first k arguments, not evaluated: SymPy's Max compares every pair of its arguments as it builds (a
+            # 40-term softmax's max in double words, 39 partial maxima: 37 of 44 CPU s of its compile); e's own
+            # arguments have no pair it could decide, so this is the node SymPy would build, args in the same order
+            partial = type(e)(*args[:k], evaluate=False)
             name = self._name(partial)
             self.lines.append(self._comment(name, partial))
             first = f"{acc.hi} {op} {b.hi}"
@@ -1162,14 +1307,26 @@ class _Emitter:
         return acc
 
     def triple(self, e) -> _Value:
-        """e as a triple word where :func:`_triple_exact` allows it (products, quotients, log, selects),
-        a double word (its tail 0) elsewhere."""
-        if e in self.values or e.is_number or isinstance(e, (sp.Add, sp.Max, sp.Min)):
-            return self.value(e)  # a leaf, a constant, x − t (exact), max(ε, v)
+        """e as a triple word where :func:`_triple_exact` allows it (products, quotients, log, log1p, selects,
+        sums holding a number), a double word (its tail 0) elsewhere."""
+        if e.is_number and e not in self.values:
+            return self._triple_constant(e)
+        if e in self.values or isinstance(e, (sp.Max, sp.Min)) or (isinstance(e, sp.Add) and len(e.args) == 2 and all(
+                a in self.values or (-a) in self.values or (a.is_number and self._triple_constant(a).lo is None)
+                for a in e.args)):
+            return self.value(e)  # a leaf, x − t and x − 1 (exact: TwoSum), max(ε, v)
         key = ("triple", e)
         if key in self.values:
             return self.values[key]
-        if isinstance(e, sp.UnevaluatedExpr):
+        if isinstance(e, sp.Add):  # x + c, (x − 1) + c: c to 159 bits, the sum to 2⁻¹⁵⁰ or so (x + c to 2⁻¹⁰⁶ in a
+            # double word is 2⁻⁷⁹ of log(x + c) at x = 1, c = 10⁻⁸: poisson_nll's f cancels 2⁵⁷ there)
+            v = self.triple_sum(e)
+        elif type(e).__name__ == "log1p":  # log(1 + a): 1 + a as a triple word (exact where a is), then its log
+            one_plus = self._emit3(sp.Add(1, e.args[0], evaluate=False), f"_tw_add(1.0, 0.0, 0.0, {self._words(self.triple(e.args[0]))})",
+                                   ("_tw_add",))
+            v = self._emit3(e, f"_tw_log({self._words(one_plus)})",
+                            ("_dw_log",) if self.backend == "numpy" else ("_tw_log",))
+        elif isinstance(e, sp.UnevaluatedExpr):
             v = self.triple(e.args[0])
         elif isinstance(e, sp.Mul):
             v = self._triple_product(e)
@@ -1203,6 +1360,16 @@ class _Emitter:
             v = self.value(e)
         self.values[key] = v
         return v
+
+    def _triple_constant(self, c) -> _Value:
+        """A number as a triple word: its float64, the rest's float64 and the rest's (159 bits: 10⁻⁸ is 2⁻¹⁰⁷ of
+        itself off in a double word); (hi, lo) where those are exact."""
+        v = _dw_constant(c, self.backend)
+        if v.lo is None or not math.isfinite(float(c)):
+            return v
+        rest = sp.N(c, 80) - sp.Float(float(c), 80)
+        tail = float(rest - sp.Float(float(rest), 80))
+        return _Value(v.hi, v.lo, _constant(tail, self.backend) if tail != 0.0 else None)
 
     def _triple_product(self, e) -> _Value:
         coeff, rest = e.as_coeff_Mul()
@@ -1248,13 +1415,17 @@ def _triple_exact(e, leaves, backend: str) -> bool:
         return True
     if isinstance(e, sp.UnevaluatedExpr):
         return _triple_exact(e.args[0], leaves, backend)
-    if isinstance(e, (sp.Add, sp.Max, sp.Min)):
+    if isinstance(e, sp.Add):  # of leaves and numbers, or of such sums grouped ((x − 1) + c)
+        return all(a in leaves or a.is_number or (-a) in leaves or (
+            isinstance(a, sp.UnevaluatedExpr) and isinstance(a.args[0], sp.Add) and _triple_exact(a.args[0], leaves, backend))
+            for a in e.args)
+    if isinstance(e, (sp.Max, sp.Min)):
         return all(a in leaves or a.is_number or (-a) in leaves for a in e.args)
     if isinstance(e, sp.Mul):
         return all(_triple_exact(a, leaves, backend) for a in e.args)
     if isinstance(e, sp.Pow):
         return bool(e.exp.is_Integer and 1 <= abs(e.exp) <= 8 and _triple_exact(e.base, leaves, backend))
-    if isinstance(e, sp.log):
+    if isinstance(e, sp.log) or type(e).__name__ == "log1p":
         return _triple_exact(e.args[0], leaves, backend)
     if isinstance(e, sp.Piecewise):
         return e.args[-1][1] == sp.true and all(_triple_exact(x, leaves, backend) for x, _ in e.args)
@@ -1269,7 +1440,7 @@ def _triple_worthy(body, leaves, backend: str) -> bool:
     double words, half the operations."""
     if not isinstance(body, sp.Add) or not all(_triple_exact(a, leaves, backend) for a in body.args):
         return False
-    return any(isinstance(n, sp.log) for n in sp.preorder_traversal(body))
+    return any(isinstance(n, sp.log) or type(n).__name__ == "log1p" for n in sp.preorder_traversal(body))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1277,6 +1448,11 @@ def _triple_worthy(body, leaves, backend: str) -> bool:
 
 
 KEEP_RELATIVE = 3 * 2.0 ** -53  # kept where the bound is within 3u of the value: ≤ 3 ULP
+WITHIN: set = set()  # the generated NumPy functions taking ``within`` (a float32 kernel passes 2⁻³⁰): by name
+# a triple-worthy sum (_triple_worthy) in double words where the float64 bound is within 2⁻¹⁰ of the value: the
+# double word's operations round at 2⁻¹⁰⁰ or so of their results where the float64 ones round at 2⁻⁵³ (the bound
+# counts at least that), so its error is within 2⁻⁴⁷ of the bound, 2⁻⁵⁷ of the value (1/16 ULP); triple words past it
+DEEP_RELATIVE = 2.0 ** -10
 _U = 2.0 ** -53  # the unit roundoff of float64
 _SAFETY = 1 + 2.0 ** -40  # the bound's own roundings and the second-order terms it leaves out
 
@@ -1709,7 +1885,7 @@ def _bounded_body(body, plain_printer, leaves: dict, taken: set, in_float32: boo
         keep = f"keep = ({error} <= within*{size}) & ({size} < np.inf)  # within 3u (a float32 kernel: 2⁻³⁰), finite"
     else:
         keep = f"keep = ({error} <= {KEEP_RELATIVE / _SAFETY!r}*{size}) & ({size} < np.inf)  # within 3u, finite"
-    return bound.lines + [keep], value
+    return bound.lines + [keep], value, error, size
 
 
 _ORDERED = (sp.StrictGreaterThan, sp.StrictLessThan, sp.GreaterThan, sp.LessThan)
@@ -1780,6 +1956,14 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
     else:
         result = emitter.value(body)
     triple = result.tail is not None
+    if triple and backend == "numpy":
+        # NumPy: the double word where the float64 body's bound is within DEEP_RELATIVE of it, the triple word
+        # (some 3× its operations: _tw_log's reductions, _tw_mul's three TwoProducts) only on the others
+        doubled = _Emitter(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)),
+                           taken)
+        tripled, emitter = emitter, doubled
+        result3, result = result, doubled.value(body)
+        emitter.needs |= tripled.needs
     plain = plain_printer.doprint(body)
     formula = text(body)
     if in_float32 and backend == "numpy":
@@ -1798,40 +1982,70 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
     else:
         doc = (f'"""{formula}, rounded once: in double-word arithmetic (hi + lo, about 106 bits)\n'
                '    in a float64 kernel, in float64 in a float32 one; the float64 value where either is not finite."""')
-    if triple:  # its terms in triple words (_triple_worthy): the docstring says so
+    if triple and backend == "numpy" and not in_float32:  # the double word, the triple words where it cancels past 2⁴³
+        doc = doc.replace("double-word arithmetic (hi + lo, about 106 bits)",
+                          "double-word arithmetic (hi + lo, about 106 bits;\n    triple words, hi + lo + tail, "
+                          "about 150 bits, where the bound is past 2⁻¹⁰ of it)")
+    elif triple:  # its terms in triple words (_triple_worthy): the docstring says so
         doc = doc.replace("double-word arithmetic (hi + lo, about 106 bits)",
                           "triple-word arithmetic (hi + lo + tail, about 150 bits)")
     if backend == "numpy":
+        bounded = _bounded_body(body, plain_printer, dict(zip(node.leaves, leaf_names)),
+                                taken | {"keep", "redo", "result", "needed", "value", "some", "double", "within"}, True)
         # within: the float64 body is kept where its bound is within that much of it, relative (3u: 3 ULP; a
-        # float32 kernel's double-word body (in_float32), 2⁻³⁰: 2⁻⁶ of a float32 ULP before the rounding to float32)
-        within = f", within={KEEP_RELATIVE / _SAFETY!r}" if in_float32 else ""
+        # float32 kernel's, 2⁻³⁰: 2⁻⁶ of a float32 ULP before the rounding to float32). A float32 kernel calls the
+        # function with it wherever the body has a bound (session 18: its float64 sum cancels past 2²⁶ at a zero
+        # of the sum, 41 ULP of ½(s + (p − t)²e^(−s)) at p = 0, s = −0.09940636, t = 0.3), and where the widen
+        # rule asks for it (in_float32: double-word everywhere else, too)
+        within = f", within={KEEP_RELATIVE / _SAFETY!r}" if in_float32 or bounded is not None else ""
+        if within:
+            WITHIN.add(name)
+        if within and not in_float32:
+            doc = doc.replace("In a float32 one: the\n    float64 body.",
+                              "In a float32 one likewise,\n    the bound within ``within`` (2⁻³⁰) where the "
+                              "float64 body is not enough.")
         lines = [f"def {name}({', '.join(leaf_names)}, double_word, needed=True{within}):", f"    {doc}",
                  '    with np.errstate(all="ignore"):  # inf and NaN are selected away below']
         lines += [f"        {n} = np.asarray({n}, np.float64)" for n in leaf_names]
-        bounded = _bounded_body(body, plain_printer, dict(zip(node.leaves, leaf_names)),
-                                taken | {"keep", "redo", "result", "needed", "value", "some", "double", "within"}, in_float32)
         if bounded is None:  # a node without an error bound: double-word wherever the select takes it
             lines += [f"        value = {plain}", "        if not double_word:", "            return value",
                       "        keep = np.logical_not(needed)  # not taken by the select: any value"]
             value = "value"
         else:
-            steps, value = bounded
+            steps, value, error, size = bounded
             lines += ["        if not double_word:", f"            return {plain}",
                       "        # the float64 body, each value beside a bound of its error (doubleword._Bound); kept",
                       "        # where the bound is within 3u of the value or the select does not take it,",
                       "        # double-word elsewhere (a sum that cancels, a value that is not finite)"]
             lines += ["        " + line for line in steps]
             lines += ["        keep |= np.logical_not(needed)"]
+        deep = triple and bounded is not None
+        if deep:  # where the double word is not enough: the float64 bound past DEEP_RELATIVE of the value
+            lines += [f"        deep = ~keep & ~({error} <= {DEEP_RELATIVE!r}*{size})  # cancels past 2⁴³: triple words"]
         lines += ["        if keep.all():", f"            return {value}",
                   "        some = np.count_nonzero(keep) * 8 > np.size(keep)",
                   "        if some:  # an eighth or more kept: the double-word on the others only (gathered)",
                   "            redo = ~keep",
                   f"            result = np.array(np.broadcast_to({value}, redo.shape), np.float64)"]
         lines += [f"            {n} = np.broadcast_to({n}, redo.shape)[redo]" for n in leaf_names]
+        if deep:
+            lines += ["            deep = deep[redo]"]
         lines += [f"        plain = {plain if bounded is not None else 'value if not some else ' + plain}"]
         lines += ["        " + line for line in emitter.lines]
-        lines += [f"        double = np.where(np.isfinite({result.hi}) & np.isfinite(plain), {result.hi}, plain)",
-                  "        if not some:", "            return double",
+        lines += [f"        double = np.where(np.isfinite({result.hi}) & np.isfinite(plain), {result.hi}, plain)"]
+        if deep:
+            shape = "deep.shape"  # the gathered elements' (redo's count) or the block's
+            lines += ["        if deep.any():  # the deepest cancellations (rare): again in triple words, on those alone",
+                      f"            double = np.array(np.broadcast_to(double, {shape}), np.float64)",
+                      f"            plain = np.broadcast_to(plain, {shape})[deep]"]
+            lines += [f"            {n} = np.broadcast_to({n}, {shape})[deep]" for n in leaf_names]
+            lines += ["            " + line for line in tripled.lines]
+            lines += [f"            double[deep] = np.where(np.isfinite({result3.hi}) & np.isfinite(plain), "
+                      f"{result3.hi}, plain)"]
+        elif triple:
+            lines += ["        " + line for line in tripled.lines]
+            lines += [f"        double = np.where(np.isfinite({result3.hi}) & np.isfinite(plain), {result3.hi}, plain)"]
+        lines += ["        if not some:", "            return double",
                   "        result[redo] = double", "        return result"]
     else:
         first = leaf_names[0]
@@ -1859,3 +2073,34 @@ def leaf_identifiers(leaves) -> list[str]:
             n = f"arg{k}"
         out.append(n)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# a whole kernel in double words (a written softmax in a float64 kernel)
+
+
+def double_word_block(assignments, results, backend: str, plain_printer, leaves: dict, taken: set):
+    """Every output of a kernel in double-word arithmetic, from its inputs, by one emitter (each subexpression once:
+    a written 24-term softmax's e^(a_i − m), i < 24, once for its 25 outputs): (the statements, each output's hi
+    (the output rounded once), the primitives they call, in the order of definition).
+
+    ``assignments`` are the kernel's CSE temporaries (symbol, expression) in order, ``results`` its outputs over
+    them, ``leaves`` each input symbol → its float64 name in the generated code, ``plain_printer`` the kernel's own
+    printer (a condition, and an operation without a double-word version, are printed in float64 over the kernel's
+    names: its float64 temporaries are computed before these statements), ``taken`` the names the code uses.
+
+    Why (issue 16, tests/test_sm18.py): with S = Σ e^(a_i − m) summed in double-word and rounded once (the
+    compensated-sum rule), a float64 softmax's outputs −e^(a_0 − m)·e^(a_j − m)/S² still carry the roundings of
+    e^(a_0 − m) and e^(a_j − m) (about ½ ULP each, np.exp's own error beside), of S² and of the quotient: 2.92 ULP at
+    worst over 60 random 24-term points, worse than torch.softmax's autograd at 17 of them. Measured at 60 digits,
+    the terms dominate: the same outputs computed exactly from the float64 terms are still 2.38 ULP off (worse than
+    torch at 5 points); from double-word terms, the quotients in double-word, each output is rounded once (NumPy's
+    e^x by a table, :func:`_dw_exp_table`, to 2⁻⁶⁶: a fifth of _dw_exp's operations)."""
+    emitter = _Emitter(backend, plain_printer, dict(leaves), dict(leaves), taken)
+    # e^x to 2⁻⁶⁶ by a table in NumPy (a fifth of _dw_exp's operations), to 2⁻⁶⁰ by four squarings in Triton (a third:
+    # 24 inlined _dw_exp took 195 s of CPU to compile for sm_90): enough for outputs rounded once
+    emitter.FUNCTIONS = {**emitter.FUNCTIONS, "exp": "_dw_exp_table"}
+    for temp, expr in assignments:
+        emitter.values[temp] = emitter.value(expr)
+    his = [emitter.value(r).hi for r in results]
+    return emitter.lines, his, _closure(emitter.needs, backend)

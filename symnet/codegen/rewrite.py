@@ -772,11 +772,30 @@ def _exp_minus(node):
             b = -rest
             near = sp.Abs(u) < sp.log(2)
             pieces = [(_grouped(expm1(u), 1 - b, near), near)]
+            names = ["exp-minus"]
             if u in sp.Mul.make_args(b):  # e^u − c·u (the Poisson NLL): both terms overflow, inf − inf
+                # exp-minus-limit: its limits at u = ±inf in pieces of their own, before the others (the piece
+                # u > 64 itself unchanged: the double word of e^u/u − c near u = 709.78, tests/test_breakage8.py)
+                zero, far = _exp_minus_limits(b / u, u, e)
+                pieces = [zero] + pieces + [far]
                 pieces.append((u * (e / u - b / u), u > 64))  # e^64 ≈ 6e27: no cancellation left to lose
+                names.append("exp-minus-limit")
             new = sp.Piecewise(*pieces, (node, True))
-            return _Final(_Fired(new, ["exp-minus"]))
+            return _Final(_Fired(new, names))
     return None
+
+
+def _exp_minus_limits(c, u, e):
+    """e^u − c·u where it has no value as written, the limits: (the piece at u = −inf, c = 0; the piece beyond
+    u = 3.4e38). As written c·u is 0·(−inf) at u = −inf, c = 0, and u·(e^u/u − c) (the piece u > 64) is inf/inf
+    at u = +inf, both NaN (e^z − t·z, the Poisson NLL with log input, at z = ±inf; torch the same), where the
+    limits are 0 (e^u → 0; t·log λ at λ = 0, t = 0 is the 0·log 0 = 0 of torch's xlogy) and +inf (e^u dominates
+    every finite c·u). Beyond 3.4e38 (float32's +inf; float64's e^u is inf from 710 on): u·(e^u/3.4e38 − c), +inf
+    for finite c, NaN for c = +inf (inf − inf, as written); below −3.4e38 where c = 0: 0 (e^u is below 2⁻¹⁰⁷⁴
+    there in float64 too). At u = −inf, c ≠ 0 the written form is c·inf already. The conditions at ±_LIMIT_BOUND,
+    which :func:`without_infinite_limits` takes out."""
+    return ((sp.S.Zero, sp.And(u < -_LIMIT_BOUND, sp.Eq(c, 0))),
+            (u * (e / _LIMIT_BOUND - c), u > _LIMIT_BOUND))
 
 
 def _n_terms(e) -> int:
@@ -1167,6 +1186,12 @@ _LOSS_RULES = (
          "derivative of a clamp, H(log p + 100)/p at p = 0); a select returns 0 there", local=_heaviside_gate),
     Rule("exp-minus", "e^u − t cancels near u = 0, t = 1 (0 at u = −1e−30, true −1e−30); "
          "expm1(u) + (1 − t) for |u| < log 2 does not", local=_exp_minus),
+    Rule("exp-minus-limit", "e^u − c·u (the Poisson NLL with log input, e^z − t·z) is inf − inf = NaN at "
+         "u = +inf and 0·inf = NaN at u = −inf, c = 0 (torch the same), where the limits are +inf (e^u dominates "
+         "every finite c·u) and 0 (e^u → 0, and t·log λ = 0 at t = 0, as 0·log 0 in torch's xlogy): a piece "
+         "u·(e^u/3.4e38 − c) beyond u = 3.4e38 (float32's +inf; +inf in float64 too, where e^u is inf from 710 "
+         "on) and a select returning 0 below −3.4e38 where c = 0, each in a piece of its own (the piece u > 64 "
+         "keeps its double word at u = 709.78); at u = −inf, c ≠ 0 the written form is c·inf already"),
     Rule("collect", "t·X + (1 − t)·X·…, two products of one factor X summed, cancel to rounding noise where "
          "they are opposite (−2t·X + 2(1 − t)·X at t = 1/2); the factor is taken out and its coefficients "
          "summed symbolically ((2 − 4t)·X, exactly 0 there); X·σ(−u) − X·σ(u) is −X·tanh(u/2) (the focal ∂t: "
@@ -1398,7 +1423,7 @@ _MAX_REWRITES = 64  # rewrites of one node (a guard; no rule set here comes clos
 RULES += _LOSS_RULES  # the loss rules: one block above, tried after the rules above
 RULES += (WIDEN,)  # a whole-expression rule: after every node-by-node rule, on their result
 _BY_NAME.update({r.name: r for r in _LOSS_RULES})
-_LOCAL += tuple(r.local for r in _LOSS_RULES)
+_LOCAL += tuple(r.local for r in _LOSS_RULES if r.local is not None)  # exp-minus-limit: named by exp-minus
 
 
 def _register(*rules: Rule) -> None:
@@ -1588,6 +1613,124 @@ SHIFTED_SUM_CROSSING = Rule(
     "is kept", apply=_shifted_sum_crossing, fired=lambda old, new: new != old)
 _register(SHIFTED_SUM_CROSSING)
 __all__ += ["SHIFTED_SUM_CROSSING"]
+
+
+# ------------------------------------------------------------------ rational-function (issue 16: a user's rational
+# activation (x² + 1)/(x² + 3x + 5): its derivative's numerator P′Q − PQ′ cancels (float32 5.3e7 ULP at x = 2.4e16)
+# and x² overflows (float64 NaN, inf/inf, at |x| > 1.3e154)); tested in tests/test_rational18.py
+
+_RATIONAL_HEADROOM = 120  # log2 of the largest |x|^k·|c| the near form may build: float32's 2¹²⁸, 2⁸ spare
+
+
+def _rational_parts(node):
+    """(x, N, [(Q_i, e_i)], c) with node = c·N/∏Q_i^e_i, N and each Q_i a Poly in x with rational or float
+    coefficients (N expanded: P′Q − PQ′'s leading terms cancelled exactly), for a node that is a rational
+    function of one real input x, built of sums, products and whole powers only, whose denominator is not a
+    number; None otherwise."""
+    if not isinstance(node, sp.Expr) or node.is_number or isinstance(node, (sp.Symbol, Grouped)):
+        return None
+    symbols = node.free_symbols
+    if len(symbols) != 1:
+        return None
+    (x,) = symbols
+    if not isinstance(x, sp.Symbol) or not x.is_real:
+        return None
+    for n in sp.preorder_traversal(node):
+        if not (n.is_Add or n.is_Mul or n == x or n.is_Number
+                or (n.is_Pow and n.exp.is_Integer)):
+            return None
+    num, den = sp.fraction(sp.cancel(sp.together(node)))
+    if not den.has(x):
+        return None
+    c, factors = sp.factor_list(den, x)
+    N = sp.Poly(num, x)
+    Qs = [(sp.Poly(q, x), e) for q, e in factors]
+    return x, N, Qs, c
+
+
+def _horner(coefficients, v):
+    """c_0 + v·(c_1 + v·(… + v·c_k)), each sum kept as one factor (SymPy would distribute a number)."""
+    h = sp.S(coefficients[-1])
+    for c in reversed(coefficients[:-1]):
+        h = Grouped(c + v * h) if c != 0 else v * h
+    return h
+
+
+def _rational_function(node):
+    """c·N(x)/∏Q_i(x)^e_i (:func:`_rational_parts`) → Piecewise((near, |x| < T), (far, True)): near, N and each
+    Q_i by Horner in x; far, (x^d)·Ñ(t)/∏Q̃_i(t)^e_i with t = 1/x, Ñ(t) = t^n·N(1/x) and Q̃_i likewise (Horner in
+    t, the reversed coefficients: each → its leading coefficient as |x| → ∞) and d = n − Σe_i·m_i applied as d
+    products by x (d divisions where d < 0) after the quotient, so nothing overflows or underflows before
+    the result does. Near, N and the Q_i factored over the rationals and a factor with a real root widened. T =
+    2^⌊(120 − log2 max|coefficient|)/k⌋, k the largest degree of N or a Q_i^e_i: |x|^k
+    times a coefficient stays below 2¹²⁰ (float32's range is 2¹²⁸). Fires only where k ≥ 2 (x² can
+    overflow); checked exact (SymPy's cancel of the difference) before it fires."""
+    parts = _rational_parts(node)
+    if parts is None:
+        return None
+    x, N, Qs, c = parts
+    if all(len(q.terms()) == 1 for q, _ in Qs):
+        return None  # c·N/x^m: no sum to cancel in Q, and its powers are the scaled-power and power rules'
+    n = N.degree()
+    k = max([n] + [q.degree() * e for q, e in Qs])
+    if k < 2 or n < 0:
+        return None
+    coeffs = [abs(v) for p in [N] + [q for q, _ in Qs] for v in p.all_coeffs() if v != 0] + [abs(c)]
+    big = max(1, max(float(v) for v in coeffs))
+    T = sp.S(2) ** max(1, int((_RATIONAL_HEADROOM - math.ceil(math.log2(big))) // k))
+    # a factor with a real root r cancels near r as Horner computes it (a pole: x·x − 2 at x = fl(√2), 2.3e15 ULP in
+    # float64; a zero: 2x³ − x + 1 at x = −1.00000001, 2.4e7 ULP): N and Q factored over the rationals (SymPy's
+    # factor_list), each factor with a real root computed as the widen rule computes a sum (double-word in float64,
+    # float64 in float32), x itself as it is (exact)
+    def factored(factors):
+        return sp.Mul(*[(widen(h) if q.count_roots() and q.as_expr() != x else h) ** e
+                        for (q, e), h in ((qe, _horner(list(reversed(qe[0].all_coeffs())), x)) for qe in factors)])
+
+    cN, Nfactors = sp.factor_list(N.as_expr(), x)
+    near_num = cN * factored([(sp.Poly(q, x), e) for q, e in Nfactors])
+    near_den = factored(Qs)
+    t = 1 / Grouped(x)  # x kept as one factor: no negative power of the input (removable-series' sign of a pole)
+    far_num = _horner(N.all_coeffs(), t)  # t^n·N(1/x): the coefficients from the leading one down
+    far_den = sp.Mul(*[_horner(q.all_coeffs(), t) ** e for q, e in Qs])
+    d = n - sum(q.degree() * e for q, e in Qs)
+    near = Grouped(c ** -1 * near_num / near_den) if c != 1 else near_num / near_den
+    far = Grouped(far_num / far_den)
+    if c != 1:
+        far = Grouped(c ** -1 * far)
+    for _ in range(abs(d)):
+        far = Grouped(far * x) if d > 0 else Grouped(far * t)  # far/x (t = 1/x is not formed twice)
+    out = sp.Piecewise((near, sp.Abs(x) < T), (far, True))
+    plain = lambda e: unwiden(e).replace(lambda m: isinstance(m, Grouped), lambda m: m.args[0])  # noqa: E731
+    if sp.cancel(plain(near) - node) != 0 or sp.cancel(plain(far) - node) != 0:
+        return None  # not exact: keep the written form
+    return out
+
+
+def _rational_functions(expr):
+    """``expr`` rewritten by :func:`_rational_function` where the whole of it (an output, after the node-by-node
+    rules) is a rational function of one input; as it is otherwise. Not its parts: a rational part of another
+    formula (1/(x(1 + x)) in log1p(x)/x²′) is the removable-series and power-quotient rules' to rewrite, whose
+    forms are measured on it as written."""
+    if not isinstance(expr, sp.Expr):
+        return expr
+    new = _rational_function(expr)
+    return expr if new is None else new
+
+
+RATIONAL_FUNCTION = Rule(
+    "rational-function", "a quotient P/Q of polynomials in one input x, as written, cancels and overflows: the "
+    "derivative's numerator P′Q − PQ′ loses its leading terms to cancellation ((x² + 1)/(x² + 3x + 5)′ in "
+    "float32: 5.3e7 ULP at x = 2.4e16) and x² overflows where P/Q is finite (float64 inf/inf = NaN from "
+    "|x| = 1.3e154). Put over one denominator with the numerator expanded (SymPy's cancel: the leading terms "
+    "cancel exactly, 3x² + 8x − 3 over (x² + 3x + 5)²), each polynomial by Horner, factored over the rationals, a factor "
+    "with a real root (a zero or a pole: 2x³ − x + 1 at x = −1.00000001, 2.4e7 ULP in float64; x² − 2 at fl(√2), "
+    "2.3e15) computed as the widen rule computes a sum (double-word in float64, float64 in float32); past |x| = T (from the "
+    "degrees k and coefficients, |x|^k·c < 2¹²⁰) in t = 1/x, (P/x^k)/(Q/x^k) by Horner in t → the ratio of "
+    "leading coefficients, times x (or over x) once per degree of difference after the quotient: no "
+    "intermediate overflows in float32 or float64 before the result does",
+    apply=_rational_functions, fired=lambda old, new: new != old)
+_register(RATIONAL_FUNCTION)
+__all__ += ["RATIONAL_FUNCTION"]
 
 
 # ------------------------------------------------------------------ root-series (issue 16: silu′, mish′,
@@ -2363,7 +2506,9 @@ def _infinite_limits(expr):
 def without_infinite_limits(expr):
     """``expr`` with the infinite-limit rule's branches (x > 3.4e38, x < −3.4e38) taken out: what it computes
     at every finite float32, and at float64's up to ±3.4e38."""
-    def limit_branch(c) -> bool:
+    def limit_branch(c) -> bool:  # x beyond a bound, or that and more (exp-minus-limit's u < −3.4e38 ∧ c = 0)
+        if isinstance(c, sp.And):
+            return any(limit_branch(a) for a in c.args)
         return isinstance(c, (sp.StrictGreaterThan, sp.StrictLessThan)) and (c.rhs in _LIMIT_BOUNDS and c.rel_op == ">"
                                                                             or -c.rhs in _LIMIT_BOUNDS and c.rel_op == "<")
 
@@ -2702,15 +2847,27 @@ __all__ += ["HALF_POWER_SERIES"]
 # tests/test_elem15.py
 
 
+def _shifted_term(a):
+    """The input's term of a sum x + c or k·x + c (k a number: the derivative's 1 − 10⁸·t/(1 + 10⁸·x), which
+    together() makes of 1 − t/(x + 10⁻⁸)), or None."""
+    if not (a.is_Add and len(a.args) == 2 and any(v.is_number and v != 0 for v in a.args)):
+        return None
+    (term,) = [v for v in a.args if not v.is_number] or [None]
+    if term is not None and (term.is_Symbol or (term.is_Mul and len(term.args) == 2 and term.args[0].is_number
+                                                and term.args[1].is_Symbol)):
+        return term
+    return None
+
+
 def _shifted_sums(expr) -> set:
-    """The sums x + c (x an input, c a number other than 0) in ``expr`` under a log or in a denominator."""
+    """The sums x + c and k·x + c (x an input, k and c numbers, c other than 0) in ``expr`` under a log or in a
+    denominator."""
     found = set()
     for f in expr.atoms(sp.log, sp.Pow):
         a = f.args[0] if isinstance(f, sp.log) else f.base
         if isinstance(f, sp.Pow) and not f.exp.is_negative:
             continue
-        if a.is_Add and len(a.args) == 2 and sum(v.is_Symbol for v in a.args) == 1 and \
-                any(v.is_number and v != 0 for v in a.args):
+        if _shifted_term(a) is not None:
             found.add(a)
     return found
 
@@ -2732,22 +2889,28 @@ def _shifted_argument(expr):
     # relative accuracy where x + c ≈ 1 (x + c rounded in float64 is 10⁻⁸ of log(1 + 10⁻⁸) off)
     body = sp.together(expr)
     numerator, denominator = body.as_numer_denom()
+    scaled = _shifted_term(denominator) if denominator != 1 else None
+    if scaled is not None and scaled.is_Mul:  # (1 + 10⁸·x − 10⁸·t)/(1 + 10⁸·x) as ((x − t) + 10⁻⁸)/(x + 10⁻⁸): 10⁸·t
+        k = scaled.args[0]                     # overflows where t/(x + 10⁻⁸) does not (t = −1.8e308)
+        numerator, denominator = sp.expand(numerator / k), sp.expand(denominator / k)
+        body = numerator / denominator
     c = sum((v for v in sp.Add.make_args(numerator) if v.is_number), sp.S.Zero)
     if denominator != 1 and c != 0 and len(sp.Add.make_args(numerator - c)) >= 2:
         # ((x − t) + c): x − t first (exact for float32 inputs in float64, and where t ≈ x), then c
         body = sp.Add(Grouped(numerator - c), c, evaluate=False) / denominator
-    body = body.xreplace({sp.log(a): log1p(sp.Add(Grouped(a - 1 - (a - sp.Add(*[v for v in a.args if v.is_Symbol]))),
-                                                  a - sp.Add(*[v for v in a.args if v.is_Symbol]), evaluate=False))
+    body = body.xreplace({sp.log(a): log1p(sp.Add(Grouped(_shifted_term(a) - 1), a - _shifted_term(a), evaluate=False))
                           for a in sums})
     if denominator == 1:
         return widen(body)
-    # at x = ±inf the quotient is inf/inf: the written form there (1 − t/(x + c) = 1)
-    x = next(v for a in sums for v in a.args if v.is_Symbol)
+    # at x = ±inf the quotient is inf/inf (k·x where it overflows): the written form there (1 − t/(x + c) = 1)
+    x = _shifted_term(denominator) or next(_shifted_term(a) for a in sums)
     return sp.Piecewise((expr, sp.Abs(x) > sp.Float(1.7976931348623157e308)), (widen(body), True))
 
 
 SHIFTED_ARGUMENT = Rule(
-    "shifted-argument", "log(x + c) and N/(x + c) of an input x and a number c (poisson_nll with log_input = 0: "
+    "shifted-argument", "log(x + c) and N/(x + c) of an input x and a number c (or k·x + c, as together() leaves "
+    "the derivative 1 − 10⁸·t/(1 + 10⁸·x): taken as ((x − t) + 10⁻⁸)/(x + 10⁻⁸), 2.4e7 → 0.5 ULP at x = t = 1; "
+    "poisson_nll with log_input = 0: "
     "x − t·log(x + 10⁻⁸), torch's eps) round x + c first, which log turns into an error of 1/|log(x + c)| "
     "relative (∂t = −log(x + 10⁻⁸) at x = 1 − 10⁻⁸: 8.2e15 ULP in float64, torch the same), and the output "
     "cancels where t·log(x + c) ≈ x (7.3e15 ULP at t = 1e8 + 1.1, x = 1) or t ≈ x + c (∂x = 1 − t/(x + c): "

@@ -51,8 +51,8 @@ from ....errors import SymnetError
 from ....functions import sigmoid
 from ....registry import NUMPY_HELPER_NEEDS, NUMPY_HELPERS, numpy_template
 from ....special import softplus
-from ...doubleword import ORDER as DW_PRIMITIVES, leaf_identifiers, nan_through, primitive_needs, primitive_text, \
-    widened_function
+from ...doubleword import ORDER as DW_PRIMITIVES, WITHIN, leaf_identifiers, nan_through, primitive_needs, \
+    primitive_text, widened_function
 from ..printing import ConditionalPrinting
 
 __all__ = ["NumpyExpressionPrinter", "PRINTER_HELPERS"]
@@ -370,8 +370,9 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         args = ", ".join(self._print(a) for a in e.args)
         # where a select takes the sum (selected), the function needs its double-word there only
         needed = "" if self.selected is None else f", {self.selected}"
-        if getattr(e, "in_float32", False):  # double-word in a float32 kernel too (widen's in_float32), the
-            # float64 body kept there where its bound is within 2⁻³⁰ (2⁻⁶ of a float32 ULP)
+        if getattr(e, "in_float32", False) or name in WITHIN:  # double-word in a float32 kernel too where the
+            # float64 body's bound is not within 2⁻³⁰ of it (2⁻⁶ of a float32 ULP), wherever the body has a bound
+            # (doubleword.WITHIN), and everywhere else where widen's in_float32 asks
             dtype = self.dtype if self.wide else f"np.result_type({args})"
             call = f"{name}({args}, True{needed}, within=(3.3306690738724404e-16 if {dtype} == np.float64 else 2.0**-30))"
             return call if self.wide else f"np.asarray({call}, {dtype})"
