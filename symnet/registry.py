@@ -1431,7 +1431,9 @@ _act("softsign", lambda x: x / (1 + sp.Abs(x)), lambda x: x / (1 + abs(x)), lamb
 _act("hardtanh", lambda x, lo=-1, hi=1: sp.Piecewise((lo, x < _ordered("hardtanh", lo, hi)), (hi, x > hi), (x, True)),
      lambda x, lo=-1, hi=1: min(max(x, lo), hi), lambda t, x: t.nn.functional.hardtanh(x),
      arity=(1, 3), boundaries=(-1.0, 1.0))
-_act("hardsigmoid", lambda x: sp.Piecewise((0, x <= -3), (1, x >= 3), (x / 6 + _half, True)),
+# (x/6 + 1/2 where x < 3, after x ≤ −3: the derivative's select {0; 1/6 if x < 3; 0 otherwise} is 0 at x = NaN, as torch's
+# hardsigmoid_backward on every path (CPU scalar, CPU vectorised, CUDA); ≥ 3 first gave 1/6. The value stays NaN there.)
+_act("hardsigmoid", lambda x: sp.Piecewise((0, x <= -3), (x / 6 + _half, x < 3), (1, True)),
      lambda x: min(max(x / 6 + mpmath.mpf(1) / 2, 0), 1), lambda t, x: t.nn.functional.hardsigmoid(x),
      boundaries=(-3.0, 3.0))
 _act("hardswish", lambda x: sp.Piecewise((0, x <= -3), (x, x >= 3), (x * (x + 3) / 6, True)),

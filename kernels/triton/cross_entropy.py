@@ -27,6 +27,26 @@ import triton.language as tl
 
 
 @triton.jit
+def _stored(x, ptr):
+    """x (float32 or float64) rounded once, to nearest even, to ptr's element type. bfloat16 is rounded in the
+    bits: a float64 x to float32 rounded to odd first (truncated, its last bit set where inexact: 24 bits ≥ 8 + 2,
+    so the rounding that follows is the correctly rounded one), then to nearest even at bit 16, whose top half
+    is the bfloat16. Triton's interpreter turns float64 into bfloat16 wrong (1.0 → 1.8e−40, −2.0 → NaN) and
+    float32 into bfloat16 by truncation, subnormals wrong (sigmoid(−89) = 2.2e−39 stored as 6.1e−39; triton
+    3.9); on a GPU this is cvt.rn's answer."""
+    if ptr.dtype.element_ty == tl.bfloat16:
+        r = x.to(tl.float32)
+        bits = r.to(tl.int32, bitcast=True)
+        if x.dtype == tl.float64:
+            bits = tl.where(tl.abs(r.to(tl.float64)) > tl.abs(x), bits - 1, bits)  # toward 0: truncated
+            bits = tl.where(r.to(tl.float64) != x, bits | 1, bits)  # inexact: odd
+        bits = tl.where(x == x, bits, 0x7FC00000)  # NaN: a quiet one (its payload could round to inf)
+        bits = (bits + (0x7FFF + ((bits >> 16) & 1))) & -65536  # to nearest even at bit 16 (sign-magnitude)
+        return (bits >> 16).to(tl.int16).to(tl.bfloat16, bitcast=True)
+    return x.to(ptr.dtype.element_ty)
+
+
+@triton.jit
 def _log1p(u):
     """log(1 + u) to full relative accuracy near 0 (Goldberg): w = 1 + u rounds, and
     log(w)·u/(w − 1) divides that rounding back out."""
@@ -402,7 +422,7 @@ def _sum_dw_when_last(values_ptr, lows_ptr, n_values, count_ptr, out_ptr, div_hi
             # q_down/2^-k: exact, or +∞ where the exact value passes the largest float; a row's ±∞ or NaN (the
             # double-word sum's NaN there) leaves the float64 sum's answer, as before
             q = tl.where(tl.abs(q_down) < float("inf"), q_down / down, q)
-        tl.store(out_ptr, q.to(out_ptr.dtype.element_ty))
+        tl.store(out_ptr, _stored(q, out_ptr))  # (a bfloat16 Σ rounded to nearest: _stored)
 
 
 @triton.jit
@@ -763,7 +783,7 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_ptr, o
     log_sum_exp = _log1p(s0)
     # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
     loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp + (((m - z_r) - (z_r_lo - m_lo)))) + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((log_sum_exp*s2 + s1)/Vf)) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * (m + log_sum_exp)) * (m + log_sum_exp)))
-    tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
+    tl.store(loss_ptr + row, _stored(loss, loss_ptr))
     if REDUCE:
         tl.store(loss_lo_ptr + row, tl.zeros([], loss_lo_ptr.dtype.element_ty))  # its rounding error is not kept
     if MEAN:
@@ -799,7 +819,7 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_ptr, o
             # down_s0 = Σ_j w_j·(m·_down − _down·z_j)
             down_s0 = down_s0 + tl.sum(tl.where(idx < V, wj*(_down*m - _down*zj), 0.0), axis=0)
         loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp*_down + (_down*m - _down*z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((log_sum_exp*_down*s2 + down_s0)/Vf)) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * (m + log_sum_exp)) * (_down * (m + log_sum_exp)))) / _down
-        tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
+        tl.store(loss_ptr + row, _stored(loss, loss_ptr))
         if REDUCE:
             tl.store(loss_lo_ptr + row, tl.zeros([], loss_lo_ptr.dtype.element_ty))
     if REDUCE:  # the last program to finish sums the rows' values and their low parts (Σ, or Σ/divisor)
@@ -982,7 +1002,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
     inv_sum = 1.0 / (1.0 + sum_rest)
     # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
     loss = tl.where(ignored, 0.0, prod_1*(log_sum_exp + (((m - z_r) - (z_r_lo - m_lo)))) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(log_sum_exp*sum_w + s2))) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * lse) * lse))
-    tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
+    tl.store(loss_ptr + row, _stored(loss, loss_ptr))
     if REDUCE:
         tl.store(loss_lo_ptr + row, tl.zeros([], loss_lo_ptr.dtype.element_ty))  # its rounding error is not kept
     if MEAN:
@@ -1018,7 +1038,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
             dz = tl.where((tl.abs(dw_value) < float("inf")) & (idx != cls), dw_value, dz)  # float64's value where it is not finite, and at the class
         if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
             dz = dz * chain_j
-        tl.store(dz_row + idx, tl.where(ignored, 0.0, (dz * row_scale)).to(dz_ptr.dtype.element_ty), mask=idx < V)
+        tl.store(dz_row + idx, _stored(tl.where(ignored, 0.0, (dz * row_scale)), dz_ptr), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
         z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
@@ -1050,7 +1070,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
                 dz = tl.where((tl.abs(dw_value) < float("inf")) & (idx != cls), dw_value, dz)  # float64's value where it is not finite, and at the class
             if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
                 dz = dz * chain_j
-            tl.store(dz_row + idx, tl.where(ignored, 0.0, (dz * row_scale)).to(dz_ptr.dtype.element_ty), mask=idx < V)
+            tl.store(dz_row + idx, _stored(tl.where(ignored, 0.0, (dz * row_scale)), dz_ptr), mask=idx < V)
     # scaled-gaps: a loss that overflowed though the row's maximum is finite (gaps m − z_k past the largest
     # float): its gap sums again from m·_down − z_j·_down, the loss times _down, divided by _down, stored again
     if ((loss != loss) | (tl.abs(loss) == float("inf"))) & (tl.abs(m) < float("inf")):
@@ -1077,7 +1097,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
             # down_s0 = Σ_j w_j·(m·_down − _down·z_j)
             down_s0 = down_s0 + tl.sum(tl.where(idx < V, wj*(_down*m - _down*zj), 0.0), axis=0)
         loss = tl.where(ignored, 0.0, _down*tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * lse) * lse) + prod_1*(log_sum_exp*_down + (_down*m - _down*z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(log_sum_exp*sum_w*_down + down_s0)))) / _down
-        tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
+        tl.store(loss_ptr + row, _stored(loss, loss_ptr))
         if REDUCE:
             tl.store(loss_lo_ptr + row, tl.zeros([], loss_lo_ptr.dtype.element_ty))
     if REDUCE:  # the last program to finish sums the rows' values and their low parts (Σ, or Σ/divisor)
@@ -1243,7 +1263,7 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
     inv_V = 1.0 / Vf
     # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
     loss = one_minus_eps*s3 + log_sum_exp*one_minus_eps*s1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*s2 + inv_V*log_sum_exp*s4)) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * (m + log_sum_exp)) * (m + log_sum_exp))
-    tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
+    tl.store(loss_ptr + row, _stored(loss, loss_ptr))
     if REDUCE:
         tl.store(loss_lo_ptr + row, tl.zeros([], loss_lo_ptr.dtype.element_ty))  # its rounding error is not kept
     if MEAN:
@@ -1283,7 +1303,7 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
             # down_s1 = Σ_j (t_j·w_j)·(m·_down − _down·z_j)
             down_s1 = down_s1 + tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (_down*m - _down*zj)), 0.0), axis=0)
         loss = (one_minus_eps*down_s1 + log_sum_exp*one_minus_eps*_down*s1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*down_s0 + inv_V*log_sum_exp*_down*s4)) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * (m + log_sum_exp)) * (_down * (m + log_sum_exp)))) / _down
-        tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
+        tl.store(loss_ptr + row, _stored(loss, loss_ptr))
         if REDUCE:
             tl.store(loss_lo_ptr + row, tl.zeros([], loss_lo_ptr.dtype.element_ty))
     if REDUCE:  # the last program to finish sums the rows' values and their low parts (Σ, or Σ/divisor)
@@ -1466,7 +1486,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
     inv0 = 1.0 / (1.0 + sum_rest)
     # C = λ·log(Σ_k exp(z_k))² + Σ_k ((−z_k + log(Σ_i exp(z_i)))·(ε/V + (1 − ε)·t_k)·w_k)
     loss = one_minus_eps*s4 + log_sum_exp*one_minus_eps*sum_t_times_w + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*s3 + inv_V*log_sum_exp*sum_w)) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * lse) * lse)
-    tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
+    tl.store(loss_ptr + row, _stored(loss, loss_ptr))
     if REDUCE:
         tl.store(loss_lo_ptr + row, tl.zeros([], loss_lo_ptr.dtype.element_ty))  # its rounding error is not kept
     if MEAN:
@@ -1501,7 +1521,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
             dz = tl.where((tl.abs(dw_value) < float("inf")), dw_value, dz)  # float64's value where it is not finite
         if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
             dz = dz * chain_j
-        tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
+        tl.store(dz_row + idx, _stored((dz * row_scale), dz_ptr), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
         z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
@@ -1538,7 +1558,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
                 dz = tl.where((tl.abs(dw_value) < float("inf")), dw_value, dz)  # float64's value where it is not finite
             if CAP:  # a gradient in c, times ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
                 dz = dz * chain_j
-            tl.store(dz_row + idx, (dz * row_scale).to(dz_ptr.dtype.element_ty), mask=idx < V)
+            tl.store(dz_row + idx, _stored((dz * row_scale), dz_ptr), mask=idx < V)
     # scaled-gaps: a loss that overflowed though the row's maximum is finite (gaps m − z_k past the largest
     # float): its gap sums again from m·_down − z_j·_down, the loss times _down, divided by _down, stored again
     if ((loss != loss) | (tl.abs(loss) == float("inf"))) & (tl.abs(m) < float("inf")):
@@ -1569,7 +1589,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
             # down_s1 = Σ_j (t_j·w_j)·(m·_down − _down·z_j)
             down_s1 = down_s1 + tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (_down*m - _down*zj)), 0.0), axis=0)
         loss = (_down*tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * lse) * lse) + one_minus_eps*down_s1 + log_sum_exp*one_minus_eps*sum_t_times_w*_down + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*down_s0 + inv_V*log_sum_exp*sum_w*_down))) / _down
-        tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
+        tl.store(loss_ptr + row, _stored(loss, loss_ptr))
         if REDUCE:
             tl.store(loss_lo_ptr + row, tl.zeros([], loss_lo_ptr.dtype.element_ty))
     if REDUCE:  # the last program to finish sums the rows' values and their low parts (Σ, or Σ/divisor)

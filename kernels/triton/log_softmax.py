@@ -22,6 +22,26 @@ import triton.language as tl
 
 
 @triton.jit
+def _stored(x, ptr):
+    """x (float32 or float64) rounded once, to nearest even, to ptr's element type. bfloat16 is rounded in the
+    bits: a float64 x to float32 rounded to odd first (truncated, its last bit set where inexact: 24 bits ≥ 8 + 2,
+    so the rounding that follows is the correctly rounded one), then to nearest even at bit 16, whose top half
+    is the bfloat16. Triton's interpreter turns float64 into bfloat16 wrong (1.0 → 1.8e−40, −2.0 → NaN) and
+    float32 into bfloat16 by truncation, subnormals wrong (sigmoid(−89) = 2.2e−39 stored as 6.1e−39; triton
+    3.9); on a GPU this is cvt.rn's answer."""
+    if ptr.dtype.element_ty == tl.bfloat16:
+        r = x.to(tl.float32)
+        bits = r.to(tl.int32, bitcast=True)
+        if x.dtype == tl.float64:
+            bits = tl.where(tl.abs(r.to(tl.float64)) > tl.abs(x), bits - 1, bits)  # toward 0: truncated
+            bits = tl.where(r.to(tl.float64) != x, bits | 1, bits)  # inexact: odd
+        bits = tl.where(x == x, bits, 0x7FC00000)  # NaN: a quiet one (its payload could round to inf)
+        bits = (bits + (0x7FFF + ((bits >> 16) & 1))) & -65536  # to nearest even at bit 16 (sign-magnitude)
+        return (bits >> 16).to(tl.int16).to(tl.bfloat16, bitcast=True)
+    return x.to(ptr.dtype.element_ty)
+
+
+@triton.jit
 def _log1p(u):
     """log(1 + u) to full relative accuracy near 0 (Goldberg): w = 1 + u rounds, and
     log(w)·u/(w − 1) divides that rounding back out."""
@@ -370,7 +390,7 @@ def _log_softmax_kernel(z_ptr, l_ptr, V, z_stride, l_stride, F64: tl.constexpr, 
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
         # l_j = −log(Σ_k exp(z_k)) + z_j
         l = zj - shift - _log1p(s0)
-        tl.store(l_row + idx, l.to(l_ptr.dtype.element_ty), mask=idx < V)
+        tl.store(l_row + idx, _stored(l, l_ptr), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
         z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
@@ -380,7 +400,7 @@ def _log_softmax_kernel(z_ptr, l_ptr, V, z_stride, l_stride, F64: tl.constexpr, 
             z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             # l_j = −log(Σ_k exp(z_k)) + z_j
             l = zj - m - _log1p(s0)
-            tl.store(l_row + idx, l.to(l_ptr.dtype.element_ty), mask=idx < V)
+            tl.store(l_row + idx, _stored(l, l_ptr), mask=idx < V)
 
 
 def log_softmax(z):
@@ -477,14 +497,14 @@ def _log_softmax_grad_kernel(z_ptr, g_ptr, l_ptr, dz_ptr, V, z_stride, g_stride,
         exp_shifted = _exp_twosum(zj, -shift)
         # l_j = −log(Σ_k exp(z_k)) + z_j
         l = zj - shift - _log1p(sum_rest)
-        tl.store(l_row + idx, l.to(l_ptr.dtype.element_ty), mask=idx < V)
+        tl.store(l_row + idx, _stored(l, l_ptr), mask=idx < V)
         # Σ_i g_i ∂l_i/∂z_j = −Σ_i g_i·exp(z_j)/Σ_k exp(z_k) + g_j
         dz = gj - exp_shifted*inv0*s1
         if DW:  # g_j − s_j·Σ_k g_k cancels where s_j·Σ_k g_k ≈ g_j: in double-word, rounded once
             dw_a_hi, dw_a_lo = gj, 0.0 * gj
             dw_value = -_row_dw_target_entry(zj, shift, 0.0, dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo)
             dz = tl.where((tl.abs(dw_value) < float("inf")), dw_value, dz)  # float64's value where it is not finite
-        tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
+        tl.store(dz_row + idx, _stored(dz, dz_ptr), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
         z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
@@ -499,14 +519,14 @@ def _log_softmax_grad_kernel(z_ptr, g_ptr, l_ptr, dz_ptr, V, z_stride, g_stride,
             exp_shifted = _exp_twosum(zj, -m)
             # l_j = −log(Σ_k exp(z_k)) + z_j
             l = zj - m - _log1p(sum_rest)
-            tl.store(l_row + idx, l.to(l_ptr.dtype.element_ty), mask=idx < V)
+            tl.store(l_row + idx, _stored(l, l_ptr), mask=idx < V)
             # Σ_i g_i ∂l_i/∂z_j = −Σ_i g_i·exp(z_j)/Σ_k exp(z_k) + g_j
             dz = gj - exp_shifted*inv0*s1
             if DW:  # g_j − s_j·Σ_k g_k cancels where s_j·Σ_k g_k ≈ g_j: in double-word, rounded once
                 dw_a_hi, dw_a_lo = gj, 0.0 * gj
                 dw_value = -_row_dw_target_entry(zj, m, 0.0, dw_a_hi, dw_a_lo, dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo)
                 dz = tl.where((tl.abs(dw_value) < float("inf")), dw_value, dz)  # float64's value where it is not finite
-            tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
+            tl.store(dz_row + idx, _stored(dz, dz_ptr), mask=idx < V)
 
 
 def log_softmax_grad(z, g):

@@ -23,6 +23,26 @@ import triton.language as tl
 
 
 @triton.jit
+def _stored(x, ptr):
+    """x (float32 or float64) rounded once, to nearest even, to ptr's element type. bfloat16 is rounded in the
+    bits: a float64 x to float32 rounded to odd first (truncated, its last bit set where inexact: 24 bits ≥ 8 + 2,
+    so the rounding that follows is the correctly rounded one), then to nearest even at bit 16, whose top half
+    is the bfloat16. Triton's interpreter turns float64 into bfloat16 wrong (1.0 → 1.8e−40, −2.0 → NaN) and
+    float32 into bfloat16 by truncation, subnormals wrong (sigmoid(−89) = 2.2e−39 stored as 6.1e−39; triton
+    3.9); on a GPU this is cvt.rn's answer."""
+    if ptr.dtype.element_ty == tl.bfloat16:
+        r = x.to(tl.float32)
+        bits = r.to(tl.int32, bitcast=True)
+        if x.dtype == tl.float64:
+            bits = tl.where(tl.abs(r.to(tl.float64)) > tl.abs(x), bits - 1, bits)  # toward 0: truncated
+            bits = tl.where(r.to(tl.float64) != x, bits | 1, bits)  # inexact: odd
+        bits = tl.where(x == x, bits, 0x7FC00000)  # NaN: a quiet one (its payload could round to inf)
+        bits = (bits + (0x7FFF + ((bits >> 16) & 1))) & -65536  # to nearest even at bit 16 (sign-magnitude)
+        return (bits >> 16).to(tl.int16).to(tl.bfloat16, bitcast=True)
+    return x.to(ptr.dtype.element_ty)
+
+
+@triton.jit
 def _log1p(u):
     """log(1 + u) to full relative accuracy near 0 (Goldberg): w = 1 + u rounds, and
     log(w)·u/(w − 1) divides that rounding back out."""
@@ -144,7 +164,7 @@ def _logsumexp_kernel(z_ptr, lse_ptr, V, z_stride, F64: tl.constexpr, BLOCK_V: t
         s0 = s0 + (n_at_max - 1.0)
     # L = log(Σ_k exp(z_k))
     lse = tl.where(tl.abs(m) == float("inf"), m, m + _log1p(s0))
-    tl.store(lse_ptr + row, lse.to(lse_ptr.dtype.element_ty))
+    tl.store(lse_ptr + row, _stored(lse, lse_ptr))
 
 
 def logsumexp(z):
@@ -210,7 +230,7 @@ def _logsumexp_grad_kernel(z_ptr, lse_ptr, dz_ptr, V, z_stride, dz_stride, F64: 
     inv0 = 1.0 / (1.0 + sum_rest)
     # L = log(Σ_k exp(z_k))
     lse = tl.where(tl.abs(m) == float("inf"), m, m + _log1p(sum_rest))
-    tl.store(lse_ptr + row, lse.to(lse_ptr.dtype.element_ty))
+    tl.store(lse_ptr + row, _stored(lse, lse_ptr))
     # pass 2: the entries of the row
     if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
@@ -219,7 +239,7 @@ def _logsumexp_grad_kernel(z_ptr, lse_ptr, dz_ptr, V, z_stride, dz_stride, F64: 
         exp_shifted = _exp_twosum(zj, -shift)
         # ∂L/∂z_j = exp(z_j)/Σ_k exp(z_k)
         dz = tl.where(shift == float("inf"), tl.exp(zj - shift), exp_shifted*inv0)
-        tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
+        tl.store(dz_row + idx, _stored(dz, dz_ptr), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
         z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
@@ -231,7 +251,7 @@ def _logsumexp_grad_kernel(z_ptr, lse_ptr, dz_ptr, V, z_stride, dz_stride, F64: 
             exp_shifted = _exp_twosum(zj, -m)
             # ∂L/∂z_j = exp(z_j)/Σ_k exp(z_k)
             dz = tl.where(m == float("inf"), tl.exp(zj - m), exp_shifted*inv0)
-            tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
+            tl.store(dz_row + idx, _stored(dz, dz_ptr), mask=idx < V)
 
 
 def logsumexp_grad(z):

@@ -16,6 +16,26 @@ import triton.language as tl
 
 
 @triton.jit
+def _stored(x, ptr):
+    """x (float32 or float64) rounded once, to nearest even, to ptr's element type. bfloat16 is rounded in the
+    bits: a float64 x to float32 rounded to odd first (truncated, its last bit set where inexact: 24 bits ≥ 8 + 2,
+    so the rounding that follows is the correctly rounded one), then to nearest even at bit 16, whose top half
+    is the bfloat16. Triton's interpreter turns float64 into bfloat16 wrong (1.0 → 1.8e−40, −2.0 → NaN) and
+    float32 into bfloat16 by truncation, subnormals wrong (sigmoid(−89) = 2.2e−39 stored as 6.1e−39; triton
+    3.9); on a GPU this is cvt.rn's answer."""
+    if ptr.dtype.element_ty == tl.bfloat16:
+        r = x.to(tl.float32)
+        bits = r.to(tl.int32, bitcast=True)
+        if x.dtype == tl.float64:
+            bits = tl.where(tl.abs(r.to(tl.float64)) > tl.abs(x), bits - 1, bits)  # toward 0: truncated
+            bits = tl.where(r.to(tl.float64) != x, bits | 1, bits)  # inexact: odd
+        bits = tl.where(x == x, bits, 0x7FC00000)  # NaN: a quiet one (its payload could round to inf)
+        bits = (bits + (0x7FFF + ((bits >> 16) & 1))) & -65536  # to nearest even at bit 16 (sign-magnitude)
+        return (bits >> 16).to(tl.int16).to(tl.bfloat16, bitcast=True)
+    return x.to(ptr.dtype.element_ty)
+
+
+@triton.jit
 def _dw_two_sum(a, b):
     """s + e = a + b exactly, s = fl(a + b) (Knuth's TwoSum)."""
     s = a + b
@@ -138,7 +158,7 @@ def _sum_dw_when_last(values_ptr, lows_ptr, n_values, count_ptr, out_ptr, div_hi
             # q_down/2^-k: exact, or +∞ where the exact value passes the largest float; a row's ±∞ or NaN (the
             # double-word sum's NaN there) leaves the float64 sum's answer, as before
             q = tl.where(tl.abs(q_down) < float("inf"), q_down / down, q)
-        tl.store(out_ptr, q.to(out_ptr.dtype.element_ty))
+        tl.store(out_ptr, _stored(q, out_ptr))  # (a bfloat16 Σ rounded to nearest: _stored)
 
 
 def _device_ok(name, x):
@@ -355,7 +375,7 @@ def _nll_loss_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, loss_lo_ptr, out_ptr, count_
     z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
     # C = −w_r·z_r
     loss = tl.where(ignored, 0.0, -w_r*z_r)
-    tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
+    tl.store(loss_ptr + row, _stored(loss, loss_ptr))
     if REDUCE:
         # −w_r·z_r exactly: fl(w_r·z_r) + its rounding error (the sum keeps it)
         if F64:
@@ -457,7 +477,7 @@ def _nll_loss_grad_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, loss_lo_ptr, dz_ptr, ou
     z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
     # C = −w_r·z_r
     loss = tl.where(ignored, 0.0, -w_r*z_r)
-    tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
+    tl.store(loss_ptr + row, _stored(loss, loss_ptr))
     if REDUCE:
         # −w_r·z_r exactly: fl(w_r·z_r) + its rounding error (the sum keeps it)
         if F64:
@@ -480,7 +500,7 @@ def _nll_loss_grad_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, loss_lo_ptr, dz_ptr, ou
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
         # ∂C/∂l_j = −w_r·δ_jr
         dz = tl.where(idx == cls, -w_r * row_scale, 0.0)
-        tl.store(dz_row + idx, tl.where(ignored, 0.0, dz).to(dz_ptr.dtype.element_ty), mask=idx < V)
+        tl.store(dz_row + idx, _stored(tl.where(ignored, 0.0, dz), dz_ptr), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
         z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
@@ -491,7 +511,7 @@ def _nll_loss_grad_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, loss_lo_ptr, dz_ptr, ou
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             # ∂C/∂l_j = −w_r·δ_jr
             dz = tl.where(idx == cls, -w_r * row_scale, 0.0)
-            tl.store(dz_row + idx, tl.where(ignored, 0.0, dz).to(dz_ptr.dtype.element_ty), mask=idx < V)
+            tl.store(dz_row + idx, _stored(tl.where(ignored, 0.0, dz), dz_ptr), mask=idx < V)
     if REDUCE:  # the last program to finish sums the rows' values and their low parts (Σ, or Σ/divisor)
         _sum_dw_when_last(loss_ptr, loss_lo_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, divisor_lo, R)
 

@@ -20,6 +20,26 @@ import triton.language as tl
 
 
 @triton.jit
+def _stored(x, ptr):
+    """x (float32 or float64) rounded once, to nearest even, to ptr's element type. bfloat16 is rounded in the
+    bits: a float64 x to float32 rounded to odd first (truncated, its last bit set where inexact: 24 bits ≥ 8 + 2,
+    so the rounding that follows is the correctly rounded one), then to nearest even at bit 16, whose top half
+    is the bfloat16. Triton's interpreter turns float64 into bfloat16 wrong (1.0 → 1.8e−40, −2.0 → NaN) and
+    float32 into bfloat16 by truncation, subnormals wrong (sigmoid(−89) = 2.2e−39 stored as 6.1e−39; triton
+    3.9); on a GPU this is cvt.rn's answer."""
+    if ptr.dtype.element_ty == tl.bfloat16:
+        r = x.to(tl.float32)
+        bits = r.to(tl.int32, bitcast=True)
+        if x.dtype == tl.float64:
+            bits = tl.where(tl.abs(r.to(tl.float64)) > tl.abs(x), bits - 1, bits)  # toward 0: truncated
+            bits = tl.where(r.to(tl.float64) != x, bits | 1, bits)  # inexact: odd
+        bits = tl.where(x == x, bits, 0x7FC00000)  # NaN: a quiet one (its payload could round to inf)
+        bits = (bits + (0x7FFF + ((bits >> 16) & 1))) & -65536  # to nearest even at bit 16 (sign-magnitude)
+        return (bits >> 16).to(tl.int16).to(tl.bfloat16, bitcast=True)
+    return x.to(ptr.dtype.element_ty)
+
+
+@triton.jit
 def _twosum_error(x, y, s):
     """The rounding error e of s = fl(x + y), x + y = s + e exactly (Knuth's TwoSum); 0 where s is
     not finite."""
@@ -369,7 +389,7 @@ def _softmax_kernel(z_ptr, p_ptr, V, z_stride, p_stride, F64: tl.constexpr, BLOC
         exp_shifted = _exp_twosum(zj, -shift)
         # p_j = exp(z_j)/Σ_k exp(z_k)
         p = exp_shifted*inv0
-        tl.store(p_row + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
+        tl.store(p_row + idx, _stored(p, p_ptr), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
         z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
@@ -381,7 +401,7 @@ def _softmax_kernel(z_ptr, p_ptr, V, z_stride, p_stride, F64: tl.constexpr, BLOC
             exp_shifted = _exp_twosum(zj, -m)
             # p_j = exp(z_j)/Σ_k exp(z_k)
             p = exp_shifted*inv0
-            tl.store(p_row + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
+            tl.store(p_row + idx, _stored(p, p_ptr), mask=idx < V)
 
 
 def softmax(z):
@@ -483,13 +503,13 @@ def _softmax_grad_kernel(z_ptr, g_ptr, p_ptr, dz_ptr, V, z_stride, g_stride, p_s
         prob = exp_shifted*inv_sum
         # p_j = exp(z_j)/Σ_k exp(z_k)
         p = prob
-        tl.store(p_row + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
+        tl.store(p_row + idx, _stored(p, p_ptr), mask=idx < V)
         # Σ_i g_i ∂p_i/∂z_j = g_j·exp(z_j)/Σ_k exp(z_k) − Σ_i (g_i·exp(z_i))·exp(z_j)/Σ_k exp(z_k)²
         dz = prob*(gj - inv_sum*s1)
         if F64:  # s_j·(g_j − Σ_k s_k g_k) cancels where g_j ≈ Σ_k s_k g_k: without the maximum's term, in double-word where DW, rounded once
             dw_value = _row_dw_softmax_vjp_entry(zj, gj, shift, m, dw_g_c, dw_r_hi, dw_r_lo, dw_d_hi, dw_d_lo, DW)
             dz = tl.where((tl.abs(dw_value) < float("inf")), dw_value, dz)  # float64's value where it is not finite
-        tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
+        tl.store(dz_row + idx, _stored(dz, dz_ptr), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
         z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
@@ -506,13 +526,13 @@ def _softmax_grad_kernel(z_ptr, g_ptr, p_ptr, dz_ptr, V, z_stride, g_stride, p_s
             prob = exp_shifted*inv_sum
             # p_j = exp(z_j)/Σ_k exp(z_k)
             p = prob
-            tl.store(p_row + idx, p.to(p_ptr.dtype.element_ty), mask=idx < V)
+            tl.store(p_row + idx, _stored(p, p_ptr), mask=idx < V)
             # Σ_i g_i ∂p_i/∂z_j = g_j·exp(z_j)/Σ_k exp(z_k) − Σ_i (g_i·exp(z_i))·exp(z_j)/Σ_k exp(z_k)²
             dz = prob*(gj - inv_sum*s1)
             if F64:  # s_j·(g_j − Σ_k s_k g_k) cancels where g_j ≈ Σ_k s_k g_k: without the maximum's term, in double-word where DW, rounded once
                 dw_value = _row_dw_softmax_vjp_entry(zj, gj, m, m, dw_g_c, dw_r_hi, dw_r_lo, dw_d_hi, dw_d_lo, DW)
                 dz = tl.where((tl.abs(dw_value) < float("inf")), dw_value, dz)  # float64's value where it is not finite
-            tl.store(dz_row + idx, dz.to(dz_ptr.dtype.element_ty), mask=idx < V)
+            tl.store(dz_row + idx, _stored(dz, dz_ptr), mask=idx < V)
 
 
 def softmax_grad(z, g):

@@ -48,7 +48,27 @@ def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.cons
                 at = first + tl.arange(0, R)
                 total += tl.load(values_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg") * down
             q = (tl.sum(total, axis=0) / divisor) / down
-        tl.store(out_ptr, q.to(out_ptr.dtype.element_ty))
+        tl.store(out_ptr, _stored(q, out_ptr))  # (a bfloat16 Σ rounded to nearest: _stored)
+
+
+@triton.jit
+def _stored(x, ptr):
+    """x (float32 or float64) rounded once, to nearest even, to ptr's element type. bfloat16 is rounded in the
+    bits: a float64 x to float32 rounded to odd first (truncated, its last bit set where inexact: 24 bits ≥ 8 + 2,
+    so the rounding that follows is the correctly rounded one), then to nearest even at bit 16, whose top half
+    is the bfloat16. Triton's interpreter turns float64 into bfloat16 wrong (1.0 → 1.8e−40, −2.0 → NaN) and
+    float32 into bfloat16 by truncation, subnormals wrong (sigmoid(−89) = 2.2e−39 stored as 6.1e−39; triton
+    3.9); on a GPU this is cvt.rn's answer."""
+    if ptr.dtype.element_ty == tl.bfloat16:
+        r = x.to(tl.float32)
+        bits = r.to(tl.int32, bitcast=True)
+        if x.dtype == tl.float64:
+            bits = tl.where(tl.abs(r.to(tl.float64)) > tl.abs(x), bits - 1, bits)  # toward 0: truncated
+            bits = tl.where(r.to(tl.float64) != x, bits | 1, bits)  # inexact: odd
+        bits = tl.where(x == x, bits, 0x7FC00000)  # NaN: a quiet one (its payload could round to inf)
+        bits = (bits + (0x7FFF + ((bits >> 16) & 1))) & -65536  # to nearest even at bit 16 (sign-magnitude)
+        return (bits >> 16).to(tl.int16).to(tl.bfloat16, bitcast=True)
+    return x.to(ptr.dtype.element_ty)
 
 
 @triton.jit
@@ -223,7 +243,7 @@ def _softmax_cross_entropy_kernel(z_ptr, r_ptr, loss_ptr, out_ptr, count_ptr, V,
     z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
     # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
     loss = tl.where(ignored, 0.0, (m - z_r) + _log1p(s0))
-    tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
+    tl.store(loss_ptr + row, _stored(loss, loss_ptr))
     if MEAN:
         divisor = tl.load(count_ptr).to(acc)  # the rows counted, on the device beforehand: nothing waits on the host
         # nothing counted (every row ignored, or of weight 0): the mean is 0/0, NaN, as torch's, and so is the gradient of a row that is not ignored
@@ -322,7 +342,7 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
     inv0 = 1.0 / (1.0 + sum_rest)
     # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
     loss = tl.where(ignored, 0.0, (m - z_r) + _log1p(sum_rest))
-    tl.store(loss_ptr + row, loss.to(loss_ptr.dtype.element_ty))
+    tl.store(loss_ptr + row, _stored(loss, loss_ptr))
     if MEAN:
         divisor = tl.load(count_ptr).to(acc)  # the rows counted, on the device beforehand: nothing waits on the host
         # nothing counted (every row ignored, or of weight 0): the mean is 0/0, NaN, as torch's, and so is the gradient of a row that is not ignored
@@ -341,7 +361,7 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
         exp_shifted = _exp_twosum(zj, -shift)
         # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
         dz = tl.where(idx == cls, dz_at_r, exp_shifted*inv0)
-        tl.store(dz_row + idx, tl.where(ignored, 0.0, (dz * row_scale)).to(dz_ptr.dtype.element_ty), mask=idx < V)
+        tl.store(dz_row + idx, _stored(tl.where(ignored, 0.0, (dz * row_scale)), dz_ptr), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
         z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
@@ -353,7 +373,7 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
             exp_shifted = _exp_twosum(zj, -m)
             # ∂C/∂z_j = −δ_jr + exp(z_j)/Σ_k exp(z_k)
             dz = tl.where(idx == cls, dz_at_r, exp_shifted*inv0)
-            tl.store(dz_row + idx, tl.where(ignored, 0.0, (dz * row_scale)).to(dz_ptr.dtype.element_ty), mask=idx < V)
+            tl.store(dz_row + idx, _stored(tl.where(ignored, 0.0, (dz * row_scale)), dz_ptr), mask=idx < V)
     if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)
         _sum_when_last(loss_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)
 

@@ -45,7 +45,7 @@ def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.cons
                 at = first + tl.arange(0, R)
                 total += tl.load(values_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg") * down
             q = (tl.sum(total, axis=0) / divisor) / down
-        tl.store(out_ptr, q.to(out_ptr.dtype.element_ty))
+        tl.store(out_ptr, _stored(q, out_ptr))  # (a bfloat16 Σ rounded to nearest: _stored)
 
 
 @triton.jit

@@ -57,7 +57,7 @@ def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.cons
                 at = first + tl.arange(0, R)
                 total += tl.load(values_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg") * down
             q = (tl.sum(total, axis=0) / divisor) / down
-        tl.store(out_ptr, q.to(out_ptr.dtype.element_ty))
+        tl.store(out_ptr, _stored(q, out_ptr))  # (a bfloat16 Σ rounded to nearest: _stored)
 ''',
     "_upcast": '''\
 @triton.jit
@@ -132,7 +132,7 @@ def _tanh(x):
     return tl.where(x < 0, -t, t)
 ''',
 }
-HELPER_NEEDS = {"_softplus": ("_log1p",), "_tanh": ("_expm1",)}
+HELPER_NEEDS = {"_softplus": ("_log1p",), "_tanh": ("_expm1",), "_sum_when_last": ("_stored",)}
 # the device helpers of the function registry (tan, sinh, cosh, asinh, atan, erfc, sign …)
 TRITON_HELPERS.update({k: v for k, v in TRITON_DEVICE_HELPERS.items() if k not in TRITON_HELPERS})
 HELPER_NEEDS.update(TRITON_HELPER_NEEDS)

@@ -266,7 +266,7 @@ def _sum_dw_when_last(values_ptr, lows_ptr, n_values, count_ptr, out_ptr, div_hi
             # q_down/2^-k: exact, or +∞ where the exact value passes the largest float; a row's ±∞ or NaN (the
             # double-word sum's NaN there) leaves the float64 sum's answer, as before
             q = tl.where(tl.abs(q_down) < float("inf"), q_down / down, q)
-        tl.store(out_ptr, q.to(out_ptr.dtype.element_ty))
+        tl.store(out_ptr, _stored(q, out_ptr))  # (a bfloat16 Σ rounded to nearest: _stored)
 ''',
     "_row_dw_total_lse": '''\
 @triton.jit
@@ -325,7 +325,7 @@ HELPER_NEEDS.update({
     "_row_dw_targets": ("_dw_two_sum", "_dw_two_prod_bounded"),
     "_row_dw_target_sums": ("_row_dw_exp_shifted", "_row_dw_tile_sum"),
     "_row_dw_target_entry": ("_row_dw_exp_shifted", "_dw_two_prod_bounded", "_dw_two_sum"),
-    "_sum_dw_when_last": ("_row_dw_tile_sum", "_dw_add", "_dw_div"),
+    "_sum_dw_when_last": ("_row_dw_tile_sum", "_dw_add", "_dw_div", "_stored"),
     "_row_dw_total_lse": ("_row_dw_exp_shifted", "_dw_two_sum", "_dw_two_prod_bounded"),
     "_row_dw_vjp_sums": ("_row_dw_exp_shifted", "_dw_two_prod_bounded", "_row_dw_tile_sum"),
     "_row_dw_softmax_vjp_entry": ("_row_dw_exp_shifted", "_dw_two_sum", "_dw_two_prod_bounded"),
@@ -680,7 +680,7 @@ def _scaled_gaps(kernel: RowKernel, name: str, res, names: dict, entry: dict, he
     value = pr.doprint(scaled)
     lines += [f"        {name} = tl.where(ignored, 0.0, {value}) / _down" if kernel.target
               else f"        {name} = ({value}) / _down",
-              f"        tl.store({name}_ptr + row, {name}.to({name}_ptr.dtype.element_ty))"]
+              f"        tl.store({name}_ptr + row, _stored({name}, {name}_ptr))"]
     if _compensated(kernel):  # the low part stored beside the overflowed value is not this value's
         lines += ["        if REDUCE:",
                   f"            tl.store({name}_lo_ptr + row, tl.zeros([], {name}_lo_ptr.dtype.element_ty))"]
@@ -722,6 +722,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     names = dict(sums)
     names[M] = "m"
     printer = _RowPrinter(names, helpers)
+    printer._need("_stored")  # every store of an output: bfloat16 rounded in the bits (the interpreter truncates)
     per_row = [(o, res) for o, res in zip(kernel.outputs, results) if o.per_row]
     per_entry = [(o, res, c, at) for o, res, c, at in zip(kernel.outputs, results, kernel.scatter, at_class)
                  if not o.per_row]
@@ -909,7 +910,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
         L.append(f"    # {o.meaning} = {text(o.expr)}")
         value = printer.doprint(res)
         L.append(f"    {o.name} = tl.where(ignored, 0.0, {value})" if target else f"    {o.name} = {value}")
-        L.append(f"    tl.store({o.name}_ptr + row, {o.name}.to({o.name}_ptr.dtype.element_ty))")
+        L.append(f"    tl.store({o.name}_ptr + row, _stored({o.name}, {o.name}_ptr))")  # bfloat16 rounded in the bits
         if compensated:
             L.append("    if REDUCE:")
             L += _value_lo(kernel, o.name, res, printer)
@@ -956,7 +957,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
                 scaled = f"({o.name} * row_scale)" if reduces and not one_hot_only else o.name
                 if reduces and target:  # an ignored row's gradient is 0 even where its logits are NaN or ±∞
                     scaled = f"tl.where(ignored, 0.0, {scaled})"
-                out.append(f"{indent}tl.store({o.name}_row + idx, {scaled}.to({o.name}_ptr.dtype.element_ty), "
+                out.append(f"{indent}tl.store({o.name}_row + idx, _stored({scaled}, {o.name}_ptr), "
                            "mask=idx < V)")
             return out
         for temp, expr in at_row.items():  # values of the row at its class (the class-gap rule)
@@ -1006,7 +1007,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
                   f"        _sum_dw_when_last({o.name}_ptr, {o.name}_lo_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, "
                   "divisor, divisor_lo, R)"]
         else:
-            helpers.add("_sum_when_last")
+            helpers.update({"_sum_when_last", "_stored"})
             L += ["    if REDUCE:  # the last program to finish sums the rows' values (Σ, or Σ/rows counted)",
                   f"        _sum_when_last({o.name}_ptr, tl.num_programs(0), count_ptr + 1, out_ptr, divisor, R)"]
     return "\n".join(L) + "\n"
