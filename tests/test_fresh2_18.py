@@ -19,3 +19,28 @@ def test_scaled_erfc_forms_are_not_said_to_overflow():
 def test_a_form_that_overflows_is_still_named():
     # the check still names an input where a stable form is not finite although the exact value is
     assert _overflows_at(sp.exp(x) / (1 + sp.exp(x)), sp.exp(x) / (1 + sp.exp(x)), [x]) == 1000.0
+
+
+def test_a_domain_error_names_the_input_as_written():
+    # st.from_formula("focal(z, t, 0.25, gamma)", …)(z, t, γ < 0) said "focal: gamma = γ has a negative entry
+    # (-1); gamma must be ≥ 0": the input written gamma, printed γ, read as a second thing
+    from symnet.derivation import ArgumentCheck
+
+    check = ArgumentCheck("focal", "gamma", 0.0, float("inf"), sp.Symbol("gamma"))
+    assert check.message("-1") == "focal: gamma has a negative entry (-1); gamma must be ≥ 0"
+    check = ArgumentCheck("gaussian_nll", "var", 0.0, float("inf"), sp.Symbol("sigma"))
+    assert check.message("-1") == "gaussian_nll: var = sigma has a negative entry (-1); var must be ≥ 0"
+    check = ArgumentCheck("gaussian_nll", "var", 0.0, float("inf"), sp.erf(sp.Symbol("v")))
+    assert check.message("-1") == "gaussian_nll: var = erf(v) has a negative entry (-1); var must be ≥ 0"
+
+
+def test_a_compiled_formula_refuses_with_the_input_s_name():
+    import numpy as np
+    import pytest
+
+    import symnet
+    from symnet.errors import DomainError
+
+    k = symnet.compile(symnet.derive("bce(rho, t)"))
+    with pytest.raises(DomainError, match=r"^bce: p = rho has an entry outside \[0, 1\] \(2\); p must be in \[0, 1\]$"):
+        k(rho=np.array([0.5, 2.0]), t=np.array([1.0, 0.0]))
