@@ -44,3 +44,13 @@ def test_a_compiled_formula_refuses_with_the_input_s_name():
     k = symnet.compile(symnet.derive("bce(rho, t)"))
     with pytest.raises(DomainError, match=r"^bce: p = rho has an entry outside \[0, 1\] \(2\); p must be in \[0, 1\]$"):
         k(rho=np.array([0.5, 2.0]), t=np.array([1.0, 0.0]))
+
+
+def test_readme_says_what_the_written_softmax_s_gradients_measure():
+    # README gave "0.50 ULP at worst" for the written softmax; symnet verify of one entry measured its
+    # float64 ∂/∂a at 1.00 ULP (a = 709, b = 1, c = 0.3: 4.95e−308): the 0.50 is the values'
+    from pathlib import Path
+
+    readme = " ".join((Path(__file__).resolve().parent.parent / "README.md").read_text().split())
+    assert ("0.50 ULP at worst over 61 points each (their values; the gradients "
+            "`symnet verify \"exp(a)/(exp(a) + exp(b) + exp(c))\"` measures are 1.00 ULP at worst") in readme
