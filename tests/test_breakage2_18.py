@@ -126,3 +126,20 @@ def test_quotient_square_inside_a_sum():
         want = sp.lambdify((x, y), sp.diff(formula, y), "mpmath")(mpmath.mpf(a), mpmath.mpf(b))
     torch_err = _ulps(_torch_grad(lambda t, u, v: t.atan(u / v) + u * v, a, b)[1], want, F64)
     assert _ulps(got, want, F64) <= max(4, torch_err), (got, mpmath.nstr(want, 17))
+
+
+@pytest.mark.parametrize("text", ["log1p(needed*within)", "log1p(deep*within)", "log1p(arg1*np)"])
+def test_input_names_that_the_widened_function_uses(text):
+    """Inputs named as the widened function's own arguments and locals (within, deep) or as its fallback names
+    (arg1 beside np, which becomes arg1 too): was a SyntaxError traceback from symnet.compile (duplicate argument
+    'within'); now a kernel whose value is log1p of the product (mpmath, 2000 digits, fl(x·y) = −1 included)."""
+    import symnet
+
+    kernel = symnet.compile(symnet.derive(text), backend="numpy")
+    a = np.array([-3.0, 0.5, -1e-200], F64)
+    b = np.array([1 / 3, 0.25, 1e200], F64)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        value = kernel(**dict(zip(kernel.inputs, (a, b))))[0]
+    for i in range(3):
+        assert _ulps(float(value[i]), _log1p_product(float(a[i]), float(b[i])), F64) <= 4, (i, value[i])

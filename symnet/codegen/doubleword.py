@@ -2108,9 +2108,11 @@ def leaf_identifiers(leaves) -> list[str]:
         n = s.name
         if not n.isidentifier() or keyword.iskeyword(n) or n.startswith("_") or n in {
                 "np", "tl", "triton", "plain", "result", "double_word", "float", "keep", "redo", "needed", "value",
-                "some", "double"} or n.endswith(("_hi", "_lo", "_f64", "_err")) or n.startswith("abs_") \
-                or n in out:
-            n = f"arg{k}"
+                "some", "double", "within", "deep"} or n.endswith(("_hi", "_lo", "_f64", "_err")) \
+                or n.startswith("abs_") or n in out:
+            n = f"arg{k}"  # (within: log1p(needed·within) was a duplicate argument, a SyntaxError)
+            while n in out or n in (t.name for t in leaves):
+                n = "arg" + n[3:] + "_"
         out.append(n)
     return out
 
