@@ -162,9 +162,16 @@ class ArgumentCheck:
     def message(self, value) -> str:
         """The DomainError's line for an entry ``value`` outside (symnet.errors.domain_message)."""
         from .errors import domain_message
+
+        return domain_message(self.function, self.argument, self.low, self.high, value, self.shown)
+
+    @property
+    def shown(self) -> str:
+        """What the formula passes, as the user wrote an input's name ("gamma", not the printout's "γ":
+        "focal: gamma = γ has a negative entry" read as two things, session 18), else printed ("v − 1")."""
         from .render import text
 
-        return domain_message(self.function, self.argument, self.low, self.high, value, text(self.expr))
+        return self.expr.name if isinstance(self.expr, sp.Symbol) else text(self.expr)
 
 
 @dataclass(frozen=True, repr=False)

@@ -58,6 +58,7 @@ import keyword
 import math
 
 import sympy as sp
+from sympy.codegen.cfunctions import log1p
 
 from ..render import text
 from .names import FALLBACK_WORDS, _math_name
@@ -1957,6 +1958,13 @@ def nan_through(e: sp.Expr) -> sp.Expr:
     return e.replace(flippable, flipped)
 
 
+# The names a widened function uses itself (its parameters, modules, locals): a leaf never takes one
+# (leaf_identifiers) and no temporary does (widened_function's taken). One set for both: a user input
+# named `within` became a second parameter `within` when session 18 added it to one list only.
+FUNCTION_NAMES = frozenset({"np", "tl", "triton", "plain", "result", "double_word", "float", "keep", "within",
+                            "redo", "needed", "value", "some", "double", "deep"})
+
+
 def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
     """The generated function computing the widened ``node``'s body, for ``backend``: (its name,
     its text, the primitives it calls). ``plain_printer`` prints an expression in float64 over
@@ -1970,8 +1978,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
     name = f"{GENERATED_PREFIX}{digest}"
     body = nan_through(body)  # (after the digest: a function of the body as the rules wrote it)
     wide = [f"{n}_f64" for n in leaf_names] if backend == "triton" else list(leaf_names)
-    taken = set(leaf_names) | set(wide) | {"np", "tl", "triton", "plain", "result", "double_word", name, "keep", "within",
-                                           "redo", "needed", "value", "some", "double"}
+    taken = set(leaf_names) | set(wide) | FUNCTION_NAMES | {name}
     emitter = _Emitter(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)), taken)
     if getattr(node, "first_order", False) and type(body).__name__ in FIRST_ORDER:
         # e^v or σ(v) of the rounded-argument rule: v in double-word, the function to first order in v's lo part
@@ -2106,12 +2113,10 @@ def leaf_identifiers(leaves) -> list[str]:
     out = []
     for k, s in enumerate(leaves):
         n = s.name
-        if not n.isidentifier() or keyword.iskeyword(n) or n.startswith("_") or n in {
-                "np", "tl", "triton", "plain", "result", "double_word", "float", "keep", "redo", "needed", "value",
-                "some", "double", "within", "deep"} or n.endswith(("_hi", "_lo", "_f64", "_err")) \
-                or n.startswith("abs_") or n in out:
-            n = f"arg{k}"  # (within: log1p(needed·within) was a duplicate argument, a SyntaxError)
-            while n in out or n in (t.name for t in leaves):
+        if not n.isidentifier() or keyword.iskeyword(n) or n.startswith("_") or n in FUNCTION_NAMES \
+                or n.endswith(("_hi", "_lo", "_f64", "_err")) or n.startswith("abs_") or n in out:
+            n = f"arg{k}"
+            while n in out or n in (t.name for t in leaves):  # log1p(arg1*np): np became arg1 beside arg1
                 n = "arg" + n[3:] + "_"
         out.append(n)
     return out
@@ -2119,6 +2124,12 @@ def leaf_identifiers(leaves) -> list[str]:
 
 # ---------------------------------------------------------------------------------------------
 # a whole kernel in double words (a written softmax in a float64 kernel)
+
+
+def _takes_a_log(expr) -> bool:
+    """Whether ``expr`` holds a log or log1p, a widened node's body included."""
+    return any(isinstance(n, (sp.log, log1p)) or (hasattr(n, "expanded") and hasattr(n, "leaves")
+                                                   and _takes_a_log(n.expanded)) for n in sp.preorder_traversal(expr))
 
 
 def double_word_block(assignments, results, backend: str, plain_printer, leaves: dict, taken: set):
@@ -2141,7 +2152,11 @@ def double_word_block(assignments, results, backend: str, plain_printer, leaves:
     emitter = _Emitter(backend, plain_printer, dict(leaves), dict(leaves), taken)
     # e^x to 2⁻⁶⁶ by a table in NumPy (a fifth of _dw_exp's operations), to 2⁻⁶⁰ by four squarings in Triton (a third:
     # 24 inlined _dw_exp took 195 s of CPU to compile for sm_90): enough for outputs rounded once
-    emitter.FUNCTIONS = {**emitter.FUNCTIONS, "exp": "_dw_exp_table"}
+    # — but not where an output takes a log of the sum (a written log-sum-exp or log-softmax): log S at S ≈ 1 (a
+    # log-sum-exp at its crossing of zero, 1e−13) needs S to 2⁻¹⁰⁰ absolute, and the table's 2⁻⁶⁶ was 3.9e7 ULP
+    # there (tests/test_stability8.py); those kernels keep _dw_exp
+    if not any(_takes_a_log(r) for r in [*results, *(e for _, e in assignments)]):
+        emitter.FUNCTIONS = {**emitter.FUNCTIONS, "exp": "_dw_exp_table"}
     for temp, expr in assignments:
         emitter.values[temp] = emitter.value(expr)
     his = [emitter.value(r).hi for r in results]

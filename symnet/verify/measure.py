@@ -626,9 +626,7 @@ def points_of(kernel, spec: Spec, dtype: str, n: int = 60, seed: int = 0, full_s
         pts = np.unique(np.concatenate([pts.reshape(-1, len(symbols)), more]), axis=0)
     outside = _outside_domains(k.domains, symbols, pts, kernel)
     if outside.any():  # an argument that is an expression (gaussian_nll(x, t, v − 1)): its rows are left out
-        from ..render import text
-
-        names = ", ".join(dict.fromkeys(f"{c.function}'s {c.argument} = {text(c.expr)}" for c in k.domains))
+        names = ", ".join(dict.fromkeys(f"{c.function}'s {c.argument} = {c.shown}" for c in k.domains))
         left = (f"{int(outside.sum())} points outside the argument domains the formula declares ({names}) were "
                 "not measured: the generated code refuses them (DomainError)")
         note = f"{note}; {left}" if note else left

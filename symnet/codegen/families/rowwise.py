@@ -691,7 +691,7 @@ def _gap(e) -> bool:
 # Names the row skeletons of both backends use (NumPy's and Triton's loops, pointers, masks,
 # row sums s0, s1, …): a temporary named by its math never takes one of them.
 ROW_SKELETON_NAMES = frozenset("""
-    exc down q_down log_sum_exp_down row_max_down scaled down_s0 down_s1 big_hi c_hi div_hi div_lo divisor_lo done_ptr
+    bits exc ptr down q_down log_sum_exp_down row_max_down scaled down_s0 down_s1 big_hi c_hi div_hi div_lo divisor_lo done_ptr
     loss_lo loss_lo_ptr lows_ptr lse_hi more_hi out_hi parts parts_ptr plain program sum_hi cast past
     BLOCK_V CAP F64 MEAN N ONE_READ ONE_READ_MAX R REDUCE SUM_BLOCK TILE V Vf a acc at back bad block
     bounds chain_j check cls cols count count_ptr ctx divisor divisor_ptr done dtype dz dz_ptr dz_row dz_stride
