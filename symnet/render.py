@@ -115,7 +115,15 @@ class TextPrinter(_ReaderOrder, StrPrinter):
 
     def _print_UnevaluatedExpr(self, e):
         # a sum kept as one term (rewrite.Grouped) whose text starts with a minus, which the enclosing sum would
-        # read as the term's sign (1/3 + (x − 1) was printed 1/3 − (1 + x)): opened with a positive term instead
+        # read as the term's sign (1/3 + (x − 1) was printed 1/3 − (1 + x)): opened with a positive term instead.
+        # Each one's text is kept: the reordered sum prints its terms again, and a Horner form nests such sums (the
+        # rational-function rule's, degree 30: 2ᵏ prints, minutes; now each once)
+        memo = self.__dict__.setdefault("_unevaluated_texts", {})
+        if e not in memo:
+            memo[e] = self._print_unevaluated(e)
+        return memo[e]
+
+    def _print_unevaluated(self, e):
         body = self._print(e.args[0])
         if body[:1] not in ("-", "−") or not isinstance(e.args[0], sp.Add):
             return body

@@ -299,7 +299,12 @@ def _dw_log1p(d_hi, d_lo):
     where the Newton step's e^y − 1 of a subnormal y loses bits (softplus(−709) = 1.2e−308 was 56 subnormal
     steps off: the focal loss's ∂γ 154 ULP at γ = 0, t = 1, z = 709)."""
     x_hi, x_lo = _dw_add_fp(d_hi, d_lo, 1.0)
-    l_hi, l_lo = _dw_log_step(d_hi, d_lo, x_hi, x_lo, LOG1P(d_hi))
+    # d_hi = −1 (x·y of −3 and fl(1/3)): 1 + d is d_lo, exactly; the step starts from its log, not log1p(−1) = −inf
+    # (NaN after the step where the true log1p is −37.4); −inf where d = −1 exactly, NaN where d_lo < 0
+    root = d_hi == -1.0
+    seed = M.where(root, M.log(M.where(root, x_hi, 1.0)), LOG1P(d_hi))
+    l_hi, l_lo = _dw_log_step(d_hi, d_lo, x_hi, x_lo, seed)
+    l_hi = M.where(x_hi == 0.0, -float("inf"), l_hi)
     tiny = M.abs(d_hi) < TINY
     return M.where(tiny, d_hi, l_hi), M.where(tiny, d_lo - 0.5 * d_hi * d_hi, l_lo)
 ''',
@@ -1957,7 +1962,7 @@ def nan_through(e: sp.Expr) -> sp.Expr:
 # (leaf_identifiers) and no temporary does (widened_function's taken). One set for both: a user input
 # named `within` became a second parameter `within` when session 18 added it to one list only.
 FUNCTION_NAMES = frozenset({"np", "tl", "triton", "plain", "result", "double_word", "float", "keep", "within",
-                            "redo", "needed", "value", "some", "double"})
+                            "redo", "needed", "value", "some", "double", "deep"})
 
 
 def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
@@ -1988,6 +1993,10 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
     # a first-order log or log1p of a two-sum is finite exactly where the true value is (log1p(x + y) at x = −1,
     # y = 1e−300 is −690.8 where the float64 sum rounds to −1 and plain log1p is −inf): taken over the plain value
     trusted = getattr(node, "first_order", False) and type(body).__name__ in ("log", "log1p")
+    # plain log1p is −inf only where its float64 argument rounded to exactly −1; the wide argument says what the
+    # true one is (log1p(x·y) at x = −3, y = fl(1/3): −37.43, not −inf; at x = −0.1, y = 10 NaN, the true x·y
+    # below −1): the wide value is taken there, whatever it is
+    root = type(body).__name__ == "log1p"
     if triple and backend == "numpy":
         # NumPy: the double word where the float64 body's bound is within DEEP_RELATIVE of it, the triple word
         # (some 3× its operations: _tw_log's reductions, _tw_mul's three TwoProducts) only on the others
@@ -2065,6 +2074,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
         lines += [f"        plain = {plain if bounded is not None else 'value if not some else ' + plain}"]
         lines += ["        " + line for line in emitter.lines]
         finite = f"np.isfinite({result.hi})" + ("" if trusted else " & np.isfinite(plain)")
+        if root:
+            finite = f"({finite}) | (plain == -np.inf)"
         lines += [f"        double = np.where({finite}, {result.hi}, plain)"]
         if deep:
             shape = "deep.shape"  # the gathered elements' (redo's count) or the block's
@@ -2073,11 +2084,12 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
                       f"            plain = np.broadcast_to(plain, {shape})[deep]"]
             lines += [f"            {n} = np.broadcast_to({n}, {shape})[deep]" for n in leaf_names]
             lines += ["            " + line for line in tripled.lines]
-            lines += [f"            double[deep] = np.where(np.isfinite({result3.hi}) & np.isfinite(plain), "
-                      f"{result3.hi}, plain)"]
+            lines += [f"            double[deep] = np.where((np.isfinite({result3.hi}) & np.isfinite(plain))"
+                      + (" | (plain == -np.inf)" if root else "") + f", {result3.hi}, plain)"]
         elif triple:
             lines += ["        " + line for line in tripled.lines]
-            lines += [f"        double = np.where(np.isfinite({result3.hi}) & np.isfinite(plain), {result3.hi}, plain)"]
+            lines += [f"        double = np.where((np.isfinite({result3.hi}) & np.isfinite(plain))"
+                      + (" | (plain == -np.inf)" if root else "") + f", {result3.hi}, plain)"]
         lines += ["        if not some:", "            return double",
                   "        result[redo] = double", "        return result"]
     else:
@@ -2088,6 +2100,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
                   if not in_float32 else "    if True:  # in a float32 kernel too"]
         lines += ["        " + line for line in emitter.lines]
         finite = f"(tl.abs({result.hi}) < float(\"inf\"))" + ("" if trusted else " & (tl.abs(plain) < float(\"inf\"))")
+        if root:
+            finite = f"({finite}) | (plain == float(\"-inf\"))"
         lines += [f"        result = tl.where({finite}, {result.hi}, plain)",
                   "    else:", "        result = plain", f"    return result.to({first}.dtype)"]
     return name, "\n".join(lines) + "\n", _closure(emitter.needs, backend)
@@ -2102,6 +2116,8 @@ def leaf_identifiers(leaves) -> list[str]:
         if not n.isidentifier() or keyword.iskeyword(n) or n.startswith("_") or n in FUNCTION_NAMES \
                 or n.endswith(("_hi", "_lo", "_f64", "_err")) or n.startswith("abs_") or n in out:
             n = f"arg{k}"
+            while n in out or n in (t.name for t in leaves):  # log1p(arg1*np): np became arg1 beside arg1
+                n = "arg" + n[3:] + "_"
         out.append(n)
     return out
 

@@ -4189,7 +4189,8 @@ def _quotient_square(node):
         # overflow where m is small and A/m² does not: −inf for −5e29 at x = y = 1e−30 in float32)
         if k == -1:
             top, numerator = b_m, b
-        elif a in sp.Mul.make_args(rest):
+        elif any(g == a or (g.is_Pow and g.base == a and g.exp.is_Integer and g.exp > 0)
+                 for g in sp.Mul.make_args(rest)):  # A or a power of it (∂y of x·atan(x/y): −x²/(y²·(1 + x²/y²)))
             rest, top, numerator = rest / a, a_m, a
         else:
             top, numerator = sp.UnevaluatedExpr(1 / m), sp.S.One
