@@ -222,7 +222,8 @@ def test_peak_memory_is_a_chunk_not_the_logits():
         pytest.skip("tracks CPU allocations")
     N, H, V, chunk = 128, 4, 512, 16  # a chunk's logits (32 KiB) the largest thing held
     logits = N * V * 4
-    x, W, t = torch.randn(N, H), torch.randn(V, H) * 0.1, torch.randint(0, V, (N,))
+    g = torch.Generator().manual_seed(18)  # (unseeded, the float32 loss was 1.43e-6 from torch's float32 in one CI run)
+    x, W, t = torch.randn(N, H, generator=g), torch.randn(V, H, generator=g) * 0.1, torch.randint(0, V, (N,), generator=g)
     xr, Wr = x.clone().requires_grad_(), W.clone().requires_grad_()
     with _PeakBytes(xr, Wr) as unfused:
         want = F.cross_entropy(F.linear(xr, Wr), t)
@@ -232,7 +233,9 @@ def test_peak_memory_is_a_chunk_not_the_logits():
     assert unfused.peak >= 3 * logits  # the saved log-softmax, its gradient and ∂C/∂z, all (N, V)
     # one chunk's logits, ∂W (float32) and the matmul's ∂W term, ∂x, and the kernels' small buffers
     assert fused.peak <= chunk * V * 4 + 2 * V * H * 4 + N * H * 4 + 4 * V * 4 + N * 4 + 1024 < logits / 3
-    _close(got[0], want, 1e-6, "loss")
+    # the loss against float64 of the same float32 inputs, within 4 float32 ULPs of a loss of about 6.3 (torch's
+    # float32 loss is itself a rounded sum: 3 ULPs from symnet's at one unseeded draw)
+    _close(got[0], F.cross_entropy(F.linear(x.double(), W.double()), t), 2e-6, "loss")
     _close(got[1], xr.grad, 1e-6, "∂input")
     _close(got[2], Wr.grad, 1e-6, "∂weight")
 
