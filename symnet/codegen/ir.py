@@ -290,19 +290,24 @@ def _overflows_at(stable: sp.Expr, original: sp.Expr, inputs) -> float | None:
     if not inputs:
         return None
     try:
-        from ..scaled_erfc import mp_erfcx, mp_erfcx_slope
-        from ..special import erfcx, erfcx_slope
+        from ..functions import SymnetFunction
+        from ..registry import entry_of
         from .rewrite import softplus  # evaluated as the generator does: without overflow
 
-        # erfcx and its slope as the generated helpers compute them (within 2.4 ULP), not as SymPy's printers
-        # write them out (e^(x²)·erfc(x): NaN at 1000, where --stable then said "still overflows" of the
-        # scaled-erfc form that symnet verify measures within 1.9 ULP to 1.3e308; session 18 new user)
-        named = {}
-        for cls, mp in ((erfcx, mp_erfcx), (erfcx_slope, mp_erfcx_slope)):
+        # symnet's own nodes (erfcx, σ, ndtr, …) as the generated helpers compute them, by the registry's mpmath
+        # reference rounded to float64, not as SymPy's printers write them out (erfcx as e^(x²)·erfc(x): NaN at 1000,
+        # where --stable then said "still overflows" of the scaled-erfc form that symnet verify measures within
+        # 1.9 ULP to 1.3e308; session 18 new user)
+        named = {softplus.__name__: lambda v: np.logaddexp(0, v)}
+        for cls in {type(n) for n in stable.atoms(SymnetFunction)} - {softplus}:
+            entry = entry_of(cls)
+            if entry is None or entry.mpmath is None:
+                continue
             fn = sp.Function("_ovf_" + cls.__name__)
             stable = stable.replace(cls, fn)
-            named[fn.__name__] = (lambda ref: lambda v: np.float64(float(ref(mpmath.mpf(float(v))))))(mp)
-        fast = sp.lambdify(inputs, stable, [{softplus.__name__: lambda v: np.logaddexp(0, v), **named}, "numpy"])
+            named[fn.__name__] = (lambda ref: lambda *v: np.float64(float(ref(*map(mpmath.mpf, map(float, v))))))(
+                entry.mpmath)
+        fast = sp.lambdify(inputs, stable, [named, "numpy"])
         exact = sp.lambdify(inputs, explicit(original), "mpmath")
     except Exception:  # noqa: BLE001 - a form lambdify cannot print: no claim either way
         return None
