@@ -21,6 +21,8 @@ Measured against mpmath (tests/test_logprod18.py): see there.
 """
 from __future__ import annotations
 
+import functools
+
 import mpmath
 
 from .mpfloat import exp as mp_exp
@@ -168,14 +170,7 @@ def _triton_text(name: str, slope: bool, pieces, far) -> str:
     return "\n".join(lines)
 
 
-_TABLES = None
-
-
-def _cached_tables():
-    global _TABLES
-    if _TABLES is None:
-        _TABLES = _tables()
-    return _TABLES
+_cached_tables = functools.cache(_tables)  # one mpmath computation for both backends' helpers
 
 
 def numpy_helpers() -> dict:
