@@ -4496,8 +4496,8 @@ def _far_of_shifted(x):
 
 
 def _overflowing_log1p_node(node):
-    """log1p(X) → log X where X > 2¹⁰⁰⁰; R/(k + X) → 1/(a·(1 + k/X)) there (a = X/R by SymPy's cancel, a product
-    again); None elsewhere. X is the node as the other rules wrote it (the scaled-square d·(d/s)), its math an
+    """log1p(X) → log X where X > 2¹⁰⁰⁰; R/(k + X) → 1/a there (a = X/R by SymPy's cancel, a product again; the
+    exact 1/(a·(1 + k/X)) is 1/a to 2⁻¹⁰⁰⁰ relative); None elsewhere. X is the node as the other rules wrote it (the scaled-square d·(d/s)), its math an
     overflowing product (:func:`_overflowing_product`)."""
     far = _PRODUCT_RANGE[1]
     if isinstance(node, log1p):
@@ -4524,9 +4524,9 @@ def _overflowing_log1p_node(node):
         a = sp.factor_terms(sp.cancel(_ungrouped_math(X) / _ungrouped_math(rest)))  # (p − t)/2, not p/2 − t/2
         if _product_of_inputs(a) is None:
             continue
-        # R/(k + X) = 1/(a·(1 + k/X)), a = X/R: where X > 2¹⁰⁰⁰, k/X is below float64's rounding of 1 and a (p − t over
-        # 2, −s: X/R with the overflowing factors cancelled) finite where R/(k + X) is; a and R share a sign (X > 0)
-        return sp.Piecewise((1 / (a * (1 + k / X)), sp.StrictGreaterThan(X, far, evaluate=False)), (node, True))
+        # R/(k + X) = 1/(a·(1 + k/X)), a = X/R (p − t over 2, −s: X/R with the overflowing factors cancelled, finite
+        # where R/(k + X) is): where X > 2¹⁰⁰⁰, |k/X| < |k|·2⁻¹⁰⁰⁰ is far below float64's rounding of 1, so 1/a
+        return sp.Piecewise((1 / a, sp.StrictGreaterThan(X, far, evaluate=False)), (node, True))
     return None
 
 
@@ -4543,7 +4543,8 @@ OVERFLOWING_LOG1P = Rule(
     "Cauchy-type loss) overflows with X (p − t = 1e200, s = 1: inf where it is 921.03, float64; torch the same), and "
     "its derivatives R/(1 + X) are R/inf = 0 (∂p 0 where 2e−200, ∂s −0 where −1); where X passes 2¹⁰⁰⁰ (in float32: "
     "where it is inf) log1p(X) is log X = log|c| + Σ n·log|a| (log1p(1/X) < 2⁻¹⁰⁰⁰ dropped; each |log a| ≤ 745 while "
-    "log X ≥ 693: no cancellation) and R/(k + X) is 1/(a·(1 + k/X)) with a = X/R cancelled (p − t over 2, −s)",
+    "log X ≥ 693: no cancellation) and R/(k + X) is 1/a with a = X/R cancelled (∂p: 2/(p − t), ∂s: −1/s; "
+    "1/(a·(1 + k/X)) exactly, k/X < 2⁻¹⁰⁰⁰ dropped)",
     apply=_overflowing_log1ps, fired=lambda old, new: new != old)
 _register(OVERFLOWING_LOG1P)
 __all__ += ["OVERFLOWING_LOG1P"]
