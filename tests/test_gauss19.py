@@ -168,3 +168,53 @@ def test_logvar_triton(dtype):
     points = [(1.0, 1.0, -1e4), (0.0, 0.0, -800.0), (0.3, -1.0, 3.0)] + (
         [(3e38, -3e38, 180.0), (-3e38, 3e38, 170.0)] if dtype is F32 else [(1e150, -1e150, 180.0)])
     _check(LOGVAR, points, dtype, _triton(LOGVAR, points, dtype))
+
+
+# ------------------------------------------------------------------ 3. erf in triple words: gaussian_nll(x, t, erf(v))
+# at its zero crossings, where f = ½(log w + (x − t)²/w), w = erf(v), cancels 2⁵⁵ or more (session 16: erf(v) in float64
+# was 1.6e16 ULP of f; torch 2.4e16). The crossings: x − t = √(−w·log w) for v in (0.5, 2], a float64 t.
+
+def _crossings():
+    import math
+    out = []
+    for v in (0.55, 0.8, 1.0, 1.37, 1.9):
+        w = math.erf(v)
+        out.append((0.3, 0.3 - math.sqrt(-w * math.log(w)), v))
+    return out
+
+
+def _gnll_want(x, t, v):
+    with mpmath.workdps(60):
+        w = mpmath.erf(mpmath.mpf(v))
+        return (mpmath.log(w) + (mpmath.mpf(x) - mpmath.mpf(t)) ** 2 / w) / 2
+
+
+def test_tw_erf_against_mpmath():
+    """_tw_erf (the generated NumPy text) to 2⁻¹¹⁰ relative of mpmath's erf over (0, 2], negative x too."""
+    from symnet.codegen import doubleword as D
+    ns = {"np": np}
+    for name in D._closure(["_tw_erf"], "numpy"):
+        exec(D.primitive_text(name, "numpy"), ns)  # noqa: S102 - the code generator's own helper text
+    xs = np.concatenate([np.linspace(-2.0, 2.0, 401), [1e-20, 1e-8, 0.3, 1.9999999999999998, 2.0]])
+    hi, lo, tail = ns["_tw_erf"](xs)
+    with mpmath.workdps(60):
+        for x, a, b, c in zip(xs, hi, lo, tail):
+            want = mpmath.erf(mpmath.mpf(float(x)))
+            got = mpmath.mpf(float(a)) + mpmath.mpf(float(b)) + mpmath.mpf(float(c))
+            assert abs(got - want) <= mpmath.mpf(2) ** -110 * abs(want), (x, got, want)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_gaussian_nll_of_erf_at_zero_crossings(backend):
+    import symnet
+    points = _crossings()
+    cols = {k: [q[i] for q in points] for i, k in enumerate("xtv")}
+    kernel = symnet.compile(symnet.derive("gaussian_nll(x, t, erf(v))"), backend)
+    if backend == "numpy":
+        f = kernel(**{k: np.array(c) for k, c in cols.items()})[0]
+    else:
+        torch = triton_torch()
+        f = kernel(**{k: torch.tensor(c, dtype=torch.float64) for k, c in cols.items()})[0].numpy()
+    for (x, t, v), got in zip(points, f):
+        want = _gnll_want(x, t, v)
+        assert _ulps(float(got), want, F64) <= 4, ((x, t, v), float(got), mpmath.nstr(want, 17))

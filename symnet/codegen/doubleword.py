@@ -495,6 +495,71 @@ def _tw_log(x_hi, x_lo, x_tail):
 ''',
 })
 
+# erf(x) of a float64 x in triple words (issue 16, session 19: gaussian_nll(x, t, erf(v)) at its zero crossing, where
+# f = −4.9e−18 from terms of 0.17 (a 2⁵⁵ cancellation), took erf(v)'s float64 rounding, 1.6e16 ULP of f; torch 2.4e16):
+# A&S 7.1.6, erf x = (2/√π)·x·e^(−x²)·Σ (2x²)ⁿ/(1·3·…·(2n + 1)), every term positive (no cancellation, unlike the
+# Taylor series 7.1.5), to n = 48 (the rest below 2⁻¹¹⁵ of the sum at |x| = 2), Horner in triple words (_tw_mul,
+# _tw_add); x² = p + e exactly (TwoProduct) and e^(−x²) = e^(−p)·(1 − e + e²/2) (e³/6 below 2⁻¹⁵⁰), e^(−p) from
+# _tw_exp_reduced: about 2⁻¹²⁰ relative. For |x| ≤ 2 only (the emitter's select takes the float64 erf beyond, where
+# erf x > 0.995 and its rounding is no more than float64's there).
+ERF_SERIES_TO = 2.0  # |x| up to which _tw_erf is taken
+_ERF_TERMS = 48
+
+
+def _triple_float(value) -> tuple:
+    """An mpmath number as three float64 (hi, lo, tail), each the rounding of what the ones before leave."""
+    import mpmath
+    hi = float(value)
+    lo = float(value - mpmath.mpf(hi))
+    return hi, lo, float(value - mpmath.mpf(hi) - mpmath.mpf(lo))
+
+
+@functools.cache
+def _erf_constants() -> dict:
+    """The series' coefficients 2ⁿ/(2n + 1)!! and 2/√π as triple words: ERF_C<n>_HI/LO/TAIL, TWO_OVER_SQRT_PI_*."""
+    import mpmath
+    out = {}
+    with mpmath.workdps(60):
+        for n in range(_ERF_TERMS + 1):
+            for part, v in zip(("HI", "LO", "TAIL"), _triple_float(mpmath.mpf(2) ** n / mpmath.fac2(2 * n + 1))):
+                out[f"ERF_C{n}_{part}"] = v
+        for part, v in zip(("HI", "LO", "TAIL"), _triple_float(2 / mpmath.sqrt(mpmath.pi))):
+            out[f"TWO_OVER_SQRT_PI_{part}"] = v
+    return out
+
+
+def _erf_text() -> str:
+    """The text of _tw_erf (the Horner steps unrolled, the coefficients by name)."""
+    n = _ERF_TERMS
+    lines = [
+        "def _tw_erf(x):",
+        '    """erf x of a float64 x, |x| ≤ 2 (clamped there), as a triple word: (2/√π)·x·e^(−x²)·Σ (2x²)ⁿ/(2n + 1)!!',
+        '    (A&S 7.1.6, positive terms) to n = 48, in triple words; about 2⁻¹²⁰ relative."""',
+        f"    a = M.minimum(M.maximum(x, {-ERF_SERIES_TO!r}), {ERF_SERIES_TO!r})",
+        "    y_hi, y_lo = _dw_two_prod(a, a)",
+        f"    s_hi, s_lo, s_tail = ERF_C{n}_HI + 0.0 * a, ERF_C{n}_LO + 0.0 * a, ERF_C{n}_TAIL + 0.0 * a",
+    ]
+    for k in range(n - 1, -1, -1):
+        lines.append("    s_hi, s_lo, s_tail = _tw_mul(s_hi, s_lo, s_tail, y_hi, y_lo, 0.0)")
+        lines.append(f"    s_hi, s_lo, s_tail = _tw_add(s_hi, s_lo, s_tail, ERF_C{k}_HI, ERF_C{k}_LO, ERF_C{k}_TAIL)")
+    lines += [
+        "    k, p_hi, p_lo, p_tail = _tw_exp_reduced(-y_hi)",
+        "    e_hi, e_lo, e_tail = _tw_add(p_hi, p_lo, p_tail, 1.0, 0.0, 0.0)",
+        "    e_hi, e_lo = _dw_scale(e_hi, e_lo, k)",
+        "    e_tail, e_zero = _dw_scale(e_tail, 0.0 * e_tail, k)",
+        "    f_hi, f_lo, f_tail = _tw_add(1.0, 0.0, 0.0, -y_lo, 0.5 * y_lo * y_lo, 0.0)",
+        "    e_hi, e_lo, e_tail = _tw_mul(e_hi, e_lo, e_tail, f_hi, f_lo, f_tail)",
+        "    s_hi, s_lo, s_tail = _tw_mul(s_hi, s_lo, s_tail, e_hi, e_lo, e_tail)",
+        "    s_hi, s_lo, s_tail = _tw_mul(s_hi, s_lo, s_tail, TWO_OVER_SQRT_PI_HI, TWO_OVER_SQRT_PI_LO, TWO_OVER_SQRT_PI_TAIL)",
+        "    return _tw_mul(s_hi, s_lo, s_tail, a, 0.0, 0.0)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+_CONSTANTS.update(_erf_constants())
+PRIMITIVES["_tw_erf"] = _erf_text()
+
+
 # e^v and σ(v) of a double-word v as the last step of a widened body (the rounded-argument rule's e^v and σ(v),
 # whose v the code rounds): first order in v's lo part, from the float64 function of v's hi part. v_lo is at most
 # half an ulp of v_hi, so e^(v_hi + v_lo) = e^v_hi·(1 + v_lo) and σ(v_hi + v_lo) = σ(v_hi)·(1 + σ(−v_hi)·v_lo)
@@ -941,6 +1006,7 @@ PRIMITIVE_NEEDS = {
     "_dw_nexpsq_first": ("_dw_two_prod", "_dw_exp_first"),
     "_dw_nexpsq2_first": ("_dw_two_prod", "_dw_exp_first"),
     "_dw_exp_table": ("_dw_exp_short",),
+    "_tw_erf": ("_dw_two_prod", "_tw_mul", "_tw_add", "_tw_exp_reduced", "_dw_scale"),
     "_dw_exp_short": ("_dw_two_prod_bounded", "_dw_add", "_dw_fast_two_sum", "_dw_twice_plus_square", "_dw_add_fp",
                       "_dw_scale"),
 }
@@ -952,6 +1018,7 @@ ORDER += ["_dw_exp_first", "_dw_sigmoid_first", "_dw_nexpsq_first", "_dw_nexpsq2
 ORDER += ["_dw_softplus_first"]  # the rounded-softplus-argument rule's (above)
 ORDER += ["_dw_log_first", "_dw_log1p_first"]  # the rounded-log-argument rule's of a rounded sum (above)
 ORDER += ["_tw_mul", "_tw_square", "_tw_div", "_tw_add", "_tw_exp_reduced", "_tw_log"]  # triple words (above)
+ORDER += ["_tw_erf"]  # erf of a float64 in triple words (above)
 ORDER += ["_dw_exp_short", "_dw_exp_table"]  # a whole kernel in double words (double_word_block): its e^x
 
 
@@ -1339,6 +1406,8 @@ class _Emitter:
         sums holding a number), a double word (its tail 0) elsewhere."""
         if e.is_number and e not in self.values:
             return self._triple_constant(e)
+        if isinstance(e, (sp.Max, sp.Min)) and any(type(a).__name__ == "erf" for a in e.args):
+            return self._triple_extremum(e)  # max(ε, erf(v)): gaussian_nll's variance clamped
         if e in self.values or isinstance(e, (sp.Max, sp.Min)) or (isinstance(e, sp.Add) and len(e.args) == 2 and all(
                 a in self.values or (-a) in self.values or (a.is_number and self._triple_constant(a).lo is None)
                 for a in e.args)):
@@ -1375,6 +1444,12 @@ class _Emitter:
         elif isinstance(e, sp.log):
             a = self.triple(e.args[0])
             v = self._emit3(e, f"_tw_log({self._words(a)})", ("_dw_log",) if self.backend == "numpy" else ("_tw_log",))
+        elif type(e).__name__ == "erf" and self.value(e.args[0]).lo is None:
+            # erf(v) of a float64 v in triple words up to |v| = 2 (_tw_erf), the float64 erf beyond (erf v > 0.995)
+            x = self.value(e.args[0]).hi
+            series = self._emit3(e, f"_tw_erf({x})", ("_tw_erf",))
+            inside = f"({x} <= {ERF_SERIES_TO!r}) & ({x} >= {-ERF_SERIES_TO!r})"
+            v = self.select(e, inside, series, self.value(e))
         elif isinstance(e, sp.Piecewise) and e.args[-1][1] == sp.true:
             pieces = list(e.args)
             acc = self.triple(pieces[-1][0])
@@ -1388,6 +1463,21 @@ class _Emitter:
             v = self.value(e)
         self.values[key] = v
         return v
+
+    def _triple_extremum(self, e) -> _Value:
+        """Max/Min of triple words, by their hi parts (where they tie, the first: the two differ by less than an ulp of
+        the hi, and are both in triple words)."""
+        key = ("triple", e)
+        if key in self.values:
+            return self.values[key]
+        op = ">=" if isinstance(e, sp.Max) else "<="
+        args = list(e.args)
+        acc = self.triple(args[0])
+        for k, a in enumerate(args[1:], 2):
+            b = self.triple(a)
+            acc = self.select(type(e)(*args[:k], evaluate=False), f"{acc.hi} {op} {b.hi}", acc, b)
+        self.values[key] = acc
+        return acc
 
     def _triple_constant(self, c) -> _Value:
         """A number as a triple word: its float64, the rest's float64 and the rest's (159 bits: 10⁻⁸ is 2⁻¹⁰⁷ of
@@ -1448,13 +1538,16 @@ def _triple_exact(e, leaves, backend: str) -> bool:
             isinstance(a, sp.UnevaluatedExpr) and isinstance(a.args[0], sp.Add) and _triple_exact(a.args[0], leaves, backend))
             for a in e.args)
     if isinstance(e, (sp.Max, sp.Min)):
-        return all(a in leaves or a.is_number or (-a) in leaves for a in e.args)
+        return all(a in leaves or a.is_number or (-a) in leaves or (type(a).__name__ == "erf" and a.args[0] in leaves)
+                   for a in e.args)
     if isinstance(e, sp.Mul):
         return all(_triple_exact(a, leaves, backend) for a in e.args)
     if isinstance(e, sp.Pow):
         return bool(e.exp.is_Integer and 1 <= abs(e.exp) <= 8 and _triple_exact(e.base, leaves, backend))
     if isinstance(e, sp.log) or type(e).__name__ == "log1p":
         return _triple_exact(e.args[0], leaves, backend)
+    if type(e).__name__ == "erf":  # of an input: _tw_erf
+        return e.args[0] in leaves
     if isinstance(e, sp.Piecewise):
         return e.args[-1][1] == sp.true and all(_triple_exact(x, leaves, backend) for x, _ in e.args)
     return False
@@ -1486,8 +1579,9 @@ _SAFETY = 1 + 2.0 ** -40  # the bound's own roundings and the second-order terms
 
 # the float64 lowering's error in ULPs of its result (NumPy's exp and log: Tang's table-driven methods
 # under AVX512F, glibc's elsewhere, each documented below 1 ULP, measured 0.67 and 0.58; expm1 and log1p
-# glibc's, 1; tanh 2: glibc's table says 2, measured 1.1)
-_LIBM_ULPS = {"exp": 1, "nexp": 1, "expm1": 1, "log": 1, "log1p": 1, "tanh": 2}
+# glibc's, 1; tanh 2: glibc's table says 2, measured 1.1; erf 2: the registry's _erf is Python's math.erf (glibc's),
+# documented 1 ULP, measured 0.98 over 10⁵ points of [−6, 6] against mpmath (session 19): 2 for a margin)
+_LIBM_ULPS = {"exp": 1, "nexp": 1, "expm1": 1, "log": 1, "log1p": 1, "tanh": 2, "erf": 2}
 # the lowerings built of several libm calls, in units of u·|value|: σ = max(E, [x ≥ 0])/(1 + E) with
 # E = e^−|x| (E's 2u, the sum's u, the quotient's u), softplus = max(x, 0) + log1p(e^−|x|) (2u + 2u + u)
 _COMPOSITE_U = {"sigmoid": 4, "softplus": 5}
@@ -1821,7 +1915,8 @@ class _Bound(_Emitter):
                        "expm1": f"({name} + 1)*np.expm1({total})", "sigmoid": f"{name}*np.expm1({total})",
                        "log": f"({total})/np.maximum({a} - ({total}), 0.0)",
                        "log1p": f"({total})/np.maximum(1 + {a} - ({total}), 0.0)",
-                       "tanh": total, "softplus": total}[kind]
+                       "tanh": total, "softplus": total,
+                       "erf": f"1.1283791670955126*({total})"}[kind]  # erf′ ≤ 2/√π
         error = self._plus(own, carried)
         if error is not None:
             self.taken.add(f"{name}_err")
