@@ -35,6 +35,7 @@ VARS = (p, t, s)
 RULE_CASES = [
     ("overflowing-log1p", LOG1P, VARS, (0.05, 4.0), (1e200, 0.0, 1.0), F64),
     ("zero-scaled-exp", LOGVAR, VARS, (-4.0, 4.0), (1.0, 1.0, -1e4), F64),
+    ("zero-scaled-exp", LOGVAR, VARS, (-4.0, 4.0), (1e-200, 0.0, -800.0), F64),  # e^800 overflows, the product not
 ]
 
 
@@ -155,6 +156,18 @@ def test_logvar_at_p_equal_t_and_around_numpy(dtype):
     outs = _numpy(LOGVAR, points, dtype)
     order = outs  # kernel (f, ∂p, ∂s, ∂t); _check wants f, ∂p, ∂t, ∂s
     _check(LOGVAR, points, dtype, order, _torch(LOGVAR, points) if dtype is F64 else None)
+
+
+# past s = −709.78 e^(−s) overflows float64 where (p − t)·e^(−s) need not (2.7e147 at p − t = 1e−200, s = −800) and
+# (p − t)² underflows (f was 0·inf = NaN where it is −400): the halved exponent, (p − t)·e^(−s/2)·e^(−s/2)
+FAR_POINTS = [(1e-200, 0.0, -800.0), (1e-300, 0.0, -750.0), (1e-5, 0.0, -720.0), (1e-170, 0.0, -780.0),
+              (-3e-160, 1e-160, -850.0), (2.0 ** -1074, 0.0, -1400.0), (0.0, 0.0, -800.0), (0.5, 0.25, -709.5)]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_logvar_past_e_minus_s_overflowing_float64(backend):
+    outs = _numpy(LOGVAR, FAR_POINTS, F64) if backend == "numpy" else _triton(LOGVAR, FAR_POINTS, F64)
+    _check(LOGVAR, FAR_POINTS, F64, outs, _torch(LOGVAR, FAR_POINTS))
 
 
 def test_logvar_product_overflowing_float32_numpy():

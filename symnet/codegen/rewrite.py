@@ -4606,8 +4606,9 @@ def _widened_scaled_exp(node):
 
 def _zero_scaled_exp(expr):
     """``expr`` holding a·e^b (:func:`_zero_scaled_exps`) → Piecewise((expr at a's base = 0, base = 0), …,
-    (expr with each bare a·e^b widened, True)): where a factor of a is 0 the product is 0 (as written 0·inf = NaN
-    where e^b overflows: e^(1e4)), the rest of ``expr`` there stabilised by the other rules."""
+    (expr with e^b halved, b > 709 and no base 0: :func:`_halved_exponent`), (expr with each bare a·e^b widened
+    where float32 needs it, True)): where a factor of a is 0 the product is 0 (as written 0·inf = NaN where e^b
+    overflows: e^(1e4)), the rest of ``expr`` there stabilised by the other rules."""
     if not isinstance(expr, sp.Expr) or expr.has(sp.Indexed):
         return expr
     math = _ungrouped_math(expr)  # a widened sum's body too
@@ -4626,9 +4627,41 @@ def _zero_scaled_exp(expr):
             continue
         pieces.append((stabilise(at_zero, others)[0], sp.Eq(base, 0)))
     widened = _top_down(expr, _widened_scaled_exp, _KEPT)
+    far = _halved_exponent(math, products, bases)
+    if far is not None:
+        pieces.append(far)
     if not pieces:
         return widened
     return sp.Piecewise(*pieces, (widened, True))
+
+
+_EXP_OVERFLOWS = sp.Float(709.0)  # e^b past float64's largest from b = 709.78 on
+
+
+def _halved_exponent(math, products, bases):
+    """(``math`` with each a·e^b as c·(a′·e^(b/2))·e^(b/2) or c·(a′·e^(b/2))², widened, where b > 709 and no base is
+    0), or None where a product has more than two factors in a: past b = 709.78, e^b overflows float64 where a·e^b
+    need not ((p − t)·e^(−s) at p − t = 1e−200, s = −800: 2.7e147, and (p − t)² underflows to 0, so f was 0·inf =
+    NaN where it is −400); b/2 is exact, and each factor a′·e^(b/2) is finite wherever the product is and
+    |b| < 1419."""
+    replaced = {}
+    for T in products:
+        rest, e = _scaled_exp_factors(T)
+        c = sp.Mul(*[f for f in sp.Mul.make_args(T) if not f.free_symbols])
+        half = sp.exp(e.args[0] / 2)
+        powers = [f.as_base_exp() for f in rest]
+        if sum(int(n) for _, n in powers) == 1:
+            replaced[T] = c * Grouped(powers[0][0] * half) * half
+        elif len(powers) == 1 and powers[0][1] == 2:
+            replaced[T] = c * Grouped(powers[0][0] * half) ** 2
+        elif len(powers) == 2 and all(n == 1 for _, n in powers):
+            replaced[T] = c * Grouped(powers[0][0] * half) * Grouped(powers[1][0] * half)
+        else:
+            return None
+    exponents = {_scaled_exp_factors(T)[1].args[0] for T in products}
+    body = math.xreplace(replaced)
+    condition = sp.And(sp.Or(*[b > _EXP_OVERFLOWS for b in exponents]), *[sp.Ne(a, 0) for a in bases])
+    return widen(body, in_float32=True), condition
 
 
 ZERO_SCALED_EXP = Rule(
@@ -4637,7 +4670,9 @@ ZERO_SCALED_EXP = Rule(
     "f, ∂p, ∂t NaN where they are −5000, 0, 0; torch the same); a select on each base of a being 0 returns the "
     "formula there (a·e^b = 0 exactly), and a·e^b alone (∂p = (p − t)·e^(−s)) is computed in float64 in a float32 "
     "kernel (widen: at p = 3e38, t = −3e38, s = 180, p − t overflows float32 and e^(−180) underflows it, inf·0 where "
-    "the product is 4.03e−40, a float32 subnormal); in a float64 kernel its double word rounds once",
+    "the product is 4.03e−40, a float32 subnormal); in a float64 kernel its double word rounds once; past b = 709 "
+    "(e^b inf in float64 where a·e^b need not be: 2.7e147 at p − t = 1e−200, s = −800, and f NaN where −400, (p − t)² "
+    "underflowing) a·e^b as (a′·e^(b/2))·e^(b/2) or (a′·e^(b/2))², widened",
     apply=_zero_scaled_exp, fired=lambda old, new: new != old)
 _register(ZERO_SCALED_EXP)
 __all__ += ["ZERO_SCALED_EXP"]
