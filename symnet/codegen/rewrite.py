@@ -4627,12 +4627,13 @@ def _zero_scaled_exp(expr):
             continue
         pieces.append((stabilise(at_zero, others)[0], sp.Eq(base, 0)))
     widened = _top_down(expr, _widened_scaled_exp, _KEPT)
+    near = sp.Piecewise(*pieces, (widened, True)) if pieces else widened
     far = _halved_exponent(math, products, bases)
-    if far is not None:
-        pieces.append(far)
-    if not pieces:
-        return widened
-    return sp.Piecewise(*pieces, (widened, True))
+    if far is None:
+        return near
+    # outermost (its condition excludes the zero bases), the rest its last branch: a far branch (b > 709), which the
+    # NumPy emitter computes on the elements that take it alone (elementwise.far_branches)
+    return sp.Piecewise(far, (near, True))
 
 
 _EXP_OVERFLOWS = sp.Float(709.0)  # e^b past float64's largest from b = 709.78 on
@@ -4661,7 +4662,7 @@ def _halved_exponent(math, products, bases):
     exponents = {_scaled_exp_factors(T)[1].args[0] for T in products}
     body = math.xreplace(replaced)
     condition = sp.And(sp.Or(*[b > _EXP_OVERFLOWS for b in exponents]), *[sp.Ne(a, 0) for a in bases])
-    return widen(body, in_float32=True), condition
+    return widen(body), condition  # (float32 kernels: the float64 body, enough there)
 
 
 ZERO_SCALED_EXP = Rule(
