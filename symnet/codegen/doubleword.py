@@ -47,8 +47,11 @@ softmax or log-softmax) computes every output again from its inputs with one emi
 e^(a_i − m) of a 24-term softmax are computed once for its 25 outputs and each output is rounded once (the float64
 terms' own roundings alone left it 2.38 ULP off; tests/test_sm18.py). Its e^x is ``_dw_exp_table``: in NumPy
 table-driven (:func:`_exp_table_text`: Tang's method, 2⁻⁶⁶, a fifth of ``_dw_exp``'s operations), in Triton
-``_dw_exp_short`` (four squarings, 2⁻⁶⁰, a third: the written 24-term softmax's float64 kernel compiles for sm_90 in
-83 s of CPU, 195 s with ``_dw_exp``, 6 s before the block; benchmarks/results/sm18-sm90.txt).
+``_dw_exp_short`` (two squarings, 2⁻⁶², some 145 operations where ``_dw_exp`` takes 390: the written 24-term
+softmax's float64 kernel compiled for sm_90 in 195 s of CPU with ``_dw_exp``, 83 s with session 18's four squarings,
+6 s before the block; benchmarks/results/sm18-sm90.txt, and what session 19 measured there). Triton's compile time
+grows with about the square of a kernel's operations (its coalescing pass takes the slice of every load and store
+over the whole kernel), so the block's operations are counted, not only its registers.
 """
 from __future__ import annotations
 
@@ -79,6 +82,8 @@ _CONSTANTS = {
     "C4_HI": 0.041666666666666664, "C4_LO": 2.3129646346357427e-18,
     "C5_HI": 0.008333333333333333, "C5_LO": 1.1564823173178714e-19, "C6": 1 / 720, "C7": 1 / 5040, "C8": 1 / 40320, "C9": 1 / 362880,
     "C10": 1 / 3628800, "C11": 1 / 39916800,
+    # ln 2 = LN2_A + LN2_B42 + LN2_C42 (the first two of 42 bits: k times each exact for |k| < 2¹¹; mpmath, 60 digits)
+    "LN2_B42": 5.49792301870721e-14, "LN2_C42": 1.1612227229362532e-26,
     "C6_HI": 0.001388888888888889, "C6_LO": -5.300543954373577e-20,
     "C7_HI": 0.0001984126984126984, "C7_LO": 1.7209558293420705e-22,
     "REDUCE": 2.0 ** -8, "TINY": 2.0 ** -100, "LOG_TINY": 2.0 ** -900, "LOG_UP": 2.0 ** 600,
@@ -242,23 +247,25 @@ def _dw_exp(x_hi, x_lo):
 ''',
     "_dw_exp_short": '''\
 def _dw_exp_short(x_hi, x_lo):
-    """e^x of a double-word to about 2⁻⁶⁰ relative where it is normal (Triton's e^x in a whole kernel in double
-    words, _dw_exp_table: enough for an output rounded once, 2⁻⁷ ULP; about a third of _dw_exp's operations, whose
-    24 copies in a written 24-term softmax took 195 s of CPU to compile for sm_90, 83 s so): x = k·ln 2 + r as in
-    _dw_exp_reduced, s = r/16, e^s − 1 = s_hi + (s_hi²/2 + … + s_hi⁹/9! + s_lo·e^s_hi) with only s_hi in
-    double-word (the rest below 2⁻¹² of 1, rounded at 2⁻⁶⁵; s¹⁰/10! is 2⁻⁷⁷), 4 times p → 2p + p² (each doubling
-    the error), then 2^k·(1 + p)."""
+    """e^x of a double-word to about 2⁻⁶² relative where it is normal (Triton's e^x in a whole kernel in double
+    words, _dw_exp_table: enough for an output rounded once, 2⁻⁹ ULP; some 145 operations, _dw_exp's 390: a written
+    24-term softmax inlines 24 copies, and Triton's compile time grows with the square of a kernel's operations).
+    x = k·ln 2 + r, |r| ≤ ln 2/2, ln 2 in three parts (of 42, 42 and 53 bits: k times the first or the second exact
+    for |k| < 2¹¹, and x less k times the first), r = r_hi + r_lo by two TwoSums; s = r/4, e^s − 1 = s + s²/2 +
+    s³·(1/6 + … + s⁸/11!) + s_lo·(1 + s + s²/2) with s² by TwoProduct (exact) and the rest in float64 (below 2⁻¹³
+    of 1, rounded at 2⁻⁶⁶; s¹²/12! is 2⁻⁷⁰), twice p → 2p + p² (each doubling the error), then 2^k·(1 + p).
+    (Before session 19: s = r/16 with s²/2 in float64 and four squarings, 190 operations, 2⁻⁵⁹·⁹.)"""
     x = M.minimum(M.maximum(x_hi, -746.0), 710.0)
     k = M.floor(x * INV_LN2 + 0.5)
-    k_ln2_hi, k_ln2_lo = _dw_two_prod_bounded(k, LN2_B)
-    r_hi, r_lo = _dw_add(x - k * LN2_A, M.where(x == x_hi, x_lo, 0.0), -k_ln2_hi, -(k_ln2_lo + k * LN2_C))
-    s = r_hi * 0.0625
-    s_lo = r_lo * 0.0625
-    tail = s * s * (0.5 + s * (C3_HI + s * (C4_HI + s * (C5_HI + s * (C6 + s * (C7 + s * (C8 + s * C9)))))))
-    tail = tail + s_lo * (1.0 + s * (1.0 + 0.5 * s))
-    p_hi, p_lo = _dw_fast_two_sum(s, tail)
-    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
-    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    r_hi, r_lo = _dw_two_sum(x - k * LN2_A, -(k * LN2_B42))
+    r_hi, r_lo = _dw_two_sum(r_hi, r_lo + (M.where(x == x_hi, x_lo, 0.0) - k * LN2_C42))
+    s = r_hi * 0.25
+    s_lo = r_lo * 0.25
+    q, q_lo = _dw_two_prod_bounded(s, s)
+    tail = s * q * (C3_HI + s * (C4_HI + s * (C5_HI + s * (C6 + s * (C7 + s * (C8 + s * (C9 + s * (C10 + s * C11))))))))
+    tail = tail + (0.5 * q_lo + s_lo * (1.0 + s * (1.0 + 0.5 * s)))
+    p_hi, p_lo = _dw_fast_two_sum(s, 0.5 * q)
+    p_hi, p_lo = _dw_fast_two_sum(p_hi, p_lo + tail)
     p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
     p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
     e_hi, e_lo = _dw_add_fp(p_hi, p_lo, 1.0)
@@ -1007,8 +1014,8 @@ PRIMITIVE_NEEDS = {
     "_dw_nexpsq2_first": ("_dw_two_prod", "_dw_exp_first"),
     "_dw_exp_table": ("_dw_exp_short",),
     "_tw_erf": ("_dw_two_prod", "_tw_mul", "_tw_add", "_tw_exp_reduced", "_dw_scale"),
-    "_dw_exp_short": ("_dw_two_prod_bounded", "_dw_add", "_dw_fast_two_sum", "_dw_twice_plus_square", "_dw_add_fp",
-                      "_dw_scale"),
+    "_dw_exp_short": ("_dw_two_sum", "_dw_two_prod_bounded", "_dw_fast_two_sum", "_dw_twice_plus_square",
+                      "_dw_add_fp", "_dw_scale"),
 }
 ORDER = ["_dw_two_sum", "_dw_fast_two_sum", "_dw_split", "_dw_split_bounded", "_dw_two_prod",
          "_dw_two_prod_bounded", "_dw_add", "_dw_add_fp", "_dw_mul", "_dw_mul_fp", "_dw_mul_bounded",
@@ -2245,8 +2252,8 @@ def double_word_block(assignments, results, backend: str, plain_printer, leaves:
     torch at 5 points); from double-word terms, the quotients in double-word, each output is rounded once (NumPy's
     e^x by a table, :func:`_dw_exp_table`, to 2⁻⁶⁶: a fifth of _dw_exp's operations)."""
     emitter = _Emitter(backend, plain_printer, dict(leaves), dict(leaves), taken)
-    # e^x to 2⁻⁶⁶ by a table in NumPy (a fifth of _dw_exp's operations), to 2⁻⁶⁰ by four squarings in Triton (a third:
-    # 24 inlined _dw_exp took 195 s of CPU to compile for sm_90): enough for outputs rounded once
+    # e^x to 2⁻⁶⁶ by a table in NumPy (a fifth of _dw_exp's operations), to 2⁻⁶² by two squarings in Triton (some 145
+    # operations, _dw_exp's 390: 24 inlined _dw_exp took 195 s of CPU to compile for sm_90): enough for outputs rounded once
     # — but not where an output takes a log of the sum (a written log-sum-exp or log-softmax): log S at S ≈ 1 (a
     # log-sum-exp at its crossing of zero, 1e−13) needs S to 2⁻¹⁰⁰ absolute, and the table's 2⁻⁶⁶ was 3.9e7 ULP
     # there (tests/test_stability8.py); those kernels keep _dw_exp
