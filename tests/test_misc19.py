@@ -1,0 +1,109 @@
+"""Session 19, h-misc19: quotient-square inside sums and products, signed zeros of relu and hardswish as torch's,
+relu′(NaN), bfloat16 subnormal logits in the row-wise kernels.
+
+References are independent of symnet's code generator: mpmath of the formula as written (SymPy's own derivative,
+evaluated at 50 digits), torch.autograd in float64 and torch's own functions. Bounds: 4 ULP float64, 8 ULP float32,
+or torch's own error where that is larger.
+"""
+from __future__ import annotations
+
+import warnings
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+from conftest import compiled, triton_torch
+
+F32, F64 = np.float32, np.float64
+x, y, z = sp.symbols("x y z", real=True)
+
+
+def _ulps(got: float, want, dtype) -> float:
+    """|got − want| in ULPs of ``dtype`` at ``want`` (the smallest subnormal below the normal range)."""
+    if mpmath.isnan(want):
+        return 0.0 if np.isnan(got) else np.inf
+    if not np.isfinite(got):
+        return np.inf
+    info = np.finfo(dtype)
+    unit = max(abs(want) * mpmath.mpf(float(info.eps)), mpmath.mpf(float(info.smallest_subnormal)))
+    return float(abs(mpmath.mpf(got) - want) / unit)
+
+
+# ------------------------------------------------------------------ quotient-square inside sums and products
+# SymPy takes the factor x of ∂y of atan(x/y) (−x/(y²·(1 + x²/y²))) out of a sum around it: ∂y of atan(x/y) + x·y
+# is x·(1 − 1/(y²·(1 + x²/y²))). quotient-square saw the inner product alone and wrote 1/(x² + y²) as ((1/m)/S)/m,
+# 1/m² = inf where m = max(|x|, |y|) < 2⁻⁵¹² (float64; 2⁻⁶⁴ float32) though x/(x² + y²) is finite. Measured before
+# the fix (float64 at x = y = 1e−160, float32 at 1e−25): −inf for all but the two arrangements marked "was finite",
+# where SymPy had left x inside; now every arrangement within the bounds.
+ARRANGEMENTS = [
+    ("atan(x/y) + x*y", lambda t, a, b, c: t.atan(a / b) + a * b),
+    ("3*atan(x/y) + x*y", lambda t, a, b, c: 3 * t.atan(a / b) + a * b),
+    ("atan(x/y) + x*y + sin(y)", lambda t, a, b, c: t.atan(a / b) + a * b + t.sin(b)),  # was finite
+    ("z*atan(x/y) + x*y*z", lambda t, a, b, c: c * t.atan(a / b) + a * b * c),
+    ("(atan(x/y) + x*y)**2", lambda t, a, b, c: (t.atan(a / b) + a * b) ** 2),
+    ("atan(x/y)*exp(y) + x*y", lambda t, a, b, c: t.atan(a / b) * t.exp(b) + a * b),  # was finite
+    ("atan(x/y) + x**2*y", lambda t, a, b, c: t.atan(a / b) + a ** 2 * b),
+    ("exp(atan(x/y) + x*y)", lambda t, a, b, c: t.exp(t.atan(a / b) + a * b)),
+]
+POINTS = [(1e-160, 1e-160), (1e-200, 3e-200), (3e-25, 1e-25), (1e-25, 1e-25), (0.3, 1e-30), (2.0, 3.0),
+          (-0.5, 0.25), (1e30, 1e30), (0.0, 1e-300), (-1e-170, 2e-170)]
+
+
+def _torch_dy(fn, a: float, b: float, c: float) -> float:
+    import torch
+
+    ta, tb, tc = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (a, b, c))
+    return float(torch.autograd.grad(fn(torch, ta, tb, tc), tb)[0])
+
+
+@pytest.mark.parametrize("text, torch_fn", ARRANGEMENTS, ids=[a[0] for a in ARRANGEMENTS])
+def test_quotient_square_inside_sums_and_products(text, torch_fn):
+    """∂y of each arrangement, NumPy float64 and float32, against mpmath (50 digits) of SymPy's derivative of the
+    formula, within 4/8 ULP or torch float64's own error (float64 only) where that is larger."""
+    pytest.importorskip("torch")
+    formula = sp.sympify(text, locals={"x": x, "y": y, "z": z})
+    wrt = (x, y, z) if formula.has(z) else (x, y)
+    kernel = compiled(formula, "numpy", wrt)
+    exact = sp.lambdify(wrt, sp.diff(formula, y), "mpmath")
+    c = 0.7
+    bad = []
+    for dtype in (F64, F32):
+        a = np.array([p[0] for p in POINTS], dtype)
+        b = np.array([p[1] for p in POINTS], dtype)
+        args = {"x": a, "y": b, **({"z": np.full_like(a, c)} if z in wrt else {})}
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            dy = kernel(**args)[1 + wrt.index(y)]
+        for i in range(len(POINTS)):
+            pa, pb = float(a[i]), float(b[i])
+            if pb == 0.0:  # below float32's range: y = 0, where atan(x/y) is not differentiable
+                continue
+            with mpmath.workdps(50):
+                want = exact(*(mpmath.mpf(v) for v in (pa, pb, float(dtype(c)))[:len(wrt)]))
+            if abs(want) > np.finfo(dtype).max:
+                continue  # the true derivative overflows the dtype (float32 at 1e−25: −5e24 is fine; 1e−160: not)
+            bound = 4 if dtype is F64 else 8
+            if dtype is F64:
+                bound = max(bound, _ulps(_torch_dy(torch_fn, pa, pb, c), want, F64))
+            if _ulps(float(dy[i]), want, dtype) > bound:
+                bad.append((dtype.__name__, pa, pb, float(dy[i]), mpmath.nstr(want, 17)))
+    assert not bad, bad
+
+
+def test_quotient_square_inside_a_sum_triton():
+    """The same rewrite in the Triton kernel (TRITON_INTERPRET=1 without a GPU), float64 and float32."""
+    torch = triton_torch()
+    formula = sp.atan(x / y) + x * y
+    kernel = compiled(formula, "triton", (x, y))
+    exact = sp.lambdify((x, y), sp.diff(formula, y), "mpmath")
+    for dtype, v in ((torch.float64, 1e-160), (torch.float32, 1e-25)):
+        a = torch.tensor([v, 2.0, -3e-25], dtype=dtype)
+        b = torch.tensor([v, 3.0, 1e-25], dtype=dtype)
+        dy = kernel(x=a, y=b)[2].cpu()
+        for i in range(3):
+            with mpmath.workdps(50):
+                want = exact(mpmath.mpf(float(a[i])), mpmath.mpf(float(b[i])))
+            np_dtype = F64 if dtype == torch.float64 else F32
+            assert _ulps(float(dy[i]), want, np_dtype) <= (4 if np_dtype is F64 else 8), (v, i, float(dy[i]))
