@@ -107,3 +107,22 @@ def test_quotient_square_inside_a_sum_triton():
                 want = exact(mpmath.mpf(float(a[i])), mpmath.mpf(float(b[i])))
             np_dtype = F64 if dtype == torch.float64 else F32
             assert _ulps(float(dy[i]), want, np_dtype) <= (4 if np_dtype is F64 else 8), (v, i, float(dy[i]))
+
+
+# ------------------------------------------------------------------ the widened functions' ``within``, without a global
+def test_widened_function_says_whether_it_takes_within():
+    """doubleword.WITHIN was a module-level set of the generated names taking ``within``, filled by widened_function
+    and read by the NumPy printer; now widened_function returns it (WidenedFunction.takes_within): the same
+    function text and the same answer on every call, nothing kept between calls."""
+    from symnet.codegen import doubleword
+    from symnet.codegen.backends.numpy.printer import NumpyExpressionPrinter
+    from symnet.codegen.rewrite import widen
+
+    assert not hasattr(doubleword, "WITHIN")
+    for body, takes in ((sp.exp(x) - y * x, True), (sp.log(1 + x * y), True), (sp.sin(x) - y, False)):  # sin: no bound
+        node = widen(body)
+        first = NumpyExpressionPrinter(set())._widened(node)
+        again = NumpyExpressionPrinter(set())._widened(node)
+        assert first == again
+        assert first.takes_within == (", within=" in first.code.splitlines()[0]), first.code.splitlines()[0]
+        assert first.takes_within is takes

@@ -247,11 +247,11 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         plain = copy.copy(self)  # the same printer (a family's subclass too), over the function's names
         plain.names = {leaf: f"{n}_f64" for leaf, n in zip(e.leaves, names)}
         plain.constant_dtype, plain.plain_widened = "tl.float64", True
-        name, code, needs = widened_function(e, "triton", plain, names)
-        TRITON_HELPERS.setdefault(name, code)
-        for helper in [*needs, name]:
+        function = widened_function(e, "triton", plain, names)
+        TRITON_HELPERS.setdefault(function.name, function.code)
+        for helper in [*function.needs, function.name]:
             self._need(helper)
-        return f"{name}({', '.join(self._print(a) for a in e.args)})"
+        return f"{function.name}({', '.join(self._print(a) for a in e.args)})"
 
     def _need(self, helper: str) -> None:
         """A device helper (and the helpers it calls) goes into the module."""
