@@ -126,3 +126,50 @@ def test_widened_function_says_whether_it_takes_within():
         assert first == again
         assert first.takes_within == (", within=" in first.code.splitlines()[0]), first.code.splitlines()[0]
         assert first.takes_within is takes
+
+
+# ------------------------------------------------------------------ bfloat16 subnormals in the row-wise kernels
+# The row-wise kernels loaded z, t and g with .to(acc); Triton's interpreter (3.9) upcasts a bfloat16 subnormal
+# wrong (2⁻¹²⁷ → 0, 1.0e−39 → 4.4e−39), so a sum over them was off before it began (nll_loss of −2⁻¹²⁶, −2⁻¹²⁷:
+# 1.18e−38, torch 1.76e−38). Now every such load is _upcast (the bits shifted into a float32: exact), the sums in
+# float32 or wider, rounded once at the store. Reference: torch in float64 of the same bfloat16 numbers, rounded by
+# torch to bfloat16 (the subnormal sums here are exact in float32).
+SUBNORMALS = [2.0 ** -127, 2.0 ** -128 + 2.0 ** -130, 3 * 2.0 ** -133, 2.0 ** -133, 1.5 * 2.0 ** -127, 2.0 ** -126]
+
+
+def _row(name):
+    triton_torch()
+    from symnet.kernels import load_kernel
+    return load_kernel(name, "triton")
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_bfloat16_subnormal_logits_nll_loss(reduction):
+    torch = triton_torch()
+    z = torch.tensor([[-v, 0.0] for v in SUBNORMALS], dtype=torch.bfloat16)
+    assert z[:, 0].double().tolist() == [-v for v in SUBNORMALS]  # bfloat16 numbers
+    r = torch.zeros(len(SUBNORMALS), dtype=torch.int64)
+    got = _row("nll_loss").nll_loss(z, r, reduction=reduction)
+    want = torch.nn.functional.nll_loss(z.double(), r, reduction=reduction).to(torch.bfloat16)
+    assert got.dtype == torch.bfloat16 and got.float().tolist() == want.float().tolist(), (got, want)
+
+
+def test_bfloat16_subnormal_upstream_gradient_log_softmax_grad():
+    """log_softmax's backward g − softmax(z)·Σg over two equal logits: g₀ − (g₀ + g₁)/2, subnormal throughout."""
+    torch = triton_torch()
+    g = torch.tensor([[v, 0.0] for v in SUBNORMALS], dtype=torch.bfloat16)
+    z = torch.zeros_like(g)
+    Z = z.double().requires_grad_(True)
+    want, = torch.autograd.grad(torch.nn.functional.log_softmax(Z, -1), Z, g.double())
+    got = _row("log_softmax").log_softmax_grad(z, g)[1]  # (l, dz)
+    assert got.float().tolist() == want.to(torch.bfloat16).float().tolist(), (got, want)
+
+
+def test_bfloat16_subnormal_soft_targets_cross_entropy():
+    """cross_entropy with soft targets t (bfloat16 subnormals) over two equal logits: (t₀ + t₁)·log 2 per row."""
+    torch = triton_torch()
+    t = torch.tensor([[v, v] for v in SUBNORMALS], dtype=torch.bfloat16)
+    z = torch.zeros_like(t)
+    got = _row("cross_entropy").cross_entropy_soft(z, t, reduction="none")
+    want = torch.nn.functional.cross_entropy(z.double(), t.double(), reduction="none").to(torch.bfloat16)
+    assert got.float().tolist() == want.float().tolist(), (got, want)

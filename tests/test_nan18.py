@@ -181,10 +181,9 @@ def test_bfloat16_softmax_cross_entropy_sum_rounds_to_nearest():
     assert float(got) == float(torch.tensor(math.log(3), dtype=torch.float64).to(torch.bfloat16)) == 1.1015625
 
 
-@pytest.mark.xfail(strict=True, reason="measured: nll_loss of bfloat16 logits −2⁻¹²⁶, −2⁻¹²⁷ summed 1.18e−38, torch "
-                                       "1.76e−38: the row-wise kernels load bfloat16 with .to(), not _upcast, and the "
-                                       "interpreter's upcast of the subnormal 2⁻¹²⁷ is 0")
 def test_bfloat16_row_wise_subnormal_logits():
+    """Was 1.18e−38 (torch 1.76e−38): the row-wise kernels loaded bfloat16 with .to(), and the interpreter's upcast
+    of the subnormal 2⁻¹²⁷ is 0; session 19: every load of z, t, g goes through _upcast (by the bits, exact)."""
     torch = triton_torch()
     z = torch.tensor([[-2.0 ** -126, 0.0], [-2.0 ** -127, 0.0]], dtype=torch.bfloat16)
     r = torch.zeros(2, dtype=torch.int64)
