@@ -7,6 +7,7 @@ or torch's own error where that is larger.
 """
 from __future__ import annotations
 
+import math
 import warnings
 
 import mpmath
@@ -173,3 +174,77 @@ def test_bfloat16_subnormal_soft_targets_cross_entropy():
     got = _row("cross_entropy").cross_entropy_soft(z, t, reduction="none")
     want = torch.nn.functional.cross_entropy(z.double(), t.double(), reduction="none").to(torch.bfloat16)
     assert got.float().tolist() == want.float().tolist(), (got, want)
+
+
+# ------------------------------------------------------------------ signed zeros of relu and hardswish, as torch's
+# relu was np.maximum(x, 0) / tl.maximum(x, 0.0): +0 at −0.0 (torch −0.0, x < 0 ? 0 : x). hardswish was the select
+# {0 if x ≤ −3; x if x ≥ 3; x(x + 3)/6}: +0 at and below −3 (torch −0.0, x·clamp(x + 3, 0, 6)/6 = x·0/6). Now relu
+# is a helper computing x < 0 ? 0 : x and hardswish x·{0; 1; (x + 3)/6}. Values bit for bit torch's (sign of zero
+# included) on both of its CPU paths, derivatives torch's except at NaN (README: relu′(NaN) is NaN by decision,
+# hardswish′(NaN) NaN as torch's vectorised path).
+_EXACT = {"relu": lambda v: max(v, 0), "hardswish": lambda v: v * min(max(v + 3, 0), 6) / 6}
+SIGNED = [-0.0, 0.0, -0.5, -1e-30, -3.0, -5.0, -1e30, 2.0, 3.0, 1e30, np.inf, -2.0, 1e-300, -1e-300]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+@pytest.mark.parametrize("dtype", [F64, F32])
+@pytest.mark.parametrize("name", ["relu", "hardswish"])
+def test_signed_zeros_as_torch(name, dtype, backend):
+    torch = triton_torch()
+    f = compiled(f"{name}(x)", backend)
+    points = np.asarray(SIGNED, dtype)
+    if backend == "numpy":
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            value, slope = f(x=points)
+    else:
+        value, slope = (o.cpu().numpy() for o in f(x=torch.tensor(points)))
+    fn = getattr(torch.nn.functional, name)
+    for n in (1, 1000):  # the scalar and the vectorised CPU paths
+        for i, p in enumerate(points):
+            X = torch.full((n,), float(p), dtype=getattr(torch, np.dtype(dtype).name), requires_grad=True)
+            Y = fn(X)
+            G, = torch.autograd.grad(Y.sum(), X)
+            want, got = float(Y[0]), float(value[i])
+            if np.isnan(want):  # hardswish(−inf): torch −inf·0 = NaN, symnet the limit 0
+                continue
+            if want == 0:
+                assert got == 0 and math.copysign(1, got) == math.copysign(1, want), (name, p, n, got, want)
+            elif got != want:  # torch's x·6/6 rounds twice at 1e30 where symnet's x·1 is exact: no worse than torch
+                with mpmath.workdps(50):
+                    exact = _EXACT[name](mpmath.mpf(float(p)))
+                assert _ulps(got, exact, dtype) <= min(_ulps(want, exact, dtype), 1), (name, p, n, got, want)
+            assert float(slope[i]) == float(G[0]), (name, p, n, float(slope[i]), float(G[0]))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+@pytest.mark.parametrize("dtype", [F64, F32])
+def test_heaviside_is_one_select_alone_and_in_products(dtype, backend):
+    """H(u) = u ≤ 0 ? 0 : 1 alone and times anything (README: relu′(NaN) = 1, torch's relu backward). Measured
+    before at NaN: H(x) NaN (NumPy's np.heaviside) or 0 (Triton), −H(x) and 3·H(x) 0 (the heaviside-gate's
+    {c if x > 0; 0}), H(x)·y y; now 1, −1, 3 and y. Elsewhere torch.heaviside(x, 0)'s values, H(0) = 0, and torch's
+    relu backward for relu′ and relu′·y (torch.autograd, float64)."""
+    torch = triton_torch()
+    points = np.array([np.nan, -0.0, 0.0, -2.0, 3.0, np.inf, -np.inf, 1e-300, -1e-300], dtype)
+    y = np.full_like(points, 2.5)
+    step = torch.heaviside(torch.tensor(points[1:]), torch.zeros(len(points) - 1, dtype=torch.tensor(points).dtype))
+    for text, k in (("Heaviside(x)", 1.0), ("-Heaviside(x)", -1.0), ("3*Heaviside(x)", 3.0), ("Heaviside(x)*y", 2.5)):
+        f = compiled(text, backend)
+        args = {"x": points, "y": y} if "y" in text else {"x": points}
+        if backend == "numpy":
+            with np.errstate(all="ignore"):
+                value = np.asarray(f(**args)[0], np.float64)
+        else:
+            value = f(**{n: torch.tensor(a) for n, a in args.items()})[0].cpu().double().numpy()
+        assert value[0] == k, (text, value[0])  # at NaN: the gate open, as torch's relu backward
+        assert (value[1:] == k * step.double().numpy()).all(), (text, value, step)
+    X = torch.tensor(points.astype(np.float64), requires_grad=True)
+    g, = torch.autograd.grad((torch.relu(X) * 2.5).sum(), X)
+    f = compiled("relu(x)*y", backend)
+    args = {"x": points, "y": y}
+    if backend == "numpy":
+        with np.errstate(all="ignore"):
+            dx = np.asarray(f(**args)[1], np.float64)
+    else:
+        dx = f(**{n: torch.tensor(a) for n, a in args.items()})[1].cpu().double().numpy()
+    assert dx.tolist() == g.tolist(), (dx, g)

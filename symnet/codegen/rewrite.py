@@ -747,16 +747,18 @@ def _sigmoid_target(node):
 
 
 def _heaviside_gate(node):
-    """H(u)·g → g where u > 0, else 0 (H(0) = 0, as relu′(0) in torch): the derivative of a
-    clamp, max(log p, −100)′ = H(log p + 100)/p, is 0·∞ = NaN at p = 0 where it is 0."""
+    """H(u)·g → 0 where u ≤ 0, else g (H(0) = 0, as relu′(0) in torch): the derivative of a
+    clamp, max(log p, −100)′ = H(log p + 100)/p, is 0·∞ = NaN at p = 0 where it is 0. Written
+    as torch's relu backward, u ≤ 0 ? 0 : g, so g at u = NaN as H(NaN) = 1 alone (the registry's
+    _heaviside): {g if u > 0; 0} gave 0 there where g is a number (−H(x) at NaN 0, H(x) 1)."""
     if not node.is_Mul:
         return None
     gates = [f for f in node.args if isinstance(f, sp.Heaviside)]
     if not gates:
         return None
     rest = sp.Mul(*[f for f in node.args if f not in gates])
-    cond = sp.And(*[g.args[0] > 0 for g in gates])
-    return _Final(_Fired(sp.Piecewise((rest, cond), (0, True)), ["heaviside-gate"]))
+    closed = sp.Or(*[g.args[0] <= 0 for g in gates])
+    return _Final(_Fired(sp.Piecewise((0, closed), (rest, True)), ["heaviside-gate"]))
 
 
 def _exp_minus(node):
@@ -860,9 +862,11 @@ def _reciprocal_difference(node):
         return None
 
     def gated(term):
-        if isinstance(term, sp.Piecewise) and len(term.args) == 2 and term.args[1].expr == 0 \
-                and term.args[1].cond == sp.true:
-            return term.args[0].expr, term.args[0].cond
+        if isinstance(term, sp.Piecewise) and len(term.args) == 2 and term.args[1].cond == sp.true:
+            if term.args[1].expr == 0:
+                return term.args[0].expr, term.args[0].cond
+            if term.args[0].expr == 0:  # the heaviside-gate's u ≤ 0 ? 0 : g: open where u > 0
+                return term.args[1].expr, sp.Not(term.args[0].cond)
         return term, sp.true
 
     (g1, c1), (g2, c2) = gated(node.args[0]), gated(node.args[1])

@@ -268,10 +268,8 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
 
     _print_expm1 = _print_log1p
 
-    def _print_Heaviside(self, e):  # relu'(0) = 0, as in PyTorch
-        return f"tl.where({self._print(e.args[0])} > 0, 1.0, 0.0)"
-
-    _print_sign = _print_Function
+    # H(u, 0) by the registry's template, _heaviside(u): u ≤ 0 ? 0 : 1 (relu′(0) = 0 and relu′(NaN) = 1, as torch)
+    _print_Heaviside = _print_sign = _print_Function
 
     def emptyPrinter(self, e):
         raise SymnetError(f"the Triton backend cannot generate {type(e).__name__} (in {e})")
