@@ -47,27 +47,33 @@ ARRANGEMENTS = [
     ("atan(x/y)*exp(y) + x*y", lambda t, a, b, c: t.atan(a / b) * t.exp(b) + a * b),  # was finite
     ("atan(x/y) + x**2*y", lambda t, a, b, c: t.atan(a / b) + a ** 2 * b),
     ("exp(atan(x/y) + x*y)", lambda t, a, b, c: t.exp(t.atan(a / b) + a * b)),
+    # the quotient the other way round: ∂y of atan(x/y)·… above; here y·(1 − 1/(x²·(1 + y²/x²))) is ∂x, its
+    # factor y the second of the two squares (was −inf at x = y = 1e−160 after the first fix, which took A only)
+    ("atan(y/x) + x*y", lambda t, a, b, c: t.atan(b / a) + a * b),
 ]
 POINTS = [(1e-160, 1e-160), (1e-200, 3e-200), (3e-25, 1e-25), (1e-25, 1e-25), (0.3, 1e-30), (2.0, 3.0),
           (-0.5, 0.25), (1e30, 1e30), (0.0, 1e-300), (-1e-170, 2e-170)]
 
 
-def _torch_dy(fn, a: float, b: float, c: float) -> float:
+def _torch_d(fn, a: float, b: float, c: float, index: int) -> float:
+    """torch.autograd's float64 derivative of fn at (a, b, c) in its argument ``index`` (0: x, 1: y)."""
     import torch
 
-    ta, tb, tc = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (a, b, c))
-    return float(torch.autograd.grad(fn(torch, ta, tb, tc), tb)[0])
+    ts = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (a, b, c)]
+    return float(torch.autograd.grad(fn(torch, *ts), ts[index])[0])
 
 
 @pytest.mark.parametrize("text, torch_fn", ARRANGEMENTS, ids=[a[0] for a in ARRANGEMENTS])
 def test_quotient_square_inside_sums_and_products(text, torch_fn):
-    """∂y of each arrangement, NumPy float64 and float32, against mpmath (50 digits) of SymPy's derivative of the
-    formula, within 4/8 ULP or torch float64's own error (float64 only) where that is larger."""
+    """∂ of each arrangement by the denominator's variable (y; x for atan(y/x)), NumPy float64 and float32, against
+    mpmath (50 digits) of SymPy's derivative of the formula, within 4/8 ULP or torch float64's own error (float64
+    only) where that is larger."""
     pytest.importorskip("torch")
     formula = sp.sympify(text, locals={"x": x, "y": y, "z": z})
     wrt = (x, y, z) if formula.has(z) else (x, y)
+    var = x if "atan(y/x)" in text else y
     kernel = compiled(formula, "numpy", wrt)
-    exact = sp.lambdify(wrt, sp.diff(formula, y), "mpmath")
+    exact = sp.lambdify(wrt, sp.diff(formula, var), "mpmath")
     c = 0.7
     bad = []
     for dtype in (F64, F32):
@@ -76,10 +82,10 @@ def test_quotient_square_inside_sums_and_products(text, torch_fn):
         args = {"x": a, "y": b, **({"z": np.full_like(a, c)} if z in wrt else {})}
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            dy = kernel(**args)[1 + wrt.index(y)]
+            dy = kernel(**args)[1 + wrt.index(var)]
         for i in range(len(POINTS)):
             pa, pb = float(a[i]), float(b[i])
-            if pb == 0.0:  # below float32's range: y = 0, where atan(x/y) is not differentiable
+            if (pa if var is x else pb) == 0.0:  # the denominator 0 (or below float32's range): not differentiable
                 continue
             with mpmath.workdps(50):
                 want = exact(*(mpmath.mpf(v) for v in (pa, pb, float(dtype(c)))[:len(wrt)]))
@@ -87,7 +93,7 @@ def test_quotient_square_inside_sums_and_products(text, torch_fn):
                 continue  # the true derivative overflows the dtype (float32 at 1e−25: −5e24 is fine; 1e−160: not)
             bound = 4 if dtype is F64 else 8
             if dtype is F64:
-                bound = max(bound, _ulps(_torch_dy(torch_fn, pa, pb, c), want, F64))
+                bound = max(bound, _ulps(_torch_d(torch_fn, pa, pb, c, wrt.index(var)), want, F64))
             if _ulps(float(dy[i]), want, dtype) > bound:
                 bad.append((dtype.__name__, pa, pb, float(dy[i]), mpmath.nstr(want, 17)))
     assert not bad, bad

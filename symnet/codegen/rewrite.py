@@ -4203,9 +4203,11 @@ def _is_power_of(g, a):
 def _times_numerator(e, a):
     """a·e with a taken into the 1/(A² + B²) (A = a) that e holds somewhere in its sums and products, as
     A/(A² + B²) (overflow-free where 1/(A² + B²) alone is not: 1/m² past float64 at m < 2⁻⁵¹² where A/m² is
-    finite), a multiplying the other terms of each sum on the way; None where e holds no such 1/(A² + B²)."""
-    if _reciprocal_parts(e) is not None and _reciprocal_parts(e)[0] == a:
-        return _over_sum_of_squares(a, _reciprocal_parts(e)[1], a)
+    finite), a multiplying the other terms of each sum on the way; None where e holds no such 1/(A² + B²).
+    1/(A² + B²) is symmetric: a may be either of the two (∂x of atan(y/x) + x·y is y·(1 − 1/(x²·(1 + y²/x²))))."""
+    parts = _reciprocal_parts(e)
+    if parts is not None and a in parts:
+        return _over_sum_of_squares(a, parts[1] if parts[0] == a else parts[0], a)
     if e.is_Add:
         terms = [_times_numerator(t, a) for t in e.args]
         if all(t is None for t in terms):
@@ -4230,9 +4232,8 @@ def _numerator_outside(node):
         parts = _reciprocal_parts(pw)
         if parts is None:
             continue
-        a = parts[0]
-        outside = [g for g in node.args if _is_power_of(g, a)]
-        for g in outside:
+        outside = [(g, a) for a in parts for g in node.args if _is_power_of(g, a)]
+        for g, a in outside:
             for e in node.args:
                 if e is g or not (e.is_Add or e.is_Mul) or not e.has(pw):
                     continue
