@@ -887,8 +887,8 @@ _F("Heaviside", lambda x: sp.Heaviside(x, 0), aliases=("heaviside",), cls=sp.Hea
    rule=Rule("step rule", "H′(u) = 0, undefined at u = 0", lambda u: sp.S.Zero, kink=True),
    kinks=_unary_kink, piecewise=lambda u, *h: _pw((0, u < 0), (h[0] if h else _half, sp.Eq(u, 0)), (1, True)),
    numpy="_heaviside({0}, out={out})", numpy_helper="_heaviside", triton="_heaviside({0})",
-   mpmath=lambda x: mpmath.mpf(1) if x > 0 else mpmath.mpf(0), torch=lambda t, x: t.heaviside(x, t.zeros_like(x)),
-   boundaries=(0.0,), note="H(0) = 0, as torch.heaviside(x, 0) and relu′(0) in PyTorch")
+   mpmath=lambda x: mpmath.mpf(0) if x <= 0 else mpmath.mpf(1), torch=lambda t, x: t.heaviside(x, t.zeros_like(x)),
+   boundaries=(0.0,), note="H(0) = 0, as torch.heaviside(x, 0) and relu′(0) in PyTorch; H(NaN) = 1, as relu′(NaN) there")
 _F("sin", sp.sin, cls=sp.sin, rule=Rule("sine rule", "sin′(u) = cos(u)", sp.cos),
    numpy="np.sin({0}, out={out})", triton="tl.sin({0})", mpmath=mpmath.sin, torch=lambda t, x: t.sin(x))
 _F("cos", sp.cos, cls=sp.cos, rule=Rule("cosine rule", "cos′(u) = −sin(u)", lambda u: -sp.sin(u)),
