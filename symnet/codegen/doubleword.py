@@ -59,6 +59,7 @@ import functools
 import hashlib
 import keyword
 import math
+from typing import NamedTuple
 
 import sympy as sp
 from sympy.codegen.cfunctions import log1p
@@ -67,7 +68,7 @@ from ..render import text
 from .names import FALLBACK_WORDS, _math_name
 
 __all__ = ["PRIMITIVES", "PRIMITIVE_NEEDS", "ORDER", "GENERATED_PREFIX", "primitive_text", "primitive_needs",
-           "widened_function", "leaf_identifiers", "generated_last", "double_word_block"]
+           "widened_function", "WidenedFunction", "leaf_identifiers", "generated_last", "double_word_block"]
 
 GENERATED_PREFIX = "_dw_widened_"
 
@@ -1576,7 +1577,6 @@ def _triple_worthy(body, leaves, backend: str) -> bool:
 
 
 KEEP_RELATIVE = 3 * 2.0 ** -53  # kept where the bound is within 3u of the value: ≤ 3 ULP
-WITHIN: set = set()  # the generated NumPy functions taking ``within`` (a float32 kernel passes 2⁻³⁰): by name
 # a triple-worthy sum (_triple_worthy) in double words where the float64 bound is within 2⁻¹⁰ of the value: the
 # double word's operations round at 2⁻¹⁰⁰ or so of their results where the float64 ones round at 2⁻⁵³ (the bound
 # counts at least that), so its error is within 2⁻⁴⁷ of the bound, 2⁻⁵⁷ of the value (1/16 ULP); triple words past it
@@ -2067,11 +2067,24 @@ FUNCTION_NAMES = frozenset({"np", "tl", "triton", "plain", "result", "double_wor
                             "redo", "needed", "value", "some", "double", "deep"})
 
 
-def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
-    """The generated function computing the widened ``node``'s body, for ``backend``: (its name,
-    its text, the primitives it calls). ``plain_printer`` prints an expression in float64 over
-    the function's own names of the leaves (``leaf_names`` for NumPy; ``<name>_f64`` for Triton,
-    which keeps the leaves' own dtype for the float32 branch)."""
+class WidenedFunction(NamedTuple):
+    """What :func:`widened_function` generates for one widened node: its ``name`` (``GENERATED_PREFIX`` and a
+    digest of the body), its ``code`` (the text of the function), the primitives it ``needs`` (their closure),
+    and whether it ``takes_within`` (NumPy only: a ``within`` parameter, the relative bound under which the
+    float64 body is kept; a float32 kernel passes 2⁻³⁰ and a float64 one 3u, the printer reads it here)."""
+
+    name: str
+    code: str
+    needs: set
+    takes_within: bool = False
+
+
+def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -> WidenedFunction:
+    """The generated function computing the widened ``node``'s body, for ``backend``, as a
+    :class:`WidenedFunction` (name, text, the primitives it calls, whether it takes ``within``).
+    ``plain_printer`` prints an expression in float64 over the function's own names of the leaves
+    (``leaf_names`` for NumPy; ``<name>_f64`` for Triton, which keeps the leaves' own dtype for the
+    float32 branch). Pure: the same node gives the same function, and nothing is recorded elsewhere."""
     body = node.body
     # (a first-order e^v or σ(v) is a function of its own: the same body elsewhere is correctly rounded)
     in_float32 = getattr(node, "in_float32", False)  # double-word in a float32 kernel too (widen's in_float32)
@@ -2132,6 +2145,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
     elif triple:  # its terms in triple words (_triple_worthy): the docstring says so
         doc = doc.replace("double-word arithmetic (hi + lo, about 106 bits)",
                           "triple-word arithmetic (hi + lo + tail, about 150 bits)")
+    within = ""  # the NumPy function's ``within`` parameter, where it has one
     if backend == "numpy":
         bounded = _bounded_body(body, plain_printer, dict(zip(node.leaves, leaf_names)),
                                 taken | {"keep", "redo", "result", "needed", "value", "some", "double", "within"}, True)
@@ -2141,8 +2155,6 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
         # of the sum, 41 ULP of ½(s + (p − t)²e^(−s)) at p = 0, s = −0.09940636, t = 0.3), and where the widen
         # rule asks for it (in_float32: double-word everywhere else, too)
         within = f", within={KEEP_RELATIVE / _SAFETY!r}" if in_float32 or bounded is not None else ""
-        if within:
-            WITHIN.add(name)
         if within and not in_float32:
             doc = doc.replace("In a float32 one: the\n    float64 body.",
                               "In a float32 one likewise,\n    the bound within ``within`` (2⁻³⁰) where the "
@@ -2206,7 +2218,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
             finite = f"({finite}) | (plain == float(\"-inf\"))"
         lines += [f"        result = tl.where({finite}, {result.hi}, plain)",
                   "    else:", "        result = plain", f"    return result.to({first}.dtype)"]
-    return name, "\n".join(lines) + "\n", _closure(emitter.needs, backend)
+    return WidenedFunction(name, "\n".join(lines) + "\n", _closure(emitter.needs, backend),
+                           takes_within=bool(within))
 
 
 def leaf_identifiers(leaves) -> list[str]:

@@ -747,16 +747,18 @@ def _sigmoid_target(node):
 
 
 def _heaviside_gate(node):
-    """H(u)·g → g where u > 0, else 0 (H(0) = 0, as relu′(0) in torch): the derivative of a
-    clamp, max(log p, −100)′ = H(log p + 100)/p, is 0·∞ = NaN at p = 0 where it is 0."""
+    """H(u)·g → 0 where u ≤ 0, else g (H(0) = 0, as relu′(0) in torch): the derivative of a
+    clamp, max(log p, −100)′ = H(log p + 100)/p, is 0·∞ = NaN at p = 0 where it is 0. Written
+    as torch's relu backward, u ≤ 0 ? 0 : g, so g at u = NaN as H(NaN) = 1 alone (the registry's
+    _heaviside): {g if u > 0; 0} gave 0 there where g is a number (−H(x) at NaN 0, H(x) 1)."""
     if not node.is_Mul:
         return None
     gates = [f for f in node.args if isinstance(f, sp.Heaviside)]
     if not gates:
         return None
     rest = sp.Mul(*[f for f in node.args if f not in gates])
-    cond = sp.And(*[g.args[0] > 0 for g in gates])
-    return _Final(_Fired(sp.Piecewise((rest, cond), (0, True)), ["heaviside-gate"]))
+    closed = sp.Or(*[g.args[0] <= 0 for g in gates])
+    return _Final(_Fired(sp.Piecewise((0, closed), (rest, True)), ["heaviside-gate"]))
 
 
 def _exp_minus(node):
@@ -860,9 +862,11 @@ def _reciprocal_difference(node):
         return None
 
     def gated(term):
-        if isinstance(term, sp.Piecewise) and len(term.args) == 2 and term.args[1].expr == 0 \
-                and term.args[1].cond == sp.true:
-            return term.args[0].expr, term.args[0].cond
+        if isinstance(term, sp.Piecewise) and len(term.args) == 2 and term.args[1].cond == sp.true:
+            if term.args[1].expr == 0:
+                return term.args[0].expr, term.args[0].cond
+            if term.args[0].expr == 0:  # the heaviside-gate's u ≤ 0 ? 0 : g: open where u > 0
+                return term.args[1].expr, sp.Not(term.args[0].cond)
         return term, sp.true
 
     (g1, c1), (g2, c2) = gated(node.args[0]), gated(node.args[1])
@@ -4159,11 +4163,94 @@ def _quotient_square_parts(s):
     return None if a is None or b is None else (a, b)
 
 
+def _over_sum_of_squares(a, b, numerator):
+    """numerator/(A² + B²) for numerator A or B (or 1: ``None``), safe from overflow: the plain quotient where
+    m = max(|A|, |B|) is in [2⁻⁶⁰, 2⁶⁰], else ((N/m)/S)/m with S = (A/m)² + (B/m)² in [1, 2] (((1/m)/S)/m for 1),
+    and 0 where A or B is infinite (the written form's limit there)."""
+    m = sp.Max(sp.Abs(a), sp.Abs(b))
+    a_m, b_m = sp.UnevaluatedExpr(a / m), sp.UnevaluatedExpr(b / m)
+    sum_m = sp.UnevaluatedExpr(a_m ** 2 + b_m ** 2)
+    top = {a: a_m, b: b_m}[numerator] if numerator is not None else sp.UnevaluatedExpr(1 / m)
+    plain = (sp.S.One if numerator is None else numerator) / (a ** 2 + b ** 2)
+    scaled = sp.UnevaluatedExpr(top / sum_m) / m
+    inside = (m >= sp.Float(2.0 ** -60)) & (m <= sp.Float(2.0 ** 60))
+    return sp.Piecewise((0, m > sp.Float(1.7976931348623157e308)), (plain, inside), (scaled, True))
+
+
+def _reciprocal_parts(e):
+    """(A, B) where e is 1/(A² + B²) as :func:`_over_sum_of_squares` builds it (numerator 1: the form this rule
+    leaves where it could not see the factor A of −A/(B²·(1 + A²/B²)), because SymPy had taken it out of a sum
+    around it), else None. Recognised by building it again from the A and B of its plain branch."""
+    if not (isinstance(e, sp.Piecewise) and len(e.args) == 3):
+        return None
+    plain = e.args[1].expr
+    if not (plain.is_Pow and plain.exp == -1 and plain.base.is_Add and len(plain.base.args) == 2):
+        return None
+    squares = [_square_of(t) for t in plain.base.args]
+    if None in squares:
+        return None
+    for a, b in (squares, squares[::-1]):
+        if _over_sum_of_squares(a, b, None) == e:
+            return a, b
+    return None
+
+
+def _is_power_of(g, a):
+    """g is a or a positive integer power of it."""
+    return g == a or (g.is_Pow and g.base == a and g.exp.is_Integer and g.exp > 0)
+
+
+def _times_numerator(e, a):
+    """a·e with a taken into the 1/(A² + B²) (A = a) that e holds somewhere in its sums and products, as
+    A/(A² + B²) (overflow-free where 1/(A² + B²) alone is not: 1/m² past float64 at m < 2⁻⁵¹² where A/m² is
+    finite), a multiplying the other terms of each sum on the way; None where e holds no such 1/(A² + B²).
+    1/(A² + B²) is symmetric: a may be either of the two (∂x of atan(y/x) + x·y is y·(1 − 1/(x²·(1 + y²/x²))))."""
+    parts = _reciprocal_parts(e)
+    if parts is not None and a in parts:
+        return _over_sum_of_squares(a, parts[1] if parts[0] == a else parts[0], a)
+    if e.is_Add:
+        terms = [_times_numerator(t, a) for t in e.args]
+        if all(t is None for t in terms):
+            return None
+        return sp.Add(*[a * t if new is None else new for t, new in zip(e.args, terms)])
+    if e.is_Mul:
+        for g in e.args:
+            new = _times_numerator(g, a)
+            if new is not None:
+                return sp.Mul(*[h for h in e.args if h is not g]) * new
+    return None
+
+
+def _numerator_outside(node):
+    """c·A^j·E (j ≥ 1) with E a sum or product that holds 1/(A² + B²) (:func:`_reciprocal_parts`) → c·A^(j−1)·E′
+    with A multiplied into E (:func:`_times_numerator`): SymPy writes ∂y of atan(x/y) + x·y as
+    x·(1 − 1/(y²·(1 + x²/y²))), so the rule below, which sees the inner product alone, wrote 1/(x² + y²), and the
+    factor x that keeps it finite (x/(x² + y²)) stood outside the sum. None where there is no such E."""
+    if not node.is_Mul:
+        return None
+    for pw in node.atoms(sp.Piecewise):
+        parts = _reciprocal_parts(pw)
+        if parts is None:
+            continue
+        outside = [(g, a) for a in parts for g in node.args if _is_power_of(g, a)]
+        for g, a in outside:
+            for e in node.args:
+                if e is g or not (e.is_Add or e.is_Mul) or not e.has(pw):
+                    continue
+                new = _times_numerator(e, a)
+                if new is None:
+                    continue
+                rest = sp.Mul(*[h for h in node.args if h is not g and h is not e])
+                return _Final(rest * (g / a) * new)
+    return None
+
+
 def _quotient_square(node):
     """c·B^k·(1 + A²/B²)⁻¹ with k = −1 or −2 (∂ of atan(A/B): 1/(B·(1 + A²/B²)), −A/(B²·(1 + A²/B²))) →
     c·B^(k+2)/(A² + B²), the sum of squares scaled by m = max(|A|, |B|) outside [2⁻⁶⁰, 2⁶⁰] (where A² or B² would
     leave float32's range), as two divisions: ((B/m)/S)/m, ((A/m)/S)/m (A a factor of c) or ((1/m)/S)/m with
-    S = (A/m)² + (B/m)²; None elsewhere."""
+    S = (A/m)² + (B/m)² (:func:`_over_sum_of_squares`); and the factor A of a product around a sum or product
+    that holds the last form taken into it (:func:`_numerator_outside`); None elsewhere."""
     if not node.is_Mul:
         return None
     for f in node.args:
@@ -4181,25 +4268,17 @@ def _quotient_square(node):
         rest = sp.Mul(*[g for g in others if g is not powers[0]])
         if rest.has(b) and b.free_symbols & rest.free_symbols and not b.is_Symbol:
             continue
-        m = sp.Max(sp.Abs(a), sp.Abs(b))
-        a_m, b_m = sp.UnevaluatedExpr(a / m), sp.UnevaluatedExpr(b / m)
-        sum_m = sp.UnevaluatedExpr(a_m ** 2 + b_m ** 2)
         # B/(A² + B²) = ((B/m)/S)/m, S = (A/m)² + (B/m)² in [1, 2]: no overflow; 1/(A² + B²) beside a factor A (∂B
         # of atan(A/B): −A/(B²·(1 + A²/B²))) as A/(A² + B²) = ((A/m)/S)/m, else ((1/m)/S)/m (1/m² alone would
         # overflow where m is small and A/m² does not: −inf for −5e29 at x = y = 1e−30 in float32)
         if k == -1:
-            top, numerator = b_m, b
-        elif any(g == a or (g.is_Pow and g.base == a and g.exp.is_Integer and g.exp > 0)
-                 for g in sp.Mul.make_args(rest)):  # A or a power of it (∂y of x·atan(x/y): −x²/(y²·(1 + x²/y²)))
-            rest, top, numerator = rest / a, a_m, a
+            numerator = b
+        elif any(_is_power_of(g, a) for g in sp.Mul.make_args(rest)):  # ∂y of x·atan(x/y): −x²/(y²·(1 + x²/y²))
+            rest, numerator = rest / a, a
         else:
-            top, numerator = sp.UnevaluatedExpr(1 / m), sp.S.One
-        plain = numerator / (a ** 2 + b ** 2)
-        scaled = sp.UnevaluatedExpr(top / sum_m) / m
-        inside = (m >= sp.Float(2.0 ** -60)) & (m <= sp.Float(2.0 ** 60))
-        # A or B infinite: the limit 0 (the written form's value there; the forms above are inf/inf)
-        return _Final(rest * sp.Piecewise((0, m > sp.Float(1.7976931348623157e308)), (plain, inside), (scaled, True)))
-    return None
+            numerator = None
+        return _Final(rest * _over_sum_of_squares(a, b, numerator))
+    return _numerator_outside(node)
 
 
 QUOTIENT_SQUARE = Rule(
