@@ -1996,7 +1996,9 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
     # plain log1p is −inf only where its float64 argument rounded to exactly −1; the wide argument says what the
     # true one is (log1p(x·y) at x = −3, y = fl(1/3): −37.43, not −inf; at x = −0.1, y = 10 NaN, the true x·y
     # below −1): the wide value is taken there, whatever it is
-    root = type(body).__name__ == "log1p"
+    # likewise a first-order log, whose plain value is −inf where its float64 argument rounded to exactly 0
+    # (log(x·y − z) at z = fl(x·y): NaN where the true x·y − z < 0, finite where it is > 0)
+    root = type(body).__name__ == "log1p" or (trusted and type(body).__name__ == "log")
     if triple and backend == "numpy":
         # NumPy: the double word where the float64 body's bound is within DEEP_RELATIVE of it, the triple word
         # (some 3× its operations: _tw_log's reductions, _tw_mul's three TwoProducts) only on the others

@@ -3969,6 +3969,30 @@ def _rounded_sum(s) -> bool:
                     for a in inputs))
 
 
+_POLYNOMIAL_OPERATIONS = 24  # the most roundings a sum of products may take to be widened (each a two-product/sum)
+
+
+def _polynomial_sum(s) -> bool:
+    """s = x·y − z (x·y + z·w, x² + y², x·(1 − y) + y·(1 − x), …): a sum of two or more terms in two or more inputs,
+    built of sums, products and whole powers (2 to 4) of inputs and numbers, some term a product or power (a sum of
+    bare inputs is :func:`_rounded_sum`'s): each product rounded once it is formed (half an ulp of 1 where the sum
+    is near 1, or where it cancels), and held to about 2⁻¹⁰⁵ of its terms as a double-word (two-products,
+    two-sums)."""
+    if not (isinstance(s, sp.Expr) and s.is_Add) or len(s.free_symbols) < 2 or _rounded_sum(s):
+        return False
+    operations = 0
+    for n in sp.preorder_traversal(s):
+        if n.is_Symbol or n.is_Number:
+            continue
+        if n.is_Add or n.is_Mul:
+            operations += len(n.args) - 1
+        elif n.is_Pow and n.exp.is_Integer and 2 <= n.exp <= 4 and n.base.is_Symbol:
+            operations += 1
+        else:
+            return False
+    return operations <= _POLYNOMIAL_OPERATIONS and sum(not a.is_Number for a in s.args) >= 2
+
+
 def _halved_log(s):
     """log s as log(s/2ᵏ) + k·log 2 with 2ᵏ ≥ the number of terms, for a sum s of inputs that overflows (x = y =
     1.8e308: x + y = inf where log(x + y) = 710.5): each term scaled exactly (no term is subnormal where the sum
@@ -3984,12 +4008,12 @@ def _rounded_sum_log(node):
     log(s/2) + log 2 where s passes 2¹⁰⁰⁰ (it overflows first; log1p(s) ≈ log s there); s⁻ⁿ of a sum rounded twice or more (1 + x + y,
     log1p′'s denominator; x + y + z, log′'s) → widened; None elsewhere."""
     hi = _PRODUCT_RANGE[1]
-    if isinstance(node, (sp.log, log1p)) and _rounded_sum(node.args[0]):
+    if isinstance(node, (sp.log, log1p)) and (_rounded_sum(node.args[0]) or _polynomial_sum(node.args[0])):
         s = node.args[0]
         bound = sp.Abs(s) <= hi if isinstance(node, sp.log) else s <= hi
         return sp.Piecewise((widen(node, first_order=True, in_float32=True), bound), (_halved_log(s), True))
-    if (node.is_Pow and node.exp.is_Integer and node.exp < 0 and _rounded_sum(node.base)
-            and len(node.base.args) >= 3):
+    if (node.is_Pow and node.exp.is_Integer and node.exp < 0
+            and ((_rounded_sum(node.base) and len(node.base.args) >= 3) or _polynomial_sum(node.base))):
         return widen(node.base, in_float32=True) ** node.exp
     return None
 
@@ -4056,7 +4080,9 @@ ROUNDED_LOG_ARGUMENT = Rule(
     "sum of inputs the same (log(x + y) 5.3e14 ULP in float64 near x + y = 1, log1p(x + y) 2.6e5 near −1 and its "
     "derivative 1/(1 + x + y) 3.6e6): x + y a two-sum s + e, log s + e/s (log1p s + e/(1 + s)) to first order in either dtype (and "
     "1/(1 + x + y), 1/(x + y + z), sums rounded twice, a double-word sum), and log(x/2 + y/2) + log 2 (n terms: "
-    "each over 2ᵏ ≥ n) where the sum passes 2¹⁰⁰⁰ (x = y = 1.7e308: inf where log(x + y) = 710.4)",
+    "each over 2ᵏ ≥ n) where the sum passes 2¹⁰⁰⁰ (x = y = 1.7e308: inf where log(x + y) = 710.4); a sum whose terms "
+    "are products of inputs the same, each product a two-product (log(x·y − z) 4.5e15 ULP in float64 at x = 3, "
+    "y = fl(1/3), z = 0; log(x·(1 − y) + y·(1 − x)) 6.0e15 at x = 1e−300, y = 1; log(x² + y²) 7.2e15 at (0.6, 0.8))",
     apply=_rounded_log_arguments, fired=lambda old, new: new != old)
 _register(ROUNDED_LOG_ARGUMENT)
 __all__ += ["ROUNDED_LOG_ARGUMENT"]

@@ -1,0 +1,110 @@
+"""Session 19, h-break19: attacks on sessions 17–18's work (rounded-log-argument, rational-function, mixture-power,
+the double-word block, mpfloat, symnet.torch's inplace activations, hostile names).
+
+References are independent of symnet's code generator: mpmath of the formula as written (its numbers and the
+float inputs read exactly) at 800 digits, or torch in float64. Bounds: 4 ULP float64, 8 ULP float32.
+"""
+from __future__ import annotations
+
+import warnings
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+from conftest import compiled
+
+F32, F64 = np.float32, np.float64
+x, y, z, w = sp.symbols("x y z w", real=True)
+_DIGITS = 800  # 1 + 1e−300 needs 300 digits to leave 1
+
+
+def _ulps(got: float, want, dtype) -> float:
+    """|got − want| in ULPs of ``dtype`` at ``want`` (the smallest subnormal below the normal range); 0 where both
+    are NaN, or both the same infinity."""
+    if mpmath.isnan(want):
+        return 0.0 if np.isnan(got) else np.inf
+    if mpmath.isinf(want):
+        return 0.0 if got == float(want) else np.inf
+    if not np.isfinite(got):
+        return np.inf
+    info = np.finfo(dtype)
+    unit = max(abs(want) * mpmath.mpf(float(info.eps)), mpmath.mpf(float(info.smallest_subnormal)))
+    return float(abs(mpmath.mpf(got) - want) / unit)
+
+
+def _truths(expr, variables, point):
+    """(f, ∂f/∂v for v in variables) of the SymPy ``expr`` at ``point`` (floats, read exactly), mpmath at 800
+    digits of sympy.diff of the formula as written; NaN where it is not a real number."""
+    out = []
+    with mpmath.workdps(_DIGITS):
+        env = {v: sp.Float(mpmath.mpf(float(p)), _DIGITS) for v, p in zip(variables, point)}
+        for e in [expr] + [sp.diff(expr, v) for v in variables]:
+            value = sp.N(e.subs(env), _DIGITS)
+            out.append(mpmath.mpf(str(value)) if value.is_real else mpmath.nan)
+    return out
+
+
+def _worst(expr, variables, points, dtype, backend="numpy"):
+    """The worst (ULP, output, point, got, true) of the generated kernel of ``expr`` over ``points``."""
+    kernel = compiled(expr, backend, tuple(variables))
+    names = [str(v) for v in variables]
+    columns = {n: np.array([p[i] for p in points], dtype) for i, n in enumerate(names)}
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        if backend == "numpy":
+            results = kernel(**columns)
+        else:
+            from conftest import triton_torch
+            torch = triton_torch()
+            results = [r.numpy() for r in kernel(**{n: torch.tensor(c) for n, c in columns.items()})]
+    worst = (0.0, None, None, None, None)
+    for j in range(len(points)):
+        point = [float(columns[n][j]) for n in names]
+        for name, got, want in zip(kernel.outputs, results, _truths(expr, variables, point)):
+            u = _ulps(float(got[j]), want, dtype)
+            if u > worst[0]:
+                worst = (u, name, dict(zip(names, point)), float(got[j]), mpmath.nstr(want, 17))
+    return worst
+
+
+_BOUND = {F64: 4, F32: 8}
+
+# ------------------------------------------------------------------ 1. rounded-log-argument: log and log1p of a sum
+# whose terms are products of inputs (x·y − z, x·y + z·w, x² + y², x·(1 − y) + y·(1 − x)): the rule took a sum of bare
+# inputs (x + y) or one product (x·y), not these; each product rounded once formed, half an ulp of 1 relative to a
+# result near 0. Measured at session start (NumPy): log(x·y − z) 4.5e15 ULP float64 (0 for −5.55e−17 at x = 3,
+# y = fl(1/3), z = 0), 9.3e6 float32; log(x·y + z·w) 4.5e15; log(x² + y²) 7.2e15 at (0.6, 0.8); log(x + y·z) 6.0e15
+# at x = 1e−300, y = z = 1; log(x·(1 − y) + y·(1 − x)) 6.0e15 at x = 1e−300, y = 1 (the mixture 1 − p_t with inputs);
+# log1p(x·y − z·w) −inf at x = 3, y = fl(1/3), z = 2, w = 1 (true: NaN, x·y − z·w < −1; float32 −17.33), and its
+# gradients ±inf. torch the same (it rounds the same products).
+
+A, B = 1.4428819183193045, 0.6930573954107464  # fl(A·B) = 1 − 1.58e−8·…: tests/test_logprod18.py's point
+LOG_SUM_CASES = [
+    (sp.log(x * y - z), (x, y, z), [(A, B, 0.0), (A, B, 2.0 ** -60), (3.0, 1 / 3, 0.0), (A, B, float(F64(A) * F64(B))),
+                                     (0.5, 0.25, -0.875)]),
+    (sp.log(x * y + z * w), (w, x, y, z), [(B / 2, A, B / 2, A), (1.0, 1.0, 0.3, 0.7), (2.0, 3.0, 0.5, -0.5)]),
+    (sp.log(x * x + y * y), (x, y), [(0.6, 0.8), (1e-200, 1.0), (3.0, 4.0)]),
+    (sp.log(x + y * z), (x, y, z), [(1e-300, 1.0, 1.0), (0.5, A, B / 2), (0.25, 0.5, 1.5)]),
+    (sp.log(x * (1 - y) + y * (1 - x)), (x, y), [(1e-300, 1.0), (0.5, 0.5), (0.3, 0.9), (1e-20, 1.0)]),
+    (sp.log(1 + x * y - z * w), (w, x, y, z), [(1.0, 3.0, 1 / 3, 2.0), (1.0, 1e-300, 1.0, 0.0), (0.5, 0.5, 0.5, 0.25)]),
+]
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+@pytest.mark.parametrize("case", range(len(LOG_SUM_CASES)), ids=[str(c[0]) for c in LOG_SUM_CASES])
+def test_log_of_a_sum_of_products_numpy(case, dtype):
+    """log(s) and log1p(s) of a sum s of products of inputs, and their gradients, NumPy: within the bound."""
+    expr, variables, points = LOG_SUM_CASES[case]
+    worst = _worst(expr, variables, points, dtype)
+    assert worst[0] <= _BOUND[dtype], worst
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+@pytest.mark.parametrize("case", [0, 4, 5], ids=[str(LOG_SUM_CASES[c][0]) for c in (0, 4, 5)])
+def test_log_of_a_sum_of_products_triton(case, dtype):
+    """The same on the Triton backend (the interpreter on a CPU)."""
+    expr, variables, points = LOG_SUM_CASES[case]
+    worst = _worst(expr, variables, points, dtype, backend="triton")
+    assert worst[0] <= _BOUND[dtype], worst
