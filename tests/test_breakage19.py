@@ -108,3 +108,41 @@ def test_log_of_a_sum_of_products_triton(case, dtype):
     expr, variables, points = LOG_SUM_CASES[case]
     worst = _worst(expr, variables, points, dtype, backend="triton")
     assert worst[0] <= _BOUND[dtype], worst
+
+
+# ------------------------------------------------------------------ 2. rational-function: a real root beyond the rule's
+# threshold T. T came from the largest coefficient, constant terms included (x² − 10²⁰: T = 2^⌊(120 − 67)/2⌋ = 2²⁶),
+# and past T the far form, Horner in t = 1/x, cancels at a root (1 − 10²⁰·t²). Measured at session start, NumPy
+# float64, worst over x = r and its 3 neighbours each side and r(1 ± 1e−9): (x² − 10²⁰)/(x + 1) 1.5e15 ULP near 10¹⁰;
+# (x − 10³⁰)/(x² + 1) 3.7e16 near 10³⁰; (x² − 10⁶⁰)/(x² + 1) 1.2e16; (x − 10¹⁰)²/(x² + 1) 7.5e15;
+# (x³ − 8·10³⁰)/(x⁴ + 1) 1.1e297 (its derivative) near 2·10¹⁰.
+
+def _around(r: float, dtype) -> list[float]:
+    r = dtype(r)
+    out, up, down = [r], r, r
+    for _ in range(3):
+        up, down = np.nextafter(up, dtype(np.inf)), np.nextafter(down, dtype(-np.inf))
+        out += [up, down]
+    return [float(v) for v in out] + [float(r) * (1 + 1e-9), float(r) * (1 - 1e-9)]
+
+
+FAR_ROOT_CASES = [((x ** 2 - sp.Integer(10) ** 20) / (x + 1), 1e10), ((x - sp.Integer(10) ** 30) / (x ** 2 + 1), 1e30),
+                  ((x ** 2 - sp.Integer(10) ** 60) / (x ** 2 + 1), 1e30), ((x - sp.Integer(10) ** 10) ** 2 / (x ** 2 + 1), 1e10),
+                  ((x ** 3 - 8 * sp.Integer(10) ** 30) / (x ** 4 + 1), 2e10)]
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+@pytest.mark.parametrize("case", range(len(FAR_ROOT_CASES)), ids=[str(c[0]) for c in FAR_ROOT_CASES])
+def test_rational_root_beyond_the_threshold_numpy(case, dtype):
+    """A rational function of one input at a real root of its numerator past the old threshold: within the bound."""
+    expr, root = FAR_ROOT_CASES[case]
+    worst = _worst(expr, (x,), [(p,) for p in _around(root, dtype)], dtype)
+    assert worst[0] <= _BOUND[dtype], worst
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+def test_rational_root_beyond_the_threshold_triton(dtype):
+    """The same on the Triton backend: (x − 10³⁰)/(x² + 1), the far form's widened factor."""
+    expr, root = FAR_ROOT_CASES[1]
+    worst = _worst(expr, (x,), [(p,) for p in _around(root, dtype)], dtype, backend="triton")
+    assert worst[0] <= _BOUND[dtype], worst

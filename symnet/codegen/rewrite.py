@@ -1661,10 +1661,11 @@ def _rational_function(node):
     Q_i by Horner in x; far, (x^d)·Ñ(t)/∏Q̃_i(t)^e_i with t = 1/x, Ñ(t) = t^n·N(1/x) and Q̃_i likewise (Horner in
     t, the reversed coefficients: each → its leading coefficient as |x| → ∞) and d = n − Σe_i·m_i applied as d
     products by x (d divisions where d < 0) after the quotient, so nothing overflows or underflows before
-    the result does. Near, N and the Q_i factored over the rationals and a factor with a real root widened. T =
-    2^⌊(120 − log2 max|coefficient|)/k⌋, k the largest degree of N or a Q_i^e_i: |x|^k
-    times a coefficient stays below 2¹²⁰ (float32's range is 2¹²⁸). Fires only where k ≥ 2 (x² can
-    overflow); checked exact (SymPy's cancel of the difference) before it fires."""
+    the result does. Near and far, N and the Q_i factored over the rationals and a factor with a real root widened
+    (far: its Horner in 1/x, 1/x a double-word quotient). T = 2^⌊min (120/e − log2|c_i|)/i⌋ over the terms c_i·x^i
+    (i ≥ 1) of N (e = 1) and of each Q_j^e: each term stays below 2¹²⁰ (float32's range is 2¹²⁸). Fires only where
+    k ≥ 2, k the largest degree of N or a Q_i^e_i (x² can overflow); checked exact (SymPy's cancel of the
+    difference) before it fires."""
     parts = _rational_parts(node)
     if parts is None:
         return None
@@ -1675,9 +1676,12 @@ def _rational_function(node):
     k = max([n] + [q.degree() * e for q, e in Qs])
     if k < 2 or n < 0:
         return None
-    coeffs = [abs(v) for p in [N] + [q for q, _ in Qs] for v in p.all_coeffs() if v != 0] + [abs(c)]
-    big = max(1, max(float(v) for v in coeffs))
-    T = sp.S(2) ** max(1, int((_RATIONAL_HEADROOM - math.ceil(math.log2(big))) // k))
+    # T from each term c_i·x^i of N and of each Q_j^e_j: |c_i|^e·|x|^(i·e) < 2¹²⁰ below T (a constant term, however
+    # large, takes no power of x: (x² − 10²⁰)/(x + 1) keeps its root 10¹⁰ inside, where one bound from the largest
+    # coefficient, 2^⌊(120 − 67)/2⌋ = 2²⁶, put it in the far form: 1.5e15 ULP in float64)
+    logs = [(_RATIONAL_HEADROOM / e - math.log2(abs(float(v)))) / i
+            for p, e in [(N, 1)] + Qs for i, v in enumerate(reversed(p.all_coeffs())) if i and v != 0]
+    T = sp.S(2) ** max(1, math.floor(min(logs)))
     # a factor with a real root r cancels near r as Horner computes it (a pole: x·x − 2 at x = fl(√2), 2.3e15 ULP in
     # float64; a zero: 2x³ − x + 1 at x = −1.00000001, 2.4e7 ULP): N and Q factored over the rationals (SymPy's
     # factor_list), each factor with a real root computed as the widen rule computes a sum (double-word in float64,
@@ -1690,8 +1694,16 @@ def _rational_function(node):
     near_num = cN * factored([(sp.Poly(q, x), e) for q, e in Nfactors])
     near_den = factored(Qs)
     t = 1 / Grouped(x)  # x kept as one factor: no negative power of the input (removable-series' sign of a pole)
-    far_num = _horner(N.all_coeffs(), t)  # t^n·N(1/x): the coefficients from the leading one down
-    far_den = sp.Mul(*[_horner(q.all_coeffs(), t) ** e for q, e in Qs])
+
+    # far, t^m·q(1/x) by Horner in t (the coefficients from the leading one down); a factor with a real root
+    # (beyond T: x − 10³⁰ over x² + 1, 3.7e16 ULP at x = 10³⁰ as 1 − 10³⁰·t, t = 1/x rounded) widened, 1/x in it
+    # a double-word quotient
+    def reversed_factored(factors):
+        return sp.Mul(*[(widen(_horner(q.all_coeffs(), 1 / x)) if q.count_roots() and q.as_expr() != x
+                         else _horner(q.all_coeffs(), t)) ** e for q, e in factors])
+
+    far_num = cN * reversed_factored([(sp.Poly(q, x), e) for q, e in Nfactors])
+    far_den = reversed_factored(Qs)
     d = n - sum(q.degree() * e for q, e in Qs)
     near = Grouped(c ** -1 * near_num / near_den) if c != 1 else near_num / near_den
     far = Grouped(far_num / far_den)
@@ -1724,10 +1736,11 @@ RATIONAL_FUNCTION = Rule(
     "|x| = 1.3e154). Put over one denominator with the numerator expanded (SymPy's cancel: the leading terms "
     "cancel exactly, 3x² + 8x − 3 over (x² + 3x + 5)²), each polynomial by Horner, factored over the rationals, a factor "
     "with a real root (a zero or a pole: 2x³ − x + 1 at x = −1.00000001, 2.4e7 ULP in float64; x² − 2 at fl(√2), "
-    "2.3e15) computed as the widen rule computes a sum (double-word in float64, float64 in float32); past |x| = T (from the "
-    "degrees k and coefficients, |x|^k·c < 2¹²⁰) in t = 1/x, (P/x^k)/(Q/x^k) by Horner in t → the ratio of "
-    "leading coefficients, times x (or over x) once per degree of difference after the quotient: no "
-    "intermediate overflows in float32 or float64 before the result does",
+    "2.3e15) computed as the widen rule computes a sum (double-word in float64, float64 in float32); past |x| = T (each "
+    "term c_i·x^i of P and of Q_j^e below 2¹²⁰, a constant term however large not counted) in t = 1/x, (P/x^k)/(Q/x^k) "
+    "by Horner in t → the ratio of leading coefficients, times x (or over x) once per degree of difference after the "
+    "quotient: no intermediate overflows in float32 or float64 before the result does; a factor with a real root "
+    "widened there too, 1/x in it a double-word quotient ((x − 10³⁰)/(x² + 1) at 10³⁰ was 1 − 10³⁰·t: 3.7e16 ULP)",
     apply=_rational_functions, fired=lambda old, new: new != old)
 _register(RATIONAL_FUNCTION)
 __all__ += ["RATIONAL_FUNCTION"]
