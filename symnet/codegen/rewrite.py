@@ -329,6 +329,12 @@ def _exp_sum_power(f) -> bool:
     return f.is_Pow and f.exp.is_Integer and f.exp < 0 and bool(_exp_terms(f.base)) and not _shifted(f)
 
 
+def _shifted_sum_power(f) -> bool:
+    """S⁻ᵏ of a sum S of exponentials already max-shifted (Σ e^(a_i − m)): a term of a sum that the local
+    rules, bottom-up, shifted before its product with e^a was seen."""
+    return f.is_Pow and f.exp.is_Integer and f.exp < 0 and bool(_exp_terms(f.base)) and _shifted(f)
+
+
 def _distribute(node):
     """A product multiplied out one level over a sum, where that lets factors cancel or be
     shifted term by term: σ(x)σ(−x)·((1 − y)/σ(−x) − y/σ(x)) (a BCE gradient as derived: 0·∞
@@ -344,6 +350,10 @@ def _distribute(node):
         divides = {g.base for g in factors if g.is_Pow and g.exp.is_negative}
         cancels = any((g.base if g.is_Pow else g) in divides for g in others(f))
         shifts = any(_exp_sum_power(g) for g in factors) and any(_is_exp(g) or _exp_terms(g) for g in others(f))
+        # e^a·(e^(c − 2m₂)/S₂² − e^(b − 2m₁)/S₁²), its terms shifted first (∂a of e^b/(e^a + e^b) − e^c/(e^a + e^c)):
+        # e^a left outside is 0·∞ = NaN at a = b = −1e4; inside, each term's exponent a + b − 2m₁ ≤ 0
+        shifts = shifts or (len(f.args) >= 2 and all(any(_shifted_sum_power(g) for g in sp.Mul.make_args(term))
+                                                     for term in f.args) and any(_is_exp(g) for g in others(f)))
         if cancels or shifts:
             rest = sp.Mul(*others(f))
             return _Fired(sp.Add(*[rest * term for term in f.args]), ["cancel" if cancels else "max-shift"])
@@ -4184,18 +4194,34 @@ __all__ += ["SCALED_ERFC"]
 
 
 def _square_of(e):
-    """A where e = A² (a whole square), else None."""
-    return e.base if e.is_Pow and e.exp == 2 else None
+    """A where e = A² (a whole square; r²·X² with r a positive rational, A = r·X: atan(2x/y)′'s 4x²), else None."""
+    c, rest = e.as_coeff_Mul()
+    if c.is_Rational and c > 0 and rest.is_Pow and rest.exp == 2:
+        r = sp.sqrt(c)
+        return r * rest.base if r.is_Rational else None
+    return None
 
 
 def _quotient_square_parts(s):
-    """(A, B) where s = 1 + A²/B² (atan(A/B)′'s denominator, as SymPy writes it), else None."""
-    if not (s.is_Add and len(s.args) == 2 and sp.S.One in s.args):
+    """(A, B, c) where s = c·(1 + A²/B²): 1 + A²/B² (atan(A/B)′'s denominator, as SymPy writes it), or r² + A²/B²
+    with r a positive rational (4 + x²/y², atan(x/(2y))′'s after the affine-root and power-quotient rules, grouped:
+    B = 2y, c = 4), else None."""
+    if isinstance(s, sp.UnevaluatedExpr):
+        s = s.args[0]
+    if not (s.is_Add and len(s.args) == 2):
         return None
-    q = s.args[0] if s.args[1] == 1 else s.args[1]
+    c = next((t for t in s.args if t.is_Rational and t > 0), None)
+    if c is None or not sp.sqrt(c).is_Rational:
+        return None
+    q = s.args[0] if s.args[1] == c else s.args[1]
+    if isinstance(q, sp.Piecewise):  # the power-quotient rule's {x²/y² inside a range; (x²/y)/y outside}: one quotient
+        forms = [e.replace(lambda n: isinstance(n, sp.UnevaluatedExpr), lambda n: n.args[0]) for e, _ in q.args]
+        if any(sp.cancel(e - forms[0]) != 0 for e in forms[1:]):
+            return None
+        q = forms[0]
     numerator, denominator = q.as_numer_denom()
     a, b = _square_of(numerator), _square_of(denominator)
-    return None if a is None or b is None else (a, b)
+    return None if a is None or b is None else (a, sp.sqrt(c) * b, c)
 
 
 def _quotient_square(node):
@@ -4211,13 +4237,14 @@ def _quotient_square(node):
         parts = _quotient_square_parts(f.base)
         if parts is None:
             continue
-        a, b = parts
-        others = [g for g in node.args if g is not f]
-        powers = [g for g in others if (g.is_Pow and g.base == b and g.exp in (-1, -2))]
+        a, b, c = parts
+        others = [g for g in node.args if g is not f] + ([1 / c] if c != 1 else [])
+        r, b_symbolic = b.as_coeff_Mul()  # B = r·Y (atan(x/(2y))′: 1/(1 + x²/(4y²)) beside y⁻², B = 2y)
+        powers = [g for g in others if (g.is_Pow and g.base == b_symbolic and g.exp in (-1, -2))]
         if len(powers) != 1:
             continue
         k = int(powers[0].exp)
-        rest = sp.Mul(*[g for g in others if g is not powers[0]])
+        rest = sp.Mul(*[g for g in others if g is not powers[0]]) * r ** -k  # Y^k = r^−k·B^k
         if rest.has(b) and b.free_symbols & rest.free_symbols and not b.is_Symbol:
             continue
         m = sp.Max(sp.Abs(a), sp.Abs(b))
@@ -4229,7 +4256,9 @@ def _quotient_square(node):
         if k == -1:
             top, numerator = b_m, b
         elif any(g == a or (g.is_Pow and g.base == a and g.exp.is_Integer and g.exp > 0)
-                 for g in sp.Mul.make_args(rest)):  # A or a power of it (∂y of x·atan(x/y): −x²/(y²·(1 + x²/y²)))
+                 for g in sp.Mul.make_args(rest)) or (
+                not a.is_Symbol and not sp.fraction(rest / a)[1].has(*a.free_symbols)):
+            # A or a power of it (∂y of x·atan(x/y): −x²/(y²·(1 + x²/y²))), or A = 2x within −2x (∂y of atan(2x/y))
             rest, top, numerator = rest / a, a_m, a
         else:
             top, numerator = sp.UnevaluatedExpr(1 / m), sp.S.One
@@ -4247,7 +4276,8 @@ QUOTIENT_SQUARE = Rule(
     "inf/inf = NaN at x = 0.3, y = 1e−30, true −x/(x² + y²) = −3.33; torch the same); the B² cleared: B/(A² + B²) "
     "and 1/(A² + B²), the sum of squares scaled by m = max(|A|, |B|) where m is outside [2⁻⁶⁰, 2⁶⁰] (A² or B² past "
     "float32's range): ((B/m)/S)/m, ((A/m)/S)/m with S = (A/m)² + (B/m)² in [1, 2] (A beside it: ∂B), and 0 where A "
-    "or B is infinite (the written form's limit there)", local=_quotient_square)
+    "or B is infinite (the written form's limit there); a number in the quotient too (atan(2x/y): A = 2x, "
+    "1 + 4x²/y²; atan(x/(2y)): B = 2y, 4 + x²/y² once the affine-root rule has cleared the quarter)", local=_quotient_square)
 _register(QUOTIENT_SQUARE)
 __all__ += ["QUOTIENT_SQUARE"]
 
