@@ -253,3 +253,35 @@ def test_atan_of_a_scaled_quotient_where_a_overflows():
 def test_atan_quotient_over_x_near_zero():
     worst = _worst(sp.atan(x / y) / x, (x, y), [(1e-30, 0.3)], F64)
     assert worst[0] <= _BOUND[F64], worst
+
+
+# ------------------------------------------------------------------ 6. NaN through a select whose taken branch does not
+# hold the compared input: nan_through rewrites {A if x > 0; c otherwise} as {c if x ≤ 0; A otherwise} so that a NaN x
+# reaches A (relu(x)·y: NaN, as torch). Where A does not hold x (where(x > 0, y, 0)), a NaN x then gave A: f = y = 3,
+# ∂y = 1 at x = NaN, y = 3 (torch.where: 0 and 0, the condition false); where(x < 1, y², 2) gave 9 (torch 2).
+
+NAN_SELECTS = [("where(x > 0, y, 0)", lambda t, a, b: t.where(a > 0, b, 0.0)),
+               ("where(x < 1, y*y, 2)", lambda t, a, b: t.where(a < 1, b * b, 2.0)),
+               ("where(x > 0, exp(y), 0)", lambda t, a, b: t.where(a > 0, t.exp(b), 0.0))]
+# (where(x > 0, x·y, 0) stays NaN at a NaN x, by design: A holds x; torch.where gives 0 there)
+
+
+@pytest.mark.parametrize("case", range(len(NAN_SELECTS)), ids=[c[0] for c in NAN_SELECTS])
+def test_nan_through_a_select_not_holding_it(case):
+    """A select at a NaN input, NumPy float64: the value and ∂y as torch.where's (float64 autograd)."""
+    torch = pytest.importorskip("torch")
+    import symnet
+
+    formula, reference = NAN_SELECTS[case]
+    kernel = compiled(symnet.parse(formula), "numpy", (x, y))
+    a = np.array([np.nan, 2.0, -2.0, 0.5])
+    b = np.array([3.0, 3.0, 3.0, -1.5])
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        got = dict(zip(kernel.outputs, kernel(x=a, y=b)))
+    ta = torch.tensor(a, requires_grad=True)
+    tb = torch.tensor(b, requires_grad=True)
+    value = reference(torch, ta, tb)
+    grad_b, = torch.autograd.grad(value.sum(), [tb])
+    np.testing.assert_array_equal(got["f"], value.detach().numpy())
+    np.testing.assert_array_equal(got["df_dy"], grad_b.numpy())
