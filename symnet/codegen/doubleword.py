@@ -2041,15 +2041,19 @@ def nan_through(e: sp.Expr) -> sp.Expr:
     constant (kl_div's f and gradients 0 at a NaN target t, gaussian_nll's ∂v 0 at a NaN v, where torch gives
     NaN) and the second gives A, which holds the NaN. With more pieces, {A₁ if c₁; …; A_k if c_k; c otherwise}
     is {c if none of the c_i; A₁ if c₁; …; A_k otherwise}, each c_i an ordered comparison or an And/Or of them
-    (softshrink and hardshrink gave 0 at NaN; torch NaN).
+    (softshrink and hardshrink gave 0 at NaN; torch NaN). Only where A holds every input the conditions compare
+    (where(x > 0, y, 0) keeps torch.where's 0 at x = NaN; flipped it gave y).
     Applied to a kernel's expressions (ir.describe) and to the body of each widened function
     (:func:`widened_function`)."""
     def flippable(n):
         if not isinstance(n, sp.Piecewise) or n.args[-1].cond != sp.true:
             return False
         *pieces, (otherwise, _) = n.args
+        compared = set().union(*[c.free_symbols for _, c in pieces])
+        # A must hold what the conditions compare, or a NaN there gives A (where(x > 0, y, 0) at x = NaN gave y, not
+        # NaN nor torch.where's 0): only then does the flipped select carry the NaN through
         return (all(_ordered(c) for _, c in pieces) and otherwise.is_number and otherwise.is_finite
-                and not pieces[-1].expr.is_number)
+                and not pieces[-1].expr.is_number and compared <= pieces[-1].expr.free_symbols)
 
     def flipped(n):
         *pieces, (otherwise, _) = n.args
@@ -2111,7 +2115,9 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
     # plain log1p is −inf only where its float64 argument rounded to exactly −1; the wide argument says what the
     # true one is (log1p(x·y) at x = −3, y = fl(1/3): −37.43, not −inf; at x = −0.1, y = 10 NaN, the true x·y
     # below −1): the wide value is taken there, whatever it is
-    root = type(body).__name__ == "log1p"
+    # likewise a first-order log, whose plain value is −inf where its float64 argument rounded to exactly 0
+    # (log(x·y − z) at z = fl(x·y): NaN where the true x·y − z < 0, finite where it is > 0)
+    root = type(body).__name__ == "log1p" or (trusted and type(body).__name__ == "log")
     if triple and backend == "numpy":
         # NumPy: the double word where the float64 body's bound is within DEEP_RELATIVE of it, the triple word
         # (some 3× its operations: _tw_log's reductions, _tw_mul's three TwoProducts) only on the others

@@ -329,6 +329,12 @@ def _exp_sum_power(f) -> bool:
     return f.is_Pow and f.exp.is_Integer and f.exp < 0 and bool(_exp_terms(f.base)) and not _shifted(f)
 
 
+def _shifted_sum_power(f) -> bool:
+    """S⁻ᵏ of a sum S of exponentials already max-shifted (Σ e^(a_i − m)): a term of a sum that the local
+    rules, bottom-up, shifted before its product with e^a was seen."""
+    return f.is_Pow and f.exp.is_Integer and f.exp < 0 and bool(_exp_terms(f.base)) and _shifted(f)
+
+
 def _distribute(node):
     """A product multiplied out one level over a sum, where that lets factors cancel or be
     shifted term by term: σ(x)σ(−x)·((1 − y)/σ(−x) − y/σ(x)) (a BCE gradient as derived: 0·∞
@@ -344,6 +350,10 @@ def _distribute(node):
         divides = {g.base for g in factors if g.is_Pow and g.exp.is_negative}
         cancels = any((g.base if g.is_Pow else g) in divides for g in others(f))
         shifts = any(_exp_sum_power(g) for g in factors) and any(_is_exp(g) or _exp_terms(g) for g in others(f))
+        # e^a·(e^(c − 2m₂)/S₂² − e^(b − 2m₁)/S₁²), its terms shifted first (∂a of e^b/(e^a + e^b) − e^c/(e^a + e^c)):
+        # e^a left outside is 0·∞ = NaN at a = b = −1e4; inside, each term's exponent a + b − 2m₁ ≤ 0
+        shifts = shifts or (len(f.args) >= 2 and all(any(_shifted_sum_power(g) for g in sp.Mul.make_args(term))
+                                                     for term in f.args) and any(_is_exp(g) for g in others(f)))
         if cancels or shifts:
             rest = sp.Mul(*others(f))
             return _Fired(sp.Add(*[rest * term for term in f.args]), ["cancel" if cancels else "max-shift"])
@@ -1665,10 +1675,11 @@ def _rational_function(node):
     Q_i by Horner in x; far, (x^d)·Ñ(t)/∏Q̃_i(t)^e_i with t = 1/x, Ñ(t) = t^n·N(1/x) and Q̃_i likewise (Horner in
     t, the reversed coefficients: each → its leading coefficient as |x| → ∞) and d = n − Σe_i·m_i applied as d
     products by x (d divisions where d < 0) after the quotient, so nothing overflows or underflows before
-    the result does. Near, N and the Q_i factored over the rationals and a factor with a real root widened. T =
-    2^⌊(120 − log2 max|coefficient|)/k⌋, k the largest degree of N or a Q_i^e_i: |x|^k
-    times a coefficient stays below 2¹²⁰ (float32's range is 2¹²⁸). Fires only where k ≥ 2 (x² can
-    overflow); checked exact (SymPy's cancel of the difference) before it fires."""
+    the result does. Near and far, N and the Q_i factored over the rationals and a factor with a real root widened
+    (far: its Horner in 1/x, 1/x a double-word quotient). T = 2^⌊min (120/e − log2|c_i|)/i⌋ over the terms c_i·x^i
+    (i ≥ 1) of N (e = 1) and of each Q_j^e: each term stays below 2¹²⁰ (float32's range is 2¹²⁸). Fires only where
+    k ≥ 2, k the largest degree of N or a Q_i^e_i (x² can overflow); checked exact (SymPy's cancel of the
+    difference) before it fires."""
     parts = _rational_parts(node)
     if parts is None:
         return None
@@ -1679,9 +1690,12 @@ def _rational_function(node):
     k = max([n] + [q.degree() * e for q, e in Qs])
     if k < 2 or n < 0:
         return None
-    coeffs = [abs(v) for p in [N] + [q for q, _ in Qs] for v in p.all_coeffs() if v != 0] + [abs(c)]
-    big = max(1, max(float(v) for v in coeffs))
-    T = sp.S(2) ** max(1, int((_RATIONAL_HEADROOM - math.ceil(math.log2(big))) // k))
+    # T from each term c_i·x^i of N and of each Q_j^e_j: |c_i|^e·|x|^(i·e) < 2¹²⁰ below T (a constant term, however
+    # large, takes no power of x: (x² − 10²⁰)/(x + 1) keeps its root 10¹⁰ inside, where one bound from the largest
+    # coefficient, 2^⌊(120 − 67)/2⌋ = 2²⁶, put it in the far form: 1.5e15 ULP in float64)
+    logs = [(_RATIONAL_HEADROOM / e - math.log2(abs(float(v)))) / i
+            for p, e in [(N, 1)] + Qs for i, v in enumerate(reversed(p.all_coeffs())) if i and v != 0]
+    T = sp.S(2) ** max(1, math.floor(min(logs)))
     # a factor with a real root r cancels near r as Horner computes it (a pole: x·x − 2 at x = fl(√2), 2.3e15 ULP in
     # float64; a zero: 2x³ − x + 1 at x = −1.00000001, 2.4e7 ULP): N and Q factored over the rationals (SymPy's
     # factor_list), each factor with a real root computed as the widen rule computes a sum (double-word in float64,
@@ -1694,8 +1708,16 @@ def _rational_function(node):
     near_num = cN * factored([(sp.Poly(q, x), e) for q, e in Nfactors])
     near_den = factored(Qs)
     t = 1 / Grouped(x)  # x kept as one factor: no negative power of the input (removable-series' sign of a pole)
-    far_num = _horner(N.all_coeffs(), t)  # t^n·N(1/x): the coefficients from the leading one down
-    far_den = sp.Mul(*[_horner(q.all_coeffs(), t) ** e for q, e in Qs])
+
+    # far, t^m·q(1/x) by Horner in t (the coefficients from the leading one down); a factor with a real root
+    # (beyond T: x − 10³⁰ over x² + 1, 3.7e16 ULP at x = 10³⁰ as 1 − 10³⁰·t, t = 1/x rounded) widened, 1/x in it
+    # a double-word quotient
+    def reversed_factored(factors):
+        return sp.Mul(*[(widen(_horner(q.all_coeffs(), 1 / x)) if q.count_roots() and q.as_expr() != x
+                         else _horner(q.all_coeffs(), t)) ** e for q, e in factors])
+
+    far_num = cN * reversed_factored([(sp.Poly(q, x), e) for q, e in Nfactors])
+    far_den = reversed_factored(Qs)
     d = n - sum(q.degree() * e for q, e in Qs)
     near = Grouped(c ** -1 * near_num / near_den) if c != 1 else near_num / near_den
     far = Grouped(far_num / far_den)
@@ -1728,10 +1750,11 @@ RATIONAL_FUNCTION = Rule(
     "|x| = 1.3e154). Put over one denominator with the numerator expanded (SymPy's cancel: the leading terms "
     "cancel exactly, 3x² + 8x − 3 over (x² + 3x + 5)²), each polynomial by Horner, factored over the rationals, a factor "
     "with a real root (a zero or a pole: 2x³ − x + 1 at x = −1.00000001, 2.4e7 ULP in float64; x² − 2 at fl(√2), "
-    "2.3e15) computed as the widen rule computes a sum (double-word in float64, float64 in float32); past |x| = T (from the "
-    "degrees k and coefficients, |x|^k·c < 2¹²⁰) in t = 1/x, (P/x^k)/(Q/x^k) by Horner in t → the ratio of "
-    "leading coefficients, times x (or over x) once per degree of difference after the quotient: no "
-    "intermediate overflows in float32 or float64 before the result does",
+    "2.3e15) computed as the widen rule computes a sum (double-word in float64, float64 in float32); past |x| = T (each "
+    "term c_i·x^i of P and of Q_j^e below 2¹²⁰, a constant term however large not counted) in t = 1/x, (P/x^k)/(Q/x^k) "
+    "by Horner in t → the ratio of leading coefficients, times x (or over x) once per degree of difference after the "
+    "quotient: no intermediate overflows in float32 or float64 before the result does; a factor with a real root "
+    "widened there too, 1/x in it a double-word quotient ((x − 10³⁰)/(x² + 1) at 10³⁰ was 1 − 10³⁰·t: 3.7e16 ULP)",
     apply=_rational_functions, fired=lambda old, new: new != old)
 _register(RATIONAL_FUNCTION)
 __all__ += ["RATIONAL_FUNCTION"]
@@ -3973,6 +3996,30 @@ def _rounded_sum(s) -> bool:
                     for a in inputs))
 
 
+_POLYNOMIAL_OPERATIONS = 24  # the most roundings a sum of products may take to be widened (each a two-product/sum)
+
+
+def _polynomial_sum(s) -> bool:
+    """s = x·y − z (x·y + z·w, x² + y², x·(1 − y) + y·(1 − x), …): a sum of two or more terms in two or more inputs,
+    built of sums, products and whole powers (2 to 4) of inputs and numbers, some term a product or power (a sum of
+    bare inputs is :func:`_rounded_sum`'s): each product rounded once it is formed (half an ulp of 1 where the sum
+    is near 1, or where it cancels), and held to about 2⁻¹⁰⁵ of its terms as a double-word (two-products,
+    two-sums)."""
+    if not (isinstance(s, sp.Expr) and s.is_Add) or len(s.free_symbols) < 2 or _rounded_sum(s):
+        return False
+    operations = 0
+    for n in sp.preorder_traversal(s):
+        if n.is_Symbol or n.is_Number:
+            continue
+        if n.is_Add or n.is_Mul:
+            operations += len(n.args) - 1
+        elif n.is_Pow and n.exp.is_Integer and 2 <= n.exp <= 4 and n.base.is_Symbol:
+            operations += 1
+        else:
+            return False
+    return operations <= _POLYNOMIAL_OPERATIONS and sum(not a.is_Number for a in s.args) >= 2
+
+
 def _halved_log(s):
     """log s as log(s/2ᵏ) + k·log 2 with 2ᵏ ≥ the number of terms, for a sum s of inputs that overflows (x = y =
     1.8e308: x + y = inf where log(x + y) = 710.5): each term scaled exactly (no term is subnormal where the sum
@@ -3988,12 +4035,12 @@ def _rounded_sum_log(node):
     log(s/2) + log 2 where s passes 2¹⁰⁰⁰ (it overflows first; log1p(s) ≈ log s there); s⁻ⁿ of a sum rounded twice or more (1 + x + y,
     log1p′'s denominator; x + y + z, log′'s) → widened; None elsewhere."""
     hi = _PRODUCT_RANGE[1]
-    if isinstance(node, (sp.log, log1p)) and _rounded_sum(node.args[0]):
+    if isinstance(node, (sp.log, log1p)) and (_rounded_sum(node.args[0]) or _polynomial_sum(node.args[0])):
         s = node.args[0]
         bound = sp.Abs(s) <= hi if isinstance(node, sp.log) else s <= hi
         return sp.Piecewise((widen(node, first_order=True, in_float32=True), bound), (_halved_log(s), True))
-    if (node.is_Pow and node.exp.is_Integer and node.exp < 0 and _rounded_sum(node.base)
-            and len(node.base.args) >= 3):
+    if (node.is_Pow and node.exp.is_Integer and node.exp < 0
+            and ((_rounded_sum(node.base) and len(node.base.args) >= 3) or _polynomial_sum(node.base))):
         return widen(node.base, in_float32=True) ** node.exp
     return None
 
@@ -4060,7 +4107,9 @@ ROUNDED_LOG_ARGUMENT = Rule(
     "sum of inputs the same (log(x + y) 5.3e14 ULP in float64 near x + y = 1, log1p(x + y) 2.6e5 near −1 and its "
     "derivative 1/(1 + x + y) 3.6e6): x + y a two-sum s + e, log s + e/s (log1p s + e/(1 + s)) to first order in either dtype (and "
     "1/(1 + x + y), 1/(x + y + z), sums rounded twice, a double-word sum), and log(x/2 + y/2) + log 2 (n terms: "
-    "each over 2ᵏ ≥ n) where the sum passes 2¹⁰⁰⁰ (x = y = 1.7e308: inf where log(x + y) = 710.4)",
+    "each over 2ᵏ ≥ n) where the sum passes 2¹⁰⁰⁰ (x = y = 1.7e308: inf where log(x + y) = 710.4); a sum whose terms "
+    "are products of inputs the same, each product a two-product (log(x·y − z) 4.5e15 ULP in float64 at x = 3, "
+    "y = fl(1/3), z = 0; log(x·(1 − y) + y·(1 − x)) 6.0e15 at x = 1e−300, y = 1; log(x² + y²) 7.2e15 at (0.6, 0.8))",
     apply=_rounded_log_arguments, fired=lambda old, new: new != old)
 _register(ROUNDED_LOG_ARGUMENT)
 __all__ += ["ROUNDED_LOG_ARGUMENT"]
@@ -4149,18 +4198,34 @@ __all__ += ["SCALED_ERFC"]
 
 
 def _square_of(e):
-    """A where e = A² (a whole square), else None."""
-    return e.base if e.is_Pow and e.exp == 2 else None
+    """A where e = A² (a whole square; r²·X² with r a positive rational, A = r·X: atan(2x/y)′'s 4x²), else None."""
+    c, rest = e.as_coeff_Mul()
+    if c.is_Rational and c > 0 and rest.is_Pow and rest.exp == 2:
+        r = sp.sqrt(c)
+        return r * rest.base if r.is_Rational else None
+    return None
 
 
 def _quotient_square_parts(s):
-    """(A, B) where s = 1 + A²/B² (atan(A/B)′'s denominator, as SymPy writes it), else None."""
-    if not (s.is_Add and len(s.args) == 2 and sp.S.One in s.args):
+    """(A, B, c) where s = c·(1 + A²/B²): 1 + A²/B² (atan(A/B)′'s denominator, as SymPy writes it), or r² + A²/B²
+    with r a positive rational (4 + x²/y², atan(x/(2y))′'s after the affine-root and power-quotient rules, grouped:
+    B = 2y, c = 4), else None."""
+    if isinstance(s, sp.UnevaluatedExpr):
+        s = s.args[0]
+    if not (s.is_Add and len(s.args) == 2):
         return None
-    q = s.args[0] if s.args[1] == 1 else s.args[1]
+    c = next((t for t in s.args if t.is_Rational and t > 0), None)
+    if c is None or not sp.sqrt(c).is_Rational:
+        return None
+    q = s.args[0] if s.args[1] == c else s.args[1]
+    if isinstance(q, sp.Piecewise):  # the power-quotient rule's {x²/y² inside a range; (x²/y)/y outside}: one quotient
+        forms = [e.replace(lambda n: isinstance(n, sp.UnevaluatedExpr), lambda n: n.args[0]) for e, _ in q.args]
+        if any(sp.cancel(e - forms[0]) != 0 for e in forms[1:]):
+            return None
+        q = forms[0]
     numerator, denominator = q.as_numer_denom()
     a, b = _square_of(numerator), _square_of(denominator)
-    return None if a is None or b is None else (a, b)
+    return None if a is None or b is None else (a, sp.sqrt(c) * b, c)
 
 
 def _over_sum_of_squares(a, b, numerator):
@@ -4259,13 +4324,14 @@ def _quotient_square(node):
         parts = _quotient_square_parts(f.base)
         if parts is None:
             continue
-        a, b = parts
-        others = [g for g in node.args if g is not f]
-        powers = [g for g in others if (g.is_Pow and g.base == b and g.exp in (-1, -2))]
+        a, b, c = parts
+        others = [g for g in node.args if g is not f] + ([1 / c] if c != 1 else [])
+        r, b_symbolic = b.as_coeff_Mul()  # B = r·Y (atan(x/(2y))′: 1/(1 + x²/(4y²)) beside y⁻², B = 2y)
+        powers = [g for g in others if (g.is_Pow and g.base == b_symbolic and g.exp in (-1, -2))]
         if len(powers) != 1:
             continue
         k = int(powers[0].exp)
-        rest = sp.Mul(*[g for g in others if g is not powers[0]])
+        rest = sp.Mul(*[g for g in others if g is not powers[0]]) * r ** -k  # Y^k = r^−k·B^k
         if rest.has(b) and b.free_symbols & rest.free_symbols and not b.is_Symbol:
             continue
         # B/(A² + B²) = ((B/m)/S)/m, S = (A/m)² + (B/m)² in [1, 2]: no overflow; 1/(A² + B²) beside a factor A (∂B
@@ -4273,7 +4339,9 @@ def _quotient_square(node):
         # overflow where m is small and A/m² does not: −inf for −5e29 at x = y = 1e−30 in float32)
         if k == -1:
             numerator = b
-        elif any(_is_power_of(g, a) for g in sp.Mul.make_args(rest)):  # ∂y of x·atan(x/y): −x²/(y²·(1 + x²/y²))
+        elif any(_is_power_of(g, a) for g in sp.Mul.make_args(rest)) or (
+                not a.is_Symbol and not sp.fraction(rest / a)[1].has(*a.free_symbols)):
+            # A or a power of it (∂y of x·atan(x/y): −x²/(y²·(1 + x²/y²))), or A = 2x within −2x (∂y of atan(2x/y))
             rest, numerator = rest / a, a
         else:
             numerator = None
@@ -4287,7 +4355,8 @@ QUOTIENT_SQUARE = Rule(
     "inf/inf = NaN at x = 0.3, y = 1e−30, true −x/(x² + y²) = −3.33; torch the same); the B² cleared: B/(A² + B²) "
     "and 1/(A² + B²), the sum of squares scaled by m = max(|A|, |B|) where m is outside [2⁻⁶⁰, 2⁶⁰] (A² or B² past "
     "float32's range): ((B/m)/S)/m, ((A/m)/S)/m with S = (A/m)² + (B/m)² in [1, 2] (A beside it: ∂B), and 0 where A "
-    "or B is infinite (the written form's limit there)", local=_quotient_square)
+    "or B is infinite (the written form's limit there); a number in the quotient too (atan(2x/y): A = 2x, "
+    "1 + 4x²/y²; atan(x/(2y)): B = 2y, 4 + x²/y² once the affine-root rule has cleared the quarter)", local=_quotient_square)
 _register(QUOTIENT_SQUARE)
 __all__ += ["QUOTIENT_SQUARE"]
 
