@@ -828,7 +828,7 @@ def _collect_pair(node):
             continue
         c = sp.expand(cp + cq)
         if _n_terms(c) < _n_terms(sp.expand(cp)) + _n_terms(sp.expand(cq)):
-            return _Fired(node - p - q + sp.factor(c) * X, ["collect"])
+            return _Fired(node - p - q + _scaled_in(sp.factor(c), X) * X, ["collect"])
     for p, q in pairs:
         r = combined[p, q]
         for f in sp.Mul.make_args(r) if r.is_Mul else ():
@@ -836,6 +836,20 @@ def _collect_pair(node):
                              or _sigmoid_difference(f)):
                 return _Fired(node - p - q + r, ["collect"])
     return None
+
+
+def _scaled_in(c, X):
+    """The collected coefficient ``c``, its rational factor multiplied into its sum of the largest coefficient where X
+    holds a select (the mixture-power rule's: γ·(2t − 3)(2t − 1)/4 → γ·(t/2 − 3/4)·(2t − 1)): the float64 product
+    γ·(2t − 3)·…·Q with the 1/4 last overflowed to inf, then inf·0 = NaN where (1 − p_t)^γ = 0 (the focal ∂z at
+    γ = 1.6e308, t = 1, z = 0.3: NaN for −0), where the uncollected terms' γ·α_t·… did not (α_t ≤ 3/4). Elsewhere
+    ``c`` as it is (the kernels and printouts of the formulas collected before)."""
+    k, rest = c.as_coeff_Mul()
+    sums = [f for f in sp.Mul.make_args(rest) if f.is_Add]
+    if k == 1 or not k.is_Rational or not sums or not any(isinstance(f, sp.Piecewise) for f in sp.Mul.make_args(X)):
+        return c
+    big = max(sums, key=lambda f: max(abs(a.as_coeff_Mul()[0]) for a in f.args))
+    return sp.Mul(*[sp.expand(k * f) if f is big else f for f in sp.Mul.make_args(rest)], evaluate=False)
 
 
 def _cofactor(p, X):
