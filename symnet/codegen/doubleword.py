@@ -1334,10 +1334,12 @@ class _Emitter:
             return self._emit(e, f"_dw_div(1.0, 0.0, {r.hi}, {self._lo(r)})", ("_dw_div",))
         if _half_integer(exp):  # x^(n/2) = x^⌊n/2⌋·√x (x^(−3/2) = x^(−1/2)/x)
             return self._product(_split_half_power(e))
-        if not exp.is_number:
+        if not exp.is_number or exp.is_Rational and not exp.is_Integer:
             # b^γ, γ an input: e^(γ·log b), log b and the product in double-word (b^γ of a b rounded to float64 is
             # off by |γ|·u relative: 682 ULP at γ = 1035, the focal loss's (1 − p_t)^γ); b ≤ 0 gives a NaN or inf
-            # here, where the function returns the float64 body's value
+            # here, where the function returns the float64 body's value. A constant fractional exponent the same:
+            # b^(3/4) in float64 (libm's pow of the double-word b's hi) left focal(z, t, 1/4, 3/4)'s ∂t 1.7e15 ULP off
+            # where its terms cancel (t = 0, z = −0.2564); log b is one value, shared by b^(3/4) and b^(−1/4)
             return self._function(e, "exp", sp.Mul(exp, sp.log(base), evaluate=False))
         return self._plain(e)
 
@@ -1581,6 +1583,11 @@ KEEP_RELATIVE = 3 * 2.0 ** -53  # kept where the bound is within 3u of the value
 # double word's operations round at 2⁻¹⁰⁰ or so of their results where the float64 ones round at 2⁻⁵³ (the bound
 # counts at least that), so its error is within 2⁻⁴⁷ of the bound, 2⁻⁵⁷ of the value (1/16 ULP); triple words past it
 DEEP_RELATIVE = 2.0 ** -10
+# a body whose least bound (_least_bound) is past 3u keeps nothing in a float64 kernel, but a float32 kernel keeps its
+# float64 value where the bound is within 2⁻³⁰ of it: bounded for the float32 kernel where the least bound is below
+# 2⁻⁴⁰ (focal's ∂t with γ an input, its float64 sum cancelling past 2⁻⁵³ at t = 1, z ≪ 0: 1.4e7 float32 ULP at
+# z = −56.2 before, where the float32 kernel took the float64 body everywhere)
+FLOAT32_USEFUL = 2.0 ** -40
 _U = 2.0 ** -53  # the unit roundoff of float64
 _SAFETY = 1 + 2.0 ** -40  # the bound's own roundings and the second-order terms it leaves out
 
@@ -1592,6 +1599,9 @@ _LIBM_ULPS = {"exp": 1, "nexp": 1, "expm1": 1, "log": 1, "log1p": 1, "tanh": 2, 
 # the lowerings built of several libm calls, in units of u·|value|: σ = max(E, [x ≥ 0])/(1 + E) with
 # E = e^−|x| (E's 2u, the sum's u, the quotient's u), softplus = max(x, 0) + log1p(e^−|x|) (2u + 2u + u)
 _COMPOSITE_U = {"sigmoid": 4, "softplus": 5}
+# np.power's error in ULPs of its result: glibc's pow is documented below 1 ULP; NumPy may take a SIMD pow (SVML,
+# documented within 4 ULP) on AVX-512 machines
+_POW_ULPS = 4
 
 
 class _Unbounded(Exception):
@@ -1702,6 +1712,8 @@ class _Bound(_Emitter):
             out = self._bound_root(e)
         elif isinstance(e, sp.Pow) and _half_integer(e.exp):  # x^⌊n/2⌋·√x, as the double-word path has it
             out = self.value(_split_half_power(e))
+        elif isinstance(e, sp.Pow) and (e.exp.is_Rational and not e.exp.is_Integer or not e.exp.is_number):
+            out = self._bound_power(e)
         elif isinstance(e, sp.Piecewise):
             out = self._bound_piecewise(e)
         elif isinstance(e, (sp.Max, sp.Min)):
@@ -1866,6 +1878,29 @@ class _Bound(_Emitter):
         self.lines.append(f"{name}_err = {abs_q}*({total})/np.maximum({self._abs(s)} - ({total}), 0.0)")
         return name, f"{name}_err", 1.0
 
+    def _bound_power(self, e):
+        """b^γ, γ not an integer (an input, γ − 1, 3/4): np.power, within _POW_ULPS ulps of its result, and the
+        effect of b's and γ's errors: log v = γ·log b, so |δ log v| ≤ |γ|·|δ log b| + |δγ|·(|log b| + |δ log b|),
+        |δ log b| ≤ e_b/(|b| − e_b), and |v|·(e^|δ log v| − 1) (inf where |b| ≤ e_b; NaN at b = 0: not kept)."""
+        b, eb, rb = self.value(e.base)
+        g, eg, rg = self.value(e.exp)
+        name = self._name(e)
+        self.lines.append(self._comment(name, e))
+        self.lines.append(f"{name} = np.power({b}, {g})")
+        self.known[e] = sp.Symbol(name)
+        total_b, total_g = self._total(b, eb, rb), self._total(g, eg, rg)
+        parts = []
+        if total_b is not None:
+            log_b = f"({total_b})/np.maximum({self._abs(b)} - ({total_b}), 0.0)"
+            parts.append(f"{self._abs(g)}*{log_b}")
+        if total_g is not None:
+            parts.append(f"({total_g})*(np.abs(np.log({b})) + {log_b if total_b is not None else '0.0'})")
+        own = f"{_POW_ULPS}*{self._ulp(name, False)}"
+        error = own if not parts else f"{self._abs(name)}*np.expm1({' + '.join(parts)}) + {own}"
+        self.taken.add(f"{name}_err")
+        self.lines.append(f"{name}_err = {error}")
+        return name, f"{name}_err", 0.0
+
     def _bound_extremum(self, e):
         pick = "np.maximum" if isinstance(e, sp.Max) else "np.minimum"
         args = list(e.args)
@@ -1982,6 +2017,10 @@ def _least_bound(e) -> float:
         return _least_bound(e.base) / 2 + (1 if e.exp > 0 else 2)
     if isinstance(e, sp.Pow) and _half_integer(e.exp):
         return _least_bound(_split_half_power(e))
+    if isinstance(e, sp.Pow) and (e.exp.is_Rational and not e.exp.is_Integer or not e.exp.is_number):
+        # np.power's ulps (about 2u each), the base's relative error times |γ| (γ an input: taken as 1)
+        scale = abs(float(e.exp)) if e.exp.is_number else 1.0
+        return scale * _least_bound(e.base) + 2 * _POW_ULPS
     if isinstance(e, (sp.Piecewise, sp.Max, sp.Min)):
         pieces = [p.expr for p in e.args] if isinstance(e, sp.Piecewise) else e.args
         return min(_least_bound(p) for p in pieces)
@@ -1995,8 +2034,14 @@ def _least_bound(e) -> float:
 
 def _bounded_body(body, plain_printer, leaves: dict, taken: set, in_float32: bool = False):
     """The statements of the float64 body with its error bound (:class:`_Bound`): (lines, the value's
-    name, its bound's name), or None where a node has no bound."""
-    if _least_bound(body) * _U >= KEEP_RELATIVE:
+    name, its bound's name, its size's name, the least bound relative to the value), or None where a node has no
+    bound. ``in_float32``: the threshold is the argument ``within``, and a body whose least bound is past a float64
+    kernel's 3u but well within a float32 kernel's 2⁻³⁰ (FLOAT32_USEFUL: focal's products of σ, softplus and
+    powers) is bounded too, for the float32 kernel (the caller skips the bound where ``within`` is below it)."""
+    least = _least_bound(body) * _U
+    # (a float32 kernel's bound past 3u only for a sum: a product of sums, the focal loss's α_t·(1 − p_t)^γ·CE, has
+    # no cancellation of its own, and its bound would cost 2.3× the float32 kernel's time for nothing)
+    if least >= (FLOAT32_USEFUL if in_float32 and body.is_Add else KEEP_RELATIVE):
         return None
     bound = _Bound(plain_printer, leaves, taken)
     try:
@@ -2015,7 +2060,7 @@ def _bounded_body(body, plain_printer, leaves: dict, taken: set, in_float32: boo
         keep = f"keep = ({error} <= within*{size}) & ({size} < np.inf)  # within 3u (a float32 kernel: 2⁻³⁰), finite"
     else:
         keep = f"keep = ({error} <= {KEEP_RELATIVE / _SAFETY!r}*{size}) & ({size} < np.inf)  # within 3u, finite"
-    return bound.lines + [keep], value, error, size
+    return bound.lines + [keep], value, error, size, least
 
 
 _ORDERED = (sp.StrictGreaterThan, sp.StrictLessThan, sp.GreaterThan, sp.LessThan)
@@ -2168,19 +2213,28 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
         lines = [f"def {name}({', '.join(leaf_names)}, double_word, needed=True{within}):", f"    {doc}",
                  '    with np.errstate(all="ignore"):  # inf and NaN are selected away below']
         lines += [f"        {n} = np.asarray({n}, np.float64)" for n in leaf_names]
+        float32_only = bounded is not None and bounded[4] >= KEEP_RELATIVE
         if bounded is None:  # a node without an error bound: double-word wherever the select takes it
             lines += [f"        value = {plain}", "        if not double_word:", "            return value",
                       "        keep = np.logical_not(needed)  # not taken by the select: any value"]
             value = "value"
         else:
-            steps, value, error, size = bounded
-            lines += ["        if not double_word:", f"            return {plain}",
-                      "        # the float64 body, each value beside a bound of its error (doubleword._Bound); kept",
-                      "        # where the bound is within 3u of the value or the select does not take it,",
-                      "        # double-word elsewhere (a sum that cancels, a value that is not finite)"]
-            lines += ["        " + line for line in steps]
-            lines += ["        keep |= np.logical_not(needed)"]
-        deep = triple and bounded is not None
+            steps, value, error, size, least = bounded
+            lines += ["        if not double_word:", f"            return {plain}"]
+            indent = "        "
+            if float32_only:
+                lines += [f"        if within < {least!r}:  # a float64 kernel's 3u: the bound is never that small "
+                          "(doubleword._least_bound)",
+                          f"            {value} = {plain}",
+                          "            keep = np.logical_not(needed)  # double-word wherever the select takes it",
+                          "        else:  # a float32 kernel's 2⁻³⁰"]
+                indent = "            "
+            lines += [indent + "# the float64 body, each value beside a bound of its error (doubleword._Bound); kept",
+                      indent + "# where the bound is within 3u of the value or the select does not take it,",
+                      indent + "# double-word elsewhere (a sum that cancels, a value that is not finite)"]
+            lines += [indent + line for line in steps]
+            lines += [indent + "keep |= np.logical_not(needed)"]
+        deep = triple and bounded is not None and not float32_only
         if deep:  # where the double word is not enough: the float64 bound past DEEP_RELATIVE of the value
             lines += [f"        deep = ~keep & ~({error} <= {DEEP_RELATIVE!r}*{size})  # cancels past 2⁴³: triple words"]
         lines += ["        if keep.all():", f"            return {value}",
