@@ -1453,7 +1453,16 @@ def _mpelu(x, alpha=1):
 _act("leaky_relu", lambda x, slope=sp.Rational(1, 100): sp.Piecewise((x, x > 0), (slope * x, True)),
      lambda x, slope=mpmath.mpf("0.01"): x if x > 0 else slope * x,
      lambda t, x: t.nn.functional.leaky_relu(x, 0.01), arity=(1, 2), boundaries=(0.0,))
-_act("relu6", lambda x: sp.Piecewise((0, x < 0), (6, x >= 6), (x, True)),  # NaN falls through to x, as torch,
+# relu6 and hardtanh with torch's derivative at the kinks: 0 at x = lo and x = hi (hardtanh_backward passes the
+# gradient only where lo < x < hi), 1 at NaN (x falls through); at lo = 0 the lower piece is relu(x) (relu′(0) = H(0)
+# = 0), which keeps torch's −0.0 at x = −0.0 where a select x ≤ 0 would return +0.
+def _clamped(x, lo, hi):
+    if sp.sympify(lo).is_zero:
+        return sp.Piecewise((hi, x >= hi), (relu(x), True))
+    return sp.Piecewise((lo, x <= lo), (hi, x >= hi), (x, True))
+
+
+_act("relu6", lambda x: _clamped(x, 0, 6),  # NaN falls through to x, as torch,
      lambda x: min(max(x, 0), 6), lambda t, x: t.nn.functional.relu6(x), boundaries=(0.0, 6.0))
 _act("elu", _elu, _mpelu, lambda t, x: t.nn.functional.elu(x), arity=(1, 2), boundaries=(0.0,))
 _act("selu", lambda x: _SELU_SCALE * _elu(x, _SELU_ALPHA),
@@ -1472,7 +1481,7 @@ _act("silu", lambda x: x * sigmoid(x), lambda x: x / (1 + mp_exp(-x)), lambda t,
 _act("mish", lambda x: x * sp.tanh(softplus(x)), lambda x: x * mpmath.tanh(mpmath.log1p(mp_exp(x))),
      lambda t, x: t.nn.functional.mish(x))
 _act("softsign", lambda x: x / (1 + sp.Abs(x)), lambda x: x / (1 + abs(x)), lambda t, x: t.nn.functional.softsign(x))
-_act("hardtanh", lambda x, lo=-1, hi=1: sp.Piecewise((lo, x < _ordered("hardtanh", lo, hi)), (hi, x > hi), (x, True)),
+_act("hardtanh", lambda x, lo=-1, hi=1: _clamped(x, _ordered("hardtanh", lo, hi), hi),
      lambda x, lo=-1, hi=1: min(max(x, lo), hi), lambda t, x: t.nn.functional.hardtanh(x),
      arity=(1, 3), boundaries=(-1.0, 1.0))
 # (x/6 + 1/2 where x < 3, after x ≤ −3: the derivative's select {0; 1/6 if x < 3; 0 otherwise} is 0 at x = NaN, as torch's
