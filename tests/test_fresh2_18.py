@@ -86,8 +86,8 @@ def test_focal_with_gamma_an_input_dz_near_its_zero():
     assert abs(got - want) <= 4 * np.spacing(abs(want)), (got, want)
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-03 (symnet verify 'focal(z, t, 0.25, gamma)'): ∂f/∂t float64 is "
-                   "inf at γ = 0.001, t = 1 − 2⁻⁵³, z = −1.797e308 where it is −4.49e307 (inf at 13 points of the table)")
+# was ∞ (session 18: symnet verify found 13 such points): the far branch's ∂t as softplus(−z) times one widened
+# sum (symnet/losses.py _far_factor, the softplus-factor rule; tests/test_focal19inf.py)
 def test_focal_with_gamma_an_input_dt_at_the_largest_logit():
     import mpmath
     import numpy as np

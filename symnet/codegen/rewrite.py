@@ -2531,6 +2531,80 @@ _register(INFINITE_LIMIT)
 __all__ += ["INFINITE_LIMIT", "without_infinite_limits"]
 
 
+# ------------------------------------------------------------------ softplus-factor (issue 16, session 19: the focal
+# loss's far branches, softplus(±z)·α_t·p^(γ + 1), whose derivatives the engine expands into one product per term);
+# tested in tests/test_focal19inf.py
+
+def _zero_limit_body(term):
+    """``term`` without the zero-limit rule's select around it (0 where a factor is 0 and another infinite: the
+    bottom-up pass has rewritten each term of a sum before the sum), else ``term``."""
+    if isinstance(term, sp.Piecewise) and len(term.args) == 2 and term.args[0].expr == 0 \
+            and term.args[1].cond == sp.true:
+        return term.args[1].expr
+    return term
+
+
+def _softplus_factor(node):
+    """c₁·softplus(u) + c₂·softplus(u) + … (every term holding the one softplus(u) once, no cᵢ holding an input
+    of u) → softplus(u)·(c₁ + c₂ + …): the sum of products is ∞ − ∞ = NaN at u = +inf where the cᵢ have opposite
+    signs, overflows where a product does and the sum does not, and rounds each product before they cancel. The
+    focal loss's far ∂t (z < −1000) is softplus(−z)·(3(1 + γ)·t^γ/4 − (2 + γ)·t^(1 + γ)/2): NaN at z = −inf,
+    18 ULP in float64 at t = 1, γ = 1/2, z = −7499 as two products. The zero-limit rule then returns 0 where the
+    sum is 0 (∂γ's at t = 1, ∂t's at t = 1, γ = 1: softplus(u) times 0 at every finite u, so its limit there)."""
+    if node.is_Mul:
+        return _softplus_times_log(node)
+    if not (node.is_Add and len(node.args) >= 2 and node.has(softplus)):
+        return None
+    terms = [_zero_limit_body(a) for a in node.args]
+    shared = None
+    for term in terms:
+        found = [f for f in sp.Mul.make_args(term) if isinstance(f, softplus)]
+        if len(found) != 1 or (shared is not None and found[0] != shared):
+            return None
+        shared = found[0]
+    rest = [sp.Mul(*[f for f in sp.Mul.make_args(term) if f != shared]) for term in terms]
+    inputs = shared.args[0].free_symbols
+    if not inputs or any(r.free_symbols & inputs or r.has(softplus) for r in rest):
+        return None
+    total = sp.Add(*rest)
+    # the sum widened (double-word in a float64 kernel): its terms cancel where ∂t crosses 0 (t = 1, γ near 1: 7 ULP
+    # at z = −4217, γ = 0.05 as a float64 sum); 0 where it is 0 and softplus(u) beyond 2¹⁰²⁰ (the zero-limit rule's
+    # select, which a widened sum would not meet; only there: the sum rounded to float64 is 0 at γ = 1 + 2⁻⁵², t = 1,
+    # where the widened one is 2⁻⁵⁴)
+    big = sp.Float(2.0 ** 1020)
+    return _Final(_Fired(sp.Piecewise((0, sp.And(sp.Eq(total, 0), shared.args[0] > big)),
+                                      (shared * widen(total), True)), ["softplus-factor", "zero-limit"]))
+
+
+def _softplus_times_log(node):
+    """softplus(u)·c, c a product free of u's inputs that holds a log (the far focal ∂γ with γ an input,
+    softplus(z)·(1 − t)^γ·log(1 − t)·(…)): 0 where c = 0 and u is beyond 2¹⁰²⁰, where it was ∞·0 = NaN (t = 0,
+    z = +inf: log 1 = 0); softplus(u)·0 at every finite u, so its limit there. The zero-limit rule does the same
+    where c is inputs and sums only."""
+    found = [f for f in node.args if isinstance(f, softplus)]
+    if len(found) != 1:
+        return None
+    rest = sp.Mul(*[f for f in node.args if f is not found[0]])
+    inputs = found[0].args[0].free_symbols
+    if not inputs or rest.free_symbols & inputs or rest.has(softplus) or not rest.has(sp.log, log1p):
+        return None
+    big = sp.Float(2.0 ** 1020)
+    return _Final(_Fired(sp.Piecewise((0, sp.And(sp.Eq(rest, 0), found[0].args[0] > big)), (node, True)),
+                         ["softplus-factor", "zero-limit"]))
+
+
+SOFTPLUS_FACTOR = Rule(
+    "softplus-factor", "c₁·softplus(u) + c₂·softplus(u), each cᵢ free of u's inputs (the focal loss's far "
+    "gradients, softplus(∓z) times powers of t), is ∞ − ∞ = NaN at u = +inf where the cᵢ have opposite signs "
+    "(∂t at t = 1, z = −inf), overflows where one product does (∂t = ∞ at z = −1.797e308, t = 1 − 2⁻⁵³ for "
+    "−4.49e307) and rounds each product before they cancel (18 ULP in float64 at z = −7499, t = 1, γ = 1/2); "
+    "softplus(u)·(c₁ + c₂) multiplies once, and the zero-limit rule returns 0 where c₁ + c₂ is 0",
+    local=_softplus_factor)
+_register(SOFTPLUS_FACTOR)
+_LOCAL = (_softplus_factor,) + _LOCAL[:-1]  # before collect, which would take two of the terms
+__all__ += ["SOFTPLUS_FACTOR"]
+
+
 # ------------------------------------------------------------------ rounded-argument (issue 16: e^v and σ(v) of a
 # v that the generated code rounds: GELU-tanh with its decimal constant, σ(0.0714x³ + 1.5958x): 543 ULP in float64
 # at x = −20; e^(e^x − u)'s ∂x: 212 ULP at x = 0.3, u = 709); tested in tests/test_rules9.py
