@@ -171,7 +171,7 @@ def _focal(z, t, alpha=sp.Rational(1, 4), gamma=2):
     # registry's 2, or 0) the far branch takes t ∈ {0, 1} too: the general form's ∂t is ∞·0 at z = −1e308, t = 0
     gamma = sp.sympify(gamma)
     far_up, far_down = z > _FOCAL_FAR, z < -_FOCAL_FAR
-    if not gamma.is_number:
+    if not gamma.is_integer:  # γ an input, or a fractional number (0.75: e^(−0.75·|z|) is normal up to |z| = 944)
         far_up, far_down = far_up & (t < 1), far_down & (t > 0)
     # α_t = a + b·p in p = 1 − t (z > 1000: α + (1 − 2α)·p) and p = t (z < −1000: (1 − α) + (2α − 1)·p)
     up = (1, 0) if no_alpha else (alpha, 1 - 2 * alpha)

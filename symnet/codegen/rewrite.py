@@ -3445,7 +3445,9 @@ def _mixture_power_of(f):
     """(b, e, (c₁, u₁, c₂, u₂)) where ``f`` is b^e (or the zero-power rule's select of it), e not a number and b a
     1 − p_t mixture c₁·σ(u₁) + c₂·σ(u₂) (:func:`_sigmoid_mixture`), else None."""
     pe = _power_of(f) if not f.is_Symbol else None
-    if pe is None or pe[1].is_number:
+    if f.is_Pow and f.exp.is_number and not f.exp.is_integer:  # a fractional γ (focal(z, t, 1/4, 0.75)): b^(−1/4) too
+        pe = f.base, f.exp
+    if pe is None or pe[1].is_integer:
         return None
     found = _sigmoid_mixture(pe[0])
     return (pe[0], pe[1], found) if found is not None else None
@@ -3460,18 +3462,24 @@ def _clamped_input(node):
     0 either way), and the product's other factors ((3 − 2t)/4) cannot overflow it to ∞·0 (3·(−1e308) did, at t = 0).
     None for any other product."""
     for f in node.args:
-        if not (isinstance(f, sp.Piecewise) and len(f.args) == 4 and f.args[0].expr == 1
-                and isinstance(f.args[0].cond, sp.Eq) and f.args[-1].cond == sp.true):
+        if not (isinstance(f, sp.Piecewise) and f.args[-1].cond == sp.true):
             continue
         found = _mixture_power_of(f.args[-1].expr)
-        if found is None or f.args[0].cond != sp.Eq(found[1], 0):
+        if found is None:
+            continue
+        if len(f.args) == 4 and f.args[0].expr == 1 and isinstance(f.args[0].cond, sp.Eq):
+            if f.args[0].cond != sp.Eq(found[1], 0):
+                continue
+        elif not (len(f.args) == 3 and found[1].is_number):  # a fractional γ: no select at γ = 0
             continue
         inputs = found[2][1].free_symbols
         factors = [a for a in node.args if a.is_Symbol and a in inputs]
         if factors:
             big = sp.Float(2.0 ** 1020)
             z = factors[0]
-            clamp = sp.Piecewise((z, f.args[0].cond), (sp.Max(sp.Min(z, big), -big), True))
+            clamp = sp.Max(sp.Min(z, big), -big)
+            if len(f.args) == 4:
+                clamp = sp.Piecewise((z, f.args[0].cond), (clamp, True))
             return _Final(_Fired(sp.Mul(*[clamp if a == z else a for a in node.args]), ["mixture-power"]))
     return None
 
@@ -3518,7 +3526,7 @@ def _mixture_power(node):
 
 
 MIXTURE_POWER = Rule(
-    "mixture-power", "(t·σ(−z) + (1 − t)·σ(z))^γ with γ an input (the focal loss's (1 − p_t)^γ) is σ(∓z)^γ at "
+    "mixture-power", "(t·σ(−z) + (1 − t)·σ(z))^γ with γ an input or a fraction (the focal loss's (1 − p_t)^γ) is σ(∓z)^γ at "
     "t = 1 or 0, which is subnormal from |z| ≈ 708 and 0 from 745 in float64 where σ(∓z)^γ = e^(−γ·softplus(±z)) is "
     "not (γ < 1); its ∂t and ∂z hold (1 − p_t)^(γ − 1)·CE, ∞·0 there: 6.9e3 ULP at t = 1, z = 720, γ = 1/2, "
     "a wrong finite value at 740, NaN from 750 (torch NaN). There the power is e^(−γ·softplus(±z)) and "
