@@ -176,28 +176,22 @@ def _focal(z, t, alpha=sp.Rational(1, 4), gamma=2):
     # α_t = a + b·p in p = 1 − t (z > 1000: α + (1 − 2α)·p) and p = t (z < −1000: (1 − α) + (2α − 1)·p)
     up = (1, 0) if no_alpha else (alpha, 1 - 2 * alpha)
     down = (1, 0) if no_alpha else (1 - alpha, 2 * alpha - 1)
-    return sp.Piecewise((softplus(z) * _far_factor(*up, 1 - t, gamma), far_up),
-                        (softplus(-z) * _far_factor(*down, t, gamma), far_down),
+    return sp.Piecewise((_far_form(*up, 1 - t, softplus(z), gamma), far_up),
+                        (_far_form(*down, t, softplus(-z), gamma), far_down),
                         (weight * ce * one_minus_pt ** gamma, True))
 
 
-def _far_factor(a, b, p, gamma):
-    """α_t·p^(γ + 1) = a·p^(γ + 1) + b·p^(γ + 2) (α_t = a + b·p), the factor of the far branch's softplus(±z),
-    p = 1 − t beyond z = 1000 and t below −1000: there CE = p·softplus(±z) and 1 − p_t = p to below any dtype's
-    rounding (the other term of each is e^(−|z|)·(…) < 1e−434, 0 in every dtype), so f = softplus(±z)·α_t·p^(γ + 1).
-    A sum, not a product, so that each derivative is softplus(±z) times one factor, the derivative of the sum (SymPy
-    keeps a product by a sum as it is): as products, the far ∂t was softplus(−z)·(−t^(γ + 1)/2) + softplus(−z)·
-    (γ + 1)·α_t·t^γ, ∞ − ∞ = NaN at z = −inf, t = 1, and ∞ at z = −1.797e308, t = 1 − 2⁻⁵³ (true −4.49e307:
-    (3 − 2t)·z overflowed first); ∂γ softplus(∓z)·(…)·log p, ∞·0 = NaN at z = ∓inf where log p = 0 (t = 1, t = 0).
-    The zero-limit rule returns 0 where the sum is 0 (∂γ's at p = 1, ∂t's at t = 1, γ = 1): the product's
-    value at every finite z there, so its limit along that line."""
-    if b == 0:
-        return a * p ** (gamma + 1)
-    if not gamma.is_number:  # p^γ·(a·p + b·p²): f and ∂z take p^γ of γ itself (p^(γ + 1) rounds γ + 1 first, which
-        # e^((γ + 1)·log p) turns into |log p| times its rounding: 35 ULP in float64 at t = 1 − 2⁻⁵³, γ = 0.001);
-        # ∂t and ∂γ, sums, are expanded into such powers again and widened by the softplus-factor rule
-        return p ** gamma * (a * p + b * p ** 2)
-    return a * p ** (gamma + 1) + b * p ** (gamma + 2)
+def _far_form(a, b, p, ce, gamma):
+    """α_t·p^γ·CE = p^γ·(a·p·softplus(±z) + b·p²·softplus(±z)) (α_t = a + b·p), the far branch: p = 1 − t beyond
+    z = 1000 and t below −1000, ``ce`` softplus(z) or softplus(−z). There CE = p·softplus(±z) and 1 − p_t = p to below
+    any dtype's rounding (the other term of each is e^(−|z|)·(…) < 1e−434, 0 in every dtype). p^γ of γ itself (p^(γ + 1)
+    rounds γ + 1 first, which e^((γ + 1)·log p) turns into |log p| times its rounding: 35 ULP in float64 at
+    t = 1 − 2⁻⁵³, γ = 0.001), and p·softplus(±z) before p^γ (t = 1e−300, z = −1e308: p^γ·p underflows where f is
+    7.5e−143). The engine expands ∂t into one product per term, softplus(±z) in each, which the softplus-factor rule
+    takes out again (as the products, ∂t was ∞ − ∞ = NaN at z = −inf, t = 1 and ∞ at z = −1.797e308,
+    t = 1 − 2⁻⁵³ for −4.49e307); ∂γ = p^γ·log p·(…) is 0 where log p is 0 and softplus(±z) infinite (t = 0,
+    z = +inf: ∞·0 = NaN before)."""
+    return p ** gamma * (a * p * ce + b * p ** 2 * ce)
 
 
 def _mp_focal(z, t, alpha=mpmath.mpf("0.25"), gamma=2):

@@ -87,7 +87,7 @@ def test_focal_with_gamma_an_input_dz_near_its_zero():
 
 
 # was ∞ (session 18: symnet verify found 13 such points): the far branch's ∂t as softplus(−z) times one widened
-# sum (symnet/losses.py _far_factor, the softplus-factor rule; tests/test_focal19inf.py)
+# sum (symnet/losses.py _far_form, the softplus-factor rule; tests/test_focal19inf.py)
 def test_focal_with_gamma_an_input_dt_at_the_largest_logit():
     import mpmath
     import numpy as np

@@ -2544,53 +2544,54 @@ def _zero_limit_body(term):
     return term
 
 
-def _softplus_factor(node):
-    """c₁·softplus(u) + c₂·softplus(u) + … (every term holding the one softplus(u) once, no cᵢ holding an input
-    of u) → softplus(u)·(c₁ + c₂ + …): the sum of products is ∞ − ∞ = NaN at u = +inf where the cᵢ have opposite
-    signs, overflows where a product does and the sum does not, and rounds each product before they cancel. The
-    focal loss's far ∂t (z < −1000) is softplus(−z)·(3(1 + γ)·t^γ/4 − (2 + γ)·t^(1 + γ)/2): NaN at z = −inf,
-    18 ULP in float64 at t = 1, γ = 1/2, z = −7499 as two products. The zero-limit rule then returns 0 where the
-    sum is 0 (∂γ's at t = 1, ∂t's at t = 1, γ = 1: softplus(u) times 0 at every finite u, so its limit there)."""
-    if node.is_Mul:
-        return _softplus_times_log(node)
-    if not (node.is_Add and len(node.args) >= 2 and node.has(softplus)):
-        return None
-    terms = [_zero_limit_body(a) for a in node.args]
-    shared = None
-    for term in terms:
-        found = [f for f in sp.Mul.make_args(term) if isinstance(f, softplus)]
-        if len(found) != 1 or (shared is not None and found[0] != shared):
+def _split_softplus(e):
+    """(softplus(u), c) with e = softplus(u)·c, softplus(u) a factor of e, of one factor of it, or of every term of a
+    sum (the zero-limit selects and this rule's own taken as their products), c free of softplus; else None."""
+    e = _zero_limit_body(e)
+    if isinstance(e, softplus):
+        return e, sp.S.One
+    if e.is_Add:
+        parts = [_split_softplus(a) for a in e.args]
+        if any(p is None for p in parts) or len({p[0] for p in parts}) != 1:
             return None
-        shared = found[0]
-    rest = [sp.Mul(*[f for f in sp.Mul.make_args(term) if f != shared]) for term in terms]
+        return parts[0][0], sp.Add(*[p[1] for p in parts])
+    if e.is_Mul:
+        holding = [f for f in e.args if f.has(softplus)]
+        found = _split_softplus(holding[0]) if len(holding) == 1 else None
+        if found is None:
+            return None
+        return found[0], sp.Mul(*[f for f in e.args if f is not holding[0]]) * found[1]
+    return None
+
+
+def _softplus_factor(node):
+    """c₁·softplus(u) + c₂·softplus(u) + … (softplus(u) in every term, no cᵢ holding an input of u) →
+    softplus(u)·(c₁ + c₂ + …): the sum of products is ∞ − ∞ = NaN at u = +inf where the cᵢ have opposite signs,
+    overflows where a product does and the sum does not, and rounds each product before they cancel. The focal
+    loss's far ∂t (z < −1000) is softplus(−z)·(3(1 + γ)·t^γ/4 − (2 + γ)·t^(1 + γ)/2): NaN at z = −inf, 18 ULP in
+    float64 at t = 1, γ = 1/2, z = −7499 as two products. 0 where the sum is 0 and u beyond 2¹⁰²⁰ (∂t's at t = 1,
+    γ = 1: softplus(u) times 0 at every finite u, so its limit there). A product holding a log (∂γ,
+    p^γ·log p·(…)·softplus) likewise: 0 where its other factors are 0 (log 1) and u beyond 2¹⁰²⁰."""
+    if not ((node.is_Add and len(node.args) >= 2) or node.is_Mul) or not node.has(softplus):
+        return None
+    found = _split_softplus(node)
+    if found is None:
+        return None
+    shared, total = found
+    total = unwiden(total)
     inputs = shared.args[0].free_symbols
-    if not inputs or any(r.free_symbols & inputs or r.has(softplus) for r in rest):
+    if not inputs or total.free_symbols & inputs or total.has(softplus):
         return None
-    total = sp.Add(*rest)
+    big = sp.Float(2.0 ** 1020)
+    at_zero = sp.And(sp.Eq(total, 0), shared.args[0] > big)
+    if node.is_Mul:
+        if not total.has(sp.log, log1p):
+            return None
+        return _Final(_Fired(sp.Piecewise((0, at_zero), (node, True)), ["softplus-factor", "zero-limit"]))
     # the sum widened (double-word in a float64 kernel): its terms cancel where ∂t crosses 0 (t = 1, γ near 1: 7 ULP
-    # at z = −4217, γ = 0.05 as a float64 sum); 0 where it is 0 and softplus(u) beyond 2¹⁰²⁰ (the zero-limit rule's
-    # select, which a widened sum would not meet; only there: the sum rounded to float64 is 0 at γ = 1 + 2⁻⁵², t = 1,
-    # where the widened one is 2⁻⁵⁴)
-    big = sp.Float(2.0 ** 1020)
-    return _Final(_Fired(sp.Piecewise((0, sp.And(sp.Eq(total, 0), shared.args[0] > big)),
-                                      (shared * widen(total), True)), ["softplus-factor", "zero-limit"]))
-
-
-def _softplus_times_log(node):
-    """softplus(u)·c, c a product free of u's inputs that holds a log (the far focal ∂γ with γ an input,
-    softplus(z)·(1 − t)^γ·log(1 − t)·(…)): 0 where c = 0 and u is beyond 2¹⁰²⁰, where it was ∞·0 = NaN (t = 0,
-    z = +inf: log 1 = 0); softplus(u)·0 at every finite u, so its limit there. The zero-limit rule does the same
-    where c is inputs and sums only."""
-    found = [f for f in node.args if isinstance(f, softplus)]
-    if len(found) != 1:
-        return None
-    rest = sp.Mul(*[f for f in node.args if f is not found[0]])
-    inputs = found[0].args[0].free_symbols
-    if not inputs or rest.free_symbols & inputs or rest.has(softplus) or not rest.has(sp.log, log1p):
-        return None
-    big = sp.Float(2.0 ** 1020)
-    return _Final(_Fired(sp.Piecewise((0, sp.And(sp.Eq(rest, 0), found[0].args[0] > big)), (node, True)),
-                         ["softplus-factor", "zero-limit"]))
+    # at z = −4217, γ = 0.05 as a float64 sum); the select at 0 only beyond 2¹⁰²⁰: the sum rounded to float64 is 0
+    # at γ = 1 + 2⁻⁵², t = 1, where the widened one is 2⁻⁵⁴
+    return _Final(_Fired(sp.Piecewise((0, at_zero), (shared * widen(total), True)), ["softplus-factor", "zero-limit"]))
 
 
 SOFTPLUS_FACTOR = Rule(
@@ -2598,7 +2599,9 @@ SOFTPLUS_FACTOR = Rule(
     "gradients, softplus(∓z) times powers of t), is ∞ − ∞ = NaN at u = +inf where the cᵢ have opposite signs "
     "(∂t at t = 1, z = −inf), overflows where one product does (∂t = ∞ at z = −1.797e308, t = 1 − 2⁻⁵³ for "
     "−4.49e307) and rounds each product before they cancel (18 ULP in float64 at z = −7499, t = 1, γ = 1/2); "
-    "softplus(u)·(c₁ + c₂) multiplies once, and the zero-limit rule returns 0 where c₁ + c₂ is 0",
+    "softplus(u)·(c₁ + c₂) multiplies once (the sum widened), 0 where c₁ + c₂ is 0 and u is beyond 2^1020; a product "
+    "of softplus(u) and a log (∂γ, (1 − t)^γ·log(1 − t)·softplus(z)·…) is 0 there too where the log is 0 (t = 0, "
+    "z = +inf: ∞·0 = NaN before)",
     local=_softplus_factor)
 _register(SOFTPLUS_FACTOR)
 _LOCAL = (_softplus_factor,) + _LOCAL[:-1]  # before collect, which would take two of the terms
