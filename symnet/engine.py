@@ -220,6 +220,26 @@ def _tidy(e: sp.Expr) -> sp.Expr:
                                      power_base=False, log=False)) if e.is_Add else e
 
 
+# the Result's last step for a rational function of one input: what the rational-function rule's generated code evaluates
+COLLECT_WHY = ("collect the numerator: one denominator, the numerator expanded (its leading terms cancel exactly here, "
+               "not in floating point: the form the generated code evaluates, rule rational-function)")
+
+
+def _collected(expanded: sp.Expr, w: sp.Symbol) -> sp.Expr | None:
+    """``expanded`` over one denominator with its numerator expanded, N/(c·∏Q_i^e_i), where it is a rational function
+    of the one input ``w`` (the rational-function rule's own reading of it, symnet/codegen/rewrite.py
+    ``_rational_parts``: (x² + 1)/(x² + 3x + 5)'s derivative shown as (3x² + 8x − 3)/(x² + 3x + 5)², where the
+    substituted form is P′Q − PQ′ over Q² as written); None where it is not one, or is already in that form."""
+    from .codegen.rewrite import _rational_parts  # (imported here: the code generator imports this module)
+
+    parts = _rational_parts(expanded)
+    if parts is None or parts[0] != w:
+        return None
+    x, numerator, factors, c = parts
+    collected = numerator.as_expr() / (c * sp.Mul(*(q.as_expr() ** e for q, e in factors)))
+    return None if collected == expanded else collected
+
+
 def _describe_paths(n: int) -> str:
     return "chain rule" if n == 1 else f"multivariable chain rule: sum over the {n} paths"
 
@@ -402,6 +422,10 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
             # d, as in the backward pass: the derivative along every path (one notation per result)
             lhs = Partial(out, w, total=True)
             results.append(Step(lhs, _chain(value, expanded), "substitute the forward pass", check))
+            collected = _collected(expanded, w)
+            if collected is not None:
+                results.append(Step(lhs, (collected,), COLLECT_WHY,
+                                    check_equal(collected, expanded, f"collected result ∂{out}/∂{w}")))
     if len(program.outputs) > 1:
         results.append(Step(sp.Symbol("J"), (jac,), f"rows {', '.join(map(_shown, program.outputs))}; "
                             f"columns {', '.join(map(_shown, wrt))}", "exact"))

@@ -861,12 +861,34 @@ _F("clamp", lambda x, lo, hi: sp.Min(sp.Max(x, lo), hi), arity=(3, 3),
    note="min(max(x, lo), hi)")
 _F("where", lambda cond, a, b: sp.Piecewise((a, cond), (b, True)), arity=(3, 3),
    note="where(cond, a, b): a Piecewise; cond is a comparison (x > 0, x <= y, ...)")
+# H(u) = u ≤ 0 ? 0 : 1 on both backends, so H(NaN) = 1: relu′ is H, and torch's relu backward is x ≤ 0 ? 0 : g (1 at
+# NaN, on every path); a product H(u)·g was that already (the heaviside-gate rule's select, NaN-through: g at NaN),
+# H alone was np.heaviside's NaN (NumPy) and tl.where(x > 0, 1, 0)'s 0 (Triton): relu′(NaN) depended on the
+# backend and on whether a factor stood beside it. Decided in session 19 (README's numerics paragraph); the cost,
+# documented there: the Heaviside function at NaN is 1, where torch.heaviside(x, 0) is 0 and np.heaviside NaN.
+NUMPY_HELPERS["_heaviside"] = '''\
+def _heaviside(x, out=None):
+    """H(x) = x ≤ 0 ? 0 : 1 into out: 0 at 0 (relu′(0) = 0, as torch) and below, 1 above and at NaN (torch's relu
+    backward)."""
+    x = np.asarray(x)
+    if out is None:
+        out = np.empty(x.shape, np.result_type(x, np.float32))
+    np.less_equal(x, 0, out=out)
+    np.subtract(1, out, out=out)
+    return out
+'''
+TRITON_DEVICE_HELPERS["_heaviside"] = '''\
+@triton.jit
+def _heaviside(x):
+    """H(x) = x ≤ 0 ? 0 : 1: 0 at 0 (relu′(0) = 0, as torch) and below, 1 above and at NaN (torch's relu backward)."""
+    return tl.where(x <= 0, 0.0, 1.0)
+'''
 _F("Heaviside", lambda x: sp.Heaviside(x, 0), aliases=("heaviside",), cls=sp.Heaviside,
    rule=Rule("step rule", "H′(u) = 0, undefined at u = 0", lambda u: sp.S.Zero, kink=True),
    kinks=_unary_kink, piecewise=lambda u, *h: _pw((0, u < 0), (h[0] if h else _half, sp.Eq(u, 0)), (1, True)),
-   numpy="np.heaviside({0}, 0, out={out})", triton="tl.where({0} > 0, 1.0, 0.0)",
-   mpmath=lambda x: mpmath.mpf(1) if x > 0 else mpmath.mpf(0), torch=lambda t, x: t.heaviside(x, t.zeros_like(x)),
-   boundaries=(0.0,), note="H(0) = 0, as torch.heaviside(x, 0) and relu′(0) in PyTorch")
+   numpy="_heaviside({0}, out={out})", numpy_helper="_heaviside", triton="_heaviside({0})",
+   mpmath=lambda x: mpmath.mpf(0) if x <= 0 else mpmath.mpf(1), torch=lambda t, x: t.heaviside(x, t.zeros_like(x)),
+   boundaries=(0.0,), note="H(0) = 0, as torch.heaviside(x, 0) and relu′(0) in PyTorch; H(NaN) = 1, as relu′(NaN) there")
 _F("sin", sp.sin, cls=sp.sin, rule=Rule("sine rule", "sin′(u) = cos(u)", sp.cos),
    numpy="np.sin({0}, out={out})", triton="tl.sin({0})", mpmath=mpmath.sin, torch=lambda t, x: t.sin(x))
 _F("cos", sp.cos, cls=sp.cos, rule=Rule("cosine rule", "cos′(u) = −sin(u)", lambda u: -sp.sin(u)),
@@ -1348,9 +1370,31 @@ _F("sigmoid", sigmoid, aliases=("σ",), cls=sigmoid,
    rule=Rule("sigmoid rule", "σ′(u) = σ(u)(1 − σ(u))", lambda u: sigmoid(u) * (1 - sigmoid(u))),
    numpy="_sigmoid({0}, out={out})", numpy_helper="_sigmoid", triton="_sigmoid({0})",
    mpmath=lambda x: 1 / (1 + mp_exp(-x)), torch=lambda t, x: t.sigmoid(x), family="activation")
+# relu(x) as torch computes it, x < 0 ? 0 : x (at::clamp_min, CPU scalar and vectorised): +0 below 0, x itself
+# elsewhere, so relu(−0.0) = −0.0 (a −0 is a real difference for a 1/x downstream: −inf, not inf) and relu(NaN) =
+# NaN. np.maximum(x, 0) and tl.maximum give +0 at −0.0 (session 18, tests/test_nan18.py), and NumPy leaves which of
+# two equal zeros maximum returns to the machine's instruction: the helpers below say it.
+NUMPY_HELPERS["_relu"] = '''\
+def _relu(x, out=None):
+    """relu(x) = x < 0 ? 0 : x into out, as torch: +0 below 0, x itself elsewhere (−0.0 stays −0.0, NaN stays
+    NaN). np.maximum(x, 0) is +0 at −0.0, so where x is ±0 it is x's own zero."""
+    x = np.asarray(x)
+    if out is None:
+        out = np.empty(x.shape, np.result_type(x, np.float32))
+    np.maximum(x, 0, out=out)
+    np.copyto(out, x, where=np.equal(x, 0))
+    return out
+'''
+TRITON_DEVICE_HELPERS["_relu"] = '''\
+@triton.jit
+def _relu(x):
+    """relu(x) = x < 0 ? 0 : x, as torch: +0 below 0, x itself elsewhere (−0.0 stays −0.0, NaN stays NaN;
+    tl.maximum(x, 0.0) is +0 at −0.0)."""
+    return tl.where(x < 0, 0.0, x)
+'''
 _F("relu", relu, cls=relu, rule=Rule("ReLU rule", "relu′(u) = H(u), undefined at u = 0", sp.Heaviside, kink=True),
    kinks=_unary_kink, piecewise=lambda u: _pw((0, u < 0), (u, True)),
-   numpy="np.maximum({0}, 0, out={out})", triton="tl.maximum({0}, 0.0, propagate_nan=tl.PropagateNan.ALL)",
+   numpy="_relu({0}, out={out})", numpy_helper="_relu", triton="_relu({0})",
    mpmath=lambda x: max(x, 0), torch=lambda t, x: t.relu(x), boundaries=(0.0,), family="activation")
 _F("softplus", lambda x, beta=None, threshold=None: _softplus(x, beta, threshold), arity=(1, 3), cls=softplus,
    rule=Rule("softplus rule", "softplus′(u) = σ(u)", sigmoid),
@@ -1436,7 +1480,10 @@ _act("hardtanh", lambda x, lo=-1, hi=1: sp.Piecewise((lo, x < _ordered("hardtanh
 _act("hardsigmoid", lambda x: sp.Piecewise((0, x <= -3), (x / 6 + _half, x < 3), (1, True)),
      lambda x: min(max(x / 6 + mpmath.mpf(1) / 2, 0), 1), lambda t, x: t.nn.functional.hardsigmoid(x),
      boundaries=(-3.0, 3.0))
-_act("hardswish", lambda x: sp.Piecewise((0, x <= -3), (x, x >= 3), (x * (x + 3) / 6, True)),
+# hardswish(x) = x·clamp(x + 3, 0, 6)/6 (Howard et al. 2019, "Searching for MobileNetV3"), written x·{0; 1; (x + 3)/6}
+# as torch computes it: x·0 below −3 is −0 (torch −0, a select's 0 was +0: tests/test_nan18.py), x·1 above 3 is x;
+# the derivative SymPy gives is the same select, {0; 1; x/3 + 1/2}
+_act("hardswish", lambda x: x * sp.Piecewise((0, x <= -3), (1, x >= 3), ((x + 3) / 6, True)),
      lambda x: x * min(max(x + 3, 0), 6) / 6, lambda t, x: t.nn.functional.hardswish(x), boundaries=(-3.0, 3.0))
 _act("logsigmoid", lambda x: -softplus(-x), lambda x: -mpmath.log1p(mp_exp(-x)),
      lambda t, x: t.nn.functional.logsigmoid(x))

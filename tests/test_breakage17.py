@@ -149,7 +149,7 @@ def test_logvar_f_at_its_zero_is_far_better_than_torch():
 def test_logvar_f_float32_at_its_zero_within_the_bound():
     """Was 41.2 ULP (NumPy float32) at p = 0, s = −0.09940636, t = 0.3 (a 2⁻³⁵ cancellation: the float32 kernel summed
     in float64). Session 18: a float32 kernel keeps the float64 body where its bound is within 2⁻³⁰ of it and takes
-    the double word elsewhere (doubleword.WITHIN): 0.50 ULP measured."""
+    the double word elsewhere (WidenedFunction.takes_within): 0.50 ULP measured."""
     ours, _ = _logvar_at_its_zero(np.float32)
     assert float(ours.max()) <= 8, ours.max()
 

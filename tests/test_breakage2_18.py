@@ -109,12 +109,9 @@ def test_quotient_square_beside_a_power_of_a():
 
 
 # quotient-square inside a sum: SymPy takes the factor x out of it (∂y of atan(x/y) + x·y is
-# x·(1 − 1/(y²·(1 + x²/y²)))), so the rule sees 1/(y²·(1 + x²/y²)) alone and writes ((1/m)/S)/m, which overflows
-# where m = max(|x|, |y|) < 2⁻⁵¹² though x·(…) does not; torch.autograd is finite there
-@pytest.mark.xfail(strict=True, reason="measured: float64 ∂y of atan(x/y) + x·y at x = y = 1e−160 is −inf (true "
-                   "−5e159, torch −5e159; float32 at 1e−25: −inf, true −5e24): quotient-square's ((1/m)/S)/m "
-                   "overflows where the factor x it needs was taken out of the sum by SymPy; a fix needs the "
-                   "outer factor distributed in first, not built")
+# x·(1 − 1/(y²·(1 + x²/y²)))), so the rule saw 1/(y²·(1 + x²/y²)) alone and wrote ((1/m)/S)/m, which overflowed
+# where m = max(|x|, |y|) < 2⁻⁵¹² though x·(…) does not (−inf at x = y = 1e−160; true and torch −5e159); session
+# 19: the factor x outside is taken into the sum (x − x/(x² + y²)); more arrangements in tests/test_misc19.py
 def test_quotient_square_inside_a_sum():
     formula = sp.atan(x / y) + x * y
     kernel = compiled(formula, "numpy", (x, y))

@@ -72,10 +72,9 @@ def _focal_dz(z, t, g):
 
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-03: focal(z, t, 0.25, gamma)'s ∂f/∂z at t = 1/2, z = 1e−30, "
-                   "γ = 0.7 is 7.69409e−32 for 7.69465e−32 (5.1e11 ULP float64; torch autograd 0): where ∂z crosses 0 "
-                   "at z = 0 (t = 1/2) the cancellation is not widened; symnet derive --stable's hazard table finds it")
 def test_focal_with_gamma_an_input_dz_near_its_zero():
+    # was 7.69409e−32 for 7.69465e−32 (5.1e11 ULP float64; torch autograd 0): the two products γ·α_t·(1 − t)·Q·P·σσ
+    # and γ·t·α_t·Q·P·σσ (Q, P the mixture-power rule's selects) were not collected into (1 − 2t)·…, 0 at t = 1/2
     import numpy as np
 
     import symnet

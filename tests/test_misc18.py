@@ -176,7 +176,8 @@ def _f32_ulps(got, want):
 def test_float32_sums_at_their_zeros_in_double_words_where_float64_is_not_enough():
     """A float32 kernel's widened sum at its zero (t the float32 nearest the function and its neighbours): the float64
     body's own rounding (2⁻⁵³ of the terms) is past a float32 ULP of what is left where it cancels past 2²⁹. Now the
-    float32 kernel takes the double word where the float64 bound is not within 2⁻³⁰ of the sum (doubleword.WITHIN).
+    float32 kernel takes the double word where the float64 bound is not within 2⁻³⁰ of the sum (the widened
+    function's ``within``: WidenedFunction.takes_within).
     Measured (before → after): e^x − t·x 5.29 → 0.498 ULP; bce_logits ∂z = σ(z) − y 1.28 → 0.4997."""
     with mpmath.workdps(60):
         rng = np.random.default_rng(5)

@@ -4,7 +4,7 @@ loop, which is also what torch's CUDA kernels compute) and 1000 elements (the ve
 disagree, so where they do symnet is held to one of them, named.
 
 Measured with torch 2.13 (CPU, AVX512), derivative at x = NaN (scalar path / vectorised path → symnet):
-    relu          1 / 1              → NaN  (strict xfail below: symnet's Heaviside)
+    relu          1 / 1              → 1    (was NaN; session 19: H(u) = u ≤ 0 ? 0 : 1, README)
     leaky_relu    0.01 / 0.01        → 0.01
     relu6         1 / 0              → 1    (the scalar path)
     hardtanh      1 / 0              → 1    (the scalar path)
@@ -14,9 +14,9 @@ Measured with torch 2.13 (CPU, AVX512), derivative at x = NaN (scalar path / vec
     elu, celu     1 / NaN            → NaN  (the vectorised path); selu 1.0507 / NaN → NaN
     hardswish     1 / NaN            → NaN  (the vectorised path)
 Sign of a zero value at a kink or ±0 (scalar / vectorised → symnet):
-    relu(−0.0)          −0 / −0      → +0   (strict xfail below)
+    relu(−0.0)          −0 / −0      → −0   (was +0: session 19)
     relu6, hardtanh, leaky_relu, elu, celu, selu, hardswish at −0.0: −0 / −0 → −0
-    hardswish(−3)       −0 / −0      → +0   (strict xfail below: the select's 0; torch −3·0/6)
+    hardswish(−3)       −0 / −0      → −0   (was +0, the select's 0; torch −3·0/6: session 19, x·{0; 1; …})
     softshrink(−0.5), softshrink(−1e−30), softshrink(−0.0):  −0 / +0  → +0 (the vectorised path)
     hardshrink(±0.5, ±0.0, ±1e−30): +0 / +0 → +0;  relu, relu6 at −0.5, −3: +0 / +0 → +0;  hardsigmoid(−3): +0 → +0
 """
@@ -107,10 +107,9 @@ _ZEROS = [("relu6", -0.0), ("relu6", -0.5), ("hardtanh", -0.0), ("leaky_relu", -
           ("celu", -0.0), ("selu", -0.0), ("hardswish", -0.0), ("hardshrink", -0.5), ("hardshrink", 0.5),
           ("hardshrink", -0.0), ("hardshrink", -1e-30), ("hardsigmoid", -3.0), ("relu", -0.5),
           ("softshrink", 0.5), ("softshrink", 0.0),
-          pytest.param("relu", -0.0, marks=pytest.mark.xfail(strict=True, reason="measured: symnet relu(−0.0) = +0.0, "
-                                                                                 "torch −0.0 on both paths")),
-          pytest.param("hardswish", -3.0, marks=pytest.mark.xfail(
-              strict=True, reason="measured: symnet hardswish(−3) = +0.0 (the select's 0), torch −0.0 (−3·0/6)"))]
+          # session 19: relu as torch's x < 0 ? 0 : x (was np.maximum/tl.maximum: +0 at −0.0), hardswish as
+          # x·{0; 1; (x + 3)/6} (was the select's +0 at −3; torch −3·0/6 = −0)
+          ("relu", -0.0), ("hardswish", -3.0), ("hardswish", -5.0), ("hardswish", -1e30)]
 
 
 @pytest.mark.parametrize("backend", ["numpy", "triton"])
@@ -123,11 +122,15 @@ def test_sign_of_zero_as_torch(name, point, dtype, backend):
         assert _same(float(f[0]), want), (name, point, n, float(f[0]), want)
 
 
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.xfail(strict=True, reason="measured: symnet relu′(NaN) is NaN (Heaviside(NaN)); torch 1 on both paths")
-def test_relu_derivative_at_nan_as_torch(dtype):
-    _, df = _symnet("relu", "numpy", dtype, [np.nan])
-    assert _same(float(df[0]), _torch("relu", dtype, np.nan, 1)[1])
+def test_relu_derivative_at_nan_as_torch(dtype, backend):
+    """Decided in session 19 (README, the numerics paragraph): relu′(NaN) = 1, torch's x ≤ 0 ? 0 : g on both paths,
+    as symnet's relu′·g already was (the heaviside-gate select); alone it was NaN (NumPy) or 0 (Triton)."""
+    f, df = _symnet("relu", backend, dtype, [np.nan])
+    assert math.isnan(f[0])
+    for n in (1, 1000):
+        assert _same(float(df[0]), _torch("relu", dtype, np.nan, n)[1]), (n, float(df[0]))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -181,10 +184,9 @@ def test_bfloat16_softmax_cross_entropy_sum_rounds_to_nearest():
     assert float(got) == float(torch.tensor(math.log(3), dtype=torch.float64).to(torch.bfloat16)) == 1.1015625
 
 
-@pytest.mark.xfail(strict=True, reason="measured: nll_loss of bfloat16 logits −2⁻¹²⁶, −2⁻¹²⁷ summed 1.18e−38, torch "
-                                       "1.76e−38: the row-wise kernels load bfloat16 with .to(), not _upcast, and the "
-                                       "interpreter's upcast of the subnormal 2⁻¹²⁷ is 0")
 def test_bfloat16_row_wise_subnormal_logits():
+    """Was 1.18e−38 (torch 1.76e−38): the row-wise kernels loaded bfloat16 with .to(), and the interpreter's upcast
+    of the subnormal 2⁻¹²⁷ is 0; session 19: every load of z, t, g goes through _upcast (by the bits, exact)."""
     torch = triton_torch()
     z = torch.tensor([[-2.0 ** -126, 0.0], [-2.0 ** -127, 0.0]], dtype=torch.bfloat16)
     r = torch.zeros(2, dtype=torch.int64)

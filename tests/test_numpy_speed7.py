@@ -125,8 +125,8 @@ def test_the_faster_forms_are_printed(monkeypatch):
         loop = source[source.index("for _i in range"):]
         assert "np.where(" not in loop, name
         # σ(z) in the float32 kernel's inline widened body shared e^−|z| (e=exp_neg_abs_z) before session 18; now a
-        # float32 kernel calls the widened sum's function (doubleword.WITHIN: double word where float64 is not
-        # enough), which computes its own e^−|z|; the kernel's is computed once for the rest
+        # float32 kernel calls the widened sum's function (its within, WidenedFunction.takes_within: double word
+        # where float64 is not enough), which computes its own e^−|z|; the kernel's is computed once for the rest
         assert loop.count("exp_neg_abs_z = np.exp(") == 1 or name == "block sigmoid", name
     grad = _module(FORMULAS["sigmoid_mse_grad"](), True, monkeypatch)["__source__"]
     # σ(z)·σ(−z) beside another factor: E/(1 + E)², one quotient with the rounding of 1 + E taken back

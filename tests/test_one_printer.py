@@ -253,13 +253,17 @@ def test_user_variables_named_like_the_temporaries_triton():
 def test_the_numpy_printer_keeps_float32():
     from symnet.codegen.backends.numpy.printer import NumpyExpressionPrinter
     x = sp.Symbol("x", **R)
-    printer = NumpyExpressionPrinter(set(), dtype="_dtype")
+    from symnet.registry import NUMPY_HELPERS
+    helpers: set = set()
+    printer = NumpyExpressionPrinter(helpers, dtype="_dtype")
     a = np.linspace(-2, 2, 9, dtype=np.float32)
     scope = {"np": np, "x": a, "_dtype": a.dtype}
     for e in (sp.sqrt(2) * x, sp.log(2) + x, sp.exp(3) * x, 2 * sp.pi * x, x / 3,
               sp.Piecewise((1, x > 0), (0, True)), sp.Piecewise((x, x > 0), (sp.Rational(1, 3), True)),
               sp.Heaviside(x, 0), sp.Max(x, 0), sp.Abs(x) ** sp.Rational(3, 2) + 1):
         code = printer.doprint(e)
+        for name in helpers:  # the registry's helpers the code calls (H: _heaviside, session 19)
+            exec(NUMPY_HELPERS[name], scope)  # noqa: S102 - the generator's own helper text
         got = eval(code, scope)  # noqa: S307 - the printer's own output, on a test array
         assert np.asarray(got).dtype == np.float32, (e, code, np.asarray(got).dtype)
         want = sp.lambdify(x, e, "numpy")(a.astype(np.float64))

@@ -175,11 +175,9 @@ def test_triton_at_a_few_points(which, dtype):
             assert _ulps(got, want[j], dtype) <= BOUND[dtype], f"{name} at {p}: got {got!r}, want {mpmath.nstr(want[j], 17)}"
 
 
-@pytest.mark.xfail(strict=True, reason="measured: log(1 + (p − t)²/s) is inf in float64 at p − t = 1e200, s = 1 "
-                   "(true 921.03; ∂p 0 where 2e−200, ∂s −0 where −1; torch the same): log1p of the scaled-square "
-                   "form overflows; 2·log|p − t| − log s + log1p(s/(p − t)²) is not in the rational-function family "
-                   "(three inputs, a log) and not built")
 def test_log1p_of_an_overflowing_quotient():
+    """Session 18 measured log(1 + (p − t)²/s) inf in float64 at p − t = 1e200, s = 1 (true 921.03; torch the same);
+    session 19's overflowing-log1p rule takes log X = 2·log|p − t| − log|s| past X = 2¹⁰⁰⁰ (tests/test_gauss19.py)."""
     p, t, s = sp.symbols("p t s", real=True)
     formula = sp.log(1 + (p - t) ** 2 / s)
     kernel = compiled(formula, "numpy", (p, t, s))

@@ -146,6 +146,8 @@ from test_erfcx18 import RULE_CASES as _ERFCX18  # noqa: E402  (rounded-log-argu
 RULE_CASES += _ERFCX18
 from test_rational18 import RULE_CASES as _RATIONAL18  # noqa: E402  (rational-function: tests/test_rational18.py)
 RULE_CASES += _RATIONAL18
+from test_gauss19 import RULE_CASES as _GAUSS19  # noqa: E402  (overflowing-log1p, zero-scaled-exp: tests/test_gauss19.py)
+RULE_CASES += _GAUSS19
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -226,6 +228,8 @@ UNDECIDED |= {"softplus-factor"}  # a select at softplus(u) = 0·… beyond u = 
 UNDECIDED |= {"hypot-slope"}  # sign, Min and |·| of p − t and δ: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"rounded-log-argument"}  # log p as Σ n·log|a| under sign(a)… > 0 where p leaves float64's range, and
 # log1p(p) as log p above 2¹⁰⁰⁰ (to 2⁻¹⁰⁰⁰ relative: not an identity); simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"overflowing-log1p"}  # log1p(X) as log X above X = 2¹⁰⁰⁰ (to 2⁻¹⁰⁰⁰ relative: not an identity); the 50-digit check holds
+UNDECIDED |= {"zero-scaled-exp"}  # a select at p − t = 0 (Eq): simplify cannot decide; the 50-digit check holds
 
 
 def _plain(e):

@@ -322,7 +322,7 @@ def _dw_widened_063f068f73(y, z, double_word, needed=True, within=3.330669073872
 
 
 def _dw_widened_6fd886a8eb(y, z, double_word, needed=True, within=3.3306690738724404e-16):
-    """tanh(z/2)/2 + {0 if |z| > log(3); 1/2 − y otherwise}, rounded once. In a float64 kernel: the float64 body where a bound of its error
+    """tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}, rounded once. In a float64 kernel: the float64 body where a bound of its error
     is within 3u of it, double-word arithmetic (hi + lo, about 106 bits) elsewhere where ``needed``
     (where a select takes it), the float64 value where that is not finite. In a float32 one likewise,
     the bound within ``within`` (2⁻³⁰) where the float64 body is not enough."""
@@ -330,7 +330,7 @@ def _dw_widened_6fd886a8eb(y, z, double_word, needed=True, within=3.330669073872
         y = np.asarray(y, np.float64)
         z = np.asarray(z, np.float64)
         if not double_word:
-            return np.tanh(z/2)/2 + np.where((np.abs(z) > 1.0986122886681098), 0, 1/2 - y)
+            return np.tanh(z/2)/2 + np.where((np.abs(z) <= 1.0986122886681098), 1/2 - y, 0)
         # the float64 body, each value beside a bound of its error (doubleword._Bound); kept
         # where the bound is within 3u of the value or the select does not take it,
         # double-word elsewhere (a sum that cancels, a value that is not finite)
@@ -338,9 +338,9 @@ def _dw_widened_6fd886a8eb(y, z, double_word, needed=True, within=3.330669073872
         neg_y = -y
         # half_minus_y = 1/2 − y
         half_minus_y = neg_y + 0.5
-        # where_abs_z_gt_log_three = {0 if |z| > log(3); 1/2 − y otherwise}
-        where_abs_z_gt_log_three = np.where((np.abs(z) > 1.0986122886681098), 0.0, half_minus_y)
-        abs_where_abs_z_gt_log_three = np.abs(where_abs_z_gt_log_three)
+        # where_abs_z_le_log_three = {1/2 − y if |z| ≤ log(3); 0 otherwise}
+        where_abs_z_le_log_three = np.where((np.abs(z) <= 1.0986122886681098), half_minus_y, 0.0)
+        abs_where_abs_z_le_log_three = np.abs(where_abs_z_le_log_three)
         # half_times_z = z/2
         half_times_z = 0.5*z
         # tanh_half_times_z = tanh(z/2)
@@ -350,10 +350,10 @@ def _dw_widened_6fd886a8eb(y, z, double_word, needed=True, within=3.330669073872
         # half_times_tanh_half_times_z = tanh(z/2)/2
         half_times_tanh_half_times_z = 0.5*tanh_half_times_z
         half_times_tanh_half_times_z_err = 0.5*tanh_half_times_z_err
-        # sum_1 = tanh(z/2)/2 + {0 if |z| > log(3); 1/2 − y otherwise}
-        sum_1 = where_abs_z_gt_log_three + half_times_tanh_half_times_z
+        # sum_1 = tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}
+        sum_1 = where_abs_z_le_log_three + half_times_tanh_half_times_z
         abs_sum_1 = np.abs(sum_1)
-        sum_1_err = 1.1102230246251565e-16*abs_where_abs_z_gt_log_three + half_times_tanh_half_times_z_err + 1.1102230246251565e-16*abs_sum_1
+        sum_1_err = 1.1102230246251565e-16*abs_where_abs_z_le_log_three + half_times_tanh_half_times_z_err + 1.1102230246251565e-16*abs_sum_1
         keep = (sum_1_err <= within*abs_sum_1) & (abs_sum_1 < np.inf)  # within 3u (a float32 kernel: 2⁻³⁰), finite
         keep |= np.logical_not(needed)
         if keep.all():
@@ -364,20 +364,20 @@ def _dw_widened_6fd886a8eb(y, z, double_word, needed=True, within=3.330669073872
             result = np.array(np.broadcast_to(sum_1, redo.shape), np.float64)
             y = np.broadcast_to(y, redo.shape)[redo]
             z = np.broadcast_to(z, redo.shape)[redo]
-        plain = np.tanh(z/2)/2 + np.where((np.abs(z) > 1.0986122886681098), 0, 1/2 - y)
+        plain = np.tanh(z/2)/2 + np.where((np.abs(z) <= 1.0986122886681098), 1/2 - y, 0)
         # half_minus_y = 1/2 − y
         half_minus_y_hi, half_minus_y_lo = _dw_two_sum((-y), 0.5)
-        # where_abs_z_gt_log_three = {0 if |z| > log(3); 1/2 − y otherwise}
-        where_abs_z_gt_log_three_hi = np.where((np.abs(z) > 1.0986122886681098), 0.0, half_minus_y_hi)
-        where_abs_z_gt_log_three_lo = np.where((np.abs(z) > 1.0986122886681098), 0.0, half_minus_y_lo)
+        # where_abs_z_le_log_three = {1/2 − y if |z| ≤ log(3); 0 otherwise}
+        where_abs_z_le_log_three_hi = np.where((np.abs(z) <= 1.0986122886681098), half_minus_y_hi, 0.0)
+        where_abs_z_le_log_three_lo = np.where((np.abs(z) <= 1.0986122886681098), half_minus_y_lo, 0.0)
         # half_times_z = z/2
         half_times_z_hi, half_times_z_lo = _dw_two_prod(0.5, z)
         # tanh_half_times_z = tanh(z/2)
         tanh_half_times_z_hi, tanh_half_times_z_lo = _dw_tanh(half_times_z_hi, half_times_z_lo)
         # half_times_tanh_half_times_z = tanh(z/2)/2
         half_times_tanh_half_times_z_hi, half_times_tanh_half_times_z_lo = _dw_mul_fp(tanh_half_times_z_hi, tanh_half_times_z_lo, 0.5)
-        # sum_1 = tanh(z/2)/2 + {0 if |z| > log(3); 1/2 − y otherwise}
-        sum_1_hi, sum_1_lo = _dw_add(where_abs_z_gt_log_three_hi, where_abs_z_gt_log_three_lo, half_times_tanh_half_times_z_hi, half_times_tanh_half_times_z_lo)
+        # sum_1 = tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}
+        sum_1_hi, sum_1_lo = _dw_add(where_abs_z_le_log_three_hi, where_abs_z_le_log_three_lo, half_times_tanh_half_times_z_hi, half_times_tanh_half_times_z_lo)
         double = np.where(np.isfinite(sum_1_hi) & np.isfinite(plain), sum_1_hi, plain)
         if not some:
             return double
@@ -386,7 +386,7 @@ def _dw_widened_6fd886a8eb(y, z, double_word, needed=True, within=3.330669073872
 
 
 def _dw_widened_90bcd99b33(y, z, double_word, needed=True, within=3.3306690738724404e-16):
-    """−σ(−z) + {0 if z ≤ log(3); 1 − y otherwise}, rounded once. In a float64 kernel: the float64 body where a bound of its error
+    """−σ(−z) + {1 − y if z > log(3); 0 otherwise}, rounded once. In a float64 kernel: the float64 body where a bound of its error
     is within 3u of it, double-word arithmetic (hi + lo, about 106 bits) elsewhere where ``needed``
     (where a select takes it), the float64 value where that is not finite. In a float32 one likewise,
     the bound within ``within`` (2⁻³⁰) where the float64 body is not enough."""
@@ -394,7 +394,7 @@ def _dw_widened_90bcd99b33(y, z, double_word, needed=True, within=3.330669073872
         y = np.asarray(y, np.float64)
         z = np.asarray(z, np.float64)
         if not double_word:
-            return np.where((z <= 1.0986122886681098), 0, 1 - y) - _sigmoid(-z)
+            return np.where((z > 1.0986122886681098), 1 - y, 0) - _sigmoid(-z)
         # the float64 body, each value beside a bound of its error (doubleword._Bound); kept
         # where the bound is within 3u of the value or the select does not take it,
         # double-word elsewhere (a sum that cancels, a value that is not finite)
@@ -402,18 +402,18 @@ def _dw_widened_90bcd99b33(y, z, double_word, needed=True, within=3.330669073872
         neg_y = -y
         # one_minus_y = 1 − y
         one_minus_y = neg_y + 1.0
-        # where_z_le_log_three = {0 if z ≤ log(3); 1 − y otherwise}
-        where_z_le_log_three = np.where((z <= 1.0986122886681098), 0.0, one_minus_y)
-        abs_where_z_le_log_three = np.abs(where_z_le_log_three)
+        # where_z_gt_log_three = {1 − y if z > log(3); 0 otherwise}
+        where_z_gt_log_three = np.where((z > 1.0986122886681098), one_minus_y, 0.0)
+        abs_where_z_gt_log_three = np.abs(where_z_gt_log_three)
         # neg_z = −z
         neg_z = -z
         # sig_neg_z = σ(−z)
         sig_neg_z = _sigmoid(neg_z)
-        # sum_1 = −σ(−z) + {0 if z ≤ log(3); 1 − y otherwise}
-        sum_1 = where_z_le_log_three - sig_neg_z
+        # sum_1 = −σ(−z) + {1 − y if z > log(3); 0 otherwise}
+        sum_1 = where_z_gt_log_three - sig_neg_z
         abs_sig_neg_z = np.abs(sig_neg_z)
         abs_sum_1 = np.abs(sum_1)
-        sum_1_err = 1.1102230246251565e-16*abs_where_z_le_log_three + 4.440892098500626e-16*abs_sig_neg_z + 1.1102230246251565e-16*abs_sum_1
+        sum_1_err = 1.1102230246251565e-16*abs_where_z_gt_log_three + 4.440892098500626e-16*abs_sig_neg_z + 1.1102230246251565e-16*abs_sum_1
         keep = (sum_1_err <= within*abs_sum_1) & (abs_sum_1 < np.inf)  # within 3u (a float32 kernel: 2⁻³⁰), finite
         keep |= np.logical_not(needed)
         if keep.all():
@@ -424,16 +424,16 @@ def _dw_widened_90bcd99b33(y, z, double_word, needed=True, within=3.330669073872
             result = np.array(np.broadcast_to(sum_1, redo.shape), np.float64)
             y = np.broadcast_to(y, redo.shape)[redo]
             z = np.broadcast_to(z, redo.shape)[redo]
-        plain = np.where((z <= 1.0986122886681098), 0, 1 - y) - _sigmoid(-z)
+        plain = np.where((z > 1.0986122886681098), 1 - y, 0) - _sigmoid(-z)
         # one_minus_y = 1 − y
         one_minus_y_hi, one_minus_y_lo = _dw_two_sum((-y), 1.0)
-        # where_z_le_log_three = {0 if z ≤ log(3); 1 − y otherwise}
-        where_z_le_log_three_hi = np.where((z <= 1.0986122886681098), 0.0, one_minus_y_hi)
-        where_z_le_log_three_lo = np.where((z <= 1.0986122886681098), 0.0, one_minus_y_lo)
+        # where_z_gt_log_three = {1 − y if z > log(3); 0 otherwise}
+        where_z_gt_log_three_hi = np.where((z > 1.0986122886681098), one_minus_y_hi, 0.0)
+        where_z_gt_log_three_lo = np.where((z > 1.0986122886681098), one_minus_y_lo, 0.0)
         # sig_neg_z = σ(−z)
         sig_neg_z_hi, sig_neg_z_lo = _dw_sigmoid((-z), 0.0)
-        # sum_1 = −σ(−z) + {0 if z ≤ log(3); 1 − y otherwise}
-        sum_1_hi, sum_1_lo = _dw_add(where_z_le_log_three_hi, where_z_le_log_three_lo, (-sig_neg_z_hi), (-sig_neg_z_lo))
+        # sum_1 = −σ(−z) + {1 − y if z > log(3); 0 otherwise}
+        sum_1_hi, sum_1_lo = _dw_add(where_z_gt_log_three_hi, where_z_gt_log_three_lo, (-sig_neg_z_hi), (-sig_neg_z_lo))
         double = np.where(np.isfinite(sum_1_hi) & np.isfinite(plain), sum_1_hi, plain)
         if not some:
             return double

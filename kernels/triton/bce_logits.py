@@ -341,25 +341,25 @@ def _dw_widened_063f068f73(y, z):
 
 @triton.jit
 def _dw_widened_6fd886a8eb(y, z):
-    """tanh(z/2)/2 + {0 if |z| > log(3); 1/2 − y otherwise}, rounded once: in double-word arithmetic (hi + lo, about 106 bits)
+    """tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}, rounded once: in double-word arithmetic (hi + lo, about 106 bits)
     in a float64 kernel, in float64 in a float32 one; the float64 value where either is not finite."""
     y_f64 = y.to(tl.float64)
     z_f64 = z.to(tl.float64)
-    plain = _tanh(z_f64/2.0)/2.0 + tl.where(tl.abs(z_f64) > tl.full([], 1.0986122886681098, tl.float64), 0.0, 0.5 - y_f64)
+    plain = _tanh(z_f64/2.0)/2.0 + tl.where(tl.abs(z_f64) <= tl.full([], 1.0986122886681098, tl.float64), 0.5 - y_f64, 0.0)
     if y.dtype == tl.float64:  # resolved when compiled
         # half_minus_y = 1/2 − y
         half_minus_y_hi, half_minus_y_lo = _dw_two_sum((-y_f64), 0.5)
-        # where_abs_z_gt_log_three = {0 if |z| > log(3); 1/2 − y otherwise}
-        where_abs_z_gt_log_three_hi = tl.where(tl.abs(z_f64) > tl.full([], 1.0986122886681098, tl.float64), 0.0, half_minus_y_hi)
-        where_abs_z_gt_log_three_lo = tl.where(tl.abs(z_f64) > tl.full([], 1.0986122886681098, tl.float64), 0.0, half_minus_y_lo)
+        # where_abs_z_le_log_three = {1/2 − y if |z| ≤ log(3); 0 otherwise}
+        where_abs_z_le_log_three_hi = tl.where(tl.abs(z_f64) <= tl.full([], 1.0986122886681098, tl.float64), half_minus_y_hi, 0.0)
+        where_abs_z_le_log_three_lo = tl.where(tl.abs(z_f64) <= tl.full([], 1.0986122886681098, tl.float64), half_minus_y_lo, 0.0)
         # half_times_z = z/2
         half_times_z_hi, half_times_z_lo = _dw_two_prod(0.5, z_f64)
         # tanh_half_times_z = tanh(z/2)
         tanh_half_times_z_hi, tanh_half_times_z_lo = _dw_tanh(half_times_z_hi, half_times_z_lo)
         # half_times_tanh_half_times_z = tanh(z/2)/2
         half_times_tanh_half_times_z_hi, half_times_tanh_half_times_z_lo = _dw_mul_fp(tanh_half_times_z_hi, tanh_half_times_z_lo, 0.5)
-        # sum_1 = tanh(z/2)/2 + {0 if |z| > log(3); 1/2 − y otherwise}
-        sum_1_hi, sum_1_lo = _dw_add(where_abs_z_gt_log_three_hi, where_abs_z_gt_log_three_lo, half_times_tanh_half_times_z_hi, half_times_tanh_half_times_z_lo)
+        # sum_1 = tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}
+        sum_1_hi, sum_1_lo = _dw_add(where_abs_z_le_log_three_hi, where_abs_z_le_log_three_lo, half_times_tanh_half_times_z_hi, half_times_tanh_half_times_z_lo)
         result = tl.where((tl.abs(sum_1_hi) < float("inf")) & (tl.abs(plain) < float("inf")), sum_1_hi, plain)
     else:
         result = plain
@@ -368,21 +368,21 @@ def _dw_widened_6fd886a8eb(y, z):
 
 @triton.jit
 def _dw_widened_90bcd99b33(y, z):
-    """−σ(−z) + {0 if z ≤ log(3); 1 − y otherwise}, rounded once: in double-word arithmetic (hi + lo, about 106 bits)
+    """−σ(−z) + {1 − y if z > log(3); 0 otherwise}, rounded once: in double-word arithmetic (hi + lo, about 106 bits)
     in a float64 kernel, in float64 in a float32 one; the float64 value where either is not finite."""
     y_f64 = y.to(tl.float64)
     z_f64 = z.to(tl.float64)
-    plain = tl.where(z_f64 <= tl.full([], 1.0986122886681098, tl.float64), 0.0, 1.0 - y_f64) - _sigmoid(-z_f64)
+    plain = tl.where(z_f64 > tl.full([], 1.0986122886681098, tl.float64), 1.0 - y_f64, 0.0) - _sigmoid(-z_f64)
     if y.dtype == tl.float64:  # resolved when compiled
         # one_minus_y = 1 − y
         one_minus_y_hi, one_minus_y_lo = _dw_two_sum((-y_f64), 1.0)
-        # where_z_le_log_three = {0 if z ≤ log(3); 1 − y otherwise}
-        where_z_le_log_three_hi = tl.where(z_f64 <= tl.full([], 1.0986122886681098, tl.float64), 0.0, one_minus_y_hi)
-        where_z_le_log_three_lo = tl.where(z_f64 <= tl.full([], 1.0986122886681098, tl.float64), 0.0, one_minus_y_lo)
+        # where_z_gt_log_three = {1 − y if z > log(3); 0 otherwise}
+        where_z_gt_log_three_hi = tl.where(z_f64 > tl.full([], 1.0986122886681098, tl.float64), one_minus_y_hi, 0.0)
+        where_z_gt_log_three_lo = tl.where(z_f64 > tl.full([], 1.0986122886681098, tl.float64), one_minus_y_lo, 0.0)
         # sig_neg_z = σ(−z)
         sig_neg_z_hi, sig_neg_z_lo = _dw_sigmoid((-z_f64), 0.0)
-        # sum_1 = −σ(−z) + {0 if z ≤ log(3); 1 − y otherwise}
-        sum_1_hi, sum_1_lo = _dw_add(where_z_le_log_three_hi, where_z_le_log_three_lo, (-sig_neg_z_hi), (-sig_neg_z_lo))
+        # sum_1 = −σ(−z) + {1 − y if z > log(3); 0 otherwise}
+        sum_1_hi, sum_1_lo = _dw_add(where_z_gt_log_three_hi, where_z_gt_log_three_lo, (-sig_neg_z_hi), (-sig_neg_z_lo))
         result = tl.where((tl.abs(sum_1_hi) < float("inf")) & (tl.abs(plain) < float("inf")), sum_1_hi, plain)
     else:
         result = plain

@@ -27,6 +27,15 @@ import triton.language as tl
 
 
 @triton.jit
+def _upcast(x, dtype: tl.constexpr):
+    """x as dtype (float32 or float64); a bfloat16 x exactly by its bits, float32's top half: Triton's
+    interpreter upcasts bfloat16 subnormals wrong (2⁻¹²⁷ → 0, 1.0e−39 → 4.4e−39; triton 3.9)."""
+    if x.dtype == tl.bfloat16:
+        return (x.to(tl.int16, bitcast=True).to(tl.int32) << 16).to(tl.float32, bitcast=True).to(dtype)
+    return x.to(dtype)
+
+
+@triton.jit
 def _stored(x, ptr):
     """x (float32 or float64) rounded once, to nearest even, to ptr's element type. bfloat16 is rounded in the
     bits: a float64 x to float32 rounded to odd first (truncated, its last bit set where inexact: 24 bits ≥ 8 + 2,
@@ -710,7 +719,7 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_ptr, o
     w_r = tl.load(w_ptr + cls, mask=valid & ~ignored, other=0.0).to(acc)  # the class's weight
     if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
         idx = cols
-        zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+        zj = _upcast(tl.load(z_row + idx, mask=idx < V, other=float("-inf")), acc)
         zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
         if CAP:  # c = s·tanh(z_j/s), which the formulas call z
             if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
@@ -743,7 +752,7 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_ptr, o
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
             idx = off + cols
-            zj = z_next.to(acc)
+            zj = _upcast(z_next, acc)
             z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
             zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
@@ -771,7 +780,7 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_ptr, o
             m = m_new
             m_lo = m_lo_new
         s0 = s0 + (n_at_max - 1.0)
-    z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
+    z_r = _upcast(tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")), acc)
     z_r_lo = tl.zeros_like(z_r)  # c's low part (CAP == 2)
     if CAP:  # c = s·tanh(z_j/s), which the formulas call z
         if CAP == 2:  # float64 logits: c in double-word, z_r + z_r_lo (its gaps c_j − m need it)
@@ -807,7 +816,7 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_ptr, o
         down_s0 = tl.zeros([], acc)
         for off in range(0, V, BLOCK_V):
             idx = off + cols
-            zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+            zj = _upcast(tl.load(z_row + idx, mask=idx < V, other=float("-inf")), acc)
             zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
                 if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
@@ -899,7 +908,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
     w_r = tl.load(w_ptr + cls, mask=valid & ~ignored, other=0.0).to(acc)  # the class's weight
     if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
         idx = cols
-        zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+        zj = _upcast(tl.load(z_row + idx, mask=idx < V, other=float("-inf")), acc)
         zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
         if CAP:  # c = s·tanh(z_j/s), which the formulas call z
             if CAP == 2:  # float64 logits: sech²(z_j/s) in double-word, rounded once
@@ -944,7 +953,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
             idx = off + cols
-            zj = z_next.to(acc)
+            zj = _upcast(z_next, acc)
             z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
             zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
@@ -978,7 +987,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
             m = m_new
             m_lo = m_lo_new
         s0 = s0 + (n_at_max - 1.0)
-    z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
+    z_r = _upcast(tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")), acc)
     z_r_lo = tl.zeros_like(z_r)  # c's low part (CAP == 2)
     if CAP:  # c = s·tanh(z_j/s), which the formulas call z
         if CAP == 2:  # float64 logits: c in double-word, z_r + z_r_lo (its gaps c_j − m need it)
@@ -1044,7 +1053,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
         z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
         for back in range(0, V, BLOCK_V):
             idx = last - back + cols
-            zj = z_next.to(acc)
+            zj = _upcast(z_next, acc)
             z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
@@ -1085,7 +1094,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
         down_s0 = tl.zeros([], acc)
         for off in range(0, V, BLOCK_V):
             idx = off + cols
-            zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+            zj = _upcast(tl.load(z_row + idx, mask=idx < V, other=float("-inf")), acc)
             zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
                 if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
@@ -1180,7 +1189,7 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
     ignored = False
     if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
         idx = cols
-        zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+        zj = _upcast(tl.load(z_row + idx, mask=idx < V, other=float("-inf")), acc)
         zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
         if CAP:  # c = s·tanh(z_j/s), which the formulas call z
             if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
@@ -1188,7 +1197,7 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
                 zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
             else:
                 zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
-        tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
+        tj = _upcast(tl.load(t_row + idx, mask=idx < V, other=0.0), acc)
         wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
@@ -1221,7 +1230,7 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
             idx = off + cols
-            zj = z_next.to(acc)
+            zj = _upcast(z_next, acc)
             z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
             zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
@@ -1230,7 +1239,7 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
                     zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
                 else:
                     zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
-            tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
+            tj = _upcast(tl.load(t_row + idx, mask=idx < V, other=0.0), acc)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
@@ -1288,7 +1297,7 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
         down_s1 = tl.zeros([], acc)
         for off in range(0, V, BLOCK_V):
             idx = off + cols
-            zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+            zj = _upcast(tl.load(z_row + idx, mask=idx < V, other=float("-inf")), acc)
             zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
                 if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
@@ -1296,7 +1305,7 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
                     zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
                 else:
                     zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
-            tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
+            tj = _upcast(tl.load(t_row + idx, mask=idx < V, other=0.0), acc)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             # down_s0 = Σ_j w_j·(m·_down − _down·z_j)
             down_s0 = down_s0 + tl.sum(tl.where(idx < V, wj*(_down*m - _down*zj), 0.0), axis=0)
@@ -1373,7 +1382,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
     ignored = False
     if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
         idx = cols
-        zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+        zj = _upcast(tl.load(z_row + idx, mask=idx < V, other=float("-inf")), acc)
         zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
         if CAP:  # c = s·tanh(z_j/s), which the formulas call z
             if CAP == 2:  # float64 logits: sech²(z_j/s) in double-word, rounded once
@@ -1385,7 +1394,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
                 zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
             else:
                 zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
-        tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
+        tj = _upcast(tl.load(t_row + idx, mask=idx < V, other=0.0), acc)
         wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
@@ -1426,7 +1435,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
             idx = off + cols
-            zj = z_next.to(acc)
+            zj = _upcast(z_next, acc)
             z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
             zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
@@ -1435,7 +1444,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
                     zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
                 else:
                     zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
-            tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
+            tj = _upcast(tl.load(t_row + idx, mask=idx < V, other=0.0), acc)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
@@ -1527,7 +1536,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
         z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
         for back in range(0, V, BLOCK_V):
             idx = last - back + cols
-            zj = z_next.to(acc)
+            zj = _upcast(z_next, acc)
             z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
@@ -1540,7 +1549,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
                     zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
                 else:
                     zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
-            tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
+            tj = _upcast(tl.load(t_row + idx, mask=idx < V, other=0.0), acc)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             # t_times_w = t_j·w_j
             t_times_w = tj*wj
@@ -1574,7 +1583,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
         down_s1 = tl.zeros([], acc)
         for off in range(0, V, BLOCK_V):
             idx = off + cols
-            zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+            zj = _upcast(tl.load(z_row + idx, mask=idx < V, other=float("-inf")), acc)
             zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
                 if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
@@ -1582,7 +1591,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
                     zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
                 else:
                     zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
-            tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)
+            tj = _upcast(tl.load(t_row + idx, mask=idx < V, other=0.0), acc)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             # down_s0 = Σ_j w_j·(m·_down − _down·z_j)
             down_s0 = down_s0 + tl.sum(tl.where(idx < V, wj*(_down*m - _down*zj), 0.0), axis=0)

@@ -23,6 +23,15 @@ import triton.language as tl
 
 
 @triton.jit
+def _upcast(x, dtype: tl.constexpr):
+    """x as dtype (float32 or float64); a bfloat16 x exactly by its bits, float32's top half: Triton's
+    interpreter upcasts bfloat16 subnormals wrong (2⁻¹²⁷ → 0, 1.0e−39 → 4.4e−39; triton 3.9)."""
+    if x.dtype == tl.bfloat16:
+        return (x.to(tl.int16, bitcast=True).to(tl.int32) << 16).to(tl.float32, bitcast=True).to(dtype)
+    return x.to(dtype)
+
+
+@triton.jit
 def _stored(x, ptr):
     """x (float32 or float64) rounded once, to nearest even, to ptr's element type. bfloat16 is rounded in the
     bits: a float64 x to float32 rounded to odd first (truncated, its last bit set where inexact: 24 bits ≥ 8 + 2,
@@ -139,7 +148,7 @@ def _logsumexp_kernel(z_ptr, lse_ptr, V, z_stride, F64: tl.constexpr, BLOCK_V: t
     acc: tl.constexpr = tl.float64 if F64 else tl.float32
     if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
         idx = cols
-        zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+        zj = _upcast(tl.load(z_row + idx, mask=idx < V, other=float("-inf")), acc)
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
@@ -153,7 +162,7 @@ def _logsumexp_kernel(z_ptr, lse_ptr, V, z_stride, F64: tl.constexpr, BLOCK_V: t
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
             idx = off + cols
-            zj = z_next.to(acc)
+            zj = _upcast(z_next, acc)
             z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
@@ -201,7 +210,7 @@ def _logsumexp_grad_kernel(z_ptr, lse_ptr, dz_ptr, V, z_stride, dz_stride, F64: 
     acc: tl.constexpr = tl.float64 if F64 else tl.float32
     if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
         idx = cols
-        zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+        zj = _upcast(tl.load(z_row + idx, mask=idx < V, other=float("-inf")), acc)
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
@@ -215,7 +224,7 @@ def _logsumexp_grad_kernel(z_ptr, lse_ptr, dz_ptr, V, z_stride, dz_stride, F64: 
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
             idx = off + cols
-            zj = z_next.to(acc)
+            zj = _upcast(z_next, acc)
             z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
@@ -245,7 +254,7 @@ def _logsumexp_grad_kernel(z_ptr, lse_ptr, dz_ptr, V, z_stride, dz_stride, F64: 
         z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
         for back in range(0, V, BLOCK_V):
             idx = last - back + cols
-            zj = z_next.to(acc)
+            zj = _upcast(z_next, acc)
             z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             # exp_shifted = exp(−m + z_j)
             exp_shifted = _exp_twosum(zj, -m)

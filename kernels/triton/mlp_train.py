@@ -53,6 +53,12 @@ def _sigmoid(x):
 
 
 @triton.jit
+def _heaviside(x):
+    """H(x) = x ≤ 0 ? 0 : 1: 0 at 0 (relu′(0) = 0, as torch) and below, 1 above and at NaN (torch's relu backward)."""
+    return tl.where(x <= 0, 0.0, 1.0)
+
+
+@triton.jit
 def _twosum_error(x, y, s):
     """The rounding error e of s = fl(x + y), x + y = s + e exactly (Knuth's TwoSum); 0 where s is
     not finite."""
@@ -69,6 +75,13 @@ def _exp_twosum(x, y):
     e = _twosum_error(x, y, s)
     t = tl.exp(s)
     return tl.where(t < float("inf"), t + t * e, t)  # t = inf: inf·e would be NaN or −inf
+
+
+@triton.jit
+def _relu(x):
+    """relu(x) = x < 0 ? 0 : x, as torch: +0 below 0, x itself elsewhere (−0.0 stays −0.0, NaN stays NaN;
+    tl.maximum(x, 0.0) is +0 at −0.0)."""
+    return tl.where(x < 0, 0.0, x)
 
 
 def _device_ok(name, x):
@@ -735,7 +748,7 @@ def _mlp_relu_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr
             # z_i = b_i + Σ_k (a_k·W_ik)
             z1 = b1[None, :] + tl.dot(a0, tl.trans(W1), input_precision=PRECISION)
             # y_i = relu(z_i); padded units 0
-            a1 = tl.where(c1[None, :] < D1, tl.maximum(z1, 0.0, propagate_nan=tl.PropagateNan.ALL), 0.0)
+            a1 = tl.where(c1[None, :] < D1, _relu(z1), 0.0)
 
             # layer 2: z_i = Σ_k W_ik a_k + b_i
             # z_i = b_i + Σ_k (a_k·W_ik)
@@ -769,7 +782,7 @@ def _mlp_relu_linear_ce_kernel(x_ptr, t_ptr, order_ptr, lr_ptr, loss_ptr, W1_ptr
 
             # layer 1, backward: δ_j = g_j·H(z_j); ∂C/∂W = δ aᵀ, ∂C/∂b = δ, ∂C/∂a = Wᵀδ
             # δ_i = H(z_i)·g_i
-            d1 = tl.where(z1 > 0, 1.0, 0.0)*g1
+            d1 = _heaviside(z1)*g1
             # ∂C/∂W_ik = a_k·δ_i, summed over the batch: δᵀ·a
             dW1 += tl.dot(tl.trans(d1), a0, input_precision=PRECISION)
             # ∂C/∂b_i = δ_i, summed over the batch

@@ -16,6 +16,15 @@ import triton.language as tl
 
 
 @triton.jit
+def _upcast(x, dtype: tl.constexpr):
+    """x as dtype (float32 or float64); a bfloat16 x exactly by its bits, float32's top half: Triton's
+    interpreter upcasts bfloat16 subnormals wrong (2⁻¹²⁷ → 0, 1.0e−39 → 4.4e−39; triton 3.9)."""
+    if x.dtype == tl.bfloat16:
+        return (x.to(tl.int16, bitcast=True).to(tl.int32) << 16).to(tl.float32, bitcast=True).to(dtype)
+    return x.to(dtype)
+
+
+@triton.jit
 def _stored(x, ptr):
     """x (float32 or float64) rounded once, to nearest even, to ptr's element type. bfloat16 is rounded in the
     bits: a float64 x to float32 rounded to odd first (truncated, its last bit set where inexact: 24 bits ≥ 8 + 2,
@@ -356,7 +365,7 @@ def _nll_loss_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, loss_lo_ptr, out_ptr, count_
     w_r = tl.load(w_ptr + cls, mask=valid & ~ignored, other=0.0).to(acc)  # the class's weight
     if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
         idx = cols
-        zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+        zj = _upcast(tl.load(z_row + idx, mask=idx < V, other=float("-inf")), acc)
         wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
@@ -367,12 +376,12 @@ def _nll_loss_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, loss_lo_ptr, out_ptr, count_
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
             idx = off + cols
-            zj = z_next.to(acc)
+            zj = _upcast(z_next, acc)
             z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             m = m_new
-    z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
+    z_r = _upcast(tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")), acc)
     # C = −w_r·z_r
     loss = tl.where(ignored, 0.0, -w_r*z_r)
     tl.store(loss_ptr + row, _stored(loss, loss_ptr))
@@ -458,7 +467,7 @@ def _nll_loss_grad_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, loss_lo_ptr, dz_ptr, ou
     w_r = tl.load(w_ptr + cls, mask=valid & ~ignored, other=0.0).to(acc)  # the class's weight
     if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
         idx = cols
-        zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+        zj = _upcast(tl.load(z_row + idx, mask=idx < V, other=float("-inf")), acc)
         wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
@@ -469,12 +478,12 @@ def _nll_loss_grad_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, loss_lo_ptr, dz_ptr, ou
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
             idx = off + cols
-            zj = z_next.to(acc)
+            zj = _upcast(z_next, acc)
             z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
             m = m_new
-    z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
+    z_r = _upcast(tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")), acc)
     # C = −w_r·z_r
     loss = tl.where(ignored, 0.0, -w_r*z_r)
     tl.store(loss_ptr + row, _stored(loss, loss_ptr))
@@ -506,7 +515,7 @@ def _nll_loss_grad_kernel(z_ptr, r_ptr, w_ptr, loss_ptr, loss_lo_ptr, dz_ptr, ou
         z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
         for back in range(0, V, BLOCK_V):
             idx = last - back + cols
-            zj = z_next.to(acc)
+            zj = _upcast(z_next, acc)
             z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
             # ∂C/∂l_j = −w_r·δ_jr

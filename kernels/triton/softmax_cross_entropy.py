@@ -52,6 +52,15 @@ def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.cons
 
 
 @triton.jit
+def _upcast(x, dtype: tl.constexpr):
+    """x as dtype (float32 or float64); a bfloat16 x exactly by its bits, float32's top half: Triton's
+    interpreter upcasts bfloat16 subnormals wrong (2⁻¹²⁷ → 0, 1.0e−39 → 4.4e−39; triton 3.9)."""
+    if x.dtype == tl.bfloat16:
+        return (x.to(tl.int16, bitcast=True).to(tl.int32) << 16).to(tl.float32, bitcast=True).to(dtype)
+    return x.to(dtype)
+
+
+@triton.jit
 def _stored(x, ptr):
     """x (float32 or float64) rounded once, to nearest even, to ptr's element type. bfloat16 is rounded in the
     bits: a float64 x to float32 rounded to odd first (truncated, its last bit set where inexact: 24 bits ≥ 8 + 2,
@@ -217,7 +226,7 @@ def _softmax_cross_entropy_kernel(z_ptr, r_ptr, loss_ptr, out_ptr, count_ptr, V,
     valid = (cls >= 0) & (cls < V)  # a class outside [0, V) is never read
     if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
         idx = cols
-        zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+        zj = _upcast(tl.load(z_row + idx, mask=idx < V, other=float("-inf")), acc)
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
@@ -231,7 +240,7 @@ def _softmax_cross_entropy_kernel(z_ptr, r_ptr, loss_ptr, out_ptr, count_ptr, V,
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
             idx = off + cols
-            zj = z_next.to(acc)
+            zj = _upcast(z_next, acc)
             z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
@@ -240,7 +249,7 @@ def _softmax_cross_entropy_kernel(z_ptr, r_ptr, loss_ptr, out_ptr, count_ptr, V,
             n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             m = m_new
         s0 = s0 + (n_at_max - 1.0)
-    z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
+    z_r = _upcast(tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")), acc)
     # C = −log p_r = −log(exp(z_r)/Σ_k exp(z_k))
     loss = tl.where(ignored, 0.0, (m - z_r) + _log1p(s0))
     tl.store(loss_ptr + row, _stored(loss, loss_ptr))
@@ -312,7 +321,7 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
     valid = (cls >= 0) & (cls < V)  # a class outside [0, V) is never read
     if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers
         idx = cols
-        zj = tl.load(z_row + idx, mask=idx < V, other=float("-inf")).to(acc)
+        zj = _upcast(tl.load(z_row + idx, mask=idx < V, other=float("-inf")), acc)
         m = tl.max(zj, axis=0)
         # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)
         shift = tl.where(m == float("-inf"), 0.0, m)
@@ -326,7 +335,7 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
         z_next = tl.load(z_row + cols, mask=cols < V, other=float("-inf"))
         for off in range(0, V, BLOCK_V):
             idx = off + cols
-            zj = z_next.to(acc)
+            zj = _upcast(z_next, acc)
             z_next = tl.load(z_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other=float("-inf"))
             m_new = tl.maximum(m, tl.max(zj, axis=0))
             shift = tl.where(m_new == float("-inf"), 0.0, m_new)
@@ -335,7 +344,7 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
             n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             m = m_new
         s0 = s0 + (n_at_max - 1.0)
-    z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")).to(acc)
+    z_r = _upcast(tl.load(z_row + cls, mask=valid & ~ignored, other=float("nan")), acc)
     # sum_rest = (Σ_j exp_shifted − 1)
     sum_rest = s0
     # inv0 = 1/(1 + sum_rest)
@@ -367,7 +376,7 @@ def _softmax_cross_entropy_grad_kernel(z_ptr, r_ptr, loss_ptr, dz_ptr, out_ptr, 
         z_next = tl.load(z_row + last + cols, mask=last + cols < V, other=0.0)
         for back in range(0, V, BLOCK_V):
             idx = last - back + cols
-            zj = z_next.to(acc)
+            zj = _upcast(z_next, acc)
             z_next = tl.load(z_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)
             # exp_shifted = exp(−m + z_j)
             exp_shifted = _exp_twosum(zj, -m)

@@ -47,8 +47,11 @@ softmax or log-softmax) computes every output again from its inputs with one emi
 e^(a_i − m) of a 24-term softmax are computed once for its 25 outputs and each output is rounded once (the float64
 terms' own roundings alone left it 2.38 ULP off; tests/test_sm18.py). Its e^x is ``_dw_exp_table``: in NumPy
 table-driven (:func:`_exp_table_text`: Tang's method, 2⁻⁶⁶, a fifth of ``_dw_exp``'s operations), in Triton
-``_dw_exp_short`` (four squarings, 2⁻⁶⁰, a third: the written 24-term softmax's float64 kernel compiles for sm_90 in
-83 s of CPU, 195 s with ``_dw_exp``, 6 s before the block; benchmarks/results/sm18-sm90.txt).
+``_dw_exp_short`` (two squarings, 2⁻⁶², some 145 operations where ``_dw_exp`` takes 390: the written 24-term
+softmax's float64 kernel compiled for sm_90 in 195 s of CPU with ``_dw_exp``, 83 s with session 18's four squarings,
+6 s before the block; benchmarks/results/sm18-sm90.txt, and what session 19 measured there). Triton's compile time
+grows with about the square of a kernel's operations (its coalescing pass takes the slice of every load and store
+over the whole kernel), so the block's operations are counted, not only its registers.
 """
 from __future__ import annotations
 
@@ -56,6 +59,7 @@ import functools
 import hashlib
 import keyword
 import math
+from typing import NamedTuple
 
 import sympy as sp
 from sympy.codegen.cfunctions import log1p
@@ -64,7 +68,7 @@ from ..render import text
 from .names import FALLBACK_WORDS, _math_name
 
 __all__ = ["PRIMITIVES", "PRIMITIVE_NEEDS", "ORDER", "GENERATED_PREFIX", "primitive_text", "primitive_needs",
-           "widened_function", "leaf_identifiers", "generated_last", "double_word_block"]
+           "widened_function", "WidenedFunction", "leaf_identifiers", "generated_last", "double_word_block"]
 
 GENERATED_PREFIX = "_dw_widened_"
 
@@ -79,6 +83,8 @@ _CONSTANTS = {
     "C4_HI": 0.041666666666666664, "C4_LO": 2.3129646346357427e-18,
     "C5_HI": 0.008333333333333333, "C5_LO": 1.1564823173178714e-19, "C6": 1 / 720, "C7": 1 / 5040, "C8": 1 / 40320, "C9": 1 / 362880,
     "C10": 1 / 3628800, "C11": 1 / 39916800,
+    # ln 2 = LN2_A + LN2_B42 + LN2_C42 (the first two of 42 bits: k times each exact for |k| < 2¹¹; mpmath, 60 digits)
+    "LN2_B42": 5.49792301870721e-14, "LN2_C42": 1.1612227229362532e-26,
     "C6_HI": 0.001388888888888889, "C6_LO": -5.300543954373577e-20,
     "C7_HI": 0.0001984126984126984, "C7_LO": 1.7209558293420705e-22,
     "REDUCE": 2.0 ** -8, "TINY": 2.0 ** -100, "LOG_TINY": 2.0 ** -900, "LOG_UP": 2.0 ** 600,
@@ -242,23 +248,25 @@ def _dw_exp(x_hi, x_lo):
 ''',
     "_dw_exp_short": '''\
 def _dw_exp_short(x_hi, x_lo):
-    """e^x of a double-word to about 2⁻⁶⁰ relative where it is normal (Triton's e^x in a whole kernel in double
-    words, _dw_exp_table: enough for an output rounded once, 2⁻⁷ ULP; about a third of _dw_exp's operations, whose
-    24 copies in a written 24-term softmax took 195 s of CPU to compile for sm_90, 83 s so): x = k·ln 2 + r as in
-    _dw_exp_reduced, s = r/16, e^s − 1 = s_hi + (s_hi²/2 + … + s_hi⁹/9! + s_lo·e^s_hi) with only s_hi in
-    double-word (the rest below 2⁻¹² of 1, rounded at 2⁻⁶⁵; s¹⁰/10! is 2⁻⁷⁷), 4 times p → 2p + p² (each doubling
-    the error), then 2^k·(1 + p)."""
+    """e^x of a double-word to about 2⁻⁶² relative where it is normal (Triton's e^x in a whole kernel in double
+    words, _dw_exp_table: enough for an output rounded once, 2⁻⁹ ULP; some 145 operations, _dw_exp's 390: a written
+    24-term softmax inlines 24 copies, and Triton's compile time grows with the square of a kernel's operations).
+    x = k·ln 2 + r, |r| ≤ ln 2/2, ln 2 in three parts (of 42, 42 and 53 bits: k times the first or the second exact
+    for |k| < 2¹¹, and x less k times the first), r = r_hi + r_lo by two TwoSums; s = r/4, e^s − 1 = s + s²/2 +
+    s³·(1/6 + … + s⁸/11!) + s_lo·(1 + s + s²/2) with s² by TwoProduct (exact) and the rest in float64 (below 2⁻¹³
+    of 1, rounded at 2⁻⁶⁶; s¹²/12! is 2⁻⁷⁰), twice p → 2p + p² (each doubling the error), then 2^k·(1 + p).
+    (Before session 19: s = r/16 with s²/2 in float64 and four squarings, 190 operations, 2⁻⁵⁹·⁹.)"""
     x = M.minimum(M.maximum(x_hi, -746.0), 710.0)
     k = M.floor(x * INV_LN2 + 0.5)
-    k_ln2_hi, k_ln2_lo = _dw_two_prod_bounded(k, LN2_B)
-    r_hi, r_lo = _dw_add(x - k * LN2_A, M.where(x == x_hi, x_lo, 0.0), -k_ln2_hi, -(k_ln2_lo + k * LN2_C))
-    s = r_hi * 0.0625
-    s_lo = r_lo * 0.0625
-    tail = s * s * (0.5 + s * (C3_HI + s * (C4_HI + s * (C5_HI + s * (C6 + s * (C7 + s * (C8 + s * C9)))))))
-    tail = tail + s_lo * (1.0 + s * (1.0 + 0.5 * s))
-    p_hi, p_lo = _dw_fast_two_sum(s, tail)
-    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
-    p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
+    r_hi, r_lo = _dw_two_sum(x - k * LN2_A, -(k * LN2_B42))
+    r_hi, r_lo = _dw_two_sum(r_hi, r_lo + (M.where(x == x_hi, x_lo, 0.0) - k * LN2_C42))
+    s = r_hi * 0.25
+    s_lo = r_lo * 0.25
+    q, q_lo = _dw_two_prod_bounded(s, s)
+    tail = s * q * (C3_HI + s * (C4_HI + s * (C5_HI + s * (C6 + s * (C7 + s * (C8 + s * (C9 + s * (C10 + s * C11))))))))
+    tail = tail + (0.5 * q_lo + s_lo * (1.0 + s * (1.0 + 0.5 * s)))
+    p_hi, p_lo = _dw_fast_two_sum(s, 0.5 * q)
+    p_hi, p_lo = _dw_fast_two_sum(p_hi, p_lo + tail)
     p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
     p_hi, p_lo = _dw_twice_plus_square(p_hi, p_lo)
     e_hi, e_lo = _dw_add_fp(p_hi, p_lo, 1.0)
@@ -494,6 +502,71 @@ def _tw_log(x_hi, x_lo, x_tail):
     return h, m, tail
 ''',
 })
+
+# erf(x) of a float64 x in triple words (issue 16, session 19: gaussian_nll(x, t, erf(v)) at its zero crossing, where
+# f = −4.9e−18 from terms of 0.17 (a 2⁵⁵ cancellation), took erf(v)'s float64 rounding, 1.6e16 ULP of f; torch 2.4e16):
+# A&S 7.1.6, erf x = (2/√π)·x·e^(−x²)·Σ (2x²)ⁿ/(1·3·…·(2n + 1)), every term positive (no cancellation, unlike the
+# Taylor series 7.1.5), to n = 48 (the rest below 2⁻¹¹⁵ of the sum at |x| = 2), Horner in triple words (_tw_mul,
+# _tw_add); x² = p + e exactly (TwoProduct) and e^(−x²) = e^(−p)·(1 − e + e²/2) (e³/6 below 2⁻¹⁵⁰), e^(−p) from
+# _tw_exp_reduced: about 2⁻¹²⁰ relative. For |x| ≤ 2 only (the emitter's select takes the float64 erf beyond, where
+# erf x > 0.995 and its rounding is no more than float64's there).
+ERF_SERIES_TO = 2.0  # |x| up to which _tw_erf is taken
+_ERF_TERMS = 48
+
+
+def _triple_float(value) -> tuple:
+    """An mpmath number as three float64 (hi, lo, tail), each the rounding of what the ones before leave."""
+    import mpmath
+    hi = float(value)
+    lo = float(value - mpmath.mpf(hi))
+    return hi, lo, float(value - mpmath.mpf(hi) - mpmath.mpf(lo))
+
+
+@functools.cache
+def _erf_constants() -> dict:
+    """The series' coefficients 2ⁿ/(2n + 1)!! and 2/√π as triple words: ERF_C<n>_HI/LO/TAIL, TWO_OVER_SQRT_PI_*."""
+    import mpmath
+    out = {}
+    with mpmath.workdps(60):
+        for n in range(_ERF_TERMS + 1):
+            for part, v in zip(("HI", "LO", "TAIL"), _triple_float(mpmath.mpf(2) ** n / mpmath.fac2(2 * n + 1))):
+                out[f"ERF_C{n}_{part}"] = v
+        for part, v in zip(("HI", "LO", "TAIL"), _triple_float(2 / mpmath.sqrt(mpmath.pi))):
+            out[f"TWO_OVER_SQRT_PI_{part}"] = v
+    return out
+
+
+def _erf_text() -> str:
+    """The text of _tw_erf (the Horner steps unrolled, the coefficients by name)."""
+    n = _ERF_TERMS
+    lines = [
+        "def _tw_erf(x):",
+        '    """erf x of a float64 x, |x| ≤ 2 (clamped there), as a triple word: (2/√π)·x·e^(−x²)·Σ (2x²)ⁿ/(2n + 1)!!',
+        '    (A&S 7.1.6, positive terms) to n = 48, in triple words; about 2⁻¹²⁰ relative."""',
+        f"    a = M.minimum(M.maximum(x, {-ERF_SERIES_TO!r}), {ERF_SERIES_TO!r})",
+        "    y_hi, y_lo = _dw_two_prod(a, a)",
+        f"    s_hi, s_lo, s_tail = ERF_C{n}_HI + 0.0 * a, ERF_C{n}_LO + 0.0 * a, ERF_C{n}_TAIL + 0.0 * a",
+    ]
+    for k in range(n - 1, -1, -1):
+        lines.append("    s_hi, s_lo, s_tail = _tw_mul(s_hi, s_lo, s_tail, y_hi, y_lo, 0.0)")
+        lines.append(f"    s_hi, s_lo, s_tail = _tw_add(s_hi, s_lo, s_tail, ERF_C{k}_HI, ERF_C{k}_LO, ERF_C{k}_TAIL)")
+    lines += [
+        "    k, p_hi, p_lo, p_tail = _tw_exp_reduced(-y_hi)",
+        "    e_hi, e_lo, e_tail = _tw_add(p_hi, p_lo, p_tail, 1.0, 0.0, 0.0)",
+        "    e_hi, e_lo = _dw_scale(e_hi, e_lo, k)",
+        "    e_tail, e_zero = _dw_scale(e_tail, 0.0 * e_tail, k)",
+        "    f_hi, f_lo, f_tail = _tw_add(1.0, 0.0, 0.0, -y_lo, 0.5 * y_lo * y_lo, 0.0)",
+        "    e_hi, e_lo, e_tail = _tw_mul(e_hi, e_lo, e_tail, f_hi, f_lo, f_tail)",
+        "    s_hi, s_lo, s_tail = _tw_mul(s_hi, s_lo, s_tail, e_hi, e_lo, e_tail)",
+        "    s_hi, s_lo, s_tail = _tw_mul(s_hi, s_lo, s_tail, TWO_OVER_SQRT_PI_HI, TWO_OVER_SQRT_PI_LO, TWO_OVER_SQRT_PI_TAIL)",
+        "    return _tw_mul(s_hi, s_lo, s_tail, a, 0.0, 0.0)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+_CONSTANTS.update(_erf_constants())
+PRIMITIVES["_tw_erf"] = _erf_text()
+
 
 # e^v and σ(v) of a double-word v as the last step of a widened body (the rounded-argument rule's e^v and σ(v),
 # whose v the code rounds): first order in v's lo part, from the float64 function of v's hi part. v_lo is at most
@@ -941,8 +1014,9 @@ PRIMITIVE_NEEDS = {
     "_dw_nexpsq_first": ("_dw_two_prod", "_dw_exp_first"),
     "_dw_nexpsq2_first": ("_dw_two_prod", "_dw_exp_first"),
     "_dw_exp_table": ("_dw_exp_short",),
-    "_dw_exp_short": ("_dw_two_prod_bounded", "_dw_add", "_dw_fast_two_sum", "_dw_twice_plus_square", "_dw_add_fp",
-                      "_dw_scale"),
+    "_tw_erf": ("_dw_two_prod", "_tw_mul", "_tw_add", "_tw_exp_reduced", "_dw_scale"),
+    "_dw_exp_short": ("_dw_two_sum", "_dw_two_prod_bounded", "_dw_fast_two_sum", "_dw_twice_plus_square",
+                      "_dw_add_fp", "_dw_scale"),
 }
 ORDER = ["_dw_two_sum", "_dw_fast_two_sum", "_dw_split", "_dw_split_bounded", "_dw_two_prod",
          "_dw_two_prod_bounded", "_dw_add", "_dw_add_fp", "_dw_mul", "_dw_mul_fp", "_dw_mul_bounded",
@@ -952,6 +1026,7 @@ ORDER += ["_dw_exp_first", "_dw_sigmoid_first", "_dw_nexpsq_first", "_dw_nexpsq2
 ORDER += ["_dw_softplus_first"]  # the rounded-softplus-argument rule's (above)
 ORDER += ["_dw_log_first", "_dw_log1p_first"]  # the rounded-log-argument rule's of a rounded sum (above)
 ORDER += ["_tw_mul", "_tw_square", "_tw_div", "_tw_add", "_tw_exp_reduced", "_tw_log"]  # triple words (above)
+ORDER += ["_tw_erf"]  # erf of a float64 in triple words (above)
 ORDER += ["_dw_exp_short", "_dw_exp_table"]  # a whole kernel in double words (double_word_block): its e^x
 
 
@@ -1259,10 +1334,12 @@ class _Emitter:
             return self._emit(e, f"_dw_div(1.0, 0.0, {r.hi}, {self._lo(r)})", ("_dw_div",))
         if _half_integer(exp):  # x^(n/2) = x^⌊n/2⌋·√x (x^(−3/2) = x^(−1/2)/x)
             return self._product(_split_half_power(e))
-        if not exp.is_number:
+        if not exp.is_number or exp.is_Rational and not exp.is_Integer:
             # b^γ, γ an input: e^(γ·log b), log b and the product in double-word (b^γ of a b rounded to float64 is
             # off by |γ|·u relative: 682 ULP at γ = 1035, the focal loss's (1 − p_t)^γ); b ≤ 0 gives a NaN or inf
-            # here, where the function returns the float64 body's value
+            # here, where the function returns the float64 body's value. A constant fractional exponent the same:
+            # b^(3/4) in float64 (libm's pow of the double-word b's hi) left focal(z, t, 1/4, 3/4)'s ∂t 1.7e15 ULP off
+            # where its terms cancel (t = 0, z = −0.2564); log b is one value, shared by b^(3/4) and b^(−1/4)
             return self._function(e, "exp", sp.Mul(exp, sp.log(base), evaluate=False))
         return self._plain(e)
 
@@ -1339,6 +1416,8 @@ class _Emitter:
         sums holding a number), a double word (its tail 0) elsewhere."""
         if e.is_number and e not in self.values:
             return self._triple_constant(e)
+        if isinstance(e, (sp.Max, sp.Min)) and any(type(a).__name__ == "erf" for a in e.args):
+            return self._triple_extremum(e)  # max(ε, erf(v)): gaussian_nll's variance clamped
         if e in self.values or isinstance(e, (sp.Max, sp.Min)) or (isinstance(e, sp.Add) and len(e.args) == 2 and all(
                 a in self.values or (-a) in self.values or (a.is_number and self._triple_constant(a).lo is None)
                 for a in e.args)):
@@ -1375,6 +1454,12 @@ class _Emitter:
         elif isinstance(e, sp.log):
             a = self.triple(e.args[0])
             v = self._emit3(e, f"_tw_log({self._words(a)})", ("_dw_log",) if self.backend == "numpy" else ("_tw_log",))
+        elif type(e).__name__ == "erf" and self.value(e.args[0]).lo is None:
+            # erf(v) of a float64 v in triple words up to |v| = 2 (_tw_erf), the float64 erf beyond (erf v > 0.995)
+            x = self.value(e.args[0]).hi
+            series = self._emit3(e, f"_tw_erf({x})", ("_tw_erf",))
+            inside = f"({x} <= {ERF_SERIES_TO!r}) & ({x} >= {-ERF_SERIES_TO!r})"
+            v = self.select(e, inside, series, self.value(e))
         elif isinstance(e, sp.Piecewise) and e.args[-1][1] == sp.true:
             pieces = list(e.args)
             acc = self.triple(pieces[-1][0])
@@ -1388,6 +1473,21 @@ class _Emitter:
             v = self.value(e)
         self.values[key] = v
         return v
+
+    def _triple_extremum(self, e) -> _Value:
+        """Max/Min of triple words, by their hi parts (where they tie, the first: the two differ by less than an ulp of
+        the hi, and are both in triple words)."""
+        key = ("triple", e)
+        if key in self.values:
+            return self.values[key]
+        op = ">=" if isinstance(e, sp.Max) else "<="
+        args = list(e.args)
+        acc = self.triple(args[0])
+        for k, a in enumerate(args[1:], 2):
+            b = self.triple(a)
+            acc = self.select(type(e)(*args[:k], evaluate=False), f"{acc.hi} {op} {b.hi}", acc, b)
+        self.values[key] = acc
+        return acc
 
     def _triple_constant(self, c) -> _Value:
         """A number as a triple word: its float64, the rest's float64 and the rest's (159 bits: 10⁻⁸ is 2⁻¹⁰⁷ of
@@ -1448,13 +1548,16 @@ def _triple_exact(e, leaves, backend: str) -> bool:
             isinstance(a, sp.UnevaluatedExpr) and isinstance(a.args[0], sp.Add) and _triple_exact(a.args[0], leaves, backend))
             for a in e.args)
     if isinstance(e, (sp.Max, sp.Min)):
-        return all(a in leaves or a.is_number or (-a) in leaves for a in e.args)
+        return all(a in leaves or a.is_number or (-a) in leaves or (type(a).__name__ == "erf" and a.args[0] in leaves)
+                   for a in e.args)
     if isinstance(e, sp.Mul):
         return all(_triple_exact(a, leaves, backend) for a in e.args)
     if isinstance(e, sp.Pow):
         return bool(e.exp.is_Integer and 1 <= abs(e.exp) <= 8 and _triple_exact(e.base, leaves, backend))
     if isinstance(e, sp.log) or type(e).__name__ == "log1p":
         return _triple_exact(e.args[0], leaves, backend)
+    if type(e).__name__ == "erf":  # of an input: _tw_erf
+        return e.args[0] in leaves
     if isinstance(e, sp.Piecewise):
         return e.args[-1][1] == sp.true and all(_triple_exact(x, leaves, backend) for x, _ in e.args)
     return False
@@ -1476,21 +1579,29 @@ def _triple_worthy(body, leaves, backend: str) -> bool:
 
 
 KEEP_RELATIVE = 3 * 2.0 ** -53  # kept where the bound is within 3u of the value: ≤ 3 ULP
-WITHIN: set = set()  # the generated NumPy functions taking ``within`` (a float32 kernel passes 2⁻³⁰): by name
 # a triple-worthy sum (_triple_worthy) in double words where the float64 bound is within 2⁻¹⁰ of the value: the
 # double word's operations round at 2⁻¹⁰⁰ or so of their results where the float64 ones round at 2⁻⁵³ (the bound
 # counts at least that), so its error is within 2⁻⁴⁷ of the bound, 2⁻⁵⁷ of the value (1/16 ULP); triple words past it
 DEEP_RELATIVE = 2.0 ** -10
+# a body whose least bound (_least_bound) is past 3u keeps nothing in a float64 kernel, but a float32 kernel keeps its
+# float64 value where the bound is within 2⁻³⁰ of it: bounded for the float32 kernel where the least bound is below
+# 2⁻⁴⁰ (focal's ∂t with γ an input, its float64 sum cancelling past 2⁻⁵³ at t = 1, z ≪ 0: 1.4e7 float32 ULP at
+# z = −56.2 before, where the float32 kernel took the float64 body everywhere)
+FLOAT32_USEFUL = 2.0 ** -40
 _U = 2.0 ** -53  # the unit roundoff of float64
 _SAFETY = 1 + 2.0 ** -40  # the bound's own roundings and the second-order terms it leaves out
 
 # the float64 lowering's error in ULPs of its result (NumPy's exp and log: Tang's table-driven methods
 # under AVX512F, glibc's elsewhere, each documented below 1 ULP, measured 0.67 and 0.58; expm1 and log1p
-# glibc's, 1; tanh 2: glibc's table says 2, measured 1.1)
-_LIBM_ULPS = {"exp": 1, "nexp": 1, "expm1": 1, "log": 1, "log1p": 1, "tanh": 2}
+# glibc's, 1; tanh 2: glibc's table says 2, measured 1.1; erf 2: the registry's _erf is Python's math.erf (glibc's),
+# documented 1 ULP, measured 0.98 over 10⁵ points of [−6, 6] against mpmath (session 19): 2 for a margin)
+_LIBM_ULPS = {"exp": 1, "nexp": 1, "expm1": 1, "log": 1, "log1p": 1, "tanh": 2, "erf": 2}
 # the lowerings built of several libm calls, in units of u·|value|: σ = max(E, [x ≥ 0])/(1 + E) with
 # E = e^−|x| (E's 2u, the sum's u, the quotient's u), softplus = max(x, 0) + log1p(e^−|x|) (2u + 2u + u)
 _COMPOSITE_U = {"sigmoid": 4, "softplus": 5}
+# np.power's error in ULPs of its result: glibc's pow is documented below 1 ULP; NumPy may take a SIMD pow (SVML,
+# documented within 4 ULP) on AVX-512 machines
+_POW_ULPS = 4
 
 
 class _Unbounded(Exception):
@@ -1601,6 +1712,8 @@ class _Bound(_Emitter):
             out = self._bound_root(e)
         elif isinstance(e, sp.Pow) and _half_integer(e.exp):  # x^⌊n/2⌋·√x, as the double-word path has it
             out = self.value(_split_half_power(e))
+        elif isinstance(e, sp.Pow) and (e.exp.is_Rational and not e.exp.is_Integer or not e.exp.is_number):
+            out = self._bound_power(e)
         elif isinstance(e, sp.Piecewise):
             out = self._bound_piecewise(e)
         elif isinstance(e, (sp.Max, sp.Min)):
@@ -1765,6 +1878,29 @@ class _Bound(_Emitter):
         self.lines.append(f"{name}_err = {abs_q}*({total})/np.maximum({self._abs(s)} - ({total}), 0.0)")
         return name, f"{name}_err", 1.0
 
+    def _bound_power(self, e):
+        """b^γ, γ not an integer (an input, γ − 1, 3/4): np.power, within _POW_ULPS ulps of its result, and the
+        effect of b's and γ's errors: log v = γ·log b, so |δ log v| ≤ |γ|·|δ log b| + |δγ|·(|log b| + |δ log b|),
+        |δ log b| ≤ e_b/(|b| − e_b), and |v|·(e^|δ log v| − 1) (inf where |b| ≤ e_b; NaN at b = 0: not kept)."""
+        b, eb, rb = self.value(e.base)
+        g, eg, rg = self.value(e.exp)
+        name = self._name(e)
+        self.lines.append(self._comment(name, e))
+        self.lines.append(f"{name} = np.power({b}, {g})")
+        self.known[e] = sp.Symbol(name)
+        total_b, total_g = self._total(b, eb, rb), self._total(g, eg, rg)
+        parts = []
+        if total_b is not None:
+            log_b = f"({total_b})/np.maximum({self._abs(b)} - ({total_b}), 0.0)"
+            parts.append(f"{self._abs(g)}*{log_b}")
+        if total_g is not None:
+            parts.append(f"({total_g})*(np.abs(np.log({b})) + {log_b if total_b is not None else '0.0'})")
+        own = f"{_POW_ULPS}*{self._ulp(name, False)}"
+        error = own if not parts else f"{self._abs(name)}*np.expm1({' + '.join(parts)}) + {own}"
+        self.taken.add(f"{name}_err")
+        self.lines.append(f"{name}_err = {error}")
+        return name, f"{name}_err", 0.0
+
     def _bound_extremum(self, e):
         pick = "np.maximum" if isinstance(e, sp.Max) else "np.minimum"
         args = list(e.args)
@@ -1821,7 +1957,8 @@ class _Bound(_Emitter):
                        "expm1": f"({name} + 1)*np.expm1({total})", "sigmoid": f"{name}*np.expm1({total})",
                        "log": f"({total})/np.maximum({a} - ({total}), 0.0)",
                        "log1p": f"({total})/np.maximum(1 + {a} - ({total}), 0.0)",
-                       "tanh": total, "softplus": total}[kind]
+                       "tanh": total, "softplus": total,
+                       "erf": f"1.1283791670955126*({total})"}[kind]  # erf′ ≤ 2/√π
         error = self._plus(own, carried)
         if error is not None:
             self.taken.add(f"{name}_err")
@@ -1880,6 +2017,10 @@ def _least_bound(e) -> float:
         return _least_bound(e.base) / 2 + (1 if e.exp > 0 else 2)
     if isinstance(e, sp.Pow) and _half_integer(e.exp):
         return _least_bound(_split_half_power(e))
+    if isinstance(e, sp.Pow) and (e.exp.is_Rational and not e.exp.is_Integer or not e.exp.is_number):
+        # np.power's ulps (about 2u each), the base's relative error times |γ| (γ an input: taken as 1)
+        scale = abs(float(e.exp)) if e.exp.is_number else 1.0
+        return scale * _least_bound(e.base) + 2 * _POW_ULPS
     if isinstance(e, (sp.Piecewise, sp.Max, sp.Min)):
         pieces = [p.expr for p in e.args] if isinstance(e, sp.Piecewise) else e.args
         return min(_least_bound(p) for p in pieces)
@@ -1893,8 +2034,14 @@ def _least_bound(e) -> float:
 
 def _bounded_body(body, plain_printer, leaves: dict, taken: set, in_float32: bool = False):
     """The statements of the float64 body with its error bound (:class:`_Bound`): (lines, the value's
-    name, its bound's name), or None where a node has no bound."""
-    if _least_bound(body) * _U >= KEEP_RELATIVE:
+    name, its bound's name, its size's name, the least bound relative to the value), or None where a node has no
+    bound. ``in_float32``: the threshold is the argument ``within``, and a body whose least bound is past a float64
+    kernel's 3u but well within a float32 kernel's 2⁻³⁰ (FLOAT32_USEFUL: focal's products of σ, softplus and
+    powers) is bounded too, for the float32 kernel (the caller skips the bound where ``within`` is below it)."""
+    least = _least_bound(body) * _U
+    # (a float32 kernel's bound past 3u only for a sum: a product of sums, the focal loss's α_t·(1 − p_t)^γ·CE, has
+    # no cancellation of its own, and its bound would cost 2.3× the float32 kernel's time for nothing)
+    if least >= (FLOAT32_USEFUL if in_float32 and body.is_Add else KEEP_RELATIVE):
         return None
     bound = _Bound(plain_printer, leaves, taken)
     try:
@@ -1913,7 +2060,7 @@ def _bounded_body(body, plain_printer, leaves: dict, taken: set, in_float32: boo
         keep = f"keep = ({error} <= within*{size}) & ({size} < np.inf)  # within 3u (a float32 kernel: 2⁻³⁰), finite"
     else:
         keep = f"keep = ({error} <= {KEEP_RELATIVE / _SAFETY!r}*{size}) & ({size} < np.inf)  # within 3u, finite"
-    return bound.lines + [keep], value, error, size
+    return bound.lines + [keep], value, error, size, least
 
 
 _ORDERED = (sp.StrictGreaterThan, sp.StrictLessThan, sp.GreaterThan, sp.LessThan)
@@ -1939,15 +2086,19 @@ def nan_through(e: sp.Expr) -> sp.Expr:
     constant (kl_div's f and gradients 0 at a NaN target t, gaussian_nll's ∂v 0 at a NaN v, where torch gives
     NaN) and the second gives A, which holds the NaN. With more pieces, {A₁ if c₁; …; A_k if c_k; c otherwise}
     is {c if none of the c_i; A₁ if c₁; …; A_k otherwise}, each c_i an ordered comparison or an And/Or of them
-    (softshrink and hardshrink gave 0 at NaN; torch NaN).
+    (softshrink and hardshrink gave 0 at NaN; torch NaN). Only where A holds every input the conditions compare
+    (where(x > 0, y, 0) keeps torch.where's 0 at x = NaN; flipped it gave y).
     Applied to a kernel's expressions (ir.describe) and to the body of each widened function
     (:func:`widened_function`)."""
     def flippable(n):
         if not isinstance(n, sp.Piecewise) or n.args[-1].cond != sp.true:
             return False
         *pieces, (otherwise, _) = n.args
+        compared = set().union(*[c.free_symbols for _, c in pieces])
+        # A must hold what the conditions compare, or a NaN there gives A (where(x > 0, y, 0) at x = NaN gave y, not
+        # NaN nor torch.where's 0): only then does the flipped select carry the NaN through
         return (all(_ordered(c) for _, c in pieces) and otherwise.is_number and otherwise.is_finite
-                and not pieces[-1].expr.is_number)
+                and not pieces[-1].expr.is_number and compared <= pieces[-1].expr.free_symbols)
 
     def flipped(n):
         *pieces, (otherwise, _) = n.args
@@ -1965,11 +2116,24 @@ FUNCTION_NAMES = frozenset({"np", "tl", "triton", "plain", "result", "double_wor
                             "redo", "needed", "value", "some", "double", "deep"})
 
 
-def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
-    """The generated function computing the widened ``node``'s body, for ``backend``: (its name,
-    its text, the primitives it calls). ``plain_printer`` prints an expression in float64 over
-    the function's own names of the leaves (``leaf_names`` for NumPy; ``<name>_f64`` for Triton,
-    which keeps the leaves' own dtype for the float32 branch)."""
+class WidenedFunction(NamedTuple):
+    """What :func:`widened_function` generates for one widened node: its ``name`` (``GENERATED_PREFIX`` and a
+    digest of the body), its ``code`` (the text of the function), the primitives it ``needs`` (their closure),
+    and whether it ``takes_within`` (NumPy only: a ``within`` parameter, the relative bound under which the
+    float64 body is kept; a float32 kernel passes 2⁻³⁰ and a float64 one 3u, the printer reads it here)."""
+
+    name: str
+    code: str
+    needs: set
+    takes_within: bool = False
+
+
+def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -> WidenedFunction:
+    """The generated function computing the widened ``node``'s body, for ``backend``, as a
+    :class:`WidenedFunction` (name, text, the primitives it calls, whether it takes ``within``).
+    ``plain_printer`` prints an expression in float64 over the function's own names of the leaves
+    (``leaf_names`` for NumPy; ``<name>_f64`` for Triton, which keeps the leaves' own dtype for the
+    float32 branch). Pure: the same node gives the same function, and nothing is recorded elsewhere."""
     body = node.body
     # (a first-order e^v or σ(v) is a function of its own: the same body elsewhere is correctly rounded)
     in_float32 = getattr(node, "in_float32", False)  # double-word in a float32 kernel too (widen's in_float32)
@@ -1996,7 +2160,9 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
     # plain log1p is −inf only where its float64 argument rounded to exactly −1; the wide argument says what the
     # true one is (log1p(x·y) at x = −3, y = fl(1/3): −37.43, not −inf; at x = −0.1, y = 10 NaN, the true x·y
     # below −1): the wide value is taken there, whatever it is
-    root = type(body).__name__ == "log1p"
+    # likewise a first-order log, whose plain value is −inf where its float64 argument rounded to exactly 0
+    # (log(x·y − z) at z = fl(x·y): NaN where the true x·y − z < 0, finite where it is > 0)
+    root = type(body).__name__ == "log1p" or (trusted and type(body).__name__ == "log")
     if triple and backend == "numpy":
         # NumPy: the double word where the float64 body's bound is within DEEP_RELATIVE of it, the triple word
         # (some 3× its operations: _tw_log's reductions, _tw_mul's three TwoProducts) only on the others
@@ -2030,6 +2196,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
     elif triple:  # its terms in triple words (_triple_worthy): the docstring says so
         doc = doc.replace("double-word arithmetic (hi + lo, about 106 bits)",
                           "triple-word arithmetic (hi + lo + tail, about 150 bits)")
+    within = ""  # the NumPy function's ``within`` parameter, where it has one
     if backend == "numpy":
         bounded = _bounded_body(body, plain_printer, dict(zip(node.leaves, leaf_names)),
                                 taken | {"keep", "redo", "result", "needed", "value", "some", "double", "within"}, True)
@@ -2039,8 +2206,6 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
         # of the sum, 41 ULP of ½(s + (p − t)²e^(−s)) at p = 0, s = −0.09940636, t = 0.3), and where the widen
         # rule asks for it (in_float32: double-word everywhere else, too)
         within = f", within={KEEP_RELATIVE / _SAFETY!r}" if in_float32 or bounded is not None else ""
-        if within:
-            WITHIN.add(name)
         if within and not in_float32:
             doc = doc.replace("In a float32 one: the\n    float64 body.",
                               "In a float32 one likewise,\n    the bound within ``within`` (2⁻³⁰) where the "
@@ -2048,19 +2213,28 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
         lines = [f"def {name}({', '.join(leaf_names)}, double_word, needed=True{within}):", f"    {doc}",
                  '    with np.errstate(all="ignore"):  # inf and NaN are selected away below']
         lines += [f"        {n} = np.asarray({n}, np.float64)" for n in leaf_names]
+        float32_only = bounded is not None and bounded[4] >= KEEP_RELATIVE
         if bounded is None:  # a node without an error bound: double-word wherever the select takes it
             lines += [f"        value = {plain}", "        if not double_word:", "            return value",
                       "        keep = np.logical_not(needed)  # not taken by the select: any value"]
             value = "value"
         else:
-            steps, value, error, size = bounded
-            lines += ["        if not double_word:", f"            return {plain}",
-                      "        # the float64 body, each value beside a bound of its error (doubleword._Bound); kept",
-                      "        # where the bound is within 3u of the value or the select does not take it,",
-                      "        # double-word elsewhere (a sum that cancels, a value that is not finite)"]
-            lines += ["        " + line for line in steps]
-            lines += ["        keep |= np.logical_not(needed)"]
-        deep = triple and bounded is not None
+            steps, value, error, size, least = bounded
+            lines += ["        if not double_word:", f"            return {plain}"]
+            indent = "        "
+            if float32_only:
+                lines += [f"        if within < {least!r}:  # a float64 kernel's 3u: the bound is never that small "
+                          "(doubleword._least_bound)",
+                          f"            {value} = {plain}",
+                          "            keep = np.logical_not(needed)  # double-word wherever the select takes it",
+                          "        else:  # a float32 kernel's 2⁻³⁰"]
+                indent = "            "
+            lines += [indent + "# the float64 body, each value beside a bound of its error (doubleword._Bound); kept",
+                      indent + "# where the bound is within 3u of the value or the select does not take it,",
+                      indent + "# double-word elsewhere (a sum that cancels, a value that is not finite)"]
+            lines += [indent + line for line in steps]
+            lines += [indent + "keep |= np.logical_not(needed)"]
+        deep = triple and bounded is not None and not float32_only
         if deep:  # where the double word is not enough: the float64 bound past DEEP_RELATIVE of the value
             lines += [f"        deep = ~keep & ~({error} <= {DEEP_RELATIVE!r}*{size})  # cancels past 2⁴³: triple words"]
         lines += ["        if keep.all():", f"            return {value}",
@@ -2104,7 +2278,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]):
             finite = f"({finite}) | (plain == float(\"-inf\"))"
         lines += [f"        result = tl.where({finite}, {result.hi}, plain)",
                   "    else:", "        result = plain", f"    return result.to({first}.dtype)"]
-    return name, "\n".join(lines) + "\n", _closure(emitter.needs, backend)
+    return WidenedFunction(name, "\n".join(lines) + "\n", _closure(emitter.needs, backend),
+                           takes_within=bool(within))
 
 
 def leaf_identifiers(leaves) -> list[str]:
@@ -2150,8 +2325,8 @@ def double_word_block(assignments, results, backend: str, plain_printer, leaves:
     torch at 5 points); from double-word terms, the quotients in double-word, each output is rounded once (NumPy's
     e^x by a table, :func:`_dw_exp_table`, to 2⁻⁶⁶: a fifth of _dw_exp's operations)."""
     emitter = _Emitter(backend, plain_printer, dict(leaves), dict(leaves), taken)
-    # e^x to 2⁻⁶⁶ by a table in NumPy (a fifth of _dw_exp's operations), to 2⁻⁶⁰ by four squarings in Triton (a third:
-    # 24 inlined _dw_exp took 195 s of CPU to compile for sm_90): enough for outputs rounded once
+    # e^x to 2⁻⁶⁶ by a table in NumPy (a fifth of _dw_exp's operations), to 2⁻⁶² by two squarings in Triton (some 145
+    # operations, _dw_exp's 390: 24 inlined _dw_exp took 195 s of CPU to compile for sm_90): enough for outputs rounded once
     # — but not where an output takes a log of the sum (a written log-sum-exp or log-softmax): log S at S ≈ 1 (a
     # log-sum-exp at its crossing of zero, 1e−13) needs S to 2⁻¹⁰⁰ absolute, and the table's 2⁻⁶⁶ was 3.9e7 ULP
     # there (tests/test_stability8.py); those kernels keep _dw_exp

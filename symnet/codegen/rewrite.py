@@ -329,6 +329,12 @@ def _exp_sum_power(f) -> bool:
     return f.is_Pow and f.exp.is_Integer and f.exp < 0 and bool(_exp_terms(f.base)) and not _shifted(f)
 
 
+def _shifted_sum_power(f) -> bool:
+    """S⁻ᵏ of a sum S of exponentials already max-shifted (Σ e^(a_i − m)): a term of a sum that the local
+    rules, bottom-up, shifted before its product with e^a was seen."""
+    return f.is_Pow and f.exp.is_Integer and f.exp < 0 and bool(_exp_terms(f.base)) and _shifted(f)
+
+
 def _distribute(node):
     """A product multiplied out one level over a sum, where that lets factors cancel or be
     shifted term by term: σ(x)σ(−x)·((1 − y)/σ(−x) − y/σ(x)) (a BCE gradient as derived: 0·∞
@@ -344,6 +350,10 @@ def _distribute(node):
         divides = {g.base for g in factors if g.is_Pow and g.exp.is_negative}
         cancels = any((g.base if g.is_Pow else g) in divides for g in others(f))
         shifts = any(_exp_sum_power(g) for g in factors) and any(_is_exp(g) or _exp_terms(g) for g in others(f))
+        # e^a·(e^(c − 2m₂)/S₂² − e^(b − 2m₁)/S₁²), its terms shifted first (∂a of e^b/(e^a + e^b) − e^c/(e^a + e^c)):
+        # e^a left outside is 0·∞ = NaN at a = b = −1e4; inside, each term's exponent a + b − 2m₁ ≤ 0
+        shifts = shifts or (len(f.args) >= 2 and all(any(_shifted_sum_power(g) for g in sp.Mul.make_args(term))
+                                                     for term in f.args) and any(_is_exp(g) for g in others(f)))
         if cancels or shifts:
             rest = sp.Mul(*others(f))
             return _Fired(sp.Add(*[rest * term for term in f.args]), ["cancel" if cancels else "max-shift"])
@@ -747,16 +757,18 @@ def _sigmoid_target(node):
 
 
 def _heaviside_gate(node):
-    """H(u)·g → g where u > 0, else 0 (H(0) = 0, as relu′(0) in torch): the derivative of a
-    clamp, max(log p, −100)′ = H(log p + 100)/p, is 0·∞ = NaN at p = 0 where it is 0."""
+    """H(u)·g → 0 where u ≤ 0, else g (H(0) = 0, as relu′(0) in torch): the derivative of a
+    clamp, max(log p, −100)′ = H(log p + 100)/p, is 0·∞ = NaN at p = 0 where it is 0. Written
+    as torch's relu backward, u ≤ 0 ? 0 : g, so g at u = NaN as H(NaN) = 1 alone (the registry's
+    _heaviside): {g if u > 0; 0} gave 0 there where g is a number (−H(x) at NaN 0, H(x) 1)."""
     if not node.is_Mul:
         return None
     gates = [f for f in node.args if isinstance(f, sp.Heaviside)]
     if not gates:
         return None
     rest = sp.Mul(*[f for f in node.args if f not in gates])
-    cond = sp.And(*[g.args[0] > 0 for g in gates])
-    return _Final(_Fired(sp.Piecewise((rest, cond), (0, True)), ["heaviside-gate"]))
+    closed = sp.Or(*[g.args[0] <= 0 for g in gates])
+    return _Final(_Fired(sp.Piecewise((0, closed), (rest, True)), ["heaviside-gate"]))
 
 
 def _exp_minus(node):
@@ -820,15 +832,15 @@ def _collect_pair(node):
         X = sp.Mul(*[f for f in r.args if f.has(sp.Function)])
         if X == 1:  # no common factor (before the two cancels, which it would have skipped: SymPy's cancel is
             continue  # most of this rule's time)
-        cp = sp.cancel(p / X)
+        cp = _cofactor(p, X)
         if cp.has(sp.Function):
             continue
-        cq = sp.cancel(q / X)
+        cq = _cofactor(q, X)
         if cq.has(sp.Function) or not (cp.is_polynomial() and cq.is_polynomial()):
             continue
         c = sp.expand(cp + cq)
         if _n_terms(c) < _n_terms(sp.expand(cp)) + _n_terms(sp.expand(cq)):
-            return _Fired(node - p - q + sp.factor(c) * X, ["collect"])
+            return _Fired(node - p - q + _scaled_in(sp.factor(c), X) * X, ["collect"])
     for p, q in pairs:
         r = combined[p, q]
         for f in sp.Mul.make_args(r) if r.is_Mul else ():
@@ -836,6 +848,35 @@ def _collect_pair(node):
                              or _sigmoid_difference(f)):
                 return _Fired(node - p - q + r, ["collect"])
     return None
+
+
+def _scaled_in(c, X):
+    """The collected coefficient ``c``, its rational factor multiplied into its sum of the largest coefficient where X
+    holds a select (the mixture-power rule's: γ·(2t − 3)(2t − 1)/4 → γ·(t/2 − 3/4)·(2t − 1)): the float64 product
+    γ·(2t − 3)·…·Q with the 1/4 last overflowed to inf, then inf·0 = NaN where (1 − p_t)^γ = 0 (the focal ∂z at
+    γ = 1.6e308, t = 1, z = 0.3: NaN for −0), where the uncollected terms' γ·α_t·… did not (α_t ≤ 3/4). Elsewhere
+    ``c`` as it is (the kernels and printouts of the formulas collected before)."""
+    k, rest = c.as_coeff_Mul()
+    sums = [f for f in sp.Mul.make_args(rest) if f.is_Add]
+    if k == 1 or not k.is_Rational or not sums or not any(isinstance(f, sp.Piecewise) for f in sp.Mul.make_args(X)):
+        return c
+    big = max(sums, key=lambda f: max(abs(a.as_coeff_Mul()[0]) for a in f.args))
+    return sp.Mul(*[sp.expand(k * f) if f is big else f for f in sp.Mul.make_args(rest)], evaluate=False)
+
+
+def _cofactor(p, X):
+    """p/X, cancelled: X's factors taken out of p's one by one where p holds each of them as written, else SymPy's
+    cancel. A select does not cancel against itself under division (Piecewise(…)⁻¹ is evaluated into a select of
+    reciprocals, which cancel then expands branch by branch): the focal ∂z with γ an input, γ·α_t·(1 − t)·Q·P·σσ −
+    γ·t·α_t·Q·P·σσ with Q, P the mixture-power rule's selects, was left uncollected, two products of 0.17 cancelling
+    to rounding noise at t = 1/2 (7.69409e−32 for 7.69465e−32 at z = 1e−30, γ = 0.7: 5.1e11 ULP in float64), where
+    (1 − 2t)·… is exactly 0."""
+    rest = list(sp.Mul.make_args(p))
+    for f in sp.Mul.make_args(X):
+        if f not in rest:
+            return sp.cancel(p / X)
+        rest.remove(f)
+    return sp.cancel(sp.Mul(*rest))
 
 
 def _sigmoid_difference(f) -> bool:
@@ -860,9 +901,11 @@ def _reciprocal_difference(node):
         return None
 
     def gated(term):
-        if isinstance(term, sp.Piecewise) and len(term.args) == 2 and term.args[1].expr == 0 \
-                and term.args[1].cond == sp.true:
-            return term.args[0].expr, term.args[0].cond
+        if isinstance(term, sp.Piecewise) and len(term.args) == 2 and term.args[1].cond == sp.true:
+            if term.args[1].expr == 0:
+                return term.args[0].expr, term.args[0].cond
+            if term.args[0].expr == 0:  # the heaviside-gate's u ≤ 0 ? 0 : g: open where u > 0
+                return term.args[1].expr, sp.Not(term.args[0].cond)
         return term, sp.true
 
     (g1, c1), (g2, c2) = gated(node.args[0]), gated(node.args[1])
@@ -1022,8 +1065,11 @@ def _widen_hazard(node) -> bool:
     # a term holding a widened difference (σ(z) − t: its sign changes with the data) beside another
     # term that holds a rounded function: a product rule that crosses zero where they cancel (the
     # focal gradient ∂z = (σ(z) − t)·A + (2t − 1)(2t − 3)·B, 62 ULP in float64 at z = −4.29, t = 0.10003)
-    return len(holders) >= 2 and any(a.has(WidenedBase) for a in holders) \
-        and any(not a.has(WidenedBase) for a in holders)
+    # (a widened node that is no sum, the mixture-power rule's e^(−γ·softplus(∓z)), is no difference: the collected
+    # focal ∂z with γ an input, (3 − 2t)·(σ(z) − t)·P/4 + γ·(2t − 3)(2t − 1)·Q·P·σ(z)σ(−z)/4, both terms holding P,
+    # was left as two widened products summed in float64: 5 ULP at t = 0.3, γ = 1, z = −1.3335)
+    differences = [a for a in holders if any(w.body.is_Add for w in a.atoms(WidenedBase))]
+    return len(holders) >= 2 and bool(differences) and len(differences) < len(holders)
 
 
 def _bottom_up(expr, rewrite, leaves=None):
@@ -1661,10 +1707,11 @@ def _rational_function(node):
     Q_i by Horner in x; far, (x^d)·Ñ(t)/∏Q̃_i(t)^e_i with t = 1/x, Ñ(t) = t^n·N(1/x) and Q̃_i likewise (Horner in
     t, the reversed coefficients: each → its leading coefficient as |x| → ∞) and d = n − Σe_i·m_i applied as d
     products by x (d divisions where d < 0) after the quotient, so nothing overflows or underflows before
-    the result does. Near, N and the Q_i factored over the rationals and a factor with a real root widened. T =
-    2^⌊(120 − log2 max|coefficient|)/k⌋, k the largest degree of N or a Q_i^e_i: |x|^k
-    times a coefficient stays below 2¹²⁰ (float32's range is 2¹²⁸). Fires only where k ≥ 2 (x² can
-    overflow); checked exact (SymPy's cancel of the difference) before it fires."""
+    the result does. Near and far, N and the Q_i factored over the rationals and a factor with a real root widened
+    (far: its Horner in 1/x, 1/x a double-word quotient). T = 2^⌊min (120/e − log2|c_i|)/i⌋ over the terms c_i·x^i
+    (i ≥ 1) of N (e = 1) and of each Q_j^e: each term stays below 2¹²⁰ (float32's range is 2¹²⁸). Fires only where
+    k ≥ 2, k the largest degree of N or a Q_i^e_i (x² can overflow); checked exact (SymPy's cancel of the
+    difference) before it fires."""
     parts = _rational_parts(node)
     if parts is None:
         return None
@@ -1675,9 +1722,12 @@ def _rational_function(node):
     k = max([n] + [q.degree() * e for q, e in Qs])
     if k < 2 or n < 0:
         return None
-    coeffs = [abs(v) for p in [N] + [q for q, _ in Qs] for v in p.all_coeffs() if v != 0] + [abs(c)]
-    big = max(1, max(float(v) for v in coeffs))
-    T = sp.S(2) ** max(1, int((_RATIONAL_HEADROOM - math.ceil(math.log2(big))) // k))
+    # T from each term c_i·x^i of N and of each Q_j^e_j: |c_i|^e·|x|^(i·e) < 2¹²⁰ below T (a constant term, however
+    # large, takes no power of x: (x² − 10²⁰)/(x + 1) keeps its root 10¹⁰ inside, where one bound from the largest
+    # coefficient, 2^⌊(120 − 67)/2⌋ = 2²⁶, put it in the far form: 1.5e15 ULP in float64)
+    logs = [(_RATIONAL_HEADROOM / e - math.log2(abs(float(v)))) / i
+            for p, e in [(N, 1)] + Qs for i, v in enumerate(reversed(p.all_coeffs())) if i and v != 0]
+    T = sp.S(2) ** max(1, math.floor(min(logs)))
     # a factor with a real root r cancels near r as Horner computes it (a pole: x·x − 2 at x = fl(√2), 2.3e15 ULP in
     # float64; a zero: 2x³ − x + 1 at x = −1.00000001, 2.4e7 ULP): N and Q factored over the rationals (SymPy's
     # factor_list), each factor with a real root computed as the widen rule computes a sum (double-word in float64,
@@ -1690,8 +1740,16 @@ def _rational_function(node):
     near_num = cN * factored([(sp.Poly(q, x), e) for q, e in Nfactors])
     near_den = factored(Qs)
     t = 1 / Grouped(x)  # x kept as one factor: no negative power of the input (removable-series' sign of a pole)
-    far_num = _horner(N.all_coeffs(), t)  # t^n·N(1/x): the coefficients from the leading one down
-    far_den = sp.Mul(*[_horner(q.all_coeffs(), t) ** e for q, e in Qs])
+
+    # far, t^m·q(1/x) by Horner in t (the coefficients from the leading one down); a factor with a real root
+    # (beyond T: x − 10³⁰ over x² + 1, 3.7e16 ULP at x = 10³⁰ as 1 − 10³⁰·t, t = 1/x rounded) widened, 1/x in it
+    # a double-word quotient
+    def reversed_factored(factors):
+        return sp.Mul(*[(widen(_horner(q.all_coeffs(), 1 / x)) if q.count_roots() and q.as_expr() != x
+                         else _horner(q.all_coeffs(), t)) ** e for q, e in factors])
+
+    far_num = cN * reversed_factored([(sp.Poly(q, x), e) for q, e in Nfactors])
+    far_den = reversed_factored(Qs)
     d = n - sum(q.degree() * e for q, e in Qs)
     near = Grouped(c ** -1 * near_num / near_den) if c != 1 else near_num / near_den
     far = Grouped(far_num / far_den)
@@ -1724,10 +1782,11 @@ RATIONAL_FUNCTION = Rule(
     "|x| = 1.3e154). Put over one denominator with the numerator expanded (SymPy's cancel: the leading terms "
     "cancel exactly, 3x² + 8x − 3 over (x² + 3x + 5)²), each polynomial by Horner, factored over the rationals, a factor "
     "with a real root (a zero or a pole: 2x³ − x + 1 at x = −1.00000001, 2.4e7 ULP in float64; x² − 2 at fl(√2), "
-    "2.3e15) computed as the widen rule computes a sum (double-word in float64, float64 in float32); past |x| = T (from the "
-    "degrees k and coefficients, |x|^k·c < 2¹²⁰) in t = 1/x, (P/x^k)/(Q/x^k) by Horner in t → the ratio of "
-    "leading coefficients, times x (or over x) once per degree of difference after the quotient: no "
-    "intermediate overflows in float32 or float64 before the result does",
+    "2.3e15) computed as the widen rule computes a sum (double-word in float64, float64 in float32); past |x| = T (each "
+    "term c_i·x^i of P and of Q_j^e below 2¹²⁰, a constant term however large not counted) in t = 1/x, (P/x^k)/(Q/x^k) "
+    "by Horner in t → the ratio of leading coefficients, times x (or over x) once per degree of difference after the "
+    "quotient: no intermediate overflows in float32 or float64 before the result does; a factor with a real root "
+    "widened there too, 1/x in it a double-word quotient ((x − 10³⁰)/(x² + 1) at 10³⁰ was 1 − 10³⁰·t: 3.7e16 ULP)",
     apply=_rational_functions, fired=lambda old, new: new != old)
 _register(RATIONAL_FUNCTION)
 __all__ += ["RATIONAL_FUNCTION"]
@@ -4054,6 +4113,30 @@ def _rounded_sum(s) -> bool:
                     for a in inputs))
 
 
+_POLYNOMIAL_OPERATIONS = 24  # the most roundings a sum of products may take to be widened (each a two-product/sum)
+
+
+def _polynomial_sum(s) -> bool:
+    """s = x·y − z (x·y + z·w, x² + y², x·(1 − y) + y·(1 − x), …): a sum of two or more terms in two or more inputs,
+    built of sums, products and whole powers (2 to 4) of inputs and numbers, some term a product or power (a sum of
+    bare inputs is :func:`_rounded_sum`'s): each product rounded once it is formed (half an ulp of 1 where the sum
+    is near 1, or where it cancels), and held to about 2⁻¹⁰⁵ of its terms as a double-word (two-products,
+    two-sums)."""
+    if not (isinstance(s, sp.Expr) and s.is_Add) or len(s.free_symbols) < 2 or _rounded_sum(s):
+        return False
+    operations = 0
+    for n in sp.preorder_traversal(s):
+        if n.is_Symbol or n.is_Number:
+            continue
+        if n.is_Add or n.is_Mul:
+            operations += len(n.args) - 1
+        elif n.is_Pow and n.exp.is_Integer and 2 <= n.exp <= 4 and n.base.is_Symbol:
+            operations += 1
+        else:
+            return False
+    return operations <= _POLYNOMIAL_OPERATIONS and sum(not a.is_Number for a in s.args) >= 2
+
+
 def _halved_log(s):
     """log s as log(s/2ᵏ) + k·log 2 with 2ᵏ ≥ the number of terms, for a sum s of inputs that overflows (x = y =
     1.8e308: x + y = inf where log(x + y) = 710.5): each term scaled exactly (no term is subnormal where the sum
@@ -4069,12 +4152,12 @@ def _rounded_sum_log(node):
     log(s/2) + log 2 where s passes 2¹⁰⁰⁰ (it overflows first; log1p(s) ≈ log s there); s⁻ⁿ of a sum rounded twice or more (1 + x + y,
     log1p′'s denominator; x + y + z, log′'s) → widened; None elsewhere."""
     hi = _PRODUCT_RANGE[1]
-    if isinstance(node, (sp.log, log1p)) and _rounded_sum(node.args[0]):
+    if isinstance(node, (sp.log, log1p)) and (_rounded_sum(node.args[0]) or _polynomial_sum(node.args[0])):
         s = node.args[0]
         bound = sp.Abs(s) <= hi if isinstance(node, sp.log) else s <= hi
         return sp.Piecewise((widen(node, first_order=True, in_float32=True), bound), (_halved_log(s), True))
-    if (node.is_Pow and node.exp.is_Integer and node.exp < 0 and _rounded_sum(node.base)
-            and len(node.base.args) >= 3):
+    if (node.is_Pow and node.exp.is_Integer and node.exp < 0
+            and ((_rounded_sum(node.base) and len(node.base.args) >= 3) or _polynomial_sum(node.base))):
         return widen(node.base, in_float32=True) ** node.exp
     return None
 
@@ -4141,7 +4224,9 @@ ROUNDED_LOG_ARGUMENT = Rule(
     "sum of inputs the same (log(x + y) 5.3e14 ULP in float64 near x + y = 1, log1p(x + y) 2.6e5 near −1 and its "
     "derivative 1/(1 + x + y) 3.6e6): x + y a two-sum s + e, log s + e/s (log1p s + e/(1 + s)) to first order in either dtype (and "
     "1/(1 + x + y), 1/(x + y + z), sums rounded twice, a double-word sum), and log(x/2 + y/2) + log 2 (n terms: "
-    "each over 2ᵏ ≥ n) where the sum passes 2¹⁰⁰⁰ (x = y = 1.7e308: inf where log(x + y) = 710.4)",
+    "each over 2ᵏ ≥ n) where the sum passes 2¹⁰⁰⁰ (x = y = 1.7e308: inf where log(x + y) = 710.4); a sum whose terms "
+    "are products of inputs the same, each product a two-product (log(x·y − z) 4.5e15 ULP in float64 at x = 3, "
+    "y = fl(1/3), z = 0; log(x·(1 − y) + y·(1 − x)) 6.0e15 at x = 1e−300, y = 1; log(x² + y²) 7.2e15 at (0.6, 0.8))",
     apply=_rounded_log_arguments, fired=lambda old, new: new != old)
 _register(ROUNDED_LOG_ARGUMENT)
 __all__ += ["ROUNDED_LOG_ARGUMENT"]
@@ -4230,25 +4315,124 @@ __all__ += ["SCALED_ERFC"]
 
 
 def _square_of(e):
-    """A where e = A² (a whole square), else None."""
-    return e.base if e.is_Pow and e.exp == 2 else None
+    """A where e = A² (a whole square; r²·X² with r a positive rational, A = r·X: atan(2x/y)′'s 4x²), else None."""
+    c, rest = e.as_coeff_Mul()
+    if c.is_Rational and c > 0 and rest.is_Pow and rest.exp == 2:
+        r = sp.sqrt(c)
+        return r * rest.base if r.is_Rational else None
+    return None
 
 
 def _quotient_square_parts(s):
-    """(A, B) where s = 1 + A²/B² (atan(A/B)′'s denominator, as SymPy writes it), else None."""
-    if not (s.is_Add and len(s.args) == 2 and sp.S.One in s.args):
+    """(A, B, c) where s = c·(1 + A²/B²): 1 + A²/B² (atan(A/B)′'s denominator, as SymPy writes it), or r² + A²/B²
+    with r a positive rational (4 + x²/y², atan(x/(2y))′'s after the affine-root and power-quotient rules, grouped:
+    B = 2y, c = 4), else None."""
+    if isinstance(s, sp.UnevaluatedExpr):
+        s = s.args[0]
+    if not (s.is_Add and len(s.args) == 2):
         return None
-    q = s.args[0] if s.args[1] == 1 else s.args[1]
+    c = next((t for t in s.args if t.is_Rational and t > 0), None)
+    if c is None or not sp.sqrt(c).is_Rational:
+        return None
+    q = s.args[0] if s.args[1] == c else s.args[1]
+    if isinstance(q, sp.Piecewise):  # the power-quotient rule's {x²/y² inside a range; (x²/y)/y outside}: one quotient
+        forms = [e.replace(lambda n: isinstance(n, sp.UnevaluatedExpr), lambda n: n.args[0]) for e, _ in q.args]
+        if any(sp.cancel(e - forms[0]) != 0 for e in forms[1:]):
+            return None
+        q = forms[0]
     numerator, denominator = q.as_numer_denom()
     a, b = _square_of(numerator), _square_of(denominator)
-    return None if a is None or b is None else (a, b)
+    return None if a is None or b is None else (a, sp.sqrt(c) * b, c)
+
+
+def _over_sum_of_squares(a, b, numerator):
+    """numerator/(A² + B²) for numerator A or B (or 1: ``None``), safe from overflow: the plain quotient where
+    m = max(|A|, |B|) is in [2⁻⁶⁰, 2⁶⁰], else ((N/m)/S)/m with S = (A/m)² + (B/m)² in [1, 2] (((1/m)/S)/m for 1),
+    and 0 where A or B is infinite (the written form's limit there)."""
+    m = sp.Max(sp.Abs(a), sp.Abs(b))
+    a_m, b_m = sp.UnevaluatedExpr(a / m), sp.UnevaluatedExpr(b / m)
+    sum_m = sp.UnevaluatedExpr(a_m ** 2 + b_m ** 2)
+    top = {a: a_m, b: b_m}[numerator] if numerator is not None else sp.UnevaluatedExpr(1 / m)
+    plain = (sp.S.One if numerator is None else numerator) / (a ** 2 + b ** 2)
+    scaled = sp.UnevaluatedExpr(top / sum_m) / m
+    inside = (m >= sp.Float(2.0 ** -60)) & (m <= sp.Float(2.0 ** 60))
+    return sp.Piecewise((0, m > sp.Float(1.7976931348623157e308)), (plain, inside), (scaled, True))
+
+
+def _reciprocal_parts(e):
+    """(A, B) where e is 1/(A² + B²) as :func:`_over_sum_of_squares` builds it (numerator 1: the form this rule
+    leaves where it could not see the factor A of −A/(B²·(1 + A²/B²)), because SymPy had taken it out of a sum
+    around it), else None. Recognised by building it again from the A and B of its plain branch."""
+    if not (isinstance(e, sp.Piecewise) and len(e.args) == 3):
+        return None
+    plain = e.args[1].expr
+    if not (plain.is_Pow and plain.exp == -1 and plain.base.is_Add and len(plain.base.args) == 2):
+        return None
+    squares = [_square_of(t) for t in plain.base.args]
+    if None in squares:
+        return None
+    for a, b in (squares, squares[::-1]):
+        if _over_sum_of_squares(a, b, None) == e:
+            return a, b
+    return None
+
+
+def _is_power_of(g, a):
+    """g is a or a positive integer power of it."""
+    return g == a or (g.is_Pow and g.base == a and g.exp.is_Integer and g.exp > 0)
+
+
+def _times_numerator(e, a):
+    """a·e with a taken into the 1/(A² + B²) (A = a) that e holds somewhere in its sums and products, as
+    A/(A² + B²) (overflow-free where 1/(A² + B²) alone is not: 1/m² past float64 at m < 2⁻⁵¹² where A/m² is
+    finite), a multiplying the other terms of each sum on the way; None where e holds no such 1/(A² + B²).
+    1/(A² + B²) is symmetric: a may be either of the two (∂x of atan(y/x) + x·y is y·(1 − 1/(x²·(1 + y²/x²))))."""
+    parts = _reciprocal_parts(e)
+    if parts is not None and a in parts:
+        return _over_sum_of_squares(a, parts[1] if parts[0] == a else parts[0], a)
+    if e.is_Add:
+        terms = [_times_numerator(t, a) for t in e.args]
+        if all(t is None for t in terms):
+            return None
+        return sp.Add(*[a * t if new is None else new for t, new in zip(e.args, terms)])
+    if e.is_Mul:
+        for g in e.args:
+            new = _times_numerator(g, a)
+            if new is not None:
+                return sp.Mul(*[h for h in e.args if h is not g]) * new
+    return None
+
+
+def _numerator_outside(node):
+    """c·A^j·E (j ≥ 1) with E a sum or product that holds 1/(A² + B²) (:func:`_reciprocal_parts`) → c·A^(j−1)·E′
+    with A multiplied into E (:func:`_times_numerator`): SymPy writes ∂y of atan(x/y) + x·y as
+    x·(1 − 1/(y²·(1 + x²/y²))), so the rule below, which sees the inner product alone, wrote 1/(x² + y²), and the
+    factor x that keeps it finite (x/(x² + y²)) stood outside the sum. None where there is no such E."""
+    if not node.is_Mul:
+        return None
+    for pw in node.atoms(sp.Piecewise):
+        parts = _reciprocal_parts(pw)
+        if parts is None:
+            continue
+        outside = [(g, a) for a in parts for g in node.args if _is_power_of(g, a)]
+        for g, a in outside:
+            for e in node.args:
+                if e is g or not (e.is_Add or e.is_Mul) or not e.has(pw):
+                    continue
+                new = _times_numerator(e, a)
+                if new is None:
+                    continue
+                rest = sp.Mul(*[h for h in node.args if h is not g and h is not e])
+                return _Final(rest * (g / a) * new)
+    return None
 
 
 def _quotient_square(node):
     """c·B^k·(1 + A²/B²)⁻¹ with k = −1 or −2 (∂ of atan(A/B): 1/(B·(1 + A²/B²)), −A/(B²·(1 + A²/B²))) →
     c·B^(k+2)/(A² + B²), the sum of squares scaled by m = max(|A|, |B|) outside [2⁻⁶⁰, 2⁶⁰] (where A² or B² would
     leave float32's range), as two divisions: ((B/m)/S)/m, ((A/m)/S)/m (A a factor of c) or ((1/m)/S)/m with
-    S = (A/m)² + (B/m)²; None elsewhere."""
+    S = (A/m)² + (B/m)² (:func:`_over_sum_of_squares`); and the factor A of a product around a sum or product
+    that holds the last form taken into it (:func:`_numerator_outside`); None elsewhere."""
     if not node.is_Mul:
         return None
     for f in node.args:
@@ -4257,34 +4441,29 @@ def _quotient_square(node):
         parts = _quotient_square_parts(f.base)
         if parts is None:
             continue
-        a, b = parts
-        others = [g for g in node.args if g is not f]
-        powers = [g for g in others if (g.is_Pow and g.base == b and g.exp in (-1, -2))]
+        a, b, c = parts
+        others = [g for g in node.args if g is not f] + ([1 / c] if c != 1 else [])
+        r, b_symbolic = b.as_coeff_Mul()  # B = r·Y (atan(x/(2y))′: 1/(1 + x²/(4y²)) beside y⁻², B = 2y)
+        powers = [g for g in others if (g.is_Pow and g.base == b_symbolic and g.exp in (-1, -2))]
         if len(powers) != 1:
             continue
         k = int(powers[0].exp)
-        rest = sp.Mul(*[g for g in others if g is not powers[0]])
+        rest = sp.Mul(*[g for g in others if g is not powers[0]]) * r ** -k  # Y^k = r^−k·B^k
         if rest.has(b) and b.free_symbols & rest.free_symbols and not b.is_Symbol:
             continue
-        m = sp.Max(sp.Abs(a), sp.Abs(b))
-        a_m, b_m = sp.UnevaluatedExpr(a / m), sp.UnevaluatedExpr(b / m)
-        sum_m = sp.UnevaluatedExpr(a_m ** 2 + b_m ** 2)
         # B/(A² + B²) = ((B/m)/S)/m, S = (A/m)² + (B/m)² in [1, 2]: no overflow; 1/(A² + B²) beside a factor A (∂B
         # of atan(A/B): −A/(B²·(1 + A²/B²))) as A/(A² + B²) = ((A/m)/S)/m, else ((1/m)/S)/m (1/m² alone would
         # overflow where m is small and A/m² does not: −inf for −5e29 at x = y = 1e−30 in float32)
         if k == -1:
-            top, numerator = b_m, b
-        elif any(g == a or (g.is_Pow and g.base == a and g.exp.is_Integer and g.exp > 0)
-                 for g in sp.Mul.make_args(rest)):  # A or a power of it (∂y of x·atan(x/y): −x²/(y²·(1 + x²/y²)))
-            rest, top, numerator = rest / a, a_m, a
+            numerator = b
+        elif any(_is_power_of(g, a) for g in sp.Mul.make_args(rest)) or (
+                not a.is_Symbol and not sp.fraction(rest / a)[1].has(*a.free_symbols)):
+            # A or a power of it (∂y of x·atan(x/y): −x²/(y²·(1 + x²/y²))), or A = 2x within −2x (∂y of atan(2x/y))
+            rest, numerator = rest / a, a
         else:
-            top, numerator = sp.UnevaluatedExpr(1 / m), sp.S.One
-        plain = numerator / (a ** 2 + b ** 2)
-        scaled = sp.UnevaluatedExpr(top / sum_m) / m
-        inside = (m >= sp.Float(2.0 ** -60)) & (m <= sp.Float(2.0 ** 60))
-        # A or B infinite: the limit 0 (the written form's value there; the forms above are inf/inf)
-        return _Final(rest * sp.Piecewise((0, m > sp.Float(1.7976931348623157e308)), (plain, inside), (scaled, True)))
-    return None
+            numerator = None
+        return _Final(rest * _over_sum_of_squares(a, b, numerator))
+    return _numerator_outside(node)
 
 
 QUOTIENT_SQUARE = Rule(
@@ -4293,7 +4472,8 @@ QUOTIENT_SQUARE = Rule(
     "inf/inf = NaN at x = 0.3, y = 1e−30, true −x/(x² + y²) = −3.33; torch the same); the B² cleared: B/(A² + B²) "
     "and 1/(A² + B²), the sum of squares scaled by m = max(|A|, |B|) where m is outside [2⁻⁶⁰, 2⁶⁰] (A² or B² past "
     "float32's range): ((B/m)/S)/m, ((A/m)/S)/m with S = (A/m)² + (B/m)² in [1, 2] (A beside it: ∂B), and 0 where A "
-    "or B is infinite (the written form's limit there)", local=_quotient_square)
+    "or B is infinite (the written form's limit there); a number in the quotient too (atan(2x/y): A = 2x, "
+    "1 + 4x²/y²; atan(x/(2y)): B = 2y, 4 + x²/y² once the affine-root rule has cleared the quarter)", local=_quotient_square)
 _register(QUOTIENT_SQUARE)
 __all__ += ["QUOTIENT_SQUARE"]
 
@@ -4532,3 +4712,233 @@ SIGMOID_PAIR = Rule(
 __all__ += ["log1p", "expm1", "nexp", "SIGMOID_PAIR", "WidenedBase", "widen", "unwiden", "RoundingError"]
 
 
+
+
+# ------------------------------------------------------------------ overflowing-log1p (issue 16, session 19: log(1 + (p − t)²/s)
+# is inf in float64 at p − t = 1e200, s = 1 where it is 921.03, its ∂p 0 where 2e−200 and ∂s −0 where −1: the quotient
+# overflows while its log does not; torch the same); tested in tests/test_gauss19.py
+
+def _ungrouped_math(e):
+    """``e`` as the formula it computes (:func:`_as_math`), with groupings nested in groupings dropped too."""
+    e = _as_math(e)
+    while e.has(sp.UnevaluatedExpr):
+        e = e.replace(lambda n: isinstance(n, sp.UnevaluatedExpr), lambda n: n.args[0])
+    return e
+
+
+def _product_of_inputs(q):
+    """(c, [(a, n), …]) with q = c·Π aⁿ (c a number, each a an input or a sum of inputs, n a nonzero integer), else
+    None."""
+    if not isinstance(q, sp.Expr) or q.is_number or not q.free_symbols:
+        return None
+    c, rest = q.as_coeff_Mul()
+    powers = [f.as_base_exp() for f in sp.Mul.make_args(rest)]
+    for base, n in powers:
+        if not (n.is_Integer and n != 0 and (base.is_Symbol or _rounded_sum(base))):
+            return None
+    return c, powers
+
+
+def _overflowing_product(q):
+    """:func:`_product_of_inputs` of a product that can overflow while its log does not (two or more factors, or one
+    power |n| ≥ 2), else None."""
+    found = _product_of_inputs(q)
+    if found is None or (len(found[1]) < 2 and abs(found[1][0][1]) < 2):
+        return None
+    return found
+
+
+def _far_of_shifted(x):
+    """(k, c, powers) for x = k + X whose X (as the formula computes it: a scaled-square select's branches are one
+    quotient) is an overflowing product (:func:`_overflowing_product`), else None."""
+    if not (isinstance(x, sp.Expr) and x.is_Add and len(x.args) == 2):
+        return None
+    k, X = sorted(x.args, key=lambda e: not e.is_number)
+    if not (k.is_number and k != 0):
+        return None
+    found = _overflowing_product(_ungrouped_math(X))
+    return None if found is None else (k, X, found)
+
+
+def _overflowing_log1p_node(node):
+    """log1p(X) → log X where X > 2¹⁰⁰⁰; R/(k + X) → 1/a there (a = X/R by SymPy's cancel, a product again; the
+    exact 1/(a·(1 + k/X)) is 1/a to 2⁻¹⁰⁰⁰ relative); None elsewhere. X is the node as the other rules wrote it (the scaled-square d·(d/s)), its math an
+    overflowing product (:func:`_overflowing_product`)."""
+    far = _PRODUCT_RANGE[1]
+    if isinstance(node, log1p):
+        X = node.args[0]
+        found = _overflowing_product(_ungrouped_math(X))
+        if found is None:
+            return None
+        c, powers = found
+        # log X = log|c| + Σ n·log|a| where X > 2¹⁰⁰⁰ (X > 0: the signs agree); log1p(X) − log X = log1p(1/X) < 2⁻¹⁰⁰⁰,
+        # below the rounding of log X ≥ 693; each |log a| ≤ 745 (float32's: 104, log X ≥ 88.7 where X is inf): no
+        # cancellation worth an ULP
+        total = sp.log(sp.Abs(c)) + sp.Add(*[n * sp.log(sp.Abs(a)) for a, n in powers])
+        return sp.Piecewise((total, sp.StrictGreaterThan(X, far, evaluate=False)), (node, True))
+    if not node.is_Mul:
+        return None
+    for f in node.args:
+        if not (f.is_Pow and f.exp == -1):
+            continue
+        found = _far_of_shifted(f.base)
+        if found is None:
+            continue
+        k, X, _ = found
+        rest = sp.Mul(*[g for g in node.args if g is not f])
+        a = sp.factor_terms(sp.cancel(_ungrouped_math(X) / _ungrouped_math(rest)))  # (p − t)/2, not p/2 − t/2
+        if _product_of_inputs(a) is None:
+            continue
+        # R/(k + X) = 1/(a·(1 + k/X)), a = X/R (p − t over 2, −s: X/R with the overflowing factors cancelled, finite
+        # where R/(k + X) is): where X > 2¹⁰⁰⁰, |k/X| < |k|·2⁻¹⁰⁰⁰ is far below float64's rounding of 1, so 1/a
+        return sp.Piecewise((1 / a, sp.StrictGreaterThan(X, far, evaluate=False)), (node, True))
+    return None
+
+
+def _overflowing_log1ps(expr):
+    """``expr`` with each log1p of an overflowing product and each quotient by 1 + it rewritten where the product
+    passes 2¹⁰⁰⁰ (:func:`_overflowing_log1p_node`)."""
+    if not isinstance(expr, sp.Basic) or not expr.has(log1p, sp.Pow):
+        return expr
+    return _top_down(expr, _overflowing_log1p_node, _KEPT)
+
+
+OVERFLOWING_LOG1P = Rule(
+    "overflowing-log1p", "log1p(X) of a product or quotient X of inputs and sums of inputs (log(1 + (p − t)²/s), a "
+    "Cauchy-type loss) overflows with X (p − t = 1e200, s = 1: inf where it is 921.03, float64; torch the same), and "
+    "its derivatives R/(1 + X) are R/inf = 0 (∂p 0 where 2e−200, ∂s −0 where −1); where X passes 2¹⁰⁰⁰ (in float32: "
+    "where it is inf) log1p(X) is log X = log|c| + Σ n·log|a| (log1p(1/X) < 2⁻¹⁰⁰⁰ dropped; each |log a| ≤ 745 while "
+    "log X ≥ 693: no cancellation) and R/(k + X) is 1/a with a = X/R cancelled (∂p: 2/(p − t), ∂s: −1/s; "
+    "1/(a·(1 + k/X)) exactly, k/X < 2⁻¹⁰⁰⁰ dropped)",
+    apply=_overflowing_log1ps, fired=lambda old, new: new != old)
+_register(OVERFLOWING_LOG1P)
+__all__ += ["OVERFLOWING_LOG1P"]
+
+
+# ------------------------------------------------------------------ zero-scaled-exp (issue 16, session 19: the
+# log-variance Gaussian NLL ½(s + (p − t)²·e^(−s)) at p = t, s = −1e4 is 0·inf = NaN in f, ∂p, ∂t where they are
+# −5000, 0, 0; and in a Triton float32 kernel ∂p = (p − t)·e^(−s) at p = 3e38, t = −3e38, s = 180 is inf·0 where it
+# is 4.03e−40; torch the same); tested in tests/test_gauss19.py
+
+def _zero_scaled_exps(math):
+    """(the products a·e^b of ``math`` (a of inputs' sums and powers, one sum at least, b of other inputs, able to
+    overflow), their factors' bases that can be 0 (p − t), in order)."""
+    products, bases = [], []
+    for n in _distinct_preorder(math):
+        if not (isinstance(n, sp.Expr) and n.is_Mul):
+            continue
+        found = _scaled_exp_factors(n)
+        if found is None:
+            continue
+        rest, e = found
+        if e.args[0].is_nonpositive or any(f.free_symbols & e.free_symbols for f in rest):
+            continue
+        own = [f.base if f.is_Pow and f.exp.is_positive else f for f in rest]
+        # a residual p − t, 0 exactly where the prediction is the target; a lone input y in y·e^x is left as
+        # written (tests/test_stability_rules.py: harmless formulas)
+        if not all(b.is_Symbol or _rounded_sum(b) for b in own) or not any(_rounded_sum(b) for b in own):
+            continue
+        products.append(n)
+        bases += [b for b in own if b not in bases]
+    return products, bases
+
+
+def _guarded(expr, base) -> bool:
+    """``expr`` holds a select on base = 0 already (the one-minus-scaled-exp rule's)."""
+    return any(isinstance(n, sp.Piecewise) and any(sp.Eq(base, 0) in c.atoms(sp.Eq) or c == sp.Eq(base, 0)
+                                                  for _, c in n.args) for n in _atoms(expr, sp.Piecewise))
+
+
+_SCALED_EXP_WITHIN = 86  # |b| up to which e^b is a normal float32 (e^−87.3 is float32's smallest normal)
+
+
+def _widened_scaled_exp(node):
+    """c·a·e^b (a product of :func:`_zero_scaled_exps`) → c·widen(a·e^b) where a factor of a is past float32's
+    largest or |b| > 86 (e^b leaves float32's normal range), a·e^b as written elsewhere: float64 in a float32
+    kernel, where a overflows and e^b underflows float32 although the product is a float32 (6e38·e^(−180) =
+    4.03e−40). A select, so that a float64 NumPy kernel takes the double word only there (everywhere, ∂p of the
+    log-variance NLL took 283 ms of CPU for 10⁶ elements where it took 207). None elsewhere."""
+    if not (isinstance(node, sp.Expr) and node.is_Mul) or node.has(sp.Piecewise):
+        return None
+    c, core = node.as_coeff_Mul()
+    products, bases = _zero_scaled_exps(core)
+    if products != [core]:
+        return None
+    b = _scaled_exp_factors(core)[1].args[0]
+    far = sp.Or(*[sp.Abs(a) > _LIMIT_BOUND for a in bases], sp.Abs(b) > _SCALED_EXP_WITHIN)
+    return c * sp.Piecewise((widen(core), far), (core, True))
+
+
+def _zero_scaled_exp(expr):
+    """``expr`` holding a·e^b (:func:`_zero_scaled_exps`) → Piecewise((expr at a's base = 0, base = 0), …,
+    (expr with e^b halved, b > 709 and no base 0: :func:`_halved_exponent`), (expr with each bare a·e^b widened
+    where float32 needs it, True)): where a factor of a is 0 the product is 0 (as written 0·inf = NaN where e^b
+    overflows: e^(1e4)), the rest of ``expr`` there stabilised by the other rules."""
+    if not isinstance(expr, sp.Expr) or expr.has(sp.Indexed):
+        return expr
+    math = _ungrouped_math(expr)  # a widened sum's body too
+    if not math.has(sp.exp):
+        return expr
+    products, bases = _zero_scaled_exps(math)
+    if not products:
+        return expr
+    others = tuple(r for r in RULES if r is not ZERO_SCALED_EXP)
+    pieces = []
+    for base in bases:
+        if _guarded(expr, base):
+            continue
+        at_zero = math.subs(base, 0)
+        if at_zero.has(sp.nan, sp.zoo) or at_zero == math:
+            continue
+        pieces.append((stabilise(at_zero, others)[0], sp.Eq(base, 0)))
+    widened = _top_down(expr, _widened_scaled_exp, _KEPT)
+    near = sp.Piecewise(*pieces, (widened, True)) if pieces else widened
+    far = _halved_exponent(math, products, bases)
+    if far is None:
+        return near
+    # outermost (its condition excludes the zero bases), the rest its last branch: a far branch (b > 709), which the
+    # NumPy emitter computes on the elements that take it alone (elementwise.far_branches)
+    return sp.Piecewise(far, (near, True))
+
+
+_EXP_OVERFLOWS = sp.Float(709.0)  # e^b past float64's largest from b = 709.78 on
+
+
+def _halved_exponent(math, products, bases):
+    """(``math`` with each a·e^b as c·(a′·e^(b/2))·e^(b/2) or c·(a′·e^(b/2))², widened, where b > 709 and no base is
+    0), or None where a product has more than two factors in a: past b = 709.78, e^b overflows float64 where a·e^b
+    need not ((p − t)·e^(−s) at p − t = 1e−200, s = −800: 2.7e147, and (p − t)² underflows to 0, so f was 0·inf =
+    NaN where it is −400); b/2 is exact, and each factor a′·e^(b/2) is finite wherever the product is and
+    |b| < 1419."""
+    replaced = {}
+    for T in products:
+        rest, e = _scaled_exp_factors(T)
+        c = sp.Mul(*[f for f in sp.Mul.make_args(T) if not f.free_symbols])
+        half = sp.exp(e.args[0] / 2)
+        powers = [f.as_base_exp() for f in rest]
+        if sum(int(n) for _, n in powers) == 1:
+            replaced[T] = c * Grouped(powers[0][0] * half) * half
+        elif len(powers) == 1 and powers[0][1] == 2:
+            replaced[T] = c * Grouped(powers[0][0] * half) ** 2
+        elif len(powers) == 2 and all(n == 1 for _, n in powers):
+            replaced[T] = c * Grouped(powers[0][0] * half) * Grouped(powers[1][0] * half)
+        else:
+            return None
+    exponents = {_scaled_exp_factors(T)[1].args[0] for T in products}
+    body = math.xreplace(replaced)
+    condition = sp.And(sp.Or(*[b > _EXP_OVERFLOWS for b in exponents]), *[sp.Ne(a, 0) for a in bases])
+    return widen(body), condition  # (float32 kernels: the float64 body, enough there)
+
+
+ZERO_SCALED_EXP = Rule(
+    "zero-scaled-exp", "a·e^b with a of sums of inputs (p − t, (p − t)²) and b of others (the log-variance Gaussian "
+    "NLL ½(s + (p − t)²·e^(−s)), Kendall & Gal 2017) is 0·inf = NaN where a = 0 and e^b overflows (p = t, s = −1e4: "
+    "f, ∂p, ∂t NaN where they are −5000, 0, 0; torch the same); a select on each base of a being 0 returns the "
+    "formula there (a·e^b = 0 exactly), and a·e^b alone (∂p = (p − t)·e^(−s)) is computed in float64 in a float32 "
+    "kernel (widen: at p = 3e38, t = −3e38, s = 180, p − t overflows float32 and e^(−180) underflows it, inf·0 where "
+    "the product is 4.03e−40, a float32 subnormal); in a float64 kernel its double word rounds once; past b = 709 "
+    "(e^b inf in float64 where a·e^b need not be: 2.7e147 at p − t = 1e−200, s = −800, and f NaN where −400, (p − t)² "
+    "underflowing) a·e^b as (a′·e^(b/2))·e^(b/2) or (a′·e^(b/2))², widened",
+    apply=_zero_scaled_exp, fired=lambda old, new: new != old)
+_register(ZERO_SCALED_EXP)
+__all__ += ["ZERO_SCALED_EXP"]

@@ -51,7 +51,7 @@ from ....errors import SymnetError
 from ....functions import sigmoid
 from ....registry import NUMPY_HELPER_NEEDS, NUMPY_HELPERS, numpy_template
 from ....special import softplus
-from ...doubleword import ORDER as DW_PRIMITIVES, WITHIN, leaf_identifiers, nan_through, primitive_needs, \
+from ...doubleword import ORDER as DW_PRIMITIVES, WidenedFunction, leaf_identifiers, nan_through, primitive_needs, \
     primitive_text, widened_function
 from ..printing import ConditionalPrinting
 
@@ -366,13 +366,14 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         NEP 50)."""
         if self.plain_widened:  # inside a generated function's float64 body: the body itself
             return f"({self._print(nan_through(e.expanded))})"
-        name = self._widened_function(e)
+        function = self._widened(e)
+        name = function.name
         args = ", ".join(self._print(a) for a in e.args)
         # where a select takes the sum (selected), the function needs its double-word there only
         needed = "" if self.selected is None else f", {self.selected}"
-        if getattr(e, "in_float32", False) or name in WITHIN:  # double-word in a float32 kernel too where the
-            # float64 body's bound is not within 2⁻³⁰ of it (2⁻⁶ of a float32 ULP), wherever the body has a bound
-            # (doubleword.WITHIN), and everywhere else where widen's in_float32 asks
+        if getattr(e, "in_float32", False) or function.takes_within:  # double-word in a float32 kernel too where
+            # the float64 body's bound is not within 2⁻³⁰ of it (2⁻⁶ of a float32 ULP), wherever the body has a
+            # bound (the function takes ``within``), and everywhere else where widen's in_float32 asks
             dtype = self.dtype if self.wide else f"np.result_type({args})"
             call = f"{name}({args}, True{needed}, within=(3.3306690738724404e-16 if {dtype} == np.float64 else 2.0**-30))"
             return call if self.wide else f"np.asarray({call}, {dtype})"
@@ -384,7 +385,12 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         return f"np.asarray({name}({args}, {dtype} == np.float64{needed}), {dtype})"
 
     def _widened_function(self, e) -> str:
-        """The generated function of ``e``'s body, registered as a helper of the module."""
+        """The name of the generated function of ``e``'s body, registered as a helper of the module."""
+        return self._widened(e).name
+
+    def _widened(self, e) -> WidenedFunction:
+        """The generated function of ``e``'s body (:func:`symnet.codegen.doubleword.widened_function`: its name,
+        text, helpers and whether it takes ``within``), registered as a helper of the module."""
         names = leaf_identifiers(e.leaves)
         plain = copy.copy(self)  # the same printer (a family's subclass too), over the function's names
         plain.names, plain.CONSTANT_SELECT, plain.plain_widened = dict(zip(e.leaves, names)), None, True
@@ -392,10 +398,10 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         # the function's text depends on its body only (it is one helper of the module, by the body's digest)
         plain.definitions, plain.ARITHMETIC_SELECTS, plain.branchless = {}, False, False
         plain.WHERE = type(self).WHERE
-        name, code, needs = widened_function(e, "numpy", plain, names)
-        NUMPY_HELPERS.setdefault(name, code)
-        self.helpers.update([name, *needs])
-        return name
+        function = widened_function(e, "numpy", plain, names)
+        NUMPY_HELPERS.setdefault(function.name, function.code)
+        self.helpers.update([function.name, *function.needs])
+        return function
 
     def _print_nexp(self, e):  # e^−x: np.exp(-x), or np.exp(x) for e^−(−x)
         (arg,) = e.args

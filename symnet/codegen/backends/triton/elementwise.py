@@ -294,7 +294,10 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     first = inputs[0]
     launcher += [f"    n = {first}.numel()",
                  f"    f64 = {first}.dtype == torch.float64",
-                 "    block = BLOCK // 2  # float64 arithmetic for every dtype: half the block" if wide else
+                 # float64 inputs add the double-word block (_double_word_outputs): two entries a thread, where eight
+                 # made the written 24-term softmax's kernel 129 s of CPU to compile for sm_90 (ptxas spilling 28 KB)
+                 "    block = BLOCK // 8 if f64 else BLOCK // 2  # float64 arithmetic for every dtype: half the block; "
+                 "an eighth with the double words" if wide else
                  "    block = BLOCK // 2 if f64 else BLOCK",
                  "    blocks = triton.cdiv(n, block)"]
     launcher.append("    reduce = reduction != \"none\"")

@@ -247,11 +247,11 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         plain = copy.copy(self)  # the same printer (a family's subclass too), over the function's names
         plain.names = {leaf: f"{n}_f64" for leaf, n in zip(e.leaves, names)}
         plain.constant_dtype, plain.plain_widened = "tl.float64", True
-        name, code, needs = widened_function(e, "triton", plain, names)
-        TRITON_HELPERS.setdefault(name, code)
-        for helper in [*needs, name]:
+        function = widened_function(e, "triton", plain, names)
+        TRITON_HELPERS.setdefault(function.name, function.code)
+        for helper in [*function.needs, function.name]:
             self._need(helper)
-        return f"{name}({', '.join(self._print(a) for a in e.args)})"
+        return f"{function.name}({', '.join(self._print(a) for a in e.args)})"
 
     def _need(self, helper: str) -> None:
         """A device helper (and the helpers it calls) goes into the module."""
@@ -268,10 +268,8 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
 
     _print_expm1 = _print_log1p
 
-    def _print_Heaviside(self, e):  # relu'(0) = 0, as in PyTorch
-        return f"tl.where({self._print(e.args[0])} > 0, 1.0, 0.0)"
-
-    _print_sign = _print_Function
+    # H(u, 0) by the registry's template, _heaviside(u): u ≤ 0 ? 0 : 1 (relu′(0) = 0 and relu′(NaN) = 1, as torch)
+    _print_Heaviside = _print_sign = _print_Function
 
     def emptyPrinter(self, e):
         raise SymnetError(f"the Triton backend cannot generate {type(e).__name__} (in {e})")

@@ -671,7 +671,7 @@ def _scaled_gaps(kernel: RowKernel, name: str, res, names: dict, entry: dict, he
     if fresh:
         lines += ["        for off in range(0, V, BLOCK_V):",
                   "            idx = off + cols",
-                  "            zj = tl.load(z_row + idx, mask=idx < V, other=float(\"-inf\")).to(acc)"]
+                  "            zj = _upcast(tl.load(z_row + idx, mask=idx < V, other=float(\"-inf\")), acc)"]
         lines += capped("            ", "zj", "idx < V")
         lines += side_loads("            ", pass1=False)
         for node, s_ in fresh.items():
@@ -723,6 +723,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     names[M] = "m"
     printer = _RowPrinter(names, helpers)
     printer._need("_stored")  # every store of an output: bfloat16 rounded in the bits (the interpreter truncates)
+    printer._need("_upcast")  # every load of z, t, g: bfloat16 widened by its bits (the interpreter's zeroes 2⁻¹²⁷)
     per_row = [(o, res) for o, res in zip(kernel.outputs, results) if o.per_row]
     per_entry = [(o, res, c, at) for o, res, c, at in zip(kernel.outputs, results, kernel.scatter, at_class)
                  if not o.per_row]
@@ -798,7 +799,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     def side_loads(indent: str, pass1: bool) -> list[str]:
         out = []
         if soft and (needs_t1 or not pass1):
-            out.append(f"{indent}tj = tl.load(t_row + idx, mask=idx < V, other=0.0).to(acc)")
+            out.append(f"{indent}tj = _upcast(tl.load(t_row + idx, mask=idx < V, other=0.0), acc)")
         if weighted and (needs_w1 or not pass1):
             out.append(f"{indent}wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)")
         return out
@@ -851,10 +852,10 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     # pass 1, the row in registers: one read, kept for pass 2
     L += ["    if ONE_READ:  # the row fits one tile (V ≤ BLOCK_V): read it once, keep it in registers",
           "        idx = cols",
-          "        zj = tl.load(z_row + idx, mask=idx < V, other=float(\"-inf\")).to(acc)"]
+          "        zj = _upcast(tl.load(z_row + idx, mask=idx < V, other=float(\"-inf\")), acc)"]
     L += capped("        ", "zj", "idx < V", chain=True)
     if upstream:
-        L.append("        gj = tl.load(g_row + idx, mask=idx < V, other=0.0).to(acc)")
+        L.append("        gj = _upcast(tl.load(g_row + idx, mask=idx < V, other=0.0), acc)")
     L += side_loads("        ", pass1=False)
     L += ["        m = tl.max(zj, axis=0)",
           "        # a row of −inf has m = −inf: shift by 0 there instead of −inf − (−inf)",
@@ -882,7 +883,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     L += ["        for off in range(0, V, BLOCK_V):",
           "            idx = off + cols"]
     for v, other in first:
-        L += [f"            {v}j = {v}_next.to(acc)",
+        L += [f"            {v}j = _upcast({v}_next, acc)",
               f"            {v}_next = tl.load({v}_row + idx + BLOCK_V, mask=idx + BLOCK_V < V, other={other})"]
     L += capped("            ", "zj", "idx < V")
     L += side_loads("            ", pass1=True)
@@ -901,7 +902,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
         L.append("            m_lo = m_lo_new")
     L += [f"        {name} = {name} + (n_at_max - 1.0)" for name, (kind, _) in kinds.items() if kind == "rest"]
     if target:
-        L.append("    z_r = tl.load(z_row + cls, mask=valid & ~ignored, other=float(\"nan\")).to(acc)")
+        L.append("    z_r = _upcast(tl.load(z_row + cls, mask=valid & ~ignored, other=float(\"nan\")), acc)")
         L += capped("    ", "z_r", "valid")
     for temp, expr in row.items():
         L.append(f"    # {temp} = {text(expr)}")
@@ -989,7 +990,7 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
         L += ["        for back in range(0, V, BLOCK_V):",
               "            idx = last - back + cols"]
         for v in second:
-            L += [f"            {v}j = {v}_next.to(acc)",
+            L += [f"            {v}j = _upcast({v}_next, acc)",
                   f"            {v}_next = tl.load({v}_row + idx - BLOCK_V, mask=idx >= BLOCK_V, other=0.0)"]
         L += capped("            ", "zj", "idx < V", chain=True)
         L += second_side
