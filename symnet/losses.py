@@ -160,7 +160,8 @@ _FOCAL_FAR = 1000  # σ(−1000) = 5e−435: 0 in every dtype (float64's smalles
 def _focal(z, t, alpha=sp.Rational(1, 4), gamma=2):
     ce = t * softplus(-z) + (1 - t) * softplus(z)
     alpha = sp.sympify(alpha)
-    weight = sp.S.One if (alpha.is_number and alpha.is_negative) else (alpha * t + (1 - alpha) * (1 - t))
+    no_alpha = alpha.is_number and alpha.is_negative
+    weight = sp.S.One if no_alpha else (alpha * t + (1 - alpha) * (1 - t))
     one_minus_pt = t * sigmoid(-z) + (1 - t) * sigmoid(z)  # 1 − p_t without 1 − σ(z)
     # beyond |z| = 1000, 1 − p_t is 1 − t (z > 0) or t (z < 0) to far below any dtype's rounding: the
     # general form's gradient multiplies CE ≈ |z| by σ(−|z|) = 0, which is ∞·0 = NaN where CE·2
@@ -170,10 +171,27 @@ def _focal(z, t, alpha=sp.Rational(1, 4), gamma=2):
     # registry's 2, or 0) the far branch takes t ∈ {0, 1} too: the general form's ∂t is ∞·0 at z = −1e308, t = 0
     gamma = sp.sympify(gamma)
     far_up, far_down = z > _FOCAL_FAR, z < -_FOCAL_FAR
-    if not gamma.is_number:
+    if not gamma.is_integer:  # γ an input, or a fractional number (0.75: e^(−0.75·|z|) is normal up to |z| = 944)
         far_up, far_down = far_up & (t < 1), far_down & (t > 0)
-    return sp.Piecewise((weight * ce * (1 - t) ** gamma, far_up), (weight * ce * t ** gamma, far_down),
+    # α_t = a + b·p in p = 1 − t (z > 1000: α + (1 − 2α)·p) and p = t (z < −1000: (1 − α) + (2α − 1)·p)
+    up = (1, 0) if no_alpha else (alpha, 1 - 2 * alpha)
+    down = (1, 0) if no_alpha else (1 - alpha, 2 * alpha - 1)
+    return sp.Piecewise((_far_form(*up, 1 - t, softplus(z), gamma), far_up),
+                        (_far_form(*down, t, softplus(-z), gamma), far_down),
                         (weight * ce * one_minus_pt ** gamma, True))
+
+
+def _far_form(a, b, p, ce, gamma):
+    """α_t·p^γ·CE = p^γ·(a·p·softplus(±z) + b·p²·softplus(±z)) (α_t = a + b·p), the far branch: p = 1 − t beyond
+    z = 1000 and t below −1000, ``ce`` softplus(z) or softplus(−z). There CE = p·softplus(±z) and 1 − p_t = p to below
+    any dtype's rounding (the other term of each is e^(−|z|)·(…) < 1e−434, 0 in every dtype). p^γ of γ itself (p^(γ + 1)
+    rounds γ + 1 first, which e^((γ + 1)·log p) turns into |log p| times its rounding: 35 ULP in float64 at
+    t = 1 − 2⁻⁵³, γ = 0.001), and p·softplus(±z) before p^γ (t = 1e−300, z = −1e308: p^γ·p underflows where f is
+    7.5e−143). The engine expands ∂t into one product per term, softplus(±z) in each, which the softplus-factor rule
+    takes out again (as the products, ∂t was ∞ − ∞ = NaN at z = −inf, t = 1 and ∞ at z = −1.797e308,
+    t = 1 − 2⁻⁵³ for −4.49e307); ∂γ = p^γ·log p·(…) is 0 where log p is 0 and softplus(±z) infinite (t = 0,
+    z = +inf: ∞·0 = NaN before)."""
+    return p ** gamma * (a * p * ce + b * p ** 2 * ce)
 
 
 def _mp_focal(z, t, alpha=mpmath.mpf("0.25"), gamma=2):

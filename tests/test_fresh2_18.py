@@ -85,8 +85,8 @@ def test_focal_with_gamma_an_input_dz_near_its_zero():
     assert abs(got - want) <= 4 * np.spacing(abs(want)), (got, want)
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-03 (symnet verify 'focal(z, t, 0.25, gamma)'): ∂f/∂t float64 is "
-                   "inf at γ = 0.001, t = 1 − 2⁻⁵³, z = −1.797e308 where it is −4.49e307 (inf at 13 points of the table)")
+# was ∞ (session 18: symnet verify found 13 such points): the far branch's ∂t as softplus(−z) times one widened
+# sum (symnet/losses.py _far_form, the softplus-factor rule; tests/test_focal19inf.py)
 def test_focal_with_gamma_an_input_dt_at_the_largest_logit():
     import mpmath
     import numpy as np
@@ -123,17 +123,37 @@ def _focal_d(z, t, g, wrt):
         return float(mpmath.diff(lambda v: loss(z, v), t))
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-03 (symnet verify 'focal(z, t, 0.25, 0.75)': FAIL; "
-                   "γ = 0.75 exact, so not the constant's rounding as with 0.7): where ∂f/∂t and ∂f/∂z cross 0 they "
-                   "cancel (∂t 1.7e15 ULP float64: 4.9057e−18 for 6.1926e−18 at t = 0, z = −0.2564347762740368; ∂z "
-                   "2.6e15 at t = 0.659, z = 1), and at t = 1, z = 1000 − 2⁻⁴³ both are NaN for −4.76e−324 / −0")
+# was a strict xfail (measured 2026-12-03, symnet verify 'focal(z, t, 0.25, 0.75)': FAIL): where ∂f/∂t and ∂f/∂z cross 0
+# they cancelled (∂t 1.7e15 ULP float64: 4.9057e−18 for 6.1926e−18 at t = 0, z = −0.2564347762740368; ∂z 63 ULP at
+# t = 0.659, z = 1); session 19 (h-focalinf19): 1.0 and 0 ULP, the mixture-power rule taking a fractional γ too (its
+# widened (1 − p_t)^γ and CE/(1 − p_t) in place of (1 − p_t)^(γ − 1)·CE)
 def test_focal_with_a_constant_fractional_gamma():
     import numpy as np
 
     import symnet
 
     k = symnet.compile(symnet.derive("focal(z, t, 0.25, 0.75)"))
-    f, dt, dz = k(t=np.array([0.0, 1.0]), z=np.array([-0.2564347762740368, 999.9999999999999]))
+    f, dt, dz = k(t=np.array([0.0, 0.659]), z=np.array([-0.2564347762740368, 1.0]))
     want = _focal_d(-0.2564347762740368, 0.0, 0.75, "t")
-    assert not np.isnan(dz).any() and not np.isnan(dt).any(), (dt, dz)
     assert abs(dt[0] - want) <= 4 * np.spacing(abs(want)), (dt[0], want)
+    want = _focal_d(1.0, 0.659, 0.75, "z")
+    assert abs(dz[1] - want) <= 4 * np.spacing(abs(want)), (dz[1], want)
+
+
+def test_focal_with_a_constant_fractional_gamma_at_t_one_near_the_far_branch():
+    # at t = 1, z = 1000 − 2⁻⁴³ (below the far branch z > 1000) ∂t and ∂z were NaN for −4.76e−324 / −0: σ(−z)^(−1/4)·CE
+    # = ∞·0 (the mixture-power rule took γ an input only; now a fractional γ too, and the far branches leave out
+    # t = 1, z > 0 and t = 0, z < 0 for it as for γ an input: e^(−0.75·|z|) is normal up to |z| = 944)
+    import numpy as np
+
+    import symnet
+
+    k = symnet.compile(symnet.derive("focal(z, t, 0.25, 0.75)"))
+    f, dt, dz = k(t=np.array([1.0, 1.0, 1.0]), z=np.array([999.9999999999999, 900.0, 1001.0]))
+    assert not np.isnan(dz).any() and not np.isnan(dt).any(), (dt, dz)
+    # −e^(−γz)·(z + γ)/4 (CE/(1 − p_t) = 1 there, σ(z) = 1): −4.76e−324, within one subnormal step (0 or −5e−324)
+    from test_focal18 import _true  # the loss's gradients written out in mpmath (mpmath.diff across t = 1 is complex)
+
+    want = [_true(z, 1.0, 0.75)[2] for z in (999.9999999999999, 900.0)]
+    assert abs(dt[0] - want[0]) <= 5e-324 and abs(dt[1] - want[1]) <= 4 * np.spacing(abs(want[1])), (dt, want)
+    assert dz[0] == 0 and dz[2] == 0 and dt[2] == 0, (dt, dz)

@@ -138,6 +138,8 @@ from test_misc18 import RULE_CASES as _MISC18  # noqa: E402  (shifted-argument o
 RULE_CASES += _MISC18
 from test_focal18 import RULE_CASES as _FOCAL18  # noqa: E402  (mixture-power: tests/test_focal18.py)
 RULE_CASES += _FOCAL18
+from test_focal19inf import RULE_CASES as _FOCAL19INF  # noqa: E402  (softplus-factor: tests/test_focal19inf.py)
+RULE_CASES += _FOCAL19INF
 from test_logprod18 import RULE_CASES as _LOGPROD18  # noqa: E402  (rounded-log-argument: tests/test_logprod18.py)
 RULE_CASES += _LOGPROD18
 from test_erfcx18 import RULE_CASES as _ERFCX18  # noqa: E402  (rounded-log-argument of a sum: tests/test_erfcx18.py)
@@ -222,6 +224,7 @@ UNDECIDED |= {"overflowed-product"}  # its case holds the silu-slope select, whi
 UNDECIDED |= {"tiny-argument"}  # f(x) = f′(0)·x below |x| = 2⁻⁶⁰: to 2⁻⁶¹ there, not an identity; the 50-digit check holds above
 UNDECIDED |= {"mixture-log"}  # selects at t = 0 and t = 1 (Eq): simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"mixture-power"}  # selects at t = 0 and t = 1 (Eq) and at |z| = 40: the 50-digit check holds in (0, 1)
+UNDECIDED |= {"softplus-factor"}  # a select at softplus(u) = 0·… beyond u = 2¹⁰²⁰ (Eq): the 50-digit check holds
 UNDECIDED |= {"hypot-slope"}  # sign, Min and |·| of p − t and δ: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"rounded-log-argument"}  # log p as Σ n·log|a| under sign(a)… > 0 where p leaves float64's range, and
 # log1p(p) as log p above 2¹⁰⁰⁰ (to 2⁻¹⁰⁰⁰ relative: not an identity); simplify cannot decide; the 50-digit check holds

@@ -2590,6 +2590,83 @@ _register(INFINITE_LIMIT)
 __all__ += ["INFINITE_LIMIT", "without_infinite_limits"]
 
 
+# ------------------------------------------------------------------ softplus-factor (issue 16, session 19: the focal
+# loss's far branches, softplus(±z)·α_t·p^(γ + 1), whose derivatives the engine expands into one product per term);
+# tested in tests/test_focal19inf.py
+
+def _zero_limit_body(term):
+    """``term`` without the zero-limit rule's select around it (0 where a factor is 0 and another infinite: the
+    bottom-up pass has rewritten each term of a sum before the sum), else ``term``."""
+    if isinstance(term, sp.Piecewise) and len(term.args) == 2 and term.args[0].expr == 0 \
+            and term.args[1].cond == sp.true:
+        return term.args[1].expr
+    return term
+
+
+def _split_softplus(e):
+    """(softplus(u), c) with e = softplus(u)·c, softplus(u) a factor of e, of one factor of it, or of every term of a
+    sum (the zero-limit selects and this rule's own taken as their products), c free of softplus; else None."""
+    e = _zero_limit_body(e)
+    if isinstance(e, softplus):
+        return e, sp.S.One
+    if e.is_Add:
+        parts = [_split_softplus(a) for a in e.args]
+        if any(p is None for p in parts) or len({p[0] for p in parts}) != 1:
+            return None
+        return parts[0][0], sp.Add(*[p[1] for p in parts])
+    if e.is_Mul:
+        holding = [f for f in e.args if f.has(softplus)]
+        found = _split_softplus(holding[0]) if len(holding) == 1 else None
+        if found is None:
+            return None
+        return found[0], sp.Mul(*[f for f in e.args if f is not holding[0]]) * found[1]
+    return None
+
+
+def _softplus_factor(node):
+    """c₁·softplus(u) + c₂·softplus(u) + … (softplus(u) in every term, no cᵢ holding an input of u) →
+    softplus(u)·(c₁ + c₂ + …): the sum of products is ∞ − ∞ = NaN at u = +inf where the cᵢ have opposite signs,
+    overflows where a product does and the sum does not, and rounds each product before they cancel. The focal
+    loss's far ∂t (z < −1000) is softplus(−z)·(3(1 + γ)·t^γ/4 − (2 + γ)·t^(1 + γ)/2): NaN at z = −inf, 18 ULP in
+    float64 at t = 1, γ = 1/2, z = −7499 as two products. 0 where the sum is 0 and u beyond 2¹⁰²⁰ (∂t's at t = 1,
+    γ = 1: softplus(u) times 0 at every finite u, so its limit there). A product holding a log (∂γ,
+    p^γ·log p·(…)·softplus) likewise: 0 where its other factors are 0 (log 1) and u beyond 2¹⁰²⁰."""
+    if not ((node.is_Add and len(node.args) >= 2) or node.is_Mul) or not node.has(softplus):
+        return None
+    found = _split_softplus(node)
+    if found is None:
+        return None
+    shared, total = found
+    total = unwiden(total)
+    inputs = shared.args[0].free_symbols
+    if not inputs or total.free_symbols & inputs or total.has(softplus):
+        return None
+    big = sp.Float(2.0 ** 1020)
+    at_zero = sp.And(sp.Eq(total, 0), shared.args[0] > big)
+    if node.is_Mul:
+        if not total.has(sp.log, log1p):
+            return None
+        return _Final(_Fired(sp.Piecewise((0, at_zero), (node, True)), ["softplus-factor", "zero-limit"]))
+    # the sum widened (double-word in a float64 kernel): its terms cancel where ∂t crosses 0 (t = 1, γ near 1: 7 ULP
+    # at z = −4217, γ = 0.05 as a float64 sum); the select at 0 only beyond 2¹⁰²⁰: the sum rounded to float64 is 0
+    # at γ = 1 + 2⁻⁵², t = 1, where the widened one is 2⁻⁵⁴
+    return _Final(_Fired(sp.Piecewise((0, at_zero), (shared * widen(total), True)), ["softplus-factor", "zero-limit"]))
+
+
+SOFTPLUS_FACTOR = Rule(
+    "softplus-factor", "c₁·softplus(u) + c₂·softplus(u), each cᵢ free of u's inputs (the focal loss's far "
+    "gradients, softplus(∓z) times powers of t), is ∞ − ∞ = NaN at u = +inf where the cᵢ have opposite signs "
+    "(∂t at t = 1, z = −inf), overflows where one product does (∂t = ∞ at z = −1.797e308, t = 1 − 2⁻⁵³ for "
+    "−4.49e307) and rounds each product before they cancel (18 ULP in float64 at z = −7499, t = 1, γ = 1/2); "
+    "softplus(u)·(c₁ + c₂) multiplies once (the sum widened), 0 where c₁ + c₂ is 0 and u is beyond 2^1020; a product "
+    "of softplus(u) and a log (∂γ, (1 − t)^γ·log(1 − t)·softplus(z)·…) is 0 there too where the log is 0 (t = 0, "
+    "z = +inf: ∞·0 = NaN before)",
+    local=_softplus_factor)
+_register(SOFTPLUS_FACTOR)
+_LOCAL = (_softplus_factor,) + _LOCAL[:-1]  # before collect, which would take two of the terms
+__all__ += ["SOFTPLUS_FACTOR"]
+
+
 # ------------------------------------------------------------------ rounded-argument (issue 16: e^v and σ(v) of a
 # v that the generated code rounds: GELU-tanh with its decimal constant, σ(0.0714x³ + 1.5958x): 543 ULP in float64
 # at x = −20; e^(e^x − u)'s ∂x: 212 ULP at x = 0.3, u = 709); tested in tests/test_rules9.py
@@ -3430,7 +3507,9 @@ def _mixture_power_of(f):
     """(b, e, (c₁, u₁, c₂, u₂)) where ``f`` is b^e (or the zero-power rule's select of it), e not a number and b a
     1 − p_t mixture c₁·σ(u₁) + c₂·σ(u₂) (:func:`_sigmoid_mixture`), else None."""
     pe = _power_of(f) if not f.is_Symbol else None
-    if pe is None or pe[1].is_number:
+    if f.is_Pow and f.exp.is_number and not f.exp.is_integer:  # a fractional γ (focal(z, t, 1/4, 0.75)): b^(−1/4) too
+        pe = f.base, f.exp
+    if pe is None or pe[1].is_integer:
         return None
     found = _sigmoid_mixture(pe[0])
     return (pe[0], pe[1], found) if found is not None else None
@@ -3445,18 +3524,24 @@ def _clamped_input(node):
     0 either way), and the product's other factors ((3 − 2t)/4) cannot overflow it to ∞·0 (3·(−1e308) did, at t = 0).
     None for any other product."""
     for f in node.args:
-        if not (isinstance(f, sp.Piecewise) and len(f.args) == 4 and f.args[0].expr == 1
-                and isinstance(f.args[0].cond, sp.Eq) and f.args[-1].cond == sp.true):
+        if not (isinstance(f, sp.Piecewise) and f.args[-1].cond == sp.true):
             continue
         found = _mixture_power_of(f.args[-1].expr)
-        if found is None or f.args[0].cond != sp.Eq(found[1], 0):
+        if found is None:
+            continue
+        if len(f.args) == 4 and f.args[0].expr == 1 and isinstance(f.args[0].cond, sp.Eq):
+            if f.args[0].cond != sp.Eq(found[1], 0):
+                continue
+        elif not (len(f.args) == 3 and found[1].is_number):  # a fractional γ: no select at γ = 0
             continue
         inputs = found[2][1].free_symbols
         factors = [a for a in node.args if a.is_Symbol and a in inputs]
         if factors:
             big = sp.Float(2.0 ** 1020)
             z = factors[0]
-            clamp = sp.Piecewise((z, f.args[0].cond), (sp.Max(sp.Min(z, big), -big), True))
+            clamp = sp.Max(sp.Min(z, big), -big)
+            if len(f.args) == 4:
+                clamp = sp.Piecewise((z, f.args[0].cond), (clamp, True))
             return _Final(_Fired(sp.Mul(*[clamp if a == z else a for a in node.args]), ["mixture-power"]))
     return None
 
@@ -3503,7 +3588,7 @@ def _mixture_power(node):
 
 
 MIXTURE_POWER = Rule(
-    "mixture-power", "(t·σ(−z) + (1 − t)·σ(z))^γ with γ an input (the focal loss's (1 − p_t)^γ) is σ(∓z)^γ at "
+    "mixture-power", "(t·σ(−z) + (1 − t)·σ(z))^γ with γ an input or a fraction (the focal loss's (1 − p_t)^γ) is σ(∓z)^γ at "
     "t = 1 or 0, which is subnormal from |z| ≈ 708 and 0 from 745 in float64 where σ(∓z)^γ = e^(−γ·softplus(±z)) is "
     "not (γ < 1); its ∂t and ∂z hold (1 − p_t)^(γ − 1)·CE, ∞·0 there: 6.9e3 ULP at t = 1, z = 720, γ = 1/2, "
     "a wrong finite value at 740, NaN from 750 (torch NaN). There the power is e^(−γ·softplus(±z)) and "

@@ -419,7 +419,12 @@ def far_branches(assignments: list, results) -> FarBranches:
         return seen
 
     everywhere = [r.args[-1].expr if k in outputs else r for k, r in enumerate(results)] + conditions
-    return FarBranches(tuple(outputs), tuple(conditions), frozenset(needed(results) - needed(everywhere)))
+    # e^−|u| stays with the last branches even where only a far one reads it: the printer gives it to their σ(±u)
+    # (``_sigmoid(u, e=E)``; the focal far ∂z's σ(z)·… alone made it far-only, and float32 focal computed e^−|z|
+    # in each σ again: 0.100 → 0.111 s for 10⁶, session 19)
+    shared = {t for t, e in assignments if isinstance(e, nexp)}
+    kept = needed(everywhere + [definitions[t] for t in shared]) | shared  # e^−|u| and what it reads
+    return FarBranches(tuple(outputs), tuple(conditions), frozenset(needed(results) - kept))
 
 
 def _far_block(far: FarBranches, order: list, kernel: Kernel, outputs: list, printer, temps: dict, named: dict) -> list:
