@@ -420,9 +420,12 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
         raise ParseError("unsupported syntax: conditional (a if c else b) is not allowed in a formula; "
                          "write where(c, a, b), as in where(x > 0, x, 0)")
     if isinstance(node, ast.Tuple) and depth == 0:  # "x*y, sin(x)": two outputs (session 18's new user)
+        # the user's own outputs in the hint (session 19: it showed ['x*y', 'sin(x)'] whatever was written)
+        parts = [ast.get_source_segment(source, e) for e in node.elts]
+        listed = repr(parts) if all(parts) and sum(map(len, parts)) <= 160 else "['x*y', 'sin(x)']"
         raise ParseError("unsupported syntax: a formula has one output, and this is a tuple of "
                          f"{len(node.elts)}; for a vector function pass a list from Python, "
-                         "symnet.derive(['x*y', 'sin(x)']) (its Jacobian), or derive each")
+                         f"symnet.derive({listed}) (its Jacobian), or derive each")
     raise _operator(node) or ParseError(f"unsupported syntax: {_describe(node)} is not allowed in a formula")
 
 

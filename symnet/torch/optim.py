@@ -41,7 +41,7 @@ class FusedStep:
             the outputs, averaged over the batch), as :func:`symnet.compile_step`.
         optimizer: "sgd", "momentum" (``torch.optim.SGD(momentum=...)``) or "adam".
         lr, momentum, betas, eps, weight_decay: as ``torch.optim``'s (L2 weight decay added to the
-            gradient, as SGD and Adam, not AdamW, do).
+            gradient, as SGD and Adam, not AdamW, do); ``lr`` defaults to 1e-3, as torch's SGD and Adam.
         precision: the products' precision, see :func:`symnet.compile_step`.
 
     Raises:
@@ -51,7 +51,7 @@ class FusedStep:
             optimizer, activation or loss.
     """
 
-    def __init__(self, model_or_params, *, activations=None, loss: str = "ce", optimizer: str = "sgd", lr: float,
+    def __init__(self, model_or_params, *, activations=None, loss: str = "ce", optimizer: str = "sgd", lr: float = 1e-3,
                  momentum: float = 0.9, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
                  precision: str = "ieee"):
         import torch

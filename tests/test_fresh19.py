@@ -1,0 +1,118 @@
+"""Session 19's new user, who read only the README: what they met, each pinned where it was fixed.
+
+- ``symnet derive "x*y, sin(x)+y"`` (two outputs as text) answered with a fixed example,
+  ``symnet.derive(['x*y', 'sin(x)'])``, whatever was written: it dropped the user's ``+y``. Now it
+  quotes the user's own outputs.
+- ``activation("mish", x, inplace=True)`` (the README: "the activations take torch's inplace=True")
+  was refused with "it takes no keywords" and no word of where inplace=True is taken; now it names
+  ``symnet.torch.functional.mish(x, inplace=True)``, or says the activation has no in-place form.
+- ``FusedStep(model, loss="ce")`` raised Python's "missing 1 required keyword-only argument: 'lr'",
+  where ``torch.optim.SGD`` and ``Adam`` default to lr = 1e-3; now so does FusedStep.
+"""
+import ast
+import inspect
+from pathlib import Path
+
+import pytest
+
+import symnet
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+# --- two outputs as text: the hint quotes the user's own outputs -------------------------------------------
+
+@pytest.mark.parametrize("text, listed", [
+    ("x*y, sin(x)+y", "symnet.derive(['x*y', 'sin(x)+y'])"),
+    ("a**2, b, a*b", "symnet.derive(['a**2', 'b', 'a*b'])"),
+    ("x^2, y", "symnet.derive(['x**2', 'y'])"),  # ^ is read as **, and quoted as it is read
+])
+def test_a_tuple_formula_quotes_the_users_outputs(text, listed):
+    with pytest.raises(symnet.ParseError) as info:
+        symnet.parse(text)
+    message = str(info.value)
+    assert f"tuple of {text.count(',') + 1}" in message
+    assert listed in message, message  # was ['x*y', 'sin(x)'] for every formula
+    d = symnet.derive(ast.literal_eval(listed[len("symnet.derive("):-1]))  # what it says works
+    assert d.jacobian.shape[0] == text.count(",") + 1
+
+
+def test_a_tuple_formula_on_the_command_line(capsys):
+    from symnet.cli import main
+
+    assert main(["derive", "x*y, sin(x)+y"]) == 2
+    err = capsys.readouterr().err
+    assert "symnet.derive(['x*y', 'sin(x)+y'])" in err and len(err.strip().splitlines()) == 1
+
+
+# --- activation(name, x, inplace=True): where inplace is taken ---------------------------------------------
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize("name, says", [
+    ("mish", "inplace=True is taken by the function with torch's name: "
+             "symnet.torch.functional.mish(x, inplace=True)"),
+    ("relu", "symnet.torch.functional.relu(x, inplace=True)"),
+    ("gelu", "gelu has no in-place form (nor has torch's)"),
+    ("softplus", "softplus has no in-place form (nor has torch's)"),
+])
+def test_activation_inplace_names_the_function_that_takes_it(name, says):
+    import symnet.torch as st
+
+    x = torch.linspace(-2, 2, 5, dtype=torch.float64)
+    with pytest.raises(symnet.SymnetError) as info:  # refused before any kernel is compiled
+        st.functional.activation(name, x, inplace=True)
+    message = str(info.value)
+    assert "activation() has no argument 'inplace'" in message and says in message, message
+    try:  # independent: does torch's own function take inplace=True?
+        getattr(torch.nn.functional, name)(x.clone(), inplace=True)
+        torch_has = True
+    except TypeError:
+        torch_has = False
+    assert ("no in-place form" in message) == (not torch_has)  # independent: torch's own signature
+
+
+def test_activation_other_keywords_keep_their_message():
+    import symnet.torch as st
+
+    with pytest.raises(symnet.SymnetError) as info:
+        st.functional.activation("mish", torch.zeros(3, dtype=torch.float64), alpha=1.0)
+    assert "in-place" not in str(info.value) and "it takes no keywords" in str(info.value)
+
+
+def test_readme_says_which_activations_take_inplace():
+    assert "The activations with torch's names take torch's `inplace=True` as torch does" in README
+    assert "nor `activation(name, x)`, which takes no keywords and says so" in README
+
+
+# --- FusedStep's learning rate defaults to torch.optim's -----------------------------------------------------
+
+def test_fused_step_lr_defaults_to_torch_optims():
+    from symnet.torch.optim import FusedStep
+
+    default = inspect.signature(FusedStep.__init__).parameters["lr"].default
+    assert default == inspect.signature(torch.optim.SGD).parameters["lr"].default == 1e-3
+    assert default == inspect.signature(torch.optim.Adam).parameters["lr"].default
+    assert "`lr` (default 1e-3, as\ntorch's)" in README
+
+
+def test_fused_step_without_lr_follows_torch_optim_adam_with_its_default():
+    from conftest import torch_and_triton
+    torch_and_triton()  # TRITON_INTERPRET=1 where there is no GPU
+    from symnet.torch.optim import FusedStep
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU(), torch.nn.Linear(6, 3))
+    params = [p.detach().clone().requires_grad_() for p in net.parameters()]
+    x, t = torch.randn(8, 4), torch.randint(0, 3, (8,))
+    fused = FusedStep(params, activations=("relu", "linear"), loss="ce", optimizer="adam")  # no lr
+    ref = torch.optim.Adam(net.parameters())  # torch's default lr
+    for step in range(3):
+        ref.zero_grad()
+        expected = torch.nn.functional.cross_entropy(net(x), t)
+        expected.backward()
+        ref.step()
+        assert abs(fused.step(x, t).item() - expected.item()) < 2e-6, f"step {step}"
+    for a, b in zip(params, net.parameters()):
+        assert torch.allclose(a.detach(), b.detach(), rtol=1e-5, atol=1e-6)
