@@ -116,3 +116,27 @@ def test_fused_step_without_lr_follows_torch_optim_adam_with_its_default():
         assert abs(fused.step(x, t).item() - expected.item()) < 2e-6, f"step {step}"
     for a, b in zip(params, net.parameters()):
         assert torch.allclose(a.detach(), b.detach(), rtol=1e-5, atol=1e-6)
+
+
+# --- symnet.verify of several outputs or of a SymPy expression: what to pass ---------------------------------
+
+@pytest.mark.parametrize("given, what", [
+    (["x*y", "sin(x) + y"], "for several outputs pass their Derivation: symnet.verify(symnet.derive(...))"),
+    (("x*y", "x"), "for several outputs pass their Derivation"),
+    ("sympy", "for a SymPy expression pass their Derivation: symnet.verify(symnet.derive(...))"),
+])
+def test_verify_of_a_list_or_expression_says_to_derive_it_first(given, what):
+    import sympy as sp
+
+    if given == "sympy":
+        given = sp.Symbol("x", real=True) * sp.exp(sp.Symbol("x", real=True))
+    with pytest.raises(symnet.SymnetError) as info:
+        symnet.verify(given, n=1)
+    assert "symnet.verify takes a formula (str) or a Derivation, not " in str(info.value)
+    assert what in str(info.value), str(info.value)
+    assert len(str(info.value).splitlines()) == 1
+
+
+def test_verify_of_something_else_keeps_its_short_message():
+    with pytest.raises(symnet.SymnetError, match=r"a Derivation, not int$"):
+        symnet.verify(3, n=1)
