@@ -140,3 +140,9 @@ def test_verify_of_a_list_or_expression_says_to_derive_it_first(given, what):
 def test_verify_of_something_else_keeps_its_short_message():
     with pytest.raises(symnet.SymnetError, match=r"a Derivation, not int$"):
         symnet.verify(3, n=1)
+
+
+def test_readme_gives_first_use_times_measured_on_a_quieter_machine():
+    # session 19 measured 1.2 s / 0.6 s where the README's only figures (load 9-11) said 4.6 s / 0.5 s
+    assert "On a quieter machine (load 3.4, 2026-12-03, session 19" in README
+    assert "`symnet.compile` of `x*sigmoid(beta*x)` 1.2 s (deriving 0.5 s of it), then 0.6 s" in README
