@@ -141,7 +141,9 @@ def _usage(name: str, entry) -> str:
 
 
 # What a user who passes one argument too many most likely meant (by the registry name).
-_ARITY_HINTS = {"silu": "Swish with a parameter β (Ramachandran et al. 2017) is x*sigmoid(beta*x)"}
+_ARITY_HINTS = {"silu": "Swish with a parameter β (Ramachandran et al. 2017) is x*sigmoid(beta*x)",
+                # gelu(x, 'tanh') / gelu(x, approximate='tanh'), torch's spelling (session 19's new user)
+                "gelu": "torch's approximate='tanh' is its own function here: gelu_tanh(x)"}
 
 
 def _signature(name: str, entry) -> str:
@@ -390,12 +392,12 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
         fewest, most = entry.arity
         if node.keywords or len(node.args) < fewest or (most is not None and len(node.args) > most):
             usage = _usage(name, entry) or _signature(name, entry)
+            hint = _ARITY_HINTS.get(getattr(entry, "name", name), "")
             if node.keywords and usage:  # focal(z, t, gamma=3) was answered "focal() takes 2 to 4 arguments"
                 raise ParseError(f"{name}() takes its arguments by position, not by name "
-                                 f"({node.keywords[0].arg or '**'}=…): {usage}")
+                                 f"({node.keywords[0].arg or '**'}=…): {usage}" + (f"; {hint}" if hint else ""))
             count = "exactly one argument" if (fewest, most) == (1, 1) else (
                 f"{fewest} to {most} arguments" if most != fewest else f"{fewest} arguments")
-            hint = _ARITY_HINTS.get(getattr(entry, "name", name), "")
             raise ParseError((f"{name}() takes {count}" if most is not None else
                               f"{name}() takes at least {fewest} arguments") + (f": {usage}" if usage else "")
                              + (f"; {hint}" if hint else ""))

@@ -45,6 +45,28 @@ def test_a_tuple_formula_on_the_command_line(capsys):
     assert "symnet.derive(['x*y', 'sin(x)+y'])" in err and len(err.strip().splitlines()) == 1
 
 
+# --- gelu(x, 'tanh'): torch's approximate='tanh' is gelu_tanh here ----------------------------------------------
+
+@pytest.mark.parametrize("text, start", [
+    ("gelu(x, 'tanh')", "gelu() takes exactly one argument: gelu(x); "),
+    ("gelu(x, approximate='tanh')", "gelu() takes its arguments by position, not by name (approximate=…): gelu(x); "),
+    ("silu(x, beta=2)", "silu() takes its arguments by position, not by name (beta=…): silu(x); "
+                        "Swish with a parameter β (Ramachandran et al. 2017) is x*sigmoid(beta*x)"),
+])
+def test_an_extra_gelu_or_silu_argument_names_the_formula_that_means_it(text, start):
+    with pytest.raises(symnet.ParseError) as info:
+        symnet.parse(text)
+    assert str(info.value).startswith(start), str(info.value)
+    if text.startswith("gelu"):
+        assert str(info.value).endswith("torch's approximate='tanh' is its own function here: gelu_tanh(x)")
+        torch_ = pytest.importorskip("torch")  # what it points to is torch's tanh GELU (independent reference)
+        import numpy as np
+        k = symnet.compile(symnet.derive("gelu_tanh(x)"), progress=False)
+        x = np.linspace(-4, 4, 9)
+        ref = torch_.nn.functional.gelu(torch_.from_numpy(x), approximate="tanh").numpy()
+        assert np.allclose(k(x=x)[0], ref, rtol=1e-10, atol=0)  # torch cancels in its tail
+
+
 # --- activation(name, x, inplace=True): where inplace is taken ---------------------------------------------
 
 torch = pytest.importorskip("torch")
