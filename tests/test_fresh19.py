@@ -168,3 +168,16 @@ def test_readme_gives_first_use_times_measured_on_a_quieter_machine():
     # session 19 measured 1.2 s / 0.6 s where the README's only figures (load 9-11) said 4.6 s / 0.5 s
     assert "On a quieter machine (load 3.4, 2026-12-03, session 19" in README
     assert "`symnet.compile` of `x*sigmoid(beta*x)` 1.2 s (deriving 0.5 s of it), then 0.6 s" in README
+
+
+# --- symnet verify FORMULA --backend triton: the NumPy column is always there, and the help says so ------------
+
+def test_verify_help_says_numpy_is_measured_whatever_backend_is_listed(capsys):
+    from symnet.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["verify", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "the NumPy code is measured whatever is listed (triton adds its column)" in out
+    assert "its figures are then shown, not held to the bound" in out
+    assert "the NumPy code is measured whatever is named" in " ".join(symnet.verify.__doc__.split())

@@ -364,6 +364,8 @@ def verify(d_or_formula, wrt=None, *, dtypes=("float32", "float64"), backends=("
     beside torch autograd of the formula as written and torch's built-in function where there is one.
 
     ``d_or_formula``: a formula (``"log(exp(a) + exp(b))"``) or a Derivation from :func:`symnet.derive`.
+    ``backends``: the NumPy code is measured whatever is named; ``"triton"`` adds its column (under
+    ``TRITON_INTERPRET=1`` its figures are shown, not held to the bound).
     ``max_ulp``: the bound (a number for every dtype, or a dict per dtype); default
     :data:`symnet.verify.spec.BOUNDS`. ``str(report)`` is the printed table; ``report.passed``.
     ``timeout``: a wall-clock budget in seconds for the whole measurement (deriving, generating,
