@@ -181,3 +181,26 @@ def test_verify_help_says_numpy_is_measured_whatever_backend_is_listed(capsys):
     assert "the NumPy code is measured whatever is listed (triton adds its column)" in out
     assert "its figures are then shown, not held to the bound" in out
     assert "the NumPy code is measured whatever is named" in " ".join(symnet.verify.__doc__.split())
+
+
+# --- FusedStep.step(x, target): a bad target is named target, not the launcher's t ----------------------------
+
+def test_fused_step_names_target_in_its_errors():
+    from conftest import torch_and_triton
+    torch_and_triton()
+    from symnet.torch.optim import FusedStep
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU(), torch.nn.Linear(6, 3))
+    x = torch.randn(8, 4)
+    before = [p.detach().clone() for p in net.parameters()]
+    opt = FusedStep(net, loss="ce")
+    with pytest.raises(IndexError, match=r"^a class in target lies outside \[0, 3\)$"):  # said "in t"
+        opt.step(x, torch.tensor([0, 1, 2, 3, 0, 1, 2, 0]))
+    with pytest.raises(IndexError, match=r"^a class in target lies outside \[0, 3\)$"):
+        opt.step(x, torch.tensor([0, 1, 2, -1, 0, 1, 2, 0]))
+    mse = FusedStep(net, activations=("relu", "linear"), loss="mse")
+    with pytest.raises(ValueError, match=r"^target has 2 outputs per example but the network has 3$"):
+        mse.step(x, torch.zeros(8, 2))
+    assert all(torch.equal(a, b.detach()) for a, b in zip(before, net.parameters()))  # nothing applied
+    assert opt.step(x, torch.tensor([0, 1, 2, 2, 0, 1, 2, 0])).isfinite()  # a good target still steps

@@ -136,6 +136,13 @@ class FusedStep:
         inputs = self.params[0].shape[1]  # W1 is (out, in): name x, not W1, when x has other features
         if x.dim() != 2 or x.shape[1] != inputs:
             raise ValueError(f"x has shape {tuple(x.shape)}; the first layer takes (examples, {inputs})")
+        # the kernel's launcher names its argument t; the user passed target (session 19's new user)
+        classes = self.params[-2].shape[0]
+        if self.loss == "ce" and not target.is_floating_point() and not target.is_complex() and target.numel() \
+                and (int(target.min()) < 0 or int(target.max()) >= classes):
+            raise IndexError(f"a class in target lies outside [0, {classes})")
+        if self.loss != "ce" and target.dim() == 2 and target.shape[1] != classes:
+            raise ValueError(f"target has {target.shape[1]} outputs per example but the network has {classes}")
         args = (x, target, *self.params, order, self._lr, batch)
         losses = self._function(*args, state=self.state, step0=self.steps_taken, check=True,
                                 precision=self.precision, **self.hyper)
