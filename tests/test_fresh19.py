@@ -204,3 +204,32 @@ def test_fused_step_names_target_in_its_errors():
         mse.step(x, torch.zeros(8, 2))
     assert all(torch.equal(a, b.detach()) for a, b in zip(before, net.parameters()))  # nothing applied
     assert opt.step(x, torch.tensor([0, 1, 2, 2, 0, 1, 2, 0])).isfinite()  # a good target still steps
+
+
+# --- k.value of a Triton function with no differentiable op: one line, not "'NoneType' object is not callable" --
+
+def test_triton_value_of_a_two_output_formula_says_what_to_use():
+    from conftest import torch_and_triton
+    torch_and_triton()
+
+    k = symnet.compile(symnet.derive(["x*y", "sin(x) + y"]), backend="triton", progress=False)
+    x, y = torch.randn(5, dtype=torch.float64), torch.randn(5, dtype=torch.float64)
+    with pytest.raises(symnet.SymnetError) as info:  # was TypeError: 'NoneType' object is not callable
+        k.value(x=x, y=y)
+    message = str(info.value)
+    assert "k.value, the differentiable op, is made for a formula of one output" in message
+    assert "this one has 2 (f1, f2)" in message and "symnet.torch.from_formula" in message
+    f1, f2, d1x, d1y, d2x, d2y = k(x=x, y=y)  # the function itself works: against torch's own
+    assert torch.allclose(f2, torch.sin(x) + y, rtol=1e-14) and torch.allclose(d2x, torch.cos(x), rtol=1e-14)
+
+
+def test_triton_value_of_a_one_output_formula_is_still_the_differentiable_op():
+    from conftest import torch_and_triton
+    torch_and_triton()
+
+    k = symnet.compile(symnet.derive("x*erf(x)"), backend="triton", progress=False)
+    x = torch.linspace(-2, 2, 7, dtype=torch.float64, requires_grad=True)
+    k.value(x=x).sum().backward()
+    ref = x.detach().clone().requires_grad_()
+    (ref * torch.erf(ref)).sum().backward()
+    assert torch.allclose(x.grad, ref.grad, rtol=1e-13)
