@@ -233,3 +233,8 @@ def test_triton_value_of_a_one_output_formula_is_still_the_differentiable_op():
     ref = x.detach().clone().requires_grad_()
     (ref * torch.erf(ref)).sum().backward()
     assert torch.allclose(x.grad, ref.grad, rtol=1e-13)
+
+
+def test_compile_docstring_says_value_is_for_one_output():
+    assert "for a formula of one output compiled with its value; of several outputs it raises SymnetError" in \
+        " ".join(symnet.compile.__doc__.split())
