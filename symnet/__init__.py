@@ -136,7 +136,8 @@ def compile(derivation, backend: str = "numpy", *, progress: bool | None = None,
         each output has that shape and the inputs' common dtype (float32 beside float64 computes in
         float64). triton: torch tensors of one shape, dtype (float32, float64, bfloat16, float16) and
         device (CUDA, or the CPU under ``TRITON_INTERPRET=1``); outputs of that shape and dtype, without
-        an autograd graph (``k.value(...)`` is the differentiable op).
+        an autograd graph (``k.value(...)`` is the differentiable op, for a formula of one output
+        compiled with its value; of several outputs it raises SymnetError).
 
         Calling ``k`` raises TypeError for a missing or unknown argument, None, integer, complex,
         float16 (numpy) data or a numpy.ma masked array; ValueError for shapes that differ (nothing

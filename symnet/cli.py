@@ -179,8 +179,10 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--wrt", help="with FORMULA: the variables of the gradients (default: all)")
     v.add_argument("--dtype", default=None, help="with FORMULA: dtypes (default float32,float64)")
     v.add_argument("--backend", default=None,
-                   help="numpy (default) or triton; with FORMULA a list, e.g. numpy,triton. triton: on a GPU, or "
-                   "under TRITON_INTERPRET=1 (set for you where no GPU is visible)")
+                   help="numpy (default) or triton; with FORMULA a list, e.g. numpy,triton, and the NumPy code is "
+                   "measured whatever is listed (triton adds its column). triton: on a GPU, or "
+                   "under TRITON_INTERPRET=1 (set for you where no GPU is visible; its figures are then shown, "
+                   "not held to the bound)")
     v.add_argument("--max-ulp", type=float, metavar="N",
                    help="with FORMULA: the bound in ULPs (default 4 for float64, 8 for float32)")
     v.add_argument("--points", type=int, default=None, metavar="N", help="with FORMULA: random points besides the "

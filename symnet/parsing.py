@@ -141,7 +141,9 @@ def _usage(name: str, entry) -> str:
 
 
 # What a user who passes one argument too many most likely meant (by the registry name).
-_ARITY_HINTS = {"silu": "Swish with a parameter β (Ramachandran et al. 2017) is x*sigmoid(beta*x)"}
+_ARITY_HINTS = {"silu": "Swish with a parameter β (Ramachandran et al. 2017) is x*sigmoid(beta*x)",
+                # gelu(x, 'tanh') / gelu(x, approximate='tanh'), torch's spelling (session 19's new user)
+                "gelu": "torch's approximate='tanh' is its own function here: gelu_tanh(x)"}
 
 
 def _signature(name: str, entry) -> str:
@@ -390,12 +392,12 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
         fewest, most = entry.arity
         if node.keywords or len(node.args) < fewest or (most is not None and len(node.args) > most):
             usage = _usage(name, entry) or _signature(name, entry)
+            hint = _ARITY_HINTS.get(getattr(entry, "name", name), "")
             if node.keywords and usage:  # focal(z, t, gamma=3) was answered "focal() takes 2 to 4 arguments"
                 raise ParseError(f"{name}() takes its arguments by position, not by name "
-                                 f"({node.keywords[0].arg or '**'}=…): {usage}")
+                                 f"({node.keywords[0].arg or '**'}=…): {usage}" + (f"; {hint}" if hint else ""))
             count = "exactly one argument" if (fewest, most) == (1, 1) else (
                 f"{fewest} to {most} arguments" if most != fewest else f"{fewest} arguments")
-            hint = _ARITY_HINTS.get(getattr(entry, "name", name), "")
             raise ParseError((f"{name}() takes {count}" if most is not None else
                               f"{name}() takes at least {fewest} arguments") + (f": {usage}" if usage else "")
                              + (f"; {hint}" if hint else ""))
@@ -420,9 +422,12 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
         raise ParseError("unsupported syntax: conditional (a if c else b) is not allowed in a formula; "
                          "write where(c, a, b), as in where(x > 0, x, 0)")
     if isinstance(node, ast.Tuple) and depth == 0:  # "x*y, sin(x)": two outputs (session 18's new user)
+        # the user's own outputs in the hint (session 19: it showed ['x*y', 'sin(x)'] whatever was written)
+        parts = [ast.get_source_segment(source, e) for e in node.elts]
+        listed = repr(parts) if all(parts) and sum(map(len, parts)) <= 160 else "['x*y', 'sin(x)']"
         raise ParseError("unsupported syntax: a formula has one output, and this is a tuple of "
                          f"{len(node.elts)}; for a vector function pass a list from Python, "
-                         "symnet.derive(['x*y', 'sin(x)']) (its Jacobian), or derive each")
+                         f"symnet.derive({listed}) (its Jacobian), or derive each")
     raise _operator(node) or ParseError(f"unsupported syntax: {_describe(node)} is not allowed in a formula")
 
 

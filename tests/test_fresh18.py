@@ -413,7 +413,7 @@ def test_a_tuple_formula_says_how_to_derive_several_outputs(capsys):
     assert main(["derive", "x*y, sin(x) + y**2"]) == 2
     err = capsys.readouterr().err  # was "unsupported syntax: tuple is not allowed in a formula"
     assert "a formula has one output, and this is a tuple of 2; for a vector function pass a list from Python, " \
-           "symnet.derive(['x*y', 'sin(x)']) (its Jacobian)" in err
+           "symnet.derive(['x*y', 'sin(x) + y**2']) (its Jacobian)" in err  # the user's outputs (session 19)
     d = symnet.derive(["x*y", "sin(x) + y**2"])  # what it says works
     assert d.jacobian.shape == (2, 2)
     with pytest.raises(symnet.ParseError, match="tuple is not allowed in a formula"):  # a tuple inside: as before

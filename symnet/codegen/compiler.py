@@ -270,8 +270,24 @@ def _compile_triton(kernel: Kernel, what: str) -> CompiledKernel:
     compiled = CompiledKernel(getattr(module, kernel.name), source, kernel)
     value = getattr(module, f"{kernel.name}_value", None)  # differentiable, a torch custom op
     compiled.value = value and _with_user_names(value, compiled.inputs)
+    if value is None:  # several outputs, or value=False: k.value was None, "'NoneType' object is not callable"
+        compiled.value = _no_value_op(compiled)
     compiled.module = module
     return compiled
+
+
+def _no_value_op(compiled: "CompiledKernel") -> Callable:
+    """``k.value`` of a Triton function that has no differentiable op (made for one value output and its
+    gradients): a function raising one line that says why and what to use (session 19's new user met
+    "'NoneType' object is not callable" on a formula of two outputs)."""
+    values = [o.name for o in compiled.kernel.outputs if not o.meaning.startswith("∂")]
+    why = (f"this one has {len(values)} ({', '.join(values)})" if values else "this one was compiled with value=False")
+
+    def value(*args, **kwargs):
+        raise SymnetError(f"symnet kernel {compiled.kernel.name}: k.value, the differentiable op, is made for a "
+                          f"formula of one output compiled with its value; {why}: call k(...) for the values and "
+                          "gradients, or take one symnet.torch.from_formula(expr, inputs=[...]) per output")
+    return value
 
 
 def _check_interpreter_mode() -> None:

@@ -252,6 +252,17 @@ def _check_options(kind: str, name: str, params: tuple, by_name: dict, tensors: 
         keyword = "reduction= is its only keyword" if kind == "loss" else "it takes no keywords"
         hint = ("; to leave entries out or weight them, take reduction='none' and mask or multiply the "
                 "per-entry losses (ignore_index and class weights are cross_entropy's)") if kind == "loss" else ""
+        if kind == "activation" and foreign == ["inplace"]:  # session 19: the README's inplace=True is torch's names'
+            import inspect
+            try:  # gelu, sigmoid: wrappers whose signature inspect may not read
+                takes = "inplace" in inspect.signature(globals()[name]).parameters
+            except (KeyError, TypeError, ValueError):
+                takes = False
+            if takes:
+                hint = (f"; inplace=True is taken by the function with torch's name: "
+                        f"symnet.torch.functional.{name}(x, inplace=True)")
+            else:
+                hint = f"; {name} has no in-place form (nor has torch's)"
         raise SymnetError(f"{kind}() has no argument {foreign[0]!r}: {keyword}, and the options of {name} go "
                           f"by position: {usage or f'{name} has none'}{hint}")
     if by_name:

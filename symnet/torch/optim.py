@@ -41,7 +41,7 @@ class FusedStep:
             the outputs, averaged over the batch), as :func:`symnet.compile_step`.
         optimizer: "sgd", "momentum" (``torch.optim.SGD(momentum=...)``) or "adam".
         lr, momentum, betas, eps, weight_decay: as ``torch.optim``'s (L2 weight decay added to the
-            gradient, as SGD and Adam, not AdamW, do).
+            gradient, as SGD and Adam, not AdamW, do); ``lr`` defaults to 1e-3, as torch's SGD and Adam.
         precision: the products' precision, see :func:`symnet.compile_step`.
 
     Raises:
@@ -51,7 +51,7 @@ class FusedStep:
             optimizer, activation or loss.
     """
 
-    def __init__(self, model_or_params, *, activations=None, loss: str = "ce", optimizer: str = "sgd", lr: float,
+    def __init__(self, model_or_params, *, activations=None, loss: str = "ce", optimizer: str = "sgd", lr: float = 1e-3,
                  momentum: float = 0.9, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
                  precision: str = "ieee"):
         import torch
@@ -136,6 +136,13 @@ class FusedStep:
         inputs = self.params[0].shape[1]  # W1 is (out, in): name x, not W1, when x has other features
         if x.dim() != 2 or x.shape[1] != inputs:
             raise ValueError(f"x has shape {tuple(x.shape)}; the first layer takes (examples, {inputs})")
+        # the kernel's launcher names its argument t; the user passed target (session 19's new user)
+        classes = self.params[-2].shape[0]
+        if self.loss == "ce" and not target.is_floating_point() and not target.is_complex() and target.numel() \
+                and (int(target.min()) < 0 or int(target.max()) >= classes):
+            raise IndexError(f"a class in target lies outside [0, {classes})")
+        if self.loss != "ce" and target.dim() == 2 and target.shape[1] != classes:
+            raise ValueError(f"target has {target.shape[1]} outputs per example but the network has {classes}")
         args = (x, target, *self.params, order, self._lr, batch)
         losses = self._function(*args, state=self.state, step0=self.steps_taken, check=True,
                                 precision=self.precision, **self.hyper)

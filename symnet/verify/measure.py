@@ -342,7 +342,12 @@ def _as_derivation(d_or_formula, wrt):
     elif isinstance(d_or_formula, str):
         spec = spec_for(d_or_formula)
     else:
-        raise SymnetError(f"symnet.verify takes a formula (str) or a Derivation, not {type(d_or_formula).__name__}")
+        # session 19: a list of outputs (as symnet.derive takes) or a SymPy expression was only named
+        what = "several outputs" if isinstance(d_or_formula, (list, tuple)) else "a SymPy expression"
+        hint = (f"; for {what} pass their Derivation: symnet.verify(symnet.derive(...))"
+                if isinstance(d_or_formula, (list, tuple, sp.Basic)) else "")
+        raise SymnetError("symnet.verify takes a formula (str) or a Derivation, "
+                          f"not {type(d_or_formula).__name__}{hint}")
     expr = parse(spec.formula)  # marked with its argument domains (gaussian_nll(x, t, v): v ≥ 0): measured there only
     variables = parse_symbols(wrt) if isinstance(wrt, str) else wrt
     return derive(expr, variables, title=spec.formula), spec
@@ -359,6 +364,8 @@ def verify(d_or_formula, wrt=None, *, dtypes=("float32", "float64"), backends=("
     beside torch autograd of the formula as written and torch's built-in function where there is one.
 
     ``d_or_formula``: a formula (``"log(exp(a) + exp(b))"``) or a Derivation from :func:`symnet.derive`.
+    ``backends``: the NumPy code is measured whatever is named; ``"triton"`` adds its column (under
+    ``TRITON_INTERPRET=1`` its figures are shown, not held to the bound).
     ``max_ulp``: the bound (a number for every dtype, or a dict per dtype); default
     :data:`symnet.verify.spec.BOUNDS`. ``str(report)`` is the printed table; ``report.passed``.
     ``timeout``: a wall-clock budget in seconds for the whole measurement (deriving, generating,
