@@ -276,7 +276,12 @@ def _dw_tanh(x_hi, x_lo):
     m_hi, m_lo = _dw_expm1(np.where(far, -2.0 * x_hi, 2.0 * x_hi), np.where(far, -2.0 * x_lo, 2.0 * x_lo))
     d_hi, d_lo = _dw_add_fp(m_hi, m_lo, 2.0)
     q_hi, q_lo = _dw_div(m_hi, m_lo, d_hi, d_lo)
-    return np.where(far, -q_hi, q_hi), np.where(far, -q_lo, q_lo)
+    # below |x| = 2⁻²⁷: x − x³/3 (the next term, 2x⁵/15, is below 2⁻⁵⁵ of x³/3), the x³/3 in the lo part, where
+    # m/(m + 2) holds tanh to 2⁻¹⁰⁶ of x only: y − tanh x at y = x = −1e−30 is −x³/3 = −3.3e−91 (it was 0)
+    small = np.abs(x_hi) < 7.450580596923828e-09
+    s_hi, s_lo = _dw_fast_two_sum(x_hi, x_lo - x_hi * x_hi * x_hi / 3.0)
+    return (np.where(small, s_hi, np.where(far, -q_hi, q_hi)),
+            np.where(small, s_lo, np.where(far, -q_lo, q_lo)))
 
 
 def _dw_widened_063f068f73(y, z, double_word, needed=True, within=3.3306690738724404e-16):

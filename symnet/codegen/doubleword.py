@@ -26,7 +26,7 @@ This module holds the primitives as helper texts for both backends (one text, wr
 ``@triton.jit`` function) and the code generator of the per-body function (:func:`widened_function`):
 for each widened body a function ``_dw_widened_<digest>(leaves…)`` whose statements are
 ``name_hi, name_lo = _dw_mul(a_hi, a_lo, b_hi, b_lo)`` under a comment of their math. An
-operation without a double-word version (sin, erf, a fractional power) is computed in float64 as
+operation without a double-word version (erf, a fractional power) is computed in float64 as
 (value, 0): it degrades, it does not fail. Where the double-word result is not finite (an input
 ±inf or NaN, an overflow inside a split or e^x) or the float64 body is not, the function returns
 the float64 body's value, so nothing that was finite becomes NaN.
@@ -87,7 +87,7 @@ _CONSTANTS = {
     "LN2_B42": 5.49792301870721e-14, "LN2_C42": 1.1612227229362532e-26,
     "C6_HI": 0.001388888888888889, "C6_LO": -5.300543954373577e-20,
     "C7_HI": 0.0001984126984126984, "C7_LO": 1.7209558293420705e-22,
-    "REDUCE": 2.0 ** -8, "TINY": 2.0 ** -100, "LOG_TINY": 2.0 ** -900, "LOG_UP": 2.0 ** 600,
+    "REDUCE": 2.0 ** -8, "TINY": 2.0 ** -100, "SMALL_TANH": 2.0 ** -27, "LOG_TINY": 2.0 ** -900, "LOG_UP": 2.0 ** 600,
 }
 
 # Each primitive: its text, with ``M.`` the array module (np / tl) and the names of _CONSTANTS.
@@ -355,7 +355,12 @@ def _dw_tanh(x_hi, x_lo):
     m_hi, m_lo = _dw_expm1(M.where(far, -2.0 * x_hi, 2.0 * x_hi), M.where(far, -2.0 * x_lo, 2.0 * x_lo))
     d_hi, d_lo = _dw_add_fp(m_hi, m_lo, 2.0)
     q_hi, q_lo = _dw_div(m_hi, m_lo, d_hi, d_lo)
-    return M.where(far, -q_hi, q_hi), M.where(far, -q_lo, q_lo)
+    # below |x| = 2⁻²⁷: x − x³/3 (the next term, 2x⁵/15, is below 2⁻⁵⁵ of x³/3), the x³/3 in the lo part, where
+    # m/(m + 2) holds tanh to 2⁻¹⁰⁶ of x only: y − tanh x at y = x = −1e−30 is −x³/3 = −3.3e−91 (it was 0)
+    small = M.abs(x_hi) < SMALL_TANH
+    s_hi, s_lo = _dw_fast_two_sum(x_hi, x_lo - x_hi * x_hi * x_hi / 3.0)
+    return (M.where(small, s_hi, M.where(far, -q_hi, q_hi)),
+            M.where(small, s_lo, M.where(far, -q_lo, q_lo)))
 ''',
 }
 
@@ -1002,7 +1007,7 @@ PRIMITIVE_NEEDS = {
     "_dw_log": ("_dw_add_fp", "_dw_log_step", "_dw_two_prod_bounded", "_dw_add"),
     "_dw_sigmoid": ("_dw_exp", "_dw_add_fp", "_dw_div"),
     "_dw_softplus": ("_dw_exp", "_dw_log1p", "_dw_add"),
-    "_dw_tanh": ("_dw_expm1", "_dw_add_fp", "_dw_div"),
+    "_dw_tanh": ("_dw_expm1", "_dw_add_fp", "_dw_div", "_dw_fast_two_sum"),
     "_tw_mul": ("_dw_two_prod", "_dw_two_sum", "_dw_fast_two_sum"),
     "_tw_square": ("_dw_two_prod", "_dw_two_sum", "_dw_fast_two_sum"),
     "_tw_div": ("_dw_two_prod", "_dw_two_sum", "_dw_fast_two_sum"),
@@ -1028,6 +1033,98 @@ ORDER += ["_dw_log_first", "_dw_log1p_first"]  # the rounded-log-argument rule's
 ORDER += ["_tw_mul", "_tw_square", "_tw_div", "_tw_add", "_tw_exp_reduced", "_tw_log"]  # triple words (above)
 ORDER += ["_tw_erf"]  # erf of a float64 in triple words (above)
 ORDER += ["_dw_exp_short", "_dw_exp_table"]  # a whole kernel in double words (double_word_block): its e^x
+
+
+# sin and cos of a double-word (Cody & Waite's reduction, π/2 in five parts, and a Taylor core): x = k·π/2 + r with
+# |r| ≤ π/4, k·PIO2_A, k·PIO2_B, k·PIO2_C exact (33 bits each, |k| < 2¹⁷), x − k·PIO2_A exact (Sterbenz), the rest of
+# the difference in double-word; π/2 is held to 2⁻²¹⁰ (four parts, 2⁻¹⁵², left sin(fl π) = 1.2e−16 2⁻⁹⁸ off: 4.4 ULP
+# of y + sin x at y = −fl(sin(fl π))), so r to about 2⁻¹⁰⁵ of itself for |x| ≤ SIN_LIMIT = 1e5. Beyond
+# that the reduction would need Payne & Hanek's: the functions return NaN there, and the widened function then takes
+# its float64 body (NumPy's sin, whose sum cancels as before: y + sin x at x = −6.07e229, 8113 ULP, as torch's).
+# The series in z = r²: the terms down to 2⁻⁵³ of the sum in double-word, the rest in float64 (below 2⁻¹⁰⁶).
+_SIN_DW_TERMS, _SIN_TERMS = 7, 13  # sin r = r + r·Σ_{n≥1} (−1)ⁿ zⁿ/(2n + 1)!: z⁸/17! < 2⁻⁵³, z¹⁴/29! < 2⁻¹⁰⁶ (z ≤ 0.617)
+_COS_DW_TERMS, _COS_TERMS = 8, 14  # cos r = 1 + Σ_{n≥1} (−1)ⁿ zⁿ/(2n)!: z⁹/18! < 2⁻⁵³, z¹⁵/30! < 2⁻¹⁰⁶
+
+
+def _inverse_factorial(n: int) -> tuple:
+    """1/n! as a double-word (hi, lo), exactly rounded parts."""
+    from fractions import Fraction
+    exact = Fraction(1, math.factorial(n))
+    hi = float(exact)
+    return hi, float(exact - Fraction(hi))
+
+
+_CONSTANTS.update({"PIO2_A": 1.5707963267341256, "PIO2_B": 6.077100506303966e-11, "PIO2_C": 2.0222662487111665e-21,
+                   "PIO2_D": 8.4784276603689e-32, "PIO2_E": 7.398504768267704e-49, "TWO_OVER_PI": 0.6366197723675814, "SIN_LIMIT": 1e5})
+for _n in range(2, 2 * _COS_TERMS + 2):
+    _CONSTANTS[f"INVF{_n}_HI"], _CONSTANTS[f"INVF{_n}_LO"] = _inverse_factorial(_n)
+    _CONSTANTS[f"NINVF{_n}_HI"], _CONSTANTS[f"NINVF{_n}_LO"] = (-c for c in _inverse_factorial(_n))  # −1/n!
+
+
+def _series_text(result: str, dw_terms: int, terms: int, odd: bool) -> str:
+    """The lines of P(z) = Σ_{n=1}^{terms} (−1)ⁿ zⁿ⁻¹/(2n + odd)! by Horner: the float64 tail from z_hi, then the
+    double-word terms; ``result``_hi/_lo hold it."""
+    def fact(n):
+        return 2 * n + (1 if odd else 0)
+    lines = [f"    {result}_hi = {'N' if terms % 2 else ''}INVF{fact(terms)}_HI"]
+    for n in range(terms - 1, dw_terms, -1):
+        lines.append(f"    {result}_hi = {result}_hi * z_hi {'-' if n % 2 else '+'} INVF{fact(n)}_HI")
+    lines.append(f"    {result}_lo = 0.0 * z_hi")
+    for n in range(dw_terms, 0, -1):
+        sign = "N" if n % 2 else ""
+        lines.append(f"    {result}_hi, {result}_lo = _dw_mul({result}_hi, {result}_lo, z_hi, z_lo)")
+        lines.append(f"    {result}_hi, {result}_lo = _dw_add({result}_hi, {result}_lo, {sign}INVF{fact(n)}_HI, "
+                     f"{sign}INVF{fact(n)}_LO)")
+    return "\n".join(lines) + "\n"
+
+
+PRIMITIVES.update({
+    "_dw_sincos_reduced": '''\
+def _dw_sincos_reduced(x_hi, x_lo):
+    """(j, sin r, cos r) with x = k·π/2 + r, |r| ≤ π/4, j = k mod 4, each a double-word; NaN past |x| = SIN_LIMIT."""
+    inside = M.abs(x_hi) <= SIN_LIMIT
+    x = M.where(inside, x_hi, 0.0)
+    k = M.floor(x * TWO_OVER_PI + 0.5)
+    j = k - 4.0 * M.floor(k * 0.25)
+    r_hi, r_lo = _dw_two_sum(x - k * PIO2_A, M.where(inside, x_lo, 0.0))
+    r_hi, r_lo = _dw_add_fp(r_hi, r_lo, -k * PIO2_B)
+    r_hi, r_lo = _dw_add_fp(r_hi, r_lo, -k * PIO2_C)
+    d_hi, d_lo = _dw_two_prod(k, PIO2_D)
+    r_hi, r_lo = _dw_add(r_hi, r_lo, -d_hi, -(d_lo + k * PIO2_E))
+    z_hi, z_lo = _dw_mul(r_hi, r_lo, r_hi, r_lo)
+''' + _series_text("ps", _SIN_DW_TERMS, _SIN_TERMS, True) + _series_text("pc", _COS_DW_TERMS, _COS_TERMS, False) + '''\
+    ps_hi, ps_lo = _dw_mul(ps_hi, ps_lo, z_hi, z_lo)
+    ps_hi, ps_lo = _dw_mul(ps_hi, ps_lo, r_hi, r_lo)
+    s_hi, s_lo = _dw_add(r_hi, r_lo, ps_hi, ps_lo)
+    pc_hi, pc_lo = _dw_mul(pc_hi, pc_lo, z_hi, z_lo)
+    c_hi, c_lo = _dw_add_fp(pc_hi, pc_lo, 1.0)
+    j = M.where(inside, j, float("nan"))
+    return j, s_hi, s_lo, c_hi, c_lo
+''',
+    "_dw_sin": '''\
+def _dw_sin(x_hi, x_lo):
+    """sin x of a double-word, |x| ≤ SIN_LIMIT (NaN beyond): ±sin r or ±cos r by the quadrant j."""
+    j, s_hi, s_lo, c_hi, c_lo = _dw_sincos_reduced(x_hi, x_lo)
+    odd = (j == 1.0) | (j == 3.0)
+    sign = M.where(j >= 2.0, -1.0, M.where(j >= 0.0, 1.0, float("nan")))
+    return sign * M.where(odd, c_hi, s_hi), sign * M.where(odd, c_lo, s_lo)
+''',
+    "_dw_cos": '''\
+def _dw_cos(x_hi, x_lo):
+    """cos x of a double-word, |x| ≤ SIN_LIMIT (NaN beyond): cos x = sin(x + π/2), ±cos r or ∓sin r by j."""
+    j, s_hi, s_lo, c_hi, c_lo = _dw_sincos_reduced(x_hi, x_lo)
+    odd = (j == 1.0) | (j == 3.0)
+    sign = M.where((j == 1.0) | (j == 2.0), -1.0, M.where(j >= 0.0, 1.0, float("nan")))
+    return sign * M.where(odd, s_hi, c_hi), sign * M.where(odd, s_lo, c_lo)
+''',
+})
+PRIMITIVE_NEEDS.update({
+    "_dw_sincos_reduced": ("_dw_two_sum", "_dw_add_fp", "_dw_add", "_dw_two_prod", "_dw_mul"),
+    "_dw_sin": ("_dw_sincos_reduced",), "_dw_cos": ("_dw_sincos_reduced",),
+})
+ORDER += ["_dw_sincos_reduced", "_dw_sin", "_dw_cos"]  # sin and cos (above)
+
+
 
 
 def _constant(value: float, backend: str) -> str:
@@ -1132,7 +1229,8 @@ class _Emitter:
     """The statements of one body in double-word arithmetic (postorder, each subexpression once)."""
 
     FUNCTIONS = {"exp": "_dw_exp", "expm1": "_dw_expm1", "log": "_dw_log", "log1p": "_dw_log1p",
-                 "sigmoid": "_dw_sigmoid", "softplus": "_dw_softplus", "tanh": "_dw_tanh"}
+                 "sigmoid": "_dw_sigmoid", "softplus": "_dw_softplus", "tanh": "_dw_tanh",
+                 "sin": "_dw_sin", "cos": "_dw_cos"}
 
     def __init__(self, backend: str, plain, leaves: dict, words: dict, taken: set):
         self.backend = backend
@@ -1595,7 +1693,7 @@ _SAFETY = 1 + 2.0 ** -40  # the bound's own roundings and the second-order terms
 # under AVX512F, glibc's elsewhere, each documented below 1 ULP, measured 0.67 and 0.58; expm1 and log1p
 # glibc's, 1; tanh 2: glibc's table says 2, measured 1.1; erf 2: the registry's _erf is Python's math.erf (glibc's),
 # documented 1 ULP, measured 0.98 over 10⁵ points of [−6, 6] against mpmath (session 19): 2 for a margin)
-_LIBM_ULPS = {"exp": 1, "nexp": 1, "expm1": 1, "log": 1, "log1p": 1, "tanh": 2, "erf": 2}
+_LIBM_ULPS = {"exp": 1, "nexp": 1, "expm1": 1, "log": 1, "log1p": 1, "tanh": 2, "erf": 2, "sin": 2, "cos": 2}
 # the lowerings built of several libm calls, in units of u·|value|: σ = max(E, [x ≥ 0])/(1 + E) with
 # E = e^−|x| (E's 2u, the sum's u, the quotient's u), softplus = max(x, 0) + log1p(e^−|x|) (2u + 2u + u)
 _COMPOSITE_U = {"sigmoid": 4, "softplus": 5}
@@ -1957,7 +2055,7 @@ class _Bound(_Emitter):
                        "expm1": f"({name} + 1)*np.expm1({total})", "sigmoid": f"{name}*np.expm1({total})",
                        "log": f"({total})/np.maximum({a} - ({total}), 0.0)",
                        "log1p": f"({total})/np.maximum(1 + {a} - ({total}), 0.0)",
-                       "tanh": total, "softplus": total,
+                       "tanh": total, "softplus": total, "sin": total, "cos": total,  # slopes at most 1
                        "erf": f"1.1283791670955126*({total})"}[kind]  # erf′ ≤ 2/√π
         error = self._plus(own, carried)
         if error is not None:
