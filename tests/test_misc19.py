@@ -126,7 +126,7 @@ def test_widened_function_says_whether_it_takes_within():
     from symnet.codegen.rewrite import widen
 
     assert not hasattr(doubleword, "WITHIN")
-    for body, takes in ((sp.exp(x) - y * x, True), (sp.log(1 + x * y), True), (sp.sin(x) - y, False)):  # sin: no bound
+    for body, takes in ((sp.exp(x) - y * x, True), (sp.log(1 + x * y), True), (sp.atan(x) - y, False)):  # atan: no bound (sin has one since h-sin19)
         node = widen(body)
         first = NumpyExpressionPrinter(set())._widened(node)
         again = NumpyExpressionPrinter(set())._widened(node)
