@@ -4522,12 +4522,32 @@ def _log_gaussian_tail_slope(node):
     return None
 
 
+def _distributed_log_gaussian_tail(node):
+    """c·e^v·(Σ t_i) with some t_i holding 1/erfc(u) or 1/Φ(u) (SymPy's form of the derivative of a sum of such
+    logs: the probit loss t·log Φ(z) + (1 − t)·log Φ(−z) has ∂z = c·e^(−z²/2)·(t/Φ(z) − (1 − t)/Φ(−z))) →
+    c·Σ (t_i·e^v), each term by :func:`_log_gaussian_tail_slope`; None where no term changes."""
+    if not node.is_Mul:
+        return None
+    sums = [a for a in node.args if a.is_Add and a.has(sp.erfc, ndtr)]
+    exps = [a for a in node.args if isinstance(a, sp.exp)]
+    for total in sums:
+        for e in exps:
+            terms = [sp.Mul(*sp.Mul.make_args(t), e) for t in total.args]
+            slopes = [_log_gaussian_tail_slope(t) for t in terms]
+            if all(s is None for s in slopes):
+                continue
+            rest = [a for a in node.args if a is not total and a is not e]
+            return sp.Mul(*rest) * sp.Add(*[s if s is not None else t for s, t in zip(slopes, terms)])
+    return None
+
+
 def _log_gaussian_tail(node):
     """The log-gaussian-tail rule, node by node: the log (:func:`_log_gaussian_tail_log`) and its derivative
-    (:func:`_log_gaussian_tail_slope`); final (each select keeps the written form on its other side)."""
+    (:func:`_log_gaussian_tail_slope`, or distributed over a sum: :func:`_distributed_log_gaussian_tail`); final
+    (each select keeps the written form on its other side)."""
     result = _log_gaussian_tail_log(node)
     if result is None:
-        result = _log_gaussian_tail_slope(node)
+        result = _log_gaussian_tail_slope(node) or _distributed_log_gaussian_tail(node)
     return None if result is None else _Final(_Fired(result, ["log-gaussian-tail"]))
 
 
