@@ -9,6 +9,7 @@ elsewhere), log Φ(x) = log(erfcx(−x/√2)/2) − x²/2 where x < 0 (log1p(−
 """
 from __future__ import annotations
 
+import math
 import warnings
 
 import mpmath
@@ -59,7 +60,8 @@ def _ulps(got, want, dtype):
         if not np.isfinite(g):
             out[i] = np.inf
             continue
-        unit = max(float(np.spacing(np.asarray(abs(float(w)), dtype))), float(info.tiny) * float(info.eps))
+        # the dtype's ulp at |w| (np.spacing overflows to inf at the largest finite number)
+        unit = max(math.ldexp(float(info.eps), math.frexp(abs(float(w)))[1] - 1), float(info.tiny) * float(info.eps))
         out[i] = float(abs(mpmath.mpf(float(g)) - w)) / unit
     return out
 
@@ -172,3 +174,28 @@ def test_probit_loss_both_tails():
     for name, g, w in (("f", f, want_f), ("df_dt", d_t, want_t), ("df_dz", d_z, want_z)):
         worst = _ulps(g, w, F64)
         assert worst.max() <= 4, (name, worst.max(), z[worst.argmax()])
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+def test_derivative_at_the_end_of_the_range(dtype):
+    """∂ log Φ(x) ≈ −x and ∂ log erfc(u) ≈ −2u at |x| up to the dtype's largest: erfcx there, ≈ 1/(w√π), is
+    subnormal in float32 from w ≈ 1e37, and its reciprocal was inf at x = −3.4e38 (symnet verify found it);
+    beyond w = 2³⁰ the rule writes √π·w. Within 4 (float64) / 8 (float32) ULP of mpmath."""
+    big = float(np.finfo(dtype).max)
+    x = np.array([-big, -1e37, -3e9, -1e9], dtype)
+    bound = 4 if dtype is F64 else 8
+    for formula, points in (("log(ndtr(x))", x), ("log(erfc(x))", -x / 2)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _, slope = compiled(formula, "numpy", ("x",))(x=points)
+        want = []
+        for v in points:
+            v = mpmath.mpf(float(v))
+            with mpmath.workdps(60):
+                # the asymptotic series to four terms: to 1e−70 at |v| ≥ 1e9 (mpmath's erfc is slow there)
+                if formula == "log(ndtr(x))":
+                    want.append(-v / (1 - 1 / v ** 2 + 3 / v ** 4 - 15 / v ** 6))  # Mills' ratio, A&S 26.2.12
+                else:
+                    want.append(-2 * v / (1 - 1 / (2 * v ** 2) + 3 / (4 * v ** 4) - 15 / (8 * v ** 6)))  # A&S 7.1.23
+        worst = _ulps(slope, want, dtype)
+        assert worst.max() <= bound, (formula, worst.max(), points[worst.argmax()], slope)

@@ -4516,9 +4516,12 @@ def _log_gaussian_tail_slope(node):
         if not density:
             continue
         rest = sp.Mul(*[a for a in node.args if a is not f and a is not density[0]])
+        # beyond w = 2³⁰, 1/erfcx(w) = √π·w·(1 + 1/(2w²) + …) is √π·w to 2⁻⁶¹: erfcx(w) ≈ 1/(w√π) is subnormal in
+        # float32 from w ≈ 1e37 (∂x of log Φ inf at x = −3.4e38 where it is 3.4e38)
         if isinstance(f.base, sp.erfc):
-            return sp.Piecewise((rest / erfcx(u), u > 0), (node, True))
-        return sp.Piecewise((2 * rest / erfcx(-u / sp.sqrt(2)), u < 0), (node, True))
+            return sp.Piecewise((rest * sp.sqrt(sp.pi) * u, u > 2 ** 30), (rest / erfcx(u), u > 0), (node, True))
+        w = -u / sp.sqrt(2)
+        return sp.Piecewise((2 * rest * sp.sqrt(sp.pi) * w, w > 2 ** 30), (2 * rest / erfcx(w), u < 0), (node, True))
     return None
 
 
