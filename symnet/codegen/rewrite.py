@@ -4560,7 +4560,8 @@ LOG_GAUSSIAN_TAIL = Rule(
     "e^(−x²/2)/Φ(x) and e^(−u²)/erfc(u) 0/0 = NaN there; log(erfc(u)) = log(erfcx(u)) − u² where u > 1/2 "
     "(log1p(−erf(u)) elsewhere, no log of a number near 1), log Φ(x) = log(erfcx(−x/√2)/2) − x²/2 where x < 0 "
     "(log1p(−Φ(−x)) elsewhere: Φ(x) near 1 rounds to 1, −7.6e−24 at x = 10), and the derivatives −2/(√π·erfcx(u)), "
-    "√(2/π)/erfcx(−x/√2) there (erfcx from the scaled-erfc rule's helpers)", local=_log_gaussian_tail)
+    "√(2/π)/erfcx(−x/√2) there (erfcx from the scaled-erfc rule's helpers; 1/erfcx(w) as √π·w beyond w = 2³⁰, where "
+    "erfcx(w) is subnormal in float32)", local=_log_gaussian_tail)
 _register(LOG_GAUSSIAN_TAIL)
 __all__ += ["LOG_GAUSSIAN_TAIL"]
 
