@@ -15,6 +15,7 @@ SymPy in :mod:`symnet.codegen.families.update_rules` and printed into the kernel
 from __future__ import annotations
 
 import math
+import re
 
 from ..errors import FusedStepError
 
@@ -136,16 +137,12 @@ class FusedStep:
         inputs = self.params[0].shape[1]  # W1 is (out, in): name x, not W1, when x has other features
         if x.dim() != 2 or x.shape[1] != inputs:
             raise ValueError(f"x has shape {tuple(x.shape)}; the first layer takes (examples, {inputs})")
-        # the kernel's launcher names its argument t; the user passed target (session 19's new user)
-        classes = self.params[-2].shape[0]
-        if self.loss == "ce" and not target.is_floating_point() and not target.is_complex() and target.numel() \
-                and (int(target.min()) < 0 or int(target.max()) >= classes):
-            raise IndexError(f"a class in target lies outside [0, {classes})")
-        if self.loss != "ce" and target.dim() == 2 and target.shape[1] != classes:
-            raise ValueError(f"target has {target.shape[1]} outputs per example but the network has {classes}")
         args = (x, target, *self.params, order, self._lr, batch)
-        losses = self._function(*args, state=self.state, step0=self.steps_taken, check=True,
-                                precision=self.precision, **self.hyper)
+        try:
+            losses = self._function(*args, state=self.state, step0=self.steps_taken, check=True,
+                                    precision=self.precision, **self.hyper)
+        except (IndexError, ValueError) as error:  # the launcher's checks name its argument t: the user passed target
+            raise type(error)(_TARGET_IN_LAUNCHER.sub("target", str(error))) from None
         # the kernel wrote through data pointers: tell autograd, so a graph that saved a parameter refuses
         torch.autograd.graph.increment_version(self.params + self.state)
         finite = torch.isfinite(losses)
@@ -236,6 +233,12 @@ class FusedStep:
     def __repr__(self):
         hyper = ", ".join(f"{k}={v}" for k, v in self.hyper.items())
         return f"FusedStep({self.optimizer}, activations={self.activations}, loss={self.loss!r}, lr={self._lr}, {hyper})"
+
+
+# t as a word in the step launcher's messages ("a class in t lies outside [0, 3)", "t has 2 outputs per example …"):
+# FusedStep's argument is target (session 19's new user); renamed in the message, not checked twice (each check of
+# the classes is a device synchronisation)
+_TARGET_IN_LAUNCHER = re.compile(r"(?<![\w'])t(?![\w'])")
 
 
 def _check_state_values(saved: list, names: list, dtypes: list) -> None:
