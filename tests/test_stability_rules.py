@@ -148,6 +148,8 @@ from test_rational18 import RULE_CASES as _RATIONAL18  # noqa: E402  (rational-f
 RULE_CASES += _RATIONAL18
 from test_gauss19 import RULE_CASES as _GAUSS19  # noqa: E402  (overflowing-log1p, zero-scaled-exp: tests/test_gauss19.py)
 RULE_CASES += _GAUSS19
+from test_lndtr19 import RULE_CASES as _LNDTR19  # noqa: E402  (log-gaussian-tail: tests/test_lndtr19.py)
+RULE_CASES += _LNDTR19
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -230,6 +232,7 @@ UNDECIDED |= {"rounded-log-argument"}  # log p as Σ n·log|a| under sign(a)… 
 # log1p(p) as log p above 2¹⁰⁰⁰ (to 2⁻¹⁰⁰⁰ relative: not an identity); simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"overflowing-log1p"}  # log1p(X) as log X above X = 2¹⁰⁰⁰ (to 2⁻¹⁰⁰⁰ relative: not an identity); the 50-digit check holds
 UNDECIDED |= {"zero-scaled-exp"}  # a select at p − t = 0 (Eq): simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"log-gaussian-tail"}  # Φ(x) = 1 − Φ(−x) through ndtr and erfcx: simplify cannot decide; the 50-digit check holds
 
 
 def _plain(e):

@@ -4480,6 +4480,94 @@ _register(QUOTIENT_SQUARE)
 __all__ += ["QUOTIENT_SQUARE"]
 
 
+# ------------------------------------------------------------------ log-gaussian-tail (issue 16, session 19:
+# log(ndtr(x)) is log 0 = −inf from x ≈ −38.5 in float64 where it is −804.6 at x = −40 (torch.special.log_ndtr
+# computes it), log(erfc(u)) likewise from u ≈ 27.2, and their derivatives 0/0 = NaN); tested in tests/test_lndtr19.py
+
+
+def _log_gaussian_tail_log(node):
+    """log(erfc(u)) → log(erfcx(u)) − u² where u > 1/2, log1p(−erf(u)) elsewhere (no log of a number near 1 near
+    u = 0); log(ndtr(x)) → log(erfcx(−x/√2)/2) − x²/2 where x < 0 (Φ(x) = erfc(−x/√2)/2), log1p(−Φ(−x))
+    elsewhere (Φ(x) near 1: −7.6e−24 at x = 10, not 0). None for any other node."""
+    if not isinstance(node, sp.log):
+        return None
+    inner = node.args[0]
+    if isinstance(inner, sp.erfc):
+        u = inner.args[0]
+        tail = sp.log(erfcx(u)) - u ** 2
+        return sp.Piecewise((tail, u > sp.S.Half), (log1p(-sp.erf(u)), True))
+    if isinstance(inner, ndtr):
+        x = inner.args[0]
+        tail = sp.log(erfcx(-x / sp.sqrt(2)) / 2) - x ** 2 / 2
+        return sp.Piecewise((tail, x < 0), (log1p(-ndtr(-x)), True))
+    return None
+
+
+def _log_gaussian_tail_slope(node):
+    """k·e^(−u²)/erfc(u) → k/erfcx(u) where u > 0 (∂ log erfc(u) = −2/(√π·erfcx(u))), k·e^(−x²/2)/ndtr(x) →
+    2k/erfcx(−x/√2) where x < 0 (∂ log Φ(x) = √(2/π)/erfcx(−x/√2)); the product as written elsewhere (there
+    erfc(u), Φ(x) ≥ 1/2 and the exp-square rule computes e^(−u²) whole). None where no such pair is a factor."""
+    if not node.is_Mul:
+        return None
+    for f in node.args:
+        if not (f.is_Pow and f.exp == -1 and isinstance(f.base, (sp.erfc, ndtr))):
+            continue
+        u = f.base.args[0]
+        square = u ** 2 if isinstance(f.base, sp.erfc) else u ** 2 / 2
+        density = [a for a in node.args if isinstance(a, sp.exp) and sp.expand(a.args[0] + square) == 0]
+        if not density:
+            continue
+        rest = sp.Mul(*[a for a in node.args if a is not f and a is not density[0]])
+        # beyond w = 2³⁰, 1/erfcx(w) = √π·w·(1 + 1/(2w²) + …) is √π·w to 2⁻⁶¹: erfcx(w) ≈ 1/(w√π) is subnormal in
+        # float32 from w ≈ 1e37 (∂x of log Φ inf at x = −3.4e38 where it is 3.4e38)
+        if isinstance(f.base, sp.erfc):
+            return sp.Piecewise((rest * sp.sqrt(sp.pi) * u, u > 2 ** 30), (rest / erfcx(u), u > 0), (node, True))
+        w = -u / sp.sqrt(2)
+        return sp.Piecewise((2 * rest * sp.sqrt(sp.pi) * w, w > 2 ** 30), (2 * rest / erfcx(w), u < 0), (node, True))
+    return None
+
+
+def _distributed_log_gaussian_tail(node):
+    """c·e^v·(Σ t_i) with some t_i holding 1/erfc(u) or 1/Φ(u) (SymPy's form of the derivative of a sum of such
+    logs: the probit loss t·log Φ(z) + (1 − t)·log Φ(−z) has ∂z = c·e^(−z²/2)·(t/Φ(z) − (1 − t)/Φ(−z))) →
+    c·Σ (t_i·e^v), each term by :func:`_log_gaussian_tail_slope`; None where no term changes."""
+    if not node.is_Mul:
+        return None
+    sums = [a for a in node.args if a.is_Add and a.has(sp.erfc, ndtr)]
+    exps = [a for a in node.args if isinstance(a, sp.exp)]
+    for total in sums:
+        for e in exps:
+            terms = [sp.Mul(*sp.Mul.make_args(t), e) for t in total.args]
+            slopes = [_log_gaussian_tail_slope(t) for t in terms]
+            if all(s is None for s in slopes):
+                continue
+            rest = [a for a in node.args if a is not total and a is not e]
+            return sp.Mul(*rest) * sp.Add(*[s if s is not None else t for s, t in zip(slopes, terms)])
+    return None
+
+
+def _log_gaussian_tail(node):
+    """The log-gaussian-tail rule, node by node: the log (:func:`_log_gaussian_tail_log`) and its derivative
+    (:func:`_log_gaussian_tail_slope`, or distributed over a sum: :func:`_distributed_log_gaussian_tail`); final
+    (each select keeps the written form on its other side)."""
+    result = _log_gaussian_tail_log(node)
+    if result is None:
+        result = _log_gaussian_tail_slope(node) or _distributed_log_gaussian_tail(node)
+    return None if result is None else _Final(_Fired(result, ["log-gaussian-tail"]))
+
+
+LOG_GAUSSIAN_TAIL = Rule(
+    "log-gaussian-tail", "log(ndtr(x)) is log 0 = −inf from x ≈ −38.5 in float64 (−14.2 in float32; true −804.6 at "
+    "x = −40, torch.special.log_ndtr) and log(erfc(u)) from u ≈ 27.2 (10.1 in float32), their derivatives "
+    "e^(−x²/2)/Φ(x) and e^(−u²)/erfc(u) 0/0 = NaN there; log(erfc(u)) = log(erfcx(u)) − u² where u > 1/2 "
+    "(log1p(−erf(u)) elsewhere, no log of a number near 1), log Φ(x) = log(erfcx(−x/√2)/2) − x²/2 where x < 0 "
+    "(log1p(−Φ(−x)) elsewhere: Φ(x) near 1 rounds to 1, −7.6e−24 at x = 10), and the derivatives −2/(√π·erfcx(u)), "
+    "√(2/π)/erfcx(−x/√2) there (erfcx from the scaled-erfc rule's helpers; 1/erfcx(w) as √π·w beyond w = 2³⁰, where "
+    "erfcx(w) is subnormal in float32)", local=_log_gaussian_tail)
+_register(LOG_GAUSSIAN_TAIL)
+__all__ += ["LOG_GAUSSIAN_TAIL"]
+
+
 def stabilise(expr: sp.Expr, rules=None) -> tuple[sp.Expr, tuple[Rule, ...]]:
     """``expr`` with every rule applied, and the rules that changed something (in the order
     they first fired), e.g. ``stabilise(log(1 + exp(x))) == (softplus(x), (<softplus rule>,))``.
