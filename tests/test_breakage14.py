@@ -91,10 +91,11 @@ def test_symnet_torch_formula_built_with_sympy_checks_its_domain():
 
 # ---------------------------------------------------------------- b. the fused step's targets
 
+# FusedStep names its argument target (session 19: the launcher's t renamed in its messages)
 @pytest.mark.parametrize("loss, bad, message", [
-    ("bce", 2.0, "bce: t has an entry outside [0, 1] (2); t must be in [0, 1]"),
-    ("bce", -0.25, "bce: t has an entry outside [0, 1] (-0.25); t must be in [0, 1]"),
-    ("kl_div", -1.0, "kl_div: t has a negative entry (-1); t must be ≥ 0"),
+    ("bce", 2.0, "bce: target has an entry outside [0, 1] (2); target must be in [0, 1]"),
+    ("bce", -0.25, "bce: target has an entry outside [0, 1] (-0.25); target must be in [0, 1]"),
+    ("kl_div", -1.0, "kl_div: target has a negative entry (-1); target must be ≥ 0"),
 ])
 @pytest.mark.parametrize("optimizer", [None, "adam"])
 def test_the_fused_step_refuses_targets_outside_its_losss_domain(loss, bad, message, optimizer):
