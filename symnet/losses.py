@@ -177,13 +177,12 @@ def _focal(z, t, alpha=sp.Rational(1, 4), gamma=2):
     up = (1, 0) if no_alpha else (alpha, 1 - 2 * alpha)
     down = (1, 0) if no_alpha else (1 - alpha, 2 * alpha - 1)
     if gamma.is_integer:  # t^γ·w·CE as before: the power-product rule computes t·(t·w·CE), normal where the loss
-        # is at tiny t (t² alone is 0 at t = 2.9e−207; p^γ·(a·p·CE + b·p²·CE) below rounded p^γ first: ∂t
+        # is at tiny t (t² alone is 0 at t = 2.9e−207; p^γ·(a·p·CE + b·p²·CE) rounded p^γ first: ∂t
         # 8.1e15 ULP at z = −9.7e123, tests/test_loss_accuracy6.py)
-        return sp.Piecewise((weight * ce * (1 - t) ** gamma, far_up), (weight * ce * t ** gamma, far_down),
-                            (weight * ce * one_minus_pt ** gamma, True))
-    return sp.Piecewise((_far_form(*up, 1 - t, softplus(z), gamma), far_up),
-                        (_far_form(*down, t, softplus(-z), gamma), far_down),
-                        (weight * ce * one_minus_pt ** gamma, True))
+        far_above, far_below = weight * ce * (1 - t) ** gamma, weight * ce * t ** gamma
+    else:
+        far_above, far_below = _far_form(*up, 1 - t, softplus(z), gamma), _far_form(*down, t, softplus(-z), gamma)
+    return sp.Piecewise((far_above, far_up), (far_below, far_down), (weight * ce * one_minus_pt ** gamma, True))
 
 
 def _far_form(a, b, p, ce, gamma):
