@@ -436,9 +436,7 @@ def _tw_add(a_hi, a_lo, a_tail, b_hi, b_lo, b_tail):
     "_tw_exp_reduced": '''\
 def _tw_exp_reduced(y):
     """(k, e^r − 1 as a triple word) with y = k·ln 2 + r, |r| ≤ ln 2/2, for a float64 y (clamped to [−746, 710]):
-    r a triple word (y − k·LN2_A exact, k·LN2_B by TwoProduct, TwoSums), e^(r/256) − 1 = s + s²·(½ + s·q) with q
-    (1/6 + s/24 + …, to s⁹/11!) in double-word from 1/7! on (1/720 in float64 was 2⁻¹⁰⁰ of ½ + s·q) and the rest in
-    triple words, then 8 times p → 2p + p² in triple words (each doubles the error)."""
+    r a triple word (y − k·LN2_A exact, k·LN2_B by TwoProduct, TwoSums), e^r − 1 by _tw_expm1_reduced."""
     x = M.minimum(M.maximum(y, -746.0), 710.0)
     k = M.floor(x * INV_LN2 + 0.5)
     b_hi, b_lo = _dw_two_prod_bounded(k, LN2_B)
@@ -446,6 +444,15 @@ def _tw_exp_reduced(y):
     b, e2 = _dw_two_sum(e1, -b_lo)
     r_hi, u = _dw_two_sum(a, b)
     r_lo, r_tail = _dw_two_sum(u, e2 - k * LN2_C)
+    p_hi, p_lo, p_tail = _tw_expm1_reduced(r_hi, r_lo, r_tail)
+    return k, p_hi, p_lo, p_tail
+''',
+    "_tw_expm1_reduced": '''\
+def _tw_expm1_reduced(r_hi, r_lo, r_tail):
+    """e^r − 1 of a triple word r, |r| ≤ ln 2/2, as a triple word (relative, about 2⁻¹⁴⁰): with s = r/256,
+    e^s − 1 = s + s²·(½ + s·q) with q (1/6 + s/24 + …, to s⁹/11!) in double-word from 1/7! on (1/720 in float64 was
+    2⁻¹⁰⁰ of ½ + s·q) and the rest in triple words, then 8 times p → 2p + p² in triple words (each doubles the
+    error)."""
     s_hi = r_hi * REDUCE
     s_lo = r_lo * REDUCE
     s_tail = r_tail * REDUCE
@@ -469,7 +476,7 @@ def _tw_exp_reduced(y):
     w_hi, w_lo, w_tail = _tw_square(p_hi, p_lo, p_tail)
     p_hi, p_lo, p_tail = _tw_add(2.0 * p_hi, 2.0 * p_lo, 2.0 * p_tail, w_hi, w_lo, w_tail)
 ''' for _ in range(8)) + '''\
-    return k, p_hi, p_lo, p_tail
+    return p_hi, p_lo, p_tail
 ''',
     "_tw_log": '''\
 def _tw_log(x_hi, x_lo, x_tail):
@@ -1012,8 +1019,9 @@ PRIMITIVE_NEEDS = {
     "_tw_square": ("_dw_two_prod", "_dw_two_sum", "_dw_fast_two_sum"),
     "_tw_div": ("_dw_two_prod", "_dw_two_sum", "_dw_fast_two_sum"),
     "_tw_add": ("_dw_two_sum",),
-    "_tw_exp_reduced": ("_dw_two_prod_bounded", "_dw_two_sum", "_dw_add_fp", "_dw_mul_bounded", "_dw_add",
-                        "_dw_fast_two_sum", "_tw_square", "_tw_mul", "_tw_add"),
+    "_tw_exp_reduced": ("_dw_two_prod_bounded", "_dw_two_sum", "_tw_expm1_reduced"),
+    "_tw_expm1_reduced": ("_dw_two_sum", "_dw_add_fp", "_dw_mul_bounded", "_dw_add", "_dw_fast_two_sum", "_tw_square",
+                          "_tw_mul", "_tw_add"),
     "_tw_log": ("_tw_exp_reduced", "_tw_add", "_dw_scale", "_tw_div", "_dw_fast_two_sum", "_dw_two_sum",
                 "_dw_two_prod_bounded", "_dw_add"),
     "_dw_nexpsq_first": ("_dw_two_prod", "_dw_exp_first"),
@@ -1030,7 +1038,7 @@ ORDER = ["_dw_two_sum", "_dw_fast_two_sum", "_dw_split", "_dw_split_bounded", "_
 ORDER += ["_dw_exp_first", "_dw_sigmoid_first", "_dw_nexpsq_first", "_dw_nexpsq2_first"]  # the rounded-argument rule's last step (above)
 ORDER += ["_dw_softplus_first"]  # the rounded-softplus-argument rule's (above)
 ORDER += ["_dw_log_first", "_dw_log1p_first"]  # the rounded-log-argument rule's of a rounded sum (above)
-ORDER += ["_tw_mul", "_tw_square", "_tw_div", "_tw_add", "_tw_exp_reduced", "_tw_log"]  # triple words (above)
+ORDER += ["_tw_mul", "_tw_square", "_tw_div", "_tw_add", "_tw_expm1_reduced", "_tw_exp_reduced", "_tw_log"]  # triple words (above)
 ORDER += ["_tw_erf"]  # erf of a float64 in triple words (above)
 ORDER += ["_dw_exp_short", "_dw_exp_table"]  # a whole kernel in double words (double_word_block): its e^x
 
@@ -1123,6 +1131,120 @@ PRIMITIVE_NEEDS.update({
     "_dw_sin": ("_dw_sincos_reduced",), "_dw_cos": ("_dw_sincos_reduced",),
 })
 ORDER += ["_dw_sincos_reduced", "_dw_sin", "_dw_cos"]  # sin and cos (above)
+
+
+# The third tier (issue 16, session 20): the functions of a widened sum in triple words, for the elements where even
+# its double word is not enough (the focal loss's ∂t at its zeros, 2⁻⁵⁹·⁶ of its terms: 84 ULP from double words'
+# 2⁻¹⁰⁶; y − tanh x at y = fl(tanh x): 186 ULP at worst). e^x of a triple word x by the reduction of _tw_exp_reduced
+# with x's lower words added in (TwoSums), the core _tw_expm1_reduced; σ, softplus, tanh and log1p from it and
+# _tw_log as their double words are built from _dw_exp and _dw_log1p. Each about 2⁻¹³⁰ relative or better (NumPy's
+# _tw_log 2⁻¹¹⁴ measured); the NumPy function computes them only on the elements its float64 bound sends past
+# DEEP_RELATIVE (rare: a cancellation of 2⁴⁰ or more).
+PRIMITIVES.update({
+    "_tw_exp_reduced3": '''\
+def _tw_exp_reduced3(x_hi, x_lo, x_tail):
+    """(k, e^r − 1 as a triple word) with x = k·ln 2 + r, |r| ≤ ln 2/2, for a triple word x (x_hi clamped to
+    [−746, 710], its lower words dropped there): x_hi − k·LN2_A exact, k·LN2_B by TwoProduct, the rest by TwoSums and
+    _tw_add (about 2⁻¹⁵⁰ absolute), e^r − 1 by _tw_expm1_reduced."""
+    x = M.minimum(M.maximum(x_hi, -746.0), 710.0)
+    inside = x == x_hi
+    k = M.floor(x * INV_LN2 + 0.5)
+    b_hi, b_lo = _dw_two_prod_bounded(k, LN2_B)
+    a, e1 = _dw_two_sum(x - k * LN2_A, -b_hi)
+    c, e2 = _dw_two_sum(M.where(inside, x_lo, 0.0), -b_lo)
+    r_hi, r_lo, r_tail = _tw_add(a, e1, 0.0, c, e2 + (M.where(inside, x_tail, 0.0) - k * LN2_C), 0.0)
+    p_hi, p_lo, p_tail = _tw_expm1_reduced(r_hi, r_lo, r_tail)
+    return k, p_hi, p_lo, p_tail
+''',
+    "_tw_exp": '''\
+def _tw_exp(x_hi, x_lo, x_tail):
+    """e^x of a triple word as a triple word: 2^k·(1 + p), p = e^r − 1 (_tw_exp_reduced3); inf above x = 710, 0 below
+    −746."""
+    k, p_hi, p_lo, p_tail = _tw_exp_reduced3(x_hi, x_lo, x_tail)
+    e_hi, e_lo, e_tail = _tw_add(p_hi, p_lo, p_tail, 1.0, 0.0, 0.0)
+    e_hi, e_lo = _dw_scale(e_hi, e_lo, k)
+    e_tail, e_zero = _dw_scale(e_tail, 0.0 * e_tail, k)
+    return e_hi, e_lo, e_tail
+''',
+    "_tw_expm1": '''\
+def _tw_expm1(x_hi, x_lo, x_tail):
+    """e^x − 1 of a triple word as a triple word: p itself where k = 0 (|x| < ln 2/2: relative accuracy near 0),
+    2^k·(1 + p) − 1 beyond; x + x²/2 below |x| = 2⁻¹⁰⁰ (x³/6 is below 2⁻²⁰⁰ of it)."""
+    k, p_hi, p_lo, p_tail = _tw_exp_reduced3(x_hi, x_lo, x_tail)
+    e_hi, e_lo, e_tail = _tw_add(p_hi, p_lo, p_tail, 1.0, 0.0, 0.0)
+    e_hi, e_lo = _dw_scale(e_hi, e_lo, k)
+    e_tail, e_zero = _dw_scale(e_tail, 0.0 * e_tail, k)
+    m_hi, m_lo, m_tail = _tw_add(e_hi, e_lo, e_tail, -1.0, 0.0, 0.0)
+    tiny = M.abs(x_hi) < TINY
+    near = k == 0.0
+    return (M.where(tiny, x_hi, M.where(near, p_hi, m_hi)), M.where(tiny, x_lo, M.where(near, p_lo, m_lo)),
+            M.where(tiny, x_tail + 0.5 * x_hi * x_hi, M.where(near, p_tail, m_tail)))
+''',
+    "_tw_log1p": '''\
+def _tw_log1p(a_hi, a_lo, a_tail):
+    """log(1 + a) of a triple word a > −1 as a triple word: the log of 1 + a (_tw_add) where |a| ≥ 2⁻³⁶; below,
+    a − a²/2 + a³/3 (a⁴/4 is below 2⁻¹⁴⁴ of it), where 1 + a would hold a only to 2⁻¹⁵⁰ absolute (softplus(−40)
+    = 4e−18: 2⁻⁹⁰ of itself)."""
+    x_hi, x_lo, x_tail = _tw_add(1.0, 0.0, 0.0, a_hi, a_lo, a_tail)
+    l_hi, l_lo, l_tail = _tw_log(x_hi, x_lo, x_tail)
+    q_hi, q_lo, q_tail = _tw_square(a_hi, a_lo, a_tail)
+    s_hi, s_lo, s_tail = _tw_add(a_hi, a_lo, a_tail, -0.5 * q_hi, -0.5 * q_lo, -0.5 * q_tail)
+    s_hi, s_lo, s_tail = _tw_add(s_hi, s_lo, s_tail, q_hi * a_hi / 3.0, 0.0, 0.0)
+    small = M.abs(a_hi) < TW_SMALL_LOG1P
+    return M.where(small, s_hi, l_hi), M.where(small, s_lo, l_lo), M.where(small, s_tail, l_tail)
+''',
+    "_tw_sigmoid": '''\
+def _tw_sigmoid(x_hi, x_lo, x_tail):
+    """σ(x) of a triple word from E = e^−|x| ≤ 1 (never overflows): 1/(1 + E) for x ≥ 0, E/(1 + E) below."""
+    neg = x_hi < 0.0
+    sign = M.where(neg, 1.0, -1.0)
+    e_hi, e_lo, e_tail = _tw_exp(sign * x_hi, sign * x_lo, sign * x_tail)
+    d_hi, d_lo, d_tail = _tw_add(e_hi, e_lo, e_tail, 1.0, 0.0, 0.0)
+    return _tw_div(M.where(neg, e_hi, 1.0), M.where(neg, e_lo, 0.0), M.where(neg, e_tail, 0.0), d_hi, d_lo, d_tail)
+''',
+    "_tw_softplus": '''\
+def _tw_softplus(x_hi, x_lo, x_tail):
+    """log(1 + e^x) of a triple word = max(x, 0) + log1p(e^−|x|): never overflows."""
+    neg = x_hi < 0.0
+    sign = M.where(neg, 1.0, -1.0)
+    e_hi, e_lo, e_tail = _tw_exp(sign * x_hi, sign * x_lo, sign * x_tail)
+    l_hi, l_lo, l_tail = _tw_log1p(e_hi, e_lo, e_tail)
+    return _tw_add(l_hi, l_lo, l_tail, M.where(neg, 0.0, x_hi), M.where(neg, 0.0, x_lo), M.where(neg, 0.0, x_tail))
+''',
+    "_tw_tanh": '''\
+def _tw_tanh(x_hi, x_lo, x_tail):
+    """tanh x of a triple word: m/(m + 2), m = e^(2x) − 1 (relative accuracy near 0); above x = 18 −m/(m + 2) with
+    m = e^(−2x) − 1, as _dw_tanh. Below |x| = 2⁻²⁰, x + c·(1 − 2x²/5 + 17x⁴/105) with c = −x³/3 in triple words (the
+    next term, 62x⁹/2835, is below 2⁻¹²⁵ of x³/3: y − tanh x at y = x is x³/3 − …, which m/(m + 2) holds only to
+    2⁻¹⁴⁰ of x)."""
+    far = x_hi > 18.0
+    sign = M.where(far, -2.0, 2.0)
+    m_hi, m_lo, m_tail = _tw_expm1(sign * x_hi, sign * x_lo, sign * x_tail)
+    d_hi, d_lo, d_tail = _tw_add(m_hi, m_lo, m_tail, 2.0, 0.0, 0.0)
+    q_hi, q_lo, q_tail = _tw_div(m_hi, m_lo, m_tail, d_hi, d_lo, d_tail)
+    w_hi, w_lo, w_tail = _tw_square(x_hi, x_lo, x_tail)
+    c_hi, c_lo, c_tail = _tw_mul(w_hi, w_lo, w_tail, x_hi, x_lo, x_tail)
+    c_hi, c_lo, c_tail = _tw_div(c_hi, c_lo, c_tail, -3.0, 0.0, 0.0)
+    c_hi, c_lo, c_tail = _tw_add(c_hi, c_lo, c_tail, c_hi * (w_hi * (-0.4 + w_hi * TANH_C7)), 0.0, 0.0)
+    s_hi, s_lo, s_tail = _tw_add(x_hi, x_lo, x_tail, c_hi, c_lo, c_tail)
+    small = M.abs(x_hi) < TW_SMALL_TANH
+    sign = M.where(far, -1.0, 1.0)
+    return (M.where(small, s_hi, sign * q_hi), M.where(small, s_lo, sign * q_lo),
+            M.where(small, s_tail, sign * q_tail))
+''',
+})
+_CONSTANTS.update({"TW_SMALL_LOG1P": 2.0 ** -36, "TW_SMALL_TANH": 2.0 ** -20, "TANH_C7": 17 / 105})
+PRIMITIVE_NEEDS.update({
+    "_tw_exp_reduced3": ("_dw_two_prod_bounded", "_dw_two_sum", "_tw_add", "_tw_expm1_reduced"),
+    "_tw_exp": ("_tw_exp_reduced3", "_tw_add", "_dw_scale"),
+    "_tw_expm1": ("_tw_exp_reduced3", "_tw_add", "_dw_scale"),
+    "_tw_log1p": ("_tw_add", "_tw_square", "_tw_log"),
+    "_tw_sigmoid": ("_tw_exp", "_tw_add", "_tw_div"),
+    "_tw_softplus": ("_tw_exp", "_tw_log1p", "_tw_add"),
+    "_tw_tanh": ("_tw_expm1", "_tw_add", "_tw_div", "_tw_square", "_tw_mul"),
+})
+_NUMPY_NEEDS["_tw_log1p"] = ("_tw_add", "_tw_square", "_dw_log")  # NumPy's _tw_log is in _dw_log's text
+ORDER += ["_tw_exp_reduced3", "_tw_exp", "_tw_expm1", "_tw_log1p", "_tw_sigmoid", "_tw_softplus", "_tw_tanh"]
 
 
 
@@ -1231,6 +1353,9 @@ class _Emitter:
     FUNCTIONS = {"exp": "_dw_exp", "expm1": "_dw_expm1", "log": "_dw_log", "log1p": "_dw_log1p",
                  "sigmoid": "_dw_sigmoid", "softplus": "_dw_softplus", "tanh": "_dw_tanh",
                  "sin": "_dw_sin", "cos": "_dw_cos"}
+    # the third tier's (triple words: _Emitter.triple); log and log1p have their own cases there
+    TRIPLE_FUNCTIONS = {"exp": "_tw_exp", "expm1": "_tw_expm1", "sigmoid": "_tw_sigmoid", "softplus": "_tw_softplus",
+                        "tanh": "_tw_tanh"}
 
     def __init__(self, backend: str, plain, leaves: dict, words: dict, taken: set):
         self.backend = backend
@@ -1533,6 +1658,17 @@ class _Emitter:
                             ("_dw_log",) if self.backend == "numpy" else ("_tw_log",))
         elif isinstance(e, sp.UnevaluatedExpr):
             v = self.triple(e.args[0])
+        elif getattr(type(e), "body", None) is not None and hasattr(e, "expanded"):  # a widened sum inside
+            v = self.triple(e.expanded)
+        elif type(e).__name__ in self.TRIPLE_FUNCTIONS and len(e.args) == 1:  # e^x, σ, softplus, tanh (the third tier)
+            helper = self.TRIPLE_FUNCTIONS[type(e).__name__]
+            v = self._emit3(e, f"{helper}({self._words(self.triple(e.args[0]))})", (helper,))
+        elif type(e).__name__ == "nexp":  # e^−u
+            a = self.triple(e.args[0])
+            v = self._emit3(e, f"_tw_exp(-{a.hi}, -{self._lo(a)}, -{a.tail or '0.0'})", ("_tw_exp",))
+        elif isinstance(e, sp.Pow) and (not e.exp.is_number or e.exp.is_Rational and not e.exp.is_Integer):
+            # b^γ = e^(γ·log b), as the double word has it (log b one value, shared by b^γ and b^(γ − 1))
+            v = self.triple(sp.exp(sp.Mul(e.exp, sp.log(e.base), evaluate=False), evaluate=False))
         elif isinstance(e, sp.Mul):
             v = self._triple_product(e)
         elif isinstance(e, sp.Pow) and e.exp.is_Integer and 1 <= e.exp <= 8:
@@ -1659,6 +1795,33 @@ def _triple_exact(e, leaves, backend: str) -> bool:
     if isinstance(e, sp.Piecewise):
         return e.args[-1][1] == sp.true and all(_triple_exact(x, leaves, backend) for x, _ in e.args)
     return False
+
+
+def _triple_capable(e, leaves) -> bool:
+    """Whether every node of e has a triple word in :meth:`_Emitter.triple` (the third tier): :func:`_triple_exact`'s
+    and e^x, e^−x, e^x − 1, σ, softplus, tanh, b^γ (e^(γ·log b)), sums of any of these, widened sums inside."""
+    if e in leaves or e.is_number:
+        return True
+    if isinstance(e, sp.UnevaluatedExpr):
+        return _triple_capable(e.args[0], leaves)
+    if getattr(type(e), "body", None) is not None and hasattr(e, "expanded"):
+        return _triple_capable(e.expanded, leaves)
+    if isinstance(e, (sp.Add, sp.Mul)):
+        return all(_triple_capable(a, leaves) for a in e.args)
+    if isinstance(e, sp.Pow):
+        if e.exp.is_Integer:
+            return bool(1 <= abs(e.exp) <= 8 and _triple_capable(e.base, leaves))
+        return bool((not e.exp.is_number or e.exp.is_Rational) and _triple_capable(e.base, leaves)
+                    and _triple_capable(e.exp, leaves))
+    if isinstance(e, sp.Piecewise):
+        return e.args[-1][1] == sp.true and all(_triple_capable(x, leaves) for x, _ in e.args)
+    if isinstance(e, (sp.Max, sp.Min)):  # selects of leaves and numbers (a clamp: max(−c, min(c, z))): exact
+        return all(a in leaves or a.is_number or (-a) in leaves or (isinstance(a, (sp.Max, sp.Min))
+                                                                    and _triple_capable(a, leaves)) for a in e.args)
+    kind = type(e).__name__
+    if kind in _Emitter.TRIPLE_FUNCTIONS or kind in ("nexp", "log", "log1p"):
+        return len(e.args) == 1 and _triple_capable(e.args[0], leaves)
+    return _triple_exact(e, leaves, "numpy")  # max/min of leaves, erf of a leaf
 
 
 def _triple_worthy(body, leaves, backend: str) -> bool:
@@ -2270,6 +2433,17 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
         tripled, emitter = emitter, doubled
         result3, result = result, doubled.value(body)
         emitter.needs |= tripled.needs
+    # the third tier (NumPy): any other sum whose every node has a triple word (_triple_capable) is computed again in
+    # triple words on the elements whose float64 bound is past DEEP_RELATIVE of the value (below), where even the double
+    # word's 2⁻¹⁰⁶ of the terms may be ULPs of the sum (focal's ∂t at its zeros, y − tanh x at y = fl(tanh x));
+    # Triton keeps the double word (triple words everywhere would multiply its compile time)
+    third = (backend == "numpy" and not triple and not getattr(node, "first_order", False) and isinstance(body, sp.Add)
+             and _triple_capable(body, set(node.leaves)))
+    if third:
+        tripled = _Emitter(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)),
+                           emitter.taken)
+        result3 = tripled.triple_sum(body)
+        third = result3.tail is not None
     plain = plain_printer.doprint(body)
     formula = text(body)
     if in_float32 and backend == "numpy":
@@ -2288,7 +2462,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
     else:
         doc = (f'"""{formula}, rounded once: in double-word arithmetic (hi + lo, about 106 bits)\n'
                '    in a float64 kernel, in float64 in a float32 one; the float64 value where either is not finite."""')
-    if triple and backend == "numpy" and not in_float32:  # the double word, the triple words where it cancels past 2⁴³
+    if (triple or third) and backend == "numpy" and not in_float32:  # the double word, the triple words where it cancels past 2⁴³
         doc = doc.replace("double-word arithmetic (hi + lo, about 106 bits)",
                           "double-word arithmetic (hi + lo, about 106 bits;\n    triple words, hi + lo + tail, "
                           "about 150 bits, where the bound is past 2⁻¹⁰ of it)")
@@ -2321,19 +2495,30 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
             steps, value, error, size, least = bounded
             lines += ["        if not double_word:", f"            return {plain}"]
             indent = "        "
-            if float32_only:
+            if float32_only and third:  # the bound on every element: in a float64 kernel it keeps none, but picks the
+                # third tier's (a few array operations an element beside the double word's hundreds)
+                lines += [indent + "# the float64 body, each value beside a bound of its error (doubleword._Bound): in a float32",
+                          indent + "# kernel kept where the bound is within ``within`` of the value; in a float64 kernel (3u: the",
+                          indent + "# bound is never that small, doubleword._least_bound) none is kept, and the bound picks the",
+                          indent + "# elements for triple words"]
+                lines += [indent + line for line in steps]
+                lines += [f"        if within < {least!r}:", "            keep = np.zeros_like(keep)"]
+            elif float32_only:
                 lines += [f"        if within < {least!r}:  # a float64 kernel's 3u: the bound is never that small "
                           "(doubleword._least_bound)",
                           f"            {value} = {plain}",
                           "            keep = np.logical_not(needed)  # double-word wherever the select takes it",
                           "        else:  # a float32 kernel's 2⁻³⁰"]
                 indent = "            "
-            lines += [indent + "# the float64 body, each value beside a bound of its error (doubleword._Bound); kept",
-                      indent + "# where the bound is within 3u of the value or the select does not take it,",
-                      indent + "# double-word elsewhere (a sum that cancels, a value that is not finite)"]
-            lines += [indent + line for line in steps]
+            if not (float32_only and third):
+                lines += [indent + "# the float64 body, each value beside a bound of its error (doubleword._Bound); kept",
+                          indent + "# where the bound is within 3u of the value or the select does not take it,",
+                          indent + "# double-word elsewhere (a sum that cancels, a value that is not finite)"]
+                lines += [indent + line for line in steps]
             lines += [indent + "keep |= np.logical_not(needed)"]
-        deep = triple and bounded is not None and not float32_only
+        deep = bounded is not None and (triple and not float32_only or third)
+        if third and deep:
+            emitter.needs |= tripled.needs
         if deep:  # where the double word is not enough: the float64 bound past DEEP_RELATIVE of the value
             lines += [f"        deep = ~keep & ~({error} <= {DEEP_RELATIVE!r}*{size})  # cancels past 2⁴³: triple words"]
         lines += ["        if keep.all():", f"            return {value}",
@@ -2353,12 +2538,12 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
         if deep:
             shape = "deep.shape"  # the gathered elements' (redo's count) or the block's
             lines += ["        if deep.any():  # the deepest cancellations (rare): again in triple words, on those alone",
-                      f"            double = np.array(np.broadcast_to(double, {shape}), np.float64)",
-                      f"            plain = np.broadcast_to(plain, {shape})[deep]"]
+                      f"            double = np.array(np.broadcast_to(double, {shape}), np.float64)"]
             lines += [f"            {n} = np.broadcast_to({n}, {shape})[deep]" for n in leaf_names]
             lines += ["            " + line for line in tripled.lines]
-            lines += [f"            double[deep] = np.where((np.isfinite({result3.hi}) & np.isfinite(plain))"
-                      + (" | (plain == -np.inf)" if root else "") + f", {result3.hi}, plain)"]
+            # the triple word where it is finite and the double word (or the float64 value) was: else that one
+            lines += [f"            double[deep] = np.where(np.isfinite({result3.hi}) & np.isfinite(double[deep]), "
+                      f"{result3.hi}, double[deep])"]
         elif triple:
             lines += ["        " + line for line in tripled.lines]
             lines += [f"        double = np.where((np.isfinite({result3.hi}) & np.isfinite(plain))"
