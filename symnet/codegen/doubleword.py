@@ -1844,6 +1844,9 @@ KEEP_RELATIVE = 3 * 2.0 ** -53  # kept where the bound is within 3u of the value
 # double word's operations round at 2⁻¹⁰⁰ or so of their results where the float64 ones round at 2⁻⁵³ (the bound
 # counts at least that), so its error is within 2⁻⁴⁷ of the bound, 2⁻⁵⁷ of the value (1/16 ULP); triple words past it
 DEEP_RELATIVE = 2.0 ** -10
+# the third tier where the float64 kernel computes no bound: triple words where the sum's terms (their double words'
+# his) are past 2⁴⁰ times the double word's value: its error, some 2⁻¹⁰⁵ of the terms, is 2⁻⁶⁵ of the value there
+DEEP_TERMS = 2.0 ** 40
 # a body whose least bound (_least_bound) is past 3u keeps nothing in a float64 kernel, but a float32 kernel keeps its
 # float64 value where the bound is within 2⁻³⁰ of it: bounded for the float32 kernel where the least bound is below
 # 2⁻⁴⁰ (focal's ∂t with γ an input, its float64 sum cancelling past 2⁻⁵³ at t = 1, z ≪ 0: 1.4e7 float32 ULP at
@@ -2444,6 +2447,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
                            emitter.taken)
         result3 = tripled.triple_sum(body)
         third = result3.tail is not None
+        # the double word's terms (as _sum took them: computed already), whose magnitudes may pick the elements
+        term_his = [emitter.value(-a if a.could_extract_minus_sign() and not a.is_number else a).hi for a in body.args]
     plain = plain_printer.doprint(body)
     formula = text(body)
     if in_float32 and backend == "numpy":
@@ -2495,31 +2500,29 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
             steps, value, error, size, least = bounded
             lines += ["        if not double_word:", f"            return {plain}"]
             indent = "        "
-            if float32_only and third:  # the bound on every element: in a float64 kernel it keeps none, but picks the
-                # third tier's (a few array operations an element beside the double word's hundreds)
-                lines += [indent + "# the float64 body, each value beside a bound of its error (doubleword._Bound): in a float32",
-                          indent + "# kernel kept where the bound is within ``within`` of the value; in a float64 kernel (3u: the",
-                          indent + "# bound is never that small, doubleword._least_bound) none is kept, and the bound picks the",
-                          indent + "# elements for triple words"]
-                lines += [indent + line for line in steps]
-                lines += [f"        if within < {least!r}:", "            keep = np.zeros_like(keep)"]
-            elif float32_only:
+            if float32_only:
                 lines += [f"        if within < {least!r}:  # a float64 kernel's 3u: the bound is never that small "
                           "(doubleword._least_bound)",
                           f"            {value} = {plain}",
                           "            keep = np.logical_not(needed)  # double-word wherever the select takes it",
                           "        else:  # a float32 kernel's 2⁻³⁰"]
                 indent = "            "
-            if not (float32_only and third):
-                lines += [indent + "# the float64 body, each value beside a bound of its error (doubleword._Bound); kept",
-                          indent + "# where the bound is within 3u of the value or the select does not take it,",
-                          indent + "# double-word elsewhere (a sum that cancels, a value that is not finite)"]
-                lines += [indent + line for line in steps]
+            lines += [indent + "# the float64 body, each value beside a bound of its error (doubleword._Bound); kept",
+                      indent + "# where the bound is within 3u of the value or the select does not take it,",
+                      indent + "# double-word elsewhere (a sum that cancels, a value that is not finite)"]
+            lines += [indent + line for line in steps]
             lines += [indent + "keep |= np.logical_not(needed)"]
-        deep = bounded is not None and (triple and not float32_only or third)
-        if third and deep:
+        # the elements for triple words: where the float64 kernel computes the float64 bound, those where it is past
+        # DEEP_RELATIVE of the value; elsewhere (the third tier of a body without a bound a float64 kernel computes:
+        # focal's ∂z) where the double word's terms of the sum are past DEEP_TERMS times its value (their magnitudes
+        # from the double word's his: a few operations, where the bound on every element cost focal(z, t, 1/4, 3/4)
+        # 1.34× its float64 time)
+        by_bound = bounded is not None and not float32_only and (triple or third)
+        by_terms = third and not by_bound
+        deep = by_bound or by_terms
+        if third:
             emitter.needs |= tripled.needs
-        if deep:  # where the double word is not enough: the float64 bound past DEEP_RELATIVE of the value
+        if by_bound:  # where the double word is not enough: the float64 bound past DEEP_RELATIVE of the value
             lines += [f"        deep = ~keep & ~({error} <= {DEEP_RELATIVE!r}*{size})  # cancels past 2⁴³: triple words"]
         lines += ["        if keep.all():", f"            return {value}",
                   "        some = np.count_nonzero(keep) * 8 > np.size(keep)",
@@ -2527,7 +2530,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
                   "            redo = ~keep",
                   f"            result = np.array(np.broadcast_to({value}, redo.shape), np.float64)"]
         lines += [f"            {n} = np.broadcast_to({n}, redo.shape)[redo]" for n in leaf_names]
-        if deep:
+        if by_bound:
             lines += ["            deep = deep[redo]"]
         lines += [f"        plain = {plain if bounded is not None else 'value if not some else ' + plain}"]
         lines += ["        " + line for line in emitter.lines]
@@ -2535,6 +2538,9 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
         if root:
             finite = f"({finite}) | (plain == -np.inf)"
         lines += [f"        double = np.where({finite}, {result.hi}, plain)"]
+        if by_terms:
+            magnitude = " + ".join(f"np.abs({t})" for t in term_his)
+            lines += [f"        deep = ({magnitude}) > {DEEP_TERMS!r}*np.abs({result.hi})  # cancels past 2⁴⁰: triple words"]
         if deep:
             shape = "deep.shape"  # the gathered elements' (redo's count) or the block's
             lines += ["        if deep.any():  # the deepest cancellations (rare): again in triple words, on those alone",
