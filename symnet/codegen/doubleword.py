@@ -18,6 +18,14 @@ can cancel past what a double word holds (2⁵⁸ at v = 0.0242, x − t = 0.3, 
 2⁻¹⁰⁶ of it: 5.27 ULP): its terms are computed in *triple* words (hi + lo + tail, about 150 bits; ``_tw_mul``,
 ``_tw_div``, ``_tw_add``, ``_tw_log``, :func:`_triple_worthy`) and rounded once (0.50 ULP there).
 
+The third tier (session 20): any other widened sum whose every node has a triple word (:func:`_triple_capable`: sums,
+products, powers, e^x, log, σ, softplus, tanh; ``_tw_exp``, ``_tw_sigmoid``, ``_tw_softplus``, ``_tw_tanh``,
+``_tw_log1p``) is computed a third time in triple words by the NumPy function, on the elements whose float64 bound is
+past 2⁻¹⁰ of the value (DEEP_RELATIVE; where a float64 kernel computes no bound, whose double-word terms are past
+2⁴⁰ times its value: DEEP_TERMS), where even a double word's 2⁻¹⁰⁶ of the terms is ULPs of the sum: the focal loss's
+∂t at its zeros (2⁻⁵⁹·⁶ of its terms, 84 ULP in double words), y − tanh x at y = fl(tanh x) (1,330). Triton keeps
+the double word (triple words on every element would multiply its compile time).
+
 No FMA anywhere: NumPy has none and the Triton interpreter's may not be fused; the products are
 Dekker's, by Veltkamp's splitting (scaled by 2⁻²⁸ above 2⁹⁹⁶, where 2²⁷·a would overflow).
 
@@ -2520,6 +2528,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
         by_bound = bounded is not None and not float32_only and (triple or third)
         by_terms = third and not by_bound
         deep = by_bound or by_terms
+        if by_terms:  # the docstring's (the second line's) tier says how its elements are picked
+            lines[1] = lines[1].replace("where the bound is past 2⁻¹⁰ of it", "where its terms are past 2⁴⁰ times it")
         if third:
             emitter.needs |= tripled.needs
         if by_bound:  # where the double word is not enough: the float64 bound past DEEP_RELATIVE of the value
