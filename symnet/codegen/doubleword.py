@@ -1122,7 +1122,67 @@ PRIMITIVE_NEEDS.update({
     "_dw_sincos_reduced": ("_dw_two_sum", "_dw_add_fp", "_dw_add", "_dw_two_prod", "_dw_mul"),
     "_dw_sin": ("_dw_sincos_reduced",), "_dw_cos": ("_dw_sincos_reduced",),
 })
-ORDER += ["_dw_sincos_reduced", "_dw_sin", "_dw_cos"]  # sin and cos (above)
+
+
+def _one_series_text() -> str:
+    """The lines of the one series P(z) that sin(r + j·π/2) needs, by Horner with each coefficient picked per element
+    (``cosine``: j odd, the cosine's 1/(2n)!, else the sine's 1/(2n + 1)!): the float64 tail from z_hi, then the
+    double-word terms; p_hi/p_lo hold it. The sine takes the cosine's term count (one term more than its own: below
+    2⁻¹¹⁰ either way)."""
+    def pick(n, part):
+        sign = "N" if n % 2 else ""
+        return f"M.where(cosine, {sign}INVF{2 * n}_{part}, {sign}INVF{2 * n + 1}_{part})"
+    lines = [f"    p_hi = {pick(_COS_TERMS, 'HI')}"]
+    for n in range(_COS_TERMS - 1, _COS_DW_TERMS, -1):
+        lines.append(f"    p_hi = p_hi * z_hi + {pick(n, 'HI')}")
+    lines.append("    p_lo = 0.0 * z_hi")
+    for n in range(_COS_DW_TERMS, 0, -1):
+        lines.append("    p_hi, p_lo = _dw_mul(p_hi, p_lo, z_hi, z_lo)")
+        lines.append(f"    p_hi, p_lo = _dw_add(p_hi, p_lo, {pick(n, 'HI')}, {pick(n, 'LO')})")
+    return "\n".join(lines) + "\n"
+
+
+# NumPy: sin x and cos x by one series per element, not both (_dw_sincos_reduced's two, of which _dw_sin and _dw_cos
+# keep one): y + sin(x)'s float64 kernel spent most of its time there (task h-cost20). Triton keeps the two series (a
+# GPU lane computes both branches of a select anyway; one series with selected coefficients is not cheaper there).
+PRIMITIVES["_dw_sin_shifted"] = '''\
+def _dw_sin_shifted(x_hi, x_lo, q):
+    """sin(x + q·π/2) of a double-word x, q = 0 (sin x) or 1 (cos x), |x| ≤ SIN_LIMIT (NaN beyond): x = k·π/2 + r,
+    |r| ≤ π/4 as _dw_sincos_reduced, j = (k + q) mod 4, and ±sin r (j even) or ±cos r (j odd) by one series in
+    z = r², its coefficients picked per element: sin r = r + r·z·P(z), cos r = 1 + 1·z·P(z)."""
+    inside = M.abs(x_hi) <= SIN_LIMIT
+    x = M.where(inside, x_hi, 0.0)
+    k = M.floor(x * TWO_OVER_PI + 0.5)
+    j = (k + q) - 4.0 * M.floor((k + q) * 0.25)
+    r_hi, r_lo = _dw_two_sum(x - k * PIO2_A, M.where(inside, x_lo, 0.0))
+    r_hi, r_lo = _dw_add_fp(r_hi, r_lo, -k * PIO2_B)
+    r_hi, r_lo = _dw_add_fp(r_hi, r_lo, -k * PIO2_C)
+    d_hi, d_lo = _dw_two_prod(k, PIO2_D)
+    r_hi, r_lo = _dw_add(r_hi, r_lo, -d_hi, -(d_lo + k * PIO2_E))
+    z_hi, z_lo = _dw_mul(r_hi, r_lo, r_hi, r_lo)
+    cosine = (j == 1.0) | (j == 3.0)
+''' + _one_series_text() + '''\
+    p_hi, p_lo = _dw_mul(p_hi, p_lo, z_hi, z_lo)
+    m_hi = M.where(cosine, 1.0, r_hi)
+    m_lo = M.where(cosine, 0.0, r_lo)
+    p_hi, p_lo = _dw_mul(p_hi, p_lo, m_hi, m_lo)
+    v_hi, v_lo = _dw_add(m_hi, m_lo, p_hi, p_lo)
+    sign = M.where(inside, M.where(j >= 2.0, -1.0, 1.0), float("nan"))
+    return sign * v_hi, sign * v_lo
+'''
+PRIMITIVE_NEEDS["_dw_sin_shifted"] = PRIMITIVE_NEEDS["_dw_sincos_reduced"]
+_NUMPY_SIN = '''\
+def _dw_sin(x_hi, x_lo):
+    """sin x of a double-word, |x| ≤ SIN_LIMIT (NaN beyond): _dw_sin_shifted with q = 0."""
+    return _dw_sin_shifted(x_hi, x_lo, 0.0)
+'''
+_NUMPY_COS = '''\
+def _dw_cos(x_hi, x_lo):
+    """cos x of a double-word, |x| ≤ SIN_LIMIT (NaN beyond): sin(x + π/2), _dw_sin_shifted with q = 1."""
+    return _dw_sin_shifted(x_hi, x_lo, 1.0)
+'''
+_NUMPY_NEEDS.update({"_dw_sin": ("_dw_sin_shifted",), "_dw_cos": ("_dw_sin_shifted",)})
+ORDER += ["_dw_sincos_reduced", "_dw_sin_shifted", "_dw_sin", "_dw_cos"]  # sin and cos (above)
 
 
 
@@ -1147,7 +1207,8 @@ def primitive_text(name: str, backend: str) -> str:
         if backend == "numpy":
             return _exp_table_text() + "\n\n" + _NUMPY_EXP_TABLE
         return "@triton.jit\n" + _TRITON_EXP_TABLE
-    numpy_only = {"_dw_split": _NUMPY_SPLIT, "_dw_two_prod": _NUMPY_TWO_PROD, "_dw_log1p": _NUMPY_LOG1P}
+    numpy_only = {"_dw_split": _NUMPY_SPLIT, "_dw_two_prod": _NUMPY_TWO_PROD, "_dw_log1p": _NUMPY_LOG1P,
+                  "_dw_sin": _NUMPY_SIN, "_dw_cos": _NUMPY_COS}
     body = numpy_only[name] if name in numpy_only and backend == "numpy" else PRIMITIVES[name]
     if name == "_dw_log" and backend == "numpy":  # table-driven (above), its tables before it
         body = _log_table_text() + "\n\n" + _NUMPY_LOG
