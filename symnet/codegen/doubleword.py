@@ -1137,7 +1137,7 @@ def _one_series_text() -> str:
         lines.append(f"    p_hi = p_hi * z_hi + {pick(n, 'HI')}")
     lines.append("    p_lo = 0.0 * z_hi")
     for n in range(_COS_DW_TERMS, 0, -1):
-        lines.append("    p_hi, p_lo = _dw_mul(p_hi, p_lo, z_hi, z_lo)")
+        lines.append("    p_hi, p_lo = _dw_mul_bounded(p_hi, p_lo, z_hi, z_lo)")
         lines.append(f"    p_hi, p_lo = _dw_add(p_hi, p_lo, {pick(n, 'HI')}, {pick(n, 'LO')})")
     return "\n".join(lines) + "\n"
 
@@ -1159,18 +1159,18 @@ def _dw_sin_shifted(x_hi, x_lo, q):
     r_hi, r_lo = _dw_add_fp(r_hi, r_lo, -k * PIO2_C)
     d_hi, d_lo = _dw_two_prod(k, PIO2_D)
     r_hi, r_lo = _dw_add(r_hi, r_lo, -d_hi, -(d_lo + k * PIO2_E))
-    z_hi, z_lo = _dw_mul(r_hi, r_lo, r_hi, r_lo)
-    cosine = (j == 1.0) | (j == 3.0)
+    z_hi, z_lo = _dw_mul_bounded(r_hi, r_lo, r_hi, r_lo)
+    cosine = (j == 1.0) | (j == 3.0)  # (below 1 in magnitude: products without the splitting's guard)
 ''' + _one_series_text() + '''\
-    p_hi, p_lo = _dw_mul(p_hi, p_lo, z_hi, z_lo)
+    p_hi, p_lo = _dw_mul_bounded(p_hi, p_lo, z_hi, z_lo)
     m_hi = M.where(cosine, 1.0, r_hi)
     m_lo = M.where(cosine, 0.0, r_lo)
-    p_hi, p_lo = _dw_mul(p_hi, p_lo, m_hi, m_lo)
+    p_hi, p_lo = _dw_mul_bounded(p_hi, p_lo, m_hi, m_lo)
     v_hi, v_lo = _dw_add(m_hi, m_lo, p_hi, p_lo)
     sign = M.where(inside, M.where(j >= 2.0, -1.0, 1.0), float("nan"))
     return sign * v_hi, sign * v_lo
 '''
-PRIMITIVE_NEEDS["_dw_sin_shifted"] = PRIMITIVE_NEEDS["_dw_sincos_reduced"]
+PRIMITIVE_NEEDS["_dw_sin_shifted"] = ("_dw_two_sum", "_dw_add_fp", "_dw_add", "_dw_two_prod", "_dw_mul_bounded")
 _NUMPY_SIN = '''\
 def _dw_sin(x_hi, x_lo):
     """sin x of a double-word, |x| ≤ SIN_LIMIT (NaN beyond): _dw_sin_shifted with q = 0."""
