@@ -346,6 +346,29 @@ def _dw_softplus(x_hi, x_lo):
     l_hi, l_lo = _dw_log1p(e_hi, e_lo)
     return _dw_add(l_hi, l_lo, M.where(neg, 0.0, x_hi), M.where(neg, 0.0, x_lo))
 ''',
+    # σ(±v) and softplus(±v) of one body from one E = e^−|v| (and one log1p(E)): the same operations as _dw_sigmoid
+    # and _dw_softplus, E computed once (NumPy's widened functions, _Emitter.shared_exp: focal's ∂t and ∂z take
+    # σ(z), σ(−z), softplus(z) and softplus(−z), four double-word e^x of one value where one does; task h-cost20)
+    "_dw_exp_negabs": '''\
+def _dw_exp_negabs(x_hi, x_lo):
+    """e^−|x| of a double-word (≤ 1: never overflows), as _dw_sigmoid and _dw_softplus take it."""
+    neg = x_hi < 0.0
+    return _dw_exp(M.where(neg, x_hi, -x_hi), M.where(neg, x_lo, -x_lo))
+''',
+    "_dw_sigmoid_e": '''\
+def _dw_sigmoid_e(x_hi, x_lo, e_hi, e_lo):
+    """σ(x) from E = e^−|x| (_dw_exp_negabs): 1/(1 + E) for x ≥ 0, E/(1 + E) below (_dw_sigmoid's steps)."""
+    neg = x_hi < 0.0
+    d_hi, d_lo = _dw_add_fp(e_hi, e_lo, 1.0)
+    r_hi, r_lo = _dw_div(M.where(neg, e_hi, 1.0), M.where(neg, e_lo, 0.0), d_hi, d_lo)
+    return r_hi, r_lo
+''',
+    "_dw_softplus_l": '''\
+def _dw_softplus_l(x_hi, x_lo, l_hi, l_lo):
+    """softplus(x) = max(x, 0) + L from L = log1p(e^−|x|) (_dw_softplus's steps)."""
+    neg = x_hi < 0.0
+    return _dw_add(l_hi, l_lo, M.where(neg, 0.0, x_hi), M.where(neg, 0.0, x_lo))
+''',
     "_dw_tanh": '''\
 def _dw_tanh(x_hi, x_lo):
     """tanh x = m/(m + 2), m = e^(2x) − 1 (relative accuracy near 0); above x = 18 as −m/(m + 2) with
@@ -1007,6 +1030,9 @@ PRIMITIVE_NEEDS = {
     "_dw_log": ("_dw_add_fp", "_dw_log_step", "_dw_two_prod_bounded", "_dw_add"),
     "_dw_sigmoid": ("_dw_exp", "_dw_add_fp", "_dw_div"),
     "_dw_softplus": ("_dw_exp", "_dw_log1p", "_dw_add"),
+    "_dw_exp_negabs": ("_dw_exp",),
+    "_dw_sigmoid_e": ("_dw_add_fp", "_dw_div"),
+    "_dw_softplus_l": ("_dw_add",),
     "_dw_tanh": ("_dw_expm1", "_dw_add_fp", "_dw_div", "_dw_fast_two_sum"),
     "_tw_mul": ("_dw_two_prod", "_dw_two_sum", "_dw_fast_two_sum"),
     "_tw_square": ("_dw_two_prod", "_dw_two_sum", "_dw_fast_two_sum"),
@@ -1026,7 +1052,8 @@ PRIMITIVE_NEEDS = {
 ORDER = ["_dw_two_sum", "_dw_fast_two_sum", "_dw_split", "_dw_split_bounded", "_dw_two_prod",
          "_dw_two_prod_bounded", "_dw_add", "_dw_add_fp", "_dw_mul", "_dw_mul_fp", "_dw_mul_bounded",
          "_dw_twice_plus_square", "_dw_div", "_dw_sqrt", "_dw_scale", "_dw_exp_reduced", "_dw_exp", "_dw_expm1",
-         "_dw_log_step", "_dw_log1p", "_dw_log", "_dw_sigmoid", "_dw_softplus", "_dw_tanh"]
+         "_dw_log_step", "_dw_log1p", "_dw_log", "_dw_sigmoid", "_dw_softplus", "_dw_exp_negabs", "_dw_sigmoid_e",
+         "_dw_softplus_l", "_dw_tanh"]
 ORDER += ["_dw_exp_first", "_dw_sigmoid_first", "_dw_nexpsq_first", "_dw_nexpsq2_first"]  # the rounded-argument rule's last step (above)
 ORDER += ["_dw_softplus_first"]  # the rounded-softplus-argument rule's (above)
 ORDER += ["_dw_log_first", "_dw_log1p_first"]  # the rounded-log-argument rule's of a rounded sum (above)
@@ -1305,6 +1332,9 @@ class _Emitter:
         for s, n in leaves.items():
             self.values[s] = _Value(n)
         self.count = 0
+        # v → its E = e^−|v| (and log1p(E)), for the v whose σ(±v), softplus(±v) the body takes twice or more
+        # (set by widened_function, NumPy only: _shared_exp_bases)
+        self.shared_exp: dict = {}
 
     def _name(self, e) -> str:
         word = _math_name(e, {k: v.name for k, v in self.known.items()})
@@ -1426,8 +1456,28 @@ class _Emitter:
 
     def _function(self, e, name, arg) -> _Value:
         a = self.value(arg)
+        base = -arg if arg.could_extract_minus_sign() else arg
+        if name in ("sigmoid", "softplus") and base in self.shared_exp:
+            return self._shared(e, name, a, base)
         helper = self.FUNCTIONS[name]
         return self._emit(e, f"{helper}({a.hi}, {self._lo(a)})", (helper,))
+
+    def _shared(self, e, name, a: _Value, base) -> _Value:
+        """σ(±v) or softplus(±v) from the body's one E = e^−|v| (and one log1p(E) for softplus): the operations of
+        _dw_sigmoid and _dw_softplus, so the same bits (e^−|−v| is e^−|v|), with E computed once."""
+        shared = self.shared_exp[base]
+        if "exp" not in shared:
+            b = self.value(base)
+            shared["exp"] = self._emit(sp.exp(-sp.Abs(base)), f"_dw_exp_negabs({b.hi}, {self._lo(b)})",
+                                       ("_dw_exp_negabs",))
+        exp = shared["exp"]
+        if name == "sigmoid":
+            return self._emit(e, f"_dw_sigmoid_e({a.hi}, {self._lo(a)}, {exp.hi}, {exp.lo})", ("_dw_sigmoid_e",))
+        if "log1p" not in shared:
+            shared["log1p"] = self._emit(log1p(sp.exp(-sp.Abs(base))), f"_dw_log1p({exp.hi}, {exp.lo})",
+                                         ("_dw_log1p",))
+        log = shared["log1p"]
+        return self._emit(e, f"_dw_softplus_l({a.hi}, {self._lo(a)}, {log.hi}, {log.lo})", ("_dw_softplus_l",))
 
     def _exp_shift(self, e) -> _Value:
         """exp_shift(x, m): e^(x − m) with x − m exact as a double-word (TwoSum), 1 where x = m."""
@@ -2192,6 +2242,17 @@ def _least_bound(e) -> float:
     return _LIBM_ULPS.get(kind, _COMPOSITE_U.get(kind, math.inf))
 
 
+def _shared_exp_bases(body) -> dict:
+    """The v whose σ(v), σ(−v), softplus(v), softplus(−v) ``body`` takes two or more of, each → {} (the emitter's
+    ``shared_exp``: their e^−|v| computed once)."""
+    uses: dict = {}
+    for n in sp.preorder_traversal(body):
+        if type(n).__name__ in ("sigmoid", "softplus") and len(n.args) == 1:
+            arg = n.args[0]
+            uses.setdefault(-arg if arg.could_extract_minus_sign() else arg, set()).add(n)
+    return {base: {} for base, nodes in uses.items() if len(nodes) >= 2}
+
+
 def _bounded_body(body, plain_printer, leaves: dict, taken: set, in_float32: bool = False):
     """The statements of the float64 body with its error bound (:class:`_Bound`): (lines, the value's
     name, its bound's name, its size's name, the least bound relative to the value), or None where a node has no
@@ -2312,6 +2373,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
     elif _triple_worthy(body, set(node.leaves), backend):
         result = emitter.triple_sum(body)
     else:
+        if backend == "numpy":  # σ(±v), softplus(±v) from one e^−|v| (Triton: unchanged)
+            emitter.shared_exp = _shared_exp_bases(body)
         result = emitter.value(body)
     triple = result.tail is not None
     # a first-order log or log1p of a two-sum is finite exactly where the true value is (log1p(x + y) at x = −1,
@@ -2329,6 +2392,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
         doubled = _Emitter(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)),
                            taken)
         tripled, emitter = emitter, doubled
+        doubled.shared_exp = _shared_exp_bases(body)
         result3, result = result, doubled.value(body)
         emitter.needs |= tripled.needs
     plain = plain_printer.doprint(body)
@@ -2405,7 +2469,13 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
         lines += [f"            {n} = np.broadcast_to({n}, redo.shape)[redo]" for n in leaf_names]
         if deep:
             lines += ["            deep = deep[redo]"]
-        lines += [f"        plain = {plain if bounded is not None else 'value if not some else ' + plain}"]
+        if bounded is None:
+            lines += [f"        plain = value if not some else {plain}"]
+        elif float32_only:  # a float64 kernel's value is the plain body already (the whole block where not gathered):
+            # not computed twice (focal's ∂t and ∂z, σ, softplus, a power and tanh on every element, task h-cost20)
+            lines += [f"        plain = {value} if within < {bounded[4]!r} and not some else {plain}"]
+        else:
+            lines += [f"        plain = {plain}"]
         lines += ["        " + line for line in emitter.lines]
         finite = f"np.isfinite({result.hi})" + ("" if trusted else " & np.isfinite(plain)")
         if root:
