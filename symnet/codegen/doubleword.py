@@ -1155,17 +1155,31 @@ def _one_series_text() -> str:
     """The lines of the one series P(z) that sin(r + j·π/2) needs, by Horner with each coefficient picked per element
     (``cosine``: j odd, the cosine's 1/(2n)!, else the sine's 1/(2n + 1)!): the float64 tail from z_hi, then the
     double-word terms; p_hi/p_lo hold it. The sine takes the cosine's term count (one term more than its own: below
-    2⁻¹¹⁰ either way)."""
+    2⁻¹¹⁰ either way).
+
+    Each double-word step p → c + p·z in one piece, some 24 operations where _dw_mul_bounded and _dw_add take 44:
+    z_hi split once (zh + zl), p·z as t + e unnormalised (Dekker's product, e its error and the lo parts' cross terms),
+    then c + t by Fast2Sum, exact because |t| < |c|/16 (z ≤ (π/4)² and the coefficients' ratios 1/((2n + 1)(2n + 2))
+    or less: no cancellation either), e and c's lo part added to its error, and one Fast2Sum to normalise: about 3u²
+    of c + p·z a step, as _dw_add's."""
     def pick(n, part):
         sign = "N" if n % 2 else ""
         return f"M.where(cosine, {sign}INVF{2 * n}_{part}, {sign}INVF{2 * n + 1}_{part})"
     lines = [f"    p_hi = {pick(_COS_TERMS, 'HI')}"]
     for n in range(_COS_TERMS - 1, _COS_DW_TERMS, -1):
         lines.append(f"    p_hi = p_hi * z_hi + {pick(n, 'HI')}")
-    lines.append("    p_lo = 0.0 * z_hi")
+    lines += ["    p_lo = 0.0 * z_hi", "    zc = SPLITTER * z_hi", "    zh = zc - (zc - z_hi)", "    zl = z_hi - zh"]
     for n in range(_COS_DW_TERMS, 0, -1):
-        lines.append("    p_hi, p_lo = _dw_mul_bounded(p_hi, p_lo, z_hi, z_lo)")
-        lines.append(f"    p_hi, p_lo = _dw_add(p_hi, p_lo, {pick(n, 'HI')}, {pick(n, 'LO')})")
+        lines += ["    t = p_hi * z_hi",
+                  "    pc = SPLITTER * p_hi",
+                  "    ph = pc - (pc - p_hi)",
+                  "    pl = p_hi - ph",
+                  "    e = (((ph * zh - t) + ph * zl + pl * zh) + pl * zl) + (p_hi * z_lo + p_lo * z_hi)",
+                  f"    c_hi = {pick(n, 'HI')}",
+                  "    s = c_hi + t",
+                  f"    e = (t - (s - c_hi)) + ({pick(n, 'LO')} + e)",
+                  "    p_hi = s + e",
+                  "    p_lo = e - (p_hi - s)"]
     return "\n".join(lines) + "\n"
 
 
