@@ -42,6 +42,13 @@ body whose bound can never be that small (:func:`_least_bound`: focal's products
 sums) gets no bound: double-word wherever needed. The Triton function keeps the double-word
 everywhere: a GPU computes a masked-off lane anyway.
 
+Less double-word work where it runs (NumPy, task h-cost20; benchmarks/results/bound-cost-2026-12-03.md): σ(±v) and
+softplus(±v) of one body share one e^−|v| (:func:`_shared_exp_bases`); a select of e^a pieces takes one e^x of the
+selected argument (:func:`_exp_argument`); sin and cos take one series per element (``_dw_sin_shifted``); a
+first-order log of a rounded sum skips its bound in a block where it would keep too few (:func:`_log_of_rounded_sum`).
+The first two give the same bits as before; the sin/cos series is as exact (2⁻¹⁰⁵ measured), and the log takes double
+words where it kept the float64 value (as exact or more).
+
 A whole kernel in double words (:func:`double_word_block`): a float64 kernel with a compensated sum (a written
 softmax or log-softmax) computes every output again from its inputs with one emitter, so that the 24 terms
 e^(a_i − m) of a 24-term softmax are computed once for its 25 outputs and each output is rounded once (the float64
