@@ -125,7 +125,8 @@ def main() -> None:
     before = before_kernels(a.before_root, [CASES[n][0] for n in names]) if a.before_root else {}
     rng = np.random.default_rng(0)
     print(f"CPU s per 10⁶ points (min of {a.repeat}, {a.n:.0e} points), NumPy {np.__version__}, {machine()}")
-    head = "| formula | dtype | plain f64 | " + ("before | before / plain | " if before else "") + "this | this / plain |"
+    head = ("| formula | dtype | plain f64 | " + ("before | before / plain | " if before else "")
+            + "this | this / plain |")
     print(head)
     print("|---" * (head.count("|") - 1) + "|")
     scale = 1e6 / a.n

@@ -2526,8 +2526,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
                 indent = "            "
             elif log_skip:
                 lines += ["        skip = False",
-                          f"        if within < {2 * KEEP_RELATIVE!r}:  # a float64 kernel's 3u: the bound keeps an element "
-                          "only where |log| ≥ 1 + Σ|terms|/|sum|",
+                          f"        if within < {2 * KEEP_RELATIVE!r}:  # a float64 kernel's 3u: the bound keeps an "
+                          "element only where |log| ≥ 1 + Σ|terms|/|sum|",
                           f"            value = {plain}",
                           f"            skip = np.count_nonzero(np.abs(value) >= {_LOG_SKIP!r}) * 8 <= np.size(value)  "
                           "# (doubleword._log_of_rounded_sum)",
