@@ -2,7 +2,7 @@
 
 A float32 kernel computes a widened sum (:class:`~symnet.codegen.rewrite.WidenedBase`: e^x − t·x,
 log t + 1 − x, σ(z) − t, where a rounded function cancels against another input) in float64 and
-rounds once. A float64 kernel has no wider type, so it computes the sum in *double-word*
+rounds once (in double words where float64 is not enough: below). A float64 kernel has no wider type, so it computes the sum in *double-word*
 arithmetic: each value an unevaluated sum hi + lo of two float64 (about 106 bits), rounded once at
 the end. The primitives follow Dekker (1971), Knuth's TwoSum and Joldes, Muller & Popescu (2017,
 "Tight and rigorous error bounds for basic building blocks of double-word arithmetic"); exp
@@ -40,7 +40,12 @@ value that is not finite) are gathered, computed in double-word and scattered ba
 the kernel's select takes the sum (``needed``: a select computes every piece on every element). A
 body whose bound can never be that small (:func:`_least_bound`: focal's products of σ, softplus and
 sums) gets no bound: double-word wherever needed. The Triton function keeps the double-word
-everywhere: a GPU computes a masked-off lane anyway.
+everywhere in a float64 kernel: a GPU computes a masked-off lane anyway. A float32 kernel (NumPy's and, since
+session 20, Triton's) keeps the float64 body where its bound is within 2⁻³⁰ of it (2⁻⁶ of a float32 ULP) and
+takes the double word elsewhere; Triton's bound is the same running bound over its own lowerings' errors
+(_TRITON_ULPS), and a block computes the double word only where one of its elements needs it (a dynamic branch
+on the block: y − tanh x at x = 21, y = 1 in float32 was 1.1e7 ULP in Triton, where 1 − tanh 21 rounds to 0 in
+float64; tests/test_tritonsum20.py).
 
 A whole kernel in double words (:func:`double_word_block`): a float64 kernel with a compensated sum (a written
 softmax or log-softmax) computes every output again from its inputs with one emitter, so that the 24 terms
