@@ -2,7 +2,7 @@
 
 A float32 kernel computes a widened sum (:class:`~symnet.codegen.rewrite.WidenedBase`: e^x − t·x,
 log t + 1 − x, σ(z) − t, where a rounded function cancels against another input) in float64 and
-rounds once. A float64 kernel has no wider type, so it computes the sum in *double-word*
+rounds once (in double words where float64 is not enough: below). A float64 kernel has no wider type, so it computes the sum in *double-word*
 arithmetic: each value an unevaluated sum hi + lo of two float64 (about 106 bits), rounded once at
 the end. The primitives follow Dekker (1971), Knuth's TwoSum and Joldes, Muller & Popescu (2017,
 "Tight and rigorous error bounds for basic building blocks of double-word arithmetic"); exp
@@ -40,7 +40,12 @@ value that is not finite) are gathered, computed in double-word and scattered ba
 the kernel's select takes the sum (``needed``: a select computes every piece on every element). A
 body whose bound can never be that small (:func:`_least_bound`: focal's products of σ, softplus and
 sums) gets no bound: double-word wherever needed. The Triton function keeps the double-word
-everywhere: a GPU computes a masked-off lane anyway.
+everywhere in a float64 kernel: a GPU computes a masked-off lane anyway. A float32 kernel (NumPy's and, since
+session 20, Triton's) keeps the float64 body where its bound is within 2⁻³⁰ of it (2⁻⁶ of a float32 ULP) and
+takes the double word elsewhere; Triton's bound is the same running bound over its own lowerings' errors
+(_TRITON_ULPS), and a block computes the double word only where one of its elements needs it (a dynamic branch
+on the block: y − tanh x at x = 21, y = 1 in float32 was 1.1e7 ULP in Triton, where 1 − tanh 21 rounds to 0 in
+float64; tests/test_tritonsum20.py).
 
 Less double-word work where it runs (NumPy, task h-cost20; benchmarks/results/bound-cost-2026-12-03.md): σ(±v) and
 softplus(±v) of one body share one e^−|v| (:func:`_shared_exp_bases`); a select of e^a pieces takes one e^x of the
@@ -66,6 +71,7 @@ import functools
 import hashlib
 import keyword
 import math
+import re
 from typing import NamedTuple
 
 import sympy as sp
@@ -1842,6 +1848,39 @@ _COMPOSITE_U = {"sigmoid": 4, "softplus": 5}
 # documented within 4 ULP) on AVX-512 machines
 _POW_ULPS = 4
 
+# the same for the Triton float64 lowerings (registry.py, triton/printer.py), which a float32 Triton kernel's bound
+# describes: tl.exp, tl.log, tl.sin, tl.cos, tl.erf are libdevice's on a GPU (CUDA's table: 1, 1, 2, 2, 2 ULP) and NumPy's
+# under TRITON_INTERPRET=1; the helpers built of them measured under the interpreter against mpmath (session 20, 3,000
+# points each, /tmp/ts20/lowerings.py): Kahan's _expm1 2 ULP (3.0u relative), Goldberg's _log1p 2 (3.1u), _tanh 3
+# (3.8u), _softplus 3.5u, _sigmoid 3.2u; each taken at about twice that for libdevice's exp and log on a GPU. A float32
+# kernel keeps the float64 body where the bound is within 2⁻³⁰ of it, 2⁻⁶ of a float32 ULP: a bound low by 2× still
+# leaves the kept value within 0.52 float32 ULP
+_TRITON_ULPS = {"exp": 2, "nexp": 2, "expm1": 4, "log": 2, "log1p": 4, "tanh": 6, "erf": 4, "sin": 4, "cos": 4}
+_TRITON_COMPOSITE_U = {"sigmoid": 8, "softplus": 8}
+# Triton's b^γ is e^(γ·log b) (triton/printer.py): exp's own error and |γ·log b| times the product's and log's
+# roundings (3u), relative
+_TRITON_POW_LOG_U = 4
+_TRITON_KEEP = 2.0 ** -30  # a float32 Triton kernel keeps the float64 body within 2⁻³⁰ of it (NumPy's ``within``)
+# the bound's text in NumPy → in Triton (the float64 body's own text comes from the Triton printer already)
+_TRITON_BOUND_TEXT = (("np.abs(", "tl.abs("), ("np.where(", "tl.where("), ("np.sqrt(", "tl.sqrt("),
+                      ("np.log(", "tl.log("), ("np.expm1(", "_expm1("), ("np.inf", 'float("inf")'))
+# a float literal not inside tl.full([], …): Triton makes it float32, so one float32 cannot hold becomes tl.full
+_FLOAT_LITERAL = re.compile(r"(?<![\w.])(?<!\[\], )(\d+\.\d*(?:e[-+]?\d+)?|\d+e[-+]?\d+)(?![\w.])")
+
+
+def _triton_bound_line(line: str) -> str:
+    """A statement of the bound (:class:`_Bound`) in Triton: NumPy's functions by the table, each float literal
+    float32 cannot hold as a float64 tl.full. Raises where NumPy text is left (a new bound rule without its Triton
+    text must fail here, not in Triton's compiler)."""
+    if line.lstrip().startswith("#"):
+        return line
+    for numpy_text, triton_text in _TRITON_BOUND_TEXT:
+        line = line.replace(numpy_text, triton_text)
+    line = _FLOAT_LITERAL.sub(lambda m: _constant(float(m.group(1)), "triton"), line)
+    if "np." in line:
+        raise ValueError(f"the Triton bound has NumPy text left: {line}")
+    return line
+
 
 class _Unbounded(Exception):
     """A node the bound does not cover (erf, a fractional power): the body is double-word everywhere."""
@@ -1882,10 +1921,22 @@ class _Bound(_Emitter):
     it is double-word. 3u rather than 2u: a libm result's ulp and the sum's rounding alone are up to
     2u + u of a sum that does not cancel, which 2u would send to the double-word."""
 
-    def __init__(self, plain, leaves: dict, taken: set):
+    def __init__(self, plain, leaves: dict, taken: set, backend: str = "numpy"):
         super().__init__("numpy", plain, leaves, leaves, taken)
         self.values = {s: (n, None, 0.0) for s, n in leaves.items()}
         self.magnitudes: dict = {}
+        # Triton (a float32 kernel's bound): the lowerings' own errors of the Triton printer, the text translated at
+        # the end (_triton_bound_line); max/min, b^γ and the ulp written here
+        self.triton = backend == "triton"
+        self.ulps = _TRITON_ULPS if self.triton else _LIBM_ULPS
+        self.composite = _TRITON_COMPOSITE_U if self.triton else _COMPOSITE_U
+
+    def _extreme(self, pick: str, a: str, b: str) -> str:
+        """max or min (``pick`` np.maximum or np.minimum) of a and b, NaN where either is (as np.maximum and the
+        Triton printer's MAXIMUM)."""
+        if not self.triton:
+            return f"{pick}({a}, {b})"
+        return f"tl.{pick[3:]}({a}, {b}, propagate_nan=tl.PropagateNan.ALL)"
 
     def _abs(self, v: str) -> str:
         """|v|, computed once a value."""
@@ -2060,7 +2111,8 @@ class _Bound(_Emitter):
         self.known[target] = sp.Symbol(name)
         total_n, total_d, abs_q = self._total(n, en, rn) or "0.0", self._total(dv, ed, rd), self._abs(name)
         self.taken.add(f"{name}_err")
-        self.lines.append(f"{name}_err = ({total_n} + {abs_q}*({total_d}))/np.maximum({self._abs(dv)} - ({total_d}), 0.0)")
+        self.lines.append(f"{name}_err = ({total_n} + {abs_q}*({total_d}))/"
+                          f"{self._extreme('np.maximum', f'{self._abs(dv)} - ({total_d})', '0.0')}")
         return name, f"{name}_err", 1.0
 
     def _times(self, partial, f, acc):
@@ -2099,8 +2151,8 @@ class _Bound(_Emitter):
         else:
             name, _, _ = self._assign(root, f"np.sqrt({a})", None, 1.0)
             self.taken.add(f"{name}_err")
-            self.lines.append(f"{name}_err = ({self._total(a, ea, ra)})/(np.sqrt(np.maximum({a} - "
-                              f"({self._total(a, ea, ra)}), 0.0)) + {name})")
+            room = self._extreme("np.maximum", f"{a} - ({self._total(a, ea, ra)})", "0.0")
+            self.lines.append(f"{name}_err = ({self._total(a, ea, ra)})/(np.sqrt({room}) + {name})")
             r = (name, f"{name}_err", 1.0)
         self.values[root] = r
         if e.exp == sp.S.Half:
@@ -2114,7 +2166,7 @@ class _Bound(_Emitter):
         self.known[e] = sp.Symbol(name)
         total, abs_q = self._total(s, es, rs), self._abs(name)
         self.taken.add(f"{name}_err")
-        self.lines.append(f"{name}_err = {abs_q}*({total})/np.maximum({self._abs(s)} - ({total}), 0.0)")
+        self.lines.append(f"{name}_err = {abs_q}*({total})/{self._extreme('np.maximum', f'{self._abs(s)} - ({total})', '0.0')}")
         return name, f"{name}_err", 1.0
 
     def _bound_power(self, e):
@@ -2125,16 +2177,19 @@ class _Bound(_Emitter):
         g, eg, rg = self.value(e.exp)
         name = self._name(e)
         self.lines.append(self._comment(name, e))
-        self.lines.append(f"{name} = np.power({b}, {g})")
+        # (Triton's b^γ is the printer's e^(γ·log b): its own error grows with |γ·log b|)
+        self.lines.append(f"{name} = tl.exp({g} * tl.log({b}))" if self.triton else f"{name} = np.power({b}, {g})")
         self.known[e] = sp.Symbol(name)
         total_b, total_g = self._total(b, eb, rb), self._total(g, eg, rg)
         parts = []
         if total_b is not None:
-            log_b = f"({total_b})/np.maximum({self._abs(b)} - ({total_b}), 0.0)"
+            log_b = f"({total_b})/{self._extreme('np.maximum', f'{self._abs(b)} - ({total_b})', '0.0')}"
             parts.append(f"{self._abs(g)}*{log_b}")
         if total_g is not None:
             parts.append(f"({total_g})*(np.abs(np.log({b})) + {log_b if total_b is not None else '0.0'})")
         own = f"{_POW_ULPS}*{self._ulp(name, False)}"
+        if self.triton:
+            own += f" + {_TRITON_POW_LOG_U * _U!r}*{self._abs(name)}*np.abs({g}*np.log({b}))"
         error = own if not parts else f"{self._abs(name)}*np.expm1({' + '.join(parts)}) + {own}"
         self.taken.add(f"{name}_err")
         self.lines.append(f"{name}_err = {error}")
@@ -2147,7 +2202,7 @@ class _Bound(_Emitter):
         signed = any(a.is_number and (a > 0 if isinstance(e, sp.Max) else a < 0) for a in args)
         if len(args) == 2 and signed and all(err is None for _, err, _ in values):
             # the value is the constant's sign whichever is taken: relative, ρ = max ρ_i
-            return self._assign(e, f"{pick}({values[0][0]}, {values[1][0]})", None, max(r for _, _, r in values))
+            return self._assign(e, self._extreme(pick, values[0][0], values[1][0]), None, max(r for _, _, r in values))
         return self._bound_extremum_fold(e, pick, args)
 
     def _bound_extremum_fold(self, e, pick, args):
@@ -2162,14 +2217,17 @@ class _Bound(_Emitter):
             elif _is_number(first) and _is_number(second):
                 both = repr(max(float(first), float(second)))
             else:
-                both = f"np.maximum({first}, {second})"
-            acc, err, rho = self._assign(partial, f"{pick}({acc}, {b})", both, 0.0)
+                both = self._extreme("np.maximum", first, second)
+            acc, err, rho = self._assign(partial, self._extreme(pick, acc, b), both, 0.0)
         return acc, err, rho
 
     def _ulp(self, v: str, positive: bool) -> str:
         """An ulp of |v|: its exponent bits times 2⁻⁵², 2⁻¹⁰⁷⁴ added for subnormals; inf for inf and NaN
         (a third of np.spacing's time)."""
         magnitude = v if positive else self._abs(v)
+        if self.triton:
+            return (f"(({magnitude}.to(tl.int64, bitcast=True) & 0x7FF0000000000000).to(tl.float64, bitcast=True)"
+                    f"*{2.0 ** -52!r} + 5e-324)")
         return (f"(np.bitwise_and({magnitude}.view(np.int64), 0x7FF0000000000000).view(np.float64)"
                 f"*{2.0 ** -52!r} + 5e-324)")
 
@@ -2182,11 +2240,11 @@ class _Bound(_Emitter):
         self.lines.append(f"{name} = {v}")
         self.known[e] = sp.Symbol(name)
         own, rho = None, 0.0
-        if kind in _LIBM_ULPS:
+        if kind in self.ulps:
             ulp = self._ulp(name, kind in ("exp", "nexp"))
-            own = ulp if _LIBM_ULPS[kind] == 1 else f"{_LIBM_ULPS[kind]}*{ulp}"
+            own = ulp if self.ulps[kind] == 1 else f"{self.ulps[kind]}*{ulp}"
         else:
-            rho = float(_COMPOSITE_U[kind])  # σ and softplus: relative to their (positive) value
+            rho = float(self.composite[kind])  # σ and softplus: relative to their (positive) value
         carried = None
         if kind == "log" and ea is None and ra > 0:  # |log(a(1 + δ)) − log a| ≤ ρ_a·u/(1 − ρ_a·u)
             carried = repr(ra * _U / (1 - ra * _U) * _SAFETY)
@@ -2194,8 +2252,8 @@ class _Bound(_Emitter):
             total = self._total(a, ea, ra)
             carried = {"exp": f"{name}*np.expm1({total})", "nexp": f"{name}*np.expm1({total})",
                        "expm1": f"({name} + 1)*np.expm1({total})", "sigmoid": f"{name}*np.expm1({total})",
-                       "log": f"({total})/np.maximum({a} - ({total}), 0.0)",
-                       "log1p": f"({total})/np.maximum(1 + {a} - ({total}), 0.0)",
+                       "log": f"({total})/{self._extreme('np.maximum', f'{a} - ({total})', '0.0')}",
+                       "log1p": f"({total})/{self._extreme('np.maximum', f'1 + {a} - ({total})', '0.0')}",
                        "tanh": total, "softplus": total, "sin": total, "cos": total,  # slopes at most 1
                        "erf": f"1.1283791670955126*({total})"}[kind]  # erf′ ≤ 2/√π
         error = self._plus(own, carried)
@@ -2217,7 +2275,8 @@ class _Bound(_Emitter):
         self.lines.append(f"{name} = {self.plain.doprint(type(e)(sp.Symbol(a), sp.Symbol(m)))}")
         self.known[e] = sp.Symbol(name)
         total = self._plus(self._total(a, ea, ra), self._total(m, em, rm))
-        error = self._plus(self._ulp(name, True), None if total is None else f"{name}*np.expm1({total})")
+        own = self._ulp(name, True) if not self.triton else f"2*{self._ulp(name, True)}"  # libdevice's exp: 1 ULP
+        error = self._plus(own, None if total is None else f"{name}*np.expm1({total})")
         self.taken.add(f"{name}_err")
         self.lines.append(f"{name}_err = {error}")
         return name, f"{name}_err", 1.0
@@ -2321,18 +2380,20 @@ def _shared_exp_bases(body) -> dict:
     return {base: {} for base, nodes in uses.items() if len(nodes) >= 2}
 
 
-def _bounded_body(body, plain_printer, leaves: dict, taken: set, in_float32: bool = False):
+def _bounded_body(body, plain_printer, leaves: dict, taken: set, in_float32: bool = False, backend: str = "numpy"):
     """The statements of the float64 body with its error bound (:class:`_Bound`): (lines, the value's
     name, its bound's name, its size's name, the least bound relative to the value), or None where a node has no
     bound. ``in_float32``: the threshold is the argument ``within``, and a body whose least bound is past a float64
     kernel's 3u but well within a float32 kernel's 2⁻³⁰ (FLOAT32_USEFUL: focal's products of σ, softplus and
-    powers) is bounded too, for the float32 kernel (the caller skips the bound where ``within`` is below it)."""
+    powers) is bounded too, for the float32 kernel (the caller skips the bound where ``within`` is below it).
+    ``backend`` "triton": the statements in Triton over the Triton printer's float64 body, the threshold
+    2⁻³⁰ (_TRITON_KEEP; a Triton kernel's float64 path keeps no bound: double-word everywhere)."""
     least = _least_bound(body) * _U
     # (a float32 kernel's bound past 3u only for a sum: a product of sums, the focal loss's α_t·(1 − p_t)^γ·CE, has
     # no cancellation of its own, and its bound would cost 2.3× the float32 kernel's time for nothing)
     if least >= (FLOAT32_USEFUL if in_float32 and body.is_Add else KEEP_RELATIVE):
         return None
-    bound = _Bound(plain_printer, leaves, taken)
+    bound = _Bound(plain_printer, leaves, taken, backend)
     try:
         value, error, rho = bound.value(body)
     except _Unbounded:
@@ -2345,6 +2406,9 @@ def _bounded_body(body, plain_printer, leaves: dict, taken: set, in_float32: boo
         bound.lines.append(f"{name} = {error}")
         error = name
     size = bound._abs(value)
+    if backend == "triton":
+        keep = f'keep = ({error} <= {_TRITON_KEEP!r}*{size}) & ({size} < float("inf"))  # within 2⁻³⁰, finite'
+        return [_triton_bound_line(line) for line in bound.lines] + [keep], value, error, size, least
     if in_float32:  # the threshold an argument: 3u in a float64 kernel, 2⁻³⁰ in a float32 one
         keep = f"keep = ({error} <= within*{size}) & ({size} < np.inf)  # within 3u (a float32 kernel: 2⁻³⁰), finite"
     else:
@@ -2583,16 +2647,46 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
                   "        result[redo] = double", "        return result"]
     else:
         first = leaf_names[0]
+        # a float32 kernel as NumPy's (above): the float64 body where its bound is within 2⁻³⁰ of it, double-word
+        # on the others, wherever NumPy's float32 kernel bounds the body; double-word everywhere where the widen rule
+        # asks for it (in_float32) and there is no bound; else the float64 body. The bound's names after the
+        # double-word ones (the kept value is read after those statements)
+        bounded = _bounded_body(body, plain_printer, dict(zip(node.leaves, wide)), emitter.taken | FUNCTION_NAMES, True,
+                                backend="triton")
+        if bounded is not None:
+            doc = doc.replace(
+                "in a float64 kernel, in float64 in a float32 one;",
+                "in a float64 kernel; in a float32 one\n    the float64 body where a bound of its error is within 2⁻³⁰ of "
+                "it (2⁻⁶ of a float32 ULP),\n    double-word elsewhere (a block where every element is within skips "
+                "it);").replace(
+                "arithmetic (hi + lo, about 106 bits) in a float32\n    kernel too (float64 is not enough there);",
+                "arithmetic (hi + lo, about 106 bits) in a float32\n    kernel too where a bound of the float64 body's "
+                "error is not within 2⁻³⁰ of it;")
+            if any("_expm1(" in line for line in bounded[0]):
+                emitter.needs.add("_expm1")
         lines = ["@triton.jit", f"def {name}({', '.join(leaf_names)}):", f"    {doc}"]
         lines += [f"    {w} = {n}.to(tl.float64)" for n, w in zip(leaf_names, wide)]
         lines += [f"    plain = {plain}", f"    if {first}.dtype == tl.float64:  # resolved when compiled"
-                  if not in_float32 else "    if True:  # in a float32 kernel too"]
+                  if not in_float32 or bounded is not None else "    if True:  # in a float32 kernel too"]
         lines += ["        " + line for line in emitter.lines]
         finite = f"(tl.abs({result.hi}) < float(\"inf\"))" + ("" if trusted else " & (tl.abs(plain) < float(\"inf\"))")
         if root:
             finite = f"({finite}) | (plain == float(\"-inf\"))"
-        lines += [f"        result = tl.where({finite}, {result.hi}, plain)",
-                  "    else:", "        result = plain", f"    return result.to({first}.dtype)"]
+        lines += [f"        result = tl.where({finite}, {result.hi}, plain)"]
+        if bounded is None:
+            lines += ["    else:", "        result = plain"]
+        else:
+            steps, value = bounded[0], bounded[1]
+            lines += ["    else:  # a float32 kernel: the float64 body, each value beside a bound of its error "
+                      "(doubleword._Bound),",
+                      "        # kept where the bound is within 2⁻³⁰ of the value; double-word elsewhere"]
+            lines += ["        " + line for line in steps]
+            lines += [f"        result = {value}",
+                      "        if tl.max(tl.where(keep, 0, 1)) > 0:  # an element past it: the double word (on every "
+                      "lane of the block, as a GPU computes it)"]
+            lines += ["            " + line for line in emitter.lines]
+            lines += [f"            result = tl.where(keep, {value}, tl.where({finite}, {result.hi}, plain))"]
+        lines += [f"    return result.to({first}.dtype)"]
     return WidenedFunction(name, "\n".join(lines) + "\n", _closure(emitter.needs, backend),
                            takes_within=bool(within))
 
