@@ -5,7 +5,7 @@ another checkout (``--before-root``, e.g. an export of the commit before) genera
 For each formula, on ``--n`` ordinary points (uniform inputs: a deep cancellation is rare, so the triple words should
 cost nothing there but the mask), and on points at such cancellations (focal at the floats beside the zeros of ∂t,
 y − tanh x at y = fl(tanh x)), CPU seconds (user + sys, resource.getrusage) of one kernel call, the least of
-``--repeat``; the ratio this/before. Both kernels are generated in processes of their own (each checkout's symnet)
+``--repeat`` (the two interleaved); the ratio this/before. Both kernels are generated in processes of their own (each checkout's symnet)
 and run here on the same arrays.
 
     python benchmarks/tw20.py --before-root /tmp/base [--n 1000000] [--repeat 5] [--only "y − tanh x,sigmoid_mse"]
@@ -47,15 +47,18 @@ def _kernel(source: str):
     return namespace["kernel"]
 
 
-def _cpu(f, args, repeat: int) -> float:
-    best = float("inf")
+def _cpu(kernels, args, repeat: int) -> list:
+    """The least CPU seconds of each kernel over ``repeat`` rounds, the kernels interleaved in each round (a loaded
+    machine's drift falls on both alike)."""
+    best = [float("inf")] * len(kernels)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for _ in range(repeat):
-            before = resource.getrusage(resource.RUSAGE_SELF)
-            f(**args)
-            after = resource.getrusage(resource.RUSAGE_SELF)
-            best = min(best, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+            for k, f in enumerate(kernels):
+                before = resource.getrusage(resource.RUSAGE_SELF)
+                f(**args)
+                after = resource.getrusage(resource.RUSAGE_SELF)
+                best[k] = min(best[k], after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     return best
 
 
@@ -112,7 +115,7 @@ def main() -> None:
         if cancel is not None:
             rows.append(("cancel/10", np.float64, cancel))
         for data, dtype, args in rows:
-            b, t = _cpu(k_before, args, a.repeat), _cpu(k_this, args, a.repeat)
+            b, t = _cpu([k_before, k_this], args, a.repeat)
             print(f"{name:16} {data:9} {np.dtype(dtype).name:8} {b:9.3f} {t:9.3f} {t / b:7.2f}")
 
 
