@@ -47,6 +47,13 @@ takes the double word elsewhere; Triton's bound is the same running bound over i
 on the block: y − tanh x at x = 21, y = 1 in float32 was 1.1e7 ULP in Triton, where 1 − tanh 21 rounds to 0 in
 float64; tests/test_tritonsum20.py).
 
+Less double-word work where it runs (NumPy, task h-cost20; benchmarks/results/bound-cost-2026-12-03.md): σ(±v) and
+softplus(±v) of one body share one e^−|v| (:func:`_shared_exp_bases`); a select of e^a pieces takes one e^x of the
+selected argument (:func:`_exp_argument`); sin and cos take one series per element (``_dw_sin_shifted``); a
+first-order log of a rounded sum skips its bound in a block where it would keep too few (:func:`_log_of_rounded_sum`).
+The first two give the same bits as before; the sin/cos series is as exact (2⁻¹⁰⁵ measured), and the log takes double
+words where it kept the float64 value (as exact or more).
+
 A whole kernel in double words (:func:`double_word_block`): a float64 kernel with a compensated sum (a written
 softmax or log-softmax) computes every output again from its inputs with one emitter, so that the 24 terms
 e^(a_i − m) of a 24-term softmax are computed once for its 25 outputs and each output is rounded once (the float64
@@ -350,6 +357,29 @@ def _dw_softplus(x_hi, x_lo):
     neg = x_hi < 0.0
     e_hi, e_lo = _dw_exp(M.where(neg, x_hi, -x_hi), M.where(neg, x_lo, -x_lo))
     l_hi, l_lo = _dw_log1p(e_hi, e_lo)
+    return _dw_add(l_hi, l_lo, M.where(neg, 0.0, x_hi), M.where(neg, 0.0, x_lo))
+''',
+    # σ(±v) and softplus(±v) of one body from one E = e^−|v| (and one log1p(E)): the same operations as _dw_sigmoid
+    # and _dw_softplus, E computed once (NumPy's widened functions, _Emitter.shared_exp: focal's ∂t and ∂z take
+    # σ(z), σ(−z), softplus(z) and softplus(−z), four double-word e^x of one value where one does; task h-cost20)
+    "_dw_exp_negabs": '''\
+def _dw_exp_negabs(x_hi, x_lo):
+    """e^−|x| of a double-word (≤ 1: never overflows), as _dw_sigmoid and _dw_softplus take it."""
+    neg = x_hi < 0.0
+    return _dw_exp(M.where(neg, x_hi, -x_hi), M.where(neg, x_lo, -x_lo))
+''',
+    "_dw_sigmoid_e": '''\
+def _dw_sigmoid_e(x_hi, x_lo, e_hi, e_lo):
+    """σ(x) from E = e^−|x| (_dw_exp_negabs): 1/(1 + E) for x ≥ 0, E/(1 + E) below (_dw_sigmoid's steps)."""
+    neg = x_hi < 0.0
+    d_hi, d_lo = _dw_add_fp(e_hi, e_lo, 1.0)
+    r_hi, r_lo = _dw_div(M.where(neg, e_hi, 1.0), M.where(neg, e_lo, 0.0), d_hi, d_lo)
+    return r_hi, r_lo
+''',
+    "_dw_softplus_l": '''\
+def _dw_softplus_l(x_hi, x_lo, l_hi, l_lo):
+    """softplus(x) = max(x, 0) + L from L = log1p(e^−|x|) (_dw_softplus's steps)."""
+    neg = x_hi < 0.0
     return _dw_add(l_hi, l_lo, M.where(neg, 0.0, x_hi), M.where(neg, 0.0, x_lo))
 ''',
     "_dw_tanh": '''\
@@ -1013,6 +1043,9 @@ PRIMITIVE_NEEDS = {
     "_dw_log": ("_dw_add_fp", "_dw_log_step", "_dw_two_prod_bounded", "_dw_add"),
     "_dw_sigmoid": ("_dw_exp", "_dw_add_fp", "_dw_div"),
     "_dw_softplus": ("_dw_exp", "_dw_log1p", "_dw_add"),
+    "_dw_exp_negabs": ("_dw_exp",),
+    "_dw_sigmoid_e": ("_dw_add_fp", "_dw_div"),
+    "_dw_softplus_l": ("_dw_add",),
     "_dw_tanh": ("_dw_expm1", "_dw_add_fp", "_dw_div", "_dw_fast_two_sum"),
     "_tw_mul": ("_dw_two_prod", "_dw_two_sum", "_dw_fast_two_sum"),
     "_tw_square": ("_dw_two_prod", "_dw_two_sum", "_dw_fast_two_sum"),
@@ -1032,7 +1065,8 @@ PRIMITIVE_NEEDS = {
 ORDER = ["_dw_two_sum", "_dw_fast_two_sum", "_dw_split", "_dw_split_bounded", "_dw_two_prod",
          "_dw_two_prod_bounded", "_dw_add", "_dw_add_fp", "_dw_mul", "_dw_mul_fp", "_dw_mul_bounded",
          "_dw_twice_plus_square", "_dw_div", "_dw_sqrt", "_dw_scale", "_dw_exp_reduced", "_dw_exp", "_dw_expm1",
-         "_dw_log_step", "_dw_log1p", "_dw_log", "_dw_sigmoid", "_dw_softplus", "_dw_tanh"]
+         "_dw_log_step", "_dw_log1p", "_dw_log", "_dw_sigmoid", "_dw_softplus", "_dw_exp_negabs", "_dw_sigmoid_e",
+         "_dw_softplus_l", "_dw_tanh"]
 ORDER += ["_dw_exp_first", "_dw_sigmoid_first", "_dw_nexpsq_first", "_dw_nexpsq2_first"]  # the rounded-argument rule's last step (above)
 ORDER += ["_dw_softplus_first"]  # the rounded-softplus-argument rule's (above)
 ORDER += ["_dw_log_first", "_dw_log1p_first"]  # the rounded-log-argument rule's of a rounded sum (above)
@@ -1128,7 +1162,81 @@ PRIMITIVE_NEEDS.update({
     "_dw_sincos_reduced": ("_dw_two_sum", "_dw_add_fp", "_dw_add", "_dw_two_prod", "_dw_mul"),
     "_dw_sin": ("_dw_sincos_reduced",), "_dw_cos": ("_dw_sincos_reduced",),
 })
-ORDER += ["_dw_sincos_reduced", "_dw_sin", "_dw_cos"]  # sin and cos (above)
+
+
+def _one_series_text() -> str:
+    """The lines of the one series P(z) that sin(r + j·π/2) needs, by Horner with each coefficient picked per element
+    (``cosine``: j odd, the cosine's 1/(2n)!, else the sine's 1/(2n + 1)!): the float64 tail from z_hi, then the
+    double-word terms; p_hi/p_lo hold it. The sine takes the cosine's term count (one term more than its own: below
+    2⁻¹¹⁰ either way).
+
+    Each double-word step p → c + p·z in one piece, some 24 operations where _dw_mul_bounded and _dw_add take 44:
+    z_hi split once (zh + zl), p·z as t + e unnormalised (Dekker's product, e its error and the lo parts' cross terms),
+    then c + t by Fast2Sum, exact because |t| < |c|/16 (z ≤ (π/4)² and the coefficients' ratios 1/((2n + 1)(2n + 2))
+    or less: no cancellation either), e and c's lo part added to its error, and one Fast2Sum to normalise: about 3u²
+    of c + p·z a step, as _dw_add's."""
+    def pick(n, part):
+        sign = "N" if n % 2 else ""
+        return f"M.where(cosine, {sign}INVF{2 * n}_{part}, {sign}INVF{2 * n + 1}_{part})"
+    lines = [f"    p_hi = {pick(_COS_TERMS, 'HI')}"]
+    for n in range(_COS_TERMS - 1, _COS_DW_TERMS, -1):
+        lines.append(f"    p_hi = p_hi * z_hi + {pick(n, 'HI')}")
+    lines += ["    p_lo = 0.0 * z_hi", "    zc = SPLITTER * z_hi", "    zh = zc - (zc - z_hi)", "    zl = z_hi - zh"]
+    for n in range(_COS_DW_TERMS, 0, -1):
+        lines += ["    t = p_hi * z_hi",
+                  "    pc = SPLITTER * p_hi",
+                  "    ph = pc - (pc - p_hi)",
+                  "    pl = p_hi - ph",
+                  "    e = (((ph * zh - t) + ph * zl + pl * zh) + pl * zl) + (p_hi * z_lo + p_lo * z_hi)",
+                  f"    c_hi = {pick(n, 'HI')}",
+                  "    s = c_hi + t",
+                  f"    e = (t - (s - c_hi)) + ({pick(n, 'LO')} + e)",
+                  "    p_hi = s + e",
+                  "    p_lo = e - (p_hi - s)"]
+    return "\n".join(lines) + "\n"
+
+
+# NumPy: sin x and cos x by one series per element, not both (_dw_sincos_reduced's two, of which _dw_sin and _dw_cos
+# keep one): y + sin(x)'s float64 kernel spent most of its time there (task h-cost20). Triton keeps the two series (a
+# GPU lane computes both branches of a select anyway; one series with selected coefficients is not cheaper there).
+PRIMITIVES["_dw_sin_shifted"] = '''\
+def _dw_sin_shifted(x_hi, x_lo, q):
+    """sin(x + q·π/2) of a double-word x, q = 0 (sin x) or 1 (cos x), |x| ≤ SIN_LIMIT (NaN beyond): x = k·π/2 + r,
+    |r| ≤ π/4 as _dw_sincos_reduced, j = (k + q) mod 4, and ±sin r (j even) or ±cos r (j odd) by one series in
+    z = r², its coefficients picked per element: sin r = r + r·z·P(z), cos r = 1 + 1·z·P(z)."""
+    inside = M.abs(x_hi) <= SIN_LIMIT
+    x = M.where(inside, x_hi, 0.0)
+    k = M.floor(x * TWO_OVER_PI + 0.5)
+    j = (k + q) - 4.0 * M.floor((k + q) * 0.25)
+    r_hi, r_lo = _dw_two_sum(x - k * PIO2_A, M.where(inside, x_lo, 0.0))
+    r_hi, r_lo = _dw_add_fp(r_hi, r_lo, -k * PIO2_B)
+    r_hi, r_lo = _dw_add_fp(r_hi, r_lo, -k * PIO2_C)
+    d_hi, d_lo = _dw_two_prod(k, PIO2_D)
+    r_hi, r_lo = _dw_add(r_hi, r_lo, -d_hi, -(d_lo + k * PIO2_E))
+    z_hi, z_lo = _dw_mul_bounded(r_hi, r_lo, r_hi, r_lo)
+    cosine = (j == 1.0) | (j == 3.0)  # (below 1 in magnitude: products without the splitting's guard)
+''' + _one_series_text() + '''\
+    p_hi, p_lo = _dw_mul_bounded(p_hi, p_lo, z_hi, z_lo)
+    m_hi = M.where(cosine, 1.0, r_hi)
+    m_lo = M.where(cosine, 0.0, r_lo)
+    p_hi, p_lo = _dw_mul_bounded(p_hi, p_lo, m_hi, m_lo)
+    v_hi, v_lo = _dw_add(m_hi, m_lo, p_hi, p_lo)
+    sign = M.where(inside, M.where(j >= 2.0, -1.0, 1.0), float("nan"))
+    return sign * v_hi, sign * v_lo
+'''
+PRIMITIVE_NEEDS["_dw_sin_shifted"] = ("_dw_two_sum", "_dw_add_fp", "_dw_add", "_dw_two_prod", "_dw_mul_bounded")
+_NUMPY_SIN = '''\
+def _dw_sin(x_hi, x_lo):
+    """sin x of a double-word, |x| ≤ SIN_LIMIT (NaN beyond): _dw_sin_shifted with q = 0."""
+    return _dw_sin_shifted(x_hi, x_lo, 0.0)
+'''
+_NUMPY_COS = '''\
+def _dw_cos(x_hi, x_lo):
+    """cos x of a double-word, |x| ≤ SIN_LIMIT (NaN beyond): sin(x + π/2), _dw_sin_shifted with q = 1."""
+    return _dw_sin_shifted(x_hi, x_lo, 1.0)
+'''
+_NUMPY_NEEDS.update({"_dw_sin": ("_dw_sin_shifted",), "_dw_cos": ("_dw_sin_shifted",)})
+ORDER += ["_dw_sincos_reduced", "_dw_sin_shifted", "_dw_sin", "_dw_cos"]  # sin and cos (above)
 
 
 
@@ -1153,7 +1261,8 @@ def primitive_text(name: str, backend: str) -> str:
         if backend == "numpy":
             return _exp_table_text() + "\n\n" + _NUMPY_EXP_TABLE
         return "@triton.jit\n" + _TRITON_EXP_TABLE
-    numpy_only = {"_dw_split": _NUMPY_SPLIT, "_dw_two_prod": _NUMPY_TWO_PROD, "_dw_log1p": _NUMPY_LOG1P}
+    numpy_only = {"_dw_split": _NUMPY_SPLIT, "_dw_two_prod": _NUMPY_TWO_PROD, "_dw_log1p": _NUMPY_LOG1P,
+                  "_dw_sin": _NUMPY_SIN, "_dw_cos": _NUMPY_COS}
     body = numpy_only[name] if name in numpy_only and backend == "numpy" else PRIMITIVES[name]
     if name == "_dw_log" and backend == "numpy":  # table-driven (above), its tables before it
         body = _log_table_text() + "\n\n" + _NUMPY_LOG
@@ -1250,6 +1359,9 @@ class _Emitter:
         for s, n in leaves.items():
             self.values[s] = _Value(n)
         self.count = 0
+        # v → its E = e^−|v| (and log1p(E)), for the v whose σ(±v), softplus(±v) the body takes twice or more
+        # (set by widened_function, NumPy only: _shared_exp_bases)
+        self.shared_exp: dict = {}
 
     def _name(self, e) -> str:
         word = _math_name(e, {k: v.name for k, v in self.known.items()})
@@ -1371,8 +1483,28 @@ class _Emitter:
 
     def _function(self, e, name, arg) -> _Value:
         a = self.value(arg)
+        base = -arg if arg.could_extract_minus_sign() else arg
+        if name in ("sigmoid", "softplus") and base in self.shared_exp:
+            return self._shared(e, name, a, base)
         helper = self.FUNCTIONS[name]
         return self._emit(e, f"{helper}({a.hi}, {self._lo(a)})", (helper,))
+
+    def _shared(self, e, name, a: _Value, base) -> _Value:
+        """σ(±v) or softplus(±v) from the body's one E = e^−|v| (and one log1p(E) for softplus): the operations of
+        _dw_sigmoid and _dw_softplus, so the same bits (e^−|−v| is e^−|v|), with E computed once."""
+        shared = self.shared_exp[base]
+        if "exp" not in shared:
+            b = self.value(base)
+            shared["exp"] = self._emit(sp.exp(-sp.Abs(base)), f"_dw_exp_negabs({b.hi}, {self._lo(b)})",
+                                       ("_dw_exp_negabs",))
+        exp = shared["exp"]
+        if name == "sigmoid":
+            return self._emit(e, f"_dw_sigmoid_e({a.hi}, {self._lo(a)}, {exp.hi}, {exp.lo})", ("_dw_sigmoid_e",))
+        if "log1p" not in shared:
+            shared["log1p"] = self._emit(log1p(sp.exp(-sp.Abs(base))), f"_dw_log1p({exp.hi}, {exp.lo})",
+                                         ("_dw_log1p",))
+        log = shared["log1p"]
+        return self._emit(e, f"_dw_softplus_l({a.hi}, {self._lo(a)}, {log.hi}, {log.lo})", ("_dw_softplus_l",))
 
     def _exp_shift(self, e) -> _Value:
         """exp_shift(x, m): e^(x − m) with x − m exact as a double-word (TwoSum), 1 where x = m."""
@@ -1452,6 +1584,14 @@ class _Emitter:
         expr, cond = pieces[-1]
         if cond != sp.true:
             return self._plain(e)
+        arguments = [_exp_argument(p.expr) for p in pieces] if self.backend == "numpy" else [None]
+        if all(a is not None for a in arguments):
+            # {e^a₁ if c₁; …; e^a_k otherwise} as e^{a₁ if c₁; …; a_k otherwise}: one double-word e^x of the selected
+            # argument, the same bits (the select picks the same double word, _dw_exp takes it), where each piece
+            # took one on every element (focal's p_t^γ: e^(−γ·softplus(−z)) at t = 0, e^(−γ·softplus(z)) at t = 1,
+            # e^(γ·log p_t) elsewhere; task h-cost20). NumPy only: Triton's kernels keep their text.
+            return self._function(e, "exp", sp.Piecewise(*[(a, p.cond) for a, p in zip(arguments, pieces)],
+                                                         evaluate=False))
         acc = self.value(expr)
         for k in range(len(pieces) - 2, -1, -1):  # innermost select first: {a_k if c_k; … ; last otherwise}
             expr, cond = pieces[k]
@@ -2190,6 +2330,56 @@ def _least_bound(e) -> float:
     return _LIBM_ULPS.get(kind, _COMPOSITE_U.get(kind, math.inf))
 
 
+def _exp_argument(e):
+    """a where the double-word emitter computes ``e`` as e^a (_Emitter._function's "exp"): e^a, nexp(u) (a = −u), a
+    power b^γ with γ an input or a fraction other than ±½ and n/2 (γ·log b); None otherwise."""
+    while True:
+        if getattr(type(e), "body", None) is not None and hasattr(e, "expanded"):  # a widened node inside
+            e = e.expanded
+        elif isinstance(e, sp.UnevaluatedExpr):
+            e = e.args[0]
+        else:
+            break
+    if isinstance(e, sp.exp):
+        return e.args[0]
+    if type(e).__name__ == "nexp":
+        return -e.args[0]
+    if isinstance(e, sp.Pow):
+        base, exp = e.args
+        if exp in (sp.S.Half, -sp.S.Half) or _half_integer(exp) or exp.is_Integer:
+            return None
+        if not exp.is_number or exp.is_Rational:
+            return sp.Mul(exp, sp.log(base), evaluate=False)
+    return None
+
+
+_LOG_SKIP = 2.0  # |log a| below which an element of log(x·y − z) is taken as one the bound would not keep
+
+
+def _log_of_rounded_sum(body, first_order: bool) -> bool:
+    """Whether ``body`` is the rounded-log-argument rule's first-order log a of a rounded sum a (log(x·y − z)). Its
+    bound keeps an element of a float64 kernel only where |log a| > (1 + Σ|terms|/|a|)/2 at least (a's bound is
+    u·(Σ|terms| + |a|), carried into log a as that over |a|; the log's ulp is above u·|log a|; against 3u·|log a|),
+    and in practice where |log a| ≥ 1 + Σ|terms|/|a|, 2 or more: on log(x·y − z) with x, y ∈ [1, 2], z ∈ [−1, 1] it
+    kept 11.6% of the elements, too few to gather (an eighth), so the bound (a third of the function's time) bought
+    nothing. So the generated function first counts the elements with |log a| ≥ _LOG_SKIP and, where an eighth or
+    fewer have it, takes double words on the whole block without the bound (task h-cost20: log(x·y − z) float64
+    0.042 → 0.035 s per 10⁶ there; where the log is large, x, y ∈ [10, 20], the bound runs as before, the count
+    costing a few %). The count decides cost only: a double word is as accurate as a kept element, or more."""
+    return first_order and isinstance(body, sp.log) and isinstance(body.args[0], sp.Add)
+
+
+def _shared_exp_bases(body) -> dict:
+    """The v whose σ(v), σ(−v), softplus(v), softplus(−v) ``body`` takes two or more of, each → {} (the emitter's
+    ``shared_exp``: their e^−|v| computed once)."""
+    uses: dict = {}
+    for n in sp.preorder_traversal(body):
+        if type(n).__name__ in ("sigmoid", "softplus") and len(n.args) == 1:
+            arg = n.args[0]
+            uses.setdefault(-arg if arg.could_extract_minus_sign() else arg, set()).add(n)
+    return {base: {} for base, nodes in uses.items() if len(nodes) >= 2}
+
+
 def _bounded_body(body, plain_printer, leaves: dict, taken: set, in_float32: bool = False, backend: str = "numpy"):
     """The statements of the float64 body with its error bound (:class:`_Bound`): (lines, the value's
     name, its bound's name, its size's name, the least bound relative to the value), or None where a node has no
@@ -2276,7 +2466,7 @@ def nan_through(e: sp.Expr) -> sp.Expr:
 # (leaf_identifiers) and no temporary does (widened_function's taken). One set for both: a user input
 # named `within` became a second parameter `within` when session 18 added it to one list only.
 FUNCTION_NAMES = frozenset({"np", "tl", "triton", "plain", "result", "double_word", "float", "keep", "within",
-                            "redo", "needed", "value", "some", "double", "deep"})
+                            "redo", "needed", "value", "some", "double", "deep", "skip"})
 
 
 class WidenedFunction(NamedTuple):
@@ -2318,6 +2508,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
     elif _triple_worthy(body, set(node.leaves), backend):
         result = emitter.triple_sum(body)
     else:
+        if backend == "numpy":  # σ(±v), softplus(±v) from one e^−|v| (Triton: unchanged)
+            emitter.shared_exp = _shared_exp_bases(body)
         result = emitter.value(body)
     triple = result.tail is not None
     # a first-order log or log1p of a two-sum is finite exactly where the true value is (log1p(x + y) at x = −1,
@@ -2335,6 +2527,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         doubled = _Emitter(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)),
                            taken)
         tripled, emitter = emitter, doubled
+        doubled.shared_exp = _shared_exp_bases(body)
         result3, result = result, doubled.value(body)
         emitter.needs |= tripled.needs
     plain = plain_printer.doprint(body)
@@ -2380,6 +2573,9 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                  '    with np.errstate(all="ignore"):  # inf and NaN are selected away below']
         lines += [f"        {n} = np.asarray({n}, np.float64)" for n in leaf_names]
         float32_only = bounded is not None and bounded[4] >= KEEP_RELATIVE
+        # a first-order log of a rounded sum (_log_of_rounded_sum): a float64 kernel skips the bound in a block where
+        # it would keep too few elements to pay for itself
+        log_skip = bounded is not None and not float32_only and not triple and _log_of_rounded_sum(body, trusted)
         if bounded is None:  # a node without an error bound: double-word wherever the select takes it
             lines += [f"        value = {plain}", "        if not double_word:", "            return value",
                       "        keep = np.logical_not(needed)  # not taken by the select: any value"]
@@ -2394,6 +2590,18 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                           f"            {value} = {plain}",
                           "            keep = np.logical_not(needed)  # double-word wherever the select takes it",
                           "        else:  # a float32 kernel's 2⁻³⁰"]
+                indent = "            "
+            elif log_skip:
+                lines += ["        skip = False",
+                          f"        if within < {2 * KEEP_RELATIVE!r}:  # a float64 kernel's 3u: the bound keeps an "
+                          "element only where |log| ≥ 1 + Σ|terms|/|sum|",
+                          f"            value = {plain}",
+                          f"            skip = np.count_nonzero(np.abs(value) >= {_LOG_SKIP!r}) * 8 <= np.size(value)  "
+                          "# (doubleword._log_of_rounded_sum)",
+                          "        if skip:  # too few to keep: double words wherever the select takes the log",
+                          f"            {value} = value",
+                          "            keep = np.logical_not(needed)",
+                          "        else:"]
                 indent = "            "
             lines += [indent + "# the float64 body, each value beside a bound of its error (doubleword._Bound); kept",
                       indent + "# where the bound is within 3u of the value or the select does not take it,",
@@ -2411,7 +2619,15 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         lines += [f"            {n} = np.broadcast_to({n}, redo.shape)[redo]" for n in leaf_names]
         if deep:
             lines += ["            deep = deep[redo]"]
-        lines += [f"        plain = {plain if bounded is not None else 'value if not some else ' + plain}"]
+        if bounded is None:
+            lines += [f"        plain = value if not some else {plain}"]
+        elif float32_only:  # a float64 kernel's value is the plain body already (the whole block where not gathered):
+            # not computed twice (focal's ∂t and ∂z, σ, softplus, a power and tanh on every element, task h-cost20)
+            lines += [f"        plain = {value} if within < {bounded[4]!r} and not some else {plain}"]
+        elif log_skip:
+            lines += [f"        plain = {value} if skip and not some else {plain}"]
+        else:
+            lines += [f"        plain = {plain}"]
         lines += ["        " + line for line in emitter.lines]
         finite = f"np.isfinite({result.hi})" + ("" if trusted else " & np.isfinite(plain)")
         if root:
