@@ -17,7 +17,7 @@ import warnings
 import mpmath
 import numpy as np
 import pytest
-from conftest import compiled, torch_and_triton, triton_torch
+from conftest import compiled, torch_and_triton, torch_autograd_values, triton_torch
 from test_breakage5_formula import _ulps  # noqa: E402  |got − want| in steps of the dtype at want
 
 torch, _ = torch_and_triton()
@@ -81,6 +81,18 @@ def test_float32_triton_where_the_sum_cancels_past_float64(formula):
     assert ours.max() <= BOUND, (ours, x)
     assert (ours <= np.maximum(theirs, BOUND)).all(), (ours, theirs)
     assert ours.max() <= max(numpy_ours.max(), 0.5) + 0.02, (ours, numpy_ours)  # as NumPy's float32 kernel
+    # the gradients (not widened sums) against mpmath's derivative and torch's float32 autograd: ∂x of y − tanh x,
+    # −(1 − tanh² x), 0.47 ULP worst where torch's autograd is 1.1e7
+    outputs = _run(formula, cols, "triton")
+    names = [o.name for o in compiled(formula, "triton").kernel.outputs]
+    theirs = torch_autograd_values(lambda t, x, y: torch_fn(x, y), ["x", "y"], [cols["x"], cols["y"]], np.float32)
+    for name, got in list(zip(names, outputs))[1:]:
+        order = (1, 0) if name == "df_dx" else (0, 1)
+        with mpmath.workdps(60):
+            want = [float(mpmath.diff(true_fn, (mpmath.mpf(float(a)), mpmath.mpf(float(b))), order))
+                    for a, b in zip(cols["x"], cols["y"])]
+        ours, torch_err = _ulps(got, want, np.float32), _ulps(theirs[name], want, np.float32)
+        assert ours.max() <= BOUND and (ours <= np.maximum(torch_err, BOUND)).all(), (name, ours, torch_err)
 
 
 def test_a_block_with_one_cancelling_element_keeps_the_others_float64():
@@ -192,3 +204,41 @@ def test_bce_logits_float32_dz_at_its_zero_over_random_points():
     got = dict(zip(names, _run("bce_logits(z, y)", cols, "triton")))["df_dz"]
     err = _ulps(got, want, np.float32)
     assert err.max() <= 0.52, (err.max(), z[int(np.argmax(err))])
+
+
+def test_a_block_takes_the_double_word_for_the_elements_its_select_takes_only(tmp_path):
+    """bce_logits ∂z selects among σ(z) − y (z < −log 3), 1 − y − σ(−z) (z > log 3) and a middle form, each computed
+    on every element; at z ∈ [20, 40], y = 1 (confident positives) the first cancels to 0 in float64 where it is not
+    selected. Each call passes where its select takes it (``needed``, as NumPy's): before, every float32 block there
+    took the double word (both blocks of 4,096 such points, counted below); now none does, and the values are the
+    same. Counted by the generated kernel itself under the interpreter (a list appended to where a block branches)."""
+    import importlib.util
+
+    from symnet.kernels import load_kernel
+
+    triton_torch()
+    source = load_kernel("bce_logits", "triton").__file__
+    text = open(source, encoding="utf-8").read()
+    assert "_needed(y, z, log_three < -z)" in text and "keep = keep | ~needed" in text
+    branch = "if tl.max(tl.where(keep, 0, 1)) > 0:"
+    assert branch in text
+    probe = tmp_path / "bce_logits_probe.py"
+    probe.write_text("BRANCHES = []\n" + text.replace(branch, branch + "\n            BRANCHES.append(1)"),
+                     encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("bce_logits_probe", probe)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rng = np.random.default_rng(7)
+    z = torch.tensor(rng.uniform(20, 40, 4096), dtype=torch.float32)
+    y = torch.ones(4096, dtype=torch.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        C, dC = module.bce_logits(z, y)
+        assert module.BRANCHES == []
+        # and where the selected form cancels (z = 2⁻²⁰, y = ½ + 2⁻²²: the middle one), its block takes it
+        z[0], y[0] = 2.0 ** -20, 0.5 + 2.0 ** -22
+        module.bce_logits(z, y)
+    assert len(module.BRANCHES) >= 1
+    with mpmath.workdps(60):
+        want = [float(1 / (1 + mpmath.exp(-mpmath.mpf(float(v)))) - 1) for v in z[1:9]]
+    assert (_ulps(dC[1:9].double().numpy(), want, np.float32) <= 0.52).all()

@@ -327,7 +327,7 @@ def _dw_tanh(x_hi, x_lo):
 
 
 @triton.jit
-def _dw_widened_063f068f73(y, z):
+def _dw_widened_063f068f73_needed(y, z, needed):
     """−y + σ(z), rounded once: in double-word arithmetic (hi + lo, about 106 bits)
     in a float64 kernel; in a float32 one
     the float64 body where a bound of its error is within 2⁻³⁰ of it (2⁻⁶ of a float32 ULP),
@@ -342,7 +342,7 @@ def _dw_widened_063f068f73(y, z):
         sig_z_minus_y_hi, sig_z_minus_y_lo = _dw_add_fp(sig_z_hi, sig_z_lo, (-y_f64))
         result = tl.where((tl.abs(sig_z_minus_y_hi) < float("inf")) & (tl.abs(plain) < float("inf")), sig_z_minus_y_hi, plain)
     else:  # a float32 kernel: the float64 body, each value beside a bound of its error (doubleword._Bound),
-        # kept where the bound is within 2⁻³⁰ of the value; double-word elsewhere
+        # kept where the bound is within 2⁻³⁰ of the value or the select does not take it; double-word elsewhere
         # sig_z_f64 = σ(z)
         sig_z_f64 = _sigmoid(z_f64)
         abs_sig_z_f64 = tl.abs(sig_z_f64)
@@ -351,6 +351,7 @@ def _dw_widened_063f068f73(y, z):
         abs_sig_z_f64_minus_y_f64 = tl.abs(sig_z_f64_minus_y_f64)
         sig_z_f64_minus_y_f64_err = 8.881784197001252e-16*abs_sig_z_f64 + 1.1102230246251565e-16*abs_sig_z_f64_minus_y_f64
         keep = (sig_z_f64_minus_y_f64_err <= 9.313225746154785e-10*abs_sig_z_f64_minus_y_f64) & (abs_sig_z_f64_minus_y_f64 < float("inf"))  # within 2⁻³⁰, finite
+        keep = keep | ~needed
         result = sig_z_f64_minus_y_f64
         if tl.max(tl.where(keep, 0, 1)) > 0:  # an element past it: the double word (on every lane of the block, as a GPU computes it)
             # sig_z = σ(z)
@@ -362,7 +363,7 @@ def _dw_widened_063f068f73(y, z):
 
 
 @triton.jit
-def _dw_widened_6fd886a8eb(y, z):
+def _dw_widened_6fd886a8eb_needed(y, z, needed):
     """tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}, rounded once: in double-word arithmetic (hi + lo, about 106 bits)
     in a float64 kernel; in a float32 one
     the float64 body where a bound of its error is within 2⁻³⁰ of it (2⁻⁶ of a float32 ULP),
@@ -386,7 +387,7 @@ def _dw_widened_6fd886a8eb(y, z):
         sum_1_hi, sum_1_lo = _dw_add(where_abs_z_le_log_three_hi, where_abs_z_le_log_three_lo, half_times_tanh_half_times_z_hi, half_times_tanh_half_times_z_lo)
         result = tl.where((tl.abs(sum_1_hi) < float("inf")) & (tl.abs(plain) < float("inf")), sum_1_hi, plain)
     else:  # a float32 kernel: the float64 body, each value beside a bound of its error (doubleword._Bound),
-        # kept where the bound is within 2⁻³⁰ of the value; double-word elsewhere
+        # kept where the bound is within 2⁻³⁰ of the value or the select does not take it; double-word elsewhere
         # neg_y_f64 = −y
         neg_y_f64 = -y_f64
         # half_minus_y_f64 = 1/2 − y
@@ -408,6 +409,7 @@ def _dw_widened_6fd886a8eb(y, z):
         abs_sum_2 = tl.abs(sum_2)
         sum_2_err = 1.1102230246251565e-16*abs_where_abs_z_f64_le_log_three + prod_1_err + 1.1102230246251565e-16*abs_sum_2
         keep = (sum_2_err <= 9.313225746154785e-10*abs_sum_2) & (abs_sum_2 < float("inf"))  # within 2⁻³⁰, finite
+        keep = keep | ~needed
         result = sum_2
         if tl.max(tl.where(keep, 0, 1)) > 0:  # an element past it: the double word (on every lane of the block, as a GPU computes it)
             # half_minus_y = 1/2 − y
@@ -428,7 +430,7 @@ def _dw_widened_6fd886a8eb(y, z):
 
 
 @triton.jit
-def _dw_widened_90bcd99b33(y, z):
+def _dw_widened_90bcd99b33_needed(y, z, needed):
     """−σ(−z) + {1 − y if z > log(3); 0 otherwise}, rounded once: in double-word arithmetic (hi + lo, about 106 bits)
     in a float64 kernel; in a float32 one
     the float64 body where a bound of its error is within 2⁻³⁰ of it (2⁻⁶ of a float32 ULP),
@@ -448,7 +450,7 @@ def _dw_widened_90bcd99b33(y, z):
         sum_1_hi, sum_1_lo = _dw_add(where_z_gt_log_three_hi, where_z_gt_log_three_lo, (-sig_neg_z_hi), (-sig_neg_z_lo))
         result = tl.where((tl.abs(sum_1_hi) < float("inf")) & (tl.abs(plain) < float("inf")), sum_1_hi, plain)
     else:  # a float32 kernel: the float64 body, each value beside a bound of its error (doubleword._Bound),
-        # kept where the bound is within 2⁻³⁰ of the value; double-word elsewhere
+        # kept where the bound is within 2⁻³⁰ of the value or the select does not take it; double-word elsewhere
         # neg_y_f64 = −y
         neg_y_f64 = -y_f64
         # one_minus_y_f64 = 1 − y
@@ -466,6 +468,7 @@ def _dw_widened_90bcd99b33(y, z):
         abs_sum_1_2 = tl.abs(sum_1_2)
         sum_1_2_err = 1.1102230246251565e-16*abs_where_z_f64_gt_log_three + 8.881784197001252e-16*abs_sig_neg_z_f64 + 1.1102230246251565e-16*abs_sum_1_2
         keep = (sum_1_2_err <= 9.313225746154785e-10*abs_sum_1_2) & (abs_sum_1_2 < float("inf"))  # within 2⁻³⁰, finite
+        keep = keep | ~needed
         result = sum_1_2
         if tl.max(tl.where(keep, 0, 1)) > 0:  # an element past it: the double word (on every lane of the block, as a GPU computes it)
             # one_minus_y = 1 − y
@@ -553,7 +556,7 @@ def _bce_logits_kernel(z_ptr, y_ptr, C_ptr, dC_dz_ptr, partial_ptr, count_ptr, n
     # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
     C = tl.where(y == 0.0, 0.0, y*_softplus(-z)) + tl.where(y == 1.0, 0.0, (1.0 - y)*_softplus(z))
     # dC_dz = ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
-    dC_dz = tl.where(log_three < -z, _dw_widened_063f068f73(y, z), tl.where(log_three < z, _dw_widened_90bcd99b33(y, z), _dw_widened_6fd886a8eb(y, z)))
+    dC_dz = tl.where(log_three < -z, _dw_widened_063f068f73_needed(y, z, log_three < -z), tl.where(log_three < z, _dw_widened_90bcd99b33_needed(y, z, log_three < z), _dw_widened_6fd886a8eb_needed(y, z, ~(log_three < -z) & ~(log_three < z))))
     if WRITE_VALUE:
         tl.store(C_ptr + offs, _stored(C, C_ptr), mask=mask)
     tl.store(dC_dz_ptr + offs, _stored(dC_dz, dC_dz_ptr), mask=mask)

@@ -2655,18 +2655,21 @@ class WidenedFunction(NamedTuple):
     takes_within: bool = False
 
 
-def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -> WidenedFunction:
+def widened_function(node, backend: str, plain_printer, leaf_names: list[str], needed: bool = False) -> WidenedFunction:
     """The generated function computing the widened ``node``'s body, for ``backend``, as a
     :class:`WidenedFunction` (name, text, the primitives it calls, whether it takes ``within``).
     ``plain_printer`` prints an expression in float64 over the function's own names of the leaves
     (``leaf_names`` for NumPy; ``<name>_f64`` for Triton, which keeps the leaves' own dtype for the
-    float32 branch). Pure: the same node gives the same function, and nothing is recorded elsewhere."""
+    float32 branch). ``needed`` (Triton): the function takes a last argument ``needed``, where the enclosing
+    select takes the sum (NumPy's always has one), and a float32 block takes the double word for those elements
+    only (``_needed`` after the name). Pure: the same node gives the same function, and nothing is recorded
+    elsewhere."""
     body = node.body
     # (a first-order e^v or σ(v) is a function of its own: the same body elsewhere is correctly rounded)
     in_float32 = getattr(node, "in_float32", False)  # double-word in a float32 kernel too (widen's in_float32)
     digest = hashlib.sha1((("first:" if getattr(node, "first_order", False) else "") + ("f32:" if in_float32 else "")
                            + sp.srepr(body)).encode()).hexdigest()[:10]
-    name = f"{GENERATED_PREFIX}{digest}"
+    name = f"{GENERATED_PREFIX}{digest}" + ("_needed" if needed and backend == "triton" else "")
     body = nan_through(body)  # (after the digest: a function of the body as the rules wrote it)
     wide = [f"{n}_f64" for n in leaf_names] if backend == "triton" else list(leaf_names)
     taken = set(leaf_names) | set(wide) | FUNCTION_NAMES | {name}
@@ -2865,7 +2868,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
                 "error is not within 2⁻³⁰ of it;")
             if any("_expm1(" in line for line in bounded[0]):
                 emitter.needs.add("_expm1")
-        lines = ["@triton.jit", f"def {name}({', '.join(leaf_names)}):", f"    {doc}"]
+        lines = ["@triton.jit", f"def {name}({', '.join(leaf_names + (['needed'] if needed else []))}):", f"    {doc}"]
         lines += [f"    {w} = {n}.to(tl.float64)" for n, w in zip(leaf_names, wide)]
         lines += [f"    plain = {plain}", f"    if {first}.dtype == tl.float64:  # resolved when compiled"
                   if not in_float32 or bounded is not None else "    if True:  # in a float32 kernel too"]
@@ -2880,8 +2883,11 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
             steps, value = bounded[0], bounded[1]
             lines += ["    else:  # a float32 kernel: the float64 body, each value beside a bound of its error "
                       "(doubleword._Bound),",
-                      "        # kept where the bound is within 2⁻³⁰ of the value; double-word elsewhere"]
+                      "        # kept where the bound is within 2⁻³⁰ of the value"
+                      + (" or the select does not take it" if needed else "") + "; double-word elsewhere"]
             lines += ["        " + line for line in steps]
+            if needed:
+                lines += ["        keep = keep | ~needed"]
             lines += [f"        result = {value}",
                       "        if tl.max(tl.where(keep, 0, 1)) > 0:  # an element past it: the double word (on every "
                       "lane of the block, as a GPU computes it)"]
