@@ -6,6 +6,7 @@ sign of a zero from the sign of the exact value next to it.
 """
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 
@@ -44,3 +45,38 @@ def test_renamed_target_keeps_other_words():
 
     assert _renamed_target("argument 't' has dtype x") == "argument 'target' has dtype x"
     assert _renamed_target("can't read t's 'tt' or t") == "can't read t's 'tt' or target"
+
+
+# --- log-gaussian-tail of a product argument: log Φ(x·y), log erfc(x·y) ---------------------------------------------
+# The rule's tail log(erfcx(−u/√2)/2) − u²/2 took u² of u = x·y as SymPy writes it, x²·y²: x² underflows and y²
+# overflows where x·y is an ordinary number, 0·∞ = NaN (float64, NumPy and Triton) at x = 1e−170, y = −1e171
+# (log Φ(−10) = −53.23) and x = 1e−300, y = 1e300 for log erfc(x·y) (log erfc(1) = −1.85). mpmath at 50 digits.
+
+PRODUCT_TAIL = [(1e-170, -1e171), (1e-300, -1e300), (1e-300, -3e300), (1e-200, -1e200), (0.5, -80.0), (-3.0, 0.7),
+                (1e-300, 1e300), (2.0 ** -600, -(2.0 ** 600) * 7.5)]
+
+
+def _mp_log_tail(kind, u):
+    import mpmath
+    with mpmath.workdps(50):
+        return mpmath.log(mpmath.ncdf(u)) if kind == "ndtr" else mpmath.log(mpmath.erfc(u))
+
+
+@pytest.mark.parametrize("kind", ["ndtr", "erfc"])
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_log_gaussian_tail_of_a_product_is_not_nan(kind, backend):
+    import mpmath
+    from conftest import compiled
+
+    x = np.array([p[0] for p in PRODUCT_TAIL])
+    y = np.array([p[1] for p in PRODUCT_TAIL])
+    kernel = compiled(f"log({kind}(x*y))", backend)
+    if backend == "numpy":
+        got = kernel(x=x, y=y)[0]
+    else:
+        from conftest import triton_torch
+        torch = triton_torch()
+        got = kernel(x=torch.tensor(x), y=torch.tensor(y))[0].numpy()
+    for (a, b), g in zip(PRODUCT_TAIL, got):
+        want = _mp_log_tail(kind, mpmath.mpf(a) * mpmath.mpf(b))
+        assert abs(mpmath.mpf(float(g)) - want) <= 4 * np.spacing(abs(float(want))), (a, b, g, want)

@@ -4485,6 +4485,15 @@ __all__ += ["QUOTIENT_SQUARE"]
 # computes it), log(erfc(u)) likewise from u ≈ 27.2, and their derivatives 0/0 = NaN); tested in tests/test_lndtr19.py
 
 
+def _whole_square(u):
+    """u², squared whole where u is a product of two or more terms holding inputs (x·y): SymPy writes (x·y)² as
+    x²·y², whose x² underflows and y² overflows where x·y does neither (log Φ(x·y) was 0·∞ = NaN in float64 at
+    x = 1e−170, y = −1e171, true log Φ(−10) = −53.23; log erfc(x·y) at x = 1e−300, y = 1e300), so the product is
+    kept grouped and squared once formed."""
+    factors = [f for f in sp.Mul.make_args(u) if f.free_symbols]
+    return Grouped(u) ** 2 if len(factors) >= 2 else u ** 2
+
+
 def _log_gaussian_tail_log(node):
     """log(erfc(u)) → log(erfcx(u)) − u² where u > 1/2, log1p(−erf(u)) elsewhere (no log of a number near 1 near
     u = 0); log(ndtr(x)) → log(erfcx(−x/√2)/2) − x²/2 where x < 0 (Φ(x) = erfc(−x/√2)/2), log1p(−Φ(−x))
@@ -4494,11 +4503,11 @@ def _log_gaussian_tail_log(node):
     inner = node.args[0]
     if isinstance(inner, sp.erfc):
         u = inner.args[0]
-        tail = sp.log(erfcx(u)) - u ** 2
+        tail = sp.log(erfcx(u)) - _whole_square(u)
         return sp.Piecewise((tail, u > sp.S.Half), (log1p(-sp.erf(u)), True))
     if isinstance(inner, ndtr):
         x = inner.args[0]
-        tail = sp.log(erfcx(-x / sp.sqrt(2)) / 2) - x ** 2 / 2
+        tail = sp.log(erfcx(-x / sp.sqrt(2)) / 2) - _whole_square(x) / 2
         return sp.Piecewise((tail, x < 0), (log1p(-ndtr(-x)), True))
     return None
 
