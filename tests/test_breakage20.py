@@ -80,3 +80,35 @@ def test_log_gaussian_tail_of_a_product_is_not_nan(kind, backend):
     for (a, b), g in zip(PRODUCT_TAIL, got):
         want = _mp_log_tail(kind, mpmath.mpf(a) * mpmath.mpf(b))
         assert abs(mpmath.mpf(float(g)) - want) <= 4 * np.spacing(abs(float(want))), (a, b, g, want)
+
+
+# --- log-gaussian-tail of the complements as users write them -------------------------------------------------------
+# log(1 − ndtr(x)) (the probit loss's other half, the survival function), log(erfc(−x)) (SymPy's 2 − erfc(x)) and
+# log(1 + erf(x)) (the erf-complement rule's 2·Φ(√2·x)) were not the rule's log(ndtr(u)) / log(erfc(u)): −inf from
+# x ≈ 8.3 / −5.9 in float64 (true −37.5, −36.8), log(1 − ndtr(x)) 15,395 ULP at x = 4.95, log(1 + erf(x)) 0 for
+# 1.1e−20 at x = 1e−20; now log Φ(−x) and log erfc(−x). mpmath at 50 digits, values and derivatives.
+
+COMPLEMENTS = {
+    "log(1 - ndtr(x))": lambda mp, v: mp.log(mp.ncdf(-v)),
+    "log(erfc(-x))": lambda mp, v: mp.log(mp.erfc(-v)),
+    "log(1 + erf(x))": lambda mp, v: mp.log(mp.erfc(-v)),
+    "log(1 - erf(x))": lambda mp, v: mp.log(mp.erfc(v)),
+}
+TAIL_POINTS = [-1e3, -40.0, -8.3, -5.87, -1.0, -1e-20, 0.0, 1e-20, 0.3, 1.0, 4.95, 8.3, 40.0, 1e3]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("formula", list(COMPLEMENTS))
+def test_log_gaussian_tail_of_complements(formula, dtype):
+    import mpmath
+    from conftest import compiled
+
+    x = np.array(TAIL_POINTS, dtype)
+    f, df = compiled(formula, "numpy")(x=x)
+    bound = 4 if dtype == np.float64 else 8
+    with mpmath.workdps(50):
+        for i, v in enumerate(x):
+            ref = lambda t: COMPLEMENTS[formula](mpmath, t)  # noqa: E731
+            for got, want in ((f[i], ref(mpmath.mpf(float(v)))), (df[i], mpmath.diff(ref, mpmath.mpf(float(v))))):
+                unit = max(abs(want) * float(np.finfo(dtype).eps), float(np.finfo(dtype).smallest_subnormal))
+                assert np.isfinite(got) and abs(mpmath.mpf(float(got)) - want) <= bound * unit, (formula, v, got, want)
