@@ -147,3 +147,19 @@ def test_constant_times_input_does_not_overflow_first():
     tx = torch.tensor(x, requires_grad=True)
     (want,) = torch.autograd.grad((torch.tensor(y) * torch.log(torch.erfc(tx))).sum(), tx)
     np.testing.assert_allclose(got, want.numpy(), rtol=1e-5)
+
+
+@pytest.mark.xfail(strict=True, reason="measured: log Φ(x·y) where x·y > 0 is large takes log1p(−Φ(−u)) of the rounded "
+                   "u = fl(x·y), and Φ(−u) ~ e^(−u²/2) turns u's half-ulp into u²/2 ulps: 216 ULP (of 2⁻⁵² relative) at "
+                   "x = −20, y = −1.3488983175517144 (u = 26.98), 148 at x = −2.834, y = −8.134 (torch.special.log_ndtr "
+                   "of the product: 559, 427); needs u in double words there, as the rounded-argument rule does for e^u")
+def test_log_ndtr_of_a_large_positive_product():
+    import mpmath
+    from conftest import compiled
+
+    points = [(-20.0, -1.3488983175517144), (-2.8342548691823324, -8.133856312304317)]
+    got = compiled("log(ndtr(x*y))", "numpy")(x=np.array([p[0] for p in points]), y=np.array([p[1] for p in points]))[0]
+    with mpmath.workdps(60):
+        for (a, b), g in zip(points, got):
+            want = mpmath.log1p(-mpmath.ncdf(-mpmath.mpf(a) * mpmath.mpf(b)))
+            assert abs(mpmath.mpf(float(g)) - want) <= 4 * abs(want) * mpmath.mpf(2) ** -52, (a, b, g, want)
