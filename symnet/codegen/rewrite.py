@@ -2515,6 +2515,10 @@ def _limit_at(expr, x, sign, bound=_FLT_MAX):
     return float(limit)
 
 
+# −0.0 as the printers print it (repr(float(−1e−400))): a limit of 0 reached from below (_infinite_limits)
+_NEGATIVE_ZERO = sp.Float("-1e-400", 17)
+
+
 @functools.lru_cache(maxsize=256)  # the code generator, --stable and verify stabilise one output several times
 def _infinite_limits(expr):
     """f(x) of one variable whose generated form is NaN at x = +inf or −inf (0·inf, inf/inf: x·σ(x) at −inf,
@@ -2554,7 +2558,14 @@ def _infinite_limits(expr):
         return expr
     bound = min(firing)
     limits = [_limit_at(written, x, sign, float(bound)) if b is not None else None for b, sign in zip(bounds, (1, -1))]
-    up, down = [None if v is None else sp.Float(v) if v else sp.S.Zero for v in limits]
+    # a zero limit keeps the sign the form has at the bound in float64 (gelu, silu, mish: x·(something > 0) at
+    # x = −3.4e38 is −0, as torch and the true value's sign say; hardswish's x·0 too): SymPy has no −0, so a
+    # negative zero is a number below float64's smallest subnormal, which the printers print as −0.0
+    edge = probe(np.array([float(bound), -float(bound)]))
+    up, down = [None if v is None else sp.Float(v) if v else _NEGATIVE_ZERO if np.signbit(e) else sp.S.Zero
+                for v, e in zip(limits, edge)]
+    if up is not None and down is not None and _NEGATIVE_ZERO in (up, down):
+        return sp.Piecewise((up, x > bound), (down, x < -bound), (expr, True))
     if up is not None and down is not None:  # one select: (L+ + L−)/2 + (L+ − L−)/2·sign(x), exact at ±1
         return sp.Piecewise(((up + down) / 2 + (up - down) / 2 * sp.sign(x), sp.Abs(x) > bound), (expr, True))
     if up is not None:
