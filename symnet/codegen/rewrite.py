@@ -2690,6 +2690,10 @@ def _softplus_factor(node):
     if node.is_Mul:
         if not total.has(sp.log, log1p):
             return None
+        # 0 where a factor is 0 (log 1), not where the float64 product is: t^γ·log t·t·(3/4 − t/2) underflows to 0 at
+        # t = 1e−300, γ = 1/2, where ∂γ at z = −inf is −inf (the select gave 0)
+        factors = [f for f in sp.Mul.make_args(total) if not f.is_number]
+        at_zero = sp.And(sp.Or(*[sp.Eq(f, 0) for f in factors]), shared.args[0] > big)
         return _Final(_Fired(sp.Piecewise((0, at_zero), (node, True)), ["softplus-factor", "zero-limit"]))
     # the sum widened (double-word in a float64 kernel): its terms cancel where ∂t crosses 0 (t = 1, γ near 1: 7 ULP
     # at z = −4217, γ = 0.05 as a float64 sum); the select at 0 only beyond 2¹⁰²⁰: the sum rounded to float64 is 0
