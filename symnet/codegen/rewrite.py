@@ -2620,6 +2620,8 @@ def _split_softplus(e):
     """(softplus(u), c) with e = softplus(u)·c, softplus(u) a factor of e, of one factor of it, or of every term of a
     sum (the zero-limit selects and this rule's own taken as their products), c free of softplus; else None."""
     e = _zero_limit_body(e)
+    if isinstance(e, Grouped):  # this rule's own b^e·softplus(u) (_lowest_power_out)
+        e = e.args[0]
     if isinstance(e, softplus):
         return e, sp.S.One
     if e.is_Add:
@@ -2633,6 +2635,46 @@ def _split_softplus(e):
         if found is None:
             return None
         return found[0], sp.Mul(*[f for f in e.args if f is not holding[0]]) * found[1]
+    return None
+
+
+def _without_power_selects(e):
+    """``e`` with the zero-power rule's selects {1 if y = 0; b^y} written as b^y (for algebra on the powers)."""
+    def at_zero_exponent(n):  # the condition y = 0, written y − 1 = 0 as γ = 1 too
+        if not (isinstance(n, sp.Piecewise) and len(n.args) == 2 and n.args[0].expr == 1 and n.args[1].cond == sp.true
+                and n.args[1].expr.is_Pow and isinstance(n.args[0].cond, sp.Eq)):
+            return False
+        c, y = n.args[0].cond, n.args[1].expr.exp
+        return sp.expand(c.lhs - c.rhs - y) == 0 or sp.expand(c.lhs - c.rhs + y) == 0
+
+    return e.replace(at_zero_exponent, lambda n: n.args[1].expr)
+
+
+def _lowest_power_out(total):
+    """(b^e, Q) with ``total`` = b^e·Q, Q a polynomial in b, where every term of the expanded ``total`` holds a power
+    of one base b (an input's expression) whose exponents differ by whole numbers, e the least of them (not 0): the
+    focal loss's far ∂t sum γ·t^(γ − 1)·(3t/4 − t²/2) + 3t^γ/4 − t·t^γ is t^γ·(3(1 + γ)/4 − t(1 + γ/2)), and its f's
+    3t/4 − t²/2 is t·(3/4 − t/2). As written the sum rounds 3t/4 in the subnormal range (t = 5e−324: 33 % off) and
+    forms t^(γ − 1), which overflows there (γ = 0: 0·∞ = NaN), before the product with softplus(−z) ≈ |z| makes the
+    result normal. None where there is no such base."""
+    plain = sp.expand(_without_power_selects(total))
+    terms = sp.Add.make_args(plain)
+    if len(terms) < 2:
+        return None
+    exponents = [t.as_powers_dict() for t in terms]
+    for base in exponents[0]:
+        if base.is_number or not base.free_symbols or not all(base in e for e in exponents):
+            continue
+        powers = [e[base] for e in exponents]
+        offsets = [sp.simplify(p - powers[0]) for p in powers]
+        if not all(o.is_Integer for o in offsets):
+            continue
+        least = powers[offsets.index(min(offsets))]
+        if least == 0:
+            continue
+        rest = sp.expand(sp.Add(*[sp.powsimp(t * base ** -least, combine="exp") for t in terms]))
+        if rest.is_polynomial(base) and not rest.has(sp.Pow(base, -1)):
+            return base ** least, rest
     return None
 
 
@@ -2659,11 +2701,24 @@ def _softplus_factor(node):
     if node.is_Mul:
         if not total.has(sp.log, log1p):
             return None
+        # 0 where a factor is 0 (log 1), not where the float64 product is: t^γ·log t·t·(3/4 − t/2) underflows to 0 at
+        # t = 1e−300, γ = 1/2, where ∂γ at z = −inf is −inf (the select gave 0)
+        factors = [f for f in sp.Mul.make_args(total) if not f.is_number]
+        at_zero = sp.And(sp.Or(*[sp.Eq(f, 0) for f in factors]), shared.args[0] > big)
         return _Final(_Fired(sp.Piecewise((0, at_zero), (node, True)), ["softplus-factor", "zero-limit"]))
     # the sum widened (double-word in a float64 kernel): its terms cancel where ∂t crosses 0 (t = 1, γ near 1: 7 ULP
     # at z = −4217, γ = 0.05 as a float64 sum); the select at 0 only beyond 2¹⁰²⁰: the sum rounded to float64 is 0
     # at γ = 1 + 2⁻⁵², t = 1, where the widened one is 2⁻⁵⁴
-    return _Final(_Fired(sp.Piecewise((0, at_zero), (shared * widen(total), True)), ["softplus-factor", "zero-limit"]))
+    product = shared * widen(total)
+    lowest = _lowest_power_out(total)
+    if lowest is not None:  # b^e·softplus(u) first (tiny times huge), then the widened polynomial
+        power, rest = lowest
+        power, fired = _rewritten(power)
+        # 0 where the widened Q is 0 (Q rounded to float64 is 0 at t = 0.9, γ = 1/2, where it is −2.8e−17 and ∂t at
+        # z = −1.8e308 is −4.7e291)
+        product = Grouped(shared * power) * widen(rest)
+        at_zero = sp.And(sp.Eq(widen(rest), 0), shared.args[0] > big)
+    return _Final(_Fired(sp.Piecewise((0, at_zero), (product, True)), ["softplus-factor", "zero-limit"]))
 
 
 SOFTPLUS_FACTOR = Rule(
@@ -2673,7 +2728,10 @@ SOFTPLUS_FACTOR = Rule(
     "−4.49e307) and rounds each product before they cancel (18 ULP in float64 at z = −7499, t = 1, γ = 1/2); "
     "softplus(u)·(c₁ + c₂) multiplies once (the sum widened), 0 where c₁ + c₂ is 0 and u is beyond 2^1020; a product "
     "of softplus(u) and a log (∂γ, (1 − t)^γ·log(1 − t)·softplus(z)·…) is 0 there too where the log is 0 (t = 0, "
-    "z = +inf: ∞·0 = NaN before)",
+    "z = +inf: ∞·0 = NaN before). Where every term of the sum holds a power of one base b with exponents a whole "
+    "number apart, the least b^e comes out first, softplus(u)·b^e·Q with Q a polynomial in b: the far ∂t's "
+    "γ·t^(γ − 1)·(3t/4 − t²/2) + … rounded 3t/4 in the subnormal range and overflowed t^(γ − 1) (1.9e15 ULP at "
+    "t = 5e−324, z = −145646, γ = 1/2; NaN at γ = 0) before softplus(−z) ≈ |z| made the result normal",
     local=_softplus_factor)
 _register(SOFTPLUS_FACTOR)
 _LOCAL = (_softplus_factor,) + _LOCAL[:-1]  # before collect, which would take two of the terms
