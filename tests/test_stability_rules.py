@@ -150,6 +150,8 @@ from test_gauss19 import RULE_CASES as _GAUSS19  # noqa: E402  (overflowing-log1
 RULE_CASES += _GAUSS19
 from test_lndtr19 import RULE_CASES as _LNDTR19  # noqa: E402  (log-gaussian-tail: tests/test_lndtr19.py)
 RULE_CASES += _LNDTR19
+from test_misc20 import RULE_CASES as _MISC20  # noqa: E402  (rounded-power of a sum of inputs: tests/test_misc20.py)
+RULE_CASES += _MISC20
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
