@@ -4200,11 +4200,46 @@ def _rounded_sum_log(node):
     return None
 
 
+def _far_log(node):
+    """(the range where the widened log of a rounded product or sum holds, the form beyond it) for ``node`` = log(v)
+    or log1p(v) of a rounded product (:func:`_rounded_factors`) or sum (:func:`_rounded_sum`,
+    :func:`_polynomial_sum`) of inputs, as this rule writes them alone; None for any other node."""
+    if not isinstance(node, (sp.log, log1p)):
+        return None
+    v, (lo, hi) = node.args[0], _PRODUCT_RANGE
+    if _rounded_factors(v):
+        inside = (sp.Abs(v) >= lo) & (sp.Abs(v) <= hi) if isinstance(node, sp.log) else v <= hi
+        return inside, _log_of_factors(v)
+    if _rounded_sum(v) or _polynomial_sum(v):
+        return (sp.Abs(v) <= hi if isinstance(node, sp.log) else v <= hi), _halved_log(v)
+    return None
+
+
+def _double_word_term(e) -> bool:
+    """``e`` is a number, an input or a product of inputs and a number: the double-word path holds it to 2⁻¹⁰⁶."""
+    return e.is_number or e.is_Symbol or _rounded_factors(e) or (e.is_Mul and e.as_coeff_Mul()[1].is_Symbol)
+
+
+def _shifted_log_sum(node):
+    """k + c·log(v) (and other exact terms: k − z + log(x·y)) with v a rounded product or sum of inputs (the
+    ∂t of t·log(t/p), 1 + log(t/p)): the log alone is rounded once, but the sum cancels where log v ≈ −k, and the
+    log's own rounding (half an ulp of 1) is then all of the result: the whole sum widened where v is in range,
+    the sum with log v as :func:`_far_log` writes it beyond; None elsewhere."""
+    logs = [a for a in node.args if _far_log(a.as_coeff_Mul()[1]) is not None]
+    if len(logs) != 1 or not all(_double_word_term(a) for a in node.args if a is not logs[0]):
+        return None
+    c, log_node = logs[0].as_coeff_Mul()
+    inside, far = _far_log(log_node)
+    return sp.Piecewise((widen(node), inside), (node.xreplace({log_node: far}), True))
+
+
 def _rounded_log_argument_node(node):
     """log(p), log1p(p), log(k + p) of a rounded product p → the node widened (p in double-word, the log of it,
     rounded once), and log p as a sum of logs of the factors where p leaves float64's normal range (log1p: above
-    it); (k + p)⁻ⁿ → (k + p widened)⁻ⁿ; the same for a rounded sum of inputs (:func:`_rounded_sum_log`); None
-    elsewhere."""
+    it); (k + p)⁻ⁿ → (k + p widened)⁻ⁿ; the same for a rounded sum of inputs (:func:`_rounded_sum_log`); a sum
+    k + log p → widened (:func:`_shifted_log_sum`); None elsewhere."""
+    if node.is_Add:
+        return _shifted_log_sum(node)
     summed = _rounded_sum_log(node)
     if summed is not None:
         return summed
@@ -4264,7 +4299,10 @@ ROUNDED_LOG_ARGUMENT = Rule(
     "1/(1 + x + y), 1/(x + y + z), sums rounded twice, a double-word sum), and log(x/2 + y/2) + log 2 (n terms: "
     "each over 2ᵏ ≥ n) where the sum passes 2¹⁰⁰⁰ (x = y = 1.7e308: inf where log(x + y) = 710.4); a sum whose terms "
     "are products of inputs the same, each product a two-product (log(x·y − z) 4.5e15 ULP in float64 at x = 3, "
-    "y = fl(1/3), z = 0; log(x·(1 − y) + y·(1 − x)) 6.0e15 at x = 1e−300, y = 1; log(x² + y²) 7.2e15 at (0.6, 0.8))",
+    "y = fl(1/3), z = 0; log(x·(1 − y) + y·(1 − x)) 6.0e15 at x = 1e−300, y = 1; log(x² + y²) 7.2e15 at (0.6, 0.8)); "
+    "and a sum k + c·log v of such a log and numbers or inputs widened whole: it cancels where log v ≈ −k/c, and "
+    "the log's own ulp is then all of it (1 + log(t/p), the ∂t of t·log(t/p): 4.5e15 ULP at p = e, t = 1; torch "
+    "the same)",
     apply=_rounded_log_arguments, fired=lambda old, new: new != old)
 _register(ROUNDED_LOG_ARGUMENT)
 __all__ += ["ROUNDED_LOG_ARGUMENT"]
