@@ -236,10 +236,9 @@ def test_atan_of_a_scaled_quotient_triton(dtype):
     assert worst[0] <= _BOUND[dtype], worst
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂y of atan(2x/y) at x = 1e308, y = 1e−308 is −0 in float64 (true "
-                   "−2x/(4x² + y²) = −5e−309): A = 2x overflows, so m = max(|A|, |B|) is inf and the rule returns its "
-                   "A-infinite limit 0; needs A's number kept outside the scaling")
 def test_atan_of_a_scaled_quotient_where_a_overflows():
+    """∂y of atan(2x/y) at x = 1e308, y = 1e−308: −0 for −5e−309 until session 20 (A = 2x overflowed, so m = max(|A|,
+    |B|) was inf and the rule returned its A-infinite limit 0); now m = max(|x|, |y|) and A/m = 2·(x/m)."""
     worst = _worst(QUOTIENT_CASES[0], (x, y), [(1e308, 1e-308)], F64)
     assert worst[0] <= _BOUND[F64], worst
 

@@ -226,3 +226,29 @@ def test_shifted_log_never_worse_than_torch():
     ours = _worst(expr, variables, points[:4], F64)[0]
     theirs = _torch_worst(lambda tc, a, b: b * tc.log(b / a), expr, variables, points[:4])
     assert ours <= _BOUND[F64] and ours <= max(_BOUND[F64], theirs), (ours, theirs)
+
+
+# ------------------------------------------------------------------ 2. atan of a quotient with a number in it.
+# quotient-square wrote 1/(A² + B²) scaled by m = max(|A|, |B|) with A = 2x: at x = 1e308, A = inf, so m = inf and the
+# rule returned its A-infinite limit 0: ∂y of atan(2x/y) at x = 1e308, y = 1e−308 was −0 for −5e−309 (1.0e15 ULP
+# of the smallest subnormal); ∂x of atan(3x/(2y)) at x = 1e−308, y = 1e308 0 for 1.5e−308 (3.0e15). Now
+# m = max(|x|, |y|) and A/m = 2·(x/m).
+
+SCALED_QUOTIENTS = [
+    (sp.atan(2 * x / y), [(1e308, 1e-308), (-1e308, 3e-300), (1e-308, 1e308), (1e-160, 1e-160), (0.3, 1e-30)]),
+    (sp.atan(3 * x / (2 * y)), [(1e-308, 1e308), (1e308, 1e-308), (1e200, 1e200), (0.3, 1e-30)]),
+]
+
+
+@pytest.mark.parametrize("case", range(len(SCALED_QUOTIENTS)), ids=[str(c[0]) for c in SCALED_QUOTIENTS])
+def test_atan_of_a_scaled_quotient_at_the_ends_of_the_range(case):
+    """atan(k·x/y)'s gradients where k·x or k·y overflows, NumPy float64: within the bound (torch: −0 for −5e−309,
+    its 2x is inf). The value is not this rule's (the printed x/(2·y) overflows 2·y first at y = 1e308)."""
+    expr, points = SCALED_QUOTIENTS[case]
+    points = _in_range(expr, (x, y), points, F64)
+    names, results = _run(expr, (x, y), points, F64)
+    worst = 0.0
+    for j, point in enumerate(points):
+        for name, got, want in list(zip(names, results, _truths(expr, (x, y), point)))[1:]:
+            worst = max(worst, _ulps(got[j], want, F64))
+    assert worst <= _BOUND[F64], worst

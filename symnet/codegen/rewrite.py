@@ -4423,15 +4423,18 @@ def _quotient_square_parts(s):
 
 def _over_sum_of_squares(a, b, numerator):
     """numerator/(A² + B²) for numerator A or B (or 1: ``None``), safe from overflow: the plain quotient where
-    m = max(|A|, |B|) is in [2⁻⁶⁰, 2⁶⁰], else ((N/m)/S)/m with S = (A/m)² + (B/m)² in [1, 2] (((1/m)/S)/m for 1),
-    and 0 where A or B is infinite (the written form's limit there)."""
-    m = sp.Max(sp.Abs(a), sp.Abs(b))
-    a_m, b_m = sp.UnevaluatedExpr(a / m), sp.UnevaluatedExpr(b / m)
+    m = max(|X|, |Y|) is in [2⁻⁶⁰, 2⁶⁰] (A = r·X, B = s·Y, r and s numbers: atan(2x/y)′'s A = 2x; the range narrowed
+    by them), else ((N/m)/S)/m with S = (A/m)² + (B/m)² and A/m = r·(X/m) (2x overflows at x = 1e308 where 2·(x/m)
+    does not), (((1/m)/S)/m for 1), and 0 where X or Y is infinite (the written form's limit there)."""
+    (r, x), (s, y) = a.as_coeff_Mul(), b.as_coeff_Mul()
+    m = sp.Max(sp.Abs(x), sp.Abs(y))
+    a_m, b_m = r * sp.UnevaluatedExpr(x / m), s * sp.UnevaluatedExpr(y / m)
     sum_m = sp.UnevaluatedExpr(a_m ** 2 + b_m ** 2)
     top = {a: a_m, b: b_m}[numerator] if numerator is not None else sp.UnevaluatedExpr(1 / m)
     plain = (sp.S.One if numerator is None else numerator) / (a ** 2 + b ** 2)
     scaled = sp.UnevaluatedExpr(top / sum_m) / m
-    inside = (m >= sp.Float(2.0 ** -60)) & (m <= sp.Float(2.0 ** 60))
+    big, small = max(abs(r), abs(s), 1), min(abs(r), abs(s), 1)
+    inside = (m >= sp.Float(2.0 ** -60 / float(small))) & (m <= sp.Float(2.0 ** 60 / float(big)))
     return sp.Piecewise((0, m > sp.Float(1.7976931348623157e308)), (plain, inside), (scaled, True))
 
 
@@ -4549,7 +4552,9 @@ QUOTIENT_SQUARE = Rule(
     "and 1/(A² + B²), the sum of squares scaled by m = max(|A|, |B|) where m is outside [2⁻⁶⁰, 2⁶⁰] (A² or B² past "
     "float32's range): ((B/m)/S)/m, ((A/m)/S)/m with S = (A/m)² + (B/m)² in [1, 2] (A beside it: ∂B), and 0 where A "
     "or B is infinite (the written form's limit there); a number in the quotient too (atan(2x/y): A = 2x, "
-    "1 + 4x²/y²; atan(x/(2y)): B = 2y, 4 + x²/y² once the affine-root rule has cleared the quarter)", local=_quotient_square)
+    "1 + 4x²/y²; atan(x/(2y)): B = 2y, 4 + x²/y² once the affine-root rule has cleared the quarter), m then the "
+    "larger of |x| and |y| and A/m = 2·(x/m) (2x overflows at x = 1e308: ∂y of atan(2x/y) was −0 for −5e−309)",
+    local=_quotient_square)
 _register(QUOTIENT_SQUARE)
 __all__ += ["QUOTIENT_SQUARE"]
 
