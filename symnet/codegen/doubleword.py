@@ -667,7 +667,18 @@ def _dw_pow_first(x_hi, x_lo, y_hi, y_lo=None):
         c = c + y_lo * np.log(np.abs(x_hi))
     return p + p * np.expm1(c), 0.0 * x_lo
 '''
-FIRST_ORDER = {"exp": "_dw_exp_first", "sigmoid": "_dw_sigmoid_first", "softplus": "_dw_softplus_first",
+# erfc(v) likewise (the rounded-argument rule's erfc of a rounded v, erfc(p − t)): erfc(v_hi + v_lo) =
+# erfc(v_hi) − 2/√π·e^(−v_hi²)·v_lo to within v_lo²·|v|·e^(−v²) (relative: 2v²·v_lo², below 2⁻⁹⁰ for v < 27, where
+# erfc is 0 beyond); e^(−v_hi²) of the rounded v_hi² is 2v²·ε off, of a term itself 2v·v_lo of erfc: the registry's
+# erfc (fdlibm's, math.erfc) and a rounding, where erfc of the rounded v is 2v²·ε off (422 ULP at v = 26.4)
+PRIMITIVES["_dw_erfc_first"] = '''\
+def _dw_erfc_first(x_hi, x_lo):
+    """erfc(x_hi + x_lo) = erfc(x_hi) − 2/√π·e^(−x_hi²)·x_lo to first order in x_lo, as a double-word (its lo part
+    0)."""
+    return _erfc(x_hi) - 1.1283791670955126 * M.exp(-(x_hi * x_hi)) * x_lo, 0.0 * x_lo
+'''
+FIRST_ORDER = {"erfc": "_dw_erfc_first", "exp": "_dw_exp_first", "sigmoid": "_dw_sigmoid_first",
+               "softplus": "_dw_softplus_first",
                "nexpsq": "_dw_nexpsq_first", "nexpsq2": "_dw_nexpsq2_first", "log": "_dw_log_first",
                "log1p": "_dw_log1p_first"}
 
@@ -1048,6 +1059,8 @@ ORDER = ["_dw_two_sum", "_dw_fast_two_sum", "_dw_split", "_dw_split_bounded", "_
 ORDER += ["_dw_exp_first", "_dw_sigmoid_first", "_dw_nexpsq_first", "_dw_nexpsq2_first"]  # the rounded-argument rule's last step (above)
 ORDER += ["_dw_softplus_first"]  # the rounded-softplus-argument rule's (above)
 ORDER += ["_dw_log_first", "_dw_log1p_first"]  # the rounded-log-argument rule's of a rounded sum (above)
+ORDER += ["_dw_erfc_first"]  # the rounded-argument rule's erfc (above)
+PRIMITIVE_NEEDS["_dw_erfc_first"] = ("_erfc",)  # the registry's erfc (NumPy: math.erfc; Triton: fdlibm's)
 # the primitives with a NumPy text alone (a Triton kernel never calls them), after ORDER's in a module
 NUMPY_ONLY = ("_dw_pow_first",)
 ORDER += ["_tw_mul", "_tw_square", "_tw_div", "_tw_add", "_tw_exp_reduced", "_tw_log"]  # triple words (above)

@@ -2722,9 +2722,16 @@ def _rounded_arguments(expr):
     number that is not a power of 2, a power, another function) and not bounded, as a widened node (v in
     double-word arithmetic in a float64 kernel, then e^(v_hi + v_lo); in float64 in a float32 one), outside
     the widened sums (already so) and the registry's own helpers."""
-    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp, sigmoid, nexpsq, nexpsq2):
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp, sigmoid, nexpsq, nexpsq2, sp.erfc):
         return expr
     def rewrite(new):
+        if isinstance(new, sp.erfc) and new.free_symbols and not new.has(sp.Indexed):
+            # erfc(v) turns a relative error ε of v into about 2v²·ε of its value for v ≫ 1 (erfc(p − t): 422 ULP in
+            # float64 at p − t = 26.4): from v = 1 (there 2v²·ε is about 2 ULP), erfc(v_hi) − 2/√π·e^(−v_hi²)·v_lo
+            v = unwiden(new.args[0])
+            if not _exact_argument(v) and not _bounded_argument(v) and _polynomial_of_exponentials(v):
+                return sp.Piecewise((new, v <= 1), (widen(sp.erfc(v), first_order=True), True))
+            return new
         if isinstance(new, (sp.exp, sigmoid, nexpsq, nexpsq2)) and new.free_symbols and not new.has(sp.Indexed):
             v = unwiden(new.args[0])  # a widened sum rounded once to float64 is still rounded
             # e^(−v²) (erf′, Φ′) of a softplus too: erf(softplus x)′ = 2/√π·e^(−softplus(x)²)·σ(x) is 2v²·ε_v off
@@ -2758,7 +2765,8 @@ ROUNDED_ARGUMENT = Rule(
     "e^(−v²) and e^(−v²/2) (erf′, Φ′: the exp-square rule's) of a rounded v the same from |v| = 1/2, v holding softplus "
     "too (erf(softplus x)′ = 2/√π·e^(−softplus(x)²)·σ(x), 114 ULP at x = 20 in float64, torch 97: v_hi² = p + e by a "
     "two-product, e^(−p)·(1 − e − 2·v_hi·v_lo); e^(−v²) is 0 beyond v ≈ 27, so the double-word softplus runs on a "
-    "narrow band)",
+    "narrow band); erfc(v) of a rounded v from v = 1 (it turns v's relative error into 2v² times it: erfc(p − t) 422 "
+    "ULP in float64 at p − t = 26.4), erfc(v_hi) − 2/√π·e^(−v_hi²)·v_lo",
     apply=_rounded_arguments, fired=lambda old, new: new != old)
 _register(ROUNDED_ARGUMENT)
 __all__ += ["ROUNDED_ARGUMENT"]
@@ -4331,17 +4339,25 @@ def _scaled_erfc_product(node):
 def _scaled_erfc_slope(node):
     """C·erfcx(u) + R, a sum with C = k·u (k free of u's inputs) and R holding −k/√π (erfcx′ = 2u·erfcx(u) − 2/√π,
     the derivative the product rule writes, maybe spread over terms: (x + 1)·erfcx(x + 1) as x·erfcx + erfcx)
-    → (k/2)·erfcx_slope(u) + (R + k/√π); None where no such part is there."""
+    → (k/2)·erfcx_slope(u) + (R + k/√π); with C free of u's inputs and R holding −C/(√π·u) → C·erfcx_slope(u)/(2u)
+    + (R + C/(√π·u)); None where no such part is there."""
     for f in sorted(node.atoms(erfcx), key=sp.default_sort_key):
         u = f.args[0]
         holding = [t for t in node.args if f in sp.Mul.make_args(t)]
         rest = [t for t in node.args if f not in sp.Mul.make_args(t)]
-        k = sp.cancel(sp.Add(*[t / f for t in holding]) / u)
-        if k.has(erfcx) or k.free_symbols & u.free_symbols:
+        c = sp.cancel(sp.Add(*[t / f for t in holding]))
+        k = sp.cancel(c / u)
+        if not (k.has(erfcx) or k.free_symbols & u.free_symbols):
+            left = sp.expand(sp.Add(*rest) + k / sp.sqrt(sp.pi))
+            if len(sp.Add.make_args(left)) < len(rest) or (left == 0 and rest):
+                return k / 2 * erfcx_slope(u) + left
+        if c.has(erfcx) or c.free_symbols & u.free_symbols:
             continue
-        left = sp.expand(sp.Add(*rest) + k / sp.sqrt(sp.pi))
+        # c·erfcx(u) − c/(√π·u) (erfcx less its first asymptotic term: it cancels to −c/(2√π·u³) for u ≫ 1, 2u² of
+        # the digits lost: 1.3e3 ULP in float64 at u = 100) = c·erfcx′(u)/(2u), erfcx′ computed whole
+        left = sp.expand(sp.Add(*rest) + c / (sp.sqrt(sp.pi) * u))
         if len(sp.Add.make_args(left)) < len(rest) or (left == 0 and rest):
-            return k / 2 * erfcx_slope(u) + left
+            return c * erfcx_slope(u) / (2 * u) + left
     return None
 
 
@@ -4379,7 +4395,9 @@ SCALED_ERFC = Rule(
     "erfcx(u) (and e^(v − u²) for e^v: e^(x² − y)·erfc(x) = erfcx(x)·e^(−y)), computed by symnet/scaled_erfc.py's "
     "helpers (Taylor pieces from the ODE y′ = 2x·y − 2/√π, the asymptotic series A&S 7.1.23, e^(x²)·erfc(x) below 0; "
     "≤ 2.4 ULP in float64 against mpmath over [−26.6, 1e300]); its derivative 2u·erfcx(u) − 2/√π, which cancels to "
-    "−1/(u²√π) (2u² of the digits lost), as erfcx′(u) computed whole; below u ≈ −26.6 erfcx overflows genuinely",
+    "−1/(u²√π) (2u² of the digits lost), as erfcx′(u) computed whole, and erfcx(u) − 1/(√π·u), which cancels to "
+    "−1/(2√π·u³) (1.3e3 ULP in float64 at u = 100, 4.5e15 at 1e8; torch the same), as erfcx′(u)/(2u); "
+    "below u ≈ −26.6 erfcx overflows genuinely",
     local=_scaled_erfc)
 _register(SCALED_ERFC)
 __all__ += ["SCALED_ERFC"]
