@@ -2357,9 +2357,11 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
         lines += [f"        {n} = np.asarray({n}, np.float64)" for n in leaf_names]
         float32_only = bounded is not None and bounded[4] >= KEEP_RELATIVE
         if bounded is None:  # a node without an error bound: double-word wherever the select takes it
-            lines += [f"        value = {plain}", "        if not double_word:", "            return value",
-                      "        keep = np.logical_not(needed)  # not taken by the select: any value"]
-            value = "value"
+            # (the float64 body is not computed where the double word replaces it: np.erfc's math.erfc entry by entry
+            # was computed three times over for erfc(p − t), on every element)
+            lines += ["        if not double_word:", f"            return {plain}",
+                      "        keep = np.logical_not(needed)  # not taken by the select: any value (0)"]
+            value = "np.zeros(np.shape(keep))"
         else:
             steps, value, error, size, least = bounded
             lines += ["        if not double_word:", f"            return {plain}"]
@@ -2383,11 +2385,12 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
                   "        some = np.count_nonzero(keep) * 8 > np.size(keep)",
                   "        if some:  # an eighth or more kept: the double-word on the others only (gathered)",
                   "            redo = ~keep",
-                  f"            result = np.array(np.broadcast_to({value}, redo.shape), np.float64)"]
+                  f"            result = np.array(np.broadcast_to({value}, redo.shape), np.float64)" if bounded is not None
+                  else "            result = np.zeros(redo.shape)"]
         lines += [f"            {n} = np.broadcast_to({n}, redo.shape)[redo]" for n in leaf_names]
         if deep:
             lines += ["            deep = deep[redo]"]
-        lines += [f"        plain = {plain if bounded is not None else 'value if not some else ' + plain}"]
+        lines += [f"        plain = {plain}"]
         lines += ["        " + line for line in emitter.lines]
         finite = f"np.isfinite({result.hi})" + ("" if trusted else " & np.isfinite(plain)")
         if root:
