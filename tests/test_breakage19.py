@@ -243,12 +243,9 @@ def test_atan_of_a_scaled_quotient_where_a_overflows():
     assert worst[0] <= _BOUND[F64], worst
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂x of atan(x/y)/x at x = 1e−30, y = 0.3 is −5.6e14 in float64 (true "
-                   "−2.47e−29: 2e59 ULP; float32 the same −5.6e14): 1/(x·y·(1 + x²/y²)) − atan(x/y)/x² cancels two "
-                   "3.3e30 terms one ulp (5.6e14) apart; torch's autograd cancels the same terms, to 0.0 there (as "
-                   "many ULPs off, far closer in value). Needs the removable-series rule for two inputs (atan(u)/u, "
-                   "u = x/y)")
 def test_atan_quotient_over_x_near_zero():
+    """∂x of atan(x/y)/x at x = 1e−30, y = 0.3: −5.6e14 for −2.47e−29 until session 20 (two 3.3e30 terms cancelled);
+    now the removable series of atan(v)/v in v = x/y (tests/test_misc20.py)."""
     worst = _worst(sp.atan(x / y) / x, (x, y), [(1e-30, 0.3)], F64)
     assert worst[0] <= _BOUND[F64], worst
 

@@ -2889,6 +2889,72 @@ def _removable_node(node):
     return sp.Piecewise(inside, (widen(node), sp.Abs(x) < sp.Float(fit.reach)), (node, True))
 
 
+def _homogeneous_degree(math, x, y):
+    """k where f(s·x, s·y) = s^k·f(x, y) at three random points and s = 3 (mpmath, 60 digits: f = y^k·G(x/y)),
+    else None."""
+    import random
+
+    import mpmath
+    try:
+        f = sp.lambdify((x, y), math, "mpmath")
+        rng, degrees = random.Random(20), set()
+        with mpmath.workdps(60):
+            for _ in range(3):
+                a, b = mpmath.mpf(rng.uniform(0.2, 2)), mpmath.mpf(rng.uniform(0.2, 2))
+                ratio = f(3 * a, 3 * b) / f(a, b)
+                k = mpmath.log(abs(ratio), 3)
+                if ratio <= 0 or abs(k - mpmath.nint(k)) > mpmath.mpf(10) ** -40:
+                    return None
+                degrees.add(int(mpmath.nint(k)))
+    except Exception:  # noqa: BLE001 - a form mpmath cannot evaluate (a NaN, a division by 0): not this rule's
+        return None
+    return degrees.pop() if len(degrees) == 1 else None
+
+
+def _near_zero(g, v):
+    """``g`` with each Max and Min whose arguments differ at v = 0 replaced by the one it takes there (quotient-square's
+    max(|x|, |y|) at y = 1 is 1 near x = 0): the form about 0 that a series is fitted to."""
+    def pick(e):
+        at = [a.subs(v, 0) for a in e.args]
+        if not all(a.is_number and a.is_real for a in at):
+            return e
+        best = max(at) if isinstance(e, sp.Max) else min(at)
+        return e.args[at.index(best)] if at.count(best) == 1 else e
+    return g.replace(lambda e: isinstance(e, (sp.Max, sp.Min)), pick)
+
+
+def _removable_quotient(node):
+    """node in two inputs x, y with a negative power of x, holding a function (atan), and homogeneous:
+    f = y^k·G(x/y) (atan(x/y)/x and its derivatives) → {y^k·(the removable series of G in v = x/y) if |v| < w;
+    node otherwise}, G fitted as :func:`_removable_node` fits a function of one input; None elsewhere."""
+    from .roots import SeriesBase, ZeroSeries, removable_fit
+
+    symbols = sorted(node.free_symbols, key=str)
+    if len(symbols) != 2 or node.has(sp.Indexed, SeriesBase, WidenedBase) or not all(
+            isinstance(s, sp.Symbol) for s in symbols):
+        return None
+    math = _as_math(node)
+    if not any(isinstance(n, sp.Function) and not isinstance(n, (sp.Max, sp.Min, sp.Abs, sp.sign))
+               for n in sp.preorder_traversal(math)):
+        return None
+    for x, y in (symbols, symbols[::-1]):
+        if not _negative_power_of(math, x):
+            continue
+        k = _homogeneous_degree(math, x, y)
+        if k is None:
+            continue
+        v = sp.Dummy("v", real=True)
+        g = _near_zero(math.xreplace({x: v, y: sp.Integer(1)}), v)
+        fit = removable_fit(g)
+        if fit is None:
+            continue
+        series = ZeroSeries(v, g, sp.Integer(fit.power), sp.Integer(fit.stride),
+                            *[sp.Float(c, 25) for c in fit.coefficients])
+        q = Grouped(x / y)
+        return sp.Piecewise((y ** k * series.xreplace({v: q}), sp.Abs(q) < sp.Float(fit.window)), (node, True))
+    return None
+
+
 def _removable_series(expr):
     """Every largest subexpression of ``expr`` that :func:`_removable_node` rewrites, rewritten (top down: the
     whole derivative tanh(x)/x′, not its terms; in a product, its factors in one variable together: y·tanh(x)/x)."""
@@ -2907,6 +2973,8 @@ def _removable_series(expr):
         if not node.args or isinstance(node, (WidenedBase, sp.Indexed)) or not node.has(*powers):
             return node
         new = _removable_node(node) if isinstance(node, sp.Expr) else None  # (a Piecewise's pairs: entered)
+        if new is None and isinstance(node, sp.Expr) and len(node.free_symbols) == 2:
+            new = _removable_quotient(node)  # atan(x/y)/x: a function of x/y times a power of y
         if new is None and node.is_Mul and len(node.free_symbols) > 1:
             groups: dict = {}
             for f in node.args:
@@ -2940,7 +3008,9 @@ REMOVABLE_SERIES = Rule(
     "measured in float64 and float32 against mpmath, is least. Where the written form past the window is measured "
     "beyond 3 ULP (float64) or 6 (float32) (log1p(x)/x′ = 1/(x(1 + x)) − log1p(x)/x², whose terms cancel 7× at "
     "x = 0.8: 4.74 ULP in float64), it is computed there as the widen rule computes a sum (double-word in float64 "
-    "where its error bound is not within 3u, float64 in float32) and rounded once",
+    "where its error bound is not within 3u, float64 in float32) and rounded once; a node in two inputs that is "
+    "y^k·G(x/y) (atan(x/y)/x and its ∂x, 1/(x·y·(1 + x²/y²)) − atan(x/y)/x²: −5.6e14 for −2.5e−29 at x = 1e−30, "
+    "y = 0.3; homogeneity checked at 60 digits) the same, G's series in v = x/y",
     apply=_removable_series, fired=lambda old, new: new != old)
 _register(REMOVABLE_SERIES)
 __all__ += ["REMOVABLE_SERIES"]
@@ -4575,6 +4645,92 @@ QUOTIENT_SQUARE = Rule(
     local=_quotient_square)
 _register(QUOTIENT_SQUARE)
 __all__ += ["QUOTIENT_SQUARE"]
+
+
+# ------------------------------------------------------------------ quotient-root (issue 16, session 20: sin(atan(x/y)),
+# which SymPy writes x/(y·√(1 + x²/y²)), is inf·0 or NaN where x/y overflows (x = 1e308, y = 1e−10: true 1), and its
+# ∂x, 1/(y·√S) − x²/(y³·S^(3/2)), cancels two terms of size 1/x to y²/x³: 5.8e19 ULP in float64 at x = 1e10, y = 1,
+# 5.4e9 at x = 1e5 (torch 3.1e9, 7.2e3)); tested in tests/test_misc20.py
+
+
+def _root_quotient(e):
+    """(X, Y) where ``e`` holds (c + k·X²/Y²)^(n/2), n odd, c and k positive numbers (√(1 + x²/y²): sin(atan(x/y)),
+    cos(atan(x/y)) and their derivatives as SymPy writes them), else None."""
+    for p in _atoms(e, sp.Pow):
+        if not (p.exp.is_Rational and p.exp.q == 2 and p.base.is_Add and len(p.base.args) == 2):
+            continue
+        c, q = sorted(p.base.args, key=lambda a: not a.is_number)
+        if not (c.is_number and c > 0):
+            continue
+        k, rest = q.as_coeff_Mul()
+        numerator, denominator = rest.as_numer_denom()
+        if (k > 0 and numerator.is_Pow and numerator.exp == 2 and numerator.base.is_Symbol
+                and denominator.is_Pow and denominator.exp == 2 and denominator.base.is_Symbol):
+            return numerator.base, denominator.base
+    return None
+
+
+def _no_cancellation(e, t) -> bool:
+    """Every sum in ``e`` is c + k·t² with c, k > 0 (it cannot cancel), and ``e`` is built of sums, products,
+    rational powers, |·| and sign alone."""
+    for n in sp.preorder_traversal(e):
+        if n.is_Add:
+            c, q = sorted(n.args, key=lambda a: not a.is_number) if len(n.args) == 2 else (None, None)
+            if c is None or not (c.is_number and c > 0):
+                return False
+            k, rest = q.as_coeff_Mul()
+            if not (k > 0 and rest == t ** 2):
+                return False
+        elif not (n.is_Symbol or n.is_number or n.is_Mul or (n.is_Pow and n.exp.is_Rational)
+                  or isinstance(n, (sp.Abs, sp.sign))):
+            return False
+    return True
+
+
+def _quotient_roots(expr):
+    """``expr`` (one output) in two inputs X, Y holding (c + k·X²/Y²)^(n/2) → {its form in v = X/Y if |X| ≤ |Y|; in
+    w = Y/X otherwise}, each simplified (x = v·y, x = y/w: identities for y, w ≠ 0), where both forms have no sum
+    that can cancel (:func:`_no_cancellation`); v and w one division each, grouped (v² is not X²/Y²), and each form
+    stabilised by the node-by-node rules. ``expr`` as it is elsewhere."""
+    if not isinstance(expr, sp.Expr) or len(expr.free_symbols) != 2 or not expr.has(sp.Pow):
+        return expr
+    math = _as_math(expr)
+    found = _root_quotient(math)
+    if found is None or math.free_symbols != set(found) or not _no_cancellation_inputs(math):
+        return expr
+    X, Y = found
+    v, w = sp.Dummy("v", real=True, nonzero=True), sp.Dummy("w", real=True, nonzero=True)
+    # near: X = v·Y, in v and Y; far: Y = w·X, in w and X (1/Y beside w^k would be w^k·(1/Y): w^k underflows first,
+    # where w^k/Y is (w·|w|/y at x = 1, y = 1e−300: 1e−600/1e−300); w/Y is 1/X)
+    near = sp.simplify(math.subs(X, v * Y))
+    far = sp.simplify(math.subs(Y, w * X))
+    near, far = (sp.powsimp(f.subs(sp.Abs(t), t * sp.sign(t))) for f, t in ((near, v), (far, w)))
+    if not (_no_cancellation(near, v) and _no_cancellation(far, w)) or near.has(X) or far.has(Y):
+        return expr
+    # sign(v) as sign(X)·sign(Y): w = Y/X underflows to 0 where its sign is still ±1 (x = 1e200, y = 1e−200)
+    signs = sp.sign(X) * sp.sign(Y)
+    forms = [form.xreplace({sp.sign(t): signs}).xreplace({t: Grouped(a / b)})
+             for form, t, a, b in ((near, v, X, Y), (far, w, Y, X))]
+    forms = [_rewritten(form)[0] for form in forms]
+    return sp.Piecewise((forms[0], sp.Abs(X) <= sp.Abs(Y)), (forms[1], True))
+
+
+def _no_cancellation_inputs(e) -> bool:
+    """``e`` is built of inputs, numbers, sums, products and rational powers alone (no function, no select)."""
+    return all(n.is_Symbol or n.is_number or n.is_Add or n.is_Mul or (n.is_Pow and n.exp.is_Rational)
+               for n in sp.preorder_traversal(e))
+
+
+QUOTIENT_ROOT = Rule(
+    "quotient-root", "√(1 + x²/y²) and its powers (sin(atan(x/y)) = x/(y·√(1 + x²/y²)), cos(atan(x/y)), their "
+    "derivatives) square the quotient, which overflows (sin(atan(x/y)) NaN or inf at x = 1e308, y = 1e−10, true 1), "
+    "and a derivative such as 1/(y·√S) − x²/(y³·S^(3/2)) cancels terms of size 1/x to y²/x³ (5.8e19 ULP in float64 at "
+    "x = 1e10, y = 1; torch 3.1e9): the output written in v = x/y where |x| ≤ |y| and in w = y/x elsewhere, each "
+    "simplified (x = v·y, x = y/w) to a form whose only sums are c + k·v² (no cancellation: v/(1 + v²)^(1/2), "
+    "sign(w)/(1 + w²)^(1/2), w²·|w|/(y·(1 + w²)^(3/2))), |v|, |w| ≤ 1",
+    apply=_quotient_roots, fired=lambda old, new: new != old)
+_register(QUOTIENT_ROOT)
+__all__ += ["QUOTIENT_ROOT"]
 
 
 # ------------------------------------------------------------------ log-gaussian-tail (issue 16, session 19:
