@@ -4311,6 +4311,46 @@ def _shifted_log_sum(node):
     return sp.Piecewise((widen(node), inside), (node.xreplace({log_node: far}), True))
 
 
+def _square_quotient_of(s):
+    """(the written q = c·d²/V, the scaled-square rule's condition for it, a value of q's sign) where ``s`` is that
+    rule's select {c·d²/V if 2⁻⁶⁰ < |d| < 2⁶⁰; d·(c·(d/V)) otherwise} (d a sum of two inputs, V an input), else
+    None."""
+    if not (isinstance(s, sp.Piecewise) and len(s.args) == 2 and s.args[1].cond == sp.true):
+        return None
+    q, cond = s.args[0]
+    q = q.args[0] if isinstance(q, sp.UnevaluatedExpr) else q
+    c, rest = q.as_coeff_Mul()
+    factors = sp.Mul.make_args(rest)
+    squares = [f for f in factors if f.is_Pow and f.exp == 2 and _rounded_sum(f.base) and len(f.base.args) == 2]
+    over = [f for f in factors if f.is_Pow and f.exp == -1 and f.base.is_Symbol]
+    if len(factors) != 2 or len(squares) != 1 or len(over) != 1:
+        return None
+    if sp.cancel(_ungrouped_math(s.args[1].expr) - q) != 0:
+        return None
+    return q, cond, sp.sign(c) * over[0].base  # the sign of q (d² ≥ 0): c·V's
+
+
+def _shifted_square_quotient(node):
+    """log1p(S) and (1 + S)⁻ⁿ of S = d²/V as the scaled-square rule writes it (:func:`_square_quotient_of`; the
+    Cauchy loss log(1 + (p − t)²/c) and its gradients): 1 + d²/V cancels where V < 0 and d² ≈ −V, and d², its
+    quotient and the sum each round first (∂c 4.5e6 ULP in float64 at d = 1, V = −1 − 1e−9; ∂p 56 at d = −4.89,
+    V = −24.1): the node widened (d a two-sum, d² and the quotient double-word) where the select takes d²/V and
+    q has the sign that cancels (V < 0 for 1 + d²/V), as it was elsewhere; None for any other node."""
+    if isinstance(node, log1p):
+        found = _square_quotient_of(node.args[0])
+        if found is not None:
+            q, cond, sign = found  # log1p(q) loses digits where q < 0 only (1 + q cancels)
+            return sp.Piecewise((widen(log1p(q)), cond & (sign < 0)), (node, True))
+    if node.is_Pow and node.exp.is_Integer and node.exp < 0 and node.base.is_Add and len(node.base.args) == 2:
+        k, s = sorted(node.base.args, key=lambda a: not a.is_number)
+        found = _square_quotient_of(s) if k.is_number and k != 0 else None
+        if found is not None:
+            q, cond, sign = found  # k + q cancels where q/k < 0 only
+            # (overflowing-log1p, after this rule, finds the quotient in the select's last branch)
+            return sp.Piecewise((widen(k + q) ** node.exp, cond & (sp.sign(k) * sign < 0)), (node, True))
+    return None
+
+
 def _rounded_log_argument_node(node):
     """log(p), log1p(p), log(k + p) of a rounded product p → the node widened (p in double-word, the log of it,
     rounded once), and log p as a sum of logs of the factors where p leaves float64's normal range (log1p: above
@@ -4318,6 +4358,9 @@ def _rounded_log_argument_node(node):
     k + log p → widened (:func:`_shifted_log_sum`); None elsewhere."""
     if node.is_Add:
         return _shifted_log_sum(node)
+    shifted = _shifted_square_quotient(node)
+    if shifted is not None:
+        return shifted
     summed = _rounded_sum_log(node)
     if summed is not None:
         return summed
@@ -4380,7 +4423,9 @@ ROUNDED_LOG_ARGUMENT = Rule(
     "y = fl(1/3), z = 0; log(x·(1 − y) + y·(1 − x)) 6.0e15 at x = 1e−300, y = 1; log(x² + y²) 7.2e15 at (0.6, 0.8)); "
     "and a sum k + c·log v of such a log and numbers or inputs widened whole: it cancels where log v ≈ −k/c, and "
     "the log's own ulp is then all of it (1 + log(t/p), the ∂t of t·log(t/p): 4.5e15 ULP at p = e, t = 1; torch "
-    "the same)",
+    "the same); and log1p(d²/V) and 1/(1 + d²/V) of a square of a difference over an input (log(1 + (p − t)²/c), "
+    "whose sum cancels where c < 0 and (p − t)² ≈ −c: ∂c 4.5e6 ULP at p − t = 1, c = −1 − 1e−9) widened where "
+    "the scaled-square rule's select takes d²/V and d²/V < 0",
     apply=_rounded_log_arguments, fired=lambda old, new: new != old)
 _register(ROUNDED_LOG_ARGUMENT)
 __all__ += ["ROUNDED_LOG_ARGUMENT"]
@@ -5122,9 +5167,11 @@ def _overflowing_log1p_node(node):
     if not node.is_Mul:
         return None
     for f in node.args:
-        if not (f.is_Pow and f.exp == -1):
+        # (a select whose last branch is the quotient: rounded-log-argument's {1/(k + X) widened; 1/(k + X)})
+        g = f.args[-1].expr if isinstance(f, sp.Piecewise) and f.args[-1].cond == sp.true else f
+        if not (g.is_Pow and g.exp == -1):
             continue
-        found = _far_of_shifted(f.base)
+        found = _far_of_shifted(g.base)
         if found is None:
             continue
         k, X, _ = found
