@@ -198,31 +198,15 @@ def _right(ours, want) -> bool:
     return ours == want  # ±0 alike; ±inf by sign
 
 
-# where the kernel is NaN at z = ±inf (t ∈ {0, 1}): ∂γ at t = 1, z = +inf and t = 0, z = −inf (true −0: the general
-# branch's CE·log(1 − p_t) is softplus(−z)·softplus(z) = 0·∞). Before session 19 also ∂γ at t = 0, z = +inf and
-# t = 1, z = −inf and ∂t at t = 1, z = −inf (true −inf, −inf, −0, +inf for γ = 0, 1/2, 1, 2): the far branches'
-# 0·∞ and ∞ − ∞, now softplus(±z) times one sum (tests/test_focal19inf.py). Before session 18 also ∂t at t = 1,
-# z = +inf and t = 0, z = −inf for γ > 0 (true ∓0): (1 − p_t)^γ·z was 0·∞ (the mixture-power rule clamps z there)
-_NAN_AT_INFINITY = {("df_dgamma", t, z, g) for t, z, g in _INFINITE if (t == 1.0) == (z > 0)}
-
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_the_limits_at_infinite_z(dtype):
-    """f, ∂t and ∂z at every point, ∂γ where it is not the strict xfail's below: the limit (f = inf or 0, ∂z = ±3/4,
-    ±1/4 or ±0, ∂t = −inf where γ = 0 or t = 0, z = +inf, ∓0 at t = 1, z = +inf and t = 0, z = −inf for γ > 0:
-    NaN before session 18, (1 − p_t)^γ·z = 0·∞; −inf, −inf, −0, +inf at t = 1, z = −inf for γ = 0, 1/2, 1, 2 and
-    ∂γ −0 at t = 0, z = +inf and t = 1, z = −inf: NaN before session 19)."""
-    wrong = [r for r in _at_infinity(dtype) if r[:4] not in _NAN_AT_INFINITY and not _right(r[4], r[5])]
-    assert not wrong, wrong
-
-
-@pytest.mark.xfail(strict=True, reason="measured (NumPy float64 and float32, session 19): NaN at each of "
-                   "_NAN_AT_INFINITY (∂γ at t = 1, z = +inf and t = 0, z = -inf, true -0): the general branch's "
-                   "softplus(-z)·softplus(z) = 0·∞; main also at the far branches' 8 ∂γ and 4 ∂t points")
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_the_limits_at_infinite_z_where_the_terms_are_nan(dtype):
-    rows = [r for r in _at_infinity(dtype) if r[:4] in _NAN_AT_INFINITY]
-    wrong = [r for r in rows if not _right(r[4], r[5])]
+    """f, ∂γ, ∂t and ∂z at every point: the limit (f = inf or 0, ∂z = ±3/4, ±1/4 or ±0, ∂t = −inf where γ = 0 or
+    t = 0, z = +inf, ∓0 at t = 1, z = +inf and t = 0, z = −inf for γ > 0: NaN before session 18, (1 − p_t)^γ·z = 0·∞;
+    −inf, −inf, −0, +inf at t = 1, z = −inf for γ = 0, 1/2, 1, 2 and ∂γ −0 at t = 0, z = +inf and t = 1, z = −inf:
+    NaN before session 19, the far branches' 0·∞ and ∞ − ∞; ∂γ −0 at t = 1, z = +inf and t = 0, z = −inf: NaN before
+    session 20, the general branch's CE·log(1 − p_t) = softplus(−z)·softplus(z) = 0·∞, which the mixture-log rule
+    clamps)."""
+    wrong = [r for r in _at_infinity(dtype) if not _right(r[4], r[5])]
     assert not wrong, wrong
 
 

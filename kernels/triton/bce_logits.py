@@ -327,9 +327,11 @@ def _dw_tanh(x_hi, x_lo):
 
 
 @triton.jit
-def _dw_widened_063f068f73(y, z):
+def _dw_widened_063f068f73_needed(y, z, needed):
     """−y + σ(z), rounded once: in double-word arithmetic (hi + lo, about 106 bits)
-    in a float64 kernel, in float64 in a float32 one; the float64 value where either is not finite."""
+    in a float64 kernel; in a float32 one
+    the float64 body where a bound of its error is within 2⁻³⁰ of it (2⁻⁶ of a float32 ULP),
+    double-word elsewhere (a block where every element is within skips it); the float64 value where either is not finite."""
     y_f64 = y.to(tl.float64)
     z_f64 = z.to(tl.float64)
     plain = _sigmoid(z_f64) - y_f64
@@ -339,15 +341,33 @@ def _dw_widened_063f068f73(y, z):
         # sig_z_minus_y = −y + σ(z)
         sig_z_minus_y_hi, sig_z_minus_y_lo = _dw_add_fp(sig_z_hi, sig_z_lo, (-y_f64))
         result = tl.where((tl.abs(sig_z_minus_y_hi) < float("inf")) & (tl.abs(plain) < float("inf")), sig_z_minus_y_hi, plain)
-    else:
-        result = plain
+    else:  # a float32 kernel: the float64 body, each value beside a bound of its error (doubleword._Bound),
+        # kept where the bound is within 2⁻³⁰ of the value or the select does not take it; double-word elsewhere
+        # sig_z_f64 = σ(z)
+        sig_z_f64 = _sigmoid(z_f64)
+        abs_sig_z_f64 = tl.abs(sig_z_f64)
+        # sig_z_f64_minus_y_f64 = −y + σ(z)
+        sig_z_f64_minus_y_f64 = sig_z_f64 - y_f64
+        abs_sig_z_f64_minus_y_f64 = tl.abs(sig_z_f64_minus_y_f64)
+        sig_z_f64_minus_y_f64_err = 8.881784197001252e-16*abs_sig_z_f64 + 1.1102230246251565e-16*abs_sig_z_f64_minus_y_f64
+        keep = (sig_z_f64_minus_y_f64_err <= 9.313225746154785e-10*abs_sig_z_f64_minus_y_f64) & (abs_sig_z_f64_minus_y_f64 < float("inf"))  # within 2⁻³⁰, finite
+        keep = keep | ~needed
+        result = sig_z_f64_minus_y_f64
+        if tl.max(tl.where(keep, 0, 1)) > 0:  # an element past it: the double word (on every lane of the block, as a GPU computes it)
+            # sig_z = σ(z)
+            sig_z_hi, sig_z_lo = _dw_sigmoid(z_f64, 0.0)
+            # sig_z_minus_y = −y + σ(z)
+            sig_z_minus_y_hi, sig_z_minus_y_lo = _dw_add_fp(sig_z_hi, sig_z_lo, (-y_f64))
+            result = tl.where(keep, sig_z_f64_minus_y_f64, tl.where((tl.abs(sig_z_minus_y_hi) < float("inf")) & (tl.abs(plain) < float("inf")), sig_z_minus_y_hi, plain))
     return result.to(y.dtype)
 
 
 @triton.jit
-def _dw_widened_6fd886a8eb(y, z):
+def _dw_widened_6fd886a8eb_needed(y, z, needed):
     """tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}, rounded once: in double-word arithmetic (hi + lo, about 106 bits)
-    in a float64 kernel, in float64 in a float32 one; the float64 value where either is not finite."""
+    in a float64 kernel; in a float32 one
+    the float64 body where a bound of its error is within 2⁻³⁰ of it (2⁻⁶ of a float32 ULP),
+    double-word elsewhere (a block where every element is within skips it); the float64 value where either is not finite."""
     y_f64 = y.to(tl.float64)
     z_f64 = z.to(tl.float64)
     plain = _tanh(z_f64/2.0)/2.0 + tl.where(tl.abs(z_f64) <= tl.full([], 1.0986122886681098, tl.float64), 0.5 - y_f64, 0.0)
@@ -366,15 +386,55 @@ def _dw_widened_6fd886a8eb(y, z):
         # sum_1 = tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}
         sum_1_hi, sum_1_lo = _dw_add(where_abs_z_le_log_three_hi, where_abs_z_le_log_three_lo, half_times_tanh_half_times_z_hi, half_times_tanh_half_times_z_lo)
         result = tl.where((tl.abs(sum_1_hi) < float("inf")) & (tl.abs(plain) < float("inf")), sum_1_hi, plain)
-    else:
-        result = plain
+    else:  # a float32 kernel: the float64 body, each value beside a bound of its error (doubleword._Bound),
+        # kept where the bound is within 2⁻³⁰ of the value or the select does not take it; double-word elsewhere
+        # neg_y_f64 = −y
+        neg_y_f64 = -y_f64
+        # half_minus_y_f64 = 1/2 − y
+        half_minus_y_f64 = neg_y_f64 + 0.5
+        # where_abs_z_f64_le_log_three = {1/2 − y if |z| ≤ log(3); 0 otherwise}
+        where_abs_z_f64_le_log_three = tl.where(tl.abs(z_f64) <= tl.full([], 1.0986122886681098, tl.float64), half_minus_y_f64, 0.0)
+        abs_where_abs_z_f64_le_log_three = tl.abs(where_abs_z_f64_le_log_three)
+        # half_times_z_f64 = z/2
+        half_times_z_f64 = 0.5*z_f64
+        # tanh_half_times_z_f64 = tanh(z/2)
+        tanh_half_times_z_f64 = _tanh(half_times_z_f64)
+        abs_tanh_half_times_z_f64 = tl.abs(tanh_half_times_z_f64)
+        tanh_half_times_z_f64_err = 6*((abs_tanh_half_times_z_f64.to(tl.int64, bitcast=True) & 0x7FF0000000000000).to(tl.float64, bitcast=True)*2.220446049250313e-16 + tl.full([], 5e-324, tl.float64))
+        # prod_1 = tanh(z/2)/2
+        prod_1 = 0.5*tanh_half_times_z_f64
+        prod_1_err = 0.5*tanh_half_times_z_f64_err
+        # sum_2 = tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}
+        sum_2 = where_abs_z_f64_le_log_three + prod_1
+        abs_sum_2 = tl.abs(sum_2)
+        sum_2_err = 1.1102230246251565e-16*abs_where_abs_z_f64_le_log_three + prod_1_err + 1.1102230246251565e-16*abs_sum_2
+        keep = (sum_2_err <= 9.313225746154785e-10*abs_sum_2) & (abs_sum_2 < float("inf"))  # within 2⁻³⁰, finite
+        keep = keep | ~needed
+        result = sum_2
+        if tl.max(tl.where(keep, 0, 1)) > 0:  # an element past it: the double word (on every lane of the block, as a GPU computes it)
+            # half_minus_y = 1/2 − y
+            half_minus_y_hi, half_minus_y_lo = _dw_two_sum((-y_f64), 0.5)
+            # where_abs_z_le_log_three = {1/2 − y if |z| ≤ log(3); 0 otherwise}
+            where_abs_z_le_log_three_hi = tl.where(tl.abs(z_f64) <= tl.full([], 1.0986122886681098, tl.float64), half_minus_y_hi, 0.0)
+            where_abs_z_le_log_three_lo = tl.where(tl.abs(z_f64) <= tl.full([], 1.0986122886681098, tl.float64), half_minus_y_lo, 0.0)
+            # half_times_z = z/2
+            half_times_z_hi, half_times_z_lo = _dw_two_prod(0.5, z_f64)
+            # tanh_half_times_z = tanh(z/2)
+            tanh_half_times_z_hi, tanh_half_times_z_lo = _dw_tanh(half_times_z_hi, half_times_z_lo)
+            # half_times_tanh_half_times_z = tanh(z/2)/2
+            half_times_tanh_half_times_z_hi, half_times_tanh_half_times_z_lo = _dw_mul_fp(tanh_half_times_z_hi, tanh_half_times_z_lo, 0.5)
+            # sum_1 = tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}
+            sum_1_hi, sum_1_lo = _dw_add(where_abs_z_le_log_three_hi, where_abs_z_le_log_three_lo, half_times_tanh_half_times_z_hi, half_times_tanh_half_times_z_lo)
+            result = tl.where(keep, sum_2, tl.where((tl.abs(sum_1_hi) < float("inf")) & (tl.abs(plain) < float("inf")), sum_1_hi, plain))
     return result.to(y.dtype)
 
 
 @triton.jit
-def _dw_widened_90bcd99b33(y, z):
+def _dw_widened_90bcd99b33_needed(y, z, needed):
     """−σ(−z) + {1 − y if z > log(3); 0 otherwise}, rounded once: in double-word arithmetic (hi + lo, about 106 bits)
-    in a float64 kernel, in float64 in a float32 one; the float64 value where either is not finite."""
+    in a float64 kernel; in a float32 one
+    the float64 body where a bound of its error is within 2⁻³⁰ of it (2⁻⁶ of a float32 ULP),
+    double-word elsewhere (a block where every element is within skips it); the float64 value where either is not finite."""
     y_f64 = y.to(tl.float64)
     z_f64 = z.to(tl.float64)
     plain = tl.where(z_f64 > tl.full([], 1.0986122886681098, tl.float64), 1.0 - y_f64, 0.0) - _sigmoid(-z_f64)
@@ -389,8 +449,38 @@ def _dw_widened_90bcd99b33(y, z):
         # sum_1 = −σ(−z) + {1 − y if z > log(3); 0 otherwise}
         sum_1_hi, sum_1_lo = _dw_add(where_z_gt_log_three_hi, where_z_gt_log_three_lo, (-sig_neg_z_hi), (-sig_neg_z_lo))
         result = tl.where((tl.abs(sum_1_hi) < float("inf")) & (tl.abs(plain) < float("inf")), sum_1_hi, plain)
-    else:
-        result = plain
+    else:  # a float32 kernel: the float64 body, each value beside a bound of its error (doubleword._Bound),
+        # kept where the bound is within 2⁻³⁰ of the value or the select does not take it; double-word elsewhere
+        # neg_y_f64 = −y
+        neg_y_f64 = -y_f64
+        # one_minus_y_f64 = 1 − y
+        one_minus_y_f64 = neg_y_f64 + 1.0
+        # where_z_f64_gt_log_three = {1 − y if z > log(3); 0 otherwise}
+        where_z_f64_gt_log_three = tl.where(z_f64 > tl.full([], 1.0986122886681098, tl.float64), one_minus_y_f64, 0.0)
+        abs_where_z_f64_gt_log_three = tl.abs(where_z_f64_gt_log_three)
+        # neg_z_f64 = −z
+        neg_z_f64 = -z_f64
+        # sig_neg_z_f64 = σ(−z)
+        sig_neg_z_f64 = _sigmoid(neg_z_f64)
+        # sum_1_2 = −σ(−z) + {1 − y if z > log(3); 0 otherwise}
+        sum_1_2 = where_z_f64_gt_log_three - sig_neg_z_f64
+        abs_sig_neg_z_f64 = tl.abs(sig_neg_z_f64)
+        abs_sum_1_2 = tl.abs(sum_1_2)
+        sum_1_2_err = 1.1102230246251565e-16*abs_where_z_f64_gt_log_three + 8.881784197001252e-16*abs_sig_neg_z_f64 + 1.1102230246251565e-16*abs_sum_1_2
+        keep = (sum_1_2_err <= 9.313225746154785e-10*abs_sum_1_2) & (abs_sum_1_2 < float("inf"))  # within 2⁻³⁰, finite
+        keep = keep | ~needed
+        result = sum_1_2
+        if tl.max(tl.where(keep, 0, 1)) > 0:  # an element past it: the double word (on every lane of the block, as a GPU computes it)
+            # one_minus_y = 1 − y
+            one_minus_y_hi, one_minus_y_lo = _dw_two_sum((-y_f64), 1.0)
+            # where_z_gt_log_three = {1 − y if z > log(3); 0 otherwise}
+            where_z_gt_log_three_hi = tl.where(z_f64 > tl.full([], 1.0986122886681098, tl.float64), one_minus_y_hi, 0.0)
+            where_z_gt_log_three_lo = tl.where(z_f64 > tl.full([], 1.0986122886681098, tl.float64), one_minus_y_lo, 0.0)
+            # sig_neg_z = σ(−z)
+            sig_neg_z_hi, sig_neg_z_lo = _dw_sigmoid((-z_f64), 0.0)
+            # sum_1 = −σ(−z) + {1 − y if z > log(3); 0 otherwise}
+            sum_1_hi, sum_1_lo = _dw_add(where_z_gt_log_three_hi, where_z_gt_log_three_lo, (-sig_neg_z_hi), (-sig_neg_z_lo))
+            result = tl.where(keep, sum_1_2, tl.where((tl.abs(sum_1_hi) < float("inf")) & (tl.abs(plain) < float("inf")), sum_1_hi, plain))
     return result.to(y.dtype)
 
 
@@ -466,7 +556,7 @@ def _bce_logits_kernel(z_ptr, y_ptr, C_ptr, dC_dz_ptr, partial_ptr, count_ptr, n
     # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
     C = tl.where(y == 0.0, 0.0, y*_softplus(-z)) + tl.where(y == 1.0, 0.0, (1.0 - y)*_softplus(z))
     # dC_dz = ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
-    dC_dz = tl.where(log_three < -z, _dw_widened_063f068f73(y, z), tl.where(log_three < z, _dw_widened_90bcd99b33(y, z), _dw_widened_6fd886a8eb(y, z)))
+    dC_dz = tl.where(log_three < -z, _dw_widened_063f068f73_needed(y, z, log_three < -z), tl.where(log_three < z, _dw_widened_90bcd99b33_needed(y, z, log_three < z), _dw_widened_6fd886a8eb_needed(y, z, ~(log_three < -z) & ~(log_three < z))))
     if WRITE_VALUE:
         tl.store(C_ptr + offs, _stored(C, C_ptr), mask=mask)
     tl.store(dC_dz_ptr + offs, _stored(dC_dz, dC_dz_ptr), mask=mask)
@@ -494,7 +584,7 @@ def bce_logits(z, y, *, reduction="none"):
     _reduction(reduction)
     n = z.numel()
     f64 = z.dtype == torch.float64
-    block = BLOCK // 2 if f64 else BLOCK
+    block = BLOCK // 2  # every dtype: the widened sums' double words (float32: where float64 is not enough) at the entries a thread of float64
     blocks = triton.cdiv(n, block)
     reduce = reduction != "none"
     C = torch.empty((), dtype=z.dtype, device=z.device) if reduce else torch.empty_like(z)
@@ -504,10 +594,10 @@ def bce_logits(z, y, *, reduction="none"):
         count = torch.zeros(1, dtype=torch.int32, device=z.device)
     else:
         partial = count = z  # not read
-    # float64: the widened sums in double-word arithmetic, whose products need a·b + c rounded twice
+    # the widened sums in double-word arithmetic (float32: where float64 is not enough), whose products need a·b + c rounded twice
     if n:
         _bce_logits_kernel[(blocks,)](z, y, C, dC_dz, partial, count, n, n if reduction == "mean" else 1,
-            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, BLOCK=block, num_warps=WARPS, enable_fp_fusion=not f64)
+            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, BLOCK=block, num_warps=WARPS, enable_fp_fusion=False)
     elif reduce:  # nothing to add up: the sum is 0, the mean undefined
         C.fill_(0.0 if reduction == "sum" else float("nan"))
     return C, dC_dz

@@ -265,7 +265,9 @@ def _dw_sigmoid(x_hi, x_lo):
 @triton.jit
 def _dw_widened_f1e5d05dde(y, z):
     """y − σ(z), rounded once: in double-word arithmetic (hi + lo, about 106 bits)
-    in a float64 kernel, in float64 in a float32 one; the float64 value where either is not finite."""
+    in a float64 kernel; in a float32 one
+    the float64 body where a bound of its error is within 2⁻³⁰ of it (2⁻⁶ of a float32 ULP),
+    double-word elsewhere (a block where every element is within skips it); the float64 value where either is not finite."""
     y_f64 = y.to(tl.float64)
     z_f64 = z.to(tl.float64)
     plain = y_f64 - _sigmoid(z_f64)
@@ -275,8 +277,23 @@ def _dw_widened_f1e5d05dde(y, z):
         # y_minus_sig_z = y − σ(z)
         y_minus_sig_z_hi, y_minus_sig_z_lo = _dw_add_fp((-sig_z_hi), (-sig_z_lo), y_f64)
         result = tl.where((tl.abs(y_minus_sig_z_hi) < float("inf")) & (tl.abs(plain) < float("inf")), y_minus_sig_z_hi, plain)
-    else:
-        result = plain
+    else:  # a float32 kernel: the float64 body, each value beside a bound of its error (doubleword._Bound),
+        # kept where the bound is within 2⁻³⁰ of the value; double-word elsewhere
+        # sig_z_f64 = σ(z)
+        sig_z_f64 = _sigmoid(z_f64)
+        # y_f64_minus_sig_z_f64 = y − σ(z)
+        y_f64_minus_sig_z_f64 = y_f64 - sig_z_f64
+        abs_sig_z_f64 = tl.abs(sig_z_f64)
+        abs_y_f64_minus_sig_z_f64 = tl.abs(y_f64_minus_sig_z_f64)
+        y_f64_minus_sig_z_f64_err = 8.881784197001252e-16*abs_sig_z_f64 + 1.1102230246251565e-16*abs_y_f64_minus_sig_z_f64
+        keep = (y_f64_minus_sig_z_f64_err <= 9.313225746154785e-10*abs_y_f64_minus_sig_z_f64) & (abs_y_f64_minus_sig_z_f64 < float("inf"))  # within 2⁻³⁰, finite
+        result = y_f64_minus_sig_z_f64
+        if tl.max(tl.where(keep, 0, 1)) > 0:  # an element past it: the double word (on every lane of the block, as a GPU computes it)
+            # sig_z = σ(z)
+            sig_z_hi, sig_z_lo = _dw_sigmoid(z_f64, 0.0)
+            # y_minus_sig_z = y − σ(z)
+            y_minus_sig_z_hi, y_minus_sig_z_lo = _dw_add_fp((-sig_z_hi), (-sig_z_lo), y_f64)
+            result = tl.where(keep, y_f64_minus_sig_z_f64, tl.where((tl.abs(y_minus_sig_z_hi) < float("inf")) & (tl.abs(plain) < float("inf")), y_minus_sig_z_hi, plain))
     return result.to(y.dtype)
 
 
@@ -386,7 +403,7 @@ def sigmoid_mse(z, y, *, reduction="none"):
     _reduction(reduction)
     n = z.numel()
     f64 = z.dtype == torch.float64
-    block = BLOCK // 2 if f64 else BLOCK
+    block = BLOCK // 2  # every dtype: the widened sums' double words (float32: where float64 is not enough) at the entries a thread of float64
     blocks = triton.cdiv(n, block)
     reduce = reduction != "none"
     L = torch.empty((), dtype=z.dtype, device=z.device) if reduce else torch.empty_like(z)
@@ -396,10 +413,10 @@ def sigmoid_mse(z, y, *, reduction="none"):
         count = torch.zeros(1, dtype=torch.int32, device=z.device)
     else:
         partial = count = z  # not read
-    # float64: the widened sums in double-word arithmetic, whose products need a·b + c rounded twice
+    # the widened sums in double-word arithmetic (float32: where float64 is not enough), whose products need a·b + c rounded twice
     if n:
         _sigmoid_mse_kernel[(blocks,)](z, y, L, dL_dz, partial, count, n, n if reduction == "mean" else 1,
-            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, BLOCK=block, num_warps=WARPS, enable_fp_fusion=not f64)
+            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, BLOCK=block, num_warps=WARPS, enable_fp_fusion=False)
     elif reduce:  # nothing to add up: the sum is 0, the mean undefined
         L.fill_(0.0 if reduction == "sum" else float("nan"))
     return L, dL_dz

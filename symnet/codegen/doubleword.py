@@ -2,7 +2,7 @@
 
 A float32 kernel computes a widened sum (:class:`~symnet.codegen.rewrite.WidenedBase`: e^x − t·x,
 log t + 1 − x, σ(z) − t, where a rounded function cancels against another input) in float64 and
-rounds once. A float64 kernel has no wider type, so it computes the sum in *double-word*
+rounds once (in double words where float64 is not enough: below). A float64 kernel has no wider type, so it computes the sum in *double-word*
 arithmetic: each value an unevaluated sum hi + lo of two float64 (about 106 bits), rounded once at
 the end. The primitives follow Dekker (1971), Knuth's TwoSum and Joldes, Muller & Popescu (2017,
 "Tight and rigorous error bounds for basic building blocks of double-word arithmetic"); exp
@@ -40,7 +40,19 @@ value that is not finite) are gathered, computed in double-word and scattered ba
 the kernel's select takes the sum (``needed``: a select computes every piece on every element). A
 body whose bound can never be that small (:func:`_least_bound`: focal's products of σ, softplus and
 sums) gets no bound: double-word wherever needed. The Triton function keeps the double-word
-everywhere: a GPU computes a masked-off lane anyway.
+everywhere in a float64 kernel: a GPU computes a masked-off lane anyway. A float32 kernel (NumPy's and, since
+session 20, Triton's) keeps the float64 body where its bound is within 2⁻³⁰ of it (2⁻⁶ of a float32 ULP) and
+takes the double word elsewhere; Triton's bound is the same running bound over its own lowerings' errors
+(_TRITON_ULPS), and a block computes the double word only where one of its elements needs it (a dynamic branch
+on the block: y − tanh x at x = 21, y = 1 in float32 was 1.1e7 ULP in Triton, where 1 − tanh 21 rounds to 0 in
+float64; tests/test_tritonsum20.py).
+
+Less double-word work where it runs (NumPy, task h-cost20; benchmarks/results/bound-cost-2026-12-03.md): σ(±v) and
+softplus(±v) of one body share one e^−|v| (:func:`_shared_exp_bases`); a select of e^a pieces takes one e^x of the
+selected argument (:func:`_exp_argument`); sin and cos take one series per element (``_dw_sin_shifted``); a
+first-order log of a rounded sum skips its bound in a block where it would keep too few (:func:`_log_of_rounded_sum`).
+The first two give the same bits as before; the sin/cos series is as exact (2⁻¹⁰⁵ measured), and the log takes double
+words where it kept the float64 value (as exact or more).
 
 A whole kernel in double words (:func:`double_word_block`): a float64 kernel with a compensated sum (a written
 softmax or log-softmax) computes every output again from its inputs with one emitter, so that the 24 terms
@@ -59,6 +71,7 @@ import functools
 import hashlib
 import keyword
 import math
+import re
 from typing import NamedTuple
 
 import sympy as sp
@@ -344,6 +357,29 @@ def _dw_softplus(x_hi, x_lo):
     neg = x_hi < 0.0
     e_hi, e_lo = _dw_exp(M.where(neg, x_hi, -x_hi), M.where(neg, x_lo, -x_lo))
     l_hi, l_lo = _dw_log1p(e_hi, e_lo)
+    return _dw_add(l_hi, l_lo, M.where(neg, 0.0, x_hi), M.where(neg, 0.0, x_lo))
+''',
+    # σ(±v) and softplus(±v) of one body from one E = e^−|v| (and one log1p(E)): the same operations as _dw_sigmoid
+    # and _dw_softplus, E computed once (NumPy's widened functions, _Emitter.shared_exp: focal's ∂t and ∂z take
+    # σ(z), σ(−z), softplus(z) and softplus(−z), four double-word e^x of one value where one does; task h-cost20)
+    "_dw_exp_negabs": '''\
+def _dw_exp_negabs(x_hi, x_lo):
+    """e^−|x| of a double-word (≤ 1: never overflows), as _dw_sigmoid and _dw_softplus take it."""
+    neg = x_hi < 0.0
+    return _dw_exp(M.where(neg, x_hi, -x_hi), M.where(neg, x_lo, -x_lo))
+''',
+    "_dw_sigmoid_e": '''\
+def _dw_sigmoid_e(x_hi, x_lo, e_hi, e_lo):
+    """σ(x) from E = e^−|x| (_dw_exp_negabs): 1/(1 + E) for x ≥ 0, E/(1 + E) below (_dw_sigmoid's steps)."""
+    neg = x_hi < 0.0
+    d_hi, d_lo = _dw_add_fp(e_hi, e_lo, 1.0)
+    r_hi, r_lo = _dw_div(M.where(neg, e_hi, 1.0), M.where(neg, e_lo, 0.0), d_hi, d_lo)
+    return r_hi, r_lo
+''',
+    "_dw_softplus_l": '''\
+def _dw_softplus_l(x_hi, x_lo, l_hi, l_lo):
+    """softplus(x) = max(x, 0) + L from L = log1p(e^−|x|) (_dw_softplus's steps)."""
+    neg = x_hi < 0.0
     return _dw_add(l_hi, l_lo, M.where(neg, 0.0, x_hi), M.where(neg, 0.0, x_lo))
 ''',
     "_dw_tanh": '''\
@@ -1036,6 +1072,9 @@ PRIMITIVE_NEEDS = {
     "_dw_log": ("_dw_add_fp", "_dw_log_step", "_dw_two_prod_bounded", "_dw_add"),
     "_dw_sigmoid": ("_dw_exp", "_dw_add_fp", "_dw_div"),
     "_dw_softplus": ("_dw_exp", "_dw_log1p", "_dw_add"),
+    "_dw_exp_negabs": ("_dw_exp",),
+    "_dw_sigmoid_e": ("_dw_add_fp", "_dw_div"),
+    "_dw_softplus_l": ("_dw_add",),
     "_dw_tanh": ("_dw_expm1", "_dw_add_fp", "_dw_div", "_dw_fast_two_sum"),
     "_tw_mul": ("_dw_two_prod", "_dw_two_sum", "_dw_fast_two_sum"),
     "_tw_square": ("_dw_two_prod", "_dw_two_sum", "_dw_fast_two_sum"),
@@ -1055,7 +1094,8 @@ PRIMITIVE_NEEDS = {
 ORDER = ["_dw_two_sum", "_dw_fast_two_sum", "_dw_split", "_dw_split_bounded", "_dw_two_prod",
          "_dw_two_prod_bounded", "_dw_add", "_dw_add_fp", "_dw_mul", "_dw_mul_fp", "_dw_mul_bounded",
          "_dw_twice_plus_square", "_dw_div", "_dw_sqrt", "_dw_scale", "_dw_exp_reduced", "_dw_exp", "_dw_expm1",
-         "_dw_log_step", "_dw_log1p", "_dw_log", "_dw_sigmoid", "_dw_softplus", "_dw_tanh"]
+         "_dw_log_step", "_dw_log1p", "_dw_log", "_dw_sigmoid", "_dw_softplus", "_dw_exp_negabs", "_dw_sigmoid_e",
+         "_dw_softplus_l", "_dw_tanh"]
 ORDER += ["_dw_exp_first", "_dw_sigmoid_first", "_dw_nexpsq_first", "_dw_nexpsq2_first"]  # the rounded-argument rule's last step (above)
 ORDER += ["_dw_softplus_first"]  # the rounded-softplus-argument rule's (above)
 ORDER += ["_dw_log_first", "_dw_log1p_first"]  # the rounded-log-argument rule's of a rounded sum (above)
@@ -1155,7 +1195,81 @@ PRIMITIVE_NEEDS.update({
     "_dw_sincos_reduced": ("_dw_two_sum", "_dw_add_fp", "_dw_add", "_dw_two_prod", "_dw_mul"),
     "_dw_sin": ("_dw_sincos_reduced",), "_dw_cos": ("_dw_sincos_reduced",),
 })
-ORDER += ["_dw_sincos_reduced", "_dw_sin", "_dw_cos"]  # sin and cos (above)
+
+
+def _one_series_text() -> str:
+    """The lines of the one series P(z) that sin(r + j·π/2) needs, by Horner with each coefficient picked per element
+    (``cosine``: j odd, the cosine's 1/(2n)!, else the sine's 1/(2n + 1)!): the float64 tail from z_hi, then the
+    double-word terms; p_hi/p_lo hold it. The sine takes the cosine's term count (one term more than its own: below
+    2⁻¹¹⁰ either way).
+
+    Each double-word step p → c + p·z in one piece, some 24 operations where _dw_mul_bounded and _dw_add take 44:
+    z_hi split once (zh + zl), p·z as t + e unnormalised (Dekker's product, e its error and the lo parts' cross terms),
+    then c + t by Fast2Sum, exact because |t| < |c|/16 (z ≤ (π/4)² and the coefficients' ratios 1/((2n + 1)(2n + 2))
+    or less: no cancellation either), e and c's lo part added to its error, and one Fast2Sum to normalise: about 3u²
+    of c + p·z a step, as _dw_add's."""
+    def pick(n, part):
+        sign = "N" if n % 2 else ""
+        return f"M.where(cosine, {sign}INVF{2 * n}_{part}, {sign}INVF{2 * n + 1}_{part})"
+    lines = [f"    p_hi = {pick(_COS_TERMS, 'HI')}"]
+    for n in range(_COS_TERMS - 1, _COS_DW_TERMS, -1):
+        lines.append(f"    p_hi = p_hi * z_hi + {pick(n, 'HI')}")
+    lines += ["    p_lo = 0.0 * z_hi", "    zc = SPLITTER * z_hi", "    zh = zc - (zc - z_hi)", "    zl = z_hi - zh"]
+    for n in range(_COS_DW_TERMS, 0, -1):
+        lines += ["    t = p_hi * z_hi",
+                  "    pc = SPLITTER * p_hi",
+                  "    ph = pc - (pc - p_hi)",
+                  "    pl = p_hi - ph",
+                  "    e = (((ph * zh - t) + ph * zl + pl * zh) + pl * zl) + (p_hi * z_lo + p_lo * z_hi)",
+                  f"    c_hi = {pick(n, 'HI')}",
+                  "    s = c_hi + t",
+                  f"    e = (t - (s - c_hi)) + ({pick(n, 'LO')} + e)",
+                  "    p_hi = s + e",
+                  "    p_lo = e - (p_hi - s)"]
+    return "\n".join(lines) + "\n"
+
+
+# NumPy: sin x and cos x by one series per element, not both (_dw_sincos_reduced's two, of which _dw_sin and _dw_cos
+# keep one): y + sin(x)'s float64 kernel spent most of its time there (task h-cost20). Triton keeps the two series (a
+# GPU lane computes both branches of a select anyway; one series with selected coefficients is not cheaper there).
+PRIMITIVES["_dw_sin_shifted"] = '''\
+def _dw_sin_shifted(x_hi, x_lo, q):
+    """sin(x + q·π/2) of a double-word x, q = 0 (sin x) or 1 (cos x), |x| ≤ SIN_LIMIT (NaN beyond): x = k·π/2 + r,
+    |r| ≤ π/4 as _dw_sincos_reduced, j = (k + q) mod 4, and ±sin r (j even) or ±cos r (j odd) by one series in
+    z = r², its coefficients picked per element: sin r = r + r·z·P(z), cos r = 1 + 1·z·P(z)."""
+    inside = M.abs(x_hi) <= SIN_LIMIT
+    x = M.where(inside, x_hi, 0.0)
+    k = M.floor(x * TWO_OVER_PI + 0.5)
+    j = (k + q) - 4.0 * M.floor((k + q) * 0.25)
+    r_hi, r_lo = _dw_two_sum(x - k * PIO2_A, M.where(inside, x_lo, 0.0))
+    r_hi, r_lo = _dw_add_fp(r_hi, r_lo, -k * PIO2_B)
+    r_hi, r_lo = _dw_add_fp(r_hi, r_lo, -k * PIO2_C)
+    d_hi, d_lo = _dw_two_prod(k, PIO2_D)
+    r_hi, r_lo = _dw_add(r_hi, r_lo, -d_hi, -(d_lo + k * PIO2_E))
+    z_hi, z_lo = _dw_mul_bounded(r_hi, r_lo, r_hi, r_lo)
+    cosine = (j == 1.0) | (j == 3.0)  # (below 1 in magnitude: products without the splitting's guard)
+''' + _one_series_text() + '''\
+    p_hi, p_lo = _dw_mul_bounded(p_hi, p_lo, z_hi, z_lo)
+    m_hi = M.where(cosine, 1.0, r_hi)
+    m_lo = M.where(cosine, 0.0, r_lo)
+    p_hi, p_lo = _dw_mul_bounded(p_hi, p_lo, m_hi, m_lo)
+    v_hi, v_lo = _dw_add(m_hi, m_lo, p_hi, p_lo)
+    sign = M.where(inside, M.where(j >= 2.0, -1.0, 1.0), float("nan"))
+    return sign * v_hi, sign * v_lo
+'''
+PRIMITIVE_NEEDS["_dw_sin_shifted"] = ("_dw_two_sum", "_dw_add_fp", "_dw_add", "_dw_two_prod", "_dw_mul_bounded")
+_NUMPY_SIN = '''\
+def _dw_sin(x_hi, x_lo):
+    """sin x of a double-word, |x| ≤ SIN_LIMIT (NaN beyond): _dw_sin_shifted with q = 0."""
+    return _dw_sin_shifted(x_hi, x_lo, 0.0)
+'''
+_NUMPY_COS = '''\
+def _dw_cos(x_hi, x_lo):
+    """cos x of a double-word, |x| ≤ SIN_LIMIT (NaN beyond): sin(x + π/2), _dw_sin_shifted with q = 1."""
+    return _dw_sin_shifted(x_hi, x_lo, 1.0)
+'''
+_NUMPY_NEEDS.update({"_dw_sin": ("_dw_sin_shifted",), "_dw_cos": ("_dw_sin_shifted",)})
+ORDER += ["_dw_sincos_reduced", "_dw_sin_shifted", "_dw_sin", "_dw_cos"]  # sin and cos (above)
 
 
 
@@ -1181,7 +1295,7 @@ def primitive_text(name: str, backend: str) -> str:
             return _exp_table_text() + "\n\n" + _NUMPY_EXP_TABLE
         return "@triton.jit\n" + _TRITON_EXP_TABLE
     numpy_only = {"_dw_split": _NUMPY_SPLIT, "_dw_two_prod": _NUMPY_TWO_PROD, "_dw_log1p": _NUMPY_LOG1P,
-                  "_dw_pow_first": NUMPY_POW_FIRST}
+                  "_dw_pow_first": NUMPY_POW_FIRST, "_dw_sin": _NUMPY_SIN, "_dw_cos": _NUMPY_COS}
     body = numpy_only[name] if name in numpy_only and backend == "numpy" else PRIMITIVES[name]
     if name == "_dw_log" and backend == "numpy":  # table-driven (above), its tables before it
         body = _log_table_text() + "\n\n" + _NUMPY_LOG
@@ -1278,6 +1392,9 @@ class _Emitter:
         for s, n in leaves.items():
             self.values[s] = _Value(n)
         self.count = 0
+        # v → its E = e^−|v| (and log1p(E)), for the v whose σ(±v), softplus(±v) the body takes twice or more
+        # (set by widened_function, NumPy only: _shared_exp_bases)
+        self.shared_exp: dict = {}
 
     def _name(self, e) -> str:
         word = _math_name(e, {k: v.name for k, v in self.known.items()})
@@ -1399,8 +1516,28 @@ class _Emitter:
 
     def _function(self, e, name, arg) -> _Value:
         a = self.value(arg)
+        base = -arg if arg.could_extract_minus_sign() else arg
+        if name in ("sigmoid", "softplus") and base in self.shared_exp:
+            return self._shared(e, name, a, base)
         helper = self.FUNCTIONS[name]
         return self._emit(e, f"{helper}({a.hi}, {self._lo(a)})", (helper,))
+
+    def _shared(self, e, name, a: _Value, base) -> _Value:
+        """σ(±v) or softplus(±v) from the body's one E = e^−|v| (and one log1p(E) for softplus): the operations of
+        _dw_sigmoid and _dw_softplus, so the same bits (e^−|−v| is e^−|v|), with E computed once."""
+        shared = self.shared_exp[base]
+        if "exp" not in shared:
+            b = self.value(base)
+            shared["exp"] = self._emit(sp.exp(-sp.Abs(base)), f"_dw_exp_negabs({b.hi}, {self._lo(b)})",
+                                       ("_dw_exp_negabs",))
+        exp = shared["exp"]
+        if name == "sigmoid":
+            return self._emit(e, f"_dw_sigmoid_e({a.hi}, {self._lo(a)}, {exp.hi}, {exp.lo})", ("_dw_sigmoid_e",))
+        if "log1p" not in shared:
+            shared["log1p"] = self._emit(log1p(sp.exp(-sp.Abs(base))), f"_dw_log1p({exp.hi}, {exp.lo})",
+                                         ("_dw_log1p",))
+        log = shared["log1p"]
+        return self._emit(e, f"_dw_softplus_l({a.hi}, {self._lo(a)}, {log.hi}, {log.lo})", ("_dw_softplus_l",))
 
     def _exp_shift(self, e) -> _Value:
         """exp_shift(x, m): e^(x − m) with x − m exact as a double-word (TwoSum), 1 where x = m."""
@@ -1480,6 +1617,14 @@ class _Emitter:
         expr, cond = pieces[-1]
         if cond != sp.true:
             return self._plain(e)
+        arguments = [_exp_argument(p.expr) for p in pieces] if self.backend == "numpy" else [None]
+        if all(a is not None for a in arguments):
+            # {e^a₁ if c₁; …; e^a_k otherwise} as e^{a₁ if c₁; …; a_k otherwise}: one double-word e^x of the selected
+            # argument, the same bits (the select picks the same double word, _dw_exp takes it), where each piece
+            # took one on every element (focal's p_t^γ: e^(−γ·softplus(−z)) at t = 0, e^(−γ·softplus(z)) at t = 1,
+            # e^(γ·log p_t) elsewhere; task h-cost20). NumPy only: Triton's kernels keep their text.
+            return self._function(e, "exp", sp.Piecewise(*[(a, p.cond) for a, p in zip(arguments, pieces)],
+                                                         evaluate=False))
         acc = self.value(expr)
         for k in range(len(pieces) - 2, -1, -1):  # innermost select first: {a_k if c_k; … ; last otherwise}
             expr, cond = pieces[k]
@@ -1736,6 +1881,39 @@ _COMPOSITE_U = {"sigmoid": 4, "softplus": 5}
 # documented within 4 ULP) on AVX-512 machines
 _POW_ULPS = 4
 
+# the same for the Triton float64 lowerings (registry.py, triton/printer.py), which a float32 Triton kernel's bound
+# describes: tl.exp, tl.log, tl.sin, tl.cos, tl.erf are libdevice's on a GPU (CUDA's table: 1, 1, 2, 2, 2 ULP) and NumPy's
+# under TRITON_INTERPRET=1; the helpers built of them measured under the interpreter against mpmath (session 20, 3,000
+# points each, /tmp/ts20/lowerings.py): Kahan's _expm1 2 ULP (3.0u relative), Goldberg's _log1p 2 (3.1u), _tanh 3
+# (3.8u), _softplus 3.5u, _sigmoid 3.2u; each taken at about twice that for libdevice's exp and log on a GPU. A float32
+# kernel keeps the float64 body where the bound is within 2⁻³⁰ of it, 2⁻⁶ of a float32 ULP: a bound low by 2× still
+# leaves the kept value within 0.52 float32 ULP
+_TRITON_ULPS = {"exp": 2, "nexp": 2, "expm1": 4, "log": 2, "log1p": 4, "tanh": 6, "erf": 4, "sin": 4, "cos": 4}
+_TRITON_COMPOSITE_U = {"sigmoid": 8, "softplus": 8}
+# Triton's b^γ is e^(γ·log b) (triton/printer.py): exp's own error and |γ·log b| times the product's and log's
+# roundings (3u), relative
+_TRITON_POW_LOG_U = 4
+_TRITON_KEEP = 2.0 ** -30  # a float32 Triton kernel keeps the float64 body within 2⁻³⁰ of it (NumPy's ``within``)
+# the bound's text in NumPy → in Triton (the float64 body's own text comes from the Triton printer already)
+_TRITON_BOUND_TEXT = (("np.abs(", "tl.abs("), ("np.where(", "tl.where("), ("np.sqrt(", "tl.sqrt("),
+                      ("np.log(", "tl.log("), ("np.expm1(", "_expm1("), ("np.inf", 'float("inf")'))
+# a float literal not inside tl.full([], …): Triton makes it float32, so one float32 cannot hold becomes tl.full
+_FLOAT_LITERAL = re.compile(r"(?<![\w.])(?<!\[\], )(\d+\.\d*(?:e[-+]?\d+)?|\d+e[-+]?\d+)(?![\w.])")
+
+
+def _triton_bound_line(line: str) -> str:
+    """A statement of the bound (:class:`_Bound`) in Triton: NumPy's functions by the table, each float literal
+    float32 cannot hold as a float64 tl.full. Raises where NumPy text is left (a new bound rule without its Triton
+    text must fail here, not in Triton's compiler)."""
+    if line.lstrip().startswith("#"):
+        return line
+    for numpy_text, triton_text in _TRITON_BOUND_TEXT:
+        line = line.replace(numpy_text, triton_text)
+    line = _FLOAT_LITERAL.sub(lambda m: _constant(float(m.group(1)), "triton"), line)
+    if "np." in line:
+        raise ValueError(f"the Triton bound has NumPy text left: {line}")
+    return line
+
 
 class _Unbounded(Exception):
     """A node the bound does not cover (erf, a fractional power): the body is double-word everywhere."""
@@ -1776,10 +1954,22 @@ class _Bound(_Emitter):
     it is double-word. 3u rather than 2u: a libm result's ulp and the sum's rounding alone are up to
     2u + u of a sum that does not cancel, which 2u would send to the double-word."""
 
-    def __init__(self, plain, leaves: dict, taken: set):
+    def __init__(self, plain, leaves: dict, taken: set, backend: str = "numpy"):
         super().__init__("numpy", plain, leaves, leaves, taken)
         self.values = {s: (n, None, 0.0) for s, n in leaves.items()}
         self.magnitudes: dict = {}
+        # Triton (a float32 kernel's bound): the lowerings' own errors of the Triton printer, the text translated at
+        # the end (_triton_bound_line); max/min, b^γ and the ulp written here
+        self.triton = backend == "triton"
+        self.ulps = _TRITON_ULPS if self.triton else _LIBM_ULPS
+        self.composite = _TRITON_COMPOSITE_U if self.triton else _COMPOSITE_U
+
+    def _extreme(self, pick: str, a: str, b: str) -> str:
+        """max or min (``pick`` np.maximum or np.minimum) of a and b, NaN where either is (as np.maximum and the
+        Triton printer's MAXIMUM)."""
+        if not self.triton:
+            return f"{pick}({a}, {b})"
+        return f"tl.{pick[3:]}({a}, {b}, propagate_nan=tl.PropagateNan.ALL)"
 
     def _abs(self, v: str) -> str:
         """|v|, computed once a value."""
@@ -1954,7 +2144,8 @@ class _Bound(_Emitter):
         self.known[target] = sp.Symbol(name)
         total_n, total_d, abs_q = self._total(n, en, rn) or "0.0", self._total(dv, ed, rd), self._abs(name)
         self.taken.add(f"{name}_err")
-        self.lines.append(f"{name}_err = ({total_n} + {abs_q}*({total_d}))/np.maximum({self._abs(dv)} - ({total_d}), 0.0)")
+        self.lines.append(f"{name}_err = ({total_n} + {abs_q}*({total_d}))/"
+                          f"{self._extreme('np.maximum', f'{self._abs(dv)} - ({total_d})', '0.0')}")
         return name, f"{name}_err", 1.0
 
     def _times(self, partial, f, acc):
@@ -1993,8 +2184,8 @@ class _Bound(_Emitter):
         else:
             name, _, _ = self._assign(root, f"np.sqrt({a})", None, 1.0)
             self.taken.add(f"{name}_err")
-            self.lines.append(f"{name}_err = ({self._total(a, ea, ra)})/(np.sqrt(np.maximum({a} - "
-                              f"({self._total(a, ea, ra)}), 0.0)) + {name})")
+            room = self._extreme("np.maximum", f"{a} - ({self._total(a, ea, ra)})", "0.0")
+            self.lines.append(f"{name}_err = ({self._total(a, ea, ra)})/(np.sqrt({room}) + {name})")
             r = (name, f"{name}_err", 1.0)
         self.values[root] = r
         if e.exp == sp.S.Half:
@@ -2008,7 +2199,7 @@ class _Bound(_Emitter):
         self.known[e] = sp.Symbol(name)
         total, abs_q = self._total(s, es, rs), self._abs(name)
         self.taken.add(f"{name}_err")
-        self.lines.append(f"{name}_err = {abs_q}*({total})/np.maximum({self._abs(s)} - ({total}), 0.0)")
+        self.lines.append(f"{name}_err = {abs_q}*({total})/{self._extreme('np.maximum', f'{self._abs(s)} - ({total})', '0.0')}")
         return name, f"{name}_err", 1.0
 
     def _bound_power(self, e):
@@ -2019,16 +2210,19 @@ class _Bound(_Emitter):
         g, eg, rg = self.value(e.exp)
         name = self._name(e)
         self.lines.append(self._comment(name, e))
-        self.lines.append(f"{name} = np.power({b}, {g})")
+        # (Triton's b^γ is the printer's e^(γ·log b): its own error grows with |γ·log b|)
+        self.lines.append(f"{name} = tl.exp({g} * tl.log({b}))" if self.triton else f"{name} = np.power({b}, {g})")
         self.known[e] = sp.Symbol(name)
         total_b, total_g = self._total(b, eb, rb), self._total(g, eg, rg)
         parts = []
         if total_b is not None:
-            log_b = f"({total_b})/np.maximum({self._abs(b)} - ({total_b}), 0.0)"
+            log_b = f"({total_b})/{self._extreme('np.maximum', f'{self._abs(b)} - ({total_b})', '0.0')}"
             parts.append(f"{self._abs(g)}*{log_b}")
         if total_g is not None:
             parts.append(f"({total_g})*(np.abs(np.log({b})) + {log_b if total_b is not None else '0.0'})")
         own = f"{_POW_ULPS}*{self._ulp(name, False)}"
+        if self.triton:
+            own += f" + {_TRITON_POW_LOG_U * _U!r}*{self._abs(name)}*np.abs({g}*np.log({b}))"
         error = own if not parts else f"{self._abs(name)}*np.expm1({' + '.join(parts)}) + {own}"
         self.taken.add(f"{name}_err")
         self.lines.append(f"{name}_err = {error}")
@@ -2041,7 +2235,7 @@ class _Bound(_Emitter):
         signed = any(a.is_number and (a > 0 if isinstance(e, sp.Max) else a < 0) for a in args)
         if len(args) == 2 and signed and all(err is None for _, err, _ in values):
             # the value is the constant's sign whichever is taken: relative, ρ = max ρ_i
-            return self._assign(e, f"{pick}({values[0][0]}, {values[1][0]})", None, max(r for _, _, r in values))
+            return self._assign(e, self._extreme(pick, values[0][0], values[1][0]), None, max(r for _, _, r in values))
         return self._bound_extremum_fold(e, pick, args)
 
     def _bound_extremum_fold(self, e, pick, args):
@@ -2056,14 +2250,17 @@ class _Bound(_Emitter):
             elif _is_number(first) and _is_number(second):
                 both = repr(max(float(first), float(second)))
             else:
-                both = f"np.maximum({first}, {second})"
-            acc, err, rho = self._assign(partial, f"{pick}({acc}, {b})", both, 0.0)
+                both = self._extreme("np.maximum", first, second)
+            acc, err, rho = self._assign(partial, self._extreme(pick, acc, b), both, 0.0)
         return acc, err, rho
 
     def _ulp(self, v: str, positive: bool) -> str:
         """An ulp of |v|: its exponent bits times 2⁻⁵², 2⁻¹⁰⁷⁴ added for subnormals; inf for inf and NaN
         (a third of np.spacing's time)."""
         magnitude = v if positive else self._abs(v)
+        if self.triton:
+            return (f"(({magnitude}.to(tl.int64, bitcast=True) & 0x7FF0000000000000).to(tl.float64, bitcast=True)"
+                    f"*{2.0 ** -52!r} + 5e-324)")
         return (f"(np.bitwise_and({magnitude}.view(np.int64), 0x7FF0000000000000).view(np.float64)"
                 f"*{2.0 ** -52!r} + 5e-324)")
 
@@ -2076,11 +2273,11 @@ class _Bound(_Emitter):
         self.lines.append(f"{name} = {v}")
         self.known[e] = sp.Symbol(name)
         own, rho = None, 0.0
-        if kind in _LIBM_ULPS:
+        if kind in self.ulps:
             ulp = self._ulp(name, kind in ("exp", "nexp"))
-            own = ulp if _LIBM_ULPS[kind] == 1 else f"{_LIBM_ULPS[kind]}*{ulp}"
+            own = ulp if self.ulps[kind] == 1 else f"{self.ulps[kind]}*{ulp}"
         else:
-            rho = float(_COMPOSITE_U[kind])  # σ and softplus: relative to their (positive) value
+            rho = float(self.composite[kind])  # σ and softplus: relative to their (positive) value
         carried = None
         if kind == "log" and ea is None and ra > 0:  # |log(a(1 + δ)) − log a| ≤ ρ_a·u/(1 − ρ_a·u)
             carried = repr(ra * _U / (1 - ra * _U) * _SAFETY)
@@ -2088,8 +2285,8 @@ class _Bound(_Emitter):
             total = self._total(a, ea, ra)
             carried = {"exp": f"{name}*np.expm1({total})", "nexp": f"{name}*np.expm1({total})",
                        "expm1": f"({name} + 1)*np.expm1({total})", "sigmoid": f"{name}*np.expm1({total})",
-                       "log": f"({total})/np.maximum({a} - ({total}), 0.0)",
-                       "log1p": f"({total})/np.maximum(1 + {a} - ({total}), 0.0)",
+                       "log": f"({total})/{self._extreme('np.maximum', f'{a} - ({total})', '0.0')}",
+                       "log1p": f"({total})/{self._extreme('np.maximum', f'1 + {a} - ({total})', '0.0')}",
                        "tanh": total, "softplus": total, "sin": total, "cos": total,  # slopes at most 1
                        "erf": f"1.1283791670955126*({total})"}[kind]  # erf′ ≤ 2/√π
         error = self._plus(own, carried)
@@ -2111,7 +2308,8 @@ class _Bound(_Emitter):
         self.lines.append(f"{name} = {self.plain.doprint(type(e)(sp.Symbol(a), sp.Symbol(m)))}")
         self.known[e] = sp.Symbol(name)
         total = self._plus(self._total(a, ea, ra), self._total(m, em, rm))
-        error = self._plus(self._ulp(name, True), None if total is None else f"{name}*np.expm1({total})")
+        own = self._ulp(name, True) if not self.triton else f"2*{self._ulp(name, True)}"  # libdevice's exp: 1 ULP
+        error = self._plus(own, None if total is None else f"{name}*np.expm1({total})")
         self.taken.add(f"{name}_err")
         self.lines.append(f"{name}_err = {error}")
         return name, f"{name}_err", 1.0
@@ -2165,18 +2363,70 @@ def _least_bound(e) -> float:
     return _LIBM_ULPS.get(kind, _COMPOSITE_U.get(kind, math.inf))
 
 
-def _bounded_body(body, plain_printer, leaves: dict, taken: set, in_float32: bool = False):
+def _exp_argument(e):
+    """a where the double-word emitter computes ``e`` as e^a (_Emitter._function's "exp"): e^a, nexp(u) (a = −u), a
+    power b^γ with γ an input or a fraction other than ±½ and n/2 (γ·log b); None otherwise."""
+    while True:
+        if getattr(type(e), "body", None) is not None and hasattr(e, "expanded"):  # a widened node inside
+            e = e.expanded
+        elif isinstance(e, sp.UnevaluatedExpr):
+            e = e.args[0]
+        else:
+            break
+    if isinstance(e, sp.exp):
+        return e.args[0]
+    if type(e).__name__ == "nexp":
+        return -e.args[0]
+    if isinstance(e, sp.Pow):
+        base, exp = e.args
+        if exp in (sp.S.Half, -sp.S.Half) or _half_integer(exp) or exp.is_Integer:
+            return None
+        if not exp.is_number or exp.is_Rational:
+            return sp.Mul(exp, sp.log(base), evaluate=False)
+    return None
+
+
+_LOG_SKIP = 2.0  # |log a| below which an element of log(x·y − z) is taken as one the bound would not keep
+
+
+def _log_of_rounded_sum(body, first_order: bool) -> bool:
+    """Whether ``body`` is the rounded-log-argument rule's first-order log a of a rounded sum a (log(x·y − z)). Its
+    bound keeps an element of a float64 kernel only where |log a| > (1 + Σ|terms|/|a|)/2 at least (a's bound is
+    u·(Σ|terms| + |a|), carried into log a as that over |a|; the log's ulp is above u·|log a|; against 3u·|log a|),
+    and in practice where |log a| ≥ 1 + Σ|terms|/|a|, 2 or more: on log(x·y − z) with x, y ∈ [1, 2], z ∈ [−1, 1] it
+    kept 11.6% of the elements, too few to gather (an eighth), so the bound (a third of the function's time) bought
+    nothing. So the generated function first counts the elements with |log a| ≥ _LOG_SKIP and, where an eighth or
+    fewer have it, takes double words on the whole block without the bound (task h-cost20: log(x·y − z) float64
+    0.042 → 0.035 s per 10⁶ there; where the log is large, x, y ∈ [10, 20], the bound runs as before, the count
+    costing a few %). The count decides cost only: a double word is as accurate as a kept element, or more."""
+    return first_order and isinstance(body, sp.log) and isinstance(body.args[0], sp.Add)
+
+
+def _shared_exp_bases(body) -> dict:
+    """The v whose σ(v), σ(−v), softplus(v), softplus(−v) ``body`` takes two or more of, each → {} (the emitter's
+    ``shared_exp``: their e^−|v| computed once)."""
+    uses: dict = {}
+    for n in sp.preorder_traversal(body):
+        if type(n).__name__ in ("sigmoid", "softplus") and len(n.args) == 1:
+            arg = n.args[0]
+            uses.setdefault(-arg if arg.could_extract_minus_sign() else arg, set()).add(n)
+    return {base: {} for base, nodes in uses.items() if len(nodes) >= 2}
+
+
+def _bounded_body(body, plain_printer, leaves: dict, taken: set, in_float32: bool = False, backend: str = "numpy"):
     """The statements of the float64 body with its error bound (:class:`_Bound`): (lines, the value's
     name, its bound's name, its size's name, the least bound relative to the value), or None where a node has no
     bound. ``in_float32``: the threshold is the argument ``within``, and a body whose least bound is past a float64
     kernel's 3u but well within a float32 kernel's 2⁻³⁰ (FLOAT32_USEFUL: focal's products of σ, softplus and
-    powers) is bounded too, for the float32 kernel (the caller skips the bound where ``within`` is below it)."""
+    powers) is bounded too, for the float32 kernel (the caller skips the bound where ``within`` is below it).
+    ``backend`` "triton": the statements in Triton over the Triton printer's float64 body, the threshold
+    2⁻³⁰ (_TRITON_KEEP; a Triton kernel's float64 path keeps no bound: double-word everywhere)."""
     least = _least_bound(body) * _U
     # (a float32 kernel's bound past 3u only for a sum: a product of sums, the focal loss's α_t·(1 − p_t)^γ·CE, has
     # no cancellation of its own, and its bound would cost 2.3× the float32 kernel's time for nothing)
     if least >= (FLOAT32_USEFUL if in_float32 and body.is_Add else KEEP_RELATIVE):
         return None
-    bound = _Bound(plain_printer, leaves, taken)
+    bound = _Bound(plain_printer, leaves, taken, backend)
     try:
         value, error, rho = bound.value(body)
     except _Unbounded:
@@ -2189,6 +2439,9 @@ def _bounded_body(body, plain_printer, leaves: dict, taken: set, in_float32: boo
         bound.lines.append(f"{name} = {error}")
         error = name
     size = bound._abs(value)
+    if backend == "triton":
+        keep = f'keep = ({error} <= {_TRITON_KEEP!r}*{size}) & ({size} < float("inf"))  # within 2⁻³⁰, finite'
+        return [_triton_bound_line(line) for line in bound.lines] + [keep], value, error, size, least
     if in_float32:  # the threshold an argument: 3u in a float64 kernel, 2⁻³⁰ in a float32 one
         keep = f"keep = ({error} <= within*{size}) & ({size} < np.inf)  # within 3u (a float32 kernel: 2⁻³⁰), finite"
     else:
@@ -2246,7 +2499,7 @@ def nan_through(e: sp.Expr) -> sp.Expr:
 # (leaf_identifiers) and no temporary does (widened_function's taken). One set for both: a user input
 # named `within` became a second parameter `within` when session 18 added it to one list only.
 FUNCTION_NAMES = frozenset({"np", "tl", "triton", "plain", "result", "double_word", "float", "keep", "within",
-                            "redo", "needed", "value", "some", "double", "deep"})
+                            "redo", "needed", "value", "some", "double", "deep", "skip"})
 
 
 class WidenedFunction(NamedTuple):
@@ -2261,18 +2514,21 @@ class WidenedFunction(NamedTuple):
     takes_within: bool = False
 
 
-def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -> WidenedFunction:
+def widened_function(node, backend: str, plain_printer, leaf_names: list[str], needed: bool = False) -> WidenedFunction:
     """The generated function computing the widened ``node``'s body, for ``backend``, as a
     :class:`WidenedFunction` (name, text, the primitives it calls, whether it takes ``within``).
     ``plain_printer`` prints an expression in float64 over the function's own names of the leaves
     (``leaf_names`` for NumPy; ``<name>_f64`` for Triton, which keeps the leaves' own dtype for the
-    float32 branch). Pure: the same node gives the same function, and nothing is recorded elsewhere."""
+    float32 branch). ``needed`` (Triton): the function takes a last argument ``needed``, where the enclosing
+    select takes the sum (NumPy's always has one), and a float32 block takes the double word for those elements
+    only (``_needed`` after the name). Pure: the same node gives the same function, and nothing is recorded
+    elsewhere."""
     body = node.body
     # (a first-order e^v or σ(v) is a function of its own: the same body elsewhere is correctly rounded)
     in_float32 = getattr(node, "in_float32", False)  # double-word in a float32 kernel too (widen's in_float32)
     digest = hashlib.sha1((("first:" if getattr(node, "first_order", False) else "") + ("f32:" if in_float32 else "")
                            + sp.srepr(body)).encode()).hexdigest()[:10]
-    name = f"{GENERATED_PREFIX}{digest}"
+    name = f"{GENERATED_PREFIX}{digest}" + ("_needed" if needed and backend == "triton" else "")
     body = nan_through(body)  # (after the digest: a function of the body as the rules wrote it)
     wide = [f"{n}_f64" for n in leaf_names] if backend == "triton" else list(leaf_names)
     taken = set(leaf_names) | set(wide) | FUNCTION_NAMES | {name}
@@ -2292,6 +2548,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
     elif _triple_worthy(body, set(node.leaves), backend):
         result = emitter.triple_sum(body)
     else:
+        if backend == "numpy":  # σ(±v), softplus(±v) from one e^−|v| (Triton: unchanged)
+            emitter.shared_exp = _shared_exp_bases(body)
         result = emitter.value(body)
     triple = result.tail is not None
     # a first-order log or log1p of a two-sum is finite exactly where the true value is (log1p(x + y) at x = −1,
@@ -2309,6 +2567,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
         doubled = _Emitter(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)),
                            taken)
         tripled, emitter = emitter, doubled
+        doubled.shared_exp = _shared_exp_bases(body)
         result3, result = result, doubled.value(body)
         emitter.needs |= tripled.needs
     plain = plain_printer.doprint(body)
@@ -2356,6 +2615,9 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
                  '    with np.errstate(all="ignore"):  # inf and NaN are selected away below']
         lines += [f"        {n} = np.asarray({n}, np.float64)" for n in leaf_names]
         float32_only = bounded is not None and bounded[4] >= KEEP_RELATIVE
+        # a first-order log of a rounded sum (_log_of_rounded_sum): a float64 kernel skips the bound in a block where
+        # it would keep too few elements to pay for itself
+        log_skip = bounded is not None and not float32_only and not triple and _log_of_rounded_sum(body, trusted)
         if bounded is None:  # a node without an error bound: double-word wherever the select takes it
             # (the float64 body is not computed where the double word replaces it: np.erfc's math.erfc entry by entry
             # was computed three times over for erfc(p − t), on every element)
@@ -2372,6 +2634,18 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
                           f"            {value} = {plain}",
                           "            keep = np.logical_not(needed)  # double-word wherever the select takes it",
                           "        else:  # a float32 kernel's 2⁻³⁰"]
+                indent = "            "
+            elif log_skip:
+                lines += ["        skip = False",
+                          f"        if within < {2 * KEEP_RELATIVE!r}:  # a float64 kernel's 3u: the bound keeps an "
+                          "element only where |log| ≥ 1 + Σ|terms|/|sum|",
+                          f"            value = {plain}",
+                          f"            skip = np.count_nonzero(np.abs(value) >= {_LOG_SKIP!r}) * 8 <= np.size(value)  "
+                          "# (doubleword._log_of_rounded_sum)",
+                          "        if skip:  # too few to keep: double words wherever the select takes the log",
+                          f"            {value} = value",
+                          "            keep = np.logical_not(needed)",
+                          "        else:"]
                 indent = "            "
             lines += [indent + "# the float64 body, each value beside a bound of its error (doubleword._Bound); kept",
                       indent + "# where the bound is within 3u of the value or the select does not take it,",
@@ -2390,7 +2664,13 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
         lines += [f"            {n} = np.broadcast_to({n}, redo.shape)[redo]" for n in leaf_names]
         if deep:
             lines += ["            deep = deep[redo]"]
-        lines += [f"        plain = {plain}"]
+        if float32_only:  # a float64 kernel's value is the plain body already (the whole block where not gathered):
+            # not computed twice (focal's ∂t and ∂z, σ, softplus, a power and tanh on every element, task h-cost20)
+            lines += [f"        plain = {value} if within < {bounded[4]!r} and not some else {plain}"]
+        elif log_skip:
+            lines += [f"        plain = {value} if skip and not some else {plain}"]
+        else:  # (a node without a bound: the float64 body is computed here only, on the elements the select takes)
+            lines += [f"        plain = {plain}"]
         lines += ["        " + line for line in emitter.lines]
         finite = f"np.isfinite({result.hi})" + ("" if trusted else " & np.isfinite(plain)")
         if root:
@@ -2413,16 +2693,49 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str]) -
                   "        result[redo] = double", "        return result"]
     else:
         first = leaf_names[0]
-        lines = ["@triton.jit", f"def {name}({', '.join(leaf_names)}):", f"    {doc}"]
+        # a float32 kernel as NumPy's (above): the float64 body where its bound is within 2⁻³⁰ of it, double-word
+        # on the others, wherever NumPy's float32 kernel bounds the body; double-word everywhere where the widen rule
+        # asks for it (in_float32) and there is no bound; else the float64 body. The bound's names after the
+        # double-word ones (the kept value is read after those statements)
+        bounded = _bounded_body(body, plain_printer, dict(zip(node.leaves, wide)), emitter.taken | FUNCTION_NAMES, True,
+                                backend="triton")
+        if bounded is not None:
+            doc = doc.replace(
+                "in a float64 kernel, in float64 in a float32 one;",
+                "in a float64 kernel; in a float32 one\n    the float64 body where a bound of its error is within 2⁻³⁰ of "
+                "it (2⁻⁶ of a float32 ULP),\n    double-word elsewhere (a block where every element is within skips "
+                "it);").replace(
+                "arithmetic (hi + lo, about 106 bits) in a float32\n    kernel too (float64 is not enough there);",
+                "arithmetic (hi + lo, about 106 bits) in a float32\n    kernel too where a bound of the float64 body's "
+                "error is not within 2⁻³⁰ of it;")
+            if any("_expm1(" in line for line in bounded[0]):
+                emitter.needs.add("_expm1")
+        lines = ["@triton.jit", f"def {name}({', '.join(leaf_names + (['needed'] if needed else []))}):", f"    {doc}"]
         lines += [f"    {w} = {n}.to(tl.float64)" for n, w in zip(leaf_names, wide)]
         lines += [f"    plain = {plain}", f"    if {first}.dtype == tl.float64:  # resolved when compiled"
-                  if not in_float32 else "    if True:  # in a float32 kernel too"]
+                  if not in_float32 or bounded is not None else "    if True:  # in a float32 kernel too"]
         lines += ["        " + line for line in emitter.lines]
         finite = f"(tl.abs({result.hi}) < float(\"inf\"))" + ("" if trusted else " & (tl.abs(plain) < float(\"inf\"))")
         if root:
             finite = f"({finite}) | (plain == float(\"-inf\"))"
-        lines += [f"        result = tl.where({finite}, {result.hi}, plain)",
-                  "    else:", "        result = plain", f"    return result.to({first}.dtype)"]
+        lines += [f"        result = tl.where({finite}, {result.hi}, plain)"]
+        if bounded is None:
+            lines += ["    else:", "        result = plain"]
+        else:
+            steps, value = bounded[0], bounded[1]
+            lines += ["    else:  # a float32 kernel: the float64 body, each value beside a bound of its error "
+                      "(doubleword._Bound),",
+                      "        # kept where the bound is within 2⁻³⁰ of the value"
+                      + (" or the select does not take it" if needed else "") + "; double-word elsewhere"]
+            lines += ["        " + line for line in steps]
+            if needed:
+                lines += ["        keep = keep | ~needed"]
+            lines += [f"        result = {value}",
+                      "        if tl.max(tl.where(keep, 0, 1)) > 0:  # an element past it: the double word (on every "
+                      "lane of the block, as a GPU computes it)"]
+            lines += ["            " + line for line in emitter.lines]
+            lines += [f"            result = tl.where(keep, {value}, tl.where({finite}, {result.hi}, plain))"]
+        lines += [f"    return result.to({first}.dtype)"]
     return WidenedFunction(name, "\n".join(lines) + "\n", _closure(emitter.needs, backend),
                            takes_within=bool(within))
 

@@ -3575,6 +3575,47 @@ def _at_zero(c):
     return sp.Eq(c, 0), {}
 
 
+# beyond this argument softplus(−u) = e^(−u)·(1 − …) is 0 in every dtype (float64 from u ≈ 745, float32 from 104): a
+# float32 number (2¹⁰²⁰, the mixture-power rule's clamp, is inf in float32, where min(z, inf) clamps nothing)
+_SOFTPLUS_PAIR_CLAMP = 2.0 ** 64
+
+
+def _clamped_log(node):
+    """A product of this rule's select of log b (−softplus(−u) where b = σ(u)) and a factor that is softplus(u) there
+    (the focal loss's CE beside log(1 − p_t) in ∂γ, CE = t·softplus(−z) + (1 − t)·softplus(z)): at t = 1 the product
+    is −softplus(−z)·softplus(z), 0·∞ = NaN at z = +inf (t = 0, z = −inf likewise) where its limit is −0
+    (−|z|·e^(−|z|) → 0). −softplus(−u) there takes −u clamped to 2⁶⁴: the clamp changes it only where −u > 2⁶⁴, and
+    there the other factor softplus(u) is exactly 0 in every dtype, so the product is the same 0, no longer 0·∞.
+    (−u → −∞, where softplus(−u) is 0 and softplus(u) = ∞, is not clamped: the focal loss's far branches take it.)
+    None for any other product, and for one already clamped."""
+    for f in node.args:
+        if not (isinstance(f, sp.Piecewise) and len(f.args) == 3 and f.args[-1].cond == sp.true
+                and isinstance(f.args[-1].expr, sp.log)):
+            continue
+        found = _sigmoid_mixture(f.args[-1].expr.args[0])
+        if found is None:
+            continue
+        c1, u1, c2, u2 = found
+        rest = [a for a in node.args if a is not f]
+        pieces, changed = [], False
+        for (expr, cond), (vanishing, u) in zip(f.args[:-1], ((c2, u1), (c1, u2))):
+            at, point = _at_zero(vanishing)
+            # the branch b = σ(u): log σ(u) = −softplus(−u), beside a factor that is softplus(u) there
+            if cond == at and point and expr == -softplus(-u) and any(
+                    a.xreplace(point) == softplus(u) for a in rest if not a.is_number):
+                expr, changed = -softplus(sp.Min(-u, sp.Float(_SOFTPLUS_PAIR_CLAMP))), True
+            pieces.append((expr, cond))
+        if not changed:
+            continue
+        # final, the mixture-power rule applied here: visited again, the select's log b would be this rule's select
+        clamped = sp.Mul(*rest, sp.Piecewise(*pieces, f.args[-1]))
+        powered = _mixture_power(clamped)
+        if powered is None:
+            return _Final(_Fired(clamped, ["mixture-log"]))
+        return _Final(_Fired(powered.expr.expr, ["mixture-log", *powered.expr.names]))
+    return None
+
+
 def _mixture_log(node):
     """log b, or a quotient N/b^k (k a positive integer), of b = c₁·σ(u) + c₂·σ(−u), c₁ + c₂ = 1: where c₂ = 0 the
     same with b = σ(u) (log σ(u) = −softplus(−u); σ(u)'s factor in N cancels symbolically), where c₁ = 0 with
@@ -3607,7 +3648,8 @@ MIXTURE_LOG = Rule(
     "log σ(∓z) and a quotient by σ(∓z) at t = 1 or 0, "
     "and σ(∓z) underflows to 0 from |z| = 745 in float64 where its log is finite: ∂γ = CE·(1 − p_t)^γ·log(1 − p_t) "
     "was 0·(−∞) = NaN at t = 1, z = 930 (true −0); there it is −softplus(±z), the log-sigmoid form, which never "
-    "rounds 1 − p_t", local=_mixture_log)
+    "rounds 1 − p_t. Beside CE, which is softplus(∓z) there, ±z is clamped to 2^64 (CE·log(1 − p_t) was "
+    "softplus(−z)·softplus(z) = 0·∞ = NaN at t = 1, z = +inf; beyond 2^64 CE is exactly 0)", local=_mixture_log)
 _register(MIXTURE_LOG)
 __all__ += ["MIXTURE_LOG"]
 
@@ -3713,6 +3755,8 @@ MIXTURE_POWER = Rule(
     "to ±2^1020 (γ ≠ 0): (1 − p_t)^γ·z was 0·∞ = NaN at t = 1, z = +inf", local=_mixture_power)
 _register(MIXTURE_POWER)
 _LOCAL = (_mixture_power,) + _LOCAL[:-1]  # before zero-limit: its select of γ·b^(γ − 1) would hide the product
+# mixture-log's clamp of its select beside CE (∂γ's CE·log(1 − p_t)) before mixture-power, which makes the product final
+_LOCAL = (_clamped_log,) + _LOCAL
 __all__ += ["MIXTURE_POWER"]
 
 

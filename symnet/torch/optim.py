@@ -141,8 +141,8 @@ class FusedStep:
         try:
             losses = self._function(*args, state=self.state, step0=self.steps_taken, check=True,
                                     precision=self.precision, **self.hyper)
-        except (IndexError, ValueError) as error:  # the launcher's checks name its argument t: the user passed target
-            raise type(error)(_TARGET_IN_LAUNCHER.sub("target", str(error))) from None
+        except (IndexError, ValueError, TypeError) as error:  # the launcher's checks name its argument t: the user
+            raise type(error)(_renamed_target(str(error))) from None  # passed target
         # the kernel wrote through data pointers: tell autograd, so a graph that saved a parameter refuses
         torch.autograd.graph.increment_version(self.params + self.state)
         finite = torch.isfinite(losses)
@@ -235,10 +235,16 @@ class FusedStep:
         return f"FusedStep({self.optimizer}, activations={self.activations}, loss={self.loss!r}, lr={self._lr}, {hyper})"
 
 
-# t as a word in the step launcher's messages ("a class in t lies outside [0, 3)", "t has 2 outputs per example …"):
-# FusedStep's argument is target (session 19's new user); renamed in the message, not checked twice (each check of
-# the classes is a device synchronisation)
-_TARGET_IN_LAUNCHER = re.compile(r"(?<![\w'])t(?![\w'])")
+# t as a word in the step launcher's messages ("a class in t lies outside [0, 3)", "t has 2 outputs per example …"),
+# bare or quoted ("argument 't' has dtype torch.int64", a TypeError: session 20 found those still said t, as did "t must
+# be a 1-D int32/int64 tensor of classes"): FusedStep's argument is target (session 19's new user); renamed in the
+# message, not checked twice (each check of the classes is a device synchronisation). "can't" keeps its t.
+_TARGET_IN_LAUNCHER = re.compile(r"'t'|(?<![\w'])t(?![\w'])")
+
+
+def _renamed_target(message: str) -> str:
+    """``message`` of the step launcher with its argument t named target, as the user passed it (quoted where it was)."""
+    return _TARGET_IN_LAUNCHER.sub(lambda m: "'target'" if m.group(0) == "'t'" else "target", message)
 
 
 def _check_state_values(saved: list, names: list, dtypes: list) -> None:

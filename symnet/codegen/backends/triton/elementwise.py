@@ -292,12 +292,18 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
         launcher.append('    if reduction != "none":')
         launcher.append(f'        raise ValueError("{kernel.name} has {n_values} value outputs; reduction needs one")')
     first = inputs[0]
+    # a widened sum goes double-word in float32 too where float64 is not enough (doubleword.widened_function): half
+    # the block, as float64, whose entries a thread compile without spilling (bce_logits' float32 kernel at the full
+    # block spilled 4,168 bytes a thread for sm_90 and took 29 CPU s to compile, 12 at half; session 20)
+    widened = any(e.has(WidenedBase) for e in [e for _, e in kernel.assignments] + list(kernel.results))
     launcher += [f"    n = {first}.numel()",
                  f"    f64 = {first}.dtype == torch.float64",
                  # float64 inputs add the double-word block (_double_word_outputs): two entries a thread, where eight
                  # made the written 24-term softmax's kernel 129 s of CPU to compile for sm_90 (ptxas spilling 28 KB)
                  "    block = BLOCK // 8 if f64 else BLOCK // 2  # float64 arithmetic for every dtype: half the block; "
                  "an eighth with the double words" if wide else
+                 "    block = BLOCK // 2  # every dtype: the widened sums' double words (float32: where float64 is not "
+                 "enough) at the entries a thread of float64" if widened else
                  "    block = BLOCK // 2 if f64 else BLOCK",
                  "    blocks = triton.cdiv(n, block)"]
     launcher.append("    reduce = reduction != \"none\"")
@@ -314,15 +320,15 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
                  "    else:",
                  f"        partial = count = {first}  # not read"]
     args = inputs + outputs
-    # a widened sum in a float64 kernel is computed in double-word arithmetic (symnet.codegen.doubleword):
-    # Dekker's splitting and products are exact only if no a·b + c is contracted to one FMA
+    # a widened sum is computed in double-word arithmetic (symnet.codegen.doubleword) in a float64 kernel, and in a
+    # float32 one where its float64 body's error bound is not within 2⁻³⁰ of it (session 20; before, a float32
+    # kernel took the float64 body): Dekker's splitting and products are exact only if no a·b + c is contracted
+    # to one FMA, so no dtype fuses
     exact = any(e.has(WidenedBase) for e in [e for _, e in kernel.assignments] + list(kernel.results))
-    fusion = (", enable_fp_fusion=False" if wide else ", enable_fp_fusion=not f64") if exact else ""
-    if wide:
-        launcher.append("    # every dtype in float64: the widened sums in double-word arithmetic, whose products need "
-                        "a·b + c rounded twice")
-    elif exact:
-        launcher.append("    # float64: the widened sums in double-word arithmetic, whose products need a·b + c rounded twice")
+    fusion = ", enable_fp_fusion=False" if exact else ""
+    if exact:
+        launcher.append("    # the widened sums in double-word arithmetic (float32: where float64 is not enough), whose "
+                        "products need a·b + c rounded twice")
     if flagged:
         helpers.update({"_refuse_flagged", "_domain_error"})
         launcher.append(f"    domain = torch.zeros({len(flagged)}, dtype=torch.int32, device={first}.device)  "

@@ -165,6 +165,9 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         # printed as tl.full([], c, <constant_dtype>), the dtype the kernel computes in
         self.constant_dtype = constant_dtype
         self.plain_widened = False  # True: a widened sum prints as its body (a generated function's float64 body)
+        # the printed condition where the piece being printed is selected (None: everywhere): a widened sum there
+        # passes it as ``needed``, so that a float32 block takes the double word for an element it selects only
+        self.selected: str | None = None
 
     def _number(self, value: float) -> str:
         if self.constant_dtype is None or not np.isfinite(value):
@@ -236,6 +239,28 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             self._need(helper)
         return template.format(*[self._print(a) for a in e.args[:arity]])
 
+    def _known_select(self, e) -> str | None:  # ConditionalPrinting._print_Piecewise asks first
+        """A select holding a widened sum, each piece printed knowing where it is selected (``selected``: its own
+        condition, the last one where none of the others holds; a superset where selects nest), as the NumPy
+        printer does: bce_logits' ∂z computes σ(z) − y, 1 − y − σ(−z) and the middle form on every element, and at
+        z = 40, y = 1 the first cancels to 0 in float64 where it is not selected; without ``needed`` the float32
+        block would take the double word for it. None where the select holds none (the table's WHERE)."""
+        *pieces, (last, cond) = e.args
+        widened = any(hasattr(f, "expanded") and hasattr(type(f), "leaves") for f in e.atoms(sp.Function))
+        if not widened or self.plain_widened or cond != sp.true or all(v.is_number for v, _ in e.args):
+            return None
+        conditions = [self._print(c) for _, c in pieces]
+        outer = self.selected
+        try:
+            self.selected = " & ".join(f"~({c})" for c in conditions)
+            out = self._print(last)
+            for k, (value, _) in reversed(list(enumerate(pieces))):
+                self.selected = conditions[k]
+                out = self.WHERE.format(conditions[k], self._print(value), out)
+        finally:
+            self.selected = outer
+        return out
+
     def _print_WidenedBase(self, e):
         """A widened sum (the widen rule): a call of the ``@triton.jit`` function generated for its
         body (:func:`symnet.codegen.doubleword.widened_function`), which computes it in double-word
@@ -247,11 +272,13 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         plain = copy.copy(self)  # the same printer (a family's subclass too), over the function's names
         plain.names = {leaf: f"{n}_f64" for leaf, n in zip(e.leaves, names)}
         plain.constant_dtype, plain.plain_widened = "tl.float64", True
-        function = widened_function(e, "triton", plain, names)
+        plain.selected = None
+        function = widened_function(e, "triton", plain, names, needed=self.selected is not None)
         TRITON_HELPERS.setdefault(function.name, function.code)
         for helper in [*function.needs, function.name]:
             self._need(helper)
-        return f"{function.name}({', '.join(self._print(a) for a in e.args)})"
+        needed = "" if self.selected is None else f", {self.selected}"  # where the select takes it
+        return f"{function.name}({', '.join(self._print(a) for a in e.args)}{needed})"
 
     def _need(self, helper: str) -> None:
         """A device helper (and the helpers it calls) goes into the module."""
