@@ -2515,6 +2515,10 @@ def _limit_at(expr, x, sign, bound=_FLT_MAX):
     return float(limit)
 
 
+# −0.0 as the printers print it (repr(float(−1e−400))): a limit of 0 reached from below (_infinite_limits)
+_NEGATIVE_ZERO = sp.Float("-1e-400", 17)
+
+
 @functools.lru_cache(maxsize=256)  # the code generator, --stable and verify stabilise one output several times
 def _infinite_limits(expr):
     """f(x) of one variable whose generated form is NaN at x = +inf or −inf (0·inf, inf/inf: x·σ(x) at −inf,
@@ -2554,7 +2558,14 @@ def _infinite_limits(expr):
         return expr
     bound = min(firing)
     limits = [_limit_at(written, x, sign, float(bound)) if b is not None else None for b, sign in zip(bounds, (1, -1))]
-    up, down = [None if v is None else sp.Float(v) if v else sp.S.Zero for v in limits]
+    # a zero limit keeps the sign the form has at the bound in float64 (gelu, silu, mish: x·(something > 0) at
+    # x = −3.4e38 is −0, as torch and the true value's sign say; hardswish's x·0 too): SymPy has no −0, so a
+    # negative zero is a number below float64's smallest subnormal, which the printers print as −0.0
+    edge = probe(np.array([float(bound), -float(bound)]))
+    up, down = [None if v is None else sp.Float(v) if v else _NEGATIVE_ZERO if np.signbit(e) else sp.S.Zero
+                for v, e in zip(limits, edge)]
+    if up is not None and down is not None and _NEGATIVE_ZERO in (up, down):
+        return sp.Piecewise((up, x > bound), (down, x < -bound), (expr, True))
     if up is not None and down is not None:  # one select: (L+ + L−)/2 + (L+ − L−)/2·sign(x), exact at ±1
         return sp.Piecewise(((up + down) / 2 + (up - down) / 2 * sp.sign(x), sp.Abs(x) > bound), (expr, True))
     if up is not None:
@@ -4827,20 +4838,62 @@ __all__ += ["QUOTIENT_ROOT"]
 # computes it), log(erfc(u)) likewise from u ≈ 27.2, and their derivatives 0/0 = NaN); tested in tests/test_lndtr19.py
 
 
+def _whole_square(u):
+    """u², squared whole where u is a product of two or more terms holding inputs (x·y): SymPy writes (x·y)² as
+    x²·y², whose x² underflows and y² overflows where x·y does neither (log Φ(x·y) was 0·∞ = NaN in float64 at
+    x = 1e−170, y = −1e171, true log Φ(−10) = −53.23; log erfc(x·y) at x = 1e−300, y = 1e300), so the product is
+    kept grouped and squared once formed."""
+    factors = [f for f in sp.Mul.make_args(u) if f.free_symbols]
+    return Grouped(u) ** 2 if len(factors) >= 2 else u ** 2
+
+
+def _gaussian_tail_of(e):
+    """("erfc", u) where ``e`` is erfc(u), or its complement written out: 2 − erfc(−u) (SymPy's own erfc(u) for a
+    negative-looking u, erfc(−x) = 2 − erfc(x)), 1 − erf(u), 1 + erf(−u), 2·Φ(−√2·u); ("ndtr", u) where it is Φ(u)
+    or 1 − Φ(−u); None elsewhere. The complements cancel where the function is small: log(1 − ndtr(x)) was −inf from
+    x ≈ 8.3 (true −37.5 there) and 15,395 ULP at x = 4.95 in float64, log(erfc(−x)) −inf from x ≈ −5.9 (h-break20)."""
+    if isinstance(e, sp.erfc):
+        return "erfc", e.args[0]
+    if isinstance(e, ndtr):
+        return "ndtr", e.args[0]
+    c, g = e.as_coeff_Mul()
+    if c == 2 and isinstance(g, ndtr):  # 1 + erf(x) as the erf-complement rule writes it, 2·Φ(√2·x) = erfc(−x)
+        return "erfc", -g.args[0] / sp.sqrt(2)
+    if not (e.is_Add and len(e.args) == 2):
+        return None
+    c, rest = e.as_coeff_Add()
+    for sign in (1, -1):
+        g = sign * rest
+        if isinstance(g, sp.erfc) and c == 2 and sign == -1:
+            return "erfc", -g.args[0]
+        if isinstance(g, sp.erf) and c == 1:
+            return "erfc", -sign * g.args[0]
+        if isinstance(g, ndtr) and c == 1 and sign == -1:
+            return "ndtr", -g.args[0]
+    return None
+
+
 def _log_gaussian_tail_log(node):
     """log(erfc(u)) → log(erfcx(u)) − u² where u > 1/2, log1p(−erf(u)) elsewhere (no log of a number near 1 near
     u = 0); log(ndtr(x)) → log(erfcx(−x/√2)/2) − x²/2 where x < 0 (Φ(x) = erfc(−x/√2)/2), log1p(−Φ(−x))
-    elsewhere (Φ(x) near 1: −7.6e−24 at x = 10, not 0). None for any other node."""
-    if not isinstance(node, sp.log):
+    elsewhere (Φ(x) near 1: −7.6e−24 at x = 10, not 0); the same for their complements written out (log(1 − Φ(x)),
+    log(erfc(−x)), log(1 + erf(x)), and log1p(−Φ(x)), log1p(±erf(u)) as the log1p rule leaves them:
+    :func:`_gaussian_tail_of`). None for any other node."""
+    if isinstance(node, sp.log):
+        tail_of = _gaussian_tail_of(node.args[0])
+    elif isinstance(node, log1p):  # log(1 − Φ(x)) as the log1p rule leaves it, log1p(−Φ(x)); log1p(erf(u))
+        tail_of = _gaussian_tail_of(1 + node.args[0])
+    else:
         return None
-    inner = node.args[0]
-    if isinstance(inner, sp.erfc):
-        u = inner.args[0]
-        tail = sp.log(erfcx(u)) - u ** 2
+    if tail_of is None:
+        return None
+    kind, u = tail_of
+    if kind == "erfc":
+        tail = sp.log(erfcx(u)) - _whole_square(u)
         return sp.Piecewise((tail, u > sp.S.Half), (log1p(-sp.erf(u)), True))
-    if isinstance(inner, ndtr):
-        x = inner.args[0]
-        tail = sp.log(erfcx(-x / sp.sqrt(2)) / 2) - x ** 2 / 2
+    if kind == "ndtr":
+        x = u
+        tail = sp.log(erfcx(-x / sp.sqrt(2)) / 2) - _whole_square(x) / 2
         return sp.Piecewise((tail, x < 0), (log1p(-ndtr(-x)), True))
     return None
 
@@ -4852,17 +4905,18 @@ def _log_gaussian_tail_slope(node):
     if not node.is_Mul:
         return None
     for f in node.args:
-        if not (f.is_Pow and f.exp == -1 and isinstance(f.base, (sp.erfc, ndtr))):
+        tail_of = _gaussian_tail_of(f.base) if f.is_Pow and f.exp == -1 else None
+        if tail_of is None:
             continue
-        u = f.base.args[0]
-        square = u ** 2 if isinstance(f.base, sp.erfc) else u ** 2 / 2
+        kind, u = tail_of
+        square = u ** 2 if kind == "erfc" else u ** 2 / 2
         density = [a for a in node.args if isinstance(a, sp.exp) and sp.expand(a.args[0] + square) == 0]
         if not density:
             continue
         rest = sp.Mul(*[a for a in node.args if a is not f and a is not density[0]])
         # beyond w = 2³⁰, 1/erfcx(w) = √π·w·(1 + 1/(2w²) + …) is √π·w to 2⁻⁶¹: erfcx(w) ≈ 1/(w√π) is subnormal in
         # float32 from w ≈ 1e37 (∂x of log Φ inf at x = −3.4e38 where it is 3.4e38)
-        if isinstance(f.base, sp.erfc):
+        if kind == "erfc":
             return sp.Piecewise((rest * sp.sqrt(sp.pi) * u, u > 2 ** 30), (rest / erfcx(u), u > 0), (node, True))
         w = -u / sp.sqrt(2)
         return sp.Piecewise((2 * rest * sp.sqrt(sp.pi) * w, w > 2 ** 30), (2 * rest / erfcx(w), u < 0), (node, True))
@@ -4905,7 +4959,8 @@ LOG_GAUSSIAN_TAIL = Rule(
     "(log1p(−erf(u)) elsewhere, no log of a number near 1), log Φ(x) = log(erfcx(−x/√2)/2) − x²/2 where x < 0 "
     "(log1p(−Φ(−x)) elsewhere: Φ(x) near 1 rounds to 1, −7.6e−24 at x = 10), and the derivatives −2/(√π·erfcx(u)), "
     "√(2/π)/erfcx(−x/√2) there (erfcx from the scaled-erfc rule's helpers; 1/erfcx(w) as √π·w beyond w = 2³⁰, where "
-    "erfcx(w) is subnormal in float32)", local=_log_gaussian_tail)
+    "erfcx(w) is subnormal in float32); the complements written out too: log(1 − ndtr(x)) is log Φ(−x) (was −inf from "
+    "x ≈ 8.3, true −37.5), log(erfc(−x)), log(1 + erf(x)) are log erfc(−x) (−inf from x ≈ −5.9)", local=_log_gaussian_tail)
 _register(LOG_GAUSSIAN_TAIL)
 __all__ += ["LOG_GAUSSIAN_TAIL"]
 
