@@ -1,0 +1,29 @@
+"""Session 20, a new user with only the README (h-fresh20): each test failed before its fix.
+
+1. ``symnet verify "-t*log(p)/(p+1)"`` printed ``inf×2`` in the ∂p cells: two overflows at p = 5e−324
+   (1/(p(p + 1)) past float64's range where the true ∂p is −1) hid the 6.5e15 ULP at p = 3.5911, t = 1,
+   where ∂p crosses 0 and cancels; only the "Worst points" list below the table showed it.
+"""
+
+from symnet.verify.measure import Cell, Report
+
+
+def _report(**cell):
+    r = Report(formula="-t*log(p)/(p+1)", bounds={"float64": 4.0})
+    r.cells.append(Cell(output="df_dp", dtype="float64", implementation="symnet numpy", points=218, **cell))
+    return r
+
+
+def test_table_shows_the_worst_ulp_beside_a_nan_inf_count():
+    r = _report(worst_ulp=6.5e15, worst_at="p=3.591121476668622, t=1", mismatches=2,
+                mismatch_at="inf: got -inf, true -1.0 at p=5e-324, t=5e-324")
+    row = r.table().splitlines()[2]
+    assert "inf×2, 6.5e+15" in row and row.endswith("FAIL")
+
+
+def test_table_keeps_the_bare_count_where_the_rest_is_within_the_bound():
+    r = _report(worst_ulp=1.5, worst_at="p=1, t=1", mismatches=3, mismatch_at="NaN: got nan, true 1 at p=0, t=1")
+    row = r.table().splitlines()[2]
+    assert "NaN×3" in row and "1.50" not in row
+    assert Cell(output="f", dtype="float64", implementation="symnet numpy", worst_ulp=9.0, mismatches=1,
+                mismatch_at="inf: …").text() == "inf×1"  # without a bound, as before
