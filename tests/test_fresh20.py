@@ -3,8 +3,14 @@
 1. ``symnet verify "-t*log(p)/(p+1)"`` printed ``inf×2`` in the ∂p cells: two overflows at p = 5e−324
    (1/(p(p + 1)) past float64's range where the true ∂p is −1) hid the 6.5e15 ULP at p = 3.5911, t = 1,
    where ∂p crosses 0 and cancels; only the "Worst points" list below the table showed it.
+2. ``symnet verify softsighn`` (a typo, no parentheses) measured f = softsighn, a variable, and said "pass"
+   (exit 0); ``symnet derive softsighn`` said only "add --wrt". Both now say "did you mean softsign(x)?";
+   a plain variable (``symnet verify x``, tests/test_fresh_eyes_4.py) is still measured.
 """
 
+import pytest
+
+from symnet.cli import main
 from symnet.verify.measure import Cell, Report
 
 
@@ -27,3 +33,18 @@ def test_table_keeps_the_bare_count_where_the_rest_is_within_the_bound():
     assert "NaN×3" in row and "1.50" not in row
     assert Cell(output="f", dtype="float64", implementation="symnet numpy", worst_ulp=9.0, mismatches=1,
                 mismatch_at="inf: …").text() == "inf×1"  # without a bound, as before
+
+
+def test_verify_of_a_misspelt_bare_function_name_refuses_and_suggests(capsys):
+    assert main(["verify", "softsighn", "--points", "0"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.splitlines()) == 1
+    assert "'softsighn' is one variable, not a formula (did you mean softsign(x)?)" in captured.err
+    assert "add --wrt softsighn" in captured.err
+
+
+@pytest.mark.parametrize("typo, suggestion", [("softsighn", "softsign(x)"), ("gelu_tnh", "gelu_tanh(x)")])
+def test_derive_of_a_misspelt_bare_function_name_suggests_it(capsys, typo, suggestion):
+    assert main(["derive", typo]) == 2
+    err = capsys.readouterr().err
+    assert f"did you mean {suggestion}?" in err and len(err.splitlines()) == 1
