@@ -6,6 +6,8 @@
 2. ``symnet verify softsighn`` (a typo, no parentheses) measured f = softsighn, a variable, and said "pass"
    (exit 0); ``symnet derive softsighn`` said only "add --wrt". Both now say "did you mean softsign(x)?";
    a plain variable (``symnet verify x``, tests/test_fresh_eyes_4.py) is still measured.
+3. ``help(symnet.torch.functional.mish)`` (and elu, relu, mse_loss, … 25 of the 35 public names) printed no
+   docstring: now each says what it computes, its shapes and dtypes, its options and what it raises.
 """
 
 import pytest
@@ -48,3 +50,14 @@ def test_derive_of_a_misspelt_bare_function_name_suggests_it(capsys, typo, sugge
     assert main(["derive", typo]) == 2
     err = capsys.readouterr().err
     assert f"did you mean {suggestion}?" in err and len(err.splitlines()) == 1
+
+
+def test_every_public_torch_functional_has_a_docstring_with_dtypes_and_errors():
+    F = pytest.importorskip("symnet.torch.functional")
+    missing = [n for n in F.__all__ if not (getattr(F, n).__doc__ or "").strip()]
+    assert missing == []
+    for name in ("mish", "elu", "relu", "gelu", "hardtanh", "mse_loss", "binary_cross_entropy"):
+        doc = getattr(F, name).__doc__
+        assert f"torch.nn.functional.{name}" in doc and "float32" in doc and "Raises" in doc
+    assert "inplace=True" in F.mish.__doc__ and "inplace" not in F.softsign.__doc__
+    assert "``alpha=1.0``" in F.elu.__doc__ and "``min_val=-1.0``, ``max_val=1.0``" in F.hardtanh.__doc__
