@@ -61,3 +61,12 @@ def test_every_public_torch_functional_has_a_docstring_with_dtypes_and_errors():
         assert f"torch.nn.functional.{name}" in doc and "float32" in doc and "Raises" in doc
     assert "inplace=True" in F.mish.__doc__ and "inplace" not in F.softsign.__doc__
     assert "``alpha=1.0``" in F.elu.__doc__ and "``min_val=-1.0``, ``max_val=1.0``" in F.hardtanh.__doc__
+
+
+def test_readme_shows_the_table_cell_as_verify_prints_it():
+    from pathlib import Path
+
+    readme = " ".join(Path(__file__).resolve().parents[1].joinpath("README.md").read_text().split())
+    cell = Cell(output="df_dp", dtype="float64", implementation="symnet numpy", worst_ulp=6.5e15, mismatches=2,
+                mismatch_at="inf: got -inf, true -1.0 at p=5e-324, t=5e-324")
+    assert f'symnet verify "-t*log(p)/(p+1)"`: ∂p `{cell.text(4.0)}`' in readme
