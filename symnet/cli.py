@@ -305,6 +305,17 @@ def _applied(name: str) -> str:
     return f"{name}({', '.join(params)})"
 
 
+def _close_function(name: str) -> str:
+    """" (did you mean softsign(x)?)" where ``name`` is a near miss of a registry function written bare
+    (``softsighn``), else ""."""
+    import difflib
+
+    from .parsing import FUNCTIONS
+
+    close = difflib.get_close_matches(name, list(FUNCTIONS), n=2, cutoff=0.75)
+    return f" (did you mean {' or '.join(_applied(c) for c in close)}?)" if close else ""
+
+
 def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "reverse"):
     from . import curriculum
     from .engine import derive
@@ -325,7 +336,7 @@ def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "r
             curriculum.get(target)  # raises the unknown-name error, with a suggestion
         except SymnetError as exc:
             hint = "" if "-" in target or "did you mean" in str(exc) else \
-                f" (to differentiate the formula {target}, add --wrt)"
+                (_close_function(target) or f" (to differentiate the formula {target}, add --wrt)")
             from .parsing import FUNCTIONS
             if target in FUNCTIONS:  # `symnet derive mish`: a function of the registry, without its arguments
                 hint = f" ({target} is a function of the registry: write it applied, symnet derive \"{_applied(target)}\")"
@@ -500,6 +511,14 @@ def _verify_formula(args) -> int:
     if args.formula.strip() in curriculum.names():  # would be measured as a variable (f = backprop)
         raise SymnetError(f"'{args.formula.strip()}' is a named derivation, not a formula: symnet verify "
                           "takes a formula such as 'softsign(x)'; without one it checks every committed kernel")
+    name = args.formula.strip()
+    from .parsing import FUNCTIONS
+
+    if (_NAME_LIKE.match(name) and "-" not in name and name not in FUNCTIONS and args.wrt is None
+            and _close_function(name)):
+        # `symnet verify softsighn` measured f = softsighn, a variable, and said "pass"
+        raise SymnetError(f"'{name}' is one variable, not a formula{_close_function(name)}: f = {name} has "
+                          f"gradient 1, nothing to measure (to measure it anyway, add --wrt {name})")
 
     def listed(text, what):
         items = [t for t in re.split(r"[,\s]+", text) if t]

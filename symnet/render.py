@@ -107,6 +107,9 @@ class TextPrinter(_ReaderOrder, StrPrinter):
     def _print_Rational(self, e):
         return _decimal(e) or super()._print_Rational(e)
 
+    def _print_Float(self, e):
+        return _signed_zero(e) or super()._print_Float(e)
+
     def parenthesize(self, item, level, strict=False):
         # a fraction printed as a decimal is one number: 0.1·1, not (0.1)·1 as for 1/10
         if isinstance(item, sp.Rational) and item.is_positive and not item.is_Integer and _decimal(item):
@@ -247,8 +250,18 @@ def _decimal(q: sp.Rational) -> str | None:
     return "%s%d.%0*d" % (sign, whole, digits, frac)
 
 
+def _signed_zero(e: sp.Float) -> str | None:
+    """"−0" or "0" for a nonzero Float below float64's range (the infinite-limit rule's −0.0: SymPy has no signed
+    zero, so the generated code's −0.0 is the number −1e−400), else None."""
+    return ("−0" if e < 0 else "0") if e != 0 and float(e) == 0 else None
+
+
 class TexPrinter(_ReaderOrder, LatexPrinter):
     _default_settings = {**LatexPrinter._default_settings, "reader_order": True}
+
+    def _print_Float(self, e):
+        zero = _signed_zero(e)
+        return ("-0" if zero == "−0" else zero) if zero else super()._print_Float(e)
 
     def _print_Symbol(self, e, style="plain"):
         plain = re.fullmatch(r"([A-Za-z][A-Za-z0-9_]*)('*)", e.name)

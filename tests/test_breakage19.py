@@ -186,10 +186,9 @@ def test_mixture_power_gradient_in_g_near_one(dtype):
     assert worst[0] <= _BOUND[dtype], worst
 
 
-@pytest.mark.xfail(strict=True, reason="measured: (u·t + (1 − u)·(1 − t))^g at u = 0.3, t = 0, g = 1000 is 480 ULP in "
-                   "float64 (1.2532566399656388e−155 for 1.2532566399657382e−155; ∂u 669 ULP; torch the same bits): "
-                   "the base rounded once formed, its error times g; needs b^g as e^(g·log b) in double words")
 def test_mixture_power_large_exponent():
+    """b^g at g = 1000: 480 ULP in float64 (torch the same bits) until session 20's rounded-power of a sum of inputs
+    (tests/test_misc20.py)."""
     worst = _worst(MIXTURE_POWER, (g_, t_, u_), [(1000.0, 0.0, 0.3)], F64)
     assert worst[0] <= _BOUND[F64], worst
 
@@ -237,20 +236,16 @@ def test_atan_of_a_scaled_quotient_triton(dtype):
     assert worst[0] <= _BOUND[dtype], worst
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂y of atan(2x/y) at x = 1e308, y = 1e−308 is −0 in float64 (true "
-                   "−2x/(4x² + y²) = −5e−309): A = 2x overflows, so m = max(|A|, |B|) is inf and the rule returns its "
-                   "A-infinite limit 0; needs A's number kept outside the scaling")
 def test_atan_of_a_scaled_quotient_where_a_overflows():
+    """∂y of atan(2x/y) at x = 1e308, y = 1e−308: −0 for −5e−309 until session 20 (A = 2x overflowed, so m = max(|A|,
+    |B|) was inf and the rule returned its A-infinite limit 0); now m = max(|x|, |y|) and A/m = 2·(x/m)."""
     worst = _worst(QUOTIENT_CASES[0], (x, y), [(1e308, 1e-308)], F64)
     assert worst[0] <= _BOUND[F64], worst
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂x of atan(x/y)/x at x = 1e−30, y = 0.3 is −5.6e14 in float64 (true "
-                   "−2.47e−29: 2e59 ULP; float32 the same −5.6e14): 1/(x·y·(1 + x²/y²)) − atan(x/y)/x² cancels two "
-                   "3.3e30 terms one ulp (5.6e14) apart; torch's autograd cancels the same terms, to 0.0 there (as "
-                   "many ULPs off, far closer in value). Needs the removable-series rule for two inputs (atan(u)/u, "
-                   "u = x/y)")
 def test_atan_quotient_over_x_near_zero():
+    """∂x of atan(x/y)/x at x = 1e−30, y = 0.3: −5.6e14 for −2.47e−29 until session 20 (two 3.3e30 terms cancelled);
+    now the removable series of atan(v)/v in v = x/y (tests/test_misc20.py)."""
     worst = _worst(sp.atan(x / y) / x, (x, y), [(1e-30, 0.3)], F64)
     assert worst[0] <= _BOUND[F64], worst
 

@@ -170,9 +170,9 @@ def test_triton_at_huge_and_infinite_logits():
     assert not bad, bad
 
 
-@pytest.mark.xfail(strict=True, reason="measured (NumPy float64, session 19): ∂t at t = 5e-324, z = -145646, γ = 1/2 is "
-                   "2.43e-157 for 3.64e-157 (1.9e15 ULP; main 8.6e9, torch 7.4e7): the far branch's a·t·softplus(-z) "
-                   "rounds a·t in the subnormal range first (0.75·5e-324 = 5e-324); t·softplus(-z) first would not")
 def test_far_dt_at_a_subnormal_target():
+    """∂t at t = 5e−324, z = −145646, γ = 1/2 (true 3.64e−157): 2.43e−157 in session 19 (1.9e15 ULP; main 8.6e9,
+    torch 7.4e7), the far branch's 3t/4 rounded in the subnormal range first; softplus-factor takes t^γ out of the sum
+    (S·t^γ·Q, Q a polynomial) since session 20. The sweep around it: tests/test_focaledge20.py."""
     (_, z, t, g, ours, _, want), = [r for r in _results(np.float64, points=[(-145646.0, 5e-324, 0.5)]) if r[0] == "df_dt"]
     assert _error(ours, want, np.float64) <= BOUND[np.float64], (ours, want)

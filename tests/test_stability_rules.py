@@ -150,6 +150,8 @@ from test_gauss19 import RULE_CASES as _GAUSS19  # noqa: E402  (overflowing-log1
 RULE_CASES += _GAUSS19
 from test_lndtr19 import RULE_CASES as _LNDTR19  # noqa: E402  (log-gaussian-tail: tests/test_lndtr19.py)
 RULE_CASES += _LNDTR19
+from test_misc20 import RULE_CASES as _MISC20  # noqa: E402  (rounded-power, quotient-root …: tests/test_misc20.py)
+RULE_CASES += _MISC20
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -233,6 +235,7 @@ UNDECIDED |= {"rounded-log-argument"}  # log p as Σ n·log|a| under sign(a)… 
 UNDECIDED |= {"overflowing-log1p"}  # log1p(X) as log X above X = 2¹⁰⁰⁰ (to 2⁻¹⁰⁰⁰ relative: not an identity); the 50-digit check holds
 UNDECIDED |= {"zero-scaled-exp"}  # a select at p − t = 0 (Eq): simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"log-gaussian-tail"}  # Φ(x) = 1 − Φ(−x) through ndtr and erfcx: simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"quotient-root"}  # selects at |x| ≤ |y| of forms in x/y and y/x with sign(x)·sign(y): simplify cannot decide; the 50-digit check holds
 
 
 def _plain(e):

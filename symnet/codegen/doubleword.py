@@ -88,8 +88,8 @@ from sympy.codegen.cfunctions import log1p
 from ..render import text
 from .names import FALLBACK_WORDS, _math_name
 
-__all__ = ["PRIMITIVES", "PRIMITIVE_NEEDS", "ORDER", "GENERATED_PREFIX", "primitive_text", "primitive_needs",
-           "widened_function", "WidenedFunction", "leaf_identifiers", "generated_last", "double_word_block"]
+__all__ = ["PRIMITIVES", "PRIMITIVE_NEEDS", "ORDER", "NUMPY_ONLY", "GENERATED_PREFIX", "primitive_text",
+           "primitive_needs", "widened_function", "WidenedFunction", "leaf_identifiers", "generated_last", "double_word_block"]
 
 GENERATED_PREFIX = "_dw_widened_"
 
@@ -700,7 +700,36 @@ def _dw_log1p_first(x_hi, x_lo):
     return M.where(root, M.log(x_lo), LOG1P(x_hi) + x_lo / M.where(root, 1.0, d)), 0.0 * x_lo
 ''',
 })
-FIRST_ORDER = {"exp": "_dw_exp_first", "sigmoid": "_dw_sigmoid_first", "softplus": "_dw_softplus_first",
+# b^γ of a double-word b (the rounded-power rule's power of a rounded sum or product of inputs, (1 − u)^γ,
+# (u·t + (1 − u)·(1 − t))^γ): the float64 b rounded is γ half-ulps off in b^γ (480 ULP at γ = 1000, u = 0.3); b_lo is
+# at most half an ulp of b_hi, so b^γ = b_hi^γ·(1 + b_lo/b_hi)^γ = b_hi^γ·e^(γ·b_lo/b_hi) to within γ·(b_lo/b_hi)²/2
+# relative (below 2⁻¹⁰⁵·γ), and a double-word exponent γ_hi + γ_lo (γ − 1) adds e^(γ_lo·log b_hi): libm's pow of
+# the exact b_hi (0.56 ULP worst measured, NumPy 2.4 here, glibc's documented below 1), a product and a rounding,
+# some 8 array operations where the double-word e^(γ·log b) takes some 300. NumPy only: Triton has no pow of its own
+# (its b^γ is e^(γ·log b), whose float64 argument rounds |γ·log b| half-ulps), so a Triton kernel takes the
+# double-word e^(γ·log b)
+NUMPY_POW_FIRST = '''\
+def _dw_pow_first(x_hi, x_lo, y_hi, y_lo=None):
+    """(x_hi + x_lo)^(y_hi + y_lo) = x_hi^y_hi·e^(y_hi·x_lo/x_hi + y_lo·log|x_hi|) to first order in x_lo/x_hi and
+    y_lo, as a double-word (its lo part 0); NaN where x_hi = 0 (the caller's float64 value is taken there)."""
+    p = np.power(x_hi, y_hi)
+    c = y_hi * (x_lo / x_hi)
+    if y_lo is not None:
+        c = c + y_lo * np.log(np.abs(x_hi))
+    return p + p * np.expm1(c), 0.0 * x_lo
+'''
+# erfc(v) likewise (the rounded-argument rule's erfc of a rounded v, erfc(p − t)): erfc(v_hi + v_lo) =
+# erfc(v_hi) − 2/√π·e^(−v_hi²)·v_lo to within v_lo²·|v|·e^(−v²) (relative: 2v²·v_lo², below 2⁻⁹⁰ for v < 27, where
+# erfc is 0 beyond); e^(−v_hi²) of the rounded v_hi² is 2v²·ε off, of a term itself 2v·v_lo of erfc: the registry's
+# erfc (fdlibm's, math.erfc) and a rounding, where erfc of the rounded v is 2v²·ε off (422 ULP at v = 26.4)
+PRIMITIVES["_dw_erfc_first"] = '''\
+def _dw_erfc_first(x_hi, x_lo):
+    """erfc(x_hi + x_lo) = erfc(x_hi) − 2/√π·e^(−x_hi²)·x_lo to first order in x_lo, as a double-word (its lo part
+    0)."""
+    return _erfc(x_hi) - 1.1283791670955126 * M.exp(-(x_hi * x_hi)) * x_lo, 0.0 * x_lo
+'''
+FIRST_ORDER = {"erfc": "_dw_erfc_first", "exp": "_dw_exp_first", "sigmoid": "_dw_sigmoid_first",
+               "softplus": "_dw_softplus_first",
                "nexpsq": "_dw_nexpsq_first", "nexpsq2": "_dw_nexpsq2_first", "log": "_dw_log_first",
                "log1p": "_dw_log1p_first"}
 
@@ -1086,6 +1115,10 @@ ORDER = ["_dw_two_sum", "_dw_fast_two_sum", "_dw_split", "_dw_split_bounded", "_
 ORDER += ["_dw_exp_first", "_dw_sigmoid_first", "_dw_nexpsq_first", "_dw_nexpsq2_first"]  # the rounded-argument rule's last step (above)
 ORDER += ["_dw_softplus_first"]  # the rounded-softplus-argument rule's (above)
 ORDER += ["_dw_log_first", "_dw_log1p_first"]  # the rounded-log-argument rule's of a rounded sum (above)
+ORDER += ["_dw_erfc_first"]  # the rounded-argument rule's erfc (above)
+PRIMITIVE_NEEDS["_dw_erfc_first"] = ("_erfc",)  # the registry's erfc (NumPy: math.erfc; Triton: fdlibm's)
+# the primitives with a NumPy text alone (a Triton kernel never calls them), after ORDER's in a module
+NUMPY_ONLY = ("_dw_pow_first",)
 ORDER += ["_tw_mul", "_tw_square", "_tw_div", "_tw_add", "_tw_expm1_reduced", "_tw_exp_reduced", "_tw_log"]  # triple words (above)
 ORDER += ["_tw_erf"]  # erf of a float64 in triple words (above)
 ORDER += ["_dw_exp_short", "_dw_exp_table"]  # a whole kernel in double words (double_word_block): its e^x
@@ -1392,7 +1425,7 @@ def primitive_text(name: str, backend: str) -> str:
             return _exp_table_text() + "\n\n" + _NUMPY_EXP_TABLE
         return "@triton.jit\n" + _TRITON_EXP_TABLE
     numpy_only = {"_dw_split": _NUMPY_SPLIT, "_dw_two_prod": _NUMPY_TWO_PROD, "_dw_log1p": _NUMPY_LOG1P,
-                  "_dw_sin": _NUMPY_SIN, "_dw_cos": _NUMPY_COS}
+                  "_dw_pow_first": NUMPY_POW_FIRST, "_dw_sin": _NUMPY_SIN, "_dw_cos": _NUMPY_COS}
     body = numpy_only[name] if name in numpy_only and backend == "numpy" else PRIMITIVES[name]
     if name == "_dw_log" and backend == "numpy":  # table-driven (above), its tables before it
         body = _log_table_text() + "\n\n" + _NUMPY_LOG
@@ -2674,7 +2707,14 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
     wide = [f"{n}_f64" for n in leaf_names] if backend == "triton" else list(leaf_names)
     taken = set(leaf_names) | set(wide) | FUNCTION_NAMES | {name}
     emitter = _Emitter(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)), taken)
-    if getattr(node, "first_order", False) and type(body).__name__ in FIRST_ORDER:
+    power_first = (getattr(node, "first_order", False) and backend == "numpy" and isinstance(body, sp.Pow)
+                   and not body.exp.is_number)
+    if power_first:
+        # b^γ of the rounded-power rule: b (and γ) in double-word, libm's pow of b's hi, first order in the lo parts
+        b, g = emitter.value(body.base), emitter.value(body.exp)
+        args = f"{b.hi}, {emitter._lo(b)}, {g.hi}" + (f", {g.lo}" if g.lo is not None else "")
+        result = emitter._emit(body, f"_dw_pow_first({args})", ("_dw_pow_first",))
+    elif getattr(node, "first_order", False) and type(body).__name__ in FIRST_ORDER:
         # e^v or σ(v) of the rounded-argument rule: v in double-word, the function to first order in v's lo part
         argument = emitter.value(body.args[0])
         helper = FIRST_ORDER[type(body).__name__]
@@ -2744,8 +2784,10 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                           "triple-word arithmetic (hi + lo + tail, about 150 bits)")
     within = ""  # the NumPy function's ``within`` parameter, where it has one
     if backend == "numpy":
-        bounded = _bounded_body(body, plain_printer, dict(zip(node.leaves, leaf_names)),
-                                taken | {"keep", "redo", "result", "needed", "value", "some", "double", "within"}, True)
+        # (a first-order power has no bound: np.power's own _POW_ULPS would never keep the float64 value)
+        bounded = None if power_first else _bounded_body(
+            body, plain_printer, dict(zip(node.leaves, leaf_names)),
+            taken | {"keep", "redo", "result", "needed", "value", "some", "double", "within"}, True)
         # within: the float64 body is kept where its bound is within that much of it, relative (3u: 3 ULP; a
         # float32 kernel's, 2⁻³⁰: 2⁻⁶ of a float32 ULP before the rounding to float32). A float32 kernel calls the
         # function with it wherever the body has a bound (session 18: its float64 sum cancels past 2²⁶ at a zero
@@ -2764,9 +2806,11 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         # it would keep too few elements to pay for itself
         log_skip = bounded is not None and not float32_only and not triple and _log_of_rounded_sum(body, trusted)
         if bounded is None:  # a node without an error bound: double-word wherever the select takes it
-            lines += [f"        value = {plain}", "        if not double_word:", "            return value",
-                      "        keep = np.logical_not(needed)  # not taken by the select: any value"]
-            value = "value"
+            # (the float64 body is not computed where the double word replaces it: np.erfc's math.erfc entry by entry
+            # was computed three times over for erfc(p − t), on every element)
+            lines += ["        if not double_word:", f"            return {plain}",
+                      "        keep = np.logical_not(needed)  # not taken by the select: any value (0)"]
+            value = "np.zeros(np.shape(keep))"
         else:
             steps, value, error, size, least = bounded
             lines += ["        if not double_word:", f"            return {plain}"]
@@ -2813,18 +2857,17 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                   "        some = np.count_nonzero(keep) * 8 > np.size(keep)",
                   "        if some:  # an eighth or more kept: the double-word on the others only (gathered)",
                   "            redo = ~keep",
-                  f"            result = np.array(np.broadcast_to({value}, redo.shape), np.float64)"]
+                  f"            result = np.array(np.broadcast_to({value}, redo.shape), np.float64)" if bounded is not None
+                  else "            result = np.zeros(redo.shape)"]
         lines += [f"            {n} = np.broadcast_to({n}, redo.shape)[redo]" for n in leaf_names]
         if by_bound:
             lines += ["            deep = deep[redo]"]
-        if bounded is None:
-            lines += [f"        plain = value if not some else {plain}"]
-        elif float32_only:  # a float64 kernel's value is the plain body already (the whole block where not gathered):
+        if float32_only:  # a float64 kernel's value is the plain body already (the whole block where not gathered):
             # not computed twice (focal's ∂t and ∂z, σ, softplus, a power and tanh on every element, task h-cost20)
             lines += [f"        plain = {value} if within < {bounded[4]!r} and not some else {plain}"]
         elif log_skip:
             lines += [f"        plain = {value} if skip and not some else {plain}"]
-        else:
+        else:  # (a node without a bound: the float64 body is computed here only, on the elements the select takes)
             lines += [f"        plain = {plain}"]
         lines += ["        " + line for line in emitter.lines]
         finite = f"np.isfinite({result.hi})" + ("" if trusted else " & np.isfinite(plain)")

@@ -2515,6 +2515,10 @@ def _limit_at(expr, x, sign, bound=_FLT_MAX):
     return float(limit)
 
 
+# −0.0 as the printers print it (repr(float(−1e−400))): a limit of 0 reached from below (_infinite_limits)
+_NEGATIVE_ZERO = sp.Float("-1e-400", 17)
+
+
 @functools.lru_cache(maxsize=256)  # the code generator, --stable and verify stabilise one output several times
 def _infinite_limits(expr):
     """f(x) of one variable whose generated form is NaN at x = +inf or −inf (0·inf, inf/inf: x·σ(x) at −inf,
@@ -2554,7 +2558,14 @@ def _infinite_limits(expr):
         return expr
     bound = min(firing)
     limits = [_limit_at(written, x, sign, float(bound)) if b is not None else None for b, sign in zip(bounds, (1, -1))]
-    up, down = [None if v is None else sp.Float(v) if v else sp.S.Zero for v in limits]
+    # a zero limit keeps the sign the form has at the bound in float64 (gelu, silu, mish: x·(something > 0) at
+    # x = −3.4e38 is −0, as torch and the true value's sign say; hardswish's x·0 too): SymPy has no −0, so a
+    # negative zero is a number below float64's smallest subnormal, which the printers print as −0.0
+    edge = probe(np.array([float(bound), -float(bound)]))
+    up, down = [None if v is None else sp.Float(v) if v else _NEGATIVE_ZERO if np.signbit(e) else sp.S.Zero
+                for v, e in zip(limits, edge)]
+    if up is not None and down is not None and _NEGATIVE_ZERO in (up, down):
+        return sp.Piecewise((up, x > bound), (down, x < -bound), (expr, True))
     if up is not None and down is not None:  # one select: (L+ + L−)/2 + (L+ − L−)/2·sign(x), exact at ±1
         return sp.Piecewise(((up + down) / 2 + (up - down) / 2 * sp.sign(x), sp.Abs(x) > bound), (expr, True))
     if up is not None:
@@ -2609,6 +2620,8 @@ def _split_softplus(e):
     """(softplus(u), c) with e = softplus(u)·c, softplus(u) a factor of e, of one factor of it, or of every term of a
     sum (the zero-limit selects and this rule's own taken as their products), c free of softplus; else None."""
     e = _zero_limit_body(e)
+    if isinstance(e, Grouped):  # this rule's own b^e·softplus(u) (_lowest_power_out)
+        e = e.args[0]
     if isinstance(e, softplus):
         return e, sp.S.One
     if e.is_Add:
@@ -2622,6 +2635,46 @@ def _split_softplus(e):
         if found is None:
             return None
         return found[0], sp.Mul(*[f for f in e.args if f is not holding[0]]) * found[1]
+    return None
+
+
+def _without_power_selects(e):
+    """``e`` with the zero-power rule's selects {1 if y = 0; b^y} written as b^y (for algebra on the powers)."""
+    def at_zero_exponent(n):  # the condition y = 0, written y − 1 = 0 as γ = 1 too
+        if not (isinstance(n, sp.Piecewise) and len(n.args) == 2 and n.args[0].expr == 1 and n.args[1].cond == sp.true
+                and n.args[1].expr.is_Pow and isinstance(n.args[0].cond, sp.Eq)):
+            return False
+        c, y = n.args[0].cond, n.args[1].expr.exp
+        return sp.expand(c.lhs - c.rhs - y) == 0 or sp.expand(c.lhs - c.rhs + y) == 0
+
+    return e.replace(at_zero_exponent, lambda n: n.args[1].expr)
+
+
+def _lowest_power_out(total):
+    """(b^e, Q) with ``total`` = b^e·Q, Q a polynomial in b, where every term of the expanded ``total`` holds a power
+    of one base b (an input's expression) whose exponents differ by whole numbers, e the least of them (not 0): the
+    focal loss's far ∂t sum γ·t^(γ − 1)·(3t/4 − t²/2) + 3t^γ/4 − t·t^γ is t^γ·(3(1 + γ)/4 − t(1 + γ/2)), and its f's
+    3t/4 − t²/2 is t·(3/4 − t/2). As written the sum rounds 3t/4 in the subnormal range (t = 5e−324: 33 % off) and
+    forms t^(γ − 1), which overflows there (γ = 0: 0·∞ = NaN), before the product with softplus(−z) ≈ |z| makes the
+    result normal. None where there is no such base."""
+    plain = sp.expand(_without_power_selects(total))
+    terms = sp.Add.make_args(plain)
+    if len(terms) < 2:
+        return None
+    exponents = [t.as_powers_dict() for t in terms]
+    for base in exponents[0]:
+        if base.is_number or not base.free_symbols or not all(base in e for e in exponents):
+            continue
+        powers = [e[base] for e in exponents]
+        offsets = [sp.simplify(p - powers[0]) for p in powers]
+        if not all(o.is_Integer for o in offsets):
+            continue
+        least = powers[offsets.index(min(offsets))]
+        if least == 0:
+            continue
+        rest = sp.expand(sp.Add(*[sp.powsimp(t * base ** -least, combine="exp") for t in terms]))
+        if rest.is_polynomial(base) and not rest.has(sp.Pow(base, -1)):
+            return base ** least, rest
     return None
 
 
@@ -2648,11 +2701,24 @@ def _softplus_factor(node):
     if node.is_Mul:
         if not total.has(sp.log, log1p):
             return None
+        # 0 where a factor is 0 (log 1), not where the float64 product is: t^γ·log t·t·(3/4 − t/2) underflows to 0 at
+        # t = 1e−300, γ = 1/2, where ∂γ at z = −inf is −inf (the select gave 0)
+        factors = [f for f in sp.Mul.make_args(total) if not f.is_number]
+        at_zero = sp.And(sp.Or(*[sp.Eq(f, 0) for f in factors]), shared.args[0] > big)
         return _Final(_Fired(sp.Piecewise((0, at_zero), (node, True)), ["softplus-factor", "zero-limit"]))
     # the sum widened (double-word in a float64 kernel): its terms cancel where ∂t crosses 0 (t = 1, γ near 1: 7 ULP
     # at z = −4217, γ = 0.05 as a float64 sum); the select at 0 only beyond 2¹⁰²⁰: the sum rounded to float64 is 0
     # at γ = 1 + 2⁻⁵², t = 1, where the widened one is 2⁻⁵⁴
-    return _Final(_Fired(sp.Piecewise((0, at_zero), (shared * widen(total), True)), ["softplus-factor", "zero-limit"]))
+    product = shared * widen(total)
+    lowest = _lowest_power_out(total)
+    if lowest is not None:  # b^e·softplus(u) first (tiny times huge), then the widened polynomial
+        power, rest = lowest
+        power, fired = _rewritten(power)
+        # 0 where the widened Q is 0 (Q rounded to float64 is 0 at t = 0.9, γ = 1/2, where it is −2.8e−17 and ∂t at
+        # z = −1.8e308 is −4.7e291)
+        product = Grouped(shared * power) * widen(rest)
+        at_zero = sp.And(sp.Eq(widen(rest), 0), shared.args[0] > big)
+    return _Final(_Fired(sp.Piecewise((0, at_zero), (product, True)), ["softplus-factor", "zero-limit"]))
 
 
 SOFTPLUS_FACTOR = Rule(
@@ -2662,7 +2728,10 @@ SOFTPLUS_FACTOR = Rule(
     "−4.49e307) and rounds each product before they cancel (18 ULP in float64 at z = −7499, t = 1, γ = 1/2); "
     "softplus(u)·(c₁ + c₂) multiplies once (the sum widened), 0 where c₁ + c₂ is 0 and u is beyond 2^1020; a product "
     "of softplus(u) and a log (∂γ, (1 − t)^γ·log(1 − t)·softplus(z)·…) is 0 there too where the log is 0 (t = 0, "
-    "z = +inf: ∞·0 = NaN before)",
+    "z = +inf: ∞·0 = NaN before). Where every term of the sum holds a power of one base b with exponents a whole "
+    "number apart, the least b^e comes out first, softplus(u)·b^e·Q with Q a polynomial in b: the far ∂t's "
+    "γ·t^(γ − 1)·(3t/4 − t²/2) + … rounded 3t/4 in the subnormal range and overflowed t^(γ − 1) (1.9e15 ULP at "
+    "t = 5e−324, z = −145646, γ = 1/2; NaN at γ = 0) before softplus(−z) ≈ |z| made the result normal",
     local=_softplus_factor)
 _register(SOFTPLUS_FACTOR)
 _LOCAL = (_softplus_factor,) + _LOCAL[:-1]  # before collect, which would take two of the terms
@@ -2722,9 +2791,16 @@ def _rounded_arguments(expr):
     number that is not a power of 2, a power, another function) and not bounded, as a widened node (v in
     double-word arithmetic in a float64 kernel, then e^(v_hi + v_lo); in float64 in a float32 one), outside
     the widened sums (already so) and the registry's own helpers."""
-    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp, sigmoid, nexpsq, nexpsq2):
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp, sigmoid, nexpsq, nexpsq2, sp.erfc):
         return expr
     def rewrite(new):
+        if isinstance(new, sp.erfc) and new.free_symbols and not new.has(sp.Indexed):
+            # erfc(v) turns a relative error ε of v into about 2v²·ε of its value for v ≫ 1 (erfc(p − t): 422 ULP in
+            # float64 at p − t = 26.4): from v = 1 (there 2v²·ε is about 2 ULP), erfc(v_hi) − 2/√π·e^(−v_hi²)·v_lo
+            v = unwiden(new.args[0])
+            if not _exact_argument(v) and not _bounded_argument(v) and _polynomial_of_exponentials(v):
+                return sp.Piecewise((new, v <= 1), (widen(sp.erfc(v), first_order=True), True))
+            return new
         if isinstance(new, (sp.exp, sigmoid, nexpsq, nexpsq2)) and new.free_symbols and not new.has(sp.Indexed):
             v = unwiden(new.args[0])  # a widened sum rounded once to float64 is still rounded
             # e^(−v²) (erf′, Φ′) of a softplus too: erf(softplus x)′ = 2/√π·e^(−softplus(x)²)·σ(x) is 2v²·ε_v off
@@ -2758,7 +2834,8 @@ ROUNDED_ARGUMENT = Rule(
     "e^(−v²) and e^(−v²/2) (erf′, Φ′: the exp-square rule's) of a rounded v the same from |v| = 1/2, v holding softplus "
     "too (erf(softplus x)′ = 2/√π·e^(−softplus(x)²)·σ(x), 114 ULP at x = 20 in float64, torch 97: v_hi² = p + e by a "
     "two-product, e^(−p)·(1 − e − 2·v_hi·v_lo); e^(−v²) is 0 beyond v ≈ 27, so the double-word softplus runs on a "
-    "narrow band)",
+    "narrow band); erfc(v) of a rounded v from v = 1 (it turns v's relative error into 2v² times it: erfc(p − t) 422 "
+    "ULP in float64 at p − t = 26.4), erfc(v_hi) − 2/√π·e^(−v_hi²)·v_lo",
     apply=_rounded_arguments, fired=lambda old, new: new != old)
 _register(ROUNDED_ARGUMENT)
 __all__ += ["ROUNDED_ARGUMENT"]
@@ -2881,6 +2958,72 @@ def _removable_node(node):
     return sp.Piecewise(inside, (widen(node), sp.Abs(x) < sp.Float(fit.reach)), (node, True))
 
 
+def _homogeneous_degree(math, x, y):
+    """k where f(s·x, s·y) = s^k·f(x, y) at three random points and s = 3 (mpmath, 60 digits: f = y^k·G(x/y)),
+    else None."""
+    import random
+
+    import mpmath
+    try:
+        f = sp.lambdify((x, y), math, "mpmath")
+        rng, degrees = random.Random(20), set()
+        with mpmath.workdps(60):
+            for _ in range(3):
+                a, b = mpmath.mpf(rng.uniform(0.2, 2)), mpmath.mpf(rng.uniform(0.2, 2))
+                ratio = f(3 * a, 3 * b) / f(a, b)
+                k = mpmath.log(abs(ratio), 3)
+                if ratio <= 0 or abs(k - mpmath.nint(k)) > mpmath.mpf(10) ** -40:
+                    return None
+                degrees.add(int(mpmath.nint(k)))
+    except Exception:  # noqa: BLE001 - a form mpmath cannot evaluate (a NaN, a division by 0): not this rule's
+        return None
+    return degrees.pop() if len(degrees) == 1 else None
+
+
+def _near_zero(g, v):
+    """``g`` with each Max and Min whose arguments differ at v = 0 replaced by the one it takes there (quotient-square's
+    max(|x|, |y|) at y = 1 is 1 near x = 0): the form about 0 that a series is fitted to."""
+    def pick(e):
+        at = [a.subs(v, 0) for a in e.args]
+        if not all(a.is_number and a.is_real for a in at):
+            return e
+        best = max(at) if isinstance(e, sp.Max) else min(at)
+        return e.args[at.index(best)] if at.count(best) == 1 else e
+    return g.replace(lambda e: isinstance(e, (sp.Max, sp.Min)), pick)
+
+
+def _removable_quotient(node):
+    """node in two inputs x, y with a negative power of x, holding a function (atan), and homogeneous:
+    f = y^k·G(x/y) (atan(x/y)/x and its derivatives) → {y^k·(the removable series of G in v = x/y) if |v| < w;
+    node otherwise}, G fitted as :func:`_removable_node` fits a function of one input; None elsewhere."""
+    from .roots import SeriesBase, ZeroSeries, removable_fit
+
+    symbols = sorted(node.free_symbols, key=str)
+    if len(symbols) != 2 or node.has(sp.Indexed, SeriesBase, WidenedBase) or not all(
+            isinstance(s, sp.Symbol) for s in symbols):
+        return None
+    math = _as_math(node)
+    if not any(isinstance(n, sp.Function) and not isinstance(n, (sp.Max, sp.Min, sp.Abs, sp.sign))
+               for n in sp.preorder_traversal(math)):
+        return None
+    for x, y in (symbols, symbols[::-1]):
+        if not _negative_power_of(math, x):
+            continue
+        k = _homogeneous_degree(math, x, y)
+        if k is None:
+            continue
+        v = sp.Dummy("v", real=True)
+        g = _near_zero(math.xreplace({x: v, y: sp.Integer(1)}), v)
+        fit = removable_fit(g)
+        if fit is None:
+            continue
+        series = ZeroSeries(v, g, sp.Integer(fit.power), sp.Integer(fit.stride),
+                            *[sp.Float(c, 25) for c in fit.coefficients])
+        q = Grouped(x / y)
+        return sp.Piecewise((y ** k * series.xreplace({v: q}), sp.Abs(q) < sp.Float(fit.window)), (node, True))
+    return None
+
+
 def _removable_series(expr):
     """Every largest subexpression of ``expr`` that :func:`_removable_node` rewrites, rewritten (top down: the
     whole derivative tanh(x)/x′, not its terms; in a product, its factors in one variable together: y·tanh(x)/x)."""
@@ -2899,6 +3042,8 @@ def _removable_series(expr):
         if not node.args or isinstance(node, (WidenedBase, sp.Indexed)) or not node.has(*powers):
             return node
         new = _removable_node(node) if isinstance(node, sp.Expr) else None  # (a Piecewise's pairs: entered)
+        if new is None and isinstance(node, sp.Expr) and len(node.free_symbols) == 2:
+            new = _removable_quotient(node)  # atan(x/y)/x: a function of x/y times a power of y
         if new is None and node.is_Mul and len(node.free_symbols) > 1:
             groups: dict = {}
             for f in node.args:
@@ -2932,7 +3077,9 @@ REMOVABLE_SERIES = Rule(
     "measured in float64 and float32 against mpmath, is least. Where the written form past the window is measured "
     "beyond 3 ULP (float64) or 6 (float32) (log1p(x)/x′ = 1/(x(1 + x)) − log1p(x)/x², whose terms cancel 7× at "
     "x = 0.8: 4.74 ULP in float64), it is computed there as the widen rule computes a sum (double-word in float64 "
-    "where its error bound is not within 3u, float64 in float32) and rounded once",
+    "where its error bound is not within 3u, float64 in float32) and rounded once; a node in two inputs that is "
+    "y^k·G(x/y) (atan(x/y)/x and its ∂x, 1/(x·y·(1 + x²/y²)) − atan(x/y)/x²: −5.6e14 for −2.5e−29 at x = 1e−30, "
+    "y = 0.3; homogeneity checked at 60 digits) the same, G's series in v = x/y",
     apply=_removable_series, fired=lambda old, new: new != old)
 _register(REMOVABLE_SERIES)
 __all__ += ["REMOVABLE_SERIES"]
@@ -3402,6 +3549,32 @@ def _rounded_base(p) -> bool:
     return p.is_Pow and not p.exp.is_number and p.base.is_Add and p.base.has(*_ROUNDED, softplus)
 
 
+def _input_sum(b) -> bool:
+    """``b`` is a sum of numbers, inputs and products and whole powers (|n| ≤ 4) of inputs (1 − u, x + y,
+    u·t + (1 − u)·(1 − t), 1 + x/y), at most _POLYNOMIAL_OPERATIONS operations: it rounds as it is formed, and
+    the double-word path holds it to about 2⁻¹⁰⁵ of its terms (two-sums, two-products)."""
+    if not (isinstance(b, sp.Expr) and b.is_Add and b.free_symbols):
+        return False
+    operations = 0
+    for n in sp.preorder_traversal(b):
+        if n.is_Symbol or n.is_Rational:
+            continue
+        if n.is_Add or n.is_Mul:
+            operations += len(n.args) - 1
+        elif n.is_Pow and n.exp.is_Integer and 1 <= abs(n.exp) <= 4 and n.base.is_Symbol:
+            operations += 1
+        else:
+            return False
+    return operations <= _POLYNOMIAL_OPERATIONS
+
+
+def _input_power(p) -> bool:
+    """``p`` is b^γ, γ not a number (an input, γ − 1), b a rounded sum or product of inputs (:func:`_input_sum`,
+    :func:`_rounded_factors`): b's rounding, half an ulp, is γ half-ulps of b^γ."""
+    return (isinstance(p, sp.Pow) and not p.exp.is_number and not p.exp.has(WidenedBase)
+            and (_input_sum(p.base) or (p.base.is_Mul and _rounded_factors(p.base))))
+
+
 def _holds_rounded_power(f) -> bool:
     """``f`` is such a power, or the zero-power rule's select of one (1 where γ = 0, b^γ elsewhere)."""
     if isinstance(f, sp.Piecewise):
@@ -3411,8 +3584,15 @@ def _holds_rounded_power(f) -> bool:
 
 def _rounded_powers(expr):
     """Every product that holds a :func:`_holds_rounded_power` factor (and every such power outside a product)
-    widened, outermost first; a widened node is kept as it is."""
-    if not isinstance(expr, sp.Expr) or not any(_rounded_base(p) for p in _atoms(expr, sp.Pow)):
+    widened, outermost first; a widened node is kept as it is. A power of a rounded sum or product of inputs
+    (:func:`_input_power`) widened alone, to first order (doubleword's _dw_pow_first: libm's pow of b's hi, times
+    e^(γ·b_lo/b_hi)): the product around it needs nothing more."""
+    if not isinstance(expr, sp.Expr):
+        return expr
+    powers = {p: widen(p, first_order=True) for p in _atoms(expr, sp.Pow) if _input_power(p)}
+    if powers:
+        expr = expr.xreplace(powers)
+    if not any(_rounded_base(p) for p in _atoms(expr, sp.Pow)):
         return expr
     return _top_down(expr, lambda node: widen(node) if node.is_Mul and any(
         _holds_rounded_power(f) for f in node.args) or _rounded_base(node) else None, _KEPT)
@@ -3422,7 +3602,10 @@ ROUNDED_POWER = Rule(
     "rounded-power", "b^γ with γ an input forms b rounded, and e^(γ·log b) magnifies b's rounding γ times (the focal "
     "loss α_t·CE·(1 − p_t)^γ: 682 ULP in float64 at γ = 1035, z = −0.954; its ∂γ, which also holds log(1 − p_t), 467 "
     "at γ = 1e4); the product that holds it is computed as the widen rule computes one (float64 in a float32 kernel; "
-    "in a float64 kernel double-word, b^γ as e^(γ·log b) with log b and the product in double-word) and rounded once",
+    "in a float64 kernel double-word, b^γ as e^(γ·log b) with log b and the product in double-word) and rounded once; "
+    "b a sum or product of inputs the same ((u·t + (1 − u)·(1 − t))^g: 480 ULP in float64 at g = 1000, u = 0.3, t = 0, "
+    "torch the same; (x + y)^g 770 at g = −2000): b^γ alone, b in double-word and libm's pow of its hi part "
+    "times e^(γ·b_lo/b_hi), first order (NumPy; Triton: the double-word e^(γ·log b))",
     apply=_rounded_powers, fired=lambda old, new: new != old)
 _register(ROUNDED_POWER)
 __all__ += ["ROUNDED_POWER"]
@@ -4208,11 +4391,89 @@ def _rounded_sum_log(node):
     return None
 
 
+def _far_log(node):
+    """(the range where the widened log of a rounded product or sum holds, the form beyond it) for ``node`` = log(v)
+    or log1p(v) of a rounded product (:func:`_rounded_factors`) or sum (:func:`_rounded_sum`,
+    :func:`_polynomial_sum`) of inputs, as this rule writes them alone; None for any other node."""
+    if not isinstance(node, (sp.log, log1p)):
+        return None
+    v, (lo, hi) = node.args[0], _PRODUCT_RANGE
+    if _rounded_factors(v):
+        inside = (sp.Abs(v) >= lo) & (sp.Abs(v) <= hi) if isinstance(node, sp.log) else v <= hi
+        return inside, _log_of_factors(v)
+    if _rounded_sum(v) or _polynomial_sum(v):
+        return (sp.Abs(v) <= hi if isinstance(node, sp.log) else v <= hi), _halved_log(v)
+    return None
+
+
+def _double_word_term(e) -> bool:
+    """``e`` is a number, an input or a product of inputs and a number: the double-word path holds it to 2⁻¹⁰⁶."""
+    return e.is_number or e.is_Symbol or _rounded_factors(e) or (e.is_Mul and e.as_coeff_Mul()[1].is_Symbol)
+
+
+def _shifted_log_sum(node):
+    """k + c·log(v) (and other exact terms: k − z + log(x·y)) with v a rounded product or sum of inputs (the
+    ∂t of t·log(t/p), 1 + log(t/p)): the log alone is rounded once, but the sum cancels where log v ≈ −k, and the
+    log's own rounding (half an ulp of 1) is then all of the result: the whole sum widened where v is in range,
+    the sum with log v as :func:`_far_log` writes it beyond; None elsewhere."""
+    logs = [a for a in node.args if _far_log(a.as_coeff_Mul()[1]) is not None]
+    if len(logs) != 1 or not all(_double_word_term(a) for a in node.args if a is not logs[0]):
+        return None
+    c, log_node = logs[0].as_coeff_Mul()
+    inside, far = _far_log(log_node)
+    return sp.Piecewise((widen(node), inside), (node.xreplace({log_node: far}), True))
+
+
+def _square_quotient_of(s):
+    """(the written q = c·d²/V, the scaled-square rule's condition for it, a value of q's sign) where ``s`` is that
+    rule's select {c·d²/V if 2⁻⁶⁰ < |d| < 2⁶⁰; d·(c·(d/V)) otherwise} (d a sum of two inputs, V an input), else
+    None."""
+    if not (isinstance(s, sp.Piecewise) and len(s.args) == 2 and s.args[1].cond == sp.true):
+        return None
+    q, cond = s.args[0]
+    q = q.args[0] if isinstance(q, sp.UnevaluatedExpr) else q
+    c, rest = q.as_coeff_Mul()
+    factors = sp.Mul.make_args(rest)
+    squares = [f for f in factors if f.is_Pow and f.exp == 2 and _rounded_sum(f.base) and len(f.base.args) == 2]
+    over = [f for f in factors if f.is_Pow and f.exp == -1 and f.base.is_Symbol]
+    if len(factors) != 2 or len(squares) != 1 or len(over) != 1:
+        return None
+    if sp.cancel(_ungrouped_math(s.args[1].expr) - q) != 0:
+        return None
+    return q, cond, sp.sign(c) * over[0].base  # the sign of q (d² ≥ 0): c·V's
+
+
+def _shifted_square_quotient(node):
+    """log1p(S) and (1 + S)⁻ⁿ of S = d²/V as the scaled-square rule writes it (:func:`_square_quotient_of`; the
+    Cauchy loss log(1 + (p − t)²/c) and its gradients): 1 + d²/V cancels where V < 0 and d² ≈ −V, and d², its
+    quotient and the sum each round first (∂c 4.5e6 ULP in float64 at d = 1, V = −1 − 1e−9; ∂p 56 at d = −4.89,
+    V = −24.1): the node widened (d a two-sum, d² and the quotient double-word) where the select takes d²/V and
+    q has the sign that cancels (V < 0 for 1 + d²/V), as it was elsewhere; None for any other node."""
+    if isinstance(node, log1p):
+        found = _square_quotient_of(node.args[0])
+        if found is not None:
+            q, cond, sign = found  # log1p(q) loses digits where q < 0 only (1 + q cancels)
+            return sp.Piecewise((widen(log1p(q)), cond & (sign < 0)), (node, True))
+    if node.is_Pow and node.exp.is_Integer and node.exp < 0 and node.base.is_Add and len(node.base.args) == 2:
+        k, s = sorted(node.base.args, key=lambda a: not a.is_number)
+        found = _square_quotient_of(s) if k.is_number and k != 0 else None
+        if found is not None:
+            q, cond, sign = found  # k + q cancels where q/k < 0 only
+            # (overflowing-log1p, after this rule, finds the quotient in the select's last branch)
+            return sp.Piecewise((widen(k + q) ** node.exp, cond & (sp.sign(k) * sign < 0)), (node, True))
+    return None
+
+
 def _rounded_log_argument_node(node):
     """log(p), log1p(p), log(k + p) of a rounded product p → the node widened (p in double-word, the log of it,
     rounded once), and log p as a sum of logs of the factors where p leaves float64's normal range (log1p: above
-    it); (k + p)⁻ⁿ → (k + p widened)⁻ⁿ; the same for a rounded sum of inputs (:func:`_rounded_sum_log`); None
-    elsewhere."""
+    it); (k + p)⁻ⁿ → (k + p widened)⁻ⁿ; the same for a rounded sum of inputs (:func:`_rounded_sum_log`); a sum
+    k + log p → widened (:func:`_shifted_log_sum`); None elsewhere."""
+    if node.is_Add:
+        return _shifted_log_sum(node)
+    shifted = _shifted_square_quotient(node)
+    if shifted is not None:
+        return shifted
     summed = _rounded_sum_log(node)
     if summed is not None:
         return summed
@@ -4272,7 +4533,12 @@ ROUNDED_LOG_ARGUMENT = Rule(
     "1/(1 + x + y), 1/(x + y + z), sums rounded twice, a double-word sum), and log(x/2 + y/2) + log 2 (n terms: "
     "each over 2ᵏ ≥ n) where the sum passes 2¹⁰⁰⁰ (x = y = 1.7e308: inf where log(x + y) = 710.4); a sum whose terms "
     "are products of inputs the same, each product a two-product (log(x·y − z) 4.5e15 ULP in float64 at x = 3, "
-    "y = fl(1/3), z = 0; log(x·(1 − y) + y·(1 − x)) 6.0e15 at x = 1e−300, y = 1; log(x² + y²) 7.2e15 at (0.6, 0.8))",
+    "y = fl(1/3), z = 0; log(x·(1 − y) + y·(1 − x)) 6.0e15 at x = 1e−300, y = 1; log(x² + y²) 7.2e15 at (0.6, 0.8)); "
+    "and a sum k + c·log v of such a log and numbers or inputs widened whole: it cancels where log v ≈ −k/c, and "
+    "the log's own ulp is then all of it (1 + log(t/p), the ∂t of t·log(t/p): 4.5e15 ULP at p = e, t = 1; torch "
+    "the same); and log1p(d²/V) and 1/(1 + d²/V) of a square of a difference over an input (log(1 + (p − t)²/c), "
+    "whose sum cancels where c < 0 and (p − t)² ≈ −c: ∂c 4.5e6 ULP at p − t = 1, c = −1 − 1e−9) widened where "
+    "the scaled-square rule's select takes d²/V and d²/V < 0",
     apply=_rounded_log_arguments, fired=lambda old, new: new != old)
 _register(ROUNDED_LOG_ARGUMENT)
 __all__ += ["ROUNDED_LOG_ARGUMENT"]
@@ -4301,17 +4567,25 @@ def _scaled_erfc_product(node):
 def _scaled_erfc_slope(node):
     """C·erfcx(u) + R, a sum with C = k·u (k free of u's inputs) and R holding −k/√π (erfcx′ = 2u·erfcx(u) − 2/√π,
     the derivative the product rule writes, maybe spread over terms: (x + 1)·erfcx(x + 1) as x·erfcx + erfcx)
-    → (k/2)·erfcx_slope(u) + (R + k/√π); None where no such part is there."""
+    → (k/2)·erfcx_slope(u) + (R + k/√π); with C free of u's inputs and R holding −C/(√π·u) → C·erfcx_slope(u)/(2u)
+    + (R + C/(√π·u)); None where no such part is there."""
     for f in sorted(node.atoms(erfcx), key=sp.default_sort_key):
         u = f.args[0]
         holding = [t for t in node.args if f in sp.Mul.make_args(t)]
         rest = [t for t in node.args if f not in sp.Mul.make_args(t)]
-        k = sp.cancel(sp.Add(*[t / f for t in holding]) / u)
-        if k.has(erfcx) or k.free_symbols & u.free_symbols:
+        c = sp.cancel(sp.Add(*[t / f for t in holding]))
+        k = sp.cancel(c / u)
+        if not (k.has(erfcx) or k.free_symbols & u.free_symbols):
+            left = sp.expand(sp.Add(*rest) + k / sp.sqrt(sp.pi))
+            if len(sp.Add.make_args(left)) < len(rest) or (left == 0 and rest):
+                return k / 2 * erfcx_slope(u) + left
+        if c.has(erfcx) or c.free_symbols & u.free_symbols:
             continue
-        left = sp.expand(sp.Add(*rest) + k / sp.sqrt(sp.pi))
+        # c·erfcx(u) − c/(√π·u) (erfcx less its first asymptotic term: it cancels to −c/(2√π·u³) for u ≫ 1, 2u² of
+        # the digits lost: 1.3e3 ULP in float64 at u = 100) = c·erfcx′(u)/(2u), erfcx′ computed whole
+        left = sp.expand(sp.Add(*rest) + c / (sp.sqrt(sp.pi) * u))
         if len(sp.Add.make_args(left)) < len(rest) or (left == 0 and rest):
-            return k / 2 * erfcx_slope(u) + left
+            return c * erfcx_slope(u) / (2 * u) + left
     return None
 
 
@@ -4349,7 +4623,9 @@ SCALED_ERFC = Rule(
     "erfcx(u) (and e^(v − u²) for e^v: e^(x² − y)·erfc(x) = erfcx(x)·e^(−y)), computed by symnet/scaled_erfc.py's "
     "helpers (Taylor pieces from the ODE y′ = 2x·y − 2/√π, the asymptotic series A&S 7.1.23, e^(x²)·erfc(x) below 0; "
     "≤ 2.4 ULP in float64 against mpmath over [−26.6, 1e300]); its derivative 2u·erfcx(u) − 2/√π, which cancels to "
-    "−1/(u²√π) (2u² of the digits lost), as erfcx′(u) computed whole; below u ≈ −26.6 erfcx overflows genuinely",
+    "−1/(u²√π) (2u² of the digits lost), as erfcx′(u) computed whole, and erfcx(u) − 1/(√π·u), which cancels to "
+    "−1/(2√π·u³) (1.3e3 ULP in float64 at u = 100, 4.5e15 at 1e8; torch the same), as erfcx′(u)/(2u); "
+    "below u ≈ −26.6 erfcx overflows genuinely",
     local=_scaled_erfc)
 _register(SCALED_ERFC)
 __all__ += ["SCALED_ERFC"]
@@ -4393,15 +4669,18 @@ def _quotient_square_parts(s):
 
 def _over_sum_of_squares(a, b, numerator):
     """numerator/(A² + B²) for numerator A or B (or 1: ``None``), safe from overflow: the plain quotient where
-    m = max(|A|, |B|) is in [2⁻⁶⁰, 2⁶⁰], else ((N/m)/S)/m with S = (A/m)² + (B/m)² in [1, 2] (((1/m)/S)/m for 1),
-    and 0 where A or B is infinite (the written form's limit there)."""
-    m = sp.Max(sp.Abs(a), sp.Abs(b))
-    a_m, b_m = sp.UnevaluatedExpr(a / m), sp.UnevaluatedExpr(b / m)
+    m = max(|X|, |Y|) is in [2⁻⁶⁰, 2⁶⁰] (A = r·X, B = s·Y, r and s numbers: atan(2x/y)′'s A = 2x; the range narrowed
+    by them), else ((N/m)/S)/m with S = (A/m)² + (B/m)² and A/m = r·(X/m) (2x overflows at x = 1e308 where 2·(x/m)
+    does not), (((1/m)/S)/m for 1), and 0 where X or Y is infinite (the written form's limit there)."""
+    (r, x), (s, y) = a.as_coeff_Mul(), b.as_coeff_Mul()
+    m = sp.Max(sp.Abs(x), sp.Abs(y))
+    a_m, b_m = r * sp.UnevaluatedExpr(x / m), s * sp.UnevaluatedExpr(y / m)
     sum_m = sp.UnevaluatedExpr(a_m ** 2 + b_m ** 2)
     top = {a: a_m, b: b_m}[numerator] if numerator is not None else sp.UnevaluatedExpr(1 / m)
     plain = (sp.S.One if numerator is None else numerator) / (a ** 2 + b ** 2)
     scaled = sp.UnevaluatedExpr(top / sum_m) / m
-    inside = (m >= sp.Float(2.0 ** -60)) & (m <= sp.Float(2.0 ** 60))
+    big, small = max(abs(r), abs(s), 1), min(abs(r), abs(s), 1)
+    inside = (m >= sp.Float(2.0 ** -60 / float(small))) & (m <= sp.Float(2.0 ** 60 / float(big)))
     return sp.Piecewise((0, m > sp.Float(1.7976931348623157e308)), (plain, inside), (scaled, True))
 
 
@@ -4519,9 +4798,97 @@ QUOTIENT_SQUARE = Rule(
     "and 1/(A² + B²), the sum of squares scaled by m = max(|A|, |B|) where m is outside [2⁻⁶⁰, 2⁶⁰] (A² or B² past "
     "float32's range): ((B/m)/S)/m, ((A/m)/S)/m with S = (A/m)² + (B/m)² in [1, 2] (A beside it: ∂B), and 0 where A "
     "or B is infinite (the written form's limit there); a number in the quotient too (atan(2x/y): A = 2x, "
-    "1 + 4x²/y²; atan(x/(2y)): B = 2y, 4 + x²/y² once the affine-root rule has cleared the quarter)", local=_quotient_square)
+    "1 + 4x²/y²; atan(x/(2y)): B = 2y, 4 + x²/y² once the affine-root rule has cleared the quarter), m then the "
+    "larger of |x| and |y| and A/m = 2·(x/m) (2x overflows at x = 1e308: ∂y of atan(2x/y) was −0 for −5e−309)",
+    local=_quotient_square)
 _register(QUOTIENT_SQUARE)
 __all__ += ["QUOTIENT_SQUARE"]
+
+
+# ------------------------------------------------------------------ quotient-root (issue 16, session 20: sin(atan(x/y)),
+# which SymPy writes x/(y·√(1 + x²/y²)), is inf·0 or NaN where x/y overflows (x = 1e308, y = 1e−10: true 1), and its
+# ∂x, 1/(y·√S) − x²/(y³·S^(3/2)), cancels two terms of size 1/x to y²/x³: 5.8e19 ULP in float64 at x = 1e10, y = 1,
+# 5.4e9 at x = 1e5 (torch 3.1e9, 7.2e3)); tested in tests/test_misc20.py
+
+
+def _root_quotient(e):
+    """(X, Y) where ``e`` holds (c + k·X²/Y²)^(n/2), n odd, c and k positive numbers (√(1 + x²/y²): sin(atan(x/y)),
+    cos(atan(x/y)) and their derivatives as SymPy writes them), else None."""
+    for p in _atoms(e, sp.Pow):
+        if not (p.exp.is_Rational and p.exp.q == 2 and p.base.is_Add and len(p.base.args) == 2):
+            continue
+        c, q = sorted(p.base.args, key=lambda a: not a.is_number)
+        if not (c.is_number and c > 0):
+            continue
+        k, rest = q.as_coeff_Mul()
+        numerator, denominator = rest.as_numer_denom()
+        if (k > 0 and numerator.is_Pow and numerator.exp == 2 and numerator.base.is_Symbol
+                and denominator.is_Pow and denominator.exp == 2 and denominator.base.is_Symbol):
+            return numerator.base, denominator.base
+    return None
+
+
+def _no_cancellation(e, t) -> bool:
+    """Every sum in ``e`` is c + k·t² with c, k > 0 (it cannot cancel), and ``e`` is built of sums, products,
+    rational powers, |·| and sign alone."""
+    for n in sp.preorder_traversal(e):
+        if n.is_Add:
+            c, q = sorted(n.args, key=lambda a: not a.is_number) if len(n.args) == 2 else (None, None)
+            if c is None or not (c.is_number and c > 0):
+                return False
+            k, rest = q.as_coeff_Mul()
+            if not (k > 0 and rest == t ** 2):
+                return False
+        elif not (n.is_Symbol or n.is_number or n.is_Mul or (n.is_Pow and n.exp.is_Rational)
+                  or isinstance(n, (sp.Abs, sp.sign))):
+            return False
+    return True
+
+
+def _quotient_roots(expr):
+    """``expr`` (one output) in two inputs X, Y holding (c + k·X²/Y²)^(n/2) → {its form in v = X/Y if |X| ≤ |Y|; in
+    w = Y/X otherwise}, each simplified (x = v·y, x = y/w: identities for y, w ≠ 0), where both forms have no sum
+    that can cancel (:func:`_no_cancellation`); v and w one division each, grouped (v² is not X²/Y²), and each form
+    stabilised by the node-by-node rules. ``expr`` as it is elsewhere."""
+    if not isinstance(expr, sp.Expr) or len(expr.free_symbols) != 2 or not expr.has(sp.Pow):
+        return expr
+    math = _as_math(expr)
+    found = _root_quotient(math)
+    if found is None or math.free_symbols != set(found) or not _no_cancellation_inputs(math):
+        return expr
+    X, Y = found
+    v, w = sp.Dummy("v", real=True, nonzero=True), sp.Dummy("w", real=True, nonzero=True)
+    # near: X = v·Y, in v and Y; far: Y = w·X, in w and X (1/Y beside w^k would be w^k·(1/Y): w^k underflows first,
+    # where w^k/Y is (w·|w|/y at x = 1, y = 1e−300: 1e−600/1e−300); w/Y is 1/X)
+    near = sp.simplify(math.subs(X, v * Y))
+    far = sp.simplify(math.subs(Y, w * X))
+    near, far = (sp.powsimp(f.subs(sp.Abs(t), t * sp.sign(t))) for f, t in ((near, v), (far, w)))
+    if not (_no_cancellation(near, v) and _no_cancellation(far, w)) or near.has(X) or far.has(Y):
+        return expr
+    # sign(v) as sign(X)·sign(Y): w = Y/X underflows to 0 where its sign is still ±1 (x = 1e200, y = 1e−200)
+    signs = sp.sign(X) * sp.sign(Y)
+    forms = [form.xreplace({sp.sign(t): signs}).xreplace({t: Grouped(a / b)})
+             for form, t, a, b in ((near, v, X, Y), (far, w, Y, X))]
+    forms = [_rewritten(form)[0] for form in forms]
+    return sp.Piecewise((forms[0], sp.Abs(X) <= sp.Abs(Y)), (forms[1], True))
+
+
+def _no_cancellation_inputs(e) -> bool:
+    """``e`` is built of inputs, numbers, sums, products and rational powers alone (no function, no select)."""
+    return all(n.is_Symbol or n.is_number or n.is_Add or n.is_Mul or (n.is_Pow and n.exp.is_Rational)
+               for n in sp.preorder_traversal(e))
+
+
+QUOTIENT_ROOT = Rule(
+    "quotient-root", "√(1 + x²/y²) and its powers (sin(atan(x/y)) = x/(y·√(1 + x²/y²)), cos(atan(x/y)), their "
+    "derivatives) square the quotient, which overflows (sin(atan(x/y)) NaN or inf at x = 1e308, y = 1e−10, true 1), "
+    "and a derivative such as 1/(y·√S) − x²/(y³·S^(3/2)) cancels terms of size 1/x to y²/x³ (5.8e19 ULP in float64 at "
+    "x = 1e10, y = 1; torch 3.1e9): the output written in v = x/y where |x| ≤ |y| and in w = y/x elsewhere, each "
+    "simplified (x = v·y, x = y/w) to a form whose only sums are c + k·v² (no cancellation: v/(1 + v²)^(1/2), "
+    "sign(w)/(1 + w²)^(1/2), w²·|w|/(y·(1 + w²)^(3/2))), |v|, |w| ≤ 1",
+    apply=_quotient_roots, fired=lambda old, new: new != old)
+_register(QUOTIENT_ROOT)
+__all__ += ["QUOTIENT_ROOT"]
 
 
 # ------------------------------------------------------------------ log-gaussian-tail (issue 16, session 19:
@@ -4529,20 +4896,62 @@ __all__ += ["QUOTIENT_SQUARE"]
 # computes it), log(erfc(u)) likewise from u ≈ 27.2, and their derivatives 0/0 = NaN); tested in tests/test_lndtr19.py
 
 
+def _whole_square(u):
+    """u², squared whole where u is a product of two or more terms holding inputs (x·y): SymPy writes (x·y)² as
+    x²·y², whose x² underflows and y² overflows where x·y does neither (log Φ(x·y) was 0·∞ = NaN in float64 at
+    x = 1e−170, y = −1e171, true log Φ(−10) = −53.23; log erfc(x·y) at x = 1e−300, y = 1e300), so the product is
+    kept grouped and squared once formed."""
+    factors = [f for f in sp.Mul.make_args(u) if f.free_symbols]
+    return Grouped(u) ** 2 if len(factors) >= 2 else u ** 2
+
+
+def _gaussian_tail_of(e):
+    """("erfc", u) where ``e`` is erfc(u), or its complement written out: 2 − erfc(−u) (SymPy's own erfc(u) for a
+    negative-looking u, erfc(−x) = 2 − erfc(x)), 1 − erf(u), 1 + erf(−u), 2·Φ(−√2·u); ("ndtr", u) where it is Φ(u)
+    or 1 − Φ(−u); None elsewhere. The complements cancel where the function is small: log(1 − ndtr(x)) was −inf from
+    x ≈ 8.3 (true −37.5 there) and 15,395 ULP at x = 4.95 in float64, log(erfc(−x)) −inf from x ≈ −5.9 (h-break20)."""
+    if isinstance(e, sp.erfc):
+        return "erfc", e.args[0]
+    if isinstance(e, ndtr):
+        return "ndtr", e.args[0]
+    c, g = e.as_coeff_Mul()
+    if c == 2 and isinstance(g, ndtr):  # 1 + erf(x) as the erf-complement rule writes it, 2·Φ(√2·x) = erfc(−x)
+        return "erfc", -g.args[0] / sp.sqrt(2)
+    if not (e.is_Add and len(e.args) == 2):
+        return None
+    c, rest = e.as_coeff_Add()
+    for sign in (1, -1):
+        g = sign * rest
+        if isinstance(g, sp.erfc) and c == 2 and sign == -1:
+            return "erfc", -g.args[0]
+        if isinstance(g, sp.erf) and c == 1:
+            return "erfc", -sign * g.args[0]
+        if isinstance(g, ndtr) and c == 1 and sign == -1:
+            return "ndtr", -g.args[0]
+    return None
+
+
 def _log_gaussian_tail_log(node):
     """log(erfc(u)) → log(erfcx(u)) − u² where u > 1/2, log1p(−erf(u)) elsewhere (no log of a number near 1 near
     u = 0); log(ndtr(x)) → log(erfcx(−x/√2)/2) − x²/2 where x < 0 (Φ(x) = erfc(−x/√2)/2), log1p(−Φ(−x))
-    elsewhere (Φ(x) near 1: −7.6e−24 at x = 10, not 0). None for any other node."""
-    if not isinstance(node, sp.log):
+    elsewhere (Φ(x) near 1: −7.6e−24 at x = 10, not 0); the same for their complements written out (log(1 − Φ(x)),
+    log(erfc(−x)), log(1 + erf(x)), and log1p(−Φ(x)), log1p(±erf(u)) as the log1p rule leaves them:
+    :func:`_gaussian_tail_of`). None for any other node."""
+    if isinstance(node, sp.log):
+        tail_of = _gaussian_tail_of(node.args[0])
+    elif isinstance(node, log1p):  # log(1 − Φ(x)) as the log1p rule leaves it, log1p(−Φ(x)); log1p(erf(u))
+        tail_of = _gaussian_tail_of(1 + node.args[0])
+    else:
         return None
-    inner = node.args[0]
-    if isinstance(inner, sp.erfc):
-        u = inner.args[0]
-        tail = sp.log(erfcx(u)) - u ** 2
+    if tail_of is None:
+        return None
+    kind, u = tail_of
+    if kind == "erfc":
+        tail = sp.log(erfcx(u)) - _whole_square(u)
         return sp.Piecewise((tail, u > sp.S.Half), (log1p(-sp.erf(u)), True))
-    if isinstance(inner, ndtr):
-        x = inner.args[0]
-        tail = sp.log(erfcx(-x / sp.sqrt(2)) / 2) - x ** 2 / 2
+    if kind == "ndtr":
+        x = u
+        tail = sp.log(erfcx(-x / sp.sqrt(2)) / 2) - _whole_square(x) / 2
         return sp.Piecewise((tail, x < 0), (log1p(-ndtr(-x)), True))
     return None
 
@@ -4554,17 +4963,18 @@ def _log_gaussian_tail_slope(node):
     if not node.is_Mul:
         return None
     for f in node.args:
-        if not (f.is_Pow and f.exp == -1 and isinstance(f.base, (sp.erfc, ndtr))):
+        tail_of = _gaussian_tail_of(f.base) if f.is_Pow and f.exp == -1 else None
+        if tail_of is None:
             continue
-        u = f.base.args[0]
-        square = u ** 2 if isinstance(f.base, sp.erfc) else u ** 2 / 2
+        kind, u = tail_of
+        square = u ** 2 if kind == "erfc" else u ** 2 / 2
         density = [a for a in node.args if isinstance(a, sp.exp) and sp.expand(a.args[0] + square) == 0]
         if not density:
             continue
         rest = sp.Mul(*[a for a in node.args if a is not f and a is not density[0]])
         # beyond w = 2³⁰, 1/erfcx(w) = √π·w·(1 + 1/(2w²) + …) is √π·w to 2⁻⁶¹: erfcx(w) ≈ 1/(w√π) is subnormal in
         # float32 from w ≈ 1e37 (∂x of log Φ inf at x = −3.4e38 where it is 3.4e38)
-        if isinstance(f.base, sp.erfc):
+        if kind == "erfc":
             return sp.Piecewise((rest * sp.sqrt(sp.pi) * u, u > 2 ** 30), (rest / erfcx(u), u > 0), (node, True))
         w = -u / sp.sqrt(2)
         return sp.Piecewise((2 * rest * sp.sqrt(sp.pi) * w, w > 2 ** 30), (2 * rest / erfcx(w), u < 0), (node, True))
@@ -4607,7 +5017,8 @@ LOG_GAUSSIAN_TAIL = Rule(
     "(log1p(−erf(u)) elsewhere, no log of a number near 1), log Φ(x) = log(erfcx(−x/√2)/2) − x²/2 where x < 0 "
     "(log1p(−Φ(−x)) elsewhere: Φ(x) near 1 rounds to 1, −7.6e−24 at x = 10), and the derivatives −2/(√π·erfcx(u)), "
     "√(2/π)/erfcx(−x/√2) there (erfcx from the scaled-erfc rule's helpers; 1/erfcx(w) as √π·w beyond w = 2³⁰, where "
-    "erfcx(w) is subnormal in float32)", local=_log_gaussian_tail)
+    "erfcx(w) is subnormal in float32); the complements written out too: log(1 − ndtr(x)) is log Φ(−x) (was −inf from "
+    "x ≈ 8.3, true −37.5), log(erfc(−x)), log(1 + erf(x)) are log erfc(−x) (−inf from x ≈ −5.9)", local=_log_gaussian_tail)
 _register(LOG_GAUSSIAN_TAIL)
 __all__ += ["LOG_GAUSSIAN_TAIL"]
 
@@ -4913,9 +5324,11 @@ def _overflowing_log1p_node(node):
     if not node.is_Mul:
         return None
     for f in node.args:
-        if not (f.is_Pow and f.exp == -1):
+        # (a select whose last branch is the quotient: rounded-log-argument's {1/(k + X) widened; 1/(k + X)})
+        g = f.args[-1].expr if isinstance(f, sp.Piecewise) and f.args[-1].cond == sp.true else f
+        if not (g.is_Pow and g.exp == -1):
             continue
-        found = _far_of_shifted(f.base)
+        found = _far_of_shifted(g.base)
         if found is None:
             continue
         k, X, _ = found

@@ -575,3 +575,50 @@ def _cross_entropy_with_options(input, target, weight, ignore_index, reduction, 
         out = out.reshape(shape)
         return out.squeeze(0) if one else out
     return out
+
+
+def _document_drop_ins() -> None:
+    """Give the one-line drop-ins with torch's names a docstring (``help(st.functional.mish)`` printed none):
+    what they compute, shapes, dtypes, options and errors, from the registry entry they call."""
+    import inspect
+
+    losses = {"mse_loss": "mse", "l1_loss": "l1", "smooth_l1_loss": "smooth_l1", "huber_loss": "huber",
+              "binary_cross_entropy": "bce"}
+    for public in __all__:
+        f = globals()[public]
+        if f.__doc__:
+            continue
+        params = [p for p in inspect.signature(f).parameters.values() if p.name not in ("input", "target")]
+        options = ", ".join(f"``{p.name}={p.default!r}``" for p in params if p.name not in ("inplace", "reduction"))
+        options = f" Options as torch's, by position or by name: {options}." if options else ""
+        if public in losses:
+            name = losses[public]
+            f.__doc__ = (
+                f"As ``torch.nn.functional.{public}``: the registry loss ``{name}`` of (``input``, ``target``), reduced, "
+                f"computed by its generated Triton kernel (the formula: ``symnet derive \"{name}(p, t)\"``).\n\n"
+                "``input``, ``target``: floating-point tensors (float32, float64, bfloat16, float16) of one dtype and "
+                "the same shape (another shape: torch's answer, a warning and broadcasting, or for "
+                "binary_cross_entropy a ValueError), on a CUDA device or on the CPU under ``TRITON_INTERPRET=1``. "
+                "``reduction``: \"mean\" (default) or \"sum\" give a 0-d tensor, \"none\" the per-entry losses in "
+                f"``input``'s shape. Both tensors get their gradient.{options}\n\n"
+                "Raises: as :func:`loss` (SymnetError for an unknown reduction or a NaN/infinite option, "
+                "DomainError for data outside the loss's domain, TypeError for integer or complex tensors or a "
+                "list target, DeviceError for a CPU tensor without ``TRITON_INTERPRET=1``).")
+            continue
+        name = public
+        gelu = " ``approximate=\"tanh\"`` is the registry's ``gelu_tanh``." if public == "gelu" else ""
+        inplace = ("``inplace=True`` (torch's): the result is written into ``input``, which is returned; a leaf "
+                   "that requires grad is refused by torch (RuntimeError), as torch's in-place ops refuse it. "
+                   if "inplace" in inspect.signature(f).parameters else "")
+        f.__doc__ = (
+            f"As ``torch.nn.functional.{public}``: the registry activation ``{name}`` entry by entry, computed with its "
+            f"derivative in one pass by its generated Triton kernel (the formula: ``symnet derive \"{name}(x)\"``; "
+            f"its accuracy against mpmath: ``symnet verify \"{name}(x)\"``).{gelu}\n\n"
+            "``input``: a floating-point tensor (float32, float64, bfloat16, float16) of any shape, on a CUDA device "
+            "or on the CPU under ``TRITON_INTERPRET=1``; returns a tensor of its shape and dtype, differentiable in "
+            f"``input``.{options} {inplace}".rstrip() + "\n\n"
+            "Raises: as :func:`activation` (SymnetError for a NaN or infinite option, TypeError for an integer or "
+            "complex ``input``, DeviceError for a CPU tensor without ``TRITON_INTERPRET=1``).")
+
+
+_document_drop_ins()

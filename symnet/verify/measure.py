@@ -67,12 +67,16 @@ class Cell:
     def passed(self, bound: float) -> bool:
         return self.measured and self.mismatches == 0 and self.worst_ulp <= bound
 
-    def text(self) -> str:
+    def text(self, bound: float | None = None) -> str:
+        """The table's figure: the worst ULPs, or ``NaN×k``/``inf×k`` where k results are NaN/inf and the
+        true value is not; with ``bound``, a worst figure past it is shown beside the count too
+        (``inf×2, 6.5e+15``), since two overflows must not hide a cancellation elsewhere."""
         if not self.measured:
             return "n/m"
         star = "" if self.held else "*"
         if self.mismatches:
-            return f"{self.mismatch_at.split(':')[0]}×{self.mismatches}{star}"
+            past = f", {_num(self.worst_ulp)}" if bound is not None and self.worst_ulp > bound else ""
+            return f"{self.mismatch_at.split(':')[0]}×{self.mismatches}{past}{star}"
         return _num(self.worst_ulp) + star
 
 
@@ -119,7 +123,7 @@ class Report:
             ok = True
             for i in impls:
                 c = self.cell(out, dtype, i)
-                row.append("" if c is None else c.text())
+                row.append("" if c is None else c.text(self.bounds[dtype]))
                 if c is not None and i.startswith("symnet") and c.held and not c.passed(self.bounds[dtype]):
                     ok = False if c.measured else (None if ok is not False else False)
             row.append({True: "pass", False: "FAIL", None: "NOT MEASURED"}[ok])
@@ -155,8 +159,8 @@ class Report:
                  "without a true value: mpmath gives NaN there (outside the domain, or ∞/∞, ∞ − ∞, 0·∞ at an "
                  "infinite input, as softsign(±∞) = ±∞/∞), so the point is left out; unresolved: no precision up to "
                  "2400 digits settled the true value.",
-                 "NaN×k / inf×k: k points where the result is NaN / infinite and the true value is not; "
-                 "n/m: not measurable (below).", "Worst points:", self.details()]
+                 "NaN×k / inf×k: k points where the result is NaN / infinite and the true value is not (a figure "
+                 "after it: the worst ULPs elsewhere, where past the bound); n/m: not measurable (below).", "Worst points:", self.details()]
         parts += self.notes
         past = [c for c in self.failures if c.measured]
         unmeasured = [c for c in self.failures if not c.measured]

@@ -51,8 +51,8 @@ from ....errors import SymnetError
 from ....functions import sigmoid
 from ....registry import NUMPY_HELPER_NEEDS, NUMPY_HELPERS, numpy_template
 from ....special import softplus
-from ...doubleword import ORDER as DW_PRIMITIVES, WidenedFunction, leaf_identifiers, nan_through, primitive_needs, \
-    primitive_text, widened_function
+from ...doubleword import NUMPY_ONLY, ORDER as DW_PRIMITIVES, WidenedFunction, leaf_identifiers, nan_through, \
+    primitive_needs, primitive_text, widened_function
 from ..printing import ConditionalPrinting
 
 __all__ = ["NumpyExpressionPrinter", "PRINTER_HELPERS"]
@@ -84,8 +84,8 @@ def _select(c, a, b):
 }
 
 # the double-word primitives of the generated functions of widened sums (symnet.codegen.doubleword)
-NUMPY_HELPERS.update({name: primitive_text(name, "numpy") for name in DW_PRIMITIVES})
-NUMPY_HELPER_NEEDS.update({name: primitive_needs(name, "numpy") for name in DW_PRIMITIVES})
+NUMPY_HELPERS.update({name: primitive_text(name, "numpy") for name in DW_PRIMITIVES + list(NUMPY_ONLY)})
+NUMPY_HELPER_NEEDS.update({name: primitive_needs(name, "numpy") for name in DW_PRIMITIVES + list(NUMPY_ONLY)})
 
 
 class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
