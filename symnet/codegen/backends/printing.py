@@ -42,6 +42,32 @@ class ConditionalPrinting:
         known values without a branch per element); None: the table's WHERE."""
         return None
 
+    selected: str | None = None  # where the expression being printed is selected (a condition's code), None: everywhere
+    plain_widened: bool = False  # True: a widened sum prints as its body (a generated function's float64 body)
+
+    def _select_telling_pieces(self, e) -> str | None:
+        """A select holding a widened sum, each piece printed knowing where it is selected
+        (``selected``: its own condition, the last one where none of the others holds; a superset
+        where selects nest), so that a widened sum in it computes its double word there only (the
+        widened function's ``needed``): bce_logits' ∂z computes σ(z) − y, 1 − y − σ(−z) and the
+        middle form on every element, and at z = 40, y = 1 the first cancels to 0 in float64 where
+        it is not selected. None where the select holds none (the table's WHERE)."""
+        *pieces, (last, cond) = e.args
+        widened = any(hasattr(f, "expanded") and hasattr(type(f), "leaves") for f in e.atoms(sp.Function))
+        if not widened or self.plain_widened or cond != sp.true or all(v.is_number for v, _ in e.args):
+            return None
+        conditions = [self._print(c) for _, c in pieces]
+        outer = self.selected
+        try:
+            self.selected = " & ".join(f"~({c})" for c in conditions)
+            out = self._print(last)
+            for k, (value, _) in reversed(list(enumerate(pieces))):
+                self.selected = conditions[k]
+                out = self.WHERE.format(conditions[k], self._print(value), out)
+        finally:
+            self.selected = outer
+        return out
+
     def _print_Piecewise(self, e):
         known = self._known_select(e)
         if known is not None:

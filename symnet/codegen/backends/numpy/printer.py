@@ -318,27 +318,6 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             self.helpers.add("_select")
         return self._select_telling_pieces(e)
 
-    def _select_telling_pieces(self, e) -> str | None:
-        """A select holding a widened sum, each piece printed knowing where it is selected
-        (``selected``: its own condition, the last one where none of the others holds; a superset
-        where selects nest), so that a widened sum in it computes its double-word there only; None
-        where the select holds none (ConditionalPrinting prints it)."""
-        *pieces, (last, cond) = e.args
-        widened = any(hasattr(f, "expanded") and hasattr(type(f), "leaves") for f in e.atoms(sp.Function))
-        if not widened or self.plain_widened or cond != sp.true or all(v.is_number for v, _ in e.args):
-            return None
-        conditions = [self._print(c) for _, c in pieces]
-        outer = self.selected
-        try:
-            self.selected = " & ".join(f"~({c})" for c in conditions)
-            out = self._print(last)
-            for k, (value, _) in reversed(list(enumerate(pieces))):
-                self.selected = conditions[k]
-                out = self.WHERE.format(conditions[k], self._print(value), out)
-        finally:
-            self.selected = outer
-        return out
-
     def _swapped_product(self, e) -> tuple[str, str] | None:
         """For a product of exactly two selects on one condition with their values swapped,
         {a if c; b}·{b if c; a}: a and b printed (their product is the same bits whatever c)."""

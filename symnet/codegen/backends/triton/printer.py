@@ -240,26 +240,7 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         return template.format(*[self._print(a) for a in e.args[:arity]])
 
     def _known_select(self, e) -> str | None:  # ConditionalPrinting._print_Piecewise asks first
-        """A select holding a widened sum, each piece printed knowing where it is selected (``selected``: its own
-        condition, the last one where none of the others holds; a superset where selects nest), as the NumPy
-        printer does: bce_logits' ∂z computes σ(z) − y, 1 − y − σ(−z) and the middle form on every element, and at
-        z = 40, y = 1 the first cancels to 0 in float64 where it is not selected; without ``needed`` the float32
-        block would take the double word for it. None where the select holds none (the table's WHERE)."""
-        *pieces, (last, cond) = e.args
-        widened = any(hasattr(f, "expanded") and hasattr(type(f), "leaves") for f in e.atoms(sp.Function))
-        if not widened or self.plain_widened or cond != sp.true or all(v.is_number for v, _ in e.args):
-            return None
-        conditions = [self._print(c) for _, c in pieces]
-        outer = self.selected
-        try:
-            self.selected = " & ".join(f"~({c})" for c in conditions)
-            out = self._print(last)
-            for k, (value, _) in reversed(list(enumerate(pieces))):
-                self.selected = conditions[k]
-                out = self.WHERE.format(conditions[k], self._print(value), out)
-        finally:
-            self.selected = outer
-        return out
+        return self._select_telling_pieces(e)  # as the NumPy printer: a widened sum's ``needed`` where selected
 
     def _print_WidenedBase(self, e):
         """A widened sum (the widen rule): a call of the ``@triton.jit`` function generated for its
