@@ -132,7 +132,37 @@ def _tanh(x):
     return tl.where(x < 0, -t, t)
 ''',
 }
-HELPER_NEEDS = {"_softplus": ("_log1p",), "_tanh": ("_expm1",), "_sum_when_last": ("_stored",)}
+# b^u of a fractional or input exponent (Triton has no pow): e^(u·log b) rounds its argument y = u·log b, and
+# e^y is |y|/2 ULPs off for it (440 ULP in float64 at b = 5e−324, |log b| = 744; the focal loss's t^γ). A float64
+# kernel takes y in double words instead (log b by _dw_log, 2⁻¹⁰⁴ of it; an exponent γ + c as a two-sum, its
+# product with log b by _dw_mul: a rounded γ − 1 alone was 248 ULP off in ∂x of x^γ at x = 5e−324) and
+# e^(y_hi)·(1 + y_lo) (first order in y_lo ≤ ulp(y_hi)/2: 2⁻¹⁰⁰ off): tl.exp's own error and a rounding; a float32
+# kernel computes e^(u·log b) in float64 (|y|·2⁻⁵³, below a float32 ULP for |y| < 2²⁹) and rounds once
+TRITON_HELPERS["_pow"] = '''\
+@triton.jit
+def _pow(b, u, c):
+    """b^(u + c) of a tensor b (float32 or float64), an exponent u (a tensor or a number) and a constant c (γ + 1:
+    u + c as a two-sum, not rounded first) as e^((u + c)·log b), SymPy's principal power (real for b > 0): in
+    float64 e^y of the double-word y = (u + c)·log b (_dw_log, a double-word product), e^(y_hi)·(1 + y_lo); in
+    float32 e^((u + c)·log b) in float64, rounded once. Where b is not a positive finite number, u + c is not
+    finite or the double word is not (b = 0, ±inf, NaN, an overflow): e^((u + c)·log b) as it rounds (0^u = 0
+    for u > 0, inf^u = inf, NaN for b < 0), as before."""
+    dtype = b.dtype
+    w = b.to(tl.float64)
+    v = u + tl.zeros_like(w)  # a number or either width: float64
+    plain = tl.exp((v + c) * tl.log(w))
+    if dtype == tl.float64:
+        l_hi, l_lo = _dw_log(w, tl.zeros_like(w))
+        s_hi, s_lo = _dw_two_sum(v, c + tl.zeros_like(w))
+        y_hi, y_lo = _dw_mul(l_hi, l_lo, s_hi, s_lo)
+        e = tl.exp(y_hi)
+        r = e + e * y_lo
+        ok = (w > 0.0) & (w < float("inf")) & (tl.abs(s_hi) < float("inf")) & (tl.abs(r) < float("inf"))
+        plain = tl.where(ok, r, plain)
+    return plain.to(dtype)
+'''
+HELPER_NEEDS = {"_softplus": ("_log1p",), "_tanh": ("_expm1",), "_sum_when_last": ("_stored",),
+                "_pow": ("_dw_log", "_dw_two_sum", "_dw_mul")}
 # the device helpers of the function registry (tan, sinh, cosh, asinh, atan, erfc, sign …)
 TRITON_HELPERS.update({k: v for k, v in TRITON_DEVICE_HELPERS.items() if k not in TRITON_HELPERS})
 HELPER_NEEDS.update(TRITON_HELPER_NEEDS)
@@ -219,12 +249,13 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             if exp > 0:
                 return "(" + " * ".join([b] * n + [root]) + ")"
             return "(" + "".join(["("] * n) + "1.0" + "".join(f" / {b})" for _ in range(n)) + f" / {root})"
-        if exp.is_number:
-            return f"tl.exp({self._number(float(exp))} * tl.log({self._print(base)}))"  # a positive base
         if base.is_number and base.is_positive:  # 2^u = e^(u·log 2)
             return f"tl.exp({self.parenthesize(exp, PRECEDENCE['Mul'])} * {self._number(float(sp.log(base)))})"
-        # b^u = e^(u·log b): real for b > 0 only, as SymPy's principal power
-        return f"tl.exp({self.parenthesize(exp, PRECEDENCE['Mul'])} * tl.log({self._print(base)}))"
+        # b^u = e^(u·log b), in double words in float64 (the _pow helper): real for b > 0 only, as SymPy's
+        # principal power
+        c, u = exp.as_coeff_Add()  # γ + 1: the constant added in double words, not rounded first
+        self._need("_pow")
+        return f"_pow({self._print(base)}, {self._print(u) if u != 0 else '0.0'}, {self._number(float(c))})"
 
     def _print_Function(self, e):
         name = type(e).__name__
