@@ -93,3 +93,31 @@ def test_a_scalar_derivations_missing_variable_is_a_plain_key_error():
 def test_the_readme_says_how_to_clear_the_cache_folder():
     assert "To clear the cache, delete the folder" in README
     assert "rm -rf ~/.cache/symnet" in README
+
+
+def test_the_stable_printout_gives_a_rules_reason_once():
+    """`symnet derive "-log(ndtr(y*z))" --wrt z --stable` printed the log-gaussian-tail rule's reason (843
+    characters) for f and again for ∂f/∂z; a teacher pasting it into notes met the same paragraph twice.
+    The later step now names the rule and refers to the first: "log-gaussian-tail rule: as for f"."""
+    from symnet.codegen.ir import describe, stability_section
+
+    section = stability_section(describe(symnet.derive("-log(ndtr(y*z))", wrt=["z"])))
+    f, dz = section.steps
+    reason = f.why  # f's one rule, whose reason holds "; " itself
+    assert reason.startswith("log-gaussian-tail rule: ") and len(reason) > 800
+    assert dz.why.startswith("log-gaussian-tail rule: as for f; exp-square rule: ")
+    assert sum(step.why.count(reason[len("log-gaussian-tail rule: "):]) for step in section.steps) == 1
+
+
+def test_a_cube_root_of_a_negative_number_names_the_real_root():
+    """`symnet derive "x**(1/3)" --at x=-8` said only "not a real number: it is 1 + sqrt(3)*I": SymPy's
+    principal root. The user who wrote an activation with x**(1/3) meant the real cube root, −2."""
+    from symnet.errors import NotDifferentiableError
+
+    with pytest.raises(NotDifferentiableError, match=r"1 \+ sqrt\(3\)\*I \(.*sign\(b\)\*abs\(b\)\*\*\(1/3\)"):
+        symnet.derive("x**(1/3)", at={"x": -8})
+    d = symnet.derive("sign(x)*abs(x)**(1/3)", at={"x": -8})  # the real root the hint names
+    assert d.gradient_at({"x": -8})[sp.Symbol("x", real=True)] == sp.Rational(1, 12)
+    with pytest.raises(NotDifferentiableError) as square_root:
+        symnet.derive("sqrt(x)", at={"x": -8})
+    assert "sign(b)" not in str(square_root.value)  # an even root has no real value to point to
