@@ -121,3 +121,28 @@ def test_a_cube_root_of_a_negative_number_names_the_real_root():
     with pytest.raises(NotDifferentiableError) as square_root:
         symnet.derive("sqrt(x)", at={"x": -8})
     assert "sign(b)" not in str(square_root.value)  # an even root has no real value to point to
+
+
+def test_a_pos_weight_tensor_is_answered_with_the_formula_that_takes_one():
+    """torch's usual call, F.binary_cross_entropy_with_logits(z, t, pos_weight=per_class), was refused with
+    "pos_weight must be a Python number" and nothing more; the message now names the from_formula call,
+    which this test runs against torch in float64 (value and ∂z)."""
+    from conftest import torch_and_triton
+
+    torch, _ = torch_and_triton()
+    import symnet.torch as st
+    from symnet.errors import SymnetError
+
+    z = torch.linspace(-3, 3, 12, dtype=torch.float64).reshape(4, 3).requires_grad_()
+    t = torch.linspace(0, 1, 12, dtype=torch.float64).reshape(4, 3)
+    per_class = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    with pytest.raises(SymnetError) as refused:
+        st.functional.binary_cross_entropy_with_logits(z, t, pos_weight=per_class)
+    call = 'symnet.torch.from_formula("bce_logits(z, t, w)", inputs="z t w")(input, target, pos_weight).mean()'
+    assert call in str(refused.value)
+    mine = st.from_formula("bce_logits(z, t, w)", inputs="z t w")(z, t, per_class).mean()
+    (mine_dz,) = torch.autograd.grad(mine, z)
+    ref = torch.nn.functional.binary_cross_entropy_with_logits(z, t, pos_weight=per_class)
+    (ref_dz,) = torch.autograd.grad(ref, z)
+    torch.testing.assert_close(mine, ref, rtol=1e-14, atol=0)
+    torch.testing.assert_close(mine_dz, ref_dz, rtol=1e-13, atol=1e-16)
