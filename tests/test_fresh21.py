@@ -146,3 +146,12 @@ def test_a_pos_weight_tensor_is_answered_with_the_formula_that_takes_one():
     (ref_dz,) = torch.autograd.grad(ref, z)
     torch.testing.assert_close(mine, ref, rtol=1e-14, atol=0)
     torch.testing.assert_close(mine_dz, ref_dz, rtol=1e-13, atol=1e-16)
+
+
+def test_a_decimal_exponent_is_not_half_superscripted():
+    """`symnet derive "x*(1+x**2)**0.3"` printed u₃ = u₂⁰.3 and ∂u₃/∂u₂ = 3/(10·u₂⁰.7): the 0 raised, the
+    .3 on the line, which reads as u₂⁰ times .3. An exponent the superscripts cannot write whole is ^0.3."""
+    printed = str(symnet.derive("x*(1+x**2)**0.3", wrt=["x"]))
+    assert "⁰." not in printed and "u₂^0.3" in printed and "u₂^0.7" in printed
+    assert "u₁ = x²" in printed  # a whole number still goes up
+    assert "^(3/2)" in str(symnet.derive("x**2.5"))
