@@ -16,7 +16,8 @@ Formulas and data (seeded, uniform):
 * ``log(x*y - z)``: x, y in [1, 2], z in [−1, 1];
 * ``y + sin(x)``: x in [−10, 10], y in [−1, 1];
 * ``log(1 + (p - t)**2/s)``: p, t normal, s in [0.1, 3];
-* ``focal(z, t, 1/4, 3/4)``: z in [−8, 8], t in [0, 1].
+* ``focal(z, t, 1/4, 3/4)``: z in [−8, 8], t in [0, 1];
+* ``focal(z, t, 1/4, gamma)``: the same, γ in [0, 3].
 
 Time: CPU seconds (user + sys of this process, ``resource.getrusage``; NumPy runs on one thread), the minimum of
 ``--repeat`` runs, per 10⁶ points. Speed is measured here, never asserted in a test.
@@ -48,6 +49,7 @@ CASES = {
     "sin": ("y + sin(x)", ("x", "y")),
     "log1p_sq": ("log(1 + (p - t)**2/s)", ("p", "s", "t")),
     "focal": ("focal(z, t, 1/4, 3/4)", ("t", "z")),
+    "focal_gamma": ("focal(z, t, 1/4, gamma)", ("gamma", "t", "z")),
 }
 
 _GENERATE = """
@@ -68,6 +70,8 @@ def data(name: str, rng, n: int) -> dict:
         return {"x": rng.uniform(-10, 10, n), "y": rng.uniform(-1, 1, n)}
     if name == "log1p_sq":
         return {"p": rng.normal(size=n), "s": rng.uniform(0.1, 3, n), "t": rng.normal(size=n)}
+    if name == "focal_gamma":
+        return {"gamma": rng.uniform(0, 3, n), "t": rng.uniform(0, 1, n), "z": rng.uniform(-8, 8, n)}
     return {"t": rng.uniform(0, 1, n), "z": rng.uniform(-8, 8, n)}
 
 
