@@ -2074,6 +2074,11 @@ class _Scaled(_Emitter):
         self.scaled_values: dict = {}
         self.down: dict = {}
         self.exps: dict = {}
+        self.plain_used = False  # an operation computed in float64 (_plain): no scaled tier for this body
+
+    def _plain(self, e) -> _Value:
+        self.plain_used = True
+        return super()._plain(e)
 
     @staticmethod
     def _k(v: _Value) -> str:
@@ -3174,8 +3179,17 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             emitter.needs |= tripled.needs
         if by_bound:  # where the double word is not enough: the float64 bound past DEEP_RELATIVE of the value
             lines += [f"        deep = ~keep & ~({error} <= {DEEP_RELATIVE!r}*{size})  # cancels past 2⁴³: triple words"]
-        tier = f"{name}_scaled, {', '.join(leaf_names)})"  # the scaled double words (below): _dwx_tier's last arguments
-        lines += ["        if keep.all():", f"            return _dwx_tier({value}, needed, {tier}",
+        # the scaled double words (SCALED_TINY) where every operation of the body has them: not where one is computed
+        # in float64 (_plain: erfc(p − t) at p − t = 26.4 is 1.4e−304, 422 ULP off without the rounded-argument
+        # rule's first-order step)
+        tiny = _Scaled(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)),
+                       emitter.taken)
+        tiny_result = tiny.rounded(body)
+        scaled = not tiny.plain_used
+
+        def tier(v, needed):  # the value v, and where the body is tiny, the scaled double words'
+            return f"_dwx_tier({v}, {needed}, {name}_scaled, {', '.join(leaf_names)})" if scaled else v
+        lines += ["        if keep.all():", f"            return {tier(value, 'needed')}",
                   "        some = np.count_nonzero(keep) * 8 > np.size(keep)",
                   "        if some:  # an eighth or more kept: the double-word on the others only (gathered)",
                   "            redo = ~keep",
@@ -3197,7 +3211,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             finite = f"({finite}) | (plain == -np.inf)"
         lines += [f"        double = np.where({finite}, {result.hi}, plain)"]
         # where the value (or a leaf) is below 2⁻⁹⁶⁸: again in scaled double words, on those alone (SCALED_TINY)
-        lines += [f"        double = _dwx_tier(double, True if some else needed, {tier}"]
+        if scaled:
+            lines += [f"        double = {tier('double', 'True if some else needed')}"]
         if by_terms:
             magnitude = " + ".join(f"np.abs({t})" for t in term_his)
             lines += [f"        deep = ({magnitude}) > {DEEP_TERMS!r}*np.abs({result.hi})  # cancels past 2⁴⁰: triple words"]
@@ -3216,16 +3231,15 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                       + (" | (plain == -np.inf)" if root else "") + f", {result3.hi}, plain)"]
         lines += ["        if not some:", "            return double",
                   "        result[redo] = double", "        return result"]
-        tiny = _Scaled(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)),
-                       emitter.taken)
-        tiny_result = tiny.rounded(body)
-        emitter.needs |= tiny.needs | {"_dwx_tier"}
-        lines += ["", "", f"def {name}_scaled({', '.join(leaf_names)}):",
+        if scaled:
+            emitter.needs |= tiny.needs | {"_dwx_tier"}
+        lines += [] if not scaled else ["", "", f"def {name}_scaled({', '.join(leaf_names)}):",
                   f'    """{name} on the elements below 2⁻⁹⁶⁸ or with a leaf there, in scaled double words (hi + lo)·2^−k\n'
                   '    (doubleword.SCALED_TINY), rounded once."""',
                   '    with np.errstate(all="ignore"):']
-        lines += ["        " + line for line in tiny.lines]
-        lines += [f"        return {tiny_result}"]
+        if scaled:
+            lines += ["        " + line for line in tiny.lines]
+            lines += [f"        return {tiny_result}"]
     else:
         first = leaf_names[0]
         # a float32 kernel as NumPy's (above): the float64 body where its bound is within 2⁻³⁰ of it, double-word
