@@ -521,7 +521,9 @@ def _dwx_tier(value, needed, scaled, *leaves):
         return value
     value = np.array(np.broadcast_to(value, shape), np.float64)
     got = scaled(*(np.broadcast_to(x, shape)[tiny] for x in leaves))
-    value[tiny] = np.where(np.isfinite(got), got, value[tiny])
+    was = value[tiny]
+    # (a zero the value has already keeps its sign: the limits' −0, gelu(−1e300) as torch)
+    value[tiny] = np.where(np.isfinite(got) & ((got != 0.0) | (was != 0.0)), got, was)
     return value
 
 
