@@ -46,8 +46,27 @@ def cases(argv):
         yield "focal(z, t, 1/4, gamma) torch.float64", ("focal(z, t, 1/4, gamma)", ("z", "t", "gamma"), torch.float64)
 
 
+def _digesting():
+    """sm90_compile.resources, also keeping a digest of each kernel's PTX code without its line and debug info (to
+    tell an unchanged kernel: a float32 kernel's float64 branch is resolved away when compiled)."""
+    import hashlib
+    import re
+    digests, resources = [], sm90_compile.resources
+
+    def wrapped(ptx, name):
+        code = ptx.split(".section\t.debug")[0].split(".section .debug")[0]  # the code, not its debug info
+        code = re.sub(r"^\s*(\.loc|\.file|\$L__).*$", "", code, flags=re.M)
+        digests.append(hashlib.sha1(code.encode()).hexdigest()[:10])
+        if os.environ.get("TW21_PTX"):  # a folder to keep each PTX in, by its digest
+            Path(os.environ["TW21_PTX"], digests[-1] + ".ptx").write_text(ptx)
+        return resources(ptx, name)
+    sm90_compile.resources = wrapped
+    return digests
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    digests = _digesting()
     recorder = sm90_compile.Recorder()
     recorder.install()
     for name, case in cases(argv):
@@ -56,14 +75,14 @@ def main(argv=None) -> int:
             formula, inputs, dtype = case
             thunk = _formula(formula, inputs, dtype)  # derived and generated outside the timing
         recorder.case = name
-        before, start = len(recorder.rows), cpu_seconds()
+        before, first, start = len(recorder.rows), len(digests), cpu_seconds()
         thunk()
         seconds = cpu_seconds() - start
         rows = recorder.rows[before:]
         regs = ",".join(str(r["registers"]) for r in rows)
         spills = ",".join(str(r["spill_stores"]) for r in rows)
-        print(f"{seconds:7.1f} s  {name:40} {len(rows)} compiles, registers {regs}, spill stores {spills} B",
-              flush=True)
+        print(f"{seconds:7.1f} s  {name:40} {len(rows)} compiles, registers {regs}, spill stores {spills} B, "
+              f"PTX {','.join(digests[first:])}", flush=True)
     return 0
 
 

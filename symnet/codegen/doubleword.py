@@ -2760,7 +2760,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         tripled = _Emitter(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)),
                            emitter.taken)
         result3 = tripled.triple_sum(body)
-        third = result3.tail is not None
+        third = result3.tail is not None and (backend == "numpy" or _triton_tier_cost(tripled.lines) <= TRITON_TIER_MOST)
         # the double word's terms (as _sum took them: computed already), whose magnitudes may pick the elements
         term_his = [emitter.value(-a if a.could_extract_minus_sign() and not a.is_number else a).hi for a in body.args]
     plain = plain_printer.doprint(body)
@@ -2954,6 +2954,19 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         lines += [f"    return result.to({first}.dtype)"]
     return WidenedFunction(name, "\n".join(lines) + "\n", _closure(emitter.needs, backend),
                            takes_within=bool(within))
+
+
+# the exponentials and logs of the triple words (each a reduction and _tw_expm1_reduced's loop: some 600 operations at
+# two entries a thread) up to which a Triton float64 kernel takes the third tier, and its weights: its compile time
+# grows with about the square of its operations
+TRITON_TIER_MOST = 1000
+_TIER_COST = {"_tw_exp(": 1, "_tw_expm1(": 1, "_tw_sigmoid(": 1, "_tw_tanh(": 1, "_tw_log(": 1, "_tw_softplus(": 2,
+              "_tw_log1p(": 1}
+
+
+def _triton_tier_cost(lines) -> int:
+    """The triple-word exponentials and logs the statements ``lines`` compute (_TIER_COST)."""
+    return sum(line.count(call) * cost for line in lines for call, cost in _TIER_COST.items())
 
 
 def _triton_third_tier(tripled: _Emitter, result3: _Value, term_his: list, double_hi: str, needed: bool,
