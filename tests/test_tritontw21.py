@@ -46,11 +46,16 @@ def test_y_minus_exp_at_rounded_exp():
     assert past == 0 and worst <= 0.5, (worst, past)
 
 
+@pytest.mark.xfail(strict=True, reason="measured (session 21, interpreter): focal's ∂t and ∂z sums take 11 triple-word "
+                   "exponentials and logs, past doubleword.TRITON_TIER_MOST (4): with the tier its float64 kernel "
+                   "had not finished compiling for sm_90 at 324 CPU s (169 before): gated out, ∂t 84 ULP (3 of 111 "
+                   "points past 4), ∂z 8 (1), ∂t 10 at the 36 more (2); with the tier all 147 points 0 ULP")
 def test_focal_at_the_zeros_of_its_gradients():
     """The registry focal loss with γ an input, float64 Triton, at the float nearest each zero of ∂t, ∂z and its two
     neighbours (test_focal19's 111 points, t ∈ {0, 0.3, 0.5, 0.659, 1}; test_tw20's 36 more, t ∈ {0.1, 0.9}):
     within 4 ULP and never worse than torch. Measured: double words ∂t 84 ULP (3 past 4), ∂z 8 (1 past) and ∂t 10
-    (2 past); now every output correctly rounded there (0 ULP)."""
+    (2 past); with the tier on its sums every output correctly rounded there (0 ULP), but the tier is gated out of
+    them (its compile time)."""
     triton_torch()
     for z, t, g in (_near_roots(np.float64), _beside_roots(np.float64)):
         _check(GAMMA_INPUT, z, t, g, np.float64, "triton")
@@ -110,3 +115,13 @@ def test_the_tier_is_generated_for_float64_only():
     assert "if tl.max(tl.where(deep, 1, 0)) > 0:" in branch
     assert "libdevice" not in source
     assert "_tw_" not in compiled("y + sin(x)", "triton").source
+
+
+def test_the_tier_is_gated_by_its_exponentials():
+    """A sum whose triple words take more than TRITON_TIER_MOST exponentials and logs keeps the double word in Triton
+    (focal's ∂t and ∂z: 11 each), NumPy takes the tier there; its ∂t at t = 1 (3) keeps it in Triton."""
+    from symnet.codegen import doubleword
+    assert doubleword.TRITON_TIER_MOST == 4
+    source = compiled(GAMMA_INPUT, "triton").source
+    assert source.count("if tl.max(tl.where(deep, 1, 0)) > 0:") >= 1 and "_tw_sigmoid(" not in source
+    assert "_tw_sigmoid(" in compiled(GAMMA_INPUT).source

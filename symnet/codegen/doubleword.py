@@ -28,7 +28,8 @@ float64 kernels likewise since session 21 (:func:`_triton_third_tier`), on the e
 compute no float64 bound), in a block where one element is (a scalar branch): the same ``_tw_*`` texts as
 ``@triton.jit`` helpers, _tw_expm1_reduced's eight squarings a loop (one body to compile), and the kernel at two
 entries a thread in float64 (the launcher): y − tanh x's float64 kernel compiled for sm_90 in 3.2 CPU s before,
-17.9 with the tier unrolled at eight entries a thread, 4.0 now (benchmarks/tw21_sm90.py).
+17.9 with the tier unrolled at eight entries a thread, 4.0 now (benchmarks/tw21_sm90.py). Only where the triple words
+take at most TRITON_TIER_MOST exponentials and logs: the focal loss's ∂t and ∂z (11 each) keep the double word there.
 
 No FMA anywhere: NumPy has none and the Triton interpreter's may not be fused; the products are
 Dekker's, by Veltkamp's splitting (scaled by 2⁻²⁸ above 2⁹⁹⁶, where 2²⁷·a would overflow).
@@ -2958,8 +2959,12 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
 
 # the exponentials and logs of the triple words (each a reduction and _tw_expm1_reduced's loop: some 600 operations at
 # two entries a thread) up to which a Triton float64 kernel takes the third tier, and its weights: its compile time
-# grows with about the square of its operations
-TRITON_TIER_MOST = 1000
+# grows with about the square of its operations. Measured (sm_90, benchmarks/tw21_sm90.py): the registry focal loss's
+# float64 kernel (γ an input), whose ∂t and ∂z sums take 11 each (σ(±z), softplus(±z), e^(γ·log …), tanh(z/2)),
+# compiled in 169 s of CPU before the tier and had not finished its Triton passes at 324 s with it (past 2×): gated
+# out there, so its ∂t at its zeros stays 84 ULP in Triton (tests/test_tritontw21.py, a strict xfail); y − tanh x (1),
+# bce_logits and sigmoid_mse (1 or 2 a sum) and focal's ∂t at t = 1 (3) keep it
+TRITON_TIER_MOST = 4
 _TIER_COST = {"_tw_exp(": 1, "_tw_expm1(": 1, "_tw_sigmoid(": 1, "_tw_tanh(": 1, "_tw_log(": 1, "_tw_softplus(": 2,
               "_tw_log1p(": 1}
 
