@@ -263,8 +263,143 @@ def _dw_sigmoid(x_hi, x_lo):
 
 
 @triton.jit
+def _tw_mul(a_hi, a_lo, a_tail, b_hi, b_lo, b_tail):
+    """a·b of two triple words as a triple word (|a_lo| ≤ ulp(a_hi), |a_tail| ≤ ulp(a_lo) and likewise b): the
+    three leading products exact (TwoProduct), the rest (2⁻¹⁰⁶ of a·b) in float64, about 2⁻¹⁵⁵ relative."""
+    p, p_e = _dw_two_prod(a_hi, b_hi)
+    q, q_e = _dw_two_prod(a_hi, b_lo)
+    r, r_e = _dw_two_prod(a_lo, b_hi)
+    rest = ((a_lo * b_lo + a_hi * b_tail) + a_tail * b_hi) + (q_e + r_e)
+    s, s_e = _dw_two_sum(q, r)
+    s, t_e = _dw_two_sum(s, p_e)
+    hi, lo = _dw_fast_two_sum(p, s)
+    lo, tail = _dw_two_sum(lo, (s_e + t_e) + rest)
+    return hi, lo, tail
+
+
+@triton.jit
+def _tw_square(a_hi, a_lo, a_tail):
+    """a² of a triple word as a triple word: _tw_mul with its two cross products one (2·a_hi·a_lo, exact
+    doubled), two TwoProducts where _tw_mul takes three."""
+    p, p_e = _dw_two_prod(a_hi, a_hi)
+    q, q_e = _dw_two_prod(a_hi, a_lo)
+    rest = (a_lo * a_lo + 2.0 * (a_hi * a_tail)) + 2.0 * q_e
+    s, s_e = _dw_two_sum(2.0 * q, p_e)
+    hi, lo = _dw_fast_two_sum(p, s)
+    lo, tail = _dw_two_sum(lo, s_e + rest)
+    return hi, lo, tail
+
+
+@triton.jit
+def _tw_div(a_hi, a_lo, a_tail, b_hi, b_lo, b_tail):
+    """a/b of two triple words as a triple word: q = a_hi/b_hi, the remainder a − q·b as a double word (TwoProducts
+    and TwoSums; a_hi − q·b_hi's leading part exact by Sterbenz) divided again, and its remainder once more: about
+    2⁻¹⁵⁰ relative (_dw_div's one correction rounds at 2⁻¹⁰⁶ of a/b)."""
+    q = a_hi / b_hi
+    p, p_e = _dw_two_prod(q, b_hi)
+    c, c_e = _dw_two_prod(q, b_lo)
+    r, r1 = _dw_two_sum(a_hi - p, a_lo)
+    r, r2 = _dw_two_sum(r, -p_e)
+    r, r3 = _dw_two_sum(r, -c)
+    r, r_lo = _dw_two_sum(r, ((r1 + r2) + r3) + ((a_tail - c_e) - q * b_tail))
+    q1 = r / b_hi
+    p1, p1_e = _dw_two_prod(q1, b_hi)
+    q2 = (((r - p1) - p1_e) + (r_lo - q1 * b_lo)) / b_hi
+    hi, lo = _dw_fast_two_sum(q, q1)
+    lo, tail = _dw_two_sum(lo, q2)
+    return hi, lo, tail
+
+
+@triton.jit
+def _tw_add(a_hi, a_lo, a_tail, b_hi, b_lo, b_tail):
+    """a + b of two triple words as a triple word, hi the sum rounded once (to within 2⁻¹⁰⁰ of an ulp): TwoSums of
+    the his and the los, their roundings' TwoSums too (the sum of two of them in float64 rounds at 2⁻¹⁰⁶ of a + b:
+    2⁻¹⁰⁶ of e^x in _tw_exp_reduced's squarings), the third words last: about 2⁻¹⁵⁰ of the terms, where they
+    cancel too."""
+    s, e1 = _dw_two_sum(a_hi, b_hi)
+    t, e2 = _dw_two_sum(a_lo, b_lo)
+    t, e3 = _dw_two_sum(t, e1)
+    s, e4 = _dw_two_sum(s, t)
+    m, e5 = _dw_two_sum(e4, e3)
+    m, tail = _dw_two_sum(m, e5 + ((e2 + a_tail) + b_tail))
+    hi, lo = _dw_fast_two_sum(s, m)
+    return hi, lo, tail
+
+
+@triton.jit
+def _tw_expm1_reduced(r_hi, r_lo, r_tail):
+    """e^r − 1 of a triple word r, |r| ≤ ln 2/2, as a triple word (relative, about 2⁻¹⁴⁰): with s = r/256,
+    e^s − 1 = s + s²·(½ + s·q) with q (1/6 + s/24 + …, to s⁹/11!) in double-word from 1/7! on (1/720 in float64 was
+    2⁻¹⁰⁰ of ½ + s·q) and the rest in triple words, then 8 times p → 2p + p² in triple words (each doubles the
+    error)."""
+    s_hi = r_hi * 0.00390625
+    s_lo = r_lo * 0.00390625
+    s_tail = r_tail * 0.00390625
+    q = ((tl.full([], 2.505210838544172e-08, tl.float64) * s_hi + tl.full([], 2.755731922398589e-07, tl.float64)) * s_hi + tl.full([], 2.7557319223985893e-06, tl.float64)) * s_hi + tl.full([], 2.48015873015873e-05, tl.float64)
+    q_hi, q_lo = _dw_add_fp(tl.full([], 0.0001984126984126984, tl.float64), tl.full([], 1.7209558293420705e-22, tl.float64), s_hi * q)
+    q_hi, q_lo = _dw_mul_bounded(s_hi, s_lo, q_hi, q_lo)
+    q_hi, q_lo = _dw_add(tl.full([], 0.001388888888888889, tl.float64), tl.full([], -5.300543954373577e-20, tl.float64), q_hi, q_lo)
+    q_hi, q_lo = _dw_mul_bounded(s_hi, s_lo, q_hi, q_lo)
+    q_hi, q_lo = _dw_add(tl.full([], 0.008333333333333333, tl.float64), tl.full([], 1.1564823173178714e-19, tl.float64), q_hi, q_lo)
+    q_hi, q_lo = _dw_mul_bounded(s_hi, s_lo, q_hi, q_lo)
+    q_hi, q_lo = _dw_add(tl.full([], 0.041666666666666664, tl.float64), tl.full([], 2.3129646346357427e-18, tl.float64), q_hi, q_lo)
+    q_hi, q_lo = _dw_mul_bounded(s_hi, s_lo, q_hi, q_lo)
+    q_hi, q_lo = _dw_add(tl.full([], 0.16666666666666666, tl.float64), tl.full([], 9.25185853854297e-18, tl.float64), q_hi, q_lo)
+    q_hi, q_lo = _dw_mul_bounded(s_hi, s_lo, q_hi, q_lo)
+    h_hi, h_lo = _dw_fast_two_sum(0.5, q_hi)
+    h_lo, h_tail = _dw_two_sum(h_lo, q_lo)
+    w_hi, w_lo, w_tail = _tw_square(s_hi, s_lo, s_tail)
+    w_hi, w_lo, w_tail = _tw_mul(w_hi, w_lo, w_tail, h_hi, h_lo, h_tail)
+    p_hi, p_lo, p_tail = _tw_add(s_hi, s_lo, s_tail, w_hi, w_lo, w_tail)
+    # a loop, not unrolled: Triton compiles its body once (unrolled, the third tier multiplied the compile time of a
+    # float64 kernel by 5 to 15; the same bits)
+    for step in range(8):
+        w_hi, w_lo, w_tail = _tw_square(p_hi, p_lo, p_tail)
+        p_hi, p_lo, p_tail = _tw_add(2.0 * p_hi, 2.0 * p_lo, 2.0 * p_tail, w_hi, w_lo, w_tail)
+    return p_hi, p_lo, p_tail
+
+
+@triton.jit
+def _tw_exp_reduced3(x_hi, x_lo, x_tail):
+    """(k, e^r − 1 as a triple word) with x = k·ln 2 + r, |r| ≤ ln 2/2, for a triple word x (x_hi clamped to
+    [−746, 710], its lower words dropped there): x_hi − k·tl.full([], 0.6931471805598903, tl.float64) exact, k·tl.full([], 5.497923018708371e-14, tl.float64) by TwoProduct, the rest by TwoSums and
+    _tw_add (about 2⁻¹⁵⁰ absolute), e^r − 1 by _tw_expm1_reduced."""
+    x = tl.minimum(tl.maximum(x_hi, -746.0, propagate_nan=tl.PropagateNan.ALL), 710.0, propagate_nan=tl.PropagateNan.ALL)
+    inside = x == x_hi
+    k = tl.floor(x * tl.full([], 1.4426950408889634, tl.float64) + 0.5)
+    b_hi, b_lo = _dw_two_prod_bounded(k, tl.full([], 5.497923018708371e-14, tl.float64))
+    a, e1 = _dw_two_sum(x - k * tl.full([], 0.6931471805598903, tl.float64), -b_hi)
+    c, e2 = _dw_two_sum(tl.where(inside, x_lo, 0.0), -b_lo)
+    r_hi, r_lo, r_tail = _tw_add(a, e1, 0.0, c, e2 + (tl.where(inside, x_tail, 0.0) - k * tl.full([], 1.94704509238075e-31, tl.float64)), 0.0)
+    p_hi, p_lo, p_tail = _tw_expm1_reduced(r_hi, r_lo, r_tail)
+    return k, p_hi, p_lo, p_tail
+
+
+@triton.jit
+def _tw_exp(x_hi, x_lo, x_tail):
+    """e^x of a triple word as a triple word: 2^k·(1 + p), p = e^r − 1 (_tw_exp_reduced3); inf above x = 710, 0 below
+    −746."""
+    k, p_hi, p_lo, p_tail = _tw_exp_reduced3(x_hi, x_lo, x_tail)
+    e_hi, e_lo, e_tail = _tw_add(p_hi, p_lo, p_tail, 1.0, 0.0, 0.0)
+    e_hi, e_lo = _dw_scale(e_hi, e_lo, k)
+    e_tail, e_zero = _dw_scale(e_tail, 0.0 * e_tail, k)
+    return e_hi, e_lo, e_tail
+
+
+@triton.jit
+def _tw_sigmoid(x_hi, x_lo, x_tail):
+    """σ(x) of a triple word from E = e^−|x| ≤ 1 (never overflows): 1/(1 + E) for x ≥ 0, E/(1 + E) below."""
+    neg = x_hi < 0.0
+    sign = tl.where(neg, 1.0, -1.0)
+    e_hi, e_lo, e_tail = _tw_exp(sign * x_hi, sign * x_lo, sign * x_tail)
+    d_hi, d_lo, d_tail = _tw_add(e_hi, e_lo, e_tail, 1.0, 0.0, 0.0)
+    return _tw_div(tl.where(neg, e_hi, 1.0), tl.where(neg, e_lo, 0.0), tl.where(neg, e_tail, 0.0), d_hi, d_lo, d_tail)
+
+
+@triton.jit
 def _dw_widened_f1e5d05dde(y, z):
-    """y − σ(z), rounded once: in double-word arithmetic (hi + lo, about 106 bits)
+    """y − σ(z), rounded once: in double-word arithmetic (hi + lo, about 106 bits;
+    triple words, hi + lo + tail, about 150 bits, where its terms are past 2⁴⁰ times it)
     in a float64 kernel; in a float32 one
     the float64 body where a bound of its error is within 2⁻³⁰ of it (2⁻⁶ of a float32 ULP),
     double-word elsewhere (a block where every element is within skips it); the float64 value where either is not finite."""
@@ -277,6 +412,13 @@ def _dw_widened_f1e5d05dde(y, z):
         # y_minus_sig_z = y − σ(z)
         y_minus_sig_z_hi, y_minus_sig_z_lo = _dw_add_fp((-sig_z_hi), (-sig_z_lo), y_f64)
         result = tl.where((tl.abs(y_minus_sig_z_hi) < float("inf")) & (tl.abs(plain) < float("inf")), y_minus_sig_z_hi, plain)
+        deep = (tl.abs(y_f64) + tl.abs(sig_z_hi)) > 1099511627776.0 * tl.abs(y_minus_sig_z_hi)  # cancels past 2⁴⁰: triple words
+        if tl.max(tl.where(deep, 1, 0)) > 0:  # the deepest cancellations (rare): a block with one, in triple words
+            # sig_z_2 = σ(z) (triple word)
+            sig_z_2_hi, sig_z_2_lo, sig_z_2_tail = _tw_sigmoid(z_f64, 0.0, 0.0)
+            # y_minus_sig_z_2 = y − σ(z) (triple word)
+            y_minus_sig_z_2_hi, y_minus_sig_z_2_lo, y_minus_sig_z_2_tail = _tw_add(y_f64, 0.0, 0.0, (-sig_z_2_hi), (-sig_z_2_lo), (-sig_z_2_tail))
+            result = tl.where(deep & (tl.abs(y_minus_sig_z_2_hi) < float("inf")) & (tl.abs(result) < float("inf")), y_minus_sig_z_2_hi, result)
     else:  # a float32 kernel: the float64 body, each value beside a bound of its error (doubleword._Bound),
         # kept where the bound is within 2⁻³⁰ of the value; double-word elsewhere
         # sig_z_f64 = σ(z)
@@ -403,7 +545,7 @@ def sigmoid_mse(z, y, *, reduction="none"):
     _reduction(reduction)
     n = z.numel()
     f64 = z.dtype == torch.float64
-    block = BLOCK // 2  # every dtype: the widened sums' double words (float32: where float64 is not enough) at the entries a thread of float64
+    block = BLOCK // 8 if f64 else BLOCK // 2  # the widened sums' double words (float32: where float64 is not enough) at the entries a thread of float64; float64: two, with their triple words
     blocks = triton.cdiv(n, block)
     reduce = reduction != "none"
     L = torch.empty((), dtype=z.dtype, device=z.device) if reduce else torch.empty_like(z)

@@ -23,8 +23,13 @@ products, powers, e^x, log, σ, softplus, tanh; ``_tw_exp``, ``_tw_sigmoid``, ``
 ``_tw_log1p``) is computed a third time in triple words by the NumPy function, on the elements whose float64 bound is
 past 2⁻¹⁰ of the value (DEEP_RELATIVE; where a float64 kernel computes no bound, whose double-word terms are past
 2⁴⁰ times its value: DEEP_TERMS), where even a double word's 2⁻¹⁰⁶ of the terms is ULPs of the sum: the focal loss's
-∂t at its zeros (2⁻⁵⁹·⁶ of its terms, 84 ULP in double words), y − tanh x at y = fl(tanh x) (1,330). Triton keeps
-the double word (triple words on every element would multiply its compile time).
+∂t at its zeros (2⁻⁵⁹·⁶ of its terms, 84 ULP in double words), y − tanh x at y = fl(tanh x) (1,330). Triton's
+float64 kernels likewise since session 21 (:func:`_triton_third_tier`), on the elements picked by DEEP_TERMS (they
+compute no float64 bound), in a block where one element is (a scalar branch): the same ``_tw_*`` texts as
+``@triton.jit`` helpers, _tw_expm1_reduced's eight squarings a loop (one body to compile), and the kernel at two
+entries a thread in float64 (the launcher): y − tanh x's float64 kernel compiled for sm_90 in 3.2 CPU s before,
+17.9 with the tier unrolled at eight entries a thread, 4.0 now (benchmarks/tw21_sm90.py). Only where the triple words
+take at most TRITON_TIER_MOST exponentials and logs: the focal loss's ∂t and ∂z (11 each) keep the double word there.
 
 No FMA anywhere: NumPy has none and the Triton interpreter's may not be fused; the products are
 Dekker's, by Veltkamp's splitting (scaled by 2⁻²⁸ above 2⁹⁹⁶, where 2²⁷·a would overflow).
@@ -516,10 +521,11 @@ def _tw_expm1_reduced(r_hi, r_lo, r_tail):
     w_hi, w_lo, w_tail = _tw_square(s_hi, s_lo, s_tail)
     w_hi, w_lo, w_tail = _tw_mul(w_hi, w_lo, w_tail, h_hi, h_lo, h_tail)
     p_hi, p_lo, p_tail = _tw_add(s_hi, s_lo, s_tail, w_hi, w_lo, w_tail)
-''' + "".join('''\
-    w_hi, w_lo, w_tail = _tw_square(p_hi, p_lo, p_tail)
-    p_hi, p_lo, p_tail = _tw_add(2.0 * p_hi, 2.0 * p_lo, 2.0 * p_tail, w_hi, w_lo, w_tail)
-''' for _ in range(8)) + '''\
+    # a loop, not unrolled: Triton compiles its body once (unrolled, the third tier multiplied the compile time of a
+    # float64 kernel by 5 to 15; the same bits)
+    for step in range(8):
+        w_hi, w_lo, w_tail = _tw_square(p_hi, p_lo, p_tail)
+        p_hi, p_lo, p_tail = _tw_add(2.0 * p_hi, 2.0 * p_lo, 2.0 * p_tail, w_hi, w_lo, w_tail)
     return p_hi, p_lo, p_tail
 ''',
     "_tw_log": '''\
@@ -3145,17 +3151,18 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         doubled.shared_exp = _shared_exp_bases(body)
         result3, result = result, doubled.value(body)
         emitter.needs |= tripled.needs
-    # the third tier (NumPy): any other sum whose every node has a triple word (_triple_capable) is computed again in
-    # triple words on the elements whose float64 bound is past DEEP_RELATIVE of the value (below), where even the double
-    # word's 2⁻¹⁰⁶ of the terms may be ULPs of the sum (focal's ∂t at its zeros, y − tanh x at y = fl(tanh x));
-    # Triton keeps the double word (triple words everywhere would multiply its compile time)
-    third = (backend == "numpy" and not triple and not getattr(node, "first_order", False) and isinstance(body, sp.Add)
+    # the third tier: any other sum whose every node has a triple word (_triple_capable) is computed again in triple
+    # words on the elements whose float64 bound is past DEEP_RELATIVE of the value (below), where even the double
+    # word's 2⁻¹⁰⁶ of the terms may be ULPs of the sum (focal's ∂t at its zeros, y − tanh x at y = fl(tanh x)); where
+    # the kernel computes no float64 bound (Triton's float64 kernels, NumPy's where the body has none) on those whose
+    # double-word terms are past DEEP_TERMS times its value; Triton in a block where one element is (a scalar branch)
+    third = (not triple and not getattr(node, "first_order", False) and isinstance(body, sp.Add)
              and _triple_capable(body, set(node.leaves)))
     if third:
         tripled = _Emitter(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)),
                            emitter.taken)
         result3 = tripled.triple_sum(body)
-        third = result3.tail is not None
+        third = result3.tail is not None and (backend == "numpy" or _triton_tier_cost(tripled.lines) <= TRITON_TIER_MOST)
         # the double word's terms (as _sum took them: computed already), whose magnitudes may pick the elements
         term_his = [emitter.value(-a if a.could_extract_minus_sign() and not a.is_number else a).hi for a in body.args]
     plain = plain_printer.doprint(body)
@@ -3180,6 +3187,10 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         doc = doc.replace("double-word arithmetic (hi + lo, about 106 bits)",
                           "double-word arithmetic (hi + lo, about 106 bits;\n    triple words, hi + lo + tail, "
                           "about 150 bits, where the bound is past 2⁻¹⁰ of it)")
+    elif third and backend == "triton":  # its float64 kernels: the elements picked by the double word's terms (DEEP_TERMS)
+        doc = doc.replace("double-word arithmetic (hi + lo, about 106 bits)",
+                          "double-word arithmetic (hi + lo, about 106 bits;\n    triple words, hi + lo + tail, "
+                          "about 150 bits, where its terms are past 2⁴⁰ times it)")
     elif triple:  # its terms in triple words (_triple_worthy): the docstring says so
         doc = doc.replace("double-word arithmetic (hi + lo, about 106 bits)",
                           "triple-word arithmetic (hi + lo + tail, about 150 bits)")
@@ -3347,6 +3358,11 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         if root:
             finite = f"({finite}) | (plain == float(\"-inf\"))"
         lines += [f"        result = tl.where({finite}, {result.hi}, plain)"]
+        if third:
+            nested = f"{first}.dtype" if in_float32 and bounded is None else None  # (a branch taken in float32 too)
+            tier = _triton_third_tier(tripled, result3, term_his, result.hi, needed, nested)
+            lines += ["        " + line for line in tier]
+            emitter.needs |= tripled.needs
         if bounded is None:
             lines += ["    else:", "        result = plain"]
         else:
@@ -3366,6 +3382,47 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         lines += [f"    return result.to({first}.dtype)"]
     return WidenedFunction(name, "\n".join(lines) + "\n", _closure(emitter.needs, backend),
                            takes_within=bool(within))
+
+
+# the exponentials and logs of the triple words (each a reduction and _tw_expm1_reduced's loop: some 600 operations at
+# two entries a thread) up to which a Triton float64 kernel takes the third tier, and its weights: its compile time
+# grows with about the square of its operations. Measured (sm_90, benchmarks/tw21_sm90.py): the registry focal loss's
+# float64 kernel (γ an input), whose ∂t and ∂z sums take 11 each (σ(±z), softplus(±z), e^(γ·log …), tanh(z/2)),
+# compiled in 169 s of CPU before the tier and had not finished its Triton passes at 324 s with it (past 2×): gated
+# out there, so its ∂t at its zeros stays 84 ULP in Triton (tests/test_tritontw21.py, a strict xfail); y − tanh x (1),
+# bce_logits and sigmoid_mse (1 or 2 a sum) and focal's ∂t at t = 1 (3) keep it
+TRITON_TIER_MOST = 4
+_TIER_COST = {"_tw_exp(": 1, "_tw_expm1(": 1, "_tw_sigmoid(": 1, "_tw_tanh(": 1, "_tw_log(": 1, "_tw_softplus(": 2,
+              "_tw_log1p(": 1}
+
+
+def _triton_tier_cost(lines) -> int:
+    """The triple-word exponentials and logs the statements ``lines`` compute (_TIER_COST)."""
+    return sum(line.count(call) * cost for line in lines for call, cost in _TIER_COST.items())
+
+
+def _triton_third_tier(tripled: _Emitter, result3: _Value, term_his: list, double_hi: str, needed: bool,
+                       nested: str | None) -> list[str]:
+    """The third tier in a Triton float64 kernel, after ``result`` (the double word's value, or the float64 body's where
+    that is not finite): the elements whose double-word terms are past DEEP_TERMS times the value (and, where the
+    function takes ``needed``, that the select takes) are ``deep``; a block with one of them computes the sum again in
+    triple words (``tripled``'s statements) on every lane, as a GPU would, and takes it on the deep ones where it and
+    ``result`` are finite. A block with none branches past it (a scalar branch on tl.max, as the float32 bound's): the
+    ordinary block computes the few operations of the mask only. ``nested``: the first leaf's dtype, where the caller's
+    branch is taken in a float32 kernel too (the tier in float64 kernels only: a float32 result rounds the double word's
+    2⁻¹⁰⁶ of the terms away)."""
+    inf = 'float("inf")'
+    magnitude = " + ".join(f"tl.abs({t})" for t in term_his)
+    deep = f"({magnitude}) > {DEEP_TERMS!r} * tl.abs({double_hi})"
+    lines = [f"deep = {f'({deep}) & needed' if needed else deep}  # cancels past 2⁴⁰: triple words"]
+    lines += ["if tl.max(tl.where(deep, 1, 0)) > 0:  # the deepest cancellations (rare): a block with one, in triple "
+              "words"]
+    lines += ["    " + line for line in tripled.lines]
+    lines += [f"    result = tl.where(deep & (tl.abs({result3.hi}) < {inf}) & (tl.abs(result) < {inf}), {result3.hi}, "
+              "result)"]
+    if nested is not None:
+        return [f"if {nested} == tl.float64:  # resolved when compiled"] + ["    " + line for line in lines]
+    return lines
 
 
 def leaf_identifiers(leaves) -> list[str]:

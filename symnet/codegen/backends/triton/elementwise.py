@@ -302,8 +302,8 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
                  # made the written 24-term softmax's kernel 129 s of CPU to compile for sm_90 (ptxas spilling 28 KB)
                  "    block = BLOCK // 8 if f64 else BLOCK // 2  # float64 arithmetic for every dtype: half the block; "
                  "an eighth with the double words" if wide else
-                 "    block = BLOCK // 2  # every dtype: the widened sums' double words (float32: where float64 is not "
-                 "enough) at the entries a thread of float64" if widened else
+                 "    block = BLOCK // 8 if f64 else BLOCK // 2  # the widened sums' double words (float32: where float64 "
+                 "is not enough) at the entries a thread of float64; float64: two, with their triple words" if widened else
                  "    block = BLOCK // 2 if f64 else BLOCK",
                  "    blocks = triton.cdiv(n, block)"]
     launcher.append("    reduce = reduction != \"none\"")

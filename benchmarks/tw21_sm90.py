@@ -1,0 +1,90 @@
+"""CPU seconds to compile, for sm_90 with no GPU, the Triton float64 kernels the third tier touches (task h-tritontw21).
+
+    PYTHONPATH=. python3 benchmarks/tw21_sm90.py [--formulas] [--committed] [--focal]
+
+Formulas through ``symnet.compile(..., "triton")`` (y − tanh x, y − e^x; ``--focal``: the registry focal loss with γ an
+input, the heaviest) and the committed kernels with a widened sum (``--committed``: bce_logits, sigmoid_mse) in
+float64 and float32, each in a fresh Triton cache (benchmarks/sm90_compile.py's stand-in driver: every launch a
+compile), CPU seconds of this process and its children (ptxas) per kernel, registers and spill bytes from ptxas -v.
+Nothing is run; wall time means nothing on a shared box. Run it on the commit before and after a change.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ["TRITON_CACHE_DIR"] = tempfile.mkdtemp(prefix="symnet-tw21-sm90-")  # compiles, not cache hits
+import sm90_compile  # noqa: E402  (unsets TRITON_INTERPRET)
+from sm90_compile_times import cpu_seconds  # noqa: E402
+
+import torch  # noqa: E402
+
+
+def _formula(formula: str, inputs: tuple, dtype):
+    import symnet
+    kernel = symnet.compile(symnet.derive(formula), "triton")
+    kernel.module._device_ok = lambda name, x: None
+    return lambda: kernel(**{n: torch.empty(1023, dtype=dtype) for n in inputs})
+
+
+def cases(argv):
+    from symnet.kernels import load_kernel
+    e = lambda dtype: torch.empty(1023, dtype=dtype)  # noqa: E731
+    every = not any(a in argv for a in ("--formulas", "--committed", "--focal"))
+    for dtype in (torch.float64, torch.float32):
+        if every or "--formulas" in argv:
+            yield f"y - tanh(x) {dtype}", ("y - tanh(x)", ("x", "y"), dtype)
+            yield f"y - exp(x) {dtype}", ("y - exp(x)", ("x", "y"), dtype)
+        if every or "--committed" in argv:
+            for name in ("bce_logits", "sigmoid_mse"):
+                yield f"committed {name} {dtype}", (lambda n=name, dt=dtype: getattr(load_kernel(n, "triton"), n)(
+                    e(dt), e(dt)))
+    if every or "--focal" in argv:
+        yield "focal(z, t, 1/4, gamma) torch.float64", ("focal(z, t, 1/4, gamma)", ("z", "t", "gamma"), torch.float64)
+
+
+def _digesting():
+    """sm90_compile.resources, also keeping a digest of each kernel's PTX code without its line and debug info (to
+    tell an unchanged kernel: a float32 kernel's float64 branch is resolved away when compiled)."""
+    import hashlib
+    import re
+    digests, resources = [], sm90_compile.resources
+
+    def wrapped(ptx, name):
+        code = ptx.split(".section\t.debug")[0].split(".section .debug")[0]  # the code, not its debug info
+        code = re.sub(r"^\s*(\.loc|\.file|\$L__).*$", "", code, flags=re.M)
+        digests.append(hashlib.sha1(code.encode()).hexdigest()[:10])
+        if os.environ.get("TW21_PTX"):  # a folder to keep each PTX in, by its digest
+            Path(os.environ["TW21_PTX"], digests[-1] + ".ptx").write_text(ptx)
+        return resources(ptx, name)
+    sm90_compile.resources = wrapped
+    return digests
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    digests = _digesting()
+    recorder = sm90_compile.Recorder()
+    recorder.install()
+    for name, case in cases(argv):
+        thunk = case if callable(case) else None
+        if thunk is None:
+            formula, inputs, dtype = case
+            thunk = _formula(formula, inputs, dtype)  # derived and generated outside the timing
+        recorder.case = name
+        before, first, start = len(recorder.rows), len(digests), cpu_seconds()
+        thunk()
+        seconds = cpu_seconds() - start
+        rows = recorder.rows[before:]
+        regs = ",".join(str(r["registers"]) for r in rows)
+        spills = ",".join(str(r["spill_stores"]) for r in rows)
+        print(f"{seconds:7.1f} s  {name:40} {len(rows)} compiles, registers {regs}, spill stores {spills} B, "
+              f"PTX {','.join(digests[first:])}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
