@@ -466,5 +466,5 @@ def sigmoid_mse(z, y):
             # L = (y − σ(z))²
             np.square(y_minus_sig_z, out=L)
             # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-            np.multiply(-((y_minus_sig_z/inv_sig_abs_z**2) * 2.0), exp_neg_abs_z - (exp_neg_abs_z*err_inv_sig_abs_z/inv_sig_abs_z) * 2.0, out=dL_dz)
+            np.multiply(y_minus_sig_z*(exp_neg_abs_z - (exp_neg_abs_z*err_inv_sig_abs_z/inv_sig_abs_z) * 2.0)/inv_sig_abs_z**2, -2, out=dL_dz)
     return _L.reshape(_shape), _dL_dz.reshape(_shape)
