@@ -147,6 +147,25 @@ class ByName(dict):
         return self[key] if key in self else default
 
 
+class NoGradients(ByName):
+    """``gradients`` of a function of several outputs: empty, as before, but a look-up says where its
+    derivatives are (``d.gradients["a"]`` of ``derive(["a*b", "a+b"])`` was a bare ``KeyError: 'a'``;
+    session 21's new user). ``outputs``: how many the function has."""
+
+    def __init__(self, outputs: int = 0):
+        super().__init__()
+        self.outputs = outputs
+
+    def __missing__(self, key):
+        shown = key.name if isinstance(key, sp.Symbol) else key
+        raise KeyError(f"no gradient of {shown!r}: the function has {self.outputs} outputs, so it has a "
+                       f"Jacobian, not gradients: d.jacobian (one row per output, one column per wrt "
+                       f"variable), or d.gradient_at(point) for each variable's column there")
+
+    def __reduce__(self):  # an empty dict with its count (symnet.pickling rebuilds only allowed classes)
+        return (NoGradients, (self.outputs,))
+
+
 @dataclass(frozen=True)
 class ArgumentCheck:
     """An argument of a registry function the formula calls, and the values it must take: the registry's

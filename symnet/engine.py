@@ -22,7 +22,7 @@ from typing import Iterable, Mapping, Sequence
 import sympy as sp
 
 from .bounds import check_exact, value_at
-from .derivation import ByName, Derivation, Partial, Section, Step, default_title
+from .derivation import ByName, Derivation, NoGradients, Partial, Section, Step, default_title
 from .errors import DerivationError, NotDifferentiableError
 from .functions import explicit
 from .graphcheck import GraphCheck
@@ -441,13 +441,14 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
                 raise next(iter(off_domain.values())) from None
             raise
 
-    gradients = {w: jac[0, k] for k, w in enumerate(wrt)} if len(program.outputs) == 1 else {}
+    gradients = (ByName({w: jac[0, k] for k, w in enumerate(wrt)}) if len(program.outputs) == 1
+                 else NoGradients(len(program.outputs)))
     kinks = tuple(dict.fromkeys(k for _, e in program.assignments for k in kinks_of(full(e))))
     return Derivation(
         name=name, summary=summary, title=title or _text_title(f, rewritten, program.outputs) or default_title(
             [full(o) for o in program.outputs], program.outputs, isinstance(f, Program) or output != "f"),
         inputs=inputs, wrt=wrt, outputs=program.outputs,
-        definitions=program.assignments, gradients=ByName(gradients), sections=tuple(sections),
+        definitions=program.assignments, gradients=gradients, sections=tuple(sections),
         jacobian=jac, local_partials=dict(local), point=ByName(point), kinks=kinks,
         domains=tuple(c for c in argument_checks if c.expr.free_symbols <= set(inputs)),
     )

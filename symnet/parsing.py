@@ -146,6 +146,40 @@ _ARITY_HINTS = {"silu": "Swish with a parameter β (Ramachandran et al. 2017) is
                 "gelu": "torch's approximate='tanh' is its own function here: gelu_tanh(x)"}
 
 
+# torch's and NumPy's names for functions the registry writes as formulas (session 21's new user wrote
+# log_ndtr(y*z) and was asked "did you mean ndtr?"): name → (argument names, the formula, why). In the
+# formula {0} is the first argument as written and [0] the same in brackets unless it is a name, a number
+# or a call, so square(x - t) becomes (x - t)**2 and square(x) x**2.
+_SPELLED_OUT = {
+    "log_ndtr": (("x",), "log(ndtr({0}))", "symnet's log-gaussian-tail rule computes it without the "
+                                            "underflow of ndtr, as torch.special.log_ndtr does"),
+    "logaddexp": (("a", "b"), "log(exp({0}) + exp({1}))", "the logaddexp rule computes it without overflow"),
+    "xlogy": (("x", "y"), "[0]*log({1})", ""),
+    "pow": (("x", "y"), "[0]**[1]", ""),
+    "square": (("x",), "[0]**2", ""),
+    "rsqrt": (("x",), "1/sqrt({0})", ""),
+    "logit": (("p",), "log({0}) - log1p(-[0])", ""),
+    "expit": (("x",), "sigmoid({0})", ""),
+}
+
+
+def _spelled_out(name: str, node: ast.Call, source: str | None) -> str | None:
+    """The formula for a torch/NumPy function symnet writes out (``_SPELLED_OUT``), in the call's own
+    arguments where their count fits, else in the table's names; None for any other name."""
+    if name not in _SPELLED_OUT:
+        return None
+    names, template, why = _SPELLED_OUT[name]
+    written = [ast.get_source_segment(source, a) if source else None for a in node.args]
+    if len(node.args) != len(names) or node.keywords or not all(written) or sum(map(len, written)) > 160:
+        written, atomic = list(names), [True] * len(names)
+    else:
+        atomic = [isinstance(a, (ast.Name, ast.Constant, ast.Call)) for a in node.args]
+    formula = template
+    for k, (text, plain) in enumerate(zip(written, atomic)):
+        formula = formula.replace(f"{{{k}}}", text).replace(f"[{k}]", text if plain else f"({text})")
+    return f"write {formula}" + (f" ({why})" if why else "")
+
+
 def _signature(name: str, entry) -> str:
     """``log_cosh(x, t)``: the arguments of a function of fixed arity, by their names (else ""),
     so that an error about their count shows them (it said only "takes 2 arguments")."""
@@ -372,6 +406,10 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
         if name not in FUNCTIONS:
             from .rowwise_registry import ROW_REGISTRY  # only on this error path
 
+            spelled = _spelled_out(name, node, source)
+            if spelled:
+                raise ParseError(f"unknown function '{name}'; {spelled}")
+
             if name in ROW_REGISTRY:  # "softmax(x)" was answered "did you mean max?"
                 raise ParseError(f"{name} works on a whole row of values, not on one number, so it is "
                                  f"not part of a formula: 'symnet derive {name}' prints its derivation "
@@ -421,11 +459,13 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
     if isinstance(node, ast.IfExp):  # a if c else b: the formula's way to choose is where()
         raise ParseError("unsupported syntax: conditional (a if c else b) is not allowed in a formula; "
                          "write where(c, a, b), as in where(x > 0, x, 0)")
-    if isinstance(node, ast.Tuple) and depth == 0:  # "x*y, sin(x)": two outputs (session 18's new user)
+    if isinstance(node, (ast.Tuple, ast.List)) and depth == 0:  # "x*y, sin(x)": two outputs (session 18's new
+        # user); "[x*y, sin(x)]" too, which was answered "list is not allowed" alone (session 21)
         # the user's own outputs in the hint (session 19: it showed ['x*y', 'sin(x)'] whatever was written)
         parts = [ast.get_source_segment(source, e) for e in node.elts]
         listed = repr(parts) if all(parts) and sum(map(len, parts)) <= 160 else "['x*y', 'sin(x)']"
-        raise ParseError("unsupported syntax: a formula has one output, and this is a tuple of "
+        kind = "tuple" if isinstance(node, ast.Tuple) else "list"
+        raise ParseError(f"unsupported syntax: a formula has one output, and this is a {kind} of "
                          f"{len(node.elts)}; for a vector function pass a list from Python, "
                          f"symnet.derive({listed}) (its Jacobian), or derive each")
     raise _operator(node) or ParseError(f"unsupported syntax: {_describe(node)} is not allowed in a formula")

@@ -30,7 +30,7 @@ from sympy.core.operations import AssocOp
 from sympy.core.symbol import Str
 from sympy.tensor.indexed import IndexedBase
 
-from .derivation import ArgumentCheck, ByName, Derivation, Name, Partial, Section, Step, _SPELLINGS
+from .derivation import ArgumentCheck, ByName, Derivation, Name, NoGradients, Partial, Section, Step, _SPELLINGS
 
 __all__ = ["dumps", "loads", "same", "UnfaithfulError"]
 
@@ -222,7 +222,8 @@ class _Pickler(pickle._Pickler):
 
 # the only globals a stored derivation may name
 _ALLOWED = {("symnet.pickling", f.__name__): f for f in (_node, _leaf, _matrix)}
-_ALLOWED.update({(c.__module__, c.__qualname__): c for c in (Derivation, Section, Step, ByName, ArgumentCheck)})
+_ALLOWED.update({(c.__module__, c.__qualname__): c for c in (Derivation, Section, Step, ByName, NoGradients,
+                                                                  ArgumentCheck)})
 _ALLOWED.update({("builtins", c.__name__): c for c in (set, frozenset)})
 
 

@@ -251,6 +251,23 @@ def central_difference(f, point, k, h=None):
         return (f(*up) - f(*down)) / (2 * h)
 
 
+def ulp_error(got: float, want, dtype) -> float:
+    """|got − want| in ULPs of ``dtype`` at ``want`` (an mpmath number), the smallest subnormal below the normal
+    range; 0 where both are NaN, both the same infinity, or ``want`` lies past the dtype's range and ``got`` is the
+    infinity of its sign; inf where ``got`` is not finite otherwise."""
+    import numpy as np
+
+    info = np.finfo(dtype)
+    if mpmath.isnan(want):
+        return 0.0 if np.isnan(got) else np.inf
+    if mpmath.isinf(want) or abs(want) > mpmath.mpf(float(info.max)):
+        return 0.0 if np.isinf(got) and np.sign(got) == mpmath.sign(want) else np.inf
+    if not np.isfinite(got):
+        return np.inf
+    unit = max(abs(want) * mpmath.mpf(float(info.eps)), mpmath.mpf(float(info.smallest_subnormal)))
+    return float(abs(mpmath.mpf(float(got)) - want) / unit)
+
+
 def assert_close(got, want, rel=1e-10, what=""):
     got, want = complex(got), complex(want)
     scale = max(1.0, abs(want))

@@ -13,25 +13,12 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from conftest import compiled
+from conftest import compiled, ulp_error
 
 F32, F64 = np.float32, np.float64
 x, y, z, w = sp.symbols("x y z w", real=True)
 _DIGITS = 800  # 1 + 1e−300 needs 300 digits to leave 1
 
-
-def _ulps(got: float, want, dtype) -> float:
-    """|got − want| in ULPs of ``dtype`` at ``want`` (the smallest subnormal below the normal range); 0 where both
-    are NaN, or both the same infinity."""
-    if mpmath.isnan(want):
-        return 0.0 if np.isnan(got) else np.inf
-    if mpmath.isinf(want):
-        return 0.0 if got == float(want) else np.inf
-    if not np.isfinite(got):
-        return np.inf
-    info = np.finfo(dtype)
-    unit = max(abs(want) * mpmath.mpf(float(info.eps)), mpmath.mpf(float(info.smallest_subnormal)))
-    return float(abs(mpmath.mpf(got) - want) / unit)
 
 
 def _truths(expr, variables, point):
@@ -63,7 +50,7 @@ def _worst(expr, variables, points, dtype, backend="numpy"):
     for j in range(len(points)):
         point = [float(columns[n][j]) for n in names]
         for name, got, want in zip(kernel.outputs, results, _truths(expr, variables, point)):
-            u = _ulps(float(got[j]), want, dtype)
+            u = ulp_error(float(got[j]), want, dtype)
             if u > worst[0]:
                 worst = (u, name, dict(zip(names, point)), float(got[j]), mpmath.nstr(want, 17))
     return worst

@@ -14,22 +14,11 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from conftest import compiled, triton_torch
+from conftest import compiled, triton_torch, ulp_error
 
 F32, F64 = np.float32, np.float64
 x, y = sp.symbols("x y", real=True)
 
-
-def _ulps(got: float, want, dtype) -> float:
-    """|got − want| in ULPs of ``dtype`` at ``want`` (the smallest subnormal below the normal range); 0 where both
-    are NaN."""
-    if mpmath.isnan(want):
-        return 0.0 if np.isnan(got) else np.inf
-    if not np.isfinite(got):
-        return np.inf
-    info = np.finfo(dtype)
-    unit = max(abs(want) * mpmath.mpf(float(info.eps)), mpmath.mpf(float(info.smallest_subnormal)))
-    return float(abs(mpmath.mpf(got) - want) / unit)
 
 
 def _log1p_product(a: float, b: float):
@@ -55,7 +44,7 @@ def test_log1p_of_a_product_rounding_to_minus_one_numpy():
         warnings.simplefilter("ignore")
         value = kernel(x=a, y=b)[0]
     bad = [(p, float(value[i]), mpmath.nstr(_log1p_product(*p), 17)) for i, p in enumerate(ROOT_PRODUCTS)
-           if _ulps(float(value[i]), _log1p_product(*p), F64) > 4]
+           if ulp_error(float(value[i]), _log1p_product(*p), F64) > 4]
     assert not bad, bad
 
 
@@ -67,7 +56,7 @@ def test_log1p_of_a_product_rounding_to_minus_one_triton():
     b = torch.tensor([p[1] for p in ROOT_PRODUCTS], dtype=torch.float64)
     value = kernel(x=a, y=b)[0]
     bad = [(p, float(value[i]), mpmath.nstr(_log1p_product(*p), 17)) for i, p in enumerate(ROOT_PRODUCTS)
-           if _ulps(float(value[i]), _log1p_product(*p), F64) > 4]
+           if ulp_error(float(value[i]), _log1p_product(*p), F64) > 4]
     assert not bad, bad
 
 
@@ -102,7 +91,7 @@ def test_quotient_square_beside_a_power_of_a():
             for j, e in enumerate((formula, sp.diff(formula, x), sp.diff(formula, y))):
                 with mpmath.workdps(100):
                     want = sp.lambdify((x, y), e, "mpmath")(mpmath.mpf(pa), mpmath.mpf(pb))
-                err = _ulps(float(outs[j][i]), want, dtype)
+                err = ulp_error(float(outs[j][i]), want, dtype)
                 if err > (8 if dtype is F32 else 4):
                     bad.append((dtype.__name__, j, pa, pb, float(outs[j][i]), mpmath.nstr(want, 17)))
     assert not bad, bad
@@ -121,8 +110,8 @@ def test_quotient_square_inside_a_sum():
         got = float(kernel(x=np.array([a]), y=np.array([b]))[2][0])
     with mpmath.workdps(100):
         want = sp.lambdify((x, y), sp.diff(formula, y), "mpmath")(mpmath.mpf(a), mpmath.mpf(b))
-    torch_err = _ulps(_torch_grad(lambda t, u, v: t.atan(u / v) + u * v, a, b)[1], want, F64)
-    assert _ulps(got, want, F64) <= max(4, torch_err), (got, mpmath.nstr(want, 17))
+    torch_err = ulp_error(_torch_grad(lambda t, u, v: t.atan(u / v) + u * v, a, b)[1], want, F64)
+    assert ulp_error(got, want, F64) <= max(4, torch_err), (got, mpmath.nstr(want, 17))
 
 
 @pytest.mark.parametrize("text", ["log1p(needed*within)", "log1p(deep*within)", "log1p(arg1*np)"])
@@ -139,7 +128,7 @@ def test_input_names_that_the_widened_function_uses(text):
         warnings.simplefilter("ignore")
         value = kernel(**dict(zip(kernel.inputs, (a, b))))[0]
     for i in range(3):
-        assert _ulps(float(value[i]), _log1p_product(float(a[i]), float(b[i])), F64) <= 4, (i, value[i])
+        assert ulp_error(float(value[i]), _log1p_product(float(a[i]), float(b[i])), F64) <= 4, (i, value[i])
 
 
 def test_rational_of_high_degree_prints_each_horner_level_once(monkeypatch):
@@ -167,4 +156,4 @@ def test_rational_of_high_degree_prints_each_horner_level_once(monkeypatch):
     with mpmath.workdps(50):
         h = mpmath.mpf(0.5)
         want = sum((i % 7 + 1) * h ** i for i in range(n + 1)) / (sum((i % 5 + 1) * h ** i for i in range(n + 1)) + 3)
-    assert _ulps(value, want, F64) <= 4
+    assert ulp_error(value, want, F64) <= 4

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from conftest import compiled, triton_torch
+from conftest import compiled, triton_torch, ulp_error
 
 p, t, s = sp.symbols("p t s", real=True)
 F32, F64 = np.float32, np.float64
@@ -50,15 +50,6 @@ def _want(formula, point):
         args = [mpmath.mpf(float(v)) for v in point]
         return [f(*args) for f in _mp_functions(formula)]
 
-
-def _ulps(got, want, dtype) -> float:
-    """|got − want| in the dtype's ULPs at want (absolute below the normal range); inf where got is not finite and
-    want is."""
-    info = np.finfo(dtype)
-    if not np.isfinite(got):
-        return 0.0 if mpmath.isinf(want) and float(want) == got else np.inf
-    unit = max(abs(want) * mpmath.mpf(float(info.eps)), mpmath.mpf(float(info.smallest_subnormal)))
-    return float(abs(mpmath.mpf(float(got)) - want) / unit)
 
 
 def _named(kernel, outs):
@@ -103,11 +94,11 @@ def _check(formula, points, dtype, outs, torch_outs=None):
             w = want[j]
             if not mpmath.isfinite(w) or (w != 0 and abs(w) > float(np.finfo(dtype).max)):
                 continue
-            e = _ulps(float(outs[j][i]), w, dtype)
+            e = ulp_error(float(outs[j][i]), w, dtype)
             worst = max(worst, e)
             assert e <= BOUND[dtype], f"{name} at {point}: got {float(outs[j][i])!r}, want {mpmath.nstr(w, 17)}"
             if torch_outs is not None:  # never worse than torch's float64 autograd
-                assert e <= max(_ulps(float(torch_outs[j][i]), w, dtype), BOUND[dtype])
+                assert e <= max(ulp_error(float(torch_outs[j][i]), w, dtype), BOUND[dtype])
     return worst
 
 
@@ -230,4 +221,4 @@ def test_gaussian_nll_of_erf_at_zero_crossings(backend):
         f = kernel(**{k: torch.tensor(c, dtype=torch.float64) for k, c in cols.items()})[0].numpy()
     for (x, t, v), got in zip(points, f):
         want = _gnll_want(x, t, v)
-        assert _ulps(float(got), want, F64) <= 4, ((x, t, v), float(got), mpmath.nstr(want, 17))
+        assert ulp_error(float(got), want, F64) <= 4, ((x, t, v), float(got), mpmath.nstr(want, 17))

@@ -15,21 +15,11 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from conftest import compiled, triton_torch
+from conftest import compiled, triton_torch, ulp_error
 
 F32, F64 = np.float32, np.float64
 x, y, z = sp.symbols("x y z", real=True)
 
-
-def _ulps(got: float, want, dtype) -> float:
-    """|got − want| in ULPs of ``dtype`` at ``want`` (the smallest subnormal below the normal range)."""
-    if mpmath.isnan(want):
-        return 0.0 if np.isnan(got) else np.inf
-    if not np.isfinite(got):
-        return np.inf
-    info = np.finfo(dtype)
-    unit = max(abs(want) * mpmath.mpf(float(info.eps)), mpmath.mpf(float(info.smallest_subnormal)))
-    return float(abs(mpmath.mpf(got) - want) / unit)
 
 
 # ------------------------------------------------------------------ quotient-square inside sums and products
@@ -93,8 +83,8 @@ def test_quotient_square_inside_sums_and_products(text, torch_fn):
                 continue  # the true derivative overflows the dtype (float32 at 1e−25: −5e24 is fine; 1e−160: not)
             bound = 4 if dtype is F64 else 8
             if dtype is F64:
-                bound = max(bound, _ulps(_torch_d(torch_fn, pa, pb, c, wrt.index(var)), want, F64))
-            if _ulps(float(dy[i]), want, dtype) > bound:
+                bound = max(bound, ulp_error(_torch_d(torch_fn, pa, pb, c, wrt.index(var)), want, F64))
+            if ulp_error(float(dy[i]), want, dtype) > bound:
                 bad.append((dtype.__name__, pa, pb, float(dy[i]), mpmath.nstr(want, 17)))
     assert not bad, bad
 
@@ -113,7 +103,7 @@ def test_quotient_square_inside_a_sum_triton():
             with mpmath.workdps(50):
                 want = exact(mpmath.mpf(float(a[i])), mpmath.mpf(float(b[i])))
             np_dtype = F64 if dtype == torch.float64 else F32
-            assert _ulps(float(dy[i]), want, np_dtype) <= (4 if np_dtype is F64 else 8), (v, i, float(dy[i]))
+            assert ulp_error(float(dy[i]), want, np_dtype) <= (4 if np_dtype is F64 else 8), (v, i, float(dy[i]))
 
 
 # ------------------------------------------------------------------ the widened functions' ``within``, without a global
@@ -219,7 +209,7 @@ def test_signed_zeros_as_torch(name, dtype, backend):
             elif got != want:  # torch's x·6/6 rounds twice at 1e30 where symnet's x·1 is exact: no worse than torch
                 with mpmath.workdps(50):
                     exact = _EXACT[name](mpmath.mpf(float(p)))
-                assert _ulps(got, exact, dtype) <= min(_ulps(want, exact, dtype), 1), (name, p, n, got, want)
+                assert ulp_error(got, exact, dtype) <= min(ulp_error(want, exact, dtype), 1), (name, p, n, got, want)
             assert float(slope[i]) == float(G[0]), (name, p, n, float(slope[i]), float(G[0]))
 
 

@@ -17,26 +17,13 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from conftest import compiled, triton_torch
+from conftest import compiled, triton_torch, ulp_error
 
 F32, F64 = np.float32, np.float64
 _BOUND = {F64: 4, F32: 8}
 _DIGITS = 1000  # 1 − u at u = 1e−300 needs 300 digits to leave 1; x³/y⁴ − x/y² at x = 1, y = 1e−300 cancels 900
 g, t, u, x, y = sp.symbols("g t u x y", real=True)
 
-
-def _ulps(got: float, want, dtype) -> float:
-    """|got − want| in ULPs of ``dtype`` at ``want`` (the smallest subnormal below the normal range); 0 where both
-    are NaN or the same infinity."""
-    if mpmath.isnan(want):
-        return 0.0 if np.isnan(got) else np.inf
-    if mpmath.isinf(want):
-        return 0.0 if got == float(want) else np.inf
-    if not np.isfinite(got):
-        return np.inf
-    info = np.finfo(dtype)
-    unit = max(abs(want) * mpmath.mpf(float(info.eps)), mpmath.mpf(float(info.smallest_subnormal)))
-    return float(abs(mpmath.mpf(got) - want) / unit)
 
 
 @functools.lru_cache(maxsize=None)
@@ -86,7 +73,7 @@ def _worst(expr, variables, points, dtype, backend="numpy"):
     for j, p in enumerate(points):
         point = [float(dtype(q)) for q in p]
         for name, got, want in zip(names, results, _truths(expr, variables, point)):
-            e = _ulps(got[j], want, dtype)
+            e = ulp_error(got[j], want, dtype)
             if e > worst[0]:
                 worst = (e, name, point, got[j], mpmath.nstr(want, 17))
     return worst
@@ -103,7 +90,7 @@ def _torch_worst(torch_fn, expr, variables, points, dtype=F64):
         grads = torch.autograd.grad(value, ts, allow_unused=True)
         got = [float(value)] + [0.0 if d is None else float(d) for d in grads]
         for a, want in zip(got, _truths(expr, variables, [float(dtype(q)) for q in p])):
-            worst = max(worst, _ulps(a, want, dtype))
+            worst = max(worst, ulp_error(a, want, dtype))
     return worst
 
 
@@ -190,7 +177,7 @@ def test_first_order_power_primitive():
                 want = mpmath.power(mpmath.mpf(xh[k]) + mpmath.mpf(xl[k]),
                                     mpmath.mpf(yh[k]) + (mpmath.mpf(yl[k]) if with_lo else 0))
                 if float(np.finfo(F64).tiny) <= abs(want) <= float(np.finfo(F64).max):
-                    worst = max(worst, _ulps(float(hi[k]) + float(lo[k]), want, F64))
+                    worst = max(worst, ulp_error(float(hi[k]) + float(lo[k]), want, F64))
     assert worst <= 1.0, worst
 
 
@@ -258,7 +245,7 @@ def test_atan_of_a_scaled_quotient_at_the_ends_of_the_range(case):
     worst = 0.0
     for j, point in enumerate(points):
         for name, got, want in list(zip(names, results, _truths(expr, (x, y), point)))[1:]:
-            worst = max(worst, _ulps(got[j], want, F64))
+            worst = max(worst, ulp_error(got[j], want, F64))
     assert worst <= _BOUND[F64], worst
 
 
@@ -316,7 +303,7 @@ def _erfcx_tail_errors(dtype, backend="numpy"):
     from symnet.special import erfcx
     expr = erfcx(x) - 1 / (sp.sqrt(sp.pi) * x)
     names, results = _run(expr, (x,), [(v,) for v in TAIL_POINTS], dtype, backend)
-    return [[_ulps(results[i][j], w, dtype) for i, w in enumerate(_erfcx_tail_truths(float(dtype(v))))]
+    return [[ulp_error(results[i][j], w, dtype) for i, w in enumerate(_erfcx_tail_truths(float(dtype(v))))]
             for j, v in enumerate(TAIL_POINTS)]
 
 
@@ -339,7 +326,7 @@ def test_erfcx_less_its_leading_term_gradient_never_worse_than_torch():
     for (e_value, e_slope), v in zip(ours, TAIL_POINTS):
         t = torch.tensor(v, dtype=torch.float64, requires_grad=True)
         (slope,) = torch.autograd.grad(torch.special.erfcx(t) - 1 / (math.sqrt(math.pi) * t), t)
-        theirs = _ulps(float(slope), _erfcx_tail_truths(v)[1], F64)
+        theirs = ulp_error(float(slope), _erfcx_tail_truths(v)[1], F64)
         assert e_slope <= max(_BOUND[F64], theirs), (v, e_slope, theirs)
 
 

@@ -142,23 +142,33 @@ TRITON_HELPERS["_pow"] = '''\
 @triton.jit
 def _pow(b, u, c):
     """b^(u + c) of a tensor b (float32 or float64), an exponent u (a tensor or a number) and a constant c (γ + 1:
-    u + c as a two-sum, not rounded first) as e^((u + c)·log b), SymPy's principal power (real for b > 0): in
-    float64 e^y of the double-word y = (u + c)·log b (_dw_log, a double-word product), e^(y_hi)·(1 + y_lo); in
-    float32 e^((u + c)·log b) in float64, rounded once. Where b is not a positive finite number, u + c is not
-    finite or the double word is not (b = 0, ±inf, NaN, an overflow): e^((u + c)·log b) as it rounds (0^u = 0
-    for u > 0, inf^u = inf, NaN for b < 0), as before."""
+    u + c as a two-sum, not rounded first), as C's pow, NumPy's np.power and torch.pow: |b|^e = e^(e·log |b|),
+    in float64 e^y of the double-word y = e·log |b| (_dw_log, a double-word product), e^(y_hi)·(1 + y_lo); in
+    float32 e^(e·log |b|) in float64, rounded once. A negative b (−0 and −inf too) takes the sign of an odd
+    integer e (a finite b < 0: NaN for a non-integer e); b^0 = 1 and 1^e = 1 for every e (inf and NaN included); where |b| is 0,
+    inf or NaN, e is not finite or the double word is not (an overflow): e^(e·log |b|) as it rounds (0^e = 0 for
+    e > 0, inf for e < 0)."""
     dtype = b.dtype
     w = b.to(tl.float64)
+    a = tl.abs(w)
     v = u + tl.zeros_like(w)  # a number or either width: float64
-    plain = tl.exp((v + c) * tl.log(w))
+    e = v + c
+    plain = tl.exp(e * tl.log(a))
     if dtype == tl.float64:
-        l_hi, l_lo = _dw_log(w, tl.zeros_like(w))
+        l_hi, l_lo = _dw_log(a, tl.zeros_like(w))
         s_hi, s_lo = _dw_two_sum(v, c + tl.zeros_like(w))
         y_hi, y_lo = _dw_mul(l_hi, l_lo, s_hi, s_lo)
-        e = tl.exp(y_hi)
-        r = e + e * y_lo
-        ok = (w > 0.0) & (w < float("inf")) & (tl.abs(s_hi) < float("inf")) & (tl.abs(r) < float("inf"))
+        x = tl.exp(y_hi)
+        r = x + x * y_lo
+        ok = (a > 0.0) & (a < float("inf")) & (tl.abs(s_hi) < float("inf")) & (tl.abs(r) < float("inf"))
         plain = tl.where(ok, r, plain)
+    plain = tl.where(a == 1.0, 1.0, plain)  # (±1)^(±inf): 1 (e^(inf·0) is NaN)
+    whole = tl.floor(e) == e  # false for NaN; ±inf are even integers (pow(−1, ±inf) = 1)
+    odd = whole & (tl.floor(e * 0.5) * 2.0 != e)  # every e past 2⁵³ is even
+    plain = tl.where((w < 0.0) & (w > -float("inf")) & (whole == 0), float("nan"), plain)  # (−8)^(1/3)
+    negative = (w < 0.0) | ((w == 0.0) & (1.0 / w < 0.0))  # −0 and −inf too: (−0)^(−1) = −inf, (−inf)^3 = −inf
+    plain = tl.where(negative & odd, -plain, plain)
+    plain = tl.where((e == 0.0) | (w == 1.0), 1.0, plain)
     return plain.to(dtype)
 '''
 HELPER_NEEDS = {"_softplus": ("_log1p",), "_tanh": ("_expm1",), "_sum_when_last": ("_stored",),

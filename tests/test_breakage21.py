@@ -1,0 +1,80 @@
+"""Session 21, h-break21: attacks on session 20's work (the Triton ``_pow`` helper, the NumPy third tier, Triton
+float32 widened sums, the new rules, hostile names, views).
+
+References are independent of symnet's code generator: torch in float64 (values, autograd, torch.pow's C-pow special
+values), mpmath at 50 digits, finite differences.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+INF, NAN = math.inf, math.nan
+
+
+def _same(got, want) -> bool:
+    """Equal as floats, NaN equal to NaN and the sign of a zero compared."""
+    got, want = float(got), float(want)
+    if math.isnan(want):
+        return math.isnan(got)
+    return got == want and math.copysign(1.0, got) == math.copysign(1.0, want)
+
+
+# --- Triton b^u (the _pow helper of session 20): C's pow special values, as NumPy's kernel and torch.pow -------------
+# _pow computed e^(u·log b): NaN for every b < 0 (torch and the NumPy kernel: (−2)² = 4, (−2)³ = −8, (−2)^(−2) = ¼),
+# NaN for 1^inf, 1^NaN, (−1)^inf (torch 1), +inf for (−0)^(−1) (torch −inf), +0 for (−0)^3 (torch −0), NaN for
+# (−inf)^2 (torch inf). Values in float64 and float32; ∂x = y·x^(y − 1) goes through _pow(x, y, −1) too.
+
+POW_SPECIAL = [(-2.0, 2.0), (-2.0, -2.0), (-2.0, 3.0), (-3.0, -7.0), (-1.5, 41.0), (-8.0, 1 / 3), (-8.0, 0.5),
+               (1.0, INF), (1.0, -INF), (1.0, NAN), (-1.0, INF), (-1.0, -INF), (-1.0, NAN), (-1.0, 3.0),
+               (-0.0, -1.0), (-0.0, -2.0), (-0.0, 3.0), (-0.0, 0.5), (-0.0, -0.5), (0.0, -3.0),
+               (-INF, 2.0), (-INF, 3.0), (-INF, -3.0), (-INF, 0.5), (-INF, -0.5), (NAN, 0.0), (INF, 0.0),
+               (0.0, 0.0), (2.0, 0.5), (5e-324, 0.5), (2.0 ** 60, -3.0), (-(2.0 ** 54), 3.0), (-7.0, 2.0 ** 60)]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_triton_pow_has_c_pow_special_values(dtype):
+    from conftest import compiled, triton_torch
+    torch = triton_torch()
+
+    x = np.array([p[0] for p in POW_SPECIAL], dtype=dtype)
+    y = np.array([p[1] for p in POW_SPECIAL], dtype=dtype)
+    kernel = compiled("x**y", "triton")
+    f, dfdx = (o.numpy() for o in kernel(x=torch.tensor(x), y=torch.tensor(y))[:2])
+    tx = torch.tensor(x.astype(np.float64), requires_grad=True)
+    ty = torch.tensor(y.astype(np.float64))
+    power = torch.pow(tx, ty)
+    (grad,) = torch.autograd.grad(power.sum(), [tx])  # torch's y·x^(y − 1), 0 where y = 0
+    want_f, want_dx = (v.detach().to(getattr(torch, dtype)).numpy() for v in (power, grad))
+
+    def differ(g, w):
+        g, w = float(g), float(w)
+        if abs(w) < INF and w != 0 and abs(g - w) <= 2 * math.ulp(w) * (2 ** 29 if dtype == "float32" else 1):
+            return False
+        return not _same(g, w)
+
+    bad = [(a, b, float(g), float(w)) for a, b, g, w in zip(x, y, f, want_f) if differ(g, w)]
+    bad += [("d/dx", a, b, float(g), float(w)) for a, b, g, w in zip(x, y, dfdx, want_dx) if differ(g, w)]
+    assert not bad, f"{len(bad)} of {2 * len(x)} values differ from torch.pow's (x, y, got, torch): {bad}"
+
+
+def test_triton_pow_of_a_negative_base_is_accurate():
+    """(−b)^n = ±b^n for integer n as data, against mpmath at 50 digits (the magnitude in double words)."""
+    import mpmath
+    from conftest import compiled, triton_torch
+    torch = triton_torch()
+
+    x = np.array([-1e-300, -5e-324, -0.999999, -1.0000001, -3.0, -7.5, -1e10, -1e300, -2.0 ** -1070])
+    y = np.array([-1.0, 1.0, 1e6 + 1, -1e6, -101.0, 250.0, 30.0, 1.0, -1.0])
+    got = compiled("x**y", "triton")(x=torch.tensor(x), y=torch.tensor(y))[0].numpy()
+    with mpmath.workdps(50):
+        for a, b, g in zip(x, y, got):
+            want = mpmath.power(mpmath.mpf(a), int(b))
+            w = float(want)
+            ulp = math.ulp(w) if w != 0 else 5e-324
+            if abs(w) == INF:
+                assert g == w, (a, b, g, w)
+            else:
+                assert abs(mpmath.mpf(float(g)) - want) <= 2 * ulp, (a, b, float(g), w)
