@@ -1041,7 +1041,9 @@ def _widen_hazard(node) -> bool:
     if not (node.is_Add and len(node.args) >= 2 and len(node.free_symbols) >= 2):
         return False
     rounded = [f for f in node.atoms(*_ROUNDED, softplus) if f.free_symbols]
-    rounded += [f for f in node.atoms(sp.Piecewise) if _rounding_polynomial_select(f)]
+    # (a list of their own: a term holding a rounded function beside one holding such a select is still e^x's
+    # hazard, the Poisson NLL's expm1(x) + {0 if |x| ≥ log 2; 1 − t·x})
+    selects = [f for f in node.atoms(sp.Piecewise) if _rounding_polynomial_select(f)]
     powers = [q for q in node.atoms(sp.Pow) if q.exp.is_Integer and q.exp >= 2 and q.free_symbols]
     products = [m for m in node.atoms(sp.Mul) if m.free_symbols]
     squares = [q for q in powers if (q.base.is_Add and len(q.base.free_symbols) >= 2) or (
@@ -1054,7 +1056,7 @@ def _widen_hazard(node) -> bool:
     # and a power of a difference inside a widened node of its own (the scaled-power rule's (x − t)⁴/v⁵ beside 1/v)
     squares += [q for w in node.atoms(WidenedBase) for q in w.body.atoms(sp.Pow) if q.exp.is_Integer
                 and q.exp >= 2 and q.base.is_Add and len(q.base.free_symbols) >= 2]
-    for hazards in (rounded, squares):
+    for hazards in (rounded, selects, squares):
         for h in hazards:  # the other term holds none of them: −(1 − t)·log1p(−p) beside −t·log p is no target
             if any(not a.has(*hazards) and a.free_symbols - h.free_symbols for a in node.args):
                 return True
@@ -1078,13 +1080,13 @@ def _widen_hazard(node) -> bool:
 
 
 def _rounding_polynomial_select(node) -> bool:
-    """A select of inputs whose values are polynomials of them, one at least rounded (hardswish's x·(x + 3)/6,
+    """A select of one input whose values are polynomials of it, one at least rounded (hardswish's x·(x + 3)/6,
     hardsigmoid, leaky ReLU's a·x): an activation as the registry writes it, whose rounding a target cancels
     against as it does σ(z)'s (hardswish(x) − y in float32 at y = fl(hardswish x) and near it: up to 5e9 ULP,
     torch 4e10; 1,544 of 10,734 points worse than torch). A piece that is a number, an input or a power of two
     times one is exact (ReLU, hardtanh: nothing to widen), as is a select holding any other function (a
     stability rule's branches)."""
-    if not node.free_symbols:
+    if len(node.free_symbols) != 1:  # an activation of one input (a rule's select, {0; 1 − t·x}, is not one)
         return False
     rounds = False
     for value, _ in node.args:

@@ -177,6 +177,13 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             den = [f for f in factors if isinstance(f, sp.Pow) and f.exp == -1]
             if den and len(den) < len(factors):
                 num = sp.Mul(*[f for f in factors if f not in den])
+                c, rest = num.as_coeff_Mul()
+                if c != 1 and c.is_Rational and not rest.is_number:  # c·x/y as (x/y)·c, (x/y)/q: as _print_Mul,
+                    # the constant last (x/3 first loses x's digits where x is subnormal and x/(3y) is not)
+                    inner = self.doprint(sp.Mul(rest, *den))
+                    if abs(c.p) == 1:
+                        return f"np.divide({inner}, {c.p * c.q}, out={out})"
+                    return f"np.multiply({inner}, {self.doprint(c)}, out={out})"
                 return f"np.divide({self.doprint(num)}, {self.doprint(sp.Mul(*[f.base for f in den]))}, out={out})"
             *rest, last = factors
             c, others = sp.Mul(*[f for f in factors if f.is_number]), [f for f in factors if not f.is_number]
