@@ -873,8 +873,17 @@ def _value(expr: sp.Expr, values: Mapping, what: str, label: str) -> sp.Expr:
     if not _finite(v):
         raise NotDifferentiableError(f"{what} is undefined at {label}")
     if not _real(v):
-        raise NotDifferentiableError(f"{what} is not a real number at {label}: it is {v}")
+        raise NotDifferentiableError(f"{what} is not a real number at {label}: it is {v}" + _odd_root_hint(expr))
     return v
+
+
+def _odd_root_hint(expr: sp.Expr) -> str:
+    """Where ``expr`` takes a power p/q with q odd (x**(1/3)): SymPy's is the principal root, complex for a
+    negative base, where a user who wrote a cube root meant the real one (session 21's new user)."""
+    if not any(p.exp.is_Rational and not p.exp.is_integer and p.exp.q % 2 for p in expr.atoms(sp.Pow)):
+        return ""
+    return (" (a power such as b**(1/3) or b**(2/3) is the principal root, complex for b < 0; the real "
+            "roots are sign(b)*abs(b)**(1/3) and abs(b)**(2/3))")
 
 
 def evaluate_gradients(derivation: Derivation, values: Mapping) -> dict:

@@ -214,7 +214,8 @@ class TextPrinter(_ReaderOrder, StrPrinter):
     def doprint(self, expr):
         s = super().doprint(expr)
         s = re.sub(r"\*\*\((-?\d+)\)", lambda m: m.group(1).translate(_SUPERSCRIPT), s)
-        s = re.sub(r"\*\*(\d+)", lambda m: m.group(1).translate(_SUPERSCRIPT), s)
+        # not the 0 of **0.3 (u₂⁰.3 read as u₂⁰ times .3; session 21): a decimal exponent stays ^0.3
+        s = re.sub(r"\*\*(\d+)(?![\d.])", lambda m: m.group(1).translate(_SUPERSCRIPT), s)
         return s.replace("**", "^").replace("*", "·").replace("-", "−")
 
 

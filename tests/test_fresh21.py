@@ -93,3 +93,65 @@ def test_a_scalar_derivations_missing_variable_is_a_plain_key_error():
 def test_the_readme_says_how_to_clear_the_cache_folder():
     assert "To clear the cache, delete the folder" in README
     assert "rm -rf ~/.cache/symnet" in README
+
+
+def test_the_stable_printout_gives_a_rules_reason_once():
+    """`symnet derive "-log(ndtr(y*z))" --wrt z --stable` printed the log-gaussian-tail rule's reason (843
+    characters) for f and again for ∂f/∂z; a teacher pasting it into notes met the same paragraph twice.
+    The later step now names the rule and refers to the first: "log-gaussian-tail rule: as for f"."""
+    from symnet.codegen.ir import describe, stability_section
+
+    section = stability_section(describe(symnet.derive("-log(ndtr(y*z))", wrt=["z"])))
+    f, dz = section.steps
+    reason = f.why  # f's one rule, whose reason holds "; " itself
+    assert reason.startswith("log-gaussian-tail rule: ") and len(reason) > 800
+    assert dz.why.startswith("log-gaussian-tail rule: as for f; exp-square rule: ")
+    assert sum(step.why.count(reason[len("log-gaussian-tail rule: "):]) for step in section.steps) == 1
+
+
+def test_a_cube_root_of_a_negative_number_names_the_real_root():
+    """`symnet derive "x**(1/3)" --at x=-8` said only "not a real number: it is 1 + sqrt(3)*I": SymPy's
+    principal root. The user who wrote an activation with x**(1/3) meant the real cube root, −2."""
+    from symnet.errors import NotDifferentiableError
+
+    with pytest.raises(NotDifferentiableError, match=r"1 \+ sqrt\(3\)\*I \(.*sign\(b\)\*abs\(b\)\*\*\(1/3\)"):
+        symnet.derive("x**(1/3)", at={"x": -8})
+    d = symnet.derive("sign(x)*abs(x)**(1/3)", at={"x": -8})  # the real root the hint names
+    assert d.gradient_at({"x": -8})[sp.Symbol("x", real=True)] == sp.Rational(1, 12)
+    with pytest.raises(NotDifferentiableError) as square_root:
+        symnet.derive("sqrt(x)", at={"x": -8})
+    assert "sign(b)" not in str(square_root.value)  # an even root has no real value to point to
+
+
+def test_a_pos_weight_tensor_is_answered_with_the_formula_that_takes_one():
+    """torch's usual call, F.binary_cross_entropy_with_logits(z, t, pos_weight=per_class), was refused with
+    "pos_weight must be a Python number" and nothing more; the message now names the from_formula call,
+    which this test runs against torch in float64 (value and ∂z)."""
+    from conftest import torch_and_triton
+
+    torch, _ = torch_and_triton()
+    import symnet.torch as st
+    from symnet.errors import SymnetError
+
+    z = torch.linspace(-3, 3, 12, dtype=torch.float64).reshape(4, 3).requires_grad_()
+    t = torch.linspace(0, 1, 12, dtype=torch.float64).reshape(4, 3)
+    per_class = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    with pytest.raises(SymnetError) as refused:
+        st.functional.binary_cross_entropy_with_logits(z, t, pos_weight=per_class)
+    call = 'symnet.torch.from_formula("bce_logits(z, t, w)", inputs="z t w")(input, target, pos_weight).mean()'
+    assert call in str(refused.value)
+    mine = st.from_formula("bce_logits(z, t, w)", inputs="z t w")(z, t, per_class).mean()
+    (mine_dz,) = torch.autograd.grad(mine, z)
+    ref = torch.nn.functional.binary_cross_entropy_with_logits(z, t, pos_weight=per_class)
+    (ref_dz,) = torch.autograd.grad(ref, z)
+    torch.testing.assert_close(mine, ref, rtol=1e-14, atol=0)
+    torch.testing.assert_close(mine_dz, ref_dz, rtol=1e-13, atol=1e-16)
+
+
+def test_a_decimal_exponent_is_not_half_superscripted():
+    """`symnet derive "x*(1+x**2)**0.3"` printed u₃ = u₂⁰.3 and ∂u₃/∂u₂ = 3/(10·u₂⁰.7): the 0 raised, the
+    .3 on the line, which reads as u₂⁰ times .3. An exponent the superscripts cannot write whole is ^0.3."""
+    printed = str(symnet.derive("x*(1+x**2)**0.3", wrt=["x"]))
+    assert "⁰." not in printed and "u₂^0.3" in printed and "u₂^0.7" in printed
+    assert "u₁ = x²" in printed  # a whole number still goes up
+    assert "^(3/2)" in str(symnet.derive("x**2.5"))

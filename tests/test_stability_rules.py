@@ -154,6 +154,8 @@ from test_lndtr19 import RULE_CASES as _LNDTR19  # noqa: E402  (log-gaussian-tai
 RULE_CASES += _LNDTR19
 from test_misc20 import RULE_CASES as _MISC20  # noqa: E402  (rounded-power, quotient-root …: tests/test_misc20.py)
 RULE_CASES += _MISC20
+from test_cancel21 import RULE_CASES as _CANCEL21  # noqa: E402  (one-minus-cos, vanishing-series: tests/test_cancel21.py)
+RULE_CASES += _CANCEL21
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞

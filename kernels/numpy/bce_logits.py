@@ -479,6 +479,7 @@ def _dw_widened_063f068f73(y, z, double_word, needed=True, within=3.330669073872
         sig_z_minus_y_err = 4.440892098500626e-16*abs_sig_z + 1.1102230246251565e-16*abs_sig_z_minus_y
         keep = (sig_z_minus_y_err <= within*abs_sig_z_minus_y) & (abs_sig_z_minus_y < np.inf)  # within 3u (a float32 kernel: 2⁻³⁰), finite
         keep |= np.logical_not(needed)
+        keep |= ~(abs_sig_z_minus_y < np.inf)  # inf or NaN: the float64 value is the result
         deep = ~keep & ~(sig_z_minus_y_err <= 0.0009765625*abs_sig_z_minus_y)  # cancels past 2⁴³: triple words
         if keep.all():
             return sig_z_minus_y
@@ -546,6 +547,7 @@ def _dw_widened_6fd886a8eb(y, z, double_word, needed=True, within=3.330669073872
         sum_1_err = 1.1102230246251565e-16*abs_where_abs_z_le_log_three + half_times_tanh_half_times_z_err + 1.1102230246251565e-16*abs_sum_1
         keep = (sum_1_err <= within*abs_sum_1) & (abs_sum_1 < np.inf)  # within 3u (a float32 kernel: 2⁻³⁰), finite
         keep |= np.logical_not(needed)
+        keep |= ~(abs_sum_1 < np.inf)  # inf or NaN: the float64 value is the result
         deep = ~keep & ~(sum_1_err <= 0.0009765625*abs_sum_1)  # cancels past 2⁴³: triple words
         if keep.all():
             return sum_1
@@ -627,6 +629,7 @@ def _dw_widened_90bcd99b33(y, z, double_word, needed=True, within=3.330669073872
         sum_1_err = 1.1102230246251565e-16*abs_where_z_gt_log_three + 4.440892098500626e-16*abs_sig_neg_z + 1.1102230246251565e-16*abs_sum_1
         keep = (sum_1_err <= within*abs_sum_1) & (abs_sum_1 < np.inf)  # within 3u (a float32 kernel: 2⁻³⁰), finite
         keep |= np.logical_not(needed)
+        keep |= ~(abs_sum_1 < np.inf)  # inf or NaN: the float64 value is the result
         deep = ~keep & ~(sum_1_err <= 0.0009765625*abs_sum_1)  # cancels past 2⁴³: triple words
         if keep.all():
             return sum_1

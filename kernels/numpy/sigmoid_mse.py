@@ -400,6 +400,7 @@ def _dw_widened_f1e5d05dde(y, z, double_word, needed=True, within=3.330669073872
         y_minus_sig_z_err = 4.440892098500626e-16*abs_sig_z + 1.1102230246251565e-16*abs_y_minus_sig_z
         keep = (y_minus_sig_z_err <= within*abs_y_minus_sig_z) & (abs_y_minus_sig_z < np.inf)  # within 3u (a float32 kernel: 2⁻³⁰), finite
         keep |= np.logical_not(needed)
+        keep |= ~(abs_y_minus_sig_z < np.inf)  # inf or NaN: the float64 value is the result
         deep = ~keep & ~(y_minus_sig_z_err <= 0.0009765625*abs_y_minus_sig_z)  # cancels past 2⁴³: triple words
         if keep.all():
             return y_minus_sig_z

@@ -34,7 +34,7 @@ This module holds the primitives as helper texts for both backends (one text, wr
 ``@triton.jit`` function) and the code generator of the per-body function (:func:`widened_function`):
 for each widened body a function ``_dw_widened_<digest>(leaves…)`` whose statements are
 ``name_hi, name_lo = _dw_mul(a_hi, a_lo, b_hi, b_lo)`` under a comment of their math. An
-operation without a double-word version (erf, a fractional power) is computed in float64 as
+operation without a double-word version (a fractional power; erf in Triton: NumPy's is _dw_erf) is computed in float64 as
 (value, 0): it degrades, it does not fail. Where the double-word result is not finite (an input
 ±inf or NaN, an overflow inside a split or e^x) or the float64 body is not, the function returns
 the float64 body's value, so nothing that was finite becomes NaN.
@@ -564,10 +564,12 @@ def _tw_log(x_hi, x_lo, x_tail):
 # A&S 7.1.6, erf x = (2/√π)·x·e^(−x²)·Σ (2x²)ⁿ/(1·3·…·(2n + 1)), every term positive (no cancellation, unlike the
 # Taylor series 7.1.5), to n = 48 (the rest below 2⁻¹¹⁵ of the sum at |x| = 2), Horner in triple words (_tw_mul,
 # _tw_add); x² = p + e exactly (TwoProduct) and e^(−x²) = e^(−p)·(1 − e + e²/2) (e³/6 below 2⁻¹⁵⁰), e^(−p) from
-# _tw_exp_reduced: about 2⁻¹²⁰ relative. For |x| ≤ 2 only (the emitter's select takes the float64 erf beyond, where
-# erf x > 0.995 and its rounding is no more than float64's there).
-ERF_SERIES_TO = 2.0  # |x| up to which _tw_erf is taken
-_ERF_TERMS = 48
+# _tw_exp_reduced: about 2⁻¹²⁰ relative. Up to |x| = 6 (session 21: erf(x) − y at y = fl(erf x) was 4.5e15 ULP at
+# x = 5.93, where erf x rounds to 1, and at every x past 2 where it rounds to ulp(1)/2 of itself: the series to
+# n = 140, the rest below 2⁻¹²⁵ of the sum at |x| = 6, measured with mpmath); beyond, erf x = ±(1 − erfc|x|) with
+# erfc|x| < 2.2e−17 < ulp(1)/4 taken in float64 (the registry's erfc, an ulp or so: 2⁻¹⁰⁸ of erf x).
+ERF_SERIES_TO = 6.0  # |x| up to which _tw_erf takes the series
+_ERF_TERMS = 140
 
 
 def _triple_float(value) -> tuple:
@@ -597,8 +599,8 @@ def _erf_text() -> str:
     n = _ERF_TERMS
     lines = [
         "def _tw_erf(x):",
-        '    """erf x of a float64 x, |x| ≤ 2 (clamped there), as a triple word: (2/√π)·x·e^(−x²)·Σ (2x²)ⁿ/(2n + 1)!!',
-        '    (A&S 7.1.6, positive terms) to n = 48, in triple words; about 2⁻¹²⁰ relative."""',
+        '    """erf x of a float64 x as a triple word: for |x| ≤ 6 (2/√π)·x·e^(−x²)·Σ (2x²)ⁿ/(2n + 1)!! (A&S 7.1.6,',
+        '    positive terms) to n = 140, in triple words, about 2⁻¹²⁰ relative; beyond, ±(1 − erfc|x|)."""',
         f"    a = M.minimum(M.maximum(x, {-ERF_SERIES_TO!r}), {ERF_SERIES_TO!r})",
         "    y_hi, y_lo = _dw_two_prod(a, a)",
         f"    s_hi, s_lo, s_tail = ERF_C{n}_HI + 0.0 * a, ERF_C{n}_LO + 0.0 * a, ERF_C{n}_TAIL + 0.0 * a",
@@ -615,7 +617,10 @@ def _erf_text() -> str:
         "    e_hi, e_lo, e_tail = _tw_mul(e_hi, e_lo, e_tail, f_hi, f_lo, f_tail)",
         "    s_hi, s_lo, s_tail = _tw_mul(s_hi, s_lo, s_tail, e_hi, e_lo, e_tail)",
         "    s_hi, s_lo, s_tail = _tw_mul(s_hi, s_lo, s_tail, TWO_OVER_SQRT_PI_HI, TWO_OVER_SQRT_PI_LO, TWO_OVER_SQRT_PI_TAIL)",
-        "    return _tw_mul(s_hi, s_lo, s_tail, a, 0.0, 0.0)",
+        "    s_hi, s_lo, s_tail = _tw_mul(s_hi, s_lo, s_tail, a, 0.0, 0.0)",
+        f"    far = M.abs(x) > {ERF_SERIES_TO!r}",
+        "    one = M.where(x < 0, -1.0, 1.0)",
+        "    return M.where(far, one, s_hi), M.where(far, -one * _erfc(M.abs(x)), s_lo), M.where(far, 0.0, s_tail)",
     ]
     return "\n".join(lines) + "\n"
 
@@ -623,6 +628,70 @@ def _erf_text() -> str:
 _CONSTANTS.update(_erf_constants())
 PRIMITIVES["_tw_erf"] = _erf_text()
 
+
+# erf(x) of a float64 x as a double word (NumPy; session 21: erf among the widen rule's rounded functions, where the
+# 140-step triple-word series on every redone element cost 26× the plain float64 kernel of erf(x) − y): Taylor about the
+# nearest c = k/8 (k = 0 … 48), erf(c + h) = Σ aₙhⁿ with a₀ = erf c, aₙ = (2/√π)·e^(−c²)·(−1)ⁿ⁻¹·Hₙ₋₁(c)/n!
+# (Hermite, mpmath at 60 digits when the text is made), |h| ≤ 1/16 and h = |x| − c exact (Sterbenz where c ≥ 1/8);
+# a₁₃ … a₂₄ in float64 (each term below 2⁻⁶⁰ of the sum), a₀ … a₁₂ double words (Horner by _dw_mul_fp, _dw_add):
+# about 2⁻¹⁰⁴ relative, tests/test_cancel21.py. Beyond |x| = 6: ±(1 − erfc|x|), erfc|x| < 2.2e−17 in float64.
+_ERF_TABLE_STEP = 8  # c = k/8
+_ERF_TABLE_TO = 6.0
+_ERF_DW_TERMS = 13  # a₀ … a₁₂ in double words
+_ERF_ALL_TERMS = 25  # a₀ … a₂₄
+
+
+@functools.lru_cache(maxsize=None)
+def _erf_table_text() -> str:
+    """The table of _dw_erf: per c = k/8, aₙ's hi (_DW_ERF_HI, n < 25), lo (_DW_ERF_LO, n < 13), from mpmath."""
+    import mpmath
+
+    his, los = [], []
+    with mpmath.workdps(60):
+        for k in range(int(_ERF_TABLE_TO * _ERF_TABLE_STEP) + 1):
+            c = mpmath.mpf(k) / _ERF_TABLE_STEP
+            scale = 2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-c * c)
+            hermite = [mpmath.mpf(1), 2 * c]  # H₀, H₁, then Hₙ₊₁ = 2c·Hₙ − 2n·Hₙ₋₁
+            for n in range(1, _ERF_ALL_TERMS):
+                hermite.append(2 * c * hermite[n] - 2 * n * hermite[n - 1])
+            a = [mpmath.erf(c)] + [scale * (-1) ** (n - 1) * hermite[n - 1] / mpmath.factorial(n)
+                                   for n in range(1, _ERF_ALL_TERMS)]
+            his.append([float(v) for v in a])
+            los.append([float(v - mpmath.mpf(float(v))) for v in a[:_ERF_DW_TERMS]])
+
+    def rows(name, table, what):
+        lines = [f"{name} = np.array([  # {what}"]
+        lines += ["    [" + ", ".join(repr(v) for v in row) + "]," for row in table]
+        return "\n".join(lines + ["]).T.copy()"])
+
+    return (rows("_DW_ERF_HI", his, f"aₙ(c), c = k/{_ERF_TABLE_STEP}, n = 0 … {_ERF_ALL_TERMS - 1}: hi") + "\n"
+            + rows("_DW_ERF_LO", los, f"aₙ(c), n = 0 … {_ERF_DW_TERMS - 1}: lo") + "\n")
+
+
+def _numpy_erf_text() -> str:
+    lines = [
+        "def _dw_erf(x):",
+        '    """erf x of a float64 x as a double word, about 2⁻¹⁰⁴ relative: Taylor about c = k/8 from a table (see',
+        '    _DW_ERF_HI), ±(1 − erfc|x|) beyond |x| = 6. NaN stays NaN."""',
+        "    a = np.abs(x)",
+        f"    k = np.rint(np.minimum(np.where(np.isnan(a), 0.0, a), {_ERF_TABLE_TO!r}) * {float(_ERF_TABLE_STEP)!r})",
+        f"    h = np.minimum(a, {_ERF_TABLE_TO + 1 / (2 * _ERF_TABLE_STEP)!r}) - k * {1 / _ERF_TABLE_STEP!r}  # exact",
+        "    j = k.astype(np.int64)",
+        f"    s = _DW_ERF_HI[{_ERF_ALL_TERMS - 1}][j]",
+    ]
+    for n in range(_ERF_ALL_TERMS - 2, _ERF_DW_TERMS - 1, -1):
+        lines.append(f"    s = _DW_ERF_HI[{n}][j] + h * s")
+    lines.append("    s_hi, s_lo = s, 0.0 * s")
+    for n in range(_ERF_DW_TERMS - 1, -1, -1):
+        lines.append("    s_hi, s_lo = _dw_mul_fp(s_hi, s_lo, h)")
+        lines.append(f"    s_hi, s_lo = _dw_add(_DW_ERF_HI[{n}][j], _DW_ERF_LO[{n}][j], s_hi, s_lo)")
+    lines += [
+        f"    far = a > {_ERF_TABLE_TO!r}",
+        "    s_hi, s_lo = np.where(far, 1.0, s_hi), np.where(far, -_erfc(np.where(far, a, 0.0)), s_lo)",
+        "    sign = np.where(x < 0, -1.0, 1.0)",
+        "    return np.where(np.isnan(x), x, sign * s_hi), sign * s_lo",
+    ]
+    return _erf_table_text() + "\n\n" + "\n".join(lines) + "\n"
 
 # e^v and σ(v) of a double-word v as the last step of a widened body (the rounded-argument rule's e^v and σ(v),
 # whose v the code rounds): first order in v's lo part, from the float64 function of v's hi part. v_lo is at most
@@ -1103,7 +1172,7 @@ PRIMITIVE_NEEDS = {
     "_dw_nexpsq_first": ("_dw_two_prod", "_dw_exp_first"),
     "_dw_nexpsq2_first": ("_dw_two_prod", "_dw_exp_first"),
     "_dw_exp_table": ("_dw_exp_short",),
-    "_tw_erf": ("_dw_two_prod", "_tw_mul", "_tw_add", "_tw_exp_reduced", "_dw_scale"),
+    "_tw_erf": ("_dw_two_prod", "_tw_mul", "_tw_add", "_tw_exp_reduced", "_dw_scale", "_erfc"),
     "_dw_exp_short": ("_dw_two_sum", "_dw_two_prod_bounded", "_dw_fast_two_sum", "_dw_twice_plus_square",
                       "_dw_add_fp", "_dw_scale"),
 }
@@ -1117,8 +1186,9 @@ ORDER += ["_dw_softplus_first"]  # the rounded-softplus-argument rule's (above)
 ORDER += ["_dw_log_first", "_dw_log1p_first"]  # the rounded-log-argument rule's of a rounded sum (above)
 ORDER += ["_dw_erfc_first"]  # the rounded-argument rule's erfc (above)
 PRIMITIVE_NEEDS["_dw_erfc_first"] = ("_erfc",)  # the registry's erfc (NumPy: math.erfc; Triton: fdlibm's)
+_NUMPY_NEEDS["_dw_erf"] = ("_dw_mul_fp", "_dw_add", "_erfc")  # erf of a float64 as a double word (NumPy's alone)
 # the primitives with a NumPy text alone (a Triton kernel never calls them), after ORDER's in a module
-NUMPY_ONLY = ("_dw_pow_first",)
+NUMPY_ONLY = ("_dw_pow_first", "_dw_erf")
 ORDER += ["_tw_mul", "_tw_square", "_tw_div", "_tw_add", "_tw_expm1_reduced", "_tw_exp_reduced", "_tw_log"]  # triple words (above)
 ORDER += ["_tw_erf"]  # erf of a float64 in triple words (above)
 ORDER += ["_dw_exp_short", "_dw_exp_table"]  # a whole kernel in double words (double_word_block): its e^x
@@ -1426,6 +1496,8 @@ def primitive_text(name: str, backend: str) -> str:
         return "@triton.jit\n" + _TRITON_EXP_TABLE
     numpy_only = {"_dw_split": _NUMPY_SPLIT, "_dw_two_prod": _NUMPY_TWO_PROD, "_dw_log1p": _NUMPY_LOG1P,
                   "_dw_pow_first": NUMPY_POW_FIRST, "_dw_sin": _NUMPY_SIN, "_dw_cos": _NUMPY_COS}
+    if name == "_dw_erf":  # NumPy's alone: its table and constants before it
+        return _numpy_erf_text()
     body = numpy_only[name] if name in numpy_only and backend == "numpy" else PRIMITIVES[name]
     if name == "_dw_log" and backend == "numpy":  # table-driven (above), its tables before it
         body = _log_table_text() + "\n\n" + _NUMPY_LOG
@@ -1640,6 +1712,10 @@ class _Emitter:
             v = self._function(e, "exp", square)
         elif type(e).__name__ == "exp_shift":  # e^(x − m), 1 where x = m (also at m = ±inf)
             v = self._exp_shift(e)
+        elif type(e).__name__ == "erf" and self.backend == "numpy" and self.value(e.args[0]).lo is None:
+            # erf of a float64 as a double word (_dw_erf, table-driven; session 21: erf(x) − y at y = fl(erf x), 2.2e10
+            # ULP at x = 4.81, y = 1 with erf in float64); NumPy's alone (Triton: the float64 erf, (value, 0))
+            v = self._emit(e, f"_dw_erf({self.value(e.args[0]).hi})", ("_dw_erf",))
         elif isinstance(e, sp.Function) and type(e).__name__ in self.FUNCTIONS and len(e.args) == 1:
             v = self._function(e, type(e).__name__, e.args[0])
         else:
@@ -1876,11 +1952,8 @@ class _Emitter:
             a = self.triple(e.args[0])
             v = self._emit3(e, f"_tw_log({self._words(a)})", ("_dw_log",) if self.backend == "numpy" else ("_tw_log",))
         elif type(e).__name__ == "erf" and self.value(e.args[0]).lo is None:
-            # erf(v) of a float64 v in triple words up to |v| = 2 (_tw_erf), the float64 erf beyond (erf v > 0.995)
-            x = self.value(e.args[0]).hi
-            series = self._emit3(e, f"_tw_erf({x})", ("_tw_erf",))
-            inside = f"({x} <= {ERF_SERIES_TO!r}) & ({x} >= {-ERF_SERIES_TO!r})"
-            v = self.select(e, inside, series, self.value(e))
+            # erf(v) of a float64 v in triple words (_tw_erf: its series up to |v| = 6, ±(1 − erfc|v|) beyond)
+            v = self._emit3(e, f"_tw_erf({self.value(e.args[0]).hi})", ("_tw_erf",))
         elif isinstance(e, sp.Piecewise) and e.args[-1][1] == sp.true:
             pieces = list(e.args)
             acc = self.triple(pieces[-1][0])
@@ -2839,6 +2912,10 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                       indent + "# double-word elsewhere (a sum that cancels, a value that is not finite)"]
             lines += [indent + line for line in steps]
             lines += [indent + "keep |= np.logical_not(needed)"]
+            if not (trusted or root):  # where the float64 value is inf or NaN the result is that value (the double
+                # word is replaced by it below): kept, neither double nor triple words computed (session 21: a block of
+                # x = inf in x·e^x − y went through both)
+                lines += [indent + f"keep |= ~({size} < np.inf)  # inf or NaN: the float64 value is the result"]
         # the elements for triple words: where the float64 kernel computes the float64 bound, those where it is past
         # DEEP_RELATIVE of the value; elsewhere (the third tier of a body without a bound a float64 kernel computes:
         # focal's ∂z) where the double word's terms of the sum are past DEEP_TERMS times its value (their magnitudes

@@ -354,6 +354,7 @@ def stability_section(kernel: Kernel):
         return e.replace(softplus, lambda v: sp.log(1 + sp.exp(v)))
 
     steps, overflows = [], []
+    told: dict[str, tuple[str, str]] = {}  # rule name → (its reason, the output whose step gave it)
     stabilise = Stabiliser()  # one per kernel, as describe makes it
     for out in kernel.outputs:
         stable, rules = stabilise(out.expr)
@@ -363,7 +364,15 @@ def stability_section(kernel: Kernel):
         # kept SymPy's simplify busy for minutes; larger ones are checked at random points
         how = check_equal(plain(out.expr), plain(stable).rewrite(sp.log), f"stable form of {out.meaning}",
                           simplify_ops=_STABLE_SIMPLIFY_OPS)
-        why = "; ".join(f"{r.name} rule: {_rule_why(r, out.expr)}" for r in rules)
+        # a reason already given for an earlier output is referred to, not repeated: -log(ndtr(y*z)) --stable
+        # printed the log-gaussian-tail rule's 900 characters for f and again for ∂f/∂z (session 21's teacher)
+        parts = []
+        for r in rules:
+            reason = _rule_why(r, out.expr)
+            earlier = told.setdefault(r.name, (reason, out.meaning))
+            parts.append(f"{r.name} rule: " + (f"as for {earlier[1]}" if earlier != (reason, out.meaning) and
+                                               earlier[0] == reason else reason))
+        why = "; ".join(parts)
         at = _overflows_at(stable, plain(out.expr), [i.symbol for i in kernel.inputs])
         if at is not None:
             why += f"; this form still overflows (not finite in float64 at every input = {at:g})"

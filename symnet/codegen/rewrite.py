@@ -1016,7 +1016,9 @@ def unwiden(expr):
 # the functions whose rounding a float32 kernel cannot take back once it cancels against a target
 # (sin and cos since session 19: y + sin x at y = −fl(sin x) was 1.3e5 ULP in float32 at x = 43113.645, 8,113 in
 # float64, as torch's; now 0.49 in float32, and double-word in float64 up to |x| = 1e5, doubleword._dw_sin)
-_ROUNDED = (sp.exp, expm1, sp.log, log1p, sigmoid, sp.tanh, sp.sin, sp.cos)
+# (erf since session 21: erf(x) − y at y = fl(erf x) was 8.2e15 ULP in float64 at x = 5.93, where erf rounds to 1; the
+# double word takes doubleword._dw_erf, table-driven, the triple word _tw_erf; erfc and ndtr are not yet: no double word)
+_ROUNDED = (sp.exp, expm1, sp.log, log1p, sigmoid, sp.tanh, sp.sin, sp.cos, sp.erf)
 
 
 def _widen_hazard(node) -> bool:
@@ -1845,6 +1847,19 @@ def _root_series(expr):
 
     if not isinstance(expr, sp.Expr) or expr.has(RootSeries, sp.Indexed):
         return expr
+    if expr.is_Mul and len(expr.free_symbols) > 1:
+        # a product whose factors in one input hold the root (session 21: −t·log(p)/(p + 1) ∂p = t·(log p/(p + 1)² −
+        # 1/(p(p + 1))), 6.5e15 ULP in float64 at its root p = 3.5911, t = 1): those factors' series, times the rest
+        groups: dict = {}
+        for f in expr.args:
+            if len(f.free_symbols) == 1 and f.has(sp.Add):
+                groups.setdefault(next(iter(f.free_symbols)), []).append(f)
+        for group in groups.values():
+            part = sp.Mul(*group)
+            new = _root_series(part)
+            if new != part:
+                return sp.Mul(new, *[f for f in expr.args if f not in group])
+        return expr
     exact = as_written(expr)
     if not exact.has(sp.Add):
         return expr
@@ -1904,7 +1919,8 @@ ROOT_SERIES = Rule(
     "form past the window is measured beyond 3 ULP (float64) or 6 (float32) (√x/log1p(x)′, root 3.92: 23 ULP at "
     "x = 5.18, 11 at x = 2, where the series about the root does not reach: its radius is 3.92), it is computed "
     "there as the widen rule computes a sum (double-word in float64 where its error bound is not within 3u, "
-    "float64 in float32) and rounded once",
+    "float64 in float32) and rounded once. In a product of several inputs, its factors in one input the same, times "
+    "the rest (−t·log(p)/(p + 1) ∂p = t·(log p/(p + 1)² − 1/(p(p + 1))), root p = 3.5911: 6.5e15 ULP in float64)",
     apply=_root_series, fired=lambda old, new: new != old)
 _register(ROOT_SERIES)
 __all__ += ["ROOT_SERIES"]
@@ -3123,6 +3139,130 @@ REMOVABLE_SERIES = Rule(
     apply=_removable_series, fired=lambda old, new: new != old)
 _register(REMOVABLE_SERIES)
 __all__ += ["REMOVABLE_SERIES"]
+# ------------------------------------------------------------------ one-minus-cos and vanishing-series (issue 16,
+# session 21: a sum of one input whose terms meet at 0, x − sin x, 1 − cos x, e^x − 1 − x, log(1 + x) − x, sinh x − x,
+# x − tan x, cos x − 1 + x²/2, was 7.3e15 ULP in float64 near 0: the widen rule takes sums of two inputs only); tested
+# in tests/test_cancel21.py
+
+
+def _one_minus_cos(node):
+    """c + a·cos(u) + … with c = −a (a number) → −2a·sin²(u/2) + …, else None."""
+    if not node.is_Add:
+        return None
+    constants = [t for t in node.args if t.is_number]
+    if len(constants) != 1 or not constants[0].is_real or constants[0] == 0:
+        return None
+    c = constants[0]
+    for term in node.args:
+        a, f = term.as_coeff_Mul()
+        if isinstance(f, sp.cos) and f.args[0].free_symbols and a == -c:
+            half = sp.sin(f.args[0] / 2)
+            return _Fired(node - term - c - 2 * a * half ** 2, ["one-minus-cos"])
+    return None
+
+
+ONE_MINUS_COS = Rule(
+    "one-minus-cos", "1 − cos u cancels where cos u ≈ 1 (u near 0 and near every 2πk: 0 for 5e−17 at "
+    "x = −1.0e−8 in float64, 8.1e15 ULP; 1.6e7 ULP in float32 at x = 16π), each term rounded to an ulp of 1; "
+    "2·sin²(u/2) is the same number (an identity) with no subtraction: u/2 exact, sin(u/2) rounded relative to itself",
+    local=_one_minus_cos)
+_register(ONE_MINUS_COS)
+__all__ += ["ONE_MINUS_COS"]
+
+_VANISHING_PROBE = 2 ** -30  # x at which the sum must be below _VANISHING_RATIO of its terms to be tried
+_VANISHING_RATIO = 2 ** -20
+
+
+def _vanishes_at_zero(node, x) -> bool:
+    """``node``, a sum in x, is 0 at x = 0 and its terms cancel there: at x = 2⁻³⁰ (60 digits) the sum is below
+    2⁻²⁰ of Σ|terms| (x − sin x: 2⁻⁶³, log(1 + x) − x: 2⁻³²; x + sin x: 1/2). Raises nothing."""
+    from ..verify.evaluate import mp_value
+
+    try:
+        if node.xreplace({x: sp.S.Zero}) != 0:
+            return False
+        with mpmath.workdps(60):
+            at = {x: mpmath.mpf(_VANISHING_PROBE)}
+            size = mpmath.fsum(abs(mp_value(t, at)) for t in node.args)
+            total = abs(mp_value(node, at))
+    except Exception:  # noqa: BLE001 - a term mpmath cannot evaluate (0/0 at 0): not this rule's
+        return False
+    return bool(mpmath.isfinite(size) and size > 0 and total < size * _VANISHING_RATIO)
+
+
+def _vanishing_node(node):
+    """node (a sum of one input x holding a function, 0 at x = 0 where its terms cancel) → Piecewise((ZeroSeries,
+    |x| < w), (node, True)) (the removable-series fit, :func:`symnet.codegen.roots.removable_fit`) where the written
+    form is measured past the bound inside the window, else None."""
+    from .roots import OUTSIDE_ULP, SeriesBase, ZeroSeries, removable_fit
+
+    symbols = node.free_symbols
+    if not node.is_Add or len(symbols) != 1 or node.has(sp.Indexed, SeriesBase, WidenedBase, sp.Piecewise):
+        return None
+    (x,) = symbols
+    if not isinstance(x, sp.Symbol) or node.is_polynomial(x) or not _vanishes_at_zero(node, x):
+        return None
+    fit = removable_fit(node, without_ite(_share_sigmoid_pairs(node)))
+    if fit is None or all(fit.written_inside.get(n, 0.0) <= OUTSIDE_ULP[n] for n in OUTSIDE_ULP):
+        return None
+    coefficients = [sp.Float(c, 25) for c in fit.coefficients]
+    series = ZeroSeries(x, node, sp.Integer(fit.power), sp.Integer(fit.stride), *coefficients)
+    inside = (series, sp.Abs(x) < sp.Float(fit.window))
+    if fit.reach == 0:
+        return sp.Piecewise(inside, (node, True))
+    if math.isinf(fit.reach):
+        return sp.Piecewise(inside, (widen(node), True))
+    return sp.Piecewise(inside, (widen(node), sp.Abs(x) < sp.Float(fit.reach)), (node, True))
+
+
+def _vanishing_series(expr):
+    """Every largest sum of one input in ``expr`` that :func:`_vanishing_node` rewrites, rewritten (top down); in a
+    sum of several inputs, its terms in one input together (x − sin x + y)."""
+    from .roots import SeriesBase
+
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.Add):
+        return expr
+    memo: dict = {}
+
+    def visit(node):
+        if node in memo:
+            return memo[node]
+        if not node.args or isinstance(node, (WidenedBase, sp.Indexed, SeriesBase, sp.logic.boolalg.Boolean)):
+            return node
+        new = _vanishing_node(node) if node.is_Add else None  # (a Piecewise's pairs: entered)
+        if new is None and node.is_Add and len(node.free_symbols) > 1:
+            groups: dict = {}
+            for f in node.args:
+                if len(f.free_symbols) == 1:
+                    groups.setdefault(next(iter(f.free_symbols)), []).append(f)
+            for group in groups.values():
+                if len(group) >= 2:
+                    found = _vanishing_node(sp.Add(*group))
+                    if found is not None:
+                        rest = [f for f in node.args if f not in group]
+                        new = sp.Add(found, *[visit(f) for f in rest], evaluate=False)
+                        break
+        if new is None:
+            args = tuple(visit(a) if isinstance(a, sp.Basic) else a for a in node.args)
+            new = node.func(*args) if args != node.args else node
+        memo[node] = new
+        return new
+
+    return visit(expr)
+
+
+VANISHING_SERIES = Rule(
+    "vanishing-series", "a sum of one input whose terms meet at 0 (x − sin x, e^x − 1 − x, log(1 + x) − x, "
+    "sinh x − x, x − tan x, cos x − 1 + x²/2: each term rounded to an ulp of x or of 1 while the sum is x³/6, "
+    "x²/2, …: 7.3e15 ULP in float64 at x = −1.0e−8, 1.6e7 in float32; torch the same) is, within a measured window "
+    "|x| < w, its Taylor polynomial about 0 (the removable-series fit: P(x²) or x·P(x²) where the sum is even or "
+    "odd, coefficients from the sum at 72 Chebyshev points at 120 digits, truncation below 2⁻⁶⁰, checked at 50 "
+    "digits; Horner, whose leading coefficients are 0: no subtraction near 0); tried where the sum is 0 at x = 0 "
+    "and below 2⁻²⁰ of its terms at x = 2⁻³⁰, fired where the written form is measured past 3 ULP (float64) or "
+    "6 (float32) inside the window; past it, within the measured reach, computed as the widen rule computes a sum",
+    apply=_vanishing_series, fired=lambda old, new: new != old)
+_register(VANISHING_SERIES)
+__all__ += ["VANISHING_SERIES"]
 # ------------------------------------------------------------------ half-power-series (issue 16, session 15: erf(x)/√x′
 # = 2e^(−x²)/√(πx) − erf(x)/(2x^(3/2)), terms that cancel 2× to 4× on (0, 1): 5.98 ULP in float64 at x = 0.276); the
 # analysis is in roots.py (half_power_fit), tested in tests/test_elem15.py

@@ -392,10 +392,18 @@ def binary_cross_entropy(input, target, reduction="mean"):
 
 
 def binary_cross_entropy_with_logits(input, target, reduction="mean", pos_weight=None):
-    """As torch's; ``pos_weight`` a Python number (one weight for every entry), or None."""
-    if isinstance(pos_weight, torch.Tensor):
+    """As torch's; ``pos_weight`` a Python number (one weight for every entry), or None.
+
+    Raises:
+        SymnetError: ``pos_weight`` is a tensor; the message gives the formula that takes one (a weight
+            per class, broadcast against the logits as torch's is), from :func:`symnet.torch.from_formula`.
+    """
+    if isinstance(pos_weight, torch.Tensor):  # torch's usual call passes one weight per class (session 21)
         raise SymnetError("binary_cross_entropy_with_logits: pos_weight must be a Python number here (the "
-                          "generated kernel has one weight for all entries), not a tensor")
+                          "generated kernel has one weight for all entries), not a tensor; for a tensor of "
+                          "weights (one per class, broadcast as torch's) make the formula a function of it: "
+                          "symnet.torch.from_formula(\"bce_logits(z, t, w)\", inputs=\"z t w\")"
+                          "(input, target, pos_weight).mean()")
     params = () if pos_weight is None else (pos_weight,)
     _same_size("binary_cross_entropy_with_logits", input, target, refuse=True)
     return loss("bce_logits", input, target, *params, reduction=reduction)
