@@ -16,7 +16,8 @@ Formulas and data (seeded, uniform):
 * ``log(x*y - z)``: x, y in [1, 2], z in [−1, 1];
 * ``y + sin(x)``: x in [−10, 10], y in [−1, 1];
 * ``log(1 + (p - t)**2/s)``: p, t normal, s in [0.1, 3];
-* ``focal(z, t, 1/4, 3/4)``: z in [−8, 8], t in [0, 1].
+* ``focal(z, t, 1/4, 3/4)``: z in [−8, 8], t in [0, 1];
+* ``focal(z, t, 1/4, gamma)``: the same, γ in [0, 3] (session 21);
 * ``erf(x) - y``: x in [−3, 3], y in [−1, 1]; ``x - sin(x)``: x in [−4, 4] (session 21);
 * ``y + sin(x)``, ``exp(x) - y`` at a block of x = inf, y in [−1, 1] (the float64 value NaN, inf: kept since session 21).
 
@@ -50,6 +51,7 @@ CASES = {
     "sin": ("y + sin(x)", ("x", "y")),
     "log1p_sq": ("log(1 + (p - t)**2/s)", ("p", "s", "t")),
     "focal": ("focal(z, t, 1/4, 3/4)", ("t", "z")),
+    "focal_gamma": ("focal(z, t, 1/4, gamma)", ("gamma", "t", "z")),
     # session 21 (h-cancel21): erf among the widened functions, the vanishing-series rule, blocks of inf inputs
     "erf_y": ("erf(x) - y", ("x", "y")),
     "x_sin": ("x - sin(x)", ("x",)),
@@ -75,6 +77,8 @@ def data(name: str, rng, n: int) -> dict:
         return {"x": rng.uniform(-10, 10, n), "y": rng.uniform(-1, 1, n)}
     if name == "log1p_sq":
         return {"p": rng.normal(size=n), "s": rng.uniform(0.1, 3, n), "t": rng.normal(size=n)}
+    if name == "focal_gamma":
+        return {"gamma": rng.uniform(0, 3, n), "t": rng.uniform(0, 1, n), "z": rng.uniform(-8, 8, n)}
     if name == "erf_y":  # x in [−3, 3], y in [−1, 1]: few elements cancel
         return {"x": rng.uniform(-3, 3, n), "y": rng.uniform(-1, 1, n)}
     if name == "x_sin":  # x in [−4, 4]: the series' window (|x| < 0.94) and the written form beyond

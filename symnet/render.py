@@ -581,6 +581,9 @@ _TOTAL_NAME = r"([A-Za-z][0-9]*[₀-₉]*(?:_[A-Za-z0-9]{1,2})?)"  # one letter:
 _TOTAL = re.compile(r"(?<![A-Za-z0-9])d%s/d%s(?![A-Za-z0-9_^])" % (_TOTAL_NAME, _TOTAL_NAME))
 
 
+# a number in scientific notation, 1e−30 or 3.4e38: one math token (1\mathrm{e}{-}30), not the text "1e" beside a
+# math minus (which the merge below took into math as "$\pm 1e-$30")
+_SCIENTIFIC = re.compile(r"(\d+(?:\.\d+)?)e([−+\-]?)(\d+)(?![A-Za-z0-9_])")
 _FUNCTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+(?![A-Za-z0-9_])")  # a name with an _
 
 
@@ -621,6 +624,14 @@ def _segments(s: str) -> list[tuple[bool, str]]:
         if name and name.group() in _registry_names():  # log_cosh is a name, not log with subscript cosh
             add(True, r"\operatorname{%s}" % name.group().replace("_", r"\_"))
             k = name.end()
+            continue
+        starts_a_number = c.isdigit() and (k == 0 or not (s[k - 1].isalnum() or s[k - 1] in "._"))
+        number = _SCIENTIFIC.match(s, k) if starts_a_number else None
+        if number:
+            mantissa, sign, exponent = number.groups()
+            sign = {"−": "{-}", "-": "{-}", "+": "{+}", "": ""}[sign]
+            add(True, r"%s\mathrm{e}%s%s" % (mantissa, sign, exponent))
+            k = number.end()
             continue
         m = _SCRIPT.match(s, k)
         if m and (k > 0 and not s[k - 1].isspace()):

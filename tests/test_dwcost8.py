@@ -73,7 +73,8 @@ def _generated(body):
     namespace = _namespace(helpers)
     exec(code, namespace)  # noqa: S102 - a generated function
     keep = re.search(r"keep = \((\w+) <= (?:[0-9.e-]+|within)\*(\w+)\)", code)  # within: 3u, a float32 kernel 2⁻³⁰
-    value = re.search(r"if keep.all\(\):\n +return (\w+)\n", code).group(1)
+    # (the kept value, since session 21 through _dwx_tier: the scaled double words where it is below 2⁻⁹⁶⁸)
+    value = re.search(r"if keep.all\(\):\n +return (?:_dwx_tier\()?(\w+)[,\n]", code).group(1)
     probe_code = code.replace("        if keep.all():", f"        return keep, {value}, {keep.group(1)}\n"
                               "        if keep.all():").replace(f"def {name}(", "def probe(")
     exec(probe_code, namespace)  # noqa: S102 - the same function, returning its mask and bound (test only)

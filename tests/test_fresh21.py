@@ -155,3 +155,14 @@ def test_a_decimal_exponent_is_not_half_superscripted():
     assert "⁰." not in printed and "u₂^0.3" in printed and "u₂^0.7" in printed
     assert "u₁ = x²" in printed  # a whole number still goes up
     assert "^(3/2)" in str(symnet.derive("x**2.5"))
+
+
+def test_a_number_in_scientific_notation_is_one_math_token_in_latex():
+    """The --stable paragraph's "±1e−30" was pasted as "$\\pm 1e-$30" (the text 1e taken into the math run beside the
+    minus, 30 left outside): a number in scientific notation is now one math token."""
+    from symnet.render import _tex_text
+
+    got = _tex_text("at the extremes (0, ±1e−30, ±3.4e38, x1e−3 and 2e+5)")
+    assert r"$\pm 1\mathrm{e}{-}30$" in got and r"$\pm 3.4\mathrm{e}38$" in got, got
+    assert r"2\mathrm{e}{+}5" in got and "x1e" in got, got  # x1e−3 is not a number: left as it was
+    assert "1e-$" not in got and "$30" not in got, got

@@ -377,6 +377,77 @@ def _tw_sigmoid(x_hi, x_lo, x_tail):
     return _tw_div(np.where(neg, e_hi, 1.0), np.where(neg, e_lo, 0.0), np.where(neg, e_tail, 0.0), d_hi, d_lo, d_tail)
 
 
+def _dwx_leaf(x):
+    """A leaf as a scaled float64 (x·2^k, k): 2⁶⁰⁰ below 2⁻⁹⁰⁰ (a subnormal target), 1 elsewhere."""
+    k = np.where((x != 0.0) & (np.abs(x) < 2.0 ** -900), 600, 0).astype(np.int32)
+    return np.ldexp(x, k), k
+
+
+def _dwx_exp(x_hi, x_lo):
+    """e^x as a scaled double word (hi + lo = e^x·2^k): k = ⌊−x/ln 2⌋ (at most 2000) below x = −600, e^(x + k·ln 2)
+    in double words (k·ln 2 to 2⁻¹⁰⁶ of itself), so that hi is within [1/2, 1]; 0 elsewhere."""
+    k = np.where(x_hi < -600.0, np.minimum(np.floor(-x_hi * 1.4426950408889634), 2000.0), 0.0)
+    k_hi, k_lo = _dw_two_prod_bounded(k, 0.6931471805599453)
+    a_hi, a_lo = _dw_add(x_hi, x_lo, k_hi, k_lo + k * 2.3190468138462996e-17)
+    e_hi, e_lo = _dw_exp(a_hi, a_lo)
+    return e_hi, e_lo, k.astype(np.int32)
+
+
+def _dwx_exp_negabs(x_hi, x_lo):
+    """e^−|x| as a scaled double word (_dwx_exp)."""
+    neg = x_hi < 0.0
+    return _dwx_exp(np.where(neg, x_hi, -x_hi), np.where(neg, x_lo, -x_lo))
+
+
+def _dwx_sigmoid_e(x_hi, x_lo, e_hi, e_lo, k):
+    """σ(x) from the scaled E = e^−|x| (_dwx_exp_negabs): 1/(1 + E) for x ≥ 0 (k 0), E/(1 + E) below (E's k)."""
+    neg = x_hi < 0.0
+    d_hi, d_lo = _dw_add_fp(np.ldexp(e_hi, -k), np.ldexp(e_lo, -k), 1.0)
+    r_hi, r_lo = _dw_div(np.where(neg, e_hi, 1.0), np.where(neg, e_lo, 0.0), d_hi, d_lo)
+    return r_hi, r_lo, np.where(neg, k, 0).astype(np.int32)
+
+
+def _dwx_add(a_hi, a_lo, a_k, b_hi, b_lo, b_k):
+    """a + b of two scaled double words: at the smaller k (the other one's where a term is 0), the larger-k term
+    scaled down to it (the larger of the two there unless both are below 2⁻⁹⁰⁰)."""
+    k = np.where(a_hi == 0.0, b_k, np.where(b_hi == 0.0, a_k, np.minimum(a_k, b_k))).astype(np.int32)
+    a_hi, a_lo = np.ldexp(a_hi, k - a_k), np.ldexp(a_lo, k - a_k)
+    b_hi, b_lo = np.ldexp(b_hi, k - b_k), np.ldexp(b_lo, k - b_k)
+    s_hi, s_lo = _dw_add(a_hi, a_lo, b_hi, b_lo)
+    return s_hi, s_lo, k
+
+
+def _dwx_round(x_hi, x_lo, k):
+    """(hi + lo)·2^−k rounded once: ldexp rounds hi to the subnormal grid (lo aside); one step of 2⁻¹⁰⁷⁴ more where
+    the rest, hi − r·2^k + lo, is past half a step (the grid's step is 2^(k − 1074) in the scaled units)."""
+    r = np.ldexp(x_hi, -k)
+    rest = (x_hi - np.ldexp(r, k)) + x_lo
+    half = np.ldexp(np.ones(np.shape(r)), k - 1075)  # (k ≤ 0: hi is on the grid already, |lo| within half a step)
+    sub = (np.abs(r) < 2.0 ** -1022) & (k > 0)
+    step = np.where(sub & (rest > half), 5e-324, np.where(sub & (rest < -half), -5e-324, 0.0))
+    return r + step
+
+
+def _dwx_tier(value, needed, scaled, *leaves):
+    """value again in scaled double words (``scaled``, on those elements alone) where the select takes it and it
+    is below 2⁻⁹⁶⁸ (0 too) or a leaf is (not 0): there a double word's lo part, or a subnormal hi's low bits, are
+    lost; the scaled value where it is finite."""
+    value = np.asarray(value, np.float64)
+    shape = np.broadcast_shapes(np.shape(value), np.shape(needed), *(np.shape(x) for x in leaves))
+    tiny = np.abs(value) < 4.008336720017946e-292
+    for x in leaves:
+        tiny = tiny | ((x != 0.0) & (np.abs(x) < 4.008336720017946e-292))
+    tiny = np.broadcast_to(tiny & needed, shape)
+    if not tiny.any():
+        return value
+    value = np.array(np.broadcast_to(value, shape), np.float64)
+    got = scaled(*(np.broadcast_to(x, shape)[tiny] for x in leaves))
+    was = value[tiny]
+    # (a zero the value has already keeps its sign: the limits' −0, gelu(−1e300) as torch)
+    value[tiny] = np.where(np.isfinite(got) & ((got != 0.0) | (was != 0.0)), got, was)
+    return value
+
+
 def _dw_widened_f1e5d05dde(y, z, double_word, needed=True, within=3.3306690738724404e-16):
     """y − σ(z), rounded once. In a float64 kernel: the float64 body where a bound of its error
     is within 3u of it, double-word arithmetic (hi + lo, about 106 bits;
@@ -403,7 +474,7 @@ def _dw_widened_f1e5d05dde(y, z, double_word, needed=True, within=3.330669073872
         keep |= ~(abs_y_minus_sig_z < np.inf)  # inf or NaN: the float64 value is the result
         deep = ~keep & ~(y_minus_sig_z_err <= 0.0009765625*abs_y_minus_sig_z)  # cancels past 2⁴³: triple words
         if keep.all():
-            return y_minus_sig_z
+            return _dwx_tier(y_minus_sig_z, needed, _dw_widened_f1e5d05dde_scaled, y, z)
         some = np.count_nonzero(keep) * 8 > np.size(keep)
         if some:  # an eighth or more kept: the double-word on the others only (gathered)
             redo = ~keep
@@ -417,6 +488,7 @@ def _dw_widened_f1e5d05dde(y, z, double_word, needed=True, within=3.330669073872
         # y_minus_sig_z = y − σ(z)
         y_minus_sig_z_hi, y_minus_sig_z_lo = _dw_add_fp((-sig_z_hi), (-sig_z_lo), y)
         double = np.where(np.isfinite(y_minus_sig_z_hi) & np.isfinite(plain), y_minus_sig_z_hi, plain)
+        double = _dwx_tier(double, True if some else needed, _dw_widened_f1e5d05dde_scaled, y, z)
         if deep.any():  # the deepest cancellations (rare): again in triple words, on those alone
             double = np.array(np.broadcast_to(double, deep.shape), np.float64)
             y = np.broadcast_to(y, deep.shape)[deep]
@@ -430,6 +502,26 @@ def _dw_widened_f1e5d05dde(y, z, double_word, needed=True, within=3.330669073872
             return double
         result[redo] = double
         return result
+
+
+def _dw_widened_f1e5d05dde_scaled(y, z):
+    """_dw_widened_f1e5d05dde on the elements below 2⁻⁹⁶⁸ or with a leaf there, in scaled double words (hi + lo)·2^−k
+    (doubleword.SCALED_TINY), rounded once."""
+    with np.errstate(all="ignore"):
+        # y scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
+        y_sc, y_k = _dwx_leaf(y)
+        # z scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
+        z_sc, z_k = _dwx_leaf(z)
+        # z_2 = z (unscaled)
+        z_2_hi, z_2_lo = np.ldexp(z_sc, -z_k), np.ldexp(0.0, -z_k)
+        # exp_neg_abs_z = exp(−|z|) (scaled)
+        exp_neg_abs_z_hi, exp_neg_abs_z_lo, exp_neg_abs_z_k = _dwx_exp_negabs(z_2_hi, z_2_lo)
+        # sig_z_2 = σ(z) (scaled)
+        sig_z_2_hi, sig_z_2_lo, sig_z_2_k = _dwx_sigmoid_e(z_2_hi, z_2_lo, exp_neg_abs_z_hi, exp_neg_abs_z_lo, exp_neg_abs_z_k)
+        # y_minus_sig_z_2 = y − σ(z)
+        y_minus_sig_z_2_hi, y_minus_sig_z_2_lo, y_minus_sig_z_2_k = _dwx_add(y_sc, 0.0, y_k, (-sig_z_2_hi), (-sig_z_2_lo), sig_z_2_k)
+        scaled_result = _dwx_round(y_minus_sig_z_2_hi, y_minus_sig_z_2_lo, y_minus_sig_z_2_k)
+        return scaled_result
 
 
 def sigmoid_mse(z, y):

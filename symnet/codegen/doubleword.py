@@ -1189,6 +1189,117 @@ PRIMITIVE_NEEDS["_dw_erfc_first"] = ("_erfc",)  # the registry's erfc (NumPy: ma
 _NUMPY_NEEDS["_dw_erf"] = ("_dw_mul_fp", "_dw_add", "_erfc")  # erf of a float64 as a double word (NumPy's alone)
 # the primitives with a NumPy text alone (a Triton kernel never calls them), after ORDER's in a module
 NUMPY_ONLY = ("_dw_pow_first", "_dw_erf")
+
+# Scaled double words (NumPy): (hi + lo)·2^−k, k an int32 array, for the elements of a widened body whose value is
+# below 2⁻⁹⁶⁸ (0 too) or that has a leaf there (a subnormal target), where a double word's lo part (and a subnormal
+# hi's low bits) is lost: e^−745 rounds to 2⁻¹⁰⁷⁴ from 0.57·2⁻¹⁰⁷⁴ before the focal loss's ¾·e^z (5e−324 where the
+# truth rounds to 0) and its ∂γ's log(σ(z))·¾·e^z (−3.68e−321 for −1.576e−321, 426 subnormal ULP; torch 319). Each
+# e^x below e^−600 is 2^k·e^(x + k·ln 2), a leaf below 2⁻⁹⁰⁰ itself·2⁶⁰⁰: products add the k, sums align them
+# (_dwx_add), a log takes k·ln 2 off, every other function takes the value as it is (2^−k·(hi + lo)), and the result
+# is rounded once from the scaled double word (_dwx_round): the correctly rounded subnormal. (_Scaled, _dwx_tier.)
+SCALED_TINY = 2.0 ** -968  # below it a double word's lo part is below 2⁻¹⁰⁷⁴ (its 2⁻¹⁰⁶ of the hi)
+PRIMITIVES.update({
+    "_dwx_leaf": '''\
+def _dwx_leaf(x):
+    """A leaf as a scaled float64 (x·2^k, k): 2⁶⁰⁰ below 2⁻⁹⁰⁰ (a subnormal target), 1 elsewhere."""
+    k = np.where((x != 0.0) & (np.abs(x) < 2.0 ** -900), 600, 0).astype(np.int32)
+    return np.ldexp(x, k), k
+''',
+    "_dwx_exp": '''\
+def _dwx_exp(x_hi, x_lo):
+    """e^x as a scaled double word (hi + lo = e^x·2^k): k = ⌊−x/ln 2⌋ (at most 2000) below x = −600, e^(x + k·ln 2)
+    in double words (k·ln 2 to 2⁻¹⁰⁶ of itself), so that hi is within [1/2, 1]; 0 elsewhere."""
+    k = np.where(x_hi < -600.0, np.minimum(np.floor(-x_hi * 1.4426950408889634), 2000.0), 0.0)
+    k_hi, k_lo = _dw_two_prod_bounded(k, 0.6931471805599453)
+    a_hi, a_lo = _dw_add(x_hi, x_lo, k_hi, k_lo + k * 2.3190468138462996e-17)
+    e_hi, e_lo = _dw_exp(a_hi, a_lo)
+    return e_hi, e_lo, k.astype(np.int32)
+''',
+    "_dwx_exp_negabs": '''\
+def _dwx_exp_negabs(x_hi, x_lo):
+    """e^−|x| as a scaled double word (_dwx_exp)."""
+    neg = x_hi < 0.0
+    return _dwx_exp(np.where(neg, x_hi, -x_hi), np.where(neg, x_lo, -x_lo))
+''',
+    "_dwx_sigmoid_e": '''\
+def _dwx_sigmoid_e(x_hi, x_lo, e_hi, e_lo, k):
+    """σ(x) from the scaled E = e^−|x| (_dwx_exp_negabs): 1/(1 + E) for x ≥ 0 (k 0), E/(1 + E) below (E's k)."""
+    neg = x_hi < 0.0
+    d_hi, d_lo = _dw_add_fp(np.ldexp(e_hi, -k), np.ldexp(e_lo, -k), 1.0)
+    r_hi, r_lo = _dw_div(np.where(neg, e_hi, 1.0), np.where(neg, e_lo, 0.0), d_hi, d_lo)
+    return r_hi, r_lo, np.where(neg, k, 0).astype(np.int32)
+''',
+    "_dwx_log1p_e": '''\
+def _dwx_log1p_e(e_hi, e_lo, k):
+    """log1p(E) of the scaled E = e^−|x|: E itself where it is scaled (E < e^−600: E²/2 is below 2⁻⁸⁶⁵ of it)."""
+    l_hi, l_lo = _dw_log1p(np.ldexp(e_hi, -k), np.ldexp(e_lo, -k))
+    scaled = k > 0
+    return np.where(scaled, e_hi, l_hi), np.where(scaled, e_lo, l_lo), k
+''',
+    "_dwx_softplus_l": '''\
+def _dwx_softplus_l(x_hi, x_lo, l_hi, l_lo, k):
+    """softplus(x) = max(x, 0) + L from the scaled L = log1p(e^−|x|) (_dwx_log1p_e): L with its k for x < 0."""
+    neg = x_hi < 0.0
+    s_hi, s_lo = _dw_add(np.ldexp(l_hi, -k), np.ldexp(l_lo, -k), x_hi, x_lo)
+    return np.where(neg, l_hi, s_hi), np.where(neg, l_lo, s_lo), np.where(neg, k, 0).astype(np.int32)
+''',
+    "_dwx_add": '''\
+def _dwx_add(a_hi, a_lo, a_k, b_hi, b_lo, b_k):
+    """a + b of two scaled double words: at the smaller k (the other one's where a term is 0), the larger-k term
+    scaled down to it (the larger of the two there unless both are below 2⁻⁹⁰⁰)."""
+    k = np.where(a_hi == 0.0, b_k, np.where(b_hi == 0.0, a_k, np.minimum(a_k, b_k))).astype(np.int32)
+    a_hi, a_lo = np.ldexp(a_hi, k - a_k), np.ldexp(a_lo, k - a_k)
+    b_hi, b_lo = np.ldexp(b_hi, k - b_k), np.ldexp(b_lo, k - b_k)
+    s_hi, s_lo = _dw_add(a_hi, a_lo, b_hi, b_lo)
+    return s_hi, s_lo, k
+''',
+    "_dwx_log": '''\
+def _dwx_log(x_hi, x_lo, k):
+    """log of the scaled double word x·2^−k: log x − k·ln 2, in double words."""
+    y_hi, y_lo = _dw_log(x_hi, x_lo)
+    m = -k.astype(np.float64)
+    m_hi, m_lo = _dw_two_prod_bounded(m, 0.6931471805599453)
+    return _dw_add(y_hi, y_lo, m_hi, m_lo + m * 2.3190468138462996e-17)
+''',
+    "_dwx_round": '''\
+def _dwx_round(x_hi, x_lo, k):
+    """(hi + lo)·2^−k rounded once: ldexp rounds hi to the subnormal grid (lo aside); one step of 2⁻¹⁰⁷⁴ more where
+    the rest, hi − r·2^k + lo, is past half a step (the grid's step is 2^(k − 1074) in the scaled units)."""
+    r = np.ldexp(x_hi, -k)
+    rest = (x_hi - np.ldexp(r, k)) + x_lo
+    half = np.ldexp(np.ones(np.shape(r)), k - 1075)  # (k ≤ 0: hi is on the grid already, |lo| within half a step)
+    sub = (np.abs(r) < 2.0 ** -1022) & (k > 0)
+    step = np.where(sub & (rest > half), 5e-324, np.where(sub & (rest < -half), -5e-324, 0.0))
+    return r + step
+''',
+    "_dwx_tier": '''\
+def _dwx_tier(value, needed, scaled, *leaves):
+    """value again in scaled double words (``scaled``, on those elements alone) where the select takes it and it
+    is below 2⁻⁹⁶⁸ (0 too) or a leaf is (not 0): there a double word's lo part, or a subnormal hi's low bits, are
+    lost; the scaled value where it is finite."""
+    value = np.asarray(value, np.float64)
+    shape = np.broadcast_shapes(np.shape(value), np.shape(needed), *(np.shape(x) for x in leaves))
+    tiny = np.abs(value) < SCALED_TINY
+    for x in leaves:
+        tiny = tiny | ((x != 0.0) & (np.abs(x) < SCALED_TINY))
+    tiny = np.broadcast_to(tiny & needed, shape)
+    if not tiny.any():
+        return value
+    value = np.array(np.broadcast_to(value, shape), np.float64)
+    got = scaled(*(np.broadcast_to(x, shape)[tiny] for x in leaves))
+    was = value[tiny]
+    # (a zero the value has already keeps its sign: the limits' −0, gelu(−1e300) as torch)
+    value[tiny] = np.where(np.isfinite(got) & ((got != 0.0) | (was != 0.0)), got, was)
+    return value
+'''.replace("SCALED_TINY", repr(SCALED_TINY)),
+})
+PRIMITIVE_NEEDS.update({
+    "_dwx_exp": ("_dw_two_prod_bounded", "_dw_add", "_dw_exp"), "_dwx_exp_negabs": ("_dwx_exp",),
+    "_dwx_sigmoid_e": ("_dw_add_fp", "_dw_div"), "_dwx_log1p_e": ("_dw_log1p",), "_dwx_softplus_l": ("_dw_add",),
+    "_dwx_add": ("_dw_add",), "_dwx_log": ("_dw_log", "_dw_two_prod_bounded", "_dw_add"),
+})
+NUMPY_ONLY += ("_dwx_leaf", "_dwx_exp", "_dwx_exp_negabs", "_dwx_sigmoid_e", "_dwx_log1p_e", "_dwx_softplus_l",
+               "_dwx_add", "_dwx_log", "_dwx_round", "_dwx_tier")
 ORDER += ["_tw_mul", "_tw_square", "_tw_div", "_tw_add", "_tw_expm1_reduced", "_tw_exp_reduced", "_tw_log"]  # triple words (above)
 ORDER += ["_tw_erf"]  # erf of a float64 in triple words (above)
 ORDER += ["_dw_exp_short", "_dw_exp_table"]  # a whole kernel in double words (double_word_block): its e^x
@@ -1551,6 +1662,8 @@ def generated_last(table: dict, used) -> list:
 class _Value:
     """A double-word value in the generated code: the names (or literals) of its hi and lo; lo
     None where the value is one float64 (a leaf, a constant, a value computed in float64)."""
+
+    scale = None  # _Scaled's: the name of its k, the value being (hi + lo)·2^−k (None: 0)
 
     def __init__(self, hi: str, lo: str | None = None, tail: str | None = None):
         self.hi, self.lo, self.tail = hi, lo, tail  # tail: a triple word's third part (None: 0)
@@ -2023,6 +2136,221 @@ class _Emitter:
         if not den:
             return n
         return self._emit3(e, f"_tw_div({self._words(n)}, {self._words(fold(den))})", ("_tw_div",))
+
+
+class _Scaled(_Emitter):
+    """The body in scaled double words (hi + lo)·2^−k (NumPy; see SCALED_TINY): leaves and e^x carry a k where they
+    are tiny, products add it, sums align it (_dwx_add), selects pick it, log takes k·ln 2 off; any other operation
+    takes its operands as they are (:meth:`value`: 2^−k·(hi + lo), rounded where tiny)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.leaf_names = {s: v.hi for s, v in self.values.items()}
+        self.scaled_values: dict = {}
+        self.down: dict = {}
+        self.exps: dict = {}
+        self.plain_used = False  # an operation computed in float64 (_plain): no scaled tier for this body
+
+    def _plain(self, e) -> _Value:
+        self.plain_used = True
+        return super()._plain(e)
+
+    @staticmethod
+    def _k(v: _Value) -> str:
+        return getattr(v, "scale", None) or "0"
+
+    @staticmethod
+    def _with(v: _Value, k: str | None) -> _Value:
+        v.scale = k
+        return v
+
+    @staticmethod
+    def _base_name(v: _Value) -> str:
+        return v.hi[:-3] if v.hi.endswith("_hi") else v.hi
+
+    def scaled(self, e) -> _Value:
+        """e as a scaled double word (its ``scale``: the name of its k, None where it is 0)."""
+        if e in self.scaled_values:
+            return self.scaled_values[e]
+        if e in self.leaf_names:
+            name = self.leaf_names[e]
+            self.needs.add("_dwx_leaf")
+            self.lines.append(f"# {name} scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰")
+            self.lines.append(f"{name}_sc, {name}_k = _dwx_leaf({name})")
+            v = self._with(_Value(f"{name}_sc"), f"{name}_k")
+        elif getattr(type(e), "body", None) is not None and hasattr(e, "expanded"):  # a widened sum inside
+            v = self.scaled(e.expanded)
+        elif isinstance(e, sp.UnevaluatedExpr):
+            v = self.scaled(e.args[0])
+        else:
+            v = super().value(e)
+        self.scaled_values[e] = v
+        return v
+
+    def value(self, e) -> _Value:
+        """e as a double word (2^−k·(hi + lo)), for the operations that take no scale."""
+        v = self.scaled(e)
+        if getattr(v, "scale", None) is None:
+            return v
+        if e not in self.down:
+            name = self._name(e)
+            self.lines.append(self._comment(name, e) + " (unscaled)")
+            k = v.scale
+            self.lines.append(f"{name}_hi, {name}_lo = np.ldexp({v.hi}, -{k}), np.ldexp({self._lo(v)}, -{k})")
+            self.down[e] = _Value(f"{name}_hi", f"{name}_lo")
+        return self.down[e]
+
+    def add(self, e, a: _Value, b: _Value) -> _Value:
+        if getattr(a, "scale", None) is None and getattr(b, "scale", None) is None:
+            return super().add(e, a, b)
+        name = self._name(e)
+        self.needs.add("_dwx_add")
+        self.lines.append(self._comment(name, e))
+        self.lines.append(f"{name}_hi, {name}_lo, {name}_k = _dwx_add({a.hi}, {self._lo(a)}, {self._k(a)}, "
+                          f"{b.hi}, {self._lo(b)}, {self._k(b)})")
+        return self._with(_Value(f"{name}_hi", f"{name}_lo"), f"{name}_k")
+
+    def _scale_line(self, v: _Value, k: str) -> _Value:
+        name = self._base_name(v)
+        self.lines.append(f"{name}_k = {k}")
+        return self._with(_Value(v.hi, v.lo), f"{name}_k")
+
+    def mul(self, e, a: _Value, b: _Value) -> _Value:
+        v = super().mul(e, a, b)
+        ka, kb = getattr(a, "scale", None), getattr(b, "scale", None)
+        if ka is None and kb is None:
+            return v
+        return self._scale_line(v, " + ".join(k for k in (ka, kb) if k is not None))
+
+    def negate(self, e, a: _Value) -> _Value:
+        return self._with(super().negate(e, a), getattr(a, "scale", None))
+
+    def select(self, e, cond: str, a: _Value, b: _Value, comment=None) -> _Value:
+        v = super().select(e, cond, a, b, comment)
+        if getattr(a, "scale", None) is None and getattr(b, "scale", None) is None:
+            return v
+        return self._scale_line(v, f"np.where({cond}, {self._k(a)}, {self._k(b)})")
+
+    def _sum(self, e) -> _Value:
+        terms = sorted(e.args, key=lambda t: (t.is_number, t.could_extract_minus_sign(), sp.default_sort_key(t)))
+        acc, partial = self.scaled(terms[0]), terms[0]
+        for term in terms[1:]:
+            partial = partial + term
+            if term.could_extract_minus_sign() and not term.is_number:
+                b = self.scaled(-term)
+                b = self._with(_Value(f"(-{b.hi})", None if b.lo is None else f"(-{b.lo})"), getattr(b, "scale", None))
+            else:
+                b = self.scaled(term)
+            acc = self.add(partial, acc, b)
+        return acc
+
+    def _fold(self, factors):
+        if not factors:
+            return None
+        factors = sorted(factors, key=lambda f: (not f.is_number, sp.default_sort_key(f)))
+        acc, partial = self.scaled(factors[0]), factors[0]
+        for f in factors[1:]:
+            partial = sp.Mul(partial, f)
+            acc = self.mul(partial, acc, self.scaled(f))
+        return acc
+
+    def _divide(self, e, n: _Value, d: _Value) -> _Value:
+        v = self._emit(e, f"_dw_div({n.hi}, {self._lo(n)}, {d.hi}, {self._lo(d)})", ("_dw_div",))
+        kn, kd = getattr(n, "scale", None), getattr(d, "scale", None)
+        if kn is None and kd is None:
+            return v
+        return self._scale_line(v, f"{kn or '0'} - {kd or '0'}")
+
+    def _product(self, e) -> _Value:
+        coeff, rest = e.as_coeff_Mul()
+        if coeff == -1:
+            return self.negate(e, self.scaled(rest))
+        factors = list(sp.Mul.make_args(e))
+        num = [f for f in factors if not (f.is_Pow and f.exp.is_Integer and f.exp < 0)]
+        den = [f.base ** -f.exp for f in factors if f.is_Pow and f.exp.is_Integer and f.exp < 0]
+        numerator = self._fold(num)
+        if not den:
+            return numerator
+        return self._divide(e, numerator if numerator is not None else _Value("1.0"), self._fold(den))
+
+    def _power(self, e) -> _Value:
+        base, exp = e.args
+        if exp.is_Integer and 1 <= exp <= 8:
+            acc, partial = self.scaled(base), base
+            for _ in range(int(exp) - 1):
+                partial = partial * base
+                acc = self.mul(partial, acc, self.scaled(base))
+            return acc
+        if exp.is_Integer and -8 <= exp <= -1:
+            return self._divide(e, _Value("1.0"), self.scaled(base ** -exp))
+        return super()._power(e)
+
+    def _piecewise(self, e) -> _Value:
+        pieces = list(e.args)
+        if pieces[-1][1] != sp.true or all(_exp_argument(p.expr) is not None for p in pieces):
+            return super()._piecewise(e)  # (one e^x of the selected argument: _function's scaled exp)
+        acc = self.scaled(pieces[-1][0])
+        for k in range(len(pieces) - 2, -1, -1):
+            expr, cond = pieces[k]
+            partial = e if k == 0 else sp.Piecewise(*pieces[k:])
+            acc = self.select(partial, self.plain.doprint(cond), self.scaled(expr), acc)
+        return acc
+
+    def _negabs_exp(self, base) -> _Value:
+        if base not in self.exps:
+            b = self.value(base)
+            name = self._name(sp.exp(-sp.Abs(base)))
+            self.needs.add("_dwx_exp_negabs")
+            self.lines.append(self._comment(name, sp.exp(-sp.Abs(base))) + " (scaled)")
+            self.lines.append(f"{name}_hi, {name}_lo, {name}_k = _dwx_exp_negabs({b.hi}, {self._lo(b)})")
+            self.exps[base] = {"exp": _Value(f"{name}_hi", f"{name}_lo")}
+        return self.exps[base]["exp"]
+
+    def _function(self, e, name, arg) -> _Value:
+        if name == "log":
+            a = self.scaled(arg)
+            if getattr(a, "scale", None) is None:
+                return super()._function(e, name, arg)
+            return self._emit(e, f"_dwx_log({a.hi}, {self._lo(a)}, {a.scale})", ("_dwx_log",))
+        if name == "exp":
+            a = self.value(arg)
+            v = self._name(e)
+            self.needs.add("_dwx_exp")
+            self.lines.append(self._comment(v, e) + " (scaled)")
+            self.lines.append(f"{v}_hi, {v}_lo, {v}_k = _dwx_exp({a.hi}, {self._lo(a)})")
+            return self._with(_Value(f"{v}_hi", f"{v}_lo"), f"{v}_k")
+        if name in ("sigmoid", "softplus"):
+            a = self.value(arg)
+            base = -arg if arg.could_extract_minus_sign() else arg
+            exp = self._negabs_exp(base)
+            k = self._base_name(exp) + "_k"
+            v = self._name(e)
+            self.lines.append(self._comment(v, e) + " (scaled)")
+            if name == "sigmoid":
+                self.needs.add("_dwx_sigmoid_e")
+                self.lines.append(f"{v}_hi, {v}_lo, {v}_k = _dwx_sigmoid_e({a.hi}, {self._lo(a)}, {exp.hi}, {exp.lo}, "
+                                  f"{k})")
+            else:
+                if "log1p" not in self.exps[base]:
+                    log = self._base_name(exp) + "_log1p"
+                    self.needs.add("_dwx_log1p_e")
+                    self.lines.append(f"{log}_hi, {log}_lo, {log}_k = _dwx_log1p_e({exp.hi}, {exp.lo}, {k})")
+                    self.exps[base]["log1p"] = log
+                log = self.exps[base]["log1p"]
+                self.needs.add("_dwx_softplus_l")
+                self.lines.append(f"{v}_hi, {v}_lo, {v}_k = _dwx_softplus_l({a.hi}, {self._lo(a)}, {log}_hi, "
+                                  f"{log}_lo, {log}_k)")
+            return self._with(_Value(f"{v}_hi", f"{v}_lo"), f"{v}_k")
+        return super()._function(e, name, arg)
+
+    def rounded(self, body) -> str:
+        """The body rounded once (_dwx_round where it carries a k), as the last line; the name of the result."""
+        v = self.scaled(body)
+        if getattr(v, "scale", None) is None:
+            return v.hi
+        self.needs.add("_dwx_round")
+        self.lines.append(f"scaled_result = _dwx_round({v.hi}, {self._lo(v)}, {v.scale})")
+        return "scaled_result"
 
 
 def _power_of_two(c) -> bool:
@@ -2930,7 +3258,17 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             emitter.needs |= tripled.needs
         if by_bound:  # where the double word is not enough: the float64 bound past DEEP_RELATIVE of the value
             lines += [f"        deep = ~keep & ~({error} <= {DEEP_RELATIVE!r}*{size})  # cancels past 2⁴³: triple words"]
-        lines += ["        if keep.all():", f"            return {value}",
+        # the scaled double words (SCALED_TINY) where every operation of the body has them: not where one is computed
+        # in float64 (_plain: erfc(p − t) at p − t = 26.4 is 1.4e−304, 422 ULP off without the rounded-argument
+        # rule's first-order step)
+        tiny = _Scaled(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)),
+                       emitter.taken)
+        tiny_result = tiny.rounded(body)
+        scaled = not tiny.plain_used
+
+        def tier(v, needed):  # the value v, and where the body is tiny, the scaled double words'
+            return f"_dwx_tier({v}, {needed}, {name}_scaled, {', '.join(leaf_names)})" if scaled else v
+        lines += ["        if keep.all():", f"            return {tier(value, 'needed')}",
                   "        some = np.count_nonzero(keep) * 8 > np.size(keep)",
                   "        if some:  # an eighth or more kept: the double-word on the others only (gathered)",
                   "            redo = ~keep",
@@ -2951,6 +3289,9 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         if root:
             finite = f"({finite}) | (plain == -np.inf)"
         lines += [f"        double = np.where({finite}, {result.hi}, plain)"]
+        # where the value (or a leaf) is below 2⁻⁹⁶⁸: again in scaled double words, on those alone (SCALED_TINY)
+        if scaled:
+            lines += [f"        double = {tier('double', 'True if some else needed')}"]
         if by_terms:
             magnitude = " + ".join(f"np.abs({t})" for t in term_his)
             lines += [f"        deep = ({magnitude}) > {DEEP_TERMS!r}*np.abs({result.hi})  # cancels past 2⁴⁰: triple words"]
@@ -2969,6 +3310,15 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                       + (" | (plain == -np.inf)" if root else "") + f", {result3.hi}, plain)"]
         lines += ["        if not some:", "            return double",
                   "        result[redo] = double", "        return result"]
+        if scaled:
+            emitter.needs |= tiny.needs | {"_dwx_tier"}
+        lines += [] if not scaled else ["", "", f"def {name}_scaled({', '.join(leaf_names)}):",
+                  f'    """{name} on the elements below 2⁻⁹⁶⁸ or with a leaf there, in scaled double words (hi + lo)·2^−k\n'
+                  '    (doubleword.SCALED_TINY), rounded once."""',
+                  '    with np.errstate(all="ignore"):']
+        if scaled:
+            lines += ["        " + line for line in tiny.lines]
+            lines += [f"        return {tiny_result}"]
     else:
         first = leaf_names[0]
         # a float32 kernel as NumPy's (above): the float64 body where its bound is within 2⁻³⁰ of it, double-word

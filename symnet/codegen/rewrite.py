@@ -2676,6 +2676,9 @@ def _split_softplus(e):
     """(softplus(u), c) with e = softplus(u)·c, softplus(u) a factor of e, of one factor of it, or of every term of a
     sum (the zero-limit selects and this rule's own taken as their products), c free of softplus; else None."""
     e = _zero_limit_body(e)
+    if isinstance(e, sp.Piecewise) and len(e.args) == 2 and isinstance(e.args[0].expr, Grouped) \
+            and e.args[0].expr.has(softplus):  # this rule's own b^e·softplus(u) (_power_times_softplus)
+        e = e.args[0].expr
     if isinstance(e, Grouped):  # this rule's own b^e·softplus(u) (_lowest_power_out)
         e = e.args[0]
     if isinstance(e, softplus):
@@ -2734,6 +2737,23 @@ def _lowest_power_out(total):
     return None
 
 
+_POWER_BELOW = -80  # e·log b from which b^e is formed before softplus(u)·b^e: e^−80 = 1.8e−35, normal in float32
+
+
+def _power_times_softplus(base, exponent, power, shared):
+    """softplus(u)·b^e as the product of the two (``power``: b^e as the node rules wrote it) where e·log b > −80, else
+    e^(e·log b + log softplus(u)) in double words (nexp: SymPy would take the log's argument out of the exp): b^e
+    underflows where the product does not (the far focal ∂t at t = 1e−300, γ = 2, z = −1e300: t^γ = 1e−600 is 0 for
+    2.25e−300) and is 0 where softplus(u) is inf (z = −inf: 0·∞ = NaN, the limit +inf)."""
+    log_power = exponent * sp.log(base)
+    far = widen(nexp(-log_power - sp.log(shared)))
+    whole, rest = exponent.as_coeff_Add()
+    if whole.is_Integer and whole != 0 and not rest.is_number:
+        # b^(γ + 1) as b·b^γ: γ + 1 rounded first is |log b| times its rounding (36 ULP of f at t = 1e−16, γ = 0.001)
+        power = _rewritten(base ** rest)[0] * base ** whole
+    return sp.Piecewise((Grouped(shared * power), log_power > _POWER_BELOW), (far, True))
+
+
 def _softplus_factor(node):
     """c₁·softplus(u) + c₂·softplus(u) + … (softplus(u) in every term, no cᵢ holding an input of u) →
     softplus(u)·(c₁ + c₂ + …): the sum of products is ∞ − ∞ = NaN at u = +inf where the cᵢ have opposite signs,
@@ -2754,13 +2774,30 @@ def _softplus_factor(node):
         return None
     big = sp.Float(2.0 ** 1020)
     at_zero = sp.And(sp.Eq(total, 0), shared.args[0] > big)
-    if node.is_Mul:
-        if not total.has(sp.log, log1p):
+    if node.is_Mul and not total.has(sp.log, log1p):
+        # b^e·(softplus(u)·Q) with e an input's expression (the far focal f, t^γ·softplus(−z)·t·(3/4 − t/2)): b^e
+        # first underflows where the product does not (t = 1e−200, γ = 2, z = −1e300: 0 for 7.5e−301) and is 0·∞ =
+        # NaN at u = inf; as the sums below, softplus(u)·b^e then Q. Else (a number's power) as it is
+        lowest = _lowest_power_out(total)
+        if lowest is None or lowest[0].as_base_exp()[1].is_number:
             return None
+    elif node.is_Mul:
         # 0 where a factor is 0 (log 1), not where the float64 product is: t^γ·log t·t·(3/4 − t/2) underflows to 0 at
         # t = 1e−300, γ = 1/2, where ∂γ at z = −inf is −inf (the select gave 0)
-        factors = [f for f in sp.Mul.make_args(total) if not f.is_number]
+        factors = [f for f in sp.Mul.make_args(_without_power_selects(total)) if not f.is_number]
+        # (b^e is 0 where b is: where its float64 value is, it has underflowed (t = 1e−200, γ = 2: ∂γ at z = −inf is
+        # −inf, the select gave 0))
+        factors = [f.base if f.is_Pow and not f.exp.is_number else f for f in factors]
         at_zero = sp.And(sp.Or(*[sp.Eq(f, 0) for f in factors]), shared.args[0] > big)
+        # b^e·log(…)·(softplus(u)·Q), e an input's expression (the far ∂γ): softplus(u)·b^e first, as f (t = 1e−200,
+        # γ = 2, z = −1e300: −0 for −3.45e−298)
+        logs = sp.Mul(*[f for f in sp.Mul.make_args(total) if f.has(sp.log, log1p)])
+        lowest = _lowest_power_out(sp.cancel(total / logs))
+        if lowest is not None and not lowest[0].as_base_exp()[1].is_number:
+            power, rest = lowest
+            base, exponent = power.as_base_exp()
+            power, _ = _rewritten(power)
+            node = _power_times_softplus(base, exponent, power, shared) * widen(rest) * logs
         return _Final(_Fired(sp.Piecewise((0, at_zero), (node, True)), ["softplus-factor", "zero-limit"]))
     # the sum widened (double-word in a float64 kernel): its terms cancel where ∂t crosses 0 (t = 1, γ near 1: 7 ULP
     # at z = −4217, γ = 0.05 as a float64 sum); the select at 0 only beyond 2¹⁰²⁰: the sum rounded to float64 is 0
@@ -2769,10 +2806,11 @@ def _softplus_factor(node):
     lowest = _lowest_power_out(total)
     if lowest is not None:  # b^e·softplus(u) first (tiny times huge), then the widened polynomial
         power, rest = lowest
+        base, exponent = power.as_base_exp()
         power, fired = _rewritten(power)
         # 0 where the widened Q is 0 (Q rounded to float64 is 0 at t = 0.9, γ = 1/2, where it is −2.8e−17 and ∂t at
         # z = −1.8e308 is −4.7e291)
-        product = Grouped(shared * power) * widen(rest)
+        product = _power_times_softplus(base, exponent, power, shared) * widen(rest)
         at_zero = sp.And(sp.Eq(widen(rest), 0), shared.args[0] > big)
     return _Final(_Fired(sp.Piecewise((0, at_zero), (product, True)), ["softplus-factor", "zero-limit"]))
 
@@ -2787,7 +2825,10 @@ SOFTPLUS_FACTOR = Rule(
     "z = +inf: ∞·0 = NaN before). Where every term of the sum holds a power of one base b with exponents a whole "
     "number apart, the least b^e comes out first, softplus(u)·b^e·Q with Q a polynomial in b: the far ∂t's "
     "γ·t^(γ − 1)·(3t/4 − t²/2) + … rounded 3t/4 in the subnormal range and overflowed t^(γ − 1) (1.9e15 ULP at "
-    "t = 5e−324, z = −145646, γ = 1/2; NaN at γ = 0) before softplus(−z) ≈ |z| made the result normal",
+    "t = 5e−324, z = −145646, γ = 1/2; NaN at γ = 0) before softplus(−z) ≈ |z| made the result normal. "
+    "softplus(u)·b^e itself is e^(e·log b + log softplus(u)) in double words where e·log b < −80 (b^e underflows "
+    "where the product does not: ∂t 0 for 2.25e−300 at t = 1e−300, γ = 2, z = −1e300; 0·∞ = NaN at z = −inf), and a "
+    "product b^e·softplus(u)·Q (the far f, and ∂γ with its log) is taken the same way",
     local=_softplus_factor)
 _register(SOFTPLUS_FACTOR)
 _LOCAL = (_softplus_factor,) + _LOCAL[:-1]  # before collect, which would take two of the terms
