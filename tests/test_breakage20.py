@@ -142,10 +142,9 @@ def test_far_branch_keeps_the_sign_of_zero(name, backend):
         assert np.all(np.signbit(want)), want
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂x of y·log(erfc(x)) in float32 at y = −3.4e38 is inf at x = −1 and "
-                   "x = −3 (true 7.66e37, 2.37e34; torch autograd 7.66e37, 2.37e34) and NaN at x = −30 (true 0): the "
-                   "kernel's common subexpression 2·y/√π overflows before e^(−x²)/erfc(x) scales it down (the printers "
-                   "put a constant last, CSE takes c·y out first); y·sigmoid(x)·4's ∂x the same (torch the same there)")
+# ∂x of y·log(erfc(x)) in float32 at y = −3.4e38 was inf at x = −1 and x = −3 (true 7.66e37, 2.37e34; torch autograd
+# 7.66e37, 2.37e34) and NaN at x = −30 (true 0): the kernel's common subexpression 2·y/√π overflowed before
+# e^(−x²)/erfc(x) scaled it down; fixed in session 21 (h-worse21: tests/test_worse21.py)
 def test_constant_times_input_does_not_overflow_first():
     torch = pytest.importorskip("torch")
     from conftest import compiled

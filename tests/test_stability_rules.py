@@ -128,6 +128,8 @@ from test_elem14 import RULE_CASES as _ELEM14  # noqa: E402  (power-quotient of 
 RULE_CASES += _ELEM14
 from test_elem15 import RULE_CASES as _ELEM15  # noqa: E402  (power-quotient below x^k's range, half-power-series: tests/test_elem15.py)
 RULE_CASES += _ELEM15
+from test_worse21 import RULE_CASES as _WORSE21  # noqa: E402  (widen of sin x + cos x and hardswish(x) − y: tests/test_worse21.py)
+RULE_CASES += _WORSE21
 from test_focal13 import RULE_CASES as _FOCAL13  # noqa: E402  (mixture-log: tests/test_focal13.py)
 RULE_CASES += _FOCAL13
 from test_nll15 import RULE_CASES as _NLL15  # noqa: E402  (one-minus-scaled-exp: tests/test_nll15.py)

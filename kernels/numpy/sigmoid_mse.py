@@ -3,7 +3,7 @@
 sigmoid_mse: L = (y − σ(z))²
 
 Stability rules applied:
-  widen: a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 (|x − t| > 1.8e19), or a product of sums that each hold one ((1 − p_t)²·CE of the focal loss: 4.6 ULP in float64 from its 12 roundings), is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 ULP; (x − t)² of any float32 is finite there); in a float64 kernel in double-word arithmetic (hi + lo, about 106 bits: e^x, log, σ, products and quotients to 2⁻¹⁰⁰ or so) and rounded once
+  widen: a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 (|x − t| > 1.8e19), or a product of sums that each hold one ((1 − p_t)²·CE of the focal loss: 4.6 ULP in float64 from its 12 roundings), is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 ULP; (x − t)² of any float32 is finite there); in a float64 kernel in double-word arithmetic (hi + lo, about 106 bits: e^x, log, σ, products and quotients to 2⁻¹⁰⁰ or so) and rounded once; so are sin u + cos u and its kin, whose terms, each rounded to an ulp of its own size, cancel at every zero (62,000 ULP in float32 at x = 181.43), and an activation's rounded polynomial piece against a target (hardswish(x) − y: 5e9 ULP in float32 at y = fl(hardswish x) and its neighbours)
   sigmoid-complement: 1 − σ(x) rounds to 0 once σ(x) rounds to 1 (x > 17 in float32, 37 in float64), losing every digit of e^−x; σ(−x) keeps them
   sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−|x| ≤ 1 and r = 1/(1 + E): σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows
 
@@ -548,5 +548,5 @@ def sigmoid_mse(z, y):
             # L = (y − σ(z))²
             np.square(y_minus_sig_z, out=L)
             # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-            np.multiply(-((y_minus_sig_z/inv_sig_abs_z**2) * 2.0), exp_neg_abs_z - (exp_neg_abs_z*err_inv_sig_abs_z/inv_sig_abs_z) * 2.0, out=dL_dz)
+            np.multiply(y_minus_sig_z*(exp_neg_abs_z - (exp_neg_abs_z*err_inv_sig_abs_z/inv_sig_abs_z) * 2.0)/inv_sig_abs_z**2, -2, out=dL_dz)
     return _L.reshape(_shape), _dL_dz.reshape(_shape)

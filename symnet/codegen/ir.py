@@ -252,15 +252,32 @@ def _inline_reciprocals(assignments, results):
     kept = []
     for t, e in assignments:
         e = e.xreplace(inline) if inline else e
-        if (isinstance(e, sp.Pow) and e.exp == -1 and e.base.is_Symbol) or (  # and c·y: 2·x·y as t·x, t = 2y,
-                isinstance(e, sp.Mul) and len(e.args) == 2 and e.args[0].is_Number and abs(e.args[0]) > 1
-                and e.args[1].is_Symbol):
-            inline[t] = e  # is inf at y = 1e308, x = 1e−300 where 2·x·y is 2e8
+        if (isinstance(e, sp.Pow) and e.exp == -1 and e.base.is_Symbol) or _constant_times_inputs(e):
+            inline[t] = e
         else:
             kept.append((t, e))
     if not inline:
         return assignments, results
     return kept, [r.xreplace(inline) for r in results]
+
+
+def _constant_times_inputs(e) -> bool:
+    """Whether ``e`` is a constant c, |c| > 1, times inputs (2·y, 2·y/√π, 4·x·y), or any constant times inputs
+    and reciprocals of inputs (1/(2y)): CSE's temporary for it is put back where it is used, so that the
+    printers multiply (or divide by) the constant last (``_print_Mul``): x·t, t = 1/(2y), is 0 at y = 1e308
+    where x/y/2 is 0.4 at x = 8e307. Kept as a
+    temporary, c·y overflows where the product with its other factors does not: 2·x·y as t·x, t = 2y, was
+    inf at y = 1e308, x = 1e−300 (2e8), and ∂x of y·log(erfc(x)) in float32, −(2y/√π)·e^(−x²)/erfc(x), inf
+    at y = −3.4e38, x = −1 (true 7.66e37; torch right) and NaN at x = −30 (true 0)."""
+    if not isinstance(e, sp.Mul):
+        return False
+    numbers = [a for a in e.args if a.is_number and not a.free_symbols]
+    others = [a for a in e.args if not (a.is_number and not a.free_symbols)]
+    reciprocal = [a for a in others if a.is_Pow and a.exp == -1 and a.base.is_Symbol]
+    if not numbers or not others or not all(a.is_Symbol or a in reciprocal for a in others):
+        return False
+    c = sp.Mul(*numbers)
+    return bool(c.is_extended_real) and (abs(float(c)) > 1 or bool(reciprocal))
 
 
 # A rule's reason quotes the σ case it was written for; a formula without σ gets the

@@ -1038,9 +1038,14 @@ def _widen_hazard(node) -> bool:
         sums = [f.base if f.is_Pow and f.exp.is_positive else f for f in node.args]
         sums = [f for f in sums if f.is_Add and len(f.free_symbols) >= 2 and f.has(*_ROUNDED, softplus)]
         return len(sums) >= 2
+    if node.is_Add and len(node.free_symbols) == 1 and _trig_sum_of_one_input(node):
+        return True
     if not (node.is_Add and len(node.args) >= 2 and len(node.free_symbols) >= 2):
         return False
     rounded = [f for f in node.atoms(*_ROUNDED, softplus) if f.free_symbols]
+    # (a list of their own: a term holding a rounded function beside one holding such a select is still e^x's
+    # hazard, the Poisson NLL's expm1(x) + {0 if |x| ≥ log 2; 1 − t·x})
+    selects = [f for f in node.atoms(sp.Piecewise) if _rounding_polynomial_select(f)]
     powers = [q for q in node.atoms(sp.Pow) if q.exp.is_Integer and q.exp >= 2 and q.free_symbols]
     products = [m for m in node.atoms(sp.Mul) if m.free_symbols]
     squares = [q for q in powers if (q.base.is_Add and len(q.base.free_symbols) >= 2) or (
@@ -1053,7 +1058,7 @@ def _widen_hazard(node) -> bool:
     # and a power of a difference inside a widened node of its own (the scaled-power rule's (x − t)⁴/v⁵ beside 1/v)
     squares += [q for w in node.atoms(WidenedBase) for q in w.body.atoms(sp.Pow) if q.exp.is_Integer
                 and q.exp >= 2 and q.base.is_Add and len(q.base.free_symbols) >= 2]
-    for hazards in (rounded, squares):
+    for hazards in (rounded, selects, squares):
         for h in hazards:  # the other term holds none of them: −(1 − t)·log1p(−p) beside −t·log p is no target
             if any(not a.has(*hazards) and a.free_symbols - h.free_symbols for a in node.args):
                 return True
@@ -1074,6 +1079,39 @@ def _widen_hazard(node) -> bool:
     # was left as two widened products summed in float64: 5 ULP at t = 0.3, γ = 1, z = −1.3335)
     differences = [a for a in holders if any(w.body.is_Add for w in a.atoms(WidenedBase))]
     return len(holders) >= 2 and bool(differences) and len(differences) < len(holders)
+
+
+def _rounding_polynomial_select(node) -> bool:
+    """A select of one input whose values are polynomials of it, one at least rounded (hardswish's x·(x + 3)/6,
+    hardsigmoid, leaky ReLU's a·x): an activation as the registry writes it, whose rounding a target cancels
+    against as it does σ(z)'s (hardswish(x) − y in float32 at y = fl(hardswish x) and near it: up to 5e9 ULP,
+    torch 4e10; 1,544 of 10,734 points worse than torch). A piece that is a number, an input or a power of two
+    times one is exact (ReLU, hardtanh: nothing to widen), as is a select holding any other function (a
+    stability rule's branches)."""
+    if len(node.free_symbols) != 1:  # an activation of one input (a rule's select, {0; 1 − t·x}, is not one)
+        return False
+    rounds = False
+    for value, _ in node.args:
+        plain = value.replace(lambda e: isinstance(e, Grouped), lambda e: e.args[0])
+        if plain.is_number or plain.is_Symbol:
+            continue
+        if not plain.is_polynomial(*plain.free_symbols):
+            return False
+        c, rest = plain.as_coeff_Mul()
+        if not (rest.is_Symbol and c.is_Rational and c.p in (1, -1) and (c.q & (c.q - 1)) == 0):
+            rounds = True
+    return rounds
+
+
+def _trig_sum_of_one_input(node) -> bool:
+    """A sum of one input in which two or more terms each hold a sine or cosine of it (sin x + cos x, cos x − sin x):
+    each rounded to an ulp of its own size, they cancel at every zero of the sum, of which the root series
+    (:mod:`symnet.codegen.roots`) takes those near 0 only (sin x + cos x in float32 at x = 181.43 was 62,000 ULP;
+    torch 20,000). A sum of terms in sines and cosines alone: not x − sin x (a sum that vanishes at 0, whose
+    own rules are the vanishing-series ones), not the σ or e^x sums of one input that do not cancel."""
+    holders = [a for a in node.args if a.has(sp.sin, sp.cos)]
+    return len(holders) >= 2 and len(holders) == len(node.args) and not node.has(*[f for f in _ROUNDED
+                                                                                 if f not in (sp.sin, sp.cos)])
 
 
 def _bottom_up(expr, rewrite, leaves=None):
@@ -1222,7 +1260,9 @@ WIDEN = Rule(
     "4.6 ULP in float64 from its 12 roundings), is computed in float64 and rounded once (float64 rounding "
     "is 2⁻²⁹ of a float32 ULP; (x − t)² of any float32 is finite there); in a float64 kernel in "
     "double-word arithmetic (hi + lo, about 106 bits: e^x, log, σ, products and quotients to 2⁻¹⁰⁰ or so) "
-    "and rounded once",
+    "and rounded once; so are sin u + cos u and its kin, whose terms, each rounded to an ulp of its own size, "
+    "cancel at every zero (62,000 ULP in float32 at x = 181.43), and an activation's rounded polynomial piece "
+    "against a target (hardswish(x) − y: 5e9 ULP in float32 at y = fl(hardswish x) and its neighbours)",
     apply=_widen_all, fired=lambda old, new: old != new)
 
 

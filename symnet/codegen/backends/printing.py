@@ -142,15 +142,39 @@ class ConditionalPrinting:
     def _print_Mul(self, e):
         """A product with its constant last: x·e^(−x²/2)·√2 as (x·e^(−x²/2))·1.414…, so that a
         constant > 1 never overflows x first into inf·0 = NaN where the rest underflows
-        (GELU′ at x = 3e38 in float32). x/2 is printed as SymPy writes it (the constant last)."""
+        (GELU′ at x = 3e38 in float32). x/2 is printed as SymPy writes it (the constant last), and
+        x/(2·y) as (x/y)/2, the constant last too: 2·y overflows where x/y/2 does not (atan(x/(2y)) was
+        0 at x = 8e307, y = 1e308 for atan(0.4) = 0.3805)."""
         numbers = [a for a in e.args if a.is_number and not a.free_symbols]
         others = [a for a in e.args if not (a.is_number and not a.free_symbols)]
         c = sp.Mul(*numbers)
+        if numbers and c.is_Rational and abs(c.p) == 1 and c.q > 1 and any(
+                a.is_Pow and a.exp.is_negative for a in others):  # x/(q·y) as (x/y)/q
+            rest = self.parenthesize(sp.Mul(*others), PRECEDENCE["Mul"])
+            return f"{'-' if c.p < 0 else ''}{rest}/{self._print(sp.Integer(c.q))}"
         if not numbers or not others or (c.is_Rational and abs(c.p) == 1):
             return super()._print_Mul(e)
         rest = self.parenthesize(sp.Mul(*others), PRECEDENCE["Mul"])
         return f"{rest} * {self._print(c.evalf(20))}" if c.is_positive else \
             f"-({rest} * {self._print((-c).evalf(20))})"
+
+    @staticmethod
+    def _erfc_half(e):
+        """v where ``e`` is Φ(√2·v) (the erf-complement rule's (1 + erf(v))/2 where SymPy would write erfc(−v)
+        back as 2 − erfc(v)), else None. Φ(√2·v) is erfc(−v)/2 exactly, and erfc(−v) needs no √2·v, whose
+        rounding erfc turns into 2v²-fold its error: x·(1 + erf(x))/2 was 142 ULP off at x = −20 in float64."""
+        if type(e).__name__ != "ndtr" or not isinstance(e.args[0], sp.Mul):
+            return None
+        root2 = [a for a in e.args[0].args if a == sp.sqrt(2)]
+        if len(root2) != 1:
+            return None
+        return sp.Mul(*[a for a in e.args[0].args if a is not root2[0]])
+
+    def _print_ndtr(self, e):
+        v = self._erfc_half(e)
+        if v is None:
+            return self._print_Function(e)
+        return f"(0.5 * {self._print_Function(sp.erfc(-v, evaluate=False))})"
 
     def _fold(self, template, e):
         out = self._print(e.args[0])

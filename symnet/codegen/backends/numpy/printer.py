@@ -177,11 +177,20 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             den = [f for f in factors if isinstance(f, sp.Pow) and f.exp == -1]
             if den and len(den) < len(factors):
                 num = sp.Mul(*[f for f in factors if f not in den])
+                c, rest = num.as_coeff_Mul()
+                if c != 1 and c.is_Rational and not rest.is_number:  # c·x/y as (x/y)·c, (x/y)/q: as _print_Mul,
+                    # the constant last (x/3 first loses x's digits where x is subnormal and x/(3y) is not)
+                    inner = self.doprint(sp.Mul(rest, *den))
+                    if abs(c.p) == 1:
+                        return f"np.divide({inner}, {c.p * c.q}, out={out})"
+                    return f"np.multiply({inner}, {self.doprint(c)}, out={out})"
                 return f"np.divide({self.doprint(num)}, {self.doprint(sp.Mul(*[f.base for f in den]))}, out={out})"
             *rest, last = factors
             c, others = sp.Mul(*[f for f in factors if f.is_number]), [f for f in factors if not f.is_number]
-            if abs(c) > 1 and len(others) > 1 and all(f.is_Symbol for f in others):  # c·x·y as (x·y)·c, the
-                rest, last = others, c  # constant last as in _print_Mul: (2x)·y is inf at x = 1e308, y = 1e−300
+            if abs(c) > 1 and len(others) > 1:  # c·x·y as (x·y)·c, the constant last as in _print_Mul: (2x)·y is
+                # inf at x = 1e308, y = 1e−300; 4·y·σ′(x) as (y·σ′(x))·4, not (4y/s²)·(E − …): inf at y = −3.4e38
+                # in float32 where the product is −8.5e37
+                rest, last = others, c
             head = sp.Mul(*rest)
             if isinstance(last, sp.Pow) and last.exp == -1:
                 return f"np.divide({self.doprint(head)}, {self.doprint(last.base)}, out={out})"
@@ -193,7 +202,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         if isinstance(e, softplus) and self._shared_log1p_exp(e.args[0]):
             u = self._print(e.args[0])
             return f"np.add(np.maximum({u}, 0), {self._shared_log1p_exp(e.args[0])}, out={out})"
-        if isinstance(e, sp.Function):
+        if isinstance(e, sp.Function) and self._erfc_half(e) is None:  # (Φ(√2·v): erfc(−v)/2, _print_ndtr)
             lowering = numpy_template(type(e))
             if lowering is not None and "out={out}" in lowering[0] and "{%d}" % (len(e.args) - 1) in lowering[0]:
                 template, helper = lowering
