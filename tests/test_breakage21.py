@@ -78,3 +78,63 @@ def test_triton_pow_of_a_negative_base_is_accurate():
                 assert g == w, (a, b, g, w)
             else:
                 assert abs(mpmath.mpf(float(g)) - want) <= 2 * ulp, (a, b, float(g), w)
+
+
+# --- "did you mean softsign(x)?" (session 20) for a name in capitals or with a look-alike letter -------------------
+# `symnet verify SOFTSIGN` and `symnet verify ѕoftsign` (a Cyrillic ѕ) measured f = SOFTSIGN, a variable, and said
+# "pass" (exit 0); `symnet derive ѕoftsign` derived the variable (`derive SOFTSIGN` said only "add --wrt"). The
+# suggestion for tanh/tan/exp/erfc named SymPy's parameter: "did you mean tanh(arg) or tan(arg)?".
+
+@pytest.mark.parametrize("typo, suggestion", [("SOFTSIGN", "softsign(x)"), ("\u0455oftsign", "softsign(x)"),
+                                              ("Gelu_Tanh", "gelu_tanh(x)"), ("tanhh", "tanh(x) or tan(x)"),
+                                              ("ｓｏｆｔｐｌｕｓ", "softplus(x)"), ("\u0455ofts\u0456ghn", "softsign(x)")])
+@pytest.mark.parametrize("command", ["verify", "derive"])
+def test_misspelt_bare_function_names_in_capitals_or_look_alikes(capsys, typo, suggestion, command):
+    from symnet.cli import main
+
+    assert main([command, typo] + (["--points", "0"] if command == "verify" else [])) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.splitlines()) == 1, captured
+    assert f"did you mean {suggestion}?" in captured.err
+
+
+# --- Triton log1p at +inf -----------------------------------------------------------------------------------------
+# The _log1p helper's log(w)·u/(w − 1) is inf·(inf/inf) = NaN at u = +inf: log1p(x), log(1 + x) and y − log1p(x)
+# (its widened function's float64 body) were NaN at x = inf (and at x = 1e308 in float32, inf once cast), where
+# torch.log1p and the NumPy kernel give inf (−inf for y − log1p(x)).
+
+@pytest.mark.parametrize("formula, want", [("log1p(x)", INF), ("log(1 + x)", INF), ("y - log1p(x)", -INF)])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_triton_log1p_of_infinity_is_infinity(formula, want, dtype):
+    from conftest import compiled, triton_torch
+    torch = triton_torch()
+
+    x = torch.tensor([INF, 1e308 if dtype == "float32" else INF, 1.0, NAN], dtype=getattr(torch, dtype))
+    y = torch.tensor([0.5, -2.0, 0.0, 1.0], dtype=x.dtype)
+    kernel = compiled(formula, "triton")
+    f = kernel(x=x, y=y)[0] if "y" in formula else kernel(x=x)[0]
+    assert f[0].item() == want and f[1].item() == want, f
+    assert math.isnan(f[3].item())
+
+
+# --- Triton sign(NaN) -------------------------------------------------------------------------------------------
+# The _sign helper gave 0 at NaN: huber's, smooth_l1's and l1's ∂p (sign(p − t) beyond the quadratic piece) were 0
+# at a NaN prediction or target, a diverged model's gradient hidden as "converged"; torch's autograd of
+# huber_loss/smooth_l1_loss and the NumPy kernel give NaN there (torch's l1_loss 0: its sign(NaN) is 0).
+
+@pytest.mark.parametrize("formula, torch_name", [("huber(p, t)", "huber_loss"), ("smooth_l1(p, t)", "smooth_l1_loss"),
+                                                 ("l1(p, t)", "l1_loss")])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_triton_sign_of_nan_is_nan(formula, torch_name, dtype):
+    from conftest import compiled, triton_torch
+    torch = triton_torch()
+
+    p = torch.tensor([NAN, 3.0, NAN, INF, 0.25, 5.0], dtype=getattr(torch, dtype))
+    t = torch.tensor([0.0, NAN, NAN, INF, 0.0, 1.0], dtype=p.dtype)
+    got = compiled(formula, "triton")(p=p, t=t)
+    leaf = p.double().clone().requires_grad_(True)
+    loss = getattr(torch.nn.functional, torch_name)(leaf, t.double(), reduction="none")
+    (want,) = torch.autograd.grad(loss.sum(), [leaf])
+    want = torch.where(torch.isnan(p - t), NAN, want.to(p.dtype))  # torch's l1_loss gives sign(NaN) = 0 there
+    assert all(_same(g, w) for g, w in zip(got[1].tolist(), want.tolist())), (got[1], want)
+    assert all(math.isnan(v) for v in got[2][:4].tolist()), got[2]  # ∂t NaN where p − t is NaN
