@@ -159,3 +159,26 @@ def test_power_minus_its_rounding_is_exact():
         for a, b, c, got in zip(x, g, y, f):
             want = mpmath.mpf(a) ** mpmath.mpf(b) - mpmath.mpf(c)
             assert abs(mpmath.mpf(float(got)) - want) <= 4 * math.ulp(float(want)), (a, b, c, float(got), want)
+
+
+# --- Triton b^g of the rounded-power rule (a widened function's float64 body) with b < 0 ---------------------------
+# The widened function's plain value was e^(g·log b): NaN for every b < 0, and its double words (log of a negative
+# double word) NaN too, so (x + y)^g at x + y = −2, g = 2 was NaN (NumPy kernel and torch.pow: 4), and its ∂x, ∂y.
+
+@pytest.mark.parametrize("formula", ["(x + y)**g", "(x*y)**g"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_triton_rounded_power_of_a_negative_base(formula, dtype):
+    from conftest import compiled, triton_torch
+    torch = triton_torch()
+
+    x = torch.tensor([-3.0, -3.0, -0.5, 2.0, -1.0, -1.5], dtype=getattr(torch, dtype), requires_grad=True)
+    y = torch.tensor([1.0, 1.0, 0.25, 1.0, 2.0, 2.0], dtype=x.dtype, requires_grad=True)
+    g = torch.tensor([2.0, 3.0, -1.0, 0.5, INF, 0.5], dtype=x.dtype)
+    got = compiled(formula, "triton")(x=x.detach(), y=y.detach(), g=g)
+    base = (x + y) if "+" in formula else (x * y)
+    power = torch.pow(base.double(), g.double())
+    dx, dy = torch.autograd.grad(power.sum(), [x, y])
+    for out, want in ((got[0], power), (got[2], dx), (got[3], dy)):
+        want = want.detach().to(x.dtype)
+        for a, b in zip(out.tolist(), want.tolist()):
+            assert _same(a, b) or (abs(b) < INF and abs(a - b) <= 4 * math.ulp(b) * (2 ** 29 if dtype == "float32" else 1)), (out, want)
