@@ -171,11 +171,12 @@ TRITON_HELPERS["_pow_signs"] = '''\
 def _pow_signs(b, e, magnitude):
     """b^e as C's pow, NumPy's np.power and torch.pow from magnitude = |b|^e as e^(e·log |b|) rounds it: a
     negative b (−0 and −inf too) takes the sign of an odd integer e (a finite b < 0: NaN for a non-integer e);
-    b^0 = 1 and 1^e = 1 for every e (inf and NaN included), (−1)^±inf = 1."""
+    b^0 = 1 and 1^e = 1 for every e (inf and NaN included), (−1)^±inf = 1. e: a tensor or a number."""
+    e = e + tl.zeros_like(b)  # a constant exponent (the focal loss's γ = 3/4) as a tensor
     p = tl.where(tl.abs(b) == 1.0, 1.0, magnitude)  # (±1)^(±inf): 1 (e^(inf·0) is NaN)
     whole = tl.floor(e) == e  # false for NaN; ±inf are even integers (pow(−1, ±inf) = 1)
     odd = whole & (tl.floor(e * 0.5) * 2.0 != e)  # every e past 2⁵³ is even
-    p = tl.where((b < 0.0) & (b > -float("inf")) & (whole == 0), float("nan"), p)  # (−8)^(1/3)
+    p = tl.where((b < 0.0) & (b > -float("inf")) & ~whole, float("nan"), p)  # (−8)^(1/3)
     negative = (b < 0.0) | ((b == 0.0) & (1.0 / b < 0.0))  # −0 and −inf too: (−0)^(−1) = −inf, (−inf)^3 = −inf
     p = tl.where(negative & odd, -p, p)
     return tl.where((e == 0.0) | (b == 1.0), 1.0, p)
