@@ -30,7 +30,7 @@ from .errors import SymnetError
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a program stopped by Ctrl-C
 TIME_LIMIT = 60.0  # seconds for a user's formula: derive, check and render it
-_NAME_LIKE = re.compile(r"^[A-Za-z][\w-]*$")
+_NAME_LIKE = re.compile(r"^[^\W\d_][\w-]*$")  # a letter first, any script's (ѕoftsign with a Cyrillic ѕ)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -298,6 +298,7 @@ def _applied(name: str) -> str:
     except (TypeError, ValueError):
         params = []
     params = params[:fewest] if len(params) >= fewest else ["x", "y", "z", "w"][:fewest] if fewest > 1 else ["x"]
+    params = ["x" if p == "arg" else p for p in params]  # tanh(x), not SymPy's tanh(arg)
     if name in ("max", "min") or len(params) < fewest:
         params = ["a", "b", "c"][:fewest]
     if name == "where":  # its first argument is a comparison
@@ -307,12 +308,17 @@ def _applied(name: str) -> str:
 
 def _close_function(name: str) -> str:
     """" (did you mean softsign(x)?)" where ``name`` is a near miss of a registry function written bare
-    (``softsighn``), else ""."""
+    (``softsighn``; ``SOFTSIGN`` and ``ѕoftsign`` with a Cyrillic ѕ too: compared in lower case, NFKC, the
+    Cyrillic letters drawn as Latin ones read as those), else ""."""
     import difflib
+    import unicodedata
 
-    from .parsing import FUNCTIONS
+    from .parsing import _LOOK_ALIKES, FUNCTIONS
 
-    close = difflib.get_close_matches(name, list(FUNCTIONS), n=2, cutoff=0.75)
+    folded = unicodedata.normalize("NFKC", name).translate(_LOOK_ALIKES).lower()
+    lower = {n.lower(): n for n in reversed(list(FUNCTIONS))}  # ABS: abs, the registry's first spelling
+    close = [lower[folded]] if folded in lower else \
+        [lower[c] for c in difflib.get_close_matches(folded, list(lower), n=2, cutoff=0.75)]
     return f" (did you mean {' or '.join(_applied(c) for c in close)}?)" if close else ""
 
 

@@ -428,8 +428,9 @@ def _sigmoid(x):
     "_sign": '''\
 @triton.jit
 def _sign(x):
-    """sign(x): −1, 0 or 1."""
-    return tl.where(x > 0, 1.0, tl.where(x < 0, -1.0, 0.0))
+    """sign(x): −1, 0 or 1; NaN at NaN, as np.sign (0 there made huber's, smooth_l1's and l1's ∂p 0 at a NaN
+    prediction, where torch's autograd and the NumPy kernel give NaN)."""
+    return tl.where(x > 0, 1.0, tl.where(x < 0, -1.0, tl.where(x == x, 0.0, x)))
 ''',
     "_tan": '''\
 @triton.jit

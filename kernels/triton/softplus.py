@@ -80,9 +80,9 @@ def _stored(x, ptr):
 @triton.jit
 def _log1p(u):
     """log(1 + u) to full relative accuracy near 0 (Goldberg): w = 1 + u rounds, and
-    log(w)·u/(w − 1) divides that rounding back out."""
+    log(w)·u/(w − 1) divides that rounding back out; inf at u = inf (u/(w − 1) is inf/inf there)."""
     w = 1.0 + u
-    return tl.where(w == 1.0, u, tl.log(w) * (u / (w - 1.0)))
+    return tl.where(w == 1.0, u, tl.where(w < float("inf"), tl.log(w) * (u / (w - 1.0)), w))
 
 
 @triton.jit

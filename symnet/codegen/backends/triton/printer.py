@@ -105,9 +105,9 @@ def _tile_of(t, M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
 @triton.jit
 def _log1p(u):
     """log(1 + u) to full relative accuracy near 0 (Goldberg): w = 1 + u rounds, and
-    log(w)·u/(w − 1) divides that rounding back out."""
+    log(w)·u/(w − 1) divides that rounding back out; inf at u = inf (u/(w − 1) is inf/inf there)."""
     w = 1.0 + u
-    return tl.where(w == 1.0, u, tl.log(w) * (u / (w - 1.0)))
+    return tl.where(w == 1.0, u, tl.where(w < float("inf"), tl.log(w) * (u / (w - 1.0)), w))
 ''',
     "_expm1": '''\
 @triton.jit
@@ -162,17 +162,27 @@ def _pow(b, u, c):
         r = x + x * y_lo
         ok = (a > 0.0) & (a < float("inf")) & (tl.abs(s_hi) < float("inf")) & (tl.abs(r) < float("inf"))
         plain = tl.where(ok, r, plain)
-    plain = tl.where(a == 1.0, 1.0, plain)  # (±1)^(±inf): 1 (e^(inf·0) is NaN)
+    return _pow_signs(w, e, plain).to(dtype)
+'''
+# C's pow special values and signs around a magnitude |b|^e (the _pow helper's, and a widened function's float64
+# body's e^(u·log b), which was NaN for every b < 0: (x + y)^g at x + y = −2, g = 2)
+TRITON_HELPERS["_pow_signs"] = '''\
+@triton.jit
+def _pow_signs(b, e, magnitude):
+    """b^e as C's pow, NumPy's np.power and torch.pow from magnitude = |b|^e as e^(e·log |b|) rounds it: a
+    negative b (−0 and −inf too) takes the sign of an odd integer e (a finite b < 0: NaN for a non-integer e);
+    b^0 = 1 and 1^e = 1 for every e (inf and NaN included), (−1)^±inf = 1. e: a tensor or a number."""
+    e = e + tl.zeros_like(b)  # a constant exponent (the focal loss's γ = 3/4) as a tensor
+    p = tl.where(tl.abs(b) == 1.0, 1.0, magnitude)  # (±1)^(±inf): 1 (e^(inf·0) is NaN)
     whole = tl.floor(e) == e  # false for NaN; ±inf are even integers (pow(−1, ±inf) = 1)
     odd = whole & (tl.floor(e * 0.5) * 2.0 != e)  # every e past 2⁵³ is even
-    plain = tl.where((w < 0.0) & (w > -float("inf")) & (whole == 0), float("nan"), plain)  # (−8)^(1/3)
-    negative = (w < 0.0) | ((w == 0.0) & (1.0 / w < 0.0))  # −0 and −inf too: (−0)^(−1) = −inf, (−inf)^3 = −inf
-    plain = tl.where(negative & odd, -plain, plain)
-    plain = tl.where((e == 0.0) | (w == 1.0), 1.0, plain)
-    return plain.to(dtype)
+    p = tl.where((b < 0.0) & (b > -float("inf")) & ~whole, float("nan"), p)  # (−8)^(1/3)
+    negative = (b < 0.0) | ((b == 0.0) & (1.0 / b < 0.0))  # −0 and −inf too: (−0)^(−1) = −inf, (−inf)^3 = −inf
+    p = tl.where(negative & odd, -p, p)
+    return tl.where((e == 0.0) | (b == 1.0), 1.0, p)
 '''
 HELPER_NEEDS = {"_softplus": ("_log1p",), "_tanh": ("_expm1",), "_sum_when_last": ("_stored",),
-                "_pow": ("_dw_log", "_dw_two_sum", "_dw_mul")}
+                "_pow": ("_dw_log", "_dw_two_sum", "_dw_mul", "_pow_signs")}
 # the device helpers of the function registry (tan, sinh, cosh, asinh, atan, erfc, sign …)
 TRITON_HELPERS.update({k: v for k, v in TRITON_DEVICE_HELPERS.items() if k not in TRITON_HELPERS})
 HELPER_NEEDS.update(TRITON_HELPER_NEEDS)
@@ -266,7 +276,9 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         if self.plain_widened:  # a widened function's float64 body: its double words compute the power, this
             # value is taken only where they are not finite (or, in a float32 kernel, is float64 already); the
             # helper's _dw_log there took the focal loss's float64 kernel from 147 to 183 s of CPU to compile (sm_90)
-            return f"tl.exp({self.parenthesize(exp, PRECEDENCE['Mul'])} * tl.log({self._print(base)}))"
+            self._need("_pow_signs")
+            b = self._print(base)
+            return f"_pow_signs({b}, {self._print(exp)}, tl.exp({self.parenthesize(exp, PRECEDENCE['Mul'])} * tl.log(tl.abs({b}))))"
         c, u = exp.as_coeff_Add()  # γ + 1: the constant added in double words, not rounded first
         self._need("_pow")
         return f"_pow({self._print(base)}, {self._print(u) if u != 0 else '0.0'}, {self._number(float(c))})"
