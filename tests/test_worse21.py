@@ -254,11 +254,9 @@ def test_hardswish_minus_target_triton_float64_never_worse_than_torch():
     assert np.all(mine <= np.maximum(theirs, 4)), [(m, t) for m, t in zip(mine, theirs) if m > max(t, 4)]
 
 
-@pytest.mark.xfail(strict=True, reason="measured: Triton float64 hardswish(x) − y, double words without a third tier "
-                   "(NumPy's triple words): 5 of 471 points past 4 ULP, worst 7.2e12 ULP at x = 1e−30, y = 5e−31 (the "
-                   "result x²/6 = 1.7e−61 is 2⁻¹⁰¹ of the terms), 5–14 ULP where the result is 2⁻⁵⁸ of them; torch "
-                   "4.5e15 ULP at all five")
 def test_hardswish_minus_target_triton_float64_within_the_bound():
+    """Was 5 of 471 points past 4 ULP, worst 7.2e12 at x = 1e−30, y = 5e−31 (double words only; torch 4.5e15): the
+    Triton third tier (h-tritontw21) takes the result at 2⁻¹⁰¹ of its terms."""
     mine, _ = _hardswish_ulps("triton", np.float64)
     assert mine.max() <= 4, mine.max()
 
