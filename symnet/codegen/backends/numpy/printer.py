@@ -81,9 +81,16 @@ def _select(c, a, b):
     np.bitwise_xor(out, b, out=out)
     return out.view(dtype)
 ''',
-    # session 21 (h-cbrt21): b**(1/3) in a float32 kernel raised b to the float32 rounding of 1/3 in float32, an
-    # exponent error times |log b| ≤ 103: 12 ULP at b = 3.4e38 (torch 0.48), ∂ 29 ULP at b = 1e−45 (torch 1.00)
-    "_fracpow": '''\
+}
+
+# the double-word primitives of the generated functions of widened sums (symnet.codegen.doubleword)
+NUMPY_HELPERS.update({name: primitive_text(name, "numpy") for name in DW_PRIMITIVES + list(NUMPY_ONLY)})
+NUMPY_HELPER_NEEDS.update({name: primitive_needs(name, "numpy") for name in DW_PRIMITIVES + list(NUMPY_ONLY)})
+
+# session 21 (h-cbrt21): b**(1/3) in a float32 kernel raised b to the float32 rounding of 1/3 in float32, an
+# exponent error times |log b| ≤ 103: 12 ULP at b = 3.4e38 (torch 0.48), ∂ 29 ULP at b = 1e−45 (torch 1.00)
+# (a registry helper: NUMPY_HELPERS, so every kernel and generated function may call it)
+NUMPY_HELPERS["_fracpow"] = '''\
 def _fracpow(b, e, p=0, q=1):
     """b**e for a constant fractional exponent ``e`` (a float64 constant; e = p/q where ``p`` is given), ``b`` a
     float32 or float64 array; the result has b's dtype. float32: the float64 power of the exact float64 base,
@@ -104,12 +111,7 @@ def _fracpow(b, e, p=0, q=1):
         kp = k.astype(np.int64) * p
         n = kp // q
         return np.ldexp(m ** e * np.exp2((kp - n * q) / q), n)
-''',
-}
-
-# the double-word primitives of the generated functions of widened sums (symnet.codegen.doubleword)
-NUMPY_HELPERS.update({name: primitive_text(name, "numpy") for name in DW_PRIMITIVES + list(NUMPY_ONLY)})
-NUMPY_HELPER_NEEDS.update({name: primitive_needs(name, "numpy") for name in DW_PRIMITIVES + list(NUMPY_ONLY)})
+'''
 
 
 class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
