@@ -13,7 +13,7 @@ import warnings
 import mpmath
 import numpy as np
 import pytest
-from conftest import compiled
+from conftest import compiled, torch_and_triton
 from test_focal19inf import _error, _normal  # noqa: E402  ULPs of the dtype from the truth
 
 _XS = (3.4e38, 1e30, 2.0, 0.7, 1e-30, 1e-45, -8.0, -3.4e38)
@@ -48,13 +48,18 @@ def _torch(tfn, xs, dtype):
     return f.detach().numpy().astype(np.float64), g.numpy().astype(np.float64)
 
 
-def errors(formula, dtype, with_torch=True):
+def errors(formula, dtype, with_torch=True, backend="numpy"):
     """[(output, x, ours, torch's or None, truth, ULPs ours, ULPs torch's)] at every x of _XS, x rounded to dtype."""
     mf, mdf, tfn = _CASES[formula]
     xs = np.array(_XS, dtype)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        ours = [np.asarray(o, np.float64) for o in compiled(formula, "numpy", ("x",))(x=xs)]
+        if backend == "triton":
+            torch, _ = torch_and_triton()
+            out = compiled(formula, "triton", ("x",))(x=torch.tensor(xs))
+            ours = [o.cpu().numpy().astype(np.float64) for o in out]
+        else:
+            ours = [np.asarray(o, np.float64) for o in compiled(formula, "numpy", ("x",))(x=xs)]
     theirs = _torch(tfn, xs, dtype) if with_torch else (None, None)
     rows = []
     for name, mine, tv, fn in (("f", ours[0], theirs[0], mf), ("df_dx", ours[1], theirs[1], mdf)):
@@ -69,13 +74,26 @@ def errors(formula, dtype, with_torch=True):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("formula", list(_CASES))
 def test_fractional_powers_within_the_bound_and_never_worse_than_torch(formula, dtype):
+    _check(formula, dtype, "numpy")
+
+
+@pytest.mark.parametrize("formula", list(_CASES))
+def test_triton_float32_fractional_powers(formula):
+    """The same in a Triton float32 kernel (TRITON_INTERPRET=1 without a GPU): its _pow works in float64, but took
+    the constant exponent in the kernel's dtype, 1/3 rounded to float32: x**(1/3) 12.2 ULP at 3.4e38, ∂ 27.6 at
+    1.4e−45, x**0.3 12.9 and 15.4 before; the exponent is now a float64 constant (measured ≤ 1.00 ULP). Triton's
+    float64 x**0.3 (7 ULP at 3.4e38, ∂ 39 at 1e−45, as torch) is left: the constant is not a double word there."""
+    _check(formula, np.float32, "triton")
+
+
+def _check(formula, dtype, backend):
     """f and ∂f/∂x at x ∈ {3.4e38, 1e30, 2, 0.7, 1e−30, 1e−45, −8, −3.4e38} (rounded to the dtype): NaN where the
     truth is (a negative base of a fractional power), its rounding where it is not normal (0, inf, subnormal: within
     1 ULP), else within 4 ULP (float64) or 8 (float32) and never worse than torch's autograd in the same dtype.
     Measured after: at most 1.00 ULP, float32 and float64 (float64 torch up to 46); before, float32 x**(1/3) 11.2
     ULP at 3.4e38, ∂ 28.6 at 1.4e−45, x**(2/3) 27.2, x**0.3 12.9 (torch ≤ 1.00); float64 x**0.3's ∂ 39 at 1e−45."""
     bad = []
-    for name, x, ours, theirs, want, err, terr in errors(formula, dtype):
+    for name, x, ours, theirs, want, err, terr in errors(formula, dtype, backend=backend):
         if _overflowed_square(formula, dtype, name, x):
             continue  # test_float32_square_overflow below
         if np.isnan(want):
