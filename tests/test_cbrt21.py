@@ -120,3 +120,23 @@ def test_float32_square_overflow():
     rows = [r for r in errors("x*(1+x**2)**0.3", np.float32, with_torch=False)
             if _overflowed_square("x*(1+x**2)**0.3", np.float32, r[0], r[1])]
     assert rows and all(r[5] <= BOUND[np.float32] for r in rows), rows
+
+
+def test_fracpow_special_bases_as_pow():
+    """_fracpow (the generated helper's text, exec'd) at ±0, ±inf, NaN, −8, 1 for p/q ∈ {±1/3, ±2/3, 3/10, −7/10,
+    ±5/2, 7/4}, float64 and float32: what np.power gives (C99 pow: (−inf)^(1/3) = inf, 0^(−2/3) = inf, NaN for a
+    finite negative base), value and dtype."""
+    from symnet.codegen.backends.numpy import printer  # registers _fracpow
+    from symnet.registry import NUMPY_HELPERS
+
+    assert printer.NUMPY_HELPERS is NUMPY_HELPERS
+    scope = {"np": np}
+    exec(NUMPY_HELPERS["_fracpow"], scope)  # noqa: S102 - the generator's own helper text
+    bases = [-np.inf, -8.0, -0.0, 0.0, 1.0, np.inf, np.nan]
+    for dtype in (np.float64, np.float32):
+        b = np.array(bases, dtype)
+        for p, q in ((1, 3), (-1, 3), (2, 3), (-2, 3), (3, 10), (-7, 10), (5, 2), (-5, 2), (7, 4)):
+            with np.errstate(all="ignore"):
+                got, want = scope["_fracpow"](b, p / q, p, q), b ** (p / q)
+            assert got.dtype == dtype
+            np.testing.assert_array_equal(got, want, err_msg=f"{p}/{q} {np.dtype(dtype).name}")

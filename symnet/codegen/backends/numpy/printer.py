@@ -96,19 +96,19 @@ def _fracpow(b, e, p=0, q=1):
     float32 or float64 array; the result has b's dtype. float32: the float64 power of the exact float64 base,
     rounded once (within 0.5 ULP and a float64 error). float64: b**e rounds e, and the power multiplies that error
     by |log b| ≤ 745 (x**0.3 6 ULP at 3.4e38, x**(−0.7) 39 ULP at 1e−45, as torch). Here, for e = p/3 (|p| ≤ 2),
-    cbrt(|b|)**p; for other p/q, b = m·2^k (frexp, 0.5 ≤ m < 1) and b^(p/q) = m^e · 2^(r/q) · 2^n with
+    cbrt(|b|)**p; for other p/q, b = m·2^k (frexp, 1 ≤ m < 2) and b^(p/q) = m^e · 2^(r/q) · 2^n with
     kp = nq + r, 0 ≤ r < q: the exponent's rounding meets |log m| < 0.7 only (within ~2 ULP, ldexp exact until
-    the result is subnormal); NaN where b < 0, and 0, inf, NaN bases as pow's (C99 pow and cbrt)."""
+    the result is subnormal); NaN where −inf < b < 0, and 0, ±inf, NaN bases as pow's (C99 pow and cbrt)."""
     b = np.asarray(b)
     if b.dtype != np.float64:
         return (b.astype(np.float64) ** e).astype(b.dtype)
     with np.errstate(divide="ignore", invalid="ignore"):
         if q == 3 and abs(p) <= 2:
-            return np.where(b < 0, np.nan, np.cbrt(np.abs(b)) ** p)
+            return np.where((b < 0) & (b > -np.inf), np.nan, np.cbrt(np.abs(b)) ** p)  # (−inf)^e as pow: inf or 0
         if not p or q >= 2**20 or abs(p) >= 2**30:
             return b ** e
-        m, k = np.frexp(b)
-        kp = k.astype(np.int64) * p
+        m, k = np.frexp(b)  # b = (2m)·2^(k − 1), 1 ≤ 2m < 2: 1^e and (2^j)^(p/q) with q | jp exact
+        m, kp = m * 2, (k.astype(np.int64) - 1) * p
         n = kp // q
         return np.ldexp(m ** e * np.exp2((kp - n * q) / q), n)
 '''
