@@ -87,6 +87,32 @@ def _select(c, a, b):
 NUMPY_HELPERS.update({name: primitive_text(name, "numpy") for name in DW_PRIMITIVES + list(NUMPY_ONLY)})
 NUMPY_HELPER_NEEDS.update({name: primitive_needs(name, "numpy") for name in DW_PRIMITIVES + list(NUMPY_ONLY)})
 
+# session 21 (h-cbrt21): b**(1/3) in a float32 kernel raised b to the float32 rounding of 1/3 in float32, an
+# exponent error times |log b| ≤ 103: 12 ULP at b = 3.4e38 (torch 0.48), ∂ 29 ULP at b = 1e−45 (torch 1.00)
+# (a registry helper: NUMPY_HELPERS, so every kernel and generated function may call it)
+NUMPY_HELPERS["_fracpow"] = '''\
+def _fracpow(b, e, p=0, q=1):
+    """b**e for a constant fractional exponent ``e`` (a float64 constant; e = p/q where ``p`` is given), ``b`` a
+    float32 or float64 array; the result has b's dtype. float32: the float64 power of the exact float64 base,
+    rounded once (within 0.5 ULP and a float64 error). float64: b**e rounds e, and the power multiplies that error
+    by |log b| ≤ 745 (x**0.3 6 ULP at 3.4e38, x**(−0.7) 39 ULP at 1e−45, as torch). Here, for e = p/3 (|p| ≤ 2),
+    cbrt(|b|)**p; for other p/q, b = m·2^k (frexp, 1 ≤ m < 2) and b^(p/q) = m^e · 2^(r/q) · 2^n with
+    kp = nq + r, 0 ≤ r < q: the exponent's rounding meets |log m| < 0.7 only (within ~2 ULP, ldexp exact until
+    the result is subnormal); NaN where −inf < b < 0, and 0, ±inf, NaN bases as pow's (C99 pow and cbrt)."""
+    b = np.asarray(b)
+    if b.dtype != np.float64:
+        return (b.astype(np.float64) ** e).astype(b.dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if q == 3 and abs(p) <= 2:
+            return np.where((b < 0) & (b > -np.inf), np.nan, np.cbrt(np.abs(b)) ** p)  # (−inf)^e as pow: inf or 0
+        if not p or q >= 2**20 or abs(p) >= 2**30:
+            return b ** e
+        m, k = np.frexp(b)  # b = (2m)·2^(k − 1), 1 ≤ 2m < 2: 1^e and (2^j)^(p/q) with q | jp exact
+        m, kp = m * 2, (k.astype(np.int64) - 1) * p
+        n = kp // q
+        return np.ldexp(m ** e * np.exp2((kp - n * q) / q), n)
+'''
+
 
 class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
     """SymPy expressions as NumPy expressions; ``helpers`` collects the helpers they call,
@@ -418,6 +444,11 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             return f"np.sqrt({self._print(e.base)})"
         if e.exp == -sp.S.Half:
             return f"1 / np.sqrt({self._print(e.base)})"
+        if (e.exp.is_Rational or e.exp.is_Float) and not e.exp.is_Integer and not rational:
+            # a fractional constant exponent: _fracpow (in float64 for a float32 kernel; split exactly in float64)
+            self.helpers.add("_fracpow")
+            exact = f", {e.exp.p}, {e.exp.q}" if e.exp.is_Rational else ""
+            return f"_fracpow({self._print(e.base)}, {self._float(float(e.exp))}{exact})"
         return super()._print_Pow(e, rational)
 
     def _print_NumberSymbol(self, e):

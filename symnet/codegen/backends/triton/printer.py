@@ -281,7 +281,10 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             return f"_pow_signs({b}, {self._print(exp)}, tl.exp({self.parenthesize(exp, PRECEDENCE['Mul'])} * tl.log(tl.abs({b}))))"
         c, u = exp.as_coeff_Add()  # γ + 1: the constant added in double words, not rounded first
         self._need("_pow")
-        return f"_pow({self._print(base)}, {self._print(u) if u != 0 else '0.0'}, {self._number(float(c))})"
+        # c as a float64 constant: _pow works in float64, and c in a float32 kernel's dtype (1/3 rounded to float32)
+        # times |log b| ≤ 103 was 12 ULP of b^(1/3) at b = 3.4e38, 27.6 of ∂ at 1.4e−45 (session 21, h-cbrt21)
+        wide = repr(float(c)) if float(np.float32(float(c))) == float(c) else f"tl.full([], {float(c)!r}, tl.float64)"
+        return f"_pow({self._print(base)}, {self._print(u) if u != 0 else '0.0'}, {wide})"
 
     def _print_Function(self, e):
         name = type(e).__name__
