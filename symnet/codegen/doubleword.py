@@ -1874,55 +1874,61 @@ class _Emitter:
         same = f"{vx.hi} == {vm.hi}" if vx.lo is None and vm.lo is None else self.plain.doprint(sp.Eq(x, m))
         return self.select(e, same, _Value("1.0"), self._function(sp.exp(x - m), "exp", x - m))
 
+    def operand(self, e) -> _Value:
+        """e as an operand of a sum, a product, a quotient or an integer power: :meth:`value` (the scaled tier's
+        subclass keeps its scale here, where these operations carry it)."""
+        return self.value(e)
+
     def _sum(self, e) -> _Value:
         terms = sorted(e.args, key=lambda t: (t.is_number, t.could_extract_minus_sign(), sp.default_sort_key(t)))
-        acc, partial = self.value(terms[0]), terms[0]
+        acc, partial = self.operand(terms[0]), terms[0]
         for term in terms[1:]:
             partial = partial + term
             if term.could_extract_minus_sign() and not term.is_number:
-                b = self.value(-term)
-                b = _Value(f"(-{b.hi})", None if b.lo is None else f"(-{b.lo})")
+                b = self.operand(-term)
+                minus_b = _Value(f"(-{b.hi})", None if b.lo is None else f"(-{b.lo})")
+                minus_b.scale = b.scale
+                b = minus_b
             else:
-                b = self.value(term)
+                b = self.operand(term)
             acc = self.add(partial, acc, b)
         return acc
+
+    def _divide(self, e, n: _Value, d: _Value) -> _Value:
+        return self._emit(e, f"_dw_div({n.hi}, {self._lo(n)}, {d.hi}, {self._lo(d)})", ("_dw_div",))
 
     def _product(self, e) -> _Value:
         coeff, rest = e.as_coeff_Mul()
         if coeff == -1:
-            return self.negate(e, self.value(rest))
+            return self.negate(e, self.operand(rest))
         factors = list(sp.Mul.make_args(e))
         num = [f for f in factors if not (f.is_Pow and f.exp.is_Integer and f.exp < 0)]
         den = [f.base ** -f.exp for f in factors if f.is_Pow and f.exp.is_Integer and f.exp < 0]
         numerator = self._fold(num)
         if not den:
             return numerator
-        denominator = self._fold(den)
-        n = numerator if numerator is not None else _Value("1.0")
-        return self._emit(e, f"_dw_div({n.hi}, {self._lo(n)}, {denominator.hi}, {self._lo(denominator)})",
-                          ("_dw_div",))
+        return self._divide(e, numerator if numerator is not None else _Value("1.0"), self._fold(den))
 
     def _fold(self, factors):
         if not factors:
             return None
         factors = sorted(factors, key=lambda f: (not f.is_number, sp.default_sort_key(f)))
-        acc, partial = self.value(factors[0]), factors[0]
+        acc, partial = self.operand(factors[0]), factors[0]
         for f in factors[1:]:
             partial = sp.Mul(partial, f)
-            acc = self.mul(partial, acc, self.value(f))
+            acc = self.mul(partial, acc, self.operand(f))
         return acc
 
     def _power(self, e) -> _Value:
         base, exp = e.args
         if exp.is_Integer and 1 <= exp <= 8:
-            acc, partial = self.value(base), base
+            acc, partial = self.operand(base), base
             for _ in range(int(exp) - 1):
                 partial = partial * base
-                acc = self.mul(partial, acc, self.value(base))
+                acc = self.mul(partial, acc, self.operand(base))
             return acc
         if exp.is_Integer and -8 <= exp <= -1:
-            d = self.value(base ** -exp)
-            return self._emit(e, f"_dw_div(1.0, 0.0, {d.hi}, {self._lo(d)})", ("_dw_div",))
+            return self._divide(e, _Value("1.0"), self.operand(base ** -exp))
         if exp == sp.S.Half:
             a = self.value(base)
             return self._emit(e, f"_dw_sqrt({a.hi}, {self._lo(a)})", ("_dw_sqrt",))
@@ -2237,59 +2243,15 @@ class _Scaled(_Emitter):
             return v
         return self._scale_line(v, f"np.where({cond}, {self._k(a)}, {self._k(b)})")
 
-    def _sum(self, e) -> _Value:
-        terms = sorted(e.args, key=lambda t: (t.is_number, t.could_extract_minus_sign(), sp.default_sort_key(t)))
-        acc, partial = self.scaled(terms[0]), terms[0]
-        for term in terms[1:]:
-            partial = partial + term
-            if term.could_extract_minus_sign() and not term.is_number:
-                b = self.scaled(-term)
-                b = self._with(_Value(f"(-{b.hi})", None if b.lo is None else f"(-{b.lo})"), getattr(b, "scale", None))
-            else:
-                b = self.scaled(term)
-            acc = self.add(partial, acc, b)
-        return acc
-
-    def _fold(self, factors):
-        if not factors:
-            return None
-        factors = sorted(factors, key=lambda f: (not f.is_number, sp.default_sort_key(f)))
-        acc, partial = self.scaled(factors[0]), factors[0]
-        for f in factors[1:]:
-            partial = sp.Mul(partial, f)
-            acc = self.mul(partial, acc, self.scaled(f))
-        return acc
+    def operand(self, e) -> _Value:
+        return self.scaled(e)
 
     def _divide(self, e, n: _Value, d: _Value) -> _Value:
-        v = self._emit(e, f"_dw_div({n.hi}, {self._lo(n)}, {d.hi}, {self._lo(d)})", ("_dw_div",))
+        v = super()._divide(e, n, d)
         kn, kd = getattr(n, "scale", None), getattr(d, "scale", None)
         if kn is None and kd is None:
             return v
         return self._scale_line(v, f"{kn or '0'} - {kd or '0'}")
-
-    def _product(self, e) -> _Value:
-        coeff, rest = e.as_coeff_Mul()
-        if coeff == -1:
-            return self.negate(e, self.scaled(rest))
-        factors = list(sp.Mul.make_args(e))
-        num = [f for f in factors if not (f.is_Pow and f.exp.is_Integer and f.exp < 0)]
-        den = [f.base ** -f.exp for f in factors if f.is_Pow and f.exp.is_Integer and f.exp < 0]
-        numerator = self._fold(num)
-        if not den:
-            return numerator
-        return self._divide(e, numerator if numerator is not None else _Value("1.0"), self._fold(den))
-
-    def _power(self, e) -> _Value:
-        base, exp = e.args
-        if exp.is_Integer and 1 <= exp <= 8:
-            acc, partial = self.scaled(base), base
-            for _ in range(int(exp) - 1):
-                partial = partial * base
-                acc = self.mul(partial, acc, self.scaled(base))
-            return acc
-        if exp.is_Integer and -8 <= exp <= -1:
-            return self._divide(e, _Value("1.0"), self.scaled(base ** -exp))
-        return super()._power(e)
 
     def _piecewise(self, e) -> _Value:
         pieces = list(e.args)
