@@ -63,16 +63,17 @@ def _torch(tfn, cols):
     return [f.detach().double().numpy()] + [g.double().numpy() for g in gs]
 
 
-def _faults(formula, names, points, dtype, tfn, backend="numpy"):
+def _faults(formula, names, points, dtype, tfn, backend="numpy", exact=None):
     """[(output, point, ours, truth, ULPs, torch's, torch's ULPs)] where ours is past the bound (where the truth is a
-    normal number) or worse than max(torch, bound); where the truth is not a number, where ours differs from torch's
+    normal number) or worse than max(torch, bound) (``exact``: the formula for mpmath where SymPy has no derivative of
+    a symnet function); where the truth is not a number, where ours differs from torch's
     (torch's C99 special values: (−inf)^(2/3) = inf, 0^(−1/3) = inf) or where the truth overflows the dtype."""
     ours, cols = _run(formula, names, points, dtype, backend)
     theirs = _torch(tfn, cols)
     bad = []
     for i in range(len(points)):
         point = [float(c[i]) for c in cols]
-        truth = _truth(formula, names, point)
+        truth = _truth(exact or formula, names, point)
         for j, (o, t) in enumerate(zip(ours, theirs)):
             g, tv, w = float(o[i]), float(t[i]), truth[j]
             if abs(w) > float(np.finfo(dtype).max):
@@ -83,6 +84,8 @@ def _faults(formula, names, points, dtype, tfn, backend="numpy"):
             else:
                 err, terr = _error(g, w, dtype), _error(tv, w, dtype)
                 ok = err <= BOUND[dtype] and err <= max(terr, BOUND[dtype])
+                if abs(w) < float(np.finfo(dtype).tiny):
+                    ok = err <= max(terr, 1.0)  # a subnormal truth (or 0): its rounding, within 1 ULP, as test_cbrt21
             if not ok:
                 bad.append((j, point, g, w, err, tv, terr))
     return bad
@@ -108,14 +111,24 @@ def test_numpy_fracpow_edges_within_bound_and_special_values_as_torch(formula, d
 
 # --- scaled tier inside a widened sum of a user formula with three inputs --------------------------------------------
 def test_scaled_tier_in_a_three_input_widened_sum():
-    """tanh(x)·y − z at z = fl(tanh(x)·y) and its neighbours, y at 1, 2⁻⁹⁶⁰, 2⁻⁹⁷⁵, 2⁻¹⁰⁴⁰ and x at 2⁻⁹⁰⁰: within
-    4 ULP where the truth is normal. Measured: 0 faults (torch: 4.6e15 ULP at y = 2⁻⁹⁶⁰)."""
+    """tanh(x)·y − z at z = fl(tanh(x)·y) and its neighbours, y at 1.3, 2⁻⁹⁶⁰, 2⁻⁹⁷⁵ and x at 2⁻⁹⁰⁰: within
+    4 ULP where the truth is normal, 1 where it is subnormal. Measured: 0 faults (torch: 4.6e15 ULP at y = 2⁻⁹⁶⁰)."""
     pts = []
-    for x, y in [(0.3, 1.3), (0.3, 2.0 ** -960), (0.3, 2.0 ** -975), (0.7, 2.0 ** -1040), (2.0 ** -900, 2.0 ** -90)]:
+    for x, y in [(0.3, 1.3), (0.3, 2.0 ** -960), (0.3, 2.0 ** -975), (2.0 ** -900, 2.0 ** -90)]:
         z = math.tanh(x) * y
         pts += [(x, y, z), (x, y, float(np.nextafter(z, 0))), (x, y, float(np.nextafter(z, 1)))]
     bad = _faults("tanh(x)*y - z", ["x", "y", "z"], pts, F64, lambda t, x, y, z: t.tanh(x) * y - z)
     assert not bad, bad
+
+
+@pytest.mark.xfail(strict=True, reason="measured: tanh(x)·y − z with a subnormal y = 2⁻¹⁰⁴⁰ (x = 0.7, z = fl(tanh(x)·y) "
+                   "and ±1 ULP): ∂x = sech²(x)·y is 5.3876589543e−314, truth 5.3876589533e−314 (2 subnormal ULP), "
+                   "torch's autograd exact; f and ∂y, ∂z exact")
+def test_scaled_tier_with_a_subnormal_input_derivative():
+    x, y = 0.7, 2.0 ** -1040
+    z = math.tanh(x) * y
+    pts = [(x, y, z), (x, y, float(np.nextafter(z, 0))), (x, y, float(np.nextafter(z, 1)))]
+    assert not _faults("tanh(x)*y - z", ["x", "y", "z"], pts, F64, lambda t, x, y, z: t.tanh(x) * y - z)
 
 
 @pytest.mark.xfail(strict=True, reason="measured: x·y − z of three inputs is not widened (the widen rule takes rounded "
@@ -263,3 +276,59 @@ def test_torch_inplace_and_from_formula_on_views():
     assert (out - ref).abs().max().item() <= 4.5e-16
     for g, h in zip(torch.autograd.grad(out.sum(), xs), torch.autograd.grad(ref.sum(), xs)):
         assert (g - h).abs().max().item() <= 4.5e-16
+
+
+# --- constants last: x/(q·y) as (x/y)/q -------------------------------------------------------------------------------
+@pytest.mark.xfail(strict=True, reason="measured: x/(3y) printed (x/y)/3 overflows where x/y does and the quotient does "
+                   "not: float64 x = 1.797e308, y = 0.5: inf (truth 1.198e308, torch 1.198e308 exact); ∂y at x = 1.618e308, "
+                   "y = 0.9: −inf (truth −6.658e307, torch 1 ULP); float32 x = 3.4e38, y = 0.5 inf (2.27e38); NumPy and "
+                   "Triton alike. The printer's trade (q·y overflowing where (x/y)/q does not) goes the other way here")
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+def test_quotient_by_a_constant_times_input_near_overflow(dtype, backend):
+    big = float(np.finfo(dtype).max)
+    pts = [(big, 0.5), (big * 0.9, 0.9)]
+    assert not _faults("x/(3*y)", ["x", "y"], pts, dtype, lambda t, x, y: x / (3 * y), backend)
+
+
+@pytest.mark.xfail(strict=True, reason="measured: 8·x/y printed (x/y)·8 rounds x/y to a subnormal first: float64 x = "
+                   "6.675e−308, y = 3e5: 1.780059086817e−312 (truth 1.78005908681e−312, 2 subnormal ULP; torch's "
+                   "(8x)/y exact); Triton float32 x = 1e−38: 2.6905e−43 (truth 2.6667e−43, 1.7 ULP; torch exact)")
+def test_constant_times_quotient_with_a_subnormal_result():
+    assert not _faults("8*x/y", ["x", "y"], [(6.675221575521604e-308, 300000.0)], F64, lambda t, x, y: 8 * x / y)
+
+
+# --- sin x + cos x of one input; Φ(√2·v) as erfc(−v)/2; activation − target ----------------------------------------
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+def test_sin_plus_cos_zeros_and_far(dtype):
+    """sin x + cos x at 3π/4, −π/4, 7π/4 + 2000π, its float64 neighbours, 1e22, 1e300, 5e−324, inf: measured 0 faults."""
+    xs = [3 * math.pi / 4, -math.pi / 4, 7 * math.pi / 4 + 2000 * math.pi, 2.356194490192345, 2.3561944901923453, 1e22,
+          1e300, 5e-324, INF]
+    assert not _faults("sin(x) + cos(x)", ["x"], [(v,) for v in xs], dtype, lambda t, x: t.sin(x) + t.cos(x))
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+def test_normal_cdf_far_tails(dtype):
+    """(1 + erf(x))/2 at −27, −26.5, −38, ±6, ±1e300, ±inf, NaN and (1 + erf(x/√2))/2 at −38, −40, ±8: measured 0
+    faults (the value subnormal or 0 where the truth is)."""
+    vs = [-27.0, -26.5, -26.6, -38.0, -6.0, -1e-300, 0.0, 6.0, 27.0, 1e300, -1e300, INF, -INF, NAN]
+    assert not _faults("(1 + erf(x))/2", ["x"], [(v,) for v in vs], dtype, lambda t, x: (1 + t.erf(x)) / 2)
+    assert not _faults("(1 + erf(x/sqrt(2)))/2", ["x"], [(v,) for v in [-38.0, -37.5, -40.0, -8.0, 1e-300, 8.0]], dtype,
+                       lambda t, x: (1 + t.erf(x / math.sqrt(2))) / 2)
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+def test_hardswish_and_hardsigmoid_minus_target_off_the_kinks(dtype):
+    """hardswish(x) − y, hardsigmoid(x) − y with y = fl(f(x)) and one ULP above, at ±2.9999999, ±1e−300, 5e−324,
+    ±1e300, 0.1, −1.5, 2.5: measured 0 faults (the kinks ±3 and NaN left out: the derivative's convention there)."""
+    tf = pytest.importorskip("torch").nn.functional
+    pts = []
+    for x in [-2.9999999, 2.9999999, 1e-300, -1e-300, 5e-324, 1e300, -1e300, 0.1, -1.5, 2.5]:
+        xd = float(np.array(x, dtype))
+        y = float(np.array(min(max(xd + 3, 0.0), 6.0) * xd / 6, dtype))
+        pts += [(xd, y), (xd, float(np.nextafter(np.array(y, dtype), dtype(1))))]
+    hs = "Piecewise((0, x <= -3), (x, x >= 3), (x*(x + 3)/6, True)) - y"
+    hg = "Piecewise((0, x <= -3), (1, x >= 3), (x/6 + 1/2, True)) - y"
+    for formula, exact, tfn in [("hardswish(x) - y", hs, lambda t, x, y: tf.hardswish(x) - y),
+                                ("hardsigmoid(x) - y", hg, lambda t, x, y: tf.hardsigmoid(x) - y)]:
+        assert not _faults(formula, ["x", "y"], pts, dtype, tfn, exact=exact), formula
