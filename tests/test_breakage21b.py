@@ -2,7 +2,7 @@
 vanishing-series / one-minus-cos rules, erf as a rounded function, Triton's ``_pow`` and third tier, symnet.torch on
 views). Passing tests pin what held; strict xfails carry the numbers measured (2026-12-03).
 
-References independent of symnet's code generator: mpmath at 400 digits of SymPy's own derivative of the formula as
+References independent of symnet's code generator: mpmath at 1000 digits of SymPy's own derivative of the formula as
 written (exponents read as exact rationals: ``x**0.3`` is x^(3/10), as symnet's printer takes it), torch's autograd
 in the same dtype, torch.nn.functional's ops.
 """
@@ -25,12 +25,12 @@ INF, NAN = math.inf, math.nan
 
 
 def _truth(formula, names, point):
-    """[f, ∂f/∂name...] at ``point`` (floats) in mpmath at 400 digits, NaN where not real or not defined."""
+    """[f, ∂f/∂name...] at ``point`` (floats) in mpmath at 1000 digits, NaN where not real or not defined."""
     syms = sp.symbols(names, real=True)
     e = sp.sympify(formula, locals=dict(zip(names, syms)), rational=True)
     fns = [sp.lambdify(syms, g, "mpmath") for g in [e] + [sp.diff(e, s) for s in syms]]
     out = []
-    with mpmath.workdps(400):
+    with mpmath.workdps(1000):  # (x − sin x)/x³'s derivative at 1e−100 cancels ~400 digits
         for fn in fns:
             try:
                 v = fn(*[mpmath.mpf(p) for p in point])
@@ -332,3 +332,33 @@ def test_hardswish_and_hardsigmoid_minus_target_off_the_kinks(dtype):
     for formula, exact, tfn in [("hardswish(x) - y", hs, lambda t, x, y: tf.hardswish(x) - y),
                                 ("hardsigmoid(x) - y", hg, lambda t, x, y: tf.hardsigmoid(x) - y)]:
         assert not _faults(formula, ["x", "y"], pts, dtype, tfn, exact=exact), formula
+
+
+# --- vanishing-series inside a quotient, a root; a fractional power against a target ----------------------------------
+@pytest.mark.xfail(strict=True, reason="measured: ∂/∂x of (x − sin x)/x³ = (1 − cos x)/x³ − 3(x − sin x)/x⁴, two terms "
+                   "of ~1/(2x) that cancel: float64 at x = 1e−8 −3.51e−10 (truth −1.667e−10, 7.1e15 ULP; torch 0), at "
+                   "1e−20 160.25 (truth −1.67e−22; torch 0: worse than torch), at ±1e−5 1.8e5 ULP (torch −0.125), at "
+                   "1e−100 NaN (truth −1.67e−102, torch 0); float32 at 1e−8 4.1e7 ULP (torch 1.2e7), at 1e−20 −3873")
+@pytest.mark.parametrize("dtype,x", [(F64, 1e-8), (F64, 1e-20), (F64, 1e-5), (F64, 1e-100), (F32, 1e-8),
+                                     (F32, 1e-20)])
+def test_vanishing_series_over_its_leading_power(dtype, x):
+    assert not _faults("(x - sin(x))/x**3", ["x"], [(x,)], dtype, lambda t, x: (x - t.sin(x)) / x ** 3)
+
+
+@pytest.mark.xfail(strict=True, reason="measured: sqrt(x − sin x) at x = 1e−110 (float64) is 0 (truth 4.08e−166, x − sin x "
+                   "below the subnormals), ∂ inf (truth 6.12e−56); float32 at 1e−20 0 (4.08e−31), ∂ inf (6.12e−11); "
+                   "torch 0 / NaN")
+@pytest.mark.parametrize("dtype,x", [(F64, 1e-110), (F32, 1e-20)])
+def test_vanishing_series_under_a_root(dtype, x):
+    assert not _faults("sqrt(x - sin(x))", ["x"], [(x,)], dtype, lambda t, x: t.sqrt(x - t.sin(x)))
+
+
+@pytest.mark.xfail(strict=True, reason="measured: x^(1/3) − y is not widened (a constant fractional power is not among the "
+                   "widen rule's rounded functions): float64 x = 2, y = fl(∛2): 0 (truth −2.59e−17, 8.4e15 ULP; torch "
+                   "0), x = 1e300, y = 1e100: 0 (truth 1.6e82; torch −1.28e86), x = 3e38: 0 (−3.4e−6; torch −0.0107); "
+                   "float32 x = 2: 0 (−2.4e−8, 1.35e7 ULP; torch 0)")
+@pytest.mark.parametrize("dtype,x", [(F64, 2.0), (F64, 1e300), (F64, 3e38), (F32, 2.0)])
+def test_cube_root_minus_target(dtype, x):
+    xd = float(np.array(x, dtype))
+    y = float(np.array(np.cbrt(xd), dtype))
+    assert not _faults("x**(1/3) - y", ["x", "y"], [(xd, y)], dtype, lambda t, x, y: x ** (1 / 3) - y)
