@@ -362,3 +362,22 @@ def test_cube_root_minus_target(dtype, x):
     xd = float(np.array(x, dtype))
     y = float(np.array(np.cbrt(xd), dtype))
     assert not _faults("x**(1/3) - y", ["x", "y"], [(xd, y)], dtype, lambda t, x, y: x ** (1 / 3) - y)
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+def test_triton_third_tier_and_rules_at_edges(dtype):
+    """Triton (TRITON_INTERPRET=1): y − tanh x at y = fl(tanh x) and one below (x ∈ {1e−300, 5e−324, 2⁻⁹⁶⁸, 0.3, 3,
+    19, 20, −0.5, 1e−8, ±inf, NaN}), sin x + cos x at 3π/4 and far, log(1 + x) − x from 5e−324 to inf, (1 + erf x)/2
+    at ±6, −26.5, −27, ±inf: measured 0 faults (the worst ∂x of y − tanh x 2 ULP at 0.3, torch 0)."""
+    pts = []
+    for x in [1e-300, 5e-324, 2.0 ** -968, 0.3, 3.0, 19.0, 20.0, -0.5, 1e-8, INF, -INF, NAN]:
+        xd = float(np.array(x, dtype))
+        y = float(np.array(math.tanh(xd) if not math.isnan(xd) else 0.0, dtype))
+        pts += [(xd, y), (xd, float(np.nextafter(np.array(y, dtype), dtype(0))))]
+    assert not _faults("y - tanh(x)", ["x", "y"], pts, dtype, lambda t, x, y: y - t.tanh(x), "triton")
+    xs = [3 * math.pi / 4, 2.356194490192345, 1e22, 1e300, 5e-324, INF]
+    assert not _faults("sin(x) + cos(x)", ["x"], [(v,) for v in xs], dtype, lambda t, x: t.sin(x) + t.cos(x), "triton")
+    xs = [1e-300, 5e-324, 1e-8, 0.05, 0.5, 1.5, 1e300, INF, -0.0, -0.5]
+    assert not _faults("log(1 + x) - x", ["x"], [(v,) for v in xs], dtype, lambda t, x: t.log(1 + x) - x, "triton")
+    xs = [-27.0, -26.5, -6.0, 6.0, INF, -INF]
+    assert not _faults("(1 + erf(x))/2", ["x"], [(v,) for v in xs], dtype, lambda t, x: (1 + t.erf(x)) / 2, "triton")
