@@ -1107,9 +1107,10 @@ def _trig_sum_of_one_input(node) -> bool:
     """A sum of one input in which two or more terms each hold a sine or cosine of it (sin x + cos x, cos x − sin x):
     each rounded to an ulp of its own size, they cancel at every zero of the sum, of which the root series
     (:mod:`symnet.codegen.roots`) takes those near 0 only (sin x + cos x in float32 at x = 181.43 was 62,000 ULP;
-    torch 20,000). A sum of terms in sines and cosines alone: not x − sin x (a sum that vanishes at 0, whose
-    own rules are the vanishing-series ones), not the σ or e^x sums of one input that do not cancel."""
-    holders = [a for a in node.args if a.has(sp.sin, sp.cos)]
+    torch 20,000). A sum of terms each a constant times a sine or cosine: not x − sin x (a sum that vanishes at 0,
+    whose own rules are the vanishing-series ones), not cos x − sin(x)/x (sin(x)/x′'s numerator, the removable-series
+    rule's: widened whole it was NaN at x = 0), not the σ or e^x sums of one input that do not cancel."""
+    holders = [a for a in node.args if a.as_coeff_Mul()[1].func in (sp.sin, sp.cos)]
     return len(holders) >= 2 and len(holders) == len(node.args) and not node.has(*[f for f in _ROUNDED
                                                                                  if f not in (sp.sin, sp.cos)])
 
@@ -3121,6 +3122,23 @@ def _removable_quotient(node):
     return None
 
 
+def _one_input_group(node, rewrite, combine, visit):
+    """``node`` (a product or sum of several inputs) with its first group of two or more arguments of one and the
+    same input rewritten whole by ``rewrite`` (x − tan x + y: x − tan x; a factor sin(x)/x·y: sin(x)/x), combined
+    with the other arguments visited; None where ``rewrite`` takes no such group."""
+    groups: dict = {}
+    for f in node.args:
+        if len(f.free_symbols) == 1:
+            groups.setdefault(next(iter(f.free_symbols)), []).append(f)
+    for group in groups.values():
+        if len(group) >= 2:
+            found = rewrite(combine(*group))
+            if found is not None:
+                rest = [f for f in node.args if f not in group]
+                return combine(found, *[visit(f) for f in rest], evaluate=False)
+    return None
+
+
 def _removable_series(expr):
     """Every largest subexpression of ``expr`` that :func:`_removable_node` rewrites, rewritten (top down: the
     whole derivative tanh(x)/x′, not its terms; in a product, its factors in one variable together: y·tanh(x)/x)."""
@@ -3142,17 +3160,7 @@ def _removable_series(expr):
         if new is None and isinstance(node, sp.Expr) and len(node.free_symbols) == 2:
             new = _removable_quotient(node)  # atan(x/y)/x: a function of x/y times a power of y
         if new is None and node.is_Mul and len(node.free_symbols) > 1:
-            groups: dict = {}
-            for f in node.args:
-                if len(f.free_symbols) == 1:
-                    groups.setdefault(next(iter(f.free_symbols)), []).append(f)
-            for group in groups.values():
-                if len(group) >= 2:
-                    found = _removable_node(sp.Mul(*group))
-                    if found is not None:
-                        rest = [f for f in node.args if f not in group]
-                        new = sp.Mul(found, *[visit(f) for f in rest], evaluate=False)
-                        break
+            new = _one_input_group(node, _removable_node, sp.Mul, visit)
         if new is None:
             args = tuple(visit(a) for a in node.args)
             new = node.func(*args) if args != node.args else node
@@ -3243,6 +3251,8 @@ def _vanishing_node(node):
     (x,) = symbols
     if not isinstance(x, sp.Symbol) or node.is_polynomial(x) or not _vanishes_at_zero(node, x):
         return None
+    if _tanhshrink(node) is not None:  # u − tanh u: the tanhshrink rule's series (to |u| < 3/2, no widened window)
+        return None
     fit = removable_fit(node, without_ite(_share_sigmoid_pairs(node)))
     if fit is None or all(fit.written_inside.get(n, 0.0) <= OUTSIDE_ULP[n] for n in OUTSIDE_ULP):
         return None
@@ -3272,17 +3282,7 @@ def _vanishing_series(expr):
             return node
         new = _vanishing_node(node) if node.is_Add else None  # (a Piecewise's pairs: entered)
         if new is None and node.is_Add and len(node.free_symbols) > 1:
-            groups: dict = {}
-            for f in node.args:
-                if len(f.free_symbols) == 1:
-                    groups.setdefault(next(iter(f.free_symbols)), []).append(f)
-            for group in groups.values():
-                if len(group) >= 2:
-                    found = _vanishing_node(sp.Add(*group))
-                    if found is not None:
-                        rest = [f for f in node.args if f not in group]
-                        new = sp.Add(found, *[visit(f) for f in rest], evaluate=False)
-                        break
+            new = _one_input_group(node, _vanishing_node, sp.Add, visit)
         if new is None:
             args = tuple(visit(a) if isinstance(a, sp.Basic) else a for a in node.args)
             new = node.func(*args) if args != node.args else node
