@@ -17,13 +17,13 @@ import math
 import signal
 import threading
 import time
-from typing import Callable, Iterator, Mapping
+from typing import Callable, ContextManager, Mapping
 
 import sympy as sp
 
 from .errors import LimitError
 
-__all__ = ["MAX_DIGITS", "PRINT_DIGITS", "check_magnitudes", "check_exact", "value_at", "time_limit", "alarm"]
+__all__ = ["MAX_DIGITS", "PRINT_DIGITS", "check_magnitudes", "check_exact", "value_at", "time_limit", "alarm", "quiet_while_leaving"]
 
 MAX_DIGITS = 1000          # every intermediate value lies within 10^±1000 ...
 PRINT_DIGITS = 4000        # ... and every exact integer in a result has at most 4000 digits
@@ -117,8 +117,7 @@ def value_at(expr: sp.Expr, values: Mapping, where: str = "") -> sp.Expr:
     return check_exact(expr.xreplace(values), where)
 
 
-@contextlib.contextmanager
-def time_limit(seconds: float | None, message: str = "the derivation took too long") -> Iterator[None]:
+def time_limit(seconds: float | None, message: str = "the derivation took too long") -> ContextManager:
     """Raise :class:`LimitError` (``message``) in the block once ``seconds`` have passed.
 
     Symbolic work on a short formula can still grow without bound (``sigmoid`` nested 60
@@ -134,51 +133,77 @@ def time_limit(seconds: float | None, message: str = "the derivation took too lo
         seconds = None
     if not seconds or not hasattr(signal, "setitimer") or \
             threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    with alarm(seconds, lambda: LimitError(message)):
-        yield
+        return contextlib.nullcontext()
+    return alarm(seconds, lambda: LimitError(message))  # not wrapped in a generator: see alarm's leaving
 
 
-@contextlib.contextmanager
-def alarm(seconds: float, error: Callable[[], BaseException]) -> Iterator[None]:
-    """``SIGALRM`` raising ``error()`` in the block once ``seconds`` have passed, then again every 50 ms (a
-    broad ``except`` inside SymPy may swallow one); POSIX, main thread only (the callers check). A timer
-    already running (``ITIMER_REAL``: pytest-timeout's signal method, an enclosing time_limit or verify
-    budget, the user's own) is kept: its handler still runs at its own deadline, and on leaving it is armed
-    again with the time it had left (it was cancelled: ``symnet.verify(..., timeout=60)`` inside a test
-    with a 30 s timeout left the test with none)."""
-    start = time.monotonic()
-    outer_left, outer_interval = signal.getitimer(signal.ITIMER_REAL)
-    outer_due = start + outer_left if outer_left > 0 else None
-    own_due = start + seconds
-    previous = signal.getsignal(signal.SIGALRM)
-    outer_ran, raised = [], []
+class alarm:
+    """``with alarm(seconds, error):`` — ``SIGALRM`` raising ``error()`` in the block once ``seconds`` have
+    passed, then again every 50 ms (a broad ``except`` inside SymPy may swallow one); POSIX, main thread only
+    (the callers check). A timer already running (``ITIMER_REAL``: pytest-timeout's signal method, an
+    enclosing time_limit or verify budget, the user's own) is kept: its handler still runs at its own
+    deadline, and on leaving it is armed again with the time it had left (it was cancelled:
+    ``symnet.verify(..., timeout=60)`` inside a test with a 30 s timeout left the test with none).
 
-    def on_alarm(signum, frame):
+    Leaving is safe against the repeating alarm itself: an alarm due while the block is being left (in
+    :meth:`__exit__`, or in a caller's ``__exit__`` registered with :func:`quiet_while_leaving`) is not
+    raised, and the timer is disarmed before anything else can run. (It was a generator context manager: an
+    alarm raised on entering ``__exit__``, before the generator resumed, left the timer running with this
+    handler; the command line then printed its error and was killed by ``SIGALRM`` at exit, status −14.)
+    """
+
+    _quiet_codes: set = set()  # the code of __exit__ methods during which a due alarm waits for the disarm
+
+    def __init__(self, seconds: float, error: Callable[[], BaseException]):
+        self.seconds, self.error = seconds, error
+        self._armed = False
+
+    def __enter__(self) -> "alarm":
+        start = time.monotonic()
+        self._outer_left, self._outer_interval = signal.getitimer(signal.ITIMER_REAL)
+        self._outer_due = start + self._outer_left if self._outer_left > 0 else None
+        self._own_due = start + self.seconds
+        self._previous = signal.getsignal(signal.SIGALRM)
+        self._outer_ran = False
+        self._armed = True
+        signal.signal(signal.SIGALRM, self._on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, min(self.seconds, self._outer_left) if self._outer_due is not None
+                         else self.seconds, 0.05)
+        return self
+
+    def _on_alarm(self, signum, frame) -> None:
+        if not self._armed or (frame is not None and frame.f_code in alarm._quiet_codes):
+            return  # leaving the block: __exit__ disarms the timer next
         now = time.monotonic()
-        if outer_due is not None and now >= outer_due and not outer_ran:
-            outer_ran.append(True)
-            if callable(previous):
-                previous(signum, frame)  # the outer timer's turn (its handler raises, typically)
-        if now >= own_due:
-            raised.append(error())
-            raise raised[-1]
-        signal.setitimer(signal.ITIMER_REAL, own_due - now, 0.05)  # the outer's came first: ours is still due
+        if self._outer_due is not None and now >= self._outer_due and not self._outer_ran:
+            self._outer_ran = True
+            if callable(self._previous):
+                self._previous(signum, frame)  # the outer timer's turn (its handler raises, typically)
+        if now >= self._own_due:
+            error = self.error()
+            error._symnet_alarm = self  # type: ignore[attr-defined]  # ours: the disarm loop below lets it pass
+            raise error
+        signal.setitimer(signal.ITIMER_REAL, self._own_due - now, 0.05)  # the outer's came first: ours is still due
 
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, min(seconds, outer_left) if outer_due is not None else seconds, 0.05)
-    try:
-        yield
-    finally:
+    def __exit__(self, *exc) -> None:
+        self._armed = False  # from here a due alarm is not raised (the handler returns at once)
         while True:  # an alarm due while disarming raises here; disarm again
             try:
                 signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous)
+                signal.signal(signal.SIGALRM, self._previous)
                 break
             except BaseException as e:
-                if not any(e is r for r in raised):
+                if getattr(e, "_symnet_alarm", None) is not self:
                     raise
-        if outer_due is not None and not (outer_ran and not outer_interval):
-            signal.setitimer(signal.ITIMER_REAL, max(outer_due - time.monotonic(), 1e-6), outer_interval)
+        if self._outer_due is not None and not (self._outer_ran and not self._outer_interval):
+            signal.setitimer(signal.ITIMER_REAL, max(self._outer_due - time.monotonic(), 1e-6), self._outer_interval)
+
+
+def quiet_while_leaving(function: Callable) -> Callable:
+    """Mark ``function`` (an ``__exit__`` that leaves an :class:`alarm`) as a place where a due alarm is not
+    raised: the alarm's own exit disarms it next (an alarm raised there escaped before the disarm)."""
+    alarm._quiet_codes.add(function.__code__)
+    return function
+
+
+alarm._quiet_codes.add(alarm.__exit__.__code__)

@@ -14,7 +14,7 @@ import signal
 import threading
 import time
 
-from ..bounds import alarm
+from ..bounds import alarm, quiet_while_leaving
 from ..errors import LimitError
 
 __all__ = ["Budget", "VerifyTimeoutError", "DEFAULT_TIMEOUT"]
@@ -72,6 +72,7 @@ class Budget:
             self._alarm.__enter__()
         return self
 
+    @quiet_while_leaving
     def __exit__(self, *exc) -> None:
         if self._alarm is not None:
             armed, self._alarm = self._alarm, None
