@@ -179,6 +179,7 @@ class ConditionalPrinting:
         limit). 2⁻¹²⁶ (float32's smallest normal) for either dtype: in float64 both orders are then within an
         ULP. Each factor is printed once (an argument of the helper). None: a constant last alone (one factor,
         no numerator, c = ±1, not a real constant within 2^±100)."""
+        others = [f for a in others for f in sp.Mul.make_args(a)]  # c·(x/y) held unevaluated (the scaled-square rule)
         if len(others) < 2 or not (c.is_extended_real and c.is_finite) or abs(c) == 1:
             return None
         numerators = [a for a in others if not (a.is_Pow and a.exp.is_negative)]
