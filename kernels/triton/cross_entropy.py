@@ -497,14 +497,14 @@ def _exp_twosum_lo(x, y, lo):
 
 
 @triton.jit
-def _constant_times(x, y, z, c, q, low):
+def _constant_times(x, y, z, c, q, lo):
     """c/q·x·y/z (c/q a positive constant, c or q 1; y, z: 1.0 where absent): ((x·y)/z)·c/q, the constant last,
-    and where that is outside [low, inf) (low = (c/q)·2⁻¹²⁶ for c/q > 1, else 0) ((x·c/q)·y)/z, the constant
+    and where that is outside [lo, inf) (lo = (c/q)·2⁻¹²⁶ for c/q > 1, else 0) ((x·c/q)·y)/z, the constant
     first, where that is finite: x·y/z overflows (c/q < 1) or goes subnormal (c/q > 1) where the product does not."""
     last = ((x * y) / z) * c / q
     first = ((x * c / q) * y) / z
     size = tl.abs(last)
-    outside = (size < low) | (size == float("inf"))
+    outside = (size < lo) | (size == float("inf"))
     return tl.where(outside & (tl.abs(first) < float("inf")), first, last)
 
 

@@ -167,8 +167,8 @@ class ConditionalPrinting:
 
     def _moved_constant(self, c, others) -> str | None:
         """c·x·y/z (a constant ``c`` ≠ ±1 times two factors or more, one of them in the numerator) as the helper
-        ``_constant_times(x, y, z, c, q, low)`` (c/q the constant's size, c or q 1; y or z ``ABSENT``, with c's
-        sign): p = ((x·y)/z)·c/q, the constant last, where |p| is within [low, inf) (low = (c/q)·2⁻¹²⁶ for a
+        ``_constant_times(x, y, z, c, q, lo)`` (c/q the constant's size, c or q 1; y or z ``ABSENT``, with c's
+        sign): p = ((x·y)/z)·c/q, the constant last, where |p| is within [lo, inf) (lo = (c/q)·2⁻¹²⁶ for a
         constant > 1, else 0), else a = ((x·c/q)·y)/z, the constant on the first numerator factor, where a is
         finite. The product without its constant leaves the range where the whole does not in one direction
         per constant: c/q < 1 (a quotient by q) where it overflows (x/(3y) at x = 1.797e308, y = 0.5 was inf for
