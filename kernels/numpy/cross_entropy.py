@@ -555,14 +555,14 @@ def _dw_two_prod_bounded(a, b):
 
 def _constant_times(x, y, z, c, q, lo):
     """c/q·x·y/z (c/q a positive constant, c or q 1; y, z: None where absent; arrays of one dtype or broadcasting
-    shapes): ((x·y)/z)·c/q, the constant last, and where that is outside [lo, inf) (lo = (c/q)·2⁻¹²⁶ for c/q > 1,
-    else 0) ((x·c/q)·y)/z, the constant first, where that is finite: x·y/z overflows (c/q < 1) or goes subnormal
+    shapes): ((x·y)/z)·c/q, the constant last, and where that is below lo = (c/q)·2⁻¹²⁶ (c/q > 1) or inf (lo = 0,
+    c/q < 1) ((x·c/q)·y)/z, the constant first, where that is finite: x·y/z overflows (c/q < 1) or goes subnormal
     (c/q > 1) where the product does not. The second form is computed for a block holding such a value only."""
     p = x if y is None else x * y
     p = p if z is None else p / z
     last = p * c if q == 1 else p / q
     size = np.abs(last)
-    outside = (size < lo) | (size == np.inf)
+    outside = size < lo if lo else size == np.inf  # (c/q > 1: where x·y/z overflows, so does the product)
     if not outside.any():
         return last
     first = x * c if q == 1 else x / q

@@ -168,9 +168,9 @@ class ConditionalPrinting:
     def _moved_constant(self, c, others) -> str | None:
         """c·x·y/z (a constant ``c`` ≠ ±1 times two factors or more, one of them in the numerator) as the helper
         ``_constant_times(x, y, z, c, q, lo)`` (c/q the constant's size, c or q 1; y or z ``ABSENT``, with c's
-        sign): p = ((x·y)/z)·c/q, the constant last, where |p| is within [lo, inf) (lo = (c/q)·2⁻¹²⁶ for a
-        constant > 1, else 0), else a = ((x·c/q)·y)/z, the constant on the first numerator factor, where a is
-        finite. The product without its constant leaves the range where the whole does not in one direction
+        sign): p = ((x·y)/z)·c/q, the constant last, where |p| is not below lo = (c/q)·2⁻¹²⁶ (a constant
+        > 1, else 0) nor inf (NumPy: only lo for a constant > 1, where x·y/z overflows only if the product
+        does), else a = ((x·c/q)·y)/z, the constant on the first numerator factor, where a is finite. The product without its constant leaves the range where the whole does not in one direction
         per constant: c/q < 1 (a quotient by q) where it overflows (x/(3y) at x = 1.797e308, y = 0.5 was inf for
         1.198e308), c/q > 1 where it goes subnormal and rounds to fewer digits before the constant scales it back
         (8x/y at x = 6.7e−308, y = 3e5 was 2 subnormal ULP off; sech²(x)·y·4 likewise at y = 2⁻¹⁰⁴⁰); there the
