@@ -3480,6 +3480,112 @@ SERIES_LEADING_POWER = Rule(
     apply=_series_leading_powers, fired=lambda old, new: new != old)
 _register(SERIES_LEADING_POWER)
 __all__ += ["SERIES_LEADING_POWER"]
+# ------------------------------------------------------------------ exp-dominant (issue 16, session 22: log(e^x − 1 − x)
+# is inf from x = 710 in float64 (89 in float32) where it is x to 1e−300, its derivative (e^x − 1)/(e^x − 1 − x)
+# inf/inf = NaN where it is 1); tested in tests/test_logser22.py
+
+_EXP_DOMINANT_FROM = 64  # u from which the scaled forms are taken: e^−u·P(u) ≤ 2⁻⁸⁰ there for |P(u)| ≤ u³, e^u finite in
+# float32 below it (88.7): the written form, exact where it does not overflow, kept below
+_EXP_DOMINANT_PAST = 1024  # u from which e^−u = 0 in float64 (from 745): P(u)·e^−u left out, as P(u) may overflow
+# there (x² at x = 1e200: inf·0 = NaN)
+
+
+def _exp_dominant(a, x):
+    """(u, c, P) where ``a`` = c·e^u + P(x) with c > 0 a number, u = k·x (k > 0 a number), P a polynomial in x
+    (c·expm1(u) counts as c·e^u − c); None for any other node."""
+    dominant, rest = None, []
+    for term in sp.Add.make_args(a):
+        c, f = term.as_coeff_Mul()
+        if isinstance(f, (sp.exp, expm1)) and dominant is None:
+            u = f.args[0]
+            k = u.as_coeff_Mul()
+            if not (c > 0 and k[1] == x and k[0] > 0):
+                return None
+            dominant = (u, c)
+            if isinstance(f, expm1):
+                rest.append(-c)
+        elif term.free_symbols <= {x} and term.is_polynomial(x):
+            rest.append(term)
+        else:
+            return None
+    if dominant is None:
+        return None
+    return dominant[0], dominant[1], sp.Add(*rest)
+
+
+def _exp_scaled(u, c, p):
+    """e^−u·(c·e^u + P) = c + P·e^−u, with c·expm1(u)·e^−u's −c·e^−u inside P."""
+    return c + Grouped(p * sp.exp(-u)) if p != 0 else c
+
+
+def _exp_dominant_node(node, x):
+    """log(c·e^u + P) → u + log c + log1p(P·e^−u/c); a product ∏A_i^k_i·G (A_i exp-dominant in one u, Σk_i = 0,
+    G free of exponentials) → ∏(e^−u·A_i)^k_i·G; each for u > 64, the node below. None for any other node."""
+    if isinstance(node, sp.log):
+        found = _exp_dominant(node.args[0], x)
+        if found is None or found[2] == 0:
+            return None
+        u, c, p = found
+        far = u + sp.log(c) + log1p(Grouped(Grouped(p * sp.exp(-u)) / c))
+        return sp.Piecewise((u + sp.log(c), u > _EXP_DOMINANT_PAST), (far, u > _EXP_DOMINANT_FROM), (node, True))
+    if not node.is_Mul:
+        return None
+    scaled, total, us, rest = [], 0, set(), []
+    for f in node.args:
+        base, k = _power_parts(f)
+        found = _exp_dominant(base, x) if base.has(sp.exp, expm1) else None
+        if found is not None:
+            us.add(found[0])
+            total += k
+            scaled.append(_exp_scaled(*found) ** k)
+        elif f.has(sp.exp, expm1):
+            return None
+        else:
+            rest.append(f)
+    if len(scaled) < 2 or total != 0 or len(us) != 1:
+        return None
+    (u,) = us
+    limit = sp.Mul(*rest, *[_exp_dominant(_power_parts(f)[0], x)[1] ** _power_parts(f)[1] for f in node.args
+                            if f.has(sp.exp, expm1)])
+    return sp.Piecewise((limit, u > _EXP_DOMINANT_PAST), (sp.Mul(*rest, *scaled), u > _EXP_DOMINANT_FROM), (node, True))
+
+
+def _exp_dominant_forms(expr):
+    """Every log and product of ``expr`` in one input that :func:`_exp_dominant_node` rewrites, rewritten (top down)."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.exp, expm1):
+        return expr
+    memo: dict = {}
+
+    def visit(node):
+        if node in memo:
+            return memo[node]
+        if not node.args or isinstance(node, (WidenedBase, sp.Indexed, sp.logic.boolalg.Boolean)):
+            return node
+        new = None
+        if isinstance(node, sp.Expr) and (isinstance(node, sp.log) or node.is_Mul) and len(node.free_symbols) == 1:
+            (x,) = node.free_symbols
+            new = _exp_dominant_node(node, x) if isinstance(x, sp.Symbol) else None
+        if new is None:
+            args = tuple(visit(a) if isinstance(a, sp.Basic) else a for a in node.args)
+            new = node.func(*args) if args != node.args else node
+        memo[node] = new
+        return new
+
+    return visit(expr)
+
+
+EXP_DOMINANT = Rule(
+    "exp-dominant", "a sum c·e^u + P(x) (P a polynomial: e^x − 1 − x, expm1(x) − x) overflows with e^u (u > 709.8 in "
+    "float64, 88.7 in float32) while its log is u to the last bit and a quotient of two such sums is a ratio near "
+    "c/c′: log(e^x − 1 − x) inf at x = 710 (true 710), (e^x − 1)/(e^x − 1 − x) NaN (true 1). From u > 64 on, where "
+    "e^−u·P(u) is below 2⁻⁸⁰ of c for a cubic P, log(c·e^u + P) is u + log c + log1p(P·e^−u/c) (an identity; the "
+    "small term rounded relative to itself) and ∏A_i^k_i with Σk_i = 0 is ∏(c_i + P_i·e^−u)^k_i (the same quotient, "
+    "multiplied through by e^−u); from u > 1024, where e^−u is 0 in float64 and P(u) may overflow (x² at 1e200: "
+    "inf·0), u + log c and ∏c_i^k_i (their values in both dtypes there); below 64 the written form, which does not "
+    "overflow there",
+    apply=_exp_dominant_forms, fired=lambda old, new: new != old)
+_register(EXP_DOMINANT)
+__all__ += ["EXP_DOMINANT"]
 # ------------------------------------------------------------------ half-power-series (issue 16, session 15: erf(x)/√x′
 # = 2e^(−x²)/√(πx) − erf(x)/(2x^(3/2)), terms that cancel 2× to 4× on (0, 1): 5.98 ULP in float64 at x = 0.276); the
 # analysis is in roots.py (half_power_fit), tested in tests/test_elem15.py
