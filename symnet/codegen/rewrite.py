@@ -3399,8 +3399,8 @@ def _series_power_product(node):
     if fractional:  # x^k·|x|^p = sign(x)^k·|x|^(p + k): the rest of the power on |x|
         out = out * sp.sign(x) ** (int(sign) % 2)
         whole = int(sp.floor(power)) if power >= 0 else int(sp.ceiling(power))
-        if power != whole:
-            out = out * sp.Abs(x) ** (power - whole)
+        if power != whole:  # grouped: |x|^(1/2)·|x| stays √|x| times |x| (SymPy would merge |x|^(3/2): a _fracpow)
+            out = Grouped(out * sp.Abs(x) ** (power - whole))
         power, x_step = whole, sp.Abs(x)
     power = int(power)
     if abs(power) > 8:
