@@ -133,3 +133,21 @@ def test_triton_log_of_an_exp_dominated_sum_far():
         pts = [(v,) for v in [30.0, 70.0, 89.0, 100.0, 710.0, 1000.0, 1025.0, 1e200] if dtype is F64 or v < 3.4e38]
         bad = _faults("log(exp(x) - 1 - x)", ["x"], pts, dtype, FAR["log(exp(x) - 1 - x)"], "triton")
         assert not bad, (dtype, bad[:4])
+
+
+# --- log Φ of a product (item 4 of the task): not done this session ---------------------------------------------------
+@pytest.mark.xfail(strict=True, reason="measured 2026-12-03 (h-logser22, not fixed): −log Φ(y·z) where u = y·z ≈ 30 is "
+                   "log1p(−Φ(−fl(u))): Φ(−u) ~ e^(−u²/2) turns u's half-ulp into ~u²/2 ulps: 239 ULP at y = −20, "
+                   "z = −1.4917585571920076 (u = 29.84; torch.special.log_ndtr of the product 130, so worse than torch "
+                   "too); needs u = y·z as a double word (Dekker's product in NumPy, fma in Triton) into the tail, or "
+                   "Φ(−hi)·(1 − lo·m(hi)) with m the inverse Mills ratio √(2/π)/erfcx(hi/√2)")
+def test_minus_log_ndtr_of_a_large_positive_product():
+    import mpmath
+
+    from conftest import compiled
+
+    y, z = -20.0, -1.4917585571920076
+    got = compiled("-log(ndtr(y*z))", "numpy", ("y", "z"))(y=np.array([y]), z=np.array([z]))[0]
+    with mpmath.workdps(300):
+        want = -mpmath.log1p(-mpmath.ncdf(-mpmath.mpf(y) * mpmath.mpf(z)))
+        assert abs(mpmath.mpf(float(got[0])) - want) <= 4 * abs(want) * mpmath.mpf(2) ** -52
