@@ -376,8 +376,8 @@ def save(filename: str, data: bytes, folder: str, suffixes: tuple[str, ...]) -> 
     then delete the files ending in ``suffixes`` of other keys unused for :data:`STALE_KEY_S`
     (another symnet version sharing the folder keeps the files it uses) and the least recently
     used ones beyond this module's bounds; a disk that refuses (read-only, full) is warned about and
-    ignored, a folder that is not the user's alone raises :class:`UnsafeCacheError` (see :func:`read`). Only files named as symnet names them (``<what>-<cache_key()>[.<format>]<suffix>``)
-    are ever deleted: ``notes.txt`` a user keeps in a ``SYMNET_CACHE`` folder of theirs stays."""
+    ignored, a folder that is not the user's alone raises :class:`UnsafeCacheError` (see :func:`read`).
+    Only files named as symnet names them (``<what>-<cache_key()>[.<format>]<suffix>``) are ever deleted: ``notes.txt`` a user keeps in a ``SYMNET_CACHE`` folder of theirs stays."""
     try:
         folder_fd = _open_private(cache_root(), folder)
     except OSError as exc:  # UnsafeCacheError is raised (see read)

@@ -112,3 +112,8 @@ def test_the_readme_counts_the_helper_lines_of_its_example_as_they_are(private_c
     span = next(i for i, line in enumerate(lines) if line.startswith("def kernel(")) - helpers[0]
     claimed = int(re.search(r"~(\d+) lines of double- and triple-word helpers", README).group(1))
     assert 0.75 * span <= claimed <= 1.25 * span, (claimed, span)
+
+
+def test_the_docstrings_name_the_refusal_for_both_backends_and_symnet_get():
+    assert "for either backend" in " ".join(symnet.compile.__doc__.split())
+    assert "UnsafeCacheError" in symnet.get.__doc__
