@@ -117,3 +117,25 @@ def test_the_readme_counts_the_helper_lines_of_its_example_as_they_are(private_c
 def test_the_docstrings_name_the_refusal_for_both_backends_and_symnet_get():
     assert "for either backend" in " ".join(symnet.compile.__doc__.split())
     assert "UnsafeCacheError" in symnet.get.__doc__
+
+
+def test_the_readme_shows_how_a_text_formula_is_compiled():
+    """symnet.compile takes a Derivation, not text: the README's domain-check sentence read as if it took text."""
+    assert 'given as text (`symnet.compile(symnet.derive("…"))`' in README_FLAT
+    with pytest.raises(symnet.SymnetError, match=r"symnet.derive\('x\*b'\) for a formula"):
+        symnet.compile("x*b")
+
+
+def test_a_number_given_to_a_triton_function_names_what_to_pass(private_cache, monkeypatch):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    monkeypatch.setenv("TRITON_INTERPRET", "1")  # read at the call; the refusal comes before any launch
+    k = symnet.compile(symnet.derive("x*b"), backend="triton", progress=False)
+    x = torch.linspace(-1.0, 1.0, 5, dtype=torch.float64)
+    with pytest.raises(TypeError, match=r"argument 'b' must be a torch.Tensor, not float; for the number 0.5 pass "
+                                        r"torch.full_like\(t, 0.5\), t another argument .*from_formula"):
+        k(x=x, b=0.5)
+    with pytest.raises(TypeError, match=r"not int; for the number 2 pass torch.full_like\(t, 2.0\)"):
+        k(x=x, b=2)
+    with pytest.raises(TypeError, match=r"must be a torch.Tensor, not list$"):
+        k(x=x, b=[0.5])
