@@ -114,6 +114,28 @@ def _fracpow(b, e, p=0, q=1):
 '''
 
 
+# session 22 (h-quot22): a constant times a product or quotient, the constant last or first per element
+# (ConditionalPrinting._moved_constant); a registry helper, so that every family and generated function may call it
+NUMPY_HELPERS["_constant_times"] = '''\
+def _constant_times(x, y, z, c, q, lo):
+    """c/q·x·y/z (c/q a positive constant, c or q 1; y, z: None where absent; arrays of one dtype or broadcasting
+    shapes): ((x·y)/z)·c/q, the constant last, and where that is below lo = (c/q)·2⁻¹²⁶ (c/q > 1) or inf (lo = 0,
+    c/q < 1) ((x·c/q)·y)/z, the constant first, where that is finite: x·y/z overflows (c/q < 1) or goes subnormal
+    (c/q > 1) where the product does not. The second form is computed for a block holding such a value only."""
+    p = x if y is None else x * y
+    p = p if z is None else p / z
+    last = p * c if q == 1 else p / q
+    size = np.abs(last)
+    outside = size < lo if lo else size == np.inf  # (c/q > 1: where x·y/z overflows, so does the product)
+    if not outside.any():
+        return last
+    first = x * c if q == 1 else x / q
+    first = first if y is None else first * y
+    first = first if z is None else first / z
+    return np.where(outside & (np.abs(first) < np.inf), first, last)
+'''
+
+
 class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
     """SymPy expressions as NumPy expressions; ``helpers`` collects the helpers they call,
     ``names`` maps symbols to the identifiers the code uses (default: the symbol's name)."""
@@ -196,6 +218,9 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             swapped = self._swapped_product(e)
             if swapped:
                 return f"np.multiply({swapped[0]}, {swapped[1]}, out={out})"
+            numbers = [f for f in e.args if f.is_number and not f.free_symbols]
+            if numbers and self._moved_constant(sp.Mul(*numbers), [f for f in e.args if f not in numbers]):
+                return f"{out}[...] = {self.doprint(e)}"  # the constant last or first (_moved_constant)
             factors = e.as_ordered_factors()
             # a quotient is one division, wherever SymPy orders its denominator: (p − t)/(p(1 − p))
             # printed as 1/(p(1 − p))·(p − t) rounded twice and overflowed the reciprocal of a
@@ -365,6 +390,10 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         if other != sp.true or t.args[0] != (b, c) or t.args[1] != (a, sp.true):
             return None
         return self._print(a), self._print(b)
+
+    def _moved_call(self, args: list) -> str:
+        self.helpers.add("_constant_times")
+        return super()._moved_call(args)
 
     def _print_Mul(self, e):
         swapped = self._swapped_product(e)

@@ -191,6 +191,22 @@ TRITON_HELPERS.update({name: primitive_text(name, "triton") for name in DW_PRIMI
 HELPER_NEEDS.update({name: primitive_needs(name, "triton") for name in DW_PRIMITIVES})
 
 
+# session 22 (h-quot22): a constant times a product or quotient, the constant last or first per element
+# (ConditionalPrinting._moved_constant)
+TRITON_DEVICE_HELPERS["_constant_times"] = '''\
+@triton.jit
+def _constant_times(x, y, z, c, q, lo):
+    """c/q·x·y/z (c/q a positive constant, c or q 1; y, z: 1.0 where absent): ((x·y)/z)·c/q, the constant last,
+    and where that is outside [lo, inf) (lo = (c/q)·2⁻¹²⁶ for c/q > 1, else 0) ((x·c/q)·y)/z, the constant
+    first, where that is finite: x·y/z overflows (c/q < 1) or goes subnormal (c/q > 1) where the product does not."""
+    last = ((x * y) / z) * c / q
+    first = ((x * c / q) * y) / z
+    size = tl.abs(last)
+    outside = (size < lo) | (size == float("inf"))
+    return tl.where(outside & (tl.abs(first) < float("inf")), first, last)
+'''
+
+
 class TritonPrinter(ConditionalPrinting, StrPrinter):
     """SymPy expressions as Triton expressions over register tensors."""
 
@@ -320,6 +336,12 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             self._need(helper)
         needed = "" if self.selected is None else f", {self.selected}"  # where the select takes it
         return f"{function.name}({', '.join(self._print(a) for a in e.args)}{needed})"
+
+    ABSENT = "1.0"  # an absent factor of _constant_times: a product or quotient by 1, exact
+
+    def _moved_call(self, args: list) -> str:
+        self._need("_constant_times")
+        return super()._moved_call(args)
 
     def _need(self, helper: str) -> None:
         """A device helper (and the helpers it calls) goes into the module."""
