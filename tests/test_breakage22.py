@@ -1,0 +1,136 @@
+"""Session 22, h-break22: attacks on session 21's work (bounds.alarm, the verify budget, ...).
+
+The time budget: bounds.alarm became a class quiet while *leaving* its block (tests/test_alarm22.py), but not while
+*entering* it. A limit shorter than the rest of ``__enter__`` (``--timeout 1e-7``, ``timeout=5e-324``) raised inside
+``__enter__`` (alarm's, or Budget's after it), so ``with`` never called ``__exit__``: the timer kept repeating every
+50 ms with symnet's handler, raising the LimitError at random later places, and the command line printed its one
+line and was then killed by SIGALRM (status 142, the CI failure of this morning by another door). Nested, an outer
+alarm (or the user's repeating timer) ran once inside an inner block and then not until the inner one's deadline:
+an enclosing limit of 0.05 s, swallowed once by a broad ``except``, became the inner one's 3 s.
+"""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from symnet.bounds import time_limit
+from symnet.errors import LimitError
+
+ROOT = Path(__file__).resolve().parents[1]
+posix_timers = pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="SIGALRM timers are POSIX")
+
+
+@pytest.fixture
+def clean_timer():
+    previous = signal.getsignal(signal.SIGALRM)
+    left = signal.getitimer(signal.ITIMER_REAL)
+    signal.setitimer(signal.ITIMER_REAL, 0)  # pytest-timeout's, if any, given back below
+    yield
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, previous)
+    if left[0] > 0:
+        signal.setitimer(signal.ITIMER_REAL, *left)
+
+
+def _spin(seconds: float, error=LimitError) -> list:
+    """Run Python for ``seconds``, swallowing ``error``s (as a broad except inside SymPy would): their messages."""
+    swallowed, end = [], time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            for _ in range(1000):
+                pass
+        except error as e:
+            swallowed.append(str(e))
+    return swallowed
+
+
+def _timer_gone(previous) -> bool:
+    return signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0) and signal.getsignal(signal.SIGALRM) is previous
+
+
+@posix_timers
+@pytest.mark.parametrize("seconds", [1e-7, 5e-324])
+def test_a_time_limit_due_while_entering_is_raised_in_the_block_and_leaves_no_timer(clean_timer, seconds):
+    """Before: LimitError raised from alarm.__enter__ (not in the block), the timer left repeating."""
+    previous = signal.getsignal(signal.SIGALRM)
+    entered = False
+    with pytest.raises(LimitError, match="tiny"):
+        with time_limit(seconds, "tiny"):
+            entered = True
+            _spin(0.0)
+            time.sleep(0.2)
+    assert entered and _timer_gone(previous), signal.getitimer(signal.ITIMER_REAL)
+    assert _spin(0.12) == []
+
+
+@posix_timers
+@pytest.mark.parametrize("seconds", [1e-7, 5e-324])
+def test_verify_with_a_tiny_timeout_leaves_no_timer(clean_timer, seconds):
+    """Before: VerifyTimeoutError from Budget.__enter__, Budget.__exit__ never ran, the timer kept raising."""
+    import symnet
+    from symnet.verify.budget import VerifyTimeoutError
+
+    previous = signal.getsignal(signal.SIGALRM)
+    with pytest.raises(VerifyTimeoutError, match="budget"):
+        symnet.verify("x*y", timeout=seconds)
+    assert _timer_gone(previous), signal.getitimer(signal.ITIMER_REAL)
+    assert _spin(0.12) == []
+
+
+@pytest.mark.parametrize("argv", [["verify", "x*y", "--timeout", "1e-7"], ["derive", "x*y", "--time-limit", "1e-7"]])
+def test_the_command_line_with_a_tiny_limit_exits_2_with_one_line(argv):
+    """Before: the one-line error, then killed by SIGALRM (status 142 in the shell, −14 here)."""
+    r = subprocess.run([sys.executable, "-m", "symnet", *argv], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and r.stderr.startswith("symnet: error:"), \
+        (r.returncode, r.stderr)
+
+
+@posix_timers
+def test_an_outer_limit_swallowed_once_comes_again_inside_an_inner_one(clean_timer):
+    """Before: 1 'outer' in 0.5 s (then nothing until the inner block's own 3 s); the outer alarm repeats every
+    50 ms once due, and so it must inside the inner block."""
+    with time_limit(0.05, "outer"):
+        with time_limit(3, "inner"):
+            swallowed = _spin(0.5)
+    assert len(swallowed) >= 4 and set(swallowed) == {"outer"}, swallowed
+
+
+@posix_timers
+def test_the_users_repeating_timer_keeps_ticking_inside_a_limit(clean_timer):
+    """A user's 0.1 s repeating timer with its own handler: before, it ran once in a 1 s block (then not until
+    the block's end); now about every 0.1 s, and it is armed again on leaving."""
+    ticks = []
+    signal.signal(signal.SIGALRM, lambda signum, frame: ticks.append(time.monotonic()))
+    signal.setitimer(signal.ITIMER_REAL, 0.1, 0.1)
+    with time_limit(5, "own"):
+        _spin(1.0)
+    inside = len(ticks)
+    time.sleep(0.35)
+    assert inside >= 6 and len(ticks) - inside >= 2, (inside, len(ticks))
+
+
+@posix_timers
+def test_a_timer_without_a_handler_still_ends_the_process_inside_a_limit():
+    """``signal.setitimer(ITIMER_REAL, 0.2)`` with SIGALRM's default action ends the process at 0.2 s; before, a
+    time limit entered meanwhile swallowed it (the process ran on to the end of the block and exited 0)."""
+    script = textwrap.dedent("""
+        import time
+        import signal
+        from symnet.bounds import time_limit
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        with time_limit(5, "own"):
+            end = time.monotonic() + 1.5
+            while time.monotonic() < end:
+                pass
+        print("ran on")
+    """)
+    r = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                       env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert r.returncode == -signal.SIGALRM and "ran on" not in r.stdout, (r.returncode, r.stdout, r.stderr)
