@@ -203,16 +203,19 @@ class alarm:
 
     def __exit__(self, *exc) -> None:
         self._armed = False  # from here a due alarm is not raised (the handler returns at once)
-        while True:  # an alarm due while disarming raises here; disarm again
+        pending = None
+        while True:  # anything raised while disarming (Ctrl-C) waits until the timer is gone; disarm again
             try:
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 signal.signal(signal.SIGALRM, signal.SIG_DFL if self._previous is None else self._previous)
                 break
-            except BaseException as e:
-                if getattr(e, "_symnet_alarm", None) is not self:
-                    raise
+            except BaseException as e:  # re-raised at once, it left the timer repeating with this handler
+                if pending is None and getattr(e, "_symnet_alarm", None) is not self:
+                    pending = e
         if self._outer_due is not None:  # the outer timer, with the time it had left (or due at once)
             signal.setitimer(signal.ITIMER_REAL, max(self._outer_due - time.monotonic(), 1e-6), self._outer_interval)
+        if pending is not None:
+            raise pending
 
 
 def quiet_while_leaving(function: Callable) -> Callable:

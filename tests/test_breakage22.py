@@ -134,3 +134,30 @@ def test_a_timer_without_a_handler_still_ends_the_process_inside_a_limit():
     r = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120,
                        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert r.returncode == -signal.SIGALRM and "ran on" not in r.stdout, (r.returncode, r.stdout, r.stderr)
+
+
+@posix_timers
+def test_ctrl_c_while_leaving_a_limit_leaves_no_timer(clean_timer, monkeypatch):
+    """KeyboardInterrupt arriving in alarm.__exit__ before the disarm (simulated: the first setitimer(0) raises it)
+    was re-raised at once: the timer kept running every 50 ms with symnet's handler installed for good (the user's
+    handler never restored). Now the interrupt is raised once the timer is gone."""
+    import symnet.bounds as bounds
+
+    sentinel = lambda signum, frame: None  # noqa: E731
+    signal.signal(signal.SIGALRM, sentinel)
+    real = signal.setitimer
+    interrupted = []
+
+    def setitimer(which, seconds, interval=0.0):
+        if seconds == 0 and not interrupted:
+            interrupted.append(True)
+            raise KeyboardInterrupt
+        return real(which, seconds, interval)
+
+    a = time_limit(5, "own")
+    a.__enter__()
+    monkeypatch.setattr(bounds.signal, "setitimer", setitimer)
+    with pytest.raises(KeyboardInterrupt):
+        a.__exit__(None, None, None)
+    monkeypatch.undo()
+    assert interrupted and _timer_gone(sentinel), (signal.getitimer(signal.ITIMER_REAL), signal.getsignal(signal.SIGALRM))
