@@ -2719,8 +2719,9 @@ def _lowest_power_out(total):
     result normal. None where there is no such base."""
     plain = sp.expand(_without_power_selects(total))
     terms = sp.Add.make_args(plain)
-    if len(terms) < 2:
-        return None
+    if len(terms) < 2:  # one term: its power of an input's expression with an input's exponent (softplus(x)·t^g)
+        powers = [f for f in sp.Mul.make_args(plain) if f.is_Pow and f.base.free_symbols and f.exp.free_symbols]
+        return (powers[0], sp.powsimp(plain / powers[0])) if len(powers) == 1 else None
     exponents = [t.as_powers_dict() for t in terms]
     for base in exponents[0]:
         if base.is_number or not base.free_symbols or not all(base in e for e in exponents):
@@ -2738,7 +2739,13 @@ def _lowest_power_out(total):
     return None
 
 
+_SOFTPLUS_NORMAL = -708  # softplus(u) ≈ e^u is normal in float64 above it
 _POWER_BELOW = -80  # e·log b from which b^e is formed before softplus(u)·b^e: e^−80 = 1.8e−35, normal in float32
+
+
+def _widened(e):
+    """widen(e), a number as it is (widened, a constant became an opaque node the printers cannot order)."""
+    return e if e.is_number else widen(e)
 
 
 def _power_times_softplus(base, exponent, power, shared):
@@ -2752,7 +2759,9 @@ def _power_times_softplus(base, exponent, power, shared):
     if whole.is_Integer and whole != 0 and not rest.is_number:
         # b^(γ + 1) as b·b^γ: γ + 1 rounded first is |log b| times its rounding (36 ULP of f at t = 1e−16, γ = 0.001)
         power = _rewritten(base ** rest)[0] * base ** whole
-    return sp.Piecewise((Grouped(shared * power), log_power > _POWER_BELOW), (far, True))
+    # softplus(u) subnormal (u < −708) is rounded to a few bits (u = −745: 4.9e−324 for 2.8e−324): far too
+    return sp.Piecewise((Grouped(shared * power), sp.And(log_power > _POWER_BELOW, shared.args[0] > _SOFTPLUS_NORMAL)),
+                        (far, True))
 
 
 def _softplus_factor(node):
@@ -2798,7 +2807,7 @@ def _softplus_factor(node):
             power, rest = lowest
             base, exponent = power.as_base_exp()
             power, _ = _rewritten(power)
-            node = _power_times_softplus(base, exponent, power, shared) * widen(rest) * logs
+            node = _power_times_softplus(base, exponent, power, shared) * _widened(rest) * logs
         return _Final(_Fired(sp.Piecewise((0, at_zero), (node, True)), ["softplus-factor", "zero-limit"]))
     # the sum widened (double-word in a float64 kernel): its terms cancel where ∂t crosses 0 (t = 1, γ near 1: 7 ULP
     # at z = −4217, γ = 0.05 as a float64 sum); the select at 0 only beyond 2¹⁰²⁰: the sum rounded to float64 is 0
@@ -2811,8 +2820,8 @@ def _softplus_factor(node):
         power, fired = _rewritten(power)
         # 0 where the widened Q is 0 (Q rounded to float64 is 0 at t = 0.9, γ = 1/2, where it is −2.8e−17 and ∂t at
         # z = −1.8e308 is −4.7e291)
-        product = _power_times_softplus(base, exponent, power, shared) * widen(rest)
-        at_zero = sp.And(sp.Eq(widen(rest), 0), shared.args[0] > big)
+        product = _power_times_softplus(base, exponent, power, shared) * _widened(rest)
+        at_zero = sp.And(sp.Eq(_widened(rest), 0), shared.args[0] > big)
     return _Final(_Fired(sp.Piecewise((0, at_zero), (product, True)), ["softplus-factor", "zero-limit"]))
 
 
