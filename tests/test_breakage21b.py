@@ -204,10 +204,8 @@ def test_triton_float32_x_to_two_thirds_edges():
     assert not _faults("x**(2/3)", ["x"], [(v,) for v in TRITON_EDGES], F32, lambda t, x: x ** (2 / 3), "triton")
 
 
-@pytest.mark.xfail(strict=True, reason="measured (TRITON_INTERPRET=1): Triton float64 x^(2/3) is e^(g·log x) with g the "
-                   "double 2/3, not NumPy's cbrt: f 150 ULP at 1e300 (9.999999999999745e199), 177 at 2⁻⁹⁶⁸, 124 at "
-                   "5e−324, 104 at 2⁻⁹⁰⁰; ∂ 60–83 ULP; torch's x**(2/3) the same f bits, ∂ 118–165 ULP (never worse "
-                   "holds, the 4 ULP bound not). NumPy's _fracpow: ≤ 1 ULP")
+# was a strict xfail (session 21): e^(fl(2/3)·log x) 150 ULP at 1e300, 177 at 2⁻⁹⁶⁸, ∂ 60–83 ULP (torch's ∂ 118–165);
+# session 22 (h-fracpow22) passes 2/3 − fl(2/3) to _pow as its u: measured 0 faults
 def test_triton_float64_x_to_two_thirds_edges():
     assert not _faults("x**(2/3)", ["x"], [(v,) for v in TRITON_EDGES], F64, lambda t, x: x ** (2 / 3), "triton")
 
@@ -342,10 +340,9 @@ def test_vanishing_series_under_a_root(dtype, x):
     assert not _faults("sqrt(x - sin(x))", ["x"], [(x,)], dtype, lambda t, x: t.sqrt(x - t.sin(x)))
 
 
-@pytest.mark.xfail(strict=True, reason="measured: x^(1/3) − y is not widened (a constant fractional power is not among the "
-                   "widen rule's rounded functions): float64 x = 2, y = fl(∛2): 0 (truth −2.59e−17, 8.4e15 ULP; torch "
-                   "0), x = 1e300, y = 1e100: 0 (truth 1.6e82; torch −1.28e86), x = 3e38: 0 (−3.4e−6; torch −0.0107); "
-                   "float32 x = 2: 0 (−2.4e−8, 1.35e7 ULP; torch 0)")
+# was a strict xfail (session 21): x^(1/3) − y was not widened: float64 x = 2, y = fl(∛2): 0 (truth −2.59e−17, 8.4e15
+# ULP; torch 0), x = 1e300, y = 1e100: 0 (truth 1.6e82), float32 x = 2: 0 (−2.4e−8); session 22 (h-fracpow22) makes a
+# constant fractional power (q > 2) one of the widen rule's rounded functions: measured 0 faults
 @pytest.mark.parametrize("dtype,x", [(F64, 2.0), (F64, 1e300), (F64, 3e38), (F32, 2.0)])
 def test_cube_root_minus_target(dtype, x):
     xd = float(np.array(x, dtype))
@@ -372,11 +369,9 @@ def test_triton_third_tier_and_rules_at_edges(dtype):
     assert not _faults("(1 + erf(x))/2", ["x"], [(v,) for v in xs], dtype, lambda t, x: (1 + t.erf(x)) / 2, "triton")
 
 
-@pytest.mark.xfail(strict=True, reason="measured: NumPy float64 _fracpow with a large p/q splits b = m·2ⁿ, m ∈ [1, 2): "
-                   "the rounded exponent's error meets |e·log m| ≈ 0.69·|e| instead of |e·log b|, so just below 1 "
-                   "(m ≈ 2): x^(1000/3) 84 ULP at 0.999, 118 at 0.99999, 67 at 0.99, 63 at 0.9 (torch 0–1, 11 at "
-                   "0.9); x^(−1000/7) 13–18 ULP at 0.9–0.99999 (torch 0–3); ∂ 111 / 16 ULP at 0.999 (torch 0). "
-                   "At 1.9 ours = torch (87, 19 ULP). x^(10/3), x^(31/10), x^0.3: within the bound")
+# was a strict xfail (session 21): the frexp split b = m·2ⁿ, m ∈ [1, 2), met the exponent's rounding with |log m| ≈
+# 0.69 just below 1: x^(1000/3) 84 ULP at 0.999, 118 at 0.99999, x^(−1000/7) 13–18 (torch 0–3); session 22
+# (h-fracpow22) corrects b**e by 1 + (p/q − e)·log b: measured ≤ 0.4 ULP there (1.9: 0.4, torch 87)
 @pytest.mark.parametrize("formula,tfn,x", [("x**(1000/3)", lambda t, x: x ** (1000 / 3), 0.999),
                                            ("x**(1000/3)", lambda t, x: x ** (1000 / 3), 0.99999),
                                            ("x**(-1000/7)", lambda t, x: x ** (-1000 / 7), 0.99)])
