@@ -1992,7 +1992,33 @@ def _scaled_quotient(node, q):
         return None
     scaled = c * Grouped(Grouped(num / V) / V)
     written = (sp.Abs(V) > sp.S(2) ** -60) & (sp.Abs(V) < _SCALED_FROM)
-    return _Final(_Fired(sp.Piecewise((node, written), (scaled, True)), ["scaled-square"]))
+    return _Final(_Fired(sp.Piecewise((node, written), *_constant_placed(c, num, scaled,
+                                                                         Grouped(Grouped(_times_constant(c, num) / V) / V))),
+                         ["scaled-square"]))
+
+
+def _times_constant(c, N):
+    """c·N with c as a 17-digit Float: a Rational c·N would be shared by the common-subexpression pass with the
+    written form, which then rounds a float32 subnormal x/5 before multiplying it by y⁻² (−x/(5y²): 1.6 ULP at
+    x = 2.9e−39, y = 0.5). The Float costs c's own rounding (≤ ½ ULP, 1/5 as 0.2) on top of the product's."""
+    return Grouped(N * sp.Float(c, 17))
+
+
+def _constant_placed(c, N, last, first):
+    """The pieces after the written one of a scaled chain c·((N/V)/V…): ``last`` (the constant multiplies the
+    chain's result) and ``first`` (the constant multiplies N before the first division), chosen per element by
+    |N|. The constant last leaves the range where the chain N/V^b does and c·(N/V^b) does not: |c| < 1 and
+    the chain overflows (∂y of −x/(5y²) = 0.4·x/y³ at x = 1.618e308, y = 0.9: x/y = inf, truth 8.877e307),
+    |c| > 1 and the chain goes subnormal (8x/y² at x = 1e−200, y = 1e61: 2 subnormal ULP). The constant first
+    leaves it where c·N does: |c| < 1 and c·N subnormal, |c| > 1 and c·N overflows. So first where |N| ≥
+    2⁻¹²⁶/|c| (|c| < 1: c·N normal in float32 and float64) or |N| ≤ 2¹²⁷/|c| (|c| > 1: c·N finite in both), last
+    elsewhere; as many roundings either way. Left over: float64 chains past both ends at once (|N| < 2⁻¹²⁶/|c|
+    with N/V^b > 1.8e308, V^b < 1e−346; or |N| > 2¹²⁷/|c| with N/V^b subnormal, V^b > 1e346)."""
+    if c in (1, -1) or not c.is_Rational:
+        return ((last, True),)
+    size = abs(c)
+    near = sp.Abs(N) >= sp.S(2) ** -126 / size if size < 1 else sp.Abs(N) <= sp.S(2) ** 127 / size
+    return ((first, near), (last, True))
 
 
 _SILU_SLOPE_BELOW = -2  # from here down: beyond the root-series window about −1.2785 (±1.03)
@@ -2489,22 +2515,29 @@ def _scaled_power(node):
     c, rest = sp.Mul(*[f for f in node.args if f is not up and f is not down]).as_coeff_Mul()
     q = Grouped(N / V)
     k, m = min(a, b), abs(a - b)
-    running, used_q, used_m = q, 1, 0
-    while used_q < k or used_m < m:
-        # an extra step (·N or /V) where its share of the sequence is behind, divisions first
-        if used_m < m and (used_q == k or used_m * k <= (used_q - 1) * m + (m > k or b > a) * (m - 1)):
-            running = Grouped(running / V) if b > a else Grouped(running * N)
-            used_m += 1
-        else:
-            running = Grouped(running * q)
-            used_q += 1
+
+    def chain(start):
+        running, used_q, used_m = start, 1, 0
+        while used_q < k or used_m < m:
+            # an extra step (·N or /V) where its share of the sequence is behind, divisions first
+            if used_m < m and (used_q == k or used_m * k <= (used_q - 1) * m + (m > k or b > a) * (m - 1)):
+                running = Grouped(running / V) if b > a else Grouped(running * N)
+                used_m += 1
+            else:
+                running = Grouped(running * q)
+                used_q += 1
+        return running
+
+    running = chain(q)
     scaled = rest * (c * running if c == 1 or c == -1 else Grouped(c * running))
+    # the constant into the first quotient where the chain would leave the range and the result not
+    pieces = _constant_placed(c, N, scaled, rest * chain(Grouped(_times_constant(c, N) / V)))
     # the written form where N^a and V^b are normal in float32 (|N|, |V| within 2^±(120/max(a, b)), at most
     # 2^±60 as the scaled-square rule's): fewer roundings there (N's own rounding taken a times over by
     # q^a, N^a/V^b rounds it once more), and what the rest of the range was measured with
     k = sp.S(2) ** min(60, 120 // max(a, b))
     written = (sp.Abs(N) < k) & (sp.Abs(N) > 1 / k) & (sp.Abs(V) < k) & (sp.Abs(V) > 1 / k)
-    out = sp.Piecewise((node, written), (scaled, True))
+    out = sp.Piecewise((node, written), *pieces)
     if N.is_Add and a >= 3:  # N's rounding taken a times over ((x − t)⁴/v⁵: 4.2 ULP in float64): double-word
         out = widen(out)
     return _Final(_Fired(out, ["scaled-power"]))
