@@ -1043,6 +1043,11 @@ def _widen_hazard(node) -> bool:
     if not (node.is_Add and len(node.args) >= 2 and len(node.free_symbols) >= 2):
         return False
     rounded = [f for f in node.atoms(*_ROUNDED, softplus) if f.free_symbols]
+    # a power with an input exponent (x^g − y at y = fl(x^g): 4.4e15 ULP in float64, session 21; the double word
+    # takes e^(g·log x), doubleword._Emitter._power) and a product of inputs (x·y − z at z = fl(x·y): 5.8e15 ULP;
+    # the double word's product of two float64 is exact, Dekker's TwoProduct, and a float32 one is exact in float64)
+    rounded += [q for q in node.atoms(sp.Pow) if q.free_symbols and not q.exp.is_number]
+    rounded += [m for m in (a.as_coeff_Mul()[1] for a in node.args) if _input_product(m)]
     # (a list of their own: a term holding a rounded function beside one holding such a select is still e^x's
     # hazard, the Poisson NLL's expm1(x) + {0 if |x| ≥ log 2; 1 − t·x})
     selects = [f for f in node.atoms(sp.Piecewise) if _rounding_polynomial_select(f)]
@@ -1079,6 +1084,15 @@ def _widen_hazard(node) -> bool:
     # was left as two widened products summed in float64: 5 ULP at t = 0.3, γ = 1, z = −1.3335)
     differences = [a for a in holders if any(w.body.is_Add for w in a.atoms(WidenedBase))]
     return len(holders) >= 2 and bool(differences) and len(differences) < len(holders)
+
+
+def _input_product(m) -> bool:
+    """``m`` a product of two or more inputs or integer powers of them (x·y, x²·y): rounded once in the kernel's
+    dtype, exact as a double word (float64) or in float64 (float32), so a target beside it can cancel its rounding."""
+    if not m.is_Mul:
+        return False
+    factors = [f.base if f.is_Pow and f.exp.is_Integer and f.exp >= 1 else f for f in m.args]
+    return len(factors) >= 2 and all(f.is_Symbol for f in factors)
 
 
 def _rounding_polynomial_select(node) -> bool:
