@@ -1017,7 +1017,8 @@ def unwiden(expr):
 # (sin and cos since session 19: y + sin x at y = −fl(sin x) was 1.3e5 ULP in float32 at x = 43113.645, 8,113 in
 # float64, as torch's; now 0.49 in float32, and double-word in float64 up to |x| = 1e5, doubleword._dw_sin)
 # (erf since session 21: erf(x) − y at y = fl(erf x) was 8.2e15 ULP in float64 at x = 5.93, where erf rounds to 1; the
-# double word takes doubleword._dw_erf, table-driven, the triple word _tw_erf; erfc and ndtr are not yet: no double word)
+# double word takes doubleword._dw_erf, table-driven, the triple word _tw_erf; erfc and ndtr since session 22, against a
+# target only: _widen_hazard)
 _ROUNDED = (sp.exp, expm1, sp.log, log1p, sigmoid, sp.tanh, sp.sin, sp.cos, sp.erf)
 
 
@@ -1046,8 +1047,12 @@ def _widen_hazard(node) -> bool:
     # a power with an input exponent (x^g − y at y = fl(x^g): 4.4e15 ULP in float64, session 21; the double word
     # takes e^(g·log x), doubleword._Emitter._power) and a product of inputs (x·y − z at z = fl(x·y): 5.8e15 ULP;
     # the double word's product of two float64 is exact, Dekker's TwoProduct, and a float32 one is exact in float64)
-    rounded += [q for q in node.atoms(sp.Pow) if q.free_symbols and not q.exp.is_number]
-    rounded += [m for m in (a.as_coeff_Mul()[1] for a in node.args) if _input_product(m)]
+    # (lists of their own: e^x − t·x's t·x is no target of e^x, nor e^x of it; each product alone: x·y − z·w cancels)
+    powers_of_inputs = [q for q in node.atoms(sp.Pow) if q.free_symbols and not q.exp.is_number]
+    input_products = [[m] for m in (a.as_coeff_Mul()[1] for a in node.args) if _input_product(m)]
+    # erfc and Φ against a target (erfc(x) − y at y = fl(erfc x): 8.2e15 ULP in float64, session 21; NumPy's double
+    # word is doubleword._dw_erfc, e^(−x²)·erfcx x from a table; Triton's float64 body alone, a float32 kernel's fix)
+    complements = [f for f in node.atoms(sp.erfc, ndtr) if f.free_symbols]
     # (a list of their own: a term holding a rounded function beside one holding such a select is still e^x's
     # hazard, the Poisson NLL's expm1(x) + {0 if |x| ≥ log 2; 1 − t·x})
     selects = [f for f in node.atoms(sp.Piecewise) if _rounding_polynomial_select(f)]
@@ -1063,7 +1068,7 @@ def _widen_hazard(node) -> bool:
     # and a power of a difference inside a widened node of its own (the scaled-power rule's (x − t)⁴/v⁵ beside 1/v)
     squares += [q for w in node.atoms(WidenedBase) for q in w.body.atoms(sp.Pow) if q.exp.is_Integer
                 and q.exp >= 2 and q.base.is_Add and len(q.base.free_symbols) >= 2]
-    for hazards in (rounded, selects, squares):
+    for hazards in (rounded, selects, squares, powers_of_inputs, complements, *input_products):
         for h in hazards:  # the other term holds none of them: −(1 − t)·log1p(−p) beside −t·log p is no target
             if any(not a.has(*hazards) and a.free_symbols - h.free_symbols for a in node.args):
                 return True
