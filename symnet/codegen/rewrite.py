@@ -1022,7 +1022,7 @@ def unwiden(expr):
 _ROUNDED = (sp.exp, expm1, sp.log, log1p, sigmoid, sp.tanh, sp.sin, sp.cos, sp.erf)
 
 
-def _widen_hazard(node) -> bool:
+def _widen_hazard(node, products: bool = True) -> bool:
     """A sum where a rounded function of some inputs meets a term in another input (e^x − t·x,
     log t + 1 − x, σ(z) − t: a prediction against a target), or a square of a difference beside a
     term in another input ((x − t)²/v² − 1/v: x − t squared overflows float32 at 1.8e19), or an
@@ -1049,7 +1049,7 @@ def _widen_hazard(node) -> bool:
     # the double word's product of two float64 is exact, Dekker's TwoProduct, and a float32 one is exact in float64)
     # (lists of their own: e^x − t·x's t·x is no target of e^x, nor e^x of it; each product alone: x·y − z·w cancels)
     powers_of_inputs = [q for q in node.atoms(sp.Pow) if q.free_symbols and not q.exp.is_number]
-    input_products = [[m] for m in (a.as_coeff_Mul()[1] for a in node.args) if _input_product(m)]
+    input_products = [[m] for m in (a.as_coeff_Mul()[1] for a in node.args) if products and _input_product(m)]
     # erfc and Φ against a target (erfc(x) − y at y = fl(erfc x): 8.2e15 ULP in float64, session 21; NumPy's double
     # word is doubleword._dw_erfc, e^(−x²)·erfcx x from a table; Triton's float64 body alone, a float32 kernel's fix)
     complements = [f for f in node.atoms(sp.erfc, ndtr) if f.free_symbols]
@@ -1270,7 +1270,14 @@ def _walk_memo(rewrite, leaves) -> dict:
 
 def _widen_all(expr):
     """Every hazardous sum of ``expr`` (innermost first) in float64 (:func:`_widen_hazard`)."""
-    return _bottom_up(sp.sympify(expr), lambda node: widen(node) if _widen_hazard(node) else node)
+    expr = sp.sympify(expr)
+    # a sum of products of inputs inside a log, log1p or a reciprocal is the rounded-log-argument rule's (log(x·y − z):
+    # the log of its double word; widened here first, the log took its float64 rounding: 9,477 ULP, tests/test_cost20)
+    taken = {a for f in _atoms(expr, sp.log, log1p, sp.Pow) for a in (f.args if not f.is_Pow else (
+        (f.base,) if f.exp.is_negative else ())) if a.is_Add and any(_input_product(t.as_coeff_Mul()[1]) for t in a.args)}
+    if not taken:
+        return _bottom_up(expr, lambda node: widen(node) if _widen_hazard(node) else node)
+    return _bottom_up(expr, lambda node: widen(node) if _widen_hazard(node, node not in taken) else node)
 
 
 WIDEN = Rule(
