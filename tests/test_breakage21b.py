@@ -121,9 +121,6 @@ def test_scaled_tier_in_a_three_input_widened_sum():
     assert not bad, bad
 
 
-@pytest.mark.xfail(strict=True, reason="measured: tanh(x)·y − z with a subnormal y = 2⁻¹⁰⁴⁰ (x = 0.7, z = fl(tanh(x)·y) "
-                   "and ±1 ULP): ∂x = sech²(x)·y is 5.3876589543e−314, truth 5.3876589533e−314 (2 subnormal ULP), "
-                   "torch's autograd exact; f and ∂y, ∂z exact")
 def test_scaled_tier_with_a_subnormal_input_derivative():
     x, y = 0.7, 2.0 ** -1040
     z = math.tanh(x) * y
@@ -162,20 +159,21 @@ def test_log1p_minus_x_just_outside_its_window(dtype):
     assert not _faults("log(1 + x) - x", ["x"], pts, dtype, lambda t, x: t.log(1 + x) - x)
 
 
-@pytest.mark.xfail(strict=True, reason="measured: log(x − sin x) float64: x − sin x ≈ x³/6 leaves the normal range below "
-                   "x ≈ 1.2e−102; at 1e−104 f 117 ULP, 1e−105 3.0e4 ULP, 1e−110 −inf (truth −761.64), 1e−150 −inf "
-                   "(−1037.96); ∂ = (1 − cos x)/(x − sin x) inf from 1e−103 (truth 3e103); float32 f −inf from 1e−15 "
-                   "(truth −105.4), ∂ inf from 1e−13. torch −inf / NaN at all of them (never worse holds, the bound not)")
 @pytest.mark.parametrize("dtype,x", [(F64, 1e-104), (F64, 1e-110), (F64, 1e-150), (F64, 1e-103), (F32, 1e-15),
                                      (F32, 1e-13)])
 def test_vanishing_series_inside_a_log(dtype, x):
+    """log(x − sin x) where x − sin x ≈ x³/6 leaves the normal range (below 1.2e−102 in float64, 1e−15 in float32).
+    Was (session 21): f 117 ULP at 1e−104, −inf from 1e−110, ∂ inf from 1e−103; float32 −inf from 1e−15. Since
+    session 22 the series-leading-power rule's 3·log|x| + log(sign(x)·(1/6 − x²/120 …)) and (sin(x/2)/x)²·2/R/x:
+    measured 0 faults (tests/test_logser22.py)."""
     assert not _faults("log(x - sin(x))", ["x"], [(x,)], dtype, lambda t, x: t.log(x - t.sin(x)))
 
 
-@pytest.mark.xfail(strict=True, reason="measured: log(eˣ − 1 − x) at x = 710, 1000 (float64), 89, 100 (float32): f inf "
-                   "(truth x, to 1e−300), ∂ NaN (truth 1); eˣ overflows before the log; torch inf / NaN the same")
 @pytest.mark.parametrize("dtype,x", [(F64, 710.0), (F64, 1000.0), (F32, 89.0), (F32, 100.0)])
 def test_vanishing_series_exp_overflow_inside_a_log(dtype, x):
+    """log(eˣ − 1 − x) at 710, 1000 (float64), 89, 100 (float32). Was (session 21): inf (truth x), ∂ NaN (truth 1);
+    since session 22 the exp-dominant rule's x + log1p(−(1 + x)e^−x) and (1 − e^−x)/(1 − (1 + x)e^−x) from x > 64
+    (x and 1 from 1024): measured 0 faults."""
     assert not _faults("log(exp(x) - 1 - x)", ["x"], [(x,)], dtype, lambda t, x: t.log(t.exp(x) - 1 - x))
 
 
@@ -204,10 +202,8 @@ def test_triton_float32_x_to_two_thirds_edges():
     assert not _faults("x**(2/3)", ["x"], [(v,) for v in TRITON_EDGES], F32, lambda t, x: x ** (2 / 3), "triton")
 
 
-@pytest.mark.xfail(strict=True, reason="measured (TRITON_INTERPRET=1): Triton float64 x^(2/3) is e^(g·log x) with g the "
-                   "double 2/3, not NumPy's cbrt: f 150 ULP at 1e300 (9.999999999999745e199), 177 at 2⁻⁹⁶⁸, 124 at "
-                   "5e−324, 104 at 2⁻⁹⁰⁰; ∂ 60–83 ULP; torch's x**(2/3) the same f bits, ∂ 118–165 ULP (never worse "
-                   "holds, the 4 ULP bound not). NumPy's _fracpow: ≤ 1 ULP")
+# was a strict xfail (session 21): e^(fl(2/3)·log x) 150 ULP at 1e300, 177 at 2⁻⁹⁶⁸, ∂ 60–83 ULP (torch's ∂ 118–165);
+# session 22 (h-fracpow22) passes 2/3 − fl(2/3) to _pow as its u: measured 0 faults
 def test_triton_float64_x_to_two_thirds_edges():
     assert not _faults("x**(2/3)", ["x"], [(v,) for v in TRITON_EDGES], F64, lambda t, x: x ** (2 / 3), "triton")
 
@@ -277,10 +273,6 @@ def test_torch_inplace_and_from_formula_on_views():
 
 
 # --- constants last: x/(q·y) as (x/y)/q -------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="measured: x/(3y) printed (x/y)/3 overflows where x/y does and the quotient does "
-                   "not: float64 x = 1.797e308, y = 0.5: inf (truth 1.198e308, torch 1.198e308 exact); ∂y at x = 1.618e308, "
-                   "y = 0.9: −inf (truth −6.658e307, torch 1 ULP); float32 x = 3.4e38, y = 0.5 inf (2.27e38); NumPy and "
-                   "Triton alike. The printer's trade (q·y overflowing where (x/y)/q does not) goes the other way here")
 @pytest.mark.parametrize("backend", ["numpy", "triton"])
 @pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
 def test_quotient_by_a_constant_times_input_near_overflow(dtype, backend):
@@ -289,9 +281,6 @@ def test_quotient_by_a_constant_times_input_near_overflow(dtype, backend):
     assert not _faults("x/(3*y)", ["x", "y"], pts, dtype, lambda t, x, y: x / (3 * y), backend)
 
 
-@pytest.mark.xfail(strict=True, reason="measured: 8·x/y printed (x/y)·8 rounds x/y to a subnormal first: float64 x = "
-                   "6.675e−308, y = 3e5: 1.780059086817e−312 (truth 1.78005908681e−312, 2 subnormal ULP; torch's "
-                   "(8x)/y exact); Triton float32 x = 1e−38: 2.6905e−43 (truth 2.6667e−43, 1.7 ULP; torch exact)")
 def test_constant_times_quotient_with_a_subnormal_result():
     assert not _faults("8*x/y", ["x", "y"], [(6.675221575521604e-308, 300000.0)], F64, lambda t, x, y: 8 * x / y)
 
@@ -342,18 +331,16 @@ def test_vanishing_series_over_its_leading_power(dtype, x):
     assert not _faults("(x - sin(x))/x**3", ["x"], [(x,)], dtype, lambda t, x: (x - t.sin(x)) / x ** 3)
 
 
-@pytest.mark.xfail(strict=True, reason="measured: sqrt(x − sin x) at x = 1e−110 (float64) is 0 (truth 4.08e−166, x − sin x "
-                   "below the subnormals), ∂ inf (truth 6.12e−56); float32 at 1e−20 0 (4.08e−31), ∂ inf (6.12e−11); "
-                   "torch 0 / NaN")
 @pytest.mark.parametrize("dtype,x", [(F64, 1e-110), (F32, 1e-20)])
 def test_vanishing_series_under_a_root(dtype, x):
+    """√(x − sin x) at 1e−110 (float64), 1e−20 (float32), x − sin x below the subnormals. Was (session 21): 0 (truth
+    4.08e−166), ∂ inf; since session 22 (series-leading-power) |x|^(3/2)·√(sign(x)·R): measured 0 faults."""
     assert not _faults("sqrt(x - sin(x))", ["x"], [(x,)], dtype, lambda t, x: t.sqrt(x - t.sin(x)))
 
 
-@pytest.mark.xfail(strict=True, reason="measured: x^(1/3) − y is not widened (a constant fractional power is not among the "
-                   "widen rule's rounded functions): float64 x = 2, y = fl(∛2): 0 (truth −2.59e−17, 8.4e15 ULP; torch "
-                   "0), x = 1e300, y = 1e100: 0 (truth 1.6e82; torch −1.28e86), x = 3e38: 0 (−3.4e−6; torch −0.0107); "
-                   "float32 x = 2: 0 (−2.4e−8, 1.35e7 ULP; torch 0)")
+# was a strict xfail (session 21): x^(1/3) − y was not widened: float64 x = 2, y = fl(∛2): 0 (truth −2.59e−17, 8.4e15
+# ULP; torch 0), x = 1e300, y = 1e100: 0 (truth 1.6e82), float32 x = 2: 0 (−2.4e−8); session 22 (h-fracpow22) makes a
+# constant fractional power (q > 2) one of the widen rule's rounded functions: measured 0 faults
 @pytest.mark.parametrize("dtype,x", [(F64, 2.0), (F64, 1e300), (F64, 3e38), (F32, 2.0)])
 def test_cube_root_minus_target(dtype, x):
     xd = float(np.array(x, dtype))
@@ -380,11 +367,9 @@ def test_triton_third_tier_and_rules_at_edges(dtype):
     assert not _faults("(1 + erf(x))/2", ["x"], [(v,) for v in xs], dtype, lambda t, x: (1 + t.erf(x)) / 2, "triton")
 
 
-@pytest.mark.xfail(strict=True, reason="measured: NumPy float64 _fracpow with a large p/q splits b = m·2ⁿ, m ∈ [1, 2): "
-                   "the rounded exponent's error meets |e·log m| ≈ 0.69·|e| instead of |e·log b|, so just below 1 "
-                   "(m ≈ 2): x^(1000/3) 84 ULP at 0.999, 118 at 0.99999, 67 at 0.99, 63 at 0.9 (torch 0–1, 11 at "
-                   "0.9); x^(−1000/7) 13–18 ULP at 0.9–0.99999 (torch 0–3); ∂ 111 / 16 ULP at 0.999 (torch 0). "
-                   "At 1.9 ours = torch (87, 19 ULP). x^(10/3), x^(31/10), x^0.3: within the bound")
+# was a strict xfail (session 21): the frexp split b = m·2ⁿ, m ∈ [1, 2), met the exponent's rounding with |log m| ≈
+# 0.69 just below 1: x^(1000/3) 84 ULP at 0.999, 118 at 0.99999, x^(−1000/7) 13–18 (torch 0–3); session 22
+# (h-fracpow22) corrects b**e by 1 + (p/q − e)·log b: measured ≤ 0.4 ULP there (1.9: 0.4, torch 87)
 @pytest.mark.parametrize("formula,tfn,x", [("x**(1000/3)", lambda t, x: x ** (1000 / 3), 0.999),
                                            ("x**(1000/3)", lambda t, x: x ** (1000 / 3), 0.99999),
                                            ("x**(-1000/7)", lambda t, x: x ** (-1000 / 7), 0.99)])

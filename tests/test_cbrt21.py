@@ -82,7 +82,8 @@ def test_triton_float32_fractional_powers(formula):
     """The same in a Triton float32 kernel (TRITON_INTERPRET=1 without a GPU): its _pow works in float64, but took
     the constant exponent in the kernel's dtype, 1/3 rounded to float32: x**(1/3) 12.2 ULP at 3.4e38, ∂ 27.6 at
     1.4e−45, x**0.3 12.9 and 15.4 before; the exponent is now a float64 constant (measured ≤ 1.00 ULP). Triton's
-    float64 x**0.3 (7 ULP at 3.4e38, ∂ 39 at 1e−45, as torch) is left: the constant is not a double word there."""
+    float64 x**0.3 (7 ULP at 3.4e38, ∂ 39 at 1e−45, as torch) took the rounded 0.3 until session 22 (h-fracpow22:
+    p/q − fl(p/q) is _pow's u now; tests/test_fracpow22.py)."""
     _check(formula, np.float32, "triton")
 
 

@@ -397,6 +397,18 @@ def _tw_sigmoid(x_hi, x_lo, x_tail):
 
 
 @triton.jit
+def _constant_times(x, y, z, c, q, lo):
+    """c/q·x·y/z (c/q a positive constant, c or q 1; y, z: 1.0 where absent): ((x·y)/z)·c/q, the constant last,
+    and where that is outside [lo, inf) (lo = (c/q)·2⁻¹²⁶ for c/q > 1, else 0) ((x·c/q)·y)/z, the constant
+    first, where that is finite: x·y/z overflows (c/q < 1) or goes subnormal (c/q > 1) where the product does not."""
+    last = ((x * y) / z) * c / q
+    first = ((x * c / q) * y) / z
+    size = tl.abs(last)
+    outside = (size < lo) | (size == float("inf"))
+    return tl.where(outside & (tl.abs(first) < float("inf")), first, last)
+
+
+@triton.jit
 def _dw_widened_f1e5d05dde(y, z):
     """y − σ(z), rounded once: in double-word arithmetic (hi + lo, about 106 bits;
     triple words, hi + lo + tail, about 150 bits, where its terms are past 2⁴⁰ times it)
@@ -448,7 +460,11 @@ def _tensors(**named):
     out = []
     for name, x in named.items():
         if not isinstance(x, torch.Tensor):
-            raise TypeError(f"argument {name!r} must be a torch.Tensor, not {type(x).__name__}")
+            hint = ""
+            if isinstance(x, (int, float)) and not isinstance(x, bool):  # b=0.5: the NumPy function takes it
+                hint = (f"; for the number {x!r} pass torch.full_like(t, {float(x)!r}), t another argument "
+                        "(tensors of one shape and dtype), or use symnet.torch.from_formula, which takes numbers")
+            raise TypeError(f"argument {name!r} must be a torch.Tensor, not {type(x).__name__}{hint}")
         if x.dtype not in _FLOATS:
             raise TypeError(f"argument {name!r} has dtype {x.dtype}; the kernel takes float32, float64, "
                             "bfloat16 or float16")
@@ -471,7 +487,7 @@ def _tensors(**named):
 def _device_ok(name, x):
     if x.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"argument {name!r} is on {x.device}; the Triton kernels run on a CUDA device "
-                         "(or on the CPU under TRITON_INTERPRET=1)")
+                         "(or on the CPU: set TRITON_INTERPRET=1 before triton is imported)")
 
 
 def _reduction(reduction):
@@ -517,7 +533,7 @@ def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, partial_ptr, count_ptr, 
     # L = (y − σ(z))²
     L = (y_minus_sig_z * y_minus_sig_z)
     # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-    dL_dz = -((y_minus_sig_z*(exp_neg_abs_z - (exp_neg_abs_z*err_inv_sig_abs_z/inv_sig_abs_z) * 2.0)/(inv_sig_abs_z * inv_sig_abs_z)) * 2.0)
+    dL_dz = -_constant_times(y_minus_sig_z, exp_neg_abs_z - _constant_times(exp_neg_abs_z, err_inv_sig_abs_z, inv_sig_abs_z, 2.0, 1.0, 2.350988701644575e-38), (inv_sig_abs_z * inv_sig_abs_z), 2.0, 1.0, 2.350988701644575e-38)
     if WRITE_VALUE:
         tl.store(L_ptr + offs, _stored(L, L_ptr), mask=mask)
     tl.store(dL_dz_ptr + offs, _stored(dL_dz, dL_dz_ptr), mask=mask)
