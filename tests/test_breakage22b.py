@@ -102,3 +102,15 @@ def test_log_of_a_dominant_exponential_far_out(formula):
           "log(2*exp(x) - x**2)": lambda t, x: t.log(2 * t.exp(x) - x ** 2)}[formula]
     bad = _faults(formula, ["x"], [(710.0,), (1023.9,), (1e5,)], F64, fn)
     assert not bad, bad
+
+
+@pytest.mark.xfail(strict=True, reason="measured: the series-leading-power and exp-dominant rules take a series or "
+                   "exponential of one input: with u = x·y, log(e^u − 1 − u) is −inf at (5e−324, 2) (truth −1488.19) "
+                   "and inf at (63.99, 1023.99) (truth 65525.12), ∂y inf for 1; log(e^x/2 + y) (P another input) inf "
+                   "at (710, −3) (truth 709.31), ∂x NaN (truth 1). torch −inf/inf/NaN at each")
+@pytest.mark.parametrize("formula", ["log(exp(x*y) - 1 - x*y)", "log(exp(x)/2 + y)"])
+def test_log_series_and_dominant_exponential_of_two_inputs(formula):
+    fn = {"log(exp(x*y) - 1 - x*y)": lambda t, x, y: t.log(t.exp(x * y) - 1 - x * y),
+          "log(exp(x)/2 + y)": lambda t, x, y: t.log(t.exp(x) / 2 + y)}[formula]
+    bad = _faults(formula, ["x", "y"], [(5e-324, 2.0), (63.99, 1023.99), (710.0, -3.0)], F64, fn)
+    assert not bad, bad
