@@ -114,3 +114,18 @@ def test_log_series_and_dominant_exponential_of_two_inputs(formula):
           "log(exp(x)/2 + y)": lambda t, x, y: t.log(t.exp(x) / 2 + y)}[formula]
     bad = _faults(formula, ["x", "y"], [(5e-324, 2.0), (63.99, 1023.99), (710.0, -3.0)], F64, fn)
     assert not bad, bad
+
+
+# --- SYMNET_CACHE under a file ---------------------------------------------------------------------------------------
+def test_a_cache_folder_under_a_file_is_warned_about_in_one_line_that_says_what_to_do(tmp_path, monkeypatch):
+    """SYMNET_CACHE=<a file>/sub: the folder cannot be made, symnet goes on without it and warns. Before: 'symnet does
+    not use its cache folder kernels/: [Errno 20] Not a directory: …' (neither the cache folder nor a way out)."""
+    from symnet import cache
+
+    (tmp_path / "afile").write_text("")
+    monkeypatch.setenv("SYMNET_CACHE", str(tmp_path / "afile" / "sub"))
+    with pytest.warns(RuntimeWarning) as caught:
+        assert cache.read("k.py", "kernels") is None
+    message = str(caught[0].message)
+    assert "\n" not in message and str(tmp_path / "afile" / "sub" / "kernels") in message, message
+    assert "set SYMNET_CACHE to a folder of your own" in message and "Errno" not in message, message
