@@ -140,6 +140,8 @@ from test_num16 import LIMITS as _LIMITS16, RULE_CASES as _NUM16  # noqa: E402  
 RULE_CASES += _NUM16
 from test_misc18 import RULE_CASES as _MISC18  # noqa: E402  (shifted-argument of k·x + c: tests/test_misc18.py)
 RULE_CASES += _MISC18
+from test_round22 import RULE_CASES as _ROUND22  # noqa: E402  (widen of x·y − z, erfc(x) − y: tests/test_round22.py)
+RULE_CASES += _ROUND22
 from test_focal18 import RULE_CASES as _FOCAL18  # noqa: E402  (mixture-power: tests/test_focal18.py)
 RULE_CASES += _FOCAL18
 from test_focal19inf import RULE_CASES as _FOCAL19INF  # noqa: E402  (softplus-factor: tests/test_focal19inf.py)

@@ -557,7 +557,8 @@ def _constant_times(x, y, z, c, q, lo):
     """c/q·x·y/z (c/q a positive constant, c or q 1; y, z: None where absent; arrays of one dtype or broadcasting
     shapes): ((x·y)/z)·c/q, the constant last, and where that is below lo = (c/q)·2⁻¹²⁶ (c/q > 1) or inf (lo = 0,
     c/q < 1) ((x·c/q)·y)/z, the constant first, where that is finite: x·y/z overflows (c/q < 1) or goes subnormal
-    (c/q > 1) where the product does not. The second form is computed for a block holding such a value only."""
+    (c/q > 1) where the product does not. The second form is computed for a block holding such a value only,
+    the constant on the smaller of x and y (x·y/3 at x = −1.797e308, y = 3: (x/3)·y rounds to −inf, (y/3)·x is x)."""
     p = x if y is None else x * y
     p = p if z is None else p / z
     last = p * c if q == 1 else p / q
@@ -565,8 +566,12 @@ def _constant_times(x, y, z, c, q, lo):
     outside = size < lo if lo else size == np.inf  # (c/q > 1: where x·y/z overflows, so does the product)
     if not outside.any():
         return last
-    first = x * c if q == 1 else x / q
-    first = first if y is None else first * y
+    if y is None:
+        first = x * c if q == 1 else x / q
+    else:  # the constant on the smaller factor: ≥ 1 where x·y overflows, so c/q·it is normal (y/3·x at y = 3 exact)
+        small = np.abs(y) < np.abs(x)
+        a, b = np.where(small, y, x), np.where(small, x, y)
+        first = (a * c if q == 1 else a / q) * b
     first = first if z is None else first / z
     return np.where(outside & (np.abs(first) < np.inf), first, last)
 

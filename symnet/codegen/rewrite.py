@@ -1017,7 +1017,8 @@ def unwiden(expr):
 # (sin and cos since session 19: y + sin x at y = −fl(sin x) was 1.3e5 ULP in float32 at x = 43113.645, 8,113 in
 # float64, as torch's; now 0.49 in float32, and double-word in float64 up to |x| = 1e5, doubleword._dw_sin)
 # (erf since session 21: erf(x) − y at y = fl(erf x) was 8.2e15 ULP in float64 at x = 5.93, where erf rounds to 1; the
-# double word takes doubleword._dw_erf, table-driven, the triple word _tw_erf; erfc and ndtr are not yet: no double word)
+# double word takes doubleword._dw_erf, table-driven, the triple word _tw_erf; erfc and ndtr since session 22, against a
+# target only: _widen_hazard)
 _ROUNDED = (sp.exp, expm1, sp.log, log1p, sigmoid, sp.tanh, sp.sin, sp.cos, sp.erf)
 
 
@@ -1043,6 +1044,15 @@ def _widen_hazard(node) -> bool:
     if not (node.is_Add and len(node.args) >= 2 and len(node.free_symbols) >= 2):
         return False
     rounded = [f for f in node.atoms(*_ROUNDED, softplus) if f.free_symbols]
+    # a power with an input exponent (x^g − y at y = fl(x^g): 4.4e15 ULP in float64, session 21; the double word
+    # takes e^(g·log x), doubleword._Emitter._power) (a list of its own: e^x − t·x's t·x is no target of e^x).
+    # A product of inputs against a target (x·y − z at z = fl(x·y): 5.8e15 ULP, torch the same) is not widened:
+    # h-round22 did (Dekker's TwoProduct), and a linear model's squared error (w·x + b − t)² cost 10× in NumPy
+    # (float64 0.0096 → 0.096 CPU s per 10⁶ points; w·x − t 0.0044 → 0.027): it needs a cheap pre-test first
+    powers_of_inputs = [q for q in node.atoms(sp.Pow) if q.free_symbols and not q.exp.is_number]
+    # erfc and Φ against a target (erfc(x) − y at y = fl(erfc x): 8.2e15 ULP in float64, session 21; NumPy's double
+    # word is doubleword._dw_erfc, e^(−x²)·erfcx x from a table; Triton's float64 body alone, a float32 kernel's fix)
+    complements = [f for f in node.atoms(sp.erfc, ndtr) if f.free_symbols]
     # and a constant fractional power, not a root's half-integer one (session 22: x^(1/3) − y at y = fl(∛x) was 0,
     # 8.4e15 ULP from −2.59e−17 in float64 at x = 2; torch 0)
     rounded += [q for q in node.atoms(sp.Pow) if _fractional_constant_power(q)]
@@ -1061,7 +1071,7 @@ def _widen_hazard(node) -> bool:
     # and a power of a difference inside a widened node of its own (the scaled-power rule's (x − t)⁴/v⁵ beside 1/v)
     squares += [q for w in node.atoms(WidenedBase) for q in w.body.atoms(sp.Pow) if q.exp.is_Integer
                 and q.exp >= 2 and q.base.is_Add and len(q.base.free_symbols) >= 2]
-    for hazards in (rounded, selects, squares):
+    for hazards in (rounded, selects, squares, powers_of_inputs, complements):
         for h in hazards:  # the other term holds none of them: −(1 − t)·log1p(−p) beside −t·log p is no target
             if any(not a.has(*hazards) and a.free_symbols - h.free_symbols for a in node.args):
                 return True

@@ -200,7 +200,9 @@ def _constant_times(x, y, z, c, q, lo):
     and where that is outside [lo, inf) (lo = (c/q)·2⁻¹²⁶ for c/q > 1, else 0) ((x·c/q)·y)/z, the constant
     first, where that is finite: x·y/z overflows (c/q < 1) or goes subnormal (c/q > 1) where the product does not."""
     last = ((x * y) / z) * c / q
-    first = ((x * c / q) * y) / z
+    # the constant on the smaller of x and y: ≥ 1 where x·y overflows, so c/q·it is normal (x·y/3 at x = −1.797e308,
+    # y = 3: (x/3)·y rounds to −inf, (y/3)·x is x)
+    first = tl.where(tl.abs(y) < tl.abs(x), x * (y * c / q), (x * c / q) * y) / z
     size = tl.abs(last)
     outside = (size < lo) | (size == float("inf"))
     return tl.where(outside & (tl.abs(first) < float("inf")), first, last)
