@@ -229,12 +229,7 @@ def test_triton_fractional_power_minus_target(formula, p, q, sign, dtype):
     assert not _target_faults(formula, p, q, sign, _target_points(p, q, dtype), dtype, "triton")
 
 
-# --- a fractional power of a sum whose square overflows (issue item 4: not done) ------------------------------------
-@pytest.mark.xfail(strict=True, reason="measured: x·(1 + x²)^(3/10) squares x in the kernel's dtype: float32 f = inf "
-                   "at x = 1e20 (truth 1.0e32) and 1e25 (1.0e40 overflows: inf is right), ∂ NaN (inf/inf) from x = "
-                   "1.8e19 (truth 1.6e12 at 1e20, 1.6e18 at 1e30); float64 f inf at 1e160 (truth 1e256), ∂ NaN "
-                   "(1.6e96); torch inf for f and ∂. Needs |x|^(2a)·(1 + x⁻²)^a past the square's overflow (a "
-                   "rewrite), not done")
+# --- a fractional power of a sum whose square overflows (issue item 4: the square-sum-power rule, session 22) ---------
 @pytest.mark.parametrize("dtype,x", [(F32, 1e20), (F32, 1e25), (F64, 1e160), (F64, 1e200)])
 def test_power_of_a_sum_past_the_square_overflow(dtype, x):
     xs = np.array([x], dtype)

@@ -2002,7 +2002,33 @@ def _scaled_quotient(node, q):
         return None
     scaled = c * Grouped(Grouped(num / V) / V)
     written = (sp.Abs(V) > sp.S(2) ** -60) & (sp.Abs(V) < _SCALED_FROM)
-    return _Final(_Fired(sp.Piecewise((node, written), (scaled, True)), ["scaled-square"]))
+    return _Final(_Fired(sp.Piecewise((node, written), *_constant_placed(c, num, scaled,
+                                                                         Grouped(Grouped(_times_constant(c, num) / V) / V))),
+                         ["scaled-square"]))
+
+
+def _times_constant(c, N):
+    """c·N with c as a 17-digit Float: a Rational c·N would be shared by the common-subexpression pass with the
+    written form, which then rounds a float32 subnormal x/5 before multiplying it by y⁻² (−x/(5y²): 1.6 ULP at
+    x = 2.9e−39, y = 0.5). The Float costs c's own rounding (≤ ½ ULP, 1/5 as 0.2) on top of the product's."""
+    return Grouped(N * sp.Float(c, 17))
+
+
+def _constant_placed(c, N, last, first):
+    """The pieces after the written one of a scaled chain c·((N/V)/V…): ``last`` (the constant multiplies the
+    chain's result) and ``first`` (the constant multiplies N before the first division), chosen per element by
+    |N|. The constant last leaves the range where the chain N/V^b does and c·(N/V^b) does not: |c| < 1 and
+    the chain overflows (∂y of −x/(5y²) = 0.4·x/y³ at x = 1.618e308, y = 0.9: x/y = inf, truth 8.877e307),
+    |c| > 1 and the chain goes subnormal (8x/y² at x = 1e−200, y = 1e61: 2 subnormal ULP). The constant first
+    leaves it where c·N does: |c| < 1 and c·N subnormal, |c| > 1 and c·N overflows. So first where |N| ≥
+    2⁻¹²⁶/|c| (|c| < 1: c·N normal in float32 and float64) or |N| ≤ 2¹²⁷/|c| (|c| > 1: c·N finite in both), last
+    elsewhere; as many roundings either way. Left over: float64 chains past both ends at once (|N| < 2⁻¹²⁶/|c|
+    with N/V^b > 1.8e308, V^b < 1e−346; or |N| > 2¹²⁷/|c| with N/V^b subnormal, V^b > 1e346)."""
+    if c in (1, -1) or not c.is_Rational:
+        return ((last, True),)
+    size = abs(c)
+    near = sp.Abs(N) >= sp.S(2) ** -126 / size if size < 1 else sp.Abs(N) <= sp.S(2) ** 127 / size
+    return ((first, near), (last, True))
 
 
 _SILU_SLOPE_BELOW = -2  # from here down: beyond the root-series window about −1.2785 (±1.03)
@@ -2499,22 +2525,29 @@ def _scaled_power(node):
     c, rest = sp.Mul(*[f for f in node.args if f is not up and f is not down]).as_coeff_Mul()
     q = Grouped(N / V)
     k, m = min(a, b), abs(a - b)
-    running, used_q, used_m = q, 1, 0
-    while used_q < k or used_m < m:
-        # an extra step (·N or /V) where its share of the sequence is behind, divisions first
-        if used_m < m and (used_q == k or used_m * k <= (used_q - 1) * m + (m > k or b > a) * (m - 1)):
-            running = Grouped(running / V) if b > a else Grouped(running * N)
-            used_m += 1
-        else:
-            running = Grouped(running * q)
-            used_q += 1
+
+    def chain(start):
+        running, used_q, used_m = start, 1, 0
+        while used_q < k or used_m < m:
+            # an extra step (·N or /V) where its share of the sequence is behind, divisions first
+            if used_m < m and (used_q == k or used_m * k <= (used_q - 1) * m + (m > k or b > a) * (m - 1)):
+                running = Grouped(running / V) if b > a else Grouped(running * N)
+                used_m += 1
+            else:
+                running = Grouped(running * q)
+                used_q += 1
+        return running
+
+    running = chain(q)
     scaled = rest * (c * running if c == 1 or c == -1 else Grouped(c * running))
+    # the constant into the first quotient where the chain would leave the range and the result not
+    pieces = _constant_placed(c, N, scaled, rest * chain(Grouped(_times_constant(c, N) / V)))
     # the written form where N^a and V^b are normal in float32 (|N|, |V| within 2^±(120/max(a, b)), at most
     # 2^±60 as the scaled-square rule's): fewer roundings there (N's own rounding taken a times over by
     # q^a, N^a/V^b rounds it once more), and what the rest of the range was measured with
     k = sp.S(2) ** min(60, 120 // max(a, b))
     written = (sp.Abs(N) < k) & (sp.Abs(N) > 1 / k) & (sp.Abs(V) < k) & (sp.Abs(V) > 1 / k)
-    out = sp.Piecewise((node, written), (scaled, True))
+    out = sp.Piecewise((node, written), *pieces)
     if N.is_Add and a >= 3:  # N's rounding taken a times over ((x − t)⁴/v⁵: 4.2 ULP in float64): double-word
         out = widen(out)
     return _Final(_Fired(out, ["scaled-power"]))
@@ -6020,3 +6053,88 @@ ZERO_SCALED_EXP = Rule(
     apply=_zero_scaled_exp, fired=lambda old, new: new != old)
 _register(ZERO_SCALED_EXP)
 __all__ += ["ZERO_SCALED_EXP"]
+
+
+# ------------------------------------------------------------------ square-sum power (issue 16: x·(1 + x²)^a squares x
+# in the kernel's dtype: float32 f inf at x = 1e20 for 1e32, ∂ NaN (inf/inf) from 1.8e19; float64 from 1.3e154)
+
+_SQUARE_SUM_FROM = 2 ** 60  # |v| from which v² is not formed (v² < 1.4e36: finite in float32; v⁻² ≥ 2⁻¹²⁰ normal)
+
+
+def _square_sum_parts(f):
+    """(v, w, c, a) where f = (c + w·v²)^a with v a symbol, c and w positive numbers and a a non-integer number
+    other than ±1/2 (the hypot rule's), a Float as the fraction it is written as (0.3 → 3/10); else None."""
+    if not (f.is_Pow and f.base.is_Add and f.exp.is_number and not f.exp.is_Integer):
+        return None
+    a = sp.nsimplify(f.exp, rational=True) if f.exp.is_Float else f.exp
+    if not a.is_Rational or a in (sp.S.Half, -sp.S.Half):
+        return None
+    squares, const = [], sp.S.Zero
+    for t in f.base.args:
+        w, rest = t.as_coeff_Mul()
+        if _positive_number(t):
+            const += t
+        elif rest.is_Pow and rest.exp == 2 and rest.base.is_Symbol and w.is_positive:
+            squares.append((w, rest.base))
+        else:
+            return None
+    if len(squares) != 1 or const == 0:
+        return None
+    ((w, v),) = squares
+    return v, w, const, a
+
+
+def _square_sum_power(node):
+    """v^k·(c + w·v²)^a·R → |v|^(k + 2a)·(w + c·v⁻²)^a·R (v^k: sign(v)·|v|^k for odd k; w^a for the last power
+    where c/w ≤ 2⁶⁰) where |v| > 2⁶⁰, the
+    written form elsewhere: v² (and v^k) overflow where the result need not (x·(1 + x²)^0.3 at x = 1e20 in
+    float32: 1e32; its ∂ 0.6·x²/(1 + x²)^0.7 inf/inf = NaN), c·v⁻² underflows harmlessly. Each factor is
+    taken once: one power of v per product."""
+    factors = sp.Mul.make_args(node)
+    found = next(((f, _square_sum_parts(f)) for f in factors if _square_sum_parts(f) is not None), None)
+    if found is None:
+        return None
+    power, (v, w, c, a) = found
+    k, others = 0, []
+    for f in factors:
+        if f is power:
+            continue
+        if f == v:
+            k += 1
+        elif f.is_Pow and f.base == v and f.exp.is_Integer:
+            k += int(f.exp)
+        else:
+            others.append(f)
+    # one power of |v| (v·|v|^(k − 1 + 2a) overflowed the power where k − 1 + 2a < 0: ∂ of (2 + 3x²)^(−2/3) at 1e100)
+    size = sp.Abs(v) ** (k + 2 * a) if k % 2 == 0 else sp.sign(v) * sp.Abs(v) ** (k + 2 * a)
+    # past 2⁶⁰, c·v⁻²/w ≤ 2⁻⁶⁰ where c/w ≤ 2⁶⁰: (w + c·v⁻²)^a is w^a to a·2⁻⁶⁰ relative (1/128 ULP in float64), a
+    # constant, and one fractional power per element instead of three (x·(1 + x²)^0.3 and its ∂)
+    rest = w ** a if c / w <= _SQUARE_SUM_FROM else Grouped(w + c / v ** 2) ** a
+    scaled = sp.Mul(*others) * size * rest
+    written = sp.Abs(v) < _SQUARE_SUM_FROM
+    return sp.Piecewise((node, written), (scaled, True))
+
+
+def _square_sum_powers(expr):
+    """Every product or power of ``expr`` that :func:`_square_sum_power` rewrites, rewritten (top down: a product
+    takes its power of v with it)."""
+    if not isinstance(expr, sp.Basic) or expr.is_Atom or isinstance(expr, (WidenedBase, sp.UnevaluatedExpr)):
+        return expr
+    if expr.is_Mul or expr.is_Pow:
+        found = _square_sum_power(expr)
+        if found is not None:
+            return found
+    args = [_square_sum_powers(a) for a in expr.args]
+    return expr if all(n is o for n, o in zip(args, expr.args)) else expr.func(*args)
+
+
+SQUARE_SUM_POWER = Rule(
+    "square-sum-power", "(c + w·x²)^a with a fractional (not ±1/2: hypot) forms x², which overflows for |x| > "
+    "1.8e19 in float32 (1.3e154 in float64) where the power need not: x·(1 + x²)^0.3 is inf at x = 1e20 in float32 "
+    "for 1.0e32, its ∂ (1 + x²)^0.3 + 0.6·x²/(1 + x²)^0.7 NaN (inf/inf) from 1.8e19; torch inf and NaN there. "
+    "|x|^(2a)·(w + c·x⁻²)^a, with a power x^k beside it folded in as |x|^(k + 2a), for |x| > 2⁶⁰ (c·x⁻² "
+    "underflows harmlessly; (w + c·x⁻²)^a is the constant w^a there where c/w ≤ 2⁶⁰); the written form below, "
+    "where it was measured",
+    apply=_square_sum_powers, fired=lambda old, new: new != old)
+_register(SQUARE_SUM_POWER)
+__all__ += ["SQUARE_SUM_POWER"]
