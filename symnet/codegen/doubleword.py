@@ -752,14 +752,7 @@ def _numpy_erfc_text() -> str:
         "    near = x_hi < 0.5",
         "    e_hi, e_lo = _dw_erf(np.where(near, x_hi, 0.0))",
         "    n_hi, n_lo = _dw_add_fp(-e_hi, -e_lo, 1.0)",
-        f"    a = np.minimum(np.maximum(np.where(np.isnan(x_hi), 0.5, x_hi), 0.5), {top!r})",
-        f"    k = np.rint(a * {float(_ERF_TABLE_STEP)!r})",
-        f"    h = a - k * {1 / _ERF_TABLE_STEP!r}  # exact",
-        f"    j = k.astype(np.int64) - {_ERFC_TABLE_FROM}",
-        f"    s = _DW_ERFCX_HI[{_ERF_ALL_TERMS - 1}][j]",
-    ]
-    for n in range(_ERF_ALL_TERMS - 2, _ERF_DW_TERMS - 1, -1):
-        lines.append(f"    s = _DW_ERFCX_HI[{n}][j] + h * s")
+    ] + _erfc_table_head(top)
     lines.append("    s_hi, s_lo = s, 0.0 * s")
     for n in range(_ERF_DW_TERMS - 1, -1, -1):
         lines.append("    s_hi, s_lo = _dw_mul_fp(s_hi, s_lo, h)")
@@ -786,6 +779,21 @@ def _numpy_erfc_text() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _erfc_table_head(top: float) -> list:
+    """The lines _dw_erfc and _tw_erfc share: x clamped to [1/2, top], its table entry j about k/8 and the offset
+    h (exact), and the Horner sum of the table's higher terms in float64 (s)."""
+    lines = [
+        f"    a = np.minimum(np.maximum(np.where(np.isnan(x_hi), 0.5, x_hi), 0.5), {top!r})",
+        f"    k = np.rint(a * {float(_ERF_TABLE_STEP)!r})",
+        f"    h = a - k * {1 / _ERF_TABLE_STEP!r}  # exact",
+        f"    j = k.astype(np.int64) - {_ERFC_TABLE_FROM}",
+        f"    s = _DW_ERFCX_HI[{_ERF_ALL_TERMS - 1}][j]",
+    ]
+    for n in range(_ERF_ALL_TERMS - 2, _ERF_DW_TERMS - 1, -1):
+        lines.append(f"    s = _DW_ERFCX_HI[{n}][j] + h * s")
+    return lines
+
+
 def _numpy_tw_erfc_text() -> str:
     """_tw_erfc: _dw_erfc's route in triple words (the third tier's, where erfc(x) − y cancels past 2⁴³)."""
     top = _ERFC_TABLE_TO / _ERF_TABLE_STEP
@@ -800,14 +808,7 @@ def _numpy_tw_erfc_text() -> str:
         "    e_hi, e_lo, e_tail = _tw_erf(np.where(near, x_hi, 0.0))",
         "    n_hi, n_lo, n_tail = _tw_add(1.0, 0.0, 0.0, -e_hi, -e_lo, -e_tail)",
         "    n_hi, n_lo, n_tail = _tw_add(n_hi, n_lo, n_tail, -1.1283791670955126 * np.exp(-(x_hi * x_hi)) * (x_lo + x_tail), 0.0, 0.0)",
-        f"    a = np.minimum(np.maximum(np.where(np.isnan(x_hi), 0.5, x_hi), 0.5), {top!r})",
-        f"    k = np.rint(a * {float(_ERF_TABLE_STEP)!r})",
-        f"    h = a - k * {1 / _ERF_TABLE_STEP!r}  # exact",
-        f"    j = k.astype(np.int64) - {_ERFC_TABLE_FROM}",
-        f"    s = _DW_ERFCX_HI[{_ERF_ALL_TERMS - 1}][j]",
-    ]
-    for n in range(_ERF_ALL_TERMS - 2, _ERF_DW_TERMS - 1, -1):
-        lines.append(f"    s = _DW_ERFCX_HI[{n}][j] + h * s")
+    ] + _erfc_table_head(top)
     lines.append("    s_hi, s_lo, s_tail = s, 0.0 * s, 0.0 * s")
     for n in range(_ERF_DW_TERMS - 1, -1, -1):
         lines.append("    s_hi, s_lo, s_tail = _tw_mul(s_hi, s_lo, s_tail, h, 0.0, 0.0)")

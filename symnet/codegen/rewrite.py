@@ -3511,21 +3511,9 @@ def _series_leading_powers(expr):
             return _series_power_product(node)
         return None
 
-    memo: dict = {}
-
-    def visit(node):  # top down: a product is taken whole before its power of the series is
-        if node in memo:
-            return memo[node]
-        if not node.args or isinstance(node, (WidenedBase, sp.Indexed, ZeroSeries)):
-            return node
-        new = rewrite(node) if isinstance(node, sp.Expr) else None
-        if new is None:
-            args = tuple(visit(a) if isinstance(a, sp.Basic) else a for a in node.args)
-            new = node.func(*args) if args != node.args else node
-        memo[node] = new
-        return new
-
-    return visit(expr)
+    # top down: a product is taken whole before its power of the series is
+    return _top_down(expr, lambda node: rewrite(node) if isinstance(node, sp.Expr) else None,
+                     leaves=(WidenedBase, sp.Indexed, ZeroSeries))
 
 
 SERIES_LEADING_POWER = Rule(
