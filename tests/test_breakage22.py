@@ -29,18 +29,6 @@ ROOT = Path(__file__).resolve().parents[1]
 posix_timers = pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="SIGALRM timers are POSIX")
 
 
-@pytest.fixture
-def clean_timer():
-    previous = signal.getsignal(signal.SIGALRM)
-    left = signal.getitimer(signal.ITIMER_REAL)
-    signal.setitimer(signal.ITIMER_REAL, 0)  # pytest-timeout's, if any, given back below
-    yield
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    signal.signal(signal.SIGALRM, previous)
-    if left[0] > 0:
-        signal.setitimer(signal.ITIMER_REAL, *left)
-
-
 def _spin(seconds: float, error=LimitError, swallowed: list | None = None) -> list:
     """Run Python for ``seconds``, swallowing ``error``s (as a broad except inside SymPy would): their messages
     (appended to ``swallowed``)."""

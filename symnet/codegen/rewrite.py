@@ -3603,24 +3603,14 @@ def _exp_dominant_forms(expr):
     """Every log and product of ``expr`` in one input that :func:`_exp_dominant_node` rewrites, rewritten (top down)."""
     if not isinstance(expr, sp.Expr) or not expr.has(sp.exp, expm1):
         return expr
-    memo: dict = {}
 
-    def visit(node):
-        if node in memo:
-            return memo[node]
-        if not node.args or isinstance(node, (WidenedBase, sp.Indexed, sp.logic.boolalg.Boolean)):
-            return node
-        new = None
+    def new_form(node):
         if isinstance(node, sp.Expr) and (isinstance(node, sp.log) or node.is_Mul) and len(node.free_symbols) == 1:
             (x,) = node.free_symbols
-            new = _exp_dominant_node(node, x) if isinstance(x, sp.Symbol) else None
-        if new is None:
-            args = tuple(visit(a) if isinstance(a, sp.Basic) else a for a in node.args)
-            new = node.func(*args) if args != node.args else node
-        memo[node] = new
-        return new
+            return _exp_dominant_node(node, x) if isinstance(x, sp.Symbol) else None
+        return None
 
-    return visit(expr)
+    return _top_down(expr, new_form, leaves=_KEPT)
 
 
 EXP_DOMINANT = Rule(
