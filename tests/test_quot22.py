@@ -110,3 +110,21 @@ def test_the_printer_moves_the_constant_of_products_only():
 def test_constant_times_a_scaled_quotient_with_a_subnormal_result():
     bad = _faults("8*x/y", ["x", "y"], [(1e-200, 1e61)], F64, FORMULAS["8*x/y"])
     assert not bad, bad
+
+
+def test_a_kernel_module_does_not_depend_on_what_the_process_printed_before():
+    """Merged-state CI failure (session 22): `_constant_times` entered the Triton helper table at its first use, so a
+    process that compiled x/(3y) before generating the committed kernels put it elsewhere in cross_entropy.py
+    ("stale"). Now in the table at import: the same text whatever ran first (a fresh process, as the CI worker was)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("triton")
+    root = Path(__file__).resolve().parents[1]
+    code = ("import symnet\nfrom symnet.codegen.blocks import stale_sources\n"
+            "symnet.compile(symnet.derive('x/(3*y) + sigmoid(x)*y'), backend='triton')\n"
+            "print(stale_sources('kernels', 'triton'))\n")
+    r = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=600,
+                       env={**__import__("os").environ, "SYMNET_NO_DISK_CACHE": "1", "PYTHONPATH": str(root)})
+    assert r.returncode == 0 and r.stdout.strip().splitlines()[-1] == "[]", r.stdout + r.stderr

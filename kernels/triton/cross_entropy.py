@@ -311,6 +311,20 @@ def _dw_tanh(x_hi, x_lo):
 
 
 @triton.jit
+def _constant_times(x, y, z, c, q, lo):
+    """c/q·x·y/z (c/q a positive constant, c or q 1; y, z: 1.0 where absent): ((x·y)/z)·c/q, the constant last,
+    and where that is outside [lo, inf) (lo = (c/q)·2⁻¹²⁶ for c/q > 1, else 0) ((x·c/q)·y)/z, the constant
+    first, where that is finite: x·y/z overflows (c/q < 1) or goes subnormal (c/q > 1) where the product does not."""
+    last = ((x * y) / z) * c / q
+    # the constant on the smaller of x and y: ≥ 1 where x·y overflows, so c/q·it is normal (x·y/3 at x = −1.797e308,
+    # y = 3: (x/3)·y rounds to −inf, (y/3)·x is x)
+    first = tl.where(tl.abs(y) < tl.abs(x), x * (y * c / q), (x * c / q) * y) / z
+    size = tl.abs(last)
+    outside = (size < lo) | (size == float("inf"))
+    return tl.where(outside & (tl.abs(first) < float("inf")), first, last)
+
+
+@triton.jit
 def _row_dw_exp_shifted(zj, shift, gap_lo, EXACT: tl.constexpr):
     """e^{z_j − m + gap_lo} as a double-word (hi, lo), about 2⁻¹⁰⁴ relative: z_j − m exactly (TwoSum), then
     _dw_exp; ``gap_lo`` a low part of z_j − m (a softcap's c_j − m: c_lo − m_lo; 0 without one); 0 where
@@ -494,20 +508,6 @@ def _exp_twosum_lo(x, y, lo):
     e = _twosum_error(x, y, s) + lo
     t = tl.exp(s)
     return tl.where(t < float("inf"), t + t * e, t)  # t = inf: inf·e would be NaN or −inf
-
-
-@triton.jit
-def _constant_times(x, y, z, c, q, lo):
-    """c/q·x·y/z (c/q a positive constant, c or q 1; y, z: 1.0 where absent): ((x·y)/z)·c/q, the constant last,
-    and where that is outside [lo, inf) (lo = (c/q)·2⁻¹²⁶ for c/q > 1, else 0) ((x·c/q)·y)/z, the constant
-    first, where that is finite: x·y/z overflows (c/q < 1) or goes subnormal (c/q > 1) where the product does not."""
-    last = ((x * y) / z) * c / q
-    # the constant on the smaller of x and y: ≥ 1 where x·y overflows, so c/q·it is normal (x·y/3 at x = −1.797e308,
-    # y = 3: (x/3)·y rounds to −inf, (y/3)·x is x)
-    first = tl.where(tl.abs(y) < tl.abs(x), x * (y * c / q), (x * c / q) * y) / z
-    size = tl.abs(last)
-    outside = (size < lo) | (size == float("inf"))
-    return tl.where(outside & (tl.abs(first) < float("inf")), first, last)
 
 
 def _device_ok(name, x):

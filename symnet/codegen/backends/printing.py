@@ -180,6 +180,10 @@ class ConditionalPrinting:
         ULP. Each factor is printed once (an argument of the helper). None: a constant last alone (one factor,
         no numerator, c = ±1, not a real constant within 2^±100)."""
         others = [f for a in others for f in sp.Mul.make_args(a)]  # c·(x/y) held unevaluated (the scaled-square rule)
+        if not c.is_Number:  # a constant held unevaluated (−1**2 of a rational-root rule: float() refused it)
+            c = c.doit()
+            if not c.is_Number:
+                return None
         if len(others) < 2 or not (c.is_extended_real and c.is_finite) or abs(c) == 1:
             return None
         numerators = [a for a in others if not (a.is_Pow and a.exp.is_negative)]

@@ -207,6 +207,9 @@ def _constant_times(x, y, z, c, q, lo):
     outside = (size < lo) | (size == float("inf"))
     return tl.where(outside & (tl.abs(first) < float("inf")), first, last)
 '''
+# in the module table at import, in a fixed place: registered at its first use, a module's helper order depended
+# on what the process had printed before (the committed cross_entropy.py read stale in one CI worker)
+TRITON_HELPERS["_constant_times"] = TRITON_DEVICE_HELPERS["_constant_times"]
 
 
 class TritonPrinter(ConditionalPrinting, StrPrinter):
@@ -352,8 +355,6 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
 
     def _need(self, helper: str) -> None:
         """A device helper (and the helpers it calls) goes into the module."""
-        if helper not in TRITON_HELPERS and helper in TRITON_DEVICE_HELPERS:  # registered later
-            TRITON_HELPERS[helper] = TRITON_DEVICE_HELPERS[helper]
         self.helpers.add(helper)
         for needed in HELPER_NEEDS.get(helper, ()):
             self._need(needed)
