@@ -355,6 +355,8 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
 
     def _need(self, helper: str) -> None:
         """A device helper (and the helpers it calls) goes into the module."""
+        if helper not in TRITON_HELPERS and helper in TRITON_DEVICE_HELPERS:  # a function registered after import
+            TRITON_HELPERS[helper] = TRITON_DEVICE_HELPERS[helper]  # (a user's: ours are in the table at import)
         self.helpers.add(helper)
         for needed in HELPER_NEEDS.get(helper, ()):
             self._need(needed)
