@@ -3374,6 +3374,51 @@ VANISHING_SERIES = Rule(
     apply=_vanishing_series, fired=lambda old, new: new != old)
 _register(VANISHING_SERIES)
 __all__ += ["VANISHING_SERIES"]
+# ------------------------------------------------------------------ log-linear-root (issue 16, session 23: log x − x + 1
+# of one input was 9.0e15 ULP in float64 at x = 1 + 2⁻⁴⁰, 1.7e7 in float32 at 1 + 2⁻²⁰ (torch the same): the widen rule
+# takes sums of two inputs, the root series roots of a sum at 0); tested in tests/test_misc23.py
+
+
+def _log_linear_term(term, x) -> str:
+    """"log" for a·log(b·x), "linear" for a·x, "constant" for a number (a, b numbers), else ""."""
+    if term.is_number:
+        return "constant"
+    _, f = term.as_coeff_Mul()
+    if f == x:
+        return "linear"
+    if isinstance(f, sp.log) and (f.args[0] / x).is_number and f.args[0] != x * 0:
+        return "log"
+    return ""
+
+
+def _log_linear_sum(node) -> bool:
+    """``node`` a sum of one input x of terms a·log(b·x) and c·x (one of each at least) and a constant: log x − x + 1,
+    a·(log x − x + 1) (the Poisson deviance and the Gamma's KL about their minimum), log x + x (its root at 0.567)."""
+    if not node.is_Add or len(node.free_symbols) != 1:
+        return False
+    (x,) = node.free_symbols
+    if not isinstance(x, sp.Symbol):
+        return False
+    kinds = [_log_linear_term(t, x) for t in node.args]
+    return "" not in kinds and "log" in kinds and "linear" in kinds
+
+
+def _log_linear_roots(expr):
+    """Every sum of :func:`_log_linear_sum` in ``expr`` widened (innermost first)."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.log):
+        return expr
+    return _bottom_up(expr, lambda node: widen(node) if _log_linear_sum(node) else node)
+
+
+LOG_LINEAR_ROOT = Rule(
+    "log-linear-root", "a sum of one input x of a·log(b·x), c·x and a constant (log x − x + 1, whose double root at "
+    "x = 1 the Poisson deviance and the Gamma's KL have) cancels at its roots, log x rounded to an ulp of itself and x "
+    "exact while the sum is (x − 1)²/2: 9.0e15 ULP in float64 at x = 1 + 2⁻⁴⁰, 1.7e7 in float32 at 1 + 2⁻²⁰ (torch "
+    "the same); computed as the widen rule computes a sum (float64 in a float32 kernel, double words, a third word "
+    "where they cancel too) and rounded once",
+    apply=_log_linear_roots, fired=lambda old, new: new != old)
+_register(LOG_LINEAR_ROOT)
+__all__ += ["LOG_LINEAR_ROOT"]
 # ------------------------------------------------------------------ series-leading-power (issue 16, session 22: the
 # vanishing-series x − sin x = x³·(1/6 − x²/120 + …) underflows below x ≈ 1.2e−102 in float64 while log, √ and the
 # quotient (1 − cos x)/(x − sin x) of it are normal numbers: log(x − sin x) −inf at 1e−110, √(x − sin x) 0); tested
