@@ -3238,6 +3238,11 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
     digest = hashlib.sha1((("first:" if getattr(node, "first_order", False) else "") + ("f32:" if in_float32 else "")
                            + sp.srepr(body)).encode()).hexdigest()[:10]
     name = f"{GENERATED_PREFIX}{digest}" + ("_needed" if needed and backend == "triton" else "")
+    # a sum of products of inputs (x·y − z, w·x + b − t; NumPy): the function of that name is a cheap front
+    # (_product_sum_front), the one below, on the elements that cancel only, is named <name>_cancelling
+    front = name if backend == "numpy" and not in_float32 and not getattr(node, "first_order", False) \
+        and _product_sum(body) else None
+    name = name if front is None else f"{front}_cancelling"
     body = nan_through(body)  # (after the digest: a function of the body as the rules wrote it)
     wide = [f"{n}_f64" for n in leaf_names] if backend == "triton" else list(leaf_names)
     taken = set(leaf_names) | set(wide) | FUNCTION_NAMES | {name}
@@ -3508,8 +3513,114 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             lines += ["            " + line for line in emitter.lines]
             lines += [f"            result = tl.where(keep, {value}, tl.where({finite}, {result.hi}, plain))"]
         lines += [f"    return result.to({first}.dtype)"]
+    if front is not None and bounded is not None:
+        lines = _product_sum_front(front, name, leaf_names, bounded, plain, formula,
+                                   _compensated_terms(body, dict(zip(node.leaves, leaf_names)))) + ["", ""] + lines
+        emitter.needs |= {"_dw_two_prod", "_dw_two_sum"}
+        name = front
     return WidenedFunction(name, "\n".join(lines) + "\n", _closure(emitter.needs, backend),
                            takes_within=bool(within))
+
+
+def _product_sum(body) -> bool:
+    """``body`` a sum of terms that are each an input or a rational times a product of inputs and their positive
+    integer powers, one at least a product (x·y − z, w·x + b − t, x²·y − 3z): its float64 value is a few roundings,
+    the products' and the sums', whose bound (_Bound) is a few operations."""
+    if not body.is_Add:
+        return False
+    products = 0
+    for term in body.args:
+        c, m = term.as_coeff_Mul()
+        if not c.is_Rational or m.is_Number:
+            return False
+        factors = [f.base if f.is_Pow and f.exp.is_Integer and f.exp >= 1 else f for f in sp.Mul.make_args(m)]
+        if not all(f.is_Symbol for f in factors):
+            return False
+        products += len(sp.Mul.make_args(m)) >= 2 or m.is_Pow
+    return products >= 1
+
+
+def _compensated_terms(body, names: dict):
+    """The terms of a :func:`_product_sum` ``body`` as (negated, factors' names) pairs, each an input or ± a product of
+    two inputs (x·y, x²; one factor's name for an input); None where a term is another (x·y·z, 3x·y)."""
+    terms = []
+    for term in body.args:
+        c, m = term.as_coeff_Mul()
+        if c not in (1, -1):
+            return None
+        factors = [f for a in sp.Mul.make_args(m) for f in ((a.base,) * int(a.exp) if a.is_Pow else (a,))]
+        if len(factors) > 2:
+            return None
+        terms.append((c == -1, [names[f] for f in factors]))
+    return terms
+
+
+def _product_sum_front(front: str, inner: str, leaf_names: list[str], bounded, plain: str, formula: str,
+                       terms) -> list[str]:
+    """The NumPy function ``front`` of a widened sum of products of inputs (:func:`_product_sum`; task h-xyz23): the
+    float64 body and its bound (_Bound: the products' and the sums' roundings, some three operations a node), and
+    ``inner`` (the whole widened function: double words, triple words where it cancels past 2⁻¹⁰ of the terms, scaled
+    double words below 2⁻⁹⁶⁸) on the elements whose bound is past ``within`` of the value only, gathered and
+    scattered back: those where the sum cancels. A block where none does (most data: a linear model's w·x + b − t)
+    pays the bound only. Everything the front keeps, ``inner`` keeps too (the same bound, the same test); where the
+    value is inf or NaN the bound is too and the value is the result (``inner`` keeps it as well). Elements with a
+    subnormal product the front keeps unless they cancel: a float64 product's rounding there is 2⁻¹⁰⁷⁵ absolute, below
+    2⁻⁵³ of a normal result. h-round22's route (the whole function on every block: its bound, then its triple-word
+    test and its subnormal test on every element) made (w·x + b − t)² 10× the plain float64 kernel."""
+    steps, value, error, size = bounded[0][:-1], bounded[1], bounded[2], bounded[3]
+    gathered = [f"np.broadcast_to({n}, redo.shape)[redo]" for n in leaf_names]
+    doc = (f'"""{formula}, rounded once (a sum of products of inputs): the float64 body where a bound of its error\n'
+           '    is within ``within`` of it (3u in a float64 kernel, 2⁻³⁰ in a float32 one), and on the elements where\n'
+           f'    it is not (the sum cancels) {inner} alone, gathered."""')
+    lines = [f"def {front}({', '.join(leaf_names)}, double_word, needed=True, within={KEEP_RELATIVE / _SAFETY!r}):",
+             f"    {doc}", '    with np.errstate(all="ignore"):  # inf and NaN: the float64 value (the bound is not finite)']
+    lines += [f"        {n} = np.asarray({n}, np.float64)" for n in leaf_names]
+    lines += ["        if not double_word:", f"            return {plain}"]
+    lines += ["        " + line for line in steps]
+    lines += [f"        redo = {error} > within*{size}  # cancels (a NaN bound: no)",
+              "        if needed is not True:  # where the select takes the sum",
+              "            redo = redo & needed",
+              "        if not redo.any():",
+              f"            return {value}",
+              f"        result = np.array(np.broadcast_to({value}, redo.shape), np.float64)"]
+    if terms is None:  # (a product of three inputs, a constant: the whole function on those elements)
+        return lines + [f"        result[redo] = {inner}({', '.join(gathered)}, True, True, within)",
+                        "        return result"]
+    # Ogita, Rump & Oishi's Sum2 ("Accurate sum and dot product", SIAM J. Sci. Comput. 26, 2005) over the terms,
+    # each product p + e exactly (TwoProduct): error ≤ u·|sum| + γₙ²·Σ|terms|, γₙ = n·u/(1 − n·u). Σ|terms| is
+    # within 2·bound/u (each product's |p| is in the bound, each input term is the difference of two partial sums
+    # that are), so the value is within u·|sum| + 2n²u·bound: within 1 ULP more where bound ≤ |value|/(4n²), taken
+    # there; elsewhere (past 2⁵⁰ of cancellation, or below 2⁻⁹⁶⁸: the lo parts lost) the whole function. Two terms
+    # are always within: their TwoSum is exact and its error term 0 where they cancel (Sterbenz: z within a factor 2
+    # of x·y), so x·y − z = fl(x·y) − z + e rounds once
+    n = len(terms)
+    lines += [f"        bound = np.broadcast_to({error}, redo.shape)[redo]"] if n > 2 else []
+    lines += [f"        {name} = {g}" for name, g in zip(leaf_names, gathered)]
+
+    lines += ["        # the sum compensated (Sum2): each TwoSum's rounding and each product's, summed apart"]
+    errors = []  # the names of the roundings (the products' and the TwoSums')
+    for k, (negated, factors) in enumerate(terms):
+        value = ("-" if negated else "") + factors[0]
+        if len(factors) == 2:
+            lines += [f"        _t{k}, _e{k} = _dw_two_prod({value}, {factors[1]})  # {value}·{factors[1]}, exactly"]
+            value = f"_t{k}"
+            errors.append(f"_e{k}")
+        if k == 0:
+            lines += [f"        _s = {value}"]
+            continue
+        lines += [f"        _s, _q{k} = _dw_two_sum(_s, {value})"]
+        errors.append(f"_q{k}")
+    lines += [f"        _c = {' + '.join(errors)}"]
+    lines += ["        double = _s + _c"]
+    deep = f"~(np.abs(double) >= {SCALED_TINY!r})"
+    if n > 2:
+        deep += f" | ~({4.04 * n * n!r}*bound <= np.abs(double))"
+    lines += [f"        deep = {deep}  # past Sum2 (or tiny): the whole function",
+              "        if deep.any():",
+              f"            double[deep] = {inner}({', '.join(f'{n}[deep]' for n in leaf_names)}, True, True, within)",
+              "        result[redo] = double",
+              "        return result"]
+    return lines
 
 
 # the exponentials and logs of the triple words (each a reduction and _tw_expm1_reduced's loop: some 600 operations at
