@@ -3576,6 +3576,12 @@ def _product_sum_front(front: str, inner: str, leaf_names: list[str], bounded, p
              f"    {doc}", '    with np.errstate(all="ignore"):  # inf and NaN: the float64 value (the bound is not finite)']
     lines += [f"        {n} = np.asarray({n}, np.float64)" for n in leaf_names]
     lines += ["        if not double_word:", f"            return {plain}"]
+    if terms is not None and len(terms) == 2:
+        # a float32 kernel's inputs are float32: a product of two is exact in float64 (48 bits), so the float64 body
+        # is one rounding of the exact sum, 2⁻²⁹ of a float32 ULP (the bound would send all of x·y − z at z = fl(x·y)
+        # to Sum2: 14× the plain kernel, benchmarks/results/xyz23-cost-2026-12-03.md)
+        lines += [f"        if within > {2.0 ** -40!r}:  # a float32 kernel's 2⁻³⁰: exact products, one rounding",
+                  f"            return {plain}"]
     lines += ["        " + line for line in steps]
     lines += [f"        redo = {error} > within*{size}  # cancels (a NaN bound: no)",
               "        if needed is not True:  # where the select takes the sum",
