@@ -3587,10 +3587,10 @@ def _product_sum_front(front: str, inner: str, leaf_names: list[str], bounded, p
               "        if needed is not True:  # where the select takes the sum",
               "            redo = redo & needed",
               "        if not redo.any():",
-              f"            return {value}",
-              f"        result = np.array(np.broadcast_to({value}, redo.shape), np.float64)"]
+              f"            return {value}"]
     if terms is None:  # (a product of three inputs, a constant: the whole function on those elements)
-        return lines + [f"        result[redo] = {inner}({', '.join(gathered)}, True, True, within)",
+        return lines + [f"        result = np.array(np.broadcast_to({value}, redo.shape), np.float64)",
+                        f"        result[redo] = {inner}({', '.join(gathered)}, True, True, within)",
                         "        return result"]
     # Ogita, Rump & Oishi's Sum2 ("Accurate sum and dot product", SIAM J. Sci. Comput. 26, 2005) over the terms,
     # each product p + e exactly (TwoProduct): error ≤ u·|sum| + γₙ²·Σ|terms|, γₙ = n·u/(1 − n·u). Σ|terms| is
@@ -3600,28 +3600,40 @@ def _product_sum_front(front: str, inner: str, leaf_names: list[str], bounded, p
     # are always within: their TwoSum is exact and its error term 0 where they cancel (Sterbenz: z within a factor 2
     # of x·y), so x·y − z = fl(x·y) − z + e rounds once
     n = len(terms)
-    lines += [f"        bound = np.broadcast_to({error}, redo.shape)[redo]"] if n > 2 else []
-    lines += [f"        {name} = {g}" for name, g in zip(leaf_names, gathered)]
-
-    lines += ["        # the sum compensated (Sum2): each TwoSum's rounding and each product's, summed apart"]
+    sum2 = ["# the sum compensated (Sum2): each TwoSum's rounding and each product's, summed apart"]
     errors = []  # the names of the roundings (the products' and the TwoSums')
     for k, (negated, factors) in enumerate(terms):
-        value = ("-" if negated else "") + factors[0]
+        term = ("-" if negated else "") + factors[0]
         if len(factors) == 2:
-            lines += [f"        _t{k}, _e{k} = _dw_two_prod({value}, {factors[1]})  # {value}·{factors[1]}, exactly"]
-            value = f"_t{k}"
+            sum2 += [f"_t{k}, _e{k} = _dw_two_prod({term}, {factors[1]})  # {term}·{factors[1]}, exactly"]
+            term = f"_t{k}"
             errors.append(f"_e{k}")
         if k == 0:
-            lines += [f"        _s = {value}"]
+            sum2 += [f"_s = {term}"]
             continue
-        lines += [f"        _s, _q{k} = _dw_two_sum(_s, {value})"]
+        sum2 += [f"_s, _q{k} = _dw_two_sum(_s, {term})"]
         errors.append(f"_q{k}")
-    lines += [f"        _c = {' + '.join(errors)}"]
-    lines += ["        double = _s + _c"]
+    sum2 += [f"_c = {' + '.join(errors)}"]
     deep = f"~(np.abs(double) >= {SCALED_TINY!r})"
     if n > 2:
         deep += f" | ~({4.04 * n * n!r}*bound <= np.abs(double))"
-    lines += [f"        deep = {deep}  # past Sum2 (or tiny): the whole function",
+    # an eighth of the block or more (w·x + b − t of inputs in [−2, 2]: a third): Sum2 on the whole block, where the
+    # gathers and scatter cost more than the elements they leave out (0.0176 → CPU s per 10⁶ for that node)
+    lines += ["        if np.count_nonzero(redo) * 8 > np.size(redo):  # many: Sum2 on the whole block"]
+    lines += [f"            bound = {error}"] if n > 2 else []
+    lines += ["            " + line for line in sum2]
+    lines += [f"            double = np.array(np.broadcast_to(np.where(redo, _s + _c, {value}), redo.shape), np.float64)",
+              f"            deep = redo & ({deep})  # past Sum2 (or tiny): the whole function",
+              "            if deep.any():",
+              f"                double[deep] = {inner}("
+              + ", ".join(f"np.broadcast_to({n}, deep.shape)[deep]" for n in leaf_names) + ", True, True, within)",
+              "            return double"]
+    lines += [f"        result = np.array(np.broadcast_to({value}, redo.shape), np.float64)"]
+    lines += [f"        bound = np.broadcast_to({error}, redo.shape)[redo]"] if n > 2 else []
+    lines += [f"        {name} = {g}" for name, g in zip(leaf_names, gathered)]
+    lines += ["        " + line for line in sum2]
+    lines += ["        double = _s + _c",
+              f"        deep = {deep}  # past Sum2 (or tiny): the whole function",
               "        if deep.any():",
               f"            double[deep] = {inner}({', '.join(f'{n}[deep]' for n in leaf_names)}, True, True, within)",
               "        result[redo] = double",
