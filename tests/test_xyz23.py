@@ -58,6 +58,17 @@ def _boundary_points(dtype):
     return pts
 
 
+def test_product_near_the_ends_of_the_range():
+    """x·y − z at z = fl(x·y) and its neighbours where x·y is past 2⁹⁹⁶ (TwoProduct's scaled split), near the largest
+    float64, and about 2⁻⁹⁰⁰ (Sum2's value above 2⁻⁹⁶⁸) and 2⁻⁹⁶⁰ (below it: the scaled double words), float64."""
+    formula, names, tfn = PRODUCT
+    pts = []
+    for x, y in [(1.7e300, 100.3), (1.3e304, 13.7), (1.1 * 2.0 ** -450, 1.3 * 2.0 ** -450),
+                 (1.1 * 2.0 ** -480, 1.3 * 2.0 ** -480), (-3.3 * 2.0 ** -455, 0.7 * 2.0 ** -445)]:
+        pts += [(x, y, z) for z in _neighbours(x * y, F64)]
+    assert not _faults(formula, names, pts, F64, tfn)
+
+
 @pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
 def test_linear_model_squared_error_at_its_target(dtype):
     """(w·x + b − t)² and its four derivatives within 4/8 ULP of mpmath at t about fl(w·x + b) (37 points)."""
