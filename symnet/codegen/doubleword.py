@@ -67,6 +67,15 @@ first-order log of a rounded sum skips its bound in a block where it would keep 
 The first two give the same bits as before; the sin/cos series is as exact (2⁻¹⁰⁵ measured), and the log takes double
 words where it kept the float64 value (as exact or more).
 
+A sum of products of inputs against a target (x·y − z, a linear model's w·x + b − t; session 23, task h-xyz23,
+benchmarks/results/xyz23-cost-2026-12-03.md) has a cheap front in NumPy (:func:`_product_sum_front`): the float64 body
+and its bound on every element and nothing else where the bound keeps them all; Ogita, Rump & Oishi's Sum2 (TwoSum,
+TwoProduct) on the elements past it (gathered, or the whole block where they are an eighth of it or more); the whole
+function above, named ``…_cancelling``, only past Sum2's reach (4n²·bound > |value|) or below 2⁻⁹⁶⁸. In a float32
+kernel a two-term sum is the float64 body (two float32 multiply exactly in float64). h-round22's widened products took
+the whole function on every block: (w·x + b − t)² 10× the plain float64 kernel; with the front 1.1–1.2× where nothing
+cancels, 3× where a third of the elements are within a factor 2 of cancelling.
+
 A whole kernel in double words (:func:`double_word_block`): a float64 kernel with a compensated sum (a written
 softmax or log-softmax) computes every output again from its inputs with one emitter, so that the 24 terms
 e^(a_i − m) of a 24-term softmax are computed once for its 25 outputs and each output is rounded once (the float64
