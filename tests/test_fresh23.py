@@ -1,0 +1,123 @@
+"""Session 23's new user: a README read literally, every command run, the faults found fixed.
+
+Each test names the README sentence (or the message) it checks and the fault it caught.
+"""
+from __future__ import annotations
+
+import importlib
+import time
+
+import pytest
+
+import symnet
+
+
+def _cli(argv, capsys):
+    from symnet.cli import main
+
+    status = main(argv)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_stable_hazard_limit_counts_cpu_time_not_the_wall_clock(monkeypatch, capsys):
+    """README: `derive FORMULA --stable`'s hazard measurement "has a `--time-limit` of its own". Fault:
+    the limit was the wall clock's, so on the project's loaded box the table read "Not measured: …
+    took longer than 60 s" after 6.5 CPU s of measuring. Now it counts the process's CPU time: a
+    measurement that waits (here: sleeps 2.5 s, no CPU) is not cut by a 1 s limit."""
+    from symnet.derivation import Section
+
+    hazard = importlib.import_module("symnet.verify.hazard")
+    symnet.derive("x*y")  # the engine loaded
+
+    def waits(d):
+        time.sleep(2.5)  # stands for the CPU this process did not get on a loaded machine
+        return Section("Measured hazards of the generated code", (), "measured, after waiting")
+
+    monkeypatch.setattr(hazard, "hazard_section", waits)
+    status, out, err = _cli(["derive", "--stable", "--time-limit", "1", "--", "x*y"], capsys)
+    assert status == 0
+    assert "measured, after waiting" in out and "Not measured" not in out, out[-600:]
+    assert "warning" not in err, err
+
+
+def test_stable_hazard_limit_message_names_the_limit_and_how_to_raise_it(monkeypatch, capsys):
+    """The warning says the limit is CPU time, that it is --time-limit's, and how to raise it."""
+    hazard = importlib.import_module("symnet.verify.hazard")
+    symnet.derive("x*y")
+
+    def busy(d):
+        end = time.process_time() + 10
+        while time.process_time() < end:
+            pass
+        raise AssertionError("the CPU time limit did not interrupt the measurement")
+
+    monkeypatch.setattr(hazard, "hazard_section", busy)
+    start = time.process_time()
+    status, out, err = _cli(["derive", "--stable", "--time-limit", "1.5", "--", "x*y"], capsys)
+    assert status == 0 and time.process_time() - start < 6
+    line = [ln for ln in err.splitlines() if "warning" in ln]
+    assert len(line) == 1, err
+    assert "1.5 s of CPU time" in line[0] and "--time-limit 3" in line[0] and "0 for no limit" in line[0], line
+    assert "Not measured: measuring the hazards took longer than 1.5 s of CPU time" in out
+
+
+def test_time_limit_cpu_alarm_ignores_sleep_and_stops_work():
+    """symnet.bounds.time_limit(cpu=True): SIGPROF after the given CPU seconds; sleeping does not count."""
+    from symnet.bounds import time_limit
+    from symnet.errors import LimitError
+
+    with time_limit(0.3, "cpu spent", cpu=True):
+        time.sleep(0.6)  # no CPU: not interrupted
+    with pytest.raises(LimitError, match="cpu spent"):
+        with time_limit(0.3, "cpu spent", cpu=True):
+            end = time.process_time() + 5
+            while time.process_time() < end:
+                pass
+    import signal
+
+    assert signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0)  # disarmed on leaving
+
+
+def test_derive_format_ascii_is_plain_ascii_and_its_math_parses_back(capsys):
+    """A teacher pasting into a text-only LMS or an email: `symnet derive … --format ascii`. Fault: the
+    formats were text (unicode), latex, markdown and json; none was plain ASCII. Now ascii is the text
+    printout with every character outside ASCII written out (SymPy's StrPrinter's math: *, ^); the
+    result it prints parses back to sympy's own derivative (an independent reference)."""
+    import sympy as sp
+
+    status, out, err = _cli(["derive", "x*exp(x**2)", "--wrt", "x", "--format", "ascii"], capsys)
+    assert status == 0 and out.isascii(), [c for c in out if not c.isascii()][:5]
+    assert "D is the partial derivative sign, d the total one" in out
+    assert "Du2/Du1 = exp(u1)" in out and "[power rule; ok]" in out
+    result = [ln for ln in out.splitlines() if ln.strip().startswith("df/dx =")][-1]
+    last = result.split("    [")[0].split(" = ")[-1]
+    x = sp.Symbol("x", real=True)
+    assert sp.simplify(symnet.parse(last) - sp.diff(x * sp.exp(x**2), x)) == 0, last
+
+
+def test_every_named_derivation_prints_in_ascii():
+    """Every lecture item in --format ascii: only ASCII, no character left as <U+…>, the same lines as
+    the text format (plus the legend), a name read the same in the prose and the math (θ₁₀ → theta_10)."""
+    from symnet import curriculum
+    from symnet.render import render_ascii, render_text
+
+    for name in curriculum.ORDER:
+        d = symnet.get(name)
+        text, plain = render_text(d), render_ascii(d)
+        assert plain.isascii() and "<U+" not in plain, name
+        assert len(plain.splitlines()) == len(text.splitlines()) + 1, name
+    mse = render_ascii(symnet.get("mse-sigmoid"))
+    assert "DL/Dtheta_10 = -2*(y1 - a)*sigma(z)*(1 - sigma(z))*x0" in mse
+    rnn = render_ascii(symnet.get("rnn-bptt"))
+    assert "h^t = sigma(W^i x^t + W^h h^(t-1))" in rnn and "delta^(t'+1)_i'" in rnn
+
+
+def test_ascii_transliteration_table():
+    from symnet.render import _ascii
+
+    assert _ascii("σ(z)·(1 − σ(z))") == "sigma(z)*(1 - sigma(z))"
+    assert _ascii("e⁻ˣ ≪ x²") == "e^(-x) << x^2"
+    assert _ascii("θ₁₀ u₁ ∂L/∂a ✓ ≤ ≥ ≠ ≈ ∞ —") == "theta_10 u1 DL/Da ok <= >= != ~= inf --"
+    assert _ascii("z ∈ [0, 1]") == "z in [0, 1]"
+    assert _ascii("\u2603") == "<U+2603>"  # never dropped
