@@ -1,4 +1,4 @@
-"""Printing a :class:`Derivation` as text, LaTeX, Markdown or JSON.
+"""Printing a :class:`Derivation` as text, plain ASCII, LaTeX, Markdown or JSON.
 
 Printers dispatch on the expression's class (``_print_Partial``, ``_print_Indexed``, …)
 as SymPy's own printers do; the formats differ only in these small overrides and in how
@@ -993,6 +993,13 @@ FORMATS = {"text": render_text, "ascii": render_ascii, "latex": render_latex, "m
 
 
 def render(d: Derivation, fmt: str = "text") -> str:
+    """The printout of ``d`` in ``fmt``, as ``symnet derive NAME --format FMT`` prints it: "text" (unicode,
+    what ``print(d)`` shows), "ascii" (the same in plain ASCII), "latex" (a fragment for a document loading
+    amsmath and amssymb), "markdown" ($$ math) or "json" (SymPy-parsable strings).
+
+    Raises:
+        SymnetError: an unknown ``fmt``, naming the formats.
+    """
     try:
         return FORMATS[fmt](d)
     except KeyError:

@@ -90,6 +90,10 @@ def test_derive_format_ascii_is_plain_ascii_and_its_math_parses_back(capsys):
     assert status == 0 and out.isascii(), [c for c in out if not c.isascii()][:5]
     assert "D is the partial derivative sign, d the total one" in out
     assert "Du2/Du1 = exp(u1)" in out and "[power rule; ok]" in out
+    # README: `symnet.render.render(d, "ascii")` gives the same printout from Python
+    assert symnet.render.render(symnet.derive("x*exp(x**2)", wrt=["x"]), "ascii") == out
+    with pytest.raises(symnet.SymnetError, match="ascii"):
+        symnet.render.render(symnet.derive("x*y"), "asci")
     result = [ln for ln in out.splitlines() if ln.strip().startswith("df/dx =")][-1]
     last = result.split("    [")[0].split(" = ")[-1]
     x = sp.Symbol("x", real=True)
