@@ -243,8 +243,11 @@ def _progress(label: str, stream=None, after: float = PROGRESS_AFTER_S, every: f
 
 
 def _limited(args, message: str | None = None, cpu: bool = False):
-    """A time limit for deriving and printing a user's formula (named derivations are ours); ``cpu``: of
-    the process's CPU time, not the wall clock."""
+    """A time limit for deriving and printing a user's formula (named derivations are ours): of the wall
+    clock, which bounds how long a hostile formula holds the command (tests/test_bounded.py); ``cpu``: in
+    CPU seconds of this process (:class:`symnet.bounds.cpu_alarm`), for the hazard measurement, whose work
+    is bounded and which a wall-clock limit cut short on a loaded machine (60 s were 6.5 CPU s at a load
+    of 9, so whether the table was printed depended on what else the machine ran)."""
     from . import curriculum
     from .bounds import time_limit
 
@@ -252,8 +255,9 @@ def _limited(args, message: str | None = None, cpu: bool = False):
         return time_limit(None)
     if not args.time_limit >= 0:  # negative, or nan
         raise SymnetError("--time-limit must be a number of seconds, or 0 for none")
-    return time_limit(args.time_limit, message or f"the formula took longer than {args.time_limit:g} s to derive "
-                      "and print (see --time-limit)", cpu=cpu)
+    return time_limit(args.time_limit, message or f"the formula took longer than {args.time_limit:g} s (wall clock) "
+                      f"to derive and print (raise it with --time-limit {2 * args.time_limit:g}, or 0 for no limit)",
+                      cpu=cpu)
 
 
 def _with_hazards(args, d):

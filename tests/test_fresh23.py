@@ -125,3 +125,20 @@ def test_ascii_transliteration_table():
     assert _ascii("θ₁₀ u₁ ∂L/∂a ✓ ≤ ≥ ≠ ≈ ∞ —") == "theta_10 u1 DL/Da ok <= >= != ~= inf --"
     assert _ascii("z ∈ [0, 1]") == "z in [0, 1]"
     assert _ascii("\u2603") == "<U+2603>"  # never dropped
+
+
+def test_deriving_time_limit_message_says_which_clock_and_how_to_raise_it(monkeypatch, capsys):
+    """README: "in the command line `--time-limit` seconds (default 60) for a user's formula". Fault: the
+    message said "(see --time-limit)", not which clock nor what to write. It stays the wall clock's (it
+    bounds how long a hostile formula holds the command: tests/test_bounded.py, whose runs a CPU limit let
+    go past 15 s under a load of 15), and the message now says so and how to raise it."""
+    import symnet.cli as cli
+
+    def waits(*a, **k):
+        time.sleep(10)
+        raise AssertionError("the time limit did not interrupt deriving")
+
+    monkeypatch.setattr(cli, "_resolve", waits)
+    status, out, err = _cli(["derive", "x*y", "--time-limit", "1"], capsys)
+    assert status == 2 and err.count("\n") == 1, err
+    assert "longer than 1 s (wall clock) to derive and print" in err and "--time-limit 2" in err, err
