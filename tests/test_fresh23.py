@@ -164,3 +164,31 @@ def test_every_torch_functional_docstring_gives_shapes_dtypes_and_errors():
         if lacks:
             missing[name] = lacks
     assert not missing, missing
+
+
+def test_readme_says_which_derives_refuse_a_cache_folder_others_can_write(tmp_path):
+    """README: "`SYMNET_CACHE=/tmp` is refused by deriving". Fault: `SYMNET_CACHE=/tmp symnet derive "x*y"`
+    derived and exited 0 (a formula of the user's is never stored); only a named derivation (and --stable,
+    which compiles) were refused. The README now says which, and this checks both sides."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = " ".join((root / "README.md").read_text(encoding="utf-8").split())
+    assert "a plain `symnet derive FORMULA` does not look at the folder" in readme
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    env = {**os.environ, "PYTHONPATH": str(root), "SYMNET_CACHE": str(shared)}
+    env.pop("SYMNET_NO_DISK_CACHE", None)
+
+    def derive(*args):
+        return subprocess.run([sys.executable, "-m", "symnet", "derive", *args], cwd=root, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    plain = derive("x*y")
+    assert plain.returncode == 0 and "df/dx = y" in plain.stdout, plain.stderr
+    named = derive("sigmoid")
+    assert named.returncode == 2 and "can be written by others" in named.stderr, (named.returncode, named.stderr)
