@@ -234,12 +234,13 @@ def _parser() -> argparse.ArgumentParser:
 PROGRESS_AFTER_S = 1.0  # a task that takes longer shows a progress line on a terminal
 
 
-def _progress(label: str, stream=None, after: float = PROGRESS_AFTER_S, every: float = 0.5):
+def _progress(label: str, stream=None, after: float = PROGRESS_AFTER_S, every: float = 0.5,
+              cpu_limit: float | None = None):
     """``symnet: LABEL … N s`` on stderr while a block runs longer than ``after`` seconds, only
     where stderr is a terminal (:func:`symnet.progress.progress`, shared with the Python API)."""
     from .progress import progress
 
-    return progress(label, None, stream, after, every)
+    return progress(label, None, stream, after, every, cpu_limit)
 
 
 def _limited(args, message: str | None = None, cpu: bool = False):
@@ -280,7 +281,8 @@ def _with_hazards(args, d):
                f"--time-limit's, counted in CPU seconds: raise it with --time-limit {2 * args.time_limit:g}, or 0 "
                f"for no limit; or measure with symnet verify {shlex.quote(args.target)})")
     try:
-        with _limited(args, message, cpu=True), _progress(f"measuring the hazards of {_short(args.target)}"):
+        with _limited(args, message, cpu=True), _progress(f"measuring the hazards of {_short(args.target)}",
+                                                                cpu_limit=args.time_limit):
             section = hazard_section(d)
     except LimitError as e:
         if str(e) != message:  # another limit (a value at a point): not the clock's

@@ -192,3 +192,23 @@ def test_readme_says_which_derives_refuse_a_cache_folder_others_can_write(tmp_pa
     assert plain.returncode == 0 and "df/dx = y" in plain.stdout, plain.stderr
     named = derive("sigmoid")
     assert named.returncode == 2 and "can be written by others" in named.stderr, (named.returncode, named.stderr)
+
+
+def test_hazard_progress_line_shows_the_cpu_seconds_of_its_limit():
+    """`derive FORMULA --stable` on a terminal showed "measuring the hazards of … 150 s" under a 60 s limit:
+    the limit is CPU seconds now, and on a loaded box the wall clock runs far ahead. The line now adds
+    "N of 60 CPU s"."""
+    import io
+
+    from symnet.progress import progress
+
+    stream = io.StringIO()
+    with progress("measuring the hazards of x", True, stream, after=0, every=0.05, cpu_limit=60):
+        end = time.process_time() + 0.4
+        while time.process_time() < end:
+            pass
+    assert "of 60 CPU s" in stream.getvalue(), stream.getvalue()
+    stream = io.StringIO()
+    with progress("deriving x", True, stream, after=0, every=0.05):
+        time.sleep(0.2)
+    assert "CPU" not in stream.getvalue()
