@@ -952,6 +952,14 @@ def _ascii(s: str) -> str:
             out.append(("_" if after_word or not run.isdigit() else "") + run)
             i = j
             continue
+        if c == "√" and i + 1 < len(s) and s[i + 1] != "(":  # √π → sqrt(pi), √2 → sqrt(2): not "sqrtpi"
+            j = i + 1
+            while j < len(s) and (s[j].isalnum() or s[j] in ".") and (j == i + 1 or s[j].isascii()):
+                j += 1
+            if j > i + 1:
+                out.append(f"sqrt({_ascii(s[i + 1:j])})")
+                i = j
+                continue
         if c.isascii():
             out.append(c)
         elif c in _ASCII_CHARS:

@@ -124,6 +124,7 @@ def test_ascii_transliteration_table():
     assert _ascii("e⁻ˣ ≪ x²") == "e^(-x) << x^2"
     assert _ascii("θ₁₀ u₁ ∂L/∂a ✓ ≤ ≥ ≠ ≈ ∞ —") == "theta_10 u1 DL/Da ok <= >= != ~= inf --"
     assert _ascii("z ∈ [0, 1]") == "z in [0, 1]"
+    assert _ascii("2/√π·e^(−x²) √2 √(x + 1)") == "2/sqrt(pi)*e^(-x^2) sqrt(2) sqrt(x + 1)"
     assert _ascii("\u2603") == "<U+2603>"  # never dropped
 
 
