@@ -585,13 +585,14 @@ def _softplus_shift(node):
     return None
 
 
-def _hypot(node):
-    """(w·v² + c)^{±1/2}, c > 0 → |v|^{±1}·(w + c/v²)^{±1/2} where |v| > 1 (c/v² underflows
-    harmlessly where v² would overflow), the written form elsewhere."""
-    if not (node.is_Pow and node.exp in (sp.S.Half, -sp.S.Half) and node.base.is_Add):
+def _constant_plus_square(a):
+    """(c, w, v) for a sum ``a`` = c + w·v²: c > 0 the sum of its positive number terms, one other term w·v² (w > 0
+    a number, v² one power of any base v); None for any other node (a negative number, a second square, no c). The
+    hypot rule's and the square-sum-power rule's parse."""
+    if not a.is_Add:
         return None
     squares, const = [], sp.S.Zero
-    for t in node.base.args:
+    for t in a.args:
         w, rest = t.as_coeff_Mul()
         if _positive_number(t):
             const += t
@@ -602,6 +603,18 @@ def _hypot(node):
     if len(squares) != 1 or const == 0:
         return None
     ((w, v),) = squares
+    return const, w, v
+
+
+def _hypot(node):
+    """(w·v² + c)^{±1/2}, c > 0 → |v|^{±1}·(w + c/v²)^{±1/2} where |v| > 1 (c/v² underflows
+    harmlessly where v² would overflow), the written form elsewhere."""
+    if not (node.is_Pow and node.exp in (sp.S.Half, -sp.S.Half)):
+        return None
+    parts = _constant_plus_square(node.base)
+    if parts is None:
+        return None
+    const, w, v = parts
     scaled = sp.Abs(v) ** (2 * node.exp) * (w + const / v ** 2) ** node.exp
     return _Final(_Fired(sp.Piecewise((scaled, sp.Abs(v) > 1), (node, True)), ["hypot"]))
 
@@ -6047,18 +6060,10 @@ def _square_sum_parts(f):
     a = sp.nsimplify(f.exp, rational=True) if f.exp.is_Float else f.exp
     if not a.is_Rational or a in (sp.S.Half, -sp.S.Half):
         return None
-    squares, const = [], sp.S.Zero
-    for t in f.base.args:
-        w, rest = t.as_coeff_Mul()
-        if _positive_number(t):
-            const += t
-        elif rest.is_Pow and rest.exp == 2 and rest.base.is_Symbol and w.is_positive:
-            squares.append((w, rest.base))
-        else:
-            return None
-    if len(squares) != 1 or const == 0:
+    parts = _constant_plus_square(f.base)
+    if parts is None or not parts[2].is_Symbol:
         return None
-    ((w, v),) = squares
+    const, w, v = parts
     return v, w, const, a
 
 
