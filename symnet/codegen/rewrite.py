@@ -3552,27 +3552,98 @@ _EXP_DOMINANT_PAST = 1024  # u from which e^−u = 0 in float64 (from 745): P(u)
 # there (x² at x = 1e200: inf·0 = NaN)
 
 
-def _exp_dominant(a, x):
-    """(u, c, P) where ``a`` = c·e^u + P(x) with c > 0 a number, u = k·x (k > 0 a number), P a polynomial in x
-    (c·expm1(u) counts as c·e^u − c); None for any other node."""
-    dominant, rest = None, []
-    for term in sp.Add.make_args(a):
+_EXP_DOMINANT_BOUND = 2 ** 64  # the largest coefficient of P (and degree 64 in u): past u = 1024, |P| ≤ 2⁶⁴·u⁶⁴ + 2⁶⁴
+# is below 2⁻⁶⁰·e^u (64·log u + 44 < u − 42 there), and a term c·y of another input y (|y| ≤ 1.8e308 = e^709.8)
+# below e^(754 − u)
+_EXP_FUNCTIONS = (sp.exp, expm1, sp.sinh, sp.cosh)
+
+
+def _beside_exp(term, u) -> bool:
+    """Whether ``term`` of P is negligible beside e^u past u = 1024, wherever it is a float: a polynomial in u of
+    degree ≤ 64 (x, u = x; x·y, u = x·y; −3x) or a number times an input free of u's inputs (y in e^x/2 + y), its
+    coefficients at most 2⁶⁴ in magnitude; not y² (inf in float64 where it is 1e616 > e^1024), nor an
+    exponential."""
+    if term.has(*_EXP_FUNCTIONS):
+        return False
+    c, rest = term.as_coeff_Mul()
+    if abs(c) > _EXP_DOMINANT_BOUND:
+        return False
+    if not term.free_symbols & u.free_symbols:
+        return rest == 1 or rest.is_Symbol
+    t = sp.Dummy("t")
+    k, s = u.as_coeff_Mul()
+    in_t = term.xreplace({s: t / k}) if s.is_Symbol else term.subs(u, t)
+    if in_t.free_symbols != {t} or not in_t.is_polynomial(t):
+        return False
+    poly = sp.Poly(sp.expand(in_t), t)
+    return poly.degree() <= 64 and all(abs(q) <= _EXP_DOMINANT_BOUND for q in poly.coeffs())
+
+
+def _same_value(a, b) -> bool:
+    """Whether ``a`` and ``b`` are one expression written two ways (x·(e^x/x − 3) and e^x − 3x)."""
+    try:
+        return sp.expand(sp.numer(sp.together(a - b))) == 0
+    except (TypeError, ValueError, RecursionError, sp.PolynomialError):
+        return False
+
+
+def _outside_scaled(cond, u) -> bool:
+    """Whether ``cond`` (of the one input s in u = k·s, k > 0) holds nowhere in 64 < u ≤ 1024 (|x| < log 2,
+    x > 3.4e38: the branches the exp-minus rule takes there)."""
+    k, s = u.as_coeff_Mul()
+    if not (s.is_Symbol and k.is_positive and cond.free_symbols == {s}):
+        return False
+    try:
+        window = sp.Interval.Lopen(sp.Integer(_EXP_DOMINANT_FROM) / k, sp.Integer(_EXP_DOMINANT_PAST) / k)
+        return cond.as_set().intersect(window) is sp.S.EmptySet
+    except (TypeError, ValueError, NotImplementedError, RecursionError):
+        return False
+
+
+def _last_branch(e):
+    """``e``'s value as written where ``e`` is a select another rule made of it (its last branch, recursively: the
+    exp-minus rule's x·(e^x/x − 3) for x > 64 beside e^x − 3x), with the selects looked through; ``e`` otherwise."""
+    selects = []
+    while isinstance(e, sp.Piecewise) and e.args[-1].cond == sp.true:
+        selects.append(e)
+        e = e.args[-1].expr
+    return e, selects
+
+
+def _selects_agree(selects, last, u) -> bool:
+    """Whether each select of ``selects`` is ``last`` wherever 64 < u ≤ 1024: each other branch is ``last`` written
+    another way, or is taken nowhere there (a select of the user's own, whose branches differ, is not looked
+    through)."""
+    return all(_same_value(b, last) or _outside_scaled(c, u)
+               for pw in selects for b, c in pw.args[:-1])
+
+
+def _exp_dominant(a):
+    """(u, c, P) where ``a`` = c·e^u + P with c > 0 a number, u an expression of inputs (x, 2x, x·y, −x) and P a
+    sum of terms :func:`_beside_exp` takes (c·expm1(u) counts as c·e^u − c, c·sinh(u) as (c/2)·e^u − (c/2)·e^−u,
+    c·cosh(u) as (c/2)·e^u + (c/2)·e^−u); ``a`` may be a select another rule made of such a sum
+    (:func:`_last_branch`). None for any other node."""
+    written, selects = _last_branch(a)
+    dominant, rest, companions = None, [], []
+    terms = sp.Add.make_args(written)
+    for term in terms:
         c, f = term.as_coeff_Mul()
-        if isinstance(f, (sp.exp, expm1)) and dominant is None:
+        if isinstance(f, _EXP_FUNCTIONS) and dominant is None and c > 0 and f.args[0].free_symbols:
             u = f.args[0]
-            k = u.as_coeff_Mul()
-            if not (c > 0 and k[1] == x and k[0] > 0):
-                return None
+            if isinstance(f, (sp.sinh, sp.cosh)):
+                c = c / 2
+                companions.append((1 if isinstance(f, sp.cosh) else -1) * c * sp.exp(-u))
             dominant = (u, c)
             if isinstance(f, expm1):
-                rest.append(-c)
-        elif term.free_symbols <= {x} and term.is_polynomial(x):
-            rest.append(term)
+                companions.append(-c)
         else:
-            return None
+            rest.append(term)
     if dominant is None:
         return None
-    return dominant[0], dominant[1], sp.Add(*rest)
+    u, c = dominant
+    if not all(_beside_exp(term, u) for term in rest) or not _selects_agree(selects, written, u):
+        return None
+    return u, c, sp.Add(*rest, *companions)
 
 
 def _exp_scaled(u, c, p):
@@ -3580,11 +3651,23 @@ def _exp_scaled(u, c, p):
     return c + Grouped(p * sp.exp(-u)) if p != 0 else c
 
 
-def _exp_dominant_node(node, x):
+def _dominant_factor(f):
+    """(u, c, P, k) for a factor f = A^k (or a select another rule made of it, 1/(e^x − 3x) as the exp-minus rule
+    writes it) with A as :func:`_exp_dominant` takes it; None for any other factor."""
+    written, selects = _last_branch(f)
+    base, k = _power_parts(written)
+    found = _exp_dominant(base) if base.has(*_EXP_FUNCTIONS) else None
+    if found is None or not _selects_agree(selects, written, found[0]):
+        return None
+    return (*found, k)
+
+
+def _exp_dominant_node(node):
     """log(c·e^u + P) → u + log c + log1p(P·e^−u/c); a product ∏A_i^k_i·G (A_i exp-dominant in one u, Σk_i = 0,
-    G free of exponentials) → ∏(e^−u·A_i)^k_i·G; each for u > 64, the node below. None for any other node."""
+    G free of exponentials) → ∏(e^−u·A_i)^k_i·G; each for u > 64, the node below, u + log c and ∏c_i^k_i·G past
+    u = 1024. None for any other node."""
     if isinstance(node, sp.log):
-        found = _exp_dominant(node.args[0], x)
+        found = _exp_dominant(node.args[0])
         if found is None or found[2] == 0:
             return None
         u, c, p = found
@@ -3592,35 +3675,34 @@ def _exp_dominant_node(node, x):
         return sp.Piecewise((u + sp.log(c), u > _EXP_DOMINANT_PAST), (far, u > _EXP_DOMINANT_FROM), (node, True))
     if not node.is_Mul:
         return None
-    scaled, total, us, rest = [], 0, set(), []
+    scaled, total, us, rest, limit = [], 0, set(), [], sp.S.One
     for f in node.args:
-        base, k = _power_parts(f)
-        found = _exp_dominant(base, x) if base.has(sp.exp, expm1) else None
+        found = _dominant_factor(f) if f.has(*_EXP_FUNCTIONS) else None
         if found is not None:
-            us.add(found[0])
+            u, c, p, k = found
+            us.add(u)
             total += k
-            scaled.append(_exp_scaled(*found) ** k)
-        elif f.has(sp.exp, expm1):
+            scaled.append(_exp_scaled(u, c, p) ** k)
+            limit *= c ** k
+        elif f.has(*_EXP_FUNCTIONS):
             return None
         else:
             rest.append(f)
     if len(scaled) < 2 or total != 0 or len(us) != 1:
         return None
     (u,) = us
-    limit = sp.Mul(*rest, *[_exp_dominant(_power_parts(f)[0], x)[1] ** _power_parts(f)[1] for f in node.args
-                            if f.has(sp.exp, expm1)])
-    return sp.Piecewise((limit, u > _EXP_DOMINANT_PAST), (sp.Mul(*rest, *scaled), u > _EXP_DOMINANT_FROM), (node, True))
+    return sp.Piecewise((sp.Mul(*rest) * limit, u > _EXP_DOMINANT_PAST), (sp.Mul(*rest, *scaled), u > _EXP_DOMINANT_FROM),
+                        (node, True))
 
 
 def _exp_dominant_forms(expr):
-    """Every log and product of ``expr`` in one input that :func:`_exp_dominant_node` rewrites, rewritten (top down)."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.exp, expm1):
+    """Every log and product of ``expr`` that :func:`_exp_dominant_node` rewrites, rewritten (top down)."""
+    if not isinstance(expr, sp.Expr) or not expr.has(*_EXP_FUNCTIONS):
         return expr
 
     def new_form(node):
-        if isinstance(node, sp.Expr) and (isinstance(node, sp.log) or node.is_Mul) and len(node.free_symbols) == 1:
-            (x,) = node.free_symbols
-            return _exp_dominant_node(node, x) if isinstance(x, sp.Symbol) else None
+        if isinstance(node, sp.Expr) and (isinstance(node, sp.log) or node.is_Mul) and node.free_symbols:
+            return _exp_dominant_node(node)
         return None
 
     return _top_down(expr, new_form, leaves=_KEPT)
