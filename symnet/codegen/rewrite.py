@@ -3709,7 +3709,10 @@ def _exp_dominant_forms(expr):
 
 
 EXP_DOMINANT = Rule(
-    "exp-dominant", "a sum c·e^u + P(x) (P a polynomial: e^x − 1 − x, expm1(x) − x) overflows with e^u (u > 709.8 in "
+    "exp-dominant", "a sum c·e^u + P (u any expression of the inputs, c·sinh u and c·cosh u as (c/2)·e^u ∓ (c/2)·e^−u; "
+    "P a polynomial in u or a constant times another input, negligible beside e^u past u = 1024 wherever it is a "
+    "float: e^x − 1 − x, expm1(x) − x, sinh x − x, e^(xy) − 1 − xy, the exp-minus rule's select of e^x − 3x looked "
+    "through) overflows with e^u (u > 709.8 in "
     "float64, 88.7 in float32) while its log is u to the last bit and a quotient of two such sums is a ratio near "
     "c/c′: log(e^x − 1 − x) inf at x = 710 (true 710), (e^x − 1)/(e^x − 1 − x) NaN (true 1). From u > 64 on, where "
     "e^−u·P(u) is below 2⁻⁸⁰ of c for a cubic P, log(c·e^u + P) is u + log c + log1p(P·e^−u/c) (an identity; the "
