@@ -60,6 +60,22 @@ def test_a_huge_or_tiny_constant_times_a_product(backend, formula, fn, points):
     assert not bad, bad
 
 
+# --- a product of inputs kept as a CSE temporary beside a constant ------------------------------------------------
+PRODUCT_POINTS = [(-1.7976931348623157e308, -3.0, 0.25), (1e-300, 1e-10, 3.0), (2.0, 3.0, 5.0), (1e-160, 1e-160, 1e300)]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_a_shared_product_of_inputs_times_a_constant(backend):
+    """−1e−20·x·y/z: x·y is shared by f and ∂z, so CSE kept it as a temporary and ``_constant_times`` got the product
+    already rounded. Before: f −inf at (−1.797e308, −3, 0.25) for −2.16e289 and ∂z inf for 8.6e289 (torch exact: worse
+    than torch)."""
+    if backend == "triton":
+        triton_torch()
+    bad = _kept(_faults("-1e-20*x*y/z", ["x", "y", "z"], PRODUCT_POINTS, F64, lambda t, x, y, z: -1e-20 * x * y / z,
+                        backend=backend))
+    assert not bad, bad
+
+
 # --- the parser -----------------------------------------------------------------------------------------------------
 def test_a_very_long_variable_name_is_refused_in_a_short_line():
     """A name of 1,990 letters (the formula within its 2,000 characters): the message was 2,100 characters long."""
@@ -135,6 +151,14 @@ LEFT = {
     # a constant beyond float32's range in a float32 kernel: inf·0 where x·y underflows first
     "1e300*x*y": (lambda t, x, y: 1e300 * x * y, [(1e-30, 1e-20)], F32,
                   "float32 f NaN at (1e−30, 1e−20) (truth inf; torch inf: worse than torch)"),
+    # exp-dominant (h-rules23's area) takes log(c·e^u + P) with P a polynomial and c·e^u first; not these
+    "log(exp(x)/3 + 1)": (lambda t, x: t.log(t.exp(x) / 3 + 1), [(710.0,), (1000.0,)], F64,
+                          "f inf at x = 710 (truth 708.90), ∂ NaN (truth 1); torch inf, NaN"),
+    "sqrt(exp(x) - 1 - x)": (lambda t, x: t.sqrt(t.exp(x) - 1 - x), [(710.0,), (750.0,)], F64,
+                             "f inf at x = 710 (truth 1.49e154), ∂ NaN (truth 7.47e153); torch inf, NaN: a root, "
+                             "not a log, of the dominant exponential"),
+    "log(cosh(x) - 1)": (lambda t, x: t.log(t.cosh(x) - 1), [(711.0,), (-1000.0,)], F64,
+                         "f inf at x = 711 (truth 710.31), −1000 (999.31); torch inf"),
     "x**(1/1000001)": (lambda t, x: x ** (1 / 1000001), [(1e-310,)], F64,
                        "∂ inf at x = 1e−310 (truth 9.99e303; torch inf): x^(−1000000/1000001) overflows before the "
                        "division by 1000001"),
