@@ -127,8 +127,9 @@ def test_digits_and_marks_inside_a_name_still_read():
 
 # --- measured, not fixed -------------------------------------------------------------------------------------------
 LEFT = {
-    # series-leading-power takes a series whose leading coefficients vanish (x − sin x); x − tanh x is printed
-    # x³·P(x²)/cosh x (P(0) = 1/3 ≠ 0) and log(1 − cos x) as log(2·sin²(x/2)): x³ and sin²(x/2) underflow first
+    # series-leading-power takes a ZeroSeries whose leading coefficients vanish (x − sin x); x − tanh x is the
+    # tanhshrink rule's x³·P(x²)/cosh x (a polynomial of its own, P(0) = 1/3: no ZeroSeries for the rule to see) and
+    # 1 − cos x the one-minus-cos rule's 2·sin²(x/2): x³ and sin²(x/2) underflow first
     "log(x - tanh(x))": (lambda t, x: t.log(x - t.tanh(x)), [(9.332636185032189e-302,), (5e-324,)], F64,
                          "f −inf at x = 9.33e−302 (truth −2080.54), 5e−324 (−2234.42); ∂ NaN at 9.33e−302 (truth "
                          "3.2e301; torch inf)"),
