@@ -1022,7 +1022,7 @@ def unwiden(expr):
 _ROUNDED = (sp.exp, expm1, sp.log, log1p, sigmoid, sp.tanh, sp.sin, sp.cos, sp.erf)
 
 
-def _widen_hazard(node) -> bool:
+def _widen_hazard(node, products: bool = True) -> bool:
     """A sum where a rounded function of some inputs meets a term in another input (e^x − t·x,
     log t + 1 − x, σ(z) − t: a prediction against a target), or a square of a difference beside a
     term in another input ((x − t)²/v² − 1/v: x − t squared overflows float32 at 1.8e19), or an
@@ -1045,11 +1045,13 @@ def _widen_hazard(node) -> bool:
         return False
     rounded = [f for f in node.atoms(*_ROUNDED, softplus) if f.free_symbols]
     # a power with an input exponent (x^g − y at y = fl(x^g): 4.4e15 ULP in float64, session 21; the double word
-    # takes e^(g·log x), doubleword._Emitter._power) (a list of its own: e^x − t·x's t·x is no target of e^x).
-    # A product of inputs against a target (x·y − z at z = fl(x·y): 5.8e15 ULP, torch the same) is not widened:
-    # h-round22 did (Dekker's TwoProduct), and a linear model's squared error (w·x + b − t)² cost 10× in NumPy
-    # (float64 0.0096 → 0.096 CPU s per 10⁶ points; w·x − t 0.0044 → 0.027): it needs a cheap pre-test first
+    # takes e^(g·log x), doubleword._Emitter._power) and a product of inputs (x·y − z at z = fl(x·y): 5.8e15 ULP;
+    # the double word's product of two float64 is exact, Dekker's TwoProduct, and a float32 one is exact in float64;
+    # in NumPy a sum of products of inputs has a cheap front, doubleword._product_sum_front: the whole function on every
+    # block made (w·x + b − t)² 10× slower, session 22; _signed_widen gives its ∂t, 2·(t − b − w·x), the same node)
+    # (lists of their own: e^x − t·x's t·x is no target of e^x, nor e^x of it; each product alone: x·y − z·w cancels)
     powers_of_inputs = [q for q in node.atoms(sp.Pow) if q.free_symbols and not q.exp.is_number]
+    input_products = [[m] for m in (a.as_coeff_Mul()[1] for a in node.args) if products and _input_product(m)]
     # erfc and Φ against a target (erfc(x) − y at y = fl(erfc x): 8.2e15 ULP in float64, session 21; NumPy's double
     # word is doubleword._dw_erfc, e^(−x²)·erfcx x from a table; Triton's float64 body alone, a float32 kernel's fix)
     complements = [f for f in node.atoms(sp.erfc, ndtr) if f.free_symbols]
@@ -1071,7 +1073,7 @@ def _widen_hazard(node) -> bool:
     # and a power of a difference inside a widened node of its own (the scaled-power rule's (x − t)⁴/v⁵ beside 1/v)
     squares += [q for w in node.atoms(WidenedBase) for q in w.body.atoms(sp.Pow) if q.exp.is_Integer
                 and q.exp >= 2 and q.base.is_Add and len(q.base.free_symbols) >= 2]
-    for hazards in (rounded, selects, squares, powers_of_inputs, complements):
+    for hazards in (rounded, selects, squares, powers_of_inputs, complements, *input_products):
         for h in hazards:  # the other term holds none of them: −(1 − t)·log1p(−p) beside −t·log p is no target
             if any(not a.has(*hazards) and a.free_symbols - h.free_symbols for a in node.args):
                 return True
@@ -1094,6 +1096,13 @@ def _widen_hazard(node) -> bool:
     return len(holders) >= 2 and bool(differences) and len(differences) < len(holders)
 
 
+def _input_product(m) -> bool:
+    """``m`` a product of two or more inputs or integer powers of them (x·y, x²·y): rounded once in the kernel's
+    dtype, exact as a double word (float64) or in float64 (float32), so a target beside it can cancel its rounding."""
+    if not m.is_Mul:
+        return False
+    factors = [f.base if f.is_Pow and f.exp.is_Integer and f.exp >= 1 else f for f in m.args]
+    return len(factors) >= 2 and all(f.is_Symbol for f in factors)
 def _fractional_constant_power(node) -> bool:
     """b^(p/q) of some inputs, q > 2 (x^(1/3), (1 + x²)^(3/10)): a rounded function of b as e^x is (its rounding is
     C99 pow's, an ulp of its own size); not √b and b^(n/2), correctly rounded square roots."""
@@ -1270,7 +1279,23 @@ def _walk_memo(rewrite, leaves) -> dict:
 
 def _widen_all(expr):
     """Every hazardous sum of ``expr`` (innermost first) in float64 (:func:`_widen_hazard`)."""
-    return _bottom_up(sp.sympify(expr), lambda node: widen(node) if _widen_hazard(node) else node)
+    expr = sp.sympify(expr)
+    # a sum of products of inputs inside a log, log1p or a reciprocal is the rounded-log-argument rule's (log(x·y − z):
+    # the log of its double word; widened here first, the log took its float64 rounding: 9,477 ULP, tests/test_cost20)
+    taken = {a for f in _atoms(expr, sp.log, log1p, sp.Pow) for a in (f.args if not f.is_Pow else (
+        (f.base,) if f.exp.is_negative else ())) if a.is_Add and any(_input_product(t.as_coeff_Mul()[1]) for t in a.args)}
+    if not taken:
+        return _bottom_up(expr, lambda node: _signed_widen(node) if _widen_hazard(node) else node)
+    return _bottom_up(expr, lambda node: _signed_widen(node) if _widen_hazard(node, node not in taken) else node)
+
+
+def _signed_widen(node):
+    """widen(node); a sum of products of inputs with a leading minus as −widen(−node) (exact: rounding is symmetric),
+    so that (w·x + b − t)² and its ∂t, 2·(t − b − w·x), share one widened node (task h-xyz23: two were computed)."""
+    if node.is_Add and all(_input_product(m) or m.is_Symbol for m in (a.as_coeff_Mul()[1] for a in node.args)) \
+            and node.could_extract_minus_sign():
+        return -widen(-node)
+    return widen(node)
 
 
 WIDEN = Rule(
@@ -2977,14 +3002,20 @@ def _rounded_arguments(expr):
     number that is not a power of 2, a power, another function) and not bounded, as a widened node (v in
     double-word arithmetic in a float64 kernel, then e^(v_hi + v_lo); in float64 in a float32 one), outside
     the widened sums (already so) and the registry's own helpers."""
-    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp, sigmoid, nexpsq, nexpsq2, sp.erfc):
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp, sigmoid, nexpsq, nexpsq2, sp.erfc, ndtr):
         return expr
     def rewrite(new):
-        if isinstance(new, sp.erfc) and new.free_symbols and not new.has(sp.Indexed):
+        if isinstance(new, (sp.erfc, ndtr)) and new.free_symbols and not new.has(sp.Indexed):
             # erfc(v) turns a relative error ε of v into about 2v²·ε of its value for v ≫ 1 (erfc(p − t): 422 ULP in
-            # float64 at p − t = 26.4): from v = 1 (there 2v²·ε is about 2 ULP), erfc(v_hi) − 2/√π·e^(−v_hi²)·v_lo
+            # float64 at p − t = 26.4): from v = 1 (there 2v²·ε is about 2 ULP), erfc(v_hi) − 2/√π·e^(−v_hi²)·v_lo;
+            # Φ(v) = erfc(−v/√2)/2 likewise into |v|·φ(v)/Φ(v)·ε ≈ v²·ε for v ≪ −1 (Φ(x·y) 641 ULP in float64 at
+            # x·y = −35.1; log Φ(x·y) = log1p(−Φ(−x·y)), the log-gaussian-tail rule's for x·y > 0, 686 ULP at x·y = 37):
+            # Φ(v_hi) + φ(v_hi)·v_lo on every element, no select: Φ's erfc (math.erfc entry by entry in NumPy) is most
+            # of its cost, the two-product and e^(−v_hi²/2) little, and a select computes both of its pieces (a third Φ)
             v = unwiden(new.args[0])
             if not _exact_argument(v) and not _bounded_argument(v) and _polynomial_of_exponentials(v):
+                if isinstance(new, ndtr):
+                    return widen(ndtr(v), first_order=True)
                 return sp.Piecewise((new, v <= 1), (widen(sp.erfc(v), first_order=True), True))
             return new
         if isinstance(new, (sp.exp, sigmoid, nexpsq, nexpsq2)) and new.free_symbols and not new.has(sp.Indexed):
@@ -3021,7 +3052,10 @@ ROUNDED_ARGUMENT = Rule(
     "too (erf(softplus x)′ = 2/√π·e^(−softplus(x)²)·σ(x), 114 ULP at x = 20 in float64, torch 97: v_hi² = p + e by a "
     "two-product, e^(−p)·(1 − e − 2·v_hi·v_lo); e^(−v²) is 0 beyond v ≈ 27, so the double-word softplus runs on a "
     "narrow band); erfc(v) of a rounded v from v = 1 (it turns v's relative error into 2v² times it: erfc(p − t) 422 "
-    "ULP in float64 at p − t = 26.4), erfc(v_hi) − 2/√π·e^(−v_hi²)·v_lo",
+    "ULP in float64 at p − t = 26.4), erfc(v_hi) − 2/√π·e^(−v_hi²)·v_lo; Φ(v) of a rounded v likewise (|v|·φ(v)/Φ(v) ≈ v² "
+    "times v's relative error for v ≪ −1: Φ(x·y) 641 ULP in float64 at x·y = −35.1, and log Φ(x·y) = log1p(−Φ(−x·y)) "
+    "of the log-gaussian-tail rule 686 ULP at x·y = 37, torch.special.log_ndtr 1444), Φ(v_hi) + φ(v_hi)·v_lo on every "
+    "element (Φ's erfc is most of its cost: a select would compute Φ twice)",
     apply=_rounded_arguments, fired=lambda old, new: new != old)
 _register(ROUNDED_ARGUMENT)
 __all__ += ["ROUNDED_ARGUMENT"]
