@@ -254,10 +254,11 @@ def _inline_reciprocals(assignments, results):
     x = 1.5, y = 3e20 (session 23)."""
     inline = {}
     kept = []
+    scaled = _scaled_products(assignments, results)
     for t, e in assignments:
         e = e.xreplace(inline) if inline else e
         if (isinstance(e, sp.Pow) and e.exp == -1 and e.base.is_Symbol) or _constant_times_inputs(e) \
-                or quotient_chain(e) is not None:
+                or t in scaled or quotient_chain(e) is not None:
             inline[t] = e
         else:
             kept.append((t, e))
@@ -292,6 +293,22 @@ def _input_quotient(e) -> bool:
     """Whether ``e`` is x/y, x and y inputs (symbols)."""
     return e.is_Mul and len(e.args) == 2 and any(a.is_Symbol for a in e.args) and any(
         a.is_Pow and a.exp == -1 and a.base.is_Symbol for a in e.args)
+
+
+def _scaled_products(assignments, results) -> set:
+    """CSE's temporaries that are a product of inputs (``x_times_y = x·y``) and a factor of a product with a constant
+    c, |c| ≠ 1, somewhere: put back there, so that ``_constant_times`` gets the factors and may put the constant
+    first (session 23: −1e−20·x·y/z printed as _constant_times(x_times_y, …) was −inf at x = −1.797e308, y = −3,
+    z = 0.25 for −2.16e289, torch exact; its ∂z inf for 8.6e289)."""
+    products = {t for t, e in assignments if isinstance(e, sp.Mul) and len(e.args) > 1 and all(a.is_Symbol for a in e.args)}
+    if not products:
+        return set()
+    found = set()
+    for e in [e for _, e in assignments] + list(results):
+        for m in sp.preorder_traversal(e):
+            if isinstance(m, sp.Mul) and any(a.is_Number and abs(a) != 1 for a in m.args):
+                found.update(a for a in m.args if a in products)
+    return found
 
 
 def _constant_times_inputs(e) -> bool:

@@ -183,8 +183,9 @@ class ConditionalPrinting:
         (∂y of c·x/y was 432 ULP at c = 1024, x = 1e300, y = 1.797e308 and −inf at c = 1e−20, x = 1e−300,
         y = 2.2e−308 with the constant last or first only). k·ordered_product(a, b, c), the product-order rule's, as
         ``_constant_product(a, b, c, k, q, lo)``: the constant last, or on the factor of middle magnitude where the
-        product of three leaves the range and the whole does not (x·y·z/3 at (0.5, 1.797e308, 3) was inf). None: a constant last alone (one factor, no
-        numerator, c = ±1, not a real constant within 2^±100)."""
+        product of three leaves the range and the whole does not (x·y·z/3 at (0.5, 1.797e308, 3) was inf); these
+        two for a constant within 2^±100 (the analysis of their choice assumes it). None: a constant last alone
+        (one factor, no numerator, c = ±1, not a real constant of normal float64 size)."""
         others = [f for a in others for f in sp.Mul.make_args(a)]  # c·(x/y) held unevaluated (the scaled-square rule)
         if not c.is_Number:  # a constant held unevaluated (−1**2 of a rational-root rule: float() refused it)
             c = c.doit()
@@ -205,7 +206,9 @@ class ConditionalPrinting:
             return None
         numerators = [a for a in others if not (a.is_Pow and a.exp.is_negative)]
         size = abs(float(c))
-        if not numerators or not 2.0 ** -100 < size < 2.0 ** 100:
+        # any normal float64 constant (session 23: within 2^±100 only, 1e308·x·y at x = 1e−300, y = 1e−10 was
+        # (x·y)·1e308, x·y subnormal first: 18 ULP, torch's (1e308·x)·y exact; x·y·2¹⁰⁰⁰ 0 for 3.2e−49)
+        if not numerators or not 2.0 ** -1022 <= size < math.inf:
             return None
         times, q = self._constant_size(c)
         rest = numerators[1:]
