@@ -2036,13 +2036,36 @@ def _scaled_quotient(node, q):
     V = q.base
     rest = sp.Mul(*[f for f in node.args if f is not q])
     c, num = rest.as_coeff_Mul()
-    if num == 1 or num.free_symbols & V.free_symbols or not V.free_symbols:
+    if num.free_symbols & V.free_symbols or not V.free_symbols:  # (N = 1: c/V² as (1/V)/V, ∂x of c·x/y²)
         return None
+    # the constant placed per element by the printers (_constant_quotients: between the two divisions, first or
+    # last, where no partial product leaves the range that the result is in)
     scaled = c * Grouped(Grouped(num / V) / V)
     written = (sp.Abs(V) > sp.S(2) ** -60) & (sp.Abs(V) < _SCALED_FROM)
-    return _Final(_Fired(sp.Piecewise((node, written), *_constant_placed(c, num, scaled,
-                                                                         Grouped(Grouped(_times_constant(c, num) / V) / V))),
-                         ["scaled-square"]))
+    return _Final(_Fired(sp.Piecewise((node, written), (scaled, True)), ["scaled-square"]))
+
+
+def quotient_chain(g):
+    """(N, V) where ``g`` is :func:`_scaled_quotient`'s chain (N/V)/V, two quotients held unevaluated, else None:
+    the printers place a constant that multiplies it per element (``_constant_quotients``), and CSE's temporary
+    for it is put back where it is used (``symnet.codegen.ir``), so that they see it whole."""
+    def quotient(e):
+        if not isinstance(e, sp.UnevaluatedExpr):
+            return None
+        if e.args[0].is_Pow and e.args[0].exp == -1:  # 1/V
+            return sp.S.One, e.args[0].base
+        if not e.args[0].is_Mul:
+            return None
+        den = [f for f in e.args[0].args if f.is_Pow and f.exp == -1]
+        if len(den) != 1:
+            return None
+        return sp.Mul(*[f for f in e.args[0].args if f is not den[0]]), den[0].base
+
+    outer = quotient(g)
+    inner = quotient(outer[0]) if outer is not None else None
+    if inner is None or inner[1] != outer[1]:
+        return None
+    return inner
 
 
 def _times_constant(c, N):
@@ -2053,7 +2076,7 @@ def _times_constant(c, N):
 
 
 def _constant_placed(c, N, last, first):
-    """The pieces after the written one of a scaled chain c·((N/V)/V…): ``last`` (the constant multiplies the
+    """The pieces after the written one of the scaled-power rule's chain c·(q·q…/V): ``last`` (the constant multiplies the
     chain's result) and ``first`` (the constant multiplies N before the first division), chosen per element by
     |N|. The constant last leaves the range where the chain N/V^b does and c·(N/V^b) does not: |c| < 1 and
     the chain overflows (∂y of −x/(5y²) = 0.4·x/y³ at x = 1.618e308, y = 0.9: x/y = inf, truth 8.877e307),
@@ -2061,7 +2084,11 @@ def _constant_placed(c, N, last, first):
     leaves it where c·N does: |c| < 1 and c·N subnormal, |c| > 1 and c·N overflows. So first where |N| ≥
     2⁻¹²⁶/|c| (|c| < 1: c·N normal in float32 and float64) or |N| ≤ 2¹²⁷/|c| (|c| > 1: c·N finite in both), last
     elsewhere; as many roundings either way. Left over: float64 chains past both ends at once (|N| < 2⁻¹²⁶/|c|
-    with N/V^b > 1.8e308, V^b < 1e−346; or |N| > 2¹²⁷/|c| with N/V^b subnormal, V^b > 1e346)."""
+    with N/V^b > 1.8e308, V^b < 1e−346; or |N| > 2¹²⁷/|c| with N/V^b subnormal, V^b > 1e346). The scaled-square
+    rule's c·((N/V)/V) is placed by the printers instead, the constant between the divisions too
+    (``_constant_quotients``, session 23: this choice by |N| alone was 432 ULP at c = 1024, N = 1e300,
+    V = 1.797e308). Where the chain ends in ((…)/V)/V, the printers place the constant among its last
+    two divisions the same way (``quotient_chain``)."""
     if c in (1, -1) or not c.is_Rational:
         return ((last, True),)
     size = abs(c)
