@@ -1588,6 +1588,65 @@ PRIMITIVE_NEEDS.update({
 _NUMPY_NEEDS["_tw_log1p"] = ("_tw_add", "_tw_square", "_dw_log")  # NumPy's _tw_log is in _dw_log's text
 ORDER += ["_tw_exp_reduced3", "_tw_exp", "_tw_expm1", "_tw_log1p", "_tw_sigmoid", "_tw_softplus", "_tw_tanh"]
 
+# σ(±v), softplus(±v) and tanh(±v/2) of one body from one reduction (Triton's third tier, task h-tfocal22): E = e^−|v|
+# and m = E − 1 from one _tw_exp_reduced3 (E to 2⁻¹⁵⁰ of itself however small, m relative near 0), one log1p(E) for
+# both softplus; the operations of _tw_sigmoid, _tw_softplus and _tw_tanh after it, so the same triple words to their
+# last bits (tanh's m was e^(2x) − 1 below x = 18, here e^−|2x| − 1 for either sign: −m/(m + 2) = tanh|x|). Focal's
+# ∂t and ∂z take σ(z), σ(−z), softplus(z), softplus(−z) and tanh(z/2): 7 triple-word exponentials and logs where 2 do.
+PRIMITIVES.update({
+    "_tw_exp_negabs": '''\
+def _tw_exp_negabs(x_hi, x_lo, x_tail):
+    """(E, m) = (e^−|x|, e^−|x| − 1) of a triple word, both triple words from one reduction: E as _tw_exp's, m as
+    _tw_expm1's (p itself where k = 0, −|x| + x²/2 below |x| = 2⁻¹⁰⁰)."""
+    neg = x_hi < 0.0
+    sign = M.where(neg, 1.0, -1.0)
+    a_hi, a_lo, a_tail = sign * x_hi, sign * x_lo, sign * x_tail
+    k, p_hi, p_lo, p_tail = _tw_exp_reduced3(a_hi, a_lo, a_tail)
+    e_hi, e_lo, e_tail = _tw_add(p_hi, p_lo, p_tail, 1.0, 0.0, 0.0)
+    e_hi, e_lo = _dw_scale(e_hi, e_lo, k)
+    e_tail, e_zero = _dw_scale(e_tail, 0.0 * e_tail, k)
+    m_hi, m_lo, m_tail = _tw_add(e_hi, e_lo, e_tail, -1.0, 0.0, 0.0)
+    tiny = M.abs(x_hi) < TINY
+    near = k == 0.0
+    return (e_hi, e_lo, e_tail, M.where(tiny, a_hi, M.where(near, p_hi, m_hi)),
+            M.where(tiny, a_lo, M.where(near, p_lo, m_lo)), M.where(tiny, a_tail + 0.5 * a_hi * a_hi, M.where(near, p_tail, m_tail)))
+''',
+    "_tw_sigmoid_e": '''\
+def _tw_sigmoid_e(x_hi, e_hi, e_lo, e_tail):
+    """σ(x) from E = e^−|x| (_tw_exp_negabs): 1/(1 + E) for x ≥ 0, E/(1 + E) below (_tw_sigmoid's steps)."""
+    neg = x_hi < 0.0
+    d_hi, d_lo, d_tail = _tw_add(e_hi, e_lo, e_tail, 1.0, 0.0, 0.0)
+    return _tw_div(M.where(neg, e_hi, 1.0), M.where(neg, e_lo, 0.0), M.where(neg, e_tail, 0.0), d_hi, d_lo, d_tail)
+''',
+    "_tw_softplus_l": '''\
+def _tw_softplus_l(x_hi, x_lo, x_tail, l_hi, l_lo, l_tail):
+    """softplus(x) = max(x, 0) + L from L = log1p(e^−|x|) (_tw_softplus's steps)."""
+    neg = x_hi < 0.0
+    return _tw_add(l_hi, l_lo, l_tail, M.where(neg, 0.0, x_hi), M.where(neg, 0.0, x_lo), M.where(neg, 0.0, x_tail))
+''',
+    "_tw_tanh_m": '''\
+def _tw_tanh_m(x_hi, x_lo, x_tail, m_hi, m_lo, m_tail):
+    """tanh x from m = e^−|2x| − 1 (_tw_exp_negabs of 2x): −m/(m + 2) = tanh|x|, signed; below |x| = 2⁻²⁰ _tw_tanh's
+    series x + c·(1 − 2x²/5 + 17x⁴/105), c = −x³/3."""
+    d_hi, d_lo, d_tail = _tw_add(m_hi, m_lo, m_tail, 2.0, 0.0, 0.0)
+    q_hi, q_lo, q_tail = _tw_div(m_hi, m_lo, m_tail, d_hi, d_lo, d_tail)
+    w_hi, w_lo, w_tail = _tw_square(x_hi, x_lo, x_tail)
+    c_hi, c_lo, c_tail = _tw_mul(w_hi, w_lo, w_tail, x_hi, x_lo, x_tail)
+    c_hi, c_lo, c_tail = _tw_div(c_hi, c_lo, c_tail, -3.0, 0.0, 0.0)
+    c_hi, c_lo, c_tail = _tw_add(c_hi, c_lo, c_tail, c_hi * (w_hi * (-0.4 + w_hi * TANH_C7)), 0.0, 0.0)
+    s_hi, s_lo, s_tail = _tw_add(x_hi, x_lo, x_tail, c_hi, c_lo, c_tail)
+    small = M.abs(x_hi) < TW_SMALL_TANH
+    sign = M.where(x_hi < 0.0, 1.0, -1.0)
+    return (M.where(small, s_hi, sign * q_hi), M.where(small, s_lo, sign * q_lo),
+            M.where(small, s_tail, sign * q_tail))
+''',
+})
+PRIMITIVE_NEEDS.update({
+    "_tw_exp_negabs": ("_tw_exp_reduced3", "_tw_add", "_dw_scale"), "_tw_sigmoid_e": ("_tw_add", "_tw_div"),
+    "_tw_softplus_l": ("_tw_add",), "_tw_tanh_m": ("_tw_add", "_tw_div", "_tw_square", "_tw_mul"),
+})
+ORDER += ["_tw_exp_negabs", "_tw_sigmoid_e", "_tw_softplus_l", "_tw_tanh_m"]
+
 
 
 
@@ -1719,6 +1778,10 @@ class _Emitter:
         # v → its E = e^−|v| (and log1p(E)), for the v whose σ(±v), softplus(±v) the body takes twice or more
         # (set by widened_function, NumPy only: _shared_exp_bases)
         self.shared_exp: dict = {}
+        # the v whose σ(±v), softplus(±v), tanh(±v/2) the third tier's triple words take from one e^−|v| (set by
+        # widened_function, Triton only: _shared_triple_bases)
+        self.shared_triple: set = set()
+        self.triple_exp_select = False  # {e^a₁ if c₁; …} as one e^x of the selected argument (likewise)
 
     def _name(self, e) -> str:
         word = _math_name(e, {k: v.name for k, v in self.known.items()})
@@ -2048,6 +2111,12 @@ class _Emitter:
             v = self.triple(e.args[0])
         elif getattr(type(e), "body", None) is not None and hasattr(e, "expanded"):  # a widened sum inside
             v = self.triple(e.expanded)
+        elif (type(e).__name__ in ("sigmoid", "softplus", "tanh") and len(e.args) == 1
+              and _negabs_base(e) in self.shared_triple):  # σ(±v), softplus(±v), tanh(±v/2) from one e^−|v|
+            v = self._triple_shared(e, type(e).__name__, e.args[0])
+        elif (self.triple_exp_select and isinstance(e, sp.Piecewise)
+              and _triple_exp_argument(e) is not None):  # {e^a₁ if c₁; …}: one e^x of the selected argument
+            v = self.triple(sp.exp(_triple_exp_argument(e), evaluate=False))
         elif type(e).__name__ in self.TRIPLE_FUNCTIONS and len(e.args) == 1:  # e^x, σ, softplus, tanh (the third tier)
             helper = self.TRIPLE_FUNCTIONS[type(e).__name__]
             v = self._emit3(e, f"{helper}({self._words(self.triple(e.args[0]))})", (helper,))
@@ -2092,6 +2161,34 @@ class _Emitter:
             v = self.value(e)
         self.values[key] = v
         return v
+
+    def _triple_shared(self, e, name: str, arg) -> _Value:
+        """σ(a), softplus(a) or tanh(a) in triple words from the body's one (E, m) = (e^−|v|, E − 1) of v = ±a (±2a for
+        tanh) and one log1p(E) (:func:`_tw_exp_negabs`; Triton's third tier): the operations of _tw_sigmoid,
+        _tw_softplus and _tw_tanh after their exponential, which is computed once (focal's ∂t: 2 exponentials and
+        logs for its σ(±z), softplus(±z), tanh(z/2), where 7)."""
+        base = _negabs_base(e)
+        key = ("negabs", base)
+        if key not in self.values:
+            b = self.triple(base)
+            stem = self._name(sp.exp(-sp.Abs(base)))
+            self.needs.add("_tw_exp_negabs")
+            self.lines.append(self._comment(stem, sp.exp(-sp.Abs(base))) + " and it minus 1 (triple words)")
+            self.lines.append(f"{stem}_hi, {stem}_lo, {stem}_tail, {stem}_m_hi, {stem}_m_lo, {stem}_m_tail = "
+                              f"_tw_exp_negabs({self._words(b)})")
+            self.values[key] = (_Value(f"{stem}_hi", f"{stem}_lo", f"{stem}_tail"),
+                                _Value(f"{stem}_m_hi", f"{stem}_m_lo", f"{stem}_m_tail"))
+        exp, minus_one = self.values[key]
+        a = self.triple(arg)
+        if name == "sigmoid":
+            return self._emit3(e, f"_tw_sigmoid_e({a.hi}, {self._words(exp)})", ("_tw_sigmoid_e",))
+        if name == "tanh":
+            return self._emit3(e, f"_tw_tanh_m({self._words(a)}, {self._words(minus_one)})", ("_tw_tanh_m",))
+        if ("log1p", base) not in self.values:
+            self.values[("log1p", base)] = self._emit3(log1p(sp.exp(-sp.Abs(base))), f"_tw_log1p({self._words(exp)})",
+                                                       ("_tw_log1p",))
+        log = self.values[("log1p", base)]
+        return self._emit3(e, f"_tw_softplus_l({self._words(a)}, {self._words(log)})", ("_tw_softplus_l",))
 
     def _triple_extremum(self, e) -> _Value:
         """Max/Min of triple words, by their hi parts (where they tie, the first: the two differ by less than an ulp of
@@ -2929,6 +3026,48 @@ def _exp_argument(e):
     return None
 
 
+def _negabs_base(e):
+    """The v of σ(±v), softplus(±v) or tanh(±v/2), whose E = e^−|v| they are computed from (v's sign normalised)."""
+    base = 2 * e.args[0] if type(e).__name__ == "tanh" else e.args[0]
+    return -base if base.could_extract_minus_sign() else base
+
+
+def _shared_triple_bases(body) -> set:
+    """The v whose σ(±v), softplus(±v), tanh(±v/2) ``body`` takes two or more of (the triple-word emitter's
+    ``shared_triple``: one _tw_exp_negabs of v for them; a single one keeps its own _tw_sigmoid, _tw_softplus,
+    _tw_tanh)."""
+    uses: dict = {}
+    for n in sp.preorder_traversal(body):
+        if type(n).__name__ in ("sigmoid", "softplus", "tanh") and len(n.args) == 1:
+            uses.setdefault(_negabs_base(n), set()).add(n)
+    return {base for base, nodes in uses.items() if len(nodes) >= 2}
+
+
+def _triple_exp_argument(e):
+    """a where a select of exponentials e = {e^a₁ if c₁; …; e^a_k otherwise} (1 is e^0, a select among the pieces one
+    too) can be computed as e^{a₁ if c₁; …; a_k otherwise}, its pieces' conditions after the first of each dropped (a
+    later piece with the same condition is never taken: focal's p_t^γ and {1 if γ = 0; p_t^γ} inside it give one
+    argument); None otherwise. Triton's third tier (task h-tfocal22): one triple-word e^x where each piece took one."""
+    if not isinstance(e, sp.Piecewise) or e.args[-1][1] != sp.true:
+        return None
+    pieces: list = []
+
+    def take(pw) -> bool:
+        for expr, cond in pw.args:
+            if any(cond == c for _, c in pieces):
+                continue
+            if cond == sp.true and isinstance(expr, sp.Piecewise) and expr.args[-1][1] == sp.true:
+                return take(expr)
+            a = sp.S.Zero if expr == 1 else _exp_argument(expr)
+            if a is None:
+                return False
+            pieces.append((a, cond))
+        return True
+    if not take(e):
+        return None
+    return sp.Piecewise(*pieces, evaluate=False)
+
+
 _LOG_SKIP = 2.0  # |log a| below which an element of log(x·y − z) is taken as one the bound would not keep
 
 
@@ -3123,6 +3262,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
     if third:
         tripled = _Emitter(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)),
                            emitter.taken)
+        if backend == "triton":  # (compile time: σ(±z), softplus(±z), tanh(z/2) from one e^−|z|; task h-tfocal22)
+            tripled.shared_triple, tripled.triple_exp_select = _shared_triple_bases(body), True
         result3 = tripled.triple_sum(body)
         third = result3.tail is not None and (backend == "numpy" or _triton_tier_cost(tripled.lines) <= TRITON_TIER_MOST)
         # the double word's terms (as _sum took them: computed already), whose magnitudes may pick the elements
@@ -3354,7 +3495,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
 # out there, so its ∂t at its zeros stays 84 ULP in Triton (tests/test_tritontw21.py, a strict xfail); y − tanh x (1),
 # bce_logits and sigmoid_mse (1 or 2 a sum) and focal's ∂t at t = 1 (3) keep it
 TRITON_TIER_MOST = 4
-_TIER_COST = {"_tw_exp(": 1, "_tw_expm1(": 1, "_tw_sigmoid(": 1, "_tw_tanh(": 1, "_tw_log(": 1, "_tw_softplus(": 2,
+_TIER_COST = {"_tw_exp_negabs(": 1, "_tw_exp(": 1, "_tw_expm1(": 1, "_tw_sigmoid(": 1, "_tw_tanh(": 1, "_tw_log(": 1, "_tw_softplus(": 2,
               "_tw_log1p(": 1}
 
 
