@@ -3043,6 +3043,23 @@ def _shared_triple_bases(body) -> set:
     return {base for base, nodes in uses.items() if len(nodes) >= 2}
 
 
+def _common_exp_factors(body) -> list:
+    """The factors of the sum ``body``'s terms that are one exponential in every term (e^a, b^γ, a select of them:
+    :func:`_triple_exp_argument`, the same argument in each term, however the select is written): each term's own
+    expression of it. The third tier takes their double words (Triton, task h-tfocal22): a factor common to every term
+    scales the sum, its rounding does not cancel."""
+    keyed = []
+    for term in body.args:
+        factors: dict = {}
+        for f in sp.Mul.make_args(term):
+            a = _triple_exp_argument(f) if isinstance(f, sp.Piecewise) else _exp_argument(f)
+            if a is not None:
+                factors.setdefault(a, []).append(f)
+        keyed.append(factors)
+    common = set(keyed[0]).intersection(*keyed[1:]) if keyed else set()
+    return [f for factors in keyed for a in common for f in factors[a]]
+
+
 def _triple_exp_argument(e):
     """a where a select of exponentials e = {e^a₁ if c₁; …; e^a_k otherwise} (1 is e^0, a select among the pieces one
     too) can be computed as e^{a₁ if c₁; …; a_k otherwise}, its pieces' conditions after the first of each dropped (a
@@ -3264,6 +3281,11 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                            emitter.taken)
         if backend == "triton":  # (compile time: σ(±z), softplus(±z), tanh(z/2) from one e^−|z|; task h-tfocal22)
             tripled.shared_triple, tripled.triple_exp_select = _shared_triple_bases(body), True
+            # an exponential factor of every term (focal's p_t^γ) as the double word has it: the same numbers in each
+            # term, so the sum's cancellation is untouched (Σ aᵢ·F̃ = F̃·Σ aᵢ) and F̃'s 2⁻¹⁰⁴ is relative to the result
+            for factor in _common_exp_factors(body):
+                if factor in emitter.values and emitter.values[factor].tail is None:
+                    tripled.values[factor] = emitter.values[factor]
         result3 = tripled.triple_sum(body)
         third = result3.tail is not None and (backend == "numpy" or _triton_tier_cost(tripled.lines) <= TRITON_TIER_MOST)
         # the double word's terms (as _sum took them: computed already), whose magnitudes may pick the elements
