@@ -29,7 +29,11 @@ compute no float64 bound), in a block where one element is (a scalar branch): th
 ``@triton.jit`` helpers, _tw_expm1_reduced's eight squarings a loop (one body to compile), and the kernel at two
 entries a thread in float64 (the launcher): y − tanh x's float64 kernel compiled for sm_90 in 3.2 CPU s before,
 17.9 with the tier unrolled at eight entries a thread, 4.0 now (benchmarks/tw21_sm90.py). Only where the triple words
-take at most TRITON_TIER_MOST exponentials and logs: the focal loss's ∂t and ∂z (11 each) keep the double word there.
+take at most TRITON_TIER_MOST exponentials and logs. The focal loss's ∂t and ∂z took 11 each (gated out: 84 ULP at
+their zeros); since session 22 (task h-tfocal22) σ(±z), softplus(±z) and tanh(z/2) take one triple-word e^−|z| and
+e^−|z| − 1 (``_tw_exp_negabs``) and one log1p of it, and p_t^γ, a factor of every term, is the double word's value
+(:func:`_common_exp_factors`): 2 each, 0 ULP at their zeros, the kernel's sm_90 compile 263.4 CPU s (67.2 gated,
+the same box and load: benchmarks/results/tfocal22-sm90-2026-12-03.txt).
 
 No FMA anywhere: NumPy has none and the Triton interpreter's may not be fused; the products are
 Dekker's, by Veltkamp's splitting (scaled by 2⁻²⁸ above 2⁹⁹⁶, where 2²⁷·a would overflow).
@@ -3514,8 +3518,10 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
 # grows with about the square of its operations. Measured (sm_90, benchmarks/tw21_sm90.py): the registry focal loss's
 # float64 kernel (γ an input), whose ∂t and ∂z sums take 11 each (σ(±z), softplus(±z), e^(γ·log …), tanh(z/2)),
 # compiled in 169 s of CPU before the tier and had not finished its Triton passes at 324 s with it (past 2×): gated
-# out there, so its ∂t at its zeros stays 84 ULP in Triton (tests/test_tritontw21.py, a strict xfail); y − tanh x (1),
-# bce_logits and sigmoid_mse (1 or 2 a sum) and focal's ∂t at t = 1 (3) keep it
+# out there (its ∂t 84 ULP at its zeros); y − tanh x (1), bce_logits and sigmoid_mse (1 or 2 a sum) and focal's ∂t at
+# t = 1 (3) kept it. Session 22 (h-tfocal22): focal's sums take 2 each (one e^−|z| for σ, softplus, tanh; p_t^γ the
+# double word's), 4 with p_t^γ in triple words too (its compile had not finished at 181 CPU s: killed), and 263.4
+# CPU s for the kernel with 2 (67.2 gated; benchmarks/results/tfocal22-sm90-2026-12-03.txt)
 TRITON_TIER_MOST = 4
 _TIER_COST = {"_tw_exp_negabs(": 1, "_tw_exp(": 1, "_tw_expm1(": 1, "_tw_sigmoid(": 1, "_tw_tanh(": 1, "_tw_log(": 1, "_tw_softplus(": 2,
               "_tw_log1p(": 1}
