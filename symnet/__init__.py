@@ -148,7 +148,8 @@ def compile(derivation, backend: str = "numpy", *, progress: bool | None = None,
         SymnetError: an unknown backend, not a Derivation (nor a row-wise function's name), a
             derivation that cannot be generated, or ``progress`` not None, True or False.
         InvalidNameError: ``name`` is not a name the generated module can use.
-        UnsafeCacheError: (triton) the cache folder is not the user's alone.
+        UnsafeCacheError: the cache folder (or its kernels/ or triton/ subfolder) is not the user's alone
+            (another owner, writable by group or others, a symbolic link), for either backend.
     """
     from .progress import check_setting, progress as _progress
 
@@ -192,6 +193,8 @@ def get(name: str):
 
     Raises:
         UnknownNameError: no derivation has that name (the message suggests a close one).
+        UnsafeCacheError: the cache folder or its ``derivations/`` is not the user's alone
+            (``SYMNET_NO_DISK_CACHE=1`` turns the folder off).
     """
     from .curriculum import get_stored
 

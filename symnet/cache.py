@@ -57,12 +57,26 @@ _MAX_FILE_BYTES = 64 * 2**20  # a stored derivation, printout or kernel descript
 _OPEN_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
+_RESOLVED: dict[str, str] = {}  # a relative $SYMNET_CACHE → the absolute folder it named when first used
+
+
 def cache_root() -> Path:
     """``$SYMNET_CACHE``, else the user's cache folder for symnet (it may not exist yet).
 
     A leading ``~`` is the home folder, as in a shell: a ``SYMNET_CACHE=~/x`` that no shell
-    expanded (a quoted value, a service's environment) must not create a folder named ``~``."""
-    return Path(os.path.abspath(os.path.expanduser(os.environ.get(ENV) or platformdirs.user_cache_dir("symnet"))))
+    expanded (a quoted value, a service's environment) must not create a folder named ``~``.
+    A relative value is resolved once, against the working directory of the process's first use,
+    and written back to ``os.environ`` as that absolute path: an ``os.chdir`` later (or a child
+    process started after it) keeps using the same folder instead of a new one in each directory."""
+    value = os.environ.get(ENV)
+    if not value:
+        return Path(os.path.abspath(platformdirs.user_cache_dir("symnet")))
+    expanded = os.path.expanduser(value)
+    if os.path.isabs(expanded):
+        return Path(os.path.abspath(expanded))
+    absolute = _RESOLVED.setdefault(value, os.path.abspath(expanded))
+    os.environ[ENV] = absolute
+    return Path(absolute)
 
 
 def save_copy(kind: str, filename: str, text: str) -> Path | None:
@@ -298,10 +312,14 @@ def read(filename: str, folder: str) -> bytes | None:
     """The bytes of ``filename`` in ``folder`` of symnet's cache folder (``derivations``:
     :mod:`symnet.curriculum`; ``kernels``: :mod:`symnet.codegen.stored`), or None: missing, or refused (with a
     warning) unless it is a regular file of the user's that no one else can write, in a folder
-    that passes this module's checks. A file read is marked used (its modification time)."""
+    that passes this module's checks. A file read is marked used (its modification time).
+
+    Raises:
+        UnsafeCacheError: the cache folder or ``folder`` is not the user's alone (as :func:`save_copy`
+            raises it: deriving, compiling for NumPy and for Triton all refuse such a folder alike)."""
     try:
         folder_fd = _open_private(cache_root(), folder)
-    except (OSError, UnsafeCacheError) as exc:
+    except OSError as exc:  # UnsafeCacheError is raised, as save_copy raises it: the caller refuses
         warnings.warn(f"symnet does not use its cache folder {folder}/: {exc}", RuntimeWarning, stacklevel=4)
         return None
     try:
@@ -357,12 +375,12 @@ def save(filename: str, data: bytes, folder: str, suffixes: tuple[str, ...]) -> 
     """Write ``filename`` atomically into ``folder`` of symnet's cache folder (see :func:`read`),
     then delete the files ending in ``suffixes`` of other keys unused for :data:`STALE_KEY_S`
     (another symnet version sharing the folder keeps the files it uses) and the least recently
-    used ones beyond this module's bounds; a folder or disk that refuses is warned about and
-    ignored. Only files named as symnet names them (``<what>-<cache_key()>[.<format>]<suffix>``)
-    are ever deleted: ``notes.txt`` a user keeps in a ``SYMNET_CACHE`` folder of theirs stays."""
+    used ones beyond this module's bounds; a disk that refuses (read-only, full) is warned about and
+    ignored, a folder that is not the user's alone raises :class:`UnsafeCacheError` (see :func:`read`).
+    Only files named as symnet names them (``<what>-<cache_key()>[.<format>]<suffix>``) are ever deleted: ``notes.txt`` a user keeps in a ``SYMNET_CACHE`` folder of theirs stays."""
     try:
         folder_fd = _open_private(cache_root(), folder)
-    except (OSError, UnsafeCacheError) as exc:
+    except OSError as exc:  # UnsafeCacheError is raised (see read)
         warnings.warn(f"symnet does not use its cache folder {folder}/: {exc}", RuntimeWarning, stacklevel=4)
         return
     try:

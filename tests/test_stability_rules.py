@@ -156,6 +156,8 @@ from test_misc20 import RULE_CASES as _MISC20  # noqa: E402  (rounded-power, quo
 RULE_CASES += _MISC20
 from test_cancel21 import RULE_CASES as _CANCEL21  # noqa: E402  (one-minus-cos, vanishing-series: tests/test_cancel21.py)
 RULE_CASES += _CANCEL21
+from test_logser22 import RULE_CASES as _LOGSER22  # noqa: E402  (series-leading-power: tests/test_logser22.py)
+RULE_CASES += _LOGSER22
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -240,6 +242,8 @@ UNDECIDED |= {"overflowing-log1p"}  # log1p(X) as log X above X = 2¹⁰⁰⁰ (
 UNDECIDED |= {"zero-scaled-exp"}  # a select at p − t = 0 (Eq): simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"log-gaussian-tail"}  # Φ(x) = 1 − Φ(−x) through ndtr and erfcx: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"quotient-root"}  # selects at |x| ≤ |y| of forms in x/y and y/x with sign(x)·sign(y): simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"series-leading-power"}  # n·log|x| + log(sign(x)^n·R), |x|^r·(sign(x)^n·R)^q: sign and |·| of x: simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"exp-dominant"}  # u + log c past u = 1024 (to e^−1024 relative: not an identity), selects at u = 64: the 50-digit check holds
 
 
 def _plain(e):

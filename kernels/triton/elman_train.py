@@ -63,7 +63,7 @@ def _exp_twosum(x, y):
 def _device_ok(name, x):
     if x.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"argument {name!r} is on {x.device}; the Triton kernels run on a CUDA device "
-                         "(or on the CPU under TRITON_INTERPRET=1)")
+                         "(or on the CPU: set TRITON_INTERPRET=1 before triton is imported)")
 
 
 _SCRATCH = {}

@@ -173,7 +173,7 @@ def _sum_dw_when_last(values_ptr, lows_ptr, n_values, count_ptr, out_ptr, div_hi
 def _device_ok(name, x):
     if x.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"argument {name!r} is on {x.device}; the Triton kernels run on a CUDA device "
-                         "(or on the CPU under TRITON_INTERPRET=1)")
+                         "(or on the CPU: set TRITON_INTERPRET=1 before triton is imported)")
 
 
 ONE_READ_MAX = 32768  # the longest row a program holds in registers (float64: half), read once

@@ -135,7 +135,7 @@ def _sigmoid(x):
 def _device_ok(name, x):
     if x.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"argument {name!r} is on {x.device}; the Triton kernels run on a CUDA device "
-                         "(or on the CPU under TRITON_INTERPRET=1)")
+                         "(or on the CPU: set TRITON_INTERPRET=1 before triton is imported)")
 
 
 def _matrix(name, x, dims, like=None):

@@ -448,7 +448,11 @@ def _tensors(**named):
     out = []
     for name, x in named.items():
         if not isinstance(x, torch.Tensor):
-            raise TypeError(f"argument {name!r} must be a torch.Tensor, not {type(x).__name__}")
+            hint = ""
+            if isinstance(x, (int, float)) and not isinstance(x, bool):  # b=0.5: the NumPy function takes it
+                hint = (f"; for the number {x!r} pass torch.full_like(t, {float(x)!r}), t another argument "
+                        "(tensors of one shape and dtype), or use symnet.torch.from_formula, which takes numbers")
+            raise TypeError(f"argument {name!r} must be a torch.Tensor, not {type(x).__name__}{hint}")
         if x.dtype not in _FLOATS:
             raise TypeError(f"argument {name!r} has dtype {x.dtype}; the kernel takes float32, float64, "
                             "bfloat16 or float16")
@@ -471,7 +475,7 @@ def _tensors(**named):
 def _device_ok(name, x):
     if x.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"argument {name!r} is on {x.device}; the Triton kernels run on a CUDA device "
-                         "(or on the CPU under TRITON_INTERPRET=1)")
+                         "(or on the CPU: set TRITON_INTERPRET=1 before triton is imported)")
 
 
 def _reduction(reduction):

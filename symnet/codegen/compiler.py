@@ -172,7 +172,8 @@ def compile(derivation: Derivation, backend: str = "numpy", *, value: bool = Tru
         SymnetError: an unknown backend, not a Derivation (nor a row-wise function's name), or a derivation that cannot be generated.
         InvalidNameError: ``name`` is not an ASCII identifier of at most 64 characters starting with
             a letter, or is a Python keyword or builtin, or a name the generated module uses itself.
-        UnsafeCacheError: (triton) the cache folder is not the user's alone.
+        UnsafeCacheError: the cache folder (or its kernels/ or triton/ subfolder) is not the user's alone
+            (another owner, writable by group or others, a symbolic link), for either backend.
     """
     if backend not in BACKENDS:
         raise SymnetError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)}")

@@ -3304,6 +3304,288 @@ VANISHING_SERIES = Rule(
     apply=_vanishing_series, fired=lambda old, new: new != old)
 _register(VANISHING_SERIES)
 __all__ += ["VANISHING_SERIES"]
+# ------------------------------------------------------------------ series-leading-power (issue 16, session 22: the
+# vanishing-series x − sin x = x³·(1/6 − x²/120 + …) underflows below x ≈ 1.2e−102 in float64 while log, √ and the
+# quotient (1 − cos x)/(x − sin x) of it are normal numbers: log(x − sin x) −inf at 1e−110, √(x − sin x) 0); tested
+# in tests/test_logser22.py
+
+
+def _leading_zeros(s) -> int:
+    """How many of a ZeroSeries' leading coefficients are 0 (x − sin x = x·P(x²), P(0) = 0: 1)."""
+    m = 0
+    for c in s.coefficients[:-1]:
+        if c != 0:
+            break
+        m += 1
+    return m
+
+
+def _split_series(s):
+    """A ZeroSeries x^k·P(x^s) whose first m coefficients are 0 → (x, n, R) with x^k·P(x^s) = x^n·R exactly in real
+    arithmetic, n = k + s·m, R = ZeroSeries(x, f/x^n, 0, s, c_m, …) (R(0) = c_m ≠ 0: R neither under- nor overflows
+    near 0); None where no coefficient is 0 or ``s`` is no ZeroSeries."""
+    from .roots import ZeroSeries
+
+    while isinstance(s, Grouped):  # a series another rule grouped (affine-root's (1 − cos x)/2): the same value
+        s = s.args[0]
+    if not isinstance(s, ZeroSeries):
+        return None
+    m = _leading_zeros(s)
+    if m == 0:
+        return None
+    x, n = s.shift, s.power + s.stride * m
+    rest = ZeroSeries(x, s.exact / x ** n, sp.Integer(0), sp.Integer(s.stride), *s.coefficients[m:])
+    return x, n, rest
+
+
+def _order_one_at_zero(g, x) -> bool:
+    """g(0) = 0 and 0 < |g′(0)| < ∞ (sin(x/2), tanh x, expm1 x): g/x is near g′(0) where x is tiny."""
+    try:
+        if g.xreplace({x: sp.S.Zero}) != 0:
+            return False
+        slope = sp.diff(g, x).xreplace({x: sp.S.Zero})
+        return bool(slope.is_number and slope.is_finite and slope != 0)
+    except Exception:  # noqa: BLE001 - a form SymPy cannot evaluate at 0: not this rule's
+        return False
+
+
+def _series_power_product(node):
+    """c·∏S_i^q_i·∏g_j^e_j (each S_i = x^n_i·R_i a ZeroSeries split by :func:`_split_series`, some q_i a negative
+    integer or a fraction; the g_j in x alone, of order 1 at 0 where e_j > 0) → c·∏R_i^q_i·∏(g_j/x)^e_j with the
+    rest of x^(Σn_i·q_i + Σe_j) applied last, one division (or product) by x at a time, a fractional rest as |x|^r
+    (sign(x)^n_i inside R_i's power where q_i is a fraction: S^q is real only where x^n·R > 0). None where no
+    factor is such a series, or the whole power left is beyond ±8."""
+    if not node.is_Mul:
+        return None
+    series = []
+    for f in node.args:
+        base, e = (f.base, f.exp) if f.is_Pow else (f, sp.S.One)
+        if e.is_Rational and _split_series(base) is not None:
+            series.append((f, _split_series(base), e))
+    if not any(e < 0 or not e.is_Integer for _, _, e in series):
+        return None
+    xs = {x for _, (x, _, _), _ in series}
+    if len(xs) != 1:
+        return None
+    (x,) = xs
+    used = [f for f, _, _ in series]
+    others = [f for f in node.args if not any(f is u for u in used)]
+    if any(f.free_symbols - {x} for f in others):
+        return None
+    fractional = any(not e.is_Integer for _, _, e in series)
+    power, sign, cores = sp.S.Zero, 0, []
+    for _, (_, n, rest), q in series:
+        power += n * q
+        if q.is_Integer:
+            cores.append(rest ** q)
+            sign += n * q
+        else:
+            cores.append((sp.sign(x) ** (n % 2) * rest) ** q)
+    factors = []
+    for f in others:
+        base, e = _power_parts(f)
+        if base == x and e > 0:
+            power += e
+            sign += e
+        elif e > 0 and power <= -1 and _order_one_at_zero(base, x):
+            t = min(e, int(sp.floor(-power)))
+            factors.append(Grouped(base / x) ** t * base ** (e - t))
+            power += t
+            sign += t
+        else:
+            factors.append(f)
+    out = sp.Mul(*factors) * sp.Mul(*cores)
+    x_step = x
+    if fractional:  # x^k·|x|^p = sign(x)^k·|x|^(p + k): the rest of the power on |x|
+        out = out * sp.sign(x) ** (int(sign) % 2)
+        whole = int(sp.floor(power)) if power >= 0 else int(sp.ceiling(power))
+        if power != whole:  # grouped: |x|^(1/2)·|x| stays √|x| times |x| (SymPy would merge |x|^(3/2): a _fracpow)
+            out = Grouped(out * sp.Abs(x) ** (power - whole))
+        power, x_step = whole, sp.Abs(x)
+    power = int(power)
+    if abs(power) > 8:
+        return None
+    for _ in range(abs(power)):
+        out = Grouped(out / x_step) if power < 0 else Grouped(out * x_step)
+    return out
+
+
+def _series_log(node):
+    """log(x^n·R) → n·log|x| + log(sign(x)^n·R): never the logarithm of a product that underflows."""
+    split = _split_series(node.args[0])
+    if split is None:
+        return None
+    x, n, rest = split
+    return n * sp.log(sp.Abs(x)) + sp.log(sp.sign(x) ** (n % 2) * rest)
+
+
+def _series_leading_powers(expr):
+    """Every log, fractional or negative power and product of a split-able ZeroSeries in ``expr`` rewritten
+    (bottom up; a function or product of a Piecewise holding one taken into its branches first)."""
+    from .roots import ZeroSeries
+
+    if not isinstance(expr, sp.Basic) or not any(_split_series(s) for s in _atoms(expr, ZeroSeries)):
+        return expr
+
+    def holds(e):  # e is a split-able series, a power of one, or a product holding either
+        return any(_split_series(f.base if f.is_Pow else f) is not None for f in sp.Mul.make_args(e))
+
+    def rewrite(node):
+        if isinstance(node, sp.log) and isinstance(node.args[0], sp.Piecewise) and any(
+                _split_series(pair.expr) for pair in node.args[0].args):
+            return sp.Piecewise(*[(_series_log(sp.log(pair.expr, evaluate=False)) or sp.log(pair.expr), pair.cond)
+                                  for pair in node.args[0].args])
+        if isinstance(node, sp.log):
+            return _series_log(node)
+        if node.is_Pow and not (node.exp.is_Integer and node.exp > 0) and _split_series(node.base) is not None:
+            return _series_power_product(sp.Mul(node, sp.S.One, evaluate=False))
+        if node.is_Mul:
+            if any(isinstance(f, sp.Piecewise) and any(holds(p.expr) for p in f.args) for f in node.args):
+                folded = sp.piecewise_fold(node)  # (a/S)·(b piecewise): one select, each branch a product
+                if isinstance(folded, sp.Piecewise):
+                    pairs = [(_series_power_product(p.expr) if p.expr.is_Mul else None, p) for p in folded.args]
+                    if any(new is not None for new, _ in pairs):
+                        return sp.Piecewise(*[(p.expr if new is None else new, p.cond) for new, p in pairs])
+                return None
+            return _series_power_product(node)
+        return None
+
+    memo: dict = {}
+
+    def visit(node):  # top down: a product is taken whole before its power of the series is
+        if node in memo:
+            return memo[node]
+        if not node.args or isinstance(node, (WidenedBase, sp.Indexed, ZeroSeries)):
+            return node
+        new = rewrite(node) if isinstance(node, sp.Expr) else None
+        if new is None:
+            args = tuple(visit(a) if isinstance(a, sp.Basic) else a for a in node.args)
+            new = node.func(*args) if args != node.args else node
+        memo[node] = new
+        return new
+
+    return visit(expr)
+
+
+SERIES_LEADING_POWER = Rule(
+    "series-leading-power", "a vanishing or removable series x^k·P(x^s) whose first m coefficients are 0 (x − sin x "
+    "= x³·(1/6 − x²/120 + …)) underflows where x^(k + s·m) does (x − sin x below x ≈ 1.2e−102 in float64, 1e−15 in "
+    "float32), while its log, root or the quotient of a derivative are normal numbers: log(x − sin x) −inf at "
+    "x = 1e−110 (true −761.6), √(x − sin x) 0 (true 4.1e−166), (1 − cos x)/(x − sin x) inf (true 3e110). With "
+    "x^n·R, R = c_m + x^s·(…) (R(0) = c_m ≠ 0, the same Horner polynomial less its zero coefficients, so the same "
+    "roundings): log as n·log|x| + log(sign(x)^n·R); a fractional power as |x|^r·(sign(x)^n·R)^q, its whole part "
+    "applied one factor |x| at a time; a negative power in a product with factors g^e of order 1 at 0 (sin(x/2)², "
+    "from the one-minus-cos rule) as (g/x)^e·R^q, the rest of x^(n·q + e) one division by x at a time (each partial "
+    "product between the result and R^q·(g/x)^e in magnitude: none over- or underflows where the result does not)",
+    apply=_series_leading_powers, fired=lambda old, new: new != old)
+_register(SERIES_LEADING_POWER)
+__all__ += ["SERIES_LEADING_POWER"]
+# ------------------------------------------------------------------ exp-dominant (issue 16, session 22: log(e^x − 1 − x)
+# is inf from x = 710 in float64 (89 in float32) where it is x to 1e−300, its derivative (e^x − 1)/(e^x − 1 − x)
+# inf/inf = NaN where it is 1); tested in tests/test_logser22.py
+
+_EXP_DOMINANT_FROM = 64  # u from which the scaled forms are taken: e^−u·P(u) ≤ 2⁻⁸⁰ there for |P(u)| ≤ u³, e^u finite in
+# float32 below it (88.7): the written form, exact where it does not overflow, kept below
+_EXP_DOMINANT_PAST = 1024  # u from which e^−u = 0 in float64 (from 745): P(u)·e^−u left out, as P(u) may overflow
+# there (x² at x = 1e200: inf·0 = NaN)
+
+
+def _exp_dominant(a, x):
+    """(u, c, P) where ``a`` = c·e^u + P(x) with c > 0 a number, u = k·x (k > 0 a number), P a polynomial in x
+    (c·expm1(u) counts as c·e^u − c); None for any other node."""
+    dominant, rest = None, []
+    for term in sp.Add.make_args(a):
+        c, f = term.as_coeff_Mul()
+        if isinstance(f, (sp.exp, expm1)) and dominant is None:
+            u = f.args[0]
+            k = u.as_coeff_Mul()
+            if not (c > 0 and k[1] == x and k[0] > 0):
+                return None
+            dominant = (u, c)
+            if isinstance(f, expm1):
+                rest.append(-c)
+        elif term.free_symbols <= {x} and term.is_polynomial(x):
+            rest.append(term)
+        else:
+            return None
+    if dominant is None:
+        return None
+    return dominant[0], dominant[1], sp.Add(*rest)
+
+
+def _exp_scaled(u, c, p):
+    """e^−u·(c·e^u + P) = c + P·e^−u, with c·expm1(u)·e^−u's −c·e^−u inside P."""
+    return c + Grouped(p * sp.exp(-u)) if p != 0 else c
+
+
+def _exp_dominant_node(node, x):
+    """log(c·e^u + P) → u + log c + log1p(P·e^−u/c); a product ∏A_i^k_i·G (A_i exp-dominant in one u, Σk_i = 0,
+    G free of exponentials) → ∏(e^−u·A_i)^k_i·G; each for u > 64, the node below. None for any other node."""
+    if isinstance(node, sp.log):
+        found = _exp_dominant(node.args[0], x)
+        if found is None or found[2] == 0:
+            return None
+        u, c, p = found
+        far = u + sp.log(c) + log1p(Grouped(Grouped(p * sp.exp(-u)) / c))
+        return sp.Piecewise((u + sp.log(c), u > _EXP_DOMINANT_PAST), (far, u > _EXP_DOMINANT_FROM), (node, True))
+    if not node.is_Mul:
+        return None
+    scaled, total, us, rest = [], 0, set(), []
+    for f in node.args:
+        base, k = _power_parts(f)
+        found = _exp_dominant(base, x) if base.has(sp.exp, expm1) else None
+        if found is not None:
+            us.add(found[0])
+            total += k
+            scaled.append(_exp_scaled(*found) ** k)
+        elif f.has(sp.exp, expm1):
+            return None
+        else:
+            rest.append(f)
+    if len(scaled) < 2 or total != 0 or len(us) != 1:
+        return None
+    (u,) = us
+    limit = sp.Mul(*rest, *[_exp_dominant(_power_parts(f)[0], x)[1] ** _power_parts(f)[1] for f in node.args
+                            if f.has(sp.exp, expm1)])
+    return sp.Piecewise((limit, u > _EXP_DOMINANT_PAST), (sp.Mul(*rest, *scaled), u > _EXP_DOMINANT_FROM), (node, True))
+
+
+def _exp_dominant_forms(expr):
+    """Every log and product of ``expr`` in one input that :func:`_exp_dominant_node` rewrites, rewritten (top down)."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.exp, expm1):
+        return expr
+    memo: dict = {}
+
+    def visit(node):
+        if node in memo:
+            return memo[node]
+        if not node.args or isinstance(node, (WidenedBase, sp.Indexed, sp.logic.boolalg.Boolean)):
+            return node
+        new = None
+        if isinstance(node, sp.Expr) and (isinstance(node, sp.log) or node.is_Mul) and len(node.free_symbols) == 1:
+            (x,) = node.free_symbols
+            new = _exp_dominant_node(node, x) if isinstance(x, sp.Symbol) else None
+        if new is None:
+            args = tuple(visit(a) if isinstance(a, sp.Basic) else a for a in node.args)
+            new = node.func(*args) if args != node.args else node
+        memo[node] = new
+        return new
+
+    return visit(expr)
+
+
+EXP_DOMINANT = Rule(
+    "exp-dominant", "a sum c·e^u + P(x) (P a polynomial: e^x − 1 − x, expm1(x) − x) overflows with e^u (u > 709.8 in "
+    "float64, 88.7 in float32) while its log is u to the last bit and a quotient of two such sums is a ratio near "
+    "c/c′: log(e^x − 1 − x) inf at x = 710 (true 710), (e^x − 1)/(e^x − 1 − x) NaN (true 1). From u > 64 on, where "
+    "e^−u·P(u) is below 2⁻⁸⁰ of c for a cubic P, log(c·e^u + P) is u + log c + log1p(P·e^−u/c) (an identity; the "
+    "small term rounded relative to itself) and ∏A_i^k_i with Σk_i = 0 is ∏(c_i + P_i·e^−u)^k_i (the same quotient, "
+    "multiplied through by e^−u); from u > 1024, where e^−u is 0 in float64 and P(u) may overflow (x² at 1e200: "
+    "inf·0), u + log c and ∏c_i^k_i (their values in both dtypes there); below 64 the written form, which does not "
+    "overflow there",
+    apply=_exp_dominant_forms, fired=lambda old, new: new != old)
+_register(EXP_DOMINANT)
+__all__ += ["EXP_DOMINANT"]
 # ------------------------------------------------------------------ half-power-series (issue 16, session 15: erf(x)/√x′
 # = 2e^(−x²)/√(πx) − erf(x)/(2x^(3/2)), terms that cancel 2× to 4× on (0, 1): 5.98 ULP in float64 at x = 0.276); the
 # analysis is in roots.py (half_power_fit), tested in tests/test_elem15.py

@@ -106,6 +106,8 @@ def get_stored(name: str) -> Derivation:
 
     Raises:
         UnknownNameError: no derivation has that name (the message suggests a close one).
+        UnsafeCacheError: the cache folder or its ``derivations/`` is not the user's alone
+            (:mod:`symnet.cache`; ``SYMNET_NO_DISK_CACHE=1`` turns the folder off).
     """
     d = cached_derivation(name)
     if d is None:

@@ -87,6 +87,9 @@ def _inputs(**named):
             raise TypeError(f"argument {name!r} is missing (got None)")
         array = np.asarray(_unmasked(value, name))
         if array.dtype not in (np.float32, np.float64):
+            if isinstance(value, int) and not isinstance(value, bool):  # b=1 where b=1.0 was meant
+                raise TypeError(f"argument {name!r} must hold float32 or float64 values, not {array.dtype} (the "
+                                f"Python int {value}): write {value}.0")
             raise TypeError(f"argument {name!r} must hold float32 or float64 values, not {array.dtype}")
         arrays[name] = array
     shaped = {name: a for name, a in arrays.items() if a.ndim > 0}
