@@ -23,7 +23,8 @@ import sympy as sp
 
 from .errors import LimitError
 
-__all__ = ["MAX_DIGITS", "PRINT_DIGITS", "check_magnitudes", "check_exact", "value_at", "time_limit", "alarm", "quiet_while_leaving"]
+__all__ = ["MAX_DIGITS", "PRINT_DIGITS", "check_magnitudes", "check_exact", "value_at", "time_limit", "alarm", "quiet_while_leaving",
+           "quiet_while_entering"]
 
 MAX_DIGITS = 1000          # every intermediate value lies within 10^±1000 ...
 PRINT_DIGITS = 4000        # ... and every exact integer in a result has at most 4000 digits
@@ -142,17 +143,20 @@ class alarm:
     passed, then again every 50 ms (a broad ``except`` inside SymPy may swallow one); POSIX, main thread only
     (the callers check). A timer already running (``ITIMER_REAL``: pytest-timeout's signal method, an
     enclosing time_limit or verify budget, the user's own) is kept: its handler still runs at its own
-    deadline, and on leaving it is armed again with the time it had left (it was cancelled:
+    deadline, and again every interval if it repeats (a default action, terminate, is taken), and on leaving it
+    is armed again with the time it had left (it was cancelled:
     ``symnet.verify(..., timeout=60)`` inside a test with a 30 s timeout left the test with none).
 
-    Leaving is safe against the repeating alarm itself: an alarm due while the block is being left (in
+    Entering and leaving are safe against the repeating alarm itself: an alarm due while the block is being
+    entered (in :meth:`__enter__` or a caller's marked with :func:`quiet_while_entering`) waits 50 ms, into the
+    block; one due while the block is being left (in
     :meth:`__exit__`, or in a caller's ``__exit__`` registered with :func:`quiet_while_leaving`) is not
     raised, and the timer is disarmed before anything else can run. (It was a generator context manager: an
     alarm raised on entering ``__exit__``, before the generator resumed, left the timer running with this
     handler; the command line then printed its error and was killed by ``SIGALRM`` at exit, status −14.)
     """
 
-    _quiet_codes: set = set()  # the code of __exit__ methods during which a due alarm waits for the disarm
+    _quiet_codes: set = set()  # the code of __enter__/__exit__ methods during which a due alarm is not raised
 
     def __init__(self, seconds: float, error: Callable[[], BaseException]):
         self.seconds, self.error = seconds, error
@@ -160,43 +164,58 @@ class alarm:
 
     def __enter__(self) -> "alarm":
         start = time.monotonic()
-        self._outer_left, self._outer_interval = signal.getitimer(signal.ITIMER_REAL)
-        self._outer_due = start + self._outer_left if self._outer_left > 0 else None
+        outer_left, self._outer_interval = signal.getitimer(signal.ITIMER_REAL)
+        self._outer_due = start + outer_left if outer_left > 0 else None  # the outer timer's next expiry
         self._own_due = start + self.seconds
         self._previous = signal.getsignal(signal.SIGALRM)
-        self._outer_ran = False
         self._armed = True
         signal.signal(signal.SIGALRM, self._on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, min(self.seconds, self._outer_left) if self._outer_due is not None
-                         else self.seconds, 0.05)
+        signal.setitimer(signal.ITIMER_REAL, max(self._next_due() - start, 1e-6), 0.05)  # 0 would disarm it
         return self
+
+    def _next_due(self) -> float:
+        return self._own_due if self._outer_due is None else min(self._own_due, self._outer_due)
 
     def _on_alarm(self, signum, frame) -> None:
         if not self._armed or (frame is not None and frame.f_code in alarm._quiet_codes):
-            return  # leaving the block: __exit__ disarms the timer next
+            return  # entering or leaving the block: raised 50 ms later, or __exit__ disarms the timer next
         now = time.monotonic()
-        if self._outer_due is not None and now >= self._outer_due and not self._outer_ran:
-            self._outer_ran = True
-            if callable(self._previous):
-                self._previous(signum, frame)  # the outer timer's turn (its handler raises, typically)
+        if self._outer_due is not None and now >= self._outer_due:
+            # the outer timer's turn, as often as it would have run: an enclosing alarm (every 50 ms once due: its
+            # error swallowed once came again only at this block's own deadline) or the user's repeating timer
+            self._outer_due = now + self._outer_interval if self._outer_interval else None
+            self._run_outer(signum, frame)
         if now >= self._own_due:
             error = self.error()
             error._symnet_alarm = self  # type: ignore[attr-defined]  # ours: the disarm loop below lets it pass
             raise error
-        signal.setitimer(signal.ITIMER_REAL, self._own_due - now, 0.05)  # the outer's came first: ours is still due
+        signal.setitimer(signal.ITIMER_REAL, max(self._next_due() - now, 1e-6), 0.05)
+
+    def _run_outer(self, signum, frame) -> None:
+        """The handler that was there before: called; the default action (terminate: a bare ``setitimer``
+        without a handler) taken, not swallowed; ignored if it was ignored."""
+        if callable(self._previous):
+            self._previous(signum, frame)  # its handler raises, typically
+        elif self._previous == signal.SIG_DFL:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)
+            signal.raise_signal(signal.SIGALRM)
 
     def __exit__(self, *exc) -> None:
         self._armed = False  # from here a due alarm is not raised (the handler returns at once)
-        while True:  # an alarm due while disarming raises here; disarm again
+        pending = None
+        while True:  # anything raised while disarming (Ctrl-C) waits until the timer is gone; disarm again
             try:
                 signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, self._previous)
+                signal.signal(signal.SIGALRM, signal.SIG_DFL if self._previous is None else self._previous)
                 break
-            except BaseException as e:
-                if getattr(e, "_symnet_alarm", None) is not self:
-                    raise
-        if self._outer_due is not None and not (self._outer_ran and not self._outer_interval):
+            except BaseException as e:  # re-raised at once, it left the timer repeating with this handler
+                if pending is None and getattr(e, "_symnet_alarm", None) is not self:
+                    pending = e
+        if self._outer_due is not None:  # the outer timer, with the time it had left (or due at once)
             signal.setitimer(signal.ITIMER_REAL, max(self._outer_due - time.monotonic(), 1e-6), self._outer_interval)
+        if pending is not None:
+            raise pending
 
 
 def quiet_while_leaving(function: Callable) -> Callable:
@@ -206,4 +225,13 @@ def quiet_while_leaving(function: Callable) -> Callable:
     return function
 
 
-alarm._quiet_codes.add(alarm.__exit__.__code__)
+def quiet_while_entering(function: Callable) -> Callable:
+    """Mark ``function`` (an ``__enter__`` that enters an :class:`alarm`) as a place where a due alarm is not
+    raised: it comes again 50 ms later, inside the block. (Raised there, ``with`` never called ``__exit__``: a
+    time limit of 1e-7 s left the timer repeating, and ``symnet verify --timeout 1e-7`` printed its error and
+    was killed by SIGALRM, status 142.)"""
+    alarm._quiet_codes.add(function.__code__)
+    return function
+
+
+alarm._quiet_codes.update((alarm.__enter__.__code__, alarm.__exit__.__code__))

@@ -308,6 +308,16 @@ def _seal(filename: str, body: bytes) -> bytes:
     return hashlib.sha256(filename.encode() + b"\0" + body).hexdigest().encode()
 
 
+def _unused_message(folder: str, exc: OSError) -> str:
+    """The one line of the warning where ``folder`` of the cache folder cannot be opened or made (a file where a folder
+    belongs, a read-only disk): which folder, why, and what to do (it said ``kernels/: [Errno 20] Not a directory``,
+    neither the cache folder nor a way out)."""
+    why = exc.strerror or str(exc)
+    where = f" ({exc.filename})" if exc.filename else ""
+    return (f"symnet does not use its cache folder {cache_root() / folder}: {why}{where}; set {ENV} to a folder of "
+            f"your own, or SYMNET_NO_DISK_CACHE=1 to keep no files")
+
+
 def read(filename: str, folder: str) -> bytes | None:
     """The bytes of ``filename`` in ``folder`` of symnet's cache folder (``derivations``:
     :mod:`symnet.curriculum`; ``kernels``: :mod:`symnet.codegen.stored`), or None: missing, or refused (with a
@@ -320,7 +330,7 @@ def read(filename: str, folder: str) -> bytes | None:
     try:
         folder_fd = _open_private(cache_root(), folder)
     except OSError as exc:  # UnsafeCacheError is raised, as save_copy raises it: the caller refuses
-        warnings.warn(f"symnet does not use its cache folder {folder}/: {exc}", RuntimeWarning, stacklevel=4)
+        warnings.warn(_unused_message(folder, exc), RuntimeWarning, stacklevel=4)
         return None
     try:
         try:  # O_NONBLOCK: a FIFO planted under the name must not hang us
@@ -381,7 +391,7 @@ def save(filename: str, data: bytes, folder: str, suffixes: tuple[str, ...]) -> 
     try:
         folder_fd = _open_private(cache_root(), folder)
     except OSError as exc:  # UnsafeCacheError is raised (see read)
-        warnings.warn(f"symnet does not use its cache folder {folder}/: {exc}", RuntimeWarning, stacklevel=4)
+        warnings.warn(_unused_message(folder, exc), RuntimeWarning, stacklevel=4)
         return
     try:
         _write(folder_fd, filename, data)

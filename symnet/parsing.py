@@ -222,6 +222,8 @@ def normalise(text: str) -> str:
     if _GREEK is None:
         _GREEK = _greek_names()
     text = text.translate(_SIGNS)
+    # a space of another width (no-break U+00A0, thin U+2009, ideographic U+3000: pasted from a document) is a space
+    text = "".join(" " if unicodedata.category(c) == "Zs" else c for c in text)
     text = re.sub(r"[⁺⁻]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+", lambda m: "**(%s)" % m.group(0).translate(_SUPERSCRIPTS), text)
     text = re.sub(r"√\s*(?=\()", "sqrt", text)  # √(x + 1)
     text = re.sub(r"√\s*(\w+(?:\.\d*)?)(?![\w(.])", r"sqrt(\1)", text)  # √x, √2.5; √exp(x) needs √(…)
@@ -275,6 +277,9 @@ def _refuse_look_alikes(expr: sp.Expr) -> sp.Expr:
     return expr
 
 
+_HIDDEN = {"Cc", "Cf", "Zl", "Zp", "Co", "Cn"}  # Unicode categories of characters that print as nothing
+
+
 def _syntax_reason(source: str, exc: SyntaxError) -> str:
     """Why Python's parser refused ``source``, in the words of a formula: a keyword used as a name
     (``lambda*x``), a bracket never closed or never opened, two operands side by side (``beta x``,
@@ -283,6 +288,11 @@ def _syntax_reason(source: str, exc: SyntaxError) -> str:
     message = str(exc.msg)
     if "too many nested" in message:
         return f"too deeply nested{where}"
+    hidden = next((i for i, c in enumerate(source) if unicodedata.category(c) in _HIDDEN and c != "\t"), None)
+    if hidden is not None:  # a zero-width space, a byte-order mark, a direction override, a line break
+        c = source[hidden]
+        return (f"an invisible character U+{ord(c):04X} ({unicodedata.name(c, 'a control character')}) at column "
+                f"{hidden + 1}: delete it (text pasted from a document or a web page can carry one)")
     names = re.findall(r"[^\W\d]\w*", source)
     keywords = [n for n in names if keyword.iskeyword(n)]
     if keywords:  # lambda, in, is, for, class ...: Python's parser reads them as syntax, not names

@@ -9,6 +9,7 @@ import functools
 import itertools
 import os
 import random
+import signal
 from pathlib import Path
 
 import mpmath
@@ -299,3 +300,17 @@ def triton_torch():
         os.environ.setdefault("TRITON_INTERPRET", "1")
     pytest.importorskip("triton")
     return torch
+
+
+@pytest.fixture
+def clean_timer():
+    """No ITIMER_REAL timer in the test (bounds.alarm's tests: tests/test_alarm22.py, test_breakage22.py); the SIGALRM
+    handler and a timer that ran before (pytest-timeout's) given back after it. POSIX only (the tests skip elsewhere)."""
+    previous = signal.getsignal(signal.SIGALRM)
+    left = signal.getitimer(signal.ITIMER_REAL)
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    yield
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, previous)
+    if left[0] > 0:
+        signal.setitimer(signal.ITIMER_REAL, *left)

@@ -24,18 +24,6 @@ pytestmark = pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="SIGALR
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def clean_timer():
-    previous = signal.getsignal(signal.SIGALRM)
-    left = signal.getitimer(signal.ITIMER_REAL)
-    signal.setitimer(signal.ITIMER_REAL, 0)  # pytest-timeout's, if any, given back below
-    yield
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    signal.signal(signal.SIGALRM, previous)
-    if left[0] > 0:
-        signal.setitimer(signal.ITIMER_REAL, *left)
-
-
 def _spin(seconds: float) -> int:
     """Run Python for ``seconds``, swallowing LimitErrors (as a broad except inside SymPy would): how many."""
     swallowed, end = 0, time.monotonic() + seconds

@@ -82,7 +82,8 @@ def test_triton_float32_fractional_powers(formula):
     """The same in a Triton float32 kernel (TRITON_INTERPRET=1 without a GPU): its _pow works in float64, but took
     the constant exponent in the kernel's dtype, 1/3 rounded to float32: x**(1/3) 12.2 ULP at 3.4e38, ∂ 27.6 at
     1.4e−45, x**0.3 12.9 and 15.4 before; the exponent is now a float64 constant (measured ≤ 1.00 ULP). Triton's
-    float64 x**0.3 (7 ULP at 3.4e38, ∂ 39 at 1e−45, as torch) is left: the constant is not a double word there."""
+    float64 x**0.3 (7 ULP at 3.4e38, ∂ 39 at 1e−45, as torch) took the rounded 0.3 until session 22 (h-fracpow22:
+    p/q − fl(p/q) is _pow's u now; tests/test_fracpow22.py)."""
     _check(formula, np.float32, "triton")
 
 
@@ -113,9 +114,6 @@ def _overflowed_square(formula, dtype, name, x) -> bool:
     return formula == "x*(1+x**2)**0.3" and dtype == np.float32 and name == "df_dx" and abs(x) >= 1e30
 
 
-@pytest.mark.xfail(strict=True, reason="measured: float32 ∂(x·(1 + x²)^0.3) = (1 + x²)^0.3 + 0.6x²/(1 + x²)^0.7 is "
-                   "NaN at |x| ∈ {1e30, 3.4e38} (x² overflows float32: inf/inf; truth 1.6e18, 2.1e23); torch's "
-                   "autograd NaN or inf there too. Not the fractional power: a rewrite of x²/(1 + x²)^0.7, not done")
 def test_float32_square_overflow():
     rows = [r for r in errors("x*(1+x**2)**0.3", np.float32, with_torch=False)
             if _overflowed_square("x*(1+x**2)**0.3", np.float32, r[0], r[1])]

@@ -130,8 +130,9 @@ def test_the_faster_forms_are_printed(monkeypatch):
         assert loop.count("exp_neg_abs_z = np.exp(") == 1 or name == "block sigmoid", name
     grad = _module(FORMULAS["sigmoid_mse_grad"](), True, monkeypatch)["__source__"]
     # σ(z)·σ(−z) beside another factor: E/(1 + E)², one quotient with the rounding of 1 + E taken back
-    # (the sigmoid-pair product of h-rules9; r·E·r, one product, before)
-    assert "inv_sig_abs_z = 1 + exp_neg_abs_z" in grad and "/inv_sig_abs_z**2" in grad
+    # (the sigmoid-pair product of h-rules9; r·E·r, one product, before); since session 22 the quotient is the
+    # denominator argument of _constant_times (the constant 2 last or first, ConditionalPrinting._moved_constant)
+    assert "inv_sig_abs_z = 1 + exp_neg_abs_z" in grad and ", inv_sig_abs_z**2, 2.0, 1, " in grad
     for name in ("softplus_pair", "bce_both", "block bce_logits"):  # one np.logaddexp for softplus(±z)
         source = _module(FORMULAS[name](), True, monkeypatch)["__source__"]
         assert source.count("np.logaddexp(") == 1 and "np.maximum(-z, 0) + softplus_neg_abs_z" in source, name

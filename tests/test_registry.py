@@ -10,8 +10,8 @@ function added through the registry alone works in derive, print, NumPy and Trit
 """
 from __future__ import annotations
 
+import functools
 import math
-import os
 import random
 
 import mpmath
@@ -103,8 +103,11 @@ def derived(name):
     return _DERIVED[name]
 
 
+@functools.lru_cache(maxsize=None)
 def exact(name, x):
-    """(value, derivative) at 50 digits; the derivative by mpmath.diff of the reference."""
+    """(value, derivative) at 50 digits; the derivative by mpmath.diff of the reference. Each (name, x) once a
+    process: the Triton tests take the NumPy tests' first random points and extremes again, and float32's rounding
+    leaves many points as they were (mpf results, immutable)."""
     f = reference(name)
     with mpmath.workdps(50):
         xm = mpmath.mpf(x)
@@ -346,7 +349,7 @@ def check_fused_step(act, tmp_path, monkeypatch, lr=0.3, scale=0.7):
 @pytest.mark.parametrize("act", [n for n in REGISTRY if REGISTRY[n].family == "activation"])
 def test_numpy_dense_layer_follows_torch(act):
     """The NumPy dense-layer emitter prints every registry activation (it printed only σ and exp)."""
-    from symnet.codegen.families.dense import dense_layer_kernels, emit_layer_function
+    from symnet.codegen.families.dense import dense_layer_kernels
     from symnet.codegen.backends.numpy.elementwise import emit_module
     torch = _torch()
     forward, backward = dense_layer_kernels(act)

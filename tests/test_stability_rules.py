@@ -71,6 +71,8 @@ RULE_CASES = [
     ("expm1", 1 - sp.exp(u), (u,), ANY, (-1e-20,), F64),
     ("hypot", sp.sqrt(x ** 2 + 1), (x,), (-1e3, 1e3), (1e200,), F64),
     ("hypot", sp.sqrt(3 * x ** 2 + 2), (x,), (-1e3, 1e3), (-1e30,), F32),
+    ("square-sum-power", x * (1 + x ** 2) ** sp.Rational(3, 10), (x,), (-1e3, 1e3), (1e20,), F32),  # x² inf
+    ("square-sum-power", (2 + 3 * x ** 2) ** sp.Rational(-2, 3), (x,), (-1e3, 1e3), (-1e160,), F64),
     ("zero-limit", x * sp.log(x), (x,), POS, (0.0,), F64),
     ("zero-limit", t * softplus(-z) + (1 - t) * softplus(z), (t, z), ANY, (1.0, np.inf), F32),
     ("zero-power", x ** y, (x, y), POS, (0.0, 0.0), F64),
@@ -138,6 +140,8 @@ from test_num16 import LIMITS as _LIMITS16, RULE_CASES as _NUM16  # noqa: E402  
 RULE_CASES += _NUM16
 from test_misc18 import RULE_CASES as _MISC18  # noqa: E402  (shifted-argument of k·x + c: tests/test_misc18.py)
 RULE_CASES += _MISC18
+from test_round22 import RULE_CASES as _ROUND22  # noqa: E402  (widen of x·y − z, erfc(x) − y: tests/test_round22.py)
+RULE_CASES += _ROUND22
 from test_focal18 import RULE_CASES as _FOCAL18  # noqa: E402  (mixture-power: tests/test_focal18.py)
 RULE_CASES += _FOCAL18
 from test_focal19inf import RULE_CASES as _FOCAL19INF  # noqa: E402  (softplus-factor: tests/test_focal19inf.py)
@@ -243,6 +247,7 @@ UNDECIDED |= {"zero-scaled-exp"}  # a select at p − t = 0 (Eq): simplify canno
 UNDECIDED |= {"log-gaussian-tail"}  # Φ(x) = 1 − Φ(−x) through ndtr and erfcx: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"quotient-root"}  # selects at |x| ≤ |y| of forms in x/y and y/x with sign(x)·sign(y): simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"series-leading-power"}  # n·log|x| + log(sign(x)^n·R), |x|^r·(sign(x)^n·R)^q: sign and |·| of x: simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"square-sum-power"}  # (w + c·x⁻²)^a as the constant w^a past |x| = 2⁶⁰ (to a·2⁻⁶⁰ relative: not an identity); the 50-digit check holds
 UNDECIDED |= {"exp-dominant"}  # u + log c past u = 1024 (to e^−1024 relative: not an identity), selects at u = 64: the 50-digit check holds
 
 

@@ -553,6 +553,29 @@ def _dw_two_prod_bounded(a, b):
     return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
 
 
+def _constant_times(x, y, z, c, q, lo):
+    """c/q·x·y/z (c/q a positive constant, c or q 1; y, z: None where absent; arrays of one dtype or broadcasting
+    shapes): ((x·y)/z)·c/q, the constant last, and where that is below lo = (c/q)·2⁻¹²⁶ (c/q > 1) or inf (lo = 0,
+    c/q < 1) ((x·c/q)·y)/z, the constant first, where that is finite: x·y/z overflows (c/q < 1) or goes subnormal
+    (c/q > 1) where the product does not. The second form is computed for a block holding such a value only,
+    the constant on the smaller of x and y (x·y/3 at x = −1.797e308, y = 3: (x/3)·y rounds to −inf, (y/3)·x is x)."""
+    p = x if y is None else x * y
+    p = p if z is None else p / z
+    last = p * c if q == 1 else p / q
+    size = np.abs(last)
+    outside = size < lo if lo else size == np.inf  # (c/q > 1: where x·y/z overflows, so does the product)
+    if not outside.any():
+        return last
+    if y is None:
+        first = x * c if q == 1 else x / q
+    else:  # the constant on the smaller factor: ≥ 1 where x·y overflows, so c/q·it is normal (y/3·x at y = 3 exact)
+        small = np.abs(y) < np.abs(x)
+        a, b = np.where(small, y, x), np.where(small, x, y)
+        first = (a * c if q == 1 else a / q) * b
+    first = first if z is None else first / z
+    return np.where(outside & (np.abs(first) < np.inf), first, last)
+
+
 def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0, softcap=None, z_loss_scale=0.0):
     """C = w_r(1 − ε)(lse − c_r) + (ε/V)Σ_k w_k(lse − c_k) + λ·lse², lse = log Σ_k e^{c_k}, c = s·tanh(z/s) with a softcap s, else z
 
@@ -726,7 +749,7 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 _gap_lo = _max_lo = None  # the low parts of the gaps c_j − m and of m, where c is a double-word
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
                     if _wide:
-                        _chain = (_sigmoid(-((z/softcap) * 2.0))*_sigmoid((z/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
+                        _chain = _constant_times(_sigmoid(-_constant_times(z, None, softcap, 2.0, 1, 2.350988701644575e-38)), _sigmoid(_constant_times(z, None, softcap, 2.0, 1, 2.350988701644575e-38)), None, 4.0, 1, 4.70197740328915e-38)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
                         z = softcap*np.tanh(z/softcap)
                     else:  # float64: c_k − c_r keeps c's roundings (s·ε), e^{c_k − c_r} makes them relative
                         z, _gap_lo, _max_lo, _chain = _row_dw_softcap(z, softcap, chain=True)  # c in double-word, ∂c_j/∂z_j of it
@@ -988,7 +1011,7 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                 _gap_lo = _max_lo = None  # the low parts of the gaps c_j − m and of m, where c is a double-word
                 if softcap is not None:  # c_j = s·tanh(z_j/s), which the formulas call z_j
                     if _wide:
-                        _chain = (_sigmoid(-((z/softcap) * 2.0))*_sigmoid((z/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
+                        _chain = _constant_times(_sigmoid(-_constant_times(z, None, softcap, 2.0, 1, 2.350988701644575e-38)), _sigmoid(_constant_times(z, None, softcap, 2.0, 1, 2.350988701644575e-38)), None, 4.0, 1, 4.70197740328915e-38)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
                         z = softcap*np.tanh(z/softcap)
                     else:  # float64: c_k − c_r keeps c's roundings (s·ε), e^{c_k − c_r} makes them relative
                         z, _gap_lo, _max_lo, _chain = _row_dw_softcap(z, softcap, chain=True)  # c in double-word, ∂c_j/∂z_j of it

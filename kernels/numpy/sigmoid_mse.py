@@ -440,6 +440,29 @@ def _dwx_tier(value, needed, scaled, *leaves):
     return value
 
 
+def _constant_times(x, y, z, c, q, lo):
+    """c/q·x·y/z (c/q a positive constant, c or q 1; y, z: None where absent; arrays of one dtype or broadcasting
+    shapes): ((x·y)/z)·c/q, the constant last, and where that is below lo = (c/q)·2⁻¹²⁶ (c/q > 1) or inf (lo = 0,
+    c/q < 1) ((x·c/q)·y)/z, the constant first, where that is finite: x·y/z overflows (c/q < 1) or goes subnormal
+    (c/q > 1) where the product does not. The second form is computed for a block holding such a value only,
+    the constant on the smaller of x and y (x·y/3 at x = −1.797e308, y = 3: (x/3)·y rounds to −inf, (y/3)·x is x)."""
+    p = x if y is None else x * y
+    p = p if z is None else p / z
+    last = p * c if q == 1 else p / q
+    size = np.abs(last)
+    outside = size < lo if lo else size == np.inf  # (c/q > 1: where x·y/z overflows, so does the product)
+    if not outside.any():
+        return last
+    if y is None:
+        first = x * c if q == 1 else x / q
+    else:  # the constant on the smaller factor: ≥ 1 where x·y overflows, so c/q·it is normal (y/3·x at y = 3 exact)
+        small = np.abs(y) < np.abs(x)
+        a, b = np.where(small, y, x), np.where(small, x, y)
+        first = (a * c if q == 1 else a / q) * b
+    first = first if z is None else first / z
+    return np.where(outside & (np.abs(first) < np.inf), first, last)
+
+
 def _dw_widened_f1e5d05dde(y, z, double_word, needed=True, within=3.3306690738724404e-16):
     """y − σ(z), rounded once. In a float64 kernel: the float64 body where a bound of its error
     is within 3u of it, double-word arithmetic (hi + lo, about 106 bits;
@@ -551,5 +574,5 @@ def sigmoid_mse(z, y):
             # L = (y − σ(z))²
             np.square(y_minus_sig_z, out=L)
             # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-            np.multiply(y_minus_sig_z*(exp_neg_abs_z - (exp_neg_abs_z*err_inv_sig_abs_z/inv_sig_abs_z) * 2.0)/inv_sig_abs_z**2, -2, out=dL_dz)
+            dL_dz[...] = -_constant_times(y_minus_sig_z, exp_neg_abs_z - _constant_times(exp_neg_abs_z, err_inv_sig_abs_z, inv_sig_abs_z, 2.0, 1, 2.350988701644575e-38), inv_sig_abs_z**2, 2.0, 1, 2.350988701644575e-38)
     return _L.reshape(_shape), _dL_dz.reshape(_shape)

@@ -311,6 +311,20 @@ def _dw_tanh(x_hi, x_lo):
 
 
 @triton.jit
+def _constant_times(x, y, z, c, q, lo):
+    """c/q·x·y/z (c/q a positive constant, c or q 1; y, z: 1.0 where absent): ((x·y)/z)·c/q, the constant last,
+    and where that is outside [lo, inf) (lo = (c/q)·2⁻¹²⁶ for c/q > 1, else 0) ((x·c/q)·y)/z, the constant
+    first, where that is finite: x·y/z overflows (c/q < 1) or goes subnormal (c/q > 1) where the product does not."""
+    last = ((x * y) / z) * c / q
+    # the constant on the smaller of x and y: ≥ 1 where x·y overflows, so c/q·it is normal (x·y/3 at x = −1.797e308,
+    # y = 3: (x/3)·y rounds to −inf, (y/3)·x is x)
+    first = tl.where(tl.abs(y) < tl.abs(x), x * (y * c / q), (x * c / q) * y) / z
+    size = tl.abs(last)
+    outside = (size < lo) | (size == float("inf"))
+    return tl.where(outside & (tl.abs(first) < float("inf")), first, last)
+
+
+@triton.jit
 def _row_dw_exp_shifted(zj, shift, gap_lo, EXACT: tl.constexpr):
     """e^{z_j − m + gap_lo} as a double-word (hi, lo), about 2⁻¹⁰⁴ relative: z_j − m exactly (TwoSum), then
     _dw_exp; ``gap_lo`` a low part of z_j − m (a softcap's c_j − m: c_lo − m_lo; 0 without one); 0 where
@@ -919,7 +933,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
             if CAP == 2:  # float64 logits: sech²(z_j/s) in double-word, rounded once
                 chain_j = _row_softcap_sech2(zj, softcap)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
             else:
-                chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
+                chain_j = _constant_times(_sigmoid(-_constant_times(zj, 1.0, softcap, 2.0, 1.0, 2.350988701644575e-38)), _sigmoid(_constant_times(zj, 1.0, softcap, 2.0, 1.0, 2.350988701644575e-38)), 1.0, 4.0, 1.0, 4.70197740328915e-38)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
             if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
                 c, c_lo = _row_softcap_dw(zj, softcap)
                 zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
@@ -1065,7 +1079,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
                 if CAP == 2:  # float64 logits: sech²(z_j/s) in double-word, rounded once
                     chain_j = _row_softcap_sech2(zj, softcap)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
                 else:
-                    chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
+                    chain_j = _constant_times(_sigmoid(-_constant_times(zj, 1.0, softcap, 2.0, 1.0, 2.350988701644575e-38)), _sigmoid(_constant_times(zj, 1.0, softcap, 2.0, 1.0, 2.350988701644575e-38)), 1.0, 4.0, 1.0, 4.70197740328915e-38)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
                 if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
                     c, c_lo = _row_softcap_dw(zj, softcap)
                     zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
@@ -1393,7 +1407,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
             if CAP == 2:  # float64 logits: sech²(z_j/s) in double-word, rounded once
                 chain_j = _row_softcap_sech2(zj, softcap)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
             else:
-                chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
+                chain_j = _constant_times(_sigmoid(-_constant_times(zj, 1.0, softcap, 2.0, 1.0, 2.350988701644575e-38)), _sigmoid(_constant_times(zj, 1.0, softcap, 2.0, 1.0, 2.350988701644575e-38)), 1.0, 4.0, 1.0, 4.70197740328915e-38)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
             if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
                 c, c_lo = _row_softcap_dw(zj, softcap)
                 zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
@@ -1548,7 +1562,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
                 if CAP == 2:  # float64 logits: sech²(z_j/s) in double-word, rounded once
                     chain_j = _row_softcap_sech2(zj, softcap)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
                 else:
-                    chain_j = (_sigmoid(-((zj/softcap) * 2.0))*_sigmoid((zj/softcap) * 2.0)) * 4.0  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
+                    chain_j = _constant_times(_sigmoid(-_constant_times(zj, 1.0, softcap, 2.0, 1.0, 2.350988701644575e-38)), _sigmoid(_constant_times(zj, 1.0, softcap, 2.0, 1.0, 2.350988701644575e-38)), 1.0, 4.0, 1.0, 4.70197740328915e-38)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
                 if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
                     c, c_lo = _row_softcap_dw(zj, softcap)
                     zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)

@@ -397,6 +397,20 @@ def _tw_sigmoid(x_hi, x_lo, x_tail):
 
 
 @triton.jit
+def _constant_times(x, y, z, c, q, lo):
+    """c/q·x·y/z (c/q a positive constant, c or q 1; y, z: 1.0 where absent): ((x·y)/z)·c/q, the constant last,
+    and where that is outside [lo, inf) (lo = (c/q)·2⁻¹²⁶ for c/q > 1, else 0) ((x·c/q)·y)/z, the constant
+    first, where that is finite: x·y/z overflows (c/q < 1) or goes subnormal (c/q > 1) where the product does not."""
+    last = ((x * y) / z) * c / q
+    # the constant on the smaller of x and y: ≥ 1 where x·y overflows, so c/q·it is normal (x·y/3 at x = −1.797e308,
+    # y = 3: (x/3)·y rounds to −inf, (y/3)·x is x)
+    first = tl.where(tl.abs(y) < tl.abs(x), x * (y * c / q), (x * c / q) * y) / z
+    size = tl.abs(last)
+    outside = (size < lo) | (size == float("inf"))
+    return tl.where(outside & (tl.abs(first) < float("inf")), first, last)
+
+
+@triton.jit
 def _dw_widened_f1e5d05dde(y, z):
     """y − σ(z), rounded once: in double-word arithmetic (hi + lo, about 106 bits;
     triple words, hi + lo + tail, about 150 bits, where its terms are past 2⁴⁰ times it)
@@ -521,7 +535,7 @@ def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, partial_ptr, count_ptr, 
     # L = (y − σ(z))²
     L = (y_minus_sig_z * y_minus_sig_z)
     # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-    dL_dz = -((y_minus_sig_z*(exp_neg_abs_z - (exp_neg_abs_z*err_inv_sig_abs_z/inv_sig_abs_z) * 2.0)/(inv_sig_abs_z * inv_sig_abs_z)) * 2.0)
+    dL_dz = -_constant_times(y_minus_sig_z, exp_neg_abs_z - _constant_times(exp_neg_abs_z, err_inv_sig_abs_z, inv_sig_abs_z, 2.0, 1.0, 2.350988701644575e-38), (inv_sig_abs_z * inv_sig_abs_z), 2.0, 1.0, 2.350988701644575e-38)
     if WRITE_VALUE:
         tl.store(L_ptr + offs, _stored(L, L_ptr), mask=mask)
     tl.store(dL_dz_ptr + offs, _stored(dL_dz, dL_dz_ptr), mask=mask)

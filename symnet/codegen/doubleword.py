@@ -703,6 +703,145 @@ def _numpy_erf_text() -> str:
     ]
     return _erf_table_text() + "\n\n" + "\n".join(lines) + "\n"
 
+# erfc(x) of a double word as a double word (NumPy; session 22: erfc(x) − y at y = fl(erfc x) was 8.2e15 ULP in float64,
+# erfc a rounded function of the widen rule without a double word). Below x = 1/2, 1 − erf x by _dw_erf (erf x < 0.53:
+# the difference loses a bit at most); from 1/2, e^(−x²)·erfcx x (Cody's scaled route, without the cancellation
+# 1 − erf has there): x² exact (TwoProduct), e^(−x²) by _dw_exp (2⁻¹⁰⁴), erfcx x by Taylor about the nearest c = k/8
+# (k = 4 … 224), erfcx(c + h) = Σ bₙhⁿ with (n + 1)·bₙ₊₁ = 2c·bₙ + 2bₙ₋₁, b₁ = 2c·b₀ − 2/√π (from erfcx′ = 2x·erfcx
+# − 2/√π), in mpmath at 110 digits (the recurrence loses some 55 of them at c = 28), |h| ≤ 1/16 exact (Sterbenz);
+# b₁₃ … b₂₄ in float64, b₀ … b₁₂ double words (erfcx's coefficients fall like (1/16c)ⁿ at large c: each term from
+# b₁₃ on below 2⁻⁶⁰ of the sum); e^(−x²) = 2^p·(1 + g) scaled last, a subnormal result rounded once. Past x = 28 erfc x
+# is 0 in float64.
+_ERFC_TABLE_FROM = 4  # k: c = 1/2
+_ERFC_TABLE_TO = 224  # k: c = 28
+
+
+@functools.lru_cache(maxsize=None)
+def _erfc_table_text() -> str:
+    """The table of _dw_erfc: per c = k/8, k = 4 … 224, erfcx's Taylor coefficients bₙ's hi (_DW_ERFCX_HI, n < 25)
+    and lo (_DW_ERFCX_LO, n < 13) and the third word (_DW_ERFCX_TAIL, n < 13: _tw_erfc's), from mpmath."""
+    import mpmath
+
+    his, los, tails = [], [], []
+    with mpmath.workdps(110):  # the recurrence loses some 55 digits at c = 28: 55 kept
+        for k in range(_ERFC_TABLE_FROM, _ERFC_TABLE_TO + 1):
+            c = mpmath.mpf(k) / _ERF_TABLE_STEP
+            b = [mpmath.erfc(c) * mpmath.exp(c * c)]
+            b.append(2 * c * b[0] - 2 / mpmath.sqrt(mpmath.pi))
+            for n in range(1, _ERF_ALL_TERMS - 1):
+                b.append((2 * c * b[n] + 2 * b[n - 1]) / (n + 1))
+            his.append([float(v) for v in b])
+            los.append([float(v - mpmath.mpf(float(v))) for v in b[:_ERF_DW_TERMS]])
+            tails.append([_triple_float(v)[2] for v in b[:_ERF_DW_TERMS]])
+
+    def rows(name, table, what):
+        lines = [f"{name} = np.array([  # {what}"]
+        lines += ["    [" + ", ".join(repr(v) for v in row) + "]," for row in table]
+        return "\n".join(lines + ["]).T.copy()"])
+
+    return (rows("_DW_ERFCX_HI", his, f"bₙ(c), c = k/{_ERF_TABLE_STEP}, k = {_ERFC_TABLE_FROM} … {_ERFC_TABLE_TO}, "
+                 f"n = 0 … {_ERF_ALL_TERMS - 1}: hi") + "\n"
+            + rows("_DW_ERFCX_LO", los, f"bₙ(c), n = 0 … {_ERF_DW_TERMS - 1}: lo") + "\n"
+            + rows("_DW_ERFCX_TAIL", tails, f"bₙ(c), n = 0 … {_ERF_DW_TERMS - 1}: the third word") + "\n")
+
+
+def _numpy_erfc_text() -> str:
+    top = _ERFC_TABLE_TO / _ERF_TABLE_STEP
+    lines = [
+        "def _dw_erfc(x_hi, x_lo):",
+        '    """erfc(x_hi + x_lo) as a double word, about 2⁻¹⁰⁰ relative where it is normal: 1 − erf x below 1/2',
+        '    (_dw_erf), e^(−x²)·erfcx x from a table beyond (see _DW_ERFCX_HI), x_lo to second order (−(2/√π)·e^(−x²)·',
+        '    (x_lo − x·x_lo²));',
+        f'    0 past {top!r}. NaN stays NaN."""',
+        "    near = x_hi < 0.5",
+        "    e_hi, e_lo = _dw_erf(np.where(near, x_hi, 0.0))",
+        "    n_hi, n_lo = _dw_add_fp(-e_hi, -e_lo, 1.0)",
+    ] + _erfc_table_head(top)
+    lines.append("    s_hi, s_lo = s, 0.0 * s")
+    for n in range(_ERF_DW_TERMS - 1, -1, -1):
+        lines.append("    s_hi, s_lo = _dw_mul_fp(s_hi, s_lo, h)")
+        lines.append(f"    s_hi, s_lo = _dw_add(_DW_ERFCX_HI[{n}][j], _DW_ERFCX_LO[{n}][j], s_hi, s_lo)")
+    lines += [
+        "    q_hi, q_lo = _dw_two_prod(a, a)",
+        "    p, g_hi, g_lo = _dw_exp_reduced(-q_hi, -q_lo)  # e^(−x²) = 2^p·(1 + g)",
+        "    g_hi, g_lo = _dw_add_fp(g_hi, g_lo, 1.0)",
+        "    f_hi, f_lo = _dw_mul(s_hi, s_lo, g_hi, g_lo)",
+        "    r_hi, r_lo = _dw_scale(f_hi, f_lo, p)",
+        "    # a subnormal erfc (x > 26.55): r_hi is f_hi rounded alone; what it left, with f_lo, added back (one rounding)",
+        "    p = p.astype(np.int32)",
+        "    tiny = np.abs(r_hi) < 2.2250738585072014e-308",
+        "    back = np.ldexp((f_hi - np.ldexp(r_hi, -p)) + f_lo, p)",
+        "    f_hi, f_lo = np.where(tiny, r_hi + back, r_hi), np.where(tiny, 0.0, r_lo)",
+        f"    f_hi, f_lo = np.where(x_hi > {top!r}, 0.0, f_hi), np.where(x_hi > {top!r}, 0.0, f_lo)",
+        "    f_hi, f_lo = np.where(near, n_hi, f_hi), np.where(near, n_lo, f_lo)",
+        "    # erfc′ = −(2/√π)·e^(−x²): below 1/2 from the float64 x², beyond from e^(−x²)'s double word (a float64 x² is",
+        "    # 2⁻⁴⁴ off at x = 24, as e^(−x²) then)",
+        "    slope = -1.1283791670955126 * np.where(near, np.exp(-(x_hi * x_hi)), np.ldexp(g_hi, p))",
+        "    f_hi, f_lo = _dw_add_fp(f_hi, f_lo, np.where(x_lo == 0.0, 0.0, slope * (x_lo - x_hi * x_lo * x_lo)))",
+        "    return np.where(np.isnan(x_hi), x_hi, f_hi), f_lo",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _erfc_table_head(top: float) -> list:
+    """The lines _dw_erfc and _tw_erfc share: x clamped to [1/2, top], its table entry j about k/8 and the offset
+    h (exact), and the Horner sum of the table's higher terms in float64 (s)."""
+    lines = [
+        f"    a = np.minimum(np.maximum(np.where(np.isnan(x_hi), 0.5, x_hi), 0.5), {top!r})",
+        f"    k = np.rint(a * {float(_ERF_TABLE_STEP)!r})",
+        f"    h = a - k * {1 / _ERF_TABLE_STEP!r}  # exact",
+        f"    j = k.astype(np.int64) - {_ERFC_TABLE_FROM}",
+        f"    s = _DW_ERFCX_HI[{_ERF_ALL_TERMS - 1}][j]",
+    ]
+    for n in range(_ERF_ALL_TERMS - 2, _ERF_DW_TERMS - 1, -1):
+        lines.append(f"    s = _DW_ERFCX_HI[{n}][j] + h * s")
+    return lines
+
+
+def _numpy_tw_erfc_text() -> str:
+    """_tw_erfc: _dw_erfc's route in triple words (the third tier's, where erfc(x) − y cancels past 2⁴³)."""
+    top = _ERFC_TABLE_TO / _ERF_TABLE_STEP
+    lines = [
+        "def _tw_erfc(x_hi, x_lo, x_tail):",
+        '    """erfc(x_hi + x_lo + x_tail) as a triple word, about 2⁻¹¹⁵ relative where it is normal: 1 − erf x below 1/2 (_tw_erf),',
+        "    e^(−x²)·erfcx x beyond (the table of _dw_erfc, its first 13 coefficients in triple words, e^(−x²) by",
+        "    _tw_exp_reduced with x² = y + e exact and e^(−e) = 1 − e + e²/2); x_lo to second order, x_tail to first:",
+        '    −(2/√π)·e^(−x²)·(x_lo + x_tail − x·x_lo²) (x_tail apart: at x = 14 x_lo + x_tail rounded is 2⁻⁹⁷ of erfc x).',
+        '    NaN stays NaN."""',
+        "    near = x_hi < 0.5",
+        "    e_hi, e_lo, e_tail = _tw_erf(np.where(near, x_hi, 0.0))",
+        "    n_hi, n_lo, n_tail = _tw_add(1.0, 0.0, 0.0, -e_hi, -e_lo, -e_tail)",
+        "    n_hi, n_lo, n_tail = _tw_add(n_hi, n_lo, n_tail, -1.1283791670955126 * np.exp(-(x_hi * x_hi)) * (x_lo + x_tail), 0.0, 0.0)",
+    ] + _erfc_table_head(top)
+    lines.append("    s_hi, s_lo, s_tail = s, 0.0 * s, 0.0 * s")
+    for n in range(_ERF_DW_TERMS - 1, -1, -1):
+        lines.append("    s_hi, s_lo, s_tail = _tw_mul(s_hi, s_lo, s_tail, h, 0.0, 0.0)")
+        lines.append(f"    s_hi, s_lo, s_tail = _tw_add(s_hi, s_lo, s_tail, _DW_ERFCX_HI[{n}][j], _DW_ERFCX_LO[{n}][j], "
+                     f"_DW_ERFCX_TAIL[{n}][j])")
+    lines += [
+        "    y_hi, y_lo = _dw_two_prod(a, a)",
+        "    p, g_hi, g_lo, g_tail = _tw_exp_reduced(-y_hi)",
+        "    g_hi, g_lo, g_tail = _tw_add(g_hi, g_lo, g_tail, 1.0, 0.0, 0.0)",
+        "    f_hi, f_lo, f_tail = _tw_add(1.0, 0.0, 0.0, -y_lo, 0.5 * y_lo * y_lo, 0.0)",
+        "    g_hi, g_lo, g_tail = _tw_mul(g_hi, g_lo, g_tail, f_hi, f_lo, f_tail)  # e^(−x²)·2⁻ᵖ",
+        "    s_hi, s_lo, s_tail = _tw_mul(s_hi, s_lo, s_tail, g_hi, g_lo, g_tail)",
+        f"    c_hi, c_lo = _dw_mul(g_hi, g_lo, {_CONSTANTS['TWO_OVER_SQRT_PI_HI']!r}, {_CONSTANTS['TWO_OVER_SQRT_PI_LO']!r})"
+        "  # 2/√π",
+        "    d = np.where(near, 0.0, x_lo)",
+        "    rest = c_hi * (np.where(near, 0.0, x_tail) - a * d * d)  # x_tail, and x·d²: below 2⁻⁴⁹ of c·d",
+        "    c_hi, c_lo = _dw_mul_fp(c_hi, c_lo, d)",
+        "    c_hi, c_lo = _dw_add_fp(c_hi, c_lo, rest)",
+        "    s_hi, s_lo, s_tail = _tw_add(s_hi, s_lo, s_tail, -c_hi, -c_lo, 0.0)",
+        "    s_hi, s_lo = _dw_scale(s_hi, s_lo, p)",
+        "    s_tail, zero = _dw_scale(s_tail, 0.0 * s_tail, p)",
+        f"    far = x_hi > {top!r}",
+        "    s_hi, s_lo, s_tail = np.where(far, 0.0, s_hi), np.where(far, 0.0, s_lo), np.where(far, 0.0, s_tail)",
+        "    s_hi, s_lo, s_tail = np.where(near, n_hi, s_hi), np.where(near, n_lo, s_lo), np.where(near, n_tail, s_tail)",
+        "    return np.where(np.isnan(x_hi), x_hi, s_hi), s_lo, s_tail",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 # e^v and σ(v) of a double-word v as the last step of a widened body (the rounded-argument rule's e^v and σ(v),
 # whose v the code rounds): first order in v's lo part, from the float64 function of v's hi part. v_lo is at most
 # half an ulp of v_hi, so e^(v_hi + v_lo) = e^v_hi·(1 + v_lo) and σ(v_hi + v_lo) = σ(v_hi)·(1 + σ(−v_hi)·v_lo)
@@ -1173,7 +1312,7 @@ PRIMITIVE_NEEDS = {
     "_tw_mul": ("_dw_two_prod", "_dw_two_sum", "_dw_fast_two_sum"),
     "_tw_square": ("_dw_two_prod", "_dw_two_sum", "_dw_fast_two_sum"),
     "_tw_div": ("_dw_two_prod", "_dw_two_sum", "_dw_fast_two_sum"),
-    "_tw_add": ("_dw_two_sum",),
+    "_tw_add": ("_dw_two_sum", "_dw_fast_two_sum"),  # (its last step: the Triton third tier of erfc(x) − y had it alone)
     "_tw_exp_reduced": ("_dw_two_prod_bounded", "_dw_two_sum", "_tw_expm1_reduced"),
     "_tw_expm1_reduced": ("_dw_two_sum", "_dw_add_fp", "_dw_mul_bounded", "_dw_add", "_dw_fast_two_sum", "_tw_square",
                           "_tw_mul", "_tw_add"),
@@ -1198,7 +1337,12 @@ ORDER += ["_dw_erfc_first"]  # the rounded-argument rule's erfc (above)
 PRIMITIVE_NEEDS["_dw_erfc_first"] = ("_erfc",)  # the registry's erfc (NumPy: math.erfc; Triton: fdlibm's)
 _NUMPY_NEEDS["_dw_erf"] = ("_dw_mul_fp", "_dw_add", "_erfc")  # erf of a float64 as a double word (NumPy's alone)
 # the primitives with a NumPy text alone (a Triton kernel never calls them), after ORDER's in a module
-NUMPY_ONLY = ("_dw_pow_first", "_dw_erf")
+_NUMPY_NEEDS["_dw_erfc"] = ("_dw_erfcx_table", "_dw_erf", "_dw_add_fp", "_dw_mul_fp", "_dw_add", "_dw_two_prod", "_dw_exp_reduced", "_dw_mul",
+                            "_dw_scale")
+_NUMPY_NEEDS["_tw_erfc"] = ("_dw_erfcx_table", "_tw_erf", "_tw_add", "_tw_mul", "_dw_two_prod", "_tw_exp_reduced", "_dw_mul", "_dw_mul_fp",
+                            "_dw_add_fp",
+                            "_dw_scale")
+NUMPY_ONLY = ("_dw_pow_first", "_dw_erf", "_dw_erfcx_table", "_dw_erfc", "_tw_erfc")
 
 # Scaled double words (NumPy): (hi + lo)·2^−k, k an int32 array, for the elements of a widened body whose value is
 # below 2⁻⁹⁶⁸ (0 too) or that has a leaf there (a subnormal target), where a double word's lo part (and a subnormal
@@ -1678,6 +1822,12 @@ def primitive_text(name: str, backend: str) -> str:
                   "_dw_pow_first": NUMPY_POW_FIRST, "_dw_sin": _NUMPY_SIN, "_dw_cos": _NUMPY_COS}
     if name == "_dw_erf":  # NumPy's alone: its table and constants before it
         return _numpy_erf_text()
+    if name == "_dw_erfc":  # NumPy's alone, likewise
+        return _numpy_erfc_text()
+    if name == "_tw_erfc":
+        return _numpy_tw_erfc_text()
+    if name == "_dw_erfcx_table":  # the table of _dw_erfc and _tw_erfc (module constants)
+        return _erfc_table_text()
     body = numpy_only[name] if name in numpy_only and backend == "numpy" else PRIMITIVES[name]
     if name == "_dw_log" and backend == "numpy":  # table-driven (above), its tables before it
         body = _log_table_text() + "\n\n" + _NUMPY_LOG
@@ -1902,6 +2052,12 @@ class _Emitter:
             # erf of a float64 as a double word (_dw_erf, table-driven; session 21: erf(x) − y at y = fl(erf x), 2.2e10
             # ULP at x = 4.81, y = 1 with erf in float64); NumPy's alone (Triton: the float64 erf, (value, 0))
             v = self._emit(e, f"_dw_erf({self.value(e.args[0]).hi})", ("_dw_erf",))
+        elif type(e).__name__ == "erfc" and self.backend == "numpy":
+            # erfc of a double word (_dw_erfc: 1 − erf x below 1/2, e^(−x²)·erfcx x from a table beyond; session 22)
+            a = self.value(e.args[0])
+            v = self._emit(e, f"_dw_erfc({a.hi}, {self._lo(a)})", ("_dw_erfc",))
+        elif type(e).__name__ == "ndtr" and self.backend == "numpy":  # Φ(x) = erfc(−x/√2)/2, −x/√2 a double word
+            v = self.value(sp.Mul(sp.Rational(1, 2), sp.erfc(-e.args[0] / sp.sqrt(2), evaluate=False), evaluate=False))
         elif isinstance(e, sp.Function) and type(e).__name__ in self.FUNCTIONS and len(e.args) == 1:
             v = self._function(e, type(e).__name__, e.args[0])
         else:
@@ -2152,6 +2308,11 @@ class _Emitter:
         elif type(e).__name__ == "erf" and self.value(e.args[0]).lo is None:
             # erf(v) of a float64 v in triple words (_tw_erf: its series up to |v| = 6, ±(1 − erfc|v|) beyond)
             v = self._emit3(e, f"_tw_erf({self.value(e.args[0]).hi})", ("_tw_erf",))
+        elif type(e).__name__ == "erfc" and self.backend == "numpy":
+            # erfc(v) of a triple-word v (_tw_erfc: its lo and tail to second order; session 22)
+            v = self._emit3(e, f"_tw_erfc({self._words(self.triple(e.args[0]))})", ("_tw_erfc",))
+        elif type(e).__name__ == "ndtr" and self.backend == "numpy":  # Φ(x) = erfc(−x/√2)/2
+            v = self.triple(sp.Mul(sp.Rational(1, 2), sp.erfc(-e.args[0] / sp.sqrt(2), evaluate=False), evaluate=False))
         elif isinstance(e, sp.Piecewise) and e.args[-1][1] == sp.true:
             pieces = list(e.args)
             acc = self.triple(pieces[-1][0])
@@ -2449,6 +2610,8 @@ def _triple_exact(e, leaves, backend: str) -> bool:
         return _triple_exact(e.args[0], leaves, backend)
     if type(e).__name__ == "erf":  # of an input: _tw_erf
         return e.args[0] in leaves
+    if type(e).__name__ in ("erfc", "ndtr"):  # of an input: _tw_erfc (NumPy's alone)
+        return backend == "numpy" and e.args[0] in leaves
     if isinstance(e, sp.Piecewise):
         return e.args[-1][1] == sp.true and all(_triple_exact(x, leaves, backend) for x, _ in e.args)
     return False
@@ -2517,7 +2680,8 @@ _SAFETY = 1 + 2.0 ** -40  # the bound's own roundings and the second-order terms
 # glibc's, 1; tanh 2: glibc's table says 2, measured 1.1; erf 2: the registry's _erf is Python's math.erf (glibc's),
 # documented 1 ULP, measured 0.98 over 10⁵ points of [−6, 6] against mpmath (session 19): 2 for a margin)
 # sin, cos 1: NumPy's (AVX512 here), measured 0.504 and 0.506 ULP over 10⁴ points of |x| ≤ 1e5 (session 19)
-_LIBM_ULPS = {"exp": 1, "nexp": 1, "expm1": 1, "log": 1, "log1p": 1, "tanh": 2, "erf": 2, "sin": 1, "cos": 1}
+_LIBM_ULPS = {"exp": 1, "nexp": 1, "expm1": 1, "log": 1, "log1p": 1, "tanh": 2, "erf": 2, "sin": 1, "cos": 1, "erfc": 4,
+              "ndtr": 4}  # erfc: glibc's (math.erfc, a few ULPs); Φ: the registry's _ndtr, erfc's and a correction's
 # the lowerings built of several libm calls, in units of u·|value|: σ = max(E, [x ≥ 0])/(1 + E) with
 # E = e^−|x| (E's 2u, the sum's u, the quotient's u), softplus = max(x, 0) + log1p(e^−|x|) (2u + 2u + u)
 _COMPOSITE_U = {"sigmoid": 4, "softplus": 5}
@@ -2532,7 +2696,8 @@ _POW_ULPS = 4
 # (3.8u), _softplus 3.5u, _sigmoid 3.2u; each taken at about twice that for libdevice's exp and log on a GPU. A float32
 # kernel keeps the float64 body where the bound is within 2⁻³⁰ of it, 2⁻⁶ of a float32 ULP: a bound low by 2× still
 # leaves the kept value within 0.52 float32 ULP
-_TRITON_ULPS = {"exp": 2, "nexp": 2, "expm1": 4, "log": 2, "log1p": 4, "tanh": 6, "erf": 4, "sin": 4, "cos": 4}
+_TRITON_ULPS = {"exp": 2, "nexp": 2, "expm1": 4, "log": 2, "log1p": 4, "tanh": 6, "erf": 4, "sin": 4, "cos": 4, "erfc": 4,
+                "ndtr": 6}
 _TRITON_COMPOSITE_U = {"sigmoid": 8, "softplus": 8}
 # Triton's b^γ is e^(γ·log b) (triton/printer.py): exp's own error and |γ·log b| times the product's and log's
 # roundings (3u), relative
@@ -2932,7 +3097,8 @@ class _Bound(_Emitter):
                        "log": f"({total})/{self._extreme('np.maximum', f'{a} - ({total})', '0.0')}",
                        "log1p": f"({total})/{self._extreme('np.maximum', f'1 + {a} - ({total})', '0.0')}",
                        "tanh": total, "softplus": total, "sin": total, "cos": total,  # slopes at most 1
-                       "erf": f"1.1283791670955126*({total})"}[kind]  # erf′ ≤ 2/√π
+                       "erf": f"1.1283791670955126*({total})", "erfc": f"1.1283791670955126*({total})",
+                       "ndtr": f"0.3989422804014327*({total})"}[kind]  # |erf′| = |erfc′| ≤ 2/√π, Φ′ ≤ 1/√(2π)
         error = self._plus(own, carried)
         if error is not None:
             self.taken.add(f"{name}_err")

@@ -262,13 +262,16 @@ def _inline_reciprocals(assignments, results):
 
 
 def _constant_times_inputs(e) -> bool:
-    """Whether ``e`` is a constant c, |c| > 1, times inputs (2·y, 2·y/√π, 4·x·y), or any constant times inputs
-    and reciprocals of inputs (1/(2y)): CSE's temporary for it is put back where it is used, so that the
-    printers multiply (or divide by) the constant last (``_print_Mul``): x·t, t = 1/(2y), is 0 at y = 1e308
-    where x/y/2 is 0.4 at x = 8e307. Kept as a
+    """Whether ``e`` is a constant c, |c| ≠ 0, 1, times inputs (2·y, 2·y/√π, 4·x·y, y/2, z/3), or a constant
+    times inputs and reciprocals of inputs (1/(2y)): CSE's temporary for it is put back where it is used, so
+    that the printers multiply (or divide by) the constant last or first per element (``_print_Mul``,
+    ``_constant_times``): x·t, t = 1/(2y), is 0 at y = 1e308 where x/y/2 is 0.4 at x = 8e307. Kept as a
     temporary, c·y overflows where the product with its other factors does not: 2·x·y as t·x, t = 2y, was
     inf at y = 1e308, x = 1e−300 (2e8), and ∂x of y·log(erfc(x)) in float32, −(2y/√π)·e^(−x²)/erfc(x), inf
-    at y = −3.4e38, x = −1 (true 7.66e37; torch right) and NaN at x = −30 (true 0)."""
+    at y = −3.4e38, x = −1 (true 7.66e37; torch right) and NaN at x = −30 (true 0). A constant below 1
+    underflows the same way (session 22): x·y/2 as t·x, t = y/2, was 0 at x = 1e20, y = 5e−324 (true
+    2.47e−304) and NaN at x = inf (true inf; torch both right); ∂x of x·y·z/3 as (z/3)·y rounded z/3 to a
+    subnormal (473,695 ULP at z = 8.5e−314)."""
     if not isinstance(e, sp.Mul):
         return False
     numbers = [a for a in e.args if a.is_number and not a.free_symbols]
@@ -277,7 +280,7 @@ def _constant_times_inputs(e) -> bool:
     if not numbers or not others or not all(a.is_Symbol or a in reciprocal for a in others):
         return False
     c = sp.Mul(*numbers)
-    return bool(c.is_extended_real) and (abs(float(c)) > 1 or bool(reciprocal))
+    return bool(c.is_extended_real) and (abs(float(c)) not in (0.0, 1.0) or bool(reciprocal))
 
 
 # A rule's reason quotes the σ case it was written for; a formula without σ gets the

@@ -1017,7 +1017,8 @@ def unwiden(expr):
 # (sin and cos since session 19: y + sin x at y = −fl(sin x) was 1.3e5 ULP in float32 at x = 43113.645, 8,113 in
 # float64, as torch's; now 0.49 in float32, and double-word in float64 up to |x| = 1e5, doubleword._dw_sin)
 # (erf since session 21: erf(x) − y at y = fl(erf x) was 8.2e15 ULP in float64 at x = 5.93, where erf rounds to 1; the
-# double word takes doubleword._dw_erf, table-driven, the triple word _tw_erf; erfc and ndtr are not yet: no double word)
+# double word takes doubleword._dw_erf, table-driven, the triple word _tw_erf; erfc and ndtr since session 22, against a
+# target only: _widen_hazard)
 _ROUNDED = (sp.exp, expm1, sp.log, log1p, sigmoid, sp.tanh, sp.sin, sp.cos, sp.erf)
 
 
@@ -1043,6 +1044,18 @@ def _widen_hazard(node) -> bool:
     if not (node.is_Add and len(node.args) >= 2 and len(node.free_symbols) >= 2):
         return False
     rounded = [f for f in node.atoms(*_ROUNDED, softplus) if f.free_symbols]
+    # a power with an input exponent (x^g − y at y = fl(x^g): 4.4e15 ULP in float64, session 21; the double word
+    # takes e^(g·log x), doubleword._Emitter._power) (a list of its own: e^x − t·x's t·x is no target of e^x).
+    # A product of inputs against a target (x·y − z at z = fl(x·y): 5.8e15 ULP, torch the same) is not widened:
+    # h-round22 did (Dekker's TwoProduct), and a linear model's squared error (w·x + b − t)² cost 10× in NumPy
+    # (float64 0.0096 → 0.096 CPU s per 10⁶ points; w·x − t 0.0044 → 0.027): it needs a cheap pre-test first
+    powers_of_inputs = [q for q in node.atoms(sp.Pow) if q.free_symbols and not q.exp.is_number]
+    # erfc and Φ against a target (erfc(x) − y at y = fl(erfc x): 8.2e15 ULP in float64, session 21; NumPy's double
+    # word is doubleword._dw_erfc, e^(−x²)·erfcx x from a table; Triton's float64 body alone, a float32 kernel's fix)
+    complements = [f for f in node.atoms(sp.erfc, ndtr) if f.free_symbols]
+    # and a constant fractional power, not a root's half-integer one (session 22: x^(1/3) − y at y = fl(∛x) was 0,
+    # 8.4e15 ULP from −2.59e−17 in float64 at x = 2; torch 0)
+    rounded += [q for q in node.atoms(sp.Pow) if _fractional_constant_power(q)]
     # (a list of their own: a term holding a rounded function beside one holding such a select is still e^x's
     # hazard, the Poisson NLL's expm1(x) + {0 if |x| ≥ log 2; 1 − t·x})
     selects = [f for f in node.atoms(sp.Piecewise) if _rounding_polynomial_select(f)]
@@ -1058,7 +1071,7 @@ def _widen_hazard(node) -> bool:
     # and a power of a difference inside a widened node of its own (the scaled-power rule's (x − t)⁴/v⁵ beside 1/v)
     squares += [q for w in node.atoms(WidenedBase) for q in w.body.atoms(sp.Pow) if q.exp.is_Integer
                 and q.exp >= 2 and q.base.is_Add and len(q.base.free_symbols) >= 2]
-    for hazards in (rounded, selects, squares):
+    for hazards in (rounded, selects, squares, powers_of_inputs, complements):
         for h in hazards:  # the other term holds none of them: −(1 − t)·log1p(−p) beside −t·log p is no target
             if any(not a.has(*hazards) and a.free_symbols - h.free_symbols for a in node.args):
                 return True
@@ -1079,6 +1092,12 @@ def _widen_hazard(node) -> bool:
     # was left as two widened products summed in float64: 5 ULP at t = 0.3, γ = 1, z = −1.3335)
     differences = [a for a in holders if any(w.body.is_Add for w in a.atoms(WidenedBase))]
     return len(holders) >= 2 and bool(differences) and len(differences) < len(holders)
+
+
+def _fractional_constant_power(node) -> bool:
+    """b^(p/q) of some inputs, q > 2 (x^(1/3), (1 + x²)^(3/10)): a rounded function of b as e^x is (its rounding is
+    C99 pow's, an ulp of its own size); not √b and b^(n/2), correctly rounded square roots."""
+    return node.is_Pow and node.exp.is_Rational and node.exp.q > 2 and bool(node.free_symbols)
 
 
 def _rounding_polynomial_select(node) -> bool:
@@ -1983,7 +2002,33 @@ def _scaled_quotient(node, q):
         return None
     scaled = c * Grouped(Grouped(num / V) / V)
     written = (sp.Abs(V) > sp.S(2) ** -60) & (sp.Abs(V) < _SCALED_FROM)
-    return _Final(_Fired(sp.Piecewise((node, written), (scaled, True)), ["scaled-square"]))
+    return _Final(_Fired(sp.Piecewise((node, written), *_constant_placed(c, num, scaled,
+                                                                         Grouped(Grouped(_times_constant(c, num) / V) / V))),
+                         ["scaled-square"]))
+
+
+def _times_constant(c, N):
+    """c·N with c as a 17-digit Float: a Rational c·N would be shared by the common-subexpression pass with the
+    written form, which then rounds a float32 subnormal x/5 before multiplying it by y⁻² (−x/(5y²): 1.6 ULP at
+    x = 2.9e−39, y = 0.5). The Float costs c's own rounding (≤ ½ ULP, 1/5 as 0.2) on top of the product's."""
+    return Grouped(N * sp.Float(c, 17))
+
+
+def _constant_placed(c, N, last, first):
+    """The pieces after the written one of a scaled chain c·((N/V)/V…): ``last`` (the constant multiplies the
+    chain's result) and ``first`` (the constant multiplies N before the first division), chosen per element by
+    |N|. The constant last leaves the range where the chain N/V^b does and c·(N/V^b) does not: |c| < 1 and
+    the chain overflows (∂y of −x/(5y²) = 0.4·x/y³ at x = 1.618e308, y = 0.9: x/y = inf, truth 8.877e307),
+    |c| > 1 and the chain goes subnormal (8x/y² at x = 1e−200, y = 1e61: 2 subnormal ULP). The constant first
+    leaves it where c·N does: |c| < 1 and c·N subnormal, |c| > 1 and c·N overflows. So first where |N| ≥
+    2⁻¹²⁶/|c| (|c| < 1: c·N normal in float32 and float64) or |N| ≤ 2¹²⁷/|c| (|c| > 1: c·N finite in both), last
+    elsewhere; as many roundings either way. Left over: float64 chains past both ends at once (|N| < 2⁻¹²⁶/|c|
+    with N/V^b > 1.8e308, V^b < 1e−346; or |N| > 2¹²⁷/|c| with N/V^b subnormal, V^b > 1e346)."""
+    if c in (1, -1) or not c.is_Rational:
+        return ((last, True),)
+    size = abs(c)
+    near = sp.Abs(N) >= sp.S(2) ** -126 / size if size < 1 else sp.Abs(N) <= sp.S(2) ** 127 / size
+    return ((first, near), (last, True))
 
 
 _SILU_SLOPE_BELOW = -2  # from here down: beyond the root-series window about −1.2785 (±1.03)
@@ -2480,22 +2525,29 @@ def _scaled_power(node):
     c, rest = sp.Mul(*[f for f in node.args if f is not up and f is not down]).as_coeff_Mul()
     q = Grouped(N / V)
     k, m = min(a, b), abs(a - b)
-    running, used_q, used_m = q, 1, 0
-    while used_q < k or used_m < m:
-        # an extra step (·N or /V) where its share of the sequence is behind, divisions first
-        if used_m < m and (used_q == k or used_m * k <= (used_q - 1) * m + (m > k or b > a) * (m - 1)):
-            running = Grouped(running / V) if b > a else Grouped(running * N)
-            used_m += 1
-        else:
-            running = Grouped(running * q)
-            used_q += 1
+
+    def chain(start):
+        running, used_q, used_m = start, 1, 0
+        while used_q < k or used_m < m:
+            # an extra step (·N or /V) where its share of the sequence is behind, divisions first
+            if used_m < m and (used_q == k or used_m * k <= (used_q - 1) * m + (m > k or b > a) * (m - 1)):
+                running = Grouped(running / V) if b > a else Grouped(running * N)
+                used_m += 1
+            else:
+                running = Grouped(running * q)
+                used_q += 1
+        return running
+
+    running = chain(q)
     scaled = rest * (c * running if c == 1 or c == -1 else Grouped(c * running))
+    # the constant into the first quotient where the chain would leave the range and the result not
+    pieces = _constant_placed(c, N, scaled, rest * chain(Grouped(_times_constant(c, N) / V)))
     # the written form where N^a and V^b are normal in float32 (|N|, |V| within 2^±(120/max(a, b)), at most
     # 2^±60 as the scaled-square rule's): fewer roundings there (N's own rounding taken a times over by
     # q^a, N^a/V^b rounds it once more), and what the rest of the range was measured with
     k = sp.S(2) ** min(60, 120 // max(a, b))
     written = (sp.Abs(N) < k) & (sp.Abs(N) > 1 / k) & (sp.Abs(V) < k) & (sp.Abs(V) > 1 / k)
-    out = sp.Piecewise((node, written), (scaled, True))
+    out = sp.Piecewise((node, written), *pieces)
     if N.is_Add and a >= 3:  # N's rounding taken a times over ((x − t)⁴/v⁵: 4.2 ULP in float64): double-word
         out = widen(out)
     return _Final(_Fired(out, ["scaled-power"]))
@@ -2719,8 +2771,9 @@ def _lowest_power_out(total):
     result normal. None where there is no such base."""
     plain = sp.expand(_without_power_selects(total))
     terms = sp.Add.make_args(plain)
-    if len(terms) < 2:
-        return None
+    if len(terms) < 2:  # one term: its power of an input's expression with an input's exponent (softplus(x)·t^g)
+        powers = [f for f in sp.Mul.make_args(plain) if f.is_Pow and f.base.free_symbols and f.exp.free_symbols]
+        return (powers[0], sp.powsimp(plain / powers[0])) if len(powers) == 1 else None
     exponents = [t.as_powers_dict() for t in terms]
     for base in exponents[0]:
         if base.is_number or not base.free_symbols or not all(base in e for e in exponents):
@@ -2738,7 +2791,13 @@ def _lowest_power_out(total):
     return None
 
 
+_SOFTPLUS_NORMAL = -708  # softplus(u) ≈ e^u is normal in float64 above it
 _POWER_BELOW = -80  # e·log b from which b^e is formed before softplus(u)·b^e: e^−80 = 1.8e−35, normal in float32
+
+
+def _widened(e):
+    """widen(e), a number as it is (widened, a constant became an opaque node the printers cannot order)."""
+    return e if e.is_number else widen(e)
 
 
 def _power_times_softplus(base, exponent, power, shared):
@@ -2752,7 +2811,9 @@ def _power_times_softplus(base, exponent, power, shared):
     if whole.is_Integer and whole != 0 and not rest.is_number:
         # b^(γ + 1) as b·b^γ: γ + 1 rounded first is |log b| times its rounding (36 ULP of f at t = 1e−16, γ = 0.001)
         power = _rewritten(base ** rest)[0] * base ** whole
-    return sp.Piecewise((Grouped(shared * power), log_power > _POWER_BELOW), (far, True))
+    # softplus(u) subnormal (u < −708) is rounded to a few bits (u = −745: 4.9e−324 for 2.8e−324): far too
+    return sp.Piecewise((Grouped(shared * power), sp.And(log_power > _POWER_BELOW, shared.args[0] > _SOFTPLUS_NORMAL)),
+                        (far, True))
 
 
 def _softplus_factor(node):
@@ -2798,7 +2859,7 @@ def _softplus_factor(node):
             power, rest = lowest
             base, exponent = power.as_base_exp()
             power, _ = _rewritten(power)
-            node = _power_times_softplus(base, exponent, power, shared) * widen(rest) * logs
+            node = _power_times_softplus(base, exponent, power, shared) * _widened(rest) * logs
         return _Final(_Fired(sp.Piecewise((0, at_zero), (node, True)), ["softplus-factor", "zero-limit"]))
     # the sum widened (double-word in a float64 kernel): its terms cancel where ∂t crosses 0 (t = 1, γ near 1: 7 ULP
     # at z = −4217, γ = 0.05 as a float64 sum); the select at 0 only beyond 2¹⁰²⁰: the sum rounded to float64 is 0
@@ -2811,8 +2872,8 @@ def _softplus_factor(node):
         power, fired = _rewritten(power)
         # 0 where the widened Q is 0 (Q rounded to float64 is 0 at t = 0.9, γ = 1/2, where it is −2.8e−17 and ∂t at
         # z = −1.8e308 is −4.7e291)
-        product = _power_times_softplus(base, exponent, power, shared) * widen(rest)
-        at_zero = sp.And(sp.Eq(widen(rest), 0), shared.args[0] > big)
+        product = _power_times_softplus(base, exponent, power, shared) * _widened(rest)
+        at_zero = sp.And(sp.Eq(_widened(rest), 0), shared.args[0] > big)
     return _Final(_Fired(sp.Piecewise((0, at_zero), (product, True)), ["softplus-factor", "zero-limit"]))
 
 
@@ -3450,21 +3511,9 @@ def _series_leading_powers(expr):
             return _series_power_product(node)
         return None
 
-    memo: dict = {}
-
-    def visit(node):  # top down: a product is taken whole before its power of the series is
-        if node in memo:
-            return memo[node]
-        if not node.args or isinstance(node, (WidenedBase, sp.Indexed, ZeroSeries)):
-            return node
-        new = rewrite(node) if isinstance(node, sp.Expr) else None
-        if new is None:
-            args = tuple(visit(a) if isinstance(a, sp.Basic) else a for a in node.args)
-            new = node.func(*args) if args != node.args else node
-        memo[node] = new
-        return new
-
-    return visit(expr)
+    # top down: a product is taken whole before its power of the series is
+    return _top_down(expr, lambda node: rewrite(node) if isinstance(node, sp.Expr) else None,
+                     leaves=(WidenedBase, sp.Indexed, ZeroSeries))
 
 
 SERIES_LEADING_POWER = Rule(
@@ -3554,24 +3603,14 @@ def _exp_dominant_forms(expr):
     """Every log and product of ``expr`` in one input that :func:`_exp_dominant_node` rewrites, rewritten (top down)."""
     if not isinstance(expr, sp.Expr) or not expr.has(sp.exp, expm1):
         return expr
-    memo: dict = {}
 
-    def visit(node):
-        if node in memo:
-            return memo[node]
-        if not node.args or isinstance(node, (WidenedBase, sp.Indexed, sp.logic.boolalg.Boolean)):
-            return node
-        new = None
+    def new_form(node):
         if isinstance(node, sp.Expr) and (isinstance(node, sp.log) or node.is_Mul) and len(node.free_symbols) == 1:
             (x,) = node.free_symbols
-            new = _exp_dominant_node(node, x) if isinstance(x, sp.Symbol) else None
-        if new is None:
-            args = tuple(visit(a) if isinstance(a, sp.Basic) else a for a in node.args)
-            new = node.func(*args) if args != node.args else node
-        memo[node] = new
-        return new
+            return _exp_dominant_node(node, x) if isinstance(x, sp.Symbol) else None
+        return None
 
-    return visit(expr)
+    return _top_down(expr, new_form, leaves=_KEPT)
 
 
 EXP_DOMINANT = Rule(
@@ -5992,3 +6031,88 @@ ZERO_SCALED_EXP = Rule(
     apply=_zero_scaled_exp, fired=lambda old, new: new != old)
 _register(ZERO_SCALED_EXP)
 __all__ += ["ZERO_SCALED_EXP"]
+
+
+# ------------------------------------------------------------------ square-sum power (issue 16: x·(1 + x²)^a squares x
+# in the kernel's dtype: float32 f inf at x = 1e20 for 1e32, ∂ NaN (inf/inf) from 1.8e19; float64 from 1.3e154)
+
+_SQUARE_SUM_FROM = 2 ** 60  # |v| from which v² is not formed (v² < 1.4e36: finite in float32; v⁻² ≥ 2⁻¹²⁰ normal)
+
+
+def _square_sum_parts(f):
+    """(v, w, c, a) where f = (c + w·v²)^a with v a symbol, c and w positive numbers and a a non-integer number
+    other than ±1/2 (the hypot rule's), a Float as the fraction it is written as (0.3 → 3/10); else None."""
+    if not (f.is_Pow and f.base.is_Add and f.exp.is_number and not f.exp.is_Integer):
+        return None
+    a = sp.nsimplify(f.exp, rational=True) if f.exp.is_Float else f.exp
+    if not a.is_Rational or a in (sp.S.Half, -sp.S.Half):
+        return None
+    squares, const = [], sp.S.Zero
+    for t in f.base.args:
+        w, rest = t.as_coeff_Mul()
+        if _positive_number(t):
+            const += t
+        elif rest.is_Pow and rest.exp == 2 and rest.base.is_Symbol and w.is_positive:
+            squares.append((w, rest.base))
+        else:
+            return None
+    if len(squares) != 1 or const == 0:
+        return None
+    ((w, v),) = squares
+    return v, w, const, a
+
+
+def _square_sum_power(node):
+    """v^k·(c + w·v²)^a·R → |v|^(k + 2a)·(w + c·v⁻²)^a·R (v^k: sign(v)·|v|^k for odd k; w^a for the last power
+    where c/w ≤ 2⁶⁰) where |v| > 2⁶⁰, the
+    written form elsewhere: v² (and v^k) overflow where the result need not (x·(1 + x²)^0.3 at x = 1e20 in
+    float32: 1e32; its ∂ 0.6·x²/(1 + x²)^0.7 inf/inf = NaN), c·v⁻² underflows harmlessly. Each factor is
+    taken once: one power of v per product."""
+    factors = sp.Mul.make_args(node)
+    found = next(((f, _square_sum_parts(f)) for f in factors if _square_sum_parts(f) is not None), None)
+    if found is None:
+        return None
+    power, (v, w, c, a) = found
+    k, others = 0, []
+    for f in factors:
+        if f is power:
+            continue
+        if f == v:
+            k += 1
+        elif f.is_Pow and f.base == v and f.exp.is_Integer:
+            k += int(f.exp)
+        else:
+            others.append(f)
+    # one power of |v| (v·|v|^(k − 1 + 2a) overflowed the power where k − 1 + 2a < 0: ∂ of (2 + 3x²)^(−2/3) at 1e100)
+    size = sp.Abs(v) ** (k + 2 * a) if k % 2 == 0 else sp.sign(v) * sp.Abs(v) ** (k + 2 * a)
+    # past 2⁶⁰, c·v⁻²/w ≤ 2⁻⁶⁰ where c/w ≤ 2⁶⁰: (w + c·v⁻²)^a is w^a to a·2⁻⁶⁰ relative (1/128 ULP in float64), a
+    # constant, and one fractional power per element instead of three (x·(1 + x²)^0.3 and its ∂)
+    rest = w ** a if c / w <= _SQUARE_SUM_FROM else Grouped(w + c / v ** 2) ** a
+    scaled = sp.Mul(*others) * size * rest
+    written = sp.Abs(v) < _SQUARE_SUM_FROM
+    return sp.Piecewise((node, written), (scaled, True))
+
+
+def _square_sum_powers(expr):
+    """Every product or power of ``expr`` that :func:`_square_sum_power` rewrites, rewritten (top down: a product
+    takes its power of v with it)."""
+    if not isinstance(expr, sp.Basic) or expr.is_Atom or isinstance(expr, (WidenedBase, sp.UnevaluatedExpr)):
+        return expr
+    if expr.is_Mul or expr.is_Pow:
+        found = _square_sum_power(expr)
+        if found is not None:
+            return found
+    args = [_square_sum_powers(a) for a in expr.args]
+    return expr if all(n is o for n, o in zip(args, expr.args)) else expr.func(*args)
+
+
+SQUARE_SUM_POWER = Rule(
+    "square-sum-power", "(c + w·x²)^a with a fractional (not ±1/2: hypot) forms x², which overflows for |x| > "
+    "1.8e19 in float32 (1.3e154 in float64) where the power need not: x·(1 + x²)^0.3 is inf at x = 1e20 in float32 "
+    "for 1.0e32, its ∂ (1 + x²)^0.3 + 0.6·x²/(1 + x²)^0.7 NaN (inf/inf) from 1.8e19; torch inf and NaN there. "
+    "|x|^(2a)·(w + c·x⁻²)^a, with a power x^k beside it folded in as |x|^(k + 2a), for |x| > 2⁶⁰ (c·x⁻² "
+    "underflows harmlessly; (w + c·x⁻²)^a is the constant w^a there where c/w ≤ 2⁶⁰); the written form below, "
+    "where it was measured",
+    apply=_square_sum_powers, fired=lambda old, new: new != old)
+_register(SQUARE_SUM_POWER)
+__all__ += ["SQUARE_SUM_POWER"]

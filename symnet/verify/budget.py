@@ -14,7 +14,7 @@ import signal
 import threading
 import time
 
-from ..bounds import alarm, quiet_while_leaving
+from ..bounds import alarm, quiet_while_entering, quiet_while_leaving
 from ..errors import LimitError
 
 __all__ = ["Budget", "VerifyTimeoutError", "DEFAULT_TIMEOUT"]
@@ -61,6 +61,7 @@ class Budget:
     def _error(self) -> VerifyTimeoutError:  # bounds.alarm's: the message names the stage it ran out in
         return VerifyTimeoutError(self.message())
 
+    @quiet_while_entering
     def __enter__(self) -> "Budget":
         if self.seconds is None:
             return self

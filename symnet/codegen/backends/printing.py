@@ -139,15 +139,22 @@ class ConditionalPrinting:
                 out += f" + {self.parenthesize(t, prec)}"
         return out
 
+    ABSENT = "None"  # an absent factor of _constant_times (_moved_constant): the NumPy helper skips it
+
     def _print_Mul(self, e):
         """A product with its constant last: x·e^(−x²/2)·√2 as (x·e^(−x²/2))·1.414…, so that a
         constant > 1 never overflows x first into inf·0 = NaN where the rest underflows
         (GELU′ at x = 3e38 in float32). x/2 is printed as SymPy writes it (the constant last), and
         x/(2·y) as (x/y)/2, the constant last too: 2·y overflows where x/y/2 does not (atan(x/(2y)) was
-        0 at x = 8e307, y = 1e308 for atan(0.4) = 0.3805)."""
+        0 at x = 8e307, y = 1e308 for atan(0.4) = 0.3805). Where the product has two factors or more and one
+        in its numerator, the constant last is chosen per element against the constant first
+        (:meth:`_moved_constant`)."""
         numbers = [a for a in e.args if a.is_number and not a.free_symbols]
         others = [a for a in e.args if not (a.is_number and not a.free_symbols)]
         c = sp.Mul(*numbers)
+        moved = self._moved_constant(c, others) if numbers and others else None
+        if moved is not None:
+            return moved
         if numbers and c.is_Rational and abs(c.p) == 1 and c.q > 1 and any(
                 a.is_Pow and a.exp.is_negative for a in others):  # x/(q·y) as (x/y)/q
             rest = self.parenthesize(sp.Mul(*others), PRECEDENCE["Mul"])
@@ -157,6 +164,49 @@ class ConditionalPrinting:
         rest = self.parenthesize(sp.Mul(*others), PRECEDENCE["Mul"])
         return f"{rest} * {self._print(c.evalf(20))}" if c.is_positive else \
             f"-({rest} * {self._print((-c).evalf(20))})"
+
+    def _moved_constant(self, c, others) -> str | None:
+        """c·x·y/z (a constant ``c`` ≠ ±1 times two factors or more, one of them in the numerator) as the helper
+        ``_constant_times(x, y, z, c, q, lo)`` (c/q the constant's size, c or q 1; y or z ``ABSENT``, with c's
+        sign): p = ((x·y)/z)·c/q, the constant last, where |p| is not below lo = (c/q)·2⁻¹²⁶ (a constant
+        > 1, else 0) nor inf (NumPy: only lo for a constant > 1, where x·y/z overflows only if the product
+        does), else a = ((x·c/q)·y)/z, the constant on the first numerator factor, where a is finite. The product without its constant leaves the range where the whole does not in one direction
+        per constant: c/q < 1 (a quotient by q) where it overflows (x/(3y) at x = 1.797e308, y = 0.5 was inf for
+        1.198e308), c/q > 1 where it goes subnormal and rounds to fewer digits before the constant scales it back
+        (8x/y at x = 6.7e−308, y = 3e5 was 2 subnormal ULP off; sech²(x)·y·4 likewise at y = 2⁻¹⁰⁴⁰); there the
+        constant first keeps every digit (x·8 is exact) or the range (x/3 does not overflow). Where the constant
+        first overflows instead (x·8 at x = 1e308, y = inf: inf/inf), the constant last's value stays (0, the
+        limit). 2⁻¹²⁶ (float32's smallest normal) for either dtype: in float64 both orders are then within an
+        ULP. Each factor is printed once (an argument of the helper). None: a constant last alone (one factor,
+        no numerator, c = ±1, not a real constant within 2^±100)."""
+        others = [f for a in others for f in sp.Mul.make_args(a)]  # c·(x/y) held unevaluated (the scaled-square rule)
+        if not c.is_Number:  # a constant held unevaluated (−1**2 of a rational-root rule: float() refused it)
+            c = c.doit()
+            if not c.is_Number:
+                return None
+        if len(others) < 2 or not (c.is_extended_real and c.is_finite) or abs(c) == 1:
+            return None
+        numerators = [a for a in others if not (a.is_Pow and a.exp.is_negative)]
+        size = abs(float(c))
+        if not numerators or not 2.0 ** -100 < size < 2.0 ** 100:
+            return None
+        a = abs(c)
+        if a.is_Rational and a.p == 1:  # a quotient by q: exact where the product is (x/3, not x·0.333…)
+            times, q = self._print(sp.Integer(1)), self._print(sp.Integer(a.q))
+        else:
+            times, q = self._print(a.evalf(20)), self._print(sp.Integer(1))
+        rest = numerators[1:]
+        denominators = [1 / f for f in others if f.is_Pow and f.exp.is_negative]
+        args = [self._print(numerators[0]),
+                self._print(sp.Mul(*rest)) if rest else self.ABSENT,
+                self._print(sp.Mul(*denominators)) if denominators else self.ABSENT,
+                times, q, repr(size * 2.0 ** -126) if size > 1 else "0.0"]
+        out = self._moved_call(args)
+        return f"-{out}" if c.is_negative else out
+
+    def _moved_call(self, args: list) -> str:
+        """The backend's call of ``_constant_times`` with the printed arguments (``_moved_constant``)."""
+        return f"_constant_times({', '.join(args)})"
 
     @staticmethod
     def _erfc_half(e):

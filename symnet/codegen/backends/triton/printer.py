@@ -191,6 +191,27 @@ TRITON_HELPERS.update({name: primitive_text(name, "triton") for name in DW_PRIMI
 HELPER_NEEDS.update({name: primitive_needs(name, "triton") for name in DW_PRIMITIVES})
 
 
+# session 22 (h-quot22): a constant times a product or quotient, the constant last or first per element
+# (ConditionalPrinting._moved_constant)
+TRITON_DEVICE_HELPERS["_constant_times"] = '''\
+@triton.jit
+def _constant_times(x, y, z, c, q, lo):
+    """c/q·x·y/z (c/q a positive constant, c or q 1; y, z: 1.0 where absent): ((x·y)/z)·c/q, the constant last,
+    and where that is outside [lo, inf) (lo = (c/q)·2⁻¹²⁶ for c/q > 1, else 0) ((x·c/q)·y)/z, the constant
+    first, where that is finite: x·y/z overflows (c/q < 1) or goes subnormal (c/q > 1) where the product does not."""
+    last = ((x * y) / z) * c / q
+    # the constant on the smaller of x and y: ≥ 1 where x·y overflows, so c/q·it is normal (x·y/3 at x = −1.797e308,
+    # y = 3: (x/3)·y rounds to −inf, (y/3)·x is x)
+    first = tl.where(tl.abs(y) < tl.abs(x), x * (y * c / q), (x * c / q) * y) / z
+    size = tl.abs(last)
+    outside = (size < lo) | (size == float("inf"))
+    return tl.where(outside & (tl.abs(first) < float("inf")), first, last)
+'''
+# in the module table at import, in a fixed place: registered at its first use, a module's helper order depended
+# on what the process had printed before (the committed cross_entropy.py read stale in one CI worker)
+TRITON_HELPERS["_constant_times"] = TRITON_DEVICE_HELPERS["_constant_times"]
+
+
 class TritonPrinter(ConditionalPrinting, StrPrinter):
     """SymPy expressions as Triton expressions over register tensors."""
 
@@ -284,6 +305,11 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         # c as a float64 constant: _pow works in float64, and c in a float32 kernel's dtype (1/3 rounded to float32)
         # times |log b| ≤ 103 was 12 ULP of b^(1/3) at b = 3.4e38, 27.6 of ∂ at 1.4e−45 (session 21, h-cbrt21)
         wide = repr(float(c)) if float(np.float32(float(c))) == float(c) else f"tl.full([], {float(c)!r}, tl.float64)"
+        if u == 0 and c.is_Rational and sp.Rational(float(c)) != c:
+            # a constant p/q not a double (2/3, 3/10): its rounding error as u, a float64 constant, so that _pow's
+            # two-sum u + c is p/q to 2⁻¹⁰⁶: e^(fl(2/3)·log b) was 150 ULP off at b = 1e300 (|log b|·2⁻⁵⁴ of b^(2/3)),
+            # x**0.3's ∂ 39 ULP at 1e−45 (session 22, h-fracpow22); a float32 kernel's float64 u + c is c
+            return f"_pow({self._print(base)}, tl.full([], {float(c - sp.Rational(float(c)))!r}, tl.float64), {wide})"
         return f"_pow({self._print(base)}, {self._print(u) if u != 0 else '0.0'}, {wide})"
 
     def _print_Function(self, e):
@@ -321,10 +347,16 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         needed = "" if self.selected is None else f", {self.selected}"  # where the select takes it
         return f"{function.name}({', '.join(self._print(a) for a in e.args)}{needed})"
 
+    ABSENT = "1.0"  # an absent factor of _constant_times: a product or quotient by 1, exact
+
+    def _moved_call(self, args: list) -> str:
+        self._need("_constant_times")
+        return super()._moved_call(args)
+
     def _need(self, helper: str) -> None:
         """A device helper (and the helpers it calls) goes into the module."""
-        if helper not in TRITON_HELPERS and helper in TRITON_DEVICE_HELPERS:  # registered later
-            TRITON_HELPERS[helper] = TRITON_DEVICE_HELPERS[helper]
+        if helper not in TRITON_HELPERS and helper in TRITON_DEVICE_HELPERS:  # a function registered after import
+            TRITON_HELPERS[helper] = TRITON_DEVICE_HELPERS[helper]  # (a user's: ours are in the table at import)
         self.helpers.add(helper)
         for needed in HELPER_NEEDS.get(helper, ()):
             self._need(needed)
