@@ -3381,17 +3381,23 @@ class WidenedFunction(NamedTuple):
     code: str
     needs: set
     takes_within: bool = False
+    repair: int = 0  # Triton: the REPAIR_BITS of the tiers it defers to the repair kernel (0: none, no TIER argument)
 
 
-def widened_function(node, backend: str, plain_printer, leaf_names: list[str], needed: bool = False) -> WidenedFunction:
+def widened_function(node, backend: str, plain_printer, leaf_names: list[str], needed: bool = False,
+                     repair: bool = False) -> WidenedFunction:
     """The generated function computing the widened ``node``'s body, for ``backend``, as a
     :class:`WidenedFunction` (name, text, the primitives it calls, whether it takes ``within``).
     ``plain_printer`` prints an expression in float64 over the function's own names of the leaves
     (``leaf_names`` for NumPy; ``<name>_f64`` for Triton, which keeps the leaves' own dtype for the
     float32 branch). ``needed`` (Triton): the function takes a last argument ``needed``, where the enclosing
     select takes the sum (NumPy's always has one), and a float32 block takes the double word for those elements
-    only (``_needed`` after the name). Pure: the same node gives the same function, and nothing is recorded
-    elsewhere."""
+    only (``_needed`` after the name). ``repair`` (Triton): the caller's kernel has a repair kernel (the elementwise
+    one: its ``REPAIR`` specialisation), so a third tier past TRITON_TIER_INLINE triple-word exponentials and logs
+    (up to TRITON_TIER_MOST) goes there: the function takes two last arguments ``TIER`` (a constexpr: the repair
+    kernel's) and ``tier_ptr`` (its block's flag), flags the block (REPAIR_BITS) where the tier is needed and computes
+    it only where TIER (``_tiered`` after the name; its ``repair`` the bits). Pure: the same node gives the same
+    function, and nothing is recorded elsewhere."""
     body = node.body
     # (a first-order e^v or σ(v) is a function of its own: the same body elsewhere is correctly rounded)
     in_float32 = getattr(node, "in_float32", False)  # double-word in a float32 kernel too (widen's in_float32)
@@ -3446,6 +3452,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
     # double-word terms are past DEEP_TERMS times its value; Triton in a block where one element is (a scalar branch)
     third = (not triple and not getattr(node, "first_order", False) and isinstance(body, sp.Add)
              and _triple_capable(body, set(node.leaves)))
+    deferred = False
     if third:
         tripled = _Emitter(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)),
                            emitter.taken)
@@ -3457,7 +3464,13 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                 if factor in emitter.values and emitter.values[factor].tail is None:
                     tripled.values[factor] = emitter.values[factor]
         result3 = tripled.triple_sum(body)
-        third = result3.tail is not None and (backend == "numpy" or _triton_tier_cost(tripled.lines) <= TRITON_TIER_MOST)
+        cost = _triton_tier_cost(tripled.lines)
+        third = result3.tail is not None and (backend == "numpy" or cost <= TRITON_TIER_MOST)
+        # past TRITON_TIER_INLINE, in the repair kernel where the caller's has one (its main kernel compiles as without)
+        deferred = third and backend == "triton" and repair and cost > TRITON_TIER_INLINE
+        if deferred:
+            name += "_tiered"
+            taken.add(name)
         # the double word's terms (as _sum took them: computed already), whose magnitudes may pick the elements
         term_his = [emitter.value(-a if a.could_extract_minus_sign() and not a.is_number else a).hi for a in body.args]
     plain = plain_printer.doprint(body)
@@ -3644,7 +3657,11 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                 "error is not within 2⁻³⁰ of it;")
             if any("_expm1(" in line for line in bounded[0]):
                 emitter.needs.add("_expm1")
-        lines = ["@triton.jit", f"def {name}({', '.join(leaf_names + (['needed'] if needed else []))}):", f"    {doc}"]
+        parameters = leaf_names + (["needed"] if needed else []) + (["TIER: tl.constexpr", "tier_ptr"] if deferred else [])
+        if deferred:
+            doc = doc.replace("where its terms are past 2⁴⁰ times it)", "where its terms are past 2⁴⁰ times it: in\n"
+                              "    the repair kernel (TIER), the main kernel flags the block in tier_ptr)")
+        lines = ["@triton.jit", f"def {name}({', '.join(parameters)}):", f"    {doc}"]
         lines += [f"    {w} = {n}.to(tl.float64)" for n, w in zip(leaf_names, wide)]
         lines += [f"    plain = {plain}", f"    if {first}.dtype == tl.float64:  # resolved when compiled"
                   if not in_float32 or bounded is not None else "    if True:  # in a float32 kernel too"]
@@ -3655,7 +3672,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         lines += [f"        result = tl.where({finite}, {result.hi}, plain)"]
         if third:
             nested = f"{first}.dtype" if in_float32 and bounded is None else None  # (a branch taken in float32 too)
-            tier = _triton_third_tier(tripled, result3, term_his, result.hi, needed, nested)
+            tier = _triton_third_tier(tripled, result3, term_his, result.hi, needed, nested, deferred)
             lines += ["        " + line for line in tier]
             emitter.needs |= tripled.needs
         if bounded is None:
@@ -3676,7 +3693,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             lines += [f"            result = tl.where(keep, {value}, tl.where({finite}, {result.hi}, plain))"]
         lines += [f"    return result.to({first}.dtype)"]
     return WidenedFunction(name, "\n".join(lines) + "\n", _closure(emitter.needs, backend),
-                           takes_within=bool(within))
+                           takes_within=bool(within), repair=REPAIR_BITS["deep"] if deferred else 0)
 
 
 # the exponentials and logs of the triple words (each a reduction and _tw_expm1_reduced's loop: some 600 operations at
@@ -3689,6 +3706,14 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
 # double word's), 4 with p_t^γ in triple words too (its compile had not finished at 181 CPU s: killed), and 263.4
 # CPU s for the kernel with 2 (67.2 gated; benchmarks/results/tfocal22-sm90-2026-12-03.txt)
 TRITON_TIER_MOST = 4
+# Session 23 (h-tfocal23): a tier of more than TRITON_TIER_INLINE goes to the repair kernel where the caller has one
+# (Triton's elementwise kernels: the same @triton.jit at REPAIR=True, compiled at the first launch that needs it, run
+# on the blocks the main kernel flagged), so the main kernel compiles as with the tier gated: focal's sums (2 each)
+# there; y − tanh x, bce_logits and sigmoid_mse (1 a sum) keep theirs inline
+TRITON_TIER_INLINE = 1
+# the bit a main kernel sets in its block's flag (tier_ptr) for each tier the repair kernel computes: 1 a sum that
+# cancels past DEEP_TERMS (the third tier, triple words); 2 kept for a result below the normal range (a scaled tier)
+REPAIR_BITS = {"deep": 1, "subnormal": 2}
 _TIER_COST = {"_tw_exp_negabs(": 1, "_tw_exp(": 1, "_tw_expm1(": 1, "_tw_sigmoid(": 1, "_tw_tanh(": 1, "_tw_log(": 1, "_tw_softplus(": 2,
               "_tw_log1p(": 1}
 
@@ -3699,7 +3724,7 @@ def _triton_tier_cost(lines) -> int:
 
 
 def _triton_third_tier(tripled: _Emitter, result3: _Value, term_his: list, double_hi: str, needed: bool,
-                       nested: str | None) -> list[str]:
+                       nested: str | None, deferred: bool = False) -> list[str]:
     """The third tier in a Triton float64 kernel, after ``result`` (the double word's value, or the float64 body's where
     that is not finite): the elements whose double-word terms are past DEEP_TERMS times the value (and, where the
     function takes ``needed``, that the select takes) are ``deep``; a block with one of them computes the sum again in
@@ -3707,16 +3732,26 @@ def _triton_third_tier(tripled: _Emitter, result3: _Value, term_his: list, doubl
     ``result`` are finite. A block with none branches past it (a scalar branch on tl.max, as the float32 bound's): the
     ordinary block computes the few operations of the mask only. ``nested``: the first leaf's dtype, where the caller's
     branch is taken in a float32 kernel too (the tier in float64 kernels only: a float32 result rounds the double word's
-    2⁻¹⁰⁶ of the terms away)."""
+    2⁻¹⁰⁶ of the terms away). ``deferred``: the triple words only where the constexpr ``TIER`` (the repair kernel);
+    the main kernel sets REPAIR_BITS["deep"] in its block's flag ``tier_ptr`` instead (an atomic or: other tiers'
+    bits beside it), and compiles no triple word."""
     inf = 'float("inf")'
     magnitude = " + ".join(f"tl.abs({t})" for t in term_his)
     deep = f"({magnitude}) > {DEEP_TERMS!r} * tl.abs({double_hi})"
     lines = [f"deep = {f'({deep}) & needed' if needed else deep}  # cancels past 2⁴⁰: triple words"]
-    lines += ["if tl.max(tl.where(deep, 1, 0)) > 0:  # the deepest cancellations (rare): a block with one, in triple "
-              "words"]
-    lines += ["    " + line for line in tripled.lines]
-    lines += [f"    result = tl.where(deep & (tl.abs({result3.hi}) < {inf}) & (tl.abs(result) < {inf}), {result3.hi}, "
-              "result)"]
+    tier = ["if tl.max(tl.where(deep, 1, 0)) > 0:  # the deepest cancellations (rare): a block with one, in triple "
+            "words"]
+    tier += ["    " + line for line in tripled.lines]
+    tier += [f"    result = tl.where(deep & (tl.abs({result3.hi}) < {inf}) & (tl.abs(result) < {inf}), {result3.hi}, "
+             "result)"]
+    if deferred:  # (the repair kernel's; the main kernel compiles as with the tier gated: TRITON_TIER_INLINE)
+        lines += ["if TIER:  # the repair kernel (resolved when compiled): the triple words on the flagged blocks"]
+        lines += ["    " + line for line in tier]
+        lines += ["else:  # the main kernel: a block with one is flagged for the repair kernel",
+                  "    if tl.max(tl.where(deep, 1, 0)) > 0:",
+                  f"        tl.atomic_or(tier_ptr, {REPAIR_BITS['deep']})"]
+    else:
+        lines += tier
     if nested is not None:
         return [f"if {nested} == tl.float64:  # resolved when compiled"] + ["    " + line for line in lines]
     return lines
