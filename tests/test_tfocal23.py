@@ -176,3 +176,41 @@ def test_strided_view_and_reduction():
     summed, flagged, launches = _run(z, t, g, reduction="sum")
     assert flagged == [0] and launches == 1
     assert abs(float(summed[0]) - float(np.sum(contiguous[0]))) <= 1e-14 * float(np.sum(np.abs(contiguous[0])))
+
+
+def test_a_repaired_value_and_its_sum():
+    """y − σ(x) − softplus(x) (its value one sum of 2 triple-word exponentials and logs: in the repair kernel) over
+    three blocks and 5, zero (x = −800, y = 0) but at one element of the second, x = −0.31, y = fl(σ(x) + softplus(x)):
+    that block alone repaired; its value within 4 ULP of mpmath (60 digits; measured 0.31, the main kernel's double
+    word 669, torch's float64 no better than 4), and 'sum' and 'mean' its value and value/n exactly: the repair kernel
+    adds the partial sums up again (a stale partial sum would be 669 ULP off)."""
+    import mpmath
+
+    formula = "y - sigmoid(x) - softplus(x)"
+    kernel = compiled(formula, "triton")
+    module = kernel.module
+    n, at = 3 * _block() + 5, _block() + 88
+    x, y = np.full(n, -800.0), np.zeros(n)
+    with mpmath.workdps(60):
+        v = mpmath.mpf(-0.31)
+        exact = 1 / (1 + mpmath.exp(-v)) + mpmath.log1p(mpmath.exp(v))
+        x[at], y[at] = -0.31, float(exact)
+        want = mpmath.mpf(y[at]) - exact
+    seen, flagged_blocks = [], module._flagged_blocks
+    module._flagged_blocks = lambda tier: seen.append(flagged_blocks(tier)) or seen[-1]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = kernel(x=torch.tensor(x), y=torch.tensor(y))[0].numpy()
+            total = float(kernel(x=torch.tensor(x), y=torch.tensor(y), reduction="sum")[0])
+            mean = float(kernel(x=torch.tensor(x), y=torch.tensor(y), reduction="mean")[0])
+    finally:
+        module._flagged_blocks = flagged_blocks
+    assert [s.tolist() for s in seen] == [[1]] * 3, seen
+    assert np.count_nonzero(value) == 1
+    err = float(abs(mpmath.mpf(float(value[at])) - want) / mpmath.mpf(float(np.spacing(abs(float(want))))))
+    xt = torch.tensor(x[at:at + 1])
+    theirs = float((torch.tensor(y[at:at + 1]) - torch.sigmoid(xt) - torch.nn.functional.softplus(xt))[0])
+    torch_err = float(abs(mpmath.mpf(theirs) - want) / mpmath.mpf(float(np.spacing(abs(float(want))))))
+    assert err <= BOUND[np.float64] and err <= max(torch_err, BOUND[np.float64]), (err, torch_err)
+    assert total == float(value[at]) and mean == float(value[at]) / n, (total, mean, float(value[at]))
