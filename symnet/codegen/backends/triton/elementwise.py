@@ -18,6 +18,8 @@ input may not be named ``reduction``, the launcher's own keyword argument.
 """
 from __future__ import annotations
 
+import re
+
 from ....errors import InvalidNameError, SymnetError, domain_bound
 from ....registry import TRITON_DEVICE_HELPERS
 from ....render import text
@@ -310,6 +312,9 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
                 "    float32, or float64 for float64 inputs, without a second pass over memory: each",
                 "    program sums its block, the last to finish adds those up: no second kernel over the",
                 "    partial sums, only the zeroing of its counter before, and no host sync).",
+                *(["    float64: one read of a bool back to the host, whether a block needs the repair kernel",
+                   "    (a tier the main kernel does not compile, doubleword.TRITON_TIER_INLINE), which then",
+                   "    runs on those blocks alone."] if repaired else []),
                 "",
                 f"    Returns ({', '.join(o.name for o in kernel.outputs)}):", *value_doc, '    """',
                 f"    {', '.join(inputs)}{',' if len(inputs) == 1 else ''} = "
@@ -359,6 +364,10 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     # float32 one where its float64 body's error bound is not within 2⁻³⁰ of it (session 20; before, a float32
     # kernel took the float64 body): Dekker's splitting and products are exact only if no a·b + c is contracted
     # to one FMA, so no dtype fuses
+    if repaired:
+        helpers.add("_flagged_blocks")
+        launcher.append(f"    tier = torch.zeros(blocks if f64 else 1, dtype=torch.int32, device={first}.device)  "
+                        "# the blocks flagged for the repair kernel (its tiers: float64)")
     exact = any(e.has(WidenedBase) for e in [e for _, e in kernel.assignments] + list(kernel.results))
     fusion = ", enable_fp_fusion=False" if exact else ""
     if exact:
@@ -370,9 +379,6 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
                         "# an argument outside its domain, flagged by the kernel")
         args = args + ["domain"]
     if repaired:
-        helpers.add("_flagged_blocks")
-        launcher.append(f"    tier = torch.zeros(blocks if f64 else 1, dtype=torch.int32, device={first}.device)  "
-                        "# the blocks flagged for the repair kernel (its tiers: float64)")
         args = args + ["tier"]
     flags = ", REPAIR=False" if repaired else ""
     launcher += ["    if n:",
@@ -406,14 +412,13 @@ _REPAIR_DOC = """
 
     REPAIR (a second compiled kernel, the repair kernel): the programs take the blocks whose ids
     ids_ptr holds (those the main kernel, REPAIR False, flagged in tier_ptr: a widened sum's tier
-    it does not compile, doubleword.TRITON_TIER_INLINE) and store the outputs those tiers change
+    it does not compile, doubleword.TRITON_TIER_INLINE) and store the outputs those tiers change.
     """
 
 
 def _repaired(codes: dict, functions: set, outputs: list) -> set:
     """The outputs (and temporaries) whose printed code calls one of ``functions`` (the widened sums whose tier is in
     the repair kernel), or a temporary that does: what the repair kernel recomputes and stores."""
-    import re
     out: set = set()
     for name, code in codes.items():  # (in the kernel's order: a temporary before its uses)
         words = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", code))
