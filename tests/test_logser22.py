@@ -135,12 +135,8 @@ def test_triton_log_of_an_exp_dominated_sum_far():
         assert not bad, (dtype, bad[:4])
 
 
-# --- log Φ of a product (item 4 of the task): not done this session ---------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-03 (h-logser22, not fixed): −log Φ(y·z) where u = y·z ≈ 30 is "
-                   "log1p(−Φ(−fl(u))): Φ(−u) ~ e^(−u²/2) turns u's half-ulp into ~u²/2 ulps: 239 ULP at y = −20, "
-                   "z = −1.4917585571920076 (u = 29.84; torch.special.log_ndtr of the product 130, so worse than torch "
-                   "too); needs u = y·z as a double word (Dekker's product in NumPy, fma in Triton) into the tail, or "
-                   "Φ(−hi)·(1 − lo·m(hi)) with m the inverse Mills ratio √(2/π)/erfcx(hi/√2)")
+# --- log Φ of a product (item 4 of the task): was 239 ULP at y = −20, z = −1.4918 (torch 130), an xfail; fixed in session 23
+# (h-lndtr23: the rounded-argument rule's Φ(v_hi) + φ(v_hi)·v_lo of the rounded u = y·z; tests/test_lndtr23.py) -----------
 def test_minus_log_ndtr_of_a_large_positive_product():
     import mpmath
 

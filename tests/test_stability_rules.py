@@ -162,6 +162,8 @@ from test_cancel21 import RULE_CASES as _CANCEL21  # noqa: E402  (one-minus-cos,
 RULE_CASES += _CANCEL21
 from test_logser22 import RULE_CASES as _LOGSER22  # noqa: E402  (series-leading-power: tests/test_logser22.py)
 RULE_CASES += _LOGSER22
+from test_lndtr23 import RULE_CASES as _LNDTR23  # noqa: E402  (rounded-argument's Φ: tests/test_lndtr23.py)
+RULE_CASES += _LNDTR23
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞

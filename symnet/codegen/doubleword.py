@@ -946,7 +946,19 @@ def _dw_erfc_first(x_hi, x_lo):
     0)."""
     return _erfc(x_hi) - 1.1283791670955126 * M.exp(-(x_hi * x_hi)) * x_lo, 0.0 * x_lo
 '''
-FIRST_ORDER = {"erfc": "_dw_erfc_first", "exp": "_dw_exp_first", "sigmoid": "_dw_sigmoid_first",
+# Φ(v) likewise (the rounded-argument rule's ndtr of a rounded v, Φ(x·y) and log Φ(x·y) = log1p(−Φ(−x·y)) for x·y ≫ 0):
+# Φ(v_hi + v_lo) = Φ(v_hi) + φ(v_hi)·v_lo, φ(v) = e^(−v²/2)/√(2π), to within v_lo²·|v|·φ(v)/2 (relative, where
+# Φ(v) ≈ φ(v)/|v| for v ≪ 0: v²·v_lo²/2, below 2⁻⁹⁰ for |v| < 40, where Φ is 0 beyond); e^(−v_hi²/2) of the rounded
+# v_hi² is v²/2·ε off, of a term itself |v|·v_lo of Φ: the registry's Φ (_ndtr: erfc with its own v/√2 corrected) and a
+# rounding, where Φ of the rounded v is |v|·φ(v)/Φ(v)·ε ≈ v²·ε off (641 ULP in float64 at v = −35.1)
+PRIMITIVES["_dw_ndtr_first"] = '''\
+def _dw_ndtr_first(x_hi, x_lo):
+    """Φ(x_hi + x_lo) = Φ(x_hi) + φ(x_hi)·x_lo to first order in x_lo, φ(x) = e^(−x²/2)/√(2π), as a double-word
+    (its lo part 0)."""
+    return _ndtr(x_hi) + INV_SQRT_2PI * M.exp(-0.5 * (x_hi * x_hi)) * x_lo, 0.0 * x_lo
+'''
+_CONSTANTS["INV_SQRT_2PI"] = 0.3989422804014327  # 1/√(2π) (mpmath)
+FIRST_ORDER = {"erfc": "_dw_erfc_first", "ndtr": "_dw_ndtr_first", "exp": "_dw_exp_first", "sigmoid": "_dw_sigmoid_first",
                "softplus": "_dw_softplus_first",
                "nexpsq": "_dw_nexpsq_first", "nexpsq2": "_dw_nexpsq2_first", "log": "_dw_log_first",
                "log1p": "_dw_log1p_first"}
@@ -1335,6 +1347,8 @@ ORDER += ["_dw_softplus_first"]  # the rounded-softplus-argument rule's (above)
 ORDER += ["_dw_log_first", "_dw_log1p_first"]  # the rounded-log-argument rule's of a rounded sum (above)
 ORDER += ["_dw_erfc_first"]  # the rounded-argument rule's erfc (above)
 PRIMITIVE_NEEDS["_dw_erfc_first"] = ("_erfc",)  # the registry's erfc (NumPy: math.erfc; Triton: fdlibm's)
+ORDER += ["_dw_ndtr_first"]  # the rounded-argument rule's Φ (above)
+PRIMITIVE_NEEDS["_dw_ndtr_first"] = ("_ndtr",)  # the registry's Φ (erfc of −v/√2, its rounding corrected)
 _NUMPY_NEEDS["_dw_erf"] = ("_dw_mul_fp", "_dw_add", "_erfc")  # erf of a float64 as a double word (NumPy's alone)
 # the primitives with a NumPy text alone (a Triton kernel never calls them), after ORDER's in a module
 _NUMPY_NEEDS["_dw_erfc"] = ("_dw_erfcx_table", "_dw_erf", "_dw_add_fp", "_dw_mul_fp", "_dw_add", "_dw_two_prod", "_dw_exp_reduced", "_dw_mul",
@@ -3430,6 +3444,10 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
     # a first-order log or log1p of a two-sum is finite exactly where the true value is (log1p(x + y) at x = −1,
     # y = 1e−300 is −690.8 where the float64 sum rounds to −1 and plain log1p is −inf): taken over the plain value
     trusted = getattr(node, "first_order", False) and type(body).__name__ in ("log", "log1p")
+    # a first-order Φ (the rounded-argument rule's, on every element): its float64 value, Φ of the same rounded
+    # argument (math.erfc entry by entry, most of the function's cost), is finite wherever the first order is (Φ is
+    # clamped to [0, 1]; NaN in, NaN out), so NumPy computes it only where the first order is not finite
+    lazy_plain = getattr(node, "first_order", False) and type(body).__name__ == "ndtr"
     # plain log1p is −inf only where its float64 argument rounded to exactly −1; the wide argument says what the
     # true one is (log1p(x·y) at x = −3, y = fl(1/3): −37.43, not −inf; at x = −0.1, y = 10 NaN, the true x·y
     # below −1): the wide value is taken there, whatever it is
@@ -3601,13 +3619,20 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             lines += [f"        plain = {value} if within < {bounded[4]!r} and not some else {plain}"]
         elif log_skip:
             lines += [f"        plain = {value} if skip and not some else {plain}"]
-        else:  # (a node without a bound: the float64 body is computed here only, on the elements the select takes)
+        elif not lazy_plain:  # (a node without a bound: the float64 body is computed here only, on the elements the
+            # select takes)
             lines += [f"        plain = {plain}"]
         lines += ["        " + line for line in emitter.lines]
         finite = f"np.isfinite({result.hi})" + ("" if trusted else " & np.isfinite(plain)")
         if root:
             finite = f"({finite}) | (plain == -np.inf)"
-        lines += [f"        double = np.where({finite}, {result.hi}, plain)"]
+        if lazy_plain:
+            lines += [f"        double = {result.hi}",
+                      "        if not np.isfinite(double).all():  # (the float64 Φ is finite wherever its first order is)",
+                      f"            plain = {plain}",
+                      f"            double = np.where({finite}, {result.hi}, plain)"]
+        else:
+            lines += [f"        double = np.where({finite}, {result.hi}, plain)"]
         # where the value (or a leaf) is below 2⁻⁹⁶⁸: again in scaled double words, on those alone (SCALED_TINY)
         if scaled:
             lines += [f"        double = {tier('double', 'True if some else needed')}"]

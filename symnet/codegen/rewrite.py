@@ -2950,14 +2950,20 @@ def _rounded_arguments(expr):
     number that is not a power of 2, a power, another function) and not bounded, as a widened node (v in
     double-word arithmetic in a float64 kernel, then e^(v_hi + v_lo); in float64 in a float32 one), outside
     the widened sums (already so) and the registry's own helpers."""
-    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp, sigmoid, nexpsq, nexpsq2, sp.erfc):
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp, sigmoid, nexpsq, nexpsq2, sp.erfc, ndtr):
         return expr
     def rewrite(new):
-        if isinstance(new, sp.erfc) and new.free_symbols and not new.has(sp.Indexed):
+        if isinstance(new, (sp.erfc, ndtr)) and new.free_symbols and not new.has(sp.Indexed):
             # erfc(v) turns a relative error ε of v into about 2v²·ε of its value for v ≫ 1 (erfc(p − t): 422 ULP in
-            # float64 at p − t = 26.4): from v = 1 (there 2v²·ε is about 2 ULP), erfc(v_hi) − 2/√π·e^(−v_hi²)·v_lo
+            # float64 at p − t = 26.4): from v = 1 (there 2v²·ε is about 2 ULP), erfc(v_hi) − 2/√π·e^(−v_hi²)·v_lo;
+            # Φ(v) = erfc(−v/√2)/2 likewise into |v|·φ(v)/Φ(v)·ε ≈ v²·ε for v ≪ −1 (Φ(x·y) 641 ULP in float64 at
+            # x·y = −35.1; log Φ(x·y) = log1p(−Φ(−x·y)), the log-gaussian-tail rule's for x·y > 0, 686 ULP at x·y = 37):
+            # Φ(v_hi) + φ(v_hi)·v_lo on every element, no select: Φ's erfc (math.erfc entry by entry in NumPy) is most
+            # of its cost, the two-product and e^(−v_hi²/2) little, and a select computes both of its pieces (a third Φ)
             v = unwiden(new.args[0])
             if not _exact_argument(v) and not _bounded_argument(v) and _polynomial_of_exponentials(v):
+                if isinstance(new, ndtr):
+                    return widen(ndtr(v), first_order=True)
                 return sp.Piecewise((new, v <= 1), (widen(sp.erfc(v), first_order=True), True))
             return new
         if isinstance(new, (sp.exp, sigmoid, nexpsq, nexpsq2)) and new.free_symbols and not new.has(sp.Indexed):
@@ -2994,7 +3000,10 @@ ROUNDED_ARGUMENT = Rule(
     "too (erf(softplus x)′ = 2/√π·e^(−softplus(x)²)·σ(x), 114 ULP at x = 20 in float64, torch 97: v_hi² = p + e by a "
     "two-product, e^(−p)·(1 − e − 2·v_hi·v_lo); e^(−v²) is 0 beyond v ≈ 27, so the double-word softplus runs on a "
     "narrow band); erfc(v) of a rounded v from v = 1 (it turns v's relative error into 2v² times it: erfc(p − t) 422 "
-    "ULP in float64 at p − t = 26.4), erfc(v_hi) − 2/√π·e^(−v_hi²)·v_lo",
+    "ULP in float64 at p − t = 26.4), erfc(v_hi) − 2/√π·e^(−v_hi²)·v_lo; Φ(v) of a rounded v likewise (|v|·φ(v)/Φ(v) ≈ v² "
+    "times v's relative error for v ≪ −1: Φ(x·y) 641 ULP in float64 at x·y = −35.1, and log Φ(x·y) = log1p(−Φ(−x·y)) "
+    "of the log-gaussian-tail rule 686 ULP at x·y = 37, torch.special.log_ndtr 1444), Φ(v_hi) + φ(v_hi)·v_lo on every "
+    "element (Φ's erfc is most of its cost: a select would compute Φ twice)",
     apply=_rounded_arguments, fired=lambda old, new: new != old)
 _register(ROUNDED_ARGUMENT)
 __all__ += ["ROUNDED_ARGUMENT"]
