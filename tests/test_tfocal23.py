@@ -214,3 +214,28 @@ def test_a_repaired_value_and_its_sum():
     torch_err = float(abs(mpmath.mpf(theirs) - want) / mpmath.mpf(float(np.spacing(abs(float(want))))))
     assert err <= BOUND[np.float64] and err <= max(torch_err, BOUND[np.float64]), (err, torch_err)
     assert total == float(value[at]) and mean == float(value[at]) / n, (total, mean, float(value[at]))
+
+
+@pytest.mark.parametrize("formula", ["TIER - sigmoid(tier_ptr) - softplus(tier_ptr)",
+                                     "tier - sigmoid(REPAIR) - softplus(REPAIR)"])
+def test_names_of_the_repair_mechanism(formula):
+    """Inputs named as the repair mechanism's parameters (the widened function's TIER and tier_ptr, the kernel's
+    REPAIR and the launcher's tier) get identifiers of their own: the kernel compiles and repairs as with x and y (the
+    function had two parameters named TIER: a SyntaxError). At y = fl(σ(x) + softplus(x)), x = −0.31: within 4 ULP of
+    the value the formula with x and y gives, the same bits."""
+    import mpmath
+    import sympy as sp
+
+    names = sorted(str(s) for s in sp.sympify(formula.replace("sigmoid", "exp").replace("softplus", "exp")).free_symbols)
+    target = [n for n in names if n in ("TIER", "tier")][0]
+    x = [n for n in names if n != target][0]
+    with mpmath.workdps(60):
+        v = mpmath.mpf(-0.31)
+        y = float(1 / (1 + mpmath.exp(-v)) + mpmath.log1p(mpmath.exp(v)))
+    kernel = compiled(formula, "triton")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = kernel(**{x: torch.tensor([-0.31]), target: torch.tensor([y])})[0]
+        want = compiled("y - sigmoid(x) - softplus(x)", "triton")(x=torch.tensor([-0.31]), y=torch.tensor([y]))[0]
+    assert "REPAIR=True" in kernel.source
+    assert float(got[0]) == float(want[0]) != 0.0, (float(got[0]), float(want[0]))

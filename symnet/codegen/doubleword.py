@@ -3386,7 +3386,8 @@ def nan_through(e: sp.Expr) -> sp.Expr:
 # (leaf_identifiers) and no temporary does (widened_function's taken). One set for both: a user input
 # named `within` became a second parameter `within` when session 18 added it to one list only.
 FUNCTION_NAMES = frozenset({"np", "tl", "triton", "plain", "result", "double_word", "float", "keep", "within",
-                            "redo", "needed", "value", "some", "double", "deep", "skip"})
+                            "redo", "needed", "value", "some", "double", "deep", "skip",
+                            "TIER", "tier_ptr"})  # (a Triton function's repair-kernel parameters)
 
 
 class WidenedFunction(NamedTuple):
