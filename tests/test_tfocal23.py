@@ -87,7 +87,7 @@ def test_the_tier_is_in_the_repair_kernel_only():
         before, after = part.split("if TIER:", 1)
         tier, main = after.split("else:  # the main kernel", 1)
         assert "_tw_" not in before and "_tw_" not in main and "_tw_" in tier, part[:300]
-        assert f"tl.atomic_or(tier_ptr, {doubleword.REPAIR_BITS['deep']})" in main
+        assert f"tl.atomic_or(tier_ptr, tl.max(tl.where(deep, {doubleword.REPAIR_BITS['deep']}, 0)))" in main
     assert "REPAIR=True" in source and "_flagged_blocks(tier)" in source
     plain = compiled("y - tanh(x)", "triton").source
     assert "_tw_tanh(" in plain and "REPAIR" not in plain and "_flagged_blocks" not in plain

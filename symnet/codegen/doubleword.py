@@ -36,7 +36,7 @@ e^−|z| − 1 (``_tw_exp_negabs``) and one log1p of it, and p_t^γ, a factor of
 the same box and load: benchmarks/results/tfocal22-sm90-2026-12-03.txt). Since session 23 (task h-tfocal23) a tier of
 more than TRITON_TIER_INLINE is in the elementwise kernel's repair kernel (its REPAIR=True specialisation, compiled
 at the first launch whose main kernel flagged a block, run on the flagged blocks alone): focal's main kernel compiles
-for sm_90 in 39.2 CPU s (59.3 on main, whose ∂t for z > 1000 kept its tier of 3), its repair kernel in 183.2
+for sm_90 in 39.8 CPU s (59.3 on main, whose ∂t for z > 1000 kept its tier of 3), its repair kernel in 183.2
 (benchmarks/results/tfocal23-sm90-2026-12-03.txt), still 0 ULP at the zeros.
 
 No FMA anywhere: NumPy has none and the Triton interpreter's may not be fused; the products are
@@ -3739,7 +3739,7 @@ TRITON_TIER_MOST = 4
 # Session 23 (h-tfocal23): a tier of more than TRITON_TIER_INLINE goes to the repair kernel where the caller has one
 # (Triton's elementwise kernels: the same @triton.jit at REPAIR=True, compiled at the first launch that needs it, run
 # on the blocks the main kernel flagged), so the main kernel compiles as with the tier gated: focal's sums (2 each, 3
-# for ∂t's z > 1000 piece) there, its main kernel 39.2 CPU s for sm_90 (59.3 before; spills 1,920 → 2,376 B), the repair
+# for ∂t's z > 1000 piece) there, its main kernel 39.8 CPU s for sm_90 (59.3 before; spills 1,920 → 1,572 B), the repair
 # kernel 183.2 (benchmarks/results/tfocal23-sm90-2026-12-03.txt); y − tanh x, bce_logits and sigmoid_mse (1 a sum)
 # keep theirs inline
 TRITON_TIER_INLINE = 1
@@ -3779,9 +3779,9 @@ def _triton_third_tier(tripled: _Emitter, result3: _Value, term_his: list, doubl
     if deferred:  # (the repair kernel's; the main kernel compiles as with the tier gated: TRITON_TIER_INLINE)
         lines += ["if TIER:  # the repair kernel (resolved when compiled): the triple words on the flagged blocks"]
         lines += ["    " + line for line in tier]
-        lines += ["else:  # the main kernel: a block with one is flagged for the repair kernel",
-                  "    if tl.max(tl.where(deep, 1, 0)) > 0:",
-                  f"        tl.atomic_or(tier_ptr, {REPAIR_BITS['deep']})"]
+        lines += ["else:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or)",
+                  f"    tl.atomic_or(tier_ptr, tl.max(tl.where(deep, {REPAIR_BITS['deep']}, 0)))  # (no branch: 1,572 B "
+                  "spilled for sm_90, 2,376 with one)"]
     else:
         lines += tier
     if nested is not None:

@@ -230,8 +230,6 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     flagged = [c for c in kernel.domains if not c.expr.is_Symbol]
     if flagged:
         ptrs.append("domain_ptr")
-    sig = ", ".join(ptrs + ["partial_ptr", "count_ptr", "n", "divisor", "WRITE_VALUE: tl.constexpr",
-                            "REDUCE: tl.constexpr", "F64: tl.constexpr", "BLOCK: tl.constexpr"])
     body = ["pid = tl.program_id(0)",
             "offs = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)  # int64: no overflow past 2³¹ elements",
             "mask = offs < n"]
@@ -292,10 +290,11 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
                  + (".to(partial_ptr.dtype.element_ty))" if wide else ")"),
                  f"    _sum_when_last(partial_ptr, {programs}, count_ptr, {v}_ptr, divisor, BLOCK)  # Σ, or Σ/n"]
     if repaired:  # the repair kernel's programs take the flagged blocks, by their ids
-        sig = sig.replace("partial_ptr,", "tier_ptr, ids_ptr, partial_ptr,").replace(
-            "F64: tl.constexpr,", "F64: tl.constexpr, REPAIR: tl.constexpr,")
         body[0] = ("pid = tl.load(ids_ptr + tl.program_id(0)) if REPAIR else tl.program_id(0)  # the repair kernel: "
                    "a flagged block")
+    sig = ", ".join(ptrs + (["tier_ptr", "ids_ptr"] if repaired else []) + [
+        "partial_ptr", "count_ptr", "n", "divisor", "WRITE_VALUE: tl.constexpr", "REDUCE: tl.constexpr",
+        "F64: tl.constexpr"] + (["REPAIR: tl.constexpr"] if repaired else []) + ["BLOCK: tl.constexpr"])
     jit = ["@triton.jit", f"def {k}({sig}):", f'    """{kernel.formula}: one block of elements per program.'
            + (_REPAIR_DOC if repaired else "") + '"""']
     jit += ["    " + b for b in body]
