@@ -17,6 +17,7 @@ import contextlib
 import os
 import sys
 import threading
+import time
 
 from .errors import SymnetError
 
@@ -62,10 +63,13 @@ def check_setting(enabled) -> None:
 
 @contextlib.contextmanager
 def progress(label: str, enabled: bool | None = None, stream=None, after: float | None = None,
-             every: float | None = None):
+             every: float | None = None, cpu_limit: float | None = None):
     """While the block runs longer than ``after`` seconds (default :data:`PROGRESS_AFTER_S`),
     show ``symnet: LABEL … N s`` on ``stream`` (default stderr), drawn by tqdm (its ``delay``; an
     indeterminate bar of elapsed seconds, redrawn every ``every`` seconds) and erased at the end.
+    ``cpu_limit``: the block runs under a limit of that many CPU seconds (``derive --stable``'s hazard
+    measurement), and the line adds the CPU seconds spent of it (``… 40 s, 12 of 60 CPU s``): on a
+    loaded machine the wall-clock seconds pass the limit long before the work does.
 
     ``enabled``: None shows it only where stderr is a terminal or in a Jupyter kernel, so pipes,
     files and tests see nothing, unless ``SYMNET_PROGRESS`` is "0" (never) or "1" (always);
@@ -93,14 +97,18 @@ def progress(label: str, enabled: bool | None = None, stream=None, after: float 
     else:
         from tqdm import tqdm
 
-    bar = tqdm(desc=f"symnet: {label}", bar_format="{desc} … {elapsed_s:.0f} s", file=stream, delay=after,
+    bar = tqdm(desc=f"symnet: {label}", bar_format="{desc} … {elapsed_s:.0f} s{postfix}", file=stream, delay=after,
                mininterval=every, leave=False, dynamic_ncols=False,
                **({"ncols": 80, "nrows": 24} if _unsized(stream) else {}))
     done = threading.Event()
 
+    cpu_start = time.process_time()
+
     def tick():  # a block of SymPy work calls nothing back: the elapsed time is redrawn from here
         while not done.wait(every):
             try:
+                if cpu_limit:
+                    bar.set_postfix_str(f"{time.process_time() - cpu_start:.0f} of {cpu_limit:g} CPU s", refresh=False)
                 bar.update(0)
             except (OSError, ValueError):  # the stream was closed meanwhile: stop drawing, the work goes on
                 return

@@ -1,4 +1,4 @@
-"""Printing a :class:`Derivation` as text, LaTeX, Markdown or JSON.
+"""Printing a :class:`Derivation` as text, plain ASCII, LaTeX, Markdown or JSON.
 
 Printers dispatch on the expression's class (``_print_Partial``, ``_print_Indexed``, …)
 as SymPy's own printers do; the formats differ only in these small overrides and in how
@@ -892,10 +892,122 @@ def render_json(d: Derivation) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-FORMATS = {"text": render_text, "latex": render_latex, "markdown": render_markdown, "json": render_json}
+# Plain ASCII (a text-only LMS, an email, a terminal without UTF-8): the text format's printout, each non-ASCII
+# character written out. Its expressions are SymPy's StrPrinter (TextPrinter) output, so the same map turns
+# both the prose and the math into ASCII, and a name reads the same in both (θ₁₀ → theta_10, u₁ → u1).
+_ASCII_CHARS = {
+    "·": "*", "−": "-", "∂": "D", "✓": "ok", "≤": "<=", "≥": ">=", "≠": "!=", "≈": "~=", "≪": "<<", "≫": ">>",
+    "∞": "inf", "×": "x", "→": "->", "←": "<-", "↦": "|->", "⇒": "=>", "…": "...", "⋯": "...", "—": "--",
+    "–": "-", "‑": "-", "Σ": "Sum", "∑": "Sum", "∏": "Prod", "√": "sqrt", "∇": "grad", "∘": "o", "±": "+/-",
+    "∈": "in", "∉": "not in", "ℝ": "R", "½": "1/2", "¼": "1/4", "¾": "3/4", "⅓": "1/3", "“": '"', "”": '"',
+    "‘": "'", "’": "'", "′": "'", "″": "''", "«": '"', "»": '"', "°": " deg", "∧": "and", "∨": "or",
+    "¬": "not ", "≡": "==", "∝": "prop. to", "⊙": "(.)", "⊗": "(x)", "⟨": "<", "⟩": ">", "\u00a0": " ",
+    "\u2009": " ", "\u202f": " ", "ᵀ": "^T", "é": "e", "è": "e", "ö": "o", "ü": "u",
+}
+_ASCII_SUP = {**_SUP, "⁼": "=", "ʲ": "j", "ᵏ": "k", "ᵃ": "a", "ᵇ": "b", "ᶜ": "c", "ᵈ": "d", "ᵉ": "e", "ᵍ": "g",
+              "ᵖ": "p", "ʳ": "r", "ˢ": "s", "ᵘ": "u", "ᵛ": "v", "ʷ": "w", "ʸ": "y", "ᶻ": "z", "ᴺ": "N", "ᵂ": "W",
+              "ᴬ": "A", "ᴮ": "B", "ᴰ": "D", "ᴱ": "E", "ᴳ": "G", "ᴴ": "H", "ᴵ": "I", "ᴶ": "J", "ᴷ": "K", "ᴹ": "M",
+              "ᴼ": "O", "ᴾ": "P", "ᴿ": "R", "ᵁ": "U"}
+_ASCII_SUB = {**_SUB, "ᵢ": "i", "ⱼ": "j", "ₖ": "k", "ₗ": "l", "ₘ": "m", "ₙ": "n", "ₜ": "t", "ₐ": "a", "ₑ": "e",
+              "ₒ": "o", "ₓ": "x", "ₚ": "p", "ₛ": "s", "ᵣ": "r"}
+
+
+@lru_cache(maxsize=1)
+def _ascii_greek() -> dict[str, str]:
+    from sympy.printing.pretty.pretty_symbology import greek_unicode
+
+    return {char: name for name, char in greek_unicode.items() if isinstance(char, str) and len(char) == 1}
+
+
+def _ascii(s: str) -> str:
+    """``s`` in ASCII: σ(z)·(1 − σ(z)) → sigma(z)*(1 - sigma(z)), x² → x^2, e⁻ˣ → e^(-x), θ₁₀ → theta_10,
+    ∂L/∂a → DL/Da (D: the partial derivative, d the total one), ✓ → ok. A character with no entry is written
+    as its decomposition's ASCII part, else as <U+XXXX> (never dropped)."""
+    import unicodedata
+
+    if s.isascii():
+        return s
+    greek = _ascii_greek()
+    out: list[str] = []
+    i = 0
+    while i < len(s):
+        c = s[i]
+        if c in _ASCII_SUP:  # a run of superscripts is one exponent: ^2, ^(t-1), ^(-x)
+            j = i
+            while j < len(s) and (s[j] in _ASCII_SUP or (s[j] == "'" and s[j + 1:j + 2] in _ASCII_SUP)):
+                j += 1  # a prime inside the exponent (δ⁽ᵗ'⁺¹⁾) is part of it
+            run = "".join(_ASCII_SUP.get(ch, ch) for ch in s[i:j])
+            out.append("^" + (run if len(run) == 1 or (run[0] == "(" and run[-1] == ")" and "(" not in run[1:-1])
+                              else f"({run})"))
+            if j < len(s) and (s[j].isalnum() or s[j] in "(√∂"):
+                out.append(" ")  # Wⁱxᵗ: W^i x^t, not W^ix^t
+            i = j
+            continue
+        if c in _ASCII_SUB:  # θ₁₀ → theta_10 (SymPy's name), u₁ → u1
+            j = i
+            while j < len(s) and s[j] in _ASCII_SUB:
+                j += 1
+            run = "".join(_ASCII_SUB[ch] for ch in s[i:j])
+            after_word = len(out) > 0 and len(out[-1]) > 1 and out[-1].isalpha()  # a Greek letter's name
+            out.append(("_" if after_word or not run.isdigit() else "") + run)
+            i = j
+            continue
+        if c == "√" and i + 1 < len(s) and s[i + 1] != "(":  # √π → sqrt(pi), √2 → sqrt(2): not "sqrtpi"
+            j = i + 1
+            while j < len(s) and (s[j].isalnum() or s[j] in ".") and (j == i + 1 or s[j].isascii()):
+                j += 1
+            if j > i + 1:
+                out.append(f"sqrt({_ascii(s[i + 1:j])})")
+                i = j
+                continue
+        if c.isascii():
+            out.append(c)
+        elif c in _ASCII_CHARS:
+            out.append(_ASCII_CHARS[c])
+        elif c in greek:
+            out.append(greek[c])
+        else:
+            plain = unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode()
+            out.append(plain or f"<U+{ord(c):04X}>")
+        i += 1
+    return "".join(out)
+
+
+_ASCII_LEGEND = ("(Plain ASCII: D is the partial derivative sign, d the total one; ^ a power, * a product; "
+                 "sigma the logistic function, delta_ij Kronecker's delta.)")
+
+
+def render_ascii(d: Derivation) -> str:
+    """The text format in plain ASCII, for a text-only LMS, an email or a terminal without UTF-8
+    (``symnet derive NAME --format ascii``): the same lines, each character outside ASCII written out
+    (:func:`_ascii`), with a one-line legend under the title. Every character of the result is ASCII."""
+    title = _ascii(d.title)
+    lines = [title, "=" * len(title), _ASCII_LEGEND]
+    if d.summary:
+        lines += [_ascii(d.summary)]
+    for sec in d.sections:
+        head = _ascii(sec.title)
+        lines += ["", head, "-" * len(head)]
+        if sec.text:
+            lines += [_ascii(sec.text)]
+        if sec.table:
+            lines += _table_text([tuple(_ascii(cell) for cell in row) for row in sec.table])
+        lines += ["  " + _ascii(_step_text(st)) for st in sec.steps]
+    return "\n".join(lines) + "\n"
+
+
+FORMATS = {"text": render_text, "ascii": render_ascii, "latex": render_latex, "markdown": render_markdown,
+           "json": render_json}
 
 
 def render(d: Derivation, fmt: str = "text") -> str:
+    """The printout of ``d`` in ``fmt``, as ``symnet derive NAME --format FMT`` prints it: "text" (unicode,
+    what ``print(d)`` shows), "ascii" (the same in plain ASCII), "latex" (a fragment for a document loading
+    amsmath and amssymb), "markdown" ($$ math) or "json" (SymPy-parsable strings).
+
+    Raises:
+        SymnetError: an unknown ``fmt``, naming the formats.
+    """
     try:
         return FORMATS[fmt](d)
     except KeyError:

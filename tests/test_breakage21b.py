@@ -128,9 +128,6 @@ def test_scaled_tier_with_a_subnormal_input_derivative():
     assert not _faults("tanh(x)*y - z", ["x", "y", "z"], pts, F64, lambda t, x, y, z: t.tanh(x) * y - z)
 
 
-@pytest.mark.xfail(strict=True, reason="measured (session 22): x·y − z of three inputs is not widened: 0 for a truth "
-                   "of 4.44e−18 at x = 1.1, y = 1.3, z = fl(x·y) (5.8e15 ULP; torch the same bits). h-round22 widened it "
-                   "(Dekker's TwoProduct: 0 ULP) but (w·x + b − t)² cost 10× in NumPy: taken out until a cheap pre-test")
 def test_product_of_inputs_minus_input_widened():
     """x·y − z at z = fl(x·y), and x, y scaled by 2⁻⁴⁸⁰: within 4 ULP. Measured (session 22, the widen rule's product
     of inputs): 0 faults; before, 0 for a truth of 4.44e−18 (5.8e15 ULP) and 4.56e−307, torch the same bits."""

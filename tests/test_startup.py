@@ -85,7 +85,7 @@ def test_the_cached_cli_path_does_not_load_the_engine(tmp_path, fmt):
 
 # ------------------------------------------------- symnet.get(NAME): the derivation kept on disk
 
-FORMATS = ("text", "latex", "markdown", "json")
+FORMATS = ("text", "ascii", "latex", "markdown", "json")
 
 
 @pytest.fixture

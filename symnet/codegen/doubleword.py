@@ -75,6 +75,15 @@ first-order log of a rounded sum skips its bound in a block where it would keep 
 The first two give the same bits as before; the sin/cos series is as exact (2⁻¹⁰⁵ measured), and the log takes double
 words where it kept the float64 value (as exact or more).
 
+A sum of products of inputs against a target (x·y − z, a linear model's w·x + b − t; session 23, task h-xyz23,
+benchmarks/results/xyz23-cost-2026-12-03.md) has a cheap front in NumPy (:func:`_product_sum_front`): the float64 body
+and its bound on every element and nothing else where the bound keeps them all; Ogita, Rump & Oishi's Sum2 (TwoSum,
+TwoProduct) on the elements past it (gathered, or the whole block where they are an eighth of it or more); the whole
+function above, named ``…_cancelling``, only past Sum2's reach (4n²·bound > |value|) or below 2⁻⁹⁶⁸. In a float32
+kernel a two-term sum is the float64 body (two float32 multiply exactly in float64). h-round22's widened products took
+the whole function on every block: (w·x + b − t)² 10× the plain float64 kernel; with the front 1.1–1.2× where nothing
+cancels, 3× where a third of the elements are within a factor 2 of cancelling.
+
 A whole kernel in double words (:func:`double_word_block`): a float64 kernel with a compensated sum (a written
 softmax or log-softmax) computes every output again from its inputs with one emitter, so that the 24 terms
 e^(a_i − m) of a 24-term softmax are computed once for its 25 outputs and each output is rounded once (the float64
@@ -3423,6 +3432,11 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
     digest = hashlib.sha1((("first:" if getattr(node, "first_order", False) else "") + ("f32:" if in_float32 else "")
                            + sp.srepr(body)).encode()).hexdigest()[:10]
     name = f"{GENERATED_PREFIX}{digest}" + ("_needed" if needed and backend == "triton" else "")
+    # a sum of products of inputs (x·y − z, w·x + b − t; NumPy): the function of that name is a cheap front
+    # (_product_sum_front), the one below, on the elements that cancel only, is named <name>_cancelling
+    front = name if backend == "numpy" and not in_float32 and not getattr(node, "first_order", False) \
+        and _product_sum(body) else None
+    name = name if front is None else f"{front}_cancelling"
     body = nan_through(body)  # (after the digest: a function of the body as the rules wrote it)
     wide = [f"{n}_f64" for n in leaf_names] if backend == "triton" else list(leaf_names)
     taken = set(leaf_names) | set(wide) | FUNCTION_NAMES | {name}
@@ -3722,8 +3736,132 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             lines += ["            " + line for line in emitter.lines]
             lines += [f"            result = tl.where(keep, {value}, tl.where({finite}, {result.hi}, plain))"]
         lines += [f"    return result.to({first}.dtype)"]
+    if front is not None and bounded is not None:
+        lines = _product_sum_front(front, name, leaf_names, bounded, plain, formula,
+                                   _compensated_terms(body, dict(zip(node.leaves, leaf_names)))) + ["", ""] + lines
+        emitter.needs |= {"_dw_two_prod", "_dw_two_sum"}
+        name = front
     return WidenedFunction(name, "\n".join(lines) + "\n", _closure(emitter.needs, backend),
                            takes_within=bool(within), repair=REPAIR_BITS["deep"] if deferred else 0)
+
+
+def _product_sum(body) -> bool:
+    """``body`` a sum of terms that are each an input or a rational times a product of inputs and their positive
+    integer powers, one at least a product (x·y − z, w·x + b − t, x²·y − 3z): its float64 value is a few roundings,
+    the products' and the sums', whose bound (_Bound) is a few operations."""
+    if not body.is_Add:
+        return False
+    products = 0
+    for term in body.args:
+        c, m = term.as_coeff_Mul()
+        if not c.is_Rational or m.is_Number:
+            return False
+        factors = [f.base if f.is_Pow and f.exp.is_Integer and f.exp >= 1 else f for f in sp.Mul.make_args(m)]
+        if not all(f.is_Symbol for f in factors):
+            return False
+        products += len(sp.Mul.make_args(m)) >= 2 or m.is_Pow
+    return products >= 1
+
+
+def _compensated_terms(body, names: dict):
+    """The terms of a :func:`_product_sum` ``body`` as (negated, factors' names) pairs, each an input or ± a product of
+    two inputs (x·y, x²; one factor's name for an input); None where a term is another (x·y·z, 3x·y)."""
+    terms = []
+    for term in body.args:
+        c, m = term.as_coeff_Mul()
+        if c not in (1, -1):
+            return None
+        factors = [f for a in sp.Mul.make_args(m) for f in ((a.base,) * int(a.exp) if a.is_Pow else (a,))]
+        if len(factors) > 2:
+            return None
+        terms.append((c == -1, [names[f] for f in factors]))
+    return terms
+
+
+def _product_sum_front(front: str, inner: str, leaf_names: list[str], bounded, plain: str, formula: str,
+                       terms) -> list[str]:
+    """The NumPy function ``front`` of a widened sum of products of inputs (:func:`_product_sum`; task h-xyz23): the
+    float64 body and its bound (_Bound: the products' and the sums' roundings, some three operations a node), and
+    ``inner`` (the whole widened function: double words, triple words where it cancels past 2⁻¹⁰ of the terms, scaled
+    double words below 2⁻⁹⁶⁸) on the elements whose bound is past ``within`` of the value only, gathered and
+    scattered back: those where the sum cancels. A block where none does (most data: a linear model's w·x + b − t)
+    pays the bound only. Everything the front keeps, ``inner`` keeps too (the same bound, the same test); where the
+    value is inf or NaN the bound is too and the value is the result (``inner`` keeps it as well). Elements with a
+    subnormal product the front keeps unless they cancel: a float64 product's rounding there is 2⁻¹⁰⁷⁵ absolute, below
+    2⁻⁵³ of a normal result. h-round22's route (the whole function on every block: its bound, then its triple-word
+    test and its subnormal test on every element) made (w·x + b − t)² 10× the plain float64 kernel."""
+    steps, value, error, size = bounded[0][:-1], bounded[1], bounded[2], bounded[3]
+    gathered = [f"np.broadcast_to({n}, redo.shape)[redo]" for n in leaf_names]
+    doc = (f'"""{formula}, rounded once (a sum of products of inputs): the float64 body where a bound of its error\n'
+           '    is within ``within`` of it (3u in a float64 kernel, 2⁻³⁰ in a float32 one), and on the elements where\n'
+           f'    it is not (the sum cancels) {inner} alone, gathered."""')
+    lines = [f"def {front}({', '.join(leaf_names)}, double_word, needed=True, within={KEEP_RELATIVE / _SAFETY!r}):",
+             f"    {doc}", '    with np.errstate(all="ignore"):  # inf and NaN: the float64 value (the bound is not finite)']
+    lines += [f"        {n} = np.asarray({n}, np.float64)" for n in leaf_names]
+    lines += ["        if not double_word:", f"            return {plain}"]
+    if terms is not None and len(terms) == 2:
+        # a float32 kernel's inputs are float32: a product of two is exact in float64 (48 bits), so the float64 body
+        # is one rounding of the exact sum, 2⁻²⁹ of a float32 ULP (the bound would send all of x·y − z at z = fl(x·y)
+        # to Sum2: 14× the plain kernel, benchmarks/results/xyz23-cost-2026-12-03.md)
+        lines += [f"        if within > {2.0 ** -40!r}:  # a float32 kernel's 2⁻³⁰: exact products, one rounding",
+                  f"            return {plain}"]
+    lines += ["        " + line for line in steps]
+    lines += [f"        redo = {error} > within*{size}  # cancels (a NaN bound: no)",
+              "        if needed is not True:  # where the select takes the sum",
+              "            redo = redo & needed",
+              "        if not redo.any():",
+              f"            return {value}"]
+    if terms is None:  # (a product of three inputs, a constant: the whole function on those elements)
+        return lines + [f"        result = np.array(np.broadcast_to({value}, redo.shape), np.float64)",
+                        f"        result[redo] = {inner}({', '.join(gathered)}, True, True, within)",
+                        "        return result"]
+    # Ogita, Rump & Oishi's Sum2 ("Accurate sum and dot product", SIAM J. Sci. Comput. 26, 2005) over the terms,
+    # each product p + e exactly (TwoProduct): error ≤ u·|sum| + γₙ²·Σ|terms|, γₙ = n·u/(1 − n·u). Σ|terms| is
+    # within 2·bound/u (each product's |p| is in the bound, each input term is the difference of two partial sums
+    # that are), so the value is within u·|sum| + 2n²u·bound: within 1 ULP more where bound ≤ |value|/(4n²), taken
+    # there; elsewhere (past 2⁵⁰ of cancellation, or below 2⁻⁹⁶⁸: the lo parts lost) the whole function. Two terms
+    # are always within: their TwoSum is exact and its error term 0 where they cancel (Sterbenz: z within a factor 2
+    # of x·y), so x·y − z = fl(x·y) − z + e rounds once
+    n = len(terms)
+    sum2 = ["# the sum compensated (Sum2): each TwoSum's rounding and each product's, summed apart"]
+    errors = []  # the names of the roundings (the products' and the TwoSums')
+    for k, (negated, factors) in enumerate(terms):
+        term = ("-" if negated else "") + factors[0]
+        if len(factors) == 2:
+            sum2 += [f"_t{k}, _e{k} = _dw_two_prod({term}, {factors[1]})  # {term}·{factors[1]}, exactly"]
+            term = f"_t{k}"
+            errors.append(f"_e{k}")
+        if k == 0:
+            sum2 += [f"_s = {term}"]
+            continue
+        sum2 += [f"_s, _q{k} = _dw_two_sum(_s, {term})"]
+        errors.append(f"_q{k}")
+    sum2 += [f"_c = {' + '.join(errors)}"]
+    deep = f"~(np.abs(double) >= {SCALED_TINY!r})"
+    if n > 2:
+        deep += f" | ~({4.04 * n * n!r}*bound <= np.abs(double))"
+    # an eighth of the block or more (w·x + b − t of inputs in [−2, 2]: a third): Sum2 on the whole block, where the
+    # gathers and scatter cost more than the elements they leave out (0.0176 → CPU s per 10⁶ for that node)
+    lines += ["        if np.count_nonzero(redo) * 8 > np.size(redo):  # many: Sum2 on the whole block"]
+    lines += [f"            bound = {error}"] if n > 2 else []
+    lines += ["            " + line for line in sum2]
+    lines += [f"            double = np.array(np.broadcast_to(np.where(redo, _s + _c, {value}), redo.shape), np.float64)",
+              f"            deep = redo & ({deep})  # past Sum2 (or tiny): the whole function",
+              "            if deep.any():",
+              f"                double[deep] = {inner}("
+              + ", ".join(f"np.broadcast_to({n}, deep.shape)[deep]" for n in leaf_names) + ", True, True, within)",
+              "            return double"]
+    lines += [f"        result = np.array(np.broadcast_to({value}, redo.shape), np.float64)"]
+    lines += [f"        bound = np.broadcast_to({error}, redo.shape)[redo]"] if n > 2 else []
+    lines += [f"        {name} = {g}" for name, g in zip(leaf_names, gathered)]
+    lines += ["        " + line for line in sum2]
+    lines += ["        double = _s + _c",
+              f"        deep = {deep}  # past Sum2 (or tiny): the whole function",
+              "        if deep.any():",
+              f"            double[deep] = {inner}({', '.join(f'{n}[deep]' for n in leaf_names)}, True, True, within)",
+              "        result[redo] = double",
+              "        return result"]
+    return lines
 
 
 # the exponentials and logs of the triple words (each a reduction and _tw_expm1_reduced's loop: some 600 operations at

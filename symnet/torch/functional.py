@@ -392,7 +392,9 @@ def binary_cross_entropy(input, target, reduction="mean"):
 
 
 def binary_cross_entropy_with_logits(input, target, reduction="mean", pos_weight=None):
-    """As torch's; ``pos_weight`` a Python number (one weight for every entry), or None.
+    """As torch's; ``pos_weight`` a Python number (one weight for every entry), or None. ``input`` (logits)
+    and ``target`` of one shape and floating dtype (float32, float64, bfloat16 or float16); the loss has
+    their dtype, a scalar or, with ``reduction="none"``, their shape.
 
     Raises:
         SymnetError: ``pos_weight`` is a tensor; the message gives the formula that takes one (a weight
@@ -421,7 +423,20 @@ def _autocast(*tensors):
 def dense(input, weight, bias=None, activation="sigmoid"):
     """activation(input Wᵀ + b) on ``(*, in_features)``; ``activation`` None/"linear", "sigmoid"
     or another activation with fused generated dense kernels (one kernel each way), or any
-    activation of the registry (the linear kernel, then that activation's kernel)."""
+    activation of the registry (the linear kernel, then that activation's kernel).
+
+    Shapes: input ``(*, in_features)``, weight ``(out_features, in_features)``, bias ``(out_features,)``
+    or None; the result ``(*, out_features)``.
+    Dtypes: float32, float64, bfloat16 or float16, one for every tensor (under ``torch.autocast`` the
+    autocast dtype); the result has the input's dtype. Tensors on a CUDA device, or on the CPU with
+    ``TRITON_INTERPRET=1``.
+
+    Raises:
+        ValueError: input's last dimension is not weight's in_features.
+        TypeError: an integer tensor, or tensors of different dtypes.
+        DeviceError: CPU tensors without ``TRITON_INTERPRET=1``.
+        DoubleBackwardError: a second derivative.
+    """
     act = _dense_activation(activation)
     if isinstance(input, torch.Tensor) and isinstance(weight, torch.Tensor) and weight.dim() == 2 \
             and input.dim() >= 1 and input.shape[-1] != weight.shape[1]:  # the kernel's check named W, not the input
@@ -448,13 +463,34 @@ def _dense_activation(activation) -> str:
 
 
 def linear(input, weight, bias=None):
-    """``input Wᵀ + b`` as torch.nn.functional.linear: input ``(*, in_features)``, weight
-    ``(out_features, in_features)``, bias ``(out_features,)`` or None."""
+    """``input Wᵀ + b`` as torch.nn.functional.linear. Shapes: input ``(*, in_features)``, weight
+    ``(out_features, in_features)``, bias ``(out_features,)`` or None; the result ``(*, out_features)``.
+    Dtypes: float32, float64, bfloat16 or float16, one for every tensor (under ``torch.autocast`` the
+    autocast dtype); the result has the input's dtype. Tensors on a CUDA device, or on the CPU with
+    ``TRITON_INTERPRET=1``.
+
+    Raises:
+        ValueError: input's last dimension is not weight's in_features.
+        TypeError: an integer tensor, or tensors of different dtypes.
+        DeviceError: CPU tensors without ``TRITON_INTERPRET=1``.
+        DoubleBackwardError: a second derivative.
+    """
     return dense(input, weight, bias, activation=None)
 
 
 def rnn_step(input, hx, weight_ih, weight_hh):
-    """One Elman step h = σ(input W_ihᵀ + hx W_hhᵀ) (no biases), input ``(*, D)``, hx ``(*, H)``."""
+    """One Elman step h = σ(input W_ihᵀ + hx W_hhᵀ) (no biases). Shapes: input ``(*, D)``, hx ``(*, H)``,
+    weight_ih ``(H, D)``, weight_hh ``(H, H)``; the result h ``(*, H)``.
+    Dtypes: float32, float64, bfloat16 or float16, one for every tensor (under ``torch.autocast`` the
+    autocast dtype); the result has the input's dtype. Tensors on a CUDA device, or on the CPU with
+    ``TRITON_INTERPRET=1``.
+
+    Raises:
+        ValueError: input's or hx's last dimension is not its weight's.
+        TypeError: an integer tensor, or tensors of different dtypes.
+        DeviceError: CPU tensors without ``TRITON_INTERPRET=1``.
+        DoubleBackwardError: a second derivative.
+    """
     input, hx, weight_ih, weight_hh = _autocast(input, hx, weight_ih, weight_hh)
     # named as dense() names a wrong in_features; the op's own check named its argument 'Wi' (session 17)
     if isinstance(weight_ih, torch.Tensor) and weight_ih.dim() == 2 and input.dim() >= 1 \
@@ -484,12 +520,34 @@ def _last(input, dim, log):
 
 
 def softmax(input, dim=None, dtype=None):
-    """As torch.nn.functional.softmax (``dim`` should be given; None picks torch's legacy choice)."""
+    """As torch.nn.functional.softmax (``dim`` should be given; None picks torch's legacy choice): the
+    result has the input's shape, each slice along ``dim`` summing to 1; ``dtype`` casts the input first.
+    Dtypes: float32, float64, bfloat16 or float16, one for every tensor (under ``torch.autocast`` the
+    autocast dtype); the result has the input's dtype. Tensors on a CUDA device, or on the CPU with
+    ``TRITON_INTERPRET=1``.
+
+    Raises:
+        IndexError: ``dim`` out of range (torch's message).
+        TypeError: an integer input.
+        DeviceError: a CPU tensor without ``TRITON_INTERPRET=1``.
+        DoubleBackwardError: a second derivative.
+    """
     return _last(input if dtype is None else input.to(dtype), dim, False)
 
 
 def log_softmax(input, dim=None, dtype=None):
-    """As torch.nn.functional.log_softmax."""
+    """As torch.nn.functional.log_softmax: the result has the input's shape, log of :func:`softmax`
+    along ``dim``; ``dtype`` casts the input first.
+    Dtypes: float32, float64, bfloat16 or float16, one for every tensor (under ``torch.autocast`` the
+    autocast dtype); the result has the input's dtype. Tensors on a CUDA device, or on the CPU with
+    ``TRITON_INTERPRET=1``.
+
+    Raises:
+        IndexError: ``dim`` out of range (torch's message).
+        TypeError: an integer input.
+        DeviceError: a CPU tensor without ``TRITON_INTERPRET=1``.
+        DoubleBackwardError: a second derivative.
+    """
     return _last(input if dtype is None else input.to(dtype), dim, True)
 
 
@@ -527,6 +585,17 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     Unlike torch, on purpose: a soft target 0 at a logit −∞ adds the limit 0 of t·(lse − z) (torch's
     loss is NaN, 0·∞), and a weighted mean over subnormal class weights is the mean (torch's gradient
     is ±∞, 1/Σ w_r overflowing).
+
+    Dtypes: logits float32, float64, bfloat16 or float16 (soft targets and ``weight`` of the same); class
+    indices an integer tensor. The loss has the logits' dtype: a scalar, or ``(N, d1, ...)`` with
+    ``reduction="none"``. Tensors on a CUDA device, or on the CPU with ``TRITON_INTERPRET=1``.
+
+    Raises:
+        IndexError: a class outside [0, C) that is not ``ignore_index``.
+        ValueError: soft targets not of the input's shape, and other shapes torch refuses.
+        TypeError: integer logits.
+        DeviceError: CPU tensors without ``TRITON_INTERPRET=1``.
+        DoubleBackwardError: a second derivative.
     """
     _arguments("cross_entropy", [("input", input), ("target", target), ("weight", weight)],
                [("label_smoothing", label_smoothing), ("softcap", softcap), ("z_loss_scale", z_loss_scale)])

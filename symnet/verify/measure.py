@@ -901,17 +901,19 @@ def crossing_points(values, symbols, dtype: str, others=(0.0, 1.0, 0.3, -1.5, 0.
     the sign change bisected in float64, then the crossing rounded to ``dtype``, its neighbours either
     side, and the points :data:`_OFFSETS` away, relatively (at most :data:`_CROSSING_CAP` crossings).
     The search stops after ``seconds`` (default :data:`_CROSSING_SECONDS`); ``note`` then says how far
-    it got ("" when complete)."""
+    it got ("" when complete). The seconds are the process's CPU time (:func:`time.process_time`), not the
+    wall clock's: on a machine loaded by other work a wall-clock limit found fewer crossings, so what
+    ``symnet verify`` and ``derive --stable`` measured depended on the load."""
     import time
 
-    deadline = time.monotonic() + (_CROSSING_SECONDS if seconds is None else seconds)
+    deadline = time.process_time() + (_CROSSING_SECONDS if seconds is None else seconds)
     typ = np.dtype(dtype).type
     k = len(symbols)
     fixed = [_inside(others[q % len(others)], ranges[q] if ranges else None) for q in range(k)]
     found = []  # (variable, crossing)
     note = ""
     for i in range(k):
-        if time.monotonic() > deadline:
+        if time.process_time() > deadline:
             note = (f"the search for crossings of 0 (where a sum cancels) stopped after {i} of {k} variables "
                     "(its time limit): the others were measured at the random and extreme points only")
             break
@@ -948,7 +950,7 @@ def crossing_points(values, symbols, dtype: str, others=(0.0, 1.0, 0.3, -1.5, 0.
         cols_fn = np.arange(len(fn))
         for _ in range(80):
             m = a + (b - a) / 2
-            if not np.any((m > a) & (m < b)) or time.monotonic() > deadline:
+            if not np.any((m > a) & (m < b)) or time.process_time() > deadline:
                 break
             vals = at(m, set(need))
             ym = np.stack([vals[f] if vals[f] is not None else np.full(len(m), np.nan) for f in need])[rows_fn, cols_fn]
