@@ -1,12 +1,15 @@
 """CPU seconds to compile, for sm_90 with no GPU, the Triton float64 kernels the third tier touches (task h-tritontw21).
 
-    PYTHONPATH=. python3 benchmarks/tw21_sm90.py [--formulas] [--committed] [--focal]
+    PYTHONPATH=. python3 benchmarks/tw21_sm90.py [--formulas] [--committed] [--focal] [--repair]
 
 Formulas through ``symnet.compile(..., "triton")`` (y − tanh x, y − e^x; ``--focal``: the registry focal loss with γ an
 input, the heaviest) and the committed kernels with a widened sum (``--committed``: bce_logits, sigmoid_mse) in
 float64 and float32, each in a fresh Triton cache (benchmarks/sm90_compile.py's stand-in driver: every launch a
 compile), CPU seconds of this process and its children (ptxas) per kernel, registers and spill bytes from ptxas -v.
 Nothing is run; wall time means nothing on a shared box. Run it on the commit before and after a change.
+``--repair`` (with ``--focal``, task h-tfocal23): then the focal kernel's repair kernel (its REPAIR=True
+specialisation, which a launch compiles only where the main kernel flagged a block: here one block is made flagged),
+the main kernel already compiled.
 """
 from __future__ import annotations
 
@@ -23,10 +26,19 @@ from sm90_compile_times import cpu_seconds  # noqa: E402
 import torch  # noqa: E402
 
 
-def _formula(formula: str, inputs: tuple, dtype):
+_KERNELS: dict = {}  # formula → its compiled kernel (the repair case launches the same module again)
+
+
+def _formula(formula: str, inputs: tuple, dtype, repair: bool = False):
     import symnet
-    kernel = symnet.compile(symnet.derive(formula), "triton")
+    if formula not in _KERNELS:
+        _KERNELS[formula] = symnet.compile(symnet.derive(formula), "triton")
+    kernel = _KERNELS[formula]
     kernel.module._device_ok = lambda name, x: None
+    if repair:  # the launcher finds block 0 flagged (nothing runs here: the flags stay 0)
+        if not hasattr(kernel.module, "_flagged_blocks"):
+            raise SystemExit(f"{formula}: its kernel has no repair kernel")
+        kernel.module._flagged_blocks = lambda tier: torch.zeros(1, dtype=torch.int32)
     return lambda: kernel(**{n: torch.empty(1023, dtype=dtype) for n in inputs})
 
 
@@ -44,6 +56,9 @@ def cases(argv):
                     e(dt), e(dt)))
     if every or "--focal" in argv:
         yield "focal(z, t, 1/4, gamma) torch.float64", ("focal(z, t, 1/4, gamma)", ("z", "t", "gamma"), torch.float64)
+        if "--repair" in argv:
+            yield "focal repair kernel torch.float64", ("focal(z, t, 1/4, gamma)", ("z", "t", "gamma"), torch.float64,
+                                                        True)
 
 
 def _digesting():
@@ -72,8 +87,7 @@ def main(argv=None) -> int:
     for name, case in cases(argv):
         thunk = case if callable(case) else None
         if thunk is None:
-            formula, inputs, dtype = case
-            thunk = _formula(formula, inputs, dtype)  # derived and generated outside the timing
+            thunk = _formula(*case)  # derived and generated outside the timing
         recorder.case = name
         before, first, start = len(recorder.rows), len(digests), cpu_seconds()
         thunk()

@@ -46,10 +46,6 @@ def test_y_minus_exp_at_rounded_exp():
     assert past == 0 and worst <= 0.5, (worst, past)
 
 
-@pytest.mark.xfail(strict=True, reason="measured (session 21, interpreter): focal's ∂t and ∂z sums take 11 triple-word "
-                   "exponentials and logs, past doubleword.TRITON_TIER_MOST (4): with the tier its float64 kernel "
-                   "had not finished compiling for sm_90 at 324 CPU s (169 before): gated out, ∂t 84 ULP (3 of 111 "
-                   "points past 4), ∂z 8 (1), ∂t 10 at the 36 more (2); with the tier all 147 points 0 ULP")
 def test_focal_at_the_zeros_of_its_gradients():
     """The registry focal loss with γ an input, float64 Triton, at the float nearest each zero of ∂t, ∂z and its two
     neighbours (test_focal19's 111 points, t ∈ {0, 0.3, 0.5, 0.659, 1}; test_tw20's 36 more, t ∈ {0.1, 0.9}):

@@ -29,7 +29,15 @@ compute no float64 bound), in a block where one element is (a scalar branch): th
 ``@triton.jit`` helpers, _tw_expm1_reduced's eight squarings a loop (one body to compile), and the kernel at two
 entries a thread in float64 (the launcher): y − tanh x's float64 kernel compiled for sm_90 in 3.2 CPU s before,
 17.9 with the tier unrolled at eight entries a thread, 4.0 now (benchmarks/tw21_sm90.py). Only where the triple words
-take at most TRITON_TIER_MOST exponentials and logs: the focal loss's ∂t and ∂z (11 each) keep the double word there.
+take at most TRITON_TIER_MOST exponentials and logs. The focal loss's ∂t and ∂z took 11 each (gated out: 84 ULP at
+their zeros); since session 22 (task h-tfocal22) σ(±z), softplus(±z) and tanh(z/2) take one triple-word e^−|z| and
+e^−|z| − 1 (``_tw_exp_negabs``) and one log1p of it, and p_t^γ, a factor of every term, is the double word's value
+(:func:`_common_exp_factors`): 2 each, 0 ULP at their zeros, the kernel's sm_90 compile 263.4 CPU s (67.2 gated,
+the same box and load: benchmarks/results/tfocal22-sm90-2026-12-03.txt). Since session 23 (task h-tfocal23) a tier of
+more than TRITON_TIER_INLINE is in the elementwise kernel's repair kernel (its REPAIR=True specialisation, compiled
+at the first launch whose main kernel flagged a block, run on the flagged blocks alone): focal's main kernel compiles
+for sm_90 in 39.8 CPU s (59.3 on main, whose ∂t for z > 1000 kept its tier of 3), its repair kernel in 183.2
+(benchmarks/results/tfocal23-sm90-2026-12-03.txt), still 0 ULP at the zeros.
 
 No FMA anywhere: NumPy has none and the Triton interpreter's may not be fused; the products are
 Dekker's, by Veltkamp's splitting (scaled by 2⁻²⁸ above 2⁹⁹⁶, where 2²⁷·a would overflow).
@@ -1768,6 +1776,65 @@ PRIMITIVE_NEEDS.update({
 _NUMPY_NEEDS["_tw_log1p"] = ("_tw_add", "_tw_square", "_dw_log")  # NumPy's _tw_log is in _dw_log's text
 ORDER += ["_tw_exp_reduced3", "_tw_exp", "_tw_expm1", "_tw_log1p", "_tw_sigmoid", "_tw_softplus", "_tw_tanh"]
 
+# σ(±v), softplus(±v) and tanh(±v/2) of one body from one reduction (Triton's third tier, task h-tfocal22): E = e^−|v|
+# and m = E − 1 from one _tw_exp_reduced3 (E to 2⁻¹⁵⁰ of itself however small, m relative near 0), one log1p(E) for
+# both softplus; the operations of _tw_sigmoid, _tw_softplus and _tw_tanh after it, so the same triple words to their
+# last bits (tanh's m was e^(2x) − 1 below x = 18, here e^−|2x| − 1 for either sign: −m/(m + 2) = tanh|x|). Focal's
+# ∂t and ∂z take σ(z), σ(−z), softplus(z), softplus(−z) and tanh(z/2): 7 triple-word exponentials and logs where 2 do.
+PRIMITIVES.update({
+    "_tw_exp_negabs": '''\
+def _tw_exp_negabs(x_hi, x_lo, x_tail):
+    """(E, m) = (e^−|x|, e^−|x| − 1) of a triple word, both triple words from one reduction: E as _tw_exp's, m as
+    _tw_expm1's (p itself where k = 0, −|x| + x²/2 below |x| = 2⁻¹⁰⁰)."""
+    neg = x_hi < 0.0
+    sign = M.where(neg, 1.0, -1.0)
+    a_hi, a_lo, a_tail = sign * x_hi, sign * x_lo, sign * x_tail
+    k, p_hi, p_lo, p_tail = _tw_exp_reduced3(a_hi, a_lo, a_tail)
+    e_hi, e_lo, e_tail = _tw_add(p_hi, p_lo, p_tail, 1.0, 0.0, 0.0)
+    e_hi, e_lo = _dw_scale(e_hi, e_lo, k)
+    e_tail, e_zero = _dw_scale(e_tail, 0.0 * e_tail, k)
+    m_hi, m_lo, m_tail = _tw_add(e_hi, e_lo, e_tail, -1.0, 0.0, 0.0)
+    tiny = M.abs(x_hi) < TINY
+    near = k == 0.0
+    return (e_hi, e_lo, e_tail, M.where(tiny, a_hi, M.where(near, p_hi, m_hi)),
+            M.where(tiny, a_lo, M.where(near, p_lo, m_lo)), M.where(tiny, a_tail + 0.5 * a_hi * a_hi, M.where(near, p_tail, m_tail)))
+''',
+    "_tw_sigmoid_e": '''\
+def _tw_sigmoid_e(x_hi, e_hi, e_lo, e_tail):
+    """σ(x) from E = e^−|x| (_tw_exp_negabs): 1/(1 + E) for x ≥ 0, E/(1 + E) below (_tw_sigmoid's steps)."""
+    neg = x_hi < 0.0
+    d_hi, d_lo, d_tail = _tw_add(e_hi, e_lo, e_tail, 1.0, 0.0, 0.0)
+    return _tw_div(M.where(neg, e_hi, 1.0), M.where(neg, e_lo, 0.0), M.where(neg, e_tail, 0.0), d_hi, d_lo, d_tail)
+''',
+    "_tw_softplus_l": '''\
+def _tw_softplus_l(x_hi, x_lo, x_tail, l_hi, l_lo, l_tail):
+    """softplus(x) = max(x, 0) + L from L = log1p(e^−|x|) (_tw_softplus's steps)."""
+    neg = x_hi < 0.0
+    return _tw_add(l_hi, l_lo, l_tail, M.where(neg, 0.0, x_hi), M.where(neg, 0.0, x_lo), M.where(neg, 0.0, x_tail))
+''',
+    "_tw_tanh_m": '''\
+def _tw_tanh_m(x_hi, x_lo, x_tail, m_hi, m_lo, m_tail):
+    """tanh x from m = e^−|2x| − 1 (_tw_exp_negabs of 2x): −m/(m + 2) = tanh|x|, signed; below |x| = 2⁻²⁰ _tw_tanh's
+    series x + c·(1 − 2x²/5 + 17x⁴/105), c = −x³/3."""
+    d_hi, d_lo, d_tail = _tw_add(m_hi, m_lo, m_tail, 2.0, 0.0, 0.0)
+    q_hi, q_lo, q_tail = _tw_div(m_hi, m_lo, m_tail, d_hi, d_lo, d_tail)
+    w_hi, w_lo, w_tail = _tw_square(x_hi, x_lo, x_tail)
+    c_hi, c_lo, c_tail = _tw_mul(w_hi, w_lo, w_tail, x_hi, x_lo, x_tail)
+    c_hi, c_lo, c_tail = _tw_div(c_hi, c_lo, c_tail, -3.0, 0.0, 0.0)
+    c_hi, c_lo, c_tail = _tw_add(c_hi, c_lo, c_tail, c_hi * (w_hi * (-0.4 + w_hi * TANH_C7)), 0.0, 0.0)
+    s_hi, s_lo, s_tail = _tw_add(x_hi, x_lo, x_tail, c_hi, c_lo, c_tail)
+    small = M.abs(x_hi) < TW_SMALL_TANH
+    sign = M.where(x_hi < 0.0, 1.0, -1.0)
+    return (M.where(small, s_hi, sign * q_hi), M.where(small, s_lo, sign * q_lo),
+            M.where(small, s_tail, sign * q_tail))
+''',
+})
+PRIMITIVE_NEEDS.update({
+    "_tw_exp_negabs": ("_tw_exp_reduced3", "_tw_add", "_dw_scale"), "_tw_sigmoid_e": ("_tw_add", "_tw_div"),
+    "_tw_softplus_l": ("_tw_add",), "_tw_tanh_m": ("_tw_add", "_tw_div", "_tw_square", "_tw_mul"),
+})
+ORDER += ["_tw_exp_negabs", "_tw_sigmoid_e", "_tw_softplus_l", "_tw_tanh_m"]
+
 
 
 
@@ -1905,6 +1972,10 @@ class _Emitter:
         # v → its E = e^−|v| (and log1p(E)), for the v whose σ(±v), softplus(±v) the body takes twice or more
         # (set by widened_function, NumPy only: _shared_exp_bases)
         self.shared_exp: dict = {}
+        # the v whose σ(±v), softplus(±v), tanh(±v/2) the third tier's triple words take from one e^−|v| (set by
+        # widened_function, Triton only: _shared_triple_bases)
+        self.shared_triple: set = set()
+        self.triple_exp_select = False  # {e^a₁ if c₁; …} as one e^x of the selected argument (likewise)
 
     def _name(self, e) -> str:
         word = _math_name(e, {k: v.name for k, v in self.known.items()})
@@ -2240,6 +2311,12 @@ class _Emitter:
             v = self.triple(e.args[0])
         elif getattr(type(e), "body", None) is not None and hasattr(e, "expanded"):  # a widened sum inside
             v = self.triple(e.expanded)
+        elif (type(e).__name__ in ("sigmoid", "softplus", "tanh") and len(e.args) == 1
+              and _negabs_base(e) in self.shared_triple):  # σ(±v), softplus(±v), tanh(±v/2) from one e^−|v|
+            v = self._triple_shared(e, type(e).__name__, e.args[0])
+        elif (self.triple_exp_select and isinstance(e, sp.Piecewise)
+              and _triple_exp_argument(e) is not None):  # {e^a₁ if c₁; …}: one e^x of the selected argument
+            v = self.triple(sp.exp(_triple_exp_argument(e), evaluate=False))
         elif type(e).__name__ in self.TRIPLE_FUNCTIONS and len(e.args) == 1:  # e^x, σ, softplus, tanh (the third tier)
             helper = self.TRIPLE_FUNCTIONS[type(e).__name__]
             v = self._emit3(e, f"{helper}({self._words(self.triple(e.args[0]))})", (helper,))
@@ -2289,6 +2366,34 @@ class _Emitter:
             v = self.value(e)
         self.values[key] = v
         return v
+
+    def _triple_shared(self, e, name: str, arg) -> _Value:
+        """σ(a), softplus(a) or tanh(a) in triple words from the body's one (E, m) = (e^−|v|, E − 1) of v = ±a (±2a for
+        tanh) and one log1p(E) (:func:`_tw_exp_negabs`; Triton's third tier): the operations of _tw_sigmoid,
+        _tw_softplus and _tw_tanh after their exponential, which is computed once (focal's ∂t: 2 exponentials and
+        logs for its σ(±z), softplus(±z), tanh(z/2), where 7)."""
+        base = _negabs_base(e)
+        key = ("negabs", base)
+        if key not in self.values:
+            b = self.triple(base)
+            stem = self._name(sp.exp(-sp.Abs(base)))
+            self.needs.add("_tw_exp_negabs")
+            self.lines.append(self._comment(stem, sp.exp(-sp.Abs(base))) + " and it minus 1 (triple words)")
+            self.lines.append(f"{stem}_hi, {stem}_lo, {stem}_tail, {stem}_m_hi, {stem}_m_lo, {stem}_m_tail = "
+                              f"_tw_exp_negabs({self._words(b)})")
+            self.values[key] = (_Value(f"{stem}_hi", f"{stem}_lo", f"{stem}_tail"),
+                                _Value(f"{stem}_m_hi", f"{stem}_m_lo", f"{stem}_m_tail"))
+        exp, minus_one = self.values[key]
+        a = self.triple(arg)
+        if name == "sigmoid":
+            return self._emit3(e, f"_tw_sigmoid_e({a.hi}, {self._words(exp)})", ("_tw_sigmoid_e",))
+        if name == "tanh":
+            return self._emit3(e, f"_tw_tanh_m({self._words(a)}, {self._words(minus_one)})", ("_tw_tanh_m",))
+        if ("log1p", base) not in self.values:
+            self.values[("log1p", base)] = self._emit3(log1p(sp.exp(-sp.Abs(base))), f"_tw_log1p({self._words(exp)})",
+                                                       ("_tw_log1p",))
+        log = self.values[("log1p", base)]
+        return self._emit3(e, f"_tw_softplus_l({self._words(a)}, {self._words(log)})", ("_tw_softplus_l",))
 
     def _triple_extremum(self, e) -> _Value:
         """Max/Min of triple words, by their hi parts (where they tie, the first: the two differ by less than an ulp of
@@ -3131,6 +3236,65 @@ def _exp_argument(e):
     return None
 
 
+def _negabs_base(e):
+    """The v of σ(±v), softplus(±v) or tanh(±v/2), whose E = e^−|v| they are computed from (v's sign normalised)."""
+    base = 2 * e.args[0] if type(e).__name__ == "tanh" else e.args[0]
+    return -base if base.could_extract_minus_sign() else base
+
+
+def _shared_triple_bases(body) -> set:
+    """The v whose σ(±v), softplus(±v), tanh(±v/2) ``body`` takes two or more of (the triple-word emitter's
+    ``shared_triple``: one _tw_exp_negabs of v for them; a single one keeps its own _tw_sigmoid, _tw_softplus,
+    _tw_tanh)."""
+    uses: dict = {}
+    for n in sp.preorder_traversal(body):
+        if type(n).__name__ in ("sigmoid", "softplus", "tanh") and len(n.args) == 1:
+            uses.setdefault(_negabs_base(n), set()).add(n)
+    return {base for base, nodes in uses.items() if len(nodes) >= 2}
+
+
+def _common_exp_factors(body) -> list:
+    """The factors of the sum ``body``'s terms that are one exponential in every term (e^a, b^γ, a select of them:
+    :func:`_triple_exp_argument`, the same argument in each term, however the select is written): each term's own
+    expression of it. The third tier takes their double words (Triton, task h-tfocal22): a factor common to every term
+    scales the sum, its rounding does not cancel."""
+    keyed = []
+    for term in body.args:
+        factors: dict = {}
+        for f in sp.Mul.make_args(term):
+            a = _triple_exp_argument(f) if isinstance(f, sp.Piecewise) else _exp_argument(f)
+            if a is not None:
+                factors.setdefault(a, []).append(f)
+        keyed.append(factors)
+    common = set(keyed[0]).intersection(*keyed[1:]) if keyed else set()
+    return [f for factors in keyed for a in common for f in factors[a]]
+
+
+def _triple_exp_argument(e):
+    """a where a select of exponentials e = {e^a₁ if c₁; …; e^a_k otherwise} (1 is e^0, a select among the pieces one
+    too) can be computed as e^{a₁ if c₁; …; a_k otherwise}, its pieces' conditions after the first of each dropped (a
+    later piece with the same condition is never taken: focal's p_t^γ and {1 if γ = 0; p_t^γ} inside it give one
+    argument); None otherwise. Triton's third tier (task h-tfocal22): one triple-word e^x where each piece took one."""
+    if not isinstance(e, sp.Piecewise) or e.args[-1][1] != sp.true:
+        return None
+    pieces: list = []
+
+    def take(pw) -> bool:
+        for expr, cond in pw.args:
+            if any(cond == c for _, c in pieces):
+                continue
+            if cond == sp.true and isinstance(expr, sp.Piecewise) and expr.args[-1][1] == sp.true:
+                return take(expr)
+            a = sp.S.Zero if expr == 1 else _exp_argument(expr)
+            if a is None:
+                return False
+            pieces.append((a, cond))
+        return True
+    if not take(e):
+        return None
+    return sp.Piecewise(*pieces, evaluate=False)
+
+
 _LOG_SKIP = 2.0  # |log a| below which an element of log(x·y − z) is taken as one the bound would not keep
 
 
@@ -3244,7 +3408,8 @@ def nan_through(e: sp.Expr) -> sp.Expr:
 # (leaf_identifiers) and no temporary does (widened_function's taken). One set for both: a user input
 # named `within` became a second parameter `within` when session 18 added it to one list only.
 FUNCTION_NAMES = frozenset({"np", "tl", "triton", "plain", "result", "double_word", "float", "keep", "within",
-                            "redo", "needed", "value", "some", "double", "deep", "skip"})
+                            "redo", "needed", "value", "some", "double", "deep", "skip",
+                            "TIER", "tier_ptr"})  # (a Triton function's repair-kernel parameters)
 
 
 class WidenedFunction(NamedTuple):
@@ -3257,17 +3422,23 @@ class WidenedFunction(NamedTuple):
     code: str
     needs: set
     takes_within: bool = False
+    repair: int = 0  # Triton: the REPAIR_BITS of the tiers it defers to the repair kernel (0: none, no TIER argument)
 
 
-def widened_function(node, backend: str, plain_printer, leaf_names: list[str], needed: bool = False) -> WidenedFunction:
+def widened_function(node, backend: str, plain_printer, leaf_names: list[str], needed: bool = False,
+                     repair: bool = False) -> WidenedFunction:
     """The generated function computing the widened ``node``'s body, for ``backend``, as a
     :class:`WidenedFunction` (name, text, the primitives it calls, whether it takes ``within``).
     ``plain_printer`` prints an expression in float64 over the function's own names of the leaves
     (``leaf_names`` for NumPy; ``<name>_f64`` for Triton, which keeps the leaves' own dtype for the
     float32 branch). ``needed`` (Triton): the function takes a last argument ``needed``, where the enclosing
     select takes the sum (NumPy's always has one), and a float32 block takes the double word for those elements
-    only (``_needed`` after the name). Pure: the same node gives the same function, and nothing is recorded
-    elsewhere."""
+    only (``_needed`` after the name). ``repair`` (Triton): the caller's kernel has a repair kernel (the elementwise
+    one: its ``REPAIR`` specialisation), so a third tier past TRITON_TIER_INLINE triple-word exponentials and logs
+    (up to TRITON_TIER_MOST) goes there: the function takes two last arguments ``TIER`` (a constexpr: the repair
+    kernel's) and ``tier_ptr`` (its block's flag), flags the block (REPAIR_BITS) where the tier is needed and computes
+    it only where TIER (``_tiered`` after the name; its ``repair`` the bits). Pure: the same node gives the same
+    function, and nothing is recorded elsewhere."""
     body = node.body
     # (a first-order e^v or σ(v) is a function of its own: the same body elsewhere is correctly rounded)
     in_float32 = getattr(node, "in_float32", False)  # double-word in a float32 kernel too (widen's in_float32)
@@ -3331,11 +3502,25 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
     # double-word terms are past DEEP_TERMS times its value; Triton in a block where one element is (a scalar branch)
     third = (not triple and not getattr(node, "first_order", False) and isinstance(body, sp.Add)
              and _triple_capable(body, set(node.leaves)))
+    deferred = False
     if third:
         tripled = _Emitter(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)),
                            emitter.taken)
+        if backend == "triton":  # (compile time: σ(±z), softplus(±z), tanh(z/2) from one e^−|z|; task h-tfocal22)
+            tripled.shared_triple, tripled.triple_exp_select = _shared_triple_bases(body), True
+            # an exponential factor of every term (focal's p_t^γ) as the double word has it: the same numbers in each
+            # term, so the sum's cancellation is untouched (Σ aᵢ·F̃ = F̃·Σ aᵢ) and F̃'s 2⁻¹⁰⁴ is relative to the result
+            for factor in _common_exp_factors(body):
+                if factor in emitter.values and emitter.values[factor].tail is None:
+                    tripled.values[factor] = emitter.values[factor]
         result3 = tripled.triple_sum(body)
-        third = result3.tail is not None and (backend == "numpy" or _triton_tier_cost(tripled.lines) <= TRITON_TIER_MOST)
+        cost = _triton_tier_cost(tripled.lines)
+        third = result3.tail is not None and (backend == "numpy" or cost <= TRITON_TIER_MOST)
+        # past TRITON_TIER_INLINE, in the repair kernel where the caller's has one (its main kernel compiles as without)
+        deferred = third and backend == "triton" and repair and cost > TRITON_TIER_INLINE
+        if deferred:
+            name += "_tiered"
+            taken.add(name)
         # the double word's terms (as _sum took them: computed already), whose magnitudes may pick the elements
         term_his = [emitter.value(-a if a.could_extract_minus_sign() and not a.is_number else a).hi for a in body.args]
     plain = plain_printer.doprint(body)
@@ -3529,7 +3714,11 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                 "error is not within 2⁻³⁰ of it;")
             if any("_expm1(" in line for line in bounded[0]):
                 emitter.needs.add("_expm1")
-        lines = ["@triton.jit", f"def {name}({', '.join(leaf_names + (['needed'] if needed else []))}):", f"    {doc}"]
+        parameters = leaf_names + (["needed"] if needed else []) + (["TIER: tl.constexpr", "tier_ptr"] if deferred else [])
+        if deferred:
+            doc = doc.replace("where its terms are past 2⁴⁰ times it)", "where its terms are past 2⁴⁰ times it: in\n"
+                              "    the repair kernel (TIER), the main kernel flags the block in tier_ptr)")
+        lines = ["@triton.jit", f"def {name}({', '.join(parameters)}):", f"    {doc}"]
         lines += [f"    {w} = {n}.to(tl.float64)" for n, w in zip(leaf_names, wide)]
         lines += [f"    plain = {plain}", f"    if {first}.dtype == tl.float64:  # resolved when compiled"
                   if not in_float32 or bounded is not None else "    if True:  # in a float32 kernel too"]
@@ -3540,7 +3729,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         lines += [f"        result = tl.where({finite}, {result.hi}, plain)"]
         if third:
             nested = f"{first}.dtype" if in_float32 and bounded is None else None  # (a branch taken in float32 too)
-            tier = _triton_third_tier(tripled, result3, term_his, result.hi, needed, nested)
+            tier = _triton_third_tier(tripled, result3, term_his, result.hi, needed, nested, deferred)
             lines += ["        " + line for line in tier]
             emitter.needs |= tripled.needs
         if bounded is None:
@@ -3566,7 +3755,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         emitter.needs |= {"_dw_two_prod", "_dw_two_sum"}
         name = front
     return WidenedFunction(name, "\n".join(lines) + "\n", _closure(emitter.needs, backend),
-                           takes_within=bool(within))
+                           takes_within=bool(within), repair=REPAIR_BITS["deep"] if deferred else 0)
 
 
 def _product_sum(body) -> bool:
@@ -3693,10 +3882,22 @@ def _product_sum_front(front: str, inner: str, leaf_names: list[str], bounded, p
 # grows with about the square of its operations. Measured (sm_90, benchmarks/tw21_sm90.py): the registry focal loss's
 # float64 kernel (γ an input), whose ∂t and ∂z sums take 11 each (σ(±z), softplus(±z), e^(γ·log …), tanh(z/2)),
 # compiled in 169 s of CPU before the tier and had not finished its Triton passes at 324 s with it (past 2×): gated
-# out there, so its ∂t at its zeros stays 84 ULP in Triton (tests/test_tritontw21.py, a strict xfail); y − tanh x (1),
-# bce_logits and sigmoid_mse (1 or 2 a sum) and focal's ∂t at t = 1 (3) keep it
+# out there (its ∂t 84 ULP at its zeros); y − tanh x (1), bce_logits and sigmoid_mse (1 or 2 a sum) and focal's ∂t at
+# t = 1 (3) kept it. Session 22 (h-tfocal22): focal's sums take 2 each (one e^−|z| for σ, softplus, tanh; p_t^γ the
+# double word's), 4 with p_t^γ in triple words too (its compile had not finished at 181 CPU s: killed), and 263.4
+# CPU s for the kernel with 2 (67.2 gated; benchmarks/results/tfocal22-sm90-2026-12-03.txt)
 TRITON_TIER_MOST = 4
-_TIER_COST = {"_tw_exp(": 1, "_tw_expm1(": 1, "_tw_sigmoid(": 1, "_tw_tanh(": 1, "_tw_log(": 1, "_tw_softplus(": 2,
+# Session 23 (h-tfocal23): a tier of more than TRITON_TIER_INLINE goes to the repair kernel where the caller has one
+# (Triton's elementwise kernels: the same @triton.jit at REPAIR=True, compiled at the first launch that needs it, run
+# on the blocks the main kernel flagged), so the main kernel compiles as with the tier gated: focal's sums (2 each, 3
+# for ∂t's z > 1000 piece) there, its main kernel 39.8 CPU s for sm_90 (59.3 before; spills 1,920 → 1,572 B), the repair
+# kernel 183.2 (benchmarks/results/tfocal23-sm90-2026-12-03.txt); y − tanh x, bce_logits and sigmoid_mse (1 a sum)
+# keep theirs inline
+TRITON_TIER_INLINE = 1
+# the bit a main kernel sets in its block's flag (tier_ptr) for each tier the repair kernel computes: 1 a sum that
+# cancels past DEEP_TERMS (the third tier, triple words); 2 kept for a result below the normal range (a scaled tier)
+REPAIR_BITS = {"deep": 1, "subnormal": 2}
+_TIER_COST = {"_tw_exp_negabs(": 1, "_tw_exp(": 1, "_tw_expm1(": 1, "_tw_sigmoid(": 1, "_tw_tanh(": 1, "_tw_log(": 1, "_tw_softplus(": 2,
               "_tw_log1p(": 1}
 
 
@@ -3706,7 +3907,7 @@ def _triton_tier_cost(lines) -> int:
 
 
 def _triton_third_tier(tripled: _Emitter, result3: _Value, term_his: list, double_hi: str, needed: bool,
-                       nested: str | None) -> list[str]:
+                       nested: str | None, deferred: bool = False) -> list[str]:
     """The third tier in a Triton float64 kernel, after ``result`` (the double word's value, or the float64 body's where
     that is not finite): the elements whose double-word terms are past DEEP_TERMS times the value (and, where the
     function takes ``needed``, that the select takes) are ``deep``; a block with one of them computes the sum again in
@@ -3714,16 +3915,26 @@ def _triton_third_tier(tripled: _Emitter, result3: _Value, term_his: list, doubl
     ``result`` are finite. A block with none branches past it (a scalar branch on tl.max, as the float32 bound's): the
     ordinary block computes the few operations of the mask only. ``nested``: the first leaf's dtype, where the caller's
     branch is taken in a float32 kernel too (the tier in float64 kernels only: a float32 result rounds the double word's
-    2⁻¹⁰⁶ of the terms away)."""
+    2⁻¹⁰⁶ of the terms away). ``deferred``: the triple words only where the constexpr ``TIER`` (the repair kernel);
+    the main kernel sets REPAIR_BITS["deep"] in its block's flag ``tier_ptr`` instead (an atomic or: other tiers'
+    bits beside it), and compiles no triple word."""
     inf = 'float("inf")'
     magnitude = " + ".join(f"tl.abs({t})" for t in term_his)
     deep = f"({magnitude}) > {DEEP_TERMS!r} * tl.abs({double_hi})"
     lines = [f"deep = {f'({deep}) & needed' if needed else deep}  # cancels past 2⁴⁰: triple words"]
-    lines += ["if tl.max(tl.where(deep, 1, 0)) > 0:  # the deepest cancellations (rare): a block with one, in triple "
-              "words"]
-    lines += ["    " + line for line in tripled.lines]
-    lines += [f"    result = tl.where(deep & (tl.abs({result3.hi}) < {inf}) & (tl.abs(result) < {inf}), {result3.hi}, "
-              "result)"]
+    tier = ["if tl.max(tl.where(deep, 1, 0)) > 0:  # the deepest cancellations (rare): a block with one, in triple "
+            "words"]
+    tier += ["    " + line for line in tripled.lines]
+    tier += [f"    result = tl.where(deep & (tl.abs({result3.hi}) < {inf}) & (tl.abs(result) < {inf}), {result3.hi}, "
+             "result)"]
+    if deferred:  # (the repair kernel's; the main kernel compiles as with the tier gated: TRITON_TIER_INLINE)
+        lines += ["if TIER:  # the repair kernel (resolved when compiled): the triple words on the flagged blocks"]
+        lines += ["    " + line for line in tier]
+        lines += ["else:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or)",
+                  f"    tl.atomic_or(tier_ptr, tl.max(tl.where(deep, {REPAIR_BITS['deep']}, 0)))  # (no branch: 1,572 B "
+                  "spilled for sm_90, 2,376 with one)"]
+    else:
+        lines += tier
     if nested is not None:
         return [f"if {nested} == tl.float64:  # resolved when compiled"] + ["    " + line for line in lines]
     return lines

@@ -18,6 +18,8 @@ input may not be named ``reduction``, the launcher's own keyword argument.
 """
 from __future__ import annotations
 
+import re
+
 from ....errors import InvalidNameError, SymnetError, domain_bound
 from ....registry import TRITON_DEVICE_HELPERS
 from ....render import text
@@ -109,6 +111,18 @@ def _domain_error(message):
         DomainError = ValueError
     return DomainError(message)
 ''',
+    "_flagged_blocks": '''\
+_REPAIRS = {}  # kernel name → how many times its repair kernel was launched (this process)
+
+
+def _flagged_blocks(tier):
+    """The blocks the main kernel flagged for its repair kernel (tier[b] ≠ 0; its bits the tiers:
+    symnet.codegen.doubleword.REPAIR_BITS), as int32 block ids on the device; None where it flagged none.
+    One read of a bool back to the host: the launch waits for the main kernel there."""
+    if not bool(tier.any()):
+        return None
+    return tier.nonzero().reshape(-1).to(torch.int32)
+''',
     "_reduction": '''\
 def _reduction(reduction):
     if reduction not in ("mean", "sum", "none"):
@@ -123,8 +137,9 @@ def _reduction(reduction):
 # (named by their math: sig_z, one_minus_y) and, with each local x, its pointer x_ptr.
 SKELETON_NAMES = frozenset({
     "pid", "offs", "mask", "n", "divisor", "partial_ptr", "count_ptr", "domain_ptr",  # the @triton.jit kernel
-    "WRITE_VALUE", "REDUCE", "F64", "BLOCK", "WARPS",  # its constexprs, and the module's tuning
-    "reduction", "f64", "block", "blocks", "reduce", "partial", "count", "domain",  # the launcher
+    "tier_ptr", "ids_ptr",  # its repair kernel's
+    "WRITE_VALUE", "REDUCE", "F64", "BLOCK", "WARPS", "REPAIR",  # its constexprs, and the module's tuning
+    "reduction", "f64", "block", "blocks", "reduce", "partial", "count", "domain", "tier", "flagged",  # the launcher
     "ctx", "inputs", "output", "grads", "saved", "g", "parts", "partials",  # the custom op's autograd
     "NoneType",  # a keyword of torch's schema parser, which reads the custom op's parameter names
 })
@@ -230,6 +245,9 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     temps = temporaries(kernel)
     printer = TritonPrinter({**{i.symbol: local[i.name] for i in kernel.inputs}, **temps}, helpers,
                             constant_dtype=f"{local[kernel.inputs[0].name]}.dtype")
+    # a widened sum's third tier past doubleword.TRITON_TIER_INLINE goes to the repair kernel (the same kernel at
+    # REPAIR=True): printer.repaired names the functions that took it
+    printer.repair = ("REPAIR", "tier_ptr + pid")
     named = {t: CodeName(name) for t, name in temps.items()}  # the comments use the code's names
     k = f"_{kernel.name}_kernel"
     ptrs = [f"{v}_ptr" for v in inputs + outputs]
@@ -240,8 +258,6 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     flagged = [c for c in kernel.domains if not c.expr.is_Symbol]
     if flagged:
         ptrs.append("domain_ptr")
-    sig = ", ".join(ptrs + ["partial_ptr", "count_ptr", "n", "divisor", "WRITE_VALUE: tl.constexpr",
-                            "REDUCE: tl.constexpr", "F64: tl.constexpr", "BLOCK: tl.constexpr"])
     body = ["pid = tl.program_id(0)",
             "offs = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)  # int64: no overflow past 2³¹ elements",
             "mask = offs < n"]
@@ -266,12 +282,14 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
                              if abs(bound) != float("inf"))
         body.append(f"if tl.max(tl.where(mask & ({outside}), 1, 0), axis=0) > 0:")
         body.append(f"    tl.store(domain_ptr + {j}, 1)")
+    codes = {}  # each temporary and output → its printed code (what the repair kernel recomputes is read from it)
     far = FarBranches() if wide else far_branches(list(kernel.assignments), kernel.results)
     for temp, expr in kernel.assignments:
         if temp in far.only:
             continue  # computed in a block where a far branch is taken, below
         body.append(f"# {temporary_comment(temps[temp], expr, named)}")
-        body.append(f"{temps[temp]} = {printer.doprint(expr)}")
+        codes[temps[temp]] = printer.doprint(expr)
+        body.append(f"{temps[temp]} = {codes[temps[temp]]}")
     for index, (o, v, result) in enumerate(zip(kernel.outputs, outputs, kernel.results)):
         body.append(f"# {output_comment(v, o)}")
         if index in far.outputs:  # its last branch on every element, the far ones below in a block that takes one
@@ -280,15 +298,26 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
         code = printer.doprint(result)
         if not result.free_symbols:  # a constant output: a full block of it
             code = f"tl.zeros([BLOCK], tl.float32) + {code}"
+        codes[v] = code
         body.append(f"{v} = {code}")
     if far.outputs:
-        body += _far_block(far, kernel, outputs, printer, temps, named)
+        far_lines = _far_block(far, kernel, outputs, printer, temps, named)
+        for line in far_lines:  # (a far branch, or a temporary only they take, may call a function whose tier is
+            # in the repair kernel): each output's far select beside its last branch, each such temporary
+            assigned = re.match(r"\s*(\w+) = (.*)$", line)
+            if assigned:
+                codes[assigned[1]] = codes.get(assigned[1], "") + "\n" + assigned[2]
+        body += far_lines
     if wide:
         body += _double_word_outputs(kernel, printer, local, temps, outputs)
+    repaired = _repaired(codes, printer.repaired, outputs) if printer.repaired else set()
     for index, v in enumerate(outputs):
         store = f"tl.store({v}_ptr + offs, _stored({v}, {v}_ptr), mask=mask)"  # bfloat16 rounded in the bits
-        if index < n_values:
+        if index < n_values:  # (the launcher's WRITE_VALUE is False in the repair kernel where the value is not repaired)
             body.append("if WRITE_VALUE:")
+            body.append("    " + store)
+        elif repaired and v not in repaired:  # the repair kernel stores (and so computes) what its tiers change only
+            body.append("if not REPAIR:")
             body.append("    " + store)
         else:
             body.append(store)
@@ -296,11 +325,20 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     if reducible:
         v = outputs[0]
         helpers.add("_sum_when_last")
+        # (the partial sums' count is the blocks', not the programs': the repair kernel's are the flagged blocks)
+        programs = "tl.cdiv(n, BLOCK)" if repaired else "tl.num_programs(0)"
         body += ["if REDUCE:  # this block's partial sum; the last program to finish adds the partial sums up",
                  f"    tl.store(partial_ptr + pid, tl.sum(tl.where(mask, {v}, 0.0), axis=0)"
                  + (".to(partial_ptr.dtype.element_ty))" if wide else ")"),
-                 f"    _sum_when_last(partial_ptr, tl.num_programs(0), count_ptr, {v}_ptr, divisor, BLOCK)  # Σ, or Σ/n"]
-    jit = ["@triton.jit", f"def {k}({sig}):", f'    """{kernel.formula}: one block of elements per program."""']
+                 f"    _sum_when_last(partial_ptr, {programs}, count_ptr, {v}_ptr, divisor, BLOCK)  # Σ, or Σ/n"]
+    if repaired:  # the repair kernel's programs take the flagged blocks, by their ids
+        body[0] = ("pid = tl.load(ids_ptr + tl.program_id(0)) if REPAIR else tl.program_id(0)  # the repair kernel: "
+                   "a flagged block")
+    sig = ", ".join(ptrs + (["tier_ptr", "ids_ptr"] if repaired else []) + [
+        "partial_ptr", "count_ptr", "n", "divisor", "WRITE_VALUE: tl.constexpr", "REDUCE: tl.constexpr",
+        "F64: tl.constexpr"] + (["REPAIR: tl.constexpr"] if repaired else []) + ["BLOCK: tl.constexpr"])
+    jit = ["@triton.jit", f"def {k}({sig}):", f'    """{kernel.formula}: one block of elements per program.'
+           + (_REPAIR_DOC if repaired else "") + '"""']
     jit += ["    " + b for b in body]
 
     # the launcher
@@ -315,6 +353,9 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
                 "    float32, or float64 for float64 inputs, without a second pass over memory: each",
                 "    program sums its block, the last to finish adds those up: no second kernel over the",
                 "    partial sums, only the zeroing of its counter before, and no host sync).",
+                *(["    float64: one read of a bool back to the host, whether a block needs the repair kernel",
+                   "    (a tier the main kernel does not compile, doubleword.TRITON_TIER_INLINE), which then",
+                   "    runs on those blocks alone."] if repaired else []),
                 "",
                 f"    Returns ({', '.join(o.name for o in kernel.outputs)}):", *value_doc, '    """',
                 f"    {', '.join(inputs)}{',' if len(inputs) == 1 else ''} = "
@@ -364,6 +405,10 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     # float32 one where its float64 body's error bound is not within 2⁻³⁰ of it (session 20; before, a float32
     # kernel took the float64 body): Dekker's splitting and products are exact only if no a·b + c is contracted
     # to one FMA, so no dtype fuses
+    if repaired:
+        helpers.add("_flagged_blocks")
+        launcher.append(f"    tier = torch.zeros(blocks if f64 else 1, dtype=torch.int32, device={first}.device)  "
+                        "# the blocks flagged for the repair kernel (its tiers: float64)")
     exact = any(e.has(WidenedBase) for e in [e for _, e in kernel.assignments] + list(kernel.results))
     fusion = ", enable_fp_fusion=False" if exact else ""
     if exact:
@@ -374,9 +419,26 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
         launcher.append(f"    domain = torch.zeros({len(flagged)}, dtype=torch.int32, device={first}.device)  "
                         "# an argument outside its domain, flagged by the kernel")
         args = args + ["domain"]
+    if repaired:
+        args = args + ["tier"]
+    flags = ", REPAIR=False" if repaired else ""
     launcher += ["    if n:",
-                 f"        {k}[(blocks,)]({', '.join(args)}, partial, count, n, n if reduction == \"mean\" else 1,",
-                 f"            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, BLOCK=block, num_warps=WARPS{fusion})"]
+                 f"        {k}[(blocks,)]({', '.join(args + (['tier'] if repaired else []))}, partial, count, n, "
+                 "n if reduction == \"mean\" else 1,",
+                 f"            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64{flags}, BLOCK=block, num_warps=WARPS{fusion})"]
+    if repaired:
+        value = n_values and outputs[0] in repaired  # the repair kernel stores the value (and its sum) too
+        launcher += ["        flagged = _flagged_blocks(tier) if f64 else None",
+                     "        if flagged is not None:  # the repair kernel (compiled at its first launch) on those blocks",
+                     f"            _REPAIRS[{kernel.name!r}] = _REPAIRS.get({kernel.name!r}, 0) + 1"]
+        if value:
+            launcher.append("            if reduce:  # the flagged blocks' partial sums again, and their sum")
+            launcher.append("                count.zero_()")
+        launcher += [f"            {k}[(flagged.numel(),)]({', '.join(args)}, flagged, partial, count, n, "
+                     "n if reduction == \"mean\" else 1,",
+                     f"                WRITE_VALUE={'not reduce' if value else 'False'}, "
+                     f"REDUCE={'reduce' if value else 'False'}, F64=f64, REPAIR=True, BLOCK=block, "
+                     f"num_warps=WARPS{fusion})"]
     if flagged:
         launcher.append(f"        _refuse_flagged(domain, {tuple(c.message('{value}') for c in flagged)!r})")
     if n_values:
@@ -385,6 +447,26 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
                      f"        {v}.fill_(0.0 if reduction == \"sum\" else float(\"nan\"))"]
     launcher.append(f"    return {', '.join(outputs)}" + ("," if len(outputs) == 1 else ""))
     return "\n".join(jit) + "\n\n\n" + "\n".join(launcher) + "\n"
+
+
+_REPAIR_DOC = """
+
+    REPAIR (a second compiled kernel, the repair kernel): the programs take the blocks whose ids
+    ids_ptr holds (those the main kernel, REPAIR False, flagged in tier_ptr: a widened sum's tier
+    it does not compile, doubleword.TRITON_TIER_INLINE) and store the outputs those tiers change.
+    """
+
+
+def _repaired(codes: dict, functions: set, outputs: list) -> set:
+    """The outputs (and temporaries) whose printed code calls one of ``functions`` (the widened sums whose tier is in
+    the repair kernel), or a temporary that does: what the repair kernel recomputes and stores."""
+    words = {name: set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", code)) for name, code in codes.items()}
+    out: set = set()
+    while True:  # (until nothing is added: a far branch's temporary comes after the outputs in ``codes``)
+        more = {name for name, used in words.items() if name not in out and used & (functions | out)}
+        if not more:
+            return {v for v in outputs if v in out}
+        out |= more
 
 
 def _bound(value: float) -> str:

@@ -284,6 +284,11 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         # the printed condition where the piece being printed is selected (None: everywhere): a widened sum there
         # passes it as ``needed``, so that a float32 block takes the double word for an element it selects only
         self.selected: str | None = None
+        # the kernel's repair kernel, where it has one (the elementwise skeleton): (its constexpr, the block's flag
+        # pointer), passed to a widened sum whose third tier goes there (doubleword.TRITON_TIER_INLINE); ``repaired``:
+        # the names of those functions this printer called
+        self.repair: tuple[str, str] | None = None
+        self.repaired: set = set()
 
     def _number(self, value: float) -> str:
         if self.constant_dtype is None or not np.isfinite(value):
@@ -385,11 +390,15 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         plain.names = {leaf: f"{n}_f64" for leaf, n in zip(e.leaves, names)}
         plain.constant_dtype, plain.plain_widened = "tl.float64", True
         plain.selected = None
-        function = widened_function(e, "triton", plain, names, needed=self.selected is not None)
+        function = widened_function(e, "triton", plain, names, needed=self.selected is not None,
+                                    repair=self.repair is not None)
         TRITON_HELPERS.setdefault(function.name, function.code)
         for helper in [*function.needs, function.name]:
             self._need(helper)
         needed = "" if self.selected is None else f", {self.selected}"  # where the select takes it
+        if function.repair:  # its tier in the repair kernel: the constexpr, and the block's flag
+            self.repaired.add(function.name)
+            needed += f", {self.repair[0]}, {self.repair[1]}"
         return f"{function.name}({', '.join(self._print(a) for a in e.args)}{needed})"
 
     ABSENT = "1.0"  # an absent factor of _constant_times: a product or quotient by 1, exact
