@@ -30,6 +30,17 @@ FORMULAS = {
 }
 
 
+def _rule_cases():
+    import sympy as sp
+    x, y = sp.symbols("x y", real=True)
+    # (rule, written formula, variables, domain of random points, bad point, dtype): tests/test_stability_rules.py
+    return [("product-over-sum", x * y / (x + y), (x, y), (0.5, 4.0), (-1e-30, -1e-30), F32),
+            ("product-over-sum", x * y / (x - y), (x, y), (0.5, 4.0), (1e300, -1e300), F64)]
+
+
+RULE_CASES = _rule_cases()
+
+
 def _points(dtype):
     """The user's failing points (x = y = −1e−30 / −1e−300, ±the largest float), sums that overflow and that
     cancel, products that under- and overflow where the quotient does not, subnormal inputs, ordinary points."""
