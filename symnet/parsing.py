@@ -261,7 +261,8 @@ def parse_expression(text: str) -> sp.Expr:
 
 # Cyrillic letters drawn as Latin ones (after NFKC, which already makes ｘ and 𝐱 an x; Greek letters become their
 # names, ο omicron): x + х read as two variables that print alike, df/dx twice in the derivation
-_LOOK_ALIKES = str.maketrans("аеорсухіјѕԁԛԝһӏАВЕКМНОРСТХІЈЅУ", "aeopcyxijsdqwhlABEKMHOPCTXIJSY")
+# and (session 23) Latin ɑ ɡ ı, Armenian օ ս հ ց, Greek ϳ ϲ, which NFKC keeps and the Greek names do not take
+_LOOK_ALIKES = str.maketrans("аеорсухіјѕԁԛԝһӏАВЕКМНОРСТХІЈЅУɑɡıօսհցϳϲ", "aeopcyxijsdqwhlABEKMHOPCTXIJSYagiouhgjc")
 
 
 def _refuse_look_alikes(expr: sp.Expr) -> sp.Expr:
@@ -307,6 +308,14 @@ def _syntax_reason(source: str, exc: SyntaxError) -> str:
                 "as in 2*x or beta*x)")
     if re.search(r"(\*\*|[-+*/])\s*$", source):
         return "the formula ends with an operator"
+    # a character no formula can hold (an Arabic-Indic digit ٣, ½, an emoji, a combining mark alone): named, not
+    # "invalid syntax at column 3" (session 23)
+    odd = next((i for i, c in enumerate(source) if not c.isascii() and not c.isidentifier() and not (
+        ("a" + c).isidentifier() and i and ("a" + source[i - 1]).isidentifier())), None)  # ٣ alone; x٣ is a name
+    if odd is not None:
+        c = source[odd]
+        return (f"the character {c!r} (U+{ord(c):04X} {unicodedata.name(c, '?')}) at column {odd + 1} is not part "
+                "of a formula: names are letters, digits and _, numbers the digits 0-9")
     return f"invalid syntax{where}"
 
 
@@ -550,7 +559,11 @@ def _symbol(name: str, label: bool = False) -> sp.Expr:
         meaning = _MEANINGS.get(name, "a constant")
         raise ParseError(f"'{name}' means {meaning} in SymPy; choose another name for a variable")
     if (keyword.iskeyword(name) or not _NAME.match(name) or len(name) > MAX_NAME_LENGTH):
-        raise ParseError(f"{name!r} is not allowed as a variable name (letters, digits and _, "
+        # the name cut at 60 characters: a name of 1,990 letters was repeated whole (a 2,100-character line)
+        shown = repr(name) if len(name) <= MAX_NAME_LENGTH else f"{name[:60]!r}… ({len(name)} characters)"
+        mark = next((c for c in name if unicodedata.category(c).startswith("M")), None)
+        why = f": it holds the combining mark U+{ord(mark):04X} ({unicodedata.name(mark, '?')})" if mark else ""
+        raise ParseError(f"{shown} is not allowed as a variable name{why} (letters, digits and _, "
                          f"starting with a letter, at most {MAX_NAME_LENGTH} characters)")
     return sp.Symbol(name, real=True)
 

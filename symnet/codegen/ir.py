@@ -250,10 +250,11 @@ def _inline_reciprocals(assignments, results):
     overflows in float32 below 2.9e−39) although x/y is finite, and rounds twice."""
     inline = {}
     kept = []
+    scaled = _scaled_products(assignments, results)
     for t, e in assignments:
         e = e.xreplace(inline) if inline else e
         if (isinstance(e, sp.Pow) and e.exp == -1 and (e.base.is_Symbol or _two_term_sum(e.base))) \
-                or _constant_times_inputs(e):
+                or _constant_times_inputs(e) or t in scaled:
             inline[t] = e
         else:
             kept.append((t, e))
@@ -264,12 +265,28 @@ def _inline_reciprocals(assignments, results):
 
 def _two_term_sum(e) -> bool:
     """Whether ``e`` is c·a + d·b, a and b symbols (inputs or temporaries), c and d rational (x/2 + y/2 of the
-    product-over-sum rule): its reciprocal's temporary is put back too, so that x/(x + y) is one division (x·(1/(x + y)) rounds
-    twice, and 1/(x + y) overflows where x + y is subnormal and x/(x + y) is not)."""
+    product-over-sum rule): its reciprocal's temporary is put back too, so that x/(x + y) is one division
+    (x·(1/(x + y)) rounds twice, and 1/(x + y) overflows where x + y is subnormal and x/(x + y) is not)."""
     while isinstance(e, sp.UnevaluatedExpr):  # the rewrite rules' Grouped sum
         e = e.args[0]
     return e.is_Add and len(e.args) == 2 and all(t.as_coeff_Mul()[0].is_Rational and t.as_coeff_Mul()[1].is_Symbol
                                                  for t in e.args)
+
+
+def _scaled_products(assignments, results) -> set:
+    """CSE's temporaries that are a product of inputs (``x_times_y = x·y``) and a factor of a product with a constant
+    c, |c| ≠ 1, somewhere: put back there, so that ``_constant_times`` gets the factors and may put the constant
+    first (session 23: −1e−20·x·y/z printed as _constant_times(x_times_y, …) was −inf at x = −1.797e308, y = −3,
+    z = 0.25 for −2.16e289, torch exact; its ∂z inf for 8.6e289)."""
+    products = {t for t, e in assignments if isinstance(e, sp.Mul) and len(e.args) > 1 and all(a.is_Symbol for a in e.args)}
+    if not products:
+        return set()
+    found = set()
+    for e in [e for _, e in assignments] + list(results):
+        for m in sp.preorder_traversal(e):
+            if isinstance(m, sp.Mul) and any(a.is_Number and abs(a) != 1 for a in m.args):
+                found.update(a for a in m.args if a in products)
+    return found
 
 
 def _constant_times_inputs(e) -> bool:

@@ -585,13 +585,14 @@ def _softplus_shift(node):
     return None
 
 
-def _hypot(node):
-    """(w·v² + c)^{±1/2}, c > 0 → |v|^{±1}·(w + c/v²)^{±1/2} where |v| > 1 (c/v² underflows
-    harmlessly where v² would overflow), the written form elsewhere."""
-    if not (node.is_Pow and node.exp in (sp.S.Half, -sp.S.Half) and node.base.is_Add):
+def _constant_plus_square(a):
+    """(c, w, v) for a sum ``a`` = c + w·v²: c > 0 the sum of its positive number terms, one other term w·v² (w > 0
+    a number, v² one power of any base v); None for any other node (a negative number, a second square, no c). The
+    hypot rule's and the square-sum-power rule's parse."""
+    if not a.is_Add:
         return None
     squares, const = [], sp.S.Zero
-    for t in node.base.args:
+    for t in a.args:
         w, rest = t.as_coeff_Mul()
         if _positive_number(t):
             const += t
@@ -602,6 +603,18 @@ def _hypot(node):
     if len(squares) != 1 or const == 0:
         return None
     ((w, v),) = squares
+    return const, w, v
+
+
+def _hypot(node):
+    """(w·v² + c)^{±1/2}, c > 0 → |v|^{±1}·(w + c/v²)^{±1/2} where |v| > 1 (c/v² underflows
+    harmlessly where v² would overflow), the written form elsewhere."""
+    if not (node.is_Pow and node.exp in (sp.S.Half, -sp.S.Half)):
+        return None
+    parts = _constant_plus_square(node.base)
+    if parts is None:
+        return None
+    const, w, v = parts
     scaled = sp.Abs(v) ** (2 * node.exp) * (w + const / v ** 2) ** node.exp
     return _Final(_Fired(sp.Piecewise((scaled, sp.Abs(v) > 1), (node, True)), ["hypot"]))
 
@@ -3671,27 +3684,98 @@ _EXP_DOMINANT_PAST = 1024  # u from which e^−u = 0 in float64 (from 745): P(u)
 # there (x² at x = 1e200: inf·0 = NaN)
 
 
-def _exp_dominant(a, x):
-    """(u, c, P) where ``a`` = c·e^u + P(x) with c > 0 a number, u = k·x (k > 0 a number), P a polynomial in x
-    (c·expm1(u) counts as c·e^u − c); None for any other node."""
-    dominant, rest = None, []
-    for term in sp.Add.make_args(a):
+_EXP_DOMINANT_BOUND = 2 ** 64  # the largest coefficient of P (and degree 64 in u): past u = 1024, |P| ≤ 2⁶⁴·u⁶⁴ + 2⁶⁴
+# is below 2⁻⁶⁰·e^u (64·log u + 44 < u − 42 there), and a term c·y of another input y (|y| ≤ 1.8e308 = e^709.8)
+# below e^(754 − u)
+_EXP_FUNCTIONS = (sp.exp, expm1, sp.sinh, sp.cosh)
+
+
+def _beside_exp(term, u) -> bool:
+    """Whether ``term`` of P is negligible beside e^u past u = 1024, wherever it is a float: a polynomial in u of
+    degree ≤ 64 (x, u = x; x·y, u = x·y; −3x) or a number times an input free of u's inputs (y in e^x/2 + y), its
+    coefficients at most 2⁶⁴ in magnitude; not y² (inf in float64 where it is 1e616 > e^1024), nor an
+    exponential."""
+    if term.has(*_EXP_FUNCTIONS):
+        return False
+    c, rest = term.as_coeff_Mul()
+    if abs(c) > _EXP_DOMINANT_BOUND:
+        return False
+    if not term.free_symbols & u.free_symbols:
+        return rest == 1 or rest.is_Symbol
+    t = sp.Dummy("t")
+    k, s = u.as_coeff_Mul()
+    in_t = term.xreplace({s: t / k}) if s.is_Symbol else term.subs(u, t)
+    if in_t.free_symbols != {t} or not in_t.is_polynomial(t):
+        return False
+    poly = sp.Poly(sp.expand(in_t), t)
+    return poly.degree() <= 64 and all(abs(q) <= _EXP_DOMINANT_BOUND for q in poly.coeffs())
+
+
+def _same_value(a, b) -> bool:
+    """Whether ``a`` and ``b`` are one expression written two ways (x·(e^x/x − 3) and e^x − 3x)."""
+    try:
+        return sp.expand(sp.numer(sp.together(a - b))) == 0
+    except (TypeError, ValueError, RecursionError, sp.PolynomialError):
+        return False
+
+
+def _outside_scaled(cond, u) -> bool:
+    """Whether ``cond`` (of the one input s in u = k·s, k > 0) holds nowhere in 64 < u ≤ 1024 (|x| < log 2,
+    x > 3.4e38: the branches the exp-minus rule takes there)."""
+    k, s = u.as_coeff_Mul()
+    if not (s.is_Symbol and k.is_positive and cond.free_symbols == {s}):
+        return False
+    try:
+        window = sp.Interval.Lopen(sp.Integer(_EXP_DOMINANT_FROM) / k, sp.Integer(_EXP_DOMINANT_PAST) / k)
+        return cond.as_set().intersect(window) is sp.S.EmptySet
+    except (TypeError, ValueError, NotImplementedError, RecursionError):
+        return False
+
+
+def _last_branch(e):
+    """``e``'s value as written where ``e`` is a select another rule made of it (its last branch, recursively: the
+    exp-minus rule's x·(e^x/x − 3) for x > 64 beside e^x − 3x), with the selects looked through; ``e`` otherwise."""
+    selects = []
+    while isinstance(e, sp.Piecewise) and e.args[-1].cond == sp.true:
+        selects.append(e)
+        e = e.args[-1].expr
+    return e, selects
+
+
+def _selects_agree(selects, last, u) -> bool:
+    """Whether each select of ``selects`` is ``last`` wherever 64 < u ≤ 1024: each other branch is ``last`` written
+    another way, or is taken nowhere there (a select of the user's own, whose branches differ, is not looked
+    through)."""
+    return all(_same_value(b, last) or _outside_scaled(c, u)
+               for pw in selects for b, c in pw.args[:-1])
+
+
+def _exp_dominant(a):
+    """(u, c, P) where ``a`` = c·e^u + P with c > 0 a number, u an expression of inputs (x, 2x, x·y, −x) and P a
+    sum of terms :func:`_beside_exp` takes (c·expm1(u) counts as c·e^u − c, c·sinh(u) as (c/2)·e^u − (c/2)·e^−u,
+    c·cosh(u) as (c/2)·e^u + (c/2)·e^−u); ``a`` may be a select another rule made of such a sum
+    (:func:`_last_branch`). None for any other node."""
+    written, selects = _last_branch(a)
+    dominant, rest, companions = None, [], []
+    terms = sp.Add.make_args(written)
+    for term in terms:
         c, f = term.as_coeff_Mul()
-        if isinstance(f, (sp.exp, expm1)) and dominant is None:
+        if isinstance(f, _EXP_FUNCTIONS) and dominant is None and c > 0 and f.args[0].free_symbols:
             u = f.args[0]
-            k = u.as_coeff_Mul()
-            if not (c > 0 and k[1] == x and k[0] > 0):
-                return None
+            if isinstance(f, (sp.sinh, sp.cosh)):
+                c = c / 2
+                companions.append((1 if isinstance(f, sp.cosh) else -1) * c * sp.exp(-u))
             dominant = (u, c)
             if isinstance(f, expm1):
-                rest.append(-c)
-        elif term.free_symbols <= {x} and term.is_polynomial(x):
-            rest.append(term)
+                companions.append(-c)
         else:
-            return None
+            rest.append(term)
     if dominant is None:
         return None
-    return dominant[0], dominant[1], sp.Add(*rest)
+    u, c = dominant
+    if not all(_beside_exp(term, u) for term in rest) or not _selects_agree(selects, written, u):
+        return None
+    return u, c, sp.Add(*rest, *companions)
 
 
 def _exp_scaled(u, c, p):
@@ -3699,11 +3783,23 @@ def _exp_scaled(u, c, p):
     return c + Grouped(p * sp.exp(-u)) if p != 0 else c
 
 
-def _exp_dominant_node(node, x):
+def _dominant_factor(f):
+    """(u, c, P, k) for a factor f = A^k (or a select another rule made of it, 1/(e^x − 3x) as the exp-minus rule
+    writes it) with A as :func:`_exp_dominant` takes it; None for any other factor."""
+    written, selects = _last_branch(f)
+    base, k = _power_parts(written)
+    found = _exp_dominant(base) if base.has(*_EXP_FUNCTIONS) else None
+    if found is None or not _selects_agree(selects, written, found[0]):
+        return None
+    return (*found, k)
+
+
+def _exp_dominant_node(node):
     """log(c·e^u + P) → u + log c + log1p(P·e^−u/c); a product ∏A_i^k_i·G (A_i exp-dominant in one u, Σk_i = 0,
-    G free of exponentials) → ∏(e^−u·A_i)^k_i·G; each for u > 64, the node below. None for any other node."""
+    G free of exponentials) → ∏(e^−u·A_i)^k_i·G; each for u > 64, the node below, u + log c and ∏c_i^k_i·G past
+    u = 1024. None for any other node."""
     if isinstance(node, sp.log):
-        found = _exp_dominant(node.args[0], x)
+        found = _exp_dominant(node.args[0])
         if found is None or found[2] == 0:
             return None
         u, c, p = found
@@ -3711,42 +3807,44 @@ def _exp_dominant_node(node, x):
         return sp.Piecewise((u + sp.log(c), u > _EXP_DOMINANT_PAST), (far, u > _EXP_DOMINANT_FROM), (node, True))
     if not node.is_Mul:
         return None
-    scaled, total, us, rest = [], 0, set(), []
+    scaled, total, us, rest, limit = [], 0, set(), [], sp.S.One
     for f in node.args:
-        base, k = _power_parts(f)
-        found = _exp_dominant(base, x) if base.has(sp.exp, expm1) else None
+        found = _dominant_factor(f) if f.has(*_EXP_FUNCTIONS) else None
         if found is not None:
-            us.add(found[0])
+            u, c, p, k = found
+            us.add(u)
             total += k
-            scaled.append(_exp_scaled(*found) ** k)
-        elif f.has(sp.exp, expm1):
+            scaled.append(_exp_scaled(u, c, p) ** k)
+            limit *= c ** k
+        elif f.has(*_EXP_FUNCTIONS):
             return None
         else:
             rest.append(f)
     if len(scaled) < 2 or total != 0 or len(us) != 1:
         return None
     (u,) = us
-    limit = sp.Mul(*rest, *[_exp_dominant(_power_parts(f)[0], x)[1] ** _power_parts(f)[1] for f in node.args
-                            if f.has(sp.exp, expm1)])
-    return sp.Piecewise((limit, u > _EXP_DOMINANT_PAST), (sp.Mul(*rest, *scaled), u > _EXP_DOMINANT_FROM), (node, True))
+    return sp.Piecewise((sp.Mul(*rest) * limit, u > _EXP_DOMINANT_PAST), (sp.Mul(*rest, *scaled), u > _EXP_DOMINANT_FROM),
+                        (node, True))
 
 
 def _exp_dominant_forms(expr):
-    """Every log and product of ``expr`` in one input that :func:`_exp_dominant_node` rewrites, rewritten (top down)."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.exp, expm1):
+    """Every log and product of ``expr`` that :func:`_exp_dominant_node` rewrites, rewritten (top down)."""
+    if not isinstance(expr, sp.Expr) or not expr.has(*_EXP_FUNCTIONS):
         return expr
 
     def new_form(node):
-        if isinstance(node, sp.Expr) and (isinstance(node, sp.log) or node.is_Mul) and len(node.free_symbols) == 1:
-            (x,) = node.free_symbols
-            return _exp_dominant_node(node, x) if isinstance(x, sp.Symbol) else None
+        if isinstance(node, sp.Expr) and (isinstance(node, sp.log) or node.is_Mul) and node.free_symbols:
+            return _exp_dominant_node(node)
         return None
 
     return _top_down(expr, new_form, leaves=_KEPT)
 
 
 EXP_DOMINANT = Rule(
-    "exp-dominant", "a sum c·e^u + P(x) (P a polynomial: e^x − 1 − x, expm1(x) − x) overflows with e^u (u > 709.8 in "
+    "exp-dominant", "a sum c·e^u + P (u any expression of the inputs, c·sinh u and c·cosh u as (c/2)·e^u ∓ (c/2)·e^−u; "
+    "P a polynomial in u or a constant times another input, negligible beside e^u past u = 1024 wherever it is a "
+    "float: e^x − 1 − x, expm1(x) − x, sinh x − x, e^(xy) − 1 − xy, the exp-minus rule's select of e^x − 3x looked "
+    "through) overflows with e^u (u > 709.8 in "
     "float64, 88.7 in float32) while its log is u to the last bit and a quotient of two such sums is a ratio near "
     "c/c′: log(e^x − 1 − x) inf at x = 710 (true 710), (e^x − 1)/(e^x − 1 − x) NaN (true 1). From u > 64 on, where "
     "e^−u·P(u) is below 2⁻⁸⁰ of c for a cubic P, log(c·e^u + P) is u + log c + log1p(P·e^−u/c) (an identity; the "
@@ -6179,29 +6277,21 @@ def _square_sum_parts(f):
     a = sp.nsimplify(f.exp, rational=True) if f.exp.is_Float else f.exp
     if not a.is_Rational or a in (sp.S.Half, -sp.S.Half):
         return None
-    squares, const = [], sp.S.Zero
-    for t in f.base.args:
-        w, rest = t.as_coeff_Mul()
-        if _positive_number(t):
-            const += t
-        elif rest.is_Pow and rest.exp == 2 and rest.base.is_Symbol and w.is_positive:
-            squares.append((w, rest.base))
-        else:
-            return None
-    if len(squares) != 1 or const == 0:
+    parts = _constant_plus_square(f.base)
+    if parts is None or not parts[2].is_Symbol:
         return None
-    ((w, v),) = squares
+    const, w, v = parts
     return v, w, const, a
 
 
-def _square_sum_power(node):
+def _square_sum_power(node, v):
     """v^k·(c + w·v²)^a·R → |v|^(k + 2a)·(w + c·v⁻²)^a·R (v^k: sign(v)·|v|^k for odd k; w^a for the last power
-    where c/w ≤ 2⁶⁰) where |v| > 2⁶⁰, the
-    written form elsewhere: v² (and v^k) overflow where the result need not (x·(1 + x²)^0.3 at x = 1e20 in
-    float32: 1e32; its ∂ 0.6·x²/(1 + x²)^0.7 inf/inf = NaN), c·v⁻² underflows harmlessly. Each factor is
-    taken once: one power of v per product."""
+    where c/w ≤ 2⁶⁰), the form taken where |v| ≥ 2⁶⁰: v² (and v^k) overflow there where the result need not
+    (x·(1 + x²)^0.3 at x = 1e20 in float32: 1e32; its ∂ 0.6·x²/(1 + x²)^0.7 inf/inf = NaN), c·v⁻² underflows
+    harmlessly. Each factor is taken once: one power of v per product. None where ``node`` holds no such power of
+    the symbol ``v``."""
     factors = sp.Mul.make_args(node)
-    found = next(((f, _square_sum_parts(f)) for f in factors if _square_sum_parts(f) is not None), None)
+    found = next(((f, parts) for f in factors for parts in [_square_sum_parts(f)] if parts and parts[0] == v), None)
     if found is None:
         return None
     power, (v, w, c, a) = found
@@ -6220,22 +6310,38 @@ def _square_sum_power(node):
     # past 2⁶⁰, c·v⁻²/w ≤ 2⁻⁶⁰ where c/w ≤ 2⁶⁰: (w + c·v⁻²)^a is w^a to a·2⁻⁶⁰ relative (1/128 ULP in float64), a
     # constant, and one fractional power per element instead of three (x·(1 + x²)^0.3 and its ∂)
     rest = w ** a if c / w <= _SQUARE_SUM_FROM else Grouped(w + c / v ** 2) ** a
-    scaled = sp.Mul(*others) * size * rest
-    written = sp.Abs(v) < _SQUARE_SUM_FROM
-    return sp.Piecewise((node, written), (scaled, True))
+    return sp.Mul(*others) * size * rest
 
 
-def _square_sum_powers(expr):
-    """Every product or power of ``expr`` that :func:`_square_sum_power` rewrites, rewritten (top down: a product
-    takes its power of v with it)."""
+def _square_sums_scaled(expr, v):
+    """``expr`` with every product or power that :func:`_square_sum_power` rewrites in ``v`` rewritten (top down: a
+    product takes its power of v with it; widened and grouped nodes kept)."""
     if not isinstance(expr, sp.Basic) or expr.is_Atom or isinstance(expr, (WidenedBase, sp.UnevaluatedExpr)):
         return expr
     if expr.is_Mul or expr.is_Pow:
-        found = _square_sum_power(expr)
+        found = _square_sum_power(expr, v)
         if found is not None:
             return found
-    args = [_square_sum_powers(a) for a in expr.args]
+    args = [_square_sums_scaled(a, v) for a in expr.args]
     return expr if all(n is o for n, o in zip(args, expr.args)) else expr.func(*args)
+
+
+def _square_sum_powers(expr):
+    """``expr`` → Piecewise((``expr`` with its square-sum powers in v scaled, |v| ≥ 2⁶⁰), (``expr``, True)), for each
+    symbol v of such a power (nested, in name order): one select on the whole output, not one a product, so that
+    its written branch is the formula as written and its scaled branch a far one (|v| ≥ 2⁶⁰), which the NumPy
+    emitter computes only on the elements that take it (elementwise.far_branches) and the Triton emitter only in a
+    block holding one: the written form costs what it did without the rule (x·(1 + x²)^0.3 and its ∂, 10⁶ points:
+    both branches everywhere took 0.021 CPU s for 0.012 float64, 0.011 for 0.005 float32, session 22)."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.Pow):
+        return expr
+    symbols = sorted({parts[0] for p in _atoms(expr, sp.Pow) for parts in [_square_sum_parts(p)] if parts},
+                     key=sp.default_sort_key)
+    for v in symbols:
+        far = _square_sums_scaled(expr, v)
+        if far != expr:
+            expr = sp.Piecewise((far, sp.Abs(v) >= _SQUARE_SUM_FROM), (expr, True))
+    return expr
 
 
 SQUARE_SUM_POWER = Rule(

@@ -178,7 +178,7 @@ class ConditionalPrinting:
         first overflows instead (x·8 at x = 1e308, y = inf: inf/inf), the constant last's value stays (0, the
         limit). 2⁻¹²⁶ (float32's smallest normal) for either dtype: in float64 both orders are then within an
         ULP. Each factor is printed once (an argument of the helper). None: a constant last alone (one factor,
-        no numerator, c = ±1, not a real constant within 2^±100)."""
+        no numerator, c = ±1, not a real constant of normal float64 size)."""
         others = [f for a in others for f in sp.Mul.make_args(a)]  # c·(x/y) held unevaluated (the scaled-square rule)
         if not c.is_Number:  # a constant held unevaluated (−1**2 of a rational-root rule: float() refused it)
             c = c.doit()
@@ -188,7 +188,9 @@ class ConditionalPrinting:
             return None
         numerators = [a for a in others if not (a.is_Pow and a.exp.is_negative)]
         size = abs(float(c))
-        if not numerators or not 2.0 ** -100 < size < 2.0 ** 100:
+        # any normal float64 constant (session 23: within 2^±100 only, 1e308·x·y at x = 1e−300, y = 1e−10 was
+        # (x·y)·1e308, x·y subnormal first: 18 ULP, torch's (1e308·x)·y exact; x·y·2¹⁰⁰⁰ 0 for 3.2e−49)
+        if not numerators or not 2.0 ** -1022 <= size < math.inf:
             return None
         a = abs(c)
         if a.is_Rational and a.p == 1:  # a quotient by q: exact where the product is (x/3, not x·0.333…)

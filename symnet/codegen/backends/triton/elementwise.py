@@ -24,6 +24,7 @@ from ....render import text
 from ...ir import COMMON_NAMES, CodeName, Kernel, local_names, output_comment, temporary_comment, temporary_names
 from ...doubleword import double_word_block, generated_last
 from ...rewrite import WidenedBase, is_compensated_sum
+from ..numpy.elementwise import FarBranches, far_branches
 from .printer import TRITON_HELPERS, TritonPrinter
 
 __all__ = ["TritonPrinter", "emit_elementwise", "emit_triton_module", "assemble", "reserved_names",
@@ -192,6 +193,33 @@ def _double_word_outputs(kernel: Kernel, printer, local: dict, temps: dict, outp
     return out
 
 
+def _far_block(far: FarBranches, kernel: Kernel, outputs: list, printer, temps: dict, named: dict) -> list:
+    """The lines computing the far branches of ``far.outputs`` (selects whose every branch but the last is taken
+    only beyond a far condition: the square-sum-power rule's |x| ≥ 2⁶⁰, the focal loss's |z| > 1000) in a block
+    holding an element where a far condition holds, a scalar branch on the block: the temporaries only they need,
+    then each output's whole select over the one it holds (its last branch, computed above on every element; the
+    same dtype). A block of ordinary data computes the last branch alone, where tl.where computed every branch on
+    every element (as NumPy's elementwise.far_branches)."""
+    definitions = dict(kernel.assignments)
+    conditions = [printer.doprint(c) for c in far.conditions]
+    conditions = conditions[0] if len(conditions) == 1 else " | ".join(f"({c})" for c in conditions)
+    lines = [f"# far out ({', '.join(text(definitions.get(c, c).xreplace(named)) for c in far.conditions)}): the far "
+             "branches, in a block holding an element that takes one (rarely any)",
+             f"if tl.max(tl.where(mask & ({conditions}), 1, 0), axis=0) > 0:"]
+    for temp, expr in kernel.assignments:
+        if temp in far.only:
+            lines.append(f"    # {temporary_comment(temps[temp], expr, named)}")
+            lines.append(f"    {temps[temp]} = {printer.doprint(expr)}")
+    for index in far.outputs:
+        v, result = outputs[index], kernel.results[index]
+        lines.append(f"    # {output_comment(v, kernel.outputs[index])}")
+        code = v  # the select's first true branch, its last one the value above
+        for value, c in reversed(result.args[:-1]):
+            code = f"tl.where({printer.doprint(c)}, {printer.doprint(value)}, {code})"
+        lines.append(f"    {v} = ({code}).to({v}.dtype)")
+    return lines
+
+
 def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     """The @triton.jit kernel, its launcher, and (in emit_autograd) the torch interface."""
     helpers.update({"_tensors", "_device_ok", "_reduction"})
@@ -238,15 +266,23 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
                              if abs(bound) != float("inf"))
         body.append(f"if tl.max(tl.where(mask & ({outside}), 1, 0), axis=0) > 0:")
         body.append(f"    tl.store(domain_ptr + {j}, 1)")
+    far = FarBranches() if wide else far_branches(list(kernel.assignments), kernel.results)
     for temp, expr in kernel.assignments:
+        if temp in far.only:
+            continue  # computed in a block where a far branch is taken, below
         body.append(f"# {temporary_comment(temps[temp], expr, named)}")
         body.append(f"{temps[temp]} = {printer.doprint(expr)}")
-    for o, v, result in zip(kernel.outputs, outputs, kernel.results):
+    for index, (o, v, result) in enumerate(zip(kernel.outputs, outputs, kernel.results)):
         body.append(f"# {output_comment(v, o)}")
+        if index in far.outputs:  # its last branch on every element, the far ones below in a block that takes one
+            body.append("# (here its last branch; its far branches below)")
+            result = result.args[-1].expr
         code = printer.doprint(result)
         if not result.free_symbols:  # a constant output: a full block of it
             code = f"tl.zeros([BLOCK], tl.float32) + {code}"
         body.append(f"{v} = {code}")
+    if far.outputs:
+        body += _far_block(far, kernel, outputs, printer, temps, named)
     if wide:
         body += _double_word_outputs(kernel, printer, local, temps, outputs)
     for index, v in enumerate(outputs):
