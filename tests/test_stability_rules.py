@@ -166,6 +166,8 @@ from test_logser22 import RULE_CASES as _LOGSER22  # noqa: E402  (series-leading
 RULE_CASES += _LOGSER22
 from test_lndtr23 import RULE_CASES as _LNDTR23  # noqa: E402  (rounded-argument's Φ: tests/test_lndtr23.py)
 RULE_CASES += _LNDTR23
+from test_misc23 import RULE_CASES as _MISC23  # noqa: E402  (log-linear-root: tests/test_misc23.py)
+RULE_CASES += _MISC23
 from test_rules23 import RULE_CASES as _RULES23  # noqa: E402  (exp-dominant of sinh, x·y, a select: tests/test_rules23.py)
 RULE_CASES += _RULES23
 # the limits where the written formula has none to evaluate: (value, gradients in order)

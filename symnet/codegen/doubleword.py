@@ -711,47 +711,59 @@ def _numpy_erf_text() -> str:
 # erfc(x) of a double word as a double word (NumPy; session 22: erfc(x) − y at y = fl(erfc x) was 8.2e15 ULP in float64,
 # erfc a rounded function of the widen rule without a double word). Below x = 1/2, 1 − erf x by _dw_erf (erf x < 0.53:
 # the difference loses a bit at most); from 1/2, e^(−x²)·erfcx x (Cody's scaled route, without the cancellation
-# 1 − erf has there): x² exact (TwoProduct), e^(−x²) by _dw_exp (2⁻¹⁰⁴), erfcx x by Taylor about the nearest c = k/8
-# (k = 4 … 224), erfcx(c + h) = Σ bₙhⁿ with (n + 1)·bₙ₊₁ = 2c·bₙ + 2bₙ₋₁, b₁ = 2c·b₀ − 2/√π (from erfcx′ = 2x·erfcx
-# − 2/√π), in mpmath at 110 digits (the recurrence loses some 55 of them at c = 28), |h| ≤ 1/16 exact (Sterbenz);
-# b₁₃ … b₂₄ in float64, b₀ … b₁₂ double words (erfcx's coefficients fall like (1/16c)ⁿ at large c: each term from
-# b₁₃ on below 2⁻⁶⁰ of the sum); e^(−x²) = 2^p·(1 + g) scaled last, a subnormal result rounded once. Past x = 28 erfc x
-# is 0 in float64.
-_ERFC_TABLE_FROM = 4  # k: c = 1/2
-_ERFC_TABLE_TO = 224  # k: c = 28
+# 1 − erf has there): x² exact (TwoProduct), e^(−x²) by _dw_exp (2⁻¹⁰⁴), erfcx x by Taylor about the nearest c of its
+# octave's 17 points (x = f·2ᵉ, ½ ≤ f < 1 (frexp): c = k·2ᵉ⁻⁵, k = 16 … 32, e = 0 … 5 up to c = 28: 98 rows;
+# session 23: k/8 over [½, 28] was 221 rows, 270 KB of module text and 0.14 CPU s of mpmath at import), |h| ≤ 2ᵉ⁻⁶ exact
+# (Sterbenz), so |h|/c ≤ 1/32: erfcx(c + h) = Σ bₙhⁿ with (n + 1)·bₙ₊₁ = 2c·bₙ + 2bₙ₋₁, b₁ = 2c·b₀ − 2/√π (from
+# erfcx′ = 2x·erfcx − 2/√π), in mpmath at 110 digits (the recurrence loses some 55 of them at c = 28);
+# b₁₃ … b₂₄ in float64, b₀ … b₁₂ double words (triple words for _tw_erfc): measured over the 98 rows, |b₁₃h¹³| ≤ 2⁻⁶⁵·³
+# of b₀ (its float64 rounding 2⁻¹¹⁸) and |b₂₅h²⁵| ≤ 2⁻¹²⁵·⁹ (the truncation); e^(−x²) = 2^p·(1 + g) scaled last, a
+# subnormal result rounded once. Past x = 28 erfc x is 0 in float64.
+_ERFC_TABLE_OCTAVES = 6  # e = 0 … 5: x from ½ to 32 (the table stops at c = 28)
+_ERFC_TABLE_TOP = 28.0
+_ERFC_ROW_HI = _ERF_ALL_TERMS  # a row: bₙ's hi (n < 25), lo (n < 13), third word (n < 13)
+_ERFC_ROW = _ERF_ALL_TERMS + 2 * _ERF_DW_TERMS
+
+
+def _erfc_table_centres() -> list:
+    """The table's centres c = k·2ᵉ⁻⁵ (k = 16 … 32 per octave e, up to 28), row by row as _erfc_table_head indexes."""
+    return [(k, e) for e in range(_ERFC_TABLE_OCTAVES) for k in range(16, 33) if k * 2.0 ** (e - 5) <= _ERFC_TABLE_TOP]
 
 
 @functools.lru_cache(maxsize=None)
 def _erfc_table_text() -> str:
-    """The table of _dw_erfc: per c = k/8, k = 4 … 224, erfcx's Taylor coefficients bₙ's hi (_DW_ERFCX_HI, n < 25)
-    and lo (_DW_ERFCX_LO, n < 13) and the third word (_DW_ERFCX_TAIL, n < 13: _tw_erfc's), from mpmath."""
+    """The table of _dw_erfc and _tw_erfc: per centre c (see _erfc_table_centres), erfcx's Taylor coefficients bₙ's
+    hi (n < 25), lo and third word (n < 13), from mpmath; written as one string of float reprs (exact: float() of a
+    repr is the float), a row a line, read once when the module is loaded into _DW_ERFCX_HI/LO/TAIL[n][row]."""
     import mpmath
 
-    his, los, tails = [], [], []
+    rows = []
     with mpmath.workdps(110):  # the recurrence loses some 55 digits at c = 28: 55 kept
-        for k in range(_ERFC_TABLE_FROM, _ERFC_TABLE_TO + 1):
-            c = mpmath.mpf(k) / _ERF_TABLE_STEP
+        two_over_sqrt_pi = 2 / mpmath.sqrt(mpmath.pi)
+        for k, e in _erfc_table_centres():
+            c = mpmath.ldexp(k, e - 5)
             b = [mpmath.erfc(c) * mpmath.exp(c * c)]
-            b.append(2 * c * b[0] - 2 / mpmath.sqrt(mpmath.pi))
+            b.append(2 * c * b[0] - two_over_sqrt_pi)
             for n in range(1, _ERF_ALL_TERMS - 1):
                 b.append((2 * c * b[n] + 2 * b[n - 1]) / (n + 1))
-            his.append([float(v) for v in b])
-            los.append([float(v - mpmath.mpf(float(v))) for v in b[:_ERF_DW_TERMS]])
-            tails.append([_triple_float(v)[2] for v in b[:_ERF_DW_TERMS]])
-
-    def rows(name, table, what):
-        lines = [f"{name} = np.array([  # {what}"]
-        lines += ["    [" + ", ".join(repr(v) for v in row) + "]," for row in table]
-        return "\n".join(lines + ["]).T.copy()"])
-
-    return (rows("_DW_ERFCX_HI", his, f"bₙ(c), c = k/{_ERF_TABLE_STEP}, k = {_ERFC_TABLE_FROM} … {_ERFC_TABLE_TO}, "
-                 f"n = 0 … {_ERF_ALL_TERMS - 1}: hi") + "\n"
-            + rows("_DW_ERFCX_LO", los, f"bₙ(c), n = 0 … {_ERF_DW_TERMS - 1}: lo") + "\n"
-            + rows("_DW_ERFCX_TAIL", tails, f"bₙ(c), n = 0 … {_ERF_DW_TERMS - 1}: the third word") + "\n")
+            words = [_triple_float(v) for v in b[:_ERF_DW_TERMS]]
+            row = [w[0] for w in words] + [float(v) for v in b[_ERF_DW_TERMS:]]
+            rows.append(" ".join(repr(v) for v in row + [w[1] for w in words] + [w[2] for w in words]))
+    n_rows = len(rows)
+    return "\n".join([
+        f"# erfcx(c + h) = Σ bₙhⁿ about c = k·2ᵉ⁻⁵ (k = 16 … 32 per octave e = 0 … 5, up to c = 28: {n_rows} rows), a row",
+        f"# a line: bₙ (n = 0 … {_ERF_ALL_TERMS - 1}) hi, then bₙ (n < {_ERF_DW_TERMS}) lo, then their third words",
+        '_DW_ERFCX = np.array([float(v) for v in """',
+        *rows,
+        f'""".split()]).reshape({n_rows}, {_ERFC_ROW}).T.copy()',
+        f"_DW_ERFCX_HI = _DW_ERFCX[:{_ERFC_ROW_HI}]",
+        f"_DW_ERFCX_LO = _DW_ERFCX[{_ERFC_ROW_HI}:{_ERFC_ROW_HI + _ERF_DW_TERMS}]",
+        f"_DW_ERFCX_TAIL = _DW_ERFCX[{_ERFC_ROW_HI + _ERF_DW_TERMS}:]",
+    ]) + "\n"
 
 
 def _numpy_erfc_text() -> str:
-    top = _ERFC_TABLE_TO / _ERF_TABLE_STEP
+    top = _ERFC_TABLE_TOP
     lines = [
         "def _dw_erfc(x_hi, x_lo):",
         '    """erfc(x_hi + x_lo) as a double word, about 2⁻¹⁰⁰ relative where it is normal: 1 − erf x below 1/2',
@@ -789,13 +801,14 @@ def _numpy_erfc_text() -> str:
 
 
 def _erfc_table_head(top: float) -> list:
-    """The lines _dw_erfc and _tw_erfc share: x clamped to [1/2, top], its table entry j about k/8 and the offset
-    h (exact), and the Horner sum of the table's higher terms in float64 (s)."""
+    """The lines _dw_erfc and _tw_erfc share: x clamped to [1/2, top], its table row j about c = k·2ᵉ⁻⁵ (x = f·2ᵉ,
+    k = rint(32f)) and the offset h = x − c (exact), and the Horner sum of the table's higher terms in float64 (s)."""
     lines = [
         f"    a = np.minimum(np.maximum(np.where(np.isnan(x_hi), 0.5, x_hi), 0.5), {top!r})",
-        f"    k = np.rint(a * {float(_ERF_TABLE_STEP)!r})",
-        f"    h = a - k * {1 / _ERF_TABLE_STEP!r}  # exact",
-        f"    j = k.astype(np.int64) - {_ERFC_TABLE_FROM}",
+        "    f, e = np.frexp(a)  # a = f·2ᵉ, 1/2 ≤ f < 1, e = 0 … 5",
+        "    k = np.rint(f * 32.0)",
+        "    h = np.ldexp(f * 32.0 - k, e - 5)  # exact: 32f − k within 1/2 of 32f ≥ 16",
+        "    j = 17 * e + k.astype(np.int64) - 16",
         f"    s = _DW_ERFCX_HI[{_ERF_ALL_TERMS - 1}][j]",
     ]
     for n in range(_ERF_ALL_TERMS - 2, _ERF_DW_TERMS - 1, -1):
@@ -805,7 +818,7 @@ def _erfc_table_head(top: float) -> list:
 
 def _numpy_tw_erfc_text() -> str:
     """_tw_erfc: _dw_erfc's route in triple words (the third tier's, where erfc(x) − y cancels past 2⁴³)."""
-    top = _ERFC_TABLE_TO / _ERF_TABLE_STEP
+    top = _ERFC_TABLE_TOP
     lines = [
         "def _tw_erfc(x_hi, x_lo, x_tail):",
         '    """erfc(x_hi + x_lo + x_tail) as a triple word, about 2⁻¹¹⁵ relative where it is normal: 1 − erf x below 1/2 (_tw_erf),',

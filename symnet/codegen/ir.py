@@ -40,7 +40,8 @@ from ..parsing import as_symbol
 from ..render import text
 from .doubleword import nan_through
 from .names import FALLBACK_WORDS, _math_name
-from .rewrite import SIGMOID_PAIR, RoundingError, Rule, Stabiliser, WidenedBase, unordered_symbols, without_ite
+from .rewrite import (SIGMOID_PAIR, RoundingError, Rule, Stabiliser, WidenedBase, quotient_chain, unordered_symbols,
+                      without_ite)
 
 __all__ = ["Kernel", "KernelInput", "KernelOutput", "describe", "local_names", "stability_section",
            "temporary_names", "output_comment"]
@@ -247,20 +248,51 @@ def _cse(exprs: list, temps) -> tuple[list, list]:
 def _inline_reciprocals(assignments, results):
     """CSE's temporaries that are the reciprocal of an input (``inv_y = 1/y``) put back where they
     are used, so that ``x/y`` is one division: ``x·(1/y)`` is inf where y is subnormal (1/y
-    overflows in float32 below 2.9e−39) although x/y is finite, and rounds twice."""
+    overflows in float32 below 2.9e−39) although x/y is finite, and rounds twice. Likewise the
+    scaled-square rule's chain (x/y)/y (``rewrite.quotient_chain``), so that the printers see a constant
+    times it whole: f = 1024·x/y² shared it with ∂y and printed ((x/y)/y)·1024, 276 ULP in float32 at
+    x = 1.5, y = 3e20 (session 23)."""
     inline = {}
     kept = []
     scaled = _scaled_products(assignments, results)
     for t, e in assignments:
         e = e.xreplace(inline) if inline else e
         if (isinstance(e, sp.Pow) and e.exp == -1 and (e.base.is_Symbol or _two_term_sum(e.base))) \
-                or _constant_times_inputs(e) or t in scaled:
+                or _constant_times_inputs(e) or t in scaled or quotient_chain(e) is not None:
             inline[t] = e
         else:
             kept.append((t, e))
-    if not inline:
-        return assignments, results
-    return kept, [r.xreplace(inline) for r in results]
+    results = [r.xreplace(inline) for r in results] if inline else list(results)
+    return _constant_times_quotients(kept, results)
+
+
+def _constant_times_quotients(assignments, results):
+    """A constant c (|c| ≠ 0, 1) times CSE's temporary for a quotient of two inputs (``x_over_y = x/y``) as c·x/y
+    there, so that the printers place the constant per element (``_constant_times``); the temporary stays where
+    it has other uses, and goes where it has none. Times the temporary, the constant comes last: ∂x of
+    10²⁰·x²/y, 2·10²⁰·(x/y), was 246 ULP at x = 1e−300, y = 3e10 (x/y subnormal) and ∂x of x²/(10²⁰·y) inf at
+    x = 1e300, y = 1e−10 (x/y overflows), torch exact at both (session 23)."""
+    quotients = {t: e for t, e in assignments if _input_quotient(e)}
+    if not quotients:
+        return list(assignments), results
+
+    def scaled(node):
+        return node.is_Mul and any(a in quotients for a in node.args) and any(
+            a.is_Number and a.is_extended_real and abs(a) not in (0, 1) for a in node.args)
+
+    def put_back(e):
+        return e.replace(scaled, lambda node: node.xreplace(quotients)) if e.has(*quotients) else e
+
+    assignments = [(t, put_back(e)) for t, e in assignments]
+    results = [put_back(r) for r in results]
+    used = set().union(*(e.free_symbols for _, e in assignments), *(r.free_symbols for r in results))
+    return [(t, e) for t, e in assignments if t not in quotients or t in used], results
+
+
+def _input_quotient(e) -> bool:
+    """Whether ``e`` is x/y, x and y inputs (symbols)."""
+    return e.is_Mul and len(e.args) == 2 and any(a.is_Symbol for a in e.args) and any(
+        a.is_Pow and a.exp == -1 and a.base.is_Symbol for a in e.args)
 
 
 def _two_term_sum(e) -> bool:

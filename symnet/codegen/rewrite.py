@@ -2036,13 +2036,36 @@ def _scaled_quotient(node, q):
     V = q.base
     rest = sp.Mul(*[f for f in node.args if f is not q])
     c, num = rest.as_coeff_Mul()
-    if num == 1 or num.free_symbols & V.free_symbols or not V.free_symbols:
+    if num.free_symbols & V.free_symbols or not V.free_symbols:  # (N = 1: c/V² as (1/V)/V, ∂x of c·x/y²)
         return None
+    # the constant placed per element by the printers (_constant_quotients: between the two divisions, first or
+    # last, where no partial product leaves the range that the result is in)
     scaled = c * Grouped(Grouped(num / V) / V)
     written = (sp.Abs(V) > sp.S(2) ** -60) & (sp.Abs(V) < _SCALED_FROM)
-    return _Final(_Fired(sp.Piecewise((node, written), *_constant_placed(c, num, scaled,
-                                                                         Grouped(Grouped(_times_constant(c, num) / V) / V))),
-                         ["scaled-square"]))
+    return _Final(_Fired(sp.Piecewise((node, written), (scaled, True)), ["scaled-square"]))
+
+
+def quotient_chain(g):
+    """(N, V) where ``g`` is :func:`_scaled_quotient`'s chain (N/V)/V, two quotients held unevaluated, else None:
+    the printers place a constant that multiplies it per element (``_constant_quotients``), and CSE's temporary
+    for it is put back where it is used (``symnet.codegen.ir``), so that they see it whole."""
+    def quotient(e):
+        if not isinstance(e, sp.UnevaluatedExpr):
+            return None
+        if e.args[0].is_Pow and e.args[0].exp == -1:  # 1/V
+            return sp.S.One, e.args[0].base
+        if not e.args[0].is_Mul:
+            return None
+        den = [f for f in e.args[0].args if f.is_Pow and f.exp == -1]
+        if len(den) != 1:
+            return None
+        return sp.Mul(*[f for f in e.args[0].args if f is not den[0]]), den[0].base
+
+    outer = quotient(g)
+    inner = quotient(outer[0]) if outer is not None else None
+    if inner is None or inner[1] != outer[1]:
+        return None
+    return inner
 
 
 def _times_constant(c, N):
@@ -2053,7 +2076,7 @@ def _times_constant(c, N):
 
 
 def _constant_placed(c, N, last, first):
-    """The pieces after the written one of a scaled chain c·((N/V)/V…): ``last`` (the constant multiplies the
+    """The pieces after the written one of the scaled-power rule's chain c·(q·q…/V): ``last`` (the constant multiplies the
     chain's result) and ``first`` (the constant multiplies N before the first division), chosen per element by
     |N|. The constant last leaves the range where the chain N/V^b does and c·(N/V^b) does not: |c| < 1 and
     the chain overflows (∂y of −x/(5y²) = 0.4·x/y³ at x = 1.618e308, y = 0.9: x/y = inf, truth 8.877e307),
@@ -2061,7 +2084,11 @@ def _constant_placed(c, N, last, first):
     leaves it where c·N does: |c| < 1 and c·N subnormal, |c| > 1 and c·N overflows. So first where |N| ≥
     2⁻¹²⁶/|c| (|c| < 1: c·N normal in float32 and float64) or |N| ≤ 2¹²⁷/|c| (|c| > 1: c·N finite in both), last
     elsewhere; as many roundings either way. Left over: float64 chains past both ends at once (|N| < 2⁻¹²⁶/|c|
-    with N/V^b > 1.8e308, V^b < 1e−346; or |N| > 2¹²⁷/|c| with N/V^b subnormal, V^b > 1e346)."""
+    with N/V^b > 1.8e308, V^b < 1e−346; or |N| > 2¹²⁷/|c| with N/V^b subnormal, V^b > 1e346). The scaled-square
+    rule's c·((N/V)/V) is placed by the printers instead, the constant between the divisions too
+    (``_constant_quotients``, session 23: this choice by |N| alone was 432 ULP at c = 1024, N = 1e300,
+    V = 1.797e308). Where the chain ends in ((…)/V)/V, the printers place the constant among its last
+    two divisions the same way (``quotient_chain``)."""
     if c in (1, -1) or not c.is_Rational:
         return ((last, True),)
     size = abs(c)
@@ -3510,6 +3537,62 @@ VANISHING_SERIES = Rule(
     apply=_vanishing_series, fired=lambda old, new: new != old)
 _register(VANISHING_SERIES)
 __all__ += ["VANISHING_SERIES"]
+# ------------------------------------------------------------------ log-linear-root (issue 16, session 23: log x − x + 1
+# of one input was 9.0e15 ULP in float64 at x = 1 + 2⁻⁴⁰, 1.7e7 in float32 at 1 + 2⁻²⁰ (torch the same): the widen rule
+# takes sums of two inputs, the root series roots of a sum at 0; the Poisson deviance t·log(t/p) − t + p 6.1e15 at
+# p = t·(1 − 1e−8): its log's argument holds both inputs, the widen rule's hazard a term in an input the log lacks);
+# tested in tests/test_misc23.py
+
+
+def _monomial(u) -> bool:
+    """``u`` a positive number times powers of inputs (x, t/p, x/2): its log is a log of products, no sum."""
+    return all((f.is_number and f.is_positive) or f.is_Symbol or (f.is_Pow and f.base.is_Symbol and f.exp.is_Integer)
+               for f in sp.Mul.make_args(u)) and bool(u.free_symbols)
+
+
+def _log_linear_term(term) -> str:
+    """"log" for a·log(M) or a·s·log(M) (M a monomial of inputs, s an input), "linear" for a·s, "constant" for a
+    number (a a number), else ""."""
+    if term.is_number:
+        return "constant"
+    _, f = term.as_coeff_Mul()
+    factors = sp.Mul.make_args(f)
+    logs = [g for g in factors if isinstance(g, sp.log)]
+    rest = [g for g in factors if not isinstance(g, sp.log)]
+    if len(rest) > 1 or not all(g.is_Symbol for g in rest):
+        return ""
+    if not logs:
+        return "linear" if rest else ""
+    return "log" if len(logs) == 1 and _monomial(logs[0].args[0]) else ""
+
+
+def _log_linear_sum(node) -> bool:
+    """``node`` a sum of terms a·log(M), a·s·log(M) (M a monomial of inputs, s an input) and a·s (one of each at
+    least) and a constant: log x − x + 1, a·(log x − x + 1), log x + x (its root at 0.567), the Poisson deviance
+    t·log(t/p) − t + p, x·log x − x (its root at e)."""
+    if not node.is_Add or not node.free_symbols:
+        return False
+    kinds = [_log_linear_term(t) for t in node.args]
+    return "" not in kinds and "log" in kinds and "linear" in kinds
+
+
+def _log_linear_roots(expr):
+    """Every sum of :func:`_log_linear_sum` in ``expr`` widened (innermost first)."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.log):
+        return expr
+    return _bottom_up(expr, lambda node: widen(node) if _log_linear_sum(node) else node)
+
+
+LOG_LINEAR_ROOT = Rule(
+    "log-linear-root", "a sum of a·log(M) or a·s·log(M) (M a monomial of inputs), a·s and a constant (log x − x + 1, "
+    "whose double root at x = 1 a·(log x − x + 1) and the Poisson deviance t·log(t/p) − t + p at p = t have; "
+    "x·log x − x at x = e) cancels at its roots, log M rounded to an ulp of itself (M too, t/p) while the sum is "
+    "(x − 1)²/2: log x − x + 1 9.0e15 ULP in float64 at x = 1 + 2⁻⁴⁰, 1.7e7 in float32 at 1 + 2⁻²⁰, the deviance "
+    "6.1e15 in float64 at p = t·(1 − 1e−8) (torch the same); computed as the widen rule computes a sum (float64 in a "
+    "float32 kernel, double words, a third word where they cancel too) and rounded once",
+    apply=_log_linear_roots, fired=lambda old, new: new != old)
+_register(LOG_LINEAR_ROOT)
+__all__ += ["LOG_LINEAR_ROOT"]
 # ------------------------------------------------------------------ series-leading-power (issue 16, session 22: the
 # vanishing-series x − sin x = x³·(1/6 − x²/120 + …) underflows below x ≈ 1.2e−102 in float64 while log, √ and the
 # quotient (1 − cos x)/(x − sin x) of it are normal numbers: log(x − sin x) −inf at 1e−110, √(x − sin x) 0); tested

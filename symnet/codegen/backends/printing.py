@@ -20,6 +20,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from ...errors import SymnetError
 from ...render import text
+from ..rewrite import quotient_chain
 
 __all__ = ["ConditionalPrinting"]
 
@@ -177,13 +178,30 @@ class ConditionalPrinting:
         constant first keeps every digit (x·8 is exact) or the range (x/3 does not overflow). Where the constant
         first overflows instead (x·8 at x = 1e308, y = inf: inf/inf), the constant last's value stays (0, the
         limit). 2⁻¹²⁶ (float32's smallest normal) for either dtype: in float64 both orders are then within an
-        ULP. Each factor is printed once (an argument of the helper). None: a constant last alone (one factor,
-        no numerator, c = ±1, not a real constant of normal float64 size)."""
+        ULP. Each factor is printed once (an argument of the helper). c·((N/V)/V), the scaled-square rule's chain,
+        as ``_constant_quotients(N, V, c, q)``: the constant between the two divisions, first or last, per element
+        (∂y of c·x/y was 432 ULP at c = 1024, x = 1e300, y = 1.797e308 and −inf at c = 1e−20, x = 1e−300,
+        y = 2.2e−308 with the constant last or first only). k·ordered_product(a, b, c), the product-order rule's, as
+        ``_constant_product(a, b, c, k, q, lo)``: the constant last, or on the factor of middle magnitude where the
+        product of three leaves the range and the whole does not (x·y·z/3 at (0.5, 1.797e308, 3) was inf); these
+        two for a constant within 2^±100 (the analysis of their choice assumes it). None: a constant last alone
+        (one factor, no numerator, c = ±1, not a real constant of normal float64 size)."""
         others = [f for a in others for f in sp.Mul.make_args(a)]  # c·(x/y) held unevaluated (the scaled-square rule)
         if not c.is_Number:  # a constant held unevaluated (−1**2 of a rational-root rule: float() refused it)
             c = c.doit()
             if not c.is_Number:
                 return None
+        chain = quotient_chain(others[0]) if len(others) == 1 else None
+        if chain is not None and c.is_extended_real and c.is_finite and abs(c) != 1 \
+                and 2.0 ** -100 < abs(float(c)) < 2.0 ** 100:
+            out = self._quotients_call([self._print(chain[0]), self._print(chain[1]), *self._constant_size(c)])
+            return f"-{out}" if c.is_negative else out
+        if len(others) == 1 and type(others[0]).__name__ == "ordered_product" and c.is_extended_real and c.is_finite \
+                and abs(c) != 1 and 2.0 ** -100 < abs(float(c)) < 2.0 ** 100:  # the product-order rule's k·a·b·c
+            size = abs(float(c))
+            out = self._product_call([*(self._print(a) for a in others[0].args), *self._constant_size(c),
+                                      repr(size * 2.0 ** -126) if size > 1 else "0.0"])
+            return f"-{out}" if c.is_negative else out
         if len(others) < 2 or not (c.is_extended_real and c.is_finite) or abs(c) == 1:
             return None
         numerators = [a for a in others if not (a.is_Pow and a.exp.is_negative)]
@@ -192,11 +210,7 @@ class ConditionalPrinting:
         # (x·y)·1e308, x·y subnormal first: 18 ULP, torch's (1e308·x)·y exact; x·y·2¹⁰⁰⁰ 0 for 3.2e−49)
         if not numerators or not 2.0 ** -1022 <= size < math.inf:
             return None
-        a = abs(c)
-        if a.is_Rational and a.p == 1:  # a quotient by q: exact where the product is (x/3, not x·0.333…)
-            times, q = self._print(sp.Integer(1)), self._print(sp.Integer(a.q))
-        else:
-            times, q = self._print(a.evalf(20)), self._print(sp.Integer(1))
+        times, q = self._constant_size(c)
         rest = numerators[1:]
         denominators = [1 / f for f in others if f.is_Pow and f.exp.is_negative]
         args = [self._print(numerators[0]),
@@ -206,9 +220,25 @@ class ConditionalPrinting:
         out = self._moved_call(args)
         return f"-{out}" if c.is_negative else out
 
+    def _constant_size(self, c) -> tuple[str, str]:
+        """|c| as the printed pair (c, q) of ``_constant_times`` and ``_constant_quotients``: (1, q) for |c| = 1/q, a
+        quotient by q, exact where the product is (x/3, not x·0.333…); else (|c| to 20 digits, 1)."""
+        a = abs(c)
+        if a.is_Rational and a.p == 1:
+            return self._print(sp.Integer(1)), self._print(sp.Integer(a.q))
+        return self._print(a.evalf(20)), self._print(sp.Integer(1))
+
     def _moved_call(self, args: list) -> str:
         """The backend's call of ``_constant_times`` with the printed arguments (``_moved_constant``)."""
         return f"_constant_times({', '.join(args)})"
+
+    def _product_call(self, args: list) -> str:
+        """The backend's call of ``_constant_product`` with the printed arguments (``_moved_constant``)."""
+        return f"_constant_product({', '.join(args)})"
+
+    def _quotients_call(self, args: list) -> str:
+        """The backend's call of ``_constant_quotients`` with the printed arguments (``_moved_constant``)."""
+        return f"_constant_quotients({', '.join(args)})"
 
     @staticmethod
     def _erfc_half(e):

@@ -148,6 +148,77 @@ def _constant_times(x, y, z, c, q, lo):
 '''
 
 
+# session 23 (h-quotc23): a constant times the scaled-square rule's chain (x/z)/z, the constant between the two
+# divisions, first or last per element (ConditionalPrinting._moved_constant)
+NUMPY_HELPERS["_constant_quotients"] = '''\
+def _constant_quotients(x, z, c, q):
+    """c/q·x/z² (c/q a positive constant within 2^±100, c or q 1; arrays of one dtype or broadcasting shapes) as
+    ((x/z)·c/q)/z, the constant between the two divisions, where r = x/z and m = r·c/q are normal or 0; where r is
+    not (subnormal or inf) ((x·c/q)/z)/z, the constant first; where r is and m is not, (r/z)·c/q, the constant
+    last. Each order leaves the range only where its own partial products do: the constant last made (x/z)/z
+    subnormal before 1024 scaled it back (∂y of 1024x/y at x = 1e300, y = 1.797e308: 432 ULP), the constant first
+    overflows x·c, and r·c/q goes subnormal or inf where the result does not (c < 1 with |z| < 1: last; c > 1 with
+    |z| > 1: last); one of the three keeps every partial product normal wherever the result is and x is normal.
+    The other two orders are computed for the elements that take them only: gathered where they are few (1 in 8 or
+    fewer), else over the block (gathering most of a block costs more than the two orders)."""
+    r = x / z
+    m = r * c if q == 1 else r / q
+    out = np.asarray(m / z)
+    tiny = np.finfo(out.dtype).tiny
+    size_r, size_m = np.abs(r), np.abs(m)
+    r_out = ((size_r < tiny) & (size_r > 0)) | (size_r == np.inf)
+    redo = r_out | ((size_m < tiny) & (size_m > 0)) | (size_m == np.inf)
+    count = np.count_nonzero(redo)
+    if not count:
+        return out
+    gather = count * 8 <= out.size
+    if gather:
+        redo = np.broadcast_to(redo, out.shape)
+        x, z, r, r_out = (np.broadcast_to(v, out.shape)[redo] for v in (x, z, r, r_out))
+    first = ((x * c if q == 1 else x / q) / z) / z
+    last = (r / z) * c if q == 1 else (r / z) / q
+    if not gather:
+        return np.where(r_out, first, np.where(redo, last, out))
+    out[redo] = np.where(r_out, first, last)
+    return out
+'''
+
+
+# session 23 (h-quotc23): a constant times the product-order rule's product of three, the constant last or on the factor
+# of middle magnitude per element (ConditionalPrinting._moved_constant)
+NUMPY_HELPERS["_constant_product"] = '''\
+def _constant_product(a, b, c, k, q, lo):
+    """k/q·a·b·c (k/q a positive constant within 2^±100, k or q 1; arrays of one dtype or broadcasting shapes):
+    _ordered_product(a, b, c)·k/q, the constant last, and where that is below lo = (k/q)·2⁻¹²⁶ (k/q > 1) or inf
+    (lo = 0, k/q < 1) (m·k/q)·(s·l), the constant on the factor m of middle magnitude, where that is finite: the
+    product of three overflows (k/q < 1) or goes subnormal (k/q > 1) where the whole does not (x·y·z/3 at
+    x = 0.5, y = 1.797e308, z = 3 was inf for 8.99e307), and m·k/q is then normal. The second form is computed
+    for the elements outside only: gathered where they are few (1 in 8 or fewer), else over the block."""
+    p = _ordered_product(a, b, c)
+    last = np.asarray(p * k if q == 1 else p / q)
+    size = np.abs(last)
+    outside = size < lo if lo else size == np.inf
+    count = np.count_nonzero(outside)
+    if not count:
+        return last
+    gather = count * 8 <= last.size
+    if gather:
+        outside = np.broadcast_to(outside, last.shape)
+        a, b, c = (np.broadcast_to(v, last.shape)[outside] for v in (a, b, c))
+    abs_a, abs_b, abs_c = np.abs(a), np.abs(b), np.abs(c)
+    a_mid = ((abs_a >= abs_b) & (abs_a <= abs_c)) | ((abs_a <= abs_b) & (abs_a >= abs_c))
+    b_mid = ((abs_b >= abs_a) & (abs_b <= abs_c)) | ((abs_b <= abs_a) & (abs_b >= abs_c))
+    m = np.where(a_mid, a, np.where(b_mid, b, c))
+    rest = np.where(a_mid, b * c, np.where(b_mid, a * c, a * b))
+    first = (m * k if q == 1 else m / q) * rest
+    if not gather:
+        return np.where(outside & (np.abs(first) < np.inf), first, last)
+    last[outside] = np.where(np.abs(first) < np.inf, first, last[outside])
+    return last
+'''
+NUMPY_HELPER_NEEDS["_constant_product"] = ("_ordered_product",)
+
+
 class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
     """SymPy expressions as NumPy expressions; ``helpers`` collects the helpers they call,
     ``names`` maps symbols to the identifiers the code uses (default: the symbol's name)."""
@@ -406,6 +477,14 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
     def _moved_call(self, args: list) -> str:
         self.helpers.add("_constant_times")
         return super()._moved_call(args)
+
+    def _quotients_call(self, args: list) -> str:
+        self.helpers.add("_constant_quotients")
+        return super()._quotients_call(args)
+
+    def _product_call(self, args: list) -> str:
+        self.helpers.add("_constant_product")
+        return super()._product_call(args)
 
     def _print_Mul(self, e):
         swapped = self._swapped_product(e)

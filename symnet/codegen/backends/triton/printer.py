@@ -211,6 +211,51 @@ def _constant_times(x, y, z, c, q, lo):
 # on what the process had printed before (the committed cross_entropy.py read stale in one CI worker)
 TRITON_HELPERS["_constant_times"] = TRITON_DEVICE_HELPERS["_constant_times"]
 
+# session 23 (h-quotc23): a constant times the scaled-square rule's chain (x/z)/z, the constant between the two
+# divisions, first or last per element (ConditionalPrinting._moved_constant)
+TRITON_DEVICE_HELPERS["_constant_quotients"] = '''\
+@triton.jit
+def _constant_quotients(x, z, c, q):
+    """c/q·x/z² (c/q a positive constant within 2^±100, c or q 1) as ((x/z)·c/q)/z, the constant between the two
+    divisions, where r = x/z and m = r·c/q are normal or 0; where r is not ((x·c/q)/z)/z, the constant first;
+    where r is and m is not (r/z)·c/q, the constant last: one of the three keeps every partial product normal
+    wherever the result is and x is normal (∂y of 1024x/y at x = 1e300, y = 1.797e308 was 432 ULP constant last)."""
+    r = x / z
+    m = r * c / q
+    # the dtype's smallest normal: 2⁻¹⁰²² held in float32 is 0
+    tiny = tl.full([], 2.2250738585072014e-308, r.dtype)
+    tiny = tl.where(tiny == 0.0, 1.1754943508222875e-38, tiny)
+    size_r, size_m = tl.abs(r), tl.abs(m)
+    r_out = ((size_r < tiny) & (size_r > 0.0)) | (size_r == float("inf"))
+    m_out = ((size_m < tiny) & (size_m > 0.0)) | (size_m == float("inf"))
+    first = ((x * c / q) / z) / z
+    last = ((r / z) * c) / q
+    return tl.where(r_out, first, tl.where(m_out, last, m / z))
+'''
+TRITON_HELPERS["_constant_quotients"] = TRITON_DEVICE_HELPERS["_constant_quotients"]
+
+# session 23 (h-quotc23): a constant times the product-order rule's product of three, the constant last or on the factor
+# of middle magnitude per element (ConditionalPrinting._moved_constant)
+TRITON_DEVICE_HELPERS["_constant_product"] = '''\
+@triton.jit
+def _constant_product(a, b, c, k, q, lo):
+    """k/q·a·b·c (k/q a positive constant within 2^±100, k or q 1): _ordered_product(a, b, c)·k/q, the constant
+    last, and where that is below lo = (k/q)·2⁻¹²⁶ (k/q > 1) or inf (lo = 0, k/q < 1) (m·k/q)·(s·l), the constant
+    on the factor m of middle magnitude, where that is finite (x·y·z/3 at x = 0.5, y = 1.797e308, z = 3 was inf)."""
+    last = _ordered_product(a, b, c) * k / q
+    abs_a, abs_b, abs_c = tl.abs(a), tl.abs(b), tl.abs(c)
+    a_mid = ((abs_a >= abs_b) & (abs_a <= abs_c)) | ((abs_a <= abs_b) & (abs_a >= abs_c))
+    b_mid = ((abs_b >= abs_a) & (abs_b <= abs_c)) | ((abs_b <= abs_a) & (abs_b >= abs_c))
+    m = tl.where(a_mid, a, tl.where(b_mid, b, c))
+    rest = tl.where(a_mid, b * c, tl.where(b_mid, a * c, a * b))
+    first = (m * k / q) * rest
+    size = tl.abs(last)
+    outside = (size < lo) | (size == float("inf"))
+    return tl.where(outside & (tl.abs(first) < float("inf")), first, last)
+'''
+TRITON_HELPERS["_constant_product"] = TRITON_DEVICE_HELPERS["_constant_product"]
+HELPER_NEEDS["_constant_product"] = ("_ordered_product",)
+
 
 class TritonPrinter(ConditionalPrinting, StrPrinter):
     """SymPy expressions as Triton expressions over register tensors."""
@@ -352,6 +397,15 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
     def _moved_call(self, args: list) -> str:
         self._need("_constant_times")
         return super()._moved_call(args)
+
+    def _quotients_call(self, args: list) -> str:
+        self._need("_constant_quotients")
+        return super()._quotients_call(args)
+
+    def _product_call(self, args: list) -> str:
+        self._need("_constant_product")
+        self._need("_ordered_product")
+        return super()._product_call(args)
 
     def _need(self, helper: str) -> None:
         """A device helper (and the helpers it calls) goes into the module."""
