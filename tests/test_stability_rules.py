@@ -138,6 +138,8 @@ from test_nll15 import RULE_CASES as _NLL15  # noqa: E402  (one-minus-scaled-exp
 RULE_CASES += _NLL15
 from test_num16 import LIMITS as _LIMITS16, RULE_CASES as _NUM16  # noqa: E402  (exp-minus-limit: tests/test_num16.py)
 RULE_CASES += _NUM16
+from test_harm23 import RULE_CASES as _HARM23  # noqa: E402  (product-over-sum: tests/test_harm23.py)
+RULE_CASES += _HARM23
 from test_misc18 import RULE_CASES as _MISC18  # noqa: E402  (shifted-argument of k·x + c: tests/test_misc18.py)
 RULE_CASES += _MISC18
 from test_round22 import RULE_CASES as _ROUND22  # noqa: E402  (widen of x·y − z, erfc(x) − y: tests/test_round22.py)

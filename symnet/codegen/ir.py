@@ -257,8 +257,8 @@ def _inline_reciprocals(assignments, results):
     scaled = _scaled_products(assignments, results)
     for t, e in assignments:
         e = e.xreplace(inline) if inline else e
-        if (isinstance(e, sp.Pow) and e.exp == -1 and e.base.is_Symbol) or _constant_times_inputs(e) \
-                or t in scaled or quotient_chain(e) is not None:
+        if (isinstance(e, sp.Pow) and e.exp == -1 and (e.base.is_Symbol or _two_term_sum(e.base))) \
+                or _constant_times_inputs(e) or t in scaled or quotient_chain(e) is not None:
             inline[t] = e
         else:
             kept.append((t, e))
@@ -293,6 +293,16 @@ def _input_quotient(e) -> bool:
     """Whether ``e`` is x/y, x and y inputs (symbols)."""
     return e.is_Mul and len(e.args) == 2 and any(a.is_Symbol for a in e.args) and any(
         a.is_Pow and a.exp == -1 and a.base.is_Symbol for a in e.args)
+
+
+def _two_term_sum(e) -> bool:
+    """Whether ``e`` is c·a + d·b, a and b symbols (inputs or temporaries), c and d rational (x/2 + y/2 of the
+    product-over-sum rule): its reciprocal's temporary is put back too, so that x/(x + y) is one division
+    (x·(1/(x + y)) rounds twice, and 1/(x + y) overflows where x + y is subnormal and x/(x + y) is not)."""
+    while isinstance(e, sp.UnevaluatedExpr):  # the rewrite rules' Grouped sum
+        e = e.args[0]
+    return e.is_Add and len(e.args) == 2 and all(t.as_coeff_Mul()[0].is_Rational and t.as_coeff_Mul()[1].is_Symbol
+                                                 for t in e.args)
 
 
 def _scaled_products(assignments, results) -> set:

@@ -2646,16 +2646,114 @@ POWER_PRODUCT = Rule(
     "product does not (the far focal loss t²·w·CE at t = 9.1e−161, z = −1e279: t² is subnormal, 3.2e11 ULP "
     "in float64; its ∂t, −t²·z·w at t = 2.9e−207: t² = 0); s·(s·Y) has each partial product between Y and "
     "the result in magnitude, and as many roundings", apply=_power_products, fired=lambda old, new: new != old)
+# ------------------------------------------------------------------ product over sum (issue 16: x·y/(x + y), the
+# harmonic-mean and parallel-resistor form, and its ∂x = y²/(x + y)²); tested in tests/test_harm23.py
+
+
+def _two_inputs(V):
+    """((a, sa), (b, sb)) for V = sa·a + sb·b with a, b two inputs and sa, sb ±1; else None."""
+    if not V.is_Add or len(V.args) != 2:
+        return None
+    parts = []
+    for term in V.args:
+        c, s = term.as_coeff_Mul()
+        if not s.is_Symbol or c not in (1, -1):
+            return None
+        parts.append((s, c))
+    return None if parts[0][0] == parts[1][0] else tuple(parts)
+
+
+def _over_sum(N, V, parts):
+    """(N/V, N/V with N and V halved): the halved pair where V = ±a ± b may overflow (|a| or |b| ≥ 2⁶⁰, where
+    halving the larger is exact; a halved subnormal smaller input changes the sum by at most 2⁻¹⁰⁷⁵, below its
+    rounding, and its own quotient only where that quotient is below any normal result), and the condition."""
+    (a, sa), (b, sb) = parts
+    half = sp.Rational(1, 2)
+    halved = sa * Grouped(half * a) + sb * Grouped(half * b)
+    big = (sp.Abs(a) > _SCALED_FROM) | (sp.Abs(b) > _SCALED_FROM)
+    return Grouped(N / V), Grouped(Grouped(half * N) / halved), big
+
+
+def _product_over_sum(node):
+    """c·a·b/(±a ± b) → c·(b·(a/V)) where |b| ≤ |a|, c·(a·(b/V)) elsewhere; c·N^k/(±a ± b)^k (N = a or b,
+    2 ≤ k ≤ 8) → c·q^k with q = N/V; in both, N and V halved where |a| or |b| > 2⁶⁰.
+
+    a·b leaves the range where a·b/V does not (float32 x = y = −1e−30: x·y = −0, truth −5e−31; x = y = −3.4e38:
+    x·y = inf, x + y = −inf, NaN); V^k does too (∂x = y²/(x + y)² at x = y = −1e−30 in float32: (x + y)² = 0,
+    inf, truth 0.25). The quotient of the larger input by V lies in [1/2, 2⁵³] (same signs: |V| ≤ 2|a|; opposite:
+    |V| ≤ |a|, and V ≥ the spacing of b's grid, |b|·2⁻⁵²), so b·(a/V) rounds twice, as a·b/V did, and leaves the
+    range only where the result does. q^k's partial products lie between q and the result. The sum overflows
+    (x + y at x = y = −1.7e308) where its half does not: halving the inputs is exact there."""
+    if not node.is_Mul:
+        return None
+    sums = [f for f in node.args if f.is_Pow and f.exp.is_Integer and f.exp < 0 and _two_inputs(f.base)]
+    if len(sums) != 1:
+        return None
+    (down,) = sums
+    V, k = down.base, int(-down.exp)
+    parts = _two_inputs(V)
+    (a, _), (b, _) = parts
+    c, rest = sp.Mul(*[f for f in node.args if f != down]).as_coeff_Mul()
+    factors = sp.Mul.make_args(rest)
+    if k == 1 and a in factors and b in factors:
+        others = sp.Mul(*[f for f in factors if f != a and f != b])
+        if others.free_symbols & {a, b}:
+            return None
+        pieces = []
+        for small, large, cond in ((b, a, sp.Abs(b) <= sp.Abs(a)), (a, b, True)):
+            plain, halved, big = _over_sum(large, V, parts)
+            pieces.append((plain, halved, small, cond, big))
+        (p1, h1, s1, c1, big), (p2, h2, s2, _, _) = pieces
+        def form(small, q):
+            product = Grouped(small * q)
+            return others * (product if c == 1 else c * product)
+        out = sp.Piecewise((form(s1, p1), c1 & ~big), (form(s2, p2), ~big), (form(s1, h1), c1), (form(s2, h2), True))
+        return _Final(_Fired(out, ["product-over-sum"]))
+    if 2 <= k <= 8 and len(factors) >= 1:
+        powered = [f for f in factors if _power_parts(f) in ((a, k), (b, k))]
+        if len(powered) != 1:
+            return None
+        (up,) = powered
+        N = up.base
+        others = sp.Mul(*[f for f in factors if f != up])
+        if others.free_symbols & {a, b}:
+            return None
+        plain, halved, big = _over_sum(N, V, parts)
+        def form(q):
+            running = q
+            for _ in range(k - 1):
+                running = Grouped(running * q)
+            return others * (running if c == 1 else c * running)
+        out = sp.Piecewise((form(plain), ~big), (form(halved), True))
+        return _Final(_Fired(out, ["product-over-sum"]))
+    return None
+
+
+def _products_over_sums(expr):
+    """Every product of ``expr`` that :func:`_product_over_sum` rewrites, rewritten."""
+    if not isinstance(expr, sp.Basic):
+        return expr
+    return _replaced(expr, lambda n: isinstance(n, sp.Mul) and _product_over_sum(n) is not None,
+                     lambda n: _product_over_sum(n).expr.expr)
+
+
+PRODUCT_OVER_SUM = Rule(
+    "product-over-sum", "a·b/(a ± b) forms a·b, which leaves the range where the quotient does not (float32 "
+    "x·y/(x + y) at x = y = −1e−30: x·y = −0, truth −5e−31; at x = y = −3.4e38: inf/−inf = NaN), and its ∂a, "
+    "b²/(a + b)², forms (a + b)² (0 at x = y = −1e−30: inf, truth 0.25); as b·(a/V) with |b| ≤ |a| (a/V in "
+    "[1/2, 2⁵³]) and (b/V)², as many roundings or fewer, the inputs halved where the sum could overflow",
+    apply=_products_over_sums, fired=lambda old, new: new != old)
 # whole-expression rules, before the widen rule (which then computes the rewritten form in float64 in a
 # float32 kernel). Run node by node, scaled-square would rewrite d²/V inside (1 − d²/V)/(2V), the Gaussian
 # NLL's ∂v as differentiated, before the rules above distribute it into d²/(2V²) and 1/(2V), where (d/V)²
 # applies; power-product would hide t² from the collect rule
 _at = RULES.index(WIDEN)
-RULES = RULES[:_at] + (SCALED_SQUARE, SCALED_POWER, POWER_PRODUCT) + RULES[_at:]
+RULES = RULES[:_at] + (PRODUCT_OVER_SUM, SCALED_SQUARE, SCALED_POWER, POWER_PRODUCT) + RULES[_at:]
 _BY_NAME[SCALED_SQUARE.name] = SCALED_SQUARE
+_BY_NAME[PRODUCT_OVER_SUM.name] = PRODUCT_OVER_SUM
 _BY_NAME[POWER_PRODUCT.name] = POWER_PRODUCT
 _BY_NAME[SCALED_POWER.name] = SCALED_POWER
-__all__ += ["SCALED_SQUARE", "SCALED_POWER", "POWER_PRODUCT"]
+__all__ += ["PRODUCT_OVER_SUM", "SCALED_SQUARE", "SCALED_POWER", "POWER_PRODUCT"]
 
 
 # ------------------------------------------------------------------ infinite-limit (issue 16: silu, mish, gelu,
