@@ -149,9 +149,6 @@ LEFT = {
     # the two far forms of the derivative's terms cancel: 3/x − 3/x + 6/x³
     "x**3*(2 + x**2)**(-3/2)": (lambda t, x: x ** 3 * (2 + x ** 2) ** -1.5, [(2.0 ** 60,), (1e20,)], F64,
                                 "∂ 0 at x = 2⁶⁰ (truth 3.9e−54; torch 0), 0 at 1e20 (truth 6e−60; torch 1.2e−35)"),
-    # a constant beyond float32's range in a float32 kernel: inf·0 where x·y underflows first
-    "1e300*x*y": (lambda t, x, y: 1e300 * x * y, [(1e-30, 1e-20)], F32,
-                  "float32 f NaN at (1e−30, 1e−20) (truth inf; torch inf: worse than torch)"),
     # exp-dominant (h-rules23's area) takes log(c·e^u + P) with P a polynomial and c·e^u first; not these
     "log(exp(x)/3 + 1)": (lambda t, x: t.log(t.exp(x) / 3 + 1), [(710.0,), (1000.0,)], F64,
                           "f inf at x = 710 (truth 708.90), ∂ NaN (truth 1); torch inf, NaN"),
@@ -160,6 +157,10 @@ LEFT = {
                              "not a log, of the dominant exponential"),
     "log(cosh(x) - 1)": (lambda t, x: t.log(t.cosh(x) - 1), [(711.0,), (-1000.0,)], F64,
                          "f inf at x = 711 (truth 710.31), −1000 (999.31); torch inf"),
+    # a constant beyond float32's range in a float32 kernel's far branch (the lead, session 23)
+    "1e-300*x*y/z": (lambda t, x, y, z: 1e-300 * x * y / z, [(1e38, 1e38, 1e-38)], F32,
+                     "float32 ∂z NaN at (1e38, 1e38, 1e−38) (truth −1e−148, rounding to −0; torch −0: worse than "
+                     "torch): the far branch −(x·y/z)/z/10³⁰⁰ divides inf by the float32 constant, inf"),
     "x**(1/1000001)": (lambda t, x: x ** (1 / 1000001), [(1e-310,)], F64,
                        "∂ inf at x = 1e−310 (truth 9.99e303; torch inf): x^(−1000000/1000001) overflows before the "
                        "division by 1000001"),
@@ -170,6 +171,16 @@ LEFT = {
 def test_measured_and_left(formula, request):
     fn, points, dtype, numbers = LEFT[formula]
     request.applymarker(pytest.mark.xfail(strict=True, reason=f"measured (2026-12-03): {formula}: {numbers}"))
-    names = ["x", "y"] if "y" in formula else ["x"]
+    names = [n for n in ("x", "y", "z") if n in formula]
     bad = _kept(_faults(formula, names, points, dtype, fn))
     assert not bad, bad
+
+
+def test_a_constant_beyond_float32_in_a_float32_kernel():
+    """1e300·x·y in float32 (h-break23's strict xfail, fixed by the lead): the float32 constant was inf and x·y
+    underflowed first, inf·0 = NaN at (1e−30, 1e−20) (truth inf; torch inf: worse than torch); a float32 block whose
+    constant is no normal float32 is computed in float64 and rounded once. 1e−300·x·y likewise."""
+    points = [(1e-30, 1e-20), (-1e-30, 1e-20), (3.0, 5.0), (1e-45, 1e-45)]
+    assert not _kept(_faults("1e300*x*y", ["x", "y"], points, F32, lambda t, x, y: 1e300 * x * y))
+    points = [(1e38, 1e38), (3e38, -3e38), (2.0, 3.0), (1e-45, 3e38)]
+    assert not _kept(_faults("1e-300*x*y", ["x", "y"], points, F32, lambda t, x, y: 1e-300 * x * y))

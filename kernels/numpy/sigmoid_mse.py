@@ -445,7 +445,12 @@ def _constant_times(x, y, z, c, q, lo):
     shapes): ((x·y)/z)·c/q, the constant last, and where that is below lo = (c/q)·2⁻¹²⁶ (c/q > 1) or inf (lo = 0,
     c/q < 1) ((x·c/q)·y)/z, the constant first, where that is finite: x·y/z overflows (c/q < 1) or goes subnormal
     (c/q > 1) where the product does not. The second form is computed for a block holding such a value only,
-    the constant on the smaller of x and y (x·y/3 at x = −1.797e308, y = 3: (x/3)·y rounds to −inf, (y/3)·x is x)."""
+    the constant on the smaller of x and y (x·y/3 at x = −1.797e308, y = 3: (x/3)·y rounds to −inf, (y/3)·x is x).
+    A float32 block whose constant is no normal float32 (1e300·x·y) is computed in float64 and rounded once to
+    float32 (a float32 c/q would be inf or 0, and inf·0 NaN where x·y underflows: session 23)."""
+    if x.dtype == np.float32 and not 1.1754943508222875e-38 <= (c if q == 1 else 1 / q) <= 3.4028234663852886e38:
+        wide = [None if a is None else np.asarray(a, np.float64) for a in (x, y, z)]
+        return _constant_times(*wide, c, q, lo).astype(np.float32)
     p = x if y is None else x * y
     p = p if z is None else p / z
     last = p * c if q == 1 else p / q
