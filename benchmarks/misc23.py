@@ -18,27 +18,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 
 import numpy as np
 
 os.environ.setdefault("SYMNET_NO_DISK_CACHE", "1")
 import symnet  # noqa: E402
-
-
-def cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-def best(call, repeat: int) -> float:
-    call()
-    times = []
-    for _ in range(repeat):
-        t = cpu()
-        call()
-        times.append(cpu() - t)
-    return min(times)
+from cpu_time import best  # noqa: E402
 
 
 TORCH = {

@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 
 import numpy as np
 
 os.environ.setdefault("SYMNET_NO_DISK_CACHE", "1")
 import symnet  # noqa: E402
+from cpu_time import best  # noqa: E402
 
 FORMULAS = {  # symnet's formula → torch's, as written
     "1024*x/y": lambda x, y: 1024 * x / y,
@@ -37,21 +37,6 @@ FORMULAS = {  # symnet's formula → torch's, as written
     "10**20*x**2/y": lambda x, y: 1e20 * x ** 2 / y,
     "x*y*z/3": lambda x, y, z: x * y * z / 3,
 }
-
-
-def cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-def best(call, repeat: int) -> float:
-    call()
-    times = []
-    for _ in range(repeat):
-        t = cpu()
-        call()
-        times.append(cpu() - t)
-    return min(times)
 
 
 def torch_reference(formula: str, args: dict):
