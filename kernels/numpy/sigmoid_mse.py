@@ -448,7 +448,8 @@ def _constant_times(x, y, z, c, q, lo):
     the constant on the smaller of x and y (x·y/3 at x = −1.797e308, y = 3: (x/3)·y rounds to −inf, (y/3)·x is x).
     A float32 block whose constant is no normal float32 (1e300·x·y) is computed in float64 and rounded once to
     float32 (a float32 c/q would be inf or 0, and inf·0 NaN where x·y underflows: session 23)."""
-    if x.dtype == np.float32 and not 1.1754943508222875e-38 <= (c if q == 1 else 1 / q) <= 3.4028234663852886e38:
+    size = c if q == 1 else 1 / q  # (x may be a Python float: a rule's probe)
+    if getattr(x, "dtype", None) == np.float32 and not 1.1754943508222875e-38 <= size <= 3.4028234663852886e38:
         wide = [None if a is None else np.asarray(a, np.float64) for a in (x, y, z)]
         return _constant_times(*wide, c, q, lo).astype(np.float32)
     p = x if y is None else x * y
