@@ -15,6 +15,7 @@ from functools import cmp_to_key, lru_cache
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pretty.pretty_symbology import pretty_symbol
 from sympy.printing.str import StrPrinter
 
@@ -122,8 +123,11 @@ class TextPrinter(_ReaderOrder, StrPrinter):
         return _signed_zero(e) or super()._print_Float(e)
 
     def parenthesize(self, item, level, strict=False):
+        if _abbreviated(item) and level >= PRECEDENCE["Pow"]:  # (2⁶⁰)^x and x^(2⁶⁰), not 2⁶⁰^x and x²⁶⁰
+            return "(%s)" % self._print(item)
         # a fraction printed as a decimal is one number: 0.1·1, not (0.1)·1 as for 1/10
-        if isinstance(item, sp.Rational) and item.is_positive and not item.is_Integer and _decimal(item):
+        if isinstance(item, sp.Rational) and item.is_positive and not item.is_Integer and _decimal(item) \
+                and not _abbreviated(item):
             return self._print(item)
         return super().parenthesize(item, level, strict)
 
@@ -286,6 +290,12 @@ def big_integer(n: int, style: str = "text") -> str | None:
     return about + sign + ("" if lead == "1" else lead + dot) + power(10, int(exp))
 
 
+def _abbreviated(e) -> bool:
+    """Whether ``e`` is a number that :func:`big_integer` writes as a power or in scientific form (2⁶⁰, 1/10³⁰⁰):
+    as a power's base or exponent it takes parentheses."""
+    return isinstance(e, sp.Rational) and bool(big_integer(e.p) or big_integer(e.q))
+
+
 def _decimal(q: sp.Rational) -> str | None:
     """62137/1000 → '62.137', 3/5 → '0.6': exact decimals only; 1/2 and 1/4 stay fractions."""
     den = int(q.q)
@@ -336,6 +346,20 @@ class TexPrinter(_ReaderOrder, LatexPrinter):
             body = r"\frac{%s}{%s}" % (self._print_Integer(sp.Integer(abs(e.p))), self._print_Integer(sp.Integer(e.q)))
             return ("- " if e.p < 0 else "") + body
         return _decimal(e) or super()._print_Rational(e)
+
+    def parenthesize(self, item, level, is_neg=False, strict=False):
+        if _abbreviated(item) and level >= PRECEDENCE["Pow"]:  # \left(2^{60}\right)^{x}, not 2^{60}^{x} (an error)
+            return r"\left(%s\right)" % self._print(item)
+        return super().parenthesize(item, level, is_neg, strict)
+
+    def _print_Pow(self, e, *args, **kwargs):
+        if not (_abbreviated(e.exp) and self._settings["root_notation"]):
+            return super()._print_Pow(e, *args, **kwargs)
+        self._settings["root_notation"] = False  # x^{\frac{1}{2^{60}}}: SymPy's \sqrt[q] writes q's digits
+        try:
+            return super()._print_Pow(e, *args, **kwargs)
+        finally:
+            self._settings["root_notation"] = True
 
     def _print_Partial(self, e):
         return e._latex(self)

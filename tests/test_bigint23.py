@@ -67,6 +67,23 @@ def test_rationals_print_numerator_and_denominator_so():
     assert _ascii(shown(x ** 10 / 2 ** 60)) == "x^10/2^60"
 
 
+POWERS = [sp.Pow(2 ** 60, x), x ** (2 ** 60), x ** sp.Rational(1, 2 ** 60), sp.Pow(sp.Rational(1, 10 ** 20), x),
+          sp.Pow(-2 ** 60, x, evaluate=False), sp.sqrt(x + 3 ** 40)]
+
+
+def test_a_power_of_an_abbreviated_number_takes_parentheses():
+    """2⁶⁰ as a base or an exponent: without parentheses x**(2**60) read x²⁶⁰ and (2**60)**x 2⁶⁰^x (LaTeX
+    2^{60}^{x}, a double superscript, and \\sqrt[1152921504606846976]{x} for x**(1/2**60))."""
+    got = [(shown(e), _ascii(shown(e)), latex(e)) for e in POWERS]
+    assert got == [("(2⁶⁰)^x", "(2^60)^x", r"\left(2^{60}\right)^{x}"),
+                   ("x^(2⁶⁰)", "x^(2^60)", "x^{2^{60}}"),
+                   ("x^(1/2⁶⁰)", "x^(1/2^60)", r"x^{\frac{1}{2^{60}}}"),
+                   ("(1/10²⁰)^x", "(1/10^20)^x", r"\left(\frac{1}{10^{20}}\right)^{x}"),
+                   ("(−2⁶⁰)^x", "(-2^60)^x", r"\left(-2^{60}\right)^{x}"),
+                   ("sqrt(x + ≈1.21577·10¹⁹)", "sqrt(x + ~=1.21577*10^19)", r"\sqrt{x + \approx 1.21577 \cdot 10^{19}}")]
+    assert shown(x ** 10) == "x¹⁰" and latex(sp.sqrt(x)) == r"\sqrt{x}"  # small ones as before
+
+
 def test_stable_printout_says_two_to_the_sixty():
     """The README's 2⁶⁰: was |x| ≥ 1152921504606846976 in the text, ASCII and LaTeX printouts."""
     for fmt, power in (("text", "2⁶⁰"), ("ascii", "2^60"), ("latex", "2^{60}")):
@@ -134,6 +151,7 @@ def test_the_latex_compiles(tmp_path):
     stable = symnet_cli("derive", "x*(1+x**2)**0.3", "--stable", "--format", "latex")
     assert stable.returncode == 0 and r"\geq 2^{60}" in stable.stdout
     pieces["stable"] = stable.stdout
+    pieces.update({f"power {k}": r"\[ %s \]" % latex(e) for k, e in enumerate(POWERS)})
     for name, tex in pieces.items():
         assert tex.isascii() or not {c for c in tex if not c.isascii()} - set("“”‘’—–"), name
     _compile_all(pieces, tmp_path)
