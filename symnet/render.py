@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import keyword
 import re
+from decimal import Decimal
 from functools import cmp_to_key, lru_cache
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pretty.pretty_symbology import pretty_symbol
 from sympy.printing.str import StrPrinter
 
@@ -104,15 +106,28 @@ class TextPrinter(_ReaderOrder, StrPrinter):
 
     _print_Dummy = _print_Symbol  # an index of one layer: shown as its plain letter
 
+    def _print_Integer(self, e):
+        return big_integer(e) or super()._print_Integer(e)
+
+    def _print_int(self, e):
+        return big_integer(e) or super()._print_int(e)
+
     def _print_Rational(self, e):
+        if e.is_Integer:
+            return self._print_Integer(e)
+        if big_integer(e.p) or big_integer(e.q):  # 1/2⁶⁰, not 1/1152921504606846976 (nor its 60-digit decimal)
+            return "%s/%s" % (self._print_Integer(sp.Integer(e.p)), self._print_Integer(sp.Integer(e.q)))
         return _decimal(e) or super()._print_Rational(e)
 
     def _print_Float(self, e):
         return _signed_zero(e) or super()._print_Float(e)
 
     def parenthesize(self, item, level, strict=False):
+        if _abbreviated(item) and level >= PRECEDENCE["Pow"]:  # (2⁶⁰)^x and x^(2⁶⁰), not 2⁶⁰^x and x²⁶⁰
+            return "(%s)" % self._print(item)
         # a fraction printed as a decimal is one number: 0.1·1, not (0.1)·1 as for 1/10
-        if isinstance(item, sp.Rational) and item.is_positive and not item.is_Integer and _decimal(item):
+        if isinstance(item, sp.Rational) and item.is_positive and not item.is_Integer and _decimal(item) \
+                and not _abbreviated(item):
             return self._print(item)
         return super().parenthesize(item, level, strict)
 
@@ -238,6 +253,49 @@ def _index(printer, i) -> str:
     return printer._print_Add(i, order="lex") if isinstance(i, sp.Add) else printer._print(i)
 
 
+_FULL_DIGITS = 15  # an integer of up to 15 digits prints in full; a longer one is read as a power or in scientific form
+
+
+def big_integer(n: int, style: str = "text") -> str | None:
+    """An integer of more than 15 digits as a reader writes it, or None for a shorter one (printed in full):
+    2⁶⁰ for 1152921504606846976 (a power of two), 10³⁰⁰ (a power of ten), 3·10²⁰ (a multiple of a power of
+    ten by at most 6 digits), else ≈1.23457·10²⁰ (6 significant digits; the ≈ says it is rounded). ``style``
+    "text" writes the exponent as superscripts (the ASCII format's :func:`_ascii` turns 2⁶⁰ into 2^60 and ≈
+    into ~=), "latex" as ``2^{60}``, ``3 \\cdot 10^{20}``, ``\\approx 1.23457 \\cdot 10^{20}``. Every printer's
+    ``_print_Integer`` and ``_print_Rational`` (numerator and denominator) use it; generated code's literals do
+    not (they stay exact).
+    """
+    n = int(n)
+    if len(str(abs(n))) <= _FULL_DIGITS:
+        return None
+    sign, m = ("-" if n < 0 else ""), abs(n)
+
+    def power(base: int, k: int) -> str:
+        return "%d^{%d}" % (base, k) if style == "latex" else "%d%s" % (base, str(k).translate(_SUPERSCRIPT))
+
+    dot = r" \cdot " if style == "latex" else "·"
+    if m & (m - 1) == 0:
+        return sign + power(2, m.bit_length() - 1)
+    digits = str(m)
+    body = digits.rstrip("0")
+    zeros = len(digits) - len(body)
+    if body == "1":
+        return sign + power(10, zeros)
+    if len(body) <= 6:
+        return sign + body + dot + power(10, zeros)
+    mantissa = format(Decimal(m), ".5e")  # '1.23457e+20', rounded from the exact integer (a float overflows)
+    lead, exp = mantissa.split("e")
+    lead = lead.rstrip("0").rstrip(".")
+    about = r"\approx " if style == "latex" else "≈"
+    return about + sign + ("" if lead == "1" else lead + dot) + power(10, int(exp))
+
+
+def _abbreviated(e) -> bool:
+    """Whether ``e`` is a number that :func:`big_integer` writes as a power or in scientific form (2⁶⁰, 1/10³⁰⁰):
+    as a power's base or exponent it takes parentheses."""
+    return isinstance(e, sp.Rational) and bool(big_integer(e.p) or big_integer(e.q))
+
+
 def _decimal(q: sp.Rational) -> str | None:
     """62137/1000 → '62.137', 3/5 → '0.6': exact decimals only; 1/2 and 1/4 stay fractions."""
     den = int(q.q)
@@ -275,8 +333,33 @@ class TexPrinter(_ReaderOrder, LatexPrinter):
     def _print_Dummy(self, e):
         return self._print_Symbol(sp.Symbol(e.name))
 
+    def _print_Integer(self, e):
+        return big_integer(e, "latex") or super()._print_Rational(e)
+
+    def _print_int(self, e):
+        return big_integer(e, "latex") or super()._print_int(e)
+
     def _print_Rational(self, e):
+        if e.is_Integer:
+            return self._print_Integer(e)
+        if big_integer(e.p) or big_integer(e.q):  # \frac{1}{2^{60}}
+            body = r"\frac{%s}{%s}" % (self._print_Integer(sp.Integer(abs(e.p))), self._print_Integer(sp.Integer(e.q)))
+            return ("- " if e.p < 0 else "") + body
         return _decimal(e) or super()._print_Rational(e)
+
+    def parenthesize(self, item, level, is_neg=False, strict=False):
+        if _abbreviated(item) and level >= PRECEDENCE["Pow"]:  # \left(2^{60}\right)^{x}, not 2^{60}^{x} (an error)
+            return r"\left(%s\right)" % self._print(item)
+        return super().parenthesize(item, level, is_neg, strict)
+
+    def _print_Pow(self, e, *args, **kwargs):
+        if not (_abbreviated(e.exp) and self._settings["root_notation"]):
+            return super()._print_Pow(e, *args, **kwargs)
+        self._settings["root_notation"] = False  # x^{\frac{1}{2^{60}}}: SymPy's \sqrt[q] writes q's digits
+        try:
+            return super()._print_Pow(e, *args, **kwargs)
+        finally:
+            self._settings["root_notation"] = True
 
     def _print_Partial(self, e):
         return e._latex(self)
@@ -932,12 +1015,12 @@ def _ascii(s: str) -> str:
     i = 0
     while i < len(s):
         c = s[i]
-        if c in _ASCII_SUP:  # a run of superscripts is one exponent: ^2, ^(t-1), ^(-x)
+        if c in _ASCII_SUP:  # a run of superscripts is one exponent: ^2, ^60, ^(t-1), ^(-x)
             j = i
             while j < len(s) and (s[j] in _ASCII_SUP or (s[j] == "'" and s[j + 1:j + 2] in _ASCII_SUP)):
                 j += 1  # a prime inside the exponent (δ⁽ᵗ'⁺¹⁾) is part of it
             run = "".join(_ASCII_SUP.get(ch, ch) for ch in s[i:j])
-            out.append("^" + (run if len(run) == 1 or (run[0] == "(" and run[-1] == ")" and "(" not in run[1:-1])
+            out.append("^" + (run if len(run) == 1 or run.isdigit() or (run[0] == "(" and run[-1] == ")" and "(" not in run[1:-1])
                               else f"({run})"))
             if j < len(s) and (s[j].isalnum() or s[j] in "(√∂"):
                 out.append(" ")  # Wⁱxᵗ: W^i x^t, not W^ix^t
