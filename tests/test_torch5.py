@@ -129,7 +129,9 @@ def _check_compiled_graph_holds_the_kernels():
     forward = graphs[0].graph
     launches = [n for n in forward.nodes if "triton_kernel_wrapper_functional" in str(n.target)]
     opaque = [n for n in forward.nodes if "symnet_torch" in str(n.target)]
-    assert len(launches) == len(ops) and not opaque, (len(launches), len(ops), opaque)
+    # (+1: the registry focal's float64 kernel and its repair kernel, which a traced launcher runs on every block:
+    # no flag can be read back while torch.compile traces; session 23)
+    assert len(ops) <= len(launches) <= len(ops) + 1 and not opaque, (len(launches), len(ops), opaque)
 
 
 def _ce_cases():

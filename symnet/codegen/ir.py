@@ -38,9 +38,10 @@ from ..engine import forward_expressions
 from ..errors import ParseError, SymnetError
 from ..parsing import as_symbol
 from ..render import text
+from .chains import quotient_chain
 from .doubleword import nan_through
 from .names import FALLBACK_WORDS, _math_name
-from .rewrite import (SIGMOID_PAIR, RoundingError, Rule, Stabiliser, WidenedBase, quotient_chain, unordered_symbols,
+from .rewrite import (SIGMOID_PAIR, RoundingError, Rule, Stabiliser, WidenedBase, unordered_symbols,
                       without_ite)
 
 __all__ = ["Kernel", "KernelInput", "KernelOutput", "describe", "local_names", "stability_section",
@@ -249,7 +250,7 @@ def _inline_reciprocals(assignments, results):
     """CSE's temporaries that are the reciprocal of an input (``inv_y = 1/y``) put back where they
     are used, so that ``x/y`` is one division: ``x·(1/y)`` is inf where y is subnormal (1/y
     overflows in float32 below 2.9e−39) although x/y is finite, and rounds twice. Likewise the
-    scaled-square rule's chain (x/y)/y (``rewrite.quotient_chain``), so that the printers see a constant
+    scaled-square rule's chain (x/y)/y (``chains.quotient_chain``), so that the printers see a constant
     times it whole: f = 1024·x/y² shared it with ∂y and printed ((x/y)/y)·1024, 276 ULP in float32 at
     x = 1.5, y = 3e20 (session 23)."""
     inline = {}

@@ -2045,29 +2045,6 @@ def _scaled_quotient(node, q):
     return _Final(_Fired(sp.Piecewise((node, written), (scaled, True)), ["scaled-square"]))
 
 
-def quotient_chain(g):
-    """(N, V) where ``g`` is :func:`_scaled_quotient`'s chain (N/V)/V, two quotients held unevaluated, else None:
-    the printers place a constant that multiplies it per element (``_constant_quotients``), and CSE's temporary
-    for it is put back where it is used (``symnet.codegen.ir``), so that they see it whole."""
-    def quotient(e):
-        if not isinstance(e, sp.UnevaluatedExpr):
-            return None
-        if e.args[0].is_Pow and e.args[0].exp == -1:  # 1/V
-            return sp.S.One, e.args[0].base
-        if not e.args[0].is_Mul:
-            return None
-        den = [f for f in e.args[0].args if f.is_Pow and f.exp == -1]
-        if len(den) != 1:
-            return None
-        return sp.Mul(*[f for f in e.args[0].args if f is not den[0]]), den[0].base
-
-    outer = quotient(g)
-    inner = quotient(outer[0]) if outer is not None else None
-    if inner is None or inner[1] != outer[1]:
-        return None
-    return inner
-
-
 def _times_constant(c, N):
     """c·N with c as a 17-digit Float: a Rational c·N would be shared by the common-subexpression pass with the
     written form, which then rounds a float32 subnormal x/5 before multiplying it by y⁻² (−x/(5y²): 1.6 ULP at
@@ -2088,7 +2065,7 @@ def _constant_placed(c, N, last, first):
     rule's c·((N/V)/V) is placed by the printers instead, the constant between the divisions too
     (``_constant_quotients``, session 23: this choice by |N| alone was 432 ULP at c = 1024, N = 1e300,
     V = 1.797e308). Where the chain ends in ((…)/V)/V, the printers place the constant among its last
-    two divisions the same way (``quotient_chain``)."""
+    two divisions the same way (``chains.quotient_chain``)."""
     if c in (1, -1) or not c.is_Rational:
         return ((last, True),)
     size = abs(c)

@@ -20,7 +20,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from ...errors import SymnetError
 from ...render import text
-from ..rewrite import quotient_chain
+from ..chains import quotient_chain
 
 __all__ = ["ConditionalPrinting"]
 

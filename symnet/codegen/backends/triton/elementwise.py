@@ -118,10 +118,11 @@ _REPAIRS = {}  # kernel name → how many times its repair kernel was launched (
 def _flagged_blocks(tier):
     """The blocks the main kernel flagged for its repair kernel (tier[b] ≠ 0; its bits the tiers:
     symnet.codegen.doubleword.REPAIR_BITS), as int32 block ids on the device; None where it flagged none.
-    One read of a bool back to the host: the launch waits for the main kernel there. While a CUDA graph is
-    being captured (torch.compile's reduce-overhead, torch.cuda.graphs) no value can be read back: every block
-    is returned, so the repair kernel recomputes all of them (as accurate, slower) instead of failing."""
-    if tier.is_cuda and torch.cuda.is_current_stream_capturing():
+    One read of a bool back to the host: the launch waits for the main kernel there. While torch.compile traces
+    the launcher (the triton_op path: a data-dependent bool cannot be traced) or a CUDA graph is captured
+    (reduce-overhead, torch.cuda.graphs), no value can be read back: every block is returned, so the repair
+    kernel recomputes all of them (as accurate, slower) instead of failing."""
+    if torch.compiler.is_compiling() or tier.is_cuda and torch.cuda.is_current_stream_capturing():
         return torch.arange(tier.numel(), dtype=torch.int32, device=tier.device)
     if not bool(tier.any()):
         return None
