@@ -67,9 +67,11 @@ def cache_root() -> Path:
     expanded (a quoted value, a service's environment) must not create a folder named ``~``.
     A relative value is resolved once, against the working directory of the process's first use,
     and written back to ``os.environ`` as that absolute path: an ``os.chdir`` later (or a child
-    process started after it) keeps using the same folder instead of a new one in each directory."""
+    process started after it) keeps using the same folder instead of a new one in each directory.
+    A blank value (empty, or only spaces: ``SYMNET_CACHE=" "``, a template left unfilled) is unset, as an
+    empty one is: it made a folder named " " in the working directory."""
     value = os.environ.get(ENV)
-    if not value:
+    if not value or not value.strip():
         return Path(os.path.abspath(platformdirs.user_cache_dir("symnet")))
     expanded = os.path.expanduser(value)
     if os.path.isabs(expanded):
