@@ -192,8 +192,9 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--kernels", default=None, help="folder of the committed kernels (default: kernels; where "
                    "there is none, freshly generated ones are checked)")
     v.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                   help="with FORMULA: stop after this long, naming what was being measured (default 120; 0: "
-                   "no limit)")
+                   help="with FORMULA: stop after this many seconds of the wall clock (not CPU time: a machine "
+                   "busy with other work gets less measured in them), naming what was being measured (default "
+                   "120; 0: no limit)")
     v.set_defaults(run=_verify)
 
     t = sub.add_parser("train", help="train one of the lecture's networks on the generated kernels",
