@@ -18,6 +18,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pretty.pretty_symbology import pretty_symbol
 from sympy.printing.str import StrPrinter
+from mpmath.libmp import prec_to_dps, to_str as mpf_to_str
 
 from .derivation import Derivation, Step, StepIndexedBase, default_title
 
@@ -120,7 +121,7 @@ class TextPrinter(_ReaderOrder, StrPrinter):
         return _decimal(e) or super()._print_Rational(e)
 
     def _print_Float(self, e):
-        return _signed_zero(e) or super()._print_Float(e)
+        return _signed_zero(e) or super()._print_Float(_readable_float(e))
 
     def parenthesize(self, item, level, strict=False):
         if _abbreviated(item) and level >= PRECEDENCE["Pow"]:  # (2⁶⁰)^x and x^(2⁶⁰), not 2⁶⁰^x and x²⁶⁰
@@ -290,6 +291,19 @@ def big_integer(n: int, style: str = "text") -> str | None:
     return about + sign + ("" if lead == "1" else lead + dot) + power(10, int(exp))
 
 
+def _readable_float(e: sp.Float) -> sp.Float:
+    """``e`` at the precision of its significant digits, at least 15: SymPy prints a Float in fixed point up to
+    its precision, and a Float made from a string has as many digits of precision as the string has places
+    (``sp.Float("1e300")``: 301), so it printed 10³⁰⁰ as 301 digits (big_integer's case, for a Float); now
+    1.0e+300, as ``sp.Float(1e300)``. A Float of 15 digits or fewer, zero, ±inf and NaN are ``e`` itself."""
+    dps = prec_to_dps(e._prec)
+    if dps <= _FULL_DIGITS or not e.is_finite or e.is_zero:
+        return e
+    mantissa = mpf_to_str(e._mpf_, dps, strip_zeros=True, min_fixed=1, max_fixed=0).split("e")[0]  # always e-form
+    significant = len(mantissa.lstrip("+-").replace(".", "").rstrip("0"))
+    return e if significant >= dps else sp.Float(e, max(significant, _FULL_DIGITS))
+
+
 def _abbreviated(e) -> bool:
     """Whether ``e`` is a number that :func:`big_integer` writes as a power or in scientific form (2⁶⁰, 1/10³⁰⁰):
     as a power's base or exponent it takes parentheses."""
@@ -320,7 +334,7 @@ class TexPrinter(_ReaderOrder, LatexPrinter):
 
     def _print_Float(self, e):
         zero = _signed_zero(e)
-        return ("-0" if zero == "−0" else zero) if zero else super()._print_Float(e)
+        return ("-0" if zero == "−0" else zero) if zero else super()._print_Float(_readable_float(e))
 
     def _print_Symbol(self, e, style="plain"):
         plain = re.fullmatch(r"([A-Za-z][A-Za-z0-9_]*)('*)", e.name)
