@@ -94,7 +94,7 @@ def log_sigmoid(z):
     _z = _flat(z, _n)
     _l = l.reshape(-1)  # a view: written block by block
     _dl_dz = dl_dz.reshape(-1)  # a view: written block by block
-    with np.errstate(over="ignore"):  # e^−x → ∞, 1/e^−x → ∞ give σ its limits 0 and 1
+    with np.errstate(over="ignore", divide="ignore"):  # ±inf from an overflow or a division by zero is the float answer: no warning (NaN warns)
         for _i in range(0, _n, _BLOCK):
             z, l, dl_dz = _z[_i:_i + _BLOCK], _l[_i:_i + _BLOCK], _dl_dz[_i:_i + _BLOCK]
             # neg_z = −z

@@ -83,12 +83,13 @@ def mse(a, y):
     _y = _flat(y, _n)
     _L = L.reshape(-1)  # a view: written block by block
     _dL_da = dL_da.reshape(-1)  # a view: written block by block
-    for _i in range(0, _n, _BLOCK):
-        a, y, L, dL_da = _a[_i:_i + _BLOCK], _y[_i:_i + _BLOCK], _L[_i:_i + _BLOCK], _dL_da[_i:_i + _BLOCK]
-        # a_minus_y = a − y
-        a_minus_y = a - y
-        # L = (y − a)²
-        np.square(a_minus_y, out=L)
-        # dL_da = ∂L/∂a = 2·(a − y)
-        np.multiply(2, a_minus_y, out=dL_da)
+    with np.errstate(over="ignore", divide="ignore"):  # ±inf from an overflow or a division by zero is the float answer: no warning (NaN warns)
+        for _i in range(0, _n, _BLOCK):
+            a, y, L, dL_da = _a[_i:_i + _BLOCK], _y[_i:_i + _BLOCK], _L[_i:_i + _BLOCK], _dL_da[_i:_i + _BLOCK]
+            # a_minus_y = a − y
+            a_minus_y = a - y
+            # L = (y − a)²
+            np.square(a_minus_y, out=L)
+            # dL_da = ∂L/∂a = 2·(a − y)
+            np.multiply(2, a_minus_y, out=dL_da)
     return _L.reshape(_shape), _dL_da.reshape(_shape)

@@ -564,7 +564,7 @@ def sigmoid_mse(z, y):
     _y = _flat(y, _n)
     _L = L.reshape(-1)  # a view: written block by block
     _dL_dz = dL_dz.reshape(-1)  # a view: written block by block
-    with np.errstate(over="ignore", divide="ignore"):  # e^−x → ∞, 1/e^−x → ∞ give σ its limits 0 and 1
+    with np.errstate(over="ignore", divide="ignore"):  # ±inf from an overflow or a division by zero is the float answer: no warning (NaN warns)
         for _i in range(0, _n, _BLOCK):
             z, y, L, dL_dz = _z[_i:_i + _BLOCK], _y[_i:_i + _BLOCK], _L[_i:_i + _BLOCK], _dL_dz[_i:_i + _BLOCK]
             # the block in float64 (a widened sum): each output rounded once, as it is written

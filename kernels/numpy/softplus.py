@@ -94,7 +94,7 @@ def softplus(z):
     _z = _flat(z, _n)
     _s = s.reshape(-1)  # a view: written block by block
     _ds_dz = ds_dz.reshape(-1)  # a view: written block by block
-    with np.errstate(over="ignore"):  # e^−x → ∞, 1/e^−x → ∞ give σ its limits 0 and 1
+    with np.errstate(over="ignore", divide="ignore"):  # ±inf from an overflow or a division by zero is the float answer: no warning (NaN warns)
         for _i in range(0, _n, _BLOCK):
             z, s, ds_dz = _z[_i:_i + _BLOCK], _s[_i:_i + _BLOCK], _ds_dz[_i:_i + _BLOCK]
             # s = log(1 + exp(z))
