@@ -81,6 +81,31 @@ def _floating(op: str, tensors, hint: str = "") -> None:
                             f"(float32, float64, bfloat16, float16){f' ({hint})' if hint else ''}")
 
 
+def _agree(op: str, tensors, shapes: bool = False) -> None:
+    """One line naming ``op`` and two of the (name, value) ``tensors`` by the caller's names (input, target,
+    weight, bias, hx …) where they differ in dtype or device, or with ``shapes`` where they do not broadcast
+    together; None and plain numbers pass. The generated launchers name their kernel's arguments ('x', 't', 'W',
+    'b', 'Wh'), and torch's broadcast error "tensor a (4) … tensor b (3)" names neither (session 23)."""
+    named = [(name, value) for name, value in tensors if isinstance(value, torch.Tensor)]
+    if not named:
+        return
+    first, like = named[0]
+    for name, value in named[1:]:
+        if value.dtype != like.dtype:
+            raise TypeError(f"{op}: {name} is {value.dtype} but {first} is {like.dtype}; pass one dtype "
+                            f"({name}.to({first}.dtype))")
+        if value.device != like.device:
+            raise ValueError(f"{op}: {name} is on {value.device} but {first} is on {like.device}; put the "
+                             "tensors on one device")
+    if shapes:
+        try:
+            torch.broadcast_shapes(*(value.shape for _, value in named))
+        except RuntimeError:
+            shown = ", ".join(f"{name} {tuple(value.shape)}" for name, value in named[1:])
+            raise ValueError(f"{op}: {first} has shape {tuple(like.shape)}, {shown}; they do not broadcast "
+                             "together (same shapes, or 1 where they differ)") from None
+
+
 def _number(op: str, name: str, value) -> float:
     """``value`` as a float, else one line naming ``op`` and ``name``: text (``"0.1"`` was read
     with float(); torch refuses it), a complex number or a tensor of several entries (float()'s
@@ -132,6 +157,7 @@ def activation(name: str, input: torch.Tensor, *params: float, **by_name) -> tor
     name = _canonical(name)
     _arguments(name, [("input", input)], [("a parameter", p) for p in params])
     _check_options("activation", name, params, by_name, tensors=1)
+    _floating(name, [("input", input)])
     return _ops.call(op.op, input, [float(p) for p in params])[0]
 
 
@@ -202,6 +228,8 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
     _floating(name, operands, "counts or 0/1 labels of the input's shape: pass target.to(input.dtype)" if all(same)
               else "the elementwise losses take targets of the input's shape and kind, not class "
                    "indices: one-hot them, or use cross_entropy")
+    names = ["input", "target", *_argument_names(name)[2:len(op.inputs)]]  # gaussian_nll: input, target, var
+    _agree(name, list(zip(names, [input, *targets])), shapes=True)
     tensors = _broadcast(input, *targets)
     if torch.compiler.is_compiling() and _ops.inductor_visible():
         # a negative variance, a probability outside [0, 1]: refused, as torch refuses them, by the op itself
@@ -438,12 +466,21 @@ def dense(input, weight, bias=None, activation="sigmoid"):
         DoubleBackwardError: a second derivative.
     """
     act = _dense_activation(activation)
+    op = "linear" if act == "linear" else "dense"
+    _arguments(op, [("input", input), ("weight", weight), ("bias", bias)])
+    _floating(op, [("input", input), ("weight", weight), ("bias", bias)])
+    if weight.dim() != 2:
+        raise ValueError(f"{op}: weight has shape {tuple(weight.shape)}; it takes (out_features, in_features)")
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise ValueError(f"{op}: bias has shape {tuple(bias.shape)}; weight {tuple(weight.shape)} needs "
+                         f"({weight.shape[0]},), one per out_feature")
     if isinstance(input, torch.Tensor) and isinstance(weight, torch.Tensor) and weight.dim() == 2 \
             and input.dim() >= 1 and input.shape[-1] != weight.shape[1]:  # the kernel's check named W, not the input
         raise ValueError(f"{'linear' if act == 'linear' else 'dense'}: input has {input.shape[-1]} features (shape "
                          f"{tuple(input.shape)}) but weight {tuple(weight.shape)} takes {weight.shape[1]} "
                          "(weight is (out_features, in_features))")
     input, weight, bias = _autocast(input, weight, bias)
+    _agree(op, [("input", input), ("weight", weight), ("bias", bias)])
     lead = input.shape[:-1]
     rows = input.reshape(math.prod(lead), input.shape[-1])  # not -1: 0 in_features leave no row count to infer
     fused = _ops.fused_dense(act)
@@ -491,7 +528,24 @@ def rnn_step(input, hx, weight_ih, weight_hh):
         DeviceError: CPU tensors without ``TRITON_INTERPRET=1``.
         DoubleBackwardError: a second derivative.
     """
+    tensors = [("input", input), ("hx", hx), ("weight_ih", weight_ih), ("weight_hh", weight_hh)]
+    _arguments("rnn_step", tensors)
+    _floating("rnn_step", tensors)
+    for name, w in tensors[2:]:
+        if w.dim() != 2:
+            raise ValueError(f"rnn_step: {name} has shape {tuple(w.shape)}; it takes 2 dimensions")
+    if tuple(weight_hh.shape) != (weight_ih.shape[0],) * 2:
+        raise ValueError(f"rnn_step: weight_hh has shape {tuple(weight_hh.shape)}; weight_ih "
+                         f"{tuple(weight_ih.shape)} has {weight_ih.shape[0]} hidden units, so weight_hh must be "
+                         f"({weight_ih.shape[0]}, {weight_ih.shape[0]})")
+    if input.dim() == 0 or hx.dim() == 0:
+        raise ValueError(f"rnn_step: input {tuple(input.shape)} and hx {tuple(hx.shape)} take a last axis of "
+                         "features")
+    if math.prod(hx.shape[:-1]) != math.prod(input.shape[:-1]):
+        raise ValueError(f"rnn_step: hx has shape {tuple(hx.shape)} but input {tuple(input.shape)}; hx needs a "
+                         f"row per row of the input, shape {(*input.shape[:-1], weight_ih.shape[0])}")
     input, hx, weight_ih, weight_hh = _autocast(input, hx, weight_ih, weight_hh)
+    _agree("rnn_step", [("input", input), ("hx", hx), ("weight_ih", weight_ih), ("weight_hh", weight_hh)])
     # named as dense() names a wrong in_features; the op's own check named its argument 'Wi' (session 17)
     if isinstance(weight_ih, torch.Tensor) and weight_ih.dim() == 2 and input.dim() >= 1 \
             and input.shape[-1] != weight_ih.shape[1]:
@@ -511,6 +565,7 @@ def rnn_step(input, hx, weight_ih, weight_hh):
 
 def _last(input, dim, log):
     _arguments("log_softmax" if log else "softmax", [("input", input)])
+    _floating("log_softmax" if log else "softmax", [("input", input)])
     if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int)):
         raise TypeError(f"{'log_softmax' if log else 'softmax'}: dim must be an int, not {type(dim).__name__}")
     if dim is None:
@@ -639,6 +694,15 @@ def _cross_entropy_with_options(input, target, weight, ignore_index, reduction, 
                 if tuple(target.shape) == tuple(indices) else "")
         raise ValueError(f"cross_entropy: soft targets must have the input's shape {tuple(input.shape)}, "
                          f"got {tuple(target.shape)}{hint}")
+    if weight is not None:  # named here: the launcher's line names neither the op nor the input's classes
+        _floating("cross_entropy", [("weight", weight)])
+        if tuple(weight.shape) != (input.shape[1 if input.dim() > 1 else 0],):
+            classes = input.shape[1 if input.dim() > 1 else 0]
+            raise ValueError(f"cross_entropy: weight has shape {tuple(weight.shape)}; input {tuple(input.shape)} "
+                             f"has {classes} classes, so weight must be ({classes},), one per class")
+        if weight.device != input.device:  # another float dtype is cast (the launcher checks its range)
+            raise ValueError(f"cross_entropy: weight is on {weight.device} but input is on {input.device}; put the "
+                             "tensors on one device")
     one = input.dim() == 1
     z = input.unsqueeze(0) if one else (input.movedim(1, -1) if input.dim() > 2 else input)
     t = target.unsqueeze(0) if one else (target.movedim(1, -1) if soft and target.dim() > 2 else target)
