@@ -83,7 +83,7 @@ def _floating(op: str, tensors, hint: str = "") -> None:
 
 def _agree(op: str, tensors, shapes: bool = False) -> None:
     """One line naming ``op`` and two of the (name, value) ``tensors`` by the caller's names (input, target,
-    weight, bias, hx …) where they differ in dtype or device, or with ``shapes`` where they do not broadcast
+    weight, bias, hx …) where they differ in dtype (TypeError) or device (:class:`DeviceError`), or with ``shapes`` where they do not broadcast
     together; None and plain numbers pass. The generated launchers name their kernel's arguments ('x', 't', 'W',
     'b', 'Wh'), and torch's broadcast error "tensor a (4) … tensor b (3)" names neither (session 23)."""
     named = [(name, value) for name, value in tensors if isinstance(value, torch.Tensor)]
@@ -95,8 +95,8 @@ def _agree(op: str, tensors, shapes: bool = False) -> None:
             raise TypeError(f"{op}: {name} is {value.dtype} but {first} is {like.dtype}; pass one dtype "
                             f"({name}.to({first}.dtype))")
         if value.device != like.device:
-            raise ValueError(f"{op}: {name} is on {value.device} but {first} is on {like.device}; put the "
-                             "tensors on one device")
+            raise _ops.DeviceError(f"{op}: {name} is on {value.device} but {first} is on {like.device}; put "
+                                   "the tensors on one device")
     if shapes:
         try:
             torch.broadcast_shapes(*(value.shape for _, value in named))
@@ -701,8 +701,8 @@ def _cross_entropy_with_options(input, target, weight, ignore_index, reduction, 
             raise ValueError(f"cross_entropy: weight has shape {tuple(weight.shape)}; input {tuple(input.shape)} "
                              f"has {classes} classes, so weight must be ({classes},), one per class")
         if weight.device != input.device:  # another float dtype is cast (the launcher checks its range)
-            raise ValueError(f"cross_entropy: weight is on {weight.device} but input is on {input.device}; put the "
-                             "tensors on one device")
+            raise _ops.DeviceError(f"cross_entropy: weight is on {weight.device} but input is on {input.device}; "
+                                   "put the tensors on one device")
     one = input.dim() == 1
     z = input.unsqueeze(0) if one else (input.movedim(1, -1) if input.dim() > 2 else input)
     t = target.unsqueeze(0) if one else (target.movedim(1, -1) if soft and target.dim() > 2 else target)
