@@ -127,3 +127,18 @@ def test_softcap_scale_gradient_for_a_tiny_argument():
             u = mpmath.mpf(float(v)) / mpmath.mpf(0.7)
             worst = max(worst, _ulps(g, mpmath.tanh(u) - u * mpmath.sech(u) ** 2))
     assert worst <= 4, worst
+
+
+# ------------------------------------------------------------------ the README's list of the parser's functions
+
+def test_readme_lists_every_function_the_parser_names():
+    """Fault: an unknown function is answered "known: exp, log, …, ndtr_tanh, ndtr_tanh_pdf, …", two names the
+    README's list of the registry's functions did not have (GELU-tanh's S and S′, which its printouts show)."""
+    import re
+
+    from symnet.parsing import FUNCTIONS
+
+    start = README.index("and the functions of the registry")
+    listed = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", README[start:README.index("Options follow by position")]))
+    known = [n for n, e in FUNCTIONS.items() if getattr(e, "name", n) == n]
+    assert [n for n in known if n not in listed] == []
