@@ -143,7 +143,10 @@ def _usage(name: str, entry) -> str:
 # What a user who passes one argument too many most likely meant (by the registry name).
 _ARITY_HINTS = {"silu": "Swish with a parameter β (Ramachandran et al. 2017) is x*sigmoid(beta*x)",
                 # gelu(x, 'tanh') / gelu(x, approximate='tanh'), torch's spelling (session 19's new user)
-                "gelu": "torch's approximate='tanh' is its own function here: gelu_tanh(x)"}
+                "gelu": "torch's approximate='tanh' is its own function here: gelu_tanh(x)",
+                # softplus(x, beta=2) was answered with "beta=None, threshold=None" (session 24's new user)
+                "softplus": "no threshold unless given, where torch's default is 20: torch's "
+                            "softplus(x, beta=b) is softplus(x, beta, 20) here (x where beta·x > 20)"}
 
 
 # torch's and NumPy's names for functions the registry writes as formulas (session 21's new user wrote

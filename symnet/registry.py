@@ -1397,7 +1397,7 @@ _F("relu", relu, cls=relu, rule=Rule("ReLU rule", "relu′(u) = H(u), undefined 
    kinks=_unary_kink, piecewise=lambda u: _pw((0, u < 0), (u, True)),
    numpy="_relu({0}, out={out})", numpy_helper="_relu", triton="_relu({0})",
    mpmath=lambda x: max(x, 0), torch=lambda t, x: t.relu(x), boundaries=(0.0,), family="activation")
-_F("softplus", lambda x, beta=None, threshold=None: _softplus(x, beta, threshold), arity=(1, 3), cls=softplus,
+_F("softplus", lambda x, beta=1, threshold=None: _softplus(x, beta, threshold), arity=(1, 3), cls=softplus,
    rule=Rule("softplus rule", "softplus′(u) = σ(u)", sigmoid),
    numpy="np.logaddexp(0, {0}, out={out})", triton="_softplus({0})",
    mpmath=lambda x, beta=1, threshold=None: (x if threshold is not None and beta * x > threshold
@@ -1407,7 +1407,7 @@ _F("softplus", lambda x, beta=None, threshold=None: _softplus(x, beta, threshold
 
 
 def _softplus(x, beta, threshold):
-    if beta is None and threshold is None:
+    if (beta is None or beta == 1) and threshold is None:
         return softplus(x)
     beta = 1 if beta is None else beta
     inner = softplus(beta * x) / beta

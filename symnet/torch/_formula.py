@@ -22,7 +22,7 @@ class Formula(torch.nn.Module):
     Raises:
         TypeError: a missing, unknown or repeated argument; integer tensors; tensors of
             different dtypes.
-        RuntimeError: shapes that do not broadcast (torch's message).
+        RuntimeError: shapes that do not broadcast (torch's message, the two arguments named).
         DeviceError: CPU tensors without ``TRITON_INTERPRET=1``.
 
     The op is registered in
@@ -74,7 +74,7 @@ class Formula(torch.nn.Module):
         for n, a in zip(names, args):  # a number as text was read with float(), 10**400 failed naming nothing
             if not isinstance(a, torch.Tensor):
                 _number("formula", f"argument {n!r}", a)
-        return _ops.call(self._op.op, *_broadcast(*args), [])[0]
+        return _ops.call(self._op.op, *_broadcast(*args, names=names), [])[0]
 
     def extra_repr(self):
         return f"{self.expr}, inputs=[{', '.join(s.name for s in self.inputs)}]"

@@ -322,13 +322,37 @@ def _unknown(kind: str, name, known: list[str]) -> SymnetError:
     return SymnetError(f"no {kind} {name!r}; known: {', '.join(known)}")
 
 
-def _broadcast(*args):
+def _broadcast(*args, names=None, what=None):
+    """``args`` (tensors and Python numbers) broadcast together, the numbers as 0-d tensors of the first
+    tensor's dtype. Shapes that do not broadcast raise torch's RuntimeError with the two arguments named
+    (``names``, in the order of ``args``; ``what`` the function): torch's own message calls them a and b."""
     like = next((a for a in args if isinstance(a, torch.Tensor)), None)
     if like is None:
         raise SymnetError("pass at least one torch.Tensor")
     dtype = like.dtype if like.is_floating_point() else torch.get_default_dtype()
     args = [a if isinstance(a, torch.Tensor) else torch.tensor(float(a), dtype=dtype, device=like.device) for a in args]
-    return torch.broadcast_tensors(*args)
+    try:
+        return torch.broadcast_tensors(*args)
+    except RuntimeError as exc:
+        if names is None:
+            raise
+        shape = ()
+        for k, a in enumerate(args):  # the first argument whose shape does not broadcast with those before it
+            try:
+                shape = torch.broadcast_shapes(shape, a.shape)
+            except RuntimeError:
+                other = next(j for j in range(k) if not _broadcasts(args[j].shape, a.shape)) if k else 0
+                raise RuntimeError(f"{what + ': ' if what else ''}{names[other]!r} of shape {tuple(args[other].shape)} "
+                                   f"and {names[k]!r} of shape {tuple(a.shape)} do not broadcast ({exc})") from None
+        raise
+
+
+def _broadcasts(a, b) -> bool:
+    try:
+        torch.broadcast_shapes(a, b)
+    except RuntimeError:
+        return False
+    return True
 
 
 def _applied(name: str, input, inplace, *params) -> torch.Tensor:  # noqa: A002
