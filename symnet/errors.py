@@ -61,3 +61,8 @@ def domain_bound(low: float, high: float) -> str:
     """"≥ 0", "≤ 1", "in [0, 1]": what an argument of domain [low, high] must be."""
     inf = float("inf")
     return f"≥ {low:g}" if high == inf else f"≤ {high:g}" if low == -inf else f"in [{low:g}, {high:g}]"
+
+
+class ShapeError(SymnetError, ValueError, RuntimeError):
+    """Tensors whose shapes do not broadcast together (or do not fit a layer), named as the caller passed them.
+    A ValueError, and a RuntimeError as torch's own broadcasting error is, so code written for torch catches it."""

@@ -25,7 +25,7 @@ import math
 
 import torch
 
-from ..errors import SymnetError
+from ..errors import ShapeError, SymnetError
 from . import _ops
 from ._fused_linear_ce import fused_linear_cross_entropy
 
@@ -102,8 +102,8 @@ def _agree(op: str, tensors, shapes: bool = False) -> None:
             torch.broadcast_shapes(*(value.shape for _, value in named))
         except RuntimeError:
             shown = ", ".join(f"{name} {tuple(value.shape)}" for name, value in named[1:])
-            raise ValueError(f"{op}: {first} has shape {tuple(like.shape)}, {shown}; they do not broadcast "
-                             "together (same shapes, or 1 where they differ)") from None
+            raise ShapeError(f"{op}: {first} has shape {tuple(like.shape)}, {shown}; they do not broadcast "
+                           "together (same shapes, or 1 where they differ)") from None
 
 
 def _number(op: str, name: str, value) -> float:
