@@ -64,3 +64,27 @@ def test_a_constant_no_float32_holds(case, backend):
     names = [n for n in ("x", "y", "z") if n in formula]
     bad = _kept(_faults(formula, names, points, dtype, fn, backend=backend))
     assert not bad, bad
+
+
+# --- one walk for CSE's products and quotients of inputs under a constant (symnet.codegen.ir) -----------------------
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_a_shared_quotient_of_three_inputs_times_a_constant(backend):
+    """∂z of 10²⁰·x·y·log(x·y/z) is −10²⁰·x·y/z, and x·y/z is CSE's temporary (the log's argument too): neither walk of
+    session 23 took a quotient of three inputs (products of inputs, or x/y), so the constant came last on a subnormal
+    x·y/z. Before (float64, NumPy): 3.9e12 ULP at (1e−300, 1e−10, 3e10), 2.6e12 at (1e−300, 3e−15, 7e5) (torch −0:
+    8.0e15, 5.2e15); now the one walk puts any product or quotient of inputs back under its constant."""
+    if backend == "triton":
+        triton_torch()
+    bad = _kept(_faults("1e20*x*y*log(x*y/z)", ["x", "y", "z"], [(1e-300, 1e-10, 3e10), (1e-300, 3e-15, 7e5),
+                                                                    (2.0, 3.0, 5.0)], F64,
+                        lambda t, x, y, z: 1e20 * x * y * t.log(x * y / z), backend=backend))
+    assert not bad, bad
+
+
+def test_the_walk_keeps_a_product_for_its_other_uses():
+    """σ(x·y)·3·x·y: x·y is put back under the constant 3 (``_constant_times`` gets the factors) and kept as a
+    temporary where σ and its branches use it (session 23 put a product back everywhere: x·y computed 8 times)."""
+    from conftest import compiled
+    src = compiled("sigmoid(x*y)*3*x*y", "numpy", ("x", "y")).source
+    body = src[src.index("for _i"):]
+    assert "x_times_y = x*y" in body and "_constant_times(where_1, x*y, None, 3.0" in body, body
