@@ -280,7 +280,7 @@ def _constant_times_monomial(e, monomials: dict):
     x = 1e300, y = 1e−10 (x/y overflows), torch exact at both (session 23: then a walk for products, put back
     everywhere, and one for quotients; one since session 24). A monomial held in parentheses alone (a rule's
     group) is put back too, where it is no more than its temporary."""
-    if not monomials or not e.has(*monomials):
+    if not monomials or monomials.keys().isdisjoint(e.free_symbols):  # (has(*monomials): a walk per temporary)
         return e
 
     def scaled(node):
@@ -290,7 +290,10 @@ def _constant_times_monomial(e, monomials: dict):
     def grouped(node):
         return isinstance(node, sp.UnevaluatedExpr) and node.args[0] in monomials
 
-    return e.replace(scaled, lambda node: node.xreplace(monomials)).replace(grouped, lambda node: node.xreplace(monomials))
+    def put_back(node):
+        return node.xreplace(monomials)
+
+    return e.replace(scaled, put_back).replace(grouped, put_back)
 
 
 def _factors(product):

@@ -161,16 +161,17 @@ def _constant_times(x, y, z, c, q, lo):
 NUMPY_HELPERS["_constant_quotients"] = '''\
 def _constant_quotients(x, y, z, c, q):
     """c/q·x·y/z² (c/q a positive normal float64 constant, c or q 1; y None where absent; arrays of one dtype or
-    broadcasting shapes), with x·y as x: ((x/z)·c/q)/z, the constant between the two divisions, where r = x/z and
-    m = r·c/q are normal or 0; where r is not (subnormal or inf) ((x·c/q)/z)/z, the constant first; where r is and
-    m is not, (r/z)·c/q, the constant last. Each order leaves the range only where its own partial products do: the constant last made (x/z)/z
-    subnormal before 1024 scaled it back (∂y of 1024x/y at x = 1e300, y = 1.797e308: 432 ULP), the constant first
-    overflows x·c, and r·c/q goes subnormal or inf where the result does not (c < 1 with |z| < 1: last; c > 1 with
-    |z| > 1: last); one of the three keeps every partial product normal wherever the result is and x is normal.
-    The other two orders are computed for the elements that take them only: gathered where they are few (1 in 8 or
-    fewer), else over the block (gathering most of a block costs more than the two orders). A float32 block whose
-    constant is no normal float32 is computed in float64 and rounded once, x·y too (−(x·y/z)/z/10³⁰⁰ was NaN at
-    x = y = 1e38, z = 1e−38, torch −0: session 24); in float64 the three orders serve any normal constant."""
+    broadcasting shapes), with x·y as x: ((x/z)·c/q)/z, the constant between the two divisions, where r = x/z and m
+    = r·c/q are normal or 0; where r is not (subnormal or inf) ((x·c/q)/z)/z, the constant first; where r is and m
+    is not, (r/z)·c/q, the constant last. Each order leaves the range only where its own partial products do: the
+    constant last made (x/z)/z subnormal before 1024 scaled it back (∂y of 1024x/y at x = 1e300, y = 1.797e308: 432
+    ULP), the constant first overflows x·c, and r·c/q goes subnormal or inf where the result does not (c < 1 with
+    |z| < 1: last; c > 1 with |z| > 1: last); one of the three keeps every partial product normal wherever the
+    result is and x is normal. The other two orders are computed for the elements that take them only: gathered
+    where they are few (1 in 8 or fewer), else over the block (gathering most of a block costs more than the two
+    orders). A float32 block whose constant is no normal float32 is computed in float64 and rounded once, x·y too
+    (−(x·y/z)/z/10³⁰⁰ was NaN at x = y = 1e38, z = 1e−38, torch −0: session 24); in float64 the three orders serve
+    any normal constant."""
     if not 1.1754943508222875e-38 <= (c if q == 1 else 1 / q) <= 3.4028234663852886e38 \
             and np.result_type(*(a for a in (x, y, z) if a is not None)) == np.float32:
         wide = [None if a is None else np.asarray(a, np.float64) for a in (x, y, z)]
