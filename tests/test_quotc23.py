@@ -130,9 +130,9 @@ def test_the_three_values_of_the_issue(backend):
 
 def test_the_constant_between_the_divisions_is_printed():
     """The NumPy and Triton kernels of 1024·x/y call ``_constant_quotients`` for ∂y's scaled chain (the generated
-    text; the values are the tests above)."""
-    assert "_constant_quotients(x, y, 1024.0, 1)" in compiled("1024*x/y", "numpy", ("x", "y")).source
-    assert "_constant_quotients(x, y, 1, 3)" in compiled("x/(3*y)", "numpy", ("x", "y")).source
+    text; the values are the tests above). Session 24: the numerator as two factors, None where it has one."""
+    assert "_constant_quotients(x, None, y, 1024.0, 1)" in compiled("1024*x/y", "numpy", ("x", "y")).source
+    assert "_constant_quotients(x, None, y, 1, 3)" in compiled("x/(3*y)", "numpy", ("x", "y")).source
 
 
 # --- a constant times a product of three (the product-order rule) -----------------------------------------------------

@@ -252,48 +252,66 @@ def _inline_reciprocals(assignments, results):
     overflows in float32 below 2.9e−39) although x/y is finite, and rounds twice. Likewise the
     scaled-square rule's chain (x/y)/y (``chains.quotient_chain``), so that the printers see a constant
     times it whole: f = 1024·x/y² shared it with ∂y and printed ((x/y)/y)·1024, 276 ULP in float32 at
-    x = 1.5, y = 3e20 (session 23)."""
-    inline = {}
-    kept = []
-    scaled = _scaled_products(assignments, results)
+    x = 1.5, y = 3e20 (session 23). The same walk, in the order of the assignments, puts back a product or
+    quotient of inputs where a constant multiplies it (:func:`_constant_times_monomial`)."""
+    inline, monomials, kept = {}, {}, []
     for t, e in assignments:
-        e = e.xreplace(inline) if inline else e
+        e = _constant_times_monomial(e.xreplace(inline) if inline else e, monomials)
         if (isinstance(e, sp.Pow) and e.exp == -1 and (e.base.is_Symbol or _two_term_sum(e.base))) \
-                or _constant_times_inputs(e) or t in scaled or quotient_chain(e) is not None:
+                or _constant_times_inputs(e) or quotient_chain(e) is not None:
             inline[t] = e
         else:
             kept.append((t, e))
-    results = [r.xreplace(inline) for r in results] if inline else list(results)
-    return _constant_times_quotients(kept, results)
+            if _input_monomial(e):
+                monomials[t] = e.xreplace(monomials)  # in the inputs: x·y/z where t = x_times_y/z
+    results = [_constant_times_monomial(r.xreplace(inline) if inline else r, monomials) for r in results]
+    used = set().union(*(e.free_symbols for _, e in kept), *(r.free_symbols for r in results))
+    return [(t, e) for t, e in kept if t not in monomials or t in used], results
 
 
-def _constant_times_quotients(assignments, results):
-    """A constant c (|c| ≠ 0, 1) times CSE's temporary for a quotient of two inputs (``x_over_y = x/y``) as c·x/y
-    there, so that the printers place the constant per element (``_constant_times``); the temporary stays where
-    it has other uses, and goes where it has none. Times the temporary, the constant comes last: ∂x of
-    10²⁰·x²/y, 2·10²⁰·(x/y), was 246 ULP at x = 1e−300, y = 3e10 (x/y subnormal) and ∂x of x²/(10²⁰·y) inf at
-    x = 1e300, y = 1e−10 (x/y overflows), torch exact at both (session 23)."""
-    quotients = {t: e for t, e in assignments if _input_quotient(e)}
-    if not quotients:
-        return list(assignments), results
+def _constant_times_monomial(e, monomials: dict):
+    """``e`` with CSE's temporaries for a product or quotient of inputs (``monomials``: ``x_times_y = x·y``,
+    ``x_over_y = x/y``, :func:`_input_monomial`) put back in a product with a constant c, |c| ≠ 0, 1 (a factor of
+    it, or inside the scaled-square rule's chain c·((x·y/z)/z)), so that the printers get the factors and place
+    the constant per element (``_constant_times``, ``_constant_quotients``); the temporary stays for its other
+    uses and goes where it has none. Times the temporary, the constant comes last: −1e−20·x·y/z as
+    _constant_times(x_times_y, …) was −inf at x = −1.797e308, y = −3, z = 0.25 for −2.16e289 (torch exact); ∂x
+    of 10²⁰·x²/y, 2·10²⁰·(x/y), 246 ULP at x = 1e−300, y = 3e10 (x/y subnormal) and ∂x of x²/(10²⁰·y) inf at
+    x = 1e300, y = 1e−10 (x/y overflows), torch exact at both (session 23: then a walk for products, put back
+    everywhere, and one for quotients; one since session 24). A monomial held in parentheses alone (a rule's
+    group) is put back too, where it is no more than its temporary."""
+    if not monomials or monomials.keys().isdisjoint(e.free_symbols):  # (has(*monomials): a walk per temporary)
+        return e
 
     def scaled(node):
-        return node.is_Mul and any(a in quotients for a in node.args) and any(
-            a.is_Number and a.is_extended_real and abs(a) not in (0, 1) for a in node.args)
+        return node.is_Mul and any(a.is_Number and a.is_extended_real and abs(a) not in (0, 1) for a in node.args) \
+            and any(a in monomials for a in _factors(node))
 
-    def put_back(e):
-        return e.replace(scaled, lambda node: node.xreplace(quotients)) if e.has(*quotients) else e
+    def grouped(node):
+        return isinstance(node, sp.UnevaluatedExpr) and node.args[0] in monomials
 
-    assignments = [(t, put_back(e)) for t, e in assignments]
-    results = [put_back(r) for r in results]
-    used = set().union(*(e.free_symbols for _, e in assignments), *(r.free_symbols for r in results))
-    return [(t, e) for t, e in assignments if t not in quotients or t in used], results
+    def put_back(node):
+        return node.xreplace(monomials)
+
+    return e.replace(scaled, put_back).replace(grouped, put_back)
 
 
-def _input_quotient(e) -> bool:
-    """Whether ``e`` is x/y, x and y inputs (symbols)."""
-    return e.is_Mul and len(e.args) == 2 and any(a.is_Symbol for a in e.args) and any(
-        a.is_Pow and a.exp == -1 and a.base.is_Symbol for a in e.args)
+def _factors(product):
+    """The factors of ``product``, through the parentheses that hold a chain of quotients (``UnevaluatedExpr``)."""
+    for a in product.args:
+        while isinstance(a, sp.UnevaluatedExpr):
+            a = a.args[0]
+        if a.is_Mul:
+            yield from _factors(a)
+        else:
+            yield a
+
+
+def _input_monomial(e) -> bool:
+    """Whether ``e`` is a product of symbols (inputs or temporaries) and reciprocals of symbols with one in its
+    numerator at least: x·y, x/y, x·y/z."""
+    return e.is_Mul and len(e.args) > 1 and all(a.is_Symbol or (a.is_Pow and a.exp == -1 and a.base.is_Symbol)
+                                                for a in e.args) and any(a.is_Symbol for a in e.args)
 
 
 def _two_term_sum(e) -> bool:
@@ -304,22 +322,6 @@ def _two_term_sum(e) -> bool:
         e = e.args[0]
     return e.is_Add and len(e.args) == 2 and all(t.as_coeff_Mul()[0].is_Rational and t.as_coeff_Mul()[1].is_Symbol
                                                  for t in e.args)
-
-
-def _scaled_products(assignments, results) -> set:
-    """CSE's temporaries that are a product of inputs (``x_times_y = x·y``) and a factor of a product with a constant
-    c, |c| ≠ 1, somewhere: put back there, so that ``_constant_times`` gets the factors and may put the constant
-    first (session 23: −1e−20·x·y/z printed as _constant_times(x_times_y, …) was −inf at x = −1.797e308, y = −3,
-    z = 0.25 for −2.16e289, torch exact; its ∂z inf for 8.6e289)."""
-    products = {t for t, e in assignments if isinstance(e, sp.Mul) and len(e.args) > 1 and all(a.is_Symbol for a in e.args)}
-    if not products:
-        return set()
-    found = set()
-    for e in [e for _, e in assignments] + list(results):
-        for m in sp.preorder_traversal(e):
-            if isinstance(m, sp.Mul) and any(a.is_Number and abs(a) != 1 for a in m.args):
-                found.update(a for a in m.args if a in products)
-    return found
 
 
 def _constant_times_inputs(e) -> bool:

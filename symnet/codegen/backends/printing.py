@@ -25,6 +25,7 @@ from ..chains import quotient_chain
 __all__ = ["ConditionalPrinting"]
 
 _FLOAT32_MAX = 3.4028234663852886e+38
+_FLOAT32_TINY = 1.1754943508222875e-38  # float32's smallest normal, 2⁻¹²⁶
 
 
 class ConditionalPrinting:
@@ -193,8 +194,11 @@ class ConditionalPrinting:
                 return None
         chain = quotient_chain(others[0]) if len(others) == 1 else None
         if chain is not None and c.is_extended_real and c.is_finite and abs(c) != 1 \
-                and 2.0 ** -100 < abs(float(c)) < 2.0 ** 100:
-            out = self._quotients_call([self._print(chain[0]), self._print(chain[1]), *self._constant_size(c)])
+                and 2.0 ** -1022 <= abs(float(c)) < math.inf:  # any normal float64 constant (session 24)
+            wide = not _FLOAT32_TINY <= abs(float(c)) <= _FLOAT32_MAX
+            head, *tail = sp.Mul.make_args(chain[0])  # N = x·y as x and y: a float32 block widens them apart
+            out = self._quotients_call([self._print(head), self._print(sp.Mul(*tail)) if tail else self.ABSENT,
+                                        self._print(chain[1]), *self._constant_size(c, wide)], wide)
             return f"-{out}" if c.is_negative else out
         if len(others) == 1 and type(others[0]).__name__ == "ordered_product" and c.is_extended_real and c.is_finite \
                 and abs(c) != 1 and 2.0 ** -100 < abs(float(c)) < 2.0 ** 100:  # the product-order rule's k·a·b·c
@@ -202,41 +206,57 @@ class ConditionalPrinting:
             out = self._product_call([*(self._print(a) for a in others[0].args), *self._constant_size(c),
                                       repr(size * 2.0 ** -126) if size > 1 else "0.0"])
             return f"-{out}" if c.is_negative else out
-        if len(others) < 2 or not (c.is_extended_real and c.is_finite) or abs(c) == 1:
+        if not others or not (c.is_extended_real and c.is_finite) or abs(c) == 1:
             return None
         numerators = [a for a in others if not (a.is_Pow and a.exp.is_negative)]
         size = abs(float(c))
         # any normal float64 constant (session 23: within 2^±100 only, 1e308·x·y at x = 1e−300, y = 1e−10 was
         # (x·y)·1e308, x·y subnormal first: 18 ULP, torch's (1e308·x)·y exact; x·y·2¹⁰⁰⁰ 0 for 3.2e−49)
-        if not numerators or not 2.0 ** -1022 <= size < math.inf:
+        if not 2.0 ** -1022 <= size < math.inf:
             return None
-        times, q = self._constant_size(c)
+        # a constant no normal float32 times one factor (1e−40·x, 1e−40/y) or with no numerator goes to the helper
+        # too, which computes a float32 block in float64 and rounds once: the float32 constant is subnormal (1e−40·x
+        # at x = 1e38 was 58 ULP off, torch the same) or inf, 0 (1e−40·x in Triton was 0 for 0.01; session 24)
+        wide = not _FLOAT32_TINY <= size <= _FLOAT32_MAX
+        if not wide and (len(others) < 2 or not numerators):
+            return None
+        times, q = self._constant_size(c, wide)
         rest = numerators[1:]
         denominators = [1 / f for f in others if f.is_Pow and f.exp.is_negative]
-        args = [self._print(numerators[0]),
+        args = [self._print(numerators[0]) if numerators else self.ONE,
                 self._print(sp.Mul(*rest)) if rest else self.ABSENT,
                 self._print(sp.Mul(*denominators)) if denominators else self.ABSENT,
                 times, q, repr(size * 2.0 ** -126) if size > 1 else "0.0"]
-        out = self._moved_call(args)
+        out = self._moved_call(args, wide)
         return f"-{out}" if c.is_negative else out
 
-    def _constant_size(self, c) -> tuple[str, str]:
+    def _constant_size(self, c, wide: bool = False) -> tuple[str, str]:
         """|c| as the printed pair (c, q) of ``_constant_times`` and ``_constant_quotients``: (1, q) for |c| = 1/q, a
-        quotient by q, exact where the product is (x/3, not x·0.333…); else (|c| to 20 digits, 1)."""
+        quotient by q, exact where the product is (x/3, not x·0.333…); else (|c| to 20 digits, 1). ``wide``: |c| is
+        no normal float32, printed as :meth:`_wide_number` prints it."""
         a = abs(c)
+        number = self._wide_number if wide else self._print
         if a.is_Rational and a.p == 1:
-            return self._print(sp.Integer(1)), self._print(sp.Integer(a.q))
-        return self._print(a.evalf(20)), self._print(sp.Integer(1))
+            return self._print(sp.Integer(1)), number(sp.Integer(a.q))
+        return number(a.evalf(20)), self._print(sp.Integer(1))
 
-    def _moved_call(self, args: list) -> str:
-        """The backend's call of ``_constant_times`` with the printed arguments (``_moved_constant``)."""
+    def _wide_number(self, value) -> str:
+        """A constant that is no normal float32 as a helper's argument: as any constant (NumPy's helpers widen a
+        float32 block at run time; the Triton printer's is a float64)."""
+        return self._print(value)
+
+    ONE = "1.0"  # the numerator of _constant_times where the product has none (1e−40/y)
+
+    def _moved_call(self, args: list, wide: bool = False) -> str:
+        """The backend's call of ``_constant_times`` with the printed arguments (``_moved_constant``); ``wide``: the
+        constant is no normal float32."""
         return f"_constant_times({', '.join(args)})"
 
     def _product_call(self, args: list) -> str:
         """The backend's call of ``_constant_product`` with the printed arguments (``_moved_constant``)."""
         return f"_constant_product({', '.join(args)})"
 
-    def _quotients_call(self, args: list) -> str:
+    def _quotients_call(self, args: list, wide: bool = False) -> str:
         """The backend's call of ``_constant_quotients`` with the printed arguments (``_moved_constant``)."""
         return f"_constant_quotients({', '.join(args)})"
 

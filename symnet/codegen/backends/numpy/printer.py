@@ -130,10 +130,12 @@ def _constant_times(x, y, z, c, q, lo):
     c/q < 1) ((x·c/q)·y)/z, the constant first, where that is finite: x·y/z overflows (c/q < 1) or goes subnormal
     (c/q > 1) where the product does not. The second form is computed for a block holding such a value only,
     the constant on the smaller of x and y (x·y/3 at x = −1.797e308, y = 3: (x/3)·y rounds to −inf, (y/3)·x is x).
-    A float32 block whose constant is no normal float32 (1e300·x·y) is computed in float64 and rounded once to
-    float32 (a float32 c/q would be inf or 0, and inf·0 NaN where x·y underflows: session 23)."""
-    size = c if q == 1 else 1 / q  # (x may be a Python float: a rule's probe)
-    if getattr(x, "dtype", None) == np.float32 and not 1.1754943508222875e-38 <= size <= 3.4028234663852886e38:
+    A float32 block whose constant is no normal float32 (1e300·x·y, 1e−40·x) is computed in float64 and rounded
+    once to float32 (a float32 c/q would be inf or 0, and inf·0 NaN where x·y underflows: session 23; subnormal,
+    1e−40·x 58 ULP off at x = 1e38: session 24). x may be a Python float (a rule's probe; 1.0 for 1e−40/y)."""
+    size = c if q == 1 else 1 / q
+    if not 1.1754943508222875e-38 <= size <= 3.4028234663852886e38 \
+            and np.result_type(*(a for a in (x, y, z) if a is not None)) == np.float32:
         wide = [None if a is None else np.asarray(a, np.float64) for a in (x, y, z)]
         return _constant_times(*wide, c, q, lo).astype(np.float32)
     p = x if y is None else x * y
@@ -157,16 +159,24 @@ def _constant_times(x, y, z, c, q, lo):
 # session 23 (h-quotc23): a constant times the scaled-square rule's chain (x/z)/z, the constant between the two
 # divisions, first or last per element (ConditionalPrinting._moved_constant)
 NUMPY_HELPERS["_constant_quotients"] = '''\
-def _constant_quotients(x, z, c, q):
-    """c/q·x/z² (c/q a positive constant within 2^±100, c or q 1; arrays of one dtype or broadcasting shapes) as
-    ((x/z)·c/q)/z, the constant between the two divisions, where r = x/z and m = r·c/q are normal or 0; where r is
-    not (subnormal or inf) ((x·c/q)/z)/z, the constant first; where r is and m is not, (r/z)·c/q, the constant
-    last. Each order leaves the range only where its own partial products do: the constant last made (x/z)/z
-    subnormal before 1024 scaled it back (∂y of 1024x/y at x = 1e300, y = 1.797e308: 432 ULP), the constant first
-    overflows x·c, and r·c/q goes subnormal or inf where the result does not (c < 1 with |z| < 1: last; c > 1 with
-    |z| > 1: last); one of the three keeps every partial product normal wherever the result is and x is normal.
-    The other two orders are computed for the elements that take them only: gathered where they are few (1 in 8 or
-    fewer), else over the block (gathering most of a block costs more than the two orders)."""
+def _constant_quotients(x, y, z, c, q):
+    """c/q·x·y/z² (c/q a positive normal float64 constant, c or q 1; y None where absent; arrays of one dtype or
+    broadcasting shapes), with x·y as x: ((x/z)·c/q)/z, the constant between the two divisions, where r = x/z and m
+    = r·c/q are normal or 0; where r is not (subnormal or inf) ((x·c/q)/z)/z, the constant first; where r is and m
+    is not, (r/z)·c/q, the constant last. Each order leaves the range only where its own partial products do: the
+    constant last made (x/z)/z subnormal before 1024 scaled it back (∂y of 1024x/y at x = 1e300, y = 1.797e308: 432
+    ULP), the constant first overflows x·c, and r·c/q goes subnormal or inf where the result does not (c < 1 with
+    |z| < 1: last; c > 1 with |z| > 1: last); one of the three keeps every partial product normal wherever the
+    result is and x is normal. The other two orders are computed for the elements that take them only: gathered
+    where they are few (1 in 8 or fewer), else over the block (gathering most of a block costs more than the two
+    orders). A float32 block whose constant is no normal float32 is computed in float64 and rounded once, x·y too
+    (−(x·y/z)/z/10³⁰⁰ was NaN at x = y = 1e38, z = 1e−38, torch −0: session 24); in float64 the three orders serve
+    any normal constant."""
+    if not 1.1754943508222875e-38 <= (c if q == 1 else 1 / q) <= 3.4028234663852886e38 \
+            and np.result_type(*(a for a in (x, y, z) if a is not None)) == np.float32:
+        wide = [None if a is None else np.asarray(a, np.float64) for a in (x, y, z)]
+        return np.asarray(_constant_quotients(*wide, c, q)).astype(np.float32)
+    x = x if y is None else x * y
     r = x / z
     m = r * c if q == 1 else r / q
     out = np.asarray(m / z)
@@ -480,11 +490,11 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             return None
         return self._print(a), self._print(b)
 
-    def _moved_call(self, args: list) -> str:
+    def _moved_call(self, args: list, wide: bool = False) -> str:
         self.helpers.add("_constant_times")
         return super()._moved_call(args)
 
-    def _quotients_call(self, args: list) -> str:
+    def _quotients_call(self, args: list, wide: bool = False) -> str:
         self.helpers.add("_constant_quotients")
         return super()._quotients_call(args)
 
