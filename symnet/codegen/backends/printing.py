@@ -184,7 +184,8 @@ class ConditionalPrinting:
         y = 2.2e−308 with the constant last or first only). k·ordered_product(a, b, c), the product-order rule's, as
         ``_constant_product(a, b, c, k, q, lo)``: the constant last, or on the factor of middle magnitude where the
         product of three leaves the range and the whole does not (x·y·z/3 at (0.5, 1.797e308, 3) was inf); these
-        two for a constant within 2^±100 (the analysis of their choice assumes it). None: a constant last alone
+        two for a constant within 2^±100 (the analysis of their choice assumes it; NumPy's ``_constant_quotients`` takes
+        any constant held as a normal c or 1/q, its choice guarded: session 24). None: a constant last alone
         (one factor, no numerator, c = ±1, not a real constant of normal float64 size)."""
         others = [f for a in others for f in sp.Mul.make_args(a)]  # c·(x/y) held unevaluated (the scaled-square rule)
         if not c.is_Number:  # a constant held unevaluated (−1**2 of a rational-root rule: float() refused it)
@@ -193,7 +194,7 @@ class ConditionalPrinting:
                 return None
         chain = quotient_chain(others[0]) if len(others) == 1 else None
         if chain is not None and c.is_extended_real and c.is_finite and abs(c) != 1 \
-                and 2.0 ** -100 < abs(float(c)) < 2.0 ** 100:
+                and self._chain_constant(c):
             out = self._quotients_call([self._print(chain[0]), self._print(chain[1]), *self._constant_size(c)])
             return f"-{out}" if c.is_negative else out
         if len(others) == 1 and type(others[0]).__name__ == "ordered_product" and c.is_extended_real and c.is_finite \
@@ -208,7 +209,7 @@ class ConditionalPrinting:
         size = abs(float(c))
         # any normal float64 constant (session 23: within 2^±100 only, 1e308·x·y at x = 1e−300, y = 1e−10 was
         # (x·y)·1e308, x·y subnormal first: 18 ULP, torch's (1e308·x)·y exact; x·y·2¹⁰⁰⁰ 0 for 3.2e−49)
-        if not numerators or not 2.0 ** -1022 <= size < math.inf:
+        if not numerators or not (2.0 ** -1022 <= size < math.inf or self._reciprocal_held(c)):
             return None
         times, q = self._constant_size(c)
         rest = numerators[1:]
@@ -219,6 +220,16 @@ class ConditionalPrinting:
                 times, q, repr(size * 2.0 ** -126) if size > 1 else "0.0"]
         out = self._moved_call(args)
         return f"-{out}" if c.is_negative else out
+
+    def _reciprocal_held(self, c) -> bool:
+        """Whether a constant below float64's normal range is 1/q with q a normal float64, which the backend's
+        ``_constant_times`` divides by (NumPy; Triton's takes a normal c only)."""
+        return False
+
+    def _chain_constant(self, c) -> bool:
+        """Whether ``_constant_quotients`` takes the constant c: within 2^±100, the range its choice of order was
+        analysed for (the NumPy printer takes any constant it can hold as a normal c or 1/q)."""
+        return 2.0 ** -100 < abs(float(c)) < 2.0 ** 100
 
     def _constant_size(self, c) -> tuple[str, str]:
         """|c| as the printed pair (c, q) of ``_constant_times`` and ``_constant_quotients``: (1, q) for |c| = 1/q, a
