@@ -117,8 +117,19 @@ class TextPrinter(_ReaderOrder, StrPrinter):
         if e.is_Integer:
             return self._print_Integer(e)
         if big_integer(e.p) or big_integer(e.q):  # 1/2⁶⁰, not 1/1152921504606846976 (nor its 60-digit decimal)
-            return "%s/%s" % (self._print_Integer(sp.Integer(e.p)), self._print_Integer(sp.Integer(e.q)))
+            return "%s/%s" % (self._print_Integer(sp.Integer(e.p)), _one_term(self._print_Integer(sp.Integer(e.q))))
         return _decimal(e) or super()._print_Rational(e)
+
+    def _print_Mul(self, expr, *args, **kwargs):
+        # a lone denominator printed as k·10ⁿ or ≈m·10ⁿ takes parentheses: x/(2·10³²³), not x/2·10³²³, which
+        # reads as (x/2)·10³²³ (SymPy's printer parenthesises by precedence, and an Integer is an atom)
+        out = super()._print_Mul(expr, *args, **kwargs)
+        for q in {int(f.q) for f in expr.args if isinstance(f, sp.Rational)} | \
+                {int(f.base) for f in expr.args if f.is_Pow and f.base.is_Integer and f.exp == -1}:
+            shown = big_integer(q)
+            if shown and shown != _one_term(shown) and out.endswith("/" + shown):
+                return out[:-len(shown)] + _one_term(shown)
+        return out
 
     def _print_Float(self, e):
         return _signed_zero(e) or super()._print_Float(_readable_float(e))
@@ -302,6 +313,11 @@ def _readable_float(e: sp.Float) -> sp.Float:
     mantissa = mpf_to_str(e._mpf_, dps, strip_zeros=True, min_fixed=1, max_fixed=0).split("e")[0]  # always e-form
     significant = len(mantissa.lstrip("+-").replace(".", "").rstrip("0"))
     return e if significant >= dps else sp.Float(e, max(significant, _FULL_DIGITS))
+
+
+def _one_term(shown: str) -> str:
+    """A number's printout as one term after a '/': k·10ⁿ and ≈m·10ⁿ parenthesised, 2⁶⁰ and 10³⁰⁰ as they are."""
+    return "(%s)" % shown if "·" in shown or "≈" in shown else shown
 
 
 def _abbreviated(e) -> bool:

@@ -550,6 +550,7 @@ def _dw_widened_063f068f73(y, z, double_word, needed=True, within=3.330669073872
         if some:  # an eighth or more kept: the double-word on the others only (gathered)
             redo = ~keep
             result = np.array(np.broadcast_to(sig_z_minus_y, redo.shape), np.float64)
+            result = _dwx_tier(result, keep & needed, _dw_widened_063f068f73_scaled, y, z)
             y = np.broadcast_to(y, redo.shape)[redo]
             z = np.broadcast_to(z, redo.shape)[redo]
             deep = deep[redo]
@@ -639,6 +640,7 @@ def _dw_widened_6fd886a8eb(y, z, double_word, needed=True, within=3.330669073872
         if some:  # an eighth or more kept: the double-word on the others only (gathered)
             redo = ~keep
             result = np.array(np.broadcast_to(sum_1, redo.shape), np.float64)
+            result = _dwx_tier(result, keep & needed, _dw_widened_6fd886a8eb_scaled, y, z)
             y = np.broadcast_to(y, redo.shape)[redo]
             z = np.broadcast_to(z, redo.shape)[redo]
             deep = deep[redo]
@@ -751,6 +753,7 @@ def _dw_widened_90bcd99b33(y, z, double_word, needed=True, within=3.330669073872
         if some:  # an eighth or more kept: the double-word on the others only (gathered)
             redo = ~keep
             result = np.array(np.broadcast_to(sum_1, redo.shape), np.float64)
+            result = _dwx_tier(result, keep & needed, _dw_widened_90bcd99b33_scaled, y, z)
             y = np.broadcast_to(y, redo.shape)[redo]
             z = np.broadcast_to(z, redo.shape)[redo]
             deep = deep[redo]

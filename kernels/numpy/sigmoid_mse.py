@@ -501,6 +501,7 @@ def _dw_widened_f1e5d05dde(y, z, double_word, needed=True, within=3.330669073872
         if some:  # an eighth or more kept: the double-word on the others only (gathered)
             redo = ~keep
             result = np.array(np.broadcast_to(y_minus_sig_z, redo.shape), np.float64)
+            result = _dwx_tier(result, keep & needed, _dw_widened_f1e5d05dde_scaled, y, z)
             y = np.broadcast_to(y, redo.shape)[redo]
             z = np.broadcast_to(z, redo.shape)[redo]
             deep = deep[redo]

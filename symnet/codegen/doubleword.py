@@ -3643,6 +3643,9 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                   "            redo = ~keep",
                   f"            result = np.array(np.broadcast_to({value}, redo.shape), np.float64)" if bounded is not None
                   else "            result = np.zeros(redo.shape)"]
+        if scaled and bounded is not None:  # the kept elements' scaled tier too (session 24: only keep.all() took it,
+            # so t·log(t/p) − t + p at p = 1e−300, t = 3e38 was 2.34e41 alone and inf beside an element that cancels)
+            lines += [f"            result = {tier('result', 'keep & needed')}"]
         lines += [f"            {n} = np.broadcast_to({n}, redo.shape)[redo]" for n in leaf_names]
         if by_bound:
             lines += ["            deep = deep[redo]"]

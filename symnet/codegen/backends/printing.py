@@ -185,7 +185,8 @@ class ConditionalPrinting:
         y = 2.2e−308 with the constant last or first only). k·ordered_product(a, b, c), the product-order rule's, as
         ``_constant_product(a, b, c, k, q, lo)``: the constant last, or on the factor of middle magnitude where the
         product of three leaves the range and the whole does not (x·y·z/3 at (0.5, 1.797e308, 3) was inf); these
-        two for a constant within 2^±100 (the analysis of their choice assumes it). None: a constant last alone
+        two for a constant within 2^±100 (the analysis of their choice assumes it; NumPy's ``_constant_quotients`` takes
+        any constant held as a normal c or 1/q, its choice guarded: session 24). None: a constant last alone
         (one factor, no numerator, c = ±1, not a real constant of normal float64 size)."""
         others = [f for a in others for f in sp.Mul.make_args(a)]  # c·(x/y) held unevaluated (the scaled-square rule)
         if not c.is_Number:  # a constant held unevaluated (−1**2 of a rational-root rule: float() refused it)
@@ -194,7 +195,8 @@ class ConditionalPrinting:
                 return None
         chain = quotient_chain(others[0]) if len(others) == 1 else None
         if chain is not None and c.is_extended_real and c.is_finite and abs(c) != 1 \
-                and 2.0 ** -1022 <= abs(float(c)) < math.inf:  # any normal float64 constant (session 24)
+                and (2.0 ** -1022 <= abs(float(c)) < math.inf or self._chain_constant(c)):  # any normal float64 constant, or
+            # 1/q with q normal where the backend holds it so (NumPy; session 24)
             wide = not _FLOAT32_TINY <= abs(float(c)) <= _FLOAT32_MAX
             head, *tail = sp.Mul.make_args(chain[0])  # N = x·y as x and y: a float32 block widens them apart
             out = self._quotients_call([self._print(head), self._print(sp.Mul(*tail)) if tail else self.ABSENT,
@@ -212,7 +214,7 @@ class ConditionalPrinting:
         size = abs(float(c))
         # any normal float64 constant (session 23: within 2^±100 only, 1e308·x·y at x = 1e−300, y = 1e−10 was
         # (x·y)·1e308, x·y subnormal first: 18 ULP, torch's (1e308·x)·y exact; x·y·2¹⁰⁰⁰ 0 for 3.2e−49)
-        if not 2.0 ** -1022 <= size < math.inf:
+        if not (2.0 ** -1022 <= size < math.inf or self._reciprocal_held(c)):
             return None
         # a constant no normal float32 times one factor (1e−40·x, 1e−40/y) or with no numerator goes to the helper
         # too, which computes a float32 block in float64 and rounds once: the float32 constant is subnormal (1e−40·x
@@ -229,6 +231,16 @@ class ConditionalPrinting:
                 times, q, repr(size * 2.0 ** -126) if size > 1 else "0.0"]
         out = self._moved_call(args, wide)
         return f"-{out}" if c.is_negative else out
+
+    def _reciprocal_held(self, c) -> bool:
+        """Whether a constant below float64's normal range is 1/q with q a normal float64, which the backend's
+        ``_constant_times`` divides by (NumPy; Triton's takes a normal c only)."""
+        return False
+
+    def _chain_constant(self, c) -> bool:
+        """Whether ``_constant_quotients`` takes the constant c: within 2^±100, the range its choice of order was
+        analysed for (the NumPy printer takes any constant it can hold as a normal c or 1/q)."""
+        return 2.0 ** -100 < abs(float(c)) < 2.0 ** 100
 
     def _constant_size(self, c, wide: bool = False) -> tuple[str, str]:
         """|c| as the printed pair (c, q) of ``_constant_times`` and ``_constant_quotients``: (1, q) for |c| = 1/q, a

@@ -182,8 +182,9 @@ def _constant_quotients(x, y, z, c, q):
     out = np.asarray(m / z)
     tiny = np.finfo(out.dtype).tiny
     size_r, size_m = np.abs(r), np.abs(m)
-    r_out = ((size_r < tiny) & (size_r > 0)) | (size_r == np.inf)
-    redo = r_out | ((size_m < tiny) & (size_m > 0)) | (size_m == np.inf)
+    # (0 from a nonzero x or r is an underflow too: c/q beyond 2^±100 brings x/z below 2⁻¹⁰⁷⁵ back into range)
+    r_out = ((size_r < tiny) & ((size_r > 0) | (x != 0))) | (size_r == np.inf)
+    redo = r_out | ((size_m < tiny) & ((size_m > 0) | (r != 0))) | (size_m == np.inf)
     count = np.count_nonzero(redo)
     if not count:
         return out
@@ -193,9 +194,12 @@ def _constant_quotients(x, y, z, c, q):
         x, z, r, r_out = (np.broadcast_to(v, out.shape)[redo] for v in (x, z, r, r_out))
     first = ((x * c if q == 1 else x / q) / z) / z
     last = (r / z) * c if q == 1 else (r / z) / q
+    # (c/q beyond 2^±100: x·c/q may overflow where r is subnormal; the constant between the divisions is kept there)
+    kept = r_out & ~(np.abs(first) < np.inf)
+    r_out = r_out & ~kept
     if not gather:
-        return np.where(r_out, first, np.where(redo, last, out))
-    out[redo] = np.where(r_out, first, last)
+        return np.where(r_out, first, np.where(redo & ~kept, last, out))
+    out[redo] = np.where(r_out, first, np.where(kept, out[redo], last))
     return out
 '''
 
@@ -238,6 +242,20 @@ NUMPY_HELPER_NEEDS["_constant_product"] = ("_ordered_product",)
 class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
     """SymPy expressions as NumPy expressions; ``helpers`` collects the helpers they call,
     ``names`` maps symbols to the identifiers the code uses (default: the symbol's name)."""
+
+    def _reciprocal_held(self, c) -> bool:
+        # 1e−308·x/y (1/10³⁰⁸, below the normal range) was (x/y)/10³⁰⁸: inf at x = 3e10, y = 1e−300 for 300 (session
+        # 24; torch exact); _constant_times divides by q first where x/y overflows
+        a = abs(c)
+        return bool(a.is_Rational and a.p == 1 and 2.0 ** -1022 <= float(a.q) < math.inf)
+
+    def _chain_constant(self, c) -> bool:
+        # any constant held as a normal float64 c or as 1/q with q a normal float64 (1e−308 = 1/10³⁰⁸; session 24:
+        # c·x/y² with c beyond 2^±100 took the constant last, ∂y of −1e308·x/y 0 at x = 1e−300, y = 3e38 for
+        # 1.1e−69, of x/(3.4e38·y) −inf at x = 1e300, y = 1e−20 for −2.9e301; torch exact at both)
+        a = abs(c)
+        size = float(a.q) if a.is_Rational and a.p == 1 else float(a)
+        return 2.0 ** -1022 <= size < math.inf
 
     # the table of ConditionalPrinting (symnet/codegen/backends/printing.py); & and | bind tighter than >
     BACKEND, WHERE, COMPARISON = "NumPy", "np.where({0}, {1}, {2})", "({0} {op} {1})"
