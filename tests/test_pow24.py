@@ -7,6 +7,8 @@ Fixed (float64 unless said; before → after, torch's autograd beside, ULPs agai
   look into a widened node. Its far form is now the sum's: (1 + 3x²)^(−1.7)·(1 − 6x²/5) → |x|^(−1.4)·3^(−1.7)·(x⁻² −
   6/5) (the root-series windows about ±0.913 left out there): 2 ULP worst from 2⁶⁰ to 1.8e308.
 - x·(x² − 1)^0.3 (c < 0): f inf and ∂ NaN from 1.3e154 (float32 from 1.9e19; torch inf, inf) → 2 ULP (float32 1.24).
+- (x² + 1)^0.3·(x² + 2)^0.4, two bases in one product (the far form took one): f inf from 1.3e154 and ∂ NaN (float32
+  from 1.9e19; torch inf, NaN) → 2 ULP (float32 1.46).
 - ∂ of x³·(2 + x²)^(−3/2) = 3x²·(2 + x²)^(−3/2) − 3x⁴·(2 + x²)^(−5/2), whose leading terms cancel: 27 ULP at
   x = 30 (torch 5), 2.4e8 at 1e5, 0 for 6e−30 at 1e10, 0 at 2⁶⁰ for 3.9e−54 (the far forms 3/x − 3/x) → written as
   6x²·(2 + x²)^(−5/2), 1 ULP worst. float32: f NaN from x ≈ 5e17 (x³ inf, (2 + x²)^(−3/2) 0; torch NaN) and ∂ 0 for
@@ -43,6 +45,7 @@ FORMULAS = {
     "x**3*(2 + x**2)**(-3/2)": lambda t, x: x ** 3 * (2 + x ** 2) ** -1.5,
     "x**2*(1 + x**2)**(-1.5)": lambda t, x: x ** 2 * (1 + x ** 2) ** -1.5,
     "x**5*(1 + x**2)**(-2.5)": lambda t, x: x ** 5 * (1 + x ** 2) ** -2.5,
+    "(x**2 + 1)**0.3*(x**2 + 2)**0.4": lambda t, x: (x ** 2 + 1) ** 0.3 * (x ** 2 + 2) ** 0.4,
 }
 
 
@@ -82,13 +85,13 @@ def test_numpy_power_of_a_square_sum_at_huge_arguments(formula, dtype):
 
 
 @pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
-def test_triton_power_of_a_square_sum_at_huge_arguments(dtype):
-    """The first formula (root-series and far selects in one output) in Triton under TRITON_INTERPRET=1: the far
+@pytest.mark.parametrize("formula", ["x*(1 + 3*x**2)**(-0.7)", "x*(x**2 - 1)**0.3"])
+def test_triton_power_of_a_square_sum_at_huge_arguments(formula, dtype):
+    """In Triton under TRITON_INTERPRET=1 (the first formula has root-series and far selects in one output): the far
     branch taken in a block holding far elements."""
     triton_torch()
-    formula = "x*(1 + 3*x**2)**(-0.7)"
-    pts = [(v,) for v in ([1e160, -1e300, 2.0 ** 60, 1e100, 0.9, 30.0] if dtype == F64 else
-                          [1e20, -3e38, 2.0 ** 60, 1e30, 0.9, 30.0])]
+    pts = [(v,) for v in ([1e160, -1e300, 2.0 ** 60, 1e100, 0.9, 1.5, 30.0] if dtype == F64 else
+                          [1e20, -3e38, 2.0 ** 60, 1e30, 0.9, 1.5, 30.0])]
     bad = _kept(_faults(formula, ["x"], pts, dtype, FORMULAS[formula], backend="triton"))
     assert not bad, bad
 

@@ -6422,51 +6422,55 @@ def _square_sum_power(node, v, edge=_SQUARE_SUM_FROM):
     harmlessly. A factor of R that is a sum Σ n·v^k·B^e of that base is taken in too, as B^e₀·vⁿ·(Q/vⁿ)
     (:func:`_collected`; Q/vⁿ = q_n + q_(n−1)/v + …, which does not cancel there): the terms' far forms cancel
     where their leading powers do (the ∂ of x³·(2 + x²)^(−3/2): 3/x − 3/x = 0 for 6/x³) and overflow or underflow
-    where the sum does not (the ∂ of x·(1 + 3x²)^(−0.7): x²·(1 + 3x²)^(−1.7) at x = 1e100). Each factor is taken
-    once: one power of v per product. None where ``node`` holds no such power of the symbol ``v``. ``edge``: the
-    least |v| the form is taken at (:func:`_far_edge`)."""
+    where the sum does not (the ∂ of x·(1 + 3x²)^(−0.7): x²·(1 + 3x²)^(−1.7) at x = 1e100). Every such power in
+    the product is taken, of one base or several (one constant each), with every power of v: one power of |v| per
+    product. None where ``node`` holds no such power of the symbol ``v``. ``edge``: the least |v| the form is taken
+    at (:func:`_far_edge`)."""
     # (a widened sum of such powers is taken as its sum: its far form does not cancel)
     factors = [f.expanded if isinstance(f, WidenedBase) and _square_sum_terms(f.expanded, v) else f
                for f in sp.Mul.make_args(node)]
-    power = next((f for f in factors if (_square_sum_parts(f) or (None,))[0] == v), None)
+    # every power of such a base, each base its own constant (x²'s two powers in (1 + x²)^0.3·(2 + x²)^0.4's ∂)
+    powers = {f.base: parts for f in factors for parts in [_square_sum_parts(f)] if parts and parts[0] == v}
     sums = {f: found for f in factors for found in [_square_sum_terms(f, v)] if found}
-    if power is not None:
-        _, w, c, a = _square_sum_parts(power)
-        base = power.base
-    elif sums:
-        c, w, base, _ = next(iter(sums.values()))
-        a = sp.S.Zero
-    else:
+    exponents = {base: parts[3] for base, parts in powers.items()}  # B → its exponent, sums' e₀ added below
+    if not powers and sums:
+        exponents[next(iter(sums.values()))[2]] = sp.S.Zero
+    if not exponents:
         return None
+    constants = {base: (parts[2], parts[1]) for base, parts in powers.items()}  # B → (c, w)
+    constants.update({found[2]: found[:2] for found in sums.values()})
     k, others = 0, []
     for f in factors:
-        if f is power:
+        if f.is_Pow and f.base in powers:
             continue
         if f == v:
             k += 1
         elif f.is_Pow and f.base == v and f.exp.is_Integer:
             k += int(f.exp)
-        elif f in sums and sums[f][2] == base:
-            e0, q = _collected(c, w, sums[f][3], v)
+        elif f in sums and sums[f][2] in exponents:
+            base = sums[f][2]
+            e0, q = _collected(*constants[base], sums[f][3], v)
             n, scaled = _leading(q, v)
-            a, k = a + e0, k + n
+            exponents[base] += e0
+            k += n
             others.append(Grouped(scaled) if scaled.is_Add else scaled)
         else:
             others.append(f)
-    if a.is_Integer:
-        return None
+    if not powers and all(a.is_Integer for a in exponents.values()):
+        return None  # a rational function's (the rational-function rule's)
     # one power of |v| (v·|v|^(k − 1 + 2a) overflowed the power where k − 1 + 2a < 0: ∂ of (2 + 3x²)^(−2/3) at 1e100);
     # an integer exponent as a float (SymPy writes |v|^(−3) as |v|/v⁴, and v⁴ overflows at 1e100 for 1e−300), a
     # negative one kept a factor (the printers make c·|v|^(−1.4) a quotient c/|v|^1.4, whose divisor overflows where
     # the power is subnormal: 0 for 1e−315 at 1e225)
-    e = k + 2 * a
+    e = k + 2 * sum(exponents.values())
     size = sp.Abs(v) ** (sp.Float(e) if e.is_Integer and e != 0 else e)
     size = Grouped(size) if e < 0 else size
     size = size if k % 2 == 0 else sp.sign(v) * size
     # past the edge E, |c|·v⁻²/w ≤ 2⁻⁶⁰ where |c|/w ≤ E²·2⁻⁶⁰ (2⁶⁰ at E = 2⁶⁰): (w + c·v⁻²)^a is w^a to a·2⁻⁶⁰
     # relative (1/128 ULP in float64), a constant, and one fractional power per element instead of three
     # (x·(1 + x²)^0.3 and its ∂)
-    rest = w ** a if abs(c) / w <= sp.Rational(edge) ** 2 / _SQUARE_SUM_FROM else Grouped(w + c / v ** 2) ** a
+    rest = sp.Mul(*[w ** a if abs(c) / w <= sp.Rational(edge) ** 2 / _SQUARE_SUM_FROM else Grouped(w + c / v ** 2) ** a
+                    for base, a in exponents.items() for c, w in [constants[base]]])
     return sp.Mul(*others) * size * rest
 
 
