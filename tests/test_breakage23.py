@@ -153,6 +153,9 @@ LEFT = {
     "1e-300*x*y/z": (lambda t, x, y, z: 1e-300 * x * y / z, [(1e38, 1e38, 1e-38)], F32,
                      "float32 ∂z NaN at (1e38, 1e38, 1e−38) (truth −1e−148, rounding to −0; torch −0: worse than "
                      "torch): the far branch −(x·y/z)/z/10³⁰⁰ divides inf by the float32 constant, inf"),
+    # (session 24 tried (|c|^(1/b)·x)^b: it overflows float32's product from x = 3.4e32, where the written form is
+    # right; and c·x^(b + 1)/x: NaN at x = 0 and inf. A select on a subnormal x would need the emitters to take
+    # |x| < 2⁻¹⁰²² as a far condition)
     "x**(1/1000001)": (lambda t, x: x ** (1 / 1000001), [(1e-310,)], F64,
                        "∂ inf at x = 1e−310 (truth 9.99e303; torch inf): x^(−1000000/1000001) overflows before the "
                        "division by 1000001"),
