@@ -127,18 +127,8 @@ def test_digits_and_marks_inside_a_name_still_read():
 
 # --- measured, not fixed -------------------------------------------------------------------------------------------
 LEFT = {
-    # series-leading-power takes a ZeroSeries whose leading coefficients vanish (x − sin x); x − tanh x is the
-    # tanhshrink rule's x³·P(x²)/cosh x (a polynomial of its own, P(0) = 1/3: no ZeroSeries for the rule to see) and
-    # 1 − cos x the one-minus-cos rule's 2·sin²(x/2): x³ and sin²(x/2) underflow first
-    "log(x - tanh(x))": (lambda t, x: t.log(x - t.tanh(x)), [(9.332636185032189e-302,), (5e-324,)], F64,
-                         "f −inf at x = 9.33e−302 (truth −2080.54), 5e−324 (−2234.42); ∂ NaN at 9.33e−302 (truth "
-                         "3.2e301; torch inf)"),
-    "log(1 - cos(x))": (lambda t, x: t.log(1 - t.cos(x)), [(1e-200,), (5e-324,)], F64,
-                        "f −inf at x = 1e−200 (truth −921.73), 5e−324 (−1489.57); ∂ inf at 1e−200 (truth 2e200); "
-                        "torch the same"),
-    # the vanishing-series rule does not take 1 − 1/√(1 + x²), the derivative's numerator
-    "log(x - asinh(x))": (lambda t, x: t.log(x - t.asinh(x)), [(1e-200,), (1e-8,)], F64,
-                          "∂ 0 at x = 1e−200 (truth 3e200), at 1e−8 0 for 3e8 (8.8e15 ULP; torch inf)"),
+    # (log(x − tanh x), log(1 − cos x) and ∂ log(x − asinh x), the series-leading-power misses measured here, are
+    # fixed in session 24: tests/test_series24.py)
     # (square-sum-power's x·(x² − 1)^0.3, x·(1 + 3x²)^(−0.7) and x³·(2 + x²)^(−3/2): fixed in session 24,
     # tests/test_pow24.py)
     # exp-dominant (h-rules23's area) takes log(c·e^u + P) with P a polynomial and c·e^u first; not these

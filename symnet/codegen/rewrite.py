@@ -1453,6 +1453,8 @@ def _tanhshrink_series(u):
     q = sp.S.Zero
     for k in range(_TANHSHRINK_TERMS, 0, -1):  # Horner in y
         q = q * y + sp.Rational(2 * k, sp.factorial(2 * k + 1))
+    if u.is_Symbol:  # u³·Q(u²) kept one factor: the series-leading-power rule takes its log as 3·log|u| + log Q
+        return Grouped(u ** 3 * q) / sp.cosh(u)
     return u ** 3 * q / sp.cosh(u)
 
 
@@ -3476,6 +3478,19 @@ def _vanishing_node(node):
     return _fitted_series(node, x, fit)
 
 
+def _vanishing_branches(node):
+    """A sum of one input holding another rule's select (the hypot rule's √(x² + 1) in 1 − 1/√(x² + 1), the
+    numerator of log(x − asinh x)′) → the select folded out of the sum, each branch :func:`_vanishing_node` takes
+    rewritten; None where it takes none."""
+    folded = sp.piecewise_fold(node)
+    if not isinstance(folded, sp.Piecewise):
+        return None
+    new = [_vanishing_node(pair.expr) if pair.expr.is_Add else None for pair in folded.args]
+    if all(n is None for n in new):
+        return None
+    return sp.Piecewise(*[(pair.expr if n is None else n, pair.cond) for n, pair in zip(new, folded.args)])
+
+
 def _vanishing_series(expr):
     """Every largest sum of one input in ``expr`` that :func:`_vanishing_node` rewrites, rewritten (top down); in a
     sum of several inputs, its terms in one input together (x − sin x + y)."""
@@ -3491,6 +3506,8 @@ def _vanishing_series(expr):
         if not node.args or isinstance(node, (WidenedBase, sp.Indexed, SeriesBase, sp.logic.boolalg.Boolean)):
             return node
         new = _vanishing_node(node) if node.is_Add else None  # (a Piecewise's pairs: entered)
+        if new is None and node.is_Add and len(node.free_symbols) == 1 and node.has(sp.Piecewise):
+            new = _vanishing_branches(node)
         if new is None and node.is_Add and len(node.free_symbols) > 1:
             new = _one_input_group(node, _vanishing_node, sp.Add, visit)
         if new is None:
@@ -3510,7 +3527,9 @@ VANISHING_SERIES = Rule(
     "odd, coefficients from the sum at 72 Chebyshev points at 120 digits, truncation below 2⁻⁶⁰, checked at 50 "
     "digits; Horner, whose leading coefficients are 0: no subtraction near 0); tried where the sum is 0 at x = 0 "
     "and below 2⁻²⁰ of its terms at x = 2⁻³⁰, fired where the written form is measured past 3 ULP (float64) or "
-    "6 (float32) inside the window; past it, within the measured reach, computed as the widen rule computes a sum",
+    "6 (float32) inside the window; past it, within the measured reach, computed as the widen rule computes a sum. "
+    "A sum holding another rule's select (the hypot rule's √(x² + 1) in 1 − 1/√(x² + 1), log(x − asinh x)′'s "
+    "numerator: 0 for 3e8 at x = 1e−8) has the select folded out and each branch taken",
     apply=_vanishing_series, fired=lambda old, new: new != old)
 _register(VANISHING_SERIES)
 __all__ += ["VANISHING_SERIES"]
@@ -3592,8 +3611,11 @@ def _split_series(s):
     near 0); None where no coefficient is 0 or ``s`` is no ZeroSeries."""
     from .roots import ZeroSeries
 
+    grouped = isinstance(s, Grouped)
     while isinstance(s, Grouped):  # a series another rule grouped (affine-root's (1 − cos x)/2): the same value
         s = s.args[0]
+    if grouped and s.is_Mul:
+        return _power_times(s)
     if not isinstance(s, ZeroSeries):
         return None
     m = _leading_zeros(s)
@@ -3602,6 +3624,28 @@ def _split_series(s):
     x, n = s.shift, s.power + s.stride * m
     rest = ZeroSeries(x, s.exact / x ** n, sp.Integer(0), sp.Integer(s.stride), *s.coefficients[m:])
     return x, n, rest
+
+
+def _power_times(s):
+    """x^n·Q kept one factor (the tanhshrink rule's x³·Q(x²)): x an input, n ≥ 2, Q a polynomial in x with Q(0) a
+    nonzero number → (x, n, Q); else None."""
+    powers = [f for f in s.args if f.is_Pow and f.base.is_Symbol and f.exp.is_Integer and f.exp >= 2]
+    if len(powers) != 1:
+        return None
+    x, n = powers[0].base, int(powers[0].exp)
+    q = sp.Mul(*[f for f in s.args if f is not powers[0]])
+    if q.free_symbols - {x} or not q.is_polynomial(x):
+        return None
+    at = q.xreplace({x: sp.S.Zero})
+    return (x, n, q) if at.is_number and at.is_finite and at != 0 else None
+
+
+def _split_power(f):
+    """A factor f = B^e → ((x, n, R), e) where B is a series :func:`_split_series` splits and e a rational; else
+    None."""
+    base, e = (f.base, f.exp) if f.is_Pow else (f, sp.S.One)
+    split = _split_series(base) if e.is_Rational else None
+    return None if split is None else (split, e)
 
 
 def _order_one_at_zero(g, x) -> bool:
@@ -3625,9 +3669,9 @@ def _series_power_product(node):
         return None
     series = []
     for f in node.args:
-        base, e = (f.base, f.exp) if f.is_Pow else (f, sp.S.One)
-        if e.is_Rational and _split_series(base) is not None:
-            series.append((f, _split_series(base), e))
+        found = _split_power(f)
+        if found is not None:
+            series.append((f, *found))
     if not any(e < 0 or not e.is_Integer for _, _, e in series):
         return None
     xs = {x for _, (x, _, _), _ in series}
@@ -3677,12 +3721,82 @@ def _series_power_product(node):
 
 
 def _series_log(node):
-    """log(x^n·R) → n·log|x| + log(sign(x)^n·R): never the logarithm of a product that underflows."""
-    split = _split_series(node.args[0])
-    if split is None:
+    """log(x^n·R·G) → n·log|x| + log(sign(x)^n·R·G) (G other factors in x): never the logarithm of a product that
+    underflows (x^n·R a split-able series: the tanhshrink rule's x³·Q(x²)/cosh x is log(x³·Q) − log cosh x)."""
+    factors = sp.Mul.make_args(node.args[0])
+    found = [(f, _split_power(f)) for f in factors]
+    found = [(f, split) for f, split in found if split is not None]
+    if len(found) != 1:
         return None
-    x, n, rest = split
-    return n * sp.log(sp.Abs(x)) + sp.log(sp.sign(x) ** (n % 2) * rest)
+    f, ((x, n, rest), e) = found[0]
+    others = [g for g in factors if g is not f]
+    if not (e.is_Integer and e > 0) or any(g.free_symbols - {x} for g in others):
+        return None
+    k = int(n * e)
+    return k * sp.log(sp.Abs(x)) + sp.log(sp.sign(x) ** (k % 2) * rest ** e * sp.Mul(*others))
+
+
+_ODD_BELOW = sp.Rational(1, 2 ** 32)  # |x| below which c·∏g_j(x)^e_j is its leading term C·x^E (g_j odd: relative error ≤ 2⁻⁶¹)
+_ODD_SPREAD = 3  # Σ|e_j| at most: the written form's partial products ≥ 2⁻⁹⁶ past 2⁻³² (float32's normal range)
+
+
+def _odd_leading(node):
+    """node = c·∏g_j(x)^e_j·x^k (c a number; each g_j a function of one input x, odd, of order one at 0, its cubic
+    coefficient at most 4 times its slope: sin(x/2), tanh x, asinh x; e_j, k whole numbers, Σ|e_j| + |k| ≤ 3)
+    → (x, C, E, [e_j]) with node = C·x^E·(1 + O(x²)) near 0; else None."""
+    x, C, E, powers = None, sp.S.One, 0, []
+    for f in sp.Mul.make_args(node):
+        if f.is_number:
+            C *= f
+            continue
+        base, e = _power_parts(f)
+        if base.is_Symbol:
+            y = base
+        elif isinstance(base, sp.Function) and len(base.free_symbols) == 1:
+            (y,) = base.free_symbols
+            if not isinstance(y, sp.Symbol) or not _order_one_at_zero(base, y):
+                return None
+            slope, even, cubic = (sp.diff(base, y, k).xreplace({y: sp.S.Zero}) for k in (1, 2, 3))
+            if even != 0 or not cubic.is_number or abs(cubic / 6) > 4 * abs(slope):
+                return None
+            C *= slope ** e
+            powers.append(e)
+        else:
+            return None
+        if x not in (None, y):
+            return None
+        x, E = y, E + e
+    if x is None or sum(abs(e) for e in powers) + abs(E - sum(powers)) > _ODD_SPREAD:
+        return None
+    return x, C, E, powers
+
+
+def _odd_leading_log(node):
+    """log(c·∏g_j^e_j) with some e_j ≥ 2 (the one-minus-cos rule's 2·sin²(x/2), whose square underflows where
+    sin(x/2) does not) → E·log|x| + log(C·sign(x)^E) where |x| < 2⁻³², the log as written beyond."""
+    found = _odd_leading(node.args[0])
+    if found is None:
+        return None
+    x, C, E, powers = found
+    if not any(e >= 2 for e in powers) or E < 2 or (E % 2 == 0 and C < 0):
+        return None
+    lead = E * sp.log(sp.Abs(x)) + (sp.log(C) if E % 2 == 0 else sp.log(C * sp.sign(x)))
+    return sp.Piecewise((lead, sp.Abs(x) < _ODD_BELOW), (node, True))
+
+
+def _odd_leading_product(node):
+    """c·∏g_j^e_j with some e_j ≤ −2 (sin(x)/(2·sin²(x/2)), log(1 − cos x)′) → C·x^E, one division or product by
+    x at a time, where 0 < |x| < 2⁻³², as written beyond (the square underflows first: inf at x = 1e−200 for 2e200)."""
+    found = _odd_leading(node)
+    if found is None:
+        return None
+    x, C, E, powers = found
+    if not any(e <= -2 for e in powers) or C == 0:
+        return None
+    lead = C
+    for _ in range(abs(E)):
+        lead = Grouped(lead / x) if E < 0 else Grouped(lead * x)
+    return sp.Piecewise((lead, sp.And(sp.Abs(x) < _ODD_BELOW, sp.Ne(x, 0))), (node, True))
 
 
 def _series_leading_powers(expr):
@@ -3690,21 +3804,24 @@ def _series_leading_powers(expr):
     (bottom up; a function or product of a Piecewise holding one taken into its branches first)."""
     from .roots import ZeroSeries
 
-    if not isinstance(expr, sp.Basic) or not any(_split_series(s) for s in _atoms(expr, ZeroSeries)):
+    if not isinstance(expr, sp.Basic) or not (any(_split_series(s) for s in _atoms(expr, ZeroSeries, Grouped)) or any(
+            isinstance(p.base, sp.Function) and p.exp.is_Integer and abs(p.exp) >= 2 for p in _atoms(expr, sp.Pow))):
         return expr
 
     def holds(e):  # e is a split-able series, a power of one, or a product holding either
-        return any(_split_series(f.base if f.is_Pow else f) is not None for f in sp.Mul.make_args(e))
+        return any(_split_power(f) is not None for f in sp.Mul.make_args(e))
 
     def rewrite(node):
         if isinstance(node, sp.log) and isinstance(node.args[0], sp.Piecewise) and any(
-                _split_series(pair.expr) for pair in node.args[0].args):
+                _series_log(sp.log(pair.expr, evaluate=False)) is not None for pair in node.args[0].args):
             return sp.Piecewise(*[(_series_log(sp.log(pair.expr, evaluate=False)) or sp.log(pair.expr), pair.cond)
                                   for pair in node.args[0].args])
         if isinstance(node, sp.log):
-            return _series_log(node)
-        if node.is_Pow and not (node.exp.is_Integer and node.exp > 0) and _split_series(node.base) is not None:
+            return _series_log(node) or _odd_leading_log(node)
+        if node.is_Pow and not (node.exp.is_Integer and node.exp > 0) and _split_power(node) is not None:
             return _series_power_product(sp.Mul(node, sp.S.One, evaluate=False))
+        if node.is_Pow and node.exp.is_Integer and node.exp <= -2:
+            return _odd_leading_product(node)
         if node.is_Mul:
             if any(isinstance(f, sp.Piecewise) and any(holds(p.expr) for p in f.args) for f in node.args):
                 folded = sp.piecewise_fold(node)  # (a/S)·(b piecewise): one select, each branch a product
@@ -3713,7 +3830,7 @@ def _series_leading_powers(expr):
                     if any(new is not None for new, _ in pairs):
                         return sp.Piecewise(*[(p.expr if new is None else new, p.cond) for new, p in pairs])
                 return None
-            return _series_power_product(node)
+            return _series_power_product(node) or _odd_leading_product(node)
         return None
 
     # top down: a product is taken whole before its power of the series is
@@ -3730,7 +3847,11 @@ SERIES_LEADING_POWER = Rule(
     "roundings): log as n·log|x| + log(sign(x)^n·R); a fractional power as |x|^r·(sign(x)^n·R)^q, its whole part "
     "applied one factor |x| at a time; a negative power in a product with factors g^e of order 1 at 0 (sin(x/2)², "
     "from the one-minus-cos rule) as (g/x)^e·R^q, the rest of x^(n·q + e) one division by x at a time (each partial "
-    "product between the result and R^q·(g/x)^e in magnitude: none over- or underflows where the result does not)",
+    "product between the result and R^q·(g/x)^e in magnitude: none over- or underflows where the result does not). "
+    "The tanhshrink rule's x³·Q(x²)/cosh x is split the same way (log(x − tanh x) −inf at x = 9.33e−302, true "
+    "−2080.54); a log or negative power of c·∏g_j^e_j, g_j odd and of order one at 0 (the one-minus-cos rule's "
+    "2·sin²(x/2): log(1 − cos x) −inf at x = 1e−200, true −921.73, its derivative sin x/(2·sin²(x/2)) inf for "
+    "2e200), is its leading term C·x^E below |x| = 2⁻³² (E·log|x| + log C; C/x; relative error below 2⁻⁶¹ there)",
     apply=_series_leading_powers, fired=lambda old, new: new != old)
 _register(SERIES_LEADING_POWER)
 __all__ += ["SERIES_LEADING_POWER"]
