@@ -170,6 +170,8 @@ from test_misc23 import RULE_CASES as _MISC23  # noqa: E402  (log-linear-root: t
 RULE_CASES += _MISC23
 from test_rules23 import RULE_CASES as _RULES23  # noqa: E402  (exp-dominant of sinh, x·y, a select: tests/test_rules23.py)
 RULE_CASES += _RULES23
+from test_exp24 import RULE_CASES as _EXP24  # noqa: E402  (exp-dominant's roots, cosh at −x, (e^x + 3)/3: tests/test_exp24.py)
+RULE_CASES += _EXP24
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
