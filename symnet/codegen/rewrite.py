@@ -3892,7 +3892,10 @@ def _exp_scaled(u, c, p, wide=False):
     compensated c + y·e^−u: y·e^−u ≈ −c where the sum cancels)."""
     if p == 0:
         return c
-    return widen(c + p * sp.exp(-u)) if wide else c + Grouped(p * sp.exp(-u))
+    if wide:  # (P·e^(−u/2))·e^(−u/2): e^−u near 709 has lost its lo part to underflow (863 ULP at x = 709.2,
+        # y = −0.999·e^x/2, where the sum cancels), e^(−u/2) keeps it and so does P·e^(−u/2) (≤ 1.8e308·e^−32)
+        return widen(c + Grouped(p * sp.exp(-u / 2)) * sp.exp(-u / 2))
+    return c + Grouped(p * sp.exp(-u))
 
 
 def _dominant_factor(f, even=True):
@@ -4060,8 +4063,8 @@ EXP_DOMINANT = Rule(
     "fraction → e^(qu)·(c + P·e^−u)^q and products with Σk_i such a fraction → e^(u·Σk_i)·∏(c_i + P_i·e^−u)^k_i, "
     "e^(qu) as (e^(u/2^j))^(q·2^j) so that its exponent is exact (√(e^x − 1 − x) inf at 710, true 1.5e154, finite "
     "to 1419; e^(−x/3) rounds x/3: 59 ULP at 709), and the widen rule's compensated sum e^x/2 + y (kept widened as "
-    "c + y·e^−u, from the last u where c·e^u is a float64 on: a float32 block with a widened sum computes in "
-    "float64)",
+    "c + (y·e^(−u/2))·e^(−u/2), whose parts keep their lo words where e^−u's underflow, from the last u where c·e^u "
+    "is a float64 on: a float32 block with a widened sum computes in float64)",
     apply=_exp_dominant_forms, fired=lambda old, new: new != old)
 _register(EXP_DOMINANT)
 __all__ += ["EXP_DOMINANT"]
