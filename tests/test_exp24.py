@@ -145,3 +145,26 @@ def test_what_the_rule_takes_now():
     assert "exp-dominant" in rules
     # a whole power is left as written: (e^x − 3x)² overflows where its truth does
     assert "exp-dominant" not in {r.name for r in stabilise((sp.exp(x) - 3 * x) ** 2)[1]}
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_far_branches_ahead_of_a_near_select_computed_where_taken(backend):
+    """√(e^x − 1 − x)'s outputs are selects (x > 1024, x > 64, |x| < 1.16, otherwise): the far branches go first
+    (``_far_first``) and are computed only where taken (FAR = 64; NumPy's np.nonzero block, Triton's block-wide
+    branch), the near select on every element. Bit for bit the values of each element computed alone, far and near
+    elements mixed in one call."""
+    from conftest import compiled
+
+    k = compiled("sqrt(exp(x) - 1 - x)", backend, ("x",))
+    points = np.array([0.3, 5.0, 70.0, 800.0, 2000.0, -3.0, 1e-9, 64.5], F64)
+    if backend == "numpy":
+        assert "_far = np.nonzero(" in k.source and "(here its near branches" in k.source
+        run = lambda v: [np.asarray(o) for o in k(x=v)]  # noqa: E731
+    else:
+        torch = triton_torch()
+        run = lambda v: [o.cpu().numpy() for o in k(x=torch.tensor(v))]  # noqa: E731
+    together = run(points)
+    for i, v in enumerate(points):
+        alone = run(points[i:i + 1])
+        for a, b in zip(together, alone):
+            assert a[i].tobytes() == b[0].tobytes(), (v, a[i], b[0])

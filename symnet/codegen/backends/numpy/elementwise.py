@@ -311,8 +311,7 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
             # a widened sum in it needs its double-word where no far condition holds only (where one holds, the far
             # values would fail its error bound: 1 % of z beyond ±1000 made float64 focal 1.5× slower)
             printer.selected = " & ".join(f"~({printer.doprint(c)})" for _, c in far.far(k, result))
-            near = "last branch" if len(far.far(k, result)) == len(_branches(result)) - 1 else "near branches"
-            body.append(f"# (here its {near}, on every element; its far branches below)")
+            body.append(f"# (here its {far.near_words(k, result)}, on every element; its far branches below)")
             # printed as the select prints it (doprint), not through assign_into's out=: that splits a product
             # otherwise (np.multiply(−y/s², E − …) against −y·(E − …)/s²), other bits than the select's, 1.9 ULP
             # float32 (tests/test_breakage16.py)
@@ -390,6 +389,10 @@ class FarBranches:
     def far(self, k: int, result) -> tuple:
         """Output ``k``'s far branches."""
         return _branches(result)[:self.leading[self.outputs.index(k)]]
+
+    def near_words(self, k: int, result) -> str:
+        """How the comment over output ``k``'s near value calls it: "last branch", or "near branches"."""
+        return "last branch" if len(self.far(k, result)) == len(_branches(result)) - 1 else "near branches"
 
 
 def _branches(select) -> tuple:

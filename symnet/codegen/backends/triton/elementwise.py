@@ -298,10 +298,8 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     for index, (o, v, result) in enumerate(zip(kernel.outputs, outputs, kernel.results)):
         body.append(f"# {output_comment(v, o)}")
         if index in far.outputs:  # its near branches on every element, the far ones below in a block that takes one
-            near = far.near(index, result)
-            body.append("# (here its last branch; its far branches below)" if len(far.far(index, result)) == len(
-                result.args) - 1 and near == result.args[-1].expr else "# (here its near branches; its far branches below)")
-            result = near
+            body.append(f"# (here its {far.near_words(index, result)}; its far branches below)")
+            result = far.near(index, result)
         code = printer.doprint(result)
         if not result.free_symbols:  # a constant output: a full block of it
             code = f"tl.zeros([BLOCK], tl.float32) + {code}"
