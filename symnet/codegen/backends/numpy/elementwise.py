@@ -17,8 +17,8 @@ emitter adds a temporary where both signs of an argument occur, softplus(−|u|)
 has σ(u) below the kernel's e^−|u| (``_sharing_order``). Every output keeps the bits of the
 np.where printing (``NumpyExpressionPrinter.ARITHMETIC_SELECTS = False``; tests/test_numpy_speed7.py).
 An output that is a select whose every branch but the last is taken only far out (a condition beyond ±``FAR``: the
-focal loss's z > 1000, z < −1000) gets its last branch on every element and its far branches only on the elements
-where they are taken (``_far = np.nonzero(...)``, none on ordinary data): NumPy computes every branch of a select on
+focal loss's z > 1000, z < −1000; since session 24 its first branches, the rest a near select) gets its last (near)
+branch on every element and its far branches only on the elements where they are taken (``_far = np.nonzero(...)``, none on ordinary data): NumPy computes every branch of a select on
 every element, and the focal loss with γ an input spent a third or more of its float32 time on branches that normal
 data never takes (float64's is the double-word's: about even there; :func:`far_branches`; benchmarks/focal16.py,
 tests/test_far16.py).
@@ -307,15 +307,15 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
         printer.definitions[temp] = expr  # what the statements below may use (printer: arithmetic selects)
     for k, (out, result, ident) in enumerate(zip(kernel.outputs, kernel.results, outputs)):
         body.append(f"# {output_comment(ident, out)}")
-        if k in far.outputs:  # its last branch on every element, the far ones below where they are taken
+        if k in far.outputs:  # its near branches on every element, the far ones below where they are taken
             # a widened sum in it needs its double-word where no far condition holds only (where one holds, the far
             # values would fail its error bound: 1 % of z beyond ±1000 made float64 focal 1.5× slower)
-            printer.selected = " & ".join(f"~({printer.doprint(c)})" for _, c in result.args[:-1])
-            body.append("# (here its last branch, on every element; its far branches below)")
+            printer.selected = " & ".join(f"~({printer.doprint(c)})" for _, c in far.far(k, result))
+            body.append(f"# (here its {far.near_words(k, result)}, on every element; its far branches below)")
             # printed as the select prints it (doprint), not through assign_into's out=: that splits a product
             # otherwise (np.multiply(−y/s², E − …) against −y·(E − …)/s²), other bits than the select's, 1.9 ULP
             # float32 (tests/test_breakage16.py)
-            body.append(f"{ident}[...] = {printer.doprint(result.args[-1].expr)}")
+            body.append(f"{ident}[...] = {printer.doprint(far.near(k, result))}")
         else:
             body.append(printer.assign_into(ident, result))  # the last operation writes the output
         printer.selected = None
@@ -361,8 +361,9 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
 
 
 # A select's condition is far when it compares a value with a constant at least this far out (z > 1000 in the focal
-# loss, |x − t| > 1.8e19): on data in any ordinary range such a branch is rarely taken, if ever.
-FAR = 100
+# loss, |x − t| > 1.8e19, the exp-dominant rule's u > 64 where e^u is 6e27): on data in any ordinary range such a
+# branch is rarely taken, if ever. (100 until session 24; no committed kernel has a bound in [64, 100).)
+FAR = 64
 
 
 @dataclass(frozen=True)
@@ -373,6 +374,30 @@ class FarBranches:
     outputs: tuple = ()
     conditions: tuple = ()
     only: frozenset = frozenset()
+    leading: tuple = ()  # for each output, how many of its first branches are far (the rest: its near select)
+
+    def near(self, k: int, result):
+        """Output ``k``'s select less its far branches: its last branch, or a select of its near ones (the
+        exp-dominant rule's x > 1024, x > 64 before the vanishing-series rule's |x| < 1.16, session 24)."""
+        rest = _branches(result)[self.leading[self.outputs.index(k)]:]
+        return rest[0].expr if len(rest) == 1 else sp.Piecewise(*rest)
+
+    def far(self, k: int, result) -> tuple:
+        """Output ``k``'s far branches."""
+        return _branches(result)[:self.leading[self.outputs.index(k)]]
+
+    def near_words(self, k: int, result) -> str:
+        """How the comment over output ``k``'s near value calls it: "last branch", or "near branches"."""
+        return "last branch" if len(self.far(k, result)) == len(_branches(result)) - 1 else "near branches"
+
+
+def _branches(select) -> tuple:
+    """The branches of ``select``, a select in its last branch taken as its own (the same values, in order)."""
+    pairs = []
+    while isinstance(select, sp.Piecewise) and select.args[-1].cond == sp.true:
+        pairs += select.args[:-1]
+        select = select.args[-1].expr
+    return (*pairs, sp.functions.elementary.piecewise.ExprCondPair(select, sp.true))
 
 
 def _is_far(cond, definitions: dict) -> bool:
@@ -399,12 +424,18 @@ def far_branches(assignments: list, results) -> FarBranches:
     the last branch on every element and the far ones only on the elements where their conditions hold
     (:func:`_far_block`); the temporaries only those far branches need go there with them."""
     definitions = dict(assignments)
-    outputs, conditions = [], []
+    outputs, conditions, leading = [], [], []
     for k, r in enumerate(results):
-        if isinstance(r, sp.Piecewise) and r.args[-1].cond == sp.true and len(r.args) > 1 \
-                and all(_is_far(c, definitions) for _, c in r.args[:-1]):
+        if not (isinstance(r, sp.Piecewise) and r.args[-1].cond == sp.true and len(r.args) > 1):
+            continue
+        branches = _branches(r)
+        n = 0  # the leading far branches: before any near one (a near condition first decides its elements)
+        while n < len(branches) - 1 and _is_far(branches[n].cond, definitions):
+            n += 1
+        if n:
             outputs.append(k)
-            conditions += [c for _, c in r.args[:-1] if c not in conditions]
+            leading.append(n)
+            conditions += [c for _, c in branches[:n] if c not in conditions]
     if not outputs:
         return FarBranches()
 
@@ -417,13 +448,14 @@ def far_branches(assignments: list, results) -> FarBranches:
                 todo += [u for u in definitions[s].free_symbols if u in definitions]
         return seen
 
-    everywhere = [r.args[-1].expr if k in outputs else r for k, r in enumerate(results)] + conditions
+    split = FarBranches(tuple(outputs), leading=tuple(leading))
+    everywhere = [split.near(k, r) if k in outputs else r for k, r in enumerate(results)] + conditions
     # e^−|u| stays with the last branches even where only a far one reads it: the printer gives it to their σ(±u)
     # (``_sigmoid(u, e=E)``; the focal far ∂z's σ(z)·… alone made it far-only, and float32 focal computed e^−|z|
     # in each σ again: 0.100 → 0.111 s for 10⁶, session 19)
     shared = {t for t, e in assignments if isinstance(e, nexp)}
     kept = needed(everywhere + [definitions[t] for t in shared]) | shared  # e^−|u| and what it reads
-    return FarBranches(tuple(outputs), tuple(conditions), frozenset(needed(results) - kept))
+    return FarBranches(tuple(outputs), tuple(conditions), frozenset(needed(results) - kept), tuple(leading))
 
 
 def _far_block(far: FarBranches, order: list, kernel: Kernel, outputs: list, printer, temps: dict, named: dict) -> list:

@@ -233,8 +233,8 @@ def _far_block(far: FarBranches, kernel: Kernel, outputs: list, printer, temps: 
     for index in far.outputs:
         v, result = outputs[index], kernel.results[index]
         lines.append(f"    # {output_comment(v, kernel.outputs[index])}")
-        code = v  # the select's first true branch, its last one the value above
-        for value, c in reversed(result.args[:-1]):
+        code = v  # the select's first true branch, its near ones the value above
+        for value, c in reversed(far.far(index, result)):
             code = f"tl.where({printer.doprint(c)}, {printer.doprint(value)}, {code})"
         lines.append(f"    {v} = ({code}).to({v}.dtype)")
     return lines
@@ -297,9 +297,9 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
         body.append(f"{temps[temp]} = {codes[temps[temp]]}")
     for index, (o, v, result) in enumerate(zip(kernel.outputs, outputs, kernel.results)):
         body.append(f"# {output_comment(v, o)}")
-        if index in far.outputs:  # its last branch on every element, the far ones below in a block that takes one
-            body.append("# (here its last branch; its far branches below)")
-            result = result.args[-1].expr
+        if index in far.outputs:  # its near branches on every element, the far ones below in a block that takes one
+            body.append(f"# (here its {far.near_words(index, result)}; its far branches below)")
+            result = far.near(index, result)
         code = printer.doprint(result)
         if not result.free_symbols:  # a constant output: a full block of it
             code = f"tl.zeros([BLOCK], tl.float32) + {code}"
