@@ -1,6 +1,6 @@
 """CPU seconds to compile, for sm_90 with no GPU, the Triton float64 kernels the third tier touches (task h-tritontw21).
 
-    PYTHONPATH=. python3 benchmarks/tw21_sm90.py [--formulas] [--committed] [--focal] [--repair]
+    PYTHONPATH=. python3 benchmarks/tw21_sm90.py [--formulas] [--committed] [--focal] [--repair[=1,2]] [--both]
 
 Formulas through ``symnet.compile(..., "triton")`` (y − tanh x, y − e^x; ``--focal``: the registry focal loss with γ an
 input, the heaviest) and the committed kernels with a widened sum (``--committed``: bce_logits, sigmoid_mse) in
@@ -61,8 +61,11 @@ def cases(argv):
                     e(dt), e(dt)))
     if every or "--focal" in argv:
         yield "focal(z, t, 1/4, gamma) torch.float64", ("focal(z, t, 1/4, gamma)", ("z", "t", "gamma"), torch.float64)
-        if "--repair" in argv:  # each specialisation (doubleword.REPAIR_BITS): 1 the triple words, 2 the scaled words
-            for bits in (1, 2) + ((3,) if "--both" in argv else ()):
+        asked = [a.split("=", 1)[1] for a in argv if a.startswith("--repair=")]
+        if "--repair" in argv or asked:  # each specialisation (doubleword.REPAIR_BITS): 1 the triple words, 2 the scaled
+            # words (--repair=2: that one alone)
+            chosen = tuple(int(b) for b in asked[0].split(",")) if asked else (1, 2)
+            for bits in chosen + ((3,) if "--both" in argv else ()):
                 yield f"focal repair kernel REPAIR={bits} torch.float64", ("focal(z, t, 1/4, gamma)",
                                                                           ("z", "t", "gamma"), torch.float64, bits)
 

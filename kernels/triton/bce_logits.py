@@ -554,12 +554,26 @@ def _dwx_sigmoid_e(x_hi, x_lo, e_hi, e_lo, k):
 
 
 @triton.jit
+def _dwx_scale_lo(x, n):
+    """x·2ⁿ for a lo part (n an int32 tensor, −2044 ≤ n ≤ 0 or past: 0): two factors from exponent bits, exact unless
+    subnormal, where a second rounding is below 2⁻⁵³ of the hi part beside it (_dwx_ldexp rounds a hi once)."""
+    n = tl.maximum(n, -2044)
+    half = n // 2
+    first = ((half.to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)
+    second = (((n - half).to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)
+    return (x * first) * second
+
+
+@triton.jit
 def _dwx_add(a_hi, a_lo, a_k, b_hi, b_lo, b_k):
     """a + b of two scaled double words: at the smaller k (the other one's where a term is 0), the larger-k term
-    scaled down to it (the larger of the two there unless both are below 2⁻⁹⁰⁰)."""
+    scaled down to it (the larger of the two there unless both are below 2⁻⁹⁰⁰): one ldexp, of that term's hi."""
     k = tl.where(a_hi == 0.0, b_k, tl.where(b_hi == 0.0, a_k, tl.minimum(a_k, b_k)))
-    s_hi, s_lo = _dw_add(_dwx_ldexp(a_hi, k - a_k), _dwx_ldexp(a_lo, k - a_k), _dwx_ldexp(b_hi, k - b_k),
-                         _dwx_ldexp(b_lo, k - b_k))
+    a_stays = a_k == k
+    d = tl.where(a_stays, k - b_k, k - a_k)  # (≤ 0)
+    x_hi = _dwx_ldexp(tl.where(a_stays, b_hi, a_hi), d)
+    x_lo = _dwx_scale_lo(tl.where(a_stays, b_lo, a_lo), d)
+    s_hi, s_lo = _dw_add(tl.where(a_stays, a_hi, b_hi), tl.where(a_stays, a_lo, b_lo), x_hi, x_lo)
     return s_hi, s_lo, k
 
 
@@ -599,7 +613,7 @@ def _dw_widened_063f068f73_needed_tiered(y, z, needed, TIER: tl.constexpr, tier_
                 # z_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
                 z_f64_sc, z_f64_k = _dwx_leaf(z_f64)
                 # z_2 = z (unscaled)
-                z_2_hi, z_2_lo = _dwx_ldexp(z_f64_sc, -z_f64_k), _dwx_ldexp(0.0, -z_f64_k)
+                z_2_hi, z_2_lo = _dwx_ldexp(z_f64_sc, -z_f64_k), 0.0
                 # exp_neg_abs_z = exp(−|z|) (scaled)
                 exp_neg_abs_z_hi, exp_neg_abs_z_lo, exp_neg_abs_z_k = _dwx_exp_negabs(z_2_hi, z_2_lo)
                 # sig_z_3 = σ(z) (scaled)
@@ -684,7 +698,7 @@ def _dw_widened_6fd886a8eb_needed_tiered(y, z, needed, TIER: tl.constexpr, tier_
                 half_times_z_3_hi, half_times_z_3_lo = _dw_two_prod(0.5, z_f64_sc)
                 half_times_z_3_k = z_f64_k
                 # half_times_z_3_2 = z/2 (unscaled)
-                half_times_z_3_2_hi, half_times_z_3_2_lo = _dwx_ldexp(half_times_z_3_hi, -half_times_z_3_k), _dwx_ldexp(half_times_z_3_lo, -half_times_z_3_k)
+                half_times_z_3_2_hi, half_times_z_3_2_lo = _dwx_ldexp(half_times_z_3_hi, -half_times_z_3_k), _dwx_scale_lo(half_times_z_3_lo, -half_times_z_3_k)
                 # tanh_half_times_z_3 = tanh(z/2)
                 tanh_half_times_z_3_hi, tanh_half_times_z_3_lo = _dw_tanh(half_times_z_3_2_hi, half_times_z_3_2_lo)
                 # prod_1_2 = tanh(z/2)/2
@@ -791,9 +805,9 @@ def _dw_widened_90bcd99b33_needed_tiered(y, z, needed, TIER: tl.constexpr, tier_
                 # z_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
                 z_f64_sc, z_f64_k = _dwx_leaf(z_f64)
                 # neg_z = −z (unscaled)
-                neg_z_hi, neg_z_lo = _dwx_ldexp((-z_f64_sc), -z_f64_k), _dwx_ldexp(0.0, -z_f64_k)
+                neg_z_hi, neg_z_lo = _dwx_ldexp((-z_f64_sc), -z_f64_k), 0.0
                 # z_2 = z (unscaled)
-                z_2_hi, z_2_lo = _dwx_ldexp(z_f64_sc, -z_f64_k), _dwx_ldexp(0.0, -z_f64_k)
+                z_2_hi, z_2_lo = _dwx_ldexp(z_f64_sc, -z_f64_k), 0.0
                 # exp_neg_abs_z = exp(−|z|) (scaled)
                 exp_neg_abs_z_hi, exp_neg_abs_z_lo, exp_neg_abs_z_k = _dwx_exp_negabs(z_2_hi, z_2_lo)
                 # sig_neg_z_3 = σ(−z) (scaled)

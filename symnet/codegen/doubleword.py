@@ -1568,13 +1568,26 @@ def _dwx_softplus_l(x_hi, x_lo, l_hi, l_lo, k):
     s_hi, s_lo = _dw_add(tl.where(scaled, 0.0, l_hi), tl.where(scaled, 0.0, l_lo), x_hi, x_lo)
     return tl.where(neg, l_hi, s_hi), tl.where(neg, l_lo, s_lo), tl.where(neg, k, 0)
 ''',
+    "_dwx_scale_lo": '''\
+def _dwx_scale_lo(x, n):
+    """x·2ⁿ for a lo part (n an int32 tensor, −2044 ≤ n ≤ 0 or past: 0): two factors from exponent bits, exact unless
+    subnormal, where a second rounding is below 2⁻⁵³ of the hi part beside it (_dwx_ldexp rounds a hi once)."""
+    n = tl.maximum(n, -2044)
+    half = n // 2
+    first = ((half.to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)
+    second = (((n - half).to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)
+    return (x * first) * second
+''',
     "_dwx_add": '''\
 def _dwx_add(a_hi, a_lo, a_k, b_hi, b_lo, b_k):
     """a + b of two scaled double words: at the smaller k (the other one's where a term is 0), the larger-k term
-    scaled down to it (the larger of the two there unless both are below 2⁻⁹⁰⁰)."""
+    scaled down to it (the larger of the two there unless both are below 2⁻⁹⁰⁰): one ldexp, of that term's hi."""
     k = tl.where(a_hi == 0.0, b_k, tl.where(b_hi == 0.0, a_k, tl.minimum(a_k, b_k)))
-    s_hi, s_lo = _dw_add(_dwx_ldexp(a_hi, k - a_k), _dwx_ldexp(a_lo, k - a_k), _dwx_ldexp(b_hi, k - b_k),
-                         _dwx_ldexp(b_lo, k - b_k))
+    a_stays = a_k == k
+    d = tl.where(a_stays, k - b_k, k - a_k)  # (≤ 0)
+    x_hi = _dwx_ldexp(tl.where(a_stays, b_hi, a_hi), d)
+    x_lo = _dwx_scale_lo(tl.where(a_stays, b_lo, a_lo), d)
+    s_hi, s_lo = _dw_add(tl.where(a_stays, a_hi, b_hi), tl.where(a_stays, a_lo, b_lo), x_hi, x_lo)
     return s_hi, s_lo, k
 ''',
     "_dwx_log": '''\
@@ -1600,7 +1613,7 @@ def _dwx_round(x_hi, x_lo, k):
 TRITON_SCALED_NEEDS = {
     "_dwx_exp": ("_dw_two_prod_bounded", "_dw_add", "_dw_exp"), "_dwx_exp_negabs": ("_dwx_exp",),
     "_dwx_sigmoid_e": ("_dw_add_fp", "_dw_div"), "_dwx_log1p_e": ("_dw_log1p",), "_dwx_softplus_l": ("_dw_add",),
-    "_dwx_add": ("_dw_add", "_dwx_ldexp"), "_dwx_log": ("_dw_log", "_dw_two_prod_bounded", "_dw_add"),
+    "_dwx_add": ("_dw_add", "_dwx_ldexp", "_dwx_scale_lo"), "_dwx_log": ("_dw_log", "_dw_two_prod_bounded", "_dw_add"),
     "_dwx_round": ("_dwx_ldexp",),
 }
 ORDER += ["_tw_mul", "_tw_square", "_tw_div", "_tw_add", "_tw_expm1_reduced", "_tw_exp_reduced", "_tw_log"]  # triple words (above)
@@ -2621,10 +2634,13 @@ class _Scaled(_Emitter):
         if e not in self.down:
             name = self._name(e)
             self.lines.append(self._comment(name, e) + " (unscaled)")
-            k, ldexp = v.scale, "np.ldexp" if self.backend == "numpy" else "_dwx_ldexp"
-            if self.backend == "triton":
-                self.needs.add("_dwx_ldexp")
-            self.lines.append(f"{name}_hi, {name}_lo = {ldexp}({v.hi}, -{k}), {ldexp}({self._lo(v)}, -{k})")
+            k = v.scale
+            if self.backend == "numpy":
+                self.lines.append(f"{name}_hi, {name}_lo = np.ldexp({v.hi}, -{k}), np.ldexp({self._lo(v)}, -{k})")
+            else:  # (Triton: the hi rounded once, the lo by two exact factors: _dwx_scale_lo)
+                self.needs |= {"_dwx_ldexp", "_dwx_scale_lo"}
+                lo = f"_dwx_scale_lo({v.lo}, -{k})" if v.lo is not None else "0.0"
+                self.lines.append(f"{name}_hi, {name}_lo = _dwx_ldexp({v.hi}, -{k}), {lo}")
             self.down[e] = _Value(f"{name}_hi", f"{name}_lo")
         return self.down[e]
 
@@ -2671,6 +2687,13 @@ class _Scaled(_Emitter):
 
     def _piecewise(self, e) -> _Value:
         pieces = list(e.args)
+        if self.backend == "triton" and pieces[-1][1] == sp.true and any(p.expr != 1 for p in pieces):
+            # {e^a₁ if c₁; …; 1 if c_j; …} as one scaled e^x of the selected argument (1 = e⁰): focal's p_t^γ, a select
+            # of three exponentials and 1, takes one _dwx_exp, not three (the double word's text is Triton's as it was)
+            arguments = [sp.S.Zero if p.expr == 1 else _exp_argument(p.expr) for p in pieces]
+            if all(a is not None for a in arguments):
+                return self._function(e, "exp", sp.Piecewise(*[(a, p.cond) for a, p in zip(arguments, pieces)],
+                                                             evaluate=False))
         if pieces[-1][1] != sp.true or all(_exp_argument(p.expr) is not None for p in pieces):
             return super()._piecewise(e)  # (one e^x of the selected argument: _function's scaled exp)
         acc = self.scaled(pieces[-1][0])
