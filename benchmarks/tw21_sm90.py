@@ -36,14 +36,10 @@ def _formula(formula: str, inputs: tuple, dtype, repair: int = 0):
         _KERNELS[formula] = symnet.compile(symnet.derive(formula), "triton")
     kernel = _KERNELS[formula]
     kernel.module._device_ok = lambda name, x: None
-    if not hasattr(kernel.module, "_original_flagged_blocks") and hasattr(kernel.module, "_flagged_blocks"):
-        kernel.module._original_flagged_blocks = kernel.module._flagged_blocks
     if repair:  # the launcher finds block 0 flagged with these bits (nothing runs here: the flags stay 0)
         if not hasattr(kernel.module, "_flagged_blocks"):
             raise SystemExit(f"{formula}: its kernel has no repair kernel")
         kernel.module._flagged_blocks = lambda tier, every: [(repair, torch.zeros(1, dtype=torch.int32))]
-    elif hasattr(kernel.module, "_original_flagged_blocks"):
-        kernel.module._flagged_blocks = lambda tier, every: []
     return lambda: kernel(**{n: torch.zeros(1023, dtype=dtype) for n in inputs})  # (zeros: within the domains)
 
 

@@ -616,8 +616,10 @@ def _flagged_blocks(tier, every):
     each value): the launch waits for the main kernel there. While torch.compile traces the launcher (the
     triton_op path: a data-dependent value cannot be traced) or a CUDA graph is captured (reduce-overhead,
     torch.cuda.graphs), nothing can be read back: every block is returned with ``every`` (the kernel's every
-    tier), so the repair kernel recomputes all of them (as accurate, slower) instead of failing."""
-    if torch.compiler.is_compiling() or tier.is_cuda and torch.cuda.is_current_stream_capturing():
+    tier), so the repair kernel recomputes all of them (as accurate, slower) instead of failing; likewise for a
+    fake tensor (torch.library.opcheck's and the tracers' FakeTensorMode: no data to read)."""
+    from torch._subclasses.fake_tensor import is_fake
+    if torch.compiler.is_compiling() or is_fake(tier) or tier.is_cuda and torch.cuda.is_current_stream_capturing():
         return [(every, torch.arange(tier.numel(), dtype=torch.int32, device=tier.device))]
     counts = torch.bincount(tier, minlength=every + 1).tolist()
     if counts[0] == tier.numel():

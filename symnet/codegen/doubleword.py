@@ -4057,7 +4057,10 @@ TRITON_TIER_MOST = 4
 # keep theirs inline
 TRITON_TIER_INLINE = 1
 # the bit a main kernel sets in its block's flag (tier_ptr) for each tier the repair kernel computes: 1 a sum that
-# cancels past DEEP_TERMS (the third tier, triple words); 2 kept for a result below the normal range (a scaled tier)
+# cancels past DEEP_TERMS (the third tier, triple words); 2 a value or a leaf below SCALED_TINY (the scaled double
+# words, session 24: _triton_scaled_tier). The launcher launches the repair kernel once for each value of the flags
+# present, its REPAIR constexpr that value: a specialisation compiles its own tiers alone (h-tsub23's scaled tier
+# inline took focal's main kernel past 217 CPU s for sm_90, in one repair kernel beside the triple words past 585)
 REPAIR_BITS = {"deep": 1, "subnormal": 2}
 _TIER_COST = {"_tw_exp_negabs(": 1, "_tw_exp(": 1, "_tw_expm1(": 1, "_tw_sigmoid(": 1, "_tw_tanh(": 1, "_tw_log(": 1, "_tw_softplus(": 2,
               "_tw_log1p(": 1}
