@@ -91,7 +91,7 @@ def test_each_tier_in_its_own_specialisation():
                 assert branch == scaled, line
             elif "_tw_" in line:  # (a tier of at most TRITON_TIER_INLINE is inline: in no branch)
                 assert branch != scaled, line
-        assert f"tl.atomic_or(tier_ptr + tl.zeros_like(tiny.to(tl.int32)), tl.where(tiny, {scaled}, 0), mask=tiny)" in part
+        assert f"tl.atomic_or(tier_ptr, tl.max(tl.where(tiny, {scaled}, 0)))" in part
         assert "& lanes" in part
     assert ", REPAIR=0," in source and "REPAIR=bits" in source
 
