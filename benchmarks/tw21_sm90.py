@@ -1,15 +1,16 @@
 """CPU seconds to compile, for sm_90 with no GPU, the Triton float64 kernels the third tier touches (task h-tritontw21).
 
-    PYTHONPATH=. python3 benchmarks/tw21_sm90.py [--formulas] [--committed] [--focal] [--repair]
+    PYTHONPATH=. python3 benchmarks/tw21_sm90.py [--formulas] [--committed] [--focal] [--repair[=1,2]] [--both]
 
 Formulas through ``symnet.compile(..., "triton")`` (y − tanh x, y − e^x; ``--focal``: the registry focal loss with γ an
 input, the heaviest) and the committed kernels with a widened sum (``--committed``: bce_logits, sigmoid_mse) in
 float64 and float32, each in a fresh Triton cache (benchmarks/sm90_compile.py's stand-in driver: every launch a
 compile), CPU seconds of this process and its children (ptxas) per kernel, registers and spill bytes from ptxas -v.
 Nothing is run; wall time means nothing on a shared box. Run it on the commit before and after a change.
-``--repair`` (with ``--focal``, task h-tfocal23): then the focal kernel's repair kernel (its REPAIR=True
-specialisation, which a launch compiles only where the main kernel flagged a block: here one block is made flagged),
-the main kernel already compiled.
+``--repair`` (with ``--focal``, task h-tfocal23): then the focal kernel's repair kernel (its REPAIR specialisations,
+which a launch compiles only where the main kernel flagged a block: here one block is made flagged), the main kernel
+already compiled: REPAIR=1 (the triple words) and REPAIR=2 (the scaled double words, task h-tsub24), ``--both`` also
+REPAIR=3 (a block flagged with both).
 """
 from __future__ import annotations
 
@@ -29,17 +30,17 @@ import torch  # noqa: E402
 _KERNELS: dict = {}  # formula → its compiled kernel (the repair case launches the same module again)
 
 
-def _formula(formula: str, inputs: tuple, dtype, repair: bool = False):
+def _formula(formula: str, inputs: tuple, dtype, repair: int = 0):
     import symnet
     if formula not in _KERNELS:
         _KERNELS[formula] = symnet.compile(symnet.derive(formula), "triton")
     kernel = _KERNELS[formula]
     kernel.module._device_ok = lambda name, x: None
-    if repair:  # the launcher finds block 0 flagged (nothing runs here: the flags stay 0)
+    if repair:  # the launcher finds block 0 flagged with these bits (nothing runs here: the flags stay 0)
         if not hasattr(kernel.module, "_flagged_blocks"):
             raise SystemExit(f"{formula}: its kernel has no repair kernel")
-        kernel.module._flagged_blocks = lambda tier: torch.zeros(1, dtype=torch.int32)
-    return lambda: kernel(**{n: torch.empty(1023, dtype=dtype) for n in inputs})
+        kernel.module._flagged_blocks = lambda tier, every: [(repair, torch.zeros(1, dtype=torch.int32))]
+    return lambda: kernel(**{n: torch.zeros(1023, dtype=dtype) for n in inputs})  # (zeros: within the domains)
 
 
 def cases(argv):
@@ -56,9 +57,13 @@ def cases(argv):
                     e(dt), e(dt)))
     if every or "--focal" in argv:
         yield "focal(z, t, 1/4, gamma) torch.float64", ("focal(z, t, 1/4, gamma)", ("z", "t", "gamma"), torch.float64)
-        if "--repair" in argv:
-            yield "focal repair kernel torch.float64", ("focal(z, t, 1/4, gamma)", ("z", "t", "gamma"), torch.float64,
-                                                        True)
+        asked = [a.split("=", 1)[1] for a in argv if a.startswith("--repair=")]
+        if "--repair" in argv or asked:  # each specialisation (doubleword.REPAIR_BITS): 1 the triple words, 2 the scaled
+            # words (--repair=2: that one alone)
+            chosen = tuple(int(b) for b in asked[0].split(",")) if asked else (1, 2)
+            for bits in chosen + ((3,) if "--both" in argv else ()):
+                yield f"focal repair kernel REPAIR={bits} torch.float64", ("focal(z, t, 1/4, gamma)",
+                                                                          ("z", "t", "gamma"), torch.float64, bits)
 
 
 def _digesting():

@@ -32,16 +32,16 @@ def _module():
 
 
 def _run(z, t, g, dtype=torch.float64, reduction="none"):
-    """The focal kernel's outputs (f, ∂γ, ∂t, ∂z) at the points, and the block ids its launcher repaired (None: none
-    flagged), and how many repair launches that call made."""
+    """The focal kernel's outputs (f, ∂γ, ∂t, ∂z) at the points, and the blocks its launcher repaired, as (bits, block
+    ids) per repair launch (None: none flagged), and how many repair launches that call made."""
     module = _module()
     seen = []
     flagged_blocks = module._flagged_blocks
 
-    def spy(tier):
-        ids = flagged_blocks(tier)
-        seen.append(None if ids is None else ids.tolist())
-        return ids
+    def spy(tier, every):
+        groups = flagged_blocks(tier, every)
+        seen.append([(bits, ids.tolist()) for bits, ids in groups] or None)
+        return groups
     module._flagged_blocks = spy
     before = sum(module._REPAIRS.values())
     try:
@@ -78,19 +78,21 @@ def _block():
 
 def test_the_tier_is_in_the_repair_kernel_only():
     """Focal's ∂t and ∂z sums (2 triple-word exponentials and logs each, past TRITON_TIER_INLINE) call functions that
-    take TIER and tier_ptr, whose triple words are under ``if TIER:`` and whose main-kernel branch flags the block;
-    y − tanh x (1) keeps its tier inline, with no repair kernel."""
+    take TIER and tier_ptr, whose triple words are under ``if TIER & 1:`` (the repair kernel's specialisation of that
+    tier, session 24) and whose main-kernel branch flags the block; y − tanh x (1) keeps its triple words inline (its
+    repair kernel, since session 24, has its scaled tier alone)."""
     source = compiled(GAMMA_INPUT, "triton").source
-    tiered = [part for part in source.split("@triton.jit")[1:] if "_tiered(" in part.split("\n", 2)[1]]
+    deep = doubleword.REPAIR_BITS["deep"]
+    tiered = [part for part in source.split("@triton.jit")[1:] if f"if TIER & {deep}:" in part]
     assert len(tiered) >= 2, len(tiered)
     for part in tiered:
-        before, after = part.split("if TIER:", 1)
-        tier, main = after.split("else:  # the main kernel", 1)
+        before, after = part.split(f"if TIER & {deep}:", 1)
+        tier, main = after.split("elif not TIER:  # the main kernel", 1)
         assert "_tw_" not in before and "_tw_" not in main and "_tw_" in tier, part[:300]
-        assert f"tl.atomic_or(tier_ptr, tl.max(tl.where(deep, {doubleword.REPAIR_BITS['deep']}, 0)))" in main
-    assert "REPAIR=True" in source and "_flagged_blocks(tier)" in source
+        assert f"tl.atomic_or(tier_ptr, tl.max(tl.where(deep & lanes, {deep}, 0)))" in main
+    assert "REPAIR=bits" in source and "_flagged_blocks(tier, 3)" in source
     plain = compiled("y - tanh(x)", "triton").source
-    assert "_tw_tanh(" in plain and "REPAIR" not in plain and "_flagged_blocks" not in plain
+    assert "_tw_tanh(" in plain and f"TIER & {deep}" not in plain and "_flagged_blocks(tier, 2)" in plain
 
 
 @pytest.mark.parametrize("n", [1, 1023])
@@ -118,9 +120,9 @@ def test_one_flagged_block_among_many():
     at = 2 * block + 100 + np.arange(len(zz))
     z[at], t[at], g[at] = zz, zt, zg
     out, flagged, launches = _run(z, t, g)
-    assert flagged == [2] and launches == 1, (flagged, launches)
+    assert flagged == [(1, [2])] and launches == 1, (flagged, launches)
     module = _module()
-    flagged_blocks, module._flagged_blocks = module._flagged_blocks, lambda tier: None  # the main kernel alone
+    flagged_blocks, module._flagged_blocks = module._flagged_blocks, lambda tier, every: []  # the main kernel alone
     try:
         alone = [o.numpy() for o in compiled(GAMMA_INPUT, "triton")(z=torch.tensor(z), t=torch.tensor(t),
                                                                       gamma=torch.tensor(g))]
@@ -142,7 +144,7 @@ def test_zeros_against_mpmath():
     kernel launched, and every output within 4 ULP of mpmath (60 digits) and not worse than torch.autograd float64."""
     z, t, g = _zeros((0.3, 0.659), (0.5, 1.5))
     _, flagged, launches = _run(z, t, g)
-    assert flagged == [0] and launches == 1, (flagged, launches)
+    assert flagged == [(1, [0])] and launches == 1, (flagged, launches)
     _check(GAMMA_INPUT, z, t, g, np.float64, "triton")
 
 
@@ -169,12 +171,12 @@ def test_strided_view_and_reduction():
     view = wide[::2]
     assert not view.is_contiguous()
     strided, flagged, launches = _run(view, t, g)
-    assert flagged == [0] and launches == 1
+    assert flagged == [(1, [0])] and launches == 1
     contiguous, _, _ = _run(z, t, g)
     for a, b in zip(strided, contiguous):
         assert np.array_equal(a.view(np.int64), b.view(np.int64))
     summed, flagged, launches = _run(z, t, g, reduction="sum")
-    assert flagged == [0] and launches == 1
+    assert flagged == [(1, [0])] and launches == 1
     assert abs(float(summed[0]) - float(np.sum(contiguous[0]))) <= 1e-14 * float(np.sum(np.abs(contiguous[0])))
 
 
@@ -197,7 +199,7 @@ def test_a_repaired_value_and_its_sum():
         x[at], y[at] = -0.31, float(exact)
         want = mpmath.mpf(y[at]) - exact
     seen, flagged_blocks = [], module._flagged_blocks
-    module._flagged_blocks = lambda tier: seen.append(flagged_blocks(tier)) or seen[-1]
+    module._flagged_blocks = lambda tier, every: seen.append(flagged_blocks(tier, every)) or seen[-1]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -206,7 +208,9 @@ def test_a_repaired_value_and_its_sum():
             mean = float(kernel(x=torch.tensor(x), y=torch.tensor(y), reduction="mean")[0])
     finally:
         module._flagged_blocks = flagged_blocks
-    assert [s.tolist() for s in seen] == [[1]] * 3, seen
+    # (session 24: the zeros, −2e^−800 rounded, are below 2⁻⁹⁶⁸: every block flagged for the scaled tier too, the
+    # second with both; two repair launches a call, each adding the partial sums up again)
+    assert [[(bits, ids.tolist()) for bits, ids in s] for s in seen] == [[(2, [0, 2, 3]), (3, [1])]] * 3, seen
     assert np.count_nonzero(value) == 1
     err = float(abs(mpmath.mpf(float(value[at])) - want) / mpmath.mpf(float(np.spacing(abs(float(want))))))
     xt = torch.tensor(x[at:at + 1])
@@ -237,7 +241,7 @@ def test_names_of_the_repair_mechanism(formula):
         warnings.simplefilter("ignore")
         got = kernel(**{x: torch.tensor([-0.31]), target: torch.tensor([y])})[0]
         want = compiled("y - sigmoid(x) - softplus(x)", "triton")(x=torch.tensor([-0.31]), y=torch.tensor([y]))[0]
-    assert "REPAIR=True" in kernel.source
+    assert "REPAIR=bits" in kernel.source
     assert float(got[0]) == float(want[0]) != 0.0, (float(got[0]), float(want[0]))
 
 
@@ -254,7 +258,8 @@ def test_every_block_repaired_while_a_cuda_graph_is_captured(monkeypatch):
         def numel(self):
             return 5
     monkeypatch.setattr(torch.cuda, "is_current_stream_capturing", lambda: True)
-    assert module._flagged_blocks(CapturedTier()).tolist() == [0, 1, 2, 3, 4]
+    [(bits, ids)] = module._flagged_blocks(CapturedTier(), 3)
+    assert bits == 3 and ids.tolist() == [0, 1, 2, 3, 4]
     monkeypatch.undo()
 
     block = _block()
@@ -266,7 +271,7 @@ def test_every_block_repaired_while_a_cuda_graph_is_captured(monkeypatch):
     flagged, _, launches = _run(z, t, g)
     assert launches == 1
     flagged_blocks = module._flagged_blocks
-    module._flagged_blocks = lambda tier: torch.arange(tier.numel(), dtype=torch.int32)
+    module._flagged_blocks = lambda tier, every: [(every, torch.arange(tier.numel(), dtype=torch.int32))]
     try:
         every = [o.numpy() for o in compiled(GAMMA_INPUT, "triton")(z=torch.tensor(z), t=torch.tensor(t),
                                                                       gamma=torch.tensor(g))]

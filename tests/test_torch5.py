@@ -129,9 +129,10 @@ def _check_compiled_graph_holds_the_kernels():
     forward = graphs[0].graph
     launches = [n for n in forward.nodes if "triton_kernel_wrapper_functional" in str(n.target)]
     opaque = [n for n in forward.nodes if "symnet_torch" in str(n.target)]
-    # (+1: the registry focal's float64 kernel and its repair kernel, which a traced launcher runs on every block:
-    # no flag can be read back while torch.compile traces; session 23)
-    assert len(ops) <= len(launches) <= len(ops) + 1 and not opaque, (len(launches), len(ops), opaque)
+    # (up to 2 an op: a float64 kernel with a widened sum and its repair kernel, which a traced launcher runs on every
+    # block: no flag can be read back while torch.compile traces; session 23 focal's alone, session 24 every kernel
+    # whose widened sums have the scaled tier)
+    assert len(ops) <= len(launches) <= 2 * len(ops) and not opaque, (len(launches), len(ops), opaque)
 
 
 def _ce_cases():

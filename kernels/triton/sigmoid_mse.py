@@ -397,6 +397,98 @@ def _tw_sigmoid(x_hi, x_lo, x_tail):
 
 
 @triton.jit
+def _dwx_ldexp(x, n):
+    """x·2ⁿ rounded once (n an int32 tensor, |n| ≤ 4000; Triton has no ldexp): x below 2⁻⁹⁰⁰ first times 2⁶⁰⁰
+    (exact), its exponent e from its bits, m = x·2⁻ᵉ in [1, 2) (exact); m·2^(e + n) by 2^(e + n) from exponent bits
+    where that is normal (exact; ∞ past the largest), else (m·2^(e + n + 1022))·2⁻¹⁰²²: the first product exact, the
+    second rounded once to the subnormal grid. 0, ±∞ and NaN as they are."""
+    x = tl.zeros_like(n).to(tl.float64) + x  # (a literal 0.0: a tensor of n's shape)
+    small = (tl.abs(x) < tl.full([], 1.1830521861667747e-271, tl.float64)) & (x != 0.0)
+    x_up = tl.where(small, x * tl.full([], 4.149515568880993e+180, tl.float64), x)
+    bits = x_up.to(tl.int64, bitcast=True)
+    e = ((bits >> 52) & 2047).to(tl.int32) - tl.where(small, 1623, 1023)
+    m = ((bits & -9218868437227405313) | 4607182418800017408).to(tl.float64, bitcast=True)
+    t = e + n
+    normal = m * ((tl.minimum(tl.maximum(t, -1022), 1023).to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)
+    normal = tl.where(t > 1023, normal * 2.0, normal)
+    sub = (m * ((tl.maximum(t + 1022, -200).to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)) * tl.full([], 2.2250738585072014e-308, tl.float64)
+    r = tl.where(t >= -1022, normal, sub)
+    return tl.where((x == 0.0) | ~(tl.abs(x) < float("inf")), x, r)
+
+
+@triton.jit
+def _dwx_leaf(x):
+    """A leaf as a scaled float64 (x·2^k, k): 2⁶⁰⁰ below 2⁻⁹⁰⁰ (a subnormal target), 1 elsewhere."""
+    small = (x != 0.0) & (tl.abs(x) < tl.full([], 1.1830521861667747e-271, tl.float64))
+    return tl.where(small, x * tl.full([], 4.149515568880993e+180, tl.float64), x), tl.where(small, 600, 0)
+
+
+@triton.jit
+def _dwx_exp(x_hi, x_lo):
+    """e^x as a scaled double word (hi + lo = e^x·2^k): k = ⌊−x/ln 2⌋ (at most 2000) below x = −600, e^(x + k·ln 2)
+    in double words (k·ln 2 to 2⁻¹⁰⁶ of itself), so that hi is within [1/2, 1]; 0 elsewhere."""
+    k = tl.where(x_hi < -600.0, tl.minimum(tl.floor(-x_hi * tl.full([], 1.4426950408889634, tl.float64)), 2000.0), 0.0)
+    k_hi, k_lo = _dw_two_prod_bounded(k, tl.full([], 0.6931471805599453, tl.float64))
+    a_hi, a_lo = _dw_add(x_hi, x_lo, k_hi, k_lo + k * tl.full([], 2.3190468138462996e-17, tl.float64))
+    e_hi, e_lo = _dw_exp(a_hi, a_lo)
+    return e_hi, e_lo, k.to(tl.int32)
+
+
+@triton.jit
+def _dwx_exp_negabs(x_hi, x_lo):
+    """e^−|x| as a scaled double word (_dwx_exp)."""
+    neg = x_hi < 0.0
+    return _dwx_exp(tl.where(neg, x_hi, -x_hi), tl.where(neg, x_lo, -x_lo))
+
+
+@triton.jit
+def _dwx_sigmoid_e(x_hi, x_lo, e_hi, e_lo, k):
+    """σ(x) from the scaled E = e^−|x| (_dwx_exp_negabs): 1/(1 + E) for x ≥ 0 (k 0), E/(1 + E) below (E's k);
+    1 + E is 1 where E is scaled (k > 0: E < 2⁻⁸⁶⁵)."""
+    neg = x_hi < 0.0
+    scaled = k > 0
+    d_hi, d_lo = _dw_add_fp(tl.where(scaled, 0.0, e_hi), tl.where(scaled, 0.0, e_lo), 1.0)
+    r_hi, r_lo = _dw_div(tl.where(neg, e_hi, 1.0), tl.where(neg, e_lo, 0.0), d_hi, d_lo)
+    return r_hi, r_lo, tl.where(neg, k, 0)
+
+
+@triton.jit
+def _dwx_scale_lo(x, n):
+    """x·2ⁿ for a lo part (n an int32 tensor, −2044 ≤ n ≤ 0 or past: 0): two factors from exponent bits, exact unless
+    subnormal, where a second rounding is below 2⁻⁵³ of the hi part beside it (_dwx_ldexp rounds a hi once)."""
+    n = tl.maximum(n, -2044)
+    half = n // 2
+    first = ((half.to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)
+    second = (((n - half).to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)
+    return (x * first) * second
+
+
+@triton.jit
+def _dwx_add(a_hi, a_lo, a_k, b_hi, b_lo, b_k):
+    """a + b of two scaled double words: at the smaller k (the other one's where a term is 0), the larger-k term
+    scaled down to it (the larger of the two there unless both are below 2⁻⁹⁰⁰): one ldexp, of that term's hi."""
+    k = tl.where(a_hi == 0.0, b_k, tl.where(b_hi == 0.0, a_k, tl.minimum(a_k, b_k)))
+    a_stays = a_k == k
+    d = tl.where(a_stays, k - b_k, k - a_k)  # (≤ 0)
+    x_hi = _dwx_ldexp(tl.where(a_stays, b_hi, a_hi), d)
+    x_lo = _dwx_scale_lo(tl.where(a_stays, b_lo, a_lo), d)
+    s_hi, s_lo = _dw_add(tl.where(a_stays, a_hi, b_hi), tl.where(a_stays, a_lo, b_lo), x_hi, x_lo)
+    return s_hi, s_lo, k
+
+
+@triton.jit
+def _dwx_round(x_hi, x_lo, k):
+    """(hi + lo)·2^−k rounded once: _dwx_ldexp rounds hi to the subnormal grid (lo aside); one step of 2⁻¹⁰⁷⁴ more
+    where the rest, hi − r·2^k + lo, is past half a step (the grid's step is 2^(k − 1074) in the scaled units)."""
+    r = _dwx_ldexp(x_hi, -k)
+    rest = (x_hi - _dwx_ldexp(r, k)) + x_lo
+    half = _dwx_ldexp(tl.zeros_like(x_hi) + 1.0, k - 1075)  # (k ≤ 0: hi is on the grid already)
+    sub = (tl.abs(r) < tl.full([], 2.2250738585072014e-308, tl.float64)) & (k > 0)
+    step = tl.where(sub & (rest > half), tl.full([], 5e-324, tl.float64), tl.where(sub & (rest < -half), -tl.full([], 5e-324, tl.float64), 0.0))
+    return r + step
+
+
+@triton.jit
 def _constant_times(x, y, z, c, q, lo):
     """c/q·x·y/z (c/q a positive constant, c or q 1; y, z: 1.0 where absent): ((x·y)/z)·c/q, the constant last,
     and where that is outside [lo, inf) (lo = (c/q)·2⁻¹²⁶ for c/q > 1, else 0) ((x·c/q)·y)/z, the constant
@@ -411,12 +503,14 @@ def _constant_times(x, y, z, c, q, lo):
 
 
 @triton.jit
-def _dw_widened_f1e5d05dde(y, z):
+def _dw_widened_f1e5d05dde_tiered(y, z, TIER: tl.constexpr, tier_ptr, lanes):
     """y − σ(z), rounded once: in double-word arithmetic (hi + lo, about 106 bits;
     triple words, hi + lo + tail, about 150 bits, where its terms are past 2⁴⁰ times it)
     in a float64 kernel; in a float32 one
     the float64 body where a bound of its error is within 2⁻³⁰ of it (2⁻⁶ of a float32 ULP),
-    double-word elsewhere (a block where every element is within skips it); the float64 value where either is not finite."""
+    double-word elsewhere (a block where every element is within skips it); the float64 value where either is not finite. Where it or a
+    leaf is below 2⁻⁹⁶⁸, in scaled double words (hi + lo)·2^−k, rounded once: in the repair kernel
+    (TIER & 2), the main kernel flags the block in tier_ptr."""
     y_f64 = y.to(tl.float64)
     z_f64 = z.to(tl.float64)
     plain = y_f64 - _sigmoid(z_f64)
@@ -426,6 +520,25 @@ def _dw_widened_f1e5d05dde(y, z):
         # y_minus_sig_z = y − σ(z)
         y_minus_sig_z_hi, y_minus_sig_z_lo = _dw_add_fp((-sig_z_hi), (-sig_z_lo), y_f64)
         result = tl.where((tl.abs(y_minus_sig_z_hi) < float("inf")) & (tl.abs(plain) < float("inf")), y_minus_sig_z_hi, plain)
+        tiny = ((tl.abs(result) < tl.full([], 4.008336720017946e-292, tl.float64)) | ((y_f64 != 0.0) & (tl.abs(y_f64) < tl.full([], 4.008336720017946e-292, tl.float64))) | ((z_f64 != 0.0) & (tl.abs(z_f64) < tl.full([], 4.008336720017946e-292, tl.float64)))) & lanes  # below 2⁻⁹⁶⁸ (lanes: the block's elements): scaled double words
+        if TIER & 2:  # the repair kernel's specialisation of this tier (resolved when compiled)
+            if tl.max(tl.where(tiny, 1, 0)) > 0:  # a block with one, in scaled double words (hi + lo)·2^−k
+                # y_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
+                y_f64_sc, y_f64_k = _dwx_leaf(y_f64)
+                # z_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
+                z_f64_sc, z_f64_k = _dwx_leaf(z_f64)
+                # z_2 = z (unscaled)
+                z_2_hi, z_2_lo = _dwx_ldexp(z_f64_sc, -z_f64_k), 0.0
+                # exp_neg_abs_z = exp(−|z|) (scaled)
+                exp_neg_abs_z_hi, exp_neg_abs_z_lo, exp_neg_abs_z_k = _dwx_exp_negabs(z_2_hi, z_2_lo)
+                # sig_z_3 = σ(z) (scaled)
+                sig_z_3_hi, sig_z_3_lo, sig_z_3_k = _dwx_sigmoid_e(z_2_hi, z_2_lo, exp_neg_abs_z_hi, exp_neg_abs_z_lo, exp_neg_abs_z_k)
+                # y_minus_sig_z_3 = y − σ(z)
+                y_minus_sig_z_3_hi, y_minus_sig_z_3_lo, y_minus_sig_z_3_k = _dwx_add(y_f64_sc, 0.0, y_f64_k, (-sig_z_3_hi), (-sig_z_3_lo), sig_z_3_k)
+                scaled_result = _dwx_round(y_minus_sig_z_3_hi, y_minus_sig_z_3_lo, y_minus_sig_z_3_k)
+                result = tl.where(tiny & (tl.abs(scaled_result) < float("inf")) & ((scaled_result != 0.0) | (result != 0.0)), scaled_result, result)
+        elif not TIER:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or; an or on the lanes holding one, no reduction, compiled focal's main kernel in 79.5 CPU s, this in 54.0)
+            tl.atomic_or(tier_ptr, tl.max(tl.where(tiny, 2, 0)))
         deep = (tl.abs(y_f64) + tl.abs(sig_z_hi)) > 1099511627776.0 * tl.abs(y_minus_sig_z_hi)  # cancels past 2⁴⁰: triple words
         if tl.max(tl.where(deep, 1, 0)) > 0:  # the deepest cancellations (rare): a block with one, in triple words
             # sig_z_2 = σ(z) (triple word)
@@ -492,6 +605,34 @@ def _device_ok(name, x):
                          "(or on the CPU: set TRITON_INTERPRET=1 before triton is imported)")
 
 
+_REPAIRS = {}  # kernel name → how many times its repair kernel was launched (this process)
+
+
+def _flagged_blocks(tier, every):
+    """The blocks the main kernel flagged for its repair kernel (tier[b] ≠ 0; its bits the tiers:
+    symnet.codegen.doubleword.REPAIR_BITS), grouped by their bits: a list of (bits, int32 block ids on the device),
+    one for each value of the flags present, so that each launch of the repair kernel (its specialisation REPAIR =
+    bits) compiles those tiers alone; [] where it flagged none. One read back to the host (the count of blocks of
+    each value): the launch waits for the main kernel there. While torch.compile traces the launcher (the
+    triton_op path: a data-dependent value cannot be traced) or a CUDA graph is captured (reduce-overhead,
+    torch.cuda.graphs), nothing can be read back: every block is returned with ``every`` (the kernel's every
+    tier), so the repair kernel recomputes all of them (as accurate, slower) instead of failing; likewise for a
+    fake tensor (torch.library.opcheck's and the tracers' FakeTensorMode: no data to read)."""
+    from torch._subclasses.fake_tensor import is_fake
+    if torch.compiler.is_compiling() or is_fake(tier) or tier.is_cuda and torch.cuda.is_current_stream_capturing():
+        return [(every, torch.arange(tier.numel(), dtype=torch.int32, device=tier.device))]
+    counts = torch.bincount(tier, minlength=every + 1).tolist()
+    if counts[0] == tier.numel():
+        return []
+    order = torch.argsort(tier, stable=True).to(torch.int32)  # the block ids by their flags, each value's in order
+    out, first = [], counts[0]
+    for bits in range(1, len(counts)):
+        if counts[bits]:
+            out.append((bits, order[first:first + counts[bits]]))
+        first += counts[bits]
+    return out
+
+
 def _reduction(reduction):
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
@@ -511,9 +652,16 @@ def _no_gradient(ctx, i, name):
 
 
 @triton.jit
-def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, partial_ptr, count_ptr, n, divisor, WRITE_VALUE: tl.constexpr, REDUCE: tl.constexpr, F64: tl.constexpr, BLOCK: tl.constexpr):
-    """L = (y − σ(z))²: one block of elements per program."""
-    pid = tl.program_id(0)
+def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, tier_ptr, ids_ptr, partial_ptr, count_ptr, n, divisor, WRITE_VALUE: tl.constexpr, REDUCE: tl.constexpr, F64: tl.constexpr, REPAIR: tl.constexpr, BLOCK: tl.constexpr):
+    """L = (y − σ(z))²: one block of elements per program.
+
+    REPAIR (the repair kernel: a specialisation for each value of the flags): the programs take the
+    blocks whose ids ids_ptr holds (those the main kernel, REPAIR 0, flagged in tier_ptr with these bits:
+    a widened sum's tier it does not compile, doubleword.REPAIR_BITS: 1 the triple words past
+    TRITON_TIER_INLINE, 2 the scaled double words below 2⁻⁹⁶⁸) and store the outputs those tiers change,
+    compiling those tiers alone.
+    """
+    pid = tl.load(ids_ptr + tl.program_id(0)) if REPAIR else tl.program_id(0)  # the repair kernel: a flagged block
     offs = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)  # int64: no overflow past 2³¹ elements
     mask = offs < n
     z = tl.load(z_ptr + offs, mask=mask, other=1.0)
@@ -525,7 +673,7 @@ def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, partial_ptr, count_ptr, 
         z = _upcast(z, tl.float32)
         y = _upcast(y, tl.float32)
     # y_minus_sig_z = f64(y − σ(z))
-    y_minus_sig_z = _dw_widened_f1e5d05dde(y, z)
+    y_minus_sig_z = _dw_widened_f1e5d05dde_tiered(y, z, REPAIR, tier_ptr + pid, mask)
     # exp_neg_abs_z = exp(−|z|)
     exp_neg_abs_z = tl.exp(-(tl.abs(z)))
     # inv_sig_abs_z = 1 + exp_neg_abs_z
@@ -541,7 +689,7 @@ def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, partial_ptr, count_ptr, 
     tl.store(dL_dz_ptr + offs, _stored(dL_dz, dL_dz_ptr), mask=mask)
     if REDUCE:  # this block's partial sum; the last program to finish adds the partial sums up
         tl.store(partial_ptr + pid, tl.sum(tl.where(mask, L, 0.0), axis=0))
-        _sum_when_last(partial_ptr, tl.num_programs(0), count_ptr, L_ptr, divisor, BLOCK)  # Σ, or Σ/n
+        _sum_when_last(partial_ptr, tl.cdiv(n, BLOCK), count_ptr, L_ptr, divisor, BLOCK)  # Σ, or Σ/n
 
 
 def sigmoid_mse(z, y, *, reduction="none"):
@@ -554,6 +702,9 @@ def sigmoid_mse(z, y, *, reduction="none"):
     float32, or float64 for float64 inputs, without a second pass over memory: each
     program sums its block, the last to finish adds those up: no second kernel over the
     partial sums, only the zeroing of its counter before, and no host sync).
+    float64: one read of a bool back to the host, whether a block needs the repair kernel
+    (a tier the main kernel does not compile, doubleword.TRITON_TIER_INLINE), which then
+    runs on those blocks alone.
 
     Returns (L, dL_dz):
       L: L = (y − σ(z))²
@@ -573,10 +724,17 @@ def sigmoid_mse(z, y, *, reduction="none"):
         count = torch.zeros(1, dtype=torch.int32, device=z.device)
     else:
         partial = count = z  # not read
+    tier = torch.zeros(blocks if f64 else 1, dtype=torch.int32, device=z.device)  # the blocks flagged for the repair kernel (its tiers: float64)
     # the widened sums in double-word arithmetic (float32: where float64 is not enough), whose products need a·b + c rounded twice
     if n:
-        _sigmoid_mse_kernel[(blocks,)](z, y, L, dL_dz, partial, count, n, n if reduction == "mean" else 1,
-            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, BLOCK=block, num_warps=WARPS, enable_fp_fusion=False)
+        _sigmoid_mse_kernel[(blocks,)](z, y, L, dL_dz, tier, tier, partial, count, n, n if reduction == "mean" else 1,
+            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, REPAIR=0, BLOCK=block, num_warps=WARPS, enable_fp_fusion=False)
+        for bits, flagged in _flagged_blocks(tier, 2) if f64 else ():
+            _REPAIRS['sigmoid_mse'] = _REPAIRS.get('sigmoid_mse', 0) + 1
+            if reduce:  # the flagged blocks' partial sums again, and their sum
+                count.zero_()
+            _sigmoid_mse_kernel[(flagged.numel(),)](z, y, L, dL_dz, tier, flagged, partial, count, n, n if reduction == "mean" else 1,
+                WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, REPAIR=bits, BLOCK=block, num_warps=WARPS, enable_fp_fusion=False)
     elif reduce:  # nothing to add up: the sum is 0, the mean undefined
         L.fill_(0.0 if reduction == "sum" else float("nan"))
     return L, dL_dz

@@ -131,6 +131,7 @@ _CONSTANTS = {
     "C6_HI": 0.001388888888888889, "C6_LO": -5.300543954373577e-20,
     "C7_HI": 0.0001984126984126984, "C7_LO": 1.7209558293420705e-22,
     "REDUCE": 2.0 ** -8, "TINY": 2.0 ** -100, "SMALL_TANH": 2.0 ** -27, "LOG_TINY": 2.0 ** -900, "LOG_UP": 2.0 ** 600,
+    "MIN_NORMAL": 2.0 ** -1022, "SUB_STEP": 5e-324,
 }
 
 # Each primitive: its text, with ``M.`` the array module (np / tl) and the names of _CONSTANTS.
@@ -1494,6 +1495,127 @@ PRIMITIVE_NEEDS.update({
 })
 NUMPY_ONLY += ("_dwx_leaf", "_dwx_exp", "_dwx_exp_negabs", "_dwx_sigmoid_e", "_dwx_log1p_e", "_dwx_softplus_l",
                "_dwx_add", "_dwx_log", "_dwx_round", "_dwx_tier")
+# Triton's scaled double words (session 24, h-tsub24): the same steps, k an int32 tensor, in the elementwise kernel's
+# repair specialisation REPAIR_BITS["subnormal"] alone (widened_function). Triton has no ldexp: _dwx_ldexp builds 2ⁿ
+# from exponent bits and rounds once. Fewer ldexps than NumPy's: where E = e^−|x| is scaled (k > 0, E < e^−600 <
+# 2⁻⁸⁶⁵) 1 + E is 1 and log1p(E) is E to far below a double word's 2⁻¹⁰⁶, so σ, log1p and softplus take E unscaled
+# only where k = 0 (no ldexp of E at all)
+TRITON_SCALED = {
+    "_dwx_ldexp": '''\
+def _dwx_ldexp(x, n):
+    """x·2ⁿ rounded once (n an int32 tensor, |n| ≤ 4000; Triton has no ldexp): x below 2⁻⁹⁰⁰ first times 2⁶⁰⁰
+    (exact), its exponent e from its bits, m = x·2⁻ᵉ in [1, 2) (exact); m·2^(e + n) by 2^(e + n) from exponent bits
+    where that is normal (exact; ∞ past the largest), else (m·2^(e + n + 1022))·2⁻¹⁰²²: the first product exact, the
+    second rounded once to the subnormal grid. 0, ±∞ and NaN as they are."""
+    x = tl.zeros_like(n).to(tl.float64) + x  # (a literal 0.0: a tensor of n's shape)
+    small = (tl.abs(x) < LOG_TINY) & (x != 0.0)
+    x_up = tl.where(small, x * LOG_UP, x)
+    bits = x_up.to(tl.int64, bitcast=True)
+    e = ((bits >> 52) & 2047).to(tl.int32) - tl.where(small, 1623, 1023)
+    m = ((bits & -9218868437227405313) | 4607182418800017408).to(tl.float64, bitcast=True)
+    t = e + n
+    normal = m * ((tl.minimum(tl.maximum(t, -1022), 1023).to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)
+    normal = tl.where(t > 1023, normal * 2.0, normal)
+    sub = (m * ((tl.maximum(t + 1022, -200).to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)) * MIN_NORMAL
+    r = tl.where(t >= -1022, normal, sub)
+    return tl.where((x == 0.0) | ~(tl.abs(x) < float("inf")), x, r)
+''',
+    "_dwx_leaf": '''\
+def _dwx_leaf(x):
+    """A leaf as a scaled float64 (x·2^k, k): 2⁶⁰⁰ below 2⁻⁹⁰⁰ (a subnormal target), 1 elsewhere."""
+    small = (x != 0.0) & (tl.abs(x) < LOG_TINY)
+    return tl.where(small, x * LOG_UP, x), tl.where(small, 600, 0)
+''',
+    "_dwx_exp": '''\
+def _dwx_exp(x_hi, x_lo):
+    """e^x as a scaled double word (hi + lo = e^x·2^k): k = ⌊−x/ln 2⌋ (at most 2000) below x = −600, e^(x + k·ln 2)
+    in double words (k·ln 2 to 2⁻¹⁰⁶ of itself), so that hi is within [1/2, 1]; 0 elsewhere."""
+    k = tl.where(x_hi < -600.0, tl.minimum(tl.floor(-x_hi * INV_LN2), 2000.0), 0.0)
+    k_hi, k_lo = _dw_two_prod_bounded(k, LN2_HI)
+    a_hi, a_lo = _dw_add(x_hi, x_lo, k_hi, k_lo + k * LN2_LO)
+    e_hi, e_lo = _dw_exp(a_hi, a_lo)
+    return e_hi, e_lo, k.to(tl.int32)
+''',
+    "_dwx_exp_negabs": '''\
+def _dwx_exp_negabs(x_hi, x_lo):
+    """e^−|x| as a scaled double word (_dwx_exp)."""
+    neg = x_hi < 0.0
+    return _dwx_exp(tl.where(neg, x_hi, -x_hi), tl.where(neg, x_lo, -x_lo))
+''',
+    "_dwx_sigmoid_e": '''\
+def _dwx_sigmoid_e(x_hi, x_lo, e_hi, e_lo, k):
+    """σ(x) from the scaled E = e^−|x| (_dwx_exp_negabs): 1/(1 + E) for x ≥ 0 (k 0), E/(1 + E) below (E's k);
+    1 + E is 1 where E is scaled (k > 0: E < 2⁻⁸⁶⁵)."""
+    neg = x_hi < 0.0
+    scaled = k > 0
+    d_hi, d_lo = _dw_add_fp(tl.where(scaled, 0.0, e_hi), tl.where(scaled, 0.0, e_lo), 1.0)
+    r_hi, r_lo = _dw_div(tl.where(neg, e_hi, 1.0), tl.where(neg, e_lo, 0.0), d_hi, d_lo)
+    return r_hi, r_lo, tl.where(neg, k, 0)
+''',
+    "_dwx_log1p_e": '''\
+def _dwx_log1p_e(e_hi, e_lo, k):
+    """log1p(E) of the scaled E = e^−|x|: E itself where it is scaled (E < e^−600: E²/2 is below 2⁻⁸⁶⁵ of it)."""
+    scaled = k > 0
+    l_hi, l_lo = _dw_log1p(tl.where(scaled, 0.0, e_hi), tl.where(scaled, 0.0, e_lo))
+    return tl.where(scaled, e_hi, l_hi), tl.where(scaled, e_lo, l_lo), k
+''',
+    "_dwx_softplus_l": '''\
+def _dwx_softplus_l(x_hi, x_lo, l_hi, l_lo, k):
+    """softplus(x) = max(x, 0) + L from the scaled L = log1p(e^−|x|) (_dwx_log1p_e): L with its k for x < 0;
+    x + L for x ≥ 0 (L scaled there only past x = 600, where x + L is x)."""
+    neg = x_hi < 0.0
+    scaled = k > 0
+    s_hi, s_lo = _dw_add(tl.where(scaled, 0.0, l_hi), tl.where(scaled, 0.0, l_lo), x_hi, x_lo)
+    return tl.where(neg, l_hi, s_hi), tl.where(neg, l_lo, s_lo), tl.where(neg, k, 0)
+''',
+    "_dwx_scale_lo": '''\
+def _dwx_scale_lo(x, n):
+    """x·2ⁿ for a lo part (n an int32 tensor, −2044 ≤ n ≤ 0 or past: 0): two factors from exponent bits, exact unless
+    subnormal, where a second rounding is below 2⁻⁵³ of the hi part beside it (_dwx_ldexp rounds a hi once)."""
+    n = tl.maximum(n, -2044)
+    half = n // 2
+    first = ((half.to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)
+    second = (((n - half).to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)
+    return (x * first) * second
+''',
+    "_dwx_add": '''\
+def _dwx_add(a_hi, a_lo, a_k, b_hi, b_lo, b_k):
+    """a + b of two scaled double words: at the smaller k (the other one's where a term is 0), the larger-k term
+    scaled down to it (the larger of the two there unless both are below 2⁻⁹⁰⁰): one ldexp, of that term's hi."""
+    k = tl.where(a_hi == 0.0, b_k, tl.where(b_hi == 0.0, a_k, tl.minimum(a_k, b_k)))
+    a_stays = a_k == k
+    d = tl.where(a_stays, k - b_k, k - a_k)  # (≤ 0)
+    x_hi = _dwx_ldexp(tl.where(a_stays, b_hi, a_hi), d)
+    x_lo = _dwx_scale_lo(tl.where(a_stays, b_lo, a_lo), d)
+    s_hi, s_lo = _dw_add(tl.where(a_stays, a_hi, b_hi), tl.where(a_stays, a_lo, b_lo), x_hi, x_lo)
+    return s_hi, s_lo, k
+''',
+    "_dwx_log": '''\
+def _dwx_log(x_hi, x_lo, k):
+    """log of the scaled double word x·2^−k: log x − k·ln 2, in double words."""
+    y_hi, y_lo = _dw_log(x_hi, x_lo)
+    m = -k.to(tl.float64)
+    m_hi, m_lo = _dw_two_prod_bounded(m, LN2_HI)
+    return _dw_add(y_hi, y_lo, m_hi, m_lo + m * LN2_LO)
+''',
+    "_dwx_round": '''\
+def _dwx_round(x_hi, x_lo, k):
+    """(hi + lo)·2^−k rounded once: _dwx_ldexp rounds hi to the subnormal grid (lo aside); one step of 2⁻¹⁰⁷⁴ more
+    where the rest, hi − r·2^k + lo, is past half a step (the grid's step is 2^(k − 1074) in the scaled units)."""
+    r = _dwx_ldexp(x_hi, -k)
+    rest = (x_hi - _dwx_ldexp(r, k)) + x_lo
+    half = _dwx_ldexp(tl.zeros_like(x_hi) + 1.0, k - 1075)  # (k ≤ 0: hi is on the grid already)
+    sub = (tl.abs(r) < MIN_NORMAL) & (k > 0)
+    step = tl.where(sub & (rest > half), SUB_STEP, tl.where(sub & (rest < -half), -SUB_STEP, 0.0))
+    return r + step
+''',
+}
+TRITON_SCALED_NEEDS = {
+    "_dwx_exp": ("_dw_two_prod_bounded", "_dw_add", "_dw_exp"), "_dwx_exp_negabs": ("_dwx_exp",),
+    "_dwx_sigmoid_e": ("_dw_add_fp", "_dw_div"), "_dwx_log1p_e": ("_dw_log1p",), "_dwx_softplus_l": ("_dw_add",),
+    "_dwx_add": ("_dw_add", "_dwx_ldexp", "_dwx_scale_lo"), "_dwx_log": ("_dw_log", "_dw_two_prod_bounded", "_dw_add"),
+    "_dwx_round": ("_dwx_ldexp",),
+}
 ORDER += ["_tw_mul", "_tw_square", "_tw_div", "_tw_add", "_tw_expm1_reduced", "_tw_exp_reduced", "_tw_log"]  # triple words (above)
 ORDER += ["_tw_erf"]  # erf of a float64 in triple words (above)
 ORDER += ["_dw_exp_short", "_dw_exp_table"]  # a whole kernel in double words (double_word_block): its e^x
@@ -1868,7 +1990,8 @@ def primitive_text(name: str, backend: str) -> str:
         return _numpy_tw_erfc_text()
     if name == "_dw_erfcx_table":  # the table of _dw_erfc and _tw_erfc (module constants)
         return _erfc_table_text()
-    body = numpy_only[name] if name in numpy_only and backend == "numpy" else PRIMITIVES[name]
+    body = numpy_only[name] if name in numpy_only and backend == "numpy" else PRIMITIVES[name] \
+        if not (backend == "triton" and name in TRITON_SCALED) else TRITON_SCALED[name]
     if name == "_dw_log" and backend == "numpy":  # table-driven (above), its tables before it
         body = _log_table_text() + "\n\n" + _NUMPY_LOG
     module = "np" if backend == "numpy" else "tl"
@@ -1887,6 +2010,8 @@ def primitive_text(name: str, backend: str) -> str:
 def primitive_needs(name: str, backend: str) -> tuple:
     if backend == "numpy" and name in _NUMPY_NEEDS:
         return _NUMPY_NEEDS[name]
+    if backend == "triton" and name in TRITON_SCALED:
+        return TRITON_SCALED_NEEDS.get(name, ())
     needs = PRIMITIVE_NEEDS.get(name, ())
     if name in ("_dw_log1p", "_dw_softplus_first", "_dw_log1p_first") and backend == "triton":
         needs = needs + ("_log1p",)
@@ -2453,7 +2578,7 @@ class _Emitter:
 
 
 class _Scaled(_Emitter):
-    """The body in scaled double words (hi + lo)·2^−k (NumPy; see SCALED_TINY): leaves and e^x carry a k where they
+    """The body in scaled double words (hi + lo)·2^−k (NumPy, and Triton's repair kernel; see SCALED_TINY): leaves and e^x carry a k where they
     are tiny, products add it, sums align it (_dwx_add), selects pick it, log takes k·ln 2 off; any other operation
     takes its operands as they are (:meth:`value`: 2^−k·(hi + lo), rounded where tiny)."""
 
@@ -2510,7 +2635,12 @@ class _Scaled(_Emitter):
             name = self._name(e)
             self.lines.append(self._comment(name, e) + " (unscaled)")
             k = v.scale
-            self.lines.append(f"{name}_hi, {name}_lo = np.ldexp({v.hi}, -{k}), np.ldexp({self._lo(v)}, -{k})")
+            if self.backend == "numpy":
+                self.lines.append(f"{name}_hi, {name}_lo = np.ldexp({v.hi}, -{k}), np.ldexp({self._lo(v)}, -{k})")
+            else:  # (Triton: the hi rounded once, the lo by two exact factors: _dwx_scale_lo)
+                self.needs |= {"_dwx_ldexp", "_dwx_scale_lo"}
+                lo = f"_dwx_scale_lo({v.lo}, -{k})" if v.lo is not None else "0.0"
+                self.lines.append(f"{name}_hi, {name}_lo = _dwx_ldexp({v.hi}, -{k}), {lo}")
             self.down[e] = _Value(f"{name}_hi", f"{name}_lo")
         return self.down[e]
 
@@ -2543,7 +2673,7 @@ class _Scaled(_Emitter):
         v = super().select(e, cond, a, b, comment)
         if getattr(a, "scale", None) is None and getattr(b, "scale", None) is None:
             return v
-        return self._scale_line(v, f"np.where({cond}, {self._k(a)}, {self._k(b)})")
+        return self._scale_line(v, f"{self.where}({cond}, {self._k(a)}, {self._k(b)})")
 
     def operand(self, e) -> _Value:
         return self.scaled(e)
@@ -2557,6 +2687,13 @@ class _Scaled(_Emitter):
 
     def _piecewise(self, e) -> _Value:
         pieces = list(e.args)
+        if self.backend == "triton" and pieces[-1][1] == sp.true and any(p.expr != 1 for p in pieces):
+            # {e^a₁ if c₁; …; 1 if c_j; …} as one scaled e^x of the selected argument (1 = e⁰): focal's p_t^γ, a select
+            # of three exponentials and 1, takes one _dwx_exp, not three (the double word's text is Triton's as it was)
+            arguments = [sp.S.Zero if p.expr == 1 else _exp_argument(p.expr) for p in pieces]
+            if all(a is not None for a in arguments):
+                return self._function(e, "exp", sp.Piecewise(*[(a, p.cond) for a, p in zip(arguments, pieces)],
+                                                             evaluate=False))
         if pieces[-1][1] != sp.true or all(_exp_argument(p.expr) is not None for p in pieces):
             return super()._piecewise(e)  # (one e^x of the selected argument: _function's scaled exp)
         acc = self.scaled(pieces[-1][0])
@@ -3409,7 +3546,8 @@ def nan_through(e: sp.Expr) -> sp.Expr:
 # named `within` became a second parameter `within` when session 18 added it to one list only.
 FUNCTION_NAMES = frozenset({"np", "tl", "triton", "plain", "result", "double_word", "float", "keep", "within",
                             "redo", "needed", "value", "some", "double", "deep", "skip",
-                            "TIER", "tier_ptr"})  # (a Triton function's repair-kernel parameters)
+                            "TIER", "tier_ptr", "lanes", "tiny", "scaled_result"})  # (a Triton function's repair-kernel
+# parameters, its scaled tier's names)
 
 
 class WidenedFunction(NamedTuple):
@@ -3717,10 +3855,27 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                 "error is not within 2⁻³⁰ of it;")
             if any("_expm1(" in line for line in bounded[0]):
                 emitter.needs.add("_expm1")
-        parameters = leaf_names + (["needed"] if needed else []) + (["TIER: tl.constexpr", "tier_ptr"] if deferred else [])
+        # the scaled double words (SCALED_TINY) where the caller has a repair kernel and every operation of the body has
+        # them (as NumPy's): in its REPAIR_BITS["subnormal"] specialisation alone, the main kernel flagging the block
+        scaled_tier = None
+        if repair:
+            tiny = _Scaled(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)),
+                           emitter.taken | (tripled.taken if third else set()) | FUNCTION_NAMES)
+            tiny_result = tiny.rounded(body)
+            if not tiny.plain_used:
+                scaled_tier = _triton_scaled_tier(tiny, tiny_result, wide, needed)
+                emitter.needs |= tiny.needs
+                if not deferred:
+                    name += "_tiered"
+        tiered = deferred or scaled_tier is not None
+        parameters = leaf_names + (["needed"] if needed else []) + (["TIER: tl.constexpr", "tier_ptr", "lanes"] if tiered else [])
         if deferred:
             doc = doc.replace("where its terms are past 2⁴⁰ times it)", "where its terms are past 2⁴⁰ times it: in\n"
-                              "    the repair kernel (TIER), the main kernel flags the block in tier_ptr)")
+                              "    the repair kernel (TIER & 1), the main kernel flags the block in tier_ptr)")
+        if scaled_tier is not None:
+            doc = doc.replace('finite."""', 'finite. Where it or a\n    leaf is below 2⁻⁹⁶⁸, in scaled double '
+                              'words (hi + lo)·2^−k, rounded once: in the repair kernel\n    (TIER & 2), the main '
+                              'kernel flags the block in tier_ptr."""')
         lines = ["@triton.jit", f"def {name}({', '.join(parameters)}):", f"    {doc}"]
         lines += [f"    {w} = {n}.to(tl.float64)" for n, w in zip(leaf_names, wide)]
         lines += [f"    plain = {plain}", f"    if {first}.dtype == tl.float64:  # resolved when compiled"
@@ -3730,6 +3885,11 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         if root:
             finite = f"({finite}) | (plain == float(\"-inf\"))"
         lines += [f"        result = tl.where({finite}, {result.hi}, plain)"]
+        if scaled_tier is not None:  # (before the third tier, which takes the elements it picks after it: as NumPy)
+            nested = f"{first}.dtype" if in_float32 and bounded is None else None
+            if nested is not None:
+                scaled_tier = [f"if {nested} == tl.float64:  # resolved when compiled"] + ["    " + x for x in scaled_tier]
+            lines += ["        " + line for line in scaled_tier]
         if third:
             nested = f"{first}.dtype" if in_float32 and bounded is None else None  # (a branch taken in float32 too)
             tier = _triton_third_tier(tripled, result3, term_his, result.hi, needed, nested, deferred)
@@ -3758,7 +3918,9 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         emitter.needs |= {"_dw_two_prod", "_dw_two_sum"}
         name = front
     return WidenedFunction(name, "\n".join(lines) + "\n", _closure(emitter.needs, backend),
-                           takes_within=bool(within), repair=REPAIR_BITS["deep"] if deferred else 0)
+                           takes_within=bool(within),
+                           repair=(REPAIR_BITS["deep"] if deferred else 0)
+                           | (REPAIR_BITS["subnormal"] if backend == "triton" and scaled_tier is not None else 0))
 
 
 def _product_sum(body) -> bool:
@@ -3898,7 +4060,10 @@ TRITON_TIER_MOST = 4
 # keep theirs inline
 TRITON_TIER_INLINE = 1
 # the bit a main kernel sets in its block's flag (tier_ptr) for each tier the repair kernel computes: 1 a sum that
-# cancels past DEEP_TERMS (the third tier, triple words); 2 kept for a result below the normal range (a scaled tier)
+# cancels past DEEP_TERMS (the third tier, triple words); 2 a value or a leaf below SCALED_TINY (the scaled double
+# words, session 24: _triton_scaled_tier). The launcher launches the repair kernel once for each value of the flags
+# present, its REPAIR constexpr that value: a specialisation compiles its own tiers alone (h-tsub23's scaled tier
+# inline took focal's main kernel past 217 CPU s for sm_90, in one repair kernel beside the triple words past 585)
 REPAIR_BITS = {"deep": 1, "subnormal": 2}
 _TIER_COST = {"_tw_exp_negabs(": 1, "_tw_exp(": 1, "_tw_expm1(": 1, "_tw_sigmoid(": 1, "_tw_tanh(": 1, "_tw_log(": 1, "_tw_softplus(": 2,
               "_tw_log1p(": 1}
@@ -3931,15 +4096,40 @@ def _triton_third_tier(tripled: _Emitter, result3: _Value, term_his: list, doubl
     tier += [f"    result = tl.where(deep & (tl.abs({result3.hi}) < {inf}) & (tl.abs(result) < {inf}), {result3.hi}, "
              "result)"]
     if deferred:  # (the repair kernel's; the main kernel compiles as with the tier gated: TRITON_TIER_INLINE)
-        lines += ["if TIER:  # the repair kernel (resolved when compiled): the triple words on the flagged blocks"]
+        lines += [f"if TIER & {REPAIR_BITS['deep']}:  # the repair kernel's specialisation of this tier (resolved when "
+                  "compiled): the triple words on the flagged blocks"]
         lines += ["    " + line for line in tier]
-        lines += ["else:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or)",
-                  f"    tl.atomic_or(tier_ptr, tl.max(tl.where(deep, {REPAIR_BITS['deep']}, 0)))  # (no branch: 1,572 B "
+        lines += ["elif not TIER:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or)",
+                  f"    tl.atomic_or(tier_ptr, tl.max(tl.where(deep & lanes, {REPAIR_BITS['deep']}, 0)))  # (no branch: 1,572 B "
                   "spilled for sm_90, 2,376 with one)"]
     else:
         lines += tier
     if nested is not None:
         return [f"if {nested} == tl.float64:  # resolved when compiled"] + ["    " + line for line in lines]
+    return lines
+
+
+def _triton_scaled_tier(tiny: _Scaled, scaled: str, leaves: list, needed: bool) -> list[str]:
+    """The scaled tier in a Triton float64 kernel, after ``result`` (the double word's value): the elements where it is
+    below SCALED_TINY (0 too) or a leaf is (not 0), and the select takes it where the function has ``needed``, are
+    ``tiny``; the repair kernel's REPAIR_BITS["subnormal"] specialisation (TIER & 2, a constexpr) computes the body again
+    in scaled double words (``tiny``'s statements, rounded once: ``scaled``) in a block with one of them (a scalar
+    branch) and takes it there where it is finite and not a zero for a nonzero value (NumPy's _dwx_tier); the main
+    kernel (TIER 0) sets that bit in its block's flag ``tier_ptr`` instead (an atomic or, no branch), and the deep
+    tier's specialisation (TIER 1) neither: a kernel compiles the scaled words in that specialisation only."""
+    inf, bound = 'float("inf")', _constant(SCALED_TINY, "triton")
+    test = [f"(tl.abs(result) < {bound})"] + [f"(({x} != 0.0) & (tl.abs({x}) < {bound}))" for x in leaves]
+    bit = REPAIR_BITS["subnormal"]
+    lines = [f"tiny = ({' | '.join(test)}) & lanes" + (" & needed" if needed else "")
+             + "  # below 2⁻⁹⁶⁸ (lanes: the block's elements): scaled double words"]
+    lines += [f"if TIER & {bit}:  # the repair kernel's specialisation of this tier (resolved when compiled)",
+              "    if tl.max(tl.where(tiny, 1, 0)) > 0:  # a block with one, in scaled double words (hi + lo)·2^−k"]
+    lines += ["        " + line for line in tiny.lines]
+    lines += [f"        result = tl.where(tiny & (tl.abs({scaled}) < {inf}) & (({scaled} != 0.0) | (result != 0.0)), "
+              f"{scaled}, result)",
+              "elif not TIER:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or; an "
+              "or on the lanes holding one, no reduction, compiled focal's main kernel in 79.5 CPU s, this in 54.0)",
+              f"    tl.atomic_or(tier_ptr, tl.max(tl.where(tiny, {bit}, 0)))"]
     return lines
 
 

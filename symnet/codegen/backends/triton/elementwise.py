@@ -115,18 +115,29 @@ def _domain_error(message):
 _REPAIRS = {}  # kernel name → how many times its repair kernel was launched (this process)
 
 
-def _flagged_blocks(tier):
+def _flagged_blocks(tier, every):
     """The blocks the main kernel flagged for its repair kernel (tier[b] ≠ 0; its bits the tiers:
-    symnet.codegen.doubleword.REPAIR_BITS), as int32 block ids on the device; None where it flagged none.
-    One read of a bool back to the host: the launch waits for the main kernel there. While torch.compile traces
-    the launcher (the triton_op path: a data-dependent bool cannot be traced) or a CUDA graph is captured
-    (reduce-overhead, torch.cuda.graphs), no value can be read back: every block is returned, so the repair
-    kernel recomputes all of them (as accurate, slower) instead of failing."""
-    if torch.compiler.is_compiling() or tier.is_cuda and torch.cuda.is_current_stream_capturing():
-        return torch.arange(tier.numel(), dtype=torch.int32, device=tier.device)
-    if not bool(tier.any()):
-        return None
-    return tier.nonzero().reshape(-1).to(torch.int32)
+    symnet.codegen.doubleword.REPAIR_BITS), grouped by their bits: a list of (bits, int32 block ids on the device),
+    one for each value of the flags present, so that each launch of the repair kernel (its specialisation REPAIR =
+    bits) compiles those tiers alone; [] where it flagged none. One read back to the host (the count of blocks of
+    each value): the launch waits for the main kernel there. While torch.compile traces the launcher (the
+    triton_op path: a data-dependent value cannot be traced) or a CUDA graph is captured (reduce-overhead,
+    torch.cuda.graphs), nothing can be read back: every block is returned with ``every`` (the kernel's every
+    tier), so the repair kernel recomputes all of them (as accurate, slower) instead of failing; likewise for a
+    fake tensor (torch.library.opcheck's and the tracers' FakeTensorMode: no data to read)."""
+    from torch._subclasses.fake_tensor import is_fake
+    if torch.compiler.is_compiling() or is_fake(tier) or tier.is_cuda and torch.cuda.is_current_stream_capturing():
+        return [(every, torch.arange(tier.numel(), dtype=torch.int32, device=tier.device))]
+    counts = torch.bincount(tier, minlength=every + 1).tolist()
+    if counts[0] == tier.numel():
+        return []
+    order = torch.argsort(tier, stable=True).to(torch.int32)  # the block ids by their flags, each value's in order
+    out, first = [], counts[0]
+    for bits in range(1, len(counts)):
+        if counts[bits]:
+            out.append((bits, order[first:first + counts[bits]]))
+        first += counts[bits]
+    return out
 ''',
     "_reduction": '''\
 def _reduction(reduction):
@@ -250,9 +261,9 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     temps = temporaries(kernel)
     printer = TritonPrinter({**{i.symbol: local[i.name] for i in kernel.inputs}, **temps}, helpers,
                             constant_dtype=f"{local[kernel.inputs[0].name]}.dtype")
-    # a widened sum's third tier past doubleword.TRITON_TIER_INLINE goes to the repair kernel (the same kernel at
-    # REPAIR=True): printer.repaired names the functions that took it
-    printer.repair = ("REPAIR", "tier_ptr + pid")
+    # a widened sum's third tier past doubleword.TRITON_TIER_INLINE, and its scaled tier, go to the repair kernel (the
+    # same kernel at REPAIR = their bits, doubleword.REPAIR_BITS): printer.repaired names the functions that took one
+    printer.repair = ("REPAIR", "tier_ptr + pid", "mask")
     named = {t: CodeName(name) for t, name in temps.items()}  # the comments use the code's names
     k = f"_{kernel.name}_kernel"
     ptrs = [f"{v}_ptr" for v in inputs + outputs]
@@ -315,14 +326,26 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
         body += far_lines
     if wide:
         body += _double_word_outputs(kernel, printer, local, temps, outputs)
-    repaired = _repaired(codes, printer.repaired, outputs) if printer.repaired else set()
+    # each output → the tiers (REPAIR_BITS) of the functions its code reaches: the repair kernel's specialisations that
+    # store (and so compute) it
+    every = 0
+    for bits in printer.repaired.values():
+        every |= bits
+    tiers = {v: 0 for v in outputs}
+    for bit in (b for b in (1, 2, 4, 8) if every & b):
+        for v in _repaired(codes, {f for f, bits in printer.repaired.items() if bits & bit}, outputs):
+            tiers[v] |= bit
+    repaired = {v for v in outputs if tiers[v]}
     for index, v in enumerate(outputs):
         store = f"tl.store({v}_ptr + offs, _stored({v}, {v}_ptr), mask=mask)"  # bfloat16 rounded in the bits
-        if index < n_values:  # (the launcher's WRITE_VALUE is False in the repair kernel where the value is not repaired)
+        if index < n_values:  # (the launcher's WRITE_VALUE is False in a repair kernel where the value is not repaired)
             body.append("if WRITE_VALUE:")
             body.append("    " + store)
-        elif repaired and v not in repaired:  # the repair kernel stores (and so computes) what its tiers change only
+        elif repaired and not tiers[v]:  # the repair kernel stores (and so computes) what its tiers change only
             body.append("if not REPAIR:")
+            body.append("    " + store)
+        elif repaired and tiers[v] != every:  # (a specialisation of the other tiers alone: not)
+            body.append(f"if not REPAIR or REPAIR & {tiers[v]}:")
             body.append("    " + store)
         else:
             body.append(store)
@@ -426,24 +449,28 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
         args = args + ["domain"]
     if repaired:
         args = args + ["tier"]
-    flags = ", REPAIR=False" if repaired else ""
+    flags = ", REPAIR=0" if repaired else ""
     launcher += ["    if n:",
                  f"        {k}[(blocks,)]({', '.join(args + (['tier'] if repaired else []))}, partial, count, n, "
                  "n if reduction == \"mean\" else 1,",
                  f"            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64{flags}, BLOCK=block, num_warps=WARPS{fusion})"]
     if repaired:
-        value = n_values and outputs[0] in repaired  # the repair kernel stores the value (and its sum) too
-        launcher += ["        flagged = _flagged_blocks(tier) if f64 else None",
-                     "        if flagged is not None:  # the repair kernel (compiled at its first launch) on those blocks",
+        value = tiers[outputs[0]] if n_values else 0  # the tiers whose repair kernel stores the value (and its sum) too
+        # each value of the flags present: the repair kernel's specialisation of those tiers (compiled at its first
+        # launch; doubleword.REPAIR_BITS) on those blocks
+        launcher += [f"        for bits, flagged in _flagged_blocks(tier, {every}) if f64 else ():",
                      f"            _REPAIRS[{kernel.name!r}] = _REPAIRS.get({kernel.name!r}, 0) + 1"]
+        stores = "True" if value == every else f"bits & {value} != 0"
         if value:
-            launcher.append("            if reduce:  # the flagged blocks' partial sums again, and their sum")
+            launcher.append(f"            if reduce{'' if value == every else f' and {stores}'}:  # the flagged blocks' "
+                            "partial sums again, and their sum")
             launcher.append("                count.zero_()")
         launcher += [f"            {k}[(flagged.numel(),)]({', '.join(args)}, flagged, partial, count, n, "
                      "n if reduction == \"mean\" else 1,",
-                     f"                WRITE_VALUE={'not reduce' if value else 'False'}, "
-                     f"REDUCE={'reduce' if value else 'False'}, F64=f64, REPAIR=True, BLOCK=block, "
-                     f"num_warps=WARPS{fusion})"]
+                     "                WRITE_VALUE=" + ("False" if not value else "not reduce" if value == every
+                                                       else f"not reduce and {stores}")
+                     + ", REDUCE=" + ("False" if not value else "reduce" if value == every else f"reduce and {stores}")
+                     + f", F64=f64, REPAIR=bits, BLOCK=block, num_warps=WARPS{fusion})"]
     if flagged:
         launcher.append(f"        _refuse_flagged(domain, {tuple(c.message('{value}') for c in flagged)!r})")
     if n_values:
@@ -456,9 +483,11 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
 
 _REPAIR_DOC = """
 
-    REPAIR (a second compiled kernel, the repair kernel): the programs take the blocks whose ids
-    ids_ptr holds (those the main kernel, REPAIR False, flagged in tier_ptr: a widened sum's tier
-    it does not compile, doubleword.TRITON_TIER_INLINE) and store the outputs those tiers change.
+    REPAIR (the repair kernel: a specialisation for each value of the flags): the programs take the
+    blocks whose ids ids_ptr holds (those the main kernel, REPAIR 0, flagged in tier_ptr with these bits:
+    a widened sum's tier it does not compile, doubleword.REPAIR_BITS: 1 the triple words past
+    TRITON_TIER_INLINE, 2 the scaled double words below 2⁻⁹⁶⁸) and store the outputs those tiers change,
+    compiling those tiers alone.
     """
 
 

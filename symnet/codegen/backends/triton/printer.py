@@ -24,8 +24,8 @@ from sympy.printing.str import StrPrinter
 from ....errors import SymnetError
 from ....registry import TRITON_DEVICE_HELPERS, TRITON_HELPER_NEEDS, triton_template
 from ....render import text
-from ...doubleword import ORDER as DW_PRIMITIVES, leaf_identifiers, nan_through, primitive_needs, primitive_text, \
-    widened_function
+from ...doubleword import ORDER as DW_PRIMITIVES, TRITON_SCALED, leaf_identifiers, nan_through, primitive_needs, \
+    primitive_text, widened_function
 from ..printing import ConditionalPrinting
 
 __all__ = ["TritonPrinter", "TRITON_HELPERS", "HELPER_NEEDS"]
@@ -187,8 +187,8 @@ HELPER_NEEDS = {"_softplus": ("_log1p",), "_tanh": ("_expm1",), "_sum_when_last"
 TRITON_HELPERS.update({k: v for k, v in TRITON_DEVICE_HELPERS.items() if k not in TRITON_HELPERS})
 HELPER_NEEDS.update(TRITON_HELPER_NEEDS)
 # the double-word primitives of the generated functions of widened sums (symnet.codegen.doubleword)
-TRITON_HELPERS.update({name: primitive_text(name, "triton") for name in DW_PRIMITIVES})
-HELPER_NEEDS.update({name: primitive_needs(name, "triton") for name in DW_PRIMITIVES})
+TRITON_HELPERS.update({name: primitive_text(name, "triton") for name in DW_PRIMITIVES + list(TRITON_SCALED)})
+HELPER_NEEDS.update({name: primitive_needs(name, "triton") for name in DW_PRIMITIVES + list(TRITON_SCALED)})
 
 
 # session 22 (h-quot22): a constant times a product or quotient, the constant last or first per element
@@ -322,10 +322,10 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         # passes it as ``needed``, so that a float32 block takes the double word for an element it selects only
         self.selected: str | None = None
         # the kernel's repair kernel, where it has one (the elementwise skeleton): (its constexpr, the block's flag
-        # pointer), passed to a widened sum whose third tier goes there (doubleword.TRITON_TIER_INLINE); ``repaired``:
-        # the names of those functions this printer called
-        self.repair: tuple[str, str] | None = None
-        self.repaired: set = set()
+        # pointer), passed to a widened sum whose third tier (doubleword.TRITON_TIER_INLINE) or scaled tier goes there;
+        # ``repaired``: the names of those functions this printer called → their tiers' REPAIR_BITS
+        self.repair: tuple[str, str, str] | None = None  # (and the block's mask: its lanes that hold elements)
+        self.repaired: dict = {}
 
     def _number(self, value: float) -> str:
         if self.constant_dtype is None or not np.isfinite(value):
@@ -434,8 +434,8 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             self._need(helper)
         needed = "" if self.selected is None else f", {self.selected}"  # where the select takes it
         if function.repair:  # its tier in the repair kernel: the constexpr, and the block's flag
-            self.repaired.add(function.name)
-            needed += f", {self.repair[0]}, {self.repair[1]}"
+            self.repaired[function.name] = function.repair
+            needed += f", {', '.join(self.repair)}"
         return f"{function.name}({', '.join(self._print(a) for a in e.args)}{needed})"
 
     ABSENT = "1.0"  # an absent factor of _constant_times: a product or quotient by 1, exact
