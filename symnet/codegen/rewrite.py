@@ -1524,7 +1524,7 @@ def _affine_root(node):
 def _erf_complement(node):
     """k + k·erf(u) → k·erfc(−u) (the other terms of the sum kept), or 2k·Φ(√2·u) where SymPy would
     write erfc(−u) back as 2 − erfc(u) (ndtr, whose own form corrects the rounding of v/√2; for GELU
-    u = x/√2, so Φ(x))."""
+    u = x/√2, so Φ(x)); and 2k − k·erfc(w), which is what SymPy makes of a written k·erfc(−w), → 2k·Φ(√2·w)."""
     if not node.is_Add:
         return None
     numbers = [t for t in node.args if t.is_Number and t != 0]
@@ -1540,6 +1540,9 @@ def _erf_complement(node):
                 new = 2 * k * ndtr(sp.sqrt(2) * u)
             others = [a for a in node.args if a is not t and a is not k]
             return _Fired(sp.Add(new, *others), ["erf-complement"])
+        if isinstance(rest, sp.erfc) and k == -2 * c:  # erfc(−w) as SymPy writes it, 2 − erfc(w) (GELU as torch
+            others = [a for a in node.args if a is not t and a is not k]  # writes it: x·erfc(−x/√2)/2)
+            return _Fired(sp.Add(-2 * c * ndtr(sp.sqrt(2) * rest.args[0]), *others), ["erf-complement"])
     return None
 
 
@@ -1547,8 +1550,9 @@ _CANCEL_LOCAL = {_erf_complement: "erf-complement", _abs_sign: "abs-sign", _frac
                  _affine_root: "affine-root"}
 RULES += (
     Rule("erf-complement", "1 + erf(u) cancels for u ≪ 0 (erf(u) → −1: GELU written with erf, "
-         "x·(1 + erf(x/√2))/2, 26,000 ULP off at x = −4.5 in float32, every digit lost from x ≈ −6); "
-         "erfc(−u) = 2Φ(√2·u) is the same number with no subtraction", local=_erf_complement),
+         "x·(1 + erf(x/√2))/2, 26,000 ULP off at x = −4.5 in float32, every digit lost from x ≈ −6), and so "
+         "does erfc(−u) as written, which SymPy turns into 2 − erfc(u) (x·erfc(−x/√2)/2, GELU as torch "
+         "computes it: 0 at x = −8.3, true −4.35e−16); erfc(−u) = 2Φ(√2·u) is the same number with no subtraction", local=_erf_complement),
     Rule("abs-sign", "u·sign(u) is |u| (the derivative of |u| multiplied back): one exact number in place of "
          "a product, so that the fraction-complement rule can see it", local=_abs_sign),
     Rule("fraction-complement", "K/S − K·a/S² with a a term of S cancels once a ≫ the rest of S "

@@ -1,0 +1,62 @@
+"""Session 24, fresh eyes on formulas a user brings (tests/test_fresh24b.py).
+
+erfc(−u) written by the user: SymPy evaluates it at once to 2 − erfc(u), which cancels for u ≫ 0, so
+GELU as torch computes it, x·erfc(−x/√2)/2, was 0 at x = −8.3 (true −4.35e−16; 8.8e15 ULP in float64,
+`symnet verify "x*erfc(-x/sqrt(2))/2"`) and erfc(−x) 0 from x ≈ −6. The erf-complement rule now takes
+2k − k·erfc(w) to 2k·Φ(√2·w). References: mpmath at 60 digits, torch.special.erfc in float64."""
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+import symnet
+from symnet.codegen.rewrite import _erf_complement
+from symnet.special import ndtr
+
+mpmath.mp.dps = 60
+XS = [-30.0, -8.3, -6.0, -3.0, -0.5, 0.0, 1e-300, 0.7, 3.0, 8.3, 30.0]
+
+
+def _ulps(got, true):
+    true = float(true)
+    if true == 0.0:
+        return 0.0 if got == 0.0 else np.inf
+    return abs(float(got) - true) / np.spacing(abs(true))
+
+
+def _kernel(formula):
+    return symnet.compile(symnet.derive(formula))
+
+
+@pytest.mark.parametrize("formula, f, df", [
+    ("erfc(-x)", lambda x: mpmath.erfc(-x), lambda x: 2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-x * x)),
+    ("x*erfc(-x/sqrt(2))/2", lambda x: x * mpmath.erfc(-x / mpmath.sqrt(2)) / 2,
+     lambda x: mpmath.erfc(-x / mpmath.sqrt(2)) / 2 + x * mpmath.npdf(x)),
+])
+def test_written_erfc_of_negated_argument_keeps_its_digits(formula, f, df):
+    k = _kernel(formula)
+    x = np.array(XS)
+    value, grad = k(x=x)
+    worst_f = max(_ulps(g, f(mpmath.mpf(v))) for g, v in zip(value, XS))
+    worst_df = max(_ulps(g, df(mpmath.mpf(v))) for g, v in zip(grad, XS))
+    assert worst_f <= 4 and worst_df <= 4, (formula, worst_f, worst_df, value, grad)
+
+
+def test_gelu_erfc_beside_torch():
+    torch = pytest.importorskip("torch")
+    k = _kernel("x*erfc(-x/sqrt(2))/2")
+    x = np.array(XS)
+    tx = torch.tensor(x, dtype=torch.float64)
+    ref = (tx * torch.special.erfc(-tx / np.sqrt(2)) / 2).numpy()  # torch's own GELU form: it rounds −x/√2
+    got = k(x=x)[0]  # first, 728 ULP at x = −30 (2u²·ε), so agreement to 1e−12, not in ULPs
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=0)
+    assert got[1] < 0  # x = −8.3: was −0
+
+
+def test_rule_takes_sympys_two_minus_erfc():
+    x, y = sp.symbols("x y", real=True)
+    fired = _erf_complement(sp.erfc(-x) + y)  # SymPy: 2 − erfc(x) + y
+    assert fired is not None and fired.expr == 2 * ndtr(sp.sqrt(2) * x) + y
+    assert _erf_complement(3 - sp.erfc(x)) is None  # not 2k − k·erfc: no such identity
