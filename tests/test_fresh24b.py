@@ -60,3 +60,17 @@ def test_rule_takes_sympys_two_minus_erfc():
     fired = _erf_complement(sp.erfc(-x) + y)  # SymPy: 2 − erfc(x) + y
     assert fired is not None and fired.expr == 2 * ndtr(sp.sqrt(2) * x) + y
     assert _erf_complement(3 - sp.erfc(x)) is None  # not 2k − k·erfc: no such identity
+
+
+def test_verify_details_name_the_value_where_the_true_result_is_zero():
+    """`symnet verify "2*(y*mu**(-0.5)/0.5 + mu**0.5/0.5)"` (a Tweedie deviance, p = 1.5) printed "true 0/subnormal: inf
+    subnormal steps at mu=0.0014122456874570298, y=0.0014122456874570298": no value, and a figure that overflowed."""
+    from symnet.verify.measure import Cell, Report, _Acc
+
+    cell = Cell("df_dmu", "float64", "symnet numpy")
+    acc = _Acc(cell, ["mu", "y"])
+    acc.add(1.0000000000000002, mpmath.mpf(1), (0.5, 0.5))  # 1 ULP: a worst point, which the line hangs on
+    acc.add(4.440892098500626e-13, mpmath.mpf(0), (0.0014122456874570298, 0.0014122456874570298))
+    text = Report("f", {"float64": 4.0}, [cell]).details()
+    assert "(got 4.4408920985006262e-13, true 0.0)" in text, text
+    assert "> 1.8e+308 subnormal steps" in text and "inf subnormal" not in text, text

@@ -84,6 +84,11 @@ def _num(v: float) -> str:
     return "0" if v == 0 else (f"{v:.2f}" if v < 10 else (f"{v:.0f}" if v < 1e5 else f"{v:.1e}"))
 
 
+def _sub_steps(v: float) -> str:
+    """An error in smallest-subnormal units: past float64's range (an error over 8.9e−16 in float64) "> 1.8e+308", not inf."""
+    return "> 1.8e+308" if math.isinf(v) else _num(v)
+
+
 @dataclass
 class Report:
     """The measured table of one formula; ``passed`` when every symnet cell measured is within bound."""
@@ -145,7 +150,7 @@ class Report:
             if c.worst_ulp > self.bounds[c.dtype] or c.implementation.startswith("symnet"):
                 if c.worst_at:
                     lines.append(f"  {c.implementation}, {c.output}, {c.dtype}: worst {_num(c.worst_ulp)} ULP at "
-                                 f"{c.worst_at}" + (f"; true 0/subnormal: {_num(c.worst_sub)} subnormal steps at "
+                                 f"{c.worst_at}" + (f"; true 0/subnormal: {_sub_steps(c.worst_sub)} subnormal steps at "
                                                     f"{c.sub_at}" if c.worst_sub else ""))
         return "\n".join(lines)
 
@@ -330,7 +335,9 @@ class _Acc:
             c.worst_ulp, c.worst_at = ulps, (f"{_where(self.names, row)} (got {got:.{digits}g}, "
                                              f"true {_true_text(true, digits + 3)})")
         elif kind == "sub" and ulps > c.worst_sub:
-            c.worst_sub, c.sub_at = ulps, _where(self.names, row)
+            digits = _ROUND_TRIP_DIGITS.get(c.dtype, 17)  # the figure alone overflows (inf) once got is past 8.9e−16
+            c.worst_sub, c.sub_at = ulps, (f"{_where(self.names, row)} (got {got:.{digits}g}, "
+                                           f"true {_true_text(true, digits + 3)})")
 
 
 def _as_derivation(d_or_formula, wrt):
