@@ -74,3 +74,37 @@ def test_verify_details_name_the_value_where_the_true_result_is_zero():
     text = Report("f", {"float64": 4.0}, [cell]).details()
     assert "(got 4.4408920985006262e-13, true 0.0)" in text, text
     assert "> 1.8e+308 subnormal steps" in text and "inf subnormal" not in text, text
+
+
+def _grad_ulps(formula, name, point, exact):
+    """ULPs of ∂formula/∂name at one float64 point against mpmath's derivative of ``exact``."""
+    k = _kernel(formula)
+    got = dict(zip(k.outputs, (o[0] for o in k(**{n: np.array([v]) for n, v in point.items()}))))[f"df_d{name}"]
+    true = mpmath.diff(lambda v: exact(**{**{n: mpmath.mpf(p) for n, p in point.items()}, name: v}), mpmath.mpf(point[name]))
+    return _ulps(got, true)
+
+
+@pytest.mark.xfail(strict=True, reason="Student-t NLL ½(ν + 1)·log(1 + x²/ν): ∂ν = ½[log1p(a) − a/(1 + a)] − a/(2ν(1 + a)), "
+                   "a = x²/ν, cancels for a ≪ 1: 92 ULP at ν = 30, x = 1, 2.1e3 at ν = 1e3, 1.4e6 at ν = 1e6 in float64 "
+                   "(torch 988, 3.2e6, 8.2e11); no rule writes log1p(a) − a/(1 + a) as a series in a")
+def test_student_t_dnu_at_moderate_nu():
+    exact = lambda nu, x: (nu + 1) / 2 * mpmath.log(1 + x * x / nu)
+    assert _grad_ulps("0.5*(nu + 1)*log(1 + x**2/nu)", "nu", {"nu": 30.0, "x": 1.0}, exact) <= 4
+
+
+@pytest.mark.xfail(strict=True, reason="Tweedie deviance (p = 1.5) 2(2y/√μ + 2√μ): ∂μ = 2(μ^−½ − y·μ^−³⁄²) cancels near "
+                   "the optimum μ = y: 1.9e4 ULP at μ = 1.0001, y = 1 in float64, worse than torch's 1.1e4 (12 at μ = 1.01, "
+                   "torch 76); μ^−³⁄²·(μ − y) would be exact there")
+def test_tweedie_dmu_near_the_optimum():
+    exact = lambda mu, y: 2 * (y * mu ** -0.5 / 0.5 + mu ** 0.5 / 0.5)
+    assert _grad_ulps("2*(y*mu**(-0.5)/0.5 + mu**0.5/0.5)", "mu", {"mu": 1.0001, "y": 1.0}, exact) <= 4
+
+
+@pytest.mark.xfail(strict=True, reason="GELU-tanh written out, 0.5x(1 + tanh(c(x + 0.044715x³))): ∂x is NaN from |x| ≈ 1e103 "
+                   "in float64 (x³ overflows: sech²(u)·x·u′ = 0·inf; true 1 at x = 1e103, 0 at −1e103; torch NaN too); "
+                   "the registry's gelu_tanh(x) gives 1 and 0 there")
+def test_gelu_tanh_written_out_slope_at_huge_x():
+    k = _kernel("0.5*x*(1 + tanh(0.7978845608028654*(x + 0.044715*x**3)))")
+    with np.errstate(all="ignore"):
+        grad = k(x=np.array([1e103, -1e103]))[1]
+    assert grad[0] == 1.0 and grad[1] == 0.0, grad
