@@ -1,0 +1,61 @@
+"""Session 24, h-break224: a second pair of hostile eyes on session 24's merges (exp-dominant's cosh and far branches,
+square-sum-power's sums of powers of one base, the series rules, the constant helpers), each fault against an
+independent reference: mpmath at 1000 digits of SymPy's derivative of the formula as written and torch.autograd of it
+in the same dtype (``test_breakage21b._faults``: ≤ 4 ULP float64, ≤ 8 float32 where the truth is normal, its rounding
+within 1 ULP where subnormal, never worse than torch).
+
+Fixed:
+- exp-dominant did not see log(1 + A) with A of cosh or sinh: the log1p rule, earlier in the table, had written it
+  log1p(A), and the rule took logs only. log(cosh x + 1) was inf from |x| = 710.5 in float64 (89.4 in float32; truth
+  |x| − log 2, 9999.31 at 1e4; torch inf); log(2·cosh x + 1), log(sinh x + 1) likewise. Now log1p(A) of cosh or sinh
+  is taken as log(1 + A) (log1p(e^x) is softplus's, untouched).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import triton_torch
+from test_breakage21b import _faults
+
+F64, F32 = np.float64, np.float32
+
+
+def _kept(faults):
+    """``_faults`` less the points within 1 ULP of the truth (torch's ±inf for a finite truth makes its error NaN)."""
+    return [f for f in faults if not f[4] <= 1.0]
+
+
+LOG1P_DOMINANT = {
+    "log(cosh(x) + 1)": lambda t, x: t.log(t.cosh(x) + 1),
+    "log(2*cosh(x) + 1)": lambda t, x: t.log(2 * t.cosh(x) + 1),
+    "log(sinh(x) + 1)": lambda t, x: t.log(t.sinh(x) + 1),
+}
+
+
+def _log1p_points(formula, dtype):
+    big = [0.5, 5.0, 63.9, 64.1, 70.0, 88.0, 89.0, 120.0, 1e4, 3e38]
+    if dtype == F64:
+        big += [709.0, 709.78, 710.0, 711.0, 1000.0, 1023.9, 1024.5, 1e300]
+    if "cosh" in formula:
+        big += [-v for v in big]
+    else:
+        big += [-0.5, -1e-30, 0.0]
+    return [(v,) for v in big]
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+@pytest.mark.parametrize("formula", list(LOG1P_DOMINANT))
+def test_log_of_one_plus_a_dominant_cosh_or_sinh(formula, dtype):
+    """Before: f inf from |x| = 710.5 (float32 89.4): log(cosh x + 1) at 1e4 inf for 9999.31 (torch inf)."""
+    bad = _kept(_faults(formula, ["x"], _log1p_points(formula, dtype), dtype, LOG1P_DOMINANT[formula]))
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+def test_triton_log_of_one_plus_cosh(dtype):
+    triton_torch()
+    points = [(v,) for v in (0.5, 63.9, 64.1, 89.0, 1e4, -1e4)] + ([(800.0,), (-800.0,)] if dtype == F64 else [])
+    bad = _kept(_faults("log(cosh(x) + 1)", ["x"], points, dtype, LOG1P_DOMINANT["log(cosh(x) + 1)"],
+                        backend="triton"))
+    assert not bad, bad
