@@ -9,6 +9,10 @@ Fixed:
   log1p(A), and the rule took logs only. log(cosh x + 1) was inf from |x| = 710.5 in float64 (89.4 in float32; truth
   |x| − log 2, 9999.31 at 1e4; torch inf); log(2·cosh x + 1), log(sinh x + 1) likewise. Now log1p(A) of cosh or sinh
   is taken as log(1 + A) (log1p(e^x) is softplus's, untouched).
+- symnet.torch ``loss("gaussian_nll", input, (target, var))`` broadcast a var of the input's shape less its last
+  dimension along that last dimension, where torch's gaussian_nll_loss takes it as one variance per row
+  (var.unsqueeze(−1)): input (3, 3), var (3,) gave 5.97 for torch's 4.08 (silently), and input (3, 2), var (3,) was
+  refused with session 24's ShapeError ("do not broadcast"; torch 0.597). Now as torch's, value and gradients.
 """
 from __future__ import annotations
 
@@ -95,3 +99,28 @@ def test_left(formula):
     bad = _kept(_faults(formula, ["x"], points, dtype, fn))
     assert not bad, bad
 
+
+
+# --- symnet.torch: gaussian_nll's var of one dimension fewer -------------------------------------------------------
+@pytest.mark.parametrize("shape", [(3, 3), (3, 2), (2, 4, 3)], ids=["3x3", "3x2", "2x4x3"])
+def test_gaussian_nll_var_of_one_dimension_fewer_is_per_row_as_torch(shape):
+    """Before: (3, 3) with var (3,) 5.97 (torch 4.08: var broadcast along the last dimension, not per row); (3, 2)
+    and (2, 4, 3) with var shape[:-1] raised ShapeError (torch 0.597, …)."""
+    torch = triton_torch()
+    import torch.nn.functional as TF
+
+    import symnet.torch as st
+
+    g = torch.Generator().manual_seed(24)
+    x0 = torch.randn(*shape, generator=g, dtype=torch.float64)
+    t0 = torch.randn(*shape, generator=g, dtype=torch.float64)
+    v0 = torch.rand(*shape[:-1], generator=g, dtype=torch.float64) + 0.25
+    got, want = [], []
+    for fn, out in ((lambda x, t, v: st.functional.loss("gaussian_nll", x, (t, v)), got),
+                    (lambda x, t, v: TF.gaussian_nll_loss(x, t, v), want)):
+        x, t, v = (a.clone().requires_grad_() for a in (x0, t0, v0))
+        value = fn(x, t, v)
+        value.backward()
+        out += [value.detach(), x.grad, t.grad, v.grad]
+    for ours, theirs in zip(got, want):
+        torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-15)
