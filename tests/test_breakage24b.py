@@ -13,6 +13,20 @@ Fixed:
   dimension along that last dimension, where torch's gaussian_nll_loss takes it as one variance per row
   (var.unsqueeze(−1)): input (3, 3), var (3,) gave 5.97 for torch's 4.08 (silently), and input (3, 2), var (3,) was
   refused with session 24's ShapeError ("do not broadcast"; torch 0.597). Now as torch's, value and gradients.
+- Triton ``_constant_quotients`` (c·x/y², the scaled-square chain) counted a partial product out of range only where
+  it was subnormal and nonzero; NumPy's (h-break24) counts an underflow to 0 of a nonzero one too. ∂y of 10⁻⁴⁰·x/y
+  and x/(10⁴⁰·y) at (5e−324, 1e−30) was −0 (r·10⁻⁴⁰ gone to 0; truth −4.94e−304, torch −0, NumPy right), of
+  −1e308·x/y at (1e−300, 3e38) 0 for 1.1e−69 (torch within 3 ULP; test_breakage24's strict xfail, now a test here).
+
+Probed clean (no test added; NumPy both dtypes unless said): 1 − x/y, 3 + 2x/y, −1 + x/y, 1e−30 + x/y, 2(1 − x/y),
+x/y − 1e30 (quotient-complement), 1e−300·x·y, 1e40·x/y over 16² points of 0, ±1e−30, 5e−324, 1e−310, 1, 3, 88.7,
+±1e4, 3e38, ±1.797e308, ±inf, NaN (Triton float64/float32 on 11²: the same); log(x − tanh x), log(1 − cos x),
+x − tanh x, sqrt(e^x − 1 − x), x(x² + 1)^0.3, (x² − 1)^0.3, (x² + 1)^−0.7, log(2e^x + 3), log(3(e^x + 1)),
+(cosh x ± 1)^q, x/(cosh x + 1), sinh x/(cosh x + 1), (e^x + 1)^0.25 at 32 points from 0 to ±1.797e308, ±64 ± ε,
+±88.7, ±709.78, ±710, ±inf, NaN (Triton on 17: the same); inputs named f, df_dx, kernel, FAR, far, near, x_far
+beside x (NumPy, far branches taken); symnet.torch mse/huber/kl_div/poisson_nll on transposed and expanded views,
+0-d beside (3,), (3, 1) beside (3,), empty (as torch's), shapes that do not broadcast (ShapeError naming input,
+target, var). Not counted as faults: a derivative at ±inf where the truth is NaN (ours the limit, torch NaN).
 """
 from __future__ import annotations
 
@@ -84,6 +98,11 @@ LEFT = {
         lambda t, x: t.log(t.exp(x) + t.cosh(x)), [(709.78,), (-1e4,)], F64,
         "f inf at 709.78 (truth 710.19) and −1e4 (truth 9999.31), ∂ NaN; torch inf, NaN: two exponential functions "
         "in one sum, which exp-dominant does not take (log(sinh x + cosh x + 1) likewise)"),
+    "log(x - asinh(x))": (
+        lambda t, x: t.log(x - t.asinh(x)), [(0.4,), (0.5,)], F64,
+        "∂ = (1 − 1/√(x² + 1))/(x − asinh x) 17 ULP at 0.4 (torch 9), 8 at 0.5 (torch 5) (12 at 0.45, torch 34; 8 at "
+        "0.55, torch 12; within 4 at 0.1–0.3 and 0.6–3; float32 within 8): the written quotient past the "
+        "vanishing-series rule's series, each of its two cancelling differences rounded"),
     "(cosh(x) + 1)**(-1/2)": (
         lambda t, x: (t.cosh(x) + 1) ** -0.5, [(63.9,), (64.0,)], F32,
         "float32 ∂ −sinh x/(2(cosh x + 1)^(3/2)) −0 at 63.9 and 64 (truth −9.414e−15, −8.955e−15; ours 1.1e7 ULP, "
@@ -124,3 +143,23 @@ def test_gaussian_nll_var_of_one_dimension_fewer_is_per_row_as_torch(shape):
         out += [value.detach(), x.grad, t.grad, v.grad]
     for ours, theirs in zip(got, want):
         torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+# --- Triton _constant_quotients: an underflow to 0 counts as out of range (as NumPy's) ------------------------------
+_SMALL = [(5e-324, 1e-30), (1e-310, 1e-30), (5e-324, 1e-100), (2.5, 3.0), (1e-300, 1e-20)]
+TRITON_QUOTIENTS = [
+    ("1e-40*x/y", lambda t, x, y: 1e-40 * x / y, _SMALL),
+    ("x/(1e40*y)", lambda t, x, y: x / (1e40 * y), _SMALL),
+    # test_breakage24's strict xfail (h-break24): ∂y 0 at (1e−300, 3e38) for 1.1e−69, at (5e−324, 3e38) for 5.5e−93
+    ("-1e308*x/y", lambda t, x, y: -1e308 * x / y, [(1e-300, 3e38), (5e-324, 3e38), (2.5, 3.0)]),
+]
+
+
+@pytest.mark.parametrize("formula, fn, points", TRITON_QUOTIENTS, ids=[c[0] for c in TRITON_QUOTIENTS])
+def test_triton_constant_quotients_with_an_underflow_to_zero(formula, fn, points):
+    """∂y = −c·x/y² with c = 10⁻⁴⁰ at (5e−324, 1e−30): −0 before (truth −4.94e−304; torch −0, NumPy right): r·c
+    underflowed to 0, which the out-of-range test (subnormal and nonzero) missed; c = −1e308 at (1e−300, 3e38):
+    0 before for 1.1e−69 (torch within 3 ULP)."""
+    triton_torch()
+    bad = _kept(_faults(formula, ["x", "y"], points, F64, fn, backend="triton"))
+    assert not bad, bad
