@@ -233,7 +233,8 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
     if name == "gaussian_nll" and all(isinstance(v, torch.Tensor) for v in (input, *targets)) and input.dim() \
             and targets[1].shape != input.shape and targets[1].shape == input.shape[:-1]:
         # torch's gaussian_nll_loss: a var of one dimension fewer is one variance per row (var.unsqueeze(-1)), not
-        # broadcast along the last dimension (input (3, 3), var (3,): 5.97 for torch's 4.08 before; (3, 2), (3,) refused)
+        # broadcast along the last dimension (input (3, 3), var (3,): 5.97 for torch's 4.08 before; (3, 2), (3,)
+        # refused)
         targets = (targets[0], targets[1].unsqueeze(-1))
     names = ["input", "target", *_argument_names(name)[2:len(op.inputs)]]  # gaussian_nll: input, target, var
     _agree(name, list(zip(names, [input, *targets])), shapes=True)
