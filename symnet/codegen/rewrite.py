@@ -4051,8 +4051,9 @@ def _exp_dominant_node(node):
     e^(u·Σk_i)·∏(e^−u·A_i)^k_i·G; each for u > 64, the node below, u + log c, e^(qu)·c^q and e^(u·Σk_i)·∏c_i^k_i·G
     past u = 1024. A widened sum (the widen rule's e^x/2 + y) keeps c + P·e^−u widened, log(c + P·e^−u) for the
     log. None for any other node."""
-    if isinstance(node, sp.log):
-        found = _dominant_sum(node.args[0])
+    if isinstance(node, sp.log) or isinstance(node, log1p) and node.args[0].has(sp.sinh, sp.cosh):
+        # log1p(A): the log1p rule's log(1 + A), of cosh or sinh (log(cosh x + 1) inf from x = 710.5, true x − log 2)
+        found = _dominant_sum(node.args[0] + 1 if isinstance(node, log1p) else node.args[0])
         if found is None or found[2] == 0:
             return None
         u, c, p, wide = found
@@ -4119,7 +4120,7 @@ def _exp_dominant_forms(expr):
         return expr
 
     def new_form(node):
-        if isinstance(node, sp.Expr) and (isinstance(node, sp.log) or node.is_Mul or node.is_Pow) \
+        if isinstance(node, sp.Expr) and (isinstance(node, (sp.log, log1p)) or node.is_Mul or node.is_Pow) \
                 and node.free_symbols:
             return _exp_dominant_node(node)
         return None

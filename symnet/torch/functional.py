@@ -46,7 +46,8 @@ _BY_LOSS = {
               "'mean'; torch's 'batchmean' is loss(..., reduction='sum') / input.shape[0])",
     "poisson_nll_loss": "loss('poisson_nll', input, target, log_input) (torch's full=False; no full=True)",
     "gaussian_nll_loss": "loss('gaussian_nll', input, (target, var), eps) (torch's full=False; var of the "
-                         "input's shape, or broadcasting as torch.broadcast_tensors does)",
+                         "input's shape, of its shape less the last dimension (one variance per row, as torch's), or "
+                         "broadcasting as torch.broadcast_tensors does)",
 }
 
 
@@ -171,7 +172,8 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
     ``symnet.registry``). ``input``, ``target``: floating-point tensors (float32, float64,
     bfloat16, float16) or Python numbers, broadcast together as torch does, of one dtype, on a
     CUDA device or on the CPU under ``TRITON_INTERPRET=1``; a loss of three tensors takes the
-    others with the target as a tuple (``loss("gaussian_nll", mu, (t, var))``). ``params``: the
+    others with the target as a tuple (``loss("gaussian_nll", mu, (t, var))``; a var of the input's shape less
+    its last dimension is one variance per row, as torch's gaussian_nll_loss takes it). ``params``: the
     loss's options as Python numbers, by position in the registry's order with its defaults
     (torchvision's for ``focal(z, t, alpha=1/4, gamma=2)``; ``huber(x, t, delta=1)``). Every
     floating-point tensor argument gets its gradient, the target's included.
@@ -228,6 +230,12 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
     _floating(name, operands, "counts or 0/1 labels of the input's shape: pass target.to(input.dtype)" if all(same)
               else "the elementwise losses take targets of the input's shape and kind, not class "
                    "indices: one-hot them, or use cross_entropy")
+    if name == "gaussian_nll" and all(isinstance(v, torch.Tensor) for v in (input, *targets)) and input.dim() \
+            and targets[1].shape != input.shape and targets[1].shape == input.shape[:-1]:
+        # torch's gaussian_nll_loss: a var of one dimension fewer is one variance per row (var.unsqueeze(-1)), not
+        # broadcast along the last dimension (input (3, 3), var (3,): 5.97 for torch's 4.08 before; (3, 2), (3,)
+        # refused)
+        targets = (targets[0], targets[1].unsqueeze(-1))
     names = ["input", "target", *_argument_names(name)[2:len(op.inputs)]]  # gaussian_nll: input, target, var
     _agree(name, list(zip(names, [input, *targets])), shapes=True)
     tensors = _broadcast(input, *targets)

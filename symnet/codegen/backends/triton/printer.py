@@ -247,8 +247,11 @@ def _constant_quotients(x, y, z, c, q):
     tiny = tl.full([], 2.2250738585072014e-308, r.dtype)
     tiny = tl.where(tiny == 0.0, 1.1754943508222875e-38, tiny)
     size_r, size_m = tl.abs(r), tl.abs(m)
-    r_out = ((size_r < tiny) & (size_r > 0.0)) | (size_r == float("inf"))
-    m_out = ((size_m < tiny) & (size_m > 0.0)) | (size_m == float("inf"))
+    # (0 from a nonzero x or r is an underflow too, as NumPy's: ∂y of 10⁻⁴⁰·x/y at x = 5e−324, y = 1e−30 was −0
+    # with r·10⁻⁴⁰ gone to 0, for −4.94e−304)
+    # (x + 0·r: x as a block where it is a number, ∂x's 1.0; the interpreter's | refuses a block beside a bool)
+    r_out = ((size_r < tiny) & ((size_r > 0.0) | ((x + 0.0 * r) != 0.0))) | (size_r == float("inf"))
+    m_out = ((size_m < tiny) & ((size_m > 0.0) | (r != 0.0))) | (size_m == float("inf"))
     first = ((x * c / q) / z) / z
     last = ((r / z) * c) / q
     return tl.where(r_out, first, tl.where(m_out, last, m / z))
