@@ -415,10 +415,11 @@ sys.modules["dw_kl_div"] = module
 spec.loader.exec_module(module)
 fn = module._kernel_kernel
 for dtype, f64 in (("fp64", True), ("fp32", False)):
-    signature = {p.name: "constexpr" if p.is_constexpr else ("*i32" if p.name == "count_ptr" else "*" + dtype)
+    signature = {p.name: "constexpr" if p.is_constexpr else ("*i32" if p.name in ("count_ptr", "tier_ptr", "ids_ptr")
+                                                             else "*" + dtype)
                  if p.name.endswith("_ptr") else ("fp64" if p.name == "divisor" else "i32") for p in fn.params}
-    values = {"WRITE_VALUE": True, "REDUCE": False, "F64": f64, "BLOCK": 512}
-    constexprs = {(fn.arg_names.index(n),): values[n] for n in values}
+    values = {"WRITE_VALUE": True, "REDUCE": False, "F64": f64, "BLOCK": 512, "REPAIR": 0}  # (the main kernel)
+    constexprs = {(fn.arg_names.index(n),): values[n] for n in values if n in fn.arg_names}
     compiled = triton.compile(ASTSource(fn=fn, signature=signature, constexprs=constexprs),
                               target=GPUTarget("cuda", 90, 32), options={"enable_fp_fusion": False})
     print(dtype, len(compiled.asm["ptx"].splitlines()))

@@ -101,10 +101,9 @@ def test_triton_poisson_deviance_and_its_t_derivative(dtype):
     assert not bad, bad[:4]
 
 
-@pytest.mark.xfail(strict=True, reason="measured (session 23, not fixed): ∂/∂p of the Poisson deviance, 1 − t/p, "
-                   "rounds t/p before the difference: 1.6e7 ULP in float64 at p = 1.5·(1 − 1e−8), 8,192 at "
-                   "1.5·(1 + 2⁻²⁰) (torch 1.1e6); (p − t)/p would be exact in its numerator (a quotient rule's, "
-                   "not log-linear-root's)")
 def test_poisson_deviance_p_derivative_about_the_minimum():
+    """∂/∂p of the Poisson deviance, 1 − t/p, rounded t/p before the difference: 1.6e7 ULP in float64 at
+    p = 1.5·(1 − 1e−8), 8,192 at 1.5·(1 + 2⁻²⁰) (torch 1.1e6); session 23's strict xfail, fixed in session 24 by
+    h-fresh24's rule quotient-complement (c + k·t/p in double words)."""
     formula, names, tfn = DEVIANCE
     assert not _faults(formula, names, _deviance_points(F64), F64, tfn)

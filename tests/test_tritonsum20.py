@@ -219,7 +219,7 @@ def test_a_block_takes_the_double_word_for_the_elements_its_select_takes_only(tm
     triton_torch()
     source = load_kernel("bce_logits", "triton").__file__
     text = open(source, encoding="utf-8").read()
-    assert "_needed(y, z, log_three < -z)" in text and "keep = keep | ~needed" in text
+    assert "_needed_tiered(y, z, log_three < -z, " in text and "keep = keep | ~needed" in text  # (tiered: session 24)
     branch = "if tl.max(tl.where(keep, 0, 1)) > 0:"
     assert branch in text
     probe = tmp_path / "bce_logits_probe.py"

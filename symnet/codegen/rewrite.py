@@ -6823,12 +6823,12 @@ SQUARE_SUM_POWER = Rule(
     "1.8e19 in float32 (1.3e154 in float64) where the power need not: x·(1 + x²)^0.3 is inf at x = 1e20 in float32 "
     "for 1.0e32, its ∂ (1 + x²)^0.3 + 0.6·x²/(1 + x²)^0.7 NaN (inf/inf) from 1.8e19; torch inf and NaN there. "
     "|x|^(2a)·(w + c·x⁻²)^a, with a power x^k beside it folded in as |x|^(k + 2a), for |x| ≥ 2⁶⁰ (from "
-    "2^⌊120/m⌋ where x^m or (c + w·x²)^(m/2) leaves float32 first: x³·(2 + x²)^(−3/2) NaN from 5e17 in float32; c·x⁻² "
+    "2^k, k = 120/m rounded down, where x^m or (c + w·x²)^(m/2) leaves float32 first: x³·(2 + x²)^(−3/2) NaN from 5e17 in float32; c·x⁻² "
     "underflows harmlessly; (w + c·x⁻²)^a is the constant w^a there where |c|/w ≤ 2⁶⁰; c < 0 too: (x² − 1)^0.3); "
     "the written form below, where it was measured. A sum of such powers of one base (the ∂ of x^k·(c + w·x²)^a) "
-    "is B^e₀·Q there, Q multiplied out in rationals (x·(1 + 3x²)^(−0.7)'s ∂ (1 + 3x²)^(−1.7)·(1 − 6x²/5): "
+    "is B^e₀·Q there, Q multiplied out in rationals (the ∂ of x·(1 + 3x²)^(−0.7), (1 + 3x²)^(−1.7)·(1 − 6x²/5): "
     "|x|^(−1.4)·3^(−1.7)·(x⁻² − 6/5); NaN from 1e155 before, the root-series rule's widened sum), and so "
-    "everywhere where the terms' leading powers cancel (x³·(2 + x²)^(−3/2)'s ∂ 3x²·(2 + x²)^(−3/2) − "
+    "everywhere where the terms' leading powers cancel (the ∂ of x³·(2 + x²)^(−3/2), 3x²·(2 + x²)^(−3/2) − "
     "3x⁴·(2 + x²)^(−5/2) = 6x²·(2 + x²)^(−5/2): 27 ULP at x = 30, 0 at 1e10 for 6e−30 before)",
     apply=_square_sum_powers, fired=lambda old, new: new != old, local=_square_sum_collect)
 _register(SQUARE_SUM_POWER)

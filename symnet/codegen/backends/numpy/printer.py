@@ -247,15 +247,16 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         # 1e−308·x/y (1/10³⁰⁸, below the normal range) was (x/y)/10³⁰⁸: inf at x = 3e10, y = 1e−300 for 300 (session
         # 24; torch exact); _constant_times divides by q first where x/y overflows
         a = abs(c)
-        return bool(a.is_Rational and a.p == 1 and 2.0 ** -1022 <= float(a.q) < math.inf)
+        return bool(a.is_Rational and a.p == 1 and int(a.q) < 2 ** 1024)  # (q ≥ 1; int: float(10⁴⁰⁰) overflows)
 
     def _chain_constant(self, c) -> bool:
         # any constant held as a normal float64 c or as 1/q with q a normal float64 (1e−308 = 1/10³⁰⁸; session 24:
         # c·x/y² with c beyond 2^±100 took the constant last, ∂y of −1e308·x/y 0 at x = 1e−300, y = 3e38 for
         # 1.1e−69, of x/(3.4e38·y) −inf at x = 1e300, y = 1e−20 for −2.9e301; torch exact at both)
         a = abs(c)
-        size = float(a.q) if a.is_Rational and a.p == 1 else float(a)
-        return 2.0 ** -1022 <= size < math.inf
+        if a.is_Rational and a.p == 1:
+            return int(a.q) < 2 ** 1024  # (an int compare: float(10⁴⁰⁰) overflows; x/10**400)
+        return 2.0 ** -1022 <= float(a) < math.inf
 
     # the table of ConditionalPrinting (symnet/codegen/backends/printing.py); & and | bind tighter than >
     BACKEND, WHERE, COMPARISON = "NumPy", "np.where({0}, {1}, {2})", "({0} {op} {1})"

@@ -155,7 +155,7 @@ SKELETON_NAMES = frozenset({
     "pid", "offs", "mask", "n", "divisor", "partial_ptr", "count_ptr", "domain_ptr",  # the @triton.jit kernel
     "tier_ptr", "ids_ptr",  # its repair kernel's
     "WRITE_VALUE", "REDUCE", "F64", "BLOCK", "WARPS", "REPAIR",  # its constexprs, and the module's tuning
-    "reduction", "f64", "block", "blocks", "reduce", "partial", "count", "domain", "tier", "flagged",  # the launcher
+    "reduction", "f64", "block", "blocks", "reduce", "partial", "count", "domain", "tier", "flagged", "bits",  # the launcher
     "ctx", "inputs", "output", "grads", "saved", "g", "parts", "partials",  # the custom op's autograd
     "NoneType",  # a keyword of torch's schema parser, which reads the custom op's parameter names
 })
