@@ -3549,8 +3549,8 @@ def nan_through(e: sp.Expr) -> sp.Expr:
 # named `within` became a second parameter `within` when session 18 added it to one list only.
 FUNCTION_NAMES = frozenset({"np", "tl", "triton", "plain", "result", "double_word", "float", "keep", "within",
                             "redo", "needed", "value", "some", "double", "deep", "skip",
-                            "TIER", "tier_ptr", "lanes", "tiny", "scaled_result", "triple"})  # (a Triton function's repair-kernel
-# parameters, its scaled tier's names)
+                            "TIER", "tier_ptr", "lanes", "tiny", "scaled_result",
+                            "triple"})  # (a Triton function's repair-kernel parameters, its scaled and triple tiers' names)
 
 
 class WidenedFunction(NamedTuple):
