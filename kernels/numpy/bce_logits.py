@@ -427,21 +427,26 @@ def _tw_sigmoid(x_hi, x_lo, x_tail):
     return _tw_div(np.where(neg, e_hi, 1.0), np.where(neg, e_lo, 0.0), np.where(neg, e_tail, 0.0), d_hi, d_lo, d_tail)
 
 
+def _tw_tanh_series(x_hi, x_lo, x_tail):
+    """tanh x of a triple word for |x| below 2⁻²⁰ (9.5367431640625e-07): x + c·(1 − 2x²/5 + 17x⁴/105) with c = −x³/3 in
+    triple words (the next term, 62x⁹/2835, is below 2⁻¹²⁵ of x³/3: y − tanh x at y = x is x³/3 − …, which
+    m/(m + 2) holds only to 2⁻¹⁴⁰ of x). _tw_tanh's and _tw_tanh_m's."""
+    w_hi, w_lo, w_tail = _tw_square(x_hi, x_lo, x_tail)
+    c_hi, c_lo, c_tail = _tw_mul(w_hi, w_lo, w_tail, x_hi, x_lo, x_tail)
+    c_hi, c_lo, c_tail = _tw_div(c_hi, c_lo, c_tail, -3.0, 0.0, 0.0)
+    c_hi, c_lo, c_tail = _tw_add(c_hi, c_lo, c_tail, c_hi * (w_hi * (-0.4 + w_hi * 0.1619047619047619)), 0.0, 0.0)
+    return _tw_add(x_hi, x_lo, x_tail, c_hi, c_lo, c_tail)
+
+
 def _tw_tanh(x_hi, x_lo, x_tail):
     """tanh x of a triple word: m/(m + 2), m = e^(2x) − 1 (relative accuracy near 0); above x = 18 −m/(m + 2) with
-    m = e^(−2x) − 1, as _dw_tanh. Below |x| = 2⁻²⁰, x + c·(1 − 2x²/5 + 17x⁴/105) with c = −x³/3 in triple words (the
-    next term, 62x⁹/2835, is below 2⁻¹²⁵ of x³/3: y − tanh x at y = x is x³/3 − …, which m/(m + 2) holds only to
-    2⁻¹⁴⁰ of x)."""
+    m = e^(−2x) − 1, as _dw_tanh. Below |x| = 2⁻²⁰ the series (_tw_tanh_series)."""
     far = x_hi > 18.0
     sign = np.where(far, -2.0, 2.0)
     m_hi, m_lo, m_tail = _tw_expm1(sign * x_hi, sign * x_lo, sign * x_tail)
     d_hi, d_lo, d_tail = _tw_add(m_hi, m_lo, m_tail, 2.0, 0.0, 0.0)
     q_hi, q_lo, q_tail = _tw_div(m_hi, m_lo, m_tail, d_hi, d_lo, d_tail)
-    w_hi, w_lo, w_tail = _tw_square(x_hi, x_lo, x_tail)
-    c_hi, c_lo, c_tail = _tw_mul(w_hi, w_lo, w_tail, x_hi, x_lo, x_tail)
-    c_hi, c_lo, c_tail = _tw_div(c_hi, c_lo, c_tail, -3.0, 0.0, 0.0)
-    c_hi, c_lo, c_tail = _tw_add(c_hi, c_lo, c_tail, c_hi * (w_hi * (-0.4 + w_hi * 0.1619047619047619)), 0.0, 0.0)
-    s_hi, s_lo, s_tail = _tw_add(x_hi, x_lo, x_tail, c_hi, c_lo, c_tail)
+    s_hi, s_lo, s_tail = _tw_tanh_series(x_hi, x_lo, x_tail)
     small = np.abs(x_hi) < 9.5367431640625e-07
     sign = np.where(far, -1.0, 1.0)
     return (np.where(small, s_hi, sign * q_hi), np.where(small, s_lo, sign * q_lo),

@@ -476,21 +476,27 @@ def _tw_sigmoid(x_hi, x_lo, x_tail):
 
 
 @triton.jit
+def _tw_tanh_series(x_hi, x_lo, x_tail):
+    """tanh x of a triple word for |x| below 2⁻²⁰ (9.5367431640625e-07): x + c·(1 − 2x²/5 + 17x⁴/105) with c = −x³/3 in
+    triple words (the next term, 62x⁹/2835, is below 2⁻¹²⁵ of x³/3: y − tanh x at y = x is x³/3 − …, which
+    m/(m + 2) holds only to 2⁻¹⁴⁰ of x). _tw_tanh's and _tw_tanh_m's."""
+    w_hi, w_lo, w_tail = _tw_square(x_hi, x_lo, x_tail)
+    c_hi, c_lo, c_tail = _tw_mul(w_hi, w_lo, w_tail, x_hi, x_lo, x_tail)
+    c_hi, c_lo, c_tail = _tw_div(c_hi, c_lo, c_tail, -3.0, 0.0, 0.0)
+    c_hi, c_lo, c_tail = _tw_add(c_hi, c_lo, c_tail, c_hi * (w_hi * (-0.4 + w_hi * tl.full([], 0.1619047619047619, tl.float64))), 0.0, 0.0)
+    return _tw_add(x_hi, x_lo, x_tail, c_hi, c_lo, c_tail)
+
+
+@triton.jit
 def _tw_tanh(x_hi, x_lo, x_tail):
     """tanh x of a triple word: m/(m + 2), m = e^(2x) − 1 (relative accuracy near 0); above x = 18 −m/(m + 2) with
-    m = e^(−2x) − 1, as _dw_tanh. Below |x| = 2⁻²⁰, x + c·(1 − 2x²/5 + 17x⁴/105) with c = −x³/3 in triple words (the
-    next term, 62x⁹/2835, is below 2⁻¹²⁵ of x³/3: y − tanh x at y = x is x³/3 − …, which m/(m + 2) holds only to
-    2⁻¹⁴⁰ of x)."""
+    m = e^(−2x) − 1, as _dw_tanh. Below |x| = 2⁻²⁰ the series (_tw_tanh_series)."""
     far = x_hi > 18.0
     sign = tl.where(far, -2.0, 2.0)
     m_hi, m_lo, m_tail = _tw_expm1(sign * x_hi, sign * x_lo, sign * x_tail)
     d_hi, d_lo, d_tail = _tw_add(m_hi, m_lo, m_tail, 2.0, 0.0, 0.0)
     q_hi, q_lo, q_tail = _tw_div(m_hi, m_lo, m_tail, d_hi, d_lo, d_tail)
-    w_hi, w_lo, w_tail = _tw_square(x_hi, x_lo, x_tail)
-    c_hi, c_lo, c_tail = _tw_mul(w_hi, w_lo, w_tail, x_hi, x_lo, x_tail)
-    c_hi, c_lo, c_tail = _tw_div(c_hi, c_lo, c_tail, -3.0, 0.0, 0.0)
-    c_hi, c_lo, c_tail = _tw_add(c_hi, c_lo, c_tail, c_hi * (w_hi * (-0.4 + w_hi * tl.full([], 0.1619047619047619, tl.float64))), 0.0, 0.0)
-    s_hi, s_lo, s_tail = _tw_add(x_hi, x_lo, x_tail, c_hi, c_lo, c_tail)
+    s_hi, s_lo, s_tail = _tw_tanh_series(x_hi, x_lo, x_tail)
     small = tl.abs(x_hi) < 9.5367431640625e-07
     sign = tl.where(far, -1.0, 1.0)
     return (tl.where(small, s_hi, sign * q_hi), tl.where(small, s_lo, sign * q_lo),
@@ -610,19 +616,7 @@ def _dw_widened_063f068f73_needed_tiered(y, z, needed, TIER: tl.constexpr, tier_
         tiny = ((tl.abs(result) < tl.full([], 4.008336720017946e-292, tl.float64)) | ((y_f64 != 0.0) & (tl.abs(y_f64) < tl.full([], 4.008336720017946e-292, tl.float64))) | ((z_f64 != 0.0) & (tl.abs(z_f64) < tl.full([], 4.008336720017946e-292, tl.float64)))) & lanes & needed  # below 2⁻⁹⁶⁸ (lanes: the block's elements): scaled double words
         if TIER & 2:  # the repair kernel's specialisation of this tier (resolved when compiled)
             if tl.max(tl.where(tiny, 1, 0)) > 0:  # a block with one, in scaled double words (hi + lo)·2^−k
-                # z_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
-                z_f64_sc, z_f64_k = _dwx_leaf(z_f64)
-                # z_2 = z (unscaled)
-                z_2_hi, z_2_lo = _dwx_ldexp(z_f64_sc, -z_f64_k), 0.0
-                # exp_neg_abs_z = exp(−|z|) (scaled)
-                exp_neg_abs_z_hi, exp_neg_abs_z_lo, exp_neg_abs_z_k = _dwx_exp_negabs(z_2_hi, z_2_lo)
-                # sig_z_3 = σ(z) (scaled)
-                sig_z_3_hi, sig_z_3_lo, sig_z_3_k = _dwx_sigmoid_e(z_2_hi, z_2_lo, exp_neg_abs_z_hi, exp_neg_abs_z_lo, exp_neg_abs_z_k)
-                # y_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
-                y_f64_sc, y_f64_k = _dwx_leaf(y_f64)
-                # sig_z_minus_y_2 = −y + σ(z)
-                sig_z_minus_y_2_hi, sig_z_minus_y_2_lo, sig_z_minus_y_2_k = _dwx_add(sig_z_3_hi, sig_z_3_lo, sig_z_3_k, (-y_f64_sc), 0.0, y_f64_k)
-                scaled_result = _dwx_round(sig_z_minus_y_2_hi, sig_z_minus_y_2_lo, sig_z_minus_y_2_k)
+                scaled_result = _dw_widened_063f068f73_needed_tiered_scaled(y_f64, z_f64)
                 result = tl.where(tiny & (tl.abs(scaled_result) < float("inf")) & ((scaled_result != 0.0) | (result != 0.0)), scaled_result, result)
         elif not TIER:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or; an or on the lanes holding one, no reduction, compiled focal's main kernel in 79.5 CPU s, this in 54.0)
             tl.atomic_or(tier_ptr, tl.max(tl.where(tiny, 2, 0)))
@@ -655,6 +649,26 @@ def _dw_widened_063f068f73_needed_tiered(y, z, needed, TIER: tl.constexpr, tier_
 
 
 @triton.jit
+def _dw_widened_063f068f73_needed_tiered_scaled(y_f64, z_f64):
+    """The body in scaled double words (hi + lo)·2^−k (doubleword.SCALED_TINY), rounded once: the repair kernel's
+    (TIER & 2)."""
+    # z_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
+    z_f64_sc, z_f64_k = _dwx_leaf(z_f64)
+    # z_2 = z (unscaled)
+    z_2_hi, z_2_lo = _dwx_ldexp(z_f64_sc, -z_f64_k), 0.0
+    # exp_neg_abs_z = exp(−|z|) (scaled)
+    exp_neg_abs_z_hi, exp_neg_abs_z_lo, exp_neg_abs_z_k = _dwx_exp_negabs(z_2_hi, z_2_lo)
+    # sig_z_3 = σ(z) (scaled)
+    sig_z_3_hi, sig_z_3_lo, sig_z_3_k = _dwx_sigmoid_e(z_2_hi, z_2_lo, exp_neg_abs_z_hi, exp_neg_abs_z_lo, exp_neg_abs_z_k)
+    # y_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
+    y_f64_sc, y_f64_k = _dwx_leaf(y_f64)
+    # sig_z_minus_y_2 = −y + σ(z)
+    sig_z_minus_y_2_hi, sig_z_minus_y_2_lo, sig_z_minus_y_2_k = _dwx_add(sig_z_3_hi, sig_z_3_lo, sig_z_3_k, (-y_f64_sc), 0.0, y_f64_k)
+    scaled_result = _dwx_round(sig_z_minus_y_2_hi, sig_z_minus_y_2_lo, sig_z_minus_y_2_k)
+    return scaled_result
+
+
+@triton.jit
 def _dw_widened_6fd886a8eb_needed_tiered(y, z, needed, TIER: tl.constexpr, tier_ptr, lanes):
     """tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}, rounded once: in double-word arithmetic (hi + lo, about 106 bits;
     triple words, hi + lo + tail, about 150 bits, where its terms are past 2⁴⁰ times it)
@@ -684,28 +698,7 @@ def _dw_widened_6fd886a8eb_needed_tiered(y, z, needed, TIER: tl.constexpr, tier_
         tiny = ((tl.abs(result) < tl.full([], 4.008336720017946e-292, tl.float64)) | ((y_f64 != 0.0) & (tl.abs(y_f64) < tl.full([], 4.008336720017946e-292, tl.float64))) | ((z_f64 != 0.0) & (tl.abs(z_f64) < tl.full([], 4.008336720017946e-292, tl.float64)))) & lanes & needed  # below 2⁻⁹⁶⁸ (lanes: the block's elements): scaled double words
         if TIER & 2:  # the repair kernel's specialisation of this tier (resolved when compiled)
             if tl.max(tl.where(tiny, 1, 0)) > 0:  # a block with one, in scaled double words (hi + lo)·2^−k
-                # y_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
-                y_f64_sc, y_f64_k = _dwx_leaf(y_f64)
-                # half_minus_y_3 = 1/2 − y
-                half_minus_y_3_hi, half_minus_y_3_lo, half_minus_y_3_k = _dwx_add((-y_f64_sc), 0.0, y_f64_k, 0.5, 0.0, 0)
-                # where_abs_z_le_log_three_3 = {1/2 − y if |z| ≤ log(3); 0 otherwise}
-                where_abs_z_le_log_three_3_hi = tl.where(tl.abs(z_f64) <= tl.full([], 1.0986122886681098, tl.float64), half_minus_y_3_hi, 0.0)
-                where_abs_z_le_log_three_3_lo = tl.where(tl.abs(z_f64) <= tl.full([], 1.0986122886681098, tl.float64), half_minus_y_3_lo, 0.0)
-                where_abs_z_le_log_three_3_k = tl.where(tl.abs(z_f64) <= tl.full([], 1.0986122886681098, tl.float64), half_minus_y_3_k, 0)
-                # z_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
-                z_f64_sc, z_f64_k = _dwx_leaf(z_f64)
-                # half_times_z_3 = z/2
-                half_times_z_3_hi, half_times_z_3_lo = _dw_two_prod(0.5, z_f64_sc)
-                half_times_z_3_k = z_f64_k
-                # half_times_z_3_2 = z/2 (unscaled)
-                half_times_z_3_2_hi, half_times_z_3_2_lo = _dwx_ldexp(half_times_z_3_hi, -half_times_z_3_k), _dwx_scale_lo(half_times_z_3_lo, -half_times_z_3_k)
-                # tanh_half_times_z_3 = tanh(z/2)
-                tanh_half_times_z_3_hi, tanh_half_times_z_3_lo = _dw_tanh(half_times_z_3_2_hi, half_times_z_3_2_lo)
-                # prod_1_2 = tanh(z/2)/2
-                prod_1_2_hi, prod_1_2_lo = _dw_mul_fp(tanh_half_times_z_3_hi, tanh_half_times_z_3_lo, 0.5)
-                # sum_2_2 = tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}
-                sum_2_2_hi, sum_2_2_lo, sum_2_2_k = _dwx_add(where_abs_z_le_log_three_3_hi, where_abs_z_le_log_three_3_lo, where_abs_z_le_log_three_3_k, prod_1_2_hi, prod_1_2_lo, 0)
-                scaled_result = _dwx_round(sum_2_2_hi, sum_2_2_lo, sum_2_2_k)
+                scaled_result = _dw_widened_6fd886a8eb_needed_tiered_scaled(y_f64, z_f64)
                 result = tl.where(tiny & (tl.abs(scaled_result) < float("inf")) & ((scaled_result != 0.0) | (result != 0.0)), scaled_result, result)
         elif not TIER:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or; an or on the lanes holding one, no reduction, compiled focal's main kernel in 79.5 CPU s, this in 54.0)
             tl.atomic_or(tier_ptr, tl.max(tl.where(tiny, 2, 0)))
@@ -769,6 +762,35 @@ def _dw_widened_6fd886a8eb_needed_tiered(y, z, needed, TIER: tl.constexpr, tier_
 
 
 @triton.jit
+def _dw_widened_6fd886a8eb_needed_tiered_scaled(y_f64, z_f64):
+    """The body in scaled double words (hi + lo)·2^−k (doubleword.SCALED_TINY), rounded once: the repair kernel's
+    (TIER & 2)."""
+    # y_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
+    y_f64_sc, y_f64_k = _dwx_leaf(y_f64)
+    # half_minus_y_3 = 1/2 − y
+    half_minus_y_3_hi, half_minus_y_3_lo, half_minus_y_3_k = _dwx_add((-y_f64_sc), 0.0, y_f64_k, 0.5, 0.0, 0)
+    # where_abs_z_le_log_three_3 = {1/2 − y if |z| ≤ log(3); 0 otherwise}
+    where_abs_z_le_log_three_3_hi = tl.where(tl.abs(z_f64) <= tl.full([], 1.0986122886681098, tl.float64), half_minus_y_3_hi, 0.0)
+    where_abs_z_le_log_three_3_lo = tl.where(tl.abs(z_f64) <= tl.full([], 1.0986122886681098, tl.float64), half_minus_y_3_lo, 0.0)
+    where_abs_z_le_log_three_3_k = tl.where(tl.abs(z_f64) <= tl.full([], 1.0986122886681098, tl.float64), half_minus_y_3_k, 0)
+    # z_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
+    z_f64_sc, z_f64_k = _dwx_leaf(z_f64)
+    # half_times_z_3 = z/2
+    half_times_z_3_hi, half_times_z_3_lo = _dw_two_prod(0.5, z_f64_sc)
+    half_times_z_3_k = z_f64_k
+    # half_times_z_3_2 = z/2 (unscaled)
+    half_times_z_3_2_hi, half_times_z_3_2_lo = _dwx_ldexp(half_times_z_3_hi, -half_times_z_3_k), _dwx_scale_lo(half_times_z_3_lo, -half_times_z_3_k)
+    # tanh_half_times_z_3 = tanh(z/2)
+    tanh_half_times_z_3_hi, tanh_half_times_z_3_lo = _dw_tanh(half_times_z_3_2_hi, half_times_z_3_2_lo)
+    # prod_1_2 = tanh(z/2)/2
+    prod_1_2_hi, prod_1_2_lo = _dw_mul_fp(tanh_half_times_z_3_hi, tanh_half_times_z_3_lo, 0.5)
+    # sum_2_2 = tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}
+    sum_2_2_hi, sum_2_2_lo, sum_2_2_k = _dwx_add(where_abs_z_le_log_three_3_hi, where_abs_z_le_log_three_3_lo, where_abs_z_le_log_three_3_k, prod_1_2_hi, prod_1_2_lo, 0)
+    scaled_result = _dwx_round(sum_2_2_hi, sum_2_2_lo, sum_2_2_k)
+    return scaled_result
+
+
+@triton.jit
 def _dw_widened_90bcd99b33_needed_tiered(y, z, needed, TIER: tl.constexpr, tier_ptr, lanes):
     """−σ(−z) + {1 − y if z > log(3); 0 otherwise}, rounded once: in double-word arithmetic (hi + lo, about 106 bits;
     triple words, hi + lo + tail, about 150 bits, where its terms are past 2⁴⁰ times it)
@@ -794,27 +816,7 @@ def _dw_widened_90bcd99b33_needed_tiered(y, z, needed, TIER: tl.constexpr, tier_
         tiny = ((tl.abs(result) < tl.full([], 4.008336720017946e-292, tl.float64)) | ((y_f64 != 0.0) & (tl.abs(y_f64) < tl.full([], 4.008336720017946e-292, tl.float64))) | ((z_f64 != 0.0) & (tl.abs(z_f64) < tl.full([], 4.008336720017946e-292, tl.float64)))) & lanes & needed  # below 2⁻⁹⁶⁸ (lanes: the block's elements): scaled double words
         if TIER & 2:  # the repair kernel's specialisation of this tier (resolved when compiled)
             if tl.max(tl.where(tiny, 1, 0)) > 0:  # a block with one, in scaled double words (hi + lo)·2^−k
-                # y_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
-                y_f64_sc, y_f64_k = _dwx_leaf(y_f64)
-                # one_minus_y_3 = 1 − y
-                one_minus_y_3_hi, one_minus_y_3_lo, one_minus_y_3_k = _dwx_add((-y_f64_sc), 0.0, y_f64_k, 1.0, 0.0, 0)
-                # where_z_gt_log_three_3 = {1 − y if z > log(3); 0 otherwise}
-                where_z_gt_log_three_3_hi = tl.where(z_f64 > tl.full([], 1.0986122886681098, tl.float64), one_minus_y_3_hi, 0.0)
-                where_z_gt_log_three_3_lo = tl.where(z_f64 > tl.full([], 1.0986122886681098, tl.float64), one_minus_y_3_lo, 0.0)
-                where_z_gt_log_three_3_k = tl.where(z_f64 > tl.full([], 1.0986122886681098, tl.float64), one_minus_y_3_k, 0)
-                # z_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
-                z_f64_sc, z_f64_k = _dwx_leaf(z_f64)
-                # neg_z = −z (unscaled)
-                neg_z_hi, neg_z_lo = _dwx_ldexp((-z_f64_sc), -z_f64_k), 0.0
-                # z_2 = z (unscaled)
-                z_2_hi, z_2_lo = _dwx_ldexp(z_f64_sc, -z_f64_k), 0.0
-                # exp_neg_abs_z = exp(−|z|) (scaled)
-                exp_neg_abs_z_hi, exp_neg_abs_z_lo, exp_neg_abs_z_k = _dwx_exp_negabs(z_2_hi, z_2_lo)
-                # sig_neg_z_3 = σ(−z) (scaled)
-                sig_neg_z_3_hi, sig_neg_z_3_lo, sig_neg_z_3_k = _dwx_sigmoid_e(neg_z_hi, neg_z_lo, exp_neg_abs_z_hi, exp_neg_abs_z_lo, exp_neg_abs_z_k)
-                # sum_1_3 = −σ(−z) + {1 − y if z > log(3); 0 otherwise}
-                sum_1_3_hi, sum_1_3_lo, sum_1_3_k = _dwx_add(where_z_gt_log_three_3_hi, where_z_gt_log_three_3_lo, where_z_gt_log_three_3_k, (-sig_neg_z_3_hi), (-sig_neg_z_3_lo), sig_neg_z_3_k)
-                scaled_result = _dwx_round(sum_1_3_hi, sum_1_3_lo, sum_1_3_k)
+                scaled_result = _dw_widened_90bcd99b33_needed_tiered_scaled(y_f64, z_f64)
                 result = tl.where(tiny & (tl.abs(scaled_result) < float("inf")) & ((scaled_result != 0.0) | (result != 0.0)), scaled_result, result)
         elif not TIER:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or; an or on the lanes holding one, no reduction, compiled focal's main kernel in 79.5 CPU s, this in 54.0)
             tl.atomic_or(tier_ptr, tl.max(tl.where(tiny, 2, 0)))
@@ -863,6 +865,34 @@ def _dw_widened_90bcd99b33_needed_tiered(y, z, needed, TIER: tl.constexpr, tier_
             sum_1_hi, sum_1_lo = _dw_add(where_z_gt_log_three_hi, where_z_gt_log_three_lo, (-sig_neg_z_hi), (-sig_neg_z_lo))
             result = tl.where(keep, sum_1_2, tl.where((tl.abs(sum_1_hi) < float("inf")) & (tl.abs(plain) < float("inf")), sum_1_hi, plain))
     return result.to(y.dtype)
+
+
+@triton.jit
+def _dw_widened_90bcd99b33_needed_tiered_scaled(y_f64, z_f64):
+    """The body in scaled double words (hi + lo)·2^−k (doubleword.SCALED_TINY), rounded once: the repair kernel's
+    (TIER & 2)."""
+    # y_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
+    y_f64_sc, y_f64_k = _dwx_leaf(y_f64)
+    # one_minus_y_3 = 1 − y
+    one_minus_y_3_hi, one_minus_y_3_lo, one_minus_y_3_k = _dwx_add((-y_f64_sc), 0.0, y_f64_k, 1.0, 0.0, 0)
+    # where_z_gt_log_three_3 = {1 − y if z > log(3); 0 otherwise}
+    where_z_gt_log_three_3_hi = tl.where(z_f64 > tl.full([], 1.0986122886681098, tl.float64), one_minus_y_3_hi, 0.0)
+    where_z_gt_log_three_3_lo = tl.where(z_f64 > tl.full([], 1.0986122886681098, tl.float64), one_minus_y_3_lo, 0.0)
+    where_z_gt_log_three_3_k = tl.where(z_f64 > tl.full([], 1.0986122886681098, tl.float64), one_minus_y_3_k, 0)
+    # z_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
+    z_f64_sc, z_f64_k = _dwx_leaf(z_f64)
+    # neg_z = −z (unscaled)
+    neg_z_hi, neg_z_lo = _dwx_ldexp((-z_f64_sc), -z_f64_k), 0.0
+    # z_2 = z (unscaled)
+    z_2_hi, z_2_lo = _dwx_ldexp(z_f64_sc, -z_f64_k), 0.0
+    # exp_neg_abs_z = exp(−|z|) (scaled)
+    exp_neg_abs_z_hi, exp_neg_abs_z_lo, exp_neg_abs_z_k = _dwx_exp_negabs(z_2_hi, z_2_lo)
+    # sig_neg_z_3 = σ(−z) (scaled)
+    sig_neg_z_3_hi, sig_neg_z_3_lo, sig_neg_z_3_k = _dwx_sigmoid_e(neg_z_hi, neg_z_lo, exp_neg_abs_z_hi, exp_neg_abs_z_lo, exp_neg_abs_z_k)
+    # sum_1_3 = −σ(−z) + {1 − y if z > log(3); 0 otherwise}
+    sum_1_3_hi, sum_1_3_lo, sum_1_3_k = _dwx_add(where_z_gt_log_three_3_hi, where_z_gt_log_three_3_lo, where_z_gt_log_three_3_k, (-sig_neg_z_3_hi), (-sig_neg_z_3_lo), sig_neg_z_3_k)
+    scaled_result = _dwx_round(sum_1_3_hi, sum_1_3_lo, sum_1_3_k)
+    return scaled_result
 
 
 _FLOATS = (torch.float32, torch.float64, torch.bfloat16, torch.float16)

@@ -523,19 +523,7 @@ def _dw_widened_f1e5d05dde_tiered(y, z, TIER: tl.constexpr, tier_ptr, lanes):
         tiny = ((tl.abs(result) < tl.full([], 4.008336720017946e-292, tl.float64)) | ((y_f64 != 0.0) & (tl.abs(y_f64) < tl.full([], 4.008336720017946e-292, tl.float64))) | ((z_f64 != 0.0) & (tl.abs(z_f64) < tl.full([], 4.008336720017946e-292, tl.float64)))) & lanes  # below 2⁻⁹⁶⁸ (lanes: the block's elements): scaled double words
         if TIER & 2:  # the repair kernel's specialisation of this tier (resolved when compiled)
             if tl.max(tl.where(tiny, 1, 0)) > 0:  # a block with one, in scaled double words (hi + lo)·2^−k
-                # y_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
-                y_f64_sc, y_f64_k = _dwx_leaf(y_f64)
-                # z_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
-                z_f64_sc, z_f64_k = _dwx_leaf(z_f64)
-                # z_2 = z (unscaled)
-                z_2_hi, z_2_lo = _dwx_ldexp(z_f64_sc, -z_f64_k), 0.0
-                # exp_neg_abs_z = exp(−|z|) (scaled)
-                exp_neg_abs_z_hi, exp_neg_abs_z_lo, exp_neg_abs_z_k = _dwx_exp_negabs(z_2_hi, z_2_lo)
-                # sig_z_3 = σ(z) (scaled)
-                sig_z_3_hi, sig_z_3_lo, sig_z_3_k = _dwx_sigmoid_e(z_2_hi, z_2_lo, exp_neg_abs_z_hi, exp_neg_abs_z_lo, exp_neg_abs_z_k)
-                # y_minus_sig_z_3 = y − σ(z)
-                y_minus_sig_z_3_hi, y_minus_sig_z_3_lo, y_minus_sig_z_3_k = _dwx_add(y_f64_sc, 0.0, y_f64_k, (-sig_z_3_hi), (-sig_z_3_lo), sig_z_3_k)
-                scaled_result = _dwx_round(y_minus_sig_z_3_hi, y_minus_sig_z_3_lo, y_minus_sig_z_3_k)
+                scaled_result = _dw_widened_f1e5d05dde_tiered_scaled(y_f64, z_f64)
                 result = tl.where(tiny & (tl.abs(scaled_result) < float("inf")) & ((scaled_result != 0.0) | (result != 0.0)), scaled_result, result)
         elif not TIER:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or; an or on the lanes holding one, no reduction, compiled focal's main kernel in 79.5 CPU s, this in 54.0)
             tl.atomic_or(tier_ptr, tl.max(tl.where(tiny, 2, 0)))
@@ -564,6 +552,26 @@ def _dw_widened_f1e5d05dde_tiered(y, z, TIER: tl.constexpr, tier_ptr, lanes):
             y_minus_sig_z_hi, y_minus_sig_z_lo = _dw_add_fp((-sig_z_hi), (-sig_z_lo), y_f64)
             result = tl.where(keep, y_f64_minus_sig_z_f64, tl.where((tl.abs(y_minus_sig_z_hi) < float("inf")) & (tl.abs(plain) < float("inf")), y_minus_sig_z_hi, plain))
     return result.to(y.dtype)
+
+
+@triton.jit
+def _dw_widened_f1e5d05dde_tiered_scaled(y_f64, z_f64):
+    """The body in scaled double words (hi + lo)·2^−k (doubleword.SCALED_TINY), rounded once: the repair kernel's
+    (TIER & 2)."""
+    # y_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
+    y_f64_sc, y_f64_k = _dwx_leaf(y_f64)
+    # z_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
+    z_f64_sc, z_f64_k = _dwx_leaf(z_f64)
+    # z_2 = z (unscaled)
+    z_2_hi, z_2_lo = _dwx_ldexp(z_f64_sc, -z_f64_k), 0.0
+    # exp_neg_abs_z = exp(−|z|) (scaled)
+    exp_neg_abs_z_hi, exp_neg_abs_z_lo, exp_neg_abs_z_k = _dwx_exp_negabs(z_2_hi, z_2_lo)
+    # sig_z_3 = σ(z) (scaled)
+    sig_z_3_hi, sig_z_3_lo, sig_z_3_k = _dwx_sigmoid_e(z_2_hi, z_2_lo, exp_neg_abs_z_hi, exp_neg_abs_z_lo, exp_neg_abs_z_k)
+    # y_minus_sig_z_3 = y − σ(z)
+    y_minus_sig_z_3_hi, y_minus_sig_z_3_lo, y_minus_sig_z_3_k = _dwx_add(y_f64_sc, 0.0, y_f64_k, (-sig_z_3_hi), (-sig_z_3_lo), sig_z_3_k)
+    scaled_result = _dwx_round(y_minus_sig_z_3_hi, y_minus_sig_z_3_lo, y_minus_sig_z_3_k)
+    return scaled_result
 
 
 _FLOATS = (torch.float32, torch.float64, torch.bfloat16, torch.float16)

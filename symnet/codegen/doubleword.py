@@ -1863,22 +1863,27 @@ def _tw_softplus(x_hi, x_lo, x_tail):
     l_hi, l_lo, l_tail = _tw_log1p(e_hi, e_lo, e_tail)
     return _tw_add(l_hi, l_lo, l_tail, M.where(neg, 0.0, x_hi), M.where(neg, 0.0, x_lo), M.where(neg, 0.0, x_tail))
 ''',
+    "_tw_tanh_series": '''\
+def _tw_tanh_series(x_hi, x_lo, x_tail):
+    """tanh x of a triple word for |x| below 2⁻²⁰ (TW_SMALL_TANH): x + c·(1 − 2x²/5 + 17x⁴/105) with c = −x³/3 in
+    triple words (the next term, 62x⁹/2835, is below 2⁻¹²⁵ of x³/3: y − tanh x at y = x is x³/3 − …, which
+    m/(m + 2) holds only to 2⁻¹⁴⁰ of x). _tw_tanh's and _tw_tanh_m's."""
+    w_hi, w_lo, w_tail = _tw_square(x_hi, x_lo, x_tail)
+    c_hi, c_lo, c_tail = _tw_mul(w_hi, w_lo, w_tail, x_hi, x_lo, x_tail)
+    c_hi, c_lo, c_tail = _tw_div(c_hi, c_lo, c_tail, -3.0, 0.0, 0.0)
+    c_hi, c_lo, c_tail = _tw_add(c_hi, c_lo, c_tail, c_hi * (w_hi * (-0.4 + w_hi * TANH_C7)), 0.0, 0.0)
+    return _tw_add(x_hi, x_lo, x_tail, c_hi, c_lo, c_tail)
+''',
     "_tw_tanh": '''\
 def _tw_tanh(x_hi, x_lo, x_tail):
     """tanh x of a triple word: m/(m + 2), m = e^(2x) − 1 (relative accuracy near 0); above x = 18 −m/(m + 2) with
-    m = e^(−2x) − 1, as _dw_tanh. Below |x| = 2⁻²⁰, x + c·(1 − 2x²/5 + 17x⁴/105) with c = −x³/3 in triple words (the
-    next term, 62x⁹/2835, is below 2⁻¹²⁵ of x³/3: y − tanh x at y = x is x³/3 − …, which m/(m + 2) holds only to
-    2⁻¹⁴⁰ of x)."""
+    m = e^(−2x) − 1, as _dw_tanh. Below |x| = 2⁻²⁰ the series (_tw_tanh_series)."""
     far = x_hi > 18.0
     sign = M.where(far, -2.0, 2.0)
     m_hi, m_lo, m_tail = _tw_expm1(sign * x_hi, sign * x_lo, sign * x_tail)
     d_hi, d_lo, d_tail = _tw_add(m_hi, m_lo, m_tail, 2.0, 0.0, 0.0)
     q_hi, q_lo, q_tail = _tw_div(m_hi, m_lo, m_tail, d_hi, d_lo, d_tail)
-    w_hi, w_lo, w_tail = _tw_square(x_hi, x_lo, x_tail)
-    c_hi, c_lo, c_tail = _tw_mul(w_hi, w_lo, w_tail, x_hi, x_lo, x_tail)
-    c_hi, c_lo, c_tail = _tw_div(c_hi, c_lo, c_tail, -3.0, 0.0, 0.0)
-    c_hi, c_lo, c_tail = _tw_add(c_hi, c_lo, c_tail, c_hi * (w_hi * (-0.4 + w_hi * TANH_C7)), 0.0, 0.0)
-    s_hi, s_lo, s_tail = _tw_add(x_hi, x_lo, x_tail, c_hi, c_lo, c_tail)
+    s_hi, s_lo, s_tail = _tw_tanh_series(x_hi, x_lo, x_tail)
     small = M.abs(x_hi) < TW_SMALL_TANH
     sign = M.where(far, -1.0, 1.0)
     return (M.where(small, s_hi, sign * q_hi), M.where(small, s_lo, sign * q_lo),
@@ -1893,10 +1898,12 @@ PRIMITIVE_NEEDS.update({
     "_tw_log1p": ("_tw_add", "_tw_square", "_tw_log"),
     "_tw_sigmoid": ("_tw_exp", "_tw_add", "_tw_div"),
     "_tw_softplus": ("_tw_exp", "_tw_log1p", "_tw_add"),
-    "_tw_tanh": ("_tw_expm1", "_tw_add", "_tw_div", "_tw_square", "_tw_mul"),
+    "_tw_tanh_series": ("_tw_square", "_tw_mul", "_tw_div", "_tw_add"),
+    "_tw_tanh": ("_tw_expm1", "_tw_add", "_tw_div", "_tw_tanh_series"),
 })
 _NUMPY_NEEDS["_tw_log1p"] = ("_tw_add", "_tw_square", "_dw_log")  # NumPy's _tw_log is in _dw_log's text
-ORDER += ["_tw_exp_reduced3", "_tw_exp", "_tw_expm1", "_tw_log1p", "_tw_sigmoid", "_tw_softplus", "_tw_tanh"]
+ORDER += ["_tw_exp_reduced3", "_tw_exp", "_tw_expm1", "_tw_log1p", "_tw_sigmoid", "_tw_softplus", "_tw_tanh_series",
+          "_tw_tanh"]
 
 # σ(±v), softplus(±v) and tanh(±v/2) of one body from one reduction (Triton's third tier, task h-tfocal22): E = e^−|v|
 # and m = E − 1 from one _tw_exp_reduced3 (E to 2⁻¹⁵⁰ of itself however small, m relative near 0), one log1p(E) for
@@ -1937,14 +1944,10 @@ def _tw_softplus_l(x_hi, x_lo, x_tail, l_hi, l_lo, l_tail):
     "_tw_tanh_m": '''\
 def _tw_tanh_m(x_hi, x_lo, x_tail, m_hi, m_lo, m_tail):
     """tanh x from m = e^−|2x| − 1 (_tw_exp_negabs of 2x): −m/(m + 2) = tanh|x|, signed; below |x| = 2⁻²⁰ _tw_tanh's
-    series x + c·(1 − 2x²/5 + 17x⁴/105), c = −x³/3."""
+    series (_tw_tanh_series)."""
     d_hi, d_lo, d_tail = _tw_add(m_hi, m_lo, m_tail, 2.0, 0.0, 0.0)
     q_hi, q_lo, q_tail = _tw_div(m_hi, m_lo, m_tail, d_hi, d_lo, d_tail)
-    w_hi, w_lo, w_tail = _tw_square(x_hi, x_lo, x_tail)
-    c_hi, c_lo, c_tail = _tw_mul(w_hi, w_lo, w_tail, x_hi, x_lo, x_tail)
-    c_hi, c_lo, c_tail = _tw_div(c_hi, c_lo, c_tail, -3.0, 0.0, 0.0)
-    c_hi, c_lo, c_tail = _tw_add(c_hi, c_lo, c_tail, c_hi * (w_hi * (-0.4 + w_hi * TANH_C7)), 0.0, 0.0)
-    s_hi, s_lo, s_tail = _tw_add(x_hi, x_lo, x_tail, c_hi, c_lo, c_tail)
+    s_hi, s_lo, s_tail = _tw_tanh_series(x_hi, x_lo, x_tail)
     small = M.abs(x_hi) < TW_SMALL_TANH
     sign = M.where(x_hi < 0.0, 1.0, -1.0)
     return (M.where(small, s_hi, sign * q_hi), M.where(small, s_lo, sign * q_lo),
@@ -1953,7 +1956,7 @@ def _tw_tanh_m(x_hi, x_lo, x_tail, m_hi, m_lo, m_tail):
 })
 PRIMITIVE_NEEDS.update({
     "_tw_exp_negabs": ("_tw_exp_reduced3", "_tw_add", "_dw_scale"), "_tw_sigmoid_e": ("_tw_add", "_tw_div"),
-    "_tw_softplus_l": ("_tw_add",), "_tw_tanh_m": ("_tw_add", "_tw_div", "_tw_square", "_tw_mul"),
+    "_tw_softplus_l": ("_tw_add",), "_tw_tanh_m": ("_tw_add", "_tw_div", "_tw_tanh_series"),
 })
 ORDER += ["_tw_exp_negabs", "_tw_sigmoid_e", "_tw_softplus_l", "_tw_tanh_m"]
 
@@ -3546,8 +3549,8 @@ def nan_through(e: sp.Expr) -> sp.Expr:
 # named `within` became a second parameter `within` when session 18 added it to one list only.
 FUNCTION_NAMES = frozenset({"np", "tl", "triton", "plain", "result", "double_word", "float", "keep", "within",
                             "redo", "needed", "value", "some", "double", "deep", "skip",
-                            "TIER", "tier_ptr", "lanes", "tiny", "scaled_result"})  # (a Triton function's repair-kernel
-# parameters, its scaled tier's names)
+                            "TIER", "tier_ptr", "lanes", "tiny", "scaled_result",
+                            "triple"})  # (a Triton function's repair-kernel parameters, its scaled and triple tiers' names)
 
 
 class WidenedFunction(NamedTuple):
@@ -3863,10 +3866,11 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                            emitter.taken | (tripled.taken if third else set()) | FUNCTION_NAMES)
             tiny_result = tiny.rounded(body)
             if not tiny.plain_used:
-                scaled_tier = _triton_scaled_tier(tiny, tiny_result, wide, needed)
-                emitter.needs |= tiny.needs
                 if not deferred:
                     name += "_tiered"
+                taken.add(f"{name}_scaled")
+                scaled_tier = _triton_scaled_tier(f"{name}_scaled", wide, needed)
+                emitter.needs |= tiny.needs
         tiered = deferred or scaled_tier is not None
         parameters = leaf_names + (["needed"] if needed else []) + (["TIER: tl.constexpr", "tier_ptr", "lanes"] if tiered else [])
         if deferred:
@@ -3880,21 +3884,36 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         lines += [f"    {w} = {n}.to(tl.float64)" for n, w in zip(leaf_names, wide)]
         lines += [f"    plain = {plain}", f"    if {first}.dtype == tl.float64:  # resolved when compiled"
                   if not in_float32 or bounded is not None else "    if True:  # in a float32 kernel too"]
-        lines += ["        " + line for line in emitter.lines]
-        finite = f"(tl.abs({result.hi}) < float(\"inf\"))" + ("" if trusted else " & (tl.abs(plain) < float(\"inf\"))")
-        if root:
-            finite = f"({finite}) | (plain == float(\"-inf\"))"
-        lines += [f"        result = tl.where({finite}, {result.hi}, plain)"]
+
+        def finite_of(v):  # where the value v is taken over the float64 body's
+            f = f"(tl.abs({v}) < float(\"inf\"))" + ("" if trusted else " & (tl.abs(plain) < float(\"inf\"))")
+            return f"({f}) | (plain == float(\"-inf\"))" if root else f
+        finite = finite_of(result.hi)
+        inner = emitter.lines + [f"result = tl.where({finite}, {result.hi}, plain)"]
         if scaled_tier is not None:  # (before the third tier, which takes the elements it picks after it: as NumPy)
             nested = f"{first}.dtype" if in_float32 and bounded is None else None
             if nested is not None:
                 scaled_tier = [f"if {nested} == tl.float64:  # resolved when compiled"] + ["    " + x for x in scaled_tier]
-            lines += ["        " + line for line in scaled_tier]
+            inner += scaled_tier
         if third:
             nested = f"{first}.dtype" if in_float32 and bounded is None else None  # (a branch taken in float32 too)
-            tier = _triton_third_tier(tripled, result3, term_his, result.hi, needed, nested, deferred)
-            lines += ["        " + line for line in tier]
+            inner += _triton_third_tier(tripled, result3, term_his, result.hi, needed, nested,
+                                        f"{name}_triple" if deferred else None)
             emitter.needs |= tripled.needs
+        # the repair kernel's specialisation of the scaled words alone (TIER 2) takes them on every lane, not the double
+        # words and then the scaled ones: where k is 0 (a value and leaves past 2⁻⁹⁶⁸, every lane but the tiny ones) the
+        # scaled words are the double words' operations, their value the double word's; compiled once, not twice
+        # (focal's REPAIR=2, task h-tcost25). Not where a third tier is inline (it picks its elements by the double
+        # word's terms) nor in a float32 kernel's branch
+        if scaled_tier is not None and not in_float32 and not (third and not deferred):
+            lines += ["        if TIER == 2:  # the repair kernel's scaled words alone (resolved when compiled): on "
+                      "every lane",
+                      f"            scaled_result = {name}_scaled({', '.join(wide)})",
+                      f"            result = tl.where({finite_of('scaled_result')}, scaled_result, plain)",
+                      "        else:"]
+            lines += ["            " + line for line in inner]
+        else:
+            lines += ["        " + line for line in inner]
         if bounded is None:
             lines += ["    else:", "        result = plain"]
         else:
@@ -3912,6 +3931,10 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             lines += ["            " + line for line in emitter.lines]
             lines += [f"            result = tl.where(keep, {value}, tl.where({finite}, {result.hi}, plain))"]
         lines += [f"    return result.to({first}.dtype)"]
+        if scaled_tier is not None:  # the scaled words: a function of their own, called in the repair kernel alone
+            lines += ["", ""] + _triton_scaled_function(f"{name}_scaled", tiny, tiny_result, wide)
+        if deferred:  # likewise the deferred triple words
+            lines += ["", ""] + _triton_triple_function(f"{name}_triple", tripled, result3)
     if front is not None and bounded is not None:
         lines = _product_sum_front(front, name, leaf_names, bounded, plain, formula,
                                    _compensated_terms(body, dict(zip(node.leaves, leaf_names)))) + ["", ""] + lines
@@ -4075,7 +4098,7 @@ def _triton_tier_cost(lines) -> int:
 
 
 def _triton_third_tier(tripled: _Emitter, result3: _Value, term_his: list, double_hi: str, needed: bool,
-                       nested: str | None, deferred: bool = False) -> list[str]:
+                       nested: str | None, deferred: str | None = None) -> list[str]:
     """The third tier in a Triton float64 kernel, after ``result`` (the double word's value, or the float64 body's where
     that is not finite): the elements whose double-word terms are past DEEP_TERMS times the value (and, where the
     function takes ``needed``, that the select takes) are ``deep``; a block with one of them computes the sum again in
@@ -4083,18 +4106,23 @@ def _triton_third_tier(tripled: _Emitter, result3: _Value, term_his: list, doubl
     ``result`` are finite. A block with none branches past it (a scalar branch on tl.max, as the float32 bound's): the
     ordinary block computes the few operations of the mask only. ``nested``: the first leaf's dtype, where the caller's
     branch is taken in a float32 kernel too (the tier in float64 kernels only: a float32 result rounds the double word's
-    2⁻¹⁰⁶ of the terms away). ``deferred``: the triple words only where the constexpr ``TIER`` (the repair kernel);
-    the main kernel sets REPAIR_BITS["deep"] in its block's flag ``tier_ptr`` instead (an atomic or: other tiers'
-    bits beside it), and compiles no triple word."""
+    2⁻¹⁰⁶ of the terms away). ``deferred`` (the name of the function of the triple words, _triton_triple_function):
+    the triple words only where the constexpr ``TIER`` (the repair kernel), by a call of that function; the main kernel
+    sets REPAIR_BITS["deep"] in its block's flag ``tier_ptr`` instead (an atomic or: other tiers' bits beside it), and
+    compiles no triple word."""
     inf = 'float("inf")'
     magnitude = " + ".join(f"tl.abs({t})" for t in term_his)
     deep = f"({magnitude}) > {DEEP_TERMS!r} * tl.abs({double_hi})"
     lines = [f"deep = {f'({deep}) & needed' if needed else deep}  # cancels past 2⁴⁰: triple words"]
     tier = ["if tl.max(tl.where(deep, 1, 0)) > 0:  # the deepest cancellations (rare): a block with one, in triple "
             "words"]
-    tier += ["    " + line for line in tripled.lines]
-    tier += [f"    result = tl.where(deep & (tl.abs({result3.hi}) < {inf}) & (tl.abs(result) < {inf}), {result3.hi}, "
-             "result)"]
+    value = result3.hi
+    if deferred:
+        tier += [f"    triple = {deferred}({', '.join(_free_names(tripled.lines))})"]
+        value = "triple"
+    else:
+        tier += ["    " + line for line in tripled.lines]
+    tier += [f"    result = tl.where(deep & (tl.abs({value}) < {inf}) & (tl.abs(result) < {inf}), {value}, result)"]
     if deferred:  # (the repair kernel's; the main kernel compiles as with the tier gated: TRITON_TIER_INLINE)
         lines += [f"if TIER & {REPAIR_BITS['deep']}:  # the repair kernel's specialisation of this tier (resolved when "
                   "compiled): the triple words on the flagged blocks"]
@@ -4109,11 +4137,33 @@ def _triton_third_tier(tripled: _Emitter, result3: _Value, term_his: list, doubl
     return lines
 
 
-def _triton_scaled_tier(tiny: _Scaled, scaled: str, leaves: list, needed: bool) -> list[str]:
+def _free_names(lines: list[str]) -> list[str]:
+    """The variables that the statements ``lines`` read and do not assign (their inputs from the function around them:
+    the leaves, a double word they share), in the order first read; not tl, the helpers (_dw_…) nor builtins."""
+    import ast
+    tree = ast.parse("\n".join(lines))
+    stored = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    read = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+    read.sort(key=lambda n: (n.lineno, n.col_offset))
+    free = [n.id for n in read if n.id not in stored and n.id not in ("tl", "triton", "float")
+            and not n.id.startswith("_")]
+    return list(dict.fromkeys(free))
+
+
+def _triton_triple_function(name: str, tripled: _Emitter, result3: _Value) -> list[str]:
+    """The Triton function ``name`` of a deferred third tier (_triton_third_tier): the sum in triple words
+    (``tripled``'s statements, over the variables they read: _free_names), its hi part; the repair kernel's (TIER & 1),
+    as the scaled words' (_triton_scaled_function)."""
+    return (["@triton.jit", f"def {name}({', '.join(_free_names(tripled.lines))}):",
+             '    """The deepest cancellations in triple words (hi + lo + tail): the repair kernel\'s (TIER & 1)."""']
+            + ["    " + line for line in tripled.lines] + [f"    return {result3.hi}"])
+
+
+def _triton_scaled_tier(scaled: str, leaves: list, needed: bool) -> list[str]:
     """The scaled tier in a Triton float64 kernel, after ``result`` (the double word's value): the elements where it is
     below SCALED_TINY (0 too) or a leaf is (not 0), and the select takes it where the function has ``needed``, are
     ``tiny``; the repair kernel's REPAIR_BITS["subnormal"] specialisation (TIER & 2, a constexpr) computes the body again
-    in scaled double words (``tiny``'s statements, rounded once: ``scaled``) in a block with one of them (a scalar
+    in scaled double words (the function ``scaled``, _triton_scaled_function) in a block with one of them (a scalar
     branch) and takes it there where it is finite and not a zero for a nonzero value (NumPy's _dwx_tier); the main
     kernel (TIER 0) sets that bit in its block's flag ``tier_ptr`` instead (an atomic or, no branch), and the deep
     tier's specialisation (TIER 1) neither: a kernel compiles the scaled words in that specialisation only."""
@@ -4123,14 +4173,26 @@ def _triton_scaled_tier(tiny: _Scaled, scaled: str, leaves: list, needed: bool) 
     lines = [f"tiny = ({' | '.join(test)}) & lanes" + (" & needed" if needed else "")
              + "  # below 2⁻⁹⁶⁸ (lanes: the block's elements): scaled double words"]
     lines += [f"if TIER & {bit}:  # the repair kernel's specialisation of this tier (resolved when compiled)",
-              "    if tl.max(tl.where(tiny, 1, 0)) > 0:  # a block with one, in scaled double words (hi + lo)·2^−k"]
-    lines += ["        " + line for line in tiny.lines]
-    lines += [f"        result = tl.where(tiny & (tl.abs({scaled}) < {inf}) & (({scaled} != 0.0) | (result != 0.0)), "
-              f"{scaled}, result)",
+              "    if tl.max(tl.where(tiny, 1, 0)) > 0:  # a block with one, in scaled double words (hi + lo)·2^−k",
+              f"        scaled_result = {scaled}({', '.join(leaves)})",
+              f"        result = tl.where(tiny & (tl.abs(scaled_result) < {inf}) & ((scaled_result != 0.0) | "
+              "(result != 0.0)), scaled_result, result)",
               "elif not TIER:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or; an "
               "or on the lanes holding one, no reduction, compiled focal's main kernel in 79.5 CPU s, this in 54.0)",
               f"    tl.atomic_or(tier_ptr, tl.max(tl.where(tiny, {bit}, 0)))"]
     return lines
+
+
+def _triton_scaled_function(name: str, tiny: _Scaled, scaled: str, leaves: list) -> list[str]:
+    """The Triton function ``name`` of the scaled words (_triton_scaled_tier): the body in scaled double words over the
+    float64 leaves, rounded once (``tiny``'s statements, its value ``scaled``), as NumPy's ``<name>_scaled``; called
+    only in the repair kernel, on the tiny elements (TIER & 2) or on every lane (TIER 2: widened_function). Inlined as
+    every Triton function: Triton 3.9 refuses a tensor argument to a ``noinline`` function ("called with non-scalar
+    argument"), so a function of its own does not compile apart (task h-tcost25)."""
+    return (["@triton.jit", f"def {name}({', '.join(leaves)}):",
+             '    """The body in scaled double words (hi + lo)·2^−k (doubleword.SCALED_TINY), rounded once: the repair '
+             "kernel's", '    (TIER & 2)."""']
+            + ["    " + line for line in tiny.lines] + [f"    return {scaled}"])
 
 
 def leaf_identifiers(leaves) -> list[str]:

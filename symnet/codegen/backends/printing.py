@@ -184,10 +184,10 @@ class ConditionalPrinting:
         (∂y of c·x/y was 432 ULP at c = 1024, x = 1e300, y = 1.797e308 and −inf at c = 1e−20, x = 1e−300,
         y = 2.2e−308 with the constant last or first only). k·ordered_product(a, b, c), the product-order rule's, as
         ``_constant_product(a, b, c, k, q, lo)``: the constant last, or on the factor of middle magnitude where the
-        product of three leaves the range and the whole does not (x·y·z/3 at (0.5, 1.797e308, 3) was inf); these
-        two for a constant within 2^±100 (the analysis of their choice assumes it; NumPy's ``_constant_quotients`` takes
-        any constant held as a normal c or 1/q, its choice guarded: session 24). None: a constant last alone
-        (one factor, no numerator, c = ±1, not a real constant of normal float64 size)."""
+        product of three leaves the range and the whole does not (x·y·z/3 at (0.5, 1.797e308, 3) was inf): for a
+        constant within 2^±100 (the analysis of its choice assumes it); ``_constant_quotients`` for any normal float64
+        constant, NumPy's also for 1/q with q normal (:meth:`_chain_constant`), its choice guarded (session 24). None:
+        a constant last alone (one factor, no numerator, c = ±1, not a real constant of normal float64 size)."""
         others = [f for a in others for f in sp.Mul.make_args(a)]  # c·(x/y) held unevaluated (the scaled-square rule)
         if not c.is_Number:  # a constant held unevaluated (−1**2 of a rational-root rule: float() refused it)
             c = c.doit()
@@ -238,9 +238,9 @@ class ConditionalPrinting:
         return False
 
     def _chain_constant(self, c) -> bool:
-        """Whether ``_constant_quotients`` takes the constant c: within 2^±100, the range its choice of order was
-        analysed for (the NumPy printer takes any constant it can hold as a normal c or 1/q)."""
-        return 2.0 ** -100 < abs(float(c)) < 2.0 ** 100
+        """Whether ``_constant_quotients`` takes the constant c though it is no normal float64 (a normal one it takes
+        always): none here (Triton's takes a normal c only); the NumPy printer's takes 1/q with q a normal float64."""
+        return False
 
     def _constant_size(self, c, wide: bool = False) -> tuple[str, str]:
         """|c| as the printed pair (c, q) of ``_constant_times`` and ``_constant_quotients``: (1, q) for |c| = 1/q, a
