@@ -115,12 +115,6 @@ def test_a_far_constant_around_a_quotient(formula, fn, dtype, points):
 
 
 LEFT = {
-    # constants (_constant_times / _constant_quotients): orders neither helper takes
-    "x/(-1e308*y)": (lambda t, x, y: x / (-1e308 * y), [(1e-10, 5e-324), (5e-324, 5e-324)], F64,
-                     "f −202402.0 at (1e−10, 5e−324) (truth −202402.2533, 8.7e9 ULP; torch exact): _constant_times takes "
-                     "the constant last, (x/y)/10³⁰⁸ (x/y overflows), or first, (x/10³⁰⁸)/y (x/10³⁰⁸ subnormal), not "
-                     "x/(10³⁰⁸·y); ∂y inf at (5e−324, 5e−324) (truth 2.02e15; torch 1 ULP): none of "
-                     "_constant_quotients' three orders keeps its partial products in range"),
     # product-over-sum: forms the rule does not take
     "x**2*y**2/(x+y)**2": (lambda t, x, y: x ** 2 * y ** 2 / (x + y) ** 2, [(1e-30, 1e-300), (1e-30, 1e-310)], F64,
                            "∂y = 2x³y/(x + y)³ 0 at (1e−30, 1e−300) (truth 2e−300; torch exact: worse than torch) and "
@@ -162,23 +156,9 @@ def test_measured_and_left(formula, request):
     assert not bad, bad
 
 
-TRITON_LEFT = [  # −1e308·x/y (∂y 0 at (1e−300, 3e38) for 1.1e−69): fixed by h-break224, test_breakage24b
-    ("1e-308*x/y", lambda t, x, y: 1e-308 * x / y, F64, [(3e10, 1e-300), (1e300, 1e-10)]),
-]
-
-
-@pytest.mark.xfail(strict=True, reason="measured (2026-12-03, TRITON_INTERPRET=1): the Triton printer keeps "
-                   "_constant_quotients within 2^±100 and _constant_times to normal constants (a Triton kernel serves "
-                   "both dtypes, and has no float64 fallback for a constant beyond float32): "
-                   "1e−308·x/y f inf at (3e10, 1e−300) "
-                   "for 300 and at (1e300, 1e−10) for 100, ∂y −inf; float32 x/(3.4e38·y) ∂y −inf at (3e10, 1e−20) "
-                   "for −8.8e11 (fixed by h-quot24's float64 helpers: test_a_constant_no_normal_float32_over_an_input); "
-                   "torch within 3 ULP at each")
-@pytest.mark.parametrize("formula, fn, dtype, points", TRITON_LEFT, ids=[c[0] for c in TRITON_LEFT])
-def test_a_far_constant_around_a_quotient_in_triton(formula, fn, dtype, points):
-    triton_torch()
-    bad = _kept(_faults(formula, ["x", "y"], points, dtype, fn, backend="triton"))
-    assert not bad, bad
+# x/(−1e308·y) (NumPy: f −202402.0 at (1e−10, 5e−324) for −202402.2533, ∂y inf at (5e−324, 5e−324)) and Triton
+# 1e−308·x/y (f inf at (3e10, 1e−300) for 300), strict xfails here until session 25: fixed by h-const25's
+# _constant_far, now tests in test_const25
 
 
 # Fixed by the merge with h-quot24 (its float64 helpers for a constant that is no normal float32, both backends):

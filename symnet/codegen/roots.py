@@ -613,13 +613,15 @@ REMOVABLE_POINTS = 72  # Chebyshev points (even: none at 0, where f is 0/0)
 
 
 def _removable(f) -> bool:
-    """f has a finite limit at 0 (not a pole, not a log): at ±2⁻⁴⁰ and ±2⁻²⁰ finite and within 2⁻¹² of each other."""
+    """f has a finite limit at 0 (not a pole, not a log): at ±2⁻⁴⁰ and ±2⁻²⁰ finite and within 2⁻¹² of each other,
+    and not 2¹⁰ times larger nearer 0 (a pole with a tiny coefficient, 1/(2·10³²³·x), is within 2⁻¹² of itself
+    there: its series was 0 for 5e−24 at x = 1e−300, session 25)."""
     with mpmath.workdps(2 * DIGITS):  # f's terms cancel: x^−3 at 2^−40 takes 36 digits
         for sign in (1, -1):
             near, far = f(sign * mpmath.mpf(2) ** -40), f(sign * mpmath.mpf(2) ** -20)
             if not (mpmath.isfinite(near) and mpmath.isfinite(far)):
                 return False
-            if abs(near - far) > mpmath.mpf(2) ** -12 * (1 + abs(far)):
+            if abs(near - far) > mpmath.mpf(2) ** -12 * (1 + abs(far)) or abs(near) > 2 ** 10 * abs(far):
                 return False
     return True
 

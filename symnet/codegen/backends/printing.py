@@ -14,6 +14,7 @@ in this template, ``{0}`` the constant, so that the select has the kernel's dtyp
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
@@ -184,16 +185,27 @@ class ConditionalPrinting:
         (∂y of c·x/y was 432 ULP at c = 1024, x = 1e300, y = 1.797e308 and −inf at c = 1e−20, x = 1e−300,
         y = 2.2e−308 with the constant last or first only). k·ordered_product(a, b, c), the product-order rule's, as
         ``_constant_product(a, b, c, k, q, lo)``: the constant last, or on the factor of middle magnitude where the
-        product of three leaves the range and the whole does not (x·y·z/3 at (0.5, 1.797e308, 3) was inf): for a
-        constant within 2^±100 (the analysis of its choice assumes it); ``_constant_quotients`` for any normal float64
-        constant, NumPy's also for 1/q with q normal (:meth:`_chain_constant`), its choice guarded (session 24). None:
-        a constant last alone (one factor, no numerator, c = ±1, not a real constant of normal float64 size)."""
+        product of three leaves the range and the whole does not (x·y·z/3 at (0.5, 1.797e308, 3) was inf); these
+        two for a constant within 2^±100 (the analysis of their choice assumes it; NumPy's ``_constant_quotients`` takes
+        any constant held as a normal c or 1/q, its choice guarded: session 24). A constant outside [2^−100, 2^100)
+        goes to neither: as m·2^k (:meth:`_far_split`) to ``_constant_far(x, y, z, m, k, power)``, which applies
+        2^k by exponents (frexp/ldexp), so that no partial product leaves the range (session 25: x/(10³⁰⁸·y) at
+        x = 1e−10, y = 5e−324 was −202402.0 for −202402.2533 with the constant first or last; Triton took no such
+        constant), except one numerator times a normal float32 c (x·c rounds once). None: a constant last alone
+        (one factor, no numerator, c = ±1, not a real constant of normal float64 size)."""
         others = [f for a in others for f in sp.Mul.make_args(a)]  # c·(x/y) held unevaluated (the scaled-square rule)
         if not c.is_Number:  # a constant held unevaluated (−1**2 of a rational-root rule: float() refused it)
             c = c.doit()
             if not c.is_Number:
                 return None
         chain = quotient_chain(others[0]) if len(others) == 1 else None
+        far = self._far_split(c)
+        if far is not None and chain is not None:  # c·(N/V)/V, c beyond 2^±100: by exponents (_constant_far)
+            head, *tail = sp.Mul.make_args(chain[0])
+            out = self._far_call([self._print(head), self._print(sp.Mul(*tail)) if tail else self.ABSENT,
+                                  self._print(chain[1]), *far, "2"])
+            if out is not None:
+                return f"-{out}" if c.is_negative else out
         if chain is not None and c.is_extended_real and c.is_finite and abs(c) != 1 \
                 and (2.0 ** -1022 <= abs(float(c)) < math.inf or self._chain_constant(c)):  # any normal float64 constant, or
             # 1/q with q normal where the backend holds it so (NumPy; session 24)
@@ -211,6 +223,15 @@ class ConditionalPrinting:
         if not others or not (c.is_extended_real and c.is_finite) or abs(c) == 1:
             return None
         numerators = [a for a in others if not (a.is_Pow and a.exp.is_negative)]
+        denominators = [1 / f for f in others if f.is_Pow and f.exp.is_negative]
+        # c beyond 2^±100 times two factors or more, over one, or with no normal float32 value: by exponents (one
+        # numerator, c a normal float32: x·c rounds once, as it is printed)
+        if far is not None and (len(others) > 1 or not numerators or not _FLOAT32_TINY <= abs(c) <= _FLOAT32_MAX):
+            out = self._far_call([self._print(numerators[0]) if numerators else self.ONE,
+                                  self._print(sp.Mul(*numerators[1:])) if numerators[1:] else self.ABSENT,
+                                  self._print(sp.Mul(*denominators)) if denominators else self.ABSENT, *far, "1"])
+            if out is not None:
+                return f"-{out}" if c.is_negative else out
         size = abs(float(c))
         # any normal float64 constant (session 23: within 2^±100 only, 1e308·x·y at x = 1e−300, y = 1e−10 was
         # (x·y)·1e308, x·y subnormal first: 18 ULP, torch's (1e308·x)·y exact; x·y·2¹⁰⁰⁰ 0 for 3.2e−49)
@@ -224,13 +245,39 @@ class ConditionalPrinting:
             return None
         times, q = self._constant_size(c, wide)
         rest = numerators[1:]
-        denominators = [1 / f for f in others if f.is_Pow and f.exp.is_negative]
         args = [self._print(numerators[0]) if numerators else self.ONE,
                 self._print(sp.Mul(*rest)) if rest else self.ABSENT,
                 self._print(sp.Mul(*denominators)) if denominators else self.ABSENT,
                 times, q, repr(size * 2.0 ** -126) if size > 1 else "0.0"]
         out = self._moved_call(args, wide)
         return f"-{out}" if c.is_negative else out
+
+    def _far_split(self, c) -> tuple[str, str] | None:
+        """|c| as the printed pair (m, k) of ``_constant_far``, |c| = m·2^k, m rounded once from the exact value,
+        where c is a real constant outside [2^−100, 2^100): there no order of the constant and the factors keeps its
+        partial products in range at every point (below). (|c|, 0) where |c| is a normal float64 (1e300, as written),
+        else 1 ≤ m ≤ 2 (10⁻³⁰⁸, 5·10⁻³²⁴, 10⁴⁰⁰). None within, and for c beyond 2^±10000 (no quotient of float64
+        factors reaches back into the range)."""
+        if not (c.is_Rational or c.is_Float) or c == 0:
+            return None
+        a = Fraction(abs(sp.Rational(c)).p, abs(sp.Rational(c)).q)  # (a Float: its exact binary value)
+        k = a.numerator.bit_length() - a.denominator.bit_length()  # 2^(k − 1) < a < 2^(k + 1)
+        if a < Fraction(2) ** k:
+            k -= 1
+        if -100 <= k < 100 or abs(k) > 10000:
+            return None
+        if -1022 <= k < 1024:
+            return self._far_number(float(a)), "0"
+        return self._far_number(float(a / Fraction(2) ** k)), str(k)
+
+    def _far_number(self, m: float) -> str:
+        """The factor m (a normal float64) of ``_constant_far``'s constant m·2^k as the helper's argument."""
+        return repr(m)
+
+    def _far_call(self, args: list) -> str | None:
+        """The backend's call of ``_constant_far`` with the printed arguments (``_moved_constant``); None where the
+        backend cannot take it (its other helpers do then)."""
+        return f"_constant_far({', '.join(args)})"
 
     def _reciprocal_held(self, c) -> bool:
         """Whether a constant below float64's normal range is 1/q with q a normal float64, which the backend's

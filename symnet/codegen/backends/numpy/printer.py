@@ -204,6 +204,34 @@ def _constant_quotients(x, y, z, c, q):
 '''
 
 
+# session 25 (h-const25): a constant beyond 2^±100 around a product or quotient, its size m·2^k applied by exponents
+# (ConditionalPrinting._moved_constant)
+NUMPY_HELPERS["_constant_far"] = '''\
+def _constant_far(x, y, z, m, k, power):
+    """m·2^k·x·y/z^power (m·2^k the constant's size: m a normal float64, k an int; power 1 or 2; y, z None where
+    absent; arrays of one dtype or broadcasting shapes, x a Python float 1.0 where the product has no numerator): every
+    factor split by frexp into a fraction in [1/2, 1) and an exponent; the fractions multiplied and divided, every
+    partial product within [1/8, 4) (normal: 4 roundings, ≤ 2 ULP), the exponents added as integers and applied once
+    by ldexp (exact, or one rounding to the subnormal grid, 0 or ±inf past the range). No order of the constant, the
+    numerator and the denominator keeps its partial products in range everywhere: x/(10³⁰⁸·y) at x = 1e−10,
+    y = 5e−324 overflows x/y and makes x/10³⁰⁸ subnormal (f −202402.0 for −202402.2533, session 24), ∂y =
+    x/(10³⁰⁸·y²) at x = y = 5e−324 leaves the range in each of the three orders of _constant_quotients (inf for
+    2.02e15). 0, ±inf and NaN pass through as in IEEE arithmetic (frexp keeps them as the fraction, exponent 0). A
+    float32 block is computed in float64 and rounded once (its products of float32 factors stay within 1e±167)."""
+    dtype = np.result_type(*(a for a in (x, y, z) if a is not None))
+    v, n = np.frexp(np.asarray(x, np.float64))
+    if y is not None:
+        f, e = np.frexp(np.asarray(y, np.float64))
+        v, n = v * f, n + e
+    if z is not None:
+        f, e = np.frexp(np.asarray(z, np.float64))
+        v, n = (v / f, n - e) if power == 1 else ((v / f) / f, n - 2 * e)
+    f, e = np.frexp(m)
+    out = np.ldexp(v * f, n + (int(e) + k))
+    return out if dtype == np.float64 else out.astype(dtype)
+'''
+
+
 # session 23 (h-quotc23): a constant times the product-order rule's product of three, the constant last or on the factor
 # of middle magnitude per element (ConditionalPrinting._moved_constant)
 NUMPY_HELPERS["_constant_product"] = '''\
@@ -516,6 +544,10 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
     def _quotients_call(self, args: list, wide: bool = False) -> str:
         self.helpers.add("_constant_quotients")
         return super()._quotients_call(args)
+
+    def _far_call(self, args: list) -> str:
+        self.helpers.add("_constant_far")
+        return super()._far_call(args)
 
     def _product_call(self, args: list) -> str:
         self.helpers.add("_constant_product")

@@ -274,6 +274,58 @@ def _constant_quotients_wide(x, y, z, c, q, dtype: tl.constexpr):
 TRITON_HELPERS["_constant_quotients_wide"] = TRITON_DEVICE_HELPERS["_constant_quotients_wide"]
 HELPER_NEEDS["_constant_quotients_wide"] = ("_constant_quotients",)
 
+# session 25 (h-const25): a constant beyond 2^±100 around a product or quotient, its size m·2^k applied by exponents
+# (ConditionalPrinting._moved_constant); Triton has no frexp or ldexp: both from exponent bits
+TRITON_DEVICE_HELPERS["_frexp64"] = '''\
+@triton.jit
+def _frexp64(v):
+    """A float64 v as f·2ᵉ, f in [1/2, 1) (frexp from the exponent bits): a subnormal v first times 2⁵⁴ (exact);
+    0, ±inf and NaN as f = v, e = 0."""
+    small = tl.abs(v) < tl.full([], 2.2250738585072014e-308, tl.float64)
+    up = tl.where(small, v * 18014398509481984.0, v)
+    bits = up.to(tl.int64, bitcast=True)
+    e = ((bits >> 52) & 2047).to(tl.int32) - tl.where(small, 1076, 1022)
+    f = ((bits & -9218868437227405313) | 4602678819172646912).to(tl.float64, bitcast=True)
+    plain = (v != 0.0) & (tl.abs(v) < float("inf"))
+    return tl.where(plain, f, v), tl.where(plain, e, 0)
+'''
+TRITON_DEVICE_HELPERS["_ldexp64"] = '''\
+@triton.jit
+def _ldexp64(f, n):
+    """f·2ⁿ for a float64 f within [1/8, 8) (or 0, ±inf, NaN) and an int32 n: n clamped to ±1100 (past it the
+    result is 0 or ±inf either way), then 2^h and 2^(n − h), h = n >> 1, from exponent bits (each normal): f·2^h is
+    exact, the second product rounds once (to the subnormal grid where the result is subnormal)."""
+    n = tl.minimum(tl.maximum(n, -1100), 1100)
+    h = n >> 1
+    first = ((h.to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)
+    second = (((n - h).to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)
+    return (f * first) * second
+'''
+TRITON_DEVICE_HELPERS["_constant_far"] = '''\
+@triton.jit
+def _constant_far(x, y, z, m, k, power: tl.constexpr, dtype: tl.constexpr):
+    """m·2^k·x·y/z^power (m·2^k the constant's size: m a normal float64, k an int; power 1 or 2; y, z 1.0
+    where absent), as NumPy's _constant_far: every factor split into a fraction in [1/2, 1) and an exponent
+    (_frexp64), the fractions multiplied and divided (every partial product within [1/8, 4): normal, ≤ 2 ULP), the
+    exponents added and applied once (_ldexp64). No order of the constant, the numerator and the denominator keeps
+    its partial products in range everywhere (1e−308·x/y at x = 3e10, y = 1e−300 was inf for 300: x/y overflows,
+    session 24). In float64 for either dtype (a float32 kernel's result rounded once)."""
+    wide = tl.full([], 1.0, tl.float64)  # (x·1.0 in float64 widens x exactly)
+    v, n = _frexp64(x * wide)
+    f, e = _frexp64(y * wide)
+    v, n = v * f, n + e
+    f, e = _frexp64(z * wide)
+    v, n = v / f, n - e
+    if power == 2:
+        v, n = v / f, n - e
+    f, e = _frexp64(m * wide)
+    return _ldexp64(v * f, n + e + k).to(dtype)
+'''
+TRITON_HELPERS["_frexp64"] = TRITON_DEVICE_HELPERS["_frexp64"]
+TRITON_HELPERS["_ldexp64"] = TRITON_DEVICE_HELPERS["_ldexp64"]
+TRITON_HELPERS["_constant_far"] = TRITON_DEVICE_HELPERS["_constant_far"]
+HELPER_NEEDS["_constant_far"] = ("_frexp64", "_ldexp64")
+
 # session 23 (h-quotc23): a constant times the product-order rule's product of three, the constant last or on the factor
 # of middle magnitude per element (ConditionalPrinting._moved_constant)
 TRITON_DEVICE_HELPERS["_constant_product"] = '''\
@@ -459,6 +511,15 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             return f"_constant_quotients_wide({', '.join(args)}, {self.constant_dtype})"
         self._need("_constant_quotients")
         return super()._quotients_call(args)
+
+    def _far_number(self, m: float) -> str:  # a float64 (a Python float literal in a Triton kernel is a float32)
+        return f"tl.full([], {m!r}, tl.float64)"
+
+    def _far_call(self, args: list) -> str | None:
+        if self.constant_dtype is None:  # (a printer without the kernel's dtype: _constant_times computes in it)
+            return None
+        self._need("_constant_far")
+        return f"_constant_far({', '.join(args)}, {self.constant_dtype})"
 
     def _product_call(self, args: list) -> str:
         self._need("_constant_product")
