@@ -126,7 +126,8 @@ LEFT = {
                                 [(1e-300, 1e-300, 2.0), (1e-300, 1e-300, 1e160)], F64,
                                 "three resistors in parallel: ∂x, ∂y NaN at (1e−300, 1e−300, 2) (truth 0.25; torch 0.5, "
                                 "4.5e15 ULP), −inf at (1e−300, 1e−300, 1e160), ∂z NaN (truth 0; torch 0): the rule takes "
-                                "products over linear sums (session 25), not over xy + xz + yz; the written nested form "
+                                "products over linear sums and 1/(1/x + 1/y + 1/z) (session 25, "
+                                "test_harm25), not a product over xy + xz + yz; the written nested form "
                                 "h(h(x, y), z) likewise NaN at "
                                 "x = y = z = 1e−300 (truth 1/9; torch 0.5), and h of six inputs (467 characters, 42.6 CPU s "
                                 "to compile) f and ∂x₀ NaN at every x_i = 1e−300 or 1e300 (truth v/6, 1/36)"),

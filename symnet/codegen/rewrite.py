@@ -2676,13 +2676,61 @@ def _reciprocal_sum(args):
     return None
 
 
+def _reciprocal_sum_scaled(args):
+    """c·∏ s_j^(−e_j)/W^k, W = Σ c_i/s_i over three inputs or more (parallel resistors 1/(1/x + 1/y + 1/z)),
+    Σ e_j = k or (k = 1, no s_j): per smallest input s_m (a select over which that is), with D = Σ c_i·(s_m/s_i),
+    c·∏ ((s_m/s_j)/D) or c·s_m/D. Each s_m/s_i is at most 1 in magnitude, and D lies in [c_m, Σ c_i] where the
+    terms have one sign, so nothing leaves the range where the result does not (1/x is inf at x = 5e−324; the
+    written ∂x, 1/(x²·W²), is 1/(inf·0) = NaN at x = y = z = 1e200, truth 1/9); else None."""
+    sums = [f for f in args if f.is_Pow and f.exp.is_Integer and f.exp < 0 and f.base.is_Add
+            and len(f.base.args) >= 3]
+    for down in sums:
+        parts = [t.as_coeff_Mul() for t in down.base.args]
+        if not all(p.is_Pow and p.exp == -1 and p.base.is_Symbol and c.is_Rational and c != 0 for c, p in parts):
+            continue
+        coefficients = {p.base: c for c, p in parts}
+        if len(coefficients) < len(parts):
+            continue
+        k, powers, others = int(-down.exp), [], []
+        for f in args:
+            if f is down:
+                continue
+            base, e = _power_parts(f)
+            if base in coefficients and e < 0:
+                powers += [base] * -e
+            elif f.free_symbols & set(coefficients):
+                return None
+            else:
+                others.append(f)
+        if k > 8 or not (len(powers) == k or (k == 1 and not powers)):
+            return None
+        c, rest = sp.Mul(*others).as_coeff_Mul()
+        inputs = list(coefficients)
+        pieces = []
+        for j, m in enumerate(inputs):
+            # in double-word: where the terms have both signs D cancels (5–7 ULP in float64 otherwise)
+            D = widen(sp.Add(*[coefficients[i] * (1 if i == m else m / i) for i in inputs]))
+            if powers:
+                running = None
+                for s_j in powers:
+                    q = Grouped((1 if s_j == m else Grouped(m / s_j)) / D)
+                    running = q if running is None else Grouped(running * q)
+            else:
+                running = Grouped(m / D)
+            cond = sp.And(*[sp.Abs(m) <= sp.Abs(i) for i in inputs[j + 1:]]) if j < len(inputs) - 1 else sp.true
+            pieces.append((rest * (running if c == 1 else c * running), cond))
+        return sp.Piecewise(*pieces)
+    return None
+
+
 def _product_over_sum(node):
     """c·U/V^k → c·p₁·(u₁/V)·p₂·(u₂/V)·…: V = Σ c_i·s_i a sum of two inputs or more (c_i rational within 2^±30),
     U a product of d units, k ≤ d ≤ k + 3 (d ≥ 2, k ≤ 8), each an input of V or a sum of V's inputs (y + z over
     x + y + z), at most three distinct. Branch by branch of a Piecewise over the units' order by magnitude, the k
     largest units are over V and the rest (p₁ ≥ p₂ ≥ …) multiplied in, the largest first. The inputs are scaled by
     2^−m, 2^m ≥ Σ|c_i|, in the quotients where an |s_i| > 2⁶⁰ (V may overflow; the quotients do not change). The
-    reciprocal sum c₁/a + c₂/b is first written (c₁·b + c₂·a)/(a·b) (:func:`_reciprocal_sum`).
+    reciprocal sum c₁/a + c₂/b is first written (c₁·b + c₂·a)/(a·b) (:func:`_reciprocal_sum`); one of three inputs
+    or more is scaled by its smallest input instead (:func:`_reciprocal_sum_scaled`).
 
     U and V^k leave the range where U/V^k does not (float64 x·y/(2x + y) at x = y = −1e−300: x·y = −0, truth
     −3.3e−301; ∂y of x²y²/(x + y)², 2x³y/(x + y)³, at (1e−30, 1e−300): x³y = 0, truth 2e−300; x·y·z/(x + y + z) at
@@ -2697,7 +2745,11 @@ def _product_over_sum(node):
     sums = [f for f in args if f.is_Pow and f.exp.is_Integer and f.exp < 0 and _linear_sum(f.base)]
     if len(sums) != 1:
         # alone, 1/W only: the walk meets W^−2 before 1/(x²·W²) (∂x of 1/W), whose x² it would leave outside
-        swapped = _reciprocal_sum(args) if not sums and (node.is_Mul or node.exp == -1) else None
+        alone = not sums and (node.is_Mul or node.exp == -1)
+        scaled = _reciprocal_sum_scaled(args) if alone else None
+        if scaled is not None:
+            return _Final(_Fired(scaled, ["product-over-sum"]))
+        swapped = _reciprocal_sum(args) if alone else None
         return _product_over_sum(swapped) if swapped is not None and swapped.is_Mul else None
     (down,) = sums
     V, k = down.base, int(-down.exp)
