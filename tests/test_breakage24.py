@@ -122,15 +122,6 @@ LEFT = {
                      "x/(10³⁰⁸·y); ∂y inf at (5e−324, 5e−324) (truth 2.02e15; torch 1 ULP): none of "
                      "_constant_quotients' three orders keeps its partial products in range"),
     # product-over-sum: forms the rule does not take
-    "x*y*z/(x*y + x*z + y*z)": (lambda t, x, y, z: x * y * z / (x * y + x * z + y * z),
-                                [(1e-300, 1e-300, 2.0), (1e-300, 1e-300, 1e160)], F64,
-                                "three resistors in parallel: ∂x, ∂y NaN at (1e−300, 1e−300, 2) (truth 0.25; torch 0.5, "
-                                "4.5e15 ULP), −inf at (1e−300, 1e−300, 1e160), ∂z NaN (truth 0; torch 0): the rule takes "
-                                "products over linear sums and 1/(1/x + 1/y + 1/z) (session 25, "
-                                "test_harm25), not a product over xy + xz + yz; the written nested form "
-                                "h(h(x, y), z) likewise NaN at "
-                                "x = y = z = 1e−300 (truth 1/9; torch 0.5), and h of six inputs (467 characters, 42.6 CPU s "
-                                "to compile) f and ∂x₀ NaN at every x_i = 1e−300 or 1e300 (truth v/6, 1/36)"),
     # log-linear-root: f is within bound; ∂x = 1/x − 1/y is not widened (∂y is)
     "log(x/y) - x/y + 1": (lambda t, x, y: t.log(x / y) - x / y + 1,
                            [(1 - 2.0 ** -40, 1 + 2.0 ** -40), (1.4554425309821815, 1.4554425311903965),

@@ -2723,6 +2723,44 @@ def _reciprocal_sum_scaled(args):
     return None
 
 
+def _product_sum(E):
+    """{s_i: c_i} for E = Σ c_i·∏_{j≠i} s_j over three inputs or more (xy + xz + yz: E = x·y·z·Σ c_i/s_i), else None."""
+    if not E.is_Add or len(E.args) < 3:
+        return None
+    inputs = set().union(*(t.free_symbols for t in E.args))
+    if len(inputs) != len(E.args) or not all(s.is_Symbol for s in inputs):
+        return None
+    parts = {}
+    for term in E.args:
+        c, m = term.as_coeff_Mul()
+        factors = sp.Mul.make_args(m)
+        if not c.is_Rational or not all(f.is_Symbol for f in factors) or len(set(factors)) != len(inputs) - 1:
+            return None
+        (left,) = inputs - set(factors)
+        parts[left] = c
+    return parts if len(parts) == len(inputs) else None
+
+
+def _over_product_sum(node):
+    """``node`` with E^−k, E = x·y·z·W a product sum (:func:`_product_sum`), written (x·y·z)^−k·W^−k, W = Σ c_i/s_i
+    (the three resistors x·y·z/(xy + xz + yz) as 1/W); a sum whose terms all hold E^−k as one fraction first (their
+    ∂x, y·z·(−x·z/E² + (x·z + y·z)/E²), is y²z²/E²); else None."""
+    if node.is_Add:
+        downs = {f for f in sp.Mul.make_args(node.args[0]) if f.is_Pow and f.exp.is_Integer and f.exp < 0
+                 and _product_sum(f.base)}
+        if len(downs) == 1 and all(next(iter(downs)) in sp.Mul.make_args(t) for t in node.args):
+            together = sp.together(node)
+            return together if together.is_Mul else None
+        return None
+    for f in sp.Mul.make_args(node):
+        if f.is_Pow and f.exp.is_Integer and f.exp < 0 and _product_sum(f.base):
+            parts = _product_sum(f.base)
+            W = sp.Add(*[c / s for s, c in parts.items()])
+            rest = sp.Mul(*[g for g in sp.Mul.make_args(node) if g is not f])
+            return rest * sp.Mul(*parts) ** f.exp * W ** f.exp
+    return None
+
+
 def _product_over_sum(node):
     """c·U/V^k → c·p₁·(u₁/V)·p₂·(u₂/V)·…: V = Σ c_i·s_i a sum of two inputs or more (c_i rational within 2^±30),
     U a product of d units, k ≤ d ≤ k + 3 (d ≥ 2, k ≤ 8), each an input of V or a sum of V's inputs (y + z over
@@ -2739,6 +2777,9 @@ def _product_over_sum(node):
     product stays between the plain units and the result, and u/V is subnormal only where the result is; where
     they cancel, the quotients and the result grow together. Each branch equals c·U/V^k as rational functions
     (tests/test_harm25.py checks it symbolically); its roundings are as many as U/V^k's or fewer."""
+    if node.is_Add:
+        together = _over_product_sum(node)
+        return _Final(_Fired(together, [])) if together is not None else None
     if not (node.is_Mul or node.is_Pow):
         return None
     args = sp.Mul.make_args(node)
@@ -2746,7 +2787,8 @@ def _product_over_sum(node):
     if len(sums) != 1:
         # alone, 1/W only: the walk meets W^−2 before 1/(x²·W²) (∂x of 1/W), whose x² it would leave outside
         alone = not sums and (node.is_Mul or node.exp == -1)
-        scaled = _reciprocal_sum_scaled(args) if alone else None
+        written = _over_product_sum(node) if alone else None
+        scaled = _reciprocal_sum_scaled(sp.Mul.make_args(written) if written is not None else args) if alone else None
         if scaled is not None:
             return _Final(_Fired(scaled, ["product-over-sum"]))
         swapped = _reciprocal_sum(args) if alone else None
@@ -2808,7 +2850,7 @@ def _products_over_sums(expr):
     """Every product of ``expr`` that :func:`_product_over_sum` rewrites, rewritten."""
     if not isinstance(expr, sp.Basic):
         return expr
-    return _replaced(expr, lambda n: isinstance(n, (sp.Mul, sp.Pow)) and _product_over_sum(n) is not None,
+    return _replaced(expr, lambda n: isinstance(n, (sp.Mul, sp.Pow, sp.Add)) and _product_over_sum(n) is not None,
                      lambda n: _product_over_sum(n).expr.expr)
 
 
