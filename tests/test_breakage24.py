@@ -116,19 +116,6 @@ def test_a_far_constant_around_a_quotient(formula, fn, dtype, points):
 
 LEFT = {
     # product-over-sum: forms the rule does not take
-    "x**2*y**2/(x+y)**2": (lambda t, x, y: x ** 2 * y ** 2 / (x + y) ** 2, [(1e-30, 1e-300), (1e-30, 1e-310)], F64,
-                           "∂y = 2x³y/(x + y)³ 0 at (1e−30, 1e−300) (truth 2e−300; torch exact: worse than torch) and "
-                           "(1e−30, 1e−310) (truth 2e−310): the rule takes c·N^k/V^k with N one input, not x³·y"),
-    "x*y/(x+2*y)": (lambda t, x, y: x * y / (x + 2 * y), [(0.0, 1e300), (1.0, 1e300), (0.0, 1e-300)], F64,
-                    "∂x = 2y²/(x + 2y)² 0 at (0, 1e300) and (1, 1e300) (truth 0.5; torch 0.5: worse than torch), inf "
-                    "at (0, 1e−300), ∂y NaN there (truth 0; torch 0): V = x + 2y is not ±a ± b"),
-    "x*y*z/(x*y + x*z + y*z)": (lambda t, x, y, z: x * y * z / (x * y + x * z + y * z),
-                                [(1e-300, 1e-300, 2.0), (1e-300, 1e-300, 1e160)], F64,
-                                "three resistors in parallel: ∂x, ∂y NaN at (1e−300, 1e−300, 2) (truth 0.25; torch 0.5, "
-                                "4.5e15 ULP), −inf at (1e−300, 1e−300, 1e160), ∂z NaN (truth 0; torch 0): the rule takes "
-                                "two inputs over their sum; the written nested form h(h(x, y), z) likewise NaN at "
-                                "x = y = z = 1e−300 (truth 1/9; torch 0.5), and h of six inputs (467 characters, 42.6 CPU s "
-                                "to compile) f and ∂x₀ NaN at every x_i = 1e−300 or 1e300 (truth v/6, 1/36)"),
     # log-linear-root: f is within bound; ∂x = 1/x − 1/y is not widened (∂y is)
     "log(x/y) - x/y + 1": (lambda t, x, y: t.log(x / y) - x / y + 1,
                            [(1 - 2.0 ** -40, 1 + 2.0 ** -40), (1.4554425309821815, 1.4554425311903965),

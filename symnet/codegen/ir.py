@@ -257,7 +257,14 @@ def _inline_reciprocals(assignments, results):
     inline, monomials, kept = {}, {}, []
     for t, e in assignments:
         e = _constant_times_monomial(e.xreplace(inline) if inline else e, monomials)
-        if (isinstance(e, sp.Pow) and e.exp == -1 and (e.base.is_Symbol or _two_term_sum(e.base))) \
+        if isinstance(e, sp.Pow) and e.exp == -1 and isinstance(e.base, WidenedBase) \
+                and _linear_sum(e.base.expanded):
+            # the widened sum Σ c_i·s_i (the product-over-sum rule's 2x + y, x + y + z) kept, its reciprocal put
+            # back: a/V is one division, a·(1/V) overflows where V is subnormal (x·y/(2x + y) at x = y = 5e−324)
+            total = sp.Symbol(f"{t.name}_sum")
+            kept.append((total, e.base))
+            inline[t] = 1 / total
+        elif (isinstance(e, sp.Pow) and e.exp == -1 and (e.base.is_Symbol or _two_term_sum(e.base))) \
                 or _constant_times_inputs(e) or quotient_chain(e) is not None:
             inline[t] = e
         else:
@@ -322,6 +329,11 @@ def _two_term_sum(e) -> bool:
         e = e.args[0]
     return e.is_Add and len(e.args) == 2 and all(t.as_coeff_Mul()[0].is_Rational and t.as_coeff_Mul()[1].is_Symbol
                                                  for t in e.args)
+
+
+def _linear_sum(e) -> bool:
+    """Whether ``e`` is Σ c_i·s_i, two terms or more, c_i rational and s_i symbols."""
+    return e.is_Add and all(t.as_coeff_Mul()[0].is_Rational and t.as_coeff_Mul()[1].is_Symbol for t in e.args)
 
 
 def _constant_times_inputs(e) -> bool:

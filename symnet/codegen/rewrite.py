@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Callable
@@ -2633,98 +2634,236 @@ POWER_PRODUCT = Rule(
 # harmonic-mean and parallel-resistor form, and its ∂x = y²/(x + y)²); tested in tests/test_harm23.py
 
 
-def _two_inputs(V):
-    """((a, sa), (b, sb)) for V = sa·a + sb·b with a, b two inputs and sa, sb ±1; else None."""
-    if not V.is_Add or len(V.args) != 2:
+_SUM_COEFFICIENT = 2 ** 30  # a sum's coefficients within 2^±30: c_i·s_i over- or underflows only near the range ends
+
+
+def _linear_sum(V):
+    """{s_i: c_i} for V = Σ c_i·s_i, at least two terms, s_i distinct inputs, c_i rational within 2^±30; else None."""
+    if not V.is_Add or len(V.args) < 2:
         return None
-    parts = []
+    parts = {}
     for term in V.args:
         c, s = term.as_coeff_Mul()
-        if not s.is_Symbol or c not in (1, -1):
+        if not s.is_Symbol or not c.is_Rational or s in parts \
+                or not 1 / _SUM_COEFFICIENT <= abs(c) <= _SUM_COEFFICIENT:
             return None
-        parts.append((s, c))
-    return None if parts[0][0] == parts[1][0] else tuple(parts)
+        parts[s] = c
+    return parts
 
 
-def _over_sum(N, V, parts):
-    """(N/V, N/V with N and V halved): the halved pair where V = ±a ± b may overflow (|a| or |b| ≥ 2⁶⁰, where
-    halving the larger is exact; a halved subnormal smaller input changes the sum by at most 2⁻¹⁰⁷⁵, below its
-    rounding, and its own quotient only where that quotient is below any normal result), and the condition."""
-    (a, sa), (b, sb) = parts
-    half = sp.Rational(1, 2)
-    halved = sa * Grouped(half * a) + sb * Grouped(half * b)
-    big = (sp.Abs(a) > _SCALED_FROM) | (sp.Abs(b) > _SCALED_FROM)
-    return Grouped(N / V), Grouped(Grouped(half * N) / halved), big
+def _sum_unit(f, inputs) -> bool:
+    """Whether the factor base ``f`` is an input of the sum or a linear sum of its inputs only (y + z, x + y + z)."""
+    if f.is_Symbol:
+        return f in inputs
+    return _linear_sum(f) is not None and f.free_symbols <= inputs
+
+
+def _reciprocal_sum(args):
+    """c·N/(c₁/a + c₂/b)^k → c·N·(a·b)^k/(c₁·b + c₂·a)^k (a, b inputs): the harmonic form 1/(1/x + 1/y) and its
+    derivatives 1/(x²·(1/y + 1/x)²), as a product over a linear sum (1/x overflows at x = 5e−324); else None."""
+    sums = [f for f in args if f.is_Pow and f.exp.is_Integer and f.exp < 0 and f.base.is_Add
+            and len(f.base.args) == 2]
+    for down in sums:
+        parts = [t.as_coeff_Mul() for t in down.base.args]
+        if not all(p.is_Pow and p.exp == -1 and p.base.is_Symbol and c.is_Rational for c, p in parts):
+            continue
+        (c1, a), (c2, b) = [(c, p.base) for c, p in parts]
+        if a == b:
+            continue
+        k = -down.exp
+        rest = sp.Mul(*[f for f in args if f is not down])
+        return rest * (a * b) ** k * (c1 * b + c2 * a) ** -k
+    return None
+
+
+def _reciprocal_sum_scaled(args):
+    """c·∏ s_j^(−e_j)/W^k, W = Σ c_i/s_i over three inputs or more (parallel resistors 1/(1/x + 1/y + 1/z)),
+    Σ e_j = k or (k = 1, no s_j): per smallest input s_m (a select over which that is), with D = Σ c_i·(s_m/s_i),
+    c·∏ ((s_m/s_j)/D) or c·s_m/D. Each s_m/s_i is at most 1 in magnitude, and D lies in [c_m, Σ c_i] where the
+    terms have one sign, so nothing leaves the range where the result does not (1/x is inf at x = 5e−324; the
+    written ∂x, 1/(x²·W²), is 1/(inf·0) = NaN at x = y = z = 1e200, truth 1/9); else None."""
+    sums = [f for f in args if f.is_Pow and f.exp.is_Integer and f.exp < 0 and f.base.is_Add
+            and len(f.base.args) >= 3]
+    for down in sums:
+        parts = [t.as_coeff_Mul() for t in down.base.args]
+        if not all(p.is_Pow and p.exp == -1 and p.base.is_Symbol and c.is_Rational and c != 0 for c, p in parts):
+            continue
+        coefficients = {p.base: c for c, p in parts}
+        if len(coefficients) < len(parts):
+            continue
+        k, powers, others = int(-down.exp), [], []
+        for f in args:
+            if f is down:
+                continue
+            base, e = _power_parts(f)
+            if base in coefficients and e < 0:
+                powers += [base] * -e
+            elif f.free_symbols & set(coefficients):
+                return None
+            else:
+                others.append(f)
+        if k > 8 or not (len(powers) == k or (k == 1 and not powers)):
+            return None
+        c, rest = sp.Mul(*others).as_coeff_Mul()
+        inputs = list(coefficients)
+        pieces = []
+        for j, m in enumerate(inputs):
+            # in double-word: where the terms have both signs D cancels (5–7 ULP in float64 otherwise)
+            D = widen(sp.Add(*[coefficients[i] * (1 if i == m else m / i) for i in inputs]))
+            if powers:
+                running = None
+                for s_j in powers:
+                    q = Grouped((1 if s_j == m else Grouped(m / s_j)) / D)
+                    running = q if running is None else Grouped(running * q)
+            else:
+                running = Grouped(m / D)
+            cond = sp.And(*[sp.Abs(m) <= sp.Abs(i) for i in inputs[j + 1:]]) if j < len(inputs) - 1 else sp.true
+            pieces.append((rest * (running if c == 1 else c * running), cond))
+        return sp.Piecewise(*pieces)
+    return None
+
+
+def _product_sum(E):
+    """{s_i: c_i} for E = Σ c_i·∏_{j≠i} s_j over three inputs or more (xy + xz + yz: E = x·y·z·Σ c_i/s_i), else None."""
+    if not E.is_Add or len(E.args) < 3:
+        return None
+    inputs = set().union(*(t.free_symbols for t in E.args))
+    if len(inputs) != len(E.args) or not all(s.is_Symbol for s in inputs):
+        return None
+    parts = {}
+    for term in E.args:
+        c, m = term.as_coeff_Mul()
+        factors = sp.Mul.make_args(m)
+        if not c.is_Rational or not all(f.is_Symbol for f in factors) or len(set(factors)) != len(inputs) - 1:
+            return None
+        (left,) = inputs - set(factors)
+        parts[left] = c
+    return parts if len(parts) == len(inputs) else None
+
+
+def _over_product_sum(node):
+    """``node`` with E^−k, E = x·y·z·W a product sum (:func:`_product_sum`), written (x·y·z)^−k·W^−k, W = Σ c_i/s_i
+    (the three resistors x·y·z/(xy + xz + yz) as 1/W); a sum whose terms all hold E^−k as one fraction first (their
+    ∂x, y·z·(−x·z/E² + (x·z + y·z)/E²), is y²z²/E²); else None."""
+    if node.is_Add:
+        downs = {f for f in sp.Mul.make_args(node.args[0]) if f.is_Pow and f.exp.is_Integer and f.exp < 0
+                 and _product_sum(f.base)}
+        if len(downs) == 1 and all(next(iter(downs)) in sp.Mul.make_args(t) for t in node.args):
+            together = sp.together(node)
+            return together if together.is_Mul else None
+        return None
+    for f in sp.Mul.make_args(node):
+        if f.is_Pow and f.exp.is_Integer and f.exp < 0 and _product_sum(f.base):
+            parts = _product_sum(f.base)
+            W = sp.Add(*[c / s for s, c in parts.items()])
+            rest = sp.Mul(*[g for g in sp.Mul.make_args(node) if g is not f])
+            return rest * sp.Mul(*parts) ** f.exp * W ** f.exp
+    return None
 
 
 def _product_over_sum(node):
-    """c·a·b/(±a ± b) → c·(b·(a/V)) where |b| ≤ |a|, c·(a·(b/V)) elsewhere; c·N^k/(±a ± b)^k (N = a or b,
-    2 ≤ k ≤ 8) → c·q^k with q = N/V; in both, N and V halved where |a| or |b| > 2⁶⁰.
+    """c·U/V^k → c·p₁·(u₁/V)·p₂·(u₂/V)·…: V = Σ c_i·s_i a sum of two inputs or more (c_i rational within 2^±30),
+    U a product of d units, k ≤ d ≤ k + 3 (d ≥ 2, k ≤ 8), each an input of V or a sum of V's inputs (y + z over
+    x + y + z), at most three distinct. Branch by branch of a Piecewise over the units' order by magnitude, the k
+    largest units are over V and the rest (p₁ ≥ p₂ ≥ …) multiplied in, the largest first. The inputs are scaled by
+    2^−m, 2^m ≥ Σ|c_i|, in the quotients where an |s_i| > 2⁶⁰ (V may overflow; the quotients do not change). The
+    reciprocal sum c₁/a + c₂/b is first written (c₁·b + c₂·a)/(a·b) (:func:`_reciprocal_sum`); one of three inputs
+    or more is scaled by its smallest input instead (:func:`_reciprocal_sum_scaled`).
 
-    a·b leaves the range where a·b/V does not (float32 x = y = −1e−30: x·y = −0, truth −5e−31; x = y = −3.4e38:
-    x·y = inf, x + y = −inf, NaN); V^k does too (∂x = y²/(x + y)² at x = y = −1e−30 in float32: (x + y)² = 0,
-    inf, truth 0.25). The quotient of the larger input by V lies in [1/2, 2⁵³] (same signs: |V| ≤ 2|a|; opposite:
-    |V| ≤ |a|, and V ≥ the spacing of b's grid, |b|·2⁻⁵²), so b·(a/V) rounds twice, as a·b/V did, and leaves the
-    range only where the result does. q^k's partial products lie between q and the result. The sum overflows
-    (x + y at x = y = −1.7e308) where its half does not: halving the inputs is exact there."""
-    if not node.is_Mul:
+    U and V^k leave the range where U/V^k does not (float64 x·y/(2x + y) at x = y = −1e−300: x·y = −0, truth
+    −3.3e−301; ∂y of x²y²/(x + y)², 2x³y/(x + y)³, at (1e−30, 1e−300): x³y = 0, truth 2e−300; x·y·z/(x + y + z) at
+    x = y = z = −1.797e308: x + y + z = −inf). Where V's terms have one sign, each u/V is at most 1/|c_u| in
+    magnitude (a partial sum's too), and the quotient of the largest unit at least 1/Σ|c_i|, so the running
+    product stays between the plain units and the result, and u/V is subnormal only where the result is; where
+    they cancel, the quotients and the result grow together. Each branch equals c·U/V^k as rational functions
+    (tests/test_harm25.py checks it symbolically); its roundings are as many as U/V^k's or fewer."""
+    if node.is_Add:
+        together = _over_product_sum(node)
+        return _Final(_Fired(together, [])) if together is not None else None
+    if not (node.is_Mul or node.is_Pow):
         return None
-    sums = [f for f in node.args if f.is_Pow and f.exp.is_Integer and f.exp < 0 and _two_inputs(f.base)]
+    args = sp.Mul.make_args(node)
+    sums = [f for f in args if f.is_Pow and f.exp.is_Integer and f.exp < 0 and _linear_sum(f.base)]
     if len(sums) != 1:
-        return None
+        # alone, 1/W only: the walk meets W^−2 before 1/(x²·W²) (∂x of 1/W), whose x² it would leave outside
+        alone = not sums and (node.is_Mul or node.exp == -1)
+        written = _over_product_sum(node) if alone else None
+        scaled = _reciprocal_sum_scaled(sp.Mul.make_args(written) if written is not None else args) if alone else None
+        if scaled is not None:
+            return _Final(_Fired(scaled, ["product-over-sum"]))
+        swapped = _reciprocal_sum(args) if alone else None
+        return _product_over_sum(swapped) if swapped is not None and swapped.is_Mul else None
     (down,) = sums
     V, k = down.base, int(-down.exp)
-    parts = _two_inputs(V)
-    (a, _), (b, _) = parts
-    c, rest = sp.Mul(*[f for f in node.args if f != down]).as_coeff_Mul()
-    factors = sp.Mul.make_args(rest)
-    if k == 1 and a in factors and b in factors:
-        others = sp.Mul(*[f for f in factors if f != a and f != b])
-        if others.free_symbols & {a, b}:
+    coefficients = _linear_sum(V)
+    inputs = set(coefficients)
+    c, rest = sp.Mul(*[f for f in args if f is not down]).as_coeff_Mul()
+    units, others = [], []
+    for f in sp.Mul.make_args(rest):
+        base, e = _power_parts(f)
+        if e >= 1 and _sum_unit(base, inputs):
+            units += [base] * e
+        elif f.free_symbols & inputs:
             return None
-        pieces = []
-        for small, large, cond in ((b, a, sp.Abs(b) <= sp.Abs(a)), (a, b, True)):
-            plain, halved, big = _over_sum(large, V, parts)
-            pieces.append((plain, halved, small, cond, big))
-        (p1, h1, s1, c1, big), (p2, h2, s2, _, _) = pieces
-        def form(small, q):
-            product = Grouped(small * q)
-            return others * (product if c == 1 else c * product)
-        out = sp.Piecewise((form(s1, p1), c1 & ~big), (form(s2, p2), ~big), (form(s1, h1), c1), (form(s2, h2), True))
-        return _Final(_Fired(out, ["product-over-sum"]))
-    if 2 <= k <= 8 and len(factors) >= 1:
-        powered = [f for f in factors if _power_parts(f) in ((a, k), (b, k))]
-        if len(powered) != 1:
-            return None
-        (up,) = powered
-        N = up.base
-        others = sp.Mul(*[f for f in factors if f != up])
-        if others.free_symbols & {a, b}:
-            return None
-        plain, halved, big = _over_sum(N, V, parts)
-        def form(q):
-            running = q
-            for _ in range(k - 1):
-                running = Grouped(running * q)
-            return others * (running if c == 1 else c * running)
-        out = sp.Piecewise((form(plain), ~big), (form(halved), True))
-        return _Final(_Fired(out, ["product-over-sum"]))
-    return None
+        else:
+            others.append(f)
+    if len(units) < max(2, k) or len(units) > k + 3 or k > 8 or len(set(units)) > 3:
+        return None
+    others = sp.Mul(*others)
+    m = max(1, int(sp.ceiling(sp.log(sum(abs(v) for v in coefficients.values()), 2))))
+    scale = {s: Grouped(s / sp.Integer(2) ** m) for s in inputs}
+    scaled_V = V.xreplace(scale)
+    big = sp.Or(*[sp.Abs(s) > _SCALED_FROM for s in sorted(inputs, key=sp.default_sort_key)])
+
+    def quotient(u):  # one select per unit, shared by the branches (not a copy of each branch per scale)
+        return sp.Piecewise((Grouped(u / V), ~big), (Grouped(u.xreplace(scale) / scaled_V), True))
+
+    def form(plain, quotients):
+        """The largest plain unit, then quotients and plain units in turn (their running product stays between
+        the plain units' sizes and the result's), the quotients of the largest units; the quotients alone where
+        there is no plain unit."""
+        running = plain[0] if plain else quotient(quotients[0])
+        rest = [(u, True) for u in (quotients if plain else quotients[1:])]
+        later = [(u, False) for u in plain[1:]]
+        steps = [step for pair in itertools.zip_longest(rest, later) for step in pair if step is not None]
+        for u, over in steps:
+            running = Grouped(running * (quotient(u) if over else u))
+        return others * (running if c == 1 else c * running)
+
+    # one branch for each order of the distinct units by magnitude (the last where none before holds); orders with
+    # one form (the same plain units in the same order, the same quotients) share a branch
+    orders = list(itertools.permutations(dict.fromkeys(units))) if len(units) > k else [tuple(units)]
+    forms: dict = {}
+    for n, ranked in enumerate(orders):
+        descending = sorted(units, key=ranked.index)
+        cond = sp.And(*[sp.Abs(u) >= sp.Abs(v) for u, v in zip(ranked, ranked[1:])]) if n < len(orders) - 1 \
+            else sp.true
+        key = (tuple(descending[k:]), tuple(sorted(descending[:k], key=sp.default_sort_key)))
+        forms[key] = forms.get(key, sp.false) | cond
+    pieces = [(form(plain, quotients), cond) for (plain, quotients), cond in forms.items()]
+    pieces[-1] = (pieces[-1][0], sp.true)
+    out = sp.Piecewise(*pieces)
+    return _Final(_Fired(out, ["product-over-sum"]))
 
 
 def _products_over_sums(expr):
     """Every product of ``expr`` that :func:`_product_over_sum` rewrites, rewritten."""
     if not isinstance(expr, sp.Basic):
         return expr
-    return _replaced(expr, lambda n: isinstance(n, sp.Mul) and _product_over_sum(n) is not None,
+    return _replaced(expr, lambda n: isinstance(n, (sp.Mul, sp.Pow, sp.Add)) and _product_over_sum(n) is not None,
                      lambda n: _product_over_sum(n).expr.expr)
 
 
 PRODUCT_OVER_SUM = Rule(
     "product-over-sum", "a·b/(a ± b) forms a·b, which leaves the range where the quotient does not (float32 "
     "x·y/(x + y) at x = y = −1e−30: x·y = −0, truth −5e−31; at x = y = −3.4e38: inf/−inf = NaN), and its ∂a, "
-    "b²/(a + b)², forms (a + b)² (0 at x = y = −1e−30: inf, truth 0.25); as b·(a/V) with |b| ≤ |a| (a/V in "
-    "[1/2, 2⁵³]) and (b/V)², as many roundings or fewer, the inputs halved where the sum could overflow",
+    "b²/(a + b)², forms (a + b)² (0 at x = y = −1e−30: inf, truth 0.25); likewise a product of powers of the "
+    "inputs over a power of their sum with rational coefficients, of three inputs or more, or of reciprocals "
+    "(float64 x·y/(2x + y) at x = y = −1e−300: −0, truth −3.3e−301; ∂y of x²y²/(x + y)², 2x³y/(x + y)³, 0 at "
+    "(1e−30, 1e−300), truth 2e−300; ∂x of 1/(1/x + 1/y) 0 at x = y = 1e200, truth 0.25); as the smaller terms "
+    "times quotients of the larger by the sum (b·(a/V) with |b| ≤ |a|, (b/V)², x·(x/V)·(y/V)), each at most 1 "
+    "in magnitude where the sum's terms have one sign, as many roundings or fewer, the inputs scaled by a power "
+    "of 2 where the sum could overflow",
     apply=_products_over_sums, fired=lambda old, new: new != old)
 # whole-expression rules, before the widen rule (which then computes the rewritten form in float64 in a
 # float32 kernel). Run node by node, scaled-square would rewrite d²/V inside (1 − d²/V)/(2V), the Gaussian
