@@ -3867,6 +3867,26 @@ _EXP_DOMINANT_FROM = 64  # u from which the scaled forms are taken: e^−u·P(u)
 # float32 below it (88.7): the written form, exact where it does not overflow, kept below
 _EXP_DOMINANT_PAST = 1024  # u from which e^−u = 0 in float64 (from 745): P(u)·e^−u left out, as P(u) may overflow
 # there (x² at x = 1e200: inf·0 = NaN)
+_EXP_DOMINANT_RANGE = 80  # |log| of a float32 partial product the written form may reach below the switch: float32
+# is normal from e^−87.3 to e^88.7, which leaves e^7 ≈ 1,100 for the other factors (session 25)
+_EXP_DOMINANT_LOWEST = 32  # a product's switch is never below this (the NumPy emitter's far blocks start at 32)
+
+
+def _product_switch(factors):
+    """The u from which a product ∏A_i^k_i of sums A_i = c_i·e^u + P_i takes its scaled form: 64, or below it where
+    the written form's partial products leave float32 before u = 64 (session 25: float32 ∂ of (e^x + x²)^(−3/4),
+    −(3/4)(e^x + 2x)·(e^x + x²)^(−7/4), −0 from x ≈ 50.7 where the 7/4 power overflows, truth −8.66e−18 at 52;
+    −sinh x/(2(cosh x + 1)^(3/2)) −0 from 59): a partial product of the factors of one sign of k_i is about
+    e^(Σ|k_i|·(u + log c_i)), kept within e^80 (:data:`_EXP_DOMINANT_RANGE`), at 45 for Σ|k_i| = 7/4 and 53 for 3/2,
+    64 for |k| = 1 (the quotients), never below 32 (:data:`_EXP_DOMINANT_LOWEST`). ``factors``: (c_i, k_i)."""
+    switch = _EXP_DOMINANT_FROM
+    for side in (1, -1):
+        ks = [(c, abs(k)) for c, k in factors if k * side > 0]
+        total = sum(k for _, k in ks)
+        if total:
+            room = _EXP_DOMINANT_RANGE - sum(float(k) * max(0.0, math.log(float(c))) for c, k in ks)
+            switch = min(switch, math.floor(room / float(total)))
+    return sp.Integer(max(_EXP_DOMINANT_LOWEST, switch))
 
 
 def _exp_dominant_from(c, wide):
@@ -3916,13 +3936,13 @@ def _same_value(a, b) -> bool:
 
 
 def _outside_scaled(cond, u) -> bool:
-    """Whether ``cond`` (of the one input s in u = k·s, k > 0) holds nowhere in 64 < u ≤ 1024 (|x| < log 2,
-    x > 3.4e38: the branches the exp-minus rule takes there)."""
+    """Whether ``cond`` (of the one input s in u = k·s, k > 0) holds nowhere in 32 < u ≤ 1024, where a scaled form
+    may be taken (|x| < log 2, x > 3.4e38: the branches the exp-minus rule takes there)."""
     k, s = u.as_coeff_Mul()
     if not (s.is_Symbol and k.is_positive and cond.free_symbols == {s}):
         return False
     try:
-        window = sp.Interval.Lopen(sp.Integer(_EXP_DOMINANT_FROM) / k, sp.Integer(_EXP_DOMINANT_PAST) / k)
+        window = sp.Interval.Lopen(sp.Integer(_EXP_DOMINANT_LOWEST) / k, sp.Integer(_EXP_DOMINANT_PAST) / k)
         return cond.as_set().intersect(window) is sp.S.EmptySet
     except (TypeError, ValueError, NotImplementedError, RecursionError):
         return False
@@ -4084,7 +4104,7 @@ def _exp_dominant_node(node):
 
 def _dominant_product(node, even):
     """:func:`_exp_dominant_node` of a product; ``even`` False: cosh's u as u (:func:`_exp_dominant`)."""
-    scaled, total, us, rest, limit, starts = [], 0, set(), [], sp.S.One, []
+    scaled, total, us, rest, limit, starts, powers = [], 0, set(), [], sp.S.One, [], []
     for f in node.args:
         base, k = (f.base, f.exp) if f.is_Pow else (f, sp.S.One)
         if even and isinstance(base, sp.sinh):  # odd: sign(v)·sinh|v|, dominant on both sides beside cosh v
@@ -4099,6 +4119,7 @@ def _dominant_product(node, even):
             total += k
             scaled.append(_exp_scaled(u, c, p, wide) ** k)
             limit *= c ** k
+            powers.append((c, k))
         elif _has_exp(f):
             return None
         else:
@@ -4108,7 +4129,9 @@ def _dominant_product(node, even):
     (u,) = us
     grown = _exp_power(u, total) if total != 0 else 1  # e^(u/2) for (e^x − 1)/(2√(e^x − 1 − x)), finite to 1419
     # with a widened factor, the written product up to where its first factor overflows float64
-    start = min(at for at, _ in starts) if any(wide for _, wide in starts) else sp.Integer(_EXP_DOMINANT_FROM)
+    # (a float32 block with a widened sum computes in float64); otherwise from where the written form's partial
+    # products would leave float32's range
+    start = min(at for at, _ in starts) if any(wide for _, wide in starts) else _product_switch(powers)
     return sp.Piecewise((grown * sp.Mul(*rest) * limit, u > _EXP_DOMINANT_PAST),
                         (grown * sp.Mul(*rest, *scaled), u > start), (node, True))
 
@@ -4135,7 +4158,7 @@ def _far_first(expr):
     elements past them (NumPy's far blocks, backends/numpy/elementwise.py ``far_branches``)."""
     def ours(q):
         return isinstance(q, sp.Piecewise) and len(q.args) == 3 and q.args[-1].cond == sp.true and all(
-            isinstance(c, sp.StrictGreaterThan) and c.rhs.is_Integer and c.rhs >= _EXP_DOMINANT_FROM
+            isinstance(c, sp.StrictGreaterThan) and c.rhs.is_Integer and c.rhs >= _EXP_DOMINANT_LOWEST
             for _, c in q.args[:-1])
 
     def apart(cond, far) -> bool:
@@ -4190,7 +4213,11 @@ EXP_DOMINANT = Rule(
     "e^(qu) as (e^(u/2^j))^(q·2^j) so that its exponent is exact (√(e^x − 1 − x) inf at 710, true 1.5e154, finite "
     "to 1419; e^(−x/3) rounds x/3: 59 ULP at 709), and the widen rule's compensated sum e^x/2 + y (kept widened as "
     "c + (y·e^(−u/2))·e^(−u/2), whose parts keep their lo words where e^−u's underflow, from the last u where c·e^u "
-    "is a float64 on: a float32 block with a widened sum computes in float64)",
+    "is a float64 on: a float32 block with a widened sum computes in float64). Session 25: a product's scaled form is "
+    "taken from u = floor(80/Σ|k_i|) on where that is below 64 (never below 32; Σ over the k_i of one sign, log c_i "
+    "counted with u), where the written form's partial products e^(Σ|k_i|·u) would leave float32 (e^±88): float32 "
+    "∂ of (e^x + x²)^(−3/4), −(3/4)(e^x + 2x)(e^x + x²)^(−7/4), −0 from x = 50.7 before (truth −8.66e−18 at 52), "
+    "now scaled from 45",
     apply=_exp_dominant_forms, fired=lambda old, new: new != old)
 _register(EXP_DOMINANT)
 __all__ += ["EXP_DOMINANT"]
