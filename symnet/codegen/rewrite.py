@@ -5196,6 +5196,84 @@ _register(POWER_QUOTIENT)
 __all__ += ["POWER_QUOTIENT"]
 
 
+# ------------------------------------------------------------------ common-power (session 25: the Tweedie deviance's
+# ∂μ, 2(μ^−½ − y·μ^−³⁄²), cancels near its optimum μ = y: 1.9e4 ULP at μ = 1.0001, y = 1 in float64, torch 1.1e4);
+# tested in tests/test_pow25.py
+
+def _power_part(term, x):
+    """(e, rest) with ``term`` = x^e·rest (e a rational number, 0 where x is absent, rest free of x), or None where x
+    is in ``term`` otherwise (inside a function, a power of a sum)."""
+    e, rest = sp.S.Zero, []
+    for f in sp.Mul.make_args(term):
+        if f == x:
+            e += 1
+        elif f.is_Pow and f.base == x and f.exp.is_Rational:
+            e += f.exp
+        elif x in f.free_symbols:
+            return None
+        else:
+            rest.append(f)
+    return e, sp.Mul(*rest)
+
+
+def _common_power_of(node, x):
+    """:func:`_common_power` of the sum ``node`` for the one input ``x``, or None."""
+    parts = [_power_part(t, x) for t in node.args]
+    if any(p is None for p in parts):
+        return None
+    # the terms free of x stay outside (y − x^(−7/10), a target against one power, is the widen rule's)
+    apart = sp.Add(*[r for e, r in parts if e == 0])
+    parts = [(e, r) for e, r in parts if e != 0]
+    powers = {e for e, _ in parts}
+    low, high = min(powers), max(powers)
+    # two powers at least, one of them negative or fractional (a polynomial is left as written), terms that may
+    # cancel: coefficients of both signs, or another input in a term (y·μ^(−3/2), of either sign)
+    if len(powers) < 2 or low >= 0 and all(e.is_Integer for e in powers):
+        return None
+    if len({r.could_extract_minus_sign() for _, r in parts}) < 2 and not any(r.free_symbols for _, r in parts):
+        return None
+    inner = sp.Add(*[r * x ** (e - low) for e, r in parts])
+    factored = x ** low * Grouped(inner) + apart
+    if sp.expand(x ** low * inner + apart - node) != 0:  # the exactness proof: the same sum, multiplied out
+        return None
+    # within 2^±⌊120/m⌋ every power formed (x^low, x^(high − low) in the sum, and the written x^e) is a normal
+    # float32; outside, the written sum (the power-quotient rule's stepwise divisions where |x| is large)
+    m = max(abs(low), abs(high), high - low)
+    bound = sp.Integer(2) ** int(sp.floor(120 / m))
+    near = (sp.Abs(x) > sp.Float(1 / bound, 17)) & (sp.Abs(x) < bound)
+    return _Final(sp.Piecewise((factored, near), (node, True)))
+
+
+def _common_power(node):
+    """Σ c_i·x^e_i·r_i (x an input, e_i rational and nonzero, two of them differ and one is negative or fractional,
+    r_i free of x, terms that may cancel; terms free of x kept beside) → x^e_min·(Σ c_i·r_i·x^(e_i − e_min)) where
+    |x| is within 2^±⌊120/m⌋ (m the largest of |e_min|, |e_max|, e_max − e_min): each term rounds x^e_i by an ulp of its own size and the sum cancels where
+    the terms are opposite (2μ^−½ − 2y·μ^−³⁄² near μ = y), the inner sum of whole or smaller powers is a polynomial in
+    x (2μ − 2y: exact by Sterbenz near μ = y) that the widen rule computes in double words where it is a hazard,
+    and x^e_min one rounding. None for any other node."""
+    if not node.is_Add or len(node.args) < 2:
+        return None
+    for x in sorted(node.free_symbols, key=sp.default_sort_key):
+        if x.is_Symbol:
+            found = _common_power_of(node, x)
+            if found is not None:
+                return found
+    return None
+
+
+COMMON_POWER = Rule(
+    "common-power", "a sum Σ c_i·x^e_i·r_i of powers of one input x (r_i free of x; two exponents differ, one of them "
+    "negative or fractional) rounds each power by an ulp of its own size, so where the terms cancel every digit may "
+    "go (the Tweedie deviance's ∂μ = 2(μ^−½ − y·μ^−³⁄²) near μ = y: 1.9e4 ULP at μ = 1.0001, y = 1 in float64, "
+    "torch 1.1e4); x^e_min·(Σ c_i·r_i·x^(e_i − e_min)) is the same sum (multiplied out: symbolically equal), its "
+    "inner sum a polynomial in x that cancels exactly or in the widen rule's double words (2μ − 2y: exact by "
+    "Sterbenz), x^e_min rounded once; taken where |x| is within 2^±⌊120/m⌋ (m the largest of |e_min|, |e_max|, "
+    "e_max − e_min: no power formed leaves float32's normal range there), the written sum outside",
+    local=_common_power)
+_register(COMMON_POWER)
+__all__ += ["COMMON_POWER"]
+
+
 # ------------------------------------------------------------------ tiny-argument (issue 16, session 13): f(x) with
 # f(0) = 0, f′(0) = c (erf, sin, tanh, log1p …) beside a fractional power of x, at subnormal x; tested in
 # tests/test_elem13.py
