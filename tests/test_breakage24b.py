@@ -103,12 +103,7 @@ LEFT = {
         "∂ = (1 − 1/√(x² + 1))/(x − asinh x) 17 ULP at 0.4 (torch 9), 8 at 0.5 (torch 5) (12 at 0.45, torch 34; 8 at "
         "0.55, torch 12; within 4 at 0.1–0.3 and 0.6–3; float32 within 8): the written quotient past the "
         "vanishing-series rule's series, each of its two cancelling differences rounded"),
-    "(cosh(x) + 1)**(-1/2)": (
-        lambda t, x: (t.cosh(x) + 1) ** -0.5, [(63.9,), (64.0,)], F32,
-        "float32 ∂ −sinh x/(2(cosh x + 1)^(3/2)) −0 at 63.9 and 64 (truth −9.414e−15, −8.955e−15; ours 1.1e7 ULP, "
-        "torch 2,162 and 968): (cosh x + 1)^(3/2) overflows float32 below the rule's u = 64 (the far form is taken "
-        "from 64 on), as test_exp24's (e^x + x²)^(−3/4)"),
-}
+}  # (cosh x + 1)^(−1/2) in float32 at 63.9 and 64: fixed in session 25, a test in tests/test_pow25.py
 
 
 @pytest.mark.parametrize("formula", [pytest.param(f, marks=pytest.mark.xfail(strict=True, reason="measured "

@@ -102,11 +102,10 @@ def test_reciprocal_of_a_cancelling_widened_sum_past_overflow():
     assert not bad, bad
 
 
-@pytest.mark.xfail(strict=True, reason="measured (2026-12-03), not this session's: float32 ∂ of (e^x + x²)^(−3/4), "
-                   "−(3/4)(e^x + 2x)(e^x + x²)^(−7/4), is −0 at x = 52 (truth −8.66e−18; torch 35 ULP), 55 (torch "
-                   "4,000 ULP), 60, 63.9: (e^x + x²)^(7/4) overflows float32 below the rule's u = 64; the same before "
-                   "session 24")
 def test_float32_power_of_a_dominant_sum_below_64():
+    """Float32 ∂ of (e^x + x²)^(−3/4), −(3/4)(e^x + 2x)(e^x + x²)^(−7/4). Before session 25 (a strict xfail): −0 at
+    x = 52 (truth −8.66e−18; torch 35 ULP), 55 (torch 4,000 ULP), 60, 63.9, where (e^x + x²)^(7/4) overflows
+    float32 below the rule's u = 64; the product's switch is now 45 for a 7/4 power (tests/test_pow25.py)."""
     bad = _kept(_faults("(exp(x) + x**2)**(-3/4)", ["x"], [(52.0,), (55.0,), (60.0,), (63.9,)], F32,
                         lambda t, x: (t.exp(x) + x ** 2) ** -0.75))
     assert not bad, bad

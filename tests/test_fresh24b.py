@@ -92,10 +92,10 @@ def test_student_t_dnu_at_moderate_nu():
     assert _grad_ulps("0.5*(nu + 1)*log(1 + x**2/nu)", "nu", {"nu": 30.0, "x": 1.0}, exact) <= 4
 
 
-@pytest.mark.xfail(strict=True, reason="Tweedie deviance (p = 1.5) 2(2y/√μ + 2√μ): ∂μ = 2(μ^−½ − y·μ^−³⁄²) cancels near "
-                   "the optimum μ = y: 1.9e4 ULP at μ = 1.0001, y = 1 in float64, worse than torch's 1.1e4 (12 at μ = 1.01, "
-                   "torch 76); μ^−³⁄²·(μ − y) would be exact there")
 def test_tweedie_dmu_near_the_optimum():
+    """Tweedie deviance (p = 1.5) 2(2y/√μ + 2√μ): ∂μ = 2(μ^−½ − y·μ^−³⁄²) cancels near the optimum μ = y. A strict
+    xfail until session 25: 1.9e4 ULP at μ = 1.0001, y = 1 in float64 (torch 1.1e4); the common-power rule's
+    μ^−³⁄²·(2μ − 2y) is within 1 (tests/test_pow25.py)."""
     exact = lambda mu, y: 2 * (y * mu ** -0.5 / 0.5 + mu ** 0.5 / 0.5)
     assert _grad_ulps("2*(y*mu**(-0.5)/0.5 + mu**0.5/0.5)", "mu", {"mu": 1.0001, "y": 1.0}, exact) <= 4
 

@@ -178,6 +178,8 @@ from test_exp24 import RULE_CASES as _EXP24  # noqa: E402  (exp-dominant's roots
 RULE_CASES += _EXP24
 from test_harm25 import RULE_CASES as _HARM25  # noqa: E402  (product-over-sum, linear sums: tests/test_harm25.py)
 RULE_CASES += _HARM25
+from test_pow25 import RULE_CASES as _POW25  # noqa: E402  (common-power: the Tweedie ∂μ, tests/test_pow25.py)
+RULE_CASES += _POW25
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞

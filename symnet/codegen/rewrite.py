@@ -4006,6 +4006,26 @@ _EXP_DOMINANT_FROM = 64  # u from which the scaled forms are taken: e^−u·P(u)
 # float32 below it (88.7): the written form, exact where it does not overflow, kept below
 _EXP_DOMINANT_PAST = 1024  # u from which e^−u = 0 in float64 (from 745): P(u)·e^−u left out, as P(u) may overflow
 # there (x² at x = 1e200: inf·0 = NaN)
+_EXP_DOMINANT_RANGE = 80  # |log| of a float32 partial product the written form may reach below the switch: float32
+# is normal from e^−87.3 to e^88.7, which leaves e^7 ≈ 1,100 for the other factors (session 25)
+_EXP_DOMINANT_LOWEST = 32  # a product's switch is never below this (the NumPy emitter's far blocks start at 32)
+
+
+def _product_switch(factors):
+    """The u from which a product ∏A_i^k_i of sums A_i = c_i·e^u + P_i takes its scaled form: 64, or below it where
+    the written form's partial products leave float32 before u = 64 (session 25: float32 ∂ of (e^x + x²)^(−3/4),
+    −(3/4)(e^x + 2x)·(e^x + x²)^(−7/4), −0 from x ≈ 50.7 where the 7/4 power overflows, truth −8.66e−18 at 52;
+    −sinh x/(2(cosh x + 1)^(3/2)) −0 from 59): a partial product of the factors of one sign of k_i is about
+    e^(Σ|k_i|·(u + log c_i)), kept within e^80 (:data:`_EXP_DOMINANT_RANGE`), at 45 for Σ|k_i| = 7/4 and 53 for 3/2,
+    64 for |k| = 1 (the quotients), never below 32 (:data:`_EXP_DOMINANT_LOWEST`). ``factors``: (c_i, k_i)."""
+    switch = _EXP_DOMINANT_FROM
+    for side in (1, -1):
+        ks = [(c, abs(k)) for c, k in factors if k * side > 0]
+        total = sum(k for _, k in ks)
+        if total:
+            room = _EXP_DOMINANT_RANGE - sum(float(k) * max(0.0, math.log(float(c))) for c, k in ks)
+            switch = min(switch, math.floor(room / float(total)))
+    return sp.Integer(max(_EXP_DOMINANT_LOWEST, switch))
 
 
 def _exp_dominant_from(c, wide):
@@ -4055,13 +4075,13 @@ def _same_value(a, b) -> bool:
 
 
 def _outside_scaled(cond, u) -> bool:
-    """Whether ``cond`` (of the one input s in u = k·s, k > 0) holds nowhere in 64 < u ≤ 1024 (|x| < log 2,
-    x > 3.4e38: the branches the exp-minus rule takes there)."""
+    """Whether ``cond`` (of the one input s in u = k·s, k > 0) holds nowhere in 32 < u ≤ 1024, where a scaled form
+    may be taken (|x| < log 2, x > 3.4e38: the branches the exp-minus rule takes there)."""
     k, s = u.as_coeff_Mul()
     if not (s.is_Symbol and k.is_positive and cond.free_symbols == {s}):
         return False
     try:
-        window = sp.Interval.Lopen(sp.Integer(_EXP_DOMINANT_FROM) / k, sp.Integer(_EXP_DOMINANT_PAST) / k)
+        window = sp.Interval.Lopen(sp.Integer(_EXP_DOMINANT_LOWEST) / k, sp.Integer(_EXP_DOMINANT_PAST) / k)
         return cond.as_set().intersect(window) is sp.S.EmptySet
     except (TypeError, ValueError, NotImplementedError, RecursionError):
         return False
@@ -4223,7 +4243,7 @@ def _exp_dominant_node(node):
 
 def _dominant_product(node, even):
     """:func:`_exp_dominant_node` of a product; ``even`` False: cosh's u as u (:func:`_exp_dominant`)."""
-    scaled, total, us, rest, limit, starts = [], 0, set(), [], sp.S.One, []
+    scaled, total, us, rest, limit, starts, powers = [], 0, set(), [], sp.S.One, [], []
     for f in node.args:
         base, k = (f.base, f.exp) if f.is_Pow else (f, sp.S.One)
         if even and isinstance(base, sp.sinh):  # odd: sign(v)·sinh|v|, dominant on both sides beside cosh v
@@ -4238,6 +4258,7 @@ def _dominant_product(node, even):
             total += k
             scaled.append(_exp_scaled(u, c, p, wide) ** k)
             limit *= c ** k
+            powers.append((c, k))
         elif _has_exp(f):
             return None
         else:
@@ -4247,7 +4268,9 @@ def _dominant_product(node, even):
     (u,) = us
     grown = _exp_power(u, total) if total != 0 else 1  # e^(u/2) for (e^x − 1)/(2√(e^x − 1 − x)), finite to 1419
     # with a widened factor, the written product up to where its first factor overflows float64
-    start = min(at for at, _ in starts) if any(wide for _, wide in starts) else sp.Integer(_EXP_DOMINANT_FROM)
+    # (a float32 block with a widened sum computes in float64); otherwise from where the written form's partial
+    # products would leave float32's range
+    start = min(at for at, _ in starts) if any(wide for _, wide in starts) else _product_switch(powers)
     return sp.Piecewise((grown * sp.Mul(*rest) * limit, u > _EXP_DOMINANT_PAST),
                         (grown * sp.Mul(*rest, *scaled), u > start), (node, True))
 
@@ -4274,7 +4297,7 @@ def _far_first(expr):
     elements past them (NumPy's far blocks, backends/numpy/elementwise.py ``far_branches``)."""
     def ours(q):
         return isinstance(q, sp.Piecewise) and len(q.args) == 3 and q.args[-1].cond == sp.true and all(
-            isinstance(c, sp.StrictGreaterThan) and c.rhs.is_Integer and c.rhs >= _EXP_DOMINANT_FROM
+            isinstance(c, sp.StrictGreaterThan) and c.rhs.is_Integer and c.rhs >= _EXP_DOMINANT_LOWEST
             for _, c in q.args[:-1])
 
     def apart(cond, far) -> bool:
@@ -4329,7 +4352,11 @@ EXP_DOMINANT = Rule(
     "e^(qu) as (e^(u/2^j))^(q·2^j) so that its exponent is exact (√(e^x − 1 − x) inf at 710, true 1.5e154, finite "
     "to 1419; e^(−x/3) rounds x/3: 59 ULP at 709), and the widen rule's compensated sum e^x/2 + y (kept widened as "
     "c + (y·e^(−u/2))·e^(−u/2), whose parts keep their lo words where e^−u's underflow, from the last u where c·e^u "
-    "is a float64 on: a float32 block with a widened sum computes in float64)",
+    "is a float64 on: a float32 block with a widened sum computes in float64). Session 25: a product's scaled form is "
+    "taken from u = floor(80/Σ|k_i|) on where that is below 64 (never below 32; Σ over the k_i of one sign, log c_i "
+    "counted with u), where the written form's partial products e^(Σ|k_i|·u) would leave float32 (e^±88): float32 "
+    "∂ of (e^x + x²)^(−3/4), −(3/4)(e^x + 2x)(e^x + x²)^(−7/4), −0 from x = 50.7 before (truth −8.66e−18 at 52), "
+    "now scaled from 45",
     apply=_exp_dominant_forms, fired=lambda old, new: new != old)
 _register(EXP_DOMINANT)
 __all__ += ["EXP_DOMINANT"]
@@ -5306,6 +5333,84 @@ POWER_QUOTIENT = Rule(
     apply=_power_quotients, fired=lambda old, new: new != old)
 _register(POWER_QUOTIENT)
 __all__ += ["POWER_QUOTIENT"]
+
+
+# ------------------------------------------------------------------ common-power (session 25: the Tweedie deviance's
+# ∂μ, 2(μ^−½ − y·μ^−³⁄²), cancels near its optimum μ = y: 1.9e4 ULP at μ = 1.0001, y = 1 in float64, torch 1.1e4);
+# tested in tests/test_pow25.py
+
+def _power_part(term, x):
+    """(e, rest) with ``term`` = x^e·rest (e a rational number, 0 where x is absent, rest free of x), or None where x
+    is in ``term`` otherwise (inside a function, a power of a sum)."""
+    e, rest = sp.S.Zero, []
+    for f in sp.Mul.make_args(term):
+        if f == x:
+            e += 1
+        elif f.is_Pow and f.base == x and f.exp.is_Rational:
+            e += f.exp
+        elif x in f.free_symbols:
+            return None
+        else:
+            rest.append(f)
+    return e, sp.Mul(*rest)
+
+
+def _common_power_of(node, x):
+    """:func:`_common_power` of the sum ``node`` for the one input ``x``, or None."""
+    parts = [_power_part(t, x) for t in node.args]
+    if any(p is None for p in parts):
+        return None
+    # the terms free of x stay outside (y − x^(−7/10), a target against one power, is the widen rule's)
+    apart = sp.Add(*[r for e, r in parts if e == 0])
+    parts = [(e, r) for e, r in parts if e != 0]
+    powers = {e for e, _ in parts}
+    low, high = min(powers), max(powers)
+    # two powers at least, one of them negative or fractional (a polynomial is left as written), terms that may
+    # cancel: coefficients of both signs, or another input in a term (y·μ^(−3/2), of either sign)
+    if len(powers) < 2 or low >= 0 and all(e.is_Integer for e in powers):
+        return None
+    if len({r.could_extract_minus_sign() for _, r in parts}) < 2 and not any(r.free_symbols for _, r in parts):
+        return None
+    inner = sp.Add(*[r * x ** (e - low) for e, r in parts])
+    factored = x ** low * Grouped(inner) + apart
+    if sp.expand(x ** low * inner + apart - node) != 0:  # the exactness proof: the same sum, multiplied out
+        return None
+    # within 2^±⌊120/m⌋ every power formed (x^low, x^(high − low) in the sum, and the written x^e) is a normal
+    # float32; outside, the written sum (the power-quotient rule's stepwise divisions where |x| is large)
+    m = max(abs(low), abs(high), high - low)
+    bound = sp.Integer(2) ** int(sp.floor(120 / m))
+    near = (sp.Abs(x) > sp.Float(1 / bound, 17)) & (sp.Abs(x) < bound)
+    return _Final(sp.Piecewise((factored, near), (node, True)))
+
+
+def _common_power(node):
+    """Σ c_i·x^e_i·r_i (x an input, e_i rational and nonzero, two of them differ and one is negative or fractional,
+    r_i free of x, terms that may cancel; terms free of x kept beside) → x^e_min·(Σ c_i·r_i·x^(e_i − e_min)) where
+    |x| is within 2^±⌊120/m⌋ (m the largest of |e_min|, |e_max|, e_max − e_min): each term rounds x^e_i by an ulp of its own size and the sum cancels where
+    the terms are opposite (2μ^−½ − 2y·μ^−³⁄² near μ = y), the inner sum of whole or smaller powers is a polynomial in
+    x (2μ − 2y: exact by Sterbenz near μ = y) that the widen rule computes in double words where it is a hazard,
+    and x^e_min one rounding. None for any other node."""
+    if not node.is_Add or len(node.args) < 2:
+        return None
+    for x in sorted(node.free_symbols, key=sp.default_sort_key):
+        if x.is_Symbol:
+            found = _common_power_of(node, x)
+            if found is not None:
+                return found
+    return None
+
+
+COMMON_POWER = Rule(
+    "common-power", "a sum Σ c_i·x^e_i·r_i of powers of one input x (r_i free of x; two exponents differ, one of them "
+    "negative or fractional) rounds each power by an ulp of its own size, so where the terms cancel every digit may "
+    "go (the Tweedie deviance's ∂μ = 2(μ^−½ − y·μ^−³⁄²) near μ = y: 1.9e4 ULP at μ = 1.0001, y = 1 in float64, "
+    "torch 1.1e4); x^e_min·(Σ c_i·r_i·x^(e_i − e_min)) is the same sum (multiplied out: symbolically equal), its "
+    "inner sum a polynomial in x that cancels exactly or in the widen rule's double words (2μ − 2y: exact by "
+    "Sterbenz), x^e_min rounded once; taken where |x| is within 2^±⌊120/m⌋ (m the largest of |e_min|, |e_max|, "
+    "e_max − e_min: no power formed leaves float32's normal range there), the written sum outside",
+    local=_common_power)
+_register(COMMON_POWER)
+__all__ += ["COMMON_POWER"]
 
 
 # ------------------------------------------------------------------ tiny-argument (issue 16, session 13): f(x) with
