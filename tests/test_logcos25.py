@@ -5,8 +5,9 @@
   |log A| < 0.69 (log A as the other rules make it elsewhere). log(x − asinh x) at x = 2.73 (x − asinh x = 1) is
   log1p of the widened x − asinh x − 1, likewise log(x − tanh x) at x = 2.
 * The double-word emitter's asinh: sign(u)·log1p(|u| + u²/(1 + √(u² + 1))) in double words (asinh was a float64 leaf,
-  up to an ulp of asinh u: the widened x − asinh x, whose terms cancel 39× at x = 0.4, was 16 ULP off, and with it
-  ∂ log(x − asinh x) = (1 − 1/√(x² + 1))/(x − asinh x)).
+  up to an ulp of asinh u: the widened x − asinh x, whose terms cancel 39× at x = 0.4, was 11 ULP off, and with it
+  ∂ log(x − asinh x) = (1 − 1/√(x² + 1))/(x − asinh x), 17 ULP); cosh and sinh as (e^u ± e^−u)/2 (sinh from expm1)
+  likewise (log(cosh x − 1) at x = 1.3154: cosh x − 2, 284 ULP).
 
 References independent of the code generator: mpmath at 1000 digits of SymPy's derivative of the formula as written
 and torch.autograd of it in the same dtype (``test_breakage21b._faults``: ≤ 4 ULP float64, ≤ 8 float32 where the
@@ -34,6 +35,9 @@ FORMULAS = {
     "log(x - asinh(x))": lambda t, x: t.log(x - t.asinh(x)),
     "log(x - tanh(x))": lambda t, x: t.log(x - t.tanh(x)),
     "x - asinh(x)": lambda t, x: x - t.asinh(x),
+    "log(cosh(x) - 1)": lambda t, x: t.log(t.cosh(x) - 1),
+    "log(x - sin(x))": lambda t, x: t.log(x - t.sin(x)),
+    "log(2 - 2*cos(x))": lambda t, x: t.log(2 - 2 * t.cos(x)),
 }
 
 
@@ -62,11 +66,18 @@ NEAR_ONE = [
      "∂ 27 ULP at 0.385 (torch 23), 17 at 0.4 (torch 9), 12 at 0.45, 8 at 0.5 (torch 5); f 19 at 2.7035 (torch 18), "
      "601 at 2.7286 (torch 601)"),
     ("log(x - tanh(x))", F32, [2.0], "f 16 ULP at 2 (torch 16)"),
+    # the rule beyond the two formulas it was made for (cosh x − 2 in double words: the double-word emitter's cosh)
+    ("log(cosh(x) - 1)", F64, [1.212751677852349, 1.3154362416107384, 1.338255033557047],
+     "f 5 ULP at 1.2128 (torch 4), 284 at 1.3154 (torch 229), 32 at 1.3383 (torch 29)"),
+    ("log(x - sin(x))", F64, [1.9429530201342282], "f 92 ULP at 1.943 (torch 92)"),
+    ("log(2 - 2*cos(x))", F64, [1.0416107382550335, 1.0758389261744965], "f 53 ULP at 1.0416 (torch 11), 34 at 1.0758 "
+     "(torch 4)"),
 ]
 
 
 @pytest.mark.parametrize("formula, dtype, points, before", NEAR_ONE,
-                         ids=["cos-float64", "cos-float32", "asinh-float64", "tanh-float32"])
+                         ids=["cos-float64", "cos-float32", "asinh-float64", "tanh-float32", "cosh-float64",
+                              "sin-float64", "two-cos-float64"])
 def test_numpy_log_of_a_sum_near_one(formula, dtype, points, before):
     """Before (see ``before``): past the bound and worse than torch; after within 2 ULP (3 for ∂ log(x − asinh x)).
     float64 log(x − asinh x) at 0.4, 0.5 was test_breakage24b's LEFT strict xfail, the cos and tanh rows

@@ -105,7 +105,7 @@ import re
 from typing import NamedTuple
 
 import sympy as sp
-from sympy.codegen.cfunctions import log1p
+from sympy.codegen.cfunctions import expm1, log1p
 
 from ..render import text
 from .names import FALLBACK_WORDS, _math_name
@@ -2088,6 +2088,19 @@ def _asinh_as_log1p(u):
                         evaluate=False)
 
 
+def _hyperbolic_as_exponentials(e):
+    """cosh u as the unevaluated (e^u + e^−u)/2, sinh u as (expm1(u) − expm1(−u))/2 (no cancellation near 0: the two
+    terms have one sign), so that double words take them (a float64 leaf before, up to an ulp: log(cosh x − 1), whose
+    argument minus 1 is cosh x − 2 at x = 1.317, 284 ULP in float64; session 25). Where e^|u| overflows the double word
+    is not finite and the widened function takes its float64 body."""
+    u = e.args[0]
+    if isinstance(e, sp.cosh):
+        terms = sp.Add(sp.exp(u), sp.exp(-u), evaluate=False)
+    else:
+        terms = sp.Add(expm1(u), sp.Mul(sp.S.NegativeOne, expm1(-u), evaluate=False), evaluate=False)
+    return sp.Mul(sp.S.Half, terms, evaluate=False)
+
+
 class _Emitter:
     """The statements of one body in double-word arithmetic (postorder, each subexpression once)."""
 
@@ -2241,6 +2254,8 @@ class _Emitter:
             v = self.value(sp.Mul(sp.Rational(1, 2), sp.erfc(-e.args[0] / sp.sqrt(2), evaluate=False), evaluate=False))
         elif isinstance(e, sp.asinh):
             v = self.value(_asinh_as_log1p(e.args[0]))
+        elif isinstance(e, (sp.cosh, sp.sinh)):
+            v = self.value(_hyperbolic_as_exponentials(e))
         elif isinstance(e, sp.Function) and type(e).__name__ in self.FUNCTIONS and len(e.args) == 1:
             v = self._function(e, type(e).__name__, e.args[0])
         else:
