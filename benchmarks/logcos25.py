@@ -1,6 +1,6 @@
 """CPU seconds per 10⁶ points (min of 5 calls) of the kernels the log-near-one rule and the double-word asinh change
-(session 25, h-logcos25), on ordinary data: x uniform on [−4, 4] (log(1 − cos x), log(cosh x − 1)) or [0.1, 4] (the others).
-Run with PYTHONPATH at a tree before and after the change and compare (symnet.compile of each formula; the first
+(session 25, h-logcos25), on ordinary data: x uniform on [−4, 4] (log(1 − cos x), log(cosh x − 1)) or [0.1, 4]
+(the others). Run with PYTHONPATH at a tree before and after the change and compare (symnet.compile of each formula; the first
 call's compile is not timed)."""
 from __future__ import annotations
 

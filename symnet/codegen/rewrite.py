@@ -3502,8 +3502,8 @@ LOG_NEAR_ONE = Rule(
     "with a term rounded to an ulp of itself (log(x − asinh x) 601 ULP at x = 2.73, where x − asinh x = 1; torch "
     "the same); log1p(A − 1) is the same number (an identity) with A − 1 simplified as a sum (1 − cos x − 1 = −cos x, "
     "each cos x rounded relative to itself) and computed as the widen rule computes a sum where it keeps two terms, "
-    "rounded once: log1p's condition is at most 1.44 there. Taken where |log A| < 0.69 (log A as the other rules "
-    "make it, the select's other branch), log A elsewhere (its condition 1/|log A| ≤ 1.45); tried where A − 1 changes sign at "
+    "rounded once: log1p's condition is at most 1.44 there. Taken where |log A| < 0.69 (log A as the other "
+    "rules make it, the select's other branch), log A elsewhere (its condition 1/|log A| ≤ 1.45); tried where A − 1 changes sign at "
     "±2^k (k = −4 … 12) and on [−8, 8] in steps of 1/8, before the node-by-node rules rewrite A",
     apply=_log_near_one, fired=lambda old, new: new != old, before=True)
 _register(LOG_NEAR_ONE)
