@@ -98,12 +98,7 @@ LEFT = {
         lambda t, x: t.log(t.exp(x) + t.cosh(x)), [(709.78,), (-1e4,)], F64,
         "f inf at 709.78 (truth 710.19) and −1e4 (truth 9999.31), ∂ NaN; torch inf, NaN: two exponential functions "
         "in one sum, which exp-dominant does not take (log(sinh x + cosh x + 1) likewise)"),
-    "log(x - asinh(x))": (
-        lambda t, x: t.log(x - t.asinh(x)), [(0.4,), (0.5,)], F64,
-        "∂ = (1 − 1/√(x² + 1))/(x − asinh x) 17 ULP at 0.4 (torch 9), 8 at 0.5 (torch 5) (12 at 0.45, torch 34; 8 at "
-        "0.55, torch 12; within 4 at 0.1–0.3 and 0.6–3; float32 within 8): the written quotient past the "
-        "vanishing-series rule's series, each of its two cancelling differences rounded"),
-}  # (cosh x + 1)^(−1/2) in float32 at 63.9 and 64: fixed in session 25, a test in tests/test_pow25.py
+}  # (cosh x + 1)^(−1/2) in float32 at 63.9 and 64: fixed in session 25, tests/test_pow25.py; log(x − asinh x)'s ∂ at 0.4, 0.5: fixed in session 25, tests/test_logcos25.py
 
 
 @pytest.mark.parametrize("formula", [pytest.param(f, marks=pytest.mark.xfail(strict=True, reason="measured "

@@ -50,7 +50,7 @@ SMALL = {F64: [9.332636185032189e-302, 5e-324, 1e-310, 1e-200, 1e-30, 1e-8, 2.0 
 # beyond the leading power's reach: the tanhshrink window's edge (1.5), the written forms past it. Not here: x < 0 for
 # the logs of x − tanh x and x − asinh x (NaN, torch −inf where the difference rounds to 0); log(1 − cos x) near
 # π/2 (9 ULP at 1.49 in float64, the one-minus-cos rule's 2·sin²(x/2) beside a log near 0, as before this change;
-# torch 0), float32 log(x − tanh x) at 2 (16 ULP, torch the same).
+# torch 0) and float32 log(x − tanh x) at 2 (16 ULP, torch the same): session 25's log-near-one rule, below.
 FAR = {"log(x - tanh(x))": [1.2, 1.49, 1.51, 3.0, 1e10],
        "log(1 - cos(x))": [-1e-200, -0.3, 3.0, 6.283185307179586, -5e-324],
        "log(x - asinh(x))": [1.2, 1.49, 1.51, 3.0, 1e10]}
@@ -87,10 +87,9 @@ def test_one_minus_a_reciprocal_hypot_alone(dtype):
     assert not bad, bad
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-03 (not this change's: 9 ULP before it): ∂ log(x − asinh x) "
-                   "at x = 0.5 is 8 ULP in float64 (torch 5): the widened branch |x| < 0.875 of the numerator over "
-                   "the widened denominator, each rounded once")
 def test_numpy_log_x_minus_asinh_between_the_series_windows():
+    """Was a strict xfail (measured 2026-12-03: ∂ 8 ULP at x = 0.5, torch 5: the widened x − asinh x took asinh in
+    float64); passes since session 25's double-word asinh (tests/test_logcos25.py)."""
     bad = _kept(_faults("log(x - asinh(x))", ["x"], [(0.5,)], F64, FORMULAS["log(x - asinh(x))"]))
     assert not bad, bad
 
@@ -119,11 +118,13 @@ def test_the_rule_is_named_for_the_log_and_its_derivative(formula):
 
 
 def test_the_leading_term_below_its_edge_and_the_written_form_beyond():
-    """log(1 − cos x): 2·log|x| − log 2 below 2⁻³², log(2·sin²(x/2)) from there; its ∂ 2/x below (x ≠ 0: NaN at 0
+    """log(1 − cos x): 2·log|x| − log 2 below 2⁻³², log(2·sin²(x/2)) from there (session 25: where that log is not
+    near 0; log1p(−cos x) where it is, the log-near-one rule's first branch); its ∂ 2/x below (x ≠ 0: NaN at 0
     as written and as torch, not inf), sin(x)/(2·sin²(x/2)) beyond."""
     f, _ = stabilise(sp.log(1 - sp.cos(x)))
-    assert f == sp.Piecewise((2 * sp.log(sp.Abs(x)) - sp.log(2), sp.Abs(x) < sp.Rational(1, 2 ** 32)),
-                             (sp.log(2 * sp.sin(x / 2) ** 2), True))
+    assert isinstance(f, sp.Piecewise) and f.args[-1].cond == sp.true
+    assert f.args[-1].expr == sp.Piecewise((2 * sp.log(sp.Abs(x)) - sp.log(2), sp.Abs(x) < sp.Rational(1, 2 ** 32)),
+                                           (sp.log(2 * sp.sin(x / 2) ** 2), True))
     d, _ = stabilise(sp.diff(sp.log(1 - sp.cos(x)), x))
     assert isinstance(d, sp.Piecewise) and d.args[0].cond.has(sp.Ne(x, 0))
 
@@ -134,9 +135,9 @@ def test_the_leading_term_below_its_edge_and_the_written_form_beyond():
     ("log(1 - cos(x))", 1.49, F32, "8.3 ULP at x = 1.49 (torch 0.7)"),
     ("log(x - tanh(x))", 2.0, F32, "16 ULP at x = 2 (torch 16): x − tanh x as written past the tanhshrink window"),
 ], ids=["cos-float64", "cos-float32", "tanh-float32"])
-def test_measured_and_left_beyond_the_leading_power(formula, point, dtype, numbers, request):
-    """Beyond this change's reach (as before it, the written branch): strict xfails with the numbers measured."""
-    request.applymarker(pytest.mark.xfail(strict=True, reason=f"measured 2026-12-03: {formula}: {numbers}"))
+def test_measured_and_left_beyond_the_leading_power(formula, point, dtype, numbers):
+    """Were strict xfails (measured 2026-12-03, ``numbers``), beyond this change's reach; pass since session 25's
+    log-near-one rule (log1p of A − 1 where log A is near 0: tests/test_logcos25.py)."""
     bad = _kept(_faults(formula, ["x"], [(point,)], dtype, FORMULAS[formula]))
     assert not bad, bad
 

@@ -180,6 +180,8 @@ from test_harm25 import RULE_CASES as _HARM25  # noqa: E402  (product-over-sum, 
 RULE_CASES += _HARM25
 from test_pow25 import RULE_CASES as _POW25  # noqa: E402  (common-power: the Tweedie ∂μ, tests/test_pow25.py)
 RULE_CASES += _POW25
+from test_logcos25 import RULE_CASES as _LOGCOS25  # noqa: E402  (log-near-one: tests/test_logcos25.py)
+RULE_CASES += _LOGCOS25
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -266,6 +268,8 @@ UNDECIDED |= {"log-gaussian-tail"}  # Φ(x) = 1 − Φ(−x) through ndtr and er
 UNDECIDED |= {"quotient-root"}  # selects at |x| ≤ |y| of forms in x/y and y/x with sign(x)·sign(y): simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"series-leading-power"}  # n·log|x| + log(sign(x)^n·R), |x|^r·(sign(x)^n·R)^q: sign and |·| of x: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"square-sum-power"}  # (w + c·x⁻²)^a as the constant w^a past |x| = 2⁶⁰ (to a·2⁻⁶⁰ relative: not an identity); the 50-digit check holds
+UNDECIDED |= {"log-near-one"}  # a select on |log A| < 0.69 of log1p(A − 1) and log A as the other rules make it:
+# simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"exp-dominant"}  # u + log c past u = 1024 (to e^−1024 relative: not an identity), selects at u = 64: the 50-digit check holds
 
 

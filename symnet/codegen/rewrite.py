@@ -46,6 +46,9 @@ class Rule:
     apply: Callable[[sp.Expr], sp.Expr] | None = None
     fired: Callable[[sp.Expr, sp.Expr], bool] | None = None
     local: Callable[[sp.Expr], object] | None = field(default=None, compare=False)
+    # a whole-expression rule applied before the node-by-node pass (log-near-one: the log of a sum as written, before
+    # another rule rewrites the sum into a form whose value near 1 is rounded several times)
+    before: bool = False
 
 
 class _Final:
@@ -3579,6 +3582,71 @@ ONE_MINUS_COS = Rule(
     local=_one_minus_cos)
 _register(ONE_MINUS_COS)
 __all__ += ["ONE_MINUS_COS"]
+# ------------------------------------------------------------------ log-near-one (session 25: log(1 − cos x) 9 ULP in
+# float64 at x = 1.49, torch 0: the one-minus-cos rule's 2·sin²(x/2), rounded three times, beside a log near 0; log(x −
+# asinh x) 601 ULP at x = 2.73 (torch the same), where x − asinh x = 1); tested in tests/test_logcos25.py
+
+_NEAR_ONE_LOG = sp.Rational(69, 100)  # |log A| below it: A − 1 in (−0.498, 0.994), log1p's condition below 1.44
+_NEAR_ONE_FUNCTIONS = (sp.sin, sp.cos, sp.tan, sp.sinh, sp.cosh, sp.tanh, sp.asinh, sp.atan)
+# where A − 1 is probed for a sign change (A crosses 1): ±2^k, k = −4 … 12, and 64 points of [0, 8]
+_NEAR_ONE_PROBES = sorted({s * 2.0 ** k for k in range(-4, 13) for s in (1, -1)} | {i / 8 for i in range(1, 65)}
+                          | {-i / 8 for i in range(1, 65)})
+
+
+def _crosses_one(d, x) -> bool:
+    """d = A − 1 (one input x) changes sign at the probes (30 digits; a probe mpmath cannot evaluate is skipped)."""
+    from ..verify.evaluate import mp_value
+
+    signs = set()
+    with mpmath.workdps(30):
+        for p in _NEAR_ONE_PROBES:
+            try:
+                v = mp_value(d, {x: mpmath.mpf(p)})
+            except Exception:  # noqa: BLE001 - outside the domain (asinh is everywhere; a log of the sum is not)
+                continue
+            if isinstance(v, mpmath.mpf) and mpmath.isfinite(v) and v != 0:
+                signs.add(v > 0)
+    return len(signs) == 2
+
+
+def _log_near_one_node(node):
+    """log(A), A a sum of one input holding a trigonometric or hyperbolic function that crosses 1 → {log1p(A − 1) where
+    −1/2 < A − 1 < 1; log A elsewhere}, A − 1 simplified as a sum (1 − cos x − 1 = −cos x) and, where it keeps two
+    terms or more, widened (rounded once), where |log A| < 0.69; None where the rule does not apply."""
+    if not isinstance(node, sp.log) or not node.args[0].is_Add:
+        return None
+    a = node.args[0]
+    symbols = a.free_symbols
+    if len(symbols) != 1 or not a.has(*_NEAR_ONE_FUNCTIONS) or a.has(sp.Piecewise, WidenedBase, sp.Indexed):
+        return None
+    (x,) = symbols
+    d = a - 1
+    if not isinstance(x, sp.Symbol) or not _crosses_one(d, x):
+        return None
+    # the condition on log A itself, as the other rules make it (the select's other branch: no operation of its own)
+    return sp.Piecewise((log1p(widen(d) if d.is_Add else d), sp.Abs(node) < _NEAR_ONE_LOG), (node, True))
+
+
+def _log_near_one(expr):
+    """Every log of :func:`_log_near_one_node` in ``expr`` rewritten (top down: the log's own argument as written)."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.log):
+        return expr
+    return expr.replace(lambda n: _log_near_one_node(n) is not None, _log_near_one_node)
+
+
+LOG_NEAR_ONE = Rule(
+    "log-near-one", "log A at A ≈ 1 amplifies A's error by 1/|log A| (log A is 0 at A = 1): a sum A of one input "
+    "holding a trigonometric or hyperbolic function, rounded at each term and made by another rule into a form with "
+    "more roundings (the one-minus-cos rule's 2·sin²(x/2): log(1 − cos x) 9 ULP in float64 at x = 1.49, torch 0), or "
+    "with a term rounded to an ulp of itself (log(x − asinh x) 601 ULP at x = 2.73, where x − asinh x = 1; torch "
+    "the same); log1p(A − 1) is the same number (an identity) with A − 1 simplified as a sum (1 − cos x − 1 = −cos x, "
+    "each cos x rounded relative to itself) and computed as the widen rule computes a sum where it keeps two terms, "
+    "rounded once: log1p's condition is at most 1.44 there. Taken where |log A| < 0.69 (log A as the other "
+    "rules make it, the select's other branch), log A elsewhere (its condition 1/|log A| ≤ 1.45); tried where A − 1 changes sign at "
+    "±2^k (k = −4 … 12) and on [−8, 8] in steps of 1/8, before the node-by-node rules rewrite A",
+    apply=_log_near_one, fired=lambda old, new: new != old, before=True)
+_register(LOG_NEAR_ONE)
+__all__ += ["LOG_NEAR_ONE"]
 
 _VANISHING_PROBE = 2 ** -30  # x at which the sum must be below _VANISHING_RATIO of its terms to be tried
 _VANISHING_RATIO = 2 ** -20
@@ -6409,17 +6477,24 @@ class Stabiliser:
         rules = RULES if rules is None else rules
         self.rules = rules
         self._local = any(r.name in _BY_NAME and _BY_NAME[r.name] is r for r in rules)
-        self._whole = [r for r in rules if r.apply is not None]
+        self._before = [r for r in rules if r.apply is not None and r.before]
+        self._whole = [r for r in rules if r.apply is not None and not r.before]
         self._memo: dict = {}  # node → its stable form
         self._below: dict = {}  # node → names of the rules that fired at or below it, first firing first
         self._walks: dict = {}  # the whole-expression rules' bottom-up walks: (code, leaves) → node → rewritten
 
     def __call__(self, expr: sp.Expr) -> tuple[sp.Expr, tuple[Rule, ...]]:
+        expr, first = sp.sympify(expr), []
+        for rule in self._before:
+            new = rule.apply(expr)
+            if rule.fired(expr, new):
+                first.append(rule)
+                expr = new
         if self._local:
-            expr, names = _rewrite(sp.sympify(expr), self._memo, self._below)
-            fired = list(dict.fromkeys(_BY_NAME[n] for n in names))  # two names of one rule: once
+            expr, names = _rewrite(expr, self._memo, self._below)
+            fired = first + [r for r in dict.fromkeys(_BY_NAME[n] for n in names) if r not in first]  # once each
         else:
-            fired = []
+            fired = first
         token = _SHARED_WALKS.set(self._walks)
         try:
             for rule in self._whole:
