@@ -176,6 +176,8 @@ from test_pow24 import RULE_CASES as _POW24  # noqa: E402  (square-sum-power: c 
 RULE_CASES += _POW24
 from test_exp24 import RULE_CASES as _EXP24  # noqa: E402  (exp-dominant's roots, cosh at −x, (e^x + 3)/3: tests/test_exp24.py)
 RULE_CASES += _EXP24
+from test_misc25 import RULE_CASES as _MISC25  # noqa: E402  (vanishing-quotient: tests/test_misc25.py)
+RULE_CASES += _MISC25
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
