@@ -14,11 +14,13 @@ from symnet.verify.evaluate import reference
 
 x = sp.Symbol("x", real=True)
 _c = sp.Symbol("c", real=True)
+_nu = sp.Symbol("nu", real=True)
 
 # (rule, formula, variables, range of the exactness check, the point where the written form fails, dtype): read by
 # tests/test_stability_rules.py
 RULE_CASES = [
     ("vanishing-quotient", _c * sp.tanh(x / _c), (_c, x), (0.5, 2.0), (0.7, 1e-20), np.float64),
+    ("log1p-series", (_nu + 1) / 2 * sp.log(1 + x ** 2 / _nu), (_nu, x), (0.5, 3.0), (1e6, 1.0), np.float64),
 ]
 measure = importlib.import_module("symnet.verify.measure")  # symnet.verify is also the function
 
@@ -186,3 +188,74 @@ def test_the_vanishing_quotient_rule_fires_once_and_names_itself(softcap):
     form, fired = stabilise(softcap.gradients[softcap.wrt[0]])
     assert VANISHING_QUOTIENT in fired and isinstance(form, sp.Piecewise), form
     assert "softcap" in VANISHING_QUOTIENT.why
+
+
+def test_y_sin_x_over_y_slope_in_y():
+    """∂y of y·sin(x/y), sin(u) − u·cos(u) with u = x/y (= u³/3 − …), another sum the vanishing-quotient rule takes:
+    before, 6.6e15 ULP in float64 at x = 1e−20, y = 0.9 (0 for 4.6e−61); now within 4."""
+    k = symnet.compile(symnet.derive("y*sin(x/y)"), progress=False)
+    xs = np.array([1e-20, -1e-12, 1e-5, 0.3, 0.6, 2.0])
+    gy = k(x=xs, y=np.full(len(xs), 0.9))[list(k.outputs).index("df_dy")]
+    with mpmath.workdps(60):
+        true = [mpmath.sin(u) - u * mpmath.cos(u) for u in (mpmath.mpf(v) / mpmath.mpf(0.9) for v in xs)]
+    assert max(_ulps_of(g, t, np.float64) for g, t in zip(gy, true)) <= 4
+
+
+# ------------------------------------------------------------------ 3. ∂ν of the Student-t NLL: the log1p-series rule
+
+def _student_truth(nu, x):
+    with mpmath.workdps(60):
+        n0, x0 = mpmath.mpf(float(nu)), mpmath.mpf(float(x))
+        return mpmath.diff(lambda v: (v + 1) / 2 * mpmath.log(1 + x0 * x0 / v), n0)
+
+
+_STUDENT = [(30.0, 1.0), (1e3, 1.0), (1e6, 1.0), (1e6, 3.0), (2.0, 1.0), (1.0, 3.0), (30.0, 0.1), (1e-3, 1e-2),
+            (1e12, 1e-3)]
+
+
+@pytest.fixture(scope="module")
+def student():
+    return symnet.derive("0.5*(nu + 1)*log(1 + x**2/nu)", wrt="nu")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_student_t_dnu_against_mpmath_and_torch(student, dtype):
+    """Before: 92 ULP in float64 at ν = 30, x = 1, 2.1e3 at ν = 1e3, 1.4e6 at ν = 1e6 (torch 988, 3.2e6, 8.2e11).
+    Now within 4 ULP (float64) / 8 (float32) at every point here, and never worse than torch."""
+    torch = pytest.importorskip("torch")
+    k = symnet.compile(student, progress=False)
+    nus = np.array([p[0] for p in _STUDENT], dtype=dtype)
+    xs = np.array([p[1] for p in _STUDENT], dtype=dtype)
+    _, grad = k(nu=nus, x=xs)
+    tn = torch.tensor(nus, requires_grad=True)
+    (tg,) = torch.autograd.grad((0.5 * (tn + 1) * torch.log(1 + torch.tensor(xs) ** 2 / tn)).sum(), [tn])
+    truth = [_student_truth(n, v) for n, v in zip(nus, xs)]
+    ours = [_ulps_of(g, t, dtype) for g, t in zip(grad, truth)]
+    theirs = [_ulps_of(g, t, dtype) for g, t in zip(tg.numpy(), truth)]
+    assert max(ours) <= (4 if dtype is np.float64 else 8), list(zip(_STUDENT, ours))
+    assert all(o <= max(t, 4) for o, t in zip(ours, theirs)), (ours, theirs)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_student_t_dnu_in_a_triton_kernel(student, dtype, monkeypatch):
+    """The Triton kernel (under TRITON_INTERPRET=1) takes the same series: within 4 ULP (float64) / 8 (float32)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    k = symnet.compile(student, backend="triton", progress=False)
+    tdt = getattr(torch, dtype)
+    nus = torch.tensor([p[0] for p in _STUDENT], dtype=tdt)
+    xs = torch.tensor([p[1] for p in _STUDENT], dtype=tdt)
+    _, grad = k(nu=nus, x=xs)
+    npdt = np.dtype(dtype).type
+    worst = max(_ulps_of(g, _student_truth(n, v), npdt) for g, n, v in zip(grad.tolist(), nus.tolist(), xs.tolist()))
+    assert worst <= (4 if dtype == "float64" else 8), worst
+
+
+@pytest.mark.xfail(strict=True, reason="measured 2026-12-04: ∂ν at ν = 5, x = 1.5 (a = 0.45, past the log1p-series "
+                   "window): 93 ULP in float64 (torch 419), the sum as before, whose terms (½·log1p(a) = 0.19) are ~440× the "
+                   "result (−4.25e−4); widening it there is left open")
+def test_student_t_dnu_past_the_window():
+    k = symnet.compile(symnet.derive("0.5*(nu + 1)*log(1 + x**2/nu)", wrt="nu"), progress=False)
+    _, grad = k(nu=np.array([5.0]), x=np.array([1.5]))
+    assert _ulps_of(grad[0], _student_truth(5.0, 1.5), np.float64) <= 4
