@@ -142,13 +142,9 @@ def test_measured_and_left_beyond_the_leading_power(formula, point, dtype, numbe
     assert not bad, bad
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-03: symnet.verify's reference keeps ±inf at the first two "
-                   "rungs that agree (50, 100 digits) even where a sum cancelled to exactly 0 on the way: "
-                   "log(1 − cos x) at x = ±1e−300 is −inf there (true −1382.24), so `symnet derive 'log(1 - cos(x))' "
-                   "--stable` lists the generated code's right −1382.24 as an overflow hazard at x = −1e−300; the "
-                   "derivative's reference is NaN at ±1e−300 (true ±2e300), log(x − tanh x)'s −inf. Not changed "
-                   "here: every reference that is ±inf or NaN after a total cancellation would climb to 2400 digits")
 def test_the_verify_reference_of_a_log_whose_argument_cancels_to_zero_at_100_digits():
+    """symnet.verify's reference kept −inf at the first two rungs that agreed (50, 100 digits) though 1 − cos x had
+    cancelled to exactly 0 on the way (true −1382.24 at x = −1e−300): it now climbs (h-misc25, tests/test_misc25.py)."""
     from symnet.verify.evaluate import reference
 
     value, _ = reference(sp.log(1 - sp.cos(x)), {x: -1e-300})

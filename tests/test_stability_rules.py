@@ -182,6 +182,8 @@ from test_pow25 import RULE_CASES as _POW25  # noqa: E402  (common-power: the Tw
 RULE_CASES += _POW25
 from test_logcos25 import RULE_CASES as _LOGCOS25  # noqa: E402  (log-near-one: tests/test_logcos25.py)
 RULE_CASES += _LOGCOS25
+from test_misc25 import RULE_CASES as _MISC25  # noqa: E402  (vanishing-quotient: tests/test_misc25.py)
+RULE_CASES += _MISC25
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -270,6 +272,8 @@ UNDECIDED |= {"series-leading-power"}  # n·log|x| + log(sign(x)^n·R), |x|^r·(
 UNDECIDED |= {"square-sum-power"}  # (w + c·x⁻²)^a as the constant w^a past |x| = 2⁶⁰ (to a·2⁻⁶⁰ relative: not an identity); the 50-digit check holds
 UNDECIDED |= {"log-near-one"}  # a select on |log A| < 0.69 of log1p(A − 1) and log A as the other rules make it:
 # simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"log1p-series"}  # its case holds the rounded-log-argument rule's select at x²/ν > 2¹⁰⁰⁰ (log p as Σ n·log|a|):
+# simplify cannot decide; the 50-digit check holds (tests/test_misc25.py)
 UNDECIDED |= {"exp-dominant"}  # u + log c past u = 1024 (to e^−1024 relative: not an identity), selects at u = 64: the 50-digit check holds
 
 

@@ -3744,6 +3744,210 @@ VANISHING_SERIES = Rule(
     apply=_vanishing_series, fired=lambda old, new: new != old)
 _register(VANISHING_SERIES)
 __all__ += ["VANISHING_SERIES"]
+# ------------------------------------------------------------------ vanishing-quotient (session 25: ∂c of a softcap
+# c·tanh(x/c), tanh(u) − u·sech²(u) with u = x/c, is 2u³/3 from terms of size u: the widen rule's double word held it
+# to |u| ≈ 1e−10 and lost it below, 9.0e6 ULP in float64 at u = 1.4e−20, 0 for 1.9e−90 at u = 1.4e−30; the
+# vanishing-series rule takes sums of one input, and ran after the widen rule had taken this one); tested in
+# tests/test_misc25.py
+
+
+def _scale_free(math, x, y) -> bool:
+    """Every function of ``math`` (but max, min, |·|, sign) takes arguments unchanged by x, y → s·x, s·y (x/y, 2y/x):
+    a cheap test before the numeric one of :func:`_homogeneous_degree`."""
+    s = sp.Dummy("s", positive=True)
+    scaled = {x: s * x, y: s * y}
+    found = False
+    for n in sp.preorder_traversal(math):
+        if isinstance(n, sp.Function) and not isinstance(n, (sp.Max, sp.Min, sp.Abs, sp.sign)):
+            if any(a.xreplace(scaled) != a for a in n.args):
+                return False
+            found = True
+    return found
+
+
+def _vanishing_quotient(node):
+    """node, a sum in two inputs x, y holding a function, homogeneous (y^k·G(x/y)) with G(v) a sum that is 0 at v = 0
+    where its terms cancel (∂c of c·tanh(x/c): tanh(x/c) − (x/c)·sech²(x/c)) → {y^k·(G's series in v = x/y) if
+    |x/y| < w; node otherwise} (G fitted as :func:`_vanishing_node` fits a sum of one input, fired where G as written
+    is measured past the bound inside the window); None elsewhere."""
+    from .roots import OUTSIDE_ULP, SeriesBase, ZeroSeries, removable_fit
+
+    symbols = sorted(node.free_symbols, key=str)
+    if not node.is_Add or len(symbols) != 2 or not all(isinstance(s, sp.Symbol) for s in symbols) or node.has(
+            sp.Indexed, SeriesBase):
+        return None
+    math = _as_math(node)
+    if not math.is_Add or not _scale_free(math, *symbols):
+        return None
+    for x, y in (symbols, symbols[::-1]):
+        v = sp.Dummy("v", real=True)
+        try:
+            g = _near_zero(math.xreplace({x: v, y: sp.Integer(1)}), v)
+        except Exception:  # noqa: BLE001 - a form SymPy cannot rebuild at y = 1: not this rule's
+            continue
+        if not g.is_Add or g.is_polynomial(v) or not _vanishes_at_zero(g, v):
+            continue
+        k = _homogeneous_degree(math, x, y)
+        if k is None:
+            continue
+        fit = removable_fit(g)
+        if fit is None or all(fit.written_inside.get(n, 0.0) <= OUTSIDE_ULP[n] for n in OUTSIDE_ULP):
+            continue
+        series = ZeroSeries(v, g, sp.Integer(fit.power), sp.Integer(fit.stride),
+                            *[sp.Float(c, 25) for c in fit.coefficients])
+        q = Grouped(x / y)
+        return sp.Piecewise((y ** k * series.xreplace({v: q}), sp.Abs(q) < sp.Float(fit.window)), (node, True))
+    return None
+
+
+def _vanishing_quotients(expr):
+    """Every largest sum in two inputs of ``expr`` that :func:`_vanishing_quotient` rewrites, rewritten (top down)."""
+    from .roots import SeriesBase
+
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.Add):
+        return expr
+    memo: dict = {}
+
+    def visit(node):
+        if node in memo:
+            return memo[node]
+        if not node.args or isinstance(node, (WidenedBase, sp.Indexed, SeriesBase, sp.logic.boolalg.Boolean)):
+            return node
+        new = _vanishing_quotient(node) if node.is_Add and len(node.free_symbols) == 2 else None
+        if new is None:
+            args = tuple(visit(a) if isinstance(a, sp.Basic) else a for a in node.args)
+            new = node.func(*args) if args != node.args else node
+        memo[node] = new
+        return new
+
+    return visit(expr)
+
+
+VANISHING_QUOTIENT = Rule(
+    "vanishing-quotient", "a sum in two inputs that is y^k·G(x/y), G(v) a sum whose terms meet at v = 0 (∂c of a "
+    "softcap c·tanh(x/c): tanh(u) − u·sech²(u) = 2u³/3 − …, u = x/c, each term rounded to an ulp of u: the widen "
+    "rule's double word held it to |u| ≈ 1e−10 and lost it below, 9.0e6 ULP in float64 at u = 1.4e−20, 0 for "
+    "1.9e−90 at u = 1.4e−30; torch 0 at both) is, within a measured window |x/y| < w, y^k times G's Taylor "
+    "polynomial in v = x/y (the vanishing-series fit of G: P(v²) or v·P(v²), coefficients from G at 72 Chebyshev "
+    "points at 120 digits, truncation below 2⁻⁶⁰, checked at 50 digits; Horner), x/y rounded once; homogeneity "
+    "checked at 60 digits, every function's argument unchanged by scaling x and y together; fired where G as "
+    "written is measured past 3 ULP (float64) or 6 (float32) inside the window; past it, the sum as before (the "
+    "widen rule's)",
+    apply=_vanishing_quotients, fired=lambda old, new: new != old)
+RULES = RULES[:RULES.index(WIDEN)] + (VANISHING_QUOTIENT,) + RULES[RULES.index(WIDEN):]  # before the widen rule
+_BY_NAME[VANISHING_QUOTIENT.name] = VANISHING_QUOTIENT
+__all__ += ["VANISHING_QUOTIENT"]
+# ------------------------------------------------------------------ log1p-series (session 25: ∂ν of the Student-t NLL
+# ½(ν + 1)·log(1 + x²/ν) is ½[log1p(a) − a/(1 + a)] − a/(2ν(1 + a)), a = x²/ν, whose first part is a²/2 − … from terms
+# of size a: 92 ULP in float64 at ν = 30, x = 1, 2.1e3 at ν = 1e3, 1.4e6 at ν = 1e6; torch 988, 3.2e6, 8.2e11);
+# tested in tests/test_misc25.py
+
+
+def _log1p_monomial(math):
+    """The one monomial M of two inputs whose log(1 + M) or log1p(M) ``math`` holds, else None."""
+    found = set()
+    for n in sp.preorder_traversal(math):
+        if isinstance(n, log1p):
+            found.add(n.args[0])
+        elif isinstance(n, sp.log) and n.args[0].is_Add and len(n.args[0].args) == 2 and 1 in n.args[0].args:
+            found.add(n.args[0] - 1)
+    found = {m for m in found if _monomial(m) and len(m.free_symbols) == 2}
+    return found.pop() if len(found) == 1 else None
+
+
+def _log1p_split(math, m):
+    """``math`` (holding log1p(M), M = s^p·K a monomial of two inputs s, r) in a = M: (G(a), R(a, r)) with
+    math = G + R, G free of r (the part that stays as r → ∞ in partial fractions), or None."""
+    a = sp.Dummy("a", positive=True)
+    for s in sorted(m.free_symbols, key=str):
+        p = sp.degree(sp.numer(sp.together(m)), s) - sp.degree(sp.denom(sp.together(m)), s)
+        if p == 0:
+            continue
+        (r,) = m.free_symbols - {s}
+        k = sp.simplify(m / s ** p)
+        if k.has(s):
+            continue
+        e = sp.expand(math.replace(log1p, lambda v: sp.log(1 + v)))
+        e = e.xreplace({sp.log(1 + m): sp.log(1 + a)})
+        e = e.subs(s ** p, a / k)
+        if e.has(s):
+            continue
+        logs = [t for t in sp.Add.make_args(e) if t.has(sp.log)]
+        rational = sp.together(e - sp.Add(*logs))
+        if rational.has(sp.log) or not all(t.as_independent(sp.log)[0].free_symbols <= {a} for t in logs):
+            continue
+        parts = sp.Add.make_args(sp.expand(sp.apart(rational, r)))
+        g = sp.Add(*logs, *[t for t in parts if not t.has(r)])
+        rest = sp.Add(*[t for t in parts if t.has(r)])
+        return a, g, rest
+    return None
+
+
+def _log1p_series_node(node):
+    """node, a sum in two inputs holding log1p(M) (M a monomial of both) → {G's series in a = M + R(M, r) if |M| < w;
+    node otherwise} where its part G(a) free of the other input vanishes at a = 0 with cancelling terms and its
+    written form is measured past the bound (:func:`_vanishing_node`'s fit); None elsewhere."""
+    from .roots import OUTSIDE_ULP, SeriesBase, ZeroSeries, removable_fit
+
+    if not node.is_Add or len(node.free_symbols) != 2 or node.has(sp.Indexed, SeriesBase):
+        return None
+    math = _as_math(node)
+    m = _log1p_monomial(math)
+    if m is None:
+        return None
+    try:
+        split = _log1p_split(math, m)
+    except Exception:  # noqa: BLE001 - a form SymPy cannot divide into partial fractions: not this rule's
+        return None
+    if split is None:
+        return None
+    a, g, rest = split
+    if not g.is_Add or g.is_polynomial(a) or not _vanishes_at_zero(g, a):
+        return None
+    fit = removable_fit(g)
+    if fit is None or all(fit.written_inside.get(n, 0.0) <= OUTSIDE_ULP[n] for n in OUTSIDE_ULP):
+        return None
+    series = ZeroSeries(a, g, sp.Integer(fit.power), sp.Integer(fit.stride), *[sp.Float(c, 25) for c in fit.coefficients])
+    q = Grouped(m)
+    inside = series.xreplace({a: q}) + rest.xreplace({a: q})
+    return sp.Piecewise((inside, sp.Abs(q) < sp.Float(fit.window)), (node, True))
+
+
+def _log1p_series(expr):
+    """Every largest sum of :func:`_log1p_series_node` in ``expr``, rewritten (top down)."""
+    from .roots import SeriesBase
+
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.log, log1p):
+        return expr
+    memo: dict = {}
+
+    def visit(node):
+        if node in memo:
+            return memo[node]
+        if not node.args or isinstance(node, (WidenedBase, sp.Indexed, SeriesBase, sp.logic.boolalg.Boolean)):
+            return node
+        new = _log1p_series_node(node) if node.is_Add and len(node.free_symbols) == 2 else None
+        if new is None:
+            args = tuple(visit(a) if isinstance(a, sp.Basic) else a for a in node.args)
+            new = node.func(*args) if args != node.args else node
+        memo[node] = new
+        return new
+
+    return visit(expr)
+
+
+LOG1P_SERIES = Rule(
+    "log1p-series", "a sum in two inputs holding log1p(a), a a monomial of both (a = x²/ν), that is G(a) + R(a, ν) "
+    "with G free of ν a sum whose terms meet at a = 0 (∂ν of the Student-t NLL ½(ν + 1)·log(1 + x²/ν): "
+    "½[log1p(a) − a/(1 + a)] − a/(2ν(1 + a)), G = a²/4 − … from terms of size a: 92 ULP in float64 at ν = 30, "
+    "x = 1, 2.1e3 at ν = 1e3, 1.4e6 at ν = 1e6; torch 988, 3.2e6, 8.2e11) is, within a measured window |a| < w, "
+    "G's Taylor polynomial in a (the vanishing-series fit) plus R as written, a rounded once; G + R is the sum's "
+    "partial fractions in ν (an identity); fired where G as written is measured past 3 ULP (float64) or 6 "
+    "(float32) inside the window; past it, the sum as before",
+    apply=_log1p_series, fired=lambda old, new: new != old)
+RULES = RULES[:RULES.index(WIDEN)] + (LOG1P_SERIES,) + RULES[RULES.index(WIDEN):]  # before the widen rule
+_BY_NAME[LOG1P_SERIES.name] = LOG1P_SERIES
+__all__ += ["LOG1P_SERIES"]
 # ------------------------------------------------------------------ log-linear-root (issue 16, session 23: log x − x + 1
 # of one input was 9.0e15 ULP in float64 at x = 1 + 2⁻⁴⁰, 1.7e7 in float32 at 1 + 2⁻²⁰ (torch the same): the widen rule
 # takes sums of two inputs, the root series roots of a sum at 0; the Poisson deviance t·log(t/p) − t + p 6.1e15 at

@@ -356,12 +356,13 @@ def _add(args: list, exact: bool, track: _Track):
 
 
 def _mul(args: list, exact: bool):
-    """A product of the arguments' values: exact where they all are (and finite)."""
+    """A product of the arguments' values: exact where they all are (and finite; or the product an infinity, −u at
+    u = −inf, so that σ(−u) there is exact: :func:`_exact_at_zero_or_infinity`)."""
     out = mpmath.mpf(1)
     fin = exact and not any(mpmath.isinf(a) or mpmath.isnan(a) for a in args)
     for a in args:
         out = mpmath.fmul(out, a, exact=True) if fin else out * a
-    return out, fin
+    return out, fin or (exact and mpmath.isinf(out))
 
 
 def _pow(b, e):
@@ -395,7 +396,23 @@ def _apply(f, is_log: bool, args: list, exact: bool, track: _Track):
         v = v.real if v.imag == 0 else mpmath.mpf("nan")
     if is_log and not exact and mpmath.isfinite(v):
         track.cancel([mpmath.mpf(1)], v)
-    return v, False
+    return v, exact and _exact_at_zero_or_infinity(f, args, v)
+
+
+def _exact_at_zero_or_infinity(f, args: list, v) -> bool:
+    """f(0, …) or f(±inf, …) (every argument an exact 0 or infinite) is exact where it is the same finite number at
+    twice the precision (cos 0 = 1, σ(0) = 1/2, σ(inf) = 1; not log 2 = softplus(0)): 1 − cos x at x = 0 is then an
+    exact 0, no cancellation, and its log the true −inf at once; t·σ(u)(1 − σ(u)) at t = u = inf NaN (inf·0) at once
+    (the reference climbs after a sum of rounded terms came out 0: :func:`reference`)."""
+    if not args or not all(isinstance(a, mpmath.mpf) and (a == 0 or mpmath.isinf(a)) for a in args) \
+            or not mpmath.isfinite(v):
+        return False
+    with mpmath.workprec(2 * mpmath.mp.prec + 64):
+        try:
+            w = f(*args)
+        except (ValueError, ZeroDivisionError):
+            return False
+    return isinstance(w, mpmath.mpf) and w == v
 
 
 LADDER = (50, 100, 300, 1200, 2400)  # digits: 50, raised while two successive precisions disagree
@@ -425,7 +442,10 @@ def reference(expr: sp.Expr, env_floats: dict):
     log(1 + e^−709) = 1.2e−308, 0 at 300 digits, is not read as 0. Returns (mpf, or None where no
     precision up to 2400 digits determined it: "unresolved"; digits used). At 2400 digits agreement
     with 1200 is accepted whatever was cancelled (what both absorbed is below 10^−1200 of its sum);
-    NaN where the formula is not a real number there."""
+    NaN where the formula is not a real number there. A ±inf or NaN reached through a sum of rounded terms
+    that came out exactly 0 (1 − cos x at x = 1e−300 below ~620 digits) is no value: it climbs, and one still
+    there at 2400 digits is None (log(1 − cos x) at x = −1e−300: −inf at 50, 100 and 300 digits, −1382.24 at
+    1200 and 2400)."""
     previous = None
     for dps in LADDER:
         track = _Track()
@@ -436,15 +456,24 @@ def reference(expr: sp.Expr, env_floats: dict):
             except (ValueError, ZeroDivisionError, OverflowError, TypeError):
                 value = mpmath.mpf("nan")
         # at the last rung, agreement with 1200 digits is taken as it stands: what both absorb is
-        # below 10^−1200 of its sum (e^−2763), past every dtype's range in all but contrived formulas
-        kept = (mpmath.isnan(value) or mpmath.isinf(value) or track.lost <= dps - _KEEP
-                or dps == LADDER[-1])
+        # below 10^−1200 of its sum (e^−2763), past every dtype's range in all but contrived formulas.
+        # ±inf or NaN is taken as it stands too, unless a sum of rounded terms came out exactly 0 on the
+        # way (lost = inf): then it is that 0's, which a higher precision may resolve (log(1 − cos x) at
+        # x = 1e−300: 1 − cos x is 0 below ~620 digits, −inf at 50 and 100, −1382.24 at 1200 and 2400); at
+        # the last rung still so, it is undetermined (None), never an overflow of the code measured
+        total = track.lost == math.inf
+        kept = (((mpmath.isnan(value) or mpmath.isinf(value)) and not total) or track.lost <= dps - _KEEP
+                or (dps == LADDER[-1] and mpmath.isfinite(value)))
         # a 0 with nothing cancelled on the way (0 = 1 − t at t = 1, summed exactly) is a true 0 at once
         sure_zero = value == 0 and previous == 0 and track.lost <= dps - _KEEP
         if previous is not None and kept and (sure_zero or _agree(value, previous, dps)):
             return value, dps
         previous = value
     return None, LADDER[-1]
+
+
+def _reciprocal(e) -> bool:
+    return e.is_Pow and e.exp == -1 and not e.base.is_number
 
 
 def torch_value(expr: sp.Basic, env: dict, torch):
@@ -470,6 +499,17 @@ def torch_value(expr: sp.Basic, env: dict, torch):
                 out = v if torch.is_tensor(v) else torch.full_like(out, v)
             elif c is not False:
                 out = torch.where(c, v if torch.is_tensor(v) else torch.tensor(v, dtype=out.dtype), out)
+        return out
+    if expr.is_Mul and any(_reciprocal(a) for a in expr.args):
+        # x/y, as written and as SymPy stores it, is x·y⁻¹: one division, not a reciprocal rounded and then multiplied
+        out = None
+        for a in [a for a in expr.args if not _reciprocal(a)] + [a for a in expr.args if _reciprocal(a)]:
+            if _reciprocal(a):
+                v = torch_value(a.base, env, torch)
+                out = (1.0 if out is None else out) / v
+            else:
+                v = torch_value(a, env, torch)
+                out = v if out is None else out * v
         return out
     args = [torch_value(a, env, torch) for a in expr.args]
     if expr.is_Add:

@@ -517,6 +517,7 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
     builtin_order = _builtin_order(k, spec)
     cache: dict = {}
     triton = {b: None for b in backends if b == "triton"}
+    written = as_written(spec.formula, k)
     for dt in dtypes:
         budget.stage(f"{short}: the points to measure in {dt}")
         pts, note = points_of(kernel, spec, dt, n, seed, full_sweep)
@@ -561,7 +562,7 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
             results["symnet triton"] = _triton(d, pts, len(symbols), triton)
         if torch:
             budget.stage(f"{short}: torch autograd in {dt}")
-            results["torch autograd"] = _torch_autograd(k, pts, symbols, dt, None)
+            results["torch autograd"] = _torch_autograd(k, pts, symbols, dt, None, written)
             if spec.torch_builtin is not None and builtin_order:
                 budget.stage(f"{short}: torch's built-in in {dt}")
                 results["torch built-in"] = _torch_autograd(k, pts, symbols, dt, (spec.torch_builtin, builtin_order))
@@ -727,9 +728,34 @@ def _triton(d, pts, nvars, state):
         return f"not measurable in the interpreter ({type(exc).__name__}: {str(exc).splitlines()[0][:80] if str(exc) else ''})"
 
 
-def _torch_autograd(k, pts, symbols, dtype, builtin):
+def as_written(text: str, k) -> dict:
+    """{value output's name: the formula as ``text`` writes it} for torch's column, where the kernel has one value output
+    and ``text`` parses to it: SymPy's tree unevaluated (exp(a)·exp(b), log(exp(x)) and 2·(x + y) as written, not
+    SymPy's exp(a)·exp(b), x and 2x + 2y; x/y a division), the same function once evaluated; else {} (a Derivation
+    not from a formula: its output as derived)."""
+    from ..parsing import parse_expression
+
+    values = [o for o in k.outputs if o.wrt is None]
+    if len(values) != 1 or not isinstance(text, str):
+        return {}
+    try:
+        with sp.evaluate(False):
+            tree = parse_expression(text)
+        same = _evaluated(tree) == values[0].expr
+    except Exception:  # noqa: BLE001 - not a formula (a curriculum title), or one SymPy cannot rebuild: as derived
+        return {}
+    return {values[0].name: tree} if same else {}
+
+
+def _evaluated(e):
+    """``e`` rebuilt bottom up with SymPy's evaluation on (what the parser gives for the same text)."""
+    return e if not e.args else e.func(*[_evaluated(a) for a in e.args])
+
+
+def _torch_autograd(k, pts, symbols, dtype, builtin, written=None):
     """torch's results for every output of the kernel: the value outputs from the formula as
-    written (or the built-in), the gradients by autograd; a string where torch cannot."""
+    written (``written``: :func:`as_written`'s trees, else the output as derived) or the built-in, the gradients by
+    autograd; a string where torch cannot."""
     try:
         import torch
     except ImportError:
@@ -744,7 +770,7 @@ def _torch_autograd(k, pts, symbols, dtype, builtin):
                 fn, order = builtin
                 y = fn(torch, *[tensors[s] for s in order])
             else:
-                y = torch_value(vo.expr, tensors, torch)
+                y = torch_value((written or {}).get(vo.name, vo.expr), tensors, torch)
             if not torch.is_tensor(y):
                 y = torch.full((len(pts),), float(y), dtype=tdtype)
             y = y.expand(len(pts)) if y.dim() == 0 else y
