@@ -75,6 +75,14 @@ _MP = {
 }
 
 
+_NAN = mpmath.mpf("nan")
+
+
+def _isnan(c) -> bool:
+    """Whether a condition's value is NaN (a relation with a NaN operand): a Piecewise of it is NaN."""
+    return isinstance(c, mpmath.mpf) and mpmath.isnan(c)
+
+
 class _Track:
     """What one reference evaluation lost: the most decimal digits any sum of rounded terms (or a
     log of a rounded number near 1) cancelled. Two precisions that agree prove nothing when both
@@ -211,6 +219,8 @@ class _Plan:
                 for value, cond in branches:
                     _run(cond, rules, vals, env, track)
                     c = vals[cond[-1]][0]
+                    if _isnan(c):
+                        return mpmath.mpf("nan"), False
                     if c is True or (c is not False and bool(c)):
                         _run(value, rules, vals, env, track)
                         return vals[value[-1]]
@@ -307,6 +317,8 @@ def _node(expr: sp.Basic, env: dict, track: _Track, memo: dict):
     if isinstance(expr, sp.Piecewise):
         for value, cond in expr.args:
             c = _walk(cond, env, track, memo)[0]
+            if _isnan(c):
+                return mpmath.mpf("nan"), False
             if c is True or (c is not False and bool(c)):
                 return _walk(value, env, track, memo)
         return mpmath.mpf("nan"), False
@@ -323,6 +335,11 @@ def _combine(expr: sp.Basic, pairs: list, env: dict, track: _Track):
         return _mul(args, exact)
     if expr.is_Pow:
         return _pow(*args)
+    if any(isinstance(a, mpmath.mpf) and mpmath.isnan(a) for a in args) and isinstance(
+            expr, (sp.core.relational.Relational, sp.And, sp.Or, sp.Not)):
+        return _NAN, True  # a condition on a NaN (hardshrink(log1p(−3))) is NaN, not false: no branch is taken
+    if isinstance(expr, sp.ITE) and _isnan(args[0]):
+        return _NAN, False
     if isinstance(expr, sp.core.relational.Relational):
         lhs, rhs = args
         return bool({"<": lhs < rhs, "<=": lhs <= rhs, ">": lhs > rhs, ">=": lhs >= rhs,
@@ -425,7 +442,8 @@ def reference(expr: sp.Expr, env_floats: dict):
     log(1 + e^−709) = 1.2e−308, 0 at 300 digits, is not read as 0. Returns (mpf, or None where no
     precision up to 2400 digits determined it: "unresolved"; digits used). At 2400 digits agreement
     with 1200 is accepted whatever was cancelled (what both absorbed is below 10^−1200 of its sum);
-    NaN where the formula is not a real number there."""
+    NaN where the formula is not a real number there; a NaN or an infinity, like any value, only from a rung that
+    kept 25 digits through its cancellations (or the last)."""
     previous = None
     for dps in LADDER:
         track = _Track()
@@ -437,8 +455,10 @@ def reference(expr: sp.Expr, env_floats: dict):
                 value = mpmath.mpf("nan")
         # at the last rung, agreement with 1200 digits is taken as it stands: what both absorb is
         # below 10^−1200 of its sum (e^−2763), past every dtype's range in all but contrived formulas
-        kept = (mpmath.isnan(value) or mpmath.isinf(value) or track.lost <= dps - _KEEP
-                or dps == LADDER[-1])
+        # a NaN or an infinity counts as it stands only where nothing cancelled on the way to it: at x = −1e−300
+        # log(1 − e^x) is log(0) = −inf and its derivative −e^x/(1 − e^x) NaN (÷0) at 50 and 100 digits, where
+        # 1 − e^x sums to an exact 0 (h-audit25: --stable reported the generated −690.8 as an overflow)
+        kept = track.lost <= dps - _KEEP or dps == LADDER[-1]
         # a 0 with nothing cancelled on the way (0 = 1 − t at t = 1, summed exactly) is a true 0 at once
         sure_zero = value == 0 and previous == 0 and track.lost <= dps - _KEEP
         if previous is not None and kept and (sure_zero or _agree(value, previous, dps)):
