@@ -75,6 +75,14 @@ _MP = {
 }
 
 
+_NAN = mpmath.mpf("nan")
+
+
+def _isnan(c) -> bool:
+    """Whether a condition's value is NaN (a relation with a NaN operand): a Piecewise of it is NaN."""
+    return isinstance(c, mpmath.mpf) and mpmath.isnan(c)
+
+
 class _Track:
     """What one reference evaluation lost: the most decimal digits any sum of rounded terms (or a
     log of a rounded number near 1) cancelled. Two precisions that agree prove nothing when both
@@ -211,6 +219,8 @@ class _Plan:
                 for value, cond in branches:
                     _run(cond, rules, vals, env, track)
                     c = vals[cond[-1]][0]
+                    if _isnan(c):
+                        return mpmath.mpf("nan"), False
                     if c is True or (c is not False and bool(c)):
                         _run(value, rules, vals, env, track)
                         return vals[value[-1]]
@@ -307,6 +317,8 @@ def _node(expr: sp.Basic, env: dict, track: _Track, memo: dict):
     if isinstance(expr, sp.Piecewise):
         for value, cond in expr.args:
             c = _walk(cond, env, track, memo)[0]
+            if _isnan(c):
+                return mpmath.mpf("nan"), False
             if c is True or (c is not False and bool(c)):
                 return _walk(value, env, track, memo)
         return mpmath.mpf("nan"), False
@@ -323,6 +335,11 @@ def _combine(expr: sp.Basic, pairs: list, env: dict, track: _Track):
         return _mul(args, exact)
     if expr.is_Pow:
         return _pow(*args)
+    if any(isinstance(a, mpmath.mpf) and mpmath.isnan(a) for a in args) and isinstance(
+            expr, (sp.core.relational.Relational, sp.And, sp.Or, sp.Not)):
+        return _NAN, True  # a condition on a NaN (hardshrink(log1p(−3))) is NaN, not false: no branch is taken
+    if isinstance(expr, sp.ITE) and _isnan(args[0]):
+        return _NAN, False
     if isinstance(expr, sp.core.relational.Relational):
         lhs, rhs = args
         return bool({"<": lhs < rhs, "<=": lhs <= rhs, ">": lhs > rhs, ">=": lhs >= rhs,

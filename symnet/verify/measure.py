@@ -219,18 +219,19 @@ def _boundaries(expr: sp.Expr) -> list[tuple[sp.Symbol, float]]:
     return found
 
 
-def measure_points(variables, dtype: str, n: int = 60, seed: int = 0, full_sweep: bool = False,
+def measure_points(variables, dtype: str, n: int = 60, seed: int = 0, full_sweep: bool | int = False,
                    boundaries=(), others=(0.0, 1.0, 0.3, -1.5, 0.7, 2.5), ranges=()) -> np.ndarray:
     """Points (one row each, a column per variable) in ``dtype``: the extremes, both sides of each
     boundary (``(index of variable or None for all, value)``), ``n`` random values (log-uniform
-    magnitudes 1e−8…1e8 of both signs, and uniform in ±5), with ``full_sweep`` the log-spaced sweep
+    magnitudes 1e−8…1e8 of both signs, and uniform in ±5), with ``full_sweep`` the log-spaced sweep (True: 4
+    magnitudes a decade; a whole number k ≥ 1: k a decade)
     of the dtype's finite range. One variable sweeps while the others take the values ``others``;
     ``ranges`` (one (lo, hi) or (None, None) per variable) keeps a variable inside its range."""
     typ = np.dtype(dtype).type
     rng = np.random.default_rng(seed)
     values = list(extremes(dtype))
     if full_sweep:
-        values += sweep(dtype)
+        values += sweep(dtype) if full_sweep is True else sweep(dtype, int(full_sweep))
     values += list(np.concatenate([rng.choice([-1, 1], n // 2) * 10 ** rng.uniform(-8, 8, n // 2),
                                    rng.uniform(-5, 5, n - n // 2)]))
     k = len(variables)
