@@ -742,8 +742,8 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_ptr, o
         zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
         if CAP:  # c = s·tanh(z_j/s), which the formulas call z
             if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
-                c, c_lo = _row_softcap_dw(zj, softcap)
-                zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                zj_cap, zj_cap_lo = _row_softcap_dw(zj, softcap)
+                zj, zj_lo = tl.where(idx < V, zj_cap, zj), tl.where(idx < V, zj_cap_lo, 0.0)
             else:
                 zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
         wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
@@ -776,8 +776,8 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_ptr, o
             zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
                 if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
-                    c, c_lo = _row_softcap_dw(zj, softcap)
-                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                    zj_cap, zj_cap_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, zj_cap, zj), tl.where(idx < V, zj_cap_lo, 0.0)
                 else:
                     zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
@@ -803,8 +803,8 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_ptr, o
     z_r_lo = tl.zeros_like(z_r)  # c's low part (CAP == 2)
     if CAP:  # c = s·tanh(z_j/s), which the formulas call z
         if CAP == 2:  # float64 logits: c in double-word, z_r + z_r_lo (its gaps c_j − m need it)
-            c, c_lo = _row_softcap_dw(z_r, softcap)
-            z_r, z_r_lo = tl.where(valid, c, z_r), tl.where(valid, c_lo, 0.0)
+            z_r_cap, z_r_cap_lo = _row_softcap_dw(z_r, softcap)
+            z_r, z_r_lo = tl.where(valid, z_r_cap, z_r), tl.where(valid, z_r_cap_lo, 0.0)
         else:
             z_r = tl.where(valid, softcap*_tanh(z_r/softcap), z_r)
     # log_sum_exp = log1p((Σ_j exp(−m + z_j) − 1))
@@ -839,8 +839,8 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_ptr, o
             zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
                 if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
-                    c, c_lo = _row_softcap_dw(zj, softcap)
-                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                    zj_cap, zj_cap_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, zj_cap, zj), tl.where(idx < V, zj_cap_lo, 0.0)
                 else:
                     zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
@@ -935,8 +935,8 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
             else:
                 chain_j = _constant_times(_sigmoid(-_constant_times(zj, 1.0, softcap, 2.0, 1.0, 2.350988701644575e-38)), _sigmoid(_constant_times(zj, 1.0, softcap, 2.0, 1.0, 2.350988701644575e-38)), 1.0, 4.0, 1.0, 4.70197740328915e-38)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
             if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
-                c, c_lo = _row_softcap_dw(zj, softcap)
-                zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                zj_cap, zj_cap_lo = _row_softcap_dw(zj, softcap)
+                zj, zj_lo = tl.where(idx < V, zj_cap, zj), tl.where(idx < V, zj_cap_lo, 0.0)
             else:
                 zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
         wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
@@ -977,8 +977,8 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
             zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
                 if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
-                    c, c_lo = _row_softcap_dw(zj, softcap)
-                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                    zj_cap, zj_cap_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, zj_cap, zj), tl.where(idx < V, zj_cap_lo, 0.0)
                 else:
                     zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
@@ -1010,8 +1010,8 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
     z_r_lo = tl.zeros_like(z_r)  # c's low part (CAP == 2)
     if CAP:  # c = s·tanh(z_j/s), which the formulas call z
         if CAP == 2:  # float64 logits: c in double-word, z_r + z_r_lo (its gaps c_j − m need it)
-            c, c_lo = _row_softcap_dw(z_r, softcap)
-            z_r, z_r_lo = tl.where(valid, c, z_r), tl.where(valid, c_lo, 0.0)
+            z_r_cap, z_r_cap_lo = _row_softcap_dw(z_r, softcap)
+            z_r, z_r_lo = tl.where(valid, z_r_cap, z_r), tl.where(valid, z_r_cap_lo, 0.0)
         else:
             z_r = tl.where(valid, softcap*_tanh(z_r/softcap), z_r)
     # prod_1 = (1 − ε)·w_r
@@ -1081,8 +1081,8 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
                 else:
                     chain_j = _constant_times(_sigmoid(-_constant_times(zj, 1.0, softcap, 2.0, 1.0, 2.350988701644575e-38)), _sigmoid(_constant_times(zj, 1.0, softcap, 2.0, 1.0, 2.350988701644575e-38)), 1.0, 4.0, 1.0, 4.70197740328915e-38)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
                 if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
-                    c, c_lo = _row_softcap_dw(zj, softcap)
-                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                    zj_cap, zj_cap_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, zj_cap, zj), tl.where(idx < V, zj_cap_lo, 0.0)
                 else:
                     zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
@@ -1117,8 +1117,8 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
             zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
                 if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
-                    c, c_lo = _row_softcap_dw(zj, softcap)
-                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                    zj_cap, zj_cap_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, zj_cap, zj), tl.where(idx < V, zj_cap_lo, 0.0)
                 else:
                     zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
@@ -1212,8 +1212,8 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
         zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
         if CAP:  # c = s·tanh(z_j/s), which the formulas call z
             if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
-                c, c_lo = _row_softcap_dw(zj, softcap)
-                zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                zj_cap, zj_cap_lo = _row_softcap_dw(zj, softcap)
+                zj, zj_lo = tl.where(idx < V, zj_cap, zj), tl.where(idx < V, zj_cap_lo, 0.0)
             else:
                 zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
         tj = _upcast(tl.load(t_row + idx, mask=idx < V, other=0.0), acc)
@@ -1254,8 +1254,8 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
             zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
                 if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
-                    c, c_lo = _row_softcap_dw(zj, softcap)
-                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                    zj_cap, zj_cap_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, zj_cap, zj), tl.where(idx < V, zj_cap_lo, 0.0)
                 else:
                     zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             tj = _upcast(tl.load(t_row + idx, mask=idx < V, other=0.0), acc)
@@ -1320,8 +1320,8 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
             zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
                 if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
-                    c, c_lo = _row_softcap_dw(zj, softcap)
-                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                    zj_cap, zj_cap_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, zj_cap, zj), tl.where(idx < V, zj_cap_lo, 0.0)
                 else:
                     zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             tj = _upcast(tl.load(t_row + idx, mask=idx < V, other=0.0), acc)
@@ -1409,8 +1409,8 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
             else:
                 chain_j = _constant_times(_sigmoid(-_constant_times(zj, 1.0, softcap, 2.0, 1.0, 2.350988701644575e-38)), _sigmoid(_constant_times(zj, 1.0, softcap, 2.0, 1.0, 2.350988701644575e-38)), 1.0, 4.0, 1.0, 4.70197740328915e-38)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
             if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
-                c, c_lo = _row_softcap_dw(zj, softcap)
-                zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                zj_cap, zj_cap_lo = _row_softcap_dw(zj, softcap)
+                zj, zj_lo = tl.where(idx < V, zj_cap, zj), tl.where(idx < V, zj_cap_lo, 0.0)
             else:
                 zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
         tj = _upcast(tl.load(t_row + idx, mask=idx < V, other=0.0), acc)
@@ -1459,8 +1459,8 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
             zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
                 if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
-                    c, c_lo = _row_softcap_dw(zj, softcap)
-                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                    zj_cap, zj_cap_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, zj_cap, zj), tl.where(idx < V, zj_cap_lo, 0.0)
                 else:
                     zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             tj = _upcast(tl.load(t_row + idx, mask=idx < V, other=0.0), acc)
@@ -1564,8 +1564,8 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
                 else:
                     chain_j = _constant_times(_sigmoid(-_constant_times(zj, 1.0, softcap, 2.0, 1.0, 2.350988701644575e-38)), _sigmoid(_constant_times(zj, 1.0, softcap, 2.0, 1.0, 2.350988701644575e-38)), 1.0, 4.0, 1.0, 4.70197740328915e-38)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
                 if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
-                    c, c_lo = _row_softcap_dw(zj, softcap)
-                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                    zj_cap, zj_cap_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, zj_cap, zj), tl.where(idx < V, zj_cap_lo, 0.0)
                 else:
                     zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             tj = _upcast(tl.load(t_row + idx, mask=idx < V, other=0.0), acc)
@@ -1606,8 +1606,8 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
             zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
             if CAP:  # c = s·tanh(z_j/s), which the formulas call z
                 if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
-                    c, c_lo = _row_softcap_dw(zj, softcap)
-                    zj, zj_lo = tl.where(idx < V, c, zj), tl.where(idx < V, c_lo, 0.0)
+                    zj_cap, zj_cap_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, zj_cap, zj), tl.where(idx < V, zj_cap_lo, 0.0)
                 else:
                     zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             tj = _upcast(tl.load(t_row + idx, mask=idx < V, other=0.0), acc)

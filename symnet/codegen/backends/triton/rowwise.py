@@ -791,8 +791,10 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
         return [f"{indent}{v}_lo = tl.zeros_like({v})  # c's low part (CAP == 2)",
                 f"{indent}if CAP:  # c = {text(kernel.cap)}, which the formulas call z", *keep,
                 f"{indent}    if CAP == 2:  # float64 logits: c in double-word, {v} + {v}_lo (its gaps c_j − m need it)",
-                f"{indent}        c, c_lo = _row_softcap_dw({v}, softcap)",
-                f"{indent}        {v}, {v}_lo = tl.where({valid_mask}, c, {v}), tl.where({valid_mask}, c_lo, 0.0)",
+                # named after {v}: one name for the row's scalar z_r and the blocks' z_j is a loop-carried
+                # variable whose type changes in the loop, which Triton 3.6 refuses (3.9 and the interpreter take it)
+                f"{indent}        {v}_cap, {v}_cap_lo = _row_softcap_dw({v}, softcap)",
+                f"{indent}        {v}, {v}_lo = tl.where({valid_mask}, {v}_cap, {v}), tl.where({valid_mask}, {v}_cap_lo, 0.0)",
                 f"{indent}    else:",
                 f"{indent}        {v} = tl.where({valid_mask}, {cap_code.format(v)}, {v})"]
 
