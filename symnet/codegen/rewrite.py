@@ -5637,9 +5637,11 @@ def _common_power_of(node, x):
     parts = [(e, r) for e, r in parts if e != 0]
     powers = {e for e, _ in parts}
     low, high = min(powers), max(powers)
-    # two powers at least, one of them negative or fractional (a polynomial is left as written), terms that may
-    # cancel: coefficients of both signs, or another input in a term (y·μ^(−3/2), of either sign)
-    if len(powers) < 2 or low >= 0 and all(e.is_Integer for e in powers):
+    # two powers at least, one of them fractional (a polynomial is left as written, and a sum of whole powers such
+    # as gaussian_nll's 1/v − (p − t)²/v² is the one-denominator and scaled-square rules': taken here first, it lost
+    # their forms, tests/test_rules9.py, tests/test_nll15.py), terms that may cancel: coefficients of both signs, or
+    # another input in a term (y·μ^(−3/2), of either sign)
+    if len(powers) < 2 or all(e.is_Integer for e in powers):
         return None
     if len({r.could_extract_minus_sign() for _, r in parts}) < 2 and not any(r.free_symbols for _, r in parts):
         return None
@@ -5656,7 +5658,7 @@ def _common_power_of(node, x):
 
 
 def _common_power(node):
-    """Σ c_i·x^e_i·r_i (x an input, e_i rational and nonzero, two of them differ and one is negative or fractional,
+    """Σ c_i·x^e_i·r_i (x an input, e_i rational and nonzero, two of them differ and one is fractional,
     r_i free of x, terms that may cancel; terms free of x kept beside) → x^e_min·(Σ c_i·r_i·x^(e_i − e_min)) where
     |x| is within 2^±⌊120/m⌋ (m the largest of |e_min|, |e_max|, e_max − e_min): each term rounds x^e_i by an ulp of its own size and the sum cancels where
     the terms are opposite (2μ^−½ − 2y·μ^−³⁄² near μ = y), the inner sum of whole or smaller powers is a polynomial in
@@ -5674,7 +5676,8 @@ def _common_power(node):
 
 COMMON_POWER = Rule(
     "common-power", "a sum Σ c_i·x^e_i·r_i of powers of one input x (r_i free of x; two exponents differ, one of them "
-    "negative or fractional) rounds each power by an ulp of its own size, so where the terms cancel every digit may "
+    "fractional; whole powers are the one-denominator rule's) rounds each power by an ulp of its own size, so where "
+    "the terms cancel every digit may "
     "go (the Tweedie deviance's ∂μ = 2(μ^−½ − y·μ^−³⁄²) near μ = y: 1.9e4 ULP at μ = 1.0001, y = 1 in float64, "
     "torch 1.1e4); x^e_min·(Σ c_i·r_i·x^(e_i − e_min)) is the same sum (multiplied out: symbolically equal), its "
     "inner sum a polynomial in x that cancels exactly or in the widen rule's double words (2μ − 2y: exact by "
