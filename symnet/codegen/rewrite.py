@@ -3800,12 +3800,11 @@ def _vanishing_quotient(node):
     return None
 
 
-def _vanishing_quotients(expr):
-    """Every largest sum in two inputs of ``expr`` that :func:`_vanishing_quotient` rewrites, rewritten (top down)."""
+def _two_input_sums(expr, rewrite):
+    """``expr`` with every largest sum in two inputs that ``rewrite`` takes (not None) rewritten, top down: the walk
+    of the vanishing-quotient and log1p-series rules."""
     from .roots import SeriesBase
 
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.Add):
-        return expr
     memo: dict = {}
 
     def visit(node):
@@ -3813,7 +3812,7 @@ def _vanishing_quotients(expr):
             return memo[node]
         if not node.args or isinstance(node, (WidenedBase, sp.Indexed, SeriesBase, sp.logic.boolalg.Boolean)):
             return node
-        new = _vanishing_quotient(node) if node.is_Add and len(node.free_symbols) == 2 else None
+        new = rewrite(node) if node.is_Add and len(node.free_symbols) == 2 else None
         if new is None:
             args = tuple(visit(a) if isinstance(a, sp.Basic) else a for a in node.args)
             new = node.func(*args) if args != node.args else node
@@ -3821,6 +3820,13 @@ def _vanishing_quotients(expr):
         return new
 
     return visit(expr)
+
+
+def _vanishing_quotients(expr):
+    """Every largest sum in two inputs of ``expr`` that :func:`_vanishing_quotient` rewrites, rewritten (top down)."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.Add):
+        return expr
+    return _two_input_sums(expr, _vanishing_quotient)
 
 
 VANISHING_QUOTIENT = Rule(
@@ -3915,25 +3921,9 @@ def _log1p_series_node(node):
 
 def _log1p_series(expr):
     """Every largest sum of :func:`_log1p_series_node` in ``expr``, rewritten (top down)."""
-    from .roots import SeriesBase
-
     if not isinstance(expr, sp.Expr) or not expr.has(sp.log, log1p):
         return expr
-    memo: dict = {}
-
-    def visit(node):
-        if node in memo:
-            return memo[node]
-        if not node.args or isinstance(node, (WidenedBase, sp.Indexed, SeriesBase, sp.logic.boolalg.Boolean)):
-            return node
-        new = _log1p_series_node(node) if node.is_Add and len(node.free_symbols) == 2 else None
-        if new is None:
-            args = tuple(visit(a) if isinstance(a, sp.Basic) else a for a in node.args)
-            new = node.func(*args) if args != node.args else node
-        memo[node] = new
-        return new
-
-    return visit(expr)
+    return _two_input_sums(expr, _log1p_series_node)
 
 
 LOG1P_SERIES = Rule(
