@@ -381,6 +381,7 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         # ``repaired``: the names of those functions this printer called → their tiers' REPAIR_BITS
         self.repair: tuple[str, str, str] | None = None  # (and the block's mask: its lanes that hold elements)
         self.repaired: dict = {}
+        self.repair_float32 = False  # a float32 kernel's double words in the repair kernel too (the elementwise one)
 
     def _number(self, value: float) -> str:
         if self.constant_dtype is None or not np.isfinite(value):
@@ -483,7 +484,7 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         plain.constant_dtype, plain.plain_widened = "tl.float64", True
         plain.selected = None
         function = widened_function(e, "triton", plain, names, needed=self.selected is not None,
-                                    repair=self.repair is not None)
+                                    repair=self.repair is not None, repair_float32=self.repair_float32)
         TRITON_HELPERS.setdefault(function.name, function.code)
         for helper in [*function.needs, function.name]:
             self._need(helper)
