@@ -227,6 +227,8 @@ def main(argv=None) -> int:
                    "finished by then are left out (the dump names them)")
     p.add_argument("--from-dump", metavar="FILE.npz", help="the table of a --dump-triton file: its Triton outputs "
                    "against mpmath, beside the NumPy code and torch measured here at the same points")
+    p.add_argument("--references", metavar="DIR", help="with --from-dump: keep each entry's mpmath references in "
+                   "DIR and reuse them (another dump at the same points is then measured in minutes)")
     p.add_argument("--name", help="with --from-dump: the table's file name without .md "
                    "(default accuracy-triton-<date>)")
     args = p.parse_args(argv)
@@ -279,7 +281,7 @@ def dump_main(args) -> int:
                 budget=args.budget, log=lambda line: print(line, flush=True))
         return 0
     t0 = time.perf_counter()
-    meta, rows = at.from_dump(args.from_dump, only)
+    meta, rows = at.from_dump(args.from_dump, only, references=args.references)
     text, better, worse, past = table(rows)
     date = datetime.date.today().isoformat()
     sweep = meta["sweep"]

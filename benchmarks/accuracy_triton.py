@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import pickle
 import platform
 import sys
 import time
@@ -172,9 +173,11 @@ def load(path) -> tuple[dict, dict]:
     return meta, replays
 
 
-def from_dump(path, only=None, log=print):
+def from_dump(path, only=None, log=print, references=None):
     """[(spec, report or None, note)] for accuracy.py's table: each entry of the dump measured here against
-    mpmath at the dump's points (NumPy, torch, and the dump's Triton outputs)."""
+    mpmath at the dump's points (NumPy, torch, and the dump's Triton outputs). ``references``: a folder where each
+    entry's mpmath references are kept (``<name>.pickle``, written by this function): a second dump at the same
+    points (the interpreter's, then the GPU's) is measured without computing them again."""
     from symnet.verify.measure import verify_replayed
     from symnet.verify.spec import registry_specs
 
@@ -190,8 +193,18 @@ def from_dump(path, only=None, log=print):
             rows.append((spec, None, f"Triton not run on {meta['machine']['gpu']}: {m['error']}"))
             continue
         t0 = time.perf_counter()
+        kept = Path(references) / f"{spec.name}.pickle" if references else None
+        refs = {}
+        if kept is not None and kept.exists():
+            with open(kept, "rb") as f:
+                refs = pickle.load(f)  # noqa: S301 - our own file, written below
         try:
-            report = verify_replayed(spec, replays[spec.name])
+            report = verify_replayed(spec, replays[spec.name], references=refs)
+            if kept is not None:
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                with open(kept.with_suffix(".tmp"), "wb") as f:
+                    pickle.dump(refs, f)
+                os.replace(kept.with_suffix(".tmp"), kept)
         except Exception as exc:  # noqa: BLE001 - as accuracy.measure: one entry that cannot be measured
             rows.append((spec, None, f"{type(exc).__name__}: {exc}"))
             continue
