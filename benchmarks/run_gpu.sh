@@ -35,17 +35,18 @@ stage() {  # stage NAME LIMIT COMMAND...: run under min(LIMIT, what is left), ou
   timeout "$limit" "$@" > "$out/$name" 2>&1
   echo "$name: exit $? after $((SECONDS - start)) s"
 }
-stage "tests-triton-$gpu-$day.txt" 110 python3 -m pytest -q -p no:cacheprovider tests/test_triton.py
+# -v: each test named as it ends, so a stage cut at its limit still says which failed (2026-12-04: "48 % F")
+stage "tests-triton-$gpu-$day.txt" 110 python3 -m pytest -v -p no:cacheprovider tests/test_repair26.py tests/test_triton.py
 # symnet.torch on CUDA tensors: the triton_op/wrap_triton registration (never run before), opcheck,
 # torch.compile with Inductor, export, fused linear + cross-entropy
-stage "tests-torch-$gpu-$day.txt" 120 python3 -m pytest -q -p no:cacheprovider tests/test_symnet_torch.py \
+stage "tests-torch-$gpu-$day.txt" 120 python3 -m pytest -v -p no:cacheprovider tests/test_symnet_torch.py \
     tests/test_fused_linear_ce.py
 stage "gpu-$gpu-$day.txt" 110 python3 benchmarks/gpu.py --json "$out/gpu-$gpu-$day.json"
 # where the sigmoid+MSE kernel's time goes: the generated kernel beside variants of its text (not shipped)
 stage "gpu-ablation-$gpu-$day.txt" 60 python3 benchmarks/gpu_ablation.py --json "$out/gpu-ablation-$gpu-$day.json"
 stage "gpu-fused-$gpu-$day.txt" 60 python3 benchmarks/gpu_fused.py --json "$out/gpu-fused-$gpu-$day.json"
 stage "gpu-sweep-$gpu-$day.txt" 60 python3 benchmarks/gpu_sweep.py --json "$out/gpu-sweep-$gpu-$day.json"
-stage "tests-fused-$gpu-$day.txt" 600 python3 -m pytest -q -p no:cacheprovider tests/test_fused.py
+stage "tests-fused-$gpu-$day.txt" 600 python3 -m pytest -v -p no:cacheprovider tests/test_fused.py
 tail -3 "$out/tests-triton-$gpu-$day.txt" "$out/tests-torch-$gpu-$day.txt" "$out/tests-fused-$gpu-$day.txt" 2>/dev/null
 grep -E "FAILED|Error" "$out/gpu-$gpu-$day.txt" "$out/gpu-fused-$gpu-$day.txt" 2>/dev/null | head -20
 cat "$out/gpu-ablation-$gpu-$day.txt" 2>/dev/null
