@@ -184,6 +184,8 @@ from test_logcos25 import RULE_CASES as _LOGCOS25  # noqa: E402  (log-near-one: 
 RULE_CASES += _LOGCOS25
 from test_misc25 import RULE_CASES as _MISC25  # noqa: E402  (vanishing-quotient: tests/test_misc25.py)
 RULE_CASES += _MISC25
+from test_exp26 import RULE_CASES as _EXP26  # noqa: E402  (exp-dominant's left side, sums of several: tests/test_exp26.py)
+RULE_CASES += _EXP26
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
