@@ -11,6 +11,8 @@ Fixed:
   ∂y of log(e^x/2 + y) is no longer 0 where the sum cancels (e^−u alone is subnormal from u = 708.4).
 * Triton's double word of erf (doubleword._dw_erf_tail): ±(1 − erfc|x|) from |x| = 1/2 (was the float64 erf, whose
   rounding to ±1 erases erf(x) − y at y = ±1: float32 erf(6) − 1 was 0 for −2.15e−17).
+* Rule half-angle-quotient: sin u/|sin(u/2)| (∂√(1 − cos x) = √2·sin x/(4·|sin(x/2)|), after the one-minus-cos rule)
+  is 2·sign(u) where 0 < |u| < 2⁻¹²⁵: x/2 of a subnormal x is rounded (0 at 5e−324, where ∂ was inf for 1/√2).
 * The exp-dominant far branches are hoisted before a root-series window |a·x + b| < r (its interval, which SymPy's
   as_set left a ConditionSet of): NumPy computes them on the far elements alone, not on every element.
 
@@ -39,6 +41,8 @@ RULE_CASES = [
     ("exp-dominant", sp.log(sp.cosh(x) + x), (x,), (-100.0, -30.0), (-800.0,), F64),
     ("exp-dominant", sp.log(1 + sp.exp(x) - x), (x,), (30.0, 100.0), (1000.0,), F64),
     ("exp-dominant", sp.log(sp.exp(x) / 2 + y), (x, y), (30.0, 100.0), (709.9, -1.0096903270317222e308), F64),
+    # ∂√(1 − cos x) = √2·sin x/(4·|sin(x/2)|) at x = 1e−40 in float32: x/2 rounded (float32 subnormal), 13 ULP before
+    ("half-angle-quotient", sp.sqrt(1 - sp.cos(x)), (x,), (0.1, 3.0), (1e-40,), F32),
 ]
 
 
@@ -119,6 +123,24 @@ def test_the_rule_writes_the_left_side_and_the_reciprocal():
     e, fired = stabilise(1 / sp.Add(sp.exp(x) / 2, y))
     assert EXP_DOMINANT in fired and e.args[0].expr == 0 and e.args[1].expr.has(sp.exp(-x / 2))
     assert e.args[1].expr.atoms(WidenedBase) and e.args[1].cond == (x > 709)
+
+
+# --- the half-angle quotient at a subnormal x --------------------------------------------------------------------
+HALF_ANGLE = {F64: [5e-324, -5e-324, 1e-315, 3 * 2.0 ** -1074, 1e-300, 2.0 ** -125, 1e-10, 0.5, 3.0, 0.0, math.inf],
+              F32: [1e-45, -1e-45, 1e-40, 1e-38, 1e-30, 0.5, 0.0]}
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+def test_half_angle_derivative_at_a_subnormal_x(dtype, backend):
+    """∂√(1 − cos x) (test_breakage22b's strict xfail before, NumPy float64): inf at 5e−324 (truth 1/√2; torch inf),
+    2.6e7 ULP at 1e−315, 1.9e15 at 1.5e−323 (torch inf); float32 inf at 1.4e−45, 13 ULP at 1e−40 (torch inf). At 0
+    NaN as torch's (0/0: no value)."""
+    if backend == "triton":
+        triton_torch()
+    bad = _faults("sqrt(1 - cos(x))", ["x"], [(v,) for v in HALF_ANGLE[dtype]], dtype,
+                  lambda t, x: t.sqrt(1 - t.cos(x)), backend)
+    assert not bad, bad
 
 
 # --- Triton's double word of erf ---------------------------------------------------------------------------------

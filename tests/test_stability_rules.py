@@ -276,6 +276,7 @@ UNDECIDED |= {"log-near-one"}  # a select on |log A| < 0.69 of log1p(A − 1) an
 # simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"log1p-series"}  # its case holds the rounded-log-argument rule's select at x²/ν > 2¹⁰⁰⁰ (log p as Σ n·log|a|):
 # simplify cannot decide; the 50-digit check holds (tests/test_misc25.py)
+UNDECIDED |= {"half-angle-quotient"}  # 2·sign(u) for 0 < |u| < 2⁻¹²⁵ (cos(u/2) rounded to 1: not an identity); the 50-digit check holds
 UNDECIDED |= {"exp-dominant"}  # u + log c past u = 1024 (to e^−1024 relative: not an identity), selects at u = 64: the 50-digit check holds
 
 
