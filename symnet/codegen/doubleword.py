@@ -1376,6 +1376,24 @@ ORDER += ["_dw_erfc_first"]  # the rounded-argument rule's erfc (above)
 PRIMITIVE_NEEDS["_dw_erfc_first"] = ("_erfc",)  # the registry's erfc (NumPy: math.erfc; Triton: fdlibm's)
 ORDER += ["_dw_ndtr_first"]  # the rounded-argument rule's Φ (above)
 PRIMITIVE_NEEDS["_dw_ndtr_first"] = ("_ndtr",)  # the registry's Φ (erfc of −v/√2, its rounding corrected)
+# erf of a float64 as a double word in Triton (session 26): NumPy's _dw_erf is table-driven, a table Triton would load
+# from memory; Triton's double word of erf was (erf in float64, 0), whose rounding erases the 1 − |erf x| that erf(x) − y
+# keeps at y = ±1: float32 erf(6) − 1 was 0 (truth −2.15e−17; 1.3e7 ULP), as the float32 kernel's double word feeds
+# its float64 erf to the widened body (its third tier is the float64 kernels')
+PRIMITIVES["_dw_erf_tail"] = '''\
+def _dw_erf_tail(x, erf_x):
+    """erf x of a float64 x as a double word, erf_x its float64 value: ±(1 − erfc|x|) where |x| ≥ 1/2 (FastTwoSum of 1
+    and −erfc|x|, erfc|x| ≤ 0.48 < 1: exact; erfc within 1.6 ulp of itself, so the pair within 2⁻⁵² of erf and its lo
+    word 1 − |erf x|'s own digits, which erf_x has rounded off: erf(6) − 1 is 0 in float64, −2.15e−17 here),
+    (erf_x, 0) below."""
+    c = _erfc(M.abs(x))
+    hi, lo = _dw_fast_two_sum(1.0 + 0.0 * c, -c)
+    far = M.abs(x) >= 0.5
+    one = M.where(x < 0, -1.0, 1.0)
+    return M.where(far, one * hi, erf_x), M.where(far, one * lo, 0.0)
+'''
+ORDER += ["_dw_erf_tail"]
+PRIMITIVE_NEEDS["_dw_erf_tail"] = ("_dw_fast_two_sum", "_erfc")
 _NUMPY_NEEDS["_dw_erf"] = ("_dw_mul_fp", "_dw_add", "_erfc")  # erf of a float64 as a double word (NumPy's alone)
 # the primitives with a NumPy text alone (a Triton kernel never calls them), after ORDER's in a module
 _NUMPY_NEEDS["_dw_erfc"] = ("_dw_erfcx_table", "_dw_erf", "_dw_add_fp", "_dw_mul_fp", "_dw_add", "_dw_two_prod", "_dw_exp_reduced", "_dw_mul",
@@ -2249,6 +2267,10 @@ class _Emitter:
             # erf of a float64 as a double word (_dw_erf, table-driven; session 21: erf(x) − y at y = fl(erf x), 2.2e10
             # ULP at x = 4.81, y = 1 with erf in float64); NumPy's alone (Triton: the float64 erf, (value, 0))
             v = self._emit(e, f"_dw_erf({self.value(e.args[0]).hi})", ("_dw_erf",))
+        elif type(e).__name__ == "erf" and self.backend == "triton" and self.value(e.args[0]).lo is None:
+            # Triton: ±(1 − erfc|x|) as a double word from |x| = 1/2 on, the float64 erf below (_dw_erf_tail)
+            a = self.value(e.args[0]).hi
+            v = self._emit(e, f"_dw_erf_tail({a}, {self.plain.doprint(e.func(sp.Symbol(a)))})", ("_dw_erf_tail",))
         elif type(e).__name__ == "erfc" and self.backend == "numpy":
             # erfc of a double word (_dw_erfc: 1 − erf x below 1/2, e^(−x²)·erfcx x from a table beyond; session 22)
             a = self.value(e.args[0])
