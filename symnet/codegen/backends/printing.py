@@ -22,6 +22,7 @@ from sympy.printing.precedence import PRECEDENCE
 from ...errors import SymnetError
 from ...render import text
 from ..chains import quotient_chain
+from ..rewrite import without_ite
 
 __all__ = ["ConditionalPrinting"]
 
@@ -126,6 +127,12 @@ class ConditionalPrinting:
 
     def _print_Not(self, e):
         return f"~({self._print(e.args[0])})"
+
+    def _print_ITE(self, e):
+        """ITE(a, b, c) as (a ∧ b) ∨ (¬a ∧ c) (:func:`~symnet.codegen.rewrite.without_ite`): SymPy makes one of a
+        condition on a Piecewise, and the pipeline writes them out, but one that got past it was printed as a call of
+        ``ITE``, a NameError when the kernel ran (session 25's audit)."""
+        return self._print(without_ite(e))
 
     def _print_Add(self, e):
         """A sum in SymPy's canonical order of its terms (a constant first), those with a minus
