@@ -13,6 +13,7 @@ side, and the branch's value and derivative are taken at t = 0.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Mapping
@@ -142,12 +143,32 @@ def _reachable(pw: sp.Piecewise) -> sp.Expr:
     return sp.Piecewise(*kept) if kept else pw
 
 
+# the most terms of a condition's disjunctive normal form _boxes writes out: SymPy's to_dnf distributes ∧ over ∨, and
+# the chain rule's conditions of hardsigmoid(softshrink(hardswish(x))) on its nodes (an ∧ of ∨s of ∧s …) ran past 60 s in
+# it (session 25's audit)
+_MOST_BOXES = 64
+
+
+def _dnf_terms(cond) -> float:
+    """How many terms ``cond``'s disjunctive normal form has before any is simplified (inf: a negation of a compound
+    condition or another Boolean function, not counted)."""
+    if isinstance(cond, sp.Or):
+        return sum(_dnf_terms(a) for a in cond.args)
+    if isinstance(cond, sp.And):
+        return math.prod(_dnf_terms(a) for a in cond.args)
+    if isinstance(cond, sp.Not):
+        return 1 if isinstance(cond.args[0], sp.core.relational.Relational) else math.inf
+    return 1 if isinstance(cond, (sp.core.relational.Relational, sp.logic.boolalg.BooleanAtom)) else math.inf
+
+
 def _boxes(cond) -> list | None:
     """``cond`` as a union of boxes, each a dict symbol → the set of its real values (a conjunction of comparisons of
     one real variable each with a number), the empty ones dropped; None where a comparison holds two variables or
-    another kind of condition."""
+    another kind of condition, or where the disjunctive normal form would have more than ``_MOST_BOXES`` terms."""
     if cond == sp.true:
         return [{}]
+    if _dnf_terms(cond) > _MOST_BOXES:
+        return None
     boxes = []
     for conj in sp.Or.make_args(sp.to_dnf(cond)):
         box = {}
