@@ -181,3 +181,14 @@ def test_boxes_of_a_condition_with_a_huge_normal_form_are_not_written_out():
     assert time.process_time() - start < 1
     assert _boxes((x > 1) & ((y < 0) | (y > 2))) == [{x: sp.Interval.open(1, sp.oo), y: sp.Interval.open(-sp.oo, 0)},
                                                       {x: sp.Interval.open(1, sp.oo), y: sp.Interval.open(2, sp.oo)}]
+
+
+# ------------------------------------------------------------------ found by h-ite26's longer runs of the compositions
+
+def test_sigmoid_of_a_select_that_sympy_cannot_compare_generates():
+    """Seed 26 draw 42: sigmoid(tanhshrink(log2(x))) raised TypeError 'Invalid comparison of non-real Piecewise(…)'
+    in the sigmoid-pair rule (u ≥ 0 of a select holding log(x)), and once that was skipped the NumPy kernel read the
+    shared e^−|u| temporary before u was assigned (UnboundLocalError: 'where_1'), both before. Now no pair is made of
+    such a u, and the shared exponential goes after the temporaries it reads. Values and gradient against mpmath."""
+    from test_hypothesis_compositions import check
+    check("sigmoid(tanhshrink(log2(x)))", [25.429161107270318, -2.341610866937761, 38.88180712254092, 1.0001, 0.5])

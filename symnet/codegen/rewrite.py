@@ -6862,6 +6862,10 @@ def _share_sigmoid_pairs(e: sp.Expr) -> sp.Expr:
     for s in sorted(sigs, key=sp.default_sort_key):
         u = s.args[0]
         if sigmoid(-u) in sigs and u not in pairs and -u not in pairs:
+            try:
+                u >= 0
+            except TypeError:  # SymPy cannot compare u with 0 (a select of a series of log2(x), not real for x < 0:
+                continue       # TypeError at sigmoid(tanhshrink(log2(x)), h-ite26's random compositions): no pair
             pairs[-u if u.could_extract_minus_sign() else u] = True
     if not pairs:
         return e

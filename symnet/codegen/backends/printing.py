@@ -22,7 +22,6 @@ from sympy.printing.precedence import PRECEDENCE
 from ...errors import SymnetError
 from ...render import text
 from ..chains import quotient_chain
-from ..rewrite import without_ite
 
 __all__ = ["ConditionalPrinting"]
 
@@ -132,7 +131,8 @@ class ConditionalPrinting:
         """ITE(a, b, c) as (a ∧ b) ∨ (¬a ∧ c) (:func:`~symnet.codegen.rewrite.without_ite`): SymPy makes one of a
         condition on a Piecewise, and the pipeline writes them out, but one that got past it was printed as a call of
         ``ITE``, a NameError when the kernel ran (session 25's audit)."""
-        return self._print(without_ite(e))
+        a, b, c = e.args
+        return self._print(sp.Or(sp.And(a, b), sp.And(sp.Not(a), c)))
 
     def _print_Add(self, e):
         """A sum in SymPy's canonical order of its terms (a constant first), those with a minus
