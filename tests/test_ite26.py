@@ -16,8 +16,10 @@ found three kinds of fault; each is fixed in the pipeline and tested here at the
   expm1(expm1(x)), … into the derivative's Piecewise. The tidy-up solved each with SymPy's as_set (a ConditionSet:
   it cannot) and intersected them, and the step checker ran SymPy's Piecewise simplify, exponential in the number of
   comparisons; hardsigmoid(selu(elu(x))) ran past 4 minutes. Now a comparison of an increasing function with a
-  number is solved by its inverse (``onesided._inverted``), one not solved is bounded by (∅, ℝ), and a difference whose
-  conditions hold more than 6 comparisons is checked numerically.
+  number is solved by its inverse (``onesided._inverted``), one not solved is bounded by (∅, ℝ), a select-built
+  activation of a select is built branch by branch (``registry.Function._through_select``: no ITE conditions), the
+  tidy-up gives up on a condition whose normal form has more than 64 terms, and a difference whose conditions hold
+  more than 6 comparisons, or one not of polynomials, is checked numerically.
 """
 from __future__ import annotations
 
