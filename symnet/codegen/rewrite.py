@@ -961,7 +961,7 @@ class WidenedBase(sp.Function):
         24-term log-sum-exp's Max(a0, …, a23), each build comparing every pair of its arguments, was rebuilt
         at every printing and unwidening: 1,179 builds, 866 s to compile)."""
         moved = {leaf: arg for leaf, arg in zip(self.leaves, self.args) if leaf != arg}
-        return self.body.xreplace(moved) if moved else self.body
+        return without_ite(self.body.xreplace(moved)) if moved else self.body  # (a Piecewise put in a condition: ITE)
 
     def _eval_evalf(self, prec):
         return self.expanded._eval_evalf(prec)
@@ -997,6 +997,7 @@ def widen(body: sp.Expr, first_order: bool = False, in_float32: bool = False) ->
     import numpy as np
     from sympy.utilities.lambdify import lambdify
 
+    body = without_ite(body)  # (the body is printed as it is: widened nodes are not walked by the kernel's without_ite)
     cls = _WIDENED.get((body, first_order, in_float32))
     if cls is None:
         leaves = tuple(sorted(body.free_symbols, key=sp.default_sort_key))
@@ -7058,6 +7059,10 @@ def _share_sigmoid_pairs(e: sp.Expr) -> sp.Expr:
     for s in sorted(sigs, key=sp.default_sort_key):
         u = s.args[0]
         if sigmoid(-u) in sigs and u not in pairs and -u not in pairs:
+            try:
+                u >= 0
+            except TypeError:  # SymPy cannot compare u with 0 (a select of a series of log2(x), not real for x < 0:
+                continue       # TypeError at sigmoid(tanhshrink(log2(x)), h-ite26's random compositions): no pair
             pairs[-u if u.could_extract_minus_sign() else u] = True
     if not pairs:
         return e

@@ -127,6 +127,13 @@ class ConditionalPrinting:
     def _print_Not(self, e):
         return f"~({self._print(e.args[0])})"
 
+    def _print_ITE(self, e):
+        """ITE(a, b, c) as (a ∧ b) ∨ (¬a ∧ c) (:func:`~symnet.codegen.rewrite.without_ite`): SymPy makes one of a
+        condition on a Piecewise, and the pipeline writes them out, but one that got past it was printed as a call of
+        ``ITE``, a NameError when the kernel ran (session 25's audit)."""
+        a, b, c = e.args
+        return self._print(sp.Or(sp.And(a, b), sp.And(sp.Not(a), c)))
+
     def _print_Add(self, e):
         """A sum in SymPy's canonical order of its terms (a constant first), those with a minus
         sign last: ``1 - x + log(t)`` as ``1 + log_t - x``, evaluated left to right, so that a
