@@ -854,18 +854,46 @@ def _F(name, build, **kw):
 _half = sp.Rational(1, 2)
 _inf = math.inf
 
+# session 26 (h-cells26): NumPy's float32 exp, expm1, log, tan, sinh, cosh, tanh and arctan are its SIMD
+# approximations, not correctly rounded: exp 1.68 ULP at x = −0.294 (torch 0.49; elu/selu/celu ∂x inherit it),
+# expm1 2.17 at 88.7 (torch 0.99), tan 1.49 (torch 0.79), tan ∂x 2.71 (torch 1.28), log 1.00 (torch 0.63)
+# (benchmarks/results/accuracy-2026-12-04.md). A float32 block is computed in float64 and rounded once: within
+# 0.5 ULP and the float64 function's error (2⁻²⁹ of a float32 ULP), at 2–4× the float32 call's time (sin and cos
+# are not here: NumPy's float64 sin/cos are 30× its float32 ones, and within 1.2 ULP).
+NUMPY_HELPERS["_rounded_once"] = '''\
+def _rounded_once(op, x, out=None):
+    """The NumPy ufunc op at x, into out; a float32 block in float64, rounded once to float32 (NumPy's float32
+    SIMD exp, expm1, log, tan, sinh, cosh, tanh, arctan are up to 1–2.2 ULP off; the float64 call rounded once is
+    within 0.5 ULP and 2⁻²⁹ of one). A value past the float32 range rounds to its infinity, one below it to the
+    subnormal or 0, as the float32 call's."""
+    if getattr(x, "dtype", None) != np.float32:
+        return op(x, out=out)
+    wide = op(x.astype(np.float64))
+    with np.errstate(over="ignore", under="ignore"):  # the rounding's own: inf, a subnormal, 0
+        if out is None:
+            return wide.astype(np.float32)
+        np.copyto(out, wide, casting="same_kind")
+    return out
+'''
+
+
+def _wide32(ufunc: str) -> dict:
+    """The NumPy lowering of a ufunc computed in float64 for a float32 block (_rounded_once)."""
+    return {"numpy": f"_rounded_once(np.{ufunc}, {{0}}, out={{out}})", "numpy_helper": "_rounded_once"}
+
+
 # elementary functions: nodes of their own
 _F("exp", sp.exp, cls=sp.exp, rule=Rule("exponential rule", "(eᵘ)′ = eᵘ", sp.exp),
-   numpy="np.exp({0}, out={out})", triton="tl.exp({0})", mpmath=mpmath.exp, torch=lambda t, x: t.exp(x))
+   **_wide32("exp"), triton="tl.exp({0})", mpmath=mpmath.exp, torch=lambda t, x: t.exp(x))
 _F("log", sp.log, aliases=("ln",), cls=sp.log, rule=Rule("logarithm rule", "(log u)′ = 1/u", lambda u: 1 / u),
-   numpy="np.log({0}, out={out})", triton="tl.log({0})", mpmath=_mp(mpmath.log), torch=lambda t, x: t.log(x),
+   **_wide32("log"), triton="tl.log({0})", mpmath=_mp(mpmath.log), torch=lambda t, x: t.log(x),
    domain=(0, _inf))
 _F("sqrt", sp.sqrt, mpmath=_mp(mpmath.sqrt), torch=lambda t, x: t.sqrt(x), domain=(0, _inf),
    note="a power u^(1/2): the power rule, np.sqrt, tl.sqrt")
 _F("exp2", lambda x: 2 ** x, mpmath=lambda x: mpmath.power(2, x), torch=lambda t, x: t.exp2(x),
    note="a power 2^u: the exponential rule, np.power, tl.exp(u·log 2)")
 _F("expm1", expm1, cls=expm1, rule=Rule("expm1 rule", "(eᵘ − 1)′ = eᵘ", sp.exp),
-   numpy="np.expm1({0}, out={out})", triton="_expm1({0})", mpmath=mpmath.expm1, torch=lambda t, x: t.expm1(x))
+   **_wide32("expm1"), triton="_expm1({0})", mpmath=mpmath.expm1, torch=lambda t, x: t.expm1(x))
 _F("log2", lambda x: sp.log(x) / sp.log(2), mpmath=_mp(lambda x: mpmath.log(x, 2)), torch=lambda t, x: t.log2(x),
    domain=(0, _inf), note="log(u)/log 2")
 _F("log1p", log1p, cls=log1p, rule=Rule("log1p rule", "log(1 + u)′ = 1/(1 + u)", lambda u: 1 / (1 + u)),
@@ -926,20 +954,20 @@ _F("sin", sp.sin, cls=sp.sin, rule=Rule("sine rule", "sin′(u) = cos(u)", sp.co
 _F("cos", sp.cos, cls=sp.cos, rule=Rule("cosine rule", "cos′(u) = −sin(u)", lambda u: -sp.sin(u)),
    numpy="np.cos({0}, out={out})", triton="tl.cos({0})", mpmath=mpmath.cos, torch=lambda t, x: t.cos(x))
 _F("tan", sp.tan, cls=sp.tan, rule=Rule("tangent rule", "tan′(u) = 1 + tan²(u)", lambda u: 1 + sp.tan(u) ** 2),
-   numpy="np.tan({0}, out={out})", triton="_tan({0})", mpmath=mpmath.tan, torch=lambda t, x: t.tan(x),
+   **_wide32("tan"), triton="_tan({0})", mpmath=mpmath.tan, torch=lambda t, x: t.tan(x),
    domain=(-1.5, 1.5))
 _F("sinh", sp.sinh, cls=sp.sinh, rule=Rule("sinh rule", "sinh′(u) = cosh(u)", sp.cosh),
-   numpy="np.sinh({0}, out={out})", triton="_sinh({0})", mpmath=mpmath.sinh, torch=lambda t, x: t.sinh(x))
+   **_wide32("sinh"), triton="_sinh({0})", mpmath=mpmath.sinh, torch=lambda t, x: t.sinh(x))
 _F("cosh", sp.cosh, cls=sp.cosh, rule=Rule("cosh rule", "cosh′(u) = sinh(u)", sp.sinh),
-   numpy="np.cosh({0}, out={out})", triton="_cosh({0})", mpmath=mpmath.cosh, torch=lambda t, x: t.cosh(x))
+   **_wide32("cosh"), triton="_cosh({0})", mpmath=mpmath.cosh, torch=lambda t, x: t.cosh(x))
 _F("tanh", sp.tanh, cls=sp.tanh, rule=Rule("tanh rule", "tanh′(u) = 1 − tanh²(u)", lambda u: 1 - sp.tanh(u) ** 2),
-   numpy="np.tanh({0}, out={out})", triton="_tanh({0})", mpmath=mpmath.tanh, torch=lambda t, x: t.tanh(x),
+   **_wide32("tanh"), triton="_tanh({0})", mpmath=mpmath.tanh, torch=lambda t, x: t.tanh(x),
    family="activation")
 _F("asinh", sp.asinh, cls=sp.asinh,
    rule=Rule("asinh rule", "asinh′(u) = 1/√(1 + u²)", lambda u: 1 / sp.sqrt(1 + u ** 2)),
    numpy="np.arcsinh({0}, out={out})", triton="_asinh({0})", mpmath=mpmath.asinh, torch=lambda t, x: t.asinh(x))
 _F("atan", sp.atan, cls=sp.atan, rule=Rule("atan rule", "atan′(u) = 1/(1 + u²)", lambda u: 1 / (1 + u ** 2)),
-   numpy="np.arctan({0}, out={out})", triton="_atan({0})", mpmath=mpmath.atan, torch=lambda t, x: t.atan(x))
+   **_wide32("arctan"), triton="_atan({0})", mpmath=mpmath.atan, torch=lambda t, x: t.atan(x))
 _F("erf", sp.erf, cls=sp.erf,
    rule=Rule("erf rule", "erf′(u) = 2/√π·e^(−u²)", lambda u: 2 / sp.sqrt(sp.pi) * sp.exp(-u ** 2)),
    numpy="_erf({0}, out={out})", numpy_helper="_erf", triton="tl.erf({0})", mpmath=mpmath.erf,

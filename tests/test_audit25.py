@@ -196,27 +196,8 @@ def test_accuracy_per_decade_is_the_sweep_density():
     assert one < four / 3
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "measured 2026-12-04 (h-audit25; `symnet derive 'x**y' --stable` reports it): ∂x of x**y = y·x^(y − 1) at "
-    "(3497.9487, −3.0148695) is 21.0 ULP off in float32 and 20.6 in float64 (torch's pow backward the same 21.0 and "
-    "20.6): y − 1 is rounded before the power, whose condition number in the exponent is |(y − 1)·ln x| ≈ 33"))
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_power_gradient_in_the_base_does_not_round_the_exponent(dtype):
-    k = symnet.compile(symnet.derive("x**y", ["x", "y"]))
-    x, y = np.array([3497.9487], dtype=dtype), np.array([-3.0148695], dtype=dtype)
-    _, gx, _ = k(x=x, y=y)
-    with mpmath.workdps(60):
-        X, Y = mpmath.mpf(float(x[0])), mpmath.mpf(float(y[0]))
-        assert _error(float(gx[0]), Y * X ** (Y - 1), dtype) is None
+# test_power_gradient_in_the_base_does_not_round_the_exponent: passes since session 26 (NumPy backend), moved to
+# tests/test_cells26.py
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "measured 2026-12-04 (h-audit25, benchmarks/results/accuracy-2026-12-04.md, the one cell past the bound): "
-    "squared_hinge f float64 at x = t = −0.9544816017847175 is 4.12 ULP (torch the same 4.12): 1 − t·x = 0.089 "
-    "cancels the rounding of t·x, and the square doubles it (an fma would remove it)"))
-def test_squared_hinge_value_at_a_cancelling_margin():
-    k = symnet.compile(symnet.derive("squared_hinge(x, t)", ["x", "t"]))
-    v = -0.9544816017847175
-    f = k(x=np.array([v]), t=np.array([v]))[0]
-    with mpmath.workdps(60):
-        assert _error(float(f[0]), (1 - mpmath.mpf(v) ** 2) ** 2, "float64") is None
+# test_squared_hinge_value_at_a_cancelling_margin: passes since session 26, moved to tests/test_cells26.py

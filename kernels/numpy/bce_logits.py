@@ -8,7 +8,7 @@ Stability rules applied:
   sigmoid-complement: 1 − σ(x) rounds to 0 once σ(x) rounds to 1 (x > 17 in float32, 37 in float64), losing every digit of e^−x; σ(−x) keeps them
   cancel: a factor divided out again, σ(1 − σ)·(1/(1 − σ) − 1/σ), is 0·∞ = NaN where σ saturates to 0 or 1; the product is multiplied out one level (or, for exponentials of one argument, the small fraction is cancelled) so that the factor cancels symbolically
   sigmoid-target: (1 − t)σ(u) − tσ(−u) = σ(u) − t cancels term against term (0 at t = 1/2, u = −1e−30, true −2.5e−31); σ(u) − t, (1 − t) − σ(−u) or tanh(u/2)/2 + (1/2 − t), whichever term is smallest, cancels only where σ(u) ≈ t truly
-  widen: a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 (|x − t| > 1.8e19), or a product of sums that each hold one ((1 − p_t)²·CE of the focal loss: 4.6 ULP in float64 from its 12 roundings), is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 ULP; (x − t)² of any float32 is finite there); in a float64 kernel in double-word arithmetic (hi + lo, about 106 bits: e^x, log, σ, products and quotients to 2⁻¹⁰⁰ or so) and rounded once; so are sin u + cos u and its kin, whose terms, each rounded to an ulp of its own size, cancel at every zero (62,000 ULP in float32 at x = 181.43), and an activation's rounded polynomial piece against a target (hardswish(x) − y: 5e9 ULP in float32 at y = fl(hardswish x) and its neighbours)
+  widen: a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 (|x − t| > 1.8e19), or a product of sums that each hold one ((1 − p_t)²·CE of the focal loss: 4.6 ULP in float64 from its 12 roundings), is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 ULP; (x − t)² of any float32 is finite there); in a float64 kernel in double-word arithmetic (hi + lo, about 106 bits: e^x, log, σ, products and quotients to 2⁻¹⁰⁰ or so) and rounded once; so are sin u + cos u and its kin, whose terms, each rounded to an ulp of its own size, cancel at every zero (62,000 ULP in float32 at x = 181.43), and an activation's rounded polynomial piece against a target (hardswish(x) − y: 5e9 ULP in float32 at y = fl(hardswish x) and its neighbours), and a margin c − x·y, which cancels the rounding of x·y (the squared hinge's (1 − t·x)²: 4.1 ULP in float64 at x = t = −0.9545)
 
 Regenerate with: symnet codegen --backend numpy
 """
@@ -91,6 +91,21 @@ def _inputs(**named):
 def _flat(a, n):
     """``a`` as n values in a row: a contiguous array's own memory, a 0-d value repeated."""
     return np.broadcast_to(a, (n,)) if a.ndim == 0 else np.ascontiguousarray(a).reshape(-1)
+
+
+def _rounded_once(op, x, out=None):
+    """The NumPy ufunc op at x, into out; a float32 block in float64, rounded once to float32 (NumPy's float32
+    SIMD exp, expm1, log, tan, sinh, cosh, tanh, arctan are up to 1–2.2 ULP off; the float64 call rounded once is
+    within 0.5 ULP and 2⁻²⁹ of one). A value past the float32 range rounds to its infinity, one below it to the
+    subnormal or 0, as the float32 call's."""
+    if getattr(x, "dtype", None) != np.float32:
+        return op(x, out=out)
+    wide = op(x.astype(np.float64))
+    with np.errstate(over="ignore", under="ignore"):  # the rounding's own: inf, a subnormal, 0
+        if out is None:
+            return wide.astype(np.float32)
+        np.copyto(out, wide, casting="same_kind")
+    return out
 
 
 def _dw_two_sum(a, b):
@@ -611,7 +626,7 @@ def _dw_widened_6fd886a8eb(y, z, double_word, needed=True, within=3.330669073872
         y = np.asarray(y, np.float64)
         z = np.asarray(z, np.float64)
         if not double_word:
-            return np.tanh(z/2)/2 + np.where((np.abs(z) <= 1.0986122886681098), 1/2 - y, 0)
+            return _rounded_once(np.tanh, z/2)/2 + np.where((np.abs(z) <= 1.0986122886681098), 1/2 - y, 0)
         # the float64 body, each value beside a bound of its error (doubleword._Bound); kept
         # where the bound is within 3u of the value or the select does not take it,
         # double-word elsewhere (a sum that cancels, a value that is not finite)
@@ -625,7 +640,7 @@ def _dw_widened_6fd886a8eb(y, z, double_word, needed=True, within=3.330669073872
         # half_times_z = z/2
         half_times_z = 0.5*z
         # tanh_half_times_z = tanh(z/2)
-        tanh_half_times_z = np.tanh(half_times_z)
+        tanh_half_times_z = _rounded_once(np.tanh, half_times_z)
         abs_tanh_half_times_z = np.abs(tanh_half_times_z)
         tanh_half_times_z_err = 2*(np.bitwise_and(abs_tanh_half_times_z.view(np.int64), 0x7FF0000000000000).view(np.float64)*2.220446049250313e-16 + 5e-324)
         # half_times_tanh_half_times_z = tanh(z/2)/2
@@ -649,7 +664,7 @@ def _dw_widened_6fd886a8eb(y, z, double_word, needed=True, within=3.330669073872
             y = np.broadcast_to(y, redo.shape)[redo]
             z = np.broadcast_to(z, redo.shape)[redo]
             deep = deep[redo]
-        plain = np.tanh(z/2)/2 + np.where((np.abs(z) <= 1.0986122886681098), 1/2 - y, 0)
+        plain = _rounded_once(np.tanh, z/2)/2 + np.where((np.abs(z) <= 1.0986122886681098), 1/2 - y, 0)
         # half_minus_y = 1/2 − y
         half_minus_y_hi, half_minus_y_lo = _dw_two_sum((-y), 0.5)
         # where_abs_z_le_log_three = {1/2 − y if |z| ≤ log(3); 0 otherwise}

@@ -89,7 +89,7 @@ def _math_name(e: sp.Basic, known: dict) -> str | None:
         # a widened sum (symnet.codegen.rewrite.WidenedBase, computed in float64): named by its sum
         # (y_minus_sig_z); recognised by its attributes, so that this module imports no rule
         return _math_name(e.expanded, known)
-    if isinstance(e, sp.Function) and len(e.args) >= 1:
+    if isinstance(e, (sp.Function, sp.Max, sp.Min)) and len(e.args) >= 1:  # (Max and Min are no sp.Function)
         name = type(e).__name__
         args = [_math_name(a, known) for a in e.args]
         if None in args:
