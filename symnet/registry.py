@@ -25,6 +25,7 @@ torch nor triton: the torch references receive the ``torch`` module as an argume
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
@@ -448,12 +449,47 @@ def as_piecewise(expr: sp.Expr) -> sp.Expr:
 # backend (symnet/codegen/backends/triton/elementwise.py) are used by the entries below as well.
 
 TRITON_DEVICE_HELPERS = {
+    "_exp": '''\
+@triton.jit
+def _exp(x):
+    """e^x, float32 to about 2 ULP (float64: tl.exp, libdevice's; half precision through float32). Triton lowers a float32 tl.exp to 2^(x·log₂e)
+    with the product rounded to float32, whose error grows with |x|: 63.4 ULP at x = 86.64 on an H200 (torch.exp
+    1.89; benchmarks/results/gpu-exp26-h200-2026-12-04.txt). Here x = j·ln 2 + r (Cody and Waite: j·ln2_hi exact,
+    |r| ≤ ln 2/2), e^x = 2^(r·log₂e)·2^⌊j/2⌋·2^(j−⌊j/2⌋), the two powers of 2 built from their bits (each normal:
+    a subnormal e^x rounded once, by the last product); x clamped to [−104, 89] (0 and inf beyond), NaN kept."""
+    if x.dtype == tl.float64:
+        return tl.exp(x)
+    v = x.to(tl.float32)  # (bfloat16, float16: in float32, rounded once at the end)
+    c = tl.minimum(tl.maximum(v, -104.0), 89.0)
+    j = tl.floor(c * 1.4426950408889634 + 0.5)
+    r = (c - j * 0.693359375) + j * 2.1219444005469057e-04  # ln 2 = 0.693359375 − 2.12194440e−4 (9 + 24 bits)
+    half = tl.floor(j * 0.5)
+    low = ((half.to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
+    high = (((j - half).to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
+    return tl.where(v == v, (tl.exp2(r * 1.4426950408889634) * low) * high, v).to(x.dtype)
+''',
+    "_exp2": '''\
+@triton.jit
+def _exp2(u):
+    """2^u exactly where it is a power of 2 and to about 2 ULP elsewhere: u = j + r, |r| ≤ ½ exact, 2^r by tl.exp2
+    times 2^⌊j/2⌋·2^(j−⌊j/2⌋) from their bits (as _exp; float64: tl.exp2, libdevice's). Before, the printer wrote
+    2^u as e^(u·log 2), the product rounded: 502 ULP in float64 at u = 1000, 27 in float32 (h-tsweep26b)."""
+    if u.dtype == tl.float64:
+        return tl.exp2(u)
+    v = u.to(tl.float32)
+    c = tl.minimum(tl.maximum(v, -151.0), 129.0)
+    j = tl.floor(c + 0.5)
+    half = tl.floor(j * 0.5)
+    low = ((half.to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
+    high = (((j - half).to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
+    return tl.where(v == v, (tl.exp2(c - j) * low) * high, v).to(u.dtype)
+''',
     "_sigmoid": '''\
 @triton.jit
 def _sigmoid(x):
     """σ(x) from E = e^−|x| ≤ 1 (never overflows): 1/(1 + E) for x ≥ 0, E/(1 + E) below, so
     σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
-    e = tl.exp(-tl.abs(x))
+    e = _exp(-tl.abs(x))
     return tl.where(x >= 0, 1.0, e) / (1.0 + e)
 ''',
     "_sign": '''\
@@ -478,7 +514,7 @@ def _sinh(x):
     a = tl.abs(x)
     e = _expm1(a)
     small = 0.5 * (e + e / (e + 1.0))
-    half = tl.exp(0.5 * a)
+    half = _exp(0.5 * a)
     h = (0.5 * half) * half
     s = tl.where(a < 1.0, small, h - 0.25 / h)
     return tl.where(x < 0, -s, s)
@@ -488,7 +524,7 @@ def _sinh(x):
 def _cosh(x):
     """cosh x = h + 1/(4h), h = e^|x|/2 = (e^(|x|/2)/2)·e^(|x|/2): overflows only where cosh
     itself does. Measured (interpreter, against mpmath): 1.4 ulp float64, 2.6 ulp float32."""
-    half = tl.exp(0.5 * tl.abs(x))
+    half = _exp(0.5 * tl.abs(x))
     h = (0.5 * half) * half
     return h + 0.25 / h
 ''',
@@ -572,7 +608,7 @@ def _erfc(x):
                                                                             + w * -2.24409524465858183362e+01))))))
     ratio = tl.where(b < 2.857142857142857, ra / sa, rb / sb)
     h = tl.floor(b * 65536.0) / 65536.0  # fdlibm clears the low word of |x|: z² exact either way
-    tail = tl.exp(-(h * h) - 0.5625) * tl.exp((h - b) * (h + b) + ratio) / b
+    tail = _exp(-(h * h) - 0.5625) * _exp((h - b) * (h + b) + ratio) / b
     big = tl.where(a >= 0, tail, 2.0 - tail)
     big = tl.where(a < -6.0, 2.0, big)
     far = tl.where(a >= 0, 0.0, 2.0)  # |x| ≥ 28 (and ±inf)
@@ -588,7 +624,7 @@ def _nexpsq(x):
     e^(−x²) = e^(−h²)·e^(−l·(|x| + h)) (Cephes' expx2 idea)."""
     a = tl.minimum(tl.abs(x), 28.0, propagate_nan=tl.PropagateNan.ALL)
     h = tl.floor(a * 64.0) / 64.0
-    return tl.exp(-(h * h)) * tl.exp(-((a - h) * (a + h)))
+    return _exp(-(h * h)) * _exp(-((a - h) * (a + h)))
 ''',
     "_nexpsq2": '''\
 @triton.jit
@@ -596,7 +632,7 @@ def _nexpsq2(x):
     """e^(−x²/2) without rounding x², as _nexpsq (|x| capped at 39, where it is 0 in float64)."""
     a = tl.minimum(tl.abs(x), 39.0, propagate_nan=tl.PropagateNan.ALL)
     h = tl.floor(a * 64.0) / 64.0
-    return tl.exp(-0.5 * (h * h)) * tl.exp(-0.5 * ((a - h) * (a + h)))
+    return _exp(-0.5 * (h * h)) * _exp(-0.5 * ((a - h) * (a + h)))
 ''',
     "_ndtr": '''\
 @triton.jit
@@ -614,7 +650,7 @@ def _ndtr(x):
     s = p + q
     b = s - p
     e = (p - (s - b)) + (q - b)
-    corr = e * tl.full([], 1.1283791670955126, a.dtype) * tl.exp(-(s * s))
+    corr = e * tl.full([], 1.1283791670955126, a.dtype) * _exp(-(s * s))
     return 0.5 * (_erfc(-s) + corr)
 ''',
     "_gelu_tanh_v": '''\
@@ -669,7 +705,7 @@ def _ndtr_tanh(x):
     a = tl.minimum(tl.maximum(x.to(tl.float64), -30.0, propagate_nan=tl.PropagateNan.ALL), 30.0,
                    propagate_nan=tl.PropagateNan.ALL)  # in float64; beyond ±30, S is 0 or 1
     s, v, v_l = _gelu_tanh_v(a)
-    e = tl.exp(-tl.abs(v))
+    e = _exp(-tl.abs(v))
     sig = tl.where(v >= 0, 1.0, e) / (1.0 + e)  # σ(v), σ(−v): never overflow
     neg = tl.where(v >= 0, e, 1.0) / (1.0 + e)
     return (sig + sig * (v_l * neg)).to(x.dtype)
@@ -682,7 +718,7 @@ def _ndtr_tanh_pdf(x):
     a = tl.minimum(tl.maximum(x.to(tl.float64), -30.0, propagate_nan=tl.PropagateNan.ALL), 30.0,
                    propagate_nan=tl.PropagateNan.ALL)  # in float64; beyond ±30, S is 0 or 1
     s, v, v_l = _gelu_tanh_v(a)
-    e = tl.exp(-tl.abs(v))
+    e = _exp(-tl.abs(v))
     sig = tl.where(v >= 0, 1.0, e) / (1.0 + e)  # σ(v), σ(−v): never overflow
     neg = tl.where(v >= 0, e, 1.0) / (1.0 + e)
     d = tl.full([], 1.5957691216057308, tl.float64) * (1.0 + tl.full([], 0.134145, tl.float64) * s)
@@ -884,7 +920,7 @@ def _wide32(ufunc: str) -> dict:
 
 # elementary functions: nodes of their own
 _F("exp", sp.exp, cls=sp.exp, rule=Rule("exponential rule", "(eᵘ)′ = eᵘ", sp.exp),
-   **_wide32("exp"), triton="tl.exp({0})", mpmath=mpmath.exp, torch=lambda t, x: t.exp(x))
+   **_wide32("exp"), triton="_exp({0})", mpmath=mpmath.exp, torch=lambda t, x: t.exp(x))
 _F("log", sp.log, aliases=("ln",), cls=sp.log, rule=Rule("logarithm rule", "(log u)′ = 1/u", lambda u: 1 / u),
    **_wide32("log"), triton="tl.log({0})", mpmath=_mp(mpmath.log), torch=lambda t, x: t.log(x),
    domain=(0, _inf))
@@ -1011,7 +1047,7 @@ def _exp_twosum(x, y):
     (|x + y|·ε/2 relative: 256 ulp at x + y = −707 in float64)."""
     s = x + y
     e = _twosum_error(x, y, s)
-    t = tl.exp(s)
+    t = _exp(s)
     return tl.where(t < float("inf"), t + t * e, t)  # t = inf: inf·e would be NaN or −inf
 ''',
     "_sigmoid_twosum": '''\
@@ -1021,7 +1057,7 @@ def _sigmoid_twosum(x, y):
     overflows)."""
     s = x + y
     e = _twosum_error(x, y, s)
-    E = tl.exp(-tl.abs(s))
+    E = _exp(-tl.abs(s))
     sig = tl.where(s >= 0, 1.0, E) / (1.0 + E)
     neg = tl.where(s >= 0, E, 1.0) / (1.0 + E)
     return sig + sig * (neg * e)
@@ -1360,7 +1396,7 @@ def _ndtr_tanh_slope(x):
     a = tl.minimum(tl.maximum(x.to(tl.float64), -30.0, propagate_nan=tl.PropagateNan.ALL), 30.0,
                    propagate_nan=tl.PropagateNan.ALL)  # in float64; beyond ±30, S is 0 or 1, S′ is 0
     s, v, v_l = _gelu_tanh_v(a)
-    e = tl.exp(-tl.abs(v))
+    e = _exp(-tl.abs(v))
     sig = tl.where(v >= 0, 1.0, e) / (1.0 + e)
     neg = tl.where(v >= 0, e, 1.0) / (1.0 + e)
     pair = sig * neg
@@ -1593,3 +1629,9 @@ _F("erfcx", erfcx, cls=erfcx,
 _BY_CLASS[erfcx_slope] = Function(
     "erfcx_slope", erfcx_slope, cls=erfcx_slope, numpy="_erfcx_slope({0}, out={out})", numpy_helper="_erfcx_slope",
     triton="_erfcx_slope({0})", mpmath=_scaled_erfc.mp_erfcx_slope)
+
+
+# float32's exponential (_exp): every device helper that calls it needs it
+for _name, _code in TRITON_DEVICE_HELPERS.items():
+    if _name != "_exp" and re.search(r"(?<![\w.])_exp\(", _code):
+        TRITON_HELPER_NEEDS[_name] = tuple(TRITON_HELPER_NEEDS.get(_name, ())) + ("_exp",)

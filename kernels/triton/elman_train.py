@@ -28,16 +28,35 @@ def _log1p(u):
 @triton.jit
 def _expm1(x):
     """e^x − 1 to full relative accuracy near 0 (Kahan): (w − 1)·x/log(w), w = e^x."""
-    w = tl.exp(x)
+    w = _exp(x)
     near = tl.where(w == 1.0, x, (w - 1.0) * (x / tl.log(w)))
     return tl.where(x > 20.0, w - 1.0, tl.where(x < -20.0, w - 1.0, near))
+
+
+@triton.jit
+def _exp(x):
+    """e^x, float32 to about 2 ULP (float64: tl.exp, libdevice's; half precision through float32). Triton lowers a float32 tl.exp to 2^(x·log₂e)
+    with the product rounded to float32, whose error grows with |x|: 63.4 ULP at x = 86.64 on an H200 (torch.exp
+    1.89; benchmarks/results/gpu-exp26-h200-2026-12-04.txt). Here x = j·ln 2 + r (Cody and Waite: j·ln2_hi exact,
+    |r| ≤ ln 2/2), e^x = 2^(r·log₂e)·2^⌊j/2⌋·2^(j−⌊j/2⌋), the two powers of 2 built from their bits (each normal:
+    a subnormal e^x rounded once, by the last product); x clamped to [−104, 89] (0 and inf beyond), NaN kept."""
+    if x.dtype == tl.float64:
+        return tl.exp(x)
+    v = x.to(tl.float32)  # (bfloat16, float16: in float32, rounded once at the end)
+    c = tl.minimum(tl.maximum(v, -104.0), 89.0)
+    j = tl.floor(c * 1.4426950408889634 + 0.5)
+    r = (c - j * 0.693359375) + j * 2.1219444005469057e-04  # ln 2 = 0.693359375 − 2.12194440e−4 (9 + 24 bits)
+    half = tl.floor(j * 0.5)
+    low = ((half.to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
+    high = (((j - half).to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
+    return tl.where(v == v, (tl.exp2(r * 1.4426950408889634) * low) * high, v).to(x.dtype)
 
 
 @triton.jit
 def _sigmoid(x):
     """σ(x) from E = e^−|x| ≤ 1 (never overflows): 1/(1 + E) for x ≥ 0, E/(1 + E) below, so
     σ(−100) in float32 is the subnormal 3.7e−44, not 0."""
-    e = tl.exp(-tl.abs(x))
+    e = _exp(-tl.abs(x))
     return tl.where(x >= 0, 1.0, e) / (1.0 + e)
 
 
@@ -56,7 +75,7 @@ def _exp_twosum(x, y):
     (|x + y|·ε/2 relative: 256 ulp at x + y = −707 in float64)."""
     s = x + y
     e = _twosum_error(x, y, s)
-    t = tl.exp(s)
+    t = _exp(s)
     return tl.where(t < float("inf"), t + t * e, t)  # t = inf: inf·e would be NaN or −inf
 
 

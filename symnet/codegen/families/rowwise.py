@@ -706,6 +706,7 @@ ROW_SKELETON_NAMES = frozenset("""
     r1 r2 r_lo ratio rest rest_lo s_lo scale sigma softmax step t_hi t_lo table_hi table_lo total_lo tt u_lo v v_lo
     x_lo y_lo zz
     c_lo m_lo m_lo_new shift_lo top_lo zj_lo z_r_lo zj_cap zj_cap_lo z_r_cap z_r_cap_lo
+    j low high
     big big_lo chain gap_lo lse_lo lse_scale more more_lo n_lo p_lo q_lo qd qd_lo sech2 small sum_lo x2
     d_hi e_hi far k_ln2_hi k_ln2_lo m_hi neg p_hi q_hi r_hi s_hi second tiny v_hi x_hi y_hi
     DW EXACT dw dw_a_hi dw_a_lo dw_c dw_d_hi dw_d_lo dw_g_c dw_r_hi dw_r_lo dw_s_hi dw_s_lo dw_tile_a_hi dw_tile_a_lo

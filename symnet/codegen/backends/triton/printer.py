@@ -113,7 +113,7 @@ def _log1p(u):
 @triton.jit
 def _expm1(x):
     """e^x − 1 to full relative accuracy near 0 (Kahan): (w − 1)·x/log(w), w = e^x."""
-    w = tl.exp(x)
+    w = _exp(x)
     near = tl.where(w == 1.0, x, (w - 1.0) * (x / tl.log(w)))
     return tl.where(x > 20.0, w - 1.0, tl.where(x < -20.0, w - 1.0, near))
 ''',
@@ -121,7 +121,7 @@ def _expm1(x):
 @triton.jit
 def _softplus(x):
     """log(1 + e^x) = max(x, 0) + log1p(e^−|x|): never overflows."""
-    return tl.maximum(x, 0.0) + _log1p(tl.exp(-tl.abs(x)))
+    return tl.maximum(x, 0.0) + _log1p(_exp(-tl.abs(x)))
 ''',
     "_tanh": '''\
 @triton.jit
@@ -181,7 +181,7 @@ def _pow_signs(b, e, magnitude):
     p = tl.where(negative & odd, -p, p)
     return tl.where((e == 0.0) | (b == 1.0), 1.0, p)
 '''
-HELPER_NEEDS = {"_softplus": ("_log1p",), "_tanh": ("_expm1",), "_sum_when_last": ("_stored",),
+HELPER_NEEDS = {"_softplus": ("_log1p", "_exp"), "_expm1": ("_exp",), "_tanh": ("_expm1",), "_sum_when_last": ("_stored",),
                 "_pow": ("_dw_log", "_dw_two_sum", "_dw_mul", "_pow_signs")}
 # the device helpers of the function registry (tan, sinh, cosh, asinh, atan, erfc, sign …)
 TRITON_HELPERS.update({k: v for k, v in TRITON_DEVICE_HELPERS.items() if k not in TRITON_HELPERS})
@@ -343,7 +343,7 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
     printmethod = "_symnet_triton"
     # SymPy class name → template, {0} the printed argument: the code generator's own nodes;
     # the functions a formula may use take their Triton templates from the registry
-    FUNCTIONS = {"nexp": "tl.exp(-({0}))"}
+    FUNCTIONS = {"nexp": "_exp(-({0}))"}  # (float32's tl.exp: registry._exp)
 
     def __init__(self, names: dict, helpers: set, constant_dtype: str | None = None):
         super().__init__()
@@ -414,8 +414,12 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             if exp > 0:
                 return "(" + " * ".join([b] * n + [root]) + ")"
             return "(" + "".join(["("] * n) + "1.0" + "".join(f" / {b})" for _ in range(n)) + f" / {root})"
-        if base.is_number and base.is_positive:  # 2^u = e^(u·log 2)
-            return f"tl.exp({self.parenthesize(exp, PRECEDENCE['Mul'])} * {self._number(float(sp.log(base)))})"
+        if base == 2:  # 2^u: exact at whole u (e^(u·log 2), the product rounded, was 502 ULP in float64 at u = 1000)
+            self._need("_exp2")
+            return f"_exp2({self._print(exp)})"
+        if base.is_number and base.is_positive:  # b^u = e^(u·log b)
+            self._need("_exp")
+            return f"_exp({self.parenthesize(exp, PRECEDENCE['Mul'])} * {self._number(float(sp.log(base)))})"
         # b^u = e^(u·log b), in double words in float64 (the _pow helper): real for b > 0 only, as SymPy's
         # principal power
         if self.plain_widened:  # a widened function's float64 body: its double words compute the power, this
