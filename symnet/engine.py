@@ -313,6 +313,12 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
     for _, expr in program.assignments:  # I·x, (−1)^x: the parser refuses them; a SymPy formula too
         if expr.has(sp.I) or any(p.base.is_negative and p.exp.is_integer is not True for p in expr.atoms(sp.Pow)):
             raise DerivationError(f"{_brief(expr)} is not real; a formula is real-valued")
+        infinite = expr.atoms(sp.core.numbers.Infinity, sp.core.numbers.NegativeInfinity, sp.zoo.func, sp.nan.func)
+        if infinite:  # the parser refuses oo, zoo and nan by name; a SymPy formula's oo·x reached the printers, whose
+            # NumPy and Triton code named an undefined oo (NameError when called; session 26, h-break26)
+            named = sorted(map(str, infinite))[0]
+            raise DerivationError(f"the formula holds {named}, which is not a finite number; a formula's numbers are "
+                                  "finite (for a limit, write the finite formula it is the limit of)")
     point = as_point(at, known=inputs) if at is not None else {}
     for k in point:
         if k not in inputs:

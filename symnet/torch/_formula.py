@@ -1,6 +1,8 @@
 """``from_formula``: a user's formula as a differentiable module (see :func:`from_formula`)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sympy as sp
 import torch
 
@@ -118,6 +120,9 @@ def from_formula(expr, inputs) -> Formula:
         inputs = parse_symbols(inputs)
     if isinstance(inputs, sp.Symbol):
         inputs = [inputs]
+    if not isinstance(inputs, Iterable):  # inputs=None raised "TypeError: 'NoneType' object is not iterable"
+        raise DerivationError(f"inputs must be the formula's variables (names, symbols or one string of names), "
+                              f"not {type(inputs).__name__}")
     known = tuple(expr.free_symbols)  # inputs=["ℓ", "l"] name the formula's ℓ and l, not l twice
     names = [as_symbol(i, "input", known=known).name if isinstance(i, str) else getattr(i, "name", None) for i in inputs]
     if any(not isinstance(n, str) for n in names) or len(set(names)) != len(names):

@@ -349,6 +349,23 @@ TRITON_HELPERS["_constant_product"] = TRITON_DEVICE_HELPERS["_constant_product"]
 HELPER_NEEDS["_constant_product"] = ("_ordered_product",)
 
 
+def _literal(value: float) -> str:
+    """A float constant as Triton source: repr, except inf, -inf and nan, which repr writes as names the kernel
+    does not have (float("inf") is a constant to Triton)."""
+    if np.isnan(value):
+        return 'float("nan")'
+    if np.isinf(value):
+        return 'float("inf")' if value > 0 else '-float("inf")'
+    return repr(value)
+
+
+# b^n of an integer n (or n + 1/2) beyond this as the _pow helper, not as |n| factors b·b·…·b: each product rounds,
+# n − 1 roundings (x^50 6 ULP in float64, 14.6 for its ∂ in float32, against torch.pow's 0) and an expression n deep,
+# which Triton's AST walk could not take (x^1000: RecursionError; session 26, h-break26). b², b³ and b⁴ stay products
+# (at most 1.5 ULP; the committed kernels' powers are all among them)
+PRODUCT_POWER_MAX = 4
+
+
 class TritonPrinter(ConditionalPrinting, StrPrinter):
     """SymPy expressions as Triton expressions over register tensors."""
 
@@ -383,7 +400,9 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         self.repaired: dict = {}
 
     def _number(self, value: float) -> str:
-        if self.constant_dtype is None or not np.isfinite(value):
+        if not np.isfinite(value):  # 1e350·x, exp(1000)·x: repr's inf named nothing in the kernel (NameError at launch)
+            return _literal(value)
+        if self.constant_dtype is None:
             return repr(value)
         with np.errstate(over="ignore"):  # 1e308: not a float32, no RuntimeWarning about the cast
             if float(np.float32(value)) == value:
@@ -414,6 +433,11 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         if self.constant_dtype is not None and e.is_number and not e.free_symbols:  # √2, 1/√π: a constant
             return self._number(float(e))
         b = self.parenthesize(base, PRECEDENCE["Atom"], strict=True)  # an atom, else in parentheses
+        if (2 * exp).is_Integer and abs(exp) > PRODUCT_POWER_MAX:  # b^n as C's pow (signs, 0, inf: _pow_signs)
+            self._need("_pow")
+            n = float(exp)  # as _pow's c below: exact in float32, else a float64 constant (x**(10**20) from SymPy)
+            c = _literal(n) if not np.isfinite(n) or float(np.float32(n)) == n else f"tl.full([], {n!r}, tl.float64)"
+            return f"_pow({self._print(base)}, 0.0, {c})"
         if exp.is_Integer:
             n = int(exp)
             product = " * ".join([b] * abs(n)) if n != 0 else "1.0"
@@ -496,7 +520,7 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
     ABSENT = "1.0"  # an absent factor of _constant_times: a product or quotient by 1, exact
 
     def _wide_number(self, value) -> str:  # a float64 constant: its helper computes a float32 block in float64
-        return self.WIDE_CONSTANT.format(repr(float(value))) if self.constant_dtype is not None else self._print(value)
+        return self.WIDE_CONSTANT.format(_literal(float(value))) if self.constant_dtype is not None else self._print(value)
 
     def _moved_call(self, args: list, wide: bool = False) -> str:
         if wide and self.constant_dtype is not None:  # (a printer without the kernel's dtype computes in it)
