@@ -156,3 +156,27 @@ def test_from_formula_inputs_that_are_not_a_sequence_are_refused_in_one_line(inp
 
     with pytest.raises(symnet.DerivationError, match="inputs must be the formula's variables"):
         st.from_formula("x*y", inputs=inputs)
+
+
+def test_triton_compile_of_more_inputs_than_a_custom_op_takes_is_refused_before_generating():
+    """symnet.compile(d, backend="triton") of a formula of 65 inputs: one SymnetError naming the limit and the NumPy
+    backend, raised before any code is generated. Before (measured 2026-12-04): torch's "RuntimeError: The function
+    schema has 400 arguments but this PyTorch build only supports 64" when the generated module registered its op,
+    54 s into symnet.compile for 400 inputs (64 inputs compile and run: the limit is the schema's)."""
+    triton_torch()
+    d = symnet.derive(" + ".join(f"x{i}" for i in range(65)))
+    with pytest.raises(symnet.SymnetError, match="takes at most 64 inputs.*this formula has 65.*backend='numpy'"):
+        symnet.compile(d, backend="triton")
+    assert len(symnet.compile(d)(*[np.ones(2)] * 65)) == 66  # NumPy has no such limit
+
+
+def test_from_formula_of_more_inputs_than_its_op_takes_is_refused_in_one_line():
+    """from_formula of 64 inputs: one DerivationError, before deriving. Before (measured 2026-12-04): torch's
+    "RuntimeError: The function schema has 65 arguments but this PyTorch build only supports 64", 27 s in (its op
+    takes the inputs and a list of options)."""
+    triton_torch()
+    import symnet.torch as st
+
+    names = [f"x{i}" for i in range(64)]
+    with pytest.raises(symnet.DerivationError, match="at most 63 inputs.*this formula has 64"):
+        st.from_formula(" + ".join(names), inputs=names)

@@ -11,6 +11,9 @@ from . import _ops
 from .functional import _broadcast, _floating, _number
 
 
+MAX_INPUTS = 63  # the op's schema: one Tensor an input and the float[] of options, at most 64 arguments
+
+
 class Formula(torch.nn.Module):
     """A formula applied entry by entry: ``f(*inputs)`` with the inputs in the order declared
     (or by name, ``f(x=..., w=...)``).
@@ -136,6 +139,11 @@ def from_formula(expr, inputs) -> Formula:
     unused = [n for n in names if n not in free]
     if unused:
         raise DerivationError(f"input {unused[0]!r} does not appear in the formula {expr}")
+    if len(names) > MAX_INPUTS:  # checked before deriving: 64 inputs took 27 s to reach torch's "RuntimeError: The
+        # function schema has 65 arguments but this PyTorch build only supports 64" (session 26, h-break26)
+        raise DerivationError(f"from_formula takes at most {MAX_INPUTS} inputs (its op is a torch custom op of the "
+                              f"inputs and a list of options, whose schema holds at most 64 arguments); this formula "
+                              f"has {len(names)}")
     symbols = tuple(sp.Symbol(n, real=True) for n in names)
     expr = expr.xreplace({free[n]: s for n, s in zip(names, symbols)})
     checks = tuple(replace(c, expr=c.expr.xreplace({free[n]: s for n, s in zip(names, symbols)})) for c in checks)
