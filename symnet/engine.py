@@ -833,8 +833,20 @@ def _same_number(a: sp.Expr, b: sp.Expr) -> bool:
 
 
 def _label(point: Mapping) -> str:
-    label = ", ".join(f"{k} = {v}" for k, v in point.items())
+    label = ", ".join(f"{k} = {_brief_number(v)}" for k, v in point.items())
     return label if len(label) <= 200 else label[:200] + "…"
+
+
+def _brief_number(v) -> str:
+    """A value of the point as a message shows it: exact where short (3, 1/10), else to 17 digits (--at x=1e300 is
+    the integer 10³⁰⁰, whose 301 digits were cut to "x = 10000000000…", a magnitude the reader could not see)."""
+    shown = str(v)
+    if len(shown) <= 24 or not getattr(v, "is_number", False):
+        return shown
+    import mpmath
+
+    with mpmath.workdps(20):
+        return mpmath.nstr(mpmath.mpf(sp.Float(v, 20)), 17)
 
 
 def _shown_label(point: Mapping) -> str:

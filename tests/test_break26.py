@@ -180,3 +180,16 @@ def test_from_formula_of_more_inputs_than_its_op_takes_is_refused_in_one_line():
     names = [f"x{i}" for i in range(64)]
     with pytest.raises(symnet.DerivationError, match="at most 63 inputs.*this formula has 64"):
         st.from_formula(" + ".join(names), inputs=names)
+
+
+@pytest.mark.parametrize("formula,at,shown", [("exp(x)", {"x": "1e300"}, "at x = 1.0e+300:"),
+                                              ("exp(x)", {"x": "-1e300"}, "at x = -1.0e+300:"),
+                                              ("exp(x)*y", {"x": "1e300", "y": "1/3"}, "at x = 1.0e+300, y = 1/3:")])
+def test_a_point_past_the_limits_is_named_by_its_magnitude(formula, at, shown):
+    """symnet.derive("exp(x)", at={"x": "1e300"}): the LimitError shows x = 1.0e+300. Before (measured 2026-12-04):
+    "f = exp(x) at x = 1000000000000000000000000…" (the integer 10³⁰⁰'s digits, cut at 200 characters: the message
+    did not show the magnitude the user typed)."""
+    with pytest.raises(symnet.LimitError) as info:
+        symnet.derive(formula, at=at)
+    message = str(info.value)
+    assert shown in message and "0000000000" not in message, message
