@@ -24,6 +24,8 @@ Fixed:
   from_formula of 64 the same after deriving (27 s; its op also takes the list of options). Both are refused first.
 - from_formula(…, inputs=None): "TypeError: 'NoneType' object is not iterable"; a LimitError's point printed the
   integer 10³⁰⁰ of --at x=1e300 as "x = 1000000000…" cut at 200 characters. One line each now.
+- F.softmax / F.log_softmax of a 0-d tensor or along an empty axis were refused ("argument 'z' needs a last axis of at
+  least one class"), where torch returns 1 (log: 0) and the empty tensor: now torch's answers, gradients included.
 
 Probed clean (no test added): formula text with __import__, dunders, lambda, f-strings, walrus, ';', '#', control and
 zero-width characters, look-alike letters, 2000+ characters, 300-deep parentheses, 10**10**10, 1e999; names np,
@@ -42,8 +44,7 @@ huber/smooth_l1 1e−310, bce_logits pos_weight 0/−1 (ours exact where torch c
 
 Left open (not library faults, or not fixed here): under TRITON_INTERPRET=1 two threads launching kernels at once
 fail inside Triton's interpreter (it patches triton.language for the process while a launch runs: 2 of 8 threads
-raised InterpreterError "Did you forget to add @triton.jit ?"); CPU-only, Triton's own. F.softmax of a 0-d tensor or
-of an empty last axis is refused in one line (torch returns 1 / an empty tensor), and names the kernel's argument 'z'.
+raised InterpreterError "Did you forget to add @triton.jit ?"); CPU-only, Triton's own.
 """
 from __future__ import annotations
 
@@ -222,3 +223,38 @@ def test_a_point_past_the_limits_is_named_by_its_magnitude(formula, at, shown):
         symnet.derive(formula, at=at)
     message = str(info.value)
     assert shown in message and "0000000000" not in message, message
+
+
+@pytest.mark.parametrize("value", [3.0, -1e30, math.inf, -math.inf, math.nan])
+def test_softmax_of_a_0d_tensor_is_torchs(value):
+    """F.softmax and F.log_softmax of a 0-d tensor (dim 0, −1 or None): torch's 1 and 0 (NaN at ±inf and NaN), and
+    its gradient. Before (measured 2026-12-04): "ValueError: argument 'z' needs a last axis of at least one class, got
+    shape ()" (an argument the caller never named)."""
+    torch = triton_torch()
+    import torch.nn.functional as TF
+
+    import symnet.torch as st
+
+    for ours, theirs in ((st.functional.softmax, TF.softmax), (st.functional.log_softmax, TF.log_softmax)):
+        for dim in (0, -1, None):
+            x = torch.tensor(value, dtype=torch.float64, requires_grad=True)
+            got, want = ours(x, dim=dim), theirs(x.detach().requires_grad_(), dim=dim)
+            assert got.shape == () and torch.allclose(got, want, equal_nan=True), (ours.__name__, dim, got, want)
+            grad, = torch.autograd.grad(got, x)
+            assert torch.allclose(grad, torch.autograd.grad(theirs(x, dim=dim), x)[0], equal_nan=True)
+
+
+@pytest.mark.parametrize("shape,dim", [((3, 0), 1), ((2, 0, 4), 1), ((0,), 0)])
+def test_softmax_along_an_empty_axis_is_empty_as_torchs(shape, dim):
+    """F.softmax / F.log_softmax along an axis of length 0: an empty tensor of the input's shape, as torch's, and a
+    backward that runs. Before (measured 2026-12-04): "ValueError: argument 'z' needs a last axis of at least one
+    class, got shape (3, 0)"."""
+    torch = triton_torch()
+    import symnet.torch as st
+
+    for op in (st.functional.softmax, st.functional.log_softmax):
+        x = torch.randn(shape, dtype=torch.float64, requires_grad=True)
+        got = op(x, dim=dim)
+        assert got.shape == x.shape
+        got.sum().backward()
+        assert x.grad.shape == x.shape

@@ -619,7 +619,13 @@ def _last(input, dim, log):
         raise TypeError(f"{'log_softmax' if log else 'softmax'}: dim must be an int, not {type(dim).__name__}")
     if dim is None:
         dim = 0 if input.dim() in (0, 1, 3) else 1  # torch's legacy implicit dim
+    if input.dim() == 0:  # torch takes a 0-d tensor as one entry (dim 0 or −1): 1 (log: 0), NaN at ±inf and NaN;
+        # the kernel's "argument 'z' needs a last axis of at least one class" refused it (session 26, h-break26)
+        input.movedim(dim, -1)  # dim out of range: torch's IndexError
+        return _last(input.reshape(1), 0, log).reshape(())
     moved = input.movedim(dim, -1)
+    if moved.shape[-1] == 0:  # no entries along dim: torch returns the empty tensor, which the kernel refused
+        return input.clone()
     return _ops.call(torch.ops.symnet_torch.softmax.default, moved, log).movedim(-1, dim)
 
 
