@@ -363,7 +363,8 @@ def _literal(value: float) -> str:
 # n − 1 roundings (x^50 6 ULP in float64, 14.6 for its ∂ in float32, against torch.pow's 0) and an expression n deep,
 # which Triton's AST walk could not take (x^1000: RecursionError; session 26, h-break26). b², b³ and b⁴ stay products
 # (at most 1.5 ULP; the committed kernels' powers are all among them). Open: in float64 on the H200 _pow's double word
-# lost its low word (x^50 6.5 ULP, x^1000 121; under the interpreter 0.9): tests/test_break26.py's strict xfails
+# lost its low word (x^50 6.5 ULP, the products 4.3; x^1000 121; to x^20 both ≤ 3; under the interpreter 0.9):
+# tests/test_break26.py's strict xfails
 PRODUCT_POWER_MAX = 4
 
 
