@@ -184,6 +184,8 @@ from test_logcos25 import RULE_CASES as _LOGCOS25  # noqa: E402  (log-near-one: 
 RULE_CASES += _LOGCOS25
 from test_misc25 import RULE_CASES as _MISC25  # noqa: E402  (vanishing-quotient: tests/test_misc25.py)
 RULE_CASES += _MISC25
+from test_exp26 import RULE_CASES as _EXP26  # noqa: E402  (exp-dominant's left side, sums of several: tests/test_exp26.py)
+RULE_CASES += _EXP26
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -274,6 +276,7 @@ UNDECIDED |= {"log-near-one"}  # a select on |log A| < 0.69 of log1p(A − 1) an
 # simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"log1p-series"}  # its case holds the rounded-log-argument rule's select at x²/ν > 2¹⁰⁰⁰ (log p as Σ n·log|a|):
 # simplify cannot decide; the 50-digit check holds (tests/test_misc25.py)
+UNDECIDED |= {"half-angle-quotient"}  # 2·sign(u) for 0 < |u| < 2⁻¹²⁵ (cos(u/2) rounded to 1: not an identity); the 50-digit check holds
 UNDECIDED |= {"exp-dominant"}  # u + log c past u = 1024 (to e^−1024 relative: not an identity), selects at u = 64: the 50-digit check holds
 
 
