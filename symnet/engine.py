@@ -313,6 +313,12 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
     for _, expr in program.assignments:  # I·x, (−1)^x: the parser refuses them; a SymPy formula too
         if expr.has(sp.I) or any(p.base.is_negative and p.exp.is_integer is not True for p in expr.atoms(sp.Pow)):
             raise DerivationError(f"{_brief(expr)} is not real; a formula is real-valued")
+        infinite = expr.atoms(sp.core.numbers.Infinity, sp.core.numbers.NegativeInfinity, sp.zoo.func, sp.nan.func)
+        if infinite:  # the parser refuses oo, zoo and nan by name; a SymPy formula's oo·x reached the printers, whose
+            # NumPy and Triton code named an undefined oo (NameError when called; session 26, h-break26)
+            named = sorted(map(str, infinite))[0]
+            raise DerivationError(f"the formula holds {named}, which is not a finite number; a formula's numbers are "
+                                  "finite (for a limit, write the finite formula it is the limit of)")
     point = as_point(at, known=inputs) if at is not None else {}
     for k in point:
         if k not in inputs:
@@ -827,8 +833,20 @@ def _same_number(a: sp.Expr, b: sp.Expr) -> bool:
 
 
 def _label(point: Mapping) -> str:
-    label = ", ".join(f"{k} = {v}" for k, v in point.items())
+    label = ", ".join(f"{k} = {_brief_number(v)}" for k, v in point.items())
     return label if len(label) <= 200 else label[:200] + "…"
+
+
+def _brief_number(v) -> str:
+    """A value of the point as a message shows it: exact where short (3, 1/10), else to 17 digits (--at x=1e300 is
+    the integer 10³⁰⁰, whose 301 digits were cut to "x = 10000000000…", a magnitude the reader could not see)."""
+    shown = str(v)
+    if len(shown) <= 24 or not getattr(v, "is_number", False):
+        return shown
+    import mpmath
+
+    with mpmath.workdps(20):
+        return mpmath.nstr(mpmath.mpf(sp.Float(v, 20)), 17)
 
 
 def _shown_label(point: Mapping) -> str:

@@ -29,6 +29,7 @@ __all__ = ["compile", "compile_step", "CompiledKernel"]
 
 BACKENDS = ("numpy", "triton")
 MAX_COMPILED = 128
+TRITON_MAX_INPUTS = 64  # a torch custom op's schema holds at most 64 arguments: the inputs of the value op
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 
 
@@ -184,6 +185,12 @@ def compile(derivation: Derivation, backend: str = "numpy", *, value: bool = Tru
         raise SymnetError(f"symnet.compile takes a Derivation (from symnet.derive), not {type(derivation).__name__}")
     if name is not None:
         _check_name(name)
+    if backend == "triton" and len(derivation.inputs) > TRITON_MAX_INPUTS:
+        # checked before generating: 400 inputs took 54 s to reach torch's "RuntimeError: The function schema has 400
+        # arguments but this PyTorch build only supports 64" as the module registered its op (session 26, h-break26)
+        raise SymnetError(f"backend='triton' takes at most {TRITON_MAX_INPUTS} inputs (its function is a torch custom op, "
+                          f"whose schema holds at most 64 arguments); this formula has {len(derivation.inputs)}: "
+                          "use backend='numpy', or fewer inputs")
     key = (backend, derivation.name, derivation.title, derivation.definitions, derivation.wrt, derivation.outputs,
            derivation.domains, value, gradients, name)
     compiled = _CACHE.get(key)

@@ -1,12 +1,17 @@
 """``from_formula``: a user's formula as a differentiable module (see :func:`from_formula`)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sympy as sp
 import torch
 
 from ..errors import DerivationError
 from . import _ops
 from .functional import _broadcast, _floating, _number
+
+
+MAX_INPUTS = 63  # the op's schema: one Tensor an input and the float[] of options, at most 64 arguments
 
 
 class Formula(torch.nn.Module):
@@ -118,6 +123,9 @@ def from_formula(expr, inputs) -> Formula:
         inputs = parse_symbols(inputs)
     if isinstance(inputs, sp.Symbol):
         inputs = [inputs]
+    if not isinstance(inputs, Iterable):  # inputs=None raised "TypeError: 'NoneType' object is not iterable"
+        raise DerivationError(f"inputs must be the formula's variables (names, symbols or one string of names), "
+                              f"not {type(inputs).__name__}")
     known = tuple(expr.free_symbols)  # inputs=["ℓ", "l"] name the formula's ℓ and l, not l twice
     names = [as_symbol(i, "input", known=known).name if isinstance(i, str) else getattr(i, "name", None) for i in inputs]
     if any(not isinstance(n, str) for n in names) or len(set(names)) != len(names):
@@ -131,6 +139,11 @@ def from_formula(expr, inputs) -> Formula:
     unused = [n for n in names if n not in free]
     if unused:
         raise DerivationError(f"input {unused[0]!r} does not appear in the formula {expr}")
+    if len(names) > MAX_INPUTS:  # checked before deriving: 64 inputs took 27 s to reach torch's "RuntimeError: The
+        # function schema has 65 arguments but this PyTorch build only supports 64" (session 26, h-break26)
+        raise DerivationError(f"from_formula takes at most {MAX_INPUTS} inputs (its op is a torch custom op of the "
+                              f"inputs and a list of options, whose schema holds at most 64 arguments); this formula "
+                              f"has {len(names)}")
     symbols = tuple(sp.Symbol(n, real=True) for n in names)
     expr = expr.xreplace({free[n]: s for n, s in zip(names, symbols)})
     checks = tuple(replace(c, expr=c.expr.xreplace({free[n]: s for n, s in zip(names, symbols)})) for c in checks)

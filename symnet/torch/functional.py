@@ -66,6 +66,7 @@ def _arguments(op: str, tensors=(), numbers=()) -> None:
     for name, value in tensors:
         if value is not None and not isinstance(value, torch.Tensor):
             raise TypeError(f"{op}: argument '{name}' must be a torch.Tensor, not {type(value).__name__}")
+        _dense(op, name, value)
     for name, value in numbers:
         if value is not None:
             _number(op, name, value)
@@ -77,9 +78,23 @@ def _floating(op: str, tensors, hint: str = "") -> None:
     ``(N,)`` beside logits ``(N, C)`` met torch's broadcast error ("The size of tensor a (3) must
     match the size of tensor b (5)"), which names neither the argument nor its dtype."""
     for name, value in tensors:
+        _dense(op, name, value)
         if isinstance(value, torch.Tensor) and not value.is_floating_point():
             raise TypeError(f"{op}: argument {name!r} has dtype {value.dtype}; it takes floating-point tensors "
                             f"(float32, float64, bfloat16, float16){f' ({hint})' if hint else ''}")
+
+
+def _dense(op: str, name: str, value) -> None:
+    """TypeError naming ``op`` and ``name`` where ``value`` is a sparse or nested tensor: the kernels read strided
+    memory, and such a tensor failed wherever it met the first view or schema (``F.sigmoid(x.to_sparse())``:
+    "unsupported memory format option Contiguous", a nested one "Could not run 'symnet_torch::sigmoid' with arguments
+    from the 'NestedTensorCPU' backend…" over several lines, from_formula's "Internal error: NestedTensorImpl doesn't
+    support sizes. Please file an issue."; session 26, h-break26)."""
+    if isinstance(value, torch.Tensor) and (value.is_nested or value.layout != torch.strided):
+        kind, fix = (("nested", "torch.nested.to_padded_tensor(…)") if value.is_nested
+                     else (f"{value.layout}".removeprefix("torch."), f"{name}.to_dense()"))
+        raise TypeError(f"{op}: argument {name!r} is a {kind} tensor; symnet's kernels take dense (strided) "
+                        f"tensors: pass {fix}")
 
 
 def _agree(op: str, tensors, shapes: bool = False) -> None:
@@ -414,6 +429,8 @@ def _same_size(name: str, input, target, refuse: bool = False) -> None:
     if isinstance(target, (list, tuple)):
         raise TypeError(f"{name}: argument 'target' must be a torch.Tensor, not {type(target).__name__} "
                         "(torch.tensor(target, dtype=input.dtype) makes one)")
+    for argument, value in (("input", input), ("target", target)):  # before .shape, which a nested one lacks
+        _dense(name, argument, value)
     if not (isinstance(input, torch.Tensor) and isinstance(target, torch.Tensor)) or input.shape == target.shape:
         return
     if refuse:
@@ -602,7 +619,13 @@ def _last(input, dim, log):
         raise TypeError(f"{'log_softmax' if log else 'softmax'}: dim must be an int, not {type(dim).__name__}")
     if dim is None:
         dim = 0 if input.dim() in (0, 1, 3) else 1  # torch's legacy implicit dim
+    if input.dim() == 0:  # torch takes a 0-d tensor as one entry (dim 0 or −1): 1 (log: 0), NaN at ±inf and NaN;
+        # the kernel's "argument 'z' needs a last axis of at least one class" refused it (session 26, h-break26)
+        input.movedim(dim, -1)  # dim out of range: torch's IndexError
+        return _last(input.reshape(1), 0, log).reshape(())
     moved = input.movedim(dim, -1)
+    if moved.shape[-1] == 0:  # no entries along dim: torch returns the empty tensor, which the kernel refused
+        return input.clone()
     return _ops.call(torch.ops.symnet_torch.softmax.default, moved, log).movedim(-1, dim)
 
 
