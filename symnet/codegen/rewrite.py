@@ -7505,8 +7505,12 @@ def _same_number(new, old, x, points) -> bool:
     f, g = (sp.lambdify(x, _as_math(e), "mpmath") for e in (new, old))
     with mpmath.workdps(60):
         for v in points:
-            a, b = f(mpmath.mpf(v)), g(mpmath.mpf(v))
-            if abs(a - b) > mpmath.mpf("1e-40") * abs(b):
+            try:
+                a, b = f(mpmath.mpf(v)), g(mpmath.mpf(v))
+            except (ZeroDivisionError, ValueError, TypeError):
+                return False
+            gap = abs(a - b)
+            if not (mpmath.isfinite(gap) and gap <= mpmath.mpf("1e-40") * abs(b)):  # NaN: not shown equal
                 return False
     return True
 
