@@ -2,8 +2,9 @@
 
 - common-power past its bounds: the Tweedie deviance's ∂μ = 2(μ − y)/μ^(3/2) past |μ| = 2⁸⁰ is the inner sum divided
   by μ stepwise where its terms have opposite signs (symnet/codegen/rewrite.py ``_stepwise_power``);
-- quotient-complement on a factor: the Gamma deviance's ∂y = 2·(1 − μ/y)/μ (SymPy's form of 2(1/μ − 1/y)) takes the
-  rule's double-word sum for the factor 1 − μ/y (``_quotient_complement``);
+- quotient-complement on a factor: the Gamma deviance's ∂y = 2·(1 − μ/y)/μ (SymPy's form of 2(1/μ − 1/y)) takes
+  (y − μ)/y for the factor 1 − μ/y where μ and y have one sign (``_sterbenz_complement``), other c + k·t/p factors
+  the rule's double-word sum;
 - polynomial-power (new): (x² + x⁴)^0.3 and its derivative with each polynomial's lowest (|x| < 1) or highest power of
   x taken out and every power of x merged into one |x|^E (``_polynomial_power_node``).
 
@@ -118,13 +119,17 @@ def test_log_linear_root_dx_near_x_equal_y():
 
 
 def test_quotient_complement_takes_a_factor_of_a_monomial_only():
-    """c·M·(1 − t/p), M a monomial of inputs: the sum widened beside M as written; not a sum under a function or a
-    product with another sum."""
-    from symnet.codegen.rewrite import WidenedBase, _quotient_complement
+    """c·M·(1 − t/p), M a monomial of inputs: c·(1 − r/x) as c·(x − r)/x where x and r have one sign, other sums
+    c + k·t/p widened beside M as written; not a sum under a function or a product with another sum."""
+    from symnet.codegen.rewrite import Grouped, WidenedBase, _quotient_complement
 
-    taken = _quotient_complement(2 * (1 - mu / y) / mu)
-    assert isinstance(taken, sp.Piecewise) and taken.args[0].expr == 2 * (1 - mu / y) / mu
-    assert taken.args[-1].expr.is_Mul and taken.args[-1].expr.has(WidenedBase)
+    taken = _quotient_complement(2 * (1 - mu / y) / mu)  # SymPy's 2 − 2μ/y, over μ
+    (exact, cancels), (written, _) = [a for a in taken.args if isinstance(a, sp.Piecewise)][0].args
+    assert exact == 2 * Grouped(Grouped(y - mu) / y) and cancels == (sp.sign(mu) * sp.sign(y) > 0)
+    assert written == 2 - 2 * mu / y
+    widened = _quotient_complement((3 - mu / y) / mu)  # c ≠ k: c + k·t/p widened
+    assert isinstance(widened, sp.Piecewise) and widened.args[0].expr == (3 - mu / y) / mu
+    assert widened.args[-1].expr.is_Mul and widened.args[-1].expr.has(WidenedBase)
     for left in (sp.log(1 - mu / y) / mu, (1 - mu / y) * (1 + mu), sp.exp(mu) * (1 - mu / y)):
         assert _quotient_complement(left) == left
 
