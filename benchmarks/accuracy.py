@@ -16,6 +16,12 @@ function, option, output and dtype, the worst over the row sets; written to
 
     python benchmarks/accuracy.py [--per-decade 4] [--only sigmoid,tanh] [--triton]
     python benchmarks/accuracy.py --rows [--triton] [--only softmax,cross_entropy] [--known]
+
+``--dump-triton FILE.npz`` (on a GPU) and ``--from-dump FILE.npz`` (here, with mpmath): the same table with the
+Triton backend run on another machine (``benchmarks/accuracy_triton.py``).
+
+    python benchmarks/accuracy.py --dump-triton out.npz [--jobs 8] [--budget 150] [--only sigmoid,tanh]
+    python benchmarks/accuracy.py --from-dump out.npz [--only sigmoid] [--name accuracy-triton-h200-<date>]
 """
 from __future__ import annotations
 
@@ -29,6 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "benchmarks"))  # accuracy_triton beside this file, also when imported from a test
 
 from symnet.verify.measure import verify  # noqa: E402
 from symnet.verify.spec import BOUNDS, registry_specs  # noqa: E402
@@ -63,19 +70,24 @@ def _fmt(v: float) -> str:
 
 
 def table(rows) -> tuple[str, list, list, list]:
-    lines = ["| function | output | dtype | bound | symnet numpy | torch built-in | torch autograd (as written) | "
-             "symnet vs torch |", "|---|---|---|---|---|---|---|---|"]
+    """The table's text and its lists (more accurate than torch, worse, past the bound). A Triton column, where a
+    report has one, stands beside the NumPy code's; the verdict and the lists then take the worse of the two."""
+    impls = [i for i in ("symnet numpy", "symnet triton")
+             if any(c.implementation == i for _, report, _ in rows if report is not None for c in report.cells)]
+    lines = ["| function | output | dtype | bound | " + " | ".join(impls) + " | torch built-in | "
+             "torch autograd (as written) | symnet vs torch |", "|---|---|---|---|" + "---|" * (len(impls) + 3)]
     better, worse, past = [], [], []
     for spec, report, note in rows:
         if report is None:
-            lines.append(f"| {spec.formula} | — | — | — | not measured: {note} | | | |")
+            lines.append(f"| {spec.formula} | — | — | — | not measured: {note} |" + " |" * (len(impls) + 2))
             continue
         keys = []
         for c in report.cells:
             if (c.output, c.dtype) not in keys:
                 keys.append((c.output, c.dtype))
         for out, dt in keys:
-            s = figure(report.cell(out, dt, "symnet numpy"))
+            cols = [figure(report.cell(out, dt, i)) for i in impls]
+            s = max((v for v in cols if not math.isnan(v)), default=math.nan)
             tb = figure(report.cell(out, dt, "torch built-in"))
             ta = figure(report.cell(out, dt, "torch autograd"))
             torch_fig = tb if not math.isnan(tb) else ta
@@ -87,10 +99,11 @@ def table(rows) -> tuple[str, list, list, list]:
                 elif s > torch_fig and s > BOUNDS[dt]:
                     verdict = "symnet WORSE"
                     worse.append(f"{spec.formula} {out} {dt}: symnet {_fmt(s)}, torch {_fmt(torch_fig)}")
-            if not (s <= report.bounds[dt]):
-                past.append((spec.name, out, dt, _fmt(s)))
-            lines.append(f"| {spec.formula} | {out} | {dt} | ≤ {BOUNDS[dt]:g} | {_fmt(s)} | {_fmt(tb)} | {_fmt(ta)} | "
-                         f"{verdict} |")
+            for i, v in zip(impls, cols):
+                if not (v <= report.bounds[dt]) and not (math.isnan(v) and len(impls) > 1):
+                    past.append((spec.name, out, dt, _fmt(v) + (f" ({i.split()[1]})" if len(impls) > 1 else "")))
+            lines.append(f"| {spec.formula} | {out} | {dt} | ≤ {BOUNDS[dt]:g} | " + " | ".join(map(_fmt, cols)) +
+                         f" | {_fmt(tb)} | {_fmt(ta)} | {verdict} |")
     return "\n".join(lines), better, worse, past
 
 
@@ -207,7 +220,20 @@ def main(argv=None) -> int:
     p.add_argument("--only", help="comma-separated registry names")
     p.add_argument("--triton", action="store_true", help="also the Triton backend (TRITON_INTERPRET=1 on a CPU)")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    p.add_argument("--dump-triton", metavar="FILE.npz", help="run the Triton kernels at the sweep's points and save "
+                   "points and outputs (on a GPU; no mpmath needed); the table is then --from-dump's")
+    p.add_argument("--jobs", type=int, default=1, help="with --dump-triton: worker processes (entries at a time)")
+    p.add_argument("--budget", type=float, default=150.0, help="with --dump-triton: seconds; the entries not "
+                   "finished by then are left out (the dump names them)")
+    p.add_argument("--from-dump", metavar="FILE.npz", help="the table of a --dump-triton file: its Triton outputs "
+                   "against mpmath, beside the NumPy code and torch measured here at the same points")
+    p.add_argument("--references", metavar="DIR", help="with --from-dump: keep each entry's mpmath references in "
+                   "DIR and reuse them (another dump at the same points is then measured in minutes)")
+    p.add_argument("--name", help="with --from-dump: the table's file name without .md "
+                   "(default accuracy-triton-<date>)")
     args = p.parse_args(argv)
+    if args.dump_triton or args.from_dump:
+        return dump_main(args)
     if args.rows:
         if args.triton:
             import torch
@@ -238,6 +264,43 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"accuracy-{date}.md"
+    path.write_text(body, encoding="utf-8")
+    print(body)
+    print(f"written to {path}")
+    return 0
+
+
+def dump_main(args) -> int:
+    """--dump-triton and --from-dump (benchmarks/accuracy_triton.py)."""
+    import accuracy_triton as at
+
+    only = set(args.only.split(",")) if args.only else None
+    if args.dump_triton:
+        names = [s.name for s in registry_specs() if not only or s.name in only]
+        at.dump(args.dump_triton, names, per_decade=max(args.per_decade, 0), points=args.points, jobs=args.jobs,
+                budget=args.budget, log=lambda line: print(line, flush=True))
+        return 0
+    t0 = time.perf_counter()
+    meta, rows = at.from_dump(args.from_dump, only, references=args.references)
+    text, better, worse, past = table(rows)
+    date = datetime.date.today().isoformat()
+    sweep = meta["sweep"]
+    head = (f"# Accuracy of the registry, Triton beside NumPy, {date}\n\n"
+            "Worst error in ULPs against mpmath (50 digits, more where a formula cancels) wherever the true result "
+            "is a normal number; `NaN/inf`: a NaN or infinity where the true result is not; `n/m`: not measured. "
+            "Points: the NumPy sweep's (each dtype's extremes, both sides of every Piecewise boundary, "
+            f"{sweep['points']} random points (seed {sweep['seed']}), the crossings of 0, and a log-spaced sweep of "
+            f"the whole finite range, {sweep['per_decade']} a decade, both signs), made by the same code where "
+            "the Triton kernels ran and saved with their outputs; the NumPy code and torch were run here at exactly "
+            "those points. " + at.describe(meta) + f" References and the NumPy and torch columns: this CPU box, "
+            f"{time.perf_counter() - t0:.0f} s. Generated by `python benchmarks/accuracy.py --from-dump FILE.npz` "
+            "of `--dump-triton FILE.npz`. The verdict and the lists take the worse of the two symnet columns.\n\n")
+    body = head + text + "\n\n## symnet more accurate than torch\n\n" + ("\n".join(f"- {b}" for b in better) or "none") + \
+        "\n\n## symnet worse than torch\n\n" + ("\n".join(f"- {w}" for w in worse) or "none") + \
+        "\n\n## symnet past the bound\n\n" + ("\n".join(f"- {n} {o} {d}: {f}" for n, o, d, f in past) or "none") + "\n"
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{args.name or f'accuracy-triton-{date}'}.md"
     path.write_text(body, encoding="utf-8")
     print(body)
     print(f"written to {path}")

@@ -61,6 +61,21 @@ def run_cases(cases: dict, wanted: set, done) -> tuple[dict, dict]:
     return results, failed
 
 
+def quick_timer():
+    """time_ms(fn): on a GPU the median of ``triton.testing.do_bench`` (25 warm-up, 100 ms); elsewhere (the
+    interpreter's smoke test) one rough wall-clock time, never a result."""
+    if DEVICE == "cuda":
+        import triton.testing
+        return lambda fn: float(triton.testing.do_bench(fn, warmup=25, rep=100, return_mode="median"))
+    import time
+
+    def time_ms(fn):
+        t = time.perf_counter()
+        fn()
+        return (time.perf_counter() - t) * 1e3
+    return time_ms
+
+
 def meta() -> dict:
     """The GPU, the date and the versions, printed above the table and kept in the JSON."""
     m = {"gpu": torch.cuda.get_device_name(), "date": datetime.date.today().isoformat(),

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gpu_common import DEVICE, write_json  # noqa: E402 (beside this file)
+from gpu_common import DEVICE, quick_timer, write_json  # noqa: E402 (beside this file)
 from symnet.kernels import load_kernel  # noqa: E402
 
 
@@ -33,15 +33,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if DEVICE != "cuda" and not args.small:
         p.error("needs a GPU (or --small under TRITON_INTERPRET=1)")
-    if DEVICE == "cuda":
-        time_ms = lambda fn: float(triton.testing.do_bench(fn, warmup=25, rep=100, return_mode="median"))  # noqa: E731
-    else:
-        import time
-
-        def time_ms(fn):  # the smoke test: one rough time, never a result
-            t = time.perf_counter()
-            fn()
-            return (time.perf_counter() - t) * 1e3
+    time_ms = quick_timer()
     src = torch.empty(1 << (12 if args.small else 30), dtype=torch.uint8, device=DEVICE)
     dst = torch.empty_like(src)
     copy = 2 * src.numel() / time_ms(lambda: dst.copy_(src)) / 1e6

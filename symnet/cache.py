@@ -39,8 +39,6 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 
-import platformdirs
-
 from .errors import UnsafeCacheError
 
 __all__ = ["ENV", "MAX_FILES", "MAX_BYTES", "cache_root", "save_copy", "cache_key", "read", "save", "sealed",
@@ -72,6 +70,8 @@ def cache_root() -> Path:
     empty one is: it made a folder named " " in the working directory."""
     value = os.environ.get(ENV)
     if not value or not value.strip():
+        import platformdirs  # here, not at the top: a machine without it (the H200's image) sets SYMNET_CACHE
+
         return Path(os.path.abspath(platformdirs.user_cache_dir("symnet")))
     expanded = os.path.expanduser(value)
     if os.path.isabs(expanded):

@@ -13,11 +13,13 @@ side, and the branch's value and derivative are taken at t = 0.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Mapping
 
 import sympy as sp
+from sympy.codegen.cfunctions import expm1, log1p
 
 from .functions import explicit
 from .registry import as_piecewise
@@ -106,7 +108,10 @@ def on_kink(kinks, point: Mapping, is_zero=None) -> bool:
 def tidy_piecewise(expr: sp.Expr) -> sp.Expr:
     """Piecewise branches that can never be taken dropped, and each condition of one real
     variable written as its interval: {0 if x ≤ −3 ∧ (x ≥ 3 ∨ x ≤ −3); …} → {0 if x ≤ −3; …}.
-    A sum or product of Piecewise (a chain rule through where()) is folded into one first."""
+    A sum or product of Piecewise (a chain rule through where()) is folded into one first. The branch after which every
+    real value is taken becomes the 'otherwise' (the later ones, the 'otherwise' among them, can never be taken):
+    ∂x of |cos(celu(x))| − hardsigmoid(x) folded to {… if x ≤ −3; … if 0 < x < 3; … if x < 3; … if x > 0; … otherwise}
+    and kept {… if x > 0} last, a select with no 'otherwise' that no backend generates (session 25's audit)."""
     return sp.piecewise_fold(expr).replace(lambda n: isinstance(n, sp.Piecewise), _reachable)
 
 
@@ -121,26 +126,49 @@ def _reachable(pw: sp.Piecewise) -> sp.Expr:
     (s,) = symbols
     if not s.is_real:
         return pw
-    covered, kept = sp.S.EmptySet, []
+    covered, kept = sp.S.EmptySet, []  # covered: within the points taken by the branches so far
     try:
         for value, cond in pw.args:
-            region = _region(cond, s)
-            if region.is_subset(covered):
+            inner, outer = _within(cond, s)
+            if outer.is_subset(covered):
                 continue  # every point of it was taken by an earlier branch
-            shown = cond if cond == sp.true or isinstance(region, sp.Union) else region.as_relational(s)
-            kept.append((value, shown))
-            covered = covered | region
+            covered = covered | inner
+            if covered == sp.S.Reals:  # every real s is taken by now: this branch is the select's 'otherwise'
+                kept.append((value, sp.true))
+                break
+            exact = inner == outer and not isinstance(outer, sp.Union)
+            kept.append((value, outer.as_relational(s) if exact and cond != sp.true else cond))
     except (NotImplementedError, TypeError, ValueError):
         return pw
     return sp.Piecewise(*kept) if kept else pw
 
 
+# the most terms of a condition's disjunctive normal form _boxes writes out: SymPy's to_dnf distributes ∧ over ∨, and
+# the chain rule's conditions of hardsigmoid(softshrink(hardswish(x))) on its nodes (an ∧ of ∨s of ∧s …) ran past 60 s in
+# it (session 25's audit)
+_MOST_BOXES = 64
+
+
+def _dnf_terms(cond) -> float:
+    """How many terms ``cond``'s disjunctive normal form has before any is simplified (inf: a negation of a compound
+    condition or another Boolean function, not counted)."""
+    if isinstance(cond, sp.Or):
+        return sum(_dnf_terms(a) for a in cond.args)
+    if isinstance(cond, sp.And):
+        return math.prod(_dnf_terms(a) for a in cond.args)
+    if isinstance(cond, sp.Not):
+        return 1 if isinstance(cond.args[0], sp.core.relational.Relational) else math.inf
+    return 1 if isinstance(cond, (sp.core.relational.Relational, sp.logic.boolalg.BooleanAtom)) else math.inf
+
+
 def _boxes(cond) -> list | None:
     """``cond`` as a union of boxes, each a dict symbol → the set of its real values (a conjunction of comparisons of
     one real variable each with a number), the empty ones dropped; None where a comparison holds two variables or
-    another kind of condition."""
+    another kind of condition, or where the disjunctive normal form would have more than ``_MOST_BOXES`` terms."""
     if cond == sp.true:
         return [{}]
+    if _dnf_terms(cond) > _MOST_BOXES:
+        return None
     boxes = []
     for conj in sp.Or.make_args(sp.to_dnf(cond)):
         box = {}
@@ -150,7 +178,10 @@ def _boxes(cond) -> list | None:
             (s,) = lit.free_symbols
             if not s.is_real:
                 return None
-            box[s] = sp.Intersection(box.get(s, sp.S.Reals), _region(lit, s))
+            region = _region(lit, s)
+            if region is None:
+                return None
+            box[s] = sp.Intersection(box.get(s, sp.S.Reals), region)
         if not any(r.is_empty for r in box.values()):
             boxes.append(box)
     return boxes
@@ -195,23 +226,80 @@ _INTERVALS = {  # x OP a as a set of x: x > a is (a, ∞)
 
 
 @lru_cache(maxsize=4096)
-def _region(cond, s: sp.Symbol) -> sp.Set:
-    """The set of real ``s`` where ``cond`` holds, as SymPy's ``cond.as_set()`` gives it. A comparison of ``s`` with a
-    finite real number, and And/Or/Not of such, are read off directly (the same Interval); SymPy's as_set solves each
-    as an inequality and checks its periodicity (~0.2 s each: 3.6 of focal's 4.1 s derive, where 7 conditions were
-    solved 68 times); anything else is SymPy's."""
+def _region(cond, s: sp.Symbol) -> sp.Set | None:
+    """The set of real ``s`` where ``cond`` holds, as SymPy's ``cond.as_set()`` gives it, or None where it is not
+    read here. A comparison of ``s`` with a finite real number, and And/Or/Not of such, are read off directly (the same
+    Interval); SymPy's as_set solves each as an inequality and checks its periodicity (~0.2 s each: 3.6 of focal's
+    4.1 s derive, where 7 conditions were solved 68 times). A comparison of an increasing function of ``s`` with a
+    number is solved by its inverse (:func:`_inverted`), a polynomial one by SymPy; for anything else (sin(s) > 0)
+    SymPy returns a ConditionSet, whose intersections took minutes (below): None."""
+    inner, outer = _within(cond, s)
+    return outer if inner == outer else None
+
+
+@lru_cache(maxsize=4096)
+def _within(cond, s: sp.Symbol) -> tuple[sp.Set, sp.Set]:
+    """Two sets of real ``s``, ``inner`` ⊆ {s: cond} ⊆ ``outer``, the same where the condition is read exactly
+    (:func:`_region`). A comparison not read is within (∅, ℝ), and And/Or/Not pass the bounds on: the chain rule
+    through hardsigmoid(selu(elu(x))) folds conditions such as (x > 0 ∨ expm1(x) > 0) ∧ 1.76·expm1(expm1(x)) < 3, and
+    SymPy's as_set made each a ConditionSet and intersected them, 4 minutes and more (session 25's audit)."""
     if cond == sp.true:
-        return sp.S.Reals
+        return sp.S.Reals, sp.S.Reals
     if cond == sp.false:
-        return sp.S.EmptySet
-    if isinstance(cond, sp.And):
-        return sp.Intersection(*(_region(a, s) for a in cond.args))
-    if isinstance(cond, sp.Or):
-        return sp.Union(*(_region(a, s) for a in cond.args))
+        return sp.S.EmptySet, sp.S.EmptySet
+    if isinstance(cond, sp.ITE):  # a condition on a Piecewise, as SymPy writes it
+        a, b, c = cond.args
+        return _within(sp.Or(sp.And(a, b), sp.And(sp.Not(a), c)), s)
+    if isinstance(cond, (sp.And, sp.Or)):
+        bounds = [_within(a, s) for a in cond.args]
+        join = sp.Intersection if isinstance(cond, sp.And) else sp.Union
+        return join(*(i for i, _ in bounds)), join(*(o for _, o in bounds))
     if isinstance(cond, sp.Not):
-        return _region(cond.args[0], s).complement(sp.S.Reals)
+        inner, outer = _within(cond.args[0], s)
+        return outer.complement(sp.S.Reals), inner.complement(sp.S.Reals)
     if isinstance(cond, sp.core.relational.Relational) and cond.rel_op in _INTERVALS:
-        rel = cond if cond.lhs == s else cond.reversed if cond.rhs == s else None
-        if rel is not None and rel.rhs.is_number and rel.rhs.is_extended_real and rel.rhs.is_finite:
-            return _INTERVALS[rel.rel_op](rel.rhs)
-    return cond.as_set()
+        region = _inverted(cond.lhs - cond.rhs, cond.rel_op, s)
+        if region is not None:
+            return region, region
+        if (cond.lhs - cond.rhs).is_polynomial(s):
+            return cond.as_set(), cond.as_set()
+    return sp.S.EmptySet, sp.S.Reals
+
+
+# increasing functions of every real, each with its range (open at both ends) and inverse
+_INCREASING = {
+    "exp": (0, sp.oo, sp.log), "expm1": (-1, sp.oo, log1p), "sinh": (-sp.oo, sp.oo, sp.asinh),
+    "asinh": (-sp.oo, sp.oo, sp.sinh), "tanh": (-1, 1, sp.atanh), "atan": (-sp.pi / 2, sp.pi / 2, sp.tan),
+    "erf": (-1, 1, sp.erfinv), "sigmoid": (0, 1, lambda y: sp.log(y / (1 - y))),
+    "softplus": (0, sp.oo, lambda y: sp.log(expm1(y))),
+}
+_FLIPPED = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
+
+
+def _inverted(e: sp.Expr, op: str, s: sp.Symbol) -> sp.Set | None:
+    """The set of real ``s`` where ``e op 0``, for e = a·f(g) + b with f an increasing function of every real
+    (:data:`_INCREASING`), g again such or a·s + b: f(g) op c is g op f⁻¹(c) where c lies in f's range, else it holds
+    everywhere or nowhere (expm1(u) ≤ −2.9 nowhere, expm1(u) > −2.9 everywhere); None where ``e`` is not so."""
+    while True:
+        if not e.has(s):
+            return None
+        b, rest = e.as_independent(s, as_Add=True)
+        a, f = rest.as_independent(s, as_Add=False)
+        if not (a.is_number and a.is_extended_real and b.is_number and b.is_extended_real) or a == 0:
+            return None
+        c = -b / a
+        if a.is_negative:
+            op = _FLIPPED[op]
+        if f == s:
+            return _INTERVALS[op](c) if c.is_finite else None
+        name = type(f).__name__
+        if name not in _INCREASING or len(f.args) != 1:
+            return None
+        low, high, inverse = _INCREASING[name]
+        if (c <= low) == sp.true:  # f > low ≥ c everywhere
+            return sp.S.Reals if op in (">", ">=", "!=") else sp.S.EmptySet
+        if (c >= high) == sp.true:
+            return sp.S.Reals if op in ("<", "<=", "!=") else sp.S.EmptySet
+        if not ((c > low) == sp.true and (c < high) == sp.true):
+            return None
+        e = f.args[0] - inverse(c)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 import mpmath
@@ -126,9 +127,39 @@ class Function:
         the same text (derive takes them into ``Derivation.domains``)."""
         if self.argument_domains:
             check_argument_domains(self, [_real_number(a) for a in args])
-        value = self.build(*args)
+        value = self._through_select(args)
+        if value is None:
+            value = self.build(*args)
         checks = needed_checks(self, args)
         return DomainChecked(value, *checks) if checks else value
+
+
+    def _through_select(self, args) -> sp.Expr | None:
+        """f({a₁ if c₁; …; aₙ otherwise}) as {f(a₁) if c₁; …; f(aₙ) otherwise}, for an f built as a select of its one
+        argument (hardsigmoid, elu, softshrink; hardswish u·{…}), whose argument is one (a product or sum of one is folded into one
+        first): the same function. Built from f's own select, each condition of f compares a select, which SymPy
+        writes as an ITE and solves every condition of by as_set (hardsigmoid(softshrink(hardswish(x))): 13 s in
+        SymPy's periodicity check, the derivative's conditions then 14 comparisons of expm1(x), expm1(expm1(x)) …: the
+        derive of a depth-3 composition ran for minutes, session 25's audit). None: build f as it is."""
+        if len(args) != 1 or not isinstance(args[0], sp.Basic) or not args[0].has(sp.Piecewise) \
+                or not _builds_a_select(self.name):
+            return None
+        (arg,) = args
+        if isinstance(arg, (sp.Add, sp.Mul)) and any(isinstance(a, sp.Piecewise) for a in arg.args):
+            arg = sp.piecewise_fold(arg)
+        if not isinstance(arg, sp.Piecewise) or arg.args[-1].cond != sp.true:
+            return None
+        return sp.Piecewise(*[(self._through_select((v,)) or self.build(v), c) for v, c in arg.args])
+
+
+@lru_cache(maxsize=None)
+def _builds_a_select(name: str) -> bool:
+    """Whether the registry's ``name`` of a real symbol holds a Piecewise of it (hardswish: u·{…})."""
+    u = sp.Dummy("u", real=True)
+    try:
+        return REGISTRY[name].build(u).has(sp.Piecewise)
+    except Exception:  # an entry whose build needs more arguments
+        return False
 
 
 REGISTRY: dict[str, Function] = {}

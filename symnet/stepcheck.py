@@ -22,6 +22,13 @@ _DIGITS = 30
 # expand up to this size, simplify only small differences, else decide numerically
 _EXPAND_LIMIT = 400
 _SIMPLIFY_LIMIT = 60
+# ... and only where its Piecewise conditions hold at most this many distinct comparisons, of polynomials: SymPy's
+# Piecewise simplify minimises the conditions as Boolean functions of the comparisons (simplify_logic, exponential in
+# their number) and compares each pair of comparisons with equals(), which simplifies their difference; ∂ of
+# hardsigmoid(selu(elu(x))) (conditions on x, expm1(x), expm1(expm1(x)): 10–14 comparisons) ran past 10 minutes in it,
+# and a difference of 30 operations in elu(sign(softshrink(x))) (5 comparisons, on sign(x ∓ 1/2)) took 45 s, one in
+# celu(hardswish(relu6(x))) (6, on Max(0, x)) 13 s
+_SIMPLIFY_RELATIONS = 6
 
 
 def sample_point(symbols, rng: random.Random) -> dict:
@@ -104,13 +111,22 @@ def _numeric_equal(a: sp.Expr, b: sp.Expr, trials: int = 4) -> bool | None:
     return None if evaluated == 0 else True
 
 
+def _conditions(e: sp.Expr) -> set:
+    """The distinct comparisons in the conditions of ``e``'s Piecewise."""
+    return {r for p in e.atoms(sp.Piecewise) for _, c in p.args for r in c.atoms(sp.core.relational.Relational)}
+
+
 def _simplifies_to_zero(e: sp.Expr) -> bool:
     """Whether SymPy's simplify proves ``e`` zero; False where it cannot (the numeric check decides then).
     A difference holding both a Heaviside step and a Piecewise (a kink's derivative as the rule table writes it
     against SymPy's diff of Max/Min) is not tried: simplify never proved one zero (23 such differences in deriving
     every registry formula and the catalog, none proved) and spent 0.3–6 s of CPU on each in its relational
-    simplification (clamp(x, t, v): 28 s of its 29 s derivation)."""
+    simplification (clamp(x, t, v): 28 s of its 29 s derivation). Nor is one whose conditions hold more than
+    ``_SIMPLIFY_RELATIONS`` comparisons, or a comparison not of polynomials (sign(x − 1/2) > 0, Max(0, x) < 3)."""
     if e.has(sp.Heaviside) and e.has(sp.Piecewise):
+        return False
+    conditions = _conditions(e)
+    if len(conditions) > _SIMPLIFY_RELATIONS or any(not (r.lhs - r.rhs).is_polynomial() for r in conditions):
         return False
     try:
         return sp.simplify(e) == 0

@@ -303,6 +303,22 @@ def triton_torch():
 
 
 @pytest.fixture
+def on_the_device():
+    """On a machine with a CUDA device, every tensor, module and parameter a test makes without naming a device is
+    made there (``torch.device`` as a context manager), so a test written for the CPU with ``.to(DEVICE)`` on its
+    inputs never mixes a CPU tensor (a target, an ``nn.Linear``'s weight) with CUDA ones: the H200 run of
+    2026-12-04 failed 30 cases of test_symnet_torch and test_fused_linear_ce that way (DeviceError, the tests' own
+    fault). Random draws name ``device="cpu"`` (a seeded CPU generator) and move. Nothing changes without CUDA."""
+    import torch
+
+    if not torch.cuda.is_available():
+        yield
+        return
+    with torch.device("cuda"):
+        yield
+
+
+@pytest.fixture
 def clean_timer():
     """No ITIMER_REAL timer in the test (bounds.alarm's tests: tests/test_alarm22.py, test_breakage22.py); the SIGALRM
     handler and a timer that ran before (pytest-timeout's) given back after it. POSIX only (the tests skip elsewhere)."""

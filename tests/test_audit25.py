@@ -168,20 +168,20 @@ def test_composition_of_hardshrink_of_log1p_passes_the_composition_check():
     check("(hardshrink(log1p(x))) + (hardtanh(x))", [0.5, -1e-20, -3.0, 1.520105345126705])
 
 
-# ------------------------------------------------- found by the random compositions (400 draws a seed), not fixed
+# ------------------------------------------------- found by the random compositions (400 draws a seed)
 
-@pytest.mark.xfail(strict=True, raises=NameError, reason=(
-    "measured 2026-12-04 (h-audit25, seed 1 draw 4): the NumPy code of (hardswish(hardtanh(exp2(x)))) * "
-    "(mish(silu(x))) raises NameError: name 'ITE' is not defined (each factor alone generates and runs)"))
 def test_composition_product_with_folded_piecewise_generates():
+    """Seed 1 draw 4: the NumPy code of (hardswish(hardtanh(exp2(x)))) * (mish(silu(x))) raised NameError: name 'ITE'
+    is not defined (before, h-audit25; each factor alone generated and ran): a widened node's body held the ITE that
+    SymPy makes of a condition on a Piecewise. Fixed by h-ite26 (tests/test_ite26.py)."""
     from test_hypothesis_compositions import check
     check("(hardswish(hardtanh(exp2(x)))) * (mish(silu(x)))", [-4.654741698486584, 6.0, 1.6474352160846735])
 
 
-@pytest.mark.xfail(strict=True, raises=symnet.SymnetError, reason=(
-    "measured 2026-12-04 (h-audit25, seed 1 draw 10): (abs(cos(celu(x)))) - (hardsigmoid(x)): 'the NumPy backend "
-    "needs a Piecewise with an 'otherwise' branch' (a gradient's Piecewise of four conditional branches)"))
 def test_composition_difference_of_piecewise_activations_generates():
+    """Seed 1 draw 10: (abs(cos(celu(x)))) - (hardsigmoid(x)) was refused, 'the NumPy backend needs a Piecewise with an
+    'otherwise' branch' (before, h-audit25: the gradient's Piecewise of four conditional branches, the tidy-up of the
+    chain rule had dropped the 'otherwise' as covered). Fixed by h-ite26 (tests/test_ite26.py)."""
     from test_hypothesis_compositions import check
     check("(abs(cos(celu(x)))) - (hardsigmoid(x))", [-5e-324, -37.846778025249066, -1e-300, -5.0])
 

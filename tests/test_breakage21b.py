@@ -220,9 +220,10 @@ def test_triton_float64_erf_minus_target_at_6_and_27():
     assert not _faults("erf(x) - y", ["x", "y"], pts, F64, lambda t, x, y: t.erf(x) - y, "triton")
 
 
-@pytest.mark.xfail(strict=True, reason="measured (TRITON_INTERPRET=1): Triton float32 erf(x) − 1 at x = ±6 is 0 (truth "
-                   "∓2.15e−17, 1.3e7 ULP), at 5.93 0 (−5.02e−17, 1.5e7 ULP; test_cancel21's xfail); torch 0 too")
 def test_triton_float32_erf_minus_target_at_6():
+    """A strict xfail until session 26 (TRITON_INTERPRET=1): Triton float32 erf(x) − 1 at x = ±6 was 0 (truth
+    ∓2.15e−17, 1.3e7 ULP), at 5.93 0 (−5.02e−17, 1.5e7 ULP); torch 0 too. Triton's double word of erf is now
+    ±(1 − erfc|x|) from |x| = 1/2 (doubleword._dw_erf_tail; tests/test_exp26.py)."""
     xs = [6.0, -6.0, 5.93]
     pts = [(x, float(np.float32(math.erf(x)))) for x in xs]
     assert not _faults("erf(x) - y", ["x", "y"], pts, F32, lambda t, x, y: t.erf(x) - y, "triton")

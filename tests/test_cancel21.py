@@ -245,10 +245,10 @@ def test_erf_minus_its_rounding_triton():
     assert max(_ulps(float(g), w) for g, w in zip(got, truth)) <= BOUND[F64]
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-03 (lead, after h-tritontw21's Triton third tier made float64 "
-                   "exact): Triton float32 erf(x) − y at x = 5.929407, y = fl32(erf x) = 1 is 0 for −5.05e−17 (its float64 "
-                   "erf rounds to 1; Triton has no double-word erf: NumPy's _dw_erf is a table Triton has no argument for)")
 def test_erf_minus_its_rounding_triton_float32_where_erf_rounds_to_one():
+    """A strict xfail until session 26 (measured 2026-12-03): Triton float32 erf(x) − y at x = 5.929407, y = fl32(erf x)
+    = 1 was 0 for −5.05e−17 (its float64 erf rounds to 1). Triton's double word of erf is now ±(1 − erfc|x|) from
+    |x| = 1/2 (doubleword._dw_erf_tail; tests/test_exp26.py)."""
     torch = triton_torch()
     k = compiled("erf(x) - y", "triton", ("x", "y"))
     xs = np.array([0.3, 2.5, 5.929407], np.float32)

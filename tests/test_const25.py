@@ -170,26 +170,26 @@ def test_a_pole_with_a_tiny_coefficient_gets_no_removable_series():
 
 # --- the printed call ------------------------------------------------------------------------------------------------
 def test_the_far_constant_is_printed_as_m_times_a_power_of_two():
-    """1e−308·x/y: NumPy calls _constant_far with m·2^k = 10⁻³⁰⁸ (m rounded once from the exact value), for f, ∂x and
-    ∂y's scaled-square branch (power 2); an ordinary constant keeps its helpers (3·x/y: _constant_times)."""
+    """1e−308·x/y: NumPy calls _constant_far with m·2^k = 10⁻³⁰⁸ (m rounded once from the exact value), then each
+    factor with its power, for f (y to −1) and ∂y's scaled-square branch (y to −2); an ordinary constant keeps its
+    helpers (3·x/y: _constant_times). (Session 26 put m and k first and a power beside every factor.)"""
     source = compiled("1e-308*x/y", "numpy", ("x", "y")).source
     m, k = math.frexp(Fraction(1, 10 ** 308) * 2 ** 1024)  # (10⁻³⁰⁸ = m'·2^(k − 1024), m' in [1/2, 1))
-    call = f"_constant_far(x, None, y, {2 * m!r}, {k - 1025}, "
-    assert call + "1)" in source and call + "2)" in source, source[-1500:]
+    call = f"_constant_far({2 * m!r}, {k - 1025}, x, 1, y, "
+    assert call + "-1)" in source and call + "-2)" in source, source[-1500:]
     assert "_constant_far" not in compiled("3*x/y", "numpy", ("x", "y")).source
-    for formula, power in (("1e-308*x/y", 1), ("x/(1e40*y)", 2)):
+    for formula, power in (("1e-308*x/y", -1), ("x/(1e40*y)", -2)):
         source = compiled(formula, "triton", ("x", "y")).source
-        assert "_constant_far(" in source and f", {power}, " in source, source[-1500:]
+        assert "_constant_far(" in source and f", x, 1, y, {power}, 1.0, 0, 1.0, 0, " in source, source[-1500:]
 
 
-# --- measured and left ----------------------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-04 (NumPy and Triton alike): c/(x·y)'s derivatives "
-                   "−c/(x²·y) pass the denominator to _constant_far as one printed value x**2*y, which overflows or "
-                   "underflows before it is split: ∂x of 1e−308/(x·y) −inf at (5e−324, 1e300) for −4.1e38, ∂y of "
-                   "1e300/(x·y) −0 at (1e−300, 1e300) for −1.0 (torch within 1 ULP at both; 16 to 56 points worse "
-                   "than torch of 324 for each of 1e±308, ±1e±300, 1e±40, 3.4e38, 5e−324 over (x·y)); the helper "
-                   "takes one denominator factor and its square, not a product of powers")
+# --- a far constant over a product of powers (session 25's strict xfail; session 26 passes it) ---------------------
 def test_a_far_constant_over_a_product_of_powers():
+    """c/(x·y)'s derivatives −c/(x²·y) passed the denominator to _constant_far as one printed value x**2*y, which
+    overflowed or underflowed before it was split (measured 2026-12-04, NumPy and Triton alike: ∂x of 1e−308/(x·y)
+    −inf at (5e−324, 1e300) for −4.1e38, ∂y of 1e300/(x·y) −0 at (1e−300, 1e300) for −1.0; torch within 1 ULP at
+    both; 16 to 56 points worse than torch of 324 for each of 1e±308, ±1e±300, 1e±40, 3.4e38, 5e−324 over (x·y)).
+    Session 26 (h-cxy26) gives the helper every factor with its power (tests/test_cxy26.py)."""
     bad = _kept(_faults("1e-308/(x*y)", ["x", "y"], [(5e-324, 1e300), (2.0, 3.0)], F64,
                         lambda t, x, y: 1e-308 / (x * y)))
     bad += _kept(_faults("1e300/(x*y)", ["x", "y"], [(1e-300, 1e300), (2.0, 3.0)], F64,

@@ -91,11 +91,11 @@ def test_numpy_widened_dominant_exponential(dtype):
     assert not bad, bad
 
 
-@pytest.mark.xfail(strict=True, reason="measured (2026-12-03): ∂y = 1/(e^x/2 + y) of log(e^x/2 + y) where the sum "
-                   "cancels past e^x's overflow: 0 at (709.9, −1.0097e308) (truth 9.89e−306), (710.3, −1.5063e308) "
-                   "(6.63e−306); torch 0 at both. The rule takes powers −1 < q < 1 and whole-sum products only; 1/A is "
-                   "left as written (e^−u·(c + y·e^−u)^−1 would need e^−u split as the sum's is)")
 def test_reciprocal_of_a_cancelling_widened_sum_past_overflow():
+    """A strict xfail until session 26 (measured 2026-12-03): ∂y = 1/(e^x/2 + y) of log(e^x/2 + y) where the sum
+    cancels past e^x's overflow was 0 at (709.9, −1.0097e308) (truth 9.89e−306), (710.3, −1.5063e308) (6.63e−306);
+    torch 0 at both. The exp-dominant rule now takes 1/A of a widened sum as e^(−u/2)·(e^(−u/2)/(c + y·e^−u))
+    (tests/test_exp26.py)."""
     bad = _kept(_faults("log(exp(x)/2 + y)", ["x", "y"], [(709.9, -1.0096903270317222e+308),
                                                         (710.3, -1.50628096683538e+308)], F64,
                         lambda t, x, y: t.log(t.exp(x) / 2 + y)))

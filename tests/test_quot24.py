@@ -11,7 +11,8 @@ A float32 kernel held such a constant in float32: 10³⁰⁰ as inf, 10⁻⁴⁰
   (1e38, 1e38, 1e−38), torch 0).
 Now a product with such a constant goes to ``_constant_times``/``_constant_quotients`` (any normal float64 constant),
 which a float32 block computes in float64 (x·y too) and rounds once (Triton: ``_constant_times_wide``,
-``_constant_quotients_wide``).
+``_constant_quotients_wide``). (Since session 25 every such constant, being outside 2^±100, goes to ``_constant_far``
+instead; session 26 removed those float32 branches and wide helpers, which nothing reached.)
 
 References independent of the code generator (``test_breakage21b._faults``): mpmath at 1000 digits of SymPy's
 derivative of the formula as written (≤ 4 ULP float64, ≤ 8 float32 where the truth is normal, its rounding within

@@ -525,6 +525,24 @@ def test_the_gpu_sweep_script_runs_at_small_sizes():
     assert "one read" in run.stdout and "two passes" in run.stdout and "WRONG" not in run.stdout
 
 
+def test_the_gpu_ablation_script_runs_at_small_sizes():
+    """benchmarks/gpu_ablation.py stays runnable: its substitutions still match the generated sigmoid+MSE kernel (a
+    variant whose text did not change is an error), every variant at a tiny size, under the interpreter where there
+    is no GPU; the accurate ones agree with the float64 formula."""
+    import subprocess
+    import sys
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if DEVICE == "cpu":
+        env["TRITON_INTERPRET"] = "1"
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_ablation.py"), "--small"],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    rows = [line for line in run.stdout.splitlines() if "worst relative error" in line]
+    assert len(rows) == 4, run.stdout
+    for line in rows[:3]:
+        assert float(line.split("worst relative error")[1].split()[0]) < 1e-5, line
+
+
 def test_layer_custom_ops_differentiate_with_the_generated_backward():
     g = torch.Generator().manual_seed(11)
     a, W, b = (torch.randn(*s, generator=g, dtype=torch.float64).to(DEVICE).requires_grad_(True)

@@ -177,14 +177,17 @@ def test_committed_kernels_at_a_cancellation():
 
 
 def test_the_triton_float32_branch_is_the_bound_and_no_fused_multiply_add():
-    """The generated function of a bounded body: the float64 path double-word (unchanged), the float32 one the bound
-    and the double word under a block-wide test; Triton text only (no NumPy left in the bound); the launcher compiles
-    without FMA contraction for every dtype (Dekker's products; before, float32 fused)."""
+    """The generated function of a bounded body: the float64 path double-word (unchanged), the float32 one the bound,
+    the double word in the repair kernel (TIER & 4) on the blocks the main kernel flagged where an element is past the
+    bound (session 26; before, under a block-wide test in the main kernel, whose registers it took); Triton text only
+    (no NumPy left in the bound); the launcher compiles without FMA contraction for every dtype (Dekker's products;
+    before, float32 fused)."""
     source = compiled("y - tanh(x)", "triton").source
     start = source.index("def _dw_widened_")
     function = source[start:source.index("\n\n\n", start)]
     assert "if x.dtype == tl.float64:  # resolved when compiled" in function
-    assert "keep = (" in function and "if tl.max(tl.where(keep, 0, 1)) > 0:" in function
+    assert "keep = (" in function and "if TIER & 4:" in function
+    assert "tl.atomic_or(tier_ptr, tl.max(tl.where(keep | ~lanes, 0, 4)))" in function
     assert "np." not in function
     assert "enable_fp_fusion=False" in source and "enable_fp_fusion=not f64" not in source
 
@@ -219,8 +222,9 @@ def test_a_block_takes_the_double_word_for_the_elements_its_select_takes_only(tm
     triton_torch()
     source = load_kernel("bce_logits", "triton").__file__
     text = open(source, encoding="utf-8").read()
-    assert "_needed_tiered(y, z, log_three < -z, " in text and "keep = keep | ~needed" in text  # (tiered: session 24)
-    branch = "if tl.max(tl.where(keep, 0, 1)) > 0:"
+    # (tiered: session 24; the float32 double words in the repair kernel, on the blocks the main kernel listed: 26)
+    assert "_needed_repaired(y, z, log_three < -z, " in text and "keep = keep | ~needed" in text
+    branch = "if TIER & 4:  # the repair kernel's specialisation: the double word (on every lane of a flagged block)"
     assert branch in text
     probe = tmp_path / "bce_logits_probe.py"
     probe.write_text("BRANCHES = []\n" + text.replace(branch, branch + "\n            BRANCHES.append(1)"),

@@ -446,13 +446,8 @@ def _constant_times(x, y, z, c, q, lo):
     c/q < 1) ((x·c/q)·y)/z, the constant first, where that is finite: x·y/z overflows (c/q < 1) or goes subnormal
     (c/q > 1) where the product does not. The second form is computed for a block holding such a value only,
     the constant on the smaller of x and y (x·y/3 at x = −1.797e308, y = 3: (x/3)·y rounds to −inf, (y/3)·x is x).
-    A float32 block whose constant is no normal float32 (1e300·x·y, 1e−40·x) is computed in float64 and rounded
-    once to float32 (a float32 c/q would be inf or 0, and inf·0 NaN where x·y underflows: session 23; subnormal,
-    1e−40·x 58 ULP off at x = 1e38: session 24). x may be a Python float (a rule's probe; 1.0 for 1e−40/y)."""
-    size = c if q == 1 else 1 / q
-    if not 1.1754943508222875e-38 <= size <= 3.4028234663852886e38             and np.result_type(*(a for a in (x, y, z) if a is not None)) == np.float32:
-        wide = [None if a is None else np.asarray(a, np.float64) for a in (x, y, z)]
-        return _constant_times(*wide, c, q, lo).astype(np.float32)
+    c/q is within 2^±100, a normal float32 (the printers apply one beyond as m·2^k by exponents). x may be a Python
+    float (a rule's probe)."""
     p = x if y is None else x * y
     p = p if z is None else p / z
     last = p * c if q == 1 else p / q

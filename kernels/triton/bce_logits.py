@@ -596,7 +596,7 @@ def _dwx_round(x_hi, x_lo, k):
 
 
 @triton.jit
-def _dw_widened_063f068f73_needed_tiered(y, z, needed, TIER: tl.constexpr, tier_ptr, lanes):
+def _dw_widened_063f068f73_needed_repaired(y, z, needed, TIER: tl.constexpr, tier_ptr, lanes):
     """−y + σ(z), rounded once: in double-word arithmetic (hi + lo, about 106 bits;
     triple words, hi + lo + tail, about 150 bits, where its terms are past 2⁴⁰ times it)
     in a float64 kernel; in a float32 one
@@ -616,7 +616,7 @@ def _dw_widened_063f068f73_needed_tiered(y, z, needed, TIER: tl.constexpr, tier_
         tiny = ((tl.abs(result) < tl.full([], 4.008336720017946e-292, tl.float64)) | ((y_f64 != 0.0) & (tl.abs(y_f64) < tl.full([], 4.008336720017946e-292, tl.float64))) | ((z_f64 != 0.0) & (tl.abs(z_f64) < tl.full([], 4.008336720017946e-292, tl.float64)))) & lanes & needed  # below 2⁻⁹⁶⁸ (lanes: the block's elements): scaled double words
         if TIER & 2:  # the repair kernel's specialisation of this tier (resolved when compiled)
             if tl.max(tl.where(tiny, 1, 0)) > 0:  # a block with one, in scaled double words (hi + lo)·2^−k
-                scaled_result = _dw_widened_063f068f73_needed_tiered_scaled(y_f64, z_f64)
+                scaled_result = _dw_widened_063f068f73_needed_repaired_scaled(y_f64, z_f64)
                 result = tl.where(tiny & (tl.abs(scaled_result) < float("inf")) & ((scaled_result != 0.0) | (result != 0.0)), scaled_result, result)
         elif not TIER:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or; an or on the lanes holding one, no reduction, compiled focal's main kernel in 79.5 CPU s, this in 54.0)
             tl.atomic_or(tier_ptr, tl.max(tl.where(tiny, 2, 0)))
@@ -639,17 +639,19 @@ def _dw_widened_063f068f73_needed_tiered(y, z, needed, TIER: tl.constexpr, tier_
         keep = (sig_z_f64_minus_y_f64_err <= 9.313225746154785e-10*abs_sig_z_f64_minus_y_f64) & (abs_sig_z_f64_minus_y_f64 < float("inf"))  # within 2⁻³⁰, finite
         keep = keep | ~needed
         result = sig_z_f64_minus_y_f64
-        if tl.max(tl.where(keep, 0, 1)) > 0:  # an element past it: the double word (on every lane of the block, as a GPU computes it)
+        if TIER & 4:  # the repair kernel's specialisation: the double word (on every lane of a flagged block)
             # sig_z = σ(z)
             sig_z_hi, sig_z_lo = _dw_sigmoid(z_f64, 0.0)
             # sig_z_minus_y = −y + σ(z)
             sig_z_minus_y_hi, sig_z_minus_y_lo = _dw_add_fp(sig_z_hi, sig_z_lo, (-y_f64))
             result = tl.where(keep, sig_z_f64_minus_y_f64, tl.where((tl.abs(sig_z_minus_y_hi) < float("inf")) & (tl.abs(plain) < float("inf")), sig_z_minus_y_hi, plain))
+        elif not TIER:  # the main kernel: a block with an element past it is flagged for the repair kernel (0: a no-op or)
+            tl.atomic_or(tier_ptr, tl.max(tl.where(keep | ~lanes, 0, 4)))
     return result.to(y.dtype)
 
 
 @triton.jit
-def _dw_widened_063f068f73_needed_tiered_scaled(y_f64, z_f64):
+def _dw_widened_063f068f73_needed_repaired_scaled(y_f64, z_f64):
     """The body in scaled double words (hi + lo)·2^−k (doubleword.SCALED_TINY), rounded once: the repair kernel's
     (TIER & 2)."""
     # z_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
@@ -669,7 +671,7 @@ def _dw_widened_063f068f73_needed_tiered_scaled(y_f64, z_f64):
 
 
 @triton.jit
-def _dw_widened_6fd886a8eb_needed_tiered(y, z, needed, TIER: tl.constexpr, tier_ptr, lanes):
+def _dw_widened_6fd886a8eb_needed_repaired(y, z, needed, TIER: tl.constexpr, tier_ptr, lanes):
     """tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}, rounded once: in double-word arithmetic (hi + lo, about 106 bits;
     triple words, hi + lo + tail, about 150 bits, where its terms are past 2⁴⁰ times it)
     in a float64 kernel; in a float32 one
@@ -698,7 +700,7 @@ def _dw_widened_6fd886a8eb_needed_tiered(y, z, needed, TIER: tl.constexpr, tier_
         tiny = ((tl.abs(result) < tl.full([], 4.008336720017946e-292, tl.float64)) | ((y_f64 != 0.0) & (tl.abs(y_f64) < tl.full([], 4.008336720017946e-292, tl.float64))) | ((z_f64 != 0.0) & (tl.abs(z_f64) < tl.full([], 4.008336720017946e-292, tl.float64)))) & lanes & needed  # below 2⁻⁹⁶⁸ (lanes: the block's elements): scaled double words
         if TIER & 2:  # the repair kernel's specialisation of this tier (resolved when compiled)
             if tl.max(tl.where(tiny, 1, 0)) > 0:  # a block with one, in scaled double words (hi + lo)·2^−k
-                scaled_result = _dw_widened_6fd886a8eb_needed_tiered_scaled(y_f64, z_f64)
+                scaled_result = _dw_widened_6fd886a8eb_needed_repaired_scaled(y_f64, z_f64)
                 result = tl.where(tiny & (tl.abs(scaled_result) < float("inf")) & ((scaled_result != 0.0) | (result != 0.0)), scaled_result, result)
         elif not TIER:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or; an or on the lanes holding one, no reduction, compiled focal's main kernel in 79.5 CPU s, this in 54.0)
             tl.atomic_or(tier_ptr, tl.max(tl.where(tiny, 2, 0)))
@@ -743,7 +745,7 @@ def _dw_widened_6fd886a8eb_needed_tiered(y, z, needed, TIER: tl.constexpr, tier_
         keep = (sum_2_err <= 9.313225746154785e-10*abs_sum_2) & (abs_sum_2 < float("inf"))  # within 2⁻³⁰, finite
         keep = keep | ~needed
         result = sum_2
-        if tl.max(tl.where(keep, 0, 1)) > 0:  # an element past it: the double word (on every lane of the block, as a GPU computes it)
+        if TIER & 4:  # the repair kernel's specialisation: the double word (on every lane of a flagged block)
             # half_minus_y = 1/2 − y
             half_minus_y_hi, half_minus_y_lo = _dw_two_sum((-y_f64), 0.5)
             # where_abs_z_le_log_three = {1/2 − y if |z| ≤ log(3); 0 otherwise}
@@ -758,11 +760,13 @@ def _dw_widened_6fd886a8eb_needed_tiered(y, z, needed, TIER: tl.constexpr, tier_
             # sum_1 = tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}
             sum_1_hi, sum_1_lo = _dw_add(where_abs_z_le_log_three_hi, where_abs_z_le_log_three_lo, half_times_tanh_half_times_z_hi, half_times_tanh_half_times_z_lo)
             result = tl.where(keep, sum_2, tl.where((tl.abs(sum_1_hi) < float("inf")) & (tl.abs(plain) < float("inf")), sum_1_hi, plain))
+        elif not TIER:  # the main kernel: a block with an element past it is flagged for the repair kernel (0: a no-op or)
+            tl.atomic_or(tier_ptr, tl.max(tl.where(keep | ~lanes, 0, 4)))
     return result.to(y.dtype)
 
 
 @triton.jit
-def _dw_widened_6fd886a8eb_needed_tiered_scaled(y_f64, z_f64):
+def _dw_widened_6fd886a8eb_needed_repaired_scaled(y_f64, z_f64):
     """The body in scaled double words (hi + lo)·2^−k (doubleword.SCALED_TINY), rounded once: the repair kernel's
     (TIER & 2)."""
     # y_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
@@ -791,7 +795,7 @@ def _dw_widened_6fd886a8eb_needed_tiered_scaled(y_f64, z_f64):
 
 
 @triton.jit
-def _dw_widened_90bcd99b33_needed_tiered(y, z, needed, TIER: tl.constexpr, tier_ptr, lanes):
+def _dw_widened_90bcd99b33_needed_repaired(y, z, needed, TIER: tl.constexpr, tier_ptr, lanes):
     """−σ(−z) + {1 − y if z > log(3); 0 otherwise}, rounded once: in double-word arithmetic (hi + lo, about 106 bits;
     triple words, hi + lo + tail, about 150 bits, where its terms are past 2⁴⁰ times it)
     in a float64 kernel; in a float32 one
@@ -816,7 +820,7 @@ def _dw_widened_90bcd99b33_needed_tiered(y, z, needed, TIER: tl.constexpr, tier_
         tiny = ((tl.abs(result) < tl.full([], 4.008336720017946e-292, tl.float64)) | ((y_f64 != 0.0) & (tl.abs(y_f64) < tl.full([], 4.008336720017946e-292, tl.float64))) | ((z_f64 != 0.0) & (tl.abs(z_f64) < tl.full([], 4.008336720017946e-292, tl.float64)))) & lanes & needed  # below 2⁻⁹⁶⁸ (lanes: the block's elements): scaled double words
         if TIER & 2:  # the repair kernel's specialisation of this tier (resolved when compiled)
             if tl.max(tl.where(tiny, 1, 0)) > 0:  # a block with one, in scaled double words (hi + lo)·2^−k
-                scaled_result = _dw_widened_90bcd99b33_needed_tiered_scaled(y_f64, z_f64)
+                scaled_result = _dw_widened_90bcd99b33_needed_repaired_scaled(y_f64, z_f64)
                 result = tl.where(tiny & (tl.abs(scaled_result) < float("inf")) & ((scaled_result != 0.0) | (result != 0.0)), scaled_result, result)
         elif not TIER:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or; an or on the lanes holding one, no reduction, compiled focal's main kernel in 79.5 CPU s, this in 54.0)
             tl.atomic_or(tier_ptr, tl.max(tl.where(tiny, 2, 0)))
@@ -853,7 +857,7 @@ def _dw_widened_90bcd99b33_needed_tiered(y, z, needed, TIER: tl.constexpr, tier_
         keep = (sum_1_2_err <= 9.313225746154785e-10*abs_sum_1_2) & (abs_sum_1_2 < float("inf"))  # within 2⁻³⁰, finite
         keep = keep | ~needed
         result = sum_1_2
-        if tl.max(tl.where(keep, 0, 1)) > 0:  # an element past it: the double word (on every lane of the block, as a GPU computes it)
+        if TIER & 4:  # the repair kernel's specialisation: the double word (on every lane of a flagged block)
             # one_minus_y = 1 − y
             one_minus_y_hi, one_minus_y_lo = _dw_two_sum((-y_f64), 1.0)
             # where_z_gt_log_three = {1 − y if z > log(3); 0 otherwise}
@@ -864,11 +868,13 @@ def _dw_widened_90bcd99b33_needed_tiered(y, z, needed, TIER: tl.constexpr, tier_
             # sum_1 = −σ(−z) + {1 − y if z > log(3); 0 otherwise}
             sum_1_hi, sum_1_lo = _dw_add(where_z_gt_log_three_hi, where_z_gt_log_three_lo, (-sig_neg_z_hi), (-sig_neg_z_lo))
             result = tl.where(keep, sum_1_2, tl.where((tl.abs(sum_1_hi) < float("inf")) & (tl.abs(plain) < float("inf")), sum_1_hi, plain))
+        elif not TIER:  # the main kernel: a block with an element past it is flagged for the repair kernel (0: a no-op or)
+            tl.atomic_or(tier_ptr, tl.max(tl.where(keep | ~lanes, 0, 4)))
     return result.to(y.dtype)
 
 
 @triton.jit
-def _dw_widened_90bcd99b33_needed_tiered_scaled(y_f64, z_f64):
+def _dw_widened_90bcd99b33_needed_repaired_scaled(y_f64, z_f64):
     """The body in scaled double words (hi + lo)·2^−k (doubleword.SCALED_TINY), rounded once: the repair kernel's
     (TIER & 2)."""
     # y_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
@@ -962,6 +968,22 @@ def _flagged_blocks(tier, every):
     return out
 
 
+_SMS = {}  # CUDA device index → its streaming multiprocessors
+
+
+def _repair_programs(x, blocks):
+    """The programs of a float32 repair kernel (REPAIR_BITS["float32"]): four a streaming multiprocessor (two under
+    Triton's interpreter), at most one a block. They take the blocks the main kernel listed in turn, the list's
+    length read on the device: nothing is read back to the host, so torch.compile and CUDA graphs take it as it is,
+    and where no block is listed they return at once."""
+    if not x.is_cuda:
+        return max(1, min(blocks, 2))
+    index = x.device.index if x.device.index is not None else torch.cuda.current_device()
+    if index not in _SMS:
+        _SMS[index] = torch.cuda.get_device_properties(index).multi_processor_count
+    return max(1, min(blocks, 4 * _SMS[index]))
+
+
 def _reduction(reduction):
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
@@ -990,7 +1012,27 @@ def _bce_logits_kernel(z_ptr, y_ptr, C_ptr, dC_dz_ptr, tier_ptr, ids_ptr, partia
     TRITON_TIER_INLINE, 2 the scaled double words below 2⁻⁹⁶⁸) and store the outputs those tiers change,
     compiling those tiers alone.
     """
-    pid = tl.load(ids_ptr + tl.program_id(0)) if REPAIR else tl.program_id(0)  # the repair kernel: a flagged block
+    if REPAIR == 4:  # float32's double words: these few programs take the listed blocks in turn (the list's length on the device)
+        listed = tl.load(ids_ptr + tl.cdiv(n, BLOCK))
+        for slot in range(tl.program_id(0), listed, tl.num_programs(0)):
+            _bce_logits_block(tl.load(ids_ptr + slot), z_ptr, y_ptr, C_ptr, dC_dz_ptr, tier_ptr, ids_ptr, partial_ptr, count_ptr, n, divisor, WRITE_VALUE, REDUCE, F64, REPAIR, BLOCK)
+        if REDUCE:
+            if listed > 0:  # their partial sums changed: added up again
+                _sum_when_last(partial_ptr, tl.cdiv(n, BLOCK), count_ptr, C_ptr, divisor, BLOCK)  # Σ, or Σ/n
+    else:
+        pid = tl.load(ids_ptr + tl.program_id(0)) if REPAIR else tl.program_id(0)  # float64's repair kernel: a flagged block
+        _bce_logits_block(pid, z_ptr, y_ptr, C_ptr, dC_dz_ptr, tier_ptr, ids_ptr, partial_ptr, count_ptr, n, divisor, WRITE_VALUE, REDUCE, F64, REPAIR, BLOCK)
+        if not REPAIR and not F64:  # float32: a block flagged for its double words goes on the list
+            tl.debug_barrier()  # (its flag was set by one thread of the program)
+            if tl.atomic_or(tier_ptr + pid, 0) != 0:
+                tl.store(ids_ptr + tl.atomic_add(ids_ptr + tl.cdiv(n, BLOCK), 1), pid)
+        if REDUCE:
+            _sum_when_last(partial_ptr, tl.cdiv(n, BLOCK), count_ptr, C_ptr, divisor, BLOCK)  # Σ, or Σ/n
+
+
+@triton.jit
+def _bce_logits_block(pid, z_ptr, y_ptr, C_ptr, dC_dz_ptr, tier_ptr, ids_ptr, partial_ptr, count_ptr, n, divisor, WRITE_VALUE: tl.constexpr, REDUCE: tl.constexpr, F64: tl.constexpr, REPAIR: tl.constexpr, BLOCK: tl.constexpr):
+    """The block pid: its outputs (those of the tiers REPAIR computes) and its partial sum stored."""
     offs = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)  # int64: no overflow past 2³¹ elements
     mask = offs < n
     z = tl.load(z_ptr + offs, mask=mask, other=1.0)
@@ -1006,13 +1048,12 @@ def _bce_logits_kernel(z_ptr, y_ptr, C_ptr, dC_dz_ptr, tier_ptr, ids_ptr, partia
     # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
     C = tl.where(y == 0.0, 0.0, y*_softplus(-z)) + tl.where(y == 1.0, 0.0, (1.0 - y)*_softplus(z))
     # dC_dz = ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
-    dC_dz = tl.where(log_three < -z, _dw_widened_063f068f73_needed_tiered(y, z, log_three < -z, REPAIR, tier_ptr + pid, mask), tl.where(log_three < z, _dw_widened_90bcd99b33_needed_tiered(y, z, log_three < z, REPAIR, tier_ptr + pid, mask), _dw_widened_6fd886a8eb_needed_tiered(y, z, ~(log_three < -z) & ~(log_three < z), REPAIR, tier_ptr + pid, mask)))
+    dC_dz = tl.where(log_three < -z, _dw_widened_063f068f73_needed_repaired(y, z, log_three < -z, REPAIR, tier_ptr + pid, mask), tl.where(log_three < z, _dw_widened_90bcd99b33_needed_repaired(y, z, log_three < z, REPAIR, tier_ptr + pid, mask), _dw_widened_6fd886a8eb_needed_repaired(y, z, ~(log_three < -z) & ~(log_three < z), REPAIR, tier_ptr + pid, mask)))
     if WRITE_VALUE:
         tl.store(C_ptr + offs, _stored(C, C_ptr), mask=mask)
     tl.store(dC_dz_ptr + offs, _stored(dC_dz, dC_dz_ptr), mask=mask)
     if REDUCE:  # this block's partial sum; the last program to finish adds the partial sums up
         tl.store(partial_ptr + pid, tl.sum(tl.where(mask, C, 0.0), axis=0))
-        _sum_when_last(partial_ptr, tl.cdiv(n, BLOCK), count_ptr, C_ptr, divisor, BLOCK)  # Σ, or Σ/n
 
 
 def bce_logits(z, y, *, reduction="none"):
@@ -1044,14 +1085,17 @@ def bce_logits(z, y, *, reduction="none"):
     dC_dz = torch.empty_like(z)
     if reduce:  # the blocks' partial sums, and the count of programs finished
         partial = torch.empty(blocks, dtype=torch.float64 if f64 else torch.float32, device=z.device)
-        count = torch.zeros(1, dtype=torch.int32, device=z.device)
+        count = torch.zeros(2, dtype=torch.int32, device=z.device)  # (the float32 repair kernel's the second)
     else:
         partial = count = z  # not read
-    tier = torch.zeros(blocks if f64 else 1, dtype=torch.int32, device=z.device)  # the blocks flagged for the repair kernel (its tiers: float64)
+    tier = torch.zeros(blocks if f64 else 2 * blocks + 1, dtype=torch.int32, device=z.device)  # each block's flags (float32: then the list of the flagged blocks and its length)
     # the widened sums in double-word arithmetic (float32: where float64 is not enough), whose products need a·b + c rounded twice
     if n:
-        _bce_logits_kernel[(blocks,)](z, y, C, dC_dz, tier, tier, partial, count, n, n if reduction == "mean" else 1,
+        _bce_logits_kernel[(blocks,)](z, y, C, dC_dz, tier, tier if f64 else tier[blocks:], partial, count, n, n if reduction == "mean" else 1,
             WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, REPAIR=0, BLOCK=block, num_warps=WARPS, enable_fp_fusion=False)
+        if not f64:  # the float32 double words: the repair kernel on the blocks the main kernel listed
+            _bce_logits_kernel[(_repair_programs(z, blocks),)](z, y, C, dC_dz, tier, tier[blocks:], partial, count[1:] if reduce else count, n, n if reduction == "mean" else 1,
+                WRITE_VALUE=False, REDUCE=False, F64=False, REPAIR=4, BLOCK=block, num_warps=WARPS, enable_fp_fusion=False)
         for bits, flagged in _flagged_blocks(tier, 2) if f64 else ():
             _REPAIRS['bce_logits'] = _REPAIRS.get('bce_logits', 0) + 1
             _bce_logits_kernel[(flagged.numel(),)](z, y, C, dC_dz, tier, flagged, partial, count, n, n if reduction == "mean" else 1,

@@ -503,7 +503,7 @@ def _constant_times(x, y, z, c, q, lo):
 
 
 @triton.jit
-def _dw_widened_f1e5d05dde_tiered(y, z, TIER: tl.constexpr, tier_ptr, lanes):
+def _dw_widened_f1e5d05dde_repaired(y, z, TIER: tl.constexpr, tier_ptr, lanes):
     """y − σ(z), rounded once: in double-word arithmetic (hi + lo, about 106 bits;
     triple words, hi + lo + tail, about 150 bits, where its terms are past 2⁴⁰ times it)
     in a float64 kernel; in a float32 one
@@ -523,7 +523,7 @@ def _dw_widened_f1e5d05dde_tiered(y, z, TIER: tl.constexpr, tier_ptr, lanes):
         tiny = ((tl.abs(result) < tl.full([], 4.008336720017946e-292, tl.float64)) | ((y_f64 != 0.0) & (tl.abs(y_f64) < tl.full([], 4.008336720017946e-292, tl.float64))) | ((z_f64 != 0.0) & (tl.abs(z_f64) < tl.full([], 4.008336720017946e-292, tl.float64)))) & lanes  # below 2⁻⁹⁶⁸ (lanes: the block's elements): scaled double words
         if TIER & 2:  # the repair kernel's specialisation of this tier (resolved when compiled)
             if tl.max(tl.where(tiny, 1, 0)) > 0:  # a block with one, in scaled double words (hi + lo)·2^−k
-                scaled_result = _dw_widened_f1e5d05dde_tiered_scaled(y_f64, z_f64)
+                scaled_result = _dw_widened_f1e5d05dde_repaired_scaled(y_f64, z_f64)
                 result = tl.where(tiny & (tl.abs(scaled_result) < float("inf")) & ((scaled_result != 0.0) | (result != 0.0)), scaled_result, result)
         elif not TIER:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or; an or on the lanes holding one, no reduction, compiled focal's main kernel in 79.5 CPU s, this in 54.0)
             tl.atomic_or(tier_ptr, tl.max(tl.where(tiny, 2, 0)))
@@ -545,17 +545,19 @@ def _dw_widened_f1e5d05dde_tiered(y, z, TIER: tl.constexpr, tier_ptr, lanes):
         y_f64_minus_sig_z_f64_err = 8.881784197001252e-16*abs_sig_z_f64 + 1.1102230246251565e-16*abs_y_f64_minus_sig_z_f64
         keep = (y_f64_minus_sig_z_f64_err <= 9.313225746154785e-10*abs_y_f64_minus_sig_z_f64) & (abs_y_f64_minus_sig_z_f64 < float("inf"))  # within 2⁻³⁰, finite
         result = y_f64_minus_sig_z_f64
-        if tl.max(tl.where(keep, 0, 1)) > 0:  # an element past it: the double word (on every lane of the block, as a GPU computes it)
+        if TIER & 4:  # the repair kernel's specialisation: the double word (on every lane of a flagged block)
             # sig_z = σ(z)
             sig_z_hi, sig_z_lo = _dw_sigmoid(z_f64, 0.0)
             # y_minus_sig_z = y − σ(z)
             y_minus_sig_z_hi, y_minus_sig_z_lo = _dw_add_fp((-sig_z_hi), (-sig_z_lo), y_f64)
             result = tl.where(keep, y_f64_minus_sig_z_f64, tl.where((tl.abs(y_minus_sig_z_hi) < float("inf")) & (tl.abs(plain) < float("inf")), y_minus_sig_z_hi, plain))
+        elif not TIER:  # the main kernel: a block with an element past it is flagged for the repair kernel (0: a no-op or)
+            tl.atomic_or(tier_ptr, tl.max(tl.where(keep | ~lanes, 0, 4)))
     return result.to(y.dtype)
 
 
 @triton.jit
-def _dw_widened_f1e5d05dde_tiered_scaled(y_f64, z_f64):
+def _dw_widened_f1e5d05dde_repaired_scaled(y_f64, z_f64):
     """The body in scaled double words (hi + lo)·2^−k (doubleword.SCALED_TINY), rounded once: the repair kernel's
     (TIER & 2)."""
     # y_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
@@ -641,6 +643,22 @@ def _flagged_blocks(tier, every):
     return out
 
 
+_SMS = {}  # CUDA device index → its streaming multiprocessors
+
+
+def _repair_programs(x, blocks):
+    """The programs of a float32 repair kernel (REPAIR_BITS["float32"]): four a streaming multiprocessor (two under
+    Triton's interpreter), at most one a block. They take the blocks the main kernel listed in turn, the list's
+    length read on the device: nothing is read back to the host, so torch.compile and CUDA graphs take it as it is,
+    and where no block is listed they return at once."""
+    if not x.is_cuda:
+        return max(1, min(blocks, 2))
+    index = x.device.index if x.device.index is not None else torch.cuda.current_device()
+    if index not in _SMS:
+        _SMS[index] = torch.cuda.get_device_properties(index).multi_processor_count
+    return max(1, min(blocks, 4 * _SMS[index]))
+
+
 def _reduction(reduction):
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
@@ -669,7 +687,27 @@ def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, tier_ptr, ids_ptr, parti
     TRITON_TIER_INLINE, 2 the scaled double words below 2⁻⁹⁶⁸) and store the outputs those tiers change,
     compiling those tiers alone.
     """
-    pid = tl.load(ids_ptr + tl.program_id(0)) if REPAIR else tl.program_id(0)  # the repair kernel: a flagged block
+    if REPAIR == 4:  # float32's double words: these few programs take the listed blocks in turn (the list's length on the device)
+        listed = tl.load(ids_ptr + tl.cdiv(n, BLOCK))
+        for slot in range(tl.program_id(0), listed, tl.num_programs(0)):
+            _sigmoid_mse_block(tl.load(ids_ptr + slot), z_ptr, y_ptr, L_ptr, dL_dz_ptr, tier_ptr, ids_ptr, partial_ptr, count_ptr, n, divisor, WRITE_VALUE, REDUCE, F64, REPAIR, BLOCK)
+        if REDUCE:
+            if listed > 0:  # their partial sums changed: added up again
+                _sum_when_last(partial_ptr, tl.cdiv(n, BLOCK), count_ptr, L_ptr, divisor, BLOCK)  # Σ, or Σ/n
+    else:
+        pid = tl.load(ids_ptr + tl.program_id(0)) if REPAIR else tl.program_id(0)  # float64's repair kernel: a flagged block
+        _sigmoid_mse_block(pid, z_ptr, y_ptr, L_ptr, dL_dz_ptr, tier_ptr, ids_ptr, partial_ptr, count_ptr, n, divisor, WRITE_VALUE, REDUCE, F64, REPAIR, BLOCK)
+        if not REPAIR and not F64:  # float32: a block flagged for its double words goes on the list
+            tl.debug_barrier()  # (its flag was set by one thread of the program)
+            if tl.atomic_or(tier_ptr + pid, 0) != 0:
+                tl.store(ids_ptr + tl.atomic_add(ids_ptr + tl.cdiv(n, BLOCK), 1), pid)
+        if REDUCE:
+            _sum_when_last(partial_ptr, tl.cdiv(n, BLOCK), count_ptr, L_ptr, divisor, BLOCK)  # Σ, or Σ/n
+
+
+@triton.jit
+def _sigmoid_mse_block(pid, z_ptr, y_ptr, L_ptr, dL_dz_ptr, tier_ptr, ids_ptr, partial_ptr, count_ptr, n, divisor, WRITE_VALUE: tl.constexpr, REDUCE: tl.constexpr, F64: tl.constexpr, REPAIR: tl.constexpr, BLOCK: tl.constexpr):
+    """The block pid: its outputs (those of the tiers REPAIR computes) and its partial sum stored."""
     offs = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)  # int64: no overflow past 2³¹ elements
     mask = offs < n
     z = tl.load(z_ptr + offs, mask=mask, other=1.0)
@@ -681,7 +719,7 @@ def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, tier_ptr, ids_ptr, parti
         z = _upcast(z, tl.float32)
         y = _upcast(y, tl.float32)
     # y_minus_sig_z = f64(y − σ(z))
-    y_minus_sig_z = _dw_widened_f1e5d05dde_tiered(y, z, REPAIR, tier_ptr + pid, mask)
+    y_minus_sig_z = _dw_widened_f1e5d05dde_repaired(y, z, REPAIR, tier_ptr + pid, mask)
     # exp_neg_abs_z = exp(−|z|)
     exp_neg_abs_z = tl.exp(-(tl.abs(z)))
     # inv_sig_abs_z = 1 + exp_neg_abs_z
@@ -697,7 +735,6 @@ def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, tier_ptr, ids_ptr, parti
     tl.store(dL_dz_ptr + offs, _stored(dL_dz, dL_dz_ptr), mask=mask)
     if REDUCE:  # this block's partial sum; the last program to finish adds the partial sums up
         tl.store(partial_ptr + pid, tl.sum(tl.where(mask, L, 0.0), axis=0))
-        _sum_when_last(partial_ptr, tl.cdiv(n, BLOCK), count_ptr, L_ptr, divisor, BLOCK)  # Σ, or Σ/n
 
 
 def sigmoid_mse(z, y, *, reduction="none"):
@@ -729,14 +766,17 @@ def sigmoid_mse(z, y, *, reduction="none"):
     dL_dz = torch.empty_like(z)
     if reduce:  # the blocks' partial sums, and the count of programs finished
         partial = torch.empty(blocks, dtype=torch.float64 if f64 else torch.float32, device=z.device)
-        count = torch.zeros(1, dtype=torch.int32, device=z.device)
+        count = torch.zeros(2, dtype=torch.int32, device=z.device)  # (the float32 repair kernel's the second)
     else:
         partial = count = z  # not read
-    tier = torch.zeros(blocks if f64 else 1, dtype=torch.int32, device=z.device)  # the blocks flagged for the repair kernel (its tiers: float64)
+    tier = torch.zeros(blocks if f64 else 2 * blocks + 1, dtype=torch.int32, device=z.device)  # each block's flags (float32: then the list of the flagged blocks and its length)
     # the widened sums in double-word arithmetic (float32: where float64 is not enough), whose products need a·b + c rounded twice
     if n:
-        _sigmoid_mse_kernel[(blocks,)](z, y, L, dL_dz, tier, tier, partial, count, n, n if reduction == "mean" else 1,
+        _sigmoid_mse_kernel[(blocks,)](z, y, L, dL_dz, tier, tier if f64 else tier[blocks:], partial, count, n, n if reduction == "mean" else 1,
             WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, REPAIR=0, BLOCK=block, num_warps=WARPS, enable_fp_fusion=False)
+        if not f64:  # the float32 double words: the repair kernel on the blocks the main kernel listed
+            _sigmoid_mse_kernel[(_repair_programs(z, blocks),)](z, y, L, dL_dz, tier, tier[blocks:], partial, count[1:] if reduce else count, n, n if reduction == "mean" else 1,
+                WRITE_VALUE=not reduce, REDUCE=reduce, F64=False, REPAIR=4, BLOCK=block, num_warps=WARPS, enable_fp_fusion=False)
         for bits, flagged in _flagged_blocks(tier, 2) if f64 else ():
             _REPAIRS['sigmoid_mse'] = _REPAIRS.get('sigmoid_mse', 0) + 1
             if reduce:  # the flagged blocks' partial sums again, and their sum

@@ -1376,6 +1376,24 @@ ORDER += ["_dw_erfc_first"]  # the rounded-argument rule's erfc (above)
 PRIMITIVE_NEEDS["_dw_erfc_first"] = ("_erfc",)  # the registry's erfc (NumPy: math.erfc; Triton: fdlibm's)
 ORDER += ["_dw_ndtr_first"]  # the rounded-argument rule's Φ (above)
 PRIMITIVE_NEEDS["_dw_ndtr_first"] = ("_ndtr",)  # the registry's Φ (erfc of −v/√2, its rounding corrected)
+# erf of a float64 as a double word in Triton (session 26): NumPy's _dw_erf is table-driven, a table Triton would load
+# from memory; Triton's double word of erf was (erf in float64, 0), whose rounding erases the 1 − |erf x| that erf(x) − y
+# keeps at y = ±1: float32 erf(6) − 1 was 0 (truth −2.15e−17; 1.3e7 ULP), as the float32 kernel's double word feeds
+# its float64 erf to the widened body (its third tier is the float64 kernels')
+PRIMITIVES["_dw_erf_tail"] = '''\
+def _dw_erf_tail(x, erf_x):
+    """erf x of a float64 x as a double word, erf_x its float64 value: ±(1 − erfc|x|) where |x| ≥ 1/2 (FastTwoSum of 1
+    and −erfc|x|, erfc|x| ≤ 0.48 < 1: exact; erfc within 1.6 ulp of itself, so the pair within 2⁻⁵² of erf and its lo
+    word 1 − |erf x|'s own digits, which erf_x has rounded off: erf(6) − 1 is 0 in float64, −2.15e−17 here),
+    (erf_x, 0) below."""
+    c = _erfc(M.abs(x))
+    hi, lo = _dw_fast_two_sum(1.0 + 0.0 * c, -c)
+    far = M.abs(x) >= 0.5
+    one = M.where(x < 0, -1.0, 1.0)
+    return M.where(far, one * hi, erf_x), M.where(far, one * lo, 0.0)
+'''
+ORDER += ["_dw_erf_tail"]
+PRIMITIVE_NEEDS["_dw_erf_tail"] = ("_dw_fast_two_sum", "_erfc")
 _NUMPY_NEEDS["_dw_erf"] = ("_dw_mul_fp", "_dw_add", "_erfc")  # erf of a float64 as a double word (NumPy's alone)
 # the primitives with a NumPy text alone (a Triton kernel never calls them), after ORDER's in a module
 _NUMPY_NEEDS["_dw_erfc"] = ("_dw_erfcx_table", "_dw_erf", "_dw_add_fp", "_dw_mul_fp", "_dw_add", "_dw_two_prod", "_dw_exp_reduced", "_dw_mul",
@@ -2249,6 +2267,10 @@ class _Emitter:
             # erf of a float64 as a double word (_dw_erf, table-driven; session 21: erf(x) − y at y = fl(erf x), 2.2e10
             # ULP at x = 4.81, y = 1 with erf in float64); NumPy's alone (Triton: the float64 erf, (value, 0))
             v = self._emit(e, f"_dw_erf({self.value(e.args[0]).hi})", ("_dw_erf",))
+        elif type(e).__name__ == "erf" and self.backend == "triton" and self.value(e.args[0]).lo is None:
+            # Triton: ±(1 − erfc|x|) as a double word from |x| = 1/2 on, the float64 erf below (_dw_erf_tail)
+            a = self.value(e.args[0]).hi
+            v = self._emit(e, f"_dw_erf_tail({a}, {self.plain.doprint(e.func(sp.Symbol(a)))})", ("_dw_erf_tail",))
         elif type(e).__name__ == "erfc" and self.backend == "numpy":
             # erfc of a double word (_dw_erfc: 1 − erf x below 1/2, e^(−x²)·erfcx x from a table beyond; session 22)
             a = self.value(e.args[0])
@@ -3600,7 +3622,7 @@ class WidenedFunction(NamedTuple):
 
 
 def widened_function(node, backend: str, plain_printer, leaf_names: list[str], needed: bool = False,
-                     repair: bool = False) -> WidenedFunction:
+                     repair: bool = False, repair_float32: bool = False) -> WidenedFunction:
     """The generated function computing the widened ``node``'s body, for ``backend``, as a
     :class:`WidenedFunction` (name, text, the primitives it calls, whether it takes ``within``).
     ``plain_printer`` prints an expression in float64 over the function's own names of the leaves
@@ -3611,8 +3633,12 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
     one: its ``REPAIR`` specialisation), so a third tier past TRITON_TIER_INLINE triple-word exponentials and logs
     (up to TRITON_TIER_MOST) goes there: the function takes two last arguments ``TIER`` (a constexpr: the repair
     kernel's) and ``tier_ptr`` (its block's flag), flags the block (REPAIR_BITS) where the tier is needed and computes
-    it only where TIER (``_tiered`` after the name; its ``repair`` the bits). Pure: the same node gives the same
-    function, and nothing is recorded elsewhere."""
+    it only where TIER (``_tiered`` after the name; its ``repair`` the bits). ``repair_float32`` (Triton, with
+    ``repair``): the float32 kernel's double words go to the repair kernel too (REPAIR_BITS["float32"]; ``_repaired``
+    after the name): the main kernel computes the float64 body and its bound, and flags a block with an element past
+    it, so that it compiles without the double words' registers (sigmoid+MSE's float32 kernel: 190 registers a thread,
+    0.88 ms for 64M elements on an H200; 78 and 0.38 ms without them). Pure: the same node gives the same function,
+    and nothing is recorded elsewhere."""
     body = node.body
     # (a first-order e^v or σ(v) is a function of its own: the same body elsewhere is correctly rounded)
     in_float32 = getattr(node, "in_float32", False)  # double-word in a float32 kernel too (widen's in_float32)
@@ -3891,6 +3917,12 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                 "error is not within 2⁻³⁰ of it;")
             if any("_expm1(" in line for line in bounded[0]):
                 emitter.needs.add("_expm1")
+        # a float32 kernel's double words in the repair kernel (REPAIR_BITS["float32"]) where the caller's takes them
+        # (a name of its own: the same body in a kernel that keeps them inline is another function)
+        repaired32 = bool(repair) and repair_float32 and bounded is not None
+        if repaired32:
+            name += "_repaired"
+            taken.add(name)
         # the scaled double words (SCALED_TINY) where the caller has a repair kernel and every operation of the body has
         # them (as NumPy's): in its REPAIR_BITS["subnormal"] specialisation alone, the main kernel flagging the block
         scaled_tier = None
@@ -3899,12 +3931,12 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                            emitter.taken | (tripled.taken if third else set()) | FUNCTION_NAMES)
             tiny_result = tiny.rounded(body)
             if not tiny.plain_used:
-                if not deferred:
+                if not deferred and not repaired32:
                     name += "_tiered"
                 taken.add(f"{name}_scaled")
                 scaled_tier = _triton_scaled_tier(f"{name}_scaled", wide, needed)
                 emitter.needs |= tiny.needs
-        tiered = deferred or scaled_tier is not None
+        tiered = deferred or scaled_tier is not None or repaired32
         parameters = leaf_names + (["needed"] if needed else []) + (["TIER: tl.constexpr", "tier_ptr", "lanes"] if tiered else [])
         if deferred:
             doc = doc.replace("where its terms are past 2⁴⁰ times it)", "where its terms are past 2⁴⁰ times it: in\n"
@@ -3958,11 +3990,22 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             lines += ["        " + line for line in steps]
             if needed:
                 lines += ["        keep = keep | ~needed"]
-            lines += [f"        result = {value}",
-                      "        if tl.max(tl.where(keep, 0, 1)) > 0:  # an element past it: the double word (on every "
-                      "lane of the block, as a GPU computes it)"]
-            lines += ["            " + line for line in emitter.lines]
-            lines += [f"            result = tl.where(keep, {value}, tl.where({finite}, {result.hi}, plain))"]
+            if repaired32:  # the double words in the repair kernel: a block the main kernel flagged has such an element
+                bit = REPAIR_BITS["float32"]
+                lines += [f"        result = {value}",
+                          f"        if TIER & {bit}:  # the repair kernel's specialisation: the double word (on every "
+                          "lane of a flagged block)"]
+                lines += ["            " + line for line in emitter.lines]
+                lines += [f"            result = tl.where(keep, {value}, tl.where({finite}, {result.hi}, plain))",
+                          "        elif not TIER:  # the main kernel: a block with an element past it is flagged for the "
+                          "repair kernel (0: a no-op or)",
+                          f"            tl.atomic_or(tier_ptr, tl.max(tl.where(keep | ~lanes, 0, {bit})))"]
+            else:
+                lines += [f"        result = {value}",
+                          "        if tl.max(tl.where(keep, 0, 1)) > 0:  # an element past it: the double word (on every "
+                          "lane of the block, as a GPU computes it)"]
+                lines += ["            " + line for line in emitter.lines]
+                lines += [f"            result = tl.where(keep, {value}, tl.where({finite}, {result.hi}, plain))"]
         lines += [f"    return result.to({first}.dtype)"]
         if scaled_tier is not None:  # the scaled words: a function of their own, called in the repair kernel alone
             lines += ["", ""] + _triton_scaled_function(f"{name}_scaled", tiny, tiny_result, wide)
@@ -3976,7 +4019,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
     return WidenedFunction(name, "\n".join(lines) + "\n", _closure(emitter.needs, backend),
                            takes_within=bool(within),
                            repair=(REPAIR_BITS["deep"] if deferred else 0)
-                           | (REPAIR_BITS["subnormal"] if backend == "triton" and scaled_tier is not None else 0))
+                           | (REPAIR_BITS["subnormal"] if backend == "triton" and scaled_tier is not None else 0)
+                           | (REPAIR_BITS["float32"] if backend == "triton" and repaired32 else 0))
 
 
 def _product_sum(body) -> bool:
@@ -4119,8 +4163,10 @@ TRITON_TIER_INLINE = 1
 # cancels past DEEP_TERMS (the third tier, triple words); 2 a value or a leaf below SCALED_TINY (the scaled double
 # words, session 24: _triton_scaled_tier). The launcher launches the repair kernel once for each value of the flags
 # present, its REPAIR constexpr that value: a specialisation compiles its own tiers alone (h-tsub23's scaled tier
-# inline took focal's main kernel past 217 CPU s for sm_90, in one repair kernel beside the triple words past 585)
-REPAIR_BITS = {"deep": 1, "subnormal": 2}
+# inline took focal's main kernel past 217 CPU s for sm_90, in one repair kernel beside the triple words past 585).
+# 4 (session 26): a float32 kernel's double words, where the float64 body's bound is past 2⁻³⁰ of it: float32 reads
+# nothing back (the main kernel lists its flagged blocks, a few programs of the repair kernel take them in turn)
+REPAIR_BITS = {"deep": 1, "subnormal": 2, "float32": 4}
 _TIER_COST = {"_tw_exp_negabs(": 1, "_tw_exp(": 1, "_tw_expm1(": 1, "_tw_sigmoid(": 1, "_tw_tanh(": 1, "_tw_log(": 1, "_tw_softplus(": 2,
               "_tw_log1p(": 1}
 

@@ -346,16 +346,23 @@ def _constant_times_inputs(e) -> bool:
     at y = −3.4e38, x = −1 (true 7.66e37; torch right) and NaN at x = −30 (true 0). A constant below 1
     underflows the same way (session 22): x·y/2 as t·x, t = y/2, was 0 at x = 1e20, y = 5e−324 (true
     2.47e−304) and NaN at x = inf (true inf; torch both right); ∂x of x·y·z/3 as (z/3)·y rounded z/3 to a
-    subnormal (473,695 ULP at z = 8.5e−314)."""
+    subnormal (473,695 ULP at z = 8.5e−314). A constant beyond 2^±100 times integer powers of inputs too (10³⁰⁰/x²),
+    whose factors and powers ``_constant_far`` takes apart: kept, f = 10³⁰⁰/(x²·y) was t/y, t = 10³⁰⁰/x², inf at
+    x = 5e−324, y = 1e300 for 4.1e46 (session 26)."""
     if not isinstance(e, sp.Mul):
         return False
     numbers = [a for a in e.args if a.is_number and not a.free_symbols]
     others = [a for a in e.args if not (a.is_number and not a.free_symbols)]
     reciprocal = [a for a in others if a.is_Pow and a.exp == -1 and a.base.is_Symbol]
-    if not numbers or not others or not all(a.is_Symbol or a in reciprocal for a in others):
+    powers = [a for a in others if a.is_Pow and a.exp.is_Integer and a.base.is_Symbol and a not in reciprocal]
+    if not numbers or not others or not all(a.is_Symbol or a in reciprocal or a in powers for a in others):
         return False
     c = sp.Mul(*numbers)
-    return bool(c.is_extended_real) and (abs(float(c)) not in (0.0, 1.0) or bool(reciprocal))
+    if not c.is_extended_real:
+        return False
+    if powers:
+        return not 2.0 ** -100 <= abs(float(c)) < 2.0 ** 100  # (float: 0 or inf beyond float64, outside too)
+    return abs(float(c)) not in (0.0, 1.0) or bool(reciprocal)
 
 
 # A rule's reason quotes the σ case it was written for; a formula without σ gets the

@@ -961,7 +961,7 @@ class WidenedBase(sp.Function):
         24-term log-sum-exp's Max(a0, …, a23), each build comparing every pair of its arguments, was rebuilt
         at every printing and unwidening: 1,179 builds, 866 s to compile)."""
         moved = {leaf: arg for leaf, arg in zip(self.leaves, self.args) if leaf != arg}
-        return self.body.xreplace(moved) if moved else self.body
+        return without_ite(self.body.xreplace(moved)) if moved else self.body  # (a Piecewise put in a condition: ITE)
 
     def _eval_evalf(self, prec):
         return self.expanded._eval_evalf(prec)
@@ -997,6 +997,7 @@ def widen(body: sp.Expr, first_order: bool = False, in_float32: bool = False) ->
     import numpy as np
     from sympy.utilities.lambdify import lambdify
 
+    body = without_ite(body)  # (the body is printed as it is: widened nodes are not walked by the kernel's without_ite)
     cls = _WIDENED.get((body, first_order, in_float32))
     if cls is None:
         leaves = tuple(sorted(body.free_symbols, key=sp.default_sort_key))
@@ -3581,6 +3582,55 @@ ONE_MINUS_COS = Rule(
     "2·sin²(u/2) is the same number (an identity) with no subtraction: u/2 exact, sin(u/2) rounded relative to itself",
     local=_one_minus_cos)
 _register(ONE_MINUS_COS)
+# ------------------------------------------------------------------ half-angle-quotient (issue 16, session 26: ∂ of
+# √(1 − cos x), which the one-minus-cos rule writes √2·|sin(x/2)|, is √2·sin x/(4·|sin(x/2)|), and x/2 of a subnormal x
+# is rounded: inf at x = 5e−324 (x/2 is 0), 2.6e7 ULP at 1e−315; truth 1/√2); tested in tests/test_exp26.py
+
+_HALF_ANGLE_TINY = sp.Float(2.0 ** -125)  # |u| below which u/2 may be rounded in float32 (subnormal from 2⁻¹²⁶; float64
+# from 2⁻¹⁰²²) and cos(u/2) = 1 − u²/8 is 1 in both dtypes
+
+
+def _half_angle_quotient(node):
+    """sin(u)^k·|sin(u/2)|^−k·G or sin(u)^k·sin(u/2)^−k·G (k a positive integer) → (2·sign u)^k·G, resp. 2^k·G, where
+    0 < |u| < 2⁻¹²⁵ (sin u/|sin(u/2)| = 2·cos(u/2)·sign(sin(u/2)), cos(u/2) = 1 there), the node elsewhere (at u = 0 the
+    quotient 0/0 has no value, as written); None for any other node."""
+    if not node.is_Mul:
+        return None
+    sines, halves = {}, {}
+    for f in node.args:
+        base, k = (f.base, f.exp) if f.is_Pow else (f, sp.S.One)
+        if not k.is_Integer:
+            continue
+        if isinstance(base, sp.sin) and k > 0:
+            sines[base.args[0]] = (f, k)
+        inner = base.args[0] if isinstance(base, sp.Abs) else base
+        if isinstance(inner, sp.sin) and k < 0:
+            halves[inner.args[0]] = (f, k, isinstance(base, sp.Abs))
+    for u, (f, k) in sines.items():
+        half = halves.get(u / 2)
+        if half is None or half[1] != -k or not u.free_symbols:
+            continue
+        rest = sp.Mul(*[g for g in node.args if g is not f and g is not half[0]])
+        near = (2 * sp.sign(u)) ** k if half[2] else sp.Integer(2) ** k
+        return sp.Piecewise((near * rest, sp.And(sp.Abs(u) < _HALF_ANGLE_TINY, sp.Abs(u) > 0)), (node, True))
+    return None
+
+
+def _half_angle_quotients(expr):
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.sin):
+        return expr
+    return _top_down(expr, _half_angle_quotient, leaves=_KEPT)
+
+
+HALF_ANGLE_QUOTIENT = Rule(
+    "half-angle-quotient", "sin u/|sin(u/2)| (the one-minus-cos rule's 2·sin²(u/2) under a root, divided into its "
+    "derivative: ∂√(1 − cos x) = √2·sin x/(4·|sin(x/2)|)) rounds u/2 where u is subnormal (0 at u = 5e−324: inf "
+    "there, truth 1/√2; 2.6e7 ULP at 1e−315), though both sines are exact multiples of u; it is 2·cos(u/2)·sign(u) "
+    "(an identity where sin(u/2) has the sign of u), 2·sign(u) below |u| = 2⁻¹²⁵, where cos(u/2) is 1 in both dtypes "
+    "(float32: inf at x = 1.4e−45, 13 ULP at 1e−40 before)",
+    apply=_half_angle_quotients, fired=lambda old, new: new != old)
+_register(HALF_ANGLE_QUOTIENT)
+__all__ += ["HALF_ANGLE_QUOTIENT"]
 __all__ += ["ONE_MINUS_COS"]
 # ------------------------------------------------------------------ log-near-one (session 25: log(1 − cos x) 9 ULP in
 # float64 at x = 1.49, torch 0: the one-minus-cos rule's 2·sin²(x/2), rounded three times, beside a log near 0; log(x −
@@ -4285,7 +4335,7 @@ def _product_switch(factors):
         ks = [(c, abs(k)) for c, k in factors if k * side > 0]
         total = sum(k for _, k in ks)
         if total:
-            room = _EXP_DOMINANT_RANGE - sum(float(k) * max(0.0, math.log(float(c))) for c, k in ks)
+            room = _EXP_DOMINANT_RANGE - sum(float(k) * max(0.0, math.log(abs(float(c)))) for c, k in ks)
             switch = min(switch, math.floor(room / float(total)))
     return sp.Integer(max(_EXP_DOMINANT_LOWEST, switch))
 
@@ -4298,7 +4348,7 @@ def _exp_dominant_from(c, wide):
     lost its lo part to underflow from u ≈ 670 on."""
     if not wide:
         return sp.Integer(_EXP_DOMINANT_FROM)
-    return sp.Integer(math.floor(math.log(1.7976931348623157e308) - max(0.0, math.log(float(c)))))
+    return sp.Integer(math.floor(math.log(1.7976931348623157e308) - max(0.0, math.log(abs(float(c))))))
 
 
 _EXP_DOMINANT_BOUND = 2 ** 64  # the largest coefficient of P (and degree 64 in u): past u = 1024, |P| ≤ 2⁶⁴·u⁶⁴ + 2⁶⁴
@@ -4337,13 +4387,14 @@ def _same_value(a, b) -> bool:
 
 
 def _outside_scaled(cond, u) -> bool:
-    """Whether ``cond`` (of the one input s in u = k·s, k > 0) holds nowhere in 32 < u ≤ 1024, where a scaled form
-    may be taken (|x| < log 2, x > 3.4e38: the branches the exp-minus rule takes there)."""
+    """Whether ``cond`` (of the one input s in u = k·s, k ≠ 0) holds nowhere in 32 < u ≤ 1024, where a scaled form
+    may be taken (|x| < log 2, x > 3.4e38: the branches the exp-minus rule takes there; u = −x on the left side)."""
     k, s = u.as_coeff_Mul()
-    if not (s.is_Symbol and k.is_positive and cond.free_symbols == {s}):
+    if not (s.is_Symbol and k.is_nonzero and cond.free_symbols == {s}):
         return False
     try:
-        window = sp.Interval.Lopen(sp.Integer(_EXP_DOMINANT_LOWEST) / k, sp.Integer(_EXP_DOMINANT_PAST) / k)
+        low, high = sp.Integer(_EXP_DOMINANT_LOWEST) / k, sp.Integer(_EXP_DOMINANT_PAST) / k
+        window = sp.Interval.Lopen(low, high) if k.is_positive else sp.Interval.Ropen(high, low)
         return cond.as_set().intersect(window) is sp.S.EmptySet
     except (TypeError, ValueError, NotImplementedError, RecursionError):
         return False
@@ -4374,13 +4425,18 @@ def _ungrouped(e):
     return e
 
 
-def _exp_dominant(a, even=True):
+def _exp_dominant(a, even=True, side=1, signed=False):
     """(u, c, P) where ``a`` = c·e^u + P with c > 0 a number, u an expression of inputs (x, 2x, x·y, −x) and P a
     sum of terms :func:`_beside_exp` takes (c·expm1(u) counts as c·e^u − c, c·sinh(u) as (c/2)·e^u − (c/2)·e^−u,
     c·cosh(u) as (c/2)·e^|u| + (c/2)·e^−|u|: cosh is even, so its u is |u| and the sum is dominant on both sides,
     log(cosh x − 1) at x = −1000 as at 1000); ``a`` may be a positive number times such a sum ((e^x + 3)/3, as the
     affine-root rule writes e^x/3 + 1) or a select another rule made of one (:func:`_last_branch`). None for any
-    other node. ``even`` False: cosh's u as u (beside sinh u in a product: (cosh x − 1)/(sinh x − x))."""
+    other node. ``even`` False: cosh's u as u (beside sinh u in a product: (cosh x − 1)/(sinh x − x)).
+
+    Session 26: several exponential functions of one argument ±w (e^x + cosh x = (3/2)·e^x + (1/2)·e^−x) are
+    summed into one c·e^u (:func:`_exp_coefficients`), u = w; ``side`` −1: u = −w, the sum's far side on the left
+    (1 + sinh x = −(1/2)·e^−x + 1 + (1/2)·e^x for x ≪ 0); ``signed``: c < 0 taken too (a factor of a product with
+    a whole power: its sign is a number)."""
     written, selects = _last_branch(a)
     scale, summed = sp.S.One, _ungrouped(written)
     if summed.is_Mul:
@@ -4392,11 +4448,30 @@ def _exp_dominant(a, even=True):
             spread = sp.expand_mul(inner)  # the exp-minus rule's x·(e^x/x − 3) for x > 64, under a root
             if spread.is_Add:
                 scale, summed = r, spread
+    terms = [scale * term for term in sp.Add.make_args(summed)]
+    exps = [term for term in terms
+            if isinstance(term.as_coeff_Mul()[1], _EXP_FUNCTIONS) and term.as_coeff_Mul()[1].args[0].free_symbols]
+    if side == 1 and len(exps) <= 1:
+        found = _one_exp_dominant(terms, even, signed)
+    else:
+        found = _exp_coefficients(terms, exps, side, signed)
+    if found is None:
+        return None
+    far, rest, argument = found[0], found[3], found[4]
+    if not all(_beside_exp(term, argument) for term in rest) or not _selects_agree(selects, written, far):
+        return None
+    return far, found[1], sp.Add(*rest, *found[2])
+
+
+def _one_exp_dominant(terms, even, signed):
+    """(u, c, companions, rest, w) of a sum with one exponential function c·E(w) (c > 0, or ≠ 0 where ``signed``):
+    :func:`_exp_dominant`'s u (|w| for an even cosh), c, the terms of P that E(w) brings and the others; None
+    without one."""
     dominant, rest, companions, far = None, [], [], None
-    for term in sp.Add.make_args(summed):
-        term = scale * term
+    for term in terms:
         c, f = term.as_coeff_Mul()
-        if isinstance(f, _EXP_FUNCTIONS) and dominant is None and c > 0 and f.args[0].free_symbols:
+        if isinstance(f, _EXP_FUNCTIONS) and dominant is None and (c > 0 or signed and c != 0) \
+                and f.args[0].free_symbols:
             u = f.args[0]
             far = sp.Abs(u) if even and isinstance(f, sp.cosh) else u
             if isinstance(f, (sp.sinh, sp.cosh)):
@@ -4409,22 +4484,55 @@ def _exp_dominant(a, even=True):
             rest.append(term)
     if dominant is None:
         return None
-    u, c = dominant
-    if not all(_beside_exp(term, u) for term in rest) or not _selects_agree(selects, written, far):
+    return far, dominant[1], companions, rest, dominant[0]
+
+
+def _exp_coefficients(terms, exps, side, signed):
+    """(u, c, companions, rest, w) of a sum of exponential functions of one argument ±w and other terms: each written
+    in e^w, e^−w and 1 (c·e^(±w), c·expm1(±w) = c·e^(±w) − c, c·sinh(±w) = ±(c/2)·(e^w − e^−w), c·cosh(±w) =
+    (c/2)·(e^w + e^−w)) and their coefficients summed: u = w (``side`` 1) or −w (−1), c the coefficient of e^u
+    (> 0, or ≠ 0 where ``signed``), the companions those of e^−u and 1. None where two arguments differ otherwise,
+    or where c is 0 (e^x − cosh x − sinh x)."""
+    if not exps:
         return None
-    return far, c, sp.Add(*rest, *companions)
+    w = exps[0].as_coeff_Mul()[1].args[0]
+    w = -w if w.could_extract_minus_sign() else w  # x for e^x − expm1(−x) as for e^x + e^−x: side 1 is x ≫ 0
+    up, down, constant = sp.S.Zero, sp.S.Zero, sp.S.Zero
+    for term in exps:
+        c, f = term.as_coeff_Mul()
+        v = f.args[0]
+        if v == w:
+            s = 1
+        elif sp.expand(v + w) == 0:
+            s = -1
+        else:
+            return None
+        if isinstance(f, (sp.exp, expm1)):
+            up, down = (up + c, down) if s == 1 else (up, down + c)
+            if isinstance(f, expm1):
+                constant -= c
+        elif isinstance(f, sp.sinh):
+            up, down = up + s * c / 2, down - s * c / 2
+        else:
+            up, down = up + c / 2, down + c / 2
+    u, c, other = (w, up, down) if side == 1 else (-w, down, up)
+    if not (c > 0 or signed and c != 0):
+        return None
+    rest = [term for term in terms if term not in exps]
+    return u, c, [other * sp.exp(-u), constant], rest, w
 
 
-def _dominant_sum(a, even=True):
+def _dominant_sum(a, even=True, side=1, signed=False):
     """(u, c, P, wide): :func:`_exp_dominant` of ``a``, or of the body of a widened node ``a`` (wide: the widen
-    rule's compensated e^x/2 + y, which cancels against y ≈ −e^x/2 where e^x/2 is finite); None otherwise."""
+    rule's compensated e^x/2 + y, which cancels against y ≈ −e^x/2 where e^x/2 is finite; its right side only);
+    None otherwise."""
     written, selects = _last_branch(a)
     if isinstance(written, WidenedBase):
-        found = _exp_dominant(written.expanded, even)
+        found = _exp_dominant(written.expanded, even) if side == 1 else None
         if found is None or not _selects_agree(selects, written, found[0]):
             return None
         return (*found, True)
-    found = _exp_dominant(a, even)
+    found = _exp_dominant(a, even, side, signed)
     return None if found is None else (*found, False)
 
 
@@ -4444,12 +4552,13 @@ def _exp_scaled(u, c, p, wide=False):
     return c + Grouped(p * sp.exp(-u))
 
 
-def _dominant_factor(f, even=True):
+def _dominant_factor(f, even=True, side=1):
     """(u, c, P, wide, k) for a factor f = A^k (k a number; or a select another rule made of it, 1/(e^x − 3x) as
-    the exp-minus rule writes it) with A as :func:`_dominant_sum` takes it; None for any other factor."""
+    the exp-minus rule writes it) with A as :func:`_dominant_sum` takes it (c of either sign where k is whole);
+    None for any other factor."""
     written, selects = _last_branch(f)
     base, k = (written.base, written.exp) if written.is_Pow and written.exp.is_Rational else (written, sp.S.One)
-    found = _dominant_sum(base, even) if _has_exp(base) else None
+    found = _dominant_sum(base, even, side, signed=k.is_Integer) if _has_exp(base) else None
     if found is None or not _selects_agree(selects, written, found[0]):
         return None
     return (*found, k)
@@ -4472,39 +4581,102 @@ def _exp_dominant_node(node):
     e^(u·Σk_i)·∏(e^−u·A_i)^k_i·G; each for u > 64, the node below, u + log c, e^(qu)·c^q and e^(u·Σk_i)·∏c_i^k_i·G
     past u = 1024. A widened sum (the widen rule's e^x/2 + y) keeps c + P·e^−u widened, log(c + P·e^−u) for the
     log. None for any other node."""
-    if isinstance(node, sp.log) or isinstance(node, log1p) and node.args[0].has(sp.sinh, sp.cosh):
-        # log1p(A): the log1p rule's log(1 + A), of cosh or sinh (log(cosh x + 1) inf from x = 710.5, true x − log 2)
-        found = _dominant_sum(node.args[0] + 1 if isinstance(node, log1p) else node.args[0])
-        if found is None or found[2] == 0:
-            return None
-        u, c, p, wide = found
-        if wide:
-            far = u + sp.log(_exp_scaled(u, c, p, wide))
-        else:
-            far = u + sp.log(c) + log1p(Grouped(Grouped(p * sp.exp(-u)) / c))
-        near = node
-        if p == 1 and not wide and _ungrouped(node.args[0]).has(sp.exp) and not _ungrouped(node.args[0]).has(
-                expm1, sp.sinh, sp.cosh):
-            near = log1p(c * sp.exp(u))  # log(e^x/3 + 1), which the affine-root rule wrote log((e^x + 3)/3): 0 at
-            # x = −70 (truth 1.3e−31), 11 ULP at −3
-        return sp.Piecewise((u + sp.log(c), u > _EXP_DOMINANT_PAST), (far, u > _exp_dominant_from(c, wide)),
-                            (near, True))
+    if isinstance(node, (sp.log, log1p)):
+        return _both_sides(lambda side: _dominant_log(node, side))
     if node.is_Pow and node.exp.is_Rational and not node.exp.is_Integer and abs(node.exp) < 1:
-        found = _dominant_sum(node.base) if _has_exp(node.base) else None
-        if found is None or found[2] == 0:
-            return None
-        u, c, p, wide = found
-        q = node.exp
-        return sp.Piecewise((_exp_power(u, q) * c ** q, u > _EXP_DOMINANT_PAST),
-                            (_exp_power(u, q) * _exp_scaled(u, c, p, wide) ** q, u > _exp_dominant_from(c, wide)),
-                            (node, True))
+        return _both_sides(lambda side: _dominant_power(node, side))
+    if node.is_Pow and node.exp == -1:
+        return _widened_reciprocal(node)
     if not node.is_Mul:
         return None
-    return _dominant_product(node, True) or _dominant_product(node, False)
+    return _both_sides(lambda side: side == 1 and _dominant_product(node, True) or _dominant_product(node, False, side))
 
 
-def _dominant_product(node, even):
-    """:func:`_exp_dominant_node` of a product; ``even`` False: cosh's u as u (:func:`_exp_dominant`)."""
+def _both_sides(select):
+    """One select of ``select(1)``'s far branches (u > 1024, u > 64, the right side) and ``select(−1)``'s (the left
+    side, −u in u's place: e^x + cosh x is (1/2)·e^−x-dominant for x ≪ 0), the node last; either alone where the
+    other is None; None where both are. The left side is not asked for where the right side's u is |w| (an even
+    cosh: both sides already)."""
+    right = select(1) or None
+    if right is not None and right.args[-2].cond.has(sp.Abs):
+        return right
+    left = select(-1) or None
+    if right is None or left is None:
+        return right or left
+    return sp.Piecewise(*right.args[:-1], *left.args)
+
+
+def _plain_log1p(a) -> bool:
+    """Whether log1p(``a``) is left to the rules that made it: ``a`` c·e^u alone (softplus's log1p(e^x)) or free of
+    the exponential functions (log1p(x²))."""
+    written = _ungrouped(_last_branch(a)[0])
+    return not _has_exp(written) or isinstance(written.as_coeff_Mul()[1], sp.exp)
+
+
+def _dominant_log(node, side):
+    """:func:`_exp_dominant_node` of log(A) or of log1p(A) (the log1p rule's log(1 + A): log(cosh x + 1), log(1 +
+    e^x − x)) on one ``side``."""
+    if isinstance(node, log1p):
+        # the log1p rule's log1p(A), A a select another rule made (the exp-minus rule's e^x − x), looked through
+        written, selects = _last_branch(node.args[0])
+        if _plain_log1p(written):
+            return None
+        found = _dominant_sum(written + 1, side=side)
+        if found is None or not _selects_agree(selects, written, found[0]):
+            return None
+    else:
+        found = _dominant_sum(node.args[0], side=side)
+    if found is None or found[2] == 0:
+        return None
+    u, c, p, wide = found
+    if wide:
+        far = u + sp.log(_exp_scaled(u, c, p, wide))
+    else:
+        far = u + sp.log(c) + log1p(Grouped(Grouped(p * sp.exp(-u)) / c))
+    near = node
+    if p == 1 and not wide and _ungrouped(node.args[0]).has(sp.exp) and not _ungrouped(node.args[0]).has(
+            expm1, sp.sinh, sp.cosh) and not isinstance(node, log1p):
+        near = log1p(c * sp.exp(u))  # log(e^x/3 + 1), which the affine-root rule wrote log((e^x + 3)/3): 0 at
+        # x = −70 (truth 1.3e−31), 11 ULP at −3
+    return sp.Piecewise((u + sp.log(c), u > _EXP_DOMINANT_PAST), (far, u > _exp_dominant_from(c, wide)),
+                        (near, True))
+
+
+def _widened_reciprocal(node):
+    """1/A for A the widen rule's compensated c·e^u + y (∂y of log(e^x/2 + y)) → e^(−u/2)·(e^(−u/2)/(c + y·e^−u)),
+    the sum scaled as :func:`_exp_scaled` widens it, from the last u where c·e^u is a float64 on (below it the
+    written compensated sum), 0 past u = 1024 (e^−u is 0 in float64 there, the sum's sign that of c > 0). e^−u
+    whole is subnormal from u = 708.4 and the quotient's truth need not be (9.89e−306 at x = 709.9, y =
+    −1.0097e308, where the sum cancels to 1.0e305); e^(−u/2) is normal to u = 1416. None for any other node (a
+    sum that is not widened does not cancel there: its reciprocal's truth is below e^−u)."""
+    if not isinstance(_last_branch(node.base)[0], WidenedBase):
+        return None
+    found = _dominant_sum(node.base)
+    if found is None or found[2] == 0:
+        return None
+    u, c, p, _ = found
+    half = sp.exp(-u / 2)
+    return sp.Piecewise((sp.S.Zero, u > _EXP_DOMINANT_PAST),
+                        (half * Grouped(half / _exp_scaled(u, c, p, True)), u > _exp_dominant_from(c, True)),
+                        (node, True))
+
+
+def _dominant_power(node, side):
+    """:func:`_exp_dominant_node` of A^q (q a fraction, |q| < 1) on one ``side``."""
+    found = _dominant_sum(node.base, side=side) if _has_exp(node.base) else None
+    if found is None or found[2] == 0:
+        return None
+    u, c, p, wide = found
+    q = node.exp
+    return sp.Piecewise((_exp_power(u, q) * c ** q, u > _EXP_DOMINANT_PAST),
+                        (_exp_power(u, q) * _exp_scaled(u, c, p, wide) ** q, u > _exp_dominant_from(c, wide)),
+                        (node, True))
+
+
+def _dominant_product(node, even, side=1):
+    """:func:`_exp_dominant_node` of a product; ``even`` False: cosh's u as u (:func:`_exp_dominant`); ``side`` −1:
+    its left side (∂ log(cosh x + x) = (1 + sinh x)/(x + cosh x), NaN below x = −710.5 before session 26, truth
+    −1: (−1/2 + (1/2 + e^x)·e^x)/(1/2 + (x + e^x/2)·e^x) with u = −x)."""
     scaled, total, us, rest, limit, starts, powers = [], 0, set(), [], sp.S.One, [], []
     for f in node.args:
         base, k = (f.base, f.exp) if f.is_Pow else (f, sp.S.One)
@@ -4512,7 +4684,7 @@ def _dominant_product(node, even):
             v = base.args[0]
             rest.append(sp.sign(v) ** k)
             f = sp.sinh(sp.Abs(v)) ** k
-        found = _dominant_factor(f, even) if _has_exp(f) else None
+        found = _dominant_factor(f, even, side) if _has_exp(f) else None
         if found is not None:
             u, c, p, wide, k = found
             us.add(u)
@@ -4553,19 +4725,39 @@ def _exp_dominant_forms(expr):
 
 
 def _far_first(expr):
-    """Each select whose last branch is this rule's select, with its far branches (u > 64, u > 1024) first where no
+    """Each select whose last branch is this rule's select, with its far branches (u > 64, u > 1024; −u > 64, −u >
+    1024 on the left side) first where no
     other branch's condition meets them (the vanishing-series rule's |x| < 1.16 beside x > 64): an output whose
     branches but the last are all far is computed on ordinary data by its last branch alone, the far ones only on the
     elements past them (NumPy's far blocks, backends/numpy/elementwise.py ``far_branches``)."""
     def ours(q):
-        return isinstance(q, sp.Piecewise) and len(q.args) == 3 and q.args[-1].cond == sp.true and all(
-            isinstance(c, sp.StrictGreaterThan) and c.rhs.is_Integer and c.rhs >= _EXP_DOMINANT_LOWEST
-            for _, c in q.args[:-1])
+        return isinstance(q, sp.Piecewise) and len(q.args) in (3, 5) and q.args[-1].cond == sp.true and all(
+            far_side(c) for _, c in q.args[:-1])
+
+    def far_side(c) -> bool:  # u > 64 (u > 1024), or −x > 64 as SymPy writes it, x < −64
+        if isinstance(c, sp.StrictLessThan):
+            return c.rhs.is_Integer and c.rhs <= -_EXP_DOMINANT_LOWEST
+        return isinstance(c, sp.StrictGreaterThan) and c.rhs.is_Integer and c.rhs >= _EXP_DOMINANT_LOWEST
+
+    def window(cond):  # |a·x + b| < r (the root-series rule's window about a root): its interval, which as_set
+        # leaves a ConditionSet for the Floats of b; None for any other condition
+        if not (isinstance(cond, sp.StrictLessThan) and isinstance(cond.lhs, sp.Abs) and cond.rhs.is_number):
+            return None
+        (x,) = cond.free_symbols
+        line = sp.expand(cond.lhs.args[0].replace(lambda n: isinstance(n, Grouped), lambda n: n.args[0]))
+        a, b = line.coeff(x, 1), line.coeff(x, 0)
+        if not (a.is_number and b.is_number and a != 0 and sp.expand(a * x + b - line) == 0):
+            return None
+        ends = sorted(((-cond.rhs - b) / a, (cond.rhs - b) / a))
+        return sp.Interval.open(*(sp.Rational(float(v)) for v in ends))
 
     def apart(cond, far) -> bool:
         if cond.free_symbols != far.free_symbols or len(far.free_symbols) != 1:
             return False
         try:
+            near = window(cond)
+            if near is not None:
+                return near.intersect(far.as_set()) is sp.S.EmptySet
             return (cond & far).as_set() is sp.S.EmptySet
         except (TypeError, ValueError, NotImplementedError, RecursionError):
             return False
@@ -4574,7 +4766,7 @@ def _far_first(expr):
         if not (isinstance(node, sp.Piecewise) and len(node.args) > 1 and ours(node.args[-1].expr)):
             return None
         inner = node.args[-1].expr
-        if not all(apart(c, inner.args[-2].cond) for _, c in node.args[:-1]):
+        if not all(apart(c, far) for _, c in node.args[:-1] for _, far in inner.args[1:-1:2]):
             return None
         return sp.Piecewise(*inner.args[:-1], *node.args[:-1], (inner.args[-1].expr, True))
 
@@ -4618,7 +4810,13 @@ EXP_DOMINANT = Rule(
     "taken from u = floor(80/Σ|k_i|) on where that is below 64 (never below 32; Σ over the k_i of one sign, log c_i "
     "counted with u), where the written form's partial products e^(Σ|k_i|·u) would leave float32 (e^±88): float32 "
     "∂ of (e^x + x²)^(−3/4), −(3/4)(e^x + 2x)(e^x + x²)^(−7/4), −0 from x = 50.7 before (truth −8.66e−18 at 52), "
-    "now scaled from 45",
+    "now scaled from 45. Session 26: several exponential functions of one argument ±w in one sum, their "
+    "coefficients of e^w summed (e^x + cosh x = (3/2)·e^x + (1/2)·e^−x: log(e^x + cosh x) inf past x = 709.78 before, "
+    "true 710.19), and the left side, u = −w, where the coefficient of e^−w dominates (∂ log(cosh x + x) = "
+    "(1 + sinh x)/(x + cosh x) NaN below −710.5 before, true −1: a factor with a whole power may have c < 0); "
+    "log1p(A) of any such A (the log1p rule's log(1 + e^x − x), inf at 710 before, true 710); and 1/A of the widened "
+    "c·e^u + y as e^(−u/2)·(e^(−u/2)/(c + y·e^−u)), e^−u whole being subnormal from u = 708.4 (∂y of "
+    "log(e^x/2 + y) 0 at x = 709.9, y = −1.0097e308 before, true 9.89e−306)",
     apply=_exp_dominant_forms, fired=lambda old, new: new != old)
 _register(EXP_DOMINANT)
 __all__ += ["EXP_DOMINANT"]
@@ -6896,6 +7094,10 @@ def _share_sigmoid_pairs(e: sp.Expr) -> sp.Expr:
     for s in sorted(sigs, key=sp.default_sort_key):
         u = s.args[0]
         if sigmoid(-u) in sigs and u not in pairs and -u not in pairs:
+            try:
+                u >= 0
+            except TypeError:  # SymPy cannot compare u with 0 (a select of a series of log2(x), not real for x < 0:
+                continue       # TypeError at sigmoid(tanhshrink(log2(x)), h-ite26's random compositions): no pair
             pairs[-u if u.could_extract_minus_sign() else u] = True
     if not pairs:
         return e

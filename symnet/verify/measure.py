@@ -469,8 +469,22 @@ def _partial(progress: dict, dtypes) -> Report | None:
     return report
 
 
+def verify_replayed(d_or_formula, replay: dict, *, torch: bool = True, timeout: float | None = None,
+                    references: dict | None = None) -> Report:
+    """:func:`verify` of Triton results computed elsewhere (a GPU: ``benchmarks/accuracy.py --dump-triton``):
+    ``replay`` is {dtype: (points, outputs)}, the points one row each (a column per input, in the kernel's
+    order) and the Triton kernel's outputs there (a column per output, in the kernel's order), or a string
+    saying why there are none. The Report measures, at exactly those points and against the same mpmath
+    references, the NumPy code and torch here and the replayed Triton outputs. ``references``: a dict the mpmath references are kept in (and
+    taken from), {(output index, point): reference}, for another measurement at the same points."""
+    progress: dict = {"report": None, "done": []}
+    with Budget(timeout) as budget:
+        return _measure(d_or_formula, None, tuple(replay), ("numpy", "triton"), 0, 0, None, False, torch, budget,
+                        progress, replay, references)
+
+
 def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, torch, budget,
-             progress: dict) -> Report:
+             progress: dict, replay: dict | None = None, references: dict | None = None) -> Report:
     from ..codegen import compile as compile_
 
     # one name as a string is that name (dtypes="float64" was read letter by letter: "unknown dtype 'f'");
@@ -516,12 +530,13 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
     progress["report"] = report
     # spec.arguments: the order torch's built-in takes them (bce_logits(z, t) → z first)
     builtin_order = _builtin_order(k, spec)
-    cache: dict = {}
+    cache: dict = {} if references is None else references
     triton = {b: None for b in backends if b == "triton"}
     written = as_written(spec.formula, k)
     for dt in dtypes:
         budget.stage(f"{short}: the points to measure in {dt}")
-        pts, note = points_of(kernel, spec, dt, n, seed, full_sweep)
+        pts, note = points_of(kernel, spec, dt, n, seed, full_sweep) if replay is None else \
+            (np.asarray(replay[dt][0], dtype=dt), "")
         if note:
             report.notes.append(f"{dt}: {note}")
         truths, keep = [], []
@@ -560,7 +575,12 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
         results["symnet numpy"] = [np.asarray(o, dtype=np.float64) for o in outs] if outs is not None else None
         if "triton" in backends:
             budget.stage(f"{short}: the generated Triton code in {dt}")
-            results["symnet triton"] = _triton(d, pts, len(symbols), triton)
+            if replay is None:
+                results["symnet triton"] = _triton(d, pts, len(symbols), triton)
+            else:  # another machine's outputs at these points: the rows kept here, one array per output
+                got = replay[dt][1]
+                results["symnet triton"] = got if isinstance(got, str) else \
+                    [np.asarray(got[keep, q], dtype=np.float64) for q in range(got.shape[1])]
         if torch:
             budget.stage(f"{short}: torch autograd in {dt}")
             results["torch autograd"] = _torch_autograd(k, pts, symbols, dt, None, written)

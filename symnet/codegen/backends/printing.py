@@ -127,6 +127,13 @@ class ConditionalPrinting:
     def _print_Not(self, e):
         return f"~({self._print(e.args[0])})"
 
+    def _print_ITE(self, e):
+        """ITE(a, b, c) as (a ∧ b) ∨ (¬a ∧ c) (:func:`~symnet.codegen.rewrite.without_ite`): SymPy makes one of a
+        condition on a Piecewise, and the pipeline writes them out, but one that got past it was printed as a call of
+        ``ITE``, a NameError when the kernel ran (session 25's audit)."""
+        a, b, c = e.args
+        return self._print(sp.Or(sp.And(a, b), sp.And(sp.Not(a), c)))
+
     def _print_Add(self, e):
         """A sum in SymPy's canonical order of its terms (a constant first), those with a minus
         sign last: ``1 - x + log(t)`` as ``1 + log_t - x``, evaluated left to right, so that a
@@ -186,12 +193,13 @@ class ConditionalPrinting:
         y = 2.2e−308 with the constant last or first only). k·ordered_product(a, b, c), the product-order rule's, as
         ``_constant_product(a, b, c, k, q, lo)``: the constant last, or on the factor of middle magnitude where the
         product of three leaves the range and the whole does not (x·y·z/3 at (0.5, 1.797e308, 3) was inf); these
-        two for a constant within 2^±100 (the analysis of their choice assumes it; NumPy's ``_constant_quotients`` takes
-        any constant held as a normal c or 1/q, its choice guarded: session 24). A constant outside [2^−100, 2^100)
-        goes to neither: as m·2^k (:meth:`_far_split`) to ``_constant_far(x, y, z, m, k, power)``, which applies
-        2^k by exponents (frexp/ldexp), so that no partial product leaves the range (session 25: x/(10³⁰⁸·y) at
-        x = 1e−10, y = 5e−324 was −202402.0 for −202402.2533 with the constant first or last; Triton took no such
-        constant), except one numerator times a normal float32 c (x·c rounds once). None: a constant last alone
+        helpers for a constant within 2^±100 (the analysis of their choice assumes it). A constant outside
+        [2^−100, 2^100) goes to none of them: as m·2^k (:meth:`_far_split`) with every factor apart, each with its
+        integer power (:meth:`_far_factors`), to ``_constant_far(m, k, x, px, y, py, …)``, which applies 2^k by
+        exponents (frexp/ldexp), so that no partial product leaves the range (session 25: x/(10³⁰⁸·y) at x = 1e−10,
+        y = 5e−324 was −202402.0 for −202402.2533 with the constant first or last; Triton took no such constant;
+        session 26: ∂x of 10⁻³⁰⁸/(x·y), −10⁻³⁰⁸/(x²·y), was −inf at (5e−324, 1e300) for −4.1e38 with x**2*y one
+        factor), except one numerator times a normal float32 c (x·c rounds once). None: a constant last alone
         (one factor, no numerator, c = ±1, not a real constant of normal float64 size)."""
         others = [f for a in others for f in sp.Mul.make_args(a)]  # c·(x/y) held unevaluated (the scaled-square rule)
         if not c.is_Number:  # a constant held unevaluated (−1**2 of a rational-root rule: float() refused it)
@@ -201,18 +209,14 @@ class ConditionalPrinting:
         chain = quotient_chain(others[0]) if len(others) == 1 else None
         far = self._far_split(c)
         if far is not None and chain is not None:  # c·(N/V)/V, c beyond 2^±100: by exponents (_constant_far)
-            head, *tail = sp.Mul.make_args(chain[0])
-            out = self._far_call([self._print(head), self._print(sp.Mul(*tail)) if tail else self.ABSENT,
-                                  self._print(chain[1]), *far, "2"])
+            out = self._far_call([*far, *self._far_factors([*sp.Mul.make_args(chain[0]), chain[1] ** -2])])
             if out is not None:
                 return f"-{out}" if c.is_negative else out
         if chain is not None and c.is_extended_real and c.is_finite and abs(c) != 1 \
-                and (2.0 ** -1022 <= abs(float(c)) < math.inf or self._chain_constant(c)):  # any normal float64 constant, or
-            # 1/q with q normal where the backend holds it so (NumPy; session 24)
-            wide = not _FLOAT32_TINY <= abs(float(c)) <= _FLOAT32_MAX
-            head, *tail = sp.Mul.make_args(chain[0])  # N = x·y as x and y: a float32 block widens them apart
+                and 2.0 ** -1022 <= abs(float(c)) < math.inf:  # any normal float64 constant
+            head, *tail = sp.Mul.make_args(chain[0])
             out = self._quotients_call([self._print(head), self._print(sp.Mul(*tail)) if tail else self.ABSENT,
-                                        self._print(chain[1]), *self._constant_size(c, wide)], wide)
+                                        self._print(chain[1]), *self._constant_size(c)])
             return f"-{out}" if c.is_negative else out
         if len(others) == 1 and type(others[0]).__name__ == "ordered_product" and c.is_extended_real and c.is_finite \
                 and abs(c) != 1 and 2.0 ** -100 < abs(float(c)) < 2.0 ** 100:  # the product-order rule's k·a·b·c
@@ -227,29 +231,21 @@ class ConditionalPrinting:
         # c beyond 2^±100 times two factors or more, over one, or with no normal float32 value: by exponents (one
         # numerator, c a normal float32: x·c rounds once, as it is printed)
         if far is not None and (len(others) > 1 or not numerators or not _FLOAT32_TINY <= abs(c) <= _FLOAT32_MAX):
-            out = self._far_call([self._print(numerators[0]) if numerators else self.ONE,
-                                  self._print(sp.Mul(*numerators[1:])) if numerators[1:] else self.ABSENT,
-                                  self._print(sp.Mul(*denominators)) if denominators else self.ABSENT, *far, "1"])
+            out = self._far_call([*far, *self._far_factors(others)])
             if out is not None:
                 return f"-{out}" if c.is_negative else out
-        size = abs(float(c))
         # any normal float64 constant (session 23: within 2^±100 only, 1e308·x·y at x = 1e−300, y = 1e−10 was
-        # (x·y)·1e308, x·y subnormal first: 18 ULP, torch's (1e308·x)·y exact; x·y·2¹⁰⁰⁰ 0 for 3.2e−49)
-        if not (2.0 ** -1022 <= size < math.inf or self._reciprocal_held(c)):
+        # (x·y)·1e308, x·y subnormal first: 18 ULP, torch's (1e308·x)·y exact; x·y·2¹⁰⁰⁰ 0 for 3.2e−49); one factor
+        # or no numerator: the constant last as printed (a constant beyond 2^±100 went to _constant_far above, but
+        # for a printer without the kernel's dtype)
+        size = abs(float(c))
+        if not 2.0 ** -1022 <= size < math.inf or len(others) < 2 or not numerators:
             return None
-        # a constant no normal float32 times one factor (1e−40·x, 1e−40/y) or with no numerator goes to the helper
-        # too, which computes a float32 block in float64 and rounds once: the float32 constant is subnormal (1e−40·x
-        # at x = 1e38 was 58 ULP off, torch the same) or inf, 0 (1e−40·x in Triton was 0 for 0.01; session 24)
-        wide = not _FLOAT32_TINY <= size <= _FLOAT32_MAX
-        if not wide and (len(others) < 2 or not numerators):
-            return None
-        times, q = self._constant_size(c, wide)
         rest = numerators[1:]
-        args = [self._print(numerators[0]) if numerators else self.ONE,
-                self._print(sp.Mul(*rest)) if rest else self.ABSENT,
+        args = [self._print(numerators[0]), self._print(sp.Mul(*rest)) if rest else self.ABSENT,
                 self._print(sp.Mul(*denominators)) if denominators else self.ABSENT,
-                times, q, repr(size * 2.0 ** -126) if size > 1 else "0.0"]
-        out = self._moved_call(args, wide)
+                *self._constant_size(c), repr(size * 2.0 ** -126) if size > 1 else "0.0"]
+        out = self._moved_call(args)
         return f"-{out}" if c.is_negative else out
 
     def _far_split(self, c) -> tuple[str, str] | None:
@@ -270,52 +266,58 @@ class ConditionalPrinting:
             return self._far_number(float(a)), "0"
         return self._far_number(float(a / Fraction(2) ** k)), str(k)
 
+    FAR_SLOTS = 4  # the factors _constant_far takes apart (more: the rest as one product, power 1)
+    FAR_POWER = 4  # the largest |power| of a factor it takes apart (xⁿ: n roundings of x's fraction)
+
+    def _far_factors(self, factors) -> list[str]:
+        """The factors of a product (``others`` of :meth:`_moved_constant`) as the printed pairs (factor, power) of
+        ``_constant_far``: x**−2 as (x, −2), so that the helper splits x and squares its fraction (x**2*y printed as one
+        factor overflows or underflows before it is split: ∂x of 10⁻³⁰⁸/(x·y) at x = 5e−324, y = 1e300); an integer
+        power beyond ±``FAR_POWER`` and any other power whole, with power 1 (√x) or −1 (1/√x); factors past
+        ``FAR_SLOTS`` − 1 as one product in the last slot. Numbers (a chain's numerator 1) are left out."""
+        powers: dict = {}
+        for f in factors:
+            if f.is_number and not f.free_symbols:
+                continue
+            if f.is_Pow and f.exp.is_Integer and abs(f.exp) <= self.FAR_POWER:
+                base, power = f.base, int(f.exp)
+            elif f.is_Pow and f.exp.is_negative:
+                base, power = 1 / f, -1
+            else:
+                base, power = f, 1
+            powers[base] = powers.get(base, 0) + power
+        pairs = [(b, p) for b, p in powers.items() if p]
+        if len(pairs) > self.FAR_SLOTS:
+            rest = sp.Mul(*(b ** p for b, p in pairs[self.FAR_SLOTS - 1:]))
+            pairs = [*pairs[:self.FAR_SLOTS - 1], (rest, 1)]
+        return [text for b, p in pairs for text in (self._print(b), str(p))]
+
     def _far_number(self, m: float) -> str:
         """The factor m (a normal float64) of ``_constant_far``'s constant m·2^k as the helper's argument."""
         return repr(m)
 
     def _far_call(self, args: list) -> str | None:
-        """The backend's call of ``_constant_far`` with the printed arguments (``_moved_constant``); None where the
-        backend cannot take it (its other helpers do then)."""
+        """The backend's call of ``_constant_far`` with the printed arguments m, k, then each factor and its power
+        (``_moved_constant``); None where the backend cannot take it (its other helpers do then)."""
         return f"_constant_far({', '.join(args)})"
 
-    def _reciprocal_held(self, c) -> bool:
-        """Whether a constant below float64's normal range is 1/q with q a normal float64, which the backend's
-        ``_constant_times`` divides by (NumPy; Triton's takes a normal c only)."""
-        return False
-
-    def _chain_constant(self, c) -> bool:
-        """Whether ``_constant_quotients`` takes the constant c though it is no normal float64 (a normal one it takes
-        always): none here (Triton's takes a normal c only); the NumPy printer's takes 1/q with q a normal float64."""
-        return False
-
-    def _constant_size(self, c, wide: bool = False) -> tuple[str, str]:
+    def _constant_size(self, c) -> tuple[str, str]:
         """|c| as the printed pair (c, q) of ``_constant_times`` and ``_constant_quotients``: (1, q) for |c| = 1/q, a
-        quotient by q, exact where the product is (x/3, not x·0.333…); else (|c| to 20 digits, 1). ``wide``: |c| is
-        no normal float32, printed as :meth:`_wide_number` prints it."""
+        quotient by q, exact where the product is (x/3, not x·0.333…); else (|c| to 20 digits, 1)."""
         a = abs(c)
-        number = self._wide_number if wide else self._print
         if a.is_Rational and a.p == 1:
-            return self._print(sp.Integer(1)), number(sp.Integer(a.q))
-        return number(a.evalf(20)), self._print(sp.Integer(1))
+            return self._print(sp.Integer(1)), self._print(sp.Integer(a.q))
+        return self._print(a.evalf(20)), self._print(sp.Integer(1))
 
-    def _wide_number(self, value) -> str:
-        """A constant that is no normal float32 as a helper's argument: as any constant (NumPy's helpers widen a
-        float32 block at run time; the Triton printer's is a float64)."""
-        return self._print(value)
-
-    ONE = "1.0"  # the numerator of _constant_times where the product has none (1e−40/y)
-
-    def _moved_call(self, args: list, wide: bool = False) -> str:
-        """The backend's call of ``_constant_times`` with the printed arguments (``_moved_constant``); ``wide``: the
-        constant is no normal float32."""
+    def _moved_call(self, args: list) -> str:
+        """The backend's call of ``_constant_times`` with the printed arguments (``_moved_constant``)."""
         return f"_constant_times({', '.join(args)})"
 
     def _product_call(self, args: list) -> str:
         """The backend's call of ``_constant_product`` with the printed arguments (``_moved_constant``)."""
         return f"_constant_product({', '.join(args)})"
 
-    def _quotients_call(self, args: list, wide: bool = False) -> str:
+    def _quotients_call(self, args: list) -> str:
         """The backend's call of ``_constant_quotients`` with the printed arguments (``_moved_constant``)."""
         return f"_constant_quotients({', '.join(args)})"
 

@@ -259,7 +259,19 @@ def _with_shared_terms(kernel: Kernel, wide: bool) -> Kernel:
     for a in sorted({sp.Abs(f.args[0]) for f in found if sigmoid(-f.args[0]) in found}, key=sp.default_sort_key):
         if nexp(a) not in have:
             new.append((sp.Dummy("exp_neg_abs"), nexp(a)))
-    return replace(kernel, assignments=tuple(new) + tuple(kernel.assignments)) if new else kernel
+    if not new:
+        return kernel
+    # each after the temporaries it reads (first where it reads inputs only): e^−|u| of a temporary u went first and
+    # read it before it was assigned (UnboundLocalError at sigmoid(tanhshrink(log2(x))), h-ite26's random compositions)
+    assignments, first = list(kernel.assignments), 0
+    for t, e in new:
+        after = [k for k, (s, _) in enumerate(assignments) if s in e.free_symbols]
+        if after:
+            assignments.insert(max(after) + 1, (t, e))
+        else:
+            assignments.insert(first, (t, e))
+            first += 1
+    return replace(kernel, assignments=tuple(assignments))
 
 
 def emit_function(kernel: Kernel, helpers: set | None = None) -> str:

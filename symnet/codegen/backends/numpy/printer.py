@@ -130,14 +130,8 @@ def _constant_times(x, y, z, c, q, lo):
     c/q < 1) ((x·c/q)·y)/z, the constant first, where that is finite: x·y/z overflows (c/q < 1) or goes subnormal
     (c/q > 1) where the product does not. The second form is computed for a block holding such a value only,
     the constant on the smaller of x and y (x·y/3 at x = −1.797e308, y = 3: (x/3)·y rounds to −inf, (y/3)·x is x).
-    A float32 block whose constant is no normal float32 (1e300·x·y, 1e−40·x) is computed in float64 and rounded
-    once to float32 (a float32 c/q would be inf or 0, and inf·0 NaN where x·y underflows: session 23; subnormal,
-    1e−40·x 58 ULP off at x = 1e38: session 24). x may be a Python float (a rule's probe; 1.0 for 1e−40/y)."""
-    size = c if q == 1 else 1 / q
-    if not 1.1754943508222875e-38 <= size <= 3.4028234663852886e38 \
-            and np.result_type(*(a for a in (x, y, z) if a is not None)) == np.float32:
-        wide = [None if a is None else np.asarray(a, np.float64) for a in (x, y, z)]
-        return _constant_times(*wide, c, q, lo).astype(np.float32)
+    c/q is within 2^±100, a normal float32 (the printers apply one beyond as m·2^k by exponents). x may be a Python
+    float (a rule's probe)."""
     p = x if y is None else x * y
     p = p if z is None else p / z
     last = p * c if q == 1 else p / q
@@ -169,13 +163,8 @@ def _constant_quotients(x, y, z, c, q):
     |z| < 1: last; c > 1 with |z| > 1: last); one of the three keeps every partial product normal wherever the
     result is and x is normal. The other two orders are computed for the elements that take them only: gathered
     where they are few (1 in 8 or fewer), else over the block (gathering most of a block costs more than the two
-    orders). A float32 block whose constant is no normal float32 is computed in float64 and rounded once, x·y too
-    (−(x·y/z)/z/10³⁰⁰ was NaN at x = y = 1e38, z = 1e−38, torch −0: session 24); in float64 the three orders serve
-    any normal constant."""
-    if not 1.1754943508222875e-38 <= (c if q == 1 else 1 / q) <= 3.4028234663852886e38 \
-            and np.result_type(*(a for a in (x, y, z) if a is not None)) == np.float32:
-        wide = [None if a is None else np.asarray(a, np.float64) for a in (x, y, z)]
-        return np.asarray(_constant_quotients(*wide, c, q)).astype(np.float32)
+    orders). The printers call it for a constant within 2^±100 (one beyond they apply as m·2^k by exponents), a normal
+    number of either dtype."""
     x = x if y is None else x * y
     r = x / z
     m = r * c if q == 1 else r / q
@@ -207,27 +196,27 @@ def _constant_quotients(x, y, z, c, q):
 # session 25 (h-const25): a constant beyond 2^±100 around a product or quotient, its size m·2^k applied by exponents
 # (ConditionalPrinting._moved_constant)
 NUMPY_HELPERS["_constant_far"] = '''\
-def _constant_far(x, y, z, m, k, power):
-    """m·2^k·x·y/z^power (m·2^k the constant's size: m a normal float64, k an int; power 1 or 2; y, z None where
-    absent; arrays of one dtype or broadcasting shapes, x a Python float 1.0 where the product has no numerator): every
-    factor split by frexp into a fraction in [1/2, 1) and an exponent; the fractions multiplied and divided, every
-    partial product within [1/8, 4) (normal: 4 roundings, ≤ 2 ULP), the exponents added as integers and applied once
-    by ldexp (exact, or one rounding to the subnormal grid, 0 or ±inf past the range). No order of the constant, the
-    numerator and the denominator keeps its partial products in range everywhere: x/(10³⁰⁸·y) at x = 1e−10,
-    y = 5e−324 overflows x/y and makes x/10³⁰⁸ subnormal (f −202402.0 for −202402.2533, session 24), ∂y =
-    x/(10³⁰⁸·y²) at x = y = 5e−324 leaves the range in each of the three orders of _constant_quotients (inf for
-    2.02e15). 0, ±inf and NaN pass through as in IEEE arithmetic (frexp keeps them as the fraction, exponent 0). A
-    float32 block is computed in float64 and rounded once (its products of float32 factors stay within 1e±167)."""
-    dtype = np.result_type(*(a for a in (x, y, z) if a is not None))
-    v, n = np.frexp(np.asarray(x, np.float64))
-    if y is not None:
-        f, e = np.frexp(np.asarray(y, np.float64))
-        v, n = v * f, n + e
-    if z is not None:
-        f, e = np.frexp(np.asarray(z, np.float64))
-        v, n = (v / f, n - e) if power == 1 else ((v / f) / f, n - 2 * e)
-    f, e = np.frexp(m)
-    out = np.ldexp(v * f, n + (int(e) + k))
+def _constant_far(m, k, x, px, y=None, py=0, z=None, pz=0, w=None, pw=0):
+    """m·2^k·x^px·y^py·z^pz·w^pw (m·2^k the constant's size: m a normal float64, k an int; px … integer powers within
+    ±4, 0 for an absent factor; arrays of one dtype or broadcasting shapes): every factor split by frexp into a
+    fraction in [1/2, 1) and an exponent; m's fraction multiplied by each factor's fraction |p| times (divided for a
+    negative power), every partial product within [2⁻¹⁷, 2¹⁶] (normal: one rounding a factor, ≤ 4 ULP for the 4 of
+    ∂x of c/(x²·y)), the exponents times their powers added as integers and applied once by ldexp (exact, or one
+    rounding to the subnormal grid, 0 or ±inf past the range). No order of the constant and the factors keeps its
+    partial products in range everywhere: x/(10³⁰⁸·y) at x = 1e−10, y = 5e−324 overflows x/y and makes x/10³⁰⁸
+    subnormal (f −202402.0 for −202402.2533, session 24), and x²·y taken whole overflows or underflows before it is
+    split (∂x of 10⁻³⁰⁸/(x·y) −inf at x = 5e−324, y = 1e300 for −4.1e38, session 25). 0, ±inf and NaN pass through as
+    in IEEE arithmetic (frexp keeps them as the fraction, exponent 0). A float32 block is computed in float64 and
+    rounded once."""
+    factors = [(a, p) for a, p in ((x, px), (y, py), (z, pz), (w, pw)) if p]
+    dtype = np.result_type(*(a for a, _ in factors))
+    v, n = np.frexp(m)
+    for a, p in factors:
+        f, e = np.frexp(np.asarray(a, np.float64))
+        for _ in range(abs(p)):
+            v = v * f if p > 0 else v / f
+        n = n + p * e
+    out = np.ldexp(v, n + k)
     return out if dtype == np.float64 else out.astype(dtype)
 '''
 
@@ -270,21 +259,6 @@ NUMPY_HELPER_NEEDS["_constant_product"] = ("_ordered_product",)
 class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
     """SymPy expressions as NumPy expressions; ``helpers`` collects the helpers they call,
     ``names`` maps symbols to the identifiers the code uses (default: the symbol's name)."""
-
-    def _reciprocal_held(self, c) -> bool:
-        # 1e−308·x/y (1/10³⁰⁸, below the normal range) was (x/y)/10³⁰⁸: inf at x = 3e10, y = 1e−300 for 300 (session
-        # 24; torch exact); _constant_times divides by q first where x/y overflows
-        a = abs(c)
-        return bool(a.is_Rational and a.p == 1 and int(a.q) < 2 ** 1024)  # (q ≥ 1; int: float(10⁴⁰⁰) overflows)
-
-    def _chain_constant(self, c) -> bool:
-        # any constant held as a normal float64 c or as 1/q with q a normal float64 (1e−308 = 1/10³⁰⁸; session 24:
-        # c·x/y² with c beyond 2^±100 took the constant last, ∂y of −1e308·x/y 0 at x = 1e−300, y = 3e38 for
-        # 1.1e−69, of x/(3.4e38·y) −inf at x = 1e300, y = 1e−20 for −2.9e301; torch exact at both)
-        a = abs(c)
-        if a.is_Rational and a.p == 1:
-            return int(a.q) < 2 ** 1024  # (an int compare: float(10⁴⁰⁰) overflows; x/10**400)
-        return 2.0 ** -1022 <= float(a) < math.inf
 
     # the table of ConditionalPrinting (symnet/codegen/backends/printing.py); & and | bind tighter than >
     BACKEND, WHERE, COMPARISON = "NumPy", "np.where({0}, {1}, {2})", "({0} {op} {1})"
@@ -537,11 +511,11 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             return None
         return self._print(a), self._print(b)
 
-    def _moved_call(self, args: list, wide: bool = False) -> str:
+    def _moved_call(self, args: list) -> str:
         self.helpers.add("_constant_times")
         return super()._moved_call(args)
 
-    def _quotients_call(self, args: list, wide: bool = False) -> str:
+    def _quotients_call(self, args: list) -> str:
         self.helpers.add("_constant_quotients")
         return super()._quotients_call(args)
 

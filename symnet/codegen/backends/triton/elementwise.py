@@ -24,7 +24,7 @@ from ....errors import InvalidNameError, SymnetError, domain_bound
 from ....registry import TRITON_DEVICE_HELPERS
 from ....render import text
 from ...ir import COMMON_NAMES, CodeName, Kernel, local_names, output_comment, temporary_comment, temporary_names
-from ...doubleword import double_word_block, generated_last
+from ...doubleword import REPAIR_BITS, double_word_block, generated_last
 from ...rewrite import WidenedBase, is_compensated_sum
 from ..numpy.elementwise import FarBranches, far_branches
 from .printer import TRITON_HELPERS, TritonPrinter
@@ -139,6 +139,22 @@ def _flagged_blocks(tier, every):
         first += counts[bits]
     return out
 ''',
+    "_repair_programs": '''\
+_SMS = {}  # CUDA device index → its streaming multiprocessors
+
+
+def _repair_programs(x, blocks):
+    """The programs of a float32 repair kernel (REPAIR_BITS["float32"]): four a streaming multiprocessor (two under
+    Triton's interpreter), at most one a block. They take the blocks the main kernel listed in turn, the list's
+    length read on the device: nothing is read back to the host, so torch.compile and CUDA graphs take it as it is,
+    and where no block is listed they return at once."""
+    if not x.is_cuda:
+        return max(1, min(blocks, 2))
+    index = x.device.index if x.device.index is not None else torch.cuda.current_device()
+    if index not in _SMS:
+        _SMS[index] = torch.cuda.get_device_properties(index).multi_processor_count
+    return max(1, min(blocks, 4 * _SMS[index]))
+''',
     "_reduction": '''\
 def _reduction(reduction):
     if reduction not in ("mean", "sum", "none"):
@@ -153,7 +169,7 @@ def _reduction(reduction):
 # (named by their math: sig_z, one_minus_y) and, with each local x, its pointer x_ptr.
 SKELETON_NAMES = frozenset({
     "pid", "offs", "mask", "n", "divisor", "partial_ptr", "count_ptr", "domain_ptr",  # the @triton.jit kernel
-    "tier_ptr", "ids_ptr",  # its repair kernel's
+    "tier_ptr", "ids_ptr", "listed", "slot",  # its repair kernel's
     "WRITE_VALUE", "REDUCE", "F64", "BLOCK", "WARPS", "REPAIR",  # its constexprs, and the module's tuning
     "reduction", "f64", "block", "blocks", "reduce", "partial", "count", "domain", "tier", "flagged", "bits",  # the launcher
     "ctx", "inputs", "output", "grads", "saved", "g", "parts", "partials",  # the custom op's autograd
@@ -280,6 +296,9 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     for v in inputs:
         body.append(f"{v} = tl.load({v}_ptr + offs, mask=mask, other=1.0)")
     wide = _compensated(kernel)
+    # a float32 kernel's double words go to the repair kernel too (doubleword.REPAIR_BITS["float32"]), except where
+    # every dtype computes in float64 (wide: the float32 branch is never compiled)
+    printer.repair_float32 = not wide
     if wide:  # as the NumPy backend computes a float32 block with a widened sum: rounded once, at the store
         body.append("# every dtype computes in float64 (a compensated sum: S², the quotient and the product in float32 "
                     "gave a 24-term softmax's gradient 2.39 ULP, 0.49 so); each output rounded once, as stored")
@@ -350,6 +369,9 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
         else:
             body.append(store)
     helpers.add("_stored")
+    bit32 = REPAIR_BITS["float32"]
+    repaired32 = bool(every & bit32)  # a float32 kernel's double words in the repair kernel: it takes a list
+    sum_last = []
     if reducible:
         v = outputs[0]
         helpers.add("_sum_when_last")
@@ -357,17 +379,28 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
         programs = "tl.cdiv(n, BLOCK)" if repaired else "tl.num_programs(0)"
         body += ["if REDUCE:  # this block's partial sum; the last program to finish adds the partial sums up",
                  f"    tl.store(partial_ptr + pid, tl.sum(tl.where(mask, {v}, 0.0), axis=0)"
-                 + (".to(partial_ptr.dtype.element_ty))" if wide else ")"),
-                 f"    _sum_when_last(partial_ptr, {programs}, count_ptr, {v}_ptr, divisor, BLOCK)  # Σ, or Σ/n"]
+                 + (".to(partial_ptr.dtype.element_ty))" if wide else ")")]
+        sum_last = [f"_sum_when_last(partial_ptr, {programs}, count_ptr, {v}_ptr, divisor, BLOCK)  # Σ, or Σ/n"]
+        if not repaired32:
+            body += ["    " + sum_last[0]]
     if repaired:  # the repair kernel's programs take the flagged blocks, by their ids
         body[0] = ("pid = tl.load(ids_ptr + tl.program_id(0)) if REPAIR else tl.program_id(0)  # the repair kernel: "
                    "a flagged block")
-    sig = ", ".join(ptrs + (["tier_ptr", "ids_ptr"] if repaired else []) + [
+    parameters = ptrs + (["tier_ptr", "ids_ptr"] if repaired else []) + [
         "partial_ptr", "count_ptr", "n", "divisor", "WRITE_VALUE: tl.constexpr", "REDUCE: tl.constexpr",
-        "F64: tl.constexpr"] + (["REPAIR: tl.constexpr"] if repaired else []) + ["BLOCK: tl.constexpr"])
+        "F64: tl.constexpr"] + (["REPAIR: tl.constexpr"] if repaired else []) + ["BLOCK: tl.constexpr"]
+    sig = ", ".join(parameters)
     jit = ["@triton.jit", f"def {k}({sig}):", f'    """{kernel.formula}: one block of elements per program.'
            + (_REPAIR_DOC if repaired else "") + '"""']
-    jit += ["    " + b for b in body]
+    if repaired32:  # the block's work a function of its own: the main kernel's one block, the repair kernel's list
+        block_fn = f"_{kernel.name}_block"
+        passed = ", ".join(a.split(":")[0] for a in parameters)
+        jit += _float32_repair_kernel(block_fn, passed, sum_last)
+        jit += ["", "", "@triton.jit", f"def {block_fn}(pid, {sig}):",
+                '    """The block pid: its outputs (those of the tiers REPAIR computes) and its partial sum stored."""']
+        jit += ["    " + b for b in body[1:]]
+    else:
+        jit += ["    " + b for b in body]
 
     # the launcher
     value_doc = [f"      {o.name}: {o.meaning} = {text(o.expr)}" for o in kernel.outputs]
@@ -425,7 +458,8 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     launcher += ["    if reduce:  # the blocks' partial sums, and the count of programs finished",
                  "        partial = torch.empty(blocks, dtype=torch.float64 if f64 else torch.float32, "
                  f"device={first}.device)",
-                 f"        count = torch.zeros(1, dtype=torch.int32, device={first}.device)",
+                 f"        count = torch.zeros({2 if repaired32 else 1}, dtype=torch.int32, device={first}.device)"
+                 + ("  # (the float32 repair kernel's the second)" if repaired32 else ""),
                  "    else:",
                  f"        partial = count = {first}  # not read"]
     args = inputs + outputs
@@ -435,8 +469,13 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     # to one FMA, so no dtype fuses
     if repaired:
         helpers.add("_flagged_blocks")
-        launcher.append(f"    tier = torch.zeros(blocks if f64 else 1, dtype=torch.int32, device={first}.device)  "
-                        "# the blocks flagged for the repair kernel (its tiers: float64)")
+        if repaired32:
+            launcher.append(f"    tier = torch.zeros(blocks if f64 else 2 * blocks + 1, dtype=torch.int32, "
+                            f"device={first}.device)  # each block's flags (float32: then the list of the flagged "
+                            "blocks and its length)")
+        else:
+            launcher.append(f"    tier = torch.zeros(blocks if f64 else 1, dtype=torch.int32, device={first}.device)  "
+                            "# the blocks flagged for the repair kernel (its tiers: float64)")
     exact = any(e.has(WidenedBase) for e in [e for _, e in kernel.assignments] + list(kernel.results))
     fusion = ", enable_fp_fusion=False" if exact else ""
     if exact:
@@ -451,13 +490,26 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
         args = args + ["tier"]
     flags = ", REPAIR=0" if repaired else ""
     launcher += ["    if n:",
-                 f"        {k}[(blocks,)]({', '.join(args + (['tier'] if repaired else []))}, partial, count, n, "
+                 f"        {k}[(blocks,)]({', '.join(args + (['tier if f64 else tier[blocks:]'] if repaired32 else ['tier'] if repaired else []))}, partial, count, n, "
                  "n if reduction == \"mean\" else 1,",
                  f"            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64{flags}, BLOCK=block, num_warps=WARPS{fusion})"]
     if repaired:
         value = tiers[outputs[0]] if n_values else 0  # the tiers whose repair kernel stores the value (and its sum) too
         # each value of the flags present: the repair kernel's specialisation of those tiers (compiled at its first
         # launch; doubleword.REPAIR_BITS) on those blocks
+        if repaired32:  # float32: nothing read back, a few programs take the listed blocks (none: they return)
+            helpers.add("_repair_programs")
+            stores32 = bool(value & bit32)
+            launcher += ["        if not f64:  # the float32 double words: the repair kernel on the blocks the main kernel "
+                         "listed",
+                         f"            {k}[(_repair_programs({first}, blocks),)]({', '.join(args)}, tier[blocks:], partial, "
+                         "count[1:] if reduce else count, n, n if reduction == \"mean\" else 1,",
+                         "                WRITE_VALUE=" + ("not reduce" if stores32 else "False") + ", REDUCE="
+                         + ("reduce" if stores32 else "False")
+                         + f", F64=False, REPAIR={bit32}, BLOCK=block, num_warps=WARPS{fusion})"]
+        every &= ~bit32  # float64's tiers: the host reads which blocks need which
+        value &= ~bit32
+    if repaired and every:
         launcher += [f"        for bits, flagged in _flagged_blocks(tier, {every}) if f64 else ():",
                      f"            _REPAIRS[{kernel.name!r}] = _REPAIRS.get({kernel.name!r}, 0) + 1"]
         stores = "True" if value == every else f"bits & {value} != 0"
@@ -489,6 +541,34 @@ _REPAIR_DOC = """
     TRITON_TIER_INLINE, 2 the scaled double words below 2⁻⁹⁶⁸) and store the outputs those tiers change,
     compiling those tiers alone.
     """
+
+
+def _float32_repair_kernel(block_fn: str, passed: str, sum_last: list) -> list[str]:
+    """The body of an elementwise kernel whose float32 double words are in its repair kernel
+    (doubleword.REPAIR_BITS["float32"]), the block's work in ``block_fn``: the main kernel (REPAIR 0) does its block
+    and, in float32, puts it on the list of flagged blocks (ids_ptr, the list's length after it) where a widened sum
+    flagged it; float32's repair kernel is a few programs (_repair_programs) that take the listed blocks in turn and,
+    where there were any, add the partial sums up again; float64's takes one flagged block a program, by its id."""
+    bit = REPAIR_BITS["float32"]
+    lines = [f"    if REPAIR == {bit}:  # float32's double words: these few programs take the listed blocks in turn "
+             "(the list's length on the device)",
+             "        listed = tl.load(ids_ptr + tl.cdiv(n, BLOCK))",
+             "        for slot in range(tl.program_id(0), listed, tl.num_programs(0)):",
+             f"            {block_fn}(tl.load(ids_ptr + slot), {passed})"]
+    if sum_last:
+        lines += ["        if REDUCE:", "            if listed > 0:  # their partial sums changed: added up again",
+                  f"                {sum_last[0]}"]
+    lines += ["    else:",
+              "        pid = tl.load(ids_ptr + tl.program_id(0)) if REPAIR else tl.program_id(0)  # float64's repair "
+              "kernel: a flagged block",
+              f"        {block_fn}(pid, {passed})",
+              "        if not REPAIR and not F64:  # float32: a block flagged for its double words goes on the list",
+              "            tl.debug_barrier()  # (its flag was set by one thread of the program)",
+              "            if tl.atomic_or(tier_ptr + pid, 0) != 0:",
+              "                tl.store(ids_ptr + tl.atomic_add(ids_ptr + tl.cdiv(n, BLOCK), 1), pid)"]
+    if sum_last:
+        lines += ["        if REDUCE:", f"            {sum_last[0]}"]
+    return lines
 
 
 def _repaired(codes: dict, functions: set, outputs: list) -> set:

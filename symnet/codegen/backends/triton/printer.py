@@ -211,25 +211,6 @@ def _constant_times(x, y, z, c, q, lo):
 # on what the process had printed before (the committed cross_entropy.py read stale in one CI worker)
 TRITON_HELPERS["_constant_times"] = TRITON_DEVICE_HELPERS["_constant_times"]
 
-# session 24 (h-quot24): a constant no normal float32 (1e300, 1e−40) in a float32 kernel, computed in float64
-TRITON_DEVICE_HELPERS["_constant_times_wide"] = '''\
-@triton.jit
-def _constant_times_wide(x, y, z, c, q, lo, dtype: tl.constexpr):
-    """c/q·x·y/z with c or q a float64 constant that is no normal float32: a float32 kernel's constant would be
-    inf or 0 (1e−300·x·y/z was NaN at x = y = 1e38, z = 1e−38, torch 0) or subnormal (1e−40·x). A float32 kernel
-    computes ((x·y)/z)·c/q in float64 and rounds once: with float32 factors x·y/z is within 1e±122, so that the
-    product leaves float64's range only where the float32 result is 0 or inf (the constant last is right; its
-    per-element choice, _constant_times, took the kernel from 97 to 255 registers and 2.3 KB of spills for sm_90).
-    Multiplying by a float64 1 widens x exactly. A float64 kernel calls _constant_times."""
-    if dtype == tl.float64:
-        out = _constant_times(x, y, z, c, q, lo)
-    else:
-        out = ((((x * tl.full([], 1.0, tl.float64)) * y) / z) * c / q).to(dtype)
-    return out
-'''
-TRITON_HELPERS["_constant_times_wide"] = TRITON_DEVICE_HELPERS["_constant_times_wide"]
-HELPER_NEEDS["_constant_times_wide"] = ("_constant_times",)
-
 # session 23 (h-quotc23): a constant times the scaled-square rule's chain (x/z)/z, the constant between the two
 # divisions, first or last per element (ConditionalPrinting._moved_constant)
 TRITON_DEVICE_HELPERS["_constant_quotients"] = '''\
@@ -258,22 +239,6 @@ def _constant_quotients(x, y, z, c, q):
 '''
 TRITON_HELPERS["_constant_quotients"] = TRITON_DEVICE_HELPERS["_constant_quotients"]
 
-TRITON_DEVICE_HELPERS["_constant_quotients_wide"] = '''\
-@triton.jit
-def _constant_quotients_wide(x, y, z, c, q, dtype: tl.constexpr):
-    """c/q·x·y/z² with c or q a float64 constant that is no normal float32: a float32 kernel computes
-    (((x·y)/z)/z)·c/q in float64 and rounds once (x·y/z² of float32 factors is within 1e±167, the constant last is
-    right as in _constant_times_wide): −(x·y/z)/z/10³⁰⁰ in float32 divided inf by the float32 constant, inf (NaN at
-    x = y = 1e38, z = 1e−38; torch −0). A float64 kernel calls _constant_quotients."""
-    if dtype == tl.float64:
-        out = _constant_quotients(x, y, z, c, q)
-    else:
-        out = (((((x * tl.full([], 1.0, tl.float64)) * y) / z) / z) * c / q).to(dtype)
-    return out
-'''
-TRITON_HELPERS["_constant_quotients_wide"] = TRITON_DEVICE_HELPERS["_constant_quotients_wide"]
-HELPER_NEEDS["_constant_quotients_wide"] = ("_constant_quotients",)
-
 # session 25 (h-const25): a constant beyond 2^±100 around a product or quotient, its size m·2^k applied by exponents
 # (ConditionalPrinting._moved_constant); Triton has no frexp or ldexp: both from exponent bits
 TRITON_DEVICE_HELPERS["_frexp64"] = '''\
@@ -292,7 +257,7 @@ def _frexp64(v):
 TRITON_DEVICE_HELPERS["_ldexp64"] = '''\
 @triton.jit
 def _ldexp64(f, n):
-    """f·2ⁿ for a float64 f within [1/8, 8) (or 0, ±inf, NaN) and an int32 n: n clamped to ±1100 (past it the
+    """f·2ⁿ for a float64 f within [2⁻¹⁷, 2¹⁶] (or 0, ±inf, NaN) and an int32 n: n clamped to ±1100 (past it the
     result is 0 or ±inf either way), then 2^h and 2^(n − h), h = n >> 1, from exponent bits (each normal): f·2^h is
     exact, the second product rounds once (to the subnormal grid where the result is subnormal)."""
     n = tl.minimum(tl.maximum(n, -1100), 1100)
@@ -301,30 +266,46 @@ def _ldexp64(f, n):
     second = (((n - h).to(tl.int64) + 1023) << 52).to(tl.float64, bitcast=True)
     return (f * first) * second
 '''
+TRITON_DEVICE_HELPERS["_far_power"] = '''\
+@triton.jit
+def _far_power(v, n, x, p: tl.constexpr):
+    """v·f^p and n + p·e for x = f·2ᵉ (_frexp64), p an integer within ±4 (f multiplied or divided |p| times, one
+    rounding each); p = 0 (an absent factor) leaves v and n."""
+    if p != 0:
+        f, e = _frexp64(x * tl.full([], 1.0, tl.float64))  # (x·1.0 in float64 widens x exactly)
+        if p > 0:
+            for _ in tl.static_range(p):
+                v = v * f
+        else:
+            for _ in tl.static_range(-p):
+                v = v / f
+        n = n + p * e
+    return v, n
+'''
 TRITON_DEVICE_HELPERS["_constant_far"] = '''\
 @triton.jit
-def _constant_far(x, y, z, m, k, power: tl.constexpr, dtype: tl.constexpr):
-    """m·2^k·x·y/z^power (m·2^k the constant's size: m a normal float64, k an int; power 1 or 2; y, z 1.0
-    where absent), as NumPy's _constant_far: every factor split into a fraction in [1/2, 1) and an exponent
-    (_frexp64), the fractions multiplied and divided (every partial product within [1/8, 4): normal, ≤ 2 ULP), the
-    exponents added and applied once (_ldexp64). No order of the constant, the numerator and the denominator keeps
-    its partial products in range everywhere (1e−308·x/y at x = 3e10, y = 1e−300 was inf for 300: x/y overflows,
-    session 24). In float64 for either dtype (a float32 kernel's result rounded once)."""
-    wide = tl.full([], 1.0, tl.float64)  # (x·1.0 in float64 widens x exactly)
-    v, n = _frexp64(x * wide)
-    f, e = _frexp64(y * wide)
-    v, n = v * f, n + e
-    f, e = _frexp64(z * wide)
-    v, n = v / f, n - e
-    if power == 2:
-        v, n = v / f, n - e
-    f, e = _frexp64(m * wide)
-    return _ldexp64(v * f, n + e + k).to(dtype)
+def _constant_far(m, k, x, px: tl.constexpr, y, py: tl.constexpr, z, pz: tl.constexpr, w, pw: tl.constexpr,
+                  dtype: tl.constexpr):
+    """m·2^k·x^px·y^py·z^pz·w^pw (m·2^k the constant's size: m a normal float64, k an int; px … integer powers
+    within ±4, 0 for an absent factor, printed 1.0), as NumPy's _constant_far: every factor split into a fraction in
+    [1/2, 1) and an exponent (_frexp64), m's fraction multiplied and divided by theirs (every partial product within
+    [2⁻¹⁷, 2¹⁶]: normal, one rounding a factor), the exponents times their powers added and applied once (_ldexp64).
+    No order of the constant and the factors keeps its partial products in range everywhere (1e−308·x/y at
+    x = 3e10, y = 1e−300 was inf for 300: x/y overflows, session 24; ∂x of 1e−308/(x·y) with x**2*y whole −inf at
+    x = 5e−324, y = 1e300, session 25). In float64 for either dtype (a float32 kernel's result rounded once)."""
+    v, n = _frexp64(m)
+    v, n = _far_power(v, n, x, px)
+    v, n = _far_power(v, n, y, py)
+    v, n = _far_power(v, n, z, pz)
+    v, n = _far_power(v, n, w, pw)
+    return _ldexp64(v, n + k).to(dtype)
 '''
 TRITON_HELPERS["_frexp64"] = TRITON_DEVICE_HELPERS["_frexp64"]
 TRITON_HELPERS["_ldexp64"] = TRITON_DEVICE_HELPERS["_ldexp64"]
+TRITON_HELPERS["_far_power"] = TRITON_DEVICE_HELPERS["_far_power"]
 TRITON_HELPERS["_constant_far"] = TRITON_DEVICE_HELPERS["_constant_far"]
-HELPER_NEEDS["_constant_far"] = ("_frexp64", "_ldexp64")
+HELPER_NEEDS["_far_power"] = ("_frexp64",)
+HELPER_NEEDS["_constant_far"] = ("_frexp64", "_far_power", "_ldexp64")
 
 # session 23 (h-quotc23): a constant times the product-order rule's product of three, the constant last or on the factor
 # of middle magnitude per element (ConditionalPrinting._moved_constant)
@@ -381,6 +362,7 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         # ``repaired``: the names of those functions this printer called → their tiers' REPAIR_BITS
         self.repair: tuple[str, str, str] | None = None  # (and the block's mask: its lanes that hold elements)
         self.repaired: dict = {}
+        self.repair_float32 = False  # a float32 kernel's double words in the repair kernel too (the elementwise one)
 
     def _number(self, value: float) -> str:
         if self.constant_dtype is None or not np.isfinite(value):
@@ -483,7 +465,7 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         plain.constant_dtype, plain.plain_widened = "tl.float64", True
         plain.selected = None
         function = widened_function(e, "triton", plain, names, needed=self.selected is not None,
-                                    repair=self.repair is not None)
+                                    repair=self.repair is not None, repair_float32=self.repair_float32)
         TRITON_HELPERS.setdefault(function.name, function.code)
         for helper in [*function.needs, function.name]:
             self._need(helper)
@@ -495,20 +477,11 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
 
     ABSENT = "1.0"  # an absent factor of _constant_times: a product or quotient by 1, exact
 
-    def _wide_number(self, value) -> str:  # a float64 constant: its helper computes a float32 block in float64
-        return self.WIDE_CONSTANT.format(repr(float(value))) if self.constant_dtype is not None else self._print(value)
-
-    def _moved_call(self, args: list, wide: bool = False) -> str:
-        if wide and self.constant_dtype is not None:  # (a printer without the kernel's dtype computes in it)
-            self._need("_constant_times_wide")
-            return f"_constant_times_wide({', '.join(args)}, {self.constant_dtype})"
+    def _moved_call(self, args: list) -> str:
         self._need("_constant_times")
         return super()._moved_call(args)
 
-    def _quotients_call(self, args: list, wide: bool = False) -> str:
-        if wide and self.constant_dtype is not None:
-            self._need("_constant_quotients_wide")
-            return f"_constant_quotients_wide({', '.join(args)}, {self.constant_dtype})"
+    def _quotients_call(self, args: list) -> str:
         self._need("_constant_quotients")
         return super()._quotients_call(args)
 
@@ -519,7 +492,8 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         if self.constant_dtype is None:  # (a printer without the kernel's dtype: _constant_times computes in it)
             return None
         self._need("_constant_far")
-        return f"_constant_far({', '.join(args)}, {self.constant_dtype})"
+        absent = [self.ABSENT, "0"] * (self.FAR_SLOTS - (len(args) - 2) // 2)  # (every slot: constexpr powers)
+        return f"_constant_far({', '.join([*args, *absent])}, {self.constant_dtype})"
 
     def _product_call(self, args: list) -> str:
         self._need("_constant_product")
