@@ -184,6 +184,8 @@ from test_logcos25 import RULE_CASES as _LOGCOS25  # noqa: E402  (log-near-one: 
 RULE_CASES += _LOGCOS25
 from test_misc25 import RULE_CASES as _MISC25  # noqa: E402  (vanishing-quotient: tests/test_misc25.py)
 RULE_CASES += _MISC25
+from test_pow26 import RULE_CASES as _POW26  # noqa: E402  (polynomial-power: (x² + x⁴)^0.3, tests/test_pow26.py)
+RULE_CASES += _POW26
 from test_exp26 import RULE_CASES as _EXP26  # noqa: E402  (exp-dominant's left side, sums of several: tests/test_exp26.py)
 RULE_CASES += _EXP26
 # the limits where the written formula has none to evaluate: (value, gradients in order)
@@ -276,6 +278,8 @@ UNDECIDED |= {"log-near-one"}  # a select on |log A| < 0.69 of log1p(A − 1) an
 # simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"log1p-series"}  # its case holds the rounded-log-argument rule's select at x²/ν > 2¹⁰⁰⁰ (log p as Σ n·log|a|):
 # simplify cannot decide; the 50-digit check holds (tests/test_misc25.py)
+UNDECIDED |= {"polynomial-power"}  # |x|^E·∏Q_j^k_j in a select at |x| = 1 (powers of sums of powers): simplify cannot
+# decide; the 50-digit check holds (and the rule's own, at 60 digits on both sides of 0 and 1)
 UNDECIDED |= {"half-angle-quotient"}  # 2·sign(u) for 0 < |u| < 2⁻¹²⁵ (cos(u/2) rounded to 1: not an identity); the 50-digit check holds
 UNDECIDED |= {"exp-dominant"}  # u + log c past u = 1024 (to e^−1024 relative: not an identity), selects at u = 64: the 50-digit check holds
 
