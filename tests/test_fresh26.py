@@ -149,3 +149,24 @@ def test_hardsigmoid_keeps_the_affine_root_rule():
     x = sp.Symbol("x", real=True)
     from symnet.codegen.rewrite import _affine_root
     assert _affine_root(x / 6 + sp.Rational(1, 2)) is not None
+
+
+# ------------------------------------------------------------------ symnet verify outside a checkout
+
+def test_verify_outside_a_checkout_checks_the_installed_kernels(tmp_path, monkeypatch, capsys):
+    """`symnet verify` run where there is no kernels/ folder (an installed symnet, any working directory) checks
+    the kernels load_kernel runs. Before (measured 2026-12-04, a fresh venv, `pip install .`, run from /tmp):
+    "note: no kernels/numpy; checking freshly generated kernels" — the shipped copy was never checked."""
+    import importlib
+
+    from symnet.kernels import kernel_folder
+
+    vk = importlib.import_module("symnet.verify.kernels")  # symnet.verify is also the function
+
+    seen = []
+    monkeypatch.setattr(vk, "verify_numpy", lambda folder=None, **kw: seen.append(folder) or [])
+    monkeypatch.setattr(vk, "format_table", lambda results: "")
+    monkeypatch.chdir(tmp_path)
+    assert main(["verify"]) == 0
+    assert seen == [kernel_folder("numpy").parent]
+    assert "freshly generated" not in capsys.readouterr().err
