@@ -4917,8 +4917,8 @@ def _conjugate_quotient(node):
     """c + g/√A (c a number; 1/√A or a Piecewise the scaling rules made of it) is (c·√A + g)/√A, whose numerator is
     c·(√A − B), B = −g/c: → c·(A − B²)·r/(1/r + B), r = 1/√A, where A − B² simplifies to one term (squareplus′
     (1 + x/√(x² + 4))/2, B = −x: 2r/(1/r − x); the pseudo-Huber loss's ∂δ, δ/√(δ² + u²) − 1, B = δ: −u²·r/(1/r + δ));
-    where B > 0 (everywhere for B a positive number or a root) and the inputs of A − B² are finite, the node as written
-    elsewhere (at an infinite one c·(A − B²)·r is ∞·0 where c + g·r is c). None where it does not apply."""
+    where B > 0 (everywhere for B a positive number or a root) and A as written does not overflow, the node as written
+    elsewhere (where it does, r may be 0: c + g·0 is c). None where it does not apply."""
     if not node.is_Add:
         return None
     c, rest = node.as_coeff_Add()
@@ -4943,14 +4943,20 @@ def _conjugate_quotient(node):
         d = sp.expand(d)
     if d == 0 or d.is_Add or d.has(sp.Piecewise):
         return None
-    d, inner = _rewritten(c * d)
-    names = ["conjugate"] + [rule.name for rule in inner]
-    conjugate = d * r / (1 / r + b)
-    # an infinite input of A − B² is the written form's: d·r/(1/r + B) is ∞·0 there, c + g·0 is c (float64's
-    # largest number as the bound, as the infinite-limit rule's: every finite float32 and float64 is within it)
+    square = _square_term(d)  # A − B² = w·v²: c·w·(v·r)·(v/(1/r + B)), v² not formed (it overflows where the
+    if square is not None:  # result does not: 1 − 1/√(x² + 1), the derivative of x − asinh x, at x = 1e200)
+        w, v = square
+        conjugate, names = c * w * Grouped(v * r) * Grouped(v / (1 / r + b)), ["conjugate"]
+    else:
+        d, inner = _rewritten(c * d)
+        names = ["conjugate"] + [rule.name for rule in inner]
+        conjugate = d * r / (1 / r + b)
+    # where A as written overflows (an infinite input, or (p − t)² past the largest number), the written form's:
+    # r may be 0 there, and (v·r)·(v/(1/r + B)) 0·∞ or 0 where c + g·0 is c (float64's largest number as the
+    # bound: the same test in float32, whose overflow of A is then its own)
     positive = (b.is_positive and b.is_number) or (isinstance(b, sp.Pow) and b.exp == sp.S.Half)
-    finite = [sp.Abs(s) <= sp.Float("1.7976931348623157e308") for s in sorted(d.free_symbols, key=str)]
-    where = sp.And(*finite) if positive else sp.And(b > 0, *finite)
+    finite = a <= sp.Float("1.7976931348623157e308")
+    where = finite if positive else sp.And(b > 0, finite)
     return _Final(_Fired(sp.Piecewise((conjugate, where), (node, True)), names))
 
 
