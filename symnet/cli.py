@@ -189,8 +189,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="with FORMULA: the bound in ULPs (default 4 for float64, 8 for float32)")
     v.add_argument("--points", type=int, default=None, metavar="N", help="with FORMULA: random points besides the "
                    "extremes (default 60)")
-    v.add_argument("--kernels", default=None, help="folder of the committed kernels (default: kernels; where "
-                   "there is none, freshly generated ones are checked)")
+    v.add_argument("--kernels", default=None, help="folder of the committed kernels (default: kernels, else "
+                   "the copy installed with symnet, which load_kernel runs; where there is neither, freshly "
+                   "generated ones are checked)")
     v.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                    help="with FORMULA: stop after this many seconds of the wall clock (not CPU time: a machine "
                    "busy with other work gets less measured in them), naming what was being measured (default "
@@ -507,6 +508,13 @@ def _verify(args) -> int:
         if missing:
             raise SymnetError(f"--kernels {args.kernels}: {args.backend}/ lacks {', '.join(missing)} (write them "
                               f"with symnet codegen --backend {args.backend} --out {args.kernels})")
+    if args.kernels is None and not (folder / args.backend).is_dir():  # outside a checkout: the installed copy,
+        from .kernels import kernel_folder  # the kernels load_kernel runs (before, fresh ones were generated)
+
+        try:
+            folder = kernel_folder(args.backend).parent
+        except SymnetError:
+            pass
     if args.backend == "triton":
         from .verify.kernels_triton import verify_triton
         with _progress("checking the Triton kernels"):  # half a minute and more under the interpreter

@@ -726,7 +726,9 @@ def _judge_kinks(point, at_kink, program, wrt, full, label) -> dict:
                 why = (f"from the left {side.left}, from the right {side.right}" if side.decided and
                        _finite(side.left) and _finite(side.right) and side.left != side.right
                        else "it is not continuous there, or a side has no derivative")
-                others = [str(v) for v in program.inputs if v != w]  # relu(x) has none to offer
+                # the inputs whose derivatives exist here (relu(x) has none to offer, nor max(x, y) at x = y)
+                others = [str(v) for v in program.inputs if v != w and
+                          all(one_sided(full(o), v, point).differentiable for o in program.outputs)]
                 rest = (f"; the derivatives with respect to {', '.join(others)} can still be asked for (wrt)"
                         if others else "")
                 raise NotDifferentiableError(
@@ -759,10 +761,23 @@ def _at_point(point, values, program, wrt, in_graph, local, full, at_kink=frozen
                 continue
             v = _value(expr, values, f"∂{out}/∂{w}", label)
             reference = value_at(sympy_diff(explicit(full(out)), w), point, f"at {label}: ")
+            if not _finite(reference):  # SymPy's form is 0/0 there (x**y*y/x at x = 0): its limit along w
+                reference = _limit_along(full(out), w, point, label, out)
             check = _check_number(v, reference, f"value of ∂{out}/∂{w}")
             lhs = Partial(out, w, total=True)
             steps.append(Step(lhs, _chain(expr, _unevaluated(expr, values), v), "result", check, approx=_approx(v)))
     return Section(f"Values at {_shown_label(point)}", tuple(steps))
+
+
+def _limit_along(expr: sp.Expr, w: sp.Symbol, point: Mapping, label: str, out) -> sp.Expr:
+    """The derivative of ``expr`` along ``w`` at ``point`` as the limit from both sides, the reference where
+    SymPy's form of the derivative is 0/0 at the point though the graph's is a number (``x**y`` at x = 0, y = 2:
+    y·x^y/x, where the graph has y·x^(y − 1) = 0); refused where the sides differ or have no limit."""
+    side = one_sided(expr, w, point)
+    if not side.differentiable:
+        raise NotDifferentiableError(f"the derivative of {_users(expr)} with respect to {w} (∂{out}/∂{w}) is "
+                                     f"undefined at {label}: its one-sided limits differ or do not exist")
+    return side.right
 
 
 HEAVISIDE_AT_0 = ("H(0) = 0 (symnet's convention, as torch.heaviside(x, 0) and the generated kernels; "
