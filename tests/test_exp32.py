@@ -33,17 +33,17 @@ def _ulps(got, want):
 
 
 def test_the_whole_finite_range_within_one_ulp():
-    """20,001 points over [−104, 89] and the points around the switches: ≤ 1.25 ULP of mpmath (measured 1.21: the
-    interpreter's 2^(r·log₂e) is NumPy's float32 exp2 of a rounded product; subnormal results in steps of the
-    subnormal grid), ∂ = e^x the same; before, under the interpreter tl.exp was NumPy's exp (0.5 here, 63.4 ULP on
-    the GPU at 86.64)."""
+    """20,001 points over [−104, 89] and the points around the switches: ≤ 2.5 ULP of mpmath (measured 2.25: the
+    interpreter's e^r is NumPy's float32 exp, itself 1.68 ULP at worst (h-cells26), of the reduced r; subnormal
+    results in steps of the subnormal grid), ∂ = e^x the same; before, under the interpreter tl.exp was NumPy's
+    float32 exp of x (63.4 ULP on the GPU at 86.64)."""
     xs = np.concatenate([np.linspace(-104, 89, 20001), [86.63916015625, 88.72283, -87.33654, -103.27893, -0.5, 0.5,
                                                         0.34657359, -0.34657359, 1e-30, -1e-30, 0.0]])
     xs = xs.astype(np.float32)
     f, df = _exp32(xs)
     want = _true(xs)
     finite = np.isfinite(want) & (want < 3.4e38)
-    assert _ulps(f[finite], want[finite]).max() <= 1.25
+    assert _ulps(f[finite], want[finite]).max() <= 2.5
     assert np.array_equal(f, df)
 
 

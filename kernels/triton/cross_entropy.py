@@ -81,11 +81,12 @@ def _tanh(x):
 
 @triton.jit
 def _exp(x):
-    """e^x, float32 to about 2 ULP (float64: tl.exp, libdevice's; half precision through float32). Triton lowers a float32 tl.exp to 2^(x·log₂e)
-    with the product rounded to float32, whose error grows with |x|: 63.4 ULP at x = 86.64 on an H200 (torch.exp
-    1.89; benchmarks/results/gpu-exp26-h200-2026-12-04.txt). Here x = j·ln 2 + r (Cody and Waite: j·ln2_hi exact,
-    |r| ≤ ln 2/2), e^x = 2^(r·log₂e)·2^⌊j/2⌋·2^(j−⌊j/2⌋), the two powers of 2 built from their bits (each normal:
-    a subnormal e^x rounded once, by the last product); x clamped to [−104, 89] (0 and inf beyond), NaN kept."""
+    """e^x, float32 to about 2 ULP (float64: tl.exp; half precision through float32). Triton lowers a float32
+    tl.exp to 2^(x·log₂e) with the product rounded to float32, whose error grows with |x|: 63.4 ULP at x = 86.64 on
+    an H200 (torch.exp 1.89; benchmarks/results/gpu-exp26-h200-2026-12-04.txt). Here x = j·ln 2 + r (Cody and Waite:
+    j·ln2_hi exact, |r| ≤ ln 2/2), e^x = e^r·2^⌊j/2⌋·2^(j−⌊j/2⌋), the two powers of 2 built from their bits (each
+    normal: a subnormal e^x rounded once, by the last product); x clamped to [−104, 89] (0 and inf beyond), NaN
+    kept."""
     if x.dtype == tl.float64:
         return tl.exp(x)
     v = x.to(tl.float32)  # (bfloat16, float16: in float32, rounded once at the end)
@@ -95,7 +96,7 @@ def _exp(x):
     half = tl.floor(j * 0.5)
     low = ((half.to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
     high = (((j - half).to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
-    return tl.where(v == v, (tl.exp2(r * 1.4426950408889634) * low) * high, v).to(x.dtype)
+    return tl.where(v == v, (tl.exp(r) * low) * high, v).to(x.dtype)
 
 
 @triton.jit
