@@ -412,12 +412,6 @@ def _softmax_term(term):
 
 
 def _log_rules(node):
-    if isinstance(node, log1p):  # log1p(c·e^x), softplus as users write it: as log(1 + c·e^x) below
-        c, rest = node.args[0].as_coeff_Mul()
-        if _is_exp(rest) and c.is_positive:
-            x = rest.args[0]
-            return _Fired(softplus(x + sp.log(c) if c != 1 else x), ["softplus"])
-        return None
     if not isinstance(node, sp.log):
         return None
     (a,) = node.args
