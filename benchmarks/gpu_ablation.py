@@ -33,7 +33,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
-from gpu_common import DEVICE, quick_timer, write_json  # noqa: E402 (beside this file)
+from gpu_common import DEVICE, copy_bandwidth, quick_timer, write_json  # noqa: E402 (beside this file)
 
 WIDENED = "    y_minus_sig_z = _dw_widened_f1e5d05dde_repaired(y, z, REPAIR, tier_ptr + pid, mask)\n"
 VARIANTS = {  # name → (old text, new text) in the committed kernel's source
@@ -77,10 +77,7 @@ def main(argv=None) -> int:
     if DEVICE != "cuda" and not args.small:
         p.error("needs a GPU (or --small under TRITON_INTERPRET=1)")
     time_ms = quick_timer()
-    src = torch.empty(1 << (12 if args.small else 30), dtype=torch.uint8, device=DEVICE)
-    dst = torch.empty_like(src)
-    copy = 2 * src.numel() / time_ms(lambda: dst.copy_(src)) / 1e6
-    src = dst = None
+    copy = copy_bandwidth(time_ms, args.small)
     name = torch.cuda.get_device_name() if DEVICE == "cuda" else "CPU (interpreter smoke test)"
     lines = [f"{name}, copy {copy:.0f} GB/s, torch {torch.__version__}, triton {triton.__version__}"]
     n = 3000 if args.small else 64 * 2 ** 20

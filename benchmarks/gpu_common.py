@@ -76,6 +76,14 @@ def quick_timer():
     return time_ms
 
 
+def copy_bandwidth(time_ms, small: bool) -> float:
+    """GB/s of a device-to-device copy of 1 GiB (4 KiB with ``small``), read and write counted: the bandwidth
+    limit the ratios are taken against. The buffers are freed before it returns."""
+    src = torch.empty(1 << (12 if small else 30), dtype=torch.uint8, device=DEVICE)
+    dst = torch.empty_like(src)
+    return 2 * src.numel() / time_ms(lambda: dst.copy_(src)) / 1e6
+
+
 def meta() -> dict:
     """The GPU, the date and the versions, printed above the table and kept in the JSON."""
     m = {"gpu": torch.cuda.get_device_name(), "date": datetime.date.today().isoformat(),

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gpu_common import DEVICE, quick_timer, write_json  # noqa: E402 (beside this file)
+from gpu_common import DEVICE, copy_bandwidth, quick_timer, write_json  # noqa: E402 (beside this file)
 from symnet.kernels import load_kernel  # noqa: E402
 
 
@@ -34,10 +34,7 @@ def main(argv=None) -> int:
     if DEVICE != "cuda" and not args.small:
         p.error("needs a GPU (or --small under TRITON_INTERPRET=1)")
     time_ms = quick_timer()
-    src = torch.empty(1 << (12 if args.small else 30), dtype=torch.uint8, device=DEVICE)
-    dst = torch.empty_like(src)
-    copy = 2 * src.numel() / time_ms(lambda: dst.copy_(src)) / 1e6
-    src = dst = None  # free the copy buffers
+    copy = copy_bandwidth(time_ms, args.small)
     name = torch.cuda.get_device_name() if DEVICE == "cuda" else "CPU (interpreter smoke test)"
     rows, lines = [], [f"{name}, copy {copy:.0f} GB/s"]
     empty_cache = torch.cuda.empty_cache if DEVICE == "cuda" else (lambda: None)
