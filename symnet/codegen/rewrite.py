@@ -364,9 +364,49 @@ def _distribute(node):
     return None
 
 
+def _common_sum_factor(node):
+    """(c_1·S + … + c_n·S)·S⁻ᵏ, every term of a sum holding the sum of exponentials S that the product divides
+    by → (c_1 + … + c_n)·S¹⁻ᵏ: the factor divided out again (a soft-target cross-entropy's gradient as derived,
+    e^a·(Σ t_j·S/S² − t_a·e^−a) with S = Σ e^{a_j}: S² overflows, and e^(a − 2m) of the max-shifted form
+    underflows, from a margin of ~370 in float64, where T·e^a/S does neither; session 27)."""
+    if not node.is_Mul:
+        return None
+    divisors = {f.base for f in node.args if f.is_Pow and f.exp.is_Integer and f.exp < 0 and _exp_terms(f.base)}
+    for f in node.args:
+        if not f.is_Add or len(f.args) < 2:
+            continue
+        for s in divisors:
+            if all(s in sp.Mul.make_args(term) for term in f.args):
+                inner = sp.Add(*[term / s for term in f.args])
+                return _Fired(sp.Mul(*[g for g in node.args if g is not f]) * s * inner, ["cancel"])
+    return None
+
+
+def _weighted_complement(node):
+    """w − w·p → w·(S − e^x)/S for a softmax p = e^x/S (e^x a term of S) and any factor w (a target t_a): the
+    soft-target cross-entropy's ∂a = (Σ_j t_j)·p_a − t_a, a product of a sum multiplied out first (t_a·p_a − t_a
+    + Σ_{j≠a} t_j·p_a); at a one-hot target on the largest logit p_a − 1 cancels every digit (3.7e17 ULP, the
+    wrong sign, at a margin of 100 in float64; session 27), −Σ_{i≠a} e^(a_i − m)/S does not."""
+    if not node.is_Add or not any(_softmax_term(f) or f.is_Mul for f in node.args):
+        return None
+    terms = list(sp.Add.make_args(sp.expand_mul(node))) if any(
+        t.is_Mul and any(f.is_Add for f in t.args) for t in node.args) else list(node.args)
+    for w in terms:
+        if w.has(sp.exp) or w.is_number:
+            continue
+        for tau in terms:
+            p = _softmax_term(sp.Mul(tau, -1 / w))
+            if tau is w or p is None:
+                continue
+            e, total = p
+            rest = sp.Add(*[t for t in terms if t is not w and t is not tau])
+            return _Fired(rest + w * sp.Add(*[x for x in total.args if x != e]) / total, ["softmax-complement"])
+    return None
+
+
 def _softmax_complement(node):
     """1 − e^{x}/S with e^{x} a term of S → (S − e^{x})/S (1 − softmax without cancellation);
-    p − p² → p·(1 − p) first."""
+    p − p² → p·(1 − p) first; w − w·p for any factor w (:func:`_weighted_complement`)."""
     if not node.is_Add:
         return None
     for term in node.args:
@@ -384,7 +424,7 @@ def _softmax_complement(node):
                 rest = node - one - term
                 return _Fired(rest + one * sp.Add(*[x for x in total.args if x != e]) / total,
                               ["softmax-complement"])
-    return None
+    return _weighted_complement(node)
 
 
 def _max_minus(node):
@@ -1588,7 +1628,7 @@ RULES += (
 )
 
 _BY_NAME = {r.name: r for r in RULES}
-_LOCAL = (_exp_rational, _softmax_shift, _distribute, _softmax_complement, _max_minus, _log_rules, _expm1, _softplus_shift, _hypot, _zero_limits, _zero_power)
+_LOCAL = (_exp_rational, _common_sum_factor, _softmax_shift, _distribute, _softmax_complement, _max_minus, _log_rules, _expm1, _softplus_shift, _hypot, _zero_limits, _zero_power)
 _LOCAL_RULE = {_softmax_shift: "max-shift", _expm1: "expm1", _hypot: "hypot", _zero_limits: "zero-limit",
                _zero_power: "zero-power"}
 _LOCAL += tuple(_CANCEL_LOCAL)  # the cancellation block above
@@ -1773,8 +1813,9 @@ def _shifted_sum_node(node):
     """The shifted-sum-crossing rule's form of one node (widened), or None."""
     if not node.is_Add or isinstance(node, WidenedBase):
         return None
-    maxes = [t for t in node.args if isinstance(t, sp.Max)]
-    return widen(node) if any(_shifted_log(t, m) for m in maxes for t in node.args) else None
+    signed = [(t.as_coeff_Mul()[0], t.as_coeff_Mul()[1]) for t in node.args]  # a log-softmax's a − m − log1p(D)
+    maxes = [(c, t) for c, t in signed if abs(c) == 1 and isinstance(t, sp.Max)]  # has them with the sign −1
+    return widen(node) if any(c == k and _shifted_log(t, m) for k, m in maxes for c, t in signed) else None
 
 
 SHIFTED_SUM_CROSSING = Rule(
