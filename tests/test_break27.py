@@ -16,7 +16,7 @@ Faults, fixed here:
   them, but an id of −3 crashed the interpreter (SIGSEGV: loads and stores before the tensors), an id of 10⁶ wrote
   a partial sum far past the buffer, a length of 50 read past the list. Now the length is clamped to [0, blocks] and
   each id to [0, blocks − 1] (a valid list unchanged; a block taken twice stores the same values); float64's repair
-  kernel's id too.
+  kernel's id too, and the slot the main kernel lists a block in (the list's count, read by an atomic add).
 * **--from-dump trusted the .npz.** Outputs with more rows than points were measured against the wrong points
   (sigmoid f at its 52 sweep points: 3.55e13 ULP reported as the kernel's error), a second column of points was
   ignored, complex and string points were read as numbers; an object array, a missing or non-JSON meta, a pickle or
@@ -88,6 +88,46 @@ def test_the_repair_kernel_bounds_the_listed_blocks():
     assert run.returncode == 0 and "bounded" in run.stdout, (run.returncode, run.stderr[-2000:])
 
 
+MAIN_SLOT = textwrap.dedent("""
+    import os, sys, warnings
+    os.environ["TRITON_INTERPRET"] = "1"
+    warnings.simplefilter("ignore")
+    import mpmath, numpy as np, torch
+    from symnet.kernels import load_kernel
+    S = load_kernel("sigmoid_mse", "triton")
+    block = S.BLOCK // 2
+    n, blocks = 2 * block + 3, 3
+    rng = np.random.default_rng(0)
+    z = rng.uniform(-8, 8, n).astype(np.float32)
+    y = rng.uniform(0, 1, n).astype(np.float32)
+    with mpmath.workdps(40):  # y = fl32(σ(z)) at one element of block 1: flagged, listed
+        y[block + 5] = np.float32(float(1 / (1 + mpmath.exp(-mpmath.mpf(float(z[block + 5]))))))
+    z, y = torch.from_numpy(z), torch.from_numpy(y)
+    for count in (50, -9):  # a count left in the buffer (the launcher zeroes it; a caller of the kernel may not)
+        pool = torch.full((128,), -1234, dtype=torch.int32)  # the buffer amid sentinels
+        tier = pool[20:20 + 2 * blocks + 1]
+        tier.zero_()
+        tier[2 * blocks] = count
+        L, dL = torch.empty_like(z), torch.empty_like(z)
+        S._sigmoid_mse_kernel[(blocks,)](z, y, L, dL, tier, tier[blocks:], z, z, n, 1, WRITE_VALUE=True,
+                                         REDUCE=False, F64=False, REPAIR=0, BLOCK=block, num_warps=S.WARPS,
+                                         enable_fp_fusion=False)
+        assert bool((pool[:20] == -1234).all()) and bool((pool[20 + 2 * blocks + 1:] == -1234).all()), (count, pool)
+        assert tier[:blocks].tolist() == [0, 4, 0], tier
+    print("bounded")
+""")
+
+
+def test_the_main_kernel_bounds_the_slot_it_lists_a_block_in():
+    """The main kernel lists a flagged block at the slot the list's count gives (an atomic add: read from memory).
+    With a count of 50 or −9 left in the buffer the slot is clamped to the list: nothing outside the buffer is
+    written. Before: the block's id was stored at ids_ptr + 50 (and − 9), outside the buffer (a sentinel there
+    overwritten). In a subprocess (a crash)."""
+    run = subprocess.run([sys.executable, "-c", MAIN_SLOT], cwd=ROOT, capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert run.returncode == 0 and "bounded" in run.stdout, (run.returncode, run.stderr[-2000:])
+
+
 @pytest.mark.parametrize("name", ["sigmoid_mse", "bce_logits"])
 def test_every_id_read_from_the_list_is_clamped(name):
     """The generated text: the list's length, each listed id (float32) and float64's flagged id are clamped to the
@@ -100,8 +140,10 @@ def test_every_id_read_from_the_list_is_clamped(name):
     assert f"_{name}_block(tl.minimum(tl.maximum(tl.load(ids_ptr + slot), 0), tl.cdiv(n, BLOCK) - 1), " in text
     assert ("pid = tl.minimum(tl.maximum(tl.load(ids_ptr + tl.program_id(0)), 0), tl.cdiv(n, BLOCK) - 1) if REPAIR "
             "else tl.program_id(0)") in text
-    unbounded = [line for line in text.splitlines() if "tl.load(ids_ptr" in line and "tl.maximum(tl.load(ids_ptr"
-                 not in line]
+    assert ("tl.store(ids_ptr + tl.minimum(tl.maximum(tl.atomic_add(ids_ptr + tl.cdiv(n, BLOCK), 1), 0), "
+            "tl.cdiv(n, BLOCK) - 1), pid)") in text
+    unbounded = [line for line in text.splitlines() if ("tl.load(ids_ptr" in line or "tl.atomic_add(ids_ptr" in line)
+                 and "tl.maximum(tl.load(ids_ptr" not in line and "tl.maximum(tl.atomic_add(ids_ptr" not in line]
     assert unbounded == [], unbounded
 
 

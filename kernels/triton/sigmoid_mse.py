@@ -721,7 +721,8 @@ def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, tier_ptr, ids_ptr, parti
         if not REPAIR and not F64:  # float32: a block flagged for its double words goes on the list
             tl.debug_barrier()  # (its flag was set by one thread of the program)
             if tl.atomic_or(tier_ptr + pid, 0) != 0:
-                tl.store(ids_ptr + tl.atomic_add(ids_ptr + tl.cdiv(n, BLOCK), 1), pid)
+                # (its slot the count before it, read from memory: clamped to the list, as the repair kernel's ids)
+                tl.store(ids_ptr + tl.minimum(tl.maximum(tl.atomic_add(ids_ptr + tl.cdiv(n, BLOCK), 1), 0), tl.cdiv(n, BLOCK) - 1), pid)
         if REDUCE:
             _sum_when_last(partial_ptr, tl.cdiv(n, BLOCK), count_ptr, L_ptr, divisor, BLOCK)  # Σ, or Σ/n
 

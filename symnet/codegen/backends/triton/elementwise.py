@@ -572,7 +572,8 @@ def _float32_repair_kernel(block_fn: str, passed: str, sum_last: list) -> list[s
               "        if not REPAIR and not F64:  # float32: a block flagged for its double words goes on the list",
               "            tl.debug_barrier()  # (its flag was set by one thread of the program)",
               "            if tl.atomic_or(tier_ptr + pid, 0) != 0:",
-              "                tl.store(ids_ptr + tl.atomic_add(ids_ptr + tl.cdiv(n, BLOCK), 1), pid)"]
+              "                # (its slot the count before it, read from memory: clamped to the list, as the repair kernel's ids)",
+              f"                tl.store(ids_ptr + {_LISTED_BLOCK.format('tl.atomic_add(ids_ptr + tl.cdiv(n, BLOCK), 1)')}, pid)"]
     if sum_last:
         lines += ["        if REDUCE:", f"            {sum_last[0]}"]
     return lines
