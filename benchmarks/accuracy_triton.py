@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import pickle
 import platform
 import sys
 import time
@@ -156,27 +155,88 @@ def dump(path, names, per_decade: int = 4, points: int = 60, seed: int = 0, jobs
     return meta
 
 
+DTYPES = ("float32", "float64")  # the dtypes a dump holds (symnet.verify's BOUNDS)
+
+
 def load(path) -> tuple[dict, dict]:
-    """(meta, {name: {dtype: (points, outputs or the reason there are none)}}) of a dump."""
-    with np.load(path, allow_pickle=False) as z:
-        meta = json.loads(str(z["meta"]))
+    """(meta, {name: {dtype: (points, outputs or the reason there are none)}}) of a dump. A file that is not a dump
+    of this format (not an .npz, an object array, which would need pickle: never loaded, a meta that is not this
+    JSON, an array of another dtype or shape than its meta says) is refused in one line (SystemExit), naming it."""
+    import zipfile
+
+    def refuse(what):
+        raise SystemExit(f"{path}: not a --dump-triton file of format {FORMAT}: {what}"[:400])
+
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # (a pickle, a text file, none: ValueError, OSError)
+        refuse(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    if not isinstance(z, np.lib.npyio.NpzFile):  # a lone .npy
+        refuse("a single array, not an .npz archive")
+
+    def array(key):
+        if key not in z.files:
+            refuse(f"no array {key!r}")
+        try:
+            return z[key]
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:  # (an object array: allow_pickle=False)
+            refuse(f"{key!r}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+
+    def need(value, kind, what):
+        if not isinstance(value, kind) or isinstance(value, bool):
+            refuse(f"{what} is {type(value).__name__}, not {kind.__name__ if isinstance(kind, type) else 'a number'}")
+        return value
+
+    with z:
+        text = array("meta")
+        if text.dtype.kind != "U" or text.ndim != 0:
+            refuse(f"'meta' is an array of {text.dtype} and shape {text.shape}, not a JSON text")
+        try:
+            meta = json.loads(str(text))
+        except ValueError as exc:
+            refuse(f"'meta' is not JSON ({exc})")
+        need(meta, dict, "'meta'")
         if meta.get("format") != FORMAT:
             raise SystemExit(f"{path}: a dump of format {meta.get('format')!r}; this reads format {FORMAT}")
+        for key in ("gpu", "torch", "triton", "python", "date"):
+            need(need(meta.get("machine"), dict, "meta's machine").get(key), str, f"meta's machine's {key}")
+        for key in ("per_decade", "points", "seed"):
+            need(need(meta.get("sweep"), dict, "meta's sweep").get(key), int, f"meta's sweep's {key}")
+        need(meta.get("jobs"), int, "meta's jobs")
+        need(meta.get("wall_s"), (int, float), "meta's wall_s")
         replays = {}
-        for name, m in meta["entries"].items():
+        for name, m in need(meta.get("entries"), dict, "meta's entries").items():
+            need(m, dict, f"entry {name!r}")
             if "error" in m:
                 continue
-            replays[name] = {dt: (z[f"{name}/{dt}/x"],
-                                  z[f"{name}/{dt}/y"] if f"{name}/{dt}/y" in z.files else
-                                  f"not measured on {meta['machine']['gpu']}: {info.get('error', 'no output')}")
-                             for dt, info in m["dtypes"].items()}
+            columns = {"x": len(need(m.get("inputs"), list, f"{name}'s inputs")),
+                       "y": len(need(m.get("outputs"), list, f"{name}'s outputs"))}
+            replays[name] = {}
+            for dt, info in need(m.get("dtypes"), dict, f"{name}'s dtypes").items():
+                need(info, dict, f"{name}'s {dt}")
+                if dt not in DTYPES:
+                    refuse(f"{name}: dtype {dt!r}; a dump holds {', '.join(DTYPES)}")
+                got = {}
+                for part in ("x", "y"):
+                    key = f"{name}/{dt}/{part}"
+                    if part == "y" and key not in z.files:
+                        got[part] = f"not measured on {meta['machine']['gpu']}: {info.get('error', 'no output')}"
+                        continue
+                    a = array(key)
+                    rows = len(got["x"]) if part == "y" else a.shape[0] if a.ndim else -1
+                    if a.dtype != np.dtype(dt) or a.shape != (rows, columns[part]):
+                        refuse(f"{key} is an array of {a.dtype} and shape {a.shape}, not {dt} of shape "
+                               f"({rows if rows >= 0 else 'points'}, {columns[part]}) (a row a point, a column an "
+                               f"{'input' if part == 'x' else 'output'})")
+                    got[part] = a
+                replays[name][dt] = (got["x"], got["y"])
     return meta, replays
 
 
 def from_dump(path, only=None, log=print, references=None):
     """[(spec, report or None, note)] for accuracy.py's table: each entry of the dump measured here against
     mpmath at the dump's points (NumPy, torch, and the dump's Triton outputs). ``references``: a folder where each
-    entry's mpmath references are kept (``<name>.pickle``, written by this function): a second dump at the same
+    entry's mpmath references are kept (``<name>.json``, written by this function: save_references): a second dump at the same
     points (the interpreter's, then the GPU's) is measured without computing them again."""
     from symnet.verify.measure import verify_replayed
     from symnet.verify.spec import registry_specs
@@ -193,24 +253,65 @@ def from_dump(path, only=None, log=print, references=None):
             rows.append((spec, None, f"Triton not run on {meta['machine']['gpu']}: {m['error']}"))
             continue
         t0 = time.perf_counter()
-        kept = Path(references) / f"{spec.name}.pickle" if references else None
-        refs = {}
-        if kept is not None and kept.exists():
-            with open(kept, "rb") as f:
-                refs = pickle.load(f)  # noqa: S301 - our own file, written below
+        kept = Path(references) / f"{spec.name}.json" if references else None
+        refs = load_references(kept) if kept is not None and kept.exists() else {}
         try:
             report = verify_replayed(spec, replays[spec.name], references=refs)
             if kept is not None:
-                kept.parent.mkdir(parents=True, exist_ok=True)
-                with open(kept.with_suffix(".tmp"), "wb") as f:
-                    pickle.dump(refs, f)
-                os.replace(kept.with_suffix(".tmp"), kept)
+                save_references(kept, refs)
         except Exception as exc:  # noqa: BLE001 - as accuracy.measure: one entry that cannot be measured
             rows.append((spec, None, f"{type(exc).__name__}: {exc}"))
             continue
         rows.append((spec, report, f"{time.perf_counter() - t0:.1f} s"))
         log(f"{spec.name}: {rows[-1][2]}")
     return meta, rows
+
+
+def save_references(path: Path, refs: dict) -> None:
+    """An entry's mpmath references ({(output index, point): (value, digits)}, verify_replayed's) as JSON, each
+    value exactly: its mpf's (sign, mantissa, exponent, bits), or null. Before: a pickle, which loading would run
+    whatever a file put in that folder held; JSON holds numbers and lists only."""
+    import mpmath
+
+    rows = []
+    for (q, point), (value, digits) in refs.items():
+        if value is not None and not isinstance(value, mpmath.mpf):
+            raise TypeError(f"a reference of {type(value).__name__}, not an mpf")
+        rows.append([q, list(point), None if value is None else [int(v) for v in value._mpf_], digits])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"format": FORMAT, "references": rows}), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load_references(path: Path) -> dict:
+    """save_references' file back, or a one-line SystemExit naming what in it is not such a file."""
+    import mpmath
+
+    def refuse(what):
+        raise SystemExit(f"{path}: not a references file of format {FORMAT}: {what}"[:400])
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        refuse(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("references"), list):
+        refuse("no {'format': 1, 'references': [...]}")
+    refs = {}
+    for row in data["references"]:
+        try:
+            q, point, value, digits = row
+            key = (int(q), tuple(float(v) for v in point))
+            if value is not None:
+                sign, man, exp, bits = (int(v) for v in value)
+                if man and bits != man.bit_length():
+                    raise ValueError(f"{bits} bits for a mantissa of {man.bit_length()}")
+                with mpmath.workprec(max(bits, 53)):  # (at the default 53 bits the mpf is rounded to them)
+                    value = mpmath.mpf((sign, man, exp, bits))
+            refs[key] = (value, int(digits))
+        except (TypeError, ValueError, OverflowError) as exc:
+            refuse(f"the row {str(row)[:80]}: {type(exc).__name__}: {exc}")
+    return refs
 
 
 def describe(meta: dict) -> str:

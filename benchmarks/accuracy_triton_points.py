@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import pickle
 import sys
 import time
 from pathlib import Path
@@ -104,12 +103,11 @@ def main(argv=None) -> int:
     for spec in registry_specs():
         if spec.name not in replays or (only and spec.name not in only):
             continue
-        kept = Path(args.references) / f"{spec.name}.pickle"
+        kept = Path(args.references) / f"{spec.name}.json"
         if not kept.exists():
             missing.append(spec.name)
             continue
-        with open(kept, "rb") as f:
-            refs = pickle.load(f)  # noqa: S301 - written by accuracy_triton.from_dump
+        refs = at.load_references(kept)  # (JSON, written by accuracy_triton.from_dump: no pickle)
         for w in compare(spec, replays[spec.name], refs, args.over):
             compared += 1
             if w["diff"] <= args.over:

@@ -708,19 +708,21 @@ def _sigmoid_mse_kernel(z_ptr, y_ptr, L_ptr, dL_dz_ptr, tier_ptr, ids_ptr, parti
     compiling those tiers alone.
     """
     if REPAIR == 4:  # float32's double words: these few programs take the listed blocks in turn (the list's length on the device)
-        listed = tl.load(ids_ptr + tl.cdiv(n, BLOCK))
+        # (the list is data: its length and each id clamped to the blocks, so that no listed value reads or writes outside the tensors; before, an id of −3 crashed the interpreter)
+        listed = tl.minimum(tl.maximum(tl.load(ids_ptr + tl.cdiv(n, BLOCK)), 0), tl.cdiv(n, BLOCK))
         for slot in range(tl.program_id(0), listed, tl.num_programs(0)):
-            _sigmoid_mse_block(tl.load(ids_ptr + slot), z_ptr, y_ptr, L_ptr, dL_dz_ptr, tier_ptr, ids_ptr, partial_ptr, count_ptr, n, divisor, WRITE_VALUE, REDUCE, F64, REPAIR, BLOCK)
+            _sigmoid_mse_block(tl.minimum(tl.maximum(tl.load(ids_ptr + slot), 0), tl.cdiv(n, BLOCK) - 1), z_ptr, y_ptr, L_ptr, dL_dz_ptr, tier_ptr, ids_ptr, partial_ptr, count_ptr, n, divisor, WRITE_VALUE, REDUCE, F64, REPAIR, BLOCK)
         if REDUCE:
             if listed > 0:  # their partial sums changed: added up again
                 _sum_when_last(partial_ptr, tl.cdiv(n, BLOCK), count_ptr, L_ptr, divisor, BLOCK)  # Σ, or Σ/n
     else:
-        pid = tl.load(ids_ptr + tl.program_id(0)) if REPAIR else tl.program_id(0)  # float64's repair kernel: a flagged block
+        pid = tl.minimum(tl.maximum(tl.load(ids_ptr + tl.program_id(0)), 0), tl.cdiv(n, BLOCK) - 1) if REPAIR else tl.program_id(0)  # float64's repair kernel: a flagged block
         _sigmoid_mse_block(pid, z_ptr, y_ptr, L_ptr, dL_dz_ptr, tier_ptr, ids_ptr, partial_ptr, count_ptr, n, divisor, WRITE_VALUE, REDUCE, F64, REPAIR, BLOCK)
         if not REPAIR and not F64:  # float32: a block flagged for its double words goes on the list
             tl.debug_barrier()  # (its flag was set by one thread of the program)
             if tl.atomic_or(tier_ptr + pid, 0) != 0:
-                tl.store(ids_ptr + tl.atomic_add(ids_ptr + tl.cdiv(n, BLOCK), 1), pid)
+                # (its slot the count before it, read from memory: clamped to the list, as the repair kernel's ids)
+                tl.store(ids_ptr + tl.minimum(tl.maximum(tl.atomic_add(ids_ptr + tl.cdiv(n, BLOCK), 1), 0), tl.cdiv(n, BLOCK) - 1), pid)
         if REDUCE:
             _sum_when_last(partial_ptr, tl.cdiv(n, BLOCK), count_ptr, L_ptr, divisor, BLOCK)  # Σ, or Σ/n
 

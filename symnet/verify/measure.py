@@ -483,6 +483,21 @@ def verify_replayed(d_or_formula, replay: dict, *, torch: bool = True, timeout: 
                         progress, replay, references)
 
 
+def _check_replayed(replay: tuple, inputs: int, outputs: int, dt: str) -> None:
+    """Refuse replayed points and outputs that are not a row a point and a column an input (output) of the kernel,
+    real numbers (before, outputs with more rows than points were measured against the wrong points, a second column
+    of points ignored, complex points read as their real part)."""
+    for what, a, columns in (("points", replay[0], inputs), ("outputs", replay[1], outputs)):
+        if isinstance(a, str) and what == "outputs":
+            continue
+        a = np.asarray(a)
+        rows = len(np.asarray(replay[0])) if what == "outputs" else (a.shape[0] if a.ndim else -1)
+        if a.dtype.kind not in "fiu" or a.shape != (rows, columns):
+            raise SymnetError(f"replayed {what} in {dt}: an array of {a.dtype} and shape {a.shape}, not real numbers "
+                              f"of shape ({rows if rows >= 0 else 'points'}, {columns}) (a row a point, a column "
+                              f"{'an input' if what == 'points' else 'an output'} of the kernel)")
+
+
 def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, torch, budget,
              progress: dict, replay: dict | None = None, references: dict | None = None) -> Report:
     from ..codegen import compile as compile_
@@ -537,6 +552,8 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
         budget.stage(f"{short}: the points to measure in {dt}")
         pts, note = points_of(kernel, spec, dt, n, seed, full_sweep) if replay is None else \
             (np.asarray(replay[dt][0], dtype=dt), "")
+        if replay is not None:  # another machine's arrays: a row a point, a column an input (an output), or refused
+            _check_replayed(replay[dt], len(symbols), len(k.outputs), dt)
         if note:
             report.notes.append(f"{dt}: {note}")
         truths, keep = [], []

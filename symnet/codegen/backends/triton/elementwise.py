@@ -384,8 +384,8 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
         if not repaired32:
             body += ["    " + sum_last[0]]
     if repaired:  # the repair kernel's programs take the flagged blocks, by their ids
-        body[0] = ("pid = tl.load(ids_ptr + tl.program_id(0)) if REPAIR else tl.program_id(0)  # the repair kernel: "
-                   "a flagged block")
+        body[0] = (f"pid = {_LISTED_BLOCK.format('tl.load(ids_ptr + tl.program_id(0))')} if REPAIR else tl.program_id(0)"
+                   "  # the repair kernel: a flagged block")
     parameters = ptrs + (["tier_ptr", "ids_ptr"] if repaired else []) + [
         "partial_ptr", "count_ptr", "n", "divisor", "WRITE_VALUE: tl.constexpr", "REDUCE: tl.constexpr",
         "F64: tl.constexpr"] + (["REPAIR: tl.constexpr"] if repaired else []) + ["BLOCK: tl.constexpr"]
@@ -543,6 +543,11 @@ _REPAIR_DOC = """
     """
 
 
+# a block id the repair kernel reads from its list (data, not the launch: clamped to the blocks, 0 … cdiv(n, BLOCK) − 1,
+# as every index read from memory; a valid id is unchanged, a block taken twice stores the same values)
+_LISTED_BLOCK = "tl.minimum(tl.maximum({}, 0), tl.cdiv(n, BLOCK) - 1)"
+
+
 def _float32_repair_kernel(block_fn: str, passed: str, sum_last: list) -> list[str]:
     """The body of an elementwise kernel whose float32 double words are in its repair kernel
     (doubleword.REPAIR_BITS["float32"]), the block's work in ``block_fn``: the main kernel (REPAIR 0) does its block
@@ -552,20 +557,23 @@ def _float32_repair_kernel(block_fn: str, passed: str, sum_last: list) -> list[s
     bit = REPAIR_BITS["float32"]
     lines = [f"    if REPAIR == {bit}:  # float32's double words: these few programs take the listed blocks in turn "
              "(the list's length on the device)",
-             "        listed = tl.load(ids_ptr + tl.cdiv(n, BLOCK))",
+             "        # (the list is data: its length and each id clamped to the blocks, so that no listed value reads or "
+             "writes outside the tensors; before, an id of −3 crashed the interpreter)",
+             "        listed = tl.minimum(tl.maximum(tl.load(ids_ptr + tl.cdiv(n, BLOCK)), 0), tl.cdiv(n, BLOCK))",
              "        for slot in range(tl.program_id(0), listed, tl.num_programs(0)):",
-             f"            {block_fn}(tl.load(ids_ptr + slot), {passed})"]
+             f"            {block_fn}({_LISTED_BLOCK.format('tl.load(ids_ptr + slot)')}, {passed})"]
     if sum_last:
         lines += ["        if REDUCE:", "            if listed > 0:  # their partial sums changed: added up again",
                   f"                {sum_last[0]}"]
     lines += ["    else:",
-              "        pid = tl.load(ids_ptr + tl.program_id(0)) if REPAIR else tl.program_id(0)  # float64's repair "
-              "kernel: a flagged block",
+              f"        pid = {_LISTED_BLOCK.format('tl.load(ids_ptr + tl.program_id(0))')} if REPAIR else tl.program_id(0)"
+              "  # float64's repair kernel: a flagged block",
               f"        {block_fn}(pid, {passed})",
               "        if not REPAIR and not F64:  # float32: a block flagged for its double words goes on the list",
               "            tl.debug_barrier()  # (its flag was set by one thread of the program)",
               "            if tl.atomic_or(tier_ptr + pid, 0) != 0:",
-              "                tl.store(ids_ptr + tl.atomic_add(ids_ptr + tl.cdiv(n, BLOCK), 1), pid)"]
+              "                # (its slot the count before it, read from memory: clamped to the list, as the repair kernel's ids)",
+              f"                tl.store(ids_ptr + {_LISTED_BLOCK.format('tl.atomic_add(ids_ptr + tl.cdiv(n, BLOCK), 1)')}, pid)"]
     if sum_last:
         lines += ["        if REDUCE:", f"            {sum_last[0]}"]
     return lines
