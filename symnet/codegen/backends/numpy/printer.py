@@ -362,6 +362,9 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             swapped = self._swapped_product(e)
             if swapped:
                 return f"np.multiply({swapped[0]}, {swapped[1]}, out={out})"
+            call = self._log2_call(e, out) or self._scaled_call(e, out)
+            if call:
+                return call
             numbers = [f for f in e.args if f.is_number and not f.free_symbols]
             if numbers and self._moved_constant(sp.Mul(*numbers), [f for f in e.args if f not in numbers]):
                 return f"{out}[...] = {self.doprint(e)}"  # the constant last or first (_moved_constant)
@@ -553,7 +556,43 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
 
     def _print_Mul(self, e):
         swapped = self._swapped_product(e)
-        return f"{swapped[0]}*{swapped[1]}" if swapped else super()._print_Mul(e)
+        if swapped:
+            return f"{swapped[0]}*{swapped[1]}"
+        return self._log2_call(e) or self._scaled_call(e) or super()._print_Mul(e)
+
+    def _scaled_call(self, e, out: str | None = None) -> str | None:
+        """c·f(u) (a constant c, f a registry function whose NumPy lowering is ``_rounded_once(np.f, u)``) as
+        ``_rounded_once(np.f, u, scale=c)``: float32, the product in float64 too, rounded once (selu's λα·expm1(x),
+        elu′'s α·eˣ); float64, f(u)·c as before. None for any other product (session 27)."""
+        if len(e.args) != 2:
+            return None
+        c, g = sorted(e.args, key=lambda a: not a.is_number)
+        if not (c.is_number and c.is_real and not c.free_symbols and isinstance(g, sp.Function) and len(g.args) == 1):
+            return None
+        lowering = numpy_template(type(g))
+        if lowering is None or not lowering[0].startswith("_rounded_once("):
+            return None
+        self.helpers.add("_rounded_once")
+        call = lowering[0].replace("out={out})", "scale={scale}, out={out})")
+        call = call.format(self._print(g.args[0]), scale=self._float(float(c)), out=out)
+        return call if out is not None else call.replace(", out=None", "")
+
+    # session 27 (h-cells27): log₂ u is written log(u)/log 2 (the registry's log2, so that the log rules see log u),
+    # two roundings: 1.34 ULP float32, 1.29 float64 (torch.log2 0.50). The product log(u)·(1/log 2), and only it, is
+    # printed as one call of the library's log₂ (float32: in float64, rounded once, as the registry's log)
+    LOG2 = "_rounded_once(np.log2, {0}, out={out})"
+
+    def _log2_call(self, e, out: str | None = None) -> str | None:
+        """log(u)·(1/log 2) (the factor 1/log 2 a constant or a temporary holding it) as ``_rounded_once(np.log2, u)``;
+        None for any other product."""
+        if len(e.args) != 2:
+            return None
+        for c, g in (e.args, e.args[::-1]):
+            if isinstance(g, sp.log) and len(g.args) == 1 and self.definitions.get(c, c) == 1 / sp.log(2):
+                self.helpers.add("_rounded_once")
+                call = self.LOG2.format(self._print(g.args[0]), out=out)
+                return call if out is not None else call.replace(", out=None", "")
+        return None
 
     def _print_WidenedBase(self, e):
         """A widened sum (the widen rule): a call of the function generated for its body
@@ -633,6 +672,10 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         if shift.is_Integer and shift != 0 and rest.free_symbols:  # b^(y + c): the rounding of y + c restored
             self.helpers.add("_power_shifted")
             return f"_power_shifted({self._print(e.base)}, {self._print(rest)}, {shift})"
+        if e.base == 2 and not e.exp.is_number:  # 2^u: the library's exp2 (float32: in float64, rounded once),
+            # where np.power(2, u) in float32 was 0.90 ULP, ∂ 1.16 (torch.exp2 0.57, 1.04; session 27)
+            self.helpers.add("_rounded_once")
+            return f"_rounded_once(np.exp2, {self._print(e.exp)})"
         if (e.exp.is_Rational or e.exp.is_Float) and not e.exp.is_Integer and not rational:
             # a fractional constant exponent: _fracpow (in float64 for a float32 kernel; split exactly in float64)
             self.helpers.add("_fracpow")
