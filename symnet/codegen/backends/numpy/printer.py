@@ -588,17 +588,26 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
 
     def _sigmoid_argument(self, s):
         """u where ``s`` is σ(u), or a temporary holding it: σ(u) itself or the sigmoid-pair select
-        {1/(1 + E) if u ≥ 0; E·1/(1 + E)} with E = e^−|u|; None otherwise."""
-        d = self.definitions.get(s, s)
+        {r if u ≥ 0; E·r} with r = 1/(1 + E), E = e^−|u|; None otherwise. (The kernel's definitions whether or not
+        the arithmetic selects are on: both printings give the same bits, tests/test_numpy_speed7.py.)"""
+        defined = self.definitions.get
+        d = defined(s, s)
         if isinstance(d, sigmoid):
             return d.args[0]
-        if not (isinstance(d, sp.Piecewise) and len(d.args) == 2 and self._sigmoid_pair(d.args[0][0], d.args[1][0])):
+        if not (isinstance(d, sp.Piecewise) and len(d.args) == 2 and d.args[1][1] == sp.true):
             return None
-        cond = self.definitions.get(d.args[0][1], d.args[0][1])
-        rr = self._defined(d.args[0][0])
-        E = self._defined(next(t for t in rr.base.args if t != 1))
-        u = E.args[0].args[0]  # nexp(|u|)
-        return u if isinstance(cond, sp.GreaterThan) and cond.lhs == u and cond.rhs == 0 else None
+        (r, cond), (q, _) = d.args
+        rr, rq, cond = defined(r, r), defined(q, q), defined(cond, cond)
+        if not (isinstance(rr, sp.Pow) and rr.exp == -1 and isinstance(rr.base, sp.Add) and len(rr.base.args) == 2
+                and sp.S.One in rr.base.args):
+            return None
+        E = rr.base.args[1] if rr.base.args[0] == 1 else rr.base.args[0]
+        rE = defined(E, E)
+        if not (type(rE).__name__ == "nexp" and isinstance(rE.args[0], sp.Abs)):
+            return None
+        u = rE.args[0].args[0]
+        pair = isinstance(rq, sp.Mul) and set(rq.args) in ({E, r}, {E, rr})
+        return u if pair and isinstance(cond, sp.GreaterThan) and cond.lhs == u and cond.rhs == 0 else None
 
     def _silu_call(self, e, out: str | None = None) -> str | None:
         """u·σ(u) (silu) as ``_x_sigmoid(u)`` (one rounding and NumPy's exp in float64, rounded once in float32);
