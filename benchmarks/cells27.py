@@ -1,9 +1,8 @@
 """Cost of session 27's NumPy lowerings (h-cells27): log(u)·(1/log 2) as one call of np.log2, 2^u as np.exp2, c·f(u)
 of a rounded-once function with the product in float64 too (``_rounded_once(np.f, u, scale=c)``), selu written
 {λx; λα·expm1(x)}, silu's x·σ(x) as _x_sigmoid(x): CPU seconds per 10⁶ points of each generated kernel (value and
-gradient), min of repeats, float32
-and float64. Run it on the tree before (``git archive`` of the commit before into a folder, PYTHONPATH there) and
-after; each run prints one column.
+gradient), min of repeats, float32 and float64. Run it on the tree before (``git archive`` of the commit before into a
+folder, PYTHONPATH there) and after; each run prints one column.
 
     python benchmarks/cells27.py [--n 1000000] [--repeat 7]
 """
