@@ -29,7 +29,9 @@ FORMULAS = ["exp(x)", "expm1(x)", "log(x)", "tan(x)", "tanh(x)", "atan(x)", "sin
 def kernels(formula: str):
     """(after, before): the generated kernel, and its source with NumPy's own float32 calls."""
     compiled = symnet.compile(symnet.derive(formula))
-    before = re.sub(r"_rounded_once\(np\.(\w+), ", r"np.\1(", compiled.source)
+    # (session 27's c·f(u) with the product in float64, scale=c: written back as f(u)·c)
+    before = re.sub(r"_rounded_once\(np\.(\w+), ([^,()]+), scale=([^,()]+)\)", r"np.\1(\2) * \3", compiled.source)
+    before = re.sub(r"_rounded_once\(np\.(\w+), ", r"np.\1(", before)
     before = re.sub(r"_power_shifted\((\w+), (\w+), (-?\d+)\)", r"\1**(\2 + \3)", before)
     space: dict = {}
     exec(compile(before, f"<before {formula}>", "exec"), space)  # noqa: S102 - the generated module, rewritten

@@ -93,14 +93,17 @@ def _flat(a, n):
     return np.broadcast_to(a, (n,)) if a.ndim == 0 else np.ascontiguousarray(a).reshape(-1)
 
 
-def _rounded_once(op, x, out=None):
-    """The NumPy ufunc op at x, into out; a float32 block in float64, rounded once to float32 (NumPy's float32
-    SIMD exp, expm1, log, tan, sinh, cosh, tanh, arctan are up to 1–2.2 ULP off; the float64 call rounded once is
-    within 0.5 ULP and 2⁻²⁹ of one). A value past the float32 range rounds to its infinity, one below it to the
-    subnormal or 0, as the float32 call's."""
+def _rounded_once(op, x, out=None, scale=None):
+    """The NumPy ufunc op at x, times the constant scale where given, into out; a float32 block in float64, rounded
+    once to float32 (NumPy's float32 SIMD exp, expm1, log, tan, sinh, cosh, tanh, arctan are up to 1–2.2 ULP off;
+    the float64 call rounded once is within 0.5 ULP and 2⁻²⁹ of one; c·f(x) so is too, where the float32 constant
+    and product were two roundings more). A value past the float32 range rounds to its infinity, one below it to
+    the subnormal or 0, as the float32 call's."""
     if getattr(x, "dtype", None) != np.float32:
-        return op(x, out=out)
+        return op(x, out=out) if scale is None else np.multiply(op(x), scale, out=out)
     wide = op(x.astype(np.float64))
+    if scale is not None:
+        wide *= scale
     with np.errstate(over="ignore", under="ignore"):  # the rounding's own: inf, a subnormal, 0
         if out is None:
             return wide.astype(np.float32)
@@ -626,7 +629,7 @@ def _dw_widened_6fd886a8eb(y, z, double_word, needed=True, within=3.330669073872
         y = np.asarray(y, np.float64)
         z = np.asarray(z, np.float64)
         if not double_word:
-            return _rounded_once(np.tanh, z/2)/2 + np.where((np.abs(z) <= 1.0986122886681098), 1/2 - y, 0)
+            return _rounded_once(np.tanh, z/2, scale=0.5) + np.where((np.abs(z) <= 1.0986122886681098), 1/2 - y, 0)
         # the float64 body, each value beside a bound of its error (doubleword._Bound); kept
         # where the bound is within 3u of the value or the select does not take it,
         # double-word elsewhere (a sum that cancels, a value that is not finite)
@@ -664,7 +667,7 @@ def _dw_widened_6fd886a8eb(y, z, double_word, needed=True, within=3.330669073872
             y = np.broadcast_to(y, redo.shape)[redo]
             z = np.broadcast_to(z, redo.shape)[redo]
             deep = deep[redo]
-        plain = _rounded_once(np.tanh, z/2)/2 + np.where((np.abs(z) <= 1.0986122886681098), 1/2 - y, 0)
+        plain = _rounded_once(np.tanh, z/2, scale=0.5) + np.where((np.abs(z) <= 1.0986122886681098), 1/2 - y, 0)
         # half_minus_y = 1/2 − y
         half_minus_y_hi, half_minus_y_lo = _dw_two_sum((-y), 0.5)
         # where_abs_z_le_log_three = {1/2 − y if |z| ≤ log(3); 0 otherwise}

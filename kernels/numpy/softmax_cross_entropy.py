@@ -178,14 +178,17 @@ def _reduction(reduction):
     return reduction
 
 
-def _rounded_once(op, x, out=None):
-    """The NumPy ufunc op at x, into out; a float32 block in float64, rounded once to float32 (NumPy's float32
-    SIMD exp, expm1, log, tan, sinh, cosh, tanh, arctan are up to 1–2.2 ULP off; the float64 call rounded once is
-    within 0.5 ULP and 2⁻²⁹ of one). A value past the float32 range rounds to its infinity, one below it to the
-    subnormal or 0, as the float32 call's."""
+def _rounded_once(op, x, out=None, scale=None):
+    """The NumPy ufunc op at x, times the constant scale where given, into out; a float32 block in float64, rounded
+    once to float32 (NumPy's float32 SIMD exp, expm1, log, tan, sinh, cosh, tanh, arctan are up to 1–2.2 ULP off;
+    the float64 call rounded once is within 0.5 ULP and 2⁻²⁹ of one; c·f(x) so is too, where the float32 constant
+    and product were two roundings more). A value past the float32 range rounds to its infinity, one below it to
+    the subnormal or 0, as the float32 call's."""
     if getattr(x, "dtype", None) != np.float32:
-        return op(x, out=out)
+        return op(x, out=out) if scale is None else np.multiply(op(x), scale, out=out)
     wide = op(x.astype(np.float64))
+    if scale is not None:
+        wide *= scale
     with np.errstate(over="ignore", under="ignore"):  # the rounding's own: inf, a subnormal, 0
         if out is None:
             return wide.astype(np.float32)

@@ -145,6 +145,32 @@ def _power_shifted(b, y, c):
     return np.where((e != 0) & np.isfinite(fix), power + fix, power)
 '''
 
+# session 27 (h-cells27): silu's x·σ(x) was σ(x) = {1/(1 + E); E·1/(1 + E)} (E = e^−|x|) times x, five roundings:
+# 1.79 ULP float64 in the sweep, 2.67 at x = −16.07 (torch.silu 1.55 and 1.97), 1.57 float32
+NUMPY_HELPERS["_x_sigmoid"] = '''\
+def _x_sigmoid(x):
+    """x·σ(x) = x·max(E, [x ≥ 0])/(1 + E), E = e^−|x| ≤ 1. float64: the numerator x·E (or x) as a double word p + p_lo
+    (TwoProduct) and 1 + E as s + t (Fast2Sum, 1 ≥ E), (p + p_lo)/(s + t) = q + (p_lo − q·t)/s to first order with
+    q = p/s: NumPy's exp and one rounding (1.61 ULP at 30,000 random points, the written form 2.67, torch 1.97). The
+    correction where it is finite and nonzero only (±inf, NaN: the split's NaN; −0.0 stays −0.0). float32: the
+    formula in float64, rounded once (0.5 ULP). −inf: NaN (x·0), a far branch's (the kernel selects −0 there)."""
+    x = np.asarray(x)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        if x.dtype != np.float64:
+            w = x.astype(np.float64)
+            e = np.exp(-np.abs(w))
+            return (w * np.maximum(e, w >= 0) / (1 + e)).astype(x.dtype)
+        e = np.exp(-np.abs(x))
+        s = 1 + e
+        t = (1 - s) + e
+        p, p_lo = _dw_two_prod(x, np.maximum(e, x >= 0))
+        q = p / s
+        fix = (p_lo - q * t) / s
+        return np.where((np.abs(fix) < np.inf) & (fix != 0), q + fix, q)
+'''
+NUMPY_HELPER_NEEDS["_x_sigmoid"] = ("_dw_two_prod",)
+
+
 # session 22 (h-quot22): a constant times a product or quotient, the constant last or first per element
 # (ConditionalPrinting._moved_constant); a registry helper, so that every family and generated function may call it
 NUMPY_HELPERS["_constant_times"] = '''\
@@ -362,6 +388,9 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             swapped = self._swapped_product(e)
             if swapped:
                 return f"np.multiply({swapped[0]}, {swapped[1]}, out={out})"
+            call = self._log2_call(e, out) or self._scaled_call(e, out) or self._silu_call(e, out)
+            if call:
+                return call
             numbers = [f for f in e.args if f.is_number and not f.free_symbols]
             if numbers and self._moved_constant(sp.Mul(*numbers), [f for f in e.args if f not in numbers]):
                 return f"{out}[...] = {self.doprint(e)}"  # the constant last or first (_moved_constant)
@@ -553,7 +582,78 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
 
     def _print_Mul(self, e):
         swapped = self._swapped_product(e)
-        return f"{swapped[0]}*{swapped[1]}" if swapped else super()._print_Mul(e)
+        if swapped:
+            return f"{swapped[0]}*{swapped[1]}"
+        return self._log2_call(e) or self._scaled_call(e) or self._silu_call(e) or super()._print_Mul(e)
+
+    def _sigmoid_argument(self, s):
+        """u where ``s`` is σ(u), or a temporary holding it: σ(u) itself or the sigmoid-pair select
+        {r if u ≥ 0; E·r} with r = 1/(1 + E), E = e^−|u|; None otherwise. (The kernel's definitions whether or not
+        the arithmetic selects are on: both printings give the same bits, tests/test_numpy_speed7.py.)"""
+        defined = self.definitions.get
+        d = defined(s, s)
+        if isinstance(d, sigmoid):
+            return d.args[0]
+        if not (isinstance(d, sp.Piecewise) and len(d.args) == 2 and d.args[1][1] == sp.true):
+            return None
+        (r, cond), (q, _) = d.args
+        rr, rq, cond = defined(r, r), defined(q, q), defined(cond, cond)
+        if not (isinstance(rr, sp.Pow) and rr.exp == -1 and isinstance(rr.base, sp.Add) and len(rr.base.args) == 2
+                and sp.S.One in rr.base.args):
+            return None
+        E = rr.base.args[1] if rr.base.args[0] == 1 else rr.base.args[0]
+        rE = defined(E, E)
+        if not (type(rE).__name__ == "nexp" and isinstance(rE.args[0], sp.Abs)):
+            return None
+        u = rE.args[0].args[0]
+        pair = isinstance(rq, sp.Mul) and set(rq.args) in ({E, r}, {E, rr})
+        return u if pair and isinstance(cond, sp.GreaterThan) and cond.lhs == u and cond.rhs == 0 else None
+
+    def _silu_call(self, e, out: str | None = None) -> str | None:
+        """u·σ(u) (silu) as ``_x_sigmoid(u)`` (one rounding and NumPy's exp in float64, rounded once in float32);
+        None for any other product (session 27)."""
+        if len(e.args) != 2:
+            return None
+        for u, s in (e.args, e.args[::-1]):
+            if not u.is_number and self._sigmoid_argument(s) == u:
+                self.helpers.add("_x_sigmoid")
+                call = f"_x_sigmoid({self._print(u)})"
+                return call if out is None else f"np.copyto({out}, {call})"
+        return None
+
+    def _scaled_call(self, e, out: str | None = None) -> str | None:
+        """c·f(u) (a constant c, f a registry function whose NumPy lowering is ``_rounded_once(np.f, u)``) as
+        ``_rounded_once(np.f, u, scale=c)``: float32, the product in float64 too, rounded once (selu's λα·expm1(x),
+        elu′'s α·eˣ); float64, f(u)·c as before. None for any other product (session 27)."""
+        if len(e.args) != 2:
+            return None
+        c, g = sorted(e.args, key=lambda a: not a.is_number)
+        if not (c.is_number and c.is_real and not c.free_symbols and isinstance(g, sp.Function) and len(g.args) == 1):
+            return None
+        lowering = numpy_template(type(g))
+        if lowering is None or not lowering[0].startswith("_rounded_once("):
+            return None
+        self.helpers.add("_rounded_once")
+        call = lowering[0].replace("out={out})", "scale={scale}, out={out})")
+        call = call.format(self._print(g.args[0]), scale=self._float(float(c)), out=out)
+        return call if out is not None else call.replace(", out=None", "")
+
+    # session 27 (h-cells27): log₂ u is written log(u)/log 2 (the registry's log2, so that the log rules see log u),
+    # two roundings: 1.34 ULP float32, 1.29 float64 (torch.log2 0.50). The product log(u)·(1/log 2), and only it, is
+    # printed as one call of the library's log₂ (float32: in float64, rounded once, as the registry's log)
+    LOG2 = "_rounded_once(np.log2, {0}, out={out})"
+
+    def _log2_call(self, e, out: str | None = None) -> str | None:
+        """log(u)·(1/log 2) (the factor 1/log 2 a constant or a temporary holding it) as ``_rounded_once(np.log2, u)``;
+        None for any other product."""
+        if len(e.args) != 2:
+            return None
+        for c, g in (e.args, e.args[::-1]):
+            if isinstance(g, sp.log) and len(g.args) == 1 and self.definitions.get(c, c) == 1 / sp.log(2):
+                self.helpers.add("_rounded_once")
+                call = self.LOG2.format(self._print(g.args[0]), out=out)
+                return call if out is not None else call.replace(", out=None", "")
+        return None
 
     def _print_WidenedBase(self, e):
         """A widened sum (the widen rule): a call of the function generated for its body
@@ -633,6 +733,10 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         if shift.is_Integer and shift != 0 and rest.free_symbols:  # b^(y + c): the rounding of y + c restored
             self.helpers.add("_power_shifted")
             return f"_power_shifted({self._print(e.base)}, {self._print(rest)}, {shift})"
+        if e.base == 2 and not e.exp.is_number:  # 2^u: the library's exp2 (float32: in float64, rounded once),
+            # where np.power(2, u) in float32 was 0.90 ULP, ∂ 1.16 (torch.exp2 0.57, 1.04; session 27)
+            self.helpers.add("_rounded_once")
+            return f"_rounded_once(np.exp2, {self._print(e.exp)})"
         if (e.exp.is_Rational or e.exp.is_Float) and not e.exp.is_Integer and not rational:
             # a fractional constant exponent: _fracpow (in float64 for a float32 kernel; split exactly in float64)
             self.helpers.add("_fracpow")
