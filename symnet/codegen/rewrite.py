@@ -5151,18 +5151,32 @@ def _conjugate_quotient(node):
     if d == 0 or d.is_Add or d.has(sp.Piecewise):
         return None
     square = _square_term(d)  # A − B² = w·v²: c·w·(v·r)·(v/(1/r + B)), v² not formed (it overflows where the
+    bounded = True  # (the form only where A as written is finite: below)
     if square is not None:  # result does not: 1 − 1/√(x² + 1), the derivative of x − asinh x, at x = 1e200)
         w, v = square
         conjugate, names = c * w * Grouped(v * r) * Grouped(v / (1 / r + b)), ["conjugate"]
     else:
-        d, inner = _rewritten(c * d)
+        whole = c * d
+        d, inner = _rewritten(whole)
         names = ["conjugate"] + [rule.name for rule in inner]
         conjugate = d * r / (1 / r + b)
+        if whole.is_number:
+            # c·(A − B²)/(√A·(√A + B)) widened (double-word in float64, float64 in float32), rounded once, where A
+            # stays below 2⁹⁹⁶ (no square overflows): squareplus′ at x = −537.02 was 4.11 ULP in float64 as
+            # r/(1/r + B), r and 1/r rounded apart after the hypot rule's |x|·√(1 + 4/x²) (about 7 roundings)
+            root = sp.sqrt(a)
+            conjugate = sp.Piecewise((widen(whole / (root * (root + b))), a < sp.Float(2.0 ** 996)),
+                                     (conjugate, True))
+            # where A overflows, c·(A − B²)·r/(1/r + B) is 0 (or subnormal) as the result is: r > 0 is finite or 0
+            # and 1/r + B infinite; the written c + g·r was −2.2e−16 at x = −1.797e308 and NaN at −inf (limit 0)
+            bounded = False
     # where A as written overflows (an infinite input, or (p − t)² past the largest number), the written form's:
     # r may be 0 there, and (v·r)·(v/(1/r + B)) 0·∞ or 0 where c + g·0 is c (float64's largest number as the
     # bound: the same test in float32, whose overflow of A is then its own)
     positive = (b.is_positive and b.is_number) or (isinstance(b, sp.Pow) and b.exp == sp.S.Half)
     finite = a <= sp.Float("1.7976931348623157e308")
+    if not bounded:
+        finite = sp.true
     where = finite if positive else sp.And(b > 0, finite)
     return _Final(_Fired(sp.Piecewise((conjugate, where), (node, True)), names))
 
@@ -5182,7 +5196,9 @@ CONJUGATE = Rule(
     "|v|·w/(√(w + c·(1/v)²) + √c/|v|): v² overflows float32 at |v| > 1.8e19 where the result ≈ √w·|v| does not. "
     "A derivative's c + g/√A is c·(√A − B)/√A with B = −g/c, likewise c·(A − B²)·r/(1/r + B), r = 1/√A "
     "(squareplus′ (1 + x/√(x² + 4))/2: 239 ULP in float32 at x = −20; the pseudo-Huber loss's ∂δ, "
-    "δ/√(δ² + u²) − 1)",
+    "δ/√(δ² + u²) − 1); where c·(A − B²) is a number, c·(A − B²)/(√A·(√A + B)) widened (double-word in float64) "
+    "while A < 2⁹⁹⁶ (squareplus′ 4.11 ULP in float64 at x = −537.02 as r/(1/r + B), r and 1/r rounded apart), and "
+    "r/(1/r + B) where A overflows (0 or subnormal, as the result; the written form was −2.2e−16 at x = −1.797e308)",
     local=_conjugate_forms)
 _register(CONJUGATE)
 
