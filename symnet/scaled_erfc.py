@@ -27,7 +27,8 @@ import mpmath
 
 from .mpfloat import exp as mp_exp
 
-__all__ = ["PIECE_WIDTH", "PIECES", "FAR", "numpy_helpers", "triton_helpers", "mp_erfcx", "mp_erfcx_slope"]
+__all__ = ["PIECE_WIDTH", "PIECES", "FAR", "numpy_helpers", "triton_helpers", "mp_erfcx", "mp_erfcx_slope",
+           "numpy_tail_helpers", "triton_tail_helpers", "mp_erfcx_slope_tail"]
 
 PIECE_WIDTH = 1.25
 PIECES = 7  # [0, 8.75): Taylor pieces
@@ -185,3 +186,151 @@ def triton_helpers() -> dict:
     value, slope, far_value, far_slope = _cached_tables()
     return {"_erfcx": _triton_text("_erfcx", False, value, far_value),
             "_erfcx_slope": _triton_text("_erfcx_slope", True, slope, far_slope)}
+
+
+# ------------------------------------------------------------------ erfcx′ less its leading term (session 27)
+# h(x) = erfcx′(x) + 1/(√π·x²), the derivative of erfcx(x) − 1/(√π·x) (the scaled-erfc rule's erfcx′(u)/(2u)):
+# written so it cancels to 3/(2√π·x⁴) for x ≫ 1 (18 ULP in float64 at x = 8, 5.3e3 at 100, 1.5e7 at 1e4), and it
+# crosses 0 at x ≈ −0.4517. Computed whole, in float64:
+# * x ≥ 8.75: the asymptotic series of erfcx′ from its second term, 3/(2√π·x⁴)·Σ (−1)^j·(2j + 3)!!/3/(2x²)^j;
+# * [−0.8, 8.75): q(x) = x²·erfcx′(x) + 1/√π, which is entire (1/√π at 0: no pole), by Taylor pieces, and h = q/x/x;
+#   q's coefficients about c are c²·b_n + 2c·b_(n−1) + b_(n−2) (b: erfcx′'s, from the ODE above), with 1/√π added
+#   to the first, at 40 digits; [−0.8, −0.2) is centred at q's root (t = x − r exact by Sterbenz near it, so h
+#   keeps its relative accuracy through the zero), [−0.2, 0) at −0.1, the others at the pieces' centres as erfcx's
+#   (one piece [−1.25, 0) about the root was 3.1 ULP at x = −0.0085: its terms there sum to several times q);
+# * x < −0.8: erfcx′(x) + 1/(√π·x²) as written (erfcx′ ≤ −6.4 there, the second term ≤ 0.89: no cancellation).
+_TAIL_LOW = -0.8
+_TAIL_SPLIT = -0.2  # [−0.8, −0.2) about q's root, [−0.2, 0) about −0.1
+
+
+def _q_series(c, n):
+    """The Taylor coefficients of q(x) = x²·erfcx′(x) + 1/√π about c, n + 1 of them (mpmath)."""
+    a = _taylor(c, n + 2)
+    b = [(k + 1) * a[k + 1] for k in range(n + 1)]
+    d = [c * c * b[k] + (2 * c * b[k - 1] if k >= 1 else 0) + (b[k - 2] if k >= 2 else 0) for k in range(n + 1)]
+    d[0] += 1 / mpmath.sqrt(mpmath.pi)
+    return d
+
+
+def _q_piece(c, lo, hi):
+    """(centre, float coefficients) of q on [lo, hi] about c, cut where a term at the far end falls below 2⁻⁵⁸ of the
+    least |q| on the piece or of |q′(c)|·radius (near a root of q, where the least is 0, relative to the slope)."""
+    radius = max(c - lo, hi - c)
+    d = _q_series(c, 60)
+    at = [abs(sum(d_k * (e - c) ** k for k, d_k in enumerate(d))) for e in (lo, hi)]
+    least = min(at + ([abs(d[1]) * radius] if abs(d[0]) < abs(d[1]) * radius else []))
+    return float(c), _cut(d, radius, least)
+
+
+def _tail_tables():
+    """(Taylor pieces of q: about its root, about −0.1, then the seven of [0, 8.75); the far series)."""
+    with mpmath.workdps(_DPS):
+        q = lambda v: sum(d_k for d_k in _q_series(v, 0))  # noqa: E731 - q itself, d_0 about v
+        root = mpmath.findroot(q, -0.45)
+        pieces = [_q_piece(mpmath.mpf(float(root)), mpmath.mpf(_TAIL_LOW), mpmath.mpf(_TAIL_SPLIT)),
+                  _q_piece(mpmath.mpf(_TAIL_SPLIT) / 2, mpmath.mpf(_TAIL_SPLIT), mpmath.mpf(0))]
+        for j in range(PIECES):
+            c = mpmath.mpf(PIECE_WIDTH) * j + mpmath.mpf(PIECE_WIDTH) / 2
+            pieces.append(_q_piece(c, c - mpmath.mpf(PIECE_WIDTH) / 2, c + mpmath.mpf(PIECE_WIDTH) / 2))
+        v = 1 / (2 * mpmath.mpf(FAR) ** 2)
+        far, total, j = [], 0, 0
+        while True:  # terms until the next is below 2⁻⁶⁰ of the sum at 8.75 (the series falls there to j ≈ 75)
+            term = (-1) ** j * mpmath.fac2(2 * j + 3) / 3
+            if far and abs(term) * v ** j < mpmath.mpf(2) ** -60 * abs(total):
+                break
+            far.append(float(term))
+            total += term * v ** j
+            j += 1
+    return pieces, far
+
+
+def mp_erfcx_slope_tail(x):
+    """erfcx′(x) + 1/(√π·x²) in mpmath (the reference), by its asymptotic series beyond 1e6."""
+    x = mpmath.mpf(x)
+    if mpmath.isinf(x):
+        return mpmath.mpf(0) if x > 0 else -mpmath.inf
+    if x == 0:
+        return mpmath.inf
+    if x > 10 ** 6:
+        v = 1 / (2 * x * x)
+        return sum((-1) ** j * mpmath.fac2(2 * j + 3) * v ** j for j in range(12)) * v / (x * x * mpmath.sqrt(mpmath.pi))
+    with mpmath.workdps(mpmath.mp.dps + 20 + int(4 * mpmath.log10(1 + abs(x)))):  # 2x² and then 2x² more cancel
+        return +(mp_erfcx_slope(x) + 1 / (mpmath.sqrt(mpmath.pi) * x * x))
+
+
+_FAR_TAIL = "3.0 * {r} / g / g * (v * series)"  # 3/(√π·x²)·1/(2x²)·Σ: 3/(2√π·x⁴)·(1 − 5/(2x²) + …)
+
+
+def _tail_numpy_text(name: str, pieces, far) -> str:
+    lines = [f"def {name}(x, out=None):",
+             '    """erfcx′(x) + 1/(√π·x²) into out, in float64 (symnet/scaled_erfc.py: generated from mpmath). x < −0.8:',
+             "    as written (no cancellation there); [−0.8, 8.75): q(x) = x²·erfcx′(x) + 1/√π (entire) by Taylor pieces,",
+             '    q/x/x; beyond: the asymptotic series of erfcx′ from its second term (A&S 7.1.23)."""',
+             "    if out is None:",
+             "        out = np.empty(np.shape(x), np.result_type(x, np.float32))",
+             "    a = np.asarray(x, np.float64)",
+             "    y = np.full(np.shape(a), np.nan)",
+             "    with np.errstate(all='ignore'):",
+             f"        neg = a < {_TAIL_LOW!r}",
+             "        if neg.any():",
+             "            s = np.maximum(a[neg], -27.0)  # below −26.6 erfcx′ overflows: −inf",
+             "            c = 134217729.0 * s",
+             "            s_hi = c - (c - s)",
+             "            s_lo = s - s_hi",
+             "            p = s * s",
+             "            e = ((s_hi * s_hi - p) + 2.0 * s_hi * s_lo) + s_lo * s_lo  # x² = p + e exactly",
+             "            t = np.exp(p)",
+             "            scaled = np.where(t < np.inf, t + t * e, t) * _erfc(s)",
+             f"            y[neg] = (2.0 * s * scaled - {_TWO_RSQRTPI!r}) + {_RSQRTPI!r} / s / s"]
+    bounds = [(_TAIL_LOW, _TAIL_SPLIT), (_TAIL_SPLIT, 0.0)] + [(PIECE_WIDTH * j, PIECE_WIDTH * (j + 1)) for j in range(PIECES)]
+    for (lo, hi), (c, coefficients) in zip(bounds, pieces):
+        lines += [f"        piece = (a >= {lo!r}) & (a < {hi!r})",
+                  "        if piece.any():",
+                  f"            t = a[piece] - {c!r}",
+                  f"            y[piece] = ({_horner(coefficients, 't')}) / a[piece] / a[piece]"]
+    lines += [f"        far = a >= {FAR!r}",
+              "        if far.any():",
+              "            g = a[far]",
+              "            v = 0.5 / g / g  # 1/(2x²): 0 beyond 1e154, no overflow",
+              f"            series = {_horner(far, 'v')}",
+              "            y[far] = " + _FAR_TAIL.format(r=repr(_RSQRTPI)),
+              "    out[...] = y  # NaN where x is NaN", "    return out", ""]
+    return "\n".join(lines)
+
+
+def _tail_triton_text(name: str, pieces, far) -> str:
+    lines = ["@triton.jit", f"def {name}(x):",
+             '    """erfcx′(x) + 1/(√π·x²) in float64 (symnet/scaled_erfc.py: generated from mpmath; a float32 x rounded',
+             "    once at the end). x < −0.8: as written (no cancellation there); [−0.8, 8.75): q(x) = x²·erfcx′(x) + 1/√π",
+             '    (entire) by Taylor pieces, q/x/x; beyond: the asymptotic series of erfcx′ from its second term."""',
+             "    a = x.to(tl.float64)",
+             f"    s = tl.minimum(tl.maximum(a, -27.0), {_TAIL_LOW!r})  # the branch x < −0.8 (below −26.6: −inf)",
+             "    c = 134217729.0 * s",
+             "    s_hi = c - (c - s)",
+             "    s_lo = s - s_hi",
+             "    p = s * s",
+             "    e = ((s_hi * s_hi - p) + 2.0 * s_hi * s_lo) + s_lo * s_lo  # x² = p + e exactly",
+             "    t = tl.exp(p)",
+             "    scaled = tl.where(t < float(\"inf\"), t + t * e, t) * _erfc(s)",
+             f"    y = (2.0 * s * scaled - {_TWO_RSQRTPI!r}) + {_RSQRTPI!r} / s / s"]
+    lows = [_TAIL_LOW, _TAIL_SPLIT] + [PIECE_WIDTH * j for j in range(PIECES)]
+    for lo, (c, coefficients) in zip(lows, pieces):
+        lines += [f"    t = a - {c!r}", f"    y = tl.where(a >= {lo!r}, ({_horner(coefficients, 't')}) / a / a, y)"]
+    lines += [f"    g = tl.maximum(a, {FAR!r})", "    v = 0.5 / g / g  # 1/(2x²): 0 beyond 1e154, no overflow",
+              f"    series = {_horner(far, 'v')}",
+              f"    y = tl.where(a >= {FAR!r}, " + _FAR_TAIL.format(r=repr(_RSQRTPI)) + ", y)",
+              "    return tl.where(a != a, a, y).to(x.dtype)  # NaN stays NaN", ""]
+    return "\n".join(lines)
+
+
+_cached_tail_tables = functools.cache(_tail_tables)
+
+
+def numpy_tail_helpers() -> dict:
+    """The NumPy helper ``_erfcx_slope_tail`` (it calls the registry's ``_erfc``)."""
+    return {"_erfcx_slope_tail": _tail_numpy_text("_erfcx_slope_tail", *_cached_tail_tables())}
+
+
+def triton_tail_helpers() -> dict:
+    """The Triton device helper ``_erfcx_slope_tail`` (it calls the registry's ``_erfc``)."""
+    return {"_erfcx_slope_tail": _tail_triton_text("_erfcx_slope_tail", *_cached_tail_tables())}

@@ -422,4 +422,25 @@ class erfcx_slope(SymnetFunction):  # noqa: N801
     _eval_rewrite_as_exp = _eval_rewrite_as_erfc
 
 
-__all__ += ["erfcx", "erfcx_slope"]
+class erfcx_slope_tail(SymnetFunction):  # noqa: N801
+    """erfcx′(x) + 1/(√π·x²), erfcx′ less its leading asymptotic term −1/(√π·x²), computed whole (written out it
+    cancels to 3/(2√π·x⁴) for x ≫ 1; the derivative of erfcx(x) − 1/(√π·x)); it crosses 0 at x ≈ −0.4517."""
+
+    nargs = 1
+    latex_name, realness = r"\operatorname{erfcx}'_{2}", "argument"
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return 2 * erfcx(x) + 2 * x * erfcx_slope(x) - 2 / (sp.sqrt(sp.pi) * x ** 3)
+
+    @staticmethod
+    def _of(x):
+        return 2 * x * sp.exp(x ** 2) * sp.erfc(x) - 2 / sp.sqrt(sp.pi) + 1 / (sp.sqrt(sp.pi) * x ** 2)
+
+    def _eval_rewrite_as_erfc(self, x, **kwargs):
+        return self._of(x)
+
+    _eval_rewrite_as_exp = _eval_rewrite_as_erfc
+
+
+__all__ += ["erfcx", "erfcx_slope", "erfcx_slope_tail"]

@@ -284,8 +284,8 @@ def test_erfc_of_a_difference_never_worse_than_torch():
 # 97 ULP at x = 8, 322 at 20, 1.3e3 at 100, 2.1e7 at 1e4, 4.5e15 (0 for −2.8e−25) at 1e8; float32 1.8e4 at 100
 # (torch float64 the same: 97, 123, 1.3e3, 1.3e8, 4.5e15). The scaled-erfc rule now writes c·erfcx(u) − c/(√π·u) as
 # c·erfcx′(u)/(2u) (erfcx′ computed whole, symnet/scaled_erfc.py). Its derivative, erfcx′(x) + 1/(√π·x²), cancels
-# the same way one order further (to 3/(2√π·x⁴)) and has no whole form yet: 18 ULP at x = 8, 5.3e3 at 100, 1.5e7
-# at 1e4 (torch 4.1e3, 2.4e7, 7.1e15: never worse than torch).
+# the same way one order further (to 3/(2√π·x⁴)): 18 ULP at x = 8, 5.3e3 at 100, 1.5e7 at 1e4 (torch 4.1e3, 2.4e7,
+# 7.1e15), computed whole since session 27 (erfcx_slope_tail, tests/test_misc27.py).
 
 TAIL_POINTS = [0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 8.75, 9.0, 20.0, 100.0, 1e4, 1e8, 1e50, 1e100, -1.0, -5.0]
 
@@ -330,11 +330,9 @@ def test_erfcx_less_its_leading_term_gradient_never_worse_than_torch():
         assert e_slope <= max(_BOUND[F64], theirs), (v, e_slope, theirs)
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂x of erfcx(x) − 1/(√π·x) is erfcx′(x) + 1/(√π·x²), which cancels "
-                   "to 3/(2√π·x⁴): 18 ULP in float64 at x = 8, 25 at 20, 5.3e3 at 100, 1.5e7 at 1e4, 4.5e15 at 1e8 "
-                   "(torch 4.1e3, 2.1e5, 2.4e7, 7.1e15, 3e31); needs erfcx′ less its leading term as a whole "
-                   "helper (scaled_erfc.py's asymptotic series from its second term, Taylor pieces below 8.75)")
 def test_erfcx_less_its_leading_term_gradient():
+    """Within the bound at every point (was 18 ULP at x = 8, 5.3e3 at 100, 1.5e7 at 1e4, 4.5e15 at 1e8: the
+    erfcx_slope_tail node since session 27, tests/test_misc27.py)."""
     worst = max(e[1] for e in _erfcx_tail_errors(F64))
     assert worst <= _BOUND[F64], worst
 

@@ -29,7 +29,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
 from ..functions import _PRINT_METHODS, SymnetFunction, sigmoid
-from ..special import (erfcx, erfcx_slope, exp_shift, exp_twosum, hypot_gap_slope, ndtr, nexpsq, nexpsq2, ordered_product, sigmoid_pair_product,
+from ..special import (erfcx, erfcx_slope, erfcx_slope_tail, exp_shift, exp_twosum, hypot_gap_slope, ndtr, nexpsq, nexpsq2, ordered_product, sigmoid_pair_product,
                        sigmoid_twosum, softplus)
 
 __all__ = ["softplus", "Rule", "RULES", "stabilise"]
@@ -5192,18 +5192,32 @@ def _conjugate_quotient(node):
     if d == 0 or d.is_Add or d.has(sp.Piecewise):
         return None
     square = _square_term(d)  # A − B² = w·v²: c·w·(v·r)·(v/(1/r + B)), v² not formed (it overflows where the
+    bounded = True  # (the form only where A as written is finite: below)
     if square is not None:  # result does not: 1 − 1/√(x² + 1), the derivative of x − asinh x, at x = 1e200)
         w, v = square
         conjugate, names = c * w * Grouped(v * r) * Grouped(v / (1 / r + b)), ["conjugate"]
     else:
-        d, inner = _rewritten(c * d)
+        whole = c * d
+        d, inner = _rewritten(whole)
         names = ["conjugate"] + [rule.name for rule in inner]
         conjugate = d * r / (1 / r + b)
+        if whole.is_number:
+            # c·(A − B²)/(√A·(√A + B)) widened (double-word in float64, float64 in float32), rounded once, where A
+            # stays below 2⁹⁹⁶ (no square overflows): squareplus′ at x = −537.02 was 4.11 ULP in float64 as
+            # r/(1/r + B), r and 1/r rounded apart after the hypot rule's |x|·√(1 + 4/x²) (about 7 roundings)
+            root = sp.sqrt(a)
+            conjugate = sp.Piecewise((widen(whole / (root * (root + b))), a < sp.Float(2.0 ** 996)),
+                                     (conjugate, True))
+            # where A overflows, c·(A − B²)·r/(1/r + B) is 0 (or subnormal) as the result is: r > 0 is finite or 0
+            # and 1/r + B infinite; the written c + g·r was −2.2e−16 at x = −1.797e308 and NaN at −inf (limit 0)
+            bounded = False
     # where A as written overflows (an infinite input, or (p − t)² past the largest number), the written form's:
     # r may be 0 there, and (v·r)·(v/(1/r + B)) 0·∞ or 0 where c + g·0 is c (float64's largest number as the
     # bound: the same test in float32, whose overflow of A is then its own)
     positive = (b.is_positive and b.is_number) or (isinstance(b, sp.Pow) and b.exp == sp.S.Half)
     finite = a <= sp.Float("1.7976931348623157e308")
+    if not bounded:
+        finite = sp.true
     where = finite if positive else sp.And(b > 0, finite)
     return _Final(_Fired(sp.Piecewise((conjugate, where), (node, True)), names))
 
@@ -5223,7 +5237,9 @@ CONJUGATE = Rule(
     "|v|·w/(√(w + c·(1/v)²) + √c/|v|): v² overflows float32 at |v| > 1.8e19 where the result ≈ √w·|v| does not. "
     "A derivative's c + g/√A is c·(√A − B)/√A with B = −g/c, likewise c·(A − B²)·r/(1/r + B), r = 1/√A "
     "(squareplus′ (1 + x/√(x² + 4))/2: 239 ULP in float32 at x = −20; the pseudo-Huber loss's ∂δ, "
-    "δ/√(δ² + u²) − 1)",
+    "δ/√(δ² + u²) − 1); where c·(A − B²) is a number, c·(A − B²)/(√A·(√A + B)) widened (double-word in float64) "
+    "while A < 2⁹⁹⁶ (squareplus′ 4.11 ULP in float64 at x = −537.02 as r/(1/r + B), r and 1/r rounded apart), and "
+    "r/(1/r + B) where A overflows (0 or subnormal, as the result; the written form was −2.2e−16 at x = −1.797e308)",
     local=_conjugate_forms)
 _register(CONJUGATE)
 
@@ -6581,13 +6597,34 @@ def _distributed_scaled_erfc(node):
     return None
 
 
+def _scaled_erfc_slope_tail(node):
+    """c·erfcx′(u) + R, a sum with c free of u's inputs and R holding c/(√π·u²) (the derivative of c·erfcx(u) −
+    c/(√π·u), the value's erfcx′(u)/(2u)) → c·erfcx_slope_tail(u) + (R − c/(√π·u²)): erfcx′ less its leading
+    asymptotic term, which cancels to 3c/(2√π·u⁴) for u ≫ 1 (18 ULP in float64 at u = 8, 1.5e7 at 1e4), computed
+    whole; None where no such part is there."""
+    for f in sorted(node.atoms(erfcx_slope), key=sp.default_sort_key):
+        u = f.args[0]
+        holding = [t for t in node.args if f in sp.Mul.make_args(t)]
+        rest = [t for t in node.args if f not in sp.Mul.make_args(t)]
+        c = sp.cancel(sp.Add(*[t / f for t in holding]))
+        if c.has(erfcx, erfcx_slope) or c.free_symbols & u.free_symbols:
+            continue
+        left = sp.expand(sp.Add(*rest) - c / (sp.sqrt(sp.pi) * u ** 2))
+        if len(sp.Add.make_args(left)) < len(rest) or (left == 0 and rest):
+            return c * erfcx_slope_tail(u) + left
+    return None
+
+
 def _scaled_erfc(node):
-    """erfc(u)·e^(u² + w) → erfcx(u)·e^w and k·u·erfcx(u) − k/√π → (k/2)·erfcx′(u) (node by node: the product
-    first, then the sum that holds it; a product of e^v and a sum holding erfc(u) distributed first)."""
+    """erfc(u)·e^(u² + w) → erfcx(u)·e^w, k·u·erfcx(u) − k/√π → (k/2)·erfcx′(u) and c·erfcx′(u) + c/(√π·u²) →
+    c·erfcx_slope_tail(u) (node by node: the product first, then the sum that holds it; a product of e^v and a sum
+    holding erfc(u) distributed first)."""
     if node.is_Mul and node.has(sp.erfc) and node.has(sp.exp):
         return _scaled_erfc_product(node) or _distributed_scaled_erfc(node)
     if node.is_Add and node.has(erfcx):
         return _scaled_erfc_slope(node)
+    if node.is_Add and node.has(erfcx_slope):
+        return _scaled_erfc_slope_tail(node)
     return None
 
 
@@ -6598,7 +6635,10 @@ SCALED_ERFC = Rule(
     "helpers (Taylor pieces from the ODE y′ = 2x·y − 2/√π, the asymptotic series A&S 7.1.23, e^(x²)·erfc(x) below 0; "
     "≤ 2.4 ULP in float64 against mpmath over [−26.6, 1e300]); its derivative 2u·erfcx(u) − 2/√π, which cancels to "
     "−1/(u²√π) (2u² of the digits lost), as erfcx′(u) computed whole, and erfcx(u) − 1/(√π·u), which cancels to "
-    "−1/(2√π·u³) (1.3e3 ULP in float64 at u = 100, 4.5e15 at 1e8; torch the same), as erfcx′(u)/(2u); "
+    "−1/(2√π·u³) (1.3e3 ULP in float64 at u = 100, 4.5e15 at 1e8; torch the same), as erfcx′(u)/(2u), and its "
+    "derivative erfcx′(u) + 1/(√π·u²), which cancels to 3/(2√π·u⁴) (18 ULP at u = 8, 1.5e7 at 1e4; torch 4.1e3, "
+    "7.1e15) and crosses 0 at u ≈ −0.4517, as erfcx_slope_tail(u) computed whole (u²·erfcx′(u) + 1/√π, entire, by "
+    "Taylor pieces, one about its root; the asymptotic series from its second term beyond 8.75); "
     "below u ≈ −26.6 erfcx overflows genuinely",
     local=_scaled_erfc)
 _register(SCALED_ERFC)
