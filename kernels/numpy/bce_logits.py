@@ -547,12 +547,22 @@ def _dw_widened_063f068f73(y, z, double_word, needed=True, within=3.330669073872
     is within 3u of it, double-word arithmetic (hi + lo, about 106 bits;
     triple words, hi + lo + tail, about 150 bits, where the bound is past 2⁻¹⁰ of it) elsewhere where ``needed``
     (where a select takes it), the float64 value where that is not finite. In a float32 one likewise,
-    the bound within ``within`` (2⁻³⁰) where the float64 body is not enough."""
+    the bound within ``within`` (2⁻³⁰) where the float64 body is not enough.
+    Where a select takes it on fewer than half of the elements: on those alone, gathered (0 on the others)."""
     with np.errstate(all="ignore"):  # inf and NaN are selected away below
         y = np.asarray(y, np.float64)
         z = np.asarray(z, np.float64)
         if not double_word:
             return _sigmoid(z) - y
+        gathered = needed is None  # (the call below: the elements the select takes, every one of them)
+        if gathered:
+            needed = np.ones(np.broadcast_shapes(np.shape(y), np.shape(z)), bool)
+        elif np.ndim(needed) and np.count_nonzero(needed) * 2 < np.size(needed):  # taken on under half: there alone
+            needed = np.broadcast_to(needed, np.broadcast_shapes(np.shape(needed), np.shape(y), np.shape(z)))
+            result = np.zeros(needed.shape)  # not taken by the select: any value (0)
+            if needed.any():
+                result[needed] = _dw_widened_063f068f73(np.broadcast_to(y, needed.shape)[needed], np.broadcast_to(z, needed.shape)[needed], True, None, within=within)
+            return result
         # the float64 body, each value beside a bound of its error (doubleword._Bound); kept
         # where the bound is within 3u of the value or the select does not take it,
         # double-word elsewhere (a sum that cancels, a value that is not finite)
@@ -569,7 +579,7 @@ def _dw_widened_063f068f73(y, z, double_word, needed=True, within=3.330669073872
         deep = ~keep & ~(sig_z_minus_y_err <= 0.0009765625*abs_sig_z_minus_y)  # cancels past 2⁴³: triple words
         if keep.all():
             return _dwx_tier(sig_z_minus_y, needed, _dw_widened_063f068f73_scaled, y, z)
-        some = np.count_nonzero(keep) * 8 > np.size(keep)
+        some = np.count_nonzero(keep) * 8 > np.size(keep) or (gathered and keep.any())
         if some:  # an eighth or more kept: the double-word on the others only (gathered)
             redo = ~keep
             result = np.array(np.broadcast_to(sig_z_minus_y, redo.shape), np.float64)
@@ -624,12 +634,22 @@ def _dw_widened_6fd886a8eb(y, z, double_word, needed=True, within=3.330669073872
     is within 3u of it, double-word arithmetic (hi + lo, about 106 bits;
     triple words, hi + lo + tail, about 150 bits, where the bound is past 2⁻¹⁰ of it) elsewhere where ``needed``
     (where a select takes it), the float64 value where that is not finite. In a float32 one likewise,
-    the bound within ``within`` (2⁻³⁰) where the float64 body is not enough."""
+    the bound within ``within`` (2⁻³⁰) where the float64 body is not enough.
+    Where a select takes it on fewer than half of the elements: on those alone, gathered (0 on the others)."""
     with np.errstate(all="ignore"):  # inf and NaN are selected away below
         y = np.asarray(y, np.float64)
         z = np.asarray(z, np.float64)
         if not double_word:
             return _rounded_once(np.tanh, z/2, scale=0.5) + np.where((np.abs(z) <= 1.0986122886681098), 1/2 - y, 0)
+        gathered = needed is None  # (the call below: the elements the select takes, every one of them)
+        if gathered:
+            needed = np.ones(np.broadcast_shapes(np.shape(y), np.shape(z)), bool)
+        elif np.ndim(needed) and np.count_nonzero(needed) * 2 < np.size(needed):  # taken on under half: there alone
+            needed = np.broadcast_to(needed, np.broadcast_shapes(np.shape(needed), np.shape(y), np.shape(z)))
+            result = np.zeros(needed.shape)  # not taken by the select: any value (0)
+            if needed.any():
+                result[needed] = _dw_widened_6fd886a8eb(np.broadcast_to(y, needed.shape)[needed], np.broadcast_to(z, needed.shape)[needed], True, None, within=within)
+            return result
         # the float64 body, each value beside a bound of its error (doubleword._Bound); kept
         # where the bound is within 3u of the value or the select does not take it,
         # double-word elsewhere (a sum that cancels, a value that is not finite)
@@ -659,7 +679,7 @@ def _dw_widened_6fd886a8eb(y, z, double_word, needed=True, within=3.330669073872
         deep = ~keep & ~(sum_1_err <= 0.0009765625*abs_sum_1)  # cancels past 2⁴³: triple words
         if keep.all():
             return _dwx_tier(sum_1, needed, _dw_widened_6fd886a8eb_scaled, y, z)
-        some = np.count_nonzero(keep) * 8 > np.size(keep)
+        some = np.count_nonzero(keep) * 8 > np.size(keep) or (gathered and keep.any())
         if some:  # an eighth or more kept: the double-word on the others only (gathered)
             redo = ~keep
             result = np.array(np.broadcast_to(sum_1, redo.shape), np.float64)
@@ -741,12 +761,22 @@ def _dw_widened_90bcd99b33(y, z, double_word, needed=True, within=3.330669073872
     is within 3u of it, double-word arithmetic (hi + lo, about 106 bits;
     triple words, hi + lo + tail, about 150 bits, where the bound is past 2⁻¹⁰ of it) elsewhere where ``needed``
     (where a select takes it), the float64 value where that is not finite. In a float32 one likewise,
-    the bound within ``within`` (2⁻³⁰) where the float64 body is not enough."""
+    the bound within ``within`` (2⁻³⁰) where the float64 body is not enough.
+    Where a select takes it on fewer than half of the elements: on those alone, gathered (0 on the others)."""
     with np.errstate(all="ignore"):  # inf and NaN are selected away below
         y = np.asarray(y, np.float64)
         z = np.asarray(z, np.float64)
         if not double_word:
             return np.where((z > 1.0986122886681098), 1 - y, 0) - _sigmoid(-z)
+        gathered = needed is None  # (the call below: the elements the select takes, every one of them)
+        if gathered:
+            needed = np.ones(np.broadcast_shapes(np.shape(y), np.shape(z)), bool)
+        elif np.ndim(needed) and np.count_nonzero(needed) * 2 < np.size(needed):  # taken on under half: there alone
+            needed = np.broadcast_to(needed, np.broadcast_shapes(np.shape(needed), np.shape(y), np.shape(z)))
+            result = np.zeros(needed.shape)  # not taken by the select: any value (0)
+            if needed.any():
+                result[needed] = _dw_widened_90bcd99b33(np.broadcast_to(y, needed.shape)[needed], np.broadcast_to(z, needed.shape)[needed], True, None, within=within)
+            return result
         # the float64 body, each value beside a bound of its error (doubleword._Bound); kept
         # where the bound is within 3u of the value or the select does not take it,
         # double-word elsewhere (a sum that cancels, a value that is not finite)
@@ -772,7 +802,7 @@ def _dw_widened_90bcd99b33(y, z, double_word, needed=True, within=3.330669073872
         deep = ~keep & ~(sum_1_err <= 0.0009765625*abs_sum_1)  # cancels past 2⁴³: triple words
         if keep.all():
             return _dwx_tier(sum_1, needed, _dw_widened_90bcd99b33_scaled, y, z)
-        some = np.count_nonzero(keep) * 8 > np.size(keep)
+        some = np.count_nonzero(keep) * 8 > np.size(keep) or (gathered and keep.any())
         if some:  # an eighth or more kept: the double-word on the others only (gathered)
             redo = ~keep
             result = np.array(np.broadcast_to(sum_1, redo.shape), np.float64)

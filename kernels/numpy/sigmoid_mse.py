@@ -470,12 +470,22 @@ def _dw_widened_f1e5d05dde(y, z, double_word, needed=True, within=3.330669073872
     is within 3u of it, double-word arithmetic (hi + lo, about 106 bits;
     triple words, hi + lo + tail, about 150 bits, where the bound is past 2⁻¹⁰ of it) elsewhere where ``needed``
     (where a select takes it), the float64 value where that is not finite. In a float32 one likewise,
-    the bound within ``within`` (2⁻³⁰) where the float64 body is not enough."""
+    the bound within ``within`` (2⁻³⁰) where the float64 body is not enough.
+    Where a select takes it on fewer than half of the elements: on those alone, gathered (0 on the others)."""
     with np.errstate(all="ignore"):  # inf and NaN are selected away below
         y = np.asarray(y, np.float64)
         z = np.asarray(z, np.float64)
         if not double_word:
             return y - _sigmoid(z)
+        gathered = needed is None  # (the call below: the elements the select takes, every one of them)
+        if gathered:
+            needed = np.ones(np.broadcast_shapes(np.shape(y), np.shape(z)), bool)
+        elif np.ndim(needed) and np.count_nonzero(needed) * 2 < np.size(needed):  # taken on under half: there alone
+            needed = np.broadcast_to(needed, np.broadcast_shapes(np.shape(needed), np.shape(y), np.shape(z)))
+            result = np.zeros(needed.shape)  # not taken by the select: any value (0)
+            if needed.any():
+                result[needed] = _dw_widened_f1e5d05dde(np.broadcast_to(y, needed.shape)[needed], np.broadcast_to(z, needed.shape)[needed], True, None, within=within)
+            return result
         # the float64 body, each value beside a bound of its error (doubleword._Bound); kept
         # where the bound is within 3u of the value or the select does not take it,
         # double-word elsewhere (a sum that cancels, a value that is not finite)
@@ -492,7 +502,7 @@ def _dw_widened_f1e5d05dde(y, z, double_word, needed=True, within=3.330669073872
         deep = ~keep & ~(y_minus_sig_z_err <= 0.0009765625*abs_y_minus_sig_z)  # cancels past 2⁴³: triple words
         if keep.all():
             return _dwx_tier(y_minus_sig_z, needed, _dw_widened_f1e5d05dde_scaled, y, z)
-        some = np.count_nonzero(keep) * 8 > np.size(keep)
+        some = np.count_nonzero(keep) * 8 > np.size(keep) or (gathered and keep.any())
         if some:  # an eighth or more kept: the double-word on the others only (gathered)
             redo = ~keep
             result = np.array(np.broadcast_to(y_minus_sig_z, redo.shape), np.float64)
