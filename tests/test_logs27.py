@@ -15,8 +15,8 @@ Fixed:
 * overflowed-product takes an e^, σ or softplus of a polynomial of degree d ≥ 2 in one input x as well (GELU-tanh
   written with the float 0.7978845608028654, which the gelu-tanh-written rule rightly does not take): past
   |x| = 3.4e38^(1/d), where x^d leaves float32, the limit as x → ±∞ (checked in mpmath against the formula there).
-  Before: ∂x NaN from |x| ≈ 5.6e102 in float64 (x³ overflows: sech²·x³ = 0·inf; truth 1 at 1e103, 0 at −1e103),
-  float32 from 7e12.
+  Before: ∂x NaN from |x| ≈ 5.6e102 in float64 (x³ overflows: sech²·x³ = 0·inf; truth 1 at 1e103, 0 at −1e103;
+  float32 was right: 1 and 0 at ±7e12, ±1e13).
 * widened-product-overflow: the widen rule's x·y − z (a sum of products of inputs, exact in double words) where a
   product is past 2¹⁰⁰⁰: 2⁶⁴·(x·(y/2⁶⁴) − z/2⁶⁴), the scaling exact there. Before: f inf at (1.1, 1.797e308,
   1.797e308) for 1.797e307 in float64 (torch inf).
@@ -63,7 +63,7 @@ def _points(dtype, values):
 
 
 HYPERBOLIC = {
-    # before (float64): f 7.4e15 ULP at −30, 6.5e15 at −64.1, 7.5e15 at −100; inf − inf = NaN past ±710
+    # before (float64): f 7.4e15 ULP at −30, 6.5e15 at −64.1, 7.5e15 at −100 (torch the same)
     "log(sinh(x) + cosh(x) + 1)": lambda t, x: t.log(t.sinh(x) + t.cosh(x) + 1),
     # before: f inf from 709 in float64 (truth 1416.6), from 63.9 in float32
     "log(1 + sinh(x)**2)": lambda t, x: t.log(1 + t.sinh(x) ** 2),
@@ -149,8 +149,8 @@ def test_written_logaddexp_unchanged_at_its_crossing_and_at_infinity():
 @pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
 def test_gelu_tanh_written_with_a_float_constant(dtype, backend):
     """GELU-tanh written out with √(2/π) as the float 0.7978845608028654: f and ∂x within the bound from 1e−8 to the
-    extremes. Before: ∂x NaN from |x| ≈ 5.6e102 in float64 (1e103: truth 1, −1e103: truth 0), from 7e12 in float32
-    (torch NaN at both)."""
+    extremes. Before: ∂x NaN from |x| ≈ 5.6e102 in float64 (NaN at −5.7e102 and 6e102; 1e103: truth 1, −1e103:
+    truth 0; torch NaN); float32 was right before (a passing check here)."""
     if backend == "triton":
         triton_torch()
     values = ([-1e300, -1e103, -6e102, -1e13, -20.0, -3.0, -0.75, 1e-8, 0.5, 3.0, 1e13, 6e102, 1e103, 1e300]
@@ -183,8 +183,10 @@ PRODUCT_POINTS = {
 @pytest.mark.parametrize("formula", list(PRODUCTS))
 def test_widened_product_past_the_range(formula, dtype, backend):
     """x·y − z and its kin where x·y overflows float64 and the difference does not: f and the gradient within the
-    bound. Before: x·y − z f inf at (1.1, 1.797e308, 1.797e308) for 1.797e307 (test_breakage24's strict xfail; torch
-    inf), −1.797e307 at (−1.1, 1.797e308, −1.797e308), 1e307 at (1.5, 1e308, 1.4e308)."""
+    bound. Before (float64, measured on main 3da4bc8): x·y − z f inf at (1.1, 1.797e308, 1.797e308) for 1.797e307
+    (test_breakage24's strict xfail; torch inf), −inf at (−1.1, 1.797e308, −1.797e308); z − 2x·y −inf at (1.5,
+    1e308, 1.4e308) for −1.6e308; x·y − x·z NaN at (1.1, 1.797e308, 1.797e308) for 0, −inf at (1.5, 1e308, 1.4e308)
+    for −6e307. float32 was right before (computed in float64)."""
     if backend == "triton":
         triton_torch()
     points = [tuple(float(dtype(v)) for v in p) for p in PRODUCT_POINTS[dtype]]

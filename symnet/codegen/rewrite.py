@@ -1703,7 +1703,7 @@ EXP_COLLECT = Rule(
     "that cancels")
 COSH_SQUARE = Rule(
     "cosh-square", "1 + sinh²u overflows sinh²u from |u| = 355 in float64 (log(1 + sinh²x) inf at 709 for 1416.6; "
-    "float32 from 44.4); it is cosh²u exactly (cosh²u − sinh²u = 1), so that log(cosh²u) is 2·log cosh u, the "
+    "float32 inf at 63.9); it is cosh²u exactly (cosh²u − sinh²u = 1), so that log(cosh²u) is 2·log cosh u, the "
     "log-cosh rule's, and 2·sinh u·cosh u/(1 + sinh²u) is 2·tanh u", local=_cosh_square)
 _register(EXP_COLLECT, COSH_SQUARE)
 __all__ += ["EXP_COLLECT", "COSH_SQUARE"]
