@@ -184,23 +184,17 @@ def test_double_word_erf_tail_against_mpmath():
                 assert (h, low) == (e, 0.0)
 
 
-# --- measured and left (strict xfail, the numbers in each reason) --------------------------------------------------
+# --- left here in session 26 (strict xfails), fixed by h-logs27 (tests/test_logs27.py: both dtypes, both backends) --
 LEFT = {
-    "log(sinh(x) + cosh(x) + 1)": (
-        lambda t, x: t.log(t.sinh(x) + t.cosh(x) + 1), [(-30.0,), (-64.1,), (-100.0,)], F64,
-        "f 7.4e15 ULP at x = −30, 6.5e15 at −64.1, 7.5e15 at −100 (torch the same): sinh x + cosh x = e^x cancels for "
-        "x ≪ 0 (its e^−x parts), which is no overflow: exp-dominant's left side has c = 0 there and is not taken "
-        "(the right side, past 64, is)"),
-    "log(1 + sinh(x)**2)": (
-        lambda t, x: t.log(1 + t.sinh(x) ** 2), [(709.0,), (800.0,), (-800.0,)], F64,
-        "f inf from x = 709 (truth 1416.6 at 709; torch inf): sinh² is a power of an exponential function, no term "
-        "c·e^u, so exp-dominant does not take it (float32 inf from 63.9)"),
+    # exp-collect: sinh x + cosh x + 1 = e^x + 1 (before: f 7.4e15 ULP at x = −30, 6.5e15 at −64.1, 7.5e15 at −100)
+    "log(sinh(x) + cosh(x) + 1)": (lambda t, x: t.log(t.sinh(x) + t.cosh(x) + 1), [(-30.0,), (-64.1,), (-100.0,)], F64),
+    # cosh-square: 1 + sinh²x = cosh²x, log(cosh²x) = 2·log cosh x (before: f inf from x = 709, truth 1416.6)
+    "log(1 + sinh(x)**2)": (lambda t, x: t.log(1 + t.sinh(x) ** 2), [(709.0,), (800.0,), (-800.0,)], F64),
 }
 
 
-@pytest.mark.parametrize("formula", [pytest.param(f, marks=pytest.mark.xfail(strict=True, reason="measured "
-                                     "2026-12-04: " + v[3])) for f, v in LEFT.items()])
+@pytest.mark.parametrize("formula", list(LEFT))
 def test_left(formula):
-    fn, points, dtype, _ = LEFT[formula]
+    fn, points, dtype = LEFT[formula]
     bad = _kept(_faults(formula, ["x"], points, dtype, fn))
     assert not bad, bad

@@ -234,6 +234,9 @@ def _exp_rational(node):
     c = g * p
     if not r.has(t):
         return r  # a constant: σ(x) + σ(−x) = 1
+    collected = _exp_collected(node, mapping, r, t, c) if node.is_Add else None
+    if collected is not None:
+        return _Fired(collected, ["exp-collect"])
     num, den = (sp.Poly(f, t) for f in sp.fraction(r))
     step = 0
     for poly in (num, den):
@@ -263,6 +266,37 @@ def _exp_rational(node):
         a.is_Add and sum(1 for x in a.args if _is_exp(x.as_coeff_Mul()[1])) >= 2 for a in sp.preorder_traversal(node))
     target = "tanh" if q else ("sech²" if i and j and cosh_like else "sigmoid")
     return _Fired(new, _rational_names(node, target))
+
+
+def _laurent_terms(e, t):
+    """{m: k} for ``e`` = Σ k·t^m (m whole), or None where ``e`` is no Laurent polynomial in t."""
+    out: dict = {}
+    for term in sp.Add.make_args(sp.expand(e)):
+        k, m = term.as_coeff_exponent(t)
+        if k.has(t) or not m.is_Integer:
+            return None
+        out[m] = out.get(m, 0) + k
+    return out
+
+
+def _exp_collected(node, mapping, r, t, c):
+    """The exp-collect rule: Σ k_m·e^(m·c) for a sum ``node`` of exponential functions of one argument c (e^, sinh,
+    cosh, expm1 as t = e^c: ``mapping``, their sum ``r``) in which the coefficient of some e^(m·c) cancels to 0
+    (sinh x + cosh x + 1 = e^x + 1: the e^−x halves cancel, sinh x + cosh x is 0 for x < −37 in float64 where
+    e^x is not); None where nothing cancels, or a term is no Laurent polynomial in t (σ, tanh)."""
+    total = _laurent_terms(r, t)
+    if total is None:
+        return None
+    written: set = set()
+    for term in node.args:
+        terms = _laurent_terms(term.xreplace(mapping), t)
+        if terms is None:
+            return None
+        written |= set(terms)
+    kept = {m: k for m, k in total.items() if k != 0}
+    if not written - set(kept):
+        return None
+    return sp.Add(*[k * sp.exp(m * c) if m else k for m, k in kept.items()])
 
 
 def _rational_names(node, target):
@@ -451,7 +485,28 @@ def _softmax_term(term):
     return e, d.base
 
 
+def _never_positive(u) -> bool:
+    """u ≤ 0 wherever it is a number: −|a − b| (the logaddexp rule's gap, log-cosh's −2|u|), min − max, a − max(…, a, …)
+    (a max shift): e^u ≤ 1 there, so log1p(e^u) neither overflows nor cancels."""
+    if u.is_nonpositive:
+        return True
+    if u.is_Add and len(u.args) == 2:
+        first, second = u.args
+        for a, b in ((first, second), (second, first)):
+            if isinstance(-b, sp.Max) and (a in (-b).args or isinstance(a, sp.Min) and set(a.args) == set((-b).args)):
+                return True
+    return False
+
+
 def _log_rules(node):
+    if isinstance(node, log1p):  # the user's log1p(c·e^u), softplus as users write it: as log(1 + c·e^u) below
+        c, rest = node.args[0].as_coeff_Mul()
+        # never where u ≤ 0 (the logaddexp rule's own log1p(e^−|a − b|), log-cosh's log1p(e^−2|u|)): exact as it is,
+        # and the two-sum, infinite-shift and shifted-sum-crossing rules look for that form in it
+        if _is_exp(rest) and c.is_positive and not _never_positive(rest.args[0]):
+            u = rest.args[0]
+            return _Fired(softplus(u + sp.log(c) if c != 1 else u), ["softplus"])
+        return None
     if not isinstance(node, sp.log):
         return None
     (a,) = node.args
@@ -479,9 +534,10 @@ def _log_rules(node):
             m = _max_of(tuple(x for _, x in terms))
             if isinstance(m, sp.Max):
                 return _Fired(m + sp.log(sp.Add(*[c * sp.exp(x - m) for c, x in terms])), ["log-sum-exp"])
-    if a.is_Mul and _positive(a) and any(isinstance(f, (sp.exp, sigmoid)) or f.is_Pow for f in a.args):
+    if (a.is_Mul and any(isinstance(f, (sp.exp, sigmoid)) or f.is_Pow for f in a.args)
+            or a.is_Pow and a.exp.is_number) and _positive(a):  # log(cosh²u) = 2·log cosh u
         out = sp.S.Zero
-        for f in a.args:
+        for f in sp.Mul.make_args(a):
             base, k = (f.base, f.exp) if f.is_Pow else (f, 1)
             out += k * (base.args[0] if _is_exp(base) else sp.log(base))
         return _Fired(out, ["log-quotient"])
@@ -1659,6 +1715,38 @@ LOG_DIFFERENCE = Rule(
     "a or b ≤ 0, inf or NaN, a clamp max(c, log a) is on or the quotient overflows", local=_log_difference)
 _register(LOG_DIFFERENCE)
 __all__ += ["LOG_DIFFERENCE"]
+
+# ------------------------------------------------------------------ exp-collect, cosh-square (issue 16: hyperbolic
+# functions written out, whose exponentials cancel or overflow); tested in tests/test_logs27.py
+
+
+def _cosh_square(node):
+    """c + c·sinh(u)² (+ other terms) → c·cosh(u)² (c > 0 a number), or None."""
+    if not node.is_Add:
+        return None
+    constant = next((t for t in node.args if t.is_Number), None)
+    if constant is None or not constant.is_positive:
+        return None
+    for term in node.args:
+        k, f = term.as_coeff_Mul()
+        if k == constant and f.is_Pow and f.exp == 2 and isinstance(f.base, sp.sinh):
+            rest = [a for a in node.args if a is not term and a is not constant]
+            return sp.Add(k * sp.cosh(f.base.args[0]) ** 2, *rest)
+    return None
+
+
+EXP_COLLECT = Rule(
+    "exp-collect", "a sum of exponential functions of one argument whose e^(±u) parts cancel: sinh x + cosh x = e^x "
+    "is e^x/2 − e^−x/2 + e^x/2 + e^−x/2, 0 in float64 for x < −37 (log(sinh x + cosh x + 1) 7.4e15 ULP at x = −30, "
+    "−inf below) and inf − inf = NaN beyond ±710; the sum collected symbolically (t = e^u, a Laurent polynomial "
+    "in t: each coefficient exact, the vanishing ones left out) is Σ k_m·e^(m·u), the same function with nothing "
+    "that cancels")
+COSH_SQUARE = Rule(
+    "cosh-square", "1 + sinh²u overflows sinh²u from |u| = 355 in float64 (log(1 + sinh²x) inf at 709 for 1416.6; "
+    "float32 inf at 63.9); it is cosh²u exactly (cosh²u − sinh²u = 1), so that log(cosh²u) is 2·log cosh u, the "
+    "log-cosh rule's, and 2·sinh u·cosh u/(1 + sinh²u) is 2·tanh u", local=_cosh_square)
+_register(EXP_COLLECT, COSH_SQUARE)
+__all__ += ["EXP_COLLECT", "COSH_SQUARE"]
 
 # ------------------------------------------------------------------ two-sum (issue 16: the rounding of a
 # difference of inputs, e^(a − b) and σ(a − b)); tested in tests/test_twosum.py
@@ -5723,27 +5811,36 @@ def _as_math(expr):
 
 def _overflowing_products(expr):
     """The products of two or more inputs (β·x) that appear, up to a number, as the argument of an e^, σ or
-    softplus (mish with β, x·tanh(softplus(β·x)))."""
+    softplus (mish with β, x·tanh(softplus(β·x))), each as (u, 3.4e38): the |u| from which the select is taken;
+    and the one input x of such an argument that is a polynomial in x of degree d ≥ 2 (GELU-tanh written out,
+    σ(c·(x + 0.044715·x³)): x³ overflows first), as (x, 3.4e38^(1/d)), where x^d leaves float32."""
     found = []
     for n in _distinct_preorder(expr):
         if isinstance(n, (sp.exp, sigmoid, softplus)):
-            _, core = n.args[0].as_coeff_Mul()
-            if core.is_Mul and len(core.args) >= 2 and all(a.is_Symbol for a in core.args) and core not in found:
-                found.append(core)
+            arg = n.args[0]
+            _, core = arg.as_coeff_Mul()
+            if core.is_Mul and len(core.args) >= 2 and all(a.is_Symbol for a in core.args):
+                if core not in [u for u, _ in found]:
+                    found.append((core, _FLT_MAX))
+            elif len(arg.free_symbols) == 1:
+                (x,) = arg.free_symbols
+                degree = sp.degree(arg, x) if arg.is_polynomial(x) else 0
+                if degree >= 2 and x not in [u for u, _ in found]:
+                    found.append((x, float(sp.Float(_FLT_MAX, 30) ** sp.Rational(1, degree))))
     return found
 
 
-def _limit_holds(expr, u, limit, sign) -> bool:
+def _limit_holds(expr, u, limit, sign, start=_FLT_MAX) -> bool:
     """``expr`` (in the symbol ``u`` and the other inputs) equals ``limit`` to float64's rounding at
-    u = sign·3.4e38 and beyond, for the other inputs from 1e−300 to 1.8e308 in magnitude (mpmath, 50 digits):
-    the limit is the value wherever |u| is past float32's largest, not only at u = ±inf."""
+    u = sign·``start`` (3.4e38) and beyond, for the other inputs from 1e−300 to 1.8e308 in magnitude (mpmath, 50
+    digits): the limit is the value wherever |u| is past float32's largest, not only at u = ±inf."""
     from ..verify.evaluate import mp_value
 
     others = sorted(expr.free_symbols - {u}, key=str)
     magnitudes = ("1e-300", "-1", "1", "-1e300", "1.7976931348623157e308", "-1.7976931348623157e308")
     try:
         with mpmath.workdps(50):
-            for at in (_FLT_MAX, "1e60", "1e300", "1e616"):
+            for at in (start, _FLT_MAX, "1e60", "1e300", "1e616"):
                 for m in magnitudes:
                     env = {s: mpmath.mpf(m) for s in others}
                     env[u] = sign * mpmath.mpf(at)
@@ -5797,11 +5894,11 @@ def _overflowed_products(expr):
     if not products:
         return expr
     math = _as_math(expr)
-    u = products[0]
+    u, start = products[0]
     U = sp.Dummy("u", real=True)
     in_u = math.subs(u, U)
     branches = []
-    bound = sp.Float(_FLT_MAX, 17)
+    bound = sp.Float(start, 17)
     for sign, condition in ((1, u > bound), (-1, u < -bound)):
         try:
             limit = sp.limit(in_u, U, sign * sp.oo)
@@ -5809,7 +5906,7 @@ def _overflowed_products(expr):
             continue
         if limit.has(sp.oo, -sp.oo, sp.zoo, sp.nan, sp.Limit, U) or not limit.is_real:
             continue
-        if not _limit_holds(in_u, U, limit, sign) or _finite_at_overflow(math, u, sign):
+        if not _limit_holds(in_u, U, limit, sign, start) or _finite_at_overflow(math, u, sign):
             continue
         branches.append((sp.Float(limit) if limit.is_number and limit != 0 else limit, condition))
     if not branches:
@@ -5822,7 +5919,9 @@ OVERFLOWED_PRODUCT = Rule(
     "at β = x = −1.8e308, v is inf and ∂β = x²·σ(v)·σ(−v) is inf·0, ∂x = σ(v)·(1 + v·σ(−v)) 1 + inf·0: NaN "
     "where the true values are 0 and 1; beyond |v| = 3.4e38 (float32's largest: only ±inf in float32) a select "
     "returns the limit as v → ±inf with the other inputs held (SymPy; e^−|v| is then below any power of a "
-    "float64 input), checked in mpmath at 50 digits against the formula from |v| = 3.4e38 on",
+    "float64 input), checked in mpmath at 50 digits against the formula from |v| = 3.4e38 on; the same for v a "
+    "polynomial of degree d ≥ 2 in one input x (GELU-tanh written out with the float 0.7978845608028654: ∂x NaN from "
+    "|x| = 5.6e102 in float64, where x³ overflows, for 1 and 0) past |x| = 3.4e38^(1/d), where x^d leaves float32",
     apply=_overflowed_products, fired=lambda old, new: new != old)
 _register(OVERFLOWED_PRODUCT)
 __all__ += ["OVERFLOWED_PRODUCT"]
@@ -7953,3 +8052,57 @@ POLYNOMIAL_POWER = Rule(
     apply=_polynomial_powers, fired=lambda old, new: new != old)
 _register(POLYNOMIAL_POWER)
 __all__ += ["POLYNOMIAL_POWER"]
+
+
+# ------------------------------------------------------------------ widened-product-overflow (issue 16: x·y − z where
+# x·y overflows float64 and the difference does not); tested in tests/test_logs27.py
+
+_PRODUCT_FAR = 2.0 ** 1000  # |x·y| past it: x·y − z in double words scaled by 2⁻⁶⁴ (both factors are past 2⁻²⁴ there)
+_PRODUCT_SCALE = sp.Integer(2) ** 64
+
+
+def _product_sum_terms(body):
+    """[(c, factors)] for a sum of terms c·a·b and c·z (c a number, a, b, z inputs) with at least one product of two
+    inputs, else None."""
+    if not body.is_Add:
+        return None
+    terms = []
+    for term in body.args:
+        c, rest = term.as_coeff_Mul()
+        factors = sp.Mul.make_args(rest) if rest != 1 else ()
+        if len(factors) > 2 or not all(f.is_Symbol for f in factors):
+            return None
+        terms.append((c, factors))
+    return terms if any(len(f) == 2 for _, f in terms) else None
+
+
+def _product_overflow_node(node):
+    """A widened sum of products of inputs (x·y − z) → a select: where a product is past 2¹⁰⁰⁰ in magnitude, the
+    body with one factor of each product, each lone input and each number scaled by 2⁻⁶⁴ (exact: there both
+    factors of a product past 2¹⁰⁰⁰ are past 2⁻²⁴, and a lone input or number that loses bits to the scaling is
+    below 2⁻⁹⁵⁸, under the product's last bit), widened, times 2⁶⁴ in the body; the widened node elsewhere."""
+    if not isinstance(node, WidenedBase):
+        return None
+    terms = _product_sum_terms(node.expanded)
+    if terms is None:
+        return None
+    scaled = sp.Add(*[c * sp.Mul(*f[:-1]) * Grouped(f[-1] / _PRODUCT_SCALE) if f else c / _PRODUCT_SCALE
+                      for c, f in terms])
+    far = sp.Or(*[sp.Abs(sp.Mul(*f)) > sp.Float(_PRODUCT_FAR) for _, f in terms if len(f) == 2])
+    return sp.Piecewise((widen(_PRODUCT_SCALE * Grouped(scaled)), far), (node, True))
+
+
+def _product_overflows(expr):
+    """Every widened sum of products of inputs of ``expr`` as :func:`_product_overflow_node` writes it."""
+    if not isinstance(expr, sp.Basic) or not expr.has(WidenedBase):
+        return expr
+    return _top_down(expr, _product_overflow_node)
+
+
+WIDENED_PRODUCT_OVERFLOW = Rule(
+    "widened-product-overflow", "the widen rule's x·y − z (its product exact in double words) overflows where x·y "
+    "does, although the difference need not: f inf at (1.1, 1.797e308, 1.797e308) for 1.797e307 in float64 (torch "
+    "inf); where a product is past 2¹⁰⁰⁰, 2⁶⁴·(x·(y/2⁶⁴) − z/2⁶⁴) in double words is the same number (the scaling "
+    "by a power of 2 exact there), rounded once", apply=_product_overflows, fired=lambda old, new: new != old)
+_register(WIDENED_PRODUCT_OVERFLOW)
+__all__ += ["WIDENED_PRODUCT_OVERFLOW"]
