@@ -209,9 +209,8 @@ def test_pseudo_huber_at_extremes(dtype, backend):
 # (n = 2^24 + 1: Σ rounds to 2^24 as n does; 3·2^24: both exact); an interpreter run over 2^24 elements did not
 # finish in 15 minutes on this shared box (load 16 on 2 cores), so measured on the generated helper itself with one
 # partial sum: Σ = 2^24 over n = 2^24 + 1 gives 1.0 where Σ/n is 0.99999994 correctly rounded (1 ULP); 3·2^24 + 1:
-# 0.33333334 for 0.33333331 (0.56 ULP for 0.44). Within the float32 bound (8 ULP), but not exact: the one-line fix,
-# (tl.sum(total, axis=0).to(tl.float64) / divisor).to(values_ptr.dtype.element_ty), changes every committed Triton
-# kernel with a reduction (11 under kernels/triton) and wants the sm_90 register check; left to the lead.
+# 0.33333334 for 0.33333331 (0.56 ULP for 0.44). Fixed by the lead (session 27): Σ.to(float64)/divisor, rounded once
+# by _stored.
 
 tl = _sum_when_last = None  # triton.language and the generated helper: set by the test (Triton is optional)
 
@@ -221,11 +220,9 @@ def _mean_of(values_ptr, n_values, count_ptr, out_ptr, divisor):
     _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, 16)
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-04: the generated _sum_when_last divides a float32 Σ by n "
-                   "converted to float32: Σ = 2^24 over n = 2^24 + 1 gives 1.0 (correctly rounded 0.99999994, 1 ULP); "
-                   "3·2^24 + 1: 0.33333334 for 0.33333331; the float64 quotient fixes it (not done: every committed "
-                   "Triton kernel with a reduction changes)")
 def test_triton_mean_divides_by_the_exact_count():
+    """Before (session 27, h-misc27): Σ = 2^24 over n = 2^24 + 1 gave 1.0 (correctly rounded 0.99999994, 1 ULP);
+    3·2^24 + 1: 0.33333334 for 0.33333331. The lead's fix: the quotient in float64, rounded once where stored."""
     torch = triton_torch()
     import triton
     import triton.language as tl

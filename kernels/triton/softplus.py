@@ -27,7 +27,8 @@ def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.cons
     time in a fixed order (the same bits every run), and stores Σ/divisor. A reduction in the
     launch that computed the values: no second kernel, and nothing waits on the host. Where Σ/divisor is
     not finite, the sum again of every value times 2^-k (4·n_values·2^-k ≤ 1), divided, then times 2^k (powers
-    of 2: the same roundings): a mean of values near the largest float is finite wherever the exact one is."""
+    of 2: the same roundings): a mean of values near the largest float is finite wherever the exact one is. The
+    quotient is taken in float64 and rounded once where stored (float32 would round n first: 2²⁴ + 1 → 2²⁴)."""
     tl.debug_barrier()  # orders this program's stores before its atomic, whose release (GPU scope)
     done = tl.atomic_add(count_ptr, 1)  # makes them visible to the last program's acquire
     if done == tl.num_programs(0) - 1:
@@ -35,7 +36,7 @@ def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.cons
         for first in range(0, n_values, R):
             at = first + tl.arange(0, R)
             total += tl.load(values_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg")
-        q = tl.sum(total, axis=0) / divisor
+        q = tl.sum(total, axis=0).to(tl.float64) / divisor  # in float64: n exact (to 2⁵³), the quotient rounded once
         if tl.abs(q) >= float("inf"):  # (values of ±∞ or NaN give it again: the same answer)
             down = tl.full([], 1.0, values_ptr.dtype.element_ty)
             while 4.0 * n_values * down > 1.0:
@@ -44,7 +45,7 @@ def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.cons
             for first in range(0, n_values, R):
                 at = first + tl.arange(0, R)
                 total += tl.load(values_ptr + at, mask=at < n_values, other=0.0, cache_modifier=".cg") * down
-            q = (tl.sum(total, axis=0) / divisor) / down
+            q = (tl.sum(total, axis=0).to(tl.float64) / divisor) / down
         tl.store(out_ptr, _stored(q, out_ptr))  # (a bfloat16 Σ rounded to nearest: _stored)
 
 
