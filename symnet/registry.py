@@ -449,6 +449,17 @@ def as_piecewise(expr: sp.Expr) -> sp.Expr:
 # backend (symnet/codegen/backends/triton/elementwise.py) are used by the entries below as well.
 
 TRITON_DEVICE_HELPERS = {
+    "_times_two_to": '''\
+@triton.jit
+def _times_two_to(p, j):
+    """p·2^j for a float32 p and an integer-valued float32 j in [−151, 129] (_exp's and _exp2's scaling): 2^j as
+    2^⌊j/2⌋·2^(j−⌊j/2⌋), each factor normal (exponents −76 to 65), built from its bits, (p·2^⌊j/2⌋)·2^(j−⌊j/2⌋):
+    exact while the products stay normal, a subnormal result rounded once (by the last product)."""
+    half = tl.floor(j * 0.5)
+    low = ((half.to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
+    high = (((j - half).to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
+    return (p * low) * high
+''',
     "_exp": '''\
 @triton.jit
 def _exp(x):
@@ -464,10 +475,7 @@ def _exp(x):
     c = tl.minimum(tl.maximum(v, -104.0), 89.0)
     j = tl.floor(c * 1.4426950408889634 + 0.5)
     r = (c - j * 0.693359375) + j * 2.1219444005469057e-04  # ln 2 = 0.693359375 − 2.12194440e−4 (9 + 24 bits)
-    half = tl.floor(j * 0.5)
-    low = ((half.to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
-    high = (((j - half).to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
-    return tl.where(v == v, (tl.exp(r) * low) * high, v).to(x.dtype)
+    return tl.where(v == v, _times_two_to(tl.exp(r), j), v).to(x.dtype)
 ''',
     "_exp2": '''\
 @triton.jit
@@ -480,10 +488,7 @@ def _exp2(u):
     v = u.to(tl.float32)
     c = tl.minimum(tl.maximum(v, -151.0), 129.0)
     j = tl.floor(c + 0.5)
-    half = tl.floor(j * 0.5)
-    low = ((half.to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
-    high = (((j - half).to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
-    return tl.where(v == v, (tl.exp2(c - j) * low) * high, v).to(u.dtype)
+    return tl.where(v == v, _times_two_to(tl.exp2(c - j), j), v).to(u.dtype)
 ''',
     "_exp_times": '''\
 @triton.jit
@@ -1652,3 +1657,6 @@ _BY_CLASS[erfcx_slope] = Function(
 for _name, _code in TRITON_DEVICE_HELPERS.items():
     if _name != "_exp" and re.search(r"(?<![\w.])_exp\(", _code):
         TRITON_HELPER_NEEDS[_name] = tuple(TRITON_HELPER_NEEDS.get(_name, ())) + ("_exp",)
+# and 2^j from its bits (_times_two_to), one helper for _exp and _exp2
+for _name in ("_exp", "_exp2"):
+    TRITON_HELPER_NEEDS[_name] = tuple(TRITON_HELPER_NEEDS.get(_name, ())) + ("_times_two_to",)

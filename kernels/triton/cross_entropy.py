@@ -80,6 +80,17 @@ def _tanh(x):
 
 
 @triton.jit
+def _times_two_to(p, j):
+    """p·2^j for a float32 p and an integer-valued float32 j in [−151, 129] (_exp's and _exp2's scaling): 2^j as
+    2^⌊j/2⌋·2^(j−⌊j/2⌋), each factor normal (exponents −76 to 65), built from its bits, (p·2^⌊j/2⌋)·2^(j−⌊j/2⌋):
+    exact while the products stay normal, a subnormal result rounded once (by the last product)."""
+    half = tl.floor(j * 0.5)
+    low = ((half.to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
+    high = (((j - half).to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
+    return (p * low) * high
+
+
+@triton.jit
 def _exp(x):
     """e^x, float32 to about 2 ULP (float64: tl.exp; half precision through float32). Triton lowers a float32
     tl.exp to 2^(x·log₂e) with the product rounded to float32, whose error grows with |x|: 63.4 ULP at x = 86.64 on
@@ -93,10 +104,7 @@ def _exp(x):
     c = tl.minimum(tl.maximum(v, -104.0), 89.0)
     j = tl.floor(c * 1.4426950408889634 + 0.5)
     r = (c - j * 0.693359375) + j * 2.1219444005469057e-04  # ln 2 = 0.693359375 − 2.12194440e−4 (9 + 24 bits)
-    half = tl.floor(j * 0.5)
-    low = ((half.to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
-    high = (((j - half).to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
-    return tl.where(v == v, (tl.exp(r) * low) * high, v).to(x.dtype)
+    return tl.where(v == v, _times_two_to(tl.exp(r), j), v).to(x.dtype)
 
 
 @triton.jit
@@ -523,10 +531,11 @@ def _row_softcap_dw(z, s):
 @triton.jit
 def _exp_twosum_lo(x, y, lo):
     """e^(x + y + lo), lo a low part of x + y (|lo| ≪ 1: a softcap's, _row_softcap_dw): e^s·(1 + e + lo) with
-    s + e = x + y exactly (TwoSum)."""
+    s + e = x + y exactly (TwoSum), e^s by _exp (float32: Cody–Waite; tl.exp's 2^(fl(s·log₂e)) was up to ~60 ULP
+    off on a GPU at s near −87, the terms and probabilities of logits 80 to 87 below the row's maximum)."""
     s = x + y
     e = _twosum_error(x, y, s) + lo
-    t = tl.exp(s)
+    t = _exp(s)
     return tl.where(t < float("inf"), t + t * e, t)  # t = inf: inf·e would be NaN or −inf
 
 
@@ -1063,7 +1072,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
     # prob_r = inv_sum·exp(−m + z_r)
     prob_r = inv_sum*_exp_twosum_lo(z_r, -m, (z_r_lo - m_lo))
     # dz at the class of the row (δ_jr = 1): (1 − ε)·(−sum_rest + expm1(−m + z_r))·inv_sum·w_r + ε·(−inv_V·w_r + inv_V·prob_r·sum_w) + λ·(2·lse·prob_r)
-    dz_at_r = inv_sum*(1.0 - label_smoothing)*((_expm1(z_r - m) + tl.exp(z_r - m) * (z_r_lo - m_lo)) - sum_rest)*w_r + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*prob_r*sum_w - inv_V*w_r)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob_r))
+    dz_at_r = inv_sum*(1.0 - label_smoothing)*((_expm1(z_r - m) + _exp(z_r - m) * (z_r_lo - m_lo)) - sum_rest)*w_r + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*prob_r*sum_w - inv_V*w_r)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob_r))
     # a class outside [0, V) (possible with check=False) poisons its row: loss and gradient NaN
     row_scale = tl.where(ignored, 0.0, tl.where(valid, 1.0 / divisor, float("nan")))
     if DW:  # the z-loss's 2·λ·lse·p_j folded in: p_j·(Σ_k a_k + 2·λ·lse) − a_j rounds once

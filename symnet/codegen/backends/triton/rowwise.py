@@ -122,7 +122,8 @@ class _RowPrinter(TritonPrinter):
         if lo is None:
             return self._print_Function(e)
         x = self._print(e.args[0])
-        return f"({self._print_Function(e)} + tl.exp({x}) * {lo})"
+        self._need("_exp")
+        return f"({self._print_Function(e)} + _exp({x}) * {lo})"
 
     def _print_Grouped(self, e):  # m − z_x: less the low part of z_x − m
         lo = self._gap_lo(e.args[0])
@@ -376,13 +377,14 @@ TRITON_HELPERS["_exp_twosum_lo"] = '''\
 @triton.jit
 def _exp_twosum_lo(x, y, lo):
     """e^(x + y + lo), lo a low part of x + y (|lo| ≪ 1: a softcap's, _row_softcap_dw): e^s·(1 + e + lo) with
-    s + e = x + y exactly (TwoSum)."""
+    s + e = x + y exactly (TwoSum), e^s by _exp (float32: Cody–Waite; tl.exp's 2^(fl(s·log₂e)) was up to ~60 ULP
+    off on a GPU at s near −87, the terms and probabilities of logits 80 to 87 below the row's maximum)."""
     s = x + y
     e = _twosum_error(x, y, s) + lo
-    t = tl.exp(s)
+    t = _exp(s)
     return tl.where(t < float("inf"), t + t * e, t)  # t = inf: inf·e would be NaN or −inf
 '''
-HELPER_NEEDS["_exp_twosum_lo"] = ("_twosum_error",)
+HELPER_NEEDS["_exp_twosum_lo"] = ("_twosum_error", "_exp")
 
 
 def _gap_weight(f):
@@ -811,7 +813,9 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     twosum = any(q.name == "two-sum" for q in kernel.rules)
     if twosum and any(kind in ("online", "rest") for kind, _ in kinds.values()):
         helpers.add("_exp_twosum")
-    rescale = "_exp_twosum(m, -shift)" if twosum else "tl.exp(m - shift)"
+    rescale = "_exp_twosum(m, -shift)" if twosum else "_exp(m - shift)"  # (float32: _exp, not tl.exp)
+    if not twosum and any(kind in ("online", "rest") for kind, _ in kinds.values()):
+        printer._need("_exp")
     grown = "(m_new - m)"  # the growth of the running maximum
     if cap:  # a softcap's c in double-word (CAP == 2): every gap with its low part, m's own (m_lo) too
         printer._need("_row_softcap_dw")
