@@ -377,14 +377,12 @@ TRITON_HELPERS["_exp_twosum_lo"] = '''\
 @triton.jit
 def _exp_twosum_lo(x, y, lo):
     """e^(x + y + lo), lo a low part of x + y (|lo| ≪ 1: a softcap's, _row_softcap_dw): e^s·(1 + e + lo) with
-    s + e = x + y exactly (TwoSum), e^s by _exp (float32: Cody–Waite; tl.exp's 2^(fl(s·log₂e)) was up to ~60 ULP
-    off on a GPU at s near −87, the terms and probabilities of logits 80 to 87 below the row's maximum)."""
+    s + e = x + y exactly (TwoSum), by _exp_plus (float32: tl.exp's 2^(fl(s·log₂e)) was up to ~60 ULP off on a GPU
+    at s near −87, the terms and probabilities of logits 80 to 87 below the row's maximum)."""
     s = x + y
-    e = _twosum_error(x, y, s) + lo
-    t = _exp(s)
-    return tl.where(t < float("inf"), t + t * e, t)  # t = inf: inf·e would be NaN or −inf
+    return _exp_plus(s, _twosum_error(x, y, s) + lo)
 '''
-HELPER_NEEDS["_exp_twosum_lo"] = ("_twosum_error", "_exp")
+HELPER_NEEDS["_exp_twosum_lo"] = ("_twosum_error", "_exp_plus")
 
 
 def _gap_weight(f):
@@ -986,7 +984,13 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
               "        # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed"]
         again = _RowPrinter({**names, M: "shift"}, helpers)
         again.max_lo = "shift_lo" if cap else None
-        L += entry_body("        ", again)
+        body = entry_body("        ", again)
+        if any(re.search(r"\bzj\b", line) for line in body):
+            L += ["        if BLOCK_V > 16384:  # 64 logits a thread: read again (from L2) instead of kept live through the",
+                  "            # row's outputs, which spilled 480 B (softmax-CE) to 1,632 B (cross-entropy) a thread on sm_90",
+                  "            zj = _upcast(tl.load(z_row + idx, mask=idx < V, other=float(\"-inf\")), acc)"]
+            L += capped("            ", "zj", "idx < V", chain=True)
+        L += body
         second_side = side_loads("            ", pass1=False)
         second = ["z"] + (["g"] if upstream else [])
         L += ["    else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2",
