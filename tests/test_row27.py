@@ -111,7 +111,8 @@ def test_cross_entropy_of_a_strided_view(gpu_like_exp):
 
 @pytest.mark.parametrize("V,count", CASES)
 def test_softmax_and_softmax_ce_far_below_the_maximum(gpu_like_exp, V, count):
-    """softmax's p_j and softmax-CE's gradient p_j − δ_jr (class 0): ≤ 8 ULP under the GPU model (1.15 at
+    """softmax's p_j, softmax-CE's gradient p_j − δ_jr (class 0) and logsumexp's ∂/∂z_j = p_j: ≤ 8 ULP under the
+    GPU model (1.15 at
     V = 1023). These took _exp (by _exp_twosum) before this session too: they passed before, the same numbers
     (a guard that they stay so)."""
     rows = _rows(V, count, seed=V + 1)
@@ -121,6 +122,8 @@ def test_softmax_and_softmax_ce_far_below_the_maximum(gpu_like_exp, V, count):
     r = torch.zeros(count, dtype=torch.int64)
     _, dz = load_kernel("softmax_cross_entropy", "triton").softmax_cross_entropy_grad(torch.tensor(rows), r, "sum")
     assert _worst(dz.numpy(), want, skip=[0] * count) <= BOUND
+    _, dz = load_kernel("logsumexp", "triton").logsumexp_grad(torch.tensor(rows))  # ∂lse/∂z_j = p_j
+    assert _worst(dz.numpy(), want) <= BOUND
 
 
 def test_softmax_of_a_strided_view(gpu_like_exp):

@@ -60,34 +60,6 @@ def _log1p(u):
 
 
 @triton.jit
-def _times_two_to(p, j):
-    """p·2^j for a float32 p and an integer-valued float32 j in [−151, 129] (_exp's and _exp2's scaling): 2^j as
-    2^⌊j/2⌋·2^(j−⌊j/2⌋), each factor normal (exponents −76 to 65), built from its bits, (p·2^⌊j/2⌋)·2^(j−⌊j/2⌋):
-    exact while the products stay normal, a subnormal result rounded once (by the last product)."""
-    half = tl.floor(j * 0.5)
-    low = ((half.to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
-    high = (((j - half).to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
-    return (p * low) * high
-
-
-@triton.jit
-def _exp(x):
-    """e^x, float32 to about 2 ULP (float64: tl.exp; half precision through float32). Triton lowers a float32
-    tl.exp to 2^(x·log₂e) with the product rounded to float32, whose error grows with |x|: 63.4 ULP at x = 86.64 on
-    an H200 (torch.exp 1.89; benchmarks/results/gpu-exp26-h200-2026-12-04.txt). Here x = j·ln 2 + r (Cody and Waite:
-    j·ln2_hi exact, |r| ≤ ln 2/2), e^x = e^r·2^⌊j/2⌋·2^(j−⌊j/2⌋), the two powers of 2 built from their bits (each
-    normal: a subnormal e^x rounded once, by the last product); x clamped to [−104, 89] (0 and inf beyond), NaN
-    kept."""
-    if x.dtype == tl.float64:
-        return tl.exp(x)
-    v = x.to(tl.float32)  # (bfloat16, float16: in float32, rounded once at the end)
-    c = tl.minimum(tl.maximum(v, -104.0), 89.0)
-    j = tl.floor(c * 1.4426950408889634 + 0.5)
-    r = (c - j * 0.693359375) + j * 2.1219444005469057e-04  # ln 2 = 0.693359375 − 2.12194440e−4 (9 + 24 bits)
-    return tl.where(v == v, _times_two_to(tl.exp(r), j), v).to(x.dtype)
-
-
-@triton.jit
 def _twosum_error(x, y, s):
     """The rounding error e of s = fl(x + y), x + y = s + e exactly (Knuth's TwoSum); 0 where s is
     not finite."""
@@ -111,9 +83,9 @@ def _exp_plus(s, d):
     v = s.to(tl.float32)
     p = v * 1.4426950408889634
     q = tl.fma(v, 1.4426950408889634, -p) + (v * 1.925963033500e-08 + d.to(tl.float32) * 1.4426950408889634)
-    q = tl.where(tl.abs(v) < float("inf"), q, 0.0)  # s = ±inf: the FMA's inf − inf
     t = tl.exp2(p)
-    return tl.where(t < float("inf"), t + t * (q * 0.6931471805599453), t).to(s.dtype)
+    # t = 0 or inf (s·L past the range, p = ±inf, q then inf or NaN: s = −3e38 is −4.3e38·L): t itself
+    return tl.where((t > 0.0) & (t < float("inf")), t + t * (q * 0.6931471805599453), t).to(s.dtype)
 
 
 @triton.jit
@@ -296,7 +268,7 @@ def _logsumexp_grad_kernel(z_ptr, lse_ptr, dz_ptr, V, z_stride, dz_stride, F64: 
         # exp_shifted = exp(−m + z_j)
         exp_shifted = _exp_twosum(zj, -shift)
         # ∂L/∂z_j = exp(z_j)/Σ_k exp(z_k)
-        dz = tl.where(shift == float("inf"), _exp(zj - shift), exp_shifted*inv0)
+        dz = tl.where(shift == float("inf"), _exp_twosum(zj - shift, 0.0), exp_shifted*inv0)
         tl.store(dz_row + idx, _stored(dz, dz_ptr), mask=idx < V)
     else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2
         last = (V - 1) // BLOCK_V * BLOCK_V  # and each tile's predecessor is loaded in advance
@@ -308,7 +280,7 @@ def _logsumexp_grad_kernel(z_ptr, lse_ptr, dz_ptr, V, z_stride, dz_stride, F64: 
             # exp_shifted = exp(−m + z_j)
             exp_shifted = _exp_twosum(zj, -m)
             # ∂L/∂z_j = exp(z_j)/Σ_k exp(z_k)
-            dz = tl.where(m == float("inf"), _exp(zj - m), exp_shifted*inv0)
+            dz = tl.where(m == float("inf"), _exp_twosum(zj - m, 0.0), exp_shifted*inv0)
             tl.store(dz_row + idx, _stored(dz, dz_ptr), mask=idx < V)
 
 

@@ -110,9 +110,9 @@ def _exp_plus(s, d):
     v = s.to(tl.float32)
     p = v * 1.4426950408889634
     q = tl.fma(v, 1.4426950408889634, -p) + (v * 1.925963033500e-08 + d.to(tl.float32) * 1.4426950408889634)
-    q = tl.where(tl.abs(v) < float("inf"), q, 0.0)  # s = ±inf: the FMA's inf − inf
     t = tl.exp2(p)
-    return tl.where(t < float("inf"), t + t * (q * 0.6931471805599453), t).to(s.dtype)
+    # t = 0 or inf (s·L past the range, p = ±inf, q then inf or NaN: s = −3e38 is −4.3e38·L): t itself
+    return tl.where((t > 0.0) & (t < float("inf")), t + t * (q * 0.6931471805599453), t).to(s.dtype)
 
 
 @triton.jit

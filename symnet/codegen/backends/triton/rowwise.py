@@ -73,6 +73,10 @@ class _RowPrinter(TritonPrinter):
     def _print_rowmax(self, e):
         return "m"
 
+    def _print_exp(self, e):  # e^x of a row formula (the infinite-max rule's e^{z_j − m}): _exp_plus's, cheaper
+        self._need("_exp_twosum")  # than _exp where a tile of them is live (x + 0 exact: the two-sum's error is 0)
+        return f"_exp_twosum({self._print(e.args[0])}, 0.0)"
+
     def _print_Infinity(self, e):  # the infinite-max rule's m = +∞
         return 'float("inf")'
 
