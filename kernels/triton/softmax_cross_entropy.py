@@ -145,12 +145,11 @@ def _exp_plus(s, d):
     if s.dtype == tl.float64:
         t = tl.exp(s)
         return tl.where(t < float("inf"), t + t * d, t)  # t = inf: inf·d would be NaN or −inf
-    v = s.to(tl.float32)
+    v = tl.maximum(s.to(tl.float32), -104.0, propagate_nan=tl.PropagateNan.ALL)  # e^−104 is 0 (p, q finite below)
     p = v * 1.4426950408889634
     q = tl.fma(v, 1.4426950408889634, -p) + (v * 1.925963033500e-08 + d.to(tl.float32) * 1.4426950408889634)
     t = tl.exp2(p)
-    # t = 0 or inf (s·L past the range, p = ±inf, q then inf or NaN: s = −3e38 is −4.3e38·L): t itself
-    return tl.where((t > 0.0) & (t < float("inf")), t + t * (q * 0.6931471805599453), t).to(s.dtype)
+    return tl.where(t < float("inf"), t + t * (q * 0.6931471805599453), t).to(s.dtype)
 
 
 @triton.jit
