@@ -80,9 +80,10 @@ def _exp_plus(s, d):
     if s.dtype == tl.float64:
         t = tl.exp(s)
         return tl.where(t < float("inf"), t + t * d, t)  # t = inf: inf·d would be NaN or −inf
-    v = tl.maximum(s.to(tl.float32), -104.0, propagate_nan=tl.PropagateNan.ALL)  # e^−104 is 0 (p, q finite below)
+    v = s.to(tl.float32)
     p = v * 1.4426950408889634
     q = tl.fma(v, 1.4426950408889634, -p) + (v * 1.925963033500e-08 + d.to(tl.float32) * 1.4426950408889634)
+    q = tl.where(tl.abs(p) < float("inf"), q, 0.0)  # p = ±inf (s infinite, or s·L past the range: 1 − 3e38): 0·inf
     t = tl.exp2(p)
     return tl.where(t < float("inf"), t + t * (q * 0.6931471805599453), t).to(s.dtype)
 
