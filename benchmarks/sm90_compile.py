@@ -154,6 +154,15 @@ def cases(small: bool):
     for name in ("softmax", "log_softmax"):
         yield f"{name} fwd+bwd 64x1000", lambda n=name: (getattr(K(n), n)(e(64, 1000)),
                                                           getattr(K(n), f"{n}_grad")(e(64, 1000), e(64, 1000)))
+    # the registry's cross-entropy of float32 logits (no label smoothing, no softcap: computed in float32) and the
+    # log-sum-exp, in one tile and in tiles
+    for V in (1000, 32000, 40000):
+        cls4 = torch.zeros(4, dtype=torch.int64)
+        yield (f"cross_entropy fwd+bwd 4x{V} f32", lambda V=V, c=cls4: (
+            K("cross_entropy").cross_entropy(e(4, V), c, check=False),
+            K("cross_entropy").cross_entropy_grad(e(4, V), c, check=False)))
+        yield (f"logsumexp fwd+bwd 4x{V} f32", lambda V=V: (K("logsumexp").logsumexp(e(4, V)),
+                                                           K("logsumexp").logsumexp_grad(e(4, V))))
     # the row registry's gradients in double-word (float64 logits: RowKernel.double_word), in one tile and, past
     # 16,384 float64 columns, in tiles (the online double-word sums)
     f64, classes = torch.float64, torch.zeros(4, dtype=torch.int64)

@@ -449,6 +449,17 @@ def as_piecewise(expr: sp.Expr) -> sp.Expr:
 # backend (symnet/codegen/backends/triton/elementwise.py) are used by the entries below as well.
 
 TRITON_DEVICE_HELPERS = {
+    "_times_two_to": '''\
+@triton.jit
+def _times_two_to(p, j):
+    """p·2^j for a float32 p and an integer-valued float32 j in [−151, 129] (_exp's and _exp2's scaling): 2^j as
+    2^⌊j/2⌋·2^(j−⌊j/2⌋), each factor normal (exponents −76 to 65), built from its bits, (p·2^⌊j/2⌋)·2^(j−⌊j/2⌋):
+    exact while the products stay normal, a subnormal result rounded once (by the last product)."""
+    half = tl.floor(j * 0.5)
+    low = ((half.to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
+    high = (((j - half).to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
+    return (p * low) * high
+''',
     "_exp": '''\
 @triton.jit
 def _exp(x):
@@ -464,10 +475,7 @@ def _exp(x):
     c = tl.minimum(tl.maximum(v, -104.0), 89.0)
     j = tl.floor(c * 1.4426950408889634 + 0.5)
     r = (c - j * 0.693359375) + j * 2.1219444005469057e-04  # ln 2 = 0.693359375 − 2.12194440e−4 (9 + 24 bits)
-    half = tl.floor(j * 0.5)
-    low = ((half.to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
-    high = (((j - half).to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
-    return tl.where(v == v, (tl.exp(r) * low) * high, v).to(x.dtype)
+    return tl.where(v == v, _times_two_to(tl.exp(r), j), v).to(x.dtype)
 ''',
     "_exp2": '''\
 @triton.jit
@@ -480,10 +488,7 @@ def _exp2(u):
     v = u.to(tl.float32)
     c = tl.minimum(tl.maximum(v, -151.0), 129.0)
     j = tl.floor(c + 0.5)
-    half = tl.floor(j * 0.5)
-    low = ((half.to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
-    high = (((j - half).to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
-    return tl.where(v == v, (tl.exp2(c - j) * low) * high, v).to(u.dtype)
+    return tl.where(v == v, _times_two_to(tl.exp2(c - j), j), v).to(u.dtype)
 ''',
     "_exp_times": '''\
 @triton.jit
@@ -1060,15 +1065,33 @@ def _twosum_error(x, y, s):
     e = (x - (s - b)) + (y - b)
     return tl.where(tl.abs(s) < float("inf"), e, 0.0)
 ''',
+    "_exp_plus": '''\
+@triton.jit
+def _exp_plus(s, d):
+    """e^(s + d) for a small d (|d| ≤ 2⁻²⁰: a rounding error or a low part of s; 0 where s is not finite) as
+    e^s·(1 + d). float64: tl.exp (libdevice). float32 (half precision through it): 2^(p + q), p = fl(s·L), L = log₂e
+    in float32, q = p's rounding error (an FMA: exact) + s·(log₂e − L) + d·log₂e, |q| ≤ 2⁻¹⁷ where e^s is not 0 or
+    inf, as tl.exp2(p)·(1 + q·ln 2) (q²/2 below 2⁻³⁴): tl.exp2's own error (ex2.approx.f32, subnormal results kept)
+    and two roundings, as _exp's e^r, where Triton's own float32 exponential of s is 2^(fl(s·log₂e)), up to ~60 ULP
+    off at s near −87 on a GPU. Cheaper than _exp (no clamp, floor or bits): the row kernels' e^{z_j − m}, 64 a
+    thread at 32,768 columns, spilled 480 B (softmax-CE) on sm_90 through _exp, none through this."""
+    if s.dtype == tl.float64:
+        t = tl.exp(s)
+        return tl.where(t < float("inf"), t + t * d, t)  # t = inf: inf·d would be NaN or −inf
+    v = s.to(tl.float32)
+    p = v * 1.4426950408889634
+    q = tl.fma(v, 1.4426950408889634, -p) + (v * 1.925963033500e-08 + d.to(tl.float32) * 1.4426950408889634)
+    q = tl.where(tl.abs(p) < float("inf"), q, 0.0)  # p = ±inf (s infinite, or s·L past the range: 1 − 3e38): 0·inf
+    t = tl.exp2(p)
+    return tl.where(t < float("inf"), t + t * (q * 0.6931471805599453), t).to(s.dtype)
+''',
     "_exp_twosum": '''\
 @triton.jit
 def _exp_twosum(x, y):
     """e^(x + y) = e^s·(1 + e) with s + e = x + y exactly: e^s alone is off by the rounding of x + y
-    (|x + y|·ε/2 relative: 256 ulp at x + y = −707 in float64)."""
+    (|x + y|·ε/2 relative: 256 ulp at x + y = −707 in float64); by _exp_plus."""
     s = x + y
-    e = _twosum_error(x, y, s)
-    t = _exp(s)
-    return tl.where(t < float("inf"), t + t * e, t)  # t = inf: inf·e would be NaN or −inf
+    return _exp_plus(s, _twosum_error(x, y, s))
 ''',
     "_sigmoid_twosum": '''\
 @triton.jit
@@ -1083,7 +1106,7 @@ def _sigmoid_twosum(x, y):
     return sig + sig * (neg * e)
 ''',
 })
-TRITON_HELPER_NEEDS.update({"_exp_twosum": ("_twosum_error",), "_sigmoid_twosum": ("_twosum_error",)})
+TRITON_HELPER_NEEDS.update({"_exp_twosum": ("_twosum_error", "_exp_plus"), "_sigmoid_twosum": ("_twosum_error",)})
 NUMPY_HELPERS.update({
     "_twosum_error": '''\
 def _twosum_error(x, y, s):
@@ -1665,3 +1688,6 @@ _BY_CLASS[erfcx_slope_tail] = Function(
 for _name, _code in TRITON_DEVICE_HELPERS.items():
     if _name != "_exp" and re.search(r"(?<![\w.])_exp\(", _code):
         TRITON_HELPER_NEEDS[_name] = tuple(TRITON_HELPER_NEEDS.get(_name, ())) + ("_exp",)
+# and 2^j from its bits (_times_two_to), one helper for _exp and _exp2
+for _name in ("_exp", "_exp2"):
+    TRITON_HELPER_NEEDS[_name] = tuple(TRITON_HELPER_NEEDS.get(_name, ())) + ("_times_two_to",)

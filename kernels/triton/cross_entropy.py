@@ -80,6 +80,17 @@ def _tanh(x):
 
 
 @triton.jit
+def _times_two_to(p, j):
+    """p·2^j for a float32 p and an integer-valued float32 j in [−151, 129] (_exp's and _exp2's scaling): 2^j as
+    2^⌊j/2⌋·2^(j−⌊j/2⌋), each factor normal (exponents −76 to 65), built from its bits, (p·2^⌊j/2⌋)·2^(j−⌊j/2⌋):
+    exact while the products stay normal, a subnormal result rounded once (by the last product)."""
+    half = tl.floor(j * 0.5)
+    low = ((half.to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
+    high = (((j - half).to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
+    return (p * low) * high
+
+
+@triton.jit
 def _exp(x):
     """e^x, float32 to about 2 ULP (float64: tl.exp; half precision through float32). Triton lowers a float32
     tl.exp to 2^(x·log₂e) with the product rounded to float32, whose error grows with |x|: 63.4 ULP at x = 86.64 on
@@ -93,10 +104,7 @@ def _exp(x):
     c = tl.minimum(tl.maximum(v, -104.0), 89.0)
     j = tl.floor(c * 1.4426950408889634 + 0.5)
     r = (c - j * 0.693359375) + j * 2.1219444005469057e-04  # ln 2 = 0.693359375 − 2.12194440e−4 (9 + 24 bits)
-    half = tl.floor(j * 0.5)
-    low = ((half.to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
-    high = (((j - half).to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
-    return tl.where(v == v, (tl.exp(r) * low) * high, v).to(x.dtype)
+    return tl.where(v == v, _times_two_to(tl.exp(r), j), v).to(x.dtype)
 
 
 @triton.jit
@@ -117,13 +125,31 @@ def _twosum_error(x, y, s):
 
 
 @triton.jit
+def _exp_plus(s, d):
+    """e^(s + d) for a small d (|d| ≤ 2⁻²⁰: a rounding error or a low part of s; 0 where s is not finite) as
+    e^s·(1 + d). float64: tl.exp (libdevice). float32 (half precision through it): 2^(p + q), p = fl(s·L), L = log₂e
+    in float32, q = p's rounding error (an FMA: exact) + s·(log₂e − L) + d·log₂e, |q| ≤ 2⁻¹⁷ where e^s is not 0 or
+    inf, as tl.exp2(p)·(1 + q·ln 2) (q²/2 below 2⁻³⁴): tl.exp2's own error (ex2.approx.f32, subnormal results kept)
+    and two roundings, as _exp's e^r, where Triton's own float32 exponential of s is 2^(fl(s·log₂e)), up to ~60 ULP
+    off at s near −87 on a GPU. Cheaper than _exp (no clamp, floor or bits): the row kernels' e^{z_j − m}, 64 a
+    thread at 32,768 columns, spilled 480 B (softmax-CE) on sm_90 through _exp, none through this."""
+    if s.dtype == tl.float64:
+        t = tl.exp(s)
+        return tl.where(t < float("inf"), t + t * d, t)  # t = inf: inf·d would be NaN or −inf
+    v = s.to(tl.float32)
+    p = v * 1.4426950408889634
+    q = tl.fma(v, 1.4426950408889634, -p) + (v * 1.925963033500e-08 + d.to(tl.float32) * 1.4426950408889634)
+    q = tl.where(tl.abs(p) < float("inf"), q, 0.0)  # p = ±inf (s infinite, or s·L past the range: 1 − 3e38): 0·inf
+    t = tl.exp2(p)
+    return tl.where(t < float("inf"), t + t * (q * 0.6931471805599453), t).to(s.dtype)
+
+
+@triton.jit
 def _exp_twosum(x, y):
     """e^(x + y) = e^s·(1 + e) with s + e = x + y exactly: e^s alone is off by the rounding of x + y
-    (|x + y|·ε/2 relative: 256 ulp at x + y = −707 in float64)."""
+    (|x + y|·ε/2 relative: 256 ulp at x + y = −707 in float64); by _exp_plus."""
     s = x + y
-    e = _twosum_error(x, y, s)
-    t = _exp(s)
-    return tl.where(t < float("inf"), t + t * e, t)  # t = inf: inf·e would be NaN or −inf
+    return _exp_plus(s, _twosum_error(x, y, s))
 
 
 @triton.jit
@@ -523,11 +549,10 @@ def _row_softcap_dw(z, s):
 @triton.jit
 def _exp_twosum_lo(x, y, lo):
     """e^(x + y + lo), lo a low part of x + y (|lo| ≪ 1: a softcap's, _row_softcap_dw): e^s·(1 + e + lo) with
-    s + e = x + y exactly (TwoSum)."""
+    s + e = x + y exactly (TwoSum), by _exp_plus (float32: tl.exp's 2^(fl(s·log₂e)) was up to ~60 ULP off on a GPU
+    at s near −87, the terms and probabilities of logits 80 to 87 below the row's maximum)."""
     s = x + y
-    e = _twosum_error(x, y, s) + lo
-    t = tl.exp(s)
-    return tl.where(t < float("inf"), t + t * e, t)  # t = inf: inf·e would be NaN or −inf
+    return _exp_plus(s, _twosum_error(x, y, s) + lo)
 
 
 def _device_ok(name, x):
@@ -1063,7 +1088,7 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
     # prob_r = inv_sum·exp(−m + z_r)
     prob_r = inv_sum*_exp_twosum_lo(z_r, -m, (z_r_lo - m_lo))
     # dz at the class of the row (δ_jr = 1): (1 − ε)·(−sum_rest + expm1(−m + z_r))·inv_sum·w_r + ε·(−inv_V·w_r + inv_V·prob_r·sum_w) + λ·(2·lse·prob_r)
-    dz_at_r = inv_sum*(1.0 - label_smoothing)*((_expm1(z_r - m) + tl.exp(z_r - m) * (z_r_lo - m_lo)) - sum_rest)*w_r + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*prob_r*sum_w - inv_V*w_r)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob_r))
+    dz_at_r = inv_sum*(1.0 - label_smoothing)*((_expm1(z_r - m) + _exp(z_r - m) * (z_r_lo - m_lo)) - sum_rest)*w_r + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*prob_r*sum_w - inv_V*w_r)) + tl.where(z_loss_scale == 0, 0.0, (2.0 * z_loss_scale) * (lse*prob_r))
     # a class outside [0, V) (possible with check=False) poisons its row: loss and gradient NaN
     row_scale = tl.where(ignored, 0.0, tl.where(valid, 1.0 / divisor, float("nan")))
     if DW:  # the z-loss's 2·λ·lse·p_j folded in: p_j·(Σ_k a_k + 2·λ·lse) − a_j rounds once
@@ -1074,6 +1099,20 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
     if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
+        if BLOCK_V > 16384:  # 64 logits a thread: read again (from L2) instead of kept live through the
+            # row's outputs, which spilled 480 B (softmax-CE) to 1,632 B (cross-entropy) a thread on sm_90
+            zj = _upcast(tl.load(z_row + idx, mask=idx < V, other=float("-inf")), acc)
+            zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
+            if CAP:  # c = s·tanh(z_j/s), which the formulas call z
+                if CAP == 2:  # float64 logits: sech²(z_j/s) in double-word, rounded once
+                    chain_j = _row_softcap_sech2(zj, softcap)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
+                else:
+                    chain_j = _constant_times(_sigmoid(-_constant_times(zj, 1.0, softcap, 2.0, 1.0, 2.350988701644575e-38)), _sigmoid(_constant_times(zj, 1.0, softcap, 2.0, 1.0, 2.350988701644575e-38)), 1.0, 4.0, 1.0, 4.70197740328915e-38)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
+                if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                    zj_cap, zj_cap_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, zj_cap, zj), tl.where(idx < V, zj_cap_lo, 0.0)
+                else:
+                    zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
         # exp_shifted = exp(−m + z_j)
         exp_shifted = _exp_twosum_lo(zj, -shift, (zj_lo - shift_lo))
         # prob = exp_shifted·inv_sum
@@ -1553,6 +1592,20 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
     if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
+        if BLOCK_V > 16384:  # 64 logits a thread: read again (from L2) instead of kept live through the
+            # row's outputs, which spilled 480 B (softmax-CE) to 1,632 B (cross-entropy) a thread on sm_90
+            zj = _upcast(tl.load(z_row + idx, mask=idx < V, other=float("-inf")), acc)
+            zj_lo = tl.zeros_like(zj)  # c's low part (CAP == 2)
+            if CAP:  # c = s·tanh(z_j/s), which the formulas call z
+                if CAP == 2:  # float64 logits: sech²(z_j/s) in double-word, rounded once
+                    chain_j = _row_softcap_sech2(zj, softcap)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s)
+                else:
+                    chain_j = _constant_times(_sigmoid(-_constant_times(zj, 1.0, softcap, 2.0, 1.0, 2.350988701644575e-38)), _sigmoid(_constant_times(zj, 1.0, softcap, 2.0, 1.0, 2.350988701644575e-38)), 1.0, 4.0, 1.0, 4.70197740328915e-38)  # ∂c_j/∂z_j = 4·σ(−2·z_j/s)·σ(2·z_j/s), of the raw z
+                if CAP == 2:  # float64 logits: c in double-word, zj + zj_lo (its gaps c_j − m need it)
+                    zj_cap, zj_cap_lo = _row_softcap_dw(zj, softcap)
+                    zj, zj_lo = tl.where(idx < V, zj_cap, zj), tl.where(idx < V, zj_cap_lo, 0.0)
+                else:
+                    zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
         # t_times_w = t_j·w_j
         t_times_w = tj*wj
         # m_minus_z = m − z_j

@@ -59,26 +59,6 @@ def _log1p(u):
 
 
 @triton.jit
-def _exp(x):
-    """e^x, float32 to about 2 ULP (float64: tl.exp; half precision through float32). Triton lowers a float32
-    tl.exp to 2^(x·log₂e) with the product rounded to float32, whose error grows with |x|: 63.4 ULP at x = 86.64 on
-    an H200 (torch.exp 1.89; benchmarks/results/gpu-exp26-h200-2026-12-04.txt). Here x = j·ln 2 + r (Cody and Waite:
-    j·ln2_hi exact, |r| ≤ ln 2/2), e^x = e^r·2^⌊j/2⌋·2^(j−⌊j/2⌋), the two powers of 2 built from their bits (each
-    normal: a subnormal e^x rounded once, by the last product); x clamped to [−104, 89] (0 and inf beyond), NaN
-    kept."""
-    if x.dtype == tl.float64:
-        return tl.exp(x)
-    v = x.to(tl.float32)  # (bfloat16, float16: in float32, rounded once at the end)
-    c = tl.minimum(tl.maximum(v, -104.0), 89.0)
-    j = tl.floor(c * 1.4426950408889634 + 0.5)
-    r = (c - j * 0.693359375) + j * 2.1219444005469057e-04  # ln 2 = 0.693359375 − 2.12194440e−4 (9 + 24 bits)
-    half = tl.floor(j * 0.5)
-    low = ((half.to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
-    high = (((j - half).to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
-    return tl.where(v == v, (tl.exp(r) * low) * high, v).to(x.dtype)
-
-
-@triton.jit
 def _twosum_error(x, y, s):
     """The rounding error e of s = fl(x + y), x + y = s + e exactly (Knuth's TwoSum); 0 where s is
     not finite."""
@@ -88,13 +68,31 @@ def _twosum_error(x, y, s):
 
 
 @triton.jit
+def _exp_plus(s, d):
+    """e^(s + d) for a small d (|d| ≤ 2⁻²⁰: a rounding error or a low part of s; 0 where s is not finite) as
+    e^s·(1 + d). float64: tl.exp (libdevice). float32 (half precision through it): 2^(p + q), p = fl(s·L), L = log₂e
+    in float32, q = p's rounding error (an FMA: exact) + s·(log₂e − L) + d·log₂e, |q| ≤ 2⁻¹⁷ where e^s is not 0 or
+    inf, as tl.exp2(p)·(1 + q·ln 2) (q²/2 below 2⁻³⁴): tl.exp2's own error (ex2.approx.f32, subnormal results kept)
+    and two roundings, as _exp's e^r, where Triton's own float32 exponential of s is 2^(fl(s·log₂e)), up to ~60 ULP
+    off at s near −87 on a GPU. Cheaper than _exp (no clamp, floor or bits): the row kernels' e^{z_j − m}, 64 a
+    thread at 32,768 columns, spilled 480 B (softmax-CE) on sm_90 through _exp, none through this."""
+    if s.dtype == tl.float64:
+        t = tl.exp(s)
+        return tl.where(t < float("inf"), t + t * d, t)  # t = inf: inf·d would be NaN or −inf
+    v = s.to(tl.float32)
+    p = v * 1.4426950408889634
+    q = tl.fma(v, 1.4426950408889634, -p) + (v * 1.925963033500e-08 + d.to(tl.float32) * 1.4426950408889634)
+    q = tl.where(tl.abs(p) < float("inf"), q, 0.0)  # p = ±inf (s infinite, or s·L past the range: 1 − 3e38): 0·inf
+    t = tl.exp2(p)
+    return tl.where(t < float("inf"), t + t * (q * 0.6931471805599453), t).to(s.dtype)
+
+
+@triton.jit
 def _exp_twosum(x, y):
     """e^(x + y) = e^s·(1 + e) with s + e = x + y exactly: e^s alone is off by the rounding of x + y
-    (|x + y|·ε/2 relative: 256 ulp at x + y = −707 in float64)."""
+    (|x + y|·ε/2 relative: 256 ulp at x + y = −707 in float64); by _exp_plus."""
     s = x + y
-    e = _twosum_error(x, y, s)
-    t = _exp(s)
-    return tl.where(t < float("inf"), t + t * e, t)  # t = inf: inf·e would be NaN or −inf
+    return _exp_plus(s, _twosum_error(x, y, s))
 
 
 @triton.jit
@@ -417,6 +415,9 @@ def _log_softmax_kernel(z_ptr, l_ptr, V, z_stride, l_stride, F64: tl.constexpr, 
     if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
+        if BLOCK_V > 16384:  # 64 logits a thread: read again (from L2) instead of kept live through the
+            # row's outputs, which spilled 480 B (softmax-CE) to 1,632 B (cross-entropy) a thread on sm_90
+            zj = _upcast(tl.load(z_row + idx, mask=idx < V, other=float("-inf")), acc)
         # l_j = −log(Σ_k exp(z_k)) + z_j
         l = zj - shift - _log1p(s0)
         tl.store(l_row + idx, _stored(l, l_ptr), mask=idx < V)
@@ -522,6 +523,9 @@ def _log_softmax_grad_kernel(z_ptr, g_ptr, l_ptr, dz_ptr, V, z_stride, g_stride,
     if ONE_READ:  # from the registers of pass 1 (past the row's end z = −inf: not stored)
         # m is the shift of pass 1 here (they differ only in a row of −inf, where every
         # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed
+        if BLOCK_V > 16384:  # 64 logits a thread: read again (from L2) instead of kept live through the
+            # row's outputs, which spilled 480 B (softmax-CE) to 1,632 B (cross-entropy) a thread on sm_90
+            zj = _upcast(tl.load(z_row + idx, mask=idx < V, other=float("-inf")), acc)
         # exp_shifted = exp(−m + z_j)
         exp_shifted = _exp_twosum(zj, -shift)
         # l_j = −log(Σ_k exp(z_k)) + z_j

@@ -45,6 +45,17 @@ def _tanh(x):
 
 
 @triton.jit
+def _times_two_to(p, j):
+    """p·2^j for a float32 p and an integer-valued float32 j in [−151, 129] (_exp's and _exp2's scaling): 2^j as
+    2^⌊j/2⌋·2^(j−⌊j/2⌋), each factor normal (exponents −76 to 65), built from its bits, (p·2^⌊j/2⌋)·2^(j−⌊j/2⌋):
+    exact while the products stay normal, a subnormal result rounded once (by the last product)."""
+    half = tl.floor(j * 0.5)
+    low = ((half.to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
+    high = (((j - half).to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
+    return (p * low) * high
+
+
+@triton.jit
 def _exp(x):
     """e^x, float32 to about 2 ULP (float64: tl.exp; half precision through float32). Triton lowers a float32
     tl.exp to 2^(x·log₂e) with the product rounded to float32, whose error grows with |x|: 63.4 ULP at x = 86.64 on
@@ -58,10 +69,7 @@ def _exp(x):
     c = tl.minimum(tl.maximum(v, -104.0), 89.0)
     j = tl.floor(c * 1.4426950408889634 + 0.5)
     r = (c - j * 0.693359375) + j * 2.1219444005469057e-04  # ln 2 = 0.693359375 − 2.12194440e−4 (9 + 24 bits)
-    half = tl.floor(j * 0.5)
-    low = ((half.to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
-    high = (((j - half).to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
-    return tl.where(v == v, (tl.exp(r) * low) * high, v).to(x.dtype)
+    return tl.where(v == v, _times_two_to(tl.exp(r), j), v).to(x.dtype)
 
 
 @triton.jit
@@ -88,13 +96,31 @@ def _twosum_error(x, y, s):
 
 
 @triton.jit
+def _exp_plus(s, d):
+    """e^(s + d) for a small d (|d| ≤ 2⁻²⁰: a rounding error or a low part of s; 0 where s is not finite) as
+    e^s·(1 + d). float64: tl.exp (libdevice). float32 (half precision through it): 2^(p + q), p = fl(s·L), L = log₂e
+    in float32, q = p's rounding error (an FMA: exact) + s·(log₂e − L) + d·log₂e, |q| ≤ 2⁻¹⁷ where e^s is not 0 or
+    inf, as tl.exp2(p)·(1 + q·ln 2) (q²/2 below 2⁻³⁴): tl.exp2's own error (ex2.approx.f32, subnormal results kept)
+    and two roundings, as _exp's e^r, where Triton's own float32 exponential of s is 2^(fl(s·log₂e)), up to ~60 ULP
+    off at s near −87 on a GPU. Cheaper than _exp (no clamp, floor or bits): the row kernels' e^{z_j − m}, 64 a
+    thread at 32,768 columns, spilled 480 B (softmax-CE) on sm_90 through _exp, none through this."""
+    if s.dtype == tl.float64:
+        t = tl.exp(s)
+        return tl.where(t < float("inf"), t + t * d, t)  # t = inf: inf·d would be NaN or −inf
+    v = s.to(tl.float32)
+    p = v * 1.4426950408889634
+    q = tl.fma(v, 1.4426950408889634, -p) + (v * 1.925963033500e-08 + d.to(tl.float32) * 1.4426950408889634)
+    q = tl.where(tl.abs(p) < float("inf"), q, 0.0)  # p = ±inf (s infinite, or s·L past the range: 1 − 3e38): 0·inf
+    t = tl.exp2(p)
+    return tl.where(t < float("inf"), t + t * (q * 0.6931471805599453), t).to(s.dtype)
+
+
+@triton.jit
 def _exp_twosum(x, y):
     """e^(x + y) = e^s·(1 + e) with s + e = x + y exactly: e^s alone is off by the rounding of x + y
-    (|x + y|·ε/2 relative: 256 ulp at x + y = −707 in float64)."""
+    (|x + y|·ε/2 relative: 256 ulp at x + y = −707 in float64); by _exp_plus."""
     s = x + y
-    e = _twosum_error(x, y, s)
-    t = _exp(s)
-    return tl.where(t < float("inf"), t + t * e, t)  # t = inf: inf·e would be NaN or −inf
+    return _exp_plus(s, _twosum_error(x, y, s))
 
 
 @triton.jit

@@ -93,6 +93,17 @@ def _softplus(x):
 
 
 @triton.jit
+def _times_two_to(p, j):
+    """p·2^j for a float32 p and an integer-valued float32 j in [−151, 129] (_exp's and _exp2's scaling): 2^j as
+    2^⌊j/2⌋·2^(j−⌊j/2⌋), each factor normal (exponents −76 to 65), built from its bits, (p·2^⌊j/2⌋)·2^(j−⌊j/2⌋):
+    exact while the products stay normal, a subnormal result rounded once (by the last product)."""
+    half = tl.floor(j * 0.5)
+    low = ((half.to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
+    high = (((j - half).to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
+    return (p * low) * high
+
+
+@triton.jit
 def _exp(x):
     """e^x, float32 to about 2 ULP (float64: tl.exp; half precision through float32). Triton lowers a float32
     tl.exp to 2^(x·log₂e) with the product rounded to float32, whose error grows with |x|: 63.4 ULP at x = 86.64 on
@@ -106,10 +117,7 @@ def _exp(x):
     c = tl.minimum(tl.maximum(v, -104.0), 89.0)
     j = tl.floor(c * 1.4426950408889634 + 0.5)
     r = (c - j * 0.693359375) + j * 2.1219444005469057e-04  # ln 2 = 0.693359375 − 2.12194440e−4 (9 + 24 bits)
-    half = tl.floor(j * 0.5)
-    low = ((half.to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
-    high = (((j - half).to(tl.int32) + 127) << 23).to(tl.float32, bitcast=True)
-    return tl.where(v == v, (tl.exp(r) * low) * high, v).to(x.dtype)
+    return tl.where(v == v, _times_two_to(tl.exp(r), j), v).to(x.dtype)
 
 
 @triton.jit

@@ -73,6 +73,10 @@ class _RowPrinter(TritonPrinter):
     def _print_rowmax(self, e):
         return "m"
 
+    def _print_exp(self, e):  # e^x of a row formula (the infinite-max rule's e^{z_j − m}): _exp_plus's, cheaper
+        self._need("_exp_twosum")  # than _exp where a tile of them is live (x + 0 exact: the two-sum's error is 0)
+        return f"_exp_twosum({self._print(e.args[0])}, 0.0)"
+
     def _print_Infinity(self, e):  # the infinite-max rule's m = +∞
         return 'float("inf")'
 
@@ -122,7 +126,8 @@ class _RowPrinter(TritonPrinter):
         if lo is None:
             return self._print_Function(e)
         x = self._print(e.args[0])
-        return f"({self._print_Function(e)} + tl.exp({x}) * {lo})"
+        self._need("_exp")
+        return f"({self._print_Function(e)} + _exp({x}) * {lo})"
 
     def _print_Grouped(self, e):  # m − z_x: less the low part of z_x − m
         lo = self._gap_lo(e.args[0])
@@ -376,13 +381,12 @@ TRITON_HELPERS["_exp_twosum_lo"] = '''\
 @triton.jit
 def _exp_twosum_lo(x, y, lo):
     """e^(x + y + lo), lo a low part of x + y (|lo| ≪ 1: a softcap's, _row_softcap_dw): e^s·(1 + e + lo) with
-    s + e = x + y exactly (TwoSum)."""
+    s + e = x + y exactly (TwoSum), by _exp_plus (float32: tl.exp's 2^(fl(s·log₂e)) was up to ~60 ULP off on a GPU
+    at s near −87, the terms and probabilities of logits 80 to 87 below the row's maximum)."""
     s = x + y
-    e = _twosum_error(x, y, s) + lo
-    t = tl.exp(s)
-    return tl.where(t < float("inf"), t + t * e, t)  # t = inf: inf·e would be NaN or −inf
+    return _exp_plus(s, _twosum_error(x, y, s) + lo)
 '''
-HELPER_NEEDS["_exp_twosum_lo"] = ("_twosum_error",)
+HELPER_NEEDS["_exp_twosum_lo"] = ("_twosum_error", "_exp_plus")
 
 
 def _gap_weight(f):
@@ -811,7 +815,9 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
     twosum = any(q.name == "two-sum" for q in kernel.rules)
     if twosum and any(kind in ("online", "rest") for kind, _ in kinds.values()):
         helpers.add("_exp_twosum")
-    rescale = "_exp_twosum(m, -shift)" if twosum else "tl.exp(m - shift)"
+    rescale = "_exp_twosum(m, -shift)" if twosum else "_exp(m - shift)"  # (float32: _exp, not tl.exp)
+    if not twosum and any(kind in ("online", "rest") for kind, _ in kinds.values()):
+        printer._need("_exp")
     grown = "(m_new - m)"  # the growth of the running maximum
     if cap:  # a softcap's c in double-word (CAP == 2): every gap with its low part, m's own (m_lo) too
         printer._need("_row_softcap_dw")
@@ -982,7 +988,13 @@ def emit_row_kernel(kernel: RowKernel, helpers: set) -> str:
               "        # entry is NaN either way), so e^{z_j − m} of pass 1 is reused, not recomputed"]
         again = _RowPrinter({**names, M: "shift"}, helpers)
         again.max_lo = "shift_lo" if cap else None
-        L += entry_body("        ", again)
+        body = entry_body("        ", again)
+        if any(re.search(r"\bzj\b", line) for line in body):
+            L += ["        if BLOCK_V > 16384:  # 64 logits a thread: read again (from L2) instead of kept live through the",
+                  "            # row's outputs, which spilled 480 B (softmax-CE) to 1,632 B (cross-entropy) a thread on sm_90",
+                  "            zj = _upcast(tl.load(z_row + idx, mask=idx < V, other=float(\"-inf\")), acc)"]
+            L += capped("            ", "zj", "idx < V", chain=True)
+        L += body
         second_side = side_loads("            ", pass1=False)
         second = ["z"] + (["g"] if upstream else [])
         L += ["    else:  # tiles last to first: the tiles pass 1 read last are the likeliest still in L2",
