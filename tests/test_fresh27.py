@@ -9,12 +9,15 @@
 - A Tweedie-style deviance y·e^(−z) + e^z cancels where y < 0 (y = −fl(e²), z = 1: 3.1e16 ULP in float64; torch
   the same), while its derivative e^z − y·e^(−z), written with a minus sign, is widened (0.89 ULP): the widen
   rule's "terms of opposite signs" test reads the signs from the formula's text, not from an input coefficient.
-- The README's figure for `symnet verify "x*sigmoid(beta*x)"` (∂f/∂x float64 1.77 ULP worst at x = −2.8e−8) is no
-  longer what it measures (1.66 at β = −0.0579, x = 0.7, session 27).
+- A second derivative through a ``from_formula`` op named only a hash: "symnet_torch::formula_f854cef5e86da8f1 is
+  differentiable once: …"; it now names the formula and its inputs.
 
 References: mpmath at 500 digits (the losses near 1e−174 need it), torch autograd in float64 of the formula as written.
 """
 from __future__ import annotations
+
+import os
+import re
 
 import mpmath
 import numpy as np
@@ -23,6 +26,8 @@ import pytest
 import symnet
 
 torch = pytest.importorskip("torch")
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 CE4 = ("-(t0*log(exp(a0)/(exp(a0)+exp(a1)+exp(a2)+exp(a3))) + t1*log(exp(a1)/(exp(a0)+exp(a1)+exp(a2)+exp(a3)))"
        " + t2*log(exp(a2)/(exp(a0)+exp(a1)+exp(a2)+exp(a3))) + t3*log(exp(a3)/(exp(a0)+exp(a1)+exp(a2)+exp(a3))))")
@@ -124,3 +129,18 @@ def test_tweedie_gradient_widened():
 def test_tweedie_value_widened():
     out, f_true, _ = _tweedie_case()
     assert _ulps(out["f"][0], f_true, np.float64) <= 4.0
+
+
+def test_double_backward_of_a_formula_names_the_formula():
+    """Before: "symnet_torch::formula_f854cef5e86da8f1 is differentiable once: …", a hash the user never wrote."""
+    pytest.importorskip("triton")
+    import symnet.torch as st
+
+    f = st.from_formula("log(cosh(p - t))", inputs="p t")
+    p = torch.tensor([0.5, -1.0], dtype=torch.float64, requires_grad=True)
+    t = torch.zeros(2, dtype=torch.float64)
+    g, = torch.autograd.grad(f(p, t).sum(), p, create_graph=True)
+    assert torch.allclose(g, torch.tanh(p - t), rtol=1e-15, atol=0)  # the first derivative, against torch
+    with pytest.raises(st.DoubleBackwardError, match=re.escape("from_formula('log(cosh(p - t))', inputs=['p', 't'])")):
+        g.sum().backward()
+
