@@ -1202,8 +1202,12 @@ def _widen_hazard(node, products: bool = True, margins: bool = True) -> bool:
     holders = [a for a in node.args if a.has(*_ROUNDED, softplus)]
     # a term holding tanh(u) has both signs (the collect rule's −X·tanh(z/2) in the focal ∂t beside −X·z/4 and
     # −CE·X/2: at t = 1, γ = 1, z = −56 they cancel to 1e−23 from terms of 14, 7e15 ULP in float64 unwidened)
+    # and so has a term with an input y as a factor where no other term holds y (y·e^(−z) + e^z, a deviance's: 3.1e16
+    # ULP in float64 at y = −fl(e²), z = 1 unwidened, where its ∂z e^z − y·e^(−z), written with a minus, was widened;
+    # session 27); a mixture t·A + (1 − t)·B (bce, the focal loss's 1 − p_t) is of one sign for t in [0, 1]
     signs = {s for a in holders for s in ((True, False) if any(
-        u.free_symbols for u in a.atoms(sp.tanh)) else (a.could_extract_minus_sign(),))}
+        u.free_symbols for u in a.atoms(sp.tanh)) or _lone_input_factor(a, holders) else (
+        a.could_extract_minus_sign(),))}
     if len(holders) >= 2 and len(signs) == 2:
         return True
     # a term holding a widened difference (σ(z) − t: its sign changes with the data) beside another
@@ -1214,6 +1218,14 @@ def _widen_hazard(node, products: bool = True, margins: bool = True) -> bool:
     # was left as two widened products summed in float64: 5 ULP at t = 0.3, γ = 1, z = −1.3335)
     differences = [a for a in holders if any(w.body.is_Add for w in a.atoms(WidenedBase))]
     return len(holders) >= 2 and bool(differences) and len(differences) < len(holders)
+
+
+def _lone_input_factor(term, terms) -> bool:
+    """``term`` a product with an input of either sign (or an odd power of one) among its factors that no other of
+    ``terms`` holds: the term's sign is the data's, and the others' do not follow it."""
+    bases = [f.base if f.is_Pow and f.exp.is_Integer and f.exp % 2 == 1 else f for f in sp.Mul.make_args(term)]
+    return any(b.is_Symbol and b.is_nonnegative is None and b.is_nonpositive is None
+               and not any(b in other.free_symbols for other in terms if other is not term) for b in bases)
 
 
 def _input_product(m) -> bool:

@@ -48,9 +48,19 @@ def _launch(op: str, x: torch.Tensor):
     if x.device.type == "cuda":
         return torch.cuda.device(x.device)
     if os.environ.get("TRITON_INTERPRET") != "1":
-        raise DeviceError(f"{NS}::{op}: the tensors are on {x.device}; symnet's Triton kernels run on a CUDA "
+        raise DeviceError(f"{_label(op)}: the tensors are on {x.device}; symnet's Triton kernels run on a CUDA "
                           "device, or on the CPU with TRITON_INTERPRET=1 set before triton is imported")
     return contextlib.nullcontext()
+
+
+# the formula of each from_formula op, by its hashed name (formula_…), so that an error names what the user wrote
+_FORMULA_TEXT: dict[str, str] = {}
+
+
+def _label(op: str) -> str:
+    """``symnet_torch::op``, and for a from_formula op the formula it was made from (its name is a hash)."""
+    text = _FORMULA_TEXT.get(op)
+    return f"{NS}::{op}" + (f" (from_formula({text}))" if text else "")
 
 
 def _refuse_second(op: str):
@@ -227,7 +237,7 @@ def _function(name: str):
     def jvp(ctx, layout_tangent, *tangents):
         if name.endswith("_backward"):  # forward mode through a backward: a second derivative
             op = ctx.args[3] if name == "pointwise_backward" else name[:-len("_backward")]
-            raise DoubleBackwardError(f"{NS}::{op} is differentiable once: its backward has no derivative "
+            raise DoubleBackwardError(f"{_label(op)} is differentiable once: its backward has no derivative "
                                       "(forward mode over a gradient, as jacfwd(jacrev(f)) or hessian, is not "
                                       "supported)")
         if not pointwise:
@@ -458,7 +468,7 @@ if not _exists("pointwise_backward"):
     register_fake(_pwb, lambda g, partials, inputs, op: [torch.empty_like(p) for p in partials])
 
     def _pwb_backward(ctx, grads):
-        raise DoubleBackwardError(f"{NS}::{ctx.op} is differentiable once: its backward has no derivative "
+        raise DoubleBackwardError(f"{_label(ctx.op)} is differentiable once: its backward has no derivative "
                                   "(create_graph=True then backward again is not supported)")
 
     def _pwb_setup(ctx, inputs, output):
@@ -547,6 +557,7 @@ def formula_op(expr: sp.Expr, inputs: tuple[sp.Symbol, ...], checks: tuple = ())
     name = "formula_" + hashlib.sha256(key.encode()).hexdigest()[:16]
     if name in _POINTWISE:
         return _POINTWISE[name]
+    _FORMULA_TEXT[name] = f"{sp.sstr(expr)!r}, inputs={[s.name for s in inputs]}"
     from ..progress import progress
 
     with progress("deriving and generating the formula's kernel"):
