@@ -3,9 +3,9 @@
 - A 4-class cross-entropy written out, ``-(t0*log(exp(a0)/(exp(a0)+…+exp(a3))) + … + t3*log(…))``, at a confident
   correct prediction (a = (0, a1, 0, 0), t = onehot(1)): the loss f was 5.6e3 ULP off in float64 at a1 = 10 where
   torch's autograd of the same formula is 1.6e3 (5.97 against 2.03 at a1 = 3; issue 16: never worse than torch),
-  fixed by the widen rule's signs (below: 0.44 ULP); not fixed:
-  ∂f/∂a1 = p1 − 1 is 3.7e17 ULP at a1 = 100 (torch 5.6e15) and has the wrong sign; ∂f/∂a0 is 0 from a1 ≈ 370
-  (true 1.9e−174 at a1 = 400, torch 0.06 ULP): the generated form divides by (Σ e^a)², which overflows.
+  fixed by the widen rule's signs (below: 0.44 ULP); ∂f/∂a1 = p1 − 1 was 3.7e17 ULP at a1 = 100 (torch 5.6e15)
+  with the wrong sign, ∂f/∂a0 0 from a1 ≈ 370 (true 1.9e−174 at a1 = 400, torch 0.06 ULP: the generated form
+  divided by (Σ e^a)², which overflows): both fixed by the lead (tests/test_ce27.py).
   `symnet verify` of the formula does not see it: its crossing search stops after 2 of 8 variables (time limit),
   and the default --timeout 120 cuts the table.
 - A Tweedie-style deviance y·e^(−z) + e^z cancelled where y < 0 (y = −fl(e²), z = 1: 3.1e16 ULP in float64; torch
@@ -98,18 +98,16 @@ def test_written_ce4_loss_float32(a1):
     assert _ulps(f[0], true, np.float32) <= 1.0
 
 
-@pytest.mark.xfail(strict=True, reason="written 4-class CE ∂f/∂a1 = p1 − 1 at a1 = 100, t = onehot(1), float64: "
-                   "+7.2e−42 for a true −1.12e−43 (the wrong sign), 3.7e17 ULP, torch 5.6e15 (0 for it); from a1 ≈ 70 "
-                   "past the bound (143 ULP): p1 − 1 ≈ −3e^−a1 lies below the double word's 2^−106; float32 12.8 ULP at "
-                   "a1 = 80 (session 27)")
 def test_written_ce4_winning_gradient_not_worse_than_torch():
+    """Before (h-fresh27's strict xfail): +7.2e−42 for a true −1.12e−43 at a1 = 100 (the wrong sign), 3.7e17 ULP,
+    torch 5.6e15; fixed by the lead's softmax-complement for w − w·p (tests/test_ce27.py)."""
     ours, theirs, true = _ce4_case(100.0)
     assert _ulps(ours[2], true[2], np.float64) <= max(4.0, _ulps(theirs[2], true[2], np.float64))
 
 
-@pytest.mark.xfail(strict=True, reason="written 4-class CE ∂f/∂a0 at a1 = 400, float64: 0 for a true 1.9e−174 "
-                   "(8.5e15 ULP; torch 0.06): the generated form divides by (Σ e^a)², inf from a1 ≈ 355 (session 27)")
 def test_written_ce4_other_gradient_no_underflow():
+    """Before (h-fresh27's strict xfail): 0 for a true 1.9e−174 at a1 = 400 (8.5e15 ULP; torch 0.06): (Σ e^a)²
+    overflowed; fixed by the lead's cancel of the sum divided out again (tests/test_ce27.py)."""
     ours, theirs, true = _ce4_case(400.0)
     assert _ulps(theirs[1], true[1], np.float64) <= 4.0  # the reference: torch gets it
     assert _ulps(ours[1], true[1], np.float64) <= 4.0
