@@ -241,19 +241,22 @@ def test_compile_step_suggests_the_name_of_a_misspelt_or_torch_named_layer_or_lo
 
 def test_readme_figures_of_the_learnable_swish_are_what_symnet_verify_measures():
     """The README's `symnet verify "x*sigmoid(beta*x)"` sentence said 1.66 ULP worst for ∂f/∂x float64;
-    the command (default seed and points) measures 1.77, at x = −2.8e−8, away from the root."""
+    the command (default seed and points) measures 1.77, at x = −2.8e−8, away from the root, on an AVX-512 box
+    and 1.66 at β = −0.058, x = 0.7 on an AVX2 one: the README gives both."""
     import re
     from pathlib import Path
 
     readme = " ".join(Path(__file__).resolve().parents[1].joinpath("README.md").read_text().split())
-    said = re.search(r'symnet verify "x\*sigmoid\(beta\*x\)"` passes: .*? \(float64: ([0-9.]+) ULP worst[,;] '
-                     r'.*?∂f/∂β is ([0-9.]+) ULP', readme)
+    said = re.search(r'symnet verify "x\*sigmoid\(beta\*x\)"` passes: .*? \(float64: ([0-9.]+) ULP worst on AVX-512, '
+                     r'.*? and ([0-9.]+) ULP worst on AVX2, .*?∂f/∂β is ([0-9.]+) ULP', readme)
     assert said, "the README's sentence on x*sigmoid(beta*x) moved"
     report = symnet.verify("x*sigmoid(beta*x)", dtypes="float64", torch=False)
     assert report.passed
-    for output, figure in (("df_dx", said.group(1)), ("df_dbeta", said.group(2))):
+    # NumPy's float64 exp is the CPU's SIMD one: 1.77 on an AVX-512 box (sessions 17–26), 1.66 on an AVX2 one
+    # (session 27, where this test failed on a README of one figure)
+    for output, figures in (("df_dx", said.group(1, 2)), ("df_dbeta", said.group(3, 3))):
         cell = report.cell(output, "float64", "symnet numpy")
-        assert f"{cell.worst_ulp:.2f}" == figure, (output, cell.worst_ulp, cell.worst_at)
+        assert f"{cell.worst_ulp:.2f}" in figures, (output, cell.worst_ulp, cell.worst_at)
 
 
 def test_a_saved_model_with_a_formula_loads_as_the_readme_says(st, tmp_path):
