@@ -1493,7 +1493,10 @@ def _tanhshrink(node):
 class Grouped(sp.UnevaluatedExpr):
     """A sum kept as one factor (SymPy distributes 1/6·(x + 3) into x/6 + 1/2 otherwise); printed
     and lowered as its sum. Its assumptions (real, finite, sign) are its sum's, so that
-    Heaviside or Abs of an expression containing it still evaluate."""
+    Heaviside or Abs of an expression containing it still evaluate. Commutative too: a sum of symbols
+    with no assumptions (CSE's temporaries) is commutative but not known real, and UnevaluatedExpr
+    leaves that unknown (None), so a product holding it was built non-commutative, hence not complex,
+    hence not real: Heaviside(softplus(…)) of it raised 'defined only for Real Values'."""
 
     def _delegate(fact):
         return lambda self: getattr(self.args[0], fact)
@@ -1502,7 +1505,8 @@ class Grouped(sp.UnevaluatedExpr):
 
     for _fact in ("real", "extended_real", "finite", "zero", "positive", "negative", "nonnegative",
                   "nonpositive", "extended_positive", "extended_negative", "extended_nonnegative",
-                  "extended_nonpositive", "nonzero", "extended_nonzero", "integer", "rational", "complex"):
+                  "extended_nonpositive", "nonzero", "extended_nonzero", "integer", "rational", "complex",
+                  "commutative"):
         locals()[f"_eval_is_{_fact}"] = _delegate(f"is_{_fact}")
     del _fact, _delegate
 

@@ -1,0 +1,66 @@
+"""Faults of random compositions of registry functions (issue 16; h-comp27, 2026-12-04).
+
+The strict xfails of tests/test_ite26.py (h-ite26's runs of tests/test_hypothesis_compositions.py), fixed here:
+
+* Heaviside(softplus(tanhshrink(x))) raised ValueError in SymPy's Heaviside.eval while a rule's float probe ran CSE:
+  a Grouped sum of CSE's temporaries (symbols with no assumptions) had an unknown commutativity, so the product
+  holding it was built non-commutative, hence "not real". Grouped now takes its sum's commutativity.
+* (mish(elu(x))) − (tan(x)) raised NotEvaluable 'no mpmath rule for CentredSeries': the infinite-limit rule's mpmath
+  look at ±inf met the mish-series node. A series node (SeriesBase) is now evaluated as the function it stands for.
+* ∂x of erf(exp(exp(x)))·elu(x) was NaN from x ≈ 6.57 (e^(−u²) 0 where u = e^(eˣ) inf): the exp-product-limit rule.
+* float32 log2(erfcx(x)) was inf at x = −24.47 and its ∂ NaN (erfcx overflows first): the log-erfcx-left rule.
+"""
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+import symnet
+
+x = sp.Symbol("x", real=True)
+
+
+def _ulp(got, true, dtype) -> float:
+    return abs(float(got) - float(true)) / float(np.spacing(dtype(abs(float(true)))))
+
+
+# ------------------------------------------------------------------ Heaviside of a select holding CSE's temporaries
+
+def test_heaviside_of_softplus_of_tanhshrink_generates():
+    """Before: ValueError 'Function defined only for Real Values. Complex part: im(softplus(Piecewise(…)))' (h-ite26
+    seed 27 draw 34). Values (1; softplus > 0) and gradient (0) against mpmath, the composition check."""
+    from test_hypothesis_compositions import check
+    check("Heaviside(softplus(tanhshrink(x)))", [1.5, -2.0, 0.3, -1e-3, 0.0, 40.0, -40.0])
+
+
+def test_grouped_sum_of_unassumed_symbols_is_commutative():
+    """Grouped(t + 1) with t a symbol of no assumptions (CSE's _t0): its commutativity was None, x·Grouped(…) then
+    non-commutative and a Piecewise of it is_real False (before), so Heaviside(softplus(that)) raised."""
+    from symnet.codegen.rewrite import Grouped
+    from symnet.special import softplus
+    t = sp.Symbol("_t0")
+    g = Grouped(t + 1)
+    assert g.is_commutative and (x * g).is_commutative
+    pw = sp.Piecewise((x ** 3 * g, sp.Abs(x) < 1), (x - sp.tanh(x), True))
+    assert pw.is_real is None
+    assert isinstance(sp.Heaviside(softplus(pw)), sp.Heaviside)
+
+
+# ------------------------------------------------------------------ a series node in mpmath
+
+def test_mish_of_elu_minus_tan_generates():
+    """Before: NotEvaluable 'no mpmath rule for CentredSeries' (h-ite26 seed 27 draw 44). Composition check."""
+    from test_hypothesis_compositions import check
+    check("(mish(elu(x))) - (tan(x))", [-0.6, 0.4, -3.0, 1.2, 0.0, -40.0, 1e-8])
+
+
+def test_series_node_evaluates_as_its_function_in_mpmath():
+    """mp_value of a CentredSeries (and a RootSeries) is the function it stands for (before: NotEvaluable)."""
+    from symnet.codegen.roots import CentredSeries, RootSeries
+    from symnet.verify.evaluate import mp_value
+    g = sp.sin(x) - sp.Rational(1, 2)
+    for node in (CentredSeries(x - 1, g, sp.Float(0.5), sp.Float(1.0)), RootSeries(x - 1, g, sp.Float(1.0))):
+        with mpmath.workdps(40):
+            assert mp_value(node * 3, {x: mpmath.mpf("0.7")}) == 3 * (mpmath.sin(mpmath.mpf("0.7")) - mpmath.mpf(1) / 2)
