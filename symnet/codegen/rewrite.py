@@ -6960,6 +6960,47 @@ _register(LOG_GAUSSIAN_TAIL)
 __all__ += ["LOG_GAUSSIAN_TAIL"]
 
 
+# ------------------------------------------------------------------ log-erfcx-left (issue 16: log2(erfcx(x)) − H(x) in
+# float32 was inf at x = −24.47, true 864.98, and its ∂x NaN; h-comp27); tested in tests/test_comp27.py
+
+def _log_erfcx_left(node):
+    """log(erfcx(u)) → u² + log1p(−erf(u)) where u < 0, and k·erfcx′(u)/erfcx(u) → k·(2u − 2/(√π·erfcx(u))) there;
+    each select keeps the written form where u ≥ 0. None for any other node.
+
+    Exact: erfcx(u) = e^(u²)·erfc(u) = e^(u²)·(1 − erf(u)), so log erfcx(u) = u² + log1p(−erf(u)); erfcx′(u) =
+    2u·erfcx(u) − 2/√π, so erfcx′/erfcx = 2u − 2/(√π·erfcx(u)). For u < 0 both terms of either sum have one sign
+    (u² > 0 and −erf(u) ∈ (0, 1); 2u < 0 and −2/(√π·erfcx) < 0): no cancellation, and nothing overflows where
+    erfcx(u) ≈ 2e^(u²) does (float32 from u ≈ −9.4, float64 from −26.6; 1/erfcx is then 0, as it rounds). For u > 0
+    the slope's form would cancel (2/(√π·erfcx(u)) ≈ 2u(1 + 1/(2u²))): the written form is kept there."""
+    if isinstance(node, sp.log) and isinstance(node.args[0], erfcx):
+        u = node.args[0].args[0]
+        left = _whole_square(u) + log1p(-sp.erf(u))
+        return _Final(sp.Piecewise((left, u < 0), (node, True)))
+    if not node.is_Mul:
+        return None
+    for f in node.args:
+        if not (f.is_Pow and f.exp == -1 and isinstance(f.base, erfcx)):
+            continue
+        u = f.base.args[0]
+        slope = erfcx_slope(u)
+        if slope not in node.args:
+            continue
+        rest = sp.Mul(*[a for a in node.args if a is not f and a != slope])
+        left = 2 * u - 2 / (sp.sqrt(sp.pi) * erfcx(u))
+        return _Final(sp.Piecewise((rest * left, u < 0), (node, True)))
+    return None
+
+
+LOG_ERFCX_LEFT = Rule(
+    "log-erfcx-left", "erfcx(u) overflows for u < 0 (float32 from u ≈ −9.4, float64 from −26.6: erfcx(u) ≈ 2e^(u²)) "
+    "where its log does not: log2(erfcx(x)) was inf in float32 at x = −24.47 (true 864.98; torch.special.erfcx the "
+    "same) and its derivative erfcx′/erfcx inf/inf = NaN (true −70.61); log erfcx(u) = u² + log1p(−erf(u)) and "
+    "erfcx′(u)/erfcx(u) = 2u − 2/(√π·erfcx(u)) where u < 0 (both sums of terms of one sign there), as written "
+    "elsewhere", local=_log_erfcx_left)
+_register(LOG_ERFCX_LEFT)
+__all__ += ["LOG_ERFCX_LEFT"]
+
+
 def stabilise(expr: sp.Expr, rules=None) -> tuple[sp.Expr, tuple[Rule, ...]]:
     """``expr`` with every rule applied, and the rules that changed something (in the order
     they first fired), e.g. ``stabilise(log(1 + exp(x))) == (softplus(x), (<softplus rule>,))``.
