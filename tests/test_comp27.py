@@ -129,3 +129,31 @@ def test_log2_of_erfcx_far_left(dtype, bound):
             tg = (2 * X * e - 2 / mpmath.sqrt(mpmath.pi)) / e / mpmath.log(2)
             assert tf == 0 and fv == 0 or _ulp(fv, tf, dtype) <= bound + 0.1, (xv, fv, tf)
             assert _ulp(gv, tg, dtype) <= bound + 0.1, (xv, gv, tg)
+
+
+# ------------------------------------------------------------------ compile time of a select-heavy composition
+
+def test_flat_zero_of_a_select_is_no_root():
+    """hardsigmoid′ is 0 beyond ±3: every grid point there was a bracket of a 'root' (133 for ∂ of
+    hardsigmoid(softshrink(hardswish(x))), each walking the derivative's 14,650 nodes for a sum that cancels: 75% of its
+    compile, before). Now only an isolated 0 or a sign change is; a simple root is still found."""
+    from symnet.codegen.roots import _sign_changes
+    flat = sp.Piecewise((0, sp.Abs(x) >= 3), (x / 6, True))
+    f = sp.lambdify(x, flat, "mpmath")
+    (bracket,) = _sign_changes(f)  # before: 102 brackets, one at each grid point of a flat side
+    assert bracket[0] == 0.0
+    assert len(_sign_changes(lambda v: mpmath.sin(v))) == 5  # −2π, −π, 0, π, 2π in [−8, 8]
+
+
+def test_depth3_select_composition_compiles_in_seconds(monkeypatch):
+    """Derive + compile of hardsigmoid(softshrink(hardswish(x))) (no disk cache): 12.2 s of CPU on an idle box (h-ite26),
+    3.5 + 29.4 s on the loaded 2-core box of this session, before; 4.8 + 5.5 s after (the compile's root-series
+    search). Limit 20 s of CPU for the compile here; values and gradient against mpmath (the composition check)."""
+    import time
+    from test_hypothesis_compositions import check
+    monkeypatch.setenv("SYMNET_NO_DISK_CACHE", "1")
+    d = symnet.derive(symnet.parse("hardsigmoid(softshrink(hardswish(x)))"))
+    start = time.process_time()
+    symnet.compile(d)
+    assert time.process_time() - start < 20
+    check("hardsigmoid(softshrink(hardswish(x)))", [-3.5, -1.0, 0.2, 0.7, 1.9, 2.5, 4.0])
