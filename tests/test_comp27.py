@@ -18,8 +18,15 @@ import pytest
 import sympy as sp
 
 import symnet
+from symnet.special import erfcx
 
 x = sp.Symbol("x", real=True)
+
+# (rule, written formula, its variables, domain of random points, bad point, dtype): tests/test_stability_rules.py's cases
+RULE_CASES = [
+    ("log-erfcx-left", sp.log(erfcx(x)), (x,), (-4.0, 4.0), (-24.47,), np.float32),
+    ("exp-product-limit", x * sp.exp(x) * sp.exp(-x ** 2), (x,), (-4.0, 4.0), (800.0,), np.float64),
+]
 
 
 def _ulp(got, true, dtype) -> float:
