@@ -198,43 +198,6 @@ def test_sigmoid_of_a_select_that_sympy_cannot_compare_generates():
     check("sigmoid(tanhshrink(log2(x)))", [25.429161107270318, -2.341610866937761, 38.88180712254092, 1.0001, 0.5])
 
 
-# found by h-ite26's runs (seed 27, 79 draws, float64 with the test's check and float32 against mpmath); each fails on
-# main 39efd4f too (the float32 one not measured there); not fixed here
-
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "measured 2026-12-04 (h-ite26, seed 27 draw 34; main the same): compiling Heaviside(softplus(tanhshrink(x))) "
-    "raises ValueError 'Function defined only for Real Values. Complex part: im(softplus(Piecewise(…)))' in SymPy's "
-    "Heaviside.eval, from a stability rule of the Stabiliser (rewrite.py Stabiliser.__call__)"))
-def test_heaviside_of_softplus_of_tanhshrink_generates():
-    from test_hypothesis_compositions import check
-    check("Heaviside(softplus(tanhshrink(x)))", [1.5, -2.0])
-
-
-@pytest.mark.xfail(strict=True, raises=symnet.SymnetError, reason=(
-    "measured 2026-12-04 (h-ite26, seed 27 draw 44; main the same): compiling (mish(elu(x))) - (tan(x)) raises "
-    "NotEvaluable 'no mpmath rule for CentredSeries' (a rule's mpmath probe of an expression holding the mish-series "
-    "rule's node, Stabiliser.__call__)"))
-def test_mish_of_elu_minus_tan_generates():
-    from test_hypothesis_compositions import check
-    check("(mish(elu(x))) - (tan(x))", [-0.6, 0.4])
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "measured 2026-12-04 (h-ite26, seed 27 draw 69; main the same): ∂x of erf(exp(exp(x)))·elu(x) at "
-    "x = 53.9423838020453 is NaN, true 1.0 (erf′(u)·u′ = 0·inf: e^(−u²) underflows where u = e^(eˣ) overflows); "
-    "torch float64 autograd of the formula is NaN too"))
-def test_gradient_of_erf_of_exp_of_exp_times_elu_far_out():
-    from test_hypothesis_compositions import check
-    check("(erf(exp(exp(x)))) * (elu(x))", [53.9423838020453])
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "measured 2026-12-04 (h-ite26, seed 27 draw 43; not measured on main): float32 log2(erfcx(x)) − H(x) at "
-    "x = −24.471702575683594 is inf (true 864.978450390) and its ∂x NaN (true −70.6104079): erfcx(x) ≈ 2e260 "
-    "overflows float32 before the log; torch float32 log2(erfcx(x)) is inf too. float64: right"))
-def test_log2_of_erfcx_in_float32_far_left():
-    k = symnet.compile(symnet.derive(symnet.parse("(log2(erfcx(x))) - (Heaviside(x))")))
-    with np.errstate(all="ignore"):
-        f, g = k(np.array([-24.471702575683594], dtype=np.float32))
-    assert abs(float(f[0]) - 864.9784503904905) <= 8 * float(np.spacing(np.float32(864.98)))
-    assert abs(float(g[0]) + 70.6104079) <= 1e-4
+# found by h-ite26's runs (seed 27, 79 draws, float64 with the test's check and float32 against mpmath): four strict
+# xfails here, fixed by h-comp27 and tested in tests/test_comp27.py (Heaviside(softplus(tanhshrink(x))), (mish(elu(x)))
+# − (tan(x)), ∂ of erf(exp(exp(x)))·elu(x) at x = 53.94, float32 log2(erfcx(x)) − H(x) at x = −24.47)

@@ -168,6 +168,8 @@ from test_lndtr23 import RULE_CASES as _LNDTR23  # noqa: E402  (rounded-argument
 RULE_CASES += _LNDTR23
 from test_misc23 import RULE_CASES as _MISC23  # noqa: E402  (log-linear-root: tests/test_misc23.py)
 RULE_CASES += _MISC23
+from test_comp27 import RULE_CASES as _COMP27  # noqa: E402  (log-erfcx-left, exp-product-limit: tests/test_comp27.py)
+RULE_CASES += _COMP27
 from test_rules23 import RULE_CASES as _RULES23  # noqa: E402  (exp-dominant of sinh, x·y, a select: tests/test_rules23.py)
 RULE_CASES += _RULES23
 from test_fresh24 import RULE_CASES as _FRESH24  # noqa: E402  (quotient-complement: tests/test_fresh24.py)
@@ -272,6 +274,7 @@ UNDECIDED |= {"rounded-log-argument"}  # log p as Σ n·log|a| under sign(a)… 
 # log1p(p) as log p above 2¹⁰⁰⁰ (to 2⁻¹⁰⁰⁰ relative: not an identity); simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"overflowing-log1p"}  # log1p(X) as log X above X = 2¹⁰⁰⁰ (to 2⁻¹⁰⁰⁰ relative: not an identity); the 50-digit check holds
 UNDECIDED |= {"zero-scaled-exp"}  # a select at p − t = 0 (Eq): simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"log-erfcx-left", "exp-product-limit"}  # selects at u < 0, at an exponential inf or 0: the 50-digit check holds
 UNDECIDED |= {"log-gaussian-tail"}  # Φ(x) = 1 − Φ(−x) through ndtr and erfcx: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"quotient-root"}  # selects at |x| ≤ |y| of forms in x/y and y/x with sign(x)·sign(y): simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"series-leading-power"}  # n·log|x| + log(sign(x)^n·R), |x|^r·(sign(x)^n·R)^q: sign and |·| of x: simplify cannot decide; the 50-digit check holds

@@ -658,9 +658,9 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
                 # log_sum_exp = log1p((Σ_j exp(−row_max + z_j) − 1))
                 log_sum_exp = np.log1p((np.sum(_exp_twosum_lo(z, -row_max, _gap_lo) - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1)))
                 # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-                loss[...] = (1 - label_smoothing)*_w[0, r]*(log_sum_exp + (_minus_lo(row_max - np.take_along_axis(z, r, axis=1), _lo_at(_gap_lo, r))))
+                loss[...] = (1 - label_smoothing)*(log_sum_exp + (_minus_lo(row_max - np.take_along_axis(z, r, axis=1), _lo_at(_gap_lo, r))))*_w[0, r]
                 if label_smoothing != 0:
-                    loss += label_smoothing * ((log_sum_exp*np.sum(_w, axis=1, keepdims=True) + np.sum(_w*(_minus_lo(row_max - z, _gap_lo)), axis=1, keepdims=True))/_V)
+                    loss += label_smoothing * ((log_sum_exp*np.sum(_w, axis=1, keepdims=True) + np.sum((_minus_lo(row_max - z, _gap_lo))*_w, axis=1, keepdims=True))/_V)
                 if z_loss_scale != 0:
                     loss += (z_loss_scale * (log_sum_exp + row_max)) * (log_sum_exp + row_max)
                 # scaled-gaps: the rows whose loss overflowed though their logits are finite (gaps m − z_k past the largest
@@ -677,9 +677,9 @@ def cross_entropy(z, r, weight=None, ignore_index=-100, reduction="mean", label_
                     # row_max_down = _down·row_max
                     row_max_down = row_max*_down
                     # loss·_down: C as above, every gap m − z_x as m·_down − z_x·_down, m as m·_down
-                    _down_loss = (1 - label_smoothing)*_w[0, r]*(log_sum_exp_down + (row_max_down - _down*np.take_along_axis(z, r, axis=1)))
+                    _down_loss = (1 - label_smoothing)*(log_sum_exp_down + (row_max_down - _down*np.take_along_axis(z, r, axis=1)))*_w[0, r]
                     if label_smoothing != 0:
-                        _down_loss += label_smoothing * ((log_sum_exp_down*np.sum(_w, axis=1, keepdims=True) + np.sum(_w*(row_max_down - _down*z), axis=1, keepdims=True))/_V)
+                        _down_loss += label_smoothing * ((log_sum_exp_down*np.sum(_w, axis=1, keepdims=True) + np.sum((row_max_down - _down*z)*_w, axis=1, keepdims=True))/_V)
                     if z_loss_scale != 0:
                         _down_loss += (z_loss_scale * (log_sum_exp + row_max)) * (_down * (log_sum_exp + row_max))
                     loss[_over] = _down_loss
@@ -773,8 +773,6 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                         z = softcap*_rounded_once(np.tanh, z/softcap)
                     else:  # float64: c_k − c_r keeps c's roundings (s·ε), e^{c_k − c_r} makes them relative
                         z, _gap_lo, _max_lo, _chain = _row_dw_softcap(z, softcap, chain=True)  # c in double-word, ∂c_j/∂z_j of it
-                # prod_1 = (1 − ε)·w_r
-                prod_1 = (1 - label_smoothing)*_w[0, r]
                 # row_max = max_k z_k
                 row_max = np.max(z, axis=1, keepdims=True)
                 # exp_shifted = exp(−row_max + z_j)
@@ -783,6 +781,8 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 sum_rest = (np.sum(exp_shifted - (z == row_max), axis=1, keepdims=True) + (np.sum(z == row_max, axis=1, keepdims=True, dtype=z.dtype) - 1))
                 # log_sum_exp = log1p(sum_rest)
                 log_sum_exp = np.log1p(sum_rest)
+                # prod_1 = (1 − ε)·w_r
+                prod_1 = (1 - label_smoothing)*_w[0, r]
                 # inv_V = 1/V
                 inv_V = 1/_V
                 # sum_w = Σ_j w_j
@@ -798,7 +798,7 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                 # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
                 loss[...] = prod_1*(log_sum_exp + (_minus_lo(row_max - np.take_along_axis(z, r, axis=1), _lo_at(_gap_lo, r))))
                 if label_smoothing != 0:
-                    loss += label_smoothing * (inv_V*(log_sum_exp*sum_w + np.sum(_w*(_minus_lo(row_max - z, _gap_lo)), axis=1, keepdims=True)))
+                    loss += label_smoothing * (inv_V*(log_sum_exp*sum_w + np.sum((_minus_lo(row_max - z, _gap_lo))*_w, axis=1, keepdims=True)))
                 if z_loss_scale != 0:
                     loss += (z_loss_scale * lse) * lse
                 # ∂C/∂z_j = (−1 + ε)·w_r·δ_jr − ε·w_j/V + (1 − ε)·w_r·exp(z_j)/Σ_k exp(z_k) + 2·λ·exp(z_j)·log(Σ_k exp(z_k))/Σ_k exp(z_k) + ε·Σ_k w_k·exp(z_j)/(V·Σ_i exp(z_i))
@@ -832,9 +832,9 @@ def cross_entropy_grad(z, r, weight=None, ignore_index=-100, reduction="mean", l
                     # row_max_down = _down·row_max
                     row_max_down = row_max*_down
                     # loss·_down: C as above, every gap m − z_x as m·_down − z_x·_down, m as m·_down
-                    _down_loss = (1 - label_smoothing)*_w[0, r]*(log_sum_exp_down + (row_max_down - _down*np.take_along_axis(z, r, axis=1)))
+                    _down_loss = (1 - label_smoothing)*(log_sum_exp_down + (row_max_down - _down*np.take_along_axis(z, r, axis=1)))*_w[0, r]
                     if label_smoothing != 0:
-                        _down_loss += label_smoothing * ((log_sum_exp_down*np.sum(_w, axis=1, keepdims=True) + np.sum(_w*(row_max_down - _down*z), axis=1, keepdims=True))/_V)
+                        _down_loss += label_smoothing * ((log_sum_exp_down*np.sum(_w, axis=1, keepdims=True) + np.sum((row_max_down - _down*z)*_w, axis=1, keepdims=True))/_V)
                     if z_loss_scale != 0:
                         _down_loss += (z_loss_scale * (log_sum_exp + row_max)) * (_down * (log_sum_exp + row_max))
                     loss[_over] = _down_loss

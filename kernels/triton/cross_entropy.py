@@ -800,8 +800,8 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_ptr, o
         shift_lo = m_lo
         # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
         s0 = tl.sum(_exp_twosum_lo(zj, -shift, (zj_lo - shift_lo)) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
-        # s1 = Σ_j w_j·(m − z_j)
-        s1 = tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
+        # s1 = Σ_j (m − z_j)·w_j
+        s1 = tl.sum(tl.where(idx < V, (((shift - zj) - (zj_lo - shift_lo)))*wj, 0.0), axis=0)
         # s2 = Σ_j w_j
         s2 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
     else:  # pass 1 in tiles: m = max_k z_k and the row sums, online: rescaled whenever the maximum grows
@@ -836,8 +836,8 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_ptr, o
             # s0 = Σ_j exp(−m + z_j) − 1: the terms below the maximum, the entries at it less one
             s0 = (s0 + tl.where(m_new > m, n_at_max, 0.0)) * _exp_twosum_lo(m, -shift, m_lo - shift_lo) + tl.sum(_exp_twosum_lo(zj, -shift, (zj_lo - shift_lo)) - tl.where(zj == shift, 1.0, 0.0), axis=0)
             n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
-            # s1 = Σ_j w_j·(m − z_j); s3 = Σ_j w_j so far
-            s1 = s1 + tl.where((m_new > m) & (m > float("-inf")), ((m_new - m) + (m_lo_new - m_lo)) * s3, 0.0) + tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
+            # s1 = Σ_j (m − z_j)·w_j; s3 = Σ_j w_j so far
+            s1 = s1 + tl.where((m_new > m) & (m > float("-inf")), ((m_new - m) + (m_lo_new - m_lo)) * s3, 0.0) + tl.sum(tl.where(idx < V, (((shift - zj) - (zj_lo - shift_lo)))*wj, 0.0), axis=0)
             s3 = s3 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             # s2 = Σ_j w_j
             s2 = s2 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
@@ -855,7 +855,7 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_ptr, o
     # log_sum_exp = log1p((Σ_j exp(−m + z_j) − 1))
     log_sum_exp = _log1p(s0)
     # C = λ·log(Σ_k exp(z_k))² + ε·Σ_k ((−z_k + log(Σ_i exp(z_i)))·w_k)/V + (1 − ε)·(−z_r + log(Σ_k exp(z_k)))·w_r
-    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp + (((m - z_r) - (z_r_lo - m_lo)))) + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((log_sum_exp*s2 + s1)/Vf)) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * (m + log_sum_exp)) * (m + log_sum_exp)))
+    loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*(log_sum_exp + (((m - z_r) - (z_r_lo - m_lo))))*w_r + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((log_sum_exp*s2 + s1)/Vf)) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * (m + log_sum_exp)) * (m + log_sum_exp)))
     tl.store(loss_ptr + row, _stored(loss, loss_ptr))
     if REDUCE:
         tl.store(loss_lo_ptr + row, tl.zeros([], loss_lo_ptr.dtype.element_ty))  # its rounding error is not kept
@@ -889,9 +889,9 @@ def _cross_entropy_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_ptr, o
                 else:
                     zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
-            # down_s0 = Σ_j w_j·(m·_down − _down·z_j)
-            down_s0 = down_s0 + tl.sum(tl.where(idx < V, wj*(_down*m - _down*zj), 0.0), axis=0)
-        loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*w_r*(log_sum_exp*_down + (_down*m - _down*z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((log_sum_exp*_down*s2 + down_s0)/Vf)) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * (m + log_sum_exp)) * (_down * (m + log_sum_exp)))) / _down
+            # down_s0 = Σ_j (m·_down − _down·z_j)·w_j
+            down_s0 = down_s0 + tl.sum(tl.where(idx < V, (_down*m - _down*zj)*wj, 0.0), axis=0)
+        loss = tl.where(ignored, 0.0, (1.0 - label_smoothing)*(log_sum_exp*_down + (_down*m - _down*z_r))*w_r + tl.where(label_smoothing == 0, 0.0, label_smoothing * ((log_sum_exp*_down*s2 + down_s0)/Vf)) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * (m + log_sum_exp)) * (_down * (m + log_sum_exp)))) / _down
         tl.store(loss_ptr + row, _stored(loss, loss_ptr))
         if REDUCE:
             tl.store(loss_lo_ptr + row, tl.zeros([], loss_lo_ptr.dtype.element_ty))
@@ -995,8 +995,8 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
         s0 = tl.sum(_exp_twosum_lo(zj, -shift, (zj_lo - shift_lo)) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
         # s1 = Σ_j w_j
         s1 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
-        # s2 = Σ_j w_j·(m − z_j)
-        s2 = tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
+        # s2 = Σ_j (m − z_j)·w_j
+        s2 = tl.sum(tl.where(idx < V, (((shift - zj) - (zj_lo - shift_lo)))*wj, 0.0), axis=0)
         if DW:  # S = Σ_k e^{z_k − m} and A = Σ_k a_k in double-word (a_j: the gradient's target term)
             dw_a_hi, dw_a_lo = _row_dw_targets(tl.where(idx == cls, 1.0, 0.0), wj, label_smoothing, V, idx < V)
             dw_s_hi, dw_s_lo, dw_total_hi, dw_total_lo = _row_dw_target_sums(zj, shift, (zj_lo - shift_lo), dw_a_hi, dw_a_lo)
@@ -1039,8 +1039,8 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
             n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j w_j
             s1 = s1 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
-            # s2 = Σ_j w_j·(m − z_j); s3 = Σ_j w_j so far
-            s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), ((m_new - m) + (m_lo_new - m_lo)) * s3, 0.0) + tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
+            # s2 = Σ_j (m − z_j)·w_j; s3 = Σ_j w_j so far
+            s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), ((m_new - m) + (m_lo_new - m_lo)) * s3, 0.0) + tl.sum(tl.where(idx < V, (((shift - zj) - (zj_lo - shift_lo)))*wj, 0.0), axis=0)
             s3 = s3 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             if DW:  # S = Σ_k e^{z_k − m} and A = Σ_k a_k in double-word (a_j: the gradient's target term)
                 dw_a_hi, dw_a_lo = _row_dw_targets(tl.where(idx == cls, 1.0, 0.0), wj, label_smoothing, V, idx < V)
@@ -1059,12 +1059,12 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
             z_r, z_r_lo = tl.where(valid, z_r_cap, z_r), tl.where(valid, z_r_cap_lo, 0.0)
         else:
             z_r = tl.where(valid, softcap*_tanh(z_r/softcap), z_r)
-    # prod_1 = (1 − ε)·w_r
-    prod_1 = (1.0 - label_smoothing)*w_r
     # sum_rest = (Σ_j exp_shifted − 1)
     sum_rest = s0
     # log_sum_exp = log1p(sum_rest)
     log_sum_exp = _log1p(sum_rest)
+    # prod_1 = (1 − ε)·w_r
+    prod_1 = (1.0 - label_smoothing)*w_r
     # inv_V = 1/V
     inv_V = 1.0 / Vf
     # sum_w = Σ_j w_j
@@ -1181,8 +1181,8 @@ def _cross_entropy_grad_kernel(z_ptr, r_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
                 else:
                     zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
-            # down_s0 = Σ_j w_j·(m·_down − _down·z_j)
-            down_s0 = down_s0 + tl.sum(tl.where(idx < V, wj*(_down*m - _down*zj), 0.0), axis=0)
+            # down_s0 = Σ_j (m·_down − _down·z_j)·w_j
+            down_s0 = down_s0 + tl.sum(tl.where(idx < V, (_down*m - _down*zj)*wj, 0.0), axis=0)
         loss = tl.where(ignored, 0.0, _down*tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * lse) * lse) + prod_1*(log_sum_exp*_down + (_down*m - _down*z_r)) + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*(log_sum_exp*sum_w*_down + down_s0)))) / _down
         tl.store(loss_ptr + row, _stored(loss, loss_ptr))
         if REDUCE:
@@ -1287,8 +1287,8 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
         s0 = tl.sum(_exp_twosum_lo(zj, -shift, (zj_lo - shift_lo)) - tl.where(zj == shift, 1.0, 0.0), axis=0) + (tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0) - 1.0)
         # s1 = Σ_j t_j·w_j
         s1 = tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
-        # s2 = Σ_j w_j·(m − z_j)
-        s2 = tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
+        # s2 = Σ_j (m − z_j)·w_j
+        s2 = tl.sum(tl.where(idx < V, (((shift - zj) - (zj_lo - shift_lo)))*wj, 0.0), axis=0)
         # s3 = Σ_j (t_j·w_j)·(m − z_j)
         s3 = tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (((shift - zj) - (zj_lo - shift_lo)))), 0.0), axis=0)
         # s4 = Σ_j w_j
@@ -1331,8 +1331,8 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
             n_at_max = tl.where(m_new > m, 0.0, n_at_max) + tl.sum(tl.where(zj == shift, 1.0, 0.0), axis=0)
             # s1 = Σ_j t_j·w_j
             s1 = s1 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
-            # s2 = Σ_j w_j·(m − z_j); s5 = Σ_j w_j so far
-            s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), ((m_new - m) + (m_lo_new - m_lo)) * s5, 0.0) + tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
+            # s2 = Σ_j (m − z_j)·w_j; s5 = Σ_j w_j so far
+            s2 = s2 + tl.where((m_new > m) & (m > float("-inf")), ((m_new - m) + (m_lo_new - m_lo)) * s5, 0.0) + tl.sum(tl.where(idx < V, (((shift - zj) - (zj_lo - shift_lo)))*wj, 0.0), axis=0)
             s5 = s5 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             # s3 = Σ_j (t_j·w_j)·(m − z_j); s6 = Σ_j t_j·w_j so far
             s3 = s3 + tl.where((m_new > m) & (m > float("-inf")), ((m_new - m) + (m_lo_new - m_lo)) * s6, 0.0) + tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (((shift - zj) - (zj_lo - shift_lo)))), 0.0), axis=0)
@@ -1385,8 +1385,8 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
                     zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             tj = _upcast(tl.load(t_row + idx, mask=idx < V, other=0.0), acc)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
-            # down_s0 = Σ_j w_j·(m·_down − _down·z_j)
-            down_s0 = down_s0 + tl.sum(tl.where(idx < V, wj*(_down*m - _down*zj), 0.0), axis=0)
+            # down_s0 = Σ_j (m·_down − _down·z_j)·w_j
+            down_s0 = down_s0 + tl.sum(tl.where(idx < V, (_down*m - _down*zj)*wj, 0.0), axis=0)
             # down_s1 = Σ_j (t_j·w_j)·(m·_down − _down·z_j)
             down_s1 = down_s1 + tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (_down*m - _down*zj)), 0.0), axis=0)
         loss = (one_minus_eps*down_s1 + log_sum_exp*one_minus_eps*_down*s1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*down_s0 + inv_V*log_sum_exp*_down*s4)) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * (m + log_sum_exp)) * (_down * (m + log_sum_exp)))) / _down
@@ -1486,8 +1486,8 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
         s1 = tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
         # s2 = Σ_j w_j
         s2 = tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
-        # s3 = Σ_j w_j·(m − z_j)
-        s3 = tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
+        # s3 = Σ_j (m − z_j)·w_j
+        s3 = tl.sum(tl.where(idx < V, (((shift - zj) - (zj_lo - shift_lo)))*wj, 0.0), axis=0)
         # s4 = Σ_j (t_j·w_j)·(m − z_j)
         s4 = tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (((shift - zj) - (zj_lo - shift_lo)))), 0.0), axis=0)
         if DW:  # S = Σ_k e^{z_k − m} and A = Σ_k a_k in double-word (a_j: the gradient's target term)
@@ -1538,8 +1538,8 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
             s1 = s1 + tl.sum(tl.where(idx < V, tj*wj, 0.0), axis=0)
             # s2 = Σ_j w_j
             s2 = s2 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
-            # s3 = Σ_j w_j·(m − z_j); s5 = Σ_j w_j so far
-            s3 = s3 + tl.where((m_new > m) & (m > float("-inf")), ((m_new - m) + (m_lo_new - m_lo)) * s5, 0.0) + tl.sum(tl.where(idx < V, wj*(((shift - zj) - (zj_lo - shift_lo))), 0.0), axis=0)
+            # s3 = Σ_j (m − z_j)·w_j; s5 = Σ_j w_j so far
+            s3 = s3 + tl.where((m_new > m) & (m > float("-inf")), ((m_new - m) + (m_lo_new - m_lo)) * s5, 0.0) + tl.sum(tl.where(idx < V, (((shift - zj) - (zj_lo - shift_lo)))*wj, 0.0), axis=0)
             s5 = s5 + tl.sum(tl.where(idx < V, wj, 0.0), axis=0)
             # s4 = Σ_j (t_j·w_j)·(m − z_j); s6 = Σ_j t_j·w_j so far
             s4 = s4 + tl.where((m_new > m) & (m > float("-inf")), ((m_new - m) + (m_lo_new - m_lo)) * s6, 0.0) + tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (((shift - zj) - (zj_lo - shift_lo)))), 0.0), axis=0)
@@ -1685,8 +1685,8 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
                     zj = tl.where(idx < V, softcap*_tanh(zj/softcap), zj)
             tj = _upcast(tl.load(t_row + idx, mask=idx < V, other=0.0), acc)
             wj = tl.load(w_ptr + idx, mask=idx < V, other=0.0).to(acc)
-            # down_s0 = Σ_j w_j·(m·_down − _down·z_j)
-            down_s0 = down_s0 + tl.sum(tl.where(idx < V, wj*(_down*m - _down*zj), 0.0), axis=0)
+            # down_s0 = Σ_j (m·_down − _down·z_j)·w_j
+            down_s0 = down_s0 + tl.sum(tl.where(idx < V, (_down*m - _down*zj)*wj, 0.0), axis=0)
             # down_s1 = Σ_j (t_j·w_j)·(m·_down − _down·z_j)
             down_s1 = down_s1 + tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (_down*m - _down*zj)), 0.0), axis=0)
         loss = (_down*tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * lse) * lse) + one_minus_eps*down_s1 + log_sum_exp*one_minus_eps*sum_t_times_w*_down + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*down_s0 + inv_V*log_sum_exp*sum_w*_down))) / _down

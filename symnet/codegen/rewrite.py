@@ -1601,7 +1601,10 @@ def _tanhshrink(node):
 class Grouped(sp.UnevaluatedExpr):
     """A sum kept as one factor (SymPy distributes 1/6·(x + 3) into x/6 + 1/2 otherwise); printed
     and lowered as its sum. Its assumptions (real, finite, sign) are its sum's, so that
-    Heaviside or Abs of an expression containing it still evaluate."""
+    Heaviside or Abs of an expression containing it still evaluate. Commutative too: a sum of symbols
+    with no assumptions (CSE's temporaries) is commutative but not known real, and UnevaluatedExpr
+    leaves that unknown (None), so a product holding it was built non-commutative, hence not complex,
+    hence not real: Heaviside(softplus(…)) of it raised 'defined only for Real Values'."""
 
     def _delegate(fact):
         return lambda self: getattr(self.args[0], fact)
@@ -1610,7 +1613,8 @@ class Grouped(sp.UnevaluatedExpr):
 
     for _fact in ("real", "extended_real", "finite", "zero", "positive", "negative", "nonnegative",
                   "nonpositive", "extended_positive", "extended_negative", "extended_nonnegative",
-                  "extended_nonpositive", "nonzero", "extended_nonzero", "integer", "rational", "complex"):
+                  "extended_nonpositive", "nonzero", "extended_nonzero", "integer", "rational", "complex",
+                  "commutative"):
         locals()[f"_eval_is_{_fact}"] = _delegate(f"is_{_fact}")
     del _fact, _delegate
 
@@ -7149,6 +7153,128 @@ LOG_GAUSSIAN_TAIL = Rule(
     "x ≈ 8.3, true −37.5), log(erfc(−x)), log(1 + erf(x)) are log erfc(−x) (−inf from x ≈ −5.9)", local=_log_gaussian_tail)
 _register(LOG_GAUSSIAN_TAIL)
 __all__ += ["LOG_GAUSSIAN_TAIL"]
+
+
+# ------------------------------------------------------------------ log-erfcx-left (issue 16: log2(erfcx(x)) − H(x) in
+# float32 was inf at x = −24.47, true 864.98, and its ∂x NaN; h-comp27); tested in tests/test_comp27.py
+
+def _log_erfcx_left(node):
+    """log(erfcx(u)) → u² + log1p(−erf(u)) where u < 0, and k·erfcx′(u)/erfcx(u) → k·(2u − 2/(√π·erfcx(u))) there;
+    each select keeps the written form where u ≥ 0. None for any other node.
+
+    Exact: erfcx(u) = e^(u²)·erfc(u) = e^(u²)·(1 − erf(u)), so log erfcx(u) = u² + log1p(−erf(u)); erfcx′(u) =
+    2u·erfcx(u) − 2/√π, so erfcx′/erfcx = 2u − 2/(√π·erfcx(u)). For u < 0 both terms of either sum have one sign
+    (u² > 0 and −erf(u) ∈ (0, 1); 2u < 0 and −2/(√π·erfcx) < 0): no cancellation, and nothing overflows where
+    erfcx(u) ≈ 2e^(u²) does (float32 from u ≈ −9.4, float64 from −26.6; 1/erfcx is then 0, as it rounds). For u > 0
+    the slope's form would cancel (2/(√π·erfcx(u)) ≈ 2u(1 + 1/(2u²))): the written form is kept there."""
+    if isinstance(node, sp.log) and isinstance(node.args[0], erfcx):
+        u = node.args[0].args[0]
+        left = _whole_square(u) + log1p(-sp.erf(u))
+        return _Final(sp.Piecewise((left, u < 0), (node, True)))
+    if not node.is_Mul:
+        return None
+    for f in node.args:
+        if not (f.is_Pow and f.exp == -1 and isinstance(f.base, erfcx)):
+            continue
+        u = f.base.args[0]
+        slope = erfcx_slope(u)
+        if slope not in node.args:
+            continue
+        rest = sp.Mul(*[a for a in node.args if a is not f and a != slope])
+        left = 2 * u - 2 / (sp.sqrt(sp.pi) * erfcx(u))
+        return _Final(sp.Piecewise((rest * left, u < 0), (node, True)))
+    return None
+
+
+LOG_ERFCX_LEFT = Rule(
+    "log-erfcx-left", "erfcx(u) overflows for u < 0 (float32 from u ≈ −9.4, float64 from −26.6: erfcx(u) ≈ 2e^(u²)) "
+    "where its log does not: log2(erfcx(x)) was inf in float32 at x = −24.47 (true 864.98; torch.special.erfcx the "
+    "same) and its derivative erfcx′/erfcx inf/inf = NaN (true −70.61); log erfcx(u) = u² + log1p(−erf(u)) and "
+    "erfcx′(u)/erfcx(u) = 2u − 2/(√π·erfcx(u)) where u < 0 (both sums of terms of one sign there), as written "
+    "elsewhere", local=_log_erfcx_left)
+_register(LOG_ERFCX_LEFT)
+__all__ += ["LOG_ERFCX_LEFT"]
+
+
+# ------------------------------------------------------------------ exp-product-limit (issue 16: ∂x of
+# erf(exp(exp(x)))·elu(x) was NaN from x ≈ 6.57, true 1.0: erf′(u)·u′ = 2/√π·e^(−u²)·u·eˣ with u = e^(eˣ), e^(−u²)
+# underflowed to 0 where u overflowed; h-comp27); tested in tests/test_comp27.py
+
+_DOUBLE_MAX = sp.Float(1.7976931348623157e308, 17)
+# where exp overflows (float64's largest is e^709.78) and underflows to 0 (below half its smallest subnormal, e^−745.13)
+_EXP_OVER, _EXP_UNDER = 709.79, -745.14
+# |x| where a product of exponentials of one variable is looked at for one overflowing and one underflowing
+_EXP_SCAN = tuple(s * 2.0 ** (k / 2) for k in range(-8, 41) for s in (1, -1))
+
+
+def _exponent_of(f):
+    """a where ``f`` is e^a, or a select each of whose values is e^a as written (the rounded-argument rule's
+    (e^a where a ≤ 2, widened e^a elsewhere)); None elsewhere."""
+    if isinstance(f, sp.exp):
+        return f.args[0]
+    if isinstance(f, sp.Piecewise):
+        values = {unwiden(p.expr) for p in f.args}
+        if len(values) == 1 and isinstance(next(iter(values)), sp.exp):
+            return next(iter(values)).args[0]
+    return None
+
+
+def _overflow_meets_underflow(exponents, x) -> bool:
+    """Some |x| ≤ 2^20 of :data:`_EXP_SCAN` where one of ``exponents`` is past e^x's overflow and another past its
+    underflow to 0 (mpmath, 30 digits): the product of their exponentials is inf·0 there."""
+    from ..verify.evaluate import NotEvaluable, mp_value
+
+    with mpmath.workdps(30):
+        for v in _EXP_SCAN:
+            try:
+                values = [mp_value(a, {x: mpmath.mpf(v)}) for a in exponents]
+            except (NotEvaluable, ArithmeticError, ValueError, TypeError):
+                return False
+            if any(mpmath.isnan(a) for a in values):
+                continue
+            if max(values) > _EXP_OVER and min(values) < _EXP_UNDER:
+                return True
+    return False
+
+
+def _exp_product_limit(node):
+    """R·e^(a_1)·…·e^(a_k) (k ≥ 2, one variable) where some e^(a_i) overflows while another underflows to 0 (found
+    on :data:`_EXP_SCAN`) → R·e^(a_1 + … + a_k) where one of them is inf or 0, the product as written elsewhere.
+
+    Exact: e^a·e^b = e^(a + b) for real a, b. Where every factor is finite and nonzero the written product keeps its
+    accuracy (each exponential computed alone, widened by the rounded-argument rule); where one is inf or 0 the
+    written product is inf·0 = NaN, or 0 or inf where the true product is neither (e^−750·e^740 = 4.5e−5), while the
+    one exponential is the product rounded once from its exponent's sum: 0 where that sum is below −745.13, as the
+    true product rounds. (Where the sum itself is inf − inf, eˣ overflowing at x > 709.78 in e^(x + eˣ − e^(2eˣ)),
+    it stays NaN.) None for any other node."""
+    if not node.is_Mul or len(node.free_symbols) != 1:
+        return None
+    (x,) = node.free_symbols
+    if not isinstance(x, sp.Symbol):
+        return None
+    factors, exponents, rest = [], [], []
+    for f in node.args:
+        a = _exponent_of(f)
+        if a is not None and a.has(x):
+            factors.append(f)
+            exponents.append(a)
+        else:
+            rest.append(f)
+    if len(exponents) < 2 or not _overflow_meets_underflow(exponents, x):
+        return None
+    merged = sp.Mul(*rest) * sp.exp(sp.Add(*exponents))
+    cond = sp.Or(*[f > _DOUBLE_MAX for f in factors], *[sp.Eq(f, 0) for f in factors])
+    return _Final(_Fired(sp.Piecewise((merged, cond), (node, True)), ["exp-product-limit"]))
+
+
+EXP_PRODUCT_LIMIT = Rule(
+    "exp-product-limit", "a product of exponentials one of which overflows where another underflows to 0 is "
+    "inf·0 = NaN where the true product is a number: ∂x of erf(exp(exp(x)))·elu(x), 2/√π·x·eˣ·e^(eˣ)·e^(−e^(2eˣ)) + "
+    "erf(e^(eˣ)), was NaN from x ≈ 6.57 (true 1.0; torch the same); where a factor is inf or 0 the product is one "
+    "exponential of the exponents' sum, e^(x + eˣ − e^(2eˣ)) (e^a·e^b = e^(a + b): 0 there, as the true product "
+    "rounds), as written elsewhere", local=_exp_product_limit)
+_register(EXP_PRODUCT_LIMIT)
+__all__ += ["EXP_PRODUCT_LIMIT"]
 
 
 def stabilise(expr: sp.Expr, rules=None) -> tuple[sp.Expr, tuple[Rule, ...]]:

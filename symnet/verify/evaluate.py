@@ -179,9 +179,12 @@ class _Plan:
     def _children(expr) -> tuple:
         """The subtrees _walk reads before the node itself: none for a Piecewise (read lazily)."""
         from ..codegen.rewrite import WidenedBase
+        from ..codegen.roots import SeriesBase
 
         if isinstance(expr, WidenedBase):
             return (expr.expanded,)
+        if isinstance(expr, SeriesBase):  # an evaluation strategy of the function it stands for: that function
+            return (expr.exact,)
         if isinstance(expr, sp.UnevaluatedExpr):
             return (expr.args[0],)
         if isinstance(expr, sp.Piecewise):
@@ -207,8 +210,9 @@ class _Plan:
 
     def _rule(self, expr, children):
         from ..codegen.rewrite import WidenedBase
+        from ..codegen.roots import SeriesBase
 
-        if isinstance(expr, (WidenedBase, sp.UnevaluatedExpr)):
+        if isinstance(expr, (WidenedBase, SeriesBase, sp.UnevaluatedExpr)):
             (child,) = children
             return lambda vals, env, track: vals[child]
         if isinstance(expr, sp.Piecewise):
@@ -308,8 +312,12 @@ def _node(expr: sp.Basic, env: dict, track: _Track, memo: dict):
     if isinstance(expr, sp.Function):
         from ..codegen.rewrite import WidenedBase
 
+        from ..codegen.roots import SeriesBase
+
         if isinstance(expr, WidenedBase):  # computed in float64 by the code (the widen rule): its sum
             return _walk(expr.expanded, env, track, memo)
+        if isinstance(expr, SeriesBase):  # a series proved against the function it stands for (50 digits): its value
+            return _walk(expr.exact, env, track, memo)
     if expr is sp.false:
         return False, True
     if isinstance(expr, sp.UnevaluatedExpr):  # a sum kept as one factor (Grouped, the affine-root rule): its value
