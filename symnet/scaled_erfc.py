@@ -105,27 +105,32 @@ _RSQRTPI = 0.5641895835477563  # 1/√π
 _TWO_RSQRTPI = 1.1283791670955126  # 2/√π
 
 
+def _left_lines(below: str, overflow: str) -> list:
+    """The NumPy helper's opening and its left branch, x < ``below``: scaled = e^(x²)·erfc(x) with x² = p + e exactly
+    (Dekker's split), shared by erfcx, erfcx′ and erfcx′ + 1/(√π·x²)."""
+    return ["    if out is None:",
+            "        out = np.empty(np.shape(x), np.result_type(x, np.float32))",
+            "    a = np.asarray(x, np.float64)",
+            "    y = np.full(np.shape(a), np.nan)",
+            "    with np.errstate(all='ignore'):",
+            f"        neg = a < {below}",
+            "        if neg.any():",
+            f"            s = np.maximum(a[neg], -27.0)  # below −26.6 {overflow}",
+            "            c = 134217729.0 * s",
+            "            s_hi = c - (c - s)",
+            "            s_lo = s - s_hi",
+            "            p = s * s",
+            "            e = ((s_hi * s_hi - p) + 2.0 * s_hi * s_lo) + s_lo * s_lo  # x² = p + e exactly",
+            "            t = np.exp(p)",
+            "            scaled = np.where(t < np.inf, t + t * e, t) * _erfc(s)"]
+
+
 def _numpy_text(name: str, slope: bool, pieces, far) -> str:
     what = "erfcx′(x) = 2x·erfcx(x) − 2/√π" if slope else "erfcx(x) = e^(x²)·erfc(x)"
     lines = [f"def {name}(x, out=None):",
              f'    """{what} into out, in float64 (symnet/scaled_erfc.py: generated from mpmath). x < 0:',
              "    e^(x²)·erfc(x) with x² = p + e exactly (Dekker); [0, 8.75): Taylor pieces of width 1.25; beyond:",
-             '    the asymptotic series (Abramowitz & Stegun 7.1.23)."""',
-             "    if out is None:",
-             "        out = np.empty(np.shape(x), np.result_type(x, np.float32))",
-             "    a = np.asarray(x, np.float64)",
-             "    y = np.full(np.shape(a), np.nan)",
-             "    with np.errstate(all='ignore'):",
-             "        neg = a < 0",
-             "        if neg.any():",
-             "            s = np.maximum(a[neg], -27.0)  # below −26.6 erfcx overflows: inf",
-             "            c = 134217729.0 * s",
-             "            s_hi = c - (c - s)",
-             "            s_lo = s - s_hi",
-             "            p = s * s",
-             "            e = ((s_hi * s_hi - p) + 2.0 * s_hi * s_lo) + s_lo * s_lo  # x² = p + e exactly",
-             "            t = np.exp(p)",
-             "            scaled = np.where(t < np.inf, t + t * e, t) * _erfc(s)"]
+             '    the asymptotic series (Abramowitz & Stegun 7.1.23)."""'] + _left_lines("0", "erfcx overflows: inf")
     lines += [f"            y[neg] = 2.0 * s * scaled - {_TWO_RSQRTPI!r}" if slope else "            y[neg] = scaled"]
     for j, (c, coefficients) in enumerate(pieces):
         lo, hi = PIECE_WIDTH * j, PIECE_WIDTH * (j + 1)
@@ -265,23 +270,9 @@ def _tail_numpy_text(name: str, pieces, far) -> str:
     lines = [f"def {name}(x, out=None):",
              '    """erfcx′(x) + 1/(√π·x²) into out, in float64 (symnet/scaled_erfc.py: generated from mpmath). x < −0.8:',
              "    as written (no cancellation there); [−0.8, 8.75): q(x) = x²·erfcx′(x) + 1/√π (entire) by Taylor pieces,",
-             '    q/x/x; beyond: the asymptotic series of erfcx′ from its second term (A&S 7.1.23)."""',
-             "    if out is None:",
-             "        out = np.empty(np.shape(x), np.result_type(x, np.float32))",
-             "    a = np.asarray(x, np.float64)",
-             "    y = np.full(np.shape(a), np.nan)",
-             "    with np.errstate(all='ignore'):",
-             f"        neg = a < {_TAIL_LOW!r}",
-             "        if neg.any():",
-             "            s = np.maximum(a[neg], -27.0)  # below −26.6 erfcx′ overflows: −inf",
-             "            c = 134217729.0 * s",
-             "            s_hi = c - (c - s)",
-             "            s_lo = s - s_hi",
-             "            p = s * s",
-             "            e = ((s_hi * s_hi - p) + 2.0 * s_hi * s_lo) + s_lo * s_lo  # x² = p + e exactly",
-             "            t = np.exp(p)",
-             "            scaled = np.where(t < np.inf, t + t * e, t) * _erfc(s)",
-             f"            y[neg] = (2.0 * s * scaled - {_TWO_RSQRTPI!r}) + {_RSQRTPI!r} / s / s"]
+             '    q/x/x; beyond: the asymptotic series of erfcx′ from its second term (A&S 7.1.23)."""']
+    lines += _left_lines(repr(_TAIL_LOW), "erfcx′ overflows: −inf")
+    lines += [f"            y[neg] = (2.0 * s * scaled - {_TWO_RSQRTPI!r}) + {_RSQRTPI!r} / s / s"]
     bounds = [(_TAIL_LOW, _TAIL_SPLIT), (_TAIL_SPLIT, 0.0)] + [(PIECE_WIDTH * j, PIECE_WIDTH * (j + 1)) for j in range(PIECES)]
     for (lo, hi), (c, coefficients) in zip(bounds, pieces):
         lines += [f"        piece = (a >= {lo!r}) & (a < {hi!r})",
