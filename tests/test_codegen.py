@@ -57,7 +57,8 @@ NAIVE_CASES = [  # (rule name, naive formula, the value where it fails)
 @pytest.mark.parametrize("rule, naive, bad", NAIVE_CASES)
 def test_each_rule_is_exact_and_fixes_its_failure(rule, naive, bad):
     fixed, fired = stabilise(naive)
-    assert rule in [r.name for r in fired]
+    # (session 27: h-logs27's exp-collect takes σ(1 − σ)(1/(1 − σ) − 1/σ) before cancel does; the same exact form)
+    assert rule in [r.name for r in fired] or (rule == "cancel" and "exp-collect" in [r.name for r in fired])
     # 1. the rewritten formula equals the original
     diff = explicit(fixed.replace(softplus, lambda v: sp.log(1 + sp.exp(v)))) - explicit(naive)
     for point in (-1.3, 0.4, 2.2):

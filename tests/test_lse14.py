@@ -43,10 +43,10 @@ RULES_BEFORE = {
          "df_dx": ["max-shift", "softmax-complement", "two-sum", "infinite-shift"],
          "df_dy": ["max-shift", "two-sum", "infinite-shift"]},
         ["logaddexp", "log-quotient", "two-sum", "infinite-shift", "max-shift", "softmax-complement"]),
-    "y*log(1+exp(x)) + log(sigmoid(x))": (
-        {"f": ["softplus", "zero-limit", "log-sigmoid", "widen"], "df_dx": ["sigmoid", "sigmoid-complement"],
+    "y*log(1+exp(x)) + log(sigmoid(x))": (  # (session 27, h-fresh27: y·σ(x) + σ(−x) widened, y of either sign)
+        {"f": ["softplus", "zero-limit", "log-sigmoid", "widen"], "df_dx": ["sigmoid", "sigmoid-complement", "widen"],
          "df_dy": ["softplus"]},
-        ["softplus", "zero-limit", "log-sigmoid", "widen", "sigmoid", "sigmoid-complement", "sigmoid-pair"]),
+        ["softplus", "zero-limit", "log-sigmoid", "widen", "sigmoid", "sigmoid-complement"]),
     "exp(a)/(exp(a)+exp(b)) * log(exp(a)/(exp(a)+exp(b)))": (  # (session 27: the log-softmax a − m − log1p(D),
         # widened by shifted-sum-crossing with either sign: f float32 2.15 → 0.43 ULP over 12 points, a − b in ±30)
         {**{out: ["max-shift", "log-quotient", "log-sum-exp", "two-sum", "infinite-shift", "shifted-sum-crossing"]
