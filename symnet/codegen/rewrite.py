@@ -421,7 +421,8 @@ def _weighted_complement(node):
     soft-target cross-entropy's ∂a = (Σ_j t_j)·p_a − t_a, a product of a sum multiplied out first (t_a·p_a − t_a
     + Σ_{j≠a} t_j·p_a); at a one-hot target on the largest logit p_a − 1 cancels every digit (3.7e17 ULP, the
     wrong sign, at a margin of 100 in float64; session 27), −Σ_{i≠a} e^(a_i − m)/S does not."""
-    if not node.is_Add or not any(_softmax_term(f) or f.is_Mul for f in node.args):
+    if not node.is_Add or not any(p.exp == -1 and p.base.is_Add and _exp_terms(p.base)
+                                  for p in node.atoms(sp.Pow)):  # no 1/S of exponentials: no softmax to pair
         return None
     terms = list(sp.Add.make_args(sp.expand_mul(node))) if any(
         t.is_Mul and any(f.is_Add for f in t.args) for t in node.args) else list(node.args)
