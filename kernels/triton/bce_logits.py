@@ -1071,6 +1071,9 @@ def _bce_logits_block(pid, z_ptr, y_ptr, C_ptr, dC_dz_ptr, tier_ptr, ids_ptr, pa
     if F64:  # float64 stays float64 (gradcheck); everything else computes in float32
         z = z.to(tl.float64)
         y = y.to(tl.float64)
+    elif REPAIR == 4:  # float32's repair kernel: the whole block in float64, as NumPy's float32, each output rounded once as stored (_float32_hazards)
+        z = _upcast(z, tl.float64)
+        y = _upcast(y, tl.float64)
     else:
         z = _upcast(z, tl.float32)
         y = _upcast(y, tl.float32)
@@ -1080,11 +1083,13 @@ def _bce_logits_block(pid, z_ptr, y_ptr, C_ptr, dC_dz_ptr, tier_ptr, ids_ptr, pa
     C = tl.where(y == 0.0, 0.0, y*_softplus(-z)) + tl.where(y == 1.0, 0.0, (1.0 - y)*_softplus(z))
     # dC_dz = ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
     dC_dz = tl.where(log_three < -z, _dw_widened_063f068f73_needed_repaired(y, z, log_three < -z, REPAIR, tier_ptr + pid, mask), tl.where(log_three < z, _dw_widened_90bcd99b33_needed_repaired(y, z, log_three < z, REPAIR, tier_ptr + pid, mask), _dw_widened_6fd886a8eb_needed_repaired(y, z, ~(log_three < -z) & ~(log_three < z), REPAIR, tier_ptr + pid, mask)))
+    if not REPAIR and not F64:  # float32: a block with an exponential gone subnormal or a sum that cancels goes to the repair kernel (float64)
+        tl.atomic_or(tier_ptr + pid, tl.max(tl.where(mask & ((tl.abs(tl.where(y == 0.0, 0.0, y*_softplus(-z))) + tl.abs(tl.where(y == 1.0, 0.0, (1.0 - y)*_softplus(z))) > 2.0 * tl.abs(C))), 4, 0)))
     if WRITE_VALUE:
         tl.store(C_ptr + offs, _stored(C, C_ptr), mask=mask)
     tl.store(dC_dz_ptr + offs, _stored(dC_dz, dC_dz_ptr), mask=mask)
     if REDUCE:  # this block's partial sum; the last program to finish adds the partial sums up
-        tl.store(partial_ptr + pid, tl.sum(tl.where(mask, C, 0.0), axis=0))
+        tl.store(partial_ptr + pid, tl.sum(tl.where(mask, C, 0.0), axis=0).to(partial_ptr.dtype.element_ty))
 
 
 def bce_logits(z, y, *, reduction="none"):
@@ -1126,7 +1131,7 @@ def bce_logits(z, y, *, reduction="none"):
             WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, REPAIR=0, BLOCK=block, num_warps=WARPS, enable_fp_fusion=False)
         if not f64:  # the float32 double words: the repair kernel on the blocks the main kernel listed
             _bce_logits_kernel[(_repair_programs(z, blocks),)](z, y, C, dC_dz, tier, tier[blocks:], partial, count[1:] if reduce else count, n, n if reduction == "mean" else 1,
-                WRITE_VALUE=False, REDUCE=False, F64=False, REPAIR=4, BLOCK=block, num_warps=WARPS, enable_fp_fusion=False)
+                WRITE_VALUE=not reduce, REDUCE=reduce, F64=False, REPAIR=4, BLOCK=block, num_warps=WARPS, enable_fp_fusion=False)
         for bits, flagged in _flagged_blocks(tier, 2) if f64 else ():
             _REPAIRS['bce_logits'] = _REPAIRS.get('bce_logits', 0) + 1
             _bce_logits_kernel[(flagged.numel(),)](z, y, C, dC_dz, tier, flagged, partial, count, n, n if reduction == "mean" else 1,

@@ -746,6 +746,9 @@ def _sigmoid_mse_block(pid, z_ptr, y_ptr, L_ptr, dL_dz_ptr, tier_ptr, ids_ptr, p
     if F64:  # float64 stays float64 (gradcheck); everything else computes in float32
         z = z.to(tl.float64)
         y = y.to(tl.float64)
+    elif REPAIR == 4:  # float32's repair kernel: the whole block in float64, as NumPy's float32, each output rounded once as stored (_float32_hazards)
+        z = _upcast(z, tl.float64)
+        y = _upcast(y, tl.float64)
     else:
         z = _upcast(z, tl.float32)
         y = _upcast(y, tl.float32)
@@ -761,11 +764,13 @@ def _sigmoid_mse_block(pid, z_ptr, y_ptr, L_ptr, dL_dz_ptr, tier_ptr, ids_ptr, p
     L = (y_minus_sig_z * y_minus_sig_z)
     # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
     dL_dz = -_constant_times(y_minus_sig_z, exp_neg_abs_z - _constant_times(exp_neg_abs_z, err_inv_sig_abs_z, inv_sig_abs_z, 2.0, 1.0, 2.350988701644575e-38), (inv_sig_abs_z * inv_sig_abs_z), 2.0, 1.0, 2.350988701644575e-38)
+    if not REPAIR and not F64:  # float32: a block with an exponential gone subnormal or a sum that cancels goes to the repair kernel (float64)
+        tl.atomic_or(tier_ptr + pid, tl.max(tl.where(mask & ((exp_neg_abs_z < 1.1754943508222875e-38) & (tl.abs(z) < 745.2)), 4, 0)))
     if WRITE_VALUE:
         tl.store(L_ptr + offs, _stored(L, L_ptr), mask=mask)
     tl.store(dL_dz_ptr + offs, _stored(dL_dz, dL_dz_ptr), mask=mask)
     if REDUCE:  # this block's partial sum; the last program to finish adds the partial sums up
-        tl.store(partial_ptr + pid, tl.sum(tl.where(mask, L, 0.0), axis=0))
+        tl.store(partial_ptr + pid, tl.sum(tl.where(mask, L, 0.0), axis=0).to(partial_ptr.dtype.element_ty))
 
 
 def sigmoid_mse(z, y, *, reduction="none"):

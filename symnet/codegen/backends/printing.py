@@ -248,6 +248,41 @@ class ConditionalPrinting:
         out = self._moved_call(args)
         return f"-{out}" if c.is_negative else out
 
+    # session 28 (h-tail28): c·b^u for a constant 0 < |c| < 1 and b = e or 2 overflows with b^u, rounded first, where
+    # the product does not: 2^x's ∂, log 2·2^x, was inf at x = 1024.25 (float64) for 1.482e308, at x = 128.25 (float32)
+    # for 2.805e38 (torch too); e^x/2 at x = 88.9 in float32 for 2.03e38. Past b^u's overflow it is taken again as
+    # b^(u − a)·(c·b^a) (``_exp_overflowed``), a a constant for which u − a is exact there (Sterbenz) and c·b^a a
+    # constant rounded once; the common case pays a test for ±inf (NumPy) or a select (Triton)
+    OVERFLOW_SHIFT = {"e": (709, 88), "2": (1023, 127)}  # a for float64, float32: b^a normal, u − a exact to u = 2a
+
+    def _exp_overflow(self, e):
+        """(c, u, b) where ``e`` is c·e^u (b "e") or c·2^u (b "2"), two factors, c a real constant with
+        2⁻¹⁰⁰ < |c| < 1 (a constant beyond goes to _constant_far), the exponential written or a temporary holding it
+        (``definitions``, where the printer has them); None otherwise."""
+        if not isinstance(e, sp.Mul) or len(e.args) != 2:
+            return None
+        c, g = sorted(e.args, key=lambda a: not (a.is_number and not a.free_symbols))
+        if not (c.is_number and not c.free_symbols and c.is_real and c.is_finite) or g.is_number:
+            return None
+        size = abs(float(c))
+        if not 2.0 ** -100 < size < 1.0:
+            return None
+        d = getattr(self, "definitions", {}).get(g, g)
+        if isinstance(d, sp.exp) and not d.args[0].is_number:
+            return c, d.args[0], "e"
+        if isinstance(d, sp.Pow) and d.base == 2 and not d.exp.is_number:
+            return c, d.exp, "2"
+        return None
+
+    def _exp_shift(self, c, b: str, float32: bool) -> tuple[float, float]:
+        """(a, c·b^a rounded once to float64, or to float32 where ``float32``) of ``_exp_overflowed``."""
+        a = self.OVERFLOW_SHIFT[b][1 if float32 else 0]
+        value = float((c * (sp.E if b == "e" else sp.Integer(2)) ** a).evalf(60))
+        if float32:
+            import numpy as np
+            value = float(np.float32(value))
+        return float(a), value
+
     def _far_split(self, c) -> tuple[str, str] | None:
         """|c| as the printed pair (m, k) of ``_constant_far``, |c| = m·2^k, m rounded once from the exact value,
         where c is a real constant outside [2^−100, 2^100): there no order of the constant and the factors keeps its

@@ -243,6 +243,24 @@ def _constant_quotients(x, y, z, c, q):
 '''
 
 
+# session 28 (h-tail28): c·b^u, 0 < |c| < 1, b = e or 2, where b^u overflowed first (ConditionalPrinting._exp_overflow)
+NUMPY_HELPERS["_exp_overflowed"] = '''\
+def _exp_overflowed(r, u, a, ca, op):
+    """r = c·b^u as computed (a constant 0 < |c| < 1; op np.exp or np.exp2, b = e or 2), taken again where it is ±inf
+    and u is finite: there b^u overflowed before c scaled it back (2^x's ∂, log 2·2^x, was inf at x = 1024.25 for
+    1.482e308; e^x/2 inf at x = 709.9). There b^(u − a)·ca, ca = c·b^a (a float64 constant rounded once; a = 709 for
+    e, 1023 for 2): u − a is exact (Sterbenz, u ≤ 2a; float32's u in float64), three roundings (op's, ca's, the
+    product's) in float64, then into r (float32: one more). u is a function giving it (evaluated only there); r is
+    changed in place (an out= array) and returned. The common case: one test for ±inf over the block."""
+    far = np.isinf(r)
+    if far.any():
+        v = np.broadcast_to(np.asarray(u(), dtype=np.float64), r.shape)[far]
+        with np.errstate(over="ignore", invalid="ignore"):
+            r[far] = np.where(np.isfinite(v), op(v - a) * ca, r[far])
+    return r
+'''
+
+
 # session 25 (h-const25): a constant beyond 2^±100 around a product or quotient, its size m·2^k applied by exponents
 # (ConditionalPrinting._moved_constant)
 NUMPY_HELPERS["_constant_far"] = '''\
@@ -385,6 +403,9 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
                 return f"np.subtract({self.doprint(head)}, {self.doprint(-last)}, out={out})"
             return f"np.add({self.doprint(head)}, {self.doprint(last)}, out={out})"
         if isinstance(e, sp.Mul):
+            overflow = self._exp_overflow_call(e, out)
+            if overflow:
+                return overflow
             swapped = self._swapped_product(e)
             if swapped:
                 return f"np.multiply({swapped[0]}, {swapped[1]}, out={out})"
@@ -581,10 +602,38 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         return super()._product_call(args)
 
     def _print_Mul(self, e):
+        overflow = self._exp_overflow_call(e)
+        if overflow:
+            return overflow
         swapped = self._swapped_product(e)
         if swapped:
             return f"{swapped[0]}*{swapped[1]}"
         return self._log2_call(e) or self._scaled_call(e) or self._silu_call(e) or super()._print_Mul(e)
+
+    _overflow_printing = False  # True while _exp_overflow_call prints the product as before (no second wrapping)
+
+    def _exp_overflow_call(self, e, out: str | None = None) -> str | None:
+        """c·e^u or c·2^u, 0 < |c| < 1 (ConditionalPrinting._exp_overflow), as printed before wrapped in
+        ``_exp_overflowed(r, lambda: u, a, c·b^a, np.exp)``: taken again where b^u overflowed and the product need
+        not (into ``out``: the statement's result is that array). None for any other product."""
+        found = None if self._overflow_printing else self._exp_overflow(e)
+        if found is None:
+            return None
+        c, u, b = found
+        self._overflow_printing = True
+        try:
+            plain = self._into(out, e) if out is not None else self._print_Mul(e)
+        finally:
+            self._overflow_printing = False
+        a, ca = self._exp_shift(c, b, float32=False)
+        self.helpers.add("_exp_overflowed")
+        tail = f", lambda: {self._print(u)}, {a!r}, {ca!r}, {'np.exp' if b == 'e' else 'np.exp2'})"
+        statement = f"{out}[...] = " if out is not None else None
+        if statement and plain.startswith(statement):
+            return f"{statement}_exp_overflowed({plain[len(statement):]}{tail}"
+        if out is not None and not plain.startswith(("np.", "_rounded_once(")):
+            return None  # (a statement this wrapping does not know: as before)
+        return f"_exp_overflowed({plain}{tail}"
 
     def _sigmoid_argument(self, s):
         """u where ``s`` is σ(u), or a temporary holding it: σ(u) itself or the sigmoid-pair select
