@@ -26,10 +26,10 @@ Faults, fixed here:
 * **--references kept the mpmath references as pickles**, loaded from the folder given (a file put there ran code
   when loaded). Now JSON: each mpf exactly as its (sign, mantissa, exponent, bits), read back the same.
 
-Found and not fixed (strict xfails below): the Triton float32 kernels compute outside their widened sums in float32,
-where the NumPy backend computes the whole block in float64 (sigmoid_mse ∂z with a subnormal e^−|z|, bce_logits C for
-a target outside [0, 1]); 2^x's ∂ = log 2·2^x is inf where 2^x overflows and the product does not (both backends,
-and torch).
+Found and not fixed here (strict xfails then; fixed in session 28, h-tail28, and passing below): the Triton float32
+kernels compute outside their widened sums in float32, where the NumPy backend computes the whole block in float64
+(sigmoid_mse ∂z with a subnormal e^−|z|, bce_logits C for a target outside [0, 1]); 2^x's ∂ = log 2·2^x is inf where
+2^x overflows and the product does not (both backends, and torch).
 """
 from __future__ import annotations
 
@@ -75,7 +75,10 @@ HOSTILE_LIST = textwrap.dedent("""
                                     F64=False, REPAIR=4, BLOCK=block, num_warps=S.WARPS, enable_fp_fusion=False)
         done = [b for b in range(blocks) if bool((L[b * block:(b + 1) * block] != -7.0).all())]
         assert done == expect, (ids, count, done)
-        assert torch.equal(L[L != -7.0], want[L != -7.0]), ids
+        # (the repair kernel computes a block whole in float64 since session 28, h-tail28: the launcher's float32
+        # values to a float32 ULP or two, the right block's)
+        taken = L != -7.0
+        assert bool(((L[taken] - want[taken]).abs() <= 2 * torch.finfo(torch.float32).eps * want[taken].abs()).all()), ids
     print("bounded")
 """)
 
@@ -83,7 +86,7 @@ HOSTILE_LIST = textwrap.dedent("""
 def test_the_repair_kernel_bounds_the_listed_blocks():
     """The committed sigmoid_mse kernel's repair specialisation (REPAIR = 4) on hostile lists, with the launcher's
     buffer (2·blocks + 1): an id of −3 (clamped to block 0), 10⁶ (to the last block), a length of 50 past the list
-    of 3 (to 3). The blocks taken store the values the launcher's own run stores. Before: the id −3 crashed the
+    of 3 (to 3). The blocks taken store the values the launcher's own run stores (to 2 ULP: in float64). Before: the id −3 crashed the
     interpreter (SIGSEGV, rc −11), 10⁶ stored a partial sum at partial_ptr + 10⁶. In a subprocess (a crash)."""
     run = subprocess.run([sys.executable, "-c", HOSTILE_LIST], cwd=ROOT, capture_output=True, text=True, timeout=600,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -305,15 +308,12 @@ def test_from_dump_keeps_its_references_as_json(tmp_path):
             [(c.output, c.implementation, c.worst_ulp) for c in b.cells]
 
 
-# ------------------------------------------------------------------ found, not fixed
+# ------------------------------------------------------------------ found here, fixed in session 28 (h-tail28: tests/test_tail28.py)
 
 def _ulps32(got, want) -> float:
     return abs(float(got) - float(want)) / float(np.spacing(np.float32(abs(float(want)))))
 
 
-@pytest.mark.xfail(strict=True, reason="Triton float32 sigmoid_mse ∂z computes −2·(y − σ)·E/s² in float32 with "
-                   "E = e^−|z| subnormal: z = −95, y = 1e4: 60.1 ULP, z = −103.97, y = 3e38: 1.48e7 ULP (NumPy float32, "
-                   "which computes the block in float64: 0.07 and 0.28; torch float32 9.85e6 and NaN)")
 def test_sigmoid_mse_gradient_where_the_exponential_is_subnormal_in_float32():
     from conftest import triton_torch
     torch = triton_torch()
@@ -328,9 +328,6 @@ def test_sigmoid_mse_gradient_where_the_exponential_is_subnormal_in_float32():
             assert _ulps32(dz[i], -2 * (mpmath.mpf(float(y[i])) - s) * s * (1 - s)) <= 8.0
 
 
-@pytest.mark.xfail(strict=True, reason="Triton float32 bce_logits C = y·softplus(−z) + (1 − y)·softplus(z) in float32 "
-                   "cancels for a target outside [0, 1] (the registry's declared range): z = 0, y = 1e4: 4,630 ULP, "
-                   "y = 17: 8.03 (NumPy float32 0.03, torch 0.03)")
 def test_bce_logits_value_for_a_target_outside_zero_one_in_float32():
     from conftest import triton_torch
     torch = triton_torch()
@@ -341,10 +338,6 @@ def test_bce_logits_value_for_a_target_outside_zero_one_in_float32():
     assert max(_ulps32(c, mpmath.log(2)) for c in C) <= 4.0
 
 
-@pytest.mark.xfail(strict=True, reason="2^x's ∂ = log 2·2^x where 2^x overflows and the product does not "
-                   "(x in [128, 128.53) in float32, [1024, 1024.53) in float64): inf on both backends (torch too), "
-                   "true 2.805e38 at x = 128.25, 1.482e308 at 1024.25; likewise 0.5·e^x at 88.9 in float32 (true "
-                   "2.03e38): a constant below 1 times an exponential that overflows, rounded in that order")
 @pytest.mark.parametrize("backend", ["numpy", "triton"])
 def test_exp2_gradient_just_past_the_overflow_of_its_value(backend):
     from conftest import compiled
