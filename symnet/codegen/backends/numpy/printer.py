@@ -631,8 +631,8 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         statement = f"{out}[...] = " if out is not None else None
         if statement and plain.startswith(statement):
             return f"{statement}_exp_overflowed({plain[len(statement):]}{tail}"
-        if out is not None and not plain.startswith(("np.", "_rounded_once(")):
-            return None  # (a statement this wrapping does not know: as before)
+        if out is not None and not plain.startswith(("np.multiply(", "np.divide(", "_rounded_once(")):
+            return None  # (a statement this wrapping does not know, whose value may not be out: as before)
         return f"_exp_overflowed({plain}{tail}"
 
     def _sigmoid_argument(self, s):
