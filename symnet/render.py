@@ -60,6 +60,21 @@ class _ReaderOrder:
         return ("- " if isinstance(self, LatexPrinter) else "-") + body if coeff.is_negative else body
 
 
+def _is_quotient(f) -> bool:
+    """A product with a factor in its denominator (y/x), printed with a '/' that binds as tightly as '·'."""
+    return isinstance(f, sp.Mul) and f.is_commutative and any(
+        isinstance(a, sp.Pow) and a.exp.is_number and a.exp.is_negative for a in f.args)
+
+
+def _balanced(s: str) -> bool:
+    depth = 0
+    for ch in s:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def _is_sum(f) -> bool:
     return isinstance(f, sp.Add) or (isinstance(f, sp.Pow) and isinstance(f.base, sp.Add)
                                      and f.exp.is_positive)
@@ -123,7 +138,12 @@ class TextPrinter(_ReaderOrder, StrPrinter):
     def _print_Mul(self, expr, *args, **kwargs):
         # a lone denominator printed as k·10ⁿ or ≈m·10ⁿ takes parentheses: x/(2·10³²³), not x/2·10³²³, which
         # reads as (x/2)·10³²³ (SymPy's printer parenthesises by precedence, and an Integer is an atom)
-        out = super()._print_Mul(expr, *args, **kwargs)
+        outer = getattr(self, "_quotient_factors", frozenset())
+        self._quotient_factors = frozenset(id(a) for f in expr.args for a in (f, f.base if f.is_Pow else f))
+        try:
+            out = super()._print_Mul(expr, *args, **kwargs)
+        finally:
+            self._quotient_factors = outer
         for q in {int(f.q) for f in expr.args if isinstance(f, sp.Rational)} | \
                 {int(f.base) for f in expr.args if f.is_Pow and f.base.is_Integer and f.exp == -1}:
             shown = big_integer(q)
@@ -137,6 +157,12 @@ class TextPrinter(_ReaderOrder, StrPrinter):
     def parenthesize(self, item, level, strict=False):
         if _abbreviated(item) and level >= PRECEDENCE["Pow"]:  # (2⁶⁰)^x and x^(2⁶⁰), not 2⁶⁰^x and x²⁶⁰
             return "(%s)" % self._print(item)
+        # a quotient standing as one factor of a product kept unevaluated (a value put in for a node at --at:
+        # u₁·u₆/u₇ with u₆, u₇ quotients) is bracketed: SymPy's printer wrote 14/15·y/x/z/x for 14/15·(y/x)/(z/x)
+        if id(item) in getattr(self, "_quotient_factors", ()) and _is_quotient(item):
+            body = self._print(item)
+            return body if body.startswith("(") and body.endswith(")") and _balanced(body[1:-1]) \
+                else "(%s)" % body
         # a fraction printed as a decimal is one number: 0.1·1, not (0.1)·1 as for 1/10
         if isinstance(item, sp.Rational) and item.is_positive and not item.is_Integer and _decimal(item) \
                 and not _abbreviated(item):
@@ -947,8 +973,11 @@ class _ParsablePrinter(StrPrinter):
 
 @lru_cache(maxsize=None)
 def _plain_name(name: str) -> bool:
-    """Whether sympify reads ``name`` back as the symbol of that name (E, I, S, beta do not)."""
-    if not name.isidentifier() or keyword.iskeyword(name):
+    """Whether sympify reads ``name`` back as the symbol of that name (E, I, S, beta do not), also with
+    ``locals=symnet.parsing.FUNCTIONS``, as the JSON promises: sigmoid's output σ is a function's name there."""
+    from .registry import NAMES
+
+    if not name.isidentifier() or keyword.iskeyword(name) or name in NAMES:
         return False
     try:
         return sp.sympify(name) == sp.Symbol(name)
