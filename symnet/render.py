@@ -66,6 +66,18 @@ def _is_quotient(f) -> bool:
         isinstance(a, sp.Pow) and a.exp.is_number and a.exp.is_negative for a in f.args)
 
 
+def _negated(term):
+    """−term, keeping an unevaluated product of numbers as it was written (−1·0.2·1/2 → 0.2·1/2, not 0.1)."""
+    if isinstance(term, sp.Mul) and term.args and term.args[0].is_Number and term.args[0].is_negative \
+            and sum(a.is_Number for a in term.args) > 1:
+        lead = -term.args[0]
+        rest = term.args[1:]
+        if lead == 1:
+            return rest[0] if len(rest) == 1 else sp.Mul._from_args(rest)
+        return sp.Mul._from_args((lead, *rest))
+    return -term
+
+
 def _balanced(s: str) -> bool:
     depth = 0
     for ch in s:
@@ -377,6 +389,23 @@ class TexPrinter(_ReaderOrder, LatexPrinter):
     def _print_Float(self, e):
         zero = _signed_zero(e)
         return ("-0" if zero == "−0" else zero) if zero else super()._print_Float(_readable_float(e))
+
+    def _print_Add(self, expr, order=None):
+        # LatexPrinter negates a term after its minus sign with -term, which evaluates an unevaluated product of
+        # numbers (a value put in at a point): θ₁₁·x₁ = −0.2·1/2 was printed − 0.1 where the text shows − 0.2·1/2
+        terms = self._as_ordered_terms(expr, order=order)
+        tex = ""
+        for i, term in enumerate(terms):
+            if i and term.could_extract_minus_sign():
+                tex += " - "
+                term = _negated(term)
+            elif i:
+                tex += " + "
+            term_tex = self._print(term)
+            if self._needs_add_brackets(term):
+                term_tex = r"\left(%s\right)" % term_tex
+            tex += term_tex
+        return tex
 
     def _print_Symbol(self, e, style="plain"):
         plain = re.fullmatch(r"([A-Za-z][A-Za-z0-9_]*)('*)", e.name)

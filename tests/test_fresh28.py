@@ -68,3 +68,16 @@ def test_json_of_sigmoid_parses_back_with_the_registry_names():
     assert read[0] == sp.Symbol("σ")
     assert all(isinstance(r, sp.Basic) for r in read)
     assert any(isinstance(r, sp.Derivative) and r.expr == sp.Symbol("σ") for r in read)
+
+
+def test_latex_keeps_a_negative_product_of_numbers_as_written():
+    # symnet derive mse-sigmoid --format latex: z = θ₁₀·x₀ + θ₁₁·x₁ + θ₁₂·x₂ = 0.1·1 − 0.1 + 0.3(−1), where the text
+    # format shows 0.1·1 − 0.2·1/2 + 0.3·(−1): LatexPrinter's −term evaluated −1·0.2·1/2 (before: "- 0.1")
+    from symnet.render import latex
+    M = lambda *a: sp.Mul._from_args(a)  # noqa: E731
+    put_in = sp.Add._from_args((M(sp.Rational(1, 10), sp.Integer(1)), M(sp.Integer(-1), sp.Rational(1, 5), sp.Rational(1, 2)),
+                                M(sp.Integer(-1), sp.Rational(3, 10))))
+    tex = latex(put_in)
+    assert r"- 0.2 \cdot \frac{1}{2}" in tex and "0.1 -" not in tex.replace(r"0.1 \cdot 1", ""), tex
+    z_step = symnet.get("mse-sigmoid").sections[0].steps[0]  # z = θ₁₀·x₀ + … = 0.1·1 − 0.2·1/2 + 0.3·(−1) = −0.3
+    assert r"0.2 \cdot \frac{1}{2}" in latex(z_step.chain[1]), latex(z_step.chain[1])
