@@ -60,6 +60,33 @@ class _ReaderOrder:
         return ("- " if isinstance(self, LatexPrinter) else "-") + body if coeff.is_negative else body
 
 
+def _is_quotient(f) -> bool:
+    """A product with a factor in its denominator (y/x), printed with a '/' that binds as tightly as '·'."""
+    return isinstance(f, sp.Mul) and f.is_commutative and any(
+        isinstance(a, sp.Pow) and a.exp.is_number and a.exp.is_negative for a in f.args)
+
+
+def _negated(term):
+    """−term, keeping an unevaluated product of numbers as it was written (−1·0.2·1/2 → 0.2·1/2, not 0.1)."""
+    if isinstance(term, sp.Mul) and term.args and term.args[0].is_Number and term.args[0].is_negative \
+            and sum(a.is_Number for a in term.args) > 1:
+        lead = -term.args[0]
+        rest = term.args[1:]
+        if lead == 1:
+            return rest[0] if len(rest) == 1 else sp.Mul._from_args(rest)
+        return sp.Mul._from_args((lead, *rest))
+    return -term
+
+
+def _balanced(s: str) -> bool:
+    depth = 0
+    for ch in s:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def _is_sum(f) -> bool:
     return isinstance(f, sp.Add) or (isinstance(f, sp.Pow) and isinstance(f.base, sp.Add)
                                      and f.exp.is_positive)
@@ -123,7 +150,12 @@ class TextPrinter(_ReaderOrder, StrPrinter):
     def _print_Mul(self, expr, *args, **kwargs):
         # a lone denominator printed as k·10ⁿ or ≈m·10ⁿ takes parentheses: x/(2·10³²³), not x/2·10³²³, which
         # reads as (x/2)·10³²³ (SymPy's printer parenthesises by precedence, and an Integer is an atom)
-        out = super()._print_Mul(expr, *args, **kwargs)
+        outer = getattr(self, "_quotient_factors", frozenset())
+        self._quotient_factors = frozenset(id(a) for f in expr.args for a in (f, f.base if f.is_Pow else f))
+        try:
+            out = super()._print_Mul(expr, *args, **kwargs)
+        finally:
+            self._quotient_factors = outer
         for q in {int(f.q) for f in expr.args if isinstance(f, sp.Rational)} | \
                 {int(f.base) for f in expr.args if f.is_Pow and f.base.is_Integer and f.exp == -1}:
             shown = big_integer(q)
@@ -137,6 +169,12 @@ class TextPrinter(_ReaderOrder, StrPrinter):
     def parenthesize(self, item, level, strict=False):
         if _abbreviated(item) and level >= PRECEDENCE["Pow"]:  # (2⁶⁰)^x and x^(2⁶⁰), not 2⁶⁰^x and x²⁶⁰
             return "(%s)" % self._print(item)
+        # a quotient standing as one factor of a product kept unevaluated (a value put in for a node at --at:
+        # u₁·u₆/u₇ with u₆, u₇ quotients) is bracketed: SymPy's printer wrote 14/15·y/x/z/x for 14/15·(y/x)/(z/x)
+        if id(item) in getattr(self, "_quotient_factors", ()) and _is_quotient(item):
+            body = self._print(item)
+            return body if body.startswith("(") and body.endswith(")") and _balanced(body[1:-1]) \
+                else "(%s)" % body
         # a fraction printed as a decimal is one number: 0.1·1, not (0.1)·1 as for 1/10
         if isinstance(item, sp.Rational) and item.is_positive and not item.is_Integer and _decimal(item) \
                 and not _abbreviated(item):
@@ -351,6 +389,23 @@ class TexPrinter(_ReaderOrder, LatexPrinter):
     def _print_Float(self, e):
         zero = _signed_zero(e)
         return ("-0" if zero == "−0" else zero) if zero else super()._print_Float(_readable_float(e))
+
+    def _print_Add(self, expr, order=None):
+        # LatexPrinter negates a term after its minus sign with -term, which evaluates an unevaluated product of
+        # numbers (a value put in at a point): θ₁₁·x₁ = −0.2·1/2 was printed − 0.1 where the text shows − 0.2·1/2
+        terms = self._as_ordered_terms(expr, order=order)
+        tex = ""
+        for i, term in enumerate(terms):
+            if i and term.could_extract_minus_sign():
+                tex += " - "
+                term = _negated(term)
+            elif i:
+                tex += " + "
+            term_tex = self._print(term)
+            if self._needs_add_brackets(term):
+                term_tex = r"\left(%s\right)" % term_tex
+            tex += term_tex
+        return tex
 
     def _print_Symbol(self, e, style="plain"):
         plain = re.fullmatch(r"([A-Za-z][A-Za-z0-9_]*)('*)", e.name)
@@ -947,8 +1002,11 @@ class _ParsablePrinter(StrPrinter):
 
 @lru_cache(maxsize=None)
 def _plain_name(name: str) -> bool:
-    """Whether sympify reads ``name`` back as the symbol of that name (E, I, S, beta do not)."""
-    if not name.isidentifier() or keyword.iskeyword(name):
+    """Whether sympify reads ``name`` back as the symbol of that name (E, I, S, beta do not), also with
+    ``locals=symnet.parsing.FUNCTIONS``, as the JSON promises: sigmoid's output σ is a function's name there."""
+    from .registry import NAMES
+
+    if not name.isidentifier() or keyword.iskeyword(name) or name in NAMES:
         return False
     try:
         return sp.sympify(name) == sp.Symbol(name)
