@@ -156,17 +156,13 @@ def test_silu_float64_value_and_extremes():
 
 # σ(x) in a float32 kernel is _sigmoid's E/(1 + E) or 1/(1 + E) with E = NumPy's float32 SIMD e^−|x| (up to 2.2 ULP
 # off, session 26), and softplus np.logaddexp's float32 exp and log1p: at these points of a random search (4,000,000
-# float32 points) softplus′ = σ(x) is 3.31 ULP, logsigmoid′ = σ(−x) 3.35 (torch 1.31 and 1.35). Computing both in
-# float64 rounded once gives 0.50 ULP at 1.46× (softplus) and 1.21× (logsigmoid) the kernel's time (a prototype,
-# session 27), but σ's float32 E is shared with the kernel's arithmetic selects and softplus(±x)'s log(1 + e^−|x|),
-# which must give the same bits (tests/test_numpy_speed7.py): the change is σ's and nexp's E correctly rounded
-# everywhere at once. Not done in session 27.
+# float32 points) softplus′ = σ(x) was 3.31 ULP, logsigmoid′ = σ(−x) 3.35 (torch 1.31 and 1.35). Since session 28
+# (h-sig28) a float32 block with softplus is computed in float64, each output rounded once (every value reading e^−|x|
+# with it: the arithmetic selects and softplus(±x)'s shared term keep the np.where printing's bits): 0.50 ULP here.
 SIGMA32 = {"softplus dx": ("softplus(x)", -2.734142541885376, lambda x: 1 / (1 + mpmath.exp(-x)), 3.31, 1.31),
            "logsigmoid dx": ("logsigmoid(x)", 2.7527825832366943, lambda x: 1 / (1 + mpmath.exp(x)), 3.35, 1.35)}
 
 
-@pytest.mark.xfail(strict=True, reason="softplus′ float32 3.31 ULP at x = −2.7341 (torch 1.31), logsigmoid′ 3.35 at "
-                                      "2.7528 (torch 1.35): σ's float32 exp (NumPy's SIMD e^−|x|), see SIGMA32")
 @pytest.mark.parametrize("cell", list(SIGMA32))
 def test_sigma_float32_as_torch(cell):
     formula, x, reference, _, theirs = SIGMA32[cell]

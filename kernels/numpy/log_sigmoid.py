@@ -97,6 +97,8 @@ def log_sigmoid(z):
     with np.errstate(over="ignore", divide="ignore"):  # ±inf from an overflow or a division by zero is the float answer: no warning (NaN warns)
         for _i in range(0, _n, _BLOCK):
             z, l, dl_dz = _z[_i:_i + _BLOCK], _l[_i:_i + _BLOCK], _dl_dz[_i:_i + _BLOCK]
+            # the block in float64 (softplus: NumPy's float32 exp is not correctly rounded): each output rounded once, as it is written
+            z = np.asarray(z, np.float64)
             # neg_z = −z
             neg_z = -z
             # l = log(σ(z))

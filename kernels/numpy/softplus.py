@@ -97,6 +97,8 @@ def softplus(z):
     with np.errstate(over="ignore", divide="ignore"):  # ±inf from an overflow or a division by zero is the float answer: no warning (NaN warns)
         for _i in range(0, _n, _BLOCK):
             z, s, ds_dz = _z[_i:_i + _BLOCK], _s[_i:_i + _BLOCK], _ds_dz[_i:_i + _BLOCK]
+            # the block in float64 (softplus: NumPy's float32 exp is not correctly rounded): each output rounded once, as it is written
+            z = np.asarray(z, np.float64)
             # s = log(1 + exp(z))
             np.logaddexp(0, z, out=s)
             # ds_dz = ∂s/∂z = exp(z)/(1 + exp(z))

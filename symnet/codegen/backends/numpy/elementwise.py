@@ -160,8 +160,23 @@ def temporaries(kernel: Kernel) -> dict:
 
 
 def _wide(kernel: Kernel) -> bool:
-    """Whether the kernel has a widened sum: its block is then computed in float64 (emit_function)."""
-    return any(expr.has(WidenedBase) for expr in [e for _, e in kernel.assignments] + list(kernel.results))
+    """Whether the kernel's block is computed in float64 (emit_function): it has a widened sum, or softplus
+    (:func:`_softplus_float64`)."""
+    parts = [e for _, e in kernel.assignments] + list(kernel.results)
+    return any(expr.has(WidenedBase) for expr in parts) or _softplus_float64(parts)
+
+
+# session 28 (h-sig28): softplus and log-sigmoid in a float32 block took NumPy's float32 exp (np.logaddexp's own, and
+# σ's e^−|x| in the gradient): softplus′ 3.31 ULP at −2.7341, log-sigmoid′ 3.35 at 2.7528 (torch 1.31, 1.35;
+# tests/test_cells27.py, tests/test_sig28.py). Every value that reads e^−|u| shares it (the sigmoid-pair selects,
+# _sigmoid(u, e=E), softplus(±u)'s log(1 + e^−|u|)), so the exponential is not changed alone: the block is float64, as
+# a widened sum's, each output rounded once (0.50 ULP). Only where the kernel has softplus: NumPy's float32
+# np.logaddexp is no faster than its float64 one (30 against 34 ms per 10⁶ values here), so the block costs little more
+# (softplus 1.2×, log-sigmoid 1.3×), where a kernel of σ alone spends its time in the float32 SIMD exp (2.4 against
+# 6.6 ms): sigmoid's kernel took 2.9× in float64, silu's 1.7× (benchmarks/sig28.py).
+def _softplus_float64(parts: list) -> bool:
+    """Whether ``parts`` hold softplus, whose float32 block is then computed in float64."""
+    return any(expr.has(softplus) for expr in parts)
 
 
 def _compensated(kernel: Kernel) -> bool:
@@ -350,7 +365,9 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     loop = ["for _i in range(0, _n, _BLOCK):",
             f"    {', '.join(views)} = {', '.join(f'_{v}[_i:_i + _BLOCK]' for v in views)}"]
     if wide:
-        loop += ["    # the block in float64 (a widened sum): each output rounded once, as it is written",
+        why = "a widened sum" if any(e.has(WidenedBase) for e in [e for _, e in kernel.assignments] + list(kernel.results)) \
+            else "softplus: NumPy's float32 exp is not correctly rounded"
+        loop += [f"    # the block in float64 ({why}): each output rounded once, as it is written",
                  f"    {', '.join(inputs)} = "  # one input: x = np.asarray(x), not x, = (that unpacks the block)
                  f"{', '.join(f'np.asarray({v}, np.float64)' for v in inputs)}"]
     loop += ["    " + line for line in first + body]

@@ -148,15 +148,16 @@ def _power_shifted(b, y, c):
 # session 27 (h-cells27): silu's x·σ(x) was σ(x) = {1/(1 + E); E·1/(1 + E)} (E = e^−|x|) times x, five roundings:
 # 1.79 ULP float64 in the sweep, 2.67 at x = −16.07 (torch.silu 1.55 and 1.97), 1.57 float32
 NUMPY_HELPERS["_x_sigmoid"] = '''\
-def _x_sigmoid(x):
+def _x_sigmoid(x, dtype=None):
     """x·σ(x) = x·max(E, [x ≥ 0])/(1 + E), E = e^−|x| ≤ 1. float64: the numerator x·E (or x) as a double word p + p_lo
     (TwoProduct) and 1 + E as s + t (Fast2Sum, 1 ≥ E), (p + p_lo)/(s + t) = q + (p_lo − q·t)/s to first order with
     q = p/s: NumPy's exp and one rounding (1.61 ULP at 30,000 random points, the written form 2.67, torch 1.97). The
     correction where it is finite and nonzero only (±inf, NaN: the split's NaN; −0.0 stays −0.0). float32: the
-    formula in float64, rounded once (0.5 ULP). −inf: NaN (x·0), a far branch's (the kernel selects −0 there)."""
+    formula in float64, rounded once (0.5 ULP); ``dtype`` float32 (a float32 kernel's block in float64, x float64):
+    that formula, in float64 (the kernel rounds it once). −inf: NaN (x·0), a far branch's (the kernel selects −0)."""
     x = np.asarray(x)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        if x.dtype != np.float64:
+        if x.dtype != np.float64 or (dtype is not None and dtype != np.float64):
             w = x.astype(np.float64)
             e = np.exp(-np.abs(w))
             return (w * np.maximum(e, w >= 0) / (1 + e)).astype(x.dtype)
@@ -666,7 +667,8 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         for u, s in (e.args, e.args[::-1]):
             if not u.is_number and self._sigmoid_argument(s) == u:
                 self.helpers.add("_x_sigmoid")
-                call = f"_x_sigmoid({self._print(u)})"
+                wide = f", {self.dtype}" if self.wide and self.dtype else ""  # a float32 kernel's float64 block
+                call = f"_x_sigmoid({self._print(u)}{wide})"
                 return call if out is None else f"np.copyto({out}, {call})"
         return None
 
