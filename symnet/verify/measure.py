@@ -540,9 +540,11 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
         bounds[key] = value
     named = d_or_formula if isinstance(d_or_formula, str) else getattr(d_or_formula, "formula", None)
     budget.stage(f"{_short(named) if named else 'the formula'}: its derivation")
+    line.say("deriving")
     d, spec = _as_derivation(d_or_formula, wrt)
     short = _short(spec.formula)  # a budget message stays one readable line (a 16-variable formula was 1,500 characters)
     budget.stage(f"{short}: its generated NumPy code")
+    line.say("generating its NumPy code")
     kernel = compile_(d, "numpy")
     k = kernel.kernel
     symbols = [i.symbol for i in k.inputs]
@@ -611,6 +613,7 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
                     [np.asarray(got[keep, q], dtype=np.float64) for q in range(got.shape[1])]
         if torch:
             budget.stage(f"{short}: torch autograd in {dt}")
+            line.say(f"{dt}: torch autograd")
             results["torch autograd"] = _torch_autograd(k, pts, symbols, dt, None, written)
             if spec.torch_builtin is not None and builtin_order:
                 budget.stage(f"{short}: torch's built-in in {dt}")
