@@ -10,6 +10,10 @@ always; unset (or anything else), automatic. Either way nothing appears before :
 seconds, and the line is erased at the end; a stream that is None or closed shows nothing (the work
 goes on, never failed by its progress line). A progress line already open in this thread
 (``symnet.compile`` deriving inside ``symnet.derive``'s line, say) shows no second one.
+
+``with progress(label) as line:`` gives a handle whose ``line.say(text)`` shows ``text`` after the elapsed
+seconds (``symnet: measuring … 12 s, float64: 50-digit references, point 412 of 924``), drawn at the next
+redraw; a block inside another line's says on the outer one. Where nothing is shown it does nothing.
 """
 from __future__ import annotations
 
@@ -55,6 +59,26 @@ def _writable(stream) -> bool:
     return callable(getattr(stream, "write", None))
 
 
+class _Silent:
+    """The handle of a progress line that is not shown: ``say`` does nothing."""
+
+    def say(self, text: str) -> None:
+        pass
+
+
+SILENT = _Silent()
+
+
+class _Line:
+    """The handle of a shown progress line: ``say(text)`` sets what follows the elapsed seconds."""
+
+    def __init__(self):
+        self.text = ""
+
+    def say(self, text: str) -> None:
+        self.text = str(text)
+
+
 def check_setting(enabled) -> None:
     """Raises SymnetError unless ``enabled`` is None, True or False."""
     if enabled is not None and not isinstance(enabled, bool):
@@ -89,8 +113,12 @@ def progress(label: str, enabled: bool | None = None, stream=None, after: float 
         isatty = getattr(stream, "isatty", None)
         jupyter = _in_jupyter()
         enabled = jupyter or bool(isatty and isatty())
-    if not enabled or getattr(_open, "active", False) or not _writable(stream):
-        yield
+    outer = getattr(_open, "active", None)
+    if outer is not None:  # a line is open in this thread: this block says on it
+        yield outer
+        return
+    if not enabled or not _writable(stream):
+        yield SILENT
         return
     if jupyter:
         from tqdm.auto import tqdm
@@ -103,23 +131,26 @@ def progress(label: str, enabled: bool | None = None, stream=None, after: float 
     done = threading.Event()
 
     cpu_start = time.process_time()
+    line = _Line()
 
     def tick():  # a block of SymPy work calls nothing back: the elapsed time is redrawn from here
         while not done.wait(every):
             try:
-                if cpu_limit:
-                    bar.set_postfix_str(f"{time.process_time() - cpu_start:.0f} of {cpu_limit:g} CPU s", refresh=False)
+                said = [f"{time.process_time() - cpu_start:.0f} of {cpu_limit:g} CPU s"] if cpu_limit else []
+                said += [line.text] if line.text else []
+                if said:
+                    bar.set_postfix_str(", ".join(said), refresh=False)
                 bar.update(0)
             except (OSError, ValueError):  # the stream was closed meanwhile: stop drawing, the work goes on
                 return
 
     thread = threading.Thread(target=tick, name="symnet-progress", daemon=True)
-    _open.active = True
+    _open.active = line
     thread.start()
     try:
-        yield
+        yield line
     finally:
-        _open.active = False
+        _open.active = None
         done.set()
         thread.join()
         try:

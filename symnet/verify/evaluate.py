@@ -15,7 +15,7 @@ from ..functions import relu, sigmoid
 from ..mpfloat import HUGE, exp as _exp
 from ..special import softplus
 
-__all__ = ["mp_value", "reference", "torch_value", "NotEvaluable"]
+__all__ = ["mp_value", "reference", "references", "torch_value", "NotEvaluable"]
 
 
 class NotEvaluable(SymnetError):
@@ -87,16 +87,76 @@ class _Track:
     """What one reference evaluation lost: the most decimal digits any sum of rounded terms (or a
     log of a rounded number near 1) cancelled. Two precisions that agree prove nothing when both
     absorbed the same small term: 1 − σ(709) is exactly 0 at 50, 100 and 300 digits (1 + e^−709
-    rounds to 1), so t·σ(u)(1 − σ(u)) + … agreed on a wrong, negative value (issue 16, verify)."""
+    rounds to 1), so t·σ(u)(1 − σ(u)) + … agreed on a wrong, negative value (issue 16, verify).
+
+    The largest ratio |largest term|/|sum| is kept, and its log10 taken once, when :attr:`lost` is read (the
+    same figure as the largest log10, log10 being increasing: a log10 for every inexact sum was a third of
+    a reference's time). ``slot``: the :class:`_Plan` slot being computed (:func:`_run` sets it), for
+    :class:`_SlotTrack`."""
+
+    slot = None
 
     def __init__(self):
-        self.lost = 0.0
+        self.worst = 0  # the largest |largest term|/|sum| met (mpf; inf for a sum that came out 0)
 
     def cancel(self, terms, total) -> None:
+        ratio = self._ratio(terms, total)
+        if ratio is not None and ratio > self.worst:
+            self.worst = ratio
+
+    @staticmethod
+    def _ratio(terms, total):
         big = max((abs(a) for a in terms), default=0)
         if big == 0 or mpmath.isinf(big) or mpmath.isnan(big):
-            return
-        self.lost = max(self.lost, math.inf if total == 0 else float(mpmath.log10(big / abs(total))))
+            return None
+        return mpmath.inf if total == 0 else big / abs(total)
+
+    @property
+    def lost(self) -> float:
+        return _digits(self.worst)
+
+
+def _digits(ratio) -> float:
+    """The decimal digits a ratio |largest term|/|sum| cancels (0 where it is at most 1; inf for a sum of 0)."""
+    if not ratio:
+        return 0.0
+    return math.inf if mpmath.isinf(ratio) else max(0.0, float(mpmath.log10(ratio)))
+
+
+class _SlotTrack(_Track):
+    """A _Track per slot of a joint plan (:func:`references`: several outputs at one point share their
+    subtrees): each slot's worst ratio, so that each output's loss is read from the slots it reaches alone."""
+
+    def __init__(self):
+        super().__init__()
+        self.by_slot: dict = {}
+
+    def cancel(self, terms, total) -> None:
+        ratio = self._ratio(terms, total)
+        if ratio is not None and ratio > self.by_slot.get(self.slot, 0):
+            self.by_slot[self.slot] = ratio
+
+    def worst_of(self, reach):
+        """The worst ratio of the slots in ``reach`` (a set of slots): :func:`_digits` of it is the digits they lost."""
+        return max((r for s, r in self.by_slot.items() if s in reach), default=0)
+
+
+_LOG10_2 = math.log10(2)
+
+
+def _lost_at_most(ratio, digits: int) -> bool:
+    """Whether ``_digits(ratio) <= digits``, the log10 taken only where the ratio's binary exponent leaves it in
+    doubt (a reference's sums mostly cancel a digit or two: the log10 of each was a fifth of its time)."""
+    if not ratio or ratio <= 1:
+        return True
+    if mpmath.isinf(ratio):
+        return False
+    m = mpmath.mag(ratio)  # 2^(m − 1) ≤ ratio ≤ 2^m, give or take one
+    if (m + 1) * _LOG10_2 < digits:
+        return True
+    if (m - 2) * _LOG10_2 > digits:
+        return False
+    return _digits(ratio) <= digits
 
 
 class _Untracked(_Track):
@@ -129,11 +189,26 @@ class _Plan:
     each node's rule again and hashing subtrees into its memo (describing tests/test_security_names.py's three
     representative formulas, root-series searches mostly: 6.9 s of CPU, 2.5 s with this)."""
 
-    def __init__(self, expr: sp.Basic):
+    def __init__(self, expr: sp.Basic, *more: sp.Basic):
         self.rules = []  # slot → rule(vals, env, track) → (value, exact)
         self.slots = {}  # subtree → slot (equal subtrees share one, as in _walk's memo; an atom by type and value)
-        self.main = self._sequence(expr)
+        self.branches = {}  # a Piecewise's slot → the slots of its conditions and values
+        # ``more``: further outputs sharing the slots (:func:`references`), each with its own sequence
+        self.mains = [self._sequence(e) for e in (expr,) + more]
+        self.main = self.mains[0]
         self.root = self.main[-1]
+        self.roots = [m[-1] for m in self.mains]
+
+    def reach(self, i: int) -> frozenset:
+        """Every slot output ``i``'s evaluation may compute: its sequence and, through each Piecewise, its
+        branches'."""
+        todo, seen = list(self.mains[i]), set()
+        while todo:
+            slot = todo.pop()
+            if slot not in seen:
+                seen.add(slot)
+                todo += self.branches.get(slot, ())
+        return frozenset(seen)
 
     def run(self, env: dict, track: _Track):
         vals = [_UNSET] * len(self.rules)
@@ -170,7 +245,10 @@ class _Plan:
         children = [self._visit(c, seq, seen) for c in self._children(expr)]
         slot = self.slots[expr] = len(self.rules)
         self.rules.append(None)
+        self._pending_branches = ()
         self.rules[slot] = self._rule(expr, children)
+        if self._pending_branches:
+            self.branches[slot] = self._pending_branches
         seen.add(slot)
         seq.append(slot)
         return slot
@@ -218,6 +296,7 @@ class _Plan:
         if isinstance(expr, sp.Piecewise):
             branches = [(self._sequence(value), self._sequence(cond)) for value, cond in expr.args]
             rules = self.rules
+            self._pending_branches = [slot for value, cond in branches for slot in value + cond]
 
             def piecewise(vals, env, track):
                 for value, cond in branches:
@@ -272,6 +351,7 @@ def _plan(expr: sp.Basic) -> _Plan:
 def _run(seq, rules, vals, env, track) -> None:
     for slot in seq:
         if vals[slot] is _UNSET:
+            track.slot = slot
             vals[slot] = rules[slot](vals, env, track)
 
 
@@ -471,30 +551,71 @@ def reference(expr: sp.Expr, env_floats: dict):
     that came out exactly 0 (1 − cos x at x = 1e−300 below ~620 digits) is no value: it climbs, and one still
     there at 2400 digits is None (log(1 − cos x) at x = −1e−300: −inf at 50, 100 and 300 digits, −1382.24 at
     1200 and 2400)."""
-    previous = None
+    return references((expr,), env_floats)[0]
+
+
+@functools.lru_cache(maxsize=256)
+def _joint_plan(exprs: tuple) -> tuple:
+    """(plan, reach of each output): one :class:`_Plan` for several outputs, their equal subtrees one slot."""
+    plan = _Plan(*exprs)
+    return plan, [plan.reach(i) for i in range(len(exprs))]
+
+
+def references(exprs, env_floats: dict) -> list:
+    """:func:`reference` of each of ``exprs`` at one point, [(mpf or None, digits), …], evaluated together: a
+    subtree the outputs share (a formula's exponentials and sums, which its gradients repeat) is computed once at
+    each precision, and an output leaves the ladder as soon as its own two precisions agree (the same rule, and the
+    same values bit for bit, as one at a time: each output's cancellation is read from the slots it reaches). A
+    formula's value and its 8 gradients (a written 4-class cross-entropy) share most of their nodes: 192 slots
+    evaluated one output at a time, 55 together."""
+    exprs = tuple(exprs)
+    plan, reach = _joint_plan(exprs)
+    out: list = [None] * len(exprs)
+    previous: list = [None] * len(exprs)
+    pending = list(range(len(exprs)))
     for dps in LADDER:
-        track = _Track()
+        track = _SlotTrack()
         with mpmath.workdps(dps):
             env = {s: mpmath.mpf(v) for s, v in env_floats.items()}
-            try:
-                value = +mp_value(expr, env, track)
-            except (ValueError, ZeroDivisionError, OverflowError, TypeError):
-                value = mpmath.mpf("nan")
-        # at the last rung, agreement with 1200 digits is taken as it stands: what both absorb is
-        # below 10^−1200 of its sum (e^−2763), past every dtype's range in all but contrived formulas.
-        # ±inf or NaN is taken as it stands too, unless a sum of rounded terms came out exactly 0 on the
-        # way (lost = inf): then it is that 0's, which a higher precision may resolve (log(1 − cos x) at
-        # x = 1e−300: 1 − cos x is 0 below ~620 digits, −inf at 50 and 100, −1382.24 at 1200 and 2400); at
-        # the last rung still so, it is undetermined (None), never an overflow of the code measured
-        total = track.lost == math.inf
-        kept = (((mpmath.isnan(value) or mpmath.isinf(value)) and not total) or track.lost <= dps - _KEEP
-                or (dps == LADDER[-1] and mpmath.isfinite(value)))
-        # a 0 with nothing cancelled on the way (0 = 1 − t at t = 1, summed exactly) is a true 0 at once
-        sure_zero = value == 0 and previous == 0 and track.lost <= dps - _KEEP
-        if previous is not None and kept and (sure_zero or _agree(value, previous, dps)):
-            return value, dps
-        previous = value
-    return None, LADDER[-1]
+            vals = [_UNSET] * len(plan.rules)
+            values, lost = {}, {}
+            for i in pending:
+                try:
+                    # a slot that raised stays unset: an output that needs it raises there too, as it would alone
+                    _run(plan.mains[i], plan.rules, vals, env, track)
+                    values[i] = +vals[plan.roots[i]][0]
+                except (ValueError, ZeroDivisionError, OverflowError, TypeError):
+                    values[i] = mpmath.mpf("nan")
+            for i in pending:
+                ratio = track.worst_of(reach[i])
+                # ("cancelled to 0", "kept 25 digits"), the log10 (where needed) at this precision, as it was
+                # taken at each sum
+                lost[i] = (mpmath.isinf(ratio), _lost_at_most(ratio, dps - _KEEP))
+        still = []
+        for i in pending:
+            value = values[i]
+            # at the last rung, agreement with 1200 digits is taken as it stands: what both absorb is
+            # below 10^−1200 of its sum (e^−2763), past every dtype's range in all but contrived formulas.
+            # ±inf or NaN is taken as it stands too, unless a sum of rounded terms came out exactly 0 on the
+            # way (lost = inf): then it is that 0's, which a higher precision may resolve (log(1 − cos x) at
+            # x = 1e−300: 1 − cos x is 0 below ~620 digits, −inf at 50 and 100, −1382.24 at 1200 and 2400); at
+            # the last rung still so, it is undetermined (None), never an overflow of the code measured
+            total, enough = lost[i]
+            kept = (((mpmath.isnan(value) or mpmath.isinf(value)) and not total) or enough
+                    or (dps == LADDER[-1] and mpmath.isfinite(value)))
+            # a 0 with nothing cancelled on the way (0 = 1 − t at t = 1, summed exactly) is a true 0 at once
+            sure_zero = value == 0 and previous[i] == 0 and enough
+            if previous[i] is not None and kept and (sure_zero or _agree(value, previous[i], dps)):
+                out[i] = (value, dps)
+            else:
+                previous[i] = value
+                still.append(i)
+        pending = still
+        if not pending:
+            break
+    for i in pending:
+        out[i] = (None, LADDER[-1])
+    return out
 
 
 def _reciprocal(e) -> bool:

@@ -52,7 +52,7 @@ def hazards(d, dtypes=("float32", "float64"), n: int = 60, seed: int = 0, functi
     The points are those ``symnet verify`` measures with the same ``n`` and ``seed`` (its default 60),
     so "no hazard found" is never said of an output its table fails."""
     from ..codegen import compile as compile_
-    from .evaluate import reference
+    from .evaluate import references
 
     kernel = compile_(d, "numpy")
     k = kernel.kernel
@@ -69,15 +69,18 @@ def hazards(d, dtypes=("float32", "float64"), n: int = 60, seed: int = 0, functi
             warnings.simplefilter("ignore")
             outs = (function or kernel)(*[np.ascontiguousarray(pts[:, q]) for q in range(len(symbols))])
         fi = np.finfo(dt)
+        exprs = [o.expr for o in k.outputs]
+        for row in pts:  # every output at a point together: their shared subtrees computed once
+            point = tuple(float(v) for v in row)
+            todo = [q for q in range(len(exprs)) if (q, point) not in exact]
+            if todo:
+                for q, ref in zip(todo, references([exprs[q] for q in todo], dict(zip(symbols, point)))):
+                    exact[(q, point)] = ref[0]
         for q, o in enumerate(k.outputs):
             found: dict[str, tuple] = {}
             measured = []
             for r, row in enumerate(pts):
-                env = {s: float(v) for s, v in zip(symbols, row)}
-                key = (q, tuple(env.values()))
-                if key not in exact:
-                    exact[key] = reference(o.expr, env)[0]
-                true = exact[key]
+                true = exact[(q, tuple(float(v) for v in row))]
                 if true is None or mpmath.isnan(true):
                     continue
                 measured.append(row)

@@ -34,8 +34,9 @@ import numpy as np
 import sympy as sp
 
 from ..errors import DomainError, SymnetError
+from ..progress import SILENT, check_setting, progress as progress_line
 from .budget import Budget, VerifyTimeoutError
-from .evaluate import NotEvaluable, reference, torch_value
+from .evaluate import NotEvaluable, references as references_at, torch_value
 from .spec import BOUNDS, Spec, extremes, spec_for, sweep
 
 __all__ = ["Cell", "Report", "verify", "measure_points", "classify", "crossing_points", "points_of"]
@@ -370,7 +371,7 @@ MAX_POINTS = 100_000  # random points per dtype (n): each is measured against a 
 
 def verify(d_or_formula, wrt=None, *, dtypes=("float32", "float64"), backends=("numpy",), n: int = 60,
            seed: int = 0, max_ulp: dict | float | None = None, full_sweep: bool = False,
-           torch: bool = True, timeout: float | None = None, **unknown) -> Report:
+           torch: bool = True, timeout: float | None = None, progress: bool | None = None, **unknown) -> Report:
     """Measure the accuracy of a formula's generated code: a :class:`Report` whose table gives, per
     output (value and each gradient) × dtype × backend, the worst error in ULPs against mpmath,
     beside torch autograd of the formula as written and torch's built-in function where there is one.
@@ -383,6 +384,8 @@ def verify(d_or_formula, wrt=None, *, dtypes=("float32", "float64"), backends=("
     ``timeout``: a wall-clock budget in seconds for the whole measurement (deriving, generating,
     the 50-digit references, every backend); None or 0 (the default here): none. The command line
     (``symnet verify FORMULA``) passes ``--timeout``, 120 s by default.
+    ``progress``: a progress line on stderr saying what is measured (:func:`symnet.progress.progress`: None shows
+    it where someone watches, True always, False never), as ``symnet.derive``'s.
 
     Raises:
         ParseError: the formula or ``wrt`` does not parse.
@@ -403,13 +406,16 @@ def verify(d_or_formula, wrt=None, *, dtypes=("float32", "float64"), backends=("
     backends = _names(backends, ("numpy",), "backends")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:  # NumPy's own error came late
         raise SymnetError(f"seed must be a whole number ≥ 0, not {seed!r}")
-    progress: dict = {"report": None, "done": []}
+    check_setting(progress)
+    named = d_or_formula if isinstance(d_or_formula, str) else getattr(d_or_formula, "title", None)
+    state: dict = {"report": None, "done": []}
     try:
         with Budget(timeout) as budget:
-            return _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, torch, budget,
-                            progress)
+            with progress_line(f"measuring {_short(named, 40) if named else 'a derivation'}", progress) as line:
+                return _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, torch, budget,
+                                state, line=line)
     except VerifyTimeoutError as e:  # outside the budget: its alarm is disarmed here
-        e.partial = _partial(progress, dtypes)
+        e.partial = _partial(state, dtypes)
         raise
 
 
@@ -418,7 +424,7 @@ def verify(d_or_formula, wrt=None, *, dtypes=("float32", "float64"), backends=("
 # "unexpected keyword argument 'backend'" (h-fresh17's new user).
 _KEYWORD_SPELLINGS = {"backend": "backends", "dtype": "dtypes", "points": "n", "n_points": "n",
                       "max_ulps": "max_ulp", "time_limit": "timeout"}
-_KEYWORDS = "wrt, dtypes, backends, n, seed, max_ulp, full_sweep, torch, timeout"
+_KEYWORDS = "wrt, dtypes, backends, n, seed, max_ulp, full_sweep, torch, timeout, progress"
 
 
 def _unknown_keywords(unknown: dict) -> str:
@@ -455,10 +461,10 @@ def _names(value, default: tuple, what: str) -> tuple:
         raise SymnetError(f"{what} must be a name or a sequence of names, not {value!r}") from None
 
 
-def _partial(progress: dict, dtypes) -> Report | None:
+def _partial(state: dict, dtypes) -> Report | None:
     """What a measurement stopped by its budget had finished (h-fresh11: 150 s spent and nothing
     shown): the cells of every dtype measured in full, the others named as not measured."""
-    report, done = progress["report"], progress["done"]
+    report, done = state["report"], state["done"]
     if report is None or not done:
         return None
     report.cells = [c for c in report.cells if c.dtype in done]
@@ -477,10 +483,10 @@ def verify_replayed(d_or_formula, replay: dict, *, torch: bool = True, timeout: 
     saying why there are none. The Report measures, at exactly those points and against the same mpmath
     references, the NumPy code and torch here and the replayed Triton outputs. ``references``: a dict the mpmath references are kept in (and
     taken from), {(output index, point): reference}, for another measurement at the same points."""
-    progress: dict = {"report": None, "done": []}
+    state: dict = {"report": None, "done": []}
     with Budget(timeout) as budget:
         return _measure(d_or_formula, None, tuple(replay), ("numpy", "triton"), 0, 0, None, False, torch, budget,
-                        progress, replay, references)
+                        state, replay, references)
 
 
 def _check_replayed(replay: tuple, inputs: int, outputs: int, dt: str) -> None:
@@ -499,7 +505,7 @@ def _check_replayed(replay: tuple, inputs: int, outputs: int, dt: str) -> None:
 
 
 def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, torch, budget,
-             progress: dict, replay: dict | None = None, references: dict | None = None) -> Report:
+             state: dict, replay: dict | None = None, references: dict | None = None, line=SILENT) -> Report:
     from ..codegen import compile as compile_
 
     # one name as a string is that name (dtypes="float64" was read letter by letter: "unknown dtype 'f'");
@@ -534,15 +540,17 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
         bounds[key] = value
     named = d_or_formula if isinstance(d_or_formula, str) else getattr(d_or_formula, "formula", None)
     budget.stage(f"{_short(named) if named else 'the formula'}: its derivation")
+    line.say("deriving")
     d, spec = _as_derivation(d_or_formula, wrt)
     short = _short(spec.formula)  # a budget message stays one readable line (a 16-variable formula was 1,500 characters)
     budget.stage(f"{short}: its generated NumPy code")
+    line.say("generating its NumPy code")
     kernel = compile_(d, "numpy")
     k = kernel.kernel
     symbols = [i.symbol for i in k.inputs]
     names = [i.name for i in k.inputs]
     report = Report(spec.formula, {dt: bounds[dt] for dt in dtypes})
-    progress["report"] = report
+    state["report"] = report
     # spec.arguments: the order torch's built-in takes them (bce_logits(z, t) → z first)
     builtin_order = _builtin_order(k, spec)
     cache: dict = {} if references is None else references
@@ -550,7 +558,7 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
     written = as_written(spec.formula, k)
     for dt in dtypes:
         budget.stage(f"{short}: the points to measure in {dt}")
-        pts, note = points_of(kernel, spec, dt, n, seed, full_sweep) if replay is None else \
+        pts, note = points_of(kernel, spec, dt, n, seed, full_sweep, line) if replay is None else \
             (np.asarray(replay[dt][0], dtype=dt), "")
         if replay is not None:  # another machine's arrays: a row a point, a column an input (an output), or refused
             _check_replayed(replay[dt], len(symbols), len(k.outputs), dt)
@@ -558,17 +566,22 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
             report.notes.append(f"{dt}: {note}")
         truths, keep = [], []
         skipped = unresolved = 0
+        exprs = [o.expr for o in k.outputs]
         for r, row in enumerate(pts):
             env = {s: float(v) for s, v in zip(symbols, row)}
-            vals = []
-            for q, o in enumerate(k.outputs):
-                key = (q, tuple(env.values()))
-                if key not in cache:
-                    at = [f"{s}={v:.6g}" for s, v in env.items()]
-                    budget.stage(f"{short}: the 50-digit reference of {o.name} in {dt} at "
-                                 + ", ".join(at[:6]) + (f", … ({len(at)} variables)" if len(at) > 6 else ""))
-                    cache[key] = reference(o.expr, env)
-                vals.append(cache[key][0])
+            point = tuple(env.values())
+            todo = [q for q in range(len(exprs)) if (q, point) not in cache]
+            if todo:
+                # the names' text, not the symbols' (SymPy's printer, for every output at every point, was a tenth
+                # of the time of a formula with 8 inputs)
+                at = [f"{nm}={v:.6g}" for nm, v in zip(names[:6], point)]
+                budget.stage(f"{short}: the 50-digit references in {dt} at " + ", ".join(at)
+                             + (f", … ({len(point)} variables)" if len(point) > 6 else ""))
+                line.say(f"{dt}: 50-digit references, point {r + 1} of {len(pts)}")
+                # every output at once: the subtrees they share computed once (evaluate.references)
+                for q, ref in zip(todo, references_at([exprs[q] for q in todo], env)):
+                    cache[(q, point)] = ref
+            vals = [cache[(q, point)][0] for q in range(len(exprs))]
             if any(v is None for v in vals):
                 unresolved += 1
             elif any(mpmath.isnan(v) for v in vals):
@@ -600,6 +613,7 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
                     [np.asarray(got[keep, q], dtype=np.float64) for q in range(got.shape[1])]
         if torch:
             budget.stage(f"{short}: torch autograd in {dt}")
+            line.say(f"{dt}: torch autograd")
             results["torch autograd"] = _torch_autograd(k, pts, symbols, dt, None, written)
             if spec.torch_builtin is not None and builtin_order:
                 budget.stage(f"{short}: torch's built-in in {dt}")
@@ -625,7 +639,7 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
                     acc.add(float(got[q][r]), truths[r][q], pts[r])
                 if not cell.points:
                     cell.note = no_point
-        progress["done"].append(dt)
+        state["done"].append(dt)
     if "triton" in backends and os.environ.get("TRITON_INTERPRET") == "1" and any(
             c.implementation == "symnet triton" and c.measured for c in report.cells):  # it ran
         report.notes.append("* symnet triton ran under TRITON_INTERPRET=1 (the CPU interpreter, which rounds some "
@@ -653,12 +667,59 @@ def _builtin_order(k, spec):
     return None if not order or any(s is None for s in order) else order
 
 
-def points_of(kernel, spec: Spec, dtype: str, n: int = 60, seed: int = 0, full_sweep: bool = False):
+_FAR = (1.0, 3.0, 10.0, 30.0, 100.0, 1e3, 1e4)  # magnitudes (both signs) of the one variable far from the others
+
+
+def _exp_groups(exprs, symbols) -> list:
+    """The groups of variables (indices) whose exponentials a sum of the formula adds (a softmax's or a
+    log-sum-exp's logits: e^a0 + e^a1 + e^a2 + e^a3), each group once."""
+    index = {s: q for q, s in enumerate(symbols)}
+    groups = []
+    for e in exprs:
+        for node in sp.preorder_traversal(e):
+            if not isinstance(node, sp.Add):
+                continue
+            members = []
+            for term in node.args:
+                for factor in sp.Mul.make_args(term):
+                    if isinstance(factor, sp.exp) and len(factor.args[0].free_symbols) == 1:
+                        q = index.get(next(iter(factor.args[0].free_symbols)))
+                        if q is not None and q not in members:
+                            members.append(q)
+            if len(members) >= 2 and sorted(members) not in groups:
+                groups.append(sorted(members))
+    return groups
+
+
+def structured_points(symbols, exprs, ranges=()) -> list:
+    """Rows where one variable is far from the others, which are equal (0): the softmax of logits (0, x, 0, 0)
+    puts its mass on one class, and a sum of 1 + e^−x cancels there. Where the formula sums the exponentials of
+    some variables (:func:`_exp_groups`: logits), also each logit far with the other variables (targets, weights)
+    one-hot — a single 1, the rest 0 — or all 1: a written cross-entropy −Σ tᵢ·log softmax(a)ᵢ with a one-hot
+    target on the far logit is 1 − p there, the case that was 5.6e3 ULP at a = (0, 10, 0, 0) (session 27), and
+    random points (targets of 0.3, −1.5, 2.5 …) never take it."""
+    k = len(symbols)
+    inside = [(lambda v, q=q: _inside(v, ranges[q] if ranges else None)) for q in range(k)]
+    xs = [s * v for v in _FAR for s in (1.0, -1.0)]
+    rows = []
+    for i in range(k):
+        rows += [tuple(inside[q](x if q == i else 0.0) for q in range(k)) for x in xs]
+    for group in _exp_groups(exprs, symbols):
+        weights = [q for q in range(k) if q not in group]
+        patterns = [{j: 1.0} for j in weights] + ([{j: 1.0 for j in weights}] if len(weights) > 1 else [])
+        for i in group:
+            for pattern in patterns:
+                rows += [tuple(inside[q](x if q == i else pattern.get(q, 0.0)) for q in range(k)) for x in xs]
+    return rows
+
+
+def points_of(kernel, spec: Spec, dtype: str, n: int = 60, seed: int = 0, full_sweep: bool = False, line=SILENT):
     """(points, note): the points ``symnet verify`` measures a compiled formula at in ``dtype`` (and ``symnet derive
     --stable`` looks for hazards at: the same ones, so that the two never disagree): the extremes,
     both sides of every Piecewise boundary (and the registry entry's own), ``n`` random points, and
     the points at and around each crossing of 0 of an output or a sum (:func:`crossing_points`; its
-    ``note`` says where that search was cut short, "" where it was not)."""
+    ``note`` says where that search was cut short, "" where it was not), and the rows of
+    :func:`structured_points` (one variable far, the others 0; a softmax's logit far with one-hot targets)."""
     k = kernel.kernel
     symbols = [i.symbol for i in k.inputs]
     order = _builtin_order(k, spec)
@@ -676,7 +737,8 @@ def points_of(kernel, spec: Spec, dtype: str, n: int = 60, seed: int = 0, full_s
     ranges = ranges if any(r[0] is not None for r in ranges) else ()
     pts = measure_points(symbols, dtype, n, seed, full_sweep, bounds_at, spec.others, ranges)
     extra, note = crossing_points(_evaluators(kernel, symbols, [o.expr for o in k.outputs]), symbols, dtype,
-                                  spec.others, ranges)
+                                  spec.others, ranges, line=line)
+    extra += structured_points(symbols, [o.expr for o in k.outputs], ranges)
     if extra:
         with np.errstate(over="ignore"):
             more = np.array(extra, dtype=np.float64).astype(dtype).reshape(-1, len(symbols))
@@ -965,71 +1027,180 @@ def _grid(dtype: str, rng) -> np.ndarray:
     return np.unique(g[np.isfinite(g) & (np.abs(g) <= float(fi.max))])
 
 
+_CORE = 1e30  # the grid's magnitudes 1e−30 … 1e30 are searched at full resolution before its tails are
+
+
+def _passes(g: np.ndarray) -> list:
+    """The indices of the grid ``g`` in the order the search evaluates them, as (indices, what the grid's
+    resolution is once they are): every 4th point first, then the points halfway between, then the rest of magnitude
+    1/:data:`_CORE` to :data:`_CORE`, then the rest of the tails; so that a search cut by its time limit has searched every
+    variable at one resolution (first come was first served: a 4-class cross-entropy's 8 inputs got 2–4
+    searched, the others none)."""
+    idx = np.arange(len(g))
+    rest = idx[1::2]
+    core = (np.abs(g[rest]) <= _CORE) & (np.abs(g[rest]) >= 1 / _CORE)
+    return [(idx[0::4], "1/4 of its resolution"), (idx[2::4], "1/2 of its resolution"),
+            (rest[core], f"full resolution for {1 / _CORE:.0e} ≤ |x| ≤ {_CORE:.0e}, 1/2 beyond"), (rest[~core], "")]
+
+
+def _spread_pick(found: list, cap: int) -> list:
+    """At most ``cap`` of ``found`` ([(variable, crossing)] in the search's order): an equal share for every
+    variable (a share a variable does not use goes to the others), each spread over that variable's list
+    (small and large crossings)."""
+    if len(found) <= cap:
+        return found
+    by_var: dict = {}
+    for item in found:
+        by_var.setdefault(item[0], []).append(item)
+    share = dict.fromkeys(by_var, 0)
+    left = cap
+    while left > 0:
+        open_ = [v for v in by_var if share[v] < len(by_var[v])]
+        if not open_:
+            break
+        for v in open_:
+            if left == 0:
+                break
+            share[v] += 1
+            left -= 1
+    picked = []
+    for v, items in by_var.items():
+        if share[v]:
+            picked += [items[int(t)] for t in np.unique(np.linspace(0, len(items) - 1, share[v]).astype(int))]
+    return picked
+
+
+def _names_of(symbols, which) -> str:
+    return ", ".join(str(symbols[i]) for i in which)
+
+
+_SECTIONS = 16  # points a bracket is cut at per evaluation: it shrinks 17-fold a call (2-fold by bisection)
+_GRID_SHARE = 0.6  # of the search's time: past it no finer pass of the grid starts (the rest locates crossings)
+
+
 def crossing_points(values, symbols, dtype: str, others=(0.0, 1.0, 0.3, -1.5, 0.7, 2.5), ranges=(),
-                    seconds: float = None) -> tuple[list, str]:
+                    seconds: float = None, line=SILENT) -> tuple[list, str]:
     """(rows, note): rows (one value per variable) at and around each point where an output or a sum
     of the formula changes sign: each variable swept on :func:`_grid` with the others at fixed values,
-    the sign change bisected in float64, then the crossing rounded to ``dtype``, its neighbours either
-    side, and the points :data:`_OFFSETS` away, relatively (at most :data:`_CROSSING_CAP` crossings).
-    The search stops after ``seconds`` (default :data:`_CROSSING_SECONDS`); ``note`` then says how far
-    it got ("" when complete). The seconds are the process's CPU time (:func:`time.process_time`), not the
-    wall clock's: on a machine loaded by other work a wall-clock limit found fewer crossings, so what
-    ``symnet verify`` and ``derive --stable`` measured depended on the load."""
+    the sign change located in float64 to adjacent floats, then the crossing rounded to ``dtype``, its neighbours
+    either side, and the points :data:`_OFFSETS` away, relatively (at most :data:`_CROSSING_CAP` crossings, or 3
+    a variable where there are more variables, an equal share each).
+
+    Every variable is searched at once, in few calls of ``values`` (a call of generated code costs ~20 ms however
+    few its points: one grid a call and 80 bisection steps a variable took 5 CPU s for 3 of a 4-class
+    cross-entropy's 8 inputs): the grids of all variables together, in three passes of rising resolution
+    (:func:`_passes`), then every sign change cut at :data:`_SECTIONS` points a call. The search stops after
+    ``seconds`` (default :data:`_CROSSING_SECONDS`); ``note`` then says which variables it cut, and how ("" when
+    complete). The seconds are the process's CPU time (:func:`time.process_time`), not the wall clock's: on a
+    machine loaded by other work a wall-clock limit found fewer crossings, so what ``symnet verify`` and
+    ``derive --stable`` measured depended on the load. ``line``: a progress line's handle (says what is searched)."""
     import time
 
-    deadline = time.process_time() + (_CROSSING_SECONDS if seconds is None else seconds)
+    limit = _CROSSING_SECONDS if seconds is None else seconds
+    start = time.process_time()
+    deadline = start + limit
     typ = np.dtype(dtype).type
     k = len(symbols)
     fixed = [_inside(others[q % len(others)], ranges[q] if ranges else None) for q in range(k)]
-    found = []  # (variable, crossing)
-    note = ""
-    for i in range(k):
-        if time.process_time() > deadline:
-            note = (f"the search for crossings of 0 (where a sum cancels) stopped after {i} of {k} variables "
-                    "(its time limit): the others were measured at the random and extreme points only")
+    grids = [_grid(dtype, ranges[i] if ranges else None) for i in range(k)]
+    orders = [_passes(g) for g in grids]
+    ys: list = [None] * k  # per variable: one array per output and sum over its grid (NaN where not evaluated)
+    seen = [np.zeros(len(g), dtype=bool) for g in grids]
+    cuts = []
+
+    def rows_of(parts):
+        """The columns of ``values`` for the points ``parts`` = [(variable, its values)], one block each."""
+        return [np.concatenate([xs if q == i else np.full(len(xs), fixed[q]) for i, xs in parts]) for q in range(k)]
+
+    done_passes, per_row = 0, 0.0
+    for p in range(len(orders[0]) if k else 0):
+        parts = [(i, grids[i][orders[i][p][0]]) for i in range(k)]
+        size = sum(len(xs) for _, xs in parts)
+        now = time.process_time()
+        # a finer pass starts only where it would end within the grid's share of the time (its cost
+        # estimated from the passes before), leaving the rest to locate the crossings found
+        if now > deadline or (p and now + per_row * size > start + _GRID_SHARE * limit):
             break
-        g = _grid(dtype, ranges[i] if ranges else None)
-
-        def at(xs, need=None, i=i):
-            with np.errstate(all="ignore"):
-                return values([xs if q == i else np.full(len(xs), fixed[q]) for q in range(k)], need)
-
-        ys = at(g)
+        line.say(f"{dtype}: crossings of 0, grid pass {p + 1} of {len(orders[0])} ({k} variable{'s' * (k != 1)})")
+        with np.errstate(all="ignore"):
+            got = values(rows_of(parts)) if size else []
+        at = 0
+        for i, xs in parts:
+            n_i = len(xs)
+            if ys[i] is None and size:
+                ys[i] = [None if y is None else np.full(len(grids[i]), np.nan) for y in got]
+            for f, y in enumerate(got):
+                if y is not None and ys[i][f] is not None:
+                    ys[i][f][orders[i][p][0]] = y[at:at + n_i]
+            seen[i][orders[i][p][0]] = True
+            at += n_i
+        done_passes = p + 1
+        per_row = (time.process_time() - start) / max(1, sum(int(sn.sum()) for sn in seen))
+    if done_passes == 0:
+        return [], (f"the search for crossings of 0 (where a sum cancels) stopped after 0 of {k} variables "
+                    f"(its time limit of {limit:g} CPU s): {_names_of(symbols, range(k))} were measured at the "
+                    "random and extreme points only")
+    if done_passes < len(orders[0]) and orders[0][done_passes - 1][1]:
+        cuts.append(f"every variable's grid searched at {orders[0][done_passes - 1][1]}")
+    found = []  # (variable, crossing)
+    brackets = []  # (variable, output or sum, a, b, sign at a)
+    for i in range(k):
+        g = grids[i][seen[i]]
         fn, j = [], []
-        for f, y in enumerate(ys):
+        for f, y in enumerate(ys[i] or ()):
             if y is None:
                 continue
+            y = y[seen[i]]
             sg = np.sign(y)
             zero = sg == 0  # a crossing on the grid itself (x − 3 at 3): the ends of each run of zeros
             ends = zero & ~(np.concatenate([[False], zero[:-1]]) & np.concatenate([zero[1:], [False]]))
             found += [(i, float(v)) for v in g[ends][:_CROSSING_CAP]]
             with np.errstate(invalid="ignore"):
                 js = np.nonzero((sg[:-1] * sg[1:] < 0) & np.isfinite(y[:-1]) & np.isfinite(y[1:]))[0]
-            fn += [f] * len(js)
+            fn += [(f, float(sg[jj])) for jj in js]
             j += list(js)
-        if not j:
-            continue
-        fn, j = np.array(fn), np.array(j)
         if len(j) > 2 * _CROSSING_CAP:  # sin(x) changes sign at every point of the grid past 1e3: a spread
             keep = np.unique(np.linspace(0, len(j) - 1, 2 * _CROSSING_CAP).astype(int))
-            fn, j = fn[keep], j[keep]
-        a, b = g[j].copy(), g[j + 1].copy()
-        sa = np.array([np.sign(ys[f][jj]) for f, jj in zip(fn, j)])
-        need = sorted(set(fn.tolist()))
-        row_of = {f: r for r, f in enumerate(need)}
-        rows_fn = np.array([row_of[f] for f in fn])
-        cols_fn = np.arange(len(fn))
-        for _ in range(80):
-            m = a + (b - a) / 2
-            if not np.any((m > a) & (m < b)) or time.process_time() > deadline:
-                break
-            vals = at(m, set(need))
-            ym = np.stack([vals[f] if vals[f] is not None else np.full(len(m), np.nan) for f in need])[rows_fn, cols_fn]
-            left = np.sign(ym) == sa
-            a, b = np.where(left, m, a), np.where(left, b, m)
-        found += [(i, float(v)) for v in np.unique(a)]
-    if len(found) > _CROSSING_CAP:  # spread over the list: every variable, small and large crossings
-        found = [found[int(t)] for t in np.linspace(0, len(found) - 1, _CROSSING_CAP)]
+            fn, j = [fn[t] for t in keep], [j[t] for t in keep]
+        brackets += [[i, f, g[jj], g[jj + 1], sa] for (f, sa), jj in zip(fn, j)]
+    steps = 0
+    while brackets:
+        open_ = [b for b in brackets if np.nextafter(b[2], b[3]) != b[3]]
+        if not open_:
+            break
+        if time.process_time() > deadline:
+            cuts.append(f"the crossings of {_names_of(symbols, sorted({b[0] for b in open_}))} located to within "
+                        f"{max(abs(b[3] - b[2]) / max(abs(b[2]), abs(b[3]), 1e-300) for b in open_):.1g} of them, "
+                        "not to adjacent floats")
+            break
+        steps += 1
+        line.say(f"{dtype}: crossings of 0, {len(open_)} located, step {steps}")
+        cuts_at = []
+        for b in open_:
+            a, z = b[2], b[3]
+            m = a + (z - a) * (np.arange(1, _SECTIONS + 1) / (_SECTIONS + 1))
+            m = np.unique(m[(m > a) & (m < z)]) if a < z else np.unique(m[(m < a) & (m > z)])[::-1]
+            if not len(m):
+                m = np.array([np.nextafter(a, z)])
+            cuts_at.append(m)
+        need = sorted({b[1] for b in open_})
+        with np.errstate(all="ignore"):
+            got = values(rows_of([(b[0], m) for b, m in zip(open_, cuts_at)]), set(need))
+        at = 0
+        for b, m in zip(open_, cuts_at):
+            y = got[b[1]]
+            y = np.full(len(m), np.nan) if y is None else y[at:at + len(m)]
+            at += len(m)
+            other = np.nonzero(np.sign(y) != b[4])[0]  # the first cut past the crossing (NaN and 0 count as past)
+            if len(other):
+                t = other[0]
+                b[2], b[3] = (b[2] if t == 0 else m[t - 1]), m[t]
+            else:
+                b[2] = m[-1]
+    for i in range(k):  # per variable, as the search found them
+        found += [(i, float(v)) for v in np.unique([b[2] for b in brackets if b[0] == i])]
+    found = sorted(found, key=lambda item: item[0])
+    found = _spread_pick(found, max(_CROSSING_CAP, 3 * k))
     rows = []
     with np.errstate(over="ignore", invalid="ignore"):
         for i, r in found:
@@ -1039,4 +1210,8 @@ def crossing_points(values, symbols, dtype: str, others=(0.0, 1.0, 0.3, -1.5, 0.
             for p in pts:
                 if np.isfinite(p) and (not ranges or ranges[i][0] is None or ranges[i][0] <= p <= ranges[i][1]):
                     rows.append(tuple(float(p) if q == i else fixed[q] for q in range(k)))
+    note = ""
+    if cuts:
+        note = (f"the search for crossings of 0 (where a sum cancels) was cut by its time limit ({limit:g} CPU s, "
+                f"{k} variable{'s' * (k != 1)}): " + "; ".join(cuts))
     return rows, note
