@@ -1,0 +1,54 @@
+"""Faults of random compositions found by h-hyp28's off-line search (benchmarks/compositions28.py: depth 1–3, + − · /,
+powers and registry losses, float32 and float64, NumPy backend, values and gradients against mpmath; issue 16).
+
+* A select with no 'otherwise': SymPy's Piecewise collapses {…; A if c; B otherwise} nested in a branch taken where c
+  holds to {…; A if c}; ∂x of log(elu(hardswish(x))) held one, and every backend refused it ("the NumPy backend needs a
+  Piecewise with an 'otherwise' branch"). onesided.close_collapsed makes such a last condition the 'otherwise' (exact:
+  c is true wherever that select is evaluated), and SymPy's complex infinity (1/0 in a branch never taken there)
+  prints as NaN (before: NameError 'zoo').
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symnet
+from symnet.onesided import close_collapsed
+
+x = sp.Symbol("x", real=True)
+
+
+# ------------------------------------------------------------------ a select with no 'otherwise'
+
+def test_collapsed_select_gets_its_otherwise():
+    """SymPy collapses the inner select inside the branch x > 1 to {x if x < 0; x² if x > 1}: no 'otherwise'."""
+    inner = sp.Piecewise((x, x < 0), (x ** 2, x > 1), (sp.S.One, True))
+    outer = sp.Piecewise((inner, x > 1), (sp.S.Zero, True))
+    (collapsed,) = [p for p in outer.atoms(sp.Piecewise) if p != outer]
+    assert collapsed.args[-1].cond != sp.true  # SymPy's collapse, the form the derivation met
+    closed = close_collapsed(outer)
+    assert all(p.args[-1].cond == sp.true for p in closed.atoms(sp.Piecewise))
+    for v in (-2.0, 0.5, 1.5, 3.0):  # the same function
+        assert float(closed.subs(x, v)) == float(outer.subs(x, v))
+    # a last condition the enclosing branch does not make true is left as it is
+    alone = sp.Piecewise((x, x < 0), (x ** 2, x > 1))
+    assert close_collapsed(alone) == alone
+
+
+def test_printers_write_complex_infinity_as_nan():
+    """zoo (1/0) was printed as the name 'zoo': NameError in the NumPy probe of the infinite-limits rule (before)."""
+    from symnet.codegen.backends.numpy.printer import NumpyExpressionPrinter
+    from symnet.codegen.backends.triton.printer import TritonPrinter
+    e = sp.Piecewise((sp.zoo, x > 3), (x, True))
+    assert NumpyExpressionPrinter(set(), {x: "x"}, dtype="_dtype").doprint(e) == "np.where((x > 3), np.nan, x)"
+    assert 'float("nan")' in TritonPrinter({}, set()).doprint(e)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_log_of_elu_of_hardswish_generates(dtype):
+    """Before: SymnetError "the NumPy backend needs a Piecewise with an 'otherwise' branch (in {zoo if _t0; _t2 if
+    _t3})" while deriving its code (h-hyp28's search, seed 1). Values and gradient against mpmath (the composition
+    check's tolerance)."""
+    from test_hypothesis_compositions import check
+    check("log(elu(hardswish(x)))", [0.5, 4.0, -1.0, 2.9, -2.5, 10.0, 1e-30], dtype)
