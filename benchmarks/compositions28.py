@@ -148,8 +148,9 @@ def run(args):
                 done.add(line["formula"])
     # imported before the workers fork: a verify timeout inside a worker's first `import torch` left a half-imported
     # module behind ("partially initialized module 'torch'") for every later formula of that worker
-    import torch  # noqa: F401
-    import symnet.verify.measure  # noqa: F401
+    import importlib
+    for module in ("torch", "symnet.verify.measure"):
+        importlib.import_module(module)
     jobs = [(f, ("float32", "float64"), backends, args.points, args.timeout) for f in formulas if f not in done]
     with open(args.out, "a") as fh, mp.get_context("fork").Pool(args.jobs, maxtasksperchild=4) as pool:
         for i, res in enumerate(pool.imap_unordered(_measure_one, jobs)):

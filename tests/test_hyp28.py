@@ -14,6 +14,7 @@ import pytest
 import sympy as sp
 
 import symnet
+
 from symnet.onesided import close_collapsed
 
 x = sp.Symbol("x", real=True)
@@ -52,3 +53,23 @@ def test_log_of_elu_of_hardswish_generates(dtype):
     check's tolerance)."""
     from test_hypothesis_compositions import check
     check("log(elu(hardswish(x)))", [0.5, 4.0, -1.0, 2.9, -2.5, 10.0, 1e-30], dtype)
+
+
+# ------------------------------------------------------------------ affine-root with a dyadic shift
+
+@pytest.mark.parametrize("dtype, at", [(np.float64, -0.5000000000000001), (np.float32, -0.50000006)])
+def test_leaky_relu_of_softshrink_near_its_root(dtype, at):
+    """leaky_relu(softshrink(x)) = (x + 1/2)/100 for x < −1/2, which SymPy distributes to x/100 + 1/200: x/100 rounded
+    first, then the sum cancels. Before (h-hyp28's search, seed 1, tanh(leaky_relu(softshrink(x)))): −8.6736e−19 at
+    x = −0.5000000000000001, true −1.1102e−18 (1.3e5 ULP; torch 0.12); now (x + 1/2)/100, x + 1/2 exact (rule
+    affine-root, b·n = 1/2 dyadic)."""
+    import mpmath
+    for formula in ("leaky_relu(softshrink(x))", "tanh(leaky_relu(softshrink(x)))"):
+        k = symnet.compile(symnet.derive(symnet.parse(formula)))
+        value, grad = k(np.array([at], dtype))
+        xv = mpmath.mpf(float(dtype(at)))
+        true = (xv + mpmath.mpf(1) / 2) / 100
+        true = mpmath.tanh(true) if formula.startswith("tanh") else true
+        ulp = float(np.spacing(dtype(abs(float(true)))))
+        assert abs(float(value[0]) - float(true)) / ulp <= 1.0, (formula, value[0], float(true))
+        assert grad[0] == dtype(0.01)
