@@ -17,6 +17,7 @@ One JSON line a composition in ``--out``; ``--summary FILE`` prints the counts b
     python benchmarks/compositions28.py --count 300 --seed 1 --out /tmp/comp.jsonl [--jobs 2] [--timeout 60]
     python benchmarks/compositions28.py --count 20 --seed 7 --triton --out /tmp/comp_triton.jsonl
     python benchmarks/compositions28.py --summary /tmp/comp.jsonl
+    python benchmarks/compositions28.py --formulas faulty.txt --out /tmp/after.jsonl   # the same formulas again
 """
 from __future__ import annotations
 
@@ -140,6 +141,8 @@ def run(args):
     rng = random.Random(args.seed)
     unary, losses = unary_names(), loss_names()
     formulas = list(dict.fromkeys(draw(rng, unary, losses) for _ in range(args.count)))
+    if args.formulas:  # measured again (after a fix): one formula a line
+        formulas = [f.strip() for f in open(args.formulas) if f.strip()]
     backends = ("numpy", "triton") if args.triton else ("numpy",)
     done = set()
     if os.path.exists(args.out):  # a run cut short goes on where it stopped (a line that lost torch to a timeout: again)
@@ -166,6 +169,29 @@ def cls_of(line):
     return sorted({f["class"] for f in line["faults"]})
 
 
+def refined(line, impl="symnet numpy") -> set:
+    """The classes of the report: a composition's faults for one implementation, torch's figure at the same point
+    deciding whether it is symnet's own (past the bound where torch is within it; NaN/inf where torch is finite)."""
+    if line.get("error"):
+        if line.get("timeout"):
+            return {"timeout"}
+        return {"refused (domain/undefined)"} if any(w in line["error"] for w in ("ParseError", "DerivationError")) \
+            else {"codegen/measure error"}
+    out = set()
+    for f in line["faults"]:
+        if f["impl"] != impl:
+            continue
+        tu = {"inf": math.inf, "nan": math.nan}.get(str(f["torch_ulps"]), f["torch_ulps"])
+        tu = float(tu)
+        if f["class"].startswith("mismatch"):
+            out.add("NaN/inf, torch finite" if f["class"] == "mismatch" else "NaN/inf, torch too")
+        elif f["class"].startswith("bound"):
+            out.add("past bound, torch within" if tu == tu and tu <= BOUNDS[f["dtype"]] else "past bound, torch too")
+        else:
+            out.add("within bound, >1 ULP worse than torch")
+    return out
+
+
 def summary(path):
     lines = list({json.loads(s)["formula"]: json.loads(s) for s in open(path)}.values())  # the last line a formula
     c = Counter()
@@ -180,6 +206,13 @@ def summary(path):
         print(f"  {k:20s} {v}")
     for k, v in sorted(by_impl.items()):
         print(f"  {k} {v}")
+    for impl in ("symnet numpy", "symnet triton"):
+        per = Counter(k for line in lines for k in refined(line, impl))
+        if impl == "symnet triton" and not any(f["impl"] == impl for line in lines for f in line["faults"]):
+            continue
+        print(f"{impl}: compositions with a fault of each class")
+        for k, v in per.most_common():
+            print(f"  {k:40s} {v}")
     for line in lines:
         if line.get("error"):
             print("ERR", line["formula"], "|", line["error"][:160])
@@ -200,6 +233,7 @@ def main(argv=None):
     p.add_argument("--triton", action="store_true", help="also the Triton backend (TRITON_INTERPRET=1 on a CPU)")
     p.add_argument("--out", default="/tmp/compositions28.jsonl")
     p.add_argument("--summary", metavar="FILE")
+    p.add_argument("--formulas", metavar="FILE", help="measure these formulas (one a line) instead of drawing")
     args = p.parse_args(argv)
     if args.summary:
         summary(args.summary)
