@@ -114,3 +114,19 @@ def test_gradient_of_sigmoid_over_mish_far_left():
 def test_zero_times_overflowed_erfcx_float32():
     from test_hypothesis_compositions import check
     check("(log1p(Heaviside(x))) * (erfcx(x))", [-24.942674605326964], np.float32)
+
+
+def test_log_of_elu_of_hardswish_generates_for_triton():
+    """The same refusal on the Triton backend (its printer shares the select printing; zoo printed as a name there too):
+    now generated, and equal to the NumPy code's values and gradients (NaN where log's argument is negative)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    import os
+    if os.environ.get("TRITON_INTERPRET") != "1" and not torch.cuda.is_available():
+        pytest.skip("Triton needs a GPU or TRITON_INTERPRET=1")
+    d = symnet.derive(symnet.parse("log(elu(hardswish(x)))"))
+    xs = [0.5, 4.0, -1.0, 2.9, -2.5, 10.0]
+    value, grad = symnet.compile(d, "triton")(x=torch.tensor(xs, dtype=torch.float64))
+    want_value, want_grad = symnet.compile(d)(np.array(xs))
+    np.testing.assert_allclose(torch.as_tensor(value).cpu().numpy(), want_value, rtol=1e-14)
+    np.testing.assert_allclose(torch.as_tensor(grad).cpu().numpy(), want_grad, rtol=1e-14)
