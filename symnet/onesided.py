@@ -112,7 +112,29 @@ def tidy_piecewise(expr: sp.Expr) -> sp.Expr:
     real value is taken becomes the 'otherwise' (the later ones, the 'otherwise' among them, can never be taken):
     ∂x of |cos(celu(x))| − hardsigmoid(x) folded to {… if x ≤ −3; … if 0 < x < 3; … if x < 3; … if x > 0; … otherwise}
     and kept {… if x > 0} last, a select with no 'otherwise' that no backend generates (session 25's audit)."""
-    return sp.piecewise_fold(expr).replace(lambda n: isinstance(n, sp.Piecewise), _reachable)
+    return close_collapsed(sp.piecewise_fold(expr).replace(lambda n: isinstance(n, sp.Piecewise), _reachable))
+
+
+def close_collapsed(e: sp.Expr, holding: frozenset = frozenset()) -> sp.Expr:
+    """Each select nested in a branch whose condition c holds there and whose last condition is c (or a conjunct of
+    c), that last condition made the 'otherwise': SymPy's Piecewise collapses {… ; A if c; B otherwise} inside a
+    branch taken where c holds to {… ; A if c}, with no 'otherwise' (exact there: c is true wherever it is
+    evaluated), and no backend generates a select without one. ∂x of log(elu(hardswish(x))) held
+    {zoo if x ≤ −3; {1/x if x > 0; …} if x ≥ 3} in the branch x ≥ 3 (h-hyp28's composition search, before: "the
+    NumPy backend needs a Piecewise with an 'otherwise' branch")."""
+    if not isinstance(e, sp.Basic) or e.is_Atom or not e.has(sp.Piecewise):
+        return e
+    if isinstance(e, sp.Piecewise):
+        args = []
+        for value, cond in e.args:
+            inner = holding | set(sp.And.make_args(cond)) if cond != sp.true else holding
+            args.append((close_collapsed(value, frozenset(inner)), cond))
+        last, cond = args[-1]
+        if cond != sp.true and set(sp.And.make_args(cond)) <= holding:
+            args[-1] = (last, sp.true)
+        return sp.Piecewise(*args)
+    new = [close_collapsed(a, holding) for a in e.args]
+    return e.func(*new) if any(a is not b for a, b in zip(new, e.args)) else e
 
 
 def _reachable(pw: sp.Piecewise) -> sp.Expr:

@@ -16,7 +16,7 @@ import pytest
 import sympy as sp
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+from hypothesis import HealthCheck, example, given, settings, strategies as st  # noqa: E402
 
 import symnet  # noqa: E402
 from symnet.parsing import parse_expression  # noqa: E402
@@ -25,6 +25,7 @@ from symnet.verify.evaluate import mp_value, reference  # noqa: E402
 
 UNARY = sorted(n for n, f in REGISTRY.items() if f.arity[0] == 1 and f.family != "loss" and n != "where")
 EPS = float(np.finfo(np.float64).eps)
+_FLOOR = {np.float64: 1e-300, np.float32: 1e-40}  # an absolute floor where the true result is subnormal or 0
 
 
 def _chain(names) -> str:
@@ -60,7 +61,13 @@ def _sensitivity(expr, env):
 _reject_ungeneratable = False
 
 
-def check(formula: str, points) -> None:
+def check(formula: str, points, dtype=np.float64) -> None:
+    """``formula``'s compiled value and gradient in ``dtype`` at ``points`` (rounded to ``dtype``) against mpmath,
+    within 16 rounding errors of ``dtype`` per node of the formula (the module's docstring)."""
+    dtype = np.dtype(dtype).type
+    eps = float(np.finfo(dtype).eps)
+    # beyond this the tolerance is not meant for the result (float32: its results near the overflow threshold)
+    big = 1e250 if dtype == np.float64 else 1e36
     expr = parse_expression(formula)
     if not expr.free_symbols:  # x − x: nothing to differentiate
         return
@@ -72,7 +79,8 @@ def check(formula: str, points) -> None:
             hypothesis.assume(False)  # named xfail(strict) regressions below; the property goes on
         raise
     kernel = k.kernel
-    xs = np.array(points, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        xs = np.array(points, dtype=np.float64).astype(dtype)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         outs = k(xs)
@@ -80,27 +88,63 @@ def check(formula: str, points) -> None:
         for j, xv in enumerate(xs):
             env = {x: float(xv)}
             true, _ = reference(spec.expr, env)
-            if true is None or not mpmath.isfinite(true) or abs(true) > 1e250:
+            if true is None or not mpmath.isfinite(true) or abs(true) > big:
                 continue  # outside the domain, or beyond the range the tolerance is meant for
             got = float(out[j])
             sens = _sensitivity(spec.expr, env)
-            if not mpmath.isfinite(sens) or sens > 1e250:
+            if not mpmath.isfinite(sens) or sens > big:
                 continue
-            allowed = 16 * EPS * float(abs(true) + sens) + 1e-300
-            assert math.isfinite(got) and abs(got - float(true)) <= allowed, (
-                f"{formula}: {spec.name} at x={xv!r}: got {got!r}, true {mpmath.nstr(true, 17)}, "
+            allowed = 16 * eps * float(abs(true) + sens) + _FLOOR[dtype]
+            ok = math.isfinite(got) and abs(got - float(true)) <= allowed
+            if not ok and abs(true) < np.finfo(dtype).tiny:  # issue 16's bound holds where the true result is normal;
+                torch_got = _torch_results(formula, k, xs, dtype)  # at 0 or a subnormal: never worse than torch
+                if torch_got is not None and torch_got[kernel.outputs.index(spec)] is not None:
+                    t = float(torch_got[kernel.outputs.index(spec)][j])
+                    ok = not math.isfinite(t) or abs(t - float(true)) >= abs(got - float(true))
+            assert ok, (
+                f"{formula}: {spec.name} {dtype.__name__} at x={float(xv)!r}: got {got!r}, true {mpmath.nstr(true, 17)}, "
                 f"allowed ±{allowed:.3g}")
+
+
+def _torch_results(formula, k, xs, dtype):
+    """torch autograd of ``formula`` as written at ``xs`` in ``dtype``, every output (symnet verify's torch column),
+    or None without torch. float32 (log1p(Heaviside(x)))·erfcx(x) at x = −24.94: erfcx overflows, 0·inf is NaN
+    where the true result is 0, in symnet's code and torch's alike."""
+    import importlib.util
+    if importlib.util.find_spec("torch") is None:
+        return None
+    from symnet.verify.measure import _torch_autograd, as_written
+    kernel = k.kernel
+    symbols = [i.symbol for i in kernel.inputs]
+    written = as_written(formula, kernel)
+    got = _torch_autograd(kernel, np.asarray(xs, np.float64).reshape(-1, 1), symbols, np.dtype(dtype).name, None,
+                          written)
+    if isinstance(got, str):  # autograd refused (torch has no derivative of heaviside): the values alone
+        import torch
+        from symnet.verify.evaluate import torch_value
+        tensors = {symbols[0]: torch.tensor(np.asarray(xs), dtype=getattr(torch, np.dtype(dtype).name))}
+        got = [None if o.wrt is not None else
+               torch.as_tensor(torch_value(written.get(o.name, o.expr), tensors, torch)).expand(len(xs)).double().numpy()
+               for o in kernel.outputs]
+    return got
 
 
 # 10 examples (30 took 275 s of CI: deriving and generating a depth-3 composition takes 0.1–80 s); longer randomized
 # runs find the failures, kept below as named regression tests
 @settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
-@given(compositions(), st.lists(st.one_of(st.floats(-5, 5), st.floats(-60, 60)), min_size=4, max_size=4))
-def test_random_compositions_match_mpmath(formula, points):
+@given(compositions(), st.lists(st.one_of(st.floats(-5, 5), st.floats(-60, 60)), min_size=4, max_size=4),
+       st.sampled_from([np.float64, np.float32]))
+# the first float32 draw (h-hyp28), at points within ±8 (below)
+@example("(log1p(Heaviside(x))) * (erfcx(x))", [4.469000167644591, 2.9692773726912590, -2.4942674605326964, 0.5],
+         np.float32)
+def test_random_compositions_match_mpmath(formula, points, dtype):
     global _reject_ungeneratable
     _reject_ungeneratable = True
+    if dtype == np.float32:  # within ±8: beyond, a node overflows float32 (erfcx(−9.4), e^(e^4.5)) while the result does
+        points = [p / 8 if abs(p) > 8 else p for p in points]  # not, a range fault (0·inf) the off-line search
+        # (benchmarks/compositions28.py) and the strict xfail in tests/test_hyp28.py keep, not a rounding one
     try:
-        check(formula, points)
+        check(formula, points, dtype)
     finally:
         _reject_ungeneratable = False
 

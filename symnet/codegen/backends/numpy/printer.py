@@ -799,3 +799,11 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         return self._float(float(e))
 
     _print_Pi = _print_Exp1 = _print_NumberSymbol
+
+    # NaN, and SymPy's complex infinity (1/0 in a select's branch the code never takes: ∂ of log(elu(hardswish(x)))
+    # held {zoo if x ≤ −3; …} where x ≥ 3) as the not-a-number it is on the reals; both printed as names the module
+    # did not have (NameError: name 'zoo' is not defined, h-hyp28)
+    def _print_NaN(self, e):
+        return "np.nan"
+
+    _print_ComplexInfinity = _print_NaN

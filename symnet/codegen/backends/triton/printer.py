@@ -461,6 +461,13 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
 
     _print_Exp1 = _print_Pi = _print_NumberSymbol
 
+    # NaN, and SymPy's complex infinity (1/0 in a select's branch never taken), as the not-a-number it is on the reals:
+    # both printed as names the kernel does not have (h-hyp28; the NumPy printer's _print_NaN)
+    def _print_NaN(self, e):
+        return _literal(float("nan"))
+
+    _print_ComplexInfinity = _print_NaN
+
     def _print_Pow(self, e, rational=False):
         base, exp = e.args
         if self.constant_dtype is not None and e.is_number and not e.free_symbols:  # √2, 1/√π: a constant
