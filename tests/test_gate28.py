@@ -1,0 +1,78 @@
+"""Task h-gate28: a widened sum inside nested selects computes its double words where every enclosing select takes it
+(printing.ConditionalPrinting._select_telling_pieces: its ``needed`` the conjunction of the pieces' conditions, not the
+innermost one alone). squareplus′ (1 + x/√(x² + 4))/2 is, for x < 0, 2/(√A·(√A − x)) widened while A < 2⁹⁹⁶ (h-misc27):
+before, its double words ran on every element, x > 0 too (needed = A < 2⁹⁹⁶ alone), 3.8× the plain kernel's time in
+float64 (benchmarks/gate28.py); now on x < 0 only, the same bits.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import symnet
+
+SQUAREPLUS = "(x + sqrt(x**2 + 4))/2"
+
+
+@pytest.fixture(scope="module")
+def squareplus():
+    return symnet.compile(symnet.derive(SQUAREPLUS), progress=False)
+
+
+def _module(text: str, calls: list, every: bool = False):
+    """The generated module ``text`` executed, each call of its widened function recording how many elements its
+    ``needed`` takes; ``every``: the function called with needed=True (on every element, as a select of no
+    condition would)."""
+    space: dict = {}
+    exec(compile(text, "<generated>", "exec"), space)  # noqa: S102 - a module symnet generated
+    (name,) = set(re.findall(r"def (_dw_widened_\w+)\(x, double_word", text))
+    widened = space[name]
+
+    def recorded(x, double_word, needed=True, **kw):
+        calls.append(int(np.count_nonzero(np.broadcast_to(needed, np.shape(x)))))
+        return widened(x, double_word, True if every else needed, **kw)
+    space[name] = recorded
+    return space["kernel"]
+
+
+def _points(n: int, rng) -> np.ndarray:
+    edges = [0.0, -0.0, 5e-324, -5e-324, -1e-310, 1e-310, -1.0, 1.0, -537.0202162188024, -1.3e154, -2e154, -1e200,
+             1e200, -1.797e308, 1.797e308, -np.inf, np.inf, np.nan]
+    x = rng.standard_normal(n) * 3
+    x[:len(edges)] = edges
+    return x
+
+
+def test_squareplus_slope_double_words_on_negative_x_only(squareplus):
+    """Before: the widened function's ``needed`` took every element of the block (3·16384 + 1000 float64 points, x ~
+    3·N(0, 1): 50,143 of 50,152, all but the NaN and the squares past 2⁹⁹⁶); now those with x < 0 alone (A < 2⁹⁹⁶ too)."""
+    calls: list = []
+    kernel = _module(squareplus.source, calls)
+    x = _points(3 * 16384 + 1000, np.random.default_rng(28))
+    kernel(x)
+    with np.errstate(invalid="ignore", over="ignore"):
+        taken = np.count_nonzero((x < 0) & (x * x < 6.696928794914171e+299))
+    assert sum(calls) == taken, (sum(calls), taken, x.size)
+    assert taken < 0.52 * x.size
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_squareplus_same_bits_as_on_every_element(squareplus, dtype):
+    """The kernel beside its source with the widened function on every element (needed=True): the same bits in f and
+    f′ over three blocks and a part, edge values in front (the select drops what the function computes elsewhere)."""
+    x = _points(3 * 16384 + 1000, np.random.default_rng(281)).astype(dtype)
+    new = _module(squareplus.source, [])(x)
+    old = _module(squareplus.source, [], every=True)(x)
+    bits = np.int64 if dtype is np.float64 else np.int32
+    for a, b in zip(new, old):
+        differ = np.flatnonzero(a.view(bits) != b.view(bits))
+        assert differ.size == 0, (differ.size, x[differ[:5]], a[differ[:5]], b[differ[:5]])
+
+
+def test_nested_select_prints_the_enclosing_condition():
+    """The printer's ``needed`` for a widened sum two selects deep holds both pieces' conditions."""
+    source = symnet.compile(symnet.derive(SQUAREPLUS), progress=False).source
+    (call,) = set(re.findall(r"_dw_widened_\w+\(x, True, ([^\n]*?)\) if _dtype", source))
+    assert "x_neg" in call and "6.696928794914171e+299" in call, call
