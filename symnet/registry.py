@@ -938,6 +938,20 @@ def _rounded_once(op, x, out=None, scale=None):
 '''
 
 
+# session 28 (h-gate28): c·f(u) where CSE shares f(u) with another output (2^x and its derivative log 2·2^x): the
+# shared float32 value times the float32 constant was three roundings, 1.15 ULP for exp2′ in float32 (torch 1.04)
+NUMPY_HELPERS["_rounded_once_times"] = '''\
+def _rounded_once_times(value, op, x, scale, out=None):
+    """c·f(x) where value is f(x) as _rounded_once computed it, into out: float64, value·c (one rounding, the same
+    bits as before); a float32 block, f(x) and the product in float64 again, rounded once (value·c rounded f, c and
+    the product apart)."""
+    if getattr(value, "dtype", None) != np.float32:
+        return np.multiply(value, scale, out=out)
+    return _rounded_once(op, x, out=out, scale=scale)
+'''
+NUMPY_HELPER_NEEDS["_rounded_once_times"] = ("_rounded_once",)
+
+
 def _wide32(ufunc: str) -> dict:
     """The NumPy lowering of a ufunc computed in float64 for a float32 block (_rounded_once)."""
     return {"numpy": f"_rounded_once(np.{ufunc}, {{0}}, out={{out}})", "numpy_helper": "_rounded_once"}

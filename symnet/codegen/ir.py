@@ -211,6 +211,7 @@ def describe(d: Derivation, *, name: str | None = None, roles: dict | None = Non
     # a recovered rounding error is a temporary of its own, whose comment says why it is there
     # (temporary_comment): listed once more, so that CSE takes it out however often it is used
     errors = sorted({n for e in stable for n in e.atoms(RoundingError)}, key=sp.default_sort_key)
+    stable = _one_series_each(stable)
     assignments, results = _cse(stable + errors, temps)
     results = results[:len(stable)]
     assignments = [(t, without_ite(e)) for t, e in assignments]
@@ -219,6 +220,23 @@ def describe(d: Derivation, *, name: str | None = None, roles: dict | None = Non
     name = public_name(name, "kernel") if name else _default_name(d.name)
     return Kernel(name, formula,
                   inputs, tuple(outs), tuple(assignments), tuple(results), tuple(fired), d.domains)
+
+
+def _one_series_each(exprs: list) -> list:
+    """Series nodes (roots.SeriesBase) of one shift and coefficients made one node, so that CSE computes their Horner
+    sum once: the printers read only those, and their exact function (for evalf and mpmath) is the same function,
+    however the rules rewrote it in one place and not in another (the log1p-series rule's gate tests the series' sum in
+    a select's condition, which the rules do not walk, beside the same sum in its value; h-gate28)."""
+    from .roots import SeriesBase
+
+    first: dict = {}
+    swap: dict = {}
+    for e in exprs:
+        for n in sorted(e.atoms(SeriesBase), key=sp.default_sort_key):
+            key = (type(n), n.args[0], n.args[2:])
+            if first.setdefault(key, n) is not n:
+                swap[n] = first[key]
+    return [e.xreplace(swap) for e in exprs] if swap else exprs
 
 
 class _SymbolMax(sp.Max):

@@ -4106,6 +4106,9 @@ def _log1p_split(math, m):
     return None
 
 
+LOG1P_GATE = 2  # the sum inside the window widened where |G + R| < |R|/LOG1P_GATE (_log1p_series_node)
+
+
 def _log1p_series_node(node):
     """node, a sum in two inputs holding log1p(M) (M a monomial of both) → {G's series in a = M + R(M, r) if |M| < w;
     widen(node) otherwise} where its part G(a) free of the other input vanishes at a = 0 with cancelling terms and its
@@ -4135,7 +4138,12 @@ def _log1p_series_node(node):
     series = ZeroSeries(a, g, sp.Integer(fit.power), sp.Integer(fit.stride), *[sp.Float(c, 25) for c in fit.coefficients])
     q = Grouped(m)
     inside = series.xreplace({a: q}) + rest.xreplace({a: q})
-    return sp.Piecewise((inside, sp.Abs(q) < sp.Float(fit.window)), (widen(node), True))
+    # inside the window the sum cancels too where G meets R (the Student-t ∂ν's zero at a ≈ 2/ν: 716.7 ULP in float64
+    # at ν = 28.946, x = 1.4299), and its float64 error is some 8·|R|/|G + R| ULP (measured; 2u·|R|/|G + R| of it is
+    # a's own rounding, the sum's condition in a): widened there too, where |G + R| < |R|/LOG1P_GATE, a float test on
+    # the values the select computes anyway (ir._one_series_each: the series' sum once; h-gate28)
+    cancels = sp.Abs(inside) * LOG1P_GATE < sp.Abs(rest.xreplace({a: q}))
+    return sp.Piecewise((inside, sp.And(sp.Abs(q) < sp.Float(fit.window), sp.Not(cancels))), (widen(node), True))
 
 
 def _log1p_series(expr):
@@ -4153,7 +4161,8 @@ LOG1P_SERIES = Rule(
     "G's Taylor polynomial in a (the vanishing-series fit) plus R as written, a rounded once; G + R is the sum's "
     "partial fractions in ν (an identity); fired where G as written is measured past 3 ULP (float64) or 6 "
     "(float32) inside the window; past it, the sum as the widen rule computes one (double words, rounded once: at "
-    "ν = 5, x = 1.5, a = 0.45, its terms are 440× the result, 93 ULP in float64 as written, torch 419; 0.02 now)",
+    "ν = 5, x = 1.5, a = 0.45, its terms are 440× the result, 93 ULP in float64 as written, torch 419; 0.02 now), "
+    "and inside it where |G + R| < |R|/2 (the ∂ν's zero at a ≈ 2/ν: 716.7 ULP at ν = 28.95, x = 1.43; 0.33 now)",
     apply=_log1p_series, fired=lambda old, new: new != old)
 RULES = RULES[:RULES.index(WIDEN)] + (LOG1P_SERIES,) + RULES[RULES.index(WIDEN):]  # before the widen rule
 _BY_NAME[LOG1P_SERIES.name] = LOG1P_SERIES

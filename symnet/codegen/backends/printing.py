@@ -50,8 +50,8 @@ class ConditionalPrinting:
 
     def _select_telling_pieces(self, e) -> str | None:
         """A select holding a widened sum, each piece printed knowing where it is selected
-        (``selected``: its own condition, the last one where none of the others holds; a superset
-        where selects nest), so that a widened sum in it computes its double word there only (the
+        (``selected``: its own condition, the last one where none of the others holds; where selects
+        nest, and with each enclosing piece's condition), so that a widened sum in it computes its double word there only (the
         widened function's ``needed``): bce_logits' ∂z computes σ(z) − y, 1 − y − σ(−z) and the
         middle form on every element, and at z = 40, y = 1 the first cancels to 0 in float64 where
         it is not selected. None where the select holds none (the table's WHERE)."""
@@ -61,11 +61,15 @@ class ConditionalPrinting:
             return None
         conditions = [self._print(c) for _, c in pieces]
         outer = self.selected
+        # inside an outer select's piece, where both take it (squareplus′'s widened 2/(√A·(√A − x)) under x < 0 and
+        # then A < 2⁹⁹⁶: its double words ran on every element, x > 0 too, where the inner condition alone was its
+        # ``needed``; h-gate28)
+        within = (lambda c: c) if outer is None else (lambda c: f"({outer}) & ({c})")
         try:
-            self.selected = " & ".join(f"~({c})" for c in conditions)
+            self.selected = within(" & ".join(f"~({c})" for c in conditions))
             out = self._print(last)
             for k, (value, _) in reversed(list(enumerate(pieces))):
-                self.selected = conditions[k]
+                self.selected = within(conditions[k])
                 out = self.WHERE.format(conditions[k], self._print(value), out)
         finally:
             self.selected = outer
