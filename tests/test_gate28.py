@@ -117,7 +117,9 @@ def test_exp2_float64_same_bits_as_the_shared_product():
     value, slope = kernel(xs)
     with np.errstate(over="ignore"):
         want = np.exp2(xs) * 0.6931471805599453
-    assert np.array_equal(slope.view(np.int64), want.view(np.int64))
+    # (where 2^x overflows, x ≥ 1024, h-tail28's _exp_overflowed takes the product again: tests/test_tail28.py)
+    kept = np.isfinite(np.exp2(xs))
+    assert np.array_equal(slope[kept].view(np.int64), want[kept].view(np.int64))
     assert np.array_equal(value.view(np.int64), np.exp2(xs).view(np.int64))
 
 

@@ -634,7 +634,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         statement = f"{out}[...] = " if out is not None else None
         if statement and plain.startswith(statement):
             return f"{statement}_exp_overflowed({plain[len(statement):]}{tail}"
-        if out is not None and not plain.startswith(("np.multiply(", "np.divide(", "_rounded_once(")):
+        if out is not None and not plain.startswith(("np.multiply(", "np.divide(", "_rounded_once(", "_rounded_once_times(")):
             return None  # (a statement this wrapping does not know, whose value may not be out: as before)
         return f"_exp_overflowed({plain}{tail}"
 
