@@ -427,10 +427,11 @@ def _weighted_complement(node):
     terms = list(sp.Add.make_args(sp.expand_mul(node))) if any(
         t.is_Mul and any(f.is_Add for f in t.args) for t in node.args) else list(node.args)
     for w in terms:
-        if w.has(sp.exp) or w.is_number:
+        if w.is_number:  # 1 − p: _softmax_complement's own
             continue
         for tau in terms:
-            p = _softmax_term(sp.Mul(tau, -1 / w))
+            q = sp.Mul(tau, -1 / w)  # w·p² over w: e^(2b − 2m)·e^(m − b), two factors until collected
+            p = _softmax_term(sp.powsimp(q, combine="exp", deep=False) if w.has(sp.exp) else q)
             if tau is w or p is None:
                 continue
             e, total = p
