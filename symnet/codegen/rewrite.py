@@ -550,6 +550,9 @@ def _log_rules(node):
                              ["log1mexp"]))
     if a.is_Add and sp.S.One in a.args:  # log(1 + u); never log(u + 1e-8)
         return _Fired(log1p(a - 1), ["log1p"])
+    if a.is_Add and len(a.args) == 2 and sp.Integer(2) in a.args and any(_is_exp(-t) for t in a.args):
+        # log(2 − e^u) = log1p(1 − e^u) = log1p(−expm1(u)) (the expm1 rule's): 0 for −1e−30 at u = 1e−30 as written
+        return _Fired(log1p(a - 1), ["log1p"])
     return None
 
 
@@ -1646,6 +1649,10 @@ def _affine_root(node):
     (t,) = [a for a in node.args if a is not b]
     c, u = t.as_coeff_Mul()
     if not (c.is_Rational and c.p in (1, -1) and c.q > 1) or u.is_number:
+        return None
+    if (c > 0) == (b > 0) and (_positive(u) or u.is_Pow and u.exp.is_Integer and u.exp.is_even):
+        # e^u/2 + 1, sinh²u/2 + 1/2: no root, nothing cancels; grouped, the max-shift and cosh-square rules never saw
+        # the sum (∂ of log1p(e^(x − y)/2) NaN past x − y = 710; log(1/2 + sinh²x/2) inf from |x| = 355)
         return None
     n = c.q
     shift = b * n
