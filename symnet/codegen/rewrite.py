@@ -1927,7 +1927,8 @@ def _shifted_sum_node(node):
     if not node.is_Add or isinstance(node, WidenedBase):
         return None
     signed = [(t.as_coeff_Mul()[0], t.as_coeff_Mul()[1]) for t in node.args]  # a log-softmax's a − m − log1p(D)
-    maxes = [(c, t) for c, t in signed if abs(c) == 1 and isinstance(t, sp.Max)]  # has them with the sign −1
+    # has them with the sign −1; k·m + k·log1p(D) (log(S²) − 2a: the log of a power's 2·log S) with any k
+    maxes = [(c, t) for c, t in signed if c != 0 and isinstance(t, sp.Max)]
     return widen(node) if any(c == k and _shifted_log(t, m) for k, m in maxes for c, t in signed) else None
 
 
