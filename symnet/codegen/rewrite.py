@@ -427,10 +427,11 @@ def _weighted_complement(node):
     terms = list(sp.Add.make_args(sp.expand_mul(node))) if any(
         t.is_Mul and any(f.is_Add for f in t.args) for t in node.args) else list(node.args)
     for w in terms:
-        if w.has(sp.exp) or w.is_number:
+        if w.is_number:  # 1 − p: _softmax_complement's own
             continue
         for tau in terms:
-            p = _softmax_term(sp.Mul(tau, -1 / w))
+            q = sp.Mul(tau, -1 / w)  # w·p² over w: e^(2b − 2m)·e^(m − b), two factors until collected
+            p = _softmax_term(sp.powsimp(q, combine="exp", deep=False) if w.has(sp.exp) else q)
             if tau is w or p is None:
                 continue
             e, total = p
@@ -548,6 +549,9 @@ def _log_rules(node):
         return _Final(_Fired(sp.Piecewise((sp.log(-expm1(x)), x > -sp.log(2)), (log1p(-sp.exp(x)), True)),
                              ["log1mexp"]))
     if a.is_Add and sp.S.One in a.args:  # log(1 + u); never log(u + 1e-8)
+        return _Fired(log1p(a - 1), ["log1p"])
+    if a.is_Add and len(a.args) == 2 and sp.Integer(2) in a.args and any(_is_exp(-t) for t in a.args):
+        # log(2 − e^u) = log1p(1 − e^u) = log1p(−expm1(u)) (the expm1 rule's): 0 for −1e−30 at u = 1e−30 as written
         return _Fired(log1p(a - 1), ["log1p"])
     return None
 
@@ -1646,6 +1650,10 @@ def _affine_root(node):
     c, u = t.as_coeff_Mul()
     if not (c.is_Rational and c.p in (1, -1) and c.q > 1) or u.is_number:
         return None
+    if (c > 0) == (b > 0) and (_positive(u) or u.is_Pow and u.exp.is_Integer and u.exp.is_even):
+        # e^u/2 + 1, sinh²u/2 + 1/2: no root, nothing cancels; grouped, the max-shift and cosh-square rules never saw
+        # the sum (∂ of log1p(e^(x − y)/2) NaN past x − y = 710; log(1/2 + sinh²x/2) inf from |x| = 355)
+        return None
     n = c.q
     shift = b * n
     if not shift.is_Integer or abs(shift) > 2**64:  # x/3 + 10³⁰⁸: b·n = 3·10³⁰⁸ overflows, x/3 + b does not
@@ -1924,7 +1932,8 @@ def _shifted_sum_node(node):
     if not node.is_Add or isinstance(node, WidenedBase):
         return None
     signed = [(t.as_coeff_Mul()[0], t.as_coeff_Mul()[1]) for t in node.args]  # a log-softmax's a − m − log1p(D)
-    maxes = [(c, t) for c, t in signed if abs(c) == 1 and isinstance(t, sp.Max)]  # has them with the sign −1
+    # has them with the sign −1; k·m + k·log1p(D) (log(S²) − 2a: the log of a power's 2·log S) with any k
+    maxes = [(c, t) for c, t in signed if c != 0 and isinstance(t, sp.Max)]
     return widen(node) if any(c == k and _shifted_log(t, m) for k, m in maxes for c, t in signed) else None
 
 
