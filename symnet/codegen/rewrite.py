@@ -536,6 +536,8 @@ def _softmax_partition(node):
             for c, y in monomials:
                 for cj, aj in (_exp_terms(total) if k < top else [(sp.S.One, sp.S.Zero)]):
                     groups.setdefault(sp.expand(y + aj), []).append(c * cj)
+        if all(c.is_number for cs in groups.values() for c in cs):  # 1/S − e^a/S² and kin: the cancel and
+            continue  # complement rules' (a written cross-entropy's ∂a, S·e^−a·(1/S − e^a/S²), cancels S first)
         if not any(len(cs) >= 2 and _vanishes(sp.Add(*cs)) for cs in groups.values()):
             continue
         taken = {t for t, _, _ in entries}
