@@ -401,12 +401,20 @@ def _derive(args) -> int:
 
                 from .codegen.ir import describe, stability_section
 
+                import shlex
+
+                from .errors import LimitError
+
                 try:
                     section = stability_section(describe(d))
+                except LimitError:  # --time-limit ran out while the stable forms were built: say that, not
+                    raise  # "has none" (session 28's user: a written 2-class KL at --time-limit 2 read so)
                 except SymnetError as exc:  # `derive perceptron --stable`: "a kernel needs at least one output"
+                    again = (f"'symnet derive {shlex.quote(args.target)}'" if len(args.target) <= 60
+                             else "symnet derive FORMULA")  # a command that can be copied, not one cut with …
                     raise SymnetError(f"--stable shows the stable forms of a derivation's elementwise generated "
                                       f"code, and {_short(args.target)!r} has none ({exc}); without --stable, "
-                                      f"'symnet derive {_short(args.target)}' prints the derivation") from None
+                                      f"{again} prints the derivation") from None
                 d = dataclasses.replace(d, sections=d.sections + (section,))
         if args.stable and args.target not in curriculum.ORDER:  # your own formula: its hazards measured
             d = _with_hazards(args, d)

@@ -125,8 +125,10 @@ def progress(label: str, enabled: bool | None = None, stream=None, after: float 
     else:
         from tqdm import tqdm
 
-    bar = tqdm(desc=f"symnet: {label}", bar_format="{desc} … {elapsed_s:.0f} s{postfix}", file=stream, delay=after,
-               mininterval=every, leave=False, dynamic_ncols=False,
+    # a label cut with "…" (a long formula) is not followed by a second one: "exp(… … 3 s" read as a stutter
+    gap = " " if label.endswith("…") else " … "
+    bar = tqdm(desc=f"symnet: {label}", bar_format="{desc}" + gap + "{elapsed_s:.0f} s{postfix}", file=stream,
+               delay=after, mininterval=every, leave=False, dynamic_ncols=False,
                **({"ncols": 80, "nrows": 24} if _unsized(stream) else {}))
     done = threading.Event()
 

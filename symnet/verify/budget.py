@@ -50,9 +50,11 @@ class Budget:
         # measuring (session 23's new user read "120 s" as work done). Not CPU time, as derive --stable's hazard
         # table counts it: --timeout bounds how long the command holds its caller (a Triton compile's ptxas runs in
         # a child process, whose CPU time the process's own timer would not count)
-        return (f"the verify time budget of {self.seconds:g} s ran out while measuring {self.what} "
-                "(seconds of the wall clock: a machine busy with other work runs out sooner; raise it with "
-                "--timeout SECONDS, or timeout=; 0 for none)")
+        # the wall-clock note follows the stage after a "; ", not in brackets after it: "… while measuring f: the
+        # points to measure in float32 (seconds of the wall clock: …)" read as if the brackets described the points
+        return (f"the verify time budget of {self.seconds:g} s ran out while measuring {self.what}; it counts seconds "
+                "of the wall clock (a machine busy with other work runs out sooner): raise it with --timeout SECONDS "
+                "(symnet.verify: timeout=), 0 for none")
 
     def stage(self, what: str) -> None:
         """Name what is measured from now on, and stop if the budget is spent."""

@@ -1,0 +1,77 @@
+"""Session 28, a new user of ``symnet verify`` and ``symnet derive --stable`` (README only): the messages
+and progress line they met. Fast (no formula is measured: the limits are provoked directly)."""
+import io
+import time
+
+import pytest
+
+import symnet.codegen.ir as ir
+from symnet.cli import main
+from symnet.errors import LimitError, SymnetError
+from symnet.progress import progress
+from symnet.verify.budget import Budget, VerifyTimeoutError
+
+KL = ("exp(a)/(exp(a)+exp(b))*(log(exp(a)/(exp(a)+exp(b))) - log(exp(c)/(exp(c)+exp(d)))) + "
+      "exp(b)/(exp(a)+exp(b))*(log(exp(b)/(exp(a)+exp(b))) - log(exp(d)/(exp(c)+exp(d))))")
+
+
+def test_stable_forms_cut_by_the_time_limit_say_so(monkeypatch, capsys):
+    # `symnet derive KL --stable --time-limit 2` (a written 2-class KL): the limit ran out while the stable forms
+    # were built, and the line read "--stable shows the stable forms …, and 'exp(a)/(…' has none (the formula took
+    # longer than 2 s …); without --stable, 'symnet derive exp(a)/(exp(a)+exp(b))*(log(exp(a)/(exp(…' prints the
+    # derivation": a formula said to have no stable forms, and a command cut with "…". Now the limit's own line.
+    message = "the formula took longer than 2 s (wall clock) to derive and print (raise it with --time-limit 4, " \
+              "or 0 for no limit)"
+
+    def cut(_):
+        raise LimitError(message)
+
+    monkeypatch.setattr(ir, "stability_section", cut)
+    assert main(["derive", "x*y", "--stable", "--time-limit", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"symnet: error: {message}", err  # before: "… and 'x*y' has none (the formula took longer …"
+
+
+def test_stable_of_a_long_formula_without_stable_forms_gives_a_command_that_runs(monkeypatch, capsys):
+    def none(_):
+        raise SymnetError("a kernel needs at least one output")
+
+    monkeypatch.setattr(ir, "stability_section", none)
+    assert main(["derive", KL, "--stable"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "has none (a kernel needs at least one output)" in err, err
+    # before: "'symnet derive exp(a)/(exp(a)+exp(b))*(log(exp(a)/(exp(…' prints the derivation", cut mid-formula
+    assert "without --stable, symnet derive FORMULA prints the derivation" in err, err
+
+
+def test_a_cut_label_is_not_followed_by_a_second_ellipsis():
+    # `symnet verify` of a written entropy on a terminal: "symnet: measuring exp(a)/(exp(a)+exp(b))*log(exp(a)/(exp(a…
+    # … 3 s, generating it": two ellipses in a row
+    stream = io.StringIO()
+    stream.isatty = lambda: True
+    with progress("measuring exp(a)/(exp(a)+exp(b))*log(exp(a)/(exp(a…", True, stream, after=0, every=0.02) as line:
+        line.say("float64: crossings of 0")
+        time.sleep(0.25)
+    text = stream.getvalue()
+    assert "(exp(a… 0 s" in text and "… …" not in text, repr(text)  # before: "(exp(a… … 0 s"
+    stream = io.StringIO()
+    with progress("deriving x*y", True, stream, after=0, every=0.02):
+        time.sleep(0.1)
+    assert "symnet: deriving x*y … 0 s" in stream.getvalue()  # the README's form, where nothing is cut
+
+
+def test_the_verify_timeout_line_puts_the_clock_note_after_the_stage():
+    # before: "… while measuring x*tanh(…): the points to measure in float32 (seconds of the wall clock: a machine
+    # busy with other work runs out sooner; raise it with --timeout SECONDS, or timeout=; 0 for none)": the brackets
+    # read as a note on the points
+    budget = Budget(0.001)
+    with pytest.raises(VerifyTimeoutError) as e:
+        with budget:
+            budget.stage("x*y: the points to measure in float32")
+            time.sleep(0.05)
+            budget.check()
+    text = str(e.value)
+    assert len(text.splitlines()) == 1
+    assert "time budget of 0.001 s ran out while measuring x*y: the points to measure in float32; it counts " \
+           "seconds of the wall clock" in text, text
+    assert "float32 (" not in text and "--timeout SECONDS (symnet.verify: timeout=), 0 for none" in text, text
