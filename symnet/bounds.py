@@ -21,7 +21,7 @@ from typing import Callable, ContextManager, Mapping
 
 import sympy as sp
 
-from .errors import LimitError
+from .errors import LimitError, TimeLimitError
 
 __all__ = ["MAX_DIGITS", "PRINT_DIGITS", "check_magnitudes", "check_exact", "value_at", "time_limit", "alarm", "quiet_while_leaving",
            "quiet_while_entering"]
@@ -136,7 +136,7 @@ def time_limit(seconds: float | None, message: str = "the derivation took too lo
     if not seconds or not hasattr(signal, "setitimer") or \
             threading.current_thread() is not threading.main_thread():
         return contextlib.nullcontext()
-    return (cpu_alarm if cpu else alarm)(seconds, lambda: LimitError(message))  # not wrapped in a generator: see alarm's leaving
+    return (cpu_alarm if cpu else alarm)(seconds, lambda: TimeLimitError(message))  # not wrapped in a generator: see alarm's leaving
 
 
 class alarm:

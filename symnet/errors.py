@@ -38,6 +38,12 @@ class LimitError(SymnetError):
     """An input, or a value at a point, exceeds symnet's size limits (digits, nesting, magnitude)."""
 
 
+class TimeLimitError(LimitError):
+    """A time limit ran out (the command line's ``--time-limit``, ``symnet verify``'s budget): the clock's, not
+    the input's fault, so a parser that turns an input's :class:`LimitError` into a :class:`ParseError` lets it
+    pass as it is (before session 28 a verify budget run out while parsing came out as ParseError)."""
+
+
 class FusedStepError(SymnetError, ValueError):
     """The fused training step cannot take these parameters or settings (see
     :class:`symnet.torch.optim.FusedStep`)."""

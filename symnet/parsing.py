@@ -33,7 +33,7 @@ from typing import Mapping
 import sympy as sp
 
 from .bounds import MAX_DIGITS, check_magnitudes
-from .errors import LimitError, ParseError
+from .errors import LimitError, ParseError, TimeLimitError
 from .registry import NAMES
 
 __all__ = ["parse_expression", "parse_with_checks", "parse_symbols", "parse_point", "as_expression", "as_symbol",
@@ -258,6 +258,8 @@ def parse_expression(text: str) -> sp.Expr:
         return _refuse_look_alikes(_build(tree.body, 0, source))
     except RecursionError:
         raise ParseError(_TOO_DEEP) from None
+    except TimeLimitError:  # a time limit ran out while parsing: the clock's, not the formula's
+        raise
     except LimitError as exc:  # a number in the formula itself is beyond the limits
         raise ParseError(str(exc)) from None
 
@@ -413,6 +415,8 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
             # ((10**100)**1000)**1000: each exponent is small, the number is not
             try:
                 check_magnitudes(sp.Pow(left, right, evaluate=False))
+            except TimeLimitError:  # not "a number … too large"
+                raise
             except LimitError:
                 raise ParseError(f"a number in the formula is too large (more than {MAX_DIGITS} "
                                  "digits)") from None

@@ -75,3 +75,41 @@ def test_the_verify_timeout_line_puts_the_clock_note_after_the_stage():
     assert "time budget of 0.001 s ran out while measuring x*y: the points to measure in float32; it counts " \
            "seconds of the wall clock" in text, text
     assert "float32 (" not in text and "--timeout SECONDS (symnet.verify: timeout=), 0 for none" in text, text
+
+
+def test_the_readme_says_what_a_verify_timeout_does_and_it_does(capsys):
+    # the README said only "stops after 60 s … naming what it was measuring"; the command exits 2 after the rows of
+    # the dtypes measured in full (marked PARTIAL), and symnet.verify raises VerifyTimeoutError with .partial
+    from pathlib import Path
+
+    import symnet
+
+    readme = " ".join(Path(__file__).resolve().parents[1].joinpath("README.md").read_text().split())
+    assert "marked PARTIAL, and exit status 2" in readme and "VerifyTimeoutError (a LimitError), whose .partial" \
+        in readme.replace("# ", "")
+    with pytest.raises(VerifyTimeoutError) as e:
+        symnet.verify("x*y", n=0, timeout=0.001)
+    assert isinstance(e.value, LimitError) and e.value.partial is None and "ran out while measuring" in str(e.value)
+    assert main(["verify", "x*y", "--points", "0", "--timeout", "0.001"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("symnet: error: the verify time budget of 0.001 s"), err
+
+
+@pytest.mark.parametrize("formula", ["x*y", "2**3*x"])
+def test_a_time_limit_run_out_while_parsing_stays_a_time_limit(monkeypatch, formula):
+    # symnet.verify("x*y", timeout=0.001) raised ParseError (its budget's alarm fired inside the parser, which
+    # turned every LimitError into a ParseError), so `except VerifyTimeoutError` missed it and .partial was not
+    # there; where it fired in check_magnitudes the line even read "a number in the formula is too large".
+    # Deterministic: the check the alarm interrupts raises the time limit's error itself.
+    import symnet.parsing as parsing
+    from symnet.errors import ParseError, TimeLimitError
+
+    def late(*_):
+        raise TimeLimitError("the formula took longer than 1 s (wall clock) to derive and print")
+
+    monkeypatch.setattr(parsing, "check_magnitudes", late)
+    monkeypatch.setattr(parsing, "_refuse_look_alikes", late)
+    with pytest.raises(TimeLimitError) as e:
+        parsing.parse_expression(formula)
+    assert not isinstance(e.value, ParseError) and "too large" not in str(e.value)  # before: ParseError
+    assert issubclass(VerifyTimeoutError, TimeLimitError)

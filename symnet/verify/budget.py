@@ -15,7 +15,7 @@ import threading
 import time
 
 from ..bounds import alarm, quiet_while_entering, quiet_while_leaving
-from ..errors import LimitError
+from ..errors import LimitError, TimeLimitError
 
 __all__ = ["Budget", "VerifyTimeoutError", "DEFAULT_TIMEOUT"]
 
@@ -23,7 +23,7 @@ DEFAULT_TIMEOUT = 120.0  # seconds: the command line's default (--timeout)
 _LONGEST = 1e8  # seconds (three years); a longer budget is no budget (setitimer overflows)
 
 
-class VerifyTimeoutError(LimitError):
+class VerifyTimeoutError(TimeLimitError):
     """``symnet verify``'s time budget ran out; the message names what was being measured."""
 
 
