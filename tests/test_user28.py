@@ -113,3 +113,20 @@ def test_a_time_limit_run_out_while_parsing_stays_a_time_limit(monkeypatch, form
         parsing.parse_expression(formula)
     assert not isinstance(e.value, ParseError) and "too large" not in str(e.value)  # before: ParseError
     assert issubclass(VerifyTimeoutError, TimeLimitError)
+
+
+def test_the_hazard_measurement_says_what_it_measures_on_derive_stables_line():
+    # `symnet derive KL --stable` on a terminal: "symnet: measuring the hazards of exp(a)/(… 21 s, 12 of 60 CPU s"
+    # for 20 s and nothing more, where `symnet verify` says "float64: 50-digit references, point 843 of 1418"
+    import symnet
+    from symnet.verify.hazard import hazards
+
+    d = symnet.derive("x*y - 1")
+    stream = io.StringIO()
+    stream.isatty = lambda: True
+    with progress("measuring the hazards of x*y - 1", True, stream, after=0, every=0.001):
+        rows = hazards(d, dtypes=("float64",), n=2)
+    text = stream.getvalue()
+    assert rows and "float64: 50-digit references, point" in text and "float64: crossings of 0" in text, text[-300:]
+    with progress("measuring", False):  # without a line open nothing is shown, and it still measures
+        assert hazards(d, dtypes=("float64",), n=2) == rows
