@@ -1,6 +1,7 @@
 """Session 28, a new user of ``symnet verify`` and ``symnet derive --stable`` (README only): the messages
 and progress line they met. Fast (no formula is measured: the limits are provoked directly)."""
 import io
+import math
 import time
 
 import pytest
@@ -130,3 +131,41 @@ def test_the_hazard_measurement_says_what_it_measures_on_derive_stables_line():
     assert rows and "float64: 50-digit references, point" in text and "float64: crossings of 0" in text, text[-300:]
     with progress("measuring", False):  # without a line open nothing is shown, and it still measures
         assert hazards(d, dtypes=("float64",), n=2) == rows
+
+
+# What the new user's `symnet verify` found and this session did not fix (numbers from the commands in the report).
+def _ulps_at(formula, output, point, exact):
+    """ULPs of the generated float64 ``output`` at ``point`` against mpmath's ``exact`` (a number, 200 digits)."""
+    import mpmath
+    import numpy as np
+
+    import symnet
+
+    k = symnet.compile(symnet.derive(formula))
+    got = k(**{name: np.array([value]) for name, value in point.items()})
+    got = float(got[k.kernel.outputs.index(next(o for o in k.kernel.outputs if o.name == output))][0])
+    if not np.isfinite(got):
+        return math.inf
+    true = mpmath.mpf(exact)
+    return float(abs(mpmath.mpf(got) - true) / mpmath.mpf(np.spacing(abs(float(true)))))
+
+
+@pytest.mark.xfail(strict=True, reason="a hand-written Tweedie deviance (p = 1.5) cancels to 0 at mu = y: f at "
+                   "mu = 1 − 2⁻⁵³, y = 1 is 1.78e−15 for a true 1.23e−32, 6.5e32 ULP (torch 8.9e−16: 'never worse "
+                   "than torch' fails too); no rule sees the double root of 2(−4√y + 2y/√mu + 2√mu)")
+def test_tweedie_deviance_at_its_double_root():
+    import mpmath
+
+    mpmath.mp.dps = 200
+    y, mu = mpmath.mpf(1), mpmath.mpf(0.9999999999999999)
+    exact = 2 * (-4 * mpmath.sqrt(y) + 2 * y / mpmath.sqrt(mu) + 2 * mpmath.sqrt(mu))
+    mpmath.mp.dps = 15
+    assert _ulps_at("2*(y**0.5/((1-1.5)*(2-1.5)) - y*mu**(1-1.5)/(1-1.5) + mu**(2-1.5)/(2-1.5))", "f",
+                    {"mu": 0.9999999999999999, "y": 1.0}, exact) <= 4
+
+
+@pytest.mark.xfail(strict=True, reason="c·2^x overflows in 2^x where the product is finite: c = 0.5, x = 1024 gives "
+                   "inf for a true 8.99e307 (exp(x)/2 has its rule: 1.787e308 at x = 710.47, right); torch inf too. "
+                   "verify's points never pair a small c with x past 1024, so its table passes f's finite cells")
+def test_c_times_2_to_the_x_near_overflow():
+    assert _ulps_at("c*2**x", "f", {"c": 0.5, "x": 1024.0}, 2.0 ** 1023) <= 4
