@@ -258,10 +258,14 @@ class ConditionalPrinting:
     # b^(u − a)·(c·b^a) (``_exp_overflowed``), a a constant for which u − a is exact there (Sterbenz) and c·b^a a
     # constant rounded once; the common case pays a test for ±inf (NumPy) or a select (Triton)
     OVERFLOW_SHIFT = {"e": (709, 88), "2": (1023, 127)}  # a for float64, float32: b^a normal, u − a exact to u = 2a
+    # the smallest |c| taken (a smaller constant: as printed before). The NumPy printer takes any 0 < |c| < 1
+    # (session 28, h-hostile28): its shift is computed in float64 with c·b^a a float64 constant, and 10⁻³⁰⁰·e^x was inf
+    # at x = 709.9 for 2.02e8 (2⁻²⁰⁰·e^x inf at 800 for 1.7e287)
+    OVERFLOW_SMALLEST = 2.0 ** -100
 
     def _exp_overflow(self, e):
         """(c, u, b) where ``e`` is c·e^u (b "e") or c·2^u (b "2"), two factors, c a real constant with
-        2⁻¹⁰⁰ < |c| < 1 (a constant beyond goes to _constant_far), the exponential written or a temporary holding it
+        OVERFLOW_SMALLEST < |c| < 1 (a constant beyond goes to _constant_far), the exponential written or a temporary holding it
         (``definitions``, where the printer has them); None otherwise."""
         if not isinstance(e, sp.Mul) or len(e.args) != 2:
             return None
@@ -269,7 +273,7 @@ class ConditionalPrinting:
         if not (c.is_number and not c.free_symbols and c.is_real and c.is_finite) or g.is_number:
             return None
         size = abs(float(c))
-        if not 2.0 ** -100 < size < 1.0:
+        if not (self.OVERFLOW_SMALLEST < size < 1.0 and abs(c) > 0):
             return None
         d = getattr(self, "definitions", {}).get(g, g)
         if isinstance(d, sp.exp) and not d.args[0].is_number:
