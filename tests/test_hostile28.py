@@ -207,3 +207,28 @@ def test_log_of_softplus_far_left(dtype):
             s = mpmath.log1p(E(X))
             assert _ulps(f[i], mpmath.log(s), dtype) <= 8.0, (x, float(f[i]))
             assert _ulps(df[i], 1 / (1 + E(-X)) / s, dtype) <= 8.0, (x, float(df[i]))
+
+
+@pytest.mark.xfail(strict=True, reason="Triton keeps 2⁻¹⁰⁰ < |c| for _exp_overflowed (its float32 shift is in float32, "
+                   "a = 88: c·e^88 of c = 10⁻³⁰⁰ is 0 there): 10⁻³⁰⁰·e^x float64 inf at 709.9 for 2.02e8, at 1000 for "
+                   "1.97e134; float32 inf at 88.9 for 0 (4.06e−262), at 709.9 inf for 2.02e8 (torch float32 NaN: its "
+                   "constant is 0 times e^x inf)")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_triton_a_tiny_constant_times_an_exponential_past_its_overflow(dtype):
+    torch = triton_torch()
+    points = [88.9, 709.9]
+    k = compiled("1e-300*exp(x)", "triton")
+    f, _ = k(x=torch.from_numpy(np.array(points, dtype)))
+    with mpmath.workdps(50):
+        for i, x in enumerate(points):
+            want = mpmath.mpf("1e-300") * E(mpmath.mpf(float(dtype(x))))
+            assert _ulps(f[i], want, dtype) <= 4.0 or (float(want) < 1e-45 and float(f[i]) == 0.0), (x, float(f[i]))
+
+
+@pytest.mark.xfail(strict=True, reason="∂ of log(elu(hardswish(x))) at x = ±0: NaN (the 'zoo' branch beside 1/0 · 0.5 "
+                   "through the nested selects) where torch gives the chain rule's +inf (1/elu(0)·elu′(0)·hardswish′(0) "
+                   "= inf·1·0.5); f −inf, as torch; at 5e−324 inf, at 1e−300 1e300, right")
+def test_log_elu_hardswish_gradient_at_zero():
+    f, df = _values("log(elu(hardswish(x)))", [0.0, -0.0], np.float64)
+    assert np.all(f == -np.inf)
+    assert np.all(df == np.inf), df
