@@ -6,7 +6,8 @@ Fixed here:
   2⁻¹⁰⁰ < |c| < 1 only): NumPy float64 10⁻³⁰⁰·e^x was inf at x = 709.9 for 2.02e8, at 1400 for 1.03e308; 2⁻²⁰⁰·e^x
   inf at 800 for 1.70e287; 10⁻³⁰⁰·2^x inf at 1100 for 1.36e31 (torch inf at each). The NumPy printer now takes any
   0 < |c| < 1 (its shift is in float64 with c·b^a a float64 constant: 10⁻³⁰⁰·e^709 = 8.2e7); ≤ 1 ULP after. The
-  Triton printer keeps 2⁻¹⁰⁰ (its float32 shift is in float32, a = 88: c·e^88 of a tiny c is no float32).
+  Triton printer too: its float32 shift a grows by ⌊−log_b |c|⌋ where |c| ≤ 2⁻¹⁰⁰ (10⁻³⁰⁰·e^88 is no float32),
+  passed to its helper (Triton float64 inf at 709.9 for 2.02e8, float32 inf at 88.9 for 0 before).
 
 Found sound (tests below pin them): ``_exp_overflowed`` at the thresholds (709, log max, log 2max, 1418 for e;
 1023, 1024, 2046 for 2; 88, 88.72, 89.416, 127, 128 float32), for c < 0, u = ±inf, NaN; names colliding with its
@@ -209,20 +210,23 @@ def test_log_of_softplus_far_left(dtype):
             assert _ulps(df[i], 1 / (1 + E(-X)) / s, dtype) <= 8.0, (x, float(df[i]))
 
 
-@pytest.mark.xfail(strict=True, reason="Triton keeps 2⁻¹⁰⁰ < |c| for _exp_overflowed (its float32 shift is in float32, "
-                   "a = 88: c·e^88 of c = 10⁻³⁰⁰ is 0 there): 10⁻³⁰⁰·e^x float64 inf at 709.9 for 2.02e8, at 1000 for "
-                   "1.97e134; float32 inf at 88.9 for 0 (4.06e−262), at 709.9 inf for 2.02e8 (torch float32 NaN: its "
-                   "constant is 0 times e^x inf)")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_triton_a_tiny_constant_times_an_exponential_past_its_overflow(dtype):
+    """Triton (interpreter) 10⁻³⁰⁰·e^x and 10⁻³⁰⁰·2^x past b^x's overflow within 4 ULP (f and ∂), 0 where the product
+    is below float32's range. Before (Triton took 2⁻¹⁰⁰ < |c| only; its float32 shift a = 88 fixed, 10⁻³⁰⁰·e^88 no
+    float32): float64 inf at 709.9 for 2.02e8, at 1000 for 1.97e134; float32 inf at 88.9 for 0 (4.06e−262), at
+    709.9 inf for 2.02e8 (torch float32 NaN: its constant 0 times e^x inf). Now float32's shift grows by
+    ⌊−log_b |c|⌋ (a = 778 for e)."""
     torch = triton_torch()
-    points = [88.9, 709.9]
-    k = compiled("1e-300*exp(x)", "triton")
-    f, _ = k(x=torch.from_numpy(np.array(points, dtype)))
-    with mpmath.workdps(50):
-        for i, x in enumerate(points):
-            want = mpmath.mpf("1e-300") * E(mpmath.mpf(float(dtype(x))))
-            assert _ulps(f[i], want, dtype) <= 4.0 or (float(want) < 1e-45 and float(f[i]) == 0.0), (x, float(f[i]))
+    for formula, points, power in (("1e-300*exp(x)", [88.9, 709.9, 1000.0, 0.5], E),
+                                   ("1e-300*exp2(x)", [128.5, 1100.0, 2000.0], lambda u: mpmath.power(2, u))):
+        f, df = compiled(formula, "triton")(x=torch.from_numpy(np.array(points, dtype)))
+        with mpmath.workdps(50):
+            for i, x in enumerate(points):
+                want = mpmath.mpf("1e-300") * power(mpmath.mpf(float(dtype(x))))
+                dwant = want if power is E else want * mpmath.log(2)
+                assert _ulps(f[i], want, dtype) <= 4.0, (formula, x, float(f[i]), mpmath.nstr(want, 10))
+                assert _ulps(df[i], dwant, dtype) <= 4.0, (formula, x, float(df[i]), mpmath.nstr(dwant, 10))
 
 
 @pytest.mark.xfail(strict=True, reason="∂ of log(elu(hardswish(x))) at x = ±0: NaN (the 'zoo' branch beside 1/0 · 0.5 "

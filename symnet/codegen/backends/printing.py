@@ -283,8 +283,13 @@ class ConditionalPrinting:
         return None
 
     def _exp_shift(self, c, b: str, float32: bool) -> tuple[float, float]:
-        """(a, c·b^a rounded once to float64, or to float32 where ``float32``) of ``_exp_overflowed``."""
+        """(a, c·b^a rounded once to float64, or to float32 where ``float32``) of ``_exp_overflowed``. float32: a grows
+        by ⌊−log_b |c|⌋ for a tiny c (|c| ≤ 2⁻¹⁰⁰), so that c·b^a stays a normal float32 (10⁻³⁰⁰·e^88 is none; session 28,
+        h-hostile28). u − a stays exact where the result is not 0: there |u − a| ≤ |u| (u past b^u's overflow, a an
+        integer; u − a below −104 (e) or −150 (2) gives 0, which c·b^u rounds to in float32 too)."""
         a = self.OVERFLOW_SHIFT[b][1 if float32 else 0]
+        if float32 and abs(c) <= sp.Rational(1, 2 ** 100):  # (a larger c: as before)
+            a += int(sp.floor(-sp.log(abs(c), sp.E if b == "e" else sp.Integer(2))))
         value = float((c * (sp.E if b == "e" else sp.Integer(2)) ** a).evalf(60))
         if float32:
             import numpy as np
