@@ -9,6 +9,9 @@ Fixed here:
   Triton printer too: its float32 shift a grows by ⌊−log_b |c|⌋ where |c| ≤ 2⁻¹⁰⁰ (10⁻³⁰⁰·e^88 is no float32),
   passed to its helper (Triton float64 inf at 709.9 for 2.02e8, float32 inf at 88.9 for 0 before).
 
+* a constant of several factors (−log 2·2^(−x), −e^x/√2: SymPy's Mul(−1, log 2, 2^(−x))) was left out too:
+  2^(−x)'s ∂ −inf at −128.25 float32 for −2.805e38, at −1024.25 float64; −e^x/√2 −inf at 709.9 for −1.429e308.
+
 Found sound (tests below pin them): ``_exp_overflowed`` at the thresholds (709, log max, log 2max, 1418 for e;
 1023, 1024, 2046 for 2; 88, 88.72, 89.416, 127, 128 float32), for c < 0, u = ±inf, NaN; names colliding with its
 locals (inputs far, ca, r, u, a, op, v); the Triton bce_logits repair kernel (interpreter) at sizes 1, 2, 4095,
@@ -82,6 +85,36 @@ def test_a_tiny_constant_times_a_power_of_two_past_its_overflow():
             want = mpmath.mpf("1e-300") * mpmath.power(2, x)
             assert _ulps(f[i], want, np.float64) <= 4.0, (x, float(f[i]))
             assert _ulps(df[i], mpmath.log(2) * want, np.float64) <= 4.0, (x, float(df[i]))
+
+
+# c written as several factors: −log 2·2^(−x) is Mul(−1, log 2, 2^(−x)), −e^x/√2 Mul(−1/2, √2, e^x)
+SEVERAL_FACTORS = [
+    ("exp2(-x)", np.float32, [-128.25, -128.52, -0.5, 3.0], lambda x: -mpmath.log(2) * mpmath.power(2, -x), 1),
+    ("exp2(-x)", np.float64, [-1024.25, -1024.52, -0.5, 3.0], lambda x: -mpmath.log(2) * mpmath.power(2, -x), 1),
+    ("-exp(x)/sqrt(2)", np.float32, [89.0, 88.9, 0.5], lambda x: -E(x) / mpmath.sqrt(2), 0),
+    ("-exp(x)/sqrt(2)", np.float64, [709.9, 710.1, 0.5], lambda x: -E(x) / mpmath.sqrt(2), 0),
+]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+@pytest.mark.parametrize("formula,dtype,points,exact,which", SEVERAL_FACTORS,
+                         ids=[f"{f}-{d.__name__}" for f, d, *_ in SEVERAL_FACTORS])
+def test_a_constant_of_several_factors_times_an_exponential_past_its_overflow(backend, formula, dtype, points,
+                                                                                exact, which):
+    """The output ``which`` (0 f, 1 ∂) within the bound where b^u overflows and c·b^u does not. Before (the
+    predicate took a product of two factors only): 2^(−x)'s ∂ −inf at x = −128.25 float32 for −2.805e38, at
+    −1024.25 float64 for −1.482e308; −e^x/√2 −inf at 89 float32 for −3.175e38, at 709.9 float64 for −1.429e308."""
+    bound = 8.0 if dtype == np.float32 else 4.0
+    x = np.array(points, dtype)
+    if backend == "triton":
+        torch = triton_torch()
+        got = compiled(formula, "triton")(x=torch.from_numpy(x))[which].numpy()
+    else:
+        got = compiled(formula)(x)[which]
+    with mpmath.workdps(50):
+        for i, xi in enumerate(points):
+            want = exact(mpmath.mpf(float(dtype(xi))))
+            assert _ulps(got[i], want, dtype) <= bound, (xi, float(got[i]), mpmath.nstr(want, 10))
 
 
 THRESHOLDS = [

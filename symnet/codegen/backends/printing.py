@@ -264,13 +264,18 @@ class ConditionalPrinting:
     OVERFLOW_SMALLEST = 2.0 ** -100
 
     def _exp_overflow(self, e):
-        """(c, u, b) where ``e`` is c·e^u (b "e") or c·2^u (b "2"), two factors, c a real constant with
+        """(c, u, b) where ``e`` is c·e^u (b "e") or c·2^u (b "2"), c a real constant (one factor or more) with
         OVERFLOW_SMALLEST < |c| < 1 (a constant beyond goes to _constant_far), the exponential written or a temporary holding it
         (``definitions``, where the printer has them); None otherwise."""
-        if not isinstance(e, sp.Mul) or len(e.args) != 2:
+        if not isinstance(e, sp.Mul):
             return None
-        c, g = sorted(e.args, key=lambda a: not (a.is_number and not a.free_symbols))
-        if not (c.is_number and not c.free_symbols and c.is_real and c.is_finite) or g.is_number:
+        # the constant may be several factors: −log 2·2^(−x) is Mul(−1, log 2, 2^(−x)), −e^x/√2 Mul(−1/2, √2, e^x)
+        # (h-hostile28: 2^(−x)'s ∂ was −inf at x = −128.25 float32 for −2.805e38, at −1024.25 float64)
+        rest = [a for a in e.args if not (a.is_number and not a.free_symbols)]
+        if len(rest) != 1:
+            return None
+        g, c = rest[0], sp.Mul(*[a for a in e.args if a is not rest[0]])
+        if not (c.is_number and not c.free_symbols and c.is_real and c.is_finite):
             return None
         size = abs(float(c))
         if not (self.OVERFLOW_SMALLEST < size < 1.0 and abs(c) > 0):
