@@ -269,3 +269,18 @@ def test_log_elu_hardswish_gradient_at_zero():
     f, df = _values("log(elu(hardswish(x)))", [0.0, -0.0], np.float64)
     assert np.all(f == -np.inf)
     assert np.all(df == np.inf), df
+
+
+@pytest.mark.xfail(strict=True, reason="b^u times a non-constant factor below 1 past b^u's overflow: float64 e^x/x at "
+                   "709.9 f inf for 2.847e305, ∂ NaN (inf − inf) for 2.843e305; 2^x/x at 1024.25 inf for 2.087e305, "
+                   "∂ NaN for 1.445e305 (torch inf and NaN: not worse); _exp_overflowed takes a constant c only")
+@pytest.mark.parametrize("formula,x,power", [("exp(x)/x", 709.9, E),
+                                             ("exp2(x)/x", 1024.25, lambda u: mpmath.power(2, u))],
+                         ids=["exp", "exp2"])
+def test_an_exponential_over_x_past_its_overflow(formula, x, power):
+    f, df = _values(formula, [x], np.float64)
+    with mpmath.workdps(50):
+        X = mpmath.mpf(x)
+        slope = 1 if power is E else mpmath.log(2)
+        assert _ulps(f[0], power(X) / X, np.float64) <= 4.0, float(f[0])
+        assert _ulps(df[0], slope * power(X) / X - power(X) / X ** 2, np.float64) <= 4.0, float(df[0])
