@@ -258,18 +258,27 @@ class ConditionalPrinting:
     # b^(u − a)·(c·b^a) (``_exp_overflowed``), a a constant for which u − a is exact there (Sterbenz) and c·b^a a
     # constant rounded once; the common case pays a test for ±inf (NumPy) or a select (Triton)
     OVERFLOW_SHIFT = {"e": (709, 88), "2": (1023, 127)}  # a for float64, float32: b^a normal, u − a exact to u = 2a
+    # the smallest |c| taken (a smaller constant: as printed before). The NumPy printer takes any 0 < |c| < 1
+    # (session 28, h-hostile28): its shift is computed in float64 with c·b^a a float64 constant, and 10⁻³⁰⁰·e^x was inf
+    # at x = 709.9 for 2.02e8 (2⁻²⁰⁰·e^x inf at 800 for 1.7e287)
+    OVERFLOW_SMALLEST = 2.0 ** -100
 
     def _exp_overflow(self, e):
-        """(c, u, b) where ``e`` is c·e^u (b "e") or c·2^u (b "2"), two factors, c a real constant with
-        2⁻¹⁰⁰ < |c| < 1 (a constant beyond goes to _constant_far), the exponential written or a temporary holding it
+        """(c, u, b) where ``e`` is c·e^u (b "e") or c·2^u (b "2"), c a real constant (one factor or more) with
+        OVERFLOW_SMALLEST < |c| < 1 (a constant beyond goes to _constant_far), the exponential written or a temporary holding it
         (``definitions``, where the printer has them); None otherwise."""
-        if not isinstance(e, sp.Mul) or len(e.args) != 2:
+        if not isinstance(e, sp.Mul):
             return None
-        c, g = sorted(e.args, key=lambda a: not (a.is_number and not a.free_symbols))
-        if not (c.is_number and not c.free_symbols and c.is_real and c.is_finite) or g.is_number:
+        # the constant may be several factors: −log 2·2^(−x) is Mul(−1, log 2, 2^(−x)), −e^x/√2 Mul(−1/2, √2, e^x)
+        # (h-hostile28: 2^(−x)'s ∂ was −inf at x = −128.25 float32 for −2.805e38, at −1024.25 float64)
+        rest = [a for a in e.args if not (a.is_number and not a.free_symbols)]
+        if len(rest) != 1:
+            return None
+        g, c = rest[0], sp.Mul(*[a for a in e.args if a is not rest[0]])
+        if not (c.is_number and not c.free_symbols and c.is_real and c.is_finite):
             return None
         size = abs(float(c))
-        if not 2.0 ** -100 < size < 1.0:
+        if not (self.OVERFLOW_SMALLEST < size < 1.0 and abs(c) > 0):
             return None
         d = getattr(self, "definitions", {}).get(g, g)
         if isinstance(d, sp.exp) and not d.args[0].is_number:
@@ -279,8 +288,13 @@ class ConditionalPrinting:
         return None
 
     def _exp_shift(self, c, b: str, float32: bool) -> tuple[float, float]:
-        """(a, c·b^a rounded once to float64, or to float32 where ``float32``) of ``_exp_overflowed``."""
+        """(a, c·b^a rounded once to float64, or to float32 where ``float32``) of ``_exp_overflowed``. float32: a grows
+        by ⌊−log_b |c|⌋ for a tiny c (|c| ≤ 2⁻¹⁰⁰), so that c·b^a stays a normal float32 (10⁻³⁰⁰·e^88 is none; session 28,
+        h-hostile28). u − a stays exact where the result is not 0: there |u − a| ≤ |u| (u past b^u's overflow, a an
+        integer; u − a below −104 (e) or −150 (2) gives 0, which c·b^u rounds to in float32 too)."""
         a = self.OVERFLOW_SHIFT[b][1 if float32 else 0]
+        if float32 and abs(c) <= sp.Rational(1, 2 ** 100):  # (a larger c: as before)
+            a += int(sp.floor(-sp.log(abs(c), sp.E if b == "e" else sp.Integer(2))))
         value = float((c * (sp.E if b == "e" else sp.Integer(2)) ** a).evalf(60))
         if float32:
             import numpy as np

@@ -614,6 +614,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
                 or super()._print_Mul(e))
 
     _overflow_printing = False  # True while _exp_overflow_call prints the product as before (no second wrapping)
+    OVERFLOW_SMALLEST = 0.0  # any 0 < |c| < 1: the shift in float64, c·b^a a float64 constant (10⁻³⁰⁰·e^709 = 8.2e7)
 
     def _exp_overflow_call(self, e, out: str | None = None) -> str | None:
         """c·e^u or c·2^u, 0 < |c| < 1 (ConditionalPrinting._exp_overflow), as printed before wrapped in

@@ -195,13 +195,14 @@ HELPER_NEEDS.update({name: primitive_needs(name, "triton") for name in DW_PRIMIT
 # session 28 (h-tail28): c·b^u, 0 < |c| < 1, b = e or 2, where b^u overflowed first (ConditionalPrinting._exp_overflow)
 TRITON_DEVICE_HELPERS["_exp_overflowed"] = '''\
 @triton.jit
-def _exp_overflowed(r, u, ca32, ca64, TWO: tl.constexpr):
+def _exp_overflowed(r, u, a32, ca32, ca64, TWO: tl.constexpr):
     """r = c·b^u as computed (a constant 0 < |c| < 1; b = 2 where TWO, else e), taken again where it is ±inf and u is
     finite: there b^u overflowed before c scaled it back (2^x's ∂, log 2·2^x, was inf at x = 128.25 in float32 for
     2.805e38, at 1024.25 in float64 for 1.482e308; e^x/2 at x = 88.9 in float32 for 2.03e38). There b^(u − a)·(c·b^a),
-    a = 88 (e) or 127 (2) in float32 and 709 or 1023 in float64, c·b^a the constant ca32 or ca64 rounded once: u − a
-    is exact (Sterbenz, a/2 ≤ u ≤ 2a wherever b^u overflows and c·b^u need not), so three roundings (_exp's or
-    _exp2's, the constant's, the product's). A select: the common case pays one exponential more."""
+    a = a32 in float32 (88 (e) or 127 (2), more for a tiny c: c·b^a32 a normal float32) and 709 or 1023 in float64,
+    c·b^a the constant ca32 or ca64 rounded once: u − a is exact where the result is not 0 (|u − a| ≤ |u|, a an
+    integer), so three roundings (_exp's or _exp2's, the constant's, the product's). A select: the common case pays
+    one exponential more."""
     if u.dtype == tl.float64:
         if TWO:
             far = tl.exp2(u - 1023.0) * ca64
@@ -210,9 +211,9 @@ def _exp_overflowed(r, u, ca32, ca64, TWO: tl.constexpr):
     else:
         v = u.to(tl.float32)
         if TWO:
-            far = _exp2(v - 127.0) * ca32
+            far = _exp2(v - a32) * ca32
         else:
-            far = _exp(v - 88.0) * ca32
+            far = _exp(v - a32) * ca32
     return tl.where((tl.abs(r) == float("inf")) & (tl.abs(u) < float("inf")), far.to(r.dtype), r)
 '''
 TRITON_HELPERS["_exp_overflowed"] = TRITON_DEVICE_HELPERS["_exp_overflowed"]
@@ -413,6 +414,7 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         self.definitions: dict = {}  # temporary → its expression, where the family gives them (the elementwise one)
 
     _overflow_printing = False  # True while _print_Mul prints c·b^u as before (for _exp_overflowed's first argument)
+    OVERFLOW_SMALLEST = 0.0  # any 0 < |c| < 1: float32's shift a32 grows for a tiny c (ConditionalPrinting._exp_shift)
 
     def _print_Mul(self, e):
         """c·e^u and c·2^u, 0 < |c| < 1 (ConditionalPrinting._exp_overflow), as printed before wrapped in
@@ -427,9 +429,9 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             plain = super()._print_Mul(e)
         finally:
             self._overflow_printing = False
-        ca32, ca64 = self._exp_shift(c, b, float32=True)[1], self._exp_shift(c, b, float32=False)[1]
+        (a32, ca32), ca64 = self._exp_shift(c, b, float32=True), self._exp_shift(c, b, float32=False)[1]
         self._need("_exp_overflowed")
-        return (f"_exp_overflowed({plain}, {self._print(u)}, {ca32!r}, tl.full([], {ca64!r}, tl.float64), "
+        return (f"_exp_overflowed({plain}, {self._print(u)}, {a32!r}, {ca32!r}, tl.full([], {ca64!r}, tl.float64), "
                 f"{b == '2'})")
 
     def _number(self, value: float) -> str:
