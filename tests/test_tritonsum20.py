@@ -224,11 +224,14 @@ def test_a_block_takes_the_double_word_for_the_elements_its_select_takes_only(tm
     text = open(source, encoding="utf-8").read()
     # (tiered: session 24; the float32 double words in the repair kernel, on the blocks the main kernel listed: 26)
     assert "_needed_repaired(y, z, log_three < -z, " in text and "keep = keep | ~needed" in text
-    branch = "if TIER & 4:  # the repair kernel's specialisation: the double word (on every lane of a flagged block)"
-    assert branch in text
+    # (since session 28, h-tail28, the float32 repair kernel computes a listed block in float64: REPAIR == 4 marked)
+    branch = "    elif REPAIR == 4:  # float32's repair kernel: the whole block in float64"
+    assert text.count(branch) == 1
+    head, tail = text.split(branch)
+    line_end = tail.index("\n")
     probe = tmp_path / "bce_logits_probe.py"
-    probe.write_text("BRANCHES = []\n" + text.replace(branch, branch + "\n            BRANCHES.append(1)"),
-                     encoding="utf-8")
+    probe.write_text("BRANCHES = []\n" + head + branch + tail[:line_end] + "\n        BRANCHES.append(1)"
+                     + tail[line_end:], encoding="utf-8")
     spec = importlib.util.spec_from_file_location("bce_logits_probe", probe)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

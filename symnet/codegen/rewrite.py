@@ -1766,12 +1766,7 @@ def _affine_root(node):
     n = c.q
     shift = b * n
     if not shift.is_Integer or abs(shift) > 2**64:  # x/3 + 10³⁰⁸: b·n = 3·10³⁰⁸ overflows, x/3 + b does not
-        # a dyadic b·n, exact in float32 (x/100 + 1/200: leaky_relu(softshrink(x)) = (x + 1/2)/100 for x < −1/2, which
-        # SymPy distributes; 1.3e5 ULP off at x = −0.5000000000000001 in float64, h-hyp28): x + b·n is exact near
-        # its root too (Sterbenz)
-        dyadic = shift.is_Rational and shift.q & (shift.q - 1) == 0 and abs(shift.p) < 2**24 and shift.q <= 2**24
-        if not dyadic:
-            return None
+        return None
     inner = Grouped(sp.Add(c.p * u, shift))  # a product 1/n·(…), not distributed
     return _Final(_Fired(sp.Rational(1, n) * inner, ["affine-root"]))
 
