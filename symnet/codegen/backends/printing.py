@@ -275,17 +275,22 @@ class ConditionalPrinting:
         if len(rest) != 1:
             return None
         g, c = rest[0], sp.Mul(*[a for a in e.args if a is not rest[0]])
-        if not (c.is_number and not c.free_symbols and c.is_real and c.is_finite):
-            return None
-        size = abs(float(c))
-        if not (self.OVERFLOW_SMALLEST < size < 1.0 and abs(c) > 0):
-            return None
         d = getattr(self, "definitions", {}).get(g, g)
         if isinstance(d, sp.exp) and not d.args[0].is_number:
-            return c, d.args[0], "e"
-        if isinstance(d, sp.Pow) and d.base == 2 and not d.exp.is_number:
-            return c, d.exp, "2"
-        return None
+            found = c, d.args[0], "e"
+        elif isinstance(d, sp.Pow) and d.base == 2 and not d.exp.is_number:
+            found = c, d.exp, "2"
+        else:
+            return None
+        if not (c.is_number and not c.free_symbols and c.is_real and c.is_finite):
+            return None
+        try:  # (a constant held unevaluated, 2·10⁶⁰·UnevaluatedExpr(1) of scaled-power, has no float: not this form)
+            size = abs(float(c))
+        except (TypeError, ValueError):
+            return None
+        if not (self.OVERFLOW_SMALLEST < size < 1.0 and abs(c) > 0):
+            return None
+        return found
 
     def _exp_shift(self, c, b: str, float32: bool) -> tuple[float, float]:
         """(a, c·b^a rounded once to float64, or to float32 where ``float32``) of ``_exp_overflowed``. float32: a grows
