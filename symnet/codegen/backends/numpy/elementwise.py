@@ -162,8 +162,17 @@ def temporaries(kernel: Kernel) -> dict:
 def _wide(kernel: Kernel) -> bool:
     """Whether the kernel's block is computed in float64 (emit_function): it has a widened sum, or softplus
     (:func:`_softplus_float64`)."""
+    return _wide_reason(kernel) is not None
+
+
+def _wide_reason(kernel: Kernel) -> str | None:
+    """Why the kernel's block is computed in float64, as its comment says it; None where it is not."""
     parts = [e for _, e in kernel.assignments] + list(kernel.results)
-    return any(expr.has(WidenedBase) for expr in parts) or _softplus_float64(parts)
+    if any(expr.has(WidenedBase) for expr in parts):
+        return "a widened sum"
+    if _softplus_float64(parts):
+        return "softplus: NumPy's float32 exp is not correctly rounded"
+    return None
 
 
 # session 28 (h-sig28): softplus and log-sigmoid in a float32 block took NumPy's float32 exp (np.logaddexp's own, and
@@ -365,9 +374,7 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     loop = ["for _i in range(0, _n, _BLOCK):",
             f"    {', '.join(views)} = {', '.join(f'_{v}[_i:_i + _BLOCK]' for v in views)}"]
     if wide:
-        why = "a widened sum" if any(e.has(WidenedBase) for e in [e for _, e in kernel.assignments] + list(kernel.results)) \
-            else "softplus: NumPy's float32 exp is not correctly rounded"
-        loop += [f"    # the block in float64 ({why}): each output rounded once, as it is written",
+        loop += [f"    # the block in float64 ({_wide_reason(kernel)}): each output rounded once, as it is written",
                  f"    {', '.join(inputs)} = "  # one input: x = np.asarray(x), not x, = (that unpacks the block)
                  f"{', '.join(f'np.asarray({v}, np.float64)' for v in inputs)}"]
     loop += ["    " + line for line in first + body]
