@@ -344,7 +344,7 @@ def _softmax_shift(node):
         return None
     exps = [f for f in node.args if _is_exp(f)]
     sums = [f for f in node.args if not _shifted(f) and (
-        (f.is_Pow and f.exp.is_Integer and _exp_terms(f.base)) or _exp_terms(f))]
+        (f.is_Pow and f.exp.is_Rational and _exp_terms(f.base)) or _exp_terms(f))]
     sums = [f for f in sums if sum(1 for _, a in _exp_terms(f.base if f.is_Pow else f) if a != 0) >= 1
             and len(_exp_terms(f.base if f.is_Pow else f)) >= 2]
     shifted = any(_shifted(f) and (f.is_Pow or f.is_Add) for f in node.args)
@@ -463,7 +463,7 @@ def _monomials(term):
     exponent y taking back a max-shift of S; a numerator sum whose terms hold exponentials multiplied out, the
     written entropy's (Σ_j (L_j + 1)·e^(a_j))/S²), else None."""
     factors = sp.Mul.make_args(term)
-    powers = [f for f in factors if f.is_Pow and f.exp.is_Integer and f.exp < 0 and f.base.is_Add]
+    powers = [f for f in factors if f.is_Pow and f.exp.is_Rational and f.exp < 0 and f.base.is_Add]
     if len(powers) != 1:
         return None
     (d,) = powers
@@ -520,7 +520,7 @@ def _softmax_partition(node):
     max-shifted S are compared with those over S written (:func:`_unshifted`); the zero test is exact
     (:func:`_vanishes`)."""
     powers = {f.exp for t in node.args for f in sp.Mul.make_args(t)
-              if f.is_Pow and f.exp.is_Integer and f.exp < 0 and f.base.is_Add}
+              if f.is_Pow and f.exp.is_Rational and f.exp < 0 and f.base.is_Add}
     if len(powers) < 2:  # no two powers of a sum: nothing to take over one (a cheap test, asked of every sum)
         return None
     by_sum: dict = {}
@@ -529,8 +529,9 @@ def _softmax_partition(node):
         if found is not None:
             by_sum.setdefault(found[0], []).append((t, found[1], found[2]))
     for total, entries in by_sum.items():
-        top = max(k for _, k, _ in entries)
-        if len({k for _, k, _ in entries}) < 2 or any(k < top - 1 for _, k, _ in entries):
+        top = max(k for _, k, _ in entries)  # k and k + 1 (a half-integer k too: x·e^a/S^1.5 − x·e^(2a)/S^2.5 is
+        # x·e^(a + b)/S^2.5, where the written difference lost every digit, 3.3e12 ULP at a − b = 80.46; session 29)
+        if len({k for _, k, _ in entries}) < 2 or any(k != top and k != top - 1 for _, k, _ in entries):
             continue
         groups: dict = {}
         for _, k, monomials in entries:
@@ -1984,17 +1985,28 @@ def _infinite_shift(expr):
     cross-entropy's max − a), b − a → 0 where b = a. Log-sum-exp's branches for the largest term
     (Eq(a_k − m, 0)) are left as they are: at m = ±inf the condition is NaN = 0, false, and the last
     branch, Σ exp_shift − 1, holds the limit (1 + 0 + … − 1 = 0 at a lone +inf; n − 1 at all −inf)."""
-    if not isinstance(expr, sp.Basic) or not expr.has(sp.Max):
+    if not isinstance(expr, sp.Basic) or not (expr.has(sp.Max) or any(
+            w.body.has(sp.Max) for w in expr.atoms(WidenedBase))):
         return expr
     return _top_down(expr, _infinite_shift_node)
 
 
 def _infinite_shift_node(node):
-    """The infinite-shift rule's form of one node, or None."""
+    """The infinite-shift rule's form of one node, or None; a widened sum's body too (the widen rule runs first: the
+    softmax complement −x·e^(b − m)/S − e^(b − m)/S of (x + 1)·e^a/(e^a + e^b) − x − 1, widened, was NaN at b = inf
+    where torch gives −1 − x; session 29)."""
+    if isinstance(node, WidenedBase):
+        body = node.expanded
+        shifted = _infinite_shift(body) if body.has(sp.Max) else body
+        return None if shifted == body else widen(shifted, node.first_order, node.in_float32)
     if isinstance(node, exp_twosum) and isinstance(-node.args[1], sp.Max) and _max_term(node.args[0], -node.args[1]):
         return exp_shift(node.args[0], -node.args[1])
     if isinstance(node, sp.exp) and _difference_of_max(node.args[0]) is not None:
         return exp_shift(*_difference_of_max(node.args[0]))
+    pairs = _shifted_pairs(node.args[0]) if isinstance(node, sp.exp) else None
+    if pairs is not None and all(_max_term(x, -m) for x, m in pairs):  # e^(a + c − 2·max(a, c)) in a widened body
+        # (the two-sum rule's product of exp_twosum elsewhere): inf − inf at c = inf, e^(a − m)·e^(c − m) is 0·1
+        return sp.Mul(*[exp_shift(x, -m) for x, m in pairs], evaluate=False)
     if isinstance(node, sp.Max) and sp.S.Zero in node.args and len(node.args) >= 2:
         rest = [t for t in node.args if t != 0]
         pairs = [_two_operands(t) for t in rest]
@@ -8388,3 +8400,83 @@ WIDENED_PRODUCT_OVERFLOW = Rule(
     "by a power of 2 exact there), rounded once", apply=_product_overflows, fired=lambda old, new: new != old)
 _register(WIDENED_PRODUCT_OVERFLOW)
 __all__ += ["WIDENED_PRODUCT_OVERFLOW"]
+
+
+# ------------------------------------------------------------------ root-difference (issue 16, session 29: a sum of
+# half-integer powers of two inputs that vanishes where √u = c·√v, the hand-written Tweedie deviance at p = 3/2);
+# tested in tests/test_soft29.py
+
+_LARGEST = sp.Float("1.7976931348623157e308")
+
+
+def _half_power_monomial(term, inputs) -> bool:
+    """term = c·∏ x^e (c a number, x among ``inputs``, every e a multiple of 1/2)."""
+    c, rest = term.as_coeff_Mul()
+    for base, e in rest.as_powers_dict().items():
+        if base not in inputs or not e.is_Rational or not (2 * e).is_Integer:
+            return False
+    return c.is_number
+
+
+def _root_difference(node):
+    """Σ c_i·u^(e_i)·v^(f_i), e_i, f_i multiples of 1/2 (one of them not whole), u and v two inputs → the same sum
+    with u = s², v = t² (s = √u, t = √v) factored over the rationals, each factor α·t − β·s (α, β > 0) that vanishes
+    where t/s = β/α written (α²·v − β²·u)/(α·√v + β·√u): the difference of the inputs (exact by Sterbenz near the
+    root) over a sum of positive roots, grouped as one factor before its power (its square does not overflow where
+    the result does not); the product widened (double-word in float64, float64 in float32), rounded once. Where an
+    input is ±inf or NaN the written sum (inf/inf there). None for any other node."""
+    if not node.is_Add or len(node.args) < 2:
+        return None
+    inputs = node.free_symbols
+    if len(inputs) != 2 or not all(x.is_Symbol for x in inputs):
+        return None
+    if not all(_half_power_monomial(t, inputs) for t in node.args):
+        return None
+    if all(e.is_Integer for t in node.args for e in t.as_coeff_Mul()[1].as_powers_dict().values()):
+        return None  # whole powers: the one-denominator and rational-function rules'
+
+    u, v = sorted(inputs, key=sp.default_sort_key)
+    s, t = sp.symbols("_s _t", positive=True)
+    squared = sp.expand(node.xreplace({u: s ** 2, v: t ** 2}))
+    numerator, denominator = sp.fraction(sp.together(squared))
+    coefficient, factors = sp.factor_list(numerator, s, t)
+    roots, kept = [], []
+    for q, k in factors:
+        poly = sp.Poly(q, s, t)
+        a, b = poly.coeff_monomial(t), poly.coeff_monomial(s)
+        if poly.total_degree() == 1 and len(poly.terms()) == 2 and a != 0 and b != 0 and a * b < 0:
+            sign = 1 if a > 0 else -1
+            alpha, beta = sign * a, -sign * b  # q = sign·(α·t − β·s), α, β > 0
+            coefficient *= sign ** k
+            roots.append((alpha, beta, k))
+        else:
+            kept.append(q ** k)
+    if not roots or kept or any(e > 1 for e in sp.Poly(denominator, s, t).monoms()[0]) or not denominator.is_Mul \
+            and not denominator.is_Symbol and denominator != 1:
+        return None  # other factors, or a power of an input below (∂μ = 2(μ − y)(√μ + √y)/μ^(3/2)·…: μ^(3/2)
+        # overflows past 10²⁰⁵, where the common-power rule's ((μ − y)/μ)/√μ divides step by step)
+    back = {s: sp.sqrt(u), t: sp.sqrt(v)}
+    form = coefficient * sp.Mul(*[Grouped((alpha ** 2 * v - beta ** 2 * u) / (alpha * sp.sqrt(v) + beta * sp.sqrt(u)))
+                                  ** k for alpha, beta, k in roots])
+    form = form * sp.Mul(*kept).xreplace(back) / denominator.xreplace(back)
+    plain = form.replace(lambda m: isinstance(m, Grouped), lambda m: m.args[0])
+    if sp.cancel(sp.expand(plain.xreplace({u: s ** 2, v: t ** 2})) - squared) != 0:
+        return None  # not exact: keep the written form
+    finite = sp.And(*[sp.Abs(x) <= _LARGEST for x in (u, v)])
+    return _Final(_Fired(sp.Piecewise((widen(form), finite), (node, True)), ["root-difference"]))
+
+
+ROOT_DIFFERENCE = Rule(
+    "root-difference", "a sum of half-integer powers of two inputs that vanishes where √u = c·√v cancels every digit "
+    "there (a hand-written Tweedie deviance at p = 3/2, 4√μ − 8√y + 4y/√μ = 4(√y − √μ)²/√μ: 1.78e−15 for "
+    "1.23e−32 at μ = 1 − 2⁻⁵³, y = 1 in float64, 6.5e32 ULP, torch 3.2e32; its ∂y 4/√μ − 4/√y 1.35e16 ULP); "
+    "with u = s², v = t² the sum is a rational function of s and t, factored over the rationals (SymPy's "
+    "factor_list: an identity, checked by cancelling the difference), and each factor α·t − β·s that vanishes "
+    "there is (α²·v − β²·u)/(α·√v + β·√u): the difference of the inputs, exact near the root by Sterbenz, over "
+    "a sum of positive terms; the product computed in double words in float64 (float64 in float32), rounded "
+    "once; the written sum where an input is infinite or NaN", local=_root_difference)
+_register(ROOT_DIFFERENCE)
+_LOCAL = _LOCAL[:-1][:_LOCAL.index(_common_power)] + (_root_difference,) + _LOCAL[:-1][_LOCAL.index(_common_power):]
+RULES = RULES[:RULES.index(COMMON_POWER)] + (ROOT_DIFFERENCE,) + tuple(r for r in RULES[RULES.index(COMMON_POWER):]
+                                                                      if r is not ROOT_DIFFERENCE)
+__all__ += ["ROOT_DIFFERENCE"]
