@@ -192,6 +192,8 @@ from test_exp26 import RULE_CASES as _EXP26  # noqa: E402  (exp-dominant's left 
 RULE_CASES += _EXP26
 from test_logs27 import RULE_CASES as _LOGS27  # noqa: E402  (exp-collect, cosh-square, widened-product-overflow: tests/test_logs27.py)
 RULE_CASES += _LOGS27
+from test_soft29 import RULE_CASES as _SOFT29  # noqa: E402  (root-difference: the Tweedie deviance at p = 3/2, tests/test_soft29.py)
+RULE_CASES += _SOFT29
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞

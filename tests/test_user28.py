@@ -150,10 +150,9 @@ def _ulps_at(formula, output, point, exact):
     return float(abs(mpmath.mpf(got) - true) / mpmath.mpf(np.spacing(abs(float(true)))))
 
 
-@pytest.mark.xfail(strict=True, reason="a hand-written Tweedie deviance (p = 1.5) cancels to 0 at mu = y: f at "
-                   "mu = 1 − 2⁻⁵³, y = 1 is 1.78e−15 for a true 1.23e−32, 6.5e32 ULP (torch 8.9e−16: 'never worse "
-                   "than torch' fails too); no rule sees the double root of 2(−4√y + 2y/√mu + 2√mu)")
 def test_tweedie_deviance_at_its_double_root():
+    # a strict xfail until session 29: f at mu = 1 − 2⁻⁵³, y = 1 was 1.78e−15 for a true 1.23e−32, 6.5e32 ULP (torch
+    # 8.9e−16); the root-difference rule writes 4(√y − √mu)²/√mu with √y − √mu = (y − mu)/(√y + √mu) (h-soft29)
     import mpmath
 
     with mpmath.workdps(200):
