@@ -3,15 +3,18 @@ trained, a penalised tanh, a rational activation, a Huber-like and a focal-like 
 cross-entropy with ``ignore_index``, ``torch.compile``, ``torch.save``. What they met that was wrong, each a test.
 Fast: no kernel runs except in the strict xfail (one small formula compiled with the NumPy backend)."""
 import math
+from pathlib import Path
 
 import mpmath
 import numpy as np
 import pytest
 
 import symnet
+from conftest import triton_torch
 
-torch = pytest.importorskip("torch")
+torch = triton_torch()  # under Triton's interpreter where there is no GPU, set before symnet.torch loads a kernel
 st = pytest.importorskip("symnet.torch")
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("dtype", [torch.int64, torch.bool, torch.complex64])
@@ -30,6 +33,23 @@ def test_cross_entropy_names_integer_logits_as_passed(dtype, options):
     assert "'z'" not in message and "\n" not in message
     with pytest.raises(TypeError, match="argument 'input'"):
         st.nn.CrossEntropyLoss()(logits, target)
+
+
+def test_readme_says_drop_nan_targets_before_a_loss_of_your_own():
+    # A Huber-like loss of one's own, with missing targets marked NaN and dropped as the README said
+    # ("l[keep].mean()"): p.grad came back NaN at the dropped entry (0·NaN, as torch's own huber_loss gives), and
+    # the README did not say so. Now it says to drop them before the loss; both behaviours checked here.
+    assert "Targets marked missing with NaN are dropped before the loss" in " ".join(README.split())
+    huber = st.from_formula("where(abs(p - t) < 1, (p - t)**2/2, abs(p - t) - 1/2)", inputs="p t")
+    p = torch.tensor([0.3, -1.0, 2.0], requires_grad=True)
+    t = torch.tensor([float("nan"), 0.5, 0.2])
+    keep = ~t.isnan()
+    huber(p, t)[keep].mean().backward()
+    assert p.grad[0].isnan() and p.grad[1:].isfinite().all()  # the trap the README now names
+    p.grad = None
+    huber(p[keep], t[keep]).mean().backward()  # the README's way
+    want = torch.tensor([0.0, -0.5, 0.5])  # ∂/∂p of the mean of huber: clamp(p − t, −1, 1)/2
+    torch.testing.assert_close(p.grad, want)
 
 
 def _ulps(got: float, true, dtype) -> float:
