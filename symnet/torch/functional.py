@@ -711,6 +711,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                [("label_smoothing", label_smoothing), ("softcap", softcap), ("z_loss_scale", z_loss_scale)])
     if reduction not in ("mean", "sum", "none"):
         raise SymnetError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+    # named as passed, as softmax names it: the launcher's line said "argument 'z'", its own name
+    _floating("cross_entropy", [("input", input)])
     if input.dim() == 0:  # torch's own message speaks of class probabilities; ours failed on z.shape[-1]
         raise ValueError("cross_entropy: input has no class axis (a 0-d tensor); it takes logits of shape (C,), "
                          "(N, C) or (N, C, d1, ...)")
