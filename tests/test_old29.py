@@ -4,6 +4,9 @@ autograd of the formula as written where it says so), never against the expressi
 * log(erfcx(x)) near 0: erfcx(x) = 1 − 2x/√π + … rounds to 1, so the log kept nothing (float64 0 for −1.128e−30 at
   x = 1e−30, 6.4e15 ULP; float32 1.2e7; torch's log(special.erfcx) the same 0). The log-erfcx-left rule's
   x² + log1p(−erf(x)) is now taken below x = 3/8 as well (tests/test_break28.py's strict xfail, now passing).
+* The Poisson deviance t·log(t/p) − t + p where t/p leaves float64's range: −inf at p = 1e300, t = 1e−30 (truth
+  1e300: t/p underflowed to 0; torch −inf), inf at p = 1e−200, t = 1e200 (truth 9.2e202). The log-linear-root rule's
+  widened sum is a select now: log t − log p beyond 2^±1000 (tests/test_breakage24.py's strict xfail, now passing).
 """
 from __future__ import annotations
 
@@ -80,4 +83,18 @@ def test_log_erfcx_near_zero_triton(dtype):
         errors = (_ulps(fv, tf, npd), _ulps(gv, tg, npd))
         if max(errors) > BOUND[npd]:
             bad.append((xv, fv, float(tf), errors))
+    assert not bad, bad
+
+
+# ------------------------------------------------------------------ the Poisson deviance beyond t/p's range
+
+def test_poisson_deviance_where_the_quotient_leaves_the_range():
+    """f, ∂p, ∂t within the bound (or no worse than torch's autograd of the formula as written) against mpmath at 1000
+    digits of SymPy's derivative of the written formula (test_breakage21b._faults). Before (main 6584dfd): f −inf at
+    (p, t) = (1e300, 1e−30) and (1e300, 1e−300), inf at (1e−200, 1e200). Near the root p = t, where the widened
+    sum is taken, it stays within the bound."""
+    from test_breakage21b import _faults
+    far = [(1e300, 1e-30), (1e300, 1e-300), (1e-200, 1e200), (1e-300, 3e38), (1e-300, 1e-10), (1e250, 1e-60)]
+    root = [(2.0 * (1 + e), 2.0) for e in (1e-8, -1e-8, 2.0 ** -50, -(2.0 ** -50), 1e-3)] + [(0.7, 0.7 * (1 + 1e-9))]
+    bad = _faults("t*log(t/p) - t + p", ["p", "t"], far + root, F64, lambda T, p, t: t * T.log(t / p) - t + p)
     assert not bad, bad

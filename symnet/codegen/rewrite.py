@@ -4335,11 +4335,25 @@ def _log_linear_sum(node) -> bool:
     return "" not in kinds and "log" in kinds and "linear" in kinds
 
 
+def _log_linear_widened(node):
+    """``node`` widened; where its log's argument is a rounded product of inputs (t/p) that leaves the normal range
+    (t/p underflowing to 0 at t = 1e−30, p = 1e300: the deviance −inf for 1e300, h-old29), a select: the widened sum
+    inside the range, the sum with that log as a sum of logs of its factors (:func:`_log_of_factors`) beyond, where
+    |log M| > 690 and the sum is far from its roots (t/p is then not within 2⁻¹⁰⁰⁰ of 1)."""
+    wide = widen(node)
+    for term in node.args:
+        logs = [g for g in sp.Mul.make_args(term) if isinstance(g, sp.log)]
+        if len(logs) == 1 and _rounded_factors(logs[0].args[0]):
+            inside, far = _far_log(logs[0])
+            return sp.Piecewise((wide, inside), (node.xreplace({logs[0]: far}), True))
+    return wide
+
+
 def _log_linear_roots(expr):
     """Every sum of :func:`_log_linear_sum` in ``expr`` widened (innermost first)."""
     if not isinstance(expr, sp.Expr) or not expr.has(sp.log):
         return expr
-    return _bottom_up(expr, lambda node: widen(node) if _log_linear_sum(node) else node)
+    return _bottom_up(expr, lambda node: _log_linear_widened(node) if _log_linear_sum(node) else node)
 
 
 LOG_LINEAR_ROOT = Rule(
