@@ -7,6 +7,9 @@ autograd of the formula as written where it says so), never against the expressi
 * The Poisson deviance t·log(t/p) − t + p where t/p leaves float64's range: −inf at p = 1e300, t = 1e−30 (truth
   1e300: t/p underflowed to 0; torch −inf), inf at p = 1e−200, t = 1e200 (truth 9.2e202). The log-linear-root rule's
   widened sum is a select now: log t − log p beyond 2^±1000 (tests/test_breakage24.py's strict xfail, now passing).
+* ∂x of erf(exp(exp(x)))·elu(x) NaN from x = 709.78 (true 1.0; torch NaN): the exp-product-limit rule's merged
+  exponent x + eˣ − e^(2eˣ) is inf − inf there; the product is 0 where an exponent is past the largest float on a
+  side where the exponents' sum is measured below the underflow (tests/test_comp27.py's strict xfail, now passing).
 """
 from __future__ import annotations
 
@@ -97,4 +100,34 @@ def test_poisson_deviance_where_the_quotient_leaves_the_range():
     far = [(1e300, 1e-30), (1e300, 1e-300), (1e-200, 1e200), (1e-300, 3e38), (1e-300, 1e-10), (1e250, 1e-60)]
     root = [(2.0 * (1 + e), 2.0) for e in (1e-8, -1e-8, 2.0 ** -50, -(2.0 ** -50), 1e-3)] + [(0.7, 0.7 * (1 + 1e-9))]
     bad = _faults("t*log(t/p) - t + p", ["p", "t"], far + root, F64, lambda T, p, t: t * T.log(t / p) - t + p)
+    assert not bad, bad
+
+
+# ------------------------------------------------------------------ exp-product-limit past the exponents' overflow
+
+def test_erf_of_exp_of_exp_times_elu_gradient_past_overflow():
+    """∂x of erf(e^(eˣ))·elu(x) against mpmath (erf′(u)·u′ = 2/√π·e^(−u²)·u·eˣ, u = e^(eˣ), 60 digits; exponents
+    up to e^(2e^(1e300)) are mpmath numbers). Before (main 6584dfd): NaN at 709.79, 710, 1e4, 1e300 (true 1.0; torch's
+    autograd NaN too); within 1 ULP at every point now, and the value too."""
+    k = _kernel("(erf(exp(exp(x)))) * (elu(x))")
+    xs = [709.79, 710.0, 1e4, 1e300, 709.0, 6.6, 1.5, 0.5, 1e-3, -1e-3, -3.0, -800.0]
+    with np.errstate(all="ignore"):
+        f, g = k(x=np.array(xs))
+    bad = []
+    with mpmath.workdps(60):
+        for xv, fv, gv in zip(xs, f, g):
+            X = mpmath.mpf(xv)
+            if xv > 5:  # mpmath's erf(u) overflows its exponent past u = e^(e^700); 1 − erf(u) and e^(−u²)·u·eˣ are
+                # below e^(−e^296) from x = 5, so to any float the value is x and the gradient 1
+                tf, tg = X, mpmath.mpf(1)
+                errors = (_ulps(fv, tf, F64), _ulps(gv, tg, F64))
+                bad += [(xv, float(fv), float(gv), errors)] if max(errors) > 1.0 else []
+                continue
+            u = mpmath.exp(mpmath.exp(X))
+            elu, elu1 = (X, 1) if X > 0 else (mpmath.expm1(X), mpmath.exp(X))
+            tf = mpmath.erf(u) * elu
+            tg = mpmath.erf(u) * elu1 + elu * 2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-u * u) * u * mpmath.exp(X)
+            errors = (_ulps(fv, tf, F64), _ulps(gv, tg, F64))
+            if max(errors) > 1.0:
+                bad.append((xv, float(fv), float(gv), float(tg), errors))
     assert not bad, bad

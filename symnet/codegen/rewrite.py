@@ -7414,8 +7414,9 @@ def _exp_product_limit(node):
     accuracy (each exponential computed alone, widened by the rounded-argument rule); where one is inf or 0 the
     written product is inf·0 = NaN, or 0 or inf where the true product is neither (e^−750·e^740 = 4.5e−5), while the
     one exponential is the product rounded once from its exponent's sum: 0 where that sum is below −745.13, as the
-    true product rounds. (Where the sum itself is inf − inf, eˣ overflowing at x > 709.78 in e^(x + eˣ − e^(2eˣ)),
-    it stays NaN.) None for any other node."""
+    true product rounds. Where the sum itself is inf − inf (eˣ overflowing at x > 709.78 in e^(x + eˣ − e^(2eˣ))),
+    R·0 = 0 on a side where the sum is measured below the underflow wherever an exponent is past the largest float
+    (:func:`_vanishing_past_overflow`). None for any other node."""
     if not node.is_Mul or len(node.free_symbols) != 1:
         return None
     (x,) = node.free_symbols
@@ -7433,7 +7434,40 @@ def _exp_product_limit(node):
         return None
     merged = sp.Mul(*rest) * sp.exp(sp.Add(*exponents))
     cond = sp.Or(*[f > _DOUBLE_MAX for f in factors], *[sp.Eq(f, 0) for f in factors])
-    return _Final(_Fired(sp.Piecewise((merged, cond), (node, True)), ["exp-product-limit"]))
+    pairs = [(sp.S.Zero, side) for side in _vanishing_past_overflow(exponents, x)]
+    return _Final(_Fired(sp.Piecewise(*pairs, (merged, cond), (node, True)), ["exp-product-limit"]))
+
+
+def _vanishing_past_overflow(exponents, x) -> list:
+    """The conditions (x > 0 and some exponent past the largest float, or the same for x < 0) on a side of 0 where, at
+    every point of :data:`_EXP_SCAN` on that side at which some exponent is past the largest float64 (eˣ in
+    x + eˣ − e^(2eˣ) from x = 709.78), the exponents' sum is below e^x's underflow (mpmath, 30 digits): there the sum
+    computed in floats is inf − inf = NaN while the product of the exponentials is 0, as it rounds (h-old29: ∂x of
+    erf(exp(exp(x)))·elu(x) NaN at x = 710 for 1.0). Empty where no side has such points."""
+    from ..verify.evaluate import NotEvaluable, mp_value
+
+    sides = []
+    for sign in (1, -1):
+        seen = False
+        with mpmath.workdps(30):
+            for v in _EXP_SCAN:
+                if v * sign <= 0:
+                    continue
+                try:
+                    values = [mp_value(a, {x: mpmath.mpf(v)}) for a in exponents]
+                except (NotEvaluable, ArithmeticError, ValueError, TypeError):
+                    seen = False
+                    break
+                if any(mpmath.isnan(a) for a in values) or max(abs(a) for a in values) <= _DOUBLE_MAX:
+                    continue
+                if not mpmath.fsum(values) < _EXP_UNDER:
+                    seen = False
+                    break
+                seen = True
+        if seen:
+            past = sp.Or(*[sp.Abs(a) > _DOUBLE_MAX for a in exponents])
+            sides.append(sp.And(x > 0 if sign > 0 else x < 0, past))
+    return sides
 
 
 EXP_PRODUCT_LIMIT = Rule(
