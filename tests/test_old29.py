@@ -7,6 +7,8 @@ autograd of the formula as written where it says so), never against the expressi
 * The Poisson deviance t·log(t/p) − t + p where t/p leaves float64's range: −inf at p = 1e300, t = 1e−30 (truth
   1e300: t/p underflowed to 0; torch −inf), inf at p = 1e−200, t = 1e200 (truth 9.2e202). The log-linear-root rule's
   widened sum is a select now: log t − log p beyond 2^±1000 (tests/test_breakage24.py's strict xfail, now passing).
+* ∂ of (x − sin x)^(1/3) at a subnormal x: 0 at 5e−324 for 0.5503 (torch NaN), 2²³ ULP off at 1e−315 (x/2 in
+  sin(x/2)/x rounded): series-leading-power's g(x)/x is g′(0) where 0 < |x| < 2⁻¹⁰⁰ (tests/test_breakage22b.py).
 * ∂x of erf(exp(exp(x)))·elu(x) NaN from x = 709.78 (true 1.0; torch NaN): the exp-product-limit rule's merged
   exponent x + eˣ − e^(2eˣ) is inf − inf there; the product is 0 where an exponent is past the largest float on a
   side where the exponents' sum is measured below the underflow (tests/test_comp27.py's strict xfail, now passing).
@@ -131,3 +133,26 @@ def test_erf_of_exp_of_exp_times_elu_gradient_past_overflow():
             if max(errors) > 1.0:
                 bad.append((xv, float(fv), float(gv), float(tg), errors))
     assert not bad, bad
+
+
+# ------------------------------------------------------------------ series-leading-power's g(x)/x at a subnormal x
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+def test_cube_root_of_x_minus_sin_x_gradient_at_subnormals(dtype):
+    """∂ of (x − sin x)^(1/3) = (1 − cos x)/(3·(x − sin x)^(2/3)), written (sin(x/2)/x)²·… by the one-minus-cos and
+    series-leading-power rules, against mpmath at 1,100 digits (x − sin x at 5e−324 is 2e−971). Before (main
+    6584dfd): float64 0 at 5e−324 (truth 0.5503; torch NaN), 0.978 at 1.5e−323, 2²³ ULP off at 1e−315; float32 0 at
+    1e−45 (x/2 rounded to 0). Now within the bound (2.09 ULP float64 at each subnormal, as at 1e−300 before; float32
+    ≤ 1.68); at 0 NaN as before (torch NaN)."""
+    xs = [5e-324, 1.5e-323, 1e-315, 2.2e-308, 1e-300, 1e-45, 1e-40, 1e-38, 1e-31, 1e-20, 1e-3, 0.5]
+    xs = [float(dtype(v)) for v in xs if float(dtype(v)) > 0]
+    f, g = _kernel("(x - sin(x))**(1/3)")(x=np.array(xs, dtype))
+    bad = []
+    with mpmath.workdps(1100):
+        for xv, gv in zip(xs, g):
+            X = mpmath.mpf(xv)
+            tg = (1 - mpmath.cos(X)) / (3 * mpmath.cbrt(X - mpmath.sin(X)) ** 2)
+            if _ulps(gv, tg, dtype) > BOUND[dtype]:
+                bad.append((xv, float(gv), float(tg), _ulps(gv, tg, dtype)))
+    assert not bad, bad
+    assert np.isnan(_kernel("(x - sin(x))**(1/3)")(x=np.array([0.0], dtype))[1][0])

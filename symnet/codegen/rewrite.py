@@ -4436,6 +4436,19 @@ def _order_one_at_zero(g, x) -> bool:
         return False
 
 
+_ORDER_ONE_BELOW = sp.Float(2.0 ** -100)  # |x| below which g(x)/x is g′(0): relative error |g″(0)/2g′(0)|·2⁻¹⁰⁰
+
+
+def _order_one_quotient(g, x):
+    """g(x)/x grouped, for g of order one at 0 (:func:`_order_one_at_zero`), and g′(0) where 0 < |x| < 2⁻¹⁰⁰: there g(x)/x
+    is g′(0) to far past any float's precision, while g's own argument may round (sin(x/2) at a subnormal x: x/2 is 0
+    at 5e−324, 2²³ ULP off at 1e−315; h-old29: ∂ of (x − sin x)^(1/3) was 0 at 5e−324 for 0.5503)."""
+    slope = sp.diff(g, x).xreplace({x: sp.S.Zero})
+    tiny = (sp.Abs(x) < _ORDER_ONE_BELOW) & (sp.Abs(x) > 0)  # at 0 itself the written 0/0 (the product's limit there
+    # is the product's business: with g′(0) it was inf where the written form is NaN, as torch's)
+    return sp.Piecewise((slope, tiny), (Grouped(g / x), True))
+
+
 def _series_power_product(node):
     """c·∏S_i^q_i·∏g_j^e_j (each S_i = x^n_i·R_i a ZeroSeries split by :func:`_split_series`, some q_i a negative
     integer or a fraction; the g_j in x alone, of order 1 at 0 where e_j > 0) → c·∏R_i^q_i·∏(g_j/x)^e_j with the
@@ -4476,7 +4489,7 @@ def _series_power_product(node):
             sign += e
         elif e > 0 and power <= -1 and _order_one_at_zero(base, x):
             t = min(e, int(sp.floor(-power)))
-            factors.append(Grouped(base / x) ** t * base ** (e - t))
+            factors.append(_order_one_quotient(base, x) ** t * base ** (e - t))
             power += t
             sign += t
         else:
