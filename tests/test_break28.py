@@ -167,11 +167,10 @@ def _f64(formula, **inputs):
     return _outputs(formula, F64, **inputs)
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-04 (session 28): log(erfcx(x)) float64 at x = 1e−30 is 0 for "
-                   "−1.1283791670955126e−30 (6.4e15 ULP; float32 1.2e7), torch's log(special.erfcx) the same 0: "
-                   "erfcx(x) = 1 − 2x/√π + … rounds to 1 and the log keeps nothing; log1p of erfcx(x) − 1 computed "
-                   "without cancelling (a series near 0) would be a new node")
 def test_log_erfcx_near_zero():
+    """Was a strict xfail (session 28): float64 0 for −1.1283791670955126e−30 at x = 1e−30 (6.4e15 ULP; float32 1.2e7;
+    torch's log(special.erfcx) the same 0). Fixed in session 29 (h-old29: log-erfcx-left's x² + log1p(−erf x) taken
+    below x = 3/8 too; more points in tests/test_old29.py)."""
     got = _f64("log(erfcx(x))", x=1e-30)["f"]
     with mpmath.workdps(60):
         true = mpmath.log(mpmath.exp(mpmath.mpf(1e-30) ** 2) * mpmath.erfc(mpmath.mpf(1e-30)))

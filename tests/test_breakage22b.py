@@ -79,12 +79,12 @@ def test_a_third_of_a_product_of_three_at_the_largest_float():
 
 
 # --- measured, not fixed ---------------------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="measured: the half-angle forms divide by sin(x/2), and x/2 of a subnormal x "
-                   "is rounded (0 at 5e−324): ∂ of (x − sin x)^(1/3) ((sin(x/2)/x)²·…) 0 at 5e−324 (truth 0.550; "
-                   "torch NaN) and 1 part in 2⁻²⁹ off at 1e−315 (2²³ ULP). (∂ of √(1 − cos x), inf at 5e−324 here "
-                   "before session 26, is the half-angle-quotient rule's: tests/test_exp26.py)")
 @pytest.mark.parametrize("formula", ["(x - sin(x))**(1/3)"])
 def test_half_angle_derivatives_at_a_subnormal_x(formula):
+    """Was a strict xfail: the half-angle forms divide by sin(x/2), and x/2 of a subnormal x is rounded (0 at
+    5e−324): ∂ of (x − sin x)^(1/3) ((sin(x/2)/x)²·…) 0 at 5e−324 (truth 0.550; torch NaN) and 1 part in 2⁻²⁹ off at
+    1e−315 (2²³ ULP). Fixed in session 29 (h-old29: series-leading-power's g(x)/x is g′(0) where 0 < |x| < 2⁻¹⁰⁰).
+    (∂ of √(1 − cos x), inf at 5e−324 here before session 26, is the half-angle-quotient rule's: tests/test_exp26.py)"""
     fn = {"(x - sin(x))**(1/3)": lambda t, x: (x - t.sin(x)) ** (1 / 3)}[formula]
     bad = [f for f in _faults(formula, ["x"], [(5e-324,), (1e-315,), (3 * 2.0 ** -1074,)], F64, fn) if f[0] == 1]
     assert not bad, bad

@@ -107,10 +107,9 @@ def test_exp_product_limit_leaves_products_that_do_not_meet():
     assert _exp_product_limit(sp.exp(x) * sp.exp(-x ** 2) * x) is not None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "measured 2026-12-04 (h-comp27): ∂x of erf(exp(exp(x)))·elu(x) at x = 710 is NaN, true 1.0: past x = 709.78 eˣ "
-    "overflows and the merged exponent x + eˣ − e^(2eˣ) is inf − inf (torch float64 autograd NaN too)"))
 def test_gradient_of_erf_of_exp_of_exp_times_elu_past_exp_overflow():
+    """Was a strict xfail (h-comp27): NaN at x = 710, true 1.0 (the merged exponent x + eˣ − e^(2eˣ) inf − inf; torch
+    NaN too). Fixed in session 29 (h-old29: exp-product-limit's 0 past the exponents' overflow; tests/test_old29.py)."""
     k = symnet.compile(symnet.derive(symnet.parse("(erf(exp(exp(x)))) * (elu(x))")))
     with np.errstate(all="ignore"):
         _, g = k(np.array([710.0]))

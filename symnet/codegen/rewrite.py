@@ -4347,11 +4347,25 @@ def _log_linear_sum(node) -> bool:
     return "" not in kinds and "log" in kinds and "linear" in kinds
 
 
+def _log_linear_widened(node):
+    """``node`` widened; where its log's argument is a rounded product of inputs (t/p) that leaves the normal range
+    (t/p underflowing to 0 at t = 1e−30, p = 1e300: the deviance −inf for 1e300, h-old29), a select: the widened sum
+    inside the range, the sum with that log as a sum of logs of its factors (:func:`_log_of_factors`) beyond, where
+    |log M| > 690 and the sum is far from its roots (t/p is then not within 2⁻¹⁰⁰⁰ of 1)."""
+    wide = widen(node)
+    for term in node.args:
+        logs = [g for g in sp.Mul.make_args(term) if isinstance(g, sp.log)]
+        if len(logs) == 1 and _rounded_factors(logs[0].args[0]):
+            inside, far = _far_log(logs[0])
+            return sp.Piecewise((wide, inside), (node.xreplace({logs[0]: far}), True))
+    return wide
+
+
 def _log_linear_roots(expr):
     """Every sum of :func:`_log_linear_sum` in ``expr`` widened (innermost first)."""
     if not isinstance(expr, sp.Expr) or not expr.has(sp.log):
         return expr
-    return _bottom_up(expr, lambda node: widen(node) if _log_linear_sum(node) else node)
+    return _bottom_up(expr, lambda node: _log_linear_widened(node) if _log_linear_sum(node) else node)
 
 
 LOG_LINEAR_ROOT = Rule(
@@ -4434,6 +4448,19 @@ def _order_one_at_zero(g, x) -> bool:
         return False
 
 
+_ORDER_ONE_BELOW = sp.Float(2.0 ** -100)  # |x| below which g(x)/x is g′(0): relative error |g″(0)/2g′(0)|·2⁻¹⁰⁰
+
+
+def _order_one_quotient(g, x):
+    """g(x)/x grouped, for g of order one at 0 (:func:`_order_one_at_zero`), and g′(0) where 0 < |x| < 2⁻¹⁰⁰: there g(x)/x
+    is g′(0) to far past any float's precision, while g's own argument may round (sin(x/2) at a subnormal x: x/2 is 0
+    at 5e−324, 2²³ ULP off at 1e−315; h-old29: ∂ of (x − sin x)^(1/3) was 0 at 5e−324 for 0.5503)."""
+    slope = sp.diff(g, x).xreplace({x: sp.S.Zero})
+    tiny = (sp.Abs(x) < _ORDER_ONE_BELOW) & (sp.Abs(x) > 0)  # at 0 itself the written 0/0 (the product's limit there
+    # is the product's business: with g′(0) it was inf where the written form is NaN, as torch's)
+    return sp.Piecewise((slope, tiny), (Grouped(g / x), True))
+
+
 def _series_power_product(node):
     """c·∏S_i^q_i·∏g_j^e_j (each S_i = x^n_i·R_i a ZeroSeries split by :func:`_split_series`, some q_i a negative
     integer or a fraction; the g_j in x alone, of order 1 at 0 where e_j > 0) → c·∏R_i^q_i·∏(g_j/x)^e_j with the
@@ -4474,7 +4501,7 @@ def _series_power_product(node):
             sign += e
         elif e > 0 and power <= -1 and _order_one_at_zero(base, x):
             t = min(e, int(sp.floor(-power)))
-            factors.append(Grouped(base / x) ** t * base ** (e - t))
+            factors.append(_order_one_quotient(base, x) ** t * base ** (e - t))
             power += t
             sign += t
         else:
@@ -7314,19 +7341,29 @@ __all__ += ["LOG_GAUSSIAN_TAIL"]
 # ------------------------------------------------------------------ log-erfcx-left (issue 16: log2(erfcx(x)) − H(x) in
 # float32 was inf at x = −24.47, true 864.98, and its ∂x NaN; h-comp27); tested in tests/test_comp27.py
 
+# log erfcx(u) = u² + log1p(−erf(u)) is taken below u = 3/8 as well (issue 16: log(erfcx(x)) at x = 1e−30 was 0 for
+# −1.128e−30, erfcx(x) = 1 − 2x/√π + … rounding to 1; h-old29): for 0 ≤ u < 3/8 the sum's terms have opposite signs
+# but |u²| ≤ |log1p(−erf u)|/2.5, so it loses under 2 bits; measured on the generated helpers over 300 random points
+# a 0.05-wide bin: the sum ≤ 2.76 ULP float64 below 0.45 where log(erfcx u) is 2027 near 0, 19 at 0.05, 5.4 at 0.2,
+# ≤ 3.19 from 0.25; past 0.45 the written log is the better (≤ 3.04 against 3.44 at 0.5, 4.18 at 0.95)
+_LOG_ERFCX_SERIES_BELOW = sp.Rational(3, 8)
+
+
 def _log_erfcx_left(node):
-    """log(erfcx(u)) → u² + log1p(−erf(u)) where u < 0, and k·erfcx′(u)/erfcx(u) → k·(2u − 2/(√π·erfcx(u))) there;
+    """log(erfcx(u)) → u² + log1p(−erf(u)) where u < 3/8, and k·erfcx′(u)/erfcx(u) → k·(2u − 2/(√π·erfcx(u))) there;
     each select keeps the written form where u ≥ 0. None for any other node.
 
     Exact: erfcx(u) = e^(u²)·erfc(u) = e^(u²)·(1 − erf(u)), so log erfcx(u) = u² + log1p(−erf(u)); erfcx′(u) =
     2u·erfcx(u) − 2/√π, so erfcx′/erfcx = 2u − 2/(√π·erfcx(u)). For u < 0 both terms of either sum have one sign
     (u² > 0 and −erf(u) ∈ (0, 1); 2u < 0 and −2/(√π·erfcx) < 0): no cancellation, and nothing overflows where
     erfcx(u) ≈ 2e^(u²) does (float32 from u ≈ −9.4, float64 from −26.6; 1/erfcx is then 0, as it rounds). For u > 0
-    the slope's form would cancel (2/(√π·erfcx(u)) ≈ 2u(1 + 1/(2u²))): the written form is kept there."""
+    the slope's form would cancel (2/(√π·erfcx(u)) ≈ 2u(1 + 1/(2u²))): the written form is kept there. The log's sum
+    is taken up to u = 3/8 (see _LOG_ERFCX_SERIES_BELOW), where the written log of erfcx(u) ≈ 1 − 2u/√π loses the
+    digits of u."""
     if isinstance(node, sp.log) and isinstance(node.args[0], erfcx):
         u = node.args[0].args[0]
         left = _whole_square(u) + log1p(-sp.erf(u))
-        return _Final(sp.Piecewise((left, u < 0), (node, True)))
+        return _Final(sp.Piecewise((left, u < _LOG_ERFCX_SERIES_BELOW), (node, True)))
     if not node.is_Mul:
         return None
     for f in node.args:
@@ -7347,7 +7384,8 @@ LOG_ERFCX_LEFT = Rule(
     "where its log does not: log2(erfcx(x)) was inf in float32 at x = −24.47 (true 864.98; torch.special.erfcx the "
     "same) and its derivative erfcx′/erfcx inf/inf = NaN (true −70.61); log erfcx(u) = u² + log1p(−erf(u)) and "
     "erfcx′(u)/erfcx(u) = 2u − 2/(√π·erfcx(u)) where u < 0 (both sums of terms of one sign there), as written "
-    "elsewhere", local=_log_erfcx_left)
+    "elsewhere; the log's sum up to u = 3/8 too, where erfcx(u) ≈ 1 − 2u/√π rounds to 1 (log(erfcx(x)) was 0 at "
+    "x = 1e−30, true −1.128e−30)", local=_log_erfcx_left)
 _register(LOG_ERFCX_LEFT)
 __all__ += ["LOG_ERFCX_LEFT"]
 
@@ -7401,8 +7439,9 @@ def _exp_product_limit(node):
     accuracy (each exponential computed alone, widened by the rounded-argument rule); where one is inf or 0 the
     written product is inf·0 = NaN, or 0 or inf where the true product is neither (e^−750·e^740 = 4.5e−5), while the
     one exponential is the product rounded once from its exponent's sum: 0 where that sum is below −745.13, as the
-    true product rounds. (Where the sum itself is inf − inf, eˣ overflowing at x > 709.78 in e^(x + eˣ − e^(2eˣ)),
-    it stays NaN.) None for any other node."""
+    true product rounds. Where the sum itself is inf − inf (eˣ overflowing at x > 709.78 in e^(x + eˣ − e^(2eˣ))),
+    R·0 = 0 on a side where the sum is measured below the underflow wherever an exponent is past the largest float
+    (:func:`_vanishing_past_overflow`). None for any other node."""
     if not node.is_Mul or len(node.free_symbols) != 1:
         return None
     (x,) = node.free_symbols
@@ -7420,7 +7459,40 @@ def _exp_product_limit(node):
         return None
     merged = sp.Mul(*rest) * sp.exp(sp.Add(*exponents))
     cond = sp.Or(*[f > _DOUBLE_MAX for f in factors], *[sp.Eq(f, 0) for f in factors])
-    return _Final(_Fired(sp.Piecewise((merged, cond), (node, True)), ["exp-product-limit"]))
+    pairs = [(sp.S.Zero, side) for side in _vanishing_past_overflow(exponents, x)]
+    return _Final(_Fired(sp.Piecewise(*pairs, (merged, cond), (node, True)), ["exp-product-limit"]))
+
+
+def _vanishing_past_overflow(exponents, x) -> list:
+    """The conditions (x > 0 and some exponent past the largest float, or the same for x < 0) on a side of 0 where, at
+    every point of :data:`_EXP_SCAN` on that side at which some exponent is past the largest float64 (eˣ in
+    x + eˣ − e^(2eˣ) from x = 709.78), the exponents' sum is below e^x's underflow (mpmath, 30 digits): there the sum
+    computed in floats is inf − inf = NaN while the product of the exponentials is 0, as it rounds (h-old29: ∂x of
+    erf(exp(exp(x)))·elu(x) NaN at x = 710 for 1.0). Empty where no side has such points."""
+    from ..verify.evaluate import NotEvaluable, mp_value
+
+    sides = []
+    for sign in (1, -1):
+        seen = False
+        with mpmath.workdps(30):
+            for v in _EXP_SCAN:
+                if v * sign <= 0:
+                    continue
+                try:
+                    values = [mp_value(a, {x: mpmath.mpf(v)}) for a in exponents]
+                except (NotEvaluable, ArithmeticError, ValueError, TypeError):
+                    seen = False
+                    break
+                if any(mpmath.isnan(a) for a in values) or max(abs(a) for a in values) <= _DOUBLE_MAX:
+                    continue
+                if not mpmath.fsum(values) < _EXP_UNDER:
+                    seen = False
+                    break
+                seen = True
+        if seen:
+            past = sp.Or(*[sp.Abs(a) > _DOUBLE_MAX for a in exponents])
+            sides.append(sp.And(x > 0 if sign > 0 else x < 0, past))
+    return sides
 
 
 EXP_PRODUCT_LIMIT = Rule(
