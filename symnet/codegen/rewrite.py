@@ -8388,3 +8388,53 @@ WIDENED_PRODUCT_OVERFLOW = Rule(
     "by a power of 2 exact there), rounded once", apply=_product_overflows, fired=lambda old, new: new != old)
 _register(WIDENED_PRODUCT_OVERFLOW)
 __all__ += ["WIDENED_PRODUCT_OVERFLOW"]
+
+# ------------------------------------------------------------------ nested-sum-factor (issue 16: the KL divergence
+# of two written softmaxes, session 29); tested in tests/test_kl29.py
+
+
+def _holds_factor(term, s) -> bool:
+    """term is s·X: s a factor of term itself, or of every term of a sum among its factors (nested)."""
+    factors = sp.Mul.make_args(term)
+    return s in factors or any(f.is_Add and all(_holds_factor(t, s) for t in f.args) for f in factors)
+
+
+def _factor_out(term, s):
+    """term/s for a term that :func:`_holds_factor` s, the division taken into the sum that holds it (exact:
+    s·Σ X_i = Σ s·X_i), so that no s/s is left to floating point."""
+    factors = sp.Mul.make_args(term)
+    if s in factors:
+        return term / s
+    f = next(f for f in factors if f.is_Add and all(_holds_factor(t, s) for t in f.args))
+    return sp.Mul(*[g for g in factors if g is not f]) * sp.Add(*[_factor_out(t, s) for t in f.args])
+
+
+def _nested_sum_factor_node(node):
+    """(Σ_i T_i)·S⁻ᵏ where every T_i holds the sum of exponentials S, some only inside a sum of its own → (Σ_i
+    T_i/S)·S¹⁻ᵏ, or None. The cancel rule's own case (S a factor of every term) is left to it."""
+    if not node.is_Mul:
+        return None
+    divisors = [f.base for f in node.args if f.is_Pow and f.exp.is_Integer and f.exp < 0 and _exp_terms(f.base)]
+    for f in node.args:
+        if not f.is_Add or len(f.args) < 2:
+            continue
+        for s in divisors:
+            if all(_holds_factor(t, s) for t in f.args) and not all(s in sp.Mul.make_args(t) for t in f.args):
+                inner = sp.Add(*[_factor_out(t, s) for t in f.args])
+                return sp.Mul(*[g for g in node.args if g is not f]) * s * inner
+    return None
+
+
+def _nested_sum_factors(expr):
+    """Every node of ``expr`` as :func:`_nested_sum_factor_node` writes it, bottom up."""
+    return _bottom_up(expr, lambda node: _nested_sum_factor_node(node) or node)
+
+
+NESTED_SUM_FACTOR = Rule(
+    "nested-sum-factor", "(Σ T_i)/S^k with S a sum of exponentials held by every T_i, some only inside a sum of "
+    "their own (the KL divergence of two written softmaxes p = e^a/P, q = e^c/Q: its ∂c as derived is "
+    "((P·e^a/Q + P·e^b/Q)·e^c − P·e^a)/P², NaN in float64 at a = 398.4 where P² overflows, torch NaN too) → "
+    "(Σ T_i/S)/S^(k−1), the factor divided out symbolically (exact) before the node-by-node rules max-shift the "
+    "sums and no longer see it", apply=_nested_sum_factors, fired=lambda old, new: new != old, before=True)
+_register(NESTED_SUM_FACTOR)
+__all__ += ["NESTED_SUM_FACTOR"]
