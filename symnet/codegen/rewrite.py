@@ -8410,8 +8410,10 @@ def _factor_out(term, s):
 
 
 def _nested_sum_factor_node(node):
-    """(Σ_i T_i)·S⁻ᵏ where every T_i holds the sum of exponentials S, some only inside a sum of its own → (Σ_i
-    T_i/S)·S¹⁻ᵏ, or None. The cancel rule's own case (S a factor of every term) is left to it."""
+    """(Σ_i T_i)·S⁻ᵏ·R where every T_i holds the sum of exponentials S, some only inside a sum of its own → Σ_i
+    (T_i/S)·S¹⁻ᵏ·R, multiplied out so that each term's exponentials meet the sums they are shifted by (the KL's
+    ∂c becomes q_a·p_b − p_a·q_b, each weight max-shifted), or None. The cancel rule's own case (S a factor of every
+    term) is left to it."""
     if not node.is_Mul:
         return None
     divisors = [f.base for f in node.args if f.is_Pow and f.exp.is_Integer and f.exp < 0 and _exp_terms(f.base)]
@@ -8420,8 +8422,8 @@ def _nested_sum_factor_node(node):
             continue
         for s in divisors:
             if all(_holds_factor(t, s) for t in f.args) and not all(s in sp.Mul.make_args(t) for t in f.args):
-                inner = sp.Add(*[_factor_out(t, s) for t in f.args])
-                return sp.Mul(*[g for g in node.args if g is not f]) * s * inner
+                rest = sp.Mul(*[g for g in node.args if g is not f]) * s
+                return sp.Add(*[rest * _factor_out(t, s) for t in f.args])
     return None
 
 
