@@ -8491,3 +8491,42 @@ SOFTMAX_MEAN = Rule(
     "differences) is rounded once", apply=_softmax_means, fired=lambda old, new: new != old)
 _register(SOFTMAX_MEAN)
 __all__ += ["SOFTMAX_MEAN"]
+
+# ------------------------------------------------------------------ gap-sum (issue 16: the KL divergence of two
+# written softmaxes, its ∂a near p = q, session 29); tested in tests/test_kl29.py
+
+
+def _gap_term(t) -> bool:
+    """t is ±x (an input) or ±max(0, …) of inputs (the max-minus rule's gap max(0, d − c), its select for c = d)."""
+    _, t = t.as_coeff_Mul()
+    if t.is_Symbol:
+        return True
+    return isinstance(t, sp.Max) and not t.atoms(sp.Function) - {f for f in t.atoms(sp.Function)
+                                                                   if isinstance(f, (sp.Max, sp.Piecewise))}
+
+
+def _gap_sum_node(node):
+    """A sum of three or more inputs and gaps max(0, y − x), at least one gap, terms of both signs → widened, or None."""
+    if not node.is_Add or len(node.free_symbols) < 3 or not all(_gap_term(t) for t in node.args):
+        return None
+    if not any(isinstance(t.as_coeff_Mul()[1], sp.Max) for t in node.args):
+        return None
+    if len({t.could_extract_minus_sign() for t in node.args}) < 2:
+        return None
+    return widen(node)
+
+
+def _gap_sums(expr):
+    """Every sum of inputs and gaps of ``expr`` as :func:`_gap_sum_node` writes it."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.Max):
+        return expr
+    return _top_down(expr, _gap_sum_node, _KEPT)
+
+
+GAP_SUM = Rule(
+    "gap-sum", "a − b + max(0, d − c) − max(0, c − d), the difference of two log-ratios of softmaxes ((a − b) − (c − d) "
+    "after the max-minus rule: the KL's ∂a = p_a·p_b·((a − b) − (c − d))), rounds a + max(0, d − c) first and cancels "
+    "where p ≈ q (2²⁰ ULP in float64 at (3, 3, −2, −2 + 10⁻⁶)); in double words the sum of four float64 is exact to "
+    "2⁻¹⁰⁰ and rounded once", apply=_gap_sums, fired=lambda old, new: new != old)
+_register(GAP_SUM)
+__all__ += ["GAP_SUM"]
