@@ -16,8 +16,21 @@ import os
 
 import numpy as np
 import pytest
+import sympy as sp
 
 from test_ent28 import BOUND, KL, _kernel, _kl_truth, _normal_errors
+
+_a, _b, _c, _d = sp.symbols("a b c d", real=True)
+_P, _Q = sp.exp(_a) + sp.exp(_b), sp.exp(_c) + sp.exp(_d)
+KL_EXPR = (sp.exp(_a) / _P * sp.log((sp.exp(_a) / _P) / (sp.exp(_c) / _Q))
+           + sp.exp(_b) / _P * sp.log((sp.exp(_b) / _P) / (sp.exp(_d) / _Q)))
+# the rules' cases for tests/test_stability_rules.py: (rule, formula, variables, range of the 50-digit check, the
+# point where the written form fails, dtype); SymPy's simplify cannot decide them (selects, max): UNDECIDED there
+RULE_CASES = [
+    ("nested-sum-factor", KL_EXPR, (_a, _b, _c, _d), (-4.0, 4.0), (398.4, 0.25, 0.1, -0.3), np.float64),
+    ("softmax-mean", KL_EXPR, (_a, _b, _c, _d), (-4.0, 4.0), (0.3, -0.2, 0.7514, 0.25), np.float64),
+    ("gap-sum", KL_EXPR, (_a, _b, _c, _d), (-4.0, 4.0), (3.0, 3.0, -2.0, -2.0 + 1e-6), np.float64),
+]
 
 MARGIN_POINTS = [(t, 0.25, 0.1, -0.3) for t in (-800.0, -0.37, 20.0, 80.0, 398.4, 700.0, 800.0)]
 NEAR_POINTS = [(0.3, -0.2, 0.7514, 0.25), (-0.001417, 0.0, 0.001417, 0.0), (0.3, -0.2, 0.8, 0.3 + 2 ** -20),
