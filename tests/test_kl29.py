@@ -93,3 +93,12 @@ def test_kl_triton():
         truths = [_kl_truth(*p) for p in zip(*cols)]
         bad = [e for e in _normal_errors(out, truths, dtype) if e[2] > BOUND[dtype]]
         assert not bad, (dtype, [(points[i], name, u) for i, name, u in bad])
+
+
+def test_kl_gradient_of_p_where_the_log_ratios_differ_by_an_ulp():
+    """∂a = p_a·p_b·((a − b) − (c − d)) at test_user28's points, where c − d is −1 to an ulp or two. Before: 0 for
+    1.09e−17 at (0, 1, 0.3, 1.3) (7.1e15 ULP; torch 7.1e15 too), −4.37e−17 for −3.27e−17 at d = 1.2999999999999998
+    (torch 5.3e15); 2²⁰ ULP at (3, 3, −2, −2 + 1e−6) (a + max(0, d − c) rounded first). After: ≤ 1 ULP (gap-sum)."""
+    points = [(0.0, 1.0, 0.3, 1.3), (0.0, 1.0, 0.3, 1.2999999999999998), (3.0, 3.0, -2.0, -2.0 + 1e-6)]
+    bad = _bad(_kernel(KL), points, np.float64, ("df_da", "df_db"))
+    assert not bad, bad
