@@ -329,8 +329,7 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
         body.append(f"# {temporary_comment(temps[temp], expr, named)}")
         codes[temps[temp]] = printer.doprint(expr)
         body.append(f"{temps[temp]} = {codes[temps[temp]]}")
-        hazard = None if wide else (_subnormal_exponential(temps[temp], expr, printer)
-                                    or _cancelling_input_sum(temps[temp], expr, printer))
+        hazard = None if wide else _subnormal_exponential(temps[temp], expr, printer)
         if hazard:
             hazards.append(hazard)
     for index, (o, v, result) in enumerate(zip(kernel.outputs, outputs, kernel.results)):
@@ -628,18 +627,6 @@ def _cancelling_sum(name: str, result, printer) -> str | None:
         return None
     magnitudes = " + ".join(f"tl.abs({printer.doprint(t)})" for t in result.args)
     return f"({magnitudes} > {_CANCELLING!r} * tl.abs({name}))"
-
-
-def _cancelling_input_sum(name: str, expr, printer) -> str | None:
-    """:func:`_cancelling_sum` for a temporary that sums three or more inputs and nothing rounded (no function but
-    max, min, a select): the KL of two written softmaxes' ∂a = (a − b − (c − d))·p_a·p_b, whose a − b − (c − d)
-    cancels where p ≈ q (121 ULP in float32 at (0.3, −0.2, 0.7514, 0.25); float64 in the repair kernel: exact);
-    None for any other temporary (session 29)."""
-    if not isinstance(expr, sp.Add) or len(expr.free_symbols) < 3:
-        return None
-    if any(not isinstance(f, (sp.Max, sp.Min, sp.Piecewise)) for f in expr.atoms(sp.Function)):
-        return None
-    return _cancelling_sum(name, expr, printer)
 
 
 def _float32_hazards(body: list, hazards: list, bit: int) -> list:
