@@ -1,6 +1,6 @@
 """KL(p‖q) of two written 2-class softmaxes, p = softmax(a, b), q = softmax(c, d) (session 29, h-kl29): the
-nested-sum-factor rule (∂c, ∂d), the softmax-mean rule (the value near p = q) and Triton float32's flag on a sum of
-inputs that cancels (∂a once the value is widened whole).
+nested-sum-factor rule (∂c, ∂d), the softmax-mean rule (the value near p = q) and the gap-sum rule (∂a near p = q:
+(a − b) − (c − d) in double words).
 
 Before (main 6584dfd), float64: ∂c, ∂d NaN at (398.4, 0.25, 0.1, −0.3) (true ∓0.4013; torch NaN too), as derived
 ((P·e^a/Q + P·e^b/Q)·e^c − P·e^a)/P² with P² overflowing; the value 1,397 ULP at (0.3, −0.2, 0.7514, 0.25)
@@ -77,8 +77,9 @@ def test_kl_near_equal_distributions_never_worse_than_torch():
 
 def test_kl_triton():
     """The Triton kernel (interpreted where there is no GPU), float64 and float32. Before: ∂c NaN at a = 398.4 in
-    float64; after the value was widened whole, float32 ∂a was 121 ULP at (0.3, −0.2, 0.7514, 0.25) (a − b − (c − d)
-    in float32: no sum at the top of f was left to flag the block for the float64 repair kernel); now ≤ 1.2 ULP."""
+    float64; with the value widened whole and ∂a not, float32 ∂a was 121 ULP at (0.3, −0.2, 0.7514, 0.25) (a − b − (c − d)
+    in float32: no sum at the top of f was left to flag the block for the float64 repair kernel); now ≤ 1.2 ULP
+    (gap-sum: that sum widened)."""
     torch = pytest.importorskip("torch")
     pytest.importorskip("triton")
     if not torch.cuda.is_available():
