@@ -164,11 +164,9 @@ def test_kl_of_written_softmaxes_gradient_of_p_at_a_margin():
     assert not bad, [(pts[i], name, u) for i, name, u in bad]
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-04 (session 28): ∂c and ∂d of KL(p‖q) between two written "
-                   "2-class softmaxes are NaN in float64 at a = 398.4 (b, c, d = 0.25, 0.1, −0.3; true −0.4013 and "
-                   "+0.4013, torch the same NaN); main NaN as well. As derived, ((P·e^a/Q + P·e^b/Q)·e^c − P·e^a)/P², "
-                   "P = e^a + e^b, Q = e^c + e^d: the numerator's P·(e^a + e^b) is P² only once its two terms are "
-                   "collected; no rule takes P out of a sum nested in a sum, so e^(2a) overflows")
+# session 28: a strict xfail (∂c and ∂d NaN in float64 at a = 398.4, b, c, d = 0.25, 0.1, −0.3; true −0.4013 and
+# +0.4013, torch the same NaN: ((P·e^a/Q + P·e^b/Q)·e^c − P·e^a)/P², P² overflowing). Session 29 (h-kl29): the
+# nested-sum-factor rule divides P out first: 0.06 ULP (tests/test_kl29.py)
 def test_kl_of_written_softmaxes_gradient_of_q_at_a_margin():
     k = _kernel(KL)
     out = dict(zip(k.outputs, k(a=np.array([398.4]), b=np.array([0.25]), c=np.array([0.1]), d=np.array([-0.3]))))
@@ -176,11 +174,9 @@ def test_kl_of_written_softmaxes_gradient_of_q_at_a_margin():
     assert _ulps(out["df_dc"][0], truth["df_dc"], np.float64) <= BOUND[np.float64]
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-04 (session 28): KL(p‖q) of two written 2-class softmaxes, "
-                   "its value near p = q in float64: 337 ULP at (0.3, −0.2, c, 0.25) with c − 0.25 = 0.7514 (KL = "
-                   "2.26e−7; main 1.4e3, torch 7.4e5), 302 at (a, 0, −a, 0) with a = −0.001417 (main 167, torch "
-                   "1.2e5): Σ p_i·(log p_i − log q_i) cancels to second order, each log a log-sum-exp rounded once; "
-                   "the double-word sum would need every log-sum-exp inside it (float32 is ≤ 0.62 ULP, widened)")
+# session 28: a strict xfail (337 / 302 ULP on h-ent28, main 1.4e3 / 167, torch 7.4e5 / 1.2e5: Σ p_i·(log p_i −
+# log q_i) cancels to second order, each log-ratio rounded once). Session 29 (h-kl29): the softmax-mean rule takes the
+# whole mean in double words: 0.19 / 0.02 ULP (tests/test_kl29.py)
 def test_kl_value_near_equal_distributions_float64():
     k = _kernel(KL)
     pts = [(0.3, -0.2, 0.7514, 0.25), (-0.001417, 0.0, 0.001417, 0.0)]

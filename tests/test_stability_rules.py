@@ -194,6 +194,8 @@ from test_logs27 import RULE_CASES as _LOGS27  # noqa: E402  (exp-collect, cosh-
 RULE_CASES += _LOGS27
 from test_soft29 import RULE_CASES as _SOFT29  # noqa: E402  (root-difference: the Tweedie deviance at p = 3/2, tests/test_soft29.py)
 RULE_CASES += _SOFT29
+from test_kl29 import RULE_CASES as _KL29  # noqa: E402  (nested-sum-factor, softmax-mean, gap-sum: tests/test_kl29.py)
+RULE_CASES += _KL29
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -289,6 +291,8 @@ UNDECIDED |= {"polynomial-power"}  # |x|^E·∏Q_j^k_j in a select at |x| = 1 (p
 # decide; the 50-digit check holds (and the rule's own, at 60 digits on both sides of 0 and 1)
 UNDECIDED |= {"half-angle-quotient"}  # 2·sign(u) for 0 < |u| < 2⁻¹²⁵ (cos(u/2) rounded to 1: not an identity); the 50-digit check holds
 UNDECIDED |= {"cosh-square"}  # its case's log(cosh²x) becomes the log-cosh rule's select on |x| < 1: simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"nested-sum-factor", "softmax-mean", "gap-sum"}  # the KL of two written softmaxes: max-shifts, selects at
+# c = d and log-sum-exps of Max: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"exp-dominant"}  # u + log c past u = 1024 (to e^−1024 relative: not an identity), selects at u = 64: the 50-digit check holds
 
 

@@ -170,8 +170,11 @@ def test_c_times_2_to_the_x_near_overflow():
 
 
 @pytest.mark.xfail(strict=True, reason="KL between two written 2-class softmaxes near p = q: f at a = 0, b = 1, "
-                   "c = 0.3, d = 1.2999999999999998 is 0 for a true 2.73e−33 (8.0e15 ULP; torch −5.97e−17, worse), "
-                   "∂a at d = 1.3 is 0 for 1.09e−17 (7.1e15 ULP): the log-ratio terms cancel before the double words")
+                   "c = 0.3, d = 1.2999999999999998 is 5.07e−35 for a true 2.73e−33 (7.8e15 ULP; torch −5.97e−17, "
+                   "worse; 0 before session 29's softmax-mean rule), at d = 1.3 −7.25e−34 for 3.03e−34 (∂a right "
+                   "there since session 29's gap-sum rule: 0.95 ULP, was 0 for 1.09e−17): each log-ratio log p_i − "
+                   "log q_i ≈ 1e−16 is a double word off by ~1e−32 (its log-sum-exps' 2⁻¹⁰⁰), which the mean "
+                   "Σ p_i·D_i keeps; (a − b) − (c − d) would have to enter it exactly")
 def test_kl_of_two_written_softmaxes_near_p_equal_q():
     import mpmath
 

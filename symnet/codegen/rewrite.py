@@ -8552,3 +8552,145 @@ _LOCAL = _LOCAL[:-1][:_LOCAL.index(_common_power)] + (_root_difference,) + _LOCA
 RULES = RULES[:RULES.index(COMMON_POWER)] + (ROOT_DIFFERENCE,) + tuple(r for r in RULES[RULES.index(COMMON_POWER):]
                                                                       if r is not ROOT_DIFFERENCE)
 __all__ += ["ROOT_DIFFERENCE"]
+# ------------------------------------------------------------------ nested-sum-factor (issue 16: the KL divergence
+# of two written softmaxes, session 29); tested in tests/test_kl29.py
+
+
+def _holds_factor(term, s) -> bool:
+    """term is s·X: s a factor of term itself, or of every term of a sum among its factors (nested)."""
+    factors = sp.Mul.make_args(term)
+    return s in factors or any(f.is_Add and all(_holds_factor(t, s) for t in f.args) for f in factors)
+
+
+def _factor_out(term, s):
+    """term/s for a term that :func:`_holds_factor` s, the division taken into the sum that holds it (exact:
+    s·Σ X_i = Σ s·X_i), so that no s/s is left to floating point."""
+    factors = sp.Mul.make_args(term)
+    if s in factors:
+        return term / s
+    f = next(f for f in factors if f.is_Add and all(_holds_factor(t, s) for t in f.args))
+    return sp.Mul(*[g for g in factors if g is not f]) * sp.Add(*[_factor_out(t, s) for t in f.args])
+
+
+def _nested_sum_factor_node(node):
+    """(Σ_i T_i)·S⁻ᵏ·R where every T_i holds the sum of exponentials S, some only inside a sum of its own → Σ_i
+    (T_i/S)·S¹⁻ᵏ·R, multiplied out so that each term's exponentials meet the sums they are shifted by (the KL's
+    ∂c becomes q_a·p_b − p_a·q_b, each weight max-shifted), or None. The cancel rule's own case (S a factor of every
+    term) is left to it."""
+    if not node.is_Mul:
+        return None
+    divisors = [f.base for f in node.args if f.is_Pow and f.exp.is_Integer and f.exp < 0 and _exp_terms(f.base)]
+    for f in node.args:
+        if not f.is_Add or len(f.args) < 2:
+            continue
+        for s in divisors:
+            if all(_holds_factor(t, s) for t in f.args) and not all(s in sp.Mul.make_args(t) for t in f.args):
+                rest = sp.Mul(*[g for g in node.args if g is not f]) * s
+                return sp.Add(*[rest * _factor_out(t, s) for t in f.args])
+    return None
+
+
+def _nested_sum_factors(expr):
+    """Every node of ``expr`` as :func:`_nested_sum_factor_node` writes it, bottom up."""
+    return _bottom_up(expr, lambda node: _nested_sum_factor_node(node) or node)
+
+
+NESTED_SUM_FACTOR = Rule(
+    "nested-sum-factor", "(Σ T_i)/S^k with S a sum of exponentials held by every T_i, some only inside a sum of "
+    "their own (the KL divergence of two written softmaxes p = e^a/P, q = e^c/Q: its ∂c as derived is "
+    "((P·e^a/Q + P·e^b/Q)·e^c − P·e^a)/P², NaN in float64 at a = 398.4 where P² overflows, torch NaN too) → "
+    "Σ_i (T_i/S)/S^(k−1), the factor divided out symbolically (exact) before the node-by-node rules max-shift the "
+    "sums and no longer see it, and multiplied out, so that each term's exponentials meet the sums they are shifted "
+    "by (the KL's ∂c = q_a·p_b − p_a·q_b: 0.06 ULP there)", apply=_nested_sum_factors, fired=lambda old, new: new != old, before=True)
+_register(NESTED_SUM_FACTOR)
+__all__ += ["NESTED_SUM_FACTOR"]
+
+# ------------------------------------------------------------------ softmax-mean (issue 16: the KL divergence of two
+# written softmaxes near p = q, session 29); tested in tests/test_kl29.py
+
+
+def _softmax_weight(term):
+    """(x, m, S, rest) for a term e^(x − m)·rest/S, S = Σ_j e^(a_j − m) a max-shifted sum of exponentials (exp_shift
+    nodes) holding e^(x − m), else None."""
+    factors = sp.Mul.make_args(term)
+    weights = [f for f in factors if isinstance(f, exp_shift)]
+    sums = [f.base for f in factors if f.is_Pow and f.exp == -1 and f.base.is_Add
+            and all(isinstance(t, exp_shift) for t in f.base.args)]
+    if len(weights) != 1 or len(sums) != 1 or weights[0] not in sums[0].args:
+        return None
+    (w,), (s,) = weights, sums
+    return w, s, sp.Mul(*[f for f in factors if f is not w and f != s ** -1])
+
+
+def _softmax_mean_node(node):
+    """Σ_i p_i·D_i over every weight p_i = e^(a_i − m)/S of one softmax, each D_i a widened sum → one widened sum of
+    the whole (the weights, the sum S and each D_i in double words, rounded once), or None."""
+    if not node.is_Add or len(node.args) < 2:
+        return None
+    found = [_softmax_weight(t) for t in node.args]
+    if any(f is None for f in found) or len({s for _, s, _ in found}) != 1:
+        return None
+    s = found[0][1]
+    if {w for w, _, _ in found} != set(s.args) or len(found) != len(s.args):
+        return None
+    if not all(isinstance(d, WidenedBase) and d.body.is_Add for _, _, d in found):
+        return None
+    to_exp = lambda e: e.replace(exp_shift, lambda x, m: sp.exp(x - m))  # noqa: E731
+    total = to_exp(s)
+    return widen(sp.Add(*[to_exp(w) * d.body / total for w, _, d in found]))
+
+
+def _softmax_means(expr):
+    """Every softmax mean of widened differences in ``expr`` as :func:`_softmax_mean_node` writes it."""
+    if not isinstance(expr, sp.Basic) or not expr.has(WidenedBase):
+        return expr
+    return _top_down(expr, _softmax_mean_node)
+
+
+SOFTMAX_MEAN = Rule(
+    "softmax-mean", "Σ_i p_i·D_i, the mean of differences D_i under the weights p_i = e^(a_i − m)/Σ_j e^(a_j − m) of "
+    "one softmax (the KL divergence of two written softmaxes, Σ_i p_i·(log p_i − log q_i), each log-ratio a widened "
+    "sum), cancels where the D_i straddle 0: the KL is of second order in p − q, and each D_i rounded once to float64 "
+    "left 1.4e3 ULP in float64 at KL = 2.3e−7 (torch 7.4e5); the whole mean in double words (weights, sum and "
+    "differences) is rounded once", apply=_softmax_means, fired=lambda old, new: new != old)
+_register(SOFTMAX_MEAN)
+__all__ += ["SOFTMAX_MEAN"]
+
+# ------------------------------------------------------------------ gap-sum (issue 16: the KL divergence of two
+# written softmaxes, its ∂a near p = q, session 29); tested in tests/test_kl29.py
+
+
+def _gap_term(t) -> bool:
+    """t is ±x (an input) or ±max(0, …) of inputs (the max-minus rule's gap max(0, d − c), its select for c = d)."""
+    _, t = t.as_coeff_Mul()
+    if t.is_Symbol:
+        return True
+    return isinstance(t, sp.Max) and not t.atoms(sp.Function) - {f for f in t.atoms(sp.Function)
+                                                                   if isinstance(f, (sp.Max, sp.Piecewise))}
+
+
+def _gap_sum_node(node):
+    """A sum of three or more inputs and gaps max(0, y − x), at least one gap, terms of both signs → widened, or None."""
+    if not node.is_Add or len(node.free_symbols) < 3 or not all(_gap_term(t) for t in node.args):
+        return None
+    if not any(isinstance(t.as_coeff_Mul()[1], sp.Max) for t in node.args):
+        return None
+    if len({t.could_extract_minus_sign() for t in node.args}) < 2:
+        return None
+    return widen(node)
+
+
+def _gap_sums(expr):
+    """Every sum of inputs and gaps of ``expr`` as :func:`_gap_sum_node` writes it."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.Max):
+        return expr
+    return _top_down(expr, _gap_sum_node, _KEPT)
+
+
+GAP_SUM = Rule(
+    "gap-sum", "a − b + max(0, d − c) − max(0, c − d), the difference of two log-ratios of softmaxes ((a − b) − (c − d) "
+    "after the max-minus rule: the KL's ∂a = p_a·p_b·((a − b) − (c − d))), rounds a + max(0, d − c) first and cancels "
+    "where p ≈ q (2²⁰ ULP in float64 at (3, 3, −2, −2 + 10⁻⁶)); in double words the sum of four float64 is exact to "
+    "2⁻¹⁰⁰ and rounded once", apply=_gap_sums, fired=lambda old, new: new != old)
+_register(GAP_SUM)
+__all__ += ["GAP_SUM"]
