@@ -57,16 +57,13 @@ def test_log_of_elu_of_hardswish_generates(dtype):
 
 # ------------------------------------------------------------------ affine-root with a dyadic shift
 
-@pytest.mark.xfail(strict=True, reason="h-hyp28's affine-root for a dyadic b·n (1.3e5 ULP → ≤ 1 here) was taken out "
-                   "at the merge (session 28): with it the focal loss's ∂z with γ an input was 0 at z = 1e−300, t = 0.5, "
-                   "γ = 0.001 for 1.249e−301 (tests/test_focaledge20.py, test_focal19, test_focal14) and hardswish′ "
-                   "left root-series; the failing form was not found in the time left")
 @pytest.mark.parametrize("dtype, at", [(np.float64, -0.5000000000000001), (np.float32, -0.50000006)])
 def test_leaky_relu_of_softshrink_near_its_root(dtype, at):
     """leaky_relu(softshrink(x)) = (x + 1/2)/100 for x < −1/2, which SymPy distributes to x/100 + 1/200: x/100 rounded
     first, then the sum cancels. Before (h-hyp28's search, seed 1, tanh(leaky_relu(softshrink(x)))): −8.6736e−19 at
     x = −0.5000000000000001, true −1.1102e−18 (1.3e5 ULP; torch 0.12); now (x + 1/2)/100, x + 1/2 exact (rule
-    affine-root, b·n = 1/2 dyadic)."""
+    affine-root, b·n = 1/2 dyadic; taken out at session 28's merge, back in session 29 with b = 1/200 not a binary
+    fraction: test_focal29.py)."""
     import mpmath
     for formula in ("leaky_relu(softshrink(x))", "tanh(leaky_relu(softshrink(x)))"):
         k = symnet.compile(symnet.derive(symnet.parse(formula)))
