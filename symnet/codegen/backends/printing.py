@@ -292,6 +292,29 @@ class ConditionalPrinting:
             return None
         return found
 
+    def _exp_overflow_factor(self, e):
+        """(f, u, b) where ``e`` is f·e^u (b "e") or f·2^u (b "2"), f a product of the other factors holding a variable
+        (an input c·2^x, e^x/x); None otherwise, and for a constant f (``_exp_overflow``'s). Session 29 (h-exp29): past
+        b^u's overflow such a product was inf where it is finite: c·2^x at (0.5, 1024) for 8.99e307, e^x/x at 709.9
+        for 2.847e305, and its ∂ (1 − 1/x)·e^x/x NaN (inf − inf) for 2.843e305 (torch inf / NaN alike)."""
+        if not isinstance(e, sp.Mul):
+            return None
+        definitions = getattr(self, "definitions", {})
+        found = []
+        for g in e.args:
+            d = definitions.get(g, g)
+            if isinstance(d, sp.exp) and not d.args[0].is_number:
+                found.append((g, d.args[0], "e"))
+            elif isinstance(d, sp.Pow) and d.base == 2 and not d.exp.is_number:
+                found.append((g, d.exp, "2"))
+        if len(found) != 1:
+            return None
+        g, u, b = found[0]
+        f = sp.Mul(*[a for a in e.args if a is not g])
+        if not f.free_symbols:
+            return None
+        return f, u, b
+
     def _exp_shift(self, c, b: str, float32: bool) -> tuple[float, float]:
         """(a, c·b^a rounded once to float64, or to float32 where ``float32``) of ``_exp_overflowed``. float32: a grows
         by ⌊−log_b |c|⌋ for a tiny c (|c| ≤ 2⁻¹⁰⁰), so that c·b^a stays a normal float32 (10⁻³⁰⁰·e^88 is none; session 28,

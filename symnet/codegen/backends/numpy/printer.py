@@ -262,6 +262,27 @@ def _exp_overflowed(r, u, a, ca, op):
 '''
 
 
+# session 29 (h-exp29): f·b^u, f a factor holding a variable, where b^u overflowed first
+# (ConditionalPrinting._exp_overflow_factor)
+NUMPY_HELPERS["_exp_overflowed_by"] = '''\
+def _exp_overflowed_by(r, u, f, a, ba, op):
+    """r = f·b^u as computed (op np.exp or np.exp2, b = e or 2; f the other factors, an input c in c·2^x, 1/x in
+    e^x/x), taken again where it is ±inf and u is past b^u's overflow threshold in r's dtype (88 or 127 float32, a = 709
+    or 1023 float64): there b^(u − a)·(f·ba), ba = b^a a float64 constant rounded once, all in float64 (u − a exact,
+    Sterbenz), then into r: four roundings (ba's, f·ba's, op's, the product's), ≤ 2.5 ULP. c·2^x at (0.5, 1024) was
+    inf for 8.99e307, e^x/x at 709.9 inf for 2.847e305. Where f is ±inf or the product overflows truly: ±inf again.
+    u and f are functions giving them (evaluated only there); r is changed in place and returned."""
+    far = np.isinf(r)
+    if far.any():
+        v = np.broadcast_to(np.asarray(u(), dtype=np.float64), r.shape)[far]
+        w = np.broadcast_to(np.asarray(f(), dtype=np.float64), r.shape)[far]
+        low = (88.0 if op is np.exp else 127.0) if r.dtype == np.float32 else a
+        with np.errstate(over="ignore", invalid="ignore"):
+            r[far] = np.where(np.isfinite(v) & (v > low), op(v - a) * (w * ba), r[far])
+    return r
+'''
+
+
 # session 25 (h-const25): a constant beyond 2^±100 around a product or quotient, its size m·2^k applied by exponents
 # (ConditionalPrinting._moved_constant)
 NUMPY_HELPERS["_constant_far"] = '''\
@@ -622,7 +643,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         not (into ``out``: the statement's result is that array). None for any other product."""
         found = None if self._overflow_printing else self._exp_overflow(e)
         if found is None:
-            return None
+            return None if self._overflow_printing else self._exp_overflow_factor_call(e, out)
         c, u, b = found
         self._overflow_printing = True
         try:
@@ -638,6 +659,29 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         if out is not None and not plain.startswith(("np.multiply(", "np.divide(", "_rounded_once(", "_rounded_once_times(")):
             return None  # (a statement this wrapping does not know, whose value may not be out: as before)
         return f"_exp_overflowed({plain}{tail}"
+
+    def _exp_overflow_factor_call(self, e, out: str | None = None) -> str | None:
+        """f·e^u or f·2^u, f holding a variable (ConditionalPrinting._exp_overflow_factor), as printed before wrapped
+        in ``_exp_overflowed_by(r, lambda: u, lambda: f, a, b^a, np.exp)``, as ``_exp_overflow_call``."""
+        found = self._exp_overflow_factor(e)
+        if found is None:
+            return None
+        f, u, b = found
+        self._overflow_printing = True
+        try:
+            plain = self._into(out, e) if out is not None else self._print_Mul(e)
+        finally:
+            self._overflow_printing = False
+        a, ba = self._exp_shift(sp.Integer(1), b, float32=False)
+        self.helpers.add("_exp_overflowed_by")
+        tail = (f", lambda: {self._print(u)}, lambda: {self._print(f)}, {a!r}, {ba!r}, "
+                f"{'np.exp' if b == 'e' else 'np.exp2'})")
+        statement = f"{out}[...] = " if out is not None else None
+        if statement and plain.startswith(statement):
+            return f"{statement}_exp_overflowed_by({plain[len(statement):]}{tail}"
+        if out is not None and not plain.startswith(("np.multiply(", "np.divide(", "_rounded_once(", "_rounded_once_times(")):
+            return None
+        return f"_exp_overflowed_by({plain}{tail}"
 
     def _sigmoid_argument(self, s):
         """u where ``s`` is σ(u), or a temporary holding it: σ(u) itself or the sigmoid-pair select
