@@ -178,9 +178,8 @@ def test_log_erfcx_near_zero():
     assert _ulps(got, true, F64) <= BOUND[F64], (got, float(true))
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-04 (session 28): e^x·e^(−y)·e^(y − x) ≡ 1 is inf at (709.8, "
-                   "0.87) and NaN (0·inf) at (−30, 3e38) in float64, torch the same: the exp-product-limit rule takes "
-                   "products of exponentials of one variable only; with two, the exponents are never summed")
+# e^x·e^(−y)·e^(y − x) ≡ 1 was inf at (709.8, 0.87), NaN (0·inf) at (−30, 3e38) float64 (session 28; torch the same):
+# fixed in session 29 (h-exp29, the exp-product-cancel rule; tests/test_exp29.py)
 def test_product_of_exponentials_of_two_inputs():
     got = [_f64("exp(x)*exp(-y)*exp(y - x)", x=x, y=y)["f"] for x, y in ((709.8, 0.87), (-30.0, 3e38))]
     assert got == [1.0, 1.0], got

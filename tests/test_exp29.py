@@ -8,6 +8,10 @@ than torch): exponentials that overflow where the result is finite.
   1024.25 inf for 2.087e305, ∂ NaN for 1.445e305; float32 c·e^x at (0.5, 89) inf for 2.24e38 (torch inf / NaN at
   each).
 
+* **exp-product-cancel** (a rule): a product of exponentials whose exponents' variables cancel in their sum is one
+  exponential of the sum. Before, float64: e^x·e^(−y)·e^(y − x) ≡ 1 inf at (709.8, 0.87), NaN (0·inf) at (−30, 3e38)
+  (torch the same); z·e^(x + y)·e^(−y) NaN at (x, y, z) = (1, 800, 1) for e (inf·0).
+
 References: mpmath at 50 digits.
 """
 from __future__ import annotations
@@ -15,10 +19,19 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 import pytest
+import sympy as sp
 
 from conftest import compiled, triton_torch
 
 E = mpmath.exp
+
+_x, _y, _z = sp.symbols("x y z", real=True)
+# (rule, formula, variables, the range of its ordinary points, the point where the written form fails, dtype): the
+# cases tests/test_stability_rules.py checks for every rule (a symbolic identity; finite and right at the point)
+RULE_CASES = [
+    ("exp-product-cancel", _z * sp.exp(_x + _y) * sp.exp(-_y), (_x, _y, _z), (-4.0, 4.0), (1.0, 800.0, 1.0),
+     np.float64),
+]
 BOUND = {np.float64: 4.0, np.float32: 8.0}
 
 
@@ -85,4 +98,38 @@ def test_a_variable_factor_at_inf_zero_and_nan():
     again only where it is ±inf and u is past a)."""
     f = _run("c*exp(x)", "numpy", np.float64, c=[np.inf, -np.inf, 0.0, np.nan], x=[710.0] * 4)[0]
     assert f[0] == np.inf and f[1] == -np.inf and np.isnan(f[2]) and np.isnan(f[3]), f
+
+
+# ------------------------------------------------------------------ exp-product-cancel
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_exponentials_whose_exponents_cancel(backend, dtype):
+    """e^x·e^(−y)·e^(y − x) ≡ 1 (∂ 0) and z·e^(x + y)·e^(−y) = z·e^x. Before, float64: inf at (709.8, 0.87), NaN at
+    (−30, 3e38); z·e^(x + y)·e^(−y) NaN at (1, 800, 1) (float32 NaN from y = 89)."""
+    x, y = [709.8, -30.0, 1.0, 0.0], [0.87, 3e38, -2.5, 0.0]
+    if dtype == np.float32:
+        x, y = [88.5, -30.0, 1.0, 0.0], [0.87, 3e38, -2.5, 0.0]
+    f, dx, dy = _run("exp(x)*exp(-y)*exp(y - x)", backend, dtype, x=x, y=y)
+    assert np.all(f == 1) and np.all(dx == 0) and np.all(dy == 0), (f, dx, dy)
+    x, y, z = [1.0, 2.0, -3.0], [800.0, -800.0, 95.0], [1.0, 0.5, 2.0]
+    f, dx, dy, dz = _run("z*exp(x + y)*exp(-y)", backend, dtype, x=x, y=y, z=z)
+    with mpmath.workdps(50):
+        for i in range(3):
+            X, Z = mpmath.mpf(float(dtype(x[i]))), mpmath.mpf(float(dtype(z[i])))
+            for got, want in ((f[i], Z * E(X)), (dx[i], Z * E(X)), (dy[i], 0), (dz[i], E(X))):
+                assert _ulps(got, want, dtype) <= BOUND[dtype] if want else got == 0, (i, float(got), want)
+
+
+def test_exp_product_cancel_leaves_sums_that_keep_their_variables():
+    """Exactness: the rewrite is e^a·e^b = e^(a + b) (SymPy agrees symbolically), and it is not applied where no
+    variable cancels (e^x·e^y, e^(a − m)·e^(m − b) of a max shift): there e^(a + b) rounds a + b first."""
+    from symnet.codegen.rewrite import _exp_product_cancel
+    x, y, z = sp.symbols("x y z", real=True)
+    fired = _exp_product_cancel(z * sp.exp(x + y) * sp.exp(-y))
+    assert fired.expr == z * sp.exp(x) and sp.simplify(fired.expr - z * sp.exp(x + y) * sp.exp(-y)) == 0
+    assert _exp_product_cancel(sp.exp(x) * sp.exp(-y) * sp.exp(y - x)).expr == 1
+    m = sp.Max(x, y)
+    assert _exp_product_cancel(sp.exp(x) * sp.exp(y)) is None
+    assert _exp_product_cancel(sp.exp(x - m) * sp.exp(m - y)) is None
 
