@@ -196,9 +196,8 @@ def test_log_of_cosh_square_plus_an_input():
     assert _ulps(got["f"], true, F64) <= BOUND[F64] and abs(got["df_dx"] - 2.0) < 1e-15, got
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-04 (session 28): log1p(y·e^x) float32 at (89.36, 128.69) is inf "
-                   "for 94.2162 (e^x overflows float32; the softplus rule takes c·e^u with c a number only, y·e^x needs "
-                   "y > 0 for softplus(x + log y)); torch inf too")
+# log1p(y·e^x) float32 at (89.36, 128.69) was inf for 94.2162 (session 28; torch inf too): fixed in session 29
+# (h-exp29, _log_overflowed; tests/test_exp29.py)
 def test_log1p_of_an_input_times_an_exponential_float32():
     got = _outputs("log1p(exp(x)*y)", F32, x=89.35884857177734, y=128.6876220703125)["f"]
     with mpmath.workdps(60):

@@ -12,6 +12,9 @@ than torch): exponentials that overflow where the result is finite.
   exponential of the sum. Before, float64: e^x·e^(−y)·e^(y − x) ≡ 1 inf at (709.8, 0.87), NaN (0·inf) at (−30, 3e38)
   (torch the same); z·e^(x + y)·e^(−y) NaN at (x, y, z) = (1, 800, 1) for e (inf·0).
 
+* **log(f·b^u), log1p(f·b^u) where the product overflows** and its log does not: k·u + log f there
+  (``_log_overflowed``, both backends). Before: log1p(y·e^x) float32 at (89.36, 128.69) inf for 94.2162; float64 at
+  (800, 0.5) inf for 799.31; log(y·2^x) at (1100, 0.25) inf for 761.08 (torch inf at each).
 References: mpmath at 50 digits.
 """
 from __future__ import annotations
@@ -132,4 +135,36 @@ def test_exp_product_cancel_leaves_sums_that_keep_their_variables():
     m = sp.Max(x, y)
     assert _exp_product_cancel(sp.exp(x) * sp.exp(y)) is None
     assert _exp_product_cancel(sp.exp(x - m) * sp.exp(m - y)) is None
+
+
+# ------------------------------------------------------------------ log(f·b^u), log1p(f·b^u) past the product's overflow
+
+# (formula, dtype, inputs, the exact f)
+LOG_OF_PRODUCT = [
+    ("log1p(exp(x)*y)", np.float32, {"x": [89.35884857177734, 200.0, 3.0, 3.0], "y": [128.6876220703125, 0.5, 2.0, -0.01]},
+     lambda x, y: mpmath.log1p(y * E(x))),
+    ("log1p(exp(x)*y)", np.float64, {"x": [800.0, 709.9, 1.5], "y": [0.5, 3e300, 2.0]},
+     lambda x, y: mpmath.log1p(y * E(x))),
+    ("log(y*2**x)", np.float64, {"x": [1100.0, 1024.0, 2.0], "y": [0.25, 3.0, 5.0]},
+     lambda x, y: mpmath.log(y * mpmath.power(2, x))),
+]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+@pytest.mark.parametrize("formula,dtype,inputs,exact", LOG_OF_PRODUCT,
+                         ids=[f"{f}-{d.__name__}" for f, d, *_ in LOG_OF_PRODUCT])
+def test_the_log_of_an_overflowing_product(backend, formula, dtype, inputs, exact):
+    """f within the bound where y·b^x overflows and its log does not. Before: inf (log1p(y·e^x) float32 at (89.36,
+    128.69) for 94.2162; float64 at (800, 0.5) for 799.31; log(y·2^x) at (1100, 0.25) for 761.08; torch inf too)."""
+    f = _run(formula, backend, dtype, **inputs)[0]
+    with mpmath.workdps(50):
+        for i in range(len(inputs["x"])):
+            want = exact(*[mpmath.mpf(float(dtype(inputs[n][i]))) for n in inputs])
+            assert _ulps(f[i], want, dtype) <= BOUND[dtype], (i, float(f[i]), mpmath.nstr(want, 10))
+
+
+def test_the_log_of_an_overflowing_product_with_y_not_positive():
+    """y ≤ 0 or NaN past the overflow: as before (log1p(−inf) NaN, the truth's; log(0·inf) NaN)."""
+    f = _run("log1p(exp(x)*y)", "numpy", np.float64, x=[800.0, 800.0, 800.0], y=[-0.5, np.nan, np.inf])[0]
+    assert np.isnan(f[0]) and np.isnan(f[1]) and f[2] == np.inf, f
 

@@ -46,6 +46,7 @@ import math
 
 import sympy as sp
 from sympy.printing.str import StrPrinter
+from sympy.codegen.cfunctions import log1p
 
 from ....errors import SymnetError
 from ....functions import sigmoid
@@ -283,6 +284,24 @@ def _exp_overflowed_by(r, u, f, a, ba, op):
 '''
 
 
+# session 29 (h-exp29): log(f·b^u), log1p(f·b^u) where the product overflowed (ConditionalPrinting._log_overflow)
+NUMPY_HELPERS["_log_overflowed"] = '''\
+def _log_overflowed(r, u, f, k):
+    """r = log(f·b^u) or log1p(f·b^u) as computed (k = 1 for b = e, log 2 for b = 2), taken again where it is +inf
+    while u and f are finite, f > 0: there the product overflowed (b^u first, or the product itself) where its log
+    is a number, k·u + log f, in float64 (log1p(A) = log A + log1p(1/A), 1/A < 2⁻¹²⁶ of log A ≥ 88 dropped), then
+    into r. log1p(y·e^x) float32 at (89.36, 128.69) was inf for 94.2162. u and f are functions giving them
+    (evaluated only there); r is changed in place and returned."""
+    far = np.isposinf(r)
+    if far.any():
+        v = np.broadcast_to(np.asarray(u(), dtype=np.float64), r.shape)[far]
+        w = np.broadcast_to(np.asarray(f(), dtype=np.float64), r.shape)[far]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            r[far] = np.where(np.isfinite(v) & np.isfinite(w) & (w > 0), v * k + np.log(w), r[far])
+    return r
+'''
+
+
 # session 25 (h-const25): a constant beyond 2^±100 around a product or quotient, its size m·2^k applied by exponents
 # (ConditionalPrinting._moved_constant)
 NUMPY_HELPERS["_constant_far"] = '''\
@@ -470,6 +489,10 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         if isinstance(e, softplus) and self._shared_log1p_exp(e.args[0]):
             u = self._print(e.args[0])
             return f"np.add(np.maximum({u}, 0), {self._shared_log1p_exp(e.args[0])}, out={out})"
+        if isinstance(e, (sp.log, log1p)):
+            overflow = self._log_overflow_call(e, out)
+            if overflow:
+                return overflow
         if isinstance(e, sp.Function) and self._erfc_half(e) is None:  # (Φ(√2·v): erfc(−v)/2, _print_ndtr)
             lowering = numpy_template(type(e))
             if lowering is not None and "out={out}" in lowering[0] and "{%d}" % (len(e.args) - 1) in lowering[0]:
@@ -508,6 +531,10 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
     _print_Dummy = _print_Symbol
 
     def _print_Function(self, e):
+        if isinstance(e, (sp.log, log1p)):
+            overflow = self._log_overflow_call(e)
+            if overflow:
+                return overflow
         lowering = numpy_template(type(e))
         if lowering is None:
             template = self.FUNCTIONS.get(type(e).__name__)
@@ -682,6 +709,26 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         if out is not None and not plain.startswith(("np.multiply(", "np.divide(", "_rounded_once(", "_rounded_once_times(")):
             return None
         return f"_exp_overflowed_by({plain}{tail}"
+
+    _log_overflow_printing = False  # True while _log_overflow_call prints the log as before
+
+    def _log_overflow_call(self, e, out: str | None = None) -> str | None:
+        """log(f·b^u) or log1p(f·b^u) (ConditionalPrinting._log_overflow), as printed before wrapped in
+        ``_log_overflowed(r, lambda: u, lambda: f, k)``: taken again as k·u + log f where the product overflowed."""
+        found = None if self._log_overflow_printing else self._log_overflow(e)
+        if found is None:
+            return None
+        f, u, b = found
+        self._log_overflow_printing = True
+        try:
+            plain = self._into(out, e) if out is not None else self._print_Function(e)
+        finally:
+            self._log_overflow_printing = False
+        if plain is None or out is not None and "out=" not in plain:
+            return None  # (a statement this wrapping does not know: as before)
+        self.helpers.add("_log_overflowed")
+        k = 1.0 if b == "e" else math.log(2)
+        return f"_log_overflowed({plain}, lambda: {self._print(u)}, lambda: {self._print(f)}, {k!r})"
 
     def _sigmoid_argument(self, s):
         """u where ``s`` is σ(u), or a temporary holding it: σ(u) itself or the sigmoid-pair select

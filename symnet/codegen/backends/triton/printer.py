@@ -220,6 +220,22 @@ TRITON_HELPERS["_exp_overflowed"] = TRITON_DEVICE_HELPERS["_exp_overflowed"]
 HELPER_NEEDS["_exp_overflowed"] = ("_exp", "_exp2")
 
 
+# session 29 (h-exp29): log(f·b^u), log1p(f·b^u) where the product overflowed (ConditionalPrinting._log_overflow)
+TRITON_DEVICE_HELPERS["_log_overflowed"] = '''\
+@triton.jit
+def _log_overflowed(r, u, f, k):
+    """r = log(f·b^u) or log1p(f·b^u) as computed (k a float64 1 for b = e, log 2 for b = 2), taken again where it is +inf
+    while u and f are finite, f > 0: there the product overflowed where its log is a number, k·u + log f in u's dtype
+    (log1p(A) = log A + log1p(1/A), 1/A < 2⁻¹²⁶ of log A ≥ 88 dropped): three roundings and log's. log1p(y·e^x)
+    float32 at (89.36, 128.69) was inf for 94.2162. A select: one log more."""
+    v = u.to(tl.float64) if u.dtype == tl.float64 else u.to(tl.float32)
+    w = f.to(v.dtype)
+    far = v * k.to(v.dtype) + tl.log(w)
+    ok = (r == float("inf")) & (tl.abs(v) < float("inf")) & (w > 0) & (w < float("inf"))
+    return tl.where(ok, far.to(r.dtype), r)
+'''
+TRITON_HELPERS["_log_overflowed"] = TRITON_DEVICE_HELPERS["_log_overflowed"]
+
 # session 29 (h-exp29): f·b^u, f a factor holding a variable, where b^u overflowed first
 # (ConditionalPrinting._exp_overflow_factor)
 TRITON_DEVICE_HELPERS["_exp_overflowed_by"] = '''\
@@ -655,6 +671,27 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         return self._print_Function(e)
 
     _print_expm1 = _print_log1p
+
+    _log_overflow_printing = False  # True while _print_log prints the log as before (_log_overflowed's first argument)
+
+    def _print_log_of_product(self, e):
+        """log(f·b^u) and log1p(f·b^u) (ConditionalPrinting._log_overflow), as printed before wrapped in
+        ``_log_overflowed``: k·u + log f where the product overflowed; any other log as before."""
+        found = None if self._log_overflow_printing else self._log_overflow(e)
+        if found is None:
+            return self._print_Function(e)
+        f, u, b = found
+        self._log_overflow_printing = True
+        try:
+            plain = self._print_Function(e)
+        finally:
+            self._log_overflow_printing = False
+        self._need("_log_overflowed")
+        k = 1.0 if b == "e" else float(np.log(2.0))
+        factor = f"tl.full([], {float(f)!r}, tl.float64)" if f.is_number else self._print(f)  # (a tensor: .to)
+        return f"_log_overflowed({plain}, {self._print(u)}, {factor}, tl.full([], {k!r}, tl.float64))"
+
+    _print_log = _print_log1p = _print_log_of_product
 
     # H(u, 0) by the registry's template, _heaviside(u): u ≤ 0 ? 0 : 1 (relu′(0) = 0 and relu′(NaN) = 1, as torch)
     _print_Heaviside = _print_sign = _print_Function
