@@ -15,6 +15,10 @@ than torch): exponentials that overflow where the result is finite.
 * **log(f·b^u), log1p(f·b^u) where the product overflows** and its log does not: k·u + log f there
   (``_log_overflowed``, both backends). Before: log1p(y·e^x) float32 at (89.36, 128.69) inf for 94.2162; float64 at
   (800, 0.5) inf for 799.31; log(y·2^x) at (1100, 0.25) inf for 761.08 (torch inf at each).
+* **c·e^u inside a widened sum** (NumPy): the double-word function's float64 body computes e^u whole, and where its
+  value was inf it was the result. Now that value is taken again as the kernel prints it outside (with
+  ``_exp_overflowed``). Before: e^x/2 + y at (709.9, 1) inf for 1.011e308 (torch inf).
+
 References: mpmath at 50 digits.
 """
 from __future__ import annotations
@@ -168,3 +172,20 @@ def test_the_log_of_an_overflowing_product_with_y_not_positive():
     f = _run("log1p(exp(x)*y)", "numpy", np.float64, x=[800.0, 800.0, 800.0], y=[-0.5, np.nan, np.inf])[0]
     assert np.isnan(f[0]) and np.isnan(f[1]) and f[2] == np.inf, f
 
+
+# ------------------------------------------------------------------ c·e^u inside a widened sum (NumPy's double-word function)
+
+@pytest.mark.parametrize("n", [1, 3, 40], ids=["one", "three", "forty"])
+def test_a_constant_times_an_exponential_inside_a_widened_sum(n):
+    """e^x/2 + y and y − e^x/3 (float64) with x past e^x's overflow beside ordinary points (one element, a block
+    where most are past, one where few are: the double word gathered): within 4 ULP. Before: inf / −inf at
+    (709.9, 1) for 1.011e308 / −6.74e307."""
+    rng = np.random.default_rng(29)
+    x = np.where(np.arange(n) % 3 == 0, 709.9, rng.uniform(-5, 5, n)) if n > 1 else np.array([709.9])
+    y = rng.uniform(-3, 3, n)
+    for formula, exact in (("exp(x)/2 + y", lambda x, y: E(x) / 2 + y), ("y - exp(x)/3", lambda x, y: y - E(x) / 3)):
+        f = _run(formula, "numpy", np.float64, x=x, y=y)[0]
+        with mpmath.workdps(50):
+            for i in range(n):
+                want = exact(mpmath.mpf(float(x[i])), mpmath.mpf(float(y[i])))
+                assert _ulps(f[i], want, np.float64) <= 4.0, (formula, x[i], y[i], float(f[i]), mpmath.nstr(want, 10))
