@@ -177,9 +177,8 @@ def test_log_erfcx_near_zero():
     assert _ulps(got, true, F64) <= BOUND[F64], (got, float(true))
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-04 (session 28): e^x·e^(−y)·e^(y − x) ≡ 1 is inf at (709.8, "
-                   "0.87) and NaN (0·inf) at (−30, 3e38) in float64, torch the same: the exp-product-limit rule takes "
-                   "products of exponentials of one variable only; with two, the exponents are never summed")
+# e^x·e^(−y)·e^(y − x) ≡ 1 was inf at (709.8, 0.87), NaN (0·inf) at (−30, 3e38) float64 (session 28; torch the same):
+# fixed in session 29 (h-exp29, the exp-product-cancel rule; tests/test_exp29.py)
 def test_product_of_exponentials_of_two_inputs():
     got = [_f64("exp(x)*exp(-y)*exp(y - x)", x=x, y=y)["f"] for x, y in ((709.8, 0.87), (-30.0, 3e38))]
     assert got == [1.0, 1.0], got
@@ -196,9 +195,8 @@ def test_log_of_cosh_square_plus_an_input():
     assert _ulps(got["f"], true, F64) <= BOUND[F64] and abs(got["df_dx"] - 2.0) < 1e-15, got
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-04 (session 28): log1p(y·e^x) float32 at (89.36, 128.69) is inf "
-                   "for 94.2162 (e^x overflows float32; the softplus rule takes c·e^u with c a number only, y·e^x needs "
-                   "y > 0 for softplus(x + log y)); torch inf too")
+# log1p(y·e^x) float32 at (89.36, 128.69) was inf for 94.2162 (session 28; torch inf too): fixed in session 29
+# (h-exp29, _log_overflowed; tests/test_exp29.py)
 def test_log1p_of_an_input_times_an_exponential_float32():
     got = _outputs("log1p(exp(x)*y)", F32, x=89.35884857177734, y=128.6876220703125)["f"]
     with mpmath.workdps(60):

@@ -178,6 +178,8 @@ from test_pow24 import RULE_CASES as _POW24  # noqa: E402  (square-sum-power: c 
 RULE_CASES += _POW24
 from test_exp24 import RULE_CASES as _EXP24  # noqa: E402  (exp-dominant's roots, cosh at −x, (e^x + 3)/3: tests/test_exp24.py)
 RULE_CASES += _EXP24
+from test_exp29 import RULE_CASES as _EXP29  # noqa: E402  (exp-product-cancel: tests/test_exp29.py)
+RULE_CASES += _EXP29
 from test_harm25 import RULE_CASES as _HARM25  # noqa: E402  (product-over-sum, linear sums: tests/test_harm25.py)
 RULE_CASES += _HARM25
 from test_pow25 import RULE_CASES as _POW25  # noqa: E402  (common-power: the Tweedie ∂μ, tests/test_pow25.py)

@@ -3818,6 +3818,11 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                 # word is replaced by it below): kept, neither double nor triple words computed (session 21: a block of
                 # x = inf in x·e^x − y went through both)
                 lines += [indent + f"keep |= ~({size} < np.inf)  # inf or NaN: the float64 value is the result"]
+                if "_exp_overflowed" in plain and value.isidentifier():  # session 29 (h-exp29): c·b^u overflowed in
+                    # b^u in the body, which computes b^u whole, where the product need not: e^x/2 + y inf at
+                    # x = 709.9 for 1.011e308; there the float64 value as the kernel prints it outside (_exp_overflowed)
+                    lines += [indent + f"if not ({size} < np.inf).all():  # c·b^u past b^u's overflow: _exp_overflowed",
+                              indent + f"    {value} = np.where({size} < np.inf, {value}, {plain})"]
         # the elements for triple words: where the float64 kernel computes the float64 bound, those where it is past
         # DEEP_RELATIVE of the value; elsewhere (the third tier of a body without a bound a float64 kernel computes:
         # focal's ∂z) where the double word's terms of the sum are past DEEP_TERMS times its value (their magnitudes

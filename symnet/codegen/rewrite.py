@@ -7516,6 +7516,46 @@ _register(EXP_PRODUCT_LIMIT)
 __all__ += ["EXP_PRODUCT_LIMIT"]
 
 
+# ------------------------------------------------------------------ exp-product-cancel (issue 16, session 29, h-exp29:
+# e^x·e^(−y)·e^(y − x) ≡ 1 was inf at (709.8, 0.87) and NaN (0·inf) at (−30, 3e38) in float64, torch the same;
+# exp-product-limit takes products of one variable only); tested in tests/test_exp29.py
+
+def _exp_product_cancel(node):
+    """R·e^(a_1)·…·e^(a_k) (k ≥ 2) whose exponents' sum, as SymPy adds it, holds fewer variables than the exponents
+    together → R·e^(a_1 + … + a_k): e^x·e^(−y)·e^(y − x) → 1, e^(x + y)·e^(−y) → e^x.
+
+    Exact: e^a·e^b = e^(a + b) for real a, b. The variables that cancel are gone from the sum symbolically, so the
+    one exponential is of a sum with fewer roundings than the factors' arguments had, rounded once where the written
+    product rounded k times and overflowed or underflowed in a factor where the product is a number. A sum that
+    keeps every variable (e^(a − m)·e^(m − b) of the max shift, e^x·e^y) is left as written: there e^(a + b) would
+    round a + b first, up to |a + b|·2⁻⁵³ relative. None for any other node."""
+    if not node.is_Mul:
+        return None
+    factors, exponents, rest = [], [], []
+    for f in node.args:
+        a = _exponent_of(f)
+        if a is not None and a.free_symbols:
+            factors.append(f)
+            exponents.append(a)
+        else:
+            rest.append(f)
+    if len(exponents) < 2:
+        return None
+    total = sp.Add(*exponents)
+    if not total.free_symbols < set().union(*(a.free_symbols for a in exponents)):
+        return None
+    return _Fired(sp.Mul(*rest) * sp.exp(total), ["exp-product-cancel"])
+
+
+EXP_PRODUCT_CANCEL = Rule(
+    "exp-product-cancel", "a product of exponentials whose exponents' variables cancel in their sum is one "
+    "exponential of that sum: e^x·e^(−y)·e^(y − x) ≡ 1 was inf at (709.8, 0.87) and NaN (0·inf) at (−30, 3e38) "
+    "(torch the same), each factor overflowing or underflowing alone; e^a·e^b = e^(a + b), the sum free of the "
+    "variables that cancel, rounded once", local=_exp_product_cancel)
+_register(EXP_PRODUCT_CANCEL)
+__all__ += ["EXP_PRODUCT_CANCEL"]
+
+
 def stabilise(expr: sp.Expr, rules=None) -> tuple[sp.Expr, tuple[Rule, ...]]:
     """``expr`` with every rule applied, and the rules that changed something (in the order
     they first fired), e.g. ``stabilise(log(1 + exp(x))) == (softplus(x), (<softplus rule>,))``.

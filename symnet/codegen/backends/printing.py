@@ -17,6 +17,7 @@ import math
 from fractions import Fraction
 
 import sympy as sp
+from sympy.codegen.cfunctions import log1p
 from sympy.printing.precedence import PRECEDENCE
 
 from ...errors import SymnetError
@@ -291,6 +292,54 @@ class ConditionalPrinting:
         if not (self.OVERFLOW_SMALLEST < size < 1.0 and abs(c) > 0):
             return None
         return found
+
+    def _exp_overflow_factor(self, e):
+        """(f, u, b) where ``e`` is f·e^u (b "e") or f·2^u (b "2"), f a product of the other factors holding a variable
+        (an input c·2^x, e^x/x); None otherwise, and for a constant f (``_exp_overflow``'s). Session 29 (h-exp29): past
+        b^u's overflow such a product was inf where it is finite: c·2^x at (0.5, 1024) for 8.99e307, e^x/x at 709.9
+        for 2.847e305, and its ∂ (1 − 1/x)·e^x/x NaN (inf − inf) for 2.843e305 (torch inf / NaN alike)."""
+        if not isinstance(e, sp.Mul):
+            return None
+        definitions = getattr(self, "definitions", {})
+        found = []
+        for g in e.args:
+            d = definitions.get(g, g)
+            if isinstance(d, sp.exp) and not d.args[0].is_number:
+                found.append((g, d.args[0], "e"))
+            elif isinstance(d, sp.Pow) and d.base == 2 and not d.exp.is_number:
+                found.append((g, d.exp, "2"))
+        if len(found) != 1:
+            return None
+        g, u, b = found[0]
+        f = sp.Mul(*[a for a in e.args if a is not g])
+        if not f.free_symbols:
+            return None
+        return f, u, b
+
+    def _log_overflow(self, e):
+        """(f, u, b) where ``e`` is log(A) or log1p(A), A (written or a temporary holding it) f·e^u (b "e") or f·2^u
+        (b "2") with f any other factors (a constant too); None otherwise. Session 29 (h-exp29): where A overflows its
+        log is a number: log1p(y·e^x) float32 at (89.36, 128.69) was inf for 94.2162."""
+        if not isinstance(e, (sp.log, log1p)) or len(e.args) != 1:
+            return None
+        definitions = getattr(self, "definitions", {})
+        a = definitions.get(e.args[0], e.args[0])
+        if not isinstance(a, sp.Mul):
+            return None
+        found = []
+        for g in a.args:
+            d = definitions.get(g, g)
+            if isinstance(d, sp.exp) and not d.args[0].is_number:
+                found.append((g, d.args[0], "e"))
+            elif isinstance(d, sp.Pow) and d.base == 2 and not d.exp.is_number:
+                found.append((g, d.exp, "2"))
+        if len(found) != 1:
+            return None
+        g, u, b = found[0]
+        f = sp.Mul(*[f for f in a.args if f is not g])
+        if f.is_number and not (f.is_real and f.is_positive):  # log1p(−e^x): never a number past the overflow
+            return None
+        return f, u, b
 
     def _exp_shift(self, c, b: str, float32: bool) -> tuple[float, float]:
         """(a, c·b^a rounded once to float64, or to float32 where ``float32``) of ``_exp_overflowed``. float32: a grows

@@ -46,6 +46,7 @@ import math
 
 import sympy as sp
 from sympy.printing.str import StrPrinter
+from sympy.codegen.cfunctions import log1p
 
 from ....errors import SymnetError
 from ....functions import sigmoid
@@ -262,6 +263,45 @@ def _exp_overflowed(r, u, a, ca, op):
 '''
 
 
+# session 29 (h-exp29): f·b^u, f a factor holding a variable, where b^u overflowed first
+# (ConditionalPrinting._exp_overflow_factor)
+NUMPY_HELPERS["_exp_overflowed_by"] = '''\
+def _exp_overflowed_by(r, u, f, a, ba, op):
+    """r = f·b^u as computed (op np.exp or np.exp2, b = e or 2; f the other factors, an input c in c·2^x, 1/x in
+    e^x/x), taken again where it is ±inf and u is past b^u's overflow threshold in r's dtype (88 or 127 float32, a = 709
+    or 1023 float64): there b^(u − a)·(f·ba), ba = b^a a float64 constant rounded once, all in float64 (u − a exact,
+    Sterbenz), then into r: four roundings (ba's, f·ba's, op's, the product's), ≤ 2.5 ULP. c·2^x at (0.5, 1024) was
+    inf for 8.99e307, e^x/x at 709.9 inf for 2.847e305. Where f is ±inf or the product overflows truly: ±inf again.
+    u and f are functions giving them (evaluated only there); r is changed in place and returned."""
+    far = np.isinf(r)
+    if far.any():
+        v = np.broadcast_to(np.asarray(u(), dtype=np.float64), r.shape)[far]
+        w = np.broadcast_to(np.asarray(f(), dtype=np.float64), r.shape)[far]
+        low = (88.0 if op is np.exp else 127.0) if r.dtype == np.float32 else a
+        with np.errstate(over="ignore", invalid="ignore"):
+            r[far] = np.where(np.isfinite(v) & (v > low), op(v - a) * (w * ba), r[far])
+    return r
+'''
+
+
+# session 29 (h-exp29): log(f·b^u), log1p(f·b^u) where the product overflowed (ConditionalPrinting._log_overflow)
+NUMPY_HELPERS["_log_overflowed"] = '''\
+def _log_overflowed(r, u, f, k):
+    """r = log(f·b^u) or log1p(f·b^u) as computed (k = 1 for b = e, log 2 for b = 2), taken again where it is +inf
+    while u and f are finite, f > 0: there the product overflowed (b^u first, or the product itself) where its log
+    is a number, k·u + log f, in float64 (log1p(A) = log A + log1p(1/A), 1/A < 2⁻¹²⁶ of log A ≥ 88 dropped), then
+    into r. log1p(y·e^x) float32 at (89.36, 128.69) was inf for 94.2162. u and f are functions giving them
+    (evaluated only there); r is changed in place and returned."""
+    far = np.isposinf(r)
+    if far.any():
+        v = np.broadcast_to(np.asarray(u(), dtype=np.float64), r.shape)[far]
+        w = np.broadcast_to(np.asarray(f(), dtype=np.float64), r.shape)[far]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            r[far] = np.where(np.isfinite(v) & np.isfinite(w) & (w > 0), v * k + np.log(w), r[far])
+    return r
+'''
+
+
 # session 25 (h-const25): a constant beyond 2^±100 around a product or quotient, its size m·2^k applied by exponents
 # (ConditionalPrinting._moved_constant)
 NUMPY_HELPERS["_constant_far"] = '''\
@@ -449,6 +489,10 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         if isinstance(e, softplus) and self._shared_log1p_exp(e.args[0]):
             u = self._print(e.args[0])
             return f"np.add(np.maximum({u}, 0), {self._shared_log1p_exp(e.args[0])}, out={out})"
+        if isinstance(e, (sp.log, log1p)):
+            overflow = self._log_overflow_call(e, out)
+            if overflow:
+                return overflow
         if isinstance(e, sp.Function) and self._erfc_half(e) is None:  # (Φ(√2·v): erfc(−v)/2, _print_ndtr)
             lowering = numpy_template(type(e))
             if lowering is not None and "out={out}" in lowering[0] and "{%d}" % (len(e.args) - 1) in lowering[0]:
@@ -487,6 +531,10 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
     _print_Dummy = _print_Symbol
 
     def _print_Function(self, e):
+        if isinstance(e, (sp.log, log1p)):
+            overflow = self._log_overflow_call(e)
+            if overflow:
+                return overflow
         lowering = numpy_template(type(e))
         if lowering is None:
             template = self.FUNCTIONS.get(type(e).__name__)
@@ -622,7 +670,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         not (into ``out``: the statement's result is that array). None for any other product."""
         found = None if self._overflow_printing else self._exp_overflow(e)
         if found is None:
-            return None
+            return None if self._overflow_printing else self._exp_overflow_factor_call(e, out)
         c, u, b = found
         self._overflow_printing = True
         try:
@@ -638,6 +686,49 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         if out is not None and not plain.startswith(("np.multiply(", "np.divide(", "_rounded_once(", "_rounded_once_times(")):
             return None  # (a statement this wrapping does not know, whose value may not be out: as before)
         return f"_exp_overflowed({plain}{tail}"
+
+    def _exp_overflow_factor_call(self, e, out: str | None = None) -> str | None:
+        """f·e^u or f·2^u, f holding a variable (ConditionalPrinting._exp_overflow_factor), as printed before wrapped
+        in ``_exp_overflowed_by(r, lambda: u, lambda: f, a, b^a, np.exp)``, as ``_exp_overflow_call``."""
+        found = self._exp_overflow_factor(e)
+        if found is None:
+            return None
+        f, u, b = found
+        self._overflow_printing = True
+        try:
+            plain = self._into(out, e) if out is not None else self._print_Mul(e)
+        finally:
+            self._overflow_printing = False
+        a, ba = self._exp_shift(sp.Integer(1), b, float32=False)
+        self.helpers.add("_exp_overflowed_by")
+        tail = (f", lambda: {self._print(u)}, lambda: {self._print(f)}, {a!r}, {ba!r}, "
+                f"{'np.exp' if b == 'e' else 'np.exp2'})")
+        statement = f"{out}[...] = " if out is not None else None
+        if statement and plain.startswith(statement):
+            return f"{statement}_exp_overflowed_by({plain[len(statement):]}{tail}"
+        if out is not None and not plain.startswith(("np.multiply(", "np.divide(", "_rounded_once(", "_rounded_once_times(")):
+            return None
+        return f"_exp_overflowed_by({plain}{tail}"
+
+    _log_overflow_printing = False  # True while _log_overflow_call prints the log as before
+
+    def _log_overflow_call(self, e, out: str | None = None) -> str | None:
+        """log(f·b^u) or log1p(f·b^u) (ConditionalPrinting._log_overflow), as printed before wrapped in
+        ``_log_overflowed(r, lambda: u, lambda: f, k)``: taken again as k·u + log f where the product overflowed."""
+        found = None if self._log_overflow_printing else self._log_overflow(e)
+        if found is None:
+            return None
+        f, u, b = found
+        self._log_overflow_printing = True
+        try:
+            plain = self._into(out, e) if out is not None else self._print_Function(e)
+        finally:
+            self._log_overflow_printing = False
+        if plain is None or out is not None and "out=" not in plain:
+            return None  # (a statement this wrapping does not know: as before)
+        self.helpers.add("_log_overflowed")
+        k = 1.0 if b == "e" else math.log(2)
+        return f"_log_overflowed({plain}, lambda: {self._print(u)}, lambda: {self._print(f)}, {k!r})"
 
     def _sigmoid_argument(self, s):
         """u where ``s`` is σ(u), or a temporary holding it: σ(u) itself or the sigmoid-pair select

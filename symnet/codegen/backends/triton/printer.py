@@ -220,6 +220,51 @@ TRITON_HELPERS["_exp_overflowed"] = TRITON_DEVICE_HELPERS["_exp_overflowed"]
 HELPER_NEEDS["_exp_overflowed"] = ("_exp", "_exp2")
 
 
+# session 29 (h-exp29): log(f·b^u), log1p(f·b^u) where the product overflowed (ConditionalPrinting._log_overflow)
+TRITON_DEVICE_HELPERS["_log_overflowed"] = '''\
+@triton.jit
+def _log_overflowed(r, u, f, k):
+    """r = log(f·b^u) or log1p(f·b^u) as computed (k a float64 1 for b = e, log 2 for b = 2), taken again where it is +inf
+    while u and f are finite, f > 0: there the product overflowed where its log is a number, k·u + log f in u's dtype
+    (log1p(A) = log A + log1p(1/A), 1/A < 2⁻¹²⁶ of log A ≥ 88 dropped): three roundings and log's. log1p(y·e^x)
+    float32 at (89.36, 128.69) was inf for 94.2162. A select: one log more."""
+    v = u.to(tl.float64) if u.dtype == tl.float64 else u.to(tl.float32)
+    w = f.to(v.dtype)
+    far = v * k.to(v.dtype) + tl.log(w)
+    ok = (r == float("inf")) & (tl.abs(v) < float("inf")) & (w > 0) & (w < float("inf"))
+    return tl.where(ok, far.to(r.dtype), r)
+'''
+TRITON_HELPERS["_log_overflowed"] = TRITON_DEVICE_HELPERS["_log_overflowed"]
+
+# session 29 (h-exp29): f·b^u, f a factor holding a variable, where b^u overflowed first
+# (ConditionalPrinting._exp_overflow_factor)
+TRITON_DEVICE_HELPERS["_exp_overflowed_by"] = '''\
+@triton.jit
+def _exp_overflowed_by(r, u, f, a32, ba32, ba64, TWO: tl.constexpr):
+    """r = f·b^u as computed (b = 2 where TWO, else e; f the other factors, an input c in c·2^x, 1/x in e^x/x), taken
+    again where it is ±inf and u is past a (a32 = 88 or 127 in float32, 709 or 1023 in float64): b^(u − a)·(f·b^a),
+    b^a the constant ba32 or ba64 rounded once, u − a exact (Sterbenz): four roundings (the constant's, f·b^a's,
+    _exp's or _exp2's, the product's). c·2^x at (0.5, 1024) float64 was inf for 8.99e307, e^x/x at 709.9 inf for
+    2.847e305. Where f is ±inf or the product overflows truly: ±inf again. A select: one exponential more."""
+    if u.dtype == tl.float64:
+        if TWO:
+            far = tl.exp2(u - 1023.0) * (f.to(tl.float64) * ba64)
+        else:
+            far = tl.exp(u - 709.0) * (f.to(tl.float64) * ba64)
+        past = u > (1023.0 if TWO else 709.0)
+    else:
+        v = u.to(tl.float32)
+        if TWO:
+            far = _exp2(v - a32) * (f.to(tl.float32) * ba32)
+        else:
+            far = _exp(v - a32) * (f.to(tl.float32) * ba32)
+        past = v > a32
+    return tl.where((tl.abs(r) == float("inf")) & (tl.abs(u) < float("inf")) & past, far.to(r.dtype), r)
+'''
+TRITON_HELPERS["_exp_overflowed_by"] = TRITON_DEVICE_HELPERS["_exp_overflowed_by"]
+HELPER_NEEDS["_exp_overflowed_by"] = ("_exp", "_exp2")
+
+
 # session 22 (h-quot22): a constant times a product or quotient, the constant last or first per element
 # (ConditionalPrinting._moved_constant)
 TRITON_DEVICE_HELPERS["_constant_times"] = '''\
@@ -422,7 +467,7 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         ConditionalPrinting._print_Mul."""
         found = None if self._overflow_printing else self._exp_overflow(e)
         if found is None:
-            return super()._print_Mul(e)
+            return self._exp_overflow_factor_call(e)
         c, u, b = found
         self._overflow_printing = True
         try:
@@ -433,6 +478,24 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         self._need("_exp_overflowed")
         return (f"_exp_overflowed({plain}, {self._print(u)}, {a32!r}, {ca32!r}, tl.full([], {ca64!r}, tl.float64), "
                 f"{b == '2'})")
+
+    def _exp_overflow_factor_call(self, e):
+        """f·e^u and f·2^u, f holding a variable (ConditionalPrinting._exp_overflow_factor), as printed before wrapped
+        in ``_exp_overflowed_by``; any other product as ConditionalPrinting._print_Mul."""
+        found = None if self._overflow_printing else self._exp_overflow_factor(e)
+        if found is None:
+            return super()._print_Mul(e)
+        f, u, b = found
+        self._overflow_printing = True
+        try:
+            plain = super()._print_Mul(e)
+        finally:
+            self._overflow_printing = False
+        (a32, ba32), ba64 = (self._exp_shift(sp.Integer(1), b, float32=True),
+                             self._exp_shift(sp.Integer(1), b, float32=False)[1])
+        self._need("_exp_overflowed_by")
+        return (f"_exp_overflowed_by({plain}, {self._print(u)}, {self._print(f)}, {a32!r}, {ba32!r}, "
+                f"tl.full([], {ba64!r}, tl.float64), {b == '2'})")
 
     def _number(self, value: float) -> str:
         if not np.isfinite(value):  # 1e350·x, exp(1000)·x: repr's inf named nothing in the kernel (NameError at launch)
@@ -608,6 +671,27 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         return self._print_Function(e)
 
     _print_expm1 = _print_log1p
+
+    _log_overflow_printing = False  # True while _print_log prints the log as before (_log_overflowed's first argument)
+
+    def _print_log_of_product(self, e):
+        """log(f·b^u) and log1p(f·b^u) (ConditionalPrinting._log_overflow), as printed before wrapped in
+        ``_log_overflowed``: k·u + log f where the product overflowed; any other log as before."""
+        found = None if self._log_overflow_printing else self._log_overflow(e)
+        if found is None:
+            return self._print_Function(e)
+        f, u, b = found
+        self._log_overflow_printing = True
+        try:
+            plain = self._print_Function(e)
+        finally:
+            self._log_overflow_printing = False
+        self._need("_log_overflowed")
+        k = 1.0 if b == "e" else float(np.log(2.0))
+        factor = f"tl.full([], {float(f)!r}, tl.float64)" if f.is_number else self._print(f)  # (a tensor: .to)
+        return f"_log_overflowed({plain}, {self._print(u)}, {factor}, tl.full([], {k!r}, tl.float64))"
+
+    _print_log = _print_log1p = _print_log_of_product
 
     # H(u, 0) by the registry's template, _heaviside(u): u ≤ 0 ? 0 : 1 (relu′(0) = 0 and relu′(NaN) = 1, as torch)
     _print_Heaviside = _print_sign = _print_Function
