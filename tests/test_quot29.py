@@ -6,6 +6,7 @@
   fl(log 2)) and its ∂ −e^x/(2 − e^x) (1.6e15 ULP): 2 − e^u = −2·expm1(u − log 2), u − log 2 in double words.
 * softplus-over-exp: softplus(x)·e^−x NaN from x ≈ −745, its ∂ (σ(x) − softplus(x))·e^−x 8.4e8 ULP at −20 (float64):
   1, a two-term series, double words.
+* step-value: (log1p(H(x)))·erfcx(x) NaN (0·inf) in float32 at x = −24.94: log1p(H(u)) = log 2·H(u), then the gate.
 
 References: mpmath at 50–100 digits (the true values), never the kernel's own form.
 """
@@ -18,6 +19,7 @@ import sympy as sp
 
 from conftest import compiled, triton_torch
 from symnet.codegen.rewrite import softplus
+from symnet.special import erfcx
 
 E = mpmath.exp
 _x = sp.Symbol("x", real=True)
@@ -29,6 +31,7 @@ RULE_CASES = [
     ("log-softplus-left", sp.log(softplus(_x)), (_x,), (-35.0, 10.0), (-800.0,), np.float64),
     ("two-minus-exp-root", sp.log(2 - sp.exp(_x)), (_x,), (0.3, 0.69), (0.6931471805599452,), np.float64),
     ("softplus-over-exp", softplus(_x) * sp.exp(-_x), (_x,), (-25.0, 10.0), (-300.0,), np.float64),  # 600 digits
+    ("step-value", sp.log(1 + sp.Heaviside(_x, 0)) * erfcx(_x), (_x,), (-4.0, 4.0), (-24.942674605326964,), np.float32),
 ]
 
 
@@ -110,3 +113,54 @@ def test_softplus_times_exp_minus_x(dtype, backend):
             s = mpmath.log1p(E(X))
             assert _ulps(f[i], s * E(-X), dtype) <= bound, (x, float(f[i]))
             assert _ulps(df[i], (1 / (1 + E(-X)) - s) * E(-X), dtype) <= bound, (x, float(df[i]))
+
+
+# ------------------------------------------------------------------ step-value
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_function_of_a_step_times_an_overflowing_factor(dtype, backend):
+    """(log1p(H(x)))·erfcx(x) = log 2·erfcx(x) for x > 0, 0 elsewhere (H(0) = 0), and its ∂ log 2·erfcx′(x) there.
+    Before (NumPy float32): f and ∂ NaN at x = −24.94 (erfcx(x) inf times log1p(H(x)) = 0), true 0; float64 from
+    x ≈ −26.6."""
+    bound = 8.0 if dtype == np.float32 else 4.0
+    points = [-1e4, -30.0, -24.942674605326964, -1.0, -0.0, 0.0, 1e-30, 0.5, 3.0, 1e3]
+    f, df = _run("(log1p(Heaviside(x))) * (erfcx(x))", points, dtype, backend)
+    with mpmath.workdps(60):
+        for i, x in enumerate(points):
+            X = mpmath.mpf(float(dtype(x)))
+            erfcx = E(X * X) * mpmath.erfc(X)
+            want = mpmath.log(2) * erfcx if X > 0 else mpmath.mpf(0)
+            dwant = mpmath.log(2) * (2 * X * erfcx - 2 / mpmath.sqrt(mpmath.pi)) if X > 0 else mpmath.mpf(0)
+            assert _ulps(f[i], want, dtype) <= bound, (x, float(f[i]))
+            assert _ulps(df[i], dwant, dtype) <= bound, (x, float(df[i]))
+
+
+# ------------------------------------------------------------------ complex infinity in a widened body
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_poisson_nll_of_hardshrink_of_gelu_generates(backend):
+    """poisson_nll(hardshrink(gelu(x)), y) = e^p − y·p, p = hardshrink(gelu x): before, TypeError "Cannot convert
+    complex to float" while generating (SymPy's 1/0, zoo, in a select's branch never taken, inside a widened body
+    whose double-word code took float() of it). Values and gradients against mpmath, float64."""
+    xs = np.array([-3.0, 0.1, 0.7, 2.0, 5.0, -0.6])
+    ys = np.array([0.5, 1.0, 2.0, 0.3, 4.0, 1.5])
+    if backend == "triton":
+        torch = triton_torch()
+        outs = compiled("poisson_nll(hardshrink(gelu(x)), y)", "triton")(x=torch.from_numpy(xs), y=torch.from_numpy(ys))
+        outs = [o.numpy() for o in outs]
+    else:
+        outs = compiled("poisson_nll(hardshrink(gelu(x)), y)")(x=xs, y=ys)
+    names = compiled("poisson_nll(hardshrink(gelu(x)), y)").outputs
+    got = dict(zip(names, outs))
+    with mpmath.workdps(50):
+        for i, (xv, yv) in enumerate(zip(xs, ys)):
+            X, Y = mpmath.mpf(xv), mpmath.mpf(yv)
+            phi = mpmath.ncdf(X)
+            g = X * phi
+            shrunk = abs(g) > mpmath.mpf(1) / 2
+            p = g if shrunk else mpmath.mpf(0)
+            slope = (phi + X * mpmath.npdf(X)) if shrunk else mpmath.mpf(0)
+            want = {"f": E(p) - Y * p, "df_dx": (E(p) - Y) * slope, "df_dy": -p}
+            for name, w in want.items():
+                assert _ulps(got[name][i], w, np.float64) <= 4.0, (name, xv, yv, float(got[name][i]))

@@ -1208,6 +1208,8 @@ def widen(body: sp.Expr, first_order: bool = False, in_float32: bool = False) ->
     from sympy.utilities.lambdify import lambdify
 
     body = without_ite(body)  # (the body is printed as it is: widened nodes are not walked by the kernel's without_ite)
+    if body.has(sp.zoo):  # 1/0 in a branch never taken (poisson_nll of hardshrink's 0): NaN, as the printers write it;
+        body = body.xreplace({sp.zoo: sp.nan})  # the double-word code took float(zoo): TypeError (h-quot29)
     cls = _WIDENED.get((body, first_order, in_float32))
     if cls is None:
         leaves = tuple(sorted(body.free_symbols, key=sp.default_sort_key))
@@ -7470,6 +7472,36 @@ SOFTPLUS_OVER_EXP = Rule(
     "2⁴⁵ there) below u = 2; as written elsewhere", local=_softplus_over_exp)
 _register(SOFTPLUS_OVER_EXP)
 __all__ += ["SOFTPLUS_OVER_EXP"]
+
+
+# ------------------------------------------------------------------ step-value (issue 16: (log1p(H(x)))·erfcx(x) was NaN in
+# float32 at x = −24.94, erfcx inf times log1p(H(x)) = 0; h-quot29); tested in tests/test_quot29.py
+
+def _step_value(node):
+    """F(H(u)) → F(1)·H(u) for a function F of one argument with F(0) = 0 and F(1) a finite number (log1p(H(u)) →
+    log 2·H(u)), so that the heaviside-gate rule sees the gate in a product; None for any other node.
+
+    Exact: symnet's H(u) is 0 or 1 (0 at u = 0, 1 at NaN), and F(H) = F(1)·H at both."""
+    if not (isinstance(node, sp.Function) and len(node.args) == 1 and isinstance(node.args[0], sp.Heaviside)):
+        return None
+    if isinstance(node, (sp.Heaviside, WidenedBase)):
+        return None
+    try:
+        at_zero, at_one = node.func(sp.S.Zero), node.func(sp.S.One)
+    except (TypeError, ValueError):
+        return None
+    if at_zero != 0 or not at_one.is_number or not at_one.is_finite or at_one == 0:
+        return None
+    return _Final(at_one * node.args[0])  # kept whole: the heaviside-gate rule takes H(u) from the product it stands in
+
+
+STEP_VALUE = Rule(
+    "step-value", "a function F of the step H(u) with F(0) = 0 (log1p(H(x))) is a number times the gate, but the "
+    "heaviside-gate rule sees no gate in F(H(u))·g: (log1p(H(x)))·erfcx(x) was 0·inf = NaN in float32 at x = −24.94 "
+    "(erfcx overflows, true 0), its derivative too; F(H(u)) = F(1)·H(u) exactly (H is 0 or 1), and the gate's "
+    "select gives 0 where u ≤ 0", local=_step_value)
+_register(STEP_VALUE)
+__all__ += ["STEP_VALUE"]
 
 
 # ------------------------------------------------------------------ exp-product-limit (issue 16: ∂x of
