@@ -199,12 +199,9 @@ def test_a_constant_times_an_exponential_inside_a_widened_sum(formula, inputs, e
     assert _ulps(f[0], want, np.float64) <= 4.0, (float(f[0]), mpmath.nstr(want, 10))
 
 
-@pytest.mark.xfail(strict=True, reason="log(2 − e^x) near its root x = log 2 (affine-root's log1p(1 − e^u)): 1 − e^x "
-                   "rounded loses 2 − e^x's leading digits (float64 at x = fl(log 2) − 1 ulp: f −36.04 for −35.85, "
-                   "2.7e13 ULP, ∂ −9.01e15 for −7.45e15, 1.6e15 ULP; at fl(log 2) f, ∂ −inf for −37.61, −4.31e16; at "
-                   "log 2 − 1e−10 6.5e7 / 1.2e9 ULP; torch the same); needs 2 − e^x = −2·expm1(x − log 2), x − log 2 "
-                   "in double words")
 def test_log_of_two_minus_an_exponential_near_its_root():
+    """Before: 1 − e^x rounded lost 2 − e^x's leading digits (float64 at x = fl(log 2) − 1 ulp: f −36.04 for −35.85,
+    2.7e13 ULP, ∂ 1.6e15 ULP; at fl(log 2) f −inf for −37.61); the two-minus-exp-root rule (h-quot29)."""
     points = [float(np.nextafter(np.log(2.0), 0)), float(np.log(2.0)), float(np.log(2.0)) - 1e-10]
     f, df = _values("log(2 - exp(x))", points, np.float64)
     with mpmath.workdps(50):
@@ -214,13 +211,13 @@ def test_log_of_two_minus_an_exponential_near_its_root():
             assert _ulps(df[i], -E(X) / (2 - E(X)), np.float64) <= 4.0, (x, float(df[i]))
 
 
-@pytest.mark.xfail(strict=True, reason="softplus(x)·e^−x, float64: ∂ = (σ(x) − softplus(x))·e^−x cancels for x ≪ 0 "
-                   "(at −20: −1.0305769818e−9 for −1.0305768084e−9, 8.4e8 ULP; torch 7.2e8, a little better; at −88.8 "
-                   "0 for −1.36e−39); f and ∂ NaN from x ≈ −745 (softplus 0 times e^−x inf; truth 1 and −0; torch NaN)")
 def test_softplus_times_exp_minus_x_far_left():
+    """Before: ∂ = (σ(x) − softplus(x))·e^−x cancelled for x ≪ 0 (at −20: −1.0305769818e−9 for −1.0305768084e−9,
+    8.4e8 ULP; torch 7.2e8; at −88.8 0 for −1.36e−39), f and ∂ NaN from x ≈ −745; the softplus-over-exp rule
+    (h-quot29, tests/test_quot29.py)."""
     points = [-20.0, -88.8, -800.0]
     f, df = _values("softplus(x)*exp(-x)", points, np.float64)
-    with mpmath.workdps(200):
+    with mpmath.workdps(800):  # ∂ cancels by 2e^−x: 348 digits at x = −800 (200 gave a reference 5e15 ULP off)
         for i, x in enumerate(points):
             X = mpmath.mpf(x)
             s = mpmath.log1p(E(X))
@@ -228,11 +225,10 @@ def test_softplus_times_exp_minus_x_far_left():
             assert _ulps(df[i], (1 / (1 + E(-X)) - s) * E(-X), np.float64) <= 4.0, (x, float(df[i]))
 
 
-@pytest.mark.xfail(strict=True, reason="log(softplus(x)) from x ≈ −745 float64 (−104 float32): softplus underflows to "
-                   "0, f −inf for x (−800: −800), ∂ NaN for 1 (torch the same); log(softplus(x)) = x + log1p(−…) "
-                   "past the underflow is not a rule yet")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_log_of_softplus_far_left(dtype):
+    """Before: from x ≈ −745 float64 (−104 float32) softplus underflowed to 0, f −inf for x (−800: −800), ∂ NaN for 1
+    (torch the same); the log-softplus-left rule (h-quot29, tests/test_quot29.py)."""
     points = [-800.0, -1e4]
     f, df = _values("log(softplus(x))", points, dtype)
     with mpmath.workdps(100):

@@ -109,10 +109,9 @@ def test_gradient_of_sigmoid_over_mish_far_left():
     assert np.isfinite(grad[0]) and _ulps(grad[0], true, np.float64) <= 4
 
 
-@pytest.mark.xfail(strict=True, reason="a node overflows float32 where the result does not: (log1p(Heaviside(x)))·erfcx(x) "
-                   "at x = −24.94 f32, erfcx = inf and log1p(H(x)) = 0: value and ∂x NaN, true 0 (torch's value NaN too; "
-                   "torch has no derivative of heaviside). The first float32 draw of the composition property")
 def test_zero_times_overflowed_erfcx_float32():
+    """Before: at x = −24.94 f32, erfcx = inf and log1p(H(x)) = 0: value and ∂x NaN, true 0 (torch's value NaN too);
+    the step-value rule (h-quot29, tests/test_quot29.py)."""
     from test_hypothesis_compositions import check
     check("(log1p(Heaviside(x))) * (erfcx(x))", [-24.942674605326964], np.float32)
 

@@ -198,6 +198,8 @@ from test_soft29 import RULE_CASES as _SOFT29  # noqa: E402  (root-difference: t
 RULE_CASES += _SOFT29
 from test_kl29 import RULE_CASES as _KL29  # noqa: E402  (nested-sum-factor, softmax-mean, gap-sum: tests/test_kl29.py)
 RULE_CASES += _KL29
+from test_quot29 import RULE_CASES as _QUOT29  # noqa: E402  (log-softplus-left, two-minus-exp-root, softplus-over-exp, step-value: tests/test_quot29.py)
+RULE_CASES += _QUOT29
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -280,6 +282,9 @@ UNDECIDED |= {"rounded-log-argument"}  # log p as Σ n·log|a| under sign(a)… 
 # log1p(p) as log p above 2¹⁰⁰⁰ (to 2⁻¹⁰⁰⁰ relative: not an identity); simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"overflowing-log1p"}  # log1p(X) as log X above X = 2¹⁰⁰⁰ (to 2⁻¹⁰⁰⁰ relative: not an identity); the 50-digit check holds
 UNDECIDED |= {"zero-scaled-exp"}  # a select at p − t = 0 (Eq): simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"log-softplus-left", "two-minus-exp-root", "softplus-over-exp", "step-value"}  # u, 1 and a series below u = −40, −30
+# (not identities); a select at 1/2 < u < 1 of expm1(u − log 2) widened, and H(u)'s gate: simplify cannot decide; the
+# 50-digit check holds
 UNDECIDED |= {"log-erfcx-left", "exp-product-limit"}  # selects at u < 0, at an exponential inf or 0: the 50-digit check holds
 UNDECIDED |= {"log-gaussian-tail"}  # Φ(x) = 1 − Φ(−x) through ndtr and erfcx: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"quotient-root"}  # selects at |x| ≤ |y| of forms in x/y and y/x with sign(x)·sign(y): simplify cannot decide; the 50-digit check holds

@@ -1212,6 +1212,8 @@ def widen(body: sp.Expr, first_order: bool = False, in_float32: bool = False) ->
     from sympy.utilities.lambdify import lambdify
 
     body = without_ite(body)  # (the body is printed as it is: widened nodes are not walked by the kernel's without_ite)
+    if body.has(sp.zoo):  # 1/0 in a branch never taken (poisson_nll of hardshrink's 0): NaN, as the printers write it;
+        body = body.xreplace({sp.zoo: sp.nan})  # the double-word code took float(zoo): TypeError (h-quot29)
     cls = _WIDENED.get((body, first_order, in_float32))
     if cls is None:
         leaves = tuple(sorted(body.free_symbols, key=sp.default_sort_key))
@@ -7399,6 +7401,168 @@ LOG_ERFCX_LEFT = Rule(
     "x = 1e−30, true −1.128e−30)", local=_log_erfcx_left)
 _register(LOG_ERFCX_LEFT)
 __all__ += ["LOG_ERFCX_LEFT"]
+
+
+# ------------------------------------------------------------------ log-softplus-left (issue 16: log(softplus(x)) was
+# −inf from x ≈ −745 in float64 (−104 float32) and its ∂ σ/softplus 0/0 = NaN; h-quot29); tested in tests/test_quot29.py
+
+_LOG_SOFTPLUS_LEFT = -40  # below it log(softplus(u)) rounds to u and σ(u)/softplus(u) to 1, in float32 and float64
+
+
+def _log_softplus_left(node):
+    """log(softplus(u)) → u where u < −40, and k·σ(u)/softplus(u) (its derivative) → k there; each select keeps the
+    written form where u ≥ −40. None for any other node.
+
+    Exact: softplus(u) = log1p(e^u) = e^u·(1 − e^u/2 + …), so log(softplus(u)) = u + log(1 − e^u/2 + …), which is u
+    to within e^u/2 < 2.2e−18 < |u|·2⁻⁶⁰ for u < −40: u is that number rounded (to float64 and float32 alike); and
+    σ(u)/softplus(u) = (1 − e^u + …)/(1 − e^u/2 + …) = 1 − e^u/2 + …, within 2.2e−18 < 2⁻⁵⁴ of 1: 1 rounded."""
+    if isinstance(node, sp.log) and isinstance(node.args[0], softplus):
+        u = node.args[0].args[0]
+        return _Final(sp.Piecewise((u, u < _LOG_SOFTPLUS_LEFT), (node, True)))
+    if not node.is_Mul:
+        return None
+    for f in node.args:
+        if not (f.is_Pow and f.exp == -1 and isinstance(f.base, softplus)):
+            continue
+        u = f.base.args[0]
+        if sigmoid(u) not in node.args:
+            continue
+        rest = sp.Mul(*[a for a in node.args if a is not f and a != sigmoid(u)])
+        return _Final(sp.Piecewise((rest, u < _LOG_SOFTPLUS_LEFT), (node, True)))
+    return None
+
+
+LOG_SOFTPLUS_LEFT = Rule(
+    "log-softplus-left", "softplus(u) = log1p(e^u) ≈ e^u underflows to 0 for u ≪ 0 (float64 from u ≈ −745, float32 "
+    "−104) where its log does not: log(softplus(x)) was −inf at x = −800 (true −800) and its derivative "
+    "σ(x)/softplus(x) 0/0 = NaN (true 1; torch the same); log(softplus(u)) = u + log(1 − e^u/2 + …) is u, and "
+    "σ(u)/softplus(u) = 1 − e^u/2 + … is 1, each rounded, where u < −40; as written elsewhere", local=_log_softplus_left)
+_register(LOG_SOFTPLUS_LEFT)
+__all__ += ["LOG_SOFTPLUS_LEFT"]
+
+
+# ------------------------------------------------------------------ two-minus-exp-root (issue 16: log(2 − e^x) near its
+# root x = log 2, 2.7e13 ULP at fl(log 2) − 1 ulp in float64; h-quot29); tested in tests/test_quot29.py
+
+_TWO_MINUS_EXP_WINDOW = (sp.Rational(1, 2), 1)  # u in it: 2 − e^u ∈ (−0.72, 0.36), near 0 at u = log 2 ≈ 0.693
+
+
+def _near_log_two(u):
+    lo, hi = _TWO_MINUS_EXP_WINDOW
+    return sp.And(u > lo, u < hi)
+
+
+def _root_shift(u):
+    """u − log 2, widened: exact where u ≈ log 2 (Sterbenz) in double words, log 2 to 106 bits; float64 in a float32
+    kernel, log 2 there 2.3e−17 off where |u − log 2| ≥ 1e−8 for a float32 u ≠ log 2."""
+    return widen(u - sp.log(2))
+
+
+def _two_minus_exp_node(node):
+    """2 − e^u → −2·expm1(u − log 2) and log1p(−expm1(u)) (the log1p rule's log(2 − e^u)) → log 2 + log(−expm1(u −
+    log 2)) where 1/2 < u < 1, as written elsewhere; None for any other node."""
+    if node.is_Add and len(node.args) == 2 and sp.Integer(2) in node.args:
+        (t,) = [a for a in node.args if a != 2]
+        if _is_exp(-t):
+            u = (-t).args[0]
+            return sp.Piecewise((-2 * expm1(_root_shift(u)), _near_log_two(u)), (node, True))
+    if isinstance(node, log1p) and isinstance(-node.args[0], expm1):
+        u = (-node.args[0]).args[0]
+        return sp.Piecewise((sp.log(2) + sp.log(-expm1(_root_shift(u))), _near_log_two(u)), (node, True))
+    return None
+
+
+def _two_minus_exp_root(expr):
+    """Every 2 − e^u and log1p(−expm1(u)) of ``expr`` (outside widened nodes) as :func:`_two_minus_exp_node` writes
+    it."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp, expm1):
+        return expr
+    return _top_down(expr, _two_minus_exp_node, _KEPT)
+
+
+TWO_MINUS_EXP_ROOT = Rule(
+    "two-minus-exp-root", "2 − e^u cancels near its root u = log 2 (log(2 − e^x), as log1p(−expm1(x)), 2.7e13 ULP "
+    "off at x = fl(log 2) − 1 ulp in float64, −inf at fl(log 2) for −37.61, and its derivative −e^x/(2 − e^x) "
+    "1.6e15 ULP; torch the same): 2 − e^u = −2·expm1(u − log 2) exactly, with u − log 2 exact there in double words "
+    "(float64 in a float32 kernel) and expm1 rounding once; log(2 − e^u) = log 2 + log(−expm1(u − log 2)) (no "
+    "cancellation for u > 1/2, where the sum is below −log 2·1.5); as written outside 1/2 < u < 1",
+    apply=_two_minus_exp_root, fired=lambda old, new: new != old)
+_register(TWO_MINUS_EXP_ROOT)
+__all__ += ["TWO_MINUS_EXP_ROOT"]
+
+
+# ------------------------------------------------------------------ softplus-over-exp (issue 16: softplus(x)·e^−x, whose
+# ∂ (σ(x) − softplus(x))·e^−x cancelled for x ≪ 0, 8.4e8 ULP at −20 in float64, and NaN from −745; h-quot29); tested in
+# tests/test_quot29.py
+
+_SOFTPLUS_OVER_EXP_FAR = -30  # below it the series: e^u < 9.4e−14
+_SOFTPLUS_OVER_EXP_NEAR = 2  # below it σ(u) − softplus(u) cancels (by 2/e^u for u ≪ 0): widened
+
+
+def _softplus_over_exp(node):
+    """softplus(u)·e^−u → 1 where u < −40, and (σ(u) − softplus(u))·e^−u (its derivative) → −t/2 + 2t²/3 (t = e^u)
+    where u < −30, widened where u < 2 (double words in a float32 kernel too), as written elsewhere; None for any
+    other node.
+
+    Exact: with t = e^u, softplus(u)·e^−u = log1p(t)/t = 1 − t/2 + …, 1 rounded where t/2 < 2.2e−18; and
+    (σ(u) − softplus(u))·e^−u = 1/(1 + t) − log1p(t)/t = Σ_{k≥1} (−1)^k·k/(k + 1)·t^k, whose third term is 1.5t²
+    of the first, below 1.4e−26 where u < −30. Between −30 and 2 the difference cancels by at most 2/t = 2.1e13
+    (2⁴⁵) in double words (about 2⁻¹⁰⁰ each): 2⁻⁵⁵ relative, rounded once."""
+    if not node.is_Mul or len(node.args) != 2:
+        return None
+    e = next((a for a in node.args if _is_exp(a)), None)
+    if e is None:
+        return None
+    (other,) = [a for a in node.args if a is not e]
+    u = -e.args[0]
+    if other == softplus(u):
+        return _Final(sp.Piecewise((sp.S.One, u < -40), (node, True)))
+    if other.is_Add and set(other.args) == {sigmoid(u), -softplus(u)}:
+        t = sp.exp(u)
+        series = -t / 2 + sp.Rational(2, 3) * t ** 2
+        return _Final(sp.Piecewise((series, u < _SOFTPLUS_OVER_EXP_FAR),
+                                   (widen(node, in_float32=True), u < _SOFTPLUS_OVER_EXP_NEAR), (node, True)))
+    return None
+
+
+SOFTPLUS_OVER_EXP = Rule(
+    "softplus-over-exp", "softplus(u)·e^−u = log1p(t)/t (t = e^u) is 0·inf = NaN from u ≈ −745 (true 1), and its "
+    "derivative (σ(u) − softplus(u))·e^−u cancels for u ≪ 0 (σ and softplus are both t to first order: 8.4e8 ULP "
+    "at x = −20 in float64, 0 for −1.36e−39 at −88.8, NaN from −745; torch the same): f is 1 below u = −40; the "
+    "derivative is the series −t/2 + 2t²/3 below u = −30 and computed in double words (a cancellation of at most "
+    "2⁴⁵ there) below u = 2; as written elsewhere", local=_softplus_over_exp)
+_register(SOFTPLUS_OVER_EXP)
+__all__ += ["SOFTPLUS_OVER_EXP"]
+
+
+# ------------------------------------------------------------------ step-value (issue 16: (log1p(H(x)))·erfcx(x) was NaN in
+# float32 at x = −24.94, erfcx inf times log1p(H(x)) = 0; h-quot29); tested in tests/test_quot29.py
+
+def _step_value(node):
+    """F(H(u)) → F(1)·H(u) for a function F of one argument with F(0) = 0 and F(1) a finite number (log1p(H(u)) →
+    log 2·H(u)), so that the heaviside-gate rule sees the gate in a product; None for any other node.
+
+    Exact: symnet's H(u) is 0 or 1 (0 at u = 0, 1 at NaN), and F(H) = F(1)·H at both."""
+    if not (isinstance(node, sp.Function) and len(node.args) == 1 and isinstance(node.args[0], sp.Heaviside)):
+        return None
+    if isinstance(node, (sp.Heaviside, WidenedBase)):
+        return None
+    try:
+        at_zero, at_one = node.func(sp.S.Zero), node.func(sp.S.One)
+    except (TypeError, ValueError):
+        return None
+    if at_zero != 0 or not at_one.is_number or not at_one.is_finite or at_one == 0:
+        return None
+    return _Final(at_one * node.args[0])  # kept whole: the heaviside-gate rule takes H(u) from the product it stands in
+
+
+STEP_VALUE = Rule(
+    "step-value", "a function F of the step H(u) with F(0) = 0 (log1p(H(x))) is a number times the gate, but the "
+    "heaviside-gate rule sees no gate in F(H(u))·g: (log1p(H(x)))·erfcx(x) was 0·inf = NaN in float32 at x = −24.94 "
+    "(erfcx overflows, true 0), its derivative too; F(H(u)) = F(1)·H(u) exactly (H is 0 or 1), and the gate's "
+    "select gives 0 where u ≤ 0", local=_step_value)
+_register(STEP_VALUE)
+__all__ += ["STEP_VALUE"]
 
 
 # ------------------------------------------------------------------ exp-product-limit (issue 16: ∂x of
