@@ -556,8 +556,10 @@ def _condition(node: ast.AST, depth: int, source: str):
 def _symbol(name: str, label: bool = False) -> sp.Expr:
     """The variable ``name``; ``label``: a name for a result (σ may name sigmoid's output)."""
     # Python reads identifiers in a formula in NFKC form (ｘ is x); names given on their own
-    # (targets, wrt, points) are read the same way, or 'ｃ' and the formula's c would differ
-    name = unicodedata.normalize("NFKC", name)
+    # (targets, wrt, points) are read the same way, or 'ｃ' and the formula's c would differ; and as
+    # normalise() reads a formula's names (θ₁ → theta_1), or wrt=["θ"] was refused beside the formula's
+    # θ ("'θ' does not appear in the formula (its inputs: theta, x)": session 29, h-hostile29)
+    name = unicodedata.normalize("NFKC", normalise(name) if not name.isascii() else name)
     if name in CONSTANTS:
         return CONSTANTS[name]
     if name in FUNCTIONS and not label:
