@@ -29,3 +29,37 @@ def test_greek_names_in_wrt_are_the_formulas(formula, wrt, name):
 def test_greek_names_at_a_point():
     point = parse_point("θ=2, x=3")
     assert sorted(s.name for s in point) == ["theta", "x"]
+
+
+@pytest.fixture(scope="module")
+def st():
+    pytest.importorskip("torch")
+    import os
+
+    if not os.environ.get("TRITON_INTERPRET"):
+        pytest.skip("the symnet.torch ops run on the CPU only under TRITON_INTERPRET=1")
+    import symnet.torch as st
+
+    return st
+
+
+# torch.nn.functional.smooth_l1_loss takes beta=0 ("equivalent to L1 loss", torch's docs); symnet's drop-in refused it
+# with "ParseError: the option beta of smooth_l1() must be a positive number, not 0". Compared with torch's own
+# function, the value and the gradient (x = t included, where both give 0) in float64.
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_smooth_l1_beta_zero_is_torchs_l1(st, reduction):
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.tensor([0.5, -2.0, 3.0, 1.0, -1e-300], dtype=torch.float64)
+    t = torch.tensor([1.5, -2.0, -1.0, 1.0, 1e-300], dtype=torch.float64)
+    got, want = [], []
+    for fn, out in ((st.functional.smooth_l1_loss, got), (F.smooth_l1_loss, want)):
+        a = x.clone().requires_grad_()
+        b = t.clone().requires_grad_()
+        value = fn(a, b, reduction=reduction, beta=0.0)
+        out.extend([value.detach(), *torch.autograd.grad(value.sum(), [a, b])])
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w, rtol=0, atol=0)
+    with pytest.raises(Exception, match="beta"):  # a negative beta is still refused, as torch refuses it
+        st.functional.smooth_l1_loss(x, t, beta=-1.0)
