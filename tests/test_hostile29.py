@@ -63,3 +63,21 @@ def test_smooth_l1_beta_zero_is_torchs_l1(st, reduction):
         torch.testing.assert_close(g, w, rtol=0, atol=0)
     with pytest.raises(Exception, match="beta"):  # a negative beta is still refused, as torch refuses it
         st.functional.smooth_l1_loss(x, t, beta=-1.0)
+
+
+# from_formula("θ*x", inputs="θ x") was refused as derive's wrt was; once taken, f(θ=…) must name that input too
+# (the module's inputs are theta and x: "unexpected argument 'θ' (the inputs are theta, x)" before)
+def test_from_formula_greek_inputs_and_keywords(st):
+    import torch
+
+    f = st.from_formula("θ*exp(-x)", inputs="θ x")
+    theta = torch.tensor([0.5, -2.0], dtype=torch.float64, requires_grad=True)
+    x = torch.tensor([1.0, 30.0], dtype=torch.float64, requires_grad=True)
+    for value in (f(theta, x), f(θ=theta, x=x), f(theta, x=x), f(theta=theta, x=x)):
+        got = torch.autograd.grad(value.sum(), [theta, x])
+        want = torch.autograd.grad((theta * torch.exp(-x)).sum(), [theta, x])  # torch's autograd, float64
+        torch.testing.assert_close(value, theta * torch.exp(-x), rtol=2**-52, atol=0)
+        for g, w in zip(got, want):
+            torch.testing.assert_close(g, w, rtol=2**-52, atol=0)
+    with pytest.raises(TypeError, match="multiple values"):
+        f(x, θ=theta, theta=theta)
