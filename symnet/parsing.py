@@ -36,7 +36,7 @@ from .bounds import MAX_DIGITS, check_magnitudes
 from .errors import LimitError, ParseError, TimeLimitError
 from .registry import NAMES
 
-__all__ = ["parse_expression", "parse_with_checks", "parse_symbols", "parse_point", "as_expression", "as_symbol",
+__all__ = ["parse_expression", "read_name", "parse_with_checks", "parse_symbols", "parse_point", "as_expression", "as_symbol",
            "as_point", "FUNCTIONS", "RESERVED_NAMES"]
 
 FUNCTIONS = NAMES  # name → registry entry (symnet.registry): the functions a formula may call
@@ -553,11 +553,18 @@ def _condition(node: ast.AST, depth: int, source: str):
     raise ParseError("the first argument of where() must be a comparison, such as x > 0")
 
 
+def read_name(name: str) -> str:
+    """A name as a formula reads it: NFKC, subscripts and Greek letters as normalise() makes them (θ₁ → theta_1)."""
+    return unicodedata.normalize("NFKC", normalise(name) if not name.isascii() else name)
+
+
 def _symbol(name: str, label: bool = False) -> sp.Expr:
     """The variable ``name``; ``label``: a name for a result (σ may name sigmoid's output)."""
     # Python reads identifiers in a formula in NFKC form (ｘ is x); names given on their own
-    # (targets, wrt, points) are read the same way, or 'ｃ' and the formula's c would differ
-    name = unicodedata.normalize("NFKC", name)
+    # (targets, wrt, points) are read the same way, or 'ｃ' and the formula's c would differ; and as
+    # normalise() reads a formula's names (θ₁ → theta_1), or wrt=["θ"] was refused beside the formula's
+    # θ ("'θ' does not appear in the formula (its inputs: theta, x)": session 29, h-hostile29)
+    name = read_name(name)
     if name in CONSTANTS:
         return CONSTANTS[name]
     if name in FUNCTIONS and not label:

@@ -7,6 +7,7 @@ import sympy as sp
 import torch
 
 from ..errors import DerivationError
+from ..parsing import read_name
 from . import _ops
 from .functional import _broadcast, _floating, _number
 
@@ -59,6 +60,12 @@ class Formula(torch.nn.Module):
         Python numbers, broadcast together; one tensor of the broadcast shape and the tensors'
         dtype, differentiable in every floating-point tensor argument. Raises as the class says."""
         names = [s.name for s in self.inputs]
+        # f(θ=…) names the input the formula reads as theta (was "unexpected argument 'θ' (the inputs are theta, x)")
+        read = [k if k in names else read_name(k) for k in kwargs]
+        if len(set(read)) < len(read):  # f(θ=…, theta=…): one input twice
+            twice = next(k for k, r in zip(kwargs, read) if read.count(r) > 1)
+            raise TypeError(f"got multiple values for argument {twice!r}")
+        kwargs = dict(zip(read, kwargs.values()))
         for k, v in kwargs.items():
             if k not in names:
                 raise TypeError(f"unexpected argument {k!r} (the inputs are {', '.join(names)})")

@@ -455,6 +455,10 @@ def l1_loss(input, target, reduction="mean"):
 
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     _same_size("smooth_l1_loss", input, target)
+    if isinstance(beta, (int, float)) and not isinstance(beta, bool) and beta == 0:
+        # torch: "when beta is 0, Smooth L1 loss is equivalent to L1 loss"; smooth_l1's kernel takes beta > 0 (it
+        # divides by it), and beta=0 was refused ("the option beta of smooth_l1() must be a positive number, not 0")
+        return loss("l1", input, target, reduction=reduction)
     return loss("smooth_l1", input, target, beta, reduction=reduction)
 
 
