@@ -293,6 +293,19 @@ class ConditionalPrinting:
             return None
         return found
 
+    def _one_exponential(self, product):
+        """(g, u, b) for the one factor g of ``product`` (a Mul) that is e^u (b "e") or 2^u (b "2") with u not a
+        number, written or a temporary holding it; None where there is no such factor or more than one."""
+        definitions = getattr(self, "definitions", {})
+        found = []
+        for g in product.args:
+            d = definitions.get(g, g)
+            if isinstance(d, sp.exp) and not d.args[0].is_number:
+                found.append((g, d.args[0], "e"))
+            elif isinstance(d, sp.Pow) and d.base == 2 and not d.exp.is_number:
+                found.append((g, d.exp, "2"))
+        return found[0] if len(found) == 1 else None
+
     def _exp_overflow_factor(self, e):
         """(f, u, b) where ``e`` is f·e^u (b "e") or f·2^u (b "2"), f a product of the other factors holding a variable
         (an input c·2^x, e^x/x); None otherwise, and for a constant f (``_exp_overflow``'s). Session 29 (h-exp29): past
@@ -300,17 +313,10 @@ class ConditionalPrinting:
         for 2.847e305, and its ∂ (1 − 1/x)·e^x/x NaN (inf − inf) for 2.843e305 (torch inf / NaN alike)."""
         if not isinstance(e, sp.Mul):
             return None
-        definitions = getattr(self, "definitions", {})
-        found = []
-        for g in e.args:
-            d = definitions.get(g, g)
-            if isinstance(d, sp.exp) and not d.args[0].is_number:
-                found.append((g, d.args[0], "e"))
-            elif isinstance(d, sp.Pow) and d.base == 2 and not d.exp.is_number:
-                found.append((g, d.exp, "2"))
-        if len(found) != 1:
+        found = self._one_exponential(e)
+        if found is None:
             return None
-        g, u, b = found[0]
+        g, u, b = found
         f = sp.Mul(*[a for a in e.args if a is not g])
         if not f.free_symbols:
             return None
@@ -326,16 +332,10 @@ class ConditionalPrinting:
         a = definitions.get(e.args[0], e.args[0])
         if not isinstance(a, sp.Mul):
             return None
-        found = []
-        for g in a.args:
-            d = definitions.get(g, g)
-            if isinstance(d, sp.exp) and not d.args[0].is_number:
-                found.append((g, d.args[0], "e"))
-            elif isinstance(d, sp.Pow) and d.base == 2 and not d.exp.is_number:
-                found.append((g, d.exp, "2"))
-        if len(found) != 1:
+        found = self._one_exponential(a)
+        if found is None:
             return None
-        g, u, b = found[0]
+        g, u, b = found
         f = sp.Mul(*[f for f in a.args if f is not g])
         if f.is_number and not (f.is_real and f.is_positive):  # log1p(−e^x): never a number past the overflow
             return None
