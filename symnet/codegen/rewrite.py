@@ -8705,3 +8705,36 @@ GAP_SUM = Rule(
     "2⁻¹⁰⁰ and rounded once", apply=_gap_sums, fired=lambda old, new: new != old)
 _register(GAP_SUM)
 __all__ += ["GAP_SUM"]
+# ------------------------------------------------------------------ root-reciprocal (issue 16: ∂ of x^(1/n) for a
+# large n, c·x^p with −1 < p < 0 near −1, at a subnormal x; session 29); tested in tests/test_old29b.py
+
+_ROOT_RECIPROCAL_BELOW = sp.Float(2.0 ** -100)  # x^p with p ≥ −1 stays finite in float32 and float64 above it
+
+
+def _root_reciprocal(node):
+    """c·x^p (c a number with 0 < |c| < 1, x an input, p a fraction with −1 < p < −0.8) → c·x^(p+1)/x where
+    0 < x < 2⁻¹⁰⁰, the written product elsewhere (at 0, ∞, negative x and NaN x^p's own special values stay), or
+    None. x^p overflows at a subnormal x (p = −1000000/1000001: (1e−310)^p is past 1.8e308) where c·x^p does not
+    (9.99e303); x^(p+1) lies within [x, 1] there and c·x^(p+1)/x rounds twice, without over- or underflow before
+    the result does."""
+    if not node.is_Mul or len(node.args) != 2:
+        return None
+    c, power = node.args
+    if not (c.is_number and c.is_real and 0 < abs(c) < 1) or not power.is_Pow or not power.base.is_Symbol:
+        return None
+    x, p = power.base, power.exp
+    if not (p.is_Rational and not p.is_Integer and sp.Rational(-1) < p < sp.Rational(-4, 5)):
+        return None
+    near = Grouped(c * x ** (p + 1)) / x
+    tiny = (x > 0) & (x < _ROOT_RECIPROCAL_BELOW)
+    return _Final(_Fired(sp.Piecewise((near, tiny), (node, True)), ["root-reciprocal"]))
+
+
+ROOT_RECIPROCAL = Rule(
+    "root-reciprocal", "c·x^p with −1 < p < 0 near −1 and |c| < 1 (∂ of x^(1/n), x^(1/n − 1)/n) overflows x^p at a "
+    "subnormal x where the product is finite (n = 1000001: inf at x = 1e−310 for 9.99e303; torch inf); c·x^(p+1)/x "
+    "where 0 < x < 2⁻¹⁰⁰: x^(p+1) lies between x and 1, c·x^(p+1) is finite and nonzero, and the division by x "
+    "over- or underflows only where the result does (two roundings more than the power's own); the written "
+    "product elsewhere, so that x = 0, ∞ and a negative x keep the power's values", local=_root_reciprocal)
+_register(ROOT_RECIPROCAL)
+__all__ += ["ROOT_RECIPROCAL"]
