@@ -4109,7 +4109,7 @@ def _vanishing_series(expr):
         if new is None and node.is_Add and len(node.free_symbols) > 1:
             new = _one_input_group(node, _vanishing_node, sp.Add, visit)
         if new is None and node.is_Add and len(node.free_symbols) > 1:
-            found = _vanishing_of_a_product(node)
+            found = _vanishing_of_a_product(node) if len(lifted) < _LIFTED_AT_MOST else None
             if found is not None:  # its select lifted to the whole expression (below); the node kept as written here
                 lifted.append((node, found))
                 new = node
@@ -4123,6 +4123,9 @@ def _vanishing_series(expr):
     for node, found in lifted:
         result = _lift_select(result, node, found)
     return result
+
+
+_LIFTED_AT_MOST = 2  # each lifted select copies the whole expression into its branches: 2^k copies for k of them
 
 
 def _lift_select(expr, node, found):
