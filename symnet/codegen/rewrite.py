@@ -4073,6 +4073,23 @@ def _vanishing_branches(node):
     return sp.Piecewise(*[(pair.expr if n is None else n, pair.cond) for n, pair in zip(new, folded.args)])
 
 
+def _vanishing_of_a_product(node):
+    """A sum of several inputs that holds them only as one product u of inputs (e^(x·y) − 1 − x·y) → the sum of one
+    input v rewritten by :func:`_vanishing_node`, u put back for v (the series in u = x·y, u rounded once: its
+    relative error 2⁻⁵³ moves the series' value by one rounding of its leading power); None elsewhere (h-old29:
+    log(e^(x·y) − 1 − x·y) was −inf at (5e−324, 2), true −1488.19)."""
+    products = {a for f in node.atoms(sp.Function) for a in f.args
+                if a.is_Mul and len(a.free_symbols) >= 2 and all(g.is_Symbol for g in a.args)}
+    for u in sorted(products, key=sp.default_sort_key):
+        v = sp.Symbol("_v", real=True)
+        one = node.subs(u, v)
+        if one.free_symbols == {v}:
+            found = _vanishing_node(one)
+            if found is not None:
+                return found.xreplace({v: u})
+    return None
+
+
 def _vanishing_series(expr):
     """Every largest sum of one input in ``expr`` that :func:`_vanishing_node` rewrites, rewritten (top down); in a
     sum of several inputs, its terms in one input together (x − sin x + y)."""
@@ -4081,6 +4098,7 @@ def _vanishing_series(expr):
     if not isinstance(expr, sp.Expr) or not expr.has(sp.Add):
         return expr
     memo: dict = {}
+    lifted: list = []
 
     def visit(node):
         if node in memo:
@@ -4092,13 +4110,36 @@ def _vanishing_series(expr):
             new = _vanishing_branches(node)
         if new is None and node.is_Add and len(node.free_symbols) > 1:
             new = _one_input_group(node, _vanishing_node, sp.Add, visit)
+        if new is None and node.is_Add and len(node.free_symbols) > 1:
+            found = _vanishing_of_a_product(node) if len(lifted) < _LIFTED_AT_MOST else None
+            if found is not None:  # its select lifted to the whole expression (below); the node kept as written here
+                lifted.append((node, found))
+                new = node
         if new is None:
             args = tuple(visit(a) if isinstance(a, sp.Basic) else a for a in node.args)
             new = node.func(*args) if args != node.args else node
         memo[node] = new
         return new
 
-    return visit(expr)
+    result = visit(expr)
+    for node, found in lifted:
+        result = _lift_select(result, node, found)
+    return result
+
+
+_LIFTED_AT_MOST = 2  # each lifted select copies the whole expression into its branches: 2^k copies for k of them
+
+
+def _lift_select(expr, node, found):
+    """``expr`` with the select ``found`` = Piecewise((S_1, c_1), …, (node, True)) of its subexpression ``node`` taken
+    to the top: Piecewise((expr with S_1 for node, c_1), …, (expr, True)), so that past the series' window the whole
+    expression stays as written for the rules after this one (exp-dominant divides e^u out of (e^u − 1)/(e^u − 1 − u)
+    only where it sees the quotient whole: h-old29's series in u = x·y inside the denominator left inf/inf = NaN at
+    (30, 30))."""
+    pairs = [(e, c) for e, c in found.args]
+    if not pairs or pairs[-1] != (node, sp.true):
+        return expr.xreplace({node: found})
+    return sp.Piecewise(*[(expr.xreplace({node: e}), c) for e, c in pairs[:-1]], (expr, True))
 
 
 VANISHING_SERIES = Rule(
@@ -4111,7 +4152,10 @@ VANISHING_SERIES = Rule(
     "and below 2⁻²⁰ of its terms at x = 2⁻³⁰, fired where the written form is measured past 3 ULP (float64) or "
     "6 (float32) inside the window; past it, within the measured reach, computed as the widen rule computes a sum. "
     "A sum holding another rule's select (the hypot rule's √(x² + 1) in 1 − 1/√(x² + 1), log(x − asinh x)′'s "
-    "numerator: 0 for 3e8 at x = 1e−8) has the select folded out and each branch taken",
+    "numerator: 0 for 3e8 at x = 1e−8) has the select folded out and each branch taken. A sum that holds several "
+    "inputs only as one product u of them (e^(x·y) − 1 − x·y: 1.9e6 ULP at (1e−8, 1)) is the series in u, its select "
+    "lifted to the whole expression, so that past the window the rules after this one see the written expression "
+    "whole (exp-dominant's (e^u − 1)/(e^u − 1 − u) at u = 900)",
     apply=_vanishing_series, fired=lambda old, new: new != old)
 _register(VANISHING_SERIES)
 __all__ += ["VANISHING_SERIES"]
@@ -8909,3 +8953,36 @@ GAP_SUM = Rule(
     "2⁻¹⁰⁰ and rounded once", apply=_gap_sums, fired=lambda old, new: new != old)
 _register(GAP_SUM)
 __all__ += ["GAP_SUM"]
+# ------------------------------------------------------------------ root-reciprocal (issue 16: ∂ of x^(1/n) for a
+# large n, c·x^p with −1 < p < 0 near −1, at a subnormal x; session 29); tested in tests/test_old29b.py
+
+_ROOT_RECIPROCAL_BELOW = sp.Float(2.0 ** -100)  # x^p with p ≥ −1 stays finite in float32 and float64 above it
+
+
+def _root_reciprocal(node):
+    """c·x^p (c a number with 0 < |c| < 1, x an input, p a fraction with −1 < p < −0.8) → c·x^(p+1)/x where
+    0 < x < 2⁻¹⁰⁰, the written product elsewhere (at 0, ∞, negative x and NaN x^p's own special values stay), or
+    None. x^p overflows at a subnormal x (p = −1000000/1000001: (1e−310)^p is past 1.8e308) where c·x^p does not
+    (9.99e303); x^(p+1) lies within [x, 1] there and c·x^(p+1)/x rounds twice, without over- or underflow before
+    the result does."""
+    if not node.is_Mul or len(node.args) != 2:
+        return None
+    c, power = node.args
+    if not (c.is_number and c.is_real and 0 < abs(c) < 1) or not power.is_Pow or not power.base.is_Symbol:
+        return None
+    x, p = power.base, power.exp
+    if not (p.is_Rational and not p.is_Integer and sp.Rational(-1) < p < sp.Rational(-4, 5)):
+        return None
+    near = Grouped(c * x ** (p + 1)) / x
+    tiny = (x > 0) & (x < _ROOT_RECIPROCAL_BELOW)
+    return _Final(_Fired(sp.Piecewise((near, tiny), (node, True)), ["root-reciprocal"]))
+
+
+ROOT_RECIPROCAL = Rule(
+    "root-reciprocal", "c·x^p with −1 < p < 0 near −1 and |c| < 1 (∂ of x^(1/n), x^(1/n − 1)/n) overflows x^p at a "
+    "subnormal x where the product is finite (n = 1000001: inf at x = 1e−310 for 9.99e303; torch inf); c·x^(p+1)/x "
+    "where 0 < x < 2⁻¹⁰⁰: x^(p+1) lies between x and 1, c·x^(p+1) is finite and nonzero, and the division by x "
+    "over- or underflows only where the result does (two roundings more than the power's own); the written "
+    "product elsewhere, so that x = 0, ∞ and a negative x keep the power's values", local=_root_reciprocal)
+_register(ROOT_RECIPROCAL)
+__all__ += ["ROOT_RECIPROCAL"]
