@@ -14,12 +14,20 @@ import warnings
 import mpmath
 import numpy as np
 import pytest
+import sympy as sp
 from conftest import compiled, triton_torch
 from test_breakage5_formula import _ulps
+
+from symnet import sigmoid
 
 FOCAL_LIKE = "-t*(1 - sigmoid(z))**g*logsigmoid(z) - (1 - t)*sigmoid(z)**g*logsigmoid(-z)"
 WRT = ("z", "t", "g")  # the kernel's outputs: f, ∂z, ∂t, ∂γ
 BOUND = {np.float64: 4, np.float32: 8}
+_x, _y = sp.symbols("x y", real=True)
+# the rule's case for tests/test_stability_rules.py: (rule, formula, variables, range of the 50-digit check, the point
+# where the written form fails, dtype): σ(2)^2000 = 5.6e−111, the written form's σ(2) rounded 2000 times (np.power of it:
+# 2249 ULP)
+RULE_CASES = [("sigmoid-power", sigmoid(_x) ** _y, (_x, _y), (-4.0, 4.0), (2.0, 2000.0), np.float64)]
 
 
 def _true(z, t, g):

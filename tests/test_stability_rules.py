@@ -196,6 +196,8 @@ from test_soft29 import RULE_CASES as _SOFT29  # noqa: E402  (root-difference: t
 RULE_CASES += _SOFT29
 from test_kl29 import RULE_CASES as _KL29  # noqa: E402  (nested-sum-factor, softmax-mean, gap-sum: tests/test_kl29.py)
 RULE_CASES += _KL29
+from test_focalg29 import RULE_CASES as _FOCALG29  # noqa: E402  (sigmoid-power: tests/test_focalg29.py)
+RULE_CASES += _FOCALG29
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
