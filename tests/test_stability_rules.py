@@ -202,6 +202,8 @@ from test_quot29 import RULE_CASES as _QUOT29  # noqa: E402  (log-softplus-left,
 RULE_CASES += _QUOT29
 from test_old29b import RULE_CASES as _OLD29B  # noqa: E402  (root-reciprocal: ∂ of x^(1/1000001), tests/test_old29b.py)
 RULE_CASES += _OLD29B
+from test_focalg29 import RULE_CASES as _FOCALG29  # noqa: E402  (sigmoid-power: tests/test_focalg29.py)
+RULE_CASES += _FOCALG29
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
