@@ -8507,7 +8507,7 @@ def _root_difference(node):
     where t/s = β/α written (α²·v − β²·u)/(α·√v + β·√u): the difference of the inputs (exact by Sterbenz near the
     root) over a sum of positive roots, grouped as one factor before its power (its square does not overflow where
     the result does not); the product widened (double-word in float64, float64 in float32), rounded once. Where an
-    input is ±inf or NaN the written sum (inf/inf there). None for any other node."""
+    input is ±inf, NaN, 0 or negative the written sum (inf/inf, 0/0 there). None for any other node."""
     if not node.is_Add or len(node.args) < 2:
         return None
     inputs = node.free_symbols
@@ -8545,7 +8545,9 @@ def _root_difference(node):
     plain = form.replace(lambda m: isinstance(m, Grouped), lambda m: m.args[0])
     if sp.cancel(sp.expand(plain.xreplace({u: s ** 2, v: t ** 2})) - squared) != 0:
         return None  # not exact: keep the written form
-    finite = sp.And(*[sp.Abs(x) <= _LARGEST for x in (u, v)])
+    # the identity holds for s, t > 0 (the symbols are positive): at u = v = 0 the form is 0/0 where the written sum
+    # may be 0 (√u − √v: NaN for torch's 0, h-hostile29b), and at u, v < 0 the written NaN stays
+    finite = sp.And(*[sp.Abs(x) <= _LARGEST for x in (u, v)], u > 0, v > 0)
     return _Final(_Fired(sp.Piecewise((widen(form), finite), (node, True)), ["root-difference"]))
 
 
@@ -8557,7 +8559,7 @@ ROOT_DIFFERENCE = Rule(
     "factor_list: an identity, checked by cancelling the difference), and each factor α·t − β·s that vanishes "
     "there is (α²·v − β²·u)/(α·√v + β·√u): the difference of the inputs, exact near the root by Sterbenz, over "
     "a sum of positive terms; the product computed in double words in float64 (float64 in float32), rounded "
-    "once; the written sum where an input is infinite or NaN", local=_root_difference)
+    "once; the written sum where an input is infinite, NaN, 0 or negative", local=_root_difference)
 _register(ROOT_DIFFERENCE)
 _LOCAL = _LOCAL[:-1][:_LOCAL.index(_common_power)] + (_root_difference,) + _LOCAL[:-1][_LOCAL.index(_common_power):]
 RULES = RULES[:RULES.index(COMMON_POWER)] + (ROOT_DIFFERENCE,) + tuple(r for r in RULES[RULES.index(COMMON_POWER):]
