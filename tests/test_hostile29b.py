@@ -12,7 +12,6 @@ import math
 import os
 
 import mpmath
-import numpy as np
 import pytest
 
 from test_soft29 import F32, F64, _kernel, _mp_truth, _outputs, _torch, _ulps
@@ -65,6 +64,20 @@ def test_root_difference_at_zero_triton(dtype):
     with mpmath.workdps(60):
         true = mpmath.sqrt(mpmath.mpf(float(u[1]))) - mpmath.sqrt(mpmath.mpf(float(v[1])))
     assert _ulps(f[1], true, dtype) <= BOUND[dtype], f
+
+
+# An irrational coefficient whose square is rational: the term's number was read with as_coeff_Mul, which leaves √2 in
+# the "powers of inputs" (√2·√u as 2^(1/2)·u^(1/2): 2 is no input), so the rule did not fire. Before, float64:
+# √2·√u − √v at (0.5, 1 + 2⁻⁵²) 2.22e−16 for −1.11e−16 (1.35e16 ULP, the wrong sign; torch the same 2.22e−16);
+# √3·√u − √v at (1, 3 + 2⁻⁵¹) 3.8e15 ULP, at (1/3, 1) 1.35e16. Now (2u − v)/(√v + √2·√u), widened.
+@pytest.mark.parametrize("formula, u, v, c", [("sqrt(2)*sqrt(u) - sqrt(v)", 0.5, 1 + 2.0 ** -52, 2),
+                                              ("sqrt(3)*sqrt(u) - sqrt(v)", 1.0, 3 + 2.0 ** -51, 3),
+                                              ("sqrt(3)*sqrt(u) - sqrt(v)", 1 / 3, 1.0, 3)])
+def test_root_difference_with_a_square_root_coefficient(formula, u, v, c):
+    got = _outputs(formula, F64, {"u": u, "v": v})
+    with mpmath.workdps(60):
+        true = mpmath.sqrt(c) * mpmath.sqrt(u) - mpmath.sqrt(v)
+    assert _ulps(got["f"], true, F64) <= BOUND[F64], (got, true)
 
 
 # ------------------------------------------------------------------ the KL divergence of two written softmaxes

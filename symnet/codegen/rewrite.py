@@ -8494,7 +8494,7 @@ _LARGEST = sp.Float("1.7976931348623157e308")
 
 def _half_power_monomial(term, inputs) -> bool:
     """term = c·∏ x^e (c a number, x among ``inputs``, every e a multiple of 1/2)."""
-    c, rest = term.as_coeff_Mul()
+    c, rest = term.as_independent(*inputs, as_Add=False)  # c may be irrational: √2·√u − √v (h-hostile29b)
     for base, e in rest.as_powers_dict().items():
         if base not in inputs or not e.is_Rational or not (2 * e).is_Integer:
             return False
@@ -8515,7 +8515,8 @@ def _root_difference(node):
         return None
     if not all(_half_power_monomial(t, inputs) for t in node.args):
         return None
-    if all(e.is_Integer for t in node.args for e in t.as_coeff_Mul()[1].as_powers_dict().values()):
+    if all(e.is_Integer for t in node.args
+           for e in t.as_independent(*inputs, as_Add=False)[1].as_powers_dict().values()):
         return None  # whole powers: the one-denominator and rational-function rules'
 
     u, v = sorted(inputs, key=sp.default_sort_key)
@@ -8530,6 +8531,8 @@ def _root_difference(node):
         if poly.total_degree() == 1 and len(poly.terms()) == 2 and a != 0 and b != 0 and a * b < 0:
             sign = 1 if a > 0 else -1
             alpha, beta = sign * a, -sign * b  # q = sign·(α·t − β·s), α, β > 0
+            if not ((alpha ** 2).is_Rational and (beta ** 2).is_Rational):
+                return None  # α²·v − β²·u with an irrational α² (π·√u − √v) would round the constant
             coefficient *= sign ** k
             roots.append((alpha, beta, k))
         else:
