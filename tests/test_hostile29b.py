@@ -136,3 +136,40 @@ def test_kl3_near_equal_distributions_within_the_bound():
     got = _outputs(_kl(3), F64, point)
     true = _mp_truth(_kl(3), point)
     assert _ulps(got["f"], true["f"], F64) <= BOUND[F64], (got["f"], true["f"])
+
+
+# ------------------------------------------------------------------ half-integer powers of a softmax's sum: gradients
+
+# Session 29 let the softmax-partition and max-shift rules take half-integer powers of a sum (034a0dc) and tested the
+# value f only (tests/test_soft29.py); the gradients at the same point got worse than at 6584dfd, and worse than torch.
+HALF2 = "x*exp(a)/(exp(a) + exp(b))**0.5 - x*exp(2*a)/(exp(a) + exp(b))**1.5"
+HALF3 = "x*exp(a)/(exp(a) + exp(b) + exp(c))**1.5 - x*exp(2*a)/(exp(a) + exp(b) + exp(c))**2.5"
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="x·e^a/S^0.5 − x·e^(2a)/S^1.5 at (30, 80.4591540041131, "
+                   "1e−30), float64: ∂a −1.125e−13 for −5.065e−17 (1.8e19 ULP; 6584dfd 6.9e12; torch 4096, 6.7e35), "
+                   "∂x 0 for 3.377e−18 (6584dfd 3.7e12 ULP; torch 128)")
+def test_half_power_partition_gradients_two_classes():
+    point = {"x": 30.0, "a": 80.4591540041131, "b": 1e-30}
+    got = _outputs(HALF2, F64, point)
+    true = _mp_truth(HALF2, point, dps=120)
+    errors = {k: _ulps(got[k], true[k], F64) for k in true}
+    assert max(errors.values()) <= BOUND[F64], (got, errors)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="x·e^a/S^1.5 − x·e^(2a)/S^2.5, S of three, at (30, "
+                   "80.4591540041131, 1e−30, −3), float64: ∂a 1.24e−37 for −1.82e−51 (4.2e29 ULP, the wrong sign; "
+                   "6584dfd 1.6e12; torch 0, 6.1e15), ∂x 0 for 4.04e−53 (6584dfd 3.5e12 ULP)")
+def test_half_power_partition_gradients_three_classes():
+    point = {"x": 30.0, "a": 80.4591540041131, "b": 1e-30, "c": -3.0}
+    got = _outputs(HALF3, F64, point)
+    true = _mp_truth(HALF3, point, dps=120)
+    errors = {k: _ulps(got[k], true[k], F64) for k in true}
+    assert max(errors.values()) <= BOUND[F64], (got, errors)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="x·e^a/S^1.5 − x·e^(2a)/S^2.5, S of three, at (1, 5, "
+                   "inf, 0), float64: f NaN for its limit 0 (torch 0; 6584dfd 0)")
+def test_half_power_partition_beside_an_infinite_logit():
+    got = _outputs(HALF3, F64, {"x": 1.0, "a": 5.0, "b": math.inf, "c": 0.0})
+    assert got["f"] == 0.0, got
