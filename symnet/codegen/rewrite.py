@@ -8742,7 +8742,7 @@ _LARGEST = sp.Float("1.7976931348623157e308")
 
 def _half_power_monomial(term, inputs) -> bool:
     """term = c·∏ x^e (c a number, x among ``inputs``, every e a multiple of 1/2)."""
-    c, rest = term.as_coeff_Mul()
+    c, rest = term.as_independent(*inputs, as_Add=False)  # c may be irrational: √2·√u − √v (h-hostile29b)
     for base, e in rest.as_powers_dict().items():
         if base not in inputs or not e.is_Rational or not (2 * e).is_Integer:
             return False
@@ -8755,7 +8755,7 @@ def _root_difference(node):
     where t/s = β/α written (α²·v − β²·u)/(α·√v + β·√u): the difference of the inputs (exact by Sterbenz near the
     root) over a sum of positive roots, grouped as one factor before its power (its square does not overflow where
     the result does not); the product widened (double-word in float64, float64 in float32), rounded once. Where an
-    input is ±inf or NaN the written sum (inf/inf there). None for any other node."""
+    input is ±inf, NaN, 0 or negative the written sum (inf/inf, 0/0 there). None for any other node."""
     if not node.is_Add or len(node.args) < 2:
         return None
     inputs = node.free_symbols
@@ -8763,7 +8763,8 @@ def _root_difference(node):
         return None
     if not all(_half_power_monomial(t, inputs) for t in node.args):
         return None
-    if all(e.is_Integer for t in node.args for e in t.as_coeff_Mul()[1].as_powers_dict().values()):
+    if all(e.is_Integer for t in node.args
+           for e in t.as_independent(*inputs, as_Add=False)[1].as_powers_dict().values()):
         return None  # whole powers: the one-denominator and rational-function rules'
 
     u, v = sorted(inputs, key=sp.default_sort_key)
@@ -8778,6 +8779,8 @@ def _root_difference(node):
         if poly.total_degree() == 1 and len(poly.terms()) == 2 and a != 0 and b != 0 and a * b < 0:
             sign = 1 if a > 0 else -1
             alpha, beta = sign * a, -sign * b  # q = sign·(α·t − β·s), α, β > 0
+            if not ((alpha ** 2).is_Rational and (beta ** 2).is_Rational):
+                return None  # α²·v − β²·u with an irrational α² (π·√u − √v) would round the constant
             coefficient *= sign ** k
             roots.append((alpha, beta, k))
         else:
@@ -8793,7 +8796,9 @@ def _root_difference(node):
     plain = form.replace(lambda m: isinstance(m, Grouped), lambda m: m.args[0])
     if sp.cancel(sp.expand(plain.xreplace({u: s ** 2, v: t ** 2})) - squared) != 0:
         return None  # not exact: keep the written form
-    finite = sp.And(*[sp.Abs(x) <= _LARGEST for x in (u, v)])
+    # the identity holds for s, t > 0 (the symbols are positive): at u = v = 0 the form is 0/0 where the written sum
+    # may be 0 (√u − √v: NaN for torch's 0, h-hostile29b), and at u, v < 0 the written NaN stays
+    finite = sp.And(*[sp.Abs(x) <= _LARGEST for x in (u, v)], u > 0, v > 0)
     return _Final(_Fired(sp.Piecewise((widen(form), finite), (node, True)), ["root-difference"]))
 
 
@@ -8805,7 +8810,7 @@ ROOT_DIFFERENCE = Rule(
     "factor_list: an identity, checked by cancelling the difference), and each factor α·t − β·s that vanishes "
     "there is (α²·v − β²·u)/(α·√v + β·√u): the difference of the inputs, exact near the root by Sterbenz, over "
     "a sum of positive terms; the product computed in double words in float64 (float64 in float32), rounded "
-    "once; the written sum where an input is infinite or NaN", local=_root_difference)
+    "once; the written sum where an input is infinite, NaN, 0 or negative", local=_root_difference)
 _register(ROOT_DIFFERENCE)
 _LOCAL = _LOCAL[:-1][:_LOCAL.index(_common_power)] + (_root_difference,) + _LOCAL[:-1][_LOCAL.index(_common_power):]
 RULES = RULES[:RULES.index(COMMON_POWER)] + (ROOT_DIFFERENCE,) + tuple(r for r in RULES[RULES.index(COMMON_POWER):]
