@@ -204,6 +204,8 @@ from test_old29b import RULE_CASES as _OLD29B  # noqa: E402  (root-reciprocal: �
 RULE_CASES += _OLD29B
 from test_focalg29 import RULE_CASES as _FOCALG29  # noqa: E402  (sigmoid-power: tests/test_focalg29.py)
 RULE_CASES += _FOCALG29
+from test_rat29 import RULE_CASES as _RAT29  # noqa: E402  (sign-branches: the rational activation's f′, tests/test_rat29.py)
+RULE_CASES += _RAT29
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -304,6 +306,8 @@ UNDECIDED |= {"half-angle-quotient"}  # 2·sign(u) for 0 < |u| < 2⁻¹²⁵ (co
 UNDECIDED |= {"cosh-square"}  # its case's log(cosh²x) becomes the log-cosh rule's select on |x| < 1: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"nested-sum-factor", "softmax-mean", "gap-sum"}  # the KL of two written softmaxes: max-shifts, selects at
 # c = d and log-sum-exps of Max: simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"sign-branches"}  # selects at x > 0 and x < 0 of |x| and sign(x) (and the rational-function rule's at
+# |x| = 2⁶⁰): simplify cannot decide; the 50-digit check holds (and tests/test_rat29.py's at 60 digits)
 UNDECIDED |= {"exp-dominant"}  # u + log c past u = 1024 (to e^−1024 relative: not an identity), selects at u = 64: the 50-digit check holds
 
 

@@ -57,12 +57,8 @@ def _ulps(got: float, true, dtype) -> float:
     return float(abs(mpmath.mpf(got) - true)) / spacing
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "rational activation (1 + x + x²/2)/(1 + |x|): ∂f/∂x is (x + x²/2)/(1 + x)² for x > 0, but the generated form "
-    "1/(1 + |x|) + x/(1 + |x|) − sign(x)(2 + x² + 2x)/(2(1 + |x|)²) cancels to 0 for small x > 0: float64 at "
-    "x = 1e−16 gives 0 (true 1.0e−16, 8.1e15 ULP; torch autograd 1.11e−16, 1.1e15 ULP); float32 at x = 5.96e−8 "
-    "gives 0 (1.7e7 ULP; torch 1.5 ULP); `symnet verify` FAILs df_dx with 8.1e15 vs torch's 6.0e15 (float64). "
-    "Needs a rule that splits sign(x)/|x| into their branches and cancels the numerator polynomial there"))
+# Was a strict xfail (float64 at x = 1e−16 gave 0: 8.1e15 ULP, torch 1.1e15; float32 at 5.96e−8 0: 1.7e7 ULP, torch
+# 1.5): the sign-branches rule splits sign(x)/|x| at x = 0 and cancels each branch (tests/test_rat29.py, h-rat29).
 def test_rational_activation_gradient_near_zero_is_not_worse_than_torch():
     f = symnet.compile(symnet.derive("(1 + x + x**2/2)/(1 + abs(x))"))
     mpmath.mp.dps = 50

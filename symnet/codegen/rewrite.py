@@ -9024,3 +9024,102 @@ SIGMOID_POWER = Rule(
     apply=_sigmoid_powers, fired=lambda old, new: new != old)
 _register(SIGMOID_POWER)
 __all__ += ["SIGMOID_POWER"]
+
+# ------------------------------------------------------------------ sign-branches (issue 16: a rational activation
+# (1 + x + x²/2)/(1 + |x|), its derivative cancels for small x > 0, session 29); tested in tests/test_rat29.py
+
+_SIGNED = (sp.Abs, sp.sign, sp.Heaviside)
+
+
+def _rational_node(e) -> bool:
+    """e is built of sums, products, whole powers, real symbols and numbers only (a rational function)."""
+    return all(n.is_Add or n.is_Mul or n.is_Number or (n.is_Symbol and n.is_real) or (n.is_Pow and n.exp.is_Integer)
+               for n in sp.preorder_traversal(e))
+
+
+def _vanishes_visibly(b, u) -> bool:
+    """b, a branch as written, is 0 at u = 0 through a factor that is u itself (a sum: every term so): its rounding is
+    then relative, no terms of size 1 cancel there (2x, x·(x + 2), x + x²)."""
+    if b.is_Mul:
+        return any(_vanishes_visibly(f, u) for f in b.args)
+    if b.is_Pow:
+        return b.exp.is_Integer and b.exp > 0 and _vanishes_visibly(b.base, u)
+    if (b / u).is_number or sp.cancel(b / u).is_number:
+        return True
+    if b.is_Add:
+        return all(_vanishes_visibly(t, u) for t in b.args)
+    return False
+
+
+def _branch(node, u, s):
+    """node on the side s (1: u > 0, −1: u < 0), |u| = s·u, sign(u) = s, H(u) = (1 + s)/2, over one denominator (SymPy's
+    cancel: exact) and the power u^k that divides its numerator taken out as a factor; (form, k, written)."""
+    written = node.replace(lambda n: isinstance(n, _SIGNED) and n.args[0] == u,
+                           lambda n: s * u if isinstance(n, sp.Abs) else (sp.S(s) if isinstance(n, sp.sign)
+                                                                          else sp.S(1 + s) / 2))
+    num, den = sp.fraction(sp.cancel(sp.together(written)))
+    k, gens = 0, tuple(sorted(u.free_symbols, key=str))
+    while num != 0 and k < 8:
+        q, r = sp.div(num, u, *gens)
+        if r != 0:
+            break
+        num, k = q, k + 1
+    return num, den, k, written
+
+
+def _sign_branches_node(node):
+    """A rational function of real inputs holding |u|, sign(u) or H(u) of one polynomial u, whose branch on a side of
+    u = 0 vanishes there as u^k (k ≥ 1) while its written terms do not → Piecewise((u^k·N₊/D₊, u > 0), (u^k·N₋/D₋, u < 0),
+    (node, True)): the written form at u = 0 (sign(0) = 0, torch's ∂|u| = 0 there) and at NaN; None otherwise."""
+    if not isinstance(node, sp.Expr) or node.is_Atom or not node.has(*_SIGNED):
+        return None
+    args = {f.args[0] for f in node.atoms(*_SIGNED)}
+    if len(args) != 1 or sp.count_ops(node) > 120:
+        return None
+    (u,) = args
+    if u.is_number or not u.free_symbols or not u.is_polynomial(*u.free_symbols):
+        return None
+    if not all(v.is_Symbol and v.is_real for v in u.free_symbols):
+        return None
+    # each |u|, sign(u), H(u) a real symbol of its own (not a number: a select on |u| < 1 would evaluate away)
+    if not _rational_node(node.replace(lambda n: isinstance(n, _SIGNED), lambda n: sp.Dummy(real=True))):
+        return None
+    forms, cancels = [], False
+    for s in (1, -1):
+        try:
+            num, den, k, written = _branch(node, u, s)
+        except sp.PolynomialError:
+            return None
+        cancels |= k > 0 and num != 0 and not _vanishes_visibly(written, u)
+        form = num / den
+        if len(form.free_symbols) == 1 and next(iter(form.free_symbols)).is_real:
+            form = _rational_function(form) or form  # Horner, no overflow of x² where the branch is finite
+        forms.append(u ** k * form if k else form)
+    if not cancels:
+        return None
+    return sp.Piecewise((forms[0], u > 0), (forms[1], u < 0), (node, True))
+
+
+def _sign_branches(expr):
+    """Every outermost node of ``expr`` that :func:`_sign_branches_node` splits, split."""
+    if not isinstance(expr, sp.Expr) or not expr.has(*_SIGNED):
+        return expr
+    return _top_down(expr, _sign_branches_node, _KEPT)
+
+
+SIGN_BRANCHES = Rule(
+    "sign-branches", "a rational function holding |u|, sign(u) or H(u) of one polynomial u (the derivative of a "
+    "rational activation (1 + x + x²/2)/(1 + |x|): (1 + x)/(1 + |x|) − (1 + x + x²/2)·sign(x)/(1 + |x|)²) cancels "
+    "where a branch's value → 0 at u = 0 while its terms do not (every digit lost for 0 < x < 1e−16 in float64: "
+    "0 for 1e−16, 8.1e15 ULP; torch 1.1e15); on each side of u = 0, |u| = ±u, sign(u) = ±1, H(u) = 1 or 0, put over "
+    "one denominator by SymPy's cancel (exact) with the power u^k dividing its numerator taken out ((x + x²/2)/(1 + x)² "
+    "= x·(x + 2)/(2(x + 1)²)), in one input by the rational-function rule's Horner forms (x² does not overflow where "
+    "the branch is finite: NaN past x = 1.3e154 before), rounded a few times relative to the result; at u = 0 (and NaN) the written form, "
+    "sign(0) = 0 as torch's ∂|u| there. Only where a branch cancels (its terms do not vanish with it)",
+    apply=_sign_branches, fired=lambda old, new: new != old)
+_register(SIGN_BRANCHES)
+_at = next(i for i, r in enumerate(RULES) if r.apply is not None and not r.before and r is not SIGN_BRANCHES)
+RULES = RULES[:_at] + (SIGN_BRANCHES,) + tuple(r for r in RULES[_at:] if r is not SIGN_BRANCHES)  # first of the
+# whole-expression rules: after the node-by-node ones (softsign′ is the fraction-complement rule's, no cancellation
+# left), before any other whole-expression rule wraps the sum (root-series, widen)
+__all__ += ["SIGN_BRANCHES"]
