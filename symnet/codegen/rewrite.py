@@ -509,6 +509,25 @@ def _vanishes(total) -> bool:
     return bool(shifted) and sp.expand(total.xreplace(shifted)) == 0
 
 
+def _shifted_sum_pow(f) -> bool:
+    return f.is_Pow and f.exp.is_Rational and f.base.is_Add and _shifted(f.base) and (
+        _unshifted(f.base) or (None, 0))[1] != 0
+
+
+def _written_sum_pow(f):
+    """S'^p → S^p·e^(−p·m) for S' = Σ e^(a_j − m), the sum S shifted by its max m."""
+    total, m = _unshifted(f.base)
+    return total ** f.exp * sp.exp(-f.exp * m)
+
+
+def _power_terms(total, n):
+    """[(c, y), …] with total^n = Σ c·e^y, total = Σ c_j·e^(a_j) (n ≥ 0; the terms of one y not yet summed)."""
+    out = [(sp.S.One, sp.S.Zero)]
+    for _ in range(n):
+        out = [(c * cj, y + aj) for c, y in out for cj, aj in _exp_terms(total)]
+    return out
+
+
 def _softmax_partition(node):
     """Σ_i X_i·S⁻ᵏ + Σ_i Y_i·S⁻⁽ᵏ⁺¹⁾ for a sum of exponentials S = Σ_j e^(a_j) → Σ_y c_y·e^y·S⁻⁽ᵏ⁺¹⁾: the terms over
     S⁻ᵏ taken over S⁻⁽ᵏ⁺¹⁾ as X·Σ_j e^(a_j) (the softmax weights summing to 1), every term multiplied out into
@@ -523,28 +542,38 @@ def _softmax_partition(node):
               if f.is_Pow and f.exp.is_Rational and f.exp < 0 and f.base.is_Add}
     if len(powers) < 2:  # no two powers of a sum: nothing to take over one (a cheap test, asked of every sum)
         return None
+    args = node.args
+    if not all(k.is_Integer for k in powers):  # half-integer powers: no other rule takes their terms, so the
+        # derivative's nested sums are multiplied out first (∂a of x·e^a/S^0.5 − x·e^(2a)/S^1.5 holds
+        # (−e^a + 3e^(2a)/S)/(2S^1.5) beside 1/√S and e^a/S^1.5; session 29)
+        # and the sums the max-shift rule shifted below them written again (S'^p = S^p·e^(−p·m), exactly)
+        args = sp.Add.make_args(sp.expand_mul(node.replace(_shifted_sum_pow, _written_sum_pow)))
     by_sum: dict = {}
-    for t in node.args:
+    for t in args:
         found = _monomials(t)
         if found is not None:
             by_sum.setdefault(found[0], []).append((t, found[1], found[2]))
     for total, entries in by_sum.items():
         top = max(k for _, k, _ in entries)  # k and k + 1 (a half-integer k too: x·e^a/S^1.5 − x·e^(2a)/S^2.5 is
         # x·e^(a + b)/S^2.5, where the written difference lost every digit, 3.3e12 ULP at a − b = 80.46; session 29)
-        if len({k for _, k, _ in entries}) < 2 or any(k != top and k != top - 1 for _, k, _ in entries):
+        spread = 1 if top.is_Integer else 2  # half-integer powers: k + 2 too, the derivative's three levels (∂a of
+        # x·e^a/S^0.5 − x·e^(2a)/S^1.5 is x·(e^(a + 2b) − e^(2a + b)/2)/S^2.5: 1.8e19 ULP at a − b = 80.46 before)
+        if len({k for _, k, _ in entries}) < 2 or any(not (top - k).is_Integer or top - k > spread
+                                                      for _, k, _ in entries):
             continue
         groups: dict = {}
         for _, k, monomials in entries:
             for c, y in monomials:
-                for cj, aj in (_exp_terms(total) if k < top else [(sp.S.One, sp.S.Zero)]):
+                for cj, aj in _power_terms(total, int(top - k)):
                     groups.setdefault(sp.expand(y + aj), []).append(c * cj)
-        if all(c.is_number for cs in groups.values() for c in cs):  # 1/S − e^a/S² and kin: the cancel and
-            continue  # complement rules' (a written cross-entropy's ∂a, S·e^−a·(1/S − e^a/S²), cancels S first)
+        if top.is_Integer and all(c.is_number for cs in groups.values() for c in cs):  # 1/S − e^a/S² and kin:
+            continue  # the cancel and complement rules' (a written cross-entropy's ∂a, S·e^−a·(1/S − e^a/S²),
+            # cancels S first); over half-integer powers no other rule takes them (e^a/√S − e^(2a)/S^1.5)
         if not any(len(cs) >= 2 and _vanishes(sp.Add(*cs)) for cs in groups.values()):
             continue
         taken = {t for t, _, _ in entries}
         kept = [sp.Add(*cs) for cs in groups.values()]
-        return _Fired(sp.Add(*[t for t in node.args if t not in taken], *[
+        return _Fired(sp.Add(*[t for t in args if t not in taken], *[
             c * sp.exp(y) * total ** -top for c, y in zip(kept, groups) if not _vanishes(c)]), ["softmax-complement"])
     return None
 
