@@ -2049,12 +2049,38 @@ def _infinite_shift_node(node):
     if pairs is not None and all(_max_term(x, -m) for x, m in pairs):  # e^(a + c − 2·max(a, c)) in a widened body
         # (the two-sum rule's product of exp_twosum elsewhere): inf − inf at c = inf, e^(a − m)·e^(c − m) is 0·1
         return sp.Mul(*[exp_shift(x, -m) for x, m in pairs], evaluate=False)
+    limit = _over_shifted_limit(node) if isinstance(node, sp.exp) else None
+    if limit is not None:
+        return limit
     if isinstance(node, sp.Max) and sp.S.Zero in node.args and len(node.args) >= 2:
         rest = [t for t in node.args if t != 0]
         pairs = [_two_operands(t) for t in rest]
         if all(p is not None and p[1].could_extract_minus_sign() for p in pairs) and len({p[1] for p in pairs}) == 1:
             return sp.Max(0, *[_gap(y, -mx) for y, mx in pairs])
     return None
+
+
+def _over_shifted_limit(node):
+    """e^(Σ n_j·x_j − k·m), x_j terms of the max m, n_j > 0 integers, k ≠ Σ n_j a half-integer (a softmax sum's
+    S^−k taken over by the softmax-partition rule: x·e^(a + b)/S^2.5) → its limit where m = +inf: the exponent
+    Σ_{x_j ≠ m} n_j·x_j + (Σ_{x_j = m} n_j − k)·m, ±inf there and never inf − inf (k is no integer); as written
+    elsewhere. Not a sum of pairs x_j − m, so the pair form misses it (before: NaN at (x, a, b, c) = (1, 5, inf, 0)
+    for x·e^a/S^1.5 − x·e^(2a)/S^2.5 and its ∂a, ∂x, where torch gives 0; session 29). The select is m above
+    float32's largest finite value: in a float32 kernel only +inf; in float64 beyond 3.4e38 the written exponent
+    is ±inf-sized too (e^(a + b − 2.5m) rounds to 0 or inf either way)."""
+    terms = sp.Add.make_args(node.args[0])
+    shifts = [t for t in terms if isinstance(t.as_coeff_Mul()[1], sp.Max)]
+    if len(shifts) != 1:
+        return None
+    k, m = shifts[0].as_coeff_Mul()
+    k, rest = -k, [t.as_coeff_Mul() for t in terms if t is not shifts[0]]
+    if not (k.is_Rational and not k.is_Integer and k > 0 and rest) or any(
+            not (n.is_Integer and n > 0) or x not in m.args for n, x in rest):
+        return None
+    at_max = [sp.Eq(x, m) for _, x in rest]
+    limit = sp.Add(*[n * sp.Piecewise((0, e), (x, True)) for (n, x), e in zip(rest, at_max)]) + (
+        sp.Add(*[n * sp.Piecewise((1, e), (0, True)) for (n, _), e in zip(rest, at_max)]) - k) * m
+    return sp.Piecewise((sp.exp(limit), m > sp.Float(3.4028234663852886e38, 17)), (node, True))
 
 
 INFINITE_SHIFT = Rule(
