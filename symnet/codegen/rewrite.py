@@ -509,6 +509,25 @@ def _vanishes(total) -> bool:
     return bool(shifted) and sp.expand(total.xreplace(shifted)) == 0
 
 
+def _shifted_sum_pow(f) -> bool:
+    return f.is_Pow and f.exp.is_Rational and f.base.is_Add and _shifted(f.base) and (
+        _unshifted(f.base) or (None, 0))[1] != 0
+
+
+def _written_sum_pow(f):
+    """S'^p → S^p·e^(−p·m) for S' = Σ e^(a_j − m), the sum S shifted by its max m."""
+    total, m = _unshifted(f.base)
+    return total ** f.exp * sp.exp(-f.exp * m)
+
+
+def _power_terms(total, n):
+    """[(c, y), …] with total^n = Σ c·e^y, total = Σ c_j·e^(a_j) (n ≥ 0; the terms of one y not yet summed)."""
+    out = [(sp.S.One, sp.S.Zero)]
+    for _ in range(n):
+        out = [(c * cj, y + aj) for c, y in out for cj, aj in _exp_terms(total)]
+    return out
+
+
 def _softmax_partition(node):
     """Σ_i X_i·S⁻ᵏ + Σ_i Y_i·S⁻⁽ᵏ⁺¹⁾ for a sum of exponentials S = Σ_j e^(a_j) → Σ_y c_y·e^y·S⁻⁽ᵏ⁺¹⁾: the terms over
     S⁻ᵏ taken over S⁻⁽ᵏ⁺¹⁾ as X·Σ_j e^(a_j) (the softmax weights summing to 1), every term multiplied out into
@@ -523,28 +542,38 @@ def _softmax_partition(node):
               if f.is_Pow and f.exp.is_Rational and f.exp < 0 and f.base.is_Add}
     if len(powers) < 2:  # no two powers of a sum: nothing to take over one (a cheap test, asked of every sum)
         return None
+    args = node.args
+    if not all(k.is_Integer for k in powers):  # half-integer powers: no other rule takes their terms, so the
+        # derivative's nested sums are multiplied out first (∂a of x·e^a/S^0.5 − x·e^(2a)/S^1.5 holds
+        # (−e^a + 3e^(2a)/S)/(2S^1.5) beside 1/√S and e^a/S^1.5; session 29)
+        # and the sums the max-shift rule shifted below them written again (S'^p = S^p·e^(−p·m), exactly)
+        args = sp.Add.make_args(sp.expand_mul(node.replace(_shifted_sum_pow, _written_sum_pow)))
     by_sum: dict = {}
-    for t in node.args:
+    for t in args:
         found = _monomials(t)
         if found is not None:
             by_sum.setdefault(found[0], []).append((t, found[1], found[2]))
     for total, entries in by_sum.items():
         top = max(k for _, k, _ in entries)  # k and k + 1 (a half-integer k too: x·e^a/S^1.5 − x·e^(2a)/S^2.5 is
         # x·e^(a + b)/S^2.5, where the written difference lost every digit, 3.3e12 ULP at a − b = 80.46; session 29)
-        if len({k for _, k, _ in entries}) < 2 or any(k != top and k != top - 1 for _, k, _ in entries):
+        spread = 1 if top.is_Integer else 2  # half-integer powers: k + 2 too, the derivative's three levels (∂a of
+        # x·e^a/S^0.5 − x·e^(2a)/S^1.5 is x·(e^(a + 2b) − e^(2a + b)/2)/S^2.5: 1.8e19 ULP at a − b = 80.46 before)
+        if len({k for _, k, _ in entries}) < 2 or any(not (top - k).is_Integer or top - k > spread
+                                                      for _, k, _ in entries):
             continue
         groups: dict = {}
         for _, k, monomials in entries:
             for c, y in monomials:
-                for cj, aj in (_exp_terms(total) if k < top else [(sp.S.One, sp.S.Zero)]):
+                for cj, aj in _power_terms(total, int(top - k)):
                     groups.setdefault(sp.expand(y + aj), []).append(c * cj)
-        if all(c.is_number for cs in groups.values() for c in cs):  # 1/S − e^a/S² and kin: the cancel and
-            continue  # complement rules' (a written cross-entropy's ∂a, S·e^−a·(1/S − e^a/S²), cancels S first)
+        if top.is_Integer and all(c.is_number for cs in groups.values() for c in cs):  # 1/S − e^a/S² and kin:
+            continue  # the cancel and complement rules' (a written cross-entropy's ∂a, S·e^−a·(1/S − e^a/S²),
+            # cancels S first); over half-integer powers no other rule takes them (e^a/√S − e^(2a)/S^1.5)
         if not any(len(cs) >= 2 and _vanishes(sp.Add(*cs)) for cs in groups.values()):
             continue
         taken = {t for t, _, _ in entries}
         kept = [sp.Add(*cs) for cs in groups.values()]
-        return _Fired(sp.Add(*[t for t in node.args if t not in taken], *[
+        return _Fired(sp.Add(*[t for t in args if t not in taken], *[
             c * sp.exp(y) * total ** -top for c, y in zip(kept, groups) if not _vanishes(c)]), ["softmax-complement"])
     return None
 
@@ -2020,12 +2049,38 @@ def _infinite_shift_node(node):
     if pairs is not None and all(_max_term(x, -m) for x, m in pairs):  # e^(a + c − 2·max(a, c)) in a widened body
         # (the two-sum rule's product of exp_twosum elsewhere): inf − inf at c = inf, e^(a − m)·e^(c − m) is 0·1
         return sp.Mul(*[exp_shift(x, -m) for x, m in pairs], evaluate=False)
+    limit = _over_shifted_limit(node) if isinstance(node, sp.exp) else None
+    if limit is not None:
+        return limit
     if isinstance(node, sp.Max) and sp.S.Zero in node.args and len(node.args) >= 2:
         rest = [t for t in node.args if t != 0]
         pairs = [_two_operands(t) for t in rest]
         if all(p is not None and p[1].could_extract_minus_sign() for p in pairs) and len({p[1] for p in pairs}) == 1:
             return sp.Max(0, *[_gap(y, -mx) for y, mx in pairs])
     return None
+
+
+def _over_shifted_limit(node):
+    """e^(Σ n_j·x_j − k·m), x_j terms of the max m, n_j > 0 integers, k ≠ Σ n_j a half-integer (a softmax sum's
+    S^−k taken over by the softmax-partition rule: x·e^(a + b)/S^2.5) → its limit where m = +inf: the exponent
+    Σ_{x_j ≠ m} n_j·x_j + (Σ_{x_j = m} n_j − k)·m, ±inf there and never inf − inf (k is no integer); as written
+    elsewhere. Not a sum of pairs x_j − m, so the pair form misses it (before: NaN at (x, a, b, c) = (1, 5, inf, 0)
+    for x·e^a/S^1.5 − x·e^(2a)/S^2.5 and its ∂a, ∂x, where torch gives 0; session 29). The select is m above
+    float32's largest finite value: in a float32 kernel only +inf; in float64 beyond 3.4e38 the written exponent
+    is ±inf-sized too (e^(a + b − 2.5m) rounds to 0 or inf either way)."""
+    terms = sp.Add.make_args(node.args[0])
+    shifts = [t for t in terms if isinstance(t.as_coeff_Mul()[1], sp.Max)]
+    if len(shifts) != 1:
+        return None
+    k, m = shifts[0].as_coeff_Mul()
+    k, rest = -k, [t.as_coeff_Mul() for t in terms if t is not shifts[0]]
+    if not (k.is_Rational and not k.is_Integer and k > 0 and rest) or any(
+            not (n.is_Integer and n > 0) or x not in m.args for n, x in rest):
+        return None
+    at_max = [sp.Eq(x, m) for _, x in rest]
+    limit = sp.Add(*[n * sp.Piecewise((0, e), (x, True)) for (n, x), e in zip(rest, at_max)]) + (
+        sp.Add(*[n * sp.Piecewise((1, e), (0, True)) for (n, _), e in zip(rest, at_max)]) - k) * m
+    return sp.Piecewise((sp.exp(limit), m > sp.Float(3.4028234663852886e38, 17)), (node, True))
 
 
 INFINITE_SHIFT = Rule(
