@@ -8848,7 +8848,17 @@ def _nested_sum_factor_node(node):
         if not f.is_Add or len(f.args) < 2:
             continue
         for s in divisors:
-            if all(_holds_factor(t, s) for t in f.args) and not all(s in sp.Mul.make_args(t) for t in f.args):
+            if all(s in sp.Mul.make_args(t) for t in f.args):
+                # the cancel rule's case where what is left is itself a sum of exponentials ((Q·e^a + Q·e^b)/Q² in the
+                # KL's ∂x): divided out here, before the node pass max-shifts Q into each term and leaves e^(a + max Q)
+                # unshifted by P's max (e^800 = inf times 0 at a = x = 400), and not multiplied out, so that SymPy
+                # cancels the sum P = e^a + e^b against a P the product divides by (∂x = e^x/Q − e^a/P, exactly 0 at
+                # identical logits)
+                inner = sp.Add(*[t / s for t in f.args])
+                if _exp_terms(inner):
+                    return sp.Mul(*[g for g in node.args if g is not f]) * s * inner
+                continue
+            if all(_holds_factor(t, s) for t in f.args):
                 rest = sp.Mul(*[g for g in node.args if g is not f]) * s
                 return sp.Add(*[rest * _factor_out(t, s) for t in f.args])
     return None
