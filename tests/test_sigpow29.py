@@ -18,8 +18,16 @@ import warnings
 import mpmath
 import numpy as np
 import pytest
+import sympy as sp
 from conftest import compiled
 from test_soft29 import F64, _mp_truth, _outputs, _torch, _ulps
+
+from symnet import sigmoid
+
+_x, _y = sp.symbols("x y", real=True)
+# the rule's case for tests/test_stability_rules.py: σ(x)^y's ∂x = y·σ^(y − 1)·σ·(1 − σ) at x = −746, y = 1/2 was
+# 0^(−1/2)·0, NaN for 5.09e−163 (now y·σ^y·(1 − σ), σ^y by the sigmoid-power rule)
+RULE_CASES = [("sigmoid-power-factor", sigmoid(_x) ** _y, (_x, _y), (-4.0, 4.0), (-746.0, 0.5), np.float64)]
 
 FOCAL_LIKE = "-t*(1 - sigmoid(z))**g*logsigmoid(z) - (1 - t)*sigmoid(z)**g*logsigmoid(-z)"
 

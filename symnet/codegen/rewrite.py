@@ -9048,12 +9048,16 @@ def _sigmoid_base(b) -> bool:
 
 
 def _sigmoid_power_factor_node(node):
-    """B^k·(… + T·B^(γ + c) + …)·R with B = σ(u) or 1 − σ(u), k a number and γ not one → (… + T·B^(γ + c + k)·R' + …)·R''
-    (B^k multiplied into the sum, where SymPy adds the exponents), or None."""
+    """B^k·(… + T·B^(γ + c) + …)·R with B = σ(u) or 1 − σ(u), k a number and γ not one → (… + T·B^(γ + c + k) + …)·R
+    (B^k multiplied into the sum, its exponent added to the power's), B^k·B^(γ + c)·R → B^(γ + c + k)·R, or None."""
     if not node.is_Mul:
         return None
     factors = [f for f in node.args if _sigmoid_base(f.base if f.is_Pow and f.exp.is_number else f)]
     bases = {f.base if f.is_Pow else f for f in factors}
+    direct = {p.base for p in node.args if p.is_Pow and p.base in bases and not p.exp.is_number}
+    if direct:  # B^k·B^(γ + c) in the product itself (∂ of σ(u)^γ alone): the exponents added
+        mine = [f for f in factors if (f.base if f.is_Pow else f) in direct]
+        return _times_powers(sp.Mul(*[f for f in node.args if f not in mine]), mine)
     for s in node.args:
         if not s.is_Add or not any(p.is_Pow and p.base in bases and not p.exp.is_number
                                    for t in s.args for p in sp.Mul.make_args(t)):
