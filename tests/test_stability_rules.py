@@ -206,6 +206,8 @@ from test_focalg29 import RULE_CASES as _FOCALG29  # noqa: E402  (sigmoid-power:
 RULE_CASES += _FOCALG29
 from test_rat29 import RULE_CASES as _RAT29  # noqa: E402  (sign-branches: the rational activation's f′, tests/test_rat29.py)
 RULE_CASES += _RAT29
+from test_sigpow29 import RULE_CASES as _SIGPOW29  # noqa: E402  (sigmoid-power-factor: tests/test_sigpow29.py)
+RULE_CASES += _SIGPOW29
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞

@@ -8903,7 +8903,17 @@ def _nested_sum_factor_node(node):
         if not f.is_Add or len(f.args) < 2:
             continue
         for s in divisors:
-            if all(_holds_factor(t, s) for t in f.args) and not all(s in sp.Mul.make_args(t) for t in f.args):
+            if all(s in sp.Mul.make_args(t) for t in f.args):
+                # the cancel rule's case where what is left is itself a sum of exponentials ((Q·e^a + Q·e^b)/Q² in the
+                # KL's ∂x): divided out here, before the node pass max-shifts Q into each term and leaves e^(a + max Q)
+                # unshifted by P's max (e^800 = inf times 0 at a = x = 400), and not multiplied out, so that SymPy
+                # cancels the sum P = e^a + e^b against a P the product divides by (∂x = e^x/Q − e^a/P, exactly 0 at
+                # identical logits)
+                inner = sp.Add(*[t / s for t in f.args])
+                if _exp_terms(inner):
+                    return sp.Mul(*[g for g in node.args if g is not f]) * s * inner
+                continue
+            if all(_holds_factor(t, s) for t in f.args):
                 rest = sp.Mul(*[g for g in node.args if g is not f]) * s
                 return sp.Add(*[rest * _factor_out(t, s) for t in f.args])
     return None
@@ -9178,3 +9188,66 @@ RULES = RULES[:_at] + (SIGN_BRANCHES,) + tuple(r for r in RULES[_at:] if r is no
 # whole-expression rules: after the node-by-node ones (softsign′ is the fraction-complement rule's, no cancellation
 # left), before any other whole-expression rule wraps the sum (root-series, widen)
 __all__ += ["SIGN_BRANCHES"]
+# ------------------------------------------------------------------ sigmoid-power-factor (issue 16, session 29: the
+# focal-like loss's ∂z with γ < 1 where σ underflows); tested in tests/test_sigpow29.py
+
+
+def _sigmoid_base(b) -> bool:
+    """σ(u) or 1 − σ(u): the bases of the power rule's derivative that underflow to 0 where |u| is large."""
+    if isinstance(b, sigmoid):
+        return True
+    return b.is_Add and len(b.args) == 2 and 1 in b.args and any(
+        isinstance(-a, sigmoid) for a in b.args if a != 1)
+
+
+def _sigmoid_power_factor_node(node):
+    """B^k·(… + T·B^(γ + c) + …)·R with B = σ(u) or 1 − σ(u), k a number and γ not one → (… + T·B^(γ + c + k) + …)·R
+    (B^k multiplied into the sum, its exponent added to the power's), B^k·B^(γ + c)·R → B^(γ + c + k)·R, or None."""
+    if not node.is_Mul:
+        return None
+    factors = [f for f in node.args if _sigmoid_base(f.base if f.is_Pow and f.exp.is_number else f)]
+    bases = {f.base if f.is_Pow else f for f in factors}
+    direct = {p.base for p in node.args if p.is_Pow and p.base in bases and not p.exp.is_number}
+    if direct:  # B^k·B^(γ + c) in the product itself (∂ of σ(u)^γ alone): the exponents added
+        mine = [f for f in factors if (f.base if f.is_Pow else f) in direct]
+        return _times_powers(sp.Mul(*[f for f in node.args if f not in mine]), mine)
+    for s in node.args:
+        if not s.is_Add or not any(p.is_Pow and p.base in bases and not p.exp.is_number
+                                   for t in s.args for p in sp.Mul.make_args(t)):
+            continue
+        rest = sp.Mul(*[f for f in node.args if f is not s and f not in factors])
+        return rest * sp.Add(*[_times_powers(t, factors) for t in s.args])
+    return None
+
+
+def _times_powers(term, factors):
+    """``term``·Π ``factors`` with each factor B^k added to the exponent of a power B^e of ``term`` (SymPy keeps
+    B·B^(γ − 1) apart for a B not known to be positive; σ(u) and 1 − σ(u) are), else multiplied."""
+    args = list(sp.Mul.make_args(term))
+    for f in factors:
+        b, k = (f.base, f.exp) if f.is_Pow else (f, sp.S.One)
+        for i, a in enumerate(args):
+            if a.is_Pow and a.base == b and not a.exp.is_number:
+                args[i] = sp.Pow(b, a.exp + k)
+                break
+        else:
+            args.append(f)
+    return sp.Mul(*args)
+
+
+def _sigmoid_power_factors(expr):
+    """Every node of ``expr`` as :func:`_sigmoid_power_factor_node` writes it, bottom up."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sigmoid):
+        return expr
+    return _bottom_up(expr, lambda node: _sigmoid_power_factor_node(node) or node)
+
+
+SIGMOID_POWER_FACTOR = Rule(
+    "sigmoid-power-factor", "the power rule's derivative of σ(u)^γ, γ·σ(u)^(γ − 1)·σ′(u) with σ′ = σ(u)·σ(−u), holds "
+    "σ(u)^(γ − 1) and σ(u) as two factors (the second outside a sum): where σ(u) underflows to 0 (u < −745 in float64) "
+    "and γ < 1 the first is 0^(γ − 1) = ∞ and their product NaN (a focal-like loss of one's own with γ an input, "
+    "t = 0.3, γ = 0.5, z = −746: ∂z NaN for −0.3; torch −0.3) → σ(u) multiplied into the sum, where SymPy writes "
+    "σ(u)^(γ − 1)·σ(u) as σ(u)^γ (0 there): symbolic, exact; the same for 1 − σ(u)",
+    apply=_sigmoid_power_factors, fired=lambda old, new: new != old, before=True)
+_register(SIGMOID_POWER_FACTOR)
+__all__ += ["SIGMOID_POWER_FACTOR"]
