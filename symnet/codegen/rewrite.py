@@ -7607,8 +7607,17 @@ def _softplus_over_exp(node):
     (σ(u) − softplus(u))·e^−u = 1/(1 + t) − log1p(t)/t = Σ_{k≥1} (−1)^k·k/(k + 1)·t^k, whose third term is 1.5t²
     of the first, below 1.4e−26 where u < −30. Between −30 and 2 the difference cancels by at most 2/t = 2.1e13
     (2⁴⁵) in double words (about 2⁻¹⁰⁰ each): 2⁻⁵⁵ relative, rounded once."""
-    if not node.is_Mul or len(node.args) != 2:
+    if node.is_Add:
+        return _softplus_over_exp_sum(node)
+    if not node.is_Mul:
         return None
+    if len(node.args) != 2:
+        found = _softplus_exp_term(node)  # c·e^−u·softplus(u), c holding other factors (times an input)
+        if found is None:
+            return None
+        c, u = found
+        inner = _softplus_over_exp(sp.exp(-u) * softplus(u))
+        return _Final(c * inner.expr)
     e = next((a for a in node.args if _is_exp(a)), None)
     if e is None:
         return None
@@ -7621,6 +7630,47 @@ def _softplus_over_exp(node):
         series = -t / 2 + sp.Rational(2, 3) * t ** 2
         return _Final(sp.Piecewise((series, u < _SOFTPLUS_OVER_EXP_FAR),
                                    (widen(node, in_float32=True), u < _SOFTPLUS_OVER_EXP_NEAR), (node, True)))
+    return None
+
+
+def _softplus_exp_term(term):
+    """(c, u) where ``term`` is c·e^−u·softplus(u) (c the product of its other factors, 1 for none); None otherwise."""
+    factors = term.args if term.is_Mul else (term,)
+    for s in factors:
+        if isinstance(s, sp.Piecewise) and len(s.args) == 2 and s.args[0].expr == 1 and s.args[1].cond == sp.true:
+            # this rule's own value form, {1 if u < −40; e^−u·softplus(u)}: the bottom-up pass met the product first
+            found = _softplus_exp_term(s.args[1].expr)
+            if found is not None and found[0] == 1 and s.args[0].cond == (found[1] < -40):
+                rest = list(factors)
+                rest.remove(s)
+                return sp.Mul(*rest), found[1]
+        if isinstance(s, softplus) and term.is_Mul:
+            u = s.args[0]
+            rest = list(term.args)
+            rest.remove(s)
+            e = next((a for a in rest if _is_exp(a) and a.args[0] == -u), None)
+            if e is not None:
+                rest.remove(e)
+                return sp.Mul(*rest), u
+    return None
+
+
+def _softplus_over_exp_sum(node):
+    """c·σ(−u) − c·e^−u·softplus(u) among the terms of a sum (the derivative of log(1 + e^u)·e^−u as SymPy writes it,
+    σ(u)·e^−u = σ(−u): the sigmoid rule's 1/(1 + e^u)) → c·((σ(u) − softplus(u))·e^−u as :func:`_softplus_over_exp`
+    writes it); None where no such pair is there. Exact: σ(u)·e^−u = 1/(e^u + 1) = σ(−u)."""
+    terms = list(node.args)
+    for i, t in enumerate(terms):
+        found = _softplus_exp_term(-t)
+        if found is None:
+            continue
+        c, u = found
+        pair = c * sigmoid(-u)
+        if pair in terms:
+            rest = [a for j, a in enumerate(terms) if j != i]
+            rest.remove(pair)
+            inner = _softplus_over_exp((sigmoid(u) - softplus(u)) * sp.exp(-u))
+            return _Final(sp.Add(c * inner.expr, *rest))
     return None
 
 

@@ -276,10 +276,15 @@ def _exp_overflowed_by(r, u, f, a, ba, op):
     far = np.isinf(r)
     if far.any():
         v = np.broadcast_to(np.asarray(u(), dtype=np.float64), r.shape)[far]
-        w = np.broadcast_to(np.asarray(f(), dtype=np.float64), r.shape)[far]
+        w = np.asarray(f())
+        # f computed as a subnormal number of its own dtype holds few digits (σ(−y) at y = 745 is 5e−324, 1 digit: e^x/(1
+        # + e^y) at (745, 745) was 1.7505 for 1, h-hostile30): there the product stays ±inf, an overflow, not a number
+        normal = np.abs(w) >= np.finfo(w.dtype if w.dtype.kind == "f" else np.float64).tiny
+        normal = np.broadcast_to(normal, r.shape)[far]
+        w = np.broadcast_to(w.astype(np.float64), r.shape)[far]
         low = (88.0 if op is np.exp else 127.0) if r.dtype == np.float32 else a
         with np.errstate(over="ignore", invalid="ignore"):
-            r[far] = np.where(np.isfinite(v) & (v > low), op(v - a) * (w * ba), r[far])
+            r[far] = np.where(np.isfinite(v) & (v > low) & normal, op(v - a) * (w * ba), r[far])
     return r
 '''
 

@@ -259,7 +259,13 @@ def _exp_overflowed_by(r, u, f, a32, ba32, ba64, TWO: tl.constexpr):
         else:
             far = _exp(v - a32) * (f.to(tl.float32) * ba32)
         past = v > a32
-    return tl.where((tl.abs(r) == float("inf")) & (tl.abs(u) < float("inf")) & past, far.to(r.dtype), r)
+    # f a subnormal number of its own dtype holds few digits (σ(−y) at y = 745: e^x/(1 + e^y) at (745, 745) was 1.7505 for
+    # 1, h-hostile30): there the product stays ±inf
+    if f.dtype == tl.float64:
+        normal = tl.abs(f) >= 2.2250738585072014e-308
+    else:
+        normal = tl.abs(f.to(tl.float32)) >= 1.1754943508222875e-38
+    return tl.where((tl.abs(r) == float("inf")) & (tl.abs(u) < float("inf")) & past & normal, far.to(r.dtype), r)
 '''
 TRITON_HELPERS["_exp_overflowed_by"] = TRITON_DEVICE_HELPERS["_exp_overflowed_by"]
 HELPER_NEEDS["_exp_overflowed_by"] = ("_exp", "_exp2")
