@@ -136,6 +136,11 @@ def test_exp_overflowed_by_a_subnormal_factor_is_no_wrong_number(backend):
     got = _outputs("exp(x)/x", F64, {"x": 709.9}, backend)
     with mpmath.workdps(60):
         assert _ulps(got["f"], mpmath.exp(mpmath.mpf(709.9)) / mpmath.mpf(709.9), F64) <= BOUND[F64], got
+    # and an input is exact at any size: y·e^x at (745, ±1e−320) is ±3543.1 (a subnormal input, not a rounded factor)
+    for y in (1e-320, -1e-320):
+        got = _outputs("exp(x)*y", F64, {"x": 745.0, "y": y}, backend)
+        with mpmath.workdps(60):
+            assert _ulps(got["f"], mpmath.exp(745) * mpmath.mpf(y), F64) <= BOUND[F64], (y, got)
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason="e^x/(1 + e^y) at (745, 745): inf for 1 (was 1.7505, "
