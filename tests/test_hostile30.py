@@ -226,3 +226,24 @@ def test_root_difference_gradient_at_subnormal_inputs():
 def test_rules_with_a_constant_factor(formula, x):
     got = _outputs(formula, F64, {"x": x})
     assert math.isfinite(got["f"]), got
+
+
+# ------------------------------------------------------------------ log-erfcx-left with a constant factor
+
+# log(2·erfcx(x)): the rule matched log(erfcx(u)) only, and erfcx(−30) overflows. Before: inf for 901.386 at x = −30 in
+# float64 and float32 (torch: no erfcx of its own in the formula; torch.special.erfcx overflows the same). Now log 2 +
+# u² + log1p(−erf(u)) where u < 0 (all three terms ≥ 0), as written elsewhere.
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+def test_log_of_a_multiple_of_erfcx(dtype, backend):
+    if backend == "triton":
+        _triton()
+    for x in ((-30.0, -9.5, -1.0, 0.5, 3.0) if backend == "numpy" else (-30.0, 0.5)):
+        got = _outputs("log(2*erfcx(x))", dtype, {"x": x}, backend)
+        xr = mpmath.mpf(float(dtype(x)))
+        with mpmath.workdps(60):
+            erfcx = mpmath.exp(xr ** 2) * mpmath.erfc(xr)
+            f = mpmath.log(2 * erfcx)
+            df = 2 * xr - 2 / (mpmath.sqrt(mpmath.pi) * erfcx)
+        assert _ulps(got["f"], f, dtype) <= BOUND[dtype], (x, got, f)
+        assert _ulps(got["df_dx"], df, dtype) <= BOUND[dtype], (x, got, df)

@@ -7476,6 +7476,14 @@ def _log_erfcx_left(node):
         u = node.args[0].args[0]
         left = _whole_square(u) + log1p(-sp.erf(u))
         return _Final(sp.Piecewise((left, u < _LOG_ERFCX_SERIES_BELOW), (node, True)))
+    if isinstance(node, sp.log) and node.args[0].is_Mul and len(node.args[0].args) == 2:
+        # log(c·erfcx(u)), c ≥ 1 a number (log(2·erfcx(x)) was inf at x = −30 for 901.39, h-hostile30): log c + u² +
+        # log1p(−erf(u)) where u < 0, three terms ≥ 0 (no cancellation), as written elsewhere
+        c, g = node.args[0].as_coeff_Mul()
+        if c.is_Number and c >= 1 and isinstance(g, erfcx):
+            u = g.args[0]
+            left = sp.log(c) + _whole_square(u) + log1p(-sp.erf(u))
+            return _Final(sp.Piecewise((left, u < 0), (node, True)))
     if not node.is_Mul:
         return None
     for f in node.args:
