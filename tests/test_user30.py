@@ -2,6 +2,7 @@
 small model with hazardous formulas): what they met, each pinned at the value where it went wrong."""
 from __future__ import annotations
 
+import pytest
 import sympy as sp
 
 import symnet
@@ -28,3 +29,30 @@ def test_a_real_overflow_is_still_named():
     assert _overflows_at(sp.exp(x) / (1 + sp.exp(x)), sp.exp(x) / (1 + sp.exp(x)), [x]) == 1000.0
     f = sp.sqrt(x) * sp.exp(x) / (1 + sp.exp(x))  # real only for x ≥ 0: its overflow at +1000 is named
     assert _overflows_at(f, f, [x]) == 1000.0
+
+
+def _ulps(got, true, dtype):
+    import mpmath
+    import numpy as np
+    return float(abs(mpmath.mpf(float(got)) - true) / float(np.spacing(dtype(abs(float(true))))))
+
+
+# `symnet verify "sqrt(x**2 + 1e-12)"` passes (f 1.45, ∂x 2.48 ULP float64), but torch's autograd of the formula as
+# written is 0.55 and 0.52 at that worst point, x = −3.0148695549074467: for |x| > 1 the hypot rule evaluates
+# |x|·√(1 + c/x²) (three roundings and a 1 + tiny) where √(x² + c) is exact to about 0.75 ULP until x² overflows
+# (1.3e154). Over 2,501 points (2,000 uniform in [−10, 10], 500 in [−1e−5, 1e−5]) symnet's worst was f 1.91, ∂ 2.49
+# ULP against torch's 0.92 and 2.16, worse than torch at 658 (f) and 503 (∂) points. The hypot rule's threshold
+# |x| > 1 is shared with hypot-scaling and the conjugate rules, too wide a change for this session.
+@pytest.mark.xfail(strict=True, reason="hypot rule for |x| > 1: sqrt(x**2 + 1e-12) float64 at x = -3.0149 f 1.45 ULP, "
+                                      "∂ 2.48 (torch autograd 0.55, 0.52)")
+def test_hypot_form_is_not_worse_than_torch_in_the_ordinary_range():
+    import mpmath
+    import numpy as np
+    k = symnet.compile(symnet.derive("sqrt(x**2 + 1e-12)"))
+    at = -3.0148695549074467
+    f, d = k(x=np.array([at]))
+    with mpmath.workdps(50):
+        X = mpmath.mpf(at)
+        F = mpmath.sqrt(X ** 2 + mpmath.mpf(1e-12))
+        assert _ulps(f[0], F, np.float64) <= 0.55
+        assert _ulps(d[0], X / F, np.float64) <= 0.52
