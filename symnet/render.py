@@ -204,6 +204,9 @@ class TextPrinter(_ReaderOrder, StrPrinter):
     def _print_Heaviside(self, e):
         return "H(%s)" % self._print(e.args[0])
 
+    def _print_Pi(self, e):  # π, as the other Greek letters (σ, θ); --format ascii writes pi (session 30's teacher)
+        return "π"
+
     def _print_Max(self, e):  # max(a, b), as the lecture and NumPy write it (StrPrinter: Max(a, b))
         return "max(%s)" % ", ".join(self._print(a) for a in e.args)
 

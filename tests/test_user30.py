@@ -56,3 +56,24 @@ def test_hypot_form_is_not_worse_than_torch_in_the_ordinary_range():
         F = mpmath.sqrt(X ** 2 + mpmath.mpf(1e-12))
         assert _ulps(f[0], F, np.float64) <= 0.55
         assert _ulps(d[0], X / F, np.float64) <= 0.52
+
+
+def test_pi_is_printed_as_pi_in_the_readable_printout():
+    # `symnet derive "0.5*x*(1 + tanh(sqrt(2/pi)*(x + 0.044715*x**3)))"` (GELU-tanh written out) printed
+    # "u₂ = 1/sqrt(pi)" beside σ, θ₁₀, ∂ and x²; before: "pi·x" below
+    from symnet.render import render
+    d = symnet.derive("pi*x")
+    assert "π·x" in str(d) and "pi" not in str(d)
+    assert "pi*x" in render(d, "ascii")
+    assert "\\pi" in render(d, "latex")
+    assert "pi*x" in render(d, "json")  # parsable: sympify reads pi, not π
+
+
+def test_a_value_at_the_point_that_is_not_a_number_is_quoted():
+    # `symnet derive "x*y" --at x=abc` said "… must be a number, got abc" where `--at x=nan` said "got 'nan'"
+    from symnet.errors import ParseError
+    from symnet.parsing import parse_point
+    with pytest.raises(ParseError, match=r"the value of x must be a number, got 'abc'$"):
+        parse_point("x=abc, y=1")
+    with pytest.raises(ParseError, match=r"the value of x must be a finite real number, got 'nan'$"):
+        parse_point("x=nan")
