@@ -77,3 +77,14 @@ def test_a_value_at_the_point_that_is_not_a_number_is_quoted():
         parse_point("x=abc, y=1")
     with pytest.raises(ParseError, match=r"the value of x must be a finite real number, got 'nan'$"):
         parse_point("x=nan")
+
+
+def test_readme_e_is_a_variable_and_pi_a_constant():
+    # README (as of session 30) says: `pi` is π, a lowercase `e` a variable (e**x: df/de = x·e^(x − 1)); a teacher
+    # wrote e**x for eˣ and got df/dx = e^x·log(e) with no word about it (the README listed only E as refused).
+    # A docs fix: this pins the behaviour the README now states (it passed before too).
+    d = symnet.derive("e**x")
+    assert sorted(str(s) for s in d.gradients) == ["e", "x"]
+    e, x_ = sp.symbols("e x", real=True)
+    assert sp.simplify(d.gradients["e"] - x_ * e ** (x_ - 1)) == 0
+    assert [str(s) for s in symnet.derive("pi*x").gradients] == ["x"]
