@@ -88,3 +88,15 @@ def test_readme_e_is_a_variable_and_pi_a_constant():
     e, x_ = sp.symbols("e x", real=True)
     assert sp.simplify(d.gradients["e"] - x_ * e ** (x_ - 1)) == 0
     assert [str(s) for s in symnet.derive("pi*x").gradients] == ["x"]
+
+
+def test_a_root_in_a_denominator_at_a_point_is_bracketed():
+    # `symnet derive "sqrt(x**2 + 1e-12)" --at x=0` printed "df/dx = x/sqrt(u₂) = 0/1/sqrt(1000000000000)", and of
+    # x/sqrt(u) at x = 2 "2/1/sqrt(1000000000000)", which reads as 2·10⁻⁶ where the value is 2·10⁶
+    from symnet.render import TextPrinter
+    with sp.evaluate(False):
+        two_over = sp.Mul(2, sp.Pow(sp.Rational(1, 10 ** 12), sp.Rational(-1, 2)))
+    assert TextPrinter().doprint(two_over) == "2/(1/sqrt(1000000000000))"  # before: 2/1/sqrt(1000000000000)
+    d = symnet.derive("sqrt(x**2 + 1e-12)", at={"x": 0})
+    assert "0/(1/sqrt(1000000000000)) = 0" in str(d)
+    assert TextPrinter().doprint(x / sp.sqrt(sp.Symbol("y"))) == "x/sqrt(y)"  # an ordinary quotient unchanged
