@@ -100,3 +100,11 @@ def test_a_root_in_a_denominator_at_a_point_is_bracketed():
     d = symnet.derive("sqrt(x**2 + 1e-12)", at={"x": 0})
     assert "0/(1/sqrt(1000000000000)) = 0" in str(d)
     assert TextPrinter().doprint(x / sp.sqrt(sp.Symbol("y"))) == "x/sqrt(y)"  # an ordinary quotient unchanged
+
+
+def test_zero_limit_reason_says_which_torch_returns_the_limit():
+    # `symnet derive "x*log(x)" --stable` said the limit 0 at x = 0 is "as torch returns", but torch's x*torch.log(x)
+    # is NaN there (its autograd column in symnet verify); torch.xlogy(0, 0) is 0 and pow's ∂/∂y at (0, 1) is 0
+    from symnet.codegen.rewrite import RULES
+    why = next(r.why for r in RULES if r.name == "zero-limit")
+    assert "torch.xlogy" in why and "x*torch.log(x) is NaN" in why
