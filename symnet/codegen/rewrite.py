@@ -4549,8 +4549,21 @@ def _split_power(f):
     return None if split is None else (split, e)
 
 
+def _in_a_symbol(g, x):
+    """(g, x) with x a product of inputs (a series' shift u = x·y) put as one symbol v where g holds it only as u
+    (expm1(x·y) → expm1(v)): SymPy differentiates by a symbol only; (None, None) where g holds the inputs otherwise."""
+    if x.is_Symbol:
+        return g, x
+    v = sp.Dummy("v", real=True)
+    one = g.xreplace({x: v})
+    return (one, v) if one.free_symbols == {v} else (None, None)
+
+
 def _order_one_at_zero(g, x) -> bool:
     """g(0) = 0 and 0 < |g′(0)| < ∞ (sin(x/2), tanh x, expm1 x): g/x is near g′(0) where x is tiny."""
+    g, x = _in_a_symbol(g, x)
+    if g is None:
+        return False
     try:
         if g.xreplace({x: sp.S.Zero}) != 0:
             return False
@@ -4567,7 +4580,8 @@ def _order_one_quotient(g, x):
     """g(x)/x grouped, for g of order one at 0 (:func:`_order_one_at_zero`), and g′(0) where 0 < |x| < 2⁻¹⁰⁰: there g(x)/x
     is g′(0) to far past any float's precision, while g's own argument may round (sin(x/2) at a subnormal x: x/2 is 0
     at 5e−324, 2²³ ULP off at 1e−315; h-old29: ∂ of (x − sin x)^(1/3) was 0 at 5e−324 for 0.5503)."""
-    slope = sp.diff(g, x).xreplace({x: sp.S.Zero})
+    one, v = _in_a_symbol(g, x)
+    slope = sp.diff(one, v).xreplace({v: sp.S.Zero})
     tiny = (sp.Abs(x) < _ORDER_ONE_BELOW) & (sp.Abs(x) > 0)  # at 0 itself the written 0/0 (the product's limit there
     # is the product's business: with g′(0) it was inf where the written form is NaN, as torch's)
     return sp.Piecewise((slope, tiny), (Grouped(g / x), True))
@@ -4594,8 +4608,12 @@ def _series_power_product(node):
     (x,) = xs
     used = [f for f, _, _ in series]
     others = [f for f in node.args if not any(f is u for u in used)]
-    if any(f.free_symbols - {x} for f in others):
+    # the series in a product u of inputs (the vanishing-series rule's e^(x·y) − 1 − x·y): a factor of those inputs
+    # may stay beside it (∂y's x in x·expm1(u)/(u²·R))
+    inside = x.free_symbols if x.is_Mul and all(g.is_Symbol for g in x.args) else {x}
+    if any(f.free_symbols - inside for f in others):
         return None
+    others.sort(key=lambda f: _power_parts(f)[0] in inside)  # functions of u first: (g/u) before a partner's 1/(u/s)
     fractional = any(not e.is_Integer for _, _, e in series)
     power, sign, cores = sp.S.Zero, 0, []
     for _, (_, n, rest), q in series:
@@ -4605,7 +4623,7 @@ def _series_power_product(node):
             sign += n * q
         else:
             cores.append((sp.sign(x) ** (n % 2) * rest) ** q)
-    factors = []
+    factors, partners = [], []
     for f in others:
         base, e = _power_parts(f)
         if base == x and e > 0:
@@ -4616,9 +4634,16 @@ def _series_power_product(node):
             factors.append(_order_one_quotient(base, x) ** t * base ** (e - t))
             power += t
             sign += t
+        elif e > 0 and power <= -1 and not fractional and base in inside and base != x:
+            t = min(e, int(sp.floor(-power)))  # s·u^−1 = 1/(u/s), u/s the other inputs of u: 1/u never formed
+            partners += [x / base] * t
+            factors.append(base ** (e - t))
+            power += t
         else:
             factors.append(f)
     out = sp.Mul(*factors) * sp.Mul(*cores)
+    for rest in partners:
+        out = Grouped(out / rest)
     x_step = x
     if fractional:  # x^k·|x|^p = sign(x)^k·|x|^(p + k): the rest of the power on |x|
         out = out * sp.sign(x) ** (int(sign) % 2)
@@ -4765,7 +4790,10 @@ SERIES_LEADING_POWER = Rule(
     "The tanhshrink rule's x³·Q(x²)/cosh x is split the same way (log(x − tanh x) −inf at x = 9.33e−302, true "
     "−2080.54); a log or negative power of c·∏g_j^e_j, g_j odd and of order one at 0 (the one-minus-cos rule's "
     "2·sin²(x/2): log(1 − cos x) −inf at x = 1e−200, true −921.73, its derivative sin x/(2·sin²(x/2)) inf for "
-    "2e200), is its leading term C·x^E below |x| = 2⁻³² (E·log|x| + log C; C/x; relative error below 2⁻⁶¹ there)",
+    "2e200), is its leading term C·x^E below |x| = 2⁻³² (E·log|x| + log C; C/x; relative error below 2⁻⁶¹ there). "
+    "A series in a product u of inputs (the vanishing-series rule's e^(x·y) − 1 − x·y) takes factors of those inputs "
+    "beside it: s·u⁻¹ is one division by u/s (∂y of log(e^(xy) − 1 − xy) = x·expm1(u)/(u²·R) was NaN at (5e−324, 2), "
+    "1/u overflowing before x cancels it; now (expm1(u)/u)/(y·R), 1.0)",
     apply=_series_leading_powers, fired=lambda old, new: new != old)
 _register(SERIES_LEADING_POWER)
 __all__ += ["SERIES_LEADING_POWER"]
