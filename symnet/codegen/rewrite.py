@@ -3464,20 +3464,40 @@ def _widened(e):
     return e if e.is_number else widen(e)
 
 
-def _power_times_softplus(base, exponent, power, shared):
+def _power_times_softplus(base, exponent, power, shared, inside=sp.S.One):
     """softplus(u)·b^e as the product of the two (``power``: b^e as the node rules wrote it) where e·log b > −80, else
     e^(e·log b + log softplus(u)) in double words (nexp: SymPy would take the log's argument out of the exp): b^e
     underflows where the product does not (the far focal ∂t at t = 1e−300, γ = 2, z = −1e300: t^γ = 1e−600 is 0 for
     2.25e−300) and is 0 where softplus(u) is inf (z = −inf: 0·∞ = NaN, the limit +inf)."""
     log_power = exponent * sp.log(base)
-    far = widen(nexp(-log_power - sp.log(shared)))
+
+    def times_inside(log_rest):  # inside·e^(e·log b + log_rest), an input inside as its log (e^(…) may overflow alone)
+        if not inside.is_Symbol:
+            return widen(inside * nexp(-log_power - log_rest))
+        # (∂t = g·t^(g − 1)·softplus(x) at g = 0.001, t = 5e−324, x = −30: t^(g − 1)·softplus(x) is e^713.7, inf,
+        # where the product is 9.0e306)
+        s = inside
+        return widen(sp.Piecewise((0, sp.Eq(s, 0)), (-nexp(-log_power - log_rest - sp.log(-s)), s < 0),
+                                  (nexp(-log_power - log_rest - sp.log(s)), True)))
+
+    far = times_inside(sp.log(shared))
     whole, rest = exponent.as_coeff_Add()
     if whole.is_Integer and whole != 0 and not rest.is_number:
         # b^(γ + 1) as b·b^γ: γ + 1 rounded first is |log b| times its rounding (36 ULP of f at t = 1e−16, γ = 0.001)
         power = _rewritten(base ** rest)[0] * base ** whole
-    # softplus(u) subnormal (u < −708) is rounded to a few bits (u = −745: 4.9e−324 for 2.8e−324): far too
-    return sp.Piecewise((Grouped(shared * power), sp.And(log_power > _POWER_BELOW, shared.args[0] > _SOFTPLUS_NORMAL)),
-                        (far, True))
+    # softplus(u) subnormal (u < −708) is rounded to a few bits (u = −745: 4.9e−324 for 2.8e−324): far too, and
+    # there log softplus(u) is u (log-softplus-left's identity below u = −40; the rounded subnormal's log was 0.56
+    # off: ∂t at g = 1/2, t = 1e−160, x = −745 2.47e−244 for 1.41e−244)
+    u = shared.args[0]
+    left = times_inside(u)
+    # b^e overflows where the product does not (t^(g − 1) at t = 5e−324, g = 0.001: ∂t inf for 9.0e306; t^g at
+    # g = −2, t = 1e−160, x = −30: f inf for 9.36e306)
+    near = sp.And(log_power > _POWER_BELOW, log_power < -_POWER_BELOW, u > _SOFTPLUS_NORMAL)
+    if whole.is_Integer and whole != 0 and not rest.is_number:  # b^γ·softplus(u) is formed first (the product f
+        # shares), then times b^k: it underflows where the result does not (g = 1, t = 1e−300, x = −41: ∂t 3e9 ULP)
+        near = sp.And(near, rest * sp.log(base) > _POWER_BELOW, rest * sp.log(base) < -_POWER_BELOW)
+    return sp.Piecewise((Grouped(shared * power) * inside, near),
+                        (left, u < _LOG_SOFTPLUS_LEFT), (far, True))
 
 
 def _softplus_factor(node):
@@ -3523,7 +3543,13 @@ def _softplus_factor(node):
             power, rest = lowest
             base, exponent = power.as_base_exp()
             power, _ = _rewritten(power)
-            node = _power_times_softplus(base, exponent, power, shared) * _widened(rest) * logs
+            if rest == 1 and isinstance(logs, sp.log):
+                # b^e·log(v)·softplus(u) (∂g of softplus(x)·t^g): the log inside the far branches' double word, so
+                # that a subnormal product is rounded once (log t times the subnormal f: 0 for −9.9e−322 at
+                # g = 0.001, t = 5e−324, x = −745, 202 subnormal ULP)
+                node = _power_times_softplus(base, exponent, power, shared, logs)
+            else:
+                node = _power_times_softplus(base, exponent, power, shared) * _widened(rest) * logs
         return _Final(_Fired(sp.Piecewise((0, at_zero), (node, True)), ["softplus-factor", "zero-limit"]))
     # the sum widened (double-word in a float64 kernel): its terms cancel where ∂t crosses 0 (t = 1, γ near 1: 7 ULP
     # at z = −4217, γ = 0.05 as a float64 sum); the select at 0 only beyond 2¹⁰²⁰: the sum rounded to float64 is 0
@@ -3536,7 +3562,10 @@ def _softplus_factor(node):
         power, fired = _rewritten(power)
         # 0 where the widened Q is 0 (Q rounded to float64 is 0 at t = 0.9, γ = 1/2, where it is −2.8e−17 and ∂t at
         # z = −1.8e308 is −4.7e291)
-        product = _power_times_softplus(base, exponent, power, shared) * _widened(rest)
+        if rest.is_Symbol:  # g·t^(g − 1)·softplus(x): g inside the far branches' double word
+            product = _power_times_softplus(base, exponent, power, shared, rest)
+        else:
+            product = _power_times_softplus(base, exponent, power, shared) * _widened(rest)
         at_zero = sp.And(sp.Eq(_widened(rest), 0), shared.args[0] > big)
     return _Final(_Fired(sp.Piecewise((0, at_zero), (product, True)), ["softplus-factor", "zero-limit"]))
 
@@ -3554,7 +3583,12 @@ SOFTPLUS_FACTOR = Rule(
     "t = 5e−324, z = −145646, γ = 1/2; NaN at γ = 0) before softplus(−z) ≈ |z| made the result normal. "
     "softplus(u)·b^e itself is e^(e·log b + log softplus(u)) in double words where e·log b < −80 (b^e underflows "
     "where the product does not: ∂t 0 for 2.25e−300 at t = 1e−300, γ = 2, z = −1e300; 0·∞ = NaN at z = −inf), and a "
-    "product b^e·softplus(u)·Q (the far f, and ∂γ with its log) is taken the same way",
+    "product b^e·softplus(u)·Q (the far f, and ∂γ with its log) is taken the same way. The near product also needs "
+    "e·log b < 80 (t^(g − 1) overflowed at t = 5e−324, g = 0.001: ∂t inf for 9.0e306), and b^γ·softplus(u) within "
+    "e^±80 where b^(γ + k) is b^γ·b^k; below u = −40 the far exponent takes u for log softplus(u) (log-softplus-left's "
+    "identity: the rounded subnormal's log was 0.56 off, ∂t 2.47e−244 for 1.41e−244); a lone input factor g "
+    "(∂t = g·t^(g − 1)·softplus(x)) goes into the exponent as log|g|, and a lone log (∂g's log t) into the double "
+    "word, whose scaled tier rounds a subnormal result once (202–339 subnormal ULP before)",
     local=_softplus_factor)
 _register(SOFTPLUS_FACTOR)
 _LOCAL = (_softplus_factor,) + _LOCAL[:-1]  # before collect, which would take two of the terms
