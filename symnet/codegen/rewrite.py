@@ -4647,7 +4647,8 @@ def _series_power_product(node):
     inside = x.free_symbols if x.is_Mul and all(g.is_Symbol for g in x.args) else {x}
     if any(f.free_symbols - inside for f in others):
         return None
-    others.sort(key=lambda f: _power_parts(f)[0] in inside)  # functions of u first: (g/u) before a partner's 1/(u/s)
+    if x.is_Mul:  # functions of u first: (g/u) before a partner's 1/(u/s)
+        others.sort(key=lambda f: _power_parts(f)[0] in inside)
     fractional = any(not e.is_Integer for _, _, e in series)
     power, sign, cores = sp.S.Zero, 0, []
     for _, (_, n, rest), q in series:
