@@ -3464,11 +3464,13 @@ def _widened(e):
     return e if e.is_number else widen(e)
 
 
-def _power_times_softplus(base, exponent, power, shared, inside=sp.S.One):
+def _power_times_softplus(base, exponent, power, shared, inside=sp.S.One, lone=False):
     """softplus(u)·b^e as the product of the two (``power``: b^e as the node rules wrote it) where e·log b > −80, else
     e^(e·log b + log softplus(u)) in double words (nexp: SymPy would take the log's argument out of the exp): b^e
     underflows where the product does not (the far focal ∂t at t = 1e−300, γ = 2, z = −1e300: t^γ = 1e−600 is 0 for
-    2.25e−300) and is 0 where softplus(u) is inf (z = −inf: 0·∞ = NaN, the limit +inf)."""
+    2.25e−300) and is 0 where softplus(u) is inf (z = −inf: 0·∞ = NaN, the limit +inf). ``lone``: the product is
+    b^e·softplus(u) times an input or a log alone (softplus(x)·t^g and its derivatives, h-old30), whose branches
+    below u = −40 and past e·log b = 80 are its own (the focal loss's far sums keep the two branches they had)."""
     log_power = exponent * sp.log(base)
 
     def times_inside(log_rest):  # inside·e^(e·log b + log_rest), an input inside as its log (e^(…) may overflow alone)
@@ -3492,6 +3494,9 @@ def _power_times_softplus(base, exponent, power, shared, inside=sp.S.One):
     left = times_inside(u)
     # b^e overflows where the product does not (t^(g − 1) at t = 5e−324, g = 0.001: ∂t inf for 9.0e306; t^g at
     # g = −2, t = 1e−160, x = −30: f inf for 9.36e306)
+    if not lone:
+        return sp.Piecewise((Grouped(shared * power) * inside, sp.And(log_power > _POWER_BELOW, u > _SOFTPLUS_NORMAL)),
+                            (far, True))
     near = sp.And(log_power > _POWER_BELOW, log_power < -_POWER_BELOW, u > _SOFTPLUS_NORMAL)
     if whole.is_Integer and whole != 0 and not rest.is_number:  # b^γ·softplus(u) is formed first (the product f
         # shares), then times b^k: it underflows where the result does not (g = 1, t = 1e−300, x = −41: ∂t 3e9 ULP)
@@ -3547,7 +3552,7 @@ def _softplus_factor(node):
                 # b^e·log(v)·softplus(u) (∂g of softplus(x)·t^g): the log inside the far branches' double word, so
                 # that a subnormal product is rounded once (log t times the subnormal f: 0 for −9.9e−322 at
                 # g = 0.001, t = 5e−324, x = −745, 202 subnormal ULP)
-                node = _power_times_softplus(base, exponent, power, shared, logs)
+                node = _power_times_softplus(base, exponent, power, shared, logs, lone=True)
             else:
                 node = _power_times_softplus(base, exponent, power, shared) * _widened(rest) * logs
         return _Final(_Fired(sp.Piecewise((0, at_zero), (node, True)), ["softplus-factor", "zero-limit"]))
@@ -3562,8 +3567,8 @@ def _softplus_factor(node):
         power, fired = _rewritten(power)
         # 0 where the widened Q is 0 (Q rounded to float64 is 0 at t = 0.9, γ = 1/2, where it is −2.8e−17 and ∂t at
         # z = −1.8e308 is −4.7e291)
-        if rest.is_Symbol:  # g·t^(g − 1)·softplus(x): g inside the far branches' double word
-            product = _power_times_softplus(base, exponent, power, shared, rest)
+        if rest.is_Symbol or rest == 1:  # g·t^(g − 1)·softplus(x): g inside the far branches' double word
+            product = _power_times_softplus(base, exponent, power, shared, rest, lone=True)
         else:
             product = _power_times_softplus(base, exponent, power, shared) * _widened(rest)
         at_zero = sp.And(sp.Eq(_widened(rest), 0), shared.args[0] > big)
