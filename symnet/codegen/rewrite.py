@@ -3465,20 +3465,45 @@ def _widened(e):
     return e if e.is_number else widen(e)
 
 
-def _power_times_softplus(base, exponent, power, shared):
+def _power_times_softplus(base, exponent, power, shared, inside=sp.S.One, lone=False):
     """softplus(u)·b^e as the product of the two (``power``: b^e as the node rules wrote it) where e·log b > −80, else
     e^(e·log b + log softplus(u)) in double words (nexp: SymPy would take the log's argument out of the exp): b^e
     underflows where the product does not (the far focal ∂t at t = 1e−300, γ = 2, z = −1e300: t^γ = 1e−600 is 0 for
-    2.25e−300) and is 0 where softplus(u) is inf (z = −inf: 0·∞ = NaN, the limit +inf)."""
+    2.25e−300) and is 0 where softplus(u) is inf (z = −inf: 0·∞ = NaN, the limit +inf). ``lone``: the product is
+    b^e·softplus(u) times an input or a log alone (softplus(x)·t^g and its derivatives, h-old30), whose branches
+    below u = −40 and past e·log b = 80 are its own (the focal loss's far sums keep the two branches they had)."""
     log_power = exponent * sp.log(base)
-    far = widen(nexp(-log_power - sp.log(shared)))
+
+    def times_inside(log_rest):  # inside·e^(e·log b + log_rest), an input inside as its log (e^(…) may overflow alone)
+        if not inside.is_Symbol:
+            return widen(inside * nexp(-log_power - log_rest))
+        # (∂t = g·t^(g − 1)·softplus(x) at g = 0.001, t = 5e−324, x = −30: t^(g − 1)·softplus(x) is e^713.7, inf,
+        # where the product is 9.0e306)
+        s = inside
+        return widen(sp.Piecewise((0, sp.Eq(s, 0)), (-nexp(-log_power - log_rest - sp.log(-s)), s < 0),
+                                  (nexp(-log_power - log_rest - sp.log(s)), True)))
+
+    far = times_inside(sp.log(shared))
     whole, rest = exponent.as_coeff_Add()
     if whole.is_Integer and whole != 0 and not rest.is_number:
         # b^(γ + 1) as b·b^γ: γ + 1 rounded first is |log b| times its rounding (36 ULP of f at t = 1e−16, γ = 0.001)
         power = _rewritten(base ** rest)[0] * base ** whole
-    # softplus(u) subnormal (u < −708) is rounded to a few bits (u = −745: 4.9e−324 for 2.8e−324): far too
-    return sp.Piecewise((Grouped(shared * power), sp.And(log_power > _POWER_BELOW, shared.args[0] > _SOFTPLUS_NORMAL)),
-                        (far, True))
+    # softplus(u) subnormal (u < −708) is rounded to a few bits (u = −745: 4.9e−324 for 2.8e−324): far too, and
+    # there log softplus(u) is u (log-softplus-left's identity below u = −40; the rounded subnormal's log was 0.56
+    # off: ∂t at g = 1/2, t = 1e−160, x = −745 2.47e−244 for 1.41e−244)
+    u = shared.args[0]
+    left = times_inside(u)
+    # b^e overflows where the product does not (t^(g − 1) at t = 5e−324, g = 0.001: ∂t inf for 9.0e306; t^g at
+    # g = −2, t = 1e−160, x = −30: f inf for 9.36e306)
+    if not lone:
+        return sp.Piecewise((Grouped(shared * power) * inside, sp.And(log_power > _POWER_BELOW, u > _SOFTPLUS_NORMAL)),
+                            (far, True))
+    near = sp.And(log_power > _POWER_BELOW, log_power < -_POWER_BELOW, u > _SOFTPLUS_NORMAL)
+    if whole.is_Integer and whole != 0 and not rest.is_number:  # b^γ·softplus(u) is formed first (the product f
+        # shares), then times b^k: it underflows where the result does not (g = 1, t = 1e−300, x = −41: ∂t 3e9 ULP)
+        near = sp.And(near, rest * sp.log(base) > _POWER_BELOW, rest * sp.log(base) < -_POWER_BELOW)
+    return sp.Piecewise((Grouped(shared * power) * inside, near),
+                        (left, u < _LOG_SOFTPLUS_LEFT), (far, True))
 
 
 def _softplus_factor(node):
@@ -3524,7 +3549,13 @@ def _softplus_factor(node):
             power, rest = lowest
             base, exponent = power.as_base_exp()
             power, _ = _rewritten(power)
-            node = _power_times_softplus(base, exponent, power, shared) * _widened(rest) * logs
+            if rest == 1 and isinstance(logs, sp.log):
+                # b^e·log(v)·softplus(u) (∂g of softplus(x)·t^g): the log inside the far branches' double word, so
+                # that a subnormal product is rounded once (log t times the subnormal f: 0 for −9.9e−322 at
+                # g = 0.001, t = 5e−324, x = −745, 202 subnormal ULP)
+                node = _power_times_softplus(base, exponent, power, shared, logs, lone=True)
+            else:
+                node = _power_times_softplus(base, exponent, power, shared) * _widened(rest) * logs
         return _Final(_Fired(sp.Piecewise((0, at_zero), (node, True)), ["softplus-factor", "zero-limit"]))
     # the sum widened (double-word in a float64 kernel): its terms cancel where ∂t crosses 0 (t = 1, γ near 1: 7 ULP
     # at z = −4217, γ = 0.05 as a float64 sum); the select at 0 only beyond 2¹⁰²⁰: the sum rounded to float64 is 0
@@ -3537,7 +3568,10 @@ def _softplus_factor(node):
         power, fired = _rewritten(power)
         # 0 where the widened Q is 0 (Q rounded to float64 is 0 at t = 0.9, γ = 1/2, where it is −2.8e−17 and ∂t at
         # z = −1.8e308 is −4.7e291)
-        product = _power_times_softplus(base, exponent, power, shared) * _widened(rest)
+        if rest.is_Symbol or rest == 1:  # g·t^(g − 1)·softplus(x): g inside the far branches' double word
+            product = _power_times_softplus(base, exponent, power, shared, rest, lone=True)
+        else:
+            product = _power_times_softplus(base, exponent, power, shared) * _widened(rest)
         at_zero = sp.And(sp.Eq(_widened(rest), 0), shared.args[0] > big)
     return _Final(_Fired(sp.Piecewise((0, at_zero), (product, True)), ["softplus-factor", "zero-limit"]))
 
@@ -3555,7 +3589,12 @@ SOFTPLUS_FACTOR = Rule(
     "t = 5e−324, z = −145646, γ = 1/2; NaN at γ = 0) before softplus(−z) ≈ |z| made the result normal. "
     "softplus(u)·b^e itself is e^(e·log b + log softplus(u)) in double words where e·log b < −80 (b^e underflows "
     "where the product does not: ∂t 0 for 2.25e−300 at t = 1e−300, γ = 2, z = −1e300; 0·∞ = NaN at z = −inf), and a "
-    "product b^e·softplus(u)·Q (the far f, and ∂γ with its log) is taken the same way",
+    "product b^e·softplus(u)·Q (the far f, and ∂γ with its log) is taken the same way. The near product also needs "
+    "e·log b < 80 (t^(g − 1) overflowed at t = 5e−324, g = 0.001: ∂t inf for 9.0e306), and b^γ·softplus(u) within "
+    "e^±80 where b^(γ + k) is b^γ·b^k; below u = −40 the far exponent takes u for log softplus(u) (log-softplus-left's "
+    "identity: the rounded subnormal's log was 0.56 off, ∂t 2.47e−244 for 1.41e−244); a lone input factor g "
+    "(∂t = g·t^(g − 1)·softplus(x)) goes into the exponent as log|g|, and a lone log (∂g's log t) into the double "
+    "word, whose scaled tier rounds a subnormal result once (202–339 subnormal ULP before)",
     local=_softplus_factor)
 _register(SOFTPLUS_FACTOR)
 _LOCAL = (_softplus_factor,) + _LOCAL[:-1]  # before collect, which would take two of the terms
@@ -4550,8 +4589,21 @@ def _split_power(f):
     return None if split is None else (split, e)
 
 
+def _in_a_symbol(g, x):
+    """(g, x) with x a product of inputs (a series' shift u = x·y) put as one symbol v where g holds it only as u
+    (expm1(x·y) → expm1(v)): SymPy differentiates by a symbol only; (None, None) where g holds the inputs otherwise."""
+    if x.is_Symbol:
+        return g, x
+    v = sp.Dummy("v", real=True)
+    one = g.xreplace({x: v})
+    return (one, v) if one.free_symbols == {v} else (None, None)
+
+
 def _order_one_at_zero(g, x) -> bool:
     """g(0) = 0 and 0 < |g′(0)| < ∞ (sin(x/2), tanh x, expm1 x): g/x is near g′(0) where x is tiny."""
+    g, x = _in_a_symbol(g, x)
+    if g is None:
+        return False
     try:
         if g.xreplace({x: sp.S.Zero}) != 0:
             return False
@@ -4568,7 +4620,8 @@ def _order_one_quotient(g, x):
     """g(x)/x grouped, for g of order one at 0 (:func:`_order_one_at_zero`), and g′(0) where 0 < |x| < 2⁻¹⁰⁰: there g(x)/x
     is g′(0) to far past any float's precision, while g's own argument may round (sin(x/2) at a subnormal x: x/2 is 0
     at 5e−324, 2²³ ULP off at 1e−315; h-old29: ∂ of (x − sin x)^(1/3) was 0 at 5e−324 for 0.5503)."""
-    slope = sp.diff(g, x).xreplace({x: sp.S.Zero})
+    one, v = _in_a_symbol(g, x)
+    slope = sp.diff(one, v).xreplace({v: sp.S.Zero})
     tiny = (sp.Abs(x) < _ORDER_ONE_BELOW) & (sp.Abs(x) > 0)  # at 0 itself the written 0/0 (the product's limit there
     # is the product's business: with g′(0) it was inf where the written form is NaN, as torch's)
     return sp.Piecewise((slope, tiny), (Grouped(g / x), True))
@@ -4595,8 +4648,13 @@ def _series_power_product(node):
     (x,) = xs
     used = [f for f, _, _ in series]
     others = [f for f in node.args if not any(f is u for u in used)]
-    if any(f.free_symbols - {x} for f in others):
+    # the series in a product u of inputs (the vanishing-series rule's e^(x·y) − 1 − x·y): a factor of those inputs
+    # may stay beside it (∂y's x in x·expm1(u)/(u²·R))
+    inside = x.free_symbols if x.is_Mul and all(g.is_Symbol for g in x.args) else {x}
+    if any(f.free_symbols - inside for f in others):
         return None
+    if x.is_Mul:  # functions of u first: (g/u) before a partner's 1/(u/s)
+        others.sort(key=lambda f: _power_parts(f)[0] in inside)
     fractional = any(not e.is_Integer for _, _, e in series)
     power, sign, cores = sp.S.Zero, 0, []
     for _, (_, n, rest), q in series:
@@ -4606,7 +4664,7 @@ def _series_power_product(node):
             sign += n * q
         else:
             cores.append((sp.sign(x) ** (n % 2) * rest) ** q)
-    factors = []
+    factors, partners = [], []
     for f in others:
         base, e = _power_parts(f)
         if base == x and e > 0:
@@ -4617,9 +4675,16 @@ def _series_power_product(node):
             factors.append(_order_one_quotient(base, x) ** t * base ** (e - t))
             power += t
             sign += t
+        elif e > 0 and power <= -1 and not fractional and base in inside and base != x:
+            t = min(e, int(sp.floor(-power)))  # s·u^−1 = 1/(u/s), u/s the other inputs of u: 1/u never formed
+            partners += [x / base] * t
+            factors.append(base ** (e - t))
+            power += t
         else:
             factors.append(f)
     out = sp.Mul(*factors) * sp.Mul(*cores)
+    for rest in partners:
+        out = Grouped(out / rest)
     x_step = x
     if fractional:  # x^k·|x|^p = sign(x)^k·|x|^(p + k): the rest of the power on |x|
         out = out * sp.sign(x) ** (int(sign) % 2)
@@ -4766,7 +4831,10 @@ SERIES_LEADING_POWER = Rule(
     "The tanhshrink rule's x³·Q(x²)/cosh x is split the same way (log(x − tanh x) −inf at x = 9.33e−302, true "
     "−2080.54); a log or negative power of c·∏g_j^e_j, g_j odd and of order one at 0 (the one-minus-cos rule's "
     "2·sin²(x/2): log(1 − cos x) −inf at x = 1e−200, true −921.73, its derivative sin x/(2·sin²(x/2)) inf for "
-    "2e200), is its leading term C·x^E below |x| = 2⁻³² (E·log|x| + log C; C/x; relative error below 2⁻⁶¹ there)",
+    "2e200), is its leading term C·x^E below |x| = 2⁻³² (E·log|x| + log C; C/x; relative error below 2⁻⁶¹ there). "
+    "A series in a product u of inputs (the vanishing-series rule's e^(x·y) − 1 − x·y) takes factors of those inputs "
+    "beside it: s·u⁻¹ is one division by u/s (∂y of log(e^(xy) − 1 − xy) = x·expm1(u)/(u²·R) was NaN at (5e−324, 2), "
+    "1/u overflowing before x cancels it; now (expm1(u)/u)/(y·R), 1.0)",
     apply=_series_leading_powers, fired=lambda old, new: new != old)
 _register(SERIES_LEADING_POWER)
 __all__ += ["SERIES_LEADING_POWER"]
