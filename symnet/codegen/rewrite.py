@@ -1799,6 +1799,10 @@ def _affine_root(node):
         # the sum (∂ of log1p(e^(x − y)/2) NaN past x − y = 710; log(1/2 + sinh²x/2) inf from |x| = 355)
         return None
     n = c.q
+    if n & (n - 1) == 0 and (isinstance(u, sp.exp) or u.is_Pow and u.base.is_number and not u.exp.is_number):
+        # b^v/2^k + b: b^v/2^k is exact (below 2⁻¹⁰²² it is below b's last place), so the sum rounds once as written;
+        # grouped, b^v overflows first where b^v/2^k need not (e^x/2 − 1 at x = 709.9: inf for 1.011e308; session 30)
+        return None
     shift = b * n
     if not shift.is_Integer or abs(shift) > 2**64:  # x/3 + 10³⁰⁸: b·n = 3·10³⁰⁸ overflows, x/3 + b does not
         # a dyadic b·n, exact in float32, where b itself is not (x/100 + 1/200: leaky_relu(softshrink(x)) =
@@ -3609,6 +3613,23 @@ def _polynomial_of_exponentials(v) -> bool:
                or isinstance(n, allowed) for n in sp.preorder_traversal(v))
 
 
+def _scaled_rounded_exp(node):
+    """c·{e^v if |v| ≤ 2; f64(e^v) otherwise} (this rule's e^v, a number 0 < |c| < 1 beside it) as
+    {c·e^v if |v| ≤ 2; f64(c·e^v) otherwise}: the widened e^v overflows where c·e^v need not (−e^(x²)/3 at x² = 710.5
+    was −inf for −1.228e308, e^(e^x)/2 at e^x = 709.9 inf for 1.011e308; session 30); the double word takes
+    e^(v + log|c|). None for anything else."""
+    if not node.is_Mul:
+        return None
+    c, rest = node.as_coeff_Mul()
+    if not (c.is_Number and 0 < abs(c) < 1 and isinstance(rest, sp.Piecewise) and len(rest.args) == 2):
+        return None
+    (near, cond), (far, other) = rest.args
+    if not (other == True and isinstance(near, sp.exp) and isinstance(far, WidenedBase)  # noqa: E712
+            and getattr(far, "first_order", False) and far.body == near):
+        return None
+    return sp.Piecewise((c * near, cond), (widen(c * near, first_order=True), True))
+
+
 def _rounded_arguments(expr):
     """Every e^v and σ(v) of ``expr`` whose argument v is rounded before the function (a sum, a product by a
     number that is not a power of 2, a power, another function) and not bounded, as a widened node (v in
@@ -3617,6 +3638,9 @@ def _rounded_arguments(expr):
     if not isinstance(expr, sp.Basic) or not expr.has(sp.exp, sigmoid, nexpsq, nexpsq2, sp.erfc, ndtr):
         return expr
     def rewrite(new):
+        scaled = _scaled_rounded_exp(new)
+        if scaled is not None:
+            return scaled
         if isinstance(new, (sp.erfc, ndtr)) and new.free_symbols and not new.has(sp.Indexed):
             # erfc(v) turns a relative error ε of v into about 2v²·ε of its value for v ≫ 1 (erfc(p − t): 422 ULP in
             # float64 at p − t = 26.4): from v = 1 (there 2v²·ε is about 2 ULP), erfc(v_hi) − 2/√π·e^(−v_hi²)·v_lo;
