@@ -3697,6 +3697,48 @@ _register(ROUNDED_ARGUMENT)
 __all__ += ["ROUNDED_ARGUMENT"]
 
 
+# ------------------------------------------------------------------ exp-into-sigmoid (issue 16: e^u·(Σ k·e^a·σ(−w)) as
+# SymPy factors ∂ of log(e^(2x) + 1) − log(e^x + 1): NaN (inf·0) from x = 709.8; session 30, tests/test_wide30.py)
+
+
+def _exp_into_sigmoid(node):
+    """e^u·(Σ k_i·e^(a_i)·σ(−w_i)) with u + a_i = w_i for every term → Σ k_i·σ(w_i) (e^w·σ(−w) = e^w/(1 + e^w) = σ(w)
+    exactly): the factored form overflows e^u where σ(−w) underflows, inf·0 = NaN; or None."""
+    if not node.is_Mul:
+        return None
+    exps = [f for f in node.args if isinstance(f, sp.exp)]
+    sums = [f for f in node.args if f.is_Add]
+    if len(exps) != 1 or len(sums) != 1 or not sums[0].has(sigmoid):
+        return None
+    (outer,), (total,) = exps, sums
+    terms = []
+    for t in total.args:
+        factors = sp.Mul.make_args(t)
+        sigmoids = [f for f in factors if isinstance(f, sigmoid)]
+        inner = [f for f in factors if isinstance(f, sp.exp)]
+        if len(sigmoids) != 1:
+            return None
+        (s,) = sigmoids
+        exponent = outer.args[0] + sp.Add(*[f.args[0] for f in inner])
+        if sp.expand(exponent + s.args[0]) != 0:
+            return None
+        rest = [f for f in factors if f is not s and not isinstance(f, sp.exp)]
+        if any(f.has(sp.exp) for f in rest):
+            return None
+        terms.append(sp.Mul(*rest) * sigmoid(-s.args[0]))
+    others = [f for f in node.args if f is not outer and f is not total]
+    return sp.Mul(*others) * sp.Add(*terms)
+
+
+EXP_INTO_SIGMOID = Rule(
+    "exp-into-sigmoid", "e^u·(Σ k·e^a·σ(−w)) with u + a = w in every term (SymPy's factored form of 2e^(2x)/(e^(2x) + 1) "
+    "− e^x/(e^x + 1), ∂ of log(e^(2x) + 1) − log(e^x + 1)) overflows e^u where σ(−w) underflows: NaN (inf·0) from "
+    "x = 709.8 in float64, truth 1; each term is k·σ(w) exactly (e^w·σ(−w) = e^w/(1 + e^w)), nothing left to overflow",
+    local=_exp_into_sigmoid)
+_register(EXP_INTO_SIGMOID)
+__all__ += ["EXP_INTO_SIGMOID"]
+
+
 # ------------------------------------------------------------------ softplus-slope (issue 16: ∂β of torch's
 # Softplus(beta), softplus(β·x)/β: (x·σ(βx) − softplus(βx)/β)/β); tested in tests/test_pois10.py
 
