@@ -1991,6 +1991,53 @@ _register(COSH_SQUARE_SUM)
 __all__ += ["COSH_SQUARE_SUM"]
 
 
+# ------------------------------------------------------------------ collect-pole (issue 16: ∂ of log(elu(hardswish x))
+# at x = 0, x·P/6 + (x/6 + 1/2)·P with P = 1/expm1(x·(x + 3)/6) = inf there: 0·inf + inf = NaN, torch +inf; session 30,
+# tests/test_wide30.py)
+
+
+def _holds_pole(f) -> bool:
+    """f is a select one of whose values is a reciprocal of a non-constant (1/x, 1/expm1(u)): ±inf where it is 0."""
+    return isinstance(f, sp.Piecewise) and any(
+        n.is_Pow and n.exp.is_negative and not n.base.is_number for n in sp.preorder_traversal(f))
+
+
+def _collect_pole(node):
+    """c₁·X + c₂·X → (c₁ + c₂)·X for the two terms of a sum whose common factors X hold such a select, c₁ and c₂
+    polynomials whose sum has fewer terms (x/6 + (x/6 + 1/2) = x/3 + 1/2): where X is ±inf and c₁ = 0 the written
+    sum is 0·inf = NaN, the collected one the limit of the sum ((x/3 + 1/2)·inf = inf at x = 0); or None. (After
+    the collect rule, which takes such pairs only where the cofactors cancel or form a loss.)"""
+    if not (node.is_Add and len(node.args) == 2):
+        return None
+    p, q = node.args
+    common = [f for f in sp.Mul.make_args(p) if f in sp.Mul.make_args(q) and not f.is_number]
+    if any(f.is_Pow for f in common):  # (a power's base could stand as a factor too: not taken)
+        return None
+    if not any(_holds_pole(f) for f in common):
+        return None
+    X = sp.Mul(*common)
+    # the factors taken out as written (p/X would turn the select's reciprocal into a select of reciprocals)
+    # (a Grouped sum, the affine-root rule's (x + 3)/6, as its sum: collected, the sum is written anew)
+    cp, cq = (sp.Mul(*[f for f in sp.Mul.make_args(t) if f not in common]).replace(
+        lambda e: isinstance(e, Grouped), lambda e: e.args[0]) for t in (p, q))
+    if cp.has(sp.Function, sp.Piecewise) or cq.has(sp.Function, sp.Piecewise) or not (
+            cp.is_polynomial() and cq.is_polynomial()):
+        return None
+    c = sp.expand(cp + cq)
+    if _n_terms(c) >= _n_terms(sp.expand(cp)) + _n_terms(sp.expand(cq)):
+        return None
+    return c * X
+
+
+COLLECT_POLE = Rule(
+    "collect-pole", "c₁·X + c₂·X with X a select holding 1/u (the chain rule of log through elu and hardswish: "
+    "x·P/6 + (x/6 + 1/2)·P, P = 1/expm1(x·(x + 3)/6)) is 0·inf + inf = NaN at x = 0, where P is inf and c₁ = x is 0 "
+    "(torch: +inf); the coefficients summed symbolically, (x/3 + 1/2)·P, give the sum's limit, +inf",
+    local=_collect_pole)
+_register(COLLECT_POLE)
+__all__ += ["COLLECT_POLE"]
+
+
 # ------------------------------------------------------------------ two-sum (issue 16: the rounding of a
 # difference of inputs, e^(a − b) and σ(a − b)); tested in tests/test_twosum.py
 
