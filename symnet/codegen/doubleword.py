@@ -3675,7 +3675,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         # order, log|c| a double-word constant, so that e^v's overflow is not c·e^v's (−e^(x²)/3 at x² = 710.5:
         # −inf for −1.228e308; session 30)
         c, v = _scaled_exp(body)
-        argument = emitter.value(sp.Add(v, sp.log(abs(c)), evaluate=False))
+        # (a float c as the binary fraction it is: log of that to 60 digits, not a 15-digit Float's)
+        argument = emitter.value(sp.Add(v, sp.log(abs(sp.Rational(c))), evaluate=False))
         result = emitter._emit(abs(c) * sp.exp(v), f"_dw_exp_first({argument.hi}, {emitter._lo(argument)})",
                                ("_dw_exp_first",))
         if c < 0:
