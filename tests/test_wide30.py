@@ -6,6 +6,8 @@ Fixed here (each test below failed before, with the number it says):
   computed e^v whole and it overflowed where c·e^v need not. Now the rule widens c·e^v together and the double word
   takes e^(v + log|c|) (log|c| a double-word constant). −e^(x²)/3 float64 at x² = 710.5: −inf for −1.228e308;
   e^(e^x)/2 at e^x = 709.9: inf for 1.011e308 (torch inf at each).
+* inside a widened sum likewise (−e^(x²)/3 + y: the double word took e^v whole and, where it overflowed, the float64
+  body's c·e^v, 277 ULP at x² = 710.5): c·e^v with c not a power of 2 is e^(v + log|c|) in the double word.
 * the affine-root rule grouped e^x/2 − 1 into (e^x − 2)/2, inf at x = 709.9 for 1.011e308: b^v/2^k + b is left as
   written (b^v/2^k is exact; the sum rounds once either way).
 * exp-into-sigmoid (new rule): ∂ of log(e^(2x) + 1) − log(e^x + 1), which SymPy factors e^x·(2e^x·σ(−2x) − σ(−x)),
@@ -82,6 +84,18 @@ def test_a_constant_times_an_exponential_past_its_overflow(formula, points, f, d
     e^(e^x)/2 passed (their float64 body does not overflow there): kept as a check of the new double word."""
     k = compiled(formula)
     _check(k(np.array(points[dtype], dtype)), points[dtype], [f, df], dtype)
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+def test_a_constant_times_an_exponential_of_a_rounded_argument_in_a_widened_sum(dtype):
+    """−e^(x²)/3 + y: the widened sum's double word takes c·e^v as e^(v + log|c|). Before: float64 at x² = 710.5,
+    y = 1 −1.2277448965346636e308 for −1.2277448965346084e308 (277 ULP: the float64 body's _exp_overflowed of the
+    rounded x²)."""
+    points = {F64: [(float(np.sqrt(710.5)), 1.0), (float(np.sqrt(710.9)), -1e300), (3.0, 2701.0), (1.0, 0.5)],
+              F32: [(float(np.sqrt(89.5)), 1.0), (3.0, 2701.0), (1.0, 0.5)]}[dtype]
+    k = compiled("-exp(x**2)/3 + y")
+    out = k(np.array([p[0] for p in points], dtype), np.array([p[1] for p in points], dtype))
+    _check(out, points, [lambda x, y: -E(x ** 2) / 3 + y, None, lambda x, y: 1], dtype)
 
 
 LOG_EXP = "log(exp(x)**2 + 1) - log(exp(x) + 1)"
