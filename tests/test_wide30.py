@@ -14,7 +14,7 @@ Fixed here (each test below failed before, with the number it says):
   NaN (inf·0) from x = 709.8 float64 (truth 1), from 89 float32; now 2σ(2x) − σ(x), ≤ 2 ULP.
 * cosh-square-sum (new rule): log(1 + sinh²x + y) (the cosh-square rule's log(cosh²x + y)) inf from |x| = 355 float64
   (at (709.8, −1): inf for 1418.2137), its ∂x 2·cosh x·sinh x/(cosh²x + y) NaN for 2; cosh²x factored out for
-  |x| > 20.
+  |x| > 20. log(sinh²x + y) likewise (inf at (709.8, 1), ∂x NaN).
 * collect-pole (new rule): ∂ of log(elu(hardswish x)) at x = ±0, x·P/6 + (x/6 + 1/2)·P with P = 1/expm1(…) = ±inf:
   0·inf = NaN; now (x/3 + 1/2)·P, torch's +inf at +0 and −inf at −0.
 
@@ -124,6 +124,19 @@ def test_log_of_cosh_square_plus_an_input(dtype):
     k = compiled(COSH)
     f, dx, dy = k(np.array([p[0] for p in points], dtype), np.array([p[1] for p in points], dtype))
     _check([f, dx, dy], points, exact, dtype)
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+def test_log_of_sinh_square_plus_an_input(dtype):
+    """Before: float64 f inf at (709.8, 1) for 1418.2137, ∂x NaN for 2 (sinh²x overflows from |x| = 355)."""
+    points = [(709.8, 1.0), (-709.8, 1.0), (355.0, 2.0), (30.0, -1.0), (21.0, 1e30), (19.0, 3.0), (1.0, 0.5),
+              (25.0, -1e20)]
+    S = lambda x, y: mpmath.sinh(x) ** 2 + y  # noqa: E731
+    exact = [lambda x, y: mpmath.log(S(x, y)), lambda x, y: 2 * mpmath.sinh(x) * mpmath.cosh(x) / S(x, y),
+             lambda x, y: 1 / S(x, y)]
+    k = compiled("log(sinh(x)**2 + y)")
+    out = k(np.array([p[0] for p in points], dtype), np.array([p[1] for p in points], dtype))
+    _check(out, points, exact, dtype)
 
 
 def test_log_elu_hardswish_at_zero_as_torch():

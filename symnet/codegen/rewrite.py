@@ -1936,15 +1936,17 @@ _COSH_SQUARE_FAR = 20  # |u| from which c·cosh²u + r is taken as cosh²u·(c +
 
 
 def _cosh_square_term(total):
-    """(c, u, r) where ``total`` is c·cosh(u)² + r, c > 0 a number and r ≠ 0 free of cosh(u); else None."""
+    """(c, u, r, f) where ``total`` is c·f(u)² + r, f cosh or sinh, c > 0 a number and r ≠ 0 free of cosh(u) and
+    sinh(u); else None."""
     if not total.is_Add:
         return None
     for term in total.args:
         c, f = term.as_coeff_Mul()
-        if c.is_positive and f.is_Pow and f.exp == 2 and isinstance(f.base, sp.cosh):
+        if c.is_positive and f.is_Pow and f.exp == 2 and isinstance(f.base, (sp.cosh, sp.sinh)):
+            u = f.base.args[0]
             rest = total - term
-            if rest != 0 and not rest.has(f.base):
-                return c, f.base.args[0], rest
+            if rest != 0 and not rest.has(sp.cosh(u), sp.sinh(u)):
+                return c, u, rest, type(f.base)
     return None
 
 
@@ -1952,30 +1954,33 @@ def _cosh_square_sum(node):
     """log(c·cosh²u + r) and K·cosh^a(u)·sinh^b(u)/(c·cosh²u + r) with a + b = 2, where cosh²u overflows (inf, and
     inf/inf = NaN in the quotient) though the result need not: for |u| > 20, 2·log cosh u + log(c + r/cosh²u) (log
     cosh u = |u| − log 2 + log1p(e^(−2|u|))) and K·tanh^b(u)/(c + r/cosh²u), the same functions (cosh²u factored
-    out), r/cosh²u at most r; as written below 20. None for anything else."""
+    out), r/cosh²u at most r; as written below 20. c·sinh²u + r likewise (log|sinh u| = |u| − log 2 +
+    log1p(−e^(−2|u|)), K/tanh^a(u)). None for anything else."""
     if isinstance(node, sp.log):
         found = _cosh_square_term(node.args[0])
         if found is None:
             return None
-        c, u, r = found
+        c, u, r, f = found
         a = sp.Abs(u)
-        far = 2 * a - 2 * sp.log(2) + 2 * log1p(sp.exp(-2 * a)) + sp.log(c + r / sp.cosh(u) ** 2)
+        sign = 1 if f is sp.cosh else -1
+        far = 2 * a - 2 * sp.log(2) + 2 * log1p(sign * sp.exp(-2 * a)) + sp.log(c + r / f(u) ** 2)
     elif node.is_Mul:
-        total = next((f.base for f in node.args if f.is_Pow and f.exp == -1 and _cosh_square_term(f.base)), None)
+        total = next((g.base for g in node.args if g.is_Pow and g.exp == -1 and _cosh_square_term(g.base)), None)
         if total is None:
             return None
-        c, u, r = _cosh_square_term(total)
+        c, u, r, f = _cosh_square_term(total)
         powers = {sp.cosh: 0, sp.sinh: 0}
         rest = []
-        for f in node.args:
-            base, k = (f.base, f.exp) if f.is_Pow else (f, sp.Integer(1))
+        for g in node.args:
+            base, k = (g.base, g.exp) if g.is_Pow else (g, sp.Integer(1))
             if isinstance(base, (sp.cosh, sp.sinh)) and base.args[0] == u and k.is_Integer and k > 0:
                 powers[type(base)] += int(k)
-            elif f.base is not total if f.is_Pow else True:
-                rest.append(f)
-        if powers[sp.cosh] + powers[sp.sinh] != 2 or any(f.has(sp.cosh(u), sp.sinh(u)) for f in rest):
+            elif g.base is not total if g.is_Pow else True:
+                rest.append(g)
+        if powers[sp.cosh] + powers[sp.sinh] != 2 or any(g.has(sp.cosh(u), sp.sinh(u)) for g in rest):
             return None
-        far = sp.Mul(*rest) * sp.tanh(u) ** powers[sp.sinh] / (c + r / sp.cosh(u) ** 2)
+        ratio = sp.tanh(u) ** powers[sp.sinh] if f is sp.cosh else 1 / sp.tanh(u) ** powers[sp.cosh]
+        far = sp.Mul(*rest) * ratio / (c + r / f(u) ** 2)
     else:
         return None
     return _Final(sp.Piecewise((far, sp.Abs(u) > _COSH_SQUARE_FAR), (node, True)))
@@ -1986,7 +1991,8 @@ COSH_SQUARE_SUM = Rule(
     "float64 (44.4 in float32) where the sum's log and its quotients need not: log(1 + sinh²x + y) at (709.8, −1) inf "
     "for 1418.2, its ∂x 2·cosh x·sinh x/(cosh²x + y) NaN (inf/inf) for 2; for |u| > 20 cosh²u is factored out, "
     "log = 2·log cosh u + log(c + r/cosh²u) with log cosh u = |u| − log 2 + log1p(e^(−2|u|)), and K·cosh^a·sinh^b/(…) "
-    "with a + b = 2 = K·tanh^b u/(c + r/cosh²u): the same functions, nothing left to overflow", local=_cosh_square_sum)
+    "with a + b = 2 = K·tanh^b u/(c + r/cosh²u): the same functions, nothing left to overflow; c·sinh²u + r likewise "
+    "(log(sinh²x + y) at (709.8, 1) inf, its ∂x NaN)", local=_cosh_square_sum)
 _register(COSH_SQUARE_SUM)
 __all__ += ["COSH_SQUARE_SUM"]
 
