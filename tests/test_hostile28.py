@@ -190,6 +190,7 @@ WIDENED = [
 # e^(e^x)/2 at e^x = 709.9 and e^x/2 − 1 at 709.9 inf for 1.011e308 (torch inf at each): the rounded-argument rule
 # widens c·e^v together (its double word e^(v + log|c|)) and affine-root leaves b^v/2^k + b (h-wide30,
 # tests/test_wide30.py)
+@pytest.mark.parametrize("formula,inputs,exact", WIDENED, ids=[f for f, *_ in WIDENED])
 def test_a_constant_times_an_exponential_inside_a_widened_sum(formula, inputs, exact):
     k = compiled(formula)
     f = k(**{n: np.array([v]) for n, v in inputs.items()})[0]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 import pytest
+import sympy as sp
 
 from conftest import compiled, triton_torch
 
@@ -62,6 +63,16 @@ def _check(outputs, points, exact, dtype):
                     bad.append((p, k, got, mpmath.nstr(want, 17)))
     assert not bad, bad
 
+
+# the named rules' cases for tests/test_stability_rules.py (rule, formula, variables, domain, failing point, dtype)
+_x, _y = sp.symbols("x y", real=True)
+RULE_CASES = [
+    ("exp-into-sigmoid", sp.log(sp.exp(2 * _x) + 1) - sp.log(sp.exp(_x) + 1), (_x,), (-4.0, 4.0), (800.0,), F64),
+    ("cosh-square-sum", sp.log(1 + sp.sinh(_x) ** 2 + _y ** 2), (_x, _y), (-4.0, 4.0), (709.8, 1.0), F64),
+]
+# collect-pole's case is test_log_elu_hardswish_at_zero_as_torch below: the written form's select holds a zoo branch
+# (log 0 at x ≤ −3), which test_stability_rules's 50-digit harness cannot print
+CASES_ELSEWHERE = {"collect-pole"}
 
 # (formula, {dtype: points}, exact f, exact ∂f or None: it overflows at the far points)
 SCALED_EXP = [
