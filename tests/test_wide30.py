@@ -199,3 +199,14 @@ def test_triton_log_of_cosh_square_plus_an_input():
         _check(out, points, [lambda x, y: mpmath.log(S(x, y)),
                              lambda x, y: 2 * mpmath.sinh(x) * mpmath.cosh(x) / S(x, y), lambda x, y: 1 / S(x, y)],
                dtype)
+
+
+def test_triton_a_constant_times_an_exponential_in_a_widened_sum():
+    """−e^(x²)/3 + y in Triton (interpreter): before, float64 as NumPy's (the float64 body's c·e^v of the rounded x²)."""
+    torch = triton_torch()
+    k = compiled("-exp(x**2)/3 + y", "triton")
+    for dtype, far in ((F64, float(np.sqrt(710.5))), (F32, float(np.sqrt(89.5)))):
+        points = [(far, 1.0), (3.0, 2701.0), (1.0, 0.5)]
+        x, y = (torch.from_numpy(np.array([p[i] for p in points], dtype)) for i in (0, 1))
+        out = [o.numpy() for o in k(x=x, y=y)]
+        _check(out, points, [lambda x, y: -E(x ** 2) / 3 + y, None, lambda x, y: 1], dtype)
