@@ -1800,6 +1800,10 @@ def _affine_root(node):
         # the sum (∂ of log1p(e^(x − y)/2) NaN past x − y = 710; log(1/2 + sinh²x/2) inf from |x| = 355)
         return None
     n = c.q
+    if n & (n - 1) == 0 and (isinstance(u, sp.exp) or u.is_Pow and u.base.is_number and not u.exp.is_number):
+        # b^v/2^k + b: b^v/2^k is exact (below 2⁻¹⁰²² it is below b's last place), so the sum rounds once as written;
+        # grouped, b^v overflows first where b^v/2^k need not (e^x/2 − 1 at x = 709.9: inf for 1.011e308; session 30)
+        return None
     shift = b * n
     if not shift.is_Integer or abs(shift) > 2**64:  # x/3 + 10³⁰⁸: b·n = 3·10³⁰⁸ overflows, x/3 + b does not
         # a dyadic b·n, exact in float32, where b itself is not (x/100 + 1/200: leaky_relu(softshrink(x)) =
@@ -1925,6 +1929,121 @@ COSH_SQUARE = Rule(
     "log-cosh rule's, and 2·sinh u·cosh u/(1 + sinh²u) is 2·tanh u", local=_cosh_square)
 _register(EXP_COLLECT, COSH_SQUARE)
 __all__ += ["EXP_COLLECT", "COSH_SQUARE"]
+
+# ------------------------------------------------------------------ cosh-square-sum (issue 16: log(1 + sinh²x + y), the
+# cosh-square rule's log(cosh²x + y), inf from |x| = 355 in float64; session 30, tests/test_wide30.py)
+
+_COSH_SQUARE_FAR = 20  # |u| from which c·cosh²u + r is taken as cosh²u·(c + r/cosh²u): below, as written
+
+
+def _cosh_square_term(total):
+    """(c, u, r, f) where ``total`` is c·f(u)² + r, f cosh or sinh, c > 0 a number and r ≠ 0 free of cosh(u) and
+    sinh(u); else None."""
+    if not total.is_Add:
+        return None
+    for term in total.args:
+        c, f = term.as_coeff_Mul()
+        if c.is_positive and f.is_Pow and f.exp == 2 and isinstance(f.base, (sp.cosh, sp.sinh)):
+            u = f.base.args[0]
+            rest = total - term
+            if rest != 0 and not rest.has(sp.cosh(u), sp.sinh(u)):
+                return c, u, rest, type(f.base)
+    return None
+
+
+def _cosh_square_sum(node):
+    """log(c·cosh²u + r) and K·cosh^a(u)·sinh^b(u)/(c·cosh²u + r) with a + b = 2, where cosh²u overflows (inf, and
+    inf/inf = NaN in the quotient) though the result need not: for |u| > 20, 2·log cosh u + log(c + r/cosh²u) (log
+    cosh u = |u| − log 2 + log1p(e^(−2|u|))) and K·tanh^b(u)/(c + r/cosh²u), the same functions (cosh²u factored
+    out), r/cosh²u at most r; as written below 20. c·sinh²u + r likewise (log|sinh u| = |u| − log 2 +
+    log1p(−e^(−2|u|)), K/tanh^a(u)). None for anything else."""
+    if isinstance(node, sp.log):
+        found = _cosh_square_term(node.args[0])
+        if found is None:
+            return None
+        c, u, r, f = found
+        a = sp.Abs(u)
+        sign = 1 if f is sp.cosh else -1
+        far = 2 * a - 2 * sp.log(2) + 2 * log1p(sign * sp.exp(-2 * a)) + sp.log(c + r / f(u) ** 2)
+    elif node.is_Mul:
+        total = next((g.base for g in node.args if g.is_Pow and g.exp == -1 and _cosh_square_term(g.base)), None)
+        if total is None:
+            return None
+        c, u, r, f = _cosh_square_term(total)
+        powers = {sp.cosh: 0, sp.sinh: 0}
+        rest = []
+        for g in node.args:
+            base, k = (g.base, g.exp) if g.is_Pow else (g, sp.Integer(1))
+            if isinstance(base, (sp.cosh, sp.sinh)) and base.args[0] == u and k.is_Integer and k > 0:
+                powers[type(base)] += int(k)
+            elif g.base is not total if g.is_Pow else True:
+                rest.append(g)
+        if powers[sp.cosh] + powers[sp.sinh] != 2 or any(g.has(sp.cosh(u), sp.sinh(u)) for g in rest):
+            return None
+        ratio = sp.tanh(u) ** powers[sp.sinh] if f is sp.cosh else 1 / sp.tanh(u) ** powers[sp.cosh]
+        far = sp.Mul(*rest) * ratio / (c + r / f(u) ** 2)
+    else:
+        return None
+    return _Final(sp.Piecewise((far, sp.Abs(u) > _COSH_SQUARE_FAR), (node, True)))
+
+
+COSH_SQUARE_SUM = Rule(
+    "cosh-square-sum", "c·cosh²u + r (the cosh-square rule's 1 + sinh²u + r) overflows cosh²u from |u| = 355 in "
+    "float64 (44.4 in float32) where the sum's log and its quotients need not: log(1 + sinh²x + y) at (709.8, −1) inf "
+    "for 1418.2, its ∂x 2·cosh x·sinh x/(cosh²x + y) NaN (inf/inf) for 2; for |u| > 20 cosh²u is factored out, "
+    "log = 2·log cosh u + log(c + r/cosh²u) with log cosh u = |u| − log 2 + log1p(e^(−2|u|)), and K·cosh^a·sinh^b/(…) "
+    "with a + b = 2 = K·tanh^b u/(c + r/cosh²u): the same functions, nothing left to overflow; c·sinh²u + r likewise "
+    "(log(sinh²x + y) at (709.8, 1) inf, its ∂x NaN)", local=_cosh_square_sum)
+_register(COSH_SQUARE_SUM)
+__all__ += ["COSH_SQUARE_SUM"]
+
+
+# ------------------------------------------------------------------ collect-pole (issue 16: ∂ of log(elu(hardswish x))
+# at x = 0, x·P/6 + (x/6 + 1/2)·P with P = 1/expm1(x·(x + 3)/6) = inf there: 0·inf + inf = NaN, torch +inf; session 30,
+# tests/test_wide30.py)
+
+
+def _holds_pole(f) -> bool:
+    """f is a select one of whose values is a reciprocal of a non-constant (1/x, 1/expm1(u)): ±inf where it is 0."""
+    return isinstance(f, sp.Piecewise) and any(
+        n.is_Pow and n.exp.is_negative and not n.base.is_number for n in sp.preorder_traversal(f))
+
+
+def _collect_pole(node):
+    """c₁·X + c₂·X → (c₁ + c₂)·X for the two terms of a sum whose common factors X hold such a select, c₁ and c₂
+    polynomials whose sum has fewer terms (x/6 + (x/6 + 1/2) = x/3 + 1/2): where X is ±inf and c₁ = 0 the written
+    sum is 0·inf = NaN, the collected one the limit of the sum ((x/3 + 1/2)·inf = inf at x = 0); or None. (After
+    the collect rule, which takes such pairs only where the cofactors cancel or form a loss.)"""
+    if not (node.is_Add and len(node.args) == 2):
+        return None
+    p, q = node.args
+    common = [f for f in sp.Mul.make_args(p) if f in sp.Mul.make_args(q) and not f.is_number]
+    if any(f.is_Pow for f in common):  # (a power's base could stand as a factor too: not taken)
+        return None
+    if not any(_holds_pole(f) for f in common):
+        return None
+    X = sp.Mul(*common)
+    # the factors taken out as written (p/X would turn the select's reciprocal into a select of reciprocals)
+    # (a Grouped sum, the affine-root rule's (x + 3)/6, as its sum: collected, the sum is written anew)
+    cp, cq = (sp.Mul(*[f for f in sp.Mul.make_args(t) if f not in common]).replace(
+        lambda e: isinstance(e, Grouped), lambda e: e.args[0]) for t in (p, q))
+    if cp.has(sp.Function, sp.Piecewise) or cq.has(sp.Function, sp.Piecewise) or not (
+            cp.is_polynomial() and cq.is_polynomial()):
+        return None
+    c = sp.expand(cp + cq)
+    if _n_terms(c) >= _n_terms(sp.expand(cp)) + _n_terms(sp.expand(cq)):
+        return None
+    return c * X
+
+
+COLLECT_POLE = Rule(
+    "collect-pole", "c₁·X + c₂·X with X a select holding 1/u (the chain rule of log through elu and hardswish: "
+    "x·P/6 + (x/6 + 1/2)·P, P = 1/expm1(x·(x + 3)/6)) is 0·inf + inf = NaN at x = 0, where P is inf and c₁ = x is 0 "
+    "(torch: +inf); the coefficients summed symbolically, (x/3 + 1/2)·P, give the sum's limit, +inf",
+    local=_collect_pole)
+_register(COLLECT_POLE)
+__all__ += ["COLLECT_POLE"]
+
 
 # ------------------------------------------------------------------ two-sum (issue 16: the rounding of a
 # difference of inputs, e^(a − b) and σ(a − b)); tested in tests/test_twosum.py
@@ -3649,6 +3768,23 @@ def _polynomial_of_exponentials(v) -> bool:
                or isinstance(n, allowed) for n in sp.preorder_traversal(v))
 
 
+def _scaled_rounded_exp(node):
+    """c·{e^v if |v| ≤ 2; f64(e^v) otherwise} (this rule's e^v, a number 0 < |c| < 1 beside it) as
+    {c·e^v if |v| ≤ 2; f64(c·e^v) otherwise}: the widened e^v overflows where c·e^v need not (−e^(x²)/3 at x² = 710.5
+    was −inf for −1.228e308, e^(e^x)/2 at e^x = 709.9 inf for 1.011e308; session 30); the double word takes
+    e^(v + log|c|). None for anything else."""
+    if not node.is_Mul:
+        return None
+    c, rest = node.as_coeff_Mul()
+    if not (c.is_Number and 0 < abs(c) < 1 and isinstance(rest, sp.Piecewise) and len(rest.args) == 2):
+        return None
+    (near, cond), (far, other) = rest.args
+    if not (other == True and isinstance(near, sp.exp) and isinstance(far, WidenedBase)  # noqa: E712
+            and getattr(far, "first_order", False) and far.body == near):
+        return None
+    return sp.Piecewise((c * near, cond), (widen(c * near, first_order=True), True))
+
+
 def _rounded_arguments(expr):
     """Every e^v and σ(v) of ``expr`` whose argument v is rounded before the function (a sum, a product by a
     number that is not a power of 2, a power, another function) and not bounded, as a widened node (v in
@@ -3657,6 +3793,9 @@ def _rounded_arguments(expr):
     if not isinstance(expr, sp.Basic) or not expr.has(sp.exp, sigmoid, nexpsq, nexpsq2, sp.erfc, ndtr):
         return expr
     def rewrite(new):
+        scaled = _scaled_rounded_exp(new)
+        if scaled is not None:
+            return scaled
         if isinstance(new, (sp.erfc, ndtr)) and new.free_symbols and not new.has(sp.Indexed):
             # erfc(v) turns a relative error ε of v into about 2v²·ε of its value for v ≫ 1 (erfc(p − t): 422 ULP in
             # float64 at p − t = 26.4): from v = 1 (there 2v²·ε is about 2 ULP), erfc(v_hi) − 2/√π·e^(−v_hi²)·v_lo;
@@ -3711,6 +3850,48 @@ ROUNDED_ARGUMENT = Rule(
     apply=_rounded_arguments, fired=lambda old, new: new != old)
 _register(ROUNDED_ARGUMENT)
 __all__ += ["ROUNDED_ARGUMENT"]
+
+
+# ------------------------------------------------------------------ exp-into-sigmoid (issue 16: e^u·(Σ k·e^a·σ(−w)) as
+# SymPy factors ∂ of log(e^(2x) + 1) − log(e^x + 1): NaN (inf·0) from x = 709.8; session 30, tests/test_wide30.py)
+
+
+def _exp_into_sigmoid(node):
+    """e^u·(Σ k_i·e^(a_i)·σ(−w_i)) with u + a_i = w_i for every term → Σ k_i·σ(w_i) (e^w·σ(−w) = e^w/(1 + e^w) = σ(w)
+    exactly): the factored form overflows e^u where σ(−w) underflows, inf·0 = NaN; or None."""
+    if not node.is_Mul:
+        return None
+    exps = [f for f in node.args if isinstance(f, sp.exp)]
+    sums = [f for f in node.args if f.is_Add]
+    if len(exps) != 1 or len(sums) != 1 or not sums[0].has(sigmoid):
+        return None
+    (outer,), (total,) = exps, sums
+    terms = []
+    for t in total.args:
+        factors = sp.Mul.make_args(t)
+        sigmoids = [f for f in factors if isinstance(f, sigmoid)]
+        inner = [f for f in factors if isinstance(f, sp.exp)]
+        if len(sigmoids) != 1:
+            return None
+        (s,) = sigmoids
+        exponent = outer.args[0] + sp.Add(*[f.args[0] for f in inner])
+        if sp.expand(exponent + s.args[0]) != 0:
+            return None
+        rest = [f for f in factors if f is not s and not isinstance(f, sp.exp)]
+        if any(f.has(sp.exp) for f in rest):
+            return None
+        terms.append(sp.Mul(*rest) * sigmoid(-s.args[0]))
+    others = [f for f in node.args if f is not outer and f is not total]
+    return sp.Mul(*others) * sp.Add(*terms)
+
+
+EXP_INTO_SIGMOID = Rule(
+    "exp-into-sigmoid", "e^u·(Σ k·e^a·σ(−w)) with u + a = w in every term (SymPy's factored form of 2e^(2x)/(e^(2x) + 1) "
+    "− e^x/(e^x + 1), ∂ of log(e^(2x) + 1) − log(e^x + 1)) overflows e^u where σ(−w) underflows: NaN (inf·0) from "
+    "x = 709.8 in float64, truth 1; each term is k·σ(w) exactly (e^w·σ(−w) = e^w/(1 + e^w)), nothing left to overflow",
+    local=_exp_into_sigmoid)
+_register(EXP_INTO_SIGMOID)
+__all__ += ["EXP_INTO_SIGMOID"]
 
 
 # ------------------------------------------------------------------ softplus-slope (issue 16: ∂β of torch's
