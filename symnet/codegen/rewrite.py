@@ -7677,13 +7677,16 @@ _EXP_SCAN = tuple(s * 2.0 ** (k / 2) for k in range(-8, 41) for s in (1, -1))
 
 def _exponent_of(f):
     """a where ``f`` is e^a, or a select each of whose values is e^a as written (the rounded-argument rule's
-    (e^a where a ≤ 2, widened e^a elsewhere)); None elsewhere."""
-    if isinstance(f, sp.exp):
-        return f.args[0]
+    (e^a where a ≤ 2, widened e^a elsewhere)); −softplus(−b) where ``f`` is σ(b) or such a select of it: σ(b) =
+    e^(−softplus(−b)) exactly, and it underflows to 0 as b → −∞ as e^b does (σ′(eˣ)·eˣ = eˣ·σ(eˣ)·σ(−eˣ) in ∂ of
+    mish(x)·σ(eˣ): eˣ overflows where σ(−eˣ) is 0, session 30); None elsewhere."""
     if isinstance(f, sp.Piecewise):
         values = {unwiden(p.expr) for p in f.args}
-        if len(values) == 1 and isinstance(next(iter(values)), sp.exp):
-            return next(iter(values)).args[0]
+        f = next(iter(values)) if len(values) == 1 else f
+    if isinstance(f, sp.exp):
+        return f.args[0]
+    if isinstance(f, sigmoid):
+        return -softplus(-f.args[0])
     return None
 
 
@@ -7732,7 +7735,9 @@ def _exp_product_limit(node):
     if len(exponents) < 2 or not _overflow_meets_underflow(exponents, x):
         return None
     merged = sp.Mul(*rest) * sp.exp(sp.Add(*exponents))
-    cond = sp.Or(*[f > _DOUBLE_MAX for f in factors], *[sp.Eq(f, 0) for f in factors])
+    # a factor 0 as its exponent is past the underflow (Eq(e^a, 0) and Eq(σ(b), 0) are False to SymPy: a test of the
+    # factor itself was dropped, so e^708·σ(−e^708) stayed inf·0 = NaN in ∂ of mish(x)·σ(eˣ), session 30)
+    cond = sp.Or(*[f > _DOUBLE_MAX for f in factors], *[a < _EXP_UNDER for a in exponents])
     pairs = [(sp.S.Zero, side) for side in _vanishing_past_overflow(exponents, x)]
     return _Final(_Fired(sp.Piecewise(*pairs, (merged, cond), (node, True)), ["exp-product-limit"]))
 
