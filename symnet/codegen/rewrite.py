@@ -386,7 +386,10 @@ def _distribute(node):
             continue
         factors = [g for term in f.args for g in sp.Mul.make_args(term)]
         divides = {g.base for g in factors if g.is_Pow and g.exp.is_negative}
-        cancels = any((g.base if g.is_Pow else g) in divides for g in others(f))
+        # a factor outside that the sum divides by: x·(1/x + …); not x⁻¹·(1/x + …), where multiplying out cancels
+        # nothing and only forms x⁻² (σ/mish's ∂: σ²/tanh² underflows to 0/0 where σ/tanh is 1)
+        cancels = any((g.base if g.is_Pow else g) in divides for g in others(f)
+                      if not (g.is_Pow and g.exp.is_negative))
         shifts = any(_exp_sum_power(g) for g in factors) and any(_is_exp(g) or _exp_terms(g) for g in others(f))
         # e^a·(e^(c − 2m₂)/S₂² − e^(b − 2m₁)/S₁²), its terms shifted first (∂a of e^b/(e^a + e^b) − e^c/(e^a + e^c)):
         # e^a left outside is 0·∞ = NaN at a = b = −1e4; inside, each term's exponent a + b − 2m₁ ≤ 0
@@ -7732,7 +7735,10 @@ def _exp_product_limit(node):
             exponents.append(a)
         else:
             rest.append(f)
-    if len(exponents) < 2 or not _overflow_meets_underflow(exponents, x):
+    if len(exponents) < 2 or all(isinstance(a, softplus) or (a.is_Mul and any(isinstance(g, softplus) for g in a.args))
+                                 for a in exponents):  # σ's alone never overflow: no scan
+        return None
+    if not _overflow_meets_underflow(exponents, x):
         return None
     merged = sp.Mul(*rest) * sp.exp(sp.Add(*exponents))
     # a factor 0 as its exponent is past the underflow (Eq(e^a, 0) and Eq(σ(b), 0) are False to SymPy: a test of the
@@ -9256,3 +9262,125 @@ SIGMOID_POWER_FACTOR = Rule(
     apply=_sigmoid_power_factors, fired=lambda old, new: new != old, before=True)
 _register(SIGMOID_POWER_FACTOR)
 __all__ += ["SIGMOID_POWER_FACTOR"]
+
+
+# ------------------------------------------------------------------ softplus-rational (issue 16, session 30, h-quot30:
+# ∂ of σ(x)/mish(x) = (σ(−x) − 1/x − sech²(softplus x)·σ(x)/tanh(softplus x))·σ(x)/(x·tanh(softplus x)): σ(−x) and
+# sech²(softplus x)·σ(x)/tanh(softplus x) both tend to 1 as x → −∞ and cancel (to e^x/2), 8–316 ULP in float64 from
+# x = −20 to −745, and σ(x)/tanh(softplus x) is 0/0 = NaN from x = −745 (value and ∂; torch the same);
+# tested in tests/test_quot30.py
+
+_SOFTPLUS_RATIONAL_DEGREE = 8  # the largest degree in t of the numerator or denominator taken
+_SOFTPLUS_RATIONAL_OF: dict = {}  # a form this rule wrote → the leaves' expression it came from (exact: the same number)
+
+
+def _softplus_leaf(f):
+    """(q, p, through) for a leaf e^(q·a), σ(q·a) or tanh(q·a) of a whole q, |q| ≤ 4, with a = p (through False) or
+    a = softplus(p) (through True); None for anything else."""
+    if not isinstance(f, (sp.exp, sigmoid, sp.tanh)) or not f.args[0].free_symbols:
+        return None
+    q, p = _split(f.args[0])
+    if not q.is_Integer or not 1 <= abs(q) <= 4:
+        return None
+    if isinstance(p, softplus):
+        return (q, p.args[0], True) if p.args[0].free_symbols else None
+    return q, p, False
+
+
+def _softplus_collect(node, leaves) -> bool:
+    """``node`` a rational function of e^(q·p), σ, tanh of q·p and q·softplus(p) (the leaves, added to ``leaves``)."""
+    if node.is_Rational:
+        return True
+    if _softplus_leaf(node) is not None:
+        leaves.add(node)
+        return True
+    if node in _SOFTPLUS_RATIONAL_OF:  # a term this rule wrote already (bottom-up, a product before its sum)
+        return _softplus_collect(_SOFTPLUS_RATIONAL_OF[node], leaves)
+    if node.is_Add or node.is_Mul:
+        return all(_softplus_collect(a, leaves) for a in node.args)
+    if node.is_Pow and node.exp.is_Integer and abs(node.exp) <= _MAX_POWER:
+        return _softplus_collect(node.base, leaves)
+    return False
+
+
+def _factored_in(r, t, value):
+    """The rational function r of t, factored over the rationals, each factor with t = ``value`` (Grouped: kept)."""
+    num, den = sp.fraction(r)
+    out = sp.S.One
+    for part, sign in ((num, 1), (den, -1)):
+        c, factors = sp.Poly(part, t).factor_list()
+        out *= c ** sign
+        for g, m in factors:
+            out *= Grouped(g.as_expr().xreplace({t: value})) ** (sign * m)
+    return out
+
+
+def _softplus_rational_of(inner):
+    """``inner`` (a sum or product of leaves of one argument p, some through softplus(p), some not) as a rational
+    function of t = e^p, written factored in t = e^p for p ≤ 0 and in v = e^−p for p > 0; None where it is no such
+    function, or of too high a degree."""
+    leaves: set = set()
+    if not _softplus_collect(inner, leaves):
+        return None
+    found = {_softplus_leaf(f) for f in leaves}
+    if len({p for _, p, _ in found}) != 1 or {through for _, _, through in found} != {True, False}:
+        return None
+    (p,) = {p for _, p, _ in found}
+    t = sp.Dummy("t", positive=True)
+    mapping = {}
+    for f in leaves:
+        q, _, through = _softplus_leaf(f)
+        b = (1 + t if through else t) ** q  # e^(q·softplus p) = (1 + e^p)^q
+        mapping[f] = {sp.exp: b, sigmoid: b / (1 + b), sp.tanh: (b ** 2 - 1) / (b ** 2 + 1)}[type(f)]
+    r = sp.cancel(inner.xreplace(_SOFTPLUS_RATIONAL_OF).xreplace(mapping))
+    if not r.has(t):
+        return r
+    num, den = sp.fraction(r)
+    if max(sp.degree(num, t), sp.degree(den, t)) > _SOFTPLUS_RATIONAL_DEGREE:
+        return None
+    v = sp.Dummy("v", positive=True)
+    left = _factored_in(r, t, sp.exp(p))
+    n = max(sp.degree(num, t), sp.degree(den, t))  # r(1/v) = v^(n − deg num)·num*(v)/(v^(n − deg den)·den*(v))
+    reversed_ = [sp.Poly(f, t).transform(sp.Poly(1, t), sp.Poly(t, t)).as_expr().xreplace({t: v})
+                 * v ** (n - sp.degree(f, t)) for f in (num, den)]
+    right = _factored_in(reversed_[0] / reversed_[1], v, sp.exp(-p))
+    out = sp.Piecewise((left, p <= 0), (right, True))
+    _SOFTPLUS_RATIONAL_OF[out] = inner.xreplace(_SOFTPLUS_RATIONAL_OF)
+    return out
+
+
+def _softplus_rational(node):
+    """A quotient (a product with a negative power) or a sum of e^(q·p), σ(q·p), tanh(q·p) and the same functions of
+    q·softplus(p), leaves of both kinds among them (σ(x)/tanh(softplus x), mish's σ(x)/(x·tanh(softplus x)), and
+    σ(−x) − sech²(softplus x)·σ(x)/tanh(softplus x) in its ∂), with any other factors or terms kept apart → the
+    rational function of t = e^p that they are, e^(softplus p) being 1 + t: σ(x)/tanh(softplus x) = (t² + 2t + 2)/
+    ((t + 1)(t + 2)), the sum t(t² − 2)/((t + 1)(t + 2)(t² + 2t + 2)); factored over the rationals, in t for p ≤ 0
+    and in v = e^−p = 1/t for p > 0, so that no power overflows."""
+    if not (node.is_Add or node.is_Mul):
+        return None
+    parts = node.args
+    if not node.has(softplus) and not any(a in _SOFTPLUS_RATIONAL_OF for a in parts):
+        return None
+    inner = [a for a in parts if _softplus_collect(a, set())]
+    if node.is_Mul and not any(a.is_Pow and a.exp.is_negative and not a.base.is_number for a in inner):
+        return None  # a product with no quotient: mish′'s x·σ(x)·σ(2s)σ(−2s) is left to the mish rules
+    if len([a for a in inner if not a.is_Rational]) < 2:
+        return None
+    whole = node.func(*inner)
+    new = _softplus_rational_of(whole)
+    if new is None:
+        return None
+    rest = [a for a in parts if a not in inner]
+    return _Final(_Fired(node.func(new, *rest), ["softplus-rational"]))
+
+
+SOFTPLUS_RATIONAL = Rule(
+    "softplus-rational", "σ, tanh and e^ of p and of softplus(p) together are one rational function of t = e^p "
+    "(e^(softplus p) = 1 + t) that the written form computes by cancellation or 0/0: ∂ of σ(x)/mish(x) holds "
+    "σ(−x) − sech²(softplus x)·σ(x)/tanh(softplus x), which cancels as x → −∞ (8–316 ULP in float64 from x = −20 to "
+    "−745), and σ(x)/tanh(softplus x), 0/0 = NaN from −745 (torch the same); = t(t² − 2)/((t + 1)(t + 2)"
+    "(t² + 2t + 2)) and (t² + 2t + 2)/((t + 1)(t + 2)), factored over the rationals (exact, SymPy's cancel and "
+    "factor), in t for p ≤ 0 and in 1/t for p > 0", local=_softplus_rational)
+_register(SOFTPLUS_RATIONAL)
+_LOCAL = (_softplus_rational,) + _LOCAL[:-1]  # before exp-rational, which takes σ(x) and tanh(softplus x) apart
+__all__ += ["SOFTPLUS_RATIONAL"]
