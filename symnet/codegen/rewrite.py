@@ -7785,7 +7785,8 @@ EXP_PRODUCT_LIMIT = Rule(
     "inf·0 = NaN where the true product is a number: ∂x of erf(exp(exp(x)))·elu(x), 2/√π·x·eˣ·e^(eˣ)·e^(−e^(2eˣ)) + "
     "erf(e^(eˣ)), was NaN from x ≈ 6.57 (true 1.0; torch the same); where a factor is inf or 0 the product is one "
     "exponential of the exponents' sum, e^(x + eˣ − e^(2eˣ)) (e^a·e^b = e^(a + b): 0 there, as the true product "
-    "rounds), as written elsewhere", local=_exp_product_limit)
+    "rounds), as written elsewhere; σ(b) = e^(−softplus(−b)) counts as one (∂ of mish(x)·σ(eˣ), eˣ·x·… times "
+    "σ(−eˣ) = 0: NaN from x = 703.2 for 1.0)", local=_exp_product_limit)
 _register(EXP_PRODUCT_LIMIT)
 __all__ += ["EXP_PRODUCT_LIMIT"]
 
@@ -9386,8 +9387,9 @@ SOFTPLUS_RATIONAL = Rule(
     "(e^(softplus p) = 1 + t) that the written form computes by cancellation or 0/0: ∂ of σ(x)/mish(x) holds "
     "σ(−x) − sech²(softplus x)·σ(x)/tanh(softplus x), which cancels as x → −∞ (8–316 ULP in float64 from x = −20 to "
     "−745), and σ(x)/tanh(softplus x), 0/0 = NaN from −745 (torch the same); = t(t² − 2)/((t + 1)(t + 2)"
-    "(t² + 2t + 2)) and (t² + 2t + 2)/((t + 1)(t + 2)), factored over the rationals (exact, SymPy's cancel and "
-    "factor), in t for p ≤ 0 and in 1/t for p > 0", local=_softplus_rational)
+    "(t² + 2t + 2)) and 1 − t/((t + 1)(t + 2)), factored over the rationals, an improper fraction as its quotient "
+    "polynomial plus the proper rest (exact: SymPy's cancel, div and factor), in t for p ≤ 0 and in 1/t for p > 0 "
+    "(≤ 2 ULP in float64 from −1e4 to 1e4; torch 308 at −709, NaN from −745)", local=_softplus_rational)
 _register(SOFTPLUS_RATIONAL)
 _LOCAL = (_softplus_rational,) + _LOCAL[:-1]  # before exp-rational, which takes σ(x) and tanh(softplus x) apart
 __all__ += ["SOFTPLUS_RATIONAL"]
