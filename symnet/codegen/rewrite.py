@@ -9328,7 +9328,7 @@ def _softplus_rational_of(inner):
     function of t = e^p, written factored in t = e^p for p ≤ 0 and in v = e^−p for p > 0; None where it is no such
     function, or of too high a degree."""
     leaves: set = set()
-    if not _softplus_collect(inner, leaves):
+    if not _softplus_collect(inner, leaves) or len(leaves) > _MAX_LEAVES:
         return None
     found = {_softplus_leaf(f) for f in leaves}
     if len({p for _, p, _ in found}) != 1 or {through for _, _, through in found} != {True, False}:
