@@ -9312,7 +9312,15 @@ def _factored_in(r, t, value):
     num, den = sp.fraction(sp.cancel(r))
     if sp.degree(num, t) >= sp.degree(den, t) > 0:
         q, rest = sp.div(sp.Poly(num, t), sp.Poly(den, t))
-        if not rest.is_zero:
+        small = sp.lambdify(t, rest.as_expr() / den)
+        # only a constant quotient that the rest cannot cancel: |rest| ≤ |q|/2 on t in [0, 1] (σ(2x)/tanh(softplus x)
+        # = 1 + (t − 2)/((t² + 1)(t + 2)) is 0 at t → 0 where the true value is t: kept as one quotient there)
+        try:
+            within = q.is_ground and not rest.is_zero and all(abs(small(k / 64)) <= abs(q.as_expr()) / 2
+                                                               for k in range(65))
+        except (ZeroDivisionError, OverflowError):  # a pole at t = 0 (a power of t in the denominator): as it is
+            within = False
+        if within:
             return Grouped(q.as_expr().xreplace({t: value})) + _factored_in(rest.as_expr() / den, t, value)
     out = sp.S.One
     for part, sign in ((num, 1), (den, -1)):
@@ -9367,12 +9375,15 @@ def _softplus_rational(node):
     if not (node.is_Add or node.is_Mul):
         return None
     parts = node.args
-    if not node.has(softplus) and not any(a in _SOFTPLUS_RATIONAL_OF for a in parts):
+    if not node.has(softplus) and not any(f in _SOFTPLUS_RATIONAL_OF for a in parts for f in sp.Mul.make_args(a)):
         return None
+    if node.is_Add:
+        return _softplus_rational_sum(parts)
     inner = [a for a in parts if _softplus_collect(a, set())]
     if node.is_Mul and not any(a.is_Pow and a.exp.is_negative and not a.base.is_number for a in inner):
         return None  # a product with no quotient: mish′'s x·σ(x)·σ(2s)σ(−2s) is left to the mish rules
-    if len([a for a in inner if not a.is_Rational]) < 2:
+    if len([a for a in inner if not a.is_Rational]) < 2 and not (  # or a form of its own beside a constant:
+            node.is_Add and len(inner) >= 2 and any(a in _SOFTPLUS_RATIONAL_OF for a in inner)):  # σ(x)/tanh(softplus x) − 1
         return None
     whole = node.func(*inner)
     new = _softplus_rational_of(whole)
@@ -9380,6 +9391,28 @@ def _softplus_rational(node):
         return None
     rest = [a for a in parts if a not in inner]
     return _Final(_Fired(node.func(new, *rest), ["softplus-rational"]))
+
+
+def _softplus_rational_sum(terms):
+    """The sum of ``terms`` with the terms that share their other factors (1/x in ∂ of σ(x)/mish(x) + σ(−x), which SymPy
+    multiplies out: R₁/x + R₂/x with R₁ → 1 and R₂ → −1 as x → −∞) taken together, where their rational parts (each
+    one of the leaves' own or a form this rule wrote) are one rational function of e^p; None where none are."""
+    groups: dict = {}
+    for a in terms:
+        factors = sp.Mul.make_args(a)
+        inner = [f for f in factors if _softplus_collect(f, set())]
+        groups.setdefault(sp.Mul(*[f for f in factors if f not in inner]), []).append(sp.Mul(*inner))
+    out, changed = [], False
+    for cofactor, members in groups.items():
+        if len(members) >= 2 and (len([m for m in members if not m.is_Rational]) >= 2
+                                  or any(m in _SOFTPLUS_RATIONAL_OF for m in members)):  # σ(x)/tanh(softplus x) − 1
+            new = _softplus_rational_of(sp.Add(*members))
+            if new is not None:
+                out.append(cofactor * new)
+                changed = True
+                continue
+        out += [cofactor * m for m in members]
+    return _Final(_Fired(sp.Add(*out), ["softplus-rational"])) if changed else None
 
 
 SOFTPLUS_RATIONAL = Rule(
