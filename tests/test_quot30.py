@@ -7,12 +7,11 @@
   (Eq(σ(b), 0) and Eq(eᵃ, 0) are False to SymPy, so that test had been dropped): x·tanh(softplus x)·e^(x − softplus(eˣ))
   there, 0.
 * ∂ of σ(x)/mish(x) = (σ(−x) − 1/x − sech²(softplus x)·σ(x)/tanh(softplus x))·σ(x)/(x·tanh(softplus x)): the
-  cancel rule multiplied that sum out over σ(x)/(x·tanh(softplus x)) although nothing cancels (it took x⁻¹ outside
-  for a divisor x of the sum): σ(x)²/tanh²(softplus x) underflowed to 0/0 = NaN from x ≈ −354 in float64 (now only
-  where a factor outside is a positive power of a divisor inside). Unexpanded, σ(−x) − sech²(softplus x)·σ(x)/
-  tanh(softplus x) still cancels as x → −∞ (both → 1: up to 316 ULP) and σ(x)/tanh(softplus x) is 0/0 from −745:
-  the new rule softplus-rational writes both as the rational functions of t = eˣ that they are,
-  t(t² − 2)/((t + 1)(t + 2)(t² + 2t + 2)) and (t² + 2t + 2)/((t + 1)(t + 2)), in t for x ≤ 0 and in e^−x above.
+  cancel rule multiplied the sum out over σ(x)/(x·tanh(softplus x)) (it took x⁻¹ outside for a divisor x of the sum):
+  σ(x)²/tanh²(softplus x) underflowed to 0/0 = NaN from x ≈ −354 in float64; unexpanded, σ(−x) − sech²(softplus x)·
+  σ(x)/tanh(softplus x) cancels as x → −∞ (both → 1: up to 316 ULP) and σ(x)/tanh(softplus x) is 0/0 from −745. The
+  new rule softplus-rational writes them as the rational functions of t = eˣ that they are, t(t² − 2)/((t + 1)(t + 2)
+  (t² + 2t + 2)) and 1 − t/((t + 1)(t + 2)), in t for x ≤ 0 and in e^−x above (terms sharing a factor 1/x together).
 
 References: mpmath at 60 digits of the formula as written (its own derivative by hand), torch autograd in float64.
 """

@@ -386,10 +386,7 @@ def _distribute(node):
             continue
         factors = [g for term in f.args for g in sp.Mul.make_args(term)]
         divides = {g.base for g in factors if g.is_Pow and g.exp.is_negative}
-        # a factor outside that the sum divides by: x·(1/x + …); not x⁻¹·(1/x + …), where multiplying out cancels
-        # nothing and only forms x⁻² (σ/mish's ∂: σ²/tanh² underflows to 0/0 where σ/tanh is 1)
-        cancels = any((g.base if g.is_Pow else g) in divides for g in others(f)
-                      if not (g.is_Pow and g.exp.is_negative))
+        cancels = any((g.base if g.is_Pow else g) in divides for g in others(f))
         shifts = any(_exp_sum_power(g) for g in factors) and any(_is_exp(g) or _exp_terms(g) for g in others(f))
         # e^a·(e^(c − 2m₂)/S₂² − e^(b − 2m₁)/S₁²), its terms shifted first (∂a of e^b/(e^a + e^b) − e^c/(e^a + e^c)):
         # e^a left outside is 0·∞ = NaN at a = b = −1e4; inside, each term's exponent a + b − 2m₁ ≤ 0
