@@ -210,6 +210,8 @@ from test_sigpow29 import RULE_CASES as _SIGPOW29  # noqa: E402  (sigmoid-power-
 RULE_CASES += _SIGPOW29
 from test_wide30 import RULE_CASES as _WIDE30, CASES_ELSEWHERE as _WIDE30_ELSEWHERE  # noqa: E402  (exp-into-sigmoid, cosh-square-sum, collect-pole: tests/test_wide30.py)
 RULE_CASES += _WIDE30
+from test_quot30 import RULE_CASES as _QUOT30  # noqa: E402  (softplus-rational: σ(x)/mish(x), tests/test_quot30.py)
+RULE_CASES += _QUOT30
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -313,6 +315,7 @@ UNDECIDED |= {"nested-sum-factor", "softmax-mean", "gap-sum"}  # the KL of two w
 # c = d and log-sum-exps of Max: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"sign-branches"}  # selects at x > 0 and x < 0 of |x| and sign(x) (and the rational-function rule's at
 # |x| = 2⁶⁰): simplify cannot decide; the 50-digit check holds (and tests/test_rat29.py's at 60 digits)
+UNDECIDED |= {"softplus-rational"}  # a select at x ≤ 0 of rational functions of eˣ and e^−x: the 50-digit check holds
 UNDECIDED |= {"exp-dominant"}  # u + log c past u = 1024 (to e^−1024 relative: not an identity), selects at u = 64: the 50-digit check holds
 
 

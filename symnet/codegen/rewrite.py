@@ -7985,13 +7985,16 @@ _EXP_SCAN = tuple(s * 2.0 ** (k / 2) for k in range(-8, 41) for s in (1, -1))
 
 def _exponent_of(f):
     """a where ``f`` is e^a, or a select each of whose values is e^a as written (the rounded-argument rule's
-    (e^a where a ≤ 2, widened e^a elsewhere)); None elsewhere."""
-    if isinstance(f, sp.exp):
-        return f.args[0]
+    (e^a where a ≤ 2, widened e^a elsewhere)); −softplus(−b) where ``f`` is σ(b) or such a select of it: σ(b) =
+    e^(−softplus(−b)) exactly, and it underflows to 0 as b → −∞ as e^b does (σ′(eˣ)·eˣ = eˣ·σ(eˣ)·σ(−eˣ) in ∂ of
+    mish(x)·σ(eˣ): eˣ overflows where σ(−eˣ) is 0, session 30); None elsewhere."""
     if isinstance(f, sp.Piecewise):
         values = {unwiden(p.expr) for p in f.args}
-        if len(values) == 1 and isinstance(next(iter(values)), sp.exp):
-            return next(iter(values)).args[0]
+        f = next(iter(values)) if len(values) == 1 else f
+    if isinstance(f, sp.exp):
+        return f.args[0]
+    if isinstance(f, sigmoid):
+        return -softplus(-f.args[0])
     return None
 
 
@@ -8037,10 +8040,15 @@ def _exp_product_limit(node):
             exponents.append(a)
         else:
             rest.append(f)
-    if len(exponents) < 2 or not _overflow_meets_underflow(exponents, x):
+    if len(exponents) < 2 or all(isinstance(a, softplus) or (a.is_Mul and any(isinstance(g, softplus) for g in a.args))
+                                 for a in exponents):  # σ's alone never overflow: no scan
+        return None
+    if not _overflow_meets_underflow(exponents, x):
         return None
     merged = sp.Mul(*rest) * sp.exp(sp.Add(*exponents))
-    cond = sp.Or(*[f > _DOUBLE_MAX for f in factors], *[sp.Eq(f, 0) for f in factors])
+    # a factor 0 as its exponent is past the underflow (Eq(e^a, 0) and Eq(σ(b), 0) are False to SymPy: a test of the
+    # factor itself was dropped, so e^708·σ(−e^708) stayed inf·0 = NaN in ∂ of mish(x)·σ(eˣ), session 30)
+    cond = sp.Or(*[f > _DOUBLE_MAX for f in factors], *[a < _EXP_UNDER for a in exponents])
     pairs = [(sp.S.Zero, side) for side in _vanishing_past_overflow(exponents, x)]
     return _Final(_Fired(sp.Piecewise(*pairs, (merged, cond), (node, True)), ["exp-product-limit"]))
 
@@ -8082,7 +8090,8 @@ EXP_PRODUCT_LIMIT = Rule(
     "inf·0 = NaN where the true product is a number: ∂x of erf(exp(exp(x)))·elu(x), 2/√π·x·eˣ·e^(eˣ)·e^(−e^(2eˣ)) + "
     "erf(e^(eˣ)), was NaN from x ≈ 6.57 (true 1.0; torch the same); where a factor is inf or 0 the product is one "
     "exponential of the exponents' sum, e^(x + eˣ − e^(2eˣ)) (e^a·e^b = e^(a + b): 0 there, as the true product "
-    "rounds), as written elsewhere", local=_exp_product_limit)
+    "rounds), as written elsewhere; σ(b) = e^(−softplus(−b)) counts as one (∂ of mish(x)·σ(eˣ), eˣ·x·… times "
+    "σ(−eˣ) = 0: NaN from x = 703.2 for 1.0)", local=_exp_product_limit)
 _register(EXP_PRODUCT_LIMIT)
 __all__ += ["EXP_PRODUCT_LIMIT"]
 
@@ -9559,3 +9568,166 @@ SIGMOID_POWER_FACTOR = Rule(
     apply=_sigmoid_power_factors, fired=lambda old, new: new != old, before=True)
 _register(SIGMOID_POWER_FACTOR)
 __all__ += ["SIGMOID_POWER_FACTOR"]
+
+
+# ------------------------------------------------------------------ softplus-rational (issue 16, session 30, h-quot30:
+# ∂ of σ(x)/mish(x) = (σ(−x) − 1/x − sech²(softplus x)·σ(x)/tanh(softplus x))·σ(x)/(x·tanh(softplus x)): σ(−x) and
+# sech²(softplus x)·σ(x)/tanh(softplus x) both tend to 1 as x → −∞ and cancel (to e^x/2), 8–316 ULP in float64 from
+# x = −20 to −745, and σ(x)/tanh(softplus x) is 0/0 = NaN from x = −745 (value and ∂; torch the same);
+# tested in tests/test_quot30.py
+
+_SOFTPLUS_RATIONAL_DEGREE = 8  # the largest degree in t of the numerator or denominator taken
+_SOFTPLUS_RATIONAL_OF: dict = {}  # a form this rule wrote → the leaves' expression it came from (exact: the same number)
+
+
+def _softplus_leaf(f):
+    """(q, p, through) for a leaf e^(q·a), σ(q·a) or tanh(q·a) of a whole q, |q| ≤ 4, with a = p (through False) or
+    a = softplus(p) (through True); None for anything else."""
+    if not isinstance(f, (sp.exp, sigmoid, sp.tanh)) or not f.args[0].free_symbols:
+        return None
+    q, p = _split(f.args[0])
+    if not q.is_Integer or not 1 <= abs(q) <= 4:
+        return None
+    if isinstance(p, softplus):
+        return (q, p.args[0], True) if p.args[0].free_symbols else None
+    return q, p, False
+
+
+def _softplus_collect(node, leaves) -> bool:
+    """``node`` a rational function of e^(q·p), σ, tanh of q·p and q·softplus(p) (the leaves, added to ``leaves``)."""
+    if node.is_Rational:
+        return True
+    if _softplus_leaf(node) is not None:
+        leaves.add(node)
+        return True
+    if node in _SOFTPLUS_RATIONAL_OF:  # a term this rule wrote already (bottom-up, a product before its sum)
+        return _softplus_collect(_SOFTPLUS_RATIONAL_OF[node], leaves)
+    if node.is_Add or node.is_Mul:
+        return all(_softplus_collect(a, leaves) for a in node.args)
+    if node.is_Pow and node.exp.is_Integer and abs(node.exp) <= _MAX_POWER:
+        return _softplus_collect(node.base, leaves)
+    return False
+
+
+def _factored_in(r, t, value):
+    """The rational function r of t, factored over the rationals, each factor with t = ``value`` (Grouped: kept);
+    where the numerator's degree is not below the denominator's, the quotient polynomial plus the proper rest:
+    σ(x)/tanh(softplus x) = (t² + 2t + 2)/((t + 1)(t + 2)) = 1 − t/((t + 1)(t + 2)), the rest ≤ 0.172 for t > 0, so
+    its roundings count a sixth (3.0 ULP in float64 near x = 0 as one quotient of products, 1.3 so)."""
+    num, den = sp.fraction(sp.cancel(r))
+    if sp.degree(num, t) >= sp.degree(den, t) > 0:
+        q, rest = sp.div(sp.Poly(num, t), sp.Poly(den, t))
+        small = sp.lambdify(t, rest.as_expr() / den)
+        # only a constant quotient that the rest cannot cancel: |rest| ≤ |q|/2 on t in [0, 1] (σ(2x)/tanh(softplus x)
+        # = 1 + (t − 2)/((t² + 1)(t + 2)) is 0 at t → 0 where the true value is t: kept as one quotient there)
+        try:
+            within = q.is_ground and not rest.is_zero and all(abs(small(k / 64)) <= abs(q.as_expr()) / 2
+                                                               for k in range(65))
+        except (ZeroDivisionError, OverflowError):  # a pole at t = 0 (a power of t in the denominator): as it is
+            within = False
+        if within:
+            return Grouped(q.as_expr().xreplace({t: value})) + _factored_in(rest.as_expr() / den, t, value)
+    out = sp.S.One
+    for part, sign in ((num, 1), (den, -1)):
+        c, factors = sp.Poly(part, t).factor_list()
+        out *= c ** sign
+        for g, m in factors:
+            out *= Grouped(g.as_expr().xreplace({t: value})) ** (sign * m)
+    return out
+
+
+def _softplus_rational_of(inner):
+    """``inner`` (a sum or product of leaves of one argument p, some through softplus(p), some not) as a rational
+    function of t = e^p, written factored in t = e^p for p ≤ 0 and in v = e^−p for p > 0; None where it is no such
+    function, or of too high a degree."""
+    leaves: set = set()
+    if not _softplus_collect(inner, leaves) or len(leaves) > _MAX_LEAVES:
+        return None
+    found = {_softplus_leaf(f) for f in leaves}
+    if len({p for _, p, _ in found}) != 1 or {through for _, _, through in found} != {True, False}:
+        return None
+    (p,) = {p for _, p, _ in found}
+    t = sp.Dummy("t", positive=True)
+    mapping = {}
+    for f in leaves:
+        q, _, through = _softplus_leaf(f)
+        b = (1 + t if through else t) ** q  # e^(q·softplus p) = (1 + e^p)^q
+        mapping[f] = {sp.exp: b, sigmoid: b / (1 + b), sp.tanh: (b ** 2 - 1) / (b ** 2 + 1)}[type(f)]
+    r = sp.cancel(inner.xreplace(_SOFTPLUS_RATIONAL_OF).xreplace(mapping))
+    if not r.has(t):
+        return r
+    num, den = sp.fraction(r)
+    if max(sp.degree(num, t), sp.degree(den, t)) > _SOFTPLUS_RATIONAL_DEGREE:
+        return None
+    v = sp.Dummy("v", positive=True)
+    left = _factored_in(r, t, sp.exp(p))
+    n = max(sp.degree(num, t), sp.degree(den, t))  # r(1/v) = v^(n − deg num)·num*(v)/(v^(n − deg den)·den*(v))
+    reversed_ = [sp.Poly(f, t).transform(sp.Poly(1, t), sp.Poly(t, t)).as_expr().xreplace({t: v})
+                 * v ** (n - sp.degree(f, t)) for f in (num, den)]
+    right = _factored_in(reversed_[0] / reversed_[1], v, sp.exp(-p))
+    out = sp.Piecewise((left, p <= 0), (right, True))
+    _SOFTPLUS_RATIONAL_OF[out] = inner.xreplace(_SOFTPLUS_RATIONAL_OF)
+    return out
+
+
+def _softplus_rational(node):
+    """A quotient (a product with a negative power) or a sum of e^(q·p), σ(q·p), tanh(q·p) and the same functions of
+    q·softplus(p), leaves of both kinds among them (σ(x)/tanh(softplus x), mish's σ(x)/(x·tanh(softplus x)), and
+    σ(−x) − sech²(softplus x)·σ(x)/tanh(softplus x) in its ∂), with any other factors or terms kept apart → the
+    rational function of t = e^p that they are, e^(softplus p) being 1 + t: σ(x)/tanh(softplus x) = (t² + 2t + 2)/
+    ((t + 1)(t + 2)), the sum t(t² − 2)/((t + 1)(t + 2)(t² + 2t + 2)); factored over the rationals, in t for p ≤ 0
+    and in v = e^−p = 1/t for p > 0, so that no power overflows."""
+    if not (node.is_Add or node.is_Mul):
+        return None
+    parts = node.args
+    if not node.has(softplus) and not any(f in _SOFTPLUS_RATIONAL_OF for a in parts for f in sp.Mul.make_args(a)):
+        return None
+    if node.is_Add:
+        return _softplus_rational_sum(parts)
+    inner = [a for a in parts if _softplus_collect(a, set())]
+    if node.is_Mul and not any(a.is_Pow and a.exp.is_negative and not a.base.is_number for a in inner):
+        return None  # a product with no quotient: mish′'s x·σ(x)·σ(2s)σ(−2s) is left to the mish rules
+    if len([a for a in inner if not a.is_Rational]) < 2 and not (  # or a form of its own beside a constant:
+            node.is_Add and len(inner) >= 2 and any(a in _SOFTPLUS_RATIONAL_OF for a in inner)):  # σ(x)/tanh(softplus x) − 1
+        return None
+    whole = node.func(*inner)
+    new = _softplus_rational_of(whole)
+    if new is None:
+        return None
+    rest = [a for a in parts if a not in inner]
+    return _Final(_Fired(node.func(new, *rest), ["softplus-rational"]))
+
+
+def _softplus_rational_sum(terms):
+    """The sum of ``terms`` with the terms that share their other factors (1/x in ∂ of σ(x)/mish(x) + σ(−x), which SymPy
+    multiplies out: R₁/x + R₂/x with R₁ → 1 and R₂ → −1 as x → −∞) taken together, where their rational parts (each
+    one of the leaves' own or a form this rule wrote) are one rational function of e^p; None where none are."""
+    groups: dict = {}
+    for a in terms:
+        factors = sp.Mul.make_args(a)
+        inner = [f for f in factors if _softplus_collect(f, set())]
+        groups.setdefault(sp.Mul(*[f for f in factors if f not in inner]), []).append(sp.Mul(*inner))
+    out, changed = [], False
+    for cofactor, members in groups.items():
+        if len(members) >= 2 and (len([m for m in members if not m.is_Rational]) >= 2
+                                  or any(m in _SOFTPLUS_RATIONAL_OF for m in members)):  # σ(x)/tanh(softplus x) − 1
+            new = _softplus_rational_of(sp.Add(*members))
+            if new is not None:
+                out.append(cofactor * new)
+                changed = True
+                continue
+        out += [cofactor * m for m in members]
+    return _Final(_Fired(sp.Add(*out), ["softplus-rational"])) if changed else None
+
+
+SOFTPLUS_RATIONAL = Rule(
+    "softplus-rational", "σ, tanh and e^ of p and of softplus(p) together are one rational function of t = e^p "
+    "(e^(softplus p) = 1 + t) that the written form computes by cancellation or 0/0: ∂ of σ(x)/mish(x) holds "
+    "σ(−x) − sech²(softplus x)·σ(x)/tanh(softplus x), which cancels as x → −∞ (8–316 ULP in float64 from x = −20 to "
+    "−745), and σ(x)/tanh(softplus x), 0/0 = NaN from −745 (torch the same); = t(t² − 2)/((t + 1)(t + 2)"
+    "(t² + 2t + 2)) and 1 − t/((t + 1)(t + 2)), factored over the rationals, an improper fraction as its quotient "
+    "polynomial plus the proper rest (exact: SymPy's cancel, div and factor), in t for p ≤ 0 and in 1/t for p > 0 "
+    "(≤ 2 ULP in float64 from −1e4 to 1e4; torch 308 at −709, NaN from −745)", local=_softplus_rational)
+_register(SOFTPLUS_RATIONAL)
+_LOCAL = (_softplus_rational,) + _LOCAL[:-1]  # before exp-rational, which takes σ(x) and tanh(softplus x) apart
+__all__ += ["SOFTPLUS_RATIONAL"]
