@@ -22,9 +22,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from conftest import compiled, triton_torch
+from conftest import compiled
 from symnet import sigmoid
 from symnet.codegen.rewrite import softplus
+from test_quot29 import _run, _ulps  # the same ULP measure and runner
 
 E = mpmath.exp
 _x = sp.Symbol("x", real=True)
@@ -34,22 +35,6 @@ _x = sp.Symbol("x", real=True)
 RULE_CASES = [
     ("softplus-rational", sigmoid(_x) / (_x * sp.tanh(softplus(_x))), (_x,), (-30.0, 30.0), (-800.0,), np.float64),
 ]
-
-
-def _ulps(got, want, dtype) -> float:
-    """|got − want| in units of the last place of want in dtype; inf where got is not finite and want is."""
-    got, w = float(got), float(want)
-    if not np.isfinite(got):
-        return 0.0 if got == w else np.inf
-    return abs(got - w) / float(np.spacing(dtype(abs(w))))
-
-
-def _run(formula, points, dtype, backend):
-    x = np.array(points, dtype)
-    if backend == "triton":
-        torch = triton_torch()
-        return [t.numpy() for t in compiled(formula, "triton")(x=torch.from_numpy(x))]
-    return compiled(formula)(x)
 
 
 def _mish_parts(X):
