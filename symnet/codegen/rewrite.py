@@ -851,8 +851,8 @@ def _constant_plus_square(a, signed=False):
 
 
 def _hypot(node):
-    """(w·v² + c)^{±1/2}, c > 0 → |v|^{±1}·(w + c/v²)^{±1/2} where |v| > 1 (c/v² underflows
-    harmlessly where v² would overflow), the written form elsewhere."""
+    """(w·v² + c)^{±1/2}, c > 0 → |v|^{±1}·(w + c/v²)^{±1/2} where |v| > T (c/v² underflows
+    harmlessly where v² would overflow), the written form elsewhere: T = :func:`_hypot_threshold`."""
     if not (node.is_Pow and node.exp in (sp.S.Half, -sp.S.Half)):
         return None
     parts = _constant_plus_square(node.base)
@@ -860,7 +860,19 @@ def _hypot(node):
         return None
     const, w, v = parts
     scaled = sp.Abs(v) ** (2 * node.exp) * (w + const / v ** 2) ** node.exp
-    return _Final(_Fired(sp.Piecewise((scaled, sp.Abs(v) > 1), (node, True)), ["hypot"]))
+    return _Final(_Fired(sp.Piecewise((scaled, sp.Abs(v) > _hypot_threshold(const, w)), (node, True)), ["hypot"]))
+
+
+def _hypot_threshold(const, w):
+    """Where the hypot rule's scaled form starts: 2⁶⁰/2^⌈log₂(w)/2⌉ (w·v² ≤ 2¹²⁰ below it, finite in float32 and
+    float64, and w·v² + c one rounding each, as written: about 0.75 ULP, where |v|·√(w + c/v²) rounds four times,
+    1.45 ULP in float64 at x = −3.0149 for √(x² + 10⁻¹²), torch 0.55); above it c/v² ≤ c·2⁻¹²⁰, below half an ulp of
+    w unless c is past 2⁶⁰·w, so the scaled form is |v|·√w rounded. 1 (the threshold before session 30) where
+    c > 2¹²⁰ (w·v² + c could overflow float32 below 2⁶⁰); tests/test_hypot30.py."""
+    if const > sp.Integer(2) ** 120:
+        return sp.S.One
+    half = max(0, math.ceil(math.log2(float(w)) / 2)) if w > 1 else 0
+    return sp.Integer(2) ** (60 - half) if half < 60 else sp.S.One
 
 
 def _power_of(f):
@@ -1662,7 +1674,9 @@ RULES: tuple[Rule, ...] = (
     Rule("log1p", "log(1 + x) loses every digit of x when |x| < machine epsilon"),
     Rule("expm1", "e^x − 1 cancels catastrophically near x = 0", local=_expm1),
     Rule("hypot", "√(x² + c) overflows x² for |x| > 1.8e19 in float32 (1.3e154 in float64); "
-         "|x|·√(1 + c/x²) for |x| > 1 does not (c/x² underflows harmlessly instead)", local=_hypot),
+         "|x|·√(1 + c/x²) for |x| > 2⁶⁰ does not (c/x² underflows harmlessly instead); below 2⁶⁰ the written form, "
+         "rounded once each (the scaled form was 1.45 ULP in float64 at x = −3.0149 for √(x² + 10⁻¹²), torch 0.55)",
+         local=_hypot),
     Rule("zero-limit", "x·log x, x^y·log x and t·softplus(z) are 0·∞ = NaN at x = 0 or z = ±∞ where the "
          "limit is 0 (as torch.xlogy and torch.pow's gradient return; x*torch.log(x) is NaN there); the limit "
          "is returned there", local=_zero_limits),

@@ -345,6 +345,8 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
         hazard = None if wide or index in far.outputs else _cancelling_sum(v, result, printer)
         if hazard:
             hazards.append(hazard)
+        if not wide:  # (after the far block below too: the flags are or-ed at the block's end)
+            hazards.append(_overflowed(v))
     if far.outputs:
         far_lines = _far_block(far, kernel, outputs, printer, temps, named)
         for line in far_lines:  # (a far branch, or a temporary only they take, may call a function whose tier is
@@ -629,6 +631,18 @@ def _cancelling_sum(name: str, result, printer) -> str | None:
     return f"({magnitudes} > {_CANCELLING!r} * tl.abs({name}))"
 
 
+def _overflowed(name: str) -> str:
+    """The condition where the output ``name`` is ±inf: in float32, an intermediate may have overflowed where the
+    float64 block is finite (session 30, h-hypot30: gaussian_nll's ∂t and ∂x, (x − t)/v, were inf at t = −3.19e32,
+    v = 3.9, x = 3.4028235e38, where x − t overflows float32; true ∓8.719e37, NumPy's float32 block in float64 right).
+    A result that is ±inf in float64 too (the loss there, 1.5e76) sends its block to the repair kernel for nothing
+    but time."""
+    return f"(tl.abs({name}) > {_FLOAT32_MAX!r})"
+
+
+_FLOAT32_MAX = 3.4028234663852886e38
+
+
 def _float32_hazards(body: list, hazards: list, bit: int) -> list:
     """The block's lines (its outputs computed, not yet stored) with the hazards flagged after them (main kernel,
     float32: the block's flag or-ed with ``bit``, which puts it on the float32 repair kernel's list) and the repair
@@ -643,8 +657,8 @@ def _float32_hazards(body: list, hazards: list, bit: int) -> list:
             out.append(line)
             continue
         out.append(line)
-    out.append("if not REPAIR and not F64:  # float32: a block with an exponential gone subnormal or a sum that cancels "
-               "goes to the repair kernel (float64)")
+    out.append("if not REPAIR and not F64:  # float32: a block with an exponential gone subnormal, a sum that cancels "
+               "or an output that overflowed goes to the repair kernel (float64)")
     out.append(f"    tl.atomic_or(tier_ptr + pid, tl.max(tl.where(mask & ({' | '.join(hazards)}), {bit}, 0)))")
     return out
 
