@@ -7667,6 +7667,55 @@ _register(TWO_MINUS_EXP_ROOT)
 __all__ += ["TWO_MINUS_EXP_ROOT"]
 
 
+# ------------------------------------------------------------------ log-constant-factor (issue 16: a constant factor
+# hid a log rule: log(2·log(1 + e^x)) was −inf at x = −800 for −799.31 and log(4 − 2e^x) −inf at fl(log 2) for −36.92,
+# where log(softplus(x)) and log(2 − e^x) were right; h-const30); tested in tests/test_const30.py
+
+def _log_constant_factor(node):
+    """log(c·r) (c > 0 a number ≠ 1 taken out of a product or, as its content, of a sum; r holds the sign) →
+    log c + log r where |log r| ≥ 2|log c|, as written elsewhere; only where another node-by-node rule rewrites
+    log r and none rewrites log(c·r) itself. None for any other node.
+
+    Exact: c·r > 0 with c > 0 means r > 0, and log(c·r) = log c + log r (a c < 0 goes into r: log(c·r) =
+    log(−c) + log(−r)). The sum cancels where log r ≈ −log c (log(2·r) near r = 1/2 would lose the digits the
+    written log keeps): taken only where |log r| ≥ 2|log c|, i.e. r ≤ 1/k or r ≥ k with k = max(c, 1/c)², where
+    |log c + log r| ≥ |log r|/2 (at most a bit lost to the rounded constant); the written log(c·r) elsewhere, kept
+    from this rule as log of a grouped product (the same rounding)."""
+    if not isinstance(node, sp.log):
+        return None
+    arg = node.args[0]
+    if arg.is_Mul:
+        c, r = arg.as_coeff_Mul()
+    elif arg.is_Add:
+        c, r = arg.as_content_primitive()
+    else:
+        return None
+    if not c.is_Number or c in (1, -1) or c == 0 or r.is_number or not c.is_finite:
+        return None
+    if c < 0:
+        c, r = -c, -r
+    mine = _LOCAL.index(_log_constant_factor)
+    if any(rule(node) is not None for rule in _LOCAL[mine + 1:]):  # tried last: another rule's log(c·r) is its own
+        return None
+    inner = sp.log(r)
+    if not any((found := rule(inner)) is not None and getattr(found, "expr", found) != inner
+               for rule in _LOCAL if rule is not _log_constant_factor):
+        return None
+    k = max(c, 1 / c) ** 2
+    return sp.Piecewise((sp.log(c) + inner, sp.Or(r <= 1 / k, r >= k)), (sp.log(Grouped(arg)), True))
+
+
+LOG_CONSTANT_FACTOR = Rule(
+    "log-constant-factor", "a constant factor hides the log rules from the log's argument: log(2·log(1 + e^x)) was "
+    "−inf at x = −800 (true −799.31; torch −inf) where log-softplus-left gives log(softplus(x)), and log(4 − 2e^x) "
+    "−inf at x = fl(log 2) (true −36.92) where two-minus-exp-root gives log(2 − e^x); log(c·r) = log c + log r "
+    "(c > 0 out of a product or a sum's content, r > 0 where c·r is) with the rules on log r, taken where "
+    "|log r| ≥ 2|log c| (r ≤ 1/k or r ≥ k, k = max(c, 1/c)²: the sum loses at most a bit), as written elsewhere; "
+    "only where a rule rewrites log r and none rewrites log(c·r)", local=_log_constant_factor)
+_register(LOG_CONSTANT_FACTOR)
+__all__ += ["LOG_CONSTANT_FACTOR"]
+
+
 # ------------------------------------------------------------------ softplus-over-exp (issue 16: softplus(x)·e^−x, whose
 # ∂ (σ(x) − softplus(x))·e^−x cancelled for x ≪ 0, 8.4e8 ULP at −20 in float64, and NaN from −745; h-quot29); tested in
 # tests/test_quot29.py
