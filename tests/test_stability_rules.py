@@ -208,6 +208,8 @@ from test_rat29 import RULE_CASES as _RAT29  # noqa: E402  (sign-branches: the r
 RULE_CASES += _RAT29
 from test_sigpow29 import RULE_CASES as _SIGPOW29  # noqa: E402  (sigmoid-power-factor: tests/test_sigpow29.py)
 RULE_CASES += _SIGPOW29
+from test_const30 import RULE_CASES as _CONST30  # noqa: E402  (log-constant-factor: tests/test_const30.py)
+RULE_CASES += _CONST30
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -293,6 +295,7 @@ UNDECIDED |= {"zero-scaled-exp"}  # a select at p − t = 0 (Eq): simplify canno
 UNDECIDED |= {"log-softplus-left", "two-minus-exp-root", "softplus-over-exp", "step-value"}  # u, 1 and a series below u = −40, −30
 # (not identities); a select at 1/2 < u < 1 of expm1(u − log 2) widened, and H(u)'s gate: simplify cannot decide; the
 # 50-digit check holds
+UNDECIDED |= {"log-constant-factor"}  # a select at |log r| ≥ 2|log c| around log-softplus-left's: the 50-digit check holds
 UNDECIDED |= {"log-erfcx-left", "exp-product-limit"}  # selects at u < 0, at an exponential inf or 0: the 50-digit check holds
 UNDECIDED |= {"log-gaussian-tail"}  # Φ(x) = 1 − Φ(−x) through ndtr and erfcx: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"quotient-root"}  # selects at |x| ≤ |y| of forms in x/y and y/x with sign(x)·sign(y): simplify cannot decide; the 50-digit check holds
