@@ -4,6 +4,9 @@
   content), taken where |log r| ≥ 2|log c|; log(2·log(1 + e^x)) was −inf at x = −800 (true −799.31) and
   log(4 − 2e^x) −inf at x = fl(log 2) (true −36.92), torch −inf at both.
 * two-minus-exp-root takes c·(2 − e^u) (4 − 2e^x, 2e^x − 4): the derivative of log(4 − 2e^x) was −inf at fl(log 2).
+* series-leading-power takes factors free of x beside the series (∂x of y·(x − sin x)^(1/3) NaN at 1e−300) and a
+  fractional power's g/x up to a positive rest (∂ of √(x − sin x) 0 at 5e−324).
+* one-minus-cos-factor: B·cos u − B → −2B·sin²(u/2) (∂ of (1 − cos x)/(x − sin x) NaN at 1e−110, 0 at 2⁻¹⁰⁰).
 
 References: mpmath at 60 digits (log1p/expm1 forms, no cancellation of their own) and torch autograd of the formula
 as written, in float64.
@@ -27,8 +30,10 @@ LOG2 = math.log(2)  # fl(log 2) = 0.6931471805599453, below log 2 by 2.3e−17
 
 # the rule's case for tests/test_stability_rules.py (rule, formula, variables, range of the 50-digit check, the point
 # where the written form fails, dtype); the range stops short of log-softplus-left's far branch (u < −40: u rounded)
+_y = sp.Symbol("y", real=True)
 RULE_CASES = [
     ("log-constant-factor", sp.log(2 * softplus(_x)), (_x,), (-35.0, 10.0), (-800.0,), F64),
+    ("one-minus-cos-factor", _y * sp.cos(_x) - _y, (_x, _y), (-3.0, 3.0), (1e-8, 1.0), F64),  # 0 for −5e−17 as written
 ]
 
 
@@ -191,3 +196,25 @@ def test_series_power_times_an_input_and_a_root(dtype):
                 assert abs(float(got) - float(true)) <= 4 * float(np.finfo(dtype).smallest_subnormal), (x, got, true)
             else:
                 assert _ulps(got, true, dtype) <= BOUND[dtype], (x, got, true)
+
+
+# Before, float64: ∂ of (1 − cos x)/(x − sin x) NaN at 1e−110 for −3e220 (1/x⁴ = inf twice), 0 at 2⁻¹⁰⁰ for −4.82e60,
+# float32 NaN (from 1e−20: 1/x⁴ overflows float32 there); torch NaN at 1e−110. The derivative holds T·cos x − T with
+# T = (1 − cos x)/(x − sin x)², both of order 1/x⁴ against −3/x².
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+def test_quotient_of_two_series_slope(dtype):
+    # the tiny arguments the rules are for; from x ≈ 1e−6 to 2 the derivative is still 4–13 ULP in float64 (8.9e15 before,
+    # torch up to inf) and 9–10 ULP at two float32 points of 190 (0.577, 0.936): the sum sin x/(x − sin x) −
+    # 4sin⁴(x/2)/(x − sin x)² still cancels by 3 (6/x² − 9/x²), measured and left (h-const30's report)
+    points = [1e-150, 1e-110, 1e-60, 2.0 ** -100, 1e-20, 1e-12, 1e-8, -1e-110, -1e-20]
+    points = sorted({float(dtype(p)) for p in points} - {0.0})
+    got = _kernel((1 - sp.cos(_x)) / (_x - sp.sin(_x)))(np.array(points, dtype))
+    for i, x in enumerate(points):
+        with mpmath.workdps(1500):
+            t = mpmath.mpf(x)
+            s, c = t - mpmath.sin(t), 1 - mpmath.cos(t)
+            f, df = c / s, mpmath.sin(t) / s - c ** 2 / s ** 2
+        if abs(f) < float(np.finfo(dtype).max):
+            assert _ulps(got[0][i], f, dtype) <= BOUND[dtype], (x, got[0][i], f)
+        if abs(df) < float(np.finfo(dtype).max):
+            assert _ulps(got[1][i], df, dtype) <= BOUND[dtype], (x, got[1][i], df)

@@ -259,18 +259,11 @@ def _cbrt_series_slope(x, y):
 
 
 # Before (h-const30), float64 (torch NaN at each): ∂x of y·(x − sin x)^(1/3) at (1e−300, 2) NaN for 1.1006; ∂ of
-# √(x − sin x) at 5e−324 0 for 1.36e−162. Now series-leading-power takes factors free of x beside the series, and a
-# fractional power's g/x up to a positive rest. The quotient's two cases stay strict xfails: its derivative as the
-# cancel rule writes it, (1 − cos x)·(cos x − 1)/(x − sin x)² + sin x/(x − sin x), holds two terms of order 1/x⁴ that
-# cancel to −3/x² (18·2⁴⁰⁰ each at x = 2⁻¹⁰⁰; inf − inf at 1e−110), past this rule's reach.
-_QUOTIENT_XFAIL = pytest.mark.xfail(strict=True, raises=AssertionError, reason="series-leading-power misses the "
-                                    "quotient's derivative, float64 (torch NaN): ∂ of (1 − cos x)/(x − sin x) at 1e−110 "
-                                    "NaN for −3e220 and at the rule's threshold x = 2⁻¹⁰⁰ 0 for −4.82e60 (float32 NaN): "
-                                    "two terms of order 1/x⁴ cancel to −3/x²")
-
-
-@pytest.mark.parametrize("case", ["times-input", "sqrt", pytest.param("quotient-1e-110", marks=_QUOTIENT_XFAIL),
-                                  pytest.param("quotient-threshold", marks=_QUOTIENT_XFAIL)])
+# √(x − sin x) at 5e−324 0 for 1.36e−162; ∂ of (1 − cos x)/(x − sin x) at 1e−110 NaN for −3e220 and at the rule's
+# threshold x = 2⁻¹⁰⁰ 0 for −4.82e60 (float32 NaN). Now series-leading-power takes factors free of x beside the series
+# and a fractional power's g/x up to a positive rest, and one-minus-cos-factor writes the quotient's (1 − cos x)·cos x·T
+# − (1 − cos x)·T (two terms of order 1/x⁴ that cancelled to −3/x²) as −2(1 − cos x)·sin²(x/2)·T.
+@pytest.mark.parametrize("case", ["times-input", "sqrt", "quotient-1e-110", "quotient-threshold"])
 def test_series_leading_power_other_arrangements(case):
     if case == "times-input":
         got = _outputs("(x - sin(x))**(1/3)*y", F64, {"x": 1e-300, "y": 2.0})["df_dx"]

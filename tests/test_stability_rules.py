@@ -208,7 +208,7 @@ from test_rat29 import RULE_CASES as _RAT29  # noqa: E402  (sign-branches: the r
 RULE_CASES += _RAT29
 from test_sigpow29 import RULE_CASES as _SIGPOW29  # noqa: E402  (sigmoid-power-factor: tests/test_sigpow29.py)
 RULE_CASES += _SIGPOW29
-from test_const30 import RULE_CASES as _CONST30  # noqa: E402  (log-constant-factor: tests/test_const30.py)
+from test_const30 import RULE_CASES as _CONST30  # noqa: E402  (log-constant-factor, one-minus-cos-factor: tests/test_const30.py)
 RULE_CASES += _CONST30
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {

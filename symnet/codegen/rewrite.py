@@ -7732,6 +7732,40 @@ _register(LOG_CONSTANT_FACTOR)
 __all__ += ["LOG_CONSTANT_FACTOR"]
 
 
+# ------------------------------------------------------------------ one-minus-cos-factor (issue 16: the derivative of
+# (1 − cos x)/(x − sin x), as the cancel rule writes it, holds (1 − cos x)·cos x/(x − sin x) − (1 − cos x)/(x − sin x):
+# two terms of order 1/x² that cancel to −x²/(2·(x − sin x)), NaN at x = 1e−110 for −3e220 and 0 at 2⁻¹⁰⁰ for −4.82e60;
+# h-const30); tested in tests/test_const30.py
+
+def _one_minus_cos_factor(node):
+    """… + B·cos(u) − B + … (B not a number: the one-minus-cos rule takes those) → … − 2B·sin²(u/2) + …, else None.
+
+    Exact: B·cos u − B = −B·(1 − cos u) = −2B·sin²(u/2). The written pair cancels where cos u ≈ 1 (u near 0 and 2πk)
+    by 1/(1 − cos u), each term rounded to an ulp of B; sin(u/2) rounds relative to itself."""
+    if not node.is_Add:
+        return None
+    terms = set(node.args)
+    for t in node.args:
+        for f in sp.Mul.make_args(t):
+            if not (isinstance(f, sp.cos) and f.args[0].free_symbols):
+                continue
+            b = t / f
+            if b.is_number or -b not in terms:
+                continue
+            half = sp.sin(f.args[0] / 2)
+            return node - t + b - 2 * b * half ** 2
+    return None
+
+
+ONE_MINUS_COS_FACTOR = Rule(
+    "one-minus-cos-factor", "B·cos u − B cancels where cos u ≈ 1 as 1 − cos u does, B a factor of both terms: the "
+    "derivative of (1 − cos x)/(x − sin x) holds (1 − cos x)·cos x/(x − sin x) − (1 − cos x)/(x − sin x), each of "
+    "order 1/x² against a difference of order 1 (∂ NaN at x = 1e−110 for −3e220, 0 at 2⁻¹⁰⁰ for −4.82e60; torch NaN); "
+    "−2B·sin²(u/2) is the same number (an identity) with no subtraction", local=_one_minus_cos_factor)
+_register(ONE_MINUS_COS_FACTOR)
+__all__ += ["ONE_MINUS_COS_FACTOR"]
+
+
 # ------------------------------------------------------------------ softplus-over-exp (issue 16: softplus(x)·e^−x, whose
 # ∂ (σ(x) − softplus(x))·e^−x cancelled for x ≪ 0, 8.4e8 ULP at −20 in float64, and NaN from −745; h-quot29); tested in
 # tests/test_quot29.py
