@@ -7650,12 +7650,12 @@ def _two_minus_exp_node(node):
             return sp.Piecewise((-2 * expm1(_root_shift(u)), _near_log_two(u)), (node, True))
     if node.is_Add and len(node.args) == 2:
         # c·(2 − e^u) with its content c ≠ 1 out (4 − 2e^x, the derivative of log(4 − 2e^x): −inf at fl(log 2) for
-        # −9.0e15, h-const30): c times the form above, exact (a rational c times an exact identity)
+        # −4.31e16, h-const30): c times the form above, exact (a rational c times an exact identity)
         c, p = node.as_content_primitive()
         if c != 1 and c.is_positive:
             for s in (1, -1):
                 inner = _two_minus_exp_node(s * p) if (s * p).is_Add and sp.Integer(2) in (s * p).args else None
-                if inner is not None:
+                if isinstance(inner, sp.Piecewise) and len(inner.args) == 2:  # not where SymPy decided the window is empty
                     (near, window), _ = inner.args
                     return sp.Piecewise((s * c * near, window), (node, True))
     if isinstance(node, log1p) and isinstance(-node.args[0], expm1):
