@@ -212,6 +212,8 @@ from test_wide30 import RULE_CASES as _WIDE30, CASES_ELSEWHERE as _WIDE30_ELSEWH
 RULE_CASES += _WIDE30
 from test_quot30 import RULE_CASES as _QUOT30  # noqa: E402  (softplus-rational: σ(x)/mish(x), tests/test_quot30.py)
 RULE_CASES += _QUOT30
+from test_const30 import RULE_CASES as _CONST30  # noqa: E402  (log-constant-factor, one-minus-cos-factor: tests/test_const30.py)
+RULE_CASES += _CONST30
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -298,6 +300,7 @@ UNDECIDED |= {"zero-scaled-exp"}  # a select at p − t = 0 (Eq): simplify canno
 UNDECIDED |= {"log-softplus-left", "two-minus-exp-root", "softplus-over-exp", "step-value"}  # u, 1 and a series below u = −40, −30
 # (not identities); a select at 1/2 < u < 1 of expm1(u − log 2) widened, and H(u)'s gate: simplify cannot decide; the
 # 50-digit check holds
+UNDECIDED |= {"log-constant-factor"}  # a select at |log r| ≥ 2|log c| around log-softplus-left's: the 50-digit check holds
 UNDECIDED |= {"log-erfcx-left", "exp-product-limit"}  # selects at u < 0, at an exponential inf or 0: the 50-digit check holds
 UNDECIDED |= {"log-gaussian-tail"}  # Φ(x) = 1 − Φ(−x) through ndtr and erfcx: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"quotient-root"}  # selects at |x| ≤ |y| of forms in x/y and y/x with sign(x)·sign(y): simplify cannot decide; the 50-digit check holds

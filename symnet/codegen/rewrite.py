@@ -4846,6 +4846,10 @@ def _series_power_product(node):
     # the series in a product u of inputs (the vanishing-series rule's e^(x·y) − 1 − x·y): a factor of those inputs
     # may stay beside it (∂y's x in x·expm1(u)/(u²·R))
     inside = x.free_symbols if x.is_Mul and all(g.is_Symbol for g in x.args) else {x}
+    # factors free of the series' inputs (an input y times the series: ∂x of y·(x − sin x)^(1/3) was NaN at
+    # (1e−300, 2) for 1.1006, the power taken alone and sin²(x/2)/x² = 0·inf beside it; h-const30): times the rest, last
+    outer = [f for f in others if not f.free_symbols & inside]
+    others = [f for f in others if not any(f is o for o in outer)]
     if any(f.free_symbols - inside for f in others):
         return None
     if x.is_Mul:  # functions of u first: (g/u) before a partner's 1/(u/s)
@@ -4865,8 +4869,10 @@ def _series_power_product(node):
         if base == x and e > 0:
             power += e
             sign += e
-        elif e > 0 and power <= -1 and _order_one_at_zero(base, x):
-            t = min(e, int(sp.floor(-power)))
+        elif e > 0 and (power <= -1 or fractional and power < 0) and _order_one_at_zero(base, x):
+            # a fractional power takes g/x up to a positive rest (√(x − sin x)′ = sin²(x/2)/√(x − sin x) was 0 at
+            # 5e−324 for 1.36e−162: one sin(x/2) left beside |x|^(−1/2), and x/2 rounds to 0; h-const30)
+            t = min(e, int(sp.ceiling(-power)) if fractional else int(sp.floor(-power)))
             factors.append(_order_one_quotient(base, x) ** t * base ** (e - t))
             power += t
             sign += t
@@ -4892,7 +4898,7 @@ def _series_power_product(node):
         return None
     for _ in range(abs(power)):
         out = Grouped(out / x_step) if power < 0 else Grouped(out * x_step)
-    return out
+    return out * sp.Mul(*outer)
 
 
 def _series_log(node):
@@ -7837,6 +7843,16 @@ def _two_minus_exp_node(node):
         if _is_exp(-t):
             u = (-t).args[0]
             return sp.Piecewise((-2 * expm1(_root_shift(u)), _near_log_two(u)), (node, True))
+    if node.is_Add and len(node.args) == 2:
+        # c·(2 − e^u) with its content c ≠ 1 out (4 − 2e^x, the derivative of log(4 − 2e^x): −inf at fl(log 2) for
+        # −4.31e16, h-const30): c times the form above, exact (a rational c times an exact identity)
+        c, p = node.as_content_primitive()
+        if c != 1 and c.is_positive:
+            for s in (1, -1):
+                inner = _two_minus_exp_node(s * p) if (s * p).is_Add and sp.Integer(2) in (s * p).args else None
+                if isinstance(inner, sp.Piecewise) and len(inner.args) == 2:  # not where SymPy decided the window is empty
+                    (near, window), _ = inner.args
+                    return sp.Piecewise((s * c * near, window), (node, True))
     if isinstance(node, log1p) and isinstance(-node.args[0], expm1):
         u = (-node.args[0]).args[0]
         return sp.Piecewise((sp.log(2) + sp.log(-expm1(_root_shift(u))), _near_log_two(u)), (node, True))
@@ -7860,6 +7876,89 @@ TWO_MINUS_EXP_ROOT = Rule(
     apply=_two_minus_exp_root, fired=lambda old, new: new != old)
 _register(TWO_MINUS_EXP_ROOT)
 __all__ += ["TWO_MINUS_EXP_ROOT"]
+
+
+# ------------------------------------------------------------------ log-constant-factor (issue 16: a constant factor
+# hid a log rule: log(2·log(1 + e^x)) was −inf at x = −800 for −799.31 and log(4 − 2e^x) −inf at fl(log 2) for −36.92,
+# where log(softplus(x)) and log(2 − e^x) were right; h-const30); tested in tests/test_const30.py
+
+def _log_constant_factor(node):
+    """log(c·r) (c > 0 a number ≠ 1 taken out of a product or, as its content, of a sum; r holds the sign) →
+    log c + log r where |log r| ≥ 2|log c|, as written elsewhere; only where another node-by-node rule rewrites
+    log r and none rewrites log(c·r) itself. None for any other node.
+
+    Exact: c·r > 0 with c > 0 means r > 0, and log(c·r) = log c + log r (a c < 0 goes into r: log(c·r) =
+    log(−c) + log(−r)). The sum cancels where log r ≈ −log c (log(2·r) near r = 1/2 would lose the digits the
+    written log keeps): taken only where |log r| ≥ 2|log c|, i.e. r ≤ 1/k or r ≥ k with k = max(c, 1/c)², where
+    |log c + log r| ≥ |log r|/2 (at most a bit lost to the rounded constant); the written log(c·r) elsewhere, kept
+    from this rule as log of a grouped product (the same rounding)."""
+    if not isinstance(node, sp.log):
+        return None
+    arg = node.args[0]
+    if arg.is_Mul:
+        c, r = arg.as_coeff_Mul()
+    elif arg.is_Add:
+        c, r = arg.as_content_primitive()
+    else:
+        return None
+    if not c.is_Number or c in (1, -1) or c == 0 or r.is_number or not c.is_finite:
+        return None
+    if c < 0:
+        c, r = -c, -r
+    mine = _LOCAL.index(_log_constant_factor)
+    if any(rule(node) is not None for rule in _LOCAL[mine + 1:]):  # tried last: another rule's log(c·r) is its own
+        return None
+    inner = sp.log(r)
+    if not any((found := rule(inner)) is not None and getattr(found, "expr", found) != inner
+               for rule in _LOCAL if rule is not _log_constant_factor):
+        return None
+    k = max(c, 1 / c) ** 2
+    return sp.Piecewise((sp.log(c) + inner, sp.Or(r <= 1 / k, r >= k)), (sp.log(Grouped(arg)), True))
+
+
+LOG_CONSTANT_FACTOR = Rule(
+    "log-constant-factor", "a constant factor hides the log rules from the log's argument: log(2·log(1 + e^x)) was "
+    "−inf at x = −800 (true −799.31; torch −inf) where log-softplus-left gives log(softplus(x)), and log(4 − 2e^x) "
+    "−inf at x = fl(log 2) (true −36.92) where two-minus-exp-root gives log(2 − e^x); log(c·r) = log c + log r "
+    "(c > 0 out of a product or a sum's content, r > 0 where c·r is) with the rules on log r, taken where "
+    "|log r| ≥ 2|log c| (r ≤ 1/k or r ≥ k, k = max(c, 1/c)²: the sum loses at most a bit), as written elsewhere; "
+    "only where a rule rewrites log r and none rewrites log(c·r)", local=_log_constant_factor)
+_register(LOG_CONSTANT_FACTOR)
+__all__ += ["LOG_CONSTANT_FACTOR"]
+
+
+# ------------------------------------------------------------------ one-minus-cos-factor (issue 16: the derivative of
+# (1 − cos x)/(x − sin x), as the cancel rule writes it, holds (1 − cos x)·cos x/(x − sin x) − (1 − cos x)/(x − sin x):
+# two terms of order 1/x² that cancel to −x²/(2·(x − sin x)), NaN at x = 1e−110 for −3e220 and 0 at 2⁻¹⁰⁰ for −4.82e60;
+# h-const30); tested in tests/test_const30.py
+
+def _one_minus_cos_factor(node):
+    """… + B·cos(u) − B + … (B not a number: the one-minus-cos rule takes those) → … − 2B·sin²(u/2) + …, else None.
+
+    Exact: B·cos u − B = −B·(1 − cos u) = −2B·sin²(u/2). The written pair cancels where cos u ≈ 1 (u near 0 and 2πk)
+    by 1/(1 − cos u), each term rounded to an ulp of B; sin(u/2) rounds relative to itself."""
+    if not node.is_Add:
+        return None
+    terms = set(node.args)
+    for t in node.args:
+        for f in sp.Mul.make_args(t):
+            if not (isinstance(f, sp.cos) and f.args[0].free_symbols):
+                continue
+            b = t / f
+            if b.is_number or -b not in terms:
+                continue
+            half = sp.sin(f.args[0] / 2)
+            return node - t + b - 2 * b * half ** 2
+    return None
+
+
+ONE_MINUS_COS_FACTOR = Rule(
+    "one-minus-cos-factor", "B·cos u − B cancels where cos u ≈ 1 as 1 − cos u does, B a factor of both terms: the "
+    "derivative of (1 − cos x)/(x − sin x) holds (1 − cos x)·cos x/(x − sin x) − (1 − cos x)/(x − sin x), each of "
+    "order 1/x² against a difference of order 1 (∂ NaN at x = 1e−110 for −3e220, 0 at 2⁻¹⁰⁰ for −4.82e60; torch NaN); "
+    "−2B·sin²(u/2) is the same number (an identity) with no subtraction", local=_one_minus_cos_factor)
+_register(ONE_MINUS_COS_FACTOR)
+__all__ += ["ONE_MINUS_COS_FACTOR"]
 
 
 # ------------------------------------------------------------------ softplus-over-exp (issue 16: softplus(x)·e^−x, whose

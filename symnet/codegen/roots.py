@@ -229,8 +229,34 @@ def _sums_of(expr, x) -> tuple:
 
 
 def _a_sum_cancels(expr, x, r) -> bool:
-    """Some sum in ``expr`` goes through 0 at r while its terms do not (:func:`vanishes_at`)."""
-    return any(vanishes_at(node, x, r) for node in _sums_of(expr, x))
+    """Some sum in ``expr`` goes through 0 at r while its terms do not (:func:`vanishes_at`); a sum of a select's
+    branch not taken at r does not count (log-constant-factor's log c + log r, taken only where |log r| ≥ 2|log c|:
+    seen as the root's sum at log(2·softplus(x))'s root, the series' widened reach crossed log(4 − 2e^x)'s pole)."""
+    return any(vanishes_at(node, x, r) for node in _sums_of(_taken_at(expr, x, r), x))
+
+
+def _taken_at(expr, x, r):
+    """``expr`` with each select whose conditions are decided at r (mpmath) replaced by the branch taken there;
+    one not decided is kept whole. Raises nothing."""
+    from ..verify.evaluate import mp_value
+
+    def taken(node):
+        for e, c in node.args:
+            try:
+                with mpmath.workdps(DIGITS):
+                    hit = bool(mp_value(c, {x: r}))
+            except Exception:  # noqa: BLE001 - a condition mpmath cannot decide: the select whole
+                return node
+            if hit:
+                return e
+        return node
+
+    if not expr.has(sp.Piecewise):
+        return expr
+    try:
+        return expr.replace(lambda n: isinstance(n, sp.Piecewise), taken)
+    except Exception:  # noqa: BLE001
+        return expr
 
 
 def _kink_distance(expr, x, r) -> float:
