@@ -8985,8 +8985,7 @@ def _root_form(terms, u, v):
     plain = form.replace(lambda m: isinstance(m, Grouped), lambda m: m.args[0])
     if sp.cancel(sp.expand(plain.xreplace({u: s ** 2, v: t ** 2})) - squared) != 0:
         return None  # not exact: keep the written form
-    degrees = {sum(m) for q, k in kept if k for m in q.monoms()}
-    homogeneous = len(degrees) <= 1 and all(q.is_homogeneous for q, k in kept if k)
+    homogeneous = all(q.is_homogeneous for q, k in kept if k)  # roots and denominator: homogeneous
     degree = (2 * sum(m for _, m in paired) + sum(k for _, _, k in roots) + sum(q.total_degree() * k for q, k in kept)
               - sp.Poly(denominator, s, t).total_degree()) if homogeneous else None
     return form, degree
