@@ -9070,7 +9070,13 @@ ROOT_DIFFERENCE = Rule(
     "factor_list: an identity, checked by cancelling the difference), and each factor α·t − β·s that vanishes "
     "there is (α²·v − β²·u)/(α·√v + β·√u): the difference of the inputs, exact near the root by Sterbenz, over "
     "a sum of positive terms; the product computed in double words in float64 (float64 in float32), rounded "
-    "once; the written sum where an input is infinite, NaN, 0 or negative", local=_root_difference)
+    "once; the written sum where an input is infinite, NaN, 0 or negative. The other factors: sums of positive "
+    "terms (u + √(uv) + v of u^1.5 − v^1.5: 2.25e15 ULP before) or polynomials in u and v (5u − v of ∂u √u(u − v)²: "
+    "4.5e15), an α·t + β·s times its root factor written α²·v − β²·u; other summands (a constant, another input: √u − "
+    "√v + 3 at 1e300, 1.1e16 ULP; log(Tweedie + 1), 6.5e32) added as they are; the select times half-integer powers "
+    "of u and v written out as one sum (∂u of √u(√u − √v) = 1 − √v/(2√u), rounded once: 0.49 ULP, torch 0.51); where "
+    "both inputs are below 2⁻⁴⁰⁰ (the double words' low parts underflow: 182 ULP at 1e−310, torch 7.3e15) a "
+    "homogeneous form of degree D at 2⁶⁰⁰·u, 2⁶⁰⁰·v, times 2^(−300·D), exact scalings", local=_root_difference)
 _register(ROOT_DIFFERENCE)
 _LOCAL = _LOCAL[:-1][:_LOCAL.index(_common_power)] + (_root_difference,) + _LOCAL[:-1][_LOCAL.index(_common_power):]
 RULES = RULES[:RULES.index(COMMON_POWER)] + (ROOT_DIFFERENCE,) + tuple(r for r in RULES[RULES.index(COMMON_POWER):]
