@@ -86,6 +86,13 @@ SUM_CASES = [
     ("sqrt(u) - sqrt(v) + u**(3/2) - u*sqrt(v)", {"u": 1.0, "v": ONE_LESS}),
     # u^1.5 − v^1.5 at subnormal inputs (the scaled branch, degree 3: the result underflows to a few steps)
     ("u**(3/2) - v**(3/2)", {"u": 4.0 ** -400, "v": 4.0 ** -400 * ONE_LESS}),
+    # a cofactor's product with the difference overflowing (√u·(u − v) at 1e300) where the result does not: −inf for
+    # −7.4e283 and for 1e300 during this change (before it 0.17 ULP, the session-29 form): past 2^(2000/(n + 1)) the
+    # written sum or the product as it was
+    ("sqrt(u)*(sqrt(u) - sqrt(v))", {"u": 1e300, "v": 1e300 * (1 + 2.0 ** -52)}),
+    ("u - sqrt(u)*sqrt(v)", {"u": 1e300, "v": 1.0}),
+    # degree 4 (u²·…) below 2⁻⁴⁰⁰: 2^(−1200) would underflow, no scaled branch (0 for 8.3e−258 during this change)
+    ("(sqrt(u) - sqrt(v))*u*sqrt(v)", {"u": 2.0 ** -401, "v": 2.0 ** -401 * (1 - 2.0 ** -52)}),
     # the Tweedie sum near 2⁻⁴⁰⁰, the scaled branch's edge, on each side
     ("4*v/sqrt(u) - 8*sqrt(v) + 4*sqrt(u)", {"u": 2.0 ** -400, "v": 2.0 ** -400 * ONE_LESS}),
     ("4*v/sqrt(u) - 8*sqrt(v) + 4*sqrt(u)", {"u": 2.0 ** -400 * (1 - 2.0 ** -52), "v": 2.0 ** -400 * ONE_LESS}),

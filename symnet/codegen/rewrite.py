@@ -8988,14 +8988,19 @@ def _root_form(terms, u, v):
     homogeneous = all(q.is_homogeneous for q, k in kept if k)  # roots and denominator: homogeneous
     degree = (2 * sum(m for _, m in paired) + sum(k for _, _, k in roots) + sum(q.total_degree() * k for q, k in kept)
               - sp.Poly(denominator, s, t).total_degree()) if homogeneous else None
-    return form, degree
+    top = None  # a cofactor's product with the difference before the division by its roots' sum (√u·(u − v)) may
+    # overflow where the result does not: s and t kept below 2^(1000/(n + 1)), n the numerator's degree (u − √(uv)
+    # at (1e300, 1): −inf for 1e300 otherwise); the form without cofactors is the session-29 one (powers of quotients)
+    if any(k for _, k in kept) or paired:
+        top = sp.Integer(2) ** (2000 // (sp.Poly(numerator, s, t).total_degree() + 1))
+    return form, degree, top
 
 
 _ROOT_TINY = sp.Integer(2) ** -400  # both inputs below it: the form at 2⁶⁰⁰·u, 2⁶⁰⁰·v, times 2^(−300·degree)
 _ROOT_SCALE = 600
 
 
-def _root_difference(node):
+def _root_difference(node, fallback=None):
     """Σ c_i·u^(e_i)·v^(f_i), e_i, f_i multiples of 1/2 (one of them not whole), u and v two inputs → the same sum
     with u = s², v = t² (s = √u, t = √v) factored over the rationals, each factor α·t − β·s (α, β > 0) that vanishes
     where t/s = β/α written (α²·v − β²·u)/(α·√v + β·√u): the difference of the inputs (exact by Sterbenz near the
@@ -9005,7 +9010,8 @@ def _root_difference(node):
     constant, another input's terms) are added to it as they are, where the sum with them has no such factor.
     Where both inputs are below 2⁻⁴⁰⁰ (the double words' low parts underflow there: 182 ULP at u = 1e−310) and the
     form is homogeneous of degree D in (√u, √v), the form at (2⁶⁰⁰·u, 2⁶⁰⁰·v) times 2^(−300·D), exact scalings.
-    Where an input is ±inf, NaN, 0 or negative the written sum (inf/inf, 0/0 there). None for any other node."""
+    Where an input is ±inf, NaN, 0 or negative the written sum (inf/inf, 0/0 there), or ``fallback``; with a
+    cofactor, past the bound where its product with the difference may overflow, too. None for any other node."""
     if node.is_Mul:
         return _root_difference_product(node)
     if not node.is_Add or len(node.args) < 2:
@@ -9025,18 +9031,20 @@ def _root_difference(node):
         found = _root_form(terms, u, v) if len(terms) >= 2 else None
     if found is None:
         return None
-    form, degree = found
+    form, degree, top = found
     rest = sp.Add(*[t for t in node.args if t not in terms])
     written = sp.Add(*terms)
     # the identity holds for s, t > 0 (the symbols are positive): at u = v = 0 the form is 0/0 where the written sum
     # may be 0 (√u − √v: NaN for torch's 0, h-hostile29b), and at u, v < 0 the written NaN stays
     finite = sp.And(*[sp.Abs(x) <= _LARGEST for x in (u, v)], u > 0, v > 0)
+    if top is not None:
+        finite = sp.And(finite, u <= top, v <= top)
     branches = [(widen(form), finite)]
-    if degree is not None:
+    if degree is not None and abs(degree) <= 3:  # 2^(−300·D) a normal number
         big = sp.Integer(2) ** _ROOT_SCALE
         scaled = form.xreplace({u: Grouped(big * u), v: Grouped(big * v)}) * sp.Integer(2) ** (-_ROOT_SCALE // 2 * degree)
         branches.insert(0, (widen(scaled), sp.And(u < _ROOT_TINY, v < _ROOT_TINY, u > 0, v > 0)))
-    out = sp.Piecewise(*branches, (written, True))
+    out = sp.Piecewise(*branches, (written if fallback is None else fallback, True))
     _ROOT_WRITTEN[out] = written
     return _Final(_Fired(out + rest, ["root-difference"]))
 
@@ -9059,7 +9067,7 @@ def _root_difference_product(node):
     product = sp.expand(written * others)
     if not product.is_Add or not product.free_symbols <= inputs:
         return None
-    return _root_difference(product)
+    return _root_difference(product, fallback=node)  # elsewhere the product of the select as it was
 
 
 ROOT_DIFFERENCE = Rule(
