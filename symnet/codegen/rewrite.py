@@ -9234,25 +9234,13 @@ def _half_power_monomial(term, inputs) -> bool:
     return c.is_number
 
 
-def _root_difference(node):
-    """Σ c_i·u^(e_i)·v^(f_i), e_i, f_i multiples of 1/2 (one of them not whole), u and v two inputs → the same sum
-    with u = s², v = t² (s = √u, t = √v) factored over the rationals, each factor α·t − β·s (α, β > 0) that vanishes
-    where t/s = β/α written (α²·v − β²·u)/(α·√v + β·√u): the difference of the inputs (exact by Sterbenz near the
-    root) over a sum of positive roots, grouped as one factor before its power (its square does not overflow where
-    the result does not); the product widened (double-word in float64, float64 in float32), rounded once. Where an
-    input is ±inf, NaN, 0 or negative the written sum (inf/inf, 0/0 there). None for any other node."""
-    if not node.is_Add or len(node.args) < 2:
-        return None
-    inputs = node.free_symbols
-    if len(inputs) != 2 or not all(x.is_Symbol for x in inputs):
-        return None
-    if not all(_half_power_monomial(t, inputs) for t in node.args):
-        return None
-    if all(e.is_Integer for t in node.args
-           for e in t.as_independent(*inputs, as_Add=False)[1].as_powers_dict().values()):
+def _root_form(terms, u, v):
+    """The factored form of Σ terms (half-integer powers of u and v) as :func:`_root_difference` writes it, and its
+    degree in (√u, √v) where it is homogeneous (None elsewhere); None where the sum has no vanishing root factor or
+    another factor that may cancel."""
+    node = sp.Add(*terms)
+    if all(e.is_Integer for t in terms for e in t.as_independent(u, v, as_Add=False)[1].as_powers_dict().values()):
         return None  # whole powers: the one-denominator and rational-function rules'
-
-    u, v = sorted(inputs, key=sp.default_sort_key)
     s, t = sp.symbols("_s _t", positive=True)
     squared = sp.expand(node.xreplace({u: s ** 2, v: t ** 2}))
     numerator, denominator = sp.fraction(sp.together(squared))
@@ -9267,24 +9255,122 @@ def _root_difference(node):
             if not ((alpha ** 2).is_Rational and (beta ** 2).is_Rational):
                 return None  # α²·v − β²·u with an irrational α² (π·√u − √v) would round the constant
             coefficient *= sign ** k
-            roots.append((alpha, beta, k))
-        else:
-            kept.append(q ** k)
-    if not roots or kept or any(e > 1 for e in sp.Poly(denominator, s, t).monoms()[0]) or not denominator.is_Mul \
+            roots.append([alpha, beta, k])
+            continue
+        signs = {c > 0 for c in poly.coeffs()}
+        even = all(m % 2 == 0 for ms in poly.monoms() for m in ms)  # a polynomial in u and v (5u − v of ∂u √u(u − v)²)
+        if not all(c.is_Rational for c in poly.coeffs()) or len(signs) != 1 and not even:
+            return None  # a factor that may cancel where it is not a polynomial in the inputs (s² − 3st + t²)
+        if signs == {False} and not even:
+            q, coefficient = -q, coefficient * (-1) ** k  # a negative factor: its sign taken out
+        kept.append([sp.Poly(q, s, t), k])  # positive for s, t > 0 (u + √(uv) + v of u^1.5 − v^1.5), or in u and v
+    if not roots or any(e > 1 for e in sp.Poly(denominator, s, t).monoms()[0]) or not denominator.is_Mul \
             and not denominator.is_Symbol and denominator != 1:
-        return None  # other factors, or a power of an input below (∂μ = 2(μ − y)(√μ + √y)/μ^(3/2)·…: μ^(3/2)
-        # overflows past 10²⁰⁵, where the common-power rule's ((μ − y)/μ)/√μ divides step by step)
+        return None  # a power of an input below (∂μ = 2(μ − y)(√μ + √y)/μ^(3/2)·…: μ^(3/2) overflows past 10²⁰⁵,
+        # where the common-power rule's ((μ − y)/μ)/√μ divides step by step)
     back = {s: sp.sqrt(u), t: sp.sqrt(v)}
-    form = coefficient * sp.Mul(*[Grouped((alpha ** 2 * v - beta ** 2 * u) / (alpha * sp.sqrt(v) + beta * sp.sqrt(u)))
-                                  ** k for alpha, beta, k in roots])
-    form = form * sp.Mul(*kept).xreplace(back) / denominator.xreplace(back)
+    paired = []  # (α·t − β·s)·(α·t + β·s) = α²·v − β²·u, exact near the root: √u(u − v)² = s(s − t)²(s + t)²
+    for root in roots:
+        alpha, beta, k = root
+        for q in kept:
+            if q[1] and q[0] == sp.Poly(alpha * t + beta * s, s, t) or q[1] and q[0] == sp.Poly(
+                    (alpha * t + beta * s) / alpha, s, t):
+                scale = q[0].coeff_monomial(t) / alpha  # q = scale·(α·t + β·s)
+                m = min(k, q[1])
+                coefficient *= scale ** m
+                paired.append((alpha ** 2 * v - beta ** 2 * u, m))
+                root[2], q[1] = k - m, q[1] - m
+                break
+    form = coefficient * sp.Mul(*[Grouped(d) ** m for d, m in paired]) \
+        * sp.Mul(*[Grouped((alpha ** 2 * v - beta ** 2 * u) / (alpha * sp.sqrt(v) + beta * sp.sqrt(u))) ** k
+                   for alpha, beta, k in roots if k])
+    form = form * sp.Mul(*[q.as_expr() ** k for q, k in kept if k]).xreplace(back) / denominator.xreplace(back)
     plain = form.replace(lambda m: isinstance(m, Grouped), lambda m: m.args[0])
     if sp.cancel(sp.expand(plain.xreplace({u: s ** 2, v: t ** 2})) - squared) != 0:
         return None  # not exact: keep the written form
+    homogeneous = all(q.is_homogeneous for q, k in kept if k)  # roots and denominator: homogeneous
+    degree = (2 * sum(m for _, m in paired) + sum(k for _, _, k in roots) + sum(q.total_degree() * k for q, k in kept)
+              - sp.Poly(denominator, s, t).total_degree()) if homogeneous else None
+    top = None  # a cofactor's product with the difference before the division by its roots' sum (√u·(u − v)) may
+    # overflow where the result does not: s and t kept below 2^(1000/(n + 1)), n the numerator's degree (u − √(uv)
+    # at (1e300, 1): −inf for 1e300 otherwise); the form without cofactors is the session-29 one (powers of quotients)
+    if any(k for _, k in kept) or paired:
+        top = sp.Integer(2) ** (2000 // (sp.Poly(numerator, s, t).total_degree() + 1))
+    return form, degree, top
+
+
+_ROOT_TINY = sp.Integer(2) ** -400  # both inputs below it: the form at 2⁶⁰⁰·u, 2⁶⁰⁰·v, times 2^(−300·degree)
+_ROOT_SCALE = 600
+
+
+def _root_difference(node, fallback=None):
+    """Σ c_i·u^(e_i)·v^(f_i), e_i, f_i multiples of 1/2 (one of them not whole), u and v two inputs → the same sum
+    with u = s², v = t² (s = √u, t = √v) factored over the rationals, each factor α·t − β·s (α, β > 0) that vanishes
+    where t/s = β/α written (α²·v − β²·u)/(α·√v + β·√u): the difference of the inputs (exact by Sterbenz near the
+    root) over a sum of positive roots, grouped as one factor before its power (its square does not overflow where
+    the result does not), times a factor α·t + β·s written α²·v − β²·u, and the other factors sums of positive
+    terms; the product widened (double-word in float64, float64 in float32), rounded once. Other summands (a
+    constant, another input's terms) are added to it as they are, where the sum with them has no such factor.
+    Where both inputs are below 2⁻⁴⁰⁰ (the double words' low parts underflow there: 182 ULP at u = 1e−310) and the
+    form is homogeneous of degree D in (√u, √v), the form at (2⁶⁰⁰·u, 2⁶⁰⁰·v) times 2^(−300·D), exact scalings.
+    Where an input is ±inf, NaN, 0 or negative the written sum (inf/inf, 0/0 there), or ``fallback``; with a
+    cofactor, past the bound where its product with the difference may overflow, too. None for any other node."""
+    if node.is_Mul:
+        return _root_difference_product(node)
+    if not node.is_Add or len(node.args) < 2:
+        return None
+    monomials = [t for t in node.args if t.is_number or all(x.is_Symbol for x in t.free_symbols)
+                 and _half_power_monomial(t, t.free_symbols)]
+    inputs = set().union(*[t.free_symbols for t in monomials
+                           if not all(e.is_Integer for e in
+                                      t.as_independent(*t.free_symbols, as_Add=False)[1].as_powers_dict().values())])
+    if len(inputs) != 2:
+        return None
+    u, v = sorted(inputs, key=sp.default_sort_key)
+    terms = [t for t in monomials if t.free_symbols <= inputs]
+    found = _root_form(terms, u, v) if len(terms) >= 2 else None
+    if found is None and any(not t.free_symbols for t in terms):
+        terms = [t for t in terms if t.free_symbols]  # the sum without its constants (√u − √v + 3, log(… + 1))
+        found = _root_form(terms, u, v) if len(terms) >= 2 else None
+    if found is None:
+        return None
+    form, degree, top = found
+    rest = sp.Add(*[t for t in node.args if t not in terms])
+    written = sp.Add(*terms)
     # the identity holds for s, t > 0 (the symbols are positive): at u = v = 0 the form is 0/0 where the written sum
     # may be 0 (√u − √v: NaN for torch's 0, h-hostile29b), and at u, v < 0 the written NaN stays
     finite = sp.And(*[sp.Abs(x) <= _LARGEST for x in (u, v)], u > 0, v > 0)
-    return _Final(_Fired(sp.Piecewise((widen(form), finite), (node, True)), ["root-difference"]))
+    if top is not None:
+        finite = sp.And(finite, u <= top, v <= top)
+    branches = [(widen(form), finite)]
+    if degree is not None and abs(degree) <= 3:  # 2^(−300·D) a normal number
+        big = sp.Integer(2) ** _ROOT_SCALE
+        scaled = form.xreplace({u: Grouped(big * u), v: Grouped(big * v)}) * sp.Integer(2) ** (-_ROOT_SCALE // 2 * degree)
+        branches.insert(0, (widen(scaled), sp.And(u < _ROOT_TINY, v < _ROOT_TINY, u > 0, v > 0)))
+    out = sp.Piecewise(*branches, (written if fallback is None else fallback, True))
+    _ROOT_WRITTEN[out] = written
+    return _Final(_Fired(out + rest, ["root-difference"]))
+
+
+_ROOT_WRITTEN: dict = {}  # the rule's selects → the sums they stand for
+
+
+def _root_difference_product(node):
+    """The rule's select of a sum times half-integer powers of its inputs ((2√u − √v)/(2√u), ∂u of √u(√u − √v)) →
+    the rule's form of the product written out as one sum (1 − √v/(2√u) = (4u − v)/((√v + 2√u)·2√u)), rounded once:
+    0.51 ULP where the select and the division after it were 1.5 ULP (torch 0.51); None where that sum has no form."""
+    selects = [a for a in node.args if a in _ROOT_WRITTEN]
+    if len(selects) != 1:
+        return None
+    written = _ROOT_WRITTEN[selects[0]]
+    inputs = written.free_symbols
+    others = sp.Mul(*[a for a in node.args if a is not selects[0]])
+    if not others.free_symbols <= inputs or not _half_power_monomial(others, inputs):
+        return None
+    product = sp.expand(written * others)
+    if not product.is_Add or not product.free_symbols <= inputs:
+        return None
+    return _root_difference(product, fallback=node)  # elsewhere the product of the select as it was
 
 
 ROOT_DIFFERENCE = Rule(
@@ -9295,7 +9381,14 @@ ROOT_DIFFERENCE = Rule(
     "factor_list: an identity, checked by cancelling the difference), and each factor α·t − β·s that vanishes "
     "there is (α²·v − β²·u)/(α·√v + β·√u): the difference of the inputs, exact near the root by Sterbenz, over "
     "a sum of positive terms; the product computed in double words in float64 (float64 in float32), rounded "
-    "once; the written sum where an input is infinite, NaN, 0 or negative", local=_root_difference)
+    "once; the written sum where an input is infinite, NaN, 0 or negative. The other factors: sums of positive "
+    "terms (u + √(uv) + v of u^1.5 − v^1.5: 2.25e15 ULP before) or polynomials in u and v (5u − v of ∂u √u(u − v)²: "
+    "4.5e15), an α·t + β·s times its root factor written α²·v − β²·u; other summands (a constant, another input: √u − "
+    "√v + 3 at 1e300, 1.1e16 ULP; log(Tweedie + 1), 6.5e32) added as they are; the select times half-integer powers "
+    "of u and v written out as one sum (∂u of √u(√u − √v) = 1 − √v/(2√u), rounded once: 0.49 ULP, torch 0.51); where "
+    "both inputs are below 2⁻⁴⁰⁰ (the double words' low parts underflow: 182 ULP at 1e−310, torch 7.3e15) a "
+    "homogeneous form of degree D (|D| ≤ 3) at 2⁶⁰⁰·u, 2⁶⁰⁰·v, times 2^(−300·D), exact scalings; with a cofactor "
+    "only where √u, √v < 2^(1000/(n + 1)), n the numerator's degree (√u·(u − v) overflows past it)", local=_root_difference)
 _register(ROOT_DIFFERENCE)
 _LOCAL = _LOCAL[:-1][:_LOCAL.index(_common_power)] + (_root_difference,) + _LOCAL[:-1][_LOCAL.index(_common_power):]
 RULES = RULES[:RULES.index(COMMON_POWER)] + (ROOT_DIFFERENCE,) + tuple(r for r in RULES[RULES.index(COMMON_POWER):]
