@@ -152,17 +152,15 @@ def test_exp_over_one_plus_exp_at_large_logits():
 
 # ------------------------------------------------------------------ strict xfails: faults measured, not fixed here
 
-# f·e^u with f = 0 and e^u = inf: 0·inf = NaN where the product is 0 (torch NaN): _exp_overflowed_by takes only ±inf.
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="y·e^x at (800, 0): f and ∂x NaN for 0 (torch NaN), "
-                   "both dtypes: _exp_overflowed_by takes ±inf, not 0·inf")
+# f·e^u with f = 0 and e^u = inf: 0·inf = NaN where the product is 0 (torch NaN): _exp_overflowed_by took only ±inf.
+# Before (h-hostile30's strict xfail): f and ∂x NaN for 0, both dtypes; now f itself where it is an input 0 (h-under30).
 def test_exp_times_zero_past_overflow():
     got = _outputs("exp(x)*y", F64, {"x": 800.0, "y": 0.0})
     assert got["f"] == 0 and got["df_dx"] == 0, got
 
 
-# log(f·e^u) where e^u underflows: _log_overflowed takes +inf only.
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="log(y·e^x) at (−800, 1e300): −inf for −109.21 (torch "
-                   "−inf): _log_overflowed takes a product that overflowed, not one that underflowed")
+# log(f·e^u) where e^u underflows: _log_overflowed took +inf only. Before: −inf for −109.21 (torch −inf); now
+# _exp_overflowed_by takes the product again where b^u underflowed (h-under30).
 def test_log_of_an_underflowed_product():
     got = _outputs("log(y*exp(x))", F64, {"x": -800.0, "y": 1e300})
     assert _ulps(got["f"], -800 + mpmath.log(mpmath.mpf(1e300)), F64) <= BOUND[F64], got
