@@ -143,8 +143,8 @@ def test_exp_overflowed_by_a_subnormal_factor_is_no_wrong_number(backend):
             assert _ulps(got["f"], mpmath.exp(745) * mpmath.mpf(y), F64) <= BOUND[F64], (y, got)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="e^x/(1 + e^y) at (745, 745): inf for 1 (was 1.7505, "
-                   "torch NaN); the max-shift rule does not take e^x over a 1 + e^y that is not a sum of exponentials of x")
+# Before (h-hostile30's strict xfail): inf for 1 (was 1.7505, torch NaN); now the exp-sigmoid-far rule (h-under30,
+# tests/test_under30.py): e^(x − y)·σ(y) where y > 700.
 def test_exp_over_one_plus_exp_at_large_logits():
     got = _outputs("exp(x)/(1 + exp(y))", F64, {"x": 745.0, "y": 745.0})
     assert _ulps(got["f"], 1 / (1 + mpmath.exp(-745)), F64) <= BOUND[F64], got
@@ -166,9 +166,8 @@ def test_log_of_an_underflowed_product():
     assert _ulps(got["f"], -800 + mpmath.log(mpmath.mpf(1e300)), F64) <= BOUND[F64], got
 
 
-# sigmoid-power: σ(z)^γ with σ(z) underflowing (z = −800) while σ^γ = e^(−400) is normal.
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="σ(z)^g at (−800, 0.5): f 0 for 1.915e−174, ∂z NaN for "
-                   "9.58e−175 (torch 0 and NaN), float64; e^(γ·log σ(z)) = e^(−γ·softplus(−z)) would not underflow")
+# sigmoid-power: σ(z)^γ with σ(z) underflowing (z = −800) while σ^γ = e^(−400) is normal. Before: f 0 for 1.915e−174,
+# ∂z NaN for 9.58e−175 (torch 0 and NaN), float64; now the one-plus-exp-power rule (h-under30, tests/test_under30.py).
 def test_sigmoid_power_where_sigmoid_underflows():
     got = _outputs("(1/(1 + exp(-z)))**g", F64, {"z": -800.0, "g": 0.5})
     true = mpmath.exp(-400) * (1 + mpmath.exp(-800)) ** -0.5

@@ -208,6 +208,8 @@ from test_rat29 import RULE_CASES as _RAT29  # noqa: E402  (sign-branches: the r
 RULE_CASES += _RAT29
 from test_sigpow29 import RULE_CASES as _SIGPOW29  # noqa: E402  (sigmoid-power-factor: tests/test_sigpow29.py)
 RULE_CASES += _SIGPOW29
+from test_under30 import RULE_CASES as _UNDER30  # noqa: E402  (one-plus-exp-power: tests/test_under30.py)
+RULE_CASES += _UNDER30
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -310,6 +312,8 @@ UNDECIDED |= {"nested-sum-factor", "softmax-mean", "gap-sum"}  # the KL of two w
 # c = d and log-sum-exps of Max: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"sign-branches"}  # selects at x > 0 and x < 0 of |x| and sign(x) (and the rational-function rule's at
 # |x| = 2⁶⁰): simplify cannot decide; the 50-digit check holds (and tests/test_rat29.py's at 60 digits)
+UNDECIDED |= {"one-plus-exp-power", "exp-sigmoid-far"}  # e^(p·v) past v = 700 (to |p|·e^−700 relative: not an identity);
+# a select at u < −700 of σ(u) as e^u·σ(−u): simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"exp-dominant"}  # u + log c past u = 1024 (to e^−1024 relative: not an identity), selects at u = 64: the 50-digit check holds
 
 

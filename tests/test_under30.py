@@ -123,3 +123,85 @@ def test_input_zero_times_an_overflowed_exponential(dtype, backend):
     assert got["f"] == -math.inf, got
     got = _outputs("exp(x)*y", dtype, {"x": 3.0, "y": 0.5}, backend)
     assert _ulps(got["f"], _true_product(3.0, 0.5, dtype), dtype) <= 1, got
+
+
+# ------------------------------------------------------------------ one-plus-exp-power: σ(z)^g written out
+
+import sympy as sp  # noqa: E402
+
+_z, _g = sp.symbols("z g", real=True)
+# (rule, written formula, variables, domain of random points, bad point, dtype): the 50-digit check over z ∈ (−900,
+# −600) takes both branches
+RULE_CASES = [("one-plus-exp-power", (1 / (1 + sp.exp(-_z))) ** _g, (_z, _g), (-900.0, -600.0), (-800.0, 0.5), F64)]
+
+
+def _sigmoid_power_truth(z, g):
+    """σ(z)^g, ∂z = g·σ^g·σ(−z), ∂g = σ^g·log σ at 60 digits (σ(z) = 1/(1 + e^−z), no cancellation)."""
+    with mpmath.workdps(60):
+        z, g = mpmath.mpf(z), mpmath.mpf(g)
+        s = 1 / (1 + mpmath.exp(-z))
+        return s ** g, g * s ** g * (1 - s), s ** g * mpmath.log(s)
+
+
+# Before (float64, NumPy and Triton): (−800, 0.5) f 0 for 1.915e−174, ∂z NaN, ∂g −0 for −7.66e−172; (−1000, 0.7) 0 for
+# 9.86e−305; (−1e4, 0.07) 0 for 2.9e−304; (−800, −0.5) inf for 5.2e173 (torch 0 / NaN / −0 / inf alike). Now ≤ 1 ULP at
+# each, and the written branch as before at −699.5, −30, 3.
+SIGPOW = [(-800.0, 0.5), (-1000.0, 0.7), (-750.3, 0.9), (-700.5, 1.0), (-699.5, 1.0), (-1e4, 0.07), (-800.0, -0.5),
+          (-30.0, 0.5), (3.0, 2.0)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_written_sigmoid_power_where_one_plus_exp_overflows(backend):
+    _backend(backend)
+    for z, g in SIGPOW:
+        got = _outputs("(1/(1 + exp(-z)))**g", F64, {"z": z, "g": g}, backend)
+        f, dz, dg = _sigmoid_power_truth(z, g)
+        for name, true in (("f", f), ("df_dz", dz), ("df_dg", dg)):
+            assert _ulps(got[name], true, F64) <= BOUND[F64], (z, g, name, got[name], true)
+
+
+# float32: the widened power is computed in float64, so (−100, 0.5) was already right. Before: (−800, 0.5) ∂z NaN (f 0,
+# the truth 1.9e−174 rounded to float32); (−800, −0.01) f inf for 2981, ∂g −inf, ∂z NaN.
+def test_written_sigmoid_power_float32():
+    for z, g in ((-100.0, 0.5), (-800.0, 0.5), (-800.0, -0.01), (2.0, 3.0)):
+        got = _outputs("(1/(1 + exp(-z)))**g", F32, {"z": z, "g": g})
+        f, dz, dg = _sigmoid_power_truth(z, g)
+        for name, true in (("f", f), ("df_dz", dz), ("df_dg", dg)):
+            assert _ulps(got[name], true, F32) <= BOUND[F32], (z, g, name, got[name], true)
+
+
+def test_one_plus_exp_power_takes_only_its_form():
+    from symnet.codegen.rewrite import stabilise
+
+    x, p = sp.symbols("x p", real=True)
+    for e in ((1 + sp.exp(x)) ** 2, (2 + sp.exp(x)) ** p, (1 + x) ** p):
+        assert "one-plus-exp-power" not in {r.name for r in stabilise(e)[1]}, e
+    assert "one-plus-exp-power" in {r.name for r in stabilise((1 + sp.exp(x)) ** p * sp.exp(2 * x))[1]}
+
+
+# ------------------------------------------------------------------ exp-sigmoid-far: e^x/(1 + e^y) = e^x·σ(−y)
+
+_x, _y = sp.symbols("x y", real=True)
+RULE_CASES += [("exp-sigmoid-far", sp.exp(_x) / (1 + sp.exp(_y)), (_x, _y), (600.0, 900.0), (745.0, 745.0), F64)]
+
+# Before, float64 (NumPy and Triton): (745, 745) f, ∂x, ∂y inf for 1, 1, −1 (torch NaN); (740, 745), (720, 740) inf for
+# 6.7e−3, 2.06e−9; (1400, 745.3) NaN for 1.6e284; float32 NaN at all four. Now ≤ 1 ULP (the exponents' sum in double words), float32 the same
+# (inf where the truth is past its range), and the written branch (3, 2), (80, 90) as before.
+EXPSIG = [(745.0, 745.0), (740.0, 745.0), (720.0, 740.0), (1400.0, 745.3), (3.0, 2.0), (-3.0, 800.0), (80.0, 90.0)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+def test_exp_over_one_plus_exp_past_the_overflow(dtype, backend):
+    _backend(backend)
+    for x, y in EXPSIG:
+        got = _outputs("exp(x)/(1 + exp(y))", dtype, {"x": x, "y": y}, backend)
+        with mpmath.workdps(60):
+            X, Y = mpmath.mpf(float(dtype(x))), mpmath.mpf(float(dtype(y)))
+            f = mpmath.exp(X) / (1 + mpmath.exp(Y))
+            dy = -f / (1 + mpmath.exp(-Y))
+        for name, true in (("f", f), ("df_dx", f), ("df_dy", dy)):
+            if abs(true) > np.finfo(dtype).max:
+                assert got[name] == math.copysign(math.inf, true), (x, y, name, got[name])
+            else:
+                assert _ulps(got[name], true, dtype) <= BOUND[dtype], (x, y, name, got[name], true)

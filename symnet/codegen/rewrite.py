@@ -9378,3 +9378,121 @@ SIGMOID_POWER_FACTOR = Rule(
     apply=_sigmoid_power_factors, fired=lambda old, new: new != old, before=True)
 _register(SIGMOID_POWER_FACTOR)
 __all__ += ["SIGMOID_POWER_FACTOR"]
+
+# ------------------------------------------------------------------ one-plus-exp-power (issue 16, session 30: σ(z)^g
+# written out as (1/(1 + e^−z))^g, h-hostile30); tested in tests/test_under30.py
+
+_ONE_PLUS_EXP_FAR = 700  # above it (1 + e^v)^p is e^(p·v): e^v overflows in float64 from 709.8 (a float32 kernel's widened
+# power is computed in float64 too)
+
+
+def _one_plus_exp_power(f):
+    """(p, v) where ``f`` is (1 + e^v)^p with p not a number, else None."""
+    if not (isinstance(f, sp.Pow) and not f.exp.is_number and f.base.is_Add and len(f.base.args) == 2
+            and sp.S.One in f.base.args):
+        return None
+    e = next(a for a in f.base.args if a is not sp.S.One)
+    return (f.exp, e.args[0]) if isinstance(e, sp.exp) else None
+
+
+def _guarded_one_plus_exp_power(f):
+    """:func:`_one_plus_exp_power` of ``f``, or of the zero-power rule's select of it (1 where p = 0, the power
+    elsewhere: e^(0·v) is that 1 too)."""
+    if isinstance(f, sp.Piecewise) and len(f.args) == 2 and f.args[1].cond == sp.true and f.args[0].expr == 1:
+        f = f.args[1].expr
+    return _one_plus_exp_power(f)
+
+
+def _one_plus_exp_far(node):
+    """(1 + e^v)^p, or a product holding it (and e^(k·v) factors, k a number), as a select: where v > 700
+    e^((p + Σk)·v) times the other factors, the exponential widened to first order (its argument in double words:
+    p·v rounded would carry |p·v|·2⁻⁵³ into the result); the product as written elsewhere. None for any other node.
+
+    Exact to 2⁻⁶⁰ there: (1 + e^v)^p = e^(p·v)·(1 + e^−v)^p, and (1 + e^−v)^p = 1 + p·e^−v + … is 1 within |p|·e^−700
+    < 2⁻⁶⁰ for |p| < 10²⁸⁵ (beyond, e^(p·v) is 0 or ∞ in float64 alike)."""
+    factors = node.args if node.is_Mul else (node,)
+    found = [(f, _guarded_one_plus_exp_power(f)) for f in factors]
+    powers = [(f, pv) for f, pv in found if pv is not None]
+    if len(powers) != 1:
+        return None
+    power, (p, v) = powers[0]
+    exponent, rest = p * v, []
+    for f in factors:
+        if f is power:
+            continue
+        k = sp.simplify(f.args[0] / v) if isinstance(f, sp.exp) else None
+        if k is not None and k.is_number:
+            exponent += k * v
+        else:
+            rest.append(f)
+    far = sp.Mul(*rest) * widen(sp.exp(sp.expand(exponent)), first_order=True)
+    return sp.Piecewise((far, v > _ONE_PLUS_EXP_FAR), (node, True))
+
+
+def _one_plus_exp_powers(expr):
+    """Every (1 + e^v)^p of ``expr`` (the outermost product holding it first) as :func:`_one_plus_exp_far` writes it."""
+    if not isinstance(expr, sp.Expr) or not any(_one_plus_exp_power(p) for p in _atoms(expr, sp.Pow)):
+        return expr
+
+    def new_form(node):
+        if not isinstance(node, sp.Expr) or not (node.is_Mul or node.is_Pow or isinstance(node, sp.Piecewise)):
+            return None
+        return _one_plus_exp_far(node)
+    return _top_down(expr, new_form, _KEPT)
+
+
+ONE_PLUS_EXP_POWER = Rule(
+    "one-plus-exp-power", "(1 + e^v)^p with p an input (σ(z)^g written out as (1/(1 + e^−z))^g) overflows 1 + e^v "
+    "from v ≈ 709.8 where the power need not: (1/(1 + e^−z))^0.5 at z = −800 was 0 for 1.915e−174, its ∂z NaN "
+    "(0·inf; torch the same); where v > 700 e^(p·v)·(1 + e^−v)^p is e^(p·v) within |p|·e^−700, times the product's "
+    "e^(k·v) factors as one exponential e^((p + Σk)·v), its argument in double words; as written elsewhere (then the "
+    "rounded-power rule's)", apply=_one_plus_exp_powers, fired=lambda old, new: new != old)
+_register(ONE_PLUS_EXP_POWER)
+RULES = RULES[:RULES.index(ROUNDED_POWER)] + (ONE_PLUS_EXP_POWER,) + tuple(
+    r for r in RULES[RULES.index(ROUNDED_POWER):] if r is not ONE_PLUS_EXP_POWER)  # before rounded-power widens it
+__all__ += ["ONE_PLUS_EXP_POWER"]
+
+# ------------------------------------------------------------------ exp-sigmoid-far (issue 16, session 30: e^x/(1 + e^y)
+# at (745, 745) is e^x·σ(−y) with σ(−745) a subnormal of one digit, h-hostile30); tested in tests/test_under30.py
+
+_EXP_SIGMOID_FAR = -700  # below it σ(u) is e^u·σ(−u) taken in one exponential with the product's e^w (σ(u) is a
+# subnormal below u ≈ −708.4 in float64, of few digits; a float32 kernel's σ is computed in float64 where widened)
+
+
+def _exp_sigmoid_far(node):
+    """A product of e^w factors and one σ(u) factor as a select: where u < −700 e^(Σw + u)·σ(−u) times the other
+    factors (Σw + u in double words, widen's first order); the product as written elsewhere. None for any other node.
+
+    Exact: σ(u) = e^u/(1 + e^u) = e^u·σ(−u) for every u; e^(Σw)·e^u = e^(Σw + u)."""
+    if not node.is_Mul:
+        return None
+    exps = [f for f in node.args if isinstance(f, sp.exp)]
+    sigmoids = [f for f in node.args if isinstance(f, sigmoid)]
+    if not exps or not sigmoids or len(sigmoids) > 3 or any(s.has(WidenedBase) for s in sigmoids):
+        return None
+    w = sp.Add(*[f.args[0] for f in exps])
+    branches = []
+    for s in sigmoids:  # (σ(y)·σ(−y), a derivative's: one select each, the first that holds taken)
+        u = s.args[0]
+        rest = [f for f in node.args if f not in exps and f is not s]
+        far = sp.Mul(*rest) * widen(sp.exp(w + u), first_order=True) * sigmoid(-u)
+        branches.append((far, u < _EXP_SIGMOID_FAR))
+    return sp.Piecewise(*branches, (node, True))
+
+
+def _exp_sigmoids_far(expr):
+    """Every product of ``expr`` :func:`_exp_sigmoid_far` takes, outermost first."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sigmoid) or not expr.has(sp.exp):
+        return expr
+    return _top_down(expr, lambda node: _exp_sigmoid_far(node) if isinstance(node, sp.Expr) else None, _KEPT)
+
+
+EXP_SIGMOID_FAR = Rule(
+    "exp-sigmoid-far", "e^w·σ(u) (e^x/(1 + e^y) as the sigmoid rule writes it, e^x·σ(−y)) where σ(u) is a subnormal of "
+    "few digits or 0 (u < −708 in float64) and e^w large: at (745, 745) inf for 1 (σ(−745) = 4.9e−324, one digit; "
+    "torch NaN); σ(u) = e^u·σ(−u) exactly, so where u < −700 e^(w + u)·σ(−u), the exponents' sum in double words; as "
+    "written elsewhere", apply=_exp_sigmoids_far, fired=lambda old, new: new != old)
+_register(EXP_SIGMOID_FAR)
+RULES = RULES[:RULES.index(ROUNDED_POWER)] + (EXP_SIGMOID_FAR,) + tuple(
+    r for r in RULES[RULES.index(ROUNDED_POWER):] if r is not EXP_SIGMOID_FAR)
+__all__ += ["EXP_SIGMOID_FAR"]
