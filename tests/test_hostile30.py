@@ -296,8 +296,7 @@ def test_kl_of_softmaxes_a_hair_apart():
 
 # ∂ of 1/(2 − e^x) = e^x/(2 − e^x)²: the square overflows from x ≈ 355 where the quotient is a normal number (≈ e^−x).
 # Measured float64: 0 for 1.915e−174 at x = 400, 0 for 9.86e−305 at 700, NaN for 5.47e−309 at 709.8 (torch 0, 0, NaN).
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="∂ of 1/(2 − e^x) at x = 400: 0 for 1.915e−174 (torch 0); "
-                   "at 709.8 NaN; (2 − e^x)² overflows where e^x/(2 − e^x)² ≈ e^−x does not, float64")
+# Now the exp-over-power-far rule (h-under30, tests/test_under30.py): e^−x/(2e^−x − 1)² where x > 40.
 def test_reciprocal_of_two_minus_exp_far_right():
     got = _outputs("1/(2 - exp(x))", F64, {"x": 400.0})
     with mpmath.workdps(60):

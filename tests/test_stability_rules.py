@@ -312,7 +312,7 @@ UNDECIDED |= {"nested-sum-factor", "softmax-mean", "gap-sum"}  # the KL of two w
 # c = d and log-sum-exps of Max: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"sign-branches"}  # selects at x > 0 and x < 0 of |x| and sign(x) (and the rational-function rule's at
 # |x| = 2⁶⁰): simplify cannot decide; the 50-digit check holds (and tests/test_rat29.py's at 60 digits)
-UNDECIDED |= {"one-plus-exp-power", "exp-sigmoid-far"}  # e^(p·v) past v = 700 (to |p|·e^−700 relative: not an identity);
+UNDECIDED |= {"one-plus-exp-power", "exp-sigmoid-far", "exp-over-power-far"}  # e^(p·v) past v = 700 (to |p|·e^−700 relative: not an identity);
 # a select at u < −700 of σ(u) as e^u·σ(−u): simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"exp-dominant"}  # u + log c past u = 1024 (to e^−1024 relative: not an identity), selects at u = 64: the 50-digit check holds
 

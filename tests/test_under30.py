@@ -205,3 +205,33 @@ def test_exp_over_one_plus_exp_past_the_overflow(dtype, backend):
                 assert got[name] == math.copysign(math.inf, true), (x, y, name, got[name])
             else:
                 assert _ulps(got[name], true, dtype) <= BOUND[dtype], (x, y, name, got[name], true)
+
+
+# ------------------------------------------------------------------ exp-over-power-far: 1/(2 − e^x) and its derivative
+
+RULE_CASES += [("exp-over-power-far", 1 / (2 - sp.exp(_x)), (_x,), (30.0, 900.0), (400.0,), F64)]
+
+# Before, float64 (NumPy and Triton): ∂ = e^x/(2 − e^x)² 0 for 1.915e−174 at x = 400, 0 for 9.86e−305 at 700, NaN for
+# 5.47e−309 at 709.8 ((2 − e^x)² overflows; torch 0, 0, NaN); f −0 for −5.47e−309 at 709.8. Now ≤ 1 ULP from −50 to 800
+# (the written form, and two-minus-exp-root's near log 2, below x = 40).
+RECIP = [-50.0, 0.3, 0.69, 30.0, 39.9, 40.1, 80.0, 355.0, 400.0, 700.0, 709.8, 745.0, 800.0]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_reciprocal_of_two_minus_exp_far_right(backend):
+    _backend(backend)
+    for x in RECIP:
+        got = _outputs("1/(2 - exp(x))", F64, {"x": x}, backend)
+        with mpmath.workdps(80):
+            t = mpmath.exp(mpmath.mpf(x))
+            f, d = 1 / (2 - t), t / (2 - t) ** 2
+        assert _ulps(got["f"], f, F64) <= BOUND[F64], (x, got, f)
+        assert _ulps(got["df_dx"], d, F64) <= BOUND[F64], (x, got, d)
+
+
+def test_exp_over_power_far_keeps_a_far_root_as_written():
+    from symnet.codegen.rewrite import stabilise
+
+    # c + d·e^v with its root at v = log(1e30) ≈ 69: past the threshold, the written form's select is kept
+    assert "exp-over-power-far" not in {r.name for r in stabilise(sp.exp(_x) / (sp.Float(1e30) - sp.exp(_x)) ** 2)[1]}
+    assert "exp-over-power-far" in {r.name for r in stabilise(sp.exp(_y) / (3 - sp.exp(_x)) ** 2)[1]}

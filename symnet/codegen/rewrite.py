@@ -9496,3 +9496,67 @@ _register(EXP_SIGMOID_FAR)
 RULES = RULES[:RULES.index(ROUNDED_POWER)] + (EXP_SIGMOID_FAR,) + tuple(
     r for r in RULES[RULES.index(ROUNDED_POWER):] if r is not EXP_SIGMOID_FAR)
 __all__ += ["EXP_SIGMOID_FAR"]
+
+# ------------------------------------------------------------------ exp-over-power-far (issue 16, session 30: ∂ of
+# 1/(2 − e^x), e^x/(2 − e^x)², was 0 for 1.9e−174 at x = 400 and NaN at 709.8, h-hostile30); tested in
+# tests/test_under30.py
+
+_EXP_OVER_POWER_FAR = 40  # above it (c + d·e^v)^−n is e^(−n·v)·(c·e^−v + d)^−n (the root of c + d·e^v below 39)
+
+
+def _exp_affine_power(f):
+    """(c, d, v, n) where ``f`` is (c + d·e^v)^−n, c and d nonzero numbers, n a whole number 1 … 8, or the
+    zero-power or two-minus-exp-root rule's select holding it as its last branch (the others: near the root of c +
+    d·e^v, never beyond v = 39 here); None otherwise."""
+    if isinstance(f, sp.Piecewise) and f.args[-1].cond == sp.true:
+        f = f.args[-1].expr
+    if not (isinstance(f, sp.Pow) and f.exp.is_Integer and -8 <= f.exp <= -1 and f.base.is_Add):
+        return None
+    c = sp.Add(*[a for a in f.base.args if a.is_number])
+    terms = [a for a in f.base.args if not a.is_number]
+    if c == 0 or len(terms) != 1:
+        return None
+    d, e = terms[0].as_coeff_Mul()
+    if not isinstance(e, sp.exp) or not d.is_number:
+        return None
+    if (-c / d).is_positive and sp.log(-c / d) > _EXP_OVER_POWER_FAR - 1:  # (its root past the threshold: as written)
+        return None
+    return c, d, e.args[0], -f.exp
+
+
+def _exp_over_power_far(node):
+    """A product of e^w factors and one (c + d·e^v)^−n factor (:func:`_exp_affine_power`), or that power alone, as a
+    select: where v > 40
+    e^(Σw − n·v)·(c·e^−v + d)^−n times the other factors; the product as written elsewhere. None for any other node.
+
+    Exact: c + d·e^v = e^v·(c·e^−v + d), so (c + d·e^v)^−n = e^(−n·v)·(c·e^−v + d)^−n for every v (n whole)."""
+    factors = node.args if node.is_Mul else (node,)  # (a power alone: 1/(2 − e^x) at 709.8 was −0 for −5.5e−309)
+    exps = [f for f in factors if isinstance(f, sp.exp)]
+    powers = [(f, _exp_affine_power(f)) for f in factors]
+    powers = [(f, found) for f, found in powers if found is not None]
+    if (node.is_Mul and not exps) or len(powers) != 1:
+        return None
+    power, (c, d, v, n) = powers[0]
+    rest = [f for f in factors if f not in exps and f is not power]
+    exponent = sp.expand(sp.Add(*[f.args[0] for f in exps]) - n * v)
+    far = sp.Mul(*rest) * sp.exp(exponent) * (c * sp.exp(-v) + d) ** -n
+    return sp.Piecewise((far, v > _EXP_OVER_POWER_FAR), (node, True))
+
+
+def _exp_over_powers_far(expr):
+    """Every product of ``expr`` :func:`_exp_over_power_far` takes, outermost first."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.exp):
+        return expr
+    return _top_down(expr, lambda node: _exp_over_power_far(node) if isinstance(node, sp.Expr) else None, _KEPT)
+
+
+EXP_OVER_POWER_FAR = Rule(
+    "exp-over-power-far", "e^w·(c + d·e^v)^−n (the derivative of 1/(2 − e^x), e^x/(2 − e^x)²) forms (c + d·e^v)^n, "
+    "which overflows from v ≈ 709.8/n where the product need not: 0 for 1.915e−174 at x = 400, NaN at 709.8 (torch 0 "
+    "and NaN); c + d·e^v = e^v·(c·e^−v + d) exactly, so where v > 40 e^(w − n·v)·(c·e^−v + d)^−n, the exponents in one "
+    "exponential; as written elsewhere (and where c + d·e^v has its root beyond v = 39)",
+    apply=_exp_over_powers_far, fired=lambda old, new: new != old)
+_register(EXP_OVER_POWER_FAR)
+RULES = RULES[:RULES.index(ROUNDED_POWER)] + (EXP_OVER_POWER_FAR,) + tuple(
+    r for r in RULES[RULES.index(ROUNDED_POWER):] if r is not EXP_OVER_POWER_FAR)
+__all__ += ["EXP_OVER_POWER_FAR"]
