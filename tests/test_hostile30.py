@@ -143,8 +143,8 @@ def test_exp_overflowed_by_a_subnormal_factor_is_no_wrong_number(backend):
             assert _ulps(got["f"], mpmath.exp(745) * mpmath.mpf(y), F64) <= BOUND[F64], (y, got)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="e^x/(1 + e^y) at (745, 745): inf for 1 (was 1.7505, "
-                   "torch NaN); the max-shift rule does not take e^x over a 1 + e^y that is not a sum of exponentials of x")
+# Before (h-hostile30's strict xfail): inf for 1 (was 1.7505, torch NaN); now the exp-sigmoid-far rule (h-under30,
+# tests/test_under30.py): e^(x − y)·σ(y) where y > 700.
 def test_exp_over_one_plus_exp_at_large_logits():
     got = _outputs("exp(x)/(1 + exp(y))", F64, {"x": 745.0, "y": 745.0})
     assert _ulps(got["f"], 1 / (1 + mpmath.exp(-745)), F64) <= BOUND[F64], got
@@ -152,25 +152,22 @@ def test_exp_over_one_plus_exp_at_large_logits():
 
 # ------------------------------------------------------------------ strict xfails: faults measured, not fixed here
 
-# f·e^u with f = 0 and e^u = inf: 0·inf = NaN where the product is 0 (torch NaN): _exp_overflowed_by takes only ±inf.
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="y·e^x at (800, 0): f and ∂x NaN for 0 (torch NaN), "
-                   "both dtypes: _exp_overflowed_by takes ±inf, not 0·inf")
+# f·e^u with f = 0 and e^u = inf: 0·inf = NaN where the product is 0 (torch NaN): _exp_overflowed_by took only ±inf.
+# Before (h-hostile30's strict xfail): f and ∂x NaN for 0, both dtypes; now f itself where it is an input 0 (h-under30).
 def test_exp_times_zero_past_overflow():
     got = _outputs("exp(x)*y", F64, {"x": 800.0, "y": 0.0})
     assert got["f"] == 0 and got["df_dx"] == 0, got
 
 
-# log(f·e^u) where e^u underflows: _log_overflowed takes +inf only.
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="log(y·e^x) at (−800, 1e300): −inf for −109.21 (torch "
-                   "−inf): _log_overflowed takes a product that overflowed, not one that underflowed")
+# log(f·e^u) where e^u underflows: _log_overflowed took +inf only. Before: −inf for −109.21 (torch −inf); now
+# _exp_overflowed_by takes the product again where b^u underflowed (h-under30).
 def test_log_of_an_underflowed_product():
     got = _outputs("log(y*exp(x))", F64, {"x": -800.0, "y": 1e300})
     assert _ulps(got["f"], -800 + mpmath.log(mpmath.mpf(1e300)), F64) <= BOUND[F64], got
 
 
-# sigmoid-power: σ(z)^γ with σ(z) underflowing (z = −800) while σ^γ = e^(−400) is normal.
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="σ(z)^g at (−800, 0.5): f 0 for 1.915e−174, ∂z NaN for "
-                   "9.58e−175 (torch 0 and NaN), float64; e^(γ·log σ(z)) = e^(−γ·softplus(−z)) would not underflow")
+# sigmoid-power: σ(z)^γ with σ(z) underflowing (z = −800) while σ^γ = e^(−400) is normal. Before: f 0 for 1.915e−174,
+# ∂z NaN for 9.58e−175 (torch 0 and NaN), float64; now the one-plus-exp-power rule (h-under30, tests/test_under30.py).
 def test_sigmoid_power_where_sigmoid_underflows():
     got = _outputs("(1/(1 + exp(-z)))**g", F64, {"z": -800.0, "g": 0.5})
     true = mpmath.exp(-400) * (1 + mpmath.exp(-800)) ** -0.5
@@ -298,8 +295,7 @@ def test_kl_of_softmaxes_a_hair_apart():
 
 # ∂ of 1/(2 − e^x) = e^x/(2 − e^x)²: the square overflows from x ≈ 355 where the quotient is a normal number (≈ e^−x).
 # Measured float64: 0 for 1.915e−174 at x = 400, 0 for 9.86e−305 at 700, NaN for 5.47e−309 at 709.8 (torch 0, 0, NaN).
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="∂ of 1/(2 − e^x) at x = 400: 0 for 1.915e−174 (torch 0); "
-                   "at 709.8 NaN; (2 − e^x)² overflows where e^x/(2 − e^x)² ≈ e^−x does not, float64")
+# Now the exp-over-power-far rule (h-under30, tests/test_under30.py): e^−x/(2e^−x − 1)² where x > 40.
 def test_reciprocal_of_two_minus_exp_far_right():
     got = _outputs("1/(2 - exp(x))", F64, {"x": 400.0})
     with mpmath.workdps(60):

@@ -214,6 +214,8 @@ from test_quot30 import RULE_CASES as _QUOT30  # noqa: E402  (softplus-rational:
 RULE_CASES += _QUOT30
 from test_const30 import RULE_CASES as _CONST30  # noqa: E402  (log-constant-factor, one-minus-cos-factor: tests/test_const30.py)
 RULE_CASES += _CONST30
+from test_under30 import RULE_CASES as _UNDER30  # noqa: E402  (one-plus-exp-power: tests/test_under30.py)
+RULE_CASES += _UNDER30
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -319,6 +321,8 @@ UNDECIDED |= {"nested-sum-factor", "softmax-mean", "gap-sum"}  # the KL of two w
 UNDECIDED |= {"sign-branches"}  # selects at x > 0 and x < 0 of |x| and sign(x) (and the rational-function rule's at
 # |x| = 2⁶⁰): simplify cannot decide; the 50-digit check holds (and tests/test_rat29.py's at 60 digits)
 UNDECIDED |= {"softplus-rational"}  # a select at x ≤ 0 of rational functions of eˣ and e^−x: the 50-digit check holds
+UNDECIDED |= {"one-plus-exp-power", "exp-sigmoid-far", "exp-over-power-far"}  # e^(p·v) past v = 700 (to |p|·e^−700 relative: not an identity);
+# a select at u < −700 of σ(u) as e^u·σ(−u): simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"exp-dominant"}  # u + log c past u = 1024 (to e^−1024 relative: not an identity), selects at u = 64: the 50-digit check holds
 
 

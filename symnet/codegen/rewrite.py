@@ -9937,3 +9937,184 @@ SOFTPLUS_RATIONAL = Rule(
 _register(SOFTPLUS_RATIONAL)
 _LOCAL = (_softplus_rational,) + _LOCAL[:-1]  # before exp-rational, which takes σ(x) and tanh(softplus x) apart
 __all__ += ["SOFTPLUS_RATIONAL"]
+# ------------------------------------------------------------------ one-plus-exp-power (issue 16, session 30: σ(z)^g
+# written out as (1/(1 + e^−z))^g, h-hostile30); tested in tests/test_under30.py
+
+_ONE_PLUS_EXP_FAR = 700  # above it (1 + e^v)^p is e^(p·v): e^v overflows in float64 from 709.8 (a float32 kernel's widened
+# power is computed in float64 too)
+
+
+def _one_plus_exp_power(f):
+    """(p, v) where ``f`` is (1 + e^v)^p with p not a number, else None."""
+    if not (isinstance(f, sp.Pow) and not f.exp.is_number and f.base.is_Add and len(f.base.args) == 2
+            and sp.S.One in f.base.args):
+        return None
+    e = next(a for a in f.base.args if a is not sp.S.One)
+    return (f.exp, e.args[0]) if isinstance(e, sp.exp) else None
+
+
+def _guarded_one_plus_exp_power(f):
+    """:func:`_one_plus_exp_power` of ``f``, or of the zero-power rule's select of it (1 where p = 0, the power
+    elsewhere: e^(0·v) is that 1 too)."""
+    if isinstance(f, sp.Piecewise) and len(f.args) == 2 and f.args[1].cond == sp.true and f.args[0].expr == 1:
+        f = f.args[1].expr
+    return _one_plus_exp_power(f)
+
+
+def _one_plus_exp_far(node):
+    """(1 + e^v)^p, or a product holding it (and e^(k·v) factors, k a number), as a select: where v > 700
+    e^((p + Σk)·v) times the other factors, the exponential widened to first order (its argument in double words:
+    p·v rounded would carry |p·v|·2⁻⁵³ into the result); the product as written elsewhere. None for any other node.
+
+    Exact to 2⁻⁶⁰ there: (1 + e^v)^p = e^(p·v)·(1 + e^−v)^p, and (1 + e^−v)^p = 1 + p·e^−v + … is 1 within |p|·e^−700
+    < 2⁻⁶⁰ for |p| < 10²⁸⁵ (beyond, e^(p·v) is 0 or ∞ in float64 alike)."""
+    factors = node.args if node.is_Mul else (node,)
+    found = [(f, _guarded_one_plus_exp_power(f)) for f in factors]
+    powers = [(f, pv) for f, pv in found if pv is not None]
+    if len(powers) != 1:
+        return None
+    power, (p, v) = powers[0]
+    exponent, rest = p * v, []
+    for f in factors:
+        if f is power:
+            continue
+        k = sp.simplify(f.args[0] / v) if isinstance(f, sp.exp) else None
+        if k is not None and k.is_number:
+            exponent += k * v
+        else:
+            rest.append(f)
+    far = sp.Mul(*rest) * widen(sp.exp(sp.expand(exponent)), first_order=True)
+    return sp.Piecewise((far, v > _ONE_PLUS_EXP_FAR), (node, True))
+
+
+def _one_plus_exp_powers(expr):
+    """Every (1 + e^v)^p of ``expr`` (the outermost product holding it first) as :func:`_one_plus_exp_far` writes it."""
+    if not isinstance(expr, sp.Expr) or not any(_one_plus_exp_power(p) for p in _atoms(expr, sp.Pow)):
+        return expr
+
+    def new_form(node):
+        if not isinstance(node, sp.Expr) or not (node.is_Mul or node.is_Pow or isinstance(node, sp.Piecewise)):
+            return None
+        return _one_plus_exp_far(node)
+    return _top_down(expr, new_form, _KEPT)
+
+
+ONE_PLUS_EXP_POWER = Rule(
+    "one-plus-exp-power", "(1 + e^v)^p with p an input (σ(z)^g written out as (1/(1 + e^−z))^g) overflows 1 + e^v "
+    "from v ≈ 709.8 where the power need not: (1/(1 + e^−z))^0.5 at z = −800 was 0 for 1.915e−174, its ∂z NaN "
+    "(0·inf; torch the same); where v > 700 e^(p·v)·(1 + e^−v)^p is e^(p·v) within |p|·e^−700, times the product's "
+    "e^(k·v) factors as one exponential e^((p + Σk)·v), its argument in double words; as written elsewhere (then the "
+    "rounded-power rule's)", apply=_one_plus_exp_powers, fired=lambda old, new: new != old)
+_register(ONE_PLUS_EXP_POWER)
+RULES = RULES[:RULES.index(ROUNDED_POWER)] + (ONE_PLUS_EXP_POWER,) + tuple(
+    r for r in RULES[RULES.index(ROUNDED_POWER):] if r is not ONE_PLUS_EXP_POWER)  # before rounded-power widens it
+__all__ += ["ONE_PLUS_EXP_POWER"]
+
+# ------------------------------------------------------------------ exp-sigmoid-far (issue 16, session 30: e^x/(1 + e^y)
+# at (745, 745) is e^x·σ(−y) with σ(−745) a subnormal of one digit, h-hostile30); tested in tests/test_under30.py
+
+_EXP_SIGMOID_FAR = -700  # below it σ(u) is e^u·σ(−u) taken in one exponential with the product's e^w (σ(u) is a
+# subnormal below u ≈ −708.4 in float64, of few digits; a float32 kernel's σ is computed in float64 where widened)
+
+
+def _exp_sigmoid_far(node):
+    """A product of e^w factors and one σ(u) factor as a select: where u < −700 e^(Σw + u)·σ(−u) times the other
+    factors (Σw + u in double words, widen's first order); the product as written elsewhere. None for any other node.
+
+    Exact: σ(u) = e^u/(1 + e^u) = e^u·σ(−u) for every u; e^(Σw)·e^u = e^(Σw + u)."""
+    if not node.is_Mul:
+        return None
+    exps = [f for f in node.args if isinstance(f, sp.exp)]
+    sigmoids = [f for f in node.args if isinstance(f, sigmoid)]
+    if not exps or not sigmoids or len(sigmoids) > 3 or any(s.has(WidenedBase) for s in sigmoids):
+        return None
+    w = sp.Add(*[f.args[0] for f in exps])
+    branches = []
+    for s in sigmoids:  # (σ(y)·σ(−y), a derivative's: one select each, the first that holds taken)
+        u = s.args[0]
+        rest = [f for f in node.args if f not in exps and f is not s]
+        far = sp.Mul(*rest) * widen(sp.exp(w + u), first_order=True) * sigmoid(-u)
+        branches.append((far, u < _EXP_SIGMOID_FAR))
+    return sp.Piecewise(*branches, (node, True))
+
+
+def _exp_sigmoids_far(expr):
+    """Every product of ``expr`` :func:`_exp_sigmoid_far` takes, outermost first."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sigmoid) or not expr.has(sp.exp):
+        return expr
+    return _top_down(expr, lambda node: _exp_sigmoid_far(node) if isinstance(node, sp.Expr) else None, _KEPT)
+
+
+EXP_SIGMOID_FAR = Rule(
+    "exp-sigmoid-far", "e^w·σ(u) (e^x/(1 + e^y) as the sigmoid rule writes it, e^x·σ(−y)) where σ(u) is a subnormal of "
+    "few digits or 0 (u < −708 in float64) and e^w large: at (745, 745) inf for 1 (σ(−745) = 4.9e−324, one digit; "
+    "torch NaN); σ(u) = e^u·σ(−u) exactly, so where u < −700 e^(w + u)·σ(−u), the exponents' sum in double words; as "
+    "written elsewhere", apply=_exp_sigmoids_far, fired=lambda old, new: new != old)
+_register(EXP_SIGMOID_FAR)
+RULES = RULES[:RULES.index(ROUNDED_POWER)] + (EXP_SIGMOID_FAR,) + tuple(
+    r for r in RULES[RULES.index(ROUNDED_POWER):] if r is not EXP_SIGMOID_FAR)
+__all__ += ["EXP_SIGMOID_FAR"]
+
+# ------------------------------------------------------------------ exp-over-power-far (issue 16, session 30: ∂ of
+# 1/(2 − e^x), e^x/(2 − e^x)², was 0 for 1.9e−174 at x = 400 and NaN at 709.8, h-hostile30); tested in
+# tests/test_under30.py
+
+_EXP_OVER_POWER_FAR = 40  # above it (c + d·e^v)^−n is e^(−n·v)·(c·e^−v + d)^−n (the root of c + d·e^v below 39)
+
+
+def _exp_affine_power(f):
+    """(c, d, v, n) where ``f`` is (c + d·e^v)^−n, c and d nonzero numbers, n a whole number 1 … 8, or the
+    zero-power or two-minus-exp-root rule's select holding it as its last branch (the others: near the root of c +
+    d·e^v, never beyond v = 39 here); None otherwise."""
+    if isinstance(f, sp.Piecewise) and f.args[-1].cond == sp.true:
+        f = f.args[-1].expr
+    if not (isinstance(f, sp.Pow) and f.exp.is_Integer and -8 <= f.exp <= -1 and f.base.is_Add):
+        return None
+    c = sp.Add(*[a for a in f.base.args if a.is_number])
+    terms = [a for a in f.base.args if not a.is_number]
+    if c == 0 or len(terms) != 1:
+        return None
+    d, e = terms[0].as_coeff_Mul()
+    if not isinstance(e, sp.exp) or not d.is_number:
+        return None
+    if (-c / d).is_positive and sp.log(-c / d) > _EXP_OVER_POWER_FAR - 1:  # (its root past the threshold: as written)
+        return None
+    return c, d, e.args[0], -f.exp
+
+
+def _exp_over_power_far(node):
+    """A product of e^w factors and one (c + d·e^v)^−n factor (:func:`_exp_affine_power`), or that power alone, as a
+    select: where v > 40
+    e^(Σw − n·v)·(c·e^−v + d)^−n times the other factors; the product as written elsewhere. None for any other node.
+
+    Exact: c + d·e^v = e^v·(c·e^−v + d), so (c + d·e^v)^−n = e^(−n·v)·(c·e^−v + d)^−n for every v (n whole)."""
+    factors = node.args if node.is_Mul else (node,)  # (a power alone: 1/(2 − e^x) at 709.8 was −0 for −5.5e−309)
+    exps = [f for f in factors if isinstance(f, sp.exp)]
+    powers = [(f, _exp_affine_power(f)) for f in factors]
+    powers = [(f, found) for f, found in powers if found is not None]
+    if (node.is_Mul and not exps) or len(powers) != 1:
+        return None
+    power, (c, d, v, n) = powers[0]
+    rest = [f for f in factors if f not in exps and f is not power]
+    exponent = sp.expand(sp.Add(*[f.args[0] for f in exps]) - n * v)
+    far = sp.Mul(*rest) * sp.exp(exponent) * (c * sp.exp(-v) + d) ** -n
+    return sp.Piecewise((far, v > _EXP_OVER_POWER_FAR), (node, True))
+
+
+def _exp_over_powers_far(expr):
+    """Every product of ``expr`` :func:`_exp_over_power_far` takes, outermost first."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.exp):
+        return expr
+    return _top_down(expr, lambda node: _exp_over_power_far(node) if isinstance(node, sp.Expr) else None, _KEPT)
+
+
+EXP_OVER_POWER_FAR = Rule(
+    "exp-over-power-far", "e^w·(c + d·e^v)^−n (the derivative of 1/(2 − e^x), e^x/(2 − e^x)²) forms (c + d·e^v)^n, "
+    "which overflows from v ≈ 709.8/n where the product need not: 0 for 1.915e−174 at x = 400, NaN at 709.8 (torch 0 "
+    "and NaN); c + d·e^v = e^v·(c·e^−v + d) exactly, so where v > 40 e^(w − n·v)·(c·e^−v + d)^−n, the exponents in one "
+    "exponential; as written elsewhere (and where c + d·e^v has its root beyond v = 39)",
+    apply=_exp_over_powers_far, fired=lambda old, new: new != old)
+_register(EXP_OVER_POWER_FAR)
+RULES = RULES[:RULES.index(ROUNDED_POWER)] + (EXP_OVER_POWER_FAR,) + tuple(
+    r for r in RULES[RULES.index(ROUNDED_POWER):] if r is not EXP_OVER_POWER_FAR)
+__all__ += ["EXP_OVER_POWER_FAR"]

@@ -286,6 +286,34 @@ def _exp_overflowed_by(r, u, f, a, ba, op, exact=False):
         low = (88.0 if op is np.exp else 127.0) if r.dtype == np.float32 else a
         with np.errstate(over="ignore", invalid="ignore"):
             r[far] = np.where(np.isfinite(v) & (v > low) & normal, op(v - a) * (w * ba), r[far])
+    # session 30 (h-under30): 0·inf where f is an input ±0 and b^u overflowed: the product is f (y·e^x at (800, 0) was
+    # NaN, torch NaN)
+    lost = np.isnan(r) if exact else None
+    if exact and lost.any():
+        v = np.broadcast_to(np.asarray(u(), dtype=np.float64), r.shape)[lost]
+        w = np.broadcast_to(np.asarray(f(), dtype=np.float64), r.shape)[lost]
+        low = (88.0 if op is np.exp else 127.0) if r.dtype == np.float32 else a
+        with np.errstate(over="ignore", invalid="ignore"):
+            r[lost] = np.where(np.isfinite(v) & (v > low) & (w == 0), w, r[lost])
+    # session 30 (h-under30): b^u underflowed first (a subnormal of r's dtype or 0) where f·b^u is a normal number: y·e^x
+    # at (−800, 1e300) was 0 for 3.8e−48 (log(y·e^x) −inf for −109.21). Taken again in float64 as m·b^(t)·b^(k·c_lo),
+    # f = m·2^k (frexp, exact), t = u + k·c_hi (e: c_hi + c_lo = log 2 in Cody and Waite's split, c_hi of 32 bits, so
+    # k·c_hi and the sum are exact for 708 ≤ |u| < 2048; 2: c_hi = 1, c_lo = 0): three roundings and op's, ≤ 2.5 ULP
+    # (a normal product of a subnormal b^u holds its digits only: float32 1e30·e^−100 was 3.7835e−14 for 3.7201e−14; so
+    # u is looked at everywhere: one pass more over the block)
+    under = (-87.0 if op is np.exp else -126.0) if r.dtype == np.float32 else (-708.0 if op is np.exp else -1022.0)
+    v = np.broadcast_to(np.asarray(u(), dtype=np.float64), r.shape)
+    low = v < under
+    if low.any():
+        v = v[low]
+        w = np.asarray(f())
+        normal = exact or np.abs(w) >= np.finfo(w.dtype if w.dtype.kind == "f" else np.float64).tiny
+        normal = np.broadcast_to(normal, r.shape)[low]
+        m, k = np.frexp(np.broadcast_to(w.astype(np.float64), r.shape)[low])
+        hi, lo = (0.6931471803691238, 1.9082149292705877e-10) if op is np.exp else (1.0, 0.0)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            r[low] = np.where(np.isfinite(v) & normal & (m != 0) & np.isfinite(m),
+                              m * op(v + k * hi) * op(k * lo), r[low])
     return r
 '''
 
@@ -298,7 +326,9 @@ def _log_overflowed(r, u, f, k):
     is a number, k·u + log f, in float64 (log1p(A) = log A + log1p(1/A), 1/A < 2⁻¹²⁶ of log A ≥ 88 dropped), then
     into r. log1p(y·e^x) float32 at (89.36, 128.69) was inf for 94.2162. u and f are functions giving them
     (evaluated only there); r is changed in place and returned."""
-    far = np.isposinf(r)
+    # session 30 (h-under30): and where it is below log of the smallest normal number (−inf or the log of a subnormal
+    # product of few digits, a log only): log(y·e^x) at (−800, 1) was −inf for −800
+    far = np.isposinf(r) | (r < (-87.33 if r.dtype == np.float32 else -708.39))
     if far.any():
         v = np.broadcast_to(np.asarray(u(), dtype=np.float64), r.shape)[far]
         w = np.broadcast_to(np.asarray(f(), dtype=np.float64), r.shape)[far]

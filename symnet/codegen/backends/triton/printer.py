@@ -231,7 +231,10 @@ def _log_overflowed(r, u, f, k):
     v = u.to(tl.float64) if u.dtype == tl.float64 else u.to(tl.float32)
     w = f.to(v.dtype)
     far = v * k.to(v.dtype) + tl.log(w)
-    ok = (r == float("inf")) & (tl.abs(v) < float("inf")) & (w > 0) & (w < float("inf"))
+    # session 30 (h-under30): and below log of the smallest normal number (−inf or the log of a subnormal product of few
+    # digits, a log only): log(y·e^x) at (−800, 1) was −inf for −800
+    low = -87.33 if r.dtype == tl.float32 else -708.39
+    ok = ((r == float("inf")) | (r < low)) & (tl.abs(v) < float("inf")) & (w > 0) & (w < float("inf"))
     return tl.where(ok, far.to(r.dtype), r)
 '''
 TRITON_HELPERS["_log_overflowed"] = TRITON_DEVICE_HELPERS["_log_overflowed"]
@@ -267,7 +270,29 @@ def _exp_overflowed_by(r, u, f, a32, ba32, ba64, TWO: tl.constexpr, EXACT: tl.co
         normal = tl.abs(f) >= 2.2250738585072014e-308
     else:
         normal = tl.abs(f.to(tl.float32)) >= 1.1754943508222875e-38
-    return tl.where((tl.abs(r) == float("inf")) & (tl.abs(u) < float("inf")) & past & normal, far.to(r.dtype), r)
+    r = tl.where((tl.abs(r) == float("inf")) & (tl.abs(u) < float("inf")) & past & normal, far.to(r.dtype), r)
+    if EXACT:  # session 30 (h-under30): 0·inf, f an input ±0: the product is f (y·e^x at (800, 0) was NaN)
+        r = tl.where((r != r) & (f == 0) & (tl.abs(u) < float("inf")) & past, f.to(r.dtype), r)
+    # session 30 (h-under30): b^u a subnormal of r's dtype or 0 where f·b^u is a normal number (y·e^x at (−800, 1e300)
+    # was 0 for 3.8e−48): float64 b^(u + a)·(f·b^−a), a = 700 (e) or 1000 (2), u + a exact (Sterbenz) for u down to
+    # −2a, f·b^−a normal wherever the product is; float32 in float64 (e^u normal there). Three roundings and the
+    # exponential's. A select: one exponential more.
+    if u.dtype == tl.float64:
+        if TWO:
+            near = tl.exp2(u + 1000.0) * (f.to(tl.float64) * 9.332636185032189e-302)
+            under = u < -1022.0
+        else:
+            near = tl.exp(u + 700.0) * (f.to(tl.float64) * 9.859676543759770e-305)
+            under = u < -708.0
+    else:
+        v = u.to(tl.float64)
+        if TWO:
+            near = tl.exp2(v) * f.to(tl.float64)
+            under = v < -126.0
+        else:
+            near = tl.exp(v) * f.to(tl.float64)
+            under = v < -87.0
+    return tl.where(under & normal & (tl.abs(f) < float("inf")), near.to(r.dtype), r)
 '''
 TRITON_HELPERS["_exp_overflowed_by"] = TRITON_DEVICE_HELPERS["_exp_overflowed_by"]
 HELPER_NEEDS["_exp_overflowed_by"] = ("_exp", "_exp2")
