@@ -3882,7 +3882,7 @@ def _exp_into_sigmoid(node):
     (outer,), (total,) = exps, sums
     terms = []
     for t in total.args:
-        factors = sp.Mul.make_args(t)
+        factors = sp.Mul.make_args(_EXP_PRODUCT_LIMIT_OF.get(t, t))  # a term exp-product-limit wrote as its product
         sigmoids = [f for f in factors if isinstance(f, sigmoid)]
         inner = [f for f in factors if isinstance(f, sp.exp)]
         if len(sigmoids) != 1:
@@ -8163,7 +8163,18 @@ def _exp_product_limit(node):
     # factor itself was dropped, so e^708·σ(−e^708) stayed inf·0 = NaN in ∂ of mish(x)·σ(eˣ), session 30)
     cond = sp.Or(*[f > _DOUBLE_MAX for f in factors], *[a < _EXP_UNDER for a in exponents])
     pairs = [(sp.S.Zero, side) for side in _vanishing_past_overflow(exponents, x)]
-    return _Final(_Fired(sp.Piecewise(*pairs, (merged, cond), (node, True)), ["exp-product-limit"]))
+    select = sp.Piecewise(*pairs, (merged, cond), (node, True))
+    if len(_EXP_PRODUCT_LIMIT_OF) >= _EXP_PRODUCT_LIMIT_KEPT:  # bounded: a form forgotten only costs a later match
+        _EXP_PRODUCT_LIMIT_OF.clear()
+    _EXP_PRODUCT_LIMIT_OF[select] = node
+    return _Final(_Fired(select, ["exp-product-limit"]))
+
+
+# the selects exp-product-limit wrote → the product each came from (the same number on every branch), so that a rule
+# at a node above can still read the product: exp-into-sigmoid's e^u·(2·e^x·σ(−2x) − σ(−x)), whose inner product this
+# rule writes first (bottom-up), σ counting as an exponential since session 30 (h-quot30)
+_EXP_PRODUCT_LIMIT_OF: dict = {}
+_EXP_PRODUCT_LIMIT_KEPT = 4096
 
 
 def _vanishing_past_overflow(exponents, x) -> list:
