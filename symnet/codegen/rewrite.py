@@ -9256,7 +9256,11 @@ __all__ += ["SIGMOID_POWER_FACTOR"]
 
 _DIVERGENCE_SERIES_BELOW = sp.Rational(1, 16)  # |D| below which q·φ(D) is summed as a series (φ(D) ≈ D²/2)
 _DIVERGENCE_SERIES_TERMS = 14  # φ's terms D^n·(n − 1)/n!, n = 2 … 15: the next is below 2⁻⁸⁰ of D²/2 at |D| = 1/16
-_DIVERGENCE_FINITE = sp.Float(1e300)  # |logit| below which a − c − max(a_j − c_j) cannot overflow
+_DIVERGENCE_FINITE = sp.Float(1e300)  # Σ_j q_j·expm1(u_j) above it: the difference of the log-sum-exps instead
+# |logit| below which the rule applies: the selects on |D| < 1/16 are taken on D in float64 (SymPy folds the log's
+# select into them and prints D's sum in its own order), off by up to some ulps of the largest logit, 2⁻³¹ below 2²⁰;
+# either branch is accurate that near 1/16. Above it (a − c at 1e20: the series taken at D = log 2, 9 ULP) as written
+_DIVERGENCE_LOGITS_BELOW = sp.Integer(2) ** 20
 
 
 def _written_softmax(e):
@@ -9329,7 +9333,8 @@ def _softmax_divergence_node(node):
     → widened Σ_i q_i·φ(D_i), D_i = log p_i − log q_i = u_i − L, u_i = a_i − c_i − (a_k − c_k) at the mode k of q,
     L = log Σ_j q_j·e^(u_j) (log1p(Σ_j q_j·expm1(u_j)) where that sum is above −1/2, the difference of the two
     log-sum-exps elsewhere); φ(D) = D·e^D − e^D + 1 ≥ 0 as
-    a series where |D| < 1/16, q·φ(D) = p·(D − 1) + q elsewhere; the written form where a logit is not finite.
+    a series where |D| < 1/16, q·φ(D) = p·(D − 1) + q elsewhere; the written form where a logit is 2²⁰ or more
+    in size (or not finite).
     None where the node is no such sum."""
     if not node.is_Add or len(node.args) < 2:
         return None
@@ -9358,7 +9363,7 @@ def _softmax_divergence_node(node):
         d = v - log_ratio
         p_i = sp.exp(a - m_p) / p_sum
         terms.append(sp.Piecewise((w * _phi_series(d), sp.Abs(d) < _DIVERGENCE_SERIES_BELOW), (p_i * (d - 1) + w, True)))
-    finite = sp.And(*[sp.Abs(s) < _DIVERGENCE_FINITE for a, c in pairs for s in (a, c)])
+    finite = sp.And(*[sp.Abs(s) < _DIVERGENCE_LOGITS_BELOW for a, c in pairs for s in (a, c)])
     return sp.Piecewise((widen(sp.Add(*terms)), finite), (node, True))
 
 
@@ -9379,7 +9384,7 @@ SOFTMAX_DIVERGENCE = Rule(
     "D_i), the log as log1p(Σ_j q_j·expm1(u_j)) where that sum is above −1/2 (0 at identical logits, so D_i = 0 "
     "and the divergence 0 exactly; elsewhere p_k ≥ 2·q_k ≥ 2/n, the divergence ≥ 2/n², and the difference of the "
     "two log-sum-exps is enough), φ as its series Σ_{n≥2} D^n·(n − 1)/n! where |D| < 1/16, q·φ(D) = p·(D − 1) + q "
-    "elsewhere; in double words, rounded once; as written where a logit is not finite (|·| ≥ 1e300)",
+    "elsewhere; in double words, rounded once; as written where a logit is 2²⁰ or more in size (or not finite)",
     apply=_softmax_divergences, fired=lambda old, new: new != old, before=True)
 _register(SOFTMAX_DIVERGENCE)
 __all__ += ["SOFTMAX_DIVERGENCE"]
