@@ -208,6 +208,9 @@ from test_rat29 import RULE_CASES as _RAT29  # noqa: E402  (sign-branches: the r
 RULE_CASES += _RAT29
 from test_sigpow29 import RULE_CASES as _SIGPOW29  # noqa: E402  (sigmoid-power-factor: tests/test_sigpow29.py)
 RULE_CASES += _SIGPOW29
+from test_kl30 import RULE_CASES as _KL30  # noqa: E402  (softmax-divergence: tests/test_kl30.py)
+RULE_CASES += _KL30
+TOLERANCE["softmax-divergence"] = mpmath.mpf("1e-30")  # φ's series below |D| = 1/16, to 2⁻⁸⁰ of D²/2 (not an identity)
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -310,6 +313,8 @@ UNDECIDED |= {"nested-sum-factor", "softmax-mean", "gap-sum"}  # the KL of two w
 # c = d and log-sum-exps of Max: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"sign-branches"}  # selects at x > 0 and x < 0 of |x| and sign(x) (and the rational-function rule's at
 # |x| = 2⁶⁰): simplify cannot decide; the 50-digit check holds (and tests/test_rat29.py's at 60 digits)
+UNDECIDED |= {"softmax-divergence"}  # φ's series below |D| = 1/16 (not an identity), selects on the mode of q and on
+# log1p's sum: the 50-digit check holds (to 1e−30)
 UNDECIDED |= {"exp-dominant"}  # u + log c past u = 1024 (to e^−1024 relative: not an identity), selects at u = 64: the 50-digit check holds
 
 
