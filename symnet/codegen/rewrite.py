@@ -9275,49 +9275,22 @@ def _written_softmax(e):
     return exps[0].args[0], sums[0]
 
 
-def _log_ratio(r):
-    """((a, P), (c, Q)) for log(e^a/P) − log(e^c/Q), or log((e^a/P)/(e^c/Q)) as SymPy holds it (log(e^a·e^(−c)·Q/P)),
-    else None."""
-    if r.is_Add and len(r.args) == 2:
-        logs = sorted(r.args, key=lambda t: t.could_extract_minus_sign())
-        if not isinstance(logs[0], sp.log) or not isinstance(-logs[1], sp.log):
-            return None
-        p, q = _written_softmax(logs[0].args[0]), _written_softmax((-logs[1]).args[0])
-        return None if p is None or q is None else (p, q)
-    if not isinstance(r, sp.log):
-        return None
-    factors = sp.Mul.make_args(r.args[0])
-    exps = [f for f in factors if isinstance(f, sp.exp)]
-    inverse = [f.base for f in factors if f.is_Pow and f.exp == -1 and f.base.is_Add]
-    sums = [f for f in factors if f.is_Add]
-    if len(factors) != len(exps) + 2 or len(inverse) != 1 or len(sums) != 1:
-        return None
-    P, Q = inverse[0], sums[0]
-    if not all(isinstance(t, sp.exp) for t in P.args + Q.args):
-        return None
-    gap = sp.Add(*[f.args[0] for f in exps])
-    found = [(t.args[0], v.args[0]) for t in P.args for v in Q.args if sp.expand(t.args[0] - v.args[0] - gap) == 0]
-    if len(found) != 1:
-        return None
-    (a, c), = found
-    return (a, P), (c, Q)
-
-
 def _divergence_term(term):
-    """(a, P, c, Q) for a term e^a/P·(log(e^a/P) − log(e^c/Q)) of a written KL divergence (or e^a/P·log((e^a/P)/
-    (e^c/Q))), else None."""
+    """(a, P, c, Q) for a term e^a/P·(log(e^a/P) − log(e^c/Q)) of a written KL divergence, else None."""
     factors = sp.Mul.make_args(term)
     exps = [f for f in factors if isinstance(f, sp.exp)]
     inverse = [f for f in factors if f.is_Pow and f.exp == -1]
-    ratio = [f for f in factors if f.is_Add or isinstance(f, sp.log)]
-    if len(factors) != 3 or len(exps) != 1 or len(inverse) != 1 or len(ratio) != 1:
+    ratio = [f for f in factors if f.is_Add]
+    if len(factors) != 3 or len(exps) != 1 or len(inverse) != 1 or len(ratio) != 1 or len(ratio[0].args) != 2:
         return None
     weight = _written_softmax(exps[0] * inverse[0])
-    found = _log_ratio(ratio[0])
-    if weight is None or found is None or found[0] != weight:
+    logs = sorted(ratio[0].args, key=lambda t: t.could_extract_minus_sign())
+    if weight is None or not isinstance(logs[0], sp.log) or not isinstance(-logs[1], sp.log):
         return None
-    (a, P), (c, Q) = found
-    return a, P, c, Q
+    p, q = _written_softmax(logs[0].args[0]), _written_softmax((-logs[1]).args[0])
+    if p is None or q is None or p != weight:
+        return None
+    return p[0], p[1], q[0], q[1]
 
 
 def _phi_series(d):
