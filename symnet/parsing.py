@@ -646,9 +646,10 @@ def _point_parts(text: str) -> list[str]:
 
 def _real_number(value: sp.Expr, name) -> sp.Expr:
     if not value.is_number:
-        raise ParseError(f"the value of {name} must be a number, got {_short(value)}")
+        # quoted, as the point's other messages quote it ("got 'nan'"): "got abc" ran into the next words
+        raise ParseError(f"the value of {name} must be a number, got {_short(value)!r}")
     if value.has(*_UNDEFINED) or value.is_extended_real is False:
-        raise ParseError(f"the value of {name} must be a finite real number, got {_short(value)}")
+        raise ParseError(f"the value of {name} must be a finite real number, got {_short(value)!r}")
     return value
 
 

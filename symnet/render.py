@@ -175,6 +175,11 @@ class TextPrinter(_ReaderOrder, StrPrinter):
             body = self._print(item)
             return body if body.startswith("(") and body.endswith(")") and _balanced(body[1:-1]) \
                 else "(%s)" % body
+        # a power SymPy prints as a quotient (b^−1 as 1/b, b^(−1/2) as 1/sqrt(b)) standing as a denominator takes
+        # brackets: `--at x=2` of x/sqrt(u) with u = 1e−12 printed 2/1/sqrt(1000000000000), which reads as 2·10⁻⁶
+        # for 2·10⁶ (the printer flips a denominator's power back, and (10⁻¹²)^(1/2) came back as 10¹²^(−1/2))
+        if isinstance(item, sp.Pow) and item.exp in (-1, sp.Rational(-1, 2)) and level >= PRECEDENCE["Mul"]:
+            return "(%s)" % self._print(item)
         # a fraction printed as a decimal is one number: 0.1·1, not (0.1)·1 as for 1/10
         if isinstance(item, sp.Rational) and item.is_positive and not item.is_Integer and _decimal(item) \
                 and not _abbreviated(item):
@@ -203,6 +208,9 @@ class TextPrinter(_ReaderOrder, StrPrinter):
 
     def _print_Heaviside(self, e):
         return "H(%s)" % self._print(e.args[0])
+
+    def _print_Pi(self, e):  # π, as the other Greek letters (σ, θ); --format ascii writes pi (session 30's teacher)
+        return "π"
 
     def _print_Max(self, e):  # max(a, b), as the lecture and NumPy write it (StrPrinter: Max(a, b))
         return "max(%s)" % ", ".join(self._print(a) for a in e.args)

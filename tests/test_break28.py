@@ -184,9 +184,8 @@ def test_product_of_exponentials_of_two_inputs():
     assert got == [1.0, 1.0], got
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-04 (session 28): log(1 + sinh²x + y) float64 at (709.8, −1) "
-                   "is inf for 1418.2137 and its ∂x NaN for 2 (cosh-square gives cosh²x + y, and cosh²x overflows from "
-                   "|x| = 355; log of a sum with an overflowing term is no rule's); torch inf/NaN too")
+# a strict xfail until session 30 (measured 2026-12-04, session 28): inf for 1418.2137, ∂x NaN for 2 (torch inf/NaN);
+# the cosh-square-sum rule (h-wide30, tests/test_wide30.py)
 def test_log_of_cosh_square_plus_an_input():
     got = _f64("log(1 + sinh(x)**2 + y)", x=709.8, y=-1.0)
     with mpmath.workdps(60):
@@ -266,9 +265,8 @@ def test_softmax_beside_an_infinite_logit():
     assert abs(first - 6.37) < 1e-14 and abs(second - want) < 1e-15, (first, second)
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-04 (session 28): ∂ of log(e^(2x) + 1) − log(e^x + 1) = "
-                   "2e^(2x)/(e^(2x) + 1) − e^x/(e^x + 1) is NaN (inf/inf) from x = 709.8 in float64 (truth 1), "
-                   "float32 too; torch NaN too; f is right")
+# a strict xfail until session 30 (measured 2026-12-04, session 28): ∂ = 2e^(2x)/(e^(2x) + 1) − e^x/(e^x + 1) NaN
+# (inf/inf) from x = 709.8 in float64, truth 1 (torch NaN); the exp-into-sigmoid rule (h-wide30)
 def test_log_of_exp_squared_plus_one_gradient():
     got = _f64("log(exp(x)**2 + 1) - log(exp(x) + 1)", x=800.0)["df_dx"]
     assert got == 1.0, got

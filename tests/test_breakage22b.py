@@ -10,7 +10,7 @@ y = 5e−324 (truth 2.47e−304) and NaN at x = inf (truth inf); torch right at 
 used, as a constant above 1 was (``symnet/codegen/ir.py`` ``_constant_times_inputs``), and printed through
 ``_constant_times``.
 
-Measured and left (strict xfail, the numbers in each reason).
+Measured and left (strict xfail, the numbers in each reason): none since session 30 (h-old30).
 """
 from __future__ import annotations
 
@@ -115,14 +115,13 @@ def test_log_of_a_dominant_exponential_of_a_product_of_two_inputs():
     assert not bad, bad
 
 
-@pytest.mark.xfail(strict=True, reason="measured: with u = x·y, log(e^u − 1 − u) at (5e−324, 2) has ∂y NaN for 1.0 "
-                   "(x·expm1(u)·(1/u)·((1/u)/R): 1/u overflows before the factor x cancels it; torch NaN, inf before "
-                   "session 29). Its f, −inf for −1488.19 (torch NaN), is right since session 29 "
-                   "(h-old29b: the vanishing-series rule's series in a product of inputs, tests/test_old29b.py). "
-                   "(log(e^x/2 + y) at (710, −3), inf (truth 709.31) with the widen rule's node: fixed in session 24, "
-                   "tests/test_exp24.py)")
 @pytest.mark.parametrize("formula,point", [("log(exp(x*y) - 1 - x*y)", (5e-324, 2.0))])
 def test_log_series_and_dominant_exponential_of_two_inputs(formula, point):
+    """Was a strict xfail: with u = x·y, log(e^u − 1 − u) at (5e−324, 2) had ∂y NaN for 1.0 (x·expm1(u)·(1/u)·((1/u)/R):
+    1/u overflows before the factor x cancels it; torch NaN, inf before session 29). Its f, −inf for −1488.19 (torch
+    NaN), right since session 29 (h-old29b, tests/test_old29b.py); ∂y since session 30 (h-old30: series-leading-power
+    takes the inputs of u beside the series, x·u⁻¹ = 1/y; tests/test_old30.py). (log(e^x/2 + y) at (710, −3), inf
+    (truth 709.31) with the widen rule's node: fixed in session 24, tests/test_exp24.py)"""
     bad = _faults(formula, ["x", "y"], [point], F64, TWO_INPUTS[formula])
     assert not bad, bad
 

@@ -166,11 +166,4 @@ def test_poisson_nll_of_hardshrink_of_gelu_generates(backend):
                 assert _ulps(got[name][i], w, np.float64) <= 4.0, (name, xv, yv, float(got[name][i]))
 
 
-# ------------------------------------------------------------------ found, not fixed (strict xfails with numbers)
-
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-05 (session 29): ∂ of mish(x)·σ(e^x) float64 at x = 709 and "
-                   "709.9 is NaN for 1.0 (mish′·σ(e^x) + mish·σ′(e^x)·e^x, its second term 0 there; torch 1 per "
-                   "session 28's note); f right (709, 709.9); which product makes the 0·inf was not traced")
-def test_gradient_of_mish_times_sigmoid_of_exp_far_right():
-    f, df = _run("mish(x)*sigmoid(exp(x))", [709.0, 709.9], np.float64, "numpy")
-    assert np.all(df == 1.0), df
+# (session 29's strict xfail, ∂ of mish(x)·σ(eˣ) NaN at 709 and 709.9: fixed in session 30, tests/test_quot30.py)

@@ -4,7 +4,7 @@ bce_logits: C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
 
 Stability rules applied:
   log-sigmoid: log σ(x) underflows to log 0 for x ≪ 0, x − softplus(x) cancels for x ≫ 0; −softplus(−x) does neither
-  zero-limit: x·log x, x^y·log x and t·softplus(z) are 0·∞ = NaN at x = 0 or z = ±∞ where the limit is 0 (as torch returns); the limit is returned there
+  zero-limit: x·log x, x^y·log x and t·softplus(z) are 0·∞ = NaN at x = 0 or z = ±∞ where the limit is 0 (as torch.xlogy and torch.pow's gradient return; x*torch.log(x) is NaN there); the limit is returned there
   sigmoid-complement: 1 − σ(x) rounds to 0 once σ(x) rounds to 1 (x > 17 in float32, 37 in float64), losing every digit of e^−x; σ(−x) keeps them
   cancel: a factor divided out again, σ(1 − σ)·(1/(1 − σ) − 1/σ), is 0·∞ = NaN where σ saturates to 0 or 1; the product is multiplied out one level (or, for exponentials of one argument, the small fraction is cancelled) so that the factor cancels symbolically
   sigmoid-target: (1 − t)σ(u) − tσ(−u) = σ(u) − t cancels term against term (0 at t = 1/2, u = −1e−30, true −2.5e−31); σ(u) − t, (1 − t) − σ(−u) or tanh(u/2)/2 + (1/2 − t), whichever term is smallest, cancels only where σ(u) ≈ t truly

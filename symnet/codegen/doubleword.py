@@ -2082,6 +2082,30 @@ def _dw_constant(c: sp.Expr, backend: str) -> _Value:
     return _Value(_constant(hi, backend), _constant(lo, backend) if lo != 0.0 else None)
 
 
+def _scaled_exp(body):
+    """(c, v) where ``body`` is c·e^v, c a number with 0 < |c| < 1 (the rounded-argument rule's scaled e^v); else
+    None."""
+    c, rest = body.as_coeff_Mul()
+    if c.is_Number and 0 < abs(c) < 1 and isinstance(rest, sp.exp):
+        return c, rest.args[0]
+    return None
+
+
+def _shifted_exp(body, first_order: bool) -> bool:
+    """The double word of ``body`` takes some c·e^v as e^(v + log|c|) (_Emitter._product; the first-order c·e^v of
+    the rounded-argument rule): finite where the float64 body's e^v overflowed."""
+    if first_order:
+        return _scaled_exp(body) is not None
+    return any(n.is_Mul and _scaled_exp(n) is not None and not _exact_scale(n.as_coeff_Mul()[0])
+               for n in sp.preorder_traversal(body))
+
+
+def _exact_scale(c) -> bool:
+    """c = ±2^k exactly (c·x is exact but for underflow)."""
+    m, _ = math.frexp(abs(float(c)))
+    return m == 0.5 and sp.Rational(float(c)) == c
+
+
 def _half_integer(exp) -> bool:
     """exp = n/2 for an odd n with 3 ≤ |n| ≤ 15 (x^(3/2), x^(−5/2): a root and a short product)."""
     return exp.is_Rational and exp.q == 2 and 3 <= abs(exp.p) <= 15
@@ -2347,6 +2371,13 @@ class _Emitter:
         coeff, rest = e.as_coeff_Mul()
         if coeff == -1:
             return self.negate(e, self.operand(rest))
+        if _scaled_exp(e) is not None and not _exact_scale(coeff):
+            # c·e^v, 0 < |c| < 1 not a power of 2: e^(v + log|c|), so that e^v's overflow is not c·e^v's (the float64
+            # body's _exp_overflowed is |v|·2⁻⁵³ off where v is rounded: −e^(x²)/3 + y at x² = 710.5, 200 ULP;
+            # session 30). A power of 2 scales exactly: as before (the kernels' bits)
+            magnitude = self._function(abs(coeff) * rest, "exp",
+                                       sp.Add(rest.args[0], sp.log(abs(sp.Rational(coeff))), evaluate=False))
+            return magnitude if coeff > 0 else self.negate(e, magnitude)
         factors = list(sp.Mul.make_args(e))
         num = [f for f in factors if not (f.is_Pow and f.exp.is_Integer and f.exp < 0)]
         den = [f.base ** -f.exp for f in factors if f.is_Pow and f.exp.is_Integer and f.exp < 0]
@@ -3661,6 +3692,17 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         b, g = emitter.value(body.base), emitter.value(body.exp)
         args = f"{b.hi}, {emitter._lo(b)}, {g.hi}" + (f", {g.lo}" if g.lo is not None else "")
         result = emitter._emit(body, f"_dw_pow_first({args})", ("_dw_pow_first",))
+    elif getattr(node, "first_order", False) and _scaled_exp(body) is not None:
+        # c·e^v of the rounded-argument rule (a constant 0 < |c| < 1 written beside e^v): e^(v + log|c|) to first
+        # order, log|c| a double-word constant, so that e^v's overflow is not c·e^v's (−e^(x²)/3 at x² = 710.5:
+        # −inf for −1.228e308; session 30)
+        c, v = _scaled_exp(body)
+        # (a float c as the binary fraction it is: log of that to 60 digits, not a 15-digit Float's)
+        argument = emitter.value(sp.Add(v, sp.log(abs(sp.Rational(c))), evaluate=False))
+        result = emitter._emit(abs(c) * sp.exp(v), f"_dw_exp_first({argument.hi}, {emitter._lo(argument)})",
+                               ("_dw_exp_first",))
+        if c < 0:
+            result = emitter.negate(body, result)
     elif getattr(node, "first_order", False) and type(body).__name__ in FIRST_ORDER:
         # e^v or σ(v) of the rounded-argument rule: v in double-word, the function to first order in v's lo part
         argument = emitter.value(body.args[0])
@@ -3817,8 +3859,14 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             if not (trusted or root):  # where the float64 value is inf or NaN the result is that value (the double
                 # word is replaced by it below): kept, neither double nor triple words computed (session 21: a block of
                 # x = inf in x·e^x − y went through both)
-                lines += [indent + f"keep |= ~({size} < np.inf)  # inf or NaN: the float64 value is the result"]
-                if "_exp_overflowed" in plain and value.isidentifier():  # session 29 (h-exp29): c·b^u overflowed in
+                if _shifted_exp(body, getattr(node, "first_order", False)):
+                    # c·e^v of a rounded v: where its float64 body is ±inf, the double word's e^(v + log|c|) need not
+                    # be (the float64 one, _exp_overflowed's e^(fl(v) − a)·c·e^a, is |v|·2⁻⁵³ off: 350 ULP at v = 710.5)
+                    lines += [indent + f"keep |= np.isnan({size})  # NaN: the float64 value is the result"]
+                else:
+                    lines += [indent + f"keep |= ~({size} < np.inf)  # inf or NaN: the float64 value is the result"]
+                if "_exp_overflowed" in plain and value.isidentifier() and not _shifted_exp(
+                        body, getattr(node, "first_order", False)):  # session 29 (h-exp29): c·b^u overflowed in
                     # b^u in the body, which computes b^u whole, where the product need not: e^x/2 + y inf at
                     # x = 709.9 for 1.011e308; there the float64 value as the kernel prints it outside (_exp_overflowed)
                     lines += [indent + f"if not ({size} < np.inf).all():  # c·b^u past b^u's overflow: _exp_overflowed",

@@ -1664,7 +1664,8 @@ RULES: tuple[Rule, ...] = (
     Rule("hypot", "√(x² + c) overflows x² for |x| > 1.8e19 in float32 (1.3e154 in float64); "
          "|x|·√(1 + c/x²) for |x| > 1 does not (c/x² underflows harmlessly instead)", local=_hypot),
     Rule("zero-limit", "x·log x, x^y·log x and t·softplus(z) are 0·∞ = NaN at x = 0 or z = ±∞ where the "
-         "limit is 0 (as torch returns); the limit is returned there", local=_zero_limits),
+         "limit is 0 (as torch.xlogy and torch.pow's gradient return; x*torch.log(x) is NaN there); the limit "
+         "is returned there", local=_zero_limits),
     Rule("exp-square", "e^(−x²) (erf′, erfc′) and e^(−x²/2) (the normal density: GELU′) round x² "
          "first, an error of x²·ε that exp turns into x² ulp (26 ulp at erf′(14) in float64, 500 at "
          "x = 25.7); with x = h + l, h = x to 1/64 (exact square), e^(−h²)·e^(−l·(x + h)) is exact to "
@@ -1799,6 +1800,10 @@ def _affine_root(node):
         # the sum (∂ of log1p(e^(x − y)/2) NaN past x − y = 710; log(1/2 + sinh²x/2) inf from |x| = 355)
         return None
     n = c.q
+    if n & (n - 1) == 0 and (isinstance(u, sp.exp) or u.is_Pow and u.base.is_number and not u.exp.is_number):
+        # b^v/2^k + b: b^v/2^k is exact (below 2⁻¹⁰²² it is below b's last place), so the sum rounds once as written;
+        # grouped, b^v overflows first where b^v/2^k need not (e^x/2 − 1 at x = 709.9: inf for 1.011e308; session 30)
+        return None
     shift = b * n
     if not shift.is_Integer or abs(shift) > 2**64:  # x/3 + 10³⁰⁸: b·n = 3·10³⁰⁸ overflows, x/3 + b does not
         # a dyadic b·n, exact in float32, where b itself is not (x/100 + 1/200: leaky_relu(softshrink(x)) =
@@ -1924,6 +1929,121 @@ COSH_SQUARE = Rule(
     "log-cosh rule's, and 2·sinh u·cosh u/(1 + sinh²u) is 2·tanh u", local=_cosh_square)
 _register(EXP_COLLECT, COSH_SQUARE)
 __all__ += ["EXP_COLLECT", "COSH_SQUARE"]
+
+# ------------------------------------------------------------------ cosh-square-sum (issue 16: log(1 + sinh²x + y), the
+# cosh-square rule's log(cosh²x + y), inf from |x| = 355 in float64; session 30, tests/test_wide30.py)
+
+_COSH_SQUARE_FAR = 20  # |u| from which c·cosh²u + r is taken as cosh²u·(c + r/cosh²u): below, as written
+
+
+def _cosh_square_term(total):
+    """(c, u, r, f) where ``total`` is c·f(u)² + r, f cosh or sinh, c > 0 a number and r ≠ 0 free of cosh(u) and
+    sinh(u); else None."""
+    if not total.is_Add:
+        return None
+    for term in total.args:
+        c, f = term.as_coeff_Mul()
+        if c.is_positive and f.is_Pow and f.exp == 2 and isinstance(f.base, (sp.cosh, sp.sinh)):
+            u = f.base.args[0]
+            rest = total - term
+            if rest != 0 and not rest.has(sp.cosh(u), sp.sinh(u)):
+                return c, u, rest, type(f.base)
+    return None
+
+
+def _cosh_square_sum(node):
+    """log(c·cosh²u + r) and K·cosh^a(u)·sinh^b(u)/(c·cosh²u + r) with a + b = 2, where cosh²u overflows (inf, and
+    inf/inf = NaN in the quotient) though the result need not: for |u| > 20, 2·log cosh u + log(c + r/cosh²u) (log
+    cosh u = |u| − log 2 + log1p(e^(−2|u|))) and K·tanh^b(u)/(c + r/cosh²u), the same functions (cosh²u factored
+    out), r/cosh²u at most r; as written below 20. c·sinh²u + r likewise (log|sinh u| = |u| − log 2 +
+    log1p(−e^(−2|u|)), K/tanh^a(u)). None for anything else."""
+    if isinstance(node, sp.log):
+        found = _cosh_square_term(node.args[0])
+        if found is None:
+            return None
+        c, u, r, f = found
+        a = sp.Abs(u)
+        sign = 1 if f is sp.cosh else -1
+        far = 2 * a - 2 * sp.log(2) + 2 * log1p(sign * sp.exp(-2 * a)) + sp.log(c + r / f(u) ** 2)
+    elif node.is_Mul:
+        total = next((g.base for g in node.args if g.is_Pow and g.exp == -1 and _cosh_square_term(g.base)), None)
+        if total is None:
+            return None
+        c, u, r, f = _cosh_square_term(total)
+        powers = {sp.cosh: 0, sp.sinh: 0}
+        rest = []
+        for g in node.args:
+            base, k = (g.base, g.exp) if g.is_Pow else (g, sp.Integer(1))
+            if isinstance(base, (sp.cosh, sp.sinh)) and base.args[0] == u and k.is_Integer and k > 0:
+                powers[type(base)] += int(k)
+            elif g.base is not total if g.is_Pow else True:
+                rest.append(g)
+        if powers[sp.cosh] + powers[sp.sinh] != 2 or any(g.has(sp.cosh(u), sp.sinh(u)) for g in rest):
+            return None
+        ratio = sp.tanh(u) ** powers[sp.sinh] if f is sp.cosh else 1 / sp.tanh(u) ** powers[sp.cosh]
+        far = sp.Mul(*rest) * ratio / (c + r / f(u) ** 2)
+    else:
+        return None
+    return _Final(sp.Piecewise((far, sp.Abs(u) > _COSH_SQUARE_FAR), (node, True)))
+
+
+COSH_SQUARE_SUM = Rule(
+    "cosh-square-sum", "c·cosh²u + r (the cosh-square rule's 1 + sinh²u + r) overflows cosh²u from |u| = 355 in "
+    "float64 (44.4 in float32) where the sum's log and its quotients need not: log(1 + sinh²x + y) at (709.8, −1) inf "
+    "for 1418.2, its ∂x 2·cosh x·sinh x/(cosh²x + y) NaN (inf/inf) for 2; for |u| > 20 cosh²u is factored out, "
+    "log = 2·log cosh u + log(c + r/cosh²u) with log cosh u = |u| − log 2 + log1p(e^(−2|u|)), and K·cosh^a·sinh^b/(…) "
+    "with a + b = 2 = K·tanh^b u/(c + r/cosh²u): the same functions, nothing left to overflow; c·sinh²u + r likewise "
+    "(log(sinh²x + y) at (709.8, 1) inf, its ∂x NaN)", local=_cosh_square_sum)
+_register(COSH_SQUARE_SUM)
+__all__ += ["COSH_SQUARE_SUM"]
+
+
+# ------------------------------------------------------------------ collect-pole (issue 16: ∂ of log(elu(hardswish x))
+# at x = 0, x·P/6 + (x/6 + 1/2)·P with P = 1/expm1(x·(x + 3)/6) = inf there: 0·inf + inf = NaN, torch +inf; session 30,
+# tests/test_wide30.py)
+
+
+def _holds_pole(f) -> bool:
+    """f is a select one of whose values is a reciprocal of a non-constant (1/x, 1/expm1(u)): ±inf where it is 0."""
+    return isinstance(f, sp.Piecewise) and any(
+        n.is_Pow and n.exp.is_negative and not n.base.is_number for n in sp.preorder_traversal(f))
+
+
+def _collect_pole(node):
+    """c₁·X + c₂·X → (c₁ + c₂)·X for the two terms of a sum whose common factors X hold such a select, c₁ and c₂
+    polynomials whose sum has fewer terms (x/6 + (x/6 + 1/2) = x/3 + 1/2): where X is ±inf and c₁ = 0 the written
+    sum is 0·inf = NaN, the collected one the limit of the sum ((x/3 + 1/2)·inf = inf at x = 0); or None. (After
+    the collect rule, which takes such pairs only where the cofactors cancel or form a loss.)"""
+    if not (node.is_Add and len(node.args) == 2):
+        return None
+    p, q = node.args
+    common = [f for f in sp.Mul.make_args(p) if f in sp.Mul.make_args(q) and not f.is_number]
+    if any(f.is_Pow for f in common):  # (a power's base could stand as a factor too: not taken)
+        return None
+    if not any(_holds_pole(f) for f in common):
+        return None
+    X = sp.Mul(*common)
+    # the factors taken out as written (p/X would turn the select's reciprocal into a select of reciprocals)
+    # (a Grouped sum, the affine-root rule's (x + 3)/6, as its sum: collected, the sum is written anew)
+    cp, cq = (sp.Mul(*[f for f in sp.Mul.make_args(t) if f not in common]).replace(
+        lambda e: isinstance(e, Grouped), lambda e: e.args[0]) for t in (p, q))
+    if cp.has(sp.Function, sp.Piecewise) or cq.has(sp.Function, sp.Piecewise) or not (
+            cp.is_polynomial() and cq.is_polynomial()):
+        return None
+    c = sp.expand(cp + cq)
+    if _n_terms(c) >= _n_terms(sp.expand(cp)) + _n_terms(sp.expand(cq)):
+        return None
+    return c * X
+
+
+COLLECT_POLE = Rule(
+    "collect-pole", "c₁·X + c₂·X with X a select holding 1/u (the chain rule of log through elu and hardswish: "
+    "x·P/6 + (x/6 + 1/2)·P, P = 1/expm1(x·(x + 3)/6)) is 0·inf + inf = NaN at x = 0, where P is inf and c₁ = x is 0 "
+    "(torch: +inf); the coefficients summed symbolically, (x/3 + 1/2)·P, give the sum's limit, +inf",
+    local=_collect_pole)
+_register(COLLECT_POLE)
+__all__ += ["COLLECT_POLE"]
+
 
 # ------------------------------------------------------------------ two-sum (issue 16: the rounding of a
 # difference of inputs, e^(a − b) and σ(a − b)); tested in tests/test_twosum.py
@@ -3464,20 +3584,45 @@ def _widened(e):
     return e if e.is_number else widen(e)
 
 
-def _power_times_softplus(base, exponent, power, shared):
+def _power_times_softplus(base, exponent, power, shared, inside=sp.S.One, lone=False):
     """softplus(u)·b^e as the product of the two (``power``: b^e as the node rules wrote it) where e·log b > −80, else
     e^(e·log b + log softplus(u)) in double words (nexp: SymPy would take the log's argument out of the exp): b^e
     underflows where the product does not (the far focal ∂t at t = 1e−300, γ = 2, z = −1e300: t^γ = 1e−600 is 0 for
-    2.25e−300) and is 0 where softplus(u) is inf (z = −inf: 0·∞ = NaN, the limit +inf)."""
+    2.25e−300) and is 0 where softplus(u) is inf (z = −inf: 0·∞ = NaN, the limit +inf). ``lone``: the product is
+    b^e·softplus(u) times an input or a log alone (softplus(x)·t^g and its derivatives, h-old30), whose branches
+    below u = −40 and past e·log b = 80 are its own (the focal loss's far sums keep the two branches they had)."""
     log_power = exponent * sp.log(base)
-    far = widen(nexp(-log_power - sp.log(shared)))
+
+    def times_inside(log_rest):  # inside·e^(e·log b + log_rest), an input inside as its log (e^(…) may overflow alone)
+        if not inside.is_Symbol:
+            return widen(inside * nexp(-log_power - log_rest))
+        # (∂t = g·t^(g − 1)·softplus(x) at g = 0.001, t = 5e−324, x = −30: t^(g − 1)·softplus(x) is e^713.7, inf,
+        # where the product is 9.0e306)
+        s = inside
+        return widen(sp.Piecewise((0, sp.Eq(s, 0)), (-nexp(-log_power - log_rest - sp.log(-s)), s < 0),
+                                  (nexp(-log_power - log_rest - sp.log(s)), True)))
+
+    far = times_inside(sp.log(shared))
     whole, rest = exponent.as_coeff_Add()
     if whole.is_Integer and whole != 0 and not rest.is_number:
         # b^(γ + 1) as b·b^γ: γ + 1 rounded first is |log b| times its rounding (36 ULP of f at t = 1e−16, γ = 0.001)
         power = _rewritten(base ** rest)[0] * base ** whole
-    # softplus(u) subnormal (u < −708) is rounded to a few bits (u = −745: 4.9e−324 for 2.8e−324): far too
-    return sp.Piecewise((Grouped(shared * power), sp.And(log_power > _POWER_BELOW, shared.args[0] > _SOFTPLUS_NORMAL)),
-                        (far, True))
+    # softplus(u) subnormal (u < −708) is rounded to a few bits (u = −745: 4.9e−324 for 2.8e−324): far too, and
+    # there log softplus(u) is u (log-softplus-left's identity below u = −40; the rounded subnormal's log was 0.56
+    # off: ∂t at g = 1/2, t = 1e−160, x = −745 2.47e−244 for 1.41e−244)
+    u = shared.args[0]
+    left = times_inside(u)
+    # b^e overflows where the product does not (t^(g − 1) at t = 5e−324, g = 0.001: ∂t inf for 9.0e306; t^g at
+    # g = −2, t = 1e−160, x = −30: f inf for 9.36e306)
+    if not lone:
+        return sp.Piecewise((Grouped(shared * power) * inside, sp.And(log_power > _POWER_BELOW, u > _SOFTPLUS_NORMAL)),
+                            (far, True))
+    near = sp.And(log_power > _POWER_BELOW, log_power < -_POWER_BELOW, u > _SOFTPLUS_NORMAL)
+    if whole.is_Integer and whole != 0 and not rest.is_number:  # b^γ·softplus(u) is formed first (the product f
+        # shares), then times b^k: it underflows where the result does not (g = 1, t = 1e−300, x = −41: ∂t 3e9 ULP)
+        near = sp.And(near, rest * sp.log(base) > _POWER_BELOW, rest * sp.log(base) < -_POWER_BELOW)
+    return sp.Piecewise((Grouped(shared * power) * inside, near),
+                        (left, u < _LOG_SOFTPLUS_LEFT), (far, True))
 
 
 def _softplus_factor(node):
@@ -3523,7 +3668,13 @@ def _softplus_factor(node):
             power, rest = lowest
             base, exponent = power.as_base_exp()
             power, _ = _rewritten(power)
-            node = _power_times_softplus(base, exponent, power, shared) * _widened(rest) * logs
+            if rest == 1 and isinstance(logs, sp.log):
+                # b^e·log(v)·softplus(u) (∂g of softplus(x)·t^g): the log inside the far branches' double word, so
+                # that a subnormal product is rounded once (log t times the subnormal f: 0 for −9.9e−322 at
+                # g = 0.001, t = 5e−324, x = −745, 202 subnormal ULP)
+                node = _power_times_softplus(base, exponent, power, shared, logs, lone=True)
+            else:
+                node = _power_times_softplus(base, exponent, power, shared) * _widened(rest) * logs
         return _Final(_Fired(sp.Piecewise((0, at_zero), (node, True)), ["softplus-factor", "zero-limit"]))
     # the sum widened (double-word in a float64 kernel): its terms cancel where ∂t crosses 0 (t = 1, γ near 1: 7 ULP
     # at z = −4217, γ = 0.05 as a float64 sum); the select at 0 only beyond 2¹⁰²⁰: the sum rounded to float64 is 0
@@ -3536,7 +3687,10 @@ def _softplus_factor(node):
         power, fired = _rewritten(power)
         # 0 where the widened Q is 0 (Q rounded to float64 is 0 at t = 0.9, γ = 1/2, where it is −2.8e−17 and ∂t at
         # z = −1.8e308 is −4.7e291)
-        product = _power_times_softplus(base, exponent, power, shared) * _widened(rest)
+        if rest.is_Symbol or rest == 1:  # g·t^(g − 1)·softplus(x): g inside the far branches' double word
+            product = _power_times_softplus(base, exponent, power, shared, rest, lone=True)
+        else:
+            product = _power_times_softplus(base, exponent, power, shared) * _widened(rest)
         at_zero = sp.And(sp.Eq(_widened(rest), 0), shared.args[0] > big)
     return _Final(_Fired(sp.Piecewise((0, at_zero), (product, True)), ["softplus-factor", "zero-limit"]))
 
@@ -3554,7 +3708,12 @@ SOFTPLUS_FACTOR = Rule(
     "t = 5e−324, z = −145646, γ = 1/2; NaN at γ = 0) before softplus(−z) ≈ |z| made the result normal. "
     "softplus(u)·b^e itself is e^(e·log b + log softplus(u)) in double words where e·log b < −80 (b^e underflows "
     "where the product does not: ∂t 0 for 2.25e−300 at t = 1e−300, γ = 2, z = −1e300; 0·∞ = NaN at z = −inf), and a "
-    "product b^e·softplus(u)·Q (the far f, and ∂γ with its log) is taken the same way",
+    "product b^e·softplus(u)·Q (the far f, and ∂γ with its log) is taken the same way. The near product also needs "
+    "e·log b < 80 (t^(g − 1) overflowed at t = 5e−324, g = 0.001: ∂t inf for 9.0e306), and b^γ·softplus(u) within "
+    "e^±80 where b^(γ + k) is b^γ·b^k; below u = −40 the far exponent takes u for log softplus(u) (log-softplus-left's "
+    "identity: the rounded subnormal's log was 0.56 off, ∂t 2.47e−244 for 1.41e−244); a lone input factor g "
+    "(∂t = g·t^(g − 1)·softplus(x)) goes into the exponent as log|g|, and a lone log (∂g's log t) into the double "
+    "word, whose scaled tier rounds a subnormal result once (202–339 subnormal ULP before)",
     local=_softplus_factor)
 _register(SOFTPLUS_FACTOR)
 _LOCAL = (_softplus_factor,) + _LOCAL[:-1]  # before collect, which would take two of the terms
@@ -3609,6 +3768,23 @@ def _polynomial_of_exponentials(v) -> bool:
                or isinstance(n, allowed) for n in sp.preorder_traversal(v))
 
 
+def _scaled_rounded_exp(node):
+    """c·{e^v if |v| ≤ 2; f64(e^v) otherwise} (this rule's e^v, a number 0 < |c| < 1 beside it) as
+    {c·e^v if |v| ≤ 2; f64(c·e^v) otherwise}: the widened e^v overflows where c·e^v need not (−e^(x²)/3 at x² = 710.5
+    was −inf for −1.228e308, e^(e^x)/2 at e^x = 709.9 inf for 1.011e308; session 30); the double word takes
+    e^(v + log|c|). None for anything else."""
+    if not node.is_Mul:
+        return None
+    c, rest = node.as_coeff_Mul()
+    if not (c.is_Number and 0 < abs(c) < 1 and isinstance(rest, sp.Piecewise) and len(rest.args) == 2):
+        return None
+    (near, cond), (far, other) = rest.args
+    if not (other == True and isinstance(near, sp.exp) and isinstance(far, WidenedBase)  # noqa: E712
+            and getattr(far, "first_order", False) and far.body == near):
+        return None
+    return sp.Piecewise((c * near, cond), (widen(c * near, first_order=True), True))
+
+
 def _rounded_arguments(expr):
     """Every e^v and σ(v) of ``expr`` whose argument v is rounded before the function (a sum, a product by a
     number that is not a power of 2, a power, another function) and not bounded, as a widened node (v in
@@ -3617,6 +3793,9 @@ def _rounded_arguments(expr):
     if not isinstance(expr, sp.Basic) or not expr.has(sp.exp, sigmoid, nexpsq, nexpsq2, sp.erfc, ndtr):
         return expr
     def rewrite(new):
+        scaled = _scaled_rounded_exp(new)
+        if scaled is not None:
+            return scaled
         if isinstance(new, (sp.erfc, ndtr)) and new.free_symbols and not new.has(sp.Indexed):
             # erfc(v) turns a relative error ε of v into about 2v²·ε of its value for v ≫ 1 (erfc(p − t): 422 ULP in
             # float64 at p − t = 26.4): from v = 1 (there 2v²·ε is about 2 ULP), erfc(v_hi) − 2/√π·e^(−v_hi²)·v_lo;
@@ -3671,6 +3850,48 @@ ROUNDED_ARGUMENT = Rule(
     apply=_rounded_arguments, fired=lambda old, new: new != old)
 _register(ROUNDED_ARGUMENT)
 __all__ += ["ROUNDED_ARGUMENT"]
+
+
+# ------------------------------------------------------------------ exp-into-sigmoid (issue 16: e^u·(Σ k·e^a·σ(−w)) as
+# SymPy factors ∂ of log(e^(2x) + 1) − log(e^x + 1): NaN (inf·0) from x = 709.8; session 30, tests/test_wide30.py)
+
+
+def _exp_into_sigmoid(node):
+    """e^u·(Σ k_i·e^(a_i)·σ(−w_i)) with u + a_i = w_i for every term → Σ k_i·σ(w_i) (e^w·σ(−w) = e^w/(1 + e^w) = σ(w)
+    exactly): the factored form overflows e^u where σ(−w) underflows, inf·0 = NaN; or None."""
+    if not node.is_Mul:
+        return None
+    exps = [f for f in node.args if isinstance(f, sp.exp)]
+    sums = [f for f in node.args if f.is_Add]
+    if len(exps) != 1 or len(sums) != 1 or not sums[0].has(sigmoid):
+        return None
+    (outer,), (total,) = exps, sums
+    terms = []
+    for t in total.args:
+        factors = sp.Mul.make_args(t)
+        sigmoids = [f for f in factors if isinstance(f, sigmoid)]
+        inner = [f for f in factors if isinstance(f, sp.exp)]
+        if len(sigmoids) != 1:
+            return None
+        (s,) = sigmoids
+        exponent = outer.args[0] + sp.Add(*[f.args[0] for f in inner])
+        if sp.expand(exponent + s.args[0]) != 0:
+            return None
+        rest = [f for f in factors if f is not s and not isinstance(f, sp.exp)]
+        if any(f.has(sp.exp) for f in rest):
+            return None
+        terms.append(sp.Mul(*rest) * sigmoid(-s.args[0]))
+    others = [f for f in node.args if f is not outer and f is not total]
+    return sp.Mul(*others) * sp.Add(*terms)
+
+
+EXP_INTO_SIGMOID = Rule(
+    "exp-into-sigmoid", "e^u·(Σ k·e^a·σ(−w)) with u + a = w in every term (SymPy's factored form of 2e^(2x)/(e^(2x) + 1) "
+    "− e^x/(e^x + 1), ∂ of log(e^(2x) + 1) − log(e^x + 1)) overflows e^u where σ(−w) underflows: NaN (inf·0) from "
+    "x = 709.8 in float64, truth 1; each term is k·σ(w) exactly (e^w·σ(−w) = e^w/(1 + e^w)), nothing left to overflow",
+    local=_exp_into_sigmoid)
+_register(EXP_INTO_SIGMOID)
+__all__ += ["EXP_INTO_SIGMOID"]
 
 
 # ------------------------------------------------------------------ softplus-slope (issue 16: ∂β of torch's
@@ -4549,8 +4770,21 @@ def _split_power(f):
     return None if split is None else (split, e)
 
 
+def _in_a_symbol(g, x):
+    """(g, x) with x a product of inputs (a series' shift u = x·y) put as one symbol v where g holds it only as u
+    (expm1(x·y) → expm1(v)): SymPy differentiates by a symbol only; (None, None) where g holds the inputs otherwise."""
+    if x.is_Symbol:
+        return g, x
+    v = sp.Dummy("v", real=True)
+    one = g.xreplace({x: v})
+    return (one, v) if one.free_symbols == {v} else (None, None)
+
+
 def _order_one_at_zero(g, x) -> bool:
     """g(0) = 0 and 0 < |g′(0)| < ∞ (sin(x/2), tanh x, expm1 x): g/x is near g′(0) where x is tiny."""
+    g, x = _in_a_symbol(g, x)
+    if g is None:
+        return False
     try:
         if g.xreplace({x: sp.S.Zero}) != 0:
             return False
@@ -4567,7 +4801,8 @@ def _order_one_quotient(g, x):
     """g(x)/x grouped, for g of order one at 0 (:func:`_order_one_at_zero`), and g′(0) where 0 < |x| < 2⁻¹⁰⁰: there g(x)/x
     is g′(0) to far past any float's precision, while g's own argument may round (sin(x/2) at a subnormal x: x/2 is 0
     at 5e−324, 2²³ ULP off at 1e−315; h-old29: ∂ of (x − sin x)^(1/3) was 0 at 5e−324 for 0.5503)."""
-    slope = sp.diff(g, x).xreplace({x: sp.S.Zero})
+    one, v = _in_a_symbol(g, x)
+    slope = sp.diff(one, v).xreplace({v: sp.S.Zero})
     tiny = (sp.Abs(x) < _ORDER_ONE_BELOW) & (sp.Abs(x) > 0)  # at 0 itself the written 0/0 (the product's limit there
     # is the product's business: with g′(0) it was inf where the written form is NaN, as torch's)
     return sp.Piecewise((slope, tiny), (Grouped(g / x), True))
@@ -4594,8 +4829,13 @@ def _series_power_product(node):
     (x,) = xs
     used = [f for f, _, _ in series]
     others = [f for f in node.args if not any(f is u for u in used)]
-    if any(f.free_symbols - {x} for f in others):
+    # the series in a product u of inputs (the vanishing-series rule's e^(x·y) − 1 − x·y): a factor of those inputs
+    # may stay beside it (∂y's x in x·expm1(u)/(u²·R))
+    inside = x.free_symbols if x.is_Mul and all(g.is_Symbol for g in x.args) else {x}
+    if any(f.free_symbols - inside for f in others):
         return None
+    if x.is_Mul:  # functions of u first: (g/u) before a partner's 1/(u/s)
+        others.sort(key=lambda f: _power_parts(f)[0] in inside)
     fractional = any(not e.is_Integer for _, _, e in series)
     power, sign, cores = sp.S.Zero, 0, []
     for _, (_, n, rest), q in series:
@@ -4605,7 +4845,7 @@ def _series_power_product(node):
             sign += n * q
         else:
             cores.append((sp.sign(x) ** (n % 2) * rest) ** q)
-    factors = []
+    factors, partners = [], []
     for f in others:
         base, e = _power_parts(f)
         if base == x and e > 0:
@@ -4616,9 +4856,16 @@ def _series_power_product(node):
             factors.append(_order_one_quotient(base, x) ** t * base ** (e - t))
             power += t
             sign += t
+        elif e > 0 and power <= -1 and not fractional and base in inside and base != x:
+            t = min(e, int(sp.floor(-power)))  # s·u^−1 = 1/(u/s), u/s the other inputs of u: 1/u never formed
+            partners += [x / base] * t
+            factors.append(base ** (e - t))
+            power += t
         else:
             factors.append(f)
     out = sp.Mul(*factors) * sp.Mul(*cores)
+    for rest in partners:
+        out = Grouped(out / rest)
     x_step = x
     if fractional:  # x^k·|x|^p = sign(x)^k·|x|^(p + k): the rest of the power on |x|
         out = out * sp.sign(x) ** (int(sign) % 2)
@@ -4765,7 +5012,10 @@ SERIES_LEADING_POWER = Rule(
     "The tanhshrink rule's x³·Q(x²)/cosh x is split the same way (log(x − tanh x) −inf at x = 9.33e−302, true "
     "−2080.54); a log or negative power of c·∏g_j^e_j, g_j odd and of order one at 0 (the one-minus-cos rule's "
     "2·sin²(x/2): log(1 − cos x) −inf at x = 1e−200, true −921.73, its derivative sin x/(2·sin²(x/2)) inf for "
-    "2e200), is its leading term C·x^E below |x| = 2⁻³² (E·log|x| + log C; C/x; relative error below 2⁻⁶¹ there)",
+    "2e200), is its leading term C·x^E below |x| = 2⁻³² (E·log|x| + log C; C/x; relative error below 2⁻⁶¹ there). "
+    "A series in a product u of inputs (the vanishing-series rule's e^(x·y) − 1 − x·y) takes factors of those inputs "
+    "beside it: s·u⁻¹ is one division by u/s (∂y of log(e^(xy) − 1 − xy) = x·expm1(u)/(u²·R) was NaN at (5e−324, 2), "
+    "1/u overflowing before x cancels it; now (expm1(u)/u)/(y·R), 1.0)",
     apply=_series_leading_powers, fired=lambda old, new: new != old)
 _register(SERIES_LEADING_POWER)
 __all__ += ["SERIES_LEADING_POWER"]
@@ -7476,6 +7726,14 @@ def _log_erfcx_left(node):
         u = node.args[0].args[0]
         left = _whole_square(u) + log1p(-sp.erf(u))
         return _Final(sp.Piecewise((left, u < _LOG_ERFCX_SERIES_BELOW), (node, True)))
+    if isinstance(node, sp.log) and node.args[0].is_Mul and len(node.args[0].args) == 2:
+        # log(c·erfcx(u)), c ≥ 1 a number (log(2·erfcx(x)) was inf at x = −30 for 901.39, h-hostile30): log c + u² +
+        # log1p(−erf(u)) where u < 0, three terms ≥ 0 (no cancellation), as written elsewhere
+        c, g = node.args[0].as_coeff_Mul()
+        if c.is_Number and c >= 1 and isinstance(g, erfcx):
+            u = g.args[0]
+            left = sp.log(c) + _whole_square(u) + log1p(-sp.erf(u))
+            return _Final(sp.Piecewise((left, u < 0), (node, True)))
     if not node.is_Mul:
         return None
     for f in node.args:
@@ -7607,8 +7865,17 @@ def _softplus_over_exp(node):
     (σ(u) − softplus(u))·e^−u = 1/(1 + t) − log1p(t)/t = Σ_{k≥1} (−1)^k·k/(k + 1)·t^k, whose third term is 1.5t²
     of the first, below 1.4e−26 where u < −30. Between −30 and 2 the difference cancels by at most 2/t = 2.1e13
     (2⁴⁵) in double words (about 2⁻¹⁰⁰ each): 2⁻⁵⁵ relative, rounded once."""
-    if not node.is_Mul or len(node.args) != 2:
+    if node.is_Add:
+        return _softplus_over_exp_sum(node)
+    if not node.is_Mul:
         return None
+    if len(node.args) != 2:
+        found = _softplus_exp_term(node)  # c·e^−u·softplus(u), c holding other factors (times an input)
+        if found is None:
+            return None
+        c, u = found
+        inner = _softplus_over_exp(sp.exp(-u) * softplus(u))
+        return _Final(c * inner.expr)
     e = next((a for a in node.args if _is_exp(a)), None)
     if e is None:
         return None
@@ -7621,6 +7888,47 @@ def _softplus_over_exp(node):
         series = -t / 2 + sp.Rational(2, 3) * t ** 2
         return _Final(sp.Piecewise((series, u < _SOFTPLUS_OVER_EXP_FAR),
                                    (widen(node, in_float32=True), u < _SOFTPLUS_OVER_EXP_NEAR), (node, True)))
+    return None
+
+
+def _softplus_exp_term(term):
+    """(c, u) where ``term`` is c·e^−u·softplus(u) (c the product of its other factors, 1 for none); None otherwise."""
+    factors = term.args if term.is_Mul else (term,)
+    for s in factors:
+        if isinstance(s, sp.Piecewise) and len(s.args) == 2 and s.args[0].expr == 1 and s.args[1].cond == sp.true:
+            # this rule's own value form, {1 if u < −40; e^−u·softplus(u)}: the bottom-up pass met the product first
+            found = _softplus_exp_term(s.args[1].expr)
+            if found is not None and found[0] == 1 and s.args[0].cond == (found[1] < -40):
+                rest = list(factors)
+                rest.remove(s)
+                return sp.Mul(*rest), found[1]
+        if isinstance(s, softplus) and term.is_Mul:
+            u = s.args[0]
+            rest = list(term.args)
+            rest.remove(s)
+            e = next((a for a in rest if _is_exp(a) and a.args[0] == -u), None)
+            if e is not None:
+                rest.remove(e)
+                return sp.Mul(*rest), u
+    return None
+
+
+def _softplus_over_exp_sum(node):
+    """c·σ(−u) − c·e^−u·softplus(u) among the terms of a sum (the derivative of log(1 + e^u)·e^−u as SymPy writes it,
+    σ(u)·e^−u = σ(−u): the sigmoid rule's 1/(1 + e^u)) → c·((σ(u) − softplus(u))·e^−u as :func:`_softplus_over_exp`
+    writes it); None where no such pair is there. Exact: σ(u)·e^−u = 1/(e^u + 1) = σ(−u)."""
+    terms = list(node.args)
+    for i, t in enumerate(terms):
+        found = _softplus_exp_term(-t)
+        if found is None:
+            continue
+        c, u = found
+        pair = c * sigmoid(-u)
+        if pair in terms:
+            rest = [a for j, a in enumerate(terms) if j != i]
+            rest.remove(pair)
+            inner = _softplus_over_exp((sigmoid(u) - softplus(u)) * sp.exp(-u))
+            return _Final(sp.Add(c * inner.expr, *rest))
     return None
 
 
@@ -7677,13 +7985,16 @@ _EXP_SCAN = tuple(s * 2.0 ** (k / 2) for k in range(-8, 41) for s in (1, -1))
 
 def _exponent_of(f):
     """a where ``f`` is e^a, or a select each of whose values is e^a as written (the rounded-argument rule's
-    (e^a where a ≤ 2, widened e^a elsewhere)); None elsewhere."""
-    if isinstance(f, sp.exp):
-        return f.args[0]
+    (e^a where a ≤ 2, widened e^a elsewhere)); −softplus(−b) where ``f`` is σ(b) or such a select of it: σ(b) =
+    e^(−softplus(−b)) exactly, and it underflows to 0 as b → −∞ as e^b does (σ′(eˣ)·eˣ = eˣ·σ(eˣ)·σ(−eˣ) in ∂ of
+    mish(x)·σ(eˣ): eˣ overflows where σ(−eˣ) is 0, session 30); None elsewhere."""
     if isinstance(f, sp.Piecewise):
         values = {unwiden(p.expr) for p in f.args}
-        if len(values) == 1 and isinstance(next(iter(values)), sp.exp):
-            return next(iter(values)).args[0]
+        f = next(iter(values)) if len(values) == 1 else f
+    if isinstance(f, sp.exp):
+        return f.args[0]
+    if isinstance(f, sigmoid):
+        return -softplus(-f.args[0])
     return None
 
 
@@ -7729,10 +8040,15 @@ def _exp_product_limit(node):
             exponents.append(a)
         else:
             rest.append(f)
-    if len(exponents) < 2 or not _overflow_meets_underflow(exponents, x):
+    if len(exponents) < 2 or all(isinstance(a, softplus) or (a.is_Mul and any(isinstance(g, softplus) for g in a.args))
+                                 for a in exponents):  # σ's alone never overflow: no scan
+        return None
+    if not _overflow_meets_underflow(exponents, x):
         return None
     merged = sp.Mul(*rest) * sp.exp(sp.Add(*exponents))
-    cond = sp.Or(*[f > _DOUBLE_MAX for f in factors], *[sp.Eq(f, 0) for f in factors])
+    # a factor 0 as its exponent is past the underflow (Eq(e^a, 0) and Eq(σ(b), 0) are False to SymPy: a test of the
+    # factor itself was dropped, so e^708·σ(−e^708) stayed inf·0 = NaN in ∂ of mish(x)·σ(eˣ), session 30)
+    cond = sp.Or(*[f > _DOUBLE_MAX for f in factors], *[a < _EXP_UNDER for a in exponents])
     pairs = [(sp.S.Zero, side) for side in _vanishing_past_overflow(exponents, x)]
     return _Final(_Fired(sp.Piecewise(*pairs, (merged, cond), (node, True)), ["exp-product-limit"]))
 
@@ -7774,7 +8090,8 @@ EXP_PRODUCT_LIMIT = Rule(
     "inf·0 = NaN where the true product is a number: ∂x of erf(exp(exp(x)))·elu(x), 2/√π·x·eˣ·e^(eˣ)·e^(−e^(2eˣ)) + "
     "erf(e^(eˣ)), was NaN from x ≈ 6.57 (true 1.0; torch the same); where a factor is inf or 0 the product is one "
     "exponential of the exponents' sum, e^(x + eˣ − e^(2eˣ)) (e^a·e^b = e^(a + b): 0 there, as the true product "
-    "rounds), as written elsewhere", local=_exp_product_limit)
+    "rounds), as written elsewhere; σ(b) = e^(−softplus(−b)) counts as one (∂ of mish(x)·σ(eˣ), eˣ·x·… times "
+    "σ(−eˣ) = 0: NaN from x = 703.2 for 1.0)", local=_exp_product_limit)
 _register(EXP_PRODUCT_LIMIT)
 __all__ += ["EXP_PRODUCT_LIMIT"]
 
@@ -9361,3 +9678,166 @@ SOFTMAX_DIVERGENCE = Rule(
     apply=_softmax_divergences, fired=lambda old, new: new != old, before=True)
 _register(SOFTMAX_DIVERGENCE)
 __all__ += ["SOFTMAX_DIVERGENCE"]
+
+
+# ------------------------------------------------------------------ softplus-rational (issue 16, session 30, h-quot30:
+# ∂ of σ(x)/mish(x) = (σ(−x) − 1/x − sech²(softplus x)·σ(x)/tanh(softplus x))·σ(x)/(x·tanh(softplus x)): σ(−x) and
+# sech²(softplus x)·σ(x)/tanh(softplus x) both tend to 1 as x → −∞ and cancel (to e^x/2), 8–316 ULP in float64 from
+# x = −20 to −745, and σ(x)/tanh(softplus x) is 0/0 = NaN from x = −745 (value and ∂; torch the same);
+# tested in tests/test_quot30.py
+
+_SOFTPLUS_RATIONAL_DEGREE = 8  # the largest degree in t of the numerator or denominator taken
+_SOFTPLUS_RATIONAL_OF: dict = {}  # a form this rule wrote → the leaves' expression it came from (exact: the same number)
+
+
+def _softplus_leaf(f):
+    """(q, p, through) for a leaf e^(q·a), σ(q·a) or tanh(q·a) of a whole q, |q| ≤ 4, with a = p (through False) or
+    a = softplus(p) (through True); None for anything else."""
+    if not isinstance(f, (sp.exp, sigmoid, sp.tanh)) or not f.args[0].free_symbols:
+        return None
+    q, p = _split(f.args[0])
+    if not q.is_Integer or not 1 <= abs(q) <= 4:
+        return None
+    if isinstance(p, softplus):
+        return (q, p.args[0], True) if p.args[0].free_symbols else None
+    return q, p, False
+
+
+def _softplus_collect(node, leaves) -> bool:
+    """``node`` a rational function of e^(q·p), σ, tanh of q·p and q·softplus(p) (the leaves, added to ``leaves``)."""
+    if node.is_Rational:
+        return True
+    if _softplus_leaf(node) is not None:
+        leaves.add(node)
+        return True
+    if node in _SOFTPLUS_RATIONAL_OF:  # a term this rule wrote already (bottom-up, a product before its sum)
+        return _softplus_collect(_SOFTPLUS_RATIONAL_OF[node], leaves)
+    if node.is_Add or node.is_Mul:
+        return all(_softplus_collect(a, leaves) for a in node.args)
+    if node.is_Pow and node.exp.is_Integer and abs(node.exp) <= _MAX_POWER:
+        return _softplus_collect(node.base, leaves)
+    return False
+
+
+def _factored_in(r, t, value):
+    """The rational function r of t, factored over the rationals, each factor with t = ``value`` (Grouped: kept);
+    where the numerator's degree is not below the denominator's, the quotient polynomial plus the proper rest:
+    σ(x)/tanh(softplus x) = (t² + 2t + 2)/((t + 1)(t + 2)) = 1 − t/((t + 1)(t + 2)), the rest ≤ 0.172 for t > 0, so
+    its roundings count a sixth (3.0 ULP in float64 near x = 0 as one quotient of products, 1.3 so)."""
+    num, den = sp.fraction(sp.cancel(r))
+    if sp.degree(num, t) >= sp.degree(den, t) > 0:
+        q, rest = sp.div(sp.Poly(num, t), sp.Poly(den, t))
+        small = sp.lambdify(t, rest.as_expr() / den)
+        # only a constant quotient that the rest cannot cancel: |rest| ≤ |q|/2 on t in [0, 1] (σ(2x)/tanh(softplus x)
+        # = 1 + (t − 2)/((t² + 1)(t + 2)) is 0 at t → 0 where the true value is t: kept as one quotient there)
+        try:
+            within = q.is_ground and not rest.is_zero and all(abs(small(k / 64)) <= abs(q.as_expr()) / 2
+                                                               for k in range(65))
+        except (ZeroDivisionError, OverflowError):  # a pole at t = 0 (a power of t in the denominator): as it is
+            within = False
+        if within:
+            return Grouped(q.as_expr().xreplace({t: value})) + _factored_in(rest.as_expr() / den, t, value)
+    out = sp.S.One
+    for part, sign in ((num, 1), (den, -1)):
+        c, factors = sp.Poly(part, t).factor_list()
+        out *= c ** sign
+        for g, m in factors:
+            out *= Grouped(g.as_expr().xreplace({t: value})) ** (sign * m)
+    return out
+
+
+def _softplus_rational_of(inner):
+    """``inner`` (a sum or product of leaves of one argument p, some through softplus(p), some not) as a rational
+    function of t = e^p, written factored in t = e^p for p ≤ 0 and in v = e^−p for p > 0; None where it is no such
+    function, or of too high a degree."""
+    leaves: set = set()
+    if not _softplus_collect(inner, leaves) or len(leaves) > _MAX_LEAVES:
+        return None
+    found = {_softplus_leaf(f) for f in leaves}
+    if len({p for _, p, _ in found}) != 1 or {through for _, _, through in found} != {True, False}:
+        return None
+    (p,) = {p for _, p, _ in found}
+    t = sp.Dummy("t", positive=True)
+    mapping = {}
+    for f in leaves:
+        q, _, through = _softplus_leaf(f)
+        b = (1 + t if through else t) ** q  # e^(q·softplus p) = (1 + e^p)^q
+        mapping[f] = {sp.exp: b, sigmoid: b / (1 + b), sp.tanh: (b ** 2 - 1) / (b ** 2 + 1)}[type(f)]
+    r = sp.cancel(inner.xreplace(_SOFTPLUS_RATIONAL_OF).xreplace(mapping))
+    if not r.has(t):
+        return r
+    num, den = sp.fraction(r)
+    if max(sp.degree(num, t), sp.degree(den, t)) > _SOFTPLUS_RATIONAL_DEGREE:
+        return None
+    v = sp.Dummy("v", positive=True)
+    left = _factored_in(r, t, sp.exp(p))
+    n = max(sp.degree(num, t), sp.degree(den, t))  # r(1/v) = v^(n − deg num)·num*(v)/(v^(n − deg den)·den*(v))
+    reversed_ = [sp.Poly(f, t).transform(sp.Poly(1, t), sp.Poly(t, t)).as_expr().xreplace({t: v})
+                 * v ** (n - sp.degree(f, t)) for f in (num, den)]
+    right = _factored_in(reversed_[0] / reversed_[1], v, sp.exp(-p))
+    out = sp.Piecewise((left, p <= 0), (right, True))
+    _SOFTPLUS_RATIONAL_OF[out] = inner.xreplace(_SOFTPLUS_RATIONAL_OF)
+    return out
+
+
+def _softplus_rational(node):
+    """A quotient (a product with a negative power) or a sum of e^(q·p), σ(q·p), tanh(q·p) and the same functions of
+    q·softplus(p), leaves of both kinds among them (σ(x)/tanh(softplus x), mish's σ(x)/(x·tanh(softplus x)), and
+    σ(−x) − sech²(softplus x)·σ(x)/tanh(softplus x) in its ∂), with any other factors or terms kept apart → the
+    rational function of t = e^p that they are, e^(softplus p) being 1 + t: σ(x)/tanh(softplus x) = (t² + 2t + 2)/
+    ((t + 1)(t + 2)), the sum t(t² − 2)/((t + 1)(t + 2)(t² + 2t + 2)); factored over the rationals, in t for p ≤ 0
+    and in v = e^−p = 1/t for p > 0, so that no power overflows."""
+    if not (node.is_Add or node.is_Mul):
+        return None
+    parts = node.args
+    if not node.has(softplus) and not any(f in _SOFTPLUS_RATIONAL_OF for a in parts for f in sp.Mul.make_args(a)):
+        return None
+    if node.is_Add:
+        return _softplus_rational_sum(parts)
+    inner = [a for a in parts if _softplus_collect(a, set())]
+    if node.is_Mul and not any(a.is_Pow and a.exp.is_negative and not a.base.is_number for a in inner):
+        return None  # a product with no quotient: mish′'s x·σ(x)·σ(2s)σ(−2s) is left to the mish rules
+    if len([a for a in inner if not a.is_Rational]) < 2 and not (  # or a form of its own beside a constant:
+            node.is_Add and len(inner) >= 2 and any(a in _SOFTPLUS_RATIONAL_OF for a in inner)):  # σ(x)/tanh(softplus x) − 1
+        return None
+    whole = node.func(*inner)
+    new = _softplus_rational_of(whole)
+    if new is None:
+        return None
+    rest = [a for a in parts if a not in inner]
+    return _Final(_Fired(node.func(new, *rest), ["softplus-rational"]))
+
+
+def _softplus_rational_sum(terms):
+    """The sum of ``terms`` with the terms that share their other factors (1/x in ∂ of σ(x)/mish(x) + σ(−x), which SymPy
+    multiplies out: R₁/x + R₂/x with R₁ → 1 and R₂ → −1 as x → −∞) taken together, where their rational parts (each
+    one of the leaves' own or a form this rule wrote) are one rational function of e^p; None where none are."""
+    groups: dict = {}
+    for a in terms:
+        factors = sp.Mul.make_args(a)
+        inner = [f for f in factors if _softplus_collect(f, set())]
+        groups.setdefault(sp.Mul(*[f for f in factors if f not in inner]), []).append(sp.Mul(*inner))
+    out, changed = [], False
+    for cofactor, members in groups.items():
+        if len(members) >= 2 and (len([m for m in members if not m.is_Rational]) >= 2
+                                  or any(m in _SOFTPLUS_RATIONAL_OF for m in members)):  # σ(x)/tanh(softplus x) − 1
+            new = _softplus_rational_of(sp.Add(*members))
+            if new is not None:
+                out.append(cofactor * new)
+                changed = True
+                continue
+        out += [cofactor * m for m in members]
+    return _Final(_Fired(sp.Add(*out), ["softplus-rational"])) if changed else None
+
+
+SOFTPLUS_RATIONAL = Rule(
+    "softplus-rational", "σ, tanh and e^ of p and of softplus(p) together are one rational function of t = e^p "
+    "(e^(softplus p) = 1 + t) that the written form computes by cancellation or 0/0: ∂ of σ(x)/mish(x) holds "
+    "σ(−x) − sech²(softplus x)·σ(x)/tanh(softplus x), which cancels as x → −∞ (8–316 ULP in float64 from x = −20 to "
+    "−745), and σ(x)/tanh(softplus x), 0/0 = NaN from −745 (torch the same); = t(t² − 2)/((t + 1)(t + 2)"
+    "(t² + 2t + 2)) and 1 − t/((t + 1)(t + 2)), factored over the rationals, an improper fraction as its quotient "
+    "polynomial plus the proper rest (exact: SymPy's cancel, div and factor), in t for p ≤ 0 and in 1/t for p > 0 "
+    "(≤ 2 ULP in float64 from −1e4 to 1e4; torch 308 at −709, NaN from −745)", local=_softplus_rational)
+_register(SOFTPLUS_RATIONAL)
+_LOCAL = (_softplus_rational,) + _LOCAL[:-1]  # before exp-rational, which takes σ(x) and tanh(softplus x) apart
+__all__ += ["SOFTPLUS_RATIONAL"]

@@ -170,6 +170,9 @@ class ConditionalPrinting:
         moved = self._moved_constant(c, others) if numbers and others else None
         if moved is not None:
             return moved
+        quotient = self._constant_quotient(c, others) if numbers and others else None
+        if quotient is not None:
+            return quotient
         if numbers and c.is_Rational and abs(c.p) == 1 and c.q > 1 and any(
                 a.is_Pow and a.exp.is_negative for a in others):  # x/(q·y) as (x/y)/q
             rest = self.parenthesize(sp.Mul(*others), PRECEDENCE["Mul"])
@@ -179,6 +182,26 @@ class ConditionalPrinting:
         rest = self.parenthesize(sp.Mul(*others), PRECEDENCE["Mul"])
         return f"{rest} * {self._print(c.evalf(20))}" if c.is_positive else \
             f"-({rest} * {self._print((-c).evalf(20))})"
+
+    def _constant_quotient(self, c, others) -> str | None:
+        """c·(1/y)·(1/z)…, a real constant c ≠ ±1 times reciprocals only (no numerator: ``_moved_constant`` takes
+        none), as the one quotient c/(y·z…) (session 30, h-recip30). Printed with its constant last, 1/y·c, 1/y
+        rounded first overflowed for a subnormal y where c/y does not: 1/selu(x), {(1/λ)/x if x > 0; …}, was inf at
+        x = 5.4e−309 in float64 for 1.76249e308 (now 1.0 ULP) and at 2.85e−39 in float32 for 3.33946e38 (0.65); and
+        the quotient rounds once where 1/y·c rounds twice. The denominator is the product the old
+        printing formed for 1/(y·z) (no new overflow there). A rational c = 1/q (x/q: ``(1/y)/q`` before) goes as its
+        float 1/q (exact for q a power of 2; else one rounding of the constant, as many as (1/y)/q's); a constant
+        whose float is not a normal float32 (a subnormal 1/q, 10⁻⁴⁰) is left as before. Reciprocals held in a
+        temporary (σ's r = 1/(1 + E), one shared between outputs) are symbols here, not reciprocals: left alone."""
+        if not all(a.is_Pow and a.exp in (-1, -sp.S.Half) for a in others):  # (c·y⁻²: y**(−2)·c as before, where
+            return None  # y² overflows and y⁻² is a subnormal)
+        if not (c.is_Number and c.is_extended_real and c.is_finite) or abs(c) == 1:
+            return None
+        size = abs(float(c))
+        if not _FLOAT32_TINY <= size <= _FLOAT32_MAX:
+            return None
+        den = self.parenthesize(sp.Mul(*[1 / a for a in others]), PRECEDENCE["Mul"])
+        return f"{'-' if c.is_negative else ''}{self._print(abs(c).evalf(20))}/{den}"
 
     def _moved_constant(self, c, others) -> str | None:
         """c·x·y/z (a constant ``c`` ≠ ±1 times two factors or more, one of them in the numerator) as the helper

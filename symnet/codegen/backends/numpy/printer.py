@@ -266,7 +266,7 @@ def _exp_overflowed(r, u, a, ca, op):
 # session 29 (h-exp29): f·b^u, f a factor holding a variable, where b^u overflowed first
 # (ConditionalPrinting._exp_overflow_factor)
 NUMPY_HELPERS["_exp_overflowed_by"] = '''\
-def _exp_overflowed_by(r, u, f, a, ba, op):
+def _exp_overflowed_by(r, u, f, a, ba, op, exact=False):
     """r = f·b^u as computed (op np.exp or np.exp2, b = e or 2; f the other factors, an input c in c·2^x, 1/x in
     e^x/x), taken again where it is ±inf and u is past b^u's overflow threshold in r's dtype (88 or 127 float32, a = 709
     or 1023 float64): there b^(u − a)·(f·ba), ba = b^a a float64 constant rounded once, all in float64 (u − a exact,
@@ -276,10 +276,16 @@ def _exp_overflowed_by(r, u, f, a, ba, op):
     far = np.isinf(r)
     if far.any():
         v = np.broadcast_to(np.asarray(u(), dtype=np.float64), r.shape)[far]
-        w = np.broadcast_to(np.asarray(f(), dtype=np.float64), r.shape)[far]
+        w = np.asarray(f())
+        # f computed as a subnormal number of its own dtype holds few digits (σ(−y) at y = 745 is 5e−324, 1 digit: e^x/(1
+        # + e^y) at (745, 745) was 1.7505 for 1, h-hostile30): there the product stays ±inf, an overflow, not a number;
+        # an input (exact) is taken at any size
+        normal = exact or np.abs(w) >= np.finfo(w.dtype if w.dtype.kind == "f" else np.float64).tiny
+        normal = np.broadcast_to(normal, r.shape)[far]
+        w = np.broadcast_to(w.astype(np.float64), r.shape)[far]
         low = (88.0 if op is np.exp else 127.0) if r.dtype == np.float32 else a
         with np.errstate(over="ignore", invalid="ignore"):
-            r[far] = np.where(np.isfinite(v) & (v > low), op(v - a) * (w * ba), r[far])
+            r[far] = np.where(np.isfinite(v) & (v > low) & normal, op(v - a) * (w * ba), r[far])
     return r
 '''
 
@@ -701,8 +707,9 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             self._overflow_printing = False
         a, ba = self._exp_shift(sp.Integer(1), b, float32=False)
         self.helpers.add("_exp_overflowed_by")
+        exact = ", exact=True" if (-f if f.could_extract_minus_sign() else f).is_Symbol else ""  # an input: no rounding
         tail = (f", lambda: {self._print(u)}, lambda: {self._print(f)}, {a!r}, {ba!r}, "
-                f"{'np.exp' if b == 'e' else 'np.exp2'})")
+                f"{'np.exp' if b == 'e' else 'np.exp2'}{exact})")
         statement = f"{out}[...] = " if out is not None else None
         if statement and plain.startswith(statement):
             return f"{statement}_exp_overflowed_by({plain[len(statement):]}{tail}"

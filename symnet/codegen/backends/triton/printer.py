@@ -240,7 +240,7 @@ TRITON_HELPERS["_log_overflowed"] = TRITON_DEVICE_HELPERS["_log_overflowed"]
 # (ConditionalPrinting._exp_overflow_factor)
 TRITON_DEVICE_HELPERS["_exp_overflowed_by"] = '''\
 @triton.jit
-def _exp_overflowed_by(r, u, f, a32, ba32, ba64, TWO: tl.constexpr):
+def _exp_overflowed_by(r, u, f, a32, ba32, ba64, TWO: tl.constexpr, EXACT: tl.constexpr):
     """r = f·b^u as computed (b = 2 where TWO, else e; f the other factors, an input c in c·2^x, 1/x in e^x/x), taken
     again where it is ±inf and u is past a (a32 = 88 or 127 in float32, 709 or 1023 in float64): b^(u − a)·(f·b^a),
     b^a the constant ba32 or ba64 rounded once, u − a exact (Sterbenz): four roundings (the constant's, f·b^a's,
@@ -259,7 +259,15 @@ def _exp_overflowed_by(r, u, f, a32, ba32, ba64, TWO: tl.constexpr):
         else:
             far = _exp(v - a32) * (f.to(tl.float32) * ba32)
         past = v > a32
-    return tl.where((tl.abs(r) == float("inf")) & (tl.abs(u) < float("inf")) & past, far.to(r.dtype), r)
+    # f a subnormal number of its own dtype holds few digits (σ(−y) at y = 745: e^x/(1 + e^y) at (745, 745) was 1.7505 for
+    # 1, h-hostile30): there the product stays ±inf; an input (EXACT) is taken at any size
+    if EXACT:
+        normal = tl.abs(f) >= 0
+    elif f.dtype == tl.float64:
+        normal = tl.abs(f) >= 2.2250738585072014e-308
+    else:
+        normal = tl.abs(f.to(tl.float32)) >= 1.1754943508222875e-38
+    return tl.where((tl.abs(r) == float("inf")) & (tl.abs(u) < float("inf")) & past & normal, far.to(r.dtype), r)
 '''
 TRITON_HELPERS["_exp_overflowed_by"] = TRITON_DEVICE_HELPERS["_exp_overflowed_by"]
 HELPER_NEEDS["_exp_overflowed_by"] = ("_exp", "_exp2")
@@ -494,8 +502,9 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         (a32, ba32), ba64 = (self._exp_shift(sp.Integer(1), b, float32=True),
                              self._exp_shift(sp.Integer(1), b, float32=False)[1])
         self._need("_exp_overflowed_by")
+        exact = (-f if f.could_extract_minus_sign() else f).is_Symbol  # an input: no rounding
         return (f"_exp_overflowed_by({plain}, {self._print(u)}, {self._print(f)}, {a32!r}, {ba32!r}, "
-                f"tl.full([], {ba64!r}, tl.float64), {b == '2'})")
+                f"tl.full([], {ba64!r}, tl.float64), {b == '2'}, {exact})")
 
     def _number(self, value: float) -> str:
         if not np.isfinite(value):  # 1e350·x, exp(1000)·x: repr's inf named nothing in the kernel (NameError at launch)
