@@ -1246,7 +1246,8 @@ def widen(body: sp.Expr, first_order: bool = False, in_float32: bool = False) ->
     cls = _WIDENED.get((body, first_order, in_float32))
     if cls is None:
         leaves = tuple(sorted(body.free_symbols, key=sp.default_sort_key))
-        digest = hashlib.sha1((("first:" if first_order else "") + ("f32:" if in_float32 else "") + sp.srepr(body)
+        from .doubleword import shared_srepr  # sp.srepr, each subexpression once (a φ series holds D_i 15 times)
+        digest = hashlib.sha1((("first:" if first_order else "") + ("f32:" if in_float32 else "") + shared_srepr(body)
                                ).encode()).hexdigest()[:10]
         made: dict = {}  # the two functions, made on first use (0.2 s each: code generation never calls them)
 
@@ -9620,9 +9621,9 @@ def _phi_series(d):
 
 def _softmax_divergence_node(node):
     """Σ_i p_i·(log p_i − log q_i) of two written softmaxes p = softmax(a), q = softmax(c) over the same n classes
-    → widened Σ_i q_i·φ(D_i), D_i = log p_i − log q_i = u_i − L, u_i = a_i − c_i − (a_k − c_k) at the mode k of q,
-    L = log Σ_j q_j·e^(u_j) (log1p(Σ_j q_j·expm1(u_j)) where that sum is above −1/2, the difference of the two
-    log-sum-exps elsewhere); φ(D) = D·e^D − e^D + 1 ≥ 0 as
+    → widened Σ_i q_i·φ(D_i), D_i = log p_i − log q_i = u_i − L, u_i = a_i − c_i − m, m = Σ_j q_j·(a_j − c_j),
+    L = log Σ_j q_j·e^(u_j) (log1p(Σ_j q_j·expm1(u_j)) where that sum is above −1/2 and finite, the difference of the
+    two log-sum-exps elsewhere); φ(D) = D·e^D − e^D + 1 ≥ 0 as
     a series where |D| < 1/16, q·φ(D) = p·(D − 1) + q elsewhere; the written form where a logit is 2²⁰ or more
     in size (or not finite).
     None where the node is no such sum."""
@@ -9640,11 +9641,13 @@ def _softmax_divergence_node(node):
     m_p, m_q = sp.Max(*[a for a, _ in pairs]), sp.Max(*[c for _, c in pairs])
     p_sum = sp.Add(*[sp.exp(a - m_p) for a, _ in pairs])
     q_sum = sp.Add(*[sp.exp(c - m_q) for _, c in pairs])
-    # the shift: a_k − c_k at the mode k of q (q_k ≥ 1/n, u_k = 0), so that Σ_j q_j·e^(u_j) ≥ 1/n; where that sum is
-    # below 1/2 (or expm1 overflows) p_k ≥ 2·q_k, the divergence is ≥ 2/n² and the log-sum-exps' difference enough
-    m = sp.Piecewise(*[(a - c, sp.Eq(c, m_q)) for a, c in pairs[:-1]], (pairs[-1][0] - pairs[-1][1], True))
-    u = [a - c - m for a, c in pairs]
+    # the shift: the q-weighted mean m = Σ_j q_j·(a_j − c_j) (Σ_j q_j·u_j = 0), so that Σ_j q_j·e^(u_j) ≥ 1 (Jensen)
+    # and its log1p's argument ≥ 0; 0 at identical logits. No select in it (a select on the mode of q here, inside
+    # the selects below, had SymPy fold it into their conditions: 2,142 operations a condition, 3.7 s of the 2-class
+    # rule, 0.8 s now); where expm1 overflows the divergence is large and the log-sum-exps' difference enough
     q = [sp.exp(c - m_q) / q_sum for _, c in pairs]
+    m = sp.Add(*[w * (a - c) for w, (a, c) in zip(q, pairs)])
+    u = [a - c - m for a, c in pairs]
     near = sp.Add(*[w * expm1(v) for w, v in zip(q, u)])
     log_ratio = sp.Piecewise((log1p(near), (near > sp.Rational(-1, 2)) & (near < _DIVERGENCE_FINITE)),
                              (m_p - m - m_q + sp.log(p_sum) - sp.log(q_sum), True))
@@ -9652,7 +9655,11 @@ def _softmax_divergence_node(node):
     for (a, _), w, v in zip(pairs, q, u):
         d = v - log_ratio
         p_i = sp.exp(a - m_p) / p_sum
-        terms.append(sp.Piecewise((w * _phi_series(d), sp.Abs(d) < _DIVERGENCE_SERIES_BELOW), (p_i * (d - 1) + w, True)))
+        # the series where |D| < 1/16, D taken as u_i − log1p(Σ_j q_j·expm1(u_j)) (no select in the condition; either
+        # branch is accurate near 1/16, and where that log overflows the divergence is large, so φ's cancellation in
+        # p·(D − 1) + q is a rounding of a term far below it)
+        near_d = v - log1p(near)
+        terms.append(sp.Piecewise((w * _phi_series(d), sp.Abs(near_d) < _DIVERGENCE_SERIES_BELOW), (p_i * (d - 1) + w, True)))
     finite = sp.And(*[sp.Abs(s) < _DIVERGENCE_LOGITS_BELOW for a, c in pairs for s in (a, c)])
     return sp.Piecewise((widen(sp.Add(*terms)), finite), (node, True))
 
@@ -9670,11 +9677,12 @@ SOFTMAX_DIVERGENCE = Rule(
     "softmax-mean rule) the log-sum-exps' double-word error (~2⁻¹⁰⁰ of log Σ e^(a_j)) stays in it (2-class at (0, 1, "
     "0.3, 1.3 − 2⁻⁵²): 5.07e−35 for 2.73e−33; at identical logits (400, −2, 400, −2): −2.64e−191 for 0, a negative "
     "divergence). With Σ q_i = Σ p_i = 1 it is Σ_i q_i·φ(D_i), φ(D) = D·e^D − e^D + 1 ≥ 0 (every term ≥ 0: nothing "
-    "cancels), D_i = u_i − log Σ_j q_j·e^(u_j), u_i = a_i − c_i − (a_k − c_k) at the mode k of q (any shift cancels in "
-    "D_i), the log as log1p(Σ_j q_j·expm1(u_j)) where that sum is above −1/2 (0 at identical logits, so D_i = 0 "
-    "and the divergence 0 exactly; elsewhere p_k ≥ 2·q_k ≥ 2/n, the divergence ≥ 2/n², and the difference of the "
-    "two log-sum-exps is enough), φ as its series Σ_{n≥2} D^n·(n − 1)/n! where |D| < 1/16, q·φ(D) = p·(D − 1) + q "
-    "elsewhere; in double words, rounded once; as written where a logit is 2²⁰ or more in size (or not finite)",
+    "cancels), D_i = u_i − log Σ_j q_j·e^(u_j), u_i = a_i − c_i − m with m = Σ_j q_j·(a_j − c_j) (any shift cancels "
+    "in D_i; this one makes Σ_j q_j·e^(u_j) ≥ 1, Jensen), the log as log1p(Σ_j q_j·expm1(u_j)) where that sum is "
+    "finite (0 at identical logits, so D_i = 0 and the divergence 0 exactly; where it overflows the divergence is "
+    "large and the difference of the two log-sum-exps is enough), φ as its series Σ_{n≥2} D^n·(n − 1)/n! where "
+    "|D| < 1/16, q·φ(D) = p·(D − 1) + q elsewhere (the series' select on u_i − log1p(…), no select inside it); "
+    "in double words, rounded once; as written where a logit is 2²⁰ or more in size (or not finite)",
     apply=_softmax_divergences, fired=lambda old, new: new != old, before=True)
 _register(SOFTMAX_DIVERGENCE)
 __all__ += ["SOFTMAX_DIVERGENCE"]
