@@ -108,7 +108,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 from sympy.printing.repr import ReprPrinter
 
-from ..render import TextPrinter, text
+from ..render import TextPrinter
 from .names import FALLBACK_WORDS, _math_name
 
 __all__ = ["PRIMITIVES", "PRIMITIVE_NEEDS", "ORDER", "NUMPY_ONLY", "GENERATED_PREFIX", "primitive_text",
@@ -3814,7 +3814,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         # the double word's terms (as _sum took them: computed already), whose magnitudes may pick the elements
         term_his = [emitter.value(-a if a.could_extract_minus_sign() and not a.is_number else a).hi for a in body.args]
     plain = plain_printer.doprint(body)
-    formula = text(body)
+    formula = emitter.text(body)  # its subexpressions printed for the comments already
     if in_float32 and backend == "numpy":
         doc = (f'"""{formula}, rounded once, in a float32 kernel too (float64 is not enough there): the float64\n'
                '    body where a bound of its error is within ``within`` of it, double-word arithmetic (hi + lo, about 106\n'
