@@ -9575,8 +9575,8 @@ __all__ += ["SIGMOID_POWER_FACTOR"]
 _DIVERGENCE_SERIES_BELOW = sp.Rational(1, 16)  # |D| below which q·φ(D) is summed as a series (φ(D) ≈ D²/2)
 _DIVERGENCE_SERIES_TERMS = 14  # φ's terms D^n·(n − 1)/n!, n = 2 … 15: the next is below 2⁻⁸⁰ of D²/2 at |D| = 1/16
 _DIVERGENCE_FINITE = sp.Float(1e300)  # Σ_j q_j·expm1(u_j) above it: the difference of the log-sum-exps instead
-# |logit| below which the rule applies: the selects on |D| < 1/16 are taken on D in float64 (SymPy folds the log's
-# select into them and prints D's sum in its own order), off by up to some ulps of the largest logit, 2⁻³¹ below 2²⁰;
+# |logit| below which the rule applies: the selects on |D| < 1/16 are taken on u_i − log1p(…) in float64 (SymPy
+# prints that sum in its own order), off by up to some ulps of the largest logit, 2⁻³¹ below 2²⁰;
 # either branch is accurate that near 1/16. Above it (a − c at 1e20: the series taken at D = log 2, 9 ULP) as written
 _DIVERGENCE_LOGITS_BELOW = sp.Integer(2) ** 20
 
