@@ -109,8 +109,7 @@ def test_kl_gradient_of_q_at_large_identical_logits():
 # D_a = a + log1p(e^(y − x)) + max(0, y − x) − max(a, b) − log1p(e^(b − a)) in written order: a + L_q = 400 + 2.9e−175
 # keeps L_q's hi in the lo word and drops L_q's own lo (some 1e−191), which L_p's subtraction does not drop: the two
 # equal logs differ by their lo words. (Not new this session: 6584dfd gave the same.)
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="KL of two written softmaxes at (400, −2, 400, −2): f −2.64e−191 for 0 (torch "
-                   "0): the double-word sum a + L_q − max(a, b) − L_p drops L_q's lo word (h-sigpow29); float64")
+# (a strict xfail until session 30; now 0: the softmax-divergence rule, tests/test_kl30.py)
 def test_kl_value_at_large_identical_logits_is_not_negative():
     got = _outputs(KL2, F64, {"a": 400.0, "b": -2.0, "x": 400.0, "y": -2.0})
     assert got["f"] >= 0, got
@@ -127,17 +126,24 @@ def _kl(n):
 # Three classes, identical logits: f is −1.23e−32, a negative KL (torch's autograd of the written formula: 0), ∂x
 # −6.2e−33, ∂z −1.2e−32 (torch 0, −2.8e−17): the double-word sum of p_i·(log p_i − log q_i) holds log-ratios that are
 # not exactly 0 where they should be (log p_i and log q_i computed from different forms).
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="3-class KL of written softmaxes at identical logits (1, −2, 0.5): f −1.23e−32 "
-                   "(torch 0), ∂x −6.2e−33 (torch 0); float64")
+# f was −1.23e−32 (a strict xfail until session 30, with ∂x); now 0 (the softmax-divergence rule)
 def test_kl3_at_identical_logits_is_not_negative():
     got = _outputs(_kl(3), F64, {"a": 1.0, "b": -2.0, "c": 0.5, "x": 1.0, "y": -2.0, "z": 0.5})
-    assert got["f"] == 0 and got["df_dx"] == 0, got
+    assert got["f"] == 0, got
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="3-class KL of written softmaxes at identical logits (1, −2, 0.5): ∂x "
+                   "−2.31e−33 (torch 0; −6.2e−33 before session 30): q_x·(p_b + p_c) − p_a·(q_y + q_z), the "
+                   "softmax-complement's q_y + q_z shifted by max(y, z) into e^(a + max(y, z) − …), not the same form "
+                   "as p_b·q_x's e^(b + x − …); float64")
+def test_kl3_gradient_at_identical_logits_is_zero():
+    got = _outputs(_kl(3), F64, {"a": 1.0, "b": -2.0, "c": 0.5, "x": 1.0, "y": -2.0, "z": 0.5})
+    assert got["df_dx"] == 0, got
 
 
 # Three classes near p = q (z = c + 1e−9): f 1.1604773195445116e−19 for 1.1604773…e−19 at 181 ULP (torch −3.8e−17,
-# 1.6e18 ULP: not worse than torch, but past the 4-ULP bound); the gradients are within 0.5 ULP.
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="3-class KL of written softmaxes at (1, −2, 0.5; 1, −2, 0.5 + 1e−9): f 181 ULP "
-                   "(bound 4; torch 1.6e18); float64")
+# 1.6e18 ULP: not worse than torch, but past the 4-ULP bound); the gradients are within 0.5 ULP. A strict xfail until
+# session 30; now 0.36 ULP (the softmax-divergence rule).
 def test_kl3_near_equal_distributions_within_the_bound():
     point = {"a": 1.0, "b": -2.0, "c": 0.5, "x": 1.0, "y": -2.0, "z": 0.500000001}
     got = _outputs(_kl(3), F64, point)

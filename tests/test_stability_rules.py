@@ -208,6 +208,9 @@ from test_rat29 import RULE_CASES as _RAT29  # noqa: E402  (sign-branches: the r
 RULE_CASES += _RAT29
 from test_sigpow29 import RULE_CASES as _SIGPOW29  # noqa: E402  (sigmoid-power-factor: tests/test_sigpow29.py)
 RULE_CASES += _SIGPOW29
+from test_kl30 import RULE_CASES as _KL30  # noqa: E402  (softmax-divergence: tests/test_kl30.py)
+RULE_CASES += _KL30
+TOLERANCE["softmax-divergence"] = mpmath.mpf("1e-30")  # φ's series below |D| = 1/16, to 2⁻⁸⁰ of D²/2 (not an identity)
 from test_wide30 import RULE_CASES as _WIDE30, CASES_ELSEWHERE as _WIDE30_ELSEWHERE  # noqa: E402  (exp-into-sigmoid, cosh-square-sum, collect-pole: tests/test_wide30.py)
 RULE_CASES += _WIDE30
 from test_quot30 import RULE_CASES as _QUOT30  # noqa: E402  (softplus-rational: σ(x)/mish(x), tests/test_quot30.py)
@@ -320,6 +323,8 @@ UNDECIDED |= {"nested-sum-factor", "softmax-mean", "gap-sum"}  # the KL of two w
 # c = d and log-sum-exps of Max: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"sign-branches"}  # selects at x > 0 and x < 0 of |x| and sign(x) (and the rational-function rule's at
 # |x| = 2⁶⁰): simplify cannot decide; the 50-digit check holds (and tests/test_rat29.py's at 60 digits)
+UNDECIDED |= {"softmax-divergence"}  # φ's series below |D| = 1/16 (not an identity), selects on the mode of q and on
+# log1p's sum: the 50-digit check holds (to 1e−30)
 UNDECIDED |= {"softplus-rational"}  # a select at x ≤ 0 of rational functions of eˣ and e^−x: the 50-digit check holds
 UNDECIDED |= {"one-plus-exp-power", "exp-sigmoid-far", "exp-over-power-far"}  # e^(p·v) past v = 700 (to |p|·e^−700 relative: not an identity);
 # a select at u < −700 of σ(u) as e^u·σ(−u): simplify cannot decide; the 50-digit check holds

@@ -168,12 +168,9 @@ def test_c_times_2_to_the_x_near_overflow():
     assert _ulps_at("c*2**x", "f", {"c": 0.5, "x": 1024.0}, 2.0 ** 1023) <= 4
 
 
-@pytest.mark.xfail(strict=True, reason="KL between two written 2-class softmaxes near p = q: f at a = 0, b = 1, "
-                   "c = 0.3, d = 1.2999999999999998 is 5.07e−35 for a true 2.73e−33 (7.8e15 ULP; torch −5.97e−17, "
-                   "worse; 0 before session 29's softmax-mean rule), at d = 1.3 −7.25e−34 for 3.03e−34 (∂a right "
-                   "there since session 29's gap-sum rule: 0.95 ULP, was 0 for 1.09e−17): each log-ratio log p_i − "
-                   "log q_i ≈ 1e−16 is a double word off by ~1e−32 (its log-sum-exps' 2⁻¹⁰⁰), which the mean "
-                   "Σ p_i·D_i keeps; (a − b) − (c − d) would have to enter it exactly")
+# A strict xfail until session 30: f at a = 0, b = 1, c = 0.3, d = 1.2999999999999998 was 5.07e−35 for a true
+# 2.73e−33 (7.8e15 ULP; torch −5.97e−17), each log-ratio ≈ 1e−16 a double word off by ~1e−32 that the mean
+# Σ p_i·D_i kept; now 0.23 ULP (h-kl30: the softmax-divergence rule, Σ q_i·φ(D_i), tests/test_kl30.py)
 def test_kl_of_two_written_softmaxes_near_p_equal_q():
     import mpmath
 

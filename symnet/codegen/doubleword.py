@@ -106,8 +106,9 @@ from typing import NamedTuple
 
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
+from sympy.printing.repr import ReprPrinter
 
-from ..render import text
+from ..render import TextPrinter
 from .names import FALLBACK_WORDS, _math_name
 
 __all__ = ["PRIMITIVES", "PRIMITIVE_NEEDS", "ORDER", "NUMPY_ONLY", "GENERATED_PREFIX", "primitive_text",
@@ -2146,6 +2147,52 @@ def _hyperbolic_as_exponentials(e):
     return sp.Mul(sp.S.Half, terms, evaluate=False)
 
 
+class _SharedText(TextPrinter):
+    """:func:`symnet.render.text`, each subexpression printed once: the comments of a body's temporaries print
+    nested parts of it again and again (softmax-divergence's 2-class KL: 814 comments, 1.5M characters, 12 of its
+    19 s to compile). The same text: a product's own is context-free (``_print_Mul`` sets the factors its
+    parenthesize looks at), anything else's is kept with the nearest enclosing product's factors (whose quotients
+    take brackets there)."""
+
+    def __init__(self):
+        super().__init__({"order": "none", "reader_order": False})
+        self._texts: dict = {}
+
+    def _print(self, expr, **kwargs):
+        if kwargs or not isinstance(expr, sp.Basic):
+            return super()._print(expr, **kwargs)
+        outer = getattr(self, "_quotient_factors", frozenset())
+        key = (expr, frozenset() if isinstance(expr, sp.Mul) else outer)
+        out = self._texts.get(key)
+        if out is None:
+            out = self._texts[key] = super()._print(expr)
+        return out
+
+
+class _SharedRepr(ReprPrinter):
+    """SymPy's srepr, each subexpression printed once (the same text: a ReprPrinter keeps no context). A widened
+    body's name is a digest of its srepr, and a body that holds one subexpression many times (softmax-divergence's
+    φ series, D_i fifteen times in Horner form) printed it each time: 15 of 51 s of the 2-class KL's profiled
+    compile, half of it SymPy ordering the same sums' terms again."""
+
+    def __init__(self):
+        super().__init__()
+        self._texts: dict = {}
+
+    def _print(self, expr, **kwargs):
+        if kwargs or not isinstance(expr, sp.Basic) or expr.is_Atom:
+            return super()._print(expr, **kwargs)
+        out = self._texts.get(expr)
+        if out is None:
+            out = self._texts[expr] = super()._print(expr)
+        return out
+
+
+def shared_srepr(expr) -> str:
+    """``sp.srepr(expr)``, each subexpression printed once (:class:`_SharedRepr`)."""
+    return _SharedRepr().doprint(expr)
+
+
 class _Emitter:
     """The statements of one body in double-word arithmetic (postorder, each subexpression once)."""
 
@@ -2168,6 +2215,7 @@ class _Emitter:
         for s, n in leaves.items():
             self.values[s] = _Value(n)
         self.count = 0
+        self.text = _SharedText().doprint  # the comments' text, each subexpression printed once
         # v → its E = e^−|v| (and log1p(E)), for the v whose σ(±v), softplus(±v) the body takes twice or more
         # (set by widened_function, NumPy only: _shared_exp_bases)
         self.shared_exp: dict = {}
@@ -2190,7 +2238,7 @@ class _Emitter:
 
     def _comment(self, name: str, e) -> str:
         """``# name = its math``, the math cut at 150 characters (a whole loss gradient is too long)."""
-        math_text = text(e)
+        math_text = self.text(e)
         return f"# {name} = {math_text if len(math_text) <= 150 else math_text[:149] + '…'}"
 
     def _emit(self, e, call: str, needs: tuple, comment=None) -> _Value:
@@ -3674,7 +3722,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
     # (a first-order e^v or σ(v) is a function of its own: the same body elsewhere is correctly rounded)
     in_float32 = getattr(node, "in_float32", False)  # double-word in a float32 kernel too (widen's in_float32)
     digest = hashlib.sha1((("first:" if getattr(node, "first_order", False) else "") + ("f32:" if in_float32 else "")
-                           + sp.srepr(body)).encode()).hexdigest()[:10]
+                           + shared_srepr(body)).encode()).hexdigest()[:10]
     name = f"{GENERATED_PREFIX}{digest}" + ("_needed" if needed and backend == "triton" else "")
     # a sum of products of inputs (x·y − z, w·x + b − t; NumPy): the function of that name is a cheap front
     # (_product_sum_front), the one below, on the elements that cancel only, is named <name>_cancelling
@@ -3766,7 +3814,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         # the double word's terms (as _sum took them: computed already), whose magnitudes may pick the elements
         term_his = [emitter.value(-a if a.could_extract_minus_sign() and not a.is_number else a).hi for a in body.args]
     plain = plain_printer.doprint(body)
-    formula = text(body)
+    formula = emitter.text(body)  # its subexpressions printed for the comments already
     if in_float32 and backend == "numpy":
         doc = (f'"""{formula}, rounded once, in a float32 kernel too (float64 is not enough there): the float64\n'
                '    body where a bound of its error is within ``within`` of it, double-word arithmetic (hi + lo, about 106\n'
