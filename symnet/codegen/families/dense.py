@@ -36,14 +36,13 @@ LAYER_HELPERS = {
 def _logistic(x):
     """σ(x) = 1/(1 + e^−x): e^−x overflows to inf for x ≪ 0 and 1/(1 + inf) = 0 is right. float32: E/(1 + E), E = e^x,
     in float64 (NumPy's float32 exp is its SIMD approximation, 2.35 ULP off; its float64 exp is libm's, within 1 ULP of
-    float64), rounded once into the float32 result by the division: within 0.5 + 2⁻²⁷ ULP. x above 709 is taken as
-    709 (no overflow; σ rounds to 1 alike); e^x underflows to 0 for x ≪ 0, σ's limit; NaN stays NaN."""
+    float64), the float64 quotient rounded once to float32: within 0.5 + 2⁻²⁷ ULP. x above 709 is taken as 709 (no
+    overflow; σ rounds to 1 alike); e^x underflows to 0 for x ≪ 0, σ's limit; NaN stays NaN."""
     if x.dtype != np.float32:
         with np.errstate(over="ignore"):
             return 1.0 / (1.0 + np.exp(-x))
-    e = np.minimum(x, 709.0, dtype=np.float64)
-    np.exp(e, out=e)
-    return np.divide(e, e + 1.0, out=np.empty(x.shape, np.float32))
+    e = np.exp(np.minimum(x, 709.0, dtype=np.float64))
+    return (e / (e + 1.0)).astype(np.float32)
 ''',
     "_batch": '''\
 def _batch(name, x, dims, dtype=None):
