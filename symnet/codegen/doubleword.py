@@ -106,9 +106,8 @@ from typing import NamedTuple
 
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
-from sympy.printing.repr import ReprPrinter
 
-from ..render import TextPrinter
+from ..render import shared_srepr, shared_text
 from .names import FALLBACK_WORDS, _math_name
 
 __all__ = ["PRIMITIVES", "PRIMITIVE_NEEDS", "ORDER", "NUMPY_ONLY", "GENERATED_PREFIX", "primitive_text",
@@ -2147,52 +2146,6 @@ def _hyperbolic_as_exponentials(e):
     return sp.Mul(sp.S.Half, terms, evaluate=False)
 
 
-class _SharedText(TextPrinter):
-    """:func:`symnet.render.text`, each subexpression printed once: the comments of a body's temporaries print
-    nested parts of it again and again (softmax-divergence's 2-class KL: 814 comments, 1.5M characters, 12 of its
-    19 s to compile). The same text: a product's own is context-free (``_print_Mul`` sets the factors its
-    parenthesize looks at), anything else's is kept with the nearest enclosing product's factors (whose quotients
-    take brackets there)."""
-
-    def __init__(self):
-        super().__init__({"order": "none", "reader_order": False})
-        self._texts: dict = {}
-
-    def _print(self, expr, **kwargs):
-        if kwargs or not isinstance(expr, sp.Basic):
-            return super()._print(expr, **kwargs)
-        outer = getattr(self, "_quotient_factors", frozenset())
-        key = (expr, frozenset() if isinstance(expr, sp.Mul) else outer)
-        out = self._texts.get(key)
-        if out is None:
-            out = self._texts[key] = super()._print(expr)
-        return out
-
-
-class _SharedRepr(ReprPrinter):
-    """SymPy's srepr, each subexpression printed once (the same text: a ReprPrinter keeps no context). A widened
-    body's name is a digest of its srepr, and a body that holds one subexpression many times (softmax-divergence's
-    φ series, D_i fifteen times in Horner form) printed it each time: 15 of 51 s of the 2-class KL's profiled
-    compile, half of it SymPy ordering the same sums' terms again."""
-
-    def __init__(self):
-        super().__init__()
-        self._texts: dict = {}
-
-    def _print(self, expr, **kwargs):
-        if kwargs or not isinstance(expr, sp.Basic) or expr.is_Atom:
-            return super()._print(expr, **kwargs)
-        out = self._texts.get(expr)
-        if out is None:
-            out = self._texts[expr] = super()._print(expr)
-        return out
-
-
-def shared_srepr(expr) -> str:
-    """``sp.srepr(expr)``, each subexpression printed once (:class:`_SharedRepr`)."""
-    return _SharedRepr().doprint(expr)
-
-
 class _Emitter:
     """The statements of one body in double-word arithmetic (postorder, each subexpression once)."""
 
@@ -2215,7 +2168,7 @@ class _Emitter:
         for s, n in leaves.items():
             self.values[s] = _Value(n)
         self.count = 0
-        self.text = _SharedText().doprint  # the comments' text, each subexpression printed once
+        self.text = shared_text()  # the comments' text, each subexpression printed once
         # v → its E = e^−|v| (and log1p(E)), for the v whose σ(±v), softplus(±v) the body takes twice or more
         # (set by widened_function, NumPy only: _shared_exp_bases)
         self.shared_exp: dict = {}

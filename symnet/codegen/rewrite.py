@@ -1258,7 +1258,7 @@ def widen(body: sp.Expr, first_order: bool = False, in_float32: bool = False) ->
     cls = _WIDENED.get((body, first_order, in_float32))
     if cls is None:
         leaves = tuple(sorted(body.free_symbols, key=sp.default_sort_key))
-        from .doubleword import shared_srepr  # sp.srepr, each subexpression once (a φ series holds D_i 15 times)
+        from ..render import shared_srepr  # sp.srepr, each subexpression once (a φ series holds D_i 15 times)
         digest = hashlib.sha1((("first:" if first_order else "") + ("f32:" if in_float32 else "") + shared_srepr(body)
                                ).encode()).hexdigest()[:10]
         made: dict = {}  # the two functions, made on first use (0.2 s each: code generation never calls them)
