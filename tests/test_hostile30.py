@@ -277,13 +277,12 @@ def test_series_leading_power_other_arrangements(case):
     assert _ulps(got, true, F64) <= BOUND[F64], (case, got, true)
 
 
-# ------------------------------------------------------------------ softmax-mean where the logits differ by 1e−30 (xfail)
+# ------------------------------------------------------------------ softmax-mean where the logits differ by 1e−30
 
 # KL(p‖q) of two written 2-class softmaxes at (a, b, x, y) = (1e−30, 0, 0, 1e−30): the KL is of second order, 5.0e−61;
 # symnet's f is 1.48e−33 (the double-word log-ratios' error, some 2⁻¹⁰⁰ of log 2, survives the mean), torch's 0 (an
 # error of 5e−61): worse than torch. The gradients are right (±5e−31; torch 0). The same family as test_user28's xfail.
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="2-class KL of written softmaxes at (1e−30, 0, 0, 1e−30): "
-                   "f 1.48e−33 for 5.0e−61, torch 0 (worse than torch by 1.5e−33 absolute), float64")
+# Right since session 30's softmax-divergence rule (h-kl30: Σ q_i·φ(D_i) in double words, tests/test_kl30.py).
 def test_kl_of_softmaxes_a_hair_apart():
     from test_hostile29b import KL2
 
