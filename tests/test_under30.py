@@ -17,34 +17,12 @@ import mpmath
 import numpy as np
 import pytest
 
-import symnet
 
 F64, F32 = np.float64, np.float32
 BOUND = {F64: 4.0, F32: 8.0}
 
 
-def _outputs(formula, dtype, point, backend="numpy"):
-    k = symnet.compile(symnet.derive(formula), backend=backend, progress=False)
-    if backend == "numpy":
-        out = k(**{n: np.array([v], dtype) for n, v in point.items()})
-    else:
-        import torch
-
-        tdtype = torch.float64 if dtype is F64 else torch.float32
-        out = k(**{n: torch.tensor([v], dtype=tdtype) for n, v in point.items()})
-    return {name: float(o.reshape(-1)[0]) for name, o in zip(k.outputs, out)}
-
-
-def _ulps(got, true, dtype) -> float:
-    got = float(got)
-    true = mpmath.mpf(true)
-    if not math.isfinite(got):
-        return math.inf
-    tiny = float(np.finfo(dtype).tiny)
-    if abs(true) < tiny:
-        return float(abs(mpmath.mpf(got) - true) / mpmath.mpf(float(np.finfo(dtype).smallest_subnormal)))
-    return float(abs(mpmath.mpf(got) - true) / mpmath.mpf(float(np.spacing(dtype(abs(float(true)))))))
-
+from test_hostile30 import _outputs, _ulps  # noqa: E402  (the same runner and ULP measure)
 
 BACKENDS = ["numpy", "triton"]
 
