@@ -131,7 +131,10 @@ def test_verify_finds_the_one_hot_failure_of_a_broken_kernel(ce4_a1, monkeypatch
     assert cell.worst_ulp > 1e6, str(report)  # the real kernel's worst finite f is 1.16 ULP
     worst = {k: float(v) for k, v in (part.split("=") for part in cell.worst_at.split(" (")[0].split(", "))}
     assert _one_hot_far([worst[f"a{i}"] for i in range(4)] + [worst[f"t{i}"] for i in range(4)]), cell.worst_at
-    assert report.cell("df_da1", "float64", "symnet numpy").worst_ulp <= 4  # the real gradient beside it
+    # the real gradient beside it: 1.48 ULP where the crossing search is cut early, 8.10 where it has its full 0.5 CPU s
+    # and finds a 0 of ∂a₁ = s₁·Σt − t₁ (1.53e−17 from terms of 2.5 at a = (−1.2894, 1, 0.3, −1.5), t = (0.7, 2.5, 0, 1);
+    # a condition of 10¹⁷): which it reaches depends on the box's speed (stop 47's CI failed a bound of 4 there)
+    assert report.cell("df_da1", "float64", "symnet numpy").worst_ulp <= 16
 
 
 class _Clock:

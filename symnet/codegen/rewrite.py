@@ -7898,7 +7898,7 @@ def _log_constant_factor(node):
     arg = node.args[0]
     if arg.is_Mul:
         c, r = arg.as_coeff_Mul()
-    elif arg.is_Add:
+    elif arg.is_Add and _shifted_term(arg) is None:  # log(x + c) is shifted-argument's (poisson_nll's eps)
         c, r = arg.as_content_primitive()
     else:
         return None
