@@ -251,7 +251,7 @@ def parse_expression(text: str) -> sp.Expr:
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        raise ParseError(f"cannot parse {_short(text)!r}: {_syntax_reason(source, exc)}") from None
+        raise ParseError(f"cannot parse {_short(text)!r}: {_syntax_reason(source, exc, text)}") from None
     except (RecursionError, MemoryError):
         raise ParseError(_TOO_DEEP) from None
     try:
@@ -286,19 +286,48 @@ def _refuse_look_alikes(expr: sp.Expr) -> sp.Expr:
 _HIDDEN = {"Cc", "Cf", "Zl", "Zp", "Co", "Cn"}  # Unicode categories of characters that print as nothing
 
 
-def _syntax_reason(source: str, exc: SyntaxError) -> str:
+def _written_column(text: str, column: int) -> int:
+    """The column of ``text`` (as the user wrote it) at which the parsed source's ``column`` (1-based) lies:
+    normalise() and ``^`` → ``**`` change lengths (``x²`` is ``x**(2)``), so a column of the source named the
+    wrong character of the formula (``x**½``: '⁄' at column 5, session 31). The shortest prefix of ``text``
+    whose source reaches ``column``, by bisection (the source's length grows with the prefix's)."""
+    if text.isascii() and "^" not in text:
+        return column
+    lo, hi = 1, len(text)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if len(normalise(text[:mid]).replace("^", "**")) >= column:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _written_char(text: str, c: str, column: int) -> tuple[str, int]:
+    """``c``, a character of the parsed source at ``column``, as the user wrote it: itself where the
+    formula holds it, else the character whose NFKC form holds it (``½`` for the fraction slash of
+    ``1⁄2``), with the column in the formula as written."""
+    if c in text:
+        return c, text.index(c) + 1
+    written = next((i for i, w in enumerate(text) if c in unicodedata.normalize("NFKC", w)), None)
+    return (text[written], written + 1) if written is not None else (c, _written_column(text, column))
+
+
+def _syntax_reason(source: str, exc: SyntaxError, text: str | None = None) -> str:
     """Why Python's parser refused ``source``, in the words of a formula: a keyword used as a name
     (``lambda*x``), a bracket never closed or never opened, two operands side by side (``beta x``,
-    ``2x``: no implicit product), a formula ending in an operator; else "invalid syntax" and where."""
-    where = f" at column {exc.offset}" if exc.offset else ""
+    ``2x``: no implicit product), a formula ending in an operator; else "invalid syntax" and where.
+    Columns and characters are those of ``text``, the formula as written, where it is given."""
+    text = source if text is None else text
+    where = f" at column {_written_column(text, exc.offset)}" if exc.offset else ""
     message = str(exc.msg)
     if "too many nested" in message:
         return f"too deeply nested{where}"
     hidden = next((i for i, c in enumerate(source) if unicodedata.category(c) in _HIDDEN and c != "\t"), None)
     if hidden is not None:  # a zero-width space, a byte-order mark, a direction override, a line break
-        c = source[hidden]
+        c, column = _written_char(text, source[hidden], hidden + 1)
         return (f"an invisible character U+{ord(c):04X} ({unicodedata.name(c, 'a control character')}) at column "
-                f"{hidden + 1}: delete it (text pasted from a document or a web page can carry one)")
+                f"{column}: delete it (text pasted from a document or a web page can carry one)")
     names = re.findall(r"[^\W\d]\w*", source)
     keywords = [n for n in names if keyword.iskeyword(n)]
     if keywords:  # lambda, in, is, for, class ...: Python's parser reads them as syntax, not names
@@ -318,9 +347,11 @@ def _syntax_reason(source: str, exc: SyntaxError) -> str:
     odd = next((i for i, c in enumerate(source) if not c.isascii() and not c.isidentifier() and not (
         ("a" + c).isidentifier() and i and ("a" + source[i - 1]).isidentifier())), None)  # ٣ alone; x٣ is a name
     if odd is not None:
-        c = source[odd]
-        return (f"the character {c!r} (U+{ord(c):04X} {unicodedata.name(c, '?')}) at column {odd + 1} is not part "
-                "of a formula: names are letters, digits and _, numbers the digits 0-9")
+        c, column = _written_char(text, source[odd], odd + 1)
+        fraction = unicodedata.normalize("NFKC", c).replace("\u2044", "/")  # ½ is 1⁄2: write 1/2
+        hint = f" (write ({fraction}))" if fraction != c and re.fullmatch(r"\d*/\d+", fraction) else ""
+        return (f"the character {c!r} (U+{ord(c):04X} {unicodedata.name(c, '?')}) at column {column} is not part "
+                f"of a formula: names are letters, digits and _, numbers the digits 0-9{hint}")
     return f"invalid syntax{where}"
 
 
