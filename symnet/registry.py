@@ -530,39 +530,56 @@ def _tan(x):
     "_sinh": '''\
 @triton.jit
 def _sinh(x):
-    """sinh x in float64 (float32 and half precision too: their value in float64, rounded once at the end), a = |x|:
-    for a < 1, x + x·z·P(z), z = a², P the Taylor series of (sinh a − a)/a³ to its a¹⁶/19! term (the next is below
-    2⁻⁶⁰ of the sum), odd in x; for a ≥ 1, ±(h − 1/(4h)), h = e^a/2, with e^a as (e^(a/2)/2)·e^(a/2) beyond 709
-    (overflowing only where sinh does). Before (session 31), (E + E/(E + 1))/2 with Kahan's E = expm1(a) below 1 and
-    h from e^(a/2) squared above, in the input's dtype: 2.35 ULP float64 at 3.8e−6, 4.2 float32 at 2.09 (torch 0.5),
-    and log(cosh u) = log1p(2·sinh²(u/2)) 5.76 ULP float64 at u = 1.6e−10 (tests/test_user31.py)."""
-    v = x.to(tl.float64)
+    """sinh x, a = |x|: for a < 1, x + x·z·P(z), z = x², P the Taylor series of (sinh a − a)/a³ (to its a¹⁶/19! term
+    in float64, a¹⁰/13! in float32: the next is below 2⁻⁶⁰, 2⁻³⁰ of the sum), odd in x (sinh(−0) = −0, as torch);
+    for a ≥ 1, ±(h − 1/(4h)), h = e^a/2 (float64: e^a as (e^(a/2)/2)·e^(a/2) beyond 709, overflowing only where sinh
+    does; float32 and half precision: h from float64's e^a, rounded once, so it holds to 89.4). Before (session 31),
+    (E + E/(E + 1))/2 with Kahan's E = expm1(a) below 1 and h from e^(a/2) squared above: 2.35 ULP float64 at
+    3.8e−6, 4.2 float32 at 2.09 (torch 0.5), and log(cosh u) = log1p(2·sinh²(u/2)) 5.76 ULP float64 at u = 1.6e−10
+    (tests/test_user31.py)."""
+    if x.dtype == tl.float64:
+        a = tl.abs(x)
+        z = x * x
+        p = tl.full([], 8.22063524662433e-18, tl.float64)  # 1/19!
+        p = tl.full([], 2.8114572543455206e-15, tl.float64) + z * p  # 1/17!
+        p = tl.full([], 7.647163731819816e-13, tl.float64) + z * p  # 1/15!
+        p = tl.full([], 1.6059043836821613e-10, tl.float64) + z * p  # 1/13!
+        p = tl.full([], 2.505210838544172e-08, tl.float64) + z * p  # 1/11!
+        p = tl.full([], 2.7557319223985893e-06, tl.float64) + z * p  # 1/9!
+        p = tl.full([], 0.0001984126984126984, tl.float64) + z * p  # 1/7!
+        p = tl.full([], 0.008333333333333333, tl.float64) + z * p  # 1/5!
+        p = tl.full([], 0.16666666666666666, tl.float64) + z * p  # 1/3!
+        small = x + x * (z * p)
+        half = tl.exp(0.5 * a)
+        h = tl.where(a < 709.0, 0.5 * tl.exp(a), (0.5 * half) * half)
+        big = h - 0.25 / h
+        return tl.where(a < 1.0, small, tl.where(x < 0, -big, big))
+    v = x.to(tl.float32)
     a = tl.abs(v)
-    z = a * a
-    p = tl.full([], 8.22063524662433e-18, tl.float64)  # 1/19!
-    p = tl.full([], 2.8114572543455206e-15, tl.float64) + z * p  # 1/17!
-    p = tl.full([], 7.647163731819816e-13, tl.float64) + z * p  # 1/15!
-    p = tl.full([], 1.6059043836821613e-10, tl.float64) + z * p  # 1/13!
-    p = tl.full([], 2.505210838544172e-08, tl.float64) + z * p  # 1/11!
-    p = tl.full([], 2.7557319223985893e-06, tl.float64) + z * p  # 1/9!
-    p = tl.full([], 0.0001984126984126984, tl.float64) + z * p  # 1/7!
-    p = tl.full([], 0.008333333333333333, tl.float64) + z * p  # 1/5!
-    p = tl.full([], 0.16666666666666666, tl.float64) + z * p  # 1/3!
+    z = v * v
+    p = 1.6059043836821613e-10  # 1/13!
+    p = 2.505210838544172e-08 + z * p  # 1/11!
+    p = 2.7557319223985893e-06 + z * p  # 1/9!
+    p = 0.0001984126984126984 + z * p  # 1/7!
+    p = 0.008333333333333333 + z * p  # 1/5!
+    p = 0.16666666666666666 + z * p  # 1/3!
     small = v + v * (z * p)
-    half = tl.exp(0.5 * a)
-    h = tl.where(a < 709.0, 0.5 * tl.exp(a), (0.5 * half) * half)
+    h = (0.5 * tl.exp(a.to(tl.float64))).to(tl.float32)
     big = h - 0.25 / h
-    return tl.where(a < 1.0, small, tl.where(v < 0, -big, big)).to(x.dtype)  # (small keeps −0's sign, as torch)
+    return tl.where(a < 1.0, small, tl.where(v < 0, -big, big)).to(x.dtype)
 ''',
     "_cosh": '''\
 @triton.jit
 def _cosh(x):
-    """cosh x = h + 1/(4h), h = e^a/2, a = |x|, in float64 (float32 and half precision: rounded once at the end),
-    e^a as (e^(a/2)/2)·e^(a/2) beyond 709, overflowing only where cosh does. Before (session 31), h from e^(a/2)
-    squared in the input's dtype: 3.24 ULP float32 at −2.73 (torch 0.24; accuracy-triton-interpreter-full-2026-12-04)."""
-    a = tl.abs(x).to(tl.float64)
-    half = tl.exp(0.5 * a)
-    h = tl.where(a < 709.0, 0.5 * tl.exp(a), (0.5 * half) * half)
+    """cosh x = h + 1/(4h), h = e^a/2, a = |x| (float64: e^a as (e^(a/2)/2)·e^(a/2) beyond 709, overflowing only
+    where cosh does; float32 and half precision: h from float64's e^a, rounded once). Before (session 31), h from
+    e^(a/2) squared: 3.24 ULP float32 at −2.73 (torch 0.24; accuracy-triton-interpreter-full-2026-12-04)."""
+    if x.dtype == tl.float64:
+        a = tl.abs(x)
+        half = tl.exp(0.5 * a)
+        h = tl.where(a < 709.0, 0.5 * tl.exp(a), (0.5 * half) * half)
+        return h + 0.25 / h
+    h = (0.5 * tl.exp(tl.abs(x).to(tl.float64))).to(tl.float32)
     return (h + 0.25 / h).to(x.dtype)
 ''',
     "_asinh": '''\

@@ -42,7 +42,7 @@ def test_ascii_columns_unchanged(formula, message):
 # 5.76 at 1.56e−10 (the Triton kernel; NumPy's 0.63), past the 4-ULP bound, and `symnet verify --backend triton` said
 # "pass" (its worst 3.29 at other points). The kernel computes log1p(2·sinh²(u/2)) there, and _sinh was Kahan's
 # expm1 in the input's dtype: sinh alone 2.35 ULP float64 at 3.8e−6 and 4.2 float32 at 2.09 (torch 0.5), cosh
-# float32 3.24. Now float64 (float32 too, rounded once): a Taylor polynomial below |x| = 1, e^|x|/2 above.
+# float32 3.24. Now a Taylor polynomial below |x| = 1 and e^|x|/2 above (float32's from float64's e^x, rounded once).
 import mpmath  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -83,12 +83,14 @@ def test_triton_sinh_cosh_accuracy(formula, value, slope):
     # float64 below 1: measured 0.63 ULP at worst over 2,600 points (sinh; 2.35 before at 3.8e−6)
     if formula == "sinh(x)":
         assert _worst(kernel, small, np.float64, value)[0] <= 1.0
-    # float32 everywhere: the float64 value rounded once, ≤ 0.5 ULP and a hair (measured 0.50 over 5,000 points each;
-    # before: sinh 3.44 at 4.2e−4 and 4.2 at 2.09, cosh 3.24 at −2.73, torch ≤ 1.0)
+    # float32: the polynomial in float32 below 1, h = e^|x|/2 rounded once from float64 above, h ∓ 1/(4h) in float32:
+    # ≤ 1.7 ULP by the error terms (h's 0.5 ULP, doubled where h is in the binade above the result, times h/sinh ≤ 1.16,
+    # and the subtraction's 0.5); measured 1.31 (sinh) and 1.24 (cosh′) over 5,000 points each. Before: sinh 3.44 at
+    # 4.2e−4 and 4.2 at 2.09, cosh 3.24 at −2.73 (torch ≤ 1.0)
     wide = np.concatenate([small, rng.uniform(1, 89, 300) * signs[:300]])
     for reference, output in ((value, 0), (slope, 1)):
         worst, where = _worst(kernel, wide, np.float32, reference, output)
-        assert worst <= 0.501, (formula, output, worst, where)
+        assert worst <= 2.0, (formula, output, worst, where)
     # float64 from 1 to the overflow: e^|x|/2 ∓ its reciprocal/4, ≤ 1.6 ULP (measured 1.41 / 1.51 over 5,000 points)
     worst, where = _worst(kernel, rng.uniform(1, 710, 300) * signs[:300], np.float64, value)
     assert worst <= 2.0, (formula, worst, where)
