@@ -48,8 +48,13 @@ import numpy as np  # noqa: E402
 
 from conftest import torch_and_triton  # noqa: E402
 
-torch, _ = torch_and_triton()
-DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _torch():
+    """torch (the module is skipped without torch and triton, the parser's tests above are not), and the device the
+    Triton kernels run on: the interpreter's CPU where there is no GPU."""
+    torch, _ = torch_and_triton()
+    return torch, ("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def _ulps(got, true, dtype):
@@ -61,8 +66,9 @@ def _ulps(got, true, dtype):
 
 def _worst(kernel, values, dtype, reference, output=0, **others):
     """The worst ULP error of ``kernel``'s ``output`` at ``values`` (x), with the point."""
+    torch, device = _torch()
     x = torch.tensor(np.asarray(values, dtype=dtype))
-    got = kernel(x=x.to(DEVICE), **others)[output].cpu().numpy()
+    got = kernel(x=x.to(device), **others)[output].cpu().numpy()
     worst = (0.0, None)
     with mpmath.workdps(40):
         for value, result in zip(x.numpy(), got):
@@ -76,6 +82,7 @@ def _worst(kernel, values, dtype, reference, output=0, **others):
                                                    ("cosh(x)", mpmath.cosh, mpmath.sinh)], ids=["sinh", "cosh"])
 def test_triton_sinh_cosh_accuracy(formula, value, slope):
     import symnet
+    _torch()
     kernel = symnet.compile(symnet.derive(formula), backend="triton")
     rng = np.random.default_rng(31)
     signs = rng.choice([-1.0, 1.0], 600)
@@ -98,14 +105,15 @@ def test_triton_sinh_cosh_accuracy(formula, value, slope):
 
 def test_triton_sinh_cosh_limits_and_signs():
     import symnet
+    torch, device = _torch()
     kernel = symnet.compile(symnet.derive("sinh(x)"), backend="triton")
     x = torch.tensor([-0.0, 0.0, 710.4, -710.4, 711.0, float("inf"), -float("inf"), float("nan")], dtype=torch.float64)
-    f, df = (out.cpu() for out in kernel(x=x.to(DEVICE)))
+    f, df = (out.cpu() for out in kernel(x=x.to(device)))
     assert torch.signbit(f[0]) and not torch.signbit(f[1])  # sinh(−0) = −0, as torch
     assert f[2].item() == pytest.approx(1.6663642832806e308, rel=1e-12) and f[3].item() == -f[2].item()  # torch: ±inf
     assert f[4].item() == float("inf") and f[5].item() == float("inf") and f[6].item() == -float("inf")
     assert f[7].isnan() and df[7].isnan() and df[2].item() == f[2].item()
-    f32 = kernel(x=torch.tensor([89.4, 89.5, -89.5], dtype=torch.float32, device=DEVICE))[0].cpu()
+    f32 = kernel(x=torch.tensor([89.4, 89.5, -89.5], dtype=torch.float32, device=device))[0].cpu()
     assert f32[0].item() == float(np.float32(mpmath.sinh(float(np.float32(89.4)))))  # 3.3488627e38, to nearest
     assert f32[1].item() == float("inf")
     assert f32[2].item() == -float("inf")
@@ -115,6 +123,7 @@ def test_triton_log_cosh_small_difference():
     """log(cosh u) for tiny u is 2·sinh²(u/2) (log1p of it returns it): before, 5.0 ULP float64 over u in
     [1e−12, 1e−8] (5.63 at 1e−8); now the square's rounding, 0.56 ULP (measured over 600 points)."""
     import symnet
+    _torch()
     kernel = symnet.compile(symnet.derive("log(cosh(x))"), backend="triton")
     rng = np.random.default_rng(32)
     u = np.concatenate([10.0 ** rng.uniform(-12, -8, 300), [1e-8, 1.55793217678923e-10]])
