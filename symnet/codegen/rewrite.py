@@ -7968,6 +7968,7 @@ __all__ += ["ONE_MINUS_COS_FACTOR"]
 # −3/x²: 5–19 ULP in float64 from 1e−150 to 2, 16 in float32; h-slope31); tested in tests/test_slope31.py
 
 _COMMON_CANCEL = sp.Rational(1, 2)  # |sum| below this share of Σ|terms| at x = 2⁻³⁰: the written sum cancels there
+_COMMON_SIMPLIFY_OPS = 80  # N simplified by identities up to this many operations (the quotient's N: 12), expanded beyond
 
 
 def _vanishing_denominators(node, x) -> list:
@@ -8010,9 +8011,10 @@ def _series_common_denominator(node):
         return None
     numerator, denominator = sp.fraction(sp.together(node))
     numerator = sp.expand(numerator)
-    simpler = sp.trigsimp(numerator)
-    if sp.count_ops(simpler) < sp.count_ops(numerator):
-        numerator = sp.expand(simpler)
+    if sp.count_ops(numerator) <= _COMMON_SIMPLIFY_OPS:  # (trigsimp's time grows fast with the sum's size)
+        simpler = sp.trigsimp(numerator)
+        if sp.count_ops(simpler) < sp.count_ops(numerator):
+            numerator = sp.expand(simpler)
     if not numerator.is_Add or not _vanishes_at_zero(numerator, x):
         return None
     bases = [_power_parts(f)[0] for f in sp.Mul.make_args(denominator) if not f.is_number]
@@ -8086,12 +8088,16 @@ def _series_common_denominators(expr):
 
 SERIES_COMMON_DENOMINATOR = Rule(
     "series-common-denominator", "a sum of one input whose terms hold powers 1/D^k of vanishing series D (x − sin x, "
-    "e^x − 1 − x) and cancel near 0 (the derivative of a quotient of two series, (1 − cos x)/(x − sin x)′ = "
-    "sin x/(x − sin x) − (1 − cos x)²/(x − sin x)², 6/x² − 9/x² = −3/x²: each term made accurate by the other rules "
-    "and their difference 5–19 ULP in float64 from 1e−150 to 2, 16 in float32) is N/∏D^k over the common "
-    "denominator (the same number: sympy.together, N expanded and simplified by identities), taken where N is 0 at "
-    "0 with its terms cancelling: the vanishing-series rule writes N as its own Taylor polynomial x⁴·(−1/12 + x²/180 "
-    "− …) (no subtraction left) and series-leading-power divides x^n out of N and D^k",
+    "e^x − 1 − x, x·sinh x − x²) and cancel near 0 (the derivative of a quotient of two series, (1 − cos x)/(x − sin x)′ "
+    "= sin x/(x − sin x) − (1 − cos x)²/(x − sin x)², 6/x² − 9/x² = −3/x²: each term made accurate by the other rules "
+    "and their difference 5–19 ULP in float64 from 1e−150 to 4, 16 in float32; (sinh x − x)/(x − sin x)′ 6.9e25 ULP "
+    "at 1e−6) is N/∏D^k over the common denominator (sympy.together, N expanded and simplified by identities), taken "
+    "where N is 0 at 0 with its terms cancelling; with the quotient ≈ c·x^(−m) at 0, Q = x^m·N/∏D^k is analytic there: "
+    "its Taylor polynomial (the removable-series fit, Horner: no subtraction) within the fit's window, then m "
+    "divisions by x one at a time; past the window N/∏D^k computed as the widen rule computes a sum (N's terms meet "
+    "again at each root of the quotient: 2,039 ULP at x = 8.987 as written), one division by each D at a time (D² "
+    "overflows from x ≈ 352 for x·sinh x − x²). Within 1.72 ULP in float64 and 0.5 in float32 over 2,000 points of each "
+    "of four such quotients",
     apply=_series_common_denominators, fired=lambda old, new: new != old, before=True)
 _register(SERIES_COMMON_DENOMINATOR)
 __all__ += ["SERIES_COMMON_DENOMINATOR"]
