@@ -219,6 +219,8 @@ from test_const30 import RULE_CASES as _CONST30  # noqa: E402  (log-constant-fac
 RULE_CASES += _CONST30
 from test_under30 import RULE_CASES as _UNDER30  # noqa: E402  (one-plus-exp-power: tests/test_under30.py)
 RULE_CASES += _UNDER30
+from test_slope31 import RULE_CASES as _SLOPE31  # noqa: E402  (series-common-denominator: tests/test_slope31.py)
+RULE_CASES += _SLOPE31
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -329,6 +331,8 @@ UNDECIDED |= {"softplus-rational"}  # a select at x ≤ 0 of rational functions 
 UNDECIDED |= {"one-plus-exp-power", "exp-sigmoid-far", "exp-over-power-far"}  # e^(p·v) past v = 700 (to |p|·e^−700 relative: not an identity);
 # a select at u < −700 of σ(u) as e^u·σ(−u): simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"exp-dominant"}  # u + log c past u = 1024 (to e^−1024 relative: not an identity), selects at u = 64: the 50-digit check holds
+UNDECIDED |= {"series-common-denominator"}  # x^m·N/∏D^k's Taylor polynomial below a window (not an identity) and a
+# widened quotient past it: simplify cannot decide; the 50-digit check holds
 
 
 def _plain(e):

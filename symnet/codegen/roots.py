@@ -753,17 +753,18 @@ def _series_is_f(f, c, power, stride, points) -> bool:
 
 
 @functools.lru_cache(maxsize=512)
-def removable_fit(expr: sp.Expr, written: sp.Expr | None = None) -> ZeroFit | None:
+def removable_fit(expr: sp.Expr, written: sp.Expr | None = None, reach: bool = True) -> ZeroFit | None:
     """The removable-series fit of ``expr`` (one free symbol x) at x = 0, or None where its limit there is not
-    finite or no window helps. ``written``: the form the generated code computes (default ``expr``). Raises
-    nothing."""
+    finite or no window helps. ``written``: the form the generated code computes (default ``expr``). ``reach``
+    False: the reach past the window is not measured (0; the series-common-denominator rule widens everything past
+    it). Raises nothing."""
     try:
-        return _removable_fit(as_written(expr), expr if written is None else written)
+        return _removable_fit(as_written(expr), expr if written is None else written, reach)
     except Exception:  # noqa: BLE001 - a form the analysis cannot evaluate: no rewrite
         return None
 
 
-def _removable_fit(expr, written):
+def _removable_fit(expr, written, measure_reach=True):
     (x,) = expr.free_symbols
     f = _mp(expr, x)
     found = _zero_taylor(f)
@@ -814,7 +815,7 @@ def _removable_fit(expr, written):
     inside = {n: float(np.max(np.where(dist < w, series[w], 0.0))) for n, (dist, _, series) in grids.items()}
     outside = {n: float(np.max(np.where(dist >= w, err, 0.0))) for n, (dist, err, _) in grids.items()}
     written_in = {n: float(np.max(np.where(dist < w, err, 0.0))) for n, (dist, err, _) in grids.items()}
-    reach = _reach(0.0, w, probe, f) if REMOVABLE_REACH else 0.0
+    reach = _reach(0.0, w, probe, f) if REMOVABLE_REACH and measure_reach else 0.0
     return ZeroFit(power, stride, w, coefficients, inside, outside, written_in, reach)
 
 
