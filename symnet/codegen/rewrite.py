@@ -4595,16 +4595,21 @@ def _log1p_split(math, m):
     return None
 
 
-LOG1P_GATE = 2  # the sum inside the window widened where |G + R| < |R|/LOG1P_GATE (_log1p_series_node)
-
-
 def _log1p_series_node(node):
-    """node, a sum in two inputs holding log1p(M) (M a monomial of both) → {G's series in a = M + R(M, r) if |M| < w;
-    widen(node) otherwise} where its part G(a) free of the other input vanishes at a = 0 with cancelling terms and its
-    written form is measured past the bound (:func:`_vanishing_node`'s fit); None elsewhere. Past the window the sum
-    still cancels where G meets R (the Student-t ∂ν at ν = 5, x = 1.5: 93 ULP in float64 as written): widened, its
-    double words run on the elements past the window alone (NumPy: doubleword._needed_gather; h-studt27)."""
-    from .roots import OUTSIDE_ULP, SeriesBase, ZeroSeries, removable_fit
+    """node, a sum in two inputs holding log1p(M) (M a monomial of both) → widen(node) where its part G(a) free of the
+    other input vanishes at a = 0 with cancelling terms and its written form is measured past the bound inside the
+    window of G's series (:func:`_vanishing_node`'s fit); None elsewhere. Past the window the sum cancels where G meets
+    R (the Student-t ∂ν at ν = 5, x = 1.5: 93 ULP in float64 as written; h-studt27), inside it where G's own terms meet
+    (a²/4 from terms of size a) and at ∂ν's zero a ≈ 2/ν (716.7 ULP at ν = 28.946, x = 1.4299).
+
+    Until h-gate31 the window took G's Taylor polynomial in a = M plus R as written (widened only where |G + R| <
+    |R|/2, h-gate28): a float64 form a few ULP times (|G| + |R|)/|G + R| off, never within 4 ULP of the whole window
+    (measured: its Horner up to 3.9 ULP of the result, R's roundings 3.0, a = x²/ν's two roundings 3.1, of which G ∝ a²
+    takes twice; together 5.5 ULP where |R| ≈ 1.2·|G + R| at ν in (1, 30), 4.9 where |R| < |G + R|/4 and 4.9 at
+    ν = 1.3e5, a = 0.29, where R is nothing: no gate on |R|/|G + R| reaches the bound). The double words (rounded once,
+    0.5 ULP) cost some 2× the float64 kernel (NumPy, where 70 % of the elements are inside the window), ~1.05× the
+    float32 one (its float64 body within 2⁻³⁰ keeps most of them)."""
+    from .roots import OUTSIDE_ULP, SeriesBase, removable_fit
 
     if not node.is_Add or len(node.free_symbols) != 2 or node.has(sp.Indexed, SeriesBase):
         return None
@@ -4624,15 +4629,7 @@ def _log1p_series_node(node):
     fit = removable_fit(g)
     if fit is None or all(fit.written_inside.get(n, 0.0) <= OUTSIDE_ULP[n] for n in OUTSIDE_ULP):
         return None
-    series = ZeroSeries(a, g, sp.Integer(fit.power), sp.Integer(fit.stride), *[sp.Float(c, 25) for c in fit.coefficients])
-    q = Grouped(m)
-    inside = series.xreplace({a: q}) + rest.xreplace({a: q})
-    # inside the window the sum cancels too where G meets R (the Student-t ∂ν's zero at a ≈ 2/ν: 716.7 ULP in float64
-    # at ν = 28.946, x = 1.4299), and its float64 error is some 8·|R|/|G + R| ULP (measured; 2u·|R|/|G + R| of it is
-    # a's own rounding, the sum's condition in a): widened there too, where |G + R| < |R|/LOG1P_GATE, a float test on
-    # the values the select computes anyway (ir._one_series_each: the series' sum once; h-gate28)
-    cancels = sp.Abs(inside) * LOG1P_GATE < sp.Abs(rest.xreplace({a: q}))
-    return sp.Piecewise((inside, sp.And(sp.Abs(q) < sp.Float(fit.window), sp.Not(cancels))), (widen(node), True))
+    return widen(node)
 
 
 def _log1p_series(expr):
@@ -4646,12 +4643,14 @@ LOG1P_SERIES = Rule(
     "log1p-series", "a sum in two inputs holding log1p(a), a a monomial of both (a = x²/ν), that is G(a) + R(a, ν) "
     "with G free of ν a sum whose terms meet at a = 0 (∂ν of the Student-t NLL ½(ν + 1)·log(1 + x²/ν): "
     "½[log1p(a) − a/(1 + a)] − a/(2ν(1 + a)), G = a²/4 − … from terms of size a: 92 ULP in float64 at ν = 30, "
-    "x = 1, 2.1e3 at ν = 1e3, 1.4e6 at ν = 1e6; torch 988, 3.2e6, 8.2e11) is, within a measured window |a| < w, "
-    "G's Taylor polynomial in a (the vanishing-series fit) plus R as written, a rounded once; G + R is the sum's "
-    "partial fractions in ν (an identity); fired where G as written is measured past 3 ULP (float64) or 6 "
-    "(float32) inside the window; past it, the sum as the widen rule computes one (double words, rounded once: at "
-    "ν = 5, x = 1.5, a = 0.45, its terms are 440× the result, 93 ULP in float64 as written, torch 419; 0.02 now), "
-    "and inside it where |G + R| < |R|/2 (the ∂ν's zero at a ≈ 2/ν: 716.7 ULP at ν = 28.95, x = 1.43; 0.33 now)",
+    "x = 1, 2.1e3 at ν = 1e3, 1.4e6 at ν = 1e6; torch 988, 3.2e6, 8.2e11), and that cancels again where G meets R "
+    "(∂ν's zero at a ≈ 2/ν: 716.7 ULP at ν = 28.95, x = 1.43; at ν = 5, x = 1.5, a = 0.45, its terms are 440× the "
+    "result, 93 ULP, torch 419), is computed as the widen rule computes a sum (double words, a third word where they "
+    "cancel too, rounded once: 0.5 ULP); fired where G as written is measured past 3 ULP (float64) or 6 (float32) "
+    "within the window of G's Taylor polynomial (the vanishing-series fit; G + R is the sum's partial fractions in ν, "
+    "an identity). That polynomial in a rounded a plus R as written, the window's form until h-gate31, was a few "
+    "ULP times (|G| + |R|)/|G + R| off in float64 (5.5 ULP at 3,000 random points of ν in (1, 30), 4.9 at ν = 1.3e5 "
+    "where R is nothing: a's two roundings, doubled in G ∝ a²)",
     apply=_log1p_series, fired=lambda old, new: new != old)
 RULES = RULES[:RULES.index(WIDEN)] + (LOG1P_SERIES,) + RULES[RULES.index(WIDEN):]  # before the widen rule
 _BY_NAME[LOG1P_SERIES.name] = LOG1P_SERIES
