@@ -134,7 +134,9 @@ def test_the_gather_changes_no_bit(formula, dtype):
     for a, b in zip(new(**inputs), old(**inputs)):
         differ = np.flatnonzero(a.view(bits) != b.view(bits))
         assert differ.size == 0, (differ.size, differ[:5], a[differ[:5]], b[differ[:5]])
-    assert ran and not off
+    # the Student-t ∂ν is widened on every element since h-gate31 (no select on the log1p-series window left) and its
+    # value's log1p past 2¹⁰⁰⁰ alone: nothing under half the block to gather there
+    assert (ran or formula == STUDENT) and not off
 
 
 def test_a_gathered_function_where_needed_and_elsewhere(student):

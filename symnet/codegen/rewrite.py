@@ -4595,16 +4595,21 @@ def _log1p_split(math, m):
     return None
 
 
-LOG1P_GATE = 2  # the sum inside the window widened where |G + R| < |R|/LOG1P_GATE (_log1p_series_node)
-
-
 def _log1p_series_node(node):
-    """node, a sum in two inputs holding log1p(M) (M a monomial of both) → {G's series in a = M + R(M, r) if |M| < w;
-    widen(node) otherwise} where its part G(a) free of the other input vanishes at a = 0 with cancelling terms and its
-    written form is measured past the bound (:func:`_vanishing_node`'s fit); None elsewhere. Past the window the sum
-    still cancels where G meets R (the Student-t ∂ν at ν = 5, x = 1.5: 93 ULP in float64 as written): widened, its
-    double words run on the elements past the window alone (NumPy: doubleword._needed_gather; h-studt27)."""
-    from .roots import OUTSIDE_ULP, SeriesBase, ZeroSeries, removable_fit
+    """node, a sum in two inputs holding log1p(M) (M a monomial of both) → widen(node) where its part G(a) free of the
+    other input vanishes at a = 0 with cancelling terms and its written form is measured past the bound inside the
+    window of G's series (:func:`_vanishing_node`'s fit); None elsewhere. Past the window the sum cancels where G meets
+    R (the Student-t ∂ν at ν = 5, x = 1.5: 93 ULP in float64 as written; h-studt27), inside it where G's own terms meet
+    (a²/4 from terms of size a) and at ∂ν's zero a ≈ 2/ν (716.7 ULP at ν = 28.946, x = 1.4299).
+
+    Until h-gate31 the window took G's Taylor polynomial in a = M plus R as written (widened only where |G + R| <
+    |R|/2, h-gate28): a float64 form a few ULP times (|G| + |R|)/|G + R| off, never within 4 ULP of the whole window
+    (measured: its Horner up to 3.9 ULP of the result, R's roundings 3.0, a = x²/ν's two roundings 3.1, of which G ∝ a²
+    takes twice; together 5.5 ULP where |R| ≈ 1.2·|G + R| at ν in (1, 30), 4.9 where |R| < |G + R|/4 and 4.9 at
+    ν = 1.3e5, a = 0.29, where R is nothing: no gate on |R|/|G + R| reaches the bound). The double words (rounded once,
+    0.5 ULP) cost some 2× the float64 kernel (NumPy, where 70 % of the elements are inside the window), ~1.05× the
+    float32 one (its float64 body within 2⁻³⁰ keeps most of them)."""
+    from .roots import OUTSIDE_ULP, SeriesBase, removable_fit
 
     if not node.is_Add or len(node.free_symbols) != 2 or node.has(sp.Indexed, SeriesBase):
         return None
@@ -4624,15 +4629,7 @@ def _log1p_series_node(node):
     fit = removable_fit(g)
     if fit is None or all(fit.written_inside.get(n, 0.0) <= OUTSIDE_ULP[n] for n in OUTSIDE_ULP):
         return None
-    series = ZeroSeries(a, g, sp.Integer(fit.power), sp.Integer(fit.stride), *[sp.Float(c, 25) for c in fit.coefficients])
-    q = Grouped(m)
-    inside = series.xreplace({a: q}) + rest.xreplace({a: q})
-    # inside the window the sum cancels too where G meets R (the Student-t ∂ν's zero at a ≈ 2/ν: 716.7 ULP in float64
-    # at ν = 28.946, x = 1.4299), and its float64 error is some 8·|R|/|G + R| ULP (measured; 2u·|R|/|G + R| of it is
-    # a's own rounding, the sum's condition in a): widened there too, where |G + R| < |R|/LOG1P_GATE, a float test on
-    # the values the select computes anyway (ir._one_series_each: the series' sum once; h-gate28)
-    cancels = sp.Abs(inside) * LOG1P_GATE < sp.Abs(rest.xreplace({a: q}))
-    return sp.Piecewise((inside, sp.And(sp.Abs(q) < sp.Float(fit.window), sp.Not(cancels))), (widen(node), True))
+    return widen(node)
 
 
 def _log1p_series(expr):
@@ -4646,12 +4643,14 @@ LOG1P_SERIES = Rule(
     "log1p-series", "a sum in two inputs holding log1p(a), a a monomial of both (a = x²/ν), that is G(a) + R(a, ν) "
     "with G free of ν a sum whose terms meet at a = 0 (∂ν of the Student-t NLL ½(ν + 1)·log(1 + x²/ν): "
     "½[log1p(a) − a/(1 + a)] − a/(2ν(1 + a)), G = a²/4 − … from terms of size a: 92 ULP in float64 at ν = 30, "
-    "x = 1, 2.1e3 at ν = 1e3, 1.4e6 at ν = 1e6; torch 988, 3.2e6, 8.2e11) is, within a measured window |a| < w, "
-    "G's Taylor polynomial in a (the vanishing-series fit) plus R as written, a rounded once; G + R is the sum's "
-    "partial fractions in ν (an identity); fired where G as written is measured past 3 ULP (float64) or 6 "
-    "(float32) inside the window; past it, the sum as the widen rule computes one (double words, rounded once: at "
-    "ν = 5, x = 1.5, a = 0.45, its terms are 440× the result, 93 ULP in float64 as written, torch 419; 0.02 now), "
-    "and inside it where |G + R| < |R|/2 (the ∂ν's zero at a ≈ 2/ν: 716.7 ULP at ν = 28.95, x = 1.43; 0.33 now)",
+    "x = 1, 2.1e3 at ν = 1e3, 1.4e6 at ν = 1e6; torch 988, 3.2e6, 8.2e11), and that cancels again where G meets R "
+    "(∂ν's zero at a ≈ 2/ν: 716.7 ULP at ν = 28.95, x = 1.43; at ν = 5, x = 1.5, a = 0.45, its terms are 440× the "
+    "result, 93 ULP, torch 419), is computed as the widen rule computes a sum (double words, a third word where they "
+    "cancel too, rounded once: 0.5 ULP); fired where G as written is measured past 3 ULP (float64) or 6 (float32) "
+    "within the window of G's Taylor polynomial (the vanishing-series fit; G + R is the sum's partial fractions in ν, "
+    "an identity). That polynomial in a rounded a plus R as written, the window's form until h-gate31, was a few "
+    "ULP times (|G| + |R|)/|G + R| off in float64 (5.5 ULP at 3,000 random points of ν in (1, 30), 4.9 at ν = 1.3e5 "
+    "where R is nothing: a's two roundings, doubled in G ∝ a²)",
     apply=_log1p_series, fired=lambda old, new: new != old)
 RULES = RULES[:RULES.index(WIDEN)] + (LOG1P_SERIES,) + RULES[RULES.index(WIDEN):]  # before the widen rule
 _BY_NAME[LOG1P_SERIES.name] = LOG1P_SERIES
@@ -10103,6 +10102,9 @@ def _factored_in(r, t, value):
             within = False
         if within:
             return Grouped(q.as_expr().xreplace({t: value})) + _factored_in(rest.as_expr() / den, t, value)
+    near = _near_zero_split(num, den, t, value)
+    if near is not None:
+        return near
     out = sp.S.One
     for part, sign in ((num, 1), (den, -1)):
         c, factors = sp.Poly(part, t).factor_list()
@@ -10110,6 +10112,34 @@ def _factored_in(r, t, value):
         for g, m in factors:
             out *= Grouped(g.as_expr().xreplace({t: value})) ** (sign * m)
     return out
+
+
+def _near_zero_split(num, den, t, value):
+    """num/den (polynomials in t, t = ``value`` in (0, 1]) as t^−k·(c + t·S(t)/D(t)): a pole t^−k at 0 as the one power
+    e^(∓k·p) (1/e^−x was two roundings, the exponential's and the quotient's), and the rest as its value c at t = 0
+    plus a part that vanishes there, where that part never cancels c by more than half on t in [0, 1] (so its
+    roundings count at most once): mish(x)/(σ(x)σ(−x)) = x·eˣ·(1 + v(2 + 3v + 2v²)/(2v² + 2v + 1)), v = e^−x,
+    for x > 0 was x·(1 + v)²(1 + 2v)/(v(2v² + 2v + 1)), eight roundings (3.8 ULP in float64 at x = 7.03, its ∂
+    4.8 at 19.14). None where neither applies."""
+    k = min(m for (m,) in sp.Poly(den, t).monoms())
+    if sp.Poly(num, t).eval(0) == 0:  # a zero at t = 0 (σ(x)·…): its factor t as it is
+        return None
+    rest_den = sp.cancel(den / t ** k)
+    c = sp.Poly(num, t).eval(0) / sp.Poly(rest_den, t).eval(0)
+    rest = sp.cancel(num / rest_den - c)
+    split = False
+    if not rest.is_zero and sp.degree(sp.fraction(rest)[1], t) > 0:
+        ratio = sp.lambdify(t, rest / c)
+        try:
+            split = all(ratio(j / 64) >= -0.5 for j in range(65))
+        except (ZeroDivisionError, OverflowError):
+            split = False
+    if not split and k == 0:
+        return None
+    pole = value ** -k  # e^(∓k·p): rounded once
+    if not split:
+        return pole * _factored_in(num / rest_den, t, value)
+    return pole * (c + _factored_in(rest, t, value))
 
 
 def _softplus_rational_of(inner):
@@ -10203,7 +10233,11 @@ SOFTPLUS_RATIONAL = Rule(
     "−745), and σ(x)/tanh(softplus x), 0/0 = NaN from −745 (torch the same); = t(t² − 2)/((t + 1)(t + 2)"
     "(t² + 2t + 2)) and 1 − t/((t + 1)(t + 2)), factored over the rationals, an improper fraction as its quotient "
     "polynomial plus the proper rest (exact: SymPy's cancel, div and factor), in t for p ≤ 0 and in 1/t for p > 0 "
-    "(≤ 2 ULP in float64 from −1e4 to 1e4; torch 308 at −709, NaN from −745)", local=_softplus_rational)
+    "(≤ 2 ULP in float64 from −1e4 to 1e4; torch 308 at −709, NaN from −745); a pole t^−k at t = 0 as the one power "
+    "e^(∓k·p) and the rest as its value at t = 0 plus a part that vanishes there, where that part never cancels it by "
+    "more than half (mish(x)/(σ(x)σ(−x)) = x·eˣ·(1 + v(2 + 3v + 2v²)/(2v² + 2v + 1)), v = e^−x, for x > 0: as x·(1 + v)²"
+    "(1 + 2v)/(v(2v² + 2v + 1)), 1/v rounding eˣ twice, f 3.8 ULP in float64 at x = 7.03 and f′ 4.8 at 19.14; 2.6 "
+    "now)", local=_softplus_rational)
 _register(SOFTPLUS_RATIONAL)
 _LOCAL = (_softplus_rational,) + _LOCAL[:-1]  # before exp-rational, which takes σ(x) and tanh(softplus x) apart
 __all__ += ["SOFTPLUS_RATIONAL"]
