@@ -169,6 +169,10 @@ _OPEN = [
      "∂x 128 ULP (torch 0): {…; (3 + u)/6}(u) + r/6 − y/6 cancels near u = −3/2, torch's u/3 + 1/2 rounds u once; "
      "worse than torch at 64 of 1,500 random points in float64, 52 in float32 (main: 73 and 58; its 10.7 ULP at "
      "(0.7, 2.29497) the affine-root rule's sum form fixed)"),
+    ("(selu((x) + (y)))**(3/2)", np.float64, -0.9999999999999999, 1.0, 0,
+     lambda X, Y: (mpmath.mpf("1.0507009873554804934193349852946") * (X + Y)) ** mpmath.mpf(1.5),
+     "f 3.31e−24 for 1.26e−24, 1.1e16 ULP (torch 0.41 ULP; ∂ 2.35e−8 for 1.70e−8, 1.95e15 ULP; "
+     "float32 at (−0.99999994, 1): 1.47e7 ULP): SymPy distributes selu's λ·(x + y) into λx + λy, which cancels"),
     ("exp((((x) * (y))**2) - (y))", np.float64, -1e200, 0.0, 0,
      lambda X, Y: mpmath.exp((X * Y) ** 2 - Y),
      "f NaN for 1 (torch 0 ULP): SymPy's x²·y², inf·0 where (x·y)² = 0"),
