@@ -187,6 +187,10 @@ _OPEN = [
      lambda X, Y: (mpmath.mpf("1.0507009873554804934193349852946") * (X + Y)) ** mpmath.mpf(1.5),
      "f 3.31e−24 for 1.26e−24, 1.1e16 ULP (torch 0.41 ULP; ∂ 2.35e−8 for 1.70e−8, 1.95e15 ULP; "
      "float32 at (−0.99999994, 1): 1.47e7 ULP): SymPy distributes selu's λ·(x + y) into λx + λy, which cancels"),
+    ("(((y) * (x)) + (hardswish(y))) / (y)", np.float64, 0.0, -1.4098011241711792e-141, 2,
+     lambda X, Y: mpmath.mpf(1) / 6,  # x + (y + 3)/6 for −3 < y < 3
+     "∂y 7.82e92 for 1/6 (torch 0.33 ULP): (x + hardswish′(y))/y − (x·y + hardswish(y))/y², two terms of 3.5e140 "
+     "that cancel; hardswish(y)/y alone is right (the removable-series rule takes one-variable quotients only)"),
     ("exp((((x) * (y))**2) - (y))", np.float64, -1e200, 0.0, 0,
      lambda X, Y: mpmath.exp((X * Y) ** 2 - Y),
      "f NaN for 1 (torch 0 ULP): SymPy's x²·y², inf·0 where (x·y)² = 0"),
