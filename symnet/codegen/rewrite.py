@@ -1795,10 +1795,37 @@ class Grouped(sp.UnevaluatedExpr):
     del _method
 
 
+def _affine_root_of_sum(node):
+    """b + Σ ±u_i/n (two or more terms u_i, one n, b·n a whole number) → ((Σ ±u_i) + b·n)/n: hardswish(r − y) has
+    1/2 + (r − y)/6, which SymPy distributes to 1/2 + r/6 − y/6, each term rounded before the sum: 0 at
+    r − y = −3 + 2⁻⁵¹ gave −1.67e−16 for −2.22e−16 (2.3e7 ULP, torch 0.67; h-hyp31). Σ ±u_i rounds once (as the
+    written r − y did), and + b·n is exact near the root (Sterbenz); the quotient rounds once."""
+    if not (node.is_Add and len(node.args) >= 3):
+        return None
+    b = next((a for a in node.args if a.is_Rational), None)
+    if b is None or b == 0:
+        return None
+    terms = [t.as_coeff_Mul() for t in node.args if t is not b]
+    n = terms[0][0].q
+    if n <= 1 or any(not (c.is_Rational and c.p in (1, -1) and c.q == n) or u.is_number or u.has(sp.Piecewise)
+                     for c, u in terms):
+        return None
+    if all((c > 0) == (b > 0) and _positive(u) for c, u in terms):  # no root: nothing cancels
+        return None
+    shift = b * n
+    if not shift.is_Integer or abs(shift) > 2**24:
+        return None
+    inner = Grouped(sp.Add(Grouped(sp.Add(*[c.p * u for c, u in terms])), shift))
+    return _Final(_Fired(sp.Rational(1, n) * inner, ["affine-root"]))
+
+
 def _affine_root(node):
     """u/n + b (n a whole number, b·n a whole number) → (u + b·n)/n: x/6 + 1/2 rounds x/6 first and
     cancels near its root x = −3; (x + 3)/6 is exact there (Sterbenz) and rounds once. The
-    quotient is kept unevaluated (SymPy would distribute 1/6 back over the sum)."""
+    quotient is kept unevaluated (SymPy would distribute 1/6 back over the sum). A sum of several such terms:
+    :func:`_affine_root_of_sum`."""
+    if node.is_Add and len(node.args) >= 3:
+        return _affine_root_of_sum(node)
     if not (node.is_Add and len(node.args) == 2):
         return None
     b = next((a for a in node.args if a.is_Rational), None)
@@ -6545,11 +6572,18 @@ def _power_quotient(node, guarded, term=True):
         return None
     dens = [f for f in factors if f.is_Pow and (2 * f.exp).is_Integer and f.exp < 0 and not f.base.is_number]
     symbols = {s for f in dens for s in f.base.free_symbols}
-    if len(symbols) != 1:
+    bases = {f.base for f in dens}
+    if len(symbols) > 1 and len(bases) == 1 and _linear_sum(next(iter(bases))) is not None \
+            and not symbols & guarded:
+        # one divisor D linear in several inputs (x + y): bounded as |D| (∂x of mish(x)/(x + y) has
+        # mish(x)/(x + y)², 0 at (0, 1e200) for 6e−201 as (x + y)² overflows; h-hyp31)
+        (x,) = bases
+    elif len(symbols) != 1:
         return None
-    (x,) = symbols
-    if not x.is_Symbol or x in guarded or not all(_linear_in(f.base, x) for f in dens):
-        return None
+    else:
+        (x,) = symbols
+        if not x.is_Symbol or x in guarded or not all(_linear_in(f.base, x) for f in dens):
+            return None
     n = sum(-f.exp for f in dens)  # a half-integer too: x^(3/2) overflows float64 from 3.2e205 (erf(x)/√x′)
     if not (n.is_Integer and 2 <= n <= 8 or not n.is_Integer and sp.Rational(3, 2) <= n <= 8):
         return None
@@ -6571,7 +6605,9 @@ def _power_quotient(node, guarded, term=True):
     # (t/x^(3/2)) may be as small: x^(3/2) underflows below 1e−205 in float64, and t·x^(−3/2) is 0·inf = NaN at
     # t = 0 (true 0), t/x^(5/2) inf at t = 1e−300, x = 1e−130 (true 1.5e25); there the divisions too
     bound = sp.Integer(2) ** int(sp.floor(120 / n))
-    if num != 1 and x not in num.free_symbols:
+    # N of x and another input (x − y) is 0 or tiny wherever the other is near x, whatever |x|: (x − y)/x² at
+    # x = y = −1e−300 (∂x of (x − y)/x) was 0/0 = NaN for −1e300 (h-hyp31); there the divisions too
+    if num != 1 and (x not in num.free_symbols or num.free_symbols - {x}):
         return sp.Piecewise((node, (sp.Abs(x) < bound) & (sp.Abs(x) > sp.Float(1 / bound, 17))), (scaled, True))
     return sp.Piecewise((node, sp.Abs(x) < bound), (scaled, True))
 

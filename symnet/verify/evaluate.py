@@ -152,6 +152,8 @@ def _lost_at_most(ratio, digits: int) -> bool:
     if mpmath.isinf(ratio):
         return False
     m = mpmath.mag(ratio)  # 2^(m − 1) ≤ ratio ≤ 2^m, give or take one
+    if m > 16 * LADDER[-1]:  # 2^m past 10^(4·2400): beyond every rung's digits; (m + 1)·log10 2 of an m past
+        return False  # 2^1024 raised OverflowError (e^x/(e^x + e^y)·(x − y) + (x + y)/(x/y) at 1e308, h-hyp31)
     if (m + 1) * _LOG10_2 < digits:
         return True
     if (m - 2) * _LOG10_2 > digits:

@@ -903,6 +903,10 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         # the function's text depends on its body only (it is one helper of the module, by the body's digest)
         plain.definitions, plain.ARITHMETIC_SELECTS, plain.branchless = {}, False, False
         plain.WHERE = type(self).WHERE
+        # the function's arguments are float64 and its result is rounded by the caller: a helper in its body takes
+        # no kernel dtype (a float32 kernel's wide block printed _x_sigmoid(x, _dtype) there, a name the function
+        # does not have: NameError in (selu(silu(x)))**(1/2), h-hyp31)
+        plain.wide = False
         function = widened_function(e, "numpy", plain, names)
         NUMPY_HELPERS.setdefault(function.name, function.code)
         self.helpers.update([function.name, *function.needs])
