@@ -6712,7 +6712,46 @@ def _common_power(node):
             found = _common_power_of(node, x)
             if found is not None:
                 return found
+    return _common_power_cofactor(node)
+
+
+def _common_power_cofactor(node):
+    """K·Σ c_i·x^e_i·r_i, a factor K that holds x common to every term (the distribute rule multiplied it in: ∂u of
+    log(4√u − 8√v + 4v/√u + 1) = 2(1 − v/u)/(√u·T) became 2/(√u·T) − 2v/(u^(3/2)·T), T the log's argument; 1.1e18 ULP
+    at u ≈ v ≈ 9e296, ∞ at 5.6e−233 where u^(3/2) underflows, 2 ULP at (1e100, 2.5e99), torch 1.5e5 / 2.5e9 / 0.21)
+    → K times :func:`_common_power_of` the sum without it; None where no such K or that sum has no form."""
+    shared = set(sp.Mul.make_args(node.args[0]))
+    for term in node.args[1:]:
+        shared &= set(sp.Mul.make_args(term))
+    shared = [f for f in shared if not f.is_number and not (f.is_Symbol or f.is_Pow and f.base.is_Symbol)]
+    if not shared:
+        return None
+    K = sp.Mul(*shared)
+    inner = sp.Add(*[sp.Mul(*[f for f in sp.Mul.make_args(t) if f not in shared]) for t in node.args])
+    if not inner.is_Add or sp.expand(K * inner - node) != 0:
+        return None
+    for x in sorted(inner.free_symbols, key=sp.default_sort_key):
+        found = _common_power_of(inner, x) if x.is_Symbol else None
+        if found is not None:
+            return _Final(_cofactor_first(K, found.expr, inner))
     return None
+
+
+def _cofactor_first(K, select, inner):
+    """K·select, K taken into the innermost sum of the select's first branch where that is the stepwise form
+    (((K·P)/x)/…)/√x: the partial results then lie between K·P and the result, as they lay between P and the
+    result (K·((P/u)/√u) overflowed at u = 1.7e−247, v = 5.1e−48 in the log's ∂u: P/u/√u past the largest float,
+    K = 2/T below 1e−75; torch −2.98e246); K times the whole select where it is not."""
+    first, cond = select.args[0]
+    innermost = [g for g in sp.preorder_traversal(first) if isinstance(g, Grouped) and not g.args[0].has(Grouped)]
+    sums = [f for f in sp.Mul.make_args(innermost[0].args[0]) if f.is_Add] if len(innermost) == 1 else []
+    if len(sums) != 1:
+        return K * select
+    taken = first.xreplace({sums[0]: Grouped(K * sums[0])})
+    plain = lambda e: e.replace(lambda m: isinstance(m, Grouped), lambda m: m.args[0])  # noqa: E731
+    if sp.expand(plain(taken) / K - inner) != 0:
+        return K * select  # the exactness proof
+    return sp.Piecewise((taken, cond), *[(K * e, c) for e, c in select.args[1:]])
 
 
 COMMON_POWER = Rule(
@@ -9331,6 +9370,9 @@ def _root_difference(node, fallback=None):
         return _root_difference_product(node)
     if not node.is_Add or len(node.args) < 2:
         return None
+    found = _root_difference_sum(node)
+    if found is not None:
+        return found
     monomials = [t for t in node.args if t.is_number or all(x.is_Symbol for x in t.free_symbols)
                  and _half_power_monomial(t, t.free_symbols)]
     inputs = set().union(*[t.free_symbols for t in monomials
@@ -9373,7 +9415,7 @@ def _root_difference_product(node):
     0.51 ULP where the select and the division after it were 1.5 ULP (torch 0.51); None where that sum has no form."""
     selects = [a for a in node.args if a in _ROOT_WRITTEN]
     if len(selects) != 1:
-        return None
+        return _root_term_product(node)
     written = _ROOT_WRITTEN[selects[0]]
     inputs = written.free_symbols
     others = sp.Mul(*[a for a in node.args if a is not selects[0]])
@@ -9383,6 +9425,78 @@ def _root_difference_product(node):
     if not product.is_Add or not product.free_symbols <= inputs:
         return None
     return _root_difference(product, fallback=node)  # elsewhere the product of the select as it was
+
+
+def _stepwise_monomial(term):
+    """c·∏ x^e (e multiples of 1/2) as c·((((a₁/b₁)·a₂)/b₂)…), the factors x (or √x for a half) of the numerator and
+    the denominator taken in turn, so that no partial product leaves the range where the result and its factors lie
+    (√v/(2u^(3/2)) at (1e300, 4e300): u^(3/2) overflows, ((√v/u)/√u)/2 does not); None for any other term."""
+    c, rest = term.as_coeff_Mul()
+    top, below = ([c], []) if abs(c) < 1 else ([], [])  # a factor below 1 first (it may keep a partial finite)
+    for base, e in rest.as_powers_dict().items():
+        if not base.is_Symbol or not e.is_Rational or not (2 * e).is_Integer:
+            return None
+        whole = int(abs(e))
+        factors = [base] * whole + ([sp.sqrt(base)] if not e.is_Integer else [])
+        (top if e > 0 else below).extend(factors)
+    out = top.pop(0) if top else sp.Integer(1)
+    while top or below:
+        if below:
+            out = Grouped(out / below.pop(0))
+        if top:
+            out = Grouped(out * top.pop(0))
+    return out if abs(c) < 1 else c * out
+
+
+_ROOT_TERM: dict = {}  # the widened single terms :func:`_root_difference_sum` writes → the terms
+
+
+def _root_term_product(node):
+    """A widened term of :func:`_root_difference_sum` times half-integer powers of its inputs (the 1/(2√u) the
+    engine's ∂u of (√u − √v)/√u holds outside the sum) → the product in double words, rounded once (0.53 ULP at
+    (1e300, 4e300) with the factor outside: two roundings; torch 0.47); None elsewhere."""
+    terms = [a for a in node.args if a in _ROOT_TERM]
+    if len(terms) != 1:
+        return None
+    total = _ROOT_TERM[terms[0]]
+    others = sp.Mul(*[a for a in node.args if a is not terms[0]])
+    if not others.free_symbols <= total.free_symbols or not _half_power_monomial(others, total.free_symbols):
+        return None
+    out = widen(_stepwise_monomial(total * others))
+    _ROOT_TERM[out] = total * others
+    return _Final(_Fired(out, ["root-difference"]))
+
+
+def _root_difference_sum(node):
+    """A sum of half-integer powers of u and v beside one of the rule's selects times such a power (∂u of
+    (√u − √v)/√u as the engine derives it, 1/(2u) − (√u − √v)/(2u^(3/2)): the select is final, so the sum around it
+    subtracts 1/(2u) from a rounded 1/(2u) + …, 6.4e8 ULP at (1, 1e−20), and u^(3/2) overflows at u = 1e300: 5e−301
+    for 1e−300, 3e15 ULP, torch 0) → the sum with the select's written sum multiplied in (1/(2u) − (√u − √v)/(2u^(3/2))
+    = √v/(2u^(3/2)): the terms that cancel symbolically are gone), a single term as it is, a sum in the rule's form
+    (the written sum where that form does not apply); None for any other node."""
+    holding = [t for t in node.args if any(a in _ROOT_WRITTEN for a in sp.Mul.make_args(t))]
+    if len(holding) != 1:
+        return None
+    term = holding[0]
+    selects = [a for a in sp.Mul.make_args(term) if a in _ROOT_WRITTEN]
+    if len(selects) != 1:
+        return None
+    written = _ROOT_WRITTEN[selects[0]]
+    inputs = written.free_symbols
+    others = sp.Mul(*[a for a in sp.Mul.make_args(term) if a is not selects[0]])
+    rest = [t for t in node.args if t is not term]
+    if not all(t.free_symbols <= inputs and (t.is_number or _half_power_monomial(t, inputs)) for t in [others] + rest):
+        return None
+    if not any(t.free_symbols for t in rest):
+        return None  # a constant beside the select (log(Tweedie + 1)'s + 1): the sum as the rule wrote it
+    total = sp.expand(written * others + sp.Add(*rest))
+    if sp.expand(total - node.xreplace({selects[0]: written})) != 0:
+        return None  # the exactness proof
+    if not total.is_Add:
+        out = widen(_stepwise_monomial(total))  # every term but one cancelled: that term in double words, rounded once
+        _ROOT_TERM[out] = total
+        return _Final(_Fired(out, ["root-difference"]))
+    return _root_difference(total, fallback=node)
 
 
 ROOT_DIFFERENCE = Rule(
