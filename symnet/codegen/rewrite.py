@@ -6765,7 +6765,9 @@ COMMON_POWER = Rule(
     "e_max − e_min: no power formed leaves float32's normal range there), the written sum outside; where the "
     "inner sum is linear in x with terms of opposite signs and e_min a negative (half-)integer, that sum divided by "
     "x stepwise instead, a half power last by √x, at every |x| (the Tweedie ∂μ = 2((μ − y)/μ)/√μ; past 2⁸⁰ the "
-    "bounded form left the written sum, 4.4e6 ULP in float64 at μ = 1e30, y = 1.0000001e30, torch the same)",
+    "bounded form left the written sum, 4.4e6 ULP in float64 at μ = 1e30, y = 1.0000001e30, torch the same); a "
+    "factor K common to every term taken out first and into the stepwise form's innermost sum, ((K·(μ − y))/μ)/√μ "
+    "(∂u of log(Tweedie + 1), 1/T multiplied into each term: 1.1e18 ULP near u = v ≈ 9e296, torch 1.5e5)",
     local=_common_power)
 _register(COMMON_POWER)
 __all__ += ["COMMON_POWER"]
@@ -9514,7 +9516,10 @@ ROOT_DIFFERENCE = Rule(
     "of u and v written out as one sum (∂u of √u(√u − √v) = 1 − √v/(2√u), rounded once: 0.49 ULP, torch 0.51); where "
     "both inputs are below 2⁻⁴⁰⁰ (the double words' low parts underflow: 182 ULP at 1e−310, torch 7.3e15) a "
     "homogeneous form of degree D (|D| ≤ 3) at 2⁶⁰⁰·u, 2⁶⁰⁰·v, times 2^(−300·D), exact scalings; with a cofactor "
-    "only where √u, √v < 2^(1000/(n + 1)), n the numerator's degree (√u·(u − v) overflows past it)", local=_root_difference)
+    "only where √u, √v < 2^(1000/(n + 1)), n the numerator's degree (√u·(u − v) overflows past it); a sum of half "
+    "powers beside the select times one (∂u of (√u − √v)/√u = 1/(2u) − (√u − √v)/(2u^(3/2)): 3.0e15 ULP at (1e300, "
+    "4e300), u^(3/2) overflowing, 6.4e8 at (1, 1e−20), torch the same) written out with the select's sum, a single "
+    "term left (√v/(2u^(3/2))) in double words divided stepwise, rounded once (0.47 ULP)", local=_root_difference)
 _register(ROOT_DIFFERENCE)
 _LOCAL = _LOCAL[:-1][:_LOCAL.index(_common_power)] + (_root_difference,) + _LOCAL[:-1][_LOCAL.index(_common_power):]
 RULES = RULES[:RULES.index(COMMON_POWER)] + (ROOT_DIFFERENCE,) + tuple(r for r in RULES[RULES.index(COMMON_POWER):]
