@@ -5,6 +5,9 @@ and torch's autograd in float64 of the formula as written, and over seeded rando
   inside a sum it did not see, so 1/(2u) was subtracted from a rounded 1/(2u) + … and u^(3/2) overflowed. Now the
   sum is written out with the select's written sum (root-difference: √v/(2u^(3/2)), one term, in double words,
   divided stepwise).
+- The same with the select's sum over a power of an input ((√u − √v)/u: (2√v − √u)/(2u²)) or another rule's select
+  of one sum written several ways (common-power's, in ∂u of the Tweedie sum over √u): the form over the power,
+  divided by its factors in turn, in double words.
 - ∂u of log(Tweedie + 1) = 2(1 − v/u)/(√u·T): the distribute rule multiplied 1/T into both terms, which the
   common-power rule then could not factor. Now common-power takes a factor common to every term out first and puts it
   into the innermost sum of its stepwise form, ((K·(u − v))/u)/√u.
@@ -73,6 +76,11 @@ FAILING = [
     ("(sqrt(u) - sqrt(v))/sqrt(v)", {"u": 9.958295744698147e-232, "v": 3.9833182986688223e-231}, "v"),
     # −inf for −8.4997e292 (torch 1 ULP) → ≤ 0.5
     ("(2*sqrt(u) - sqrt(v))/sqrt(v)", {"u": 1.1765170048231902e-293, "v": 1.1765170060518394e-293}, "v"),
+    # ∂u of (√u − √v)/u = (2√v − √u)/(2u²), u² overflowing: inf for 1.178e305 (torch 1.5 ULP) → ≤ 0.5
+    ("(sqrt(u) - sqrt(v))/u", {"u": 5.452835349155537e-204, "v": 2.1811341391951713e-203}, "u"),
+    # ∂u of the Tweedie sum over √u = 4√v(√u − √v)/u² (common-power's select inside): −inf for 2.185e272 (torch 1.1e10
+    # ULP) → ≤ 1
+    ("(4*sqrt(u) - 8*sqrt(v) + 4*v/sqrt(u))/sqrt(u)", {"u": 2.2261635636722997e-283, "v": 2.226163563618148e-283}, "u"),
     # log(Tweedie + 1) ∂u near u = v: 9.7e−293 for −4.68e−295, 1.1e18 ULP (torch 1.5e5) → ≤ 1
     (TWEEDIE_LOG, {"u": 8.920904630692294e+296, "v": 8.963737656771077e+296}, "u"),
     # u^(3/2) underflowing: −inf for −8.957e106 (torch 2.5e9 ULP) → ≤ 1
@@ -90,7 +98,7 @@ def test_gradient_at_the_failing_point(formula, point, wrt):
     ours = _ulps(float(_gradient(formula, point, wrt)), true)
     theirs = _ulps(_torch_gradient(formula, point, wrt), true)
     assert ours <= min(BOUND, max(theirs, 1.0)), (ours, theirs)
-    if formula != TWEEDIE_LOG:  # one double-word term, rounded once
+    if "log" not in formula and "8*" not in formula:  # one double-word term, rounded once
         assert ours <= max(theirs, 0.5), (ours, theirs)
 
 

@@ -9469,6 +9469,37 @@ def _root_term_product(node):
     return _Final(_Fired(out, ["root-difference"]))
 
 
+def _written_select(a):
+    """The sum a select stands for: this rule's (its record), or a select whose branches are one sum of half powers
+    of two inputs written several ways (the common-power rule's 4√u − 8√v + 8v/√u and (4u + 8v)/√u − 8√v, from the
+    ∂u of (4√u − 8√v + 4v/√u)/√u); None for anything else."""
+    if a in _ROOT_WRITTEN:
+        return _ROOT_WRITTEN[a]
+    if not isinstance(a, sp.Piecewise) or not a.args[-1].expr.is_Add or len(a.args[-1].expr.free_symbols) != 2:
+        return None
+    written = a.args[-1].expr
+    inputs = written.free_symbols
+    if not all(t.is_number or t.free_symbols <= inputs and _half_power_monomial(t, inputs) for t in written.args):
+        return None
+    plain = lambda e: e.replace(lambda g: isinstance(g, Grouped), lambda g: g.args[0])  # noqa: E731
+    if any(sp.expand(plain(e) - written) != 0 for e, _ in a.args[:-1]):
+        return None
+    return written
+
+
+def _stepwise_written(term):
+    """c·P, P a select whose branches are one expression (the power-quotient rule's 1/(2u^(3/2)) and ((1/u)/√u)/2),
+    → c times its first branch; ``term`` itself otherwise."""
+    c, P = term.as_coeff_Mul()
+    if not isinstance(P, sp.Piecewise):
+        return term
+    first = P.args[0].expr
+    plain = lambda e: e.replace(lambda g: isinstance(g, Grouped), lambda g: g.args[0])  # noqa: E731
+    if any(sp.expand(plain(e) - first) != 0 for e, _ in P.args[1:]):
+        return term
+    return c * first
+
+
 def _root_difference_sum(node):
     """A sum of half-integer powers of u and v beside one of the rule's selects times such a power (∂u of
     (√u − √v)/√u as the engine derives it, 1/(2u) − (√u − √v)/(2u^(3/2)): the select is final, so the sum around it
@@ -9476,17 +9507,17 @@ def _root_difference_sum(node):
     for 1e−300, 3e15 ULP, torch 0) → the sum with the select's written sum multiplied in (1/(2u) − (√u − √v)/(2u^(3/2))
     = √v/(2u^(3/2)): the terms that cancel symbolically are gone), a single term as it is, a sum in the rule's form
     (the written sum where that form does not apply); None for any other node."""
-    holding = [t for t in node.args if any(a in _ROOT_WRITTEN for a in sp.Mul.make_args(t))]
+    holding = [t for t in node.args if any(_written_select(a) is not None for a in sp.Mul.make_args(t))]
     if len(holding) != 1:
         return None
     term = holding[0]
-    selects = [a for a in sp.Mul.make_args(term) if a in _ROOT_WRITTEN]
+    selects = [a for a in sp.Mul.make_args(term) if _written_select(a) is not None]
     if len(selects) != 1:
         return None
-    written = _ROOT_WRITTEN[selects[0]]
+    written = _written_select(selects[0])
     inputs = written.free_symbols
     others = sp.Mul(*[a for a in sp.Mul.make_args(term) if a is not selects[0]])
-    rest = [t for t in node.args if t is not term]
+    rest = [_stepwise_written(t) for t in node.args if t is not term]
     if not all(t.free_symbols <= inputs and (t.is_number or _half_power_monomial(t, inputs)) for t in [others] + rest):
         return None
     if not any(t.free_symbols for t in rest):
@@ -9498,7 +9529,47 @@ def _root_difference_sum(node):
         out = widen(_stepwise_monomial(total))  # every term but one cancelled: that term in double words, rounded once
         _ROOT_TERM[out] = total
         return _Final(_Fired(out, ["root-difference"]))
-    return _root_difference(total, fallback=node)
+    return _root_difference(total, fallback=node) or _root_difference_over(total, node)
+
+
+def _root_difference_over(total, node):
+    """A sum of half powers of u and v that the rule's form takes once a monomial m = ∏ x^(min e_x) is factored out
+    (∂u of (√u − √v)/u: −½u^(−3/2) + √v·u^(−2) = ((√v − √u/2)/u)/u·…: the form has no power of an input below; as
+    written u² overflowed or underflowed, ∞ at (5.45e−204, 2.18e−203) for 1.18e305, torch 1.5 ULP) → the form of
+    the sum over m divided by m's factors in turn (:func:`_stepwise_monomial`'s order), in double words (scaled where
+    tiny), rounded once, where u, v are positive and finite; the sum as ``node`` wrote it elsewhere. None where there
+    is no such form."""
+    terms = list(total.args)
+    inputs = sorted(total.free_symbols, key=sp.default_sort_key)
+    if len(inputs) != 2:
+        return None
+    u, v = inputs
+    low = {x: sp.sympify(min(t.as_powers_dict().get(x, 0) for t in terms)) for x in inputs}
+    m = u ** low[u] * v ** low[v]
+    if m == 1:
+        return None
+    content, reduced = sp.expand(total / m).as_content_primitive()  # (−√u/2 + √v = (2√v − √u)/2: no number below)
+    found = _root_form(list(reduced.args), u, v) if reduced.is_Add else None
+    if found is None or found[2] is not None or sp.expand(content * reduced * m - total) != 0:
+        return None  # (a cofactor's product with the difference: its overflow bound is the rule's, not taken here)
+    form = content * found[0]
+    ups, downs = [], []  # m's factors x (√x for a half): multiplied in (m's positive powers) or divided out
+    for x in inputs:
+        e = low[x]
+        factors = [x] * int(abs(e)) + ([sp.sqrt(x)] if not e.is_Integer else [])
+        (ups if e > 0 else downs).extend(factors)
+    out = Grouped(form)
+    while ups or downs:  # in turn, as _stepwise_monomial: no partial leaves the range of the form and the result
+        if downs:
+            out = Grouped(out / downs.pop(0))
+        if ups:
+            out = Grouped(out * ups.pop(0))
+    plain = out.replace(lambda g: isinstance(g, Grouped), lambda g: g.args[0])
+    s, t = sp.symbols("_s _t", positive=True)
+    if sp.cancel(sp.expand((plain - total).xreplace({u: s ** 2, v: t ** 2}))) != 0:
+        return None  # the exactness proof (in s = √u, t = √v, as the form's own)
+    inside = sp.And(*[sp.Abs(x) <= _LARGEST for x in inputs], *[x > 0 for x in inputs])
+    return _Final(_Fired(sp.Piecewise((widen(out), inside), (node, True)), ["root-difference"]))
 
 
 ROOT_DIFFERENCE = Rule(
@@ -9519,7 +9590,10 @@ ROOT_DIFFERENCE = Rule(
     "only where √u, √v < 2^(1000/(n + 1)), n the numerator's degree (√u·(u − v) overflows past it); a sum of half "
     "powers beside the select times one (∂u of (√u − √v)/√u = 1/(2u) − (√u − √v)/(2u^(3/2)): 3.0e15 ULP at (1e300, "
     "4e300), u^(3/2) overflowing, 6.4e8 at (1, 1e−20), torch the same) written out with the select's sum, a single "
-    "term left (√v/(2u^(3/2))) in double words divided stepwise, rounded once (0.47 ULP)", local=_root_difference)
+    "term left (√v/(2u^(3/2))) in double words divided stepwise, rounded once (0.47 ULP); a sum left that has the form "
+    "once a power of the inputs is taken out ((2√v − √u)/(2u²), ∂u of (√u − √v)/u: inf at u = 5.45e−204), the form "
+    "divided by that power's factors in turn; another rule's select of one such sum (common-power's) read as its sum",
+    local=_root_difference)
 _register(ROOT_DIFFERENCE)
 _LOCAL = _LOCAL[:-1][:_LOCAL.index(_common_power)] + (_root_difference,) + _LOCAL[:-1][_LOCAL.index(_common_power):]
 RULES = RULES[:RULES.index(COMMON_POWER)] + (ROOT_DIFFERENCE,) + tuple(r for r in RULES[RULES.index(COMMON_POWER):]
