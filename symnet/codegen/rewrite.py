@@ -6747,7 +6747,46 @@ def _common_power(node):
             found = _common_power_of(node, x)
             if found is not None:
                 return found
+    return _common_power_cofactor(node)
+
+
+def _common_power_cofactor(node):
+    """K·Σ c_i·x^e_i·r_i, a factor K that holds x common to every term (the distribute rule multiplied it in: ∂u of
+    log(4√u − 8√v + 4v/√u + 1) = 2(1 − v/u)/(√u·T) became 2/(√u·T) − 2v/(u^(3/2)·T), T the log's argument; 1.1e18 ULP
+    at u ≈ v ≈ 9e296, ∞ at 5.6e−233 where u^(3/2) underflows, 2 ULP at (1e100, 2.5e99), torch 1.5e5 / 2.5e9 / 0.21)
+    → K times :func:`_common_power_of` the sum without it; None where no such K or that sum has no form."""
+    shared = set(sp.Mul.make_args(node.args[0]))
+    for term in node.args[1:]:
+        shared &= set(sp.Mul.make_args(term))
+    shared = [f for f in shared if not f.is_number and not (f.is_Symbol or f.is_Pow and f.base.is_Symbol)]
+    if not shared:
+        return None
+    K = sp.Mul(*shared)
+    inner = sp.Add(*[sp.Mul(*[f for f in sp.Mul.make_args(t) if f not in shared]) for t in node.args])
+    if not inner.is_Add or sp.expand(K * inner - node) != 0:
+        return None
+    for x in sorted(inner.free_symbols, key=sp.default_sort_key):
+        found = _common_power_of(inner, x) if x.is_Symbol else None
+        if found is not None:
+            return _Final(_cofactor_first(K, found.expr, inner))
     return None
+
+
+def _cofactor_first(K, select, inner):
+    """K·select, K taken into the innermost sum of the select's first branch where that is the stepwise form
+    (((K·P)/x)/…)/√x: the partial results then lie between K·P and the result, as they lay between P and the
+    result (K·((P/u)/√u) overflowed at u = 1.7e−247, v = 5.1e−48 in the log's ∂u: P/u/√u past the largest float,
+    K = 2/T below 1e−75; torch −2.98e246); K times the whole select where it is not."""
+    first, cond = select.args[0]
+    innermost = [g for g in sp.preorder_traversal(first) if isinstance(g, Grouped) and not g.args[0].has(Grouped)]
+    sums = [f for f in sp.Mul.make_args(innermost[0].args[0]) if f.is_Add] if len(innermost) == 1 else []
+    if len(sums) != 1:
+        return K * select
+    taken = first.xreplace({sums[0]: Grouped(K * sums[0])})
+    plain = lambda e: e.replace(lambda m: isinstance(m, Grouped), lambda m: m.args[0])  # noqa: E731
+    if sp.expand(plain(taken) / K - inner) != 0:
+        return K * select  # the exactness proof
+    return sp.Piecewise((taken, cond), *[(K * e, c) for e, c in select.args[1:]])
 
 
 COMMON_POWER = Rule(
@@ -6761,7 +6800,9 @@ COMMON_POWER = Rule(
     "e_max − e_min: no power formed leaves float32's normal range there), the written sum outside; where the "
     "inner sum is linear in x with terms of opposite signs and e_min a negative (half-)integer, that sum divided by "
     "x stepwise instead, a half power last by √x, at every |x| (the Tweedie ∂μ = 2((μ − y)/μ)/√μ; past 2⁸⁰ the "
-    "bounded form left the written sum, 4.4e6 ULP in float64 at μ = 1e30, y = 1.0000001e30, torch the same)",
+    "bounded form left the written sum, 4.4e6 ULP in float64 at μ = 1e30, y = 1.0000001e30, torch the same); a "
+    "factor K common to every term taken out first and into the stepwise form's innermost sum, ((K·(μ − y))/μ)/√μ "
+    "(∂u of log(Tweedie + 1), 1/T multiplied into each term: 1.1e18 ULP near u = v ≈ 9e296, torch 1.5e5)",
     local=_common_power)
 _register(COMMON_POWER)
 __all__ += ["COMMON_POWER"]
@@ -9507,6 +9548,9 @@ def _root_difference(node, fallback=None):
         return _root_difference_product(node)
     if not node.is_Add or len(node.args) < 2:
         return None
+    found = _root_difference_sum(node)
+    if found is not None:
+        return found
     monomials = [t for t in node.args if t.is_number or all(x.is_Symbol for x in t.free_symbols)
                  and _half_power_monomial(t, t.free_symbols)]
     inputs = set().union(*[t.free_symbols for t in monomials
@@ -9549,7 +9593,7 @@ def _root_difference_product(node):
     0.51 ULP where the select and the division after it were 1.5 ULP (torch 0.51); None where that sum has no form."""
     selects = [a for a in node.args if a in _ROOT_WRITTEN]
     if len(selects) != 1:
-        return None
+        return _root_term_product(node)
     written = _ROOT_WRITTEN[selects[0]]
     inputs = written.free_symbols
     others = sp.Mul(*[a for a in node.args if a is not selects[0]])
@@ -9559,6 +9603,149 @@ def _root_difference_product(node):
     if not product.is_Add or not product.free_symbols <= inputs:
         return None
     return _root_difference(product, fallback=node)  # elsewhere the product of the select as it was
+
+
+def _stepwise_monomial(term):
+    """c·∏ x^e (e multiples of 1/2) as c·((((a₁/b₁)·a₂)/b₂)…), the factors x (or √x for a half) of the numerator and
+    the denominator taken in turn, so that no partial product leaves the range where the result and its factors lie
+    (√v/(2u^(3/2)) at (1e300, 4e300): u^(3/2) overflows, ((√v/u)/√u)/2 does not); None for any other term."""
+    c, rest = term.as_coeff_Mul()
+    top, below = ([c], []) if abs(c) < 1 else ([], [])  # a factor below 1 first (it may keep a partial finite)
+    for base, e in rest.as_powers_dict().items():
+        if not base.is_Symbol or not e.is_Rational or not (2 * e).is_Integer:
+            return None
+        whole = int(abs(e))
+        factors = [base] * whole + ([sp.sqrt(base)] if not e.is_Integer else [])
+        (top if e > 0 else below).extend(factors)
+    out = top.pop(0) if top else sp.Integer(1)
+    while top or below:
+        if below:
+            out = Grouped(out / below.pop(0))
+        if top:
+            out = Grouped(out * top.pop(0))
+    return out if abs(c) < 1 else c * out
+
+
+_ROOT_TERM: dict = {}  # the widened single terms :func:`_root_difference_sum` writes → the terms
+
+
+def _root_term_product(node):
+    """A widened term of :func:`_root_difference_sum` times half-integer powers of its inputs (the 1/(2√u) the
+    engine's ∂u of (√u − √v)/√u holds outside the sum) → the product in double words, rounded once (0.53 ULP at
+    (1e300, 4e300) with the factor outside: two roundings; torch 0.47); None elsewhere."""
+    terms = [a for a in node.args if a in _ROOT_TERM]
+    if len(terms) != 1:
+        return None
+    total = _ROOT_TERM[terms[0]]
+    others = sp.Mul(*[a for a in node.args if a is not terms[0]])
+    if not others.free_symbols <= total.free_symbols or not _half_power_monomial(others, total.free_symbols):
+        return None
+    out = widen(_stepwise_monomial(total * others))
+    _ROOT_TERM[out] = total * others
+    return _Final(_Fired(out, ["root-difference"]))
+
+
+def _written_select(a):
+    """The sum a select stands for: this rule's (its record), or a select whose branches are one sum of half powers
+    of two inputs written several ways (the common-power rule's 4√u − 8√v + 8v/√u and (4u + 8v)/√u − 8√v, from the
+    ∂u of (4√u − 8√v + 4v/√u)/√u); None for anything else."""
+    if a in _ROOT_WRITTEN:
+        return _ROOT_WRITTEN[a]
+    if not isinstance(a, sp.Piecewise) or not a.args[-1].expr.is_Add or len(a.args[-1].expr.free_symbols) != 2:
+        return None
+    written = a.args[-1].expr
+    inputs = written.free_symbols
+    if not all(t.is_number or t.free_symbols <= inputs and _half_power_monomial(t, inputs) for t in written.args):
+        return None
+    plain = lambda e: e.replace(lambda g: isinstance(g, Grouped), lambda g: g.args[0])  # noqa: E731
+    if any(sp.expand(plain(e) - written) != 0 for e, _ in a.args[:-1]):
+        return None
+    return written
+
+
+def _stepwise_written(term):
+    """c·P, P a select whose branches are one expression (the power-quotient rule's 1/(2u^(3/2)) and ((1/u)/√u)/2),
+    → c times its first branch; ``term`` itself otherwise."""
+    c, P = term.as_coeff_Mul()
+    if not isinstance(P, sp.Piecewise):
+        return term
+    first = P.args[0].expr
+    plain = lambda e: e.replace(lambda g: isinstance(g, Grouped), lambda g: g.args[0])  # noqa: E731
+    if any(sp.expand(plain(e) - first) != 0 for e, _ in P.args[1:]):
+        return term
+    return c * first
+
+
+def _root_difference_sum(node):
+    """A sum of half-integer powers of u and v beside one of the rule's selects times such a power (∂u of
+    (√u − √v)/√u as the engine derives it, 1/(2u) − (√u − √v)/(2u^(3/2)): the select is final, so the sum around it
+    subtracts 1/(2u) from a rounded 1/(2u) + …, 6.4e8 ULP at (1, 1e−20), and u^(3/2) overflows at u = 1e300: 5e−301
+    for 1e−300, 3e15 ULP, torch 0) → the sum with the select's written sum multiplied in (1/(2u) − (√u − √v)/(2u^(3/2))
+    = √v/(2u^(3/2)): the terms that cancel symbolically are gone), a single term as it is, a sum in the rule's form
+    (the written sum where that form does not apply); None for any other node."""
+    holding = [t for t in node.args if any(_written_select(a) is not None for a in sp.Mul.make_args(t))]
+    if len(holding) != 1:
+        return None
+    term = holding[0]
+    selects = [a for a in sp.Mul.make_args(term) if _written_select(a) is not None]
+    if len(selects) != 1:
+        return None
+    written = _written_select(selects[0])
+    inputs = written.free_symbols
+    others = sp.Mul(*[a for a in sp.Mul.make_args(term) if a is not selects[0]])
+    rest = [_stepwise_written(t) for t in node.args if t is not term]
+    if not all(t.free_symbols <= inputs and (t.is_number or _half_power_monomial(t, inputs)) for t in [others] + rest):
+        return None
+    if not any(t.free_symbols for t in rest):
+        return None  # a constant beside the select (log(Tweedie + 1)'s + 1): the sum as the rule wrote it
+    total = sp.expand(written * others + sp.Add(*rest))
+    if sp.expand(total - node.xreplace({selects[0]: written})) != 0:
+        return None  # the exactness proof
+    if not total.is_Add:
+        out = widen(_stepwise_monomial(total))  # every term but one cancelled: that term in double words, rounded once
+        _ROOT_TERM[out] = total
+        return _Final(_Fired(out, ["root-difference"]))
+    return _root_difference(total, fallback=node) or _root_difference_over(total, node)
+
+
+def _root_difference_over(total, node):
+    """A sum of half powers of u and v that the rule's form takes once a monomial m = ∏ x^(min e_x) is factored out
+    (∂u of (√u − √v)/u: −½u^(−3/2) + √v·u^(−2) = ((√v − √u/2)/u)/u·…: the form has no power of an input below; as
+    written u² overflowed or underflowed, ∞ at (5.45e−204, 2.18e−203) for 1.18e305, torch 1.5 ULP) → the form of
+    the sum over m divided by m's factors in turn (:func:`_stepwise_monomial`'s order), in double words (scaled where
+    tiny), rounded once, where u, v are positive and finite; the sum as ``node`` wrote it elsewhere. None where there
+    is no such form."""
+    terms = list(total.args)
+    inputs = sorted(total.free_symbols, key=sp.default_sort_key)
+    if len(inputs) != 2:
+        return None
+    u, v = inputs
+    low = {x: sp.sympify(min(t.as_powers_dict().get(x, 0) for t in terms)) for x in inputs}
+    m = u ** low[u] * v ** low[v]
+    if m == 1:
+        return None
+    content, reduced = sp.expand(total / m).as_content_primitive()  # (−√u/2 + √v = (2√v − √u)/2: no number below)
+    found = _root_form(list(reduced.args), u, v) if reduced.is_Add else None
+    if found is None or found[2] is not None or sp.expand(content * reduced * m - total) != 0:
+        return None  # (a cofactor's product with the difference: its overflow bound is the rule's, not taken here)
+    form = content * found[0]
+    ups, downs = [], []  # m's factors x (√x for a half): multiplied in (m's positive powers) or divided out
+    for x in inputs:
+        e = low[x]
+        factors = [x] * int(abs(e)) + ([sp.sqrt(x)] if not e.is_Integer else [])
+        (ups if e > 0 else downs).extend(factors)
+    out = Grouped(form)
+    while ups or downs:  # in turn, as _stepwise_monomial: no partial leaves the range of the form and the result
+        if downs:
+            out = Grouped(out / downs.pop(0))
+        if ups:
+            out = Grouped(out * ups.pop(0))
+    plain = out.replace(lambda g: isinstance(g, Grouped), lambda g: g.args[0])
+    s, t = sp.symbols("_s _t", positive=True)
+    if sp.cancel(sp.expand((plain - total).xreplace({u: s ** 2, v: t ** 2}))) != 0:
+        return None  # the exactness proof (in s = √u, t = √v, as the form's own)
+    inside = sp.And(*[sp.Abs(x) <= _LARGEST for x in inputs], *[x > 0 for x in inputs])
+    return _Final(_Fired(sp.Piecewise((widen(out), inside), (node, True)), ["root-difference"]))
 
 
 ROOT_DIFFERENCE = Rule(
@@ -9576,7 +9763,13 @@ ROOT_DIFFERENCE = Rule(
     "of u and v written out as one sum (∂u of √u(√u − √v) = 1 − √v/(2√u), rounded once: 0.49 ULP, torch 0.51); where "
     "both inputs are below 2⁻⁴⁰⁰ (the double words' low parts underflow: 182 ULP at 1e−310, torch 7.3e15) a "
     "homogeneous form of degree D (|D| ≤ 3) at 2⁶⁰⁰·u, 2⁶⁰⁰·v, times 2^(−300·D), exact scalings; with a cofactor "
-    "only where √u, √v < 2^(1000/(n + 1)), n the numerator's degree (√u·(u − v) overflows past it)", local=_root_difference)
+    "only where √u, √v < 2^(1000/(n + 1)), n the numerator's degree (√u·(u − v) overflows past it); a sum of half "
+    "powers beside the select times one (∂u of (√u − √v)/√u = 1/(2u) − (√u − √v)/(2u^(3/2)): 3.0e15 ULP at (1e300, "
+    "4e300), u^(3/2) overflowing, 6.4e8 at (1, 1e−20), torch the same) written out with the select's sum, a single "
+    "term left (√v/(2u^(3/2))) in double words divided stepwise, rounded once (0.47 ULP); a sum left that has the form "
+    "once a power of the inputs is taken out ((2√v − √u)/(2u²), ∂u of (√u − √v)/u: inf at u = 5.45e−204), the form "
+    "divided by that power's factors in turn; another rule's select of one such sum (common-power's) read as its sum",
+    local=_root_difference)
 _register(ROOT_DIFFERENCE)
 _LOCAL = _LOCAL[:-1][:_LOCAL.index(_common_power)] + (_root_difference,) + _LOCAL[:-1][_LOCAL.index(_common_power):]
 RULES = RULES[:RULES.index(COMMON_POWER)] + (ROOT_DIFFERENCE,) + tuple(r for r in RULES[RULES.index(COMMON_POWER):]

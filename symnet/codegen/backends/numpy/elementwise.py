@@ -492,7 +492,13 @@ def far_branches(assignments: list, results) -> FarBranches:
     # in each σ again: 0.100 → 0.111 s for 10⁶, session 19)
     shared = {t for t, e in assignments if isinstance(e, nexp)}
     kept = needed(everywhere + [definitions[t] for t in shared]) | shared  # e^−|u| and what it reads
-    return FarBranches(tuple(outputs), tuple(conditions), frozenset(needed(results) - kept), tuple(leading))
+    only = needed(results) - kept
+    # a temporary no output reads that reads a far-only one goes with it (log(1 + focal(z, t)): CSE's t·pow_1, which
+    # no output kept, was computed before the far block that defines pow_1: UnboundLocalError on every call, h-meas31)
+    for t, e in assignments:
+        if t not in kept and t not in only and any(s in only for s in e.free_symbols):
+            only.add(t)
+    return FarBranches(tuple(outputs), tuple(conditions), frozenset(only), tuple(leading))
 
 
 def _far_block(far: FarBranches, order: list, kernel: Kernel, outputs: list, printer, temps: dict, named: dict) -> list:
