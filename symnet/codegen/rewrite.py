@@ -10288,3 +10288,39 @@ _register(EXP_OVER_POWER_FAR)
 RULES = RULES[:RULES.index(ROUNDED_POWER)] + (EXP_OVER_POWER_FAR,) + tuple(
     r for r in RULES[RULES.index(ROUNDED_POWER):] if r is not EXP_OVER_POWER_FAR)
 __all__ += ["EXP_OVER_POWER_FAR"]
+
+# ------------------------------------------------------------------ log-tanh (issue 16, session 31: log(tanh(softplus x))
+# 85.7 ULP at x = 3 (torch 42.3), 4.95e9 at 12, 0 for −8.5e−18 at 20, −inf for −800 at −800, h-hostile31); tested in
+# tests/test_hostile31.py
+
+_LOG_TANH_NEAR = sp.Rational(1, 2)  # above it tanh u > 0.46: its log as log1p(−2σ(−2u)) (below, tanh u as written)
+
+
+def _log_tanh(node):
+    """log(tanh(u)) → log1p(−2σ(−2u)) where u > 1/2, as written elsewhere; log(tanh(softplus p)) → the rational
+    function of t = e^p it is, as logs: p + log1p(t/2) − log1p(t + t²/2) for p ≤ 0 and log1p(−2v²/(1 + 2v + 2v²)),
+    v = e^−p, for p > 0. None for any other node.
+
+    Exact: tanh u = 1 − 2/(e^(2u) + 1) = 1 − 2σ(−2u); tanh(softplus p) = ((1 + t)² − 1)/((1 + t)² + 1) =
+    t(t + 2)/(t² + 2t + 2) = (1 + 2v)/(1 + 2v + 2v²), so its log is p + log(1 + t/2) − log(1 + t + t²/2) (log 2
+    cancelled exactly) and log(1 − 2v²/(1 + 2v + 2v²))."""
+    if not (isinstance(node, sp.log) and isinstance(node.args[0], sp.tanh)):
+        return None
+    u = node.args[0].args[0]
+    if isinstance(u, softplus):
+        p = u.args[0]
+        t, v = sp.exp(p), sp.exp(-p)
+        return _Final(sp.Piecewise((p + log1p(t / 2) - log1p(t + t ** 2 / 2), p <= 0),
+                                   (log1p(-2 * v ** 2 / (1 + 2 * v + 2 * v ** 2)), True)))
+    return _Final(sp.Piecewise((log1p(-2 * sigmoid(-2 * u)), u > _LOG_TANH_NEAR), (node, True)))
+
+
+LOG_TANH = Rule(
+    "log-tanh", "tanh u rounds to 1 − 2e^(−2u) + … so its log, of order −2e^(−2u), keeps only the digits of that "
+    "rounding: log(tanh(softplus x)) (mish's factor) 85.7 ULP at x = 3 in float64 (torch 42.3), 4.95e9 at x = 12, 0 for "
+    "−8.5e−18 at 20, and −inf for −800 at x = −800 where tanh(softplus x) underflows; log tanh u = log1p(−2σ(−2u)) "
+    "where u > 1/2 (σ(−2u) exact to its rounding), and for u = softplus(p) the logs of the rational function of t = e^p "
+    "it is (p + log1p(t/2) − log1p(t + t²/2) for p ≤ 0, log1p(−2v²/(1 + 2v + 2v²)), v = e^−p, above)",
+    local=_log_tanh)
+_register(LOG_TANH)
+__all__ += ["LOG_TANH"]
