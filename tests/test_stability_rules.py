@@ -215,6 +215,8 @@ from test_wide30 import RULE_CASES as _WIDE30, CASES_ELSEWHERE as _WIDE30_ELSEWH
 RULE_CASES += _WIDE30
 from test_quot30 import RULE_CASES as _QUOT30  # noqa: E402  (softplus-rational: σ(x)/mish(x), tests/test_quot30.py)
 RULE_CASES += _QUOT30
+from test_hostile31 import RULE_CASES as _HOSTILE31  # noqa: E402  (log-tanh: log(tanh(softplus x)), tests/test_hostile31.py)
+RULE_CASES += _HOSTILE31
 from test_const30 import RULE_CASES as _CONST30  # noqa: E402  (log-constant-factor, one-minus-cos-factor: tests/test_const30.py)
 RULE_CASES += _CONST30
 from test_under30 import RULE_CASES as _UNDER30  # noqa: E402  (one-plus-exp-power: tests/test_under30.py)
@@ -307,6 +309,7 @@ UNDECIDED |= {"zero-scaled-exp"}  # a select at p − t = 0 (Eq): simplify canno
 UNDECIDED |= {"log-softplus-left", "two-minus-exp-root", "softplus-over-exp", "step-value"}  # u, 1 and a series below u = −40, −30
 # (not identities); a select at 1/2 < u < 1 of expm1(u − log 2) widened, and H(u)'s gate: simplify cannot decide; the
 # 50-digit check holds
+UNDECIDED |= {"log-tanh"}  # a select at p ≤ 0 (u > 1/2) of log1p forms: the 50-digit check holds
 UNDECIDED |= {"log-constant-factor"}  # a select at |log r| ≥ 2|log c| around log-softplus-left's: the 50-digit check holds
 UNDECIDED |= {"log-erfcx-left", "exp-product-limit"}  # selects at u < 0, at an exponential inf or 0: the 50-digit check holds
 UNDECIDED |= {"log-gaussian-tail"}  # Φ(x) = 1 − Φ(−x) through ndtr and erfcx: simplify cannot decide; the 50-digit check holds

@@ -229,7 +229,9 @@ def _log_overflowed(r, u, f, k):
     (log1p(A) = log A + log1p(1/A), 1/A < 2⁻¹²⁶ of log A ≥ 88 dropped): three roundings and log's. log1p(y·e^x)
     float32 at (89.36, 128.69) was inf for 94.2162. A select: one log more."""
     v = u.to(tl.float64) if u.dtype == tl.float64 else u.to(tl.float32)
-    w = f.to(v.dtype)
+    # f as a block (a constant f is a 0-d tl.full: the interpreter's & of a block and a 0-d comparison raised
+    # "ufunc 'bitwise_and' not supported", log(tanh(softplus x)), h-hostile31); + 0 is exact for f > 0
+    w = f.to(v.dtype) + tl.zeros_like(v)
     far = v * k.to(v.dtype) + tl.log(w)
     # session 30 (h-under30): and below log of the smallest normal number (−inf or the log of a subnormal product of few
     # digits, a log only): log(y·e^x) at (−800, 1) was −inf for −800
