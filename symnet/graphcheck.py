@@ -23,6 +23,7 @@ import mpmath
 import sympy as sp
 
 from .bounds import MAX_DIGITS
+from .records import BoundedRecord
 from .errors import DerivationError
 from .functions import explicit
 
@@ -49,7 +50,7 @@ _KNOWN = {
     sp.sign: mpmath.sign, sp.Heaviside: _heaviside, sp.erf: mpmath.erf,
     sp.Max: lambda *a: max(a), sp.Min: lambda *a: min(a), sp.DiracDelta: lambda *_: mpmath.mpf(0),
 }
-_LAMBDIFIED: dict = {}
+_LAMBDIFIED: dict = BoundedRecord()  # keyed by function class: widened classes too
 
 
 def _function(e: sp.Expr):

@@ -1061,7 +1061,7 @@ class _ParsablePrinter(StrPrinter):
                                              self._print(e.rows), self._print(e.cols))
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=4096)  # keyed by users' names: bounded
 def _plain_name(name: str) -> bool:
     """Whether sympify reads ``name`` back as the symbol of that name (E, I, S, beta do not), also with
     ``locals=symnet.parsing.FUNCTIONS``, as the JSON promises: sigmoid's output σ is a function's name there."""

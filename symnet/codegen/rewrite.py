@@ -29,6 +29,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
 from ..functions import _PRINT_METHODS, SymnetFunction, sigmoid
+from ..records import BoundedRecord
 from ..special import (erfcx, erfcx_slope, erfcx_slope_tail, exp_shift, exp_twosum, hypot_gap_slope, ndtr, nexpsq, nexpsq2, ordered_product, sigmoid_pair_product,
                        sigmoid_twosum, softplus)
 
@@ -1237,7 +1238,7 @@ class WidenedBase(sp.Function):
         return body if exp is None else r"%s^{%s}" % (body, exp)
 
 
-_WIDENED: dict = {}
+_WIDENED: dict = BoundedRecord()
 
 
 def widen(body: sp.Expr, first_order: bool = False, in_float32: bool = False) -> sp.Expr:
@@ -5943,7 +5944,7 @@ CONJUGATE = Rule(
 _register(CONJUGATE)
 
 
-_CONJUGATE_PARTS: dict = {}  # the conjugate rule's results for √(c + w·v²) − √c: (k, c, w, v)
+_CONJUGATE_PARTS: dict = BoundedRecord()  # the conjugate rule's results for √(c + w·v²) − √c: (k, c, w, v)
 
 
 def _hypot_scaling(node):
@@ -8421,17 +8422,14 @@ def _exp_product_limit(node):
     cond = sp.Or(*[f > _DOUBLE_MAX for f in factors], *[a < _EXP_UNDER for a in exponents])
     pairs = [(sp.S.Zero, side) for side in _vanishing_past_overflow(exponents, x)]
     select = sp.Piecewise(*pairs, (merged, cond), (node, True))
-    if len(_EXP_PRODUCT_LIMIT_OF) >= _EXP_PRODUCT_LIMIT_KEPT:  # bounded: a form forgotten only costs a later match
-        _EXP_PRODUCT_LIMIT_OF.clear()
-    _EXP_PRODUCT_LIMIT_OF[select] = node
+    _EXP_PRODUCT_LIMIT_OF[select] = node  # bounded (symnet/records.py): a form forgotten only costs a later match
     return _Final(_Fired(select, ["exp-product-limit"]))
 
 
 # the selects exp-product-limit wrote → the product each came from (the same number on every branch), so that a rule
 # at a node above can still read the product: exp-into-sigmoid's e^u·(2·e^x·σ(−2x) − σ(−x)), whose inner product this
 # rule writes first (bottom-up), σ counting as an exponential since session 30 (h-quot30)
-_EXP_PRODUCT_LIMIT_OF: dict = {}
-_EXP_PRODUCT_LIMIT_KEPT = 4096
+_EXP_PRODUCT_LIMIT_OF: dict = BoundedRecord()
 
 
 def _vanishing_past_overflow(exponents, x) -> list:
@@ -9623,7 +9621,7 @@ def _root_difference(node, fallback=None):
     return _Final(_Fired(out + rest, ["root-difference"]))
 
 
-_ROOT_WRITTEN: dict = {}  # the rule's selects → the sums they stand for
+_ROOT_WRITTEN: dict = BoundedRecord()  # the rule's selects → the sums they stand for
 
 
 def _root_difference_product(node):
@@ -9665,7 +9663,7 @@ def _stepwise_monomial(term):
     return out if abs(c) < 1 else c * out
 
 
-_ROOT_TERM: dict = {}  # the widened single terms :func:`_root_difference_sum` writes → the terms
+_ROOT_TERM: dict = BoundedRecord()  # the widened single terms :func:`_root_difference_sum` writes → the terms
 
 
 def _root_term_product(node):
@@ -10327,7 +10325,7 @@ __all__ += ["SOFTMAX_DIVERGENCE"]
 # tested in tests/test_quot30.py
 
 _SOFTPLUS_RATIONAL_DEGREE = 8  # the largest degree in t of the numerator or denominator taken
-_SOFTPLUS_RATIONAL_OF: dict = {}  # a form this rule wrote → the leaves' expression it came from (exact: the same number)
+_SOFTPLUS_RATIONAL_OF: dict = BoundedRecord()  # a form this rule wrote → the leaves' expression it came from (exact: the same number)
 
 
 def _softplus_leaf(f):
