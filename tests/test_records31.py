@@ -2,7 +2,7 @@
 
 Before: _WIDENED, _CONJUGATE_PARTS, _ROOT_WRITTEN, _ROOT_TERM, _SOFTPLUS_RATIONAL_OF and graphcheck's _LAMBDIFIED were
 plain dicts that grew with every formula compiled in a process (a server compiling users' formulas held them all);
-_EXP_PRODUCT_LIMIT_OF was cleared whole at 4,096. Now each is a BoundedRecord that forgets its oldest entries. Every
+_EXP_PRODUCT_LIMIT_OF was cleared whole at 4,096. Now each is a BoundedRecord that forgets its least recently used entries. Every
 reader asks ``key in record`` first, so a forgotten entry costs a match, never a wrong value: checked here by compiling
 with records of one entry against mpmath.
 """
@@ -25,13 +25,15 @@ RECORDS = [(rewrite, n) for n in ("_WIDENED", "_CONJUGATE_PARTS", "_ROOT_WRITTEN
                                   "_EXP_PRODUCT_LIMIT_OF")] + [(graphcheck, "_LAMBDIFIED")]
 
 
-def test_a_record_keeps_its_newest_entries():
+def test_a_record_keeps_its_most_recently_used_entries():
     r = BoundedRecord(3)
     for i in range(10):
         r[i] = -i
-    assert r == {7: -7, 8: -8, 9: -9}
-    r[8] = 0  # a key already there is overwritten in place: nothing forgotten
-    assert r == {7: -7, 8: 0, 9: -9}
+    assert dict(r) == {7: -7, 8: -8, 9: -9}
+    r[8] = 0  # a key already there is overwritten: nothing forgotten, and it is the newest use
+    assert r[7] == -7 and r.get(9) == -9 and r.get(1) is None  # reads are uses: 8 is now the least recent
+    r[10] = -10
+    assert list(r) == [7, 9, 10]
     with pytest.raises(ValueError, match="at least 1"):
         BoundedRecord(0)
 
