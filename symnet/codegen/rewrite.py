@@ -8135,7 +8135,10 @@ def _factor_into_quotient_branches(node):
         return None
     rest = list(node.args)
     rest.remove(pw)
-    return _into_branches(pw, sp.Mul(*rest))
+    # final: the branches are built of stable forms already (the node's rewritten arguments), and met again the
+    # select's branches would be rewritten into a product with a select once more (a hypot-slope derivative nested
+    # its select 64 deep before: SyntaxError, too many nested parentheses)
+    return _Final(_into_branches(pw, sp.Mul(*rest)))
 
 
 FACTOR_INTO_QUOTIENT_BRANCHES = Rule(
