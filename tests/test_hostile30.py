@@ -106,9 +106,8 @@ def test_softplus_over_exp_written_out_triton():
 
 # An extra constant: softplus(x)·e^−x − 1 = −t/2 + … cancels where the rule gives its value 1 rounded (below x = −40) or
 # its double-word-free product. Measured: float64 f 0 for −2.12e−18 at −40 (5.5e15 ULP), −4.6740e−14 for −4.6788e−14 at
-# −30 (7.6e12 ULP); torch −1.0 and −1.0e−3.
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="softplus(x)·e^−x − 1 at x = −40: 0 for −2.12e−18, at −30 "
-                   "7.6e12 ULP (torch −1.0, 1.6e26 ULP); the rule's value 1 is rounded before the constant")
+# −30 (7.6e12 ULP); torch −1.0 and −1.0e−3. A strict xfail until session 31; now ≤ 1 ULP (the softplus-over-exp-minus-one
+# rule, tests/test_xfail31.py).
 def test_softplus_over_exp_minus_one():
     for x in (-40.0, -30.0):
         got = _outputs("exp(-x)*log(1 + exp(x)) - 1", F64, {"x": x})

@@ -223,6 +223,8 @@ from test_under30 import RULE_CASES as _UNDER30  # noqa: E402  (one-plus-exp-pow
 RULE_CASES += _UNDER30
 from test_slope31 import RULE_CASES as _SLOPE31  # noqa: E402  (series-common-denominator: tests/test_slope31.py)
 RULE_CASES += _SLOPE31
+from test_xfail31 import RULE_CASES as _XFAIL31  # noqa: E402  (softplus-over-exp-minus-one, factor-into-quotient-branches: tests/test_xfail31.py)
+RULE_CASES += _XFAIL31
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -333,6 +335,7 @@ UNDECIDED |= {"softmax-divergence"}  # φ's series below |D| = 1/16 (not an iden
 UNDECIDED |= {"softplus-rational"}  # a select at x ≤ 0 of rational functions of eˣ and e^−x: the 50-digit check holds
 UNDECIDED |= {"one-plus-exp-power", "exp-sigmoid-far", "exp-over-power-far"}  # e^(p·v) past v = 700 (to |p|·e^−700 relative: not an identity);
 # a select at u < −700 of σ(u) as e^u·σ(−u): simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"softplus-over-exp-minus-one"}  # a series below u = −30 (to 4.4e−27 relative: not an identity): the 50-digit check holds
 UNDECIDED |= {"exp-dominant"}  # u + log c past u = 1024 (to e^−1024 relative: not an identity), selects at u = 64: the 50-digit check holds
 UNDECIDED |= {"series-common-denominator"}  # x^m·N/∏D^k's Taylor polynomial below a window (not an identity) and a
 # widened quotient past it: simplify cannot decide; the 50-digit check holds

@@ -8313,6 +8313,101 @@ _register(SOFTPLUS_OVER_EXP)
 __all__ += ["SOFTPLUS_OVER_EXP"]
 
 
+# ------------------------------------------------------------------ softplus-over-exp-minus-one (issue 16: softplus(x)·e^−x
+# − 1, the rule's value 1 rounded before the constant is subtracted: 0 for −2.12e−18 at x = −40, 7.6e12 ULP at −30;
+# h-xfail31); tested in tests/test_xfail31.py
+
+
+def _softplus_over_exp_minus_one(node):
+    """… + c·softplus(u)·e^−u − c + … (c any factor, a number or not; the product as written or as softplus-over-exp
+    made it) → … + c·g(u) + …, g(u) = log1p(t)/t − 1 (t = e^u): the series −t/2 + t²/3 below u = −30, the
+    difference in double words (a float32 kernel too) below u = 2, as written above; None for any other node.
+
+    Exact: log1p(t)/t − 1 = Σ_{k≥1} (−1)^k·t^k/(k + 1); past its second term the series is t²/2 of t/2's size, below
+    4.4e−27 (2⁻⁸⁷) relative where t < 9.4e−14 (as softplus-over-exp's derivative series). Between −30 and 2 the difference cancels by at most 2/t = 2.1e13 (2⁴⁵), the double
+    words' product about 2⁻¹⁰⁰ of 1: 2⁻⁵⁵ relative, rounded once. From u = 2 on g ≤ −0.71 and log1p(t)/t ≤ 0.29:
+    nothing cancels."""
+    if not node.is_Add:
+        return None
+    terms = list(node.args)
+    for i, term in enumerate(terms):
+        found = _softplus_exp_term(term)
+        if found is None:
+            continue
+        c, u = found
+        rest = terms[:i] + terms[i + 1:]
+        if -c not in rest:
+            continue
+        rest.remove(-c)
+        t = sp.exp(u)
+        written = sp.exp(-u) * softplus(u) - 1
+        g = sp.Piecewise((-t / 2 + t ** 2 / 3, u < _SOFTPLUS_OVER_EXP_FAR),
+                         (widen(written, in_float32=True), u < _SOFTPLUS_OVER_EXP_NEAR), (written, True))
+        return _Final(sp.Add(c * g, *rest))
+    return None
+
+
+SOFTPLUS_OVER_EXP_MINUS_ONE = Rule(
+    "softplus-over-exp-minus-one", "softplus(u)·e^−u − 1 = log1p(t)/t − 1 (t = e^u) cancels for u ≪ 0, where the "
+    "ratio is 1 − t/2: softplus-over-exp's value 1 (below u = −40) or its product, each rounded before the 1 is "
+    "subtracted (0 for −2.12e−18 at x = −40, 7.6e12 ULP at −30 in float64; torch −1.0 there); c·softplus(u)·e^−u − c "
+    "is c·g(u), g the series −t/2 + t²/3 of the small part below u = −30, the difference in double words (a "
+    "cancellation of at most 2⁴⁵) below u = 2, as written above", local=_softplus_over_exp_minus_one)
+_register(SOFTPLUS_OVER_EXP_MINUS_ONE)
+__all__ += ["SOFTPLUS_OVER_EXP_MINUS_ONE"]
+
+
+# ------------------------------------------------------------------ factor-into-quotient-branches (issue 16:
+# hardsigmoid(x)/leaky_relu(selu(x)), SymPy's h·{(1/λ)/x if x > 0; …}: inf at x = 2.78e−309 in float64 for 1.71e308,
+# (1/λ)/x past the range before h = 1/2 multiplies it; h-xfail31); tested in tests/test_xfail31.py
+
+
+def _constant_quotient_branch(e) -> bool:
+    """e is c/(y·z…): a number c (1 too) times negative powers only, at least one."""
+    factors = sp.Mul.make_args(e)
+    return any(f.is_Pow and f.exp.is_negative and f.free_symbols for f in factors) and all(
+        f.is_Number or (f.is_Pow and f.exp.is_negative) for f in factors)
+
+
+def _has_quotient_branch(pw) -> bool:
+    return any(_constant_quotient_branch(e) or (isinstance(e, sp.Piecewise) and _has_quotient_branch(e))
+               for e, _ in pw.args)
+
+
+def _into_branches(pw, h):
+    return sp.Piecewise(*[(_into_branches(e, h) if isinstance(e, sp.Piecewise) else h * e, c) for e, c in pw.args])
+
+
+def _factor_into_quotient_branches(node):
+    """h·{c/y if …; …} (a select with a branch, nested or not, that is a constant over a product of powers, and h the
+    product's other factors) → {c·h/y if …; …}, h moved into every branch; None for any other node.
+
+    Exact: a product distributes over a select's branches (h is evaluated where each branch is). In a branch the
+    quotient c·h/y is printed as one product over y (the constant on the numerator where the product leaves the
+    range), where c/y rounded and overflowed first (c/y past the range, c·h/y not: a subnormal y)."""
+    if not node.is_Mul:
+        return None
+    pw = next((f for f in node.args if isinstance(f, sp.Piecewise) and _has_quotient_branch(f)), None)
+    if pw is None:
+        return None
+    rest = list(node.args)
+    rest.remove(pw)
+    # final: the branches are built of stable forms already (the node's rewritten arguments), and met again the
+    # select's branches would be rewritten into a product with a select once more (a hypot-slope derivative nested
+    # its select 64 deep before: SyntaxError, too many nested parentheses)
+    return _Final(_into_branches(pw, sp.Mul(*rest)))
+
+
+FACTOR_INTO_QUOTIENT_BRANCHES = Rule(
+    "factor-into-quotient-branches", "h·{c/y if …; …} (SymPy writes the reciprocal of a select as the select of "
+    "reciprocals: 1/leaky_relu(selu(x)) is {(1/λ)/x if x > 0; …}) forms c/y before h scales it: "
+    "hardsigmoid(x)/leaky_relu(selu(x)) was inf at x = 2.78e−309 in float64 (true 1.71e308) and at 1.47e−39 in "
+    "float32 (true 3.24e38), (1/λ)/x past the range where h = 1/2 brings it back; {c·h/y if …; …}, the factor "
+    "moved into each branch, is the same function with the quotient formed once", local=_factor_into_quotient_branches)
+_register(FACTOR_INTO_QUOTIENT_BRANCHES)
+__all__ += ["FACTOR_INTO_QUOTIENT_BRANCHES"]
+
+
 # ------------------------------------------------------------------ step-value (issue 16: (log1p(H(x)))·erfcx(x) was NaN in
 # float32 at x = −24.94, erfcx inf times log1p(H(x)) = 0; h-quot29); tested in tests/test_quot29.py
 
