@@ -102,3 +102,35 @@ def test_cosh_square_constant_two():
         with mpmath.workdps(80):
             truth = mpmath.log(2 * mpmath.sinh(mpmath.mpf(x)) ** 2)
         assert _ulps(g, truth, F64) <= BOUND[F64], (x, g, truth)
+
+
+# ------------------------------------------------------------------ e^x over a tiny divisor: the underflow recompute
+
+def _exp_quotient_truth(x, y, p):
+    """e^x/y^p at 80 digits."""
+    with mpmath.workdps(80):
+        return mpmath.exp(mpmath.mpf(x)) / mpmath.mpf(y) ** p
+
+
+# _exp_overflowed_by took e^x again as m·e^(x + k·log 2) where e^x underflowed, f = m·2^k, and f = 1/y is inf at a
+# subnormal y. Before, e^x/y float64 at (−800, 5e−324) 0 for 7.42e−25 (torch 0), ∂y = −e^x/y² −0 for −1.50e299 (torch
+# −0), at (−745, 1e−310) 0 for 4.9e−14. Now n/d^p = (m_n/m_d^p)·2^(k_n − p·k_d) (frexp, exact in the exponent): ≤ 4 ULP
+# at the 26 points here (f and ∂y; float64).
+def test_exp_over_a_subnormal_divisor():
+    rng = np.random.default_rng(31)
+    xs = np.concatenate([[-800.0, -745.0, -709.0, -1000.0, -720.0], rng.uniform(-1000, -709, 8)])
+    ys = np.concatenate([[5e-324, 1e-310, 1e-300, 2.5e-308, 3e-320], 10.0 ** rng.uniform(-323, -290, 8)])
+    xs, ys = np.concatenate([xs, xs]), np.concatenate([ys, -ys])
+    f, _, df_dy = _kernel("exp(x)/y")(x=xs, y=ys)
+    for x, y, g, dg in zip(xs, ys, f, df_dy):
+        assert _ulps(g, _exp_quotient_truth(x, y, 1), F64) <= BOUND[F64], (x, y, g)
+        assert _ulps(dg, -_exp_quotient_truth(x, y, 2), F64) <= BOUND[F64], (x, y, dg)
+
+
+def test_exp_over_a_subnormal_divisor_float32():
+    # float32: e^x/y at (−100, 1e−45) 26.547 (the recompute took 1/y = inf before: 0); ∂y −1.9e46 past the range: −inf
+    x, y = np.array([-100.0, -90.0, -120.0], F32), np.array([1e-45, 3e-42, 1e-40], F32)
+    f, _, df_dy = _kernel("exp(x)/y")(x=x, y=y)
+    for a, b, g, dg in zip(x, y, f, df_dy):
+        assert _ulps(g, _exp_quotient_truth(float(a), float(b), 1), F32) <= BOUND[F32], (a, b, g)
+        assert _ulps(dg, -_exp_quotient_truth(float(a), float(b), 2), F32) <= BOUND[F32], (a, b, dg)
