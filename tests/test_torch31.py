@@ -7,6 +7,7 @@ References: mpmath at 80 digits of the formula written here; torch autograd in f
 from __future__ import annotations
 
 import math
+import os
 
 import mpmath
 import numpy as np
@@ -134,3 +135,20 @@ def test_exp_over_a_subnormal_divisor_float32():
     for a, b, g, dg in zip(x, y, f, df_dy):
         assert _ulps(g, _exp_quotient_truth(float(a), float(b), 1), F32) <= BOUND[F32], (a, b, g)
         assert _ulps(dg, -_exp_quotient_truth(float(a), float(b), 2), F32) <= BOUND[F32], (a, b, dg)
+
+
+def test_exp_over_a_subnormal_divisor_triton():
+    # before (Triton, interpreted): float64 0 at (−800, 5e−324) for 7.42e−25, ∂y −0 for −1.50e299; float32 27 at
+    # (−100, 1e−45) for 26.547 (the _exp_overflowed_by recompute's f = 1/y inf); now _exp_underflowed_over, as NumPy's
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    if not torch.cuda.is_available():
+        os.environ.setdefault("TRITON_INTERPRET", "1")
+    k = symnet.compile(symnet.derive("exp(x)/y"), backend="triton", progress=False)
+    for dtype, tdtype, pts in ((F64, torch.float64, [(-800.0, 5e-324), (-745.0, 1e-310), (-1000.0, -3e-320)]),
+                               (F32, torch.float32, [(-100.0, 1e-45), (-90.0, -3e-42)])):
+        x, y = (torch.tensor(np.array(c, dtype)) for c in zip(*pts))
+        f, _, df_dy = (o.double().cpu().numpy() for o in k(x=x, y=y))
+        for (a, b), g, dg in zip(np.array(pts, dtype), f, df_dy):
+            assert _ulps(g, _exp_quotient_truth(float(a), float(b), 1), dtype) <= BOUND[dtype], (a, b, g)
+            assert _ulps(dg, -_exp_quotient_truth(float(a), float(b), 2), dtype) <= BOUND[dtype], (a, b, dg)

@@ -762,16 +762,6 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             return None
         return f"_exp_overflowed_by({plain}{tail}"
 
-    @staticmethod
-    def _exp_divisor(f):
-        """(n, d, p) where f = n·d^−p, d^−p its one factor of a negative integer power (p ≤ 4) and d holding a variable;
-        else None (session 31, h-torch31: e^x/y's underflow recompute, ``_exp_overflowed_by``'s divisor)."""
-        powers = [g for g in sp.Mul.make_args(f) if g.is_Pow and g.exp.is_Integer and g.exp < 0]
-        if len(powers) != 1 or -powers[0].exp > 4 or not powers[0].base.free_symbols:
-            return None
-        g = powers[0]
-        return sp.Mul(*[h for h in sp.Mul.make_args(f) if h is not g]), g.base, int(-g.exp)
-
     _log_overflow_printing = False  # True while _log_overflow_call prints the log as before
 
     def _log_overflow_call(self, e, out: str | None = None) -> str | None:
