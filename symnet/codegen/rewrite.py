@@ -1946,7 +1946,8 @@ __all__ += ["LOG_DIFFERENCE"]
 
 
 def _cosh_square(node):
-    """c + c·sinh(u)² (+ other terms) → c·cosh(u)² (c > 0 a number), or None."""
+    """c + c·sinh(u)² → c·cosh(u)² (c > 0 a number); c + c·sinh(u)² + r (other terms r) → c·sinh(u)² + (c + r), c
+    summed with r first (r may cancel c: c·cosh²u rounds c + c·sinh²u to c at small u first); or None."""
     if not node.is_Add:
         return None
     constant = next((t for t in node.args if t.is_Number), None)
@@ -1956,7 +1957,9 @@ def _cosh_square(node):
         k, f = term.as_coeff_Mul()
         if k == constant and f.is_Pow and f.exp == 2 and isinstance(f.base, sp.sinh):
             rest = [a for a in node.args if a is not term and a is not constant]
-            return sp.Add(k * sp.cosh(f.base.args[0]) ** 2, *rest)
+            if rest:
+                return sp.Add(term, Grouped(sp.Add(constant, *rest)), evaluate=False)
+            return k * sp.cosh(f.base.args[0]) ** 2
     return None
 
 
@@ -1969,7 +1972,9 @@ EXP_COLLECT = Rule(
 COSH_SQUARE = Rule(
     "cosh-square", "1 + sinh²u overflows sinh²u from |u| = 355 in float64 (log(1 + sinh²x) inf at 709 for 1416.6; "
     "float32 inf at 63.9); it is cosh²u exactly (cosh²u − sinh²u = 1), so that log(cosh²u) is 2·log cosh u, the "
-    "log-cosh rule's, and 2·sinh u·cosh u/(1 + sinh²u) is 2·tanh u", local=_cosh_square)
+    "log-cosh rule's, and 2·sinh u·cosh u/(1 + sinh²u) is 2·tanh u; with other terms r, sinh²u + (1 + r), 1 + r summed "
+    "first (cosh²x + y rounds 1 + sinh²x to 1 for |x| < 1e−8 before y cancels it: log(1 + sinh²x + y) at (1e−30, −1) "
+    "−inf for −138.155)", local=_cosh_square)
 _register(EXP_COLLECT, COSH_SQUARE)
 __all__ += ["EXP_COLLECT", "COSH_SQUARE"]
 

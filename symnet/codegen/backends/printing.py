@@ -345,6 +345,16 @@ class ConditionalPrinting:
             return None
         return f, u, b
 
+    @staticmethod
+    def _exp_divisor(f):
+        """(n, d, p) where f = n·d^−p, d^−p its one factor of a negative integer power (p ≤ 4) and d holding a variable;
+        else None (session 31, h-torch31: e^x/y's underflow recompute, ``_exp_overflowed_by``'s divisor)."""
+        powers = [g for g in sp.Mul.make_args(f) if g.is_Pow and g.exp.is_Integer and g.exp < 0]
+        if len(powers) != 1 or -powers[0].exp > 4 or not powers[0].base.free_symbols:
+            return None
+        g = powers[0]
+        return sp.Mul(*[h for h in sp.Mul.make_args(f) if h is not g]), g.base, int(-g.exp)
+
     def _log_overflow(self, e):
         """(f, u, b) where ``e`` is log(A) or log1p(A), A (written or a temporary holding it) f·e^u (b "e") or f·2^u
         (b "2") with f any other factors (a constant too); None otherwise. Session 29 (h-exp29): where A overflows its

@@ -266,13 +266,14 @@ def _exp_overflowed(r, u, a, ca, op):
 # session 29 (h-exp29): f·b^u, f a factor holding a variable, where b^u overflowed first
 # (ConditionalPrinting._exp_overflow_factor)
 NUMPY_HELPERS["_exp_overflowed_by"] = '''\
-def _exp_overflowed_by(r, u, f, a, ba, op, exact=False):
+def _exp_overflowed_by(r, u, f, a, ba, op, exact=False, divisor=None):
     """r = f·b^u as computed (op np.exp or np.exp2, b = e or 2; f the other factors, an input c in c·2^x, 1/x in
     e^x/x), taken again where it is ±inf and u is past b^u's overflow threshold in r's dtype (88 or 127 float32, a = 709
     or 1023 float64): there b^(u − a)·(f·ba), ba = b^a a float64 constant rounded once, all in float64 (u − a exact,
     Sterbenz), then into r: four roundings (ba's, f·ba's, op's, the product's), ≤ 2.5 ULP. c·2^x at (0.5, 1024) was
     inf for 8.99e307, e^x/x at 709.9 inf for 2.847e305. Where f is ±inf or the product overflows truly: ±inf again.
-    u and f are functions giving them (evaluated only there); r is changed in place and returned."""
+    u and f are functions giving them (evaluated only there); r is changed in place and returned. ``divisor``: (n, d, p)
+    where f = n/d^p (functions giving n and d, p a positive integer), for the underflow below."""
     far = np.isinf(r)
     if far.any():
         v = np.broadcast_to(np.asarray(u(), dtype=np.float64), r.shape)[far]
@@ -306,10 +307,18 @@ def _exp_overflowed_by(r, u, f, a, ba, op, exact=False):
     low = v < under
     if low.any():
         v = v[low]
-        w = np.asarray(f())
+        w = np.asarray(f() if divisor is None else divisor[0]())
         normal = exact or np.abs(w) >= np.finfo(w.dtype if w.dtype.kind == "f" else np.float64).tiny
         normal = np.broadcast_to(normal, r.shape)[low]
         m, k = np.frexp(np.broadcast_to(w.astype(np.float64), r.shape)[low])
+        if divisor is not None:  # session 31 (h-torch31): f = n/d^p, whose 1/d^p overflows where d is tiny (e^x/y at
+            # (−800, 5e−324) was 0 for 7.42e−25): n/d^p = (m_n/m_d^p)·2^(k_n − p·k_d), m_d^p in [2^−p, 1), exact in k
+            d = np.asarray(divisor[1]())
+            normal = normal & np.broadcast_to(exact or np.abs(d) >= np.finfo(
+                d.dtype if d.dtype.kind == "f" else np.float64).tiny, r.shape)[low]
+            m_d, k_d = np.frexp(np.broadcast_to(d.astype(np.float64), r.shape)[low])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                m, k = m / m_d ** divisor[2], k - divisor[2] * k_d
         hi, lo = (0.6931471803691238, 1.9082149292705877e-10) if op is np.exp else (1.0, 0.0)
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
             r[low] = np.where(np.isfinite(v) & normal & (m != 0) & np.isfinite(m),
@@ -738,6 +747,12 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         a, ba = self._exp_shift(sp.Integer(1), b, float32=False)
         self.helpers.add("_exp_overflowed_by")
         exact = ", exact=True" if (-f if f.could_extract_minus_sign() else f).is_Symbol else ""  # an input: no rounding
+        divisor = self._exp_divisor(f)
+        if divisor is not None:  # f = n/d^p: n and d apart, 1/d^p overflows where the quotient need not
+            n, d, p = divisor
+            exact = ", exact=True" if (n.is_Number or (-n if n.could_extract_minus_sign() else n).is_Symbol) and \
+                d.is_Symbol else ""
+            exact += f", divisor=(lambda: {self._print(n)}, lambda: {self._print(d)}, {p})"
         tail = (f", lambda: {self._print(u)}, lambda: {self._print(f)}, {a!r}, {ba!r}, "
                 f"{'np.exp' if b == 'e' else 'np.exp2'}{exact})")
         statement = f"{out}[...] = " if out is not None else None

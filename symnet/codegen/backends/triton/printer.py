@@ -299,6 +299,42 @@ def _exp_overflowed_by(r, u, f, a32, ba32, ba64, TWO: tl.constexpr, EXACT: tl.co
 TRITON_HELPERS["_exp_overflowed_by"] = TRITON_DEVICE_HELPERS["_exp_overflowed_by"]
 HELPER_NEEDS["_exp_overflowed_by"] = ("_exp", "_exp2")
 
+# session 31 (h-torch31): n·b^u/d^p where b^u underflowed and d is tiny (ConditionalPrinting._exp_divisor)
+TRITON_DEVICE_HELPERS["_exp_underflowed_over"] = '''\
+@triton.jit
+def _exp_underflowed_over(r, u, n, d, P: tl.constexpr, TWO: tl.constexpr, EXACT: tl.constexpr):
+    """r = n·b^u/d^p as _exp_overflowed_by left it, taken again where b^u underflowed (a subnormal or 0): there its f,
+    n/d^p, overflows at a tiny d where the quotient need not (e^x/y at (−800, 5e−324) was 0 for 7.42e−25). In float64
+    as NumPy's: n = m_n·2^k_n, d = m_d·2^k_d (frexp, exact), k = k_n − p·k_d, (m_n/m_d^p)·b^(u + k·c_hi)·b^(k·c_lo)
+    (e: c_hi + c_lo = log 2, c_hi of 32 bits, so k·c_hi and the sum are exact; 2: c_hi = 1, c_lo = 0): the
+    exponentials' and p + 2 roundings. A select."""
+    m_n, k_n = _frexp64(n.to(tl.float64))
+    m_d, k_d = _frexp64(d.to(tl.float64))
+    m = m_n
+    for _ in tl.static_range(P):
+        m = m / m_d
+    k = (k_n - P * k_d).to(tl.float64)
+    v = u.to(tl.float64)
+    if TWO:
+        near = tl.exp2(v + k) * m
+    else:
+        near = tl.exp(v + k * 0.6931471803691238) * tl.exp(k * 1.9082149292705877e-10) * m
+    if u.dtype == tl.float64:
+        under = u < (-1022.0 if TWO else -708.0)
+    else:
+        under = v < (-126.0 if TWO else -87.0)
+    if EXACT:
+        normal = tl.abs(d) >= 0
+    elif d.dtype == tl.float64:
+        normal = tl.abs(d) >= 2.2250738585072014e-308
+    else:
+        normal = tl.abs(d.to(tl.float32)) >= 1.1754943508222875e-38
+    return tl.where(under & normal & (tl.abs(u) < float("inf")) & (tl.abs(m) < float("inf")) & (m != 0),
+                    near.to(r.dtype), r)
+'''
+TRITON_HELPERS["_exp_underflowed_over"] = TRITON_DEVICE_HELPERS["_exp_underflowed_over"]
+HELPER_NEEDS["_exp_underflowed_over"] = ("_frexp64",)
+
 
 # session 22 (h-quot22): a constant times a product or quotient, the constant last or first per element
 # (ConditionalPrinting._moved_constant)
@@ -530,8 +566,16 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
                              self._exp_shift(sp.Integer(1), b, float32=False)[1])
         self._need("_exp_overflowed_by")
         exact = (-f if f.could_extract_minus_sign() else f).is_Symbol  # an input: no rounding
-        return (f"_exp_overflowed_by({plain}, {self._print(u)}, {self._print(f)}, {a32!r}, {ba32!r}, "
+        call = (f"_exp_overflowed_by({plain}, {self._print(u)}, {self._print(f)}, {a32!r}, {ba32!r}, "
                 f"tl.full([], {ba64!r}, tl.float64), {b == '2'}, {exact})")
+        divisor = self._exp_divisor(f)
+        if divisor is None:
+            return call
+        n, d, p = divisor  # f = n/d^p: 1/d^p overflows where the quotient need not (session 31, h-torch31)
+        self._need("_exp_underflowed_over")
+        exact = (n.is_Number or (-n if n.could_extract_minus_sign() else n).is_Symbol) and d.is_Symbol
+        n = f"tl.full([], {float(n)!r}, tl.float64)" if n.is_Number else self._print(n)
+        return f"_exp_underflowed_over({call}, {self._print(u)}, {n}, {self._print(d)}, {p}, {b == '2'}, {exact})"
 
     def _number(self, value: float) -> str:
         if not np.isfinite(value):  # 1e350·x, exp(1000)·x: repr's inf named nothing in the kernel (NameError at launch)
