@@ -373,6 +373,18 @@ def _shifted_sum_power(f) -> bool:
     return f.is_Pow and f.exp.is_Integer and f.exp < 0 and bool(_exp_terms(f.base)) and _shifted(f)
 
 
+def _weighted_exp_numerator(f, others) -> bool:
+    """f = Σ c_i·e^(a_i) (two or more terms) over S = Σ_j e^(a_j) that holds every e^(a_i): a weighted softmax
+    (Σ c_i e^(a_i))/S, each term c_i·e^(a_i)/S then max-shifted to c_i times a weight in (0, 1]. As one quotient its
+    numerator overflows where the quotient does not (∂y of log(e^(relu(x)·y) + e^y), (e^y + r·e^(ry))/(e^y + e^(ry)):
+    inf at (709, 1) for 708.99…, torch 1 ULP; h-comp31)."""
+    powers = [g for g in others if _exp_sum_power(g) and g.exp == -1]
+    if len(powers) != 1 or not f.is_Add or len(f.args) < 2:
+        return False
+    exponents = {a for _, a in _exp_terms(powers[0].base)}
+    return all(any(_is_exp(g) and g.args[0] in exponents for g in sp.Mul.make_args(t)) for t in f.args)
+
+
 def _distribute(node):
     """A product multiplied out one level over a sum, where that lets factors cancel or be
     shifted term by term: σ(x)σ(−x)·((1 − y)/σ(−x) − y/σ(x)) (a BCE gradient as derived: 0·∞
@@ -392,6 +404,7 @@ def _distribute(node):
         # e^a left outside is 0·∞ = NaN at a = b = −1e4; inside, each term's exponent a + b − 2m₁ ≤ 0
         shifts = shifts or (len(f.args) >= 2 and all(any(_shifted_sum_power(g) for g in sp.Mul.make_args(term))
                                                      for term in f.args) and any(_is_exp(g) for g in others(f)))
+        shifts = shifts or _weighted_exp_numerator(f, others(f))
         if cancels or shifts:
             rest = sp.Mul(*others(f))
             return _Fired(sp.Add(*[rest * term for term in f.args]), ["cancel" if cancels else "max-shift"])
