@@ -374,6 +374,18 @@ def _shifted_sum_power(f) -> bool:
     return f.is_Pow and f.exp.is_Integer and f.exp < 0 and bool(_exp_terms(f.base)) and _shifted(f)
 
 
+def _weighted_exp_numerator(f, others) -> bool:
+    """f = Σ c_i·e^(a_i) (two or more terms) over S = Σ_j e^(a_j) that holds every e^(a_i): a weighted softmax
+    (Σ c_i e^(a_i))/S, each term c_i·e^(a_i)/S then max-shifted to c_i times a weight in (0, 1]. As one quotient its
+    numerator overflows where the quotient does not (∂y of log(e^(relu(x)·y) + e^y), (e^y + r·e^(ry))/(e^y + e^(ry)):
+    inf at (709, 1) for 708.99…, torch 1 ULP; h-comp31)."""
+    powers = [g for g in others if _exp_sum_power(g) and g.exp == -1]
+    if len(powers) != 1 or not f.is_Add or len(f.args) < 2:
+        return False
+    exponents = {a for _, a in _exp_terms(powers[0].base)}
+    return all(any(_is_exp(g) and g.args[0] in exponents for g in sp.Mul.make_args(t)) for t in f.args)
+
+
 def _distribute(node):
     """A product multiplied out one level over a sum, where that lets factors cancel or be
     shifted term by term: σ(x)σ(−x)·((1 − y)/σ(−x) − y/σ(x)) (a BCE gradient as derived: 0·∞
@@ -393,6 +405,7 @@ def _distribute(node):
         # e^a left outside is 0·∞ = NaN at a = b = −1e4; inside, each term's exponent a + b − 2m₁ ≤ 0
         shifts = shifts or (len(f.args) >= 2 and all(any(_shifted_sum_power(g) for g in sp.Mul.make_args(term))
                                                      for term in f.args) and any(_is_exp(g) for g in others(f)))
+        shifts = shifts or _weighted_exp_numerator(f, others(f))
         if cancels or shifts:
             rest = sp.Mul(*others(f))
             return _Fired(sp.Add(*[rest * term for term in f.args]), ["cancel" if cancels else "max-shift"])
@@ -2152,7 +2165,37 @@ def _two_sum_node(node):
         return (exp_twosum if isinstance(node, sp.exp) else sigmoid_twosum)(*pair)
     if isinstance(node, sp.exp) and _shifted_pairs(node.args[0]) is not None:
         return sp.Mul(*[exp_twosum(*p) for p in _shifted_pairs(node.args[0])], evaluate=False)
-    return None
+    return _two_sum_beside_bounded(node)
+
+
+def _softmax_share(t) -> bool:
+    """t = e^u/S with S a sum of exponentials that holds e^u: a softmax weight, in (0, 1] (not _softmax_weight, the softmax-partition rule's)."""
+    factors = sp.Mul.make_args(t)
+    sums = [f for f in factors if f.is_Pow and f.exp == -1 and f.base.is_Add
+            and all(isinstance(a, sp.exp) for a in f.base.args)]
+    rest = [f for f in factors if f not in sums]
+    return len(sums) == 1 and len(rest) == 1 and rest[0] in sums[0].base.args
+
+
+def _two_sum_beside_bounded(node):
+    """e^(B + x_1 + … − n·m) (or e^(B + x − y)) with B a sum of terms bounded by their form (a softmax weight e^u/S,
+    σ, tanh, a number) and the rest a two-sum pair or max-shifted pairs of exact operands → e^B·Π e^(x_i − m), each
+    factor with its own rounding corrected; else None. Written as one exponent, x + y − 2m + p rounds at the size of
+    its largest part (∂x of expm1(softmax): e^(p + x + y − 2m)/S², 16 ULP in float64 at (−20, 0.3), torch's
+    p·(1 − p)·e^p 1.04; h-comp31); e^B is at most e^(a few units), so the product neither overflows nor underflows
+    where the exponent as a whole does not (up to that factor)."""
+    if not (isinstance(node, sp.exp) and node.args[0].is_Add):
+        return None
+    terms = sp.Add.make_args(node.args[0])
+    bounded = [t for t in terms if not _exact_operand(t) and (_softmax_share(t) or _bounded_argument(t))]
+    if not bounded or len(bounded) == len(terms):
+        return None
+    rest = sp.Add(*[t.func(*t.args) if t.is_Mul else t for t in terms if t not in bounded])
+    pair = _two_operands(rest)
+    pairs = [pair] if pair is not None else _shifted_pairs(rest)
+    if pairs is None:
+        return None
+    return sp.Mul(sp.exp(sp.Add(*bounded)), *[exp_twosum(*p) for p in pairs], evaluate=False)
 
 
 RULES += (
@@ -3863,18 +3906,38 @@ def _rounded_arguments(expr):
             # (114 ULP at x = 20 in float64) and its v ≤ 27 (beyond, e^(−v²) is 0): _dw_softplus on that band only
             gaussian = isinstance(new, (nexpsq, nexpsq2)) and _polynomial_of_exponentials(v.replace(
                 softplus, lambda a: sp.exp(a)))
+            # a widened sum's double word is computed already (tanhshrink's, log(e^ts(x) + e^y)'s e^(ts(x) − m), whose
+            # f64 exponent near −88.6 was ∂x 32.6 ULP in float64 at (0.7, 88.7), torch 1.44; h-comp31): e^ of it too
+            widened = isinstance(new, sp.exp) and isinstance(new.args[0], WidenedBase) and not getattr(
+                new.args[0], "first_order", False)
             if not _exact_argument(v) and not _bounded_argument(v) and (
-                    gaussian or _polynomial_of_exponentials(v)):
+                    gaussian or widened or _polynomial_of_exponentials(v)):
                 # only where v's rounding matters: its effect on e^v is |v| times its relative error, on σ(v)
                 # |v|·σ(−v) (below 0.28 for v ≥ 0); within |v| ≤ 2 the written form (σ(w·x + b) in float64
                 # NumPy: double-word on every element was 55× the written form's time, 2.5 s for 1e6)
                 # (e^(−v²): 2v²·ε_v, below a quarter ULP within |v| ≤ 1/2)
                 near = (v >= -_ROUNDED_ARGUMENT_FROM) if isinstance(new, sigmoid) else (
                     sp.Abs(v) <= (_GAUSSIAN_ARGUMENT_FROM if isinstance(new, (nexpsq, nexpsq2)) else _ROUNDED_ARGUMENT_FROM))
-                new = sp.Piecewise((type(new)(v), near), (widen(type(new)(v), first_order=True), True))
+                w = _inputs_summed_first(v) if isinstance(new, sp.exp) else v
+                new = sp.Piecewise((type(new)(w), near.subs(v, w) if w != v else near),
+                                   (widen(type(new)(v), first_order=True), True))
         return new
 
     return _bottom_up(expr, rewrite, (WidenedBase, sp.Indexed))
+
+
+def _inputs_summed_first(v):
+    """v = a_1 + … + a_k + R (k ≥ 2 exact operands: inputs, their negations) as (a_1 + … + a_k) + R, the inputs summed
+    first, for the written branch of e^v (|v| ≤ 2): SymPy flattens 1/(xy) − (x − y) into y − x + 1/(xy), and the printed
+    y + 1/(xy) rounds at |y| before x cancels it (exp(1/(xy) − (x − y)) at x = y = 102878.3: 32,296 ULP in float64,
+    torch 0.30; h-comp31); the inputs' sum is exact where they cancel (Sterbenz) and rounds once at its own size
+    elsewhere. v itself where it has fewer than two such terms or nothing else."""
+    if not v.is_Add:
+        return v
+    exact = [t for t in v.args if _exact_operand(t)]
+    if len(exact) < 2 or len(exact) == len(v.args):
+        return v
+    return sp.Add(Grouped(sp.Add(*exact)), *[t for t in v.args if t not in exact])
 
 
 ROUNDED_ARGUMENT = Rule(
