@@ -8431,10 +8431,12 @@ __all__ += ["SOFTPLUS_OVER_EXP_MINUS_ONE"]
 
 
 def _constant_quotient_branch(e) -> bool:
-    """e is c/(y·z…): a number c (1 too) times negative powers only, at least one."""
+    """e is c/(y·z…): a number c (1 too) times negative powers of inputs only, at least one. Only of inputs: a branch
+    1/(e^x − 3x) is another rule's (exp-dominant's derivative of log(e^x − 3x), whose other branch scales by e^−x:
+    (e^x − 3) moved into it was inf·0 = NaN at x = 800, session 31)."""
     factors = sp.Mul.make_args(e)
     return any(f.is_Pow and f.exp.is_negative and f.free_symbols for f in factors) and all(
-        f.is_Number or (f.is_Pow and f.exp.is_negative) for f in factors)
+        f.is_Number or (f.is_Pow and f.exp.is_negative and f.base.is_Symbol) for f in factors)
 
 
 def _has_quotient_branch(pw) -> bool:
