@@ -8425,59 +8425,6 @@ _register(SOFTPLUS_OVER_EXP_MINUS_ONE)
 __all__ += ["SOFTPLUS_OVER_EXP_MINUS_ONE"]
 
 
-# ------------------------------------------------------------------ factor-into-quotient-branches (issue 16:
-# hardsigmoid(x)/leaky_relu(selu(x)), SymPy's h·{(1/λ)/x if x > 0; …}: inf at x = 2.78e−309 in float64 for 1.71e308,
-# (1/λ)/x past the range before h = 1/2 multiplies it; h-xfail31); tested in tests/test_xfail31.py
-
-
-def _constant_quotient_branch(e) -> bool:
-    """e is c/(y·z…): a number c (1 too) times negative powers of inputs only, at least one. Only of inputs: a branch
-    1/(e^x − 3x) is another rule's (exp-dominant's derivative of log(e^x − 3x), whose other branch scales by e^−x:
-    (e^x − 3) moved into it was inf·0 = NaN at x = 800, session 31)."""
-    factors = sp.Mul.make_args(e)
-    return any(f.is_Pow and f.exp.is_negative and f.free_symbols for f in factors) and all(
-        f.is_Number or (f.is_Pow and f.exp.is_negative and f.base.is_Symbol) for f in factors)
-
-
-def _has_quotient_branch(pw) -> bool:
-    return any(_constant_quotient_branch(e) or (isinstance(e, sp.Piecewise) and _has_quotient_branch(e))
-               for e, _ in pw.args)
-
-
-def _into_branches(pw, h):
-    return sp.Piecewise(*[(_into_branches(e, h) if isinstance(e, sp.Piecewise) else h * e, c) for e, c in pw.args])
-
-
-def _factor_into_quotient_branches(node):
-    """h·{c/y if …; …} (a select with a branch, nested or not, that is a constant over a product of powers, and h the
-    product's other factors) → {c·h/y if …; …}, h moved into every branch; None for any other node.
-
-    Exact: a product distributes over a select's branches (h is evaluated where each branch is). In a branch the
-    quotient c·h/y is printed as one product over y (the constant on the numerator where the product leaves the
-    range), where c/y rounded and overflowed first (c/y past the range, c·h/y not: a subnormal y)."""
-    if not node.is_Mul:
-        return None
-    pw = next((f for f in node.args if isinstance(f, sp.Piecewise) and _has_quotient_branch(f)), None)
-    if pw is None:
-        return None
-    rest = list(node.args)
-    rest.remove(pw)
-    # final: the branches are built of stable forms already (the node's rewritten arguments), and met again the
-    # select's branches would be rewritten into a product with a select once more (a hypot-slope derivative nested
-    # its select 64 deep before: SyntaxError, too many nested parentheses)
-    return _Final(_into_branches(pw, sp.Mul(*rest)))
-
-
-FACTOR_INTO_QUOTIENT_BRANCHES = Rule(
-    "factor-into-quotient-branches", "h·{c/y if …; …} (SymPy writes the reciprocal of a select as the select of "
-    "reciprocals: 1/leaky_relu(selu(x)) is {(1/λ)/x if x > 0; …}) forms c/y before h scales it: "
-    "hardsigmoid(x)/leaky_relu(selu(x)) was inf at x = 2.78e−309 in float64 (true 1.71e308) and at 1.47e−39 in "
-    "float32 (true 3.24e38), (1/λ)/x past the range where h = 1/2 brings it back; {c·h/y if …; …}, the factor "
-    "moved into each branch, is the same function with the quotient formed once", local=_factor_into_quotient_branches)
-_register(FACTOR_INTO_QUOTIENT_BRANCHES)
-__all__ += ["FACTOR_INTO_QUOTIENT_BRANCHES"]
-
-
 # ------------------------------------------------------------------ step-value (issue 16: (log1p(H(x)))·erfcx(x) was NaN in
 # float32 at x = −24.94, erfcx inf times log1p(H(x)) = 0; h-quot29); tested in tests/test_quot29.py
 
