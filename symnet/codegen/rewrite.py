@@ -10788,7 +10788,10 @@ def _exp_over_power_far(node):
     exponent = sp.expand(sp.Add(*[f.args[0] for f in exps]) - n * v)
     # the exponent in double words (widen's first order): n·v rounded carries |n·v|·2⁻⁵³ into the result (1/(3 +
     # 2e^x)³ at x = 88.6 was 185 ULP in float64, torch 0.66; h-hostile31)
-    far = sp.Mul(*rest) * widen(sp.exp(exponent), first_order=True) * (c * sp.exp(-v) + d) ** -n
+    # (an exponent ±x or a number is exact: e^(−x), silu′'s, stays as it is)
+    exact = exponent.is_number or exponent.is_Symbol or (-exponent).is_Symbol
+    far = sp.Mul(*rest) * (sp.exp(exponent) if exact else widen(sp.exp(exponent), first_order=True)) \
+        * (c * sp.exp(-v) + d) ** -n
     return sp.Piecewise((far, v > _EXP_OVER_POWER_FAR), (node, True))
 
 
