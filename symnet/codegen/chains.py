@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-__all__ = ["quotient_chain"]
+__all__ = ["quotient_chain", "equal_powers"]
 
 
 def quotient_chain(g):
@@ -29,3 +29,23 @@ def quotient_chain(g):
     if inner is None or inner[1] != outer[1]:
         return None
     return inner
+
+
+def equal_powers(factors) -> list | None:
+    """equal-powers: the factors of a product with x^n·y^n (two factors or more with one integer exponent n ≥ 2) put
+    as (x·y)^n, the product first, the product held apart (UnevaluatedExpr) so that SymPy does not distribute the power
+    again; None where there are no two such factors. SymPy writes (x·y)^n as x^n·y^n, and x^n overflows (or underflows)
+    where (x·y)^n does not: exp((x·y)² − y) at (−1e200, 0) was inf·0 = NaN for 1 (h-hyp31). Exact as algebra; the
+    power of the product leaves the range only where the whole does (and x^n·y^n where either power does), and rounds
+    (relative) n + 1 times, x·y once and the power once, where x^n·y^n rounds about three times: for n = 2 the same
+    bound. Used by the printers (ConditionalPrinting._print_Mul) and the double-word lowering (its products)."""
+    groups: dict = {}
+    for a in factors:
+        if a.is_Pow and a.exp.is_Integer and a.exp >= 2 and not a.base.is_number:
+            groups.setdefault(a.exp, []).append(a)
+    found = {n: f for n, f in groups.items() if len(f) > 1}
+    if not found:
+        return None
+    taken = {a for f in found.values() for a in f}
+    return [a for a in factors if a not in taken] + [
+        sp.Pow(sp.UnevaluatedExpr(sp.Mul(*[a.base for a in f])), n) for n, f in found.items()]

@@ -108,6 +108,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
 from ..render import shared_srepr, shared_text
+from .chains import equal_powers
 from .names import FALLBACK_WORDS, _math_name
 
 __all__ = ["PRIMITIVES", "PRIMITIVE_NEEDS", "ORDER", "NUMPY_ONLY", "GENERATED_PREFIX", "primitive_text",
@@ -2380,6 +2381,7 @@ class _Emitter:
                                        sp.Add(rest.args[0], sp.log(abs(sp.Rational(coeff))), evaluate=False))
             return magnitude if coeff > 0 else self.negate(e, magnitude)
         factors = list(sp.Mul.make_args(e))
+        factors = equal_powers(factors) or factors  # x²·y² as (x·y)²: x² overflows where the whole need not
         num = [f for f in factors if not (f.is_Pow and f.exp.is_Integer and f.exp < 0)]
         den = [f.base ** -f.exp for f in factors if f.is_Pow and f.exp.is_Integer and f.exp < 0]
         numerator = self._fold(num)
@@ -3178,6 +3180,7 @@ class _Bound(_Emitter):
             num, den = ([power.base] * n, []) if n > 0 else ([], [power.base] * -n)
         else:
             factors = list(sp.Mul.make_args(e))
+            factors = equal_powers(factors) or factors  # x²·y² as (x·y)², as the double-word path has it
             num = [f for f in factors if not (f.is_Pow and f.exp.is_Integer and f.exp < 0)]
             den = [b for f in factors if f.is_Pow and f.exp.is_Integer and f.exp < 0 for b in [f.base] * int(-f.exp)]
         coeff = sp.Mul(*[f for f in num if f.is_number])

@@ -22,7 +22,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from ...errors import SymnetError
 from ...render import text
-from ..chains import quotient_chain
+from ..chains import equal_powers, quotient_chain
 
 __all__ = ["ConditionalPrinting"]
 
@@ -144,6 +144,9 @@ class ConditionalPrinting:
         sign last: ``1 - x + log(t)`` as ``1 + log_t - x``, evaluated left to right, so that a
         constant meets the term it cancels against before a small one is added (KL′ at t = 1/3:
         ``1 + log(t)`` is exact by Sterbenz's lemma, ``log(t) - x`` first is not)."""
+        common = self._common_coefficient(e)
+        if common is not None:
+            return common
         terms = sorted(e.args, key=lambda t: bool(t.could_extract_minus_sign()))
         prec = PRECEDENCE["Add"]
         out = self.parenthesize(terms[0], prec)
@@ -153,6 +156,34 @@ class ConditionalPrinting:
             else:
                 out += f" + {self.parenthesize(t, prec)}"
         return out
+
+    def _common_coefficient(self, e) -> str | None:
+        """common-coefficient: c·a ± c·b ± … (every term one real constant c of the same size |c| > 1 times a
+        non-constant) as (a ± b ± …)·c, the sum first. SymPy distributes a number over a sum (selu's λ·(x + y) is
+        λx + λy, h-hyp31), and c·x + c·y rounds each product before they cancel: (selu(x + y))^(3/2) at
+        (−0.9999999999999999, 1) was 3.31e−24 for 1.26e−24 (1.1e16 ULP). Exact as algebra; as floats the sum rounds
+        once (exactly where it cancels, by Sterbenz) and the product once: error ≤ 2 roundings of the result, where the
+        distributed form's is one of each |c·a|, |c·b| ≥ |result|. With |c| > 1 the sum a ± b overflows only where
+        the result does (|c·(a ± b)| > |a ± b|); |c| < 1 is left as written (x/3 + y/3: x + y can overflow where the
+        distributed sum does not). None: any other sum."""
+        if len(e.args) < 2:
+            return None
+        size, inner = None, []
+        for t in e.args:
+            c, rest = t.as_coeff_Mul()
+            if rest.is_number or not (c.is_Number and c.is_extended_real and c.is_finite):
+                return None
+            if size is None:
+                size = abs(c)
+            elif abs(c) != size:
+                return None
+            inner.append(rest if c.is_positive else -rest)
+        if not size > 1:
+            return None
+        total = sp.Add(*inner)
+        if not total.is_Add:  # (the terms combined: leave SymPy's sum as it is)
+            return None
+        return f"{self.parenthesize(total, PRECEDENCE['Mul'], strict=True)} * {self._print(size.evalf(20))}"
 
     ABSENT = "None"  # an absent factor of _constant_times (_moved_constant): the NumPy helper skips it
 
@@ -164,6 +195,9 @@ class ConditionalPrinting:
         0 at x = 8e307, y = 1e308 for atan(0.4) = 0.3805). Where the product has two factors or more and one
         in its numerator, the constant last is chosen per element against the constant first
         (:meth:`_moved_constant`)."""
+        grouped = self._equal_powers(e)
+        if grouped is not None:
+            return ConditionalPrinting._print_Mul(self, grouped) if grouped.is_Mul else self._print(grouped)
         numbers = [a for a in e.args if a.is_number and not a.free_symbols]
         others = [a for a in e.args if not (a.is_number and not a.free_symbols)]
         c = sp.Mul(*numbers)
@@ -182,6 +216,13 @@ class ConditionalPrinting:
         rest = self.parenthesize(sp.Mul(*others), PRECEDENCE["Mul"])
         return f"{rest} * {self._print(c.evalf(20))}" if c.is_positive else \
             f"-({rest} * {self._print((-c).evalf(20))})"
+
+    @staticmethod
+    def _equal_powers(e):
+        """equal-powers (:func:`~symnet.codegen.chains.equal_powers`): x^n·y^n·… as (x·y)^n·…; None: no two such
+        factors."""
+        factors = equal_powers(e.args)
+        return None if factors is None else sp.Mul(*factors)
 
     def _constant_quotient(self, c, others) -> str | None:
         """c·(1/y)·(1/z)…, a real constant c ≠ ±1 times reciprocals only (no numerator: ``_moved_constant`` takes
