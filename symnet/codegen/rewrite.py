@@ -10870,7 +10870,7 @@ def _affine_terms(e) -> bool:
     return True
 
 
-def _affine_select_sum(node):
+def _affine_select_sum(node, strip=True):
     """k·{a_1 if c_1; …; a_n otherwise} + T → {k·a_1 + T if c_1; …; k·a_n + T otherwise}, where the branches a_i and
     the terms T are affine (rational multiples of expressions, no select) and, in some branch, terms of k·a_i and of T
     combine (their sum has fewer terms than the two apart); such a branch b + Σ ±u_i/n as (Σ ±u_i + b·n)/n with the
@@ -10886,9 +10886,9 @@ def _affine_select_sum(node):
         return None
     common = functools.reduce(lambda a, b: a & b, [set(sp.Mul.make_args(t.as_coeff_Mul()[1])) for t in node.args])
     common = {f for f in common if not f.is_number and not isinstance(f, sp.Piecewise)}
-    if common:  # w·k·{…} + w·T (∂ of log(1 + hardswish(r − y)): w = 1/(1 + hardswish)): the sum of the rest, times w
+    if common and strip:  # w·k·{…} + w·T (∂ of log(1 + hardswish(r − y)): w = 1/(1 + hardswish)): the rest, times w
         w = sp.Mul(*common)
-        inner = _affine_select_sum(sp.Add(*[t / w for t in node.args]))
+        inner = _affine_select_sum(sp.Add(*[t / w for t in node.args]), strip=False)
         return None if inner is None else w * inner
     selects = [t for t in node.args if isinstance(t.as_coeff_Mul()[1], sp.Piecewise)]
     if len(selects) != 1:
