@@ -10884,6 +10884,8 @@ def _affine_select_sum(node, strip=True):
     select, each branch taken where it was. A factor w common to every term is taken out first: w·(k·{…} + T)."""
     if not (node.is_Add and len(node.args) >= 2):
         return None
+    if sum(any(isinstance(f, sp.Piecewise) for f in sp.Mul.make_args(t)) for t in node.args) != 1:
+        return None  # (one term holds a select as a factor; cheap, before any product is divided)
     common = functools.reduce(lambda a, b: a & b, [set(sp.Mul.make_args(t.as_coeff_Mul()[1])) for t in node.args])
     common = {f for f in common if not f.is_number and not isinstance(f, sp.Piecewise)}
     if common and strip:  # w·k·{…} + w·T (∂ of log(1 + hardswish(r − y)): w = 1/(1 + hardswish)): the rest, times w
