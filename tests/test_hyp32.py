@@ -301,6 +301,16 @@ def test_affine_select_sum_hardswish_of_a_difference(formula, sign, truth, bound
     assert worst[0] <= (bound64 if dtype is F64 else 1.0), worst
 
 
+# the rule's case for tests/test_stability_rules.py (exact at 50 digits at 12 points in the range; the failing value
+# fixed on both backends): ∂ of hardswish(relu(x) − y) at u = r − y = −1.4999999999585 (a result of 1.38e−11 against
+# terms of 0.25), before 1.15e10 ULP (torch 0 there; worse than torch at 631 of 1,500 points)
+_HSW = symnet.parse("hardswish((relu(x)) - (y))")
+RULE_CASES = [
+    ("affine-select-sum", _HSW, tuple(sorted(_HSW.free_symbols, key=str)), (-4.0, 4.0),
+     (0.27060665508917764, 1.7706066550476793), F64),
+]
+
+
 def test_affine_select_sum_at_the_failing_point():
     # h-hyp31's point: ∂x 128 ULP (torch 0); now ≤ 0.5
     x, y = 1.2597409839687401, 2.766424414064418

@@ -225,6 +225,8 @@ from test_slope31 import RULE_CASES as _SLOPE31  # noqa: E402  (series-common-de
 RULE_CASES += _SLOPE31
 from test_xfail31 import RULE_CASES as _XFAIL31  # noqa: E402  (softplus-over-exp-minus-one: tests/test_xfail31.py)
 RULE_CASES += _XFAIL31
+from test_hyp32 import RULE_CASES as _HYP32  # noqa: E402  (affine-select-sum: hardswish′ of r − y, tests/test_hyp32.py)
+RULE_CASES += _HYP32
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -293,6 +295,7 @@ UNDECIDED = {"logaddexp", "log-cosh", "log-quotient", "zero-limit", "erf-complem
 UNDECIDED |= {"log1p-erf"}  # ndtr has no erf form for simplify; the 50-digit check holds
 UNDECIDED |= {"softplus-slope"}  # |u| and a select at |u| > 3.4e38: the 50-digit check holds
 UNDECIDED |= {"gelu-tanh-written"}  # ndtr_tanh has no exp form for simplify; the 50-digit check holds
+UNDECIDED |= {"affine-select-sum"}  # selects of relu(x) − y and a widened sum: the 50-digit check holds
 UNDECIDED |= {"hypot-scaling"}  # Min/Max of |a| and |δ|: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"shifted-argument"}  # c carried to 106 bits (two doubles) differs from a 40-digit Float past its 32nd
 # digit, which simplify sees as another number; the 50-digit check holds (1e−45 relative)
