@@ -6055,6 +6055,36 @@ _register(HYPOT_SCALING)
 __all__ += ["HYPOT_SCALING"]
 _LOCAL += (_hypot_quotient,)  # the hypot rule's (named "hypot"), for v a quotient such as (p − t)/δ
 _LOCAL_RULE[_hypot_quotient] = "hypot"
+
+
+def _hypot_input(node):
+    """(w·v² + c)^{±1/2} with c holding an input (√(x² + y): session 32, h-hostile32; the hypot rule takes c a number)
+    → |v|^{±1}·(w + (c/v)/v)^{±1/2} where |v| > 2⁶⁰/2^⌈log₂(w)/2⌉ (:func:`_hypot_threshold` of a c ≤ 2¹²⁰), the
+    written form elsewhere. c is a sum of terms free of v's inputs, none of them a square (x² + y² is not taken: two
+    squares, no preferred one); c/v divided by v in turn, so that no v² is formed (c/v² with v² rounded to inf would
+    drop a c near the float's top: c = 1.7e308, v = 1.4e154). Exact: w·v² + c = v²·(w + c/v²). None otherwise."""
+    if not (node.is_Pow and node.exp in (sp.S.Half, -sp.S.Half) and node.base.is_Add):
+        return None
+    squares = []
+    for t in node.base.args:
+        w, rest = t.as_coeff_Mul()
+        if rest.is_Pow and rest.exp == 2 and w.is_positive and rest.base.free_symbols:
+            squares.append((t, w, rest.base))
+    if len(squares) != 1:
+        return None
+    ((term, w, v),) = squares
+    c = node.base - term
+    if c.is_number or c.free_symbols & v.free_symbols or any(
+            t.is_Pow and t.exp.is_even for t in sp.Add.make_args(c) for t in [t.as_coeff_Mul()[1]]):
+        return None
+    inverse_sq = Grouped(Grouped(c / v) / v)
+    scaled = sp.Abs(v) ** (2 * node.exp) * (w + inverse_sq) ** node.exp
+    threshold = _hypot_threshold(sp.S.One, w)
+    return _Final(_Fired(sp.Piecewise((scaled, sp.Abs(v) > threshold), (node, True)), ["hypot"]))
+
+
+_LOCAL += (_hypot_input,)  # the hypot rule's (named "hypot"), for c holding an input: √(x² + y)
+_LOCAL_RULE[_hypot_input] = "hypot"
 __all__ += ["CONJUGATE"]
 
 
@@ -8133,7 +8163,9 @@ def _one_minus_cos_factor(node):
             if b.is_number or -b not in terms:
                 continue
             half = sp.sin(f.args[0] / 2)
-            return node - t + b - 2 * b * half ** 2
+            # B·s·s, not B·s²: s² underflows where B·s² need not (y·cos x − y at (1e−200, 1e300): s = 5e−201,
+            # s² = 0, −0 for −5e−101; h-hostile32); |s| ≤ 1, so B·s is never past B either
+            return node - t + b - 2 * Grouped(Grouped(b * half) * half)
     return None
 
 
@@ -9728,12 +9760,32 @@ def _root_difference(node, fallback=None):
         big = sp.Integer(2) ** _ROOT_SCALE
         scaled = form.xreplace({u: Grouped(big * u), v: Grouped(big * v)}) * sp.Integer(2) ** (-_ROOT_SCALE // 2 * degree)
         branches.insert(0, (widen(scaled), sp.And(u < _ROOT_TINY, v < _ROOT_TINY, u > 0, v > 0)))
+    far = _root_far_scale(top, degree)
+    if far is not None:  # past the cofactor's bound: the form at 2^−S·u, 2^−S·v (below the bound), times 2^(S·D/2)
+        small = sp.Integer(2) ** -far
+        scaled = form.xreplace({u: Grouped(small * u), v: Grouped(small * v)}) * sp.Integer(2) ** (far // 2 * degree)
+        floor = sp.Integer(2) ** (far - 400)  # scaled inputs ≥ 2⁻⁴⁰⁰ (the tiny branch's bound): none flushed to 0
+        branches.append((widen(scaled), sp.And(*[sp.Abs(x) <= _LARGEST for x in (u, v)], u >= floor, v >= floor)))
     out = sp.Piecewise(*branches, (written if fallback is None else fallback, True))
     _ROOT_WRITTEN[out] = written
     return _Final(_Fired(out + rest, ["root-difference"]))
 
 
 _ROOT_WRITTEN: dict = BoundedRecord()  # the rule's selects → the sums they stand for
+
+
+def _root_far_scale(top, degree):
+    """S (even) for the rule's branch past the cofactor's bound ``top`` = 2^T (session 32, h-hostile32: u^1.5 − v^1.5 + 3
+    at u = v = 1e300 fell to the written inf − inf = NaN for 3, torch NaN): 2^−S·u ≤ 2^(1024 − S) ≤ top, and the
+    homogeneous form of degree D times 2^(S·D/2), an exact scaling, a normal power of two (|S·D/2| ≤ 1000: a
+    product past the range is then the true overflow, ±inf, or an exact 0 where u = v), taken where both inputs
+    are at least 2^(S − 400) (the other as written: u·√v − v·√u at (4.2e152, 9.3e−299) scaled v to 0). None where
+    there is no bound, the form is not homogeneous, or no such S."""
+    if top is None or degree is None or degree == 0:
+        return None
+    s = 1024 - int(math.log2(int(top)))
+    s += s % 2
+    return s if 0 < s and abs(s // 2 * degree) <= 1000 else None
 
 
 def _root_difference_product(node):
