@@ -8494,6 +8494,7 @@ __all__ += ["STEP_VALUE"]
 _DOUBLE_MAX = sp.Float(1.7976931348623157e308, 17)
 # where exp overflows (float64's largest is e^709.78) and underflows to 0 (below half its smallest subnormal, e^−745.13)
 _EXP_OVER, _EXP_UNDER = 709.79, -745.14
+_EXP_SUBNORMAL = -708.40  # e^a below float64's smallest normal 2.2e−308 (e^−708.3964): a subnormal of fewer digits
 # |x| where a product of exponentials of one variable is looked at for one overflowing and one underflowing
 _EXP_SCAN = tuple(s * 2.0 ** (k / 2) for k in range(-8, 41) for s in (1, -1))
 
@@ -8563,7 +8564,10 @@ def _exp_product_limit(node):
     merged = sp.Mul(*rest) * sp.exp(sp.Add(*exponents))
     # a factor 0 as its exponent is past the underflow (Eq(e^a, 0) and Eq(σ(b), 0) are False to SymPy: a test of the
     # factor itself was dropped, so e^708·σ(−e^708) stayed inf·0 = NaN in ∂ of mish(x)·σ(eˣ), session 30)
-    cond = sp.Or(*[f > _DOUBLE_MAX for f in factors], *[a < _EXP_UNDER for a in exponents])
+    # a factor subnormal counts too (session 32, h-hostile32): e^a below e^−708.40 keeps only part of its digits, and
+    # the written product multiplies them up (x·eˣ·e^(−eˣ) at 6.57: e^(−eˣ) = 1.5e−310, the product 28 ULP off, torch
+    # 175), where the one exponential (its exponent widened by the rounded-argument rule) rounds once
+    cond = sp.Or(*[f > _DOUBLE_MAX for f in factors], *[a < _EXP_SUBNORMAL for a in exponents])
     pairs = [(sp.S.Zero, side) for side in _vanishing_past_overflow(exponents, x)]
     select = sp.Piecewise(*pairs, (merged, cond), (node, True))
     _EXP_PRODUCT_LIMIT_OF[select] = node  # bounded (symnet/records.py): a form forgotten only costs a later match
