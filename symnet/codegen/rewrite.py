@@ -6074,8 +6074,8 @@ def _hypot_input(node):
         return None
     ((term, w, v),) = squares
     c = node.base - term
-    if c.is_number or c.free_symbols & v.free_symbols or any(
-            t.is_Pow and t.exp.is_even for t in sp.Add.make_args(c) for t in [t.as_coeff_Mul()[1]]):
+    square_in_c = any(g.is_Pow and g.exp.is_even for g in (a.as_coeff_Mul()[1] for a in sp.Add.make_args(c)))
+    if c.is_number or c.free_symbols & v.free_symbols or square_in_c:
         return None
     inverse_sq = Grouped(Grouped(c / v) / v)
     scaled = sp.Abs(v) ** (2 * node.exp) * (w + inverse_sq) ** node.exp
