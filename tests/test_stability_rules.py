@@ -347,11 +347,13 @@ UNDECIDED |= {"series-common-denominator"}  # x^m·N/∏D^k's Taylor polynomial 
 def _plain(e):
     from sympy.codegen.cfunctions import expm1, log1p
 
-    from symnet.codegen.rewrite import unwiden, without_infinite_limits
+    from symnet.codegen.rewrite import Grouped, unwiden, without_infinite_limits
 
     # a widened sum's body (shifted-sum-crossing: the log-sum-exp's m + log1p(D)); the infinite-limit
     # rule's branches beyond ±3.4e38 (limits: float64's rounding of the formula there, not an identity)
     e = without_infinite_limits(unwiden(e))
+    # a kept order's brackets (one-minus-cos-factor's −2·((B·s)·s), session 32): rewrite(exp) does not enter them
+    e = e.replace(lambda g: isinstance(g, Grouped), lambda g: g.args[0])
     e = e.replace(softplus, lambda v: sp.log(1 + sp.exp(v))).replace(sigmoid, lambda v: 1 / (1 + sp.exp(-v)))
     return e.replace(expm1, lambda v: sp.exp(v) - 1).replace(log1p, lambda v: sp.log(1 + v)).rewrite(sp.exp)
 

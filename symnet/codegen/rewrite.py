@@ -6055,6 +6055,36 @@ _register(HYPOT_SCALING)
 __all__ += ["HYPOT_SCALING"]
 _LOCAL += (_hypot_quotient,)  # the hypot rule's (named "hypot"), for v a quotient such as (p − t)/δ
 _LOCAL_RULE[_hypot_quotient] = "hypot"
+
+
+def _hypot_input(node):
+    """(w·v² + c)^{±1/2} with c holding an input (√(x² + y): session 32, h-hostile32; the hypot rule takes c a number)
+    → |v|^{±1}·(w + (c/v)/v)^{±1/2} where |v| > 2⁶⁰/2^⌈log₂(w)/2⌉ (:func:`_hypot_threshold` of a c ≤ 2¹²⁰), the
+    written form elsewhere. c is a sum of terms free of v's inputs, none of them a square (x² + y² is not taken: two
+    squares, no preferred one); c/v divided by v in turn, so that no v² is formed (c/v² with v² rounded to inf would
+    drop a c near the float's top: c = 1.7e308, v = 1.4e154). Exact: w·v² + c = v²·(w + c/v²). None otherwise."""
+    if not (node.is_Pow and node.exp in (sp.S.Half, -sp.S.Half) and node.base.is_Add):
+        return None
+    squares = []
+    for t in node.base.args:
+        w, rest = t.as_coeff_Mul()
+        if rest.is_Pow and rest.exp == 2 and w.is_positive and rest.base.free_symbols:
+            squares.append((t, w, rest.base))
+    if len(squares) != 1:
+        return None
+    ((term, w, v),) = squares
+    c = node.base - term
+    square_in_c = any(g.is_Pow and g.exp.is_even for g in (a.as_coeff_Mul()[1] for a in sp.Add.make_args(c)))
+    if c.is_number or c.free_symbols & v.free_symbols or square_in_c:
+        return None
+    inverse_sq = Grouped(Grouped(c / v) / v)
+    scaled = sp.Abs(v) ** (2 * node.exp) * (w + inverse_sq) ** node.exp
+    threshold = _hypot_threshold(sp.S.One, w)
+    return _Final(_Fired(sp.Piecewise((scaled, sp.Abs(v) > threshold), (node, True)), ["hypot"]))
+
+
+_LOCAL += (_hypot_input,)  # the hypot rule's (named "hypot"), for c holding an input: √(x² + y)
+_LOCAL_RULE[_hypot_input] = "hypot"
 __all__ += ["CONJUGATE"]
 
 
@@ -8133,7 +8163,9 @@ def _one_minus_cos_factor(node):
             if b.is_number or -b not in terms:
                 continue
             half = sp.sin(f.args[0] / 2)
-            return node - t + b - 2 * b * half ** 2
+            # B·s·s, not B·s²: s² underflows where B·s² need not (y·cos x − y at (1e−200, 1e300): s = 5e−201,
+            # s² = 0, −0 for −5e−101; h-hostile32); |s| ≤ 1, so B·s is never past B either
+            return node - t + b - 2 * Grouped(Grouped(b * half) * half)
     return None
 
 
@@ -8462,6 +8494,7 @@ __all__ += ["STEP_VALUE"]
 _DOUBLE_MAX = sp.Float(1.7976931348623157e308, 17)
 # where exp overflows (float64's largest is e^709.78) and underflows to 0 (below half its smallest subnormal, e^−745.13)
 _EXP_OVER, _EXP_UNDER = 709.79, -745.14
+_EXP_SUBNORMAL = -708.40  # e^a below float64's smallest normal 2.2e−308 (e^−708.3964): a subnormal of fewer digits
 # |x| where a product of exponentials of one variable is looked at for one overflowing and one underflowing
 _EXP_SCAN = tuple(s * 2.0 ** (k / 2) for k in range(-8, 41) for s in (1, -1))
 
@@ -8531,7 +8564,10 @@ def _exp_product_limit(node):
     merged = sp.Mul(*rest) * sp.exp(sp.Add(*exponents))
     # a factor 0 as its exponent is past the underflow (Eq(e^a, 0) and Eq(σ(b), 0) are False to SymPy: a test of the
     # factor itself was dropped, so e^708·σ(−e^708) stayed inf·0 = NaN in ∂ of mish(x)·σ(eˣ), session 30)
-    cond = sp.Or(*[f > _DOUBLE_MAX for f in factors], *[a < _EXP_UNDER for a in exponents])
+    # a factor subnormal counts too (session 32, h-hostile32): e^a below e^−708.40 keeps only part of its digits, and
+    # the written product multiplies them up (x·eˣ·e^(−eˣ) at 6.57: e^(−eˣ) = 1.5e−310, the product 28 ULP off, torch
+    # 175), where the one exponential (its exponent widened by the rounded-argument rule) rounds once
+    cond = sp.Or(*[f > _DOUBLE_MAX for f in factors], *[a < _EXP_SUBNORMAL for a in exponents])
     pairs = [(sp.S.Zero, side) for side in _vanishing_past_overflow(exponents, x)]
     select = sp.Piecewise(*pairs, (merged, cond), (node, True))
     _EXP_PRODUCT_LIMIT_OF[select] = node  # bounded (symnet/records.py): a form forgotten only costs a later match
@@ -9728,12 +9764,32 @@ def _root_difference(node, fallback=None):
         big = sp.Integer(2) ** _ROOT_SCALE
         scaled = form.xreplace({u: Grouped(big * u), v: Grouped(big * v)}) * sp.Integer(2) ** (-_ROOT_SCALE // 2 * degree)
         branches.insert(0, (widen(scaled), sp.And(u < _ROOT_TINY, v < _ROOT_TINY, u > 0, v > 0)))
+    far = _root_far_scale(top, degree)
+    if far is not None:  # past the cofactor's bound: the form at 2^−S·u, 2^−S·v (below the bound), times 2^(S·D/2)
+        small = sp.Integer(2) ** -far
+        scaled = form.xreplace({u: Grouped(small * u), v: Grouped(small * v)}) * sp.Integer(2) ** (far // 2 * degree)
+        floor = sp.Integer(2) ** (far - 400)  # scaled inputs ≥ 2⁻⁴⁰⁰ (the tiny branch's bound): none flushed to 0
+        branches.append((widen(scaled), sp.And(*[sp.Abs(x) <= _LARGEST for x in (u, v)], u >= floor, v >= floor)))
     out = sp.Piecewise(*branches, (written if fallback is None else fallback, True))
     _ROOT_WRITTEN[out] = written
     return _Final(_Fired(out + rest, ["root-difference"]))
 
 
 _ROOT_WRITTEN: dict = BoundedRecord()  # the rule's selects → the sums they stand for
+
+
+def _root_far_scale(top, degree):
+    """S (even) for the rule's branch past the cofactor's bound ``top`` = 2^T (session 32, h-hostile32: u^1.5 − v^1.5 + 3
+    at u = v = 1e300 fell to the written inf − inf = NaN for 3, torch NaN): 2^−S·u ≤ 2^(1024 − S) ≤ top, and the
+    homogeneous form of degree D times 2^(S·D/2), an exact scaling, a normal power of two (|S·D/2| ≤ 1000: a
+    product past the range is then the true overflow, ±inf, or an exact 0 where u = v), taken where both inputs
+    are at least 2^(S − 400) (the other as written: u·√v − v·√u at (4.2e152, 9.3e−299) scaled v to 0). None where
+    there is no bound, the form is not homogeneous, or no such S."""
+    if top is None or degree is None or degree == 0:
+        return None
+    s = 1024 - int(math.log2(int(top)))
+    s += s % 2
+    return s if 0 < s and abs(s // 2 * degree) <= 1000 else None
 
 
 def _root_difference_product(node):
