@@ -28,6 +28,7 @@ import math
 import numbers
 import re
 import unicodedata
+import warnings
 from typing import Mapping
 
 import sympy as sp
@@ -212,12 +213,13 @@ def _greek_names() -> dict:
 _GREEK = None
 
 
-def normalise(text: str) -> str:
+def normalise(text: str, renamed: dict | None = None) -> str:
     """What symnet prints, as text the parser reads: ``−`` → ``-``, ``·`` and ``×`` → ``*``,
     ``÷`` → ``/``, superscript powers ``x²``, ``x⁻¹`` → ``x**(2)``, ``x**(-1)``, ``√x`` and
     ``√(…)`` → ``sqrt``, ``H(x)`` → ``Heaviside(x)``, subscripts ``u₁`` → ``u_1``, and Greek
     letters printed for names (``θ₁₀`` → ``theta_10``). Pure text, linear in the length of
-    ``text``, done before the (bounded) parse; at most triples the length."""
+    ``text``, done before the (bounded) parse; at most triples the length. ``renamed``: a dict that
+    receives each name NFKC changes, as written → as read (``ﬁ`` → ``fi``)."""
     global _GREEK
     text = re.sub(r"(?<![\w.])H(?=\s*\()", "Heaviside", text)  # relu' is printed H(x)
     if text.isascii():
@@ -233,8 +235,28 @@ def normalise(text: str) -> str:
     text = re.sub(r"(?<=\w)([₀₁₂₃₄₅₆₇₈₉]+)", lambda m: "_" + m.group(1).translate(_SUBSCRIPTS), text)
     # each name in the NFKC form Python reads it in, before the Greek names: the micro sign µ is
     # μ (mu), ϑ is θ (theta), as Python would make them, not variables named μ or θ apart
-    text = re.sub(r"\w+", lambda m: unicodedata.normalize("NFKC", m.group(0)), text)
+    text = re.sub(r"\w+", lambda m: _folded(m.group(0), renamed), text)
     return "".join(_GREEK.get(c, c) for c in text) if any(c in _GREEK for c in text) else text
+
+
+def _folded(name: str, renamed: dict | None) -> str:
+    """``name`` in NFKC form; where that changes it and ``renamed`` is a dict, the change recorded there (the
+    name as the parser then reads it, Greek letters spelled out: µ → mu)."""
+    folded = unicodedata.normalize("NFKC", name)
+    if folded != name and renamed is not None and not name.isdigit():
+        renamed[name] = "".join(_GREEK.get(c, c) for c in folded)
+    return folded
+
+
+def _say_renamed(renamed: dict) -> None:
+    """One warning a name that NFKC read as another (session 32, h-review32: ``ﬁ*x`` became the variable ``fi``
+    with no word). Python reads names so (``ﬁ = 1`` binds ``fi``), and symnet keeps that, so that a formula pasted
+    from Python means what it meant there; the warning says which name is meant and why."""
+    for written, read in renamed.items():
+        chars = ", ".join(f"{c} {unicodedata.name(c, '?')}" for c in dict.fromkeys(written)
+                          if unicodedata.normalize("NFKC", c) != c)
+        warnings.warn(f"symnet reads the name {written!r} as {read!r} (Unicode NFKC, as Python reads names: "
+                      f"{chars})", UserWarning, stacklevel=3)
 
 
 def parse_expression(text: str) -> sp.Expr:
@@ -247,7 +269,10 @@ def parse_expression(text: str) -> sp.Expr:
     """
     text = _checked_text(text)
     # x^2 means x**2 in notes; replace before parsing, since Python's ^ binds looser than +
-    source = normalise(text).replace("^", "**")
+    renamed: dict = {}
+    source = normalise(text, renamed).replace("^", "**")
+    if renamed:
+        _say_renamed(renamed)
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import os
 import random
 import signal
@@ -267,6 +268,29 @@ def ulp_error(got: float, want, dtype) -> float:
         return np.inf
     unit = max(abs(want) * mpmath.mpf(float(info.eps)), mpmath.mpf(float(info.smallest_subnormal)))
     return float(abs(mpmath.mpf(float(got)) - want) / unit)
+
+
+def ulps(got, true, dtype) -> float:
+    """|got − true| in ULPs of ``dtype`` at the truth: the spacing of ``true`` rounded to ``dtype`` (its binade's
+    step, where ``ulp_error`` above takes |true|·eps, up to 2× less), the smallest subnormal below the normal range.
+    A truth past the dtype's largest number: 0 where ``got`` is the infinity of its sign, else inf; a ``got`` that
+    is NaN or infinite for a finite truth: inf. ``true`` an mpmath number (kept at its own precision) or a float;
+    ``dtype`` a NumPy float type or its name. The tests' shared reference (session 32: it was written in each file)."""
+    import numpy as np
+
+    typ = np.dtype(dtype).type
+    info = np.finfo(typ)
+    got = float(got)
+    true = true if isinstance(true, mpmath.mpf) else mpmath.mpf(true)
+    if abs(true) > mpmath.mpf(float(info.max)):
+        return 0.0 if got == (math.inf if true > 0 else -math.inf) else math.inf
+    if not math.isfinite(got):
+        return math.inf
+    if abs(true) < mpmath.mpf(float(info.tiny)):
+        unit = float(info.smallest_subnormal)
+    else:
+        unit = float(np.spacing(typ(abs(float(true)))))
+    return float(abs(mpmath.mpf(got) - true) / mpmath.mpf(unit))
 
 
 def assert_close(got, want, rel=1e-10, what=""):

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import symnet
+from conftest import ulps
 
 
 @pytest.fixture(autouse=True)
@@ -34,12 +35,6 @@ def _run(formula, dtype, xs, ys):
         return [np.asarray(o, np.float64) for o in k(np.array(xs, dtype), np.array(ys, dtype))]
 
 
-def _ulps(got, true, dtype) -> float:
-    if not np.isfinite(got):
-        return float("inf")
-    return float(abs(mpmath.mpf(float(got)) - true) / float(np.spacing(dtype(abs(float(true))))))
-
-
 def _sig(v):
     return 1 / (1 + mpmath.exp(-v))
 
@@ -47,7 +42,7 @@ def _sig(v):
 def _worst(formula, output, true, xs, ys, dtype):
     xs, ys = np.asarray(xs, dtype), np.asarray(ys, dtype)
     got = _run(formula, dtype, xs, ys)[output]
-    return max(_ulps(g, true(mpmath.mpf(float(x)), mpmath.mpf(float(y))), dtype) for g, x, y in zip(got, xs, ys))
+    return max(ulps(g, true(mpmath.mpf(float(x)), mpmath.mpf(float(y))), dtype) for g, x, y in zip(got, xs, ys))
 
 
 _RNG = np.random.default_rng(31)

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from conftest import compiled, triton_torch
+from conftest import compiled, triton_torch, ulps
 from symnet.codegen.rewrite import softplus
 
 F64, F32 = np.float64, np.float32
@@ -35,14 +35,6 @@ RULE_CASES = [
     ("log-constant-factor", sp.log(2 * softplus(_x)), (_x,), (-35.0, 10.0), (-800.0,), F64),
     ("one-minus-cos-factor", _y * sp.cos(_x) - _y, (_x, _y), (-3.0, 3.0), (1e-8, 1.0), F64),  # 0 for −5e−17 as written
 ]
-
-
-def _ulps(got, true, dtype) -> float:
-    got = float(got)
-    if not math.isfinite(got):
-        return math.inf
-    true = mpmath.mpf(true)
-    return float(abs(mpmath.mpf(got) - true) / mpmath.mpf(float(np.spacing(dtype(abs(float(true)))))))
 
 
 def _kernel(formula, backend="numpy"):
@@ -85,8 +77,8 @@ def test_log_of_twice_softplus(dtype):
         xr = float(dtype(x))
         f, df = _log_two_softplus(xr)
         if abs(f) > 0.01:  # near its root (x ≈ −0.4328) log(2·softplus) is ill-conditioned in x: torch the same
-            assert _ulps(got[0][i], f, dtype) <= BOUND[dtype], (x, got[0][i], f)
-        assert _ulps(got[1][i], df, dtype) <= BOUND[dtype], (x, got[1][i], df)
+            assert ulps(got[0][i], f, dtype) <= BOUND[dtype], (x, got[0][i], f)
+        assert ulps(got[1][i], df, dtype) <= BOUND[dtype], (x, got[1][i], df)
 
 
 # Before (float64): f −inf at fl(log 2) for −36.92, ∂ −inf for −4.31e16 (4 − 2·fl(e^x) = 0); at fl(log 2) − 1 ulp
@@ -96,8 +88,8 @@ def test_log_of_four_minus_twice_exp():
     got = _run(_kernel(sp.log(4 - 2 * sp.exp(_x))), points, F64)
     for i, x in enumerate(points):
         f, df = _log_four_minus_two_exp(x)
-        assert _ulps(got[0][i], f, F64) <= BOUND[F64], (x, got[0][i], f)
-        assert _ulps(got[1][i], df, F64) <= BOUND[F64], (x, got[1][i], df)
+        assert ulps(got[0][i], f, F64) <= BOUND[F64], (x, got[0][i], f)
+        assert ulps(got[1][i], df, F64) <= BOUND[F64], (x, got[1][i], df)
 
 
 # The reciprocal (two-minus-exp-root with the content 2 out): 1/(2e^x − 4) at fl(log 2) was inf, ∂ −inf; at fl(log 2)
@@ -109,8 +101,8 @@ def test_reciprocal_of_twice_exp_minus_four():
         with mpmath.workdps(60):
             t = 4 * mpmath.expm1(mpmath.mpf(x) - mpmath.log(2))  # 2e^x − 4
             f, df = 1 / t, -2 * mpmath.exp(mpmath.mpf(x)) / t ** 2
-        assert _ulps(got[0][i], f, F64) <= BOUND[F64], (x, got[0][i], f)
-        assert _ulps(got[1][i], df, F64) <= BOUND[F64], (x, got[1][i], df)
+        assert ulps(got[0][i], f, F64) <= BOUND[F64], (x, got[0][i], f)
+        assert ulps(got[1][i], df, F64) <= BOUND[F64], (x, got[1][i], df)
 
 
 # The guard: log(2·softplus(x)) near softplus(x) = 1/2 (no split there: log 2 + log r would cancel) is the written
@@ -124,8 +116,8 @@ def test_no_worse_than_torch_near_the_cancelling_ratio():
     (grad,) = torch.autograd.grad(ref.sum(), t)
     for i, x in enumerate(points):
         f, df = _log_two_softplus(x)
-        assert _ulps(got[0][i], f, F64) <= max(BOUND[F64], _ulps(ref[i].item(), f, F64)), x
-        assert _ulps(got[1][i], df, F64) <= max(BOUND[F64], _ulps(grad[i].item(), df, F64)), x
+        assert ulps(got[0][i], f, F64) <= max(BOUND[F64], ulps(ref[i].item(), f, F64)), x
+        assert ulps(got[1][i], df, F64) <= max(BOUND[F64], ulps(grad[i].item(), df, F64)), x
 
 
 def test_rules_named_and_kept_out_elsewhere():
@@ -147,7 +139,7 @@ def test_log_of_three_x_plus_three():
     for i, x in enumerate(points):
         with mpmath.workdps(60):
             f = mpmath.log(3) + mpmath.log1p(mpmath.mpf(x))
-        assert _ulps(got[0][i], f, F64) <= BOUND[F64], (x, got[0][i], f)
+        assert ulps(got[0][i], f, F64) <= BOUND[F64], (x, got[0][i], f)
 
 
 @pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
@@ -156,11 +148,11 @@ def test_triton(dtype):
     x = -800.0 if dtype is F64 else -110.0
     got = _run(_kernel(sp.log(2 * sp.log(1 + sp.exp(_x))), "triton"), [x], dtype, "triton")
     f, df = _log_two_softplus(float(dtype(x)))
-    assert _ulps(got[0][0], f, dtype) <= BOUND[dtype] and _ulps(got[1][0], df, dtype) <= BOUND[dtype], got
+    assert ulps(got[0][0], f, dtype) <= BOUND[dtype] and ulps(got[1][0], df, dtype) <= BOUND[dtype], got
     if dtype is F64:
         got = _run(_kernel(sp.log(4 - 2 * sp.exp(_x)), "triton"), [LOG2], F64, "triton")
         f, df = _log_four_minus_two_exp(LOG2)
-        assert _ulps(got[0][0], f, F64) <= BOUND[F64] and _ulps(got[1][0], df, F64) <= BOUND[F64], got
+        assert ulps(got[0][0], f, F64) <= BOUND[F64] and ulps(got[1][0], df, F64) <= BOUND[F64], got
 
 
 # ------------------------------------------------------------------ series-leading-power: a factor free of x, a
@@ -195,7 +187,7 @@ def test_series_power_times_an_input_and_a_root(dtype):
             if abs(true) < tiny:  # a subnormal truth: within a few of its steps
                 assert abs(float(got) - float(true)) <= 4 * float(np.finfo(dtype).smallest_subnormal), (x, got, true)
             else:
-                assert _ulps(got, true, dtype) <= BOUND[dtype], (x, got, true)
+                assert ulps(got, true, dtype) <= BOUND[dtype], (x, got, true)
 
 
 # Before, float64: ∂ of (1 − cos x)/(x − sin x) NaN at 1e−110 for −3e220 (1/x⁴ = inf twice), 0 at 2⁻¹⁰⁰ for −4.82e60,
@@ -217,6 +209,6 @@ def test_quotient_of_two_series_slope(dtype):
             s, c = t - mpmath.sin(t), 1 - mpmath.cos(t)
             f, df = c / s, mpmath.sin(t) / s - c ** 2 / s ** 2
         if abs(f) < float(np.finfo(dtype).max):
-            assert _ulps(got[0][i], f, dtype) <= BOUND[dtype], (x, got[0][i], f)
+            assert ulps(got[0][i], f, dtype) <= BOUND[dtype], (x, got[0][i], f)
         if abs(df) < float(np.finfo(dtype).max):
-            assert _ulps(got[1][i], df, dtype) <= BOUND[dtype], (x, got[1][i], df)
+            assert ulps(got[1][i], df, dtype) <= BOUND[dtype], (x, got[1][i], df)

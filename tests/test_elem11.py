@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from conftest import compiled, derived, triton_torch
+from conftest import compiled, derived, triton_torch, ulps
 from symnet.verify.evaluate import mp_value
 
 
@@ -24,12 +24,6 @@ RULE_CASES = [
     # δ² = inf in float32 where the loss is a²/2 = 5e−21 (and ∂a = 1e−10, ∂δ ≈ −a⁴/(4δ³), 0 in float32)
     ("hypot-scaling", _d ** 2 * (sp.sqrt(1 + (_a / _d) ** 2) - 1), (_a, _d), (0.5, 4.0), (1e-10, 1e30), np.float32),
 ]
-
-
-def _ulps(got, true, dtype):
-    """|got − true| in ULPs of ``dtype`` at the true value (mpf)."""
-    spacing = float(np.spacing(np.asarray(abs(float(true)), dtype)))
-    return float(abs(mpmath.mpf(float(got)) - true)) / spacing
 
 
 def _slope(formula, points, dtype):
@@ -57,7 +51,7 @@ QUOTIENTS = [
 def test_quotient_derivative_beyond_the_root_series_window(formula, points, dtype, bound):
     k = compiled(formula)
     got = k(x=np.array(points, dtype))[1]
-    worst = max(_ulps(g, t, dtype) for g, t in zip(got, _slope(formula, points, dtype)))
+    worst = max(ulps(g, t, dtype) for g, t in zip(got, _slope(formula, points, dtype)))
     assert worst <= bound, worst
 
 
@@ -65,7 +59,7 @@ def test_sqrt_over_log1p_slope_on_a_dense_grid():
     """Inside the window (the series), inside the reach (widened) and past it (as written), float64 ≤ 4 ULP."""
     points = np.concatenate([np.linspace(0.01, 30, 301), [3.9215536345675, 3.92155363456755]])
     got = compiled("sqrt(x)/log1p(x)")(x=points)[1]
-    worst = max(_ulps(g, t, np.float64) for g, t in zip(got, _slope("sqrt(x)/log1p(x)", points, np.float64)))
+    worst = max(ulps(g, t, np.float64) for g, t in zip(got, _slope("sqrt(x)/log1p(x)", points, np.float64)))
     assert worst <= 4, worst
 
 
@@ -108,7 +102,7 @@ def test_triton_quotient_slope():
     k = compiled("sqrt(x)/log1p(x)", "triton")
     points = [5.039125, 2.0, 1.2318714468604242, 3.9, 40.0]
     got = k(x=torch.tensor(points, dtype=torch.float64))[1].cpu().numpy()
-    worst = max(_ulps(g, t, np.float64) for g, t in zip(got, _slope("sqrt(x)/log1p(x)", points, np.float64)))
+    worst = max(ulps(g, t, np.float64) for g, t in zip(got, _slope("sqrt(x)/log1p(x)", points, np.float64)))
     assert worst <= 4, worst  # before: 23 ULP at 5.04 (the written form)
 
 
@@ -152,7 +146,7 @@ def _pseudo_huber_worst(points, dtype, backend="numpy"):
         got = k(delta=cols[0], p=cols[1], t=cols[2])[0]
     with mpmath.workdps(1000):
         true = [exact(*[mpmath.mpf(float(c[i])) for c in cols]) for i in range(len(points))]
-    return max(_ulps(g, v, dtype) for g, v in zip(got, true))
+    return max(ulps(g, v, dtype) for g, v in zip(got, true))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

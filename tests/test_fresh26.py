@@ -22,14 +22,7 @@ import sympy as sp
 import symnet
 from symnet.cli import main
 from symnet.errors import NotDifferentiableError
-
-
-def _ulps(got, true, dtype) -> float:
-    """|got − true| in units of the dtype's spacing at |true| (a NaN or infinity is infinitely far)."""
-    got = float(got)
-    if not np.isfinite(got):
-        return float("inf")
-    return float(abs(mpmath.mpf(got) - true) / mpmath.mpf(float(np.spacing(dtype(abs(true))))))
+from conftest import ulps
 
 
 def _kernel(formula: str):
@@ -80,8 +73,8 @@ def test_log1p_exp_is_softplus(dtype, x):
     f, df = _kernel("log1p(exp(x))")(x=np.array([x], dtype))
     with mpmath.workdps(60):
         xm = mpmath.mpf(float(dtype(x)))
-        assert _ulps(f[0], mpmath.log1p(mpmath.exp(xm)), dtype) <= 1
-        assert _ulps(df[0], 1 / (1 + mpmath.exp(-xm)), dtype) <= 1
+        assert ulps(f[0], mpmath.log1p(mpmath.exp(xm)), dtype) <= 1
+        assert ulps(df[0], 1 / (1 + mpmath.exp(-xm)), dtype) <= 1
 
 
 @pytest.mark.parametrize("formula", ["log(1 + exp(x)) - log(2)", "log1p(exp(x)) - log(2)"])
@@ -95,7 +88,7 @@ def test_shifted_softplus(formula, dtype, x):
     f, _ = _kernel(formula)(x=np.array([x], dtype))
     with mpmath.workdps(60):
         true = mpmath.log1p(mpmath.exp(mpmath.mpf(float(dtype(x))))) - mpmath.log(2)
-    assert _ulps(f[0], true, dtype) <= (2 if dtype is np.float32 else 1)
+    assert ulps(f[0], true, dtype) <= (2 if dtype is np.float32 else 1)
 
 
 # ------------------------------------------------------------------ the conjugate rule: x + √A and c + g/√A
@@ -115,8 +108,8 @@ def test_squareplus_and_its_derivative(dtype):
         for i, x in enumerate(xs):
             xm = mpmath.mpf(float(x))
             root = mpmath.sqrt(xm * xm + 4)
-            worst_f = max(worst_f, _ulps(f[i], (xm + root) / 2, dtype))
-            worst_df = max(worst_df, _ulps(df[i], (1 + xm / root) / 2, dtype))
+            worst_f = max(worst_f, ulps(f[i], (xm + root) / 2, dtype))
+            worst_df = max(worst_df, ulps(df[i], (1 + xm / root) / 2, dtype))
     assert worst_f <= 2 and worst_df <= 2, (worst_f, worst_df)
 
 
@@ -129,7 +122,7 @@ def test_pseudo_huber_delta_gradient():
     with mpmath.workdps(60):
         d, u = mpmath.mpf(7.762698590089394e145), mpmath.mpf(1.0) - mpmath.mpf(0.3)
         root = mpmath.sqrt(d * d + u * u)
-        assert _ulps(got[0], -u * u / (root * (root + d)), np.float64) <= 4
+        assert ulps(got[0], -u * u / (root * (root + d)), np.float64) <= 4
     v = np.array([2.9632428], np.float32)
     assert k(d=v, p=v, t=v)[1][0] == 0
     at_inf = k(d=np.array([0.7], np.float32), p=np.array([2.5], np.float32), t=np.array([np.inf], np.float32))[1]
@@ -144,7 +137,7 @@ def test_conjugate_of_the_derivative_root_minus_x():
         got = k(x=np.array([x], dtype))[1]
         with mpmath.workdps(60):
             xm = mpmath.mpf(float(dtype(x)))
-            assert _ulps(got[0], xm / mpmath.sqrt(xm * xm + 1) - 1, dtype) <= 2
+            assert ulps(got[0], xm / mpmath.sqrt(xm * xm + 1) - 1, dtype) <= 2
 
 
 def test_hardsigmoid_keeps_the_affine_root_rule():
@@ -183,4 +176,4 @@ def test_squareplus_derivative_float64_within_4_ulp():
     got = _kernel("(x + sqrt(x**2 + 4))/2")(x=np.array([x]))[1]
     with mpmath.workdps(60):
         xm = mpmath.mpf(x)
-        assert _ulps(got[0], (1 + xm / mpmath.sqrt(xm * xm + 4)) / 2, np.float64) <= 4
+        assert ulps(got[0], (1 + xm / mpmath.sqrt(xm * xm + 4)) / 2, np.float64) <= 4

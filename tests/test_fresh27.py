@@ -27,6 +27,7 @@ import numpy as np
 import pytest
 
 import symnet
+from conftest import ulps
 
 torch = pytest.importorskip("torch")
 if not torch.cuda.is_available():
@@ -34,14 +35,6 @@ if not torch.cuda.is_available():
 
 CE4 = ("-(t0*log(exp(a0)/(exp(a0)+exp(a1)+exp(a2)+exp(a3))) + t1*log(exp(a1)/(exp(a0)+exp(a1)+exp(a2)+exp(a3)))"
        " + t2*log(exp(a2)/(exp(a0)+exp(a1)+exp(a2)+exp(a3))) + t3*log(exp(a3)/(exp(a0)+exp(a1)+exp(a2)+exp(a3))))")
-
-
-def _ulps(got, true, dtype) -> float:
-    """|got − true| in units of the dtype's spacing at |true| (a NaN or infinity is infinitely far)."""
-    got = float(got)
-    if not np.isfinite(got):
-        return float("inf")
-    return float(abs(mpmath.mpf(got) - true) / mpmath.mpf(float(np.spacing(dtype(abs(true))))))
 
 
 _KERNELS: dict = {}
@@ -79,7 +72,7 @@ def test_written_ce4_loss_within_the_bound(a1):
     signs read from the text: t1·log p1 beside t0·log p0 looked of one sign): 5.97 ULP at a1 = 3 (torch 2.03), 5.6e3
     at 10 (torch 1.6e3), 2.1e9 at 20 (torch 3.1e7), 8.3e15 at 40; after: 0.03, 0.44, 0.27, 0.19."""
     ours, theirs, true = _ce4_case(a1)
-    assert _ulps(ours[0], true[0], np.float64) <= min(4.0, max(0.5, _ulps(theirs[0], true[0], np.float64)))
+    assert ulps(ours[0], true[0], np.float64) <= min(4.0, max(0.5, ulps(theirs[0], true[0], np.float64)))
 
 
 @pytest.mark.parametrize("a1", [20.0, 26.0, 40.0, 80.0])
@@ -95,22 +88,22 @@ def test_written_ce4_loss_float32(a1):
     with mpmath.workdps(300):
         A = [mpmath.mpf(v) for v in a]
         true = -mpmath.log(mpmath.exp(A[1]) / mpmath.fsum(mpmath.exp(v) for v in A))
-    assert _ulps(f[0], true, np.float32) <= 1.0
+    assert ulps(f[0], true, np.float32) <= 1.0
 
 
 def test_written_ce4_winning_gradient_not_worse_than_torch():
     """Before (h-fresh27's strict xfail): +7.2e−42 for a true −1.12e−43 at a1 = 100 (the wrong sign), 3.7e17 ULP,
     torch 5.6e15; fixed by the lead's softmax-complement for w − w·p (tests/test_ce27.py)."""
     ours, theirs, true = _ce4_case(100.0)
-    assert _ulps(ours[2], true[2], np.float64) <= max(4.0, _ulps(theirs[2], true[2], np.float64))
+    assert ulps(ours[2], true[2], np.float64) <= max(4.0, ulps(theirs[2], true[2], np.float64))
 
 
 def test_written_ce4_other_gradient_no_underflow():
     """Before (h-fresh27's strict xfail): 0 for a true 1.9e−174 at a1 = 400 (8.5e15 ULP; torch 0.06): (Σ e^a)²
     overflowed; fixed by the lead's cancel of the sum divided out again (tests/test_ce27.py)."""
     ours, theirs, true = _ce4_case(400.0)
-    assert _ulps(theirs[1], true[1], np.float64) <= 4.0  # the reference: torch gets it
-    assert _ulps(ours[1], true[1], np.float64) <= 4.0
+    assert ulps(theirs[1], true[1], np.float64) <= 4.0  # the reference: torch gets it
+    assert ulps(ours[1], true[1], np.float64) <= 4.0
 
 
 def test_written_ce4_where_it_holds():
@@ -118,9 +111,9 @@ def test_written_ce4_where_it_holds():
     so the xfails above fail for the reasons they name, not for a wrong reference or call."""
     for a1 in (3.0, 20.0, 300.0):
         ours, theirs, true = _ce4_case(a1)
-        assert _ulps(ours[1], true[1], np.float64) <= 4.0
+        assert ulps(ours[1], true[1], np.float64) <= 4.0
         if a1 < 100:
-            assert _ulps(ours[2], true[2], np.float64) <= 4.0
+            assert ulps(ours[2], true[2], np.float64) <= 4.0
 
 
 def _tweedie_case():
@@ -138,7 +131,7 @@ def test_tweedie_gradient_widened():
     """∂z = e^z − y·e^(−z), written with a minus sign, is widened: within the bound (0.89 ULP at its worst in
     `symnet verify`, session 27)."""
     out, _, dz_true = _tweedie_case()
-    assert _ulps(out["df_dz"][0], dz_true, np.float64) <= 4.0
+    assert ulps(out["df_dz"][0], dz_true, np.float64) <= 4.0
 
 
 @pytest.mark.parametrize("z", [1.0, -3.0, 0.37, 20.0])
@@ -153,8 +146,7 @@ def test_tweedie_value_widened(z):
         for i, y in enumerate(ys):
             Y, Z = mpmath.mpf(float(y)), mpmath.mpf(z)
             true = Y * mpmath.exp(-Z) + mpmath.exp(Z)
-            assert _ulps(out["f"][i], true, np.float64) <= 4.0, (y, out["f"][i], true)
-
+            assert ulps(out["f"][i], true, np.float64) <= 4.0, (y, out["f"][i], true)
 
 
 def test_tweedie_value_widened_triton():
@@ -166,7 +158,7 @@ def test_tweedie_value_widened_triton():
     f = k(y=torch.tensor([y], dtype=torch.float64), z=torch.tensor([1.0], dtype=torch.float64))[0]
     with mpmath.workdps(80):
         true = mpmath.mpf(y) * mpmath.exp(-1) + mpmath.exp(1)
-    assert _ulps(f[0].item(), true, np.float64) <= 4.0
+    assert ulps(f[0].item(), true, np.float64) <= 4.0
 
 def test_mixture_of_a_target_is_not_widened_by_the_sign_rule():
     """The sign rule takes an input factor that no other term holds (y·e^(−z) beside e^z): a mixture t·A + (1 − t)·B

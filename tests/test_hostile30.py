@@ -9,13 +9,13 @@ in its comment); the strict xfails hold the numbers measured on this branch.
 from __future__ import annotations
 
 import math
-import os
 
 import mpmath
 import numpy as np
 import pytest
 
 import symnet
+from conftest import triton_torch, ulps
 
 F64, F32 = np.float64, np.float32
 BOUND = {F64: 4.0, F32: 8.0}
@@ -34,26 +34,6 @@ def _outputs(formula, dtype, point, backend="numpy"):
     tdtype = torch.float64 if dtype is F64 else torch.float32
     out = k(**{n: torch.tensor([v], dtype=tdtype) for n, v in point.items()})
     return {name: float(o.reshape(-1)[0]) for name, o in zip(k.outputs, out)}
-
-
-def _ulps(got, true, dtype) -> float:
-    got = float(got)
-    true = mpmath.mpf(true)
-    if not math.isfinite(got):
-        return math.inf
-    tiny = float(np.finfo(dtype).tiny)
-    if abs(true) < tiny:  # a truth below the normal range: within a few subnormal steps
-        return float(abs(mpmath.mpf(got) - true) / mpmath.mpf(float(np.finfo(dtype).smallest_subnormal)))
-    spacing = float(np.spacing(dtype(abs(float(true)))))
-    return float(abs(mpmath.mpf(got) - true) / mpmath.mpf(spacing))
-
-
-def _triton():
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("triton")
-    if not torch.cuda.is_available():
-        os.environ.setdefault("TRITON_INTERPRET", "1")
-    return torch
 
 
 # ------------------------------------------------------------------ softplus-over-exp with softplus written out
@@ -78,8 +58,8 @@ def test_softplus_over_exp_written_out(formula, dtype):
     for x in (-30.0, -40.0, -88.7, -104.0, -745.0, -800.0, 1.0):
         got = _outputs(formula, dtype, {"x": x})
         f, df = _softplus_over_exp_truth(float(dtype(x)))
-        assert _ulps(got["f"], f, dtype) <= BOUND[dtype], (x, got, f)
-        assert _ulps(got["df_dx"], df, dtype) <= BOUND[dtype], (x, got, df)
+        assert ulps(got["f"], f, dtype) <= BOUND[dtype], (x, got, f)
+        assert ulps(got["df_dx"], df, dtype) <= BOUND[dtype], (x, got, df)
 
 
 # Times an input: x·softplus(x)·e^−x is a product of three factors, which the rule (two factors) did not see. Before,
@@ -91,17 +71,17 @@ def test_softplus_over_exp_times_an_input(dtype):
         got = _outputs("x*log(1 + exp(x))*exp(-x)", dtype, {"x": x})
         xr = float(dtype(x))
         f, df = _softplus_over_exp_truth(xr)
-        assert _ulps(got["f"], xr * f, dtype) <= BOUND[dtype], (x, got)
-        assert _ulps(got["df_dx"], f + xr * df, dtype) <= BOUND[dtype], (x, got)
+        assert ulps(got["f"], xr * f, dtype) <= BOUND[dtype], (x, got)
+        assert ulps(got["df_dx"], f + xr * df, dtype) <= BOUND[dtype], (x, got)
 
 
 def test_softplus_over_exp_written_out_triton():
     # before (Triton, interpreted, float64): the same sum, as the NumPy kernel's
-    _triton()
+    triton_torch()
     for x in (-30.0, -40.0, -745.0):
         got = _outputs("log(1 + exp(x))*exp(-x)", F64, {"x": x}, backend="triton")
         f, df = _softplus_over_exp_truth(x)
-        assert _ulps(got["df_dx"], df, F64) <= BOUND[F64], (x, got, df)
+        assert ulps(got["df_dx"], df, F64) <= BOUND[F64], (x, got, df)
 
 
 # An extra constant: softplus(x)·e^−x − 1 = −t/2 + … cancels where the rule gives its value 1 rounded (below x = −40) or
@@ -112,7 +92,7 @@ def test_softplus_over_exp_minus_one():
     for x in (-40.0, -30.0):
         got = _outputs("exp(-x)*log(1 + exp(x)) - 1", F64, {"x": x})
         f, _ = _softplus_over_exp_truth(x)
-        assert _ulps(got["f"], f - 1, F64) <= BOUND[F64], (x, got)
+        assert ulps(got["f"], f - 1, F64) <= BOUND[F64], (x, got)
 
 
 # ------------------------------------------------------------------ _exp_overflowed_by with a subnormal factor
@@ -124,29 +104,29 @@ def test_softplus_over_exp_minus_one():
 @pytest.mark.parametrize("backend", ["numpy", "triton"])
 def test_exp_overflowed_by_a_subnormal_factor_is_no_wrong_number(backend):
     if backend == "triton":
-        _triton()
+        triton_torch()
     for x, y in ((745.0, 745.0), (740.0, 745.0), (720.0, 740.0)):
         got = _outputs("exp(x)/(1 + exp(y))", F64, {"x": x, "y": y}, backend)
         with mpmath.workdps(60):
             true = mpmath.exp(x) / (1 + mpmath.exp(y))
         for name, v in got.items():
-            assert not math.isfinite(v) or _ulps(abs(v), true, F64) <= BOUND[F64], (x, y, name, v, true)
+            assert not math.isfinite(v) or ulps(abs(v), true, F64) <= BOUND[F64], (x, y, name, v, true)
     # a normal factor keeps the helper's value: e^x/x at 709.9 is 2.8474e305 (was inf before h-exp29)
     got = _outputs("exp(x)/x", F64, {"x": 709.9}, backend)
     with mpmath.workdps(60):
-        assert _ulps(got["f"], mpmath.exp(mpmath.mpf(709.9)) / mpmath.mpf(709.9), F64) <= BOUND[F64], got
+        assert ulps(got["f"], mpmath.exp(mpmath.mpf(709.9)) / mpmath.mpf(709.9), F64) <= BOUND[F64], got
     # and an input is exact at any size: y·e^x at (745, ±1e−320) is ±3543.1 (a subnormal input, not a rounded factor)
     for y in (1e-320, -1e-320):
         got = _outputs("exp(x)*y", F64, {"x": 745.0, "y": y}, backend)
         with mpmath.workdps(60):
-            assert _ulps(got["f"], mpmath.exp(745) * mpmath.mpf(y), F64) <= BOUND[F64], (y, got)
+            assert ulps(got["f"], mpmath.exp(745) * mpmath.mpf(y), F64) <= BOUND[F64], (y, got)
 
 
 # Before (h-hostile30's strict xfail): inf for 1 (was 1.7505, torch NaN); now the exp-sigmoid-far rule (h-under30,
 # tests/test_under30.py): e^(x − y)·σ(y) where y > 700.
 def test_exp_over_one_plus_exp_at_large_logits():
     got = _outputs("exp(x)/(1 + exp(y))", F64, {"x": 745.0, "y": 745.0})
-    assert _ulps(got["f"], 1 / (1 + mpmath.exp(-745)), F64) <= BOUND[F64], got
+    assert ulps(got["f"], 1 / (1 + mpmath.exp(-745)), F64) <= BOUND[F64], got
 
 
 # ------------------------------------------------------------------ strict xfails: faults measured, not fixed here
@@ -162,7 +142,7 @@ def test_exp_times_zero_past_overflow():
 # _exp_overflowed_by takes the product again where b^u underflowed (h-under30).
 def test_log_of_an_underflowed_product():
     got = _outputs("log(y*exp(x))", F64, {"x": -800.0, "y": 1e300})
-    assert _ulps(got["f"], -800 + mpmath.log(mpmath.mpf(1e300)), F64) <= BOUND[F64], got
+    assert ulps(got["f"], -800 + mpmath.log(mpmath.mpf(1e300)), F64) <= BOUND[F64], got
 
 
 # sigmoid-power: σ(z)^γ with σ(z) underflowing (z = −800) while σ^γ = e^(−400) is normal. Before: f 0 for 1.915e−174,
@@ -170,7 +150,7 @@ def test_log_of_an_underflowed_product():
 def test_sigmoid_power_where_sigmoid_underflows():
     got = _outputs("(1/(1 + exp(-z)))**g", F64, {"z": -800.0, "g": 0.5})
     true = mpmath.exp(-400) * (1 + mpmath.exp(-800)) ** -0.5
-    assert _ulps(got["f"], true, F64) <= BOUND[F64], got
+    assert ulps(got["f"], true, F64) <= BOUND[F64], got
 
 
 # root-difference: other arrangements of a vanishing sum of half-integer powers of two inputs.
@@ -200,7 +180,7 @@ def test_root_difference_other_arrangements(formula, point):
     fn = sp.lambdify([sp.Symbol(n) for n in point], expr, "mpmath")
     with mpmath.workdps(400):
         true = fn(*[mpmath.mpf(v) for v in point.values()])
-    assert _ulps(got["f"], true, F64) <= BOUND[F64], (got["f"], true)
+    assert ulps(got["f"], true, F64) <= BOUND[F64], (got["f"], true)
 
 
 # A gradient worse than torch: ∂u of √u·(√u − √v) = 1 − √v/(2√u) at subnormal inputs: 75 ULP (0.49999999999998346 for
@@ -210,7 +190,7 @@ def test_root_difference_gradient_at_subnormal_inputs():
     got = _outputs("sqrt(u)*(sqrt(u) - sqrt(v))", F64, {"u": u, "v": v})
     with mpmath.workdps(60):
         true = 1 - mpmath.sqrt(mpmath.mpf(v)) / (2 * mpmath.sqrt(mpmath.mpf(u)))
-    assert _ulps(got["df_du"], true, F64) <= BOUND[F64], got
+    assert ulps(got["df_du"], true, F64) <= BOUND[F64], got
 
 
 # two-minus-exp-root and log-softplus-left with a factor 2: log(4 − 2e^x) = log 2 + log(2 − e^x), log(2·softplus(x)).
@@ -231,7 +211,7 @@ def test_rules_with_a_constant_factor(formula, x):
 @pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
 def test_log_of_a_multiple_of_erfcx(dtype, backend):
     if backend == "triton":
-        _triton()
+        triton_torch()
     for x in ((-30.0, -9.5, -1.0, 0.5, 3.0) if backend == "numpy" else (-30.0, 0.5)):
         got = _outputs("log(2*erfcx(x))", dtype, {"x": x}, backend)
         xr = mpmath.mpf(float(dtype(x)))
@@ -239,8 +219,8 @@ def test_log_of_a_multiple_of_erfcx(dtype, backend):
             erfcx = mpmath.exp(xr ** 2) * mpmath.erfc(xr)
             f = mpmath.log(2 * erfcx)
             df = 2 * xr - 2 / (mpmath.sqrt(mpmath.pi) * erfcx)
-        assert _ulps(got["f"], f, dtype) <= BOUND[dtype], (x, got, f)
-        assert _ulps(got["df_dx"], df, dtype) <= BOUND[dtype], (x, got, df)
+        assert ulps(got["f"], f, dtype) <= BOUND[dtype], (x, got, f)
+        assert ulps(got["df_dx"], df, dtype) <= BOUND[dtype], (x, got, df)
 
 
 # ------------------------------------------------------------------ series-leading-power: other arrangements (xfails)
@@ -273,7 +253,7 @@ def test_series_leading_power_other_arrangements(case):
         with mpmath.workdps(1500):
             x = mpmath.mpf(x0)
             true = mpmath.diff(lambda t: (1 - mpmath.cos(t)) / (t - mpmath.sin(t)), x)
-    assert _ulps(got, true, F64) <= BOUND[F64], (case, got, true)
+    assert ulps(got, true, F64) <= BOUND[F64], (case, got, true)
 
 
 # ------------------------------------------------------------------ softmax-mean where the logits differ by 1e−30
@@ -298,4 +278,4 @@ def test_reciprocal_of_two_minus_exp_far_right():
     got = _outputs("1/(2 - exp(x))", F64, {"x": 400.0})
     with mpmath.workdps(60):
         true = mpmath.exp(400) / (2 - mpmath.exp(400)) ** 2
-    assert _ulps(got["df_dx"], true, F64) <= BOUND[F64], got
+    assert ulps(got["df_dx"], true, F64) <= BOUND[F64], got

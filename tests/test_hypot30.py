@@ -16,12 +16,7 @@ import numpy as np
 import pytest
 
 import symnet
-
-
-def _ulps(got, true, dtype) -> float:
-    if not np.isfinite(got):
-        return float("inf")
-    return float(abs(mpmath.mpf(float(got)) - true) / float(np.spacing(dtype(abs(float(true))))))
+from conftest import ulps
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +41,13 @@ def test_hypot_in_the_ordinary_range_is_as_torch(tiny_hypot):
         for i, v in enumerate(xs):
             X = mpmath.mpf(float(v))
             F = mpmath.sqrt(X ** 2 + mpmath.mpf(1e-12))
-            uf, ud = _ulps(f[i], F, np.float64), _ulps(d[i], X / F, np.float64)
+            uf, ud = ulps(f[i], F, np.float64), ulps(d[i], X / F, np.float64)
             worst_f, worst_d = max(worst_f, uf), max(worst_d, ud)
-            assert uf <= max(_ulps(tf[i].item(), F, np.float64), 1.0), v
-            assert ud <= max(_ulps(t.grad[i].item(), X / F, np.float64), 2.2), v
+            assert uf <= max(ulps(tf[i].item(), F, np.float64), 1.0), v
+            assert ud <= max(ulps(t.grad[i].item(), X / F, np.float64), 2.2), v
     assert worst_f <= 1.0 and worst_d <= 2.2, (worst_f, worst_d)
     # the strict xfail of tests/test_user30.py's point: f 0.551, ∂ 0.52 (before 1.45, 2.48)
-    assert _ulps(f[-1], mpmath.sqrt(mpmath.mpf(xs[-1]) ** 2 + mpmath.mpf(1e-12)), np.float64) <= 0.552
+    assert ulps(f[-1], mpmath.sqrt(mpmath.mpf(xs[-1]) ** 2 + mpmath.mpf(1e-12)), np.float64) <= 0.552
 
 
 @pytest.mark.parametrize("dtype, at", [(np.float64, 1e200), (np.float64, -1e200), (np.float64, 1.5 * 2.0 ** 60),
@@ -64,7 +59,7 @@ def test_hypot_past_the_threshold_stays_finite(tiny_hypot, dtype, at):
     with mpmath.workdps(50):
         X = mpmath.mpf(float(dtype(at)))
         F = mpmath.sqrt(X ** 2 + mpmath.mpf(1e-12))
-        assert _ulps(f[0], F, dtype) <= 0.5 and _ulps(d[0], X / F, dtype) <= 0.5
+        assert ulps(f[0], F, dtype) <= 0.5 and ulps(d[0], X / F, dtype) <= 0.5
 
 
 @pytest.mark.parametrize("formula, c, w, at, dtype", [
@@ -82,7 +77,7 @@ def test_hypot_threshold_cases(formula, c, w, at, dtype):
         X = mpmath.mpf(float(dtype(at)))
         S = mpmath.sqrt(w * X ** 2 + mpmath.mpf(c))
         F, D = (S, w * X / S) if not formula.startswith("1/") else (1 / S, -w * X / S ** 3)
-        assert _ulps(f[0], F, dtype) <= 1.5 and _ulps(d[0], D, dtype) <= 2.5, (f, d)
+        assert ulps(f[0], F, dtype) <= 1.5 and ulps(d[0], D, dtype) <= 2.5, (f, d)
 
 
 def test_hypot_threshold_values():
@@ -106,8 +101,8 @@ def test_gaussian_nll_triton_float32_difference_that_overflows():
     with mpmath.workdps(50):
         X, T, V = (mpmath.mpf(float(args[n][0])) for n in "xtv")
         true = (X - T) / V
-        assert _ulps(dx[0], true, np.float32) <= 0.5 and _ulps(dt[0], -true, np.float32) <= 0.5
-        assert _ulps(dv[1], (1 - mpmath.mpf(-2) ** 2 / mpmath.mpf(0.5)) / (2 * mpmath.mpf(0.5)), np.float32) <= 1
+        assert ulps(dx[0], true, np.float32) <= 0.5 and ulps(dt[0], -true, np.float32) <= 0.5
+        assert ulps(dv[1], (1 - mpmath.mpf(-2) ** 2 / mpmath.mpf(0.5)) / (2 * mpmath.mpf(0.5)), np.float32) <= 1
     assert f[0] == np.inf  # 1.48e76: past float32 in any form
     numpy_k = symnet.compile(symnet.derive("gaussian_nll(x, t, v)"))
     np.testing.assert_array_equal(numpy_k(**args)[3], dx)

@@ -17,6 +17,7 @@ import pytest
 import sympy as sp
 
 import symnet
+from conftest import ulps
 
 F64, F32 = np.float64, np.float32
 BOUND = {F64: 4.0, F32: 8.0}
@@ -44,15 +45,6 @@ def _truth(formula, point, wrt=None):
         return fn(*[mpmath.mpf(v) for v in point.values()])
 
 
-def _ulps(got, true, dtype) -> float:
-    if not math.isfinite(got):
-        return math.inf
-    true = mpmath.mpf(true)
-    if abs(true) < float(np.finfo(dtype).tiny):
-        return float(abs(mpmath.mpf(got) - true) / mpmath.mpf(float(np.finfo(dtype).smallest_subnormal)))
-    return float(abs(mpmath.mpf(got) - true) / mpmath.mpf(float(np.spacing(dtype(abs(float(true)))))))
-
-
 def _torch_grad(formula, point, wrt):
     """∂ of the written formula by torch's autograd in float64."""
     torch = pytest.importorskip("torch")
@@ -76,7 +68,7 @@ GRADIENT_CASES = [
 @pytest.mark.parametrize("formula, point, wrt", GRADIENT_CASES, ids=range(len(GRADIENT_CASES)))
 def test_gradients_within_the_bound(formula, point, wrt):
     got = _outputs(formula, F64, point)["df_d" + wrt]
-    assert _ulps(got, _truth(formula, point, wrt), F64) <= BOUND[F64], got
+    assert ulps(got, _truth(formula, point, wrt), F64) <= BOUND[F64], got
 
 
 SUM_CASES = [
@@ -102,7 +94,7 @@ SUM_CASES = [
 @pytest.mark.parametrize("formula, point", SUM_CASES, ids=range(len(SUM_CASES)))
 def test_sums_within_the_bound(formula, point):
     got = _outputs(formula, F64, point)["f"]
-    assert _ulps(got, _truth(formula, point), F64) <= BOUND[F64], got
+    assert ulps(got, _truth(formula, point), F64) <= BOUND[F64], got
 
 
 # Never worse than torch: ∂u of √u(√u − √v) = 1 − √v/(2√u) at subnormal inputs: 75 ULP before (torch 0.51), 1.49 with
@@ -110,8 +102,8 @@ def test_sums_within_the_bound(formula, point):
 def test_product_gradient_not_worse_than_torch():
     formula, point = "sqrt(u)*(sqrt(u) - sqrt(v))", {"u": 1e-310, "v": 1.00000000000005e-310}
     true = _truth(formula, point, "u")
-    ours = _ulps(_outputs(formula, F64, point)["df_du"], true, F64)
-    theirs = _ulps(_torch_grad(formula, point, "u"), true, F64)
+    ours = ulps(_outputs(formula, F64, point)["df_du"], true, F64)
+    theirs = ulps(_torch_grad(formula, point, "u"), true, F64)
     assert ours <= max(theirs, 0.5), (ours, theirs)
 
 
@@ -129,7 +121,7 @@ def test_edges_are_the_written_sum(point):
 def test_float32_cofactor():
     point = {"u": 1.0, "v": float(np.float32(1 - 2.0 ** -24))}
     got = _outputs("u**(3/2) - v**(3/2)", F32, point)["f"]
-    assert _ulps(got, _truth("u**(3/2) - v**(3/2)", point), F32) <= BOUND[F32], got
+    assert ulps(got, _truth("u**(3/2) - v**(3/2)", point), F32) <= BOUND[F32], got
 
 
 # Triton (interpreted on CPU): the scaled branch's Grouped(2⁶⁰⁰·u) and the cofactor in the double-word printer.
@@ -142,4 +134,4 @@ def test_triton(formula, point):
     if not torch.cuda.is_available():
         os.environ.setdefault("TRITON_INTERPRET", "1")
     got = _outputs(formula, F64, point, backend="triton")["f"]
-    assert _ulps(got, _truth(formula, point), F64) <= BOUND[F64], got
+    assert ulps(got, _truth(formula, point), F64) <= BOUND[F64], got

@@ -8,13 +8,7 @@ import numpy as np
 import pytest
 
 import symnet
-
-
-def _ulps(got, true, dtype) -> float:
-    """|got − true| in ULPs of true (normal results only), true an mpmath number."""
-    got = mpmath.mpf(float(got))
-    spacing = float(np.spacing(dtype(abs(float(true)))))
-    return float(abs(got - true) / spacing)
+from conftest import ulps
 
 
 def _worst(formula, true_of, xs, ys, dtype, backend="numpy"):
@@ -25,7 +19,7 @@ def _worst(formula, true_of, xs, ys, dtype, backend="numpy"):
         import torch
         f = k(x=torch.from_numpy(xs.astype(dtype)), y=torch.from_numpy(ys.astype(dtype)))[0].double().numpy()
     with mpmath.workdps(150):  # y − tanh x at x = y = −1e−30 is 1e−61 of x: past 50 digits
-        return max(_ulps(v, true_of(mpmath.mpf(float(x)), mpmath.mpf(float(y))), dtype)
+        return max(ulps(v, true_of(mpmath.mpf(float(x)), mpmath.mpf(float(y))), dtype)
                    for v, x, y in zip(f, xs.astype(dtype), ys.astype(dtype)))
 
 
@@ -96,7 +90,7 @@ def test_y_plus_sin_cancelling_never_worse_than_torch(dtype):
     ours = _worst(formula, true_of, xs, ys, dtype)
     theirs_f = (torch.from_numpy(ys) + torch.sin(torch.from_numpy(xs))).double().numpy()
     with mpmath.workdps(150):
-        theirs = max(_ulps(v, true_of(mpmath.mpf(float(x)), mpmath.mpf(float(y))), dtype)
+        theirs = max(ulps(v, true_of(mpmath.mpf(float(x)), mpmath.mpf(float(y))), dtype)
                      for v, x, y in zip(theirs_f, xs, ys))
     assert ours <= max(theirs, 0.5), (ours, theirs)
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from conftest import compiled, triton_torch
+from conftest import compiled, triton_torch, ulps
 from symnet.codegen.rewrite import stabilise
 
 F64, F32 = np.float64, np.float32
@@ -44,13 +44,6 @@ QUOTIENTS = {
 RULE_CASES = [
     ("series-common-denominator", QUOTIENTS["one-minus-cos-over-x-minus-sin"][0], (_x,), (-3.0, 3.0), (1e-8,), F64),
 ]
-
-
-def _ulps(got, true, dtype) -> float:
-    got = float(got)
-    if not math.isfinite(got):
-        return math.inf
-    return float(abs(M.mpf(got) - true) / M.mpf(float(np.spacing(dtype(abs(float(true)))))))
 
 
 def _slope(name, x):
@@ -79,7 +72,7 @@ def _worst(name, dtype, points):
     for x, g in zip(points.tolist(), got.tolist()):
         true = _slope(name, x)
         if tiny <= abs(true) < big:
-            out.append((_ulps(g, true, dtype), x))
+            out.append((ulps(g, true, dtype), x))
     return out
 
 
@@ -142,4 +135,4 @@ def test_triton(dtype):
     got = kernel(x=torch.tensor(points, dtype=tdtype))[1].double().numpy()
     for x, g in zip(points, got.tolist()):
         x = float(dtype(x))
-        assert _ulps(g, _slope(name, x), dtype) <= BOUND[dtype], (x, g)
+        assert ulps(g, _slope(name, x), dtype) <= BOUND[dtype], (x, g)

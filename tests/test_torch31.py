@@ -6,7 +6,6 @@ References: mpmath at 80 digits of the formula written here; torch autograd in f
 """
 from __future__ import annotations
 
-import math
 import os
 
 import mpmath
@@ -14,6 +13,7 @@ import numpy as np
 import pytest
 
 import symnet
+from conftest import ulps
 
 F64, F32 = np.float64, np.float32
 BOUND = {F64: 4.0, F32: 8.0}
@@ -24,20 +24,6 @@ def _kernel(formula):
     if formula not in _KERNELS:
         _KERNELS[formula] = symnet.compile(symnet.derive(formula), backend="numpy", progress=False)
     return _KERNELS[formula]
-
-
-def _ulps(got, true, dtype) -> float:
-    """|got − true| in ULPs of ``dtype`` at true (a truth past the dtype's range: 0 where got is that infinity)."""
-    got, true = float(got), mpmath.mpf(true)
-    big = float(np.finfo(dtype).max)
-    if abs(true) > big:
-        return 0.0 if got == (math.inf if true > 0 else -math.inf) else math.inf
-    if not math.isfinite(got):
-        return math.inf
-    tiny = float(np.finfo(dtype).tiny)
-    if abs(true) < tiny:
-        return float(abs(mpmath.mpf(got) - true) / mpmath.mpf(float(np.finfo(dtype).smallest_subnormal)))
-    return float(abs(mpmath.mpf(got) - true) / mpmath.mpf(float(np.spacing(dtype(abs(float(true)))))))
 
 
 # ------------------------------------------------------------------ cosh-square with other terms: c + r summed first
@@ -82,7 +68,7 @@ def test_cosh_square_with_a_term_that_cancels_one(dtype):
     for (x, y), *got in zip(pts, *out):
         truths = _log_cosh_square_sum_truth(float(x), float(y))
         for name, g, t in zip(("f", "∂x", "∂y"), got, truths):
-            assert _ulps(g, t, dtype) <= BOUND[dtype], (name, x, y, g, t, _ulps(g, t, dtype))
+            assert ulps(g, t, dtype) <= BOUND[dtype], (name, x, y, g, t, ulps(g, t, dtype))
 
 
 def test_cosh_square_with_a_term_never_worse_than_torch():
@@ -92,8 +78,8 @@ def test_cosh_square_with_a_term_never_worse_than_torch():
     written = torch.log(1 + torch.sinh(x) ** 2 + y).item()
     f, _, dy = _kernel("log(1 + sinh(x)**2 + y)")(x=np.array([1e-30]), y=np.array([-1.0]))
     truth = _log_cosh_square_sum_truth(1e-30, -1.0)
-    assert _ulps(f[0], truth[0], F64) <= min(4.0, _ulps(written, truth[0], F64)), (f[0], written)
-    assert _ulps(dy[0], truth[2], F64) <= 4.0, dy[0]
+    assert ulps(f[0], truth[0], F64) <= min(4.0, ulps(written, truth[0], F64)), (f[0], written)
+    assert ulps(dy[0], truth[2], F64) <= 4.0, dy[0]
 
 
 def test_cosh_square_constant_two():
@@ -102,7 +88,7 @@ def test_cosh_square_constant_two():
     for x, g in zip((1e-30, 1e-9, 30.0), f):
         with mpmath.workdps(80):
             truth = mpmath.log(2 * mpmath.sinh(mpmath.mpf(x)) ** 2)
-        assert _ulps(g, truth, F64) <= BOUND[F64], (x, g, truth)
+        assert ulps(g, truth, F64) <= BOUND[F64], (x, g, truth)
 
 
 # ------------------------------------------------------------------ e^x over a tiny divisor: the underflow recompute
@@ -124,8 +110,8 @@ def test_exp_over_a_subnormal_divisor():
     xs, ys = np.concatenate([xs, xs]), np.concatenate([ys, -ys])
     f, _, df_dy = _kernel("exp(x)/y")(x=xs, y=ys)
     for x, y, g, dg in zip(xs, ys, f, df_dy):
-        assert _ulps(g, _exp_quotient_truth(x, y, 1), F64) <= BOUND[F64], (x, y, g)
-        assert _ulps(dg, -_exp_quotient_truth(x, y, 2), F64) <= BOUND[F64], (x, y, dg)
+        assert ulps(g, _exp_quotient_truth(x, y, 1), F64) <= BOUND[F64], (x, y, g)
+        assert ulps(dg, -_exp_quotient_truth(x, y, 2), F64) <= BOUND[F64], (x, y, dg)
 
 
 def test_exp_over_a_subnormal_divisor_float32():
@@ -133,8 +119,8 @@ def test_exp_over_a_subnormal_divisor_float32():
     x, y = np.array([-100.0, -90.0, -120.0], F32), np.array([1e-45, 3e-42, 1e-40], F32)
     f, _, df_dy = _kernel("exp(x)/y")(x=x, y=y)
     for a, b, g, dg in zip(x, y, f, df_dy):
-        assert _ulps(g, _exp_quotient_truth(float(a), float(b), 1), F32) <= BOUND[F32], (a, b, g)
-        assert _ulps(dg, -_exp_quotient_truth(float(a), float(b), 2), F32) <= BOUND[F32], (a, b, dg)
+        assert ulps(g, _exp_quotient_truth(float(a), float(b), 1), F32) <= BOUND[F32], (a, b, g)
+        assert ulps(dg, -_exp_quotient_truth(float(a), float(b), 2), F32) <= BOUND[F32], (a, b, dg)
 
 
 def test_exp_over_a_subnormal_divisor_triton():
@@ -150,5 +136,5 @@ def test_exp_over_a_subnormal_divisor_triton():
         x, y = (torch.tensor(np.array(c, dtype)) for c in zip(*pts))
         f, _, df_dy = (o.double().cpu().numpy() for o in k(x=x, y=y))
         for (a, b), g, dg in zip(np.array(pts, dtype), f, df_dy):
-            assert _ulps(g, _exp_quotient_truth(float(a), float(b), 1), dtype) <= BOUND[dtype], (a, b, g)
-            assert _ulps(dg, -_exp_quotient_truth(float(a), float(b), 2), dtype) <= BOUND[dtype], (a, b, dg)
+            assert ulps(g, _exp_quotient_truth(float(a), float(b), 1), dtype) <= BOUND[dtype], (a, b, g)
+            assert ulps(dg, -_exp_quotient_truth(float(a), float(b), 2), dtype) <= BOUND[dtype], (a, b, dg)

@@ -15,9 +15,9 @@ import warnings
 import mpmath
 import numpy as np
 import pytest
-from conftest import compiled, triton_torch
+from conftest import compiled, triton_torch, ulps
 from test_focal19 import GAMMA_INPUT, _check, _near_roots
-from test_tw20 import _beside_roots, _cancelling, _ulps
+from test_tw20 import _beside_roots, _cancelling
 
 from symnet.kernels import load_kernel
 
@@ -98,7 +98,7 @@ def test_ordinary_points_bit_identical_and_no_block_takes_the_tier(name, tmp_pat
         s = 1 / (1 + mpmath.exp(-mpmath.mpf(2.0 ** -20)))
         r = s - (mpmath.mpf(0.5) + mpmath.mpf(2.0 ** -22))
         want = r if name == "bce_logits" else 2 * r * s * (1 - s)
-    assert _ulps(got, want, np.float64) <= (0.5 if name == "bce_logits" else 1.0), (got, mpmath.nstr(want, 17))
+    assert ulps(got, want, np.float64) <= (0.5 if name == "bce_logits" else 1.0), (got, mpmath.nstr(want, 17))
 
 
 def test_the_tier_is_generated_for_float64_only():

@@ -14,7 +14,7 @@ import warnings
 import mpmath
 import numpy as np
 import pytest
-from conftest import compiled, triton_torch
+from conftest import compiled, triton_torch, ulps
 from test_focal19 import BOUND, GAMMA_INPUT, _check, _gradients, _roots
 
 from symnet.codegen import doubleword
@@ -65,11 +65,6 @@ def test_triple_word_functions_against_mpmath(name):
                 assert err <= _LEAST.get(name, 2.0 ** -120), (name, float(x[k]), float(lo[k]), mpmath.nstr(err, 5))
 
 
-def _ulps(got, true, dtype) -> float:
-    """|got − true| in ULPs of ``dtype`` at true (an mpmath number)."""
-    return float(abs(mpmath.mpf(float(got)) - true) / float(np.spacing(dtype(abs(float(true))))))
-
-
 def _cancelling(formula, function, true_of, dtype, n=500, backend="numpy"):
     """y − f(x) at y = fl(f(x)) (the sum is what fl(f(x)) lost, some 2⁻⁵³ of f(x)): the worst error in ULPs and how
     many points are past the bound, over ``n`` points x of [−4, 4] where the true value is normal."""
@@ -86,7 +81,7 @@ def _cancelling(formula, function, true_of, dtype, n=500, backend="numpy"):
         for xi, yi, g in zip(x, y, got):
             true = true_of(mpmath.mpf(float(xi)), mpmath.mpf(float(yi)))
             if true != 0 and abs(true) >= np.finfo(dtype).tiny:
-                errors.append(_ulps(g, true, dtype))
+                errors.append(ulps(g, true, dtype))
     errors = np.array(errors)
     return float(errors.max()), int((errors > BOUND[dtype]).sum())
 
@@ -159,7 +154,7 @@ def test_ordinary_points_within_an_ulp():
     x, y = rng.uniform(-3, 3, 2000), rng.uniform(-1, 1, 2000)
     got = compiled("y - tanh(x)")(x=x, y=y)[0]
     with mpmath.workdps(40):
-        worst = max(_ulps(v, mpmath.mpf(float(b)) - mpmath.tanh(mpmath.mpf(float(a))), np.float64)
+        worst = max(ulps(v, mpmath.mpf(float(b)) - mpmath.tanh(mpmath.mpf(float(a))), np.float64)
                     for a, b, v in zip(x[:300], y[:300], got[:300]))
     assert worst <= 1.0, worst
 

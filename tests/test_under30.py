@@ -22,7 +22,8 @@ F64, F32 = np.float64, np.float32
 BOUND = {F64: 4.0, F32: 8.0}
 
 
-from test_hostile30 import _outputs, _ulps  # noqa: E402  (the same runner and ULP measure)
+from conftest import ulps  # noqa: E402  (the tests' shared ULP measure)
+from test_hostile30 import _outputs  # noqa: E402  (the same runner)
 
 BACKENDS = ["numpy", "triton"]
 
@@ -54,9 +55,9 @@ def test_product_past_the_exponential_underflow(case, backend):
     formula, dtype, x, y, base = case
     got = _outputs(formula, dtype, {"x": x, "y": y}, backend)
     true = _true_product(x, y, dtype, base)
-    assert _ulps(got["f"], true, dtype) <= BOUND[dtype], (got, true)
+    assert ulps(got["f"], true, dtype) <= BOUND[dtype], (got, true)
     dx = true * (1 if base == mpmath.e else mpmath.log(2))
-    assert _ulps(got["df_dx"], dx, dtype) <= BOUND[dtype], (got, dx)
+    assert ulps(got["df_dx"], dx, dtype) <= BOUND[dtype], (got, dx)
 
 
 # log(y·e^x) beyond: before, float64 −inf for −109.2245 at (−800, 1e300), −inf for −800 at (−800, 1), −743.747 for
@@ -73,7 +74,7 @@ def test_log_of_a_product_past_the_underflow(case, backend):
     got = _outputs("log(y*exp(x))", dtype, {"x": x, "y": y}, backend)
     with mpmath.workdps(60):
         true = mpmath.mpf(float(dtype(x))) + mpmath.log(mpmath.mpf(float(dtype(y))))
-    assert _ulps(got["f"], true, dtype) <= BOUND[dtype], (got, true)
+    assert ulps(got["f"], true, dtype) <= BOUND[dtype], (got, true)
 
 
 # log1p of such a product: before, float64 (−800, 1e300) 0 for 3.67e−48 (torch 0).
@@ -82,7 +83,7 @@ def test_log1p_of_a_product_past_the_underflow(backend):
     _backend(backend)
     got = _outputs("log1p(y*exp(x))", F64, {"x": -800.0, "y": 1e300}, backend)
     true = _true_product(-800.0, 1e300, F64)
-    assert _ulps(got["f"], true, F64) <= BOUND[F64], (got, true)
+    assert ulps(got["f"], true, F64) <= BOUND[F64], (got, true)
 
 
 # 0·inf: y·e^x at (800, ±0): before NaN for ±0 (f and ∂x), both dtypes and backends (torch NaN); an input 0 is exact, so
@@ -100,7 +101,7 @@ def test_input_zero_times_an_overflowed_exponential(dtype, backend):
     got = _outputs("exp(x)*y", dtype, {"x": 1e4, "y": -2.0}, backend)
     assert got["f"] == -math.inf, got
     got = _outputs("exp(x)*y", dtype, {"x": 3.0, "y": 0.5}, backend)
-    assert _ulps(got["f"], _true_product(3.0, 0.5, dtype), dtype) <= 1, got
+    assert ulps(got["f"], _true_product(3.0, 0.5, dtype), dtype) <= 1, got
 
 
 # ------------------------------------------------------------------ one-plus-exp-power: σ(z)^g written out
@@ -135,7 +136,7 @@ def test_written_sigmoid_power_where_one_plus_exp_overflows(backend):
         got = _outputs("(1/(1 + exp(-z)))**g", F64, {"z": z, "g": g}, backend)
         f, dz, dg = _sigmoid_power_truth(z, g)
         for name, true in (("f", f), ("df_dz", dz), ("df_dg", dg)):
-            assert _ulps(got[name], true, F64) <= BOUND[F64], (z, g, name, got[name], true)
+            assert ulps(got[name], true, F64) <= BOUND[F64], (z, g, name, got[name], true)
 
 
 # float32: the widened power is computed in float64, so (−100, 0.5) was already right. Before: (−800, 0.5) ∂z NaN (f 0,
@@ -145,7 +146,7 @@ def test_written_sigmoid_power_float32():
         got = _outputs("(1/(1 + exp(-z)))**g", F32, {"z": z, "g": g})
         f, dz, dg = _sigmoid_power_truth(z, g)
         for name, true in (("f", f), ("df_dz", dz), ("df_dg", dg)):
-            assert _ulps(got[name], true, F32) <= BOUND[F32], (z, g, name, got[name], true)
+            assert ulps(got[name], true, F32) <= BOUND[F32], (z, g, name, got[name], true)
 
 
 def test_one_plus_exp_power_takes_only_its_form():
@@ -182,7 +183,7 @@ def test_exp_over_one_plus_exp_past_the_overflow(dtype, backend):
             if abs(true) > np.finfo(dtype).max:
                 assert got[name] == math.copysign(math.inf, true), (x, y, name, got[name])
             else:
-                assert _ulps(got[name], true, dtype) <= BOUND[dtype], (x, y, name, got[name], true)
+                assert ulps(got[name], true, dtype) <= BOUND[dtype], (x, y, name, got[name], true)
 
 
 # ------------------------------------------------------------------ exp-over-power-far: 1/(2 − e^x) and its derivative
@@ -203,8 +204,8 @@ def test_reciprocal_of_two_minus_exp_far_right(backend):
         with mpmath.workdps(80):
             t = mpmath.exp(mpmath.mpf(x))
             f, d = 1 / (2 - t), t / (2 - t) ** 2
-        assert _ulps(got["f"], f, F64) <= BOUND[F64], (x, got, f)
-        assert _ulps(got["df_dx"], d, F64) <= BOUND[F64], (x, got, d)
+        assert ulps(got["f"], f, F64) <= BOUND[F64], (x, got, f)
+        assert ulps(got["df_dx"], d, F64) <= BOUND[F64], (x, got, d)
 
 
 def test_exp_over_power_far_keeps_a_far_root_as_written():

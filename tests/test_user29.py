@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import symnet
-from conftest import triton_torch
+from conftest import triton_torch, ulps
 
 torch = triton_torch()  # under Triton's interpreter where there is no GPU, set before symnet.torch loads a kernel
 st = pytest.importorskip("symnet.torch")
@@ -52,11 +52,6 @@ def test_readme_says_drop_nan_targets_before_a_loss_of_your_own():
     torch.testing.assert_close(p.grad, want)
 
 
-def _ulps(got: float, true, dtype) -> float:
-    spacing = float(np.spacing(dtype(abs(float(true)))))
-    return float(abs(mpmath.mpf(got) - true)) / spacing
-
-
 # Was a strict xfail (float64 at x = 1e−16 gave 0: 8.1e15 ULP, torch 1.1e15; float32 at 5.96e−8 0: 1.7e7 ULP, torch
 # 1.5): the sign-branches rule splits sign(x)/|x| at x = 0 and cancels each branch (tests/test_rat29.py, h-rat29).
 def test_rational_activation_gradient_near_zero_is_not_worse_than_torch():
@@ -66,7 +61,7 @@ def test_rational_activation_gradient_near_zero_is_not_worse_than_torch():
         value = dtype(x)
         true = (mpmath.mpf(float(value)) + mpmath.mpf(float(value))**2 / 2) / (1 + mpmath.mpf(float(value)))**2
         _, grad = f(np.array([value], dtype=dtype))
-        assert _ulps(float(grad[0]), true, dtype) <= bound, (dtype, float(grad[0]), float(true))
+        assert ulps(float(grad[0]), true, dtype) <= bound, (dtype, float(grad[0]), float(true))
     assert math.isfinite(float(true))
 
 
@@ -89,6 +84,6 @@ def test_focal_like_formula_with_gamma_an_input_is_within_the_float64_bound():
     for z in (-1.3664483492953243, -0.08895134973108232):
         zm, three = mpmath.mpf(z), mpmath.mpf(3)
         value, _, _, d_gamma = f(g=np.array([3.0]), t=np.array([0.0]), z=np.array([z]))
-        worst.append(_ulps(float(value[0]), focal(zm, 0, three), np.float64))
-        worst.append(_ulps(float(d_gamma[0]), mpmath.diff(lambda g: focal(zm, 0, g), three), np.float64))
+        worst.append(ulps(float(value[0]), focal(zm, 0, three), np.float64))
+        worst.append(ulps(float(d_gamma[0]), mpmath.diff(lambda g: focal(zm, 0, g), three), np.float64))
     assert max(worst) <= 4, worst

@@ -7,6 +7,7 @@ import sympy as sp
 
 import symnet
 from symnet.codegen.ir import _overflows_at, describe, stability_section
+from conftest import ulps
 
 x = sp.Symbol("x", real=True)
 
@@ -31,12 +32,6 @@ def test_a_real_overflow_is_still_named():
     assert _overflows_at(f, f, [x]) == 1000.0
 
 
-def _ulps(got, true, dtype):
-    import mpmath
-    import numpy as np
-    return float(abs(mpmath.mpf(float(got)) - true) / float(np.spacing(dtype(abs(float(true))))))
-
-
 # `symnet verify "sqrt(x**2 + 1e-12)"` passes (f 1.45, ∂x 2.48 ULP float64), but torch's autograd of the formula as
 # written is 0.55 and 0.52 at that worst point, x = −3.0148695549074467: for |x| > 1 the hypot rule evaluates
 # |x|·√(1 + c/x²) (three roundings and a 1 + tiny) where √(x² + c) is exact to about 0.75 ULP until x² overflows
@@ -53,8 +48,8 @@ def test_hypot_form_is_not_worse_than_torch_in_the_ordinary_range():
     with mpmath.workdps(50):
         X = mpmath.mpf(at)
         F = mpmath.sqrt(X ** 2 + mpmath.mpf(1e-12))
-        assert _ulps(f[0], F, np.float64) <= 0.552  # torch autograd's 0.551
-        assert _ulps(d[0], X / F, np.float64) <= 0.524  # torch autograd's 0.5239
+        assert ulps(f[0], F, np.float64) <= 0.552  # torch autograd's 0.551
+        assert ulps(d[0], X / F, np.float64) <= 0.524  # torch autograd's 0.5239
 
 
 def test_pi_is_printed_as_pi_in_the_readable_printout():

@@ -5919,7 +5919,13 @@ def _conjugate(node):
         return _Final(_Fired(conjugate, names))
     if isinstance(b, sp.Pow) and b.exp == sp.S.Half:
         return _Final(_Fired(conjugate, names))
-    return _Final(_Fired(sp.Piecewise((conjugate, b > 0), (node, True)), names))  # node: k·√A − k·B as written
+    # session 32 (h-review32): √A + B overflows where both are near the largest number though the result is tiny:
+    # squareplus (x + √(x² + 4))/2 = 2/(√(x² + 4) − x) was 0 in float64 at x ≤ −8.99e307 for ≈ −1/x (1.1e−308, a
+    # subnormal). There halved: (d/2)/(√A/2 + B/2), each half exact (normal numbers: √A ≥ 2^511 there); as before
+    # where B and A as written stay below 2^1022 (A overflowing: its test false)
+    moderate = sp.And(b < sp.Float(2.0 ** 1022), a < sp.Float(2.0 ** 1022))
+    halved = (d / 2) / (term / 2 - rest / 2)
+    return _Final(_Fired(sp.Piecewise((conjugate, sp.And(b > 0, moderate)), (halved, b > 0), (node, True)), names))
 
 
 def _nonnegative_form(e) -> bool:
@@ -5999,7 +6005,8 @@ def _conjugate_forms(node):
 CONJUGATE = Rule(
     "conjugate", "√A − B cancels where A ≈ B² (the pseudo-Huber loss δ²(√(1 + u²) − 1), u = (p − t)/δ: 0 for "
     "|u| < 2.4e−4 in float32, where 1 + u² rounds to 1, true δ²u²/2; √(x² + 1) − x for x ≫ 1; √(x + 1) − √x; "
-    "squareplus (x + √(x² + 4))/2 at x < 0, B = −x: 159 ULP in float32 at x = −20); "
+    "squareplus (x + √(x² + 4))/2 at x < 0, B = −x: 159 ULP in float32 at x = −20; halved, (A − B²)/2/(√A/2 + B/2), "
+    "where B or A reaches 2¹⁰²²: √A + B overflowed, squareplus 0 at x ≤ −8.99e307 for the subnormal −1/x); "
     "(A − B²)/(√A + B) with A − B² simplified symbolically to one term (u², 1) adds two non-negative numbers "
     "instead (B a positive number or a root; any other B only where B > 0). For √(c + w·v²) − √c and |v| > 1, "
     "|v|·w/(√(w + c·(1/v)²) + √c/|v|): v² overflows float32 at |v| > 1.8e19 where the result ≈ √w·|v| does not. "

@@ -691,6 +691,46 @@ def _exp_groups(exprs, symbols) -> list:
     return groups
 
 
+_NEAR_BASES = (0.3, 1.0, -1.5, 1e3)  # where a difference of two inputs is taken near 0 (:func:`difference_points`)
+_NEAR_OFFSETS = (1e-6, 1e-10, 1e-13)  # its relative distances from 0, both signs: between _OFFSETS and one ULP
+
+
+def _difference_pairs(exprs, symbols) -> list:
+    """(i, j, r) for each sum of the formula of two inputs alone, a·x_i + b·x_j (p − t, x + 2y), once: it vanishes
+    at x_j = r·x_i, r = −a/b."""
+    index = {s: q for q, s in enumerate(symbols)}
+    pairs = []
+    for e in exprs:
+        for node in sp.preorder_traversal(e):
+            if not isinstance(node, sp.Add) or len(node.args) != 2:
+                continue
+            parts = [t.as_coeff_Mul() for t in node.args]
+            if all(c.is_Number and c != 0 and v in index for c, v in parts):
+                (a, u), (b, w) = parts
+                pair = (index[u], index[w], float(-a / b)) if index[u] < index[w] else \
+                    (index[w], index[u], float(-b / a))
+                if pair[0] != pair[1] and pair not in pairs:
+                    pairs.append(pair)
+    return pairs
+
+
+def difference_points(symbols, exprs, ranges=()) -> list:
+    """Rows where a difference of two inputs of the formula (:func:`_difference_pairs`) nearly vanishes: x_i at
+    :data:`_NEAR_BASES`, x_j = r·x_i·(1 ± δ), δ in :data:`_NEAR_OFFSETS`, the other variables 1. Session 32
+    (h-review32): a loss (p − t)²/… cancels where |p − t| is 1e−10 of p; the crossing search puts points 1e−4 and
+    1e−8 away and one ULP away, and the random points never come nearer than about 1e−3."""
+    k = len(symbols)
+    inside = [(lambda v, q=q: _inside(v, ranges[q] if ranges else None)) for q in range(k)]
+    rows = []
+    for i, j, r in _difference_pairs(exprs, symbols)[:6]:
+        for v in _NEAR_BASES:
+            for d in _NEAR_OFFSETS:
+                for s in (1.0, -1.0):
+                    at = {i: v, j: r * v * (1 + s * d)}
+                    rows.append(tuple(inside[q](at.get(q, 1.0)) for q in range(k)))
+    return rows
+
+
 def structured_points(symbols, exprs, ranges=()) -> list:
     """Rows where one variable is far from the others, which are equal (0): the softmax of logits (0, x, 0, 0)
     puts its mass on one class, and a sum of 1 + e^−x cancels there. Where the formula sums the exponentials of
@@ -719,7 +759,8 @@ def points_of(kernel, spec: Spec, dtype: str, n: int = 60, seed: int = 0, full_s
     both sides of every Piecewise boundary (and the registry entry's own), ``n`` random points, and
     the points at and around each crossing of 0 of an output or a sum (:func:`crossing_points`; its
     ``note`` says where that search was cut short, "" where it was not), and the rows of
-    :func:`structured_points` (one variable far, the others 0; a softmax's logit far with one-hot targets)."""
+    :func:`structured_points` (one variable far, the others 0; a softmax's logit far with one-hot targets) and of
+    :func:`difference_points` (a difference of two inputs 1e−6 … 1e−13 of them from 0)."""
     k = kernel.kernel
     symbols = [i.symbol for i in k.inputs]
     order = _builtin_order(k, spec)
@@ -739,6 +780,7 @@ def points_of(kernel, spec: Spec, dtype: str, n: int = 60, seed: int = 0, full_s
     extra, note = crossing_points(_evaluators(kernel, symbols, [o.expr for o in k.outputs]), symbols, dtype,
                                   spec.others, ranges, line=line)
     extra += structured_points(symbols, [o.expr for o in k.outputs], ranges)
+    extra += difference_points(symbols, [o.expr for o in k.outputs], ranges)
     if extra:
         with np.errstate(over="ignore"):
             more = np.array(extra, dtype=np.float64).astype(dtype).reshape(-1, len(symbols))

@@ -388,13 +388,22 @@ class ConditionalPrinting:
 
     @staticmethod
     def _exp_divisor(f):
-        """(n, d, p) where f = n·d^−p, d^−p its one factor of a negative integer power (p ≤ 4) and d holding a variable;
-        else None (session 31, h-torch31: e^x/y's underflow recompute, ``_exp_overflowed_by``'s divisor)."""
+        """(n, d, p, exact) where f = n·d^−p, d^−p its one factor of a negative integer power (p ≤ 4) and d holding a
+        variable; else None (session 31, h-torch31: e^x/y's underflow recompute, ``_exp_overflowed_by``'s divisor).
+        ``exact``: n a number or ±an input and d an input, so neither was rounded and a subnormal d holds all its digits
+        (the recompute takes it at any size); one decision for both backends (session 32, h-review32)."""
         powers = [g for g in sp.Mul.make_args(f) if g.is_Pow and g.exp.is_Integer and g.exp < 0]
         if len(powers) != 1 or -powers[0].exp > 4 or not powers[0].base.free_symbols:
             return None
         g = powers[0]
-        return sp.Mul(*[h for h in sp.Mul.make_args(f) if h is not g]), g.base, int(-g.exp)
+        n = sp.Mul(*[h for h in sp.Mul.make_args(f) if h is not g])
+        exact = (n.is_Number or ConditionalPrinting._signed_input(n)) and g.base.is_Symbol
+        return n, g.base, int(-g.exp), bool(exact)
+
+    @staticmethod
+    def _signed_input(e) -> bool:
+        """``e`` is an input or minus one: a value never rounded (``_exp_overflowed_by``'s exact f, y in y·e^x)."""
+        return (-e if e.could_extract_minus_sign() else e).is_Symbol
 
     def _log_overflow(self, e):
         """(f, u, b) where ``e`` is log(A) or log1p(A), A (written or a temporary holding it) f·e^u (b "e") or f·2^u

@@ -746,12 +746,11 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             self._overflow_printing = False
         a, ba = self._exp_shift(sp.Integer(1), b, float32=False)
         self.helpers.add("_exp_overflowed_by")
-        exact = ", exact=True" if (-f if f.could_extract_minus_sign() else f).is_Symbol else ""  # an input: no rounding
+        exact = ", exact=True" if self._signed_input(f) else ""  # an input: no rounding
         divisor = self._exp_divisor(f)
         if divisor is not None:  # f = n/d^p: n and d apart, 1/d^p overflows where the quotient need not
-            n, d, p = divisor
-            exact = ", exact=True" if (n.is_Number or (-n if n.could_extract_minus_sign() else n).is_Symbol) and \
-                d.is_Symbol else ""
+            n, d, p, exact = divisor
+            exact = ", exact=True" if exact else ""
             exact += f", divisor=(lambda: {self._print(n)}, lambda: {self._print(d)}, {p})"
         tail = (f", lambda: {self._print(u)}, lambda: {self._print(f)}, {a!r}, {ba!r}, "
                 f"{'np.exp' if b == 'e' else 'np.exp2'}{exact})")

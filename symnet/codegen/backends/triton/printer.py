@@ -266,12 +266,7 @@ def _exp_overflowed_by(r, u, f, a32, ba32, ba64, TWO: tl.constexpr, EXACT: tl.co
         past = v > a32
     # f a subnormal number of its own dtype holds few digits (σ(−y) at y = 745: e^x/(1 + e^y) at (745, 745) was 1.7505 for
     # 1, h-hostile30): there the product stays ±inf; an input (EXACT) is taken at any size
-    if EXACT:
-        normal = tl.abs(f) >= 0
-    elif f.dtype == tl.float64:
-        normal = tl.abs(f) >= 2.2250738585072014e-308
-    else:
-        normal = tl.abs(f.to(tl.float32)) >= 1.1754943508222875e-38
+    normal = _normal_or_exact(f, EXACT)
     r = tl.where((tl.abs(r) == float("inf")) & (tl.abs(u) < float("inf")) & past & normal, far.to(r.dtype), r)
     if EXACT:  # session 30 (h-under30): 0·inf, f an input ±0: the product is f (y·e^x at (800, 0) was NaN)
         r = tl.where((r != r) & (f == 0) & (tl.abs(u) < float("inf")) & past, f.to(r.dtype), r)
@@ -297,7 +292,23 @@ def _exp_overflowed_by(r, u, f, a32, ba32, ba64, TWO: tl.constexpr, EXACT: tl.co
     return tl.where(under & normal & (tl.abs(f) < float("inf")), near.to(r.dtype), r)
 '''
 TRITON_HELPERS["_exp_overflowed_by"] = TRITON_DEVICE_HELPERS["_exp_overflowed_by"]
-HELPER_NEEDS["_exp_overflowed_by"] = ("_exp", "_exp2")
+HELPER_NEEDS["_exp_overflowed_by"] = ("_exp", "_exp2", "_normal_or_exact")
+
+# session 32 (h-review32): the one test of _exp_overflowed_by's f and _exp_underflowed_over's d (written in each before)
+TRITON_DEVICE_HELPERS["_normal_or_exact"] = '''\
+@triton.jit
+def _normal_or_exact(f, EXACT: tl.constexpr):
+    """f is a normal number of its own dtype or ±inf, or EXACT (an input, never rounded: any size): where it holds, a
+    recompute that scales f by a power of the base keeps its digits; a computed subnormal f holds few (NaN: False)."""
+    if EXACT:
+        normal = tl.abs(f) >= 0
+    elif f.dtype == tl.float64:
+        normal = tl.abs(f) >= 2.2250738585072014e-308
+    else:
+        normal = tl.abs(f.to(tl.float32)) >= 1.1754943508222875e-38
+    return normal
+'''
+TRITON_HELPERS["_normal_or_exact"] = TRITON_DEVICE_HELPERS["_normal_or_exact"]
 
 # session 31 (h-torch31): n·b^u/d^p where b^u underflowed and d is tiny (ConditionalPrinting._exp_divisor)
 TRITON_DEVICE_HELPERS["_exp_underflowed_over"] = '''\
@@ -323,17 +334,12 @@ def _exp_underflowed_over(r, u, n, d, P: tl.constexpr, TWO: tl.constexpr, EXACT:
         under = u < (-1022.0 if TWO else -708.0)
     else:
         under = v < (-126.0 if TWO else -87.0)
-    if EXACT:
-        normal = tl.abs(d) >= 0
-    elif d.dtype == tl.float64:
-        normal = tl.abs(d) >= 2.2250738585072014e-308
-    else:
-        normal = tl.abs(d.to(tl.float32)) >= 1.1754943508222875e-38
+    normal = _normal_or_exact(d, EXACT)
     return tl.where(under & normal & (tl.abs(u) < float("inf")) & (tl.abs(m) < float("inf")) & (m != 0),
                     near.to(r.dtype), r)
 '''
 TRITON_HELPERS["_exp_underflowed_over"] = TRITON_DEVICE_HELPERS["_exp_underflowed_over"]
-HELPER_NEEDS["_exp_underflowed_over"] = ("_frexp64",)
+HELPER_NEEDS["_exp_underflowed_over"] = ("_frexp64", "_normal_or_exact")
 
 
 # session 22 (h-quot22): a constant times a product or quotient, the constant last or first per element
@@ -565,15 +571,14 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         (a32, ba32), ba64 = (self._exp_shift(sp.Integer(1), b, float32=True),
                              self._exp_shift(sp.Integer(1), b, float32=False)[1])
         self._need("_exp_overflowed_by")
-        exact = (-f if f.could_extract_minus_sign() else f).is_Symbol  # an input: no rounding
+        exact = self._signed_input(f)  # an input: no rounding
         call = (f"_exp_overflowed_by({plain}, {self._print(u)}, {self._print(f)}, {a32!r}, {ba32!r}, "
                 f"tl.full([], {ba64!r}, tl.float64), {b == '2'}, {exact})")
         divisor = self._exp_divisor(f)
         if divisor is None:
             return call
-        n, d, p = divisor  # f = n/d^p: 1/d^p overflows where the quotient need not (session 31, h-torch31)
+        n, d, p, exact = divisor  # f = n/d^p: 1/d^p overflows where the quotient need not (session 31, h-torch31)
         self._need("_exp_underflowed_over")
-        exact = (n.is_Number or (-n if n.could_extract_minus_sign() else n).is_Symbol) and d.is_Symbol
         n = f"tl.full([], {float(n)!r}, tl.float64)" if n.is_Number else self._print(n)
         return f"_exp_underflowed_over({call}, {self._print(u)}, {n}, {self._print(d)}, {p}, {b == '2'}, {exact})"
 
