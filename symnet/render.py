@@ -222,6 +222,9 @@ class TextPrinter(_ReaderOrder, StrPrinter):
     def _print_Heaviside(self, e):
         return "H(%s)" % self._print(e.args[0])
 
+    def _print_Exp1(self, e):  # Euler's number as a formula writes it (a lowercase e is a variable): 3·exp(1), where
+        return "exp(1)"  # SymPy's printer wrote 3·E, a variable's name to a reader (session 32's teacher; LaTeX: 3 e)
+
     def _print_Pi(self, e):  # π, as the other Greek letters (σ, θ); --format ascii writes pi (session 30's teacher)
         return "π"
 
@@ -437,13 +440,16 @@ class TexPrinter(_ReaderOrder, LatexPrinter):
         terms = self._as_ordered_terms(expr, order=order)
         tex = ""
         for i, term in enumerate(terms):
-            if i and term.could_extract_minus_sign():
+            negated = bool(i) and term.could_extract_minus_sign()
+            if negated:
                 tex += " - "
                 term = _negated(term)
             elif i:
                 tex += " + "
             term_tex = self._print(term)
-            if self._needs_add_brackets(term):
+            if self._needs_add_brackets(term) or negated and term_tex.startswith("-"):
+                # −u₈ at u₈ = tanh(0.2)·(−1) is −1·(−1)·tanh(0.2), whose negation still has a sign: it printed
+                # `\frac{1}{2} - \tanh(0.3) - - \tanh(0.2)` (the text: 1/2 − tanh(0.3) − (−1)·tanh(0.2))
                 term_tex = r"\left(%s\right)" % term_tex
             tex += term_tex
         return tex

@@ -28,6 +28,18 @@ def test_text_prints_a_negated_value_without_its_minus_one(formula, at, shown, n
     assert not_shown not in text, text
 
 
+# Euler's number was printed as SymPy names it: "u₂ = exp(u₁) = exp(1) = E ≈ 2.718281828", "df/dx = … = 3·E", and a
+# formula's exp(1)·x was titled "Derivative of E·x + …", where a lowercase e is a variable and the README tells the
+# reader to write Euler's number exp(1).
+def test_text_writes_eulers_number_as_exp_1():
+    text = str(symnet.derive("x*exp(x**2)", at={"x": 1}))
+    assert "u₂ = exp(u₁) = exp(1) ≈ 2.718281828" in text, text
+    assert "= 3·exp(1) ≈ 8.154845485" in text, text
+    assert "= E " not in text and "·E " not in text, text
+    assert str(symnet.derive("exp(1)*x + exp(2*x)")).startswith("Derivative of exp(1)·x + exp(2·x)")
+    assert "3*exp(1) ~= 8.154845485" in render(symnet.derive("x*exp(x**2)", at={"x": 1}), "ascii")
+
+
 # SymPy's LaTeX printer juxtaposes the factors of such a product except digit against digit: e·1 was `e 1` (reads
 # as e₁ or the number e1), −2·2 `\left(-2\right) 2`, and the lecture's mse-sigmoid page, pasted into a paper, had
 # −2·(1 − σ(−0.3))·1·(1 − σ(−0.3))·σ(−0.3) as `\left(-2\right) \left(1 - \sigma\left(-0.3\right)\right) 1 \left(…`.
@@ -40,6 +52,15 @@ def test_latex_puts_a_cdot_between_the_factors_of_a_value(formula, at, shown, no
     tex = render(symnet.derive(formula, at=at), "latex")
     assert shown in tex, tex
     assert not_shown not in tex, tex
+
+
+# −u₂ at u₂ = tanh(0.2)·(−1) (a 2-layer tanh net's second unit with v₂ = −1) was printed `\frac{1}{2} - - \tanh…`: the
+# negated product −1·(−1)·tanh(0.2) lost its first −1 to the sum's minus and kept the second (the text reads
+# 1/2 − (−1)·tanh(0.2)).
+def test_latex_brackets_a_negated_term_that_keeps_a_sign():
+    tex = render(symnet.derive("(t - v*tanh(x))**2", at={"t": 0.5, "v": -1, "x": 0.2}), "latex")
+    assert r"u_{3} = t - u_{2} = \frac{1}{2} - \left(- \tanh{\left(0.2 \right)}\right) = \frac{1}{2} + \tanh" in tex, tex
+    assert "- - " not in tex, tex
 
 
 def test_lecture_mse_sigmoid_latex_reads_factor_by_factor():
