@@ -16,7 +16,7 @@ from functools import cmp_to_key, lru_cache
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.repr import ReprPrinter
-from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pretty.pretty_symbology import pretty_symbol
 from sympy.printing.str import StrPrinter
 from mpmath.libmp import prec_to_dps, to_str as mpf_to_str
@@ -77,6 +77,13 @@ def _negated(term):
             return rest[0] if len(rest) == 1 else sp.Mul._from_args(rest)
         return sp.Mul._from_args((lead, *rest))
     return -term
+
+
+def _kept_product(expr) -> bool:
+    """A product kept unevaluated with a number after its first factor: a value put in at a point (−1·1 for −t at
+    t = 1, −2·(1 − σ(−0.3))·1·…), which SymPy's printers write factor by factor (its own test for such a product)."""
+    return isinstance(expr, sp.Mul) and len(expr.args) > 1 and (
+        expr.args[0] is sp.S.One or any(isinstance(a, sp.Number) for a in expr.args[1:]))
 
 
 def _balanced(s: str) -> bool:
@@ -149,6 +156,11 @@ class TextPrinter(_ReaderOrder, StrPrinter):
         return _decimal(e) or super()._print_Rational(e)
 
     def _print_Mul(self, expr, *args, **kwargs):
+        # −t at t = 1 is −1·1, kept as written: SymPy's printer wrote it −1·1, so u₁ = x − y at (3, 1) read
+        # 3 − 1·1 (and −c at c = 0 read − 1·0) where the LaTeX reads 3 - 1; the −1 is the sign
+        if _kept_product(expr) and expr.args[0] is sp.S.NegativeOne:
+            prec = precedence(expr)  # SymPy's own join of such a product, without its −1
+            return "-" + "*".join(self.parenthesize(a, prec, strict=False) for a in expr.args[1:])
         # a lone denominator printed as k·10ⁿ or ≈m·10ⁿ takes parentheses: x/(2·10³²³), not x/2·10³²³, which
         # reads as (x/2)·10³²³ (SymPy's printer parenthesises by precedence, and an Integer is an atom)
         outer = getattr(self, "_quotient_factors", frozenset())
@@ -209,6 +221,9 @@ class TextPrinter(_ReaderOrder, StrPrinter):
 
     def _print_Heaviside(self, e):
         return "H(%s)" % self._print(e.args[0])
+
+    def _print_Exp1(self, e):  # Euler's number as a formula writes it (a lowercase e is a variable): 3·exp(1), where
+        return "exp(1)"  # SymPy's printer wrote 3·E, a variable's name to a reader (session 32's teacher; LaTeX: 3 e)
 
     def _print_Pi(self, e):  # π, as the other Greek letters (σ, θ); --format ascii writes pi (session 30's teacher)
         return "π"
@@ -399,19 +414,42 @@ class TexPrinter(_ReaderOrder, LatexPrinter):
         zero = _signed_zero(e)
         return ("-0" if zero == "−0" else zero) if zero else super()._print_Float(_readable_float(e))
 
+    def _print_Mul(self, expr, *args, **kwargs):
+        # a product kept as written (a value put in at a point) keeps every factor, and SymPy's printer juxtaposes
+        # them but for digit against digit: e·1 read `e 1`, −2·2 `\left(-2\right) 2`, and the lecture's
+        # −2·(1 − σ(−0.3))·1·(1 − σ(−0.3)) `\left(-2\right) \left(1 - …\right) 1 \left(…\right)` (session 32's
+        # teacher): \cdot between the factors, as the text writes ·, and a leading negative number unbracketed
+        if not _kept_product(expr) or (self._settings["reader_order"] and self.order == "none"
+                                       and _reader_factors(expr) is not None):
+            return super()._print_Mul(expr, *args, **kwargs)
+        factors = list(expr.args)
+        sign = ""
+        if factors[0] is sp.S.NegativeOne:
+            sign, factors = "- ", factors[1:]
+        parts = []
+        for i, f in enumerate(factors):
+            tex = self._print(f)
+            if not (i == 0 and f.is_Number) and self._needs_mul_brackets(f, first=i == 0, last=i == len(factors) - 1):
+                tex = r"\left(%s\right)" % tex
+            parts.append(tex)
+        return sign + r" \cdot ".join(parts)
+
     def _print_Add(self, expr, order=None):
         # LatexPrinter negates a term after its minus sign with -term, which evaluates an unevaluated product of
         # numbers (a value put in at a point): θ₁₁·x₁ = −0.2·1/2 was printed − 0.1 where the text shows − 0.2·1/2
         terms = self._as_ordered_terms(expr, order=order)
         tex = ""
         for i, term in enumerate(terms):
-            if i and term.could_extract_minus_sign():
+            negated = bool(i) and term.could_extract_minus_sign()
+            if negated:
                 tex += " - "
                 term = _negated(term)
             elif i:
                 tex += " + "
             term_tex = self._print(term)
-            if self._needs_add_brackets(term):
+            if self._needs_add_brackets(term) or negated and term_tex.startswith("-"):
+                # −u₈ at u₈ = tanh(0.2)·(−1) is −1·(−1)·tanh(0.2), whose negation still has a sign: it printed
+                # `\frac{1}{2} - \tanh(0.3) - - \tanh(0.2)` (the text: 1/2 − tanh(0.3) − (−1)·tanh(0.2))
                 term_tex = r"\left(%s\right)" % term_tex
             tex += term_tex
         return tex

@@ -71,10 +71,11 @@ class _LeastRecentlyUsed:
 _CACHE = _LeastRecentlyUsed(MAX_COMPILED)
 
 
-def _with_user_names(function: Callable, names: tuple) -> Callable:
+def _with_user_names(function: Callable, names: tuple, check: Callable | None = None) -> Callable:
     """``function`` called by the user's names: the generated code may give an input a local
     name of its own (``b1_`` for ``b1``, see kernel.local_names), so its leading parameters
-    are renamed to ``names`` and arguments are bound to them in order."""
+    are renamed to ``names`` and arguments are bound to them in order; ``check(name, value)``,
+    where given, sees each input first."""
     signature = inspect.signature(function)
     params = list(signature.parameters.values())
     public = inspect.Signature([p.replace(name=n) for p, n in zip(params, names)] + params[len(names):])
@@ -89,6 +90,10 @@ def _with_user_names(function: Callable, names: tuple) -> Callable:
             unexpected = [k for k in kwargs if k not in public.parameters and repr(k) not in str(exc)]
             also = f"; unexpected {', '.join(map(repr, unexpected))}" if unexpected else ""
             raise TypeError(f"{exc}{also} (the inputs are {', '.join(names)})") from None
+        if check is not None:
+            for name in names:
+                if name in bound.arguments:
+                    check(name, bound.arguments[name])
         return function(*bound.args, **bound.kwargs)
 
     call.__signature__ = public
@@ -277,11 +282,27 @@ def _compile_triton(kernel: Kernel, what: str) -> CompiledKernel:
     module = _load_module(f"{kernel.name}_{digest}", source)
     compiled = CompiledKernel(getattr(module, kernel.name), source, kernel)
     value = getattr(module, f"{kernel.name}_value", None)  # differentiable, a torch custom op
-    compiled.value = value and _with_user_names(value, compiled.inputs)
+    compiled.value = value and _with_user_names(value, compiled.inputs, _tensor_argument)
     if value is None:  # several outputs, or value=False: k.value was None, "'NoneType' object is not callable"
         compiled.value = _no_value_op(compiled)
     compiled.module = module
     return compiled
+
+
+def _tensor_argument(name: str, x) -> None:
+    """An argument of ``k.value`` that is not a tensor, refused in the line ``k(...)`` gives (the generated
+    launcher's ``_tensors``). The op's schema refused it first, in five lines of torch's dispatcher
+    ("Expected a value of type 'Tensor' for argument 'b' but instead found type 'float'. Position: 0 ...
+    Cast error details: ..."; session 32's new user, ``k.value(x=x, b=4.0)``)."""
+    import torch
+
+    if isinstance(x, torch.Tensor) or x is None:  # None: the launcher's own line names it
+        return
+    hint = ""
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        hint = (f"; for the number {x!r} pass torch.full_like(t, {float(x)!r}), t another argument "
+                "(tensors of one shape and dtype), or use symnet.torch.from_formula, which takes numbers")
+    raise TypeError(f"argument {name!r} must be a torch.Tensor, not {type(x).__name__}{hint}")
 
 
 def _no_value_op(compiled: "CompiledKernel") -> Callable:

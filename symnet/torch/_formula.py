@@ -133,10 +133,18 @@ def from_formula(expr, inputs) -> Formula:
     if not isinstance(inputs, Iterable):  # inputs=None raised "TypeError: 'NoneType' object is not iterable"
         raise DerivationError(f"inputs must be the formula's variables (names, symbols or one string of names), "
                               f"not {type(inputs).__name__}")
+    inputs = list(inputs)  # read twice below (a generator was read once)
     known = tuple(expr.free_symbols)  # inputs=["ℓ", "l"] name the formula's ℓ and l, not l twice
     names = [as_symbol(i, "input", known=known).name if isinstance(i, str) else getattr(i, "name", None) for i in inputs]
-    if any(not isinstance(n, str) for n in names) or len(set(names)) != len(names):
-        raise DerivationError(f"inputs must be distinct names or symbols, not {inputs!r}")
+    odd = next((i for i, n in zip(inputs, names) if not isinstance(n, str)), None)
+    if any(not isinstance(n, str) for n in names):
+        # inputs=["x", "y", 3] was told "inputs must be distinct names or symbols", which they were apart from
+        # the 3 (session 32's new user): the entry that is not a name is named
+        raise DerivationError(f"inputs must be names or symbols; {odd!r} ({type(odd).__name__}) in {inputs!r} is not")
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise DerivationError(f"inputs must be distinct names or symbols, not {inputs!r}: {', '.join(twice)} "
+                              f"{'is' if len(twice) == 1 else 'are'} there twice")
     free = {s.name: s for s in expr.free_symbols}
     missing = sorted(set(free) - set(names))
     if missing:
