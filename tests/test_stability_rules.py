@@ -223,7 +223,7 @@ from test_under30 import RULE_CASES as _UNDER30  # noqa: E402  (one-plus-exp-pow
 RULE_CASES += _UNDER30
 from test_slope31 import RULE_CASES as _SLOPE31  # noqa: E402  (series-common-denominator: tests/test_slope31.py)
 RULE_CASES += _SLOPE31
-from test_xfail31 import RULE_CASES as _XFAIL31  # noqa: E402  (softplus-over-exp-minus-one: tests/test_xfail31.py)
+from test_xfail31 import RULE_CASES as _XFAIL31  # noqa: E402  (softplus-over-exp-minus-one, factor-into-quotient-branches: tests/test_xfail31.py)
 RULE_CASES += _XFAIL31
 from test_hyp32 import RULE_CASES as _HYP32  # noqa: E402  (affine-select-sum: hardswish′ of r − y, tests/test_hyp32.py)
 RULE_CASES += _HYP32

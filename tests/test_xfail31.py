@@ -2,10 +2,10 @@
 
 - softplus-over-exp-minus-one: c·softplus(u)·e^−u − c, where softplus-over-exp's value (1 below u = −40, the product
   above) was rounded before the constant was subtracted (tests/test_hostile30.py's strict xfail).
-- factor-into-quotient-branches (not merged): h·{c/y if …; …} → {c·h/y if …; …} fixed hardsigmoid(x)/leaky_relu(selu(x))
-  at subnormal x, but on main with the other rules it moved x into collect-pole's select (∂ of log(elu(hardswish x))
-  NaN at ±0 for ±inf, tests/test_wide30.py) and eˣ − 3 into exp-dominant's (∂ of log(eˣ − 3x) NaN at 800): its tests
-  below are strict xfails until a rule that does not take those products.
+- factor-into-quotient-branches: h·{c/y if …; …}, the reciprocal of a select as SymPy writes it times another factor,
+  where c/y overflowed before h brought it back (tests/test_hyp28.py's strict xfail). Not merged in session 31 (it
+  broke collect-pole's and exp-dominant's derivatives on main); merged in session 32 as a whole-expression rule
+  applied after every other, for factors without a pole (h-quot32, tests/test_quot32.py).
 
 References: mpmath (60 digits and more: the truths written without the cancellation, or at enough digits for it) and
 torch autograd of the written formula in float64. Each test's comment gives the number before (main at f3ff9ea).
@@ -33,6 +33,8 @@ _x, _y = sp.symbols("x y", real=True)
 # 4.4e−27 relative there, not an identity; the tests below check it against mpmath)
 RULE_CASES = [
     ("softplus-over-exp-minus-one", softplus(_x) * sp.exp(-_x) - 1, (_x,), (-25.0, 10.0), (-40.0,), F64),
+    ("factor-into-quotient-branches",
+     _y * sp.Piecewise((sp.Rational(20, 21) / _x, _x > 0), (100 / _x, True)), (_x, _y), (0.5, 3.0), (5e-309, 0.5), F64),
 ]
 
 
@@ -150,12 +152,7 @@ def _quotient_points(dtype):
 # (float64) and ≤ 2.5 (float32) at every point of the 600-point sweeps, at most torch's where torch's is ≤ the bound.
 @pytest.mark.parametrize("name", list(_QUOTIENTS))
 @pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
-def test_quotient_by_a_subnormal(name, dtype, request):
-    if (name, dtype) != ("times", F32):  # x·hardsigmoid(x)/selu(x) in float32 is within the bound without the rule
-        request.applymarker(pytest.mark.xfail(strict=True, reason="session 31: h·{c/x; …} → {c·h/x; …} (factor-into-"
-                                              "quotient-branches) fixed these (inf at 6 float64 and 12 float32 points "
-                                              "→ ≤ 3 ULP) but broke collect-pole's and exp-dominant's derivatives on "
-                                              "main (NaN); not merged"))
+def test_quotient_by_a_subnormal(name, dtype):
     k = _kernel(_QUOTIENTS[name])
     xs = _quotient_points(dtype)
     f, _ = k(xs)
@@ -166,9 +163,6 @@ def test_quotient_by_a_subnormal(name, dtype, request):
         assert _ulps(f[i], true, dtype) <= BOUND[dtype], (name, x, float(f[i]), float(true))
 
 
-@pytest.mark.xfail(strict=True, reason="session 31: h·{c/x; …} → {c·h/x; …} (factor-into-quotient-branches) fixed these "
-                   "(inf at 6 float64 and 12 float32 points → ≤ 3 ULP) but broke collect-pole's and exp-dominant's "
-                   "derivatives on main (NaN); not merged")
 def test_quotient_by_a_subnormal_triton():
     # before (Triton, interpreted): inf at both points, as the NumPy kernel
     torch = _triton()
@@ -178,3 +172,15 @@ def test_quotient_by_a_subnormal_triton():
         for i, x in enumerate((at, 0.5, -1.0)):
             true = _quotient_truth("leaky", float(dtype(x)))
             assert _ulps(float(f[i]), true, dtype) <= BOUND[dtype], (dtype, x, float(f[i]), float(true))
+
+
+def test_factor_moved_into_every_branch():
+    """The rule on a select of quotients times an input: y·{c/x; d/x} → {c·y/x; d·y/x}, and nothing where no branch is
+    a quotient."""
+    from symnet.codegen.rewrite import stabilise
+    e = _y * sp.Piecewise((sp.Rational(20, 21) / _x, _x > 0), (100 / _x, True))
+    stable, fired = stabilise(e)
+    assert "factor-into-quotient-branches" in {r.name for r in fired}
+    assert isinstance(stable, sp.Piecewise) and all(a.expr.has(_y) for a in stable.args)
+    plain = _y * sp.Piecewise((_x, _x > 0), (2 * _x, True))
+    assert "factor-into-quotient-branches" not in {r.name for r in stabilise(plain)[1]}

@@ -11005,3 +11005,108 @@ AFFINE_SELECT_SUM = Rule(
     local=_affine_select_sum)
 _register(AFFINE_SELECT_SUM)
 __all__ += ["AFFINE_SELECT_SUM"]
+# ------------------------------------------------------------------ factor-into-quotient-branches (issue 16:
+# hardsigmoid(x)/leaky_relu(selu(x)), SymPy's h·{(1/λ)/x if x > 0; …}: inf at x = 2.78e−309 in float64 for 1.71e308;
+# h-xfail31's node-by-node rule, taken out in session 31 (it moved x into collect-pole's select before collect-pole saw
+# the sum: ∂ of log(elu(hardswish x)) NaN at ±0); now a whole-expression rule, the last one applied; h-quot32, tested in
+# tests/test_quot32.py)
+
+# bounded functions of any argument: a factor built of them, inputs and numbers has no pole and overflows only where
+# the product as written overflowed too (it computed the factor itself)
+_TAME_FUNCTIONS = (sigmoid, sp.tanh, sp.erf, sp.sin, sp.cos, sp.Abs, sp.Max, sp.Min, sp.sign)
+
+
+def _constant_over_inputs(e) -> bool:
+    """e is c/(y^k·z^m…): a finite number c (1 too) times negative powers of inputs, at least one."""
+    factors = sp.Mul.make_args(e)
+    return any(f.is_Pow for f in factors) and all(
+        (f.is_Number and f.is_finite) or (f.is_Pow and f.exp.is_negative and f.exp.is_number and f.base.is_Symbol)
+        for f in factors)
+
+
+def _quotient_select(pw) -> bool:
+    """pw is a select one of whose values, nested or not, is a constant over inputs, and none a non-finite number (a select
+    holding SymPy's zoo, the pole of a division by 0 it wrote, is left as it is)."""
+    values = [e for e, _ in pw.args]
+    if any(e.is_number and not e.is_finite for e in values):
+        return False
+    nested = [e for e in values if isinstance(e, sp.Piecewise)]
+    if any(e.has(sp.zoo, sp.nan, sp.oo, -sp.oo) for e in nested):
+        return False
+    return any(_constant_over_inputs(e) for e in values) or any(_quotient_select(e) for e in nested)
+
+
+def _tame(h) -> bool:
+    """h has no pole and no function that overflows: numbers, inputs, sums, products, positive powers, selects of such
+    values and bounded functions (σ, tanh, erf, sin, cos, |·|, max, min, sign) of anything."""
+    if h.is_Number:
+        return bool(h.is_finite)
+    if h.is_Symbol or isinstance(h, _TAME_FUNCTIONS):
+        return True
+    if isinstance(h, Grouped):
+        return _tame(h.args[0])
+    if h.is_Add or h.is_Mul:
+        return all(_tame(a) for a in h.args)
+    if h.is_Pow:
+        return h.exp.is_number and h.exp.is_positive and _tame(h.base)
+    if isinstance(h, sp.Piecewise):
+        return all(_tame(e) for e, _ in h.args)
+    return False
+
+
+def _into_quotient_branches(pw, h):
+    """{c/y if A; b if B; …} times h, h in every branch: c·h/y one product over y; a nested select the same way; any
+    other value b times h as it was, b rounded first (a product b kept one factor: h·b's factors are not reordered)."""
+    def moved(e):
+        if isinstance(e, sp.Piecewise):
+            return _into_quotient_branches(e, h) if _quotient_select(e) else h * e
+        if _constant_over_inputs(e):
+            return h * e
+        return h * (Grouped(e) if e.is_Mul and not e.is_number else e)
+    return sp.Piecewise(*[(moved(e), c) for e, c in pw.args])
+
+
+def _factor_into_quotient_branch(node):
+    """h·{c/y if …; …} (a select with a value, nested or not, that is a constant over inputs, and h the product's other
+    factors, each :func:`_tame`) → {c·h/y if …; …}, h moved into every branch; the node as it is otherwise.
+
+    Exact: a product distributes over a select's branches (h is evaluated where each branch is). In a branch the
+    quotient c·h/y is printed as one product over y (the printer's constant placement), where c/y rounded and
+    overflowed first (c/y past the range, c·h/y not: a subnormal y); every other branch is its value times h, as
+    before. h has no pole and overflows only where h as written did, so that no branch gains an inf·0."""
+    if not node.is_Mul:
+        return node
+    pw = next((f for f in node.args if isinstance(f, sp.Piecewise) and _quotient_select(f)), None)
+    if pw is None:
+        return node
+    rest = list(node.args)
+    rest.remove(pw)
+    h = sp.Mul(*rest)
+    if not _tame(h):
+        return node
+    return _into_quotient_branches(pw, h)
+
+
+def _factor_into_quotient_branches(expr):
+    """Every product of ``expr`` :func:`_factor_into_quotient_branch` takes, innermost first. A whole-expression rule
+    applied after every other (the last registered): the node-by-node rules and the other whole-expression rules
+    have each seen the products as written (collect-pole needs x·P/6 + (x/6 + 1/2)·P with P the same select in both
+    terms; moved into P first, x made its expm1 branch 0/0 = NaN at x = 0, session 31)."""
+    from .roots import SeriesBase
+
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.Piecewise):
+        return expr
+    return _bottom_up(expr, _factor_into_quotient_branch, leaves=_KEPT + (SeriesBase,))
+
+
+FACTOR_INTO_QUOTIENT_BRANCHES = Rule(
+    "factor-into-quotient-branches", "h·{c/y if …; …} (SymPy writes the reciprocal of a select as the select of "
+    "reciprocals: 1/leaky_relu(selu(x)) is {(1/λ)/x if x > 0; …}) forms c/y before h scales it: "
+    "hardsigmoid(x)/leaky_relu(selu(x)) was inf at x = 2.78e−309 in float64 (true 1.71e308) and at 1.47e−39 in "
+    "float32 (true 3.24e38), (1/λ)/x past the range where h = 1/2 brings it back; {c·h/y if …; …}, h moved into each "
+    "branch, is the same function with the quotient formed once, other branches their value times h as before. Only "
+    "for h without a pole or an unbounded function (inputs, numbers, polynomials, selects, σ, tanh, …), and applied "
+    "after every other rule, which see the product as written",
+    apply=_factor_into_quotient_branches, fired=lambda old, new: new != old)
+_register(FACTOR_INTO_QUOTIENT_BRANCHES)
+__all__ += ["FACTOR_INTO_QUOTIENT_BRANCHES"]
