@@ -71,7 +71,9 @@ def test_compile_step_refuses_more_layers_than_the_fused_kernel_holds():
     assert time.process_time() - started < 30  # nothing generated (a generous bound: it is milliseconds)
 
 
-def test_a_deep_steps_readable_copy_has_a_file_name_a_disk_takes(tmp_path):
+def test_a_deep_steps_readable_copy_has_a_file_name_a_disk_takes(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYMNET_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("SYMNET_NO_DISK_CACHE", raising=False)
     pytest.importorskip("torch")
     pytest.importorskip("triton")
     from symnet.codegen import compiler
@@ -101,12 +103,17 @@ def test_a_sympy_expression_nested_too_deeply_is_refused_in_one_line():
 
 
 def test_the_depth_walk_visits_a_shared_subexpression_once():
+    from symnet.parsing import check_size
+
+    y = sp.Symbol("y", real=True)
     e = x
-    for _ in range(25):  # a tree of 2^25 leaves, a graph of 75 nodes
-        e = sp.Add(sp.exp(e), sp.log(e), evaluate=False)
+    for _ in range(40):  # a tree of 2^40 leaves, a graph of 82 nodes (built unevaluated: SymPy's own checks walk trees)
+        e = sp.Add(e, sp.Mul(e, y, evaluate=False), evaluate=False)
+    assert check_size(e) == (81, 82)  # depth, distinct subexpressions: x, y and two nodes a level
+    for _ in range(40):
+        e = sp.Add(e, 1, evaluate=False)
     with pytest.raises(ParseError, match="nested too deeply"):
-        as_expression(sp.sin(sp.sin(sp.sin(e))) * _nested_sin(80))
-    as_expression(e)  # 51 levels: taken, without walking 2^25 leaves
+        check_size(e)  # 121 levels
 
 
 @pytest.mark.parametrize("variables", [1, 10_000])
@@ -127,8 +134,11 @@ def test_a_long_program_chain_is_refused_and_a_short_one_taken():
         Program.from_assignments([(v[i], x * i) for i in range(1, 5000)])
     chain = Program.from_assignments([(v[0], x)] + [(v[i], v[i - 1] * x + 1) for i in range(1, 20)])
     d = symnet.derive(chain, [x], progress=False)
-    # v19 = x^19 + x^18 + … + 1 at x = 1/2: dv/dx = Σ k·x^(k−1), checked against the closed sum exactly
-    exact = sum(sp.Rational(k) * sp.Rational(1, 2) ** (k - 1) for k in range(1, 20))
+    # against SymPy's derivative of the polynomial written out (v19 = x^20 + x^18 + … + 1) at x = 1/2, exactly
+    written = x
+    for _ in range(19):
+        written = sp.expand(written * x + 1)
+    exact = sp.diff(written, x).subs(x, sp.Rational(1, 2))
     assert sp.simplify(d.gradients[x].subs(x, sp.Rational(1, 2)) - exact) == 0
 
 
