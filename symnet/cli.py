@@ -76,12 +76,18 @@ def _formulas_as_positionals(argv: list[str]) -> tuple[list[str], dict]:
     for i, a in enumerate(argv[1:], 1):
         if "--" in argv[1:i]:  # after `--` every argument is positional already
             out.append(a)
-        elif a.startswith("-") and len(a) > 1 and a[1] != "-" and (any(c in a for c in "()*/+^ ") or a[1] not in "ho"):
+        elif a.startswith("-") and len(a) > 1 and a[1] != "-" and (any(c in a for c in "()*/+^ ") or not _an_option(argv[0], a)):
             formulas[" " + a] = a
             out.append(" " + a)
         else:
             out.append(a)
     return out, formulas
+
+
+def _an_option(command: str, argument: str) -> bool:
+    """Whether ``argument`` (one '-' then no operator) is an option of ``command``: -h, and graph's -o and
+    -oFILE. "-hx" and derive's or verify's "-ox" are formulas (−hx, −ox): argparse refused them before."""
+    return argument == "-h" or (command == "graph" and argument.startswith("-o"))
 
 
 def _one_line_warning(seen: dict, other):

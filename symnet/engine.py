@@ -26,7 +26,7 @@ from .derivation import ByName, Derivation, NoGradients, Partial, Section, Step,
 from .errors import DerivationError, NotDifferentiableError
 from .functions import explicit
 from .graphcheck import GraphCheck
-from .parsing import as_expression, as_point, as_symbol, collected_checks, noted_checks, parse_symbols
+from .parsing import as_expression, as_point, as_symbol, check_size, collected_checks, noted_checks, parse_symbols
 from .render import shown as _shown
 from .onesided import on_kink, one_sided, tidy_piecewise
 from .rules import differentiate, kinks_of
@@ -106,6 +106,9 @@ class Program:
         outputs = [as_symbol(o, "output", known=targets) for o in outputs] if outputs else None
         if not pairs:
             raise DerivationError("a program needs at least one assignment")
+        depth_of, nodes = {}, 0  # the program as one expression, as its derivation's result substitutes it
+        for target, expr in pairs:
+            depth_of[target], nodes = check_size(expr, "program", depth_of, nodes)
         return cls(pairs, tuple(outputs) if outputs else (pairs[-1][0],))
 
     @classmethod

@@ -38,7 +38,7 @@ from .errors import LimitError, ParseError, TimeLimitError
 from .registry import NAMES
 
 __all__ = ["parse_expression", "read_name", "parse_with_checks", "parse_symbols", "parse_point", "as_expression", "as_symbol",
-           "as_point", "FUNCTIONS", "RESERVED_NAMES"]
+           "as_point", "check_size", "FUNCTIONS", "RESERVED_NAMES"]
 
 FUNCTIONS = NAMES  # name → registry entry (symnet.registry): the functions a formula may call
 CONSTANTS = {"pi": sp.pi}
@@ -714,6 +714,43 @@ def _short(value, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+# A SymPy expression built in Python skips the parser's limits: sin nested 300 deep ran 25 s into SymPy's
+# recursion and raised a bare RecursionError (120 levels, twice the text's limit, derive and compile in 11 s),
+# and a sum of 10,000 exponentials derived for over 4 minutes. A formula of MAX_LENGTH characters has fewer
+# distinct subexpressions than characters, so what the text parser takes passes these limits too.
+MAX_EXPRESSION_DEPTH = 2 * MAX_DEPTH
+MAX_EXPRESSION_NODES = MAX_LENGTH
+
+
+def check_size(value: sp.Basic, what: str = "formula", depth_of=None, nodes: int = 0) -> tuple[int, int]:
+    """Refuse an expression deeper than :data:`MAX_EXPRESSION_DEPTH` or of more than
+    :data:`MAX_EXPRESSION_NODES` distinct subexpressions, walked without recursion (a shared
+    subexpression again only where met deeper, so sin(e) + cos(e) nested n deep is not 2^n steps).
+
+    ``depth_of`` maps the targets of earlier assignments of a program to their depth once substituted, and
+    ``nodes`` counts the program's subexpressions so far. Returns the expression's depth and the new count.
+    """
+    depth_of = depth_of or {}
+    stack, deepest, total = [(value, 1)], {}, 0
+    while stack:
+        node, depth = stack.pop()
+        depth += depth_of.get(node, 1) - 1
+        if depth > MAX_EXPRESSION_DEPTH:
+            raise ParseError(f"the {what} is nested too deeply (at most {MAX_EXPRESSION_DEPTH} levels of "
+                             f"nesting in a SymPy expression or program)")
+        if deepest.get(node, 0) >= depth:
+            continue
+        if node not in deepest:
+            nodes += 1
+            if nodes > MAX_EXPRESSION_NODES:
+                raise ParseError(f"the {what} is too large (more than {MAX_EXPRESSION_NODES} distinct "
+                                 f"subexpressions in a SymPy expression or program)")
+        deepest[node] = depth
+        total = max(total, depth)
+        stack.extend((a, depth + 1) for a in node.args)
+    return total, nodes
+
+
 def as_expression(value, what: str = "formula") -> sp.Expr:
     """A SymPy expression from what a caller of the Python API passed.
 
@@ -727,6 +764,7 @@ def as_expression(value, what: str = "formula") -> sp.Expr:
     if isinstance(value, sp.Basic):
         if not isinstance(value, sp.Expr):
             raise ParseError(f"the {what} must be an expression, not {type(value).__name__}")
+        check_size(value, what)  # first: atoms() below walks the tree, 2^n nodes for a shared one n deep
         # Integer(10)**5000 is built by the caller, but printing it fails (Python's 4300-digit
         # limit) and computing with it is unbounded: the parser's limit holds here too
         if any(max(abs(r.p), r.q).bit_length() > _MAX_BITS for r in value.atoms(sp.Rational)):

@@ -353,7 +353,7 @@ def _load_module(name: str, source: str) -> ModuleType:
 
     _check_interpreter_mode()
     module_name = f"symnet_user_{name}"
-    save_copy("triton", f"{name}.py", source)
+    save_copy("triton", f"{_file_stem(name)}.py", source)
     loaded = sys.modules.get(module_name)
     if loaded is not None and getattr(loaded, "__symnet_source__", None) == source:
         return loaded
@@ -362,6 +362,28 @@ def _load_module(name: str, source: str) -> ModuleType:
     if register is not None:  # a dense layer's new symnet:: ops get their vmap rules, as the committed ones
         register(load=False)
     return module
+
+
+# A file name holds at most 255 bytes on common file systems: the step of a deep MLP is named after every
+# layer ("mlp_relu_relu_…_ce", 5 bytes a layer), so its readable copy is named by a prefix and a hash.
+_LONGEST_FILE_STEM = 120
+
+
+def _file_stem(name: str) -> str:
+    """``name``, or where it is longer than :data:`_LONGEST_FILE_STEM` its start and a hash of it."""
+    if len(name) <= _LONGEST_FILE_STEM:
+        return name
+    import hashlib
+
+    return f"{name[:_LONGEST_FILE_STEM - 13]}_{hashlib.sha256(name.encode()).hexdigest()[:12]}"
+
+
+def _most_layers() -> int:
+    """How many dense layers the fused step can ever take: every layer keeps at least a 16 × 16 weight
+    tile and 16 biases (sizes pad to powers of two, at least 16) in registers, MAX_PARAMS entries in all."""
+    from .backends.triton.step import MAX_PARAMS
+
+    return MAX_PARAMS // (16 * (16 + 1))
 
 
 def compile_step(activations, loss: str = "ce", optimizer: str | None = None):
@@ -406,6 +428,10 @@ def compile_step(activations, loss: str = "ce", optimizer: str | None = None):
     activations = tuple(activations)
     if not all(isinstance(a, str) for a in activations) or not isinstance(loss, str):
         raise SymnetError("compile_step takes activation names and a loss name as strings")
+    if len(activations) > _most_layers():  # 1,000 layers generated for over 5 minutes, then could never run
+        raise SymnetError(f"compile_step: {len(activations)} layers do not fit the fused kernel, which keeps every "
+                          f"parameter in registers (at least 16×16 + 16 padded entries a layer): it takes at most "
+                          f"{_most_layers()} layers; use the per-layer kernels (symnet.torch.nn.Linear) instead")
     key = ("step", activations, loss) + ((optimizer,) if optimizer is not None else ())
     function = _CACHE.get(key)
     if function is not None:
