@@ -103,7 +103,9 @@ def _interpreter_takes_operands_of_one_type_as_they_are():
     if os.environ.get("TRITON_INTERPRET") != "1":
         return
     try:
+        import numpy as np
         from triton.language.semantic import TritonSemantic
+        from triton.runtime.interpreter import TensorHandle
     except ImportError:
         return
     real_broadcast = getattr(TritonSemantic, "broadcast_impl_value", None)
@@ -112,6 +114,16 @@ def _interpreter_takes_operands_of_one_type_as_they_are():
         return
 
     FLOATS = ("fp32", "fp64")
+    NUMPY_FLOATS = {"fp32": np.float32, "fp64": np.float64}
+
+    def splat(self, value, block):
+        """The Python float ``value`` as a block of ``block``'s type and shape: the array Triton's
+        ``scalar_constant`` (``get_fp32``/``get_fp64``: a one-element array of the type) then ``splat``
+        (``np.full`` of the block's shape) make, under the block's own type object (Triton's makes an equal one,
+        ``with_element_ty``), without the three type objects and the dtype table built on the way."""
+        kind = NUMPY_FLOATS[block.dtype.name]
+        data = np.full(block.type.shape, np.array([value], dtype=kind), dtype=kind)
+        return self.make_tensor(TensorHandle(data, block.dtype), block.type)
 
     def one_shape(a, b):
         """Types a, b (of tensors) of one shape: both scalars, or both blocks of equal shapes."""
@@ -131,8 +143,12 @@ def _interpreter_takes_operands_of_one_type_as_they_are():
             if a == b and a.name in ("fp32", "fp64") and (lhs.type is rhs.type or one_shape(lhs.type, rhs.type)):
                 return lhs, rhs
         elif arithmetic_check and type(rhs) is float and isinstance(lhs, tensor) and lhs.dtype.name in FLOATS:
+            if lhs.type.is_block():
+                return lhs, splat(self, rhs, lhs)
             return self.broadcast_impl_value(lhs, self.scalar_constant(rhs, lhs.dtype))
         elif arithmetic_check and type(lhs) is float and isinstance(rhs, tensor) and rhs.dtype.name in FLOATS:
+            if rhs.type.is_block():
+                return splat(self, lhs, rhs), rhs
             return self.broadcast_impl_value(self.scalar_constant(lhs, rhs.dtype), rhs)
         return real_check(self, lhs, rhs, allow_lhs_ptr, allow_rhs_ptr, arithmetic_check, div_or_mod)
 
@@ -143,6 +159,53 @@ def _interpreter_takes_operands_of_one_type_as_they_are():
 
 
 _interpreter_takes_operands_of_one_type_as_they_are()
+
+
+def _interpreter_makes_a_tensors_shape_once_a_type():
+    """Under TRITON_INTERPRET=1, ``triton.language.tensor.__init__`` (every value a kernel computes: each +, −, ·
+    of the interpreter makes one) builds its ``shape`` and ``numel`` once per type object instead of each time.
+    Triton's own makes a constexpr per dimension, a Triton ``tuple`` of them whose type it works out by walking the
+    values (``_type_for_tuple_values``), and a constexpr of their product, for every tensor, though a binary
+    operation's result takes its operand's type object: a quarter of a float64 launch's CPU (profiled: 1.6 s of
+    6.6 s in a kernel of tests/test_security_names.py). Here the type object keeps the product, the constexprs
+    and the tuple's type, and each tensor still gets a ``tuple`` of its own (Triton's ``_setitem`` changes a
+    tuple's own list and type, never the shared ones): equal values, of the same classes, as Triton's own makes
+    (tests/test_ci32.py checks them, and a launch's bits against Triton's own). Nothing changes where Triton is
+    missing, compiled, or its tensor lacks these names."""
+    if os.environ.get("TRITON_INTERPRET") != "1":
+        return
+    try:
+        import math
+
+        from triton.language import core
+    except ImportError:
+        return
+    shipped = getattr(core.tensor, "__init__", None)
+    if shipped is None or getattr(shipped, "symnet_shape_once", False) or not all(
+            hasattr(core, n) for n in ("constexpr", "tuple", "_type_for_tuple_values")):
+        return
+
+    def init(self, handle, type):
+        self.handle = handle
+        self.type = type  # Tensor type (can be block_type)
+        self.dtype = type.scalar
+        made = getattr(type, "__dict__", {}).get("_symnet_shape")
+        if made is None:
+            dims = [core.constexpr(s) for s in (type.shape if type.is_block() else ())]
+            made = (core.constexpr(math.prod(d.value for d in dims)), dims, core._type_for_tuple_values(dims))
+            try:
+                type._symnet_shape = made
+            except AttributeError:  # a type without a __dict__: made again next time, as Triton makes it
+                pass
+        self.numel, dims, tuple_type = made
+        self.shape = core.tuple(dims, tuple_type)
+
+    init.symnet_shape_once = True
+    init.shipped = shipped  # Triton's own, for tests/test_ci32.py
+    core.tensor.__init__ = init
+
+
+_interpreter_makes_a_tensors_shape_once_a_type()
 
 DIGITS = 40
 KERNELS = Path(__file__).resolve().parents[1] / "kernels" / "numpy"
