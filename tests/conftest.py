@@ -92,7 +92,8 @@ def _interpreter_takes_operands_of_one_type_as_they_are():
       is fp64, fp32 with fp32 fp32, a division too), its casts to it return their input, and the broadcast the
       same two; a float32 or float64 tensor beside a Python float comes back with the float as a scalar of the
       tensor's type, broadcast (a float is of the float kind, which Triton's promotion lets a tensor's type decide:
-      its ``scalar_constant`` of the float in that type, as Triton's ``_cast_to_computation_type`` makes it).
+      its ``scalar_constant`` of the float in that type, as Triton's ``_cast_to_computation_type`` makes it; beside a
+      block, splat here to the array Triton's ``splat`` makes, under the block's type object: session 32).
 
     Anything else (a scalar splat, a [B, 1] beside a [B, V], integers, pointers, half precision) goes through
     Triton's own. The kernels compute the same bits (tests/test_interpreter13.py, against Triton's own, a float64
@@ -140,7 +141,7 @@ def _interpreter_takes_operands_of_one_type_as_they_are():
         tensor = self.tensor
         if isinstance(lhs, tensor) and isinstance(rhs, tensor):
             a, b = lhs.dtype, rhs.dtype
-            if a == b and a.name in ("fp32", "fp64") and (lhs.type is rhs.type or one_shape(lhs.type, rhs.type)):
+            if (a is b or a == b) and a.name in ("fp32", "fp64") and (lhs.type is rhs.type or one_shape(lhs.type, rhs.type)):
                 return lhs, rhs
         elif arithmetic_check and type(rhs) is float and isinstance(lhs, tensor) and lhs.dtype.name in FLOATS:
             if lhs.type.is_block():
@@ -206,6 +207,41 @@ def _interpreter_makes_a_tensors_shape_once_a_type():
 
 
 _interpreter_makes_a_tensors_shape_once_a_type()
+
+
+def _interpreter_looks_numpy_dtypes_up_once():
+    """Under TRITON_INTERPRET=1, ``triton.runtime.interpreter._get_np_dtype`` (the NumPy dtype of a Triton type: every
+    splat, cast, load and ``abs`` asks it) remembers its answer per class and name of the Triton type. Triton's own
+    builds its table of 17 types (each hashed by a Python ``__hash__``) at every call: 6 % of a float64 launch's
+    CPU (0.41 s of 6.7 s profiled). Its answer depends only on the type's class (pointer, block) and name (which
+    names a block's element type and shape); an error is raised, as Triton raises it, each time. Nothing changes
+    where Triton is missing, compiled, or lacks the function."""
+    if os.environ.get("TRITON_INTERPRET") != "1":
+        return
+    try:
+        from triton.runtime import interpreter
+    except ImportError:
+        return
+    shipped = getattr(interpreter, "_get_np_dtype", None)
+    if shipped is None or getattr(shipped, "symnet_once", False):
+        return
+    known: dict = {}
+
+    def np_dtype(tt_dtype):
+        key = (type(tt_dtype), getattr(tt_dtype, "name", None))
+        found = known.get(key)
+        if found is None:
+            found = shipped(tt_dtype)
+            if key[1] is not None:
+                known[key] = found
+        return found
+
+    np_dtype.symnet_once = True
+    np_dtype.shipped = shipped  # Triton's own, for tests/test_ci32.py
+    interpreter._get_np_dtype = np_dtype
+
+
+_interpreter_looks_numpy_dtypes_up_once()
 
 DIGITS = 40
 KERNELS = Path(__file__).resolve().parents[1] / "kernels" / "numpy"

@@ -36,6 +36,7 @@ tl = triton.language
 
 def test_the_shortcuts_are_installed():
     assert getattr(core.tensor.__init__, "symnet_shape_once", False)
+    assert getattr(interpreter._get_np_dtype, "symnet_once", False)
     assert getattr(TritonSemantic.binary_op_type_checking_impl, "symnet_shortcut", False)
 
 
@@ -67,6 +68,21 @@ def test_a_tensors_shape_and_numel_are_triton_s_own(make_type):
         assert first.shape is not second.shape
         first.shape._setitem(0, core.constexpr(99))
         assert _as_seen(second) == want and _as_seen(core.tensor(handle, type_)) == want
+
+
+def test_numpy_dtypes_are_triton_s_own():
+    """Scalars, blocks, pointers, blocks of pointers, asked twice: Triton's own answer; a type Triton has no NumPy
+    dtype for raises as Triton's own raises, each time."""
+    types = [tl.float32, tl.float64, tl.int1, tl.int32, tl.uint64, tl.float16, tl.bfloat16, tl.float8e5,
+             tl.block_type(tl.float32, [4]), tl.block_type(tl.float64, [2, 4]), tl.block_type(tl.int1, [8]),
+             tl.pointer_type(tl.float32), tl.block_type(tl.pointer_type(tl.float64), [16])]
+    for t in types + types:
+        assert interpreter._get_np_dtype(t) == interpreter._get_np_dtype.shipped(t), t
+    for _ in range(2):
+        with pytest.raises(KeyError):
+            interpreter._get_np_dtype(tl.void)
+        with pytest.raises(KeyError):
+            interpreter._get_np_dtype.shipped(tl.void)
 
 
 FLOATS_MET = [1.5, 0.1, -2.5, 1e300, 3.4028235677973366e38, 1e-320, 1e-45, -0.0, 0.0, math.inf, -math.inf, math.nan]
@@ -123,6 +139,7 @@ def test_launches_compute_triton_s_own_bits(monkeypatch):
     for name in ("broadcast_impl_value", "binary_op_type_checking_impl"):
         monkeypatch.setattr(TritonSemantic, name, getattr(TritonSemantic, name).shipped)
     monkeypatch.setattr(core.tensor, "__init__", core.tensor.__init__.shipped)
+    monkeypatch.setattr(interpreter, "_get_np_dtype", interpreter._get_np_dtype.shipped)
     theirs = run()
     assert len(ours) == len(theirs) == 8
     for a, b in zip(ours, theirs):
