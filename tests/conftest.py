@@ -243,6 +243,69 @@ def _interpreter_looks_numpy_dtypes_up_once():
 
 _interpreter_looks_numpy_dtypes_up_once()
 
+
+def _interpreter_transforms_each_source_once():
+    """Under TRITON_INTERPRET=1, Triton's ``FunctionRewriter.rewrite_ast`` (run once per @triton.jit function object a
+    launch calls: every helper of every generated module) keeps the code it compiles from a function's transformed
+    source, by that source, and reuses it for the next function of the same source, moved to that function's file and
+    lines. Each generated module defines its own copies of the same helpers (``_exp``, ``_sigmoid``, ``_upcast``, the
+    double-word ones); Triton parsed, transformed and compiled each again: 10.5 s of 49 s of CPU (profiled) in 25
+    Triton cells of tests/test_stability_rules.py, 385 functions of 25 modules. The code run is the code Triton
+    compiles (the same transformer on the same source, compiled at line 1, then given the file name and the first
+    line Triton's own gives it: every line number and position comes out as Triton's; tests/test_ci32.py compares
+    them and a launch's bits). Nothing changes where Triton is missing, compiled, or its rewriter lacks these names."""
+    if os.environ.get("TRITON_INTERPRET") != "1":
+        return
+    try:
+        import ast
+        import inspect
+        import types
+
+        from triton.runtime import interpreter
+    except ImportError:
+        return
+    rewriter = getattr(interpreter, "FunctionRewriter", None)
+    shipped = getattr(rewriter, "rewrite_ast", None)
+    if shipped is None or getattr(shipped, "symnet_once", False) or not all(
+            hasattr(rewriter, n) for n in ("_get_jit_fn_file_line", "_find_def", "_prepare_source", "ast_transformer")):
+        return
+    made: dict = {}  # transformed source → its code, compiled at line 1 in no file
+
+    def moved(code, filename, lines):
+        consts = tuple(moved(c, filename, lines) if isinstance(c, types.CodeType) else c for c in code.co_consts)
+        return code.replace(co_filename=filename, co_firstlineno=code.co_firstlineno + lines, co_consts=consts)
+
+    def rewrite_ast(self):
+        try:  # as Triton's own: a function without source is run as it is
+            lines, _ = inspect.getsourcelines(self.fn)
+        except Exception:  # noqa: BLE001 - Triton's own catches everything here
+            return self.fn
+        self.filename, self.def_file_lineno = self._get_jit_fn_file_line()
+        self.def_lineno = self._find_def(lines)
+        src = self._prepare_source(lines)
+        code = made.get(src)
+        if code is None:
+            tree = self.ast_transformer.visit(ast.parse(src))
+            ast.fix_missing_locations(tree)
+            code = compile(tree, filename="", mode="exec")
+            if len(made) >= 4096:  # a bound: a session compiles a few thousand distinct helpers
+                made.clear()
+            made[src] = code
+        local_namespace = {**self.kwargs}
+        fn_globals = self.fn.__globals__
+        for key, value in vars(interpreter).items():  # as Triton's _compile_and_exec (its module's globals())
+            if key not in fn_globals:
+                fn_globals[key] = value
+        exec(moved(code, self.filename, self.def_file_lineno - 1), fn_globals, local_namespace)  # noqa: S102
+        return local_namespace[self.fn.__name__]
+
+    rewrite_ast.symnet_once = True
+    rewrite_ast.shipped = shipped  # Triton's own, for tests/test_ci32.py
+    rewriter.rewrite_ast = rewrite_ast
+
+
+_interpreter_transforms_each_source_once()
+
 DIGITS = 40
 KERNELS = Path(__file__).resolve().parents[1] / "kernels" / "numpy"
 

@@ -37,6 +37,7 @@ tl = triton.language
 def test_the_shortcuts_are_installed():
     assert getattr(core.tensor.__init__, "symnet_shape_once", False)
     assert getattr(interpreter._get_np_dtype, "symnet_once", False)
+    assert getattr(interpreter.FunctionRewriter.rewrite_ast, "symnet_once", False)
     assert getattr(TritonSemantic.binary_op_type_checking_impl, "symnet_shortcut", False)
 
 
@@ -140,6 +141,8 @@ def test_launches_compute_triton_s_own_bits(monkeypatch):
         monkeypatch.setattr(TritonSemantic, name, getattr(TritonSemantic, name).shipped)
     monkeypatch.setattr(core.tensor, "__init__", core.tensor.__init__.shipped)
     monkeypatch.setattr(interpreter, "_get_np_dtype", interpreter._get_np_dtype.shipped)
+    monkeypatch.setattr(interpreter.FunctionRewriter, "rewrite_ast", interpreter.FunctionRewriter.rewrite_ast.shipped)
+    monkeypatch.setattr(interpreter.InterpretedFunction, "rewritten_fn", {})  # each function rewritten again, by Triton
     theirs = run()
     assert len(ours) == len(theirs) == 8
     for a, b in zip(ours, theirs):
@@ -147,3 +150,30 @@ def test_launches_compute_triton_s_own_bits(monkeypatch):
                                                                    else torch.int64),
                                                   b.view(-1).view(torch.int32 if b.dtype == torch.float32
                                                                    else torch.int64))
+
+
+def _code_as_seen(code):
+    """A code object as it runs and reports: bytecode, names, constants (nested code too), file, lines, positions."""
+    import types
+    consts = tuple(_code_as_seen(c) if isinstance(c, types.CodeType) else (type(c), repr(c)) for c in code.co_consts)
+    return (code.co_name, code.co_code, code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars,
+            code.co_filename, code.co_firstlineno, tuple(code.co_positions()), code.co_exceptiontable, consts)
+
+
+def test_a_rewritten_function_is_the_code_triton_compiles():
+    """Every @triton.jit function of two generated modules that share helpers (the second module's reuse the first's
+    code): the function ours returns has the code Triton's own rewriter compiles, with the same file, lines and
+    positions, and the same globals."""
+    x, y = sp.symbols("x y", real=True)
+    kernels = [_formula_kernel(), symnet.compile(symnet.derive(sp.exp(x) * y - symnet.sigmoid(y), [x, y]),
+                                                 backend="triton")]
+    shipped = interpreter.FunctionRewriter.rewrite_ast.shipped
+    seen = 0
+    for k in kernels:
+        for f in list(vars(k.module).values()):
+            if isinstance(f, interpreter.InterpretedFunction):
+                ours, theirs = f.rewriter.rewrite_ast(), shipped(f.rewriter)
+                assert _code_as_seen(ours.__code__) == _code_as_seen(theirs.__code__), f.fn.__name__
+                assert ours.__globals__ is theirs.__globals__ and ours.__name__ == theirs.__name__
+                seen += 1
+    assert seen > 10
