@@ -93,7 +93,8 @@ def _interpreter_takes_operands_of_one_type_as_they_are():
       is fp64, fp32 with fp32 fp32, a division too), its casts to it return their input, and the broadcast the
       same two; a float32 or float64 tensor beside a Python float comes back with the float as a scalar of the
       tensor's type, broadcast (a float is of the float kind, which Triton's promotion lets a tensor's type decide:
-      its ``scalar_constant`` of the float in that type, as Triton's ``_cast_to_computation_type`` makes it).
+      its ``scalar_constant`` of the float in that type, as Triton's ``_cast_to_computation_type`` makes it; beside a
+      block, splat here to the array Triton's ``splat`` makes, under the block's type object: session 32).
 
     Anything else (a scalar splat, a [B, 1] beside a [B, V], integers, pointers, half precision) goes through
     Triton's own. The kernels compute the same bits (tests/test_interpreter13.py, against Triton's own, a float64
@@ -104,7 +105,9 @@ def _interpreter_takes_operands_of_one_type_as_they_are():
     if os.environ.get("TRITON_INTERPRET") != "1":
         return
     try:
+        import numpy as np
         from triton.language.semantic import TritonSemantic
+        from triton.runtime.interpreter import TensorHandle
     except ImportError:
         return
     real_broadcast = getattr(TritonSemantic, "broadcast_impl_value", None)
@@ -113,6 +116,16 @@ def _interpreter_takes_operands_of_one_type_as_they_are():
         return
 
     FLOATS = ("fp32", "fp64")
+    NUMPY_FLOATS = {"fp32": np.float32, "fp64": np.float64}
+
+    def splat(self, value, block):
+        """The Python float ``value`` as a block of ``block``'s type and shape: the array Triton's
+        ``scalar_constant`` (``get_fp32``/``get_fp64``: a one-element array of the type) then ``splat``
+        (``np.full`` of the block's shape) make, under the block's own type object (Triton's makes an equal one,
+        ``with_element_ty``), without the three type objects and the dtype table built on the way."""
+        kind = NUMPY_FLOATS[block.dtype.name]
+        data = np.full(block.type.shape, np.array([value], dtype=kind), dtype=kind)
+        return self.make_tensor(TensorHandle(data, block.dtype), block.type)
 
     def one_shape(a, b):
         """Types a, b (of tensors) of one shape: both scalars, or both blocks of equal shapes."""
@@ -129,11 +142,15 @@ def _interpreter_takes_operands_of_one_type_as_they_are():
         tensor = self.tensor
         if isinstance(lhs, tensor) and isinstance(rhs, tensor):
             a, b = lhs.dtype, rhs.dtype
-            if a == b and a.name in ("fp32", "fp64") and (lhs.type is rhs.type or one_shape(lhs.type, rhs.type)):
+            if (a is b or a == b) and a.name in ("fp32", "fp64") and (lhs.type is rhs.type or one_shape(lhs.type, rhs.type)):
                 return lhs, rhs
         elif arithmetic_check and type(rhs) is float and isinstance(lhs, tensor) and lhs.dtype.name in FLOATS:
+            if lhs.type.is_block():
+                return lhs, splat(self, rhs, lhs)
             return self.broadcast_impl_value(lhs, self.scalar_constant(rhs, lhs.dtype))
         elif arithmetic_check and type(lhs) is float and isinstance(rhs, tensor) and rhs.dtype.name in FLOATS:
+            if rhs.type.is_block():
+                return splat(self, lhs, rhs), rhs
             return self.broadcast_impl_value(self.scalar_constant(lhs, rhs.dtype), rhs)
         return real_check(self, lhs, rhs, allow_lhs_ptr, allow_rhs_ptr, arithmetic_check, div_or_mod)
 
@@ -144,6 +161,151 @@ def _interpreter_takes_operands_of_one_type_as_they_are():
 
 
 _interpreter_takes_operands_of_one_type_as_they_are()
+
+
+def _interpreter_makes_a_tensors_shape_once_a_type():
+    """Under TRITON_INTERPRET=1, ``triton.language.tensor.__init__`` (every value a kernel computes: each +, −, ·
+    of the interpreter makes one) builds its ``shape`` and ``numel`` once per type object instead of each time.
+    Triton's own makes a constexpr per dimension, a Triton ``tuple`` of them whose type it works out by walking the
+    values (``_type_for_tuple_values``), and a constexpr of their product, for every tensor, though a binary
+    operation's result takes its operand's type object: a quarter of a float64 launch's CPU (profiled: 1.6 s of
+    6.6 s in a kernel of tests/test_security_names.py). Here the type object keeps the product, the constexprs
+    and the tuple's type, and each tensor still gets a ``tuple`` of its own (Triton's ``_setitem`` changes a
+    tuple's own list and type, never the shared ones): equal values, of the same classes, as Triton's own makes
+    (tests/test_ci32.py checks them, and a launch's bits against Triton's own). Nothing changes where Triton is
+    missing, compiled, or its tensor lacks these names."""
+    if os.environ.get("TRITON_INTERPRET") != "1":
+        return
+    try:
+        import math
+
+        from triton.language import core
+    except ImportError:
+        return
+    shipped = getattr(core.tensor, "__init__", None)
+    if shipped is None or getattr(shipped, "symnet_shape_once", False) or not all(
+            hasattr(core, n) for n in ("constexpr", "tuple", "_type_for_tuple_values")):
+        return
+
+    def init(self, handle, type):
+        self.handle = handle
+        self.type = type  # Tensor type (can be block_type)
+        self.dtype = type.scalar
+        made = getattr(type, "__dict__", {}).get("_symnet_shape")
+        if made is None:
+            dims = [core.constexpr(s) for s in (type.shape if type.is_block() else ())]
+            made = (core.constexpr(math.prod(d.value for d in dims)), dims, core._type_for_tuple_values(dims))
+            try:
+                type._symnet_shape = made
+            except AttributeError:  # a type without a __dict__: made again next time, as Triton makes it
+                pass
+        self.numel, dims, tuple_type = made
+        self.shape = core.tuple(dims, tuple_type)
+
+    init.symnet_shape_once = True
+    init.shipped = shipped  # Triton's own, for tests/test_ci32.py
+    core.tensor.__init__ = init
+
+
+_interpreter_makes_a_tensors_shape_once_a_type()
+
+
+def _interpreter_looks_numpy_dtypes_up_once():
+    """Under TRITON_INTERPRET=1, ``triton.runtime.interpreter._get_np_dtype`` (the NumPy dtype of a Triton type: every
+    splat, cast, load and ``abs`` asks it) remembers its answer per class and name of the Triton type. Triton's own
+    builds its table of 17 types (each hashed by a Python ``__hash__``) at every call: 6 % of a float64 launch's
+    CPU (0.41 s of 6.7 s profiled). Its answer depends only on the type's class (pointer, block) and name (which
+    names a block's element type and shape); an error is raised, as Triton raises it, each time. Nothing changes
+    where Triton is missing, compiled, or lacks the function."""
+    if os.environ.get("TRITON_INTERPRET") != "1":
+        return
+    try:
+        from triton.runtime import interpreter
+    except ImportError:
+        return
+    shipped = getattr(interpreter, "_get_np_dtype", None)
+    if shipped is None or getattr(shipped, "symnet_once", False):
+        return
+    known: dict = {}
+
+    def np_dtype(tt_dtype):
+        key = (type(tt_dtype), getattr(tt_dtype, "name", None))
+        found = known.get(key)
+        if found is None:
+            found = shipped(tt_dtype)
+            if key[1] is not None:
+                known[key] = found
+        return found
+
+    np_dtype.symnet_once = True
+    np_dtype.shipped = shipped  # Triton's own, for tests/test_ci32.py
+    interpreter._get_np_dtype = np_dtype
+
+
+_interpreter_looks_numpy_dtypes_up_once()
+
+
+def _interpreter_transforms_each_source_once():
+    """Under TRITON_INTERPRET=1, Triton's ``FunctionRewriter.rewrite_ast`` (run once per @triton.jit function object a
+    launch calls: every helper of every generated module) keeps the code it compiles from a function's transformed
+    source, by that source, and reuses it for the next function of the same source, moved to that function's file and
+    lines. Each generated module defines its own copies of the same helpers (``_exp``, ``_sigmoid``, ``_upcast``, the
+    double-word ones); Triton parsed, transformed and compiled each again: 10.5 s of 49 s of CPU (profiled) in 25
+    Triton cells of tests/test_stability_rules.py, 385 functions of 25 modules. The code run is the code Triton
+    compiles (the same transformer on the same source, compiled at line 1, then given the file name and the first
+    line Triton's own gives it: every line number and position comes out as Triton's; tests/test_ci32.py compares
+    them and a launch's bits). Nothing changes where Triton is missing, compiled, or its rewriter lacks these names."""
+    if os.environ.get("TRITON_INTERPRET") != "1":
+        return
+    try:
+        import ast
+        import inspect
+        import types
+
+        from triton.runtime import interpreter
+    except ImportError:
+        return
+    rewriter = getattr(interpreter, "FunctionRewriter", None)
+    shipped = getattr(rewriter, "rewrite_ast", None)
+    if shipped is None or getattr(shipped, "symnet_once", False) or not all(
+            hasattr(rewriter, n) for n in ("_get_jit_fn_file_line", "_find_def", "_prepare_source", "ast_transformer")):
+        return
+    made: dict = {}  # transformed source → its code, compiled at line 1 in no file
+
+    def moved(code, filename, lines):
+        consts = tuple(moved(c, filename, lines) if isinstance(c, types.CodeType) else c for c in code.co_consts)
+        return code.replace(co_filename=filename, co_firstlineno=code.co_firstlineno + lines, co_consts=consts)
+
+    def rewrite_ast(self):
+        try:  # as Triton's own: a function without source is run as it is
+            lines, _ = inspect.getsourcelines(self.fn)
+        except Exception:  # noqa: BLE001 - Triton's own catches everything here
+            return self.fn
+        self.filename, self.def_file_lineno = self._get_jit_fn_file_line()
+        self.def_lineno = self._find_def(lines)
+        src = self._prepare_source(lines)
+        code = made.get(src)
+        if code is None:
+            tree = self.ast_transformer.visit(ast.parse(src))
+            ast.fix_missing_locations(tree)
+            code = compile(tree, filename="", mode="exec")
+            if len(made) >= 4096:  # a bound: a session compiles a few thousand distinct helpers
+                made.clear()
+            made[src] = code
+        local_namespace = {**self.kwargs}
+        fn_globals = self.fn.__globals__
+        for key, value in vars(interpreter).items():  # as Triton's _compile_and_exec (its module's globals())
+            if key not in fn_globals:
+                fn_globals[key] = value
+        exec(moved(code, self.filename, self.def_file_lineno - 1), fn_globals, local_namespace)  # noqa: S102
+        return local_namespace[self.fn.__name__]
+
+    rewrite_ast.symnet_once = True
+    rewrite_ast.shipped = shipped  # Triton's own, for tests/test_ci32.py
+    rewriter.rewrite_ast = rewrite_ast
+
+
+_interpreter_transforms_each_source_once()
 
 DIGITS = 40
 KERNELS = Path(__file__).resolve().parents[1] / "kernels" / "numpy"
