@@ -220,6 +220,20 @@ TRITON_HELPERS["_exp_overflowed"] = TRITON_DEVICE_HELPERS["_exp_overflowed"]
 HELPER_NEEDS["_exp_overflowed"] = ("_exp", "_exp2")
 
 
+# session 32 (h-search32): h·{c/y if …; …} where c/y overflowed before h scaled it back
+# (ConditionalPrinting._moved_into_select)
+TRITON_DEVICE_HELPERS["_moved_select"] = '''\
+@triton.jit
+def _moved_select(r, m):
+    """r = h·{c/y if …; …} as computed, taken again where it is ±inf or NaN as m = {c·h/y if …; …} (h moved into every
+    value of the select), where m is finite: c/y overflowed there before h scaled it back (relu(x·y)/leaky_relu(y) at
+    y = −2.78e−309 was −inf for −150). A select: the common case pays the moved form's products and quotients."""
+    bad = (r != r) | (tl.abs(r) == float("inf"))
+    return tl.where(bad & (tl.abs(m) < float("inf")), m.to(r.dtype), r)
+'''
+TRITON_HELPERS["_moved_select"] = TRITON_DEVICE_HELPERS["_moved_select"]
+
+
 # session 29 (h-exp29): log(f·b^u), log1p(f·b^u) where the product overflowed (ConditionalPrinting._log_overflow)
 TRITON_DEVICE_HELPERS["_log_overflowed"] = '''\
 @triton.jit
@@ -536,6 +550,10 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         """c·e^u and c·2^u, 0 < |c| < 1 (ConditionalPrinting._exp_overflow), as printed before wrapped in
         ``_exp_overflowed``: taken again where b^u overflowed first and the product need not; any other product as
         ConditionalPrinting._print_Mul."""
+        moved = self._moved_select_pair(e, self._print_Mul)
+        if moved:
+            self._need("_moved_select")
+            return f"_moved_select({moved[0]}, {moved[1]})"
         found = None if self._overflow_printing else self._exp_overflow(e)
         if found is None:
             return self._exp_overflow_factor_call(e)
