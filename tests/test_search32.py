@@ -5,7 +5,7 @@
   (1/leaky_relu(y) = {1/y if y > 0; 100/y}, 1/selu(y) = {(1/λ)/y; (1/(λα))/expm1(y)}), and the printed product formed
   c/y before h scaled it back: inf where y is subnormal and the product is not. The printers now take such a product
   again with h moved into every value of the select, where the product as printed is ±inf or NaN and the moved form
-  is finite (ConditionalPrinting._moved_into_select; NumPy ``_moved_select``, Triton the same as a select).
+  is finite (ConditionalPrinting._moved_into_select; NumPy ``_taken_again``, Triton the same as a select).
 
 References: mpmath at 60 digits (the functions' pieces, no cancellation) and torch autograd of the formula as written
 in float64/float32. Each test's comment gives the number before (main at dd9d4ca).

@@ -197,7 +197,7 @@ class ConditionalPrinting:
         """The select with the other factors of the product ``e`` moved into each of its values (into a nested select's
         values too), where ``e`` is h·S, S the product's one select holding a quotient c/y (a value that is, or has as a
         factor, a negative power of an input; S written or held in a temporary); None for any other product, where h
-        is ±1, and while the product is printed by :meth:`_moved_select_pair` itself."""
+        is ±1, and while the product is printed by :meth:`_taken_again_pair` itself."""
         if self._select_moving or not isinstance(e, sp.Mul):
             return None
         definitions = getattr(self, "definitions", {})
@@ -223,6 +223,8 @@ class ConditionalPrinting:
         out = []
         for f in e.args:
             d = definitions.get(f)
+            if isinstance(f, sp.UnevaluatedExpr) and isinstance(f.args[0], sp.Mul):  # y·(y/x) held grouped
+                d = f.args[0]
             if depth and isinstance(d, sp.Mul):
                 out += ConditionalPrinting._held_factors(d, definitions, depth - 1)
             else:
@@ -249,14 +251,54 @@ class ConditionalPrinting:
             return h * (d if isinstance(d, sp.Mul) else v)
         return sp.Piecewise(*[(into(v), c) for v, c in s.args])
 
-    def _moved_select_pair(self, e, print_plain) -> tuple[str, str] | None:
-        """(the product ``e`` as printed before, its moved form :meth:`_moved_into_select` printed) or None."""
+    # session 32 (h-search32): a quotient of three factors or more, c·a·b/d (counted with their integer powers: y·y/x,
+    # cosh(x)/(x·y) held as (cosh(x)/x)/y), rounds a partial product or quotient that leaves the range where the whole
+    # does not: y·log(y·expm1(x))/x at x = y = −1.8e308 was inf for 709.78 (y·log(…) first), y·(y/x) at (−2.78e−309,
+    # 0.7) −inf for −1.76e308, (cosh(x)/x)/y at (−2.78e−309, 102878) −inf for −3.49e303. Where the product as printed is
+    # ±inf or NaN it is taken again by exponents (``_constant_far``: each factor split by frexp, the fractions
+    # multiplied, the exponents added as integers, one ldexp), where that is finite: the same roundings, none out of
+    # range. Quotients only: a product of powers alone (x²·y², inf·0) is another rule's (test_hyp31's strict xfail).
+    # NumPy only (there the other order is computed only where needed; a Triton select would compute it everywhere)
+
+    def _exponent_product(self, e):
+        """(c, the factors) of the product ``e``, a number c (a normal float64, 1 too) times three factors or more
+        counted with their integer powers, one of them a negative power (factors held in temporaries that are products
+        taken apart, :meth:`_held_factors`), for ``_constant_far``; None for any other product."""
+        if self._select_moving or not isinstance(e, sp.Mul):
+            return None
+        factors = self._held_factors(e, getattr(self, "definitions", {}))
+        numbers = [f for f in factors if f.is_number and not f.free_symbols]
+        others = [f for f in factors if not (f.is_number and not f.free_symbols)]
+        if not any(f.is_Pow and f.exp.is_negative for f in others):
+            return None
+        count = sum(abs(int(f.exp)) if f.is_Pow and f.exp.is_Integer else 1 for f in others)
+        if count < 3 or len(set(f.base if f.is_Pow else f for f in others)) < 2:
+            return None
+        c = sp.Mul(*numbers)
+        if not (c.is_Number and c.is_extended_real and c.is_finite and c != 0):
+            return None
+        if not 2.0 ** -1022 <= abs(float(c)) < math.inf:
+            return None
+        return float(c), others
+
+    def _taken_again_pair(self, e, print_plain) -> tuple[str, str] | None:
+        """(the product ``e`` as printed before, the form it is taken again in where that is ±inf or NaN) or None: its
+        moved form :meth:`_moved_into_select` printed, or its product by exponents (:meth:`_exponent_product`)."""
+        if self._select_moving:
+            return None
         moved = self._moved_into_select(e)
-        if moved is None:
+        product = self._exponent_product(e) if moved is None else None
+        if moved is None and product is None:
             return None
         self._select_moving = True
         try:
-            return print_plain(e), self._print(moved)
+            if moved is not None:
+                again = self._print(moved)
+            else:
+                again = self._far_call([self._far_number(product[0]), "0", *self._far_factors(product[1])])
+                if again is None:
+                    return None
+            return print_plain(e), again
         finally:
             self._select_moving = False
 

@@ -327,19 +327,19 @@ def _exp_overflowed_by(r, u, f, a, ba, op, exact=False, divisor=None):
 '''
 
 
-# session 32 (h-search32): h·{c/y if …; …} where c/y overflowed before h scaled it back
-# (ConditionalPrinting._moved_into_select)
-NUMPY_HELPERS["_moved_select"] = '''\
-def _moved_select(r, moved):
-    """r = h·{c/y if …; …} as computed, taken again where it is ±inf or NaN as moved() = {c·h/y if …; …} (h moved
-    into every value of the select), where that is finite: c/y overflowed there before h scaled it back (relu(x·y)/
-    leaky_relu(y) at y = −2.78e−309 was −inf for −150). moved is a function (evaluated only where r needs it); the
-    common case pays one test over the block."""
+# session 32 (h-search32): a product taken again where it is not finite (ConditionalPrinting._taken_again_pair)
+NUMPY_HELPERS["_taken_again"] = '''\
+def _taken_again(r, again):
+    """r, a product as computed, taken again where it is ±inf or NaN as again(), the same product in another order, where
+    that is finite: h·{c/y if …; …} as {c·h/y if …; …} (c/y overflowed before h scaled it back: relu(x·y)/leaky_relu(y)
+    at y = −2.78e−309 was −inf for −150), a quotient of three factors by exponents (_constant_far: y·log(…)/x at x = y =
+    −1.8e308 was inf for 709.78). again is a function (evaluated only where r needs it); the common case pays one test
+    over the block."""
     r = np.asarray(r)
     bad = ~np.isfinite(r)
     if bad.any():
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            m = np.broadcast_to(np.asarray(moved(), r.dtype), r.shape)
+            m = np.broadcast_to(np.asarray(again(), r.dtype), r.shape)
         r = np.where(bad & np.isfinite(m), m, r)
     return r
 '''
@@ -507,8 +507,8 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
                 return f"np.subtract({self.doprint(head)}, {self.doprint(-last)}, out={out})"
             return f"np.add({self.doprint(head)}, {self.doprint(last)}, out={out})"
         if isinstance(e, sp.Mul):
-            if self._moved_into_select(e) is not None:  # h·{c/y; …}: the product, then its moved form where needed
-                return f"{out}[...] = {self._print_Mul(e)}"
+            if self._moved_into_select(e) is not None or self._exponent_product(e) is not None:  # the product, then
+                return f"{out}[...] = {self._print_Mul(e)}"  # its moved form or by exponents where not finite
             overflow = self._exp_overflow_call(e, out)
             if overflow:
                 return overflow
@@ -717,10 +717,12 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         return super()._product_call(args)
 
     def _print_Mul(self, e):
-        moved = self._moved_select_pair(e, self._print_Mul)
+        moved = self._taken_again_pair(e, self._print_Mul)
         if moved:
-            self.helpers.add("_moved_select")
-            return f"_moved_select({moved[0]}, lambda: {moved[1]})"
+            self.helpers.add("_taken_again")
+            if "_constant_far(" in moved[1]:
+                self.helpers.add("_constant_far")
+            return f"_taken_again({moved[0]}, lambda: {moved[1]})"
         overflow = self._exp_overflow_call(e)
         if overflow:
             return overflow

@@ -220,18 +220,17 @@ TRITON_HELPERS["_exp_overflowed"] = TRITON_DEVICE_HELPERS["_exp_overflowed"]
 HELPER_NEEDS["_exp_overflowed"] = ("_exp", "_exp2")
 
 
-# session 32 (h-search32): h·{c/y if …; …} where c/y overflowed before h scaled it back
-# (ConditionalPrinting._moved_into_select)
-TRITON_DEVICE_HELPERS["_moved_select"] = '''\
+# session 32 (h-search32): a product taken again where it is not finite (ConditionalPrinting._taken_again_pair)
+TRITON_DEVICE_HELPERS["_taken_again"] = '''\
 @triton.jit
-def _moved_select(r, m):
-    """r = h·{c/y if …; …} as computed, taken again where it is ±inf or NaN as m = {c·h/y if …; …} (h moved into every
-    value of the select), where m is finite: c/y overflowed there before h scaled it back (relu(x·y)/leaky_relu(y) at
-    y = −2.78e−309 was −inf for −150). A select: the common case pays the moved form's products and quotients."""
+def _taken_again(r, m):
+    """r, a product as computed, taken again where it is ±inf or NaN as m, the same product in another order, where m
+    is finite: h·{c/y if …; …} as {c·h/y if …; …} (relu(x·y)/leaky_relu(y) at y = −2.78e−309 was −inf for −150). A
+    select: the common case pays the other order."""
     bad = (r != r) | (tl.abs(r) == float("inf"))
     return tl.where(bad & (tl.abs(m) < float("inf")), m.to(r.dtype), r)
 '''
-TRITON_HELPERS["_moved_select"] = TRITON_DEVICE_HELPERS["_moved_select"]
+TRITON_HELPERS["_taken_again"] = TRITON_DEVICE_HELPERS["_taken_again"]
 
 
 # session 29 (h-exp29): log(f·b^u), log1p(f·b^u) where the product overflowed (ConditionalPrinting._log_overflow)
@@ -550,10 +549,10 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         """c·e^u and c·2^u, 0 < |c| < 1 (ConditionalPrinting._exp_overflow), as printed before wrapped in
         ``_exp_overflowed``: taken again where b^u overflowed first and the product need not; any other product as
         ConditionalPrinting._print_Mul."""
-        moved = self._moved_select_pair(e, self._print_Mul)
+        moved = self._taken_again_pair(e, self._print_Mul)
         if moved:
-            self._need("_moved_select")
-            return f"_moved_select({moved[0]}, {moved[1]})"
+            self._need("_taken_again")
+            return f"_taken_again({moved[0]}, {moved[1]})"
         found = None if self._overflow_printing else self._exp_overflow(e)
         if found is None:
             return self._exp_overflow_factor_call(e)
@@ -739,6 +738,9 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
     def _quotients_call(self, args: list) -> str:
         self._need("_constant_quotients")
         return super()._quotients_call(args)
+
+    def _exponent_product(self, e):  # NumPy's only: a select would compute the product by exponents on every element
+        return None  # (its frexp/ldexp of three factors and more: registers in every kernel with such a quotient)
 
     def _far_number(self, m: float) -> str:  # a float64 (a Python float literal in a Triton kernel is a float32)
         return f"tl.full([], {m!r}, tl.float64)"
