@@ -500,6 +500,8 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         return code or f"{out}[...] = {self.doprint(expr)}"
 
     def _into(self, out: str, e) -> str | None:
+        if isinstance(e, sp.Add) and self._quartered_sum(e) is not None:  # the sum, then 4·(Σ tᵢ/4) where not finite
+            return f"{out}[...] = {self._print_Add(e)}"
         if isinstance(e, sp.Add):
             *rest, last = sorted(e.args, key=lambda t: t.could_extract_minus_sign())  # a − b, not −b + a
             head = sp.Add(*rest)
@@ -715,6 +717,35 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
     def _product_call(self, args: list) -> str:
         self.helpers.add("_constant_product")
         return super()._product_call(args)
+
+    # session 32 (h-search32): SymPy collects x − y − y into x − 2y, whose 2y overflows where the sum does not (x = y =
+    # −1.8e308: inf for 1.8e308, torch's (x − y) − y exact; ∂x of e^((x − y)·x), (2x − y)·e^…, likewise). Where the sum
+    # as printed is ±inf or NaN it is taken again as 4·(Σ tᵢ/4), every term's constant scaled by 1/4 (exact: a power of
+    # 2 on a term at this magnitude), where that is finite. NumPy only (there it is computed only where needed).
+    def _quartered_sum(self, e):
+        """Σ tᵢ/4 for a sum ``e`` with a term c·x, x an input and |c| ≥ 2 rational; None for any other sum."""
+        if self._select_moving or not isinstance(e, sp.Add) or len(e.args) < 2:
+            return None
+        definitions = getattr(self, "definitions", {})
+
+        def collected(t):
+            c, rest = t.as_coeff_Mul()
+            return c.is_Rational and abs(c) >= 2 and rest.is_Symbol and rest not in definitions
+        if not any(collected(t) for t in e.args):
+            return None
+        return sp.Add(*[t / 4 for t in e.args])
+
+    def _print_Add(self, e):
+        quartered = self._quartered_sum(e)
+        if quartered is None:
+            return super()._print_Add(e)
+        self._select_moving = True
+        try:
+            plain, again = super()._print_Add(e), self._print(quartered)
+        finally:
+            self._select_moving = False
+        self.helpers.add("_taken_again")
+        return f"_taken_again({plain}, lambda: 4*({again}))"
 
     def _print_Mul(self, e):
         moved = self._taken_again_pair(e, self._print_Mul)
