@@ -320,45 +320,6 @@ def _dw_two_prod_bounded(a, b):
     return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
 
 
-def _taken_again(r, again):
-    """r, a product as computed, taken again where it is ±inf or NaN as again(), the same product in another order, where
-    that is finite: h·{c/y if …; …} as {c·h/y if …; …} (c/y overflowed before h scaled it back: relu(x·y)/leaky_relu(y)
-    at y = −2.78e−309 was −inf for −150), a quotient of three factors by exponents (_constant_far: y·log(…)/x at x = y =
-    −1.8e308 was inf for 709.78). again is a function (evaluated only where r needs it); the common case pays one test
-    over the block."""
-    r = np.asarray(r)
-    bad = ~np.isfinite(r)
-    if bad.any():
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            m = np.broadcast_to(np.asarray(again(), r.dtype), r.shape)
-        r = np.where(bad & np.isfinite(m), m, r)
-    return r
-
-
-def _constant_far(m, k, x, px, y=None, py=0, z=None, pz=0, w=None, pw=0):
-    """m·2^k·x^px·y^py·z^pz·w^pw (m·2^k the constant's size: m a normal float64, k an int; px … integer powers within
-    ±4, 0 for an absent factor; arrays of one dtype or broadcasting shapes): every factor split by frexp into a
-    fraction in [1/2, 1) and an exponent; m's fraction multiplied by each factor's fraction |p| times (divided for a
-    negative power), every partial product within [2⁻¹⁷, 2¹⁶] (normal: one rounding a factor, ≤ 4 ULP for the 4 of
-    ∂x of c/(x²·y)), the exponents times their powers added as integers and applied once by ldexp (exact, or one
-    rounding to the subnormal grid, 0 or ±inf past the range). No order of the constant and the factors keeps its
-    partial products in range everywhere: x/(10³⁰⁸·y) at x = 1e−10, y = 5e−324 overflows x/y and makes x/10³⁰⁸
-    subnormal (f −202402.0 for −202402.2533, session 24), and x²·y taken whole overflows or underflows before it is
-    split (∂x of 10⁻³⁰⁸/(x·y) −inf at x = 5e−324, y = 1e300 for −4.1e38, session 25). 0, ±inf and NaN pass through as
-    in IEEE arithmetic (frexp keeps them as the fraction, exponent 0). A float32 block is computed in float64 and
-    rounded once."""
-    factors = [(a, p) for a, p in ((x, px), (y, py), (z, pz), (w, pw)) if p]
-    dtype = np.result_type(*(a for a, _ in factors))
-    v, n = np.frexp(m)
-    for a, p in factors:
-        f, e = np.frexp(np.asarray(a, np.float64))
-        for _ in range(abs(p)):
-            v = v * f if p > 0 else v / f
-        n = n + p * e
-    out = np.ldexp(v, n + k)
-    return out if dtype == np.float64 else out.astype(dtype)
-
-
 def log_softmax(z):
     """l_j = z_j − log Σ_k e^{z_k}
 
@@ -442,9 +403,9 @@ def log_softmax_grad(z, g):
                     dz[...] = _row_dw_vjp(z, row_max, g, False)
                     _bad = ~np.isfinite(dz)
                     if _bad.any():  # an overflow inside the double-word (|a_j| past 2^996), or ±∞, NaN: float64's value
-                        dz[...] = np.where(_bad, g - _taken_again(exp_shifted*np.sum(g, axis=1, keepdims=True)/(1 + sum_rest), lambda: _constant_far(1.0, 0, 1 + sum_rest, -1, exp_shifted, 1, np.sum(g, axis=1, keepdims=True), 1)), dz)
+                        dz[...] = np.where(_bad, g - exp_shifted*np.sum(g, axis=1, keepdims=True)/(1 + sum_rest), dz)
                 else:
-                    dz[...] = g - _taken_again(exp_shifted*np.sum(g, axis=1, keepdims=True)/(1 + sum_rest), lambda: _constant_far(1.0, 0, 1 + sum_rest, -1, exp_shifted, 1, np.sum(g, axis=1, keepdims=True), 1))
+                    dz[...] = g - exp_shifted*np.sum(g, axis=1, keepdims=True)/(1 + sum_rest)
                 if _wide:  # each output rounded once, the block's float64 values written
                     _l[_i:_e] = l
                     _dz[_i:_e] = dz

@@ -192,13 +192,14 @@ class ConditionalPrinting:
     # rule, so that no rule meets the moved form (session 31's rule for it, factor-into-quotient-branches, moved x into
     # collect-pole's and exp-dominant's selects and broke their derivatives; this never changes a finite value)
     _select_moving = False  # True while the product is printed as before and its moved form (no second wrapping)
+    TAKEN_AGAIN = True  # False: a printer of row-wise or layer formulas (the lecture's, in their own skeletons) takes none
 
     def _moved_into_select(self, e):
         """The select with the other factors of the product ``e`` moved into each of its values (into a nested select's
         values too), where ``e`` is h·S, S the product's one select holding a quotient c/y (a value that is, or has as a
         factor, a negative power of an input; S written or held in a temporary); None for any other product, where h
         is ±1, and while the product is printed by :meth:`_taken_again_pair` itself."""
-        if self._select_moving or not isinstance(e, sp.Mul):
+        if self._select_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Mul):
             return None
         definitions = getattr(self, "definitions", {})
         factors = self._held_factors(e, definitions)
@@ -264,7 +265,7 @@ class ConditionalPrinting:
         """(c, the factors) of the product ``e``, a number c (a normal float64, 1 too) times three factors or more
         counted with their integer powers, one of them a negative power (factors held in temporaries that are products
         taken apart, :meth:`_held_factors`), for ``_constant_far``; None for any other product."""
-        if self._select_moving or not isinstance(e, sp.Mul):
+        if self._select_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Mul):
             return None
         factors = self._held_factors(e, getattr(self, "definitions", {}))
         numbers = [f for f in factors if f.is_number and not f.free_symbols]
@@ -284,7 +285,7 @@ class ConditionalPrinting:
     def _taken_again_pair(self, e, print_plain) -> tuple[str, str] | None:
         """(the product ``e`` as printed before, the form it is taken again in where that is ±inf or NaN) or None: its
         moved form :meth:`_moved_into_select` printed, or its product by exponents (:meth:`_exponent_product`)."""
-        if self._select_moving:
+        if self._select_moving or not self.TAKEN_AGAIN:
             return None
         moved = self._moved_into_select(e)
         product = self._exponent_product(e) if moved is None else None

@@ -724,7 +724,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
     # 2 on a term at this magnitude), where that is finite. NumPy only (there it is computed only where needed).
     def _quartered_sum(self, e):
         """Σ tᵢ/4 for a sum ``e`` with a term c·x, x an input and |c| ≥ 2 rational; None for any other sum."""
-        if self._select_moving or not isinstance(e, sp.Add) or len(e.args) < 2:
+        if self._select_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Add) or len(e.args) < 2:
             return None
         definitions = getattr(self, "definitions", {})
 
