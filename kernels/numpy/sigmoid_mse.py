@@ -468,8 +468,8 @@ def _constant_times(x, y, z, c, q, lo):
 def _taken_again(r, again):
     """r, a product as computed, taken again where it is ±inf or NaN as again(), the same product in another order, where
     that is finite: h·{c/y if …; …} as {c·h/y if …; …} (c/y overflowed before h scaled it back: relu(x·y)/leaky_relu(y)
-    at y = −2.78e−309 was −inf for −150), a quotient of three factors by exponents (_constant_far: y·log(…)/x at x = y =
-    −1.8e308 was inf for 709.78). again is a function (evaluated only where r needs it); the common case pays one test
+    at y = −2.78e−309 was −inf for −150), a quotient of three factors by exponents (frexp and ldexp: y·log(…)/x at x = y
+    = −1.8e308 was inf for 709.78). again is a function (evaluated only where r needs it); the common case pays one test
     over the block."""
     r = np.asarray(r)
     bad = ~np.isfinite(r)
