@@ -177,7 +177,11 @@ def test_the_far_constant_is_printed_as_m_times_a_power_of_two():
     m, k = math.frexp(Fraction(1, 10 ** 308) * 2 ** 1024)  # (10⁻³⁰⁸ = m'·2^(k − 1024), m' in [1/2, 1))
     call = f"_constant_far({2 * m!r}, {k - 1025}, x, 1, y, "
     assert call + "-1)" in source and call + "-2)" in source, source[-1500:]
-    assert "_constant_far" not in compiled("3*x/y", "numpy", ("x", "y")).source
+    ordinary = compiled("3*x/y", "numpy", ("x", "y")).source
+    body = ordinary[ordinary.rindex("\ndef "):]
+    # (session 32: a quotient of three factors is taken again by exponents where it is not finite, h-search32; the
+    # constant's own printing is the helper's as before)
+    assert "_constant_times(" in body and body.count("_constant_far(") == body.count("lambda: _constant_far(")
     for formula, power in (("1e-308*x/y", -1), ("x/(1e40*y)", -2)):
         source = compiled(formula, "triton", ("x", "y")).source
         assert "_constant_far(" in source and f", x, 1, y, {power}, 1.0, 0, 1.0, 0, " in source, source[-1500:]

@@ -85,7 +85,8 @@ def _ulps(got, true, dtype) -> float:
 # hardsigmoid(x)/leaky_relu(selu(x)) f64 at x = 2.781342323134e−309: inf, true 1.71095e308 (torch 3.9 ULP); f32 at
 # 1.4694e−39: inf, true 3.23862e38 (torch 1.8 ULP): SymPy makes 1/leaky_relu(selu(x)) the select {(1/λ)/x if x > 0; …},
 # and (1/λ)/x = 3.42e308 (f32 6.48e38) is past the range before hardsigmoid's 1/2 multiplies it. A strict xfail until
-# session 32; now the factor-into-quotient-branches rule's {(c·h)/x; …} (tests/test_xfail31.py, tests/test_quot32.py).
+# session 32; now the factor-into-quotient-branches rule's {(c·h)/x; …} (tests/test_xfail31.py, tests/test_quot32.py),
+# and where h is not one the rule moves, the printers' product taken again where it is not finite (h-search32).
 def test_quotient_by_a_subnormal_does_not_overflow_first():
     import mpmath
     k = symnet.compile(symnet.derive(symnet.parse("(hardsigmoid(x)) / (leaky_relu(selu(x)))")))

@@ -224,6 +224,128 @@ class ConditionalPrinting:
         factors = equal_powers(e.args)
         return None if factors is None else sp.Mul(*factors)
 
+    # session 32 (h-search32): h·{c/y if …; …}, a product with a select one of whose values is a quotient (SymPy writes
+    # 1/leaky_relu(y) as {1/y if y > 0; 100/y}, 1/selu(y) as {(1/λ)/y; …}), forms c/y before h scales it back: inf
+    # where y is subnormal and the product is not (relu(x·y)/leaky_relu(y) at (−1.5, −2.78e−309): −inf for −150;
+    # e^x/selu(y) there −inf for −4.56e307; √x/elu(y) at 5e−324 inf for 4.5e161). Where the product as printed is
+    # ±inf or NaN, it is taken again as {c·h/y if …; …}, h moved into every value (exact: a product distributes over
+    # the values of a select), where that is finite; the product as printed everywhere else. A printer change, not a
+    # rule, so that no rule meets the moved form (session 31's rule for it, factor-into-quotient-branches, moved x into
+    # collect-pole's and exp-dominant's selects and broke their derivatives; this never changes a finite value)
+    # (h-quot32 brought that rule back the same session, applied after every other rule and only for an h without a pole
+    # or an unbounded function; this covers every other h, e^x/selu(y), √x/elu(y), and products held in temporaries)
+    _select_moving = False  # True while the product is printed as before and its moved form (no second wrapping)
+    TAKEN_AGAIN = True  # False: a printer of row-wise or layer formulas (the lecture's, in their own skeletons) takes none
+
+    def _moved_into_select(self, e):
+        """The select with the other factors of the product ``e`` moved into each of its values (into a nested select's
+        values too), where ``e`` is h·S, S the product's one select holding a quotient c/y (a value that is, or has as a
+        factor, a negative power of an input; S written or held in a temporary); None for any other product, where h
+        is ±1, and while the product is printed by :meth:`_taken_again_pair` itself."""
+        if self._select_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Mul):
+            return None
+        definitions = getattr(self, "definitions", {})
+        factors = self._held_factors(e, definitions)
+        # a select held in a temporary: its definition
+        selects = [f for f in factors if isinstance(definitions.get(f, f), sp.Piecewise)
+                   and self._quotient_valued(definitions.get(f, f), definitions)]
+        if len(selects) != 1:
+            return None
+        (s,) = selects
+        rest = list(factors)
+        rest.remove(s)
+        h = sp.Mul(*rest)
+        if h in (sp.S.One, sp.S.NegativeOne):
+            return None
+        return self._into_values(definitions.get(s, s), h, definitions)
+
+    @staticmethod
+    def _held_factors(e, definitions, depth=3) -> list:
+        """The factors of the product ``e``, a factor that is a temporary holding a product replaced by that product's
+        factors (x·p with p = h·{c/x; …} in a temporary: x·hardsigmoid(x)/selu(x) at x = 5e−324, where h·c/x is inf
+        and x·h·c/x is 0.476), ``depth`` temporaries deep."""
+        out = []
+        for f in e.args:
+            d = definitions.get(f)
+            if isinstance(f, sp.UnevaluatedExpr) and isinstance(f.args[0], sp.Mul):  # y·(y/x) held grouped
+                d = f.args[0]
+            if depth and isinstance(d, sp.Mul):
+                out += ConditionalPrinting._held_factors(d, definitions, depth - 1)
+            else:
+                out.append(f)
+        return out
+
+    @classmethod
+    def _quotient_valued(cls, s, definitions) -> bool:
+        """A value of the select ``s`` (or of a select nested in it) is c/y or has 1/y as a factor, y an input (a
+        symbol the kernel does not define: a temporary, 1/(1 + E) of σ, is no subnormal's reciprocal)."""
+        return any(cls._quotient_valued(v, definitions) if isinstance(v, sp.Piecewise) else any(
+            f.is_Pow and f.exp.is_negative and f.base.is_Symbol and f.base not in definitions
+            for f in sp.Mul.make_args(v)) for v, _ in s.args)
+
+    @classmethod
+    def _into_values(cls, s, h, definitions):
+        """The select ``s`` with ``h`` multiplied into each value; a value held in a temporary that is a product is
+        taken as that product (h·p with p = {…}/tanh(y/2), 1/expm1(y) as the sigmoid-pair rule writes it: h·{…}/tanh
+        divides once, where p alone overflowed: √x/elu(y) at (1e−200, −1e−310) was −inf for −7.12e208)."""
+        def into(v):
+            if isinstance(v, sp.Piecewise):
+                return cls._into_values(v, h, definitions)
+            d = definitions.get(v)
+            return h * (d if isinstance(d, sp.Mul) else v)
+        return sp.Piecewise(*[(into(v), c) for v, c in s.args])
+
+    # session 32 (h-search32): a quotient of three factors or more, c·a·b/d (counted with their integer powers: y·y/x,
+    # cosh(x)/(x·y) held as (cosh(x)/x)/y), rounds a partial product or quotient that leaves the range where the whole
+    # does not: y·log(y·expm1(x))/x at x = y = −1.8e308 was inf for 709.78 (y·log(…) first), y·(y/x) at (−2.78e−309,
+    # 0.7) −inf for −1.76e308, (cosh(x)/x)/y at (−2.78e−309, 102878) −inf for −3.49e303. Where the product as printed is
+    # ±inf or NaN it is taken again by exponents (``_constant_far``: each factor split by frexp, the fractions
+    # multiplied, the exponents added as integers, one ldexp), where that is finite: the same roundings, none out of
+    # range. Quotients only: a product of powers alone (x²·y², inf·0) is another rule's (test_hyp31's strict xfail).
+    # NumPy only (there the other order is computed only where needed; a Triton select would compute it everywhere)
+
+    def _exponent_product(self, e):
+        """(c, the factors) of the product ``e``, a number c (a normal float64, 1 too) times three factors or more
+        counted with their integer powers, one of them a negative power (factors held in temporaries that are products
+        taken apart, :meth:`_held_factors`), for ``_constant_far``; None for any other product."""
+        if self._select_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Mul):
+            return None
+        factors = self._held_factors(e, getattr(self, "definitions", {}))
+        numbers = [f for f in factors if f.is_number and not f.free_symbols]
+        others = [f for f in factors if not (f.is_number and not f.free_symbols)]
+        if not any(f.is_Pow and f.exp.is_negative for f in others):
+            return None
+        count = sum(abs(int(f.exp)) if f.is_Pow and f.exp.is_Integer else 1 for f in others)
+        if count < 3 or len(set(f.base if f.is_Pow else f for f in others)) < 2:
+            return None
+        c = sp.Mul(*numbers)
+        if not (c.is_Number and c.is_extended_real and c.is_finite and c != 0):
+            return None
+        if not 2.0 ** -1022 <= abs(float(c)) < math.inf:
+            return None
+        return float(c), others
+
+    def _taken_again_pair(self, e, print_plain) -> tuple[str, str] | None:
+        """(the product ``e`` as printed before, the form it is taken again in where that is ±inf or NaN) or None: its
+        moved form :meth:`_moved_into_select` printed, or its product by exponents (:meth:`_exponent_product`)."""
+        if self._select_moving or not self.TAKEN_AGAIN:
+            return None
+        moved = self._moved_into_select(e)
+        product = self._exponent_product(e) if moved is None else None
+        if moved is None and product is None:
+            return None
+        self._select_moving = True
+        try:
+            if moved is not None:
+                again = self._print(moved)
+            else:
+                again = self._far_call([self._far_number(product[0]), "0", *self._far_factors(product[1])])
+                if again is None:
+                    return None
+            return print_plain(e), again
+        finally:
+            self._select_moving = False
+
     def _constant_quotient(self, c, others) -> str | None:
         """c·(1/y)·(1/z)…, a real constant c ≠ ±1 times reciprocals only (no numerator: ``_moved_constant`` takes
         none), as the one quotient c/(y·z…) (session 30, h-recip30). Printed with its constant last, 1/y·c, 1/y

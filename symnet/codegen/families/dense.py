@@ -101,6 +101,7 @@ class _LayerPrinter(NumpyExpressionPrinter):
     registry lowers them (NumpyExpressionPrinter)."""
 
     printmethod = "_symnet_numpy"
+    TAKEN_AGAIN = False  # (no product or sum taken again in a layer's formulas: ConditionalPrinting.TAKEN_AGAIN)
 
     def __init__(self, lowering):
         super().__init__(lowering.helpers)

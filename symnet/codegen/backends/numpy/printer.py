@@ -327,6 +327,24 @@ def _exp_overflowed_by(r, u, f, a, ba, op, exact=False, divisor=None):
 '''
 
 
+# session 32 (h-search32): a product taken again where it is not finite (ConditionalPrinting._taken_again_pair)
+NUMPY_HELPERS["_taken_again"] = '''\
+def _taken_again(r, again):
+    """r, a product as computed, taken again where it is ±inf or NaN as again(), the same product in another order, where
+    that is finite: h·{c/y if …; …} as {c·h/y if …; …} (c/y overflowed before h scaled it back: relu(x·y)/leaky_relu(y)
+    at y = −2.78e−309 was −inf for −150), a quotient of three factors by exponents (frexp and ldexp: y·log(…)/x at x = y
+    = −1.8e308 was inf for 709.78). again is a function (evaluated only where r needs it); the common case pays one test
+    over the block."""
+    r = np.asarray(r)
+    bad = ~np.isfinite(r)
+    if bad.any():
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            m = np.broadcast_to(np.asarray(again(), r.dtype), r.shape)
+        r = np.where(bad & np.isfinite(m), m, r)
+    return r
+'''
+
+
 # session 29 (h-exp29): log(f·b^u), log1p(f·b^u) where the product overflowed (ConditionalPrinting._log_overflow)
 NUMPY_HELPERS["_log_overflowed"] = '''\
 def _log_overflowed(r, u, f, k):
@@ -482,6 +500,8 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         return code or f"{out}[...] = {self.doprint(expr)}"
 
     def _into(self, out: str, e) -> str | None:
+        if isinstance(e, sp.Add) and self._quartered_sum(e) is not None:  # the sum, then 4·(Σ tᵢ/4) where not finite
+            return f"{out}[...] = {self._print_Add(e)}"
         if isinstance(e, sp.Add):
             *rest, last = sorted(e.args, key=lambda t: t.could_extract_minus_sign())  # a − b, not −b + a
             head = sp.Add(*rest)
@@ -489,6 +509,8 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
                 return f"np.subtract({self.doprint(head)}, {self.doprint(-last)}, out={out})"
             return f"np.add({self.doprint(head)}, {self.doprint(last)}, out={out})"
         if isinstance(e, sp.Mul):
+            if self._moved_into_select(e) is not None or self._exponent_product(e) is not None:  # the product, then
+                return f"{out}[...] = {self._print_Mul(e)}"  # its moved form or by exponents where not finite
             overflow = self._exp_overflow_call(e, out)
             if overflow:
                 return overflow
@@ -696,7 +718,42 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         self.helpers.add("_constant_product")
         return super()._product_call(args)
 
+    # session 32 (h-search32): SymPy collects x − y − y into x − 2y, whose 2y overflows where the sum does not (x = y =
+    # −1.8e308: inf for 1.8e308, torch's (x − y) − y exact; ∂x of e^((x − y)·x), (2x − y)·e^…, likewise). Where the sum
+    # as printed is ±inf or NaN it is taken again as 4·(Σ tᵢ/4), every term's constant scaled by 1/4 (exact: a power of
+    # 2 on a term at this magnitude), where that is finite. NumPy only (there it is computed only where needed).
+    def _quartered_sum(self, e):
+        """Σ tᵢ/4 for a sum ``e`` with a term c·x, x an input and |c| ≥ 2 rational; None for any other sum."""
+        if self._select_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Add) or len(e.args) < 2:
+            return None
+        definitions = getattr(self, "definitions", {})
+
+        def collected(t):
+            c, rest = t.as_coeff_Mul()
+            return c.is_Rational and abs(c) >= 2 and rest.is_Symbol and rest not in definitions
+        if not any(collected(t) for t in e.args):
+            return None
+        return sp.Add(*[t / 4 for t in e.args])
+
+    def _print_Add(self, e):
+        quartered = self._quartered_sum(e)
+        if quartered is None:
+            return super()._print_Add(e)
+        self._select_moving = True
+        try:
+            plain, again = super()._print_Add(e), self._print(quartered)
+        finally:
+            self._select_moving = False
+        self.helpers.add("_taken_again")
+        return f"_taken_again({plain}, lambda: 4*({again}))"
+
     def _print_Mul(self, e):
+        moved = self._taken_again_pair(e, self._print_Mul)
+        if moved:
+            self.helpers.add("_taken_again")
+            if "_constant_far(" in moved[1]:
+                self.helpers.add("_constant_far")
+            return f"_taken_again({moved[0]}, lambda: {moved[1]})"
         overflow = self._exp_overflow_call(e)
         if overflow:
             return overflow

@@ -487,6 +487,7 @@ class _RowPrinter(NumpyExpressionPrinter):
     registry (tanh of the softcap …) print as the registry's NumPy printer prints them."""
 
     printmethod = "_symnet_numpy"  # dispatch on class here, not Indexed's own _sympystr
+    TAKEN_AGAIN = False  # (no product or sum taken again: the row skeletons reserve their names, test_one_printer)
 
     def __init__(self, names: dict, helpers: set | None = None):
         super().__init__(helpers if helpers is not None else set())

@@ -220,6 +220,19 @@ TRITON_HELPERS["_exp_overflowed"] = TRITON_DEVICE_HELPERS["_exp_overflowed"]
 HELPER_NEEDS["_exp_overflowed"] = ("_exp", "_exp2")
 
 
+# session 32 (h-search32): a product taken again where it is not finite (ConditionalPrinting._taken_again_pair)
+TRITON_DEVICE_HELPERS["_taken_again"] = '''\
+@triton.jit
+def _taken_again(r, m):
+    """r, a product as computed, taken again where it is ±inf or NaN as m, the same product in another order, where m
+    is finite: h·{c/y if …; …} as {c·h/y if …; …} (relu(x·y)/leaky_relu(y) at y = −2.78e−309 was −inf for −150). A
+    select: the common case pays the other order."""
+    bad = (r != r) | (tl.abs(r) == float("inf"))
+    return tl.where(bad & (tl.abs(m) < float("inf")), m.to(r.dtype), r)
+'''
+TRITON_HELPERS["_taken_again"] = TRITON_DEVICE_HELPERS["_taken_again"]
+
+
 # session 29 (h-exp29): log(f·b^u), log1p(f·b^u) where the product overflowed (ConditionalPrinting._log_overflow)
 TRITON_DEVICE_HELPERS["_log_overflowed"] = '''\
 @triton.jit
@@ -542,6 +555,10 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         """c·e^u and c·2^u, 0 < |c| < 1 (ConditionalPrinting._exp_overflow), as printed before wrapped in
         ``_exp_overflowed``: taken again where b^u overflowed first and the product need not; any other product as
         ConditionalPrinting._print_Mul."""
+        moved = self._taken_again_pair(e, self._print_Mul)
+        if moved:
+            self._need("_taken_again")
+            return f"_taken_again({moved[0]}, {moved[1]})"
         found = None if self._overflow_printing else self._exp_overflow(e)
         if found is None:
             return self._exp_overflow_factor_call(e)
@@ -726,6 +743,9 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
     def _quotients_call(self, args: list) -> str:
         self._need("_constant_quotients")
         return super()._quotients_call(args)
+
+    def _exponent_product(self, e):  # NumPy's only: a select would compute the product by exponents on every element
+        return None  # (its frexp/ldexp of three factors and more: registers in every kernel with such a quotient)
 
     def _far_number(self, m: float) -> str:  # a float64 (a Python float literal in a Triton kernel is a float32)
         return f"tl.full([], {m!r}, tl.float64)"
