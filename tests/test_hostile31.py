@@ -9,7 +9,6 @@ is in its comment); the strict xfails hold the numbers measured on this branch (
 from __future__ import annotations
 
 import math
-import os
 
 import mpmath
 import numpy as np
@@ -17,6 +16,7 @@ import pytest
 import sympy as sp
 
 import symnet
+from conftest import triton_torch
 from symnet.codegen.rewrite import softplus
 
 F64, F32 = np.float64, np.float32
@@ -36,7 +36,7 @@ def _run(formula, dtype, backend="numpy", **inputs):
     if backend == "numpy":
         out = k(**{n: np.asarray(v, dtype) for n, v in inputs.items()})
         return [np.asarray(o, np.float64) for o in out]
-    torch = _triton()
+    torch = triton_torch()
     tdtype = torch.float64 if dtype is F64 else torch.float32
     out = k(**{n: torch.tensor(np.asarray(v, dtype), dtype=tdtype) for n, v in inputs.items()})
     return [o.double().numpy() for o in out]
@@ -58,14 +58,6 @@ def _worst(got, truths, dtype):
     errors = [_ulps(g, t, dtype) for g, t in zip(got, truths)]
     i = int(np.argmax(errors))
     return errors[i], i
-
-
-def _triton():
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("triton")
-    if not torch.cuda.is_available():
-        os.environ.setdefault("TRITON_INTERPRET", "1")
-    return torch
 
 
 # ------------------------------------------------------------------ exp-over-power-far: its exponent rounded
@@ -96,7 +88,7 @@ def test_exp_over_power_far_exponent_not_rounded(dtype=F64):
 
 def test_exp_over_power_far_exponent_not_rounded_triton():
     # before (Triton, interpreted, float64): 185 ULP at 88.6 as NumPy's
-    _triton()
+    triton_torch()
     xs = np.array([88.6, 88.7, 100.3, 50.1])
     f, _ = _run("1/(3 + 2*exp(x))**3", F64, "triton", x=xs)
     for x, g in zip(xs, f):
@@ -160,7 +152,7 @@ def test_c_minus_exp_root_as_a_denominator():
 
 def test_c_minus_exp_root_triton():
     # before (Triton, interpreted, float64): 1.68e13 ULP as NumPy's
-    _triton()
+    triton_torch()
     xs = _below_root(math.log(3), F64, 3)
     f, df = _run("log(3 - exp(x))", F64, "triton", x=xs)
     for x, g, dg in zip(xs, f, df):
@@ -214,7 +206,7 @@ def test_log_tanh(dtype):
 
 def test_log_tanh_triton():
     # before (Triton, interpreted, float64): 0 for −8.5e−18 at 20 and −inf at −800, as NumPy's
-    _triton()
+    triton_torch()
     xs = np.array([3.0, 20.0, -800.0])
     f, _ = _run("log(tanh(softplus(x)))", F64, "triton", x=xs)
     for x, g in zip(xs, f):

@@ -16,7 +16,6 @@ the failing points. Bounds: 4 ULP float64, 8 float32 (issue 16), measured well i
 """
 from __future__ import annotations
 
-import os
 import warnings
 
 import mpmath
@@ -24,6 +23,7 @@ import numpy as np
 import pytest
 
 import symnet
+from conftest import triton_torch
 
 F64, F32 = np.float64, np.float32
 BOUND = {F64: 4.0, F32: 8.0}
@@ -43,21 +43,13 @@ def _kernel(formula, backend="numpy"):
     return _KERNELS[formula, backend]
 
 
-def _triton():
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("triton")
-    if not torch.cuda.is_available():
-        os.environ.setdefault("TRITON_INTERPRET", "1")
-    return torch
-
-
 def _run(formula, dtype, xs, ys, backend="numpy"):
     k = _kernel(formula, backend)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         if backend == "numpy":
             return [np.asarray(o, np.float64) for o in k(np.asarray(xs, dtype), np.asarray(ys, dtype))]
-        torch = _triton()
+        torch = triton_torch()
         td = torch.float64 if dtype is F64 else torch.float32
         out = k(torch.tensor(np.asarray(xs, dtype), dtype=td), torch.tensor(np.asarray(ys, dtype), dtype=td))
         return [o.double().numpy() for o in out]

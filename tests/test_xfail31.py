@@ -13,7 +13,6 @@ torch autograd of the written formula in float64. Each test's comment gives the 
 from __future__ import annotations
 
 import math
-import os
 
 import mpmath
 import numpy as np
@@ -21,6 +20,7 @@ import pytest
 import sympy as sp
 
 import symnet
+from conftest import triton_torch
 from symnet.codegen.rewrite import softplus
 
 F64, F32 = np.float64, np.float32
@@ -52,14 +52,6 @@ def _ulps(got, true, dtype) -> float:
 
 def _kernel(formula, backend="numpy"):
     return symnet.compile(symnet.derive(formula), backend=backend, progress=False)
-
-
-def _triton():
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("triton")
-    if not torch.cuda.is_available():
-        os.environ.setdefault("TRITON_INTERPRET", "1")
-    return torch
 
 
 # ------------------------------------------------------------------ softplus-over-exp-minus-one
@@ -109,7 +101,7 @@ def test_softplus_over_exp_minus_one_times_an_input():
 
 def test_softplus_over_exp_minus_one_triton():
     # before (Triton, interpreted): the NumPy kernel's values (0 at −40 in float64)
-    torch = _triton()
+    torch = triton_torch()
     k = _kernel("exp(-x)*log(1 + exp(x)) - 1", "triton")
     points = [-800.0, -40.0, -35.0, -30.0, -10.0, 1.5, 2.5]
     for dtype, tdtype in ((F64, torch.float64), (F32, torch.float32)):
@@ -167,7 +159,7 @@ def test_quotient_by_a_subnormal(name, dtype):
 
 def test_quotient_by_a_subnormal_triton():
     # before (Triton, interpreted): inf at both points, as the NumPy kernel
-    torch = _triton()
+    torch = triton_torch()
     k = _kernel(_QUOTIENTS["leaky"], "triton")
     for dtype, tdtype, at in ((F64, torch.float64, 2.781342323134e-309), (F32, torch.float32, 1.4694e-39)):
         f, _ = k(torch.tensor([at, 0.5, -1.0], dtype=tdtype))
