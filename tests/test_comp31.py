@@ -46,6 +46,15 @@ def _worst(formula, output, true, xs, ys, dtype):
 
 
 _RNG = np.random.default_rng(31)
+
+
+@pytest.fixture(autouse=True)
+def _points_of_its_own():
+    """Each test draws the same points however the tests are run (alone, with -k, split across xdist workers): a
+    shared generator gave test_exponent_of_cancelling_inputs other points after another test, and one of them 8.27 ULP
+    (session 32; its own test below)."""
+    global _RNG
+    _RNG = np.random.default_rng(31)
 _N = 150  # random points a case and dtype
 
 
@@ -92,3 +101,13 @@ def test_weighted_softmax_quotient_of_a_sum_of_exponentials():
         return (r * mpmath.exp(r * Y) + mpmath.exp(Y)) / (mpmath.exp(r * Y) + mpmath.exp(Y))
     xs, ys = np.r_[709.0, _RNG.uniform(-5, 800, _N)], np.r_[1.0, _RNG.uniform(-3, 3, _N)]
     assert _worst("log(exp((relu(x)) * (y)) + exp(y))", 2, true, xs, ys, np.float64) <= 4
+
+
+@pytest.mark.xfail(strict=True, reason="∂y of exp(1/(xy) − (x − y)) at (1.002281372234943, 1.0022807309598123): 8.27 ULP "
+                   "(torch autograd 81.7): its factor 1 − 1/(x·y²) = 0.0068 cancels, 1/(x·y²) rounded to half an ULP "
+                   "of 1 first; found when the test above drew other points (session 32). Needs the difference "
+                   "1 − 1/(xy²) as (xy² − 1)/(xy²) with xy² − 1 in double words")
+def test_exponent_of_cancelling_inputs_where_its_factor_cancels():
+    x, y = 1.002281372234943, 1.0022807309598123
+    true = lambda X, Y: (1 - 1 / (X * Y ** 2)) * mpmath.exp(1 / (X * Y) - (X - Y))
+    assert _worst("exp((((x) * (y))**(-1)) - ((x) - (y)))", 2, true, [x], [y], np.float64) <= 4
