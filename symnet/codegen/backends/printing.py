@@ -342,7 +342,10 @@ class ConditionalPrinting:
                 again = self._far_call([self._far_number(product[0]), "0", *self._far_factors(product[1])])
                 if again is None:
                     return None
-            return print_plain(e), again
+            plain = print_plain(e)
+            if moved is None and plain.lstrip("-(").startswith("_constant_far("):
+                return None  # printed by exponents already (c/(x²·y) with a far constant c): nothing to take again
+            return plain, again
         finally:
             self._select_moving = False
 

@@ -173,6 +173,7 @@ def numpy_update(rule: UpdateRule):
 
     helpers: set = set()
     printer = NumpyExpressionPrinter(helpers)
+    printer.TAKEN_AGAIN = False  # an update rule's module has no helpers: no product or sum taken again
     names = {w: "w", g: "g", gd: "g_wd"}
     names.update({s: n for n, s in rule.state})
     names.update({s: n for n, s in rule.hyper})
