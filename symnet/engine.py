@@ -23,10 +23,11 @@ import sympy as sp
 
 from .bounds import check_exact, value_at
 from .derivation import ByName, Derivation, NoGradients, Partial, Section, Step, default_title
-from .errors import DerivationError, NotDifferentiableError
+from .errors import DerivationError, NotDifferentiableError, ParseError
 from .functions import explicit
 from .graphcheck import GraphCheck
-from .parsing import as_expression, as_point, as_symbol, check_size, collected_checks, noted_checks, parse_symbols
+from .parsing import (MAX_PROGRAM_NODES, as_expression, as_point, as_symbol, check_size, collected_checks, noted_checks,
+                      parse_symbols)
 from .render import shown as _shown
 from .onesided import on_kink, one_sided, tidy_piecewise
 from .rules import differentiate, kinks_of
@@ -106,9 +107,13 @@ class Program:
         outputs = [as_symbol(o, "output", known=targets) for o in outputs] if outputs else None
         if not pairs:
             raise DerivationError("a program needs at least one assignment")
-        depth_of, nodes = {}, 0  # the program as one expression, as its derivation's result substitutes it
+        depth_of, nodes = {}, 0  # depth: the program as one expression, as its derivation's result substitutes it
         for target, expr in pairs:
-            depth_of[target], nodes = check_size(expr, "program", depth_of, nodes)
+            depth_of[target], own = check_size(expr, "program", depth_of)
+            nodes += own
+            if nodes > MAX_PROGRAM_NODES:
+                raise ParseError(f"the program is too large (more than {MAX_PROGRAM_NODES} distinct subexpressions "
+                                 f"in its assignments together)")
         return cls(pairs, tuple(outputs) if outputs else (pairs[-1][0],))
 
     @classmethod

@@ -720,6 +720,10 @@ def _short(value, limit: int = 60) -> str:
 # distinct subexpressions than characters, so what the text parser takes passes these limits too.
 MAX_EXPRESSION_DEPTH = 2 * MAX_DEPTH
 MAX_EXPRESSION_NODES = MAX_LENGTH
+# A program's assignments each within MAX_EXPRESSION_NODES and together within MAX_PROGRAM_NODES: a 4-layer
+# per-unit MLP of 16 units written as assignments is about 3,400 (refused when the program shared one formula's
+# limit, session 32's review); 5,000 assignments x·i, 15,000, are refused
+MAX_PROGRAM_NODES = 5 * MAX_EXPRESSION_NODES
 
 
 def check_size(value: sp.Basic, what: str = "formula", depth_of=None, nodes: int = 0) -> tuple[int, int]:

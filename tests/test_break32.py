@@ -159,3 +159,22 @@ def test_graphs_output_option_and_help_stay_options():
     assert _formulas_as_positionals(["graph", "x*y", "-ox.dot"]) == (["graph", "x*y", "-ox.dot"], {})
     assert _formulas_as_positionals(["derive", "-h"]) == (["derive", "-h"], {})
     assert _formulas_as_positionals(["derive", "-ox"])[1] == {" -ox": "-ox"}
+
+
+def test_a_program_of_a_four_layer_per_unit_mlp_is_taken():
+    """Session 32's review: the program limit summed every assignment against one formula's 2,000 subexpressions, so a
+    4-layer, 16-unit per-unit sigmoid MLP written as assignments (about 3,400) was refused; 2 layers passed."""
+    from symnet.functions import sigmoid
+    inputs = sp.symbols("x1:17", real=True)
+    previous, pairs = list(inputs), []
+    for layer in range(4):
+        current = []
+        for j in range(16):
+            z, a = sp.Symbol(f"z{layer}_{j}", real=True), sp.Symbol(f"a{layer}_{j}", real=True)
+            pairs.append((z, sum(sp.Symbol(f"w{layer}_{j}_{i}", real=True) * p for i, p in enumerate(previous))
+                          + sp.Symbol(f"b{layer}_{j}", real=True)))
+            pairs.append((a, sigmoid(z)))
+            current.append(a)
+        previous = current
+    program = Program.from_assignments(pairs)
+    assert len(program.assignments) == 128

@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from test_hostile31 import BOUND, F32, F64, _run, _triton, _ulps
+from conftest import triton_torch
+from test_hostile31 import BOUND, F32, F64, _run, _ulps
 
 _WORST: dict = {}  # (formula, dtype) → the worst ULP error _check found (for the numbers in the comments)
 
@@ -101,7 +102,7 @@ def test_hypot_with_an_input_at_the_failing_point():
 
 def test_hypot_with_an_input_triton():
     # before (Triton, interpreted, float64): inf for 1e200 as NumPy's
-    _triton()
+    triton_torch()
     f, dx, _ = _run("sqrt(x**2 + y)", F64, "triton", x=np.array([1e200, -3e160]), y=np.array([1.0, 5e300]))
     assert f[0] == 1e200 and dx[0] == 1.0 and dx[1] == -1.0
 
@@ -133,7 +134,7 @@ def test_root_difference_past_the_cofactor_bound(formula):
 
 def test_root_difference_past_the_range_triton():
     # before (Triton, interpreted, float64): NaN for 3 as NumPy's
-    _triton()
+    triton_torch()
     f, *_ = _run("u**1.5 - v**1.5 + 3", F64, "triton", u=np.array([1e300, 1.7e308]), v=np.array([1e300, 1.7e308]))
     assert list(f) == [3.0, 3.0]
 
@@ -175,7 +176,7 @@ def test_one_minus_cos_factor_in_a_log(dtype):
 
 def test_one_minus_cos_factor_triton():
     # before (Triton, interpreted, float64): −0 for −5e−101 as NumPy's
-    _triton()
+    triton_torch()
     f, *_ = _run("y*cos(x) - y", F64, "triton", x=np.array([1e-200]), y=np.array([1e300]))
     with mpmath.workdps(500):
         want = -2 * mpmath.mpf(1e300) * mpmath.sin(mpmath.mpf(1e-200) / 2) ** 2
@@ -219,7 +220,7 @@ def test_exp_product_derivative_of_a_subnormal_sum():
 
 def test_exp_product_with_a_subnormal_factor_triton():
     # before (Triton, interpreted, float64): 28 ULP at 6.57 as NumPy's
-    _triton()
+    triton_torch()
     f, _ = _run("x*exp(x)*exp(-exp(x))", F64, "triton", x=np.array([6.57, 6.5739348370927315]))
     with mpmath.workdps(60):
         for x, g in zip([6.57, 6.5739348370927315], f):

@@ -177,3 +177,43 @@ def test_ulps_is_the_spacing_at_the_truth():
     with mpmath.workdps(40):
         third = mpmath.mpf(1) / 3
     assert abs(ulps(float(third), third, np.float64) - float(abs(mpmath.mpf(float(third)) - third) * 2 ** 54)) < 1e-9
+
+
+@pytest.mark.parametrize("formula, point, true", [
+    ("x**2*y**2", (1e200, 1e-200), lambda: mpmath.mpf(1)),  # np.multiply(x**2, y**2, out=f): inf·0, inf before
+    ("21/20*x + 21/20*y", (1.0000000000000002, -1.0),  # np.add(x*1.05, y*1.05, out=f): 2.25e14 ULP before
+     lambda: mpmath.mpf(21) / 20 * mpmath.mpf(2) ** -52),
+])
+def test_an_output_written_whole_gets_the_printers_grouped_forms(formula, point, true):
+    """Session 32's review: an elementwise output written through the ufunc's out= (NumpyExpressionPrinter._into)
+    skipped h-hyp32's equal-powers and common-coefficient forms that every other statement gets."""
+    k = symnet.compile(symnet.derive(symnet.parse(formula)))
+    f = float(k(np.array([point[0]]), np.array([point[1]]))[0][0])
+    assert ulps(f, true(), np.float64) <= 1, f
+
+
+def test_a_temporary_is_not_taken_as_an_exact_input():
+    """Session 32's review: ``_signed_input`` took every symbol for an input, a temporary of the kernel's (σ(−y) held
+    as t0 = 1/(1 + e^y), rounded) too, so e^x·t0's underflow recompute was told its factor was exact."""
+    import sympy as sp
+    from symnet.codegen.backends.numpy.printer import NumpyExpressionPrinter
+    from symnet.codegen.backends.printing import ConditionalPrinting
+    x, y, t0 = sp.symbols("x y t0", real=True)
+    printer = NumpyExpressionPrinter(set())
+    printer.definitions = {t0: 1 / (1 + sp.exp(y))}
+    assert "exact=True" not in printer.doprint(sp.exp(x) * t0)
+    assert "exact=True" in NumpyExpressionPrinter(set()).doprint(sp.exp(x) * y)
+    assert ConditionalPrinting._exp_divisor(x / t0, {t0: sp.exp(y)})[3] is False
+
+
+def test_affine_select_sum_keeps_other_rules_groupings():
+    """Session 32's review: affine-select-sum dropped every grouping of the terms it moved into a select's branches,
+    one-minus-cos-factor's −2·((z·s)·s) too (back to −2·z·s², whose s² underflows: y·cos x − y at (1e−200, 1e300)
+    was −0 for −5e−101 before that rule). It opens only grouped sums."""
+    import sympy as sp
+    from symnet.codegen.rewrite import Grouped, _affine_select_sum
+    x, z, w = sp.symbols("x z w", real=True)
+    s = sp.sin(w / 2)
+    kept = Grouped(Grouped(z * s) * s)
+    moved = _affine_select_sum(sp.Piecewise((x / 6 + sp.Rational(1, 2), x > -3), (0, True)) + x / 6 - 2 * kept)
+    assert moved is not None and all(v.has(kept) for v, _ in moved.args), moved

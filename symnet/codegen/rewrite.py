@@ -10917,10 +10917,17 @@ __all__ += ["LOG_TANH"]
 
 
 def _without_groups(e):
-    """``e`` with every :class:`Grouped` (nested ones too) dropped: the same value, as SymPy combines it."""
-    while e.has(Grouped):
-        e = e.replace(lambda n: isinstance(n, Grouped), lambda n: n.args[0])
-    return e
+    """``e`` with each :class:`Grouped` sum among its terms opened (q·Grouped(a + b) as q·a + q·b, nested ones too):
+    the same value, as SymPy combines it. Only sums: a grouping inside a term's factors is another rule's order
+    (one-minus-cos-factor's (B·s)·s, hypot's (c/v)/v), kept (session 32's review: dropping every grouping brought
+    back y·cos x − y's s² underflow in a branch)."""
+    out = []
+    for t in sp.Add.make_args(e):
+        c, u = t.as_coeff_Mul()
+        if isinstance(u, Grouped) and u.args[0].is_Add:
+            t = c * _without_groups(u.args[0])
+        out.append(t)
+    return sp.Add(*out)
 
 
 def _affine_terms(e) -> bool:

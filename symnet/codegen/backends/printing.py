@@ -512,7 +512,7 @@ class ConditionalPrinting:
         return f, u, b
 
     @staticmethod
-    def _exp_divisor(f):
+    def _exp_divisor(f, definitions=()):
         """(n, d, p, exact) where f = n·d^−p, d^−p its one factor of a negative integer power (p ≤ 4) and d holding a
         variable; else None (session 31, h-torch31: e^x/y's underflow recompute, ``_exp_overflowed_by``'s divisor).
         ``exact``: n a number or ±an input and d an input, so neither was rounded and a subnormal d holds all its digits
@@ -522,13 +522,16 @@ class ConditionalPrinting:
             return None
         g = powers[0]
         n = sp.Mul(*[h for h in sp.Mul.make_args(f) if h is not g])
-        exact = (n.is_Number or ConditionalPrinting._signed_input(n)) and g.base.is_Symbol
+        exact = (n.is_Number or ConditionalPrinting._signed_input(n, definitions)) and g.base.is_Symbol \
+            and g.base not in definitions
         return n, g.base, int(-g.exp), bool(exact)
 
     @staticmethod
-    def _signed_input(e) -> bool:
-        """``e`` is an input or minus one: a value never rounded (``_exp_overflowed_by``'s exact f, y in y·e^x)."""
-        return (-e if e.could_extract_minus_sign() else e).is_Symbol
+    def _signed_input(e, definitions=()) -> bool:
+        """``e`` is ± an input: a value never rounded (``_exp_overflowed_by``'s exact f, y in y·e^x). A symbol in
+        ``definitions`` is a temporary the kernel computed, rounded (σ(−y) as 1/(1 + e^y): session 32's review)."""
+        s = -e if e.could_extract_minus_sign() else e
+        return s.is_Symbol and s not in definitions
 
     def _log_overflow(self, e):
         """(f, u, b) where ``e`` is log(A) or log1p(A), A (written or a temporary holding it) f·e^u (b "e") or f·2^u

@@ -500,6 +500,9 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         return code or f"{out}[...] = {self.doprint(expr)}"
 
     def _into(self, out: str, e) -> str | None:
+        if (isinstance(e, sp.Add) and self._common_coefficient(e) is not None) or (
+                isinstance(e, sp.Mul) and self._equal_powers(e) is not None):  # (a ± b)·c, (x·y)ⁿ as doprint has
+            return f"{out}[...] = {self.doprint(e)}"  # them: np.add(x*λ, y*λ) cancelled, x²·y² was inf·0 (review)
         if isinstance(e, sp.Add) and self._quartered_sum(e) is not None:  # the sum, then 4·(Σ tᵢ/4) where not finite
             return f"{out}[...] = {self._print_Add(e)}"
         if isinstance(e, sp.Add):
@@ -803,8 +806,8 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             self._overflow_printing = False
         a, ba = self._exp_shift(sp.Integer(1), b, float32=False)
         self.helpers.add("_exp_overflowed_by")
-        exact = ", exact=True" if self._signed_input(f) else ""  # an input: no rounding
-        divisor = self._exp_divisor(f)
+        exact = ", exact=True" if self._signed_input(f, getattr(self, "definitions", {})) else ""  # an input: no rounding
+        divisor = self._exp_divisor(f, getattr(self, "definitions", {}))
         if divisor is not None:  # f = n/d^p: n and d apart, 1/d^p overflows where the quotient need not
             n, d, p, exact = divisor
             exact = ", exact=True" if exact else ""

@@ -588,10 +588,10 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         (a32, ba32), ba64 = (self._exp_shift(sp.Integer(1), b, float32=True),
                              self._exp_shift(sp.Integer(1), b, float32=False)[1])
         self._need("_exp_overflowed_by")
-        exact = self._signed_input(f)  # an input: no rounding
+        exact = self._signed_input(f, getattr(self, "definitions", {}))  # an input: no rounding
         call = (f"_exp_overflowed_by({plain}, {self._print(u)}, {self._print(f)}, {a32!r}, {ba32!r}, "
                 f"tl.full([], {ba64!r}, tl.float64), {b == '2'}, {exact})")
-        divisor = self._exp_divisor(f)
+        divisor = self._exp_divisor(f, getattr(self, "definitions", {}))
         if divisor is None:
             return call
         n, d, p, exact = divisor  # f = n/d^p: 1/d^p overflows where the quotient need not (session 31, h-torch31)
