@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import functools
 import os
 import re
 import sys
@@ -37,12 +38,20 @@ def main(argv: list[str] | None = None) -> int:
     _escape_what_stdout_cannot_encode()
     parser = _parser()
     argv, formulas = _formulas_as_positionals(sys.argv[1:] if argv is None else list(argv))
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as exc:  # one line, not argparse's usage block (see 'symnet COMMAND --help' for that)
+        print(f"{exc}{_dash_hint(argv, str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
     for key, value in vars(args).items():  # the formula as typed, without the space added below
         if isinstance(value, str) and value in formulas:
             setattr(args, key, formulas[value])
     if not hasattr(args, "run"):
         parser.print_help()
+        return EXIT_USAGE
+    if args.run in (_derive, _graph) and not args.target and not getattr(args, "list", False) and _dash_hint(argv):
+        print(f"symnet: error: name a derivation or give a formula (see 'symnet derive --list'){_dash_hint(argv)}",
+              file=sys.stderr)
         return EXIT_USAGE
     try:
         formatwarning = warnings.formatwarning
@@ -79,9 +88,62 @@ def _formulas_as_positionals(argv: list[str]) -> tuple[list[str], dict]:
         elif a.startswith("-") and len(a) > 1 and a[1] != "-" and (any(c in a for c in "()*/+^ ") or not _an_option(argv[0], a)):
             formulas[" " + a] = a
             out.append(" " + a)
+        elif a.startswith("--") and a != "--" and not _a_long_option(argv[0], a):  # "--x" is −(−x), "--(x)" too
+            formulas[" " + a] = a
+            out.append(" " + a)
         else:
             out.append(a)
     return out, formulas
+
+
+@functools.lru_cache(maxsize=None)
+def _long_options(command: str) -> dict[str, bool]:
+    """The long options ``command``'s parser takes (--help, --wrt, …; symnet's own --version too), each with
+    whether it takes a value."""
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    options = {o: action.nargs != 0 for action in sub.choices[command]._actions for o in action.option_strings
+               if o.startswith("--")}
+    return {**options, "--version": False}
+
+
+def _a_long_option(command: str, argument: str) -> bool:
+    """Whether ``argument`` (starting '--') is one of ``command``'s long options, or an abbreviation argparse
+    takes for one (--form for --format), with or without '=VALUE'. "--x" and "--x*y" are not: formulas
+    (−(−x)), where argparse said "unrecognized arguments: --x" (session 32's new user)."""
+    name = argument.split("=", 1)[0]
+    return bool(re.fullmatch(r"--[A-Za-z][\w-]*", name)) and any(o.startswith(name) for o in _long_options(command))
+
+
+def _dash_hint(argv: list[str], message: str | None = None) -> str:
+    """How to give as a formula an argument of derive, graph or verify that was read as an option: one of the
+    options with a value named in argparse's ``message`` ("argument --wrt: expected one argument": `symnet
+    derive --wrt`), or, with no message (no formula was given), a flag (`symnet derive --s` is --stable).
+    "" where there is none."""
+    if not argv or argv[0] not in ("derive", "graph", "verify") or "--" in argv:
+        return ""
+    options = _long_options(argv[0])
+    for a in argv[1:]:
+        if not a.startswith("--") or "=" in a or not _a_long_option(argv[0], a):
+            continue
+        option = next(o for o in options if o.startswith(a))
+        if option in ("--help", "--version"):
+            continue
+        if (f"{option}: expected one argument" in message) if message else not options[option]:
+            return (f"; {a} was read as the option {option}: for the formula {a}, write symnet {argv[0]} -- {a}, "
+                    f"or ' {a}' with a space first")
+    return ""
+
+
+class _UsageError(Exception):
+    """argparse's complaint about a command line, as one line (:class:`_Parser`)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose errors are one line ("symnet derive: error: argument --wrt: expected one
+    argument (see 'symnet derive --help')") instead of its usage block and then the error."""
+
+    def error(self, message):
+        raise _UsageError(f"{self.prog}: error: {message} (see '{self.prog} --help')")
 
 
 def _an_option(command: str, argument: str) -> bool:
@@ -128,7 +190,7 @@ def _write(text: str) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="symnet", description="Neural-network gradients derived "
+    p = _Parser(prog="symnet", description="Neural-network gradients derived "
                                 "symbolically and printed step by step.")
     p.add_argument("--version", action="version", version=f"symnet {__version__}")
     sub = p.add_subparsers(metavar="COMMAND")

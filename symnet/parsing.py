@@ -697,6 +697,10 @@ def _point_parts(text: str) -> list[str]:
             pieces.append(text[start:i])
             start = i + 1
     pieces.append(text[start:])
+    if len(pieces) > 1 and not all(p.strip() for p in pieces):  # x=1,,y=2 skipped the empty pair silently (session 32)
+        where = "at the start" if not pieces[0].strip() else "at the end" if not pieces[-1].strip() else "between commas"
+        raise ParseError(f"the point {_short(text)!r} has an empty pair {where}: write name=value pairs separated by "
+                         "single commas (x=1,y=2)")
     return [p.strip() for piece in pieces for p in re.split(r"\s+(?=[^\W\d]\w*=)", piece.strip()) if p.strip()]
 
 

@@ -731,11 +731,11 @@ def _note_lines(step: Step) -> list[str]:
     return out
 
 
-def _broken(expr) -> list[str]:
-    """A long sum (or product) as pieces of at most about ``_LONG`` characters each (as
+def _broken(expr, limit: int = _LONG) -> list[str]:
+    """A long sum (or product) as pieces of at most about ``limit`` characters each (as
     printed in text)."""
-    if isinstance(expr, sp.Mul) and len(shown(expr)) > _LONG:
-        return _broken_product(expr)
+    if isinstance(expr, sp.Mul) and len(shown(expr)) > limit:
+        return _broken_product(expr, limit)
     if isinstance(expr, sp.Piecewise) and len(shown(expr)) > _LONG:
         return [_broken_cases(expr)]
     if isinstance(expr, sp.Sum) and len(shown(expr)) > _LONG and isinstance(expr.function, (sp.Add, sp.Mul)):
@@ -747,7 +747,7 @@ def _broken(expr) -> list[str]:
             body[-1] += r"\Bigr)"
             return body
         return [latex(expr)]
-    if not (isinstance(expr, sp.Add) and len(shown(expr)) > _LONG):
+    if not (isinstance(expr, sp.Add) and len(shown(expr)) > limit):
         return [latex(expr)]
     printer = TexPrinter({"order": "none"})
     pieces, current, width = [], "", 0
@@ -758,12 +758,22 @@ def _broken(expr) -> list[str]:
             body = r"\left(%s\right)" % body
         sign = "-" if negative else ("+" if current or pieces else "")
         w = len(shown(term))
-        if current and width + w > _LONG:
+        if w > limit and isinstance(-term if negative else term, sp.Mul) and not term.has(sp.Piecewise):
+            # a term longer than a line: its factors over lines of their own (focal's ∂z ran 196 pt off the page)
+            factors = _broken_product(-term if negative else term, limit)
+            if len(factors) > 1:
+                if current:
+                    pieces.append(current)
+                pieces.extend([("%s %s" % (sign, factors[0])).strip()] + factors[1:])
+                current, width = "", 0
+                continue
+        if current and width + w > limit:
             pieces.append(current)
             current, width = "", 0
         current += ("%s %s" % (sign, body)).strip() if not current else " %s %s" % (sign, body)
         width += w
-    pieces.append(current)
+    if current:
+        pieces.append(current)
     return pieces
 
 
@@ -773,8 +783,11 @@ def _broken_cases(expr: sp.Piecewise) -> str:
     is wider than about ``_LONG`` characters (the focal loss's ∂t was one row of 1,300 characters)."""
     printer = TexPrinter({"order": "none"})
     rows = []
+    # the conditions' column stands beside every row: a row's value has that much less room (focal's ∂z ran
+    # 54 pt off the page with its values broken at the full width)
+    room = _LONG - max(len(shown(cond)) + 4 for _, cond in expr.args)
     for value, cond in expr.args:
-        pieces = _broken(value)
+        pieces = _broken(value, max(room, 30))
         shown_value = pieces[0] if len(pieces) == 1 else \
             r"\begin{aligned}&" + " \\\\\n&\\quad ".join(pieces) + r"\end{aligned}"
         when = r"\text{otherwise}" if cond == sp.true else r"\text{for}\: " + printer._print(cond)
@@ -782,7 +795,7 @@ def _broken_cases(expr: sp.Piecewise) -> str:
     return r"\begin{cases} " + " \\\\\n".join(rows) + r" \end{cases}"
 
 
-def _broken_product(expr: sp.Mul) -> list[str]:
+def _broken_product(expr: sp.Mul, limit: int = _LONG) -> list[str]:
     """A long product without a denominator, its factors over several lines (· between)."""
     from sympy.printing.precedence import PRECEDENCE
 
@@ -797,7 +810,7 @@ def _broken_product(expr: sp.Mul) -> list[str]:
     for f in factors:
         printed = printer.parenthesize(f, PRECEDENCE["Mul"], strict=False)
         w = len(shown(f))
-        if current.strip("-") and width + w > _LONG - 15:  # TeX sets a product wider than text
+        if current.strip("-") and width + w > limit - 15:  # TeX sets a product wider than text
             pieces.append(current)
             current, width = r"\cdot ", 0
         current += (" " if current.strip("-") and not current.endswith(" ") else "") + printed
