@@ -810,12 +810,21 @@ def _broken_product(expr: sp.Mul, limit: int = _LONG) -> list[str]:
     for f in factors:
         printed = printer.parenthesize(f, PRECEDENCE["Mul"], strict=False)
         w = len(shown(f))
-        if current.strip("-") and width + w > limit - 15:  # TeX sets a product wider than text
+        inner = _broken(f, limit) if isinstance(f, sp.Add) and w > limit else []
+        if len(inner) > 1:  # a sum longer than a line (a 2-layer net's ∂x ran 215 pt off the page): its terms over
+            # lines between \Bigl( and \Bigr), which, unlike \left( \right), may open and close on different lines
+            inner[0] = current + (" " if current.strip("-") and not current.endswith(" ") else "") + r"\Bigl(" + inner[0]
+            inner[-1] += r"\Bigr)"
+            pieces.extend(inner)
+            current, width = r"\cdot ", 0
+            continue
+        if current.strip("-") and current != r"\cdot " and width + w > limit - 15:  # TeX sets a product wider than text
             pieces.append(current)
             current, width = r"\cdot ", 0
         current += (" " if current.strip("-") and not current.endswith(" ") else "") + printed
         width += w
-    pieces.append(current)
+    if current != r"\cdot ":
+        pieces.append(current)
     return pieces
 
 
