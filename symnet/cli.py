@@ -41,7 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except _UsageError as exc:  # one line, not argparse's usage block (see 'symnet COMMAND --help' for that)
-        print(f"{exc}{_dash_hint(argv, str(exc))}", file=sys.stderr)
+        message = str(exc)
+        for spaced, formula in formulas.items():  # the formula as typed, without the space added for argparse
+            message = message.replace(spaced, formula)
+        print(f"{message}{_dash_hint(argv, message)}", file=sys.stderr)
         return EXIT_USAGE
     for key, value in vars(args).items():  # the formula as typed, without the space added below
         if isinstance(value, str) and value in formulas:
@@ -88,7 +91,8 @@ def _formulas_as_positionals(argv: list[str]) -> tuple[list[str], dict]:
         elif a.startswith("-") and len(a) > 1 and a[1] != "-" and (any(c in a for c in "()*/+^ ") or not _an_option(argv[0], a)):
             formulas[" " + a] = a
             out.append(" " + a)
-        elif a.startswith("--") and a != "--" and not _a_long_option(argv[0], a):  # "--x" is −(−x), "--(x)" too
+        elif a.startswith("--") and a != "--" and not _a_long_option(argv[0], a) \
+                and not _a_misspelt_option(argv[0], a):  # "--x" is −(−x), "--(x)" too
             formulas[" " + a] = a
             out.append(" " + a)
         else:
@@ -114,6 +118,18 @@ def _a_long_option(command: str, argument: str) -> bool:
     return bool(re.fullmatch(r"--[A-Za-z][\w-]*", name)) and any(o.startswith(name) for o in _long_options(command))
 
 
+def _a_misspelt_option(command: str, argument: str) -> str | None:
+    """The option of ``command`` that ``argument`` ("--stabel", "--wrtt=x") is a near miss of, else None: such an
+    argument stays an option, which argparse refuses as unrecognized (a formula −(−stabel) would be a surprise)."""
+    import difflib
+
+    name = argument.split("=", 1)[0]
+    if not re.fullmatch(r"--[A-Za-z][A-Za-z-]*", name):
+        return None
+    close = difflib.get_close_matches(name, [o for o in _long_options(command) if o != "--version"], n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
 def _dash_hint(argv: list[str], message: str | None = None) -> str:
     """How to give as a formula an argument of derive, graph or verify that was read as an option: one of the
     options with a value named in argparse's ``message`` ("argument --wrt: expected one argument": `symnet
@@ -123,6 +139,9 @@ def _dash_hint(argv: list[str], message: str | None = None) -> str:
         return ""
     options = _long_options(argv[0])
     for a in argv[1:]:
+        if message and "unrecognized arguments" in message and a.startswith("--") and _a_misspelt_option(argv[0], a):
+            return (f"; {a.split('=', 1)[0]} is not an option of symnet {argv[0]} (did you mean "
+                    f"{_a_misspelt_option(argv[0], a)}?); for the formula {a}, write symnet {argv[0]} -- {a}")
         if not a.startswith("--") or "=" in a or not _a_long_option(argv[0], a):
             continue
         option = next(o for o in options if o.startswith(a))
@@ -198,7 +217,8 @@ def _parser() -> argparse.ArgumentParser:
     d = sub.add_parser("derive", help="print a derivation step by step",
                        description="Print a named curriculum derivation, or derive your own formula.")
     d.add_argument("target", nargs="?", metavar="NAME|FORMULA",
-                   help="a name from --list, or a formula such as 'x*exp(x**2)'")
+                   help="a name from --list, or a formula such as 'x*exp(x**2)' (one starting with '-' too, "
+                        "'-x*y', '--x'; after -- where it would read as an option: symnet derive -- --s)")
     d.add_argument("--list", action="store_true", help="list the named derivations")
     d.add_argument("--wrt", help="variables to differentiate with respect to, e.g. 'x,y' (default: all)")
     d.add_argument("--at", help="a point, e.g. 'x=1,y=0.5': show every value there")

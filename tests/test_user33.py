@@ -61,6 +61,18 @@ def test_an_option_that_may_have_been_meant_as_a_formula_is_one_line(capsys, arg
         assert "was read as the option" not in err
 
 
+# A near miss of an option stays an option: `derive mse-sigmoid --stabel` was argparse's "unrecognized arguments:
+# --stabel" before, and must not become the formula −(−stabel); the line now names the option meant.
+@pytest.mark.parametrize("argv, said", [
+    (["derive", "mse-sigmoid", "--stabel"], "unrecognized arguments: --stabel (see 'symnet --help'); --stabel is not "
+                                            "an option of symnet derive (did you mean --stable?)"),
+    (["derive", "x*y", "--wrtt", "x"], "did you mean --wrt?); for the formula --wrtt, write symnet derive -- --wrtt"),
+])
+def test_a_misspelt_option_is_named_not_taken_as_a_formula(capsys, argv, said):
+    code, out, err = _run(capsys, *argv)
+    assert code == 2 and out == "" and err.count("\n") == 1 and said in err and "  --" not in err, err
+
+
 def test_help_and_the_separator_still_work(capsys):
     with pytest.raises(SystemExit) as done:
         main(["derive", "--help"])
