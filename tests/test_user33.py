@@ -183,3 +183,12 @@ def test_a_two_layer_tanh_nets_target_gradient_where_the_hidden_product_overflow
         true_dt, true_db2 = float(-2 * s), float(2 * s)
     assert got["df_db2"][0] == true_db2  # the same sum in the other order: right
     assert abs(got["df_dt"][0] - true_dt) <= 4 * np.spacing(abs(true_dt)), (got["df_dt"][0], true_dt)
+
+
+# `symnet derive "(w2*tanh(w1*x + b1) + b2 - t)**2" --stable` said "cancellation: 4.56 ULP off (true 0.49, got 0.49)"
+# (6 digits of each): the two now differ where they read the same to 6 digits.
+def test_the_hazard_tables_cancellation_shows_true_and_got_apart():
+    from symnet.verify.hazard import _true_and_got
+
+    assert _true_and_got(0.49000000000000001554, 0.49000000000000027) == "true 0.49, got 0.49000000000000027"
+    assert _true_and_got(0.5, 0.25) == "true 0.5, got 0.25"  # unchanged where 6 digits differ
