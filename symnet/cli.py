@@ -76,12 +76,24 @@ def _formulas_as_positionals(argv: list[str]) -> tuple[list[str], dict]:
     for i, a in enumerate(argv[1:], 1):
         if "--" in argv[1:i]:  # after `--` every argument is positional already
             out.append(a)
-        elif a.startswith("-") and len(a) > 1 and a[1] != "-" and (any(c in a for c in "()*/+^ ") or not _an_option(argv[0], a)):
+        elif (a.startswith("-") and len(a) > 1 and a[1] != "-" and (any(c in a for c in "()*/+^ ") or not _an_option(argv[0], a))
+              or a.startswith("--") and len(a) > 2 and not _a_long_option(argv[0], a)):
             formulas[" " + a] = a
             out.append(" " + a)
         else:
             out.append(a)
     return out, formulas
+
+
+def _a_long_option(command: str, argument: str) -> bool:
+    """Whether ``argument`` (two '-' first) is one of ``command``'s long options or argparse's abbreviation of one
+    (--wrt, --wr=x, --time-limit). "--x" and "--x*y" are formulas (x, x·y): argparse's usage and "unrecognized
+    arguments: --x" before (session 32's open item)."""
+    if any(c in argument for c in "()*/^ ") or argument[2] == "-":
+        return False
+    name = argument.split("=", 1)[0]
+    actions = next(a for a in _parser()._subparsers._group_actions if a.choices).choices[command]._option_string_actions
+    return any(option.startswith(name) for option in actions if option.startswith("--"))
 
 
 def _an_option(command: str, argument: str) -> bool:
@@ -358,6 +370,9 @@ def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "r
     from .rowwise_registry import ROW_REGISTRY
     if target in ROW_REGISTRY and not (wrt or at or mode != "reverse"):  # a row-wise function: its derivation
         return ROW_REGISTRY[target].derivation()
+    from .parsing import MAX_LENGTH
+    if len(target) > MAX_LENGTH:  # no derivation has such a name: the formula's limit, not a 100 kB name echoed twice
+        parse_expression(target)
     if _NAME_LIKE.match(target) and ("-" in target or (wrt is None and not at)):
         try:
             curriculum.get(target)  # raises the unknown-name error, with a suggestion

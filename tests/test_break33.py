@@ -1,0 +1,108 @@
+"""Hostile tests of symnet's public surface, new angles (h-break33, issue 16): hostile SymPy objects and programs,
+the command line with huge and option-like formulas, the torch ops.
+
+Faults, fixed here (each test failed before; what it did then in its comment):
+
+* **A program whose node and a later read are two SymPy symbols of one name** (``Symbol("c")`` assigned,
+  ``Symbol("c", real=True)`` read) derived and compiled silently wrong: the read was a second input named c, so
+  d = 2c with c = a gave ∂d/∂a = 0 (true 2) and a kernel with an input c beside the node c. Refused in one line.
+* **Integral, Sum, Product, Limit and Subs in a SymPy formula** reached SymPy's ValueError ("Sum requires values for
+  lower and upper bounds"), an AttributeError ('Tuple' object has no attribute 'diff'), or, through a Program,
+  generated code that raised ``NameError: name 'Integral' is not defined`` from a rule's probe. Refused in one line.
+* **``symnet derive`` of a 100,000-character name** printed "unknown derivation '…'" with the whole name twice
+  (200,108 bytes on stderr); a formula's 2,000-character limit now answers first (58 bytes).
+* **``symnet derive "--x"``** (the formula −(−x)) was argparse's usage and "unrecognized arguments: --x" (session
+  32's open item); an argument with two dashes that is no long option of the command is a formula now.
+* **"it reduces to the constant E"**: the no-input error printed Euler's number as SymPy's ``E`` (the printouts
+  write exp(1) since session 32).
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import sympy as sp
+
+import symnet
+from symnet import Program
+from symnet.errors import DerivationError, SymnetError
+
+a, b, c, d = sp.symbols("a b c d", real=True)
+
+
+def _cli(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "symnet", *args], capture_output=True, text=True, timeout=timeout)
+
+
+# ------------------------------------------------------------------ programs and SymPy objects
+
+def test_a_node_and_a_read_of_its_name_must_be_one_symbol():
+    # before: derived, ∂d/∂a = 0 (true 2); the compiled kernel took an input c beside the node c
+    plain_c = sp.Symbol("c")
+    with pytest.raises(DerivationError, match="variable named c that is not the node c"):
+        Program.from_assignments([(plain_c, a), (d, c * 2)])
+    with pytest.raises(DerivationError, match="variable named c that is not the node c"):
+        symnet.derive(Program(((plain_c, a), (d, c * 2)), (d,)))
+    # one symbol (or names as text) derives as before
+    assert symnet.derive(Program.from_assignments([(c, a), (d, c * 2)])).gradients[a] == 2
+    assert symnet.derive(Program.from_assignments([("c", "a"), ("d", "c*2")])).gradients["a"] == 2
+
+
+@pytest.mark.parametrize("make", [
+    lambda: sp.Integral(a, (a, 0, b)),
+    lambda: sp.Sum(a ** sp.Symbol("k", integer=True), (sp.Symbol("k", integer=True), 0, 3)) * b,
+    lambda: sp.Product(a, (sp.Symbol("k", integer=True), 1, 3)) * b,
+    lambda: sp.Limit(a * b, a, 0) + b,
+    lambda: sp.Subs(a * b, a, b),
+], ids=["Integral", "Sum", "Product", "Limit", "Subs"])
+def test_objects_with_a_bound_variable_are_refused_in_one_line(make):
+    # before: ValueError / AttributeError from inside SymPy (9-16 frames), never a symnet error
+    expr = make()
+    with pytest.raises(DerivationError, match="a formula cannot hold") as info:
+        symnet.derive(expr)
+    assert "\n" not in str(info.value)
+
+
+def test_an_integral_in_a_program_is_refused_before_code_is_generated():
+    # before: derived (∂c/∂b = b), then symnet.compile raised NameError: name 'Integral' is not defined
+    with pytest.raises(DerivationError, match="cannot hold Integral"):
+        symnet.compile(symnet.derive(Program.from_assignments([(c, sp.Integral(a, (a, 0, b)))])))
+
+
+def test_a_constant_formula_names_eulers_number_as_exp_1():
+    # before: "… it reduces to the constant E"
+    with pytest.raises(DerivationError, match=r"reduces to the constant exp\(1\)·π$"):
+        symnet.derive("x - x + exp(1)*pi")
+
+
+# ------------------------------------------------------------------ command line
+
+def test_a_huge_unknown_name_is_answered_by_the_formula_limit():
+    # before: "unknown derivation 'xxx…'" echoing all 100,000 characters twice (200,108 bytes)
+    run = _cli("derive", "x" * 100_000)
+    assert run.returncode == 2
+    assert run.stderr.strip() == "symnet: error: the formula is longer than 2000 characters"
+
+
+def test_an_unknown_names_message_is_bounded_from_python():
+    with pytest.raises(SymnetError) as info:
+        symnet.get("y" * 100_000)
+    assert len(str(info.value)) < 300 and "100000 characters" in str(info.value)
+
+
+@pytest.mark.parametrize("formula, shown", [("--x", "df/dx = 1"), ("---x", "df/dx = −1"), ("--x*y", "df/dy = x")])
+def test_a_formula_with_two_leading_minus_signs_is_a_formula(formula, shown):
+    # before: argparse's usage and "unrecognized arguments: --x", exit 2
+    run = _cli("derive", formula)
+    assert run.returncode == 0, run.stderr
+    assert shown in run.stdout
+
+
+def test_long_options_and_their_abbreviations_stay_options():
+    from symnet.cli import _formulas_as_positionals
+
+    for argv in (["derive", "x*y", "--wrt", "x"], ["derive", "x*y", "--wr=x"], ["verify", "x", "--timeout", "5"],
+                 ["derive", "--list"], ["derive", "--help"], ["graph", "x*y", "--wrt", "x"]):
+        assert _formulas_as_positionals(argv) == (argv, {})
+    assert _formulas_as_positionals(["derive", "--x"])[1] == {" --x": "--x"}
