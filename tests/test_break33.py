@@ -13,6 +13,9 @@ Faults, fixed here (each test failed before; what it did then in its comment):
   (200,108 bytes on stderr); a formula's 2,000-character limit now answers first (58 bytes).
 * **``symnet derive "--x"``** (the formula −(−x)) was argparse's usage and "unrecognized arguments: --x" (session
   32's open item); an argument with two dashes that is no long option of the command is a formula now.
+* **``torch.compile(fullgraph=True)`` of ``loss("focal", …)``, ``loss("gaussian_nll", …)`` and
+  ``leaky_relu(x, 0.2)``** failed in Dynamo ("does not know how to trace method `join` of class `str`"): the
+  options' check built its usage line, a message's, on every call. Built only for a refusal now.
 * **"it reduces to the constant E"**: the no-input error printed Euler's number as SymPy's ``E`` (the printouts
   write exp(1) since session 32).
 """
@@ -25,6 +28,7 @@ import pytest
 import sympy as sp
 
 import symnet
+from conftest import triton_torch
 from symnet import Program
 from symnet.errors import DerivationError, SymnetError
 
@@ -106,3 +110,39 @@ def test_long_options_and_their_abbreviations_stay_options():
                  ["derive", "--list"], ["derive", "--help"], ["graph", "x*y", "--wrt", "x"]):
         assert _formulas_as_positionals(argv) == (argv, {})
     assert _formulas_as_positionals(["derive", "--x"])[1] == {" --x": "--x"}
+
+
+# ------------------------------------------------------------------ the torch ops
+
+@pytest.mark.parametrize("case", ["focal", "gaussian_nll", "leaky_relu"])
+def test_ops_with_options_trace_in_torch_compile_fullgraph(case):
+    # before: torch._dynamo Unsupported, "Dynamo does not know how to trace method `join` of class `str`": the
+    # options' check built its usage line (a message's) on every call, also where nothing was refused
+    torch = triton_torch()
+    import torch._dynamo
+    import symnet.torch as st
+
+    F = st.functional
+    fn = {"focal": lambda a, b: F.loss("focal", a, b, 0.3, 1.5),
+          "gaussian_nll": lambda a, b: F.loss("gaussian_nll", a, (b, b + 1)),
+          "leaky_relu": lambda a, b: F.leaky_relu(a, 0.2) * b}[case]
+    gen = torch.Generator().manual_seed(33)
+    x = torch.randn(6, dtype=torch.float64, generator=gen).requires_grad_()
+    t = torch.rand(6, dtype=torch.float64, generator=gen)
+    torch._dynamo.reset()
+    out = torch.compile(fn, backend="aot_eager", fullgraph=True)(x, t)
+    (grad,) = torch.autograd.grad(out.sum(), x)
+    ref = fn(x, t)
+    (ref_grad,) = torch.autograd.grad(ref.sum(), x)
+    assert torch.equal(out, ref) and torch.equal(grad, ref_grad)
+
+
+def test_too_many_options_are_still_refused_in_one_line():
+    torch = triton_torch()
+    import symnet.torch as st
+
+    x = torch.zeros(3, dtype=torch.float64)
+    with pytest.raises(SymnetError, match=r"focal takes at most 2 option\(s\), by position: focal\(z, t"):
+        st.functional.loss("focal", x, x, 0.25, 2.0, 7.0)
+    with pytest.raises(SymnetError, match="by position, not by name"):
+        st.functional.loss("huber", x, x, delta=2.0)

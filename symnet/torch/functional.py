@@ -296,6 +296,10 @@ def _check_options(kind: str, name: str, params: tuple, by_name: dict, tensors: 
     (Python's own message named an internal function and counted its tensors too)."""
     from ..registry import REGISTRY
 
+    if not by_name and (name not in REGISTRY or REGISTRY[name].arity[1] is None
+                        or len(params) <= REGISTRY[name].arity[1] - tensors):
+        return  # nothing to refuse: the usage line is built only for a message (torch.compile of loss("focal", …)
+        # traced its str.join and failed with fullgraph=True: "Dynamo does not know how to trace method join")
     usage = _usage(name)
     options = _argument_names(name)[tensors:]
     foreign = [k for k in by_name if k not in options]
