@@ -16,6 +16,9 @@ Faults, fixed here (each test failed before; what it did then in its comment):
 * **``torch.compile(fullgraph=True)`` of ``loss("focal", …)``, ``loss("gaussian_nll", …)`` and
   ``leaky_relu(x, 0.2)``** failed in Dynamo ("does not know how to trace method `join` of class `str`"): the
   options' check built its usage line, a message's, on every call. Built only for a refusal now.
+* **A boolean cross-entropy target** was refused as "argument 'r' must hold integer class indices" (the generated
+  kernel's name); **``compile_step(3, …)``** raised Python's "'int' object is not iterable"; **``compile_step(("swish",),
+  …)``** suggested "hardswish or mish" for the formulas' other name of silu.
 * **"it reduces to the constant E"**: the no-input error printed Euler's number as SymPy's ``E`` (the printouts
   write exp(1) since session 32).
 """
@@ -146,3 +149,23 @@ def test_too_many_options_are_still_refused_in_one_line():
         st.functional.loss("focal", x, x, 0.25, 2.0, 7.0)
     with pytest.raises(SymnetError, match="by position, not by name"):
         st.functional.loss("huber", x, x, delta=2.0)
+
+
+def test_a_boolean_target_is_named_as_passed():
+    # before: TypeError "argument 'r' must hold integer class indices, not torch.bool" (the kernel's own name, 16 frames)
+    torch = triton_torch()
+    import symnet.torch as st
+
+    with pytest.raises(TypeError, match="cross_entropy: target has dtype torch.bool"):
+        st.functional.cross_entropy(torch.zeros(4, 5, dtype=torch.float64), torch.tensor([True, False, True, False]))
+
+
+def test_compile_step_of_no_sequence_and_of_an_alias_say_what_to_pass():
+    pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    # before: TypeError "'int' object is not iterable"
+    with pytest.raises(SymnetError, match="a sequence of activation names, one per layer"):
+        symnet.compile_step(3, "mse")
+    # before: "did you mean hardswish or mish?" for a formula's name of silu
+    with pytest.raises(SymnetError, match=r"unknown activation 'swish'; did you mean silu\?"):
+        symnet.compile_step(("swish",), "mse")

@@ -725,6 +725,9 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise ValueError("cross_entropy: input has no class axis (a 0-d tensor); it takes logits of shape (C,), "
                          "(N, C) or (N, C, d1, ...)")
     ignore_index = _ops.ignore_index_arg(ignore_index, "cross_entropy")
+    if isinstance(target, torch.Tensor) and target.dtype == torch.bool:  # the kernel's "argument 'r'" before
+        raise TypeError("cross_entropy: target has dtype torch.bool; it takes class indices (an integer tensor: "
+                        "target.long()) or probabilities of the input's shape (target.to(input.dtype))")
     target = _ops.int64_classes(target)
     soft = target.is_floating_point()
     if soft and ignore_index >= 0:  # torch refuses it too: a soft target has no class to ignore
