@@ -169,3 +169,23 @@ def test_compile_step_of_no_sequence_and_of_an_alias_say_what_to_pass():
     # before: "did you mean hardswish or mish?" for a formula's name of silu
     with pytest.raises(SymnetError, match=r"unknown activation 'swish'; did you mean silu\?"):
         symnet.compile_step(("swish",), "mse")
+
+
+# ------------------------------------------------------------------ found, not fixed
+
+@pytest.mark.xfail(strict=True, reason="an irrational exponent is rounded to float64 before the power: x**sqrt(2) at "
+                   "x = 1e200 is 299.9 ULP off (torch 299.9), ∂x 139.5 (torch 325.5); x**(1/pi) at 1e300 71.0 (torch "
+                   "71.0), x**0.5**0.5**0.5**0.5**0.5 at 1.8e308 38 (torch 38): the error is c's rounding times "
+                   "c·ln x; needs c·ln x in double words (as _fracpow does for rational c)")
+def test_a_power_with_an_irrational_exponent_is_within_4_ulp_at_large_x():
+    import mpmath
+    import numpy as np
+
+    k = symnet.compile(symnet.derive("x**sqrt(2)"))
+    with mpmath.workdps(60):
+        for xv in (1e200, 1e100, 7.5):
+            f, df = k(x=np.array([xv]))
+            c = mpmath.sqrt(2)
+            true_f, true_df = mpmath.mpf(xv) ** c, c * mpmath.mpf(xv) ** (c - 1)
+            for got, true in ((f[0], true_f), (df[0], true_df)):
+                assert float(abs(mpmath.mpf(float(got)) - true)) / np.spacing(abs(float(true))) <= 4, (xv, got)
