@@ -19,6 +19,8 @@ Faults, fixed here (each test failed before; what it did then in its comment):
 * **A boolean cross-entropy target** was refused as "argument 'r' must hold integer class indices" (the generated
   kernel's name); **``compile_step(3, …)``** raised Python's "'int' object is not iterable"; **``compile_step(("swish",),
   …)``** suggested "hardswish or mish" for the formulas' other name of silu.
+* **``SYMNET_CACHE=/``** warned "does not use its cache folder /kernels: No such file or directory" (the root's
+  empty name was made as a folder); the root is now checked as any cache folder (another user's: refused).
 * **"it reduces to the constant E"**: the no-input error printed Euler's number as SymPy's ``E`` (the printouts
   write exp(1) since session 32).
 """
@@ -203,3 +205,19 @@ def test_a_soft_target_of_infinity_gives_infinity_as_torch():
     target = torch.tensor([[float("inf"), 0.0, 0.0]], dtype=torch.float64)
     for options in ({}, {"reduction": "sum"}, {"label_smoothing": 0.1}):
         assert st.functional.cross_entropy(z, target, **options).item() == float("inf"), options
+
+
+# ------------------------------------------------------------------ the cache folder
+
+def test_the_filesystem_root_as_cache_folder_is_checked_as_any_other(monkeypatch):
+    # before: "symnet does not use its cache folder /kernels: No such file or directory" (the root's empty name was
+    # made as a folder); now refused as another user's folder (the test poses as a user other than the root's owner)
+    import os
+
+    from symnet import cache
+    from symnet.errors import UnsafeCacheError
+
+    monkeypatch.setenv("SYMNET_CACHE", "/")
+    monkeypatch.setattr(os, "geteuid", lambda: os.stat("/").st_uid + 4321)
+    with pytest.raises(UnsafeCacheError, match=r"cache folder / belongs to uid"):
+        cache.read("anything", "kernels")
