@@ -126,7 +126,9 @@ def _open_private(root: Path, kind: str) -> int:
     fd = os.open(above, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     shown = above
     try:
-        for name in (*reversed(missing), root.name, kind):
+        if not root.name:  # SYMNET_CACHE=/: checked as any cache folder (it said "/kernels: No such file or directory")
+            _check(os.fstat(fd), root)
+        for name in (*reversed(missing), *([root.name] if root.name else []), kind):
             shown = shown / name
             inner = _enter(fd, name, shown)
             os.close(fd)

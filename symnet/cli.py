@@ -440,6 +440,9 @@ def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "r
     from .rowwise_registry import ROW_REGISTRY
     if target in ROW_REGISTRY and not (wrt or at or mode != "reverse"):  # a row-wise function: its derivation
         return ROW_REGISTRY[target].derivation()
+    from .parsing import MAX_LENGTH
+    if len(target) > MAX_LENGTH:  # no derivation has such a name: the formula's limit, not a 100 kB name echoed twice
+        parse_expression(target)
     if _NAME_LIKE.match(target) and ("-" in target or (wrt is None and not at)):
         try:
             curriculum.get(target)  # raises the unknown-name error, with a suggestion

@@ -63,6 +63,13 @@ class Program:
         for out in self.outputs:
             if out not in defined:
                 raise DerivationError(f"output {out} is not assigned in the program")
+        by_name = {t.name: t for t in defined}
+        for target, expr in self.assignments:  # Symbol("c") as a node, Symbol("c", real=True) read later: two
+            for s in expr.free_symbols:        # variables named c, and the node's derivative silently 0
+                if s not in defined and by_name.get(getattr(s, "name", None), s) != s:
+                    raise DerivationError(f"node {target} reads a variable named {s} that is not the node {s} "
+                                          f"(another SymPy symbol of that name: {sp.srepr(s)} against "
+                                          f"{sp.srepr(by_name[s.name])}); use one symbol for each name")
         later = {t: k for k, (t, _) in enumerate(self.assignments)}
         for k, (target, expr) in enumerate(self.assignments):
             for s in expr.free_symbols:
@@ -507,8 +514,25 @@ def _text_title(f, rewritten: list[str], outputs) -> str:
     return f"Derivative of {text}" if len(text) <= 80 else ""
 
 
+# SymPy objects a formula cannot hold: symnet decomposes, differentiates and prints elementwise arithmetic and
+# functions, and these carry a bound variable; they reached SymPy's ValueError ("Sum requires values for lower and
+# upper bounds"), an AttributeError (Subs), or generated code that raised NameError: 'Integral' (session 33)
+_UNSUPPORTED = (sp.concrete.expr_with_limits.ExprWithLimits, sp.Limit, sp.Subs, sp.Order)
+
+
+def _refuse_unsupported(exprs) -> None:
+    for expr in exprs:
+        if isinstance(expr, sp.Basic):
+            for node in sp.preorder_traversal(expr):
+                if isinstance(node, _UNSUPPORTED):
+                    raise DerivationError(f"a formula cannot hold {type(node).__name__} ({_brief(node)}): symnet "
+                                          "differentiates elementwise formulas; write it out (a sum of terms) or "
+                                          "evaluate it first (.doit())")
+
+
 def _as_program(f, output) -> Program:
     if isinstance(f, Program):  # marks of registry calls taken off (as_expression), their checks noted
+        _refuse_unsupported(e for _, e in f.assignments)
         return Program(tuple((t, noted_checks(e)) for t, e in f.assignments), f.outputs)
     if isinstance(f, sp.MatrixBase):
         f = list(f)
@@ -522,6 +546,7 @@ def _as_program(f, output) -> Program:
         raise DerivationError(f"not a differentiable formula: {type(f).__name__}")
     else:
         exprs = [as_expression(f)]
+    _refuse_unsupported(exprs)
     taken = {s.name for e in exprs for s in e.free_symbols}
     names = lambda base: [base] if len(exprs) == 1 else [f"{base}{k + 1}" for k in range(len(exprs))]  # noqa: E731
     if taken & set(names(output)):
@@ -994,7 +1019,7 @@ def _constant_note(program) -> str:
     constants = [values[o] for o in program.outputs if o in values and not values[o].free_symbols]
     if not constants or len(constants) != len(program.outputs):
         return ""
-    return f"; it reduces to the constant{'s' if len(constants) > 1 else ''} {', '.join(str(c)[:40] for c in constants)}"
+    return f"; it reduces to the constant{'s' if len(constants) > 1 else ''} {', '.join(_shown(c)[:40] for c in constants)}"  # exp(1), not E
 
 
 def _brief(value, limit: int = 60) -> str:

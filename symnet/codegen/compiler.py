@@ -15,6 +15,7 @@ import re
 import sys
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from types import ModuleType
 from typing import Callable
 
@@ -425,6 +426,9 @@ def compile_step(activations, loss: str = "ce", optimizer: str | None = None):
 
     if isinstance(activations, str):  # compile_step("tanh"): not t, a, n, h (mlp_step's message)
         mlp_step(activations, loss)
+    if not isinstance(activations, Iterable):  # compile_step(3): Python's "'int' object is not iterable" before
+        raise SymnetError(f"compile_step takes a sequence of activation names, one per layer, such as "
+                          f"('relu', 'linear'), not {type(activations).__name__}")
     activations = tuple(activations)
     if not all(isinstance(a, str) for a in activations) or not isinstance(loss, str):
         raise SymnetError("compile_step takes activation names and a loss name as strings")

@@ -93,7 +93,8 @@ def get(name: str) -> Derivation:
         close = [n for n in _BUILDERS if sorted(n.split("-")) == words] or \
             difflib.get_close_matches(name, list(_BUILDERS), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else "; see 'symnet derive --list'"
-        raise UnknownNameError(f"unknown derivation '{name}'{hint}")
+        shown = name if len(str(name)) <= 80 else f"{str(name)[:60]}… ({len(str(name))} characters)"
+        raise UnknownNameError(f"unknown derivation '{shown}'{hint}")
     summary, build = _BUILDERS[name]
     d = build()
     return dataclasses.replace(d, name=name, summary=d.summary or summary)

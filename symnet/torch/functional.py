@@ -296,6 +296,10 @@ def _check_options(kind: str, name: str, params: tuple, by_name: dict, tensors: 
     (Python's own message named an internal function and counted its tensors too)."""
     from ..registry import REGISTRY
 
+    if not by_name and (name not in REGISTRY or REGISTRY[name].arity[1] is None
+                        or len(params) <= REGISTRY[name].arity[1] - tensors):
+        return  # nothing to refuse: the usage line is built only for a message (torch.compile of loss("focal", …)
+        # traced its str.join and failed with fullgraph=True: "Dynamo does not know how to trace method join")
     usage = _usage(name)
     options = _argument_names(name)[tensors:]
     foreign = [k for k in by_name if k not in options]
@@ -721,6 +725,9 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise ValueError("cross_entropy: input has no class axis (a 0-d tensor); it takes logits of shape (C,), "
                          "(N, C) or (N, C, d1, ...)")
     ignore_index = _ops.ignore_index_arg(ignore_index, "cross_entropy")
+    if isinstance(target, torch.Tensor) and target.dtype == torch.bool:  # the kernel's "argument 'r'" before
+        raise TypeError("cross_entropy: target has dtype torch.bool; it takes class indices (an integer tensor: "
+                        "target.long()) or probabilities of the input's shape (target.to(input.dtype))")
     target = _ops.int64_classes(target)
     soft = target.is_floating_point()
     if soft and ignore_index >= 0:  # torch refuses it too: a soft target has no class to ignore

@@ -91,6 +91,11 @@ def _closest(name, known) -> str:
                   "binary_cross_entropy_with_logits": "bce_logits"}.get(name) or name.removesuffix("_loss")
     if torch_name != name and torch_name in known:  # torch.nn.functional's names: mse_loss is mse
         return f"did you mean {torch_name}? "
+    from ...parsing import FUNCTIONS
+
+    alias = getattr(FUNCTIONS.get(name), "name", None)  # a formula's other name: swish is silu (it suggested
+    if alias and alias != name and alias in known:      # "hardswish or mish")
+        return f"did you mean {alias}? "
     close = [n for n in known if n.lower() == name.lower()] or difflib.get_close_matches(name, list(known), n=2)
     return f"did you mean {' or '.join(close)}? " if close else ""
 
