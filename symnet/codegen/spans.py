@@ -22,7 +22,9 @@ roundings of slack), and every bounded denominator away from 0. Then every parti
 within |u| (finite), the denominator is u's or at least 1, and the one division and the constant (printed last, or
 first only where that is finite: ``_constant_times``) leave the range only where the exact product does, up to its last
 rounding; ±inf or NaN as printed means ±inf or NaN in any order. No product with a quotient by an input that may be
-subnormal, an input squared, or two unbounded factors passes: those are what the taking again is for.
+subnormal, an input squared, or two unbounded factors passes: those are what the taking again is for. A quotient
+chain c·(N/V)/V (the scaled-square rule's; the derivative of c·h/y) with N of known span passes too: N/V is past the
+range only where |V| < 1, and the second division then keeps it there.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ import sympy as sp
 
 from ..functions import relu, sigmoid
 from ..special import _ExpNegSquare, erfcx, ndtr
+from .chains import quotient_chain
 from .rewrite import RoundingError, WidenedBase, nexp
 
 __all__ = ["span", "product_stays_in_range", "sum_overflows_only_with_its_term"]
@@ -289,12 +292,30 @@ def _factors(e):
     return out
 
 
+def _chain_of_two(factors):
+    """(N, V) where ``factors`` are (N/V) held unevaluated and 1/V, the chain (N/V)/V as CSE leaves it in a product
+    (the derivative of c·h/y: −c·(h/y)/y); None otherwise."""
+    if len(factors) != 2:
+        return None
+    for g, d in (factors, factors[::-1]):
+        if not (isinstance(g, sp.UnevaluatedExpr) and g.args[0].is_Mul and d.is_Pow and d.exp == -1):
+            continue
+        inner = [f for f in g.args[0].args if f.is_Pow and f.exp == -1]
+        if len(inner) == 1 and inner[0].base == d.base:
+            return sp.Mul(*[f for f in g.args[0].args if f is not inner[0]]), d.base
+    return None
+
+
 def product_stays_in_range(e, definitions=None) -> bool:
     """The product ``e`` as printed (its numeric constant apart, its factors as they are: a temporary is its value)
     is ±inf or NaN at a finite input only where it is in every order (see the module's docstring). False where the
     structure does not show it."""
     if not isinstance(e, sp.Mul):
         return False
+    rest = [f for f in e.args if not (f.is_number and not f.free_symbols)]
+    chain = quotient_chain(rest[0]) if len(rest) == 1 else _chain_of_two(rest)
+    if chain is not None:  # c·(N/V)/V: N/V leaves the range only where |V| < 1, and then (N/V)/V does too
+        return span(chain[0], definitions) is not None
     numerators, denominators = [], []
     for base, p in _factors(e):
         s = span(base, definitions)

@@ -237,9 +237,12 @@ class ConditionalPrinting:
     # applied) moves a tame h (no pole, no unbounded function: inputs, numbers, polynomials, selects, σ, tanh, …)
     # symbolically, before any printer sees the product; this fallback takes only what the rule refuses or never
     # sees: an h with a pole or an unbounded function (e^x/selu(y), √x/elu(y), the derivative's h·{4/y²; 1/tanh²}/s²),
-    # and a select or product held in a temporary (formed by CSE after the rules). A product the rule would take as
-    # written is left to it (:meth:`_rule_owns`), and none is taken again whose structure shows it cannot leave the
-    # range (:func:`~symnet.codegen.spans.product_stays_in_range`: sigmoid_mse's ∂z, a product of σ, tanh, clamps)
+    # a select or product held in a temporary (formed by CSE after the rules), and a product inside a node the rule does
+    # not walk (a widened sum's body). A product the rule rewrote has no select left to move into (measured: no taking
+    # again of the moved kind in the rule's formulas of tests/test_quot32.py); what the fallback still takes there is a
+    # quotient by exponents (c·h/y², whose y² underflows), and none is taken again whose structure shows it cannot leave
+    # the range (:func:`~symnet.codegen.spans.product_stays_in_range`: sigmoid_mse's ∂z, a product of σ, tanh, clamps;
+    # c·(h/y)/y, the derivative of the rule's c·h/y)
     _select_moving = False  # True while the product is printed as before and its moved form (no second wrapping)
     TAKEN_AGAIN = True  # False: a printer of row-wise or layer formulas (the lecture's, in their own skeletons) takes none
 
@@ -261,20 +264,9 @@ class ConditionalPrinting:
         rest = list(factors)
         rest.remove(s)
         h = sp.Mul(*rest)
-        if h in (sp.S.One, sp.S.NegativeOne) or self._rule_owns(e, definitions) \
-                or product_stays_in_range(e, definitions):
+        if h in (sp.S.One, sp.S.NegativeOne) or product_stays_in_range(e, definitions):
             return None
         return self._into_values(definitions.get(s, s), h, definitions)
-
-    @staticmethod
-    def _rule_owns(e, definitions) -> bool:
-        """The product ``e`` as written (no temporary in it: a temporary's value is not known tame) is one the rule
-        factor-into-quotient-branches rewrites (h tame, the select a constant over inputs in a value): the rule's case,
-        not this fallback's (the printers meet such a product only where the rule was not applied to it)."""
-        if any(f in definitions for f in e.free_symbols):
-            return False
-        from ..rewrite import _factor_into_quotient_branch
-        return _factor_into_quotient_branch(e) != e
 
     @staticmethod
     def _held_factors(e, definitions, depth=3) -> list:
