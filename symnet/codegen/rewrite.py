@@ -11089,9 +11089,10 @@ def _factor_into_quotient_branch(node):
     the printers' run-time fallback (``ConditionalPrinting._moved_into_select``, NumPy ``_taken_again``) only what
     this rule refuses (an h with a pole or an unbounded function: e^x/selu(y), √x/elu(y), relu(x·y)/leaky_relu(y)) or
     never sees (a select or a product held in a CSE temporary, a product inside a widened sum's body, which this rule
-    does not walk). A product this rule took has no select left for the fallback to move h into; its c·h/y and the
-    derivative's c·(h/y)/y are not taken again either (they leave the range only where the exact quotient does,
-    :func:`symnet.codegen.spans.product_stays_in_range`), only c·h/y², whose y² underflows, by exponents."""
+    does not walk). A product this rule took has no select left for the fallback to move h into; where h's size is
+    known from its structure (σ, tanh, an input times bounded factors) its c·h/y and the derivative's c·(h/y)/y are
+    not taken again either (they leave the range only where the exact quotient does,
+    :func:`symnet.codegen.spans.product_stays_in_range`); c·h/y², whose y² underflows, is, by exponents."""
     if not node.is_Mul:
         return node
     pw = next((f for f in node.args if isinstance(f, sp.Piecewise) and _quotient_select(f)), None)
