@@ -465,45 +465,6 @@ def _constant_times(x, y, z, c, q, lo):
     return np.where(outside & (np.abs(first) < np.inf), first, last)
 
 
-def _taken_again(r, again):
-    """r, a product as computed, taken again where it is ±inf or NaN as again(), the same product in another order, where
-    that is finite: h·{c/y if …; …} as {c·h/y if …; …} (c/y overflowed before h scaled it back: relu(x·y)/leaky_relu(y)
-    at y = −2.78e−309 was −inf for −150), a quotient of three factors by exponents (frexp and ldexp: y·log(…)/x at x = y
-    = −1.8e308 was inf for 709.78). again is a function (evaluated only where r needs it); the common case pays one test
-    over the block."""
-    r = np.asarray(r)
-    bad = ~np.isfinite(r)
-    if bad.any():
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            m = np.broadcast_to(np.asarray(again(), r.dtype), r.shape)
-        r = np.where(bad & np.isfinite(m), m, r)
-    return r
-
-
-def _constant_far(m, k, x, px, y=None, py=0, z=None, pz=0, w=None, pw=0):
-    """m·2^k·x^px·y^py·z^pz·w^pw (m·2^k the constant's size: m a normal float64, k an int; px … integer powers within
-    ±4, 0 for an absent factor; arrays of one dtype or broadcasting shapes): every factor split by frexp into a
-    fraction in [1/2, 1) and an exponent; m's fraction multiplied by each factor's fraction |p| times (divided for a
-    negative power), every partial product within [2⁻¹⁷, 2¹⁶] (normal: one rounding a factor, ≤ 4 ULP for the 4 of
-    ∂x of c/(x²·y)), the exponents times their powers added as integers and applied once by ldexp (exact, or one
-    rounding to the subnormal grid, 0 or ±inf past the range). No order of the constant and the factors keeps its
-    partial products in range everywhere: x/(10³⁰⁸·y) at x = 1e−10, y = 5e−324 overflows x/y and makes x/10³⁰⁸
-    subnormal (f −202402.0 for −202402.2533, session 24), and x²·y taken whole overflows or underflows before it is
-    split (∂x of 10⁻³⁰⁸/(x·y) −inf at x = 5e−324, y = 1e300 for −4.1e38, session 25). 0, ±inf and NaN pass through as
-    in IEEE arithmetic (frexp keeps them as the fraction, exponent 0). A float32 block is computed in float64 and
-    rounded once."""
-    factors = [(a, p) for a, p in ((x, px), (y, py), (z, pz), (w, pw)) if p]
-    dtype = np.result_type(*(a for a, _ in factors))
-    v, n = np.frexp(m)
-    for a, p in factors:
-        f, e = np.frexp(np.asarray(a, np.float64))
-        for _ in range(abs(p)):
-            v = v * f if p > 0 else v / f
-        n = n + p * e
-    out = np.ldexp(v, n + k)
-    return out if dtype == np.float64 else out.astype(dtype)
-
-
 def _dw_widened_f1e5d05dde(y, z, double_word, needed=True, within=3.3306690738724404e-16):
     """y − σ(z), rounded once. In a float64 kernel: the float64 body where a bound of its error
     is within 3u of it, double-word arithmetic (hi + lo, about 106 bits;
@@ -626,5 +587,5 @@ def sigmoid_mse(z, y):
             # L = (y − σ(z))²
             np.square(y_minus_sig_z, out=L)
             # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-            dL_dz[...] = _taken_again(-_constant_times(y_minus_sig_z, exp_neg_abs_z - _constant_times(exp_neg_abs_z, err_inv_sig_abs_z, inv_sig_abs_z, 2.0, 1, 2.350988701644575e-38), inv_sig_abs_z**2, 2.0, 1, 2.350988701644575e-38), lambda: _constant_far(-2.0, 0, y_minus_sig_z, 1, inv_sig_abs_z, -2, exp_neg_abs_z - _constant_times(exp_neg_abs_z, err_inv_sig_abs_z, inv_sig_abs_z, 2.0, 1, 2.350988701644575e-38), 1))
+            dL_dz[...] = -_constant_times(y_minus_sig_z, exp_neg_abs_z - _constant_times(exp_neg_abs_z, err_inv_sig_abs_z, inv_sig_abs_z, 2.0, 1, 2.350988701644575e-38), inv_sig_abs_z**2, 2.0, 1, 2.350988701644575e-38)
     return _L.reshape(_shape), _dL_dz.reshape(_shape)

@@ -11019,8 +11019,9 @@ __all__ += ["AFFINE_SELECT_SUM"]
 # tests/test_quot32.py)
 
 # bounded functions of any argument: a factor built of them, inputs and numbers has no pole and overflows only where
-# the product as written overflowed too (it computed the factor itself)
-_TAME_FUNCTIONS = (sigmoid, sp.tanh, sp.erf, sp.sin, sp.cos, sp.Abs, sp.Max, sp.Min, sp.sign)
+# the product as written overflowed too (it computed the factor itself). |·|, max and min are tame of tame arguments
+# only (session 33: |1/y| has y's pole; session 32's review)
+_TAME_FUNCTIONS = (sigmoid, sp.tanh, sp.erf, sp.sin, sp.cos, sp.sign)
 
 
 def _constant_over_inputs(e) -> bool:
@@ -11045,11 +11046,13 @@ def _quotient_select(pw) -> bool:
 
 def _tame(h) -> bool:
     """h has no pole and no function that overflows: numbers, inputs, sums, products, positive powers, selects of such
-    values and bounded functions (σ, tanh, erf, sin, cos, |·|, max, min, sign) of anything."""
+    values, |·|, max and min of such values, and bounded functions (σ, tanh, erf, sin, cos, sign) of anything."""
     if h.is_Number:
         return bool(h.is_finite)
     if h.is_Symbol or isinstance(h, _TAME_FUNCTIONS):
         return True
+    if isinstance(h, (sp.Abs, sp.Max, sp.Min)):
+        return all(_tame(a) for a in h.args)
     if isinstance(h, Grouped):
         return _tame(h.args[0])
     if h.is_Add or h.is_Mul:
@@ -11080,7 +11083,16 @@ def _factor_into_quotient_branch(node):
     Exact: a product distributes over a select's branches (h is evaluated where each branch is). In a branch the
     quotient c·h/y is printed as one product over y (the printer's constant placement), where c/y rounded and
     overflowed first (c/y past the range, c·h/y not: a subnormal y); every other branch is its value times h, as
-    before. h has no pole and overflows only where h as written did, so that no branch gains an inf·0."""
+    before. h has no pole and overflows only where h as written did, so that no branch gains an inf·0.
+
+    Who owns h·{c/y; …} (session 33): this rule, for a tame h, symbolically and before any printer sees the product;
+    the printers' run-time fallback (``ConditionalPrinting._moved_into_select``, NumPy ``_taken_again``) only what
+    this rule refuses (an h with a pole or an unbounded function: e^x/selu(y), √x/elu(y), relu(x·y)/leaky_relu(y)) or
+    never sees (a select or a product held in a CSE temporary, a product inside a widened sum's body, which this rule
+    does not walk). A product this rule took has no select left for the fallback to move h into; where h's size is
+    known from its structure (σ, tanh, an input times bounded factors) its c·h/y and the derivative's c·(h/y)/y are
+    not taken again either (they leave the range only where the exact quotient does,
+    :func:`symnet.codegen.spans.product_stays_in_range`); c·h/y², whose y² underflows, is, by exponents."""
     if not node.is_Mul:
         return node
     pw = next((f for f in node.args if isinstance(f, sp.Piecewise) and _quotient_select(f)), None)

@@ -23,6 +23,7 @@ from sympy.printing.precedence import PRECEDENCE
 from ...errors import SymnetError
 from ...render import text
 from ..chains import equal_powers, quotient_chain
+from ..spans import product_stays_in_range
 
 __all__ = ["ConditionalPrinting"]
 
@@ -230,10 +231,18 @@ class ConditionalPrinting:
     # e^x/selu(y) there −inf for −4.56e307; √x/elu(y) at 5e−324 inf for 4.5e161). Where the product as printed is
     # ±inf or NaN, it is taken again as {c·h/y if …; …}, h moved into every value (exact: a product distributes over
     # the values of a select), where that is finite; the product as printed everywhere else. A printer change, not a
-    # rule, so that no rule meets the moved form (session 31's rule for it, factor-into-quotient-branches, moved x into
-    # collect-pole's and exp-dominant's selects and broke their derivatives; this never changes a finite value)
-    # (h-quot32 brought that rule back the same session, applied after every other rule and only for an h without a pole
-    # or an unbounded function; this covers every other h, e^x/selu(y), √x/elu(y), and products held in temporaries)
+    # rule, so that no rule meets the moved form (session 31's rule for it moved x into collect-pole's and
+    # exp-dominant's selects and broke their derivatives; this never changes a finite value).
+    # Who owns h·{c/y; …} (session 33, h-search33): the rule factor-into-quotient-branches (rewrite.py, the last rule
+    # applied) moves a tame h (no pole, no unbounded function: inputs, numbers, polynomials, selects, σ, tanh, …)
+    # symbolically, before any printer sees the product; this fallback takes only what the rule refuses or never
+    # sees: an h with a pole or an unbounded function (e^x/selu(y), √x/elu(y), the derivative's h·{4/y²; 1/tanh²}/s²),
+    # a select or product held in a temporary (formed by CSE after the rules), and a product inside a node the rule does
+    # not walk (a widened sum's body). A product the rule rewrote has no select left to move into (measured: no taking
+    # again of the moved kind in the rule's formulas of tests/test_quot32.py); what the fallback still takes there is a
+    # quotient by exponents (c·h/y², whose y² underflows), and none is taken again whose structure shows it cannot leave
+    # the range (:func:`~symnet.codegen.spans.product_stays_in_range`: sigmoid_mse's ∂z, a product of σ, tanh, clamps;
+    # c·(h/y)/y, the derivative of the rule's c·h/y)
     _select_moving = False  # True while the product is printed as before and its moved form (no second wrapping)
     TAKEN_AGAIN = True  # False: a printer of row-wise or layer formulas (the lecture's, in their own skeletons) takes none
 
@@ -255,7 +264,7 @@ class ConditionalPrinting:
         rest = list(factors)
         rest.remove(s)
         h = sp.Mul(*rest)
-        if h in (sp.S.One, sp.S.NegativeOne):
+        if h in (sp.S.One, sp.S.NegativeOne) or product_stays_in_range(e, definitions):
             return None
         return self._into_values(definitions.get(s, s), h, definitions)
 
@@ -301,8 +310,11 @@ class ConditionalPrinting:
     # 0.7) −inf for −1.76e308, (cosh(x)/x)/y at (−2.78e−309, 102878) −inf for −3.49e303. Where the product as printed is
     # ±inf or NaN it is taken again by exponents (``_constant_far``: each factor split by frexp, the fractions
     # multiplied, the exponents added as integers, one ldexp), where that is finite: the same roundings, none out of
-    # range. Quotients only: a product of powers alone (x²·y², inf·0) is another rule's (test_hyp31's strict xfail).
-    # NumPy only (there the other order is computed only where needed; a Triton select would compute it everywhere)
+    # range. Quotients only: a product of powers alone is not taken (x²·y² is printed as (x·y)², equal-powers,
+    # :meth:`_equal_powers`, whose one partial product x·y is the whole's root). Not a product whose constant is beyond
+    # 2^±100 (printed by exponents already, :meth:`_moved_constant`'s ``_constant_far``) nor one whose structure shows
+    # it cannot leave the range (session 33: :func:`~symnet.codegen.spans.product_stays_in_range`). NumPy only (there
+    # the other order is computed only where needed; a Triton select would compute it everywhere)
 
     def _exponent_product(self, e):
         """(c, the factors) of the product ``e``, a number c (a normal float64, 1 too) times three factors or more
@@ -323,7 +335,28 @@ class ConditionalPrinting:
             return None
         if not 2.0 ** -1022 <= abs(float(c)) < math.inf:
             return None
+        if self._printed_by_exponents(e):
+            return None
+        if product_stays_in_range(e, getattr(self, "definitions", {})):
+            return None
         return float(c), others
+
+    def _printed_by_exponents(self, e) -> bool:
+        """The product ``e`` goes to ``_constant_far`` as printed (:meth:`_moved_constant`'s choice, from the same
+        expression): its constant beyond 2^±100 times a quotient chain, two factors or more, no numerator, or as a
+        constant with no normal float32 value (c/(x²·y) with a far c: nothing to take again). Decided from the
+        expression, not from the printed text (session 33; session 32 looked for ``_constant_far(`` in it)."""
+        numbers = [a for a in e.args if a.is_number and not a.free_symbols]
+        others = [f for a in e.args if not (a.is_number and not a.free_symbols) for f in sp.Mul.make_args(a)]
+        c = sp.Mul(*numbers)
+        if not c.is_Number:
+            c = c.doit()
+        if not others or not c.is_Number or self._far_split(c) is None:
+            return False
+        if len(others) == 1 and quotient_chain(others[0]) is not None:
+            return True
+        numerators = [a for a in others if not (a.is_Pow and a.exp.is_negative)]
+        return len(others) > 1 or not numerators or not _FLOAT32_TINY <= abs(c) <= _FLOAT32_MAX
 
     def _taken_again_pair(self, e, print_plain) -> tuple[str, str] | None:
         """(the product ``e`` as printed before, the form it is taken again in where that is ±inf or NaN) or None: its
@@ -342,10 +375,7 @@ class ConditionalPrinting:
                 again = self._far_call([self._far_number(product[0]), "0", *self._far_factors(product[1])])
                 if again is None:
                     return None
-            plain = print_plain(e)
-            if moved is None and plain.lstrip("-(").startswith("_constant_far("):
-                return None  # printed by exponents already (c/(x²·y) with a far constant c): nothing to take again
-            return plain, again
+            return print_plain(e), again
         finally:
             self._select_moving = False
 
