@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-__all__ = ["quotient_chain", "equal_powers"]
+__all__ = ["quotient_chain", "equal_powers", "shared_powers"]
 
 
 def quotient_chain(g):
@@ -49,3 +49,26 @@ def equal_powers(factors) -> list | None:
     taken = {a for f in found.values() for a in f}
     return [a for a in factors if a not in taken] + [
         sp.Pow(sp.UnevaluatedExpr(sp.Mul(*[a.base for a in f])), n) for n, f in found.items()]
+
+
+def shared_powers(factors) -> list | None:
+    """shared-powers: the factors of a product with x^a·y^b·… (two factors or more whose integer exponents all have
+    |n| ≥ 2, bases not numbers) put as (x^±1·y^±1·…)^m·x^(a ∓ m)·y^(b ∓ m)·… with m the least |n|, the product held
+    apart (UnevaluatedExpr) so that SymPy does not distribute the power again: x³·y³ as (x·y)³, x²·y³ as (x·y)²·y,
+    x²/y² as (x/y)²; None where there are no two such factors. The generalisation of :func:`equal_powers` that the
+    pre-CSE rule (symnet.codegen.ir, rule shared-powers) needs: the derivatives of a power of a product share x^k and
+    y^k with unequal exponents (∂x of e^(−(x·y)³) is −3·x²·y³·e^(…)), and CSE makes them temporaries before the
+    printers could see x^n·y^n. Exact as algebra; a factor of the new form leaves the range only where the old one
+    (x^(a − m) where x^a) or the whole (the power of the product, with the remaining factors) does."""
+    def base(a):  # a product already held apart (equal-powers', scaled-power's) joins the new one; a rule's group not
+        return a.base.args[0] if type(a.base) is sp.UnevaluatedExpr else a.base
+
+    found = [a for a in factors
+             if a.is_Pow and a.exp.is_Integer and abs(a.exp) >= 2 and not a.base.is_number
+             and (type(a.base) is sp.UnevaluatedExpr or not isinstance(a.base, sp.UnevaluatedExpr))]
+    if len(found) < 2:
+        return None
+    m = min(abs(a.exp) for a in found)
+    inner = sp.Mul(*[base(a) if a.exp > 0 else 1 / base(a) for a in found])
+    rest = [a.base ** (a.exp - m * sp.sign(a.exp)) for a in found]
+    return [a for a in factors if a not in found] + rest + [sp.Pow(sp.UnevaluatedExpr(inner), m)]
