@@ -157,9 +157,7 @@ def _mish(v):
 _OPEN = [
     # exp(1/(xy) − (x − y)) f, expm1(softmax) ∂x and log(e^tanhshrink(x) + e^y) ∂x: fixed by h-comp31, tested with their
     # neighbourhoods in tests/test_comp31.py
-    ("((x)**(1/2)) * ((x) / (y))", np.float64, 1e-300, 1e-300, 0,
-     lambda X, Y: mpmath.sqrt(X) * (X / Y),
-     "f 0 for 1e−150 (torch 0.05): SymPy's x^(3/2)/y, x^(3/2) underflows (and overflows at 1.8e308: inf for 1.34e154)"),
+    # √x·(x/y) f at (1e−300, 1e−300): fixed by h-xfail33 (shared-powers), tested in tests/test_xfail33.py
     ("((mish(x)) / ((x) + (y))) - (hardshrink(exp(y)))", np.float64, 0.0, 1e200, 1,
      lambda X, Y: mpmath.tanh(mpmath.log(2)) / (X + Y),
      "∂x 0 for 6e−201 (torch 1.2 ULP): mish(x)/(x + y)² with (x + y)² overflowing; power-quotient takes a divisor "

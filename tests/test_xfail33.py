@@ -238,3 +238,52 @@ def test_squareplus_with_an_input_b_over_the_range(dtype):
     truths = _squareplus_truth(xs, bs)
     worst = _worst([np.asarray(f, float), np.asarray(db, float), np.asarray(dx, float)], truths, dtype)
     assert all(w <= BOUND[dtype] for w, _ in worst), (dtype, [(w, i is not None and (xs[i], bs[i])) for w, i in worst])
+
+
+# ------------------------------------------------------------------ shared-powers, a rational power: √x·(x/y) = x^(3/2)/y
+
+def _sqrt_points(n, dtype, seed):
+    """x = 10^a over the dtype's range, y = ±x^(3/2)·10^c (c in ±20 float64, ±5 float32): x^(3/2) leaves the range
+    at a third of them, the value seldom."""
+    rng = np.random.default_rng(seed)
+    top, spread = (307, 20) if dtype is F64 else (37, 5)
+    a = rng.uniform(-top, top, n)
+    c = rng.uniform(-spread, spread, n)
+    xs = np.asarray(10.0 ** a, dtype)
+    with np.errstate(all="ignore"):
+        ys = np.asarray(rng.choice([-1, 1], n) * 10.0 ** (1.5 * a + c), dtype)
+    keep = np.isfinite(ys) & (ys != 0)
+    return xs[keep], ys[keep]
+
+
+def _sqrt_truth(xs, ys):
+    f, dx, dy = [], [], []
+    for x, y in zip(xs, ys):
+        X, Y = mpmath.mpf(float(x)), mpmath.mpf(float(y))
+        f.append(mpmath.sqrt(X) * X / Y)
+        dx.append(3 * mpmath.sqrt(X) / (2 * Y))
+        dy.append(-mpmath.sqrt(X) * X / Y ** 2)
+    return f, dx, dy
+
+
+def test_rational_power_at_the_failing_point():
+    # test_hyp31's point (1e−300, 1e−300): f 0 for 1e−150 before (torch 0.05 ULP), ∂y −0 for −1e150; now ≤ 1
+    outs = _run("((x)**(1/2)) * ((x) / (y))", F64, [1e-300], [1e-300])
+    truths = _sqrt_truth([1e-300], [1e-300])
+    for out, t in zip(outs, truths):
+        assert ulps(out[0], t[0], F64) <= 1, (out[0], t[0])
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+def test_rational_power_over_the_range(dtype):
+    """400 points each dtype. Before (float64): f and ∂y 0 or inf wherever x^(3/2) left the range. Measured after
+    over 1,500 draws of this kind (seed 5): f ≤ 1.82, ∂x ≤ 1.79, ∂y ≤ 2.57 ULP (float64; torch autograd of √x·(x/y)
+    as written 1.73 / 1.31 / inf), float32 1.65 / 2.14 / 1.79."""
+    xs, ys = _sqrt_points(400, dtype, 36)
+    outs = _run("((x)**(1/2)) * ((x) / (y))", dtype, xs, ys)
+    truths = _sqrt_truth(xs, ys)
+    worst = _worst(outs, truths, dtype)
+    assert all(w <= BOUND[dtype] for w, _ in worst), (dtype, [(w, i is not None and (xs[i], ys[i])) for w, i in worst])
+    if dtype is F64:
+        torch_worst = _torch_worst(lambda t, x, y: t.sqrt(x) * (x / y), truths, xs, ys)
+        assert all(w <= max(BOUND[dtype], tw) for (w, _), tw in zip(worst, torch_worst)), (worst, torch_worst)

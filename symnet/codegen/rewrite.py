@@ -11136,10 +11136,10 @@ def _shared_powers_node(node):
     # the written form where each base's power is normal in float32 (|b| within 2^±(120/n), as scaled-power's): it
     # rounds x·y once and not n times over ((x·y)³ carries x·y's rounding three times: ∂y of e^(−(x·y)³) 5.6 ULP
     # at moderate x, y in float64, written 3.4)
-    powers = [a for a in node.args if a.is_Pow and a.exp.is_Integer and abs(a.exp) >= 2 and not a.base.is_number]
-    n = max(abs(int(a.exp)) for a in powers)
+    taken = [a.as_base_exp() for a in node.args if a not in factors]  # the factors shared_powers took
+    n = max(int(sp.ceiling(abs(e))) for _, e in taken)
     bits = sp.Integer(2) ** (120 // n)
-    normal = sp.And(*[sp.And(sp.Abs(a.base) <= bits, sp.Abs(a.base) >= 1 / bits) for a in powers])
+    normal = sp.And(*[sp.And(sp.Abs(b) <= bits, sp.Abs(b) >= 1 / bits) for b, _ in taken])
     return sp.Piecewise((node, normal), (sp.Mul(*factors), True))
 
 
