@@ -58,7 +58,8 @@ def shared_powers(factors) -> list | None:
     x²/y² as (x/y)²; None where there are no two such factors. The generalisation of :func:`equal_powers` that the
     pre-CSE rule (symnet.codegen.ir, rule shared-powers) needs: the derivatives of a power of a product share x^k and
     y^k with unequal exponents (∂x of e^(−(x·y)³) is −3·x²·y³·e^(…)), and CSE makes them temporaries before the
-    printers could see x^n·y^n. Exact as algebra; a factor of the new form leaves the range only where the old one
+    printers could see x^n·y^n. A rational power above 1 takes inputs to the power ±1 as partners, m the whole part
+    of the least exponent (x^(3/2)/y as (x/y)·√x). Exact as algebra; a factor of the new form leaves the range only where the old one
     (x^(a − m) where x^a) or the whole (the power of the product, with the remaining factors) does."""
     def base(a):  # a product already held apart (equal-powers', scaled-power's) joins the new one; a rule's group not
         b = powers[a][0]
