@@ -157,17 +157,13 @@ def _mish(v):
 _OPEN = [
     # exp(1/(xy) − (x − y)) f, expm1(softmax) ∂x and log(e^tanhshrink(x) + e^y) ∂x: fixed by h-comp31, tested with their
     # neighbourhoods in tests/test_comp31.py
-    ("((x)**(1/2)) * ((x) / (y))", np.float64, 1e-300, 1e-300, 0,
-     lambda X, Y: mpmath.sqrt(X) * (X / Y),
-     "f 0 for 1e−150 (torch 0.05): SymPy's x^(3/2)/y, x^(3/2) underflows (and overflows at 1.8e308: inf for 1.34e154)"),
+    # √x·(x/y) f at (1e−300, 1e−300): fixed by h-xfail33 (shared-powers), tested in tests/test_xfail33.py
     ("((mish(x)) / ((x) + (y))) - (hardshrink(exp(y)))", np.float64, 0.0, 1e200, 1,
      lambda X, Y: mpmath.tanh(mpmath.log(2)) / (X + Y),
      "∂x 0 for 6e−201 (torch 1.2 ULP): mish(x)/(x + y)² with (x + y)² overflowing; power-quotient takes a divisor "
      "linear in several inputs now (x/(x + y), above), but this gradient is a widened double word it does not enter"),
     # log(e^(relu(x)·y) + e^y) ∂y: fixed by h-comp31 (tests/test_comp31.py)
-    ("(gelu((x) / (y)))**(-2)", np.float64, -1e200, -1e200, 0,
-     lambda X, Y: 1 / ((X / Y) * mpmath.ncdf(X / Y)) ** 2,
-     "f 0 for 1.4127 (torch 1.1 ULP; NaN at −1.8e308): y²/(x²·Φ(x/y)²), x² and y² overflow"),
+    # (gelu(x/y))^−2 f at (−1e200, −1e200): fixed by h-xfail33 (shared-powers), tested in tests/test_xfail33.py
     # hardswish(relu(x) − y) ∂x (128 ULP at (1.2597, 2.7664)), (selu(x + y))^(3/2) near x + y = 0 (1.1e16 ULP) and
     # exp((x·y)² − y) at (−1e200, 0) (NaN): fixed by h-hyp32 (affine-select-sum, common-coefficient, equal-powers),
     # tested with their neighbouring forms in tests/test_hyp32.py

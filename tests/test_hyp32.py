@@ -331,10 +331,6 @@ def test_affine_select_sum_triton():
 
 # ------------------------------------------------------------------ found, not fixed
 
-@pytest.mark.xfail(strict=True, reason="exp(−(x·y)³) at (7.44e148, −6.57e−150): f NaN for 1.1239 (and ∂): the "
-                   "derivatives share x³ and y³, so common-subexpression elimination makes them temporaries "
-                   "(cube_x·cube_y) before the printer could write (x·y)³; needs equal-powers as a rewrite rule "
-                   "ahead of CSE")
 def test_equal_powers_through_shared_cubes():
     x, y = 7.444255186913981e+148, -6.566164260748717e-150
     f, _, _ = _run("exp(-((x) * (y))**3)", F64, [x], [y])

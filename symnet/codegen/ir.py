@@ -42,7 +42,7 @@ from ..render import text
 from .chains import quotient_chain
 from .doubleword import nan_through
 from .names import FALLBACK_WORDS, _math_name
-from .rewrite import (SIGMOID_PAIR, RoundingError, Rule, Stabiliser, WidenedBase, unordered_symbols,
+from .rewrite import (SHARED_POWERS, SIGMOID_PAIR, RoundingError, Rule, Stabiliser, WidenedBase, unordered_symbols,
                       without_ite)
 
 __all__ = ["Kernel", "KernelInput", "KernelOutput", "describe", "local_names", "stability_section",
@@ -204,6 +204,9 @@ def describe(d: Derivation, *, name: str | None = None, roles: dict | None = Non
     shared = SIGMOID_PAIR.apply(sp.Tuple(*stable))
     if SIGMOID_PAIR.fired(sp.Tuple(*stable), shared):
         stable, fired = list(shared), fired + [SIGMOID_PAIR]
+    powers = SHARED_POWERS.apply(sp.Tuple(*stable))  # x³·y³ as (x·y)³ before CSE shares x³ and y³ (h-xfail33)
+    if SHARED_POWERS.fired(sp.Tuple(*stable), powers):
+        stable, fired = list(powers), fired + [SHARED_POWERS]
     # CSE temporaries t0, t1, … (the backends name them by their math: temporary_names): never
     # the name of an input (a real t0 and a plain t0 differ only in assumptions)
     temps = sp.numbered_symbols("t", start=0, exclude=[sp.Symbol(i.name) for i in inputs])

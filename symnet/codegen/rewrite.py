@@ -3111,6 +3111,8 @@ def _power_product(node):
     if len(powers) != 1:
         return None
     (q,) = powers
+    if any(f.is_Pow and f.exp.is_Integer and f.exp <= -2 and not f.base.is_number for f in node.args):
+        return None  # s^n/V^k: shared-powers' (s/V)^min(n, k) (h-xfail33: y²/(x²·Φ²) as y·(y·x⁻²·Φ⁻²), x⁻²·Φ⁻² = 0)
     s, n = q.base, int(q.exp)
     coeff, factors = node.as_coeff_mul()
     rest = sp.Mul(*[f for f in factors if f != q])  # by value: as_coeff_mul may hand out equal copies
@@ -11129,3 +11131,45 @@ FACTOR_INTO_QUOTIENT_BRANCHES = Rule(
     apply=_factor_into_quotient_branches, fired=lambda old, new: new != old)
 _register(FACTOR_INTO_QUOTIENT_BRANCHES)
 __all__ += ["FACTOR_INTO_QUOTIENT_BRANCHES"]
+
+
+# ------------------------------------------------------------------ shared-powers (issue 16, session 33, h-xfail33:
+# exp(−(x·y)³) at (7.44e148, −6.57e−150) was NaN for 1.1239; the printers' equal-powers came too late, after CSE had
+# made x³ and y³ temporaries shared with the derivatives); tested in tests/test_xfail33.py
+
+def _shared_powers_node(node):
+    from .chains import shared_powers
+
+    if not node.is_Mul:
+        return node
+    factors = shared_powers(node.args)
+    if factors is None:
+        return node
+    # the written form where each base's power is normal in float32 (|b| within 2^±(120/n), as scaled-power's): it
+    # rounds x·y once and not n times over ((x·y)³ carries x·y's rounding three times: ∂y of e^(−(x·y)³) 5.6 ULP
+    # at moderate x, y in float64, written 3.4)
+    taken = [a.as_base_exp() for a in node.args if a not in factors]  # the factors shared_powers took
+    n = max(int(sp.ceiling(abs(e))) for _, e in taken)
+    bits = sp.Integer(2) ** (120 // n)
+    normal = sp.And(*[sp.And(sp.Abs(b) <= bits, sp.Abs(b) >= 1 / bits) for b, _ in taken])
+    return sp.Piecewise((node, normal), (sp.Mul(*factors), True))
+
+
+def _shared_powers(expr):
+    """Every product of ``expr`` with two powers or more of integer exponent |n| ≥ 2 as
+    :func:`~symnet.codegen.chains.shared_powers` puts it, innermost first; widened nodes and series kept whole."""
+    from .roots import SeriesBase
+
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.Pow):
+        return expr
+    return _bottom_up(expr, _shared_powers_node, leaves=_KEPT + (SeriesBase,))
+
+
+SHARED_POWERS = Rule(
+    "shared-powers", "x^a·y^b (integer |a|, |b| ≥ 2) as (x·y)^m·x^(a − m)·y^(b − m), m the least exponent (x²/y² "
+    "as (x/y)², and SymPy's x^(3/2)/y of √x·(x/y) as (x/y)·√x), where a base lies beyond 2^±(120/n), applied to a kernel's outputs together before common-subexpression elimination: SymPy writes "
+    "(x·y)³ as x³·y³ and its derivatives as −3·x²·y³·e^(…); x³ overflows where y³ underflows, so e^(−(x·y)³) at "
+    "(7.44e148, −6.57e−150) was inf·0 = NaN for 1.1239 and ∂x 0 (the printers' equal-powers came after CSE had "
+    "made x³ and y³ temporaries); the product's power leaves the range only where the whole does",
+    apply=lambda e: sp.Tuple(*[_shared_powers(a) for a in e.args]), fired=lambda old, new: new != old)
+__all__ += ["SHARED_POWERS"]
