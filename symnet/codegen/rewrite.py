@@ -10807,6 +10807,73 @@ RULES = RULES[:RULES.index(ROUNDED_POWER)] + (EXP_SIGMOID_FAR,) + tuple(
     r for r in RULES[RULES.index(ROUNDED_POWER):] if r is not EXP_SIGMOID_FAR)
 __all__ += ["EXP_SIGMOID_FAR"]
 
+# ------------------------------------------------------------------ exp-sigmoid-spread (issue 16, session 33: ∂y of
+# e^x·σ(−y) + σ(−y)², −(e^x + 2σ(−y))·σ(−y)·σ(y), was −inf at (745, 745) for −1; ∂y of log(1 + e^y)·e^x·σ(−y), a
+# select of sums of σ products times e^x, −inf at (740, 741) for −272: exp-sigmoid-far takes e^w·σ(u) only as factors
+# of one product, and a derivative's sum sits between them, h-hostile33); tested in tests/test_hostile33.py
+
+
+def _exp_sigmoid_terms(node):
+    """``node`` (a product holding a sum, or a select of such products, among its factors) with its other factors
+    multiplied into the sum's terms (a select's branches), where that makes a term a product :func:`_exp_sigmoid_far`
+    takes; (the new form, the σ arguments of those terms) or None."""
+    if isinstance(node, sp.Piecewise):
+        branches, found = [], []
+        for pair in node.args:
+            got = _exp_sigmoid_terms(pair.expr)
+            branches.append((pair.expr if got is None else got[0], pair.cond))
+            found += [] if got is None else got[1]
+        return (sp.Piecewise(*branches), found) if found else None
+    if not node.is_Mul or _exp_sigmoid_far(node) is not None:
+        return None
+    for f in node.args:
+        others = [g for g in node.args if g is not f]
+        if f.is_Add:
+            terms = [sp.Mul(t, *others) for t in f.args]
+            found = [s.args[0] for t in terms if _exp_sigmoid_far(t) is not None
+                     for s in t.args if isinstance(s, sigmoid)]
+            if found:
+                return sp.Add(*terms), found
+        elif isinstance(f, sp.Piecewise):
+            got = _exp_sigmoid_terms(sp.Piecewise(*[(sp.Mul(p.expr, *others), p.cond) for p in f.args]))
+            if got is not None:
+                return got
+    return None
+
+
+def _exp_sigmoid_spread(node):
+    """A product of e^w and σ(u) factors with a sum between them ((e^x + 2σ(−y))·σ(−y)·σ(y); {Σ σ products}·e^x) as a
+    select: where some such u < −700, the sum's terms each times the other factors (then exp-sigmoid-far's products,
+    exact there); the product as written elsewhere. None for any other node.
+
+    Exact: (a + b)·c = a·c + b·c, and a select's branches times c are c times the select; rounding: the terms' sum is
+    rounded where the sum was, on the same terms times c (the products themselves exact to a rounding each)."""
+    if not isinstance(node, sp.Expr) or not (node.is_Mul or isinstance(node, sp.Piecewise)):
+        return None
+    got = _exp_sigmoid_terms(node)
+    if got is None:
+        return None
+    spread, found = got
+    return sp.Piecewise((spread, sp.Or(*[u < _EXP_SIGMOID_FAR for u in dict.fromkeys(found)])), (node, True))
+
+
+def _exp_sigmoids_spread(expr):
+    """Every product of ``expr`` :func:`_exp_sigmoid_spread` takes, outermost first."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sigmoid) or not expr.has(sp.exp):
+        return expr
+    return _top_down(expr, _exp_sigmoid_spread, _KEPT)
+
+
+EXP_SIGMOID_SPREAD = Rule(
+    "exp-sigmoid-spread", "e^w and σ(u) factors with a sum between them, as a derivative writes them ((e^x + 2σ(−y))·"
+    "σ(−y)·σ(y), ∂y of e^x·σ(−y) + σ(−y)²), overflow e^w first: −inf at (745, 745) for −1 (torch NaN); where u < −700 "
+    "the sum's terms each times the other factors, exactly the product, so that exp-sigmoid-far takes e^w·σ(u) in one "
+    "exponential; as written elsewhere", apply=_exp_sigmoids_spread, fired=lambda old, new: new != old)
+_register(EXP_SIGMOID_SPREAD)
+RULES = RULES[:RULES.index(EXP_SIGMOID_FAR)] + (EXP_SIGMOID_SPREAD,) + tuple(
+    r for r in RULES[RULES.index(EXP_SIGMOID_FAR):] if r is not EXP_SIGMOID_SPREAD)  # before exp-sigmoid-far
+__all__ += ["EXP_SIGMOID_SPREAD"]
+
 # ------------------------------------------------------------------ exp-over-power-far (issue 16, session 30: ∂ of
 # 1/(2 − e^x), e^x/(2 − e^x)², was 0 for 1.9e−174 at x = 400 and NaN at 709.8, h-hostile30); tested in
 # tests/test_under30.py
