@@ -6218,6 +6218,60 @@ HYPOT_SLOPE = Rule(
 _register(HYPOT_SLOPE)
 __all__ += ["HYPOT_SLOPE"]
 
+# ------------------------------------------------------------------ hypot-sign (issue 16, session 33: float32 ∂x of
+# √(3x² + 1), 3x·{1/(√(3 + x⁻²)·|x|) past 2⁵⁹}, was 0 at x = 2.4e38 for √3: √(3 + x⁻²)·|x| overflowed, h-hostile33);
+# tested in tests/test_hostile33.py
+
+
+def _branch_factors(e):
+    """The factors of a select's branch ``e``, a reciprocal of a product taken as the reciprocals of its factors."""
+    if e.is_Pow and e.exp == -1 and e.base.is_Mul:
+        return [a ** -1 for a in e.base.args]
+    return list(sp.Mul.make_args(e))
+
+
+def _hypot_sign(node):
+    """v·{g/|v| if |v| > T; …}·rest (the hypot rule's scaled branch, g = (w + c/v²)^−1/2, times the v of a
+    derivative) → {sign(v)·g if |v| > T; v·… otherwise}·rest; None for any other node.
+
+    Exact: v/|v| = sign(v) wherever v ≠ 0, which |v| > T > 0 says."""
+    if not node.is_Mul:
+        return None
+    for f in node.args:
+        if not isinstance(f, sp.Piecewise):
+            continue
+        for i, (e, cond) in enumerate(f.args):
+            if not (isinstance(cond, sp.StrictGreaterThan) and isinstance(cond.lhs, sp.Abs) and cond.rhs.is_number
+                    and cond.rhs.is_positive):
+                continue
+            v = cond.lhs.args[0]
+            factors = _branch_factors(e)
+            if sp.Abs(v) ** -1 not in factors or v not in node.args:
+                continue
+            rest = [g for g in factors if g != sp.Abs(v) ** -1]
+            branches = [(sp.sign(v) * sp.Mul(*rest), c) if j == i else (v * b, c) for j, (b, c) in enumerate(f.args)]
+            others = [g for g in node.args if g is not f and g != v]
+            return sp.Mul(*others) * sp.Piecewise(*branches)
+    return None
+
+
+def _hypot_signs(expr):
+    """Every product of ``expr`` :func:`_hypot_sign` takes, outermost first."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.Abs):
+        return expr
+    return _top_down(expr, lambda node: _hypot_sign(node) if isinstance(node, sp.Expr) else None, _KEPT)
+
+
+HYPOT_SIGN = Rule(
+    "hypot-sign", "v·(w·v² + c)^−1/2 (a derivative of √(w·v² + c), 3x/√(3x² + 1)) is v·1/(√(w + c/v²)·|v|) past the "
+    "hypot rule's threshold, whose √(w + c/v²)·|v| overflows where the result is about √w·sign v (float32 ∂x of "
+    "√(3x² + 1) 0 at x = 2.4e38 for 1.732; float64 the same past 1e308); v/|v| is sign(v) exactly where |v| > T > 0, so "
+    "sign(v)·(w + c/v²)^−1/2 there: no product that overflows", apply=_hypot_signs, fired=lambda old, new: new != old)
+_register(HYPOT_SIGN)
+RULES = RULES[:RULES.index(HYPOT_SLOPE) + 1] + (HYPOT_SIGN,) + tuple(
+    r for r in RULES[RULES.index(HYPOT_SLOPE) + 1:] if r is not HYPOT_SIGN)  # after hypot-slope
+__all__ += ["HYPOT_SIGN"]
+
 
 # ------------------------------------------------------------------ rounded-power (issue 16, session 12): b^γ with γ an
 # input and b a sum of rounded functions (the focal loss's (1 − p_t)^γ, 1 − p_t = t·σ(−z) + (1 − t)·σ(z)); tested in
