@@ -7453,6 +7453,44 @@ ROUNDED_LOG_ARGUMENT = Rule(
 _register(ROUNDED_LOG_ARGUMENT)
 __all__ += ["ROUNDED_LOG_ARGUMENT"]
 
+# ------------------------------------------------------------------ widened-log-argument (issue 16, session 33: ∂α of
+# the generalised Charbonnier loss ((p − t)² + ε²)^(α/2), W^(α/2)·log(W)/2 with W the widened sum, was 0 at p − t = 1,
+# ε = 1e−30 for 5e−61: W rounded to 1 before the log, h-hostile33); tested in tests/test_hostile33.py
+
+
+def _widened_log(node):
+    """log(W) of a widened sum W (the widen rule's: its body a sum, computed in double-word and rounded once) → the log
+    of the body widened whole (log s_hi + s_lo/s_hi of the double-word sum) where |W| ≤ 2¹⁰⁰⁰, log(W) beyond (no
+    cancellation there); None for any other node."""
+    if not (isinstance(node, sp.log) and isinstance(node.args[0], WidenedBase)):
+        return None
+    w = node.args[0]
+    body = w.body
+    if not body.is_Add or body.has(sp.log, log1p, sp.exp, sigmoid, softplus):
+        return None
+    return sp.Piecewise((widen(sp.log(body), first_order=True, in_float32=True), sp.Abs(w) <= _PRODUCT_RANGE[1]),
+                        (node, True))
+
+
+def _widened_logs(expr):
+    """Every log of a widened sum in ``expr`` as :func:`_widened_log` writes it."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.log) or not expr.has(WidenedBase):
+        return expr
+    return _top_down(expr, lambda node: _widened_log(node) if isinstance(node, sp.Expr) else None, _KEPT)
+
+
+WIDENED_LOG_ARGUMENT = Rule(
+    "widened-log-argument", "log W of a sum W the widen rule computes in double-word is rounded to one float first: "
+    "near W = 1 half an ulp of 1 is all of log W (∂α of ((p − t)² + ε²)^(α/2), W^(α/2)·log(W)/2, 0 at p − t = 1, "
+    "ε = 1e−30 for 5e−61; torch 0 too); the log of the double-word sum to first order, log s_hi + s_lo/s_hi (exact "
+    "to 2⁻¹⁰⁰ or so: log(s_hi + s_lo) = log s_hi + log1p(s_lo/s_hi), |s_lo/s_hi| ≤ 2⁻⁵³), rounded once, where |W| ≤ "
+    "2¹⁰⁰⁰ (in a float32 kernel too: float64 rounds 1 + 1e−20); log W beyond", apply=_widened_logs,
+    fired=lambda old, new: new != old)
+_register(WIDENED_LOG_ARGUMENT)
+RULES = RULES[:RULES.index(ROUNDED_LOG_ARGUMENT) + 1] + (WIDENED_LOG_ARGUMENT,) + tuple(
+    r for r in RULES[RULES.index(ROUNDED_LOG_ARGUMENT) + 1:] if r is not WIDENED_LOG_ARGUMENT)
+__all__ += ["WIDENED_LOG_ARGUMENT"]
+
 
 # ------------------------------------------------------------------ scaled-erfc (issue 16, session 18: erfc(x)·e^(x²)
 # is 0·inf = NaN from x ≈ 27 in float64 where it is 0.0209 … 5.6e−5; torch the same); tested in tests/test_logprod18.py
