@@ -38,7 +38,7 @@ from sympy.core.symbol import Str
 from .errors import ParseError, SymnetError
 from .mpfloat import exp as mp_exp
 from .functions import relu, sigmoid
-from .special import (exp_shift, exp_twosum, hypot_gap_slope, ndtr, ndtr_tanh, ndtr_tanh_pdf, ndtr_tanh_slope, nexpsq, nexpsq2, ordered_product,
+from .special import (binade, exp_shift, exp_twosum, hypot_gap_slope, ndtr, ndtr_tanh, ndtr_tanh_pdf, ndtr_tanh_slope, nexpsq, nexpsq2, ordered_product,
                       sigmoid_pair_product, sigmoid_twosum, softplus)
 
 __all__ = ["Rule", "Function", "REGISTRY", "NAMES", "register", "unregister", "lookup", "entry_of", "rule_of", "unary_rules",
@@ -1242,6 +1242,34 @@ _BY_CLASS[ordered_product] = Function(
     "ordered_product", ordered_product, arity=(3, 3), cls=ordered_product,
     numpy="_ordered_product({0}, {1}, {2}, out={out})", numpy_helper="_ordered_product",
     triton="_ordered_product({0}, {1}, {2})", mpmath=lambda a, b, c: a * b * c)
+
+# the largest power of two ≤ |m| (the homogeneous-quotient rule of symnet.codegen.rewrite, symnet/special.py), from
+# the exponent bits: exact
+TRITON_DEVICE_HELPERS["_binade"] = '''\
+@triton.jit
+def _binade(m):
+    """The largest power of two ≤ |m| in m's dtype (NumPy's ldexp(1, frexp(m)[1] − 1)): |m|'s exponent bits alone,
+    a subnormal first times 2⁵⁴ and the power after it times 2⁻⁵⁴ (exact: a power of two); 1/2 at 0, ±inf, NaN."""
+    v = tl.abs(m.to(tl.float64))
+    small = v < 2.2250738585072014e-308
+    up = tl.where(small, v * 18014398509481984.0, v)
+    power = (up.to(tl.int64, bitcast=True) & 9218868437227405312).to(tl.float64, bitcast=True)
+    power = tl.where(small, power * 5.551115123125783e-17, power)
+    plain = (v != 0.0) & (v < float("inf"))
+    return tl.where(plain, power, 0.5).to(m.dtype)
+'''
+NUMPY_HELPERS["_binade"] = '''\
+def _binade(m, out=None):
+    """The largest power of two ≤ |m|, ldexp(1, e − 1) for m = f·2ᵉ (frexp; exact, in m's dtype); 1/2 at 0, ±inf
+    and NaN (e = 0 there)."""
+    m = np.asarray(m)
+    _, e = np.frexp(m)
+    return np.ldexp(np.ones((), m.dtype), e - 1, out=out)
+'''
+_BY_CLASS[binade] = Function(
+    "binade", binade, arity=(1, 1), cls=binade, numpy="_binade({0}, out={out})", numpy_helper="_binade",
+    triton="_binade({0})", mpmath=lambda m: mpmath.ldexp(1, mpmath.frexp(m)[1] - 1) if m and mpmath.isfinite(m)
+    else mpmath.mpf(0.5))
 
 # sign(b)·(h − |b|)²/h, h = √((x + y)² + b²): the pseudo-Huber loss's ∂δ (the hypot-slope rule of
 # symnet.codegen.rewrite, symnet/special.py). In float64 (float32 rounds the float64 result once): the scaled form

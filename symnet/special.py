@@ -444,3 +444,25 @@ class erfcx_slope_tail(SymnetFunction):  # noqa: N801
 
 
 __all__ += ["erfcx", "erfcx_slope", "erfcx_slope_tail"]
+
+
+# the largest power of two ≤ |m| (the homogeneous-quotient rule of symnet.codegen.rewrite): a quotient of homogeneous
+# polynomials R(x, y) of degree d is s^d·R(x/s, y/s), and with s = binade(max(|x|, |y|)) every x/s is exact (a power
+# of two) and the largest within [1, 2): R's squares and products of the scaled inputs neither overflow nor underflow
+# where R does not ((p − t)²/(p² + t²) at p = 1e154, t = 3e154 was inf/inf = NaN for 0.4)
+class binade(SymnetFunction):  # noqa: N801
+    """binade(m) = 2^(e − 1) for m = f·2ᵉ, f in [1/2, 1) (frexp): the largest power of two ≤ |m|; 1/2 at 0, ±inf
+    and NaN (frexp's e = 0 there)."""
+
+    nargs = 1
+    realness, positive = "argument", True
+
+    def fdiff(self, argindex=1):
+        return sp.S.Zero  # a step function: constant between powers of two
+
+    @staticmethod
+    def _of(m):
+        return sp.Integer(2) ** sp.floor(sp.log(sp.Abs(m), 2))
+
+
+__all__ += ["binade"]
