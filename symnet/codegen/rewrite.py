@@ -30,7 +30,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from ..functions import _PRINT_METHODS, SymnetFunction, sigmoid
 from ..records import BoundedRecord
-from ..special import (binade, erfcx, erfcx_slope, erfcx_slope_tail, exp_shift, exp_twosum, hypot_gap_slope, ndtr, nexpsq, nexpsq2, ordered_product, sigmoid_pair_product,
+from ..special import (binade_reciprocal, erfcx, erfcx_slope, erfcx_slope_tail, exp_shift, exp_twosum, hypot_gap_slope, ndtr, nexpsq, nexpsq2, ordered_product, sigmoid_pair_product,
                        sigmoid_twosum, softplus)
 
 __all__ = ["softplus", "Rule", "RULES", "stabilise"]
@@ -7496,19 +7496,20 @@ __all__ += ["WIDENED_LOG_ARGUMENT"]
 # 2.2e−299 at (0.3, 1e−300); and f, ∂p, ∂t NaN (inf/inf, 0/0) from |p| ≈ 1e154 and below 1e−154, h-hostile33); tested
 # in tests/test_hostile33.py
 
-_HOMOGENEOUS_DEGREE, _HOMOGENEOUS_TERMS = 8, 24  # the largest polynomials taken (SymPy's factor stays fast)
+_HOMOGENEOUS_DEGREE, _HOMOGENEOUS_TERMS, _HOMOGENEOUS_OPERATIONS = 8, 24, 200  # the largest outputs taken
 
 
 def _homogeneous_quotient(expr):
-    """An output that is a quotient N/D of homogeneous polynomials in 2 … 4 inputs (of degrees n and m, D not a
-    number) → s^(n − m)·R(x/s, …), s = binade(max |x_i|), R = N/D put over one denominator and factored over the
-    rationals (SymPy's factor: the terms that cancel in the written form cancel symbolically), widened (double-word
-    in float64, float64 in float32), the powers of s applied one at a time after it; None for any other output.
+    """An output that is a quotient N/D of homogeneous polynomials in 2 … 4 inputs (of degrees n and m, D of two
+    terms or more and degree 2 or more) → s^(n − m)·R(x/s, …), s the largest power of two ≤ max |x_i|, R = N/D put
+    over one denominator and factored over the rationals (SymPy's factor: the terms that cancel in the written form
+    cancel symbolically), widened (double-word in float64, float64 in float32), the powers of s applied one at a time
+    after it (as products by r = 1/s, binade_reciprocal); None for any other output.
 
-    Exact: N(x/s)/D(x/s) = s^(m − n)·N(x)/D(x) for homogeneous N and D and any s > 0; s a power of two, so x/s is
-    exact (unless it is subnormal: then below 2⁻¹⁰²² of the largest input), and the largest |x/s| lies in [1, 2)
-    (in [2⁻⁷⁴, 1) where every input is below 2⁻¹⁰⁰⁰, s = 2⁻¹⁰⁰⁰ there): no square or product of the scaled inputs
-    overflows, none of the largest underflows."""
+    Exact: N(r·x)/D(r·x) = r^(n − m)·N(x)/D(x) for homogeneous N and D and any r > 0; r a power of two, so r·x is
+    exact (unless it is subnormal: then below 2⁻¹⁰²² of the largest input), and the largest |r·x| lies in [1, 2)
+    (at least 2⁻⁵¹ in float64, 2⁻²² in float32, where the inputs are subnormal and r is clamped to the dtype's
+    largest power of two): no square or product of the scaled inputs overflows, none of the largest underflows."""
     if not isinstance(expr, sp.Expr) or expr.is_number:
         return None
     syms = sorted(expr.free_symbols, key=sp.default_sort_key)
@@ -7517,6 +7518,8 @@ def _homogeneous_quotient(expr):
     for n in sp.preorder_traversal(expr):
         if not (n.is_Add or n.is_Mul or n.is_Symbol or n.is_Rational or (n.is_Pow and n.exp.is_Integer)):
             return None
+    if sp.count_ops(expr) > _HOMOGENEOUS_OPERATIONS:  # (SymPy's cancel and factor stay fast below it)
+        return None
     num, den = sp.fraction(sp.cancel(sp.together(expr)))
     N, D = sp.Poly(num, *syms), sp.Poly(den, *syms)
     if D.total_degree() < 2 or len(D.terms()) < 2:  # x/y, x/(x + y): the printers' quotients by exponents suffice
@@ -7526,12 +7529,10 @@ def _homogeneous_quotient(expr):
         return None
     d = N.total_degree() - D.total_degree()
     core = widen(sp.factor(num) / sp.factor(den))
-    # (at least 2⁻¹⁰⁰⁰: the printers write x/s as x·(1/s), and 1/s of a subnormal s overflows; below it the largest
-    # |x/s| is at least 2⁻⁷⁴, its 8th power normal)
-    scale = binade(sp.Max(*[sp.Abs(x) for x in syms], sp.Float(2.0 ** -1000)))
-    out = core.func(*[leaf / scale for leaf in core.leaves])
-    for _ in range(abs(d)):  # one power of s at a time: each product exact where it stays in range, and monotone
-        out = Grouped(out * scale) if d > 0 else Grouped(out / scale)
+    scale = binade_reciprocal(sp.Max(*[sp.Abs(x) for x in syms]))
+    out = core.func(*[leaf * scale for leaf in core.leaves])
+    for _ in range(abs(d)):  # one power of r at a time: each product exact where it stays in range, and monotone
+        out = Grouped(out * scale) if d < 0 else Grouped(out / scale)
     return out
 
 
@@ -7546,8 +7547,8 @@ HOMOGENEOUS_QUOTIENT = Rule(
     "gradients) cancels as written where a derivative's terms meet (∂p 8.9e−16 for 2.2e−299 at (0.3, 1e−300)) and "
     "overflows or underflows its squares where it does not (NaN from |p| ≈ 1e154 and below 1e−154, torch the same); "
     "over one denominator and factored (2t(p − t)(p + t)/(p² + t²)²: the cancelling terms cancel symbolically), "
-    "widened (double-word in float64), at the inputs over s = binade(max |x_i|), a power of two (exact), times s^d "
-    "after it one factor at a time (d the degree): R(x) = s^d·R(x/s) exactly", apply=_homogeneous_quotients,
+    "widened (double-word in float64), at the inputs over s, the largest power of two ≤ max |x_i| (exact: times "
+    "r = 1/s, binade_reciprocal), times s^d after it one factor at a time (d the degree): R(x) = s^d·R(x/s) exactly", apply=_homogeneous_quotients,
     fired=lambda old, new: new != old, before=True)
 _register(HOMOGENEOUS_QUOTIENT)
 __all__ += ["HOMOGENEOUS_QUOTIENT"]
