@@ -6265,7 +6265,7 @@ def _hypot_signs(expr):
 HYPOT_SIGN = Rule(
     "hypot-sign", "v·(w·v² + c)^−1/2 (a derivative of √(w·v² + c), 3x/√(3x² + 1)) is v·1/(√(w + c/v²)·|v|) past the "
     "hypot rule's threshold, whose √(w + c/v²)·|v| overflows where the result is about √w·sign v (float32 ∂x of "
-    "√(3x² + 1) 0 at x = 2.4e38 for 1.732; float64 the same past 1e308); v/|v| is sign(v) exactly where |v| > T > 0, so "
+    "√(3x² + 1) 0 at x = 2.4e38 for 1.732, and √(5x² + 2) likewise; torch NaN); v/|v| is sign(v) exactly where |v| > T > 0, so "
     "sign(v)·(w + c/v²)^−1/2 there: no product that overflows", apply=_hypot_signs, fired=lambda old, new: new != old)
 _register(HYPOT_SIGN)
 RULES = RULES[:RULES.index(HYPOT_SLOPE) + 1] + (HYPOT_SIGN,) + tuple(
@@ -7537,8 +7537,12 @@ def _homogeneous_quotient(expr):
 
 
 def _homogeneous_quotients(expr):
-    """``expr`` as :func:`_homogeneous_quotient` writes it where it applies, as it is otherwise."""
-    new = _homogeneous_quotient(expr)
+    """``expr`` (an output after the other rules) as :func:`_homogeneous_quotient` writes it where it is still a
+    quotient of polynomials (the other rules at most widened its sums: rounded-log-argument's (p² + t²)), as it is
+    otherwise: a form another rule made (product-over-sum's, quotient-square's selects) is kept."""
+    if not isinstance(expr, sp.Expr):
+        return expr
+    new = _homogeneous_quotient(unwiden(expr) if expr.has(WidenedBase) else expr)
     return expr if new is None else new
 
 
@@ -7549,7 +7553,7 @@ HOMOGENEOUS_QUOTIENT = Rule(
     "over one denominator and factored (2t(p − t)(p + t)/(p² + t²)²: the cancelling terms cancel symbolically), "
     "widened (double-word in float64), at the inputs over s, the largest power of two ≤ max |x_i| (exact: times "
     "r = 1/s, binade_reciprocal), times s^d after it one factor at a time (d the degree): R(x) = s^d·R(x/s) exactly", apply=_homogeneous_quotients,
-    fired=lambda old, new: new != old, before=True)
+    fired=lambda old, new: new != old)
 _register(HOMOGENEOUS_QUOTIENT)
 __all__ += ["HOMOGENEOUS_QUOTIENT"]
 
