@@ -66,6 +66,18 @@ def _check(formula, reference, names, dtype, points, dps=60, outputs=None, backe
     return checked, worst
 
 
+_x, _y, _p, _t, _e, _a = sp.symbols("x y p t e a", real=True)
+# test_stability_rules' cases (rule, formula, variables, 50-digit range, failing point, dtype)
+RULE_CASES = [
+    ("exp-sigmoid-spread", sp.exp(_x) / (1 + sp.exp(_y)) + 1 / (1 + sp.exp(_y)) ** 2, (_x, _y), (600.0, 900.0),
+     (745.0, 745.0), F64),
+    ("homogeneous-quotient", (_p - _t) ** 2 / (_p ** 2 + _t ** 2), (_p, _t), (-2.0, 2.0), (0.3, 1e-300), F64),
+    ("widened-log-argument", ((_p - _t) ** 2 + _e ** 2) ** (_a / 2), (_a, _e, _p, _t), (0.25, 2.0),
+     (1.0, 1e-30, 1.0, 0.0), F64),
+    ("hypot-sign", 3 * _x / sp.sqrt(3 * _x ** 2 + 1), (_x,), (1e18, 1e30), (2.4e38,), F32),
+]
+
+
 # ------------------------------------------------------------------ 1. exp-sigmoid-spread
 
 _SPREAD_FORMS = [  # (formula, the same with σ written out)
@@ -75,6 +87,8 @@ _SPREAD_FORMS = [  # (formula, the same with σ written out)
     ("exp(x)*sigmoid(y) + sigmoid(y)**2", "exp(x)/(1 + exp(-y)) + 1/(1 + exp(-y))**2"),
     ("3*exp(x)*sigmoid(-y) + sigmoid(-y)**3", "3*exp(x)/(1 + exp(y)) + 1/(1 + exp(y))**3"),
     ("exp(x)*sigmoid(-y)*(y + sigmoid(-y))", "exp(x)/(1 + exp(y))*(y + 1/(1 + exp(y)))"),
+    # the first written out: its ∂y is −(e^x + 2σ(−y))·e^y·σ(−y)², NaN at (745, 745) before (e^y·σ(−y)², k = 2)
+    ("exp(x)/(exp(y) + 1) + (exp(y) + 1)**(-2)", "exp(x)/(exp(y) + 1) + (exp(y) + 1)**(-2)"),
 ]
 
 
@@ -93,7 +107,7 @@ def _spread_points(mirror, n, seed):
 
 # Before: ∂y of e^x·σ(−y) + σ(−y)² −inf at (745, 745) for −1 and at (740, 741) for −0.368; of log(1 + e^y)·e^x·σ(−y)
 # −inf for −744 / −272 (f and ∂x right; torch autograd NaN for f and ∂y there). Now every output ≤ 4 ULP (measured
-# worst 1.42) at 6 named + 200 drawn points per form, 5 forms (each failed before: ∂y ±inf at (745, ±745)).
+# worst 1.42) at 6 named + 200 drawn points per form, 6 forms (each failed before: ∂y ±inf or NaN at (745, ±745)).
 @pytest.mark.parametrize("form", range(len(_SPREAD_FORMS)))
 def test_exp_sigmoid_spread(form):
     formula, reference = _SPREAD_FORMS[form]

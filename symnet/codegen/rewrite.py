@@ -7538,11 +7538,15 @@ def _homogeneous_quotient(expr):
 
 def _homogeneous_quotients(expr):
     """``expr`` (an output after the other rules) as :func:`_homogeneous_quotient` writes it where it is still a
-    quotient of polynomials (the other rules at most widened its sums: rounded-log-argument's (p² + t²)), as it is
-    otherwise: a form another rule made (product-over-sum's, quotient-square's selects) is kept."""
+    quotient of polynomials (the other rules at most widened its sums, rounded-log-argument's (p² + t²), or kept an
+    order, power-product's), as it is otherwise: a form another rule made (product-over-sum's, quotient-square's
+    selects) is kept."""
     if not isinstance(expr, sp.Expr):
         return expr
-    new = _homogeneous_quotient(unwiden(expr) if expr.has(WidenedBase) else expr)
+    plain = unwiden(expr) if expr.has(WidenedBase) else expr
+    if plain.has(Grouped):  # (a kept order: power-product's p·(p/W²))
+        plain = plain.replace(lambda g: isinstance(g, Grouped), lambda g: g.args[0])
+    new = _homogeneous_quotient(plain)
     return expr if new is None else new
 
 
@@ -10971,10 +10975,49 @@ __all__ += ["EXP_SIGMOID_FAR"]
 # of one product, and a derivative's sum sits between them, h-hostile33); tested in tests/test_hostile33.py
 
 
+def _sigmoid_power(f):
+    """(u, k) where ``f`` is σ(u)^k, k a whole number 2 … 8; None otherwise."""
+    if f.is_Pow and isinstance(f.base, sigmoid) and f.exp.is_Integer and 2 <= f.exp <= 8 \
+            and not f.base.has(WidenedBase):
+        return f.base.args[0], int(f.exp)
+    return None
+
+
+def _exp_sigmoid_power_far(node):
+    """A product of e^w factors and σ(u)^k factors (k ≥ 2, which exp-sigmoid-far does not take: e^y·σ(−y)², a
+    derivative of e^x/(1 + e^y) as written) as a select: where u < −700 e^(Σw + k·u)·σ(−u)^k times the other factors
+    (Σw + k·u in double words, widen's first order); the product as written elsewhere. None for any other node.
+
+    Exact: σ(u) = e^u·σ(−u), so σ(u)^k = e^(k·u)·σ(−u)^k; e^(Σw)·e^(k·u) = e^(Σw + k·u)."""
+    if not node.is_Mul or _exp_sigmoid_far(node) is not None:
+        return None
+    exps = [f for f in node.args if isinstance(f, sp.exp)]
+    powers = [(f, _sigmoid_power(f)) for f in node.args if _sigmoid_power(f) is not None]
+    if not exps or not powers or len(powers) > 3:
+        return None
+    w = sp.Add(*[f.args[0] for f in exps])
+    branches = []
+    for f, (u, k) in powers:
+        rest = [g for g in node.args if g not in exps and g is not f]
+        far = sp.Mul(*rest) * widen(sp.exp(w + k * u), first_order=True) * sigmoid(-u) ** k
+        branches.append((far, u < _EXP_SIGMOID_FAR))
+    return sp.Piecewise(*branches, (node, True))
+
+
+def _far_sigmoids(term):
+    """The σ arguments of ``term`` (a product) that exp-sigmoid-far or :func:`_exp_sigmoid_power_far` takes; []."""
+    if _exp_sigmoid_far(term) is not None:
+        return [s.args[0] for s in term.args if isinstance(s, sigmoid)]
+    if _exp_sigmoid_power_far(term) is not None:
+        return [_sigmoid_power(f)[0] for f in term.args if _sigmoid_power(f) is not None]
+    return []
+
+
 def _exp_sigmoid_terms(node):
     """``node`` (a product holding a sum, or a select of such products, among its factors) with its other factors
-    multiplied into the sum's terms (a select's branches), where that makes a term a product :func:`_exp_sigmoid_far`
-    takes; (the new form, the σ arguments of those terms) or None."""
+    multiplied into the sum's terms (a select's branches), where that makes a term a product exp-sigmoid-far or
+    :func:`_exp_sigmoid_power_far` takes (the latter's taken here); (the new form, the σ arguments of those terms) or
+    None."""
     if isinstance(node, sp.Piecewise):
         branches, found = [], []
         for pair in node.args:
@@ -10988,10 +11031,9 @@ def _exp_sigmoid_terms(node):
         others = [g for g in node.args if g is not f]
         if f.is_Add:
             terms = [sp.Mul(t, *others) for t in f.args]
-            found = [s.args[0] for t in terms if _exp_sigmoid_far(t) is not None
-                     for s in t.args if isinstance(s, sigmoid)]
+            found = [u for t in terms for u in _far_sigmoids(t)]
             if found:
-                return sp.Add(*terms), found
+                return sp.Add(*[_exp_sigmoid_power_far(t) or t for t in terms]), found
         elif isinstance(f, sp.Piecewise):
             got = _exp_sigmoid_terms(sp.Piecewise(*[(sp.Mul(p.expr, *others), p.cond) for p in f.args]))
             if got is not None:
@@ -11002,7 +11044,8 @@ def _exp_sigmoid_terms(node):
 def _exp_sigmoid_spread(node):
     """A product of e^w and σ(u) factors with a sum between them ((e^x + 2σ(−y))·σ(−y)·σ(y); {Σ σ products}·e^x) as a
     select: where some such u < −700, the sum's terms each times the other factors (then exp-sigmoid-far's products,
-    exact there); the product as written elsewhere. None for any other node.
+    exact there); the product as written elsewhere. A product of e^w and σ(u)^k factors (k ≥ 2): as
+    :func:`_exp_sigmoid_power_far` writes it. None for any other node.
 
     Exact: (a + b)·c = a·c + b·c, and a select's branches times c are c times the select; rounding: the terms' sum is
     rounded where the sum was, on the same terms times c (the products themselves exact to a rounding each)."""
@@ -11010,7 +11053,7 @@ def _exp_sigmoid_spread(node):
         return None
     got = _exp_sigmoid_terms(node)
     if got is None:
-        return None
+        return _exp_sigmoid_power_far(node)
     spread, found = got
     return sp.Piecewise((spread, sp.Or(*[u < _EXP_SIGMOID_FAR for u in dict.fromkeys(found)])), (node, True))
 
@@ -11026,7 +11069,9 @@ EXP_SIGMOID_SPREAD = Rule(
     "exp-sigmoid-spread", "e^w and σ(u) factors with a sum between them, as a derivative writes them ((e^x + 2σ(−y))·"
     "σ(−y)·σ(y), ∂y of e^x·σ(−y) + σ(−y)²), overflow e^w first: −inf at (745, 745) for −1 (torch NaN); where u < −700 "
     "the sum's terms each times the other factors, exactly the product, so that exp-sigmoid-far takes e^w·σ(u) in one "
-    "exponential; as written elsewhere", apply=_exp_sigmoids_spread, fired=lambda old, new: new != old)
+    "exponential; e^w·σ(u)^k (k ≥ 2: e^y·σ(−y)², the derivative of e^x/(1 + e^y) + (1 + e^y)⁻² as written, NaN there) "
+    "as e^(w + k·u)·σ(−u)^k, exactly (σ(u) = e^u·σ(−u)), the exponents' sum in double words; as written elsewhere",
+    apply=_exp_sigmoids_spread, fired=lambda old, new: new != old)
 _register(EXP_SIGMOID_SPREAD)
 RULES = RULES[:RULES.index(EXP_SIGMOID_FAR)] + (EXP_SIGMOID_SPREAD,) + tuple(
     r for r in RULES[RULES.index(EXP_SIGMOID_FAR):] if r is not EXP_SIGMOID_SPREAD)  # before exp-sigmoid-far
