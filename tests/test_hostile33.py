@@ -183,7 +183,7 @@ def _homogeneous_points(dtype, n, seed):
 @pytest.mark.parametrize("dtype", [F64, F32])
 @pytest.mark.parametrize("form", _HOMOGENEOUS_FORMS)
 def test_homogeneous_quotient(form, dtype):
-    checked, worst = _check(form, form, ["p", "t"], dtype, _homogeneous_points(dtype, 300, 33), dps=700)
+    checked, worst = _check(form, form, ["p", "t"], dtype, _homogeneous_points(dtype, 300, 33), dps=400)
     assert checked >= 300 and worst <= BOUND[dtype]
 
 
