@@ -38,7 +38,7 @@ from sympy.core.symbol import Str
 from .errors import ParseError, SymnetError
 from .mpfloat import exp as mp_exp
 from .functions import relu, sigmoid
-from .special import (exp_shift, exp_twosum, hypot_gap_slope, ndtr, ndtr_tanh, ndtr_tanh_pdf, ndtr_tanh_slope, nexpsq, nexpsq2, ordered_product,
+from .special import (binade_reciprocal, exp_shift, exp_twosum, hypot_gap_slope, ndtr, ndtr_tanh, ndtr_tanh_pdf, ndtr_tanh_slope, nexpsq, nexpsq2, ordered_product,
                       sigmoid_pair_product, sigmoid_twosum, softplus)
 
 __all__ = ["Rule", "Function", "REGISTRY", "NAMES", "register", "unregister", "lookup", "entry_of", "rule_of", "unary_rules",
@@ -1242,6 +1242,40 @@ _BY_CLASS[ordered_product] = Function(
     "ordered_product", ordered_product, arity=(3, 3), cls=ordered_product,
     numpy="_ordered_product({0}, {1}, {2}, out={out})", numpy_helper="_ordered_product",
     triton="_ordered_product({0}, {1}, {2})", mpmath=lambda a, b, c: a * b * c)
+
+# 1/(the largest power of two ≤ |m|) (the homogeneous-quotient rule of symnet.codegen.rewrite, symnet/special.py), from
+# the exponent bits: exact, a power of two
+TRITON_DEVICE_HELPERS["_binade_reciprocal"] = '''\
+@triton.jit
+def _binade_reciprocal(m):
+    """2^−k, k = ⌊log₂|m|⌋ from |m|'s exponent bits (a subnormal first times 2⁵⁴), −k at most 127 in a float32
+    kernel and 1023 in a float64 one and at least −1022 (the power normal); 2 at 0, ±inf and NaN (NumPy's
+    ldexp(1, 1 − frexp(m)[1]), clamped alike)."""
+    v = tl.abs(m.to(tl.float64))
+    small = v < 2.2250738585072014e-308
+    up = tl.where(small, v * 18014398509481984.0, v)
+    k = ((up.to(tl.int64, bitcast=True) >> 52) & 2047) - tl.where(small, 1077, 1023)
+    if m.dtype == tl.float32:
+        minus_k = tl.minimum(tl.maximum(-k, -1022), 127)
+    else:
+        minus_k = tl.minimum(tl.maximum(-k, -1022), 1023)
+    power = ((minus_k + 1023) << 52).to(tl.float64, bitcast=True)
+    plain = (v != 0.0) & (v < float("inf"))
+    return tl.where(plain, power, 2.0).to(m.dtype)
+'''
+NUMPY_HELPERS["_binade_reciprocal"] = '''\
+def _binade_reciprocal(m, out=None):
+    """ldexp(1, 1 − e) for m = f·2ᵉ (frexp; exact, in m's dtype): 1 over the largest power of two ≤ |m|, at most the
+    dtype's largest power of two (where |m| is subnormal) and at least 2⁻¹⁰²²; 2 at 0, ±inf and NaN (e = 0)."""
+    m = np.asarray(m)
+    _, e = np.frexp(m)
+    k = np.clip(1 - e, -1022, np.finfo(m.dtype).maxexp - 1)
+    return np.ldexp(np.ones((), m.dtype), k, out=out)
+'''
+_BY_CLASS[binade_reciprocal] = Function(
+    "binade_reciprocal", binade_reciprocal, arity=(1, 1), cls=binade_reciprocal,
+    numpy="_binade_reciprocal({0}, out={out})", numpy_helper="_binade_reciprocal", triton="_binade_reciprocal({0})",
+    mpmath=lambda m: mpmath.ldexp(1, 1 - mpmath.frexp(m)[1]) if m and mpmath.isfinite(m) else mpmath.mpf(2))
 
 # sign(b)·(h − |b|)²/h, h = √((x + y)² + b²): the pseudo-Huber loss's ∂δ (the hypot-slope rule of
 # symnet.codegen.rewrite, symnet/special.py). In float64 (float32 rounds the float64 result once): the scaled form

@@ -444,3 +444,27 @@ class erfcx_slope_tail(SymnetFunction):  # noqa: N801
 
 
 __all__ += ["erfcx", "erfcx_slope", "erfcx_slope_tail"]
+
+
+
+# 1/(the largest power of two ≤ |m|) (the homogeneous-quotient rule of symnet.codegen.rewrite): a quotient of
+# homogeneous polynomials R(x, y) of degree d is R(r·x, r·y)/r^d for any r > 0, and with r =
+# binade_reciprocal(max(|x|, |y|)) every r·x is exact (a power of two) and the largest within [1, 2): R's squares and
+# products of the scaled inputs neither overflow nor underflow where R does not ((p − t)²/(p² + t²) at p = 1e154,
+# t = 3e154 was inf/inf = NaN for 0.4)
+class binade_reciprocal(SymnetFunction):  # noqa: N801
+    """binade_reciprocal(m) = 2^(1 − e) for m = f·2ᵉ, f in [1/2, 1) (frexp): 1 over the largest power of two ≤ |m|,
+    at most the dtype's largest power of two (2¹²⁷, 2¹⁰²³: where |m| is subnormal); 2 at 0, ±inf and NaN (e = 0)."""
+
+    nargs = 1
+    realness, positive = "argument", True
+
+    def fdiff(self, argindex=1):
+        return sp.S.Zero  # a step function: constant between powers of two
+
+    @staticmethod
+    def _of(m):
+        return sp.Integer(2) ** -sp.floor(sp.log(sp.Abs(m), 2))
+
+
+__all__ += ["binade_reciprocal"]

@@ -227,6 +227,8 @@ from test_xfail31 import RULE_CASES as _XFAIL31  # noqa: E402  (softplus-over-ex
 RULE_CASES += _XFAIL31
 from test_hyp32 import RULE_CASES as _HYP32  # noqa: E402  (affine-select-sum: hardswish′ of r − y, tests/test_hyp32.py)
 RULE_CASES += _HYP32
+from test_hostile33 import RULE_CASES as _HOSTILE33  # noqa: E402  (exp-sigmoid-spread, homogeneous-quotient,
+RULE_CASES += _HOSTILE33  # widened-log-argument, hypot-sign: tests/test_hostile33.py)
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞

@@ -30,7 +30,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from ..functions import _PRINT_METHODS, SymnetFunction, sigmoid
 from ..records import BoundedRecord
-from ..special import (erfcx, erfcx_slope, erfcx_slope_tail, exp_shift, exp_twosum, hypot_gap_slope, ndtr, nexpsq, nexpsq2, ordered_product, sigmoid_pair_product,
+from ..special import (binade_reciprocal, erfcx, erfcx_slope, erfcx_slope_tail, exp_shift, exp_twosum, hypot_gap_slope, ndtr, nexpsq, nexpsq2, ordered_product, sigmoid_pair_product,
                        sigmoid_twosum, softplus)
 
 __all__ = ["softplus", "Rule", "RULES", "stabilise"]
@@ -6220,6 +6220,60 @@ HYPOT_SLOPE = Rule(
 _register(HYPOT_SLOPE)
 __all__ += ["HYPOT_SLOPE"]
 
+# ------------------------------------------------------------------ hypot-sign (issue 16, session 33: float32 ∂x of
+# √(3x² + 1), 3x·{1/(√(3 + x⁻²)·|x|) past 2⁵⁹}, was 0 at x = 2.4e38 for √3: √(3 + x⁻²)·|x| overflowed, h-hostile33);
+# tested in tests/test_hostile33.py
+
+
+def _branch_factors(e):
+    """The factors of a select's branch ``e``, a reciprocal of a product taken as the reciprocals of its factors."""
+    if e.is_Pow and e.exp == -1 and e.base.is_Mul:
+        return [a ** -1 for a in e.base.args]
+    return list(sp.Mul.make_args(e))
+
+
+def _hypot_sign(node):
+    """v·{g/|v| if |v| > T; …}·rest (the hypot rule's scaled branch, g = (w + c/v²)^−1/2, times the v of a
+    derivative) → {sign(v)·g if |v| > T; v·… otherwise}·rest; None for any other node.
+
+    Exact: v/|v| = sign(v) wherever v ≠ 0, which |v| > T > 0 says."""
+    if not node.is_Mul:
+        return None
+    for f in node.args:
+        if not isinstance(f, sp.Piecewise):
+            continue
+        for i, (e, cond) in enumerate(f.args):
+            if not (isinstance(cond, sp.StrictGreaterThan) and isinstance(cond.lhs, sp.Abs) and cond.rhs.is_number
+                    and cond.rhs.is_positive):
+                continue
+            v = cond.lhs.args[0]
+            factors = _branch_factors(e)
+            if sp.Abs(v) ** -1 not in factors or v not in node.args:
+                continue
+            rest = [g for g in factors if g != sp.Abs(v) ** -1]
+            branches = [(sp.sign(v) * sp.Mul(*rest), c) if j == i else (v * b, c) for j, (b, c) in enumerate(f.args)]
+            others = [g for g in node.args if g is not f and g != v]
+            return sp.Mul(*others) * sp.Piecewise(*branches)
+    return None
+
+
+def _hypot_signs(expr):
+    """Every product of ``expr`` :func:`_hypot_sign` takes, outermost first."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.Abs):
+        return expr
+    return _top_down(expr, lambda node: _hypot_sign(node) if isinstance(node, sp.Expr) else None, _KEPT)
+
+
+HYPOT_SIGN = Rule(
+    "hypot-sign", "v·(w·v² + c)^−1/2 (a derivative of √(w·v² + c), 3x/√(3x² + 1)) is v·1/(√(w + c/v²)·|v|) past the "
+    "hypot rule's threshold, whose √(w + c/v²)·|v| overflows where the result is about √w·sign v (float32 ∂x of "
+    "√(3x² + 1) 0 at x = 2.4e38 for 1.732, and √(5x² + 2) likewise; torch NaN); v/|v| is sign(v) exactly where |v| > T > 0, so "
+    "sign(v)·(w + c/v²)^−1/2 there: no product that overflows", apply=_hypot_signs, fired=lambda old, new: new != old)
+_register(HYPOT_SIGN)
+RULES = RULES[:RULES.index(HYPOT_SLOPE) + 1] + (HYPOT_SIGN,) + tuple(
+    r for r in RULES[RULES.index(HYPOT_SLOPE) + 1:] if r is not HYPOT_SIGN)  # after hypot-slope
+__all__ += ["HYPOT_SIGN"]
+
 
 # ------------------------------------------------------------------ rounded-power (issue 16, session 12): b^γ with γ an
 # input and b a sum of rounded functions (the focal loss's (1 − p_t)^γ, 1 − p_t = t·σ(−z) + (1 − t)·σ(z)); tested in
@@ -7400,6 +7454,114 @@ ROUNDED_LOG_ARGUMENT = Rule(
     apply=_rounded_log_arguments, fired=lambda old, new: new != old)
 _register(ROUNDED_LOG_ARGUMENT)
 __all__ += ["ROUNDED_LOG_ARGUMENT"]
+
+# ------------------------------------------------------------------ widened-log-argument (issue 16, session 33: ∂α of
+# the generalised Charbonnier loss ((p − t)² + ε²)^(α/2), W^(α/2)·log(W)/2 with W the widened sum, was 0 at p − t = 1,
+# ε = 1e−30 for 5e−61: W rounded to 1 before the log, h-hostile33); tested in tests/test_hostile33.py
+
+
+def _widened_log(node):
+    """log(W) of a widened sum W (the widen rule's: its body a sum, computed in double-word and rounded once) → the log
+    of the body widened whole (log s_hi + s_lo/s_hi of the double-word sum) where |W| ≤ 2¹⁰⁰⁰, log(W) beyond (no
+    cancellation there); None for any other node."""
+    if not (isinstance(node, sp.log) and isinstance(node.args[0], WidenedBase)):
+        return None
+    w = node.args[0]
+    body = w.body
+    if not body.is_Add or body.has(sp.log, log1p, sp.exp, sigmoid, softplus):
+        return None
+    return sp.Piecewise((widen(sp.log(body), first_order=True, in_float32=True), sp.Abs(w) <= _PRODUCT_RANGE[1]),
+                        (node, True))
+
+
+def _widened_logs(expr):
+    """Every log of a widened sum in ``expr`` as :func:`_widened_log` writes it."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.log) or not expr.has(WidenedBase):
+        return expr
+    return _top_down(expr, lambda node: _widened_log(node) if isinstance(node, sp.Expr) else None, _KEPT)
+
+
+WIDENED_LOG_ARGUMENT = Rule(
+    "widened-log-argument", "log W of a sum W the widen rule computes in double-word is rounded to one float first: "
+    "near W = 1 half an ulp of 1 is all of log W (∂α of ((p − t)² + ε²)^(α/2), W^(α/2)·log(W)/2, 0 at p − t = 1, "
+    "ε = 1e−30 for 5e−61; torch 0 too); the log of the double-word sum to first order, log s_hi + s_lo/s_hi (exact "
+    "to 2⁻¹⁰⁰ or so: log(s_hi + s_lo) = log s_hi + log1p(s_lo/s_hi), |s_lo/s_hi| ≤ 2⁻⁵³), rounded once, where |W| ≤ "
+    "2¹⁰⁰⁰ (in a float32 kernel too: float64 rounds 1 + 1e−20); log W beyond", apply=_widened_logs,
+    fired=lambda old, new: new != old)
+_register(WIDENED_LOG_ARGUMENT)
+RULES = RULES[:RULES.index(ROUNDED_LOG_ARGUMENT) + 1] + (WIDENED_LOG_ARGUMENT,) + tuple(
+    r for r in RULES[RULES.index(ROUNDED_LOG_ARGUMENT) + 1:] if r is not WIDENED_LOG_ARGUMENT)
+__all__ += ["WIDENED_LOG_ARGUMENT"]
+
+# ------------------------------------------------------------------ homogeneous-quotient (issue 16, session 33: ∂p of
+# (p − t)²/(p² + t²) was 2(p − t)/(p² + t²) − 2p(p − t)²/(p² + t²)², whose terms cancel as t → 0: 8.9e−16 for
+# 2.2e−299 at (0.3, 1e−300); and f, ∂p, ∂t NaN (inf/inf, 0/0) from |p| ≈ 1e154 and below 1e−154, h-hostile33); tested
+# in tests/test_hostile33.py
+
+_HOMOGENEOUS_DEGREE, _HOMOGENEOUS_TERMS, _HOMOGENEOUS_OPERATIONS = 8, 24, 200  # the largest outputs taken
+
+
+def _homogeneous_quotient(expr):
+    """An output that is a quotient N/D of homogeneous polynomials in 2 … 4 inputs (of degrees n and m, D of two
+    terms or more and degree 2 or more) → s^(n − m)·R(x/s, …), s the largest power of two ≤ max |x_i|, R = N/D put
+    over one denominator and factored over the rationals (SymPy's factor: the terms that cancel in the written form
+    cancel symbolically), widened (double-word in float64, float64 in float32), the powers of s applied one at a time
+    after it (as products by r = 1/s, binade_reciprocal); None for any other output.
+
+    Exact: N(r·x)/D(r·x) = r^(n − m)·N(x)/D(x) for homogeneous N and D and any r > 0; r a power of two, so r·x is
+    exact (unless it is subnormal: then below 2⁻¹⁰²² of the largest input), and the largest |r·x| lies in [1, 2)
+    (at least 2⁻⁵¹ in float64, 2⁻²² in float32, where the inputs are subnormal and r is clamped to the dtype's
+    largest power of two): no square or product of the scaled inputs overflows, none of the largest underflows."""
+    if not isinstance(expr, sp.Expr) or expr.is_number:
+        return None
+    syms = sorted(expr.free_symbols, key=sp.default_sort_key)
+    if not 2 <= len(syms) <= 4 or not all(isinstance(x, sp.Symbol) and x.is_real for x in syms):
+        return None
+    for n in sp.preorder_traversal(expr):
+        if not (n.is_Add or n.is_Mul or n.is_Symbol or n.is_Rational or (n.is_Pow and n.exp.is_Integer)):
+            return None
+    if sp.count_ops(expr) > _HOMOGENEOUS_OPERATIONS:  # (SymPy's cancel and factor stay fast below it)
+        return None
+    num, den = sp.fraction(sp.cancel(sp.together(expr)))
+    N, D = sp.Poly(num, *syms), sp.Poly(den, *syms)
+    if D.total_degree() < 2 or len(D.terms()) < 2:  # x/y, x/(x + y): the printers' quotients by exponents suffice
+        return None
+    if not (N.is_homogeneous and D.is_homogeneous) or len(N.terms()) > _HOMOGENEOUS_TERMS \
+            or len(D.terms()) > _HOMOGENEOUS_TERMS or max(N.total_degree(), D.total_degree()) > _HOMOGENEOUS_DEGREE:
+        return None
+    d = N.total_degree() - D.total_degree()
+    core = widen(sp.factor(num) / sp.factor(den))
+    scale = binade_reciprocal(sp.Max(*[sp.Abs(x) for x in syms]))
+    out = core.func(*[leaf * scale for leaf in core.leaves])
+    for _ in range(abs(d)):  # one power of r at a time: each product exact where it stays in range, and monotone
+        out = Grouped(out * scale) if d < 0 else Grouped(out / scale)
+    return out
+
+
+def _homogeneous_quotients(expr):
+    """``expr`` (an output after the other rules) as :func:`_homogeneous_quotient` writes it where it is still a
+    quotient of polynomials (the other rules at most widened its sums, rounded-log-argument's (p² + t²), or kept an
+    order, power-product's), as it is otherwise: a form another rule made (product-over-sum's, quotient-square's
+    selects) is kept."""
+    if not isinstance(expr, sp.Expr):
+        return expr
+    plain = unwiden(expr) if expr.has(WidenedBase) else expr
+    if plain.has(Grouped):  # (a kept order: power-product's p·(p/W²))
+        plain = plain.replace(lambda g: isinstance(g, Grouped), lambda g: g.args[0])
+    new = _homogeneous_quotient(plain)
+    return expr if new is None else new
+
+
+HOMOGENEOUS_QUOTIENT = Rule(
+    "homogeneous-quotient", "a quotient of homogeneous polynomials in several inputs ((p − t)²/(p² + t²) and its "
+    "gradients) cancels as written where a derivative's terms meet (∂p 8.9e−16 for 2.2e−299 at (0.3, 1e−300)) and "
+    "overflows or underflows its squares where it does not (NaN from |p| ≈ 1e154 and below 1e−154, torch the same); "
+    "over one denominator and factored (2t(p − t)(p + t)/(p² + t²)²: the cancelling terms cancel symbolically), "
+    "widened (double-word in float64), at the inputs over s, the largest power of two ≤ max |x_i| (exact: times "
+    "r = 1/s, binade_reciprocal), times s^d after it one factor at a time (d the degree): R(x) = s^d·R(x/s) exactly", apply=_homogeneous_quotients,
+    fired=lambda old, new: new != old)
+_register(HOMOGENEOUS_QUOTIENT)
+__all__ += ["HOMOGENEOUS_QUOTIENT"]
 
 
 # ------------------------------------------------------------------ scaled-erfc (issue 16, session 18: erfc(x)·e^(x²)
@@ -10808,6 +10970,114 @@ _register(EXP_SIGMOID_FAR)
 RULES = RULES[:RULES.index(ROUNDED_POWER)] + (EXP_SIGMOID_FAR,) + tuple(
     r for r in RULES[RULES.index(ROUNDED_POWER):] if r is not EXP_SIGMOID_FAR)
 __all__ += ["EXP_SIGMOID_FAR"]
+
+# ------------------------------------------------------------------ exp-sigmoid-spread (issue 16, session 33: ∂y of
+# e^x·σ(−y) + σ(−y)², −(e^x + 2σ(−y))·σ(−y)·σ(y), was −inf at (745, 745) for −1; ∂y of log(1 + e^y)·e^x·σ(−y), a
+# select of sums of σ products times e^x, −inf at (740, 741) for −272: exp-sigmoid-far takes e^w·σ(u) only as factors
+# of one product, and a derivative's sum sits between them, h-hostile33); tested in tests/test_hostile33.py
+
+
+def _sigmoid_power(f):
+    """(u, k) where ``f`` is σ(u)^k, k a whole number 2 … 8; None otherwise."""
+    if f.is_Pow and isinstance(f.base, sigmoid) and f.exp.is_Integer and 2 <= f.exp <= 8 \
+            and not f.base.has(WidenedBase):
+        return f.base.args[0], int(f.exp)
+    return None
+
+
+def _exp_sigmoid_power_far(node):
+    """A product of e^w factors and σ(u)^k factors (k ≥ 2, which exp-sigmoid-far does not take: e^y·σ(−y)², a
+    derivative of e^x/(1 + e^y) as written) as a select: where u < −700 e^(Σw + k·u)·σ(−u)^k times the other factors
+    (Σw + k·u in double words, widen's first order); the product as written elsewhere. None for any other node.
+
+    Exact: σ(u) = e^u·σ(−u), so σ(u)^k = e^(k·u)·σ(−u)^k; e^(Σw)·e^(k·u) = e^(Σw + k·u)."""
+    if not node.is_Mul or _exp_sigmoid_far(node) is not None:
+        return None
+    exps = [f for f in node.args if isinstance(f, sp.exp)]
+    powers = [(f, _sigmoid_power(f)) for f in node.args if _sigmoid_power(f) is not None]
+    if not exps or not powers or len(powers) > 3:
+        return None
+    w = sp.Add(*[f.args[0] for f in exps])
+    branches = []
+    for f, (u, k) in powers:
+        rest = [g for g in node.args if g not in exps and g is not f]
+        far = sp.Mul(*rest) * widen(sp.exp(w + k * u), first_order=True) * sigmoid(-u) ** k
+        branches.append((far, u < _EXP_SIGMOID_FAR))
+    return sp.Piecewise(*branches, (node, True))
+
+
+def _far_sigmoids(term):
+    """The σ arguments of ``term`` (a product) that exp-sigmoid-far or :func:`_exp_sigmoid_power_far` takes; []."""
+    if _exp_sigmoid_far(term) is not None:
+        return [s.args[0] for s in term.args if isinstance(s, sigmoid)]
+    if _exp_sigmoid_power_far(term) is not None:
+        return [_sigmoid_power(f)[0] for f in term.args if _sigmoid_power(f) is not None]
+    return []
+
+
+def _exp_sigmoid_terms(node):
+    """``node`` (a product holding a sum, or a select of such products, among its factors) with its other factors
+    multiplied into the sum's terms (a select's branches), where that makes a term a product exp-sigmoid-far or
+    :func:`_exp_sigmoid_power_far` takes (the latter's taken here); (the new form, the σ arguments of those terms) or
+    None."""
+    if isinstance(node, sp.Piecewise):
+        branches, found = [], []
+        for pair in node.args:
+            got = _exp_sigmoid_terms(pair.expr)
+            branches.append((pair.expr if got is None else got[0], pair.cond))
+            found += [] if got is None else got[1]
+        return (sp.Piecewise(*branches), found) if found else None
+    if not node.is_Mul or _exp_sigmoid_far(node) is not None:
+        return None
+    for f in node.args:
+        others = [g for g in node.args if g is not f]
+        if f.is_Add:
+            terms = [sp.Mul(t, *others) for t in f.args]
+            found = [u for t in terms for u in _far_sigmoids(t)]
+            if found:
+                return sp.Add(*[_exp_sigmoid_power_far(t) or t for t in terms]), found
+        elif isinstance(f, sp.Piecewise):
+            got = _exp_sigmoid_terms(sp.Piecewise(*[(sp.Mul(p.expr, *others), p.cond) for p in f.args]))
+            if got is not None:
+                return got
+    return None
+
+
+def _exp_sigmoid_spread(node):
+    """A product of e^w and σ(u) factors with a sum between them ((e^x + 2σ(−y))·σ(−y)·σ(y); {Σ σ products}·e^x) as a
+    select: where some such u < −700, the sum's terms each times the other factors (then exp-sigmoid-far's products,
+    exact there); the product as written elsewhere. A product of e^w and σ(u)^k factors (k ≥ 2): as
+    :func:`_exp_sigmoid_power_far` writes it. None for any other node.
+
+    Exact: (a + b)·c = a·c + b·c, and a select's branches times c are c times the select; rounding: the terms' sum is
+    rounded where the sum was, on the same terms times c (the products themselves exact to a rounding each)."""
+    if not isinstance(node, sp.Expr) or not (node.is_Mul or isinstance(node, sp.Piecewise)):
+        return None
+    got = _exp_sigmoid_terms(node)
+    if got is None:
+        return _exp_sigmoid_power_far(node)
+    spread, found = got
+    return sp.Piecewise((spread, sp.Or(*[u < _EXP_SIGMOID_FAR for u in dict.fromkeys(found)])), (node, True))
+
+
+def _exp_sigmoids_spread(expr):
+    """Every product of ``expr`` :func:`_exp_sigmoid_spread` takes, outermost first."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sigmoid) or not expr.has(sp.exp):
+        return expr
+    return _top_down(expr, _exp_sigmoid_spread, _KEPT)
+
+
+EXP_SIGMOID_SPREAD = Rule(
+    "exp-sigmoid-spread", "e^w and σ(u) factors with a sum between them, as a derivative writes them ((e^x + 2σ(−y))·"
+    "σ(−y)·σ(y), ∂y of e^x·σ(−y) + σ(−y)²), overflow e^w first: −inf at (745, 745) for −1 (torch NaN); where u < −700 "
+    "the sum's terms each times the other factors, exactly the product, so that exp-sigmoid-far takes e^w·σ(u) in one "
+    "exponential; e^w·σ(u)^k (k ≥ 2: e^y·σ(−y)², the derivative of e^x/(1 + e^y) + (1 + e^y)⁻² as written, NaN there) "
+    "as e^(w + k·u)·σ(−u)^k, exactly (σ(u) = e^u·σ(−u)), the exponents' sum in double words; as written elsewhere",
+    apply=_exp_sigmoids_spread, fired=lambda old, new: new != old)
+_register(EXP_SIGMOID_SPREAD)
+RULES = RULES[:RULES.index(EXP_SIGMOID_FAR)] + (EXP_SIGMOID_SPREAD,) + tuple(
+    r for r in RULES[RULES.index(EXP_SIGMOID_FAR):] if r is not EXP_SIGMOID_SPREAD)  # before exp-sigmoid-far
+__all__ += ["EXP_SIGMOID_SPREAD"]
 
 # ------------------------------------------------------------------ exp-over-power-far (issue 16, session 30: ∂ of
 # 1/(2 − e^x), e^x/(2 − e^x)², was 0 for 1.9e−174 at x = 400 and NaN at 709.8, h-hostile30); tested in
