@@ -96,8 +96,8 @@ def _compile_all(pieces: dict[str, str], folder: Path) -> None:
 
 
 needs_pdflatex = pytest.mark.skipif(shutil.which("pdflatex") is None,
-                                    reason="pdflatex not installed (apt-get install texlive-latex-base "
-                                           "texlive-latex-recommended); .ci/run installs it")
+                                    reason="pdflatex not installed (apt-get install texlive-latex-base); "
+                                           ".ci/run installs it")
 
 
 @needs_pdflatex
