@@ -11020,7 +11020,10 @@ __all__ += ["AFFINE_SELECT_SUM"]
 
 # bounded functions of any argument: a factor built of them, inputs and numbers has no pole and overflows only where
 # the product as written overflowed too (it computed the factor itself)
-_TAME_FUNCTIONS = (sigmoid, sp.tanh, sp.erf, sp.sin, sp.cos, sp.Abs, sp.Max, sp.Min, sp.sign)
+_TAME_FUNCTIONS = (sigmoid, sp.tanh, sp.erf, sp.sin, sp.cos, sp.sign)
+# functions as bounded as their arguments: |1/y|, max(x, 1/y) have the pole of 1/y (session 33, h-review33: any
+# argument was taken, though the rule's exactness argument needs an h without a pole)
+_TAME_WHERE_ARGUMENTS_ARE = (sp.Abs, sp.Max, sp.Min)
 
 
 def _constant_over_inputs(e) -> bool:
@@ -11045,11 +11048,13 @@ def _quotient_select(pw) -> bool:
 
 def _tame(h) -> bool:
     """h has no pole and no function that overflows: numbers, inputs, sums, products, positive powers, selects of such
-    values and bounded functions (σ, tanh, erf, sin, cos, |·|, max, min, sign) of anything."""
+    values, bounded functions (σ, tanh, erf, sin, cos, sign) of anything, and |·|, max, min of such values."""
     if h.is_Number:
         return bool(h.is_finite)
     if h.is_Symbol or isinstance(h, _TAME_FUNCTIONS):
         return True
+    if isinstance(h, _TAME_WHERE_ARGUMENTS_ARE):
+        return all(_tame(a) for a in h.args)
     if isinstance(h, Grouped):
         return _tame(h.args[0])
     if h.is_Add or h.is_Mul:
