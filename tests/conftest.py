@@ -186,8 +186,6 @@ def _interpreter_makes_a_tensors_shape_once_a_type():
     if os.environ.get("TRITON_INTERPRET") != "1":
         return
     try:
-        import math
-
         from triton.language import core
     except ImportError:
         return
@@ -488,8 +486,6 @@ def curriculum():
 def triton_torch():
     """torch, with triton importable, under the interpreter where there is no GPU; skips the
     test where either is not installed."""
-    import os
-
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
         os.environ.setdefault("TRITON_INTERPRET", "1")

@@ -124,12 +124,10 @@ def _kinked_nodes(exprs) -> list:
     """The function applications of ``exprs`` that have kinks, each once, in reading order."""
     from ..registry import kink_arguments
 
-    found = []
-    for e in exprs:
-        for node in sp.preorder_traversal(e):
-            if node not in found and kink_arguments(node):
-                found.append(node)
-    return found
+    from ..codegen.rewrite import _distinct_preorder
+
+    # each distinct node once (preorder_traversal enters a shared subexpression at each occurrence)
+    return [n for n in _distinct_preorder(sp.Tuple(*exprs)) if kink_arguments(n)]
 
 
 def _on_kink(k: sp.Expr, inputs, shift: int = 0) -> tuple[str, dict | None]:
