@@ -8727,6 +8727,46 @@ _register(EXP_INTO_UNDERFLOWING_SUM)
 __all__ += ["EXP_INTO_UNDERFLOWING_SUM"]
 
 
+# ------------------------------------------------------------------ reciprocal-margin (issue 16, session 33, h-xfailb33:
+# ∂y of exp(1/(xy) − (x − y)) holds 1 − 1/(x·y²), 109,784 ULP in float64 where x·y² ≈ 1; ∂ of y + 1/y, 1 − 1/y², 10,759
+# ULP at y = 0.99998); tested in tests/test_xfailb33.py
+
+def _reciprocal_margin_node(node):
+    """c + k·P (c, k nonzero numbers, P a product of integer powers of inputs with at least one negative power, not a
+    lone 1/x: the root-series rule's) → the same sum computed as the widen rule computes one (double-word in a float64
+    kernel, float64 in a float32 one), rounded once; None for any other node."""
+    if not (node.is_Add and len(node.args) == 2):
+        return None
+    c, term = sorted(node.args, key=lambda a: not a.is_number)
+    if not (c.is_number and c.is_real and c != 0) or term.is_number:
+        return None
+    k, P = term.as_coeff_Mul()
+    factors = sp.Mul.make_args(P)
+    if not all(f.is_Symbol or (f.is_Pow and f.base.is_Symbol and f.exp.is_Integer) for f in factors):
+        return None
+    if not any(f.is_Pow and f.exp.is_negative for f in factors) or (P.is_Pow and P.exp == -1):
+        return None
+    return widen(node)
+
+
+def _reciprocal_margins(expr):
+    """Every outermost sum of ``expr`` :func:`_reciprocal_margin_node` takes, widened."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.Add):
+        return expr
+    return _top_down(expr, lambda node: _reciprocal_margin_node(node) if isinstance(node, sp.Expr) else None,
+                     leaves=_KEPT)
+
+
+RECIPROCAL_MARGIN = Rule(
+    "reciprocal-margin", "c − k/P with P a product of powers of inputs cancels the rounding of 1/P where k/P ≈ c: ∂y "
+    "of exp(1/(xy) − (x − y)) holds 1 − 1/(x·y²), 109,784 ULP in float64 where x·y² ≈ 1 (its own test's point 8.27, "
+    "torch 81.7); ∂ of y + 1/y, 1 − 1/y², 10,759 ULP at y = 0.99998 (the hinge's margin 1 − t·x with a reciprocal); "
+    "the sum in double-word arithmetic (float64 in a float32 kernel), its division exact to 2⁻¹⁰⁶, rounded once",
+    apply=_reciprocal_margins, fired=lambda old, new: new != old, before=True)
+_register(RECIPROCAL_MARGIN)
+__all__ += ["RECIPROCAL_MARGIN"]
+
+
 def stabilise(expr: sp.Expr, rules=None) -> tuple[sp.Expr, tuple[Rule, ...]]:
     """``expr`` with every rule applied, and the rules that changed something (in the order
     they first fired), e.g. ``stabilise(log(1 + exp(x))) == (softplus(x), (<softplus rule>,))``.
