@@ -4416,7 +4416,8 @@ def _vanishes_at_zero(node, x) -> bool:
 
     try:
         at_zero = node.xreplace({x: sp.S.Zero})  # softplus(0) stays unevaluated: log 2 written out
-        if at_zero != 0 and at_zero.replace(softplus, lambda u: sp.log(1 + sp.exp(u))) != 0:
+        if at_zero != 0 and at_zero.replace(softplus, lambda u: sp.log(1 + sp.exp(u))) != 0 and not _zero_at_zero(
+                at_zero):
             return False
         with mpmath.workdps(60):
             at = {x: mpmath.mpf(_VANISHING_PROBE)}
@@ -4425,6 +4426,22 @@ def _vanishes_at_zero(node, x) -> bool:
     except Exception:  # noqa: BLE001 - a term mpmath cannot evaluate (0/0 at 0): not this rule's
         return False
     return bool(mpmath.isfinite(size) and size > 0 and total < size * _VANISHING_RATIO)
+
+
+def _zero_at_zero(at_zero) -> bool:
+    """``at_zero`` (a sum at x = 0 that SymPy leaves unevaluated) holds symnet's scaled-erfc functions, which SymPy does
+    not evaluate at 0 (erfcx(0) = 1, erfcx_slope(0) = −2/√π), and is 0 at 100 digits: the sum of the log-erfcx-left
+    rule's branches, 2x + erfcx′(x)/erfcx(x) + 2/(√π·erfcx(−x)) (session 33: ∂ of log erfcx(x) + log erfcx(−x) at
+    x = 1e−30 was 2e−30 for 1.45e−30, its terms cancelling). Raises nothing."""
+    from ..verify.evaluate import mp_value
+
+    if not at_zero.has(erfcx, erfcx_slope, erfcx_slope_tail):
+        return False
+    try:
+        with mpmath.workdps(100):
+            return abs(mp_value(at_zero, {})) < mpmath.mpf(2) ** -300
+    except Exception:  # noqa: BLE001 - not evaluable: not this rule's
+        return False
 
 
 def _vanishing_node(node):
@@ -4454,10 +4471,23 @@ def _vanishing_branches(node):
     folded = sp.piecewise_fold(node)
     if not isinstance(folded, sp.Piecewise):
         return None
-    new = [_vanishing_node(pair.expr) if pair.expr.is_Add else None for pair in folded.args]
+    new = [_vanishing_node(pair.expr) if pair.expr.is_Add and not _never_taken(pair.cond) else None
+           for pair in folded.args]
     if all(n is None for n in new):
         return None
     return sp.Piecewise(*[(pair.expr if n is None else n, pair.cond) for n, pair in zip(new, folded.args)])
+
+
+def _never_taken(cond) -> bool:
+    """``cond`` a conjunction of relations of one input whose set is empty: piecewise_fold's (x > 0) ∧ (x < 0) of two
+    selects on x and −x (the log-erfcx-left rule's on both sides), whose branch needs no series fit (each fit is
+    seconds). Raises nothing."""
+    if not isinstance(cond, sp.And) or len(cond.free_symbols) != 1:
+        return False
+    try:
+        return cond.as_set() is sp.S.EmptySet
+    except Exception:  # noqa: BLE001 - a condition SymPy cannot solve: fitted as before
+        return False
 
 
 def _vanishing_of_a_product(node):
