@@ -4484,10 +4484,17 @@ def _never_taken(cond) -> bool:
     seconds). Raises nothing."""
     if not isinstance(cond, sp.And) or len(cond.free_symbols) != 1:
         return False
-    try:
-        return cond.as_set() is sp.S.EmptySet
-    except Exception:  # noqa: BLE001 - a condition SymPy cannot solve: fitted as before
-        return False
+    low, high = (-math.inf, False), (math.inf, False)  # (bound, strict)
+    for r in cond.args:  # only x ≷ c with c a number (SymPy's as_set: 12 s a condition, a minute a formula)
+        if not (isinstance(r, (sp.StrictGreaterThan, sp.StrictLessThan, sp.GreaterThan, sp.LessThan))
+                and r.lhs.is_Symbol and r.rhs.is_number and r.rhs.is_real):
+            return False
+        bound = (float(r.rhs), isinstance(r, (sp.StrictGreaterThan, sp.StrictLessThan)))
+        if isinstance(r, (sp.StrictGreaterThan, sp.GreaterThan)):
+            low = max(low, bound)
+        else:
+            high = min(high, (bound[0], not bound[1]))
+    return low[0] > high[0] or (low[0] == high[0] and (low[1] or not high[1]))
 
 
 def _vanishing_of_a_product(node):
@@ -8725,13 +8732,14 @@ _DOUBLE_TINY = sp.Float(2.2250738585072014e-308, 17)  # float64's smallest norma
 
 def _exp_into_underflowing_sum_node(node):
     """R·e^(a_1)·…·e^(a_k)·S (k ≥ 1, S a sum of two or more terms each holding an exponential of the product's inputs)
-    → {Σ_i R·e^(a_1)·…·e^(a_k)·t_i where |S| < 2.2251e−308; the product as written elsewhere}; None for any other node.
+    → {Σ_i R·e^(a_1)·…·e^(a_k)·t_i where every |t_i| < 2.2251e−308; the product as written elsewhere}; None for any
+    other node (a term holding a function other than exp, a log of a softmax, among them).
 
-    Exact: a product distributes over a sum. Where S, computed as written, is a subnormal or 0 (its terms' exponentials
-    below float64's range), its digits are lost before e^(a_1)·… scales it back; each term t_i with the exponentials
-    beside it is a product the exponential rules (exp-product-limit, exp-product-cancel, exp-over-power-far) write as
-    one exponential, rounded once. Where S is normal, inf or NaN the product is as written, every other rule's form
-    unchanged."""
+    Exact: a product distributes over a sum. Where S's terms, computed as written, are subnormals or 0 (their
+    exponentials below float64's range), S's digits are lost before e^(a_1)·… scales it back; each term t_i with the
+    exponentials beside it is a product the exponential rules (exp-product-limit, exp-product-cancel,
+    exp-over-power-far) write as one exponential, rounded once. Where a term is normal, inf or NaN the product is as
+    written, every other rule's form unchanged."""
     if not node.is_Mul:
         return None
     sums = [f for f in node.args if f.is_Add]
@@ -8741,14 +8749,16 @@ def _exp_into_underflowing_sum_node(node):
     (total,) = sums
     if len(total.args) < 2 or not total.free_symbols or not total.free_symbols <= node.free_symbols:
         return None
+    # terms of exponentials, their products, quotients and powers of sums of them only (a log of a softmax in the
+    # written KL, log(eᵃ/S) − log(eᶜ/T), is no such term: its sum is 0 where the divergence is)
     if not all(any(isinstance(e, sp.exp) and e.args[0].free_symbols for e in sp.preorder_traversal(t))
-               for t in total.args):
+               and all(isinstance(f, sp.exp) for f in t.atoms(sp.Function)) for t in total.args):
         return None
     if total.has(sp.Piecewise, WidenedBase):
         return None
     rest = sp.Mul(*[f for f in node.args if f is not total])
-    return sp.Piecewise((sp.Add(*[rest * t for t in total.args], evaluate=False), sp.Abs(total) < _DOUBLE_TINY),
-                        (node, True))
+    below = sp.And(*[sp.Abs(t) < _DOUBLE_TINY for t in total.args])  # every term subnormal or 0: not a cancellation
+    return sp.Piecewise((sp.Add(*[rest * t for t in total.args], evaluate=False), below), (node, True))
 
 
 def _exp_into_underflowing_sums(expr):
@@ -8763,9 +8773,11 @@ EXP_INTO_UNDERFLOWING_SUM = Rule(
     "exp-into-underflowing-sum", "a sum of terms holding exponentials, times an exponential, loses its digits where the "
     "sum is a subnormal or 0 and the product is not: ∂ of eˣ·e^(−eˣ) is (e^(−eˣ) − eˣ·e^(−eˣ))·eˣ, −5e−311 times 720 "
     "at x = 6.58, 533 ULP in float64 (torch 1.6e5); ∂ of eˣ/(2 − eˣ)², ((2 − eˣ)^−2 + 2eˣ/(2 − eˣ)³)·eˣ, 0 from "
-    "x ≈ 354 for −e^(−x) (torch 0); where the sum as written is below float64's smallest normal the exponential is "
+    "x ≈ 354 for −e^(−x) (torch 0); where the sum's terms as written are each below float64's smallest normal the "
+    "exponential is "
     "multiplied into each term (exact: a product distributes over a sum), which the exponential rules then write as "
-    "one exponential each, rounded once; the product as written elsewhere",
+    "one exponential each, rounded once; the product as written elsewhere (and where a term is normal: their sum's "
+    "cancellation is not this rule's)",
     apply=_exp_into_underflowing_sums, fired=lambda old, new: new != old, before=True)
 _register(EXP_INTO_UNDERFLOWING_SUM)
 __all__ += ["EXP_INTO_UNDERFLOWING_SUM"]
