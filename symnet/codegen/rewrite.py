@@ -8747,7 +8747,10 @@ def _exp_into_underflowing_sum_node(node):
     if len(sums) != 1 or not exps:
         return None
     (total,) = sums
-    if len(total.args) < 2 or not total.free_symbols or not total.free_symbols <= node.free_symbols:
+    # one input, as exp-product-limit, which merges the terms' exponentials, takes it (several: a softmax's gradient
+    # e^a·(1/S − e^a/S²) or the written KL's (e^c + e^d)·e^a·e^(−c)/(e^a + e^b) are the max-shift and
+    # nested-sum-factor rules')
+    if len(total.args) < 2 or len(node.free_symbols) != 1 or total.free_symbols != node.free_symbols:
         return None
     # terms of exponentials, their products, quotients and powers of sums of them only (a log of a softmax in the
     # written KL, log(eᵃ/S) − log(eᶜ/T), is no such term: its sum is 0 where the divergence is)
@@ -8788,8 +8791,8 @@ __all__ += ["EXP_INTO_UNDERFLOWING_SUM"]
 # ULP at y = 0.99998); tested in tests/test_xfailb33.py
 
 def _reciprocal_margin_node(node):
-    """c + k·P (c, k nonzero numbers, P a product of integer powers of inputs with at least one negative power, not a
-    lone 1/x: the root-series rule's) → the same sum computed as the widen rule computes one (double-word in a float64
+    """c + k·P (c, k nonzero numbers, P a product of integer powers of inputs whose negative powers sum to −2 or less,
+    k·P of either sign or of c's opposite) → the same sum computed as the widen rule computes one (double-word in a float64
     kernel, float64 in a float32 one), rounded once; None for any other node."""
     if not (node.is_Add and len(node.args) == 2):
         return None
@@ -8800,7 +8803,12 @@ def _reciprocal_margin_node(node):
     factors = sp.Mul.make_args(P)
     if not all(f.is_Symbol or (f.is_Pow and f.base.is_Symbol and f.exp.is_Integer) for f in factors):
         return None
-    if not any(f.is_Pow and f.exp.is_negative for f in factors) or (P.is_Pow and P.exp == -1):
+    # a denominator of degree 2 or more (1 − t/p, a quotient of degree 1, is the quotient-complement rule's (p − t)/p,
+    # 1 − 1/x the root-series rule's)
+    if sum(-f.exp for f in factors if f.is_Pow and f.exp.is_negative) < 2:
+        return None
+    # and of the sign that cancels c: 1 + x²/y² (hypot's, quotient-square's atan(x/y)′) does not
+    if all(f.is_Pow and f.exp.is_even for f in factors) and (k > 0) == (c > 0):
         return None
     return widen(node)
 
