@@ -31,6 +31,17 @@ from conftest import compiled, ulps
 F64, F32 = np.float64, np.float32
 BOUND = {F64: 4.0, F32: 8.0}
 
+_x, _y = sp.Symbol("x", real=True), sp.Symbol("y", real=True)
+# each new rule's case for tests/test_stability_rules.py: (rule, formula, variables, range, failing point, dtype)
+RULE_CASES = [
+    ("exp-into-underflowing-sum", (sp.exp(-sp.exp(_x)) - sp.exp(_x) * sp.exp(-sp.exp(_x))) * sp.exp(_x), (_x,),
+     (6.5, 6.6), (6.580701754385965,), F64),  # 533 ULP as written
+    ("reciprocal-margin", 1 - 1 / (_x * _y ** 2), (_x, _y), (0.5, 2.0), (0.9783577491621077, 1.011),
+     F64),  # 1/(x·y²) rounded before 1 cancels it
+    ("cosh-square-sum-first", sp.log(2 * sp.cosh(_x) ** 2 - 1 + _y), (_x, _y), (-30.0, 30.0),
+     (709.8, 0.0), F64),  # inf for 1418.9, ∂x NaN for 2 as written
+]
+
 
 def _kernel_outputs(formula, names, dtype, points):
     k = compiled(formula)
