@@ -103,10 +103,6 @@ def test_weighted_softmax_quotient_of_a_sum_of_exponentials():
     assert _worst("log(exp((relu(x)) * (y)) + exp(y))", 2, true, xs, ys, np.float64) <= 4
 
 
-@pytest.mark.xfail(strict=True, reason="∂y of exp(1/(xy) − (x − y)) at (1.002281372234943, 1.0022807309598123): 8.27 ULP "
-                   "(torch autograd 81.7): its factor 1 − 1/(x·y²) = 0.0068 cancels, 1/(x·y²) rounded to half an ULP "
-                   "of 1 first; found when the test above drew other points (session 32). Needs the difference "
-                   "1 − 1/(xy²) as (xy² − 1)/(xy²) with xy² − 1 in double words")
 def test_exponent_of_cancelling_inputs_where_its_factor_cancels():
     x, y = 1.002281372234943, 1.0022807309598123
     true = lambda X, Y: (1 - 1 / (X * Y ** 2)) * mpmath.exp(1 / (X * Y) - (X - Y))

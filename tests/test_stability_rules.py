@@ -229,6 +229,8 @@ from test_hyp32 import RULE_CASES as _HYP32  # noqa: E402  (affine-select-sum: h
 RULE_CASES += _HYP32
 from test_hostile33 import RULE_CASES as _HOSTILE33  # noqa: E402  (exp-sigmoid-spread, homogeneous-quotient,
 RULE_CASES += _HOSTILE33  # widened-log-argument, hypot-sign: tests/test_hostile33.py)
+from test_xfailb33 import RULE_CASES as _XFAILB33  # noqa: E402  (exp-into-underflowing-sum, reciprocal-margin, cosh-square-sum-first: tests/test_xfailb33.py)
+RULE_CASES += _XFAILB33
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -333,6 +335,8 @@ UNDECIDED |= {"half-angle-quotient"}  # 2·sign(u) for 0 < |u| < 2⁻¹²⁵ (co
 UNDECIDED |= {"cosh-square"}  # its case's log(cosh²x) becomes the log-cosh rule's select on |x| < 1: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"nested-sum-factor", "softmax-mean", "gap-sum"}  # the KL of two written softmaxes: max-shifts, selects at
 # c = d and log-sum-exps of Max: simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"exp-into-underflowing-sum", "cosh-square-sum-first"}  # selects on each term's |t| < 2.2e−308 and at |u| = 20
+# (session 33): the 50-digit check holds
 UNDECIDED |= {"sign-branches"}  # selects at x > 0 and x < 0 of |x| and sign(x) (and the rational-function rule's at
 # |x| = 2⁶⁰): simplify cannot decide; the 50-digit check holds (and tests/test_rat29.py's at 60 digits)
 UNDECIDED |= {"softmax-divergence"}  # φ's series below |D| = 1/16 (not an identity), selects on the mode of q and on
